@@ -9,7 +9,8 @@ A 10-layer net of 500 units per layer (no biases), unit-Gaussian input of 1000 �
     relu, He (Kaiming)         -> std stays ≈ 0.8
 
 Run:  python examples/activation_stats.py --out DIR
-Prints the per-layer mean/std tables and writes DIR/activation_stats.csv, DIR/means_stds.png and
+Prints the per-layer mean/std tables and a comparison with the notes' stds at layers 1 and 10
+(NOTES_STD, the "notes" column), and writes DIR/activation_stats.csv, DIR/means_stds.png and
 DIR/histograms_<setup>.png (histograms of every layer, 30 bins on [−1, 1] as in the notes).
 """
 from __future__ import annotations
@@ -34,7 +35,8 @@ SETUPS = [
     ("relu_he", "relu", "kaiming_normal", {"activation": "relu"}),
 ]
 
-# notes 004, layer 10 (and layer 1) std of each setup, for the comparison table in docs/init.md.
+# notes 004: (layer 1, layer 10) std of each setup; the "notes" column of the printed comparison
+# table and of the CSV, and the reference numbers in docs/init.md.
 NOTES_STD = {
     "tanh_small": (0.213081, 0.000000),
     "tanh_unit": (0.981879, 0.981736),
@@ -71,14 +73,31 @@ def activation_statistics(*, setups=SETUPS, layers: int = 10, width: int = 500, 
     return out
 
 
+def notes_std(name: str, layer: int) -> float | None:
+    """The notes' std for ``layer`` (1-based) of a setup: known for layers 1 and 10 only."""
+    first, tenth = NOTES_STD.get(name, (None, None))
+    return {1: first, 10: tenth}.get(layer)
+
+
 def format_table(stats: dict) -> str:
+    """The notes' per-layer printout for every setup, then a comparison table: our std and the
+    notes' std (the "notes" column) at layers 1 and 10."""
     lines = [f"input layer had mean {stats['input'][0]:f} and std {stats['input'][1]:f}"]
+    names = [name for name, *_ in SETUPS if name in stats]
     for name, _, scheme, options in SETUPS:
         if name not in stats:
             continue
         lines.append(f"\n{name}  ({scheme} {options or ''})".rstrip())
         for j, (m, s) in enumerate(zip(stats[name]["mean"], stats[name]["std"])):
             lines.append(f"hidden layer {j + 1} had mean {m:f} and std {s:f}")
+    lines += ["", "std compared with notes 004 (10 layers of 500 units, 1000 samples)",
+              f"{'setup':<12} {'layer':>5} {'ours':>10} {'notes':>10}"]
+    for name in names:
+        for layer in (1, 10):
+            if layer <= len(stats[name]["std"]):
+                ours, notes = stats[name]["std"][layer - 1], notes_std(name, layer)
+                notes = "-" if notes is None else f"{notes:.6f}"
+                lines.append(f"{name:<12} {layer:>5} {ours:>10.6f} {notes:>10}")
     return "\n".join(lines)
 
 
@@ -92,10 +111,11 @@ def write_outputs(stats: dict, out: Path) -> list[Path]:
     paths = [out / "activation_stats.csv"]
     with open(paths[0], "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["setup", "layer", "mean", "std"])
+        w.writerow(["setup", "layer", "mean", "std", "notes_std"])
         for name in names:
             for j, (m, s) in enumerate(zip(stats[name]["mean"], stats[name]["std"])):
-                w.writerow([name, j + 1, f"{m:.6g}", f"{s:.6g}"])
+                notes = notes_std(name, j + 1)
+                w.writerow([name, j + 1, f"{m:.6g}", f"{s:.6g}", "" if notes is None else f"{notes:.6g}"])
 
     fig = Figure(figsize=(11, 4.2))
     ax_mean, ax_std = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)

@@ -202,8 +202,14 @@ def test_saturation_leaves_gray_pixels_alone_and_needs_rgb():
 
 
 # ----------------------------------------------------------------------------- cutout
+def _ones_with_zero_in_range(*shape):
+    x = torch.ones(*shape)
+    x[0, 0, 0, 0] = -1.0            # the batch's range is [-1, 1]: the fill value 0 is a valid value
+    return x
+
+
 def test_cutout_inside_zeroes_exactly_the_square_area():
-    x = torch.ones(20, 3, 8, 8)
+    x = _ones_with_zero_in_range(20, 3, 8, 8)
     op = Cutout(size=0.5, inside=True)
     out = op(x, gen())
     assert op.side(8, 8) == 4
@@ -212,7 +218,7 @@ def test_cutout_inside_zeroes_exactly_the_square_area():
 
 
 def test_cutout_paper_rule_gives_a_clipped_square_per_sample():
-    x = torch.ones(200, 1, 8, 8)
+    x = _ones_with_zero_in_range(200, 1, 8, 8)
     out = Cutout(size=0.5)(x, gen(5))
     holes = out[:, 0] == 0
     rows, cols = holes.any(2).sum(1), holes.any(1).sum(1)
@@ -220,6 +226,21 @@ def test_cutout_paper_rule_gives_a_clipped_square_per_sample():
     assert rows.max() == 4 and cols.max() == 4 and rows.min() >= 2 and cols.min() >= 2
     assert (rows < 4).any()                            # squares at the border are clipped
     assert len({tuple(h.nonzero()[0].tolist()) for h in holes}) > 20
+
+
+@pytest.mark.parametrize("value", [5.0, -3.0, 0.5])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.uint8])
+def test_cutout_fill_is_clamped_so_outputs_stay_valid_images(value, dtype):
+    x = batch()                                         # pixels in [0, 1]
+    x = (x * 200 + 20).round().to(dtype) if dtype == torch.uint8 else x
+    value = value * 100 if dtype == torch.uint8 else value     # 500, -300, 50 for uint8
+    out = Cutout(size=0.5, inside=True, value=value)(x, gen())
+    low, high = x.min(), x.max()
+    assert out.dtype == dtype and (out >= low).all() and (out <= high).all()
+    holes = out != x
+    expected = torch.tensor(value).clamp(float(low), float(high)).round() if dtype == torch.uint8 else \
+        torch.tensor(value).clamp(float(low), float(high))
+    assert holes.any() and (out[holes].double() == expected.double()).all()
 
 
 # ----------------------------------------------------------------------------- dtypes, shapes, errors

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from trainwell.config import make_config
 from trainwell.data.sources import SOURCE_OPTIONS, SOURCES, Splits, check_options, digits, load
 from trainwell.errors import ConfigError
 
@@ -90,7 +91,7 @@ def test_load_rejects_unknown_options_with_suggestion():
     msg = str(e.value)
     assert "data.test_szie: unknown option for source 'iris'" in msg
     assert "did you mean 'test_size'?" in msg
-    assert "allowed: seed, stratify, test_size, val_size" in msg
+    assert "allowed: fold, folds, seed, stratify, test_size, val_size" in msg
 
 
 def test_load_rejects_wrong_types_missing_paths_and_unknown_sources():
@@ -102,6 +103,41 @@ def test_load_rejects_wrong_types_missing_paths_and_unknown_sources():
         load("csv")
     with pytest.raises(ConfigError, match=r"data.source = 'digit': unknown data source \(did you mean 'digits'\?\)"):
         load("digit")
+
+
+def test_folds_from_config_options_validate_on_fold_of_the_pool():
+    """The [data] table's folds/fold: run i of k validates on fold i; the k validation splits are
+    disjoint, cover the train+val pool, keep the class proportions, and the test split stays put."""
+    table = {"source": "spirals", "samples_per_class": 40, "seed": 3, "folds": 4}
+    config = make_config({"data": {**table, "fold": 1}})                 # validated like any config
+    assert config.data["fold"] == 1
+    runs = []
+    for fold in range(4):
+        options = {k: v for k, v in {**table, "fold": fold}.items() if k != "source"}
+        runs.append(load(table["source"], **options))
+    rows = [{tuple(r) for r in s.val[0].tolist()} for s in runs]
+    pool = {tuple(r) for s in runs[:1] for r in torch.cat([s.train[0], s.val[0]]).tolist()}
+    assert all(not a & b for i, a in enumerate(rows) for b in rows[i + 1:])
+    assert set().union(*rows) == pool and len(pool) == 120 - 24
+    for s in runs:
+        assert torch.equal(s.test[0], runs[0].test[0])
+        assert np.bincount(s.val[1].numpy()).tolist() == [8, 8, 8]
+        assert {tuple(r) for r in torch.cat([s.train[0], s.val[0]]).tolist()} == pool
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"folds": 1}, r"data.folds = 1: must be an integer >= 2"),
+    ({"folds": 5, "fold": 5}, r"data.fold = 5: must be an integer in 0..4"),
+    ({"fold": 0}, r"data.fold = 0: needs data.folds"),
+    ({"fold": 2}, r"data.fold = 2: needs data.folds"),
+    ({"folds": 5, "val_size": 0.1}, r"data.val_size = 0.1 and data.folds = 5: .* remove val_size"),
+    ({"folds": 2.5}, r"data.folds = 2.5: must be an integer or none"),
+])
+def test_fold_options_are_checked_before_any_data_is_read(data, message):
+    with pytest.raises(ConfigError, match=message):
+        make_config({"data": {"source": "csv", "path": "/nowhere.csv", **data}})
+    with pytest.raises(ConfigError, match=message):
+        check_options("csv", {"path": "/nowhere.csv", **data})
 
 
 def test_check_options_fills_defaults_without_reading():

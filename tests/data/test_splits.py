@@ -165,6 +165,60 @@ def test_kfold_errors():
     assert len(kfold_indices(labels((10, 10, 3)), 5, stratified=False)) == 5
 
 
+def _ids(pair):
+    """Sample ids: the tests below store each sample's row number as its only feature."""
+    return set(pair[0][:, 0].long().tolist())
+
+
+def test_build_splits_folds_partition_the_train_val_pool_stratified_and_seeded():
+    y = labels((60, 30, 10))
+    X = np.arange(100, dtype=np.float32)[:, None]
+    parts = [build_splits((X, y), test_size=0.2, val_size=0.3, folds=5, fold=i, seed=2) for i in range(5)]
+    test = _ids(parts[0].test)
+    pool = set(range(100)) - test
+    assert len(test) == 20 and len(pool) == 80
+    vals = [_ids(p.val) for p in parts]
+    assert sorted(i for v in vals for i in v) == sorted(pool)          # every pool sample validates once
+    for p, val in zip(parts, vals):
+        assert _ids(p.test) == test                                     # the test split never moves
+        assert _ids(p.train) | val == pool and not _ids(p.train) & val   # val_size is unused
+        counts = np.bincount(p.val[1].numpy(), minlength=3)
+        assert np.abs(counts - np.array([48, 24, 8]) / 5).max() < 1                # stratified
+    again = build_splits((X, y), test_size=0.2, folds=5, fold=3, seed=2)
+    other = build_splits((X, y), test_size=0.2, folds=5, fold=3, seed=4)
+    assert _ids(again.val) == vals[3] and _ids(other.val) != vals[3]
+
+
+def test_build_splits_folds_pool_includes_a_given_validation_split():
+    X = np.arange(60, dtype=np.float32)[:, None]
+    y = labels((30, 30))
+    given_val = (X[40:], y[40:])
+    parts = [build_splits((X[:40], y[:40]), val=given_val, test_size=10, folds=3, fold=i) for i in range(3)]
+    test = _ids(parts[0].test)
+    assert len(test) == 10 and test < set(range(40))                  # carved from train, kept apart
+    vals = [_ids(p.val) for p in parts]
+    assert sorted(i for v in vals for i in v) == sorted(set(range(60)) - test)
+    assert all(_ids(p.test) == test and not _ids(p.train) & v for p, v in zip(parts, vals))
+
+
+def test_build_splits_fold_errors():
+    X, y = np.zeros((100, 1), np.float32), labels((60, 30, 10))
+    with pytest.raises(ConfigError, match=r"data.folds = 1: must be an integer >= 2"):
+        build_splits((X, y), folds=1)
+    with pytest.raises(ConfigError, match=r"data.fold = 5: must be an integer in 0..4"):
+        build_splits((X, y), folds=5, fold=5)
+    with pytest.raises(ConfigError, match=r"data.fold = -1: must be an integer in 0..2"):
+        build_splits((X, y), folds=3, fold=-1)
+    with pytest.raises(ConfigError, match=r"data.fold = 2: needs data.folds"):
+        build_splits((X, y), fold=2)
+    with pytest.raises(ConfigError, match=r"data.folds = True"):
+        build_splits((X, y), folds=True)
+    with pytest.raises(DataError, match=r"data.folds = 12: class 2 has only 10 samples in the "
+                                        r"train\+val pool"):
+        build_splits((X, y), folds=12)
+    assert len(build_splits((X, y), folds=12, stratify=False).val[0]) in (8, 9)
+
+
 def test_as_pair_converts_and_checks():
     X, y = as_pair(np.zeros((3, 2), np.float64), np.array([0, 1, 1]))
     assert X.dtype == torch.float32 and y.dtype == torch.int64

@@ -169,6 +169,44 @@ def test_zca_keeps_image_shape_and_whitens_pixels():
     assert pre(X_test).mean().abs() > 0.1              # the training mean and matrix, not refitted
 
 
+def _numpy_reference(name, options, X_train, X_test):
+    """The transform of X_test computed with NumPy from the training split only (float64)."""
+    tr = X_train.reshape(len(X_train), -1).double().numpy()
+    te = X_test.reshape(len(X_test), -1).double().numpy()
+    mean = tr.mean(axis=0)
+    S, U = np.linalg.eigh((tr - mean).T @ (tr - mean) / len(tr))
+    S, U = np.clip(S[::-1], 0, None), U[:, ::-1]
+    k = options.get("k", len(S))
+    if name == "pca":
+        W = U[:, :k]
+    elif name == "pca_whiten":
+        W = U[:, :k] / np.sqrt(S[:k] + options["eps"])
+    else:
+        W = U / np.sqrt(S + options["eps"]) @ U.T
+    return (te - mean) @ W
+
+
+@pytest.mark.parametrize("name, options", [
+    ("pca", {"k": 4}), ("pca", {}), ("pca_whiten", {"k": 5, "eps": 1e-3}), ("zca", {"eps": 1e-3})])
+def test_held_out_data_goes_through_the_training_statistics(name, options):
+    """Fit on train, transform test: equal to a NumPy reference built from the train split alone,
+    and far from what test-fitted statistics would give (the test data is shifted and rescaled)."""
+    X_train = correlated(n=500, seed=0)
+    shuffled = torch.randperm(6, generator=torch.Generator().manual_seed(1))
+    X_test = 1.5 * correlated(n=200, seed=7)[:, shuffled] + 5           # another distribution
+    pre = fit_preprocess([{"name": name, **options}], X_train)
+    out = pre(X_test).double().numpy()
+    ref = _numpy_reference(name, options, X_train, X_test)
+    if name != "zca":                       # eigenvectors are defined up to sign: align each column
+        ref = ref * np.sign((ref * out).sum(axis=0))
+    scale = np.abs(ref).max()
+    assert out.shape == ref.shape
+    assert np.abs(out - ref).max() < 1e-4 * scale
+    refit = fit_preprocess([{"name": name, **options}], X_test)(X_test).double().numpy()
+    assert np.abs(refit.mean(axis=0)).max() < 1e-4 * scale  # test-fitted statistics would center it,
+    assert (np.abs(out.mean(axis=0)) / out.std(axis=0)).max() > 0.5   # the training mean does not
+
+
 # ----------------------------------------------------------------------------- saving and loading
 SPECS = [
     ["center"],

@@ -41,3 +41,19 @@ def test_outputs_are_written(tmp_path):
     rows = (tmp_path / "activation_stats.csv").read_text().splitlines()
     assert len(rows) == 1 + 5 * 10
     assert "hidden layer 10 had mean" in activation_stats.format_table(stats)
+    assert rows[0].split(",") == ["setup", "layer", "mean", "std", "notes_std"]
+    assert rows[10].split(",")[-1] == "0" and rows[1].split(",")[-1] == "0.213081"   # tanh_small
+    assert rows[2].split(",")[-1] == ""                # the notes give layers 1 and 10 only
+
+
+def test_table_prints_the_notes_column(stats):
+    table = activation_stats.format_table(stats).splitlines()
+    header = table.index("std compared with notes 004 (10 layers of 500 units, 1000 samples)")
+    assert table[header + 1].split() == ["setup", "layer", "ours", "notes"]
+    rows = {(r.split()[0], int(r.split()[1])): r.split()[2:] for r in table[header + 2:]}
+    assert len(rows) == 10
+    for (name, layer), (ours, notes) in rows.items():
+        first, tenth = activation_stats.NOTES_STD[name]
+        assert float(notes) == pytest.approx(first if layer == 1 else tenth, abs=1e-6)
+        assert float(ours) == pytest.approx(stats[name]["std"][layer - 1], abs=1e-6)
+    assert rows[("tanh_xavier", 10)] == [f"{stats['tanh_xavier']['std'][9]:.6f}", "0.228008"]

@@ -6,8 +6,11 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import weight_norm
 
+import trainwell
 from trainwell.errors import ConfigError
 from trainwell.nn.init import INIT_OPTIONS, INITS, fans, init, lsuv
+from trainwell.train import fit as fit_module
+from trainwell.train.callbacks import Callback
 
 
 def _var_ok(w, expected, *, uniform=False):
@@ -164,3 +167,108 @@ def test_registry_and_errors():
         init(nn.Linear(2, 2), "kaiming_normal", std=0.1)
     with pytest.raises(ConfigError, match="mode = 'avg'"):
         init(nn.Linear(2, 2), "kaiming_normal", mode="avg")
+
+
+# ----------------------------------------------------------------------------- init through fit
+
+
+class _Snapshot(Callback):
+    """Copies the weights as training starts: what init left, before any step."""
+
+    def on_fit_start(self, state):
+        self.model = state.model
+        self.weights = {n: p.detach().clone() for n, p in state.model.named_parameters()}
+
+
+class _Crash(Exception):
+    pass
+
+
+class _CrashAt(Callback):
+    def __init__(self, step):
+        self.step = step
+
+    def on_after_step(self, state):
+        if state.step == self.step:
+            raise _Crash
+
+
+def _data(n=300, d=400, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(n, d, generator=g)
+    return X, (X[:, :3].sum(1) > 0).long()
+
+
+def _fit(model, init, snap, **extra):
+    options = dict(init=init, epochs=1, batch_size=100, babysit="off", report=False, progress=False,
+                   callbacks=[snap])
+    return trainwell.fit(model, _data(), **{**options, **extra})
+
+
+TANH_GAIN2 = (5 / 3) ** 2
+
+
+@pytest.mark.parametrize("init_spec, activation, variance", [
+    ("kaiming_normal", "tanh", lambda i, o: TANH_GAIN2 / i),
+    ({"name": "kaiming_normal", "mode": "fan_out"}, "tanh", lambda i, o: TANH_GAIN2 / o),
+    ("geometric", "tanh", lambda i, o: TANH_GAIN2 / math.sqrt(i * o)),
+    ("kaiming_uniform", {"name": "leaky_relu", "alpha": 0.2}, lambda i, o: 2 / (1.04 * i)),
+    ({"name": "kaiming_normal", "activation": "relu"}, "tanh", lambda i, o: 2 / i),  # named: kept
+])
+def test_init_from_config_takes_the_model_activation(init_spec, activation, variance):
+    snap = _Snapshot()
+    _fit({"type": "mlp", "widths": [300], "activation": activation}, init_spec, snap)
+    uniform = "uniform" in (init_spec if isinstance(init_spec, str) else init_spec["name"])
+    _var_ok(snap.weights["1.weight"], variance(400, 300), uniform=uniform)
+
+
+def test_init_keeps_relu_gain_for_the_users_own_module():
+    snap = _Snapshot()
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(400, 300), nn.Tanh(), nn.Linear(300, 2))
+    _fit(model, "kaiming_normal", snap)
+    _var_ok(snap.weights["0.weight"], 2 / 400)        # no builder table: the scheme's default (relu)
+
+
+def test_init_set_through_fit_is_applied():
+    snap = _Snapshot()
+    _fit({"type": "mlp", "widths": [300, 200]}, {"name": "kaiming_normal", "mode": "fan_out"}, snap)
+    _var_ok(snap.weights["1.weight"], 2 / 300)
+    _var_ok(snap.weights["3.weight"], 2 / 200)
+
+    snap = _Snapshot()
+    X, _ = _data()
+    _fit({"type": "mlp", "widths": [300, 200]}, "lsuv", snap, seed=3)
+    model = snap.model
+    with torch.no_grad():
+        model.load_state_dict(snap.weights)
+        outputs = [X]
+        for layer in model:                              # every Linear's output: variance 1 ± tol
+            outputs.append(layer(outputs[-1]))
+    linear_outputs = [o for o, m in zip(outputs[1:], model) if isinstance(m, nn.Linear)]
+    assert len(linear_outputs) == 3
+    variances = [o.var().item() for o in linear_outputs]
+    assert all(abs(v - 1) < 0.1 for v in variances), variances
+
+
+def test_init_is_not_reapplied_on_resume(tmp_path, monkeypatch):
+    calls = []
+    real = fit_module.initialize
+
+    def counting(*args, **kwargs):
+        calls.append(args[1])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(fit_module, "initialize", counting)
+    model = {"type": "mlp", "widths": [32]}
+    options = dict(init="lsuv", epochs=3, batch_size=100, lr=0.05, seed=2, report=False,
+                   progress=False, babysit="off")
+    whole = trainwell.fit(model, _data(d=20), run_dir=tmp_path / "whole", **options)
+    assert calls == ["lsuv"]
+    with pytest.raises(_Crash):
+        trainwell.fit(model, _data(d=20), run_dir=tmp_path / "cut", callbacks=[_CrashAt(5)], **options)
+    assert calls == ["lsuv", "lsuv"]
+    resumed = trainwell.fit(model, _data(d=20), run_dir=tmp_path / "cut", resume=True, **options)
+    assert calls == ["lsuv", "lsuv"]                     # the checkpoint's weights, not a new init
+    for a, b in zip(whole.model.state_dict().values(), resumed.model.state_dict().values()):
+        assert torch.equal(a, b)

@@ -94,6 +94,31 @@ def test_cnn_errors_name_the_layer_and_its_numbers():
         build_model({"type": "cnn"}, (64,), 10)
 
 
+@pytest.mark.parametrize("layer, message", [
+    ({"type": "pool", "kernel": 2, "padding": 2}, r"model.layers\[1\].padding = 2: a pool layer's padding "
+                                                  r"must be in 0..1 \(at most half its window, kernel = 2\)"),
+    ({"type": "pool", "kernel": 3, "stride": 1, "padding": 2}, r"layers\[1\].padding = 2: .* in 0..1"),
+    ({"type": "pool", "kernel": 0}, r"model.layers\[1\].kernel = 0: must be an integer >= 1 \(window F\)"),
+    ({"type": "pool", "stride": 0}, r"model.layers\[1\].stride = 0: must be an integer >= 1"),
+    ({"type": "conv", "kernel": 0}, r"model.layers\[1\].kernel = 0: must be an integer >= 1 \(filter size F"),
+    ({"type": "conv", "stride": 0}, r"model.layers\[1\].stride = 0: must be an integer >= 1 \(stride"),
+    ({"type": "conv", "padding": -1}, r"model.layers\[1\].padding = -1: must be an integer >= 0"),
+    ({"type": "pool", "padding": -1}, r"model.layers\[1\].padding = -1: must be an integer >= 0"),
+])
+def test_cnn_layer_options_out_of_range_are_config_errors_naming_the_option(layer, message):
+    layers = [{"type": "conv", "channels": 4, "kernel": 3}, layer]
+    with pytest.raises(ConfigError, match=message):
+        build_model({"type": "cnn", "layers": layers}, (1, 8, 8), 2)
+
+
+def test_pool_padding_up_to_half_the_window_builds_and_runs():
+    for kernel, padding, size in ((2, 1, 5), (3, 1, 8), (3, 0, 6)):        # P = F // 2 is allowed
+        layers = [{"type": "pool", "kind": "max", "kernel": kernel, "padding": padding}]
+        model = build_model({"type": "cnn", "layers": layers, "global_pool": False,
+                             "exact_sizes": False}, (1, size, size), 2)
+        assert model(torch.randn(2, 1, size, size)).shape == (2, 2)
+
+
 def test_cnn_reshapes_flat_inputs_and_takes_2d_images():
     flat = build_model({"type": "cnn", "image_shape": [1, 8, 8]}, (64,), 10)
     x = torch.randn(4, 64)

@@ -76,6 +76,21 @@ def test_batch_renorm_schedule_relaxes_r_max_and_d_max():
         assert (r_max.item(), d_max.item()) == pytest.approx((r, d))
 
 
+def test_batch_renorm_default_schedule_is_batch_norm_for_a_short_run_and_scaled_counts_fix_it():
+    """docs/models.md: a 720-step run never leaves the default 5,000-step warmup; the scaled counts
+    (T/16, 5T/16, T/2) reach the final r_max and d_max by mid-run."""
+    T = 720
+    default = BatchRenorm(2)
+    scaled = BatchRenorm(2, warmup_steps=T // 16, d_max_steps=5 * T // 16, r_max_steps=T // 2)
+    for brn in (default, scaled):
+        brn.steps.fill_(T)
+    assert [v.item() for v in default.limits()] == [1.0, 0.0]
+    assert [v.item() for v in scaled.limits()] == pytest.approx([3.0, 5.0])
+    scaled.steps.fill_(T // 4)
+    r_max, d_max = scaled.limits()
+    assert 1 < r_max.item() < 3 and 0 < d_max.item() < 5
+
+
 def test_batch_renorm_clips_r_and_d_and_treats_them_as_constants():
     brn = BatchRenorm(3, r_max=1.5, d_max=0.5, warmup_steps=0, r_max_steps=1, d_max_steps=1).double()
     brn.steps.fill_(100)

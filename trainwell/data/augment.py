@@ -14,9 +14,9 @@ on another device than ``x`` (the trainer's is a CPU generator), the op draws on
 makes its draws on ``x``'s device from that seed: no host-device copy of random tensors, still
 exact replay on the same device.
 
-**Valid images.** Ops that can leave the input's value range (interpolation fill, noise, jitter)
-clamp to the range of the input batch, ``[x.min(), x.max()]`` (computed on the device; no host
-sync). Shapes, device and dtype are preserved (integer images are rounded back).
+**Valid images.** Ops that can leave the input's value range (interpolation fill, noise, jitter,
+cutout's fill value) clamp to the range of the input batch, ``[x.min(), x.max()]`` (computed on
+the device; no host sync). Shapes, device and dtype are preserved (integer images are rounded back).
 
     aug = make_augment([{"name": "crop", "pad": 4}, "hflip", {"name": "rotate", "degrees": 10}])
     xb = aug(xb, generator)
@@ -431,13 +431,14 @@ class Cutout(Augmentation):
     The square has side round(size × min(H, W)); its center is uniform over the pixels and the
     part outside the image is dropped (as in the paper), or, with ``inside``, the whole square
     stays inside. size 0.5 = 16×16 on CIFAR-10, the paper's setting. value 0 is the mean after
-    centering, black for raw [0, 1] images.
+    centering, black for raw [0, 1] images. A value outside the batch's range [x.min(), x.max()]
+    is clamped to it, so the output stays a valid image.
     """
 
     name = "cutout"
     OPTIONS = {"size": "side of the square as a fraction of the image (DeVries & Taylor 2017: 16/32)",
                "inside": "keep the whole square inside the image (false: the paper's rule)",
-               "value": "value written into the square",
+               "value": "value written into the square, clamped to the batch's range [min, max]",
                "p": "probability per sample"}
 
     def __init__(self, *, size: float = 0.5, inside: bool = False, value: float = 0.0, p: float = 1.0):
@@ -464,8 +465,12 @@ class Cutout(Augmentation):
         in_rows = (r >= top[:, None]) & (r < top[:, None] + s)                   # (N, H)
         in_cols = (c >= left[:, None]) & (c < left[:, None] + s)                 # (N, W)
         mask = in_rows[:, :, None] & in_cols[:, None, :] & chosen[:, None, None]  # (N, H, W)
-        value = self.value if torch.is_floating_point(x) else round(self.value)
-        return x.masked_fill(mask[:, None], value)
+        # Valid images: the fill is clamped to the batch's range like every other op's output
+        # (0-d device tensors: no host sync), so value = 2 on [0, 1] images writes 1.
+        work = x.dtype if torch.is_floating_point(x) else torch.float32
+        fill = torch.tensor(self.value, dtype=work, device=dev)
+        fill = fill.clamp(x.amin().to(work), x.amax().to(work))
+        return torch.where(mask[:, None], _restore(fill, x), x)
 
 
 # ----------------------------------------------------------------------------- compose, config

@@ -58,7 +58,7 @@ def read_npy(path, *, what: str = "array") -> np.ndarray:
 
 
 def npy(*, path, labels, seed: int = 0, test_size=0.2, val_size=0.1, stratify: bool = True,
-        shape=None) -> Splits:
+        folds=None, fold: int = 0, shape=None) -> Splits:
     """Inputs from ``path`` (.npy, one sample per row) and labels from ``labels`` (.npy), both
     memory-mapped; integer labels are class ids, float labels regression targets."""
     X = read_npy(path, what="X")
@@ -66,13 +66,14 @@ def npy(*, path, labels, seed: int = 0, test_size=0.2, val_size=0.1, stratify: b
     if len(X) != len(y):
         raise DataError(f"{Path(labels)}: {len(y)} labels but {Path(path)} has {len(X)} samples; they must match")
     return build_splits((X, y), test_size=test_size, val_size=val_size, seed=seed, stratify=stratify,
-                        shape=shape, name=str(Path(path)), meta={"source": "npy"})
+                        folds=folds, fold=fold, shape=shape, name=str(Path(path)), meta={"source": "npy"})
 
 
 NPZ_KEYS = {"train": ("x_train", "y_train"), "val": ("x_val", "y_val"), "test": ("x_test", "y_test")}
 
 
-def npz(*, path, seed: int = 0, test_size=0.2, val_size=0.1, stratify: bool = True, shape=None) -> Splits:
+def npz(*, path, seed: int = 0, test_size=0.2, val_size=0.1, stratify: bool = True, folds=None,
+        fold: int = 0, shape=None) -> Splits:
     """A .npz archive holding either ``X`` (or ``x``) and ``y`` — one set, split by
     ``test_size``/``val_size`` — or ``x_train``/``y_train`` with optional ``x_val``/``y_val`` and
     ``x_test``/``y_test`` (Keras' names); splits that are missing are carved from the training set.
@@ -109,8 +110,8 @@ def npz(*, path, seed: int = 0, test_size=0.2, val_size=0.1, stratify: bool = Tr
             raise DataError(f"{p}: expected arrays 'X' and 'y', or 'x_train' and 'y_train' (optionally "
                             f"'x_val'/'y_val', 'x_test'/'y_test'); found {', '.join(sorted(keys)) or 'none'}")
     return build_splits(pairs["train"], val=pairs.get("val"), test=pairs.get("test"), test_size=test_size,
-                        val_size=val_size, seed=seed, stratify=stratify, shape=shape, name=str(p),
-                        meta={"source": "npz"})
+                        val_size=val_size, seed=seed, stratify=stratify, folds=folds, fold=fold, shape=shape,
+                        name=str(p), meta={"source": "npz"})
 
 
 # ---------------------------------------------------------------- CSV
@@ -143,7 +144,7 @@ def _label_index(p: Path, label, header: list[str] | None, ncols: int) -> int:
 
 def csv(*, path, label=-1, header=None, delimiter: str = ",", task: str = "classification",
         label_names: bool = False, seed: int = 0, test_size=0.2, val_size=0.1, stratify: bool = True,
-        shape=None) -> Splits:
+        folds=None, fold: int = 0, shape=None) -> Splits:
     """A CSV file with one sample per row: every column a number except the ``label`` column.
 
     ``header=None`` detects a header row (the first row is a header when none of its feature fields
@@ -219,7 +220,7 @@ def csv(*, path, label=-1, header=None, delimiter: str = ",", task: str = "class
                             f"\"regression\" for numeric targets)")
         y = np.array(raw, dtype=np.int64)
     return build_splits((X.astype(np.float32), y), test_size=test_size, val_size=val_size, seed=seed,
-                        stratify=stratify, shape=shape, name=str(p), meta=meta)
+                        stratify=stratify, folds=folds, fold=fold, shape=shape, name=str(p), meta=meta)
 
 
 # ---------------------------------------------------------------- MNIST IDX
@@ -290,7 +291,8 @@ def _read_mnist_pair(folder: Path, prefix: str):
     return (X[:, None] / np.float32(255)).astype(np.float32), y.astype(np.int64)
 
 
-def mnist(*, path, seed: int = 0, test_size=0.2, val_size=0.1, stratify: bool = True) -> Splits:
+def mnist(*, path, seed: int = 0, test_size=0.2, val_size=0.1, stratify: bool = True, folds=None,
+          fold: int = 0) -> Splits:
     """MNIST (or Fashion-MNIST) from a folder with ``train-images-idx3-ubyte``,
     ``train-labels-idx1-ubyte`` and optionally ``t10k-images-idx3-ubyte``, ``t10k-labels-idx1-ubyte``
     (each raw or ``.gz``; ``-images.idx3-ubyte`` spellings too). Pixels scaled to [0, 1], samples
@@ -302,7 +304,8 @@ def mnist(*, path, seed: int = 0, test_size=0.2, val_size=0.1, stratify: bool = 
                         f"(raw or .gz) in this folder")
     test = _read_mnist_pair(folder, "t10k")
     return build_splits(train, test=test, test_size=test_size, val_size=val_size, seed=seed,
-                        stratify=stratify, num_classes=10, name=str(folder), meta={"source": "mnist"})
+                        stratify=stratify, folds=folds, fold=fold, num_classes=10, name=str(folder),
+                        meta={"source": "mnist"})
 
 
 # ---------------------------------------------------------------- CIFAR-10 python batches
@@ -386,7 +389,8 @@ def read_cifar_batch(path) -> tuple[np.ndarray, np.ndarray]:
     return data.reshape(-1, 3, 32, 32), labels
 
 
-def cifar10(*, path, seed: int = 0, test_size=0.2, val_size=0.1, stratify: bool = True) -> Splits:
+def cifar10(*, path, seed: int = 0, test_size=0.2, val_size=0.1, stratify: bool = True, folds=None,
+            fold: int = 0) -> Splits:
     """CIFAR-10 from the ``cifar-10-batches-py`` folder: ``data_batch_*`` (training) and
     ``test_batch`` (test; without it ``test_size`` is carved from training). Pixels in [0, 1],
     samples 3×32×32."""
@@ -405,7 +409,7 @@ def cifar10(*, path, seed: int = 0, test_size=0.2, val_size=0.1, stratify: bool 
         X, y = read_cifar_batch(folder / "test_batch")
         test = (scale(X), y)
     return build_splits(train, test=test, test_size=test_size, val_size=val_size, seed=seed,
-                        stratify=stratify, num_classes=10, name=str(folder),
+                        stratify=stratify, folds=folds, fold=fold, num_classes=10, name=str(folder),
                         meta={"source": "cifar10", "classes": list(CIFAR10_CLASSES)})
 
 
@@ -428,7 +432,7 @@ def _image_size(size):
 
 
 def image_folder(*, path, size=None, mode: str = "rgb", seed: int = 0, test_size=0.2, val_size=0.1,
-                 stratify: bool = True) -> Splits:
+                 stratify: bool = True, folds=None, fold: int = 0) -> Splits:
     """Images in ``path/<class name>/``, one subfolder per class (class ids in sorted name order,
     kept in ``meta["classes"]``). Read with Pillow, converted to ``mode``, resized (bilinear) to
     ``size`` when given — otherwise all images must have the same size — and scaled to [0, 1];
@@ -467,8 +471,9 @@ def image_folder(*, path, size=None, mode: str = "rgb", seed: int = 0, test_size
     X = np.stack(images)
     X = (X[:, None] if X.ndim == 3 else X.transpose(0, 3, 1, 2)) / np.float32(255)
     return build_splits((X.astype(np.float32), np.array(labels, dtype=np.int64)), test_size=test_size,
-                        val_size=val_size, seed=seed, stratify=stratify, num_classes=len(classes),
-                        name=str(folder), meta={"source": "image_folder", "classes": classes})
+                        val_size=val_size, seed=seed, stratify=stratify, folds=folds, fold=fold,
+                        num_classes=len(classes), name=str(folder),
+                        meta={"source": "image_folder", "classes": classes})
 
 
 def read_inputs(path) -> np.ndarray:

@@ -15,7 +15,8 @@ from typing import NamedTuple
 import numpy as np
 
 from trainwell.data import files, synthetic
-from trainwell.data.splits import Pair, Splits, as_pair, build_splits, is_classes, stratified_split
+from trainwell.data.splits import (Pair, Splits, as_pair, build_splits, check_folds, is_classes,
+                                   stratified_split)
 from trainwell.errors import ConfigError
 
 __all__ = ["Pair", "Splits", "as_pair", "stratified_split", "digits", "iris", "wine", "breast_cancer",
@@ -35,8 +36,8 @@ class Option(NamedTuple):
 
 # ---------------------------------------------------------------- scikit-learn's bundled sets
 
-def digits(*, seed: int = 0, test_size=500, val_size=200, stratify: bool = True,
-           images: bool = False) -> Splits:
+def digits(*, seed: int = 0, test_size=500, val_size=200, stratify: bool = True, folds=None,
+           fold: int = 0, images: bool = False) -> Splits:
     """scikit-learn's bundled 8x8 digits (1797 samples, 10 classes), pixels scaled to [0, 1].
 
     Stratified split with ``test_size`` test samples (500, seed 0 is the issue's reference split)
@@ -47,34 +48,41 @@ def digits(*, seed: int = 0, test_size=500, val_size=200, stratify: bool = True,
     d = load_digits()
     X = (d.data / 16.0).astype(np.float32)
     return build_splits((X, d.target.astype(np.int64)), test_size=test_size, val_size=val_size,
-                        seed=seed, stratify=stratify, shape=(1, 8, 8) if images else None,
+                        seed=seed, stratify=stratify, folds=folds, fold=fold,
+                        shape=(1, 8, 8) if images else None,
                         num_classes=10, name="digits", meta={"image_shape": (1, 8, 8)})
 
 
-def _bundled(loader_name: str, name: str, *, seed, test_size, val_size, stratify) -> Splits:
+def _bundled(loader_name: str, name: str, *, seed, test_size, val_size, stratify, folds, fold) -> Splits:
     import sklearn.datasets
 
     d = getattr(sklearn.datasets, loader_name)()
     return build_splits((d.data.astype(np.float32), d.target.astype(np.int64)), test_size=test_size,
-                        val_size=val_size, seed=seed, stratify=stratify, num_classes=len(d.target_names),
-                        name=name, meta={"classes": [str(c) for c in d.target_names],
-                                         "features": [str(f) for f in d.feature_names]})
+                        val_size=val_size, seed=seed, stratify=stratify, folds=folds, fold=fold,
+                        num_classes=len(d.target_names), name=name,
+                        meta={"classes": [str(c) for c in d.target_names],
+                              "features": [str(f) for f in d.feature_names]})
 
 
-def iris(*, seed: int = 0, test_size=0.2, val_size=0.1, stratify: bool = True) -> Splits:
+def iris(*, seed: int = 0, test_size=0.2, val_size=0.1, stratify: bool = True, folds=None,
+         fold: int = 0) -> Splits:
     """Fisher's iris: 150 samples, 4 features (cm), 3 classes. Raw features (standardize them)."""
-    return _bundled("load_iris", "iris", seed=seed, test_size=test_size, val_size=val_size, stratify=stratify)
+    return _bundled("load_iris", "iris", seed=seed, test_size=test_size, val_size=val_size,
+                    stratify=stratify, folds=folds, fold=fold)
 
 
-def wine(*, seed: int = 0, test_size=0.2, val_size=0.1, stratify: bool = True) -> Splits:
+def wine(*, seed: int = 0, test_size=0.2, val_size=0.1, stratify: bool = True, folds=None,
+         fold: int = 0) -> Splits:
     """UCI wine: 178 samples, 13 chemical features on very different scales, 3 classes."""
-    return _bundled("load_wine", "wine", seed=seed, test_size=test_size, val_size=val_size, stratify=stratify)
+    return _bundled("load_wine", "wine", seed=seed, test_size=test_size, val_size=val_size,
+                    stratify=stratify, folds=folds, fold=fold)
 
 
-def breast_cancer(*, seed: int = 0, test_size=0.2, val_size=0.1, stratify: bool = True) -> Splits:
+def breast_cancer(*, seed: int = 0, test_size=0.2, val_size=0.1, stratify: bool = True, folds=None,
+                  fold: int = 0) -> Splits:
     """Wisconsin diagnostic breast cancer: 569 samples, 30 features, 2 classes (0 malignant, 1 benign)."""
     return _bundled("load_breast_cancer", "breast_cancer", seed=seed, test_size=test_size,
-                    val_size=val_size, stratify=stratify)
+                    val_size=val_size, stratify=stratify, folds=folds, fold=fold)
 
 
 # ---------------------------------------------------------------- the registry
@@ -98,6 +106,9 @@ def _split_options(test_size, val_size, *, given=False) -> dict:
         "test_size": Option(NUM, test_size, f"test split: {SIZE}{where}"),
         "val_size": Option(NUM, val_size, f"validation split, taken after the test split: {SIZE}"),
         "stratify": Option(BOOL, True, "keep class proportions in every split"),
+        "folds": Option((int, type(None)), None, "k-fold cross-validation: the validation split is fold "
+                        "`fold` of `folds` over the train+val pool (val_size is then unused); none: off"),
+        "fold": Option(INT, 0, "which fold, 0..folds-1, is the validation split (with `folds`)"),
     }
 
 
@@ -191,6 +202,14 @@ def check_options(name: str, options: dict) -> dict:
         if not ok:
             raise ConfigError(f"data.{key} = {value!r}: must be {_type_names(types)} for source {name!r} "
                               f"(got {type(value).__name__})")
+    if "folds" in spec:
+        check_folds(options.get("folds"), options.get("fold", 0))
+        if "fold" in options and options.get("folds") is None:
+            raise ConfigError(f"data.fold = {options['fold']!r}: needs data.folds, the number of folds k")
+        if options.get("folds") is not None and "val_size" in options:
+            raise ConfigError(f"data.val_size = {options['val_size']!r} and data.folds = "
+                              f"{options['folds']!r}: with folds the validation split is fold `fold` "
+                              f"of the train+val pool; remove val_size")
     missing = [k for k, o in spec.items() if o.required and options.get(k) is None]
     if missing:
         raise ConfigError(f"data source {name!r} needs {', '.join(missing)} "

@@ -9,6 +9,9 @@ split it always had.
 Sizes: an ``int`` is a number of samples; a ``float`` in [0, 1) is a fraction of the *whole* data
 set, rounded up (``ceil(f * n)``, scikit-learn's rounding for test sets). ``0`` means no such split.
 Notes 000/004 ("cross-validation strategy"): tune on the validation split, report the test split.
+k-fold cross-validation (``build_splits(..., folds=k, fold=i)``, ``data.folds``/``data.fold`` in a
+config): the test split is carved as usual and the validation split is fold i of a seeded,
+stratified k-fold split of what remains, so runs with fold = 0..k-1 validate on disjoint sets.
 """
 from __future__ import annotations
 
@@ -145,6 +148,41 @@ def kfold_indices(y, k: int, *, stratified: bool = True, seed: int = 0) -> list[
             for tr, va in splitter.split(np.zeros((n, 1)), y if strat else None)]
 
 
+def check_folds(folds, fold) -> None:
+    """``folds`` is None (no k-fold) or an integer k >= 2; ``fold`` an integer in 0..k-1."""
+    if folds is None:
+        if isinstance(fold, bool) or fold != 0:
+            raise ConfigError(f"data.fold = {fold!r}: needs data.folds, the number of folds k "
+                              f"(e.g. folds = 5, fold = {fold!r})")
+        return
+    if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
+        raise ConfigError(f"data.folds = {folds!r}: must be an integer >= 2 (the number of folds k)")
+    if isinstance(fold, bool) or not isinstance(fold, int) or not 0 <= fold < folds:
+        raise ConfigError(f"data.fold = {fold!r}: must be an integer in 0..{folds - 1} (which of the "
+                          f"{folds} folds is the validation split)")
+
+
+def fold_split(y, pool: np.ndarray, *, folds: int, fold: int, seed: int = 0, stratify: bool = True,
+               name: str = "data") -> tuple[np.ndarray, np.ndarray]:
+    """Fold ``fold`` of a seeded (stratified) ``folds``-fold split of the indices ``pool`` into
+    ``y``: ``(train_idx, val_idx)``, each an index into ``y``. The folds are ``kfold_indices`` of
+    ``y[pool]``, so ``fold = 0..folds-1`` give disjoint validation splits that cover the pool."""
+    check_folds(folds, fold)
+    labels = np.asarray(y)[pool]
+    if folds > len(pool):
+        raise DataError(f"{name}: data.folds = {folds}: more folds than the {len(pool)} samples of the "
+                        f"train+val pool; lower folds")
+    strat = stratify and is_classes(labels) and labels.ndim == 1
+    if strat:
+        classes, counts = np.unique(labels, return_counts=True)
+        if counts.min() < folds:
+            raise DataError(f"{name}: data.folds = {folds}: class {classes[counts.argmin()]} has only "
+                            f"{counts.min()} samples in the train+val pool, fewer than the folds; lower "
+                            f"folds or pass stratify = false")
+    train, val = kfold_indices(labels, folds, stratified=strat, seed=seed)[fold]
+    return pool[train.numpy()], pool[val.numpy()]
+
+
 def _labels(y) -> np.ndarray:
     """Labels as an owned array: integer or bool -> int64 class ids, float -> float32 targets."""
     y = np.asarray(y)
@@ -152,23 +190,39 @@ def _labels(y) -> np.ndarray:
 
 
 def build_splits(train, *, val=None, test=None, test_size=0, val_size=0, seed: int = 0,
-                 stratify: bool = True, shape=None, num_classes: int | None = None,
-                 name: str = "data", meta: dict | None = None) -> Splits:
+                 stratify: bool = True, folds: int | None = None, fold: int = 0, shape=None,
+                 num_classes: int | None = None, name: str = "data", meta: dict | None = None) -> Splits:
     """A :class:`Splits` from numpy ``(X, y)`` pairs (memory-mapped arrays welcome).
 
     Splits that are not given are carved out of ``train``: first ``test_size``, then ``val_size``
-    (fractions are of the ``train`` pair given here). ``shape`` reshapes each sample (e.g. flat
-    784-vectors to ``(1, 28, 28)``). Integer labels are class ids (>= 0; ``num_classes`` defaults
-    to the largest id + 1 over all splits); float labels are regression targets. ``name`` starts
-    error messages (a source name or a file path) and is ``meta["source"]`` unless ``meta`` sets it.
+    (fractions are of the ``train`` pair given here). With ``folds = k`` the validation split is
+    instead fold ``fold`` (0..k-1) of a seeded, stratified k-fold split of the train+val pool
+    (what is left after the test split, plus a given ``val``); ``val_size`` is then unused.
+    ``shape`` reshapes each sample (e.g. flat 784-vectors to ``(1, 28, 28)``). Integer labels are
+    class ids (>= 0; ``num_classes`` defaults to the largest id + 1 over all splits); float labels
+    are regression targets. ``name`` starts error messages (a source name or a file path) and is
+    ``meta["source"]`` unless ``meta`` sets it.
     """
+    check_folds(folds, fold)
     X, y = train
     y = _labels(y)
     if len(X) != len(y):
         raise DataError(f"{name}: X has {len(X)} samples but y has {len(y)}; they must match")
     tr, va, te = split_indices(y, test_size=0 if test is not None else test_size,
-                               val_size=0 if val is not None else val_size,
+                               val_size=0 if val is not None or folds is not None else val_size,
                                seed=seed, stratify=stratify, name=name)
+    if folds is not None:
+        if val is not None:                  # the files' validation split joins the pool
+            if te is not None:               # a carved test split is taken before X is replaced
+                test, te = (np.asarray(X[te]), y[te]), None
+            Xv, yv = val
+            if tuple(Xv.shape[1:]) != tuple(X.shape[1:]):
+                raise DataError(f"{name}: validation samples have shape {tuple(Xv.shape[1:])} but training "
+                                f"samples have {tuple(X.shape[1:])}")
+            X = np.concatenate([np.asarray(X[tr]), np.asarray(Xv)])
+            y = np.concatenate([y[tr], _labels(yv)])
+            tr, val = np.arange(len(y), dtype=np.int64), None
+        tr, va = fold_split(y, tr, folds=folds, fold=fold, seed=seed, stratify=stratify, name=name)
     carved = {"train": None if va is None and te is None else tr, "val": va, "test": te}
     given = {"val": val, "test": test}
     out = {}

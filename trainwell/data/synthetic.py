@@ -21,15 +21,17 @@ def _at_least(source: str, key: str, value, low) -> None:
         raise ConfigError(f"{source}: {key} = {value!r}: must be >= {low}")
 
 
-def _finish(name, X, y, *, seed, test_size, val_size, stratify, num_classes=None, meta=None) -> Splits:
+def _finish(name, X, y, *, seed, test_size, val_size, stratify, folds, fold, num_classes=None,
+            meta=None) -> Splits:
     X = X.numpy() if isinstance(X, torch.Tensor) else X
     y = y.numpy() if isinstance(y, torch.Tensor) else y
     return build_splits((X.astype(np.float32), y), test_size=test_size, val_size=val_size, seed=seed,
-                        stratify=stratify, num_classes=num_classes, name=name, meta=meta)
+                        stratify=stratify, folds=folds, fold=fold, num_classes=num_classes, name=name,
+                        meta=meta)
 
 
-def spirals(*, seed: int = 0, test_size=0.2, val_size=0.1, stratify: bool = True, classes: int = 3,
-            samples_per_class: int = 100, noise: float = 0.2) -> Splits:
+def spirals(*, seed: int = 0, test_size=0.2, val_size=0.1, stratify: bool = True, folds=None,
+            fold: int = 0, classes: int = 3, samples_per_class: int = 100, noise: float = 0.2) -> Splits:
     """K interleaved spiral arms in 2-D (CS231n case study: 100 points per class, K = 3, angle
     noise 0.2). Arm j: radius r = linspace(0, 1), angle t = 4(j + r) + noise·N(0, 1),
     point (r sin t, r cos t)."""
@@ -42,11 +44,12 @@ def spirals(*, seed: int = 0, test_size=0.2, val_size=0.1, stratify: bool = True
     t = 4 * (arm + r) + noise * torch.randn(len(arm), generator=g, dtype=torch.float64)
     X = torch.stack([r * torch.sin(t), r * torch.cos(t)], dim=1)
     return _finish("spirals", X, arm, seed=seed, test_size=test_size, val_size=val_size,
-                   stratify=stratify, num_classes=classes)
+                   stratify=stratify, folds=folds, fold=fold, num_classes=classes)
 
 
-def blobs(*, seed: int = 0, test_size=0.2, val_size=0.1, stratify: bool = True, classes: int = 3,
-          samples: int = 600, features: int = 2, spread: float = 1.0) -> Splits:
+def blobs(*, seed: int = 0, test_size=0.2, val_size=0.1, stratify: bool = True, folds=None,
+          fold: int = 0, classes: int = 3, samples: int = 600, features: int = 2,
+          spread: float = 1.0) -> Splits:
     """Isotropic Gaussian blobs (sklearn ``make_blobs``): centers uniform in [-10, 10]^features."""
     from sklearn.datasets import make_blobs
 
@@ -58,11 +61,11 @@ def blobs(*, seed: int = 0, test_size=0.2, val_size=0.1, stratify: bool = True, 
     X, y = make_blobs(n_samples=samples, n_features=features, centers=classes, cluster_std=spread,
                       random_state=seed)
     return _finish("blobs", X, y.astype(np.int64), seed=seed, test_size=test_size, val_size=val_size,
-                   stratify=stratify, num_classes=classes)
+                   stratify=stratify, folds=folds, fold=fold, num_classes=classes)
 
 
-def moons(*, seed: int = 0, test_size=0.2, val_size=0.1, stratify: bool = True, samples: int = 600,
-          noise: float = 0.1) -> Splits:
+def moons(*, seed: int = 0, test_size=0.2, val_size=0.1, stratify: bool = True, folds=None,
+          fold: int = 0, samples: int = 600, noise: float = 0.1) -> Splits:
     """Two interleaving half circles (sklearn ``make_moons``), 2 classes."""
     from sklearn.datasets import make_moons
 
@@ -70,11 +73,11 @@ def moons(*, seed: int = 0, test_size=0.2, val_size=0.1, stratify: bool = True, 
     _at_least("moons", "noise", noise, 0)
     X, y = make_moons(n_samples=samples, noise=noise, random_state=seed)
     return _finish("moons", X, y.astype(np.int64), seed=seed, test_size=test_size, val_size=val_size,
-                   stratify=stratify, num_classes=2)
+                   stratify=stratify, folds=folds, fold=fold, num_classes=2)
 
 
-def circles(*, seed: int = 0, test_size=0.2, val_size=0.1, stratify: bool = True, samples: int = 600,
-            noise: float = 0.05, factor: float = 0.5) -> Splits:
+def circles(*, seed: int = 0, test_size=0.2, val_size=0.1, stratify: bool = True, folds=None,
+            fold: int = 0, samples: int = 600, noise: float = 0.05, factor: float = 0.5) -> Splits:
     """A small circle inside a large one (sklearn ``make_circles``), 2 classes (1 = inner)."""
     from sklearn.datasets import make_circles
 
@@ -84,7 +87,7 @@ def circles(*, seed: int = 0, test_size=0.2, val_size=0.1, stratify: bool = True
         raise ConfigError(f"circles: factor = {factor!r}: must be in (0, 1)")
     X, y = make_circles(n_samples=samples, noise=noise, factor=factor, random_state=seed)
     return _finish("circles", X, y.astype(np.int64), seed=seed, test_size=test_size, val_size=val_size,
-                   stratify=stratify, num_classes=2)
+                   stratify=stratify, folds=folds, fold=fold, num_classes=2)
 
 
 TASKS = ("classification", "regression")
@@ -108,9 +111,9 @@ def teacher_forward(weights, X: torch.Tensor) -> torch.Tensor:
     return h
 
 
-def teacher(*, seed: int = 0, test_size=0.2, val_size=0.1, stratify: bool = True,
-            task: str = "classification", samples: int = 2000, features: int = 20, hidden=(64,),
-            classes: int = 4, outputs: int = 1, noise: float = 0.0) -> Splits:
+def teacher(*, seed: int = 0, test_size=0.2, val_size=0.1, stratify: bool = True, folds=None,
+            fold: int = 0, task: str = "classification", samples: int = 2000, features: int = 20,
+            hidden=(64,), classes: int = 4, outputs: int = 1, noise: float = 0.0) -> Splits:
     """Inputs X ~ N(0, I); targets from a random teacher MLP (``teacher_network``).
 
     Classification: y = argmax(logits − mean over the data set of the logits + noise·N(0, 1)); the
@@ -141,10 +144,10 @@ def teacher(*, seed: int = 0, test_size=0.2, val_size=0.1, stratify: bool = True
     if task == "classification":
         y = (z - z.mean(0)).argmax(1)
         return _finish("teacher", X, y, seed=seed, test_size=test_size, val_size=val_size,
-                       stratify=stratify, num_classes=classes, meta=meta)
+                       stratify=stratify, folds=folds, fold=fold, num_classes=classes, meta=meta)
     y = (z[:, 0] if outputs == 1 else z).float()
     return _finish("teacher", X, y, seed=seed, test_size=test_size, val_size=val_size,
-                   stratify=False, meta=meta)
+                   stratify=False, folds=folds, fold=fold, meta=meta)
 
 
 # --- shapes: boolean masks in coordinates relative to each shape (dx, dy in [-1, 1] inside its box)
@@ -165,8 +168,9 @@ SHAPES = {
 }
 
 
-def shapes(*, seed: int = 0, test_size=0.2, val_size=0.1, stratify: bool = True, classes: int = 4,
-           samples_per_class: int = 250, size: int = 16, channels: int = 1, noise: float = 0.1) -> Splits:
+def shapes(*, seed: int = 0, test_size=0.2, val_size=0.1, stratify: bool = True, folds=None,
+           fold: int = 0, classes: int = 4, samples_per_class: int = 250, size: int = 16,
+           channels: int = 1, noise: float = 0.1) -> Splits:
     """Procedural C×H×W images: one shape per image (class = shape, the first ``classes`` of
     ``SHAPES``), half-size uniform in [0.2, 0.4]·size, center uniform where the shape fits,
     brightness U(0.6, 1) (gray) or a color U(0.3, 1)^3 (RGB) on a black background, plus
@@ -199,4 +203,4 @@ def shapes(*, seed: int = 0, test_size=0.2, val_size=0.1, stratify: bool = True,
     X = mask[:, None].float() * color[:, :, None, None]
     X = (X + noise * torch.randn(X.shape, generator=g)).clamp_(0, 1)
     return _finish("shapes", X, y, seed=seed, test_size=test_size, val_size=val_size, stratify=stratify,
-                   num_classes=classes, meta={"classes": list(SHAPES)[:classes]})
+                   folds=folds, fold=fold, num_classes=classes, meta={"classes": list(SHAPES)[:classes]})

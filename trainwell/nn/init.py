@@ -111,10 +111,10 @@ def orthogonal(shape, fan_in, fan_out, g, *, gain=1.0):
 
 def geometric(shape, fan_in, fan_out, g, *, activation="relu", alpha=0.01, gain=None):
     """W ~ N(0, gain²/√(fan_in·fan_out)): variance over the geometric mean of fan-in and fan-out,
-    gain² = 2 for ReLU (Defazio & Bottou 2019, "Scaling laws for the principled design,
-    initialization and preconditioning of ReLU networks"; notes 003 slide 41: c/√(d_in·d_out)).
-    For square layers it is He's 2/fan; it balances the forward and backward scalings when
-    widths change."""
+    gain² = 2 for ReLU (Defazio & Bottou 2022, "A scaling calculus for the design and
+    initialization of ReLU networks", arXiv:1906.04267: 2/√(n_in·n_out) for a ReLU MLP; notes 003
+    slide 41: c/√(d_in·d_out)). For square layers it is He's 2/fan; it keeps their per-layer
+    scaling quantity equal across layers when widths change."""
     g2 = _gain(activation, alpha, gain) ** 2
     return _normal(shape, math.sqrt(g2 / math.sqrt(fan_in * fan_out)), g)
 

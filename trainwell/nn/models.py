@@ -162,7 +162,7 @@ CNN_LAYER_OPTIONS = {
              "kind": (str, "max", "'max' or 'avg'"),
              "kernel": (int, 2, "window F"),
              "stride": ((int, type(None)), None, "stride; default = kernel"),
-             "padding": (int, 0, "zero padding P")},
+             "padding": (int, 0, "zero padding P, at most kernel // 2 (PyTorch's rule)")},
 }
 DEFAULT_CNN_LAYERS = [
     {"type": "conv", "channels": 32, "kernel": 3},
@@ -196,10 +196,19 @@ def cnn(input_shape, num_outputs, *, layers=None, global_pool=True, head_widths=
         if kind not in CNN_LAYER_OPTIONS:
             raise ConfigError(f"{where} = {spec!r}: needs type = 'conv' or 'pool'")
         s = check_options(where, spec, CNN_LAYER_OPTIONS[kind])
-        _positive_ints([s["kernel"]] + [s["stride"]] * (s["stride"] is not None), where)
+        for key in ("kernel", "stride"):
+            if s[key] is not None and s[key] < 1:
+                raise ConfigError(f"{where}.{key} = {s[key]!r}: must be an integer >= 1 "
+                                  f"({CNN_LAYER_OPTIONS[kind][key][2]})")
         f = s["kernel"]
         stride = s["stride"] or f
         pad = f // 2 if s["padding"] is None else s["padding"]
+        if pad < 0:
+            raise ConfigError(f"{where}.padding = {pad!r}: must be an integer >= 0 (zero padding P)")
+        if kind == "pool" and pad > f // 2:
+            # PyTorch's pools need P <= F // 2 (a window must not lie wholly in the padding).
+            raise ConfigError(f"{where}.padding = {pad!r}: a pool layer's padding must be in "
+                              f"0..{f // 2} (at most half its window, kernel = {f})")
         where = f"{where} ({kind})"
         h = output_size(h, f, pad, stride, where=where + " height", exact=exact_sizes)
         w = output_size(w, f, pad, stride, where=where + " width", exact=exact_sizes)
@@ -336,10 +345,15 @@ def check_output_activation(output_activation: str, loss) -> None:
 
 
 def build_model(spec: dict, input_shape, num_outputs) -> nn.Module:
-    """Build a model from a config table such as ``{"type": "mlp", "widths": [256]}``."""
+    """Build a model from a config table such as ``{"type": "mlp", "widths": [256]}``. The
+    returned module carries the resolved table as ``model.builder_spec``."""
     spec = dict(spec)
     kind = spec.pop("type", "mlp")
     if kind not in MODELS:
         raise ConfigError(f"model.type = {kind!r}: unknown; allowed: {', '.join(sorted(MODELS))}")
     options = check_options(f"model ({kind})", spec, MODEL_OPTIONS[kind])
-    return MODELS[kind](tuple(input_shape), num_outputs, **options)
+    model = MODELS[kind](tuple(input_shape), num_outputs, **options)
+    # The resolved table (defaults filled in) stays with the model as plain data: an init scheme
+    # from config reads its activation for the gain (trainwell.train.parts.initialize).
+    model.builder_spec = {"type": kind, **options}
+    return model

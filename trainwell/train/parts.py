@@ -117,13 +117,35 @@ def build_preprocess_from_info(info: dict, run_dir):
     return module
 
 
+def init_activation(model: nn.Module, name, options: dict) -> dict:
+    """The activation options a scheme that takes one (kaiming, geometric) should use for a model
+    trainwell built (``model.builder_spec``), when the init table sets none of activation, alpha
+    or gain: ``{"activation": "tanh"}``, plus ``gain`` for an activation table with options (e.g.
+    ``{name = "leaky_relu", alpha = 0.2}``). Empty for other schemes and for the user's own modules."""
+    from trainwell.nn.activations import activation_gain, split_spec
+    from trainwell.nn.init import INIT_OPTIONS
+
+    spec = getattr(model, "builder_spec", None)
+    if (not isinstance(spec, dict) or "activation" not in INIT_OPTIONS.get(name, {})
+            or {"activation", "alpha", "gain"} & set(options)):
+        return {}
+    activation, act_options = split_spec(spec.get("activation", "relu"), {}, "model.activation")
+    filled = {"activation": activation}
+    if act_options:
+        filled["gain"] = activation_gain(activation, **act_options)
+    return filled
+
+
 def initialize(model: nn.Module, scheme, X: torch.Tensor, *, seed: int) -> None:
     """Apply an init scheme; data-dependent ones (LSUV) get a batch of (preprocessed) training
-    inputs drawn with the run's seed."""
+    inputs drawn with the run's seed. Schemes with a gain per activation use the model's own
+    activation when trainwell built the model and the scheme does not name one (``init_activation``):
+    ``init = "kaiming_normal"`` with ``model.activation = "tanh"`` gets tanh's gain 5/3, not ReLU's √2."""
     from trainwell.nn.init import INIT_OPTIONS, init as init_weights
 
     options = dict(scheme) if isinstance(scheme, dict) else {"name": scheme}
     name = options.pop("name", None)
+    options.update(init_activation(model, name, options))
     if "data" in INIT_OPTIONS.get(name, {}):
         g = torch.Generator().manual_seed(seed)
         idx = torch.randperm(X.shape[0], generator=g)[:512].to(X.device)  # LSUV: a 512-sample batch
