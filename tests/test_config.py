@@ -62,3 +62,85 @@ def test_unreadable_toml_names_the_file(tmp_path):
         read_toml(bad)
     with pytest.raises(ConfigError, match="missing.toml: config file not found"):
         read_toml(tmp_path / "missing.toml")
+
+
+def test_every_option_has_a_source():
+    """docs/options.md's source column: a note, a paper, or "trainwell convention" + its docs page."""
+    missing = [name for name, f in FIELDS.items() if not f.metadata["source"].strip()]
+    assert not missing, f"options without a source: {missing}"
+
+
+@pytest.mark.parametrize("schedule, message", [
+    ({"name": "step", "every_epochs": 0}, "schedule.every_epochs = 0: must be an integer >= 1"),
+    ({"name": "step", "every_epochs": -3}, "schedule.every_epochs = -3: must be an integer >= 1"),
+    ({"name": "cosine_restarts", "period_epochs": 0}, "schedule.period_epochs = 0: must be an integer >= 1"),
+    ({"name": "linear", "decay_epochs": -1}, "schedule.decay_epochs = -1: must be an integer >= 1"),
+    ({"name": "step", "factor": 0}, "schedule.factor = 0.0: must be a number > 0"),
+    ({"name": "one_cycle", "pct_start": 1.5}, "schedule.pct_start = 1.5: must be a number in (0, 1)"),
+    ({"name": "plateau", "mode": "best"}, "schedule.mode = 'best': must be \"min\" or \"max\""),
+    ({"name": "step", "every_epochs": 2.5}, "schedule.every_epochs = 2.5: must be an integer"),
+    ({"gamma": 0.1}, "the table needs name = \"...\", one of: constant, step, exponential"),
+])
+def test_schedule_values_are_checked_with_the_config(schedule, message):
+    with pytest.raises(ConfigError) as e:
+        make_config({"schedule": schedule})
+    assert message in str(e.value) and "\n" not in str(e.value)
+
+
+def test_callbacks_from_python_must_be_callback_objects():
+    from trainwell.train.callbacks import EarlyStopping
+
+    make_config({"callbacks": [EarlyStopping(patience=2)]})
+    for value, message in [(5, "callbacks = 5: must be a list of callback objects"),
+                           ([EarlyStopping(patience=2), "EarlyStopping"],
+                            "callbacks[1] = 'EarlyStopping': not a callback: it defines none of the hooks"),
+                           ([EarlyStopping], "callbacks[0] = EarlyStopping: a class; pass an instance")]:
+        with pytest.raises(ConfigError) as e:
+            make_config({"callbacks": value})
+        assert message in str(e.value) and "\n" not in str(e.value)
+
+
+def test_callbacks_cannot_come_from_a_config_file(tmp_path):
+    from trainwell.config import check_file_options
+
+    with pytest.raises(ConfigError, match=r"c.toml: callbacks = 5: callbacks can only be set from Python"):
+        check_file_options({"lr": 0.1, "callbacks": 5}, "c.toml")
+    write_toml(make_config({}).to_dict(), tmp_path / "c.toml")
+    assert "callbacks" not in read_toml(tmp_path / "c.toml")   # a run's config.toml reads back
+
+
+def test_nesterov_by_default_only_with_momentum():
+    assert make_config({}).nesterov is True                       # momentum 0.9
+    assert make_config({"momentum": 0}).nesterov is False         # plain SGD works
+    assert make_config({"momentum": 0, "nesterov": False}).nesterov is False
+    assert make_config({"optimizer": "adam", "momentum": 0, "nesterov": True}).nesterov is True
+    with pytest.raises(ConfigError, match="nesterov = true needs momentum > 0"):
+        make_config({"optimizer": "sgd", "momentum": 0, "nesterov": True})
+
+
+def test_sgd_without_momentum_trains(blobs):
+    import torch
+
+    import trainwell
+
+    run = trainwell.fit(torch.nn.Linear(2, 3), blobs, optimizer="sgd", momentum=0, lr=0.1, epochs=2,
+                        progress=False, babysit="off")
+    assert run.model.weight.isfinite().all() and run.config["nesterov"] is False
+
+
+@pytest.mark.parametrize("options", [{"patience": 3}, {"schedule": "plateau"},
+                                     {"schedule": {"name": "plateau", "factor": 0.5}, "monitor": "val_acc"}])
+def test_a_val_monitor_without_validation_data_is_an_error_before_training(blobs, options):
+    import torch
+
+    import trainwell
+
+    model = torch.nn.Linear(2, 3)
+    before = [p.detach().clone() for p in model.parameters()]
+    with pytest.raises(ConfigError, match="validation data for monitor = 'val_.*but there is none: "
+                                          "pass val=.*or monitor a training metric"):
+        trainwell.fit(model, blobs, epochs=2, progress=False, **options)
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))   # nothing trained
+    X, y = blobs
+    trainwell.fit(model, (X[:200], y[:200]), val=(X[200:], y[200:]), epochs=1, progress=False, **options)
+    trainwell.fit(model, blobs, epochs=1, progress=False, **{**options, "monitor": "train_loss"})

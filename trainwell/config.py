@@ -21,13 +21,15 @@ NUMBER = (int, float)
 
 
 def opt(default, doc: str, *, types=None, check=None, choices=None, source: str = "",
-        python_only: bool = False, section: str = "training"):
+        python_only: bool = False, in_files: bool = True, section: str = "training"):
     """A config field: ``types`` accepted, ``check(value) -> error text or None``, ``choices`` a
-    collection or a zero-argument function returning one (a registry, read lazily)."""
+    collection or a zero-argument function returning one (a registry, read lazily).
+    ``python_only``: Python may also pass an object; ``in_files=False``: only Python may set it
+    (a config file or ``--set`` cannot)."""
     if types is None:
         types = (type(default),) if default is not None else (object,)
     meta = dict(doc=doc, types=types, check=check, choices=choices, source=source,
-                python_only=python_only, section=section)
+                python_only=python_only, in_files=in_files, section=section)
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda: type(default)(default), metadata=meta)
     return field(default=default, metadata=meta)
@@ -126,11 +128,14 @@ def _optimizer_name(v):
 
 
 def _schedule_spec(v):
-    """A schedule name or {name = ..., options}: names and option names checked up front."""
-    from trainwell.optim.schedules import SCHEDULE_OPTIONS
+    """A schedule name or {name = ..., options}: the name, option names, types and ranges are
+    checked up front (errors name the key as ``schedule.<key>``)."""
+    from trainwell.optim.schedules import SCHEDULE_OPTIONS, check_schedule_options
 
     options = {"name": v} if isinstance(v, str) else dict(v)
-    name = options.pop("name", None)
+    if "name" not in options:
+        return "the table needs name = \"...\", one of: " + ", ".join(SCHEDULE_OPTIONS)
+    name = options.pop("name")
     if name not in SCHEDULE_OPTIONS:
         return f"unknown schedule {name!r}{did_you_mean(str(name), SCHEDULE_OPTIONS)}; allowed: " \
                + ", ".join(SCHEDULE_OPTIONS)
@@ -138,7 +143,30 @@ def _schedule_spec(v):
     if unknown:
         return f"unknown option {unknown[0]!r} for {name!r}{did_you_mean(unknown[0], SCHEDULE_OPTIONS[name])}; " \
                f"allowed: {', '.join(SCHEDULE_OPTIONS[name]) or '(none)'}"
+    check_schedule_options(name, options, label="schedule.{key}")
     return None
+
+
+def _short(value) -> str:
+    shown = repr(value)
+    return f"a {type(value).__name__}" if "\n" in shown or len(shown) > 60 else shown
+
+
+def _check_callbacks(v) -> list:
+    """A list of callback objects, each defining at least one of the trainer's hooks."""
+    from trainwell.train.callbacks import HOOKS
+
+    if not isinstance(v, (list, tuple)):
+        raise ConfigError(f"callbacks = {_short(v)}: must be a list of callback objects, "
+                          f"e.g. callbacks=[MyCallback()]")
+    for i, item in enumerate(v):
+        if isinstance(item, type):
+            raise ConfigError(f"callbacks[{i}] = {item.__name__}: a class; pass an instance, "
+                              f"e.g. {item.__name__}()")
+        if not any(callable(getattr(item, hook, None)) for hook in HOOKS):
+            raise ConfigError(f"callbacks[{i}] = {_short(item)}: not a callback: it defines none of "
+                              f"the hooks {', '.join(HOOKS)} (subclass trainwell.Callback)")
+    return list(v)
 
 
 def _betas(v):
@@ -170,17 +198,19 @@ class Config:
                              types=(str, Path, type(None)), section="transfer",
                              source="notes 001/002 (transfer learning)")
     transfer_prefix_map: dict = opt({}, "rename source weights: {\"old_prefix.\" = \"new_prefix.\"}",
-                                    section="transfer")
+                                    section="transfer", source="trainwell convention; docs/transfer.md")
     transfer_exclude: list = opt([], "model prefixes never loaded (e.g. a head with the same shape)",
-                                 section="transfer")
+                                 section="transfer", source="trainwell convention; docs/transfer.md")
     transfer_strict: bool = opt(False, "fail unless every weight matches by name and shape",
-                                section="transfer")
+                                section="transfer", source="trainwell convention; docs/transfer.md")
     freeze: list = opt([], "prefixes of parameters to freeze, or [\"body\"] for all but the head; "
                        "batch-norm statistics in a frozen part stay fixed", section="transfer",
                        source="notes 001/002: small data, similar task: train only the head")
     unfreeze_at: Any = opt(None, "epoch after which the frozen part is unfrozen (None: never)",
                            types=(int, type(None)), check=lambda v: v is None and None or non_negative(v),
-                           section="transfer")
+                           section="transfer",
+                           source="notes 002 (transfer: train the new layers first, then fine-tune "
+                                  "the complete network); docs/transfer.md")
     unfreeze_lr_mult: float = opt(0.1, "lr multiplier of the unfrozen part",
                                   types=NUMBER, check=positive, section="transfer",
                                   source="notes 002: fine-tune with ~1/10 of the original lr")
@@ -189,7 +219,8 @@ class Config:
                     source="notes 003 (design choices: output units and losses)")
     label_smoothing: float = opt(0.0, "cross-entropy target (1-s)·onehot + s/C", types=NUMBER,
                                  check=unit_interval, source="Szegedy et al. 2016; notes 003")
-    huber_delta: float = opt(1.0, "Huber loss threshold", types=NUMBER, check=positive)
+    huber_delta: float = opt(1.0, "Huber loss threshold", types=NUMBER, check=positive,
+                             source="Huber 1964 (δ = 1 as torch.nn.HuberLoss); docs/losses.md")
     hinge_margin: float = opt(1.0, "multiclass hinge margin Δ", types=NUMBER, check=positive,
                               source="notes 003 (SVM loss)")
     # --- optimizer
@@ -200,7 +231,9 @@ class Config:
                     source="tuned on digits (docs/defaults.md)")
     momentum: float = opt(0.9, "momentum α (sgd, rmsprop)", types=NUMBER, check=unit_interval,
                           source="notes 001: α = 0.9 is common")
-    nesterov: bool = opt(True, "Nesterov momentum (sgd)", source="notes 001/003")
+    nesterov: Any = opt(None, "Nesterov momentum (sgd); None: on when momentum > 0 "
+                        "(true with momentum = 0 is an error)", types=(bool, type(None)),
+                        source="notes 001/003")
     betas: list = opt([0.9, 0.999], "Adam β₁, β₂", types=(list, tuple), check=_betas,
                       source="Kingma & Ba 2015; notes 004")
     eps: Any = opt(None, "ε added to denominators (adam, rmsprop, adagrad, ...); None: the "
@@ -219,7 +252,8 @@ class Config:
                                    source="timm's parameter-group rule")
     lr_mults: dict = opt({}, "lr multiplier per parameter-name prefix, e.g. {\"0\" = 0.1}",
                          source="notes 001 (transfer learning: fine-tune at 1/10 the lr)")
-    optimizer_options: dict = opt({}, "extra keyword arguments for the optimizer class")
+    optimizer_options: dict = opt({}, "extra keyword arguments for the optimizer class",
+                                  source="trainwell convention; docs/optimization.md")
     # --- schedule
     schedule: Any = opt("cosine", "lr schedule name or {name = ..., options}", types=(str, dict),
                         check=_schedule_spec, python_only=True, source="notes 000/001/003; docs/schedules.md")
@@ -236,45 +270,68 @@ class Config:
     grad_noise_gamma: float = opt(0.55, "gradient noise decay γ", types=NUMBER, check=non_negative,
                                   source="Neelakantan et al. 2015")
     # --- loop
-    epochs: int = opt(40, "maximum epochs", types=(int,), check=at_least_one)
+    epochs: int = opt(40, "maximum epochs", types=(int,), check=at_least_one,
+                      source="notes 003 (an epoch: one pass over the shuffled data); docs/defaults.md")
     max_steps: Any = opt(None, "maximum optimizer steps (None: no limit)", types=(int, type(None)),
-                         check=lambda v: v is None and None or at_least_one(v))
+                         check=lambda v: v is None and None or at_least_one(v),
+                         source="trainwell convention; docs/training.md (stopping)")
     batch_size: int = opt(64, "mini-batch size; >= the number of samples gives full-batch GD",
                           types=(int,), check=at_least_one, source="notes 000 (batch vs stochastic GD)")
-    shuffle: bool = opt(True, "reshuffle every epoch (False keeps the given order)")
-    replacement: bool = opt(False, "sample batches with replacement instead of shuffling")
-    drop_last: bool = opt(False, "drop the last incomplete batch")
-    eval_batch_size: int = opt(2048, "batch size for evaluation", types=(int,), check=at_least_one)
-    seed: int = opt(0, "seed for initialization, batch order, dropout and augmentation", types=(int,))
-    device: str = opt("auto", "\"auto\" (cuda when present), \"cpu\", \"cuda\", \"cuda:1\", ...")
+    shuffle: bool = opt(True, "reshuffle every epoch (False keeps the given order)",
+                        source="notes 003 (practical SGD: shuffle, then consecutive batches)")
+    replacement: bool = opt(False, "sample batches with replacement instead of shuffling",
+                            source="notes 003 (canonical SGD samples with replacement)")
+    drop_last: bool = opt(False, "drop the last incomplete batch",
+                          source="trainwell convention; docs/training.md (batches)")
+    eval_batch_size: int = opt(2048, "batch size for evaluation", types=(int,), check=at_least_one,
+                               source="trainwell convention; docs/training.md (batches)")
+    seed: int = opt(0, "seed for initialization, batch order, dropout and augmentation", types=(int,),
+                    source="trainwell convention; docs/training.md (reproducibility)")
+    device: str = opt("auto", "\"auto\" (cuda when present), \"cpu\", \"cuda\", \"cuda:1\", ...",
+                      source="trainwell convention; docs/training.md (batches)")
     # --- stopping
     patience: Any = opt(None, "early stopping: epochs without improvement of `monitor` (None: off)",
                         types=(int, type(None)), check=lambda v: v is None and None or at_least_one(v),
                         source="notes 003 (early stopping)")
     monitor: str = opt("val_loss", "metric for early stopping, best weights and plateau schedules",
-                       choices=("val_loss", "val_acc", "train_loss", "train_acc"))
+                       choices=("val_loss", "val_acc", "train_loss", "train_acc"),
+                       source="notes 003 (early stopping: check the validation error); docs/training.md")
     min_delta: float = opt(0.0, "smallest change of `monitor` that counts as an improvement",
-                           types=NUMBER, check=non_negative)
-    restore_best: bool = opt(True, "with early stopping, end with the best weights seen")
+                           types=NUMBER, check=non_negative,
+                           source="trainwell convention; docs/training.md (stopping)")
+    restore_best: bool = opt(True, "with early stopping, end with the best weights seen",
+                             source="notes 003/004 (early stopping); docs/training.md")
     divergence_factor: float = opt(3.0, "abort when the loss exceeds this × its initial value",
                                    types=NUMBER, check=lambda v: None if v > 1 else "must be > 1",
                                    source="notes 004: cost > 3× original cost → break out early")
     check_every: int = opt(50, "steps between the divergence checks (one host sync each)",
-                           types=(int,), check=at_least_one)
+                           types=(int,), check=at_least_one,
+                           source="trainwell convention (STYLE 10: few host syncs); docs/training.md")
     # --- babysitter
     babysit: str = opt("watch", "the babysitter: \"watch\" monitors and reports findings, \"repair\" also "
                        "rolls back and fixes what it finds, \"off\"", choices=("watch", "repair", "off"),
                        source="notes 004 (babysitting the learning process); docs/babysitter.md")
     # --- run directory
     run_dir: Any = opt(None, "directory for config, metrics, checkpoints and report (None: none)",
-                       types=(str, Path, type(None)))
-    resume: bool = opt(False, "continue the run in run_dir from its newest good checkpoint")
+                       types=(str, Path, type(None)), source="trainwell convention; docs/training.md (runs)")
+    resume: bool = opt(False, "continue the run in run_dir from its newest good checkpoint",
+                       source="trainwell convention; docs/checkpoints.md")
     checkpoint_every: Any = opt(None, "steps between checkpoints (None: every epoch)",
-                                types=(int, type(None)), check=lambda v: v is None and None or at_least_one(v))
-    keep_checkpoints: int = opt(2, "checkpoints kept on disk", types=(int,), check=at_least_one)
-    report: bool = opt(True, "write report.html at the end when there is a run_dir")
-    progress: bool = opt(True, "show a progress bar with live loss and accuracy")
-    callbacks: list = opt([], "callback objects (Python only)", python_only=True)
+                                types=(int, type(None)), check=lambda v: v is None and None or at_least_one(v),
+                                source="trainwell convention; docs/checkpoints.md")
+    keep_checkpoints: int = opt(2, "checkpoints kept on disk", types=(int,), check=at_least_one,
+                                source="trainwell convention (2 leaves a fallback); docs/checkpoints.md")
+    report: bool = opt(True, "write report.html at the end when there is a run_dir",
+                       source="notes 004 (monitor and visualize the loss and accuracy); docs/report.md")
+    progress: bool = opt(True, "show a progress bar with live loss and accuracy",
+                         source="trainwell convention; docs/training.md")
+    callbacks: list = opt([], "callback objects (Python only: a config file cannot set them)",
+                          types=(list, tuple), in_files=False,
+                          source="trainwell convention; docs/training.md (callbacks)")
+
+    def __post_init__(self):
+        if self.nesterov is None:          # the default: Nesterov whenever there is momentum
+            self.nesterov = self.momentum > 0
 
     def to_dict(self) -> dict:
         """JSON/TOML-friendly view: callables shown by their name."""
@@ -314,7 +371,9 @@ def check_value(key: str, value):
                           f"see `trainwell options` for the list")
     meta = FIELDS[key].metadata
     types = meta["types"]
-    if meta["python_only"] and (key == "callbacks" or not isinstance(value, (str, int, float, list, dict))):
+    if key == "callbacks":
+        return _check_callbacks(value)
+    if meta["python_only"] and not isinstance(value, (str, int, float, list, dict)):
         return value  # Python objects (a loss function, an optimizer class or instance, a schedule)
     if isinstance(value, bool) and bool not in types and object not in types:
         raise ConfigError(f"{key} = {value!r}: must be {_type_name(types)}, not true/false")
@@ -343,7 +402,21 @@ def make_config(options: dict) -> Config:
     checked = {key: check_value(key, value) for key, value in options.items()}
     if checked.get("resume") and not checked.get("run_dir"):
         raise ConfigError("resume = true needs run_dir: the run directory to continue")
-    return Config(**checked)
+    config = Config(**checked)
+    if checked.get("nesterov") is True and config.momentum == 0 and config.optimizer == "sgd":
+        raise ConfigError("nesterov = true needs momentum > 0 (got momentum = 0.0); set momentum "
+                          "(e.g. 0.9), or leave nesterov unset / false")
+    return config
+
+
+def check_file_options(options: dict, where: str) -> dict:
+    """Reject options that only Python can set (``callbacks``) in options read from a config
+    file or ``--set``; ``where`` names the source in the message."""
+    for key, value in options.items():
+        if key in FIELDS and not FIELDS[key].metadata["in_files"]:
+            raise ConfigError(f"{where}: {key} = {_short(value)}: {key} can only be set from Python "
+                              f"(trainwell.fit(..., {key}=[...])), not in a config file")
+    return options
 
 
 def read_toml(path) -> dict:
@@ -393,7 +466,10 @@ def apply_sets(options: dict, assignments) -> dict:
 
 
 def write_toml(config: dict, path) -> None:
-    """Write the resolved config (None values become comments: TOML has no null)."""
+    """Write the resolved config (None values become comments: TOML has no null; Python-only
+    options such as ``callbacks`` are left out: a config file cannot set them)."""
+    config = {k: v for k, v in config.items() if k not in FIELDS or FIELDS[k].metadata["in_files"]}
+
     def clean(d):
         return {k: clean(v) if isinstance(v, dict) else v for k, v in d.items() if v is not None}
 

@@ -206,3 +206,25 @@ def test_as_lambda_lr_drives_a_torch_optimizer_with_group_multipliers():
         assert opt.param_groups[1]["lr"] == pytest.approx(0.04 * s(t))
         opt.step()
         sched.step()
+
+
+# ------------------------------------------------------------------------------ option ranges
+def test_every_option_has_a_range_and_its_default_is_in_it():
+    from trainwell.optim.schedules import SCHEDULE_LIMITS, check_schedule_options
+
+    assert SCHEDULE_LIMITS.keys() == SCHEDULE_OPTIONS.keys()
+    for name, options in SCHEDULE_OPTIONS.items():
+        assert SCHEDULE_LIMITS[name].keys() == options.keys(), name
+        check_schedule_options(name, {})                       # the defaults pass
+
+
+@pytest.mark.parametrize("name, key", [("step", "every_epochs"), ("cosine_restarts", "period_epochs"),
+                                       ("linear", "decay_epochs")])
+@pytest.mark.parametrize("value", [0, -3])
+def test_epoch_counts_below_one_are_errors_not_one_step(name, key, value):
+    with pytest.raises(ConfigError) as e:
+        make_schedule(name, total_steps=100, steps_per_epoch=10, **{key: value})
+    assert f"{key} = {value}: must be an integer >= 1" in str(e.value)
+    from trainwell.config import make_config
+    with pytest.raises(ConfigError, match=rf"schedule\.{key} = {value}: must be an integer >= 1"):
+        make_config({"schedule": {"name": name, key: value}})

@@ -49,15 +49,77 @@ def test_resume_refuses_changed_options(tmp_path):
         _job(tmp_path / "r", resume=True, epochs=1, lr=0.5)
 
 
-def _run(args, **kw):
-    return subprocess.Popen([sys.executable, str(JOB), *map(str, args)], **kw)
+class StopAtEpoch(trainwell.Callback):
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_epoch_end(self, state):
+        if state.epoch == self.epoch:
+            state.stop = f"stopped by a callback at epoch {self.epoch}"
+
+
+class CrashAtEnd(trainwell.Callback):
+    """Dies after the last checkpoint, before fit writes the model and results."""
+
+    def __init__(self, error):
+        self.error = error
+
+    def on_fit_end(self, state):
+        raise self.error
+
+
+@pytest.mark.parametrize("stopper", ["early_stopping", "callback"])
+def test_a_stopped_run_resumes_stopped_without_an_extra_epoch(tmp_path, crash_at, stopper):
+    options = dict(epochs=30, schedule="constant")
+    if stopper == "early_stopping":
+        options.update(patience=1)
+    stops = [StopAtEpoch(3)] if stopper == "callback" else []
+    whole = _job(tmp_path / "whole", callbacks=stops, **options)
+    assert whole.stopped.startswith(("early stopping", "stopped by a callback"))
+    assert len(whole.history) < 30
+    with pytest.raises(crash_at.error):
+        _job(tmp_path / "cut", callbacks=[*stops, CrashAtEnd(crash_at.error)], **options)
+    strip = lambda h: [{k: v for k, v in m.items() if k != "seconds"} for m in h]
+    # the resumed run has no StopAtEpoch (callbacks may change): the saved stop alone ends it
+    for _ in range(2):                       # resuming the finished run again changes nothing
+        resumed = _job(tmp_path / "cut", resume=True, **options)
+        assert resumed.stopped == whole.stopped
+        assert strip(resumed.history) == strip(whole.history)
+        for a, b in zip(whole.model.state_dict().values(), resumed.model.state_dict().values()):
+            assert torch.equal(a, b)
+        lines = (tmp_path / "cut" / "metrics.jsonl").read_text().splitlines()
+        assert len(lines) == len(whole.history)
+
+
+def _run(args):
+    return subprocess.Popen([sys.executable, str(JOB), *map(str, args)], stdout=subprocess.PIPE, text=True)
+
+
+def _first_checkpoint(run_dir: Path, proc, timeout: float = 120.0) -> bool:
+    """Wait until ``run_dir`` holds a committed checkpoint (a manifest); False if the process
+    ended first."""
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        if any((run_dir / "checkpoints").glob("ckpt-*.json")):
+            return True
+        if proc.poll() is not None:
+            return False
+        time.sleep(0.01)
+    raise TimeoutError(f"no checkpoint in {run_dir} after {timeout} s")
 
 
 def test_kill_9_at_any_moment_then_resume_gives_bit_identical_weights(tmp_path):
+    """Each counted kill lands after the first checkpoint exists, at a random moment of the rest
+    of the run (mid-epoch, mid-checkpoint, while writing the outputs); the resumed run must
+    start from a checkpoint (step > 0) and end with the uninterrupted run's weights."""
     ref = tmp_path / "ref"
+    proc = _run([ref])
     t0 = time.perf_counter()
-    assert _run([ref]).wait(timeout=300) == 0
-    duration = time.perf_counter() - t0
+    assert _first_checkpoint(ref, proc)
+    first = time.perf_counter() - t0
+    out, _ = proc.communicate(timeout=300)
+    rest = time.perf_counter() - t0 - first         # from the first checkpoint to the end
+    assert proc.returncode == 0 and "start step 0" in out
     expected = load_file(ref / "model.safetensors")
     rng = random.Random(0)
     killed, attempts = 0, 0
@@ -65,12 +127,20 @@ def test_kill_9_at_any_moment_then_resume_gives_bit_identical_weights(tmp_path):
         attempts += 1
         run_dir = tmp_path / f"killed{attempts}"
         proc = _run([run_dir])
-        time.sleep(rng.uniform(0.2, 0.8) * duration)
+        if not _first_checkpoint(run_dir, proc):
+            proc.communicate(timeout=60)
+            continue
+        time.sleep(rng.uniform(0.0, 0.9) * rest)
         proc.send_signal(signal.SIGKILL)
-        if proc.wait(timeout=60) != -signal.SIGKILL:
+        proc.communicate(timeout=60)
+        if proc.returncode != -signal.SIGKILL:
             continue
         killed += 1
-        assert _run([run_dir, "--resume"]).wait(timeout=300) == 0
+        resumed = _run([run_dir, "--resume"])
+        out, _ = resumed.communicate(timeout=300)
+        assert resumed.returncode == 0
+        start = int(out.split("start step ")[1].split()[0])
+        assert start > 0, f"attempt {attempts}: the resumed run started from scratch"
         got = load_file(run_dir / "model.safetensors")
         assert got.keys() == expected.keys()
         for k in expected:

@@ -324,8 +324,52 @@ SCHEDULE_OPTIONS = {
 }
 
 
-def _to_steps(epochs, steps_per_epoch: int) -> int:
-    return max(1, round(epochs * steps_per_epoch))
+# option -> (ok(value), what is allowed): ranges checked in config validation (before any data is
+# loaded) and again by make_schedule; the builders check their own step-counted arguments.
+SCHEDULE_LIMITS = {
+    "constant": {},
+    "step": {"every_epochs": (lambda v: v >= 1, "an integer >= 1"),
+             "factor": (lambda v: v > 0, "a number > 0")},
+    "exponential": {"rate_per_epoch": (lambda v: v >= 0, "a number >= 0")},
+    "inverse_time": {"k_per_epoch": (lambda v: v >= 0, "a number >= 0")},
+    "inverse_sqrt": {"k_per_epoch": (lambda v: v >= 0, "a number >= 0")},
+    "linear": {"decay_epochs": (lambda v: v >= 1, "an integer >= 1"),
+               "final": (lambda v: v >= 0, "a number >= 0")},
+    "cosine": {"final": (lambda v: v >= 0, "a number >= 0")},
+    "one_cycle": {"pct_start": (lambda v: 0 < v < 1, "a number in (0, 1)"),
+                  "div_factor": (lambda v: v > 0, "a number > 0"),
+                  "final_div_factor": (lambda v: v > 0, "a number > 0")},
+    "cosine_restarts": {"period_epochs": (lambda v: v >= 1, "an integer >= 1"),
+                        "mult": (lambda v: v >= 1, "an integer >= 1"),
+                        "final": (lambda v: v >= 0, "a number >= 0")},
+    "plateau": {"factor": (lambda v: 0 < v < 1, "a number in (0, 1)"),
+                "patience": (lambda v: v >= 0, "an integer >= 0"),
+                "mode": (lambda v: v in ("min", "max"), '"min" or "max"'),
+                "threshold": (lambda v: v >= 0, "a number >= 0"),
+                "cooldown": (lambda v: v >= 0, "an integer >= 0"),
+                "min_mult": (lambda v: 0 <= v <= 1, "a number in [0, 1]")},
+}
+
+
+def check_schedule_options(name: str, options: dict, *, label: str = "schedule {name!r}: {key}",
+                           ranges: bool = True) -> dict:
+    """Type- and range-check the config options of schedule ``name`` (a registered name; unknown
+    option names are the caller's check) and return them with defaults filled in. Errors name
+    the key through ``label`` (config validation passes ``"schedule.{key}"``)."""
+    resolved = {}
+    for key, (kind, default, _) in SCHEDULE_OPTIONS[name].items():
+        value = _option_value(label.format(name=name, key=key), options.get(key, default), kind, default)
+        if ranges and value is not None and key in SCHEDULE_LIMITS[name]:
+            ok, allowed = SCHEDULE_LIMITS[name][key]
+            if not ok(value):
+                where = "" if "{name" in label else f" for schedule {name!r}"
+                raise ConfigError(f"{label.format(name=name, key=key)} = {value!r}: must be {allowed}{where}")
+        resolved[key] = value
+    return resolved
+
+
+def _to_steps(epochs: int, steps_per_epoch: int) -> int:
+    return epochs * steps_per_epoch         # both integers >= 1 (checked): at least one step
 
 
 # config options -> builder arguments (epochs converted to steps); total = steps after warmup
@@ -348,14 +392,16 @@ _FROM_CONFIG = {
 }
 
 
-def _option_value(name: str, key: str, value, kind, default):
+def _option_value(where: str, value, kind, default):
     if value is None and default is None:
         return None
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if isinstance(value, bool) or not isinstance(value, kind):
         kinds = {int: "an integer", float: "a number", str: "a string"}
-        raise ConfigError(f"schedule {name!r}: {key} = {value!r}: must be {kinds[kind]}")
+        raise ConfigError(f"{where} = {value!r}: must be {kinds[kind]}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{where} = {value!r}: must be a finite number")
     return value
 
 
@@ -382,8 +428,8 @@ def make_schedule(name: str, *, total_steps: int, steps_per_epoch: int, warmup_s
             raise ConfigError(f"schedule {name!r}: {key} = {value!r}: must be an integer >= 1")
     if isinstance(warmup_steps, bool) or not isinstance(warmup_steps, int) or warmup_steps < 0:
         raise ConfigError(f"warmup_steps = {warmup_steps!r}: must be an integer >= 0")
-    resolved = {key: _option_value(name, key, options.get(key, default), kind, default)
-                for key, (kind, default, _) in spec.items()}
+    # plateau's options go to ReduceOnPlateau unchanged, and it checks their ranges itself
+    resolved = check_schedule_options(name, options, ranges=name != "plateau")
     inner_total = max(total_steps - warmup_steps, 1)
     schedule = SCHEDULES[name](**_FROM_CONFIG[name](resolved, inner_total, steps_per_epoch))
     return warmup(schedule, steps=warmup_steps)

@@ -1,6 +1,6 @@
 """Callbacks: eight hooks, each receiving the one ``TrainState``.
 
-The order within one epoch is fixed and asserted in tests/train/test_callbacks.py::
+The order is fixed (asserted by ``tests/train/test_loop.py::test_hook_order_is_fixed``)::
 
     on_fit_start
       on_epoch_start

@@ -89,6 +89,7 @@ def prepare(model, train, val, test, options: dict, *, check: bool = True) -> Pr
     config = make_config(options)
     device = resolve_device(config.device)
     splits = resolve_data(train, val, test, config)
+    check_monitor_has_data(config, splits)
     preprocess = None
     input_shape = tuple(splits.input_shape or splits.train[0].shape[1:])
     if config.preprocess:
@@ -125,6 +126,24 @@ def prepare(model, train, val, test, options: dict, *, check: bool = True) -> Pr
         check_model_fits_data(model, loss_fn, train_pair, config.loss)
     return Prepared(config, splits, model, spec, input_shape, preprocess, train_pair, val_pair,
                     test_pair, loss_fn, accuracy_fn(config.loss, train_pair[1]), transfer)
+
+
+def check_monitor_has_data(config: Config, splits: Splits) -> None:
+    """Early stopping and the plateau schedule watch ``monitor``; a ``val_`` metric needs a
+    validation split, or they would silently do nothing. Raised before any model is built."""
+    if not config.monitor.startswith("val_") or splits.val is not None:
+        return
+    spec = config.schedule
+    plateau = (spec == "plateau" or (isinstance(spec, dict) and spec.get("name") == "plateau")
+               or hasattr(spec, "observe"))
+    users = ([f"patience = {config.patience} (early stopping)"] if config.patience is not None else []) \
+        + (["schedule = \"plateau\""] if plateau else [])
+    if users:
+        verb = "need" if len(users) > 1 else "needs"
+        raise ConfigError(f"{' and '.join(users)} {verb} validation data for monitor = {config.monitor!r}, "
+                          f"but there is none: pass val=(X, y) to fit, use a data source with a "
+                          f"validation split (data.val_size > 0), or monitor a training metric "
+                          f"(monitor = \"train_loss\")")
 
 
 def make_trainer(p: Prepared, *, run_dir=None, step_fn=None, extra_callbacks=()) -> Trainer:

@@ -106,11 +106,22 @@ class Trainer:
 
         ``closure(backward=False)`` returns the loss with its graph (Newton's Hessian). Only the
         first call feeds the training metrics (multi-pass optimizers evaluate it again).
+
+        The gradient hooks (noise, then clipping) run after each backward, except with
+        ``closure(hooks=False)``: a two-pass optimizer (the SAM family) calls that on every pass
+        and then ``closure.apply_hooks()`` once, so clipping acts on the gradient the base
+        optimizer steps with and not on the first pass's g that sets the perturbation.
         """
         model, optimizer, loss_fn = self.model, self.optimizer, self.loss_fn
         first = True
 
-        def closure(backward: bool = True):
+        def apply_hooks():
+            for hook in self.grad_hooks:
+                hook(self.state)
+            if self.settings["clip_norm"] is not None:
+                torch.nn.utils.clip_grad_norm_(self._trainable(), self.settings["clip_norm"], foreach=True)
+
+        def closure(backward: bool = True, hooks: bool = True):
             nonlocal first
             out = model(xb)
             data_loss = loss_fn(out, yb)
@@ -119,15 +130,14 @@ class Trainer:
                 return loss
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            for hook in self.grad_hooks:
-                hook(self.state)
-            if self.settings["clip_norm"] is not None:
-                torch.nn.utils.clip_grad_norm_(self._trainable(), self.settings["clip_norm"], foreach=True)
+            if hooks:
+                apply_hooks()
             if first:
                 first = False
                 self._record(out.detach(), data_loss.detach(), yb)
             return data_loss.detach()
 
+        closure.apply_hooks = apply_hooks
         return closure
 
     def _record(self, out, loss, yb):
@@ -346,7 +356,8 @@ class Trainer:
             "batches": self.batches.state_dict(),
             "rng": {"torch": torch.get_rng_state(), "augment": self.augment_generator.get_state()},
             "counters": {"step": state.step, "epoch": state.epoch, "lr_scale": state.lr_scale,
-                         "initial_loss": state.initial_loss, "window_steps": self._window_steps},
+                         "initial_loss": state.initial_loss, "window_steps": self._window_steps,
+                         "stop": state.stop},   # a stopped run resumes stopped: no extra epoch
             "sums": {"loss": self._loss_sum, "correct": self._correct, "seen": self._seen,
                      "window": self._window},
             "history": state.history,
@@ -383,6 +394,7 @@ class Trainer:
         state.step, state.epoch = counters["step"], counters["epoch"]
         state.lr_scale, state.initial_loss = counters["lr_scale"], counters["initial_loss"]
         self._window_steps = counters["window_steps"]
+        state.stop = counters.get("stop")      # restore() clears it again for a rollback
         for name, t in (("loss", self._loss_sum), ("correct", self._correct), ("window", self._window)):
             t.copy_(saved["sums"][name].to(device))
         self._seen = int(saved["sums"]["seen"])
