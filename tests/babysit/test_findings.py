@@ -27,8 +27,9 @@ def test_registry_covers_every_issue_code_with_a_source_and_threshold():
 def test_docs_page_documents_every_code():
     from pathlib import Path
     text = (Path(__file__).parents[2] / "docs" / "babysitter.md").read_text()
-    for code in CODES:
-        assert f"`{code}`" in text, code
+    for code, spec in CODES.items():
+        assert f"#### `{code}` ({spec['severity']})" in text, code
+        assert f"- **Threshold:** {spec['threshold']}." in text, code      # the page says what the code does
 
 
 def test_finding_validates_code_and_severity():
@@ -56,3 +57,22 @@ def test_diagnosis_ok_dedup_filter_and_json():
     text = d.format(evidence=True)
     assert text.splitlines()[0].startswith("ERROR") and "1 error, 2 warnings, 0 infos" in text
     assert Diagnosis().ok and str(Diagnosis()) == "no problems found"
+
+
+def test_primary_is_the_root_cause_not_its_symptom():
+    """Exploding activations at init explain a NaN loss; unnormalized inputs explain an exploding
+    loss; an unrelated warning does not outrank an error it cannot cause."""
+    d = Diagnosis([make("nonfinite_loss", "nan"), make("exploding_activations", "big", evidence={"step": 0}),
+                   make("class_imbalance", "10:1")])
+    assert [f.code for f in d.ranked()] == ["exploding_activations", "class_imbalance", "nonfinite_loss"]
+    assert Diagnosis([make("loss_exploding", "x"), make("unnormalized_inputs", "y")]).primary.code == "unnormalized_inputs"
+    assert Diagnosis([make("gradient_mismatch", "x"), make("class_imbalance", "y")]).primary.code == "gradient_mismatch"
+    assert Diagnosis([make("plateau", "i", severity="info")]).primary is None
+
+
+def test_units_that_die_during_training_are_a_symptom_of_large_updates():
+    at_init = make("dead_units", "dead", evidence={"step": 0})
+    in_training = make("dead_units", "dead", evidence={"step": 120})
+    assert not at_init.in_training and in_training.in_training
+    assert Diagnosis([in_training, make("update_ratio_high", "big")]).primary.code == "update_ratio_high"
+    assert Diagnosis([at_init, make("update_ratio_high", "big")]).primary.code == "dead_units"

@@ -78,3 +78,35 @@ def test_lr_too_low_defers_to_vanishing_gradients_and_divergence():
 def test_fix_names_the_current_and_suggested_lr():
     f = R.lr_too_high([sample(i, 2.3 + 0.2 * i, lr=1.0) for i in range(9)], [], CTX)[0]
     assert f.fix == "lower lr from 1 to about 0.1"
+
+
+def test_overfitting_needs_two_epochs_of_gap():
+    """One noisy validation epoch (a spike of the val loss) is not overfitting; a persistent gap is."""
+    spike = epochs([1.0, 0.4, 0.2, 0.15], [0.7, 0.9, 0.95, 0.96], [1.0, 0.5, 1.3, 0.45], [0.7, 0.88, 0.72, 0.93])
+    assert R.overfitting([], spike, CTX) == []
+    persistent = epochs([1.0, 0.3, 0.05, 0.01], [0.7, 0.9, 1.0, 1.0], [1.0, 0.8, 1.3, 1.4], [0.6, 0.72, 0.74, 0.73])
+    assert [f.code for f in R.overfitting([], persistent, CTX)] == ["overfitting"]
+
+
+def test_overfitting_when_the_training_set_is_memorized():
+    """Train accuracy 1.0 against 0.90 validation, the val loss flat: a 10-point gap of a memorized set."""
+    flat = epochs([1.0, 0.1, 0.03, 0.02], [0.7, 0.97, 1.0, 1.0], [1.0, 0.31, 0.30, 0.30], [0.7, 0.9, 0.9, 0.9])
+    assert [f.code for f in R.overfitting([], flat, CTX)] == ["overfitting"]
+    unmemorized = epochs([1.0, 0.4, 0.3, 0.3], [0.7, 0.9, 0.95, 0.95], [1.0, 0.5, 0.5, 0.5], [0.7, 0.85, 0.85, 0.85])
+    assert R.overfitting([], unmemorized, CTX) == []
+
+
+def test_update_ratio_high_waits_while_the_loss_falls():
+    falling = [sample(i, 2.3 * 0.8 ** i, ratios={"0.weight": 0.05, "2.weight": 1e-3}) for i in range(8)]
+    assert R.update_ratio_high(falling, [], CTX) == []
+    extreme = [sample(i, 2.3 * 0.8 ** i, ratios={"0.weight": 0.5, "2.weight": 1e-3}) for i in range(8)]
+    assert R.update_ratio_high(extreme, [], CTX)[0].where == "0"
+
+
+def test_underfitting_at_the_end_of_a_run_still_improving_is_info():
+    improving = epochs([2.0, 1.6, 1.3, 1.0], [0.3, 0.4, 0.5, 0.6], [2.0, 1.6, 1.3, 1.0], [0.3, 0.4, 0.5, 0.6])
+    assert R.underfitting([], improving, CTX) == []
+    found = R.underfitting([], improving, dict(CTX, final=True))
+    assert [(f.code, f.severity) for f in found] == [("underfitting", "info")]
+    stalled = BROKEN["underfitting"][1]
+    assert R.underfitting([], stalled, dict(CTX, final=True))[0].severity == "warning"

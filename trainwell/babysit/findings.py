@@ -193,8 +193,9 @@ CODES = {
         "training", "warning",
         "per-layer ||lr-scaled update|| / ||w|| (the change of the weights over one step), median "
         "over the sampled steps",
-        "median > 3e-2 (healthy about 1e-3; notes 001 '0.01 is probably too high' — Adam's first "
-        "steps sit near 1e-2 in healthy runs, hence the margin)",
+        "median > 3e-2 while the sampled loss is not falling (second half of the window not 5% "
+        "below the first), or median > 0.3 (healthy about 1e-3; notes 001 '0.01 is probably too "
+        "high' — Adam's first steps sit near 1e-2 in healthy runs, hence the margin)",
         "notes 001 'track ratio of weight updates / weight magnitudes'; CS231n ~1e-3",
         "lower the lr (for this layer group)"),
     "update_ratio_low": _code(
@@ -207,16 +208,63 @@ CODES = {
         "training", "warning",
         "train accuracy - validation accuracy (or val/train loss), with the validation loss rising "
         "from its best",
-        "gap > 0.10 and val loss >= 1.2x its minimum, or gap > 0.20",
+        "on two consecutive epochs: gap > 0.10 and val loss >= 1.2x its minimum, gap > 0.20, or "
+        "gap >= 0.10 with train accuracy >= 0.99 (the training set is memorized)",
         "notes 004 'big gap = overfitting => increase regularization strength'",
         "more regularization (weight decay, dropout), augmentation, or early stopping"),
     "underfitting": _code(
         "training", "warning",
         "train accuracy and the train/val gap once the training loss has stalled or training ended",
-        "train accuracy < 0.8 with gap < 0.05 (regression: loss > 50% of initial)",
+        "train accuracy < 0.8 with gap < 0.05 (regression: loss > 50% of initial) once the loss "
+        "stalled (< 5% better over 3 epochs); at the end of a run whose loss still falls: info "
+        "(train longer)",
         "notes 004 'no gap => increase model capacity?'",
         "more capacity (wider/deeper), train longer, or a higher lr"),
 }
+
+
+# Root causes first: a data or wiring fault explains the numeric symptoms that follow it, an
+# init fault explains vanishing gradients and a stuck loss, an lr fault explains exploding
+# losses and units that die during training. The repairer fixes in this order too.
+PRIORITY = (
+    "nonfinite_data", "label_problem", "loss_output_mismatch", "gradient_mismatch",
+    "unnormalized_inputs", "unshuffled_data", "symmetric_init", "saturated_units",
+    "vanishing_activations", "exploding_activations", "dead_units", "bad_initial_loss",
+    "regularization_not_effective", "cannot_overfit_small_subset", "class_imbalance",
+    "nonfinite_loss", "loss_exploding", "exploding_gradients", "lr_too_high", "oscillating_loss",
+    "vanishing_gradients", "update_ratio_high", "lr_too_low", "update_ratio_low", "plateau",
+    "overfitting", "underfitting", "check_skipped",
+)
+_INIT = ("symmetric_init", "saturated_units", "vanishing_activations", "exploding_activations", "dead_units")
+_DIVERGED = ("nonfinite_loss", "loss_exploding", "exploding_gradients", "lr_too_high", "oscillating_loss",
+             "update_ratio_high")
+_SLOW = ("lr_too_low", "update_ratio_low", "plateau", "underfitting")
+_OPTIMIZATION = _DIVERGED + ("vanishing_gradients",) + _SLOW
+
+
+def _causes() -> dict:
+    """symptom -> the findings that explain it when both are present."""
+    data = ("nonfinite_data", "label_problem", "loss_output_mismatch")
+    setup = data + ("gradient_mismatch", "unnormalized_inputs", *_INIT)
+    out = {code: setup for code in _OPTIMIZATION + ("cannot_overfit_small_subset",)}
+    out["bad_initial_loss"] = data + ("unnormalized_inputs", *_INIT)
+    out.update({code: ("nonfinite_data", "unnormalized_inputs") for code in _INIT})
+    out["unnormalized_inputs"] = ("nonfinite_data",)
+    out["loss_output_mismatch"] = ("label_problem",)
+    for code in ("oscillating_loss", "lr_too_high", "plateau", "underfitting", "overfitting"):
+        out[code] = out.get(code, ()) + ("unshuffled_data",)        # label runs make the loss jump
+    for code in _SLOW + ("update_ratio_high",):      # layers without gradient: slow, lopsided learning
+        out[code] += ("vanishing_gradients",)
+    for code in ("plateau", "underfitting", "overfitting"):          # the lr explains the epoch curves
+        out[code] += _DIVERGED + ("lr_too_low", "update_ratio_low")
+    return out
+
+
+# The unit-statistics codes (dead/saturated/exploding activations) are causes when measured on
+# the untrained model and symptoms of too-large updates when they appear during training
+# (``Finding.in_training``): notes 004, "a large learning rate can knock ReLUs off the data manifold".
+CAUSES = _causes()
+TRAINING_SYMPTOMS = {code: _DIVERGED + ("vanishing_gradients",) for code in _INIT if code != "symmetric_init"}
 
 
 @dataclass
@@ -235,6 +283,18 @@ class Finding:
             raise ConfigError(f"finding code {self.code!r}: unknown; allowed: {', '.join(sorted(CODES))}")
         if self.severity not in SEVERITIES:
             raise ConfigError(f"finding severity {self.severity!r}: allowed: {', '.join(SEVERITIES)}")
+
+    @property
+    def in_training(self) -> bool:
+        """Measured after the first training step (the unit-statistics codes are then symptoms)."""
+        step = self.evidence.get("step")
+        return CODES[self.code]["phase"] == "training" or (isinstance(step, int) and step > 1)
+
+    def causes(self) -> tuple:
+        """The codes that explain this finding when they are found too."""
+        if self.in_training and self.code in TRAINING_SYMPTOMS:
+            return TRAINING_SYMPTOMS[self.code]
+        return CAUSES.get(self.code, ())
 
     @property
     def key(self) -> tuple:
@@ -291,6 +351,26 @@ class Diagnosis:
         for f in findings:
             self.add(f)
 
+    def ranked(self) -> list[Finding]:
+        """Errors and warnings, root causes first: a finding explained by another one found (see
+        ``CAUSES``) comes after it; then errors before warnings, then ``PRIORITY``; info last."""
+        # a unit statistic measured during training is a symptom: it explains nothing
+        causes = {f.code for f in self.findings if f.severity != "info"
+                  and not (f.in_training and f.code in TRAINING_SYMPTOMS)}
+        cause = {c: i for i, c in enumerate(PRIORITY)}
+        severity = {s: i for i, s in enumerate(SEVERITIES)}
+
+        def explained(f):
+            return any(c in causes and c != f.code for c in f.causes())
+        return sorted(self.findings, key=lambda f: (f.severity == "info", explained(f), severity[f.severity],
+                                                    cause.get(f.code, len(cause))))
+
+    @property
+    def primary(self) -> Finding | None:
+        """The diagnosis to read first (the root cause); None when nothing alarming was found."""
+        ranked = [f for f in self.ranked() if f.severity != "info" or f.code == "check_skipped"]
+        return ranked[0] if ranked else None
+
     @property
     def ok(self) -> bool:
         return not any(f.severity == "error" for f in self.findings)
@@ -322,12 +402,11 @@ class Diagnosis:
         return json.dumps({"ok": self.ok, "findings": [f.to_dict() for f in self.findings]}, **kwargs)
 
     def format(self, *, evidence: bool = False) -> str:
-        """Readable text for the CLI: errors, then warnings, then info; one block per finding."""
+        """Readable text for the CLI: root causes first (``ranked``), info last; one block each."""
         if not self.findings:
             return "no problems found"
-        order = {s: i for i, s in enumerate(SEVERITIES)}
         lines = []
-        for f in sorted(self.findings, key=lambda f: order[f.severity]):
+        for f in self.ranked():
             lines.append(str(f))
             if evidence and f.evidence:
                 numbers = ", ".join(f"{k}={_short(v)}" for k, v in f.evidence.items())

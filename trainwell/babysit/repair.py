@@ -6,10 +6,10 @@ that addresses the cause -> roll back to the last good state -> continue.
 1. at fit start runs the cheap pre-flight checks (data, labels, loss/output, input statistics,
    activation statistics, initial loss, symmetry: one forward pass, no training) on the
    training data and repairs what they find before the first step;
-2. keeps snapshots: the start (after those repairs), the last healthy epoch end, and the epoch
-   with the best validation loss;
+2. keeps snapshots: the start (after those repairs) and the last healthy epoch end;
 3. reads the monitor's new findings after every step and epoch; for one it can fix it picks the
-   root cause first (``PRIORITY``), plans a repair from the finding's evidence (``POLICY``: one
+   root cause first (``Diagnosis.ranked``: ``findings.CAUSES``, then ``PRIORITY``), plans a
+   repair from the finding's evidence (``POLICY``: one
    planner per code), rolls back (``trainer.restore``) and changes the setting through the
    trainer's repair methods (``set_lr_scale``, ``set_clip_norm``, ``rebuild_optimizer``,
    ``add_preprocess``) or the model in place (re-initialization, activation swap, removing an
@@ -30,7 +30,7 @@ import statistics
 import torch
 from torch import nn
 
-from trainwell.babysit.findings import Finding, make
+from trainwell.babysit.findings import Diagnosis, Finding, make
 from trainwell.babysit.preflight import preflight
 
 LR_STEP = 10.0              # notes 004: "lower the lr about 10x" / "raise the lr about 10x"
@@ -46,21 +46,10 @@ RELU_FAMILY = (nn.ReLU, nn.ReLU6, nn.ELU, nn.CELU, nn.SELU, nn.GELU, nn.SiLU, nn
                nn.LeakyReLU, nn.PReLU)
 OUTPUT_ACTIVATIONS = (nn.Softmax, nn.LogSoftmax, nn.Sigmoid)
 
-# Root causes first: a data or wiring fault explains the numeric symptoms that follow it;
-# an init fault explains vanishing gradients; an lr fault explains exploding losses.
-PRIORITY = (
-    "nonfinite_data", "label_problem", "loss_output_mismatch", "unnormalized_inputs",
-    "unshuffled_data", "symmetric_init", "saturated_units", "vanishing_activations",
-    "exploding_activations", "dead_units", "bad_initial_loss", "nonfinite_loss", "loss_exploding",
-    "exploding_gradients", "lr_too_high", "oscillating_loss", "update_ratio_high",
-    "vanishing_gradients", "lr_too_low", "update_ratio_low", "plateau", "overfitting", "underfitting",
-)
-
-
 # ------------------------------------------------------------------------------ planners
 # Each planner reads the finding's evidence and the run (``ctx``: trainer, state, attempts of
 # this code, whether it is found before training) and returns a plan: {"action", "options",
-# "rollback" ("start" | "last" | "best" | None), "reason"}, or a string: why it cannot repair.
+# "rollback" ("start" | "last" | None), "reason"}, or a string: why it cannot repair.
 def _lr_of(ctx):
     return ctx["state"].lr or ctx["trainer"].optimizer.param_groups[0]["lr"]
 
@@ -100,6 +89,8 @@ def plan_oscillating(f, ctx):
 
 
 def plan_update_ratio_high(f, ctx):
+    if _strong_weight_decay(ctx):       # lr x weight_decay alone moves the weights this much per step
+        return _less_regularization(ctx, "the weights change by a large fraction each step")
     losses = [s["loss"] for s in ctx["monitor"].samples[-16:] if math.isfinite(s["loss"])]
     half = len(losses) // 2
     if half and statistics.median(losses[half:]) < statistics.median(losses[:half]):
@@ -128,14 +119,23 @@ def _raise_factor(ctx, ratio):
     return min(MAX_RAISE, max(OSCILLATION_STEP, TARGET_RATIO / ratio))
 
 
+def _plain_sgd(ctx) -> bool:
+    """SGD without momentum: the notes' default adds momentum 0.9 (notes 001/004)."""
+    optimizer = getattr(ctx["trainer"], "optimizer", None)
+    return (type(optimizer) is torch.optim.SGD
+            and all(g.get("momentum", 0.0) == 0.0 for g in optimizer.param_groups))
+
+
 def plan_lr_too_low(f, ctx):
     if _strong_weight_decay(ctx):
         return _less_regularization(ctx, "the loss barely moves")
     ratio = f.evidence.get("median_update_ratio") or _median_update_ratio(ctx)
     factor = _raise_factor(ctx, ratio)
-    return {"action": "raise_lr", "options": {"factor": factor}, "rollback": "last",
+    momentum = _plain_sgd(ctx)
+    return {"action": "raise_lr", "options": {"factor": factor, "momentum": momentum}, "rollback": "last",
             "reason": f"the loss barely moves, updates are {ratio if ratio is not None else float('nan'):.2g} of "
-                      f"the weights (target 1e-2, a third of the 3e-2 'too high' threshold): raise the lr {factor:.3g}x"}
+                      f"the weights (target 1e-2, a third of the 3e-2 'too high' threshold): raise the lr {factor:.3g}x"
+                      + (" and add Nesterov momentum 0.9 (notes 001/004: 0.9 is common)" if momentum else "")}
 
 
 def plan_update_ratio_low(f, ctx):
@@ -178,6 +178,8 @@ def plan_init(f, ctx):
     kinds = _activation_families(ctx["trainer"].model)
     rollback = None if ctx["before_training"] else "start"
     if f.code == "dead_units" and not ctx["before_training"]:
+        if ctx["attempts"] >= 1:
+            return "units keep dying after one lr cut: left alone (the loss rules act if training stalls)"
         return _lower_lr(LR_STEP, "ReLU units died during training (large updates push them negative for every "
                                   "input, notes 004): lower the lr 10x")
     if ctx["attempts_any_init"] == 0:
@@ -245,7 +247,9 @@ def _less_regularization(ctx, why):
     config = ctx["trainer"].config
     wd = ctx["trainer"].settings["optimizer_overrides"].get("weight_decay", config.weight_decay)
     new = wd / 100.0
-    return {"action": "set_weight_decay", "options": {"weight_decay": new}, "rollback": None,
+    # the decay has already shrunk the weights toward zero (where every unit is alike): go back
+    # to the start with the new setting rather than continue from collapsed weights
+    return {"action": "set_weight_decay", "options": {"weight_decay": new}, "rollback": "start",
             "reason": f"{why} while weight_decay = {wd:.3g} is {wd / 5e-4:.0f}x the usual 5e-4: it pulls the "
                       f"weights to zero faster than the data moves them; lower it 100x to {new:.3g}"}
 
@@ -260,15 +264,19 @@ def plan_underfitting(f, ctx):
 
 
 def plan_overfitting(f, ctx):
+    if ctx["attempts"] >= 1:
+        return ("the gap persists after one regularization increase: use early stopping (patience=...), "
+                "augmentation or more data")
     config = ctx["trainer"].config
     wd = ctx["trainer"].settings["optimizer_overrides"].get("weight_decay", config.weight_decay) or 0.0
     new = max(wd * LR_STEP, 5e-4)
+    # no rollback: the weights so far are the best the run has, and a stronger decay acts from
+    # here on (rolling back to the best-val-loss epoch cost accuracy on healthy runs)
     return {"action": "more_regularization", "options": {"weight_decay": new, "dropout": 0.2},
-            "rollback": "best",
-            "reason": f"train/val gap {f.evidence.get('gap', float('nan')):.3g}: roll back to the best validation "
-                      f"epoch and raise weight_decay {wd:.3g} -> {new:.3g} (and dropout, when the model has "
-                      f"it; notes 004 'big gap = overfitting => increase regularization'); the best weights "
-                      f"are kept at the end"}
+            "rollback": None,
+            "reason": f"train/val gap {f.evidence.get('gap', float('nan')):.3g}: raise weight_decay {wd:.3g} -> "
+                      f"{new:.3g} (and dropout, when the model has it; notes 004 'big gap = overfitting => "
+                      f"increase regularization')"}
 
 
 def not_repairable(f, ctx):
@@ -369,10 +377,8 @@ class Repairer:
         self.attempts: dict = {}
         self._archive: list[Finding] = []     # findings of rolled-back trajectories, merged at the end
         self._known = 0
-        self._start = self._good = self._best = None
-        self._best_val = math.inf
+        self._start = self._good = None
         self._epoch_bad = False
-        self._overfit_repaired = False
         self._gave_up = False
         self._good_loss = None                # training loss of the epoch the last good snapshot ends
         self._settle_warnings = 0             # warnings are acted on from this epoch on
@@ -414,23 +420,15 @@ class Repairer:
             reference = self._good_loss if self._good_loss is not None else self.monitor._initial_loss
             healthy = (not self._epoch_bad and loss is not None and math.isfinite(loss)
                        and (reference is None or loss < reference))
-            snap = None
             if healthy:
-                snap = self._good = state.trainer.snapshot()
+                self._good = state.trainer.snapshot()
                 self._good_loss = loss
-            val = metrics.get("val_loss")
-            if val is not None and math.isfinite(val) and val < self._best_val:
-                self._best_val = val
-                self._best = snap or state.trainer.snapshot()
         except Exception as exc:
             self._error("on_epoch_end", exc)
         self._epoch_bad = False
 
     def on_fit_end(self, state):
         try:
-            if (self._overfit_repaired and self._best is not None and state.history
-                    and (state.history[-1].get("val_loss") or math.inf) > self._best_val):
-                state.trainer.model.load_state_dict(self._best["model"])    # early stopping on best weights
             for f in self._archive:
                 self.monitor.diagnosis.add(f)
         except Exception as exc:
@@ -481,8 +479,7 @@ class Repairer:
 
     def _handle(self, state, findings, *, before_training) -> bool:
         """Repair the highest-priority finding that has a plan; True when one was repaired."""
-        order = {c: i for i, c in enumerate(PRIORITY)}
-        for f in sorted(findings, key=lambda f: order.get(f.code, len(order))):
+        for f in Diagnosis(findings).ranked():
             if f.code not in POLICY or f.severity == "info":
                 continue
             if self._gave_up:
@@ -517,7 +514,7 @@ class Repairer:
     def _apply(self, state, finding, plan):
         trainer = state.trainer
         before = self._settings(trainer, state)
-        rollback = {"start": self._start, "last": self._good, "best": self._best or self._good}.get(plan["rollback"])
+        rollback = {"start": self._start, "last": self._good}.get(plan["rollback"])
         restored_from = None
         if rollback is not None:
             restored_from = {"step": rollback["counters"]["step"], "epoch": rollback["counters"]["epoch"]}
@@ -538,10 +535,6 @@ class Repairer:
                 if rollback["history"] else None
             if plan["rollback"] == "start" or rollback is None and finding.evidence.get("step", 0) == 0:
                 self._start = self._good
-            if plan["action"] != "more_regularization":
-                self._best, self._best_val = None, math.inf
-        if plan["action"] == "more_regularization":
-            self._overfit_repaired = True
         self.attempts[finding.code] = self.attempts.get(finding.code, 0) + 1
         record = {"step": step_now, "epoch": epoch_now, "code": finding.code, "where": finding.where,
                   "action": plan["action"], "reason": plan["reason"], "before": before,
@@ -560,6 +553,9 @@ class Repairer:
             return f"lr scale x1/{options['factor']:.3g}"
         if action == "raise_lr":
             trainer.set_lr_scale(state.lr_scale * options["factor"])
+            if options.get("momentum"):
+                trainer.rebuild_optimizer(momentum=0.9, nesterov=True)
+                return f"lr scale x{options['factor']:.3g}, nesterov momentum 0.9"
             return f"lr scale x{options['factor']:.3g}"
         if action == "clip":
             trainer.set_clip_norm(options["clip_norm"])

@@ -27,9 +27,12 @@ FLAT = 0.01                  # lr_too_low / plateau: < 1% improvement
 OSCILLATION = 0.25           # median |Δloss| > 0.25 x initial loss
 RATIO_HIGH = 3e-2            # notes 001: "0.01 is probably too high"; healthy Adam starts near 1e-2
 RATIO_LOW = 1e-5             # two decades below the healthy ~1e-3 (notes 001, CS231n)
+EXTREME_RATIO = 0.3          # 10x RATIO_HIGH: flagged even while the loss still falls
+FALLING = 0.95               # update_ratio_high waits while the loss falls by > 5% over the window
 VANISH = 1e-3                # smallest / largest per-layer relative gradient
 GRAD_GROWTH = 10.0           # total gradient norm vs its first sampled values
 GAP_HIGH, GAP_SEVERE = 0.10, 0.20
+MEMORIZED = 0.99             # train accuracy of a memorized training set: a 0.10 gap is then overfitting
 VAL_RISE = 1.2
 UNDERFIT_ACC, UNDERFIT_GAP = 0.8, 0.05
 
@@ -251,12 +254,21 @@ def update_ratio_high(samples, history, ctx) -> list[Finding]:
     if not high:
         return []
     where = max(high, key=high.get)
+    if high[where] <= EXTREME_RATIO and _falling(window):
+        return []                   # large steps that still lower the loss: not (yet) a problem
     lr = window[-1]["lr"]
     factor = high[where] / 1e-3
     return [make("update_ratio_high",
                  f"each step changes {where} by {high[where]:.2g} of its norm (median over {len(window)} samples; "
                  f"about 1e-3 is healthy)", evidence={"update_ratio": ratios, "lr": lr}, where=where.rsplit(".", 1)[0],
                  fix=f"lower lr from {lr:.3g} to about {lr / min(factor, 100):.3g}" if lr else None)]
+
+
+def _falling(window) -> bool:
+    """The sampled loss's second half is clearly below its first half (medians)."""
+    losses = _finite([s["loss"] for s in window])
+    half = len(losses) // 2
+    return half >= 2 and statistics.median(losses[half:]) < FALLING * statistics.median(losses[:half])
 
 
 def update_ratio_low(samples, history, ctx) -> list[Finding]:
@@ -280,34 +292,42 @@ def update_ratio_low(samples, history, ctx) -> list[Finding]:
 
 
 # ------------------------------------------------------------------------- generalization rules
-def overfitting(samples, history, ctx) -> list[Finding]:
-    if len(history) < 2 or history[-1].get("val_loss") is None:
-        return []
+def _overfit_signs(history):
+    """(hit, description, gap, val_loss / its best) for the last epoch of ``history``."""
     last = history[-1]
     vals = _finite([h.get("val_loss") for h in history])
-    if not vals or not math.isfinite(last["val_loss"]):
-        return []
+    if last.get("val_loss") is None or not vals or not math.isfinite(last["val_loss"]):
+        return False, "", None, None
     val_rise = last["val_loss"] / max(min(vals), 1e-12)
     if last.get("train_acc") is not None and last.get("val_acc") is not None:
         gap = last["train_acc"] - last["val_acc"]
-        hit = (gap > GAP_HIGH and val_rise >= VAL_RISE) or gap > GAP_SEVERE
+        memorized = last["train_acc"] >= MEMORIZED
+        hit = (gap > GAP_HIGH and val_rise >= VAL_RISE) or gap > GAP_SEVERE or (memorized and gap >= GAP_HIGH - 1e-6)
         what = f"train accuracy {last['train_acc']:.3f} vs validation {last['val_acc']:.3f} (gap {gap:.3f})"
     else:
         gap = last["val_loss"] - last["train_loss"]
         hit = val_rise >= 1.5 and last["train_loss"] < 0.5 * last["val_loss"]
         what = f"train loss {last['train_loss']:.4g} vs validation {last['val_loss']:.4g}"
-    if not hit:
+    return hit, what, gap, val_rise
+
+
+def overfitting(samples, history, ctx) -> list[Finding]:
+    """A large train/val gap on two consecutive epochs (one noisy validation epoch is not enough)."""
+    if len(history) < 3:
+        return []
+    hit, what, gap, val_rise = _overfit_signs(history)
+    if not hit or not _overfit_signs(history[:-1])[0]:
         return []
     return [make("overfitting", f"the model fits the training set much better than validation: {what}; "
                  f"validation loss is {val_rise:.2f}x its best", evidence={"gap": gap, "val_loss_vs_best": val_rise,
-                                                                          "epoch": last.get("epoch")})]
+                                                                          "epoch": history[-1].get("epoch")})]
 
 
 def underfitting(samples, history, ctx) -> list[Finding]:
     if len(history) < 3:
         return []
-    stalled = ctx.get("final") or bool(plateau(samples, history, ctx)) or _stalled(history)
-    if not stalled:
+    stalled = bool(plateau(samples, history, ctx)) or _stalled(history)
+    if not stalled and not ctx.get("final"):
         return []
     last = history[-1]
     acc = last.get("train_acc")
@@ -323,6 +343,10 @@ def underfitting(samples, history, ctx) -> list[Finding]:
             return []
         gap = None
         what = f"train loss is still {loss / initial:.0%} of the initial"
+    if not stalled:     # the run ended while the loss still falls: too short, not broken
+        return [make("underfitting", f"training ended while the loss was still falling: {what} after "
+                     f"{len(history)} epochs", evidence={"train_acc": acc, "gap": gap, "epochs": len(history)},
+                     severity="info", fix="train longer (more epochs) or with a higher lr")]
     return [make("underfitting", f"the model underfits: {what} after {len(history)} epochs",
                  evidence={"train_acc": acc, "gap": gap, "epochs": len(history)})]
 
