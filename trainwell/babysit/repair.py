@@ -317,19 +317,24 @@ UNHEALTHY = {"nonfinite_loss", "loss_exploding", "lr_too_high", "exploding_gradi
 # Epochs a repair gets before the same code is judged again: the rule's own window (rules.py:
 # plateau and underfitting look at 3 epochs, the others at the last epoch or samples).
 SETTLE_EPOCHS = {"plateau": 3, "underfitting": 3, "overfitting": 1, "lr_too_low": 1, "update_ratio_low": 1}
+# More regularization raises the training loss on purpose: a rising loss (lr_too_high's warning;
+# the lr did not change) is the repair acting for the rest of the run, and a stall or low
+# training accuracy for the plateau rule's window. Errors (exploding, NaN) are still acted on.
+SETTLE_AFTER_ACTION = {"more_regularization": {"lr_too_high": math.inf, "plateau": 3, "underfitting": 3}}
 
 
 # ------------------------------------------------------------------------------ actions
 def reinitialize(model: nn.Module, *, seed: int) -> str:
     """He (Kaiming) normal init when the model uses ReLU-family units (or none it can see),
-    Xavier normal for tanh/sigmoid nets (gain 5/3 for tanh); biases zero."""
+    Xavier normal (gain 1, notes 004) for tanh/sigmoid nets; biases zero."""
     from trainwell.nn.init import init
 
     kinds = _activation_families(model)
     if kinds["saturating"] > kinds["relu"]:
-        gain = 5.0 / 3.0 if kinds["tanh"] * 2 >= kinds["saturating"] else 1.0
-        init(model, "xavier_normal", gain=gain, seed=seed)
-        return f"xavier_normal(gain={gain:.3g})"
+        # notes 004: W = randn(fan_in, fan_out) / sqrt(fan_in), the tanh table that decays gently
+        # (gain 5/3 made the repaired tanh nets of the suite overfit: larger initial weights)
+        init(model, "xavier_normal", gain=1.0, seed=seed)
+        return "xavier_normal(gain=1)"
     init(model, "kaiming_normal", activation="relu", seed=seed)
     return "kaiming_normal(relu)"
 
@@ -527,6 +532,8 @@ class Repairer:
         detail = self._act(state, plan)
         self._forget_trajectory(state)
         self._settle[finding.code] = state.epoch + SETTLE_EPOCHS.get(finding.code, 0)
+        for code, epochs in SETTLE_AFTER_ACTION.get(plan["action"], {}).items():
+            self._settle[code] = max(self._settle.get(code, 0), state.epoch + epochs)
         self._settle_warnings = state.epoch + 2     # not before the first full epoch after the change ends
         if plan["action"] in ("reinit", "swap_activations", "standardize", "remove_output_activation",
                               "shrink_output_layer", "shuffle") or rollback is not None:
