@@ -279,8 +279,12 @@ def _cases() -> list[Case]:
         fy=lambda X, y: (X[:150], y[:150]), train_only=True, twin_options={"weight_decay": 5e-3, "epochs": 30},
         model=lambda i, o: mlp(i, o, (512, 512)),
         note="150 training rows, no regularization; the twin has all the rows, which no repair can add")
-    add("stalled_lr_decay/spirals", "plateau", "spirals", options={"lr": 0.005, "epochs": 20},
-        twin_options={"lr": 0.05}, model=relu, repairable=True, note="lr too small for spirals: loss stalls")
+    add("stalled_lr_decay/spirals", "underfitting", "spirals", options={"lr": 0.005, "epochs": 20},
+        twin_options={"lr": 0.05}, model=relu, repairable=True,
+        note="lr too small for spirals: the cosine schedule anneals before the model fits")
+    add("constant_lr_0.5/teacher", "plateau", "teacher",
+        options={"lr": 0.5, "schedule": "constant", "epochs": 20}, twin_options={"lr": 0.05, "schedule": "cosine"},
+        model=relu, repairable=True, note="SGD momentum lr = 0.5, never decayed: the loss stalls mid-way")
     return out
 
 

@@ -110,3 +110,10 @@ def test_underfitting_at_the_end_of_a_run_still_improving_is_info():
     assert [(f.code, f.severity) for f in found] == [("underfitting", "info")]
     stalled = BROKEN["underfitting"][1]
     assert R.underfitting([], stalled, dict(CTX, final=True))[0].severity == "warning"
+
+
+def test_plateau_ignores_the_annealed_tail_of_a_schedule():
+    """A cosine schedule's last epochs flatten the loss on purpose: that is convergence."""
+    flat = epochs([1.5, 1.2, 1.0, 0.999, 0.998, 0.998], lr=0.001)
+    assert R.plateau([], flat, CTX) == []                       # 1% of the peak lr 0.1
+    assert R.plateau([], flat, dict(CTX, max_lr=0.005))[0].code == "plateau"

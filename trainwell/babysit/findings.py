@@ -174,7 +174,8 @@ CODES = {
         "training", "warning",
         "relative improvement of the epoch training loss over the last 3 epochs, while the loss is "
         "still well above zero",
-        "improvement < 1% over 3 epochs with loss > 20% of the initial",
+        "improvement < 1% over 3 epochs with loss > 20% of the initial, while the lr is at least "
+        "10% of its peak (a schedule's annealed tail is convergence, not a stall)",
         "notes 003 'watch the objective and decrease the LR when it stagnates'",
         "decay the lr (plateau schedule), or check init/normalization"),
     "vanishing_gradients": _code(

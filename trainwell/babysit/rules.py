@@ -28,6 +28,7 @@ OSCILLATION = 0.25           # median |Δloss| > 0.25 x initial loss
 RATIO_HIGH = 3e-2            # notes 001: "0.01 is probably too high"; healthy Adam starts near 1e-2
 RATIO_LOW = 1e-5             # two decades below the healthy ~1e-3 (notes 001, CS231n)
 EXTREME_RATIO = 0.3          # 10x RATIO_HIGH: flagged even while the loss still falls
+ANNEALED = 0.1               # plateau: an lr below 10% of its peak is a schedule's tail, not a stall
 FALLING = 0.95               # update_ratio_high waits while the loss falls by > 5% over the window
 VANISH = 1e-3                # smallest / largest per-layer relative gradient
 GRAD_GROWTH = 10.0           # total gradient norm vs its first sampled values
@@ -184,11 +185,13 @@ def plateau(samples, history, ctx) -> list[Finding]:
         return []
     if min(losses) > 0.9 * initial:
         return []                   # never learned at all: lr_too_low / underfitting, not a plateau
+    lr, max_lr = history[-1].get("lr"), ctx.get("max_lr")
+    if lr is not None and max_lr and lr < ANNEALED * max_lr:
+        return []                   # the schedule has annealed the lr: a flat loss is convergence
     before, recent = losses[-4], min(losses[-3:])
     improvement = (before - recent) / max(abs(before), 1e-12)
     if improvement >= FLAT or recent <= 0.2 * initial:
         return []
-    lr = history[-1].get("lr")
     return [make("plateau", f"the training loss has stalled at {recent:.4g} for 3 epochs "
                  f"({100 * improvement:.2f}% better), still {recent / initial:.0%} of the initial loss",
                  evidence={"loss": recent, "three_epochs_ago": before, "improvement": improvement, "lr": lr},
