@@ -9,9 +9,13 @@ SAM only in the last quarter).
 
 Step time: a plain loop in the trainer's closure protocol (optimizers that need the closure get
 it, others get ``closure(); step()``), an MLP 64-256-256-10 on scikit-learn's digits, batch 128.
-Every optimizer runs ``--steps`` steps per repeat, the optimizers interleaved inside each repeat
-(side by side, same machine load); the table shows the median over ``--repeats`` and the ratio
-to SGD with momentum. Goals (issue 5): SAM ≤ 2.05×, AO-SAM and efficient SAM ≤ 1.3×.
+Every optimizer runs ``--steps`` steps per repeat. Inside a repeat the optimizers take turns in
+chunks of ``--chunk`` steps (the order rotating from chunk to chunk), so on a shared, noisy machine
+they all see the same load; each repeat gives every optimizer's time and its ratio to SGD with
+momentum in that same repeat. The table shows the medians over ``--repeats`` (repeat 0 warms up
+and is dropped) of the wall-clock time per step, of that ratio, and of the same ratio in CPU time
+of the (single) training thread, which other jobs on the machine disturb much less.
+Goals (issue 5): SAM ≤ 2.05×, AO-SAM and efficient SAM ≤ 1.3×.
 
 Accuracy: ``trainwell.fit(..., optimizer=name, optimizer_options=options, seed=s)`` for seeds
 0 .. ``--seeds``-1 on each task in ``TASKS`` (digits and two synthetic sets with a fixed split;
@@ -69,47 +73,69 @@ def mlp(seed: int) -> torch.nn.Module:
                                torch.nn.ReLU(), torch.nn.Linear(256, 10))
 
 
-def train(model, opt, X, y, steps: int, *, batch_size: int = BATCH, seed: int = 0) -> None:
-    """``steps`` optimizer steps over shuffled mini-batches, in the trainer's closure protocol."""
-    g = torch.Generator().manual_seed(seed)
-    order, pos = torch.randperm(len(X), generator=g), 0
-    takes_closure = needs_closure(opt)
-    for _ in range(steps):
-        if pos + batch_size > len(X):
-            order, pos = torch.randperm(len(X), generator=g), 0
-        idx = order[pos:pos + batch_size]
-        pos += batch_size
-        xb, yb = X[idx], y[idx]
+class Stepper:
+    """``run(n)``: n optimizer steps over shuffled mini-batches, in the trainer's closure protocol."""
 
-        def closure(backward: bool = True):
-            loss = torch.nn.functional.cross_entropy(model(xb), yb)
-            if not backward:
-                return loss
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            return loss.detach()
+    def __init__(self, model, opt, X, y, *, batch_size: int = BATCH, seed: int = 0):
+        self.model, self.opt, self.X, self.y, self.batch_size = model, opt, X, y, batch_size
+        self.g = torch.Generator().manual_seed(seed)
+        self.order, self.pos = torch.randperm(len(X), generator=self.g), 0
+        self.takes_closure = needs_closure(opt)
 
-        if takes_closure:
-            opt.step(closure)
-        else:
-            closure()
-            opt.step()
+    def run(self, steps: int) -> None:
+        model, opt, X, y, batch_size = self.model, self.opt, self.X, self.y, self.batch_size
+        for _ in range(steps):
+            if self.pos + batch_size > len(X):
+                self.order, self.pos = torch.randperm(len(X), generator=self.g), 0
+            idx = self.order[self.pos:self.pos + batch_size]
+            self.pos += batch_size
+            xb, yb = X[idx], y[idx]
+
+            def closure(backward: bool = True):
+                loss = torch.nn.functional.cross_entropy(model(xb), yb)
+                if not backward:
+                    return loss
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                return loss.detach()
+
+            if self.takes_closure:
+                opt.step(closure)
+            else:
+                closure()
+                opt.step()
 
 
-def step_times(X, y, *, steps: int, repeats: int) -> dict:
-    times = {label: [] for label in VARIANTS}
+def step_times(X, y, *, steps: int, repeats: int, chunk: int = 10) -> dict:
+    """label -> (median wall s/step, median wall ratio to SGD, median CPU-time ratio, SAM-step share)."""
+    labels = list(VARIANTS)
+    wall = {label: [] for label in labels}
+    ratio = {label: [] for label in labels}
+    cpu_ratio = {label: [] for label in labels}
     sam_fraction = {}
     for r in range(repeats + 1):                        # repeat 0 warms up and is dropped
-        for label in VARIANTS:
+        steppers = {}
+        for label in labels:
             model = mlp(0)
-            opt = build(label, model, steps)
-            start = time.perf_counter()
-            train(model, opt, X, y, steps, seed=r)
-            elapsed = time.perf_counter() - start
-            if r > 0:
-                times[label].append(elapsed / steps)
-            sam_fraction[label] = getattr(opt, "sam_steps", 0) / steps
-    return {label: (statistics.median(t), sam_fraction[label]) for label, t in times.items()}
+            steppers[label] = Stepper(model, build(label, model, steps), X, y, seed=r)
+        spent = {label: [0.0, 0.0] for label in labels}
+        for i, start in enumerate(range(0, steps, chunk)):
+            n = min(chunk, steps - start)
+            for label in labels[i % len(labels):] + labels[:i % len(labels)]:
+                w0, c0 = time.perf_counter(), time.thread_time()
+                steppers[label].run(n)
+                spent[label][0] += time.perf_counter() - w0
+                spent[label][1] += time.thread_time() - c0
+        if r > 0:
+            base_wall, base_cpu = spent["SGD-momentum"]
+            for label in labels:
+                wall[label].append(spent[label][0] / steps)
+                ratio[label].append(spent[label][0] / base_wall)
+                cpu_ratio[label].append(spent[label][1] / base_cpu)
+        for label in labels:
+            sam_fraction[label] = getattr(steppers[label].opt, "sam_steps", 0) / steps
+    return {label: (statistics.median(wall[label]), statistics.median(ratio[label]),
+                    statistics.median(cpu_ratio[label]), sam_fraction[label]) for label in labels}
 
 
 def accuracies(task: str, *, epochs: int, seeds: int) -> dict:
@@ -138,6 +164,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=60, help="timed steps per optimizer and repeat")
     parser.add_argument("--repeats", type=int, default=5, help="timing repeats (median reported)")
+    parser.add_argument("--chunk", type=int, default=10, help="steps per turn when interleaving optimizers")
     parser.add_argument("--epochs", type=int, default=0, help="epochs for the accuracy tables (0: skip)")
     parser.add_argument("--seeds", type=int, default=5, help="seeds for the accuracy tables")
     parser.add_argument("--tasks", default=",".join(TASKS), help=f"accuracy tasks, from {', '.join(TASKS)}")
@@ -146,15 +173,14 @@ def main(argv=None) -> None:
     torch.set_num_threads(args.threads)
     X, y = load("digits", seed=0).train
 
-    timing = step_times(X, y, steps=args.steps, repeats=args.repeats)
-    base = timing["SGD-momentum"][0]
+    timing = step_times(X, y, steps=args.steps, repeats=args.repeats, chunk=args.chunk)
     print(f"Step time, MLP 64-256-256-10 on digits, batch {BATCH}, median of {args.repeats} repeats x "
-          f"{args.steps} steps, {args.threads} thread(s)\n")
-    print("| optimizer | name, options | ms / step | x SGD-momentum | SAM-type steps |")
-    print("| --- | --- | ---: | ---: | ---: |")
-    for label, (t, frac) in timing.items():
+          f"{args.steps} steps (interleaved in chunks of {args.chunk}), {args.threads} thread(s)\n")
+    print("| optimizer | name, options | ms / step | x SGD-momentum | x SGD-momentum, CPU time | SAM-type steps |")
+    print("| --- | --- | ---: | ---: | ---: | ---: |")
+    for label, (t, r, cpu, frac) in timing.items():
         name, options = VARIANTS[label]
-        print(f"| {label} | `{name}` {options or ''} | {1e3 * t:.3f} | {t / base:.2f} | {100 * frac:.0f}% |")
+        print(f"| {label} | `{name}` {options or ''} | {1e3 * t:.3f} | {r:.2f} | {cpu:.2f} | {100 * frac:.0f}% |")
 
     if args.epochs > 0:
         for task in args.tasks.split(","):

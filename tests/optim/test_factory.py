@@ -193,8 +193,6 @@ def test_registry_names_and_options_are_described():
      "optimizer = 'sgd': unknown option 'dampning'; SGD accepts: dampening, differentiable"),
     (lambda: build_optimizer("NAdam", Net(), lr=0.1, momentum_dcay=1e-3, x=1),
      "optimizer = 'NAdam': unknown options 'momentum_dcay', 'x'; NAdam accepts: betas, capturable"),
-    (lambda: build_optimizer("lbfgs", Net(), lr=1.0, weight_decay=5e-4),
-     "optimizer = 'lbfgs': weight_decay = 0.0005 is not supported"),
     (lambda: build_optimizer("lbfgs", Net(), lr=1.0, lr_mults={"head": 0.1}),
      "optimizer = 'lbfgs': lr_mults are not supported"),
     (lambda: build_optimizer("sgd", Net(), lr=0.1, nesterov=True),
@@ -212,6 +210,55 @@ def test_bad_options_raise_config_errors_that_name_them(call, message):
     with pytest.raises(ConfigError) as e:
         call()
     assert message in str(e.value)
+
+
+@pytest.mark.parametrize("name, options, message", [
+    ("SGD", dict(momentum=0.9, nesterov=True, dampening=0.5),
+     "optimizer = 'SGD': torch.optim.SGD rejected momentum = 0.9, nesterov = True, dampening = 0.5: "
+     "ValueError: Nesterov momentum requires a momentum and zero dampening"),
+    ("sgd", dict(momentum=0.9, nesterov=True, dampening=0.5), "optimizer = 'sgd': torch.optim.SGD rejected"),
+    ("lbfgs", dict(max_iter="x"), "optimizer = 'lbfgs': torch.optim.LBFGS rejected max_iter = 'x': TypeError: "),
+    ("Rprop", dict(etas=[1, 2, 3]),
+     "optimizer = 'Rprop': torch.optim.Rprop rejected etas = [1, 2, 3]: ValueError: Invalid eta values"),
+    ("sam", dict(momentum=0.9, nesterov=True, dampening=0.5), "optimizer = 'sgd': torch.optim.SGD rejected"),
+])
+def test_values_the_torch_class_rejects_are_config_errors_naming_optimizer_and_option(name, options, message):
+    """Not a raw TypeError/ValueError traceback from the constructor (issue 2)."""
+    with pytest.raises(ConfigError) as e:
+        build_optimizer(name, Net(), lr=0.1, **options)
+    assert message in str(e.value)
+
+
+def test_lbfgs_weight_decay_is_an_l2_term_of_its_objective():
+    """min (w − 3)² + (λ/2)w² is at w = 6/(2 + λ): L-BFGS's line search sees that one objective."""
+    w = torch.zeros(2, 2, dtype=torch.float64, requires_grad=True)
+    lam = 0.5
+    opt = build_optimizer("lbfgs", [w], lr=1.0, weight_decay=lam, line_search_fn="strong_wolfe",
+                          no_decay_bias_norm=False)
+
+    def closure():
+        opt.zero_grad()
+        loss = (w - 3).square().sum()
+        loss.backward()
+        return loss
+
+    for _ in range(3):
+        opt.step(closure)
+    torch.testing.assert_close(w.detach(), torch.full((2, 2), 6 / (2 + lam), dtype=torch.float64))
+    biases = torch.zeros(2, dtype=torch.float64, requires_grad=True)     # ndim 1: exempt
+    opt = build_optimizer("lbfgs", [biases], lr=1.0, weight_decay=lam, line_search_fn="strong_wolfe")
+    opt.step(lambda: (opt.zero_grad(), (biases - 3).square().sum().backward(), (biases - 3).square().sum())[2])
+    torch.testing.assert_close(biases.detach(), torch.full((2,), 3.0, dtype=torch.float64))
+
+
+def test_lbfgs_by_name_alone_trains_with_fits_default_weight_decay(blobs):
+    import trainwell
+
+    X, y = blobs
+    run = trainwell.fit(nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 3)), (X, y), optimizer="lbfgs",
+                        batch_size=10_000, epochs=3, progress=False, babysit="off")
+    assert run.config["weight_decay"] == 5e-4
+    assert run.history[-1]["train_loss"] < 0.5 * run.history[0]["train_loss"]
 
 
 # ------------------------------------------------------------------------------ checkpoints

@@ -172,3 +172,162 @@ def test_ao_sam_by_name_takes_its_options_and_needs_total_steps():
     assert opt.param_groups[0]["momentum"] == 0.9
     with pytest.raises(ConfigError, match="total_steps = None"):
         build_optimizer("ao_sam", w, lr=0.1)
+
+
+def _float_params(problem, w0):
+    W0, b0 = problem.split(w0)
+    params = [torch.nn.Parameter(torch.tensor(W0, dtype=torch.float32)),
+              torch.nn.Parameter(torch.tensor(b0, dtype=torch.float32))]
+    return params, torch.tensor(problem.X, dtype=torch.float32), torch.tensor(problem.y)
+
+
+@pytest.mark.parametrize("set_to_none", [True, False])
+@pytest.mark.parametrize("cls", [OGSAM, AOSAM])
+def test_zero_grad_before_step_does_not_change_the_trajectory(cls, set_to_none):
+    """ĝ lives in the optimizer's own buffer: zero_grad() between steps (set to None, or zeroed in
+    place) must not turn OG-SAM / AO-SAM into EG-SAM."""
+    problem, w0 = ref.random_softmax(seed=19)
+    kw = dict(total_steps=20, c_start=1.0, c_end=-1.0) if cls is AOSAM else {}
+    runs = []
+    for zero_first in (False, True):
+        params, loss_fn = ref.torch_softmax(problem, w0)
+        opt = cls(_sgd(params), rho=0.05, **kw)
+        closure = ref.make_closure(opt, loss_fn)
+        rows = []
+        for _ in range(20):
+            if zero_first:
+                opt.zero_grad(set_to_none=set_to_none)
+            opt.step(closure)
+            rows.append(torch.cat([p.detach().reshape(-1) for p in params]).numpy().copy())
+        runs.append(np.array(rows))
+    np.testing.assert_array_equal(runs[1], runs[0])
+    if cls is OGSAM:
+        expected = ref.og_sam(problem.grad, w0, 20, lr=0.1, mu=0.9, rho=0.05)[1:]
+        np.testing.assert_allclose(runs[1], expected, rtol=RTOL, atol=1e-12)
+
+
+@pytest.mark.parametrize("cls", [EGSAM, OGSAM, AOSAM])
+def test_batch_norm_running_stats_come_only_from_the_unperturbed_pass(cls):
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(5, 8), torch.nn.BatchNorm1d(8), torch.nn.ReLU(),
+                                torch.nn.Linear(8, 3))
+    twin = __import__("copy").deepcopy(model)
+    X, y = torch.randn(32, 5), torch.randint(0, 3, (32,))
+    kw = dict(total_steps=10) if cls is AOSAM else {}
+    opt = cls(_sgd(model.parameters()), rho=0.5, model=model, **kw)
+    opt.step(ref.make_closure(opt, lambda: torch.nn.functional.cross_entropy(model(X), y)))
+    assert opt.sam_steps == 1
+    twin(X)
+    bn, bn_twin = model[1], twin[1]
+    assert torch.equal(bn.running_mean, bn_twin.running_mean) and torch.equal(bn.running_var, bn_twin.running_var)
+    assert int(bn.num_batches_tracked) == int(bn_twin.num_batches_tracked) == 1
+
+
+@pytest.mark.parametrize("cls", [EGSAM, OGSAM])
+def test_grad_scaler_gradient_is_unscaled_for_the_lookahead(cls):
+    """The −η·g look-ahead needs the true g: with a scaler at 2¹² the trajectory is the unscaled one."""
+    problem, w0 = ref.random_softmax(seed=20)
+    runs = []
+    for use_scaler in (False, True):
+        params, X, y = _float_params(problem, w0)
+        scaler = torch.amp.GradScaler("cpu", init_scale=2.0**12, growth_interval=10**6) if use_scaler else None
+        opt = cls(_sgd(params), rho=0.05, scaler=scaler)
+
+        def closure(backward=True):
+            loss = torch.nn.functional.cross_entropy(X @ params[0].T + params[1], y)
+            opt.zero_grad(set_to_none=True)
+            (scaler.scale(loss) if scaler is not None else loss).backward()
+            return loss.detach()
+
+        for _ in range(10):
+            opt.step(closure)
+            if scaler is not None:
+                scaler.update()
+        runs.append(torch.cat([p.detach().reshape(-1) for p in params]).numpy())
+    np.testing.assert_allclose(runs[1], runs[0], rtol=1e-5, atol=1e-7)
+
+
+def _overflowing_run(cls, overflow_at, steps, **kw):
+    """``cls`` under a GradScaler on float32 softmax regression; the loss is inf on ``overflow_at``."""
+    problem, w0 = ref.random_softmax(seed=21)
+    params, X, y = _float_params(problem, w0)
+    scaler = torch.amp.GradScaler("cpu", init_scale=2.0**10, growth_interval=10**6)
+    opt = cls(_sgd(params), rho=0.05, scaler=scaler, **kw)
+    log = []
+    for t in range(steps):
+        def closure(backward=True):
+            loss = torch.nn.functional.cross_entropy(X @ params[0].T + params[1], y)
+            if t == overflow_at:
+                loss = loss * float("inf")
+            opt.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            return loss.detach()
+
+        before = [p.detach().clone() for p in params]
+        opt.step(closure)
+        scaler.update()
+        log.append({"weights": torch.cat([p.detach().reshape(-1) for p in params]).numpy().copy(),
+                    "unchanged": all(torch.equal(a, p) for a, p in zip(before, params)),
+                    "g_hat": [opt.state[p]["perturbed_grad"].clone() for p in params],
+                    "mu": getattr(opt, "mu", None), "var": getattr(opt, "var", None),
+                    "sam_steps": opt.sam_steps})
+    return log
+
+
+def test_og_sam_overflow_step_keeps_the_previous_perturbed_gradient():
+    """The skipped step neither moves the weights nor replaces ĝ: the run equals one without it."""
+    clean = _overflowing_run(OGSAM, None, 9)
+    hit = _overflowing_run(OGSAM, 4, 10)
+    assert hit[4]["unchanged"]
+    assert all(torch.equal(a, b) for a, b in zip(hit[4]["g_hat"], hit[3]["g_hat"]))
+    rows = [r["weights"] for i, r in enumerate(hit) if i != 4]
+    np.testing.assert_allclose(np.array(rows), np.array([r["weights"] for r in clean]), rtol=1e-6, atol=1e-7)
+
+
+def test_ao_sam_overflow_step_leaves_its_statistics_alone_and_sam_steps_continue():
+    """One non-finite ‖g‖² used to make μ inf and σ² NaN, so no SAM step followed for the rest of
+    the run. Now: μ, σ² and ĝ stay as they were, the step is a skipped plain step, SAM steps go on."""
+    log = _overflowing_run(AOSAM, 5, 40, total_steps=40, c_start=1.0, c_end=-1.0)
+    hit, before = log[5], log[4]
+    assert hit["unchanged"] and hit["sam_steps"] == before["sam_steps"]
+    assert (hit["mu"], hit["var"]) == (before["mu"], before["var"])
+    assert all(torch.equal(a, b) for a, b in zip(hit["g_hat"], before["g_hat"]))
+    assert np.isfinite(log[-1]["mu"]) and np.isfinite(log[-1]["var"])
+    assert log[-1]["sam_steps"] >= hit["sam_steps"] + 5
+    assert np.isfinite(log[-1]["weights"]).all()
+
+
+@pytest.mark.parametrize("name", ["sam", "asam", "eg_sam", "og_sam", "ao_sam"])
+def test_the_device_path_with_tensor_norms_and_scale_gives_the_same_run(monkeypatch, name):
+    """Off the CPU the norm and the GradScaler's scale stay 0-d tensors (no host sync). Forced on
+    the CPU, that path gives the float path's trajectory (and, without a scaler, the reference's)."""
+    import trainwell.optim.sam as sam_module
+
+    problem, w0 = ref.random_softmax(seed=22)
+    options = dict(total_steps=20, c_start=1.0, c_end=-1.0) if name == "ao_sam" else {}
+    rho = 0.3 if name == "asam" else 0.05
+    runs = []
+    for host_free in ({"cpu"}, set()):
+        monkeypatch.setattr(sam_module, "HOST_READ_FREE", host_free)
+        for use_scaler in (False, True):
+            params, X, y = _float_params(problem, w0)
+            scaler = torch.amp.GradScaler("cpu", init_scale=2.0**8, growth_interval=10**6) if use_scaler else None
+            opt = build_optimizer(name, params, lr=0.1, momentum=0.9, rho=rho, **options)
+            opt.scaler = scaler
+
+            def closure(backward=True):
+                loss = torch.nn.functional.cross_entropy(X @ params[0].T + params[1], y)
+                opt.zero_grad(set_to_none=True)
+                (scaler.scale(loss) if scaler is not None else loss).backward()
+                return loss.detach()
+
+            for _ in range(12):
+                opt.step(closure)
+                if scaler is not None:
+                    scaler.update()
+            runs.append(torch.cat([p.detach().reshape(-1) for p in params]).numpy())
+    for got in runs[1:]:
+        np.testing.assert_allclose(got, runs[0], rtol=2e-5, atol=1e-6)
+    if name in ("eg_sam", "og_sam"):
+        expected = getattr(ref, name)(problem.grad, w0, 12, lr=0.1, mu=0.9, rho=rho)[-1]
+        np.testing.assert_allclose(runs[2], expected, rtol=1e-4, atol=1e-5)      # float32 vs float64

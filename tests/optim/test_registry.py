@@ -129,12 +129,26 @@ def test_optimizer_converges(name, problem):
     assert distance < bound, f"{name} on {problem}: ‖x − x*‖ = {distance:.3g} after {steps} steps"
 
 
-@pytest.mark.parametrize("name", sorted(set(OPTIMIZERS) - {"lbfgs", "newton", "nesterov_lookahead"}))
+@pytest.mark.parametrize("name", sorted(set(OPTIMIZERS) - {"lbfgs"}))   # lbfgs: an L2 objective (test_factory)
 def test_weight_decay_is_decoupled_for_every_optimizer(name):
-    # with a zero gradient the only change is the decay, at the lr of the step (after a schedule)
+    # with a zero gradient the only change is the decay, at the lr of the step (after a schedule);
+    # the closure optimizers (newton, nesterov_lookahead) get a zero-gradient closure, three steps
+    # (Newton used to crash on its second step: the decay broke the graph of its Hessian)
     w = torch.full((3, 2), 2.0, dtype=torch.float64, requires_grad=True)
     opt = build_optimizer(name, [w], lr=0.1, weight_decay=0.3)
     opt.param_groups[0]["lr"] = 0.05
-    w.grad = torch.zeros_like(w)
-    opt.step()
-    torch.testing.assert_close(w.detach(), torch.full((3, 2), 2.0 * (1 - 0.05 * 0.3), dtype=torch.float64))
+
+    def closure(backward=True):
+        loss = 0.0 * (w * w).sum()       # w*w keeps w in the graph (what the in-place decay broke)
+        if backward:
+            opt.zero_grad()
+            loss.backward()
+        return loss
+
+    for _ in range(3):
+        if getattr(opt, "requires_closure", False):
+            opt.step(closure)
+        else:
+            w.grad = torch.zeros_like(w)
+            opt.step()
+    torch.testing.assert_close(w.detach(), torch.full((3, 2), 2.0 * (1 - 0.05 * 0.3) ** 3, dtype=torch.float64))

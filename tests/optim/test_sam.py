@@ -73,7 +73,9 @@ def test_start_fraction_uses_sam_only_at_the_end():
 
 
 def test_clipping_in_the_closure_applies_to_the_second_gradient():
-    """w_new = w − lr · clip(∇L(w + ε)): the base steps with the clipped perturbed-point gradient."""
+    """A closure without ``apply_hooks`` (a user's own) is called as it is, clipping both passes:
+    w_new = w − lr · clip(∇L(w + ε)), ε from the clipped g. (The trainer's closure defers its
+    hooks instead: ``test_a_closure_with_hooks_gets_them_once_on_the_stepped_gradient``.)"""
     problem, w0 = ref.random_softmax(seed=4)
     params, loss_fn = ref.torch_softmax(problem, w0)
     opt = SAM(_sgd(params, lr=0.5, momentum=0.0), rho=0.1)
@@ -238,3 +240,98 @@ def test_by_name_weight_decay_is_decoupled_outside_epsilon_and_spares_biases():
     expected = w0 * decay - lr * problem.grad(w0 + e)
     got = torch.cat([p.detach().reshape(-1) for p in params]).numpy()
     np.testing.assert_allclose(got, expected, rtol=RTOL)
+
+
+def _hooks_closure(opt, loss_fn, params, *, value, calls):
+    """The trainer's protocol: ``closure(hooks=False)`` skips the gradient hooks (here: a clip by
+    value), ``closure.apply_hooks()`` runs them; ``calls`` records each pass's raw gradient."""
+    def apply_hooks():
+        calls.append("hooks")
+        torch.nn.utils.clip_grad_value_(params, value)
+
+    def closure(backward=True, hooks=True):
+        loss = loss_fn()
+        if not backward:
+            return loss
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        calls.append("pass")
+        if hooks:
+            apply_hooks()
+        return loss.detach()
+
+    closure.apply_hooks = apply_hooks
+    return closure
+
+
+@pytest.mark.parametrize("adaptive", [False, True])
+def test_a_closure_with_hooks_gets_them_once_on_the_stepped_gradient(adaptive):
+    """ε from the raw g; the base steps with clip(∇L(w + ε)); the hooks run once per step."""
+    problem, w0 = ref.random_softmax(seed=4)
+    params, loss_fn = ref.torch_softmax(problem, w0)
+    opt = SAM(_sgd(params, lr=0.5, momentum=0.0), rho=0.1, adaptive=adaptive)
+    calls, value = [], 0.01
+    opt.step(_hooks_closure(opt, loss_fn, params, value=value, calls=calls))
+    assert calls == ["pass", "pass", "hooks"]
+    g = problem.grad(w0)
+    if adaptive:
+        t = np.abs(w0) + 0.01
+        e = 0.1 * t * t * g / (np.linalg.norm(t * g) + ref.EPS)
+    else:
+        e = 0.1 * g / (np.linalg.norm(g) + ref.EPS)
+    g2 = problem.grad(w0 + e)
+    assert np.abs(g2).max() > 2 * value and np.abs(g).max() > 2 * value    # clipping matters in both
+    got = torch.cat([p.detach().reshape(-1) for p in params]).numpy()
+    np.testing.assert_allclose(got, w0 - 0.5 * np.clip(g2, -value, value), rtol=RTOL)
+
+
+def test_efficient_sam_plain_steps_get_the_hooks_once_too():
+    problem, w0 = ref.random_softmax(seed=4)
+    params, loss_fn = ref.torch_softmax(problem, w0)
+    opt = SAM(_sgd(params, lr=0.5, momentum=0.0), rho=0.1, every=2)
+    calls = []
+    closure = _hooks_closure(opt, loss_fn, params, value=0.01, calls=calls)
+    opt.step(closure)
+    opt.step(closure)
+    assert calls == ["pass", "pass", "hooks", "pass", "hooks"]
+
+
+@pytest.mark.parametrize("make", [
+    lambda opt: SAM(opt, rho=0.05),
+    lambda opt: SAM(opt, rho=0.3, adaptive=True),
+])
+def test_a_grad_scaler_overflow_step_is_skipped_and_changes_nothing_else(make):
+    """An inf loss on one step (as when fp16 overflows): the weights stay exactly as they were,
+    the scaler halves its scale, and the rest of the run equals a run without that step."""
+    problem, w0 = ref.random_softmax(seed=18)
+    runs = []
+    for overflow_at in (None, 3):
+        W0, b0 = problem.split(w0)
+        params = [torch.nn.Parameter(torch.tensor(W0, dtype=torch.float32)),
+                  torch.nn.Parameter(torch.tensor(b0, dtype=torch.float32))]
+        X, y = torch.tensor(problem.X, dtype=torch.float32), torch.tensor(problem.y)
+        scaler = torch.amp.GradScaler("cpu", init_scale=2.0**10, growth_interval=10**6)
+        opt = make(_sgd(params))
+        opt.scaler = scaler
+        step = [0]
+
+        def closure(backward=True):
+            loss = torch.nn.functional.cross_entropy(X @ params[0].T + params[1], y)
+            if step[0] == overflow_at:
+                loss = loss * float("inf")
+            opt.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            return loss.detach()
+
+        rows = []
+        for step[0] in range(8):
+            before = [p.detach().clone() for p in params]
+            opt.step(closure)
+            scaler.update()
+            if step[0] == overflow_at:
+                assert all(torch.equal(a, p) for a, p in zip(before, params))
+                assert scaler.get_scale() == 2.0**9
+                continue
+            rows.append(torch.cat([p.detach().reshape(-1) for p in params]).numpy().copy())
+        runs.append(np.array(rows[:7]))
+    np.testing.assert_allclose(runs[1], runs[0], rtol=1e-6, atol=1e-7)

@@ -11,8 +11,10 @@ plain SGD this equals an L2 penalty (λ/2)‖w‖² in the loss; for adaptive me
 RMSProp, Adam, etc)"; Loshchilov & Hutter 2019). Where the optimizer does exactly this
 natively (trainwell's Adam, AdamW, torch classes with ``decoupled_weight_decay``) it does it;
 otherwise one step pre-hook does it for every group with ``torch._foreach_mul_`` and the torch
-optimizer gets weight_decay=0 (its own is coupled L2). The coupled L2 penalty is
-``trainwell.optim.penalties.l2_penalty``, added to the loss.
+optimizer gets weight_decay=0 (its own is coupled L2). Two exceptions: optimizers that evaluate
+the closure at points of their own (Newton, NesterovLookahead) decay right after their step, and
+L-BFGS, whose line search needs one fixed objective, minimizes L + (λ/2)‖w‖². The coupled L2
+penalty is ``trainwell.optim.penalties.l2_penalty``, added to the loss.
 
 Every group carries ``"lr_mult"``; the trainer sets group lr = base_lr·lr_mult·schedule(step)
 (``schedules.as_lambda_lr`` does the same in your own loop). Update equations and sources:
@@ -172,8 +174,16 @@ def _decoupled_weight_decay(optimizer, args, kwargs):
     return args[:1], {**{k: v for k, v in kwargs.items() if k != "closure"}, "closure": closure_then_decay}
 
 
+def _decay_after_step(optimizer, args, kwargs) -> None:
+    """Step post-hook: the decay for optimizers that evaluate the closure at points of their own."""
+    _decay(optimizer)
+
+
 def _with_hook_decay(cls, groups, **kwargs):
-    """``cls`` with its own (coupled) weight_decay off and decoupled decay by the pre-hook."""
+    """``cls`` with its own (coupled) weight_decay off and decoupled decay by a hook: before the
+    step (``_decoupled_weight_decay``) or, for optimizers that call the closure at points of their
+    own (``requires_closure``: Newton needs the closure's graph at the undecayed weights for its
+    Hessian and line search; NesterovLookahead moves to x + ρv), right after the step."""
     for g in groups:
         g[DECOUPLED_KEY] = g.pop("weight_decay", 0.0)
         if "weight_decay" in inspect.signature(cls).parameters:
@@ -181,7 +191,10 @@ def _with_hook_decay(cls, groups, **kwargs):
     if "weight_decay" in inspect.signature(cls).parameters:
         kwargs["weight_decay"] = 0.0
     optimizer = cls(groups, **kwargs)
-    optimizer.register_step_pre_hook(_decoupled_weight_decay)
+    if getattr(cls, "requires_closure", False):
+        optimizer.register_step_post_hook(_decay_after_step)
+    else:
+        optimizer.register_step_pre_hook(_decoupled_weight_decay)
     return optimizer
 
 
@@ -221,19 +234,43 @@ def _adamw(groups, *, lr, betas=(0.9, 0.999), eps=1e-8, bias_correction=True, **
 
 
 def _lbfgs(groups, *, lr, **extra):
-    """L-BFGS (torch.optim.LBFGS): one group, no weight decay, needs the closure."""
-    if any(g.get("weight_decay", 0.0) for g in groups):
-        decay = max(g.get("weight_decay", 0.0) for g in groups)
-        raise ConfigError(f"optimizer = 'lbfgs': weight_decay = {decay!r} is not supported (its line "
-                          f"search assumes a fixed objective); set weight_decay = 0, or use the l2 "
-                          f"penalty, which is part of the loss")
+    """L-BFGS (torch.optim.LBFGS): one group, needs the closure. Its line search needs one fixed
+    objective, so ``weight_decay`` λ is the L2 term (λ/2)‖w‖² of the objective it minimizes
+    (``_l2_objective``; for plain SGD decoupled decay is the same step, notes 004), with the
+    same parameters exempt (biases, norms). So fit's default weight_decay works with lbfgs."""
     if any(g.get("lr_mult", 1.0) != 1.0 for g in groups):
         raise ConfigError("optimizer = 'lbfgs': lr_mults are not supported (L-BFGS keeps a single "
                           "parameter group); remove lr_mults")
+    decayed = [(list(g["params"]), float(g["weight_decay"])) for g in groups if g.get("weight_decay", 0.0)]
     merged = {"params": [p for g in groups for p in g["params"]], "lr_mult": 1.0}
     if all("param_names" in g for g in groups):
         merged["param_names"] = [n for g in groups for n in g["param_names"]]
-    return torch.optim.LBFGS([merged], lr=lr, **extra)
+    optimizer = torch.optim.LBFGS([merged], lr=lr, **extra)
+    if decayed:
+        optimizer.register_step_pre_hook(_l2_objective(decayed))
+    return optimizer
+
+
+def _l2_objective(decayed):
+    """Step pre-hook for L-BFGS: every closure call returns loss + Σ (λ/2)‖w‖² and adds λw to the
+    gradients, so the line search and the curvature pairs see one fixed objective."""
+    def hook(optimizer, args, kwargs):
+        closure = kwargs.get("closure", args[1] if len(args) > 1 else None)
+        if closure is None:
+            return None                                    # LBFGS.step raises its own error
+
+        def closure_with_l2(*a, **kw):
+            loss = closure(*a, **kw)
+            with torch.no_grad():
+                penalty = 0.0
+                for params, rate in decayed:
+                    params = [p for p in params if p.grad is not None]
+                    if params:
+                        torch._foreach_add_([p.grad for p in params], params, alpha=rate)
+                        penalty = penalty + 0.5 * rate * torch.stack(torch._foreach_norm(params)).square().sum()
+            return loss + penalty
+        return args[:1], {**{k: v for k, v in kwargs.items() if k != "closure"}, "closure": closure_with_l2}
+    return hook
 
 
 def _torch_class(cls):
@@ -341,13 +378,16 @@ def _build_wrapper(name, model_or_params, *, model=None, total_steps=None, **kwa
     cls, fixed, options = WRAPPERS[name]
     own = {k: default for k, (_, default, _) in options.items()}        # the table's defaults
     own.update({k: kwargs.pop(k) for k in list(kwargs) if k in options})
-    unknown = sorted(set(kwargs) - set(inspect.signature(build_optimizer).parameters))
-    if unknown:
-        raise ConfigError(f"optimizer = {name!r}: unknown option {unknown[0]!r}; allowed: "
-                          f"{', '.join(sorted(options))} and the base optimizer's options")
     base = own.pop("base", "sgd")
     if base in WRAPPERS:
         raise ConfigError(f"optimizer = {name!r}: base = {base!r} is itself a wrapper; use sgd, adam, ...")
+    base_cls = _resolve(base)[1]
+    base_extra = set(inspect.signature(base_cls).parameters) - _OWN     # e.g. SGD's dampening
+    unknown = sorted(set(kwargs) - set(inspect.signature(build_optimizer).parameters) - base_extra)
+    if unknown:
+        raise ConfigError(f"optimizer = {name!r}: unknown option {unknown[0]!r}; allowed: "
+                          f"{', '.join(sorted(options))} and the base optimizer's options "
+                          f"({base_cls.__name__} also takes: {', '.join(sorted(base_extra)) or '(none)'})")
     inner = build_optimizer(base, model_or_params, **kwargs)
     accepted = inspect.signature(cls.__init__).parameters
     if cls is OGSAM:
@@ -404,12 +444,15 @@ def build_optimizer(name: str, model_or_params, *, lr: float, momentum: float | 
     """The optimizer ``name`` over a model (grouped by ``param_groups``) or a list of parameters.
 
     ``name``: a key of ``OPTIMIZERS`` (sgd, adagrad, rmsprop, adam, adamw, lbfgs), any
-    torch.optim class name ("NAdam", "RAdam", ...) or an Optimizer class itself. The common options apply to the optimizers
-    that have them (``OPTIMIZER_OPTIONS``) and are ignored by the others; ``weight_decay`` is
-    decoupled for all. ``momentum``, ``eps`` and ``alpha`` of None keep the optimizer's own
-    default (``OPTIMIZER_OPTIONS``: momentum 0 for sgd, 0.9 for nesterov; eps 1e-8, or the notes'
-    1e-7 for rmsprop_notes / adagrad_notes; for a torch class they are forwarded only when given). ``extra`` goes to the optimizer's constructor; an unknown key raises
-    ConfigError naming it and the accepted ones.
+    torch.optim class name ("NAdam", "RAdam", ...) or an Optimizer class itself. The common
+    options apply to the optimizers that have them (``OPTIMIZER_OPTIONS``) and are ignored by the
+    others; ``weight_decay`` is decoupled for all (for lbfgs: the L2 term of its objective).
+    ``momentum``, ``eps`` and ``alpha`` of None keep the optimizer's own default
+    (``OPTIMIZER_OPTIONS``: momentum 0 for sgd, 0.9 for nesterov; eps 1e-8, or the notes' 1e-7 for
+    rmsprop_notes / adagrad_notes; for a torch class they are forwarded only when given). ``extra``
+    goes to the optimizer's constructor; an unknown key raises ConfigError naming it and the
+    accepted ones, and a value the constructor rejects raises ConfigError naming the optimizer,
+    the option and torch's message.
     """
     if isinstance(name, str) and name in WRAPPERS:
         return _build_wrapper(name, model_or_params, lr=lr, momentum=momentum, nesterov=nesterov,
@@ -443,4 +486,23 @@ def build_optimizer(name: str, model_or_params, *, lr: float, momentum: float | 
                   bias_correction=bias_correction, alpha=alpha)
     if name in OPTIMIZERS:
         common = {k: v for k, v in common.items() if k in OPTIMIZER_OPTIONS[name] and v is not None}
-    return builder(groups, lr=lr, **common, **extra)
+    try:
+        return builder(groups, lr=lr, **common, **extra)
+    except ConfigError:
+        raise
+    except (TypeError, ValueError) as err:             # the torch class rejected a value
+        raise ConfigError(_rejected(name, cls, common, extra, err)) from err
+
+
+def _rejected(name, cls, common: dict, extra: dict, err: Exception) -> str:
+    """``optimizer = 'sgd': torch.optim.SGD rejected dampening = 0.5, nesterov = True: <torch's message>``,
+    naming the options the message mentions, else the ``optimizer_options`` given (else all)."""
+    given = {**{k: v for k, v in common.items() if v is not None}, **extra}
+    text = str(err).lower()
+    named = {k: v for k, v in given.items() if k.lower() in text or (k.endswith("s") and k[:-1].lower() in text)}
+    named = named or extra or given
+    options = ", ".join(f"{k} = {v!r}" for k, v in named.items())
+    where = f"torch.optim.{cls.__name__}" if cls.__module__.startswith("torch.optim") else cls.__name__
+    label = name if isinstance(name, str) else cls.__name__
+    return (f"optimizer = {label!r}: {where} rejected "
+            f"{options or 'its options'}: {type(err).__name__}: {err}")

@@ -17,7 +17,18 @@ to conditioning but expensive (O(n³) per step)"), so the parameter count is cap
 ``max_params``. ``step(closure)`` calls ``closure(backward=False)``, which must return the loss
 with its autograd graph (trainwell's trainer closure does); gradient clipping does not apply, the
 line search bounds the step instead. After the step ``p.grad`` holds the gradient at the old point.
-By name: ``build_optimizer("newton", model, lr=1.0, damping=1e-4)``.
+By name: ``build_optimizer("newton", model, lr=1.0, damping=1e-4)``; the factory's decoupled weight
+decay acts right after the step (the Hessian needs the graph at the undecayed weights).
+
+Why not ``torch.func.hessian``: it differentiates a pure function of the parameters
+(``functional_call`` over a module), while an optimizer gets parameters and a closure that reads
+the live ``nn.Parameter`` objects (the model's forward and any penalty term captured at build time,
+as L-BFGS does), so there is no such function to transform. The Hessian here is the same object:
+H = J(∇L), with the n rows computed as vector-Jacobian products of ∇L (built with
+``create_graph=True``) against the rows of the identity, batched in one ``autograd.grad(...,
+is_grads_batched=True)`` call, which runs torch.func's ``vmap`` over that product (what
+``torch.func.jacrev`` does, and ``torch.autograd.functional.hessian(..., vectorize=True)``).
+``tests/optim/test_newton.py`` checks it against central differences and the analytic Hessian.
 """
 
 from __future__ import annotations

@@ -25,12 +25,22 @@ rho=0.05)`` builds the base by name and wraps it; "asam" is the same with ``adap
 
 Pitfalls handled here (each has a test): running statistics of batch norm come only from the
 unperturbed pass when ``model`` is given (all of its buffers are saved before the second pass and
-put back after it); with a ``torch.amp.GradScaler`` the gradient is unscaled before any norm.
+put back after it); with a ``torch.amp.GradScaler`` the gradient is unscaled before any norm;
+gradient hooks (noise, clipping) of a closure that offers them (``closure.apply_hooks``, as the
+trainer's does) act once, on the gradient the base optimizer steps with, never on the first
+pass's g that sets ε.
+
+Cost (STYLE 10): the wrapper's own work is a handful of ``torch._foreach_*`` ops per step into
+buffers kept across steps. On the CPU the global norm is read as a Python float (free there); on
+other devices it stays a 0-d tensor, so SAM, ASAM and EG/OG-SAM add no host sync (under a
+GradScaler, whose ``step`` syncs once, OG/AO-SAM read next to it whether the step was skipped).
 """
 
 from __future__ import annotations
 
+import functools
 import math
+import operator
 from typing import Callable
 
 import torch
@@ -39,6 +49,11 @@ from trainwell.errors import CheckpointError, ConfigError
 
 # Added to ‖g‖ so a zero gradient gives ε = 0 instead of NaN (Foret et al.'s reference code: 1e-12).
 NORM_EPS = 1e-12
+
+# Devices where reading a scalar on the host costs no synchronization: the norm and the GradScaler's
+# scale become Python floats there; elsewhere they stay 0-d device tensors (the tests empty this set
+# to run the device path on the CPU).
+HOST_READ_FREE = {"cpu"}
 
 
 def _check_base(base) -> None:
@@ -69,8 +84,10 @@ class SAM(torch.optim.Optimizer):
       every=1          SAM step on steps t with t % every == 0, plain base step otherwise
       start_fraction=0.0  plain steps before start_fraction · total_steps, SAM after
       total_steps=None the run's number of optimizer steps (needed when start_fraction > 0)
-      scaler=None      a torch.amp.GradScaler: grads are unscaled before the norm and the base
-                       steps through ``scaler.step(base)``; call ``scaler.update()`` after ``step``
+      scaler=None      a torch.amp.GradScaler: the norm and the look-ahead use the unscaled
+                       gradient (1/scale folded into the coefficients, no copy), ``scaler.unscale_``
+                       before the hooks and the base step, which goes through ``scaler.step(base)``
+                       (skipped on inf/NaN); call ``scaler.update()`` after ``step``
     """
 
     requires_closure = True
@@ -98,6 +115,10 @@ class SAM(torch.optim.Optimizer):
         # Wrapper counters (Python ints: deciding whether to perturb never syncs with the device).
         self.steps = 0            # optimizer steps taken
         self.sam_steps = 0        # of which took the two-pass (SAM-type) step
+        self._scratch = {}        # buffers reused across steps (saved weights, BN buffers, ASAM's T)
+        # the modules holding buffers, found once (walking the module tree costs more than the
+        # copy); each step reads their current tensors, so .to(device) or a replaced buffer is seen
+        self._buffer_modules = None if model is None else [m for m in model.modules() if m._buffers]
         params = [p for group in base.param_groups for p in group["params"]]
         super().__init__(params, {})
         self.base = base
@@ -107,92 +128,153 @@ class SAM(torch.optim.Optimizer):
     # ---------------------------------------------------------------- the step
     @torch.no_grad()
     def step(self, closure: Callable | None = None):
-        """One step: first pass, maybe a perturbed second pass, then the base step. Returns the loss."""
+        """One step: first pass, maybe a perturbed second pass, then the base step. Returns the loss.
+
+        A closure with an ``apply_hooks`` attribute (the trainer's) is called as
+        ``closure(hooks=False)`` on every pass and its hooks (gradient noise, clipping) are applied
+        once, to the gradient the base optimizer steps with (issue 5: "clipping applies after the
+        second pass"). Any other closure is called as it is.
+        """
         if closure is None:
             raise ConfigError(f"{type(self).__name__}.step(closure): the closure is required; it must zero "
                               "the grads, compute the loss on the SAME batch, call backward and return the loss")
-        self._before_first_pass()
+        apply_hooks = getattr(closure, "apply_hooks", None)
+        run = closure if apply_hooks is None else functools.partial(closure, hooks=False)
         with torch.enable_grad():
-            loss = closure()
+            loss = run()
+        params = None
         if self.steps >= self.start_step and self.steps % self.every == 0:   # efficient SAM's schedule
-            params, grads, lrs = self._collect()
-            if params and self._take_sam_step(params, grads):
-                self._second_pass(closure, params, grads, lrs)
-                self.sam_steps += 1
-            elif params:
-                self._after_plain_pass(params, grads)
+            params, grads, spans = self._collect()
+            if params:
+                inv = self._inverse_scale(grads[0])
+                if self._take_sam_step(grads, inv):
+                    self._second_pass(run, params, grads, spans, inv)
+                    self.sam_steps += 1
+                del grads                                     # the first pass's g can be freed now
+        if self.scaler is not None and self.scaler.is_enabled():
+            self.scaler.unscale_(self.base)                   # the hooks and ĝ see the true gradient
+        if apply_hooks is not None:
+            apply_hooks()
         self._base_step()
+        self._after_base_step(params)
         self.steps += 1
         return loss
 
     def _collect(self):
-        """Parameters that have a gradient, their (unscaled) gradients and their group's lr."""
-        params, grads, lrs = [], [], []
+        """Parameters that have a gradient, their gradients (as the closure left them: scaled under
+        a GradScaler) and ``spans``: one ``(start, end, lr)`` per group, indices into both lists."""
+        params, grads, spans = [], [], []
         for group in self.param_groups:
+            start = len(params)
             for p in group["params"]:
                 if p.grad is not None:
                     params.append(p)
                     grads.append(p.grad)
-                    lrs.append(group["lr"])
-        if self.scaler is not None and params:
-            # The norm (and the lookahead's -η·g) need the true gradient: one host read of the scale
-            # per step, as GradScaler.step itself does.
-            grads = torch._foreach_mul(grads, 1.0 / self.scaler.get_scale())
-        return params, grads, lrs
+            if len(params) > start:
+                spans.append((start, len(params), group["lr"]))
+        return params, grads, spans
 
-    def _take_sam_step(self, params, grads) -> bool:
+    def _inverse_scale(self, like: torch.Tensor):
+        """1/scale of the GradScaler (None without one): a float on the CPU, a device tensor
+        elsewhere (``scaler.scale(1)`` keeps it there; ``get_scale()`` would sync)."""
+        scaler = self.scaler
+        if scaler is None or not scaler.is_enabled():
+            return None
+        if like.device.type in HOST_READ_FREE:
+            return 1.0 / scaler.get_scale()
+        return scaler.scale(torch.ones((), device=like.device, dtype=torch.float32)).double().reciprocal().float()
+
+    def _take_sam_step(self, grads, inv) -> bool:
         """Whether a step the schedule allows is SAM-type (always for SAM; AO-SAM's policy decides)."""
         return True
 
-    def _offsets(self, params, grads, lrs):
-        """The perturbation ε added to each parameter for the second pass."""
-        if self.adaptive:                                    # ASAM: ε = ρ T²g / ‖Tg‖
-            t = torch._foreach_add(torch._foreach_abs(params), self.eta)
-            tg = torch._foreach_mul(t, grads)
-            scale = self.rho / (_global_norm(tg) + NORM_EPS)
-            return torch._foreach_mul(torch._foreach_mul(tg, t), scale)
-        scale = self.rho / (_global_norm(grads) + NORM_EPS)  # SAM: ε = ρ g / ‖g‖
-        return torch._foreach_mul(grads, scale)
+    def _grad_norm(self, grads, inv):
+        """‖g‖ of the true (unscaled) gradient: a float on the CPU, a 0-d tensor elsewhere."""
+        norm = _global_norm(grads)
+        return norm if inv is None else norm * inv
 
-    def _second_pass(self, closure, params, grads, lrs) -> None:
-        offsets = self._offsets(params, grads, lrs)
-        saved = [p.detach().clone() for p in params]
+    def _perturb(self, params, grads, spans, inv) -> None:
+        """Moves the parameters to the second pass's point w + ε (grads may be scaled by 1/inv)."""
+        inv_ = 1.0 if inv is None else inv
+        if self.adaptive:                                    # ASAM: ε = ρ T²g / ‖Tg‖, T = |w| + η
+            t, tg = self._buffers("asam_t", params), self._buffers("asam_tg", params)
+            torch._foreach_copy_(t, params)
+            torch._foreach_abs_(t)
+            torch._foreach_add_(t, self.eta)
+            torch._foreach_copy_(tg, grads)
+            torch._foreach_mul_(tg, t)
+            coef = self.rho * inv_ / (_global_norm(tg) * inv_ + NORM_EPS)
+            if isinstance(coef, float):
+                torch._foreach_addcmul_(params, t, tg, value=coef)
+            else:
+                torch._foreach_mul_(tg, t)
+                _add_scaled_(params, tg, coef)
+            return
+        coef = self.rho * inv_ / (self._grad_norm(grads, inv) + NORM_EPS)   # SAM: ε = ρ g / ‖g‖
+        _add_scaled_(params, grads, coef)
+
+    def _second_pass(self, run, params, grads, spans, inv) -> None:
+        saved = self._buffers("weights", params)
+        torch._foreach_copy_(saved, params)
         buffers = self._save_buffers()
-        torch._foreach_add_(params, offsets)
+        self._perturb(params, grads, spans, inv)
         with torch.enable_grad():
-            closure()                                         # p.grad = ∇L(w + ε), clipped by the closure
+            run()                                             # p.grad = ∇L(w + ε)
         self._restore_buffers(buffers)
         torch._foreach_copy_(params, saved)                   # back to w exactly
-        self._after_second_pass(params)
 
-    def _before_first_pass(self) -> None:
-        """Hook for the lookahead variants (OG-SAM takes over last step's gradient tensors)."""
-
-    def _after_second_pass(self, params) -> None:
-        """Hook for the lookahead variants (OG-SAM keeps the perturbed-point gradient)."""
-
-    def _after_plain_pass(self, params, grads) -> None:
-        """Hook for the lookahead variants (AO-SAM's plain steps)."""
+    def _after_base_step(self, params) -> None:
+        """Hook for the lookahead variants (OG-SAM keeps the gradient the base stepped with)."""
 
     def _base_step(self) -> None:
         if self.scaler is not None:
-            self.scaler.step(self.base)                      # unscales, skips the step on inf/NaN
+            self.scaler.step(self.base)                      # skips the step on inf/NaN
         else:
             self.base.step()
 
+    def _buffers(self, key: str, like: list) -> list:
+        """Scratch tensors shaped like ``like``, kept across steps (reallocated when ``like``
+        changes). Pure scratch: never part of ``state_dict``."""
+        cached = self._scratch.get(key)
+        if cached is None or len(cached[0]) != len(like) or not all(map(operator.is_, cached[0], like)):
+            cached = (list(like), [torch.empty_like(t, memory_format=torch.preserve_format) for t in like])
+            self._scratch[key] = cached
+        return cached[1]
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """``torch.optim.Optimizer.zero_grad`` without its profiler and compiler wrappers: the
+        closure calls it on every pass, twice per SAM step."""
+        zeroed = []
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                else:
+                    if p.grad.grad_fn is not None:
+                        p.grad.detach_()
+                    else:
+                        p.grad.requires_grad_(False)
+                    zeroed.append(p.grad)
+        if zeroed:
+            torch._foreach_zero_(zeroed)
+
     # ---------------------------------------------------------------- batch norm
     def _save_buffers(self):
-        if self.model is None:
+        if self._buffer_modules is None:
             return None
-        buffers = [b for b in self.model.buffers()]
-        return buffers, [b.clone() for b in buffers]
+        buffers = [b for m in self._buffer_modules for b in m._buffers.values() if b is not None]
+        if not buffers:
+            return None
+        saved = self._buffers("model_buffers", buffers)
+        torch._foreach_copy_(saved, buffers)
+        return buffers, saved
 
     @staticmethod
     def _restore_buffers(saved) -> None:
-        if saved is None:
-            return
-        for buf, value in zip(*saved):
-            buf.copy_(value)
+        if saved is not None:
+            torch._foreach_copy_(*saved)
 
     # ---------------------------------------------------------------- state
     def add_param_group(self, param_group: dict) -> None:
@@ -229,6 +311,16 @@ class SAM(torch.optim.Optimizer):
         return f"{type(self).__name__}(rho={self.rho}, base={self.base!r})"
 
 
-def _global_norm(tensors) -> torch.Tensor:
-    """‖concat(tensors)‖₂ as a 0-d tensor on the device (no host sync)."""
-    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(tensors)))
+def _global_norm(tensors):
+    """‖concat(tensors)‖₂: a Python float on the CPU (reading it there is free), a 0-d tensor on
+    other devices (no host sync)."""
+    norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(tensors)))
+    return norm.item() if norm.device.type in HOST_READ_FREE else norm
+
+
+def _add_scaled_(params, tensors, coef) -> None:
+    """params += coef · tensors, one fused op; ``coef`` a float or a 0-d device tensor."""
+    if isinstance(coef, torch.Tensor):
+        torch._foreach_add_(params, torch._foreach_mul(tensors, coef))
+    else:
+        torch._foreach_add_(params, tensors, alpha=coef)
