@@ -117,3 +117,18 @@ def test_plateau_ignores_the_annealed_tail_of_a_schedule():
     flat = epochs([1.5, 1.2, 1.0, 0.999, 0.998, 0.998], lr=0.001)
     assert R.plateau([], flat, CTX) == []                       # 1% of the peak lr 0.1
     assert R.plateau([], flat, dict(CTX, max_lr=0.005))[0].code == "plateau"
+
+
+def test_growing_gradients_with_a_falling_loss_are_not_exploding():
+    """A deep tanh net leaves its flat start: the gradient norm grows 20x while the loss falls."""
+    leaving = [sample(i, 2.3 * 0.85 ** i, grads={"0.weight": 0.01 * 2 ** i}) for i in range(8)]
+    assert R.exploding_gradients(leaving, [], CTX) == []
+    stuck = [sample(i, 2.3, grads={"0.weight": 0.01 * 2 ** i}) for i in range(8)]
+    assert R.exploding_gradients(stuck, [], CTX)[0].code == "exploding_gradients"
+
+
+def test_update_ratio_high_is_silent_once_the_loss_has_converged():
+    flat_low = [sample(i, 0.02, ratios={"0.weight": 0.05, "2.weight": 1e-3}) for i in range(8)]
+    assert R.update_ratio_high(flat_low, [], CTX) == []
+    flat_high = [sample(i, 2.0, ratios={"0.weight": 0.05, "2.weight": 1e-3}) for i in range(8)]
+    assert R.update_ratio_high(flat_high, [], CTX)[0].code == "update_ratio_high"

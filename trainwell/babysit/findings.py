@@ -187,7 +187,8 @@ CODES = {
     "exploding_gradients": _code(
         "training", "error",
         "total gradient norm against the first sampled one; per-layer relative gradients",
-        "non-finite, or > 10x the first sampled norm",
+        "non-finite, or > 10x the first sampled norm while the sampled loss is not falling (gradients "
+        "that grow as a net leaves a flat start are healthy)",
         "notes 001 gradient clipping; Pascanu et al. 2013",
         "clip gradients (clip_norm=1.0) or lower the lr"),
     "update_ratio_high": _code(
@@ -195,7 +196,7 @@ CODES = {
         "per-layer ||lr-scaled update|| / ||w|| (the change of the weights over one step), median "
         "over the sampled steps",
         "median > 3e-2 while the sampled loss is not falling (second half of the window not 5% "
-        "below the first), or median > 0.3 (healthy about 1e-3; notes 001 '0.01 is probably too "
+        "below the first) and not below 10% of the initial loss, or median > 0.3 (healthy about 1e-3; notes 001 '0.01 is probably too "
         "high' — Adam's first steps sit near 1e-2 in healthy runs, hence the margin)",
         "notes 001 'track ratio of weight updates / weight magnitudes'; CS231n ~1e-3",
         "lower the lr (for this layer group)"),
@@ -250,6 +251,7 @@ def _causes() -> dict:
     out = {code: setup for code in _OPTIMIZATION + ("cannot_overfit_small_subset",)}
     out["bad_initial_loss"] = data + ("unnormalized_inputs", *_INIT)
     out.update({code: ("nonfinite_data", "unnormalized_inputs") for code in _INIT})
+    out["vanishing_activations"] += ("dead_units",)                  # dead units output zeros
     out["unnormalized_inputs"] = ("nonfinite_data",)
     out["loss_output_mismatch"] = ("label_problem",)
     for code in ("oscillating_loss", "lr_too_high", "plateau", "underfitting", "overfitting"):

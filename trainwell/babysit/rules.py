@@ -29,6 +29,7 @@ RATIO_HIGH = 3e-2            # notes 001: "0.01 is probably too high"; healthy A
 RATIO_LOW = 1e-5             # two decades below the healthy ~1e-3 (notes 001, CS231n)
 EXTREME_RATIO = 0.3          # 10x RATIO_HIGH: flagged even while the loss still falls
 ANNEALED = 0.1               # plateau: an lr below 10% of its peak is a schedule's tail, not a stall
+CONVERGED = 0.1              # update_ratio_high: a loss below 10% of the initial has converged
 FALLING = 0.95               # update_ratio_high waits while the loss falls by > 5% over the window
 VANISH = 1e-3                # smallest / largest per-layer relative gradient
 GRAD_GROWTH = 10.0           # total gradient norm vs its first sampled values
@@ -244,6 +245,8 @@ def exploding_gradients(samples, history, ctx) -> list[Finding]:
     now = statistics.median(finite[-2:])
     if base <= 0 or now <= GRAD_GROWTH * base:
         return []
+    if _falling(samples[-WINDOW:]):
+        return []                   # gradients grow as a net leaves a flat start: healthy if the loss falls
     return [make("exploding_gradients", f"the gradient norm grew from {base:.3g} to {now:.3g} "
                  f"({now / base:.0f}x)", evidence={"first": base, "now": now, "ratio": now / base})]
 
@@ -257,8 +260,8 @@ def update_ratio_high(samples, history, ctx) -> list[Finding]:
     if not high:
         return []
     where = max(high, key=high.get)
-    if high[where] <= EXTREME_RATIO and _falling(window):
-        return []                   # large steps that still lower the loss: not (yet) a problem
+    if high[where] <= EXTREME_RATIO and (_falling(window) or _converged(window, ctx)):
+        return []                   # large steps that still lower the loss, or a loss near zero
     lr = window[-1]["lr"]
     factor = high[where] / 1e-3
     return [make("update_ratio_high",
@@ -272,6 +275,12 @@ def _falling(window) -> bool:
     losses = _finite([s["loss"] for s in window])
     half = len(losses) // 2
     return half >= 2 and statistics.median(losses[half:]) < FALLING * statistics.median(losses[:half])
+
+
+def _converged(window, ctx) -> bool:
+    """The sampled loss is already below 10% of the initial loss."""
+    initial, losses = ctx.get("initial_loss"), _finite([s["loss"] for s in window])
+    return bool(initial and losses and statistics.median(losses) < CONVERGED * initial)
 
 
 def update_ratio_low(samples, history, ctx) -> list[Finding]:
