@@ -220,6 +220,27 @@ def test_vanishing_activations_small_init_tanh():
     assert activations(deep(nn.Tanh)) == []
 
 
+def test_vanishing_signal_behind_nonzero_biases():
+    """W ~ N(0, 0.01) with biases 0.05: the biases keep each layer's std near 0.05, but no unit
+    varies with the input any more (per-unit signal); the same net with Xavier weights is fine."""
+    from trainwell.babysit.probes import input_signal
+
+    def check(model):
+        rec = ActivationRecorder(model)
+        with torch.no_grad(), rec:
+            out = model(XS)
+        return pf.check_activations(rec.stats(exclude=out), float(XS.std()), input_signal(XS))
+
+    small = deep(nn.Tanh, init_std=0.01, depth=6)
+    with torch.no_grad():
+        for m in small.modules():
+            if isinstance(m, nn.Linear):
+                m.bias.uniform_(-0.1, 0.1)
+    found = [f for f in check(small) if f.code == "vanishing_activations"]
+    assert found and "biases" in found[0].message
+    assert check(deep(nn.Tanh, depth=6, bias=0.05)) == []
+
+
 def test_saturated_units_unit_init_tanh():
     found = activations(deep(nn.Tanh, init_std=1.0))
     assert "saturated_units" in codes(found)

@@ -70,8 +70,10 @@ CODES = {
     "vanishing_activations": _code(
         "preflight", "warning",
         "standard deviation of each hidden activation layer's output on a batch, relative to the "
-        "input's standard deviation",
-        "std < 1e-2 x the input std",
+        "input's standard deviation; and each layer's per-unit signal (the RMS over units of a unit's "
+        "std across the batch), relative to the input's (biases can hold a layer's std up while no "
+        "unit varies with the input)",
+        "std < 1e-2 x the input std, or signal < 1e-2 x the input's signal",
         "notes 004 activation-statistics table: W*0.01 init, std 0.21 -> 0.047 -> ... -> 0.000001, "
         "'all activations become zero'",
         "use Xavier init (tanh) or He init (ReLU), or add batch normalization"),

@@ -23,7 +23,7 @@ from torch import nn
 
 from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.gradcheck import ERROR_THRESHOLD, WARN_THRESHOLD, gradcheck
-from trainwell.babysit.probes import ActivationRecorder, input_std
+from trainwell.babysit.probes import ActivationRecorder, input_signal, input_std
 from trainwell.errors import ConfigError, DataError
 from trainwell.nn.losses import LOSSES, make_loss
 from trainwell.optim.factory import (DECOUPLED_KEY, OPTIMIZER_CLASSES, WRAPPERS, build_optimizer,
@@ -489,9 +489,12 @@ def check_symmetry(model, x, y, loss_fn, layers) -> list[Finding]:
     return found
 
 
-def check_activations(stats: dict, x_std: float) -> list[Finding]:
-    """Per-layer activation statistics (notes 004's tables: std per hidden layer)."""
+def check_activations(stats: dict, x_std: float, x_signal: float | None = None) -> list[Finding]:
+    """Per-layer activation statistics (notes 004's tables: std per hidden layer). With
+    ``x_signal`` (the input's ``input_signal``), vanishing compares each layer's per-unit signal
+    to it: biases can keep a layer's std up while its units no longer vary with the input."""
     ref = x_std if x_std > 0 else 1.0
+    signal_ref = x_signal if x_signal else None
     table = {name: {k: s[k] for k in ("mean", "std", "saturated", "dead")} for name, s in stats.items()}
     found = []
     first = {}
@@ -500,6 +503,8 @@ def check_activations(stats: dict, x_std: float) -> list[Finding]:
         if s["nonfinite"]:
             first.setdefault("nonfinite", name)
         elif std is not None and std < 1e-2 * ref:
+            first.setdefault("vanishing", name)
+        elif signal_ref and s.get("signal") is not None and s["signal"] < 1e-2 * signal_ref:
             first.setdefault("vanishing", name)
         elif std is not None and s["family"] in ("relu", "other") and std > 10.0 * ref:
             first.setdefault("exploding", name)
@@ -514,10 +519,15 @@ def check_activations(stats: dict, x_std: float) -> list[Finding]:
                           evidence={"layer_std": stds}, where=n, severity="error"))
     if "vanishing" in first:
         n = first["vanishing"]
-        found.append(make("vanishing_activations",
-                          f"activations shrink to std {stats[n]['std']:.3g} at {n} (input std {ref:.3g}); "
-                          f"deeper layers see almost constant inputs and gradients vanish",
-                          evidence={"input_std": ref, "layer_std": stds, "table": table}, where=n))
+        by_signal = stats[n]["std"] is not None and stats[n]["std"] >= 1e-2 * ref
+        what = (f"each unit's output varies across examples by only {stats[n]['signal']:.3g} at {n} "
+                f"(input {signal_ref:.3g}; the biases hold the layer's std at {stats[n]['std']:.3g})"
+                if by_signal else f"activations shrink to std {stats[n]['std']:.3g} at {n} (input std {ref:.3g})")
+        found.append(make("vanishing_activations", f"{what}; deeper layers see almost constant inputs and "
+                          f"gradients vanish", evidence={"input_std": ref, "input_signal": signal_ref,
+                                                         "layer_std": stds, "table": table,
+                                                         "layer_signal": {k: s.get("signal") for k, s in stats.items()}},
+                          where=n))
     if "exploding" in first:
         n = first["exploding"]
         found.append(make("exploding_activations",
@@ -779,7 +789,7 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
         findings += check_inputs_normalized(X[keep])
         findings += check_class_balance(y[keep], kind)
         findings += check_shuffled(y, shuffle=shuffle, class_ids=class_ids)
-        findings += check_activations(stats, input_std(xb))
+        findings += check_activations(stats, input_std(xb), input_signal(xb))
         if loss_usable:
             findings += check_initial_loss(out, yb, kind, loss_fn)
             findings += check_symmetry(copy.deepcopy(model).train(), xb, yb, loss_fn, layers)

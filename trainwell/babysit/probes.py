@@ -31,7 +31,7 @@ ACTIVATION_FAMILIES = {
 }
 TANH_SATURATION = 0.99       # |tanh| > 0.99: derivative 1 - a^2 < 0.02
 SIGMOID_SATURATION = 0.01    # sigmoid < 0.01 or > 0.99: derivative a(1 - a) < 0.0099
-STAT_NAMES = ("mean", "std", "saturated", "dead", "nonfinite")
+STAT_NAMES = ("mean", "std", "saturated", "dead", "nonfinite", "signal")
 
 
 def _func_name(func) -> str:
@@ -39,10 +39,13 @@ def _func_name(func) -> str:
 
 
 def activation_statistics(a: torch.Tensor, family: str) -> torch.Tensor:
-    """[mean, std, fraction saturated, fraction of dead units, count non-finite] as a tensor.
+    """[mean, std, fraction saturated, fraction of dead units, count non-finite, signal] as a tensor.
 
     A unit is a feature (dim 1 of an (N, C, ...) tensor: a channel for convolutions); it is dead
-    when its output is never positive over the batch and positions. Undefined entries are NaN.
+    when its output is never positive over the batch and positions. ``signal`` is the RMS over
+    units of each unit's std across the batch (and positions): what varies with the input. With
+    nonzero biases a layer can keep a large ``std`` (across units) while every unit outputs the
+    same value for every example. Undefined entries are NaN.
     """
     a = a.detach().float()
     nan = torch.full((), float("nan"), device=a.device)
@@ -61,7 +64,7 @@ def activation_statistics(a: torch.Tensor, family: str) -> torch.Tensor:
         dead = 1.0 - alive.float().mean()
     else:
         dead = nan
-    return torch.stack([mean, std, saturated, dead, nonfinite])
+    return torch.stack([mean, std, saturated, dead, nonfinite, unit_signal(safe)])
 
 
 class _ActivationMode(TorchFunctionMode):
@@ -192,6 +195,22 @@ class UpdateProbe:
         weight = torch.stack(torch._foreach_norm(self._snapshot)).float()
         self._snapshot = None
         return update, weight
+
+
+def unit_signal(a: torch.Tensor) -> torch.Tensor:
+    """sqrt(mean over units of the variance across the batch and positions), NaN for < 2 rows."""
+    if a.ndim < 2 or a.shape[0] < 2:
+        return torch.full((), float("nan"), device=a.device)
+    per_unit = a.transpose(0, 1).reshape(a.shape[1], -1)
+    return per_unit.var(dim=1).mean().sqrt()
+
+
+def input_signal(x: torch.Tensor) -> float:
+    """``unit_signal`` of a batch of inputs (features as units; 0 for non-float inputs)."""
+    if not torch.is_floating_point(x) or x.ndim < 2:
+        return 0.0
+    value = float(unit_signal(torch.nan_to_num(x.detach().float(), nan=0.0, posinf=0.0, neginf=0.0)))
+    return value if math.isfinite(value) else 0.0
 
 
 def input_std(x: torch.Tensor) -> float:
