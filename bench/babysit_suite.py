@@ -110,13 +110,15 @@ def scaled_init(model, std=None, gain=None, bias=None):
 
 
 def he_init(model):
-    """He (Kaiming) normal init, zero biases: what a user who read notes 004 writes for deep ReLU
-    nets (PyTorch's default Linear init shrinks the signal ~2.4x per ReLU layer)."""
+    """He (Kaiming) normal init of the hidden layers, zero biases: what a user who read notes 004
+    writes for deep ReLU nets (PyTorch's default Linear init shrinks the signal ~2.4x per ReLU
+    layer). The linear output layer keeps its small default init (He there makes the untrained
+    net over-confident: bad_initial_loss)."""
+    hidden = [m for m in model.modules() if isinstance(m, nn.Linear)][:-1]
     with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, nn.Linear):
-                nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
-                m.bias.zero_()
+        for m in hidden:
+            nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+            m.bias.zero_()
     return model
 
 
