@@ -1,9 +1,15 @@
 """The live monitor in a plain PyTorch loop: healthy runs stay quiet, broken ones are flagged early."""
+import math
+import random
+from types import SimpleNamespace
+
 import torch
 from torch import nn
 
 from babysit_loop import digits, mlp, train
-from trainwell.babysit.monitor import Monitor
+from trainwell.babysit import monitor as monitor_module
+from trainwell.babysit.monitor import PLANNED_SHARE, SAMPLE_ONLY_RULES, Monitor
+from trainwell.babysit.rules import RULES
 
 X, Y, XV, YV = digits()
 
@@ -72,3 +78,72 @@ def test_auto_sampling_period_keeps_overhead_low():
     train(mlp(), X, Y, epochs=3, callbacks=[m], lr=0.1)
     assert m.every >= 1 and len(m.samples) >= 2
     assert m.overhead < 0.10        # the 2% target on a quiet machine; loose bound for shared CI cores
+
+
+def test_auto_sampling_flags_lr_too_high_in_the_first_epoch():
+    m = Monitor()
+    train(mlp(), X, Y, val=(XV, YV), epochs=2, callbacks=[m], lr=5.0)
+    codes = {f.code: f for f in m.findings}
+    assert "lr_too_high" in codes and codes["lr_too_high"].evidence["epoch"] <= 1    # 1: the first epoch's end
+    assert m.samples[0]["step"] == 1 and m.samples[1]["step"] <= 1 + 22 // 2   # initial loss; then mid-epoch 1
+
+
+def test_calibration_counts_every_cost_and_stays_in_budget(monkeypatch):
+    """A fake clock: a step takes 1 ms, a sample 0.3 ms, each epoch end 0.2 ms; the period must
+    follow from the budget, and the monitor's share must stay under its 2% target."""
+    now = [0.0]
+    monkeypatch.setattr(monitor_module, "time", SimpleNamespace(perf_counter=lambda: now[0]))
+    m = Monitor(activation_every=0)
+    real_sample = m._sample
+
+    def sample(state):
+        real_sample(state)
+        now[0] += 3e-4
+
+    m._sample = sample
+    real_evaluate = m._evaluate
+
+    def evaluate(state, history, rules, **kw):
+        if rules == monitor_module.EPOCH_RULES:
+            now[0] += 2e-4
+        return real_evaluate(state, history, rules, **kw)
+
+    m._evaluate = evaluate
+    w = nn.Parameter(torch.ones(4, 4))
+    state = SimpleNamespace(model=nn.Module(), step=0, epoch=0, batch=None, loss=torch.tensor(1.0), lr=0.1,
+                            history=[], metrics={}, stop=None, extras={}, steps_per_epoch=50)
+    state.model.w = w
+    m.on_fit_start(state)
+    for step in range(1, 3001):
+        m.on_before_step(state)
+        now[0] += 1e-3
+        with torch.no_grad():
+            w.sub_(1e-3)
+        w.grad = torch.ones_like(w)
+        state.step = step
+        m.on_after_step(state)
+        if step % 50 == 0:
+            state.epoch += 1
+            m.on_validation_end(state)
+    budget = PLANNED_SHARE * 0.02 * 1e-3 - 2e-4 / 50
+    assert m.every == math.ceil(3e-4 / budget)
+    assert 0.5 * PLANNED_SHARE * 0.02 < m.overhead <= 0.02
+
+
+def test_sample_only_rules_ignore_the_history():
+    """The epoch end skips these rules when no sample arrived since it last ran them."""
+    rng = random.Random(0)
+    names = ["0.weight", "2.weight"]
+    for trial in range(30):
+        samples = [{"step": i * 7 + 1, "epoch": i // 5, "loss": rng.choice([2.3, 0.5, 5.0, float("nan")]) * rng.random(),
+                    "lr": 0.1, "batch_finite": True,
+                    "grad_norm": {n: rng.choice([1e-9, 1e-3, 1.0, 1e3]) for n in names},
+                    "weight_norm": {n: rng.uniform(0.5, 5) for n in names},
+                    "update_ratio": {n: rng.choice([1e-7, 1e-3, 0.1]) for n in names}} for i in range(rng.randint(0, 40))]
+        histories = [[], [{"epoch": e + 1, "lr": 0.1, "train_loss": rng.choice([2.3, 0.1, float("nan"), 50.0]),
+                           "train_acc": rng.random(), "val_loss": rng.choice([None, 1.0, 9.0]), "val_acc": rng.random()}
+                          for e in range(rng.randint(1, 8))]]
+        ctx = {"initial_loss": 2.3, "steps_per_epoch": 20, "max_lr": 0.1, "final": bool(trial % 2)}
+        for name in SAMPLE_ONLY_RULES:
+            found = [[(f.code, f.where, f.message) for f in RULES[name](samples, h, ctx)] for h in histories]
+            assert found[0] == found[1], name

@@ -2,7 +2,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from trainwell.babysit.probes import ActivationRecorder, UpdateProbe, activation_statistics, gradient_norms
+from trainwell.babysit.probes import (STAT_NAMES, ActivationRecorder, UpdateProbe, activation_statistics,
+                                      gradient_norms, input_std)
 
 
 class Functional(nn.Module):
@@ -49,3 +50,132 @@ def test_update_ratio_and_grad_norms():
     assert abs(update.item() / weight.item() - 0.01) < 1e-6
     w.grad = torch.full((3, 4), 2.0)
     assert abs(gradient_norms([w]).item() - (12 * 4) ** 0.5) < 1e-5
+
+
+def mlp(act=nn.ReLU):
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(6, 16), act(), nn.Linear(16, 16), act(), nn.Linear(16, 3))
+
+
+def exact(a, family):
+    return dict(zip(STAT_NAMES, activation_statistics(a, family).tolist()))
+
+
+def test_recorder_statistics_match_the_exact_ones_on_every_path():
+    model, x = mlp(), torch.randn(64, 6)
+    model[2].bias.data.fill_(-10.0)                          # layer 3's units are all dead
+    hidden = {"1": torch.relu(model[0](x)), "3": torch.relu(model[2](torch.relu(model[0](x))))}
+    rec = ActivationRecorder(model, forward_only=True)
+    for hooks_only in (False, True):                         # intercepted, then hooks only
+        rec.start()
+        assert bool(torch.nn.modules.module._global_forward_pre_hooks) != hooks_only
+        model(x)
+        model(x)                                             # a second forward (SAM) is not recorded
+        rec.stop()
+        stats = rec.stats()
+        assert list(stats) == ["1", "3"]
+        for name, a in hidden.items():
+            want = exact(a, "relu")
+            assert stats[name]["dead"] == want["dead"] and stats[name]["nonfinite"] == 0
+            for key in ("mean", "std", "signal"):
+                assert abs(stats[name][key] - want[key]) < 1e-5, key
+    assert stats["3"]["dead"] == 1.0
+    assert torch._C._len_torch_function_stack() == 0
+    assert not torch.nn.modules.module._global_forward_hooks and not model[1]._forward_hooks
+
+
+def test_recorder_saturation_and_nonfinite_fall_back_to_the_exact_path():
+    a = torch.randn(40, 8) * 3
+    for family, fn in (("tanh", torch.tanh), ("sigmoid", torch.sigmoid)):
+        model = nn.Sequential(nn.Identity())
+        rec = ActivationRecorder(model).start()
+        out = fn(model(a))
+        rec.stop()
+        got, want = rec.stats()["model." + fn.__name__ + "#0"], exact(out, family)
+        assert abs(got["saturated"] - want["saturated"]) < 1e-6 and abs(got["std"] - want["std"]) < 1e-5
+    bad = a.clone()
+    bad[0, 0] = float("nan")
+    with ActivationRecorder(model) as rec:
+        torch.relu(bad)
+    assert rec.stats()["model.relu#0"]["nonfinite"] == 1.0
+
+
+def test_recorder_keeps_intercepting_functional_calls_and_relearns_after_a_swap():
+    model, x = Functional(), torch.randn(32, 6)
+    rec = ActivationRecorder(model, forward_only=True)
+    for _ in range(3):                                       # F.relu in forward: never hooks-only
+        rec.start()
+        out = model(x)
+        rec.stop()
+        assert list(rec.stats(exclude=out)) == ["model.relu#0", "act"]
+    model = mlp()
+    rec = ActivationRecorder(model, forward_only=True)
+    for swap in (False, False, True, False):
+        if swap:                                             # a repair swaps an activation module
+            model[3] = nn.Tanh()
+        rec.start()
+        model(x[:, :6])
+        rec.stop()
+        stats = rec.stats()
+        assert list(stats) == ["1", "3"]
+        assert stats["3"]["family"] == ("tanh" if isinstance(model[3], nn.Tanh) else "relu")
+
+
+def test_recorder_names_a_module_called_twice():
+    class Shared(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b, self.act = nn.Linear(4, 8), nn.Linear(8, 8), nn.ReLU()
+
+        def forward(self, x):
+            return self.b(self.act(self.b(self.act(self.a(x)))))
+
+    model, x = Shared(), torch.randn(16, 4)
+    rec = ActivationRecorder(model, forward_only=True)
+    for _ in range(2):
+        rec.start()
+        model(x)
+        rec.stop()
+        assert list(rec.stats()) == ["act", "act#1"]
+
+
+def test_update_probe_refills_the_same_buffers():
+    w = nn.Parameter(torch.ones(3, 4))
+    probe = UpdateProbe([w])
+    for step in (0.01, 0.03):
+        probe.before()
+        buffers = probe._buffers
+        with torch.no_grad():
+            w.add_(step)
+        update, weight = probe.after()
+        expected = step * (12 ** 0.5)
+        assert abs(update.item() - expected) < 1e-5 and abs(weight.item() - torch.linalg.norm(w - step).item()) < 1e-4
+    probe.before()
+    assert probe._buffers is buffers and probe._buffers[0] is buffers[0]
+
+
+def test_input_std_matches_torch():
+    x = torch.randn(20, 5) * 3 + 1
+    assert abs(input_std(x) - x.std().item()) < 1e-5
+    x[0, 0] = float("inf")
+    clean = x.clone()
+    clean[0, 0] = 0.0
+    assert abs(input_std(x) - clean.std().item()) < 1e-5
+
+
+def test_recorder_statistics_of_convolution_channels():
+    torch.manual_seed(0)
+    a = torch.randn(8, 4, 5, 5) * torch.tensor([0.1, 1.0, 3.0, 1.0]).view(1, 4, 1, 1) + 2.0
+    a[:, 3] = -1.0                                            # channel 3 never positive: dead
+    model = nn.Sequential(nn.Identity())
+    with ActivationRecorder(model) as rec:
+        torch.relu(a.clone())
+        torch.tanh(a)
+    stats, want = rec.stats(), exact(torch.relu(a), "relu")
+    for key in STAT_NAMES:
+        got = stats["model.relu#0"][key]
+        assert (got is None and want[key] != want[key]) or abs(got - want[key]) < 1e-5, key    # None: NaN
+    assert stats["model.relu#0"]["dead"] == 0.25
+    want = exact(torch.tanh(a), "tanh")
+    assert abs(stats["model.tanh#0"]["saturated"] - want["saturated"]) < 1e-6
+    assert abs(stats["model.tanh#0"]["signal"] - want["signal"]) < 1e-5

@@ -3,15 +3,23 @@
 On a sampled step it snapshots the weight matrices before the optimizer step
 (``on_before_step``), and after it (``on_after_step``, gradients still populated) reads the
 loss, per-layer gradient norms, weight norms and update/weight ratios in one host sync; every
-``activation_every``-th sample it also records activation statistics for that step's forward
-pass. At each epoch end the epoch-level rules run on the history the trainer already synced.
-Findings are deduplicated by (code, where) into ``self.findings`` and
-``state.extras["babysit"]``; a fatal one (``nonfinite_loss``) sets ``state.stop``. It never
-raises: a failing probe is recorded once in ``self.errors`` and monitoring carries on.
+``activation_every``-th sample it also records activation statistics during that step's forward
+pass. At each epoch end the epoch-level rules run on the history the trainer already synced (the
+rules that read only samples run again only when new samples arrived). Findings are
+deduplicated by (code, where) into ``self.findings`` and ``state.extras["babysit"]``; a fatal one
+(``nonfinite_loss``) sets ``state.stop``. It never raises: a failing probe is recorded once in
+``self.errors`` and monitoring carries on.
 
 ``every=None`` calibrates the sampling period from measured costs so that the monitor's time
-stays under ``overhead`` (2%) of the training time: every = ceil(sample cost / (overhead x
-step time)), re-estimated as it runs. Step 1 is always sampled (it gives the initial loss).
+stays under ``overhead`` (2%) of the training time: every = ceil(cost per sample / (budget x
+step time - epoch-end cost per step)), re-estimated at each sample, where the budget is
+``PLANNED_SHARE`` of the target. It counts everything the monitor does: its hooks, the
+statistics computed inside an activation sample's forward pass, the epoch-end rules (those
+that run only because samples arrived are charged to the samples). The cost per sample is the
+mean of the last 8, each clipped at 3x their (lower) median, so a sample preempted on a busy
+machine does not stretch the period. Step 1 is always sampled (it gives the initial loss); it and
+the first step pay one-off costs, so the measurement starts after them, and the second sample
+comes half an epoch later at the latest.
 """
 from __future__ import annotations
 
@@ -22,15 +30,30 @@ import torch
 
 from trainwell.babysit.findings import Diagnosis
 from trainwell.babysit.preflight import check_activations
-from trainwell.babysit.probes import ActivationRecorder, UpdateProbe, input_std, weight_parameters
+from trainwell.babysit.probes import (ActivationRecorder, UpdateProbe, gradient_norms, input_std,
+                                      weight_parameters)
 from trainwell.babysit.rules import RULES, evaluate
 from trainwell.errors import ConfigError
 
 FATAL = ("nonfinite_loss",)
-# Checked on every sample (cheap, urgent); the full rule set runs once per epoch at
+# Checked at once on a sample whose loss is non-finite or above the initial loss (a diverging
+# run stops or is repaired at that step); the full rule set runs once per epoch at
 # on_validation_end on the samples gathered so far, so no problem waits more than one epoch.
 PER_SAMPLE_RULES = ("nonfinite_loss", "loss_exploding", "lr_too_high")
+# Rules that read only the samples (and ctx values fixed by them): with no new sample since the
+# last epoch end their answer cannot change, so the epoch end skips them
+# (tests/babysit/test_monitor.py checks they ignore the history).
+SAMPLE_ONLY_RULES = ("oscillating_loss", "vanishing_gradients", "exploding_gradients",
+                     "update_ratio_high", "update_ratio_low")
+EPOCH_RULES = tuple(r for r in RULES if r not in SAMPLE_ONLY_RULES)
+RULE_ORDER = {name: i for i, name in enumerate(RULES)}   # each rule reports its own code
 MAX_EVERY = 1000
+# Share of the overhead target the calibration plans for (samples and epoch ends). The rest is
+# margin for what it does not time: the first sample's one-off costs (~0.2% of the benchmark
+# runs), the steps after a sample running slower (its copies evict the optimizer's data from the
+# caches: ~15-25% of a sample's own time on CPU), the dispatch of an intercepted forward pass
+# (probes.ActivationRecorder), the unsampled hook calls (~0.2 us a step).
+PLANNED_SHARE = 0.4
 
 
 class Monitor:
@@ -60,11 +83,16 @@ class Monitor:
         self.train_seconds = 0.0
         self._first_tick = None
         self._steps_seen = 0
-        self._mark = 0.0              # monitor seconds at the last scheduling decision
-        self._sample_cost = None
+        self._sampled = 0             # samples taken (monotonic: the Repairer may clear self.samples)
+        self._evaluated = -1          # self._sampled when the sample-only rules last ran
+        self._costs: list[float] = []  # the monitor's seconds per sample, recent samples
+        self._epoch_seconds = 0.0     # monitor seconds spent at epoch ends
+        self._mark = (0.0, 0.0)       # (monitor, epoch-end) seconds at the last scheduling decision
+        self._anchor = None           # (time, monitor s, epoch-end s, steps) after the first sample
         self._next = 1
         self._names, self._params, self._probe = [], [], None
-        self._recorder = None
+        self._activation_recorder = None  # one per fit: it learns how to record this model cheaply
+        self._recorder = None             # the activation recorder while a sampled step runs
         self._max_lr = 0.0
         self._initial_loss = None
 
@@ -87,6 +115,7 @@ class Monitor:
             self._names = [n for n, _ in pairs]
             self._params = [p for _, p in pairs]
             self._probe = UpdateProbe(self._params)
+            self._activation_recorder = ActivationRecorder(state.model, forward_only=True)
             self._next = state.step + 1
         except Exception as exc:      # never raise into training
             self._error("on_fit_start", exc)
@@ -98,8 +127,9 @@ class Monitor:
         t0 = time.perf_counter()
         try:
             self._probe.before()
-            if self.activation_every and len(self.samples) % self.activation_every == 0:
-                self._recorder = ActivationRecorder(state.model).start()
+            if (self.activation_every and self._sampled % self.activation_every == 0
+                    and self._activation_recorder is not None):
+                self._recorder = self._activation_recorder.start()
         except Exception as exc:
             self._error("on_before_step", exc)
         self._tick(t0)
@@ -117,36 +147,41 @@ class Monitor:
             if self._recorder is not None:
                 self._recorder.stop()
                 self._recorder = None
-        cost = self.monitor_seconds + (time.perf_counter() - t0) - self._mark
-        self._schedule(state, cost)
-        self._mark = self.monitor_seconds + (time.perf_counter() - t0)
+        self._tick(t0)
+        t0 = time.perf_counter()
+        self._schedule(state)           # counted in the next sample's cost
         self._tick(t0)
 
     def on_validation_end(self, state):
         t0 = time.perf_counter()
-        try:
-            history = list(state.history) + ([state.metrics] if state.metrics else [])
-            self._run_rules(state, history, final=False)
-        except Exception as exc:
-            self._error("on_validation_end", exc)
-        self._tick(t0)
+        history = list(getattr(state, "history", [])) + ([state.metrics] if getattr(state, "metrics", None) else [])
+        found = self._evaluate(state, history, EPOCH_RULES, hook="on_validation_end")
+        self._epoch_seconds += self._tick(t0)
+        if self._sampled != self._evaluated:
+            t0 = time.perf_counter()        # run because samples arrived: counted as their cost
+            self._evaluated = self._sampled
+            found += self._evaluate(state, history, SAMPLE_ONLY_RULES, hook="on_validation_end")
+            self._tick(t0)
+        t0 = time.perf_counter()
+        for f in sorted(found, key=lambda f: RULE_ORDER.get(f.code, len(RULE_ORDER))):
+            self._add(state, f)             # in RULES order, as one evaluation gives them
+        self._epoch_seconds += self._tick(t0)
 
     def on_fit_end(self, state):
         t0 = time.perf_counter()
-        try:
-            self._run_rules(state, list(state.history), final=True)
-        except Exception as exc:
-            self._error("on_fit_end", exc)
+        for f in self._evaluate(state, list(getattr(state, "history", [])), None, final=True, hook="on_fit_end"):
+            self._add(state, f)
         self._tick(t0)
         state.extras["babysit"] = self._summary()
 
     # ------------------------------------------------------------------ internals
-    def _tick(self, t0):
+    def _tick(self, t0) -> float:
         now = time.perf_counter()
         self.monitor_seconds += now - t0
         if self._first_tick is None:
             self._first_tick = t0
         self.train_seconds = now - self._first_tick
+        return now - t0
 
     def _error(self, where, exc):
         message = f"{where}: {type(exc).__name__}: {exc}"
@@ -155,18 +190,18 @@ class Monitor:
 
     def _sample(self, state):
         update, weight = self._probe.after()
-        grads = [p.grad.detach().norm() if p.grad is not None else torch.zeros((), device=p.device)
-                 for p in self._params]
         loss = state.loss.detach().float().reshape(()) if isinstance(state.loss, torch.Tensor) else \
             torch.tensor(float(state.loss))
-        xb = state.batch[0] if state.batch is not None else None
-        batch_ok = (torch.isfinite(xb).all().float() if isinstance(xb, torch.Tensor) and xb.is_floating_point()
-                    else torch.ones(()))
-        parts = [loss.to(update.device), batch_ok.to(update.device).reshape(())]
-        values = torch.cat([torch.stack(parts), torch.stack(grads).float().to(update.device), update, weight]).tolist()
+        device = update.device
+        values = torch.cat([loss.to(device).reshape(1), gradient_norms(self._params).to(device),
+                            update, weight]).tolist()
         k = len(self._params)
-        loss_v, finite_batch = values[0], values[1] > 0.5
-        g, u, w = values[2:2 + k], values[2 + k:2 + 2 * k], values[2 + 2 * k:2 + 3 * k]
+        loss_v = values[0]
+        g, u, w = values[1:1 + k], values[1 + k:1 + 2 * k], values[1 + 2 * k:1 + 3 * k]
+        xb = state.batch[0] if state.batch is not None else None
+        # whether the batch is finite matters only to explain a non-finite loss: checked then
+        finite_batch = math.isfinite(loss_v) or not (
+            isinstance(xb, torch.Tensor) and xb.is_floating_point() and not bool(torch.isfinite(xb).all()))
         lr = float(getattr(state, "lr", 0.0) or state.optimizer.param_groups[0]["lr"])
         self._max_lr = max(self._max_lr, lr)
         if self._initial_loss is None and math.isfinite(loss_v):
@@ -174,41 +209,64 @@ class Monitor:
         sample = {"step": state.step, "epoch": state.epoch, "loss": loss_v, "lr": lr, "batch_finite": finite_batch,
                   "grad_norm": dict(zip(self._names, g)), "weight_norm": dict(zip(self._names, w)),
                   "update_ratio": {n: (ui / wi if wi > 0 else None) for n, ui, wi in zip(self._names, u, w)}}
-        if len(self.samples) < self.max_samples:
-            self.samples.append(sample)
-        else:
-            self.samples = self.samples[1:] + [sample]
+        if len(self.samples) >= self.max_samples:
+            del self.samples[0]
+        self.samples.append(sample)
+        self._sampled += 1
         if self._recorder is not None:
-            layers = self._recorder.stats()
-            self._recorder.stop()
-            self._recorder = None
+            recorder, self._recorder = self._recorder, None
+            recorder.stop()
+            self.monitor_seconds += recorder.seconds      # spent inside the forward pass
+            layers = recorder.stats()
             self.activations.append({"step": state.step, "layers": layers})
             x_std = input_std(xb) if isinstance(xb, torch.Tensor) else 0.0
             for f in check_activations(layers, x_std):
                 if f.code != "vanishing_activations" or len(self.activations) > 1:
                     self._add(state, f)
-        self._run_rules(state, list(state.history), final=False, rules=PER_SAMPLE_RULES)
+        initial = self._initial_loss or 0.0
+        if not math.isfinite(loss_v) or loss_v > initial:
+            for f in self._evaluate(state, state.history, PER_SAMPLE_RULES):
+                self._add(state, f)
 
-    def _schedule(self, state, cost):
+    def _schedule(self, state):
         """Next sampled step; with ``every=None`` keep monitor time <= overhead x training time."""
         if self.fixed_every is None:
-            self._sample_cost = cost if self._sample_cost is None else 0.7 * self._sample_cost + 0.3 * cost
-            elapsed = time.perf_counter() - self._first_tick
-            step_time = max(elapsed - self.monitor_seconds, 1e-6) / max(self._steps_seen, 1)
-            # half the target: the activation-recording forward is slower, and that time is
-            # counted as training time here
-            budget = 0.5 * self.overhead_target * step_time
-            self.every = max(1, min(MAX_EVERY, math.ceil(self._sample_cost / budget)))
+            now = time.perf_counter()
+            # this sample's cost: the monitor's time since the last decision, less the epoch ends
+            cost = (self.monitor_seconds - self._mark[0]) - (self._epoch_seconds - self._mark[1])
+            if self._anchor is None:
+                # the first sample and the first step pay one-off costs (buffers, first calls):
+                # calibrate from both once, then measure from here on
+                self._anchor = (now, self.monitor_seconds, self._epoch_seconds, self._steps_seen)
+                steps, train = max(self._steps_seen, 1), now - self._first_tick - self.monitor_seconds
+                per_sample, epochs = cost, 0.0
+            else:
+                started, monitor, epochs, steps = self._anchor
+                steps, train = max(self._steps_seen - steps, 1), (now - started) - (self.monitor_seconds - monitor)
+                epochs = (self._epoch_seconds - epochs) / steps
+                self._costs = self._costs[-7:] + [cost]
+                typical = sorted(self._costs)[(len(self._costs) - 1) // 2]       # the lower median
+                per_sample = sum(min(c, 3.0 * typical) for c in self._costs) / len(self._costs)
+            budget = PLANNED_SHARE * self.overhead_target * max(train, 1e-6) / steps - epochs
+            self.every = MAX_EVERY if budget <= 0 else max(1, min(MAX_EVERY, math.ceil(per_sample / budget)))
+            if len(self._costs) == 0 and getattr(state, "steps_per_epoch", None):
+                # cold costs overstate a sample: take the second, a warm one, within the first epoch
+                self.every = min(self.every, max(1, state.steps_per_epoch // 2))
         self._next = state.step + self.every
+        self._mark = (self.monitor_seconds, self._epoch_seconds)
 
-    def _run_rules(self, state, history, *, final, rules=None):
+    def _evaluate(self, state, history, rules, *, final=False, hook="on_after_step") -> list:
+        """The findings of ``rules`` (None: all) on the samples and ``history``; never raises."""
         if self.rules is not None:
-            rules = [r for r in (rules or self.rules) if r in self.rules]
+            rules = [r for r in (self.rules if rules is None else rules) if r in self.rules]
         ctx = {"initial_loss": self._initial_loss or getattr(state, "initial_loss", None),
                "steps_per_epoch": getattr(state, "steps_per_epoch", None), "max_lr": self._max_lr,
                "final": final}
-        for f in evaluate(self.samples, history, ctx, rules=rules):
-            self._add(state, f)
+        try:
+            return evaluate(self.samples, history, ctx, rules=rules)
+        except Exception as exc:
+            self._error(hook, exc)
+            return []
 
     def _add(self, state, finding):
         if not self.diagnosis.add(finding):

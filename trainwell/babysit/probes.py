@@ -4,18 +4,21 @@
   (notes 004's activation-statistics experiment). It intercepts the activation *functions*
   (``F.relu``, ``torch.tanh``, ``x.sigmoid()``, ... and so the ``nn.ReLU`` modules that call
   them) with a ``TorchFunctionMode``, so models that call activations functionally in their
-  ``forward`` are measured too; forward hooks on every module give each call a layer name.
+  ``forward`` are measured too; global module hooks give each call a layer name.
 * ``gradient_norms`` / ``UpdateProbe`` — per-parameter gradient norms and the update/weight
   ratio ||Δw|| / ||w|| (notes 001: "track ratio of weight updates / weight magnitudes").
 
-Everything stays on the device as tensors; ``stats()`` / ``read()`` sync the host once. Use
-them only on sampled steps: outside a ``with`` block nothing is hooked.
+Everything stays on the device as tensors; ``stats()`` syncs the host once. Use them only on
+sampled steps: outside a ``with`` block nothing is hooked. Both are sized for the live
+monitor's budget (2% of training time): a few kernels per layer, no allocation per sample.
 """
 from __future__ import annotations
 
 import math
+import time
 
 import torch
+from torch.nn.modules.module import register_module_forward_hook, register_module_forward_pre_hook
 from torch.overrides import TorchFunctionMode
 
 # Activation function names -> family. "relu": a unit is dead when it is never positive
@@ -67,6 +70,37 @@ def activation_statistics(a: torch.Tensor, family: str) -> torch.Tensor:
     return torch.stack([mean, std, saturated, dead, nonfinite, unit_signal(safe)])
 
 
+@torch.no_grad()
+def _fast_statistics(a: torch.Tensor, family: str) -> list:
+    """The recorder's few kernels per layer, as 0-d tensors (None where undefined) that
+    ``stats()`` finishes on the host: [mean, ||a - mean||, ||a - m_c||, ||m_c - mean||, count
+    saturated, count of dead units], m_c the per-unit means. ||a - mean||^2 = ||a - m_c||^2 +
+    (rows per unit) ||m_c - mean||^2, so one pass over ``a`` gives std and signal (``torch.std``
+    runs a slow Welford pass on CPU). ``stats()`` recomputes a layer with
+    ``activation_statistics`` when a value is not finite."""
+    a = a.detach()
+    if not (a.dtype == torch.float32 or a.dtype == torch.float64):
+        a = a.float()
+    dims = [d for d in range(a.ndim) if d != 1] if a.ndim >= 2 and a.shape[0] > 1 else None
+    total = within = between = None
+    if dims is not None:
+        unit_means = a.mean(dim=dims, keepdim=True)
+        mean = unit_means.mean()
+        within = torch.linalg.vector_norm(a - unit_means)
+        between = torch.linalg.vector_norm(unit_means - mean)
+    else:
+        mean = a.mean()
+        total = torch.linalg.vector_norm(a - mean) if a.numel() > 1 else None
+    saturated = dead = None
+    if family == "tanh":
+        saturated = (a.abs() > TANH_SATURATION).sum()
+    elif family == "sigmoid":       # a < 0.01 or a > 0.99
+        saturated = ((a - 0.5).abs() > 0.5 - SIGMOID_SATURATION).sum()
+    if family == "relu" and dims is not None:
+        dead = (a.amax(dim=dims) <= 0).sum()
+    return [mean, total, within, between, saturated, dead]
+
+
 class _ActivationMode(TorchFunctionMode):
     def __init__(self, recorder):
         super().__init__()
@@ -88,33 +122,61 @@ class ActivationRecorder:
     Layer names: the activation module's name (``net.1``), or ``<module>.<fn>#k`` for a
     functional call inside ``<module>`` (``model.relu#0`` for the root's forward).
     ``start()`` / ``stop()`` do the same across two callback hooks.
+
+    ``forward_only=True`` (the live monitor) records only the model's first forward call after
+    each ``start()``: the loss, backward and optimizer step run at full speed. Such a recorder,
+    reused across starts, learns from an intercepted forward whether every activation is the
+    output of an activation module (``nn.ReLU()`` in a Sequential); while the model's modules
+    stay the same, later forwards are then recorded by hooks on those modules alone, without
+    intercepting every torch call (every ``RELEARN``-th start intercepts again, in case the
+    forward takes another path). Models that call activations functionally keep the
+    interception. ``seconds``: the time spent computing statistics during the forward pass.
     """
 
-    def __init__(self, model: torch.nn.Module):
+    RELEARN = 8
+
+    def __init__(self, model: torch.nn.Module, *, forward_only: bool = False):
         self.model = model
+        self.forward_only = forward_only
+        self.seconds = 0.0
         self._handles = []
-        self._stack: list[str] = []
+        self._modules: dict = {}      # id(module) -> (name, is_leaf), for this model's modules
+        self._stack: list = []        # (name, is_leaf, records so far) of the modules being called
         self._calls: dict = {}
-        self._records: list = []      # (name, family, stats tensor, output id)
-        self._leaf: dict = {}
+        self._records: list = []      # (name, family, activation, [0-d stat tensors], output id)
         self._mode = None
+        self._armed = False           # forward_only: the next forward of the model is recorded
+        self._learned = None          # (module ids, {id: (module, name, family)}) for the hooks-only path
+        self._starts = 0
+        self._seen: dict | None = {}  # while intercepting: activation modules seen (None: functional calls)
 
     # --------------------------------------------------------------- hooking
     def start(self) -> "ActivationRecorder":
-        self._records, self._calls, self._stack = [], {}, []
-        self._leaf = {}
-        for name, module in self.model.named_modules():
-            self._leaf[name or "model"] = not any(True for _ in module.children())
-            self._handles.append(module.register_forward_pre_hook(self._push(name or "model")))
-            self._handles.append(module.register_forward_hook(self._pop))
-        self._mode = _ActivationMode(self)
-        self._mode.__enter__()
+        self._records, self._calls, self._stack, self.seconds = [], {}, [], 0.0
+        self._modules = {id(module): (name or "model", next(module.children(), None) is None)
+                         for name, module in self.model.named_modules()}
+        self._starts += 1
+        if (self.forward_only and self._learned is not None and self._learned[0] == tuple(self._modules)
+                and self._starts % self.RELEARN != 1):
+            self._handles = [m.register_forward_hook(self._module_output) for m, _, _ in self._learned[1].values()]
+            self._handles.append(self.model.register_forward_hook(self._forward_done, always_call=True))
+            self._armed = True
+            return self
+        self._seen = {}
+        self._handles = [register_module_forward_pre_hook(self._push),
+                         register_module_forward_hook(self._pop, always_call=True)]
+        if self.forward_only:
+            self._armed = True
+        else:
+            self._enter_mode()
         return self
 
     def stop(self) -> None:
-        if self._mode is not None:
-            self._mode.__exit__(None, None, None)
-            self._mode = None
+        self._armed = False
+        self._exit_mode()
+        self._unhook()
+
+    def _unhook(self):
         for h in self._handles:
             h.remove()
         self._handles = []
@@ -125,38 +187,95 @@ class ActivationRecorder:
     def __exit__(self, *exc):
         self.stop()
 
-    def _push(self, name):
-        def hook(module, args):
-            self._stack.append(name)
-        return hook
+    def _enter_mode(self):
+        self._mode = _ActivationMode(self)
+        self._mode.__enter__()
+
+    def _exit_mode(self):
+        if self._mode is not None:
+            self._mode.__exit__(None, None, None)
+            self._mode = None
+
+    # the intercepting path: global module hooks name the calls, the mode sees the activations
+    def _push(self, module, args):
+        entry = self._modules.get(id(module))
+        if entry is None:
+            return                          # another model's module (or the loss module)
+        self._stack.append((*entry, len(self._records)))
+        if module is self.model and self._armed and self._mode is None:
+            self._enter_mode()
 
     def _pop(self, module, args, output):
-        if self._stack:
-            self._stack.pop()
+        if id(module) not in self._modules or not self._stack:
+            return
+        name, is_leaf, before = self._stack.pop()
+        new = self._records[before:]
+        if is_leaf and new and self._seen is not None:
+            # an activation module: a leaf whose only activation call is its own output
+            if len(new) == 1 and new[0][4] == id(output):
+                self._seen[id(module)] = (module, name, new[0][1])
+            else:
+                self._seen = None
+        if module is self.model and self._armed and self._mode is not None:
+            self._exit_mode()
+            self._armed = False
+            if self._seen is not None:
+                self._learned = (tuple(self._modules), self._seen)
+            if output is not None:      # (None: the forward raised; torch is iterating the hooks)
+                self._unhook()          # nothing more to record: the rest of the step runs unhooked
 
     def _record(self, fn: str, family: str, out: torch.Tensor):
-        owner = self._stack[-1] if self._stack else "model"
-        is_leaf = self._leaf.get(owner, False)
+        owner, is_leaf = self._stack[-1][:2] if self._stack else self._modules.get(id(self.model), ("model", False))
+        if not is_leaf:
+            self._seen = None               # a functional call: keep intercepting
+        self._add(owner, is_leaf, fn, family, out)
+
+    # the hooks-only path
+    def _module_output(self, module, args, output):
+        if self._armed and isinstance(output, torch.Tensor) and output.is_floating_point():
+            _, name, family = self._learned[1][id(module)]
+            self._add(name, True, "", family, output)
+
+    def _forward_done(self, module, args, output):
+        if self._armed:
+            self._armed = False
+            if output is not None:
+                self._unhook()
+
+    def _add(self, owner, is_leaf, fn, family, out):
+        t0 = time.perf_counter()
         key = (owner, fn if not is_leaf else "")
         k = self._calls.get(key, 0)
         self._calls[key] = k + 1
         name = owner if is_leaf and k == 0 else (f"{owner}#{k}" if is_leaf else f"{owner}.{fn}#{k}")
-        self._records.append((name, family, activation_statistics(out, family), id(out)))
+        self._records.append((name, family, out.detach(), _fast_statistics(out, family), id(out)))
+        self.seconds += time.perf_counter() - t0
 
     # --------------------------------------------------------------- reading
     def stats(self, *, exclude: torch.Tensor | None = None) -> dict:
         """Per-layer statistics (one host sync). ``exclude``: the model's output, so that an
         output activation (a final sigmoid) is not counted as a hidden layer."""
-        records = [r for r in self._records if exclude is None or r[3] != id(exclude)]
+        records = [r for r in self._records if exclude is None or r[4] != id(exclude)]
+        self._records = []
         if not records:
             return {}
-        values = torch.stack([r[2] for r in records]).tolist()
+        values = iter(torch.stack([t for r in records for t in r[3] if t is not None]).tolist())
         out = {}
-        for (name, family, _, _), row in zip(records, values):
-            entry = {"family": family}
-            entry.update({k: (None if isinstance(v, float) and math.isnan(v) else v)
-                          for k, v in zip(STAT_NAMES, row)})
-            out[name] = entry
+        for name, family, a, tensors, _ in records:
+            mean, total, within, between, saturated, dead = (None if t is None else next(values) for t in tensors)
+            if all(v is None or math.isfinite(v) for v in (mean, total, within, between)):
+                n = a.numel()
+                units = a.shape[1] if within is not None else 1
+                if within is not None:
+                    total = math.sqrt(within ** 2 + (n // units) * between ** 2)
+                entry = {"mean": mean, "std": None if total is None else total / math.sqrt(n - 1),
+                         "saturated": None if saturated is None else saturated / n,
+                         "dead": None if dead is None else dead / units, "nonfinite": 0.0,
+                         "signal": None if within is None else within / math.sqrt(n - units)}
+            else:                           # NaN/inf inside: the exact, slower path
+                row = activation_statistics(a, family).tolist()
+                entry = {k: (None if math.isnan(v) else v) for k, v in zip(STAT_NAMES, row)}
+            out[name] = {"family": family, **entry}
         return out
 
 
@@ -176,24 +295,34 @@ def gradient_norms(params: list[torch.Tensor]) -> torch.Tensor:
 
 class UpdateProbe:
     """||w_after - w_before|| / ||w_before|| per parameter: call ``before`` ahead of the optimizer
-    step and ``after`` once it has run; ``after`` returns device tensors (no sync)."""
+    step and ``after`` once it has run; ``after`` returns device tensors (no sync).
+
+    The snapshot lives in buffers allocated once and refilled with one ``_foreach_copy_`` (a
+    fresh clone per sample costs page faults on CPU), and ``after`` turns it into the update in
+    place: one copy, one subtraction and two norms over the weights per sample."""
 
     def __init__(self, params: list[torch.Tensor]):
         self.params = list(params)
-        self._snapshot = None
+        self._buffers = None
+        self._snapshot = None         # the buffers while a snapshot is pending
 
+    @torch.no_grad()
     def before(self) -> None:
-        self._snapshot = [p.detach().clone() for p in self.params]
+        if self._buffers is None or any(b.shape != p.shape for b, p in zip(self._buffers, self.params)):
+            self._buffers = [p.detach().clone() for p in self.params]
+        elif self._buffers:
+            torch._foreach_copy_(self._buffers, self.params)
+        self._snapshot = self._buffers
 
+    @torch.no_grad()
     def after(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(update norms, weight norms before the step), each one value per parameter."""
         if self._snapshot is None or not self.params:
             raise RuntimeError("UpdateProbe.after() called without before()")
-        now = [p.detach() for p in self.params]
-        deltas = torch._foreach_sub(now, self._snapshot)
-        update = torch.stack(torch._foreach_norm(deltas)).float()
-        weight = torch.stack(torch._foreach_norm(self._snapshot)).float()
-        self._snapshot = None
+        snapshot, self._snapshot = self._snapshot, None
+        weight = torch.stack(torch._foreach_norm(snapshot)).float()
+        torch._foreach_sub_(snapshot, self.params)              # w_before - w_after
+        update = torch.stack(torch._foreach_norm(snapshot)).float()
         return update, weight
 
 
@@ -217,5 +346,6 @@ def input_std(x: torch.Tensor) -> float:
     """The standard deviation of a batch of inputs over all elements (0 for non-float inputs)."""
     if not torch.is_floating_point(x):
         return 0.0
-    x = x.detach().float()
-    return float(torch.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0).std())
+    x = torch.nan_to_num(x.detach().float(), nan=0.0, posinf=0.0, neginf=0.0)
+    n = x.numel()
+    return float(torch.linalg.vector_norm(x - x.mean())) / math.sqrt(n - 1) if n > 1 else math.nan
