@@ -74,10 +74,14 @@ def test_a_broken_state_is_recorded_not_raised():
 
 
 def test_auto_sampling_period_keeps_overhead_low():
+    """Calibration thins the samples; the measured share is a wall-clock ratio, so the bound is
+    loose (about 1% on a quiet machine, up to ~22% seen with other jobs preempting the samples);
+    test_calibration_counts_every_cost_and_stays_in_budget checks the arithmetic exactly."""
     m = Monitor()                   # every=None: calibrated from measured costs
-    train(mlp(), X, Y, epochs=3, callbacks=[m], lr=0.1)
-    assert m.every >= 1 and len(m.samples) >= 2
-    assert m.overhead < 0.10        # the 2% target on a quiet machine; loose bound for shared CI cores
+    train(mlp(), X, Y, epochs=6, callbacks=[m], lr=0.1)
+    steps = m._steps_seen
+    assert m.every > 1 and 2 <= len(m.samples) < steps / 2
+    assert m.overhead < 0.35
 
 
 def test_auto_sampling_flags_lr_too_high_in_the_first_epoch():
