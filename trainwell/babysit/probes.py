@@ -118,7 +118,8 @@ class ActivationRecorder:
     """Records activation statistics of every activation call made while active.
 
     ``with ActivationRecorder(model) as rec: out = model(x)``, then ``rec.stats(exclude=out)``
-    -> ``{layer: {"family", "mean", "std", "saturated", "dead", "nonfinite"}}`` in call order.
+    -> ``{layer: {"family", "mean", "std", "saturated", "dead", "nonfinite", "signal"}}`` in call
+    order.
     Layer names: the activation module's name (``net.1``), or ``<module>.<fn>#k`` for a
     functional call inside ``<module>`` (``model.relu#0`` for the root's forward).
     ``start()`` / ``stop()`` do the same across two callback hooks.
