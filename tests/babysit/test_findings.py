@@ -76,3 +76,13 @@ def test_units_that_die_during_training_are_a_symptom_of_large_updates():
     assert not at_init.in_training and in_training.in_training
     assert Diagnosis([in_training, make("update_ratio_high", "big")]).primary.code == "update_ratio_high"
     assert Diagnosis([at_init, make("update_ratio_high", "big")]).primary.code == "dead_units"
+
+
+def test_a_finding_that_names_its_setting_outranks_the_symptoms_it_leaves():
+    """Units that die under a weight decay of 1 and the stalled loss follow from the decay that
+    the underfitting finding names."""
+    decayed = make("underfitting", "decay", evidence={"cause": "weight_decay"})
+    symptoms = [make("dead_units", "dead", evidence={"step": 80}), make("plateau", "flat")]
+    assert Diagnosis([*symptoms, decayed]).primary is decayed
+    assert Diagnosis([*symptoms, make("underfitting", "plain")]).primary.code == "dead_units"
+    assert Diagnosis([make("nonfinite_loss", "nan"), decayed]).primary.code == "nonfinite_loss"   # errors first

@@ -179,6 +179,18 @@ def test_bad_initial_loss():
     assert pf.check_initial_loss(mlp()(XS), YS, "cross_entropy", F.cross_entropy) == []
 
 
+def test_initial_loss_more_than_one_nat_above_uniform_is_flagged_at_any_ratio():
+    """Logits of spread s cost ~s^2/2 nats over ln C: 1000 classes at 1.3x ln C are 2 nats over."""
+    g = torch.Generator().manual_seed(0)
+    y = torch.randint(0, 1000, (256,), generator=g)
+    spread = pf.check_initial_loss(2.0 * torch.randn(256, 1000, generator=g), y, "cross_entropy", F.cross_entropy)
+    f = spread[0]
+    assert f.code == "bad_initial_loss" and f.evidence["ratio"] < 1.5 and f.evidence["excess_nats"] > 1.0
+    assert f.evidence["excess_nats"] == pytest.approx(2.0 ** 2 / 2, rel=0.25)     # s^2 / 2
+    assert "nats" in f.message
+    assert pf.check_initial_loss(0.5 * torch.randn(256, 1000, generator=g), y, "cross_entropy", F.cross_entropy) == []
+
+
 def test_expected_initial_loss_is_ln_c():
     out = torch.zeros(100, 10)
     found = pf.check_initial_loss(out + 30 * torch.randn(100, 10), torch.randint(0, 10, (100,)),

@@ -6,11 +6,11 @@ import pytest
 from trainwell.babysit import rules as R
 
 
-def sample(step, loss, *, lr=0.1, grads=None, weights=None, ratios=None, finite=True):
+def sample(step, loss, *, lr=0.1, grads=None, weights=None, ratios=None, finite=True, weight_decay=5e-4):
     grads = grads or {"0.weight": 1.0, "2.weight": 1.0}
     weights = weights or {k: 10.0 for k in grads}
     ratios = ratios or {k: 1e-3 for k in grads}
-    return {"step": step, "epoch": 0, "loss": loss, "lr": lr, "batch_finite": finite,
+    return {"step": step, "epoch": 0, "loss": loss, "lr": lr, "weight_decay": weight_decay, "batch_finite": finite,
             "grad_norm": grads, "weight_norm": weights, "update_ratio": ratios}
 
 
@@ -132,3 +132,57 @@ def test_update_ratio_high_is_silent_once_the_loss_has_converged():
     assert R.update_ratio_high(flat_low, [], CTX) == []
     flat_high = [sample(i, 2.0, ratios={"0.weight": 0.05, "2.weight": 1e-3}) for i in range(8)]
     assert R.update_ratio_high(flat_high, [], CTX)[0].code == "update_ratio_high"
+
+
+def test_update_ratio_high_waits_on_three_samples_of_a_falling_loss():
+    """The first samples of a healthy run: the initial loss, then the first epoch's end."""
+    first = [sample(1, 1.08, ratios={"0.weight": 0.056}), sample(10, 0.71, ratios={"0.weight": 0.1}),
+             sample(32, 0.44, ratios={"0.weight": 0.019})]
+    assert R.update_ratio_high(first, [], CTX) == []
+    stuck = [sample(1, 1.08, ratios={"0.weight": 0.056}), sample(10, 1.10, ratios={"0.weight": 0.1}),
+             sample(32, 1.09, ratios={"0.weight": 0.05})]
+    assert R.update_ratio_high(stuck, [], CTX)[0].where == "0"
+
+
+def test_one_step_that_overwrites_a_layer_is_flagged_while_the_loss_falls():
+    """Adam's first step moves every weight by about lr: lr 0.1 against weights of ~0.05 doubles them."""
+    falling = [sample(1, 1.4, ratios={"0.weight": 1.9, "2.weight": 0.5}),
+               *(sample(i * 20, 1.4 * 0.8 ** i, ratios={"0.weight": 0.04, "2.weight": 0.02}) for i in range(1, 5))]
+    found = R.update_ratio_high(falling, [], CTX)
+    assert [(f.code, f.where) for f in found] == [("update_ratio_high", "0")]
+    assert found[0].evidence["peak"] == 1.9 and found[0].evidence["peak_step"] == 1
+    assert "step 1" in found[0].message
+    below = [sample(1, 1.4, ratios={"0.weight": 0.9}), *falling[1:]]
+    assert R.update_ratio_high(below, [], CTX) == []
+
+
+def test_large_updates_from_weight_decay_are_underfitting_named_after_the_decay():
+    """weight_decay 1 at lr 0.05 shrinks the weights 5% a step: not an lr problem, and the model underfits."""
+    decayed = [sample(i * 20, 2.30, lr=0.05, weight_decay=1.0, ratios={"0.weight": 0.06, "2.weight": 0.05})
+               for i in range(6)]
+    assert R.update_ratio_high(decayed, [], CTX) == []
+    found = R.underfitting(decayed, BROKEN["underfitting"][1], CTX)
+    assert [f.code for f in found] == ["underfitting"] and found[0].severity == "warning"
+    assert found[0].evidence["decay_per_step"] == pytest.approx(0.05)
+    assert found[0].fix == "lower weight_decay from 1 to about 0.01"
+    undecayed = [dict(s, weight_decay=5e-4) for s in decayed]
+    assert R.update_ratio_high(undecayed, [], CTX)[0].code == "update_ratio_high"
+    plain = R.underfitting(undecayed, BROKEN["underfitting"][1], CTX)[0]
+    assert "cause" not in plain.evidence and "decay" not in plain.message
+
+
+def test_lr_too_low_looks_past_the_noise_of_the_first_batch():
+    """The initial loss is one batch's: an epoch mean 2% below it at updates of 1e-7 is no progress."""
+    tiny = [sample(i * 5, 2.3, ratios={"0.weight": 1e-7, "2.weight": 1e-7}) for i in range(4)]
+    assert R.lr_too_low(tiny, epochs([2.25]), CTX)[0].code == "lr_too_low"
+    assert R.lr_too_low(tiny, epochs([2.10]), CTX) == []                 # 9% down: it learns
+    healthy = [dict(s, update_ratio={"0.weight": 1e-3, "2.weight": 1e-3}) for s in tiny]
+    assert R.lr_too_low(healthy, epochs([2.25]), CTX) == []
+
+
+def test_lr_too_high_ignores_the_noise_of_a_converged_loss():
+    """0.010 -> 0.013 is a 30% 'rise' of losses at 1% of the initial 2.3: noise, not divergence."""
+    converged = [sample(i, 0.010 if i < 4 else 0.013) for i in range(12)]
+    assert R.lr_too_high(converged, [], CTX) == []
+    rising = [sample(i, 1.0 if i < 4 else 1.3) for i in range(12)]
+    assert R.lr_too_high(rising, [], CTX)[0].code == "lr_too_high"

@@ -30,7 +30,8 @@ CODES = {
         "the loss of the untrained model on a batch, regularization off, against the loss of a "
         "uniform prediction: ln C for cross-entropy, C-1 for the multiclass hinge (margin 1), "
         "ln 2 for BCE, ln C - H(target) for KL, mean(y^2) for a regression loss",
-        "ratio outside [0.5, 1.5] of the expected value (regression: above 3x)",
+        "ratio outside [0.5, 1.5] of the expected value, or more than 1 nat above it for a loss in "
+        "nats (untrained logits spread ~1.4: s^2/2 nats); regression: above 3x",
         "notes 004 'double check that the loss is reasonable': 2.30261 = ln 10 for 10 classes",
         "shrink the last layer's initial weights (e.g. x0.01) and zero its bias; standardize the inputs"),
     "gradient_mismatch": _code(
@@ -155,14 +156,16 @@ CODES = {
         "training", "warning",
         "the trend of the sampled loss: rising (median of the last third above the first third by "
         "10%) or NaN with finite inputs",
-        "rising loss, or an explosion with finite inputs",
+        "rising loss (not once the last third is below 10% of the initial loss: a converged "
+        "model's small losses are noisy), or an explosion with finite inputs",
         "notes 004 'loss exploding: learning rate too high'",
         "lower the lr about 10x"),
     "lr_too_low": _code(
         "training", "warning",
         "relative decrease of the sampled loss over at least one epoch and the median update/weight "
         "ratio, with gradients that do not vanish",
-        "loss down < 1% and median update ratio < 1e-4",
+        "loss down < 5% from the first step's (a single batch's loss, itself a few % noisy) and "
+        "median update ratio < 1e-4 (10x below the healthy 1e-3)",
         "notes 004 'loss barely changing: learning rate is probably too low' (2.302576 -> 2.302420)",
         "raise the lr about 10x"),
     "oscillating_loss": _code(
@@ -198,8 +201,11 @@ CODES = {
         "per-layer ||lr-scaled update|| / ||w|| (the change of the weights over one step), median "
         "over the sampled steps",
         "median > 3e-2 while the sampled loss is not falling (second half of the window not 5% "
-        "below the first) and not below 10% of the initial loss, or median > 0.3 (healthy about 1e-3; notes 001 '0.01 is probably too "
-        "high' — Adam's first steps sit near 1e-2 in healthy runs, hence the margin)",
+        "below the first) and not below 10% of the initial loss, or median > 0.3, or any one "
+        "sampled step > 1 (the update overwrites the layer: Adam's first step at lr 0.1); layers "
+        "whose ratio is mostly weight decay (lr x weight_decay > half of it) are left to "
+        "`underfitting` (healthy about 1e-3; notes 001 '0.01 is probably too high' — Adam's first "
+        "steps sit near 1e-2 in healthy runs, hence the margin)",
         "notes 001 'track ratio of weight updates / weight magnitudes'; CS231n ~1e-3",
         "lower the lr (for this layer group)"),
     "update_ratio_low": _code(
@@ -221,9 +227,13 @@ CODES = {
         "train accuracy and the train/val gap once the training loss has stalled or training ended",
         "train accuracy < 0.8 with gap < 0.05 (regression: loss > 50% of initial) once the loss "
         "stalled (< 5% better over 3 epochs); at the end of a run whose loss still falls: info "
-        "(train longer)",
-        "notes 004 'no gap => increase model capacity?'",
-        "more capacity (wider/deeper), train longer, or a higher lr"),
+        "(train longer). When lr x weight_decay >= 1e-2 (the decay alone takes 10x a healthy "
+        "1e-3 update off the weights each step) the finding names the decay "
+        "(evidence `decay_per_step`, `cause` = weight_decay) and ranks before its symptoms",
+        "notes 004 'no gap => increase model capacity?'; too much regularization underfits "
+        "(notes 004, regularization strength)",
+        "more capacity (wider/deeper), train longer, or a higher lr; under strong decay: lower "
+        "weight_decay about 100x"),
 }
 
 
@@ -358,7 +368,9 @@ class Diagnosis:
 
     def ranked(self) -> list[Finding]:
         """Errors and warnings, root causes first: a finding explained by another one found (see
-        ``CAUSES``) comes after it; then errors before warnings, then ``PRIORITY``; info last."""
+        ``CAUSES``) comes after it; then errors before warnings; then findings whose evidence names
+        the setting behind them (``evidence["cause"]``, e.g. underfitting under too much weight
+        decay); then ``PRIORITY``; info last."""
         # a unit statistic measured during training is a symptom: it explains nothing
         causes = {f.code for f in self.findings if f.severity != "info"
                   and not (f.in_training and f.code in TRAINING_SYMPTOMS)}
@@ -368,7 +380,7 @@ class Diagnosis:
         def explained(f):
             return any(c in causes and c != f.code for c in f.causes())
         return sorted(self.findings, key=lambda f: (f.severity == "info", explained(f), severity[f.severity],
-                                                    cause.get(f.code, len(cause))))
+                                                    not f.evidence.get("cause"), cause.get(f.code, len(cause))))
 
     @property
     def primary(self) -> Finding | None:

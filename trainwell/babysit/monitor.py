@@ -34,6 +34,7 @@ from trainwell.babysit.probes import (ActivationRecorder, UpdateProbe, gradient_
                                       weight_parameters)
 from trainwell.babysit.rules import RULES, evaluate
 from trainwell.errors import ConfigError
+from trainwell.optim.factory import group_weight_decay
 
 FATAL = ("nonfinite_loss",)
 # Checked at once on a sample whose loss is non-finite or above the initial loss (a diverging
@@ -207,7 +208,10 @@ class Monitor:
         self._max_lr = max(self._max_lr, lr)
         if self._initial_loss is None and math.isfinite(loss_v):
             self._initial_loss = loss_v
-        sample = {"step": state.step, "epoch": state.epoch, "loss": loss_v, "lr": lr, "batch_finite": finite_batch,
+        groups = getattr(getattr(state, "optimizer", None), "param_groups", None) or ()
+        decay = max((group_weight_decay(g) for g in groups), default=0.0)
+        sample = {"step": state.step, "epoch": state.epoch, "loss": loss_v, "lr": lr, "weight_decay": decay,
+                  "batch_finite": finite_batch,
                   "grad_norm": dict(zip(self._names, g)), "weight_norm": dict(zip(self._names, w)),
                   "update_ratio": {n: (ui / wi if wi > 0 else None) for n, ui, wi in zip(self._names, u, w)}}
         if len(self.samples) >= self.max_samples:

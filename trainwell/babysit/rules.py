@@ -3,7 +3,7 @@
 Every rule has the signature ``rule(samples, history, ctx) -> list[Finding]``:
 
 * ``samples`` — the sampled steps, oldest first, each a dict ``{"step", "epoch", "loss", "lr",
-  "batch_finite", "grad_norm": {layer: float}, "weight_norm": {layer: float},
+  "weight_decay" (the optimizer's largest), "batch_finite", "grad_norm": {layer: float}, "weight_norm": {layer: float},
   "update_ratio": {layer: float}}`` (the per-layer dicts may be empty);
 * ``history`` — the trainer's per-epoch dicts (``train_loss``, ``train_acc``, ``val_loss``,
   ``val_acc``, ``lr``, ...);
@@ -23,11 +23,15 @@ from trainwell.babysit.findings import Finding, make
 WINDOW = 32                  # recent samples a rule looks at
 EXPLODE_FACTOR = 3.0         # notes 004: cost > 3x original cost -> break out early
 RISE = 1.10                  # lr_too_high: last third's median 10% above the first third's
-FLAT = 0.01                  # lr_too_low / plateau: < 1% improvement
+FLAT = 0.01                  # plateau: < 1% improvement
+BARELY = 0.05                # lr_too_low: < 5% below the initial loss (one batch's loss: a few % of noise)
 OSCILLATION = 0.25           # median |Δloss| > 0.25 x initial loss
 RATIO_HIGH = 3e-2            # notes 001: "0.01 is probably too high"; healthy Adam starts near 1e-2
 RATIO_LOW = 1e-5             # two decades below the healthy ~1e-3 (notes 001, CS231n)
 EXTREME_RATIO = 0.3          # 10x RATIO_HIGH: flagged even while the loss still falls
+STEP_REPLACES = 1.0          # one sampled step moved a layer farther than its own norm
+DECAY_SHARE = 0.5            # update_ratio_high: lr x weight_decay above half the ratio -> the decay's doing
+STRONG_DECAY = 1e-2          # lr x weight_decay 10x the healthy 1e-3 update: underfitting names the decay
 ANNEALED = 0.1               # plateau: an lr below 10% of its peak is a schedule's tail, not a stall
 CONVERGED = 0.1              # update_ratio_high: a loss below 10% of the initial has converged
 FALLING = 0.95               # update_ratio_high waits while the loss falls by > 5% over the window
@@ -47,13 +51,18 @@ def _window(samples):
     return samples[-WINDOW:]
 
 
-def _median_by_layer(samples, key) -> dict:
+def _by_layer(samples, key) -> dict:
+    """``{layer: [finite values of sample[key][layer]]}`` over ``samples``."""
     layers = {}
     for s in samples:
         for name, v in s.get(key, {}).items():
             if v is not None and math.isfinite(v):
                 layers.setdefault(name, []).append(v)
-    return {name: statistics.median(vs) for name, vs in layers.items() if vs}
+    return layers
+
+
+def _median_by_layer(samples, key) -> dict:
+    return {name: statistics.median(vs) for name, vs in _by_layer(samples, key).items() if vs}
 
 
 def _epoch_losses(history):
@@ -116,7 +125,8 @@ def lr_too_high(samples, history, ctx) -> list[Finding]:
     if len(finite) >= 6:
         third = len(finite) // 3
         head, tail = statistics.median(finite[:third]), statistics.median(finite[-third:])
-        if head > 0 and tail > RISE * head:
+        converged = bool(initial) and tail < CONVERGED * initial   # small losses' noise, not a rise
+        if head > 0 and tail > RISE * head and not converged:
             return [make("lr_too_high", f"the loss is rising: median {head:.4g} -> {tail:.4g} over the last "
                          f"{len(finite)} samples", evidence={"lr": lr, "first_third": head, "last_third": tail},
                          fix=fix)]
@@ -143,7 +153,7 @@ def lr_too_low(samples, history, ctx) -> list[Finding]:
     if current is None or not math.isfinite(current):
         return []
     drop = (initial - current) / initial
-    if drop >= FLAT:
+    if drop >= BARELY:
         return []
     lr = samples[-1]["lr"] if samples else history[-1].get("lr")
     return [make("lr_too_low",
@@ -255,26 +265,51 @@ def update_ratio_high(samples, history, ctx) -> list[Finding]:
     window = _window(samples)
     if len(window) < 3:
         return []
-    ratios = _median_by_layer(window, "update_ratio")
-    high = {n: r for n, r in ratios.items() if r > RATIO_HIGH}
+    values = _by_layer(window, "update_ratio")
+    ratios = {n: statistics.median(vs) for n, vs in values.items()}
+    peaks = {n: max(vs) for n, vs in values.items()}
+    lr = window[-1]["lr"]
+    replaced = max(peaks, key=peaks.get, default=None)
+    if replaced is not None and peaks[replaced] > STEP_REPLACES:
+        # one step moved a layer farther than its own norm: the update overwrites the weights
+        step = next(s["step"] for s in window if s.get("update_ratio", {}).get(replaced) == peaks[replaced])
+        return [make("update_ratio_high",
+                     f"one step (step {step}) changed {replaced} by {peaks[replaced]:.2g}x its norm: the update "
+                     f"overwrites the layer (about 1e-3 of its norm is healthy)",
+                     evidence={"update_ratio": ratios, "peak": peaks[replaced], "peak_step": step, "lr": lr},
+                     where=replaced.rsplit(".", 1)[0],
+                     fix=_lower_lr_fix(lr, peaks[replaced]))]
+    # lr x weight_decay is the share of its norm the decay alone takes off a layer each step: where
+    # it makes up most of the update, the weights shrink on purpose (too much decay is reported
+    # by `underfitting`, which names it)
+    decay = _decay_per_step(window)
+    high = {n: r for n, r in ratios.items() if r > RATIO_HIGH and decay < DECAY_SHARE * r}
     if not high:
         return []
     where = max(high, key=high.get)
     if high[where] <= EXTREME_RATIO and (_falling(window) or _converged(window, ctx)):
         return []                   # large steps that still lower the loss, or a loss near zero
-    lr = window[-1]["lr"]
-    factor = high[where] / 1e-3
     return [make("update_ratio_high",
                  f"each step changes {where} by {high[where]:.2g} of its norm (median over {len(window)} samples; "
                  f"about 1e-3 is healthy)", evidence={"update_ratio": ratios, "lr": lr}, where=where.rsplit(".", 1)[0],
-                 fix=f"lower lr from {lr:.3g} to about {lr / min(factor, 100):.3g}" if lr else None)]
+                 fix=_lower_lr_fix(lr, high[where]))]
+
+
+def _decay_per_step(window) -> float:
+    """lr x weight_decay at the last sample: the fraction of its norm the decay takes off a layer."""
+    last = window[-1] if window else {}
+    return (last.get("lr") or 0.0) * (last.get("weight_decay") or 0.0)
+
+
+def _lower_lr_fix(lr, ratio):
+    return f"lower lr from {lr:.3g} to about {lr / min(ratio / 1e-3, 100):.3g}" if lr else None
 
 
 def _falling(window) -> bool:
     """The sampled loss's second half is clearly below its first half (medians)."""
     losses = _finite([s["loss"] for s in window])
     half = len(losses) // 2
-    return half >= 2 and statistics.median(losses[half:]) < FALLING * statistics.median(losses[:half])
+    return half >= 1 and statistics.median(losses[half:]) < FALLING * statistics.median(losses[:half])
 
 
 def _converged(window, ctx) -> bool:
@@ -355,12 +390,19 @@ def underfitting(samples, history, ctx) -> list[Finding]:
             return []
         gap = None
         what = f"train loss is still {loss / initial:.0%} of the initial"
+    evidence = {"train_acc": acc, "gap": gap, "epochs": len(history)}
+    decay = _decay_per_step(samples)
+    if decay >= STRONG_DECAY:        # the decay pulls the weights to zero faster than the data moves them
+        wd = samples[-1]["weight_decay"]
+        return [make("underfitting", f"the model underfits: {what} after {len(history)} epochs, while weight "
+                     f"decay takes {decay:.2g} of the weights' norm off every step (lr x weight_decay "
+                     f"{wd:.3g}; about 1e-3 is a healthy whole update)", evidence={**evidence, "decay_per_step": decay, "cause": "weight_decay"},
+                     fix=f"lower weight_decay from {wd:.3g} to about {wd / 100:.3g}")]
     if not stalled:     # the run ended while the loss still falls: too short, not broken
         return [make("underfitting", f"training ended while the loss was still falling: {what} after "
-                     f"{len(history)} epochs", evidence={"train_acc": acc, "gap": gap, "epochs": len(history)},
+                     f"{len(history)} epochs", evidence=evidence,
                      severity="info", fix="train longer (more epochs) or with a higher lr")]
-    return [make("underfitting", f"the model underfits: {what} after {len(history)} epochs",
-                 evidence={"train_acc": acc, "gap": gap, "epochs": len(history)})]
+    return [make("underfitting", f"the model underfits: {what} after {len(history)} epochs", evidence=evidence)]
 
 
 def _stalled(history) -> bool:

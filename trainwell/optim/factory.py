@@ -144,6 +144,12 @@ def _groups_of(model_or_params, *, weight_decay, lr_mults, no_decay_bias_norm) -
 
 
 # ------------------------------------------------------------------------------ decoupled decay
+def group_weight_decay(group: dict) -> float:
+    """A param group's weight decay λ (each step takes lr·λ of the weights off), whether the hook
+    applies it (``DECOUPLED_KEY``) or the optimizer does (``"weight_decay"``)."""
+    return float(group.get(DECOUPLED_KEY) or group.get("weight_decay") or 0.0)
+
+
 @torch.no_grad()
 def _decay(optimizer) -> None:
     """w ← w·(1 − lr·λ) for each group's params that have a gradient (one fused op per group)."""
