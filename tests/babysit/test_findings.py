@@ -86,3 +86,11 @@ def test_a_finding_that_names_its_setting_outranks_the_symptoms_it_leaves():
     assert Diagnosis([*symptoms, decayed]).primary is decayed
     assert Diagnosis([*symptoms, make("underfitting", "plain")]).primary.code == "dead_units"
     assert Diagnosis([make("nonfinite_loss", "nan"), decayed]).primary.code == "nonfinite_loss"   # errors first
+
+
+def test_units_dead_at_init_explain_a_stuck_loss_not_a_diverging_one():
+    dead = make("dead_units", "dead", evidence={"step": 1})
+    assert Diagnosis([make("nonfinite_loss", "nan"), dead]).primary.code == "nonfinite_loss"
+    assert Diagnosis([make("vanishing_gradients", "flat"), dead]).primary is dead
+    assert Diagnosis([make("nonfinite_loss", "nan"), make("exploding_activations", "big")]).primary.code \
+        == "exploding_activations"

@@ -10,7 +10,7 @@ from torch import nn
 import trainwell
 from trainwell.babysit.findings import PRIORITY, make
 from trainwell.babysit.monitor import Monitor
-from trainwell.babysit.repair import (POLICY, Repairer, plan_diverged, plan_lr_too_low, plan_overfitting,
+from trainwell.babysit.repair import (POLICY, Repairer, plan_diverged, plan_init, plan_lr_too_low, plan_overfitting,
                                       plan_underfitting, plan_update_ratio_high, reinitialize, swap_activations)
 from trainwell.data.sources import digits
 from trainwell.errors import ConfigError
@@ -217,3 +217,17 @@ def test_too_much_weight_decay_is_repaired_end_to_end(data, twin):
     run = trainwell.fit(mlp(), data, babysit="repair", weight_decay=1.0, **FAST)
     assert any(r["action"] == "set_weight_decay" for r in run.repairs), run.repairs
     assert run.results["test"]["acc"] >= twin - 0.02
+
+
+def test_strong_decay_is_lr_times_weight_decay_at_the_recent_peak_lr():
+    """AdamW's lr 1e-3 x weight_decay 1 takes 0.1% a step: not the collapse lr 0.05 x 1 gives;
+    units that die under a strong decay get the decay lowered, not the lr."""
+    adamw = _ctx(state=SimpleNamespace(lr=1e-3))
+    adamw["trainer"].config.weight_decay = 1.0
+    assert isinstance(plan_underfitting(make("underfitting", "low"), adamw), str)   # reported, not repaired
+    annealed = _ctx(state=SimpleNamespace(lr=1e-4), monitor=SimpleNamespace(samples=[{"lr": 0.05}, {"lr": 1e-4}]))
+    annealed["trainer"].config.weight_decay = 1.0
+    assert plan_underfitting(make("underfitting", "low"), annealed)["action"] == "set_weight_decay"
+    dead = make("dead_units", "dead", evidence={"step": 80})
+    assert plan_init(dead, annealed)["action"] == "set_weight_decay"
+    assert plan_init(dead, _ctx())["action"] == "lower_lr"

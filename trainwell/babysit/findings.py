@@ -202,8 +202,9 @@ CODES = {
         "over the sampled steps",
         "median > 3e-2 while the sampled loss is not falling (second half of the window not 5% "
         "below the first) and not below 10% of the initial loss, or median > 0.3, or any one "
-        "sampled step > 1 (the update overwrites the layer: Adam's first step at lr 0.1); layers "
-        "whose ratio is mostly weight decay (lr x weight_decay > half of it) are left to "
+        "sampled step > 1 (the update overwrites the layer: Adam's first step at lr 0.1). Only "
+        "the part beyond the decay counts (ratio - lr x weight_decay per sample, a lower bound of "
+        "the gradient's share): weights that shrink under a strong decay are left to "
         "`underfitting` (healthy about 1e-3; notes 001 '0.01 is probably too high' — Adam's first "
         "steps sit near 1e-2 in healthy runs, hence the margin)",
         "notes 001 'track ratio of weight updates / weight magnitudes'; CS231n ~1e-3",
@@ -238,8 +239,8 @@ CODES = {
 
 
 # Root causes first: a data or wiring fault explains the numeric symptoms that follow it, an
-# init fault explains vanishing gradients and a stuck loss, an lr fault explains exploding
-# losses and units that die during training. The repairer fixes in this order too.
+# init fault explains vanishing gradients and a stuck loss (exploding activations also a
+# diverging one), an lr fault explains exploding losses and units that die during training. The repairer fixes in this order too.
 PRIORITY = (
     "nonfinite_data", "label_problem", "loss_output_mismatch", "gradient_mismatch",
     "unnormalized_inputs", "unshuffled_data", "symmetric_init", "saturated_units",
@@ -261,6 +262,8 @@ def _causes() -> dict:
     data = ("nonfinite_data", "label_problem", "loss_output_mismatch")
     setup = data + ("gradient_mismatch", "unnormalized_inputs", *_INIT)
     out = {code: setup for code in _OPTIMIZATION + ("cannot_overfit_small_subset",)}
+    for code in _DIVERGED:      # units that are dead, saturated or silent at init slow learning down;
+        out[code] = tuple(c for c in setup if c not in _INIT) + ("exploding_activations",)  # they don't blow it up
     out["bad_initial_loss"] = data + ("unnormalized_inputs", *_INIT)
     out.update({code: ("nonfinite_data", "unnormalized_inputs") for code in _INIT})
     out["vanishing_activations"] += ("dead_units",)                  # dead units output zeros

@@ -32,6 +32,7 @@ from torch import nn
 
 from trainwell.babysit.findings import Diagnosis, Finding, make
 from trainwell.babysit.preflight import preflight
+from trainwell.babysit.rules import STRONG_DECAY, WINDOW
 
 LR_STEP = 10.0              # notes 004: "lower the lr about 10x" / "raise the lr about 10x"
 OSCILLATION_STEP = 3.0      # rules.oscillating_loss's fix: lower about 3x
@@ -39,7 +40,6 @@ TARGET_RATIO = 1e-2         # lower a too-high update ratio to a third of the ru
 MAX_FACTOR = 100.0          # no single repair lowers the lr by more than two decades
 MAX_RAISE = 1e5             # raising is bounded by the measured update ratio, not by a cap of 100:
                             # lr = 1e-6 gives ratios near 1e-8, five decades below the target
-STRONG_WEIGHT_DECAY = 1e-2  # 20-100x the usual 1e-4..5e-4 (notes 004 regularization range)
 EXPLODE_FACTOR = 3.0        # notes 004: cost > 3x original -> break out
 SATURATING = (nn.Sigmoid, nn.Tanh, nn.Hardtanh, nn.Hardsigmoid)
 RELU_FAMILY = (nn.ReLU, nn.ReLU6, nn.ELU, nn.CELU, nn.SELU, nn.GELU, nn.SiLU, nn.Mish,
@@ -178,6 +178,8 @@ def plan_init(f, ctx):
     kinds = _activation_families(ctx["trainer"].model)
     rollback = None if ctx["before_training"] else "start"
     if f.code == "dead_units" and not ctx["before_training"]:
+        if _strong_weight_decay(ctx):   # the decay shrinks the weights until units never fire
+            return _less_regularization(ctx, "ReLU units died during training")
         if ctx["attempts"] >= 1:
             return "units keep dying after one lr cut: left alone (the loss rules act if training stalls)"
         return _lower_lr(LR_STEP, "ReLU units died during training (large updates push them negative for every "
@@ -238,9 +240,13 @@ def plan_unshuffled(f, ctx):
 
 
 def _strong_weight_decay(ctx):
+    """lr x weight_decay (or lr x l2) takes >= 1% of the weights off each step (rules.STRONG_DECAY),
+    at the largest lr of the recent samples (a schedule's tail does not hide the decay)."""
     config = ctx["trainer"].config
     wd = ctx["trainer"].settings["optimizer_overrides"].get("weight_decay", getattr(config, "weight_decay", 0.0))
-    return (wd or 0.0) >= STRONG_WEIGHT_DECAY or (getattr(config, "l2", 0.0) or 0.0) >= STRONG_WEIGHT_DECAY
+    lrs = [s["lr"] for s in ctx["monitor"].samples[-WINDOW:] if s.get("lr")]
+    lr = max(lrs) if lrs else _lr_of(ctx)
+    return (lr or 0.0) * max(wd or 0.0, getattr(config, "l2", 0.0) or 0.0) >= STRONG_DECAY
 
 
 def _less_regularization(ctx, why):

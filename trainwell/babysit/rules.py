@@ -30,7 +30,6 @@ RATIO_HIGH = 3e-2            # notes 001: "0.01 is probably too high"; healthy A
 RATIO_LOW = 1e-5             # two decades below the healthy ~1e-3 (notes 001, CS231n)
 EXTREME_RATIO = 0.3          # 10x RATIO_HIGH: flagged even while the loss still falls
 STEP_REPLACES = 1.0          # one sampled step moved a layer farther than its own norm
-DECAY_SHARE = 0.5            # update_ratio_high: lr x weight_decay above half the ratio -> the decay's doing
 STRONG_DECAY = 1e-2          # lr x weight_decay 10x the healthy 1e-3 update: underfitting names the decay
 ANNEALED = 0.1               # plateau: an lr below 10% of its peak is a schedule's tail, not a stall
 CONVERGED = 0.1              # update_ratio_high: a loss below 10% of the initial has converged
@@ -279,11 +278,16 @@ def update_ratio_high(samples, history, ctx) -> list[Finding]:
                      evidence={"update_ratio": ratios, "peak": peaks[replaced], "peak_step": step, "lr": lr},
                      where=replaced.rsplit(".", 1)[0],
                      fix=_lower_lr_fix(lr, peaks[replaced]))]
-    # lr x weight_decay is the share of its norm the decay alone takes off a layer each step: where
-    # it makes up most of the update, the weights shrink on purpose (too much decay is reported
-    # by `underfitting`, which names it)
-    decay = _decay_per_step(window)
-    high = {n: r for n, r in ratios.items() if r > RATIO_HIGH and decay < DECAY_SHARE * r}
+    # lr x weight_decay is the share of its norm the decay alone takes off a layer each step; the
+    # rest of the update (at least ratio - decay) is the gradient's. Only that counts here: weights
+    # that shrink under a strong decay are `underfitting`'s, which names the decay.
+    beyond = {}
+    for s in window:
+        d = _decay(s)
+        for n, r in s.get("update_ratio", {}).items():
+            if r is not None and math.isfinite(r):
+                beyond.setdefault(n, []).append(max(r - d, 0.0))
+    high = {n: ratios[n] for n, vs in beyond.items() if statistics.median(vs) > RATIO_HIGH}
     if not high:
         return []
     where = max(high, key=high.get)
@@ -295,10 +299,14 @@ def update_ratio_high(samples, history, ctx) -> list[Finding]:
                  fix=_lower_lr_fix(lr, high[where]))]
 
 
+def _decay(sample) -> float:
+    """lr x weight_decay: the fraction of its norm the decay alone takes off a layer in one step."""
+    return (sample.get("lr") or 0.0) * (sample.get("weight_decay") or 0.0)
+
+
 def _decay_per_step(window) -> float:
-    """lr x weight_decay at the last sample: the fraction of its norm the decay takes off a layer."""
-    last = window[-1] if window else {}
-    return (last.get("lr") or 0.0) * (last.get("weight_decay") or 0.0)
+    """The largest ``_decay`` in the window (a schedule's annealed tail does not hide the decay)."""
+    return max((_decay(s) for s in window), default=0.0)
 
 
 def _lower_lr_fix(lr, ratio):
@@ -391,11 +399,11 @@ def underfitting(samples, history, ctx) -> list[Finding]:
         gap = None
         what = f"train loss is still {loss / initial:.0%} of the initial"
     evidence = {"train_acc": acc, "gap": gap, "epochs": len(history)}
-    decay = _decay_per_step(samples)
+    decay = _decay_per_step(_window(samples))
     if decay >= STRONG_DECAY:        # the decay pulls the weights to zero faster than the data moves them
         wd = samples[-1]["weight_decay"]
         return [make("underfitting", f"the model underfits: {what} after {len(history)} epochs, while weight "
-                     f"decay takes {decay:.2g} of the weights' norm off every step (lr x weight_decay "
+                     f"decay takes up to {decay:.2g} of the weights' norm off every step (lr x weight_decay "
                      f"{wd:.3g}; about 1e-3 is a healthy whole update)", evidence={**evidence, "decay_per_step": decay, "cause": "weight_decay"},
                      fix=f"lower weight_decay from {wd:.3g} to about {wd / 100:.3g}")]
     if not stalled:     # the run ended while the loss still falls: too short, not broken
