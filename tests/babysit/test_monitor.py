@@ -3,6 +3,7 @@ import math
 import random
 from types import SimpleNamespace
 
+import pytest
 import torch
 from torch import nn
 
@@ -151,3 +152,32 @@ def test_sample_only_rules_ignore_the_history():
         for name in SAMPLE_ONLY_RULES:
             found = [[(f.code, f.where, f.message) for f in RULES[name](samples, h, ctx)] for h in histories]
             assert found[0] == found[1], name
+
+
+def test_the_trainers_divergence_stop_is_reported_without_a_sample():
+    """The trainer stops on its own window mean (> 3x the initial loss) between two samples: the
+    monitor reports what stopped the run, with the numbers."""
+    m = Monitor(every=1000)
+    state = SimpleNamespace(step=51, epoch=0, history=[], metrics={"epoch": 1, "train_loss": 7.3},
+                            diverged={"loss": 7.42, "initial_loss": 2.44, "step": 51, "lr": 7.9, "factor": 3.0},
+                            extras={}, stop="the loss rose to 7.42 ...")
+    m.on_validation_end(state)
+    [f] = m.findings
+    assert f.code == "loss_exploding" and f.evidence["ratio"] == pytest.approx(7.42 / 2.44)
+    assert "step 51" in f.message and f.fix.startswith("lower lr from 7.9")
+    m.on_validation_end(state)
+    assert len(m.findings) == 1                                    # once
+    nan = Monitor(every=1000)
+    nan.on_validation_end(SimpleNamespace(**{**vars(state), "diverged": {**state.diverged, "loss": math.nan}}))
+    assert [f.code for f in nan.findings] == ["nonfinite_loss"]
+
+
+def test_fit_reports_the_divergence_it_stopped_on():
+    import trainwell
+    from trainwell.data.sources import digits as digits_splits
+
+    torch.manual_seed(0)
+    run = trainwell.fit(nn.Linear(64, 10), digits_splits(), lr=8.0, momentum=0.0, nesterov=False, batch_size=16, epochs=12,
+                        progress=False, report=False, run_dir=None)
+    assert run.stopped.startswith("the loss rose to")
+    assert {"loss_exploding", "nonfinite_loss"} & set(run.findings.codes), run.findings.codes

@@ -28,7 +28,7 @@ import time
 
 import torch
 
-from trainwell.babysit.findings import Diagnosis
+from trainwell.babysit.findings import Diagnosis, make
 from trainwell.babysit.preflight import check_activations
 from trainwell.babysit.probes import (ActivationRecorder, UpdateProbe, gradient_norms, input_std,
                                       weight_parameters)
@@ -165,9 +165,28 @@ class Monitor:
             found += self._evaluate(state, history, SAMPLE_ONLY_RULES, hook="on_validation_end")
             self._tick(t0)
         t0 = time.perf_counter()
+        found += self._divergence_stop(state, found)
         for f in sorted(found, key=lambda f: RULE_ORDER.get(f.code, len(RULE_ORDER))):
             self._add(state, f)             # in RULES order, as one evaluation gives them
         self._epoch_seconds += self._tick(t0)
+
+    def _divergence_stop(self, state, found) -> list:
+        """The trainer's divergence check (notes 004: loss > 3x the initial, or NaN) stopped the run
+        between two samples, on a window mean the rules never saw: report it as they would."""
+        diverged = getattr(state, "diverged", None)
+        codes = {f.code for f in [*self.findings, *found]}
+        if not diverged or codes & {"nonfinite_loss", "loss_exploding"}:
+            return []
+        loss, initial, lr = diverged.get("loss"), diverged.get("initial_loss"), diverged.get("lr")
+        evidence = {"loss": loss, "initial_loss": initial, "lr": lr, "step": diverged.get("step")}
+        fix = f"lower lr from {lr:.3g} to about {lr / 10:.3g}, or clip gradients" if lr else None
+        if loss is None or not math.isfinite(loss):
+            return [make("nonfinite_loss", f"the training loss became {loss} by step {diverged.get('step')} and "
+                         f"the trainer stopped the run (notes 004: NaN almost always means high lr)",
+                         evidence=evidence, fix=fix)]
+        return [make("loss_exploding", f"the training loss rose to {loss:.4g}, {loss / initial:.1f}x its initial "
+                     f"{initial:.4g}, by step {diverged.get('step')}: the trainer stopped the run (notes 004: "
+                     f"above {diverged.get('factor', 3.0):g}x, break out)", evidence={**evidence, "ratio": loss / initial}, fix=fix)]
 
     def on_fit_end(self, state):
         t0 = time.perf_counter()

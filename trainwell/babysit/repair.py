@@ -30,7 +30,7 @@ import statistics
 import torch
 from torch import nn
 
-from trainwell.babysit.findings import Diagnosis, Finding, make
+from trainwell.babysit.findings import Diagnosis, Finding
 from trainwell.babysit.preflight import preflight
 from trainwell.babysit.rules import STRONG_DECAY, WINDOW
 
@@ -411,13 +411,7 @@ class Repairer:
             self._guard("on_after_step", state)
 
     def on_validation_end(self, state):
-        if len(self.monitor.findings) <= self._known and state.stop is not None and state.stop.startswith(
-                "the ") and ("diverged" in state.stop or "rose to" in state.stop):
-            # the trainer's own divergence check stopped the run between two monitor samples
-            loss = state.metrics.get("train_loss")
-            self.monitor.diagnosis.add(make("loss_exploding", state.stop,
-                                            evidence={"loss": loss, "lr": state.lr, "step": state.step,
-                                                      "epoch": state.epoch}))
+        # (the Monitor, called first, reports the trainer's own divergence stop as a finding)
         if len(self.monitor.findings) > self._known:
             self._guard("on_validation_end", state)
 

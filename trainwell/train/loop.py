@@ -213,6 +213,10 @@ class Trainer:
             state.initial_loss = mean
             return
         lr = f"{state.lr:.3g}"
+        if not math.isfinite(mean) or (state.initial_loss is not None
+                                       and mean > config.divergence_factor * state.initial_loss > 0):
+            state.diverged = {"loss": mean, "initial_loss": state.initial_loss, "step": state.step,
+                              "lr": state.lr, "factor": config.divergence_factor}
         if not math.isfinite(mean):
             state.stop = (f"the loss became {mean} by step {state.step} (epoch {state.epoch + 1}); "
                           f"training diverged. Try a lower lr (now {lr}, e.g. 10x lower), "
@@ -241,6 +245,8 @@ class Trainer:
         metrics["seconds"] = seconds
         state.metrics = metrics
         if not math.isfinite(metrics["train_loss"]) and state.stop is None:
+            state.diverged = {"loss": metrics["train_loss"], "initial_loss": state.initial_loss,
+                              "step": state.step, "lr": state.lr}
             state.stop = (f"the training loss is {metrics['train_loss']} at epoch {state.epoch}; "
                           f"training diverged. Try a lower lr (now {state.lr:.3g}) or clip_norm.")
         self.hooks("on_validation_end", state)
@@ -292,7 +298,7 @@ class Trainer:
         keep_scale = self.state.lr_scale
         self.load_state_dict(_clone(snapshot), settings=False)
         self.state.lr_scale = keep_scale
-        self.state.stop = None
+        self.state.stop = self.state.diverged = None
         self._restarted = True
         if self.state.run_dir is not None:
             rewrite_lines(self.state.run_dir / "metrics.jsonl", self.state.history)

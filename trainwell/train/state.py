@@ -32,6 +32,8 @@ class TrainState:
     lr: float = 0.0                           # the current lr of the first parameter group
     initial_loss: float | None = None         # first step's loss (divergence check)
     recent_loss: float | None = None          # mean loss of the last check window (synced there)
+    diverged: dict | None = None              # {"loss", "initial_loss", "step", "lr"} when the
+                                              # divergence check stopped the run
     best: dict = field(default_factory=dict)  # {"value", "epoch", "weights"} of the monitored metric
     extras: dict = field(default_factory=dict)  # callbacks' own data (JSON-able parts are checkpointed)
     trainer: Any = field(default=None, repr=False)  # the running Trainer (repairs use its methods)
