@@ -97,6 +97,12 @@ def mlp(d_in, d_out, hidden=(128, 64), act=nn.ReLU, *, seed=0, out_act=None, dro
     return nn.Sequential(*layers)
 
 
+def linear(d_in, d_out, *, seed=0):
+    """Softmax regression: one nn.Linear (notes 001's linear classifier)."""
+    torch.manual_seed(seed)
+    return nn.Linear(d_in, d_out)
+
+
 def bn_mlp(d_in, d_out, hidden=(64,) * 8, *, seed=0):
     """Linear -> BatchNorm1d -> ReLU blocks, He init: the notes' recipe for a deep net."""
     torch.manual_seed(seed)
@@ -288,9 +294,12 @@ def _cases() -> list[Case]:
         twin_options={"lr": 1e-3}, model=relu, repairable=True, note="Adam lr = 0.1")
     add("sgd_lr_1e-4/digits", "update_ratio_low", "digits", options={"lr": 1e-4, "momentum": 0.0, "nesterov": False},
         twin_options={"lr": 0.05, "momentum": 0.9, "nesterov": True}, model=relu, repairable=True, note="SGD lr = 1e-4")
-    add("lr_2_no_momentum/spirals", "oscillating_loss", "spirals", options={"lr": 3.0, "momentum": 0.0, "nesterov": False,
-                                                                            "batch_size": 16},
-        twin_options={"lr": 0.05, "momentum": 0.9, "nesterov": True}, model=relu, repairable=True, note="plain SGD lr = 3")
+    add("lr_6_no_momentum/digits", "oscillating_loss", "digits",
+        options={"lr": 6.0, "momentum": 0.0, "nesterov": False, "batch_size": 16, "schedule": "constant"},
+        twin_options={"lr": 0.05, "momentum": 0.9, "nesterov": True}, model=lambda i, o: linear(i, o),
+        repairable=True, note="softmax regression, plain SGD lr = 6, constant: the epoch loss bounces "
+                              "0.3-0.7 (the earlier case, lr 3 on the spirals MLP, killed every unit at "
+                              "once: nothing oscillated)")
     add("deep_relu_grad_blowup/teacher", "exploding_gradients", "teacher",
         options={"lr": 0.3, "schedule": "constant"}, twin_options={"lr": 0.05, "schedule": "cosine"},
         model=lambda i, o: mlp(i, o, (256,) * 6), twin_model=lambda i, o: he_init(mlp(i, o, (256,) * 6)),

@@ -186,3 +186,13 @@ def test_lr_too_high_ignores_the_noise_of_a_converged_loss():
     assert R.lr_too_high(converged, [], CTX) == []
     rising = [sample(i, 1.0 if i < 4 else 1.3) for i in range(12)]
     assert R.lr_too_high(rising, [], CTX)[0].code == "lr_too_high"
+
+
+def test_oscillation_in_the_epoch_means():
+    """Sparse samples miss it; the per-epoch means show a loss that keeps jumping back up."""
+    bouncing = epochs([0.53, 0.46, 0.57, 0.66, 0.31, 0.74, 0.57, 0.32, 0.70], lr=6.0)
+    found = R.oscillating_loss([], bouncing, CTX)
+    assert [f.code for f in found] == ["oscillating_loss"] and found[0].evidence["rises"] >= 2
+    assert R.oscillating_loss([], HEALTHY_HISTORY, CTX) == []
+    raised = [dict(h, lr=0.1 * (i + 1)) for i, h in enumerate(bouncing)]     # the schedule raised the lr each time
+    assert R.oscillating_loss([], raised, CTX) == []

@@ -171,8 +171,10 @@ CODES = {
     "oscillating_loss": _code(
         "training", "warning",
         "median |difference| of consecutive sampled losses relative to the initial loss, with no "
-        "downward trend",
-        "median |delta| > 0.25 x initial loss and the loss has not fallen below half the initial",
+        "downward trend; rises of the per-epoch mean training loss",
+        "median |delta| > 0.25 x initial loss and the loss has not fallen below half the initial; "
+        "or the epoch's mean training loss (free of batch noise) rose by > 20% at least twice in "
+        "the last 6 epochs while the lr was not raised (a warm restart raises it on purpose)",
         "notes 001 'monitor and visualize the loss curve'; Goodfellow et al. 2016 §8.1.3",
         "lower the lr about 3x, add momentum damping, or raise the batch size"),
     "plateau": _code(

@@ -44,7 +44,7 @@ PER_SAMPLE_RULES = ("nonfinite_loss", "loss_exploding", "lr_too_high")
 # Rules that read only the samples (and ctx values fixed by them): with no new sample since the
 # last epoch end their answer cannot change, so the epoch end skips them
 # (tests/babysit/test_monitor.py checks they ignore the history).
-SAMPLE_ONLY_RULES = ("oscillating_loss", "vanishing_gradients", "exploding_gradients",
+SAMPLE_ONLY_RULES = ("vanishing_gradients", "exploding_gradients",
                      "update_ratio_high", "update_ratio_low")
 EPOCH_RULES = tuple(r for r in RULES if r not in SAMPLE_ONLY_RULES)
 RULE_ORDER = {name: i for i, name in enumerate(RULES)}   # each rule reports its own code

@@ -26,6 +26,7 @@ RISE = 1.10                  # lr_too_high: last third's median 10% above the fi
 FLAT = 0.01                  # plateau: < 1% improvement
 BARELY = 0.05                # lr_too_low: < 5% below the initial loss (one batch's loss: a few % of noise)
 OSCILLATION = 0.25           # median |Δloss| > 0.25 x initial loss
+OSCILLATION_EPOCHS, EPOCH_RISE = 6, 1.2   # or 2+ epoch-mean rises of > 20% in the last 6 epochs
 RATIO_HIGH = 3e-2            # notes 001: "0.01 is probably too high"; healthy Adam starts near 1e-2
 RATIO_LOW = 1e-5             # two decades below the healthy ~1e-3 (notes 001, CS231n)
 EXTREME_RATIO = 0.3          # 10x RATIO_HIGH: flagged even while the loss still falls
@@ -171,6 +172,31 @@ def _ever_diverged(samples, history, ctx) -> bool:
 
 
 def oscillating_loss(samples, history, ctx) -> list[Finding]:
+    return _oscillating_samples(samples, ctx) or _oscillating_epochs(history)
+
+
+def _oscillating_epochs(history) -> list[Finding]:
+    """The epoch means (no batch noise) jump up by > 20% at least twice in the last 6 epochs, with
+    the lr not raised in between (a warm restart raises the loss on purpose)."""
+    recent = history[-OSCILLATION_EPOCHS:]
+    rises = [(a, b) for a, b in zip(recent, recent[1:])
+             if _rose(a.get("train_loss"), b.get("train_loss")) and (b.get("lr") or 0.0) <= (a.get("lr") or 0.0)]
+    if len(rises) < 2:
+        return []
+    losses = [round(h["train_loss"], 4) for h in recent]
+    lr = recent[-1].get("lr")
+    return [make("oscillating_loss",
+                 f"the epoch's training loss jumped up by more than {EPOCH_RISE - 1:.0%} {len(rises)} times in the last "
+                 f"{len(recent)} epochs ({' -> '.join(f'{v:.3g}' for v in losses)}) without a schedule restart",
+                 evidence={"epoch_losses": losses, "rises": len(rises), "lr": lr},
+                 fix=f"lower lr from {lr:.3g} to about {lr / 3:.3g}, or use a larger batch" if lr else None)]
+
+
+def _rose(a, b) -> bool:
+    return a is not None and b is not None and math.isfinite(a) and math.isfinite(b) and a > 0 and b > EPOCH_RISE * a
+
+
+def _oscillating_samples(samples, ctx) -> list[Finding]:
     initial = ctx.get("initial_loss")
     finite = _finite([s["loss"] for s in _window(samples)])
     if not initial or len(finite) < 8:
