@@ -94,3 +94,9 @@ def test_units_dead_at_init_explain_a_stuck_loss_not_a_diverging_one():
     assert Diagnosis([make("vanishing_gradients", "flat"), dead]).primary is dead
     assert Diagnosis([make("nonfinite_loss", "nan"), make("exploding_activations", "big")]).primary.code \
         == "exploding_activations"
+
+
+def test_huge_outputs_at_init_explain_a_diverging_loss():
+    """A regression net whose last layer is 30x too large starts at a huge loss and then explodes."""
+    d = Diagnosis([make("loss_exploding", "x"), make("bad_initial_loss", "900x", evidence={"ratio": 900.0})])
+    assert d.primary.code == "bad_initial_loss"

@@ -196,3 +196,13 @@ def test_oscillation_in_the_epoch_means():
     assert R.oscillating_loss([], HEALTHY_HISTORY, CTX) == []
     raised = [dict(h, lr=0.1 * (i + 1)) for i, h in enumerate(bouncing)]     # the schedule raised the lr each time
     assert R.oscillating_loss([], raised, CTX) == []
+
+
+def test_gradients_regrowing_under_a_strong_decay_are_not_exploding():
+    """Weight decay 1 collapses a CNN; as the schedule lowers lr x decay it regrows, gradients 30x."""
+    regrowing = [sample(i * 20, 2.29, lr=0.05, weight_decay=1.0, grads={"0.weight": 0.2 * 2 ** i}) for i in range(6)]
+    assert R.exploding_gradients(regrowing, [], CTX) == []
+    spiking = [dict(s, loss=3.0) for s in regrowing]                 # the loss rose above its initial 2.3
+    assert R.exploding_gradients(spiking, [], CTX)[0].code == "exploding_gradients"
+    undecayed = [dict(s, weight_decay=5e-4) for s in regrowing]
+    assert R.exploding_gradients(undecayed, [], CTX)[0].code == "exploding_gradients"

@@ -195,7 +195,9 @@ CODES = {
         "training", "error",
         "total gradient norm against the first sampled one; per-layer relative gradients",
         "non-finite, or > 10x the first sampled norm while the sampled loss is not falling (gradients "
-        "that grow as a net leaves a flat start are healthy)",
+        "that grow as a net leaves a flat start are healthy), unless a strong decay (lr x "
+        "weight_decay >= 1e-2) collapsed the weights and the loss never rose above its initial "
+        "value (they regrow; `underfitting` names the decay)",
         "notes 001 gradient clipping; Pascanu et al. 2013",
         "clip gradients (clip_norm=1.0) or lower the lr"),
     "update_ratio_high": _code(
@@ -265,7 +267,8 @@ def _causes() -> dict:
     setup = data + ("gradient_mismatch", "unnormalized_inputs", *_INIT)
     out = {code: setup for code in _OPTIMIZATION + ("cannot_overfit_small_subset",)}
     for code in _DIVERGED:      # units that are dead, saturated or silent at init slow learning down;
-        out[code] = tuple(c for c in setup if c not in _INIT) + ("exploding_activations",)  # they don't blow it up
+        # they don't blow it up; huge activations or outputs at init do
+        out[code] = tuple(c for c in setup if c not in _INIT) + ("exploding_activations", "bad_initial_loss")
     out["bad_initial_loss"] = data + ("unnormalized_inputs", *_INIT)
     out.update({code: ("nonfinite_data", "unnormalized_inputs") for code in _INIT})
     out["vanishing_activations"] += ("dead_units",)                  # dead units output zeros

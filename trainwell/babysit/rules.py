@@ -264,26 +264,33 @@ def vanishing_gradients(samples, history, ctx) -> list[Finding]:
 
 
 def exploding_gradients(samples, history, ctx) -> list[Finding]:
-    window = samples
-    totals = [math.sqrt(sum(v * v for v in s["grad_norm"].values())) if s.get("grad_norm") else None
-              for s in window]
-    totals = [t for t in totals if t is not None]
-    if not totals:
+    if not samples:
         return []
-    if not math.isfinite(totals[-1]):
-        return [make("exploding_gradients", f"the gradient norm is {totals[-1]} at step {samples[-1]['step']}",
-                     evidence={"grad_norm": totals[-1]})]
-    finite = _finite(totals)
-    if len(finite) < 4:
+    last = _total_grad_norm(samples[-1])
+    if last is not None and not math.isfinite(last):
+        return [make("exploding_gradients", f"the gradient norm is {last} at step {samples[-1]['step']}",
+                     evidence={"grad_norm": last})]
+    first = _finite([_total_grad_norm(s) for s in samples[:3]])
+    recent = _finite([_total_grad_norm(s) for s in samples[-2:]])
+    if len(samples) < 4 or len(first) < 3 or not recent:
         return []
-    base = statistics.median(finite[:3])
-    now = statistics.median(finite[-2:])
+    base, now = statistics.median(first), statistics.median(recent)
     if base <= 0 or now <= GRAD_GROWTH * base:
         return []
-    if _falling(samples[-WINDOW:]):
+    window = _window(samples)
+    if _falling(window):
         return []                   # gradients grow as a net leaves a flat start: healthy if the loss falls
+    initial = ctx.get("initial_loss")
+    spiked = any(v > initial for v in _finite([s["loss"] for s in window])) if initial else True
+    if _decay_per_step(window) >= STRONG_DECAY and not spiked:
+        return []                   # weights a strong decay collapsed regrow: `underfitting` names the decay
     return [make("exploding_gradients", f"the gradient norm grew from {base:.3g} to {now:.3g} "
                  f"({now / base:.0f}x)", evidence={"first": base, "now": now, "ratio": now / base})]
+
+
+def _total_grad_norm(sample):
+    norms = sample.get("grad_norm")
+    return math.sqrt(sum(v * v for v in norms.values())) if norms else None
 
 
 def update_ratio_high(samples, history, ctx) -> list[Finding]:
