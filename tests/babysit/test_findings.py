@@ -100,3 +100,8 @@ def test_huge_outputs_at_init_explain_a_diverging_loss():
     """A regression net whose last layer is 30x too large starts at a huge loss and then explodes."""
     d = Diagnosis([make("loss_exploding", "x"), make("bad_initial_loss", "900x", evidence={"ratio": 900.0})])
     assert d.primary.code == "bad_initial_loss"
+
+
+def test_a_bouncing_loss_reads_as_oscillating_before_rising():
+    d = Diagnosis([make("lr_too_high", "rising"), make("oscillating_loss", "bouncing")])
+    assert d.primary.code == "oscillating_loss"

@@ -242,6 +242,8 @@ CODES = {
 }
 
 
+# (A loss that keeps bouncing also has rising stretches: `oscillating_loss`, the more specific
+# reading, comes before `lr_too_high`'s "rising".)
 # Root causes first: a data or wiring fault explains the numeric symptoms that follow it, an
 # init fault explains vanishing gradients and a stuck loss (exploding activations also a
 # diverging one), an lr fault explains exploding losses and units that die during training. The repairer fixes in this order too.
@@ -250,7 +252,7 @@ PRIORITY = (
     "unnormalized_inputs", "unshuffled_data", "symmetric_init", "saturated_units",
     "vanishing_activations", "exploding_activations", "dead_units", "bad_initial_loss",
     "regularization_not_effective", "cannot_overfit_small_subset", "class_imbalance",
-    "nonfinite_loss", "loss_exploding", "exploding_gradients", "lr_too_high", "oscillating_loss",
+    "nonfinite_loss", "loss_exploding", "exploding_gradients", "oscillating_loss", "lr_too_high",
     "vanishing_gradients", "update_ratio_high", "lr_too_low", "update_ratio_low", "plateau",
     "overfitting", "underfitting", "check_skipped",
 )
