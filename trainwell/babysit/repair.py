@@ -318,8 +318,10 @@ INIT_CODES = {"symmetric_init", "saturated_units", "vanishing_activations", "exp
               "dead_units", "vanishing_gradients"}
 # Not-repairable errors that make training meaningless (or crash in the loss): stop at once.
 FATAL = {"nonfinite_data", "label_problem", "loss_output_mismatch", "nonfinite_loss", "loss_exploding"}
-# An epoch with one of these is not a good state to roll back to.
-UNHEALTHY = {"nonfinite_loss", "loss_exploding", "lr_too_high", "exploding_gradients", "exploding_activations"}
+# An epoch with one of these is not a good state to roll back to (units that died in it stay dead
+# in its snapshot: a CNN at lr 5 repaired from there ended 3 points below its twin, from before 0).
+UNHEALTHY = {"nonfinite_loss", "loss_exploding", "lr_too_high", "exploding_gradients", "exploding_activations",
+             "dead_units"}
 # Epochs a repair gets before the same code is judged again: the rule's own window (rules.py:
 # plateau and underfitting look at 3 epochs, the others at the last epoch or samples).
 SETTLE_EPOCHS = {"plateau": 3, "underfitting": 3, "overfitting": 1, "lr_too_low": 1, "update_ratio_low": 1}
