@@ -231,3 +231,25 @@ def test_strong_decay_is_lr_times_weight_decay_at_the_recent_peak_lr():
     dead = make("dead_units", "dead", evidence={"step": 80})
     assert plan_init(dead, annealed)["action"] == "set_weight_decay"
     assert plan_init(dead, _ctx())["action"] == "lower_lr"
+
+
+class SmallCNN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.c1, self.c2 = nn.Conv2d(1, 16, 3, padding=1), nn.Conv2d(16, 32, 3, padding=1)
+        self.fc = nn.Linear(32 * 4 * 4, 10)
+
+    def forward(self, x):
+        x = torch.relu(self.c1(x.view(-1, 1, 8, 8)))
+        return self.fc(torch.max_pool2d(torch.relu(self.c2(x)), 2).flatten(1))
+
+
+def test_units_killed_by_a_large_lr_are_not_rolled_back_to(data):
+    """lr 5 explodes a CNN; at lr 0.5 its units die: the repair must return to a state from
+    before they died (an epoch with dead units is no good state), then end near the lr-0.05 twin."""
+    opts = {**FAST, "epochs": 12}
+    twin = trainwell.fit(SmallCNN(), data, babysit="watch", lr=0.05, **opts).results["test"]["acc"]
+    run = trainwell.fit(SmallCNN(), data, babysit="repair", lr=5.0, **opts)
+    assert run.repairs and all(r["action"] == "lower_lr" for r in run.repairs), run.repairs
+    assert run.results["test"]["acc"] >= twin - 0.02
