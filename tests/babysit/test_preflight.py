@@ -294,6 +294,17 @@ def test_label_problems(y, kind):
     assert "label_problem" in codes(pf.check_labels(y, out, kind, num_classes=None))
 
 
+def test_a_too_narrow_output_layer_is_the_models_fault_not_the_labels():
+    """Labels 0..9 of a 10-class data set and a 5-output model: size the layer (loss_output_mismatch);
+    labels 1..10 for 10 outputs are off by one whatever the data says (label_problem)."""
+    narrow = mlp((64, 16, 5))(XS)
+    assert pf.check_labels(YS, narrow, "cross_entropy", num_classes=10) == []
+    found = pf.check_loss_output(narrow, YS, "cross_entropy", F.cross_entropy, last=(None, None), num_classes=10)
+    assert "loss_output_mismatch" in codes(found)
+    assert "label_problem" in codes(pf.check_labels(YS + 1, mlp()(XS), "cross_entropy", num_classes=11))
+    assert "label_problem" in codes(pf.check_labels(YS, narrow, "cross_entropy", num_classes=None))
+
+
 def test_labels_healthy():
     assert pf.check_labels(YS, mlp()(XS), "cross_entropy", num_classes=10) == []
     assert pf.check_labels((YS > 4).float(), mlp((64, 8, 1))(XS), "bce", num_classes=None) == []

@@ -114,7 +114,8 @@ CODES = {
         "preflight", "error",
         "targets against the loss and the output: integer dtype for class-id losses, ids in "
         "[0, C), more than one class, BCE targets in [0, 1], KL targets rows of probabilities",
-        "any violation",
+        "any violation; ids that fit the data's own C classes but not a narrower output layer are "
+        "the model's fault (`loss_output_mismatch`), except 1..C labels for C outputs (off by one)",
         "notes 003 design choices: the output units and the loss must match the targets",
         "convert the targets (e.g. y.long()), remap ids to 0..C-1, or size the output layer to C"),
     "class_imbalance": _code(

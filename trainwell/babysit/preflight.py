@@ -16,6 +16,7 @@ import copy
 import inspect
 import math
 import time
+import warnings
 
 import torch
 import torch.nn.functional as F
@@ -267,7 +268,10 @@ def check_labels(y, out, kind: str, *, num_classes) -> list[Finding]:
             return found
         lo, hi = int(y.min()), int(y.max())
         classes = int(torch.unique(y).numel())
-        if lo < 0 or hi >= width:
+        # labels that fit the data's own classes but not a too-narrow output layer are the model's
+        # fault (check_loss_output reports the width); 1..C labels for C outputs are the labels'
+        labels_fit_data = num_classes is not None and lo >= 0 and hi < num_classes and not (lo == 1 and hi == width)
+        if (lo < 0 or hi >= width) and not labels_fit_data:
             problem(f"labels range over [{lo}, {hi}] but the model has {width} outputs (valid ids 0..{width - 1})",
                     f"size the output layer to {hi + 1} classes or remap the labels to 0..{width - 1}",
                     min=lo, max=hi, outputs=width)
@@ -377,7 +381,9 @@ def check_loss_output(out, y, kind: str, loss_fn, *, last: tuple, num_classes) -
         mismatch(f"{kind} with {width} outputs and integer class ids: use cross_entropy for several classes",
                  "use cross_entropy (softmax over the classes) for class ids")
     try:
-        value = loss_fn(out, y)
+        with warnings.catch_warnings():     # torch's broadcasting warning: the finding says it better
+            warnings.simplefilter("ignore")
+            value = loss_fn(out, y)
         if not (isinstance(value, torch.Tensor) and value.numel() == 1):
             mismatch(f"the loss returned {type(value).__name__} of shape "
                      f"{tuple(getattr(value, 'shape', ()))}, not a scalar", "reduce the loss to a scalar (mean)")
