@@ -186,7 +186,8 @@ class Monitor:
                          evidence=evidence, fix=fix)]
         return [make("loss_exploding", f"the training loss rose to {loss:.4g}, {loss / initial:.1f}x its initial "
                      f"{initial:.4g}, by step {diverged.get('step')}: the trainer stopped the run (notes 004: "
-                     f"above {diverged.get('factor', 3.0):g}x, break out)", evidence={**evidence, "ratio": loss / initial}, fix=fix)]
+                     f"above {diverged.get('factor', 3.0):g}x, break out)",
+                     evidence={**evidence, "ratio": loss / initial}, fix=fix)]
 
     def on_fit_end(self, state):
         t0 = time.perf_counter()

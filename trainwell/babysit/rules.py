@@ -3,8 +3,9 @@
 Every rule has the signature ``rule(samples, history, ctx) -> list[Finding]``:
 
 * ``samples`` — the sampled steps, oldest first, each a dict ``{"step", "epoch", "loss", "lr",
-  "weight_decay" (the optimizer's largest), "batch_finite", "grad_norm": {layer: float}, "weight_norm": {layer: float},
-  "update_ratio": {layer: float}}`` (the per-layer dicts may be empty);
+  "weight_decay" (the optimizer's largest), "batch_finite", "grad_norm": {layer: float},
+  "weight_norm": {layer: float}, "update_ratio": {layer: float}}`` (the per-layer dicts may be
+  empty);
 * ``history`` — the trainer's per-epoch dicts (``train_loss``, ``train_acc``, ``val_loss``,
   ``val_acc``, ``lr``, ...);
 * ``ctx`` — ``{"initial_loss", "steps_per_epoch", "max_lr", "final"}``.
@@ -186,14 +187,16 @@ def _oscillating_epochs(history) -> list[Finding]:
     losses = [round(h["train_loss"], 4) for h in recent]
     lr = recent[-1].get("lr")
     return [make("oscillating_loss",
-                 f"the epoch's training loss jumped up by more than {EPOCH_RISE - 1:.0%} {len(rises)} times in the last "
-                 f"{len(recent)} epochs ({' -> '.join(f'{v:.3g}' for v in losses)}) without a schedule restart",
+                 f"the epoch's training loss jumped up by more than {EPOCH_RISE - 1:.0%} {len(rises)} times in "
+                 f"the last {len(recent)} epochs ({' -> '.join(f'{v:.3g}' for v in losses)}) without a schedule "
+                 f"restart",
                  evidence={"epoch_losses": losses, "rises": len(rises), "lr": lr},
                  fix=f"lower lr from {lr:.3g} to about {lr / 3:.3g}, or use a larger batch" if lr else None)]
 
 
 def _rose(a, b) -> bool:
-    return a is not None and b is not None and math.isfinite(a) and math.isfinite(b) and a > 0 and b > EPOCH_RISE * a
+    finite = a is not None and b is not None and math.isfinite(a) and math.isfinite(b)
+    return finite and a > 0 and b > EPOCH_RISE * a
 
 
 def _oscillating_samples(samples, ctx) -> list[Finding]:
@@ -434,10 +437,11 @@ def underfitting(samples, history, ctx) -> list[Finding]:
     evidence = {"train_acc": acc, "gap": gap, "epochs": len(history)}
     decay = _decay_per_step(_window(samples))
     if decay >= STRONG_DECAY:        # the decay pulls the weights to zero faster than the data moves them
-        wd = samples[-1]["weight_decay"]
+        wd = samples[-1].get("weight_decay") or 0.0
         return [make("underfitting", f"the model underfits: {what} after {len(history)} epochs, while weight "
-                     f"decay takes up to {decay:.2g} of the weights' norm off every step (lr x weight_decay "
-                     f"{wd:.3g}; about 1e-3 is a healthy whole update)", evidence={**evidence, "decay_per_step": decay, "cause": "weight_decay"},
+                     f"decay {wd:.3g} takes up to {decay:.2g} of the weights' norm off every step (lr x "
+                     f"weight_decay; about 1e-3 is a healthy whole update)",
+                     evidence={**evidence, "decay_per_step": decay, "cause": "weight_decay"},
                      fix=f"lower weight_decay from {wd:.3g} to about {wd / 100:.3g}")]
     if not stalled:     # the run ended while the loss still falls: too short, not broken
         return [make("underfitting", f"training ended while the loss was still falling: {what} after "
