@@ -181,3 +181,19 @@ def test_fit_reports_the_divergence_it_stopped_on():
                         progress=False, report=False, run_dir=None)
     assert run.stopped.startswith("the loss rose to")
     assert {"loss_exploding", "nonfinite_loss"} & set(run.findings.codes), run.findings.codes
+
+
+def test_layers_frozen_by_an_lr_multiplier_of_zero_are_not_judged():
+    """Fine-tuning holds the first layer still (lr_mults {"0": 0}): no update is no problem there."""
+    import trainwell
+    from trainwell.data.sources import digits as digits_splits
+
+    m = Monitor(every=5)
+    trainwell.fit(mlp(), digits_splits(), lr=0.05, epochs=3, lr_mults={"0": 0.0}, babysit="off", callbacks=[m],
+                  progress=False, report=False, run_dir=None)
+    assert "0.weight" not in m.samples[-1]["update_ratio"] and m.samples[-1]["update_ratio"]
+    assert "update_ratio_low" not in {f.code for f in m.findings}
+    held_a_little = Monitor(every=5)
+    trainwell.fit(mlp(), digits_splits(), lr=0.05, epochs=1, lr_mults={"0": 0.1}, babysit="off",
+                  callbacks=[held_a_little], progress=False, report=False, run_dir=None)
+    assert "0.weight" in held_a_little.samples[-1]["update_ratio"]

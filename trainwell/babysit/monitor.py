@@ -113,7 +113,11 @@ class Monitor:
     def on_fit_start(self, state):
         t0 = time.perf_counter()
         try:
-            pairs = weight_parameters(state.model)
+            # layers a parameter group holds still on purpose (lr_mult 0: frozen for fine-tuning)
+            # have no update to judge
+            groups = getattr(getattr(state, "optimizer", None), "param_groups", None) or ()
+            held = {id(p) for g in groups if g.get("lr_mult", 1.0) == 0 for p in g["params"]}
+            pairs = [(n, p) for n, p in weight_parameters(state.model) if id(p) not in held]
             self._names = [n for n, _ in pairs]
             self._params = [p for _, p in pairs]
             self._probe = UpdateProbe(self._params)
