@@ -1,9 +1,12 @@
 """The babysitter beyond the suite's MLPs: other architectures, a regression loss, and healthy
 setups that have no broken twin.
 
-* healthy: 14 setups written the way users write them for these data sets (a CNN with SGD and
+* healthy: 29 setups written the way users write them for these data sets (a CNN with SGD and
   with Adam, batch norm + dropout with AdamW, GELU, RMSprop, batch sizes 8 and 256, a step
-  schedule, 30-epoch runs, a wide net, tanh with PyTorch's default init, an MSE regression):
+  schedule, 30-epoch runs, a wide net, tanh with PyTorch's default init, an MSE regression; and
+  fit's options that change what the monitor sees: label smoothing, warmup, gradient noise,
+  clipping, SAM, L1, early stopping, frozen and unfrozen layers, lr_mult 0, a plateau schedule,
+  Adagrad, full-batch L-BFGS, sampling with replacement, dropout):
   false alarms (any warning or error under ``babysit="watch"``) and harm (the test metric under
   ``"repair"`` against ``"watch"``);
 * broken: 11 faults on a CNN, a batch-norm net, a regression MLP and a 1-unit bottleneck, each
@@ -103,6 +106,23 @@ HEALTHY = [
     ("mlp_rmsprop/digits", lambda: suite.mlp(64, 10), digits, {"optimizer": "rmsprop", "lr": 1e-3}),
     ("tanh_default_init/digits", lambda: suite.mlp(64, 10, act=nn.Tanh), digits, {}),
     ("wide_20_epochs/teacher", lambda: suite.mlp(8, 4, (512, 512)), lambda: suite.data("teacher"), {"epochs": 20}),
+    # the options of fit() that change what the monitor sees
+    ("label_smoothing_0.1_30_epochs/digits", lambda: suite.mlp(64, 10), digits, {"label_smoothing": 0.1, "epochs": 30}),
+    ("warmup_100/digits", lambda: suite.mlp(64, 10), digits, {"warmup_steps": 100}),
+    ("grad_noise/digits", lambda: suite.mlp(64, 10), digits, {"grad_noise": 0.01}),
+    ("clip_norm_1/digits", lambda: suite.mlp(64, 10), digits, {"clip_norm": 1.0}),
+    ("sam/digits", lambda: suite.mlp(64, 10), digits, {"optimizer": "sam"}),
+    ("l1_1e-4/digits", lambda: suite.mlp(64, 10), digits, {"l1": 1e-4}),
+    ("early_stopping/digits", lambda: suite.mlp(64, 10), digits, {"patience": 3, "epochs": 40}),
+    ("freeze_first/digits", lambda: suite.mlp(64, 10), digits, {"freeze": ["0"]}),
+    ("freeze_then_unfreeze/digits", lambda: suite.mlp(64, 10), digits, {"freeze": ["0"], "unfreeze_at": 4}),
+    ("lr_mult_0_first/digits", lambda: suite.mlp(64, 10), digits, {"lr_mults": {"0": 0.0}}),
+    ("plateau_schedule/digits", lambda: suite.mlp(64, 10), digits, {"schedule": "plateau", "epochs": 20}),
+    ("adagrad/digits", lambda: suite.mlp(64, 10), digits, {"optimizer": "adagrad"}),
+    ("lbfgs_full_batch/digits", lambda: suite.mlp(64, 10), digits,
+     {"optimizer": "lbfgs", "lr": 1.0, "batch_size": 2048, "epochs": 10}),
+    ("sampling_with_replacement/digits", lambda: suite.mlp(64, 10), digits, {"replacement": True}),
+    ("dropout_0.3/digits", lambda: suite.mlp(64, 10, dropout=0.3), digits, {}),
 ]
 
 PLAIN_SGD = {"momentum": 0.0, "nesterov": False}

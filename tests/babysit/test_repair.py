@@ -253,3 +253,13 @@ def test_units_killed_by_a_large_lr_are_not_rolled_back_to(data):
     run = trainwell.fit(SmallCNN(), data, babysit="repair", lr=5.0, **opts)
     assert run.repairs and all(r["action"] == "lower_lr" for r in run.repairs), run.repairs
     assert run.results["test"]["acc"] >= twin - 0.02
+
+
+def test_units_dying_while_the_loss_falls_are_left_alone(data):
+    """Adagrad at lr 0.05 kills half of a layer's units early on and still reaches its accuracy:
+    cutting its lr for the dead units (no divergence, the loss falling) cost 5 points."""
+    opts = {**FAST, "epochs": 12, "optimizer": "adagrad", "lr": 0.05}
+    watched = trainwell.fit(mlp(), data, babysit="watch", **opts).results["test"]["acc"]
+    run = trainwell.fit(mlp(), data, babysit="repair", **opts)
+    assert not any(r["code"] == "dead_units" for r in run.repairs), run.repairs
+    assert run.results["test"]["acc"] >= watched - 0.005

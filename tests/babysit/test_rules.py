@@ -206,3 +206,19 @@ def test_gradients_regrowing_under_a_strong_decay_are_not_exploding():
     assert R.exploding_gradients(spiking, [], CTX)[0].code == "exploding_gradients"
     undecayed = [dict(s, weight_decay=5e-4) for s in regrowing]
     assert R.exploding_gradients(undecayed, [], CTX)[0].code == "exploding_gradients"
+
+
+def test_a_flat_loss_on_a_fitted_training_set_is_no_plateau():
+    """Label smoothing 0.1 keeps a 10-class loss near 0.5 (22% of ln 10) once it is fitted."""
+    smoothed = epochs([1.5, 0.9, 0.605, 0.604, 0.604, 0.603], [0.6, 0.9, 0.985, 0.989, 0.99, 0.991])
+    assert R.plateau([], smoothed, CTX) == []
+    unfitted = epochs([1.5, 0.9, 0.605, 0.604, 0.604, 0.603], [0.6, 0.7, 0.8, 0.8, 0.8, 0.8])
+    assert R.plateau([], unfitted, CTX)[0].code == "plateau"
+
+
+def test_second_order_steps_are_not_judged_by_the_update_ratio():
+    """L-BFGS's first step changes a layer by 4x its norm; curvature, not a small lr, sizes it."""
+    steps = [sample(i, 2.0, ratios={"0.weight": 4.0 if i == 0 else 1e-7}) for i in range(5)]
+    assert R.update_ratio_high(steps, [], CTX) and R.update_ratio_low(steps[1:], [], CTX)
+    lbfgs = dict(CTX, second_order=True)
+    assert R.update_ratio_high(steps, [], lbfgs) == [] and R.update_ratio_low(steps[1:], [], lbfgs) == []

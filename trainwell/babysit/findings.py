@@ -183,7 +183,9 @@ CODES = {
         "relative improvement of the epoch training loss over the last 3 epochs, while the loss is "
         "still well above zero",
         "improvement < 1% over 3 epochs with loss > 20% of the initial, while the lr is at least "
-        "10% of its peak (a schedule's annealed tail is convergence, not a stall)",
+        "10% of its peak (a schedule's annealed tail is convergence, not a stall) and the training "
+        "accuracy is below 0.98 (a fitted training set has converged: label smoothing keeps its "
+        "loss at ~26% of the initial)",
         "notes 003 'watch the objective and decrease the LR when it stagnates'",
         "decay the lr (plateau schedule), or check init/normalization"),
     "vanishing_gradients": _code(
@@ -211,13 +213,15 @@ CODES = {
         "the part beyond the decay counts (ratio - lr x weight_decay per sample, a lower bound of "
         "the gradient's share): weights that shrink under a strong decay are left to "
         "`underfitting` (healthy about 1e-3; notes 001 '0.01 is probably too high' — Adam's first "
-        "steps sit near 1e-2 in healthy runs, hence the margin)",
+        "steps sit near 1e-2 in healthy runs, hence the margin); not judged for L-BFGS / Newton, whose "
+        "steps are sized by curvature",
         "notes 001 'track ratio of weight updates / weight magnitudes'; CS231n ~1e-3",
         "lower the lr (for this layer group)"),
     "update_ratio_low": _code(
         "training", "warning",
         "per-layer ||update|| / ||w|| median over the sampled steps",
-        "median < 1e-5 (two decades below the healthy 1e-3)",
+        "median < 1e-5 (two decades below the healthy 1e-3); not judged for L-BFGS / Newton, nor "
+        "for layers whose group has lr_mult 0 (frozen)",
         "notes 001 / CS231n: about 1e-3 is healthy; far below means the layer barely learns",
         "raise the lr, or check that this layer's gradients are not vanishing"),
     "overfitting": _code(

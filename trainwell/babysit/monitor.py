@@ -35,6 +35,7 @@ from trainwell.babysit.probes import (ActivationRecorder, UpdateProbe, gradient_
 from trainwell.babysit.rules import RULES, evaluate
 from trainwell.errors import ConfigError
 from trainwell.optim.factory import group_weight_decay
+from trainwell.optim.newton import Newton
 
 FATAL = ("nonfinite_loss",)
 # Checked at once on a sample whose loss is non-finite or above the initial loss (a diverging
@@ -49,6 +50,9 @@ SAMPLE_ONLY_RULES = ("vanishing_gradients", "exploding_gradients",
 EPOCH_RULES = tuple(r for r in RULES if r not in SAMPLE_ONLY_RULES)
 RULE_ORDER = {name: i for i, name in enumerate(RULES)}   # each rule reports its own code
 MAX_EVERY = 1000
+# Quasi-Newton and Newton steps are sized by curvature, not by a small lr: the notes' ~1e-3
+# update/weight ratio (a first-order rule of thumb) does not apply to them.
+SECOND_ORDER = (torch.optim.LBFGS, Newton)
 # Share of the overhead target the calibration plans for (samples and epoch ends). The rest is
 # margin for what it does not time: the first sample's one-off costs (~0.2% of the benchmark
 # runs), the steps after a sample running slower (its copies evict the optimizer's data from the
@@ -97,6 +101,7 @@ class Monitor:
         self._recorder = None             # the activation recorder while a sampled step runs
         self._max_lr = 0.0
         self._initial_loss = None
+        self._second_order = False
 
     # ------------------------------------------------------------------ public results
     @property
@@ -115,8 +120,10 @@ class Monitor:
         try:
             # layers a parameter group holds still on purpose (lr_mult 0: frozen for fine-tuning)
             # have no update to judge
-            groups = getattr(getattr(state, "optimizer", None), "param_groups", None) or ()
+            optimizer = getattr(state, "optimizer", None)
+            groups = getattr(optimizer, "param_groups", None) or ()
             held = {id(p) for g in groups if g.get("lr_mult", 1.0) == 0 for p in g["params"]}
+            self._second_order = isinstance(optimizer, SECOND_ORDER)
             pairs = [(n, p) for n, p in weight_parameters(state.model) if id(p) not in held]
             self._names = [n for n, _ in pairs]
             self._params = [p for _, p in pairs]
@@ -291,7 +298,7 @@ class Monitor:
             rules = [r for r in (self.rules if rules is None else rules) if r in self.rules]
         ctx = {"initial_loss": self._initial_loss or getattr(state, "initial_loss", None),
                "steps_per_epoch": getattr(state, "steps_per_epoch", None), "max_lr": self._max_lr,
-               "final": final}
+               "final": final, "second_order": self._second_order}
         try:
             return evaluate(self.samples, history, ctx, rules=rules)
         except Exception as exc:

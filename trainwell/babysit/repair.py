@@ -54,6 +54,13 @@ def _lr_of(ctx):
     return ctx["state"].lr or ctx["trainer"].optimizer.param_groups[0]["lr"]
 
 
+def _loss_falling(ctx) -> bool:
+    """The median sampled loss of the last 8 samples is below that of the 8 before."""
+    losses = [s["loss"] for s in ctx["monitor"].samples[-16:] if math.isfinite(s["loss"])]
+    half = len(losses) // 2
+    return bool(half) and statistics.median(losses[half:]) < statistics.median(losses[:half])
+
+
 def _median_update_ratio(ctx):
     ratios = [r for s in ctx["monitor"].samples[-32:] for r in s.get("update_ratio", {}).values()
               if r is not None and math.isfinite(r)]
@@ -91,9 +98,7 @@ def plan_oscillating(f, ctx):
 def plan_update_ratio_high(f, ctx):
     if _strong_weight_decay(ctx):       # lr x weight_decay alone moves the weights this much per step
         return _less_regularization(ctx, "the weights change by a large fraction each step")
-    losses = [s["loss"] for s in ctx["monitor"].samples[-16:] if math.isfinite(s["loss"])]
-    half = len(losses) // 2
-    if half and statistics.median(losses[half:]) < statistics.median(losses[:half]):
+    if _loss_falling(ctx):
         return "large updates, but the loss is falling: left alone (the lr rules act if it rises)"
     ratios = [r for r in (f.evidence.get("update_ratio") or {}).values() if r is not None]
     top = max(ratios) if ratios else 10 * TARGET_RATIO
@@ -182,6 +187,11 @@ def plan_init(f, ctx):
             return _less_regularization(ctx, "ReLU units died during training")
         if ctx["attempts"] >= 1:
             return "units keep dying after one lr cut: left alone (the loss rules act if training stalls)"
+        # units die under updates that are too large: with the loss falling and no divergence in
+        # this run, that is no evidence of a bad lr (Adagrad at lr 0.05 kills half a layer and
+        # still reaches 95 %); after one (a CNN at lr 5, cut to 0.5) the lr is still too high
+        if _loss_falling(ctx) and not ctx.get("diverged_before"):
+            return "units died, but the loss is falling: left alone (the loss rules act if it stalls or rises)"
         return _lower_lr(LR_STEP, "ReLU units died during training (large updates push them negative for every "
                                   "input, notes 004): lower the lr 10x")
     if ctx["attempts_any_init"] == 0:
@@ -316,6 +326,9 @@ POLICY = {
 }
 INIT_CODES = {"symmetric_init", "saturated_units", "vanishing_activations", "exploding_activations",
               "dead_units", "vanishing_gradients"}
+# Repaired before in the run, these say the lr was too high (dead units after them are its doing).
+DIVERGED_CODES = {"nonfinite_loss", "loss_exploding", "lr_too_high", "exploding_gradients", "oscillating_loss",
+                  "update_ratio_high"}
 # Not-repairable errors that make training meaningless (or crash in the loss): stop at once.
 FATAL = {"nonfinite_data", "label_problem", "loss_output_mismatch", "nonfinite_loss", "loss_exploding"}
 # An epoch with one of these is not a good state to roll back to (units that died in it stay dead
@@ -497,7 +510,8 @@ class Repairer:
                 return False
             ctx = {"trainer": state.trainer, "state": state, "monitor": self.monitor,
                    "attempts": self.attempts.get(f.code, 0), "before_training": before_training,
-                   "attempts_any_init": sum(self.attempts.get(c, 0) for c in INIT_CODES)}
+                   "attempts_any_init": sum(self.attempts.get(c, 0) for c in INIT_CODES),
+                   "diverged_before": any(self.attempts.get(c, 0) for c in DIVERGED_CODES)}
             plan = POLICY[f.code](f, ctx)
             if isinstance(plan, str):
                 entry = {"code": f.code, "where": f.where, "reason": plan}

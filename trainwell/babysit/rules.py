@@ -8,7 +8,8 @@ Every rule has the signature ``rule(samples, history, ctx) -> list[Finding]``:
   empty);
 * ``history`` — the trainer's per-epoch dicts (``train_loss``, ``train_acc``, ``val_loss``,
   ``val_acc``, ``lr``, ...);
-* ``ctx`` — ``{"initial_loss", "steps_per_epoch", "max_lr", "final"}``.
+* ``ctx`` — ``{"initial_loss", "steps_per_epoch", "max_lr", "final", "second_order"}``
+  (``second_order``: an L-BFGS / Newton optimizer, whose steps the update-ratio rules do not judge).
 
 Rules look at a recent window (``WINDOW`` samples) so a problem is flagged soon after it
 appears, and at whole epochs (the loss the trainer already synced once per epoch). Thresholds
@@ -39,6 +40,7 @@ FALLING = 0.95               # update_ratio_high waits while the loss falls by >
 VANISH = 1e-3                # smallest / largest per-layer relative gradient
 GRAD_GROWTH = 10.0           # total gradient norm vs its first sampled values
 GAP_HIGH, GAP_SEVERE = 0.10, 0.20
+FITTED = 0.98                # plateau: a training set fitted this well has converged, whatever its loss
 MEMORIZED = 0.99             # train accuracy of a memorized training set: a 0.10 gap is then overfitting
 VAL_RISE = 1.2
 UNDERFIT_ACC, UNDERFIT_GAP = 0.8, 0.05
@@ -227,6 +229,8 @@ def plateau(samples, history, ctx) -> list[Finding]:
     lr, max_lr = history[-1].get("lr"), ctx.get("max_lr")
     if lr is not None and max_lr and lr < ANNEALED * max_lr:
         return []                   # the schedule has annealed the lr: a flat loss is convergence
+    if (history[-1].get("train_acc") or 0.0) >= FITTED:
+        return []                   # the training set is fitted: the loss's floor (label smoothing) is reached
     before, recent = losses[-4], min(losses[-3:])
     improvement = (before - recent) / max(abs(before), 1e-12)
     if improvement >= FLAT or recent <= 0.2 * initial:
@@ -298,7 +302,7 @@ def _total_grad_norm(sample):
 
 def update_ratio_high(samples, history, ctx) -> list[Finding]:
     window = _window(samples)
-    if len(window) < 3:
+    if len(window) < 3 or ctx.get("second_order"):
         return []
     values = _by_layer(window, "update_ratio")
     ratios = {n: statistics.median(vs) for n, vs in values.items()}
@@ -364,7 +368,7 @@ def _converged(window, ctx) -> bool:
 
 def update_ratio_low(samples, history, ctx) -> list[Finding]:
     window = _window(samples)
-    if len(window) < 3:
+    if len(window) < 3 or ctx.get("second_order"):
         return []
     lr, max_lr = window[-1]["lr"], ctx.get("max_lr") or window[-1]["lr"]
     if lr and max_lr and lr < 0.05 * max_lr:
