@@ -351,6 +351,17 @@ def test_functional_softmax_is_caught_by_its_values():
     assert codes(_mismatch(Net(), YS, nn.CrossEntropyLoss())) == {"loss_output_mismatch"}
 
 
+@pytest.mark.parametrize("act, severity", [(nn.Sigmoid(), "error"), (nn.Tanh(), "warning"), (nn.ReLU(), "warning")])
+def test_a_bounding_activation_before_cross_entropy(act, severity):
+    """Cross-entropy takes unbounded logits: a sigmoid hands it probabilities, tanh caps the logits
+    at 1, ReLU at 0 from below."""
+    found = _mismatch(nn.Sequential(mlp(), act), YS, "cross_entropy", num_classes=10)
+    assert [(f.code, f.severity, f.where) for f in found] == [("loss_output_mismatch", severity, "1")]
+    assert type(act).__name__ in found[0].message and found[0].fix.startswith(f"remove the final {type(act).__name__}")
+    bounded_target = (YS.float() / 9.0).unsqueeze(1)          # a regression target in [0, 1]
+    assert _mismatch(nn.Sequential(mlp((64, 16, 1)), act), bounded_target, "mse") == []   # a bounded regression is fine
+
+
 def test_sigmoid_before_bce_with_logits():
     yb = (YS > 4).float()
     assert codes(_mismatch(nn.Sequential(mlp((64, 16, 1)), nn.Sigmoid()), yb, "bce")) == {"loss_output_mismatch"}

@@ -72,8 +72,9 @@ def test_diverging_lr_is_lowered_after_a_rollback(data):
     assert run.stopped == "finished all epochs"
 
 
-def test_softmax_before_cross_entropy_is_removed(data, twin):
-    model = mlp(out=nn.Softmax(dim=1))
+@pytest.mark.parametrize("out", [nn.Softmax(dim=1), nn.Sigmoid(), nn.ReLU()])
+def test_an_output_activation_before_cross_entropy_is_removed(data, twin, out):
+    model = mlp(out=out)
     run = trainwell.fit(model, data, babysit="repair", **FAST)
     actions = [(r["code"], r["action"]) for r in run.repairs]
     assert ("loss_output_mismatch", "remove_output_activation") in actions

@@ -137,7 +137,8 @@ CODES = {
         "log-probabilities before a loss that takes logits, a sigmoid before a from-logits loss, a "
         "regression loss on class ids, an output width that does not fit the classes, a loss that "
         "fails on the output",
-        "any",
+        "any; a final tanh / hardtanh / softsign / ReLU / softplus before a from-logits loss (the "
+        "logits are capped or clipped) is a warning, a final sigmoid an error",
         "notes 003 design choices: output activation and loss go together",
         "return raw logits from the model and let the loss apply softmax/sigmoid; use "
         "cross_entropy for class ids"),

@@ -42,6 +42,9 @@ STATS_ROWS = 2000         # input statistics
 # Loss kinds: what the loss expects as output and targets.
 CLASS_ID_KINDS = {"cross_entropy", "hinge", "nll"}
 LOGIT_KINDS = {"cross_entropy", "hinge", "bce", "kl_div"}
+# Final activations that bound or clip what a from-logits loss receives.
+RELU_LIKE = (nn.ReLU, nn.ReLU6, nn.Softplus)
+BOUNDING = (nn.Sigmoid, nn.Tanh, nn.Hardtanh, nn.Hardsigmoid, nn.Softsign, *RELU_LIKE)
 REGRESSION_KINDS = {"mse", "l1", "huber"}
 _MODULE_KINDS = {nn.CrossEntropyLoss: "cross_entropy", nn.NLLLoss: "nll", nn.BCEWithLogitsLoss: "bce",
                  nn.BCELoss: "bce_prob", nn.MSELoss: "mse", nn.L1Loss: "l1", nn.HuberLoss: "huber",
@@ -359,6 +362,20 @@ def check_loss_output(out, y, kind: str, loss_fn, *, last: tuple, num_classes) -
         mismatch(f"the model ends in a sigmoid (all outputs in (0, 1)) but {kind} expects logits",
                  f"remove the final sigmoid{f' ({last_name})' if last_name else ''}; {kind} applies it itself",
                  unit_interval=look["unit_interval"])
+    elif kind in LOGIT_KINDS and isinstance(last_module, BOUNDING):
+        # a from-logits loss needs unbounded logits: a sigmoid hands it probabilities (error, as
+        # a softmax does); tanh caps every logit at 1 and ReLU at 0 from below (warning)
+        squashes = isinstance(last_module, nn.Sigmoid)
+        found.append(make(
+            "loss_output_mismatch",
+            f"the model ends in {last_type} but {kind} expects unbounded logits: "
+            + ("its outputs are probabilities in (0, 1), so the loss applies a second squashing"
+               if squashes else "the logits are clipped, so the loss cannot reach confident predictions"
+               if not isinstance(last_module, RELU_LIKE) else "no logit can go below 0 and a unit that dies "
+               "silences its class"),
+            evidence={"last_module": last_type, "outputs": width, "loss": kind}, where=last_name,
+            severity="error" if squashes else "warning",
+            fix=f"remove the final {last_type}{f' ({last_name})' if last_name else ''} and return logits"))
     elif kind == "nll" and not (isinstance(last_module, nn.LogSoftmax) or look["log_probabilities"]):
         mismatch("NLLLoss expects log-probabilities, but the outputs are not log-softmax rows",
                  "use cross_entropy on the logits, or end the model with log_softmax", )

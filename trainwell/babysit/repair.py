@@ -44,7 +44,8 @@ EXPLODE_FACTOR = 3.0        # notes 004: cost > 3x original -> break out
 SATURATING = (nn.Sigmoid, nn.Tanh, nn.Hardtanh, nn.Hardsigmoid)
 RELU_FAMILY = (nn.ReLU, nn.ReLU6, nn.ELU, nn.CELU, nn.SELU, nn.GELU, nn.SiLU, nn.Mish,
                nn.LeakyReLU, nn.PReLU)
-OUTPUT_ACTIVATIONS = (nn.Softmax, nn.LogSoftmax, nn.Sigmoid)
+OUTPUT_ACTIVATIONS = (nn.Softmax, nn.LogSoftmax, nn.Sigmoid, nn.Tanh, nn.Hardtanh, nn.Hardsigmoid, nn.Softsign,
+                      nn.ReLU, nn.ReLU6, nn.Softplus)
 
 # ------------------------------------------------------------------------------ planners
 # Each planner reads the finding's evidence and the run (``ctx``: trainer, state, attempts of
