@@ -9,7 +9,8 @@ setups that have no broken twin.
   Adagrad, full-batch L-BFGS, sampling with replacement, dropout):
   false alarms (any warning or error under ``babysit="watch"``) and harm (the test metric under
   ``"repair"`` against ``"watch"``);
-* broken: 11 faults on a CNN, a batch-norm net, a regression MLP and a 1-unit bottleneck, each
+* broken: 13 faults on a CNN, a batch-norm net, a regression MLP, MLPs ending in a sigmoid or a
+  ReLU before cross-entropy and a 1-unit bottleneck, each
   against a healthy twin of the same architecture: detection, top-1 (``Diagnosis.primary``), and
   the repaired run against the twin (accuracy within 2 points; regression: test MSE at most 1.1x
   the twin's).
@@ -146,6 +147,10 @@ BROKEN = [
      None, None, {"lr": 0.01, "momentum": 0.9, "nesterov": True}),
     ("mse_last_layer_x30", "bad_initial_loss", "preflight", lambda: suite._scale_last(suite.mlp(10, 1), 30.0),
      regression, MSE, lambda: suite.mlp(10, 1), None, {}),
+    ("sigmoid_output_ce/digits", "loss_output_mismatch", "preflight", lambda: suite.mlp(64, 10, out_act=nn.Sigmoid()),
+     digits, {}, lambda: suite.mlp(64, 10), None, {}),
+    ("relu_output_ce/digits", "loss_output_mismatch", "preflight", lambda: suite.mlp(64, 10, out_act=nn.ReLU()),
+     digits, {}, lambda: suite.mlp(64, 10), None, {}),
     ("one_unit/teacher", "cannot_overfit_small_subset", "preflight", lambda: suite.mlp(8, 4, (1,)),
      lambda: suite.data("teacher"), {}, lambda: suite.mlp(8, 4), None, {}),
 ]
