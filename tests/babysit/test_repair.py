@@ -217,6 +217,7 @@ def test_too_much_weight_decay_is_lowered_from_the_start():
 def test_too_much_weight_decay_is_repaired_end_to_end(data, twin):
     run = trainwell.fit(mlp(), data, babysit="repair", weight_decay=1.0, **FAST)
     assert any(r["action"] == "set_weight_decay" for r in run.repairs), run.repairs
+    assert run.repairs[0]["epoch"] <= 2          # a 6-epoch run: found and lowered early enough to recover
     assert run.results["test"]["acc"] >= twin - 0.02
 
 

@@ -222,3 +222,13 @@ def test_second_order_steps_are_not_judged_by_the_update_ratio():
     assert R.update_ratio_high(steps, [], CTX) and R.update_ratio_low(steps[1:], [], CTX)
     lbfgs = dict(CTX, second_order=True)
     assert R.update_ratio_high(steps, [], lbfgs) == [] and R.update_ratio_low(steps[1:], [], lbfgs) == []
+
+
+def test_underfitting_under_a_strong_decay_does_not_wait_for_a_stall():
+    """A short run under weight decay 1: the loss still falls slowly, the accuracy stays low."""
+    slow = epochs([2.24, 2.11], [0.31, 0.72], [2.2, 2.1], [0.3, 0.70])
+    decayed = [sample(i * 20, 2.2, lr=0.05, weight_decay=1.0) for i in range(4)]
+    found = R.underfitting(decayed, slow, CTX)
+    assert [(f.code, f.evidence["cause"]) for f in found] == [("underfitting", "weight_decay")]
+    assert R.underfitting([dict(s, weight_decay=5e-4) for s in decayed], slow, CTX) == []   # 2 epochs: too soon
+    assert R.underfitting(decayed, slow[:1], CTX) == []                                     # 1 epoch: too soon

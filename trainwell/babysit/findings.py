@@ -240,7 +240,8 @@ CODES = {
         "stalled (< 5% better over 3 epochs); at the end of a run whose loss still falls: info "
         "(train longer). When lr x weight_decay >= 1e-2 (the decay alone takes 10x a healthy "
         "1e-3 update off the weights each step) the finding names the decay "
-        "(evidence `decay_per_step`, `cause` = weight_decay) and ranks before its symptoms",
+        "(evidence `decay_per_step`, `cause` = weight_decay), ranks before its symptoms and is "
+        "judged from the second epoch on without waiting for a stall",
         "notes 004 'no gap => increase model capacity?'; too much regularization underfits "
         "(notes 004, regularization strength)",
         "more capacity (wider/deeper), train longer, or a higher lr; under strong decay: lower "

@@ -34,6 +34,7 @@ RATIO_LOW = 1e-5             # two decades below the healthy ~1e-3 (notes 001, C
 EXTREME_RATIO = 0.3          # 10x RATIO_HIGH: flagged even while the loss still falls
 STEP_REPLACES = 1.0          # one sampled step moved a layer farther than its own norm
 STRONG_DECAY = 1e-2          # lr x weight_decay 10x the healthy 1e-3 update: underfitting names the decay
+DECAY_EPOCHS = 2             # ... and judges the accuracy after 2 epochs, without waiting for a stall
 ANNEALED = 0.1               # plateau: an lr below 10% of its peak is a schedule's tail, not a stall
 CONVERGED = 0.1              # update_ratio_high: a loss below 10% of the initial has converged
 FALLING = 0.95               # update_ratio_high waits while the loss falls by > 5% over the window
@@ -419,9 +420,13 @@ def overfitting(samples, history, ctx) -> list[Finding]:
 
 
 def underfitting(samples, history, ctx) -> list[Finding]:
-    if len(history) < 3:
+    # under a strong decay (lr x weight_decay >= 1e-2) a low accuracy after two epochs is enough:
+    # the decay is measured, and a slowly falling loss would not stall before a short run ends
+    decay = _decay_per_step(_window(samples))
+    strong = decay >= STRONG_DECAY
+    if len(history) < (DECAY_EPOCHS if strong else 3):
         return []
-    stalled = bool(plateau(samples, history, ctx)) or _stalled(history)
+    stalled = strong or bool(plateau(samples, history, ctx)) or _stalled(history)
     if not stalled and not ctx.get("final"):
         return []
     last = history[-1]
@@ -439,8 +444,7 @@ def underfitting(samples, history, ctx) -> list[Finding]:
         gap = None
         what = f"train loss is still {loss / initial:.0%} of the initial"
     evidence = {"train_acc": acc, "gap": gap, "epochs": len(history)}
-    decay = _decay_per_step(_window(samples))
-    if decay >= STRONG_DECAY:        # the decay pulls the weights to zero faster than the data moves them
+    if strong:                       # the decay pulls the weights to zero faster than the data moves them
         wd = samples[-1].get("weight_decay") or 0.0
         return [make("underfitting", f"the model underfits: {what} after {len(history)} epochs, while weight "
                      f"decay {wd:.3g} takes up to {decay:.2g} of the weights' norm off every step (lr x "
