@@ -55,13 +55,15 @@ def _window(samples):
     return samples[-WINDOW:]
 
 
-def _by_layer(samples, key) -> dict:
-    """``{layer: [finite values of sample[key][layer]]}`` over ``samples``."""
+def _by_layer(samples, key, less=None) -> dict:
+    """``{layer: [finite values of sample[key][layer]]}`` over ``samples``; with ``less(sample)``,
+    each value minus it, floored at 0."""
     layers = {}
     for s in samples:
+        cut = less(s) if less else None
         for name, v in s.get(key, {}).items():
             if v is not None and math.isfinite(v):
-                layers.setdefault(name, []).append(v)
+                layers.setdefault(name, []).append(v if cut is None else max(v - cut, 0.0))
     return layers
 
 
@@ -322,12 +324,7 @@ def update_ratio_high(samples, history, ctx) -> list[Finding]:
     # lr x weight_decay is the share of its norm the decay alone takes off a layer each step; the
     # rest of the update (at least ratio - decay) is the gradient's. Only that counts here: weights
     # that shrink under a strong decay are `underfitting`'s, which names the decay.
-    beyond = {}
-    for s in window:
-        d = _decay(s)
-        for n, r in s.get("update_ratio", {}).items():
-            if r is not None and math.isfinite(r):
-                beyond.setdefault(n, []).append(max(r - d, 0.0))
+    beyond = _by_layer(window, "update_ratio", less=_decay)
     high = {n: ratios[n] for n, vs in beyond.items() if statistics.median(vs) > RATIO_HIGH}
     if not high:
         return []

@@ -213,10 +213,6 @@ class Trainer:
             state.initial_loss = mean
             return
         lr = f"{state.lr:.3g}"
-        if not math.isfinite(mean) or (state.initial_loss is not None
-                                       and mean > config.divergence_factor * state.initial_loss > 0):
-            state.diverged = {"loss": mean, "initial_loss": state.initial_loss, "step": state.step,
-                              "lr": state.lr, "factor": config.divergence_factor}
         if not math.isfinite(mean):
             state.stop = (f"the loss became {mean} by step {state.step} (epoch {state.epoch + 1}); "
                           f"training diverged. Try a lower lr (now {lr}, e.g. 10x lower), "
@@ -225,6 +221,10 @@ class Trainer:
             state.stop = (f"the loss rose to {mean:.4g} by step {state.step}, more than "
                           f"{config.divergence_factor:g}x its initial {state.initial_loss:.4g} "
                           f"(notes 004: break out early). Try a lower lr (now {lr}) or clip_norm.")
+        else:
+            return
+        state.diverged = {"loss": mean, "initial_loss": state.initial_loss, "step": state.step,
+                          "lr": state.lr, "factor": config.divergence_factor}
 
     def _end_epoch(self, seconds: float):
         state, config = self.state, self.config
