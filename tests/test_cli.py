@@ -167,3 +167,19 @@ def test_preprocessing_saved_with_the_run_is_reapplied_by_load_run_and_predict(t
     assert main(["predict", str(tmp_path / "w"), "x.npy", "--output", "raw"]) == 0
     printed = np.array([[float(v) for v in line.split(",")] for line in capsys.readouterr().out.split()])
     np.testing.assert_allclose(printed, run.predict(X, output="raw").numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_fit_exit_status_follows_the_stop_kind(tmp_path):
+    """0 when the run finished; 1 when it failed: a divergence, or the babysitter stopping on data
+    it cannot repair (a NaN feature under babysit = "repair" used to exit 0: the status was read
+    off the start of the stop message)."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 8)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.int64)
+    X[::10, 2] = np.nan
+    np.savez(tmp_path / "nan.npz", X=X, y=y)
+    text = f'epochs = 2\nprogress = false\nbabysit = "repair"\n[data]\nsource = "npz"\npath = "{tmp_path / "nan.npz"}"\n'
+    assert main(["fit", str(_config(tmp_path, text, "nan.toml")), "--quiet"]) == 1
+    assert main(["fit", str(_config(tmp_path)), "--quiet"]) == 0
+    diverging = 'lr = 50.0\nschedule = "constant"\n' + SMALL
+    assert main(["fit", str(_config(tmp_path, diverging, "lr.toml")), "--quiet"]) == 1

@@ -67,11 +67,7 @@ def cmd_fit(args) -> int:
         options["progress"] = False
     run = fit(options.pop("model", None), None, **options)
     print(_summary(run))
-    return 0 if _finished(run) else 1
-
-
-def _finished(run) -> bool:
-    return not (run.stopped or "").startswith(("the loss", "the training loss"))
+    return 1 if run.stopped is not None and run.stopped.failed else 0
 
 
 def _options_from(args) -> dict:

@@ -11,6 +11,7 @@ from babysit_loop import digits, mlp, train
 from trainwell.babysit import monitor as monitor_module
 from trainwell.babysit.monitor import PLANNED_SHARE, SAMPLE_ONLY_RULES, Monitor
 from trainwell.babysit.rules import RULES
+from trainwell.train.state import Stop, StopKind
 
 X, Y, XV, YV = digits()
 
@@ -46,7 +47,7 @@ def test_nan_loss_stops_training_without_raising():
         model[0].weight.mul_(1e30)
     m, state = run(model, lr=1e3, epochs=3)
     assert "nonfinite_loss" in {f.code for f in m.findings}
-    assert state.stop.startswith("babysitter:") and state.epoch == 1
+    assert state.stop.kind == StopKind.DIVERGED and state.stop.message.startswith("babysitter:") and state.epoch == 1
     assert "nonfinite_loss" in {f["code"] for f in state.extras["babysit"]["findings"]}
 
 
@@ -179,7 +180,7 @@ def test_fit_reports_the_divergence_it_stopped_on():
     torch.manual_seed(0)
     run = trainwell.fit(nn.Linear(64, 10), digits_splits(), lr=8.0, momentum=0.0, nesterov=False, batch_size=16, epochs=12,
                         progress=False, report=False, run_dir=None)
-    assert run.stopped.startswith("the loss rose to")
+    assert run.stopped.kind == StopKind.DIVERGED and run.stopped.message.startswith("the loss rose to")
     assert {"loss_exploding", "nonfinite_loss"} & set(run.findings.codes), run.findings.codes
 
 

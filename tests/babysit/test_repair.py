@@ -14,6 +14,7 @@ from trainwell.babysit.repair import (POLICY, Repairer, plan_diverged, plan_init
                                       plan_underfitting, plan_update_ratio_high, reinitialize, swap_activations)
 from trainwell.data.sources import digits
 from trainwell.errors import ConfigError
+from trainwell.train.state import Stop, StopKind
 
 RECORD_KEYS = {"step", "epoch", "code", "where", "action", "reason", "before", "after"}
 FAST = {"progress": False, "report": False, "epochs": 6}
@@ -69,7 +70,7 @@ def test_diverging_lr_is_lowered_after_a_rollback(data):
     assert all(math.isfinite(h["train_loss"]) for h in run.history)
     assert len(run.history) == FAST["epochs"]           # the rolled-back epochs were redone
     assert max(h["train_loss"] for h in run.history) < 3 * run.history[0]["train_loss"]
-    assert run.stopped == "finished all epochs"
+    assert run.stopped == Stop(StopKind.FINISHED, "finished all epochs")
 
 
 @pytest.mark.parametrize("out", [nn.Softmax(dim=1), nn.Sigmoid(), nn.ReLU()])
@@ -113,7 +114,8 @@ def test_unrepairable_error_stops_with_a_clear_message(data):
     X[::50] = float("nan")
     bad = Splits(train=(X, data.train[1]), val=data.val, test=data.test, num_classes=10, input_shape=(64,))
     run = trainwell.fit(mlp(), bad, babysit="repair", **FAST)
-    assert run.stopped.startswith("babysitter: cannot repair: nonfinite_data")
+    assert run.stopped.kind == StopKind.UNREPAIRABLE
+    assert run.stopped.message.startswith("babysitter: cannot repair: nonfinite_data")
     assert run.history == []
 
 
@@ -126,7 +128,8 @@ def test_gives_up_after_max_repairs(data):
     repairer = Repairer(monitor, max_repairs=1)
     state = make_trainer(p, extra_callbacks=[monitor, repairer]).fit()
     assert len(repairer.repairs) == 1
-    assert state.stop.startswith("babysitter: gave up after 1 repairs")
+    assert state.stop.kind == StopKind.UNREPAIRABLE
+    assert state.stop.message.startswith("babysitter: gave up after 1 repairs")
     assert state.extras["babysit"]["repairs"] == repairer.repairs
 
 

@@ -8,6 +8,7 @@ from torch import nn
 
 import trainwell
 from trainwell.train.callbacks import HOOKS, Callback
+from trainwell.train.state import Stop, StopKind
 
 
 def _mlp(seed=0):
@@ -97,7 +98,7 @@ def test_a_callback_stops_training_by_setting_a_field(blobs):
                 state.stop = "enough"
 
     run = trainwell.fit(_mlp(), (X, y), epochs=10, batch_size=32, callbacks=[StopAtStep()], progress=False)
-    assert run.stopped == "enough" and run.results["steps"] == 5
+    assert run.stopped == Stop(StopKind.CALLBACK, "enough") and run.results["steps"] == 5
 
 
 def test_nan_loss_aborts_with_advice(blobs):
@@ -106,19 +107,21 @@ def test_nan_loss_aborts_with_advice(blobs):
     X[17] = float("nan")
     run = trainwell.fit(_mlp(), (X, y), epochs=5, batch_size=32, check_every=4, progress=False,
                         babysit="off")
-    assert "the loss became nan" in run.stopped and "lower lr" in run.stopped
+    assert run.stopped.kind == StopKind.DIVERGED
+    assert "the loss became nan" in run.stopped.message and "lower lr" in run.stopped.message
     assert run.results["steps"] <= 10 + 4
     # with the babysitter watching (the default), whichever sees it first stops the run, and
     # the babysitter can also say where the NaN came from
     run = trainwell.fit(_mlp(), (X, y), epochs=5, batch_size=32, check_every=4, progress=False)
-    assert "nan" in run.stopped.lower() and run.results["steps"] <= 10 + 4
+    assert run.stopped.kind == StopKind.DIVERGED and "nan" in run.stopped.message.lower() and run.results["steps"] <= 10 + 4
 
 
 def test_exploding_loss_aborts_at_three_times_initial(blobs):
     X, y = blobs
     run = trainwell.fit(_mlp(), (X * 50, y), optimizer="sgd", lr=5.0, momentum=0.9, epochs=20,
                         batch_size=32, check_every=2, progress=False)
-    assert run.stopped.startswith(("the loss rose", "the loss became")), run.stopped
+    assert run.stopped.kind == StopKind.DIVERGED
+    assert run.stopped.message.startswith(("the loss rose", "the loss became")), run.stopped
 
 
 def test_early_stopping_restores_the_best_weights(blobs):
@@ -127,7 +130,7 @@ def test_early_stopping_restores_the_best_weights(blobs):
     noisy[:150] = torch.randint(0, 3, (150,), generator=torch.Generator().manual_seed(0))
     run = trainwell.fit(_mlp(), (X[:200], noisy[:200]), val=(X[200:], y[200:]), lr=0.2, epochs=60,
                         batch_size=16, patience=3, schedule="constant", progress=False)
-    assert run.stopped.startswith("early stopping")
+    assert run.stopped.kind == StopKind.EARLY_STOPPING and run.stopped.message.startswith("early stopping")
     best = run.results["best_value"]
     assert math.isclose(run.evaluate((X[200:], y[200:]))["loss"], best, rel_tol=1e-5)
     assert run.results["epochs"] - run.results["best_epoch"] == 3

@@ -11,6 +11,7 @@ from safetensors.torch import load_file
 from torch import nn
 
 import trainwell
+from trainwell.train.state import Stop, StopKind
 
 JOB = Path(__file__).with_name("resume_job.py")
 
@@ -75,7 +76,8 @@ def test_a_stopped_run_resumes_stopped_without_an_extra_epoch(tmp_path, crash_at
         options.update(patience=1)
     stops = [StopAtEpoch(3)] if stopper == "callback" else []
     whole = _job(tmp_path / "whole", callbacks=stops, **options)
-    assert whole.stopped.startswith(("early stopping", "stopped by a callback"))
+    assert whole.stopped.kind in (StopKind.EARLY_STOPPING, StopKind.CALLBACK)
+    assert whole.stopped.message.startswith(("early stopping", "stopped by a callback"))
     assert len(whole.history) < 30
     with pytest.raises(crash_at.error):
         _job(tmp_path / "cut", callbacks=[*stops, CrashAtEnd(crash_at.error)], **options)

@@ -12,6 +12,7 @@ from trainwell.babysit.findings import Diagnosis
 from trainwell.babysit.monitor import Monitor
 from trainwell.babysit.preflight import preflight
 from trainwell.train.callbacks import Callback
+from trainwell.train.state import Stop, StopKind
 
 
 BLOCKING = {"label_problem", "nonfinite_data", "loss_output_mismatch"}
@@ -25,7 +26,7 @@ class _Deadline(Callback):
 
     def on_after_step(self, state):
         if time.perf_counter() > self.until:
-            state.stop = "probe time budget spent"
+            state.stop = Stop(StopKind.TIME_BUDGET, "probe time budget spent")
 
 
 def probe_steps(total_steps: int, steps_per_epoch: int, *, fraction: float = 0.05) -> int:

@@ -36,6 +36,7 @@ from trainwell.babysit.rules import RULES, evaluate
 from trainwell.errors import ConfigError
 from trainwell.optim.factory import group_weight_decay
 from trainwell.optim.newton import Newton
+from trainwell.train.state import Stop, StopKind
 
 FATAL = ("nonfinite_loss",)
 # Checked at once on a sample whose loss is non-finite or above the initial loss (a diverging
@@ -314,7 +315,7 @@ class Monitor:
         if isinstance(extras, dict):
             extras.setdefault("babysit", {}).setdefault("findings", []).append(finding.to_dict())
         if finding.code in self.stop_on and getattr(state, "stop", None) is None:
-            state.stop = f"babysitter: {finding.message}. Fix: {finding.fix}"
+            state.stop = Stop(StopKind.DIVERGED, f"babysitter: {finding.message}. Fix: {finding.fix}")
 
     def _summary(self) -> dict:
         return {"findings": [f.to_dict() for f in self.findings], "every": self.every,

@@ -33,6 +33,7 @@ from torch import nn
 from trainwell.babysit.findings import Diagnosis, Finding
 from trainwell.babysit.preflight import preflight
 from trainwell.babysit.rules import STRONG_DECAY, WINDOW
+from trainwell.train.state import Stop, StopKind
 
 LR_STEP = 10.0              # notes 004: "lower the lr about 10x" / "raise the lr about 10x"
 OSCILLATION_STEP = 3.0      # rules.oscillating_loss's fix: lower about 3x
@@ -529,7 +530,7 @@ class Repairer:
     def _give_up(self, state, finding, why):
         self._gave_up = True
         done = "; ".join(f"{r['code']} -> {r['action']}" for r in self.repairs) or "none"
-        state.stop = (f"babysitter: {why}: {finding.code}: {finding.message}. Repairs tried: {done}. "
+        state.stop = Stop(StopKind.UNREPAIRABLE, f"babysitter: {why}: {finding.code}: {finding.message}. Repairs tried: {done}. "
                       f"Fix: {finding.fix}")
 
     # ------------------------------------------------------------------ acting

@@ -443,6 +443,14 @@ def as_lambda_lr(optimizer: torch.optim.Optimizer, schedule) -> torch.optim.lr_s
     lr_mult the group's ``"lr_mult"`` (1 when absent; set by ``trainwell.optim.param_groups``).
     A ``ReduceOnPlateau`` still needs its ``observe(metric)`` call once per epoch.
     """
-    lambdas = [lambda step, m=group.get("lr_mult", 1.0): m * schedule(step)
+    lambdas = [lambda step, g=group: group_lrs([1.0], [g], schedule, step)[0]
                for group in optimizer.param_groups]
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambdas)
+
+
+def group_lrs(base_lrs, groups, schedule, step: int, scale: float = 1.0) -> list:
+    """The learning rate of each parameter group at ``step``: base_lr · lr_mult · schedule(step)
+    · scale (the babysitter's repair scale; 1 otherwise). The one formula the trainer, its
+    controls, the babysitter and ``as_lambda_lr`` use."""
+    mult = (schedule(step) if schedule is not None else 1.0) * scale
+    return [base * group.get("lr_mult", 1.0) * mult for base, group in zip(base_lrs, groups)]

@@ -14,6 +14,8 @@ A callback stops training by setting ``state.stop = "reason"``; it never raises 
 """
 from __future__ import annotations
 
+from trainwell.train.state import Stop, StopKind
+
 HOOKS = ("on_fit_start", "on_epoch_start", "on_before_step", "on_after_step",
          "on_validation_end", "on_epoch_end", "on_checkpoint", "on_fit_end")
 
@@ -65,5 +67,6 @@ class EarlyStopping(Callback):
         best_epoch = state.best.get("epoch")
         if best_epoch is not None and state.epoch - best_epoch >= self.patience:
             value = state.best["value"]
-            state.stop = (f"early stopping: {self.monitor} has not improved for {self.patience} "
-                          f"epochs (best {value:.4g} at epoch {best_epoch})")
+            state.stop = Stop(StopKind.EARLY_STOPPING,
+                              f"early stopping: {self.monitor} has not improved for {self.patience} "
+                              f"epochs (best {value:.4g} at epoch {best_epoch})")

@@ -55,6 +55,7 @@ def _prepare_run_dir(config: Config, options: dict) -> Path | None:
     resolved = config.to_dict()
     atomic_write_json(resolved, saved)
     write_toml(resolved, run_dir / "config.toml")
+    rewrite_lines(run_dir / "metrics.jsonl", [])    # a run stopped before its first epoch has one too
     return run_dir
 
 
@@ -201,7 +202,7 @@ def fit(model=None, train="digits", val=None, *, test=None, step_fn=None, **opti
 
     state = trainer.fit()
 
-    results = {"stopped": state.stop, "epochs": state.epoch, "steps": state.step,
+    results = {"stopped": state.stop.message, "stop_kind": state.stop.kind.value, "epochs": state.epoch, "steps": state.step,
                "best_epoch": state.best.get("epoch"), "best_value": state.best.get("value"),
                "monitor": config.monitor,
                "seconds": sum(m["seconds"] for m in state.history)}

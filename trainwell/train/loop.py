@@ -22,8 +22,10 @@ from typing import Callable
 import torch
 
 from trainwell.data.batches import Batches, eval_batches
+from trainwell.optim.schedules import group_lrs
 from trainwell.train.callbacks import Hooks
-from trainwell.train.state import TrainState
+from trainwell.train.controls import Controls
+from trainwell.train.state import Stop, StopKind, TrainState
 
 
 def needs_closure(optimizer) -> bool:
@@ -93,6 +95,7 @@ class Trainer:
         self.state = TrainState(model=model, optimizer=optimizer, loss_fn=loss_fn, config=config,
                                 steps_per_epoch=steps_per_epoch, total_steps=total,
                                 run_dir=Path(run_dir) if run_dir else None, trainer=self)
+        self.state.controls = Controls(self)
         device = batches.X.device
         self._loss_sum = torch.zeros((), device=device)     # this epoch, data loss × samples
         self._correct = torch.zeros((), device=device)
@@ -148,15 +151,18 @@ class Trainer:
         if self.accuracy is not None:
             self._correct += self.accuracy(out, yb)
 
-    def _set_lr(self):
-        mult = self.schedule(self.state.step) if self.schedule is not None else 1.0
-        mult *= self.state.lr_scale
+    def lrs(self, step: int) -> list:
+        """Every parameter group's lr at ``step``: base lr x lr_mult x schedule(step) x the
+        repairs' lr scale (``trainwell.optim.schedules.group_lrs``)."""
         groups = self.optimizer.param_groups
         if len(groups) != len(self.base_lrs):   # groups added (Unfreeze) or dropped (rollback)
             self.base_lrs = self.base_lrs[:len(groups)] + [
                 g.get("base_lr", g["lr"]) for g in groups[len(self.base_lrs):]]
-        for group, base in zip(groups, self.base_lrs):
-            group["lr"] = base * group.get("lr_mult", 1.0) * mult
+        return group_lrs(self.base_lrs, groups, self.schedule, step, self.state.lr_scale)
+
+    def _set_lr(self):
+        for group, lr in zip(self.optimizer.param_groups, self.lrs(self.state.step)):
+            group["lr"] = lr
         self.state.lr = self.optimizer.param_groups[0]["lr"]
 
     # ----------------------------------------------------------------- the loop
@@ -195,8 +201,8 @@ class Trainer:
             self._end_epoch(time.perf_counter() - started)
             self._restarted = False
         if state.stop is None:
-            state.stop = ("reached max_steps" if state.step >= state.total_steps
-                          and state.epoch < config.epochs else "finished all epochs")
+            state.stop = Stop(StopKind.FINISHED, "reached max_steps" if state.step >= state.total_steps
+                              and state.epoch < config.epochs else "finished all epochs")
         if state.best.get("weights") is not None and config.patience is not None and config.restore_best:
             self.model.load_state_dict(state.best["weights"])
         hooks("on_fit_end", state)
@@ -214,11 +220,11 @@ class Trainer:
             return
         lr = f"{state.lr:.3g}"
         if not math.isfinite(mean):
-            state.stop = (f"the loss became {mean} by step {state.step} (epoch {state.epoch + 1}); "
+            state.stop = Stop(StopKind.DIVERGED, f"the loss became {mean} by step {state.step} (epoch {state.epoch + 1}); "
                           f"training diverged. Try a lower lr (now {lr}, e.g. 10x lower), "
                           f"clip_norm = 1.0, or check the inputs for NaN/inf (`trainwell doctor`).")
         elif state.initial_loss is not None and mean > config.divergence_factor * state.initial_loss > 0:
-            state.stop = (f"the loss rose to {mean:.4g} by step {state.step}, more than "
+            state.stop = Stop(StopKind.DIVERGED, f"the loss rose to {mean:.4g} by step {state.step}, more than "
                           f"{config.divergence_factor:g}x its initial {state.initial_loss:.4g} "
                           f"(notes 004: break out early). Try a lower lr (now {lr}) or clip_norm.")
         else:
@@ -247,7 +253,7 @@ class Trainer:
         if not math.isfinite(metrics["train_loss"]) and state.stop is None:
             state.diverged = {"loss": metrics["train_loss"], "initial_loss": state.initial_loss,
                               "step": state.step, "lr": state.lr}
-            state.stop = (f"the training loss is {metrics['train_loss']} at epoch {state.epoch}; "
+            state.stop = Stop(StopKind.DIVERGED, f"the training loss is {metrics['train_loss']} at epoch {state.epoch}; "
                           f"training diverged. Try a lower lr (now {state.lr:.3g}) or clip_norm.")
         self.hooks("on_validation_end", state)
         if self._restarted:
@@ -363,7 +369,7 @@ class Trainer:
             "rng": {"torch": torch.get_rng_state(), "augment": self.augment_generator.get_state()},
             "counters": {"step": state.step, "epoch": state.epoch, "lr_scale": state.lr_scale,
                          "initial_loss": state.initial_loss, "window_steps": self._window_steps,
-                         "stop": state.stop},   # a stopped run resumes stopped: no extra epoch
+                         "stop": state.stop.to_dict() if state.stop else None},   # a stopped run resumes stopped: no extra epoch
             "sums": {"loss": self._loss_sum, "correct": self._correct, "seen": self._seen,
                      "window": self._window},
             "history": state.history,

@@ -14,6 +14,7 @@ from trainwell.data.sources import Splits, as_pair
 from trainwell.errors import DataError
 from trainwell.nn.losses import accuracy_fn, make_loss
 from trainwell.train.loop import evaluate_model
+from trainwell.train.state import Stop, StopKind
 
 
 @dataclass
@@ -30,7 +31,7 @@ class Run:
     run_dir: Path | None = None
     preprocess: torch.nn.Module | None = None
     results: dict = field(default_factory=dict)
-    stopped: str | None = None
+    stopped: Stop | None = None       # why training ended (kind and message)
     repairs: list = field(default_factory=list)
     findings: object = None           # the babysitter's Diagnosis (None when babysit = "off")
     splits: Splits | None = field(default=None, repr=False)
@@ -133,5 +134,13 @@ def load_run(run_dir, *, model: torch.nn.Module | None = None) -> Run:
     results = json.loads(results_path.read_text()) if results_path.exists() else {}
     shape = info.get("sample_shape")
     return Run(model=model, config=config, history=history, run_dir=run_dir, preprocess=preprocess,
-               results=results, stopped=results.get("stopped"), repairs=results.get("repairs", []),
+               results=results, stopped=_stop_of(results), repairs=results.get("repairs", []),
                sample_shape=tuple(shape) if shape is not None else None)
+
+
+def _stop_of(results: dict) -> Stop | None:
+    """The stop reason saved in results.json (runs saved before stop kinds existed: a message)."""
+    if results.get("stopped") is None:
+        return None
+    kind = results.get("stop_kind", StopKind.CALLBACK.value)
+    return Stop(StopKind(kind), results["stopped"])

@@ -1,6 +1,7 @@
-"""The one state object every callback and step function receives."""
+"""The one state object every callback and step function receives, and why a run stopped."""
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -8,10 +9,53 @@ from typing import Any, Callable
 import torch
 
 
+class StopKind(str, enum.Enum):
+    """Why a run ended. The CLI's exit status and the report read the kind, never the words."""
+
+    FINISHED = "finished"               # all epochs, or max_steps
+    EARLY_STOPPING = "early_stopping"   # the monitored metric stopped improving
+    DIVERGED = "diverged"               # NaN/inf loss, or above divergence_factor x the initial
+    UNREPAIRABLE = "unrepairable"       # the babysitter found a fault it could not repair
+    CALLBACK = "callback"               # a user callback set state.stop
+    TIME_BUDGET = "time_budget"         # a time budget ran out (doctor's probe run)
+
+
+FAILED = frozenset({StopKind.DIVERGED, StopKind.UNREPAIRABLE})
+
+
+@dataclass(frozen=True)
+class Stop:
+    """A stop reason: a ``kind`` code branches on and a ``message`` for people."""
+
+    kind: StopKind
+    message: str
+
+    @property
+    def failed(self) -> bool:
+        """The run did not train: it diverged or the babysitter could not repair it."""
+        return self.kind in FAILED
+
+    def __str__(self) -> str:
+        return self.message
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind.value, "message": self.message}
+
+    @classmethod
+    def from_value(cls, value) -> "Stop | None":
+        """A Stop from a Stop, its ``to_dict()``, a plain message (a callback's), or None."""
+        if value is None or isinstance(value, Stop):
+            return value
+        if isinstance(value, dict):
+            return cls(StopKind(value["kind"]), str(value["message"]))
+        return cls(StopKind.CALLBACK, str(value))
+
+
 @dataclass
 class TrainState:
     """Everything about the run in progress. Callbacks change it; they never raise to stop:
-    ``state.stop = "why"`` ends training after the current step."""
+    ``state.stop = "why"`` (kept as ``Stop(StopKind.CALLBACK, "why")``) or
+    ``state.stop = Stop(kind, "why")`` ends training after the current step."""
 
     model: torch.nn.Module
     optimizer: torch.optim.Optimizer
@@ -27,7 +71,7 @@ class TrainState:
     loss: torch.Tensor | None = None          # last step's loss, a 0-d tensor (not synced)
     history: list[dict] = field(default_factory=list)   # one dict per finished epoch
     metrics: dict = field(default_factory=dict)         # this epoch's metrics (at epoch end)
-    stop: str | None = None                   # set to a reason to stop training
+    stop: Stop | None = None                  # set to a reason to stop training
     lr_scale: float = 1.0                     # global lr factor (repairs may change it)
     lr: float = 0.0                           # the current lr of the first parameter group
     initial_loss: float | None = None         # first step's loss (divergence check)
@@ -37,3 +81,8 @@ class TrainState:
     best: dict = field(default_factory=dict)  # {"value", "epoch", "weights"} of the monitored metric
     extras: dict = field(default_factory=dict)  # callbacks' own data (JSON-able parts are checkpointed)
     trainer: Any = field(default=None, repr=False)  # the running Trainer (repairs use its methods)
+
+    def __setattr__(self, name, value):
+        if name == "stop":
+            value = Stop.from_value(value)
+        super().__setattr__(name, value)

@@ -1,0 +1,112 @@
+"""The one option type every registry uses, and the generic checks that read it.
+
+A leaf module: it imports nothing from trainwell but ``errors``, so any registry (data sources,
+transforms, augmentations, models, activations, norms, init schemes, optimizers, schedules) and
+``config.py`` can import it without an import cycle.
+
+    SCHEDULE_OPTIONS = {"step": {"every": Option(int, 30, "epochs between decays", source="notes 003")}}
+    check_options("schedule (step)", {"every": 10}, SCHEDULE_OPTIONS["step"])   # -> {"every": 10}
+"""
+from __future__ import annotations
+
+import difflib
+import math
+from typing import Any, Callable, NamedTuple
+
+from trainwell.errors import ConfigError
+
+NUMBER = (int, float)
+
+
+class Option(NamedTuple):
+    """One option of a registry entry: accepted ``types`` (a type or a tuple), ``default``, a
+    one-line ``doc``, whether it is ``required``, the ``source`` of its default (notes or paper),
+    and ``check(value) -> error text or None`` for ranges."""
+
+    types: Any
+    default: Any
+    doc: str
+    required: bool = False
+    source: str = ""
+    check: Callable | None = None
+
+
+def did_you_mean(name, known) -> str:
+    """`` (did you mean 'lr'?)`` for the closest known name, or ``""``."""
+    close = difflib.get_close_matches(str(name), [str(k) for k in known], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def as_types(types) -> tuple:
+    return types if isinstance(types, tuple) else (types,)
+
+
+def type_name(types) -> str:
+    """Readable names of accepted types: ``a number``, ``true/false``, ``a table`` ..."""
+    types = as_types(types)
+    if int in types and float in types:
+        types = tuple(t for t in types if t is not int)
+    names = {bool: "true/false", int: "an integer", float: "a number", str: "a string", list: "a list",
+             dict: "a table", tuple: "a list", type(None): "none", object: "anything"}
+    return " or ".join(dict.fromkeys(names.get(t, getattr(t, "__name__", str(t))) for t in types))
+
+
+def check_type(label: str, value, types):
+    """``value`` if it is one of ``types`` (an int where a float is accepted becomes a float; a
+    bool is never a number), else ConfigError ``label = value: must be <types>``."""
+    types = as_types(types)
+    if float in types and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if (isinstance(value, bool) and bool not in types and object not in types) or not isinstance(value, types):
+        raise ConfigError(f"{label} = {value!r}: must be {type_name(types)} (got {type(value).__name__})")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{label} = {value!r}: must be a finite number")
+    return value
+
+
+def check_number(label: str, value, ok: Callable[[float], bool], allowed: str):
+    """A finite number (not a bool) with ``ok(value)``, else ConfigError naming ``label``."""
+    if isinstance(value, bool) or not isinstance(value, NUMBER) or not math.isfinite(value) or not ok(value):
+        raise ConfigError(f"{label} = {value!r}: must be {allowed}")
+    return value
+
+
+def check_options(where: str, given: dict, options: dict) -> dict:
+    """Validate keyword ``given`` against ``{name: Option}``; return them with the defaults filled
+    in. Unknown names, missing required ones, wrong types and out-of-range values raise
+    ConfigError naming ``where`` and the option."""
+    unknown = sorted(set(given) - set(options))
+    if unknown:
+        allowed = ", ".join(sorted(options)) or "(no options)"
+        raise ConfigError(f"{where}: unknown option {unknown[0]!r}{did_you_mean(unknown[0], options)}; "
+                          f"allowed: {allowed}")
+    missing = [name for name, spec in options.items() if spec.required and name not in given]
+    if missing:
+        raise ConfigError(f"{where}: {missing[0]} is required ({options[missing[0]].doc})")
+    out = {name: spec.default for name, spec in options.items() if not spec.required}
+    for name, value in given.items():
+        spec = options[name]
+        value = check_type(f"{where}: {name}", value, spec.types)
+        if spec.check is not None and value is not None:
+            problem = spec.check(value)
+            if problem:
+                raise ConfigError(f"{where}: {name} = {value!r}: {problem}")
+        out[name] = value
+    return out
+
+
+# Range checks for ``Option.check`` and config fields: each returns an error text or None.
+def positive(v):
+    return None if v > 0 else "must be > 0"
+
+
+def non_negative(v):
+    return None if v >= 0 else "must be >= 0"
+
+
+def unit_interval(v):
+    return None if 0 <= v < 1 else "must be in [0, 1)"
+
+
+def at_least_one(v):
+    return None if v >= 1 else "must be >= 1"
