@@ -1,6 +1,6 @@
 import pytest
 
-from trainwell.config import Config, FIELDS, apply_sets, make_config, parse_set, read_toml, write_toml
+from trainwell.config import OPTIONS, Config, apply_sets, make_config, parse_set, read_toml, write_toml
 from trainwell.errors import ConfigError
 
 
@@ -32,8 +32,8 @@ def test_ints_are_accepted_for_floats_and_defaults_fill_the_rest():
 
 
 def test_every_option_is_documented():
-    for name, f in FIELDS.items():
-        assert f.metadata["doc"], name
+    for name, option in OPTIONS.items():
+        assert option.doc, name
 
 
 def test_set_values_parse_as_toml_and_nest():
@@ -66,7 +66,7 @@ def test_unreadable_toml_names_the_file(tmp_path):
 
 def test_every_option_has_a_source():
     """docs/options.md's source column: a note, a paper, or "trainwell convention" + its docs page."""
-    missing = [name for name, f in FIELDS.items() if not f.metadata["source"].strip()]
+    missing = [name for name, option in OPTIONS.items() if not option.source.strip()]
     assert not missing, f"options without a source: {missing}"
 
 
