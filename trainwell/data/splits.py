@@ -79,7 +79,7 @@ def split_indices(y, *, test_size, val_size=0, seed: int = 0, stratify: bool = T
     Returns ``(train_idx, val_idx, test_idx)`` as int64 numpy arrays; ``val_idx``/``test_idx`` are
     ``None`` when their size is 0. The validation split is taken from what the test split leaves.
     """
-    from sklearn.model_selection import train_test_split
+    from sklearn.model_selection import train_test_split  # lazy: slow to import (~2 s)
 
     y = np.asarray(y)
     n = len(y)
@@ -127,7 +127,7 @@ def kfold_indices(y, k: int, *, stratified: bool = True, seed: int = 0) -> list[
     """``k`` seeded folds as ``[(train_idx, val_idx), ...]`` int64 tensors; every sample is in exactly
     one ``val_idx``. ``stratified=True`` keeps class proportions in each fold (needs integer labels
     with at least ``k`` samples per class); float targets are split without stratification."""
-    from sklearn.model_selection import KFold, StratifiedKFold
+    from sklearn.model_selection import KFold, StratifiedKFold  # lazy: slow to import (~2 s)
 
     y = np.asarray(y.cpu() if isinstance(y, torch.Tensor) else y)
     n = len(y)
