@@ -220,3 +220,10 @@ def test_a_module_that_fails_only_when_imported_first_is_reported(tmp_path):
     failed = [line.split(":")[0] for line in result.stdout.splitlines() if line.startswith("pkg")]
     assert failed == ["pkg.b"], result.stdout
     assert "ImportError: cannot import name 'B'" in result.stdout
+
+
+def test_no_registry_imports_config():
+    """config.py imports the registries' validators; a registry importing config would close a cycle."""
+    graph = import_graph(ROOT, "trainwell")
+    registries = [m for m in graph if m.split(".")[1:2] in (["data"], ["nn"], ["optim"]) or m == "trainwell.options"]
+    assert registries and [m for m in registries if "trainwell.config" in graph[m]] == []

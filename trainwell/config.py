@@ -48,13 +48,17 @@ def opt(default, doc: str, *, types=None, check=None, source: str = "", python_o
 
 
 def _optimizer_name(name):
+    """``check_optimizer_name`` raises for an unknown name; what it returns is no error text."""
     check_optimizer_name(name)
     return None
 
 
+SHORT_REPR = 60   # characters: a longer value (a callback object's repr) is named by its type
+
+
 def _short(value) -> str:
     shown = repr(value)
-    return f"a {type(value).__name__}" if "\n" in shown or len(shown) > 60 else shown
+    return f"a {type(value).__name__}" if "\n" in shown or len(shown) > SHORT_REPR else shown
 
 
 def check_callbacks(callbacks) -> list:

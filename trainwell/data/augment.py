@@ -143,7 +143,7 @@ class VFlip(Augmentation):
     """Mirror top-bottom with probability p (notes 002; only where upside-down is still valid)."""
 
     name = "vflip"
-    OPTIONS = {"p": _P._replace(default=0.5, source="as hflip (Krizhevsky et al. 2012)")}
+    OPTIONS = {"p": _P._replace(default=0.5, source="trainwell convention: as hflip")}
 
     def __init__(self, *, p: float = 0.5):
         set_options(self, self.OPTIONS, p=p)

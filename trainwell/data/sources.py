@@ -87,7 +87,12 @@ INT, NUM, BOOL, STR, PATH = (int,), (int, float), (bool,), (str,), (str, PurePat
 SIZE = "an int count, or a fraction in [0, 1) of the samples it is carved from"
 
 
-def _split_options(test_size, val_size, *, given=False) -> dict:
+# The split of a source without its own default: 20% test, then 10% of the rest for validation
+# (trainwell convention; digits keeps its reference split of 500 and 200 samples).
+TEST_SIZE, VAL_SIZE = 0.2, 0.1
+
+
+def _split_options(test_size=TEST_SIZE, val_size=VAL_SIZE, *, given=False) -> dict:
     where = " (only when the files have no test set)" if given else ""
     return {
         "seed": Option(INT, 0, "seed of the split (and of generated data)"),
@@ -111,26 +116,26 @@ _IMAGES = {"size": Option((int, list, tuple, type(None)), None, "resize every im
 SOURCE_OPTIONS = {
     "digits": {**_split_options(500, 200),
                "images": Option(BOOL, False, "samples as 1x8x8 images instead of 64-vectors")},
-    "iris": _split_options(0.2, 0.1),
-    "wine": _split_options(0.2, 0.1),
-    "breast_cancer": _split_options(0.2, 0.1),
-    "spirals": {**_split_options(0.2, 0.1),
+    "iris": _split_options(),
+    "wine": _split_options(),
+    "breast_cancer": _split_options(),
+    "spirals": {**_split_options(),
                 "classes": Option(INT, 3, "number of spiral arms K"),
                 "samples_per_class": Option(INT, 100, "points per arm"),
                 "noise": Option(NUM, 0.2, "std of the Gaussian noise on each point's angle")},
-    "blobs": {**_split_options(0.2, 0.1),
+    "blobs": {**_split_options(),
               "classes": Option(INT, 3, "number of Gaussian blobs"),
               "samples": Option(INT, 600, "total points"),
               "features": Option(INT, 2, "input dimension"),
               "spread": Option(NUM, 1.0, "std of each blob")},
-    "moons": {**_split_options(0.2, 0.1),
+    "moons": {**_split_options(),
               "samples": Option(INT, 600, "total points"),
               "noise": Option(NUM, 0.1, "std of the Gaussian noise")},
-    "circles": {**_split_options(0.2, 0.1),
+    "circles": {**_split_options(),
                 "samples": Option(INT, 600, "total points"),
                 "noise": Option(NUM, 0.05, "std of the Gaussian noise"),
                 "factor": Option(NUM, 0.5, "inner radius / outer radius, in (0, 1)")},
-    "teacher": {**_split_options(0.2, 0.1),
+    "teacher": {**_split_options(),
                 "task": Option(STR, "classification", "\"classification\" or \"regression\""),
                 "samples": Option(INT, 2000, "total samples"),
                 "features": Option(INT, 20, "input dimension"),
@@ -138,19 +143,19 @@ SOURCE_OPTIONS = {
                 "classes": Option(INT, 4, "classes (classification)"),
                 "outputs": Option(INT, 1, "target dimension (regression)"),
                 "noise": Option(NUM, 0.0, "std of Gaussian noise on the targets / logits")},
-    "shapes": {**_split_options(0.2, 0.1),
+    "shapes": {**_split_options(),
                "classes": Option(INT, 4, f"number of shape classes, taken in order from "
                                          f"{', '.join(synthetic.SHAPES)}"),
                "samples_per_class": Option(INT, 250, "images per class"),
                "size": Option(INT, 16, "image height and width in pixels"),
                "channels": Option(INT, 1, "1 (gray) or 3 (a random color per image)"),
                "noise": Option(NUM, 0.1, "std of the Gaussian pixel noise (pixels clipped to [0, 1])")},
-    "npy": {**_path("inputs X: a .npy file (memory-mapped)"), **_split_options(0.2, 0.1),
+    "npy": {**_path("inputs X: a .npy file (memory-mapped)"), **_split_options(),
             "labels": Option(PATH, None, "labels y: a .npy file with one label per row of X", required=True),
             **_SHAPE},
     "npz": {**_path("a .npz file with X/y or x_train/y_train[/x_val/y_val][/x_test/y_test]"),
-            **_split_options(0.2, 0.1, given=True), **_SHAPE},
-    "csv": {**_path("a CSV file, one sample per row"), **_split_options(0.2, 0.1),
+            **_split_options(given=True), **_SHAPE},
+    "csv": {**_path("a CSV file, one sample per row"), **_split_options(),
             "label": Option((str, int), -1, "label column: a header name or a 0-based index (-1: last)"),
             "header": Option((bool, type(None)), None, "first row is a header (None: detect)"),
             "delimiter": Option(STR, ",", "field separator"),
@@ -158,10 +163,10 @@ SOURCE_OPTIONS = {
             "label_names": Option(BOOL, False, "labels are class names, numbered in sorted order"),
             **_SHAPE},
     "mnist": {**_path("a folder with the four MNIST IDX files (raw or .gz)"),
-              **_split_options(0.2, 0.1, given=True)},
-    "cifar10": {**_path("the cifar-10-batches-py folder"), **_split_options(0.2, 0.1, given=True)},
+              **_split_options(given=True)},
+    "cifar10": {**_path("the cifar-10-batches-py folder"), **_split_options(given=True)},
     "image_folder": {**_path("a folder with one subfolder of images per class"),
-                     **_split_options(0.2, 0.1), **_IMAGES},
+                     **_split_options(), **_IMAGES},
 }
 
 

@@ -60,6 +60,11 @@ def is_classes(y) -> bool:
     return np.issubdtype(np.asarray(y).dtype, np.integer)
 
 
+# A fraction times n lands a hair above an integer in float arithmetic (0.1 * 30 is
+# 3.0000000000000004); subtracting this before rounding up keeps that integer.
+FRACTION_ROUND_OFF = 1e-9
+
+
 def split_count(size, n: int, *, key: str) -> int:
     """A split size (count or fraction of ``n``) as a number of samples."""
     if isinstance(size, bool) or not isinstance(size, (int, float)):
@@ -67,7 +72,7 @@ def split_count(size, n: int, *, key: str) -> int:
     if isinstance(size, float):
         if not 0 <= size < 1:
             raise ConfigError(f"{key} = {size!r}: a fraction must be in [0, 1) (or give an int count)")
-        return math.ceil(size * n - 1e-9)     # 1e-9: 0.1 * 30 is 3.0000000000000004
+        return math.ceil(size * n - FRACTION_ROUND_OFF)
     if size < 0:
         raise ConfigError(f"{key} = {size!r}: must be >= 0")
     return size

@@ -28,7 +28,7 @@ from trainwell.options import Option, check_options, did_you_mean, must_be
 # ----------------------------------------------------------------------------- option checks
 def set_options(obj, options: dict, **values) -> None:
     """Check a constructor's keywords against ``{name: Option}`` and set them as attributes of
-    ``obj``; errors name the entry and the option: ``zca.eps = -1: must be a number > 0``."""
+    ``obj``; errors name the entry and the option: ``zca.eps = -1.0: must be a number > 0``."""
     for key, value in check_options(obj.name, values, options, label="{where}.{name}").items():
         setattr(obj, key, value)
 
@@ -337,7 +337,7 @@ class PCAWhiten(_Reduces):
     name = "pca_whiten"
     OPTIONS = {"eps": _WHITEN_EPS,
                "k": Option((int, type(None)), None, "number of components kept (none: all, or set by "
-                           "variance)", source="notes 004 (PCA whitening)", check=_COMPONENTS),
+                           "variance)", check=_COMPONENTS),
                "variance": Option((float, type(None)), None, "keep the fewest components explaining at "
                                   "least this fraction of the variance",
                                   source="scikit-learn's PCA(n_components=0.99) rule", check=_SHARE)}

@@ -315,7 +315,7 @@ MODELS = {"mlp": mlp, "cnn": cnn, "resnet": resnet}
 
 MODEL_OPTIONS = {
     "mlp": {"widths": Option((list, tuple), [256, 256], "hidden layer widths",
-                             source="docs/defaults.md (tuned on digits)"), **COMMON_OPTIONS},
+                             source="docs/defaults.md"), **COMMON_OPTIONS},
     "cnn": {
         "layers": Option((list, tuple, type(None)), None, "conv/pool layer tables (CNN_LAYER_OPTIONS); "
                          "None = conv32, maxpool2, conv64, maxpool2"),

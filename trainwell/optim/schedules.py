@@ -198,6 +198,11 @@ class _StatefulWarmup:
 
 
 # ------------------------------------------------------------------------------ with state
+# A cut smaller than this is skipped (torch ReduceLROnPlateau's eps = 1e-8): near min_mult the
+# multiplier would otherwise keep changing by float round-off.
+PLATEAU_MIN_CHANGE = 1e-8
+
+
 class ReduceOnPlateau:
     """Multiply the lr by ``factor`` when the monitored metric stops improving.
 
@@ -249,7 +254,7 @@ class ReduceOnPlateau:
             self.bad_epochs = 0
         if self.bad_epochs > self.patience:
             new = max(self.mult * self.factor, self.min_mult)
-            if self.mult - new > 1e-8:      # torch's eps: ignore changes too small to matter
+            if self.mult - new > PLATEAU_MIN_CHANGE:
                 self.mult = new
             self.cooldown_left, self.bad_epochs = self.cooldown, 0
 
