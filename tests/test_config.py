@@ -1,6 +1,6 @@
 import pytest
 
-from trainwell.config import Config, FIELDS, apply_sets, make_config, parse_set, read_toml, write_toml
+from trainwell.config import OPTIONS, Config, apply_sets, make_config, parse_set, read_toml, write_toml
 from trainwell.errors import ConfigError
 
 
@@ -32,8 +32,8 @@ def test_ints_are_accepted_for_floats_and_defaults_fill_the_rest():
 
 
 def test_every_option_is_documented():
-    for name, f in FIELDS.items():
-        assert f.metadata["doc"], name
+    for name, option in OPTIONS.items():
+        assert option.doc, name
 
 
 def test_set_values_parse_as_toml_and_nest():
@@ -66,7 +66,7 @@ def test_unreadable_toml_names_the_file(tmp_path):
 
 def test_every_option_has_a_source():
     """docs/options.md's source column: a note, a paper, or "trainwell convention" + its docs page."""
-    missing = [name for name, f in FIELDS.items() if not f.metadata["source"].strip()]
+    missing = [name for name, option in OPTIONS.items() if not option.source.strip()]
     assert not missing, f"options without a source: {missing}"
 
 
@@ -144,3 +144,40 @@ def test_a_val_monitor_without_validation_data_is_an_error_before_training(blobs
     X, y = blobs
     trainwell.fit(model, (X[:200], y[:200]), val=(X[200:], y[200:]), epochs=1, progress=False, **options)
     trainwell.fit(model, blobs, epochs=1, progress=False, **{**options, "monitor": "train_loss"})
+
+
+def test_no_option_is_typed_any():
+    """Each field's annotation names what it accepts (Python objects included)."""
+    import dataclasses
+
+    assert [f.name for f in dataclasses.fields(Config) if "Any" in str(f.type)] == []
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"data": {"source": "iris", "test_szie": 0.1}},
+     "data (source 'iris'): unknown option 'test_szie' (did you mean 'test_size'?)"),
+    ({"model": {"type": "mlp", "dropout": "half"}}, "model (mlp): dropout = 'half': must be a number (got str)"),
+    ({"model": {"type": "vit"}}, "model = {'type': 'vit'}: type 'vit' is unknown; allowed: auto, cnn, mlp, resnet"),
+    ({"preprocess": [{"name": "zca", "eps": 0}]}, "preprocess[0]: zca.eps = 0.0: must be a number > 0"),
+    ({"augment": ["crop", "hflp"]}, "augment[1]: unknown augment 'hflp' (did you mean 'hflip'?)"),
+    ({"init": {"name": "orthogonal", "gain": "x"}}, "init (orthogonal): gain = 'x': must be a number (got str)"),
+    ({"init": "he"}, "init = 'he': unknown scheme 'he'; allowed: zeros, constant"),
+    ({"schedule": "cosinus"}, "schedule = 'cosinus': unknown (did you mean 'cosine'?)"),
+    ({"babysit": "fix"}, "babysit = 'fix': unknown; allowed: off, repair, watch"),
+])
+def test_tables_are_checked_by_their_registrys_validator_before_any_data_is_read(options, message):
+    with pytest.raises(ConfigError) as e:
+        make_config(options)
+    assert message in str(e.value) and "\n" not in str(e.value)
+
+
+def test_floats_are_floats_and_python_objects_pass_unchecked():
+    import torch
+
+    def my_loss(output, target):
+        return (output - target).pow(2).mean()
+
+    c = make_config({"eps": 1, "clip_norm": 2, "loss": my_loss, "optimizer": torch.optim.SGD,
+                     "schedule": lambda step: 1.0})
+    assert c.eps == 1.0 and isinstance(c.eps, float) and isinstance(c.clip_norm, float)
+    assert c.loss is my_loss and c.optimizer is torch.optim.SGD and c.schedule(0) == 1.0

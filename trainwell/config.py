@@ -1,176 +1,83 @@
 """Every option of a run, in one dataclass: defaults, types, checks, docs and sources.
 
-The same names are ``fit()`` keywords, TOML keys and ``--set`` keys. ``Config.__dataclass_fields__``
-metadata is the single registry: the validator, ``trainwell options`` and ``docs/options.md`` read it.
+The same names are ``fit()`` keywords, TOML keys and ``--set`` keys. Each field's metadata holds
+its ``Option`` (``OPTIONS`` maps every name to it): the validator, ``trainwell options`` and
+``docs/options.md`` read it. A table option (``data``, ``model``, ``preprocess``, ``augment``,
+``init``, ``schedule``) is checked by the validator of its registry, which lives beside it.
 """
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import math
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import tomli_w
+from torch.optim import Optimizer
 
+from trainwell.data.augment import check_augment_spec
+from trainwell.data.sources import check_data_table
+from trainwell.data.transforms import check_preprocess_spec
 from trainwell.errors import ConfigError
+from trainwell.nn.init import check_init_spec
+from trainwell.nn.losses import LOSSES
+from trainwell.nn.models import check_model_table
+from trainwell.optim.factory import check_optimizer_name
+from trainwell.optim.schedules import check_schedule_spec
+from trainwell.options import (Option, at_least_one, check_option, did_you_mean, must_be, non_negative,
+                               one_of, positive, unit_interval)
+from trainwell.train.callbacks import HOOKS
 
-NUMBER = (int, float)
+MONITORS = ("val_loss", "val_acc", "train_loss", "train_acc")
+BABYSIT_MODES = ("watch", "repair", "off")
 
 
-def opt(default, doc: str, *, types=None, check=None, choices=None, source: str = "",
-        python_only: bool = False, in_files: bool = True, section: str = "training"):
-    """A config field: ``types`` accepted, ``check(value) -> error text or None``, ``choices`` a
-    collection or a zero-argument function returning one (a registry, read lazily).
-    ``python_only``: Python may also pass an object; ``in_files=False``: only Python may set it
-    (a config file or ``--set`` cannot)."""
-    if types is None:
-        types = (type(default),) if default is not None else (object,)
-    meta = dict(doc=doc, types=types, check=check, choices=choices, source=source,
-                python_only=python_only, in_files=in_files, section=section)
+def opt(default, doc: str, *, types=None, check=None, source: str = "", python_only: bool = False,
+        in_files: bool = True):
+    """A config field and its ``Option``: ``types`` accepted (the default's type when not given),
+    ``check(value) -> error text or None`` (a table's validator may also raise a ConfigError that
+    names a key inside the table). ``python_only``: Python may also pass an object, which is not
+    checked; ``in_files=False``: only Python may set it (a config file or ``--set`` cannot)."""
+    option = Option(type(default) if types is None else types, default, doc, source=source, check=check)
+    meta = dict(option=option, python_only=python_only, in_files=in_files)
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda: type(default)(default), metadata=meta)
     return field(default=default, metadata=meta)
 
 
-def positive(v):
-    return None if v > 0 else "must be > 0"
-
-
-def non_negative(v):
-    return None if v >= 0 else "must be >= 0"
-
-
-def unit_interval(v):
-    return None if 0 <= v < 1 else "must be in [0, 1)"
-
-
-def at_least_one(v):
-    return None if v >= 1 else "must be >= 1"
-
-
-def _losses():
-    from trainwell.nn.losses import LOSSES
-    return LOSSES
-
-
-def _optimizers():
-    from trainwell.optim.factory import OPTIMIZERS
-    return OPTIMIZERS
-
-
-def _data_table(v):
-    """Validate a [data] table against its source's options (names, types) before any work."""
-    from trainwell.data.sources import check_options
-
-    options = dict(v)
-    source = options.pop("source", None)
-    if source is not None:
-        check_options(source, options)
+def _optimizer_name(name):
+    """``check_optimizer_name`` raises for an unknown name; what it returns is no error text."""
+    check_optimizer_name(name)
     return None
 
 
-def _preprocess_list(v):
-    from trainwell.data.transforms import make_preprocess
-
-    make_preprocess(v)
-    return None
-
-
-def _augment_list(v):
-    from trainwell.data.augment import make_augment
-
-    make_augment(v)
-    return None
-
-
-def _model_table(v):
-    """Validate a [model] table's builder and option names before any work."""
-    from trainwell.nn.activations import check_options
-    from trainwell.nn.models import MODEL_OPTIONS
-
-    options = dict(v)
-    kind = options.pop("type", "auto")
-    if kind == "auto":
-        allowed = {k: spec for k, spec in MODEL_OPTIONS["cnn"].items() if k in MODEL_OPTIONS["mlp"]}
-    elif kind in MODEL_OPTIONS:
-        allowed = MODEL_OPTIONS[kind]
-    else:
-        return f"type {kind!r} is unknown{did_you_mean(kind, MODEL_OPTIONS)}; allowed: auto, " \
-               + ", ".join(sorted(MODEL_OPTIONS))
-    check_options(f"model ({kind})", options, allowed)
-    return None
-
-
-def _init_table(v):
-    """Validate an init scheme name and its options (LSUV's data batch is supplied by fit)."""
-    from trainwell.nn.activations import check_options
-    from trainwell.nn.init import INIT_OPTIONS
-
-    options = dict(v) if isinstance(v, dict) else {"name": v}
-    name = options.pop("name", None)
-    if name not in INIT_OPTIONS:
-        return f"unknown scheme {name!r}{did_you_mean(str(name), INIT_OPTIONS)}; allowed: " \
-               + ", ".join(INIT_OPTIONS)
-    if "data" in options:
-        return "data is supplied by fit (a batch of training inputs); remove it"
-    check_options(f"init ({name})", options, INIT_OPTIONS[name])
-    return None
-
-
-def _optimizer_name(v):
-    from trainwell.optim.factory import check_optimizer_name
-
-    check_optimizer_name(v)
-    return None
-
-
-def _schedule_spec(v):
-    """A schedule name or {name = ..., options}: the name, option names, types and ranges are
-    checked up front (errors name the key as ``schedule.<key>``)."""
-    from trainwell.optim.schedules import SCHEDULE_OPTIONS, check_schedule_options
-
-    options = {"name": v} if isinstance(v, str) else dict(v)
-    if "name" not in options:
-        return "the table needs name = \"...\", one of: " + ", ".join(SCHEDULE_OPTIONS)
-    name = options.pop("name")
-    if name not in SCHEDULE_OPTIONS:
-        return f"unknown schedule {name!r}{did_you_mean(str(name), SCHEDULE_OPTIONS)}; allowed: " \
-               + ", ".join(SCHEDULE_OPTIONS)
-    unknown = sorted(set(options) - set(SCHEDULE_OPTIONS[name]))
-    if unknown:
-        return f"unknown option {unknown[0]!r} for {name!r}{did_you_mean(unknown[0], SCHEDULE_OPTIONS[name])}; " \
-               f"allowed: {', '.join(SCHEDULE_OPTIONS[name]) or '(none)'}"
-    check_schedule_options(name, options, label="schedule.{key}")
-    return None
+SHORT_REPR = 60   # characters: a longer value (a callback object's repr) is named by its type
 
 
 def _short(value) -> str:
     shown = repr(value)
-    return f"a {type(value).__name__}" if "\n" in shown or len(shown) > 60 else shown
+    return f"a {type(value).__name__}" if "\n" in shown or len(shown) > SHORT_REPR else shown
 
 
-def _check_callbacks(v) -> list:
+def check_callbacks(callbacks) -> list:
     """A list of callback objects, each defining at least one of the trainer's hooks."""
-    from trainwell.train.callbacks import HOOKS
-
-    if not isinstance(v, (list, tuple)):
-        raise ConfigError(f"callbacks = {_short(v)}: must be a list of callback objects, "
+    if not isinstance(callbacks, (list, tuple)):
+        raise ConfigError(f"callbacks = {_short(callbacks)}: must be a list of callback objects, "
                           f"e.g. callbacks=[MyCallback()]")
-    for i, item in enumerate(v):
+    for i, item in enumerate(callbacks):
         if isinstance(item, type):
             raise ConfigError(f"callbacks[{i}] = {item.__name__}: a class; pass an instance, "
                               f"e.g. {item.__name__}()")
         if not any(callable(getattr(item, hook, None)) for hook in HOOKS):
             raise ConfigError(f"callbacks[{i}] = {_short(item)}: not a callback: it defines none of "
                               f"the hooks {', '.join(HOOKS)} (subclass trainwell.Callback)")
-    return list(v)
+    return list(callbacks)
 
 
 def _betas(v):
-    if len(v) != 2 or not all(isinstance(b, NUMBER) and 0 <= b < 1 for b in v):
+    if len(v) != 2 or not all(isinstance(b, (int, float)) and 0 <= b < 1 for b in v):
         return "must be two numbers in [0, 1), e.g. [0.9, 0.999]"
     return None
 
@@ -179,74 +86,70 @@ def _betas(v):
 class Config:
     # --- data and model (tables; from the CLI/TOML, or when fit() gets names instead of objects)
     data: dict = opt({"source": "digits"}, "data source and its options, e.g. {source = \"digits\"}",
-                     check=_data_table, section="data", source="docs/data.md")
+                     check=check_data_table, source="docs/data.md")
     model: dict = opt({"type": "auto"},
                       "model builder and its options when no nn.Module is given; \"auto\" is a "
-                      "batch-normed CNN for images, an MLP (256, 256) otherwise", check=_model_table, section="model",
-                      source="docs/models.md; docs/defaults.md")
+                      "batch-normed CNN for images, an MLP (256, 256) otherwise",
+                      check=check_model_table, source="docs/models.md; docs/defaults.md")
     preprocess: list = opt([], "preprocessing fitted on the training split, applied to every split "
-                           "and saved with the run", check=_preprocess_list, section="data",
+                           "and saved with the run", check=check_preprocess_spec,
                            source="notes 000/002/004; docs/preprocessing.md")
-    augment: list = opt([], "batched augmentations applied to training batches", check=_augment_list,
-                        section="data", source="docs/augmentation.md")
-    init: Any = opt(None, "weight initialization scheme (name or {name=..., ...}); None keeps the "
-                    "model's own", types=(str, dict, type(None)), check=_init_table, section="model",
-                    source="docs/init.md")
+    augment: list = opt([], "batched augmentations applied to training batches",
+                        check=check_augment_spec, source="docs/augmentation.md")
+    init: str | dict | None = opt(None, "weight initialization scheme (name or {name=..., ...}); None "
+                                  "keeps the model's own", types=(str, dict, type(None)),
+                                  check=check_init_spec, source="docs/init.md")
     # --- transfer learning (docs/transfer.md)
-    transfer_from: Any = opt(None, "load weights by name from a run directory or .safetensors file "
-                             "(shapes that differ, e.g. a new head, are skipped and reported)",
-                             types=(str, Path, type(None)), section="transfer",
-                             source="notes 001/002 (transfer learning)")
+    transfer_from: str | Path | None = opt(
+        None, "load weights by name from a run directory or .safetensors file (shapes that differ, "
+        "e.g. a new head, are skipped and reported)", types=(str, Path, type(None)),
+        source="notes 001/002 (transfer learning)")
     transfer_prefix_map: dict = opt({}, "rename source weights: {\"old_prefix.\" = \"new_prefix.\"}",
-                                    section="transfer", source="trainwell convention; docs/transfer.md")
+                                    source="trainwell convention; docs/transfer.md")
     transfer_exclude: list = opt([], "model prefixes never loaded (e.g. a head with the same shape)",
-                                 section="transfer", source="trainwell convention; docs/transfer.md")
+                                 source="trainwell convention; docs/transfer.md")
     transfer_strict: bool = opt(False, "fail unless every weight matches by name and shape",
-                                section="transfer", source="trainwell convention; docs/transfer.md")
+                                source="trainwell convention; docs/transfer.md")
     freeze: list = opt([], "prefixes of parameters to freeze, or [\"body\"] for all but the head; "
-                       "batch-norm statistics in a frozen part stay fixed", section="transfer",
+                       "batch-norm statistics in a frozen part stay fixed",
                        source="notes 001/002: small data, similar task: train only the head")
-    unfreeze_at: Any = opt(None, "epoch after which the frozen part is unfrozen (None: never)",
-                           types=(int, type(None)), check=lambda v: v is None and None or non_negative(v),
-                           section="transfer",
-                           source="notes 002 (transfer: train the new layers first, then fine-tune "
-                                  "the complete network); docs/transfer.md")
-    unfreeze_lr_mult: float = opt(0.1, "lr multiplier of the unfrozen part",
-                                  types=NUMBER, check=positive, section="transfer",
+    unfreeze_at: int | None = opt(None, "epoch after which the frozen part is unfrozen (None: never)",
+                                  types=(int, type(None)), check=non_negative,
+                                  source="notes 002 (transfer: train the new layers first, then "
+                                         "fine-tune the complete network); docs/transfer.md")
+    unfreeze_lr_mult: float = opt(0.1, "lr multiplier of the unfrozen part", types=float, check=positive,
                                   source="notes 002: fine-tune with ~1/10 of the original lr")
-    # --- loss
-    loss: Any = opt("cross_entropy", "training loss", types=(str,), choices=_losses, python_only=True,
-                    source="notes 003 (design choices: output units and losses)")
-    label_smoothing: float = opt(0.0, "cross-entropy target (1-s)·onehot + s/C", types=NUMBER,
+    # --- loss (from Python also a function (output, target) -> loss)
+    loss: str | Callable = opt("cross_entropy", "training loss", check=one_of(LOSSES), python_only=True,
+                               source="notes 003 (design choices: output units and losses)")
+    label_smoothing: float = opt(0.0, "cross-entropy target (1-s)·onehot + s/C", types=float,
                                  check=unit_interval, source="Szegedy et al. 2016; notes 003")
-    huber_delta: float = opt(1.0, "Huber loss threshold", types=NUMBER, check=positive,
+    huber_delta: float = opt(1.0, "Huber loss threshold", types=float, check=positive,
                              source="Huber 1964 (δ = 1 as torch.nn.HuberLoss); docs/losses.md")
-    hinge_margin: float = opt(1.0, "multiclass hinge margin Δ", types=NUMBER, check=positive,
+    hinge_margin: float = opt(1.0, "multiclass hinge margin Δ", types=float, check=positive,
                               source="notes 003 (SVM loss)")
-    # --- optimizer
-    optimizer: Any = opt("sgd", "optimizer name (sgd, adam, sam, ... or any torch.optim class name)",
-                         types=(str,), check=_optimizer_name, python_only=True,
-                         source="notes 001/003/004; docs/optimization.md")
-    lr: float = opt(0.05, "base learning rate ε₀", types=NUMBER, check=positive,
+    # --- optimizer (from Python also an optimizer, its class, or a callable params -> optimizer)
+    optimizer: str | Optimizer | Callable = opt(
+        "sgd", "optimizer name (sgd, adam, sam, ... or any torch.optim class name)",
+        check=_optimizer_name, python_only=True, source="notes 001/003/004; docs/optimization.md")
+    lr: float = opt(0.05, "base learning rate ε₀", types=float, check=positive,
                     source="tuned on digits (docs/defaults.md)")
-    momentum: float = opt(0.9, "momentum α (sgd, rmsprop)", types=NUMBER, check=unit_interval,
+    momentum: float = opt(0.9, "momentum α (sgd, rmsprop)", types=float, check=unit_interval,
                           source="notes 001: α = 0.9 is common")
-    nesterov: Any = opt(None, "Nesterov momentum (sgd); None: on when momentum > 0 "
-                        "(true with momentum = 0 is an error)", types=(bool, type(None)),
-                        source="notes 001/003")
+    nesterov: bool | None = opt(None, "Nesterov momentum (sgd); None: on when momentum > 0 "
+                                "(true with momentum = 0 is an error)", types=(bool, type(None)),
+                                source="notes 001/003")
     betas: list = opt([0.9, 0.999], "Adam β₁, β₂", types=(list, tuple), check=_betas,
                       source="Kingma & Ba 2015; notes 004")
-    eps: Any = opt(None, "ε added to denominators (adam, rmsprop, adagrad, ...); None: the "
-                   "optimizer's own (1e-8; the notes' 1e-7 for rmsprop_notes / adagrad_notes)",
-                   types=(*NUMBER, type(None)), check=lambda v: v is None and None or positive(v),
-                   source="notes 003/004")
+    eps: float | None = opt(None, "ε added to denominators (adam, rmsprop, adagrad, ...); None: the "
+                            "optimizer's own (1e-8; the notes' 1e-7 for rmsprop_notes / adagrad_notes)",
+                            types=(float, type(None)), check=positive, source="notes 003/004")
     bias_correction: bool = opt(True, "Adam bias correction of m and v", source="notes 004")
-    weight_decay: float = opt(5e-4, "decoupled weight decay λ: w ← w − lr·λ·w",
-                              types=NUMBER, check=non_negative,
-                              source="Loshchilov & Hutter 2019; notes 004 (AdamW)")
-    l2: float = opt(0.0, "coupled L2 penalty added to the loss", types=NUMBER, check=non_negative,
+    weight_decay: float = opt(5e-4, "decoupled weight decay λ: w ← w − lr·λ·w", types=float,
+                              check=non_negative, source="Loshchilov & Hutter 2019; notes 004 (AdamW)")
+    l2: float = opt(0.0, "coupled L2 penalty added to the loss", types=float, check=non_negative,
                     source="notes 000/001")
-    l1: float = opt(0.0, "L1 penalty λ·Σ|w| added to the loss", types=NUMBER, check=non_negative,
+    l1: float = opt(0.0, "L1 penalty λ·Σ|w| added to the loss", types=float, check=non_negative,
                     source="notes 000")
     no_decay_bias_norm: bool = opt(True, "no weight decay / penalty on biases and norm parameters",
                                    source="timm's parameter-group rule")
@@ -254,72 +157,74 @@ class Config:
                          source="notes 001 (transfer learning: fine-tune at 1/10 the lr)")
     optimizer_options: dict = opt({}, "extra keyword arguments for the optimizer class",
                                   source="trainwell convention; docs/optimization.md")
-    # --- schedule
-    schedule: Any = opt("cosine", "lr schedule name or {name = ..., options}", types=(str, dict),
-                        check=_schedule_spec, python_only=True, source="notes 000/001/003; docs/schedules.md")
-    warmup_steps: int = opt(0, "linear warmup steps before the schedule", types=(int,),
-                            check=non_negative, source="Goyal et al. 2017")
+    # --- schedule (from Python also a function step -> multiplier)
+    schedule: str | dict | Callable = opt("cosine", "lr schedule name or {name = ..., options}",
+                                          types=(str, dict), check=check_schedule_spec, python_only=True,
+                                          source="notes 000/001/003; docs/schedules.md")
+    warmup_steps: int = opt(0, "linear warmup steps before the schedule", check=non_negative,
+                            source="Goyal et al. 2017")
     # --- gradients
-    clip_value: Any = opt(None, "clip each gradient entry to [-c, c]", types=(*NUMBER, type(None)),
-                          check=lambda v: v is None and None or positive(v), source="notes 001")
-    clip_norm: Any = opt(None, "rescale gradients so their global L2 norm is <= c",
-                         types=(*NUMBER, type(None)), check=lambda v: v is None and None or positive(v),
-                         source="Pascanu et al. 2013; notes 001")
-    grad_noise: float = opt(0.0, "annealed gradient noise η: σ_t² = η/(1+t)^γ", types=NUMBER,
+    clip_value: float | None = opt(None, "clip each gradient entry to [-c, c]", types=(float, type(None)),
+                                   check=positive, source="notes 001")
+    clip_norm: float | None = opt(None, "rescale gradients so their global L2 norm is <= c",
+                                  types=(float, type(None)), check=positive,
+                                  source="Pascanu et al. 2013; notes 001")
+    grad_noise: float = opt(0.0, "annealed gradient noise η: σ_t² = η/(1+t)^γ", types=float,
                             check=non_negative, source="Neelakantan et al. 2015; notes 001")
-    grad_noise_gamma: float = opt(0.55, "gradient noise decay γ", types=NUMBER, check=non_negative,
+    grad_noise_gamma: float = opt(0.55, "gradient noise decay γ", types=float, check=non_negative,
                                   source="Neelakantan et al. 2015")
     # --- loop
-    epochs: int = opt(40, "maximum epochs", types=(int,), check=at_least_one,
+    epochs: int = opt(40, "maximum epochs", check=at_least_one,
                       source="notes 003 (an epoch: one pass over the shuffled data); docs/defaults.md")
-    max_steps: Any = opt(None, "maximum optimizer steps (None: no limit)", types=(int, type(None)),
-                         check=lambda v: v is None and None or at_least_one(v),
-                         source="trainwell convention; docs/training.md (stopping)")
+    max_steps: int | None = opt(None, "maximum optimizer steps (None: no limit)", types=(int, type(None)),
+                                check=at_least_one,
+                                source="trainwell convention; docs/training.md (stopping)")
     batch_size: int = opt(64, "mini-batch size; >= the number of samples gives full-batch GD",
-                          types=(int,), check=at_least_one, source="notes 000 (batch vs stochastic GD)")
+                          check=at_least_one, source="notes 000 (batch vs stochastic GD)")
     shuffle: bool = opt(True, "reshuffle every epoch (False keeps the given order)",
                         source="notes 003 (practical SGD: shuffle, then consecutive batches)")
     replacement: bool = opt(False, "sample batches with replacement instead of shuffling",
                             source="notes 003 (canonical SGD samples with replacement)")
     drop_last: bool = opt(False, "drop the last incomplete batch",
                           source="trainwell convention; docs/training.md (batches)")
-    eval_batch_size: int = opt(2048, "batch size for evaluation", types=(int,), check=at_least_one,
+    eval_batch_size: int = opt(2048, "batch size for evaluation", check=at_least_one,
                                source="trainwell convention; docs/training.md (batches)")
-    seed: int = opt(0, "seed for initialization, batch order, dropout and augmentation", types=(int,),
+    seed: int = opt(0, "seed for initialization, batch order, dropout and augmentation",
                     source="trainwell convention; docs/training.md (reproducibility)")
     device: str = opt("auto", "\"auto\" (cuda when present), \"cpu\", \"cuda\", \"cuda:1\", ...",
                       source="trainwell convention; docs/training.md (batches)")
     # --- stopping
-    patience: Any = opt(None, "early stopping: epochs without improvement of `monitor` (None: off)",
-                        types=(int, type(None)), check=lambda v: v is None and None or at_least_one(v),
-                        source="notes 003 (early stopping)")
+    patience: int | None = opt(None, "early stopping: epochs without improvement of `monitor` (None: off)",
+                               types=(int, type(None)), check=at_least_one,
+                               source="notes 003 (early stopping)")
     monitor: str = opt("val_loss", "metric for early stopping, best weights and plateau schedules",
-                       choices=("val_loss", "val_acc", "train_loss", "train_acc"),
+                       check=one_of(MONITORS),
                        source="notes 003 (early stopping: check the validation error); docs/training.md")
     min_delta: float = opt(0.0, "smallest change of `monitor` that counts as an improvement",
-                           types=NUMBER, check=non_negative,
+                           types=float, check=non_negative,
                            source="trainwell convention; docs/training.md (stopping)")
     restore_best: bool = opt(True, "with early stopping, end with the best weights seen",
                              source="notes 003/004 (early stopping); docs/training.md")
     divergence_factor: float = opt(3.0, "abort when the loss exceeds this × its initial value",
-                                   types=NUMBER, check=lambda v: None if v > 1 else "must be > 1",
+                                   types=float, check=must_be(lambda v: v > 1, "> 1"),
                                    source="notes 004: cost > 3× original cost → break out early")
     check_every: int = opt(50, "steps between the divergence checks (one host sync each)",
-                           types=(int,), check=at_least_one,
+                           check=at_least_one,
                            source="trainwell convention (STYLE 10: few host syncs); docs/training.md")
     # --- babysitter
-    babysit: str = opt("watch", "the babysitter: \"watch\" monitors and reports findings, \"repair\" also "
-                       "rolls back and fixes what it finds, \"off\"", choices=("watch", "repair", "off"),
+    babysit: str = opt("watch", "the babysitter: \"watch\" monitors and reports findings, \"repair\" "
+                       "also rolls back and fixes what it finds, \"off\"", check=one_of(BABYSIT_MODES),
                        source="notes 004 (babysitting the learning process); docs/babysitter.md")
     # --- run directory
-    run_dir: Any = opt(None, "directory for config, metrics, checkpoints and report (None: none)",
-                       types=(str, Path, type(None)), source="trainwell convention; docs/training.md (runs)")
+    run_dir: str | Path | None = opt(None, "directory for config, metrics, checkpoints and report "
+                                     "(None: none)", types=(str, Path, type(None)),
+                                     source="trainwell convention; docs/training.md (runs)")
     resume: bool = opt(False, "continue the run in run_dir from its newest good checkpoint",
                        source="trainwell convention; docs/checkpoints.md")
-    checkpoint_every: Any = opt(None, "steps between checkpoints (None: every epoch)",
-                                types=(int, type(None)), check=lambda v: v is None and None or at_least_one(v),
-                                source="trainwell convention; docs/checkpoints.md")
-    keep_checkpoints: int = opt(2, "checkpoints kept on disk", types=(int,), check=at_least_one,
+    checkpoint_every: int | None = opt(None, "steps between checkpoints (None: every epoch)",
+                                       types=(int, type(None)), check=at_least_one,
+                                       source="trainwell convention; docs/checkpoints.md")
+    keep_checkpoints: int = opt(2, "checkpoints kept on disk", check=at_least_one,
                                 source="trainwell convention (2 leaves a fallback); docs/checkpoints.md")
     report: bool = opt(True, "write report.html at the end when there is a run_dir",
                        source="notes 004 (monitor and visualize the loss and accuracy); docs/report.md")
@@ -349,52 +254,23 @@ class Config:
 
 
 FIELDS = {f.name: f for f in dataclasses.fields(Config)}
-
-
-def _type_name(types) -> str:
-    if int in types and float in types:
-        types = tuple(t for t in types if t is not int)
-    names = {bool: "true/false", int: "an integer", float: "a number", str: "a string", list: "a list",
-             dict: "a table", tuple: "a list", type(None): "none", Path: "a path", object: "anything"}
-    return " or ".join(dict.fromkeys(names.get(t, t.__name__) for t in types))
-
-
-def did_you_mean(name: str, known) -> str:
-    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+OPTIONS = {name: f.metadata["option"] for name, f in FIELDS.items()}
 
 
 def check_value(key: str, value):
-    """Validate one option; return the (normalized) value or raise ConfigError naming the key."""
-    if key not in FIELDS:
-        raise ConfigError(f"unknown option {key!r}{did_you_mean(key, FIELDS)}; "
+    """Validate one option; return the (normalized) value or raise ConfigError naming the key.
+
+    Its own loop rather than ``options.check_options``: an unknown key points to ``trainwell
+    options`` instead of listing all names, Python objects (a loss function, an optimizer, a
+    schedule) pass unchecked, and callbacks are checked as objects."""
+    if key not in OPTIONS:
+        raise ConfigError(f"unknown option {key!r}{did_you_mean(key, OPTIONS)}; "
                           f"see `trainwell options` for the list")
-    meta = FIELDS[key].metadata
-    types = meta["types"]
     if key == "callbacks":
-        return _check_callbacks(value)
-    if meta["python_only"] and not isinstance(value, (str, int, float, list, dict)):
-        return value  # Python objects (a loss function, an optimizer class or instance, a schedule)
-    if isinstance(value, bool) and bool not in types and object not in types:
-        raise ConfigError(f"{key} = {value!r}: must be {_type_name(types)}, not true/false")
-    if isinstance(value, int) and not isinstance(value, bool) and float in types and \
-            FIELDS[key].type in ("float", float):
-        value = float(value)
-    if not isinstance(value, types):
-        raise ConfigError(f"{key} = {value!r}: must be {_type_name(types)} (got {type(value).__name__})")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ConfigError(f"{key} = {value!r}: must be a finite number")
-    choices = meta["choices"]
-    if choices is not None and isinstance(value, str):
-        allowed = choices() if callable(choices) else choices
-        if value not in allowed:
-            raise ConfigError(f"{key} = {value!r}: unknown{did_you_mean(value, allowed)}; "
-                              f"allowed: {', '.join(sorted(allowed))}")
-    if meta["check"] is not None and value is not None:
-        problem = meta["check"](value)
-        if problem:
-            raise ConfigError(f"{key} = {value!r}: {problem}")
-    return value
+        return check_callbacks(value)
+    if FIELDS[key].metadata["python_only"] and not isinstance(value, (str, int, float, list, dict)):
+        return value
+    return check_option(key, value, OPTIONS[key])
 
 
 def make_config(options: dict) -> Config:
@@ -480,26 +356,20 @@ def write_toml(config: dict, path) -> None:
     Path(path).write_text(text)
 
 
-def _default(f):
-    return f.default if f.default_factory is dataclasses.MISSING else f.default_factory()
-
-
 def options_text() -> str:
     """Every option with its default, doc and source (``trainwell options``)."""
     lines = []
-    for name, f in FIELDS.items():
-        m = f.metadata
-        source = f"  [{m['source']}]" if m["source"] else ""
-        python = "  (Python: also an object)" if m["python_only"] else ""
-        lines.append(f"{name} = {_default(f)!r}\n    {m['doc']}{source}{python}")
+    for name, o in OPTIONS.items():
+        source = f"  [{o.source}]" if o.source else ""
+        python = "  (Python: also an object)" if FIELDS[name].metadata["python_only"] else ""
+        lines.append(f"{name} = {o.default!r}\n    {o.doc}{source}{python}")
     return "\n".join(lines)
 
 
 def options_markdown() -> str:
     """The options table of docs/options.md, generated from the registry (a test keeps it current)."""
     rows = ["| option | default | meaning | source |", "| --- | --- | --- | --- |"]
-    for name, f in FIELDS.items():
-        m = f.metadata
-        doc = m["doc"].replace("|", "\\|")
-        rows.append(f"| `{name}` | `{_default(f)!r}` | {doc} | {m['source']} |")
+    for name, o in OPTIONS.items():
+        doc = o.doc.replace("|", "\\|")
+        rows.append(f"| `{name}` | `{o.default!r}` | {doc} | {o.source} |")
     return "\n".join(rows)

@@ -4,13 +4,17 @@ A leaf module: it imports nothing from trainwell but ``errors``, so any registry
 transforms, augmentations, models, activations, norms, init schemes, optimizers, schedules) and
 ``config.py`` can import it without an import cycle.
 
-    SCHEDULE_OPTIONS = {"step": {"every": Option(int, 30, "epochs between decays", source="notes 003")}}
-    check_options("schedule (step)", {"every": 10}, SCHEDULE_OPTIONS["step"])   # -> {"every": 10}
+    STEP = {"every_epochs": Option(int, 10, "epochs between decays", source="notes 003",
+                                   check=must_be(lambda v: v >= 1, "an integer >= 1"))}
+    check_options("schedule 'step'", {"every_epochs": 5}, STEP)     # -> {"every_epochs": 5}
+    check_options("schedule 'step'", {"every_epochs": 0}, STEP)
+    # ConfigError: schedule 'step': every_epochs = 0: must be an integer >= 1
 """
 from __future__ import annotations
 
 import difflib
 import math
+from pathlib import PurePath
 from typing import Any, Callable, NamedTuple
 
 from trainwell.errors import ConfigError
@@ -41,26 +45,48 @@ def as_types(types) -> tuple:
     return types if isinstance(types, tuple) else (types,)
 
 
+TYPE_WORDS = {bool: "true/false", int: "an integer", float: "a number", str: "a string", list: "a list",
+              dict: "a table", tuple: "a list", type(None): "none", object: "anything"}
+
+
 def type_name(types) -> str:
-    """Readable names of accepted types: ``a number``, ``true/false``, ``a table`` ..."""
+    """Readable names of accepted types: ``a number``, ``true/false``, ``a table``, ``a path`` ..."""
     types = as_types(types)
     if int in types and float in types:
         types = tuple(t for t in types if t is not int)
-    names = {bool: "true/false", int: "an integer", float: "a number", str: "a string", list: "a list",
-             dict: "a table", tuple: "a list", type(None): "none", object: "anything"}
-    return " or ".join(dict.fromkeys(names.get(t, getattr(t, "__name__", str(t))) for t in types))
+
+    def word(t) -> str:
+        if isinstance(t, type) and issubclass(t, PurePath):
+            return "a path"
+        return TYPE_WORDS.get(t, getattr(t, "__name__", str(t)))
+    return " or ".join(dict.fromkeys(word(t) for t in types))
 
 
 def check_type(label: str, value, types):
-    """``value`` if it is one of ``types`` (an int where a float is accepted becomes a float; a
-    bool is never a number), else ConfigError ``label = value: must be <types>``."""
+    """``value`` if it is one of ``types``, else ConfigError ``label = value: must be <types>``.
+    An int where only a float is accepted becomes a float (where ``int`` is accepted too it stays
+    an int: a data split's size is a count when an int, a fraction when a float); a bool is never
+    a number; a float must be finite."""
     types = as_types(types)
-    if float in types and isinstance(value, int) and not isinstance(value, bool):
+    if float in types and int not in types and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
-    if (isinstance(value, bool) and bool not in types and object not in types) or not isinstance(value, types):
+    if isinstance(value, bool) and bool not in types and object not in types:
+        raise ConfigError(f"{label} = {value!r}: must be {type_name(types)}, not true/false")
+    if not isinstance(value, types):
         raise ConfigError(f"{label} = {value!r}: must be {type_name(types)} (got {type(value).__name__})")
     if isinstance(value, float) and not math.isfinite(value):
         raise ConfigError(f"{label} = {value!r}: must be a finite number")
+    return value
+
+
+def check_option(label: str, value, option: Option):
+    """One value against its Option: the type (``check_type``), then ``option.check`` unless the
+    value is None; returns the value (an int made a float where only floats are accepted)."""
+    value = check_type(label, value, option.types)
+    if option.check is not None and value is not None:
+        problem = option.check(value)
+        if problem:
+            raise ConfigError(f"{label} = {value!r}: {problem}")
     return value
 
 
@@ -71,10 +97,12 @@ def check_number(label: str, value, ok: Callable[[float], bool], allowed: str):
     return value
 
 
-def check_options(where: str, given: dict, options: dict) -> dict:
+def check_options(where: str, given: dict, options: dict, *, label: str = "{where}: {name}") -> dict:
     """Validate keyword ``given`` against ``{name: Option}``; return them with the defaults filled
     in. Unknown names, missing required ones, wrong types and out-of-range values raise
-    ConfigError naming ``where`` and the option."""
+    ConfigError naming ``where`` and the option. ``label`` names one option in a value's error:
+    ``"{where}: {name}"`` gives ``init (orthogonal): gain = 'x': ...``; a config table passes
+    ``"schedule.{name}"`` to name the key as the user wrote it."""
     unknown = sorted(set(given) - set(options))
     if unknown:
         allowed = ", ".join(sorted(options)) or "(no options)"
@@ -85,17 +113,24 @@ def check_options(where: str, given: dict, options: dict) -> dict:
         raise ConfigError(f"{where}: {missing[0]} is required ({options[missing[0]].doc})")
     out = {name: spec.default for name, spec in options.items() if not spec.required}
     for name, value in given.items():
-        spec = options[name]
-        value = check_type(f"{where}: {name}", value, spec.types)
-        if spec.check is not None and value is not None:
-            problem = spec.check(value)
-            if problem:
-                raise ConfigError(f"{where}: {name} = {value!r}: {problem}")
-        out[name] = value
+        out[name] = check_option(label.format(where=where, name=name), value, options[name])
     return out
 
 
-# Range checks for ``Option.check`` and config fields: each returns an error text or None.
+# Checks for ``Option.check`` and config fields: each returns an error text or None.
+def must_be(ok: Callable[[Any], bool], allowed: str) -> Callable:
+    """A check from a predicate and the words for what it allows:
+    ``must_be(lambda v: 0 < v < 1, "a number in (0, 1)")`` gives ``"must be a number in (0, 1)"``."""
+    return lambda v: None if ok(v) else f"must be {allowed}"
+
+
+def one_of(allowed) -> Callable:
+    """A check that the value is a key of ``allowed`` (a registry or a tuple of names):
+    ``unknown (did you mean 'val_acc'?); allowed: train_acc, train_loss, val_acc, val_loss``."""
+    return lambda v: None if v in allowed else \
+        f"unknown{did_you_mean(v, allowed)}; allowed: {', '.join(sorted(allowed))}"
+
+
 def positive(v):
     return None if v > 0 else "must be > 0"
 

@@ -275,9 +275,9 @@ def test_config_errors_name_entry_option_and_value():
         make_augment(["crop", "hflp"])
     with pytest.raises(ConfigError, match=r"augment\[0\] \(crop\): unknown option 'padd'"):
         make_augment([{"name": "crop", "padd": 2}])
-    with pytest.raises(ConfigError, match=r"augment\[0\]: rotate\.degrees = -5: must be"):
+    with pytest.raises(ConfigError, match=r"augment\[0\]: rotate\.degrees = -5\.0: must be a number of degrees in \[0, 180\]"):
         make_augment([{"name": "rotate", "degrees": -5}])
-    with pytest.raises(ConfigError, match=r"hflip\.p = 2: must be a probability"):
+    with pytest.raises(ConfigError, match=r"hflip\.p = 2\.0: must be a probability in \[0, 1\]"):
         make_augment([{"name": "hflip", "p": 2}])
     with pytest.raises(ConfigError, match="crop.padding = 'wrap'"):
         Crop(padding="wrap")

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from trainwell.config import make_config
-from trainwell.data.sources import SOURCE_OPTIONS, SOURCES, Splits, check_options, digits, load
+from trainwell.data.sources import SOURCE_OPTIONS, SOURCES, Splits, check_source_options, digits, load
 from trainwell.errors import ConfigError
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "data.md"
@@ -89,17 +89,17 @@ def test_load_rejects_unknown_options_with_suggestion():
     with pytest.raises(ConfigError) as e:
         load("iris", test_szie=0.3)
     msg = str(e.value)
-    assert "data.test_szie: unknown option for source 'iris'" in msg
+    assert "data (source 'iris'): unknown option 'test_szie'" in msg
     assert "did you mean 'test_size'?" in msg
     assert "allowed: fold, folds, seed, stratify, test_size, val_size" in msg
 
 
 def test_load_rejects_wrong_types_missing_paths_and_unknown_sources():
-    with pytest.raises(ConfigError, match=r"data.test_size = 'big': must be an integer or a number"):
+    with pytest.raises(ConfigError, match=r"data.test_size = 'big': must be a number \(got str\)"):
         load("iris", test_size="big")
     with pytest.raises(ConfigError, match=r"data.classes = True: must be an integer"):
         load("spirals", classes=True)
-    with pytest.raises(ConfigError, match=r"data source 'csv' needs path"):
+    with pytest.raises(ConfigError, match=r"data \(source 'csv'\): path is required \(a CSV file, one sample per row\)"):
         load("csv")
     with pytest.raises(ConfigError, match=r"data.source = 'digit': unknown data source \(did you mean 'digits'\?\)"):
         load("digit")
@@ -137,11 +137,11 @@ def test_fold_options_are_checked_before_any_data_is_read(data, message):
     with pytest.raises(ConfigError, match=message):
         make_config({"data": {"source": "csv", "path": "/nowhere.csv", **data}})
     with pytest.raises(ConfigError, match=message):
-        check_options("csv", {"path": "/nowhere.csv", **data})
+        check_source_options("csv", {"path": "/nowhere.csv", **data})
 
 
-def test_check_options_fills_defaults_without_reading():
-    filled = check_options("mnist", {"path": "/nowhere"})
+def test_check_source_options_fills_defaults_without_reading():
+    filled = check_source_options("mnist", {"path": "/nowhere"})
     assert filled["path"] == "/nowhere" and filled["val_size"] == 0.1 and filled["seed"] == 0
 
 

@@ -279,7 +279,7 @@ def test_config_errors_name_entry_and_option():
         make_preprocess(["center", "zac"])
     with pytest.raises(ConfigError, match=r"preprocess\[0\] \(zca\): unknown option 'epsilon' \(did you mean 'eps'\?\)"):
         make_preprocess([{"name": "zca", "epsilon": 0.1}])
-    with pytest.raises(ConfigError, match=r"preprocess\[0\]: zca\.eps = -1: must be a number > 0"):
+    with pytest.raises(ConfigError, match=r"preprocess\[0\]: zca\.eps = -1\.0: must be a number > 0"):
         make_preprocess([{"name": "zca", "eps": -1}])
     with pytest.raises(ConfigError, match="needs name"):
         make_preprocess([{"eps": 0.1}])

@@ -7,6 +7,7 @@ import torch
 from trainwell.errors import ConfigError
 from trainwell.nn.activations import (ACTIVATION_OPTIONS, ACTIVATIONS, SELU_ALPHA, SELU_LAMBDA,
                                       Maxout, activation_gain, make_activation, width_factor)
+from trainwell.options import Option
 
 X = torch.linspace(-4, 4, 81, dtype=torch.float64)
 
@@ -71,8 +72,8 @@ def test_registry_options_match_constructor_defaults():
     assert set(ACTIVATION_OPTIONS) == set(ACTIVATIONS)
     for name, options in ACTIVATION_OPTIONS.items():
         params = inspect.signature(ACTIVATIONS[name]).parameters
-        for opt, (_, default, doc) in options.items():
-            assert params[opt].default == default and doc
+        for opt, option in options.items():
+            assert isinstance(option, Option) and params[opt].default == option.default and option.doc
 
 
 def test_unknown_names_and_options_are_config_errors():
@@ -80,5 +81,5 @@ def test_unknown_names_and_options_are_config_errors():
         make_activation("swish")
     with pytest.raises(ConfigError, match="unknown option 'slope'; allowed: alpha"):
         make_activation("leaky_relu", slope=0.1)
-    with pytest.raises(ConfigError, match="alpha = 'big'; must be float"):
+    with pytest.raises(ConfigError, match="activation leaky_relu: alpha = 'big': must be a number \\(got str\\)"):
         make_activation({"name": "leaky_relu", "alpha": "big"})

@@ -9,6 +9,7 @@ from torch.nn.utils.parametrizations import weight_norm
 import trainwell
 from trainwell.errors import ConfigError
 from trainwell.nn.init import INIT_OPTIONS, INITS, fans, init, lsuv
+from trainwell.options import Option
 from trainwell.train import fit as fit_module
 from trainwell.train.callbacks import Callback
 
@@ -159,8 +160,9 @@ def test_registry_and_errors():
     assert set(INIT_OPTIONS) == set(INITS)
     for name, fn in INITS.items():
         params = inspect.signature(fn).parameters
-        for opt, (_, default, doc) in INIT_OPTIONS[name].items():
-            assert doc and (opt not in params or params[opt].default == default)
+        for opt, option in INIT_OPTIONS[name].items():
+            assert isinstance(option, Option) and option.doc
+            assert opt not in params or params[opt].default == option.default
     with pytest.raises(ConfigError, match="init = 'he': unknown; allowed: zeros, constant"):
         init(nn.Linear(2, 2), "he")
     with pytest.raises(ConfigError, match="unknown option 'std'; allowed: activation, alpha, bias"):

@@ -11,6 +11,7 @@ from trainwell.nn.dropout import Dropout
 from trainwell.nn.models import (COMMON_OPTIONS, MODEL_OPTIONS, MODELS, BasicBlock, build_model,
                                  check_output_activation, mlp, output_size)
 from trainwell.nn.norms import BatchRenorm
+from trainwell.options import Option
 
 
 def _types(model):
@@ -202,11 +203,12 @@ def test_option_registry_matches_the_builders_and_rejects_unknown_options():
     for kind, options in MODEL_OPTIONS.items():
         params = inspect.signature(MODELS[kind]).parameters
         assert set(options) == {p for p in params if p not in ("input_shape", "num_outputs")}
-        for name, (_, default, doc) in options.items():
+        for name, option in options.items():
             d = params[name].default
-            assert doc and (list(d) if isinstance(d, tuple) else d) == default, (kind, name)
+            assert isinstance(option, Option) and option.doc, (kind, name)
+            assert (list(d) if isinstance(d, tuple) else d) == option.default, (kind, name)
         assert set(COMMON_OPTIONS) <= set(options)
-    with pytest.raises(ConfigError, match="model \\(mlp\\): unknown option 'width'; allowed: "
+    with pytest.raises(ConfigError, match="model \\(mlp\\): unknown option 'width' \\(did you mean 'widths'\\?\\); allowed: "
                                           "activation, dropout, dropout_mode, norm"):
         build_model({"type": "mlp", "width": 3}, (3,), 2)
     with pytest.raises(ConfigError, match="norm_position = 'middle'; allowed: before, after"):

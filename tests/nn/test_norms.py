@@ -56,7 +56,7 @@ def test_bad_norm_settings_name_the_option():
         norm_layer("instance", 8, spatial=False)
     with pytest.raises(ConfigError, match="allowed: none, batch, layer, group"):
         norm_layer("local_response", 8, spatial=True)
-    with pytest.raises(ConfigError, match="unknown option 'group'; allowed: eps, groups"):
+    with pytest.raises(ConfigError, match="unknown option 'group' \\(did you mean 'groups'\\?\\); allowed: eps, groups"):
         norm_layer({"name": "group", "group": 2}, 8, spatial=True)
     assert set(NORM_OPTIONS) == set(NORMS)
 

@@ -9,7 +9,8 @@ from trainwell.errors import ConfigError
 from trainwell.optim.schedules import (SCHEDULE_OPTIONS, SCHEDULES, ReduceOnPlateau, as_lambda_lr,
                                        constant, cosine, cosine_restarts, exponential, inverse_sqrt,
                                        inverse_time, linear_decay, make_schedule, one_cycle,
-                                       staircase, warmup)
+                                       schedule_options, staircase, warmup)
+from trainwell.options import Option, as_types
 
 
 def _torch_lrs(make_scheduler, steps, base=0.5):
@@ -151,9 +152,10 @@ def test_every_schedule_is_registered_with_options_and_builds_from_defaults():
         "constant", "step", "exponential", "inverse_time", "inverse_sqrt", "linear", "cosine",
         "one_cycle", "cosine_restarts", "plateau"}
     for name, options in SCHEDULE_OPTIONS.items():
-        for key, (kind, default, doc) in options.items():
-            assert kind in (int, float, str) and doc
-            assert default is None or isinstance(default, kind)
+        for key, option in options.items():
+            assert isinstance(option, Option) and option.doc
+            assert set(as_types(option.types)) - {type(None)} <= {int, float, str}
+            assert option.default is None or isinstance(option.default, option.types)
         s = make_schedule(name, total_steps=200, steps_per_epoch=10)
         values = [s(t) for t in range(0, 200, 7)]
         assert all(0 <= v <= 1 and math.isfinite(v) for v in values)
@@ -178,13 +180,14 @@ def test_epoch_options_are_converted_with_steps_per_epoch():
     (lambda: make_schedule("step", total_steps=10, steps_per_epoch=1, every=3),
      "schedule 'step': unknown option 'every'; allowed: every_epochs, factor"),
     (lambda: make_schedule("constant", total_steps=10, steps_per_epoch=1, final=0.1),
-     "schedule 'constant': unknown option 'final'; allowed: none"),
+     "schedule 'constant': unknown option 'final'; allowed: (no options)"),
     (lambda: make_schedule("cosine", total_steps=10, steps_per_epoch=1, final="low"),
      "schedule 'cosine': final = 'low': must be a number"),
     (lambda: make_schedule("step", total_steps=10, steps_per_epoch=1, every_epochs=2.5),
      "schedule 'step': every_epochs = 2.5: must be an integer"),
     (lambda: make_schedule("plateau", total_steps=10, steps_per_epoch=1, mode="best"),
-     "plateau: mode = 'best': must be \"min\" or \"max\""),
+     "schedule 'plateau': mode = 'best': must be \"min\" or \"max\""),
+    (lambda: ReduceOnPlateau(mode="best"), "plateau: mode = 'best': must be \"min\" or \"max\""),
     (lambda: make_schedule("cosine", total_steps=10, steps_per_epoch=1, warmup_steps=-1),
      "warmup_steps = -1: must be an integer >= 0"),
     (lambda: cosine(total=0), "cosine: total = 0: must be an integer >= 1"),
@@ -210,12 +213,11 @@ def test_as_lambda_lr_drives_a_torch_optimizer_with_group_multipliers():
 
 # ------------------------------------------------------------------------------ option ranges
 def test_every_option_has_a_range_and_its_default_is_in_it():
-    from trainwell.optim.schedules import SCHEDULE_LIMITS, check_schedule_options
-
-    assert SCHEDULE_LIMITS.keys() == SCHEDULE_OPTIONS.keys()
     for name, options in SCHEDULE_OPTIONS.items():
-        assert SCHEDULE_LIMITS[name].keys() == options.keys(), name
-        check_schedule_options(name, {})                       # the defaults pass
+        for key, option in options.items():
+            assert option.check is not None, (name, key)
+            assert option.default is None or option.check(option.default) is None, (name, key)
+        assert schedule_options(name, {}) == {k: o.default for k, o in options.items()}
 
 
 @pytest.mark.parametrize("name, key", [("step", "every_epochs"), ("cosine_restarts", "period_epochs"),

@@ -26,8 +26,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from trainwell.data.transforms import build_from_spec, check_option, describe, is_number
+from trainwell.data.transforms import build_from_spec, describe, set_options
 from trainwell.errors import ConfigError
+from trainwell.options import Option, must_be
 
 
 # ----------------------------------------------------------------------------- random draws
@@ -77,13 +78,38 @@ def _clamp_to_range(y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return torch.clamp(y, min=x.amin().to(y.dtype), max=x.amax().to(y.dtype))
 
 
+# ----------------------------------------------------------------------------- options
+def _padding(*allowed: str):
+    return must_be(lambda v: v in allowed, " or ".join(repr(a) for a in allowed))
+
+
+_PROBABILITY = must_be(lambda v: 0 <= v <= 1, "a probability in [0, 1]")
+_STRENGTH = must_be(lambda v: 0 <= v <= 1, "a number in [0, 1]")
+_P = Option(float, 1.0, "probability per sample", check=_PROBABILITY)
+_AFFINE_PADDING = Option(str, "zeros", "fill outside the image: 'zeros', 'border' or 'reflection'",
+                         source="torch grid_sample's padding modes",
+                         check=_padding("zeros", "border", "reflection"))
+_DEGREES = Option(float, 10.0, "angle drawn uniformly from [−degrees, degrees]",
+                  source="notes 002 (rotations 'within reasonable ranges'): 10° keeps a 6 from becoming a 9",
+                  check=must_be(lambda v: 0 <= v <= 180, "a number of degrees in [0, 180]"))
+_MAX_SHIFT = Option(float, 0.1, "shift drawn uniformly from [−max_shift, max_shift] × width (height)",
+                    source="0.1 ≈ ±3 px on 32×32, close to He et al. 2016's pad-4 crop",
+                    check=must_be(lambda v: 0 <= v <= 1, "a fraction of the image size in [0, 1]"))
+_MIN_SCALE = Option(float, 0.9, "smallest zoom factor (< 1 shrinks)",
+                    source="notes 002 ('scaling'): ±10%, ~3 px across a 32-pixel object",
+                    check=must_be(lambda v: v > 0, "a number > 0"))
+_MAX_SCALE = Option(float, 1.1, "largest zoom factor (> 1 enlarges; at least min_scale)",
+                    source="notes 002 ('scaling'): ±10%, ~3 px across a 32-pixel object")
+
+
 # ----------------------------------------------------------------------------- base class
 class Augmentation:
-    """An op: ``name`` (registry key), ``OPTIONS`` (option -> description with source) and
-    ``_apply(x, g)``. ``images = True`` ops need ``(N, C, H, W)`` input."""
+    """An op: ``name`` (registry key), ``OPTIONS`` (``{option: Option}``, the keywords of its
+    constructor, which checks them with ``set_options``) and ``_apply(x, g)``. ``images = True``
+    ops need ``(N, C, H, W)`` input."""
 
     name = ""
-    OPTIONS: dict[str, str] = {}
+    OPTIONS: dict[str, Option] = {}
     images = True
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -98,25 +124,16 @@ class Augmentation:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join(f'{k}={getattr(self, k)!r}' for k in self.OPTIONS)})"
 
-    def _check_p(self, p) -> float:
-        check_option(self.name, "p", p, is_number(p) and 0 <= p <= 1, "a probability in [0, 1]")
-        return float(p)
-
-
-def _check_padding(owner: str, padding, allowed: tuple) -> str:
-    check_option(owner, "padding", padding, padding in allowed, " or ".join(repr(a) for a in allowed))
-    return padding
-
 
 # ----------------------------------------------------------------------------- flips
 class HFlip(Augmentation):
     """Mirror left-right with probability p (Krizhevsky et al. 2012; notes 002/004)."""
 
     name = "hflip"
-    OPTIONS = {"p": "probability per sample (0.5: Krizhevsky et al. 2012, airbench)"}
+    OPTIONS = {"p": _P._replace(default=0.5, source="Krizhevsky et al. 2012, airbench")}
 
     def __init__(self, *, p: float = 0.5):
-        self.p = self._check_p(p)
+        set_options(self, self.OPTIONS, p=p)
 
     def _apply(self, x, g):
         return _where(_chosen(x.shape[0], self.p, g, x.device), x.flip(-1), x)
@@ -126,10 +143,10 @@ class VFlip(Augmentation):
     """Mirror top-bottom with probability p (notes 002; only where upside-down is still valid)."""
 
     name = "vflip"
-    OPTIONS = {"p": "probability per sample"}
+    OPTIONS = {"p": _P._replace(default=0.5, source="trainwell convention: as hflip")}
 
     def __init__(self, *, p: float = 0.5):
-        self.p = self._check_p(p)
+        set_options(self, self.OPTIONS, p=p)
 
     def _apply(self, x, g):
         return _where(_chosen(x.shape[0], self.p, g, x.device), x.flip(-2), x)
@@ -147,15 +164,17 @@ class Crop(Augmentation):
     """
 
     name = "crop"
-    OPTIONS = {"pad": "pixels added on each side before cropping (He et al. 2016: 4 for 32×32)",
-               "padding": "fill of the padded border: 'zeros' (He et al. 2016) or 'reflect' (airbench94)",
-               "p": "probability per sample (unchosen samples keep the center crop, the input)"}
+    OPTIONS = {"pad": Option(int, 4, "pixels added on each side before cropping",
+                             source="He et al. 2016: 4 for 32×32",
+                             check=must_be(lambda v: v >= 0, "a whole number of pixels >= 0")),
+               "padding": Option(str, "zeros", "fill of the padded border: 'zeros' or 'reflect'",
+                                 source="He et al. 2016 (zeros); airbench94 (reflect)",
+                                 check=_padding("zeros", "reflect")),
+               "p": _P._replace(doc="probability per sample (unchosen samples keep the center crop, "
+                                    "the input)")}
 
     def __init__(self, *, pad: int = 4, padding: str = "zeros", p: float = 1.0):
-        check_option(self.name, "pad", pad, isinstance(pad, int) and not isinstance(pad, bool) and pad >= 0,
-                     "a whole number of pixels >= 0")
-        self.pad, self.padding = pad, _check_padding(self.name, padding, ("zeros", "reflect"))
-        self.p = self._check_p(p)
+        set_options(self, self.OPTIONS, pad=pad, padding=padding, p=p)
 
     def _apply(self, x, g):
         N, C, H, W = x.shape
@@ -207,26 +226,17 @@ class Affine(Augmentation):
     "rotations and translations ... scaling"). One ``grid_sample`` for the whole batch."""
 
     name = "affine"
-    OPTIONS = {"degrees": "angle drawn uniformly from [−degrees, degrees]",
-               "max_shift": "shift drawn uniformly from [−max_shift, max_shift] × width (height)",
-               "min_scale": "smallest zoom factor (< 1 shrinks)",
-               "max_scale": "largest zoom factor (> 1 enlarges)",
-               "padding": "fill outside the image: 'zeros', 'border' or 'reflection' (grid_sample)",
-               "p": "probability per sample"}
+    OPTIONS = {"degrees": _DEGREES, "max_shift": _MAX_SHIFT, "min_scale": _MIN_SCALE,
+               "max_scale": _MAX_SCALE, "padding": _AFFINE_PADDING, "p": _P}
 
     def __init__(self, *, degrees: float = 10.0, max_shift: float = 0.1, min_scale: float = 0.9,
                  max_scale: float = 1.1, padding: str = "zeros", p: float = 1.0):
-        check_option(self.name, "degrees", degrees, is_number(degrees) and 0 <= degrees <= 180,
-                     "a number of degrees in [0, 180]")
-        check_option(self.name, "max_shift", max_shift, is_number(max_shift) and 0 <= max_shift <= 1,
-                     "a fraction of the image size in [0, 1]")
-        check_option(self.name, "min_scale", min_scale, is_number(min_scale) and min_scale > 0, "a number > 0")
-        check_option(self.name, "max_scale", max_scale, is_number(max_scale) and max_scale >= min_scale,
-                     f"a number >= min_scale ({min_scale})")
-        self.degrees, self.max_shift = float(degrees), float(max_shift)
-        self.min_scale, self.max_scale = float(min_scale), float(max_scale)
-        self.padding = _check_padding(self.name, padding, ("zeros", "border", "reflection"))
-        self.p = self._check_p(p)
+        # Affine.OPTIONS, not self.OPTIONS: translate, rotate and scale fix the options they lack
+        set_options(self, Affine.OPTIONS, degrees=degrees, max_shift=max_shift, min_scale=min_scale,
+                    max_scale=max_scale, padding=padding, p=p)
+        if self.max_scale < self.min_scale:
+            raise ConfigError(f"{self.name}.max_scale = {self.max_scale!r}: must be a number >= "
+                              f"min_scale ({self.min_scale})")
 
     def _apply(self, x, g):
         N, _, H, W = x.shape
@@ -246,9 +256,7 @@ class Translate(Affine):
     For whole-pixel shifts without interpolation use "crop"."""
 
     name = "translate"
-    OPTIONS = {"max_shift": "fraction of the image size: 0.1 ≈ ±3 px on 32×32, close to the pad-4 crop",
-               "padding": "fill outside the image: 'zeros', 'border' or 'reflection'",
-               "p": "probability per sample"}
+    OPTIONS = {"max_shift": _MAX_SHIFT, "padding": _AFFINE_PADDING, "p": _P}
 
     def __init__(self, *, max_shift: float = 0.1, padding: str = "zeros", p: float = 1.0):
         super().__init__(degrees=0.0, max_shift=max_shift, min_scale=1.0, max_scale=1.0,
@@ -261,9 +269,7 @@ class Rotate(Affine):
     reasonable ranges"); a 6 does not become a 9."""
 
     name = "rotate"
-    OPTIONS = {"degrees": "largest angle in degrees (10: a small rotation, notes 002)",
-               "padding": "fill outside the image: 'zeros', 'border' or 'reflection'",
-               "p": "probability per sample"}
+    OPTIONS = {"degrees": _DEGREES, "padding": _AFFINE_PADDING, "p": _P}
 
     def __init__(self, *, degrees: float = 10.0, padding: str = "zeros", p: float = 1.0):
         super().__init__(degrees=degrees, max_shift=0.0, min_scale=1.0, max_scale=1.0,
@@ -275,9 +281,7 @@ class Scale(Affine):
     (notes 002: "scaling"); ±10% by default, a change of ~3 px across a 32-pixel object."""
 
     name = "scale"
-    OPTIONS = {"min_scale": "smallest zoom factor (0.9)", "max_scale": "largest zoom factor (1.1)",
-               "padding": "fill outside the image: 'zeros', 'border' or 'reflection'",
-               "p": "probability per sample"}
+    OPTIONS = {"min_scale": _MIN_SCALE, "max_scale": _MAX_SCALE, "padding": _AFFINE_PADDING, "p": _P}
 
     def __init__(self, *, min_scale: float = 0.9, max_scale: float = 1.1, padding: str = "zeros",
                  p: float = 1.0):
@@ -296,14 +300,15 @@ class Noise(Augmentation):
 
     name = "noise"
     images = False
-    OPTIONS = {"std": "standard deviation of the added noise, in input units",
-               "clamp": "clamp to the batch's [min, max] so images stay valid (false for features)",
-               "p": "probability per sample"}
+    OPTIONS = {"std": Option(float, 0.1, "standard deviation of the added noise, in input units",
+                             source="trainwell convention: 10% of a standardized feature or a [0, 1] pixel",
+                             check=must_be(lambda v: v >= 0, "a number >= 0")),
+               "clamp": Option(bool, True, "clamp to the batch's [min, max] so images stay valid "
+                                           "(false for features)"),
+               "p": _P}
 
     def __init__(self, *, std: float = 0.1, clamp: bool = True, p: float = 1.0):
-        check_option(self.name, "std", std, is_number(std) and std >= 0, "a number >= 0")
-        check_option(self.name, "clamp", clamp, isinstance(clamp, bool), "true or false")
-        self.std, self.clamp, self.p = float(std), clamp, self._check_p(p)
+        set_options(self, self.OPTIONS, std=std, clamp=clamp, p=p)
 
     def _apply(self, x, g):
         work = _working(x)
@@ -319,9 +324,11 @@ class Noise(Augmentation):
 _LUMA = (0.299, 0.587, 0.114)
 
 
-def _check_strength(owner: str, name: str, value, limit: float) -> float:
-    check_option(owner, name, value, is_number(value) and 0 <= value <= limit, f"a number in [0, {limit:g}]")
-    return float(value)
+def _strength(doc: str) -> Option:
+    """A color strength: 0.2 changes the value range or the contrast by at most ±20%, so the image
+    stays recognizable."""
+    return Option(float, 0.2, doc, source="trainwell convention: ±20% keeps the image recognizable",
+                  check=_STRENGTH)
 
 
 def _brightness(work, amount):
@@ -356,17 +363,17 @@ class ColorJitter(Augmentation):
     """
 
     name = "color_jitter"
-    OPTIONS = {"brightness": "largest additive shift as a fraction of the batch's value range",
-               "contrast": "largest relative change of contrast",
-               "saturation": "largest relative change of saturation (3-channel images; 0 for gray)",
-               "p": "probability per sample"}
+    OPTIONS = {"brightness": _strength("largest additive shift as a fraction of the batch's value range"),
+               "contrast": _strength("largest relative change of contrast"),
+               "saturation": _strength("largest relative change of saturation (3-channel images; 0 for gray)"),
+               "p": _P}
 
     def __init__(self, *, brightness: float = 0.2, contrast: float = 0.2, saturation: float = 0.2,
                  p: float = 1.0):
-        self.brightness = _check_strength(self.name, "brightness", brightness, 1.0)
-        self.contrast = _check_strength(self.name, "contrast", contrast, 1.0)
-        self.saturation = _check_strength(self.name, "saturation", saturation, 1.0)
-        self.p = self._check_p(p)
+        # ColorJitter.OPTIONS, not self.OPTIONS: brightness, contrast and saturation name their one
+        # option `strength`
+        set_options(self, ColorJitter.OPTIONS, brightness=brightness, contrast=contrast,
+                    saturation=saturation, p=p)
 
     def _apply(self, x, g):
         N, dev = x.shape[0], x.device
@@ -391,36 +398,33 @@ class Brightness(ColorJitter):
     """Random additive brightness per sample: x + δ·(max − min), δ ~ U[−strength, strength]."""
 
     name = "brightness"
-    OPTIONS = {"strength": "largest shift as a fraction of the batch's value range", "p": "probability per sample"}
+    OPTIONS = {"strength": _strength("largest shift as a fraction of the batch's value range"), "p": _P}
 
     def __init__(self, *, strength: float = 0.2, p: float = 1.0):
-        super().__init__(brightness=_check_strength(self.name, "strength", strength, 1.0),
-                         contrast=0.0, saturation=0.0, p=p)
-        self.strength = strength
+        set_options(self, self.OPTIONS, strength=strength, p=p)
+        super().__init__(brightness=self.strength, contrast=0.0, saturation=0.0, p=self.p)
 
 
 class Contrast(ColorJitter):
     """Random contrast per sample: m + f·(x − m), f ~ U[1 − strength, 1 + strength]."""
 
     name = "contrast"
-    OPTIONS = {"strength": "largest relative change of contrast", "p": "probability per sample"}
+    OPTIONS = {"strength": _strength("largest relative change of contrast"), "p": _P}
 
     def __init__(self, *, strength: float = 0.2, p: float = 1.0):
-        super().__init__(brightness=0.0, contrast=_check_strength(self.name, "strength", strength, 1.0),
-                         saturation=0.0, p=p)
-        self.strength = strength
+        set_options(self, self.OPTIONS, strength=strength, p=p)
+        super().__init__(brightness=0.0, contrast=self.strength, saturation=0.0, p=self.p)
 
 
 class Saturation(ColorJitter):
     """Random saturation per RGB sample: gray + f·(x − gray), f ~ U[1 − strength, 1 + strength]."""
 
     name = "saturation"
-    OPTIONS = {"strength": "largest relative change of saturation", "p": "probability per sample"}
+    OPTIONS = {"strength": _strength("largest relative change of saturation"), "p": _P}
 
     def __init__(self, *, strength: float = 0.2, p: float = 1.0):
-        super().__init__(brightness=0.0, contrast=0.0,
-                         saturation=_check_strength(self.name, "strength", strength, 1.0), p=p)
-        self.strength = strength
+        set_options(self, self.OPTIONS, strength=strength, p=p)
+        super().__init__(brightness=0.0, contrast=0.0, saturation=self.strength, p=self.p)
 
 
 # ----------------------------------------------------------------------------- cutout
@@ -436,17 +440,17 @@ class Cutout(Augmentation):
     """
 
     name = "cutout"
-    OPTIONS = {"size": "side of the square as a fraction of the image (DeVries & Taylor 2017: 16/32)",
-               "inside": "keep the whole square inside the image (false: the paper's rule)",
-               "value": "value written into the square, clamped to the batch's range [min, max]",
-               "p": "probability per sample"}
+    OPTIONS = {"size": Option(float, 0.5, "side of the square as a fraction of the image",
+                              source="DeVries & Taylor 2017: 16/32 on CIFAR-10",
+                              check=must_be(lambda v: 0 < v <= 1, "a fraction in (0, 1]")),
+               "inside": Option(bool, False, "keep the whole square inside the image",
+                                source="DeVries & Taylor 2017 (false: the square may cross the border)"),
+               "value": Option(float, 0.0, "value written into the square, clamped to the batch's "
+                                           "range [min, max]", source="0: the mean after centering"),
+               "p": _P}
 
     def __init__(self, *, size: float = 0.5, inside: bool = False, value: float = 0.0, p: float = 1.0):
-        check_option(self.name, "size", size, is_number(size) and 0 < size <= 1, "a fraction in (0, 1]")
-        check_option(self.name, "inside", inside, isinstance(inside, bool), "true or false")
-        check_option(self.name, "value", value, is_number(value), "a number")
-        self.size, self.inside, self.value = float(size), inside, float(value)
-        self.p = self._check_p(p)
+        set_options(self, self.OPTIONS, size=size, inside=inside, value=value, p=p)
 
     def side(self, H: int, W: int) -> int:
         return max(1, round(self.size * min(H, W)))
@@ -523,3 +527,8 @@ def describe_augmentations() -> dict:
 def make_augment(spec) -> Compose:
     """Augmentation from config, e.g. ``[{"name": "crop", "pad": 2}, "hflip"]``."""
     return Compose(build_from_spec(spec, AUGMENTATIONS, key="augment"))
+
+
+def check_augment_spec(spec) -> None:
+    """Config validation of ``augment``: building the ops checks every entry's name and options."""
+    make_augment(spec)

@@ -7,8 +7,8 @@ arrays and refuses every other global (a pickle can run any code it names, e.g. 
 """
 from __future__ import annotations
 
+import codecs
 import csv as csv_module
-import difflib
 import gzip
 import importlib
 import math
@@ -21,6 +21,7 @@ import numpy as np
 
 from trainwell.data.splits import Splits, build_splits
 from trainwell.errors import ConfigError, DataError
+from trainwell.options import did_you_mean
 
 
 def _existing(path, *, folder: bool = False) -> Path:
@@ -133,9 +134,8 @@ def _label_index(p: Path, label, header: list[str] | None, ncols: int) -> int:
             raise DataError(f"{p}: label = {label!r} names a column but the file has no header row; "
                             f"give the column index instead")
         if label not in header:
-            close = difflib.get_close_matches(label, header, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise DataError(f"{p}: no column named {label!r}{hint}; columns: {', '.join(header)}")
+            raise DataError(f"{p}: no column named {label!r}{did_you_mean(label, header)}; "
+                            f"columns: {', '.join(header)}")
         return header.index(label)
     if not -ncols <= label < ncols:
         raise DataError(f"{p}: label = {label}: the file has {ncols} columns (0-based index, -1 = last)")
@@ -322,8 +322,6 @@ def _numpy_module(*names):
 def _allowed_globals() -> dict:
     multiarray = _numpy_module("numpy._core.multiarray", "numpy.core.multiarray")
     numeric = _numpy_module("numpy._core.numeric", "numpy.core.numeric")
-    import codecs
-
     allowed = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype,
                ("_codecs", "encode"): codecs.encode}
     for module in ("numpy._core", "numpy.core"):      # numpy 2 writes _core; old pickles say core
@@ -437,7 +435,7 @@ def image_folder(*, path, size=None, mode: str = "rgb", seed: int = 0, test_size
     kept in ``meta["classes"]``). Read with Pillow, converted to ``mode``, resized (bilinear) to
     ``size`` when given — otherwise all images must have the same size — and scaled to [0, 1];
     samples C×H×W."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, UnidentifiedImageError  # lazy: only this source reads image files
 
     if mode not in MODES:
         raise ConfigError(f"image_folder: mode = {mode!r}: must be one of {', '.join(MODES)}")

@@ -2,36 +2,23 @@
 
 Every source returns a :class:`Splits` of CPU tensors (the trainer moves them to the training
 device once). Two plain dicts are the registry: ``SOURCES`` (name -> loader) and
-``SOURCE_OPTIONS`` (name -> {option: Option(types, default, doc, required)}), read by ``load``,
-the config validator and ``docs/data.md``. ``load(name, **options)`` rejects an unknown option or
+``SOURCE_OPTIONS`` (name -> {option: Option}), read by ``load``, the config validator
+(``check_data_table``) and ``docs/data.md``. ``load(name, **options)`` rejects an unknown option or
 a value of the wrong type with a ConfigError before anything is read.
 """
 from __future__ import annotations
 
-import difflib
 from pathlib import PurePath
-from typing import NamedTuple
 
 import numpy as np
 
 from trainwell.data import files, synthetic
-from trainwell.data.splits import (Pair, Splits, as_pair, build_splits, check_folds, is_classes,
-                                   stratified_split)
+from trainwell.data.splits import Pair, Splits, as_pair, build_splits, check_folds, stratified_split
 from trainwell.errors import ConfigError
+from trainwell.options import Option, check_options, did_you_mean
 
 __all__ = ["Pair", "Splits", "as_pair", "stratified_split", "digits", "iris", "wine", "breast_cancer",
-           "Option", "SOURCES", "SOURCE_OPTIONS", "check_options", "load"]
-
-_is_classes = is_classes     # the old private name, kept for callers
-
-
-class Option(NamedTuple):
-    """One option of a source: accepted types, default, one-line doc, and whether it must be given."""
-
-    types: tuple
-    default: object
-    doc: str
-    required: bool = False
+           "SOURCES", "SOURCE_OPTIONS", "check_source_options", "check_data_table", "load"]
 
 
 # ---------------------------------------------------------------- scikit-learn's bundled sets
@@ -43,7 +30,7 @@ def digits(*, seed: int = 0, test_size=500, val_size=200, stratify: bool = True,
     Stratified split with ``test_size`` test samples (500, seed 0 is the issue's reference split)
     and ``val_size`` validation samples taken from the rest. ``images=True`` keeps the 1x8x8 shape.
     """
-    from sklearn.datasets import load_digits
+    from sklearn.datasets import load_digits  # lazy: slow to import (~2 s)
 
     d = load_digits()
     X = (d.data / 16.0).astype(np.float32)
@@ -54,7 +41,7 @@ def digits(*, seed: int = 0, test_size=500, val_size=200, stratify: bool = True,
 
 
 def _bundled(loader_name: str, name: str, *, seed, test_size, val_size, stratify, folds, fold) -> Splits:
-    import sklearn.datasets
+    import sklearn.datasets  # lazy: slow to import (~2 s)
 
     d = getattr(sklearn.datasets, loader_name)()
     return build_splits((d.data.astype(np.float32), d.target.astype(np.int64)), test_size=test_size,
@@ -95,11 +82,17 @@ SOURCES = {
     "cifar10": files.cifar10, "image_folder": files.image_folder,
 }
 
+# NUM keeps ints as ints: a split size is a count when an int, a fraction when a float.
 INT, NUM, BOOL, STR, PATH = (int,), (int, float), (bool,), (str,), (str, PurePath)
 SIZE = "an int count, or a fraction in [0, 1) of the samples it is carved from"
 
 
-def _split_options(test_size, val_size, *, given=False) -> dict:
+# The split of a source without its own default: 20% test, then 10% of the rest for validation
+# (trainwell convention; digits keeps its reference split of 500 and 200 samples).
+TEST_SIZE, VAL_SIZE = 0.2, 0.1
+
+
+def _split_options(test_size=TEST_SIZE, val_size=VAL_SIZE, *, given=False) -> dict:
     where = " (only when the files have no test set)" if given else ""
     return {
         "seed": Option(INT, 0, "seed of the split (and of generated data)"),
@@ -123,26 +116,26 @@ _IMAGES = {"size": Option((int, list, tuple, type(None)), None, "resize every im
 SOURCE_OPTIONS = {
     "digits": {**_split_options(500, 200),
                "images": Option(BOOL, False, "samples as 1x8x8 images instead of 64-vectors")},
-    "iris": _split_options(0.2, 0.1),
-    "wine": _split_options(0.2, 0.1),
-    "breast_cancer": _split_options(0.2, 0.1),
-    "spirals": {**_split_options(0.2, 0.1),
+    "iris": _split_options(),
+    "wine": _split_options(),
+    "breast_cancer": _split_options(),
+    "spirals": {**_split_options(),
                 "classes": Option(INT, 3, "number of spiral arms K"),
                 "samples_per_class": Option(INT, 100, "points per arm"),
                 "noise": Option(NUM, 0.2, "std of the Gaussian noise on each point's angle")},
-    "blobs": {**_split_options(0.2, 0.1),
+    "blobs": {**_split_options(),
               "classes": Option(INT, 3, "number of Gaussian blobs"),
               "samples": Option(INT, 600, "total points"),
               "features": Option(INT, 2, "input dimension"),
               "spread": Option(NUM, 1.0, "std of each blob")},
-    "moons": {**_split_options(0.2, 0.1),
+    "moons": {**_split_options(),
               "samples": Option(INT, 600, "total points"),
               "noise": Option(NUM, 0.1, "std of the Gaussian noise")},
-    "circles": {**_split_options(0.2, 0.1),
+    "circles": {**_split_options(),
                 "samples": Option(INT, 600, "total points"),
                 "noise": Option(NUM, 0.05, "std of the Gaussian noise"),
                 "factor": Option(NUM, 0.5, "inner radius / outer radius, in (0, 1)")},
-    "teacher": {**_split_options(0.2, 0.1),
+    "teacher": {**_split_options(),
                 "task": Option(STR, "classification", "\"classification\" or \"regression\""),
                 "samples": Option(INT, 2000, "total samples"),
                 "features": Option(INT, 20, "input dimension"),
@@ -150,19 +143,19 @@ SOURCE_OPTIONS = {
                 "classes": Option(INT, 4, "classes (classification)"),
                 "outputs": Option(INT, 1, "target dimension (regression)"),
                 "noise": Option(NUM, 0.0, "std of Gaussian noise on the targets / logits")},
-    "shapes": {**_split_options(0.2, 0.1),
+    "shapes": {**_split_options(),
                "classes": Option(INT, 4, f"number of shape classes, taken in order from "
                                          f"{', '.join(synthetic.SHAPES)}"),
                "samples_per_class": Option(INT, 250, "images per class"),
                "size": Option(INT, 16, "image height and width in pixels"),
                "channels": Option(INT, 1, "1 (gray) or 3 (a random color per image)"),
                "noise": Option(NUM, 0.1, "std of the Gaussian pixel noise (pixels clipped to [0, 1])")},
-    "npy": {**_path("inputs X: a .npy file (memory-mapped)"), **_split_options(0.2, 0.1),
+    "npy": {**_path("inputs X: a .npy file (memory-mapped)"), **_split_options(),
             "labels": Option(PATH, None, "labels y: a .npy file with one label per row of X", required=True),
             **_SHAPE},
     "npz": {**_path("a .npz file with X/y or x_train/y_train[/x_val/y_val][/x_test/y_test]"),
-            **_split_options(0.2, 0.1, given=True), **_SHAPE},
-    "csv": {**_path("a CSV file, one sample per row"), **_split_options(0.2, 0.1),
+            **_split_options(given=True), **_SHAPE},
+    "csv": {**_path("a CSV file, one sample per row"), **_split_options(),
             "label": Option((str, int), -1, "label column: a header name or a 0-based index (-1: last)"),
             "header": Option((bool, type(None)), None, "first row is a header (None: detect)"),
             "delimiter": Option(STR, ",", "field separator"),
@@ -170,38 +163,22 @@ SOURCE_OPTIONS = {
             "label_names": Option(BOOL, False, "labels are class names, numbered in sorted order"),
             **_SHAPE},
     "mnist": {**_path("a folder with the four MNIST IDX files (raw or .gz)"),
-              **_split_options(0.2, 0.1, given=True)},
-    "cifar10": {**_path("the cifar-10-batches-py folder"), **_split_options(0.2, 0.1, given=True)},
+              **_split_options(given=True)},
+    "cifar10": {**_path("the cifar-10-batches-py folder"), **_split_options(given=True)},
     "image_folder": {**_path("a folder with one subfolder of images per class"),
-                     **_split_options(0.2, 0.1), **_IMAGES},
+                     **_split_options(), **_IMAGES},
 }
 
 
-def _type_names(types) -> str:
-    names = {int: "an integer", float: "a number", bool: "true/false", str: "a string", list: "a list",
-             tuple: "a list", type(None): "none", PurePath: "a path"}
-    return " or ".join(dict.fromkeys(names.get(t, t.__name__) for t in types))
-
-
-def check_options(name: str, options: dict) -> dict:
-    """Validate a source's option names and types (no data is read); return them with defaults filled."""
+def check_source_options(name: str, options: dict) -> dict:
+    """Validate a source's option names and types (no data is read); return them with defaults
+    filled in. Errors name the key as the [data] table spells it (``data.test_size = ...``)."""
     if name not in SOURCES:
-        close = difflib.get_close_matches(str(name), list(SOURCES), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ConfigError(f"data.source = {name!r}: unknown data source{hint}; "
+        raise ConfigError(f"data.source = {name!r}: unknown data source{did_you_mean(name, SOURCES)}; "
                           f"allowed: {', '.join(sorted(SOURCES))}")
     spec = SOURCE_OPTIONS[name]
-    for key, value in options.items():
-        if key not in spec:
-            close = difflib.get_close_matches(key, list(spec), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ConfigError(f"data.{key}: unknown option for source {name!r}{hint}; "
-                              f"allowed: {', '.join(sorted(spec))}")
-        types = spec[key].types
-        ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
-        if not ok:
-            raise ConfigError(f"data.{key} = {value!r}: must be {_type_names(types)} for source {name!r} "
-                              f"(got {type(value).__name__})")
+    filled = check_options(f"data (source {name!r})", options, spec, label="data.{name}")
+    # folds and fold depend on each other and on val_size: checked beyond their types here
     if "folds" in spec:
         check_folds(options.get("folds"), options.get("fold", 0))
         if "fold" in options and options.get("folds") is None:
@@ -210,14 +187,20 @@ def check_options(name: str, options: dict) -> dict:
             raise ConfigError(f"data.val_size = {options['val_size']!r} and data.folds = "
                               f"{options['folds']!r}: with folds the validation split is fold `fold` "
                               f"of the train+val pool; remove val_size")
-    missing = [k for k, o in spec.items() if o.required and options.get(k) is None]
-    if missing:
-        raise ConfigError(f"data source {name!r} needs {', '.join(missing)} "
-                          f"({'; '.join(spec[k].doc for k in missing)})")
-    return {**{k: o.default for k, o in spec.items()}, **options}
+    return filled
+
+
+def check_data_table(table: dict) -> None:
+    """Config validation of the [data] table: its source and that source's options, before any
+    data is read. A table without ``source`` leaves the source to fit's data argument
+    (``fit(model, "iris")``), and ``load`` checks the options then."""
+    options = dict(table)
+    source = options.pop("source", None)
+    if source is not None:
+        check_source_options(source, options)
 
 
 def load(name: str, **options) -> Splits:
     """Load a source by name with its options (checked against ``SOURCE_OPTIONS`` first)."""
-    options = check_options(name, options)
+    options = check_source_options(name, options)
     return SOURCES[name](**options)

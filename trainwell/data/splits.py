@@ -60,6 +60,11 @@ def is_classes(y) -> bool:
     return np.issubdtype(np.asarray(y).dtype, np.integer)
 
 
+# A fraction times n lands a hair above an integer in float arithmetic (0.1 * 30 is
+# 3.0000000000000004); subtracting this before rounding up keeps that integer.
+FRACTION_ROUND_OFF = 1e-9
+
+
 def split_count(size, n: int, *, key: str) -> int:
     """A split size (count or fraction of ``n``) as a number of samples."""
     if isinstance(size, bool) or not isinstance(size, (int, float)):
@@ -67,7 +72,7 @@ def split_count(size, n: int, *, key: str) -> int:
     if isinstance(size, float):
         if not 0 <= size < 1:
             raise ConfigError(f"{key} = {size!r}: a fraction must be in [0, 1) (or give an int count)")
-        return math.ceil(size * n - 1e-9)     # 1e-9: 0.1 * 30 is 3.0000000000000004
+        return math.ceil(size * n - FRACTION_ROUND_OFF)
     if size < 0:
         raise ConfigError(f"{key} = {size!r}: must be >= 0")
     return size
@@ -79,7 +84,7 @@ def split_indices(y, *, test_size, val_size=0, seed: int = 0, stratify: bool = T
     Returns ``(train_idx, val_idx, test_idx)`` as int64 numpy arrays; ``val_idx``/``test_idx`` are
     ``None`` when their size is 0. The validation split is taken from what the test split leaves.
     """
-    from sklearn.model_selection import train_test_split
+    from sklearn.model_selection import train_test_split  # lazy: slow to import (~2 s)
 
     y = np.asarray(y)
     n = len(y)
@@ -127,7 +132,7 @@ def kfold_indices(y, k: int, *, stratified: bool = True, seed: int = 0) -> list[
     """``k`` seeded folds as ``[(train_idx, val_idx), ...]`` int64 tensors; every sample is in exactly
     one ``val_idx``. ``stratified=True`` keeps class proportions in each fold (needs integer labels
     with at least ``k`` samples per class); float targets are split without stratification."""
-    from sklearn.model_selection import KFold, StratifiedKFold
+    from sklearn.model_selection import KFold, StratifiedKFold  # lazy: slow to import (~2 s)
 
     y = np.asarray(y.cpu() if isinstance(y, torch.Tensor) else y)
     n = len(y)

@@ -51,7 +51,7 @@ def blobs(*, seed: int = 0, test_size=0.2, val_size=0.1, stratify: bool = True, 
           fold: int = 0, classes: int = 3, samples: int = 600, features: int = 2,
           spread: float = 1.0) -> Splits:
     """Isotropic Gaussian blobs (sklearn ``make_blobs``): centers uniform in [-10, 10]^features."""
-    from sklearn.datasets import make_blobs
+    from sklearn.datasets import make_blobs  # lazy: slow to import (~2 s)
 
     _at_least("blobs", "classes", classes, 2)
     _at_least("blobs", "samples", samples, 2 * classes)
@@ -67,7 +67,7 @@ def blobs(*, seed: int = 0, test_size=0.2, val_size=0.1, stratify: bool = True, 
 def moons(*, seed: int = 0, test_size=0.2, val_size=0.1, stratify: bool = True, folds=None,
           fold: int = 0, samples: int = 600, noise: float = 0.1) -> Splits:
     """Two interleaving half circles (sklearn ``make_moons``), 2 classes."""
-    from sklearn.datasets import make_moons
+    from sklearn.datasets import make_moons  # lazy: slow to import (~2 s)
 
     _at_least("moons", "samples", samples, 4)
     _at_least("moons", "noise", noise, 0)
@@ -79,7 +79,7 @@ def moons(*, seed: int = 0, test_size=0.2, val_size=0.1, stratify: bool = True, 
 def circles(*, seed: int = 0, test_size=0.2, val_size=0.1, stratify: bool = True, folds=None,
             fold: int = 0, samples: int = 600, noise: float = 0.05, factor: float = 0.5) -> Splits:
     """A small circle inside a large one (sklearn ``make_circles``), 2 classes (1 = inner)."""
-    from sklearn.datasets import make_circles
+    from sklearn.datasets import make_circles  # lazy: slow to import (~2 s)
 
     _at_least("circles", "samples", samples, 4)
     _at_least("circles", "noise", noise, 0)

@@ -18,32 +18,22 @@ Statistics are computed in float64 and stored in float32. Inputs are ``(N, D)`` 
 """
 from __future__ import annotations
 
-import inspect
-import math
-
 import torch
 from torch import nn
 
-from trainwell.config import did_you_mean
 from trainwell.errors import ConfigError, DataError
+from trainwell.options import Option, check_options, did_you_mean, must_be
 
 
 # ----------------------------------------------------------------------------- option checks
-def check_option(owner: str, name: str, value, ok: bool, allowed: str) -> None:
-    """Raise ``ConfigError: zca.eps = -1: must be a number > 0`` when ``ok`` is false."""
-    if not ok:
-        raise ConfigError(f"{owner}.{name} = {value!r}: must be {allowed}")
+def set_options(obj, options: dict, **values) -> None:
+    """Check a constructor's keywords against ``{name: Option}`` and set them as attributes of
+    ``obj``; errors name the entry and the option: ``zca.eps = -1.0: must be a number > 0``."""
+    for key, value in check_options(obj.name, values, options, label="{where}.{name}").items():
+        setattr(obj, key, value)
 
 
-def is_number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def _check_k_variance(owner: str, k, variance) -> None:
-    check_option(owner, "k", k, k is None or (isinstance(k, int) and not isinstance(k, bool) and k >= 1),
-                 "a whole number >= 1 (components kept) or none")
-    check_option(owner, "variance", variance, variance is None or (is_number(variance) and 0 < variance <= 1),
-                 "a fraction in (0, 1] (share of the variance kept) or none")
+def _not_both_k_and_variance(owner: str, k, variance) -> None:
     if k is not None and variance is not None:
         raise ConfigError(f"{owner}: give k (components kept) or variance (fraction kept), not both "
                           f"(got k = {k}, variance = {variance})")
@@ -53,13 +43,14 @@ def _check_k_variance(owner: str, k, variance) -> None:
 class Transform(nn.Module):
     """A preprocessing step: ``fit(X_train) -> self`` computes buffers; ``forward(X)`` applies them.
 
-    Subclasses set ``name`` (the registry key), ``OPTIONS`` (option -> description with its
-    source) and implement ``_fit(X64)`` (``X64`` a float64 tensor of shape ``(N, ...)``) and
-    ``_transform(X)``. Every buffer is empty until fitted or loaded.
+    Subclasses set ``name`` (the registry key), ``OPTIONS`` (``{option: Option}``, the keywords
+    of their constructor, which checks them with ``set_options``) and implement ``_fit(X64)``
+    (``X64`` a float64 tensor of shape ``(N, ...)``) and ``_transform(X)``. Every buffer is empty
+    until fitted or loaded.
     """
 
     name = ""
-    OPTIONS: dict[str, str] = {}
+    OPTIONS: dict[str, Option] = {}
 
     @property
     def fitted(self) -> bool:
@@ -154,13 +145,12 @@ class Center(Transform):
     """
 
     name = "center"
-    OPTIONS = {"per_channel": "one mean per channel of (N, C, H, W) images instead of a mean image "
-                              "(notes 000/004: per-channel mean, e.g. VGGNet)"}
+    OPTIONS = {"per_channel": Option(bool, False, "one mean per channel of (N, C, H, W) images instead "
+                                     "of a mean image", source="notes 000/004: per-channel mean, e.g. VGGNet")}
 
     def __init__(self, *, per_channel: bool = False):
         super().__init__()
-        check_option(self.name, "per_channel", per_channel, isinstance(per_channel, bool), "true or false")
-        self.per_channel = per_channel
+        set_options(self, self.OPTIONS, per_channel=per_channel)
         self._register_empty("mean")
 
     def _fit(self, X):
@@ -188,14 +178,16 @@ class Standardize(Transform):
     """
 
     name = "standardize"
-    OPTIONS = {"per_channel": "one mean and std per channel of (N, C, H, W) images (notes 000/004)",
-               "eps": "variance at or below which a feature is only centered (scikit-learn's rule)"}
+    OPTIONS = {"per_channel": Option(bool, False, "one mean and std per channel of (N, C, H, W) images",
+                                     source="notes 000/004: per-channel statistics"),
+               "eps": Option(float, 1e-8, "variance at or below which a feature is only centered",
+                             source="scikit-learn's StandardScaler rule (constant features are only "
+                                    "centered); 1e-8: trainwell convention",
+                             check=must_be(lambda v: v >= 0, "a number >= 0"))}
 
     def __init__(self, *, per_channel: bool = False, eps: float = 1e-8):
         super().__init__()
-        check_option(self.name, "per_channel", per_channel, isinstance(per_channel, bool), "true or false")
-        check_option(self.name, "eps", eps, is_number(eps) and eps >= 0, "a number >= 0")
-        self.per_channel, self.eps = per_channel, float(eps)
+        set_options(self, self.OPTIONS, per_channel=per_channel, eps=eps)
         self._register_empty("mean", "scale")
 
     def _fit(self, X):
@@ -268,6 +260,16 @@ class _Linear(Transform):
         return flat @ self.matrix.to(X.dtype)
 
 
+# Slack for float64 round-off in the cumulative share of the variance (~1e-16 per term): with
+# variance = 1.0 every component with nonzero variance is kept, and no more.
+SHARE_ROUND_OFF = 1e-12
+_COMPONENTS = must_be(lambda k: k >= 1, "a whole number >= 1 (components kept) or none")
+_SHARE = must_be(lambda v: 0 < v <= 1, "a fraction in (0, 1] (share of the variance kept) or none")
+_WHITEN_EPS = Option(float, 1e-5, "ε added to each eigenvalue before the square root",
+                     source="CS231n via notes 000/004: Xrot / np.sqrt(S + 1e-5)",
+                     check=must_be(lambda v: v > 0, "a number > 0"))
+
+
 class _Reduces(_Linear):
     """PCA-based transforms keep k components, given directly or as a fraction of the variance."""
 
@@ -284,9 +286,8 @@ class _Reduces(_Linear):
         if total <= 0:
             raise DataError(f"preprocess {self.name!r}: the training data has zero variance")
         kept = torch.cumsum(S, 0) / total
-        # the fewest components whose share of the variance reaches `variance` (the 1e-12 absorbs
-        # round-off so that variance = 1.0 keeps every component with nonzero variance)
-        return int((kept < self.variance - 1e-12).sum()) + 1
+        # the fewest components whose share of the variance reaches `variance`
+        return int((kept < self.variance - SHARE_ROUND_OFF).sum()) + 1
 
     def output_shape(self, sample_shape):
         if not self.fitted:
@@ -308,15 +309,17 @@ class PCA(_Reduces):
     """
 
     name = "pca"
-    OPTIONS = {"k": "number of principal components kept, e.g. 144 (notes 004: 'top 144 eigenvectors' "
-                    "of CIFAR images); none: all, or set by variance",
-               "variance": "keep the fewest components explaining at least this fraction of the "
-                           "variance, e.g. 0.99 (scikit-learn's PCA(n_components=0.99) rule)"}
+    OPTIONS = {"k": Option((int, type(None)), None, "number of principal components kept, e.g. 144; "
+                           "none: all, or set by variance",
+                           source="notes 004: 'top 144 eigenvectors' of CIFAR images", check=_COMPONENTS),
+               "variance": Option((float, type(None)), None, "keep the fewest components explaining at "
+                                  "least this fraction of the variance, e.g. 0.99",
+                                  source="scikit-learn's PCA(n_components=0.99) rule", check=_SHARE)}
 
     def __init__(self, *, k: int | None = None, variance: float | None = None):
         super().__init__()
-        _check_k_variance(self.name, k, variance)
-        self.k, self.variance = k, variance
+        set_options(self, self.OPTIONS, k=k, variance=variance)
+        _not_both_k_and_variance(self.name, self.k, self.variance)
 
     def _matrix(self, S, U):
         return U
@@ -332,15 +335,17 @@ class PCAWhiten(_Reduces):
     """
 
     name = "pca_whiten"
-    OPTIONS = {"eps": "ε added to each eigenvalue before the square root (CS231n: 1e-5)",
-               "k": "number of components kept (none: all, or set by variance)",
-               "variance": "keep the fewest components explaining at least this fraction of the variance"}
+    OPTIONS = {"eps": _WHITEN_EPS,
+               "k": Option((int, type(None)), None, "number of components kept (none: all, or set by "
+                           "variance)", check=_COMPONENTS),
+               "variance": Option((float, type(None)), None, "keep the fewest components explaining at "
+                                  "least this fraction of the variance",
+                                  source="scikit-learn's PCA(n_components=0.99) rule", check=_SHARE)}
 
     def __init__(self, *, eps: float = 1e-5, k: int | None = None, variance: float | None = None):
         super().__init__()
-        check_option(self.name, "eps", eps, is_number(eps) and eps > 0, "a number > 0")
-        _check_k_variance(self.name, k, variance)
-        self.eps, self.k, self.variance = float(eps), k, variance
+        set_options(self, self.OPTIONS, eps=eps, k=k, variance=variance)
+        _not_both_k_and_variance(self.name, self.k, self.variance)
 
     def _matrix(self, S, U):
         return U / torch.sqrt(S + self.eps)
@@ -357,12 +362,11 @@ class ZCAWhiten(_Linear):
     """
 
     name = "zca"
-    OPTIONS = {"eps": "ε added to each eigenvalue before the square root (CS231n: 1e-5)"}
+    OPTIONS = {"eps": _WHITEN_EPS}
 
     def __init__(self, *, eps: float = 1e-5):
         super().__init__()
-        check_option(self.name, "eps", eps, is_number(eps) and eps > 0, "a number > 0")
-        self.eps = float(eps)
+        set_options(self, self.OPTIONS, eps=eps)
 
     def _matrix(self, S, U):
         return (U / torch.sqrt(S + self.eps)) @ U.T
@@ -410,15 +414,11 @@ PREPROCESSING = {
 
 def describe(registry: dict) -> dict:
     """Machine-readable options of every entry: ``{name: {"doc", "options": {opt: {"default",
-    "doc"}}}}`` (defaults read from the constructor's signature). Used for config validation and docs."""
-    out = {}
-    for name, cls in registry.items():
-        params = inspect.signature(cls.__init__).parameters
-        out[name] = {
-            "doc": (cls.__doc__ or "").strip().splitlines()[0],
-            "options": {opt: {"default": params[opt].default, "doc": doc} for opt, doc in cls.OPTIONS.items()},
-        }
-    return out
+    "doc", "source"}}}}``, read from each class's ``OPTIONS``."""
+    return {name: {"doc": (cls.__doc__ or "").strip().splitlines()[0],
+                   "options": {opt: {"default": o.default, "doc": o.doc, "source": o.source}
+                               for opt, o in cls.OPTIONS.items()}}
+            for name, cls in registry.items()}
 
 
 def build_from_spec(spec, registry: dict, *, key: str) -> list:
@@ -448,14 +448,10 @@ def build_from_spec(spec, registry: dict, *, key: str) -> list:
             raise ConfigError(f"{where}: unknown {key} {name!r}{did_you_mean(name, registry)}; "
                               f"allowed: {', '.join(sorted(registry))}")
         cls = registry[name]
-        for option in options:
-            if option not in cls.OPTIONS:
-                allowed = ", ".join(cls.OPTIONS) or "none"
-                raise ConfigError(f"{where} ({name}): unknown option {option!r}"
-                                  f"{did_you_mean(option, cls.OPTIONS)}; allowed: {allowed}")
+        options = check_options(f"{where} ({name})", options, cls.OPTIONS, label=f"{where}: {name}.{{name}}")
         try:
             built.append(cls(**options))
-        except ConfigError as e:
+        except ConfigError as e:     # a rule between options, e.g. pca's k and variance
             raise ConfigError(f"{where}: {e}") from None
     return built
 
@@ -463,6 +459,12 @@ def build_from_spec(spec, registry: dict, *, key: str) -> list:
 def make_preprocess(spec) -> Pipeline:
     """An unfitted pipeline from config, e.g. ``["center", {"name": "zca", "eps": 1e-2}]``."""
     return Pipeline(*build_from_spec(spec, PREPROCESSING, key="preprocess"))
+
+
+def check_preprocess_spec(spec) -> None:
+    """Config validation of ``preprocess``: building the unfitted pipeline checks every entry's
+    name and options (nothing is fitted)."""
+    make_preprocess(spec)
 
 
 def fit_preprocess(spec, X_train) -> Pipeline:

@@ -1,8 +1,7 @@
 """Activation functions by name, with their options (notes 004 "Activation Functions").
 
 ``ACTIVATIONS`` maps a config name to a constructor; ``ACTIVATION_OPTIONS`` describes each
-constructor's keyword options as ``{option: (types, default, doc)}`` for the config validator and
-docs/models.md. ``make_activation`` accepts a name with keywords or a table::
+constructor's keyword options as ``{option: Option}`` for the config validator and docs/models.md. ``make_activation`` accepts a name with keywords or a table::
 
     make_activation("leaky_relu", alpha=0.1)
     make_activation({"name": "maxout", "k": 3})
@@ -21,6 +20,7 @@ import torch
 from torch import nn
 
 from trainwell.errors import ConfigError
+from trainwell.options import Option, check_options, did_you_mean
 
 # notes 004: SELU constants (Klambauer et al. 2017).
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -118,12 +118,14 @@ ACTIVATION_OPTIONS = {
     "sigmoid": {},
     "tanh": {},
     "relu": {},
-    "leaky_relu": {"alpha": (float, 0.01, "slope for x < 0 (notes 004: max(0.01x, x))")},
-    "prelu": {"init": (float, 0.25, "initial learned slope α (He et al. 2015)")},
-    "elu": {"alpha": (float, 1.0, "saturation value −α for x → −∞ (Clevert et al. 2016)")},
+    "leaky_relu": {"alpha": Option(float, 0.01, "slope for x < 0", source="notes 004: max(0.01x, x)")},
+    "prelu": {"init": Option(float, 0.25, "initial learned slope α", source="He et al. 2015")},
+    "elu": {"alpha": Option(float, 1.0, "saturation value −α for x → −∞", source="Clevert et al. 2016")},
     "selu": {},
-    "gelu": {"approximate": (str, "none", "'none' (exact erf) or 'tanh' approximation")},
-    "maxout": {"k": (int, 2, "linear pieces per unit; the layer before is k× wider (notes 004)")},
+    "gelu": {"approximate": Option(str, "none", "'none' (exact erf) or 'tanh' approximation",
+                                   source="Hendrycks & Gimpel 2016")},
+    "maxout": {"k": Option(int, 2, "linear pieces per unit; the layer before is k× wider",
+                           source="notes 004 (maxout neuron with k = 2)")},
     "abs": {},
 }
 
@@ -145,27 +147,6 @@ ACTIVATION_GAINS = {
 }
 
 
-def check_options(where: str, given: dict, options: dict) -> dict:
-    """Validate keyword options against ``{name: (types, default, doc)}``; return them with the
-    defaults filled in. Unknown names and wrong types raise ConfigError naming the option."""
-    unknown = sorted(set(given) - set(options))
-    if unknown:
-        allowed = ", ".join(sorted(options)) or "(no options)"
-        raise ConfigError(f"{where}: unknown option {unknown[0]!r}; allowed: {allowed}")
-    out = {name: spec[1] for name, spec in options.items()}
-    for name, value in given.items():
-        types = options[name][0]
-        types = types if isinstance(types, tuple) else (types,)
-        if float in types and isinstance(value, int):
-            value = float(value)
-        ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
-        if not ok:
-            names = " or ".join(t.__name__ for t in types)
-            raise ConfigError(f"{where}: {name} = {value!r}; must be {names}")
-        out[name] = value
-    return out
-
-
 def split_spec(spec, kwargs: dict, where: str):
     """``"relu"`` or ``{"name": "relu", ...}`` plus keywords -> (name, options)."""
     if isinstance(spec, dict):
@@ -180,7 +161,8 @@ def split_spec(spec, kwargs: dict, where: str):
 def _name_and_options(spec, kwargs):
     name, opts = split_spec(spec, kwargs, "activation")
     if name not in ACTIVATIONS:
-        raise ConfigError(f"activation = {name!r}: unknown; allowed: {', '.join(sorted(ACTIVATIONS))}")
+        raise ConfigError(f"activation = {name!r}: unknown{did_you_mean(name, ACTIVATIONS)}; "
+                          f"allowed: {', '.join(sorted(ACTIVATIONS))}")
     return name, check_options(f"activation {name}", opts, ACTIVATION_OPTIONS[name])
 
 

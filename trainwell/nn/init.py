@@ -6,8 +6,9 @@ to ``bias`` (0 by default). Norm layers keep γ = 1, β = 0. For a weight of sha
 (out, in, k₁, k₂, …): fan_in = in·k₁k₂…, fan_out = out·k₁k₂… (transposed convs swap the first two).
 
 ``INITS`` maps a scheme name to its function ``fn(weight, fan_in, fan_out, generator, **options)``
-and ``INIT_OPTIONS`` describes each scheme's options as ``{option: (types, default, doc)}``. LSUV
-needs a data batch: ``init(model, "lsuv", data=x)``.
+and ``INIT_OPTIONS`` describes each scheme's options as ``{option: Option}`` (read by ``init``,
+the config validator ``check_init_spec`` and docs/init.md). LSUV needs a data batch:
+``init(model, "lsuv", data=x)``.
 """
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from trainwell.errors import ConfigError
-from trainwell.nn.activations import ACTIVATIONS, activation_gain, check_options
+from trainwell.nn.activations import ACTIVATIONS, activation_gain
+from trainwell.options import Option, check_options, did_you_mean
 
 LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d,
           nn.ConvTranspose3d)
@@ -119,11 +121,14 @@ def geometric(shape, fan_in, fan_out, g, *, activation="relu", alpha=0.01, gain=
     return _normal(shape, math.sqrt(g2 / math.sqrt(fan_in * fan_out)), g)
 
 
-_GAIN = ((float, type(None)), None, "override the activation's gain")
-_ACT = (str, "relu", "the nonlinearity after the layer; sets gain (relu: √2, tanh: 5/3, ...)")
-_ALPHA = (float, 0.01, "leaky_relu slope when activation = 'leaky_relu'")
-_BIAS = {"bias": (float, 0.0, "value for every bias"),
-         "seed": ((int, type(None)), None, "seed for a private generator (None: torch's global RNG)")}
+_GAIN = Option((float, type(None)), None, "override the activation's gain")
+_ACT = Option(str, "relu", "the nonlinearity after the layer; sets gain (relu: √2, tanh: 5/3, ...)",
+              source="notes 004: 'Use ReLU nonlinearity'")
+_ALPHA = Option(float, 0.01, "leaky_relu slope when activation = 'leaky_relu'",
+                source="notes 004: max(0.01x, x)")
+_MODE = Option(str, "fan_in", "fan_in (forward pass) or fan_out (backward)", source="He et al. 2015")
+_BIAS = {"bias": Option(float, 0.0, "value for every bias"),
+         "seed": Option((int, type(None)), None, "seed for a private generator (None: torch's global RNG)")}
 
 INITS = {
     "zeros": zeros,
@@ -140,21 +145,37 @@ INITS = {
 
 INIT_OPTIONS = {
     "zeros": {**_BIAS},
-    "constant": {"value": (float, 0.01, "every weight"), **_BIAS},
-    "small_normal": {"std": (float, 0.01, "standard deviation (notes 004: 0.01)"), **_BIAS},
-    "xavier_normal": {"gain": (float, 1.0, "scale (Glorot: 1, linear units)"), **_BIAS},
-    "xavier_uniform": {"gain": (float, 1.0, "scale (Glorot: 1, linear units)"), **_BIAS},
-    "kaiming_normal": {"mode": (str, "fan_in", "fan_in (forward pass) or fan_out (backward)"),
-                       "activation": _ACT, "alpha": _ALPHA, "gain": _GAIN, **_BIAS},
-    "kaiming_uniform": {"mode": (str, "fan_in", "fan_in (forward pass) or fan_out (backward)"),
-                        "activation": _ACT, "alpha": _ALPHA, "gain": _GAIN, **_BIAS},
-    "orthogonal": {"gain": (float, 1.0, "scale of the orthonormal matrix"), **_BIAS},
+    "constant": {"value": Option(float, 0.01, "every weight", source="notes 000 (the symmetry problem)"),
+                 **_BIAS},
+    "small_normal": {"std": Option(float, 0.01, "standard deviation",
+                                   source="notes 004: W = 0.01 * np.random.randn(D, H)"), **_BIAS},
+    "xavier_normal": {"gain": Option(float, 1.0, "scale (1: linear units)", source="Glorot & Bengio 2010"),
+                      **_BIAS},
+    "xavier_uniform": {"gain": Option(float, 1.0, "scale (1: linear units)", source="Glorot & Bengio 2010"),
+                       **_BIAS},
+    "kaiming_normal": {"mode": _MODE, "activation": _ACT, "alpha": _ALPHA, "gain": _GAIN, **_BIAS},
+    "kaiming_uniform": {"mode": _MODE, "activation": _ACT, "alpha": _ALPHA, "gain": _GAIN, **_BIAS},
+    "orthogonal": {"gain": Option(float, 1.0, "scale of the orthonormal matrix", source="Saxe et al. 2014"),
+                   **_BIAS},
     "geometric": {"activation": _ACT, "alpha": _ALPHA, "gain": _GAIN, **_BIAS},
-    "lsuv": {"data": (object, None, "a batch of inputs (required), e.g. 256+ training samples"),
-             "tol": (float, 0.1, "stop when |Var(output) − 1| < tol (Mishkin & Matas 2015)"),
-             "max_tries": (int, 10, "rescalings per layer at most (Mishkin & Matas 2015)"),
+    "lsuv": {"data": Option(object, None, "a batch of inputs (required), e.g. 256+ training samples"),
+             "tol": Option(float, 0.1, "stop when |Var(output) − 1| < tol", source="Mishkin & Matas 2015"),
+             "max_tries": Option(int, 10, "rescalings per layer at most", source="Mishkin & Matas 2015"),
              **_BIAS},
 }
+
+
+def check_init_spec(spec) -> str | None:
+    """Config validation of ``init``: a scheme name or ``{name = ..., options}`` (LSUV's data batch
+    is supplied by fit, so a config may not set it)."""
+    options = dict(spec) if isinstance(spec, dict) else {"name": spec}
+    name = options.pop("name", None)
+    if name not in INIT_OPTIONS:
+        return f"unknown scheme {name!r}{did_you_mean(name, INIT_OPTIONS)}; allowed: " + ", ".join(INIT_OPTIONS)
+    if "data" in options:
+        return "data is supplied by fit (a batch of training inputs); remove it"
+    check_options(f"init ({name})", options, INIT_OPTIONS[name])
+    return None
 
 
 def layers_of(model: nn.Module) -> list[tuple[str, nn.Module]]:
@@ -182,7 +203,7 @@ def init(model: nn.Module, scheme, **options) -> nn.Module:
     else:
         name = scheme
     if name not in INITS:
-        raise ConfigError(f"init = {name!r}: unknown; allowed: {', '.join(INITS)}")
+        raise ConfigError(f"init = {name!r}: unknown{did_you_mean(name, INITS)}; allowed: {', '.join(INITS)}")
     opts = check_options(f"init {name}", options, INIT_OPTIONS[name])
     bias, seed = opts.pop("bias"), opts.pop("seed")
     g = torch.Generator().manual_seed(seed) if seed is not None else None

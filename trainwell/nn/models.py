@@ -2,7 +2,7 @@
 
 ``input_shape`` (one sample, without the batch dim) and ``num_outputs`` come from the data; the
 table chooses the architecture. ``MODELS`` maps a type to its builder and ``MODEL_OPTIONS`` lists
-every builder option as ``{option: (types, default, doc)}`` for the config validator and
+every builder option as ``{option: Option}`` for the config validator (``check_model_table``) and
 docs/models.md. Options shared by all builders (``COMMON_OPTIONS``): activation, norm,
 norm_position, dropout, dropout_mode, output_activation.
 
@@ -18,9 +18,10 @@ import math
 from torch import nn
 
 from trainwell.errors import ConfigError
-from trainwell.nn.activations import check_options, make_activation, width_factor
+from trainwell.nn.activations import make_activation, width_factor
 from trainwell.nn.dropout import DROPOUT_MODES, make_dropout
 from trainwell.nn.norms import norm_layer, norm_name_and_options, reparametrize
+from trainwell.options import Option, check_options, did_you_mean, must_be
 
 # notes 003 "Which activation at output node?": identity for unbounded outputs, sigmoid for a
 # 0/1 output, softmax for a distribution over classes. trainwell's losses take raw scores (logits)
@@ -37,19 +38,20 @@ LOGIT_LOSSES = ("cross_entropy", "bce", "hinge", "kl_div")
 NORM_POSITIONS = ("before", "after")
 
 COMMON_OPTIONS = {
-    "activation": ((str, dict), "relu", "hidden activation: a name or {name=..., options} "
-                   "(see ACTIVATIONS)"),
-    "norm": ((str, dict), "none", "normalization: none, batch, layer, group, instance, weight, "
-             "batch_renorm; a name or {name=..., options} (see NORMS)"),
-    "norm_position": (str, "before", "norm 'before' or 'after' the nonlinearity (notes 004)"),
-    "dropout": (float, 0.0, "drop probability p after every hidden block (notes 000: p_keep = 0.5)"),
-    "dropout_mode": (str, "inverted", "'inverted' (scale by 1/(1−p) in training) or 'vanilla' "
-                     "(scale by 1−p at test time), notes 000"),
-    "output_activation": (str, "none", "none (logits, for trainwell's losses), sigmoid, softmax, "
-                          "log_softmax, tanh (notes 003)"),
+    "activation": Option((str, dict), "relu", "hidden activation: a name or {name=..., options} "
+                         "(see ACTIVATIONS)", source="notes 004: 'Use ReLU nonlinearity'"),
+    "norm": Option((str, dict), "none", "normalization: none, batch, layer, group, instance, weight, "
+                   "batch_renorm; a name or {name=..., options} (see NORMS)"),
+    "norm_position": Option(str, "before", "norm 'before' or 'after' the nonlinearity",
+                            source="notes 004: batch norm before the nonlinearity"),
+    "dropout": Option(float, 0.0, "drop probability p after every hidden block (notes 000: p_keep = 0.5)"),
+    "dropout_mode": Option(str, "inverted", "'inverted' (scale by 1/(1−p) in training) or 'vanilla' "
+                           "(scale by 1−p at test time)", source="notes 000: inverted dropout is more common"),
+    "output_activation": Option(str, "none", "none (logits, for trainwell's losses), sigmoid, softmax, "
+                                "log_softmax, tanh", source="notes 003 (which activation at the output node)"),
 }
-_IMAGE_SHAPE = ((list, tuple, type(None)), None, "reshape flat inputs to this (C, H, W), e.g. "
-                "[1, 8, 8] for digits")
+_IMAGE_SHAPE = Option((list, tuple, type(None)), None, "reshape flat inputs to this (C, H, W), e.g. "
+                      "[1, 8, 8] for digits")
 
 
 # --- shared pieces -------------------------------------------------------------------------
@@ -151,18 +153,27 @@ def mlp(input_shape, num_outputs, *, widths=(256, 256), activation="relu", norm=
 
 # --- cnn -----------------------------------------------------------------------------------
 
+def _layer_option(types, default, doc: str, *, least: int | None = None, source: str = "") -> Option:
+    """A conv/pool layer option; an integer ``least`` is its smallest value (the error repeats the doc)."""
+    check = None if least is None else must_be(lambda v: v >= least, f"an integer >= {least} ({doc})")
+    return Option(types, default, doc, source=source, check=check)
+
+
 CNN_LAYER_OPTIONS = {
-    "conv": {"type": (str, "conv", "a convolution + the hidden block"),
-             "channels": (int, 32, "output channels"),
-             "kernel": (int, 3, "filter size F (square)"),
-             "stride": (int, 1, "stride; 2 halves the size (a strided conv instead of pooling)"),
-             "padding": ((int, type(None)), None, "zero padding P; default F // 2 ('same' at "
-                         "stride 1 for odd F, notes 001: common to zero-pad the border)")},
-    "pool": {"type": (str, "pool", "spatial pooling"),
-             "kind": (str, "max", "'max' or 'avg'"),
-             "kernel": (int, 2, "window F"),
-             "stride": ((int, type(None)), None, "stride; default = kernel"),
-             "padding": (int, 0, "zero padding P, at most kernel // 2 (PyTorch's rule)")},
+    "conv": {"type": _layer_option(str, "conv", "a convolution + the hidden block"),
+             "channels": _layer_option(int, 32, "output channels"),
+             "kernel": _layer_option(int, 3, "filter size F (square)", least=1),
+             "stride": _layer_option(int, 1, "stride; 2 halves the size (a strided conv instead of pooling)",
+                                     least=1),
+             "padding": _layer_option((int, type(None)), None, "zero padding P; default F // 2 ('same' at "
+                                      "stride 1 for odd F)", least=0,
+                                      source="notes 001: common to zero-pad the border")},
+    "pool": {"type": _layer_option(str, "pool", "spatial pooling"),
+             "kind": _layer_option(str, "max", "'max' or 'avg'"),
+             "kernel": _layer_option(int, 2, "window F", least=1),
+             "stride": _layer_option((int, type(None)), None, "stride; default = kernel", least=1),
+             "padding": _layer_option(int, 0, "zero padding P, at most kernel // 2 (PyTorch's rule)",
+                                      least=0)},
 }
 DEFAULT_CNN_LAYERS = [
     {"type": "conv", "channels": 32, "kernel": 3},
@@ -195,16 +206,10 @@ def cnn(input_shape, num_outputs, *, layers=None, global_pool=True, head_widths=
         kind = spec.get("type") if isinstance(spec, dict) else None
         if kind not in CNN_LAYER_OPTIONS:
             raise ConfigError(f"{where} = {spec!r}: needs type = 'conv' or 'pool'")
-        s = check_options(where, spec, CNN_LAYER_OPTIONS[kind])
-        for key in ("kernel", "stride"):
-            if s[key] is not None and s[key] < 1:
-                raise ConfigError(f"{where}.{key} = {s[key]!r}: must be an integer >= 1 "
-                                  f"({CNN_LAYER_OPTIONS[kind][key][2]})")
+        s = check_options(where, spec, CNN_LAYER_OPTIONS[kind], label="{where}.{name}")
         f = s["kernel"]
         stride = s["stride"] or f
         pad = f // 2 if s["padding"] is None else s["padding"]
-        if pad < 0:
-            raise ConfigError(f"{where}.padding = {pad!r}: must be an integer >= 0 (zero padding P)")
         if kind == "pool" and pad > f // 2:
             # PyTorch's pools need P <= F // 2 (a window must not lie wholly in the padding).
             raise ConfigError(f"{where}.padding = {pad!r}: a pool layer's padding must be in "
@@ -309,25 +314,30 @@ def resnet(input_shape, num_outputs, *, widths=(16, 32, 64), blocks=2, stem_chan
 MODELS = {"mlp": mlp, "cnn": cnn, "resnet": resnet}
 
 MODEL_OPTIONS = {
-    "mlp": {"widths": ((list, tuple), [256, 256], "hidden layer widths"), **COMMON_OPTIONS},
+    "mlp": {"widths": Option((list, tuple), [256, 256], "hidden layer widths",
+                             source="docs/defaults.md"), **COMMON_OPTIONS},
     "cnn": {
-        "layers": ((list, tuple, type(None)), None, "conv/pool layer tables (CNN_LAYER_OPTIONS); "
-                   "None = conv32, maxpool2, conv64, maxpool2"),
-        "global_pool": (bool, True, "global average pooling before the head (else flatten)"),
-        "head_widths": ((list, tuple), [], "hidden Linear widths after the conv stack"),
+        "layers": Option((list, tuple, type(None)), None, "conv/pool layer tables (CNN_LAYER_OPTIONS); "
+                         "None = conv32, maxpool2, conv64, maxpool2"),
+        "global_pool": Option(bool, True, "global average pooling before the head (else flatten)",
+                              source="Lin et al. 2014 (network in network)"),
+        "head_widths": Option((list, tuple), [], "hidden Linear widths after the conv stack"),
         "image_shape": _IMAGE_SHAPE,
-        "exact_sizes": (bool, True, "require (N + 2P − F)/stride to be an integer (notes 001)"),
+        "exact_sizes": Option(bool, True, "require (N + 2P − F)/stride to be an integer",
+                              source="notes 001 (CNN sizes)"),
         **COMMON_OPTIONS,
     },
     "resnet": {
-        "widths": ((list, tuple), [16, 32, 64], "channels per stage (He et al. 2016, CIFAR)"),
-        "blocks": ((int, list, tuple), 2, "residual blocks per stage (one int or one per stage)"),
-        "stem_channels": (int, 16, "channels of the first conv"),
-        "kernel": (int, 3, "conv filter size"),
+        "widths": Option((list, tuple), [16, 32, 64], "channels per stage", source="He et al. 2016, CIFAR"),
+        "blocks": Option((int, list, tuple), 2, "residual blocks per stage (one int or one per stage)",
+                         source="He et al. 2016 (CIFAR: 3 per stage in ResNet-20); 2 is smaller"),
+        "stem_channels": Option(int, 16, "channels of the first conv", source="He et al. 2016, CIFAR"),
+        "kernel": Option(int, 3, "conv filter size", source="He et al. 2016"),
         "image_shape": _IMAGE_SHAPE,
         **COMMON_OPTIONS,
-        "norm": ((str, dict), "batch", "as for all builders; batch after each conv by default "
-                 "(He et al. 2016)"),
+        "norm": COMMON_OPTIONS["norm"]._replace(
+            default="batch", doc="as for all builders; batch after each conv by default",
+            source="He et al. 2016"),
     },
 }
 
@@ -350,10 +360,31 @@ def build_model(spec: dict, input_shape, num_outputs) -> nn.Module:
     spec = dict(spec)
     kind = spec.pop("type", "mlp")
     if kind not in MODELS:
-        raise ConfigError(f"model.type = {kind!r}: unknown; allowed: {', '.join(sorted(MODELS))}")
+        raise ConfigError(f"model.type = {kind!r}: unknown{did_you_mean(kind, MODELS)}; "
+                          f"allowed: {', '.join(sorted(MODELS))}")
     options = check_options(f"model ({kind})", spec, MODEL_OPTIONS[kind])
     model = MODELS[kind](tuple(input_shape), num_outputs, **options)
     # The resolved table (defaults filled in) stays with the model as plain data: an init scheme
     # from config reads its activation for the gain (trainwell.train.parts.initialize).
     model.builder_spec = {"type": kind, **options}
     return model
+
+
+# The options "auto" accepts: those of both builders it may choose (cnn for images, mlp otherwise).
+AUTO_OPTIONS = {name: o for name, o in MODEL_OPTIONS["cnn"].items() if name in MODEL_OPTIONS["mlp"]}
+
+
+def check_model_table(table: dict) -> str | None:
+    """Config validation of the [model] table: its type and the names and types of its options,
+    before any data is read (sizes that depend on the data are checked when the model is built)."""
+    options = dict(table)
+    kind = options.pop("type", "auto")
+    if kind == "auto":
+        allowed = AUTO_OPTIONS
+    elif kind in MODEL_OPTIONS:
+        allowed = MODEL_OPTIONS[kind]
+    else:
+        return f"type {kind!r} is unknown{did_you_mean(kind, MODEL_OPTIONS)}; allowed: auto, " \
+               + ", ".join(sorted(MODEL_OPTIONS))
+    check_options(f"model ({kind})", options, allowed)
+    return None

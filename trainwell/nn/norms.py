@@ -1,7 +1,7 @@
 """Normalization layers by name (notes 000/004 "Batch Normalization", "Other normalization schemes").
 
 ``NORMS`` maps a config name to a factory ``(num_features, *, spatial, **options) -> module or
-None``; ``NORM_OPTIONS`` describes the options as ``{option: (types, default, doc)}``. A norm spec is
+None``; ``NORM_OPTIONS`` describes the options as ``{option: Option}``. A norm spec is
 a name or a table: ``"batch"``, ``{"name": "group", "groups": 4}``.
 
 All norms act on dim 1 (features of (N, C), channels of (N, C, H, W)) and end with a learned
@@ -16,7 +16,8 @@ from torch import nn
 from torch.nn.utils.parametrizations import weight_norm
 
 from trainwell.errors import ConfigError
-from trainwell.nn.activations import check_options, split_spec
+from trainwell.nn.activations import split_spec
+from trainwell.options import Option, check_options, did_you_mean
 
 
 class BatchRenorm(nn.Module):
@@ -127,23 +128,26 @@ NORMS = {
     "batch_renorm": lambda c, *, spatial, **kw: BatchRenorm(c, **kw),
 }
 
-_EPS = (float, 1e-5, "ε added to the variance")
+_EPS = Option(float, 1e-5, "ε added to the variance", source="the torch.nn norm layers' default")
+_MOMENTUM = Option(float, 0.1, "running-statistics update rate", source="torch.nn.BatchNorm default")
 NORM_OPTIONS = {
     "none": {},
-    "batch": {"eps": _EPS, "momentum": (float, 0.1, "running-statistics update rate (torch default)")},
+    "batch": {"eps": _EPS, "momentum": _MOMENTUM},
     "layer": {"eps": _EPS},
-    # Wu & He 2018 use 32 groups on ImageNet widths; 8 divides the small widths used here.
-    "group": {"groups": (int, 8, "number of channel groups G (must divide every width)"), "eps": _EPS},
+    "group": {"groups": Option(int, 8, "number of channel groups G (must divide every width)",
+                               source="Wu & He 2018 use 32 on ImageNet widths; 8 divides the small "
+                                      "widths used here"),
+              "eps": _EPS},
     "instance": {"eps": _EPS},
     "weight": {},
     "batch_renorm": {
         "eps": _EPS,
-        "momentum": (float, 0.1, "running-statistics update rate"),
-        "r_max": (float, 3.0, "final clip of r = σ_B/σ to [1/r_max, r_max] (Ioffe 2017)"),
-        "d_max": (float, 5.0, "final clip of d = (μ_B − μ)/σ to [−d_max, d_max] (Ioffe 2017)"),
-        "warmup_steps": (int, 5000, "steps with r_max = 1, d_max = 0 (Ioffe 2017)"),
-        "r_max_steps": (int, 40000, "step at which r_max reaches its final value (Ioffe 2017)"),
-        "d_max_steps": (int, 25000, "step at which d_max reaches its final value (Ioffe 2017)"),
+        "momentum": _MOMENTUM,
+        "r_max": Option(float, 3.0, "final clip of r = σ_B/σ to [1/r_max, r_max]", source="Ioffe 2017"),
+        "d_max": Option(float, 5.0, "final clip of d = (μ_B − μ)/σ to [−d_max, d_max]", source="Ioffe 2017"),
+        "warmup_steps": Option(int, 5000, "steps with r_max = 1, d_max = 0", source="Ioffe 2017"),
+        "r_max_steps": Option(int, 40000, "step at which r_max reaches its final value", source="Ioffe 2017"),
+        "d_max_steps": Option(int, 25000, "step at which d_max reaches its final value", source="Ioffe 2017"),
     },
 }
 
@@ -152,7 +156,7 @@ def norm_name_and_options(spec, **kwargs):
     """``"batch"`` or ``{"name": "group", "groups": 4}`` -> (name, validated options)."""
     name, opts = split_spec(spec, kwargs, "norm")
     if name not in NORMS:
-        raise ConfigError(f"norm = {name!r}: unknown; allowed: {', '.join(NORMS)}")
+        raise ConfigError(f"norm = {name!r}: unknown{did_you_mean(name, NORMS)}; allowed: {', '.join(NORMS)}")
     return name, check_options(f"norm {name}", opts, NORM_OPTIONS[name])
 
 

@@ -20,7 +20,6 @@ added) that way. Weights are read from safetensors only; pickles are refused.
 """
 from __future__ import annotations
 
-import difflib
 import json
 import math
 from collections.abc import Mapping
@@ -32,7 +31,11 @@ import torch
 from torch import nn
 
 from trainwell.errors import CheckpointError, ConfigError, DataError
+from trainwell.nn.init import init as init_weights
+from trainwell.optim.factory import DECOUPLED_KEY, param_groups
+from trainwell.options import did_you_mean
 from trainwell.train.callbacks import Callback
+from trainwell.train.checkpoint import load_latest, read_tensors
 
 # Attribute names of classifier heads, in the order they are tried (torchvision and timm use
 # `fc` (ResNet), `classifier` (VGG, MobileNet, DenseNet) and `head` (ViT, ConvNeXt)).
@@ -119,8 +122,6 @@ def read_source(source) -> tuple[dict[str, torch.Tensor], str]:
     """``(name -> tensor, description)`` of a weights source: a run directory (its
     model.safetensors; for a run that has not finished, the model in its newest good
     checkpoint), a ``.safetensors`` file, a state dict, an nn.Module or a ``Run``."""
-    from trainwell.train.checkpoint import load_latest, read_tensors
-
     if isinstance(source, nn.Module):
         return dict(source.state_dict()), f"a {type(source).__name__} module"
     if isinstance(getattr(source, "model", None), nn.Module):   # a trainwell Run
@@ -251,10 +252,9 @@ def _check_prefixes(model: nn.Module, prefixes: list[str], key: str) -> None:
     top = [n for n, _ in model.named_children()] + [n for n, _ in model.named_parameters(recurse=False)]
     for prefix in prefixes:
         if not any(_under(n, prefix) for n in names):
-            close = difflib.get_close_matches(prefix, top, n=1, cutoff=0.6)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ConfigError(f"{key}: {prefix!r} names no module or parameter of the model{hint}; "
-                              f"its top-level parts are: {', '.join(top) or '(none)'}")
+            raise ConfigError(f"{key}: {prefix!r} names no module or parameter of the model"
+                              f"{did_you_mean(prefix, top)}; its top-level parts are: "
+                              f"{', '.join(top) or '(none)'}")
 
 
 def _keep_eval(module: nn.Module, args) -> None:
@@ -403,7 +403,6 @@ def replace_head(model: nn.Module, num_outputs: int, *, name: str | None = None,
     new = nn.Linear(old.in_features, num_outputs, bias=old.bias is not None,
                     device=old.weight.device, dtype=old.weight.dtype)
     if init is not None:
-        from trainwell.nn.init import init as init_weights
         init_weights(new, init)
     setattr(parent, child, new)
     return model
@@ -436,8 +435,6 @@ def add_unfrozen_groups(optimizer, model: nn.Module, names: list[str], *, lr_mul
     parameters; decoupled through the same pre-hook as the other groups). Without such a config
     the optimizer's defaults fill the group.
     """
-    from trainwell.optim.factory import DECOUPLED_KEY, param_groups
-
     _check_lr_mult(lr_mult)
     opt = _innermost(optimizer)
     if isinstance(opt, torch.optim.LBFGS):

@@ -6,19 +6,19 @@
 Builders return callables (STYLE rule 2). ``ReduceOnPlateau`` is the one schedule with state: it
 also has ``observe(metric)`` (once per epoch) and ``state_dict()/load_state_dict()``.
 
-``SCHEDULES`` (config name -> builder) and ``SCHEDULE_OPTIONS`` (config name -> option ->
-(type, default, doc)) are the registries the config validator and docs/schedules.md read;
-``make_schedule`` builds a schedule from config, where options that are naturally counted in
+``SCHEDULES`` (config name -> builder) and ``SCHEDULE_OPTIONS`` (config name -> {option:
+Option}) are the registries the config validator (``check_schedule_spec``) and docs/schedules.md
+read; ``make_schedule`` builds a schedule from config, where options that are naturally counted in
 epochs are given in epochs. Formulas and sources: docs/schedules.md.
 """
 from __future__ import annotations
 
-import difflib
 import math
 
 import torch
 
 from trainwell.errors import ConfigError
+from trainwell.options import Option, check_options, did_you_mean, must_be
 
 
 def _check(name: str, key: str, value, ok: bool, allowed: str):
@@ -198,6 +198,11 @@ class _StatefulWarmup:
 
 
 # ------------------------------------------------------------------------------ with state
+# A cut smaller than this is skipped (torch ReduceLROnPlateau's eps = 1e-8): near min_mult the
+# multiplier would otherwise keep changing by float round-off.
+PLATEAU_MIN_CHANGE = 1e-8
+
+
 class ReduceOnPlateau:
     """Multiply the lr by ``factor`` when the monitored metric stops improving.
 
@@ -249,7 +254,7 @@ class ReduceOnPlateau:
             self.bad_epochs = 0
         if self.bad_epochs > self.patience:
             new = max(self.mult * self.factor, self.min_mult)
-            if self.mult - new > 1e-8:      # torch's eps: ignore changes too small to matter
+            if self.mult - new > PLATEAU_MIN_CHANGE:
                 self.mult = new
             self.cooldown_left, self.bad_epochs = self.cooldown, 0
 
@@ -280,92 +285,93 @@ SCHEDULES = {
     "plateau": ReduceOnPlateau,
 }
 
-# option -> (type, default, one-line doc), as given in a config (epochs where natural)
+_AT_LEAST_ONE = must_be(lambda v: v >= 1, "an integer >= 1")
+_NON_NEGATIVE = must_be(lambda v: v >= 0, "a number >= 0")
+_POSITIVE = must_be(lambda v: v > 0, "a number > 0")
+_FINAL = Option(float, 0.0, "multiplier at the end of the run", check=_NON_NEGATIVE,
+                source="Loshchilov & Hutter 2017 (anneal to 0)")
+
+# The options as given in a config (counted in epochs where natural); each Option's check is the
+# range checked in config validation, before any data is loaded, and again by make_schedule. The
+# builders check their own step-counted arguments.
 SCHEDULE_OPTIONS = {
     "constant": {},
     "step": {
-        "every_epochs": (int, 10, "divide the lr every this many epochs (notes 003: L = 10)"),
-        "factor": (float, 10.0, "divide by this factor (notes 003: 5 or 10; notes 001: 10)"),
+        "every_epochs": Option(int, 10, "divide the lr every this many epochs", source="notes 003: L = 10",
+                               check=_AT_LEAST_ONE),
+        "factor": Option(float, 10.0, "divide by this factor", source="notes 003: 5 or 10; notes 001: 10",
+                         check=_POSITIVE),
     },
     "exponential": {
-        "rate_per_epoch": (float, 0.1, "m = exp(-rate·epochs): the lr falls by e every 1/rate epochs"),
+        "rate_per_epoch": Option(float, 0.1, "m = exp(-rate·epochs): the lr falls by e every 1/rate epochs",
+                                 check=_NON_NEGATIVE),
     },
     "inverse_time": {
-        "k_per_epoch": (float, 1.0, "m = 1/(1 + k·epochs)"),
+        "k_per_epoch": Option(float, 1.0, "m = 1/(1 + k·epochs)", check=_NON_NEGATIVE),
     },
     "inverse_sqrt": {
-        "k_per_epoch": (float, 1.0, "m = 1/sqrt(1 + k·epochs)"),
+        "k_per_epoch": Option(float, 1.0, "m = 1/sqrt(1 + k·epochs)", check=_NON_NEGATIVE),
     },
     "linear": {
-        "decay_epochs": (int, None, "τ in epochs: decay until then, constant after (None: the whole run)"),
-        "final": (float, 0.01, "multiplier reached at τ (notes 000: ε_τ ≈ 1% of ε_0)"),
+        "decay_epochs": Option((int, type(None)), None, "τ in epochs: decay until then, constant after "
+                               "(None: the whole run)", check=_AT_LEAST_ONE),
+        "final": Option(float, 0.01, "multiplier reached at τ", source="notes 000: ε_τ ≈ 1% of ε_0",
+                        check=_NON_NEGATIVE),
     },
     "cosine": {
-        "final": (float, 0.0, "multiplier at the end of the run"),
+        "final": _FINAL,
     },
     "one_cycle": {
-        "pct_start": (float, 0.3, "fraction of the run spent rising to the peak (Smith & Topin)"),
-        "div_factor": (float, 25.0, "the run starts at peak/div_factor"),
-        "final_div_factor": (float, 1e4, "the run ends at peak/(div_factor·final_div_factor)"),
+        "pct_start": Option(float, 0.3, "fraction of the run spent rising to the peak",
+                            source="Smith & Topin 2019; torch OneCycleLR",
+                            check=must_be(lambda v: 0 < v < 1, "a number in (0, 1)")),
+        "div_factor": Option(float, 25.0, "the run starts at peak/div_factor",
+                             source="torch OneCycleLR", check=_POSITIVE),
+        "final_div_factor": Option(float, 1e4, "the run ends at peak/(div_factor·final_div_factor)",
+                                   source="torch OneCycleLR", check=_POSITIVE),
     },
     "cosine_restarts": {
-        "period_epochs": (int, 10, "length of the first cycle in epochs (SGDR T_0)"),
-        "mult": (int, 2, "each cycle is this many times longer than the one before (SGDR T_mult)"),
-        "final": (float, 0.0, "multiplier at the end of each cycle"),
+        "period_epochs": Option(int, 10, "length of the first cycle in epochs (SGDR T_0)",
+                                source="Loshchilov & Hutter 2017", check=_AT_LEAST_ONE),
+        "mult": Option(int, 2, "each cycle is this many times longer than the one before (SGDR T_mult)",
+                       source="Loshchilov & Hutter 2017", check=_AT_LEAST_ONE),
+        "final": _FINAL._replace(doc="multiplier at the end of each cycle"),
     },
     "plateau": {
-        "factor": (float, 0.1, "multiply the lr by this when the metric stagnates (notes 001: /10)"),
-        "patience": (int, 10, "epochs without improvement before cutting"),
-        "mode": (str, "min", "\"min\" for losses, \"max\" for accuracies"),
-        "threshold": (float, 1e-4, "relative improvement that counts"),
-        "cooldown": (int, 0, "epochs to wait after a cut before counting again"),
-        "min_mult": (float, 0.0, "lower bound of the multiplier"),
+        "factor": Option(float, 0.1, "multiply the lr by this when the metric stagnates",
+                         source="notes 001: /10", check=must_be(lambda v: 0 < v < 1, "a number in (0, 1)")),
+        "patience": Option(int, 10, "epochs without improvement before cutting",
+                           source="torch ReduceLROnPlateau", check=must_be(lambda v: v >= 0, "an integer >= 0")),
+        "mode": Option(str, "min", "\"min\" for losses, \"max\" for accuracies",
+                       check=must_be(lambda v: v in ("min", "max"), '"min" or "max"')),
+        "threshold": Option(float, 1e-4, "relative improvement that counts", source="torch ReduceLROnPlateau",
+                            check=_NON_NEGATIVE),
+        "cooldown": Option(int, 0, "epochs to wait after a cut before counting again",
+                           source="torch ReduceLROnPlateau", check=must_be(lambda v: v >= 0, "an integer >= 0")),
+        "min_mult": Option(float, 0.0, "lower bound of the multiplier",
+                           check=must_be(lambda v: 0 <= v <= 1, "a number in [0, 1]")),
     },
 }
 
 
-# option -> (ok(value), what is allowed): ranges checked in config validation (before any data is
-# loaded) and again by make_schedule; the builders check their own step-counted arguments.
-SCHEDULE_LIMITS = {
-    "constant": {},
-    "step": {"every_epochs": (lambda v: v >= 1, "an integer >= 1"),
-             "factor": (lambda v: v > 0, "a number > 0")},
-    "exponential": {"rate_per_epoch": (lambda v: v >= 0, "a number >= 0")},
-    "inverse_time": {"k_per_epoch": (lambda v: v >= 0, "a number >= 0")},
-    "inverse_sqrt": {"k_per_epoch": (lambda v: v >= 0, "a number >= 0")},
-    "linear": {"decay_epochs": (lambda v: v >= 1, "an integer >= 1"),
-               "final": (lambda v: v >= 0, "a number >= 0")},
-    "cosine": {"final": (lambda v: v >= 0, "a number >= 0")},
-    "one_cycle": {"pct_start": (lambda v: 0 < v < 1, "a number in (0, 1)"),
-                  "div_factor": (lambda v: v > 0, "a number > 0"),
-                  "final_div_factor": (lambda v: v > 0, "a number > 0")},
-    "cosine_restarts": {"period_epochs": (lambda v: v >= 1, "an integer >= 1"),
-                        "mult": (lambda v: v >= 1, "an integer >= 1"),
-                        "final": (lambda v: v >= 0, "a number >= 0")},
-    "plateau": {"factor": (lambda v: 0 < v < 1, "a number in (0, 1)"),
-                "patience": (lambda v: v >= 0, "an integer >= 0"),
-                "mode": (lambda v: v in ("min", "max"), '"min" or "max"'),
-                "threshold": (lambda v: v >= 0, "a number >= 0"),
-                "cooldown": (lambda v: v >= 0, "an integer >= 0"),
-                "min_mult": (lambda v: 0 <= v <= 1, "a number in [0, 1]")},
-}
+def schedule_options(name, options: dict, *, label: str = "{where}: {name}") -> dict:
+    """The config options of schedule ``name``, checked (names, types, ranges) and with the
+    defaults filled in. ``label`` names an option in an error (config validation passes
+    ``"schedule.{name}"``, the key as the user wrote it)."""
+    if name not in SCHEDULE_OPTIONS:
+        raise ConfigError(f"schedule = {name!r}: unknown{did_you_mean(name, SCHEDULES)}; "
+                          f"allowed: {', '.join(SCHEDULES)}")
+    return check_options(f"schedule {name!r}", options, SCHEDULE_OPTIONS[name], label=label)
 
 
-def check_schedule_options(name: str, options: dict, *, label: str = "schedule {name!r}: {key}",
-                           ranges: bool = True) -> dict:
-    """Type- and range-check the config options of schedule ``name`` (a registered name; unknown
-    option names are the caller's check) and return them with defaults filled in. Errors name
-    the key through ``label`` (config validation passes ``"schedule.{key}"``)."""
-    resolved = {}
-    for key, (kind, default, _) in SCHEDULE_OPTIONS[name].items():
-        value = _option_value(label.format(name=name, key=key), options.get(key, default), kind, default)
-        if ranges and value is not None and key in SCHEDULE_LIMITS[name]:
-            ok, allowed = SCHEDULE_LIMITS[name][key]
-            if not ok(value):
-                where = "" if "{name" in label else f" for schedule {name!r}"
-                raise ConfigError(f"{label.format(name=name, key=key)} = {value!r}: must be {allowed}{where}")
-        resolved[key] = value
-    return resolved
+def check_schedule_spec(spec) -> str | None:
+    """Config validation of ``schedule``: a name or ``{name = ..., options}`` (a Python schedule
+    function is not checked); errors name the options as ``schedule.<key>``."""
+    options = {"name": spec} if isinstance(spec, str) else dict(spec)
+    if "name" not in options:
+        return "the table needs name = \"...\", one of: " + ", ".join(SCHEDULE_OPTIONS)
+    schedule_options(options.pop("name"), options, label="schedule.{name}")
+    return None
 
 
 def _to_steps(epochs: int, steps_per_epoch: int) -> int:
@@ -392,19 +398,6 @@ _FROM_CONFIG = {
 }
 
 
-def _option_value(where: str, value, kind, default):
-    if value is None and default is None:
-        return None
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, bool) or not isinstance(value, kind):
-        kinds = {int: "an integer", float: "a number", str: "a string"}
-        raise ConfigError(f"{where} = {value!r}: must be {kinds[kind]}")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ConfigError(f"{where} = {value!r}: must be a finite number")
-    return value
-
-
 def make_schedule(name: str, *, total_steps: int, steps_per_epoch: int, warmup_steps: int = 0,
                   **options):
     """The schedule called ``name`` in config, for a run of ``total_steps`` optimizer steps.
@@ -413,23 +406,12 @@ def make_schedule(name: str, *, total_steps: int, steps_per_epoch: int, warmup_s
     epoch) are converted with ``steps_per_epoch``. ``warmup_steps > 0`` wraps the schedule in
     ``warmup``, and the inner schedule then spans ``total_steps - warmup_steps`` steps.
     """
-    if name not in SCHEDULES:
-        close = difflib.get_close_matches(str(name), list(SCHEDULES), n=1, cutoff=0.6)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ConfigError(f"schedule = {name!r}: unknown{hint}; allowed: {', '.join(SCHEDULES)}")
-    spec = SCHEDULE_OPTIONS[name]
-    unknown = sorted(set(options) - set(spec))
-    if unknown:
-        allowed = ", ".join(spec) if spec else "none"
-        raise ConfigError(f"schedule {name!r}: unknown option{'s' if len(unknown) > 1 else ''} "
-                          f"{', '.join(map(repr, unknown))}; allowed: {allowed}")
+    resolved = schedule_options(name, options)
     for key, value in (("total_steps", total_steps), ("steps_per_epoch", steps_per_epoch)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"schedule {name!r}: {key} = {value!r}: must be an integer >= 1")
     if isinstance(warmup_steps, bool) or not isinstance(warmup_steps, int) or warmup_steps < 0:
         raise ConfigError(f"warmup_steps = {warmup_steps!r}: must be an integer >= 0")
-    # plateau's options go to ReduceOnPlateau unchanged, and it checks their ranges itself
-    resolved = check_schedule_options(name, options, ranges=name != "plateau")
     inner_total = max(total_steps - warmup_steps, 1)
     schedule = SCHEDULES[name](**_FROM_CONFIG[name](resolved, inner_total, steps_per_epoch))
     return warmup(schedule, steps=warmup_steps)
