@@ -85,8 +85,9 @@ def test_hook_order_is_fixed(blobs, tmp_path):
     trainwell.fit(_mlp(), (X[:64], y[:64]), val=(X[64:96], y[64:96]), epochs=2, batch_size=32,
                   callbacks=[rec], run_dir=tmp_path / "run", report=False, progress=False)
     epoch = ["on_epoch_start", "on_before_step", "on_after_step", "on_before_step", "on_after_step",
-             "on_validation_end", "on_epoch_end", "on_checkpoint"]
+             "on_validation_start", "on_validation_end", "on_epoch_end", "on_checkpoint"]
     assert rec.calls == ["on_fit_start", *epoch, *epoch, "on_fit_end"]
+    assert set(rec.calls) == set(HOOKS)
 
 
 def test_a_callback_stops_training_by_setting_a_field(blobs):
