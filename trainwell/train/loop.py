@@ -157,10 +157,10 @@ class Trainer:
         return group_lrs(self.base_lrs, groups, self.parts.schedule, step, self.state.lr_scale)
 
     def _set_lr(self):
-        groups = self.state.optimizer.param_groups
-        for group, lr in zip(groups, self.lrs(self.state.step)):
+        lrs = self.lrs(self.state.step)
+        for group, lr in zip(self.state.optimizer.param_groups, lrs):
             group["lr"] = lr
-        self.state.lr = groups[0]["lr"]
+        self.state.lr = lrs[0]
 
     # ----------------------------------------------------------------- the loop
     def fit(self) -> TrainState:
@@ -225,7 +225,7 @@ class Trainer:
         if self.controls.rolled_back:
             return
         track_best(state, monitor=config.monitor, min_delta=config.min_delta,
-                   keep_weights=config.patience is not None and config.restore_best)
+                   keep_weights=_restores_best(config))
         if hasattr(self.parts.schedule, "observe") and state.metrics.get(config.monitor) is not None:
             self.parts.schedule.observe(state.metrics[config.monitor])
         state.history.append(state.metrics)
@@ -241,7 +241,7 @@ class Trainer:
         if state.stop is None:
             state.stop = Stop(StopKind.FINISHED, "reached max_steps" if state.step >= state.total_steps
                               and state.epoch < config.epochs else "finished all epochs")
-        if state.best.get("weights") is not None and config.patience is not None and config.restore_best:
+        if state.best.get("weights") is not None and _restores_best(config):
             state.evaluated_model.load_state_dict(state.best["weights"])
 
     # ----------------------------------------------------------------- resume
@@ -346,6 +346,11 @@ class Trainer:
 
     def add_preprocess(self, name, **options):
         self.controls.add_preprocess(name, **options)
+
+
+def _restores_best(config) -> bool:
+    """Early stopping with ``restore_best`` keeps the best weights and ends with them."""
+    return config.patience is not None and config.restore_best
 
 
 def _checkpointable(value) -> bool:
