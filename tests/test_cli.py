@@ -183,3 +183,17 @@ def test_fit_exit_status_follows_the_stop_kind(tmp_path):
     assert main(["fit", str(_config(tmp_path)), "--quiet"]) == 0
     diverging = 'lr = 50.0\nschedule = "constant"\n' + SMALL
     assert main(["fit", str(_config(tmp_path, diverging, "lr.toml")), "--quiet"]) == 1
+
+
+def test_fit_help_lists_the_exit_status_of_every_stop_kind(capsys):
+    from trainwell.train.state import StopKind
+
+    with pytest.raises(SystemExit):
+        main(["fit", "--help"])
+    text = capsys.readouterr().out
+    statuses = dict(re.findall(r"^  (\d+) +(.*)$", text.split("exit status:")[1], flags=re.M))
+    assert set(statuses) == {"0", "1", "2", "130"}
+    for kind in StopKind:
+        status = "1" if kind in (StopKind.DIVERGED, StopKind.UNREPAIRABLE) else "0"
+        assert kind.value in statuses[status], (kind, statuses)
+    assert "bad input" in statuses["2"]

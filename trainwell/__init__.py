@@ -7,21 +7,16 @@ from trainwell.babysit.doctor import doctor
 from trainwell.babysit.lr_find import lr_find
 from trainwell.config import Config
 from trainwell.errors import CheckpointError, ConfigError, DataError, TrainwellError
+from trainwell.nn.init import init
 from trainwell.train.callbacks import Callback, EarlyStopping
 from trainwell.train.fit import fit
-from trainwell.train.loop import Trainer
+from trainwell.train.loop import StepParts, Trainer
 from trainwell.train.run import Run, load_run
-from trainwell.train.state import TrainState
+from trainwell.train.state import Stop, StopKind, TrainState
 
 __all__ = [
-    "fit", "doctor", "lr_find", "load_run", "Run", "Trainer", "TrainState", "Callback", "EarlyStopping", "Config",
-    "init", "TrainwellError", "ConfigError", "DataError", "CheckpointError",
+    "fit", "doctor", "lr_find", "load_run", "Run", "Trainer", "StepParts", "TrainState", "Stop",
+    "StopKind", "Callback", "EarlyStopping", "Config", "init", "TrainwellError", "ConfigError",
+    "DataError", "CheckpointError",
 ]
 __version__ = "0.1.0"
-
-
-def init(model, scheme, **options):
-    """Initialize ``model``'s Linear/Conv weights with ``scheme`` (see docs/init.md)."""
-    from trainwell.nn.init import init as _init
-
-    return _init(model, scheme, **options)

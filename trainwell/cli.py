@@ -10,7 +10,29 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
+from trainwell.babysit.doctor import doctor
+from trainwell.config import apply_sets, check_file_options, options_markdown, options_text, read_toml
+from trainwell.data.files import read_inputs
 from trainwell.errors import ConfigError, TrainwellError
+from trainwell.train.fit import fit
+from trainwell.train.run import load_run
+from trainwell.train.state import FAILED, StopKind
+
+BAD_INPUT = 2          # a config, option, data or checkpoint error: one line on stderr
+INTERRUPTED = 130      # 128 + SIGINT, the shell's convention for Ctrl-C
+
+
+def _fit_exit_statuses() -> str:
+    """The ``trainwell fit --help`` epilog, from the stop kinds (``Stop.failed`` decides 0 or 1)."""
+    planned = ", ".join(k.value for k in StopKind if k not in FAILED)
+    failed = ", ".join(k.value for k in StopKind if k in FAILED)
+    return ("exit status:\n"
+            f"  0    training finished or stopped as planned ({planned})\n"
+            f"  1    the run failed ({failed})\n"
+            f"  {BAD_INPUT}    bad input: a config, option, data or checkpoint error (one line on stderr)\n"
+            f"  {INTERRUPTED}  interrupted (Ctrl-C)")
 
 
 def _unique_run_dir(base: Path) -> Path:
@@ -38,8 +60,6 @@ def _read_config(path, sets, *, saved_run: bool = False) -> dict:
     """A config file with its ``--set`` overrides applied. Options only Python can set
     (``callbacks``) are refused, except in a run's own config.toml, where older versions of
     trainwell recorded the callbacks' names: those are dropped."""
-    from trainwell.config import apply_sets, check_file_options, read_toml
-
     options = read_toml(path)
     if saved_run:
         options.pop("callbacks", None)
@@ -48,8 +68,6 @@ def _read_config(path, sets, *, saved_run: bool = False) -> dict:
 
 
 def cmd_fit(args) -> int:
-    from trainwell.train.fit import fit
-
     if args.resume:
         run_dir = Path(args.resume)
         if not (run_dir / "config.toml").exists():
@@ -77,8 +95,6 @@ def _options_from(args) -> dict:
 
 
 def cmd_doctor(args) -> int:
-    from trainwell.babysit.doctor import doctor
-
     options = _options_from(args)
     diagnosis = doctor(options.pop("model", None), None, budget_s=args.budget, **options)
     print(diagnosis.format(evidence=args.evidence) if diagnosis.findings else
@@ -107,8 +123,6 @@ def cmd_lr_find(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from trainwell.train.fit import fit
-
     run_dir = args.run_dir or str(_unique_run_dir(Path("runs") / "demo"))
     print("trainwell demo: the default recipe on scikit-learn's bundled digits "
           "(1797 8x8 images, 500 held out for test)")
@@ -119,7 +133,7 @@ def cmd_demo(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from trainwell.report.html import write_report
+    from trainwell.report.html import write_report   # lazily: matplotlib is slow to import
 
     path = write_report(Path(args.run_dir))
     print(f"report: {path}")
@@ -127,11 +141,6 @@ def cmd_report(args) -> int:
 
 
 def cmd_predict(args) -> int:
-    import numpy as np
-
-    from trainwell.data.files import read_inputs
-    from trainwell.train.run import load_run
-
     run = load_run(args.run_dir)
     X = read_inputs(args.data)
     preds = run.predict(X, output=args.output).cpu().numpy()
@@ -149,8 +158,6 @@ def cmd_predict(args) -> int:
 
 
 def cmd_options(args) -> int:
-    from trainwell.config import options_markdown, options_text
-
     print(options_markdown() if args.markdown else options_text())
     return 0
 
@@ -159,7 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="trainwell", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("fit", help="train from a TOML config")
+    p = sub.add_parser("fit", help="train from a TOML config", epilog=_fit_exit_statuses(),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("config", nargs="?", help="CONFIG.toml")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override an option (TOML value), e.g. --set lr=0.01 --set model.widths=[128]")
@@ -214,10 +222,10 @@ def main(argv=None) -> int:
         return args.func(args)
     except TrainwellError as e:
         print(f"trainwell: error: {e}", file=sys.stderr)
-        return 2
+        return BAD_INPUT
     except KeyboardInterrupt:
         print("trainwell: interrupted", file=sys.stderr)
-        return 130
+        return INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ import pytest
 
 from trainwell.errors import DataError
 from trainwell.report import plots
-from trainwell.report.html import fmt_seconds, read_metrics, write_report
+from trainwell.report.html import fmt_seconds, write_report
+from trainwell.train.metrics import read_metrics
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 WIDTH, HEIGHT = (round(plots.FIGSIZE[0] * plots.DPI), round(plots.FIGSIZE[1] * plots.DPI))
@@ -90,6 +91,25 @@ def test_summary_holds_the_numbers(tmp_path):
     assert "15.0 s" in page
     assert "early stopping: val_loss did not improve for 3 epochs" in page
     assert '<td>test</td><td class="num">0.3456</td><td class="num">87.65%</td><td class="num">360</td>' in page
+
+
+@pytest.mark.parametrize("kind, message, shown", [
+    ("diverged", "the loss became nan by step 12", "diverged — the loss became nan by step 12"),
+    ("early_stopping", "early stopping: val_loss has not improved for 3 epochs",
+     "early stopping — early stopping: val_loss has not improved for 3 epochs"),
+    ("unrepairable", "babysitter: cannot repair: nonfinite_data",
+     "unrepairable — babysitter: cannot repair: nonfinite_data"),
+    (None, "stopped by a run written before stop kinds", "stopped by a run written before stop kinds"),
+])
+def test_the_stop_kind_is_shown_beside_the_message(tmp_path, kind, message, shown):
+    run_dir = make_run(tmp_path, synthetic_records(3))
+    results = json.loads((run_dir / "results.json").read_text())
+    results.update(stopped=message, stop_kind=kind)
+    if kind is None:
+        del results["stop_kind"]
+    (run_dir / "results.json").write_text(json.dumps(results))
+    page = write_report(run_dir).read_text()
+    assert f"<th>Stopped</th><td>{shown}</td>" in page
 
 
 def test_config_values_are_escaped_and_nested_tables_flattened(tmp_path):

@@ -85,8 +85,9 @@ def test_hook_order_is_fixed(blobs, tmp_path):
     trainwell.fit(_mlp(), (X[:64], y[:64]), val=(X[64:96], y[64:96]), epochs=2, batch_size=32,
                   callbacks=[rec], run_dir=tmp_path / "run", report=False, progress=False)
     epoch = ["on_epoch_start", "on_before_step", "on_after_step", "on_before_step", "on_after_step",
-             "on_validation_end", "on_epoch_end", "on_checkpoint"]
+             "on_validation_start", "on_validation_end", "on_epoch_end", "on_checkpoint"]
     assert rec.calls == ["on_fit_start", *epoch, *epoch, "on_fit_end"]
+    assert set(rec.calls) == set(HOOKS)
 
 
 def test_a_callback_stops_training_by_setting_a_field(blobs):
@@ -196,3 +197,32 @@ def test_a_model_that_does_not_fit_the_data_is_reported_before_training(blobs, t
         trainwell.fit(model, blobs, loss=loss, epochs=1, progress=False, run_dir=tmp_path / "r")
     assert message in str(e.value)
     assert not (tmp_path / "r").exists()   # nothing written
+
+
+def test_a_trainer_built_by_hand_follows_its_schedule(blobs):
+    """The middle level of use: a Trainer from a plain optimizer, batches and StepParts; every
+    step's lr is base lr x schedule(step) (group_lrs), and state.lr is group 0's."""
+    from trainwell.config import make_config
+    from trainwell.data.batches import Batches
+    from trainwell.optim.schedules import cosine
+
+    X, y = blobs
+    model = _mlp()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.2)
+    config = make_config({"epochs": 2, "progress": False, "babysit": "off"})
+    schedule = cosine(total=20)
+    seen = []
+
+    class Lrs(Callback):
+        def on_before_step(self, state):
+            seen.append((state.step, state.lr, state.optimizer.param_groups[0]["lr"]))
+
+    trainer = trainwell.Trainer(model, optimizer, F.cross_entropy, config=config,
+                                batches=Batches(X, y, batch_size=32, seed=0), callbacks=[Lrs()],
+                                parts=trainwell.StepParts(schedule=schedule))
+    state = trainer.fit()
+    assert state.stop == Stop(StopKind.FINISHED, "finished all epochs") and state.step == 20
+    assert [s for s, _, _ in seen] == list(range(20))
+    for step, lr, group_lr in seen:
+        assert lr == group_lr == pytest.approx(0.2 * schedule(step))
+    assert len(state.history) == 2 and state.history[-1]["val_loss"] is None

@@ -17,7 +17,6 @@ import html
 import json
 import math
 import os
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -25,8 +24,8 @@ from typing import Callable
 from trainwell.errors import DataError
 from trainwell.report import babysit_plots, plots
 from trainwell.report.plots import as_float
+from trainwell.train.metrics import METRICS_FILE, read_metrics_noting_cuts
 
-METRICS_FILE = "metrics.jsonl"
 CONFIG_FILE = "config.json"
 RESULTS_FILE = "results.json"
 BABYSIT_FILE = "babysit.json"
@@ -35,41 +34,6 @@ PLOTS_DIR = "plots"
 
 
 # ------------------------------------------------------------------ reading the run directory
-def read_metrics(run_dir) -> list[dict]:
-    """The per-epoch records of ``run_dir/metrics.jsonl``, in file order.
-
-    Blank lines are ignored; a last line that is not valid JSON (a crash mid-write) is skipped with
-    a warning. Any other line that is not one JSON object raises ``DataError`` naming the line.
-    """
-    return _read_metrics(Path(run_dir))[0]
-
-
-def _read_metrics(run_dir: Path) -> tuple[list[dict], str | None]:
-    path = run_dir / METRICS_FILE
-    if not path.is_file():
-        raise DataError(f"{path}: not found; a trainwell run directory holds {METRICS_FILE} "
-                        "(one JSON object per epoch, written by the trainer)")
-    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    numbered = [(number, line) for number, line in enumerate(lines, start=1) if line.strip()]
-    records, note = [], None
-    for k, (number, line) in enumerate(numbered):
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as e:
-            if k == len(numbered) - 1:
-                note = (f"{METRICS_FILE} line {number} is cut off (the run stopped while writing it) "
-                        "and was skipped")
-                warnings.warn(f"{path}: line {number} is cut off and was skipped", stacklevel=3)
-                break
-            raise DataError(f"{path} line {number}: not valid JSON ({e.msg}, column {e.colno}); "
-                            "each line must be one JSON object") from None
-        if not isinstance(record, dict):
-            raise DataError(f"{path} line {number}: expected a JSON object {{...}}, "
-                            f"got {type(record).__name__}")
-        records.append(record)
-    return records, note
-
-
 def _read_json_object(path: Path) -> dict | None:
     """A JSON file holding one object; ``None`` when the file does not exist."""
     if not path.is_file():
@@ -98,7 +62,7 @@ class RunFiles:
 def read_run(run_dir) -> RunFiles:
     """Reads a run directory; raises ``DataError`` when ``metrics.jsonl`` is missing."""
     run_dir = Path(run_dir)
-    records, note = _read_metrics(run_dir)
+    records, note = read_metrics_noting_cuts(run_dir)
     babysit = _read_json_object(run_dir / BABYSIT_FILE)
     if babysit is not None:
         _check_babysit(babysit, run_dir / BABYSIT_FILE)
@@ -251,12 +215,17 @@ def summarize(run: RunFiles) -> list[tuple[str, str]]:
     if seconds is None:
         seconds = sum(as_float(r.get("seconds")) or 0.0 for r in records)
     rows.append(("Total time", fmt_seconds(seconds)))
-    if run.results is None:
-        stopped = f"unknown: no {RESULTS_FILE} (the run was killed or is still running)"
-    else:
-        stopped = results.get("stopped") or "ran all its epochs"
-    rows.append(("Stopped", str(stopped)))
+    rows.append(("Stopped", _stopped(run.results)))
     return rows
+
+
+def _stopped(results: dict | None) -> str:
+    """Why the run ended: its stop kind (results.json's ``stop_kind``) beside the message."""
+    if results is None:
+        return f"unknown: no {RESULTS_FILE} (the run was killed or is still running)"
+    message = str(results.get("stopped") or "ran all its epochs")
+    kind = results.get("stop_kind")
+    return message if kind is None else f"{str(kind).replace('_', ' ')} — {message}"
 
 
 # ------------------------------------------------------------------ HTML pieces

@@ -1,32 +1,43 @@
-"""Callbacks: eight hooks, each receiving the one ``TrainState``.
+"""Callbacks: nine hooks, each receiving the one ``TrainState``.
 
 The order is fixed (asserted by ``tests/train/test_loop.py::test_hook_order_is_fixed``)::
 
     on_fit_start
       on_epoch_start
         (on_before_step, on_after_step) × steps
+        on_validation_start     # before validation; set state.eval_model to validate other weights
         on_validation_end       # state.metrics holds this epoch's train/val metrics
         on_epoch_end
         on_checkpoint           # only when a checkpoint is about to be written
     on_fit_end
 
-A callback stops training by setting ``state.stop = "reason"``; it never raises to stop.
+A callback changes ``TrainState`` fields and calls ``state.controls`` (train/controls.py); it
+stops training by setting ``state.stop = "reason"``, never by raising.
 """
 from __future__ import annotations
 
 from trainwell.train.state import Stop, StopKind
 
 HOOKS = ("on_fit_start", "on_epoch_start", "on_before_step", "on_after_step",
-         "on_validation_end", "on_epoch_end", "on_checkpoint", "on_fit_end")
+         "on_validation_start", "on_validation_end", "on_epoch_end", "on_checkpoint", "on_fit_end")
 
 
 class Callback:
-    """Base class with every hook a no-op; subclass and override the ones you need."""
+    """Base class with every hook a no-op; subclass and override the ones you need.
+
+    ``state.eval_model`` (None: the training model) is the model that validation evaluates, whose
+    weights ``state.best`` keeps, and that ``fit`` restores the best weights into, evaluates on
+    the test split, saves and returns. Set it (in ``on_fit_start`` or ``on_validation_start``)
+    to an averaged copy of the model, e.g. an EMA. Data a callback must keep across a resume goes
+    into ``state.extras`` as JSON values and tensors: it is checkpointed and put back before
+    ``on_fit_start`` of the resumed run (docs/training.md).
+    """
 
     def on_fit_start(self, state): ...
     def on_epoch_start(self, state): ...
     def on_before_step(self, state): ...
     def on_after_step(self, state): ...
+    def on_validation_start(self, state): ...
     def on_validation_end(self, state): ...
     def on_epoch_end(self, state): ...
     def on_checkpoint(self, state): ...
@@ -48,9 +59,6 @@ class Hooks:
     def __call__(self, name: str, state) -> None:
         for fn in self.bound[name]:
             fn(state)
-
-    def wants(self, name: str) -> bool:
-        return bool(self.bound[name])
 
 
 class EarlyStopping(Callback):

@@ -179,6 +179,20 @@ def list_checkpoints(directory) -> list[Path]:
     return sorted(found, key=lambda p: (_natural_key(p.stem), p.stem), reverse=True)
 
 
+class Checkpointer:
+    """A run's checkpoint directory: one checkpoint per save, named by its step, ``keep`` kept."""
+
+    def __init__(self, directory, *, keep: int):
+        self.directory, self.keep = Path(directory), keep
+
+    def save(self, state: dict, step: int) -> Path:
+        return save_checkpoint(self.directory, state, name=f"{DEFAULT_PREFIX}{step:010d}", keep=self.keep)
+
+    def latest(self) -> tuple[Path, dict] | None:
+        """The newest checkpoint that verifies (see ``load_latest``), or None."""
+        return load_latest(self.directory)
+
+
 def read_tensors(path) -> dict[str, torch.Tensor]:
     """Tensors from a user-supplied safetensors file (e.g. pretrained weights), on CPU.
     Files that would need unpickling (``torch.save`` output, pickles) are refused."""

@@ -10,25 +10,44 @@ are part of every checkpoint, so a repaired run resumes with them.
 """
 from __future__ import annotations
 
+import copy
+import dataclasses
+
+import torch
+
+from trainwell.data.transforms import fit_preprocess
+from trainwell.train.metrics import write_metrics
+
 
 class Controls:
-    """The running Trainer's controls; reached as ``state.controls``."""
+    """The running Trainer's controls; reached as ``state.controls``.
 
-    def __init__(self, trainer):
+    ``optimizer_factory(model, **overrides) -> optimizer`` builds the run's optimizer with some
+    options changed; without one, ``rebuild_optimizer`` raises.
+    """
+
+    def __init__(self, trainer, *, optimizer_factory=None):
         self._trainer = trainer
+        self._optimizer_factory = optimizer_factory
+        self._clip_norm: float | None = None
+        self._optimizer_overrides: dict = {}
+        self._preprocess: list[dict] = []     # specs of the steps add_preprocess() fitted
+        self.added_preprocess: list = []      # those fitted modules, in order (fit saves them)
+        self.rolled_back = False              # set by restore(); the loop clears it once it
+                                              # has continued from the restored position
 
     # ------------------------------------------------------------------ what the run is
     @property
     def model(self):
-        return self._trainer.model
+        return self._trainer.state.model
 
     @property
     def optimizer(self):
-        return self._trainer.optimizer
+        return self._trainer.state.optimizer
 
     @property
     def config(self):
-        return self._trainer.config
+        return self._trainer.state.config
 
     @property
     def train_data(self) -> tuple:
@@ -41,17 +60,17 @@ class Controls:
 
     @property
     def clip_norm(self) -> float | None:
-        return self._trainer.settings["clip_norm"]
+        return self._clip_norm
 
     @property
     def optimizer_overrides(self) -> dict:
         """Options changed by ``rebuild_optimizer`` so far (a copy)."""
-        return dict(self._trainer.settings["optimizer_overrides"])
+        return dict(self._optimizer_overrides)
 
     @property
     def preprocess(self) -> list:
         """Preprocessing added by ``add_preprocess`` so far (specs, a copy)."""
-        return list(self._trainer.settings["preprocess"])
+        return list(self._preprocess)
 
     @property
     def shuffle(self) -> bool:
@@ -63,22 +82,88 @@ class Controls:
 
     # ------------------------------------------------------------------ changes
     def snapshot(self) -> dict:
-        return self._trainer.snapshot()
+        """An in-memory copy of everything an exact resume needs (tensors cloned)."""
+        return _clone(self._trainer.state_dict())
 
     def restore(self, snapshot: dict) -> None:
-        self._trainer.restore(snapshot)
+        """Roll back to ``snapshot`` now. The loop notices after the current hook (call it from
+        ``on_after_step``, ``on_validation_end`` or ``on_epoch_end``), skips the rest of that
+        step's or epoch's bookkeeping, and continues from the restored position. The settings
+        changed here (lr scale, clipping, optimizer overrides, preprocessing) and
+        ``state.extras`` are kept, not rolled back."""
+        state = self._trainer.state
+        keep_scale = state.lr_scale
+        self._trainer.load_state_dict(_clone(snapshot), settings=False)
+        state.lr_scale = keep_scale
+        state.stop = state.diverged = None
+        self.rolled_back = True
+        if state.run_dir is not None:
+            write_metrics(state.run_dir, state.history)
 
     def set_lr_scale(self, scale: float) -> None:
-        self._trainer.set_lr_scale(scale)
+        """Multiply every group's lr by ``scale`` from the next step on (schedules still apply)."""
+        self._trainer.state.lr_scale = float(scale)
 
     def set_clip_norm(self, max_norm: float | None) -> None:
-        self._trainer.set_clip_norm(max_norm)
+        """Clip gradients to a global L2 norm of ``max_norm`` from the next step on (None: off)."""
+        self._clip_norm = None if max_norm is None else float(max_norm)
 
     def set_shuffle(self, shuffle: bool = True) -> None:
-        self._trainer.set_shuffle(shuffle)
+        """Reshuffle the training data every epoch from the next epoch on (sorted labels with
+        shuffle = false train badly: notes 000 SGD samples examples at random)."""
+        state = self._trainer.state
+        self._trainer.batches.shuffle = bool(shuffle)
+        state.config = dataclasses.replace(state.config, shuffle=bool(shuffle))
 
     def rebuild_optimizer(self, **overrides) -> None:
-        self._trainer.rebuild_optimizer(**overrides)
+        """A fresh optimizer for the current parameters, with the run's options updated by
+        ``overrides`` (e.g. ``weight_decay=1e-3``, ``optimizer="adam"``, ``lr=...``)."""
+        if self._optimizer_factory is None:
+            raise RuntimeError("this Trainer was built without an optimizer_factory")
+        self._optimizer_overrides.update(overrides)
+        self._trainer.use_optimizer(self._optimizer_factory(self.model, **self._optimizer_overrides))
 
     def add_preprocess(self, name: str, **options) -> None:
-        self._trainer.add_preprocess(name, **options)
+        """Fit a preprocessing step on the current training inputs and apply it to the training
+        and validation inputs; ``fit`` applies it to the test split, saves it with the run, and
+        ``run.predict`` and ``load_run`` apply it too."""
+        trainer = self._trainer
+        spec = {"name": name, **options}
+        module = fit_preprocess([spec], trainer.batches.X.cpu()).to(trainer.batches.X.device)
+        with torch.no_grad():
+            trainer.batches.X = module(trainer.batches.X)
+            if trainer.val is not None:
+                trainer.val = (module(trainer.val[0]), trainer.val[1])
+        self._preprocess.append(spec)
+        self.added_preprocess.append(module)
+
+    # ------------------------------------------------------------------ checkpoints
+    def settings_dict(self) -> dict:
+        """The settings changed here that a checkpoint keeps (the lr scale is a counter)."""
+        return {"clip_norm": self._clip_norm, "optimizer_overrides": dict(self._optimizer_overrides),
+                "preprocess": list(self._preprocess)}
+
+    def load_settings(self, saved: dict) -> None:
+        """Replay a checkpoint's settings: the clip norm, an optimizer rebuild, and the
+        preprocessing steps not yet added (each refitted on the training inputs as they are)."""
+        self._clip_norm = saved["clip_norm"]
+        if saved["optimizer_overrides"]:
+            self.rebuild_optimizer(**saved["optimizer_overrides"])
+        for spec in saved["preprocess"][len(self._preprocess):]:
+            spec = dict(spec)
+            self.add_preprocess(spec.pop("name"), **spec)
+
+
+def _clone(obj):
+    """A deep copy in which tensors are cloned (detached); a module's ``state_dict`` keeps its
+    ``_metadata`` (the versions ``load_state_dict`` reads)."""
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().clone()
+    if isinstance(obj, dict):
+        out = type(obj)((k, _clone(v)) for k, v in obj.items())
+        if hasattr(obj, "_metadata"):
+            out._metadata = copy.deepcopy(obj._metadata)
+        return out
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_clone(v) for v in obj)
+    return copy.deepcopy(obj)

@@ -15,13 +15,20 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from trainwell.babysit.findings import Diagnosis, Finding
+from trainwell.babysit.monitor import Monitor
 from trainwell.config import Config, make_config, write_toml
+from trainwell.data.augment import make_augment
 from trainwell.data.sources import Splits
+from trainwell.data.transforms import Pipeline, fit_preprocess
 from trainwell.errors import ConfigError
 from trainwell.nn.losses import accuracy_fn, make_loss
+from trainwell.nn.models import build_model, check_output_activation
+from trainwell.nn.transfer import Unfreeze
 from trainwell.train.callbacks import EarlyStopping
-from trainwell.train.loop import Trainer, evaluate_model, rewrite_lines
-from trainwell.train.parts import (Checkpointer, apply_transfer, babysit_callbacks, build_grad_hooks,
+from trainwell.train.loop import StepParts, Trainer, total_steps
+from trainwell.train.metrics import evaluate_model, write_metrics
+from trainwell.train.parts import (apply_transfer, babysit_callbacks, build_grad_hooks,
                                    build_optimizer_for, build_penalty, build_schedule_for,
                                    check_model_fits_data, initialize, make_batches, num_outputs,
                                    resolve_data, resolve_device, resolve_model_spec)
@@ -30,6 +37,11 @@ from trainwell.train.run import Run, atomic_save_model, atomic_write_json
 
 # Options that may differ between a run and its resumption without changing the result.
 RESUME_MAY_CHANGE = {"resume", "progress", "report", "callbacks", "device", "run_dir", "check_every"}
+SHOWN_CHANGES = 4       # a refused resume names this many changed options (a readable line)
+# babysit.json keeps the monitor's series evenly thinned to at most these lengths, so its size
+# (and the report's figures) does not grow with the length of the run.
+EVIDENCE_SAMPLES = 400
+EVIDENCE_ACTIVATIONS = 20
 
 
 def _prepare_run_dir(config: Config, options: dict) -> Path | None:
@@ -44,7 +56,7 @@ def _prepare_run_dir(config: Config, options: dict) -> Path | None:
         now = config.to_dict()
         changed = sorted(k for k in now if k not in RESUME_MAY_CHANGE and before.get(k) != _jsonable(now[k]))
         if changed:
-            detail = ", ".join(f"{k}: {before.get(k)!r} -> {now[k]!r}" for k in changed[:4])
+            detail = ", ".join(f"{k}: {before.get(k)!r} -> {now[k]!r}" for k in changed[:SHOWN_CHANGES])
             raise ConfigError(f"resume: options differ from the run in {run_dir} ({detail}); "
                               f"an exact resume needs the same options")
         return run_dir
@@ -55,7 +67,7 @@ def _prepare_run_dir(config: Config, options: dict) -> Path | None:
     resolved = config.to_dict()
     atomic_write_json(resolved, saved)
     write_toml(resolved, run_dir / "config.toml")
-    rewrite_lines(run_dir / "metrics.jsonl", [])    # a run stopped before its first epoch has one too
+    write_metrics(run_dir, [])    # a run stopped before its first epoch has one too
     return run_dir
 
 
@@ -94,13 +106,11 @@ def prepare(model, train, val, test, options: dict, *, check: bool = True) -> Pr
     preprocess = None
     input_shape = tuple(splits.input_shape or splits.train[0].shape[1:])
     if config.preprocess:
-        from trainwell.data.transforms import fit_preprocess
         preprocess = fit_preprocess(config.preprocess, splits.train[0])
         input_shape = tuple(preprocess.output_shape(input_shape))
     torch.manual_seed(config.seed)
     spec = None
     if model is None or isinstance(model, dict):
-        from trainwell.nn.models import build_model, check_output_activation
         spec = resolve_model_spec(config.model, input_shape, splits)
         check_output_activation(spec.get("output_activation", "none"), config.loss)
         model = build_model(spec, input_shape, num_outputs(splits, config.loss))
@@ -151,33 +161,25 @@ def make_trainer(p: Prepared, *, run_dir=None, step_fn=None, extra_callbacks=())
     """The Trainer for a prepared run: optimizer, batches, schedule, penalties and callbacks."""
     config = p.config
     batches = make_batches(config, p.train)
-    total = len(batches) * config.epochs
-    if config.max_steps is not None:
-        total = min(total, config.max_steps)
-    augment = None
-    if config.augment:
-        from trainwell.data.augment import make_augment
-        augment = make_augment(config.augment)
+    total = total_steps(config, len(batches))
 
     def optimizer_factory(model, **overrides):
         return build_optimizer_for(dataclasses.replace(config, **overrides), model, total_steps=total)
 
     callbacks = [*config.callbacks, *extra_callbacks, *babysit_callbacks(config, len(batches))]
     if config.unfreeze_at is not None and p.transfer["frozen"]:
-        from trainwell.nn.transfer import Unfreeze
         callbacks.insert(0, Unfreeze(config.unfreeze_at, p.transfer["frozen"],
                                      lr_mult=config.unfreeze_lr_mult))
     if config.patience is not None:
         callbacks.append(EarlyStopping(patience=config.patience, monitor=config.monitor))
     if config.progress:
         callbacks.append(Progress())
-    checkpointer = Checkpointer(Path(run_dir) / "checkpoints", config.keep_checkpoints) if run_dir else None
-    return Trainer(p.model, build_optimizer_for(config, p.model, total_steps=total), p.loss_fn, config=config,
-                   batches=batches, val=p.val, test=p.test, accuracy=p.accuracy,
-                   schedule=build_schedule_for(config, total, len(batches)),
-                   penalty=build_penalty(config, p.model), grad_hooks=build_grad_hooks(config, p.model),
-                   augment=augment, callbacks=callbacks, step_fn=step_fn, checkpointer=checkpointer,
-                   run_dir=run_dir, optimizer_factory=optimizer_factory)
+    parts = StepParts(schedule=build_schedule_for(config, total, len(batches)),
+                      penalty=build_penalty(config, p.model), grad_hooks=build_grad_hooks(config, p.model),
+                      augment=make_augment(config.augment) if config.augment else None)
+    return Trainer(p.model, build_optimizer_for(config, p.model, total_steps=total), p.loss_fn,
+                   config=config, batches=batches, val=p.val, accuracy=p.accuracy, callbacks=callbacks,
+                   step_fn=step_fn, parts=parts, run_dir=run_dir, optimizer_factory=optimizer_factory)
 
 
 def fit(model=None, train="digits", val=None, *, test=None, step_fn=None, **options) -> Run:
@@ -193,42 +195,52 @@ def fit(model=None, train="digits", val=None, *, test=None, step_fn=None, **opti
     trainer = make_trainer(p, run_dir=config.run_dir, step_fn=step_fn)   # may still raise:
     run_dir = _prepare_run_dir(config, options)                          # the directory comes after
     if config.resume:
-        found = trainer.checkpointer.latest()
-        if found is not None:
-            trainer.load_state_dict(found[1])
-        else:
+        if not trainer.load_latest_checkpoint():
             warnings.warn(f"resume: no usable checkpoint in {run_dir}; starting from the beginning")
-        rewrite_lines(run_dir / "metrics.jsonl", trainer.state.history)
+        write_metrics(run_dir, trainer.state.history)
 
     state = trainer.fit()
 
-    results = {"stopped": state.stop.message, "stop_kind": state.stop.kind.value, "epochs": state.epoch, "steps": state.step,
+    # The run's model is the evaluated one: a callback's eval_model (an EMA copy, say) or the
+    # trained model; the test split gets the preprocessing repairs added during training.
+    model, added = state.evaluated_model, trainer.controls.added_preprocess
+    results = {"stopped": state.stop.message, "stop_kind": state.stop.kind.value,
+               "epochs": state.epoch, "steps": state.step,
                "best_epoch": state.best.get("epoch"), "best_value": state.best.get("value"),
                "monitor": config.monitor,
                "seconds": sum(m["seconds"] for m in state.history)}
-    for name, pair in (("val", trainer.val), ("test", trainer.test)):
+    for name, pair in (("val", trainer.val), ("test", _preprocessed(p.test, added))):
         results[name] = None if pair is None else evaluate_model(
-            p.model, p.loss_fn, p.accuracy, *pair, batch_size=config.eval_batch_size)
+            model, p.loss_fn, p.accuracy, *pair, batch_size=config.eval_batch_size)
     babysit = state.extras.get("babysit", {})
     results["repairs"] = babysit.get("repairs", [])
     preprocess = p.preprocess
-    if trainer.added_preprocess:
-        from trainwell.data.transforms import Pipeline
+    if added:
         steps = [*(preprocess.children() if preprocess is not None else ()),
-                 *(c for m in trainer.added_preprocess for c in m.children())]
+                 *(c for m in added for c in m.children())]
         preprocess = Pipeline(*steps)
-    from trainwell.babysit.findings import Diagnosis, Finding
     findings = Diagnosis([Finding(**f) for f in babysit.get("findings", [])])
-    run = Run(model=p.model, config=_jsonable(config.to_dict()), history=state.history, run_dir=run_dir,
+    run = Run(model=model, config=_jsonable(config.to_dict()), history=state.history, run_dir=run_dir,
               preprocess=preprocess, results=results, stopped=state.stop, splits=p.splits,
               repairs=results["repairs"], findings=findings,
               sample_shape=tuple(p.splits.train[0].shape[1:]))
     if run_dir is not None:
         run.evidence = monitor_evidence(trainer)
-        preprocess_spec = [*config.preprocess, *trainer.settings["preprocess"]]
+        preprocess_spec = [*config.preprocess, *trainer.controls.preprocess]
         _write_outputs(run, p.spec, p.splits, config, p.input_shape, preprocess_spec,
                        p.transfer["report"])
     return run
+
+
+@torch.no_grad()
+def _preprocessed(pair, modules) -> tuple | None:
+    """``(X, y)`` with ``modules`` applied to ``X`` in order (None stays None)."""
+    if pair is None:
+        return None
+    X = pair[0]
+    for module in modules:
+        X = module(X)
+    return X, pair[1]
 
 
 def _write_outputs(run: Run, spec, splits: Splits, config: Config, input_shape, preprocess_spec,
@@ -250,14 +262,13 @@ def _write_outputs(run: Run, spec, splits: Splits, config: Config, input_shape, 
         atomic_write_json(_finite({"findings": [f.to_dict() for f in run.findings.findings],
                                    "repairs": run.repairs, **run.evidence}), run_dir / "babysit.json")
     if config.report:
-        from trainwell.report.html import write_report
+        from trainwell.report.html import write_report   # lazily: matplotlib is slow to import
         write_report(run_dir)
 
 
-def monitor_evidence(trainer: Trainer, *, max_samples: int = 400, max_activations: int = 20) -> dict:
+def monitor_evidence(trainer: Trainer, *, max_samples: int = EVIDENCE_SAMPLES,
+                     max_activations: int = EVIDENCE_ACTIVATIONS) -> dict:
     """The babysitter's sampled series for the report (evenly thinned to bounded sizes)."""
-    from trainwell.babysit.monitor import Monitor
-
     monitor = next((c for c in trainer.hooks.callbacks if isinstance(c, Monitor)), None)
     if monitor is None:
         return {}

@@ -8,12 +8,34 @@ import math
 from pathlib import Path
 
 import torch
+from safetensors.torch import load_model
 from torch import nn
 
+from trainwell.babysit.monitor import Monitor
+from trainwell.babysit.repair import Repairer
 from trainwell.config import Config
 from trainwell.data.batches import Batches
 from trainwell.data.sources import Splits, as_pair, load as load_source
+from trainwell.data.transforms import make_preprocess
 from trainwell.errors import ConfigError, DataError
+from trainwell.nn.activations import activation_gain, split_spec
+from trainwell.nn.init import INIT_OPTIONS, init as init_weights
+from trainwell.nn.models import build_model
+from trainwell.nn.transfer import all_but_head, freeze, load_weights
+from trainwell.optim.factory import decay_exempt
+from trainwell.optim.penalties import GradientNoise, clip_gradients, l1_penalty, l2_penalty
+from trainwell.optim.schedules import make_schedule
+
+# LSUV rescales each layer from its output variance on one mini-batch (Mishkin & Matas 2015);
+# trainwell's batch is this many training inputs (docs/init.md).
+LSUV_BATCH = 512
+# The babysitter in repair mode samples on fixed steps, this many times an epoch, so a seeded
+# run repairs the same way every time (watch mode calibrates its own period).
+REPAIR_SAMPLES_PER_EPOCH = 4
+# Gradient noise draws from its own generator, seeded with the run's seed + 2 (the augmentation
+# generator takes seed + 1: train/loop.py), so neither stream moves the other.
+GRAD_NOISE_SEED_OFFSET = 2
+
 
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
@@ -97,8 +119,6 @@ def resolve_model_spec(spec: dict, input_shape, splits: Splits) -> dict:
 
 
 def build_model_from_info(info: dict, run_dir=None) -> nn.Module:
-    from trainwell.nn.models import build_model
-
     if info.get("spec") is None:
         raise DataError(f"{run_dir}: this run trained your own nn.Module ({info.get('class')}); "
                         f"pass it to load_run(run_dir, model=...) to load its weights")
@@ -109,9 +129,6 @@ def build_preprocess_from_info(info: dict, run_dir):
     """The fitted preprocessing saved with a run (None when the run had none)."""
     if not info.get("preprocess"):
         return None
-    from safetensors.torch import load_model
-    from trainwell.data.transforms import make_preprocess
-
     module = make_preprocess(info["preprocess"])
     load_model(module, str(Path(run_dir) / "preprocess.safetensors"), device="cpu", strict=True)
     return module
@@ -122,9 +139,6 @@ def init_activation(model: nn.Module, name, options: dict) -> dict:
     trainwell built (``model.builder_spec``), when the init table sets none of activation, alpha
     or gain: ``{"activation": "tanh"}``, plus ``gain`` for an activation table with options (e.g.
     ``{name = "leaky_relu", alpha = 0.2}``). Empty for other schemes and for the user's own modules."""
-    from trainwell.nn.activations import activation_gain, split_spec
-    from trainwell.nn.init import INIT_OPTIONS
-
     spec = getattr(model, "builder_spec", None)
     if (not isinstance(spec, dict) or "activation" not in INIT_OPTIONS.get(name, {})
             or {"activation", "alpha", "gain"} & set(options)):
@@ -141,14 +155,12 @@ def initialize(model: nn.Module, scheme, X: torch.Tensor, *, seed: int) -> None:
     inputs drawn with the run's seed. Schemes with a gain per activation use the model's own
     activation when trainwell built the model and the scheme does not name one (``init_activation``):
     ``init = "kaiming_normal"`` with ``model.activation = "tanh"`` gets tanh's gain 5/3, not ReLU's √2."""
-    from trainwell.nn.init import INIT_OPTIONS, init as init_weights
-
     options = dict(scheme) if isinstance(scheme, dict) else {"name": scheme}
     name = options.pop("name", None)
     options.update(init_activation(model, name, options))
     if "data" in INIT_OPTIONS.get(name, {}):
         g = torch.Generator().manual_seed(seed)
-        idx = torch.randperm(X.shape[0], generator=g)[:512].to(X.device)  # LSUV: a 512-sample batch
+        idx = torch.randperm(X.shape[0], generator=g)[:LSUV_BATCH].to(X.device)
         options["data"] = X.index_select(0, idx)
     init_weights(model, name, **options)
 
@@ -185,8 +197,6 @@ def build_schedule_for(config: Config, total_steps: int, steps_per_epoch: int):
     spec = config.schedule
     if callable(spec) and not isinstance(spec, (str, dict)):
         return spec
-    from trainwell.optim.schedules import make_schedule
-
     if isinstance(spec, str):
         name, options = spec, {}
     else:
@@ -206,9 +216,6 @@ def build_penalty(config: Config, model: nn.Module):
     from then on (``requires_grad`` is read at each call)."""
     if not (config.l1 or config.l2):
         return None
-    from trainwell.optim.factory import decay_exempt
-    from trainwell.optim.penalties import l1_penalty, l2_penalty
-
     exempt = decay_exempt(model, no_decay_bias_norm=config.no_decay_bias_norm)
     weights = [p for p in model.parameters() if id(p) not in exempt]
 
@@ -229,10 +236,9 @@ def build_grad_hooks(config: Config, model: nn.Module) -> list:
     what the optimizer sees). Parameters without a gradient (frozen) are skipped."""
     params = list(model.parameters())
     hooks = []
-    if config.grad_noise or config.clip_value is not None or config.clip_norm is not None:
-        from trainwell.optim.penalties import GradientNoise, clip_gradients
     if config.grad_noise:
-        noise = GradientNoise(eta=config.grad_noise, gamma=config.grad_noise_gamma, seed=config.seed + 2)
+        noise = GradientNoise(eta=config.grad_noise, gamma=config.grad_noise_gamma,
+                              seed=config.seed + GRAD_NOISE_SEED_OFFSET)
         hooks.append(_NoiseHook(noise, params))
     if config.clip_value is not None or config.clip_norm is not None:
         value, norm = config.clip_value, config.clip_norm
@@ -257,26 +263,9 @@ class _NoiseHook:
         self.noise.load_state_dict(state)
 
 
-class Checkpointer:
-    def __init__(self, directory: Path, keep: int):
-        self.directory, self.keep = directory, keep
-
-    def save(self, state: dict, step: int):
-        from trainwell.train.checkpoint import save_checkpoint
-
-        save_checkpoint(self.directory, state, name=f"ckpt-{step:010d}", keep=self.keep)
-
-    def latest(self):
-        from trainwell.train.checkpoint import load_latest
-
-        return load_latest(self.directory) if self.directory.exists() else None
-
-
 def apply_transfer(config: Config, model: nn.Module) -> dict:
     """Load weights from another run and freeze parts, as configured (after init, before the
     optimizer is built: frozen parameters stay out of its groups until Unfreeze adds them)."""
-    from trainwell.nn.transfer import all_but_head, freeze, load_weights
-
     report = None
     if config.transfer_from is not None and not config.resume:
         report = load_weights(model, config.transfer_from, strict=config.transfer_strict,
@@ -329,14 +318,10 @@ def make_batches(config: Config, train_pair) -> Batches:
 def babysit_callbacks(config: Config, steps_per_epoch: int) -> list:
     """The babysitter's callbacks for ``babysit = "watch" | "repair" | "off"``. Watching samples
     at a period calibrated to stay under 2 % of step time; repairing samples on fixed steps
-    (4 times an epoch) so a seeded run repairs the same way every time."""
+    (``REPAIR_SAMPLES_PER_EPOCH``)."""
     if config.babysit == "off":
         return []
-    from trainwell.babysit.monitor import Monitor
-
     if config.babysit == "watch":
         return [Monitor()]
-    monitor = Monitor(every=max(1, steps_per_epoch // 4))
-    from trainwell.babysit.repair import Repairer
-
+    monitor = Monitor(every=max(1, steps_per_epoch // REPAIR_SAMPLES_PER_EPOCH))
     return [monitor, Repairer(monitor)]

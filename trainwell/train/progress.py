@@ -5,6 +5,8 @@ from tqdm.auto import tqdm
 
 from trainwell.train.callbacks import Callback
 
+REDRAW_S = 0.2      # the bar redraws at most 5 times a second: live to the eye, cheap for the loop
+
 
 class Progress(Callback):
     """One bar over all steps. The postfix shows the loss of the trainer's last divergence-check
@@ -18,7 +20,7 @@ class Progress(Callback):
 
     def on_fit_start(self, state):
         self.bar = tqdm(total=state.total_steps, initial=state.step, unit="step", file=self.file,
-                        disable=self.disable, dynamic_ncols=True, leave=False, mininterval=0.2)
+                        disable=self.disable, dynamic_ncols=True, leave=False, mininterval=REDRAW_S)
 
     def on_after_step(self, state):
         self.bar.update(1)

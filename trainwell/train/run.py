@@ -13,7 +13,8 @@ from safetensors.torch import load_model, save_model
 from trainwell.data.sources import Splits, as_pair
 from trainwell.errors import DataError
 from trainwell.nn.losses import accuracy_fn, make_loss
-from trainwell.train.loop import evaluate_model
+from trainwell.train.metrics import evaluate_model, read_metrics
+from trainwell.train.parts import build_model_from_info, build_preprocess_from_info
 from trainwell.train.state import Stop, StopKind
 
 
@@ -56,8 +57,9 @@ class Run:
             X = self.preprocess.to(self.device)(X)
         return X
 
-    def evaluate(self, data, *, batch_size: int = 2048) -> dict:
-        """Loss and accuracy on ``data``: an ``(X, y)`` pair or a split name ("val", "test")."""
+    def evaluate(self, data, *, batch_size: int | None = None) -> dict:
+        """Loss and accuracy on ``data``: an ``(X, y)`` pair or a split name ("val", "test"),
+        in batches of ``batch_size`` (default: the run's ``eval_batch_size``)."""
         if isinstance(data, str):
             pair = getattr(self.splits, data, None) if self.splits is not None else None
             if pair is None:
@@ -69,16 +71,19 @@ class Run:
         c = self.config
         loss_fn = make_loss(c["loss"], label_smoothing=c["label_smoothing"],
                             huber_delta=c["huber_delta"], hinge_margin=c["hinge_margin"])
-        return evaluate_model(self.model, loss_fn, accuracy_fn(c["loss"], y), X, y, batch_size=batch_size)
+        return evaluate_model(self.model, loss_fn, accuracy_fn(c["loss"], y), X, y,
+                              batch_size=batch_size or c["eval_batch_size"])
 
     @torch.no_grad()
-    def predict(self, X, *, output: str = "auto", batch_size: int = 2048) -> torch.Tensor:
+    def predict(self, X, *, output: str = "auto", batch_size: int | None = None) -> torch.Tensor:
         """Predictions for raw inputs ``X``: class ids for classification losses
         (``output="auto"`` or ``"class"``), the raw outputs with ``output="raw"``,
-        probabilities with ``output="proba"``."""
+        probabilities with ``output="proba"``; in batches of ``batch_size`` (default: the
+        run's ``eval_batch_size``)."""
         if output not in ("auto", "class", "raw", "proba"):
             raise DataError(f"predict(output={output!r}): allowed: auto, class, raw, proba")
         X = self._inputs(X)
+        batch_size = batch_size or self.config["eval_batch_size"]
         was_training = self.model.training
         self.model.eval()
         outs = torch.cat([self.model(X[i:i + batch_size]) for i in range(0, X.shape[0], batch_size)])
@@ -113,9 +118,6 @@ def atomic_write_json(obj, path: Path) -> None:
 def load_run(run_dir, *, model: torch.nn.Module | None = None) -> Run:
     """Give back a finished run: its model (built from the saved spec, or the ``model`` you pass
     for a run that trained your own nn.Module), fitted preprocessing, config and history."""
-    from trainwell.report.html import read_metrics
-    from trainwell.train.parts import build_model_from_info, build_preprocess_from_info
-
     run_dir = Path(run_dir)
     info_path = run_dir / "model.json"
     if not info_path.exists():

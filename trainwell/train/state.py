@@ -79,8 +79,18 @@ class TrainState:
     diverged: dict | None = None              # {"loss", "initial_loss", "step", "lr"} when the
                                               # divergence check stopped the run
     best: dict = field(default_factory=dict)  # {"value", "epoch", "weights"} of the monitored metric
-    extras: dict = field(default_factory=dict)  # callbacks' own data (JSON-able parts are checkpointed)
-    trainer: Any = field(default=None, repr=False)  # the running Trainer (repairs use its methods)
+    extras: dict = field(default_factory=dict)  # callbacks' own data (JSON-able parts and tensors
+                                                # are checkpointed; see docs/training.md)
+    eval_model: torch.nn.Module | None = None   # the weights validation, the best weights and the
+                                                # final model use (an EMA copy, say); None: model
+    controls: Any = field(default=None, repr=False)  # the documented controls (train/controls.py)
+    trainer: Any = field(default=None, repr=False)  # the running Trainer; read only by
+                                                    # babysit/repair.py until it uses controls
+
+    @property
+    def evaluated_model(self) -> torch.nn.Module:
+        """``eval_model`` when a callback set one, else the training ``model``."""
+        return self.model if self.eval_model is None else self.eval_model
 
     def __setattr__(self, name, value):
         if name == "stop":
