@@ -12,6 +12,8 @@ from trainwell.babysit.findings import Diagnosis
 from trainwell.babysit.monitor import Monitor
 from trainwell.babysit.preflight import preflight
 from trainwell.train.callbacks import Callback
+from trainwell.train.fit import make_trainer, prepare
+from trainwell.train.parts import build_penalty, optimizer_options
 from trainwell.train.state import Stop, StopKind
 
 
@@ -45,9 +47,6 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
     copy of the model with the monitor (5% of the planned steps, at least one epoch), all within
     ``budget_s`` seconds. The model you pass is not modified.
     """
-    from trainwell.train.fit import make_trainer, prepare
-    from trainwell.train.parts import build_optimizer_for, build_penalty, make_batches
-
     started = time.perf_counter()
     options = {**options, "run_dir": None, "resume": False, "progress": False, "babysit": "off",
                "report": False}
@@ -55,10 +54,11 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
     p = prepare(model, train, val, test, options, check=False)
     config = p.config
     dropout = any(isinstance(m, nn.Dropout) for m in p.model.modules())
-    planned = len(make_batches(config, p.train)) * config.epochs   # AO-SAM's schedule needs it
+    # the probes set their own lr and weight decay; every other optimizer option is the run's
+    probe_options = {k: v for k, v in optimizer_options(config).items() if k not in ("lr", "weight_decay")}
     findings = list(preflight(
         p.model, p.train[0], p.train[1], loss=config.loss, num_classes=p.splits.num_classes,
-        lr=config.lr, optimizer=lambda params: build_optimizer_for(config, list(params), total_steps=planned),
+        lr=config.lr, optimizer=config.optimizer, optimizer_options=probe_options,
         shuffle=config.shuffle,
         regularization={"weight_decay": config.weight_decay, "l2": config.l2, "l1": config.l1,
                         "dropout": dropout},

@@ -24,8 +24,10 @@ from dataclasses import dataclass, field
 
 import torch
 
-from trainwell.babysit.preflight import make_optimizer, resolve_loss, take_step
+from trainwell.babysit.preflight import resolve_loss, take_step
 from trainwell.errors import ConfigError, DataError
+from trainwell.optim.factory import build_optimizer
+from trainwell.optim.schedules import group_lrs
 
 DIVERGE_FACTOR = 3.0      # notes 004: break out once the loss exceeds 3x the best seen
 
@@ -42,6 +44,7 @@ class LRFindResult:
 
     def plot(self, path):
         """Loss vs lr (log scale) with the smoothed curve and the suggestion; saves to ``path``."""
+        # matplotlib is imported here: it is heavy and only plotting needs it
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
@@ -118,14 +121,20 @@ def suggest(lrs, losses) -> dict:
 
 
 def lr_find(model: torch.nn.Module, X, y, *, loss="cross_entropy", optimizer="sgd", start: float = 1e-7,
-            end: float = 10.0, steps: int = 100, batch_size: int = 64, seed: int = 0) -> LRFindResult:
+            end: float = 10.0, steps: int = 100, batch_size: int = 64, seed: int = 0,
+            **options) -> LRFindResult:
     """Run the range test on ``(X, y)`` and restore ``model`` (and ``optimizer`` if one was given).
 
     ``optimizer``: a name ``build_optimizer`` accepts (``sgd``, ``adam``, ``sam``, ... or a
     torch.optim class name; "momentum" is SGD with momentum 0.9), a factory ``params ->
     Optimizer``, or an optimizer over ``model``'s parameters (its state is saved and restored).
-    Optimizers that need the closure (SAM, L-BFGS, Newton) get one; each step's recorded loss is
-    its first pass, at the weights the step started from.
+    ``options``: the run's optimizer options in ``build_optimizer``'s keywords (``momentum``,
+    ``weight_decay``, ``lr_mults``, ``base``, ``rho``, ...); ``train.parts.optimizer_options(config)``
+    gives them for a config, as ``trainwell lr-find`` does (the run's ``lr``, if among them, is
+    replaced by the tested one). Each group steps at the tested lr times
+    its ``lr_mult``; frozen parameters (``requires_grad=False``) stay out. Optimizers that need the
+    closure (SAM, L-BFGS, Newton) get one; each step's recorded loss is its first pass, at the
+    weights the step started from.
     """
     if not (0 < start < end):
         raise ConfigError(f"lr_find: start = {start!r}, end = {end!r}: need 0 < start < end")
@@ -138,10 +147,9 @@ def lr_find(model: torch.nn.Module, X, y, *, loss="cross_entropy", optimizer="sg
         raise DataError(f"lr_find: X has {X.shape[0]} rows and y has {y.shape[0]}; need the same, > 0")
     loss_fn, _ = resolve_loss(loss)
     saved_model = copy.deepcopy(model.state_dict())
-    if isinstance(optimizer, torch.optim.Optimizer):
-        opt, saved_opt = optimizer, copy.deepcopy(optimizer.state_dict())
-    else:
-        opt, saved_opt = make_optimizer(optimizer, model, lr=start, total_steps=steps), None
+    options.pop("lr", None)
+    opt = build_optimizer(optimizer, model, lr=start, total_steps=steps, **options)
+    saved_opt = copy.deepcopy(opt.state_dict()) if opt is optimizer else None
     was_training = model.training
     device = next((p.device for p in model.parameters()), X.device)
     gen = torch.Generator().manual_seed(seed)
@@ -164,8 +172,9 @@ def lr_find(model: torch.nn.Module, X, y, *, loss="cross_entropy", optimizer="sg
     try:
         for i in range(steps):
             lr = start * ratio ** i
-            for g in opt.param_groups:
-                g["lr"] = lr
+            groups = opt.param_groups
+            for g, group_lr in zip(groups, group_lrs([lr] * len(groups), groups, None, 0)):
+                g["lr"] = group_lr
             if pos + batch_size > X.shape[0]:
                 order, pos = torch.randperm(X.shape[0], generator=gen), 0
             idx = order[pos:pos + batch_size]
