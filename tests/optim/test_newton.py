@@ -82,8 +82,8 @@ def test_too_many_parameters_is_a_config_error_naming_count_and_limit():
 
 def test_bad_options_and_missing_closure():
     w = [torch.nn.Parameter(torch.zeros(2))]
-    with pytest.raises(ConfigError, match="lr = 0"):
-        Newton(w, lr=0)
+    with pytest.raises(ConfigError, match="lr = 0"):                 # checked where lr enters
+        build_optimizer("newton", w, lr=0)
     with pytest.raises(ConfigError, match="damping = -1"):
         Newton(w, damping=-1)
     with pytest.raises(ConfigError, match="closure is required"):
