@@ -186,7 +186,7 @@ def test_every_record_is_complete_and_describes_what_it_builds(name):
     assert isinstance(info, OptimizerInfo) and info.name == name
     assert info.description and info.source and info.decay in DECAY_MODES
     for key, option in info.options.items():
-        assert option.doc, (name, key)
+        assert option.doc and option.source, (name, key)
         assert option.default is None or isinstance(option.default, as_types(option.types)), (name, key)
         if key in COMMON_OPTIONS:                       # a common option keeps the common type and check
             assert (option.types, option.check) == (COMMON_OPTIONS[key].types, COMMON_OPTIONS[key].check)

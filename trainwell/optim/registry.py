@@ -185,7 +185,8 @@ def _lbfgs(info, groups, *, lr, **kwargs):
 
 # ------------------------------------------------------------------------------ the records
 _MOMENTUM_09 = "notes 001/004: 0.9 is common"
-_SAM_BASE = Option(str, "sgd", "the base optimizer's name (it takes the run's common options)")
+_SAM_BASE = Option(str, "sgd", "the base optimizer's name (it takes the run's common options)",
+                   source="Foret et al. 2021 (SGD with momentum)")
 _SAM_RHO = Option(NUMBER, 0.05, "neighbourhood radius ρ", source="Foret et al. 2021, CIFAR setting")
 _EXTRAPOLATION = Option((float, type(None)), None, "η in w − η·g (None: the group's lr)",
                         source="Yu, Zhang & Kwok 2024")
@@ -207,7 +208,8 @@ OPTIMIZERS: dict[str, OptimizerInfo] = {info.name: info for info in (
         "notes 002/003/004 RMSProp (Tieleman & Hinton 2012)",
         options={"alpha": _uses("alpha", 0.99, "α of s ← αs + (1 − α)g²", "notes 003: 0.9, 0.99"),
                  "eps": _uses("eps", 1e-8, "ε in g/(√s + ε)", "notes 003"),
-                 "momentum": _uses("momentum", 0.0, "momentum on the RMSProp step")}),
+                 "momentum": _uses("momentum", 0.0, "momentum on the RMSProp step",
+                                   "torch.optim.RMSprop's default")}),
     OptimizerInfo(
         "adam", Adam, "m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², w ← w − ε·m̂/(√v̂ + eps)",
         "notes 003/004 Adam (full form); Kingma & Ba 2015",
@@ -221,7 +223,8 @@ OPTIMIZERS: dict[str, OptimizerInfo] = {info.name: info for info in (
         "notes 004 'AdamW: Decoupled Weight Decay'; Loshchilov & Hutter 2019",
         options={"betas": _uses("betas", (0.9, 0.999), "β₁, β₂", "Loshchilov & Hutter 2019"),
                  "eps": _uses("eps", 1e-8, "ε in m̂/(√v̂ + ε)", "notes 003"),
-                 "bias_correction": _uses("bias_correction", True, "must be true (AdamW always corrects)")},
+                 "bias_correction": _uses("bias_correction", True, "must be true (AdamW always corrects)",
+                                          "Loshchilov & Hutter 2019")},
         build=_adamw, decay=NATIVE),
     OptimizerInfo(
         "lbfgs", torch.optim.LBFGS,
@@ -261,8 +264,10 @@ OPTIMIZERS: dict[str, OptimizerInfo] = {info.name: info for info in (
     OptimizerInfo(
         "sam", SAM, "w̃ = w + ρg/‖g‖, the base steps with ∇L(w̃)", "Foret et al. 2021",
         options={"base": _SAM_BASE, "rho": _SAM_RHO,
-                 "every": Option(int, 1, "perturb only every k-th step (efficient SAM)"),
-                 "start_fraction": Option(NUMBER, 0.0, "plain steps until this fraction of the run")},
+                 "every": Option(int, 1, "perturb only every k-th step (efficient SAM)",
+                                 source="LookSAM-style periodic SAM (Liu et al. 2022)"),
+                 "start_fraction": Option(NUMBER, 0.0, "plain steps until this fraction of the run",
+                                          source="trainwell convention; docs/sam.md")},
         default_lr=None, decay=BY_BASE),
     OptimizerInfo(
         "asam", SAM, "w̃ = w + ρT²g/‖Tg‖, T = |w| + η", "Kwon et al. 2021",
@@ -283,8 +288,10 @@ OPTIMIZERS: dict[str, OptimizerInfo] = {info.name: info for info in (
         "notes 004; Yu, Zhang & Kwok 2024 with AE-SAM's policy (Jiang et al. 2023)",
         options={"base": _SAM_BASE, "rho": _SAM_RHO,
                  "delta": Option(NUMBER, 0.9, "EMA factor of μ, σ² of ‖g‖²", source="Jiang et al. 2023"),
-                 "c_start": Option(NUMBER, 2.0, "threshold c_t at the start", source="docs/sam.md"),
-                 "c_end": Option(NUMBER, 0.0, "threshold c_t at the end", source="docs/sam.md")},
+                 "c_start": Option(NUMBER, 2.0, "threshold c_t at the start (in standard deviations)",
+                                   source="docs/sam.md: ≈20% SAM steps over a run"),
+                 "c_end": Option(NUMBER, 0.0, "threshold c_t at the end (in standard deviations)",
+                                 source="docs/sam.md: ≈20% SAM steps over a run")},
         default_lr=None, decay=BY_BASE),
 )}
 
@@ -380,7 +387,21 @@ def _value(v) -> str:
 
 
 def optimizers_markdown() -> str:
-    """The table of every registered optimizer in docs/optimization.md (a test keeps it current)."""
+    """docs/optimization.md's two tables of the registry: every optimizer, then every option of
+    each (a test keeps them current)."""
+    return _overview_table() + "\n\n" + _options_table()
+
+
+def _options_table() -> str:
+    rows = ["| name | option | default | meaning | source |", "| --- | --- | --- | --- | --- |"]
+    for info in OPTIMIZERS.values():
+        for key, option in info.options.items():
+            rows.append(f"| `{info.name}` | `{key}` | {_value(option.default)} | {option.doc.replace('|', chr(92) + '|')} "
+                        f"| {option.source or '—'} |")
+    return "\n".join(rows)
+
+
+def _overview_table() -> str:
     rows = ["| name | class | options (default) | other options | traits | update | source |",
             "| --- | --- | --- | --- | --- | --- | --- |"]
     for info in OPTIMIZERS.values():
