@@ -107,8 +107,8 @@ def test_takes_the_trainers_closure_path_and_its_state_round_trips():
 
 def test_weight_decay_by_name_is_decoupled_after_each_step():
     """Newton with the factory's decoupled decay: θ ← (Newton step of θ)·(1 − lr·λ), every step.
-    (The decay used to scale the weights in place between closure(backward=False) and the
-    Hessian, so the second step crashed with "modified by an inplace operation".)"""
+    (Scaling the weights in place between closure(backward=False) and the Hessian would break
+    the Hessian's graph from the second step on: "modified by an inplace operation".)"""
     problem, w0 = _logcosh(seed=2)
     lr, lam = 0.8, 0.1
     params, loss_fn = _torch_logcosh(problem, w0)

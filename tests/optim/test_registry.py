@@ -153,8 +153,8 @@ def test_optimizer_converges(name, problem):
                                         if info.decay != L2_OBJECTIVE and not info.wrapper))
 def test_weight_decay_is_decoupled_for_every_optimizer(name):
     # with a zero gradient the only change is the decay, at the lr of the step (after a schedule);
-    # the closure optimizers (newton, nesterov_lookahead) get a zero-gradient closure, three steps
-    # (Newton used to crash on its second step: the decay broke the graph of its Hessian)
+    # the closure optimizers (newton, bfgs, nesterov_lookahead) get a zero-gradient closure, three
+    # steps (a decay in place before Newton's Hessian would break its graph on the second)
     w = torch.full((3, 2), 2.0, dtype=torch.float64, requires_grad=True)
     opt = build_optimizer(name, [w], lr=0.1, weight_decay=0.3)
     opt.param_groups[0]["lr"] = 0.05

@@ -18,6 +18,8 @@ from trainwell.train.state import Stop, StopKind
 
 
 BLOCKING = {"label_problem", "nonfinite_data", "loss_output_mismatch"}
+PROBE_FRACTION = 0.05     # the probe trains 5% of the planned steps (at least one epoch)
+MIN_PROBE_S = 1.0         # the probe runs only with at least this much of the budget left
 
 
 class _Deadline(Callback):
@@ -31,7 +33,7 @@ class _Deadline(Callback):
             state.stop = Stop(StopKind.TIME_BUDGET, "probe time budget spent")
 
 
-def probe_steps(total_steps: int, steps_per_epoch: int, *, fraction: float = 0.05) -> int:
+def probe_steps(total_steps: int, steps_per_epoch: int, *, fraction: float = PROBE_FRACTION) -> int:
     """Steps of the probe run: 5% of the planned run, but at least one epoch (in-training
     findings are judged at epoch ends), never more than the run itself."""
     return min(total_steps, max(steps_per_epoch, math.ceil(fraction * total_steps)))
@@ -67,7 +69,7 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
     # Training cannot run on labels out of range, NaN data or a loss the outputs don't fit:
     # those findings already say what to fix, so the probe is skipped.
     blocking = {f.code for f in findings if f.severity == "error"} & BLOCKING
-    if probe and remaining > 1.0 and not blocking:
+    if probe and remaining > MIN_PROBE_S and not blocking:
         monitor = Monitor()
         trainer = make_trainer(p, extra_callbacks=[monitor, _Deadline(remaining)])
         trainer.state.total_steps = probe_steps(trainer.state.total_steps, trainer.state.steps_per_epoch)
