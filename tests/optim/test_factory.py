@@ -302,3 +302,41 @@ def test_state_dict_round_trip_resumes_bit_identically(name):
         step(model, opt)
         step(twin, twin_opt)
     assert all(torch.equal(a, b) for a, b in zip(model.parameters(), twin.parameters()))
+
+
+# ------------------------------------------------------------------------------ every kind of spec
+def test_an_optimizer_of_the_module_is_kept_and_one_of_another_is_rebuilt_over_it():
+    from trainwell.optim import SAM
+
+    model, copy_ = Net(), Net()
+    user = torch.optim.SGD(model.parameters(), lr=0.3, momentum=0.5, dampening=0.1)
+    assert build_optimizer(user, model, lr=0.05, momentum=0.9) is user          # the run's own: as it is
+    again = build_optimizer(user, copy_)                                      # a working copy: rebuilt
+    assert type(again) is torch.optim.SGD and not again.state
+    assert (again.param_groups[0]["lr"], again.param_groups[0]["momentum"], again.param_groups[0]["dampening"]) \
+        == (0.3, 0.5, 0.1)
+    held = {id(p) for g in again.param_groups for p in g["params"]}
+    assert held == {id(p) for p in copy_.parameters()}
+    assert build_optimizer(user, copy_, lr=0.01, weight_decay=0.2).param_groups[0]["lr"] == 0.01
+    sam = SAM(torch.optim.SGD(model.parameters(), lr=0.1), rho=0.3, model=model)
+    rebuilt = build_optimizer(sam, copy_)
+    assert type(rebuilt) is SAM and rebuilt.rho == 0.3 and rebuilt.model is copy_
+
+
+def test_a_callable_gets_the_parameters_and_keeps_its_own_settings():
+    model, seen = Net(), []
+
+    def factory(params):
+        seen.append(params)
+        return torch.optim.SGD(params, lr=0.3)
+
+    opt = build_optimizer(factory, model, lr=0.05, momentum=0.9, weight_decay=0.1)
+    assert [p is q for p, q in zip(seen[0], model.parameters())] == [True] * len(seen[0])
+    assert opt.param_groups[0]["lr"] == 0.3 and opt.param_groups[0]["momentum"] == 0
+
+
+def test_the_sam_family_by_name_gets_the_module_for_batch_norm():
+    model = Net()
+    assert build_optimizer("sam", model, lr=0.1).model is model
+    params_only = build_optimizer("sam", list(model.parameters()), lr=0.1, model=model)
+    assert params_only.model is model

@@ -67,6 +67,8 @@ def build_optimizer(spec, model_or_params, *, lr: float | None = None, weight_de
     """
     given = _checked(lr=lr, weight_decay=weight_decay, momentum=momentum, nesterov=nesterov, betas=betas,
                      eps=eps, bias_correction=bias_correction, alpha=alpha)
+    if not isinstance(model_or_params, (nn.Module, torch.Tensor)):
+        model_or_params = list(model_or_params)        # a generator (model.parameters()) is read twice
     module = model if model is not None else model_or_params if isinstance(model_or_params, nn.Module) else None
     if isinstance(spec, torch.optim.Optimizer):
         held = {id(p) for group in spec.param_groups for p in group["params"]}
