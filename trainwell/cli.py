@@ -105,15 +105,14 @@ def cmd_doctor(args) -> int:
 def cmd_lr_find(args) -> int:
     from trainwell.babysit.lr_find import lr_find
     from trainwell.train.fit import prepare
-    from trainwell.train.parts import build_optimizer_for
+    from trainwell.train.parts import optimizer_options
 
     options = _options_from(args)
     options.update(run_dir=None, babysit="off")
     p = prepare(options.pop("model", None), None, None, None, options)
-    result = lr_find(p.model, *p.train, loss=p.config.loss,
-                     optimizer=lambda params: build_optimizer_for(p.config, list(params)),
+    result = lr_find(p.model, *p.train, loss=p.config.loss, optimizer=p.config.optimizer,
                      start=args.start, end=args.end, steps=args.steps,
-                     batch_size=p.config.batch_size, seed=p.config.seed)
+                     batch_size=p.config.batch_size, seed=p.config.seed, **optimizer_options(p.config))
     out = Path(args.out)
     result.plot(out)
     print(f"suggested lr: {result.suggestion:.3g}" if result.suggestion else

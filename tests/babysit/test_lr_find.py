@@ -6,7 +6,10 @@ import torch
 
 from babysit_loop import digits, mlp
 from trainwell.babysit.lr_find import lr_find, suggest
+from trainwell.cli import main
 from trainwell.errors import ConfigError
+from trainwell.train.fit import prepare
+from trainwell.train.parts import optimizer_options
 
 X, Y, _, _ = digits()
 
@@ -76,3 +79,64 @@ def test_range_test_by_name_steps_sam_with_its_closure():
         expected = float(torch.nn.functional.cross_entropy(mlp()(X[first]), Y[first]))
     assert result.losses[0] == pytest.approx(expected, rel=1e-5)
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
+# ---------------------------------------------------------------- the run's optimizer options
+SMALL = {"data": {"source": "digits"}, "model": {"type": "mlp", "widths": [16], "norm": "batch"},
+         "batch_size": 64}
+
+
+def _as_the_cli_does(**options):
+    """``trainwell lr-find``'s path: prepare the config, then lr_find with its optimizer options.
+    Returns the result, the model and, per forward pass, (first layer's weight, head's weight,
+    batch norm's num_batches_tracked) as the pass saw them."""
+    p = prepare(None, None, None, None, {**SMALL, **options, "run_dir": None, "babysit": "off",
+                                         "progress": False})
+    seen = []
+    p.model.register_forward_pre_hook(lambda m, args: seen.append(
+        (m[1].weight.detach().clone(), m[4].weight.detach().clone(), int(m[2].num_batches_tracked))))
+    result = lr_find(p.model, *p.train, loss=p.config.loss, optimizer=p.config.optimizer, start=1e-3,
+                     end=1.0, steps=20, batch_size=p.config.batch_size, seed=p.config.seed,
+                     **optimizer_options(p.config))
+    return result, p.model, seen
+
+
+def _moved(seen, index):
+    return any(not torch.equal(s[index], seen[0][index]) for s in seen)
+
+
+def test_lr_mults_and_freeze_reach_the_range_test():
+    _, _, plain = _as_the_cli_does()
+    assert _moved(plain, 0) and _moved(plain, 1)
+    _, _, slow = _as_the_cli_does(lr_mults={"1": 0.0})        # lr_mult 0: the first layer stays
+    assert not _moved(slow, 0) and _moved(slow, 1)
+    _, model, frozen = _as_the_cli_does(freeze=["1"])
+    assert not model[1].weight.requires_grad
+    assert not _moved(frozen, 0) and _moved(frozen, 1)
+
+
+def test_sam_by_config_gets_its_options_and_protects_batch_norm():
+    result, _, seen = _as_the_cli_does(optimizer="sam", optimizer_options={"rho": 0.05, "every": 2})
+    assert len(result.losses) == 20
+    assert len(seen) == 20 + 10                               # a second pass on every other step
+    tracked = [s[2] for s in seen]
+    assert max(tracked) == 19                                 # one batch-norm update per step, not per pass
+    assert all(math.isfinite(v) for v in result.losses)
+
+
+@pytest.mark.parametrize("options", [
+    'lr_mults = { "1" = 0.1 }',
+    'freeze = ["1"]',
+    'nesterov = false\noptimizer_options = { dampening = 0.1 }',
+    'optimizer = "sam"\noptimizer_options = { rho = 0.1 }',
+], ids=["lr_mults", "freeze", "optimizer_options", "sam"])
+def test_lr_find_command_takes_the_optimizer_options(tmp_path, monkeypatch, capsys, options):
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "c.toml"
+    config.write_text(options + '\nbatch_size = 64\n[data]\nsource = "digits"\n[model]\ntype = "mlp"\n'
+                      'widths = [16]\nnorm = "batch"\n')
+    status = main(["lr-find", str(config), "--steps", "30", "--start", "1e-4", "--end", "10",
+                   "--out", str(tmp_path / "lr.png")])
+    out = capsys.readouterr()
+    assert status == 0, out.err
+    assert "suggested lr" in out.out and (tmp_path / "lr.png").exists()

@@ -224,6 +224,34 @@ def newton(problem, w0, steps, *, lr=1.0, damping=1e-4, line_search=True, c=1e-4
     return np.array(out)
 
 
+# ---------------------------------------------------------------- BFGS (notes 004: quasi-Newton)
+def bfgs(problem, w0, steps, *, lr=1.0, c=1e-4, curvature_eps=1e-8):
+    """d = −H g, Armijo backtracking from t = 1; then with s = Δw, y = Δg, ρ = 1/yᵀs:
+    H ← (I − ρ s yᵀ) H (I − ρ y sᵀ) + ρ s sᵀ (Nocedal & Wright 2006, eq. 6.17), H₀ = I, scaled to
+    (yᵀs/yᵀy)·I before the first update (eq. 6.20); pairs with yᵀs ≤ ε‖y‖‖s‖ are skipped."""
+    n = len(w0)
+    w, out, H, prev = w0.copy(), [w0.copy()], None, None
+    for _ in range(steps):
+        g = problem.grad(w)
+        if prev is not None:
+            s, y = w - prev[0], g - prev[1]
+            ys = y @ s
+            if ys > curvature_eps * np.linalg.norm(y) * np.linalg.norm(s):
+                if H is None:
+                    H = (ys / (y @ y)) * np.eye(n)
+                rho = 1.0 / ys
+                V = np.eye(n) - rho * np.outer(y, s)
+                H = V.T @ H @ V + rho * np.outer(s, s)
+        d = -lr * (g if H is None else H @ g)
+        t, f0 = 1.0, problem.loss(w)
+        while problem.loss(w + t * d) > f0 + c * t * (g @ d):
+            t *= 0.5
+        prev = (w.copy(), g)
+        w = w + t * d
+        out.append(w.copy())
+    return np.array(out)
+
+
 # ---------------------------------------------------------------- the same problems on the torch side
 # (plain torch, no trainwell: a closure in the trainer's protocol and a loop that records trajectories)
 def random_softmax(seed=0, n=24, d=4, k=3):

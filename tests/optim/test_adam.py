@@ -8,6 +8,7 @@ from torch import nn
 
 from trainwell.errors import ConfigError
 from trainwell.optim.adam import Adam
+from trainwell.optim.factory import build_optimizer
 
 
 def _model(seed=0):
@@ -111,5 +112,5 @@ def test_params_without_grad_are_untouched_and_bad_options_raise():
     assert torch.equal(b, torch.ones(3)) and not torch.equal(a, torch.ones(3))
     with pytest.raises(ConfigError, match=r"betas = \(0.9, 1.0\): must be two numbers in \[0, 1\)"):
         Adam([a], betas=(0.9, 1.0))
-    with pytest.raises(ConfigError, match=r"lr = 0: must be > 0"):
-        Adam([a], lr=0)
+    with pytest.raises(ConfigError, match=r"lr = 0.0: must be > 0"):     # checked where lr enters
+        build_optimizer("adam", [a], lr=0)

@@ -285,8 +285,8 @@ def test_og_sam_overflow_step_keeps_the_previous_perturbed_gradient():
 
 
 def test_ao_sam_overflow_step_leaves_its_statistics_alone_and_sam_steps_continue():
-    """One non-finite ‖g‖² used to make μ inf and σ² NaN, so no SAM step followed for the rest of
-    the run. Now: μ, σ² and ĝ stay as they were, the step is a skipped plain step, SAM steps go on."""
+    """A non-finite ‖g‖² must not reach μ and σ² (inf and NaN there would stop every later SAM
+    step): μ, σ² and ĝ stay as they were, the step is a skipped plain step, SAM steps go on."""
     log = _overflowing_run(AOSAM, 5, 40, total_steps=40, c_start=1.0, c_end=-1.0)
     hit, before = log[5], log[4]
     assert hit["unchanged"] and hit["sam_steps"] == before["sam_steps"]

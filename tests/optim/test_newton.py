@@ -82,8 +82,8 @@ def test_too_many_parameters_is_a_config_error_naming_count_and_limit():
 
 def test_bad_options_and_missing_closure():
     w = [torch.nn.Parameter(torch.zeros(2))]
-    with pytest.raises(ConfigError, match="lr = 0"):
-        Newton(w, lr=0)
+    with pytest.raises(ConfigError, match="lr = 0"):                 # checked where lr enters
+        build_optimizer("newton", w, lr=0)
     with pytest.raises(ConfigError, match="damping = -1"):
         Newton(w, damping=-1)
     with pytest.raises(ConfigError, match="closure is required"):
@@ -107,8 +107,8 @@ def test_takes_the_trainers_closure_path_and_its_state_round_trips():
 
 def test_weight_decay_by_name_is_decoupled_after_each_step():
     """Newton with the factory's decoupled decay: θ ← (Newton step of θ)·(1 − lr·λ), every step.
-    (The decay used to scale the weights in place between closure(backward=False) and the
-    Hessian, so the second step crashed with "modified by an inplace operation".)"""
+    (Scaling the weights in place between closure(backward=False) and the Hessian would break
+    the Hessian's graph from the second step on: "modified by an inplace operation".)"""
     problem, w0 = _logcosh(seed=2)
     lr, lam = 0.8, 0.1
     params, loss_fn = _torch_logcosh(problem, w0)

@@ -107,8 +107,8 @@ def test_bad_options_raise_config_errors():
     w = [torch.nn.Parameter(torch.zeros(2))]
     with pytest.raises(ConfigError, match="decay_rate = 1.0"):
         RMSProp(w, decay_rate=1.0)
-    with pytest.raises(ConfigError, match="lr = -1"):
-        AdaGrad(w, lr=-1)
+    with pytest.raises(ConfigError, match="lr = -1"):                # checked where lr enters
+        build_optimizer("adagrad_notes", w, lr=-1)
     with pytest.raises(ConfigError, match="momentum = 1.5"):
         Nesterov(w, momentum=1.5)
     with pytest.raises(ConfigError, match="closure is required"):

@@ -12,10 +12,14 @@ from trainwell.babysit.findings import Diagnosis
 from trainwell.babysit.monitor import Monitor
 from trainwell.babysit.preflight import preflight
 from trainwell.train.callbacks import Callback
+from trainwell.train.fit import make_trainer, prepare
+from trainwell.train.parts import build_penalty, optimizer_options
 from trainwell.train.state import Stop, StopKind
 
 
 BLOCKING = {"label_problem", "nonfinite_data", "loss_output_mismatch"}
+PROBE_FRACTION = 0.05     # the probe trains 5% of the planned steps (at least one epoch)
+MIN_PROBE_S = 1.0         # the probe runs only with at least this much of the budget left
 
 
 class _Deadline(Callback):
@@ -29,7 +33,7 @@ class _Deadline(Callback):
             state.stop = Stop(StopKind.TIME_BUDGET, "probe time budget spent")
 
 
-def probe_steps(total_steps: int, steps_per_epoch: int, *, fraction: float = 0.05) -> int:
+def probe_steps(total_steps: int, steps_per_epoch: int, *, fraction: float = PROBE_FRACTION) -> int:
     """Steps of the probe run: 5% of the planned run, but at least one epoch (in-training
     findings are judged at epoch ends), never more than the run itself."""
     return min(total_steps, max(steps_per_epoch, math.ceil(fraction * total_steps)))
@@ -45,9 +49,6 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
     copy of the model with the monitor (5% of the planned steps, at least one epoch), all within
     ``budget_s`` seconds. The model you pass is not modified.
     """
-    from trainwell.train.fit import make_trainer, prepare
-    from trainwell.train.parts import build_optimizer_for, build_penalty, make_batches
-
     started = time.perf_counter()
     options = {**options, "run_dir": None, "resume": False, "progress": False, "babysit": "off",
                "report": False}
@@ -55,10 +56,11 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
     p = prepare(model, train, val, test, options, check=False)
     config = p.config
     dropout = any(isinstance(m, nn.Dropout) for m in p.model.modules())
-    planned = len(make_batches(config, p.train)) * config.epochs   # AO-SAM's schedule needs it
+    # the probes set their own lr and weight decay; every other optimizer option is the run's
+    probe_options = {k: v for k, v in optimizer_options(config).items() if k not in ("lr", "weight_decay")}
     findings = list(preflight(
         p.model, p.train[0], p.train[1], loss=config.loss, num_classes=p.splits.num_classes,
-        lr=config.lr, optimizer=lambda params: build_optimizer_for(config, list(params), total_steps=planned),
+        lr=config.lr, optimizer=config.optimizer, optimizer_options=probe_options,
         shuffle=config.shuffle,
         regularization={"weight_decay": config.weight_decay, "l2": config.l2, "l1": config.l1,
                         "dropout": dropout},
@@ -67,7 +69,7 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
     # Training cannot run on labels out of range, NaN data or a loss the outputs don't fit:
     # those findings already say what to fix, so the probe is skipped.
     blocking = {f.code for f in findings if f.severity == "error"} & BLOCKING
-    if probe and remaining > 1.0 and not blocking:
+    if probe and remaining > MIN_PROBE_S and not blocking:
         monitor = Monitor()
         trainer = make_trainer(p, extra_callbacks=[monitor, _Deadline(remaining)])
         trainer.state.total_steps = probe_steps(trainer.state.total_steps, trainer.state.steps_per_epoch)

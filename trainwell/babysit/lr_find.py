@@ -12,7 +12,7 @@ argmin; pytorch-lr-finder #106/#44: the steepest single point is noisy). So:
 1. keep only finite losses before the divergence stop;
 2. smooth log(loss) with a running *median* (a spike cannot move a median), width
    ``max(5, n/20)``;
-3. measure slopes over a span of ``width`` points (not adjacent ones);
+3. measure slopes over a span of ``width/2`` points (not adjacent ones);
 4. take the longest contiguous run of negative slopes (the steady descent, fastai's "valley"
    idea) and suggest the lr of the steepest span-slope inside that run.
 """
@@ -24,10 +24,17 @@ from dataclasses import dataclass, field
 
 import torch
 
-from trainwell.babysit.preflight import make_optimizer, resolve_loss, take_step
+from trainwell.babysit.preflight import resolve_loss, take_step
 from trainwell.errors import ConfigError, DataError
+from trainwell.optim.factory import build_optimizer
+from trainwell.optim.schedules import group_lrs
 
 DIVERGE_FACTOR = 3.0      # notes 004: break out once the loss exceeds 3x the best seen
+CHECK_EVERY = 10          # steps between the divergence checks during the test (one host sync each)
+SPIKE_WINDOW = 5          # losses are judged by the median of this many in a row: one spike is ignored
+MIN_POINTS = 5            # the fewest finite points a suggestion is made from; the smallest median width
+SMOOTHING = 20            # the running median spans 1/SMOOTHING of the curve (MIN_POINTS at least)
+LOG_FLOOR = 1e-30         # a loss of 0 is logged as this
 
 
 @dataclass
@@ -42,6 +49,7 @@ class LRFindResult:
 
     def plot(self, path):
         """Loss vs lr (log scale) with the smoothed curve and the suggestion; saves to ``path``."""
+        # matplotlib is imported here: it is heavy and only plotting needs it
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
@@ -79,10 +87,10 @@ def suggest(lrs, losses) -> dict:
     while finite < len(losses) and math.isfinite(losses[finite]):
         finite += 1                 # the test is over at the first NaN/inf
     out = {"suggestion": None, "smoothed": [], "descent": None, "min_lr": None, "valid": finite}
-    if finite < 5:
+    if finite < MIN_POINTS:
         return out
-    width = max(5, finite // 20)
-    smooth_log = _running_median([math.log(max(v, 1e-30)) for v in losses[:finite]], width)
+    width = max(MIN_POINTS, finite // SMOOTHING)
+    smooth_log = _running_median([math.log(max(v, LOG_FLOOR)) for v in losses[:finite]], width)
     valid, best = 0, math.inf       # divergence judged on the smoothed curve: one spike cannot end it
     for v in smooth_log:
         if v > best + math.log(DIVERGE_FACTOR):
@@ -90,7 +98,7 @@ def suggest(lrs, losses) -> dict:
         best = min(best, v)
         valid += 1
     out["valid"] = valid
-    if valid < 5:
+    if valid < MIN_POINTS:
         return out
     smooth_log = smooth_log[:valid]
     out["smoothed"] = [math.exp(v) for v in smooth_log]
@@ -118,19 +126,25 @@ def suggest(lrs, losses) -> dict:
 
 
 def lr_find(model: torch.nn.Module, X, y, *, loss="cross_entropy", optimizer="sgd", start: float = 1e-7,
-            end: float = 10.0, steps: int = 100, batch_size: int = 64, seed: int = 0) -> LRFindResult:
+            end: float = 10.0, steps: int = 100, batch_size: int = 64, seed: int = 0,
+            **options) -> LRFindResult:
     """Run the range test on ``(X, y)`` and restore ``model`` (and ``optimizer`` if one was given).
 
     ``optimizer``: a name ``build_optimizer`` accepts (``sgd``, ``adam``, ``sam``, ... or a
     torch.optim class name; "momentum" is SGD with momentum 0.9), a factory ``params ->
     Optimizer``, or an optimizer over ``model``'s parameters (its state is saved and restored).
-    Optimizers that need the closure (SAM, L-BFGS, Newton) get one; each step's recorded loss is
-    its first pass, at the weights the step started from.
+    ``options``: the run's optimizer options in ``build_optimizer``'s keywords (``momentum``,
+    ``weight_decay``, ``lr_mults``, ``base``, ``rho``, ...); ``train.parts.optimizer_options(config)``
+    gives them for a config, as ``trainwell lr-find`` does (the run's ``lr``, if among them, is
+    replaced by the tested one). Each group steps at the tested lr times
+    its ``lr_mult``; frozen parameters (``requires_grad=False``) stay out. Optimizers that need the
+    closure (SAM, L-BFGS, Newton) get one; each step's recorded loss is its first pass, at the
+    weights the step started from.
     """
     if not (0 < start < end):
         raise ConfigError(f"lr_find: start = {start!r}, end = {end!r}: need 0 < start < end")
-    if steps < 5:
-        raise ConfigError(f"lr_find: steps = {steps!r}: need at least 5")
+    if steps < MIN_POINTS:
+        raise ConfigError(f"lr_find: steps = {steps!r}: need at least {MIN_POINTS}")
     if batch_size < 1:
         raise ConfigError(f"lr_find: batch_size = {batch_size!r}: must be >= 1")
     X, y = torch.as_tensor(X), torch.as_tensor(y)
@@ -138,10 +152,9 @@ def lr_find(model: torch.nn.Module, X, y, *, loss="cross_entropy", optimizer="sg
         raise DataError(f"lr_find: X has {X.shape[0]} rows and y has {y.shape[0]}; need the same, > 0")
     loss_fn, _ = resolve_loss(loss)
     saved_model = copy.deepcopy(model.state_dict())
-    if isinstance(optimizer, torch.optim.Optimizer):
-        opt, saved_opt = optimizer, copy.deepcopy(optimizer.state_dict())
-    else:
-        opt, saved_opt = make_optimizer(optimizer, model, lr=start, total_steps=steps), None
+    options.pop("lr", None)
+    opt = build_optimizer(optimizer, model, lr=start, total_steps=steps, **options)
+    saved_opt = copy.deepcopy(opt.state_dict()) if opt is optimizer else None
     was_training = model.training
     device = next((p.device for p in model.parameters()), X.device)
     gen = torch.Generator().manual_seed(seed)
@@ -164,8 +177,9 @@ def lr_find(model: torch.nn.Module, X, y, *, loss="cross_entropy", optimizer="sg
     try:
         for i in range(steps):
             lr = start * ratio ** i
-            for g in opt.param_groups:
-                g["lr"] = lr
+            groups = opt.param_groups
+            for g, group_lr in zip(groups, group_lrs([lr] * len(groups), groups, None, 0)):
+                g["lr"] = group_lr
             if pos + batch_size > X.shape[0]:
                 order, pos = torch.randperm(X.shape[0], generator=gen), 0
             idx = order[pos:pos + batch_size]
@@ -175,11 +189,12 @@ def lr_find(model: torch.nn.Module, X, y, *, loss="cross_entropy", optimizer="sg
             take_step(opt, closure)
             lrs.append(lr)
             recorded.append(batch["loss"])
-            if (i + 1) % 10 == 0 or i == steps - 1:      # divergence check: one sync per 10 steps
-                chunk = torch.stack(recorded[-14:]).tolist()
-                # median of 5 consecutive losses: a single spike does not end the test
-                medians = [sorted(chunk[j:j + 5])[2] for j in range(max(0, len(chunk) - 14), len(chunk) - 4)]
-                if not all(math.isfinite(v) for v in chunk[-10:]):
+            if (i + 1) % CHECK_EVERY == 0 or i == steps - 1:
+                # the windows of SPIKE_WINDOW losses that end in the steps since the last check
+                chunk = torch.stack(recorded[-(CHECK_EVERY + SPIKE_WINDOW - 1):]).tolist()
+                medians = [sorted(chunk[j:j + SPIKE_WINDOW])[SPIKE_WINDOW // 2]
+                           for j in range(len(chunk) - SPIKE_WINDOW + 1)]
+                if not all(math.isfinite(v) for v in chunk[-CHECK_EVERY:]):
                     stopped = f"loss became NaN/inf at lr {lr:.3g}"
                 elif medians and best < math.inf and medians[-1] > DIVERGE_FACTOR * best:
                     stopped = f"diverged at lr {lr:.3g}"

@@ -27,9 +27,10 @@ from trainwell.babysit.gradcheck import ERROR_THRESHOLD, WARN_THRESHOLD, gradche
 from trainwell.babysit.probes import ActivationRecorder, input_signal, input_std
 from trainwell.errors import ConfigError, DataError
 from trainwell.nn.losses import LOSSES, make_loss
-from trainwell.optim.factory import (DECOUPLED_KEY, OPTIMIZER_CLASSES, WRAPPERS, build_optimizer,
-                                     check_optimizer_name)
-from trainwell.optim.sam import SAM
+from trainwell.optim.decay import DECOUPLED_KEY
+from trainwell.optim.factory import build_optimizer
+from trainwell.optim.registry import default_lr
+from trainwell.optim.schedules import group_lrs
 from trainwell.train.loop import needs_closure
 
 PROBE_ROWS = 256          # forward statistics and the initial loss: a few hundred rows
@@ -55,22 +56,6 @@ _FUNCTION_KINDS = {F.cross_entropy: "cross_entropy", F.nll_loss: "nll",
                    F.mse_loss: "mse", F.l1_loss: "l1", F.huber_loss: "huber", F.smooth_l1_loss: "huber",
                    F.kl_div: "kl_div_logprob", F.multi_margin_loss: "hinge"}
 
-# Optimizers by name come from trainwell.optim.factory (every registered name, the SAM family,
-# any torch.optim class name). Two older babysitter names map onto it: "momentum" is SGD with
-# μ = 0.9 (notes 001/004: 0.9 is common); "nesterov" is the factory's Nesterov (notes 004's
-# rearranged form), given μ = 0.9 here, which is the same update as torch's
-# SGD(momentum=0.9, nesterov=True) that the name used to mean (tested).
-ALIASES = {
-    "momentum": ("sgd", {"momentum": 0.9}),
-    "nesterov": ("nesterov", {"momentum": 0.9}),
-}
-
-# lr when neither ``lr`` nor an optimizer instance gives one: SGD-type steps 0.01; Newton and
-# L-BFGS take the full step 1.0 (notes 004); the rest 1e-3 (notes 004: Adam "learning_rate =
-# 1e-3 ... is a great starting point"). A wrapper (sam, ...) uses its base's.
-SGD_LIKE = {"sgd", "momentum", "nesterov", "nesterov_lookahead"}
-FULL_STEP = {"newton", "lbfgs"}
-
 
 def resolve_loss(loss) -> tuple:
     """``(loss_fn, kind)`` for a ``LOSSES`` name or any callable (kind ``"other"`` if unknown)."""
@@ -87,61 +72,20 @@ def resolve_loss(loss) -> tuple:
     return loss, _FUNCTION_KINDS.get(loss, "other")
 
 
-def make_optimizer(spec, model_or_params, *, lr: float, weight_decay: float = 0.0,
-                   total_steps: int | None = None):
-    """A fresh optimizer over ``model_or_params`` (an nn.Module or its parameters) from
-
-    - a name: ``build_optimizer(name, ..., lr=lr, weight_decay=weight_decay)`` for any name the
-      factory accepts (sgd, adam, sam, newton, "NAdam", ...) or an ``ALIASES`` name; the SAM
-      family also gets the module (batch-norm statistics) and ``total_steps``;
-    - a factory callable ``params -> Optimizer``: built, then every group's lr set to ``lr`` and
-      its weight decay (coupled or the factory's decoupled rate) to ``weight_decay``;
-    - an optimizer instance: the same kind with the same options (``_rebuild``), fresh state.
-    """
-    model = model_or_params if isinstance(model_or_params, nn.Module) else None
-    if isinstance(spec, torch.optim.Optimizer):
-        return _rebuild(spec, model_or_params, lr=lr, weight_decay=weight_decay)
-    if isinstance(spec, str) or (isinstance(spec, type) and issubclass(spec, torch.optim.Optimizer)):
-        name, options = ALIASES.get(spec, (spec, {})) if isinstance(spec, str) else (spec, {})
-        try:
-            check_optimizer_name(name)
-        except ConfigError as err:
-            more = [f"{a!r} ({n} with {o})" for a, (n, o) in ALIASES.items() if a != n]
-            raise ConfigError(f"{err}; the babysitter also takes {', '.join(more)}, a callable "
-                              f"params -> torch.optim.Optimizer, or an optimizer") from None
-        return build_optimizer(name, model_or_params, lr=lr, weight_decay=weight_decay, model=model,
-                               total_steps=total_steps, **options)
-    if callable(spec):
-        params = list(model_or_params.parameters()) if model is not None else list(model_or_params)
-        opt = spec(params)
+def make_optimizer(spec, model: nn.Module, *, lr: float, weight_decay: float = 0.0,
+                   total_steps: int | None = None, **options):
+    """A probe's optimizer over ``model`` (a working copy): ``build_optimizer`` with the probe's
+    ``lr`` and ``weight_decay`` and the run's other ``options`` (an optimizer instance is rebuilt
+    over the copy). A callable ``params -> Optimizer`` builds its own groups; the probe still sets
+    their lr and weight decay (coupled or decoupled)."""
+    opt = build_optimizer(spec, model, lr=lr, weight_decay=weight_decay, total_steps=total_steps, **options)
+    if callable(spec) and not isinstance(spec, (str, type, torch.optim.Optimizer)):
         for group in opt.param_groups:
             group["lr"] = lr
             for key in ("weight_decay", DECOUPLED_KEY):
                 if key in group:
                     group[key] = weight_decay
-        return opt
-    raise ConfigError(f"optimizer = {spec!r}: must be a name (sgd, adam, sam, ... or a torch.optim class "
-                      f"name), a callable params -> optimizer, or a torch.optim.Optimizer")
-
-
-def _rebuild(optimizer, model_or_params, *, lr, weight_decay):
-    """An optimizer of ``optimizer``'s class and constructor options (read back from its
-    ``defaults``; a SAM-family wrapper's from its attributes) over other parameters, built
-    through the factory so weight decay is decoupled as in ``fit``."""
-    model = model_or_params if isinstance(model_or_params, nn.Module) else None
-    cls = type(optimizer)
-    if isinstance(optimizer, SAM):
-        base = _rebuild(optimizer.base, model_or_params, lr=lr, weight_decay=weight_decay)
-        init = next(inspect.signature(c.__init__).parameters for c in cls.__mro__
-                    if "rho" in inspect.signature(c.__init__).parameters)     # OGSAM takes *args
-        options = {k: getattr(optimizer, k) for k in init
-                   if k not in ("self", "base", "model", "scaler") and hasattr(optimizer, k)}
-        return cls(base, model=model, **options)
-    accepted = inspect.signature(cls).parameters
-    options = {k: v for k, v in optimizer.defaults.items()
-               if k in accepted and k not in ("params", "lr", "weight_decay", "decoupled_weight_decay")}
-    name = next((n for n, c in OPTIMIZER_CLASSES.items() if c is cls), cls)   # its registry options
-    return build_optimizer(name, model_or_params, lr=lr, weight_decay=weight_decay, **options)
+    return opt
 
 
 def take_step(opt, closure) -> None:
@@ -154,16 +98,14 @@ def take_step(opt, closure) -> None:
         opt.step()
 
 
-def _lr_of(spec, lr):
+def _lr_of(spec, lr, options=None):
+    """The probe's lr: ``lr`` when given, else the optimizer instance's, else the record's
+    default (``registry.default_lr``; a wrapper's is its base's)."""
     if lr is not None:
         return float(lr)
     if isinstance(spec, torch.optim.Optimizer):
         return float(spec.param_groups[0]["lr"])
-    if isinstance(spec, str) and spec in WRAPPERS:
-        spec = "sgd"                   # the wrappers' default base
-    if spec in SGD_LIKE:
-        return 0.01
-    return 1.0 if spec in FULL_STEP else 1e-3
+    return default_lr(spec, base=(options or {}).get("base"))
 
 
 # ---------------------------------------------------------------------------- data checks
@@ -605,9 +547,12 @@ def _disable_regularization(model):
             m.p = 0.0
 
 
-def _short_run(model, x, y, loss_fn, kind, optimizer_spec, lr, steps) -> dict:
-    """Full-batch steps; stops at 100% accuracy / 5% of the initial loss or a non-finite loss."""
-    opt = make_optimizer(optimizer_spec, model, lr=lr, weight_decay=0.0, total_steps=steps)
+def _short_run(model, x, y, loss_fn, kind, optimizer_spec, lr, steps, options=None) -> dict:
+    """Full-batch steps; stops at 100% accuracy / 5% of the initial loss or a non-finite loss.
+    Each group steps at lr · its lr_mult, as the trainer's first step would."""
+    opt = make_optimizer(optimizer_spec, model, lr=lr, weight_decay=0.0, total_steps=steps, **(options or {}))
+    for group, group_lr in zip(opt.param_groups, group_lrs([lr] * len(opt.param_groups), opt.param_groups, None, 0)):
+        group["lr"] = group_lr
     model.train()
     first = None
     trace = []
@@ -643,12 +588,13 @@ def _short_run(model, x, y, loss_fn, kind, optimizer_spec, lr, steps) -> dict:
             "steps": steps, "trace": trace, "ok": False}
 
 
-def check_overfit(model, x, y, loss_fn, kind, optimizer_spec, lr) -> list[Finding]:
+def check_overfit(model, x, y, loss_fn, kind, optimizer_spec, lr, options=None) -> list[Finding]:
     """Notes 004: overfit ~20 examples with regularization off. A failure with the user's optimizer
-    is re-run with Adam lr=1e-3: if that succeeds the learning rate is to blame, not the model."""
+    (with the run's ``options``: build_optimizer's keywords) is re-run with Adam lr=1e-3: if that
+    succeeds the learning rate is to blame, not the model."""
     start = copy.deepcopy(model)
     _disable_regularization(start)
-    user = _short_run(copy.deepcopy(start), x, y, loss_fn, kind, optimizer_spec, lr, OVERFIT_STEPS)
+    user = _short_run(copy.deepcopy(start), x, y, loss_fn, kind, optimizer_spec, lr, OVERFIT_STEPS, options)
     if user["ok"]:
         return []
     ref = _short_run(copy.deepcopy(start), x, y, loss_fn, kind, "adam", 1e-3, REFERENCE_STEPS)
@@ -674,8 +620,9 @@ def check_overfit(model, x, y, loss_fn, kind, optimizer_spec, lr) -> list[Findin
 
 
 def check_regularization(model, x, y, loss_fn, optimizer_spec, lr, regularization: dict,
-                         penalty) -> list[Finding]:
-    """Notes 004: raising regularization must raise the loss; here each regularizer's effect."""
+                         penalty, options=None) -> list[Finding]:
+    """Notes 004: raising regularization must raise the loss; here each regularizer's effect.
+    ``options``: the optimizer's other options (build_optimizer's keywords)."""
     found = []
     if penalty is not None:
         params = [p for p in model.parameters() if p.requires_grad]
@@ -695,10 +642,8 @@ def check_regularization(model, x, y, loss_fn, optimizer_spec, lr, regularizatio
     wd = float(regularization.get("weight_decay", 0.0) or 0.0)
     if wd > 0:
         probe = copy.deepcopy(model)
-        if callable(optimizer_spec) and not isinstance(optimizer_spec, (str, type, torch.optim.Optimizer)):
-            opt = optimizer_spec(list(probe.parameters()))      # the factory's own groups, untouched
-        else:
-            opt = make_optimizer(optimizer_spec, probe, lr=lr, weight_decay=wd, total_steps=1)
+        # a name is built with the decay; a callable's own groups are what is checked
+        opt = build_optimizer(optimizer_spec, probe, lr=lr, weight_decay=wd, total_steps=1, **(options or {}))
         # a group's decay: coupled (torch's weight_decay) or decoupled by trainwell's factory
         groups = [g.get(DECOUPLED_KEY) or g.get("weight_decay", 0.0) for g in opt.param_groups]
         params = list(probe.parameters())
@@ -752,16 +697,18 @@ def _as_tensor(value, name):
 
 
 def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int | None = None,
-              lr: float | None = None, optimizer="sgd", shuffle: bool = True,
-              regularization: dict | None = None, penalty=None, budget_s: float = 60.0,
-              seed: int = 0) -> list[Finding]:
+              lr: float | None = None, optimizer="sgd", optimizer_options: dict | None = None,
+              shuffle: bool = True, regularization: dict | None = None, penalty=None,
+              budget_s: float = 60.0, seed: int = 0) -> list[Finding]:
     """Run the pre-flight checks and return the findings (an empty list: nothing found).
 
     ``loss``: a ``LOSSES`` name or a callable ``(output, target) -> scalar``; ``optimizer``: a
-    name ``build_optimizer`` accepts (sgd, adam, sam, newton, a torch.optim class name, ...) or an
-    ``ALIASES`` name ("momentum"), a factory ``params -> Optimizer`` or an optimizer (see
-    ``make_optimizer``); ``lr``: its learning rate (default: the optimizer's, else 0.01 for
-    SGD-type names, 1.0 for newton/lbfgs, 1e-3 otherwise); ``shuffle``: whether
+    name ``build_optimizer`` accepts (sgd, adam, sam, newton, a torch.optim class name, an alias
+    such as "momentum"), a factory ``params -> Optimizer`` or an optimizer (see
+    ``make_optimizer``); ``optimizer_options``: its options as ``fit`` takes them, in
+    ``build_optimizer``'s keywords (momentum, lr_mults, base, rho, ...; lr and weight decay are
+    the probes' own); ``lr``: its learning rate (default: the optimizer's, else the record's
+    ``default_lr``: 0.01 for SGD-type names, 1.0 for newton/bfgs/lbfgs, 1e-3 otherwise); ``shuffle``: whether
     training will shuffle; ``regularization``: ``{"weight_decay", "l2", "l1", "dropout"}`` as
     configured; ``penalty``: the regularization term added to the loss (``() -> tensor`` or
     ``model -> tensor``). Expensive checks are skipped (an ``info`` finding says so) once
@@ -776,7 +723,7 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
     if budget_s <= 0:
         raise ConfigError(f"preflight: budget_s = {budget_s}: must be > 0")
     loss_fn, kind = resolve_loss(loss)
-    lr = _lr_of(optimizer, lr)
+    lr = _lr_of(optimizer, lr, optimizer_options)
     regularization = dict(regularization or {})
     device = next((p.device for p in model.parameters()), X.device)
     gen = torch.Generator().manual_seed(seed)
@@ -840,10 +787,12 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
                                if bad else ", within the range ReLU kinks can cause)"),
                             evidence=r, where=r["name"].rsplit(".", 1)[0], severity="error" if bad else "info"))
             if within_budget("regularization check"):
-                findings += check_regularization(model, xb, yb, loss_fn, optimizer, lr, regularization, penalty)
+                findings += check_regularization(model, xb, yb, loss_fn, optimizer, lr, regularization, penalty,
+                                                 optimizer_options)
             if within_budget("overfit a small subset"):
                 sub = perm[:OVERFIT_ROWS]
-                findings += check_overfit(model, X[sub].to(device), y[sub].to(device), loss_fn, kind, optimizer, lr)
+                findings += check_overfit(model, X[sub].to(device), y[sub].to(device), loss_fn, kind, optimizer, lr,
+                                          optimizer_options)
     finally:
         torch.set_rng_state(torch_state)
     elapsed = time.perf_counter() - started

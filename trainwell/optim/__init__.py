@@ -6,15 +6,19 @@
     opt = SAM(torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9), rho=0.05)    # the class
     sched = as_lambda_lr(opt, warmup(cosine(total=1000), steps=100))
 
-``OPTIMIZERS`` and ``WRAPPERS`` are the registries the config validator and docs/optimization.md
-read. Other names (``factory.OPTIMIZER_OPTIONS``, ``factory.check_optimizer_name``,
-``schedules.SCHEDULE_OPTIONS``) stay importable from their modules.
+``OPTIMIZERS`` is the registry (one ``OptimizerInfo`` per name) that the factory, the config
+validator, the babysitter and docs/optimization.md read; ``optimizer_info(opt)`` is the record of a
+built optimizer. Other names (``registry.check_optimizer_name``, ``schedules.SCHEDULE_OPTIONS``)
+stay importable from their modules.
 """
 from trainwell.optim.adam import Adam
-from trainwell.optim.factory import OPTIMIZERS, WRAPPERS, build_optimizer, param_groups
+from trainwell.optim.bfgs import BFGS
+from trainwell.optim.factory import build_optimizer
+from trainwell.optim.groups import param_groups
 from trainwell.optim.lookahead_sam import AOSAM, EGSAM, OGSAM
 from trainwell.optim.newton import Newton
 from trainwell.optim.penalties import GradientNoise, clip_gradients, l1_penalty, l2_penalty
+from trainwell.optim.registry import OPTIMIZERS, OptimizerInfo, optimizer_info
 from trainwell.optim.sam import SAM
 from trainwell.optim.schedules import (SCHEDULES, ReduceOnPlateau, as_lambda_lr, constant, cosine,
                                        cosine_restarts, exponential, inverse_sqrt, inverse_time,
@@ -23,9 +27,9 @@ from trainwell.optim.teaching import AdaGrad, Nesterov, NesterovLookahead, RMSPr
 
 __all__ = [
     # the factory and its registries
-    "build_optimizer", "param_groups", "OPTIMIZERS", "WRAPPERS",
+    "build_optimizer", "param_groups", "OPTIMIZERS", "OptimizerInfo", "optimizer_info",
     # optimizer classes for your own loop
-    "Adam", "SAM", "EGSAM", "OGSAM", "AOSAM", "Newton",
+    "Adam", "SAM", "EGSAM", "OGSAM", "AOSAM", "Newton", "BFGS",
     "RMSProp", "AdaGrad", "Nesterov", "NesterovLookahead", "SignSGD",
     # schedules: step -> multiplier
     "constant", "staircase", "exponential", "inverse_time", "inverse_sqrt", "linear_decay", "cosine",

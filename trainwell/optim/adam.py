@@ -28,13 +28,12 @@ class Adam(torch.optim.Optimizer):
 
     ``weight_decay`` is decoupled: w ← w − lr·λ·w before the Adam step (Loshchilov & Hutter
     2019), not a gradient term. State per parameter: ``step`` (a float32 CPU tensor, as in torch's
-    optimizers), ``exp_avg`` (m), ``exp_avg_sq`` (v).
+    optimizers), ``exp_avg`` (m), ``exp_avg_sq`` (v). The lr is checked where it enters (the
+    config, ``build_optimizer``).
     """
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, bias_correction: bool = True):
-        if not lr > 0:
-            raise ConfigError(f"lr = {lr!r}: must be > 0")
         if len(betas) != 2 or not all(0 <= b < 1 for b in betas):
             raise ConfigError(f"betas = {betas!r}: must be two numbers in [0, 1), e.g. (0.9, 0.999)")
         if not eps > 0:

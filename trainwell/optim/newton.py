@@ -50,18 +50,16 @@ class Newton(torch.optim.Optimizer):
 
     Options: lr=1.0 (multiplier of the Newton step; 1 is the full step, notes 004 "no
     hyperparameters"), damping=1e-4 (λ in H + λI), line_search=True (Armijo backtracking),
-    max_params=5000 (above it: ConfigError; the Hessian would be max_params² entries).
+    max_params=5000 (above it: ConfigError; the Hessian would be max_params² entries). The lr
+    is checked where it enters (the config, ``build_optimizer``).
     """
 
     requires_closure = True
 
     def __init__(self, params, *, lr: float = 1.0, damping: float = 1e-4, line_search: bool = True,
                  max_params: int = 5000):
-        for name, value, allow_zero in (("lr", lr, False), ("damping", damping, True)):
-            finite = isinstance(value, (int, float)) and math.isfinite(value)
-            if not finite or value < 0 or (value == 0 and not allow_zero):
-                bound = ">= 0" if allow_zero else "> 0"
-                raise ConfigError(f"Newton {name} = {value!r}: must be a finite number {bound}")
+        if not (isinstance(damping, (int, float)) and math.isfinite(damping) and damping >= 0):
+            raise ConfigError(f"Newton damping = {damping!r}: must be a finite number >= 0")
         if not isinstance(max_params, int) or max_params < 1:
             raise ConfigError(f"Newton max_params = {max_params!r}: must be an integer >= 1")
         super().__init__(params, dict(lr=lr, damping=damping))

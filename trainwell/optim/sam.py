@@ -21,7 +21,7 @@ the same batch every time and return the loss; trainwell's trainer builds exactl
 
 By name (config files, ``fit``): ``build_optimizer("sam", model, lr=0.1, momentum=0.9, base="sgd",
 rho=0.05)`` builds the base by name and wraps it; "asam" is the same with ``adaptive=True``
-(trainwell.optim.factory.WRAPPERS).
+(records in trainwell.optim.registry.OPTIMIZERS).
 
 Pitfalls handled here (each has a test): running statistics of batch norm come only from the
 unperturbed pass when ``model`` is given (all of its buffers are saved before the second pass and

@@ -13,7 +13,8 @@ gradients": θ ← θ − lr · sign(g) (with ``momentum`` > 0: the sign of an E
 Bernstein et al., ICML 2018). Adam with and without bias correction is ``trainwell.optim.adam``.
 
 By name: "rmsprop_notes", "adagrad_notes", "nesterov", "nesterov_lookahead", "sign_sgd" in
-``trainwell.optim.factory.OPTIMIZERS`` (decoupled weight decay added by the factory).
+``trainwell.optim.registry.OPTIMIZERS`` (decoupled weight decay added by the factory). The lr is
+checked where it enters (the config, ``build_optimizer``); the classes check their own options.
 """
 
 from __future__ import annotations
@@ -74,7 +75,6 @@ class RMSProp(_Elementwise):
     """
 
     def __init__(self, params, *, lr: float = 1e-3, decay_rate: float = 0.99, eps: float = NOTES_EPS):
-        _check("lr", lr, 0.0)
         _check("decay_rate", decay_rate, 0.0, 1.0, low_inclusive=True)
         _check("eps", eps, 0.0, low_inclusive=True)
         super().__init__(params, dict(lr=lr, decay_rate=decay_rate, eps=eps))
@@ -93,7 +93,6 @@ class AdaGrad(_Elementwise):
     """
 
     def __init__(self, params, *, lr: float = 1e-2, eps: float = NOTES_EPS):
-        _check("lr", lr, 0.0)
         _check("eps", eps, 0.0, low_inclusive=True)
         super().__init__(params, dict(lr=lr, eps=eps))
 
@@ -110,7 +109,6 @@ class Nesterov(_Elementwise):
     """
 
     def __init__(self, params, *, lr: float = 0.01, momentum: float = 0.9):
-        _check("lr", lr, 0.0)
         _check("momentum", momentum, 0.0, 1.0, low_inclusive=True)
         super().__init__(params, dict(lr=lr, momentum=momentum))
 
@@ -133,7 +131,6 @@ class NesterovLookahead(torch.optim.Optimizer):
     requires_closure = True
 
     def __init__(self, params, *, lr: float = 0.01, momentum: float = 0.9):
-        _check("lr", lr, 0.0)
         _check("momentum", momentum, 0.0, 1.0, low_inclusive=True)
         super().__init__(params, dict(lr=lr, momentum=momentum))
 
@@ -169,7 +166,6 @@ class SignSGD(_Elementwise):
     """
 
     def __init__(self, params, *, lr: float = 1e-3, momentum: float = 0.0):
-        _check("lr", lr, 0.0)
         _check("momentum", momentum, 0.0, 1.0, low_inclusive=True)
         super().__init__(params, dict(lr=lr, momentum=momentum))
 

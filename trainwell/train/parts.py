@@ -22,7 +22,7 @@ from trainwell.nn.activations import activation_gain, split_spec
 from trainwell.nn.init import INIT_OPTIONS, init as init_weights
 from trainwell.nn.models import build_model
 from trainwell.nn.transfer import all_but_head, freeze, load_weights
-from trainwell.optim.factory import decay_exempt
+from trainwell.optim.factory import build_optimizer, decay_exempt
 from trainwell.optim.penalties import GradientNoise, clip_gradients, l1_penalty, l2_penalty
 from trainwell.optim.schedules import make_schedule
 
@@ -169,28 +169,25 @@ COMMON_OPTIMIZER_KEYS = ("lr", "momentum", "nesterov", "weight_decay", "betas", 
                          "bias_correction", "lr_mults", "no_decay_bias_norm")
 
 
-def build_optimizer_for(config: Config, model, *, total_steps: int | None = None):
-    """The run's optimizer: by name through the factory (param groups, decoupled decay; the SAM
-    family also gets the model, for batch-norm statistics, and the run's length), or the user's
-    optimizer instance / class / ``params -> optimizer`` callable."""
-    opt = config.optimizer
-    if isinstance(opt, torch.optim.Optimizer):
-        return opt
-    if callable(opt) and not isinstance(opt, type):
-        return opt(model.parameters() if isinstance(model, nn.Module) else model)
-    from trainwell.optim.factory import WRAPPERS, build_optimizer
-
+def optimizer_options(config: Config) -> dict:
+    """The run's options for ``build_optimizer``: the common keys (top-level options) and
+    ``optimizer_options`` (the optimizer's other keywords: ``rho``, ``dampening``, ...), as
+    ``fit``, ``doctor`` and ``trainwell lr-find`` pass them."""
     clash = sorted(set(config.optimizer_options) & set(COMMON_OPTIMIZER_KEYS))
     if clash:
         raise ConfigError(f"optimizer_options.{clash[0]}: set it as the top-level option {clash[0]!r} "
                           f"instead (optimizer_options is for the optimizer's other keywords)")
-    extra = dict(config.optimizer_options)
-    if isinstance(opt, str) and opt in WRAPPERS:
-        extra.update(model=model, total_steps=total_steps)
-    return build_optimizer(opt, model, lr=config.lr, momentum=config.momentum, nesterov=config.nesterov,
-                           weight_decay=config.weight_decay, betas=tuple(config.betas), eps=config.eps,
-                           bias_correction=config.bias_correction, lr_mults=config.lr_mults or None,
-                           no_decay_bias_norm=config.no_decay_bias_norm, **extra)
+    common = {key: getattr(config, key) for key in COMMON_OPTIMIZER_KEYS}
+    common.update(betas=tuple(config.betas), lr_mults=config.lr_mults or None)
+    return {**common, **config.optimizer_options}
+
+
+def build_optimizer_for(config: Config, model, *, total_steps: int | None = None):
+    """The run's optimizer from ``config.optimizer`` and its options, through the one resolver
+    (``build_optimizer``: param groups, decoupled decay; the SAM family also gets the module, for
+    batch-norm statistics, and the run's length). An optimizer or a ``params -> optimizer``
+    callable of the user's keeps its own settings."""
+    return build_optimizer(config.optimizer, model, total_steps=total_steps, **optimizer_options(config))
 
 
 def build_schedule_for(config: Config, total_steps: int, steps_per_epoch: int):

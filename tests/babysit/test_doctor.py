@@ -1,0 +1,98 @@
+"""``trainwell.doctor`` builds the optimizer as ``fit`` does, from the run's options and the module:
+``lr_mults``, ``freeze``, ``optimizer_options`` and the SAM family reach both the pre-flight probes
+and the probe training, in Python and through ``trainwell doctor`` on a TOML config."""
+import pytest
+import torch
+from torch import nn
+
+import trainwell
+import trainwell.babysit.preflight as pf
+from babysit_loop import digits, mlp
+from trainwell.cli import main
+from trainwell.optim import SAM
+from trainwell.train.callbacks import Callback
+
+X, Y, _, _ = digits()
+
+
+def codes(diagnosis):
+    return {f.code for f in diagnosis.findings}
+
+
+def bn_mlp():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(64, 32), nn.BatchNorm1d(32), nn.ReLU(), nn.Linear(32, 10))
+
+
+class Spy(Callback):
+    """Keeps the probe training's model and optimizer."""
+
+    def on_fit_start(self, state):
+        self.model, self.optimizer = state.model, state.optimizer
+
+
+@pytest.fixture
+def built(monkeypatch):
+    """Every optimizer the pre-flight probes build, with the module they were given."""
+    seen = []
+    real = pf.build_optimizer
+
+    def spy(spec, model, **options):
+        opt = real(spec, model, **options)
+        seen.append((model, opt))
+        return opt
+
+    monkeypatch.setattr(pf, "build_optimizer", spy)
+    return seen
+
+
+def test_lr_mults_reach_the_preflight_probes():
+    """With every layer at lr_mult 0 the overfit probe cannot move, and pre-flight says so."""
+    frozen_lr = {"0": 0.0, "2": 0.0, "4": 0.0}
+    assert "lr_too_low" in codes(trainwell.doctor(mlp(), (X, Y), lr_mults=frozen_lr, probe=False))
+    assert "lr_too_low" not in codes(trainwell.doctor(mlp(), (X, Y), probe=False))
+
+
+def test_probes_and_probe_training_use_the_runs_optimizer_options(built):
+    spy = Spy()
+    trainwell.doctor(bn_mlp(), (X, Y), optimizer="sam", nesterov=False, lr_mults={"0": 0.1}, freeze=["3"],
+                     optimizer_options={"rho": 0.2, "dampening": 0.1}, callbacks=[spy], epochs=1, budget_s=60)
+    for model, opt in [*built, (spy.model, spy.optimizer)]:
+        if opt.param_groups[0].get("betas"):             # the overfit check's reference Adam
+            continue
+        assert isinstance(model, nn.Module) and isinstance(opt, SAM) and opt.rho == 0.2
+        assert opt.model is model                         # batch-norm statistics are protected
+        names = {n: g for g in opt.param_groups for n in g["param_names"]}
+        assert {n: g["lr_mult"] for n, g in names.items()} == {
+            "0.weight": 0.1, "0.bias": 0.1, "1.weight": 1.0, "1.bias": 1.0}   # "3" is frozen
+        assert all(g["dampening"] == 0.1 for g in opt.param_groups)
+    assert len(built) >= 2                                # the regularization and the overfit probes
+
+
+SMALL = """
+epochs = 2
+batch_size = 64
+progress = false
+[data]
+source = "digits"
+[model]
+type = "mlp"
+widths = [16]
+norm = "batch"
+"""
+
+
+@pytest.mark.parametrize("options", [
+    'lr_mults = { "1" = 0.1 }',
+    'freeze = ["1"]',
+    'nesterov = false\noptimizer_options = { dampening = 0.1 }',
+    'optimizer = "sam"\noptimizer_options = { rho = 0.1 }',
+], ids=["lr_mults", "freeze", "optimizer_options", "sam"])
+def test_doctor_command_takes_the_optimizer_options(tmp_path, monkeypatch, capsys, options):
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "c.toml"
+    config.write_text(options + "\n" + SMALL)
+    status = main(["doctor", str(config), "--budget", "20"])
+    out = capsys.readouterr()
+    assert status == 0, out.out + out.err
+    assert "no problems found" in out.out
