@@ -55,15 +55,15 @@ def _two_betas(v):
 # and messages as the config's). A record lists the ones its optimizer uses, with its defaults;
 # the others are ignored, so one config can switch optimizers. None: the optimizer's own default.
 COMMON_OPTIONS = {
-    "lr": Option(NUMBER, None, "base learning rate ε₀ (None: the record's default_lr)", check=positive),
-    "weight_decay": Option(NUMBER, 0.0, "decoupled weight decay λ: w ← w − ε·λ·w", check=non_negative,
+    "lr": Option(float, None, "base learning rate ε₀ (None: the record's default_lr)", check=positive),
+    "weight_decay": Option(float, 0.0, "decoupled weight decay λ: w ← w − ε·λ·w", check=non_negative,
                            source="Loshchilov & Hutter 2019; notes 004"),
-    "momentum": Option(NUMBER, None, "momentum coefficient", check=unit_interval),
+    "momentum": Option(float, None, "momentum coefficient", check=unit_interval),
     "nesterov": Option(bool, None, "Nesterov momentum"),
     "betas": Option((list, tuple), None, "β₁, β₂ of the first and second moments", check=_two_betas),
-    "eps": Option(NUMBER, None, "ε added to the denominator", check=positive),
+    "eps": Option(float, None, "ε added to the denominator", check=positive),
     "bias_correction": Option(bool, None, "divide m, v by 1 − βᵗ"),
-    "alpha": Option(NUMBER, None, "smoothing constant α of the mean square", check=unit_interval),
+    "alpha": Option(float, None, "smoothing constant α of the mean square", check=unit_interval),
 }
 # Constructor keywords that are never an optimizer's "other" options: the factory sets them.
 SET_BY_FACTORY = {"self", "params", "lr", "weight_decay", "decoupled_weight_decay"}
