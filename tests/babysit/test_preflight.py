@@ -416,3 +416,22 @@ def test_budget_skips_expensive_checks_with_an_info_finding():
     skipped = [f for f in found if f.code == "check_skipped"]
     assert len(skipped) == 1 and skipped[0].severity == "info"
     assert skipped[0].evidence["skipped"] == ["gradient check", "regularization check", "overfit a small subset"]
+
+
+def test_cheap_only_runs_the_one_forward_pass_checks_without_a_skip_note():
+    """The repairer's checks before the first step: the same findings as a spent budget, without
+    the gradient check, the regularization check, the overfit run or a check_skipped note."""
+    model = mlp()
+    with torch.no_grad():
+        model[-1].weight.mul_(30.0)                 # over-confident: a one-forward-pass finding
+    cheap = pf.preflight(model, XS * 100, YS, lr=0.1, cheap_only=True)
+    spent = pf.preflight(model, XS * 100, YS, lr=0.1, budget_s=1e-9)
+    assert [f.code for f in cheap] == [f.code for f in spent if f.code != "check_skipped"]
+    assert {"bad_initial_loss", "unnormalized_inputs"} <= {f.code for f in cheap}
+    assert "check_skipped" not in {f.code for f in cheap}
+    full = pf.preflight(model, XS * 100, YS, lr=0.1)
+    assert {f.code for f in cheap} <= {f.code for f in full}
+    reg = {"dropout": 0.5}                          # configured, but the model has no dropout
+    assert "regularization_not_effective" in codes(pf.preflight(mlp(), XS, YS, lr=0.1, regularization=reg))
+    assert "regularization_not_effective" not in codes(
+        pf.preflight(mlp(), XS, YS, lr=0.1, regularization=reg, cheap_only=True))
