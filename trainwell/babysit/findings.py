@@ -100,10 +100,11 @@ class Diagnosis:
             self.add(f)
 
     def ranked(self) -> list[Finding]:
-        """Errors and warnings, root causes first: a finding explained by another one found (see
-        ``CAUSES``) comes after it; then errors before warnings; then findings whose evidence names
-        the setting behind them (``evidence["cause"]``, e.g. underfitting under too much weight
-        decay); then ``PRIORITY``; info last."""
+        """Errors and warnings, root causes first: a finding explained by another one found
+        (``registry.CAUSES``, from the records' ``explains``) comes after it; then errors before
+        warnings; then findings whose evidence names the setting behind them (``evidence["cause"]``,
+        e.g. underfitting under too much weight decay); then ``registry.PRIORITY`` (the registry's
+        order); info last."""
         # a unit statistic measured during training is a symptom: it explains nothing
         causes = {f.code for f in self.findings if f.severity != "info"
                   and not (f.in_training and f.code in TRAINING_SYMPTOMS)}

@@ -53,7 +53,9 @@ PER_SAMPLE_RULES = tuple(code for code in RULES if CODES[code].runs is Runs.PER_
 SAMPLE_ONLY_RULES = tuple(code for code in RULES if CODES[code].runs is Runs.SAMPLES_ONLY)
 EPOCH_RULES = tuple(code for code in RULES if code not in SAMPLE_ONLY_RULES)
 RULE_ORDER = {name: i for i, name in enumerate(RULES)}   # each rule reports its own code
-MAX_EVERY = 1000
+MAX_EVERY = 1000              # the calibrated period never exceeds 1000 steps
+COST_SAMPLES = 8              # a sample's cost: the mean over the last 8 samples ...
+COST_CLIP = 3.0               # ... each clipped at 3x their lower median (a preempted sample)
 # Quasi-Newton and Newton steps are sized by curvature, not by a small lr: the notes' ~1e-3
 # update/weight ratio (a first-order rule of thumb) does not apply to them.
 SECOND_ORDER = (torch.optim.LBFGS, Newton)
@@ -304,9 +306,9 @@ class Monitor:
                 started, monitor, epochs, steps = self._anchor
                 steps, train = max(self._steps_seen - steps, 1), (now - started) - (self.monitor_seconds - monitor)
                 epochs = (self._epoch_seconds - epochs) / steps
-                self._costs = self._costs[-7:] + [cost]
+                self._costs = self._costs[-(COST_SAMPLES - 1):] + [cost]
                 typical = sorted(self._costs)[(len(self._costs) - 1) // 2]       # the lower median
-                per_sample = sum(min(c, 3.0 * typical) for c in self._costs) / len(self._costs)
+                per_sample = sum(min(c, COST_CLIP * typical) for c in self._costs) / len(self._costs)
             budget = PLANNED_SHARE * self.overhead_target * max(train, 1e-6) / steps - epochs
             self.every = MAX_EVERY if budget <= 0 else max(1, min(MAX_EVERY, math.ceil(per_sample / budget)))
             if len(self._costs) == 0 and getattr(state, "steps_per_epoch", None):

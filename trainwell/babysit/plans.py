@@ -74,7 +74,7 @@ def plan_update_ratio_high(f, ctx):
     if ctx.loss_falling():
         return "large updates, but the loss is falling: left alone (the lr rules act if it rises)"
     ratios = [r for r in (f.evidence.get("update_ratio") or {}).values() if r is not None]
-    top = max(ratios) if ratios else 10 * TARGET_RATIO
+    top = max(ratios) if ratios else 10 * TARGET_RATIO     # no ratios in the evidence: cut the lr 10x
     factor = min(MAX_FACTOR, max(MIN_CUT, top / TARGET_RATIO))
     return _lower_lr(factor, f"updates are {top:.2g} of the weights per step (healthy ~1e-3, notes 001): "
                              f"lower the lr {factor:.3g}x")

@@ -32,7 +32,11 @@ import enum
 from dataclasses import dataclass
 from typing import Callable
 
-from trainwell.babysit import plans
+from trainwell.babysit.plans import (not_repairable, plan_bad_initial_loss, plan_diverged,
+                                     plan_exploding_gradients, plan_init, plan_lr_too_low, plan_oscillating,
+                                     plan_output_mismatch, plan_overfitting, plan_plateau, plan_underfitting,
+                                     plan_unnormalized, plan_unshuffled, plan_update_ratio_high,
+                                     plan_update_ratio_low, plan_vanishing)
 
 SEVERITIES = ("error", "warning", "info")
 PHASES = ("preflight", "training")
@@ -105,7 +109,7 @@ CODES = {spec.code: spec for spec in (
         explains=("unnormalized_inputs", Group.INIT, "bad_initial_loss", "cannot_overfit_small_subset",
                   Group.OPTIMIZATION),
         stops_unrepaired=True,
-        plan=plans.not_repairable,
+        plan=not_repairable,
     ),
     FindingSpec(
         "label_problem", "preflight", "error",
@@ -120,7 +124,7 @@ CODES = {spec.code: spec for spec in (
                   Group.OPTIMIZATION),
         thresholds=("preflight.PROBABILITY_TOLERANCE",),
         stops_unrepaired=True,
-        plan=plans.not_repairable,
+        plan=not_repairable,
     ),
     FindingSpec(
         "loss_output_mismatch", "preflight", "error",
@@ -137,7 +141,7 @@ CODES = {spec.code: spec for spec in (
         explains=("bad_initial_loss", "cannot_overfit_small_subset", Group.OPTIMIZATION),
         thresholds=("preflight.ROW_SUM_TOLERANCE",),
         stops_unrepaired=True,
-        plan=plans.plan_output_mismatch,
+        plan=plan_output_mismatch,
     ),
     FindingSpec(
         "gradient_mismatch", "preflight", "error",
@@ -163,7 +167,7 @@ CODES = {spec.code: spec for spec in (
         explains=(Group.INIT, "bad_initial_loss", "cannot_overfit_small_subset", Group.OPTIMIZATION),
         thresholds=("preflight.MEAN_OFF", "preflight.STD_HIGH", "preflight.STD_LOW",
                     "preflight.SCALE_SPREAD"),
-        plan=plans.plan_unnormalized,
+        plan=plan_unnormalized,
     ),
     FindingSpec(
         "unshuffled_data", "preflight", "warning",
@@ -174,7 +178,7 @@ CODES = {spec.code: spec for spec in (
         fix="turn shuffling on (shuffle=True)",
         explains=("oscillating_loss", "lr_too_high", Group.EPOCH_CURVES),
         thresholds=("preflight.RUN_CHANGES", "preflight.SORTED_RHO"),
-        plan=plans.plan_unshuffled,
+        plan=plan_unshuffled,
     ),
     FindingSpec(
         "symmetric_init", "preflight", "error",
@@ -185,7 +189,7 @@ CODES = {spec.code: spec for spec in (
         fix="initialize with small random numbers: Xavier (tanh) or He (ReLU) init",
         groups=(Group.INIT, Group.REINIT),
         explains=("bad_initial_loss", "cannot_overfit_small_subset", "vanishing_gradients", Group.SLOW),
-        plan=plans.plan_init,
+        plan=plan_init,
     ),
     FindingSpec(
         "saturated_units", "preflight", "warning",
@@ -197,7 +201,7 @@ CODES = {spec.code: spec for spec in (
         groups=(Group.INIT, Group.UNIT_STATISTICS, Group.REINIT),
         explains=("bad_initial_loss", "cannot_overfit_small_subset", "vanishing_gradients", Group.SLOW),
         thresholds=("preflight.SATURATED_SHARE", "probes.TANH_SATURATION", "probes.SIGMOID_SATURATION"),
-        plan=plans.plan_init,
+        plan=plan_init,
     ),
     FindingSpec(
         "vanishing_activations", "preflight", "warning",
@@ -212,7 +216,7 @@ CODES = {spec.code: spec for spec in (
         groups=(Group.INIT, Group.UNIT_STATISTICS, Group.REINIT),
         explains=("bad_initial_loss", "cannot_overfit_small_subset", "vanishing_gradients", Group.SLOW),
         thresholds=("preflight.VANISHING_STD",),
-        plan=plans.plan_init,
+        plan=plan_init,
     ),
     FindingSpec(
         "exploding_activations", "preflight", "warning",
@@ -226,7 +230,7 @@ CODES = {spec.code: spec for spec in (
                   Group.DIVERGED),
         thresholds=("preflight.EXPLODING_STD",),
         unhealthy=True,
-        plan=plans.plan_init,
+        plan=plan_init,
     ),
     FindingSpec(
         "dead_units", "preflight", "warning",
@@ -240,7 +244,7 @@ CODES = {spec.code: spec for spec in (
                   "vanishing_activations"),
         thresholds=("preflight.DEAD_SHARE",),
         unhealthy=True,
-        plan=plans.plan_init,
+        plan=plan_init,
     ),
     FindingSpec(
         "bad_initial_loss", "preflight", "warning",
@@ -254,7 +258,7 @@ CODES = {spec.code: spec for spec in (
         explains=(Group.DIVERGED,),
         thresholds=("preflight.LOSS_RATIO_LOW", "preflight.LOSS_RATIO_HIGH", "preflight.EXCESS_NATS",
                     "preflight.REGRESSION_LOSS_RATIO"),
-        plan=plans.plan_bad_initial_loss,
+        plan=plan_bad_initial_loss,
     ),
     FindingSpec(
         "regularization_not_effective", "preflight", "error",
@@ -299,7 +303,7 @@ CODES = {spec.code: spec for spec in (
         stops_run=True,
         stops_unrepaired=True,
         unhealthy=True,
-        plan=plans.plan_diverged,
+        plan=plan_diverged,
     ),
     FindingSpec(
         "loss_exploding", "training", "error",
@@ -314,7 +318,7 @@ CODES = {spec.code: spec for spec in (
         thresholds=("rules.DIVERGENCE_FACTOR",),
         stops_unrepaired=True,
         unhealthy=True,
-        plan=plans.plan_diverged,
+        plan=plan_diverged,
     ),
     FindingSpec(
         "exploding_gradients", "training", "error",
@@ -331,7 +335,7 @@ CODES = {spec.code: spec for spec in (
         runs=Runs.SAMPLES_ONLY,
         thresholds=("rules.GRAD_GROWTH", "rules.BASELINE_SAMPLES", "ratios.STRONG_DECAY"),
         unhealthy=True,
-        plan=plans.plan_exploding_gradients,
+        plan=plan_exploding_gradients,
     ),
     FindingSpec(
         "oscillating_loss", "training", "warning",
@@ -347,7 +351,7 @@ CODES = {spec.code: spec for spec in (
         explains_in_training=(Group.UNIT_STATISTICS,),
         runs=Runs.PER_EPOCH,
         thresholds=("rules.OSCILLATION", "rules.SETTLED", "rules.OSCILLATION_EPOCHS", "rules.EPOCH_RISE"),
-        plan=plans.plan_oscillating,
+        plan=plan_oscillating,
     ),
     FindingSpec(
         "lr_too_high", "training", "warning",
@@ -363,7 +367,7 @@ CODES = {spec.code: spec for spec in (
         runs=Runs.PER_SAMPLE,
         thresholds=("rules.RISE", "rules.CONVERGED", "rules.DIVERGENCE_FACTOR"),
         unhealthy=True,
-        plan=plans.plan_diverged,
+        plan=plan_diverged,
     ),
     FindingSpec(
         "vanishing_gradients", "training", "warning",
@@ -376,7 +380,7 @@ CODES = {spec.code: spec for spec in (
         explains_in_training=(Group.UNIT_STATISTICS,),
         runs=Runs.SAMPLES_ONLY,
         thresholds=("rules.VANISH", "rules.NO_GRADIENT"),
-        plan=plans.plan_vanishing,
+        plan=plan_vanishing,
     ),
     FindingSpec(
         "update_ratio_high", "training", "warning",
@@ -398,7 +402,7 @@ CODES = {spec.code: spec for spec in (
         runs=Runs.SAMPLES_ONLY,
         thresholds=("ratios.RATIO_HIGH", "ratios.EXTREME_RATIO", "ratios.STEP_REPLACES", "rules.FALLING",
                     "rules.CONVERGED"),
-        plan=plans.plan_update_ratio_high,
+        plan=plan_update_ratio_high,
     ),
     FindingSpec(
         "lr_too_low", "training", "warning",
@@ -413,7 +417,7 @@ CODES = {spec.code: spec for spec in (
         runs=Runs.PER_EPOCH,
         thresholds=("rules.BARELY", "ratios.SLOW_RATIO"),
         settle_epochs=1,
-        plan=plans.plan_lr_too_low,
+        plan=plan_lr_too_low,
     ),
     FindingSpec(
         "update_ratio_low", "training", "warning",
@@ -427,7 +431,7 @@ CODES = {spec.code: spec for spec in (
         runs=Runs.SAMPLES_ONLY,
         thresholds=("ratios.RATIO_LOW", "rules.ANNEALING"),
         settle_epochs=1,
-        plan=plans.plan_update_ratio_low,
+        plan=plan_update_ratio_low,
     ),
     FindingSpec(
         "plateau", "training", "warning",
@@ -443,7 +447,7 @@ CODES = {spec.code: spec for spec in (
         runs=Runs.PER_EPOCH,
         thresholds=("rules.FLAT", "rules.PLATEAU_LEVEL", "rules.LEARNED", "rules.ANNEALED", "rules.FITTED"),
         settle_epochs=3,
-        plan=plans.plan_plateau,
+        plan=plan_plateau,
     ),
     FindingSpec(
         "overfitting", "training", "warning",
@@ -458,7 +462,7 @@ CODES = {spec.code: spec for spec in (
         thresholds=("rules.GAP_HIGH", "rules.GAP_SEVERE", "rules.VAL_RISE", "rules.MEMORIZED",
                     "rules.REGRESSION_VAL_RISE", "rules.REGRESSION_GAP"),
         settle_epochs=1,
-        plan=plans.plan_overfitting,
+        plan=plan_overfitting,
     ),
     FindingSpec(
         "underfitting", "training", "warning",
@@ -478,7 +482,7 @@ CODES = {spec.code: spec for spec in (
         thresholds=("rules.UNDERFIT_ACC", "rules.UNDERFIT_GAP", "rules.UNDERFIT_LOSS", "rules.STALLED",
                     "ratios.STRONG_DECAY", "rules.DECAY_EPOCHS"),
         settle_epochs=3,
-        plan=plans.plan_underfitting,
+        plan=plan_underfitting,
     ),
     FindingSpec(
         "check_skipped", "preflight", "info",
