@@ -7,7 +7,9 @@ groups it belongs to and what it ``explains`` (the ranking's ``CAUSES`` and ``TR
 are derived from these), when its in-training rule runs (``runs``), what happens when it is
 found (``stops_run``, ``stops_unrepaired``, ``unhealthy``, ``settle_epochs``) and its repair
 planner (``plan``). ``Finding``/``make``/``Diagnosis`` (findings.py), the ``Monitor``, the
-``Repairer``, docs/babysitter.md and the tests read it.
+``Repairer``, docs/babysitter.md and the tests read it. An in-training code's rule is the function
+of the same name in rules.py (``rules.RULES`` is built from the records): the rules build their
+findings with ``make``, which reads this registry, so the registry cannot import them.
 
 The registry lists the codes root causes first; that order is ``PRIORITY``, the ranking's
 tie-break (``Diagnosis.ranked``): data and wiring, inputs, init, the setup checks, divergence,
@@ -22,7 +24,7 @@ Adding a finding with its repair:
    constants beside the code that uses them, each with its source, listed in ``thresholds``;
 3. if it is repairable, its planner in plans.py (``plan=``), choosing one of ``actions.ACTIONS``
    (a new kind of change is one more ``Action`` there);
-4. its entry under "Codes" in docs/babysitter.md (tests/babysit/test_registry.py checks it);
+4. its entry under "Codes" in docs/babysitter.md (tests/babysit/test_finding_registry.py checks it);
 5. its tests: the rule fires on a broken series and stays silent on a healthy one
    (tests/babysit/test_rules.py), the planner's plan (tests/babysit/test_repair.py).
 """
