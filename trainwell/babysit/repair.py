@@ -278,9 +278,12 @@ class Repairer:
         self._known = len(self.monitor.findings)
         self._settle_after(state, finding, plan)
         if plan.action.new_baseline or target is not None:
+            # after a rollback, or a change of the model or data that older snapshots predate, the
+            # state just made is the last good one (and the start, when repaired from the start or
+            # before the first step)
             self._good = take_snapshot(state)
             self._good_loss = None if target is None else target.train_loss
-            if mode is Rollback.START or target is None and finding.evidence.get("step", 0) == 0:
+            if mode is Rollback.START or (target is None and finding.evidence.get("step", 0) == 0):
                 self._start = self._good
         self.attempts[finding.code] = self.attempts.get(finding.code, 0) + 1
         self.repairs.append({
