@@ -198,3 +198,56 @@ def test_layers_frozen_by_an_lr_multiplier_of_zero_are_not_judged():
     trainwell.fit(mlp(), digits_splits(), lr=0.05, epochs=1, lr_mults={"0": 0.1}, babysit="off",
                   callbacks=[held_a_little], progress=False, report=False, run_dir=None)
     assert "0.weight" in held_a_little.samples[-1]["update_ratio"]
+
+
+def _drive(monitor, losses, **state_fields):
+    """Feed ``losses`` to the monitor's hooks as consecutive sampled steps of a fake run."""
+    w = nn.Parameter(torch.ones(4, 4))
+    state = SimpleNamespace(model=nn.Module(), step=0, epoch=0, batch=None, lr=0.1, history=[], metrics={},
+                            stop=None, extras={}, steps_per_epoch=50, **state_fields)
+    state.model.w = w
+    monitor.on_fit_start(state)
+    for loss in losses:
+        monitor.on_before_step(state)
+        with torch.no_grad():
+            w.sub_(1e-3)
+        w.grad = torch.ones_like(w)
+        state.step += 1
+        state.loss = torch.tensor(loss)
+        monitor.on_after_step(state)
+    return state
+
+
+def test_the_runs_divergence_factor_reaches_the_rules():
+    """A run configured to allow 10x its initial loss is not reported as exploding at 4x."""
+    losses = [1.0, 1.0, 1.0, 4.0]
+    default = Monitor(every=1, activation_every=0)
+    _drive(default, losses, config=SimpleNamespace(divergence_factor=3.0))
+    assert "loss_exploding" in {f.code for f in default.findings}
+    lenient = Monitor(every=1, activation_every=0)
+    _drive(lenient, losses, config=SimpleNamespace(divergence_factor=10.0))
+    assert "loss_exploding" not in {f.code for f in lenient.findings}
+    assert lenient.initial_loss == 1.0
+
+
+def test_reset_trajectory_restarts_the_samples_and_hands_back_the_findings():
+    m = Monitor(every=1, activation_every=0)
+    state = _drive(m, [1.0, 1.0, 1.0, 9.0])
+    found = list(m.findings)
+    assert found and m.samples
+    abandoned = m.reset_trajectory(state.step)
+    assert abandoned == found and m.findings == [] and m.samples == []
+    assert m.initial_loss == 1.0                       # the reference survives a rollback
+    m.on_before_step(state)                            # the very next step is sampled
+    state.step += 1
+    m.on_after_step(state)
+    assert [s["step"] for s in m.samples] == [state.step]
+
+
+def test_withdrawn_findings_can_be_reported_again():
+    m = Monitor(every=1, activation_every=0)
+    _drive(m, [1.0, 1.0, 1.0, 9.0])
+    exploding = [f for f in m.findings if f.code == "loss_exploding"]
+    m.withdraw(exploding)
+    assert "loss_exploding" not in {f.code for f in m.findings}
+    assert m.diagnosis.add(exploding[0])

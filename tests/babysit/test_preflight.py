@@ -112,12 +112,12 @@ def test_old_names_keep_their_update_rule(name, momentum, nesterov):
 
 
 def test_every_registered_name_and_torch_class_names_build():
-    from trainwell.optim.factory import OPTIMIZER_CLASSES, OPTIMIZERS, WRAPPERS
+    from trainwell.optim.registry import OPTIMIZERS
 
     small = mlp((64, 4, 10))                                     # 310 parameters: Newton's Hessian is cheap
-    for name in list(OPTIMIZERS) + list(WRAPPERS) + ["NAdam", "Rprop"]:
+    for name in list(OPTIMIZERS) + ["NAdam", "Rprop"]:
         opt = pf.make_optimizer(name, small, lr=0.01, total_steps=10)
-        want = OPTIMIZER_CLASSES.get(name) or WRAPPERS.get(name, (getattr(torch.optim, name, None),))[0]
+        want = OPTIMIZERS[name].cls if name in OPTIMIZERS else getattr(torch.optim, name)
         assert isinstance(opt, want), (name, type(opt))
         assert all(g["lr"] == 0.01 for g in opt.param_groups)
     assert pf.make_optimizer("sam", small, lr=0.01).model is small   # batch norm protected in the probe
@@ -416,3 +416,22 @@ def test_budget_skips_expensive_checks_with_an_info_finding():
     skipped = [f for f in found if f.code == "check_skipped"]
     assert len(skipped) == 1 and skipped[0].severity == "info"
     assert skipped[0].evidence["skipped"] == ["gradient check", "regularization check", "overfit a small subset"]
+
+
+def test_cheap_only_runs_the_one_forward_pass_checks_without_a_skip_note():
+    """The repairer's checks before the first step: the same findings as a spent budget, without
+    the gradient check, the regularization check, the overfit run or a check_skipped note."""
+    model = mlp()
+    with torch.no_grad():
+        model[-1].weight.mul_(30.0)                 # over-confident: a one-forward-pass finding
+    cheap = pf.preflight(model, XS * 100, YS, lr=0.1, cheap_only=True)
+    spent = pf.preflight(model, XS * 100, YS, lr=0.1, budget_s=1e-9)
+    assert [f.code for f in cheap] == [f.code for f in spent if f.code != "check_skipped"]
+    assert {"bad_initial_loss", "unnormalized_inputs"} <= {f.code for f in cheap}
+    assert "check_skipped" not in {f.code for f in cheap}
+    full = pf.preflight(model, XS * 100, YS, lr=0.1)
+    assert {f.code for f in cheap} <= {f.code for f in full}
+    reg = {"dropout": 0.5}                          # configured, but the model has no dropout
+    assert "regularization_not_effective" in codes(pf.preflight(mlp(), XS, YS, lr=0.1, regularization=reg))
+    assert "regularization_not_effective" not in codes(
+        pf.preflight(mlp(), XS, YS, lr=0.1, regularization=reg, cheap_only=True))

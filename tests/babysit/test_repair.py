@@ -8,10 +8,13 @@ import torch
 from torch import nn
 
 import trainwell
-from trainwell.babysit.findings import PRIORITY, make
+from trainwell.babysit.actions import ACTIONS, Plan, Rollback, reinitialize, swap_activations
+from trainwell.babysit.findings import make
 from trainwell.babysit.monitor import Monitor
-from trainwell.babysit.repair import (POLICY, Repairer, plan_diverged, plan_init, plan_lr_too_low, plan_overfitting,
-                                      plan_underfitting, plan_update_ratio_high, reinitialize, swap_activations)
+from trainwell.babysit.plans import (plan_diverged, plan_init, plan_lr_too_low, plan_overfitting, plan_underfitting,
+                                     plan_update_ratio_high)
+from trainwell.babysit.registry import CODES
+from trainwell.babysit.repair import RepairContext, Repairer
 from trainwell.data.sources import digits
 from trainwell.errors import ConfigError
 from trainwell.train.state import Stop, StopKind
@@ -43,13 +46,10 @@ def twin(data):
     return trainwell.fit(mlp(), data, babysit="watch", **FAST).results["test"]["acc"]
 
 
-def test_policy_covers_every_repairable_code_in_priority_order():
-    from trainwell.babysit.findings import CODES
-
-    assert set(POLICY) <= set(CODES)
-    assert set(POLICY) <= set(PRIORITY)
-    assert set(CODES) - set(POLICY) == {"gradient_mismatch", "cannot_overfit_small_subset",
-                                        "regularization_not_effective", "class_imbalance", "check_skipped"}
+def test_every_code_but_a_few_has_a_planner():
+    assert {c for c, spec in CODES.items() if spec.plan is None} == {
+        "gradient_mismatch", "cannot_overfit_small_subset", "regularization_not_effective", "class_imbalance",
+        "check_skipped"}
 
 
 def test_healthy_run_is_untouched(data):
@@ -133,6 +133,28 @@ def test_gives_up_after_max_repairs(data):
     assert state.extras["babysit"]["repairs"] == repairer.repairs
 
 
+def test_repairs_act_through_the_controls_alone(data):
+    """The repairer never reaches into the Trainer: with ``state.trainer`` gone a diverging run is
+    still rolled back and repaired, and the recorded lr is the first group's lr from the controls
+    (base lr x lr_mult x schedule x repair scale)."""
+    from trainwell.train.fit import make_trainer, prepare
+
+    p = prepare(mlp(), data, None, None, {**FAST, "babysit": "off", "lr": 10.0, "schedule": "constant",
+                                          "lr_mults": {"0": 0.5}})
+    monitor = Monitor(every=5)
+    repairer = Repairer(monitor)
+    trainer = make_trainer(p, extra_callbacks=[monitor, repairer])
+    trainer.state.trainer = None
+    state = trainer.fit()
+    assert repairer.errors == [] and repairer.repairs, repairer.errors
+    first = repairer.repairs[0]
+    assert first["action"] == "lower_lr" and first["rolled_back_to"] == {"step": 0, "epoch": 0}
+    mult = trainer.optimizer.param_groups[0]["lr_mult"]
+    assert first["before"]["lr"] == pytest.approx(10.0 * mult * first["before"]["lr_scale"])
+    assert first["after"]["lr"] == pytest.approx(first["before"]["lr"] / 10)
+    assert state.stop.kind == StopKind.FINISHED
+
+
 def test_never_raises_without_a_trainer():
     monitor = Monitor()
     repairer = Repairer(monitor)
@@ -149,18 +171,18 @@ def test_max_repairs_is_validated():
 
 # ------------------------------------------------------------------------------ planners and actions
 def _ctx(**extra):
-    trainer = SimpleNamespace(settings={"clip_norm": None, "optimizer_overrides": {}, "preprocess": []},
-                              config=SimpleNamespace(weight_decay=5e-4, l2=0.0), model=mlp())
-    return {"trainer": trainer, "state": SimpleNamespace(lr=0.1), "monitor": SimpleNamespace(samples=[]),
-            "attempts": 0, "before_training": False, "attempts_any_init": 0, **extra}
+    controls = SimpleNamespace(clip_norm=None, optimizer_overrides={}, preprocess=[], optimizer=None,
+                               config=SimpleNamespace(weight_decay=5e-4, l2=0.0), model=mlp())
+    return RepairContext(**{"controls": controls, "samples": [], "lr": 0.1, **extra})
 
 
 def test_update_ratio_factor_comes_from_the_evidence():
     f = make("update_ratio_high", "x", evidence={"update_ratio": {"0.weight": 0.5, "2.weight": 0.01}})
     plan = plan_update_ratio_high(f, _ctx())
-    assert plan["options"]["factor"] == pytest.approx(0.5 / 1e-2)
+    assert isinstance(plan, Plan) and plan.action is ACTIONS["lower_lr"] and plan.rollback is Rollback.LAST
+    assert plan.options["factor"] == pytest.approx(0.5 / 1e-2)
     f = make("update_ratio_high", "x", evidence={"update_ratio": {"0.weight": 50.0}})
-    assert plan_update_ratio_high(f, _ctx())["options"]["factor"] == 100.0     # capped at two decades
+    assert plan_update_ratio_high(f, _ctx()).options["factor"] == 100.0     # capped at two decades
 
 
 def test_nan_batch_is_not_blamed_on_the_lr():
@@ -168,7 +190,7 @@ def test_nan_batch_is_not_blamed_on_the_lr():
     assert isinstance(plan_diverged(f, _ctx()), str)
     f = make("nonfinite_loss", "x", evidence={"batch_finite": True, "lr": 0.1})
     plan = plan_diverged(f, _ctx())
-    assert plan["action"] == "lower_lr" and plan["options"]["factor"] == 10 and plan["options"]["clip_norm"]
+    assert plan.action.name == "lower_lr" and plan.options["factor"] == 10 and plan.options["clip_norm"]
 
 
 def test_swap_and_reinit_follow_the_activations():
@@ -190,31 +212,31 @@ def test_overfitting_is_regularized_once_without_a_rollback():
     runs accuracy); a second overfitting finding is reported, not repaired again."""
     f = make("overfitting", "gap", evidence={"gap": 0.2})
     plan = plan_overfitting(f, _ctx())
-    assert plan["rollback"] is None and plan["options"]["weight_decay"] == pytest.approx(5e-3)
+    assert plan.rollback is Rollback.NONE and plan.options["weight_decay"] == pytest.approx(5e-3)
     assert isinstance(plan_overfitting(f, _ctx(attempts=1)), str)
 
 
 def test_raising_the_lr_of_plain_sgd_adds_momentum():
     f = make("lr_too_low", "flat", evidence={"median_update_ratio": 1e-7})
     plain = _ctx()
-    plain["trainer"].optimizer = torch.optim.SGD(mlp().parameters(), lr=1e-6)
+    plain.controls.optimizer = torch.optim.SGD(mlp().parameters(), lr=1e-6)
     plan = plan_lr_too_low(f, plain)
-    assert plan["action"] == "raise_lr" and plan["options"]["momentum"] and "momentum 0.9" in plan["reason"]
-    assert plan["options"]["factor"] == pytest.approx(1e5)           # 1e-2 / 1e-7, capped at five decades
+    assert plan.action.name == "raise_lr" and plan.options["momentum"] and "momentum 0.9" in plan.reason
+    assert plan.options["factor"] == pytest.approx(1e5)           # 1e-2 / 1e-7, capped at five decades
     adam = _ctx()
-    adam["trainer"].optimizer = torch.optim.Adam(mlp().parameters(), lr=1e-6)
-    assert not plan_lr_too_low(f, adam)["options"]["momentum"]
+    adam.controls.optimizer = torch.optim.Adam(mlp().parameters(), lr=1e-6)
+    assert not plan_lr_too_low(f, adam).options["momentum"]
 
 
 def test_too_much_weight_decay_is_lowered_from_the_start():
     """The decay has already collapsed the weights: lowering it must restart from the start."""
     ctx = _ctx()
-    ctx["trainer"].config.weight_decay = 1.0
+    ctx.controls.config.weight_decay = 1.0
     plan = plan_underfitting(make("underfitting", "low"), ctx)
-    assert plan["action"] == "set_weight_decay" and plan["rollback"] == "start"
-    assert plan["options"]["weight_decay"] == pytest.approx(1e-2)
+    assert plan.action.name == "set_weight_decay" and plan.rollback is Rollback.START
+    assert plan.options["weight_decay"] == pytest.approx(1e-2)
     assert plan_update_ratio_high(make("update_ratio_high", "x", evidence={"update_ratio": {"0.weight": 0.05}}),
-                                  ctx)["action"] == "set_weight_decay"
+                                  ctx).action.name == "set_weight_decay"
 
 
 def test_too_much_weight_decay_is_repaired_end_to_end(data, twin):
@@ -227,15 +249,15 @@ def test_too_much_weight_decay_is_repaired_end_to_end(data, twin):
 def test_strong_decay_is_lr_times_weight_decay_at_the_recent_peak_lr():
     """AdamW's lr 1e-3 x weight_decay 1 takes 0.1% a step: not the collapse lr 0.05 x 1 gives;
     units that die under a strong decay get the decay lowered, not the lr."""
-    adamw = _ctx(state=SimpleNamespace(lr=1e-3))
-    adamw["trainer"].config.weight_decay = 1.0
+    adamw = _ctx(lr=1e-3)
+    adamw.controls.config.weight_decay = 1.0
     assert isinstance(plan_underfitting(make("underfitting", "low"), adamw), str)   # reported, not repaired
-    annealed = _ctx(state=SimpleNamespace(lr=1e-4), monitor=SimpleNamespace(samples=[{"lr": 0.05}, {"lr": 1e-4}]))
-    annealed["trainer"].config.weight_decay = 1.0
-    assert plan_underfitting(make("underfitting", "low"), annealed)["action"] == "set_weight_decay"
+    annealed = _ctx(lr=1e-4, samples=[{"lr": 0.05}, {"lr": 1e-4}])
+    annealed.controls.config.weight_decay = 1.0
+    assert plan_underfitting(make("underfitting", "low"), annealed).action.name == "set_weight_decay"
     dead = make("dead_units", "dead", evidence={"step": 80})
-    assert plan_init(dead, annealed)["action"] == "set_weight_decay"
-    assert plan_init(dead, _ctx())["action"] == "lower_lr"
+    assert plan_init(dead, annealed).action.name == "set_weight_decay"
+    assert plan_init(dead, _ctx()).action.name == "lower_lr"
 
 
 class SmallCNN(nn.Module):

@@ -58,9 +58,23 @@ def test_rule_is_silent_on_healthy_training(code):
     assert R.RULES[code](healthy_samples(), HEALTHY_HISTORY, CTX) == []
 
 
-def test_every_training_code_has_a_rule():
-    from trainwell.babysit.findings import CODES
-    assert {c for c, s in CODES.items() if s["phase"] == "training"} == set(R.RULES)
+def test_every_training_code_has_a_rule_named_after_it():
+    from trainwell.babysit.registry import CODES
+    assert {c for c, s in CODES.items() if s.phase == "training"} == set(R.RULES)
+    assert all(rule.__name__ == code and rule.__module__ == R.__name__ for code, rule in R.RULES.items())
+    assert {c for c, s in CODES.items() if s.runs is not None} == set(R.RULES)
+
+
+def test_the_runs_divergence_factor_is_honoured():
+    """A run that allows 10x its initial loss is not reported as exploding at 4x (notes 004's
+    3x is only the default)."""
+    samples = healthy_samples(3) + [sample(20, 4 * 2.3)]
+    assert R.loss_exploding(samples, [], CTX)[0].evidence["ratio"] == pytest.approx(4.0)
+    assert "above 3x" in R.loss_exploding(samples, [], CTX)[0].message
+    lenient = dict(CTX, divergence_factor=10.0)
+    assert R.loss_exploding(samples, [], lenient) == []
+    assert not any("exploded" in f.message for f in R.lr_too_high(samples, [], lenient))
+    assert R.loss_exploding(healthy_samples(3) + [sample(20, 11 * 2.3)], [], lenient)
 
 
 def test_update_ratio_low_respects_an_annealed_lr():

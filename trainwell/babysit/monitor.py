@@ -6,8 +6,9 @@ loss, per-layer gradient norms, weight norms and update/weight ratios in one hos
 ``activation_every``-th sample it also records activation statistics during that step's forward
 pass. At each epoch end the epoch-level rules run on the history the trainer already synced (the
 rules that read only samples run again only when new samples arrived). Findings are
-deduplicated by (code, where) into ``self.findings`` and ``state.extras["babysit"]``; a fatal one
-(``nonfinite_loss``) sets ``state.stop``. It never raises: a failing probe is recorded once in
+deduplicated by (code, where) into ``self.findings`` and ``state.extras["babysit"]``; one whose
+record says ``stops_run`` (``nonfinite_loss``) sets ``state.stop``. When each rule runs comes from
+its record (``registry.CODES[code].runs``). It never raises: a failing probe is recorded once in
 ``self.errors`` and monitoring carries on.
 
 ``every=None`` calibrates the sampling period from measured costs so that the monitor's time
@@ -29,31 +30,32 @@ import time
 import torch
 
 from trainwell.babysit.findings import Diagnosis, make
+from trainwell.babysit.plans import LR_STEP
 from trainwell.babysit.preflight import check_activations
 from trainwell.babysit.probes import (ActivationRecorder, UpdateProbe, gradient_norms, input_std,
                                       weight_parameters)
-from trainwell.babysit.rules import RULES, evaluate
+from trainwell.babysit.registry import CODES, Runs
+from trainwell.babysit.rules import DIVERGENCE_FACTOR, RULES, evaluate
 from trainwell.errors import ConfigError
 from trainwell.optim.factory import group_weight_decay
-from trainwell.optim.newton import Newton
+from trainwell.optim.registry import optimizer_info
 from trainwell.train.state import Stop, StopKind
 
-FATAL = ("nonfinite_loss",)
+# The codes that stop the run when found (their records' ``stops_run``).
+STOPS_RUN = tuple(code for code, spec in CODES.items() if spec.stops_run)
 # Checked at once on a sample whose loss is non-finite or above the initial loss (a diverging
 # run stops or is repaired at that step); the full rule set runs once per epoch at
 # on_validation_end on the samples gathered so far, so no problem waits more than one epoch.
-PER_SAMPLE_RULES = ("nonfinite_loss", "loss_exploding", "lr_too_high")
+PER_SAMPLE_RULES = tuple(code for code in RULES if CODES[code].runs is Runs.PER_SAMPLE)
 # Rules that read only the samples (and ctx values fixed by them): with no new sample since the
 # last epoch end their answer cannot change, so the epoch end skips them
 # (tests/babysit/test_monitor.py checks they ignore the history).
-SAMPLE_ONLY_RULES = ("vanishing_gradients", "exploding_gradients",
-                     "update_ratio_high", "update_ratio_low")
-EPOCH_RULES = tuple(r for r in RULES if r not in SAMPLE_ONLY_RULES)
+SAMPLE_ONLY_RULES = tuple(code for code in RULES if CODES[code].runs is Runs.SAMPLES_ONLY)
+EPOCH_RULES = tuple(code for code in RULES if code not in SAMPLE_ONLY_RULES)
 RULE_ORDER = {name: i for i, name in enumerate(RULES)}   # each rule reports its own code
-MAX_EVERY = 1000
-# Quasi-Newton and Newton steps are sized by curvature, not by a small lr: the notes' ~1e-3
-# update/weight ratio (a first-order rule of thumb) does not apply to them.
-SECOND_ORDER = (torch.optim.LBFGS, Newton)
+MAX_EVERY = 1000              # the calibrated period never exceeds 1000 steps
+COST_SAMPLES = 8              # a sample's cost: the mean over the last 8 samples ...
+COST_CLIP = 3.0               # ... each clipped at 3x their lower median (a preempted sample)
 # Share of the overhead target the calibration plans for (samples and epoch ends). The rest is
 # margin for what it does not time: the first sample's one-off costs (~0.2% of the benchmark
 # runs), the steps after a sample running slower (its copies evict the optimizer's data from the
@@ -67,7 +69,7 @@ class Monitor:
     """Duck-typed trainer callback (see trainwell.train.callbacks.HOOKS)."""
 
     def __init__(self, *, every: int | None = None, overhead: float = 0.02, activation_every: int = 4,
-                 rules=None, stop_on=FATAL, max_samples: int = 10_000):
+                 rules=None, stop_on=STOPS_RUN, max_samples: int = 10_000):
         if every is not None and (not isinstance(every, int) or every < 1):
             raise ConfigError(f"Monitor every = {every!r}: must be a positive integer or None (auto)")
         if not 0 < overhead < 1:
@@ -90,7 +92,7 @@ class Monitor:
         self.train_seconds = 0.0
         self._first_tick = None
         self._steps_seen = 0
-        self._sampled = 0             # samples taken (monotonic: the Repairer may clear self.samples)
+        self._sampled = 0             # samples taken (monotonic: reset_trajectory clears self.samples)
         self._evaluated = -1          # self._sampled when the sample-only rules last ran
         self._costs: list[float] = []  # the monitor's seconds per sample, recent samples
         self._epoch_seconds = 0.0     # monitor seconds spent at epoch ends
@@ -115,6 +117,26 @@ class Monitor:
         total = self.train_seconds
         return self.monitor_seconds / total if total > 0 else 0.0
 
+    @property
+    def initial_loss(self) -> float | None:
+        """The first finite sampled loss (the rules' reference), None before it."""
+        return self._initial_loss
+
+    # ------------------------------------------------------------------ for the repairer
+    def reset_trajectory(self, step: int) -> list:
+        """Judge the run afresh from ``step`` on (after a rollback or a change of the model): the
+        samples restart, the next step is sampled, and the findings so far are taken out of the
+        diagnosis and returned (so the same code can be reported again). The initial loss and the
+        largest lr seen are kept."""
+        abandoned, self.diagnosis.findings = self.diagnosis.findings, []
+        self.samples = []
+        self._next = step + 1
+        return abandoned
+
+    def withdraw(self, findings) -> None:
+        """Take ``findings`` out of the diagnosis: they can be reported again later."""
+        self.diagnosis.findings = [f for f in self.diagnosis.findings if f not in findings]
+
     # ------------------------------------------------------------------ hooks
     def on_fit_start(self, state):
         t0 = time.perf_counter()
@@ -124,7 +146,10 @@ class Monitor:
             optimizer = getattr(state, "optimizer", None)
             groups = getattr(optimizer, "param_groups", None) or ()
             held = {id(p) for g in groups if g.get("lr_mult", 1.0) == 0 for p in g["params"]}
-            self._second_order = isinstance(optimizer, SECOND_ORDER)
+            # (quasi-)Newton steps are sized by curvature, not by a small lr: the notes' ~1e-3
+            # update/weight ratio (a first-order rule of thumb) does not apply to them
+            info = optimizer_info(optimizer) if optimizer is not None else None
+            self._second_order = info is not None and info.second_order
             pairs = [(n, p) for n, p in weight_parameters(state.model) if id(p) not in held]
             self._names = [n for n, _ in pairs]
             self._params = [p for _, p in pairs]
@@ -150,7 +175,7 @@ class Monitor:
 
     def on_after_step(self, state):
         self._steps_seen += 1
-        if state.step < self._next or self._probe is None or self._probe._snapshot is None:
+        if state.step < self._next or self._probe is None or not self._probe.pending:
             return
         t0 = time.perf_counter()
         try:
@@ -191,14 +216,14 @@ class Monitor:
             return []
         loss, initial, lr = diverged.get("loss"), diverged.get("initial_loss"), diverged.get("lr")
         evidence = {"loss": loss, "initial_loss": initial, "lr": lr, "step": diverged.get("step")}
-        fix = f"lower lr from {lr:.3g} to about {lr / 10:.3g}, or clip gradients" if lr else None
+        fix = f"lower lr from {lr:.3g} to about {lr / LR_STEP:.3g}, or clip gradients" if lr else None
         if loss is None or not math.isfinite(loss):
             return [make("nonfinite_loss", f"the training loss became {loss} by step {diverged.get('step')} and "
                          f"the trainer stopped the run (notes 004: NaN almost always means high lr)",
                          evidence=evidence, fix=fix)]
         return [make("loss_exploding", f"the training loss rose to {loss:.4g}, {loss / initial:.1f}x its initial "
                      f"{initial:.4g}, by step {diverged.get('step')}: the trainer stopped the run (notes 004: "
-                     f"above {diverged.get('factor', 3.0):g}x, break out)",
+                     f"above {diverged.get('factor', DIVERGENCE_FACTOR):g}x, break out)",
                      evidence={**evidence, "ratio": loss / initial}, fix=fix)]
 
     def on_fit_end(self, state):
@@ -281,9 +306,9 @@ class Monitor:
                 started, monitor, epochs, steps = self._anchor
                 steps, train = max(self._steps_seen - steps, 1), (now - started) - (self.monitor_seconds - monitor)
                 epochs = (self._epoch_seconds - epochs) / steps
-                self._costs = self._costs[-7:] + [cost]
+                self._costs = self._costs[-(COST_SAMPLES - 1):] + [cost]
                 typical = sorted(self._costs)[(len(self._costs) - 1) // 2]       # the lower median
-                per_sample = sum(min(c, 3.0 * typical) for c in self._costs) / len(self._costs)
+                per_sample = sum(min(c, COST_CLIP * typical) for c in self._costs) / len(self._costs)
             budget = PLANNED_SHARE * self.overhead_target * max(train, 1e-6) / steps - epochs
             self.every = MAX_EVERY if budget <= 0 else max(1, min(MAX_EVERY, math.ceil(per_sample / budget)))
             if len(self._costs) == 0 and getattr(state, "steps_per_epoch", None):
@@ -299,7 +324,8 @@ class Monitor:
             rules = [r for r in (self.rules if rules is None else rules) if r in self.rules]
         ctx = {"initial_loss": self._initial_loss or getattr(state, "initial_loss", None),
                "steps_per_epoch": getattr(state, "steps_per_epoch", None), "max_lr": self._max_lr,
-               "final": final, "second_order": self._second_order}
+               "final": final, "second_order": self._second_order,
+               "divergence_factor": getattr(getattr(state, "config", None), "divergence_factor", None)}
         try:
             return evaluate(self.samples, history, ctx, rules=rules)
         except Exception as exc:

@@ -3,8 +3,8 @@
 "Check that the loss is reasonable; the loss goes up as you increase regularization; make sure
 that you can overfit a very small portion of the training data; check gradients numerically"
 — plus the data, label, init and activation checks the notes' figures motivate. Each check is a
-measured quantity against a threshold with a source; the registry ``findings.CODES`` lists
-them and docs/babysitter.md explains them.
+measured quantity against a named threshold with a source; the registry ``registry.CODES``
+lists them and docs/babysitter.md explains them.
 
 All work happens on deep copies of the model (the caller's model, its weights, running
 statistics and gradients are untouched) and on samples of a few hundred rows, so the whole
@@ -25,6 +25,7 @@ from torch import nn
 from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.gradcheck import ERROR_THRESHOLD, WARN_THRESHOLD, gradcheck
 from trainwell.babysit.probes import ActivationRecorder, input_signal, input_std
+from trainwell.babysit.rules import DIVERGENCE_FACTOR
 from trainwell.errors import ConfigError, DataError
 from trainwell.nn.losses import LOSSES, make_loss
 from trainwell.optim.decay import DECOUPLED_KEY
@@ -39,6 +40,28 @@ OVERFIT_ROWS = 20         # notes 004: "overfit a very small portion" (the notes
 OVERFIT_STEPS = 200       # full-batch steps with the user's optimizer (notes 004 log: 200 epochs)
 REFERENCE_STEPS = 300     # Adam lr=1e-3 (notes 004: "a great starting point") before blaming the model
 STATS_ROWS = 2000         # input statistics
+
+# Thresholds of the checks (registry.CODES[code].thresholds names them).
+MEAN_OFF = 1.0            # unnormalized_inputs: median |feature mean| above 1 (notes 002: zero-center)
+STD_HIGH, STD_LOW = 10.0, 1e-2   # ... median feature std outside [1e-2, 10] (notes 002: unit scale)
+SCALE_SPREAD = 100.0      # ... 90th / 10th percentile of the feature stds (LeCun et al. 1998 §4.3)
+RUN_CHANGES = 0.5         # unshuffled_data: fewer than half the label changes random order gives
+SORTED_RHO = 0.9          # ... or |Spearman rho| of a continuous target with the row index above 0.9
+PROBABILITY_TOLERANCE = 1e-3   # label_problem: target rows summing to 1 within this
+ROW_SUM_TOLERANCE = 1e-4  # loss_output_mismatch: output rows summing to 1 (softmax) within this
+LOG_PROB_SLACK = 1e-6     # ... log-probabilities are <= 0 up to rounding
+MAX_CLASS_IDS = 50        # ... whole-number targets with at most 50 values are class ids
+IMBALANCE = 10.0          # class_imbalance: He & Garcia 2009, 10:1 and beyond
+LOSS_RATIO_LOW, LOSS_RATIO_HIGH = 0.5, 1.5   # bad_initial_loss: initial / uniform-guess loss
+REGRESSION_LOSS_RATIO = 3.0   # ... a regression loss above 3x that of predicting zeros
+REGRESSION_FIT = 0.05     # cannot_overfit_small_subset: a regression subset is fitted at 5% of its first loss
+BARELY_MOVED = 0.1        # the overfit run moved its loss < 10%: the lr is too low
+NO_SHRINK = 1e-9          # regularization_not_effective: one decay step shrinks ||w|| by less
+SAME_OUTPUT = 1e-6        # ... two dropout forward passes differ by less (relative)
+VANISHING_STD = 1e-2      # vanishing_activations: std (or per-unit signal) below 1e-2 x the input's
+EXPLODING_STD = 10.0      # exploding_activations: std above 10x the input's
+SATURATED_SHARE = 0.2     # saturated_units: more than 20% of a layer's values saturated
+DEAD_SHARE = 0.4          # dead_units: CS231n "as much as 40% of your network can be dead"
 
 # Loss kinds: what the loss expects as output and targets.
 CLASS_ID_KINDS = {"cross_entropy", "hinge", "nll"}
@@ -141,11 +164,11 @@ def check_inputs_normalized(X) -> list[Finding]:
     med_std = float(s.median())
     spread = float(torch.quantile(s, 0.9) / torch.quantile(s, 0.1).clamp_min(1e-30))
     reasons = []
-    if med_mean > 1.0:
+    if med_mean > MEAN_OFF:
         reasons.append(f"features are not centered (median |mean| {med_mean:.3g}, want ~0)")
-    if med_std > 10.0 or med_std < 1e-2:
+    if med_std > STD_HIGH or med_std < STD_LOW:
         reasons.append(f"features have scale {med_std:.3g} (median std, want ~1)")
-    if spread > 100.0:
+    if spread > SCALE_SPREAD:
         reasons.append(f"feature scales differ by {spread:.3g}x (90th/10th percentile of the stds)")
     if not reasons:
         return []
@@ -166,7 +189,7 @@ def check_shuffled(y, *, shuffle: bool, class_ids: bool) -> list[Finding]:
         p = counts / n
         expected = (n - 1) * float(1 - (p * p).sum())
         changes = int((y[1:] != y[:-1]).sum())
-        if expected > 0 and changes < 0.5 * expected:
+        if expected > 0 and changes < RUN_CHANGES * expected:
             return [make("unshuffled_data",
                          f"the labels come in long runs ({changes} label changes between neighbours, "
                          f"{expected:.0f} expected in random order) and shuffling is off, so each batch "
@@ -178,7 +201,7 @@ def check_shuffled(y, *, shuffle: bool, class_ids: bool) -> list[Finding]:
         ranks = torch.argsort(torch.argsort(v)).double()
         idx = torch.arange(n, dtype=torch.float64)
         rho = float(torch.corrcoef(torch.stack([ranks, idx]))[0, 1])
-        if math.isfinite(rho) and abs(rho) > 0.9:
+        if math.isfinite(rho) and abs(rho) > SORTED_RHO:
             return [make("unshuffled_data",
                          f"the targets are sorted (Spearman correlation with the row index {rho:.3f}) "
                          f"and shuffling is off", evidence={"spearman_rho": rho, "shuffle": shuffle})]
@@ -195,7 +218,7 @@ def check_labels(y, out, kind: str, *, num_classes) -> list[Finding]:
 
     if kind in CLASS_ID_KINDS or (kind == "other" and not torch.is_floating_point(y)):
         if torch.is_floating_point(y) and y.shape == out.shape and kind == "cross_entropy":
-            if bool((y < 0).any()) or float((y.sum(dim=-1) - 1).abs().max()) > 1e-3:
+            if bool((y < 0).any()) or float((y.sum(dim=-1) - 1).abs().max()) > PROBABILITY_TOLERANCE:
                 problem("the targets have the output's shape (soft labels) but their rows are not "
                         "probability distributions", "make each target row non-negative and sum to 1")
             return found
@@ -237,7 +260,7 @@ def check_labels(y, out, kind: str, *, num_classes) -> list[Finding]:
             problem(f"every target is {lo:g}: one class only", "check the labels", value=lo)
     elif kind in ("kl_div", "kl_div_logprob"):
         yf = y.double()
-        if bool((yf < 0).any()) or float((yf.sum(dim=-1) - 1).abs().max()) > 1e-3:
+        if bool((yf < 0).any()) or float((yf.sum(dim=-1) - 1).abs().max()) > PROBABILITY_TOLERANCE:
             problem("KL divergence needs each target row to be a probability distribution "
                     "(non-negative, summing to 1)", "normalize the target rows (y / y.sum(dim=1, keepdim=True))")
     return found
@@ -257,7 +280,7 @@ def check_class_balance(y, kind: str) -> list[Finding]:
     if present.numel() < 2:
         return []
     ratio = float(present.max()) / float(present.min())
-    if ratio <= 10.0:
+    if ratio <= IMBALANCE:
         return []
     return [make("class_imbalance",
                  f"the classes are imbalanced: the largest has {ratio:.1f}x the examples of the smallest "
@@ -275,9 +298,9 @@ def _looks_like(out) -> dict:
     wide = o.ndim >= 2 and o.shape[-1] > 1
     in01 = bool(((o >= 0) & (o <= 1)).all())
     return {
-        "probabilities": wide and in01 and float((o.sum(dim=-1) - 1).abs().max()) < 1e-4,
-        "log_probabilities": wide and bool((o <= 1e-6).all())
-                             and float(torch.logsumexp(o, dim=-1).abs().max()) < 1e-4,
+        "probabilities": wide and in01 and float((o.sum(dim=-1) - 1).abs().max()) < ROW_SUM_TOLERANCE,
+        "log_probabilities": wide and bool((o <= LOG_PROB_SLACK).all())
+                             and float(torch.logsumexp(o, dim=-1).abs().max()) < ROW_SUM_TOLERANCE,
         "unit_interval": bool(((o > 0) & (o < 1)).all()),
     }
 
@@ -332,7 +355,7 @@ def check_loss_output(out, y, kind: str, loss_fn, *, last: tuple, num_classes) -
                  f"size the last layer to {num_classes} outputs", num_classes=num_classes)
     if kind in REGRESSION_KINDS:
         class_like = (not torch.is_floating_point(y)) or (
-            width > 1 and y.ndim == 1 and bool(torch.all(y == y.round())) and torch.unique(y).numel() <= 50)
+            width > 1 and y.ndim == 1 and bool(torch.all(y == y.round())) and torch.unique(y).numel() <= MAX_CLASS_IDS)
         if class_like:
             mismatch(f"a regression loss ({kind}) is used on class ids: it treats class 7 as 'closer' to "
                      f"8 than to 1", "use cross_entropy on logits for class ids", target_dtype=str(y.dtype))
@@ -383,10 +406,10 @@ def check_initial_loss(out, y, kind: str, loss_fn) -> list[Finding]:
             return []
         ratio = value / expected
         excess = value - expected if kind in NATS_KINDS else 0.0
-        if 0.5 <= ratio <= 1.5 and excess <= EXCESS_NATS:
+        if LOSS_RATIO_LOW <= ratio <= LOSS_RATIO_HIGH and excess <= EXCESS_NATS:
             return []
     else:
-        if expected <= 0 or value <= 3.0 * expected:
+        if expected <= 0 or value <= REGRESSION_LOSS_RATIO * expected:
             return []
         ratio = value / expected
     evidence["ratio"] = ratio
@@ -478,15 +501,15 @@ def check_activations(stats: dict, x_std: float, x_signal: float | None = None) 
         std = s["std"]
         if s["nonfinite"]:
             first.setdefault("nonfinite", name)
-        elif std is not None and std < 1e-2 * ref:
+        elif std is not None and std < VANISHING_STD * ref:
             first.setdefault("vanishing", name)
-        elif signal_ref and s.get("signal") is not None and s["signal"] < 1e-2 * signal_ref:
+        elif signal_ref and s.get("signal") is not None and s["signal"] < VANISHING_STD * signal_ref:
             first.setdefault("vanishing", name)
-        elif std is not None and s["family"] in ("relu", "other") and std > 10.0 * ref:
+        elif std is not None and s["family"] in ("relu", "other") and std > EXPLODING_STD * ref:
             first.setdefault("exploding", name)
-        if s["saturated"] is not None and s["saturated"] > 0.2:
+        if s["saturated"] is not None and s["saturated"] > SATURATED_SHARE:
             first.setdefault("saturated", name)
-        if s["dead"] is not None and s["dead"] > 0.4:
+        if s["dead"] is not None and s["dead"] > DEAD_SHARE:
             first.setdefault("dead", name)
     stds = {n: s["std"] for n, s in stats.items()}
     if "nonfinite" in first:
@@ -495,7 +518,7 @@ def check_activations(stats: dict, x_std: float, x_signal: float | None = None) 
                           evidence={"layer_std": stds}, where=n, severity="error"))
     if "vanishing" in first:
         n = first["vanishing"]
-        by_signal = stats[n]["std"] is not None and stats[n]["std"] >= 1e-2 * ref
+        by_signal = stats[n]["std"] is not None and stats[n]["std"] >= VANISHING_STD * ref
         what = (f"each unit's output varies across examples by only {stats[n]['signal']:.3g} at {n} "
                 f"(input {signal_ref:.3g}; the biases hold the layer's std at {stats[n]['std']:.3g})"
                 if by_signal else f"activations shrink to std {stats[n]['std']:.3g} at {n} (input std {ref:.3g})")
@@ -580,7 +603,7 @@ def _short_run(model, x, y, loss_fn, kind, optimizer_spec, lr, steps, options=No
                 first = value
             if not math.isfinite(value):
                 return {"first": first, "last": value, "acc": None, "steps": step, "trace": trace, "ok": False}
-            ok = (values[1] >= 1.0) if acc is not None else (value <= 0.05 * first)
+            ok = (values[1] >= 1.0) if acc is not None else (value <= REGRESSION_FIT * first)
             if ok:
                 return {"first": first, "last": value, "acc": values[1] if acc is not None else None,
                         "steps": step, "trace": trace, "ok": True}
@@ -601,12 +624,13 @@ def check_overfit(model, x, y, loss_fn, kind, optimizer_spec, lr, options=None) 
     evidence = {"rows": int(x.shape[0]), "lr": lr, "user_run": user, "reference_adam_1e-3": ref}
     if ref["ok"]:
         first, last = user["first"], user["last"]
-        if not math.isfinite(last) or last > 3.0 * first or max(user["trace"]) > 3.0 * first:
+        diverged = DIVERGENCE_FACTOR * first          # notes 004: > 3x the original cost
+        if not math.isfinite(last) or last > diverged or max(user["trace"]) > diverged:
             return [make("lr_too_high",
                          f"overfitting {x.shape[0]} examples with lr={lr:g} diverged (loss {first:.4g} -> "
                          f"{last:.4g}) while Adam lr=1e-3 memorizes them in {ref['steps']} steps",
                          evidence=evidence, fix=f"lower lr from {lr:g} to about {lr / 10:g}")]
-        if first > 0 and (first - last) / first < 0.1:
+        if first > 0 and (first - last) / first < BARELY_MOVED:
             return [make("lr_too_low",
                          f"overfitting {x.shape[0]} examples with lr={lr:g} barely moved the loss "
                          f"({first:.4g} -> {last:.4g} in {user['steps']} steps) while Adam lr=1e-3 "
@@ -659,7 +683,7 @@ def check_regularization(model, x, y, loss_fn, optimizer_spec, lr, regularizatio
         take_step(opt, zero_gradient)
         after = torch.stack([p.detach().norm() for p in weights]).norm() if weights else torch.zeros(())
         shrink = float((before - after) / before.clamp_min(1e-30))
-        if shrink <= 1e-9:
+        if shrink <= NO_SHRINK:
             found.append(make("regularization_not_effective",
                               f"weight_decay={wd:g} is configured but one optimizer step does not shrink the "
                               f"weights (relative change {shrink:.3g}; groups' weight_decay {groups})",
@@ -676,7 +700,7 @@ def check_regularization(model, x, y, loss_fn, optimizer_spec, lr, regularizatio
             torch.manual_seed(2)
             b = probe(x)
         change = float((a - b).norm() / a.norm().clamp_min(1e-30))
-        if change <= 1e-6:
+        if change <= SAME_OUTPUT:
             found.append(make("regularization_not_effective",
                               f"dropout is configured ({dropout if dropout else 'modules present'}) but two "
                               f"training-mode forward passes give the same output (relative change {change:.2g}): "
@@ -699,7 +723,7 @@ def _as_tensor(value, name):
 def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int | None = None,
               lr: float | None = None, optimizer="sgd", optimizer_options: dict | None = None,
               shuffle: bool = True, regularization: dict | None = None, penalty=None,
-              budget_s: float = 60.0, seed: int = 0) -> list[Finding]:
+              budget_s: float = 60.0, cheap_only: bool = False, seed: int = 0) -> list[Finding]:
     """Run the pre-flight checks and return the findings (an empty list: nothing found).
 
     ``loss``: a ``LOSSES`` name or a callable ``(output, target) -> scalar``; ``optimizer``: a
@@ -712,7 +736,10 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
     training will shuffle; ``regularization``: ``{"weight_decay", "l2", "l1", "dropout"}`` as
     configured; ``penalty``: the regularization term added to the loss (``() -> tensor`` or
     ``model -> tensor``). Expensive checks are skipped (an ``info`` finding says so) once
-    ``budget_s`` is spent. The caller's model is never modified.
+    ``budget_s`` is spent. ``cheap_only``: only the checks that need one forward pass (data,
+    labels, loss/output, input and activation statistics, initial loss, symmetry); the gradient
+    check, the regularization check and the overfit run are left out, without a ``check_skipped``
+    finding. The caller's model is never modified.
     """
     started = time.perf_counter()
     X, y = _as_tensor(X, "X"), _as_tensor(y, "y")
@@ -733,6 +760,8 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
     skipped: list[str] = []
 
     def within_budget(name) -> bool:
+        if cheap_only:
+            return False
         if time.perf_counter() - started < budget_s:
             return True
         skipped.append(name)

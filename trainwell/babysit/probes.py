@@ -307,6 +307,11 @@ class UpdateProbe:
         self._buffers = None
         self._snapshot = None         # the buffers while a snapshot is pending
 
+    @property
+    def pending(self) -> bool:
+        """``before`` ran and ``after`` has not yet: a snapshot waits for its update."""
+        return self._snapshot is not None
+
     @torch.no_grad()
     def before(self) -> None:
         if self._buffers is None or any(b.shape != p.shape for b, p in zip(self._buffers, self.params)):

@@ -8,12 +8,15 @@ Every rule has the signature ``rule(samples, history, ctx) -> list[Finding]``:
   empty);
 * ``history`` — the trainer's per-epoch dicts (``train_loss``, ``train_acc``, ``val_loss``,
   ``val_acc``, ``lr``, ...);
-* ``ctx`` — ``{"initial_loss", "steps_per_epoch", "max_lr", "final", "second_order"}``
-  (``second_order``: an L-BFGS / Newton optimizer, whose steps the update-ratio rules do not judge).
+* ``ctx`` — ``{"initial_loss", "steps_per_epoch", "max_lr", "final", "second_order",
+  "divergence_factor"}`` (``second_order``: an L-BFGS / Newton optimizer, whose steps the
+  update-ratio rules do not judge; ``divergence_factor``: the run's setting, default 3).
 
-Rules look at a recent window (``WINDOW`` samples) so a problem is flagged soon after it
-appears, and at whole epochs (the loss the trainer already synced once per epoch). Thresholds
-and their sources are in ``findings.CODES``; the constants below are the same numbers.
+Each rule is named after the code it reports; ``registry.CODES[code].runs`` says when the monitor
+runs it, and ``RULES`` maps every in-training code to its rule. Rules look at a recent window
+(``WINDOW`` samples) so a problem is flagged soon after it appears, and at whole epochs (the loss
+the trainer already synced once per epoch). The thresholds below (and the update-ratio scale in
+ratios.py) are the numbers the registry's threshold texts describe.
 """
 from __future__ import annotations
 
@@ -21,30 +24,45 @@ import math
 import statistics
 
 from trainwell.babysit.findings import Finding, make
+from trainwell.babysit.plans import DECAY_CUT, LR_STEP, MAX_FACTOR, OSCILLATION_STEP
+from trainwell.babysit.ratios import (EXTREME_RATIO, HEALTHY_RATIO, RATIO_HIGH, RATIO_LOW, SLOW_RATIO,
+                                      STEP_REPLACES, STRONG_DECAY)
+from trainwell.babysit.registry import CODES
 
-WINDOW = 32                  # recent samples a rule looks at
-EXPLODE_FACTOR = 3.0         # notes 004: cost > 3x original cost -> break out early
+WINDOW = 32                  # recent samples a rule looks at (and the repair planners measure over)
+BASELINE_SAMPLES = 3         # the first samples: the run's healthy gradient norm
+DIVERGENCE_FACTOR = 3.0      # notes 004: cost > 3x original cost -> break out early (the default of
+                             # config.divergence_factor, used when ctx has no "divergence_factor")
 RISE = 1.10                  # lr_too_high: last third's median 10% above the first third's
 FLAT = 0.01                  # plateau: < 1% improvement
+PLATEAU_LEVEL = 0.2          # plateau: a stall counts while the loss is above 20% of the initial
+LEARNED = 0.9                # plateau: a loss that never fell below 90% of the initial never learned
 BARELY = 0.05                # lr_too_low: < 5% below the initial loss (one batch's loss: a few % of noise)
 OSCILLATION = 0.25           # median |Δloss| > 0.25 x initial loss
+OSCILLATION_SAMPLES = 8      # ... over at least 8 sampled losses
+SETTLED = 0.5                # ... while the median loss is above half the initial (a falling loss settles)
 OSCILLATION_EPOCHS, EPOCH_RISE = 6, 1.2   # or 2+ epoch-mean rises of > 20% in the last 6 epochs
-RATIO_HIGH = 3e-2            # notes 001: "0.01 is probably too high"; healthy Adam starts near 1e-2
-RATIO_LOW = 1e-5             # two decades below the healthy ~1e-3 (notes 001, CS231n)
-EXTREME_RATIO = 0.3          # 10x RATIO_HIGH: flagged even while the loss still falls
-STEP_REPLACES = 1.0          # one sampled step moved a layer farther than its own norm
-STRONG_DECAY = 1e-2          # lr x weight_decay 10x the healthy 1e-3 update: underfitting names the decay
-DECAY_EPOCHS = 2             # ... and judges the accuracy after 2 epochs, without waiting for a stall
+DECAY_EPOCHS = 2             # under a strong decay (ratios.STRONG_DECAY) underfitting judges the
+                             # accuracy after 2 epochs, without waiting for a stall
 ANNEALED = 0.1               # plateau: an lr below 10% of its peak is a schedule's tail, not a stall
+ANNEALING = 0.05             # update_ratio_low: an lr below 5% of its peak is a schedule annealing on purpose
 CONVERGED = 0.1              # update_ratio_high: a loss below 10% of the initial has converged
 FALLING = 0.95               # update_ratio_high waits while the loss falls by > 5% over the window
 VANISH = 1e-3                # smallest / largest per-layer relative gradient
+NO_GRADIENT = 1e-8           # a total gradient norm below this: nothing learns ...
+STILL_LEARNING = 1e-3        # ... while the loss is above this (a fitted model's gradients are tiny too)
 GRAD_GROWTH = 10.0           # total gradient norm vs its first sampled values
-GAP_HIGH, GAP_SEVERE = 0.10, 0.20
+GAP_HIGH, GAP_SEVERE = 0.10, 0.20   # notes 004: "big gap = overfitting" (accuracy points)
 FITTED = 0.98                # plateau: a training set fitted this well has converged, whatever its loss
 MEMORIZED = 0.99             # train accuracy of a memorized training set: a 0.10 gap is then overfitting
-VAL_RISE = 1.2
-UNDERFIT_ACC, UNDERFIT_GAP = 0.8, 0.05
+VAL_RISE = 1.2               # validation loss 20% above its best: the gap is growing
+REGRESSION_VAL_RISE = 1.5    # without accuracies: validation loss 50% above its best ...
+REGRESSION_GAP = 0.5         # ... and the training loss below half the validation loss
+UNDERFIT_ACC, UNDERFIT_GAP = 0.8, 0.05   # notes 004 "no gap => increase model capacity?"
+UNDERFIT_LOSS = 0.5          # without accuracies: the training loss above half the initial
+STALLED = 0.05               # underfitting: < 5% better over 3 epochs
+TREND_SAMPLES = 6            # a loss trend is read from at least 6 samples (thirds of 2 or more)
+RATIO_SAMPLES = 3            # the update-ratio rules judge medians over at least 3 samples
 
 
 def _finite(values):
@@ -75,6 +93,10 @@ def _epoch_losses(history):
     return [h.get("train_loss") for h in history]
 
 
+def _divergence_factor(ctx) -> float:
+    return ctx.get("divergence_factor") or DIVERGENCE_FACTOR
+
+
 # ------------------------------------------------------------------------- loss rules
 def nonfinite_loss(samples, history, ctx) -> list[Finding]:
     where_seen = None
@@ -91,7 +113,7 @@ def nonfinite_loss(samples, history, ctx) -> list[Finding]:
              "the inputs are finite, so the updates blew up (notes 004: NaN almost always means high lr)")
     return [make("nonfinite_loss", f"the training loss became NaN/inf at {where_seen}; {cause}",
                  evidence={"at": where_seen, "lr": lr, "batch_finite": batch_finite},
-                 fix=(f"lower lr from {lr:.3g} to about {lr / 10:.3g} and clip gradients (clip_norm=1.0)"
+                 fix=(f"lower lr from {lr:.3g} to about {lr / LR_STEP:.3g} and clip gradients (clip_norm=1.0)"
                       if batch_finite and lr else "remove NaN/inf rows from the data"))]
 
 
@@ -100,22 +122,23 @@ def loss_exploding(samples, history, ctx) -> list[Finding]:
     if not initial or initial <= 0:
         return []
     recent = _finite([s["loss"] for s in _window(samples)][-3:] + _epoch_losses(history)[-1:])
-    if not recent or max(recent) <= EXPLODE_FACTOR * initial:
+    factor = _divergence_factor(ctx)
+    if not recent or max(recent) <= factor * initial:
         return []
     worst = max(recent)
     lr = samples[-1]["lr"] if samples else history[-1].get("lr")
     return [make("loss_exploding",
                  f"the training loss rose to {worst:.4g}, {worst / initial:.1f}x its initial {initial:.4g} "
-                 f"(notes 004: above 3x, break out)",
+                 f"(notes 004: above {factor:g}x, break out)",
                  evidence={"loss": worst, "initial_loss": initial, "ratio": worst / initial, "lr": lr},
-                 fix=f"lower lr from {lr:.3g} to about {lr / 10:.3g}, or clip gradients" if lr else None)]
+                 fix=f"lower lr from {lr:.3g} to about {lr / LR_STEP:.3g}, or clip gradients" if lr else None)]
 
 
 def lr_too_high(samples, history, ctx) -> list[Finding]:
     initial = ctx.get("initial_loss")
     window = _window(samples)
     lr = window[-1]["lr"] if window else (history[-1].get("lr") if history else None)
-    fix = f"lower lr from {lr:.3g} to about {lr / 10:.3g}" if lr else None
+    fix = f"lower lr from {lr:.3g} to about {lr / LR_STEP:.3g}" if lr else None
     losses = [s["loss"] for s in window]
     if window and not math.isfinite(losses[-1]) and window[-1].get("batch_finite", True):
         return [make("lr_too_high", f"the loss became NaN/inf on finite inputs at step {window[-1]['step']}: "
@@ -124,11 +147,11 @@ def lr_too_high(samples, history, ctx) -> list[Finding]:
         return [make("lr_too_high", "the epoch's training loss is NaN/inf: the updates are too large",
                      evidence={"lr": lr, "loss": history[-1]["train_loss"]}, fix=fix)]
     finite = _finite(losses + _epoch_losses(history)[-1:])
-    if initial and finite and max(finite) > EXPLODE_FACTOR * initial:
+    if initial and finite and max(finite) > _divergence_factor(ctx) * initial:
         return [make("lr_too_high", f"the loss exploded to {max(finite):.4g} ({max(finite) / initial:.1f}x the "
                      f"initial): notes 004 'loss exploding: learning rate too high'",
                      evidence={"lr": lr, "loss": max(finite), "initial_loss": initial}, fix=fix)]
-    if len(finite) >= 6:
+    if len(finite) >= TREND_SAMPLES:
         third = len(finite) // 3
         head, tail = statistics.median(finite[:third]), statistics.median(finite[-third:])
         converged = bool(initial) and tail < CONVERGED * initial   # small losses' noise, not a rise
@@ -145,14 +168,14 @@ def lr_too_low(samples, history, ctx) -> list[Finding]:
         return []
     ratios = _median_by_layer(_window(samples), "update_ratio")
     median_ratio = statistics.median(ratios.values()) if ratios else None
-    if median_ratio is not None and median_ratio >= 1e-4:
+    if median_ratio is not None and median_ratio >= SLOW_RATIO:
         return []
     if vanishing_gradients(samples, history, ctx) or _ever_diverged(samples, history, ctx):
         return []                   # the gradients are too small, or the lr was too high
     spe = ctx.get("steps_per_epoch") or 1
     if history:
         current = history[-1].get("train_loss")
-    elif samples and samples[-1]["step"] - samples[0]["step"] >= spe and len(samples) >= 6:
+    elif samples and samples[-1]["step"] - samples[0]["step"] >= spe and len(samples) >= TREND_SAMPLES:
         current = statistics.median(_finite([s["loss"] for s in samples[-len(samples) // 3:]]) or [initial])
     else:
         return []
@@ -168,13 +191,14 @@ def lr_too_low(samples, history, ctx) -> list[Finding]:
                  + (f"; updates are {median_ratio:.2g} of the weights (healthy ~1e-3)" if median_ratio is not None else ""),
                  evidence={"initial_loss": initial, "loss": current, "drop": drop, "lr": lr,
                            "median_update_ratio": median_ratio},
-                 fix=f"raise lr from {lr:.3g} to about {lr * 10:.3g}" if lr else None)]
+                 fix=f"raise lr from {lr:.3g} to about {lr * LR_STEP:.3g}" if lr else None)]
 
 
 def _ever_diverged(samples, history, ctx) -> bool:
     initial = ctx.get("initial_loss") or 0.0
+    factor = _divergence_factor(ctx)
     losses = [s["loss"] for s in samples] + [h.get("train_loss") for h in history]
-    return any(v is not None and (not math.isfinite(v) or v > EXPLODE_FACTOR * initial) for v in losses)
+    return any(v is not None and (not math.isfinite(v) or v > factor * initial) for v in losses)
 
 
 def oscillating_loss(samples, history, ctx) -> list[Finding]:
@@ -196,7 +220,8 @@ def _oscillating_epochs(history) -> list[Finding]:
                  f"the last {len(recent)} epochs ({' -> '.join(f'{v:.3g}' for v in losses)}) without a schedule "
                  f"restart",
                  evidence={"epoch_losses": losses, "rises": len(rises), "lr": lr},
-                 fix=f"lower lr from {lr:.3g} to about {lr / 3:.3g}, or use a larger batch" if lr else None)]
+                 fix=(f"lower lr from {lr:.3g} to about {lr / OSCILLATION_STEP:.3g}, or use a larger batch"
+                      if lr else None))]
 
 
 def _rose(a, b) -> bool:
@@ -207,19 +232,20 @@ def _rose(a, b) -> bool:
 def _oscillating_samples(samples, ctx) -> list[Finding]:
     initial = ctx.get("initial_loss")
     finite = _finite([s["loss"] for s in _window(samples)])
-    if not initial or len(finite) < 8:
+    if not initial or len(finite) < OSCILLATION_SAMPLES:
         return []
     diffs = [abs(b - a) for a, b in zip(finite, finite[1:])]
     swing = statistics.median(diffs)
     level = statistics.median(finite)
-    if swing <= OSCILLATION * initial or level <= 0.5 * initial:
+    if swing <= OSCILLATION * initial or level <= SETTLED * initial:
         return []
     lr = samples[-1]["lr"]
     return [make("oscillating_loss",
                  f"the loss jumps by {swing:.3g} between samples (median) around {level:.3g}, "
                  f"{swing / initial:.2f}x the initial loss, without settling",
                  evidence={"median_abs_change": swing, "median_loss": level, "initial_loss": initial, "lr": lr},
-                 fix=f"lower lr from {lr:.3g} to about {lr / 3:.3g}, or use a larger batch" if lr else None)]
+                 fix=(f"lower lr from {lr:.3g} to about {lr / OSCILLATION_STEP:.3g}, or use a larger batch"
+                      if lr else None))]
 
 
 def plateau(samples, history, ctx) -> list[Finding]:
@@ -227,7 +253,7 @@ def plateau(samples, history, ctx) -> list[Finding]:
     initial = ctx.get("initial_loss") or (losses[0] if losses else None)
     if len(losses) < 4 or not initial or len(losses) != len(history):
         return []
-    if min(losses) > 0.9 * initial:
+    if min(losses) > LEARNED * initial:
         return []                   # never learned at all: lr_too_low / underfitting, not a plateau
     lr, max_lr = history[-1].get("lr"), ctx.get("max_lr")
     if lr is not None and max_lr and lr < ANNEALED * max_lr:
@@ -236,12 +262,13 @@ def plateau(samples, history, ctx) -> list[Finding]:
         return []                   # the training set is fitted: the loss's floor (label smoothing) is reached
     before, recent = losses[-4], min(losses[-3:])
     improvement = (before - recent) / max(abs(before), 1e-12)
-    if improvement >= FLAT or recent <= 0.2 * initial:
+    if improvement >= FLAT or recent <= PLATEAU_LEVEL * initial:
         return []
     return [make("plateau", f"the training loss has stalled at {recent:.4g} for 3 epochs "
                  f"({100 * improvement:.2f}% better), still {recent / initial:.0%} of the initial loss",
                  evidence={"loss": recent, "three_epochs_ago": before, "improvement": improvement, "lr": lr},
-                 fix=f"decay the lr (e.g. from {lr:.3g} to {lr / 10:.3g}) or use a plateau schedule" if lr else None)]
+                 fix=(f"decay the lr (e.g. from {lr:.3g} to {lr / LR_STEP:.3g}) or use a plateau schedule"
+                      if lr else None))]
 
 
 # ------------------------------------------------------------------------- gradient rules
@@ -260,7 +287,7 @@ def vanishing_gradients(samples, history, ctx) -> list[Finding]:
     if not rel or not totals:
         return []
     loss = window[-1]["loss"]
-    if max(totals[-3:]) < 1e-8 and math.isfinite(loss) and loss > 1e-3:
+    if max(totals[-3:]) < NO_GRADIENT and math.isfinite(loss) and loss > STILL_LEARNING:
         return [make("vanishing_gradients", f"the total gradient norm is {max(totals[-3:]):.2g} while the loss "
                      f"is still {loss:.4g}: nothing learns", evidence={"grad_norm": totals[-3:], "loss": loss})]
     top, low = max(rel.values()), min(rel.values())
@@ -280,9 +307,9 @@ def exploding_gradients(samples, history, ctx) -> list[Finding]:
     if last is not None and not math.isfinite(last):
         return [make("exploding_gradients", f"the gradient norm is {last} at step {samples[-1]['step']}",
                      evidence={"grad_norm": last})]
-    first = _finite([_total_grad_norm(s) for s in samples[:3]])
+    first = _finite([_total_grad_norm(s) for s in samples[:BASELINE_SAMPLES]])
     recent = _finite([_total_grad_norm(s) for s in samples[-2:]])
-    if len(samples) < 4 or len(first) < 3 or not recent:
+    if len(samples) <= BASELINE_SAMPLES or len(first) < BASELINE_SAMPLES or not recent:
         return []
     base, now = statistics.median(first), statistics.median(recent)
     if base <= 0 or now <= GRAD_GROWTH * base:
@@ -305,7 +332,7 @@ def _total_grad_norm(sample):
 
 def update_ratio_high(samples, history, ctx) -> list[Finding]:
     window = _window(samples)
-    if len(window) < 3 or ctx.get("second_order"):
+    if len(window) < RATIO_SAMPLES or ctx.get("second_order"):
         return []
     values = _by_layer(window, "update_ratio")
     ratios = {n: statistics.median(vs) for n, vs in values.items()}
@@ -348,7 +375,7 @@ def _decay_per_step(window) -> float:
 
 
 def _lower_lr_fix(lr, ratio):
-    return f"lower lr from {lr:.3g} to about {lr / min(ratio / 1e-3, 100):.3g}" if lr else None
+    return f"lower lr from {lr:.3g} to about {lr / min(ratio / HEALTHY_RATIO, MAX_FACTOR):.3g}" if lr else None
 
 
 def _falling(window) -> bool:
@@ -366,10 +393,10 @@ def _converged(window, ctx) -> bool:
 
 def update_ratio_low(samples, history, ctx) -> list[Finding]:
     window = _window(samples)
-    if len(window) < 3 or ctx.get("second_order"):
+    if len(window) < RATIO_SAMPLES or ctx.get("second_order"):
         return []
     lr, max_lr = window[-1]["lr"], ctx.get("max_lr") or window[-1]["lr"]
-    if lr and max_lr and lr < 0.05 * max_lr:
+    if lr and max_lr and lr < ANNEALING * max_lr:
         return []                   # a schedule is annealing the lr on purpose
     ratios = _median_by_layer(window, "update_ratio")
     low = {n: r for n, r in ratios.items() if r < RATIO_LOW}
@@ -380,8 +407,9 @@ def update_ratio_low(samples, history, ctx) -> list[Finding]:
                  f"each step changes {where} by only {low[where]:.2g} of its norm (median over {len(window)} "
                  f"samples; about 1e-3 is healthy)", evidence={"update_ratio": ratios, "lr": lr},
                  where=where.rsplit(".", 1)[0],
-                 fix=(f"raise lr from {lr:.3g} toward {lr * min(1e-3 / max(low[where], 1e-12), 100):.3g}, or check "
-                      f"this layer's gradients") if lr else None)]
+                 fix=(f"raise lr from {lr:.3g} toward "
+                      f"{lr * min(HEALTHY_RATIO / max(low[where], 1e-12), MAX_FACTOR):.3g}, or check this layer's "
+                      f"gradients") if lr else None)]
 
 
 # ------------------------------------------------------------------------- generalization rules
@@ -399,7 +427,7 @@ def _overfit_signs(history):
         what = f"train accuracy {last['train_acc']:.3f} vs validation {last['val_acc']:.3f} (gap {gap:.3f})"
     else:
         gap = last["val_loss"] - last["train_loss"]
-        hit = val_rise >= 1.5 and last["train_loss"] < 0.5 * last["val_loss"]
+        hit = val_rise >= REGRESSION_VAL_RISE and last["train_loss"] < REGRESSION_GAP * last["val_loss"]
         what = f"train loss {last['train_loss']:.4g} vs validation {last['val_loss']:.4g}"
     return hit, what, gap, val_rise
 
@@ -436,7 +464,7 @@ def underfitting(samples, history, ctx) -> list[Finding]:
     else:
         initial = ctx.get("initial_loss")
         loss = last.get("train_loss")
-        if not initial or loss is None or loss <= 0.5 * initial:
+        if not initial or loss is None or loss <= UNDERFIT_LOSS * initial:
             return []
         gap = None
         what = f"train loss is still {loss / initial:.0%} of the initial"
@@ -447,7 +475,7 @@ def underfitting(samples, history, ctx) -> list[Finding]:
                      f"decay {wd:.3g} takes up to {decay:.2g} of the weights' norm off every step (lr x "
                      f"weight_decay; about 1e-3 is a healthy whole update)",
                      evidence={**evidence, "decay_per_step": decay, "cause": "weight_decay"},
-                     fix=f"lower weight_decay from {wd:.3g} to about {wd / 100:.3g}")]
+                     fix=f"lower weight_decay from {wd:.3g} to about {wd / DECAY_CUT:.3g}")]
     if not stalled:     # the run ended while the loss still falls: too short, not broken
         return [make("underfitting", f"training ended while the loss was still falling: {what} after "
                      f"{len(history)} epochs", evidence=evidence,
@@ -459,23 +487,11 @@ def _stalled(history) -> bool:
     losses = _finite(_epoch_losses(history))
     if len(losses) < 3:
         return False
-    return (losses[-3] - losses[-1]) / max(abs(losses[-3]), 1e-12) < 0.05
+    return (losses[-3] - losses[-1]) / max(abs(losses[-3]), 1e-12) < STALLED
 
 
-RULES = {
-    "nonfinite_loss": nonfinite_loss,
-    "loss_exploding": loss_exploding,
-    "lr_too_high": lr_too_high,
-    "lr_too_low": lr_too_low,
-    "oscillating_loss": oscillating_loss,
-    "plateau": plateau,
-    "vanishing_gradients": vanishing_gradients,
-    "exploding_gradients": exploding_gradients,
-    "update_ratio_high": update_ratio_high,
-    "update_ratio_low": update_ratio_low,
-    "overfitting": overfitting,
-    "underfitting": underfitting,
-}
+# Every in-training code's rule: the function named after it, in the registry's order.
+RULES = {code: globals()[code] for code, spec in CODES.items() if spec.runs is not None}
 
 
 def evaluate(samples, history, ctx, *, rules=None) -> list[Finding]:

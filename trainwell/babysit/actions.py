@@ -1,0 +1,223 @@
+"""Repair actions: the changes the babysitter's repairs make, as typed values.
+
+An ``Action`` is one kind of change: its name, what it changes, where a repair with it rolls back
+to by default, and the function that applies it through ``state.controls`` (the documented
+controls of a running training, trainwell/train/controls.py) or on the model in place. ``ACTIONS``
+holds every one. A ``Plan`` is a planner's decision for one finding (plans.py): the action, its
+options, where to roll back first (``Rollback``) and the reason in words.
+
+    plan = make_plan("lower_lr", "the loss exploded: lower the lr 10x", factor=10.0, clip_norm=None)
+    detail = plan.action.apply(state.controls, plan.options, seed=0)   # "lr scale x1/10"
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+from torch import nn
+
+from trainwell.nn.init import init
+
+SATURATING = (nn.Sigmoid, nn.Tanh, nn.Hardtanh, nn.Hardsigmoid)
+RELU_FAMILY = (nn.ReLU, nn.ReLU6, nn.ELU, nn.CELU, nn.SELU, nn.GELU, nn.SiLU, nn.Mish,
+               nn.LeakyReLU, nn.PReLU)
+# Final activations a from-logits loss applies (or clips) itself: removable as the repair of a
+# loss/output mismatch.
+OUTPUT_ACTIVATIONS = (nn.Softmax, nn.LogSoftmax, nn.Sigmoid, nn.Tanh, nn.Hardtanh, nn.Hardsigmoid, nn.Softsign,
+                      nn.ReLU, nn.ReLU6, nn.Softplus)
+NESTEROV_MOMENTUM = 0.9     # notes 001/004: momentum 0.9 is common
+XAVIER_GAIN = 1.0           # notes 004: W = randn(fan_in, fan_out) / sqrt(fan_in) for tanh nets
+
+
+class Rollback(enum.Enum):
+    """Where a repair returns to before it changes the setting."""
+
+    START = "start"     # the state after the pre-flight repairs, before the first step
+    LAST = "last"       # the last healthy epoch end
+    NONE = "none"       # no rollback: change the setting from here on
+
+
+@dataclass(frozen=True)
+class Action:
+    """One kind of repair. ``apply(controls, options, seed=...) -> str`` makes the change and
+    says what it did; ``new_baseline``: it changes the model or the data, so the snapshots taken
+    before it no longer describe the run and the repairer takes them again; ``settles``: codes
+    not acted on for that many epochs after it (the change itself moves what those rules read)."""
+
+    name: str
+    changes: str
+    rollback: Rollback
+    apply: Callable[..., str]
+    new_baseline: bool = False
+    settles: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A planner's decision: apply ``action`` with ``options`` after rolling back to ``rollback``."""
+
+    action: Action
+    options: dict
+    rollback: Rollback
+    reason: str
+
+
+def make_plan(action: str, reason: str, *, rollback: Rollback | None = None, **options) -> Plan:
+    """A plan for ``ACTIONS[action]``; ``rollback`` defaults to the action's."""
+    spec = ACTIONS[action]
+    return Plan(spec, options, spec.rollback if rollback is None else rollback, reason)
+
+
+# ------------------------------------------------------------------------------ model edits
+def activation_families(model: nn.Module) -> dict:
+    """Counts of the model's activation modules: saturating (tanh among them) and ReLU-family."""
+    kinds = {"saturating": 0, "relu": 0, "tanh": 0}
+    for m in model.modules():
+        if isinstance(m, SATURATING):
+            kinds["saturating"] += 1
+            kinds["tanh"] += isinstance(m, (nn.Tanh, nn.Hardtanh))
+        elif isinstance(m, RELU_FAMILY):
+            kinds["relu"] += 1
+    return kinds
+
+
+def reinitialize(model: nn.Module, *, seed: int) -> str:
+    """He (Kaiming) normal init when the model uses ReLU-family units (or none it can see),
+    Xavier normal (gain 1, notes 004) for tanh/sigmoid nets; biases zero."""
+    kinds = activation_families(model)
+    if kinds["saturating"] > kinds["relu"]:
+        # gain 1 (notes 004's 1/sqrt(fan_in) table that decays gently), not tanh's 5/3: larger
+        # initial weights make the repaired tanh nets overfit
+        init(model, "xavier_normal", gain=XAVIER_GAIN, seed=seed)
+        return f"xavier_normal(gain={XAVIER_GAIN:g})"
+    init(model, "kaiming_normal", activation="relu", seed=seed)
+    return "kaiming_normal(relu)"
+
+
+def swap_activations(model: nn.Module) -> int:
+    """Replace every saturating activation module (Sigmoid, Tanh, Hardtanh, Hardsigmoid) that is
+    not the model's output with nn.ReLU, in place; returns how many were swapped."""
+    leaves = [(n, m) for n, m in model.named_modules() if not any(True for _ in m.children())]
+    last = leaves[-1][0] if leaves else None
+    count = 0
+    for name, module in list(model.named_modules()):
+        if isinstance(module, SATURATING) and name != last:
+            set_child(model, name, nn.ReLU())
+            count += 1
+    return count
+
+
+def set_child(model: nn.Module, name: str, new: nn.Module) -> None:
+    """Replace the submodule ``name`` (a dotted path) with ``new``."""
+    parent_name, _, child = name.rpartition(".")
+    parent = model.get_submodule(parent_name) if parent_name else model
+    setattr(parent, child, new)
+
+
+def last_weight_layer(model: nn.Module):
+    """The last module with a trainable weight matrix or kernel (the output layer), or None."""
+    layers = [m for m in model.modules() if isinstance(getattr(m, "weight", None), torch.Tensor)
+              and m.weight.ndim >= 2 and m.weight.requires_grad]
+    return layers[-1] if layers else None
+
+
+# ------------------------------------------------------------------------------ what each does
+def _lower_lr(controls, options, *, seed):
+    controls.set_lr_scale(controls.lr_scale / options["factor"])
+    if options.get("clip_norm"):
+        controls.set_clip_norm(options["clip_norm"])
+    return f"lr scale x1/{options['factor']:.3g}"
+
+
+def _raise_lr(controls, options, *, seed):
+    controls.set_lr_scale(controls.lr_scale * options["factor"])
+    if options.get("momentum"):
+        controls.rebuild_optimizer(momentum=NESTEROV_MOMENTUM, nesterov=True)
+        return f"lr scale x{options['factor']:.3g}, nesterov momentum {NESTEROV_MOMENTUM:g}"
+    return f"lr scale x{options['factor']:.3g}"
+
+
+def _clip(controls, options, *, seed):
+    controls.set_clip_norm(options["clip_norm"])
+    return f"clip_norm {options['clip_norm']:.3g}"
+
+
+def _reinit(controls, options, *, seed):
+    scheme = reinitialize(controls.model, seed=seed)
+    controls.rebuild_optimizer()
+    return scheme
+
+
+def _swap_activations(controls, options, *, seed):
+    n = swap_activations(controls.model)
+    scheme = reinitialize(controls.model, seed=seed)
+    controls.rebuild_optimizer()
+    return f"{n} activations -> ReLU, {scheme}"
+
+
+def _standardize(controls, options, *, seed):
+    controls.add_preprocess("standardize")
+    return "standardize"
+
+
+def _remove_output_activation(controls, options, *, seed):
+    set_child(controls.model, options["name"], nn.Identity())
+    return f"{options['name']} -> Identity"
+
+
+def _shrink_output_layer(controls, options, *, seed):
+    layer = last_weight_layer(controls.model)
+    with torch.no_grad():
+        layer.weight.mul_(options["scale"])
+        if getattr(layer, "bias", None) is not None:
+            layer.bias.zero_()
+    return f"last layer weights x{options['scale']:g}, bias 0"
+
+
+def _shuffle(controls, options, *, seed):
+    controls.set_shuffle(True)
+    return "shuffle on"
+
+
+def _set_weight_decay(controls, options, *, seed):
+    controls.rebuild_optimizer(weight_decay=options["weight_decay"])
+    return f"weight_decay {options['weight_decay']:.3g}"
+
+
+def _more_regularization(controls, options, *, seed):
+    controls.rebuild_optimizer(weight_decay=options["weight_decay"])
+    raised = 0
+    for m in controls.model.modules():
+        if isinstance(m, nn.Dropout) and m.p < options["dropout"]:
+            m.p = options["dropout"]
+            raised += 1
+    return f"weight_decay {options['weight_decay']:.3g}" + (f", {raised} dropout p -> {options['dropout']}"
+                                                            if raised else "")
+
+
+ACTIONS = {a.name: a for a in (
+    Action("lower_lr", "the lr scale (÷ factor) and, with clip_norm, gradient clipping", Rollback.LAST, _lower_lr),
+    Action("raise_lr", "the lr scale (× factor) and, with momentum, Nesterov momentum 0.9 (a new optimizer)",
+           Rollback.LAST, _raise_lr),
+    Action("clip", "gradient clipping at a global L2 norm", Rollback.LAST, _clip),
+    Action("reinit", "the weights: He init for ReLU nets, Xavier for tanh/sigmoid nets; a new optimizer",
+           Rollback.START, _reinit, new_baseline=True),
+    Action("swap_activations", "the model: hidden saturating activations -> ReLU, then He init; a new optimizer",
+           Rollback.START, _swap_activations, new_baseline=True),
+    Action("standardize", "the data: inputs standardized with training-split statistics (every split, and "
+           "run.predict)", Rollback.START, _standardize, new_baseline=True),
+    Action("remove_output_activation", "the model: its final activation -> Identity (the loss applies it)",
+           Rollback.NONE, _remove_output_activation, new_baseline=True),
+    Action("shrink_output_layer", "the model: the last layer's weights scaled down, its bias zeroed",
+           Rollback.NONE, _shrink_output_layer, new_baseline=True),
+    Action("shuffle", "the data order: reshuffled every epoch", Rollback.START, _shuffle, new_baseline=True),
+    Action("set_weight_decay", "the optimizer's weight decay (a new optimizer)", Rollback.START, _set_weight_decay),
+    # More regularization raises the training loss on purpose: a rising loss (lr_too_high's
+    # warning; the lr did not change) is the repair acting for the rest of the run, and a stall
+    # or a low training accuracy for the plateau rule's window. Errors are still acted on.
+    Action("more_regularization", "the optimizer's weight decay and the dropout modules' p (a new optimizer)",
+           Rollback.NONE, _more_regularization,
+           settles={"lr_too_high": float("inf"), "plateau": 3, "underfitting": 3}),
+)}

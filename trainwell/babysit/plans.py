@@ -1,0 +1,249 @@
+"""Repair planners: from a finding and its measured evidence to a ``Plan`` (actions.py).
+
+Each planner is ``planner(finding, ctx) -> Plan | str``: the change that addresses the finding's
+cause, or why it cannot be repaired. The registry (``registry.CODES[code].plan``) names each
+code's planner. ``ctx`` (``repair.RepairContext``) is what a planner may read about the run:
+
+* ``ctx.controls`` — the run's controls (``model``, ``optimizer``, ``config``, ``clip_norm``,
+  ``optimizer_overrides``, ``preprocess``);
+* ``ctx.lr`` — the current lr; ``ctx.weight_decay`` — the weight decay in force;
+* measurements over the monitor's samples: ``loss_falling()``, ``median_update_ratio()``,
+  ``healthy_grad_norm()``, ``peak_lr()``;
+* this run's repairs so far: ``attempts`` (of this code), ``reinit_attempts`` (of the codes
+  repaired by re-initialization), ``diverged_before`` (a code of the ``DIVERGED`` group was
+  repaired), ``before_training``.
+
+Before the first step the repairer does not roll back, whatever a plan says: there is nothing
+to return to.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from trainwell.babysit.actions import OUTPUT_ACTIVATIONS, Plan, Rollback, activation_families, make_plan
+from trainwell.babysit.ratios import RATIO_LOW, SLOW_RATIO, STRONG_DECAY
+
+LR_STEP = 10.0              # notes 004: "lower the lr about 10x" / "raise the lr about 10x"
+OSCILLATION_STEP = 3.0      # rules.oscillating_loss's fix: lower about 3x
+TARGET_RATIO = 1e-2         # lower a too-high update ratio to a third of the rule's 3e-2 threshold
+MAX_FACTOR = 100.0          # no single repair lowers the lr by more than two decades
+MIN_CUT = 2.0               # a too-high update ratio halves the lr at least
+MIN_RAISE = 3.0             # raising the lr for tiny updates triples it at least
+MAX_RAISE = 1e5             # raising is bounded by the measured update ratio, not by a cap of 100:
+                            # lr = 1e-6 gives ratios near 1e-8, five decades below the target
+DIVERGED_CLIP = 5.0         # a diverged run clips at 5x the healthy gradient norm of its first samples
+EXPLODED_CLIP = 2.0         # exploding gradients clip at 2x the healthy norm (Pascanu et al. 2013)
+UNMEASURED_GRAD_NORM = 0.2  # no healthy norm measured: 5 x 0.2 = clip_norm 1.0 (notes 001)
+UNMEASURED_CLIP = 1.0       # exploding gradients with no healthy norm: clip_norm 1.0
+USUAL_WEIGHT_DECAY = 5e-4   # notes 001: AlexNet's "L2 weight decay 5e-4" (also trainwell's default)
+DECAY_CUT = 100.0           # weight decay lowered 100x when lr x weight_decay collapses the weights
+DROPOUT = 0.2               # dropout p raised to this for overfitting: a mild drop rate (Srivastava et al.
+                            # 2014 drop 0.2 of the inputs, 0.5 of hidden units)
+SHRINK_SCALE = 0.1          # an over-confident output layer's weights x0.1 (notes 004: small logits at init)
+
+
+def not_repairable(f, ctx) -> str:
+    return f"{f.code} is not repairable automatically: {f.fix or f.message}"
+
+
+def _lower_lr(factor, reason, *, rollback=None, clip=None) -> Plan:
+    return make_plan("lower_lr", reason, rollback=rollback, factor=factor, clip_norm=clip)
+
+
+def plan_diverged(f, ctx):
+    """nonfinite_loss / loss_exploding / lr_too_high: the updates are too large (notes 004)."""
+    if f.evidence.get("batch_finite") is False:
+        return "the batch itself holds NaN/inf: drop or impute those rows (the lr is not the cause)"
+    clip = None
+    if ctx.attempts >= 1 or f.code == "nonfinite_loss":
+        clip = ctx.controls.clip_norm or DIVERGED_CLIP * (ctx.healthy_grad_norm() or UNMEASURED_GRAD_NORM)
+    clipped = f" and clip the gradient norm at {clip:.3g}" if clip else ""
+    return _lower_lr(LR_STEP, f"{f.code}: lower the lr {LR_STEP:g}x (notes 004: 'loss exploding / NaN: "
+                              f"learning rate too high')" + clipped, clip=clip)
+
+
+def plan_oscillating(f, ctx):
+    return _lower_lr(OSCILLATION_STEP, f"the loss jumps around without settling: lower the lr {OSCILLATION_STEP:g}x")
+
+
+def plan_update_ratio_high(f, ctx):
+    if strong_weight_decay(ctx):        # lr x weight_decay alone moves the weights this much per step
+        return less_regularization(ctx, "the weights change by a large fraction each step")
+    if ctx.loss_falling():
+        return "large updates, but the loss is falling: left alone (the lr rules act if it rises)"
+    ratios = [r for r in (f.evidence.get("update_ratio") or {}).values() if r is not None]
+    top = max(ratios) if ratios else 10 * TARGET_RATIO     # no ratios in the evidence: cut the lr 10x
+    factor = min(MAX_FACTOR, max(MIN_CUT, top / TARGET_RATIO))
+    return _lower_lr(factor, f"updates are {top:.2g} of the weights per step (healthy ~1e-3, notes 001): "
+                             f"lower the lr {factor:.3g}x")
+
+
+def plan_exploding_gradients(f, ctx):
+    healthy = f.evidence.get("first") or ctx.healthy_grad_norm()
+    if ctx.attempts >= 1 or not healthy or not math.isfinite(healthy):
+        return _lower_lr(LR_STEP, "the gradients keep exploding: lower the lr 10x and clip at the healthy norm",
+                         clip=EXPLODED_CLIP * healthy if healthy and math.isfinite(healthy) else UNMEASURED_CLIP)
+    return make_plan("clip", f"the gradient norm grew {f.evidence.get('ratio', float('nan')):.3g}x: clip it at 2x its "
+                             f"healthy value {healthy:.3g} (Pascanu et al. 2013)", clip_norm=EXPLODED_CLIP * healthy)
+
+
+def raise_factor(ratio) -> float:
+    """Raise the update ratio to TARGET_RATIO (the ratio is linear in the lr for a fixed gradient)."""
+    if ratio is None or ratio <= 0:
+        return LR_STEP
+    return min(MAX_RAISE, max(MIN_RAISE, TARGET_RATIO / ratio))
+
+
+def plain_sgd(ctx) -> bool:
+    """SGD without momentum: the notes' default adds momentum 0.9 (notes 001/004)."""
+    optimizer = ctx.controls.optimizer
+    return (type(optimizer) is torch.optim.SGD
+            and all(g.get("momentum", 0.0) == 0.0 for g in optimizer.param_groups))
+
+
+def plan_lr_too_low(f, ctx):
+    if strong_weight_decay(ctx):
+        return less_regularization(ctx, "the loss barely moves")
+    ratio = f.evidence.get("median_update_ratio") or ctx.median_update_ratio()
+    factor = raise_factor(ratio)
+    momentum = plain_sgd(ctx)
+    return make_plan(
+        "raise_lr", f"the loss barely moves, updates are {ratio if ratio is not None else float('nan'):.2g} of "
+                    f"the weights (target 1e-2, a third of the 3e-2 'too high' threshold): raise the lr {factor:.3g}x"
+                    + (" and add Nesterov momentum 0.9 (notes 001/004: 0.9 is common)" if momentum else ""),
+        factor=factor, momentum=momentum)
+
+
+def plan_update_ratio_low(f, ctx):
+    ratios = [r for r in (f.evidence.get("update_ratio") or {}).values() if r is not None]
+    if not ratios:
+        return "no update ratios in the evidence"
+    low = sum(r < RATIO_LOW for r in ratios)
+    if low <= len(ratios) // 2:      # a few layers barely learn while others do: their gradients vanish
+        return plan_vanishing(f, ctx)
+    return plan_lr_too_low(f, ctx)
+
+
+def plan_plateau(f, ctx):
+    if strong_weight_decay(ctx):
+        return less_regularization(ctx, "the loss has stalled")
+    ratio = ctx.median_update_ratio()
+    if ratio is not None and ratio < SLOW_RATIO:
+        factor = raise_factor(ratio)
+        return make_plan("raise_lr", f"the loss stalled with updates of {ratio:.2g} of the weights: raise the lr "
+                                     f"{factor:.3g}x", rollback=Rollback.NONE, factor=factor)
+    return _lower_lr(LR_STEP, "the loss stalled while the updates are not small: decay the lr 10x "
+                              "(notes 003: decrease the lr when the objective stagnates)", rollback=Rollback.NONE)
+
+
+def plan_init(f, ctx):
+    """symmetric_init / vanishing or exploding activations / saturated or dead units at init:
+    re-initialize for the activations (He for ReLU, Xavier for tanh/sigmoid; notes 004), then,
+    if the saturating units persist, swap them for ReLU."""
+    if f.code == "dead_units" and not ctx.before_training:
+        return _plan_dead_units(f, ctx)
+    if ctx.reinit_attempts == 0:
+        return make_plan("reinit", f"{f.code}: re-initialize the weights for the activations (He/Kaiming for "
+                                   f"ReLU, Xavier for tanh/sigmoid; notes 004 'keep the variance the same across "
+                                   f"layers')")
+    saturating = activation_families(ctx.controls.model)["saturating"]
+    if saturating:
+        return make_plan("swap_activations", f"{f.code} persists after re-initialization: replace the {saturating} "
+                                             f"saturating activations with ReLU and use He init (notes 004: "
+                                             f"'saturated neurons kill the gradients')")
+    return f"{f.code} persists after re-initialization and the model has no saturating activation to swap"
+
+
+def _plan_dead_units(f, ctx):
+    """Units that died during training: large updates push ReLUs negative for every input."""
+    if strong_weight_decay(ctx):        # the decay shrinks the weights until units never fire
+        return less_regularization(ctx, "ReLU units died during training")
+    if ctx.attempts >= 1:
+        return "units keep dying after one lr cut: left alone (the loss rules act if training stalls)"
+    # With the loss falling and no divergence repaired in this run, dead units are no evidence of
+    # a bad lr (a net can lose half a layer's units early and still reach its accuracy); after a
+    # divergence repair the lr can still be too high.
+    if ctx.loss_falling() and not ctx.diverged_before:
+        return "units died, but the loss is falling: left alone (the loss rules act if it stalls or rises)"
+    return _lower_lr(LR_STEP, "ReLU units died during training (large updates push them negative for every "
+                              "input, notes 004): lower the lr 10x")
+
+
+def plan_vanishing(f, ctx):
+    if activation_families(ctx.controls.model)["saturating"] and (ctx.attempts >= 1 or ctx.reinit_attempts >= 1):
+        return make_plan("swap_activations", "gradients vanish through saturating activations (sigmoid' <= 0.25 "
+                                             "per layer, notes 004): replace them with ReLU and use He init")
+    return plan_init(f, ctx)
+
+
+def plan_unnormalized(f, ctx):
+    if any(p.get("name") == "standardize" for p in ctx.controls.preprocess):
+        return "the inputs were standardized already"
+    return make_plan("standardize", f"inputs have median |mean| {f.evidence.get('median_abs_mean', float('nan')):.3g} "
+                                    f"and median std {f.evidence.get('median_std', float('nan')):.3g}: standardize "
+                                    f"them with training-split statistics (notes 000/002; LeCun et al. 1998)")
+
+
+def plan_output_mismatch(f, ctx):
+    name = f.where
+    module = dict(ctx.controls.model.named_modules()).get(name) if name else None
+    if not name or not isinstance(module, OUTPUT_ACTIVATIONS):
+        return f"cannot remove the output activation: {f.message}"
+    return make_plan("remove_output_activation", f"the loss applies {type(module).__name__.lower()} itself: replace "
+                                                 f"{name} ({type(module).__name__}) with Identity so the model returns "
+                                                 f"logits", name=name)
+
+
+def plan_bad_initial_loss(f, ctx):
+    ratio = f.evidence.get("ratio")
+    if ratio is None or not math.isfinite(ratio) or ratio < 1:
+        return "the initial loss is too low, not over-confident: check the loss and the targets"
+    return make_plan("shrink_output_layer", f"the untrained loss is {ratio:.2f}x that of a uniform guess: scale the "
+                                            f"last layer's weights by {SHRINK_SCALE:g} and zero its bias (notes 004)",
+                     scale=SHRINK_SCALE)
+
+
+def plan_unshuffled(f, ctx):
+    return make_plan("shuffle", "labels come in long runs and shuffling is off: shuffle every epoch (notes 003)")
+
+
+def strong_weight_decay(ctx) -> bool:
+    """lr x weight_decay (or lr x l2) takes >= 1% of the weights off each step (STRONG_DECAY), at
+    the largest lr of the recent samples (a schedule's tail does not hide the decay)."""
+    l2 = getattr(ctx.controls.config, "l2", 0.0) or 0.0
+    return (ctx.peak_lr() or 0.0) * max(ctx.weight_decay or 0.0, l2) >= STRONG_DECAY
+
+
+def less_regularization(ctx, why):
+    wd = ctx.weight_decay
+    new = wd / DECAY_CUT
+    # the decay has already shrunk the weights toward zero (where every unit is alike): go back
+    # to the start with the new setting rather than continue from collapsed weights
+    return make_plan("set_weight_decay", f"{why} while weight_decay = {wd:.3g} is {wd / USUAL_WEIGHT_DECAY:.0f}x the "
+                                         f"usual 5e-4: it pulls the weights to zero faster than the data moves them; "
+                                         f"lower it 100x to {new:.3g}", weight_decay=new)
+
+
+def plan_underfitting(f, ctx):
+    if strong_weight_decay(ctx):
+        return less_regularization(ctx, "the model underfits")
+    ratio = ctx.median_update_ratio()
+    if ratio is not None and ratio < SLOW_RATIO:
+        return plan_lr_too_low(f, ctx)
+    return "the model underfits with healthy updates: it needs more capacity (wider/deeper) or more epochs"
+
+
+def plan_overfitting(f, ctx):
+    if ctx.attempts >= 1:
+        return ("the gap persists after one regularization increase: use early stopping (patience=...), "
+                "augmentation or more data")
+    wd = ctx.weight_decay or 0.0
+    new = max(wd * LR_STEP, USUAL_WEIGHT_DECAY)
+    # the weights so far are the best the run has and a stronger decay acts from here on: no
+    # rollback (returning to the best-val-loss epoch throws away training a healthy run needs)
+    return make_plan("more_regularization", f"train/val gap {f.evidence.get('gap', float('nan')):.3g}: raise "
+                                            f"weight_decay {wd:.3g} -> {new:.3g} (and dropout, when the model has it; "
+                                            f"notes 004 'big gap = overfitting => increase regularization')",
+                     weight_decay=new, dropout=DROPOUT)

@@ -1,0 +1,526 @@
+"""The registry of finding codes: one ``FindingSpec`` per code, the one place a finding is described.
+
+A record holds everything about its code: when it is measured (``phase``), its default
+``severity``, what is ``measures``-ured, the ``threshold`` in words with its ``source``, the
+``fix``, its named ``thresholds`` (the constants, "module.NAME" under trainwell/babysit/), the
+groups it belongs to and what it ``explains`` (the ranking's ``CAUSES`` and ``TRAINING_SYMPTOMS``
+are derived from these), when its in-training rule runs (``runs``), what happens when it is
+found (``stops_run``, ``stops_unrepaired``, ``unhealthy``, ``settle_epochs``) and its repair
+planner (``plan``). ``Finding``/``make``/``Diagnosis`` (findings.py), the ``Monitor``, the
+``Repairer``, docs/babysitter.md and the tests read it. An in-training code's rule is the function
+of the same name in rules.py (``rules.RULES`` is built from the records): the rules build their
+findings with ``make``, which reads this registry, so the registry cannot import them.
+
+The registry lists the codes root causes first; that order is ``PRIORITY``, the ranking's
+tie-break (``Diagnosis.ranked``): data and wiring, inputs, init, the setup checks, divergence,
+slow learning, generalization, and the skipped-check note last.
+
+Adding a finding with its repair:
+
+1. one ``FindingSpec`` here, at its place in the priority order;
+2. its check: for an in-training code the rule ``rules.<code>(samples, history, ctx) ->
+   list[Finding]`` (a function named after the code; ``runs`` says when the monitor calls it), for
+   a pre-flight code a check in preflight.py that ``make``-s it; its thresholds as named
+   constants beside the code that uses them, each with its source, listed in ``thresholds``;
+3. if it is repairable, its planner in plans.py (``plan=``), choosing one of ``actions.ACTIONS``
+   (a new kind of change is one more ``Action`` there);
+4. its entry under "Codes" in docs/babysitter.md (tests/babysit/test_finding_registry.py checks it);
+5. its tests: the rule fires on a broken series and stays silent on a healthy one
+   (tests/babysit/test_rules.py), the planner's plan (tests/babysit/test_repair.py).
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Callable
+
+from trainwell.babysit.plans import (not_repairable, plan_bad_initial_loss, plan_diverged,
+                                     plan_exploding_gradients, plan_init, plan_lr_too_low, plan_oscillating,
+                                     plan_output_mismatch, plan_overfitting, plan_plateau, plan_underfitting,
+                                     plan_unnormalized, plan_unshuffled, plan_update_ratio_high,
+                                     plan_update_ratio_low, plan_vanishing)
+
+SEVERITIES = ("error", "warning", "info")
+PHASES = ("preflight", "training")
+
+
+class Runs(enum.Enum):
+    """When the monitor runs an in-training code's rule. Every rule also runs at each epoch end
+    (``SAMPLES_ONLY``: only when new samples arrived) and once more at the end of the run."""
+
+    PER_SAMPLE = "per_sample"       # also on a sampled step whose loss is non-finite or above the
+                                    # initial loss: a diverging run is stopped or repaired at that step
+    SAMPLES_ONLY = "samples_only"   # reads only the samples: with none new since the last epoch end
+                                    # its answer cannot change, so the epoch end skips it
+    PER_EPOCH = "per_epoch"         # at every epoch end, on the samples and the epoch history
+
+
+class Group(enum.Enum):
+    """Sets of codes that ``explains`` names at once, and that the repairer asks about."""
+
+    DATA = "data"                          # the data or its wiring to the loss
+    INIT = "init"                          # the untrained model's units (symmetry, activation statistics)
+    UNIT_STATISTICS = "unit_statistics"    # INIT's statistics, measured again during training where
+                                           # they are symptoms of large updates (notes 004: a large lr
+                                           # knocks ReLUs off the data manifold)
+    REINIT = "reinit"                      # repaired by re-initializing: a second such repair swaps
+                                           # saturating activations instead
+    DIVERGED = "diverged"                  # updates too large; repaired before, they say the lr was too high
+    SLOW = "slow"                          # learning too slowly
+    OPTIMIZATION = "optimization"          # every in-training symptom of the optimization
+    EPOCH_CURVES = "epoch_curves"          # judged on the epoch curves of a whole run
+
+
+@dataclass(frozen=True)
+class FindingSpec:
+    """One finding code. ``stops_run``: the Monitor stops the run when it finds it (watch and
+    repair mode). ``stops_unrepaired``: the Repairer stops the run when this error is found and it
+    cannot repair it (its planner says why not, or the repairs are used up). ``unhealthy``: an
+    epoch in which it was found is no state to roll back to. ``settle_epochs``: after its repair,
+    the code is not acted on again for that many epochs (its rule's window on the repaired run).
+    ``plan``: ``planner(finding, ctx) -> Plan | str`` (plans.py); None: the repairer leaves the
+    code to the user without a word (a code bug or a modelling decision)."""
+
+    code: str
+    phase: str
+    severity: str
+    measures: str
+    threshold: str
+    source: str
+    fix: str
+    groups: tuple = ()
+    explains: tuple = ()                # codes and Groups this finding explains when found with it
+    explains_in_training: tuple = ()    # ... when that one was measured during training
+    runs: Runs | None = None            # in-training codes: when rules.<code> runs
+    thresholds: tuple = ()              # "module.NAME" of the named constants it is judged by
+    stops_run: bool = False
+    stops_unrepaired: bool = False
+    unhealthy: bool = False
+    settle_epochs: int = 0
+    plan: Callable | None = None
+
+
+CODES = {spec.code: spec for spec in (
+    FindingSpec(
+        "nonfinite_data", "preflight", "error",
+        measures="count of NaN/inf values in the inputs and targets",
+        threshold="any",
+        source="a NaN input makes every loss NaN (notes 004: 'cost: NaN')",
+        fix="drop or impute the rows with NaN/inf",
+        groups=(Group.DATA,),
+        explains=("unnormalized_inputs", Group.INIT, "bad_initial_loss", "cannot_overfit_small_subset",
+                  Group.OPTIMIZATION),
+        stops_unrepaired=True,
+        plan=not_repairable,
+    ),
+    FindingSpec(
+        "label_problem", "preflight", "error",
+        measures="targets against the loss and the output: integer dtype for class-id losses, ids in [0, C), "
+                 "more than one class, BCE targets in [0, 1], KL targets rows of probabilities",
+        threshold="any violation; ids that fit the data's own C classes but not a narrower output layer are "
+                  "the model's fault (`loss_output_mismatch`), except 1..C labels for C outputs (off by one)",
+        source="notes 003 design choices: the output units and the loss must match the targets",
+        fix="convert the targets (e.g. y.long()), remap ids to 0..C-1, or size the output layer to C",
+        groups=(Group.DATA,),
+        explains=("loss_output_mismatch", "bad_initial_loss", "cannot_overfit_small_subset",
+                  Group.OPTIMIZATION),
+        thresholds=("preflight.PROBABILITY_TOLERANCE",),
+        stops_unrepaired=True,
+        plan=not_repairable,
+    ),
+    FindingSpec(
+        "loss_output_mismatch", "preflight", "error",
+        measures="the model's last module and output values against the loss: softmax rows summing to 1 or "
+                 "log-probabilities before a loss that takes logits, a sigmoid before a from-logits loss, a "
+                 "regression loss on class ids, an output width that does not fit the classes, a loss that "
+                 "fails on the output",
+        threshold="any; a final tanh / hardtanh / softsign / ReLU / softplus before a from-logits loss (the "
+                  "logits are capped or clipped) is a warning, a final sigmoid an error",
+        source="notes 003 design choices: output activation and loss go together",
+        fix="return raw logits from the model and let the loss apply softmax/sigmoid; use cross_entropy for "
+            "class ids",
+        groups=(Group.DATA,),
+        explains=("bad_initial_loss", "cannot_overfit_small_subset", Group.OPTIMIZATION),
+        thresholds=("preflight.ROW_SUM_TOLERANCE",),
+        stops_unrepaired=True,
+        plan=plan_output_mismatch,
+    ),
+    FindingSpec(
+        "gradient_mismatch", "preflight", "error",
+        measures="relative error |g_a - g_n| / max(|g_a|, |g_n|) between autograd's gradient and centered "
+                 "finite differences (f(w+h) - f(w-h)) / 2h on a float64 copy, per parameter tensor over a "
+                 "few random coordinates",
+        threshold="relative error > 1e-2 ('probably wrong'); 1e-4..1e-2 is reported as info",
+        source="notes 000/004 'check gradients numerically by finite differences'; thresholds from CS231n "
+               "'Gradient checks' (Karpathy)",
+        fix="look for .detach(), .data, in-place edits, argmax/round in forward, or a custom autograd "
+            "Function whose backward is wrong",
+        explains=("cannot_overfit_small_subset", Group.OPTIMIZATION),
+        thresholds=("gradcheck.ERROR_THRESHOLD", "gradcheck.WARN_THRESHOLD"),
+    ),
+    FindingSpec(
+        "unnormalized_inputs", "preflight", "warning",
+        measures="per-feature mean and standard deviation of the inputs (medians over features) and the "
+                 "spread of the features' scales",
+        threshold="median |mean| > 1, median std > 10 or < 1e-2, or max std / min std > 100",
+        source="notes 000/002 preprocessing: zero-center, normalize; LeCun et al. 1998 'Efficient BackProp' "
+               "§4.3",
+        fix="standardize the inputs: x = (x - mean) / std with statistics from the training split",
+        explains=(Group.INIT, "bad_initial_loss", "cannot_overfit_small_subset", Group.OPTIMIZATION),
+        thresholds=("preflight.MEAN_OFF", "preflight.STD_HIGH", "preflight.STD_LOW",
+                    "preflight.SCALE_SPREAD"),
+        plan=plan_unnormalized,
+    ),
+    FindingSpec(
+        "unshuffled_data", "preflight", "warning",
+        measures="label changes between consecutive examples against the number expected in random order, "
+                 "(n-1)(1 - sum p_k^2); for continuous targets |Spearman correlation| of target vs index",
+        threshold="fewer than half the expected changes (or |rho| > 0.9) while shuffle is off",
+        source="notes 003 'practical SGD: shuffle the training set, and take a consecutive batch'",
+        fix="turn shuffling on (shuffle=True)",
+        explains=("oscillating_loss", "lr_too_high", Group.EPOCH_CURVES),
+        thresholds=("preflight.RUN_CHANGES", "preflight.SORTED_RHO"),
+        plan=plan_unshuffled,
+    ),
+    FindingSpec(
+        "symmetric_init", "preflight", "error",
+        measures="identical rows (units) in a hidden layer's weight matrix, or an all-zero weight tensor; an "
+                 "error when the rows' gradients are identical too (the symmetry can never break)",
+        threshold="any exactly duplicated row in a layer that feeds another layer",
+        source="notes 000 'W=0 init: every neuron computes the same output ... no source of asymmetry'",
+        fix="initialize with small random numbers: Xavier (tanh) or He (ReLU) init",
+        groups=(Group.INIT, Group.REINIT),
+        explains=("bad_initial_loss", "cannot_overfit_small_subset", "vanishing_gradients", Group.SLOW),
+        plan=plan_init,
+    ),
+    FindingSpec(
+        "saturated_units", "preflight", "warning",
+        measures="fraction of tanh outputs with |a| > 0.99, of sigmoid outputs outside [0.01, 0.99]",
+        threshold="more than 20% of a layer's values saturated",
+        source="notes 004: W*1.0 init 'almost all neurons completely saturated ... gradients will be all "
+               "zero'; 'avoid units in saturation'",
+        fix="use Xavier init, standardize the inputs, or switch to ReLU",
+        groups=(Group.INIT, Group.UNIT_STATISTICS, Group.REINIT),
+        explains=("bad_initial_loss", "cannot_overfit_small_subset", "vanishing_gradients", Group.SLOW),
+        thresholds=("preflight.SATURATED_SHARE", "probes.TANH_SATURATION", "probes.SIGMOID_SATURATION"),
+        plan=plan_init,
+    ),
+    FindingSpec(
+        "vanishing_activations", "preflight", "warning",
+        measures="standard deviation of each hidden activation layer's output on a batch, relative to the "
+                 "input's standard deviation; and each layer's per-unit signal (the RMS over units of a "
+                 "unit's std across the batch), relative to the input's (biases can hold a layer's std up "
+                 "while no unit varies with the input)",
+        threshold="std < 1e-2 x the input std, or signal < 1e-2 x the input's signal",
+        source="notes 004 activation-statistics table: W*0.01 init, std 0.21 -> 0.047 -> ... -> 0.000001, "
+               "'all activations become zero'",
+        fix="use Xavier init (tanh) or He init (ReLU), or add batch normalization",
+        groups=(Group.INIT, Group.UNIT_STATISTICS, Group.REINIT),
+        explains=("bad_initial_loss", "cannot_overfit_small_subset", "vanishing_gradients", Group.SLOW),
+        thresholds=("preflight.VANISHING_STD",),
+        plan=plan_init,
+    ),
+    FindingSpec(
+        "exploding_activations", "preflight", "warning",
+        measures="standard deviation of each hidden activation layer's output relative to the input's std; "
+                 "non-finite activations",
+        threshold="std > 10 x the input std, or any NaN/inf",
+        source="notes 004 activation statistics: 'keep the variance the same across every layer' (Xavier/He)",
+        fix="scale the initial weights down (Xavier/He) or add batch normalization",
+        groups=(Group.INIT, Group.UNIT_STATISTICS, Group.REINIT),
+        explains=("bad_initial_loss", "cannot_overfit_small_subset", "vanishing_gradients", Group.SLOW,
+                  Group.DIVERGED),
+        thresholds=("preflight.EXPLODING_STD",),
+        unhealthy=True,
+        plan=plan_init,
+    ),
+    FindingSpec(
+        "dead_units", "preflight", "warning",
+        measures="fraction of a ReLU-family layer's units (channels) that are never positive over a batch",
+        threshold="more than 40% of a layer's units dead",
+        source="notes 004 'if a ReLU unit's input is always negative ... a dead unit'; CS231n: 'as much as "
+               "40% of your network can be dead'",
+        fix="use He init with zero biases, a lower learning rate, or LeakyReLU",
+        groups=(Group.INIT, Group.UNIT_STATISTICS, Group.REINIT),
+        explains=("bad_initial_loss", "cannot_overfit_small_subset", "vanishing_gradients", Group.SLOW,
+                  "vanishing_activations"),
+        thresholds=("preflight.DEAD_SHARE",),
+        unhealthy=True,
+        plan=plan_init,
+    ),
+    FindingSpec(
+        "bad_initial_loss", "preflight", "warning",
+        measures="the loss of the untrained model on a batch, regularization off, against the loss of a "
+                 "uniform prediction: ln C for cross-entropy, C-1 for the multiclass hinge (margin 1), ln 2 "
+                 "for BCE, ln C - H(target) for KL, mean(y^2) for a regression loss",
+        threshold="ratio outside [0.5, 1.5] of the expected value, or more than 1 nat above it for a loss in "
+                  "nats (untrained logits spread ~1.4: s^2/2 nats); regression: above 3x",
+        source="notes 004 'double check that the loss is reasonable': 2.30261 = ln 10 for 10 classes",
+        fix="shrink the last layer's initial weights (e.g. x0.01) and zero its bias; standardize the inputs",
+        explains=(Group.DIVERGED,),
+        thresholds=("preflight.LOSS_RATIO_LOW", "preflight.LOSS_RATIO_HIGH", "preflight.EXCESS_NATS",
+                    "preflight.REGRESSION_LOSS_RATIO"),
+        plan=plan_bad_initial_loss,
+    ),
+    FindingSpec(
+        "regularization_not_effective", "preflight", "error",
+        measures="the effect of raising each configured regularizer: the penalized loss must rise with L2/L1 "
+                 "strength, one weight-decay step from zero gradients must shrink ||w||, dropout must make "
+                 "two training-mode forward passes differ",
+        threshold="no increase / no shrink / identical outputs (relative change < 1e-6)",
+        source="notes 004 'crank up regularization ... loss went up, good (sanity check)'",
+        fix="make sure the penalty is added to the loss with gradients attached, the optimizer gets "
+            "weight_decay in its parameter groups, and dropout modules are in the forward path",
+        thresholds=("preflight.NO_SHRINK", "preflight.SAME_OUTPUT"),
+    ),
+    FindingSpec(
+        "cannot_overfit_small_subset", "preflight", "error",
+        measures="training accuracy (or loss) after a short full-batch run on ~20 examples with dropout, "
+                 "weight decay and penalties off; retried with Adam lr=1e-3 before blaming the model",
+        threshold="accuracy < 100% (classification) or loss > 5% of the initial (regression) after both runs",
+        source="notes 004 'make sure that you can overfit a very small portion of the training data'",
+        fix="check that the loss sees the model's output and the right targets, that gradients reach every "
+            "layer, and that the model has enough capacity",
+        thresholds=("preflight.OVERFIT_ROWS", "preflight.OVERFIT_STEPS", "preflight.REFERENCE_STEPS",
+                    "preflight.REGRESSION_FIT"),
+    ),
+    FindingSpec(
+        "class_imbalance", "preflight", "warning",
+        measures="class counts: largest / smallest",
+        threshold="ratio > 10",
+        source="He & Garcia 2009 'Learning from Imbalanced Data' (imbalance of 10:1 and beyond)",
+        fix="use class weights in the loss, resample, or report balanced accuracy",
+        thresholds=("preflight.IMBALANCE",),
+    ),
+    FindingSpec(
+        "nonfinite_loss", "training", "error",
+        measures="the training loss on every step (a device-side flag, read when sampled)",
+        threshold="NaN or inf",
+        source="notes 004 'cost: NaN almost always means high learning rate'",
+        fix="lower the lr about 10x, clip gradients (clip_norm=1.0), check inputs for NaN",
+        groups=(Group.DIVERGED, Group.OPTIMIZATION),
+        explains=(Group.EPOCH_CURVES,),
+        explains_in_training=(Group.UNIT_STATISTICS,),
+        runs=Runs.PER_SAMPLE,
+        stops_run=True,
+        stops_unrepaired=True,
+        unhealthy=True,
+        plan=plan_diverged,
+    ),
+    FindingSpec(
+        "loss_exploding", "training", "error",
+        measures="the sampled training loss against the first sampled loss",
+        threshold="> divergence_factor x the first sampled loss (the run's setting, default 3)",
+        source="notes 004 'if the cost is ever > 3 * original cost, break out early'",
+        fix="lower the lr about 10x or clip gradients",
+        groups=(Group.DIVERGED, Group.OPTIMIZATION),
+        explains=(Group.EPOCH_CURVES,),
+        explains_in_training=(Group.UNIT_STATISTICS,),
+        runs=Runs.PER_SAMPLE,
+        thresholds=("rules.DIVERGENCE_FACTOR",),
+        stops_unrepaired=True,
+        unhealthy=True,
+        plan=plan_diverged,
+    ),
+    FindingSpec(
+        "exploding_gradients", "training", "error",
+        measures="total gradient norm against the first sampled one; per-layer relative gradients",
+        threshold="non-finite, or > 10x the first sampled norm while the sampled loss is not falling "
+                  "(gradients that grow as a net leaves a flat start are healthy), unless a strong decay (lr "
+                  "x weight_decay >= 1e-2) collapsed the weights and the loss never rose above its initial "
+                  "value (they regrow; `underfitting` names the decay)",
+        source="notes 001 gradient clipping; Pascanu et al. 2013",
+        fix="clip gradients (clip_norm=1.0) or lower the lr",
+        groups=(Group.DIVERGED, Group.OPTIMIZATION),
+        explains=(Group.EPOCH_CURVES,),
+        explains_in_training=(Group.UNIT_STATISTICS,),
+        runs=Runs.SAMPLES_ONLY,
+        thresholds=("rules.GRAD_GROWTH", "rules.BASELINE_SAMPLES", "ratios.STRONG_DECAY"),
+        unhealthy=True,
+        plan=plan_exploding_gradients,
+    ),
+    FindingSpec(
+        "oscillating_loss", "training", "warning",
+        measures="median |difference| of consecutive sampled losses relative to the initial loss, with no "
+                 "downward trend; rises of the per-epoch mean training loss",
+        threshold="median |delta| > 0.25 x initial loss and the loss has not fallen below half the initial; "
+                  "or the epoch's mean training loss (free of batch noise) rose by > 20% at least twice in "
+                  "the last 6 epochs while the lr was not raised (a warm restart raises it on purpose)",
+        source="notes 001 'monitor and visualize the loss curve'; Goodfellow et al. 2016 §8.1.3",
+        fix="lower the lr about 3x, add momentum damping, or raise the batch size",
+        groups=(Group.DIVERGED, Group.OPTIMIZATION),
+        explains=(Group.EPOCH_CURVES,),
+        explains_in_training=(Group.UNIT_STATISTICS,),
+        runs=Runs.PER_EPOCH,
+        thresholds=("rules.OSCILLATION", "rules.SETTLED", "rules.OSCILLATION_EPOCHS", "rules.EPOCH_RISE"),
+        plan=plan_oscillating,
+    ),
+    FindingSpec(
+        "lr_too_high", "training", "warning",
+        measures="the trend of the sampled loss: rising (median of the last third above the first third by "
+                 "10%) or NaN with finite inputs",
+        threshold="rising loss (not once the last third is below 10% of the initial loss: a converged model's"
+                  " small losses are noisy), or an explosion with finite inputs",
+        source="notes 004 'loss exploding: learning rate too high'",
+        fix="lower the lr about 10x",
+        groups=(Group.DIVERGED, Group.OPTIMIZATION),
+        explains=(Group.EPOCH_CURVES,),
+        explains_in_training=(Group.UNIT_STATISTICS,),
+        runs=Runs.PER_SAMPLE,
+        thresholds=("rules.RISE", "rules.CONVERGED", "rules.DIVERGENCE_FACTOR"),
+        unhealthy=True,
+        plan=plan_diverged,
+    ),
+    FindingSpec(
+        "vanishing_gradients", "training", "warning",
+        measures="per-layer relative gradient ||g|| / ||w||: the smallest against the largest, and the total",
+        threshold="smallest / largest < 1e-3, or total gradient norm < 1e-8",
+        source="notes 004 'saturated neurons kill the gradients'; Glorot & Bengio 2010",
+        fix="use ReLU with He init, batch normalization, or residual connections",
+        groups=(Group.OPTIMIZATION, Group.REINIT),
+        explains=("update_ratio_high", Group.SLOW),
+        explains_in_training=(Group.UNIT_STATISTICS,),
+        runs=Runs.SAMPLES_ONLY,
+        thresholds=("rules.VANISH", "rules.NO_GRADIENT"),
+        plan=plan_vanishing,
+    ),
+    FindingSpec(
+        "update_ratio_high", "training", "warning",
+        measures="per-layer ||lr-scaled update|| / ||w|| (the change of the weights over one step), median "
+                 "over the sampled steps",
+        threshold="median > 3e-2 while the sampled loss is not falling (second half of the window not 5% "
+                  "below the first) and not below 10% of the initial loss, or median > 0.3, or any one "
+                  "sampled step > 1 (the update overwrites the layer: Adam's first step at lr 0.1). Only the "
+                  "part beyond the decay counts (ratio - lr x weight_decay per sample, a lower bound of the "
+                  "gradient's share): weights that shrink under a strong decay are left to `underfitting` "
+                  "(healthy about 1e-3; notes 001 '0.01 is probably too high' — Adam's first steps sit near "
+                  "1e-2 in healthy runs, hence the margin); not judged for L-BFGS / Newton, whose steps are "
+                  "sized by curvature",
+        source="notes 001 'track ratio of weight updates / weight magnitudes'; CS231n ~1e-3",
+        fix="lower the lr (for this layer group)",
+        groups=(Group.DIVERGED, Group.OPTIMIZATION),
+        explains=(Group.EPOCH_CURVES,),
+        explains_in_training=(Group.UNIT_STATISTICS,),
+        runs=Runs.SAMPLES_ONLY,
+        thresholds=("ratios.RATIO_HIGH", "ratios.EXTREME_RATIO", "ratios.STEP_REPLACES", "rules.FALLING",
+                    "rules.CONVERGED"),
+        plan=plan_update_ratio_high,
+    ),
+    FindingSpec(
+        "lr_too_low", "training", "warning",
+        measures="relative decrease of the sampled loss over at least one epoch and the median update/weight "
+                 "ratio, with gradients that do not vanish",
+        threshold="loss down < 5% from the first step's (a single batch's loss, itself a few % noisy) and "
+                  "median update ratio < 1e-4 (10x below the healthy 1e-3)",
+        source="notes 004 'loss barely changing: learning rate is probably too low' (2.302576 -> 2.302420)",
+        fix="raise the lr about 10x",
+        groups=(Group.SLOW, Group.OPTIMIZATION),
+        explains=(Group.EPOCH_CURVES,),
+        runs=Runs.PER_EPOCH,
+        thresholds=("rules.BARELY", "ratios.SLOW_RATIO"),
+        settle_epochs=1,
+        plan=plan_lr_too_low,
+    ),
+    FindingSpec(
+        "update_ratio_low", "training", "warning",
+        measures="per-layer ||update|| / ||w|| median over the sampled steps",
+        threshold="median < 1e-5 (two decades below the healthy 1e-3); not judged for L-BFGS / Newton, nor "
+                  "for layers whose group has lr_mult 0 (frozen)",
+        source="notes 001 / CS231n: about 1e-3 is healthy; far below means the layer barely learns",
+        fix="raise the lr, or check that this layer's gradients are not vanishing",
+        groups=(Group.SLOW, Group.OPTIMIZATION),
+        explains=(Group.EPOCH_CURVES,),
+        runs=Runs.SAMPLES_ONLY,
+        thresholds=("ratios.RATIO_LOW", "rules.ANNEALING"),
+        settle_epochs=1,
+        plan=plan_update_ratio_low,
+    ),
+    FindingSpec(
+        "plateau", "training", "warning",
+        measures="relative improvement of the epoch training loss over the last 3 epochs, while the loss is "
+                 "still well above zero",
+        threshold="improvement < 1% over 3 epochs with loss > 20% of the initial, while the lr is at least "
+                  "10% of its peak (a schedule's annealed tail is convergence, not a stall) and the training "
+                  "accuracy is below 0.98 (a fitted training set has converged: label smoothing keeps its "
+                  "loss at ~26% of the initial)",
+        source="notes 003 'watch the objective and decrease the LR when it stagnates'",
+        fix="decay the lr (plateau schedule), or check init/normalization",
+        groups=(Group.SLOW, Group.OPTIMIZATION, Group.EPOCH_CURVES),
+        runs=Runs.PER_EPOCH,
+        thresholds=("rules.FLAT", "rules.PLATEAU_LEVEL", "rules.LEARNED", "rules.ANNEALED", "rules.FITTED"),
+        settle_epochs=3,
+        plan=plan_plateau,
+    ),
+    FindingSpec(
+        "overfitting", "training", "warning",
+        measures="train accuracy - validation accuracy (or val/train loss), with the validation loss rising "
+                 "from its best",
+        threshold="on two consecutive epochs: gap > 0.10 and val loss >= 1.2x its minimum, gap > 0.20, or gap"
+                  " >= 0.10 with train accuracy >= 0.99 (the training set is memorized)",
+        source="notes 004 'big gap = overfitting => increase regularization strength'",
+        fix="more regularization (weight decay, dropout), augmentation, or early stopping",
+        groups=(Group.EPOCH_CURVES,),
+        runs=Runs.PER_EPOCH,
+        thresholds=("rules.GAP_HIGH", "rules.GAP_SEVERE", "rules.VAL_RISE", "rules.MEMORIZED",
+                    "rules.REGRESSION_VAL_RISE", "rules.REGRESSION_GAP"),
+        settle_epochs=1,
+        plan=plan_overfitting,
+    ),
+    FindingSpec(
+        "underfitting", "training", "warning",
+        measures="train accuracy and the train/val gap once the training loss has stalled or training ended",
+        threshold="train accuracy < 0.8 with gap < 0.05 (regression: loss > 50% of initial) once the loss "
+                  "stalled (< 5% better over 3 epochs); at the end of a run whose loss still falls: info "
+                  "(train longer). When lr x weight_decay >= 1e-2 (the decay alone takes 10x a healthy 1e-3 "
+                  "update off the weights each step) the finding names the decay (evidence `decay_per_step`, "
+                  "`cause` = weight_decay), ranks before its symptoms and is judged from the second epoch on "
+                  "without waiting for a stall",
+        source="notes 004 'no gap => increase model capacity?'; too much regularization underfits (notes 004,"
+               " regularization strength)",
+        fix="more capacity (wider/deeper), train longer, or a higher lr; under strong decay: lower "
+            "weight_decay about 100x",
+        groups=(Group.SLOW, Group.OPTIMIZATION, Group.EPOCH_CURVES),
+        runs=Runs.PER_EPOCH,
+        thresholds=("rules.UNDERFIT_ACC", "rules.UNDERFIT_GAP", "rules.UNDERFIT_LOSS", "rules.STALLED",
+                    "ratios.STRONG_DECAY", "rules.DECAY_EPOCHS"),
+        settle_epochs=3,
+        plan=plan_underfitting,
+    ),
+    FindingSpec(
+        "check_skipped", "preflight", "info",
+        measures="time used by the pre-flight checks",
+        threshold="the time budget ran out",
+        source="issue 4: pre-flight within 60 s",
+        fix="raise budget_s or pass a smaller sample",
+    ),
+)}
+PRIORITY = tuple(CODES)
+
+
+def members(group: Group) -> tuple:
+    """The codes in ``group``, in priority order."""
+    return tuple(code for code, spec in CODES.items() if group in spec.groups)
+
+
+def _expand(names) -> set:
+    out = set()
+    for name in names:
+        out.update(members(name) if isinstance(name, Group) else (name,))
+    return out
+
+
+def _explained_by(field: str) -> dict:
+    """code -> the codes whose ``field`` names it (directly or through a group), priority order."""
+    explains = {code: _expand(getattr(spec, field)) for code, spec in CODES.items()}
+    out = {}
+    for code in CODES:
+        causes = tuple(c for c in CODES if c != code and code in explains[c])
+        if causes:
+            out[code] = causes
+    return out
+
+
+# symptom -> the codes that explain it when both are found (Diagnosis.ranked puts it after them)
+CAUSES = _explained_by("explains")
+# a unit statistic measured during training -> what explains it then (it explains nothing itself)
+TRAINING_SYMPTOMS = _explained_by("explains_in_training")
