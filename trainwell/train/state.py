@@ -84,8 +84,6 @@ class TrainState:
     eval_model: torch.nn.Module | None = None   # the weights validation, the best weights and the
                                                 # final model use (an EMA copy, say); None: model
     controls: Any = field(default=None, repr=False)  # the documented controls (train/controls.py)
-    trainer: Any = field(default=None, repr=False)  # the running Trainer; read only by
-                                                    # babysit/repair.py until it uses controls
 
     @property
     def evaluated_model(self) -> torch.nn.Module:
