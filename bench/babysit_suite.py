@@ -31,7 +31,8 @@ from torch import nn
 
 import trainwell
 from trainwell.babysit.doctor import doctor
-from trainwell.babysit.findings import CODES, Diagnosis
+from trainwell.babysit.findings import Diagnosis
+from trainwell.babysit.registry import CODES
 from trainwell.babysit.monitor import Monitor
 from trainwell.data.sources import digits
 from trainwell.data.splits import Splits

@@ -12,12 +12,14 @@ from trainwell.babysit.findings import Diagnosis
 from trainwell.babysit.monitor import Monitor
 from trainwell.babysit.preflight import preflight
 from trainwell.train.callbacks import Callback
+from trainwell.babysit.registry import Group, members
 from trainwell.train.fit import make_trainer, prepare
 from trainwell.train.parts import build_penalty, optimizer_options
 from trainwell.train.state import Stop, StopKind
 
 
-BLOCKING = {"label_problem", "nonfinite_data", "loss_output_mismatch"}
+# Training cannot run on faults of the data or its wiring to the loss: no probe run after them.
+BLOCKING = frozenset(members(Group.DATA))
 PROBE_FRACTION = 0.05     # the probe trains 5% of the planned steps (at least one epoch)
 MIN_PROBE_S = 1.0         # the probe runs only with at least this much of the budget left
 
