@@ -151,6 +151,11 @@ class Config:
                     source="notes 000/001")
     l1: float = opt(0.0, "L1 penalty λ·Σ|w| added to the loss", types=float, check=non_negative,
                     source="notes 000")
+    max_norm: float | None = opt(None, "max-norm constraint: after each step, rescale every unit's "
+                                 "incoming weight vector (a weight row, a conv filter) to L2 norm <= c",
+                                 types=(float, type(None)), check=positive,
+                                 source="notes 004 (constraints on the weights' squared values); "
+                                        "Srivastava et al. 2014: c = 3-4")
     no_decay_bias_norm: bool = opt(True, "no weight decay / penalty on biases and norm parameters",
                                    source="timm's parameter-group rule")
     lr_mults: dict = opt({}, "lr multiplier per parameter-name prefix, e.g. {\"0\" = 0.1}",

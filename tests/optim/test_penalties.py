@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from trainwell.errors import ConfigError
-from trainwell.optim.penalties import GradientNoise, clip_gradients, l1_penalty, l2_penalty
+from trainwell.optim.penalties import GradientNoise, clip_gradients, l1_penalty, l2_penalty, max_norm_
 
 
 def _params(seed=0, dtype=torch.float64):
@@ -157,3 +157,48 @@ def test_gradient_noise_state_before_any_draw_restores_a_fresh_generator():
     assert torch.equal(pa.grad, pb.grad) and pa.grad.abs().sum() > 0
     with pytest.raises(ConfigError, match="uint8 tensor"):
         b.load_state_dict({"generator": [1, 2], "step": 0})
+
+
+def test_max_norm_scales_long_unit_vectors_to_the_bound_and_leaves_short_ones():
+    """Each slice along dim 0 (a unit's incoming weights; a conv filter) with norm > c becomes
+    c·w/‖w‖, the others stay bit-identical; 1-D parameters are untouched."""
+    g = torch.Generator().manual_seed(0)
+    linear = torch.randn(6, 5, generator=g, dtype=torch.float64) * torch.tensor([0.1, 3, 0.2, 5, 1, 9],
+                                                                               dtype=torch.float64)[:, None]
+    conv = torch.randn(4, 3, 3, 3, generator=g, dtype=torch.float64) * torch.tensor([0.1, 1, 0.2, 2],
+                                                                                 dtype=torch.float64)[:, None, None, None]
+    bias = torch.full((6,), 100.0, dtype=torch.float64)
+    before = [t.clone() for t in (linear, conv, bias)]
+    c = 2.0
+    max_norm_([linear, conv, bias], c)
+    for new, old in zip((linear, conv), before):
+        rows_old, rows_new = old.flatten(1), new.flatten(1)
+        norms = rows_old.norm(dim=1)
+        for i, n in enumerate(norms):
+            want = rows_old[i] * (c / n) if n > c else rows_old[i]
+            assert torch.allclose(rows_new[i], want, rtol=1e-6, atol=0), (i, float(n))
+            if n <= c:
+                assert torch.equal(rows_new[i], rows_old[i])
+        assert (norms > c).any() and (norms <= c).any()        # both cases were exercised
+    assert torch.equal(bias, before[2])
+    with pytest.raises(ConfigError, match="max_norm = 0"):
+        max_norm_([linear], 0)
+
+
+def test_fit_keeps_every_weight_row_within_max_norm():
+    """With max_norm = c every Linear weight row ends within c (a large lr pushes them past it
+    every step); biases are not constrained; without it the rows grow beyond c."""
+    import trainwell
+
+    def run(**options):
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Linear(32, 10))
+        trainwell.fit(model, "digits", lr=0.5, epochs=2, babysit="off", progress=False, report=False,
+                      weight_decay=0.0, device="cpu", **options)
+        return [m.weight.detach().norm(dim=1) for m in model if isinstance(m, torch.nn.Linear)]
+
+    c = 0.5
+    assert max(float(n.max()) for n in run()) > c
+    assert all(float(n.max()) <= c * (1 + 1e-6) for n in run(max_norm=c))
+    with pytest.raises(ConfigError, match="max_norm"):
+        trainwell.fit(torch.nn.Linear(64, 10), "digits", max_norm=-1.0, epochs=1)

@@ -17,7 +17,7 @@ from trainwell.optim.factory import build_optimizer
 from trainwell.optim.groups import param_groups
 from trainwell.optim.lookahead_sam import AOSAM, EGSAM, OGSAM
 from trainwell.optim.newton import Newton
-from trainwell.optim.penalties import GradientNoise, clip_gradients, l1_penalty, l2_penalty
+from trainwell.optim.penalties import GradientNoise, clip_gradients, l1_penalty, l2_penalty, max_norm_
 from trainwell.optim.registry import OPTIMIZERS, OptimizerInfo, optimizer_info
 from trainwell.optim.sam import SAM
 from trainwell.optim.schedules import (SCHEDULES, ReduceOnPlateau, as_lambda_lr, constant, cosine,
@@ -36,5 +36,5 @@ __all__ = [
     "one_cycle", "cosine_restarts", "warmup", "ReduceOnPlateau", "make_schedule", "as_lambda_lr",
     "SCHEDULES",
     # penalties and gradient clipping
-    "l1_penalty", "l2_penalty", "clip_gradients", "GradientNoise",
+    "l1_penalty", "l2_penalty", "clip_gradients", "GradientNoise", "max_norm_",
 ]

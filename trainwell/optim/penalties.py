@@ -162,3 +162,18 @@ class GradientNoise:
             self._generator.set_state(generator)
         else:
             self._pending_state = generator
+
+
+@torch.no_grad()
+def max_norm_(params, max_norm: float) -> None:
+    """The max-norm constraint, in place: every unit's incoming weight vector (each slice along
+    dim 0: a row of a Linear weight, a filter of a conv) with L2 norm above ``max_norm`` is scaled
+    down to it; smaller ones are left alone (notes 004: constraints on the weights' squared
+    values; Srivastava et al. 2014 §5.1 use c = 3-4 with dropout). Apply after the optimizer step,
+    to weights with ndim >= 2."""
+    if isinstance(max_norm, bool) or not isinstance(max_norm, (int, float)) or not (max_norm > 0) \
+            or not math.isfinite(max_norm):
+        raise ConfigError(f"max_norm = {max_norm!r}: must be a finite number > 0 (or None: off)")
+    for p in _tensors(params):
+        if p.ndim >= 2:
+            p.copy_(torch.renorm(p, 2, 0, max_norm))

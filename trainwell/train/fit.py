@@ -28,7 +28,7 @@ from trainwell.nn.transfer import Unfreeze
 from trainwell.train.callbacks import EarlyStopping
 from trainwell.train.loop import StepParts, Trainer, total_steps
 from trainwell.train.metrics import evaluate_model, write_metrics
-from trainwell.train.parts import (apply_transfer, babysit_callbacks, build_grad_hooks,
+from trainwell.train.parts import (apply_transfer, babysit_callbacks, build_constraint, build_grad_hooks,
                                    build_optimizer_for, build_penalty, build_schedule_for,
                                    check_model_fits_data, initialize, make_batches, num_outputs,
                                    resolve_data, resolve_device, resolve_model_spec)
@@ -176,7 +176,8 @@ def make_trainer(p: Prepared, *, run_dir=None, step_fn=None, extra_callbacks=())
         callbacks.append(Progress())
     parts = StepParts(schedule=build_schedule_for(config, total, len(batches)),
                       penalty=build_penalty(config, p.model), grad_hooks=build_grad_hooks(config, p.model),
-                      augment=make_augment(config.augment) if config.augment else None)
+                      augment=make_augment(config.augment) if config.augment else None,
+                      constraint=build_constraint(config, p.model))
     return Trainer(p.model, build_optimizer_for(config, p.model, total_steps=total), p.loss_fn,
                    config=config, batches=batches, val=p.val, accuracy=p.accuracy, callbacks=callbacks,
                    step_fn=step_fn, parts=parts, run_dir=run_dir, optimizer_factory=optimizer_factory)

@@ -61,13 +61,15 @@ class StepParts:
     ``schedule(step) -> lr multiplier`` (may also have ``observe(value)``, fed the monitored
     metric each epoch, and ``state_dict``); ``penalty() -> loss term``; ``grad_hooks``, each
     ``hook(state)``, applied after backward (noise, then clipping; a hook with ``state_dict`` is
-    checkpointed); ``augment(x, generator) -> x``.
+    checkpointed); ``augment(x, generator) -> x``; ``constraint()``, applied to the weights after
+    each optimizer step (the max-norm constraint).
     """
 
     schedule: Callable | None = None
     penalty: Callable | None = None
     grad_hooks: Sequence[Callable] = ()
     augment: Callable | None = None
+    constraint: Callable | None = None
 
 
 class Trainer:
@@ -193,6 +195,8 @@ class Trainer:
             self._set_lr()
             hooks("on_before_step", state)
             state.loss = self.step_fn(state, self.make_closure(xb, yb))
+            if self.parts.constraint is not None:
+                self.parts.constraint()
             state.step += 1
             sums.window_steps += 1
             hooks("on_after_step", state)

@@ -23,7 +23,7 @@ from trainwell.nn.init import INIT_OPTIONS, init as init_weights
 from trainwell.nn.models import build_model
 from trainwell.nn.transfer import all_but_head, freeze, load_weights
 from trainwell.optim.factory import build_optimizer, decay_exempt
-from trainwell.optim.penalties import GradientNoise, clip_gradients, l1_penalty, l2_penalty
+from trainwell.optim.penalties import GradientNoise, clip_gradients, l1_penalty, l2_penalty, max_norm_
 from trainwell.optim.schedules import make_schedule
 
 # LSUV rescales each layer from its output variance on one mini-batch (Mishkin & Matas 2015);
@@ -226,6 +226,21 @@ def build_penalty(config: Config, model: nn.Module):
         return total
 
     return penalty
+
+
+def build_constraint(config: Config, model: nn.Module):
+    """The max-norm constraint on the weights that weight decay would act on (ndim >= 2; norm
+    layers excluded by default), or None; parameters frozen now and unfrozen later are included
+    from then on (``requires_grad`` is read at each call)."""
+    if config.max_norm is None:
+        return None
+    exempt = decay_exempt(model, no_decay_bias_norm=config.no_decay_bias_norm)
+    weights = [p for p in model.parameters() if p.ndim >= 2 and id(p) not in exempt]
+
+    def constraint():
+        max_norm_([p for p in weights if p.requires_grad], config.max_norm)
+
+    return constraint
 
 
 def build_grad_hooks(config: Config, model: nn.Module) -> list:
