@@ -12,6 +12,7 @@ import torch
 from trainwell.cli import main
 
 SMALL = """
+device = "cpu"
 epochs = 2
 batch_size = 32
 progress = false

@@ -20,7 +20,7 @@ from trainwell.errors import ConfigError
 from trainwell.train.state import Stop, StopKind
 
 RECORD_KEYS = {"step", "epoch", "code", "where", "action", "reason", "before", "after"}
-FAST = {"progress": False, "report": False, "epochs": 6}
+FAST = {"progress": False, "report": False, "epochs": 6, "device": "cpu"}   # CPU-exact twins
 
 
 def mlp(act=nn.ReLU, *, out=None, seed=0, widths=(64, 128, 64, 10)):

@@ -203,7 +203,7 @@ def _data(n=300, d=400, seed=0):
 
 def _fit(model, init, snap, **extra):
     options = dict(init=init, epochs=1, batch_size=100, babysit="off", report=False, progress=False,
-                   callbacks=[snap])
+                   callbacks=[snap], device="cpu")
     return trainwell.fit(model, _data(), **{**options, **extra})
 
 
@@ -264,7 +264,7 @@ def test_init_is_not_reapplied_on_resume(tmp_path, monkeypatch):
     monkeypatch.setattr(fit_module, "initialize", counting)
     model = {"type": "mlp", "widths": [32]}
     options = dict(init="lsuv", epochs=3, batch_size=100, lr=0.05, seed=2, report=False,
-                   progress=False, babysit="off")
+                   progress=False, babysit="off", device="cpu")
     whole = trainwell.fit(model, _data(d=20), run_dir=tmp_path / "whole", **options)
     assert calls == ["lsuv"]
     with pytest.raises(_Crash):

@@ -20,7 +20,7 @@ from trainwell.optim.factory import DECOUPLED_KEY, build_optimizer
 from trainwell.train.callbacks import Callback
 from trainwell.train.checkpoint import load_checkpoint, read_tensors, save_checkpoint
 
-QUIET = dict(progress=False, report=False)
+QUIET = dict(progress=False, report=False, device="cpu")   # compares with CPU tensors
 
 
 @pytest.fixture(scope="module")

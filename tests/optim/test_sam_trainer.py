@@ -14,7 +14,7 @@ SAM_FAMILY = ["sam", "asam", "eg_sam", "og_sam", "ao_sam"]
 
 # one full-batch step, nothing but the optimizer acting on the weights
 ONE_STEP = dict(batch_size=10_000, shuffle=False, max_steps=1, epochs=1, weight_decay=0.0, momentum=0.0,
-                nesterov=False, schedule="constant", progress=False, babysit="off")
+                nesterov=False, schedule="constant", progress=False, babysit="off", device="cpu")
 
 
 class Recording(nn.Module):
@@ -49,7 +49,8 @@ def test_both_passes_see_the_same_augmented_batch_and_augmentation_is_drawn_once
     for optimizer in ("sgd", name):
         model = Recording()
         trainwell.fit(model, (X, y), optimizer=optimizer, augment=[{"name": "noise", "std": 0.3, "clamp": False}],
-                      batch_size=64, epochs=1, max_steps=3, lr=0.05, seed=3, progress=False, babysit="off")
+                      batch_size=64, epochs=1, max_steps=3, lr=0.05, seed=3, progress=False, babysit="off",
+                      device="cpu")
         runs[optimizer] = model.seen
     plain, sam = runs["sgd"], runs[name]
     assert len(plain) == 3 and len(sam) == 6

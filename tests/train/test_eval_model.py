@@ -68,7 +68,7 @@ def _fit(blobs, run_dir, callbacks, **extra):
     train, val, test = _data(blobs)
     options = dict(optimizer="sgd", lr=0.3, momentum=0.9, schedule="constant", epochs=8,
                    batch_size=16, patience=100, seed=0, progress=False, report=False,
-                   babysit="off", run_dir=run_dir)
+                   babysit="off", run_dir=run_dir, device="cpu")   # compared with CPU references
     options.update(extra)
     return trainwell.fit({"type": "mlp", "widths": [16]}, train, val=val, test=test,
                          callbacks=callbacks, **options)

@@ -21,7 +21,7 @@ def test_fit_matches_a_hand_written_loop_bit_for_bit(blobs):
     model = _mlp()
     run = trainwell.fit(model, (X, y), optimizer="sgd", lr=0.1, momentum=0.9, nesterov=False,
                         weight_decay=0.0, schedule="constant", epochs=3, batch_size=32, seed=7,
-                        progress=False)
+                        progress=False, device="cpu")
     hand = _mlp()
     torch.manual_seed(7)
     opt = torch.optim.SGD(hand.parameters(), lr=0.1, momentum=0.9)
@@ -42,7 +42,7 @@ def test_fit_matches_a_hand_written_loop_bit_for_bit(blobs):
 def test_history_metrics_agree_with_a_direct_evaluation(blobs):
     X, y = blobs
     run = trainwell.fit(_mlp(), (X[:200], y[:200]), val=(X[200:], y[200:]), epochs=2, lr=0.1,
-                        progress=False)
+                        progress=False, device="cpu")
     direct = run.evaluate((X[200:], y[200:]))
     assert math.isclose(run.history[-1]["val_loss"], direct["loss"], rel_tol=1e-6)
     assert math.isclose(run.history[-1]["val_acc"], direct["acc"], rel_tol=1e-6)
@@ -54,7 +54,7 @@ def test_full_batch_is_gradient_descent(blobs):
     X, y = blobs
     run = trainwell.fit(_mlp(), (X, y), optimizer="sgd", lr=0.5, momentum=0.0, nesterov=False,
                         weight_decay=0.0, schedule="constant", epochs=4, batch_size=10_000,
-                        shuffle=False, progress=False)
+                        shuffle=False, progress=False, device="cpu")
     gd = _mlp()
     for _ in range(4):
         gd.zero_grad()
@@ -162,7 +162,7 @@ def test_lbfgs_goes_through_the_closure(blobs):
 def test_run_dir_holds_config_metrics_model_and_report(blobs, tmp_path):
     X, y = blobs
     run = trainwell.fit({"type": "mlp", "widths": [8]}, (X[:200], y[:200]), val=(X[200:], y[200:]),
-                        epochs=3, run_dir=tmp_path / "r", progress=False)
+                        epochs=3, run_dir=tmp_path / "r", progress=False, device="cpu")
     d = tmp_path / "r"
     lines = [json.loads(l) for l in (d / "metrics.jsonl").read_text().splitlines()]
     assert [m["epoch"] for m in lines] == [1, 2, 3]

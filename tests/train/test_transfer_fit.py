@@ -9,7 +9,7 @@ import trainwell.data.sources
 
 def _source(tmp_path):
     trainwell.fit({"type": "mlp", "widths": [32]}, "digits", epochs=2, run_dir=tmp_path / "src",
-                  progress=False, babysit="off")
+                  progress=False, babysit="off", device="cpu")
     return tmp_path / "src"
 
 
@@ -20,7 +20,7 @@ def _target(run_dir, src, **extra):
     train = (s.train[0][keep], s.train[1][keep])
     options = dict(transfer_from=str(src), freeze=["body"], unfreeze_at=2, unfreeze_lr_mult=0.1,
                    epochs=4, schedule="constant", run_dir=run_dir, progress=False, babysit="off",
-                   report=False, checkpoint_every=5)
+                   report=False, checkpoint_every=5, device="cpu")   # resumes must be bit-exact
     options.update(extra)
     return trainwell.fit({"type": "mlp", "widths": [32]}, train, **options)
 

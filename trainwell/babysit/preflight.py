@@ -305,6 +305,13 @@ def _looks_like(out) -> dict:
     }
 
 
+def _ids_outside(y, width: int, kind: str) -> bool:
+    """Integer class-id targets with an id outside 0..width-1 (a loss that indexes by them fails)."""
+    if torch.is_floating_point(y) or y.numel() == 0 or kind in REGRESSION_KINDS:
+        return False
+    return bool((y < 0).any()) or bool((y >= width).any())
+
+
 def check_loss_output(out, y, kind: str, loss_fn, *, last: tuple, num_classes) -> list[Finding]:
     """The model's last module and output values against the loss (notes 003 design choices)."""
     width = out.shape[-1] if out.ndim >= 2 else 1
@@ -362,6 +369,10 @@ def check_loss_output(out, y, kind: str, loss_fn, *, last: tuple, num_classes) -
     if kind in ("bce", "bce_prob") and not torch.is_floating_point(y) and width > 1:
         mismatch(f"{kind} with {width} outputs and integer class ids: use cross_entropy for several classes",
                  "use cross_entropy (softmax over the classes) for class ids")
+    if _ids_outside(y, width, kind) and out.is_cuda:
+        # class ids outside 0..width-1 make a CUDA loss kernel fail with a device-side assert,
+        # which poisons the process's CUDA context: ask the same question on CPU copies
+        out, y = out.cpu(), y.cpu()
     try:
         with warnings.catch_warnings():     # torch's broadcasting warning: the finding says it better
             warnings.simplefilter("ignore")
