@@ -435,3 +435,15 @@ def test_cheap_only_runs_the_one_forward_pass_checks_without_a_skip_note():
     assert "regularization_not_effective" in codes(pf.preflight(mlp(), XS, YS, lr=0.1, regularization=reg))
     assert "regularization_not_effective" not in codes(
         pf.preflight(mlp(), XS, YS, lr=0.1, regularization=reg, cheap_only=True))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_out_of_range_labels_on_cuda_are_a_finding_and_cuda_stays_usable():
+    """A CUDA cross-entropy kernel asserts on class ids >= C, which poisons the process; the
+    pre-flight check must report label_problem and leave the device working."""
+    model = torch.nn.Sequential(torch.nn.Linear(4, 3)).cuda()
+    X = torch.randn(64, 4)
+    y = torch.arange(64) % 5                      # ids 3 and 4 do not exist for 3 outputs
+    codes = {f.code for f in pf.preflight(model, X, y, loss="cross_entropy", cheap_only=True)}
+    assert "label_problem" in codes
+    assert float((torch.ones(2, device="cuda") * 2).sum()) == 4.0
