@@ -156,7 +156,7 @@ def test_preprocessing_saved_with_the_run_is_reapplied_by_load_run_and_predict(t
     # wine's raw features span 0.1 to 1700: without the fitted steps the model sees nonsense
     run = trainwell.fit(None, "wine", data={"source": "wine"}, epochs=5, progress=False, report=False,
                         preprocess=["center", {"name": "pca", "k": 5}, "standardize"],
-                        run_dir=str(tmp_path / "w"))
+                        run_dir=str(tmp_path / "w"), device="cpu")   # compared with load_run's CPU model
     assert run.results["test"]["acc"] > 0.8
     X = load("wine").test[0]                                      # raw 13-feature inputs
     assert json.loads((tmp_path / "w/model.json").read_text())["input_shape"] == [5]   # after PCA

@@ -343,7 +343,7 @@ KILL_POINTS = {"fsync1": 1,      # tensors written to a temp file, not yet fsync
 
 
 def test_kill_9_at_any_point_leaves_a_loadable_checkpoint(tmp_path):
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     procs = {point: subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(tmp_path / point), point],
                                      env=env, stderr=subprocess.PIPE)
              for point in KILL_POINTS}
