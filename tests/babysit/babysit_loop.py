@@ -11,6 +11,15 @@ from torch import nn
 
 _DIGITS = None
 
+# Config lines for the options fit accepts beyond a plain optimizer: `trainwell doctor` and
+# `trainwell lr-find` must take each of them (issue 10).
+OPTIMIZER_OPTION_CONFIGS = {
+    "lr_mults": 'lr_mults = { "1" = 0.1 }',
+    "freeze": 'freeze = ["1"]',
+    "optimizer_options": 'nesterov = false\noptimizer_options = { dampening = 0.1 }',
+    "sam": 'optimizer = "sam"\noptimizer_options = { rho = 0.1 }',
+}
+
 
 def digits(*, standardize: bool = True):
     """sklearn digits as tensors: (X_train, y_train, X_val, y_val); 1400 / 397 rows."""

@@ -7,7 +7,7 @@ from torch import nn
 
 import trainwell
 import trainwell.babysit.preflight as pf
-from babysit_loop import digits, mlp
+from babysit_loop import OPTIMIZER_OPTION_CONFIGS, digits, mlp
 from trainwell.cli import main
 from trainwell.optim import SAM
 from trainwell.train.callbacks import Callback
@@ -82,12 +82,7 @@ norm = "batch"
 """
 
 
-@pytest.mark.parametrize("options", [
-    'lr_mults = { "1" = 0.1 }',
-    'freeze = ["1"]',
-    'nesterov = false\noptimizer_options = { dampening = 0.1 }',
-    'optimizer = "sam"\noptimizer_options = { rho = 0.1 }',
-], ids=["lr_mults", "freeze", "optimizer_options", "sam"])
+@pytest.mark.parametrize("options", list(OPTIMIZER_OPTION_CONFIGS.values()), ids=list(OPTIMIZER_OPTION_CONFIGS))
 def test_doctor_command_takes_the_optimizer_options(tmp_path, monkeypatch, capsys, options):
     monkeypatch.chdir(tmp_path)
     config = tmp_path / "c.toml"

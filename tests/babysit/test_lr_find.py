@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from babysit_loop import digits, mlp
+from babysit_loop import OPTIMIZER_OPTION_CONFIGS, digits, mlp
 from trainwell.babysit.lr_find import lr_find, suggest
 from trainwell.cli import main
 from trainwell.errors import ConfigError
@@ -124,12 +124,7 @@ def test_sam_by_config_gets_its_options_and_protects_batch_norm():
     assert all(math.isfinite(v) for v in result.losses)
 
 
-@pytest.mark.parametrize("options", [
-    'lr_mults = { "1" = 0.1 }',
-    'freeze = ["1"]',
-    'nesterov = false\noptimizer_options = { dampening = 0.1 }',
-    'optimizer = "sam"\noptimizer_options = { rho = 0.1 }',
-], ids=["lr_mults", "freeze", "optimizer_options", "sam"])
+@pytest.mark.parametrize("options", list(OPTIMIZER_OPTION_CONFIGS.values()), ids=list(OPTIMIZER_OPTION_CONFIGS))
 def test_lr_find_command_takes_the_optimizer_options(tmp_path, monkeypatch, capsys, options):
     monkeypatch.chdir(tmp_path)
     config = tmp_path / "c.toml"

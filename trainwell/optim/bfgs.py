@@ -32,7 +32,7 @@ from typing import Callable
 import torch
 
 from trainwell.errors import ConfigError
-from trainwell.optim.newton import ARMIJO_C, MAX_HALVINGS
+from trainwell.optim.newton import ARMIJO_C, MAX_HALVINGS, assign, flat_params, trainable_numel
 
 CURVATURE_EPS = 1e-8     # skip the update unless yᵀs > CURVATURE_EPS·‖y‖·‖s‖ (N&W 2006, §6.1)
 MAX_PARAMS = 5000        # H has max_params² entries: 100 MB in float32
@@ -53,21 +53,12 @@ class BFGS(torch.optim.Optimizer):
             raise ConfigError(f"BFGS max_params = {max_params!r}: must be an integer >= 1")
         super().__init__(params, dict(lr=lr))
         self.max_params = max_params
-        n = sum(p.numel() for group in self.param_groups for p in group["params"] if p.requires_grad)
+        n = trainable_numel(self.param_groups)
         if n > max_params:
             raise ConfigError(f"BFGS: the model has {n} parameters but max_params = {max_params}: the "
                               f"inverse-Hessian approximation would be {n} x {n}; use L-BFGS "
                               "(optimizer = \"lbfgs\") for larger models or raise max_params")
         self.num_params = n
-
-    def _flat_params(self):
-        params, lrs = [], []
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.requires_grad:
-                    params.append(p)
-                    lrs.append(torch.full((p.numel(),), float(group["lr"]), dtype=p.dtype, device=p.device))
-        return params, torch.cat(lrs)
 
     @torch.no_grad()
     def step(self, closure: Callable | None = None):
@@ -75,7 +66,7 @@ class BFGS(torch.optim.Optimizer):
         if closure is None:
             raise ConfigError("BFGS.step(closure): the closure is required; closure(backward=False) must "
                               "return the loss with its graph")
-        params, lr = self._flat_params()
+        params, lr = flat_params(self.param_groups)
         with torch.enable_grad():
             loss = closure(backward=False)
             grads = torch.autograd.grad(loss, params, allow_unused=True)
@@ -96,14 +87,14 @@ class BFGS(torch.optim.Optimizer):
         t = 1.0
         f0 = loss.detach()
         for _ in range(MAX_HALVINGS):
-            _assign(params, x0 + t * step)
+            assign(params, x0 + t * step)
             if closure(backward=False) <= f0 + ARMIJO_C * t * slope:
                 break
             t *= 0.5
         else:
             t = 0.0                                           # no decrease: stay, forget H
             state.pop("H", None)
-        _assign(params, x0 + t * step)
+        assign(params, x0 + t * step)
         state["x"], state["g"] = x0, g
         state["last_step_size"] = t
         state["steps"] = state.get("steps", 0) + 1
@@ -129,10 +120,3 @@ def _update(state: dict, s: torch.Tensor, y: torch.Tensor) -> None:
     H = H - rho * (torch.outer(Hy, s) + torch.outer(s, Hy)) + (rho * rho * torch.dot(y, Hy) + rho) * torch.outer(s, s)
     state["H"] = H
     state["updates"] = state.get("updates", 0) + 1
-
-
-def _assign(params, flat: torch.Tensor) -> None:
-    offset = 0
-    for p in params:
-        p.copy_(flat[offset:offset + p.numel()].view_as(p))
-        offset += p.numel()

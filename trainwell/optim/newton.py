@@ -65,22 +65,13 @@ class Newton(torch.optim.Optimizer):
         super().__init__(params, dict(lr=lr, damping=damping))
         self.line_search = bool(line_search)
         self.max_params = max_params
-        n = sum(p.numel() for group in self.param_groups for p in group["params"] if p.requires_grad)
+        n = trainable_numel(self.param_groups)
         if n > max_params:
             gib = n * n * 4 / 2**30
             raise ConfigError(f"Newton: the model has {n} parameters but max_params = {max_params}: the exact "
                               f"Hessian would be {n} x {n} ({gib:.1f} GiB in float32) and each solve O(n^3); "
                               "use L-BFGS (torch.optim.LBFGS) for larger models or raise max_params")
         self.num_params = n
-
-    def _flat_params(self):
-        params, lrs = [], []
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.requires_grad:
-                    params.append(p)
-                    lrs.append(torch.full((p.numel(),), float(group["lr"]), dtype=p.dtype, device=p.device))
-        return params, torch.cat(lrs)
 
     def _damping(self) -> float:
         return float(self.param_groups[0]["damping"])
@@ -91,7 +82,7 @@ class Newton(torch.optim.Optimizer):
         if closure is None:
             raise ConfigError("Newton.step(closure): the closure is required; closure(backward=False) must "
                               "return the loss with its graph so the Hessian can be formed")
-        params, lr = self._flat_params()
+        params, lr = flat_params(self.param_groups)
         with torch.enable_grad():
             loss = closure(backward=False)
             g, H = _gradient_and_hessian(loss, params)
@@ -102,13 +93,13 @@ class Newton(torch.optim.Optimizer):
         if self.line_search:
             f0, slope = loss.detach(), torch.dot(g, step)
             for _ in range(MAX_HALVINGS):
-                _assign(params, x0 + t * step)
+                assign(params, x0 + t * step)
                 if closure(backward=False) <= f0 + ARMIJO_C * t * slope:
                     break
                 t *= 0.5
             else:
                 t = 0.0                                       # no decrease found: stay at x0
-        _assign(params, x0 + t * step)
+        assign(params, x0 + t * step)
         self.state["newton"]["last_step_size"] = t
         self.state["newton"]["steps"] = self.state["newton"].get("steps", 0) + 1
         offset = 0
@@ -144,8 +135,26 @@ def _damped_newton_direction(H: torch.Tensor, g: torch.Tensor, damping: float) -
     return -g / lam                                           # H hopeless: a tiny gradient step
 
 
-def _assign(params, flat: torch.Tensor) -> None:
+def assign(params, flat: torch.Tensor) -> None:
+    """Copy the flat vector back into the parameters, in ``flat_params``' order."""
     offset = 0
     for p in params:
         p.copy_(flat[offset:offset + p.numel()].view_as(p))
         offset += p.numel()
+
+
+def trainable_numel(param_groups) -> int:
+    """How many trainable numbers the groups hold: the size n of an n x n (inverse) Hessian."""
+    return sum(p.numel() for group in param_groups for p in group["params"] if p.requires_grad)
+
+
+def flat_params(param_groups) -> tuple[list, torch.Tensor]:
+    """The trainable parameters, in order, and each entry's group lr as one flat vector (the
+    full-matrix methods work on the concatenated vector of all parameters)."""
+    params, lrs = [], []
+    for group in param_groups:
+        for p in group["params"]:
+            if p.requires_grad:
+                params.append(p)
+                lrs.append(torch.full((p.numel(),), float(group["lr"]), dtype=p.dtype, device=p.device))
+    return params, torch.cat(lrs)
