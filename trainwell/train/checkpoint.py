@@ -7,8 +7,8 @@ A checkpoint named ``ckpt-00000412`` in ``directory`` is two files:
                                                  placeholders for tensors, and both checksums
 
 The manifest is written last and is the commit marker: a checkpoint exists when its manifest
-does. Both files are written to a temporary name, fsynced, renamed into place with ``os.replace``
-and the directory fsynced, so a crash at any moment (``kill -9``, power loss) leaves either the
+does. Both files are written to a new temporary file (``rundir.new_temp``), fsynced, renamed
+into place with ``os.replace`` and the directory fsynced, so a crash at any moment (``kill -9``, power loss) leaves either the
 previous checkpoints or a complete new one. Nothing is ever unpickled (docs/checkpoints.md).
 
 One process writes to a directory at a time (rank 0 under DDP): a save removes the temporary and
@@ -24,7 +24,6 @@ import math
 import os
 import re
 import struct
-import tempfile
 import warnings
 from collections import OrderedDict
 from pathlib import Path
@@ -35,6 +34,7 @@ from safetensors.torch import load as load_safetensors_bytes
 from safetensors.torch import load_file, save, save_file
 
 from trainwell.errors import CheckpointError, ConfigError
+from trainwell.train.rundir import fsync_directory, new_temp
 
 FORMAT = "trainwell-checkpoint"
 VERSION = 1                                   # bump when the manifest's meaning changes
@@ -81,7 +81,7 @@ def save_checkpoint(directory, state: dict, *, name: str | None = None, keep: in
         digest, size = _hash_and_fsync(tensor_temp)
         tensor_file = directory / f"{name}.{digest[:16]}.safetensors"
         os.replace(tensor_temp, tensor_file)
-        _fsync_directory(directory)
+        fsync_directory(directory)
         # 2. the manifest, the commit marker: same protocol; after this rename the checkpoint exists
         body = {"name": name,
                 "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -97,7 +97,7 @@ def save_checkpoint(directory, state: dict, *, name: str | None = None, keep: in
             f.flush()
             os.fsync(f.fileno())
         os.replace(manifest_temp, manifest)
-        _fsync_directory(directory)
+        fsync_directory(directory)
     finally:
         for temp in temps:
             if os.path.lexists(temp):
@@ -108,7 +108,7 @@ def save_checkpoint(directory, state: dict, *, name: str | None = None, keep: in
     others = [m for m in list_checkpoints(directory) if m != manifest]
     for old in others[keep - 1:]:
         os.unlink(old)
-    _fsync_directory(directory)
+    fsync_directory(directory)
     _remove_leftovers(directory)
     return manifest
 
@@ -407,10 +407,9 @@ def _natural_key(name: str) -> list:
 
 # --------------------------------------------------------------------------- durable file ops
 def _temp_path(directory: Path, name: str, suffix: str, temps: list) -> Path:
-    fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=f"{suffix}.tmp")
-    os.close(fd)
-    temps.append(Path(temp))
-    return Path(temp)
+    temp = new_temp(directory, prefix=f".{name}.", suffix=f"{suffix}.tmp")
+    temps.append(temp)
+    return temp
 
 
 def _hash_and_fsync(path: Path) -> tuple[str, int]:
@@ -421,17 +420,6 @@ def _hash_and_fsync(path: Path) -> tuple[str, int]:
             size += len(chunk)
         os.fsync(f.fileno())
     return sha.hexdigest(), size
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Makes renames and deletions in ``directory`` durable (POSIX; Windows has no directory fds)."""
-    if os.name == "nt":
-        return
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _remove_leftovers(directory: Path) -> None:
@@ -453,7 +441,7 @@ def _remove_leftovers(directory: Path) -> None:
             os.unlink(path)
             removed = True
     if removed:
-        _fsync_directory(directory)
+        fsync_directory(directory)
 
 
 def _pickle_refusal(path: Path, why: str) -> str:

@@ -5,10 +5,12 @@ take the model, initialize -> optimizer, schedule, penalties -> the loop -> eval
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +35,8 @@ from trainwell.train.parts import (apply_transfer, babysit_callbacks, build_cons
                                    check_model_fits_data, initialize, make_batches, num_outputs,
                                    resolve_data, resolve_device, resolve_model_spec)
 from trainwell.train.progress import Progress
-from trainwell.train.run import Run, atomic_save_model, atomic_write_json
+from trainwell.train.run import Run, atomic_save_model, read_json
+from trainwell.train.rundir import atomic_write_json, lock_run_dir, make_run_dir
 
 # Options that may differ between a run and its resumption without changing the result.
 RESUME_MAY_CHANGE = {"resume", "progress", "report", "callbacks", "device", "run_dir", "check_every"}
@@ -44,31 +47,44 @@ EVIDENCE_SAMPLES = 400
 EVIDENCE_ACTIVATIONS = 20
 
 
-def _prepare_run_dir(config: Config, options: dict) -> Path | None:
+@contextlib.contextmanager
+def _locked_run_dir(config: Config) -> Iterator[Path | None]:
+    """The run's directory, checked, prepared and locked for this process while the run writes
+    there (None without a ``run_dir``)."""
     if config.run_dir is None:
-        return None
+        yield None
+        return
     run_dir = Path(config.run_dir)
     saved = run_dir / "config.json"
-    if config.resume:
-        if not saved.exists():
-            raise ConfigError(f"resume: {run_dir} holds no run (no config.json) to continue")
-        before = json.loads(saved.read_text())
-        now = config.to_dict()
-        changed = sorted(k for k in now if k not in RESUME_MAY_CHANGE and before.get(k) != _jsonable(now[k]))
-        if changed:
-            detail = ", ".join(f"{k}: {before.get(k)!r} -> {now[k]!r}" for k in changed[:SHOWN_CHANGES])
-            raise ConfigError(f"resume: options differ from the run in {run_dir} ({detail}); "
-                              f"an exact resume needs the same options")
-        return run_dir
+    if config.resume and not saved.exists() and not run_dir.is_file():
+        raise ConfigError(f"resume: {run_dir} holds no run (no config.json) to continue")
+    make_run_dir(run_dir)
+    with lock_run_dir(run_dir):
+        if config.resume:
+            _check_resume_options(config, run_dir)
+        else:
+            _start_run_dir(config, run_dir)
+        yield run_dir
+
+
+def _check_resume_options(config: Config, run_dir: Path) -> None:
+    before = read_json(run_dir / "config.json", "the run's resolved options")
+    now = config.to_dict()
+    changed = sorted(k for k in now if k not in RESUME_MAY_CHANGE and before.get(k) != _jsonable(now[k]))
+    if changed:
+        detail = ", ".join(f"{k}: {before.get(k)!r} -> {now[k]!r}" for k in changed[:SHOWN_CHANGES])
+        raise ConfigError(f"resume: options differ from the run in {run_dir} ({detail}); "
+                          f"an exact resume needs the same options")
+
+
+def _start_run_dir(config: Config, run_dir: Path) -> None:
     if (run_dir / "metrics.jsonl").exists() or (run_dir / "checkpoints").exists():
         raise ConfigError(f"run_dir = {str(run_dir)!r} already holds a run; pass resume = true to "
                           f"continue it, or choose a new directory")
-    run_dir.mkdir(parents=True, exist_ok=True)
     resolved = config.to_dict()
-    atomic_write_json(resolved, saved)
+    atomic_write_json(resolved, run_dir / "config.json")
     write_toml(resolved, run_dir / "config.toml")
     write_metrics(run_dir, [])    # a run stopped before its first epoch has one too
-    return run_dir
 
 
 def _jsonable(value):
@@ -194,43 +210,43 @@ def fit(model=None, train="digits", val=None, *, test=None, step_fn=None, **opti
     p = prepare(model, train, val, test, options)
     config = p.config
     trainer = make_trainer(p, run_dir=config.run_dir, step_fn=step_fn)   # may still raise:
-    run_dir = _prepare_run_dir(config, options)                          # the directory comes after
-    if config.resume:
-        if not trainer.load_latest_checkpoint():
-            warnings.warn(f"resume: no usable checkpoint in {run_dir}; starting from the beginning")
-        write_metrics(run_dir, trainer.state.history)
+    with _locked_run_dir(config) as run_dir:                             # the directory comes after
+        if config.resume:
+            if not trainer.load_latest_checkpoint():
+                warnings.warn(f"resume: no usable checkpoint in {run_dir}; starting from the beginning")
+            write_metrics(run_dir, trainer.state.history)
 
-    state = trainer.fit()
+        state = trainer.fit()
 
-    # The run's model is the evaluated one: a callback's eval_model (an EMA copy, say) or the
-    # trained model; the test split gets the preprocessing repairs added during training.
-    model, added = state.evaluated_model, trainer.controls.added_preprocess
-    results = {"stopped": state.stop.message, "stop_kind": state.stop.kind.value,
-               "epochs": state.epoch, "steps": state.step,
-               "best_epoch": state.best.get("epoch"), "best_value": state.best.get("value"),
-               "monitor": config.monitor,
-               "seconds": sum(m["seconds"] for m in state.history)}
-    for name, pair in (("val", trainer.val), ("test", _preprocessed(p.test, added))):
-        results[name] = None if pair is None else evaluate_model(
-            model, p.loss_fn, p.accuracy, *pair, batch_size=config.eval_batch_size)
-    babysit = state.extras.get("babysit", {})
-    results["repairs"] = babysit.get("repairs", [])
-    preprocess = p.preprocess
-    if added:
-        steps = [*(preprocess.children() if preprocess is not None else ()),
-                 *(c for m in added for c in m.children())]
-        preprocess = Pipeline(*steps)
-    findings = Diagnosis([Finding(**f) for f in babysit.get("findings", [])])
-    run = Run(model=model, config=_jsonable(config.to_dict()), history=state.history, run_dir=run_dir,
-              preprocess=preprocess, results=results, stopped=state.stop, splits=p.splits,
-              repairs=results["repairs"], findings=findings,
-              sample_shape=tuple(p.splits.train[0].shape[1:]))
-    if run_dir is not None:
-        run.evidence = monitor_evidence(trainer)
-        preprocess_spec = [*config.preprocess, *trainer.controls.preprocess]
-        _write_outputs(run, p.spec, p.splits, config, p.input_shape, preprocess_spec,
-                       p.transfer["report"])
-    return run
+        # The run's model is the evaluated one: a callback's eval_model (an EMA copy, say) or the
+        # trained model; the test split gets the preprocessing repairs added during training.
+        model, added = state.evaluated_model, trainer.controls.added_preprocess
+        results = {"stopped": state.stop.message, "stop_kind": state.stop.kind.value,
+                   "epochs": state.epoch, "steps": state.step,
+                   "best_epoch": state.best.get("epoch"), "best_value": state.best.get("value"),
+                   "monitor": config.monitor,
+                   "seconds": sum(m["seconds"] for m in state.history)}
+        for name, pair in (("val", trainer.val), ("test", _preprocessed(p.test, added))):
+            results[name] = None if pair is None else evaluate_model(
+                model, p.loss_fn, p.accuracy, *pair, batch_size=config.eval_batch_size)
+        babysit = state.extras.get("babysit", {})
+        results["repairs"] = babysit.get("repairs", [])
+        preprocess = p.preprocess
+        if added:
+            steps = [*(preprocess.children() if preprocess is not None else ()),
+                     *(c for m in added for c in m.children())]
+            preprocess = Pipeline(*steps)
+        findings = Diagnosis([Finding(**f) for f in babysit.get("findings", [])])
+        run = Run(model=model, config=_jsonable(config.to_dict()), history=state.history, run_dir=run_dir,
+                  preprocess=preprocess, results=results, stopped=state.stop, splits=p.splits,
+                  repairs=results["repairs"], findings=findings,
+                  sample_shape=tuple(p.splits.train[0].shape[1:]))
+        if run_dir is not None:
+            run.evidence = monitor_evidence(trainer)
+            preprocess_spec = [*config.preprocess, *trainer.controls.preprocess]
+            _write_outputs(run, p.spec, p.splits, config, p.input_shape, preprocess_spec,
+                           p.transfer["report"])
+        return run
 
 
 @torch.no_grad()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import warnings
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import torch
 
 from trainwell.data.batches import eval_batches
 from trainwell.errors import DataError
+from trainwell.train.rundir import atomic_write_text
 from trainwell.train.state import Stop, StopKind, TrainState
 
 METRICS_FILE = "metrics.jsonl"
@@ -146,13 +146,7 @@ def append_metrics(run_dir: Path, record: dict) -> None:
 
 def write_metrics(run_dir: Path, records) -> None:
     """Atomically replace ``metrics.jsonl`` (a new run, a resume, a rollback)."""
-    path = Path(run_dir) / METRICS_FILE
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w") as f:
-        f.write("".join(json.dumps(r) + "\n" for r in records))
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    atomic_write_text(Path(run_dir) / METRICS_FILE, "".join(json.dumps(r) + "\n" for r in records))
 
 
 def read_metrics(run_dir) -> list[dict]:

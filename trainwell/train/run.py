@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from trainwell.errors import DataError
 from trainwell.nn.losses import accuracy_fn, make_loss
 from trainwell.train.metrics import evaluate_model, read_metrics
 from trainwell.train.parts import build_model_from_info, build_preprocess_from_info
+from trainwell.train.rundir import atomic_path
 from trainwell.train.state import Stop, StopKind
 
 
@@ -98,21 +98,27 @@ class Run:
 
 
 def atomic_save_model(model: torch.nn.Module, path: Path) -> None:
-    """Weights to safetensors through a temp file + fsync + rename."""
-    tmp = path.with_name(path.name + ".tmp")
-    save_model(model, str(tmp))
-    with open(tmp, "rb") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    """Weights to safetensors, written atomically (``rundir.atomic_path``)."""
+    with atomic_path(path) as temp:
+        save_model(model, str(temp))
 
 
-def atomic_write_json(obj, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w") as f:
-        json.dump(obj, f, indent=2, default=str)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+def read_json(path: Path, what: str):
+    """The JSON document in ``path`` (``what`` it holds, for the message); a one-line DataError
+    when it is missing, unreadable or not valid JSON."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise DataError(f"{path}: missing ({what}); is this a complete trainwell run directory?") from None
+    except OSError as e:
+        raise DataError(f"{path}: cannot read it ({e.strerror})") from None
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not UTF-8 text; the file is corrupted ({what})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise DataError(f"{path}: truncated or not valid JSON ({e.msg} at line {e.lineno}, "
+                        f"column {e.colno}); the file is corrupted ({what})") from None
 
 
 def load_run(run_dir, *, model: torch.nn.Module | None = None) -> Run:

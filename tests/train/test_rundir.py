@@ -1,0 +1,84 @@
+"""The run directory: one process at a time holds its lock (two real processes), and every file
+is written through a new temp file and an atomic rename, never through an existing path."""
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+
+import trainwell
+from trainwell.errors import ConfigError
+from trainwell.train.metrics import read_metrics
+from trainwell.train.rundir import LOCK_FILE, atomic_write_text, lock_run_dir
+
+# A run that pauses after its first epoch (holding the lock) until a line arrives on stdin.
+HOLDER = textwrap.dedent("""
+    import sys
+    import torch
+    import trainwell
+
+    class PauseAfterFirstEpoch(trainwell.Callback):
+        def on_epoch_end(self, state):
+            if state.epoch == 1:
+                print("paused", flush=True)
+                sys.stdin.readline()
+
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(64, 4, generator=g)
+    trainwell.fit(None, (X, (X[:, 0] > 0).long()), epochs=3, batch_size=16, run_dir=sys.argv[1],
+                  resume="--resume" in sys.argv, report=False, progress=False, babysit="off",
+                  callbacks=[PauseAfterFirstEpoch()])
+""")
+OPTIONS = dict(epochs=3, batch_size=16, report=False, progress=False, babysit="off")
+
+
+def _data():
+    X = torch.randn(64, 4, generator=torch.Generator().manual_seed(0))
+    return X, (X[:, 0] > 0).long()
+
+
+def _start_holder(run_dir, *extra):
+    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(run_dir), *extra], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True, env=os.environ.copy())
+    assert proc.stdout.readline().strip() == "paused", "the holding run did not reach its first epoch end"
+    return proc
+
+
+def test_a_second_fit_into_a_running_run_dir_is_refused_with_the_holders_pid(tmp_path):
+    run_dir = tmp_path / "run"
+    holder = _start_holder(run_dir)
+    try:
+        with pytest.raises(ConfigError, match=rf"in use by another trainwell process \(pid {holder.pid}\)"):
+            trainwell.fit(None, _data(), run_dir=str(run_dir), **OPTIONS)
+        with pytest.raises(ConfigError, match=rf"pid {holder.pid}"):        # --resume of a running run
+            trainwell.fit(None, _data(), run_dir=str(run_dir), resume=True, **OPTIONS)
+        holder.stdin.write("go\n")
+        holder.stdin.flush()
+        assert holder.wait(timeout=120) == 0
+    finally:
+        holder.kill()
+    assert [r["epoch"] for r in read_metrics(run_dir)] == [1, 2, 3]   # not [1, 1, 2, 2, 3, ...]
+
+
+@pytest.mark.filterwarnings("ignore:resume")
+def test_a_killed_runs_lock_is_not_stale(tmp_path):
+    run_dir = tmp_path / "run"
+    holder = _start_holder(run_dir)
+    os.kill(holder.pid, signal.SIGKILL)
+    holder.wait(timeout=60)
+    run = trainwell.fit(None, _data(), run_dir=str(run_dir), resume=True, **OPTIONS)
+    assert run.stopped.kind.value == "finished"
+    assert [r["epoch"] for r in read_metrics(run_dir)] == [1, 2, 3]
+
+
+def test_the_lock_is_released_when_the_run_ends(tmp_path):
+    run_dir = tmp_path / "run"
+    trainwell.fit(None, _data(), run_dir=str(run_dir), **OPTIONS)
+    with lock_run_dir(run_dir):        # a finished (or failed) fit holds nothing
+        pass
+    with pytest.raises(ConfigError, match="already holds a run"):
+        trainwell.fit(None, _data(), run_dir=str(run_dir), **OPTIONS)
+    assert (run_dir / LOCK_FILE).exists()

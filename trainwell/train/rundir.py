@@ -1,0 +1,154 @@
+"""A run directory's files: the one safe way to write them, and the lock one run holds on it.
+
+Every file trainwell writes into a run directory (model, preprocessing, JSON, metrics.jsonl,
+plots, report.html, checkpoints) goes through ``atomic_write``: a new file with an unpredictable
+name is created exclusively (``tempfile.mkstemp``: ``O_CREAT | O_EXCL``, so never an existing
+file or a planted symlink), written, fsynced and renamed over the target with ``os.replace``,
+which replaces a symlink at the target instead of following it. A reader (or a crash) sees the
+old file or the new one, never half of one, and no file outside the directory is ever written.
+
+``lock_run_dir`` takes an exclusive ``flock`` on ``run_dir/.trainwell.lock`` for as long as a run
+writes there, so a second ``fit`` (or ``--resume``) into the same directory is refused with the
+holder's pid. The operating system drops the lock when the holder's process ends, however it
+ends (``kill -9`` too), so a lock never goes stale.
+"""
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from trainwell.errors import ConfigError
+
+try:
+    import fcntl
+except ImportError:        # Windows: no flock; runs there are not locked
+    fcntl = None
+
+LOCK_FILE = ".trainwell.lock"
+TEMP_SUFFIX = ".tmp"
+
+
+# ------------------------------------------------------------------------------ atomic writes
+def new_temp(directory: Path, prefix: str, suffix: str = TEMP_SUFFIX) -> Path:
+    """A new, empty file in ``directory`` with an unpredictable name, created exclusively."""
+    fd, temp = tempfile.mkstemp(dir=directory, prefix=prefix, suffix=suffix)
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())   # mkstemp's 0600 -> what open() would have given
+    finally:
+        os.close(fd)
+    return Path(temp)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+@contextlib.contextmanager
+def atomic_path(path) -> Iterator[Path]:
+    """Yields a new temp file next to ``path`` for the caller to fill (by name, for writers that
+    take a file name); on success it is fsynced and renamed over ``path``, on error removed."""
+    path = Path(path)
+    temp = new_temp(path.parent, prefix=f".{path.name}.")
+    try:
+        yield temp
+        with open(temp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
+    fsync_directory(path.parent)
+
+
+def atomic_write(path, write: Callable) -> Path:
+    """Writes ``path`` atomically: ``write(f)`` fills a binary file object (see the module doc)."""
+    with atomic_path(path) as temp, open(temp, "r+b") as f:
+        write(f)
+    return Path(path)
+
+
+def atomic_write_bytes(path, data: bytes) -> Path:
+    return atomic_write(path, lambda f: f.write(data))
+
+
+def atomic_write_text(path, text: str) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(obj, path) -> Path:
+    return atomic_write_text(path, json.dumps(obj, indent=2, default=str))
+
+
+def fsync_directory(directory: Path) -> None:
+    """Makes renames and deletions in ``directory`` durable (POSIX; Windows has no directory fds)."""
+    if os.name == "nt":
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# ------------------------------------------------------------------------------ the run's lock
+class RunLock:
+    """The exclusive lock of one run directory; ``release()`` (or process exit) gives it up."""
+
+    def __init__(self, fd: int | None):
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)    # closing the descriptor drops the flock
+            self._fd = None
+
+    def __enter__(self) -> RunLock:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+def make_run_dir(run_dir: Path) -> None:
+    """Creates ``run_dir`` (and its parents); a one-line ConfigError when it cannot be."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ConfigError(f"run_dir = {str(run_dir)!r} is a file, not a directory; choose a directory")
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ConfigError(f"run_dir = {str(run_dir)!r}: cannot create the directory "
+                          f"({e.strerror})") from None
+
+
+def lock_run_dir(run_dir) -> RunLock:
+    """Locks the existing directory ``run_dir`` for this process, or raises ConfigError naming
+    the pid of the process that holds it (or why the directory cannot be written)."""
+    run_dir = Path(run_dir)
+    path = run_dir / LOCK_FILE
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    except OSError as e:
+        raise ConfigError(f"run_dir = {str(run_dir)!r}: cannot write there ({path.name}: {e.strerror}); "
+                          f"a run needs a writable directory") from None
+    if fcntl is None:
+        return RunLock(fd)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as e:
+        holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+        os.close(fd)
+        if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            raise ConfigError(f"run_dir = {str(run_dir)!r}: cannot lock {path.name} ({e.strerror})") from None
+        raise ConfigError(f"run_dir = {str(run_dir)!r} is in use by another trainwell process "
+                          f"(pid {holder}); wait for it to finish, or choose another run_dir") from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+    return RunLock(fd)
