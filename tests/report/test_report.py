@@ -2,6 +2,7 @@
 import base64
 import json
 import math
+import os
 import re
 import struct
 import warnings
@@ -238,3 +239,62 @@ def test_babysit_with_wrong_shape_raises_naming_the_file(tmp_path):
 def test_fmt_seconds():
     assert [fmt_seconds(s) for s in (3.04, 59.9, 125, 3725, None, "nan")] == [
         "3.0 s", "59.9 s", "2 min 05 s", "1 h 02 min", "—", "—"]
+
+
+# ------------------------------------------------------------------ the report's files
+# Written through new temp files and atomic renames: a symlink planted at an output (or at an old
+# temp name) is replaced, and the file it points at is never written.
+OUTPUTS = ["plots/loss.png", "plots/accuracy.png", "plots/lr.png", "report.html"]
+OLD_TEMP_NAMES = ["report.html.tmp", "plots/loss.png.tmp"]   # the names earlier versions wrote
+
+
+def _plant_links(run_dir, victims_dir, names):
+    victims = {}
+    (run_dir / "plots").mkdir(exist_ok=True)
+    for name in names:
+        victim = victims_dir / name.replace("/", "_")
+        victim.write_bytes(b"precious " + name.encode())
+        os.symlink(victim, run_dir / name)
+        victims[victim] = victim.read_bytes()
+    return victims
+
+
+def test_symlinks_at_outputs_and_temp_names_leave_their_targets_untouched(tmp_path):
+    run_dir = make_run(tmp_path, synthetic_records())
+    victims_dir = tmp_path / "victims"
+    victims_dir.mkdir()
+    victims = _plant_links(run_dir, victims_dir, OUTPUTS + OLD_TEMP_NAMES)
+    write_report(run_dir)
+    for victim, content in victims.items():
+        assert victim.read_bytes() == content, f"{victim} was written through a symlink"
+    for name in OUTPUTS:
+        path = run_dir / name
+        assert path.is_file() and not path.is_symlink(), name
+    assert (run_dir / "plots" / "loss.png").read_bytes()[:4] == b"\x89PNG"
+    assert (run_dir / "report.html").read_text().startswith("<!DOCTYPE html>")
+    leftovers = [p.name for p in run_dir.rglob(".*") if p.name != "plots"]
+    assert leftovers == [], "temp files were left behind"
+
+
+def test_a_plots_directory_that_is_a_symlink_is_refused(tmp_path):
+    run_dir = make_run(tmp_path, synthetic_records())
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    os.symlink(elsewhere, run_dir / "plots")
+    with pytest.raises(DataError, match=r"plots: a symlink"):
+        write_report(run_dir)
+    assert list(elsewhere.iterdir()) == []
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only directories")
+def test_a_read_only_run_directory_is_one_data_error_naming_the_file(tmp_path):
+    run_dir = make_run(tmp_path, synthetic_records())
+    (run_dir / "plots").mkdir()
+    for d in (run_dir / "plots", run_dir):
+        d.chmod(0o555)
+    try:
+        with pytest.raises(DataError, match=r"loss\.png: cannot write it \(Permission denied\)"):
+            write_report(run_dir)
+    finally:
+        for d in (run_dir, run_dir / "plots"):
+            d.chmod(0o755)

@@ -10,9 +10,9 @@ import pytest
 import torch
 
 import trainwell
-from trainwell.errors import ConfigError
+from trainwell.errors import ConfigError, DataError
 from trainwell.train.metrics import read_metrics
-from trainwell.train.rundir import LOCK_FILE, atomic_write_text, lock_run_dir
+from trainwell.train.rundir import LOCK_FILE, atomic_write, atomic_write_text, lock_run_dir
 
 # A run that pauses after its first epoch (holding the lock) until a line arrives on stdin.
 HOLDER = textwrap.dedent("""
@@ -82,3 +82,30 @@ def test_the_lock_is_released_when_the_run_ends(tmp_path):
     with pytest.raises(ConfigError, match="already holds a run"):
         trainwell.fit(None, _data(), run_dir=str(run_dir), **OPTIONS)
     assert (run_dir / LOCK_FILE).exists()
+
+
+def test_atomic_write_replaces_a_symlink_never_its_target(tmp_path):
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    (tmp_path / "run").mkdir()
+    link = tmp_path / "run" / "model.json"
+    os.symlink(victim, link)
+    atomic_write_text(link, "{}")
+    assert victim.read_text() == "precious"
+    assert not link.is_symlink() and link.read_text() == "{}"
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["model.json"]   # no temp left
+
+
+def test_a_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path):
+    path = tmp_path / "metrics.jsonl"
+    path.write_text("old\n")
+
+    def fail(f):
+        f.write(b"half")
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(DataError, match=r"metrics\.jsonl: cannot write it \(No space left on device\)"):
+        atomic_write(path, fail)
+    assert path.read_text() == "old\n" and [p.name for p in tmp_path.iterdir()] == ["metrics.jsonl"]
+    with pytest.raises(DataError, match=r"nowhere.*cannot write it \(No such file or directory\)"):
+        atomic_write_text(tmp_path / "nowhere" / "x.json", "{}")

@@ -18,6 +18,8 @@ from pathlib import Path
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from trainwell.train.rundir import atomic_write, make_directory
+
 FIGSIZE, DPI = (7.0, 4.0), 100
 HEALTHY_UPDATE_RATIO = 1e-3      # notes 004
 
@@ -35,9 +37,9 @@ def _axes(title, xlabel, ylabel):
 
 def _save(fig, path) -> Path:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_directory(path.parent)
     fig.tight_layout()
-    fig.savefig(path)
+    atomic_write(path, lambda f: fig.savefig(f, format="png"))
     return path
 
 

@@ -16,7 +16,6 @@ import base64
 import html
 import json
 import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -25,6 +24,7 @@ from trainwell.errors import DataError
 from trainwell.report import babysit_plots, plots
 from trainwell.report.plots import as_float
 from trainwell.train.metrics import METRICS_FILE, read_metrics_noting_cuts
+from trainwell.train.rundir import atomic_write_text, make_directory
 
 CONFIG_FILE = "config.json"
 RESULTS_FILE = "results.json"
@@ -362,6 +362,7 @@ def draw_figures(run: RunFiles) -> dict[str, list[str]]:
     """Draws every applicable figure of ``FIGURES`` into ``run_dir/plots/NAME.png``;
     returns the figures' HTML grouped by section."""
     sections: dict[str, list[str]] = {}
+    make_directory(run.run_dir / PLOTS_DIR)
     for name, spec in FIGURES.items():
         data = spec.data(run)
         if data is None:
@@ -398,8 +399,4 @@ def write_report(run_dir) -> Path:
     """Writes ``run_dir/plots/*.png`` and a self-contained ``run_dir/report.html``; returns its path."""
     run = read_run(run_dir)
     page = render(run, draw_figures(run))
-    path = run.run_dir / REPORT_FILE
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(page, encoding="utf-8")
-    os.replace(tmp, path)  # a reader never sees half a report
-    return path
+    return atomic_write_text(run.run_dir / REPORT_FILE, page)   # never through an existing link

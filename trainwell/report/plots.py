@@ -24,6 +24,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
+from trainwell.train.rundir import atomic_write, make_directory
+
 # A log y-axis once the finite positive values span more than two decades (max / min > 100):
 # a diverging or fast-falling loss is otherwise a flat line with one spike.
 LOG_RATIO = 100.0
@@ -165,8 +167,8 @@ def _finish(fig, ax, xs, drawn: int, empty_text: str, path, *, legend: bool = Tr
     if legend and ax.get_legend_handles_labels()[0]:
         ax.legend(frameon=False, fontsize=9)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png")
+    make_directory(path.parent)
+    atomic_write(path, lambda f: fig.savefig(f, format="png"))
     fig.clear()
     return path
 

@@ -22,7 +22,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from trainwell.errors import ConfigError
+from trainwell.errors import ConfigError, DataError
 
 try:
     import fcntl
@@ -55,17 +55,21 @@ def atomic_path(path) -> Iterator[Path]:
     """Yields a new temp file next to ``path`` for the caller to fill (by name, for writers that
     take a file name); on success it is fsynced and renamed over ``path``, on error removed."""
     path = Path(path)
-    temp = new_temp(path.parent, prefix=f".{path.name}.")
+    try:
+        temp = new_temp(path.parent, prefix=f".{path.name}.")
+    except OSError as e:
+        raise DataError(f"{path}: cannot write it ({e.strerror})") from None
     try:
         yield temp
         with open(temp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(temp, path)
-    except BaseException:
+        fsync_directory(path.parent)
+    except OSError as e:          # a full disk, an immutable file in the way, ...
+        raise DataError(f"{path}: cannot write it ({e.strerror})") from None
+    finally:
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-        raise
-    fsync_directory(path.parent)
+            os.unlink(temp)       # still there only when the write failed
 
 
 def atomic_write(path, write: Callable) -> Path:
@@ -85,6 +89,20 @@ def atomic_write_text(path, text: str) -> Path:
 
 def atomic_write_json(obj, path) -> Path:
     return atomic_write_text(path, json.dumps(obj, indent=2, default=str))
+
+
+def make_directory(path) -> Path:
+    """Creates directory ``path`` (and its parents) for outputs; a one-line DataError when it
+    cannot be, or when it is a symlink (outputs stay inside the run directory)."""
+    path = Path(path)
+    if path.is_symlink():
+        raise DataError(f"{path}: a symlink; trainwell writes only into a real directory here "
+                        f"(remove the link)")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise DataError(f"{path}: cannot create the directory ({e.strerror})") from None
+    return path
 
 
 def fsync_directory(directory: Path) -> None:
