@@ -35,7 +35,7 @@ from trainwell.train.parts import (apply_transfer, babysit_callbacks, build_cons
                                    check_model_fits_data, initialize, make_batches, num_outputs,
                                    resolve_data, resolve_device, resolve_model_spec)
 from trainwell.train.progress import Progress
-from trainwell.train.run import Run, atomic_save_model, read_json
+from trainwell.train.run import Run, atomic_save_model, read_json_object
 from trainwell.train.rundir import atomic_write_json, lock_run_dir, make_run_dir
 
 # Options that may differ between a run and its resumption without changing the result.
@@ -68,7 +68,7 @@ def _locked_run_dir(config: Config) -> Iterator[Path | None]:
 
 
 def _check_resume_options(config: Config, run_dir: Path) -> None:
-    before = read_json(run_dir / "config.json", "the run's resolved options")
+    before = read_json_object(run_dir / "config.json", "the run's resolved options")
     now = config.to_dict()
     changed = sorted(k for k in now if k not in RESUME_MAY_CHANGE and before.get(k) != _jsonable(now[k]))
     if changed:

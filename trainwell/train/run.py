@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_model, save_model
 
 from trainwell.data.sources import Splits, as_pair
@@ -103,47 +104,89 @@ def atomic_save_model(model: torch.nn.Module, path: Path) -> None:
         save_model(model, str(temp))
 
 
-def read_json(path: Path, what: str):
-    """The JSON document in ``path`` (``what`` it holds, for the message); a one-line DataError
-    when it is missing, unreadable or not valid JSON."""
+def read_json_object(path: Path, what: str, keys=()) -> dict:
+    """The JSON object in ``path`` (``what`` it holds, for the message), which must hold ``keys``;
+    a one-line DataError when it is missing, unreadable, not valid JSON or not such an object."""
     try:
         text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
-        raise DataError(f"{path}: missing ({what}); is this a complete trainwell run directory?") from None
+        raise DataError(f"{path}: missing ({what}); is this a finished trainwell run directory?") from None
     except OSError as e:
         raise DataError(f"{path}: cannot read it ({e.strerror})") from None
     except UnicodeDecodeError:
         raise DataError(f"{path}: not UTF-8 text; the file is corrupted ({what})") from None
     try:
-        return json.loads(text)
+        obj = json.loads(text)
     except json.JSONDecodeError as e:
         raise DataError(f"{path}: truncated or not valid JSON ({e.msg} at line {e.lineno}, "
                         f"column {e.colno}); the file is corrupted ({what})") from None
+    if not isinstance(obj, dict):
+        raise DataError(f"{path}: expected a JSON object {{...}} ({what}), got {type(obj).__name__}")
+    missing = [k for k in keys if k not in obj]
+    if missing:
+        raise DataError(f"{path}: lacks {', '.join(map(repr, missing))} ({what}); the file is "
+                        f"corrupted or from another program")
+    return obj
+
+
+def _load_weights(module: torch.nn.Module, path: Path, what: str) -> None:
+    """Loads safetensors weights into ``module``; a one-line DataError naming the file when it
+    is missing, unreadable, not safetensors, or holds weights of another shape."""
+    if not path.is_file():
+        raise DataError(f"{path}: missing ({what}); is this a finished trainwell run directory?")
+    try:
+        load_model(module, str(path), device="cpu")
+    except SafetensorError as e:
+        raise DataError(f"{path}: not a readable safetensors file ({e}); the file is corrupted") from None
+    except OSError as e:
+        raise DataError(f"{path}: cannot read it ({e.strerror})") from None
+    except RuntimeError as e:
+        raise DataError(f"{path}: weights do not fit the model: {e}") from None
 
 
 def load_run(run_dir, *, model: torch.nn.Module | None = None) -> Run:
     """Give back a finished run: its model (built from the saved spec, or the ``model`` you pass
     for a run that trained your own nn.Module), fitted preprocessing, config and history."""
     run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        problem = "is a file" if run_dir.exists() else "does not exist"
+        raise DataError(f"{run_dir}: {problem}; pass a trainwell run directory")
     info_path = run_dir / "model.json"
-    if not info_path.exists():
-        raise DataError(f"{run_dir}: no model.json here; is this a finished trainwell run directory?")
-    info = json.loads(info_path.read_text())
-    config = json.loads((run_dir / "config.json").read_text())
+    info = read_json_object(info_path, "the model's description", keys=("spec",))
+    config = read_json_object(run_dir / "config.json", "the run's resolved options",
+                              keys=("loss", "eval_batch_size"))
     if model is None:
-        model = build_model_from_info(info, run_dir)
-    try:
-        load_model(model, str(run_dir / "model.safetensors"), device="cpu")
-    except RuntimeError as e:
-        raise DataError(f"{run_dir / 'model.safetensors'}: weights do not fit the model: {e}") from None
-    preprocess = build_preprocess_from_info(info, run_dir)
+        try:
+            model = build_model_from_info(info, run_dir)
+        except (TypeError, KeyError, IndexError) as e:
+            raise DataError(f"{info_path}: its model description cannot be built "
+                            f"({type(e).__name__}: {e}); the file is corrupted") from None
+    _load_weights(model, run_dir / "model.safetensors", "the trained weights")
+    preprocess = _load_preprocess(info, run_dir)
     history = read_metrics(run_dir) if (run_dir / "metrics.jsonl").exists() else []
     results_path = run_dir / "results.json"
-    results = json.loads(results_path.read_text()) if results_path.exists() else {}
+    results = read_json_object(results_path, "the run's results") if results_path.exists() else {}
     shape = info.get("sample_shape")
     return Run(model=model, config=config, history=history, run_dir=run_dir, preprocess=preprocess,
                results=results, stopped=_stop_of(results), repairs=results.get("repairs", []),
                sample_shape=tuple(shape) if shape is not None else None)
+
+
+def _load_preprocess(info: dict, run_dir: Path) -> torch.nn.Module | None:
+    """The run's fitted preprocessing; a one-line DataError naming the weights file when it is
+    missing or corrupted."""
+    path = run_dir / "preprocess.safetensors"
+    if info.get("preprocess") and not path.is_file():
+        raise DataError(f"{path}: missing (the fitted preprocessing); is this a finished trainwell "
+                        f"run directory?")
+    try:
+        return build_preprocess_from_info(info, run_dir)
+    except SafetensorError as e:
+        raise DataError(f"{path}: not a readable safetensors file ({e}); the file is corrupted") from None
+    except OSError as e:
+        raise DataError(f"{path}: cannot read it ({e.strerror})") from None
+    except RuntimeError as e:
+        raise DataError(f"{path}: weights do not fit the preprocessing: {e}") from None
 
 
 def _stop_of(results: dict) -> Stop | None:
@@ -151,4 +194,7 @@ def _stop_of(results: dict) -> Stop | None:
     if results.get("stopped") is None:
         return None
     kind = results.get("stop_kind", StopKind.CALLBACK.value)
+    if kind not in {k.value for k in StopKind}:
+        raise DataError(f"results.json: stop_kind = {kind!r} is not a stop kind; allowed: "
+                        f"{', '.join(k.value for k in StopKind)} (the file is corrupted)")
     return Stop(StopKind(kind), results["stopped"])
