@@ -33,21 +33,24 @@ LOCK_FILE = ".trainwell.lock"
 TEMP_SUFFIX = ".tmp"
 
 
+def _read_umask() -> int:
+    mask = os.umask(0)    # the only portable way to read it is to set it; read once, at import
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
+
+
 # ------------------------------------------------------------------------------ atomic writes
 def new_temp(directory: Path, prefix: str, suffix: str = TEMP_SUFFIX) -> Path:
     """A new, empty file in ``directory`` with an unpredictable name, created exclusively."""
     fd, temp = tempfile.mkstemp(dir=directory, prefix=prefix, suffix=suffix)
     try:
-        os.fchmod(fd, 0o666 & ~_umask())   # mkstemp's 0600 -> what open() would have given
+        os.fchmod(fd, 0o666 & ~_UMASK)   # mkstemp's 0600 -> what open() would have given
     finally:
         os.close(fd)
     return Path(temp)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 @contextlib.contextmanager
@@ -59,17 +62,20 @@ def atomic_path(path) -> Iterator[Path]:
         temp = new_temp(path.parent, prefix=f".{path.name}.")
     except OSError as e:
         raise DataError(f"{path}: cannot write it ({e.strerror})") from None
+    replaced = False
     try:
         yield temp
         with open(temp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(temp, path)
+        replaced = True
         fsync_directory(path.parent)
     except OSError as e:          # a full disk, an immutable file in the way, ...
         raise DataError(f"{path}: cannot write it ({e.strerror})") from None
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)       # still there only when the write failed
+        if not replaced:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp)
 
 
 def atomic_write(path, write: Callable) -> Path:
