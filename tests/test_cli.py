@@ -198,3 +198,46 @@ def test_fit_help_lists_the_exit_status_of_every_stop_kind(capsys):
         status = "1" if kind in (StopKind.DIVERGED, StopKind.UNREPAIRABLE) else "0"
         assert kind.value in statuses[status], (kind, statuses)
     assert "bad input" in statuses["2"]
+
+
+BROKEN_LR = Path(__file__).parents[1] / "examples" / "broken_lr.toml"
+
+
+def _fit_broken_lr(capsys, *sets):
+    args = ["fit", str(BROKEN_LR), "--quiet", "--set", "device='cpu'", "--set", "epochs=2"]
+    status = main(args + [a for s in sets for a in ("--set", s)])
+    return status, capsys.readouterr().out
+
+
+def test_fit_prints_the_babysitters_findings_root_cause_first_and_why_a_finished_run_exits_0(capsys):
+    """examples/broken_lr.toml (lr 100x too high) runs to the end with an error finding: the
+    findings are printed (the error first), and a line says why the exit status is still 0."""
+    status, out = _fit_broken_lr(capsys)
+    assert status == 0
+    findings = out[out.index("babysitter (root cause first):"):]
+    assert findings.index("ERROR   loss_exploding") < findings.index("WARNING lr_too_high")
+    assert "fix: lower lr from 5" in findings
+    assert 'repairs: none (babysit = "watch" only reports' in out
+    assert "exit status 0: the run ended as planned (finished)" in out
+
+
+def test_fit_prints_the_repairs(capsys):
+    status, out = _fit_broken_lr(capsys, "babysit='repair'")
+    assert status == 0
+    repairs = out[out.index("repairs ("):].splitlines()
+    assert re.fullmatch(r"  step \d+ \(epoch 1\), loss_exploding: lower_lr: lower the lr 10x .*", repairs[1])
+
+
+def test_fit_that_diverges_exits_1_with_the_root_cause_first(capsys):
+    status, out = _fit_broken_lr(capsys, "lr=1e4")
+    assert status == 1
+    findings = out[out.index("babysitter (root cause first):"):].splitlines()
+    assert findings[1].startswith("  ERROR   nonfinite_loss:")
+    assert "exit status 0" not in out
+
+
+def test_a_healthy_run_says_the_babysitter_found_nothing(tmp_path, capsys):
+    assert main(["fit", str(_config(tmp_path)), "--set", "lr=0.05"]) == 0
+    assert "babysitter: no problems found" in capsys.readouterr().out
+    assert main(["fit", str(_config(tmp_path)), "--set", "babysit='off'"]) == 0
+    assert "babysitter" not in capsys.readouterr().out

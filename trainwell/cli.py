@@ -51,9 +51,33 @@ def _summary(run) -> str:
     if test:
         acc = f", accuracy {test['acc']:.4f}" if test.get("acc") is not None else ""
         lines.append(f"test: loss {test['loss']:.4f}{acc}")
+    lines += _babysitter_summary(run)
     if run.run_dir is not None and (Path(run.run_dir) / "report.html").exists():
         lines.append(f"report: {Path(run.run_dir) / 'report.html'}")
     return "\n".join(lines)
+
+
+def _babysitter_summary(run) -> list[str]:
+    """The babysitter's verdict for the terminal: its findings, root cause first, and the repairs
+    it made; and, when a run that finished had an error finding, why the exit status is still 0."""
+    if run.findings is None or run.config.get("babysit") == "off":
+        return []
+    if not run.findings.findings and not run.repairs:
+        return ["babysitter: no problems found"]
+    lines = ["babysitter (root cause first):"]
+    lines += ["  " + line for line in run.findings.format().splitlines()]
+    if run.repairs:
+        lines.append(f"repairs ({len(run.repairs)}):")
+        lines += [f"  step {r['step']} (epoch {r['epoch'] + 1}), {r['code']}: {r['action']}: "
+                  + r["reason"].removeprefix(f"{r['code']}: ") for r in run.repairs]
+    elif run.config.get("babysit") == "watch":
+        lines.append('repairs: none (babysit = "watch" only reports; --set babysit=repair '
+                     "rolls back and repairs)")
+    if not run.findings.ok and run.stopped is not None and not run.stopped.failed:
+        lines.append(f"exit status 0: the run ended as planned ({run.stopped.kind.value}); the exit status "
+                     "reads how a run stopped, not its findings (`trainwell doctor` exits 1 on an "
+                     "error finding)")
+    return lines
 
 
 def _read_config(path, sets, *, saved_run: bool = False) -> dict:
