@@ -241,3 +241,73 @@ def test_a_healthy_run_says_the_babysitter_found_nothing(tmp_path, capsys):
     assert "babysitter: no problems found" in capsys.readouterr().out
     assert main(["fit", str(_config(tmp_path)), "--set", "babysit='off'"]) == 0
     assert "babysitter" not in capsys.readouterr().out
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    """A small digits run to predict with (one epoch), shared by the predict tests."""
+    folder = tmp_path_factory.mktemp("trained")
+    cfg = folder / "c.toml"
+    cfg.write_text(f"run_dir = '{(folder / 'run').as_posix()}'\nreport = false\n" + SMALL.replace("epochs = 2", "epochs = 1"))
+    assert main(["fit", str(cfg)]) == 0
+    return folder / "run"
+
+
+def _write_bad_inputs(tmp_path, kind):
+    X = np.random.default_rng(0).random((30, 64)).astype(np.float32)
+    if kind == "nan":
+        X[[4, 17], 3] = np.nan
+        X[25, 0] = np.inf
+        np.save(tmp_path / "x.npy", X)
+        return "x.npy"
+    if kind == "nan_csv":
+        (tmp_path / "x.csv").write_text("1,2\n3,nan\n")
+        return "x.csv"
+    if kind == "many_nan":
+        X[:, 0] = np.nan
+        np.save(tmp_path / "x.npy", X)
+        return "x.npy"
+    if kind == "empty":
+        np.save(tmp_path / "x.npy", X[:0])
+        return "x.npy"
+    if kind == "scalar":
+        np.save(tmp_path / "x.npy", np.float32(1))
+        return "x.npy"
+    if kind == "latin1":
+        (tmp_path / "x.csv").write_bytes("café,b\n1,2\n".encode("latin-1"))
+        return "x.csv"
+    if kind == "object":
+        np.savez(tmp_path / "x.npz", X=np.array([1.0, "a", None], dtype=object))
+        return "x.npz"
+    raise AssertionError(kind)
+
+
+@pytest.mark.parametrize("kind, message", [
+    ("nan", "x.npy: 3 of 30 samples hold NaN or inf, at rows 4, 17, 25 (counting data rows from 0)"),
+    ("nan_csv", "x.csv: 1 of 2 samples hold NaN or inf, at row 1 (counting data rows from 0)"),
+    ("many_nan", "30 of 30 samples hold NaN or inf, at rows 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 and 20 more"),
+    ("empty", "x.npy: no samples (an array of shape (0, 64)); nothing to predict"),
+    ("scalar", "x.npy: holds a single number; expected an array with one sample per row"),
+    ("latin1", "x.csv: not UTF-8 text (byte 0xe9 at offset 3); save the CSV as UTF-8"),
+    ("object", "x.npz: cannot read the inputs without unpickling"),
+])
+def test_predict_on_bad_inputs_is_one_line_and_status_2(trained_run, tmp_path, capsys, kind, message):
+    path = _write_bad_inputs(tmp_path, kind)
+    assert main(["predict", str(trained_run), path]) == 2
+    captured = capsys.readouterr()
+    assert message in captured.err and captured.err.count("\n") == 1
+    assert captured.out == ""                                   # no made-up predictions
+
+
+def test_predict_into_a_closed_pipe_stops_quietly(trained_run, tmp_path):
+    """`trainwell predict ... | head -1`: the reader goes away after one line; no traceback,
+    nothing on stderr, and the shell's status for a SIGPIPE ending (141)."""
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).random((3000, 64)).astype(np.float32))
+    proc = subprocess.Popen([sys.executable, "-m", "trainwell.cli", "predict", str(trained_run), "x.npy",
+                             "--output", "proba"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            cwd=tmp_path)                       # ~300 kB: more than a pipe holds
+    assert len(proc.stdout.readline().split(b",")) == 10
+    proc.stdout.close()
+    assert proc.wait(timeout=120) == 141
+    assert proc.stderr.read() == b""
+    proc.stderr.close()

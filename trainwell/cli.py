@@ -6,6 +6,7 @@ or file and what is allowed, and exits with status 2; never a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -15,13 +16,15 @@ import numpy as np
 from trainwell.babysit.doctor import doctor
 from trainwell.config import apply_sets, check_file_options, options_markdown, options_text, read_toml
 from trainwell.data.files import read_inputs
-from trainwell.errors import ConfigError, TrainwellError
+from trainwell.errors import ConfigError, DataError, TrainwellError
 from trainwell.train.fit import fit
 from trainwell.train.run import load_run
 from trainwell.train.state import FAILED, StopKind
 
 BAD_INPUT = 2          # a config, option, data or checkpoint error: one line on stderr
 INTERRUPTED = 130      # 128 + SIGINT, the shell's convention for Ctrl-C
+BROKEN_PIPE = 141      # 128 + SIGPIPE: what a shell reports for a tool whose reader went away
+ROWS_NAMED = 10        # how many bad rows an error message lists before "and N more"
 
 
 def _fit_exit_statuses() -> str:
@@ -163,9 +166,37 @@ def cmd_report(args) -> int:
     return 0
 
 
+def _predict_inputs(path) -> np.ndarray:
+    """``read_inputs`` plus what a prediction needs: at least one sample, and finite numbers
+    (a NaN row would get a made-up class). Two failures of the reader become one-line errors:
+    a CSV that is not UTF-8, and an .npz member that only unpickling could read."""
+    try:
+        X = read_inputs(path)
+    except UnicodeDecodeError as e:
+        raise DataError(f"{path}: not UTF-8 text (byte {e.object[e.start]:#04x} at offset {e.start}); "
+                        f"save the CSV as UTF-8") from None
+    except TrainwellError:
+        raise
+    except ValueError as e:          # numpy's allow_pickle=False refusal (an object array)
+        raise DataError(f"{path}: cannot read the inputs without unpickling ({e}); "
+                        f"save a numeric array") from None
+    if X.ndim == 0:
+        raise DataError(f"{path}: holds a single number; expected an array with one sample per row")
+    if len(X) == 0:
+        raise DataError(f"{path}: no samples (an array of shape {X.shape}); nothing to predict")
+    bad = np.flatnonzero(~np.isfinite(X.reshape(len(X), -1)).all(axis=1))
+    if len(bad):
+        rows = ", ".join(str(i) for i in bad[:ROWS_NAMED])
+        more = f" and {len(bad) - ROWS_NAMED} more" if len(bad) > ROWS_NAMED else ""
+        raise DataError(f"{path}: {len(bad)} of {len(X)} samples hold NaN or inf, at row{'s' * (len(bad) > 1)} "
+                        f"{rows}{more} (counting data rows from 0); fix or drop them, a model cannot "
+                        f"predict from them")
+    return X
+
+
 def cmd_predict(args) -> int:
     run = load_run(args.run_dir)
-    X = read_inputs(args.data)
+    X = _predict_inputs(args.data)
     preds = run.predict(X, output=args.output).cpu().numpy()
     if args.out:
         out = Path(args.out)
@@ -239,16 +270,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's flush at exit does not fail again
+    on a closed pipe (the recipe of the Python docs, "Note on SIGPIPE")."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):    # a stream without a file (a test's capture)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        status = args.func(args)
+        sys.stdout.flush()           # a reader that went away shows here, not at exit
+        return status
     except TrainwellError as e:
         print(f"trainwell: error: {e}", file=sys.stderr)
         return BAD_INPUT
     except KeyboardInterrupt:
         print("trainwell: interrupted", file=sys.stderr)
         return INTERRUPTED
+    except BrokenPipeError:          # `trainwell predict ... | head -1`: stop quietly, as CLI tools do
+        _discard_stdout()
+        return BROKEN_PIPE
 
 
 if __name__ == "__main__":
