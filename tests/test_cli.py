@@ -311,3 +311,42 @@ def test_predict_into_a_closed_pipe_stops_quietly(trained_run, tmp_path):
     assert proc.wait(timeout=120) == 141
     assert proc.stderr.read() == b""
     proc.stderr.close()
+
+
+COMMANDS = ("fit", "doctor", "lr-find", "demo", "report", "predict", "options")
+
+
+def _help(capsys, *command) -> str:
+    with pytest.raises(SystemExit) as exit_:
+        main([*command, "--help"])
+    assert exit_.value.code == 0
+    return capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", [(), *((c,) for c in COMMANDS)])
+def test_help_explains_every_argument_in_plain_text(capsys, command):
+    """Each argument has a help text (on its line, or on the more deeply indented next one),
+    and no reStructuredText or Markdown backticks reach the terminal."""
+    text = _help(capsys, *command)
+    assert "`" not in text
+    sections = re.split(r"^(?:positional arguments|options):\n", text, flags=re.M)[1:]
+    assert sections, text
+    for section in sections:
+        lines = section.split("\n\n")[0].splitlines()
+        for i, line in enumerate(lines):
+            entry = re.fullmatch(r"  (\S.*?)(?: {2,}(\S.*))?", line)
+            if entry and entry.group(2) is None:
+                nxt = lines[i + 1] if i + 1 < len(lines) else ""
+                assert len(nxt) - len(nxt.lstrip()) > 2, f"{command}: {entry.group(1)!r} has no help"
+
+
+def test_version_and_python_dash_m(tmp_path):
+    import trainwell
+
+    for args in (["-m", "trainwell", "--version"], ["-m", "trainwell.cli", "--version"]):
+        proc = subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=tmp_path)
+        assert proc.returncode == 0 and proc.stdout == f"trainwell {trainwell.__version__}\n", proc
+    bad = _config(tmp_path, "lrr = 1\n" + SMALL)
+    proc = subprocess.run([sys.executable, "-m", "trainwell", "fit", str(bad)], capture_output=True,
+                          text=True, cwd=tmp_path)
+    assert proc.returncode == 2 and "did you mean 'lr'" in proc.stderr and "Traceback" not in proc.stderr

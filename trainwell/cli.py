@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from trainwell import __version__
 from trainwell.babysit.doctor import doctor
 from trainwell.config import apply_sets, check_file_options, options_markdown, options_text, read_toml
 from trainwell.data.files import read_inputs
@@ -25,6 +26,8 @@ BAD_INPUT = 2          # a config, option, data or checkpoint error: one line on
 INTERRUPTED = 130      # 128 + SIGINT, the shell's convention for Ctrl-C
 BROKEN_PIPE = 141      # 128 + SIGPIPE: what a shell reports for a tool whose reader went away
 ROWS_NAMED = 10        # how many bad rows an error message lists before "and N more"
+DESCRIPTION = ("Train PyTorch models from TOML configs, with a babysitter that checks the "
+               "training. 'trainwell COMMAND --help' tells more; docs/training.md has the details.")
 
 
 def _fit_exit_statuses() -> str:
@@ -78,7 +81,7 @@ def _babysitter_summary(run) -> list[str]:
                      "rolls back and repairs)")
     if not run.findings.ok and run.stopped is not None and not run.stopped.failed:
         lines.append(f"exit status 0: the run ended as planned ({run.stopped.kind.value}); the exit status "
-                     "reads how a run stopped, not its findings (`trainwell doctor` exits 1 on an "
+                     "reads how a run stopped, not its findings ('trainwell doctor' exits 1 on an "
                      "error finding)")
     return lines
 
@@ -217,12 +220,14 @@ def cmd_options(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="trainwell", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(prog="trainwell", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("fit", help="train from a TOML config", epilog=_fit_exit_statuses(),
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("config", nargs="?", help="CONFIG.toml")
+    p.add_argument("config", nargs="?", metavar="CONFIG", help="the config file, CONFIG.toml "
+                   "('trainwell options' lists the keys)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override an option (TOML value), e.g. --set lr=0.01 --set model.widths=[128]")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its newest good checkpoint")
@@ -231,19 +236,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("doctor", help="check a config before training: pre-flight checks and a "
                        "short probe run; exit status 1 when a finding has severity error")
-    p.add_argument("config", help="CONFIG.toml")
-    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override an option")
+    p.add_argument("config", metavar="CONFIG", help="the config file, CONFIG.toml")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override an option (TOML value)")
     p.add_argument("--budget", type=float, default=60.0, help="seconds for all checks (default 60)")
     p.add_argument("--evidence", action="store_true", help="print the measured numbers too")
     p.set_defaults(func=cmd_doctor)
 
     p = sub.add_parser("lr-find", help="learning-rate range test (Smith 2017) with a robust suggestion")
-    p.add_argument("config", help="CONFIG.toml")
-    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override an option")
+    p.add_argument("config", metavar="CONFIG", help="the config file, CONFIG.toml")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override an option (TOML value)")
     p.add_argument("--start", type=float, default=1e-7, help="first lr (default 1e-7)")
     p.add_argument("--end", type=float, default=10.0, help="last lr (default 10)")
     p.add_argument("--steps", type=int, default=100, help="steps of the sweep (default 100)")
-    p.add_argument("--out", default="lr_find.png", help="where to write the plot")
+    p.add_argument("--out", default="lr_find.png", help="where to write the plot (default lr_find.png)")
     p.set_defaults(func=cmd_lr_find)
 
     p = sub.add_parser("demo", help="train the default recipe on the bundled digits")
@@ -254,13 +259,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("report", help="(re)write RUN_DIR/report.html")
-    p.add_argument("run_dir")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory that trainwell fit wrote")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("predict", help="predict with a trained run on a .npy/.npz/.csv file")
-    p.add_argument("run_dir")
-    p.add_argument("data", help="inputs: .npy, .npz (key X), or .csv (numbers, no label column)")
-    p.add_argument("--output", choices=("auto", "class", "raw", "proba"), default="auto")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory that trainwell fit wrote")
+    p.add_argument("data", metavar="DATA", help="inputs: .npy, .npz (key X), or .csv (numbers, no label column)")
+    p.add_argument("--output", choices=("auto", "class", "raw", "proba"), default="auto",
+                   help="class: class ids; proba: class probabilities; raw: the model's outputs; "
+                   "auto (default): class ids for a classification loss, raw outputs for regression")
     p.add_argument("--out", help="write predictions to a .npy or .csv file instead of printing")
     p.set_defaults(func=cmd_predict)
 
