@@ -350,3 +350,18 @@ def test_version_and_python_dash_m(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "trainwell", "fit", str(bad)], capture_output=True,
                           text=True, cwd=tmp_path)
     assert proc.returncode == 2 and "did you mean 'lr'" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_warnings_are_one_line_for_people(tmp_path, capsys):
+    """A resume that finds no usable checkpoint warns as `trainwell: warning: ...`, without the
+    UserWarning category, the source path or the code line."""
+    cfg = _config(tmp_path, 'run_dir = "runs/w"\n' + SMALL.replace("epochs = 2", "epochs = 1"))
+    assert main(["fit", str(cfg)]) == 0
+    for manifest in (tmp_path / "runs/w/checkpoints").glob("*.json"):
+        manifest.write_text("cut off")
+    capsys.readouterr()
+    assert main(["fit", "--resume", "runs/w"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert "trainwell: warning: resume: no usable checkpoint in runs/w; starting from the beginning" in err
+    assert all(line.startswith("trainwell: warning: ") for line in err), err
+    assert not any("Warning:" in line or ".py:" in line for line in err), err

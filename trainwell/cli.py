@@ -9,6 +9,7 @@ import argparse
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,7 @@ BAD_INPUT = 2          # a config, option, data or checkpoint error: one line on
 INTERRUPTED = 130      # 128 + SIGINT, the shell's convention for Ctrl-C
 BROKEN_PIPE = 141      # 128 + SIGPIPE: what a shell reports for a tool whose reader went away
 ROWS_NAMED = 10        # how many bad rows an error message lists before "and N more"
+PACKAGE = Path(__file__).resolve().parent
 DESCRIPTION = ("Train PyTorch models from TOML configs, with a babysitter that checks the "
                "training. 'trainwell COMMAND --help' tells more; docs/training.md has the details.")
 
@@ -289,8 +291,25 @@ def _discard_stdout() -> None:
     os.close(devnull)
 
 
+def _one_line_warnings(show_other):
+    """A ``warnings.showwarning`` that prints trainwell's own warnings as one line for people, like
+    its errors (no category, source path or code line), and hands others to ``show_other``."""
+    def show(message, category, filename, lineno, file=None, line=None):
+        if Path(filename).resolve().is_relative_to(PACKAGE):
+            print(f"trainwell: warning: {message}", file=file or sys.stderr)
+        else:
+            show_other(message, category, filename, lineno, file, line)
+    return show
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    with warnings.catch_warnings():
+        warnings.showwarning = _one_line_warnings(warnings.showwarning)
+        return _run(args)
+
+
+def _run(args) -> int:
     try:
         status = args.func(args)
         sys.stdout.flush()           # a reader that went away shows here, not at exit
