@@ -248,7 +248,8 @@ def trained_run(tmp_path_factory):
     """A small digits run to predict with (one epoch), shared by the predict tests."""
     folder = tmp_path_factory.mktemp("trained")
     cfg = folder / "c.toml"
-    cfg.write_text(f"run_dir = '{(folder / 'run').as_posix()}'\nreport = false\n" + SMALL.replace("epochs = 2", "epochs = 1"))
+    one_epoch = SMALL.replace("epochs = 2", "epochs = 1")
+    cfg.write_text(f"run_dir = '{(folder / 'run').as_posix()}'\nreport = false\n" + one_epoch)
     assert main(["fit", str(cfg)]) == 0
     return folder / "run"
 
@@ -259,6 +260,9 @@ def _write_bad_inputs(tmp_path, kind):
         X[[4, 17], 3] = np.nan
         X[25, 0] = np.inf
         np.save(tmp_path / "x.npy", X)
+        return "x.npy"
+    if kind == "too_large":
+        np.save(tmp_path / "x.npy", np.array([[1e300] * 64, [1.0] * 64]))
         return "x.npy"
     if kind == "nan_csv":
         (tmp_path / "x.csv").write_text("1,2\n3,nan\n")
@@ -282,14 +286,19 @@ def _write_bad_inputs(tmp_path, kind):
     raise AssertionError(kind)
 
 
+NOT_FINITE = "samples hold NaN, inf or a number too large for float32, at"
+
+
 @pytest.mark.parametrize("kind, message", [
-    ("nan", "x.npy: 3 of 30 samples hold NaN or inf, at rows 4, 17, 25 (counting data rows from 0)"),
-    ("nan_csv", "x.csv: 1 of 2 samples hold NaN or inf, at row 1 (counting data rows from 0)"),
-    ("many_nan", "30 of 30 samples hold NaN or inf, at rows 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 and 20 more"),
+    ("too_large", f"x.npy: 1 of 2 {NOT_FINITE} row 0 (counting data rows from 0)"),
+    ("nan", f"x.npy: 3 of 30 {NOT_FINITE} rows 4, 17, 25 (counting data rows from 0)"),
+    ("nan_csv", f"x.csv: 1 of 2 {NOT_FINITE} row 1 (counting data rows from 0)"),
+    ("many_nan", f"30 of 30 {NOT_FINITE} rows 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 and 20 more"),
     ("empty", "x.npy: no samples (an array of shape (0, 64)); nothing to predict"),
     ("scalar", "x.npy: holds a single number; expected an array with one sample per row"),
     ("latin1", "x.csv: not UTF-8 text (byte 0xe9 at offset 3); save the CSV as UTF-8"),
-    ("object", "x.npz: cannot read the inputs without unpickling"),
+    ("object", "x.npz: not a readable numeric array (ValueError: Object arrays cannot be loaded "
+               "when allow_pickle=False)"),
 ])
 def test_predict_on_bad_inputs_is_one_line_and_status_2(trained_run, tmp_path, capsys, kind, message):
     path = _write_bad_inputs(tmp_path, kind)
@@ -297,6 +306,14 @@ def test_predict_on_bad_inputs_is_one_line_and_status_2(trained_run, tmp_path, c
     captured = capsys.readouterr()
     assert message in captured.err and captured.err.count("\n") == 1
     assert captured.out == ""                                   # no made-up predictions
+
+
+def test_predict_out_into_a_missing_folder_is_one_line(trained_run, tmp_path, capsys):
+    np.save(tmp_path / "x.npy", np.zeros((2, 64), dtype=np.float32))
+    assert main(["predict", str(trained_run), "x.npy", "--out", "nowhere/p.csv"]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"trainwell: error: --out {Path('nowhere/p.csv')}: cannot write it "
+                   "(No such file or directory)\n")
 
 
 def test_predict_into_a_closed_pipe_stops_quietly(trained_run, tmp_path):
@@ -365,3 +382,48 @@ def test_warnings_are_one_line_for_people(tmp_path, capsys):
     assert "trainwell: warning: resume: no usable checkpoint in runs/w; starting from the beginning" in err
     assert all(line.startswith("trainwell: warning: ") for line in err), err
     assert not any("Warning:" in line or ".py:" in line for line in err), err
+
+
+def _fuzzed_input(rng, folder) -> str:
+    """One input file for predict: a random array (shape, dtype, NaN/inf) saved as .npy, .npz or
+    .csv, or a valid file with random bytes changed or cut off."""
+    shapes = [(), (0,), (0, 64), (5,), (5, 64), (5, 8, 8), (5, 1, 8, 8), (5, 63), (1, 64)]
+    dtypes = [np.float32, np.float64, np.float16, np.int64, np.uint8, np.bool_, np.complex64, "<U3"]
+    shape = shapes[rng.integers(len(shapes))]
+    a = (rng.random(shape) * 16).astype(dtypes[rng.integers(len(dtypes))])
+    if a.size and a.dtype.kind == "f" and rng.random() < 0.3:
+        a.flat[rng.integers(a.size)] = rng.choice([np.nan, np.inf, -np.inf])
+    kind = rng.integers(3)
+    if kind == 0:
+        path = folder / "x.npy"
+        np.save(path, a)
+    elif kind == 1:
+        path = folder / "x.npz"
+        np.savez(path, **{rng.choice(["X", "x", "y", "x_test"]): a})
+    else:
+        path = folder / "x.csv"
+        path.write_text("\n".join(",".join(str(v) for v in np.atleast_1d(row)) for row in np.atleast_1d(a)))
+    if rng.random() < 0.4:                                      # damage the bytes
+        data = bytearray(path.read_bytes())
+        if data and rng.random() < 0.5:
+            del data[rng.integers(len(data)):]
+        for _ in range(rng.integers(1, 4)):
+            if data:
+                data[rng.integers(len(data))] = rng.integers(256)
+        path.write_bytes(bytes(data))
+    return path.name
+
+
+def test_fuzzed_predict_inputs_give_predictions_or_one_line_never_a_traceback(trained_run, tmp_path, capsys):
+    """Seeded and bounded (~200 files, a few seconds): every input is answered with predictions
+    (status 0) or one line on stderr (status 2)."""
+    rng = np.random.default_rng(0)
+    for case in range(200):
+        name = _fuzzed_input(rng, tmp_path)
+        status = main(["predict", str(trained_run), name])
+        out, err = capsys.readouterr()
+        assert status in (0, 2), (case, name, err)
+        if status == 2:
+            assert err.startswith("trainwell: error: ") and err.count("\n") == 1, (case, err)
+        else:
+            assert err == "" and out, (case, name)

@@ -9,7 +9,10 @@ import argparse
 import os
 import sys
 import time
+import tokenize
 import warnings
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -171,10 +174,18 @@ def cmd_report(args) -> int:
     return 0
 
 
+# What numpy raises on a damaged or non-numeric file: an object array refused by
+# allow_pickle=False (ValueError), a damaged header (SyntaxError, TokenError, ValueError), a
+# damaged or cut-off archive (BadZipFile, zlib.error, EOFError, OSError), an archive whose flags
+# say encrypted (RuntimeError, NotImplementedError).
+NUMPY_READ_ERRORS = (ValueError, SyntaxError, tokenize.TokenError, zipfile.BadZipFile, zlib.error,
+                     EOFError, OSError, RuntimeError, NotImplementedError)
+
+
 def _predict_inputs(path) -> np.ndarray:
     """``read_inputs`` plus what a prediction needs: at least one sample, and finite numbers
-    (a NaN row would get a made-up class). Two failures of the reader become one-line errors:
-    a CSV that is not UTF-8, and an .npz member that only unpickling could read."""
+    (a NaN row would get a made-up class). What the reader lets through becomes a one-line
+    error: a CSV that is not UTF-8, a numpy file that is damaged or only unpickling could read."""
     try:
         X = read_inputs(path)
     except UnicodeDecodeError as e:
@@ -182,20 +193,24 @@ def _predict_inputs(path) -> np.ndarray:
                         f"save the CSV as UTF-8") from None
     except TrainwellError:
         raise
-    except ValueError as e:          # numpy's allow_pickle=False refusal (an object array)
-        raise DataError(f"{path}: cannot read the inputs without unpickling ({e}); "
-                        f"save a numeric array") from None
+    except NUMPY_READ_ERRORS as e:
+        raise DataError(f"{path}: not a readable numeric array ({type(e).__name__}: {e}); "
+                        f"save numbers with numpy.save or numpy.savez") from None
     if X.ndim == 0:
         raise DataError(f"{path}: holds a single number; expected an array with one sample per row")
     if len(X) == 0:
         raise DataError(f"{path}: no samples (an array of shape {X.shape}); nothing to predict")
+    # float32, as run.predict makes integers and float64; float16 it would pass to a float32
+    # model as it is (a dtype mismatch), and longdouble torch cannot take at all
+    with np.errstate(over="ignore"):         # beyond float32's range becomes inf: refused below
+        X = X.astype(np.float32, copy=False)
     bad = np.flatnonzero(~np.isfinite(X.reshape(len(X), -1)).all(axis=1))
     if len(bad):
         rows = ", ".join(str(i) for i in bad[:ROWS_NAMED])
         more = f" and {len(bad) - ROWS_NAMED} more" if len(bad) > ROWS_NAMED else ""
-        raise DataError(f"{path}: {len(bad)} of {len(X)} samples hold NaN or inf, at row{'s' * (len(bad) > 1)} "
-                        f"{rows}{more} (counting data rows from 0); fix or drop them, a model cannot "
-                        f"predict from them")
+        raise DataError(f"{path}: {len(bad)} of {len(X)} samples hold NaN, inf or a number too large "
+                        f"for float32, at row{'s' * (len(bad) > 1)} {rows}{more} (counting data rows "
+                        f"from 0); fix or drop them, a model cannot predict from them")
     return X
 
 
@@ -205,10 +220,13 @@ def cmd_predict(args) -> int:
     preds = run.predict(X, output=args.output).cpu().numpy()
     if args.out:
         out = Path(args.out)
-        if out.suffix == ".npy":
-            np.save(out, preds)
-        else:
-            np.savetxt(out, preds.reshape(len(preds), -1), delimiter=",", fmt="%.6g")
+        try:
+            if out.suffix == ".npy":
+                np.save(out, preds)
+            else:
+                np.savetxt(out, preds.reshape(len(preds), -1), delimiter=",", fmt="%.6g")
+        except OSError as e:
+            raise DataError(f"--out {out}: cannot write it ({e.strerror or e})") from None
         print(f"{len(preds)} predictions written to {out}")
     else:
         for row in preds.reshape(len(preds), -1):
@@ -266,7 +284,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("predict", help="predict with a trained run on a .npy/.npz/.csv file")
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory that trainwell fit wrote")
-    p.add_argument("data", metavar="DATA", help="inputs: .npy, .npz (key X), or .csv (numbers, no label column)")
+    p.add_argument("data", metavar="DATA",
+                   help="inputs: .npy, .npz (key X), or .csv (numbers, no label column)")
     p.add_argument("--output", choices=("auto", "class", "raw", "proba"), default="auto",
                    help="class: class ids; proba: class probabilities; raw: the model's outputs; "
                    "auto (default): class ids for a classification loss, raw outputs for regression")
