@@ -427,3 +427,16 @@ def test_fuzzed_predict_inputs_give_predictions_or_one_line_never_a_traceback(tr
             assert err.startswith("trainwell: error: ") and err.count("\n") == 1, (case, err)
         else:
             assert err == "" and out, (case, name)
+
+
+def test_a_demo_that_fails_exits_1(capsys, monkeypatch):
+    """demo reads the stop kind as fit does (here the recipe with an lr that makes it diverge,
+    checked every 5 steps)."""
+    import trainwell.cli
+
+    real_fit = trainwell.cli.fit
+    diverging = {"optimizer": "sgd", "lr": 1e4, "check_every": 5, "device": "cpu"}
+    monkeypatch.setattr(trainwell.cli, "fit", lambda *a, **kw: real_fit(*a, **kw, **diverging))
+    assert main(["demo", "--epochs", "1", "--quiet", "--run-dir", "runs/demo"]) == 1
+    out = capsys.readouterr().out
+    assert "stopped: the loss rose to" in out and "ERROR   loss_exploding" in out

@@ -120,6 +120,11 @@ def cmd_fit(args) -> int:
         options["progress"] = False
     run = fit(options.pop("model", None), None, **options)
     print(_summary(run))
+    return _exit_status(run)
+
+
+def _exit_status(run) -> int:
+    """1 when the run failed (it diverged, or the babysitter could not repair it), else 0."""
     return 1 if run.stopped is not None and run.stopped.failed else 0
 
 
@@ -163,7 +168,7 @@ def cmd_demo(args) -> int:
     options = {} if args.epochs is None else {"epochs": args.epochs}
     run = fit(None, "digits", run_dir=run_dir, progress=not args.quiet, **options)
     print(_summary(run))
-    return 0
+    return _exit_status(run)
 
 
 def cmd_report(args) -> int:
