@@ -3,4 +3,5 @@ import sys
 
 from trainwell.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":      # importing this module (as the import tests do) runs nothing
+    sys.exit(main())

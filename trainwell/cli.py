@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 
-from trainwell import __version__
 from trainwell.babysit.doctor import doctor
 from trainwell.config import apply_sets, check_file_options, options_markdown, options_text, read_toml
 from trainwell.data.files import read_inputs
@@ -245,8 +244,10 @@ def cmd_options(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import trainwell     # the package's __init__ owns the version; this module imports without it
+
     parser = argparse.ArgumentParser(prog="trainwell", description=DESCRIPTION)
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {trainwell.__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("fit", help="train from a TOML config", epilog=_fit_exit_statuses(),
