@@ -198,3 +198,245 @@ def test_fit_help_lists_the_exit_status_of_every_stop_kind(capsys):
         status = "1" if kind in (StopKind.DIVERGED, StopKind.UNREPAIRABLE) else "0"
         assert kind.value in statuses[status], (kind, statuses)
     assert "bad input" in statuses["2"]
+
+
+BROKEN_LR = Path(__file__).parents[1] / "examples" / "broken_lr.toml"
+
+
+def _fit_broken_lr(capsys, *sets):
+    args = ["fit", str(BROKEN_LR), "--quiet", "--set", "device='cpu'", "--set", "epochs=2"]
+    status = main(args + [a for s in sets for a in ("--set", s)])
+    return status, capsys.readouterr().out
+
+
+def test_fit_prints_the_babysitters_findings_root_cause_first_and_why_a_finished_run_exits_0(capsys):
+    """examples/broken_lr.toml (lr 100x too high) runs to the end with an error finding: the
+    findings are printed (the error first), and a line says why the exit status is still 0."""
+    status, out = _fit_broken_lr(capsys)
+    assert status == 0
+    findings = out[out.index("babysitter (root cause first):"):]
+    assert findings.index("ERROR   loss_exploding") < findings.index("WARNING lr_too_high")
+    assert "fix: lower lr from 5" in findings
+    assert 'repairs: none (babysit = "watch" only reports' in out
+    assert "exit status 0: the run ended as planned (finished)" in out
+
+
+def test_fit_prints_the_repairs(capsys):
+    status, out = _fit_broken_lr(capsys, "babysit='repair'")
+    assert status == 0
+    repairs = out[out.index("repairs ("):].splitlines()
+    assert re.fullmatch(r"  step \d+ \(epoch 1\), loss_exploding: lower_lr: lower the lr 10x .*", repairs[1])
+
+
+def test_fit_that_diverges_exits_1_with_the_root_cause_first(capsys):
+    status, out = _fit_broken_lr(capsys, "lr=1e4")
+    assert status == 1
+    findings = out[out.index("babysitter (root cause first):"):].splitlines()
+    assert findings[1].startswith("  ERROR   nonfinite_loss:")
+    assert "exit status 0" not in out
+
+
+def test_a_healthy_run_says_the_babysitter_found_nothing(tmp_path, capsys):
+    assert main(["fit", str(_config(tmp_path)), "--set", "lr=0.05"]) == 0
+    assert "babysitter: no problems found" in capsys.readouterr().out
+    assert main(["fit", str(_config(tmp_path)), "--set", "babysit='off'"]) == 0
+    assert "babysitter" not in capsys.readouterr().out
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    """A small digits run to predict with (one epoch), shared by the predict tests."""
+    folder = tmp_path_factory.mktemp("trained")
+    cfg = folder / "c.toml"
+    one_epoch = SMALL.replace("epochs = 2", "epochs = 1")
+    cfg.write_text(f"run_dir = '{(folder / 'run').as_posix()}'\nreport = false\n" + one_epoch)
+    assert main(["fit", str(cfg)]) == 0
+    return folder / "run"
+
+
+def _write_bad_inputs(tmp_path, kind):
+    X = np.random.default_rng(0).random((30, 64)).astype(np.float32)
+    if kind == "nan":
+        X[[4, 17], 3] = np.nan
+        X[25, 0] = np.inf
+        np.save(tmp_path / "x.npy", X)
+        return "x.npy"
+    if kind == "too_large":
+        np.save(tmp_path / "x.npy", np.array([[1e300] * 64, [1.0] * 64]))
+        return "x.npy"
+    if kind == "nan_csv":
+        (tmp_path / "x.csv").write_text("1,2\n3,nan\n")
+        return "x.csv"
+    if kind == "many_nan":
+        X[:, 0] = np.nan
+        np.save(tmp_path / "x.npy", X)
+        return "x.npy"
+    if kind == "empty":
+        np.save(tmp_path / "x.npy", X[:0])
+        return "x.npy"
+    if kind == "scalar":
+        np.save(tmp_path / "x.npy", np.float32(1))
+        return "x.npy"
+    if kind == "latin1":
+        (tmp_path / "x.csv").write_bytes("café,b\n1,2\n".encode("latin-1"))
+        return "x.csv"
+    if kind == "object":
+        np.savez(tmp_path / "x.npz", X=np.array([1.0, "a", None], dtype=object))
+        return "x.npz"
+    raise AssertionError(kind)
+
+
+NOT_FINITE = "samples hold NaN, inf or a number too large for float32, at"
+
+
+@pytest.mark.parametrize("kind, message", [
+    ("too_large", f"x.npy: 1 of 2 {NOT_FINITE} row 0 (counting data rows from 0)"),
+    ("nan", f"x.npy: 3 of 30 {NOT_FINITE} rows 4, 17, 25 (counting data rows from 0)"),
+    ("nan_csv", f"x.csv: 1 of 2 {NOT_FINITE} row 1 (counting data rows from 0)"),
+    ("many_nan", f"30 of 30 {NOT_FINITE} rows 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 and 20 more"),
+    ("empty", "x.npy: no samples (an array of shape (0, 64)); nothing to predict"),
+    ("scalar", "x.npy: holds a single number; expected an array with one sample per row"),
+    ("latin1", "x.csv: not UTF-8 text (byte 0xe9 at offset 3); save the CSV as UTF-8"),
+    ("object", "x.npz: not a readable numeric array (ValueError: Object arrays cannot be loaded "
+               "when allow_pickle=False)"),
+])
+def test_predict_on_bad_inputs_is_one_line_and_status_2(trained_run, tmp_path, capsys, kind, message):
+    path = _write_bad_inputs(tmp_path, kind)
+    assert main(["predict", str(trained_run), path]) == 2
+    captured = capsys.readouterr()
+    assert message in captured.err and captured.err.count("\n") == 1
+    assert captured.out == ""                                   # no made-up predictions
+
+
+def test_predict_out_into_a_missing_folder_is_one_line(trained_run, tmp_path, capsys):
+    np.save(tmp_path / "x.npy", np.zeros((2, 64), dtype=np.float32))
+    assert main(["predict", str(trained_run), "x.npy", "--out", "nowhere/p.csv"]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"trainwell: error: --out {Path('nowhere/p.csv')}: cannot write it "
+                   "(No such file or directory)\n")
+
+
+def test_predict_into_a_closed_pipe_stops_quietly(trained_run, tmp_path):
+    """`trainwell predict ... | head -1`: the reader goes away after one line; no traceback,
+    nothing on stderr, and the shell's status for a SIGPIPE ending (141)."""
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).random((3000, 64)).astype(np.float32))
+    proc = subprocess.Popen([sys.executable, "-m", "trainwell.cli", "predict", str(trained_run), "x.npy",
+                             "--output", "proba"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            cwd=tmp_path)                       # ~300 kB: more than a pipe holds
+    assert len(proc.stdout.readline().split(b",")) == 10
+    proc.stdout.close()
+    assert proc.wait(timeout=120) == 141
+    assert proc.stderr.read() == b""
+    proc.stderr.close()
+
+
+COMMANDS = ("fit", "doctor", "lr-find", "demo", "report", "predict", "options")
+
+
+def _help(capsys, *command) -> str:
+    with pytest.raises(SystemExit) as exit_:
+        main([*command, "--help"])
+    assert exit_.value.code == 0
+    return capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", [(), *((c,) for c in COMMANDS)])
+def test_help_explains_every_argument_in_plain_text(capsys, command):
+    """Each argument has a help text (on its line, or on the more deeply indented next one),
+    and no reStructuredText or Markdown backticks reach the terminal."""
+    text = _help(capsys, *command)
+    assert "`" not in text
+    sections = re.split(r"^(?:positional arguments|options):\n", text, flags=re.M)[1:]
+    assert sections, text
+    for section in sections:
+        lines = section.split("\n\n")[0].splitlines()
+        for i, line in enumerate(lines):
+            entry = re.fullmatch(r"  (\S.*?)(?: {2,}(\S.*))?", line)
+            if entry and entry.group(2) is None:
+                nxt = lines[i + 1] if i + 1 < len(lines) else ""
+                assert len(nxt) - len(nxt.lstrip()) > 2, f"{command}: {entry.group(1)!r} has no help"
+
+
+def test_version_and_python_dash_m(tmp_path):
+    import trainwell
+
+    for args in (["-m", "trainwell", "--version"], ["-m", "trainwell.cli", "--version"]):
+        proc = subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=tmp_path)
+        assert proc.returncode == 0 and proc.stdout == f"trainwell {trainwell.__version__}\n", proc
+    bad = _config(tmp_path, "lrr = 1\n" + SMALL)
+    proc = subprocess.run([sys.executable, "-m", "trainwell", "fit", str(bad)], capture_output=True,
+                          text=True, cwd=tmp_path)
+    assert proc.returncode == 2 and "did you mean 'lr'" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_warnings_are_one_line_for_people(tmp_path, capsys):
+    """A resume that finds no usable checkpoint warns as `trainwell: warning: ...`, without the
+    UserWarning category, the source path or the code line."""
+    cfg = _config(tmp_path, 'run_dir = "runs/w"\n' + SMALL.replace("epochs = 2", "epochs = 1"))
+    assert main(["fit", str(cfg)]) == 0
+    for manifest in (tmp_path / "runs/w/checkpoints").glob("*.json"):
+        manifest.write_text("cut off")
+    capsys.readouterr()
+    assert main(["fit", "--resume", "runs/w"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert "trainwell: warning: resume: no usable checkpoint in runs/w; starting from the beginning" in err
+    assert all(line.startswith("trainwell: warning: ") for line in err), err
+    assert not any("Warning:" in line or ".py:" in line for line in err), err
+
+
+def _fuzzed_input(rng, folder) -> str:
+    """One input file for predict: a random array (shape, dtype, NaN/inf) saved as .npy, .npz or
+    .csv, or a valid file with random bytes changed or cut off."""
+    shapes = [(), (0,), (0, 64), (5,), (5, 64), (5, 8, 8), (5, 1, 8, 8), (5, 63), (1, 64)]
+    dtypes = [np.float32, np.float64, np.float16, np.int64, np.uint8, np.bool_, np.complex64, "<U3"]
+    shape = shapes[rng.integers(len(shapes))]
+    a = (rng.random(shape) * 16).astype(dtypes[rng.integers(len(dtypes))])
+    if a.size and a.dtype.kind == "f" and rng.random() < 0.3:
+        a.flat[rng.integers(a.size)] = rng.choice([np.nan, np.inf, -np.inf])
+    kind = rng.integers(3)
+    if kind == 0:
+        path = folder / "x.npy"
+        np.save(path, a)
+    elif kind == 1:
+        path = folder / "x.npz"
+        np.savez(path, **{rng.choice(["X", "x", "y", "x_test"]): a})
+    else:
+        path = folder / "x.csv"
+        path.write_text("\n".join(",".join(str(v) for v in np.atleast_1d(row)) for row in np.atleast_1d(a)))
+    if rng.random() < 0.4:                                      # damage the bytes
+        data = bytearray(path.read_bytes())
+        if data and rng.random() < 0.5:
+            del data[rng.integers(len(data)):]
+        for _ in range(rng.integers(1, 4)):
+            if data:
+                data[rng.integers(len(data))] = rng.integers(256)
+        path.write_bytes(bytes(data))
+    return path.name
+
+
+def test_fuzzed_predict_inputs_give_predictions_or_one_line_never_a_traceback(trained_run, tmp_path, capsys):
+    """Seeded and bounded (~200 files, a few seconds): every input is answered with predictions
+    (status 0) or one line on stderr (status 2)."""
+    rng = np.random.default_rng(0)
+    for case in range(200):
+        name = _fuzzed_input(rng, tmp_path)
+        status = main(["predict", str(trained_run), name])
+        out, err = capsys.readouterr()
+        assert status in (0, 2), (case, name, err)
+        if status == 2:
+            assert err.startswith("trainwell: error: ") and err.count("\n") == 1, (case, err)
+        else:
+            assert err == "" and out, (case, name)
+
+
+def test_a_demo_that_fails_exits_1(capsys, monkeypatch):
+    """demo reads the stop kind as fit does (here the recipe with an lr that makes it diverge,
+    checked every 5 steps)."""
+    import trainwell.cli
+
+    real_fit = trainwell.cli.fit
+    diverging = {"optimizer": "sgd", "lr": 1e4, "check_every": 5, "device": "cpu"}
+    monkeypatch.setattr(trainwell.cli, "fit", lambda *a, **kw: real_fit(*a, **kw, **diverging))
+    assert main(["demo", "--epochs", "1", "--quiet", "--run-dir", "runs/demo"]) == 1
+    out = capsys.readouterr().out
+    assert "stopped: the loss rose to" in out and "ERROR   loss_exploding" in out

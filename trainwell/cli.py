@@ -6,8 +6,13 @@ or file and what is allowed, and exits with status 2; never a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
+import tokenize
+import warnings
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -15,13 +20,18 @@ import numpy as np
 from trainwell.babysit.doctor import doctor
 from trainwell.config import apply_sets, check_file_options, options_markdown, options_text, read_toml
 from trainwell.data.files import read_inputs
-from trainwell.errors import ConfigError, TrainwellError
+from trainwell.errors import ConfigError, DataError, TrainwellError
 from trainwell.train.fit import fit
 from trainwell.train.run import load_run
 from trainwell.train.state import FAILED, StopKind
 
 BAD_INPUT = 2          # a config, option, data or checkpoint error: one line on stderr
 INTERRUPTED = 130      # 128 + SIGINT, the shell's convention for Ctrl-C
+BROKEN_PIPE = 141      # 128 + SIGPIPE: what a shell reports for a tool whose reader went away
+ROWS_NAMED = 10        # how many bad rows an error message lists before "and N more"
+PACKAGE = Path(__file__).resolve().parent
+DESCRIPTION = ("Train PyTorch models from TOML configs, with a babysitter that checks the "
+               "training. 'trainwell COMMAND --help' tells more; docs/training.md has the details.")
 
 
 def _fit_exit_statuses() -> str:
@@ -51,9 +61,33 @@ def _summary(run) -> str:
     if test:
         acc = f", accuracy {test['acc']:.4f}" if test.get("acc") is not None else ""
         lines.append(f"test: loss {test['loss']:.4f}{acc}")
+    lines += _babysitter_summary(run)
     if run.run_dir is not None and (Path(run.run_dir) / "report.html").exists():
         lines.append(f"report: {Path(run.run_dir) / 'report.html'}")
     return "\n".join(lines)
+
+
+def _babysitter_summary(run) -> list[str]:
+    """The babysitter's verdict for the terminal: its findings, root cause first, and the repairs
+    it made; and, when a run that finished had an error finding, why the exit status is still 0."""
+    if run.findings is None or run.config.get("babysit") == "off":
+        return []
+    if not run.findings.findings and not run.repairs:
+        return ["babysitter: no problems found"]
+    lines = ["babysitter (root cause first):"]
+    lines += ["  " + line for line in run.findings.format().splitlines()]
+    if run.repairs:
+        lines.append(f"repairs ({len(run.repairs)}):")
+        lines += [f"  step {r['step']} (epoch {r['epoch'] + 1}), {r['code']}: {r['action']}: "
+                  + r["reason"].removeprefix(f"{r['code']}: ") for r in run.repairs]
+    elif run.config.get("babysit") == "watch":
+        lines.append('repairs: none (babysit = "watch" only reports; --set babysit=repair '
+                     "rolls back and repairs)")
+    if not run.findings.ok and run.stopped is not None and not run.stopped.failed:
+        lines.append(f"exit status 0: the run ended as planned ({run.stopped.kind.value}); the exit status "
+                     "reads how a run stopped, not its findings ('trainwell doctor' exits 1 on an "
+                     "error finding)")
+    return lines
 
 
 def _read_config(path, sets, *, saved_run: bool = False) -> dict:
@@ -85,6 +119,11 @@ def cmd_fit(args) -> int:
         options["progress"] = False
     run = fit(options.pop("model", None), None, **options)
     print(_summary(run))
+    return _exit_status(run)
+
+
+def _exit_status(run) -> int:
+    """1 when the run failed (it diverged, or the babysitter could not repair it), else 0."""
     return 1 if run.stopped is not None and run.stopped.failed else 0
 
 
@@ -128,7 +167,7 @@ def cmd_demo(args) -> int:
     options = {} if args.epochs is None else {"epochs": args.epochs}
     run = fit(None, "digits", run_dir=run_dir, progress=not args.quiet, **options)
     print(_summary(run))
-    return 0
+    return _exit_status(run)
 
 
 def cmd_report(args) -> int:
@@ -139,16 +178,59 @@ def cmd_report(args) -> int:
     return 0
 
 
+# What numpy raises on a damaged or non-numeric file: an object array refused by
+# allow_pickle=False (ValueError), a damaged header (SyntaxError, TokenError, ValueError), a
+# damaged or cut-off archive (BadZipFile, zlib.error, EOFError, OSError), an archive whose flags
+# say encrypted (RuntimeError, NotImplementedError).
+NUMPY_READ_ERRORS = (ValueError, SyntaxError, tokenize.TokenError, zipfile.BadZipFile, zlib.error,
+                     EOFError, OSError, RuntimeError, NotImplementedError)
+
+
+def _predict_inputs(path) -> np.ndarray:
+    """``read_inputs`` plus what a prediction needs: at least one sample, and finite numbers
+    (a NaN row would get a made-up class). What the reader lets through becomes a one-line
+    error: a CSV that is not UTF-8, a numpy file that is damaged or only unpickling could read."""
+    try:
+        X = read_inputs(path)
+    except UnicodeDecodeError as e:
+        raise DataError(f"{path}: not UTF-8 text (byte {e.object[e.start]:#04x} at offset {e.start}); "
+                        f"save the CSV as UTF-8") from None
+    except TrainwellError:
+        raise
+    except NUMPY_READ_ERRORS as e:
+        raise DataError(f"{path}: not a readable numeric array ({type(e).__name__}: {e}); "
+                        f"save numbers with numpy.save or numpy.savez") from None
+    if X.ndim == 0:
+        raise DataError(f"{path}: holds a single number; expected an array with one sample per row")
+    if len(X) == 0:
+        raise DataError(f"{path}: no samples (an array of shape {X.shape}); nothing to predict")
+    # float32, as run.predict makes integers and float64; float16 it would pass to a float32
+    # model as it is (a dtype mismatch), and longdouble torch cannot take at all
+    with np.errstate(over="ignore"):         # beyond float32's range becomes inf: refused below
+        X = X.astype(np.float32, copy=False)
+    bad = np.flatnonzero(~np.isfinite(X.reshape(len(X), -1)).all(axis=1))
+    if len(bad):
+        rows = ", ".join(str(i) for i in bad[:ROWS_NAMED])
+        more = f" and {len(bad) - ROWS_NAMED} more" if len(bad) > ROWS_NAMED else ""
+        raise DataError(f"{path}: {len(bad)} of {len(X)} samples hold NaN, inf or a number too large "
+                        f"for float32, at row{'s' * (len(bad) > 1)} {rows}{more} (counting data rows "
+                        f"from 0); fix or drop them, a model cannot predict from them")
+    return X
+
+
 def cmd_predict(args) -> int:
     run = load_run(args.run_dir)
-    X = read_inputs(args.data)
+    X = _predict_inputs(args.data)
     preds = run.predict(X, output=args.output).cpu().numpy()
     if args.out:
         out = Path(args.out)
-        if out.suffix == ".npy":
-            np.save(out, preds)
-        else:
-            np.savetxt(out, preds.reshape(len(preds), -1), delimiter=",", fmt="%.6g")
+        try:
+            if out.suffix == ".npy":
+                np.save(out, preds)
+            else:
+                np.savetxt(out, preds.reshape(len(preds), -1), delimiter=",", fmt="%.6g")
+        except OSError as e:
+            raise DataError(f"--out {out}: cannot write it ({e.strerror or e})") from None
         print(f"{len(preds)} predictions written to {out}")
     else:
         for row in preds.reshape(len(preds), -1):
@@ -162,12 +244,16 @@ def cmd_options(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="trainwell", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+    import trainwell     # the package's __init__ owns the version; this module imports without it
+
+    parser = argparse.ArgumentParser(prog="trainwell", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {trainwell.__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("fit", help="train from a TOML config", epilog=_fit_exit_statuses(),
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("config", nargs="?", help="CONFIG.toml")
+    p.add_argument("config", nargs="?", metavar="CONFIG", help="the config file, CONFIG.toml "
+                   "('trainwell options' lists the keys)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override an option (TOML value), e.g. --set lr=0.01 --set model.widths=[128]")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its newest good checkpoint")
@@ -176,19 +262,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("doctor", help="check a config before training: pre-flight checks and a "
                        "short probe run; exit status 1 when a finding has severity error")
-    p.add_argument("config", help="CONFIG.toml")
-    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override an option")
+    p.add_argument("config", metavar="CONFIG", help="the config file, CONFIG.toml")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override an option (TOML value)")
     p.add_argument("--budget", type=float, default=60.0, help="seconds for all checks (default 60)")
     p.add_argument("--evidence", action="store_true", help="print the measured numbers too")
     p.set_defaults(func=cmd_doctor)
 
     p = sub.add_parser("lr-find", help="learning-rate range test (Smith 2017) with a robust suggestion")
-    p.add_argument("config", help="CONFIG.toml")
-    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override an option")
+    p.add_argument("config", metavar="CONFIG", help="the config file, CONFIG.toml")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override an option (TOML value)")
     p.add_argument("--start", type=float, default=1e-7, help="first lr (default 1e-7)")
     p.add_argument("--end", type=float, default=10.0, help="last lr (default 10)")
     p.add_argument("--steps", type=int, default=100, help="steps of the sweep (default 100)")
-    p.add_argument("--out", default="lr_find.png", help="where to write the plot")
+    p.add_argument("--out", default="lr_find.png", help="where to write the plot (default lr_find.png)")
     p.set_defaults(func=cmd_lr_find)
 
     p = sub.add_parser("demo", help="train the default recipe on the bundled digits")
@@ -199,13 +285,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("report", help="(re)write RUN_DIR/report.html")
-    p.add_argument("run_dir")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory that trainwell fit wrote")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("predict", help="predict with a trained run on a .npy/.npz/.csv file")
-    p.add_argument("run_dir")
-    p.add_argument("data", help="inputs: .npy, .npz (key X), or .csv (numbers, no label column)")
-    p.add_argument("--output", choices=("auto", "class", "raw", "proba"), default="auto")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory that trainwell fit wrote")
+    p.add_argument("data", metavar="DATA",
+                   help="inputs: .npy, .npz (key X), or .csv (numbers, no label column)")
+    p.add_argument("--output", choices=("auto", "class", "raw", "proba"), default="auto",
+                   help="class: class ids; proba: class probabilities; raw: the model's outputs; "
+                   "auto (default): class ids for a classification loss, raw outputs for regression")
     p.add_argument("--out", help="write predictions to a .npy or .csv file instead of printing")
     p.set_defaults(func=cmd_predict)
 
@@ -215,16 +304,50 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's flush at exit does not fail again
+    on a closed pipe (the recipe of the Python docs, "Note on SIGPIPE")."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):    # a stream without a file (a test's capture)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+
+
+def _one_line_warnings(show_other):
+    """A ``warnings.showwarning`` that prints trainwell's own warnings as one line for people, like
+    its errors (no category, source path or code line), and hands others to ``show_other``."""
+    def show(message, category, filename, lineno, file=None, line=None):
+        if Path(filename).resolve().is_relative_to(PACKAGE):
+            print(f"trainwell: warning: {message}", file=file or sys.stderr)
+        else:
+            show_other(message, category, filename, lineno, file, line)
+    return show
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    with warnings.catch_warnings():
+        warnings.showwarning = _one_line_warnings(warnings.showwarning)
+        return _run(args)
+
+
+def _run(args) -> int:
     try:
-        return args.func(args)
+        status = args.func(args)
+        sys.stdout.flush()           # a reader that went away shows here, not at exit
+        return status
     except TrainwellError as e:
         print(f"trainwell: error: {e}", file=sys.stderr)
         return BAD_INPUT
     except KeyboardInterrupt:
         print("trainwell: interrupted", file=sys.stderr)
         return INTERRUPTED
+    except BrokenPipeError:          # `trainwell predict ... | head -1`: stop quietly, as CLI tools do
+        _discard_stdout()
+        return BROKEN_PIPE
 
 
 if __name__ == "__main__":
