@@ -1,0 +1,88 @@
+"""Every split's data is checked before any work (issue 16): labels in the model's range, finite
+inputs, targets that suit the loss. A bad value is a DataError naming the split, the row and the
+column, and no run directory is made; the CLI answers it with exit status 2 and one line."""
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import trainwell
+from trainwell.cli import main
+from trainwell.data.splits import Splits
+from trainwell.errors import DataError
+from trainwell.nn.losses import make_loss
+from trainwell.train.parts import check_model_fits_data
+
+QUICK = {"epochs": 1, "progress": False, "device": "cpu", "report": False}
+
+
+@pytest.fixture
+def data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 4)).astype(np.float32)
+    return X, rng.integers(0, 3, 120)
+
+
+def _refused(tmp_path, match, *args, **options):
+    """fit raises a one-line DataError matching ``match`` and leaves no run directory."""
+    run_dir = tmp_path / "run"
+    with pytest.raises(DataError, match=match) as e:
+        trainwell.fit(*args, run_dir=run_dir, **QUICK, **options)
+    assert "\n" not in str(e.value)
+    assert not run_dir.exists()
+    return str(e.value)
+
+
+# ------------------------------------------------------------------ bug 1: held-out labels
+
+def test_held_out_labels_beyond_the_training_labels_get_an_output(data, tmp_path):
+    """(X, y) pairs count classes over every split, as a data source does: a validation or test
+    label above the training labels gets its output (it was a traceback at the final evaluation)."""
+    X, y = data
+    run = trainwell.fit(None, (X, y), val=(X[:10], np.full(10, 5)), test=(X[:10], np.full(10, 4)),
+                        **QUICK)
+    assert run.model(torch.as_tensor(X[:1])).shape == (1, 6)
+    assert run.results["val"]["acc"] is not None and run.results["test"]["acc"] is not None
+
+
+def test_held_out_labels_outside_the_datas_classes_are_refused_before_training(data, tmp_path):
+    X, y = data
+    splits = Splits((torch.as_tensor(X), torch.as_tensor(y)), num_classes=3, input_shape=(4,))
+    _refused(tmp_path, r"^val row 2: class id 5 found but the data has 3 classes \(ids 0\.\.2\)$",
+             None, splits, val=(X[:10], np.array([0, 1, 5, 2, 0, 0, 0, 0, 0, 0])))
+    _refused(tmp_path, r"^test row 0: class ids must be >= 0 \(found -1;", None, (X, y),
+             test=(X[:10], np.full(10, -1)))
+    iris = np.zeros((10, 4), np.float32)
+    _refused(tmp_path, "test row 0: class id 7 found but the data has 3 classes", None, "iris",
+             test=(iris, np.full(10, 7)))
+
+
+def test_held_out_labels_beyond_your_models_outputs_are_refused():
+    """With your own model the range is its number of outputs (fit passes val and test)."""
+    model = nn.Linear(4, 3)
+    train = (torch.randn(8, 4), torch.tensor([0, 1, 2, 0, 1, 2, 0, 1]))
+    check_model_fits_data(model, make_loss("cross_entropy"), train, "cross_entropy",
+                          val=(torch.randn(2, 4), torch.tensor([2, 1])), test=None)
+    with pytest.raises(DataError, match=r"^test: labels go up to 5 but the model has 3 outputs; "
+                                        r"cross_entropy needs one output per class \(0\.\.5\)$"):
+        check_model_fits_data(model, make_loss("cross_entropy"), train, "cross_entropy",
+                              val=(torch.randn(2, 4), torch.tensor([2, 1])),
+                              test=(torch.randn(2, 4), torch.tensor([5, 1])))
+
+
+# ------------------------------------------------------------------ bug 11: labels in words
+
+@pytest.mark.parametrize("label, message", [
+    (-1, r"row 7: class ids must be >= 0 \(found -1;"),
+    (10**12, r"row 7: label 1000000000000 would make 1000000000001 classes for 120 samples; class ids "
+             r"are 0\.\.K-1"),
+])
+def test_odd_labels_are_named_with_their_row_not_as_a_rare_class(data, tmp_path, label, message):
+    """Labels -1 or 10¹² used to be reported as "class -1 has only 1 sample" by the stratified split."""
+    X, y = data
+    y = y.copy()
+    y[7] = label
+    np.savez(tmp_path / "odd.npz", X=X, y=y)
+    text = _refused(tmp_path, message, None, "npz", data={"source": "npz", "path": str(tmp_path / "odd.npz")})
+    assert "only 1 sample" not in text
+    _refused(tmp_path, message, None, (X, y))
