@@ -70,6 +70,75 @@ def test_held_out_labels_beyond_your_models_outputs_are_refused():
                               test=(torch.randn(2, 4), torch.tensor([5, 1])))
 
 
+# ------------------------------------------------------------------ bug 3: NaN / inf
+
+@pytest.mark.parametrize("split", ["train", "val", "test"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_nonfinite_inputs_from_python_name_the_split_row_and_column(data, tmp_path, split, bad):
+    X, y = data
+    Xb = X.copy()
+    Xb[17, 2] = bad
+    pairs = {"train": (X, y), "val": (X[:30], y[:30]), "test": (X[:30], y[:30])}
+    pairs[split] = (Xb, y) if split == "train" else (Xb[:30], y[:30])
+    _refused(tmp_path, rf"^{split}: X row 17, column 2 is {bad}: every value must be a finite number",
+             None, pairs["train"], val=pairs["val"], test=pairs["test"])
+
+
+def test_nonfinite_regression_targets_and_image_inputs_are_refused(data, tmp_path):
+    X, _ = data
+    target = X[:, 0].copy()
+    target[40] = np.nan
+    _refused(tmp_path, r"^train: y row 40 is nan", None, (X, target), loss="mse")
+    images = np.zeros((20, 1, 3, 3), np.float32)
+    images[6, 0, 1, 2] = np.inf
+    _refused(tmp_path, r"^train: X row 6, position \[0, 1, 2\] is inf", nn.Sequential(nn.Flatten(), nn.Linear(9, 2)),
+             (images, np.arange(20) % 2))
+
+
+def test_nonfinite_values_in_npy_and_npz_files_are_refused_at_load_time(data, tmp_path):
+    X, y = data
+    Xb = X.copy()
+    Xb[33, 1] = np.nan
+    np.save(tmp_path / "x.npy", Xb)
+    np.save(tmp_path / "y.npy", y)
+    _refused(tmp_path, rf"^{tmp_path / 'x.npy'}: row 33, column 1 is nan", None, "npy",
+             data={"source": "npy", "path": str(tmp_path / "x.npy"), "labels": str(tmp_path / "y.npy")})
+    np.savez(tmp_path / "a.npz", x_train=X, y_train=y, x_test=Xb, y_test=y)
+    _refused(tmp_path, rf"^{tmp_path / 'a.npz'}: array 'x_test' row 33, column 1 is nan", None, "npz",
+             data={"source": "npz", "path": str(tmp_path / "a.npz")})
+    np.save(tmp_path / "t.npy", np.where(np.arange(120) == 9, np.inf, X[:, 0]))
+    _refused(tmp_path, rf"^{tmp_path / 't.npy'}: row 9 is inf", None, "npy",
+             data={"source": "npy", "path": str(tmp_path / "x.npy").replace("x.npy", "y.npy"),
+                   "labels": str(tmp_path / "t.npy")})
+
+
+def test_the_search_of_a_large_file_reads_it_in_slices(tmp_path, monkeypatch):
+    """A memory-mapped file is searched a slice of rows at a time; the row is the file's row."""
+    from trainwell.data import splits
+
+    monkeypatch.setattr(splits, "FINITE_CHECK_ROWS", 4)
+    a = np.zeros((10, 3), np.float32)
+    a[9, 2] = np.nan
+    np.save(tmp_path / "x.npy", a)
+    with pytest.raises(DataError, match=r"^x: row 9, column 2 is nan"):
+        splits.check_finite(np.load(tmp_path / "x.npy", mmap_mode="r"), "x:")
+    splits.check_finite(np.arange(10), "integers are always finite")
+
+
+def test_the_cli_answers_nonfinite_data_with_status_2_and_one_line(data, tmp_path, capsys):
+    X, y = data
+    X = X.copy()
+    X[5, 0] = np.nan
+    np.savez(tmp_path / "nan.npz", X=X, y=y)
+    config = tmp_path / "nan.toml"
+    config.write_text(f'epochs = 1\nprogress = false\nrun_dir = "{tmp_path / "run"}"\n'
+                      f'[data]\nsource = "npz"\npath = "{tmp_path / "nan.npz"}"\n')
+    assert main(["fit", str(config), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "row 5, column 0 is nan" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "run").exists()
+
+
 # ------------------------------------------------------------------ bug 11: labels in words
 
 @pytest.mark.parametrize("label, message", [

@@ -55,6 +55,35 @@ def as_pair(X, y, *, name: str = "data") -> Pair:
     return X, y
 
 
+# Rows of a numpy array (a memory-mapped file) searched for NaN/inf at a time, so the search
+# holds a bounded slice and its mask in memory, not the whole file (trainwell convention).
+FINITE_CHECK_ROWS = 65536
+
+
+def check_finite(a, where: str) -> None:
+    """DataError naming the row and column of the first NaN/inf in ``a`` (a numpy array, memory-
+    mapped or not, or a tensor; one sample per row), e.g. ``train: X row 17, column 2 is nan``.
+    Integer arrays are always finite. Training on NaN/inf gives a NaN loss, never a model."""
+    if isinstance(a, torch.Tensor):
+        if not torch.is_floating_point(a) or bool(torch.isfinite(a).all()):
+            return
+        blocks = [(0, a.detach().cpu().numpy())]
+    else:
+        if np.asarray(a[:0]).dtype.kind not in "fc":
+            return
+        blocks = ((start, np.asarray(a[start:start + FINITE_CHECK_ROWS]))
+                  for start in range(0, len(a), FINITE_CHECK_ROWS))
+    for start, block in blocks:
+        bad = ~np.isfinite(block)
+        if bad.any():
+            index = tuple(int(i) for i in np.argwhere(bad)[0])
+            row, column = start + index[0], index[1:]
+            at = f"row {row}" + (f", column {column[0]}" if len(column) == 1 else
+                                 f", position {list(column)}" if column else "")
+            raise DataError(f"{where} {at} is {block[index]}: every value must be a finite number "
+                            f"(drop or impute the samples with NaN/inf)")
+
+
 def class_count(labels: dict, *, name: str = "data", num_classes: int | None = None) -> int:
     """The number of classes of integer labels ``{split: y}`` (tensors or arrays; the split None
     is all the data before it is split):

@@ -16,7 +16,7 @@ from trainwell.babysit.repair import Repairer
 from trainwell.config import Config
 from trainwell.data.batches import Batches
 from trainwell.data.sources import Splits, as_pair, load as load_source
-from trainwell.data.splits import class_count
+from trainwell.data.splits import check_finite, class_count
 from trainwell.data.transforms import make_preprocess
 from trainwell.errors import ConfigError, DataError
 from trainwell.nn.activations import activation_gain, split_spec
@@ -55,8 +55,9 @@ def resolve_data(train, val, test, config: Config) -> Splits:
     """Data as a Splits: a source name (uses config.data options), a Splits, or (X, y) pairs.
 
     The validation and test splits are checked here, before any work (a bad value there would
-    surface only when they are evaluated): class ids in 0..num_classes-1. Integer labels without
-    a count (``(X, y)`` pairs) get the largest id + 1 over all splits, as a source counts them. The training split is checked against the model
+    surface only when they are evaluated): inputs and float targets finite, class ids in
+    0..num_classes-1. Integer labels without a count (``(X, y)`` pairs) get the largest id + 1
+    over all splits, as a source counts them. The training split is checked against the model
     by ``check_model_fits_data`` (``doctor`` diagnoses it instead)."""
     if isinstance(train, Splits):
         splits = train
@@ -83,9 +84,13 @@ def resolve_data(train, val, test, config: Config) -> Splits:
     pairs = {name: pair for name, pair in (("train", splits.train), ("val", splits.val),
                                            ("test", splits.test)) if pair is not None}
     for name, (X, y) in pairs.items():
-        if name != "train" and tuple(X.shape[1:]) != tuple(splits.train[0].shape[1:]):
+        if name == "train":
+            continue
+        if tuple(X.shape[1:]) != tuple(splits.train[0].shape[1:]):
             raise DataError(f"{name}: samples have shape {tuple(X.shape[1:])} but training samples "
                             f"have {tuple(splits.train[0].shape[1:])}")
+        check_finite(X, f"{name}: X")
+        check_finite(y, f"{name}: y")
     y = splits.train[1]
     if torch.is_floating_point(y):
         return splits
@@ -304,8 +309,8 @@ def apply_transfer(config: Config, model: nn.Module) -> dict:
 def check_model_fits_data(model: nn.Module, loss_fn, train_pair, loss_name, *, val=None, test=None) -> None:
     """One forward and loss on two training samples (eval mode: no statistics change), so a
     shape or label mismatch is reported in words before any work, not as a traceback mid-run:
-    the class ids of every split given (``val``, ``test``: pairs or None) must be below the
-    model's number of outputs."""
+    the training inputs and targets must be finite, and the class ids of every split given
+    (``val``, ``test``: pairs or None) must be below the model's number of outputs."""
     X, y = train_pair
     was_training = model.training
     model.eval()
@@ -315,6 +320,8 @@ def check_model_fits_data(model: nn.Module, loss_fn, train_pair, loss_name, *, v
         except (RuntimeError, ValueError, IndexError) as e:
             raise DataError(f"the model does not accept the training inputs: samples have shape "
                             f"{tuple(X.shape[1:])} ({type(e).__name__}: {str(e).splitlines()[0]})") from None
+        check_finite(X, "train: X")
+        check_finite(y, "train: y")
         if (not torch.is_floating_point(y) and isinstance(loss_name, str) and loss_name in CLASS_ID_LOSSES
                 and out.ndim == 2):
             for split, pair in (("train", train_pair), ("val", val), ("test", test)):
