@@ -139,7 +139,70 @@ def test_the_cli_answers_nonfinite_data_with_status_2_and_one_line(data, tmp_pat
     assert not (tmp_path / "run").exists()
 
 
+# ------------------------------------------------------------------ bug 4: one class
+
+def test_a_single_class_data_set_is_refused_before_training(data, tmp_path, capsys):
+    X, _ = data
+    _refused(tmp_path, r"^train: every label is class 0: cross_entropy needs at least 2 classes",
+             None, (X, np.zeros(120, np.int64)))
+    rows = "\n".join(f"{a:.3f},{b:.3f},1" for a, b in X[:40, :2])
+    (tmp_path / "one.csv").write_text("a,b,label\n" + rows + "\n")
+    config = tmp_path / "one.toml"
+    config.write_text(f'epochs = 1\nprogress = false\nrun_dir = "{tmp_path / "run"}"\n'
+                      f'[data]\nsource = "csv"\npath = "{tmp_path / "one.csv"}"\n')
+    assert main(["fit", str(config), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "every label is class 1" in err and "Traceback" not in err
+    assert not (tmp_path / "run").exists()
+
+
+# ------------------------------------------------------------------ bug 6: one-hot / probabilities
+
+def test_one_hot_and_probability_targets_train_with_cross_entropy(data):
+    X, y = data
+    one_hot = np.eye(3, dtype=np.float32)[y]
+    run = trainwell.fit(None, (X, one_hot), val=(X[:30], one_hot[:30]), epochs=3, **{
+        k: v for k, v in QUICK.items() if k != "epochs"})
+    assert run.model(torch.as_tensor(X[:1])).shape == (1, 3)
+    predicted = run.model(torch.as_tensor(X[:30])).argmax(1).numpy()
+    assert run.results["val"]["acc"] == pytest.approx((predicted == y[:30]).mean())
+    soft = 0.7 * one_hot + 0.1    # label-smoothed rows: still distributions
+    trainwell.fit(None, (X, soft), **QUICK)
+
+
+@pytest.mark.parametrize("targets, loss, message", [
+    (lambda y: np.eye(3, dtype=np.float32)[y] * 2, "cross_entropy",
+     "float targets of shape (N, 3) are class probabilities for cross_entropy, but not every row is "
+     "non-negative and sums to 1"),
+    (lambda y: np.eye(3, dtype=np.float32)[y], "hinge",
+     "loss = 'hinge' needs integer class ids of shape (N,), got float targets of shape (120, 3): "
+     "for one-hot rows pass y.argmax(1)"),
+    (lambda y: y, "kl_div", "loss = \"kl_div\" needs class probabilities of shape (N, 3)"),
+])
+def test_targets_the_loss_cannot_take_say_what_to_pass(data, tmp_path, targets, loss, message):
+    X, y = data
+    text = _refused(tmp_path, "^train: ", None if loss != "kl_div" else nn.Linear(4, 3), (X, targets(y)),
+                    loss=loss)
+    assert message in text, text
+
+
+def test_one_hot_rows_wider_than_the_model_are_named():
+    model = nn.Linear(4, 3)
+    with pytest.raises(DataError, match=r"rows of 4 class probabilities but the model has 3 outputs"):
+        check_model_fits_data(model, make_loss("cross_entropy"), (torch.randn(6, 4), torch.eye(4)[[0, 1, 2, 3, 0, 1]]),
+                              "cross_entropy")
+
+
 # ------------------------------------------------------------------ bug 11: labels in words
+
+def test_whole_number_float_labels_say_cast_or_mse(data, tmp_path):
+    X, y = data
+    text = _refused(tmp_path, r"^train: the labels are whole numbers stored as float32", None,
+                    (X, y.astype(np.float32)))
+    assert "cast them to integers" in text and 'loss = "mse"' in text
+    text = _refused(tmp_path, r"^train: the targets are float32 numbers", None, (X, X[:, 0]))
+    assert 'loss = "mse"' in text
+
 
 @pytest.mark.parametrize("label, message", [
     (-1, r"row 7: class ids must be >= 0 \(found -1;"),

@@ -21,7 +21,7 @@ from trainwell.data.transforms import make_preprocess
 from trainwell.errors import ConfigError, DataError
 from trainwell.nn.activations import activation_gain, split_spec
 from trainwell.nn.init import INIT_OPTIONS, init as init_weights
-from trainwell.nn.losses import CLASS_ID_LOSSES
+from trainwell.nn.losses import CLASS_ID_LOSSES, target_problem
 from trainwell.nn.models import build_model
 from trainwell.nn.transfer import all_but_head, freeze, load_weights
 from trainwell.optim.factory import build_optimizer, decay_exempt
@@ -309,8 +309,9 @@ def apply_transfer(config: Config, model: nn.Module) -> dict:
 def check_model_fits_data(model: nn.Module, loss_fn, train_pair, loss_name, *, val=None, test=None) -> None:
     """One forward and loss on two training samples (eval mode: no statistics change), so a
     shape or label mismatch is reported in words before any work, not as a traceback mid-run:
-    the training inputs and targets must be finite, and the class ids of every split given
-    (``val``, ``test``: pairs or None) must be below the model's number of outputs."""
+    the training inputs and targets must be finite and the targets suit the loss
+    (``target_problem``), and the class ids of every split given (``val``, ``test``: pairs or
+    None) must be below the model's number of outputs."""
     X, y = train_pair
     was_training = model.training
     model.eval()
@@ -322,6 +323,9 @@ def check_model_fits_data(model: nn.Module, loss_fn, train_pair, loss_name, *, v
                             f"{tuple(X.shape[1:])} ({type(e).__name__}: {str(e).splitlines()[0]})") from None
         check_finite(X, "train: X")
         check_finite(y, "train: y")
+        problem = target_problem(loss_name, y, out.shape[1] if out.ndim == 2 else 1)
+        if problem:
+            raise DataError(f"train: {problem}")
         if (not torch.is_floating_point(y) and isinstance(loss_name, str) and loss_name in CLASS_ID_LOSSES
                 and out.ndim == 2):
             for split, pair in (("train", train_pair), ("val", val), ("test", test)):
