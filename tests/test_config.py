@@ -211,3 +211,15 @@ def test_the_largest_allowed_values_still_build_a_run():
     c = make_config({"lr": 1e30, "clip_value": 1e30, "seed": 2**63 - 1, "data": {"source": "iris",
                                                                                 "seed": 2**32 - 1}})
     assert c.lr == 1e30 and c.seed == 2**63 - 1
+
+
+def test_numpy_scalars_count_as_the_python_numbers_they_equal():
+    """``epochs = np.int64(1)`` (read from an array) was refused while np.float64 was accepted."""
+    import numpy as np
+
+    c = make_config({"epochs": np.int64(3), "batch_size": np.int32(8), "lr": np.float32(0.5),
+                     "shuffle": np.bool_(False)})
+    assert (c.epochs, c.batch_size, c.lr, c.shuffle) == (3, 8, 0.5, False)
+    assert [type(v) for v in (c.epochs, c.batch_size, c.lr, c.shuffle)] == [int, int, float, bool]
+    with pytest.raises(ConfigError, match=r"epochs = 0: must be >= 1"):
+        make_config({"epochs": np.int64(0)})

@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import difflib
 import math
+import numbers
 from pathlib import PurePath
 from typing import Any, Callable, NamedTuple
+
+import numpy as np
 
 from trainwell.errors import ConfigError
 
@@ -78,8 +81,15 @@ def check_type(label: str, value, types):
     """``value`` if it is one of ``types``, else ConfigError ``label = value: must be <types>``.
     An int where only a float is accepted becomes a float (where ``int`` is accepted too it stays
     an int: a data split's size is a count when an int, a fraction when a float); a bool is never
-    a number; a float must be finite."""
+    a number; a float must be finite. numpy's scalars (``np.int64(1)`` read from an array, a
+    ``np.float32``, ``np.bool_``) count as the Python int, float or bool they equal."""
     types = as_types(types)
+    if isinstance(value, np.bool_):
+        value = bool(value)
+    elif isinstance(value, numbers.Integral) and not isinstance(value, (bool, int)):
+        value = int(value)
+    elif isinstance(value, numbers.Real) and not isinstance(value, (bool, int, float)):
+        value = float(value)
     if float in types and int not in types and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if isinstance(value, bool) and bool not in types and object not in types:
