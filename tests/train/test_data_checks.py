@@ -1,6 +1,8 @@
 """Every split's data is checked before any work (issue 16): labels in the model's range, finite
 inputs, targets that suit the loss. A bad value is a DataError naming the split, the row and the
 column, and no run directory is made; the CLI answers it with exit status 2 and one line."""
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -218,3 +220,14 @@ def test_odd_labels_are_named_with_their_row_not_as_a_rare_class(data, tmp_path,
     text = _refused(tmp_path, message, None, "npz", data={"source": "npz", "path": str(tmp_path / "odd.npz")})
     assert "only 1 sample" not in text
     _refused(tmp_path, message, None, (X, y))
+
+
+def test_a_model_wider_than_the_classes_is_warned_about():
+    model = nn.Linear(4, 7)
+    train = (torch.randn(6, 4), torch.tensor([0, 1, 2, 0, 1, 2]))
+    with pytest.warns(UserWarning, match=r"^the model has 7 outputs but the labels are classes 0\.\.2: "
+                                         r"outputs 3\.\.6 are never a target; give the last layer 3 outputs$"):
+        check_model_fits_data(model, make_loss("cross_entropy"), train, "cross_entropy")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_model_fits_data(nn.Linear(4, 3), make_loss("cross_entropy"), train, "cross_entropy")

@@ -5,6 +5,7 @@ checkpointer and the babysitter's callbacks. ``fit`` and ``doctor`` assemble the
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 
 import torch
@@ -328,13 +329,20 @@ def check_model_fits_data(model: nn.Module, loss_fn, train_pair, loss_name, *, v
             raise DataError(f"train: {problem}")
         if (not torch.is_floating_point(y) and isinstance(loss_name, str) and loss_name in CLASS_ID_LOSSES
                 and out.ndim == 2):
+            tops = []
             for split, pair in (("train", train_pair), ("val", val), ("test", test)):
                 if pair is None:
                     continue
-                top = int(pair[1].max())
-                if top >= out.shape[1]:
-                    raise DataError(f"{split}: labels go up to {top} but the model has {out.shape[1]} "
-                                    f"outputs; {loss_name} needs one output per class (0..{top})")
+                tops.append(int(pair[1].max()))
+                if tops[-1] >= out.shape[1]:
+                    raise DataError(f"{split}: labels go up to {tops[-1]} but the model has {out.shape[1]} "
+                                    f"outputs; {loss_name} needs one output per class (0..{tops[-1]})")
+            # your own model wider than the classes (one trainwell builds has one output per class
+            # of the data, some of which a split may lack); stacklevel: the caller of the no_grad wrapper
+            if max(tops) + 1 < out.shape[1] and getattr(model, "builder_spec", None) is None:
+                warnings.warn(f"the model has {out.shape[1]} outputs but the labels are classes "
+                              f"0..{max(tops)}: outputs {max(tops) + 1}..{out.shape[1] - 1} are never a "
+                              f"target; give the last layer {max(tops) + 1} outputs", stacklevel=3)
         try:
             loss_fn(out, y[:2])
         except (RuntimeError, ValueError, IndexError) as e:
