@@ -231,3 +231,13 @@ def test_a_model_wider_than_the_classes_is_warned_about():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         check_model_fits_data(nn.Linear(4, 3), make_loss("cross_entropy"), train, "cross_entropy")
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16, torch.float64])
+def test_nonfinite_tensors_of_every_float_type_are_located(dtype):
+    from trainwell.data.splits import check_finite
+
+    X = torch.zeros(5, 3, dtype=dtype)
+    X[3, 1] = float("nan")
+    with pytest.raises(DataError, match=r"^train: X row 3, column 1 is nan"):
+        check_finite(X, "train: X")

@@ -67,7 +67,7 @@ def check_finite(a, where: str) -> None:
     if isinstance(a, torch.Tensor):
         if not torch.is_floating_point(a) or bool(torch.isfinite(a).all()):
             return
-        blocks = [(0, a.detach().cpu().numpy())]
+        blocks = [(0, a.detach().cpu().double().numpy())]    # numpy has no bfloat16; only on failure
     else:
         if np.asarray(a[:0]).dtype.kind not in "fc":
             return
