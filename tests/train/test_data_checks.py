@@ -180,6 +180,8 @@ def test_one_hot_and_probability_targets_train_with_cross_entropy(data):
      "loss = 'hinge' needs integer class ids of shape (N,), got float targets of shape (120, 3): "
      "for one-hot rows pass y.argmax(1)"),
     (lambda y: y, "kl_div", "loss = \"kl_div\" needs class probabilities of shape (N, 3)"),
+    (lambda y: y.astype(np.float32), "kl_div",
+     "loss = \"kl_div\" needs class probabilities of shape (N, 3), got targets of shape (120,)"),
 ])
 def test_targets_the_loss_cannot_take_say_what_to_pass(data, tmp_path, targets, loss, message):
     X, y = data

@@ -85,12 +85,11 @@ def check_finite(a, where: str) -> None:
 
 
 def class_count(labels: dict, *, name: str = "data", num_classes: int | None = None) -> int:
-    """The number of classes of integer labels ``{split: y}`` (tensors or arrays; the split None
-    is all the data before it is split):
-    ``num_classes`` when given, else the largest id + 1 over all splits. Every id must be >= 0,
-    one per sample, and below the count: the error names the split, the row and the label. A
-    count above the number of samples means the labels are not ids 0..K-1 (ids such as 10¹² would
-    build a 10¹²-output model), and says how to renumber them."""
+    """The number of classes of integer labels ``{split: y}`` (tensors or arrays; split None is
+    all the data before it is split): ``num_classes`` when given, else the largest id + 1 over all
+    splits. Every id must be >= 0, one per sample, and below the count: the error names the split,
+    the row and the label. A count above the number of samples means the labels are not ids
+    0..K-1 (ids such as 10¹² would build a 10¹²-output model), and says how to renumber them."""
     ids = {split: np.asarray(y.cpu() if isinstance(y, torch.Tensor) else y) for split, y in labels.items()}
 
     def where(split):

@@ -72,7 +72,8 @@ CLASS_ID_LOSSES = {"cross_entropy", "hinge"}
 
 
 # Soft targets for cross_entropy / kl_div: each row a probability distribution, summing to 1
-# within this (float32 round-off over many classes, with room for rounded inputs such as 0.333).
+# within this (float32 round-off over many classes, with room for rounded inputs such as 0.333;
+# the pre-flight's label_problem check uses the same tolerance).
 PROBABILITY_TOLERANCE = 1e-3
 # Losses whose targets may be a probability row per sample, shape (N, C): F.cross_entropy takes
 # class probabilities as well as class ids; kl_div takes only probabilities.
@@ -103,6 +104,9 @@ def target_problem(loss, y: torch.Tensor, outputs: int) -> str | None:
             return (f"float targets of shape (N, {y.shape[1]}) are class probabilities for {loss}, but "
                     f"not every row is non-negative and sums to 1 (one-hot rows do)")
         return None
+    if loss == "kl_div":
+        return (f"loss = \"kl_div\" needs class probabilities of shape (N, {outputs}), got targets of "
+                f"shape {tuple(y.shape)}")
     if loss == "bce":
         return None
     if y.ndim == 2:
