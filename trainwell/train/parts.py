@@ -99,8 +99,8 @@ def resolve_data(train, val, test, config: Config) -> Splits:
     if splits.num_classes is None:
         splits.num_classes = class_count(labels, name="")
     elif 0 <= int(y.min()) and int(y.max()) < splits.num_classes:
-        # (training labels out of range are reported against the model, or diagnosed by doctor,
-        # and held-out labels shifted with them are the same fault)
+        # training labels out of range are reported against the model (or diagnosed by doctor),
+        # and held-out labels shifted with them are the same fault
         class_count({k: v for k, v in labels.items() if k != "train"}, name="", num_classes=splits.num_classes)
     return splits
 
