@@ -17,6 +17,18 @@ from trainwell.errors import ConfigError
     ({"monitor": "val_accuracy"}, "monitor = 'val_accuracy': unknown (did you mean 'val_acc'?)"),
     ({"lr": float("nan")}, "lr = nan: must be a finite number"),
     ({"resume": True}, "resume = true needs run_dir"),
+    # float options fit in float32 (bound 1e30), seeds in torch's 64-bit range (issue 16)
+    ({"lr": 1e39}, "lr = 1e+39: must be at most 1e+30 in magnitude (torch holds options as float32, "
+                   "whose largest value is 3.4e+38)"),
+    ({"clip_value": 1e39}, "clip_value = 1e+39: must be at most 1e+30 in magnitude"),
+    ({"weight_decay": 1e31}, "weight_decay = 1e+31: must be at most 1e+30 in magnitude"),
+    ({"seed": 99999999999999999999}, "seed = 99999999999999999999: must be in [0, 2**63 - 1] "
+                                     "(torch's generators take 64-bit seeds)"),
+    ({"seed": -1}, "seed = -1: must be in [0, 2**63 - 1]"),
+    ({"lr": 1e30, "lr_mults": {"0": 1e20}}, "lr = 1e+30 with lr_mults up to 1e+20: a group's learning "
+                                            "rate lr × lr_mult = 1.0e+50 is beyond float32's largest value"),
+    ({"data": {"source": "iris", "seed": 2**32}}, "data.seed = 4294967296: must be in [0, 2**32 - 1] "
+                                                  "(scikit-learn's random_state)"),
 ])
 def test_bad_options_name_key_value_and_what_is_allowed(options, message):
     with pytest.raises(ConfigError) as e:
@@ -181,3 +193,33 @@ def test_floats_are_floats_and_python_objects_pass_unchecked():
                      "schedule": lambda step: 1.0})
     assert c.eps == 1.0 and isinstance(c.eps, float) and isinstance(c.clip_norm, float)
     assert c.loss is my_loss and c.optimizer is torch.optim.SGD and c.schedule(0) == 1.0
+
+
+@pytest.mark.parametrize("options", [{"lr": 1e39}, {"clip_value": 1e39}, {"seed": 2**64},
+                                     {"data": {"source": "iris", "seed": -1}}])
+def test_out_of_range_options_are_refused_before_any_work(tmp_path, options):
+    """They used to pass validation and crash mid-run (float overflow, "Overflow when unpacking
+    long long"), leaving a half-made run directory."""
+    import trainwell
+
+    with pytest.raises(ConfigError):
+        trainwell.fit(None, "iris", run_dir=tmp_path / "run", epochs=1, progress=False, **options)
+    assert not (tmp_path / "run").exists()
+
+
+def test_the_largest_allowed_values_still_build_a_run():
+    c = make_config({"lr": 1e30, "clip_value": 1e30, "seed": 2**63 - 1, "data": {"source": "iris",
+                                                                                "seed": 2**32 - 1}})
+    assert c.lr == 1e30 and c.seed == 2**63 - 1
+
+
+def test_numpy_scalars_count_as_the_python_numbers_they_equal():
+    """``epochs = np.int64(1)`` (read from an array) was refused while np.float64 was accepted."""
+    import numpy as np
+
+    c = make_config({"epochs": np.int64(3), "batch_size": np.int32(8), "lr": np.float32(0.5),
+                     "shuffle": np.bool_(False)})
+    assert (c.epochs, c.batch_size, c.lr, c.shuffle) == (3, 8, 0.5, False)
+    assert [type(v) for v in (c.epochs, c.batch_size, c.lr, c.shuffle)] == [int, int, float, bool]
+    with pytest.raises(ConfigError, match=r"epochs = 0: must be >= 1"):
+        make_config({"epochs": np.int64(0)})

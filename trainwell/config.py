@@ -8,6 +8,7 @@ its ``Option`` (``OPTIONS`` maps every name to it): the validator, ``trainwell o
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,8 +27,8 @@ from trainwell.nn.losses import LOSSES
 from trainwell.nn.models import check_model_table
 from trainwell.optim.factory import check_optimizer_name
 from trainwell.optim.schedules import check_schedule_spec
-from trainwell.options import (Option, at_least_one, check_option, did_you_mean, must_be, non_negative,
-                               one_of, positive, unit_interval)
+from trainwell.options import (FLOAT32_MAX, MAX_TORCH_SEED, Option, at_least_one, check_option, did_you_mean,
+                               must_be, non_negative, one_of, positive, seed_range, unit_interval)
 from trainwell.train.callbacks import HOOKS
 
 MONITORS = ("val_loss", "val_acc", "train_loss", "train_acc")
@@ -195,6 +196,7 @@ class Config:
     eval_batch_size: int = opt(2048, "batch size for evaluation", check=at_least_one,
                                source="trainwell convention; docs/training.md (batches)")
     seed: int = opt(0, "seed for initialization, batch order, dropout and augmentation",
+                    check=seed_range(MAX_TORCH_SEED, "torch's generators take 64-bit seeds"),
                     source="trainwell convention; docs/training.md (reproducibility)")
     device: str = opt("auto", "\"auto\" (cuda when present), \"cpu\", \"cuda\", \"cuda:1\", ...",
                       source="trainwell convention; docs/training.md (batches)")
@@ -284,6 +286,14 @@ def make_config(options: dict) -> Config:
     if checked.get("resume") and not checked.get("run_dir"):
         raise ConfigError("resume = true needs run_dir: the run directory to continue")
     config = Config(**checked)
+    # lr_mults' own values are checked with the model's names (optim/groups.py); here only that a
+    # group's lr = lr × lr_mult fits in float32
+    top_mult = max((m for m in config.lr_mults.values() if isinstance(m, (int, float))
+                    and not isinstance(m, bool) and math.isfinite(m)), default=1.0)
+    if config.lr * top_mult > FLOAT32_MAX:
+        raise ConfigError(f"lr = {config.lr!r} with lr_mults up to {top_mult!r}: a group's learning "
+                          f"rate lr × lr_mult = {config.lr * top_mult:.1e} is beyond float32's largest "
+                          f"value {FLOAT32_MAX:.1e}, which torch holds it in; lower lr or lr_mults")
     if checked.get("nesterov") is True and config.momentum == 0 and config.optimizer == "sgd":
         raise ConfigError("nesterov = true needs momentum > 0 (got momentum = 0.0); set momentum "
                           "(e.g. 0.9), or leave nesterov unset / false")

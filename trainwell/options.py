@@ -14,12 +14,27 @@ from __future__ import annotations
 
 import difflib
 import math
+import numbers
 from pathlib import PurePath
 from typing import Any, Callable, NamedTuple
+
+import numpy as np
 
 from trainwell.errors import ConfigError
 
 NUMBER = (int, float)
+# The largest magnitude of a float option. torch holds options as float32 beside the weights
+# (an lr in the optimizer's tensor ops, clip_value in a clamp), and float32's largest value is
+# 3.4e38 (IEEE 754): a larger option is not a diverging run but a crash ("value cannot be
+# converted to type float without overflow"). 1e30 leaves room for the products an option
+# enters (lr × lr_mult × schedule) and is far beyond any useful setting.
+MAX_FLOAT = 1e30
+FLOAT32_MAX = 3.4028234663852886e38     # torch.finfo(torch.float32).max
+# Seeds: torch's generators take 64-bit seeds and trainwell seeds its other generators with
+# seed + 1 and seed + 2 (train/loop.py, train/parts.py): a signed int64 leaves room for both.
+# scikit-learn's random_state (the data splits) takes numpy's legacy range [0, 2**32 - 1].
+MAX_TORCH_SEED = 2**63 - 1
+MAX_NUMPY_SEED = 2**32 - 1
 
 
 class Option(NamedTuple):
@@ -66,8 +81,15 @@ def check_type(label: str, value, types):
     """``value`` if it is one of ``types``, else ConfigError ``label = value: must be <types>``.
     An int where only a float is accepted becomes a float (where ``int`` is accepted too it stays
     an int: a data split's size is a count when an int, a fraction when a float); a bool is never
-    a number; a float must be finite."""
+    a number; a float must be finite. numpy's scalars (``np.int64(1)`` read from an array, a
+    ``np.float32``, ``np.bool_``) count as the Python int, float or bool they equal."""
     types = as_types(types)
+    if isinstance(value, np.bool_):
+        value = bool(value)
+    elif isinstance(value, numbers.Integral) and not isinstance(value, (bool, int)):
+        value = int(value)
+    elif isinstance(value, numbers.Real) and not isinstance(value, (bool, int, float)):
+        value = float(value)
     if float in types and int not in types and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if isinstance(value, bool) and bool not in types and object not in types:
@@ -76,7 +98,13 @@ def check_type(label: str, value, types):
         raise ConfigError(f"{label} = {value!r}: must be {type_name(types)} (got {type(value).__name__})")
     if isinstance(value, float) and not math.isfinite(value):
         raise ConfigError(f"{label} = {value!r}: must be a finite number")
+    if isinstance(value, float) and abs(value) > MAX_FLOAT:
+        raise ConfigError(f"{label} = {value!r}: {TOO_LARGE}")
     return value
+
+
+TOO_LARGE = (f"must be at most {MAX_FLOAT:g} in magnitude (torch holds options as float32, "
+             f"whose largest value is {FLOAT32_MAX:.1e})")
 
 
 def check_option(label: str, value, option: Option):
@@ -94,6 +122,8 @@ def check_number(label: str, value, ok: Callable[[float], bool], allowed: str):
     """A finite number (not a bool) with ``ok(value)``, else ConfigError naming ``label``."""
     if isinstance(value, bool) or not isinstance(value, NUMBER) or not math.isfinite(value) or not ok(value):
         raise ConfigError(f"{label} = {value!r}: must be {allowed}")
+    if abs(value) > MAX_FLOAT:
+        raise ConfigError(f"{label} = {value!r}: {TOO_LARGE}")
     return value
 
 
@@ -141,6 +171,13 @@ def non_negative(v):
 
 def unit_interval(v):
     return None if 0 <= v < 1 else "must be in [0, 1)"
+
+
+def seed_range(maximum: int, why: str) -> Callable:
+    """A check that a seed is an integer in [0, maximum] (a power of two minus 1, written so);
+    ``why`` names what takes the seed."""
+    shown = f"2**{maximum.bit_length()} - 1"
+    return must_be(lambda v: 0 <= v <= maximum, f"in [0, {shown}] ({why})")
 
 
 def at_least_one(v):

@@ -108,11 +108,11 @@ def test_build_splits_errors():
     X = np.zeros((10, 6))
     with pytest.raises(DataError, match=r"toy: shape = \[4\] has 4 values but each sample has 6"):
         build_splits((X, np.zeros(10, np.int64)), shape=[4], name="toy")
-    with pytest.raises(DataError, match=r"toy: class ids must be >= 0 \(found -1\)"):
+    with pytest.raises(DataError, match=r"toy row 9: class ids must be >= 0 \(found -1;"):
         build_splits((X, np.array([0] * 9 + [-1])), name="toy")
     with pytest.raises(DataError, match="toy: X has 10 samples but y has 9"):
         build_splits((X, np.zeros(9, np.int64)), name="toy")
-    with pytest.raises(DataError, match="class id 5 found but the data has 3 classes"):
+    with pytest.raises(DataError, match=r"toy row 9: class id 5 found but the data has 3 classes \(ids 0..2\)"):
         build_splits((X, np.array([0] * 9 + [5])), num_classes=3, name="toy")
 
 

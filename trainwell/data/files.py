@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trainwell.data.splits import Splits, build_splits
+from trainwell.data.splits import Splits, build_splits, check_finite
 from trainwell.errors import ConfigError, DataError
 from trainwell.options import did_you_mean
 
@@ -66,6 +66,8 @@ def npy(*, path, labels, seed: int = 0, test_size=0.2, val_size=0.1, stratify: b
     y = read_npy(labels, what="labels")
     if len(X) != len(y):
         raise DataError(f"{Path(labels)}: {len(y)} labels but {Path(path)} has {len(X)} samples; they must match")
+    check_finite(X, f"{Path(path)}:")
+    check_finite(y, f"{Path(labels)}:")
     return build_splits((X, y), test_size=test_size, val_size=val_size, seed=seed, stratify=stratify,
                         folds=folds, fold=fold, shape=shape, name=str(Path(path)), meta={"source": "npy"})
 
@@ -91,9 +93,11 @@ def npz(*, path, seed: int = 0, test_size=0.2, val_size=0.1, stratify: bool = Tr
 
         def member(key):
             try:
-                return _numeric(p, f"array {key!r}", archive[key])
+                a = _numeric(p, f"array {key!r}", archive[key])
             except ValueError as e:
                 raise DataError(f"{p}: array {key!r} cannot be read without unpickling ({e})") from None
+            check_finite(a, f"{p}: array {key!r}")
+            return a
 
         x_single = "X" if "X" in keys else "x" if "x" in keys else None
         if "x_train" in keys or "y_train" in keys:

@@ -15,7 +15,7 @@ import numpy as np
 from trainwell.data import files, synthetic
 from trainwell.data.splits import Pair, Splits, as_pair, build_splits, check_folds, stratified_split
 from trainwell.errors import ConfigError
-from trainwell.options import Option, check_options, did_you_mean
+from trainwell.options import MAX_NUMPY_SEED, Option, check_options, did_you_mean, seed_range
 
 __all__ = ["Pair", "Splits", "as_pair", "stratified_split", "digits", "iris", "wine", "breast_cancer",
            "SOURCES", "SOURCE_OPTIONS", "check_source_options", "check_data_table", "load"]
@@ -95,7 +95,8 @@ TEST_SIZE, VAL_SIZE = 0.2, 0.1
 def _split_options(test_size=TEST_SIZE, val_size=VAL_SIZE, *, given=False) -> dict:
     where = " (only when the files have no test set)" if given else ""
     return {
-        "seed": Option(INT, 0, "seed of the split (and of generated data)"),
+        "seed": Option(INT, 0, "seed of the split (and of generated data)",
+                       check=seed_range(MAX_NUMPY_SEED, "scikit-learn's random_state")),
         "test_size": Option(NUM, test_size, f"test split: {SIZE}{where}"),
         "val_size": Option(NUM, val_size, f"validation split, taken after the test split: {SIZE}"),
         "stratify": Option(BOOL, True, "keep class proportions in every split"),

@@ -55,6 +55,73 @@ def as_pair(X, y, *, name: str = "data") -> Pair:
     return X, y
 
 
+# Rows of a numpy array (a memory-mapped file) searched for NaN/inf at a time, so the search
+# holds a bounded slice and its mask in memory, not the whole file (trainwell convention).
+FINITE_CHECK_ROWS = 65536
+
+
+def check_finite(a, where: str) -> None:
+    """DataError naming the row and column of the first NaN/inf in ``a`` (a numpy array, memory-
+    mapped or not, or a tensor; one sample per row), e.g. ``train: X row 17, column 2 is nan``.
+    Integer arrays are always finite. Training on NaN/inf gives a NaN loss, never a model."""
+    if isinstance(a, torch.Tensor):
+        if not torch.is_floating_point(a) or bool(torch.isfinite(a).all()):
+            return
+        blocks = [(0, a.detach().cpu().double().numpy())]    # numpy has no bfloat16; only on failure
+    else:
+        if np.asarray(a[:0]).dtype.kind not in "fc":
+            return
+        blocks = ((start, np.asarray(a[start:start + FINITE_CHECK_ROWS]))
+                  for start in range(0, len(a), FINITE_CHECK_ROWS))
+    for start, block in blocks:
+        bad = ~np.isfinite(block)
+        if bad.any():
+            index = tuple(int(i) for i in np.argwhere(bad)[0])
+            row, column = start + index[0], index[1:]
+            at = f"row {row}" + (f", column {column[0]}" if len(column) == 1 else
+                                 f", position {list(column)}" if column else "")
+            raise DataError(f"{where} {at} is {block[index]}: every value must be a finite number "
+                            f"(drop or impute the samples with NaN/inf)")
+
+
+def class_count(labels: dict, *, name: str = "data", num_classes: int | None = None) -> int:
+    """The number of classes of integer labels ``{split: y}`` (tensors or arrays; split None is
+    all the data before it is split): ``num_classes`` when given, else the largest id + 1 over all
+    splits. Every id must be >= 0, one per sample, and below the count: the error names the split,
+    the row and the label. A count above the number of samples means the labels are not ids
+    0..K-1 (ids such as 10¹² would build a 10¹²-output model), and says how to renumber them."""
+    ids = {split: np.asarray(y.cpu() if isinstance(y, torch.Tensor) else y) for split, y in labels.items()}
+
+    def where(split):
+        return f"{name} ({split})" if name and split else split or name
+
+    for split, y in ids.items():
+        if y.ndim != 1:
+            raise DataError(f"{where(split)}: class labels must be one id per sample (got shape "
+                            f"{tuple(y.shape)}); one-hot rows: pass y.argmax(1), or float class "
+                            f"probabilities with loss = \"cross_entropy\"")
+        if len(y) and y.min() < 0:
+            row = int(np.argmax(y < 0))
+            raise DataError(f"{where(split)} row {row}: class ids must be >= 0 (found {int(y[row])}; "
+                            f"ids are 0..K-1 for K classes)")
+    top = max((int(y.max()) for y in ids.values() if len(y)), default=-1)
+    samples = sum(len(y) for y in ids.values())
+    if num_classes is None:
+        if top + 1 > samples:
+            split, y = next((s, y) for s, y in ids.items() if len(y) and int(y.max()) == top)
+            raise DataError(f"{where(split)} row {int(np.argmax(y == top))}: label {top} would make "
+                            f"{top + 1} classes for {samples} samples; class ids are 0..K-1 (renumber "
+                            f"them, e.g. np.unique(y, return_inverse=True)[1], or use label_names = "
+                            f"true for a CSV)")
+        return top + 1
+    for split, y in ids.items():
+        if len(y) and int(y.max()) >= num_classes:
+            row = int(np.argmax(y >= num_classes))
+            raise DataError(f"{where(split)} row {row}: class id {int(y[row])} found but the data has "
+                            f"{num_classes} classes (ids 0..{num_classes - 1})")
+    return num_classes
+
+
 def is_classes(y) -> bool:
     """True when labels are integer class ids (classification), False for float targets."""
     return np.issubdtype(np.asarray(y).dtype, np.integer)
@@ -213,6 +280,9 @@ def build_splits(train, *, val=None, test=None, test_size=0, val_size=0, seed: i
     y = _labels(y)
     if len(X) != len(y):
         raise DataError(f"{name}: X has {len(X)} samples but y has {len(y)}; they must match")
+    if is_classes(y):   # rows of the file, before a stratified split counts the classes
+        given_labels = {split: _labels(pair[1]) for split, pair in (("val", val), ("test", test)) if pair}
+        class_count({None: y, **given_labels}, name=name, num_classes=num_classes)
     tr, va, te = split_indices(y, test_size=0 if test is not None else test_size,
                                val_size=0 if val is not None or folds is not None else val_size,
                                seed=seed, stratify=stratify, name=name)
@@ -250,19 +320,9 @@ def build_splits(train, *, val=None, test=None, test_size=0, val_size=0, seed: i
                                 f"sample has {math.prod(Xs.shape[1:])} ({list(Xs.shape[1:])})")
             Xs = Xs.reshape(len(Xs), *shape)
         out[split] = as_pair(Xs, ys, name=f"{name} ({split})")
-    labels = [p[1] for p in out.values() if p is not None]
-    if not torch.is_floating_point(labels[0]):
-        low = min(int(t.min()) for t in labels)
-        if low < 0:
-            raise DataError(f"{name}: class ids must be >= 0 (found {low})")
-        if any(t.ndim != 1 for t in labels):
-            raise DataError(f"{name}: class labels must be one id per sample (got shape "
-                            f"{tuple(labels[0].shape)})")
-        top = max(int(t.max()) for t in labels) + 1
-        if num_classes is None:
-            num_classes = top
-        elif top > num_classes:
-            raise DataError(f"{name}: class id {top - 1} found but the data has {num_classes} classes")
+    labels = {split: p[1] for split, p in out.items() if p is not None}
+    if not torch.is_floating_point(labels["train"]):
+        num_classes = class_count(labels, name=name, num_classes=num_classes)
     else:
         num_classes = None
     return Splits(out["train"], out["val"], out["test"], num_classes=num_classes,

@@ -71,6 +71,57 @@ LOSSES = {
 CLASS_ID_LOSSES = {"cross_entropy", "hinge"}
 
 
+# Soft targets for cross_entropy / kl_div: each row a probability distribution, summing to 1
+# within this (float32 round-off over many classes, with room for rounded inputs such as 0.333;
+# the pre-flight's label_problem check uses the same tolerance).
+PROBABILITY_TOLERANCE = 1e-3
+# Losses whose targets may be a probability row per sample, shape (N, C): F.cross_entropy takes
+# class probabilities as well as class ids; kl_div takes only probabilities.
+PROBABILITY_LOSSES = {"cross_entropy", "kl_div"}
+
+
+def target_problem(loss, y: torch.Tensor, outputs: int) -> str | None:
+    """What is wrong with training targets ``y`` for a named loss and a model with ``outputs``
+    outputs, in words with the fix, or None. Class-id losses take integer ids of at least two
+    classes (one class: the loss is 0 from the start and nothing is learned); cross_entropy also
+    takes class probabilities (one-hot rows), shape (N, outputs). A callable loss is the user's."""
+    if not isinstance(loss, str) or loss not in CLASS_ID_LOSSES | PROBABILITY_LOSSES | {"bce"}:
+        return None
+    if not torch.is_floating_point(y):
+        classes = torch.unique(y)
+        if classes.numel() < 2 and y.ndim == 1:
+            return (f"every label is class {int(classes[0])}: {loss} needs at least 2 classes (with one "
+                    f"the loss is 0 from the first step and nothing is learned); check the label column")
+        if loss == "kl_div":
+            return (f"loss = \"kl_div\" needs class probabilities of shape (N, {outputs}), got integer "
+                    f"class ids: use loss = \"cross_entropy\" for class ids")
+        return None
+    if loss in PROBABILITY_LOSSES and y.ndim == 2:
+        if y.shape[1] != outputs:
+            return (f"the targets are rows of {y.shape[1]} class probabilities but the model has "
+                    f"{outputs} outputs; {loss} needs one output per class")
+        if bool((y < 0).any()) or float((y.sum(dim=1) - 1).abs().max()) > PROBABILITY_TOLERANCE:
+            return (f"float targets of shape (N, {y.shape[1]}) are class probabilities for {loss}, but "
+                    f"not every row is non-negative and sums to 1 (one-hot rows do)")
+        return None
+    if loss == "kl_div":
+        return (f"loss = \"kl_div\" needs class probabilities of shape (N, {outputs}), got targets of "
+                f"shape {tuple(y.shape)}")
+    if loss == "bce":
+        return None
+    if y.ndim == 2:
+        return (f"loss = {loss!r} needs integer class ids of shape (N,), got float targets of shape "
+                f"{tuple(y.shape)}: for one-hot rows pass y.argmax(1), or use loss = \"cross_entropy\", "
+                f"which also takes class probabilities")
+    if y.ndim == 1 and bool((y == y.round()).all()):
+        return (f"the labels are whole numbers stored as {str(y.dtype).removeprefix('torch.')} (e.g. "
+                f"{float(y[0])}); {loss} needs integer class ids: cast them to integers (y.astype(int) "
+                f"or y.long()), or set loss = \"mse\" if they are regression targets")
+    return (f"the targets are {str(y.dtype).removeprefix('torch.')} numbers (e.g. {float(y[0])}) but "
+            f"{loss} needs integer class ids: set loss = \"mse\" (or \"huber\") for regression "
+            f"targets, or give classes as ids 0..K-1")
+
+
 def make_loss(name, *, label_smoothing: float = 0.0, huber_delta: float = 1.0, hinge_margin: float = 1.0):
     """The loss callable for a config name (or a user's callable, returned unchanged)."""
     if callable(name):
@@ -102,12 +153,13 @@ def accuracy_fn(loss, target: torch.Tensor):
     """How to count correct predictions for this loss and these targets, or None (regression).
 
     Returns ``fn(output, target) -> 0-d tensor`` (no host sync). Class ids: argmax; ``bce``:
-    logit sign against 0/1 targets; ``kl_div``: argmax of output vs of the target distribution.
+    logit sign against 0/1 targets; ``kl_div`` and cross_entropy on class probabilities (N, C):
+    argmax of output vs of the target distribution.
     A user's callable loss: integer targets mean class ids, float targets mean regression.
     """
     if loss == "bce":
         return _sign_hits
-    if loss == "kl_div":
+    if loss == "kl_div" or (loss == "cross_entropy" and torch.is_floating_point(target) and target.ndim == 2):
         return _distribution_hits
     if loss in CLASS_ID_LOSSES or (not isinstance(loss, str) and not torch.is_floating_point(target)):
         return _argmax_hits

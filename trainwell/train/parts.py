@@ -5,6 +5,7 @@ checkpointer and the babysitter's callbacks. ``fit`` and ``doctor`` assemble the
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 
 import torch
@@ -16,10 +17,12 @@ from trainwell.babysit.repair import Repairer
 from trainwell.config import Config
 from trainwell.data.batches import Batches
 from trainwell.data.sources import Splits, as_pair, load as load_source
+from trainwell.data.splits import check_finite, class_count
 from trainwell.data.transforms import make_preprocess
 from trainwell.errors import ConfigError, DataError
 from trainwell.nn.activations import activation_gain, split_spec
 from trainwell.nn.init import INIT_OPTIONS, init as init_weights
+from trainwell.nn.losses import CLASS_ID_LOSSES, target_problem
 from trainwell.nn.models import build_model
 from trainwell.nn.transfer import all_but_head, freeze, load_weights
 from trainwell.optim.factory import build_optimizer, decay_exempt
@@ -50,7 +53,13 @@ def resolve_device(name: str) -> torch.device:
 
 
 def resolve_data(train, val, test, config: Config) -> Splits:
-    """Data as a Splits: a source name (uses config.data options), a Splits, or (X, y) pairs."""
+    """Data as a Splits: a source name (uses config.data options), a Splits, or (X, y) pairs.
+
+    The validation and test splits are checked here, before any work (a bad value there would
+    surface only when they are evaluated): inputs and float targets finite, class ids in
+    0..num_classes-1. Integer labels without a count (``(X, y)`` pairs) get the largest id + 1
+    over all splits, as a source counts them. The training split is checked against the model
+    by ``check_model_fits_data`` (``doctor`` diagnoses it instead)."""
     if isinstance(train, Splits):
         splits = train
     elif isinstance(train, str) or train is None:
@@ -65,7 +74,7 @@ def resolve_data(train, val, test, config: Config) -> Splits:
         splits = load_source(name, **options)
     elif isinstance(train, (tuple, list)) and len(train) == 2:
         X, y = as_pair(*train, name="train")
-        splits = Splits((X, y), input_shape=tuple(X.shape[1:]), num_classes=_num_classes(y))
+        splits = Splits((X, y), input_shape=tuple(X.shape[1:]))
     else:
         raise DataError("train data must be (X, y), a Splits, or a source name such as \"digits\" "
                         f"(got {type(train).__name__})")
@@ -73,20 +82,27 @@ def resolve_data(train, val, test, config: Config) -> Splits:
         splits.val = as_pair(*val, name="val")
     if test is not None:
         splits.test = as_pair(*test, name="test")
-    for name in ("val", "test"):
-        pair = getattr(splits, name)
-        if pair is not None and tuple(pair[0].shape[1:]) != tuple(splits.train[0].shape[1:]):
-            raise DataError(f"{name}: samples have shape {tuple(pair[0].shape[1:])} but training samples "
+    pairs = {name: pair for name, pair in (("train", splits.train), ("val", splits.val),
+                                           ("test", splits.test)) if pair is not None}
+    for name, (X, y) in pairs.items():
+        if name == "train":
+            continue
+        if tuple(X.shape[1:]) != tuple(splits.train[0].shape[1:]):
+            raise DataError(f"{name}: samples have shape {tuple(X.shape[1:])} but training samples "
                             f"have {tuple(splits.train[0].shape[1:])}")
-    return splits
-
-
-def _num_classes(y: torch.Tensor) -> int | None:
+        check_finite(X, f"{name}: X")
+        check_finite(y, f"{name}: y")
+    y = splits.train[1]
     if torch.is_floating_point(y):
-        return None
-    if y.numel() and int(y.min()) < 0:
-        raise DataError(f"labels: class ids must be >= 0 (found {int(y.min())})")
-    return int(y.max()) + 1 if y.numel() else None
+        return splits
+    labels = {name: pair[1] for name, pair in pairs.items()}
+    if splits.num_classes is None:
+        splits.num_classes = class_count(labels, name="")
+    elif 0 <= int(y.min()) and int(y.max()) < splits.num_classes:
+        # training labels out of range are reported against the model (or diagnosed by doctor),
+        # and held-out labels shifted with them are the same fault
+        class_count({k: v for k, v in labels.items() if k != "train"}, name="", num_classes=splits.num_classes)
+    return splits
 
 
 def num_outputs(splits: Splits, loss) -> int:
@@ -291,9 +307,12 @@ def apply_transfer(config: Config, model: nn.Module) -> dict:
 
 
 @torch.no_grad()
-def check_model_fits_data(model: nn.Module, loss_fn, train_pair, loss_name) -> None:
+def check_model_fits_data(model: nn.Module, loss_fn, train_pair, loss_name, *, val=None, test=None) -> None:
     """One forward and loss on two training samples (eval mode: no statistics change), so a
-    shape or label mismatch is reported in words before any work, not as a traceback mid-run."""
+    shape or label mismatch is reported in words before any work, not as a traceback mid-run:
+    the training inputs and targets must be finite and the targets suit the loss
+    (``target_problem``), and the class ids of every split given (``val``, ``test``: pairs or
+    None) must be below the model's number of outputs."""
     X, y = train_pair
     was_training = model.training
     model.eval()
@@ -303,11 +322,27 @@ def check_model_fits_data(model: nn.Module, loss_fn, train_pair, loss_name) -> N
         except (RuntimeError, ValueError, IndexError) as e:
             raise DataError(f"the model does not accept the training inputs: samples have shape "
                             f"{tuple(X.shape[1:])} ({type(e).__name__}: {str(e).splitlines()[0]})") from None
-        if not torch.is_floating_point(y) and loss_name in ("cross_entropy", "hinge") and out.ndim == 2:
-            top = int(y.max())
-            if top >= out.shape[1]:
-                raise DataError(f"labels go up to {top} but the model has {out.shape[1]} outputs; "
-                                f"{loss_name} needs one output per class (0..{top})")
+        check_finite(X, "train: X")
+        check_finite(y, "train: y")
+        problem = target_problem(loss_name, y, out.shape[1] if out.ndim == 2 else 1)
+        if problem:
+            raise DataError(f"train: {problem}")
+        if (not torch.is_floating_point(y) and isinstance(loss_name, str) and loss_name in CLASS_ID_LOSSES
+                and out.ndim == 2):
+            tops = []
+            for split, pair in (("train", train_pair), ("val", val), ("test", test)):
+                if pair is None:
+                    continue
+                tops.append(int(pair[1].max()))
+                if tops[-1] >= out.shape[1]:
+                    raise DataError(f"{split}: labels go up to {tops[-1]} but the model has {out.shape[1]} "
+                                    f"outputs; {loss_name} needs one output per class (0..{tops[-1]})")
+            # your own model wider than the classes (one trainwell builds has one output per class
+            # of the data, some of which a split may lack); stacklevel: the caller of the no_grad wrapper
+            if max(tops) + 1 < out.shape[1] and getattr(model, "builder_spec", None) is None:
+                warnings.warn(f"the model has {out.shape[1]} outputs but the labels are classes "
+                              f"0..{max(tops)}: outputs {max(tops) + 1}..{out.shape[1] - 1} are never a "
+                              f"target; give the last layer {max(tops) + 1} outputs", stacklevel=3)
         try:
             loss_fn(out, y[:2])
         except (RuntimeError, ValueError, IndexError) as e:
