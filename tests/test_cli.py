@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 import torch
 
+from trainwell.babysit.findings import Diagnosis
 from trainwell.cli import main
+from trainwell.train.state import Stop, StopKind
 
 SMALL = """
 device = "cpu"
@@ -171,20 +173,35 @@ def test_preprocessing_saved_with_the_run_is_reapplied_by_load_run_and_predict(t
 
 
 def test_fit_exit_status_follows_the_stop_kind(tmp_path):
-    """0 when the run finished; 1 when it failed: a divergence, or the babysitter stopping on data
-    it cannot repair (a NaN feature under babysit = "repair" used to exit 0: the status was read
-    off the start of the stop message)."""
+    """0 when the run finished; 1 when it diverged; 2 on bad input (NaN features are refused at
+    load time, before any work)."""
     rng = np.random.default_rng(0)
     X = rng.normal(size=(200, 8)).astype(np.float32)
     y = (X[:, 0] > 0).astype(np.int64)
     X[::10, 2] = np.nan
     np.savez(tmp_path / "nan.npz", X=X, y=y)
     text = f'epochs = 2\nprogress = false\nbabysit = "repair"\n[data]\nsource = "npz"\npath = "{tmp_path / "nan.npz"}"\n'
-    assert main(["fit", str(_config(tmp_path, text, "nan.toml")), "--quiet"]) == 1
+    assert main(["fit", str(_config(tmp_path, text, "nan.toml")), "--quiet"]) == 2
     assert main(["fit", str(_config(tmp_path)), "--quiet"]) == 0
     diverging = 'lr = 50.0\nschedule = "constant"\n' + SMALL
     assert main(["fit", str(_config(tmp_path, diverging, "lr.toml")), "--quiet"]) == 1
 
+
+@pytest.mark.parametrize("kind", list(StopKind))
+def test_fit_exit_status_is_read_off_the_stop_kind_alone(tmp_path, monkeypatch, kind):
+    """Every kind maps to its documented status (1 for diverged and unrepairable, else 0),
+    whatever the message says: the status was once read off the message's first words, and a
+    babysitter that could not repair NaN features exited 0."""
+    import trainwell.cli as cli
+    from trainwell.train.run import Run
+
+    def fake_fit(model, train, **options):
+        return Run(model=torch.nn.Linear(1, 1), config={}, stopped=Stop(kind, "finished all epochs"),
+                   findings=Diagnosis())
+
+    monkeypatch.setattr(cli, "fit", fake_fit)
+    want = 1 if kind in (StopKind.DIVERGED, StopKind.UNREPAIRABLE) else 0
+    assert main(["fit", str(_config(tmp_path)), "--quiet"]) == want
 
 def test_fit_help_lists_the_exit_status_of_every_stop_kind(capsys):
     from trainwell.train.state import StopKind
@@ -314,6 +331,16 @@ def test_predict_out_into_a_missing_folder_is_one_line(trained_run, tmp_path, ca
     err = capsys.readouterr().err
     assert err == (f"trainwell: error: --out {Path('nowhere/p.csv')}: cannot write it "
                    "(No such file or directory)\n")
+
+
+def test_predict_out_replaces_a_planted_symlink_and_leaves_its_target(trained_run, tmp_path):
+    np.save(tmp_path / "x.npy", np.zeros((2, 64), dtype=np.float32))
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    (tmp_path / "p.csv").symlink_to(victim)
+    assert main(["predict", str(trained_run), "x.npy", "--out", "p.csv"]) == 0
+    assert victim.read_text() == "keep me"
+    assert not (tmp_path / "p.csv").is_symlink() and len((tmp_path / "p.csv").read_text().splitlines()) == 2
 
 
 def test_predict_into_a_closed_pipe_stops_quietly(trained_run, tmp_path):

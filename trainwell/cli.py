@@ -23,6 +23,7 @@ from trainwell.data.files import read_inputs
 from trainwell.errors import ConfigError, DataError, TrainwellError
 from trainwell.train.fit import fit
 from trainwell.train.run import load_run
+from trainwell.train.rundir import atomic_write
 from trainwell.train.state import FAILED, StopKind
 
 BAD_INPUT = 2          # a config, option, data or checkpoint error: one line on stderr
@@ -225,12 +226,12 @@ def cmd_predict(args) -> int:
     if args.out:
         out = Path(args.out)
         try:
-            if out.suffix == ".npy":
-                np.save(out, preds)
+            if out.suffix == ".npy":              # a new file renamed over the path, never through a link
+                atomic_write(out, lambda f: np.save(f, preds))
             else:
-                np.savetxt(out, preds.reshape(len(preds), -1), delimiter=",", fmt="%.6g")
-        except OSError as e:
-            raise DataError(f"--out {out}: cannot write it ({e.strerror or e})") from None
+                atomic_write(out, lambda f: np.savetxt(f, preds.reshape(len(preds), -1), delimiter=",", fmt="%.6g"))
+        except DataError as e:                    # "<path>: cannot write it (...)"
+            raise DataError(f"--out {e}") from None
         print(f"{len(preds)} predictions written to {out}")
     else:
         for row in preds.reshape(len(preds), -1):

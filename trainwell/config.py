@@ -30,6 +30,7 @@ from trainwell.optim.schedules import check_schedule_spec
 from trainwell.options import (FLOAT32_MAX, MAX_TORCH_SEED, Option, at_least_one, check_option, did_you_mean,
                                must_be, non_negative, one_of, positive, seed_range, unit_interval)
 from trainwell.train.callbacks import HOOKS
+from trainwell.train.rundir import atomic_write_text
 
 MONITORS = ("val_loss", "val_acc", "train_loss", "train_acc")
 BABYSIT_MODES = ("watch", "repair", "off")
@@ -358,7 +359,8 @@ def apply_sets(options: dict, assignments) -> dict:
 
 def write_toml(config: dict, path) -> None:
     """Write the resolved config (None values become comments: TOML has no null; Python-only
-    options such as ``callbacks`` are left out: a config file cannot set them)."""
+    options such as ``callbacks`` are left out: a config file cannot set them), atomically,
+    never through an existing file or link (``train.rundir.atomic_write_text``)."""
     config = {k: v for k, v in config.items() if k not in FIELDS or FIELDS[k].metadata["in_files"]}
 
     def clean(d):
@@ -368,7 +370,7 @@ def write_toml(config: dict, path) -> None:
     text = tomli_w.dumps(clean(config))
     if nulls:
         text = "# unset (None): " + ", ".join(nulls) + "\n" + text
-    Path(path).write_text(text)
+    atomic_write_text(path, text)
 
 
 def options_text() -> str:

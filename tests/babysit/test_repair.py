@@ -108,15 +108,18 @@ def test_zero_init_is_reinitialized(data, twin):
 
 
 def test_unrepairable_error_stops_with_a_clear_message(data):
-    from trainwell.data.splits import Splits
+    """NaN rows reaching the loop (fit refuses them at load time; a Trainer built from prepared
+    parts does not check): the repairer cannot fix data and stops before the first step."""
+    from trainwell.train.fit import make_trainer, prepare
 
-    X = data.train[0].clone()
+    p = prepare(mlp(), data, None, None, {**FAST, "babysit": "repair"})
+    X = p.train[0].clone()
     X[::50] = float("nan")
-    bad = Splits(train=(X, data.train[1]), val=data.val, test=data.test, num_classes=10, input_shape=(64,))
-    run = trainwell.fit(mlp(), bad, babysit="repair", **FAST)
-    assert run.stopped.kind == StopKind.UNREPAIRABLE
-    assert run.stopped.message.startswith("babysitter: cannot repair: nonfinite_data")
-    assert run.history == []
+    p.train = (X, p.train[1])
+    state = make_trainer(p).fit()
+    assert state.stop.kind == StopKind.UNREPAIRABLE
+    assert state.stop.message.startswith("babysitter: cannot repair: nonfinite_data")
+    assert state.history == []
 
 
 def test_gives_up_after_max_repairs(data):

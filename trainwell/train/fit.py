@@ -150,7 +150,7 @@ def prepare(model, train, val, test, options: dict, *, check: bool = True) -> Pr
     loss_fn = make_loss(config.loss, label_smoothing=config.label_smoothing,
                         huber_delta=config.huber_delta, hinge_margin=config.hinge_margin)
     if check:
-        check_model_fits_data(model, loss_fn, train_pair, config.loss)
+        check_model_fits_data(model, loss_fn, train_pair, config.loss, val=val_pair, test=test_pair)
     return Prepared(config, splits, model, spec, input_shape, preprocess, train_pair, val_pair,
                     test_pair, loss_fn, accuracy_fn(config.loss, train_pair[1]), transfer)
 
