@@ -210,6 +210,12 @@ def test_oscillation_in_the_epoch_means():
     assert R.oscillating_loss([], HEALTHY_HISTORY, CTX) == []
     raised = [dict(h, lr=0.1 * (i + 1)) for i, h in enumerate(bouncing)]     # the schedule raised the lr each time
     assert R.oscillating_loss([], raised, CTX) == []
+    # a converged loss's noise (the default digits recipe: 0.038 -> 0.049 -> 0.064 from 2.3) is
+    # no oscillation; the same rises at 10x the scale are
+    converged = epochs([1.36, 0.202, 0.0795, 0.0377, 0.0486, 0.0639], lr=0.05)
+    assert R.oscillating_loss([], converged, CTX) == []
+    scaled = epochs([13.6, 2.02, 0.795, 0.377, 0.486, 0.639], lr=0.05)
+    assert [f.code for f in R.oscillating_loss([], scaled, CTX)] == ["oscillating_loss"]
 
 
 def test_gradients_regrowing_under_a_strong_decay_are_not_exploding():

@@ -345,14 +345,17 @@ CODES = {spec.code: spec for spec in (
                  "downward trend; rises of the per-epoch mean training loss",
         threshold="median |delta| > 0.25 x initial loss and the loss has not fallen below half the initial; "
                   "or the epoch's mean training loss (free of batch noise) rose by > 20% at least twice in "
-                  "the last 6 epochs while the lr was not raised (a warm restart raises it on purpose)",
+                  "the last 6 epochs while the lr was not raised (a warm restart raises it on purpose), "
+                  "each rise ending above 10% of the initial loss (a converged loss's noise is no "
+                  "oscillation)",
         source="notes 001 'monitor and visualize the loss curve'; Goodfellow et al. 2016 §8.1.3",
         fix="lower the lr about 3x, add momentum damping, or raise the batch size",
         groups=(Group.DIVERGED, Group.OPTIMIZATION),
         explains=(Group.EPOCH_CURVES,),
         explains_in_training=(Group.UNIT_STATISTICS,),
         runs=Runs.PER_EPOCH,
-        thresholds=("rules.OSCILLATION", "rules.SETTLED", "rules.OSCILLATION_EPOCHS", "rules.EPOCH_RISE"),
+        thresholds=("rules.OSCILLATION", "rules.SETTLED", "rules.OSCILLATION_EPOCHS", "rules.EPOCH_RISE",
+                    "rules.CONVERGED"),
         plan=plan_oscillating,
     ),
     FindingSpec(

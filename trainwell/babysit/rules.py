@@ -46,7 +46,8 @@ DECAY_EPOCHS = 2             # under a strong decay (ratios.STRONG_DECAY) underf
                              # accuracy after 2 epochs, without waiting for a stall
 ANNEALED = 0.1               # plateau: an lr below 10% of its peak is a schedule's tail, not a stall
 ANNEALING = 0.05             # update_ratio_low: an lr below 5% of its peak is a schedule annealing on purpose
-CONVERGED = 0.1              # update_ratio_high: a loss below 10% of the initial has converged
+CONVERGED = 0.1              # a loss below 10% of the initial has converged: update_ratio_high and
+                             # the epoch-mean oscillation do not judge its noise
 FALLING = 0.95               # update_ratio_high waits while the loss falls by > 5% over the window
 VANISH = 1e-3                # smallest / largest per-layer relative gradient
 NO_GRADIENT = 1e-8           # a total gradient norm below this: nothing learns ...
@@ -202,15 +203,19 @@ def _ever_diverged(samples, history, ctx) -> bool:
 
 
 def oscillating_loss(samples, history, ctx) -> list[Finding]:
-    return _oscillating_samples(samples, ctx) or _oscillating_epochs(history)
+    return _oscillating_samples(samples, ctx) or _oscillating_epochs(history, ctx)
 
 
-def _oscillating_epochs(history) -> list[Finding]:
+def _oscillating_epochs(history, ctx) -> list[Finding]:
     """The epoch means (no batch noise) jump up by > 20% at least twice in the last 6 epochs, with
-    the lr not raised in between (a warm restart raises the loss on purpose)."""
+    the lr not raised in between (a warm restart raises the loss on purpose). A rise that stays
+    below ``CONVERGED`` x the initial loss is a converged model's noise (as for lr_too_high):
+    0.038 -> 0.064 on a loss that started at 2.3 is no oscillation."""
+    floor = CONVERGED * (ctx.get("initial_loss") or 0.0)
     recent = history[-OSCILLATION_EPOCHS:]
     rises = [(a, b) for a, b in zip(recent, recent[1:])
-             if _rose(a.get("train_loss"), b.get("train_loss")) and (b.get("lr") or 0.0) <= (a.get("lr") or 0.0)]
+             if _rose(a.get("train_loss"), b.get("train_loss")) and b["train_loss"] > floor
+             and (b.get("lr") or 0.0) <= (a.get("lr") or 0.0)]
     if len(rises) < 2:
         return []
     losses = [round(h["train_loss"], 4) for h in recent]
