@@ -1,6 +1,7 @@
 """A finished (or loaded) run: the trained model, its history, and evaluate/predict."""
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from dataclasses import dataclass, field
@@ -134,14 +135,21 @@ def _load_weights(module: torch.nn.Module, path: Path, what: str) -> None:
     is missing, unreadable, not safetensors, or holds weights of another shape."""
     if not path.is_file():
         raise DataError(f"{path}: missing ({what}); is this a finished trainwell run directory?")
-    try:
+    with _safetensors_errors(path, "the model"):
         load_model(module, str(path), device="cpu")
+
+
+@contextlib.contextmanager
+def _safetensors_errors(path: Path, owner: str):
+    """Turns the errors of reading a safetensors file into one DataError line naming it."""
+    try:
+        yield
     except SafetensorError as e:
         raise DataError(f"{path}: not a readable safetensors file ({e}); the file is corrupted") from None
     except OSError as e:
         raise DataError(f"{path}: cannot read it ({e.strerror})") from None
     except RuntimeError as e:
-        raise DataError(f"{path}: weights do not fit the model: {e}") from None
+        raise DataError(f"{path}: weights do not fit {owner}: {e}") from None
 
 
 def load_run(run_dir, *, model: torch.nn.Module | None = None) -> Run:
@@ -179,14 +187,8 @@ def _load_preprocess(info: dict, run_dir: Path) -> torch.nn.Module | None:
     if info.get("preprocess") and not path.is_file():
         raise DataError(f"{path}: missing (the fitted preprocessing); is this a finished trainwell "
                         f"run directory?")
-    try:
+    with _safetensors_errors(path, "the preprocessing"):
         return build_preprocess_from_info(info, run_dir)
-    except SafetensorError as e:
-        raise DataError(f"{path}: not a readable safetensors file ({e}); the file is corrupted") from None
-    except OSError as e:
-        raise DataError(f"{path}: cannot read it ({e.strerror})") from None
-    except RuntimeError as e:
-        raise DataError(f"{path}: weights do not fit the preprocessing: {e}") from None
 
 
 def _stop_of(results: dict) -> Stop | None:
