@@ -32,7 +32,7 @@ from typing import Callable
 import torch
 
 from trainwell.errors import ConfigError
-from trainwell.optim.newton import ARMIJO_C, MAX_HALVINGS, assign, flat_params, trainable_numel
+from trainwell.optim.newton import assign, backtrack, flat_params, trainable_numel
 
 CURVATURE_EPS = 1e-8     # skip the update unless yᵀs > CURVATURE_EPS·‖y‖·‖s‖ (N&W 2006, §6.1)
 MAX_PARAMS = 5000        # H has max_params² entries: 100 MB in float32
@@ -84,15 +84,8 @@ class BFGS(torch.optim.Optimizer):
             state.pop("H", None)
             step = -lr * g
             slope = torch.dot(g, step)
-        t = 1.0
-        f0 = loss.detach()
-        for _ in range(MAX_HALVINGS):
-            assign(params, x0 + t * step)
-            if closure(backward=False) <= f0 + ARMIJO_C * t * slope:
-                break
-            t *= 0.5
-        else:
-            t = 0.0                                           # no decrease: stay, forget H
+        t = backtrack(closure, params, x0, step, loss.detach(), slope)
+        if t == 0.0:                                          # no decrease: stay, forget H
             state.pop("H", None)
         assign(params, x0 + t * step)
         state["x"], state["g"] = x0, g
@@ -102,7 +95,7 @@ class BFGS(torch.optim.Optimizer):
         for p in params:                                      # expose the gradient to monitors
             p.grad = g[offset:offset + p.numel()].view_as(p).clone()
             offset += p.numel()
-        return f0
+        return loss.detach()
 
 
 def _update(state: dict, s: torch.Tensor, y: torch.Tensor) -> None:

@@ -89,16 +89,7 @@ class Newton(torch.optim.Optimizer):
         d = _damped_newton_direction(H, g, self._damping())
         step = lr * d
         x0 = torch.cat([p.detach().reshape(-1) for p in params])
-        t = 1.0
-        if self.line_search:
-            f0, slope = loss.detach(), torch.dot(g, step)
-            for _ in range(MAX_HALVINGS):
-                assign(params, x0 + t * step)
-                if closure(backward=False) <= f0 + ARMIJO_C * t * slope:
-                    break
-                t *= 0.5
-            else:
-                t = 0.0                                       # no decrease found: stay at x0
+        t = backtrack(closure, params, x0, step, loss.detach(), torch.dot(g, step)) if self.line_search else 1.0
         assign(params, x0 + t * step)
         self.state["newton"]["last_step_size"] = t
         self.state["newton"]["steps"] = self.state["newton"].get("steps", 0) + 1
@@ -158,3 +149,16 @@ def flat_params(param_groups) -> tuple[list, torch.Tensor]:
                 params.append(p)
                 lrs.append(torch.full((p.numel(),), float(group["lr"]), dtype=p.dtype, device=p.device))
     return params, torch.cat(lrs)
+
+
+def backtrack(closure, params, x0: torch.Tensor, step: torch.Tensor, f0, slope) -> float:
+    """Armijo backtracking: the first t in 1, 1/2, 1/4, ... (at most ``MAX_HALVINGS``) with
+    f(x0 + t·step) <= f0 + ARMIJO_C·t·slope (Nocedal & Wright, Algorithm 3.1); 0 when none
+    decreases the loss enough. Leaves the parameters at the last point tried."""
+    t = 1.0
+    for _ in range(MAX_HALVINGS):
+        assign(params, x0 + t * step)
+        if closure(backward=False) <= f0 + ARMIJO_C * t * slope:
+            return t
+        t *= 0.5
+    return 0.0
