@@ -29,6 +29,7 @@ from trainwell.optim.factory import check_optimizer_name
 from trainwell.optim.schedules import check_schedule_spec
 from trainwell.options import (FLOAT32_MAX, MAX_TORCH_SEED, Option, at_least_one, check_option, did_you_mean,
                                must_be, non_negative, one_of, positive, seed_range, unit_interval)
+from trainwell.train.average import check_average_spec
 from trainwell.train.callbacks import HOOKS
 from trainwell.train.rundir import atomic_write_text
 
@@ -219,6 +220,11 @@ class Config:
     check_every: int = opt(50, "steps between the divergence checks (one host sync each)",
                            check=at_least_one,
                            source="trainwell convention (STYLE 10: few host syncs); docs/training.md")
+    # --- averaging (docs/ensembles.md)
+    average: dict | None = opt(None, "average the weights during the run: {method = \"ema\", decay = 0.999} "
+                               "or {method = \"swa\", start = 0.75}; validation, best weights and the saved "
+                               "model use the average", types=(dict, type(None)), check=check_average_spec,
+                               source="notes 004 (parameter averaging); Izmailov et al. 2018; docs/ensembles.md")
     # --- babysitter
     babysit: str = opt("watch", "the babysitter: \"watch\" monitors and reports findings, \"repair\" "
                        "also rolls back and fixes what it finds, \"off\"", check=one_of(BABYSIT_MODES),

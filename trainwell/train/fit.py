@@ -27,6 +27,7 @@ from trainwell.errors import ConfigError
 from trainwell.nn.losses import accuracy_fn, make_loss
 from trainwell.nn.models import build_model, check_output_activation
 from trainwell.nn.transfer import Unfreeze
+from trainwell.train.average import average_schedule, make_averager
 from trainwell.train.callbacks import EarlyStopping
 from trainwell.train.loop import StepParts, Trainer, total_steps
 from trainwell.train.metrics import evaluate_model, write_metrics
@@ -182,7 +183,9 @@ def make_trainer(p: Prepared, *, run_dir=None, step_fn=None, extra_callbacks=())
     def optimizer_factory(model, **overrides):
         return build_optimizer_for(dataclasses.replace(config, **overrides), model, total_steps=total)
 
-    callbacks = [*config.callbacks, *extra_callbacks, *babysit_callbacks(config, len(batches))]
+    averager = make_averager(config, steps_per_epoch=len(batches), val=p.val, loss_fn=p.loss_fn,
+                             accuracy=p.accuracy)
+    callbacks = [*config.callbacks, *extra_callbacks, *averager, *babysit_callbacks(config, len(batches))]
     if config.unfreeze_at is not None and p.transfer["frozen"]:
         callbacks.insert(0, Unfreeze(config.unfreeze_at, p.transfer["frozen"],
                                      lr_mult=config.unfreeze_lr_mult))
@@ -190,7 +193,8 @@ def make_trainer(p: Prepared, *, run_dir=None, step_fn=None, extra_callbacks=())
         callbacks.append(EarlyStopping(patience=config.patience, monitor=config.monitor))
     if config.progress:
         callbacks.append(Progress())
-    parts = StepParts(schedule=build_schedule_for(config, total, len(batches)),
+    schedule = average_schedule(config, build_schedule_for(config, total, len(batches)), len(batches))
+    parts = StepParts(schedule=schedule,
                       penalty=build_penalty(config, p.model), grad_hooks=build_grad_hooks(config, p.model),
                       augment=make_augment(config.augment) if config.augment else None,
                       constraint=build_constraint(config, p.model))

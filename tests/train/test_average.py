@@ -1,0 +1,182 @@
+"""Weight averaging in fit (train/average.py): EMA against a hand-written reference, SWA against
+torch.optim.swa_utils (AveragedModel + update_bn), the SWA lr phase, exact resume, config errors."""
+import copy
+import math
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from torch.optim.swa_utils import AveragedModel, update_bn
+
+import trainwell
+from trainwell.errors import ConfigError
+from trainwell.train.average import SWASchedule, average_options
+from trainwell.train.callbacks import Callback
+
+MODEL = {"type": "mlp", "widths": [16], "norm": "batch"}
+OPTIONS = dict(optimizer="sgd", lr=0.1, epochs=6, batch_size=32, seed=0, progress=False, report=False,
+               babysit="off", device="cpu")    # compared with CPU references
+
+
+def _data(blobs):
+    X, y = blobs
+    return (X[:240], y[:240]), (X[240:], y[240:])
+
+
+class Snapshots(Callback):
+    """The training model's weights and buffers after every step and at every epoch end."""
+
+    def __init__(self):
+        self.steps, self.epochs = [], []
+
+    def on_after_step(self, state):
+        self.steps.append({k: v.detach().clone() for k, v in state.model.state_dict().items()})
+
+    def on_validation_start(self, state):
+        self.epochs.append((state.epoch, copy.deepcopy(state.model)))
+
+
+def test_ema_update_rule_from_the_initial_weights(blobs):
+    """w_ema starts as the initial weights; after step t (t = 0, 1, ...) it becomes
+    d_t·w_ema + (1 - d_t)·w_t, float buffers too; integer buffers are copied."""
+    train, val = _data(blobs)
+
+    class Initial(Callback):
+        def on_fit_start(self, state):
+            self.weights = {k: v.detach().clone() for k, v in state.model.state_dict().items()}
+
+    initial, snaps = Initial(), Snapshots()
+    run = trainwell.fit(MODEL, train, val=val, average={"method": "ema", "decay": 0.97},
+                        callbacks=[initial, snaps], **OPTIONS)
+    ema = {k: v.double() for k, v in initial.weights.items()}
+    for t, weights in enumerate(snaps.steps):
+        decay = min(0.97, (1 + t) / (10 + t))           # TensorFlow's num_updates warm-up
+        for k, v in weights.items():
+            ema[k] = decay * ema[k] + (1 - decay) * v.double() if torch.is_floating_point(v) else v
+    got = run.model.state_dict()
+    assert any("running_mean" in k for k in got)
+    for k, v in got.items():
+        if torch.is_floating_point(v):
+            assert torch.allclose(v.double(), ema[k], atol=1e-6, rtol=0), k
+        else:
+            assert torch.equal(v, ema[k]), k
+    assert run.results["val"]["loss"] == pytest.approx(run.history[-1]["val_loss"], abs=1e-6)
+    assert all("raw_val_loss" in h for h in run.history)
+
+
+def test_swa_weights_and_bn_statistics_match_torch_swa_utils(blobs, tmp_path):
+    train, val = _data(blobs)
+    snaps = Snapshots()
+    options = {**OPTIONS, "epochs": 8}
+    run = trainwell.fit(MODEL, train, val=val, average={"method": "swa", "start": 0.5, "lr": 0.02,
+                                                        "anneal_epochs": 1},
+                        callbacks=[snaps], run_dir=tmp_path / "swa", **options)
+    # the reference: AveragedModel fed the model at every epoch end of the SWA phase (epochs 5-8),
+    # then update_bn over the training inputs in the run's batches
+    averaged = [model for epoch, model in snaps.epochs if epoch > 4]
+    assert len(averaged) == 4
+    reference = AveragedModel(averaged[0])
+    for model in averaged:
+        reference.update_parameters(model)
+    X = train[0]
+    update_bn([X[i:i + 32] for i in range(0, len(X), 32)], reference.module)
+    want = reference.module.state_dict()
+    got = run.model.state_dict()
+    assert any("running_var" in k for k in got)
+    for k in want:
+        assert torch.allclose(got[k].double(), want[k].double(), atol=1e-6, rtol=0), k
+    # the SWA phase's lr: cosine from the schedule's value at epoch 4 to 0.02 over one epoch, then held
+    assert [round(h["lr"], 6) for h in run.history[5:]] == [0.02, 0.02, 0.02]
+    # both sets are kept: the raw weights beside the averaged ones, and the raw curve
+    raw = load_file(tmp_path / "swa" / "raw_model.safetensors")
+    last = snaps.steps[-1]
+    assert all(torch.equal(raw[k], last[k]) for k in raw)
+    assert all("raw_val_loss" in h for h in run.history[4:])
+
+
+def test_swa_schedule_anneals_by_cosine_then_holds():
+    schedule = SWASchedule(lambda step: 1.0 - step / 100, start_step=50, swa_mult=0.1, anneal_steps=10)
+    assert schedule(49) == pytest.approx(0.51)
+    assert schedule(50) == pytest.approx(0.5)                                   # the inner value
+    assert schedule(55) == pytest.approx(0.1 + 0.4 * (1 + math.cos(math.pi / 2)) / 2)
+    assert schedule(60) == schedule(99) == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize("average", [{"method": "ema", "decay": 0.9},
+                                     {"method": "swa", "start": 0.3, "every": 4, "anneal_epochs": 1}])
+def test_averaging_resumes_exactly_after_a_crash(blobs, tmp_path, crash_at, average):
+    train, val = _data(blobs)
+    kw = dict(average=average, checkpoint_every=5, **OPTIONS)
+    whole = trainwell.fit(MODEL, train, val=val, run_dir=tmp_path / "whole", **kw)
+    with pytest.raises(crash_at.error):
+        trainwell.fit(MODEL, train, val=val, run_dir=tmp_path / "cut", callbacks=[crash_at(27)], **kw)
+    resumed = trainwell.fit(MODEL, train, val=val, run_dir=tmp_path / "cut", resume=True, **kw)
+    strip = lambda h: [{k: v for k, v in m.items() if k != "seconds"} for m in h]
+    assert strip(resumed.history) == strip(whole.history)
+    for (k, a), b in zip(whole.model.state_dict().items(), resumed.model.state_dict().values()):
+        assert torch.equal(a, b), k
+
+
+JOB = Path(__file__).with_name("average_job.py")
+
+
+def _job(args):
+    return subprocess.Popen([sys.executable, str(JOB), *map(str, args)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def test_kill_9_with_swa_then_resume_gives_bit_identical_weights(tmp_path):
+    ref = tmp_path / "ref"
+    proc = _job([ref, "swa"])
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    expected = load_file(ref / "model.safetensors")
+    rng = random.Random(1)
+    killed = 0
+    for attempt in range(6):
+        run_dir = tmp_path / f"killed{attempt}"
+        proc = _job([run_dir, "swa"])
+        deadline = time.perf_counter() + 120
+        while not any((run_dir / "checkpoints").glob("ckpt-*.json")) and proc.poll() is None:
+            assert time.perf_counter() < deadline
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0.0, 1.0))
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=60)
+        if proc.returncode != -signal.SIGKILL:
+            continue
+        killed += 1
+        resumed = _job([run_dir, "swa", "--resume"])
+        out, err = resumed.communicate(timeout=300)
+        assert resumed.returncode == 0, err
+        assert int(out.split("start step ")[1].split()[0]) > 0
+        got = load_file(run_dir / "model.safetensors")
+        for k in expected:
+            assert torch.equal(got[k], expected[k]), (attempt, k)
+        if killed == 1:
+            break
+    assert killed >= 1
+
+
+@pytest.mark.parametrize("spec, message", [
+    ({"method": "polyak"}, "average.method = 'polyak': unknown; allowed: ema, swa"),
+    ({"method": "ema", "decay": 1.5}, "average.decay = 1.5: must be a number in (0, 1)"),
+    ({"method": "swa", "start": 1.0}, "average.start = 1.0: must be a number in [0, 1)"),
+    ({"method": "swa", "decay": 0.9}, "average 'swa': unknown option 'decay'"),
+    ("ema", "average = 'ema': must be a table or none (got str)"),
+])
+def test_bad_average_tables_are_refused_with_one_line(spec, message):
+    with pytest.raises(ConfigError) as e:
+        trainwell.fit(MODEL, "digits", average=spec, epochs=1)
+    assert str(e.value).startswith(message)
+
+
+def test_defaults_are_filled_in():
+    assert average_options({"method": "ema"}) == {"method": "ema", "decay": 0.999, "warmup": True, "every": 1}
+    assert average_options(None) is None
