@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import math
 from dataclasses import dataclass, field
@@ -12,6 +13,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load_model, save_model
 
 from trainwell.data.sources import Splits, as_pair
+from trainwell.ensembles.combine import is_ensemble_dir, load_ensemble, probabilities
+from trainwell.ensembles.mc_dropout import mc_predict
 from trainwell.errors import DataError
 from trainwell.nn.losses import accuracy_fn, make_loss
 from trainwell.train.metrics import evaluate_model, read_metrics
@@ -77,15 +80,22 @@ class Run:
                               batch_size=batch_size or c["eval_batch_size"])
 
     @torch.no_grad()
-    def predict(self, X, *, output: str = "auto", batch_size: int | None = None) -> torch.Tensor:
+    def predict(self, X, *, output: str = "auto", batch_size: int | None = None,
+                mc_dropout: int | None = None):
         """Predictions for raw inputs ``X``: class ids for classification losses
         (``output="auto"`` or ``"class"``), the raw outputs with ``output="raw"``,
         probabilities with ``output="proba"``; in batches of ``batch_size`` (default: the
-        run's ``eval_batch_size``)."""
+        run's ``eval_batch_size``). ``mc_dropout=T``: an ``MCPrediction`` (mean and spread of
+        T passes with only dropout active; of probabilities, or of raw outputs for regression
+        and ``output="raw"``; ensembles/mc_dropout.py)."""
         if output not in ("auto", "class", "raw", "proba"):
             raise DataError(f"predict(output={output!r}): allowed: auto, class, raw, proba")
         X = self._inputs(X)
         batch_size = batch_size or self.config["eval_batch_size"]
+        regression = self.config["loss"] in ("mse", "l1", "huber")
+        if mc_dropout is not None:
+            return mc_predict(self.model, X, passes=mc_dropout, batch_size=batch_size,
+                              probabilities=None if output == "raw" or regression else probabilities)
         was_training = self.model.training
         self.model.eval()
         outs = torch.cat([self.model(X[i:i + batch_size]) for i in range(0, X.shape[0], batch_size)])
@@ -159,6 +169,13 @@ def load_run(run_dir, *, model: torch.nn.Module | None = None) -> Run:
     if not run_dir.is_dir():
         problem = "is a file" if run_dir.exists() else "does not exist"
         raise DataError(f"{run_dir}: {problem}; pass a trainwell run directory")
+    if is_ensemble_dir(run_dir):        # an ensemble: its members are runs (ensembles/combine.py)
+        config = read_json_object(run_dir / "config.json", "the ensemble's options",
+                                  keys=("loss", "eval_batch_size"))
+        results_path = run_dir / "results.json"
+        results = read_json_object(results_path, "the run's results") if results_path.exists() else {}
+        return load_ensemble(run_dir, lambda path: load_run(path, model=copy.deepcopy(model)),
+                             config, results, read_metrics(run_dir) if (run_dir / "metrics.jsonl").exists() else [])
     info_path = run_dir / "model.json"
     info = read_json_object(info_path, "the model's description", keys=("spec",))
     config = read_json_object(run_dir / "config.json", "the run's resolved options",
