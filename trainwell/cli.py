@@ -1,4 +1,5 @@
-"""The command line: ``trainwell fit | doctor | lr-find | demo | report | predict | options``.
+"""The command line: ``trainwell fit | doctor | lr-find | demo | report | predict | options |
+ensemble``.
 
 Every config is validated before any work. Bad input prints one line naming the key, value
 or file and what is allowed, and exits with status 2; never a traceback.
@@ -20,6 +21,7 @@ import numpy as np
 from trainwell.babysit.doctor import doctor
 from trainwell.config import apply_sets, check_file_options, options_markdown, options_text, read_toml
 from trainwell.data.files import read_inputs
+from trainwell.ensembles import cli as ensemble_cli
 from trainwell.errors import ConfigError, DataError, TrainwellError
 from trainwell.train.fit import fit
 from trainwell.train.run import load_run
@@ -222,7 +224,13 @@ def _predict_inputs(path) -> np.ndarray:
 def cmd_predict(args) -> int:
     run = load_run(args.run_dir)
     X = _predict_inputs(args.data)
-    preds = run.predict(X, output=args.output).cpu().numpy()
+    mc = {} if args.mc_dropout is None else {"mc_dropout": args.mc_dropout}
+    preds = run.predict(X, output=args.output, **mc)
+    if hasattr(preds, "spread"):          # MC dropout: the mean's columns, then the spread's
+        preds = np.concatenate([preds.mean.reshape(len(X), -1).cpu().numpy(),
+                                preds.spread.reshape(len(X), -1).cpu().numpy()], axis=1)
+    else:
+        preds = preds.cpu().numpy()
     if args.out:
         out = Path(args.out)
         try:
@@ -297,7 +305,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="class: class ids; proba: class probabilities; raw: the model's outputs; "
                    "auto (default): class ids for a classification loss, raw outputs for regression")
     p.add_argument("--out", help="write predictions to a .npy or .csv file instead of printing")
+    p.add_argument("--mc-dropout", type=int, metavar="T", help="MC dropout: T passes with only dropout "
+                   "active; prints the mean class probabilities (raw outputs for regression or --output "
+                   "raw), then their spread (standard deviation)")
     p.set_defaults(func=cmd_predict)
+
+    ensemble_cli.add_parsers(sub)
 
     p = sub.add_parser("options", help="list every config option with its default and source")
     p.add_argument("--markdown", action="store_true", help="as the docs/options.md table")
