@@ -6,6 +6,7 @@ your own step; and the building blocks (optimizers, schedules, penalties) in you
 from trainwell.babysit.doctor import doctor
 from trainwell.babysit.lr_find import lr_find
 from trainwell.config import Config
+from trainwell.ensembles.distill import distill
 from trainwell.ensembles.methods import ensemble
 from trainwell.errors import CheckpointError, ConfigError, DataError, TrainwellError
 from trainwell.nn.init import init
@@ -19,6 +20,6 @@ __all__ = [
     "fit", "doctor", "lr_find", "load_run", "Run", "Trainer", "StepParts", "TrainState", "Stop",
     "StopKind", "Callback", "EarlyStopping", "Config", "init", "TrainwellError", "ConfigError",
     "DataError", "CheckpointError",
-    "ensemble",
+    "ensemble", "distill",
 ]
 __version__ = "0.1.0"

@@ -1,5 +1,5 @@
 """The command line: ``trainwell fit | doctor | lr-find | demo | report | predict | options |
-ensemble``.
+ensemble | distill``.
 
 Every config is validated before any work. Bad input prints one line naming the key, value
 or file and what is allowed, and exits with status 2; never a traceback.
