@@ -180,3 +180,14 @@ def test_bad_average_tables_are_refused_with_one_line(spec, message):
 def test_defaults_are_filled_in():
     assert average_options({"method": "ema"}) == {"method": "ema", "decay": 0.999, "warmup": True, "every": 1}
     assert average_options(None) is None
+
+
+def test_swa_of_a_model_without_buffers(blobs):
+    train, val = _data(blobs)
+    snaps = Snapshots()
+    run = trainwell.fit({"type": "mlp", "widths": [16]}, train, val=val, callbacks=[snaps],
+                        average={"method": "swa", "start": 0.5}, **OPTIONS)
+    averaged = [dict(model.named_parameters()) for epoch, model in snaps.epochs if epoch > 3]
+    assert len(averaged) == 3
+    for name, p in run.model.named_parameters():
+        assert torch.allclose(p, torch.stack([a[name] for a in averaged]).mean(0), atol=1e-6), name

@@ -237,7 +237,8 @@ class Averager(Callback):
             torch._foreach_copy_(self.ours, self.theirs)
         else:
             torch._foreach_lerp_(self.ours, self.theirs, 1.0 / (n + 1))
-        torch._foreach_copy_(self.copied[0], self.copied[1])
+        if self.copied[0]:
+            torch._foreach_copy_(self.copied[0], self.copied[1])
         self.record["updates"] = n + 1
         self.record["bn_stale"] = True
         self._save(state)
