@@ -174,9 +174,11 @@ def cmd_demo(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from trainwell.report.html import write_report   # lazily: matplotlib is slow to import
+    from trainwell.report.ensemble_html import is_ensemble, write_ensemble_report   # lazily:
+    from trainwell.report.html import write_report   # matplotlib is slow to import
 
-    path = write_report(Path(args.run_dir))
+    write = write_ensemble_report if is_ensemble(args.run_dir) else write_report
+    path = write(Path(args.run_dir))
     print(f"report: {path}")
     return 0
 

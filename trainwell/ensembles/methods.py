@@ -106,7 +106,8 @@ def ensemble(model=None, train="digits", val=None, *, test=None, method: str = "
     and return them as one :class:`EnsembleRun`; with ``run_dir`` it is also written there."""
     extra = ensemble_options(method, members, method_options)
     run_dir = options.pop("run_dir", None)
-    options = {**options, "report": options.get("report", False)}
+    report = options.pop("report", True)       # the ensemble's report; members write none
+    options = {**options, "report": False}
     config = make_config({k: v for k, v in options.items()})     # validates before any training
     splits = resolve_data(train, val, test, config)
     run_dir = Path(run_dir) if run_dir is not None else None
@@ -136,6 +137,9 @@ def ensemble(model=None, train="digits", val=None, *, test=None, method: str = "
         atomic_write_json(runs[0].config, run_dir / "config.json")
         atomic_write_json(result.results, run_dir / "results.json")
         atomic_write_json(info, run_dir / ENSEMBLE_FILE)     # last: the ensemble exists once it does
+        if report:
+            from trainwell.report.ensemble_html import write_ensemble_report   # lazily: matplotlib
+            write_ensemble_report(run_dir)
     return result
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Callable
 
 from trainwell.errors import DataError
-from trainwell.report import babysit_plots, plots
+from trainwell.report import babysit_plots, ensemble_plots, plots
 from trainwell.report.plots import as_float
 from trainwell.train.metrics import METRICS_FILE, read_metrics_noting_cuts
 from trainwell.train.rundir import atomic_write_text, make_directory
@@ -118,6 +118,12 @@ FIGURES: dict[str, FigureSpec] = {
         plots.learning_rate, _records, "Learning rate",
         "The learning rate at the end of each epoch (notes 004: decay the learning rate by a "
         "factor of ~100 or more by the end of training)."),
+    "averaged": FigureSpec(
+        ensemble_plots.averaged_curves,
+        lambda run: run.records if any("raw_val_loss" in r for r in run.records) else None,
+        "Averaged vs raw weights",
+        "Validation loss of the averaged weights (average = EMA or SWA), which validation, the best "
+        "weights and the saved model use, next to the raw training weights' (docs/ensembles.md)."),
     "gradient_norms": FigureSpec(
         babysit_plots.gradient_norms, lambda run: _babysit(run, "samples"), "Gradient norms",
         "‖∇W‖ per layer at the babysitter's sampled steps. Lines falling by decades towards the "
