@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
+import tempfile
 import time
 
 import torch
@@ -112,6 +114,7 @@ def torchensemble_side_by_side(seeds: int, epochs: int) -> dict:
 
     from trainwell.nn.models import build_model
 
+    os.chdir(tempfile.mkdtemp(prefix="bench-ensembles-"))    # torchensemble logs into ./logs
     set_logger("bench_ensembles", use_tb_logger=False)
     splits = load("digits")
     lr, momentum, wd, batch = 0.05, 0.9, 5e-4, 64          # trainwell's digits recipe
@@ -140,7 +143,7 @@ def torchensemble_side_by_side(seeds: int, epochs: int) -> dict:
             elif name == "snapshot":
                 est.fit(loader, epochs=epochs, save_model=False)
             else:               # pre-train half the budget, then 5 cycles in the other half
-                est.fit(loader, cycle=max(epochs // (2 * MEMBERS), 1), lr_1=0.2 * lr, lr_2=0.01 * lr,
+                est.fit(loader, cycle=max(epochs // (2 * MEMBERS), 2), lr_1=0.2 * lr, lr_2=0.01 * lr,
                         epochs=epochs // 2, save_model=False)
             seconds = time.perf_counter() - started
             with torch.no_grad():
