@@ -10,7 +10,7 @@ import trainwell
 from trainwell.cli import main
 from trainwell.ensembles.cycles import fge_schedule, snapshot_schedule
 from trainwell.ensembles.members import BOOTSTRAP_SEED_OFFSET, SEED_STRIDE
-from trainwell.errors import ConfigError
+from trainwell.errors import ConfigError, DataError
 from trainwell.train.callbacks import Callback
 
 MODEL = {"type": "mlp", "widths": [16]}
@@ -145,3 +145,18 @@ def test_the_ensemble_command_trains_from_a_config(tmp_path, capsys):
     config.write_text('[ensemble]\nmethod = "boost"\n')
     assert main(["ensemble", str(config)]) == 2
     assert "did you mean 'boosting'" in capsys.readouterr().err
+
+
+def test_a_damaged_ensemble_directory_is_a_one_line_error(blobs, tmp_path, capsys):
+    train, val, test = _data(blobs)
+    trainwell.ensemble(MODEL, train, val, method="average", members=2, run_dir=tmp_path / "e",
+                       report=False, **OPTIONS)
+    info = tmp_path / "e" / "ensemble.json"
+    good = info.read_text()
+    info.write_text(good.replace('"members/m1"', '"../../elsewhere"'))
+    with pytest.raises(DataError, match="lies outside the ensemble"):
+        trainwell.load_run(tmp_path / "e")
+    info.write_text(good[:40])
+    np.save(tmp_path / "x.npy", test[0].numpy())
+    assert main(["predict", str(tmp_path / "e"), str(tmp_path / "x.npy")]) == 2
+    assert "ensemble.json: cannot read the ensemble's description" in capsys.readouterr().err

@@ -170,12 +170,7 @@ def load_run(run_dir, *, model: torch.nn.Module | None = None) -> Run:
         problem = "is a file" if run_dir.exists() else "does not exist"
         raise DataError(f"{run_dir}: {problem}; pass a trainwell run directory")
     if is_ensemble_dir(run_dir):        # an ensemble: its members are runs (ensembles/combine.py)
-        config = read_json_object(run_dir / "config.json", "the ensemble's options",
-                                  keys=("loss", "eval_batch_size"))
-        results_path = run_dir / "results.json"
-        results = read_json_object(results_path, "the run's results") if results_path.exists() else {}
-        return load_ensemble(run_dir, lambda path: load_run(path, model=copy.deepcopy(model)),
-                             config, results, read_metrics(run_dir) if (run_dir / "metrics.jsonl").exists() else [])
+        return _load_ensemble_dir(run_dir, model)
     info_path = run_dir / "model.json"
     info = read_json_object(info_path, "the model's description", keys=("spec",))
     config = read_json_object(run_dir / "config.json", "the run's resolved options",
@@ -195,6 +190,15 @@ def load_run(run_dir, *, model: torch.nn.Module | None = None) -> Run:
     return Run(model=model, config=config, history=history, run_dir=run_dir, preprocess=preprocess,
                results=results, stopped=_stop_of(results), repairs=results.get("repairs", []),
                sample_shape=tuple(shape) if shape is not None else None)
+
+
+def _load_ensemble_dir(run_dir: Path, model: torch.nn.Module | None):
+    """An ensemble directory; each member is loaded with ``load_run`` (a copy of ``model`` each)."""
+    config = read_json_object(run_dir / "config.json", "the ensemble's options",
+                              keys=("loss", "eval_batch_size"))
+    results_path = run_dir / "results.json"
+    results = read_json_object(results_path, "the ensemble's results") if results_path.exists() else {}
+    return load_ensemble(run_dir, lambda path: load_run(path, model=copy.deepcopy(model)), config, results, [])
 
 
 def _load_preprocess(info: dict, run_dir: Path) -> torch.nn.Module | None:
