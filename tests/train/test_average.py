@@ -193,3 +193,25 @@ def test_swa_of_a_model_without_buffers(blobs):
     assert len(averaged) == 3
     for name, p in run.model.named_parameters():
         assert torch.allclose(p, torch.stack([a[name] for a in averaged]).mean(0), atol=1e-6), name
+
+
+def test_the_bn_recalibration_is_one_pass_over_the_training_inputs():
+    from types import SimpleNamespace
+
+    from trainwell.train.average import Averager
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4))
+    X = torch.randn(70, 3)
+    state = SimpleNamespace(model=model, extras={}, eval_model=None, step=0,
+                            controls=SimpleNamespace(train_data=(X, None)))
+    averager = Averager(average_options({"method": "swa"}), steps_per_epoch=3, epochs=4, bn_batch_size=32)
+    averager.on_fit_start(state)
+    seen = []
+    averager.copy.register_forward_pre_hook(lambda module, args: seen.append(args[0].shape[0]))
+    averager.recalibrate(state)
+    assert seen == [32, 32, 6]                                     # each training input once
+    # momentum None: the running mean is the plain mean of the batches' means (update_bn's rule)
+    with torch.no_grad():
+        batch_means = torch.stack([model[0](X[i:i + 32]).mean(0) for i in (0, 32, 64)])
+    assert torch.allclose(averager.copy[1].running_mean, batch_means.mean(0), atol=1e-6)
