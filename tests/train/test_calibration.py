@@ -49,3 +49,15 @@ def test_a_calibrated_predictor_has_no_ece_and_an_overconfident_one_does():
 def test_a_zero_probability_for_the_true_class_gives_a_finite_nll():
     got = calibration(torch.tensor([[1.0, 0.0]]), torch.tensor([1]))
     assert math.isfinite(got["nll"]) and got["nll"] > 20
+
+
+def test_fit_reports_nll_and_ece_of_a_classifier(blobs):
+    import trainwell
+    X, y = blobs
+    run = trainwell.fit({"type": "mlp", "widths": [8]}, (X[:250], y[:250]), test=(X[250:], y[250:]), epochs=2,
+                        progress=False, babysit="off", device="cpu")
+    probs = run.predict(X[250:], output="proba")
+    want = calibration(probs, y[250:])
+    assert run.results["test"]["nll"] == pytest.approx(want["nll"], rel=1e-5)
+    assert run.results["test"]["ece"] == pytest.approx(want["ece"], abs=1e-6)
+    assert run.results["test"]["nll"] == pytest.approx(run.results["test"]["loss"], rel=1e-5)

@@ -33,3 +33,24 @@ def calibration(probs: torch.Tensor, y: torch.Tensor, *, bins: int = ECE_BINS) -
     conf, acc, count = (conf_sum / n).tolist(), (acc_sum / n).tolist(), count.long().tolist()
     return {"acc": head[0], "nll": head[1], "ece": head[2],
             "bins": {"confidence": conf, "accuracy": acc, "count": count}}
+
+
+@torch.no_grad()
+def model_calibration(model: torch.nn.Module, X: torch.Tensor, y: torch.Tensor, *, batch_size: int) -> dict:
+    """``{"nll", "ece"}`` of ``model``'s class probabilities (softmax, or (1-σ, σ) for one logit)
+    on ``(X, y)`` with class ids ``y``, in eval mode; ``{}`` for other targets (regression)."""
+    if torch.is_floating_point(y) or y.ndim != 1:
+        return {}
+    was_training = model.training
+    model.eval()
+    out = torch.cat([model(X[i:i + batch_size]) for i in range(0, X.shape[0], batch_size)])
+    model.train(was_training)
+    if out.ndim == 1 or out.shape[-1] == 1:
+        p = torch.sigmoid(out.reshape(-1).float())
+        probs = torch.stack([1 - p, p], dim=1)
+    else:
+        probs = torch.softmax(out.float(), dim=1)
+    if probs.shape[1] <= int(y.max()):
+        return {}
+    result = calibration(probs, y)
+    return {"nll": result["nll"], "ece": result["ece"]}

@@ -28,6 +28,7 @@ from trainwell.nn.losses import accuracy_fn, make_loss
 from trainwell.nn.models import build_model, check_output_activation
 from trainwell.nn.transfer import Unfreeze
 from trainwell.train.average import average_schedule, make_averager
+from trainwell.train.calibration import model_calibration
 from trainwell.train.callbacks import EarlyStopping
 from trainwell.train.loop import StepParts, Trainer, total_steps
 from trainwell.train.metrics import evaluate_model, write_metrics
@@ -233,6 +234,8 @@ def fit(model=None, train="digits", val=None, *, test=None, step_fn=None, **opti
         for name, pair in (("val", trainer.val), ("test", _preprocessed(p.test, added))):
             results[name] = None if pair is None else evaluate_model(
                 model, p.loss_fn, p.accuracy, *pair, batch_size=config.eval_batch_size)
+            if pair is not None:          # NLL and ECE of a classifier (train/calibration.py)
+                results[name].update(model_calibration(model, *pair, batch_size=config.eval_batch_size))
         babysit = state.extras.get("babysit", {})
         results["repairs"] = babysit.get("repairs", [])
         preprocess = p.preprocess
