@@ -17,6 +17,8 @@ PYTHONPATH at the repository): torchensemble's Voting, Bagging, SnapshotEnsemble
 FastGeometric classifiers on the same MLP, data, optimizer and budget, against trainwell's
 average, bagging, snapshot and fge: accuracy, NLL, ECE and wall time.
 
+``--distill``: a student MLP 32 alone and distilled from a 5-member average (T = 4, α = 0.9).
+
 Run: ``python bench/bench_ensembles.py [--task mlp|cnn] [--seeds 5] [--epochs 20]`` (a markdown
 table on stdout; results also in --out as JSON).
 """
@@ -166,6 +168,27 @@ def torchensemble_side_by_side(seeds: int, epochs: int) -> dict:
     return rows
 
 
+def distillation(seeds: int, epochs: int) -> dict:
+    """A small student (MLP 32) trained on the labels alone and distilled from a 5-member average
+    of MLP 256-256 (trainwell's distillation defaults, T = 4, α = 0.9), same epochs."""
+    splits = load("digits")
+    rows = {"teacher": [], "student alone": [], "student distilled": []}
+    for seed in range(seeds):
+        options = dict(BASE, epochs=epochs, seed=seed)
+        teacher = trainwell.ensemble(TASKS["mlp"], splits, method="average", members=MEMBERS, **options)
+        alone = trainwell.fit({"type": "mlp", "widths": [32]}, splits, **options)
+        distilled = trainwell.distill({"type": "mlp", "widths": [32]}, teacher, splits, **options)
+        for name, model in (("teacher", teacher), ("student alone", alone), ("student distilled", distilled)):
+            rows[name].append(_metrics(lambda X, m=model: m.predict(X, output="proba"), splits.test))
+        print(f"  seed {seed}: " + ", ".join(f"{k} {v[-1]['acc']:.4f}" for k, v in rows.items()), flush=True)
+    print(f"\n### distillation (digits, {epochs} epochs, {seeds} seeds)\n")
+    print("| model | accuracy | NLL | ECE |\n| --- | --- | --- | --- |")
+    for name, r in rows.items():
+        print(f"| {name} | {_summary([x['acc'] for x in r])} | {_summary([x['nll'] for x in r])} | "
+              f"{_summary([x['ece'] for x in r])} |")
+    return rows
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", choices=tuple(TASKS), default="mlp")
@@ -176,11 +199,14 @@ def main():
                         "bring their own); default: trainwell's cosine")
     parser.add_argument("--overhead", action="store_true", help="measure EMA's step-time overhead")
     parser.add_argument("--torchensemble", action="store_true", help="the torchensemble comparison")
+    parser.add_argument("--distill", action="store_true", help="a small student distilled from an ensemble")
     parser.add_argument("--out", default=None, help="write the results as JSON here")
     args = parser.parse_args()
     torch.set_num_threads(1)
     if args.overhead:
         out = ema_overhead(args.task, args.epochs, repeats=max(args.seeds, 3))
+    elif args.distill:
+        out = distillation(args.seeds, args.epochs)
     elif args.torchensemble:
         out = torchensemble_side_by_side(args.seeds, args.epochs)
     else:
