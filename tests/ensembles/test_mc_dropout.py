@@ -68,3 +68,19 @@ def test_a_run_predicts_with_mc_dropout_and_the_cli_prints_mean_and_spread(blobs
     assert np.allclose(printed, np.concatenate([got.mean.numpy(), got.spread.numpy()], 1), atol=1e-6)
     with pytest.raises(ConfigError, match="mc_dropout = 1: must be an integer >= 2"):
         run.predict(X[250:], mc_dropout=1)
+
+
+def test_mc_dropout_over_an_ensemble_is_the_mixture_of_its_members_passes(blobs, tmp_path):
+    X, y = blobs
+    ens = trainwell.ensemble({"type": "mlp", "widths": [16], "dropout": 0.3}, (X[:250], y[:250]),
+                             method="average", members=2, epochs=2, progress=False, babysit="off",
+                             device="cpu", run_dir=tmp_path / "e", report=False)
+    got = ens.predict(X[250:], mc_dropout=5)
+    members = [m.predict(X[250:], mc_dropout=5) for m in ens.members]
+    mean = (members[0].mean + members[1].mean) / 2
+    var = sum(m.spread ** 2 + m.mean ** 2 for m in members) / 2 - mean ** 2
+    assert torch.allclose(got.mean, mean, atol=1e-6) and torch.allclose(got.spread, var.clamp_min(0).sqrt(), atol=1e-5)
+    np.save(tmp_path / "x.npy", X[250:].numpy())
+    assert main(["predict", str(tmp_path / "e"), str(tmp_path / "x.npy"), "--mc-dropout", "5",
+                 "--out", str(tmp_path / "p.npy")]) == 0
+    assert np.load(tmp_path / "p.npy").shape == (50, 6)

@@ -23,7 +23,8 @@ from pathlib import Path
 import torch
 
 from trainwell.data.splits import as_pair
-from trainwell.errors import DataError
+from trainwell.ensembles.mc_dropout import MCPrediction
+from trainwell.errors import ConfigError, DataError
 from trainwell.train.calibration import calibration
 
 ENSEMBLE_FILE = "ensemble.json"
@@ -73,11 +74,25 @@ class EnsembleRun:
         return self.config["loss"] in REGRESSION_LOSSES
 
     # -------------------------------------------------------------- member outputs
-    def member_outputs(self, X, *, batch_size=None, mc_dropout=None) -> list[torch.Tensor]:
+    def member_outputs(self, X, *, batch_size=None) -> list[torch.Tensor]:
         """Each member's raw outputs for raw inputs ``X`` (on the CPU)."""
-        return [m.predict(X, output="raw", batch_size=batch_size).cpu() if mc_dropout is None
-                else m.predict(X, output="raw", batch_size=batch_size, mc_dropout=mc_dropout).mean.cpu()
-                for m in self.members]
+        return [m.predict(X, output="raw", batch_size=batch_size).cpu() for m in self.members]
+
+    def mc_predict(self, X, *, passes: int, output: str, batch_size=None) -> MCPrediction:
+        """MC dropout over an averaged ensemble: the weighted mixture of every member's T passes;
+        mean = Σ w_m mean_m / Σ w, spread² = Σ w_m (spread_m² + mean_m²) / Σ w − mean² (the law of
+        total variance over the mixture)."""
+        if self.combine not in ("average", "vote"):
+            raise ConfigError(f"mc_dropout: an ensemble combined by {self.combine!r} has no mixture of "
+                              f"passes to average; use it with average, vote, bagging, snapshot or fge")
+        runs = [m.predict(X, output=output, batch_size=batch_size, mc_dropout=passes) for m in self.members]
+        w = (self.weights / self.weights.sum()).tolist()
+        mean = sum(wi * r.mean.cpu() for wi, r in zip(w, runs))
+        second = sum(wi * (r.spread.cpu() ** 2 + r.mean.cpu() ** 2) for wi, r in zip(w, runs))
+        spread = (second - mean ** 2).clamp_min(0).sqrt()
+        return MCPrediction(mean=mean, spread=spread, classes=None if runs[0].classes is None else mean.argmax(-1),
+                            passes=passes, dropout_layers=sum(r.dropout_layers for r in runs),
+                            functional_dropout=any(r.functional_dropout for r in runs))
 
     def member_probabilities(self, outputs) -> list[torch.Tensor]:
         return [probabilities(out) for out in outputs]
@@ -111,10 +126,13 @@ class EnsembleRun:
     def predict(self, X, *, output: str = "auto", batch_size: int | None = None, mc_dropout=None):
         """As ``Run.predict``: class ids (``auto``/``class``), ``proba`` (the combined class
         probabilities) or ``raw`` (for classification: log of the combined probabilities;
-        regression: the combined outputs). ``mc_dropout=T`` averages T dropout passes per member."""
+        regression: the combined outputs). ``mc_dropout=T``: an ``MCPrediction`` over all members'
+        passes (``mc_predict``)."""
         if output not in ("auto", "class", "raw", "proba"):
             raise DataError(f"predict(output={output!r}): allowed: auto, class, raw, proba")
-        outputs = self.member_outputs(X, batch_size=batch_size, mc_dropout=mc_dropout)
+        if mc_dropout is not None:
+            return self.mc_predict(X, passes=mc_dropout, output=output, batch_size=batch_size)
+        outputs = self.member_outputs(X, batch_size=batch_size)
         combined = self.combined(outputs)
         if self.regression:
             return combined
