@@ -68,6 +68,11 @@ def test_ema_update_rule_from_the_initial_weights(blobs):
             assert torch.equal(v, ema[k]), k
     assert run.results["val"]["loss"] == pytest.approx(run.history[-1]["val_loss"], abs=1e-6)
     assert all("raw_val_loss" in h for h in run.history)
+    raw = copy.deepcopy(run.model)              # the raw curve is the training weights' own loss
+    raw.load_state_dict(snaps.steps[-1])
+    with torch.no_grad():
+        loss = torch.nn.functional.cross_entropy(raw.eval()(val[0]), val[1])
+    assert run.history[-1]["raw_val_loss"] == pytest.approx(float(loss), abs=1e-5)
 
 
 def test_swa_weights_and_bn_statistics_match_torch_swa_utils(blobs, tmp_path):

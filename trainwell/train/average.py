@@ -155,15 +155,15 @@ def average_schedule(config, schedule, steps_per_epoch: int):
 # ------------------------------------------------------------------------------ the averages
 class Averager(Callback):
     """Keeps the averaged copy of ``state.model`` (EMA or SWA, ``options`` from
-    ``average_options``) as ``state.eval_model``. ``val``: ``(X, y)`` on which the raw model is
-    evaluated too (``raw_val_loss``/``raw_val_acc``); ``bn_batch_size``: the batch size of the
-    batch-norm recalibration pass."""
+    ``average_options``) as ``state.eval_model``. The raw model is evaluated on the validation
+    data (``state.controls.val_data``) too (``raw_val_loss``/``raw_val_acc``) with ``loss_fn`` and ``accuracy``;
+    ``bn_batch_size``: the batch size of the batch-norm recalibration pass."""
 
-    def __init__(self, options: dict, *, steps_per_epoch: int, epochs: int, val=None, loss_fn=None,
+    def __init__(self, options: dict, *, steps_per_epoch: int, epochs: int, loss_fn=None,
                  accuracy=None, eval_batch_size: int = 2048, bn_batch_size: int = 64):
         self.options, self.method = options, options["method"]
         self.steps_per_epoch, self.epochs = steps_per_epoch, epochs
-        self.val, self.loss_fn, self.accuracy = val, loss_fn, accuracy
+        self.loss_fn, self.accuracy = loss_fn, accuracy
         self.eval_batch_size, self.bn_batch_size = eval_batch_size, bn_batch_size
         self.copy = None
         self.record: dict = {}
@@ -264,10 +264,10 @@ class Averager(Callback):
         self._save(state)
 
     def on_validation_end(self, state):
-        if self.val is None or state.eval_model is None:
+        val = state.controls.val_data
+        if val is None or state.eval_model is None:
             return
-        raw = evaluate_model(state.model, self.loss_fn, self.accuracy, *self.val,
-                             batch_size=self.eval_batch_size)
+        raw = evaluate_model(state.model, self.loss_fn, self.accuracy, *val, batch_size=self.eval_batch_size)
         state.model.train()
         state.metrics["raw_val_loss"], state.metrics["raw_val_acc"] = raw["loss"], raw["acc"]
 
@@ -277,11 +277,11 @@ class Averager(Callback):
                 save_model(state.model, str(temp))
 
 
-def make_averager(config, *, steps_per_epoch: int, val=None, loss_fn=None, accuracy=None) -> list:
+def make_averager(config, *, steps_per_epoch: int, loss_fn=None, accuracy=None) -> list:
     """``[Averager]`` when the config asks for averaging, else ``[]`` (``fit`` adds it)."""
     options = average_options(config.average)
     if options is None:
         return []
-    return [Averager(options, steps_per_epoch=steps_per_epoch, epochs=config.epochs, val=val,
+    return [Averager(options, steps_per_epoch=steps_per_epoch, epochs=config.epochs,
                      loss_fn=loss_fn, accuracy=accuracy, eval_batch_size=config.eval_batch_size,
                      bn_batch_size=config.batch_size)]

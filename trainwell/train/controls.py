@@ -55,6 +55,11 @@ class Controls:
         return self._trainer.batches.X, self._trainer.batches.y
 
     @property
+    def val_data(self) -> tuple | None:
+        """``(X, y)``: the validation inputs (preprocessed, on the device) and targets, or None."""
+        return self._trainer.val
+
+    @property
     def lr_scale(self) -> float:
         return self._trainer.state.lr_scale
 

@@ -184,8 +184,7 @@ def make_trainer(p: Prepared, *, run_dir=None, step_fn=None, extra_callbacks=())
     def optimizer_factory(model, **overrides):
         return build_optimizer_for(dataclasses.replace(config, **overrides), model, total_steps=total)
 
-    averager = make_averager(config, steps_per_epoch=len(batches), val=p.val, loss_fn=p.loss_fn,
-                             accuracy=p.accuracy)
+    averager = make_averager(config, steps_per_epoch=len(batches), loss_fn=p.loss_fn, accuracy=p.accuracy)
     callbacks = [*config.callbacks, *extra_callbacks, *averager, *babysit_callbacks(config, len(batches))]
     if config.unfreeze_at is not None and p.transfer["frozen"]:
         callbacks.insert(0, Unfreeze(config.unfreeze_at, p.transfer["frozen"],
