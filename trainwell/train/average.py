@@ -156,8 +156,8 @@ def average_schedule(config, schedule, steps_per_epoch: int):
 class Averager(Callback):
     """Keeps the averaged copy of ``state.model`` (EMA or SWA, ``options`` from
     ``average_options``) as ``state.eval_model``. The raw model is evaluated on the validation
-    data (``state.controls.val_data``) too (``raw_val_loss``/``raw_val_acc``) with ``loss_fn`` and ``accuracy``;
-    ``bn_batch_size``: the batch size of the batch-norm recalibration pass."""
+    data (``state.controls.val_data``) too, with ``loss_fn`` and ``accuracy``, into
+    ``raw_val_loss`` / ``raw_val_acc``; ``bn_batch_size``: the batch-norm recalibration's batch size."""
 
     def __init__(self, options: dict, *, steps_per_epoch: int, epochs: int, loss_fn=None,
                  accuracy=None, eval_batch_size: int = 2048, bn_batch_size: int = 64):
@@ -167,6 +167,8 @@ class Averager(Callback):
         self.eval_batch_size, self.bn_batch_size = eval_batch_size, bn_batch_size
         self.copy = None
         self.record: dict = {}
+        self.ours = self.theirs = []          # the averaged tensors and the model's (foreach lists)
+        self.copied = ([], [])                # buffers copied from the model, not averaged
 
     # -------------------------------------------------------------- lifecycle
     def on_fit_start(self, state):
