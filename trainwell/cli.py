@@ -1,4 +1,4 @@
-"""The command line: ``trainwell fit | doctor | lr-find | demo | report | predict | options``.
+"""The command line: ``trainwell fit | doctor | lr-find | demo | report | predict | options | search``.
 
 Every config is validated before any work. Bad input prints one line naming the key, value
 or file and what is allowed, and exits with status 2; never a traceback.
@@ -21,6 +21,8 @@ from trainwell.babysit.doctor import doctor
 from trainwell.config import apply_sets, check_file_options, options_markdown, options_text, read_toml
 from trainwell.data.files import read_inputs
 from trainwell.errors import ConfigError, DataError, TrainwellError
+from trainwell.search import cli as search_cli
+from trainwell.search.studydir import is_study_dir
 from trainwell.train.fit import fit
 from trainwell.train.run import load_run
 from trainwell.train.rundir import atomic_write
@@ -173,8 +175,9 @@ def cmd_demo(args) -> int:
 
 def cmd_report(args) -> int:
     from trainwell.report.html import write_report   # lazily: matplotlib is slow to import
+    from trainwell.search.report import write_study_report   # lazily: matplotlib, as above
 
-    path = write_report(Path(args.run_dir))
+    path = (write_study_report if is_study_dir(args.run_dir) else write_report)(Path(args.run_dir))
     print(f"report: {path}")
     return 0
 
@@ -285,8 +288,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("report", help="(re)write RUN_DIR/report.html")
-    p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory that trainwell fit wrote")
+    p = sub.add_parser("report", help="(re)write RUN_DIR/report.html (or a search's STUDY_DIR/report.html)")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory that trainwell fit wrote, or a "
+                   "study directory that trainwell search wrote")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("predict", help="predict with a trained run on a .npy/.npz/.csv file")
@@ -302,6 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("options", help="list every config option with its default and source")
     p.add_argument("--markdown", action="store_true", help="as the docs/options.md table")
     p.set_defaults(func=cmd_options)
+    search_cli.add_parsers(sub)
     return parser
 
 
