@@ -3,8 +3,7 @@
 Figures (notes 000/004 and the issue): the optimization history (each trial's value and the best
 so far, by stage); the metric against each parameter on its own scale, with the first range's
 edges and every stage's range marked; the notes' 2-D scatter of the two most important parameters
-coloured by the metric; parallel coordinates; parameter importances (Optuna's default evaluator,
-fANOVA); and a table of the best trials. Written at the end of a search and by
+coloured by the metric; parallel coordinates; parameter importances (Optuna's default evaluator); and a table of the best trials. Written at the end of a search and by
 ``trainwell report STUDY_DIR``.
 """
 from __future__ import annotations
@@ -13,6 +12,7 @@ import base64
 import html
 import io
 import math
+import warnings
 from pathlib import Path
 
 import optuna
@@ -167,12 +167,14 @@ def _unit(p, value) -> float:
 
 
 def importances(study) -> dict:
-    """Optuna's parameter importances (fANOVA) of a stage; {} when it cannot tell (too few
+    """Optuna's parameter importances (its default evaluator) of a stage; {} when it cannot tell (too few
     trials, or one parameter)."""
-    try:
-        return optuna.importance.get_param_importances(study)
-    except (ValueError, RuntimeError):
-        return {}
+    with warnings.catch_warnings():       # "too few trials": then every importance is equal, shown
+        warnings.simplefilter("ignore")
+        try:
+            return optuna.importance.get_param_importances(study)
+        except (ValueError, RuntimeError):
+            return {}
 
 
 def importance_figure(found: dict) -> Figure:
@@ -180,7 +182,7 @@ def importance_figure(found: dict) -> Figure:
     ax = fig.add_subplot()
     keys = list(found)[::-1]
     ax.barh(keys, [found[k] for k in keys], color=STAGE_COLORS[0])
-    ax.set_xlabel("importance (share of the metric's variance, fANOVA)")
+    ax.set_xlabel("importance (Optuna's default evaluator)")
     fig.tight_layout()
     return fig
 
@@ -236,7 +238,7 @@ def render(ctx, studies) -> str:
             figures.append(_figure("Parallel coordinates", "one line per finished trial",
                                    parallel_figure(ctx, keys, finished, first)))
         if found:
-            figures.append(_figure("Parameter importances", "Optuna's fANOVA evaluator on the last stage",
+            figures.append(_figure("Parameter importances", "Optuna's importance evaluator on the last stage",
                                    importance_figure(found)))
         body.append(f'<h2>Figures</h2><div class="figures">{"".join(figures)}</div>')
     else:

@@ -51,6 +51,7 @@ JOURNAL_FILE = "study.journal"
 ASK_LOCK = ".ask.lock"
 HEARTBEAT_S = 10.0    # seconds between a running trial's heartbeats
 GRACE_S = 60.0        # a trial of another machine without a heartbeat this long is dead (6 missed)
+FIRST_ERRORS = 3      # the first this many trials of a stage failing with errors stop the search
 PROGRESS_S = 1.0      # seconds between the coordinator's progress lines
 HOST = socket.gethostname()
 
@@ -243,21 +244,22 @@ def work(ctx: Context, index: int, worker: int, *, on_trial=None) -> None:
             for key, value in (("host", HOST), ("pid", os.getpid()), ("stage", index),
                                ("heartbeat", time.time())):
                 trial.set_user_attr(key, value)
-        _run_one(ctx, study, trial, space, plan["epochs"])
+        _run_one(ctx, study, trial, index, space, plan["epochs"])
         if on_trial is not None:
             on_trial()
 
 
-def _run_one(ctx: Context, study, trial, space, epochs: int) -> None:
+def _run_one(ctx: Context, study, trial, index: int, space, epochs: int) -> None:
     s = ctx.settings
     with heartbeat(trial):
         try:
-            outcome = run_trial(trial, model=ctx.model, data=ctx.data, base=ctx.base, space=space,
+            outcome = run_trial(trial, stage=index, model=ctx.model, data=ctx.data, base=ctx.base, space=space,
                                 epochs=epochs, metric=s.metric, folds=s.folds, study_dir=ctx.study_dir,
                                 pruner=s.pruner, trial_report=s.trial_report)
         except TrainwellError as e:   # a combination of values the options refuse: recorded, not retried
             trial.set_user_attr("error", str(e))
             study.tell(trial, state=TrialState.FAIL)
+            _stop_on_systematic_errors(study, e)
             return
     for key, value in outcome.attrs().items():
         trial.set_user_attr(key, value)
@@ -265,6 +267,15 @@ def _run_one(ctx: Context, study, trial, space, epochs: int) -> None:
         study.tell(trial, state=TrialState.PRUNED)
     else:
         study.tell(trial, outcome.value)
+
+
+def _stop_on_systematic_errors(study, error: TrainwellError) -> None:
+    """When the first ``FIRST_ERRORS`` trials of a stage all failed with an error, the search
+    stops with it: the options (not one combination of values) are at fault."""
+    trials = study.get_trials(deepcopy=False)
+    if len(trials) >= FIRST_ERRORS and all(t.state == TrialState.FAIL and "error" in t.user_attrs
+                                           for t in trials[:FIRST_ERRORS]):
+        raise type(error)(f"search: the first {FIRST_ERRORS} trials all failed; the last: {error}")
 
 
 def _worker_main(ctx: Context, index: int, worker: int) -> None:

@@ -102,7 +102,12 @@ def metric_value(run, metric: str) -> float | None:
     return run.history[-1].get(metric) if run.history else None
 
 
-def run_trial(trial, *, model, data, base: dict, space: dict, epochs: int, metric: str,
+def trial_dir(study_dir, stage: int, number: int) -> Path:
+    """``STUDY_DIR/trials/S-NNNN``: stage S (from 1), trial NNNN of that stage."""
+    return Path(study_dir) / TRIALS_DIR / f"{stage + 1}-{number:04d}"
+
+
+def run_trial(trial, *, stage: int, model, data, base: dict, space: dict, epochs: int, metric: str,
               folds: int | None, study_dir: Path, pruner: str, trial_report: bool) -> Outcome:
     """Train the trial's configuration on every fold; prunes (returns ``value=None``) on the
     first fold the pruning rules stop. The caller tells Optuna."""
@@ -110,13 +115,13 @@ def run_trial(trial, *, model, data, base: dict, space: dict, epochs: int, metri
     values = suggest(trial, space)
     options = apply(base, values)
     options.update(progress=False, report=trial_report, resume=False, epochs=epochs)
-    trial_dir = Path(study_dir) / TRIALS_DIR / f"{trial.number:04d}"
-    outcome = Outcome(None, run_dir=str(trial_dir))
+    directory = trial_dir(study_dir, stage, trial.number)
+    outcome = Outcome(None, run_dir=str(directory))
     for fold in range(folds or 1):
         fold_source, fold_options = fold_data(data, options, folds, fold)
         watch = TrialWatch(trial, metric=metric, offset=fold * epochs,
                            pruner_name=pruner)
-        run_dir = trial_dir / f"fold-{fold}" if folds else trial_dir
+        run_dir = directory / f"fold-{fold}" if folds else directory
         fold_options = {**fold_options, "run_dir": str(run_dir),
                         "callbacks": [*fold_options.get("callbacks", []), watch]}
         # a config-built model: its table is fit's `model` argument (fit builds it anew)
