@@ -8,7 +8,7 @@ from trainwell.babysit.lr_find import lr_find
 from trainwell.config import Config
 from trainwell.errors import CheckpointError, ConfigError, DataError, TrainwellError
 from trainwell.nn.init import init
-from trainwell.search.api import search
+from trainwell.hpsearch.api import search
 from trainwell.train.callbacks import Callback, EarlyStopping
 from trainwell.train.fit import fit
 from trainwell.train.loop import StepParts, Trainer

@@ -21,8 +21,8 @@ from trainwell.babysit.doctor import doctor
 from trainwell.config import apply_sets, check_file_options, options_markdown, options_text, read_toml
 from trainwell.data.files import read_inputs
 from trainwell.errors import ConfigError, DataError, TrainwellError
-from trainwell.search import cli as search_cli
-from trainwell.search.studydir import is_study_dir
+from trainwell.hpsearch import cli as search_cli
+from trainwell.hpsearch.studydir import is_study_dir
 from trainwell.train.fit import fit
 from trainwell.train.run import load_run
 from trainwell.train.rundir import atomic_write
@@ -175,7 +175,7 @@ def cmd_demo(args) -> int:
 
 def cmd_report(args) -> int:
     from trainwell.report.html import write_report   # lazily: matplotlib is slow to import
-    from trainwell.search.report import write_study_report   # lazily: matplotlib, as above
+    from trainwell.hpsearch.report import write_study_report   # lazily: matplotlib, as above
 
     path = (write_study_report if is_study_dir(args.run_dir) else write_report)(Path(args.run_dir))
     print(f"report: {path}")

@@ -20,8 +20,8 @@ from torch import nn
 from trainwell.data.sources import Splits
 from trainwell.data.splits import build_splits
 from trainwell.errors import ConfigError
-from trainwell.search.pruning import TrialWatch
-from trainwell.search.space import apply, suggest
+from trainwell.hpsearch.pruning import TrialWatch
+from trainwell.hpsearch.space import apply, suggest
 from trainwell.train.fit import fit
 
 TRIALS_DIR = "trials"

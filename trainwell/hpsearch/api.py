@@ -14,10 +14,10 @@ import time
 from pathlib import Path
 
 from trainwell.errors import ConfigError
-from trainwell.search.results import SearchResult, summarize
-from trainwell.search.settings import parse_settings
-from trainwell.search.study import Context, run_stages
-from trainwell.search.studydir import SEARCH_FILE, is_study_dir, write_search_file
+from trainwell.hpsearch.results import SearchResult, summarize
+from trainwell.hpsearch.settings import parse_settings
+from trainwell.hpsearch.study import Context, run_stages
+from trainwell.hpsearch.studydir import SEARCH_FILE, is_study_dir, write_search_file
 from trainwell.train.rundir import make_directory
 
 DEFAULT_DIR = Path("searches")
@@ -63,7 +63,7 @@ def run_search(model, data, base: dict, table: dict, *, resume: bool = False, pr
     ctx = Context(model, data, base, settings, study_dir, progress=progress)
     studies = run_stages(ctx)
     result = summarize(study_dir, base, studies, settings.metric, settings.maximize)
-    from trainwell.search.report import write_study_report   # lazily: matplotlib is slow to import
+    from trainwell.hpsearch.report import write_study_report   # lazily: matplotlib is slow to import
     write_study_report(study_dir)
     return result
 

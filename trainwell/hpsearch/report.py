@@ -20,11 +20,11 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from trainwell.report.html import CSS
-from trainwell.search.results import best_of, trial_rows
-from trainwell.search.settings import parse_settings
-from trainwell.search.space import option_values, space_from_dict
-from trainwell.search.study import Context, load_stage, open_storage
-from trainwell.search.studydir import read_search_file
+from trainwell.hpsearch.results import best_of, trial_rows
+from trainwell.hpsearch.settings import parse_settings
+from trainwell.hpsearch.space import option_values, space_from_dict
+from trainwell.hpsearch.study import Context, load_stage, open_storage
+from trainwell.hpsearch.studydir import read_search_file
 from trainwell.train.rundir import atomic_write_text
 
 REPORT_FILE = "report.html"

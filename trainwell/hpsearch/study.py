@@ -35,12 +35,12 @@ from optuna.trial import TrialState
 
 from trainwell.config import OPTIONS
 from trainwell.errors import ConfigError, TrainwellError
-from trainwell.search.pruning import make_pruner
-from trainwell.search.samplers import grid_size, make_sampler, worker_seed
-from trainwell.search.settings import Settings
-from trainwell.search.space import Param, space_from_dict, space_to_dict
-from trainwell.search.stages import next_space
-from trainwell.search.trial import run_trial
+from trainwell.hpsearch.pruning import make_pruner
+from trainwell.hpsearch.samplers import grid_size, make_sampler, worker_seed
+from trainwell.hpsearch.settings import Settings
+from trainwell.hpsearch.space import Param, space_from_dict, space_to_dict
+from trainwell.hpsearch.stages import next_space
+from trainwell.hpsearch.trial import run_trial
 
 try:
     import fcntl

@@ -16,8 +16,8 @@ from pathlib import Path
 import optuna
 
 from trainwell.config import FIELDS, write_toml
-from trainwell.search.space import apply, option_values, space_from_dict
-from trainwell.search.study import ranked
+from trainwell.hpsearch.space import apply, option_values, space_from_dict
+from trainwell.hpsearch.study import ranked
 from trainwell.train.rundir import atomic_write_text
 
 TRIALS_FILE = "trials.csv"

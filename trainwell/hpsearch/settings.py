@@ -11,10 +11,10 @@ from trainwell.config import MONITORS
 from trainwell.errors import ConfigError
 from trainwell.options import (MAX_NUMPY_SEED, Option, at_least_one, check_options, must_be, one_of,
                                seed_range)
-from trainwell.search.pruning import PRUNERS
-from trainwell.search.samplers import SAMPLERS
-from trainwell.search.space import Param, parse_space
-from trainwell.search.stages import Stage, parse_stages
+from trainwell.hpsearch.pruning import PRUNERS
+from trainwell.hpsearch.samplers import SAMPLERS
+from trainwell.hpsearch.space import Param, parse_space
+from trainwell.hpsearch.stages import Stage, parse_stages
 
 
 def _folds(v):

@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass
 
 from trainwell.errors import ConfigError
-from trainwell.search.space import Param, value_problem
+from trainwell.hpsearch.space import Param, value_problem
 
 TOP_FRACTION = 0.2   # the best fifth of a stage's trials spans the next range (Bergstra &
 MIN_TOP = 3          # Bengio 2012 narrow to the top few; at least 3 so one lucky trial is not all)
@@ -107,23 +107,26 @@ def _narrow(p: Param, values: list, base: dict) -> tuple[Param, str | None]:
         low, high = _align(p, low, high)
     narrowed = Param(p.key, low=low, high=high, log=p.log, step=p.step)
     if message:
-        message = f"{message}: widened to [{low:.3g}, {high:.3g}]"
+        verb = "" if message.endswith("kept at") else ": widened to"
+        message = f"{message}{verb} [{low:.3g}, {high:.3g}]"
     return narrowed, message
 
 
 def _widen(p: Param, current: float, target: float, back, base: dict, side: str):
-    """The farthest edge towards ``target`` the option accepts, and the message."""
+    """The farthest edge towards ``target`` (on the range's scale) the option accepts, and the
+    message. An integer edge is first put on the range's step grid, outward."""
     shown = (f"best {p.key} is at the {side} of [{p.low:.3g}, {p.high:.3g}]")
     edge = p.high if side == "top" else p.low
     to = math.log if p.log else float
     for _ in range(WIDEN_TRIES):
         value = back(target)
         if p.integer:
-            value = round(value)
+            steps = (value - p.low) / p.step
+            value = p.low + (math.ceil(steps) if side == "top" else math.floor(steps)) * p.step
         if value_problem(p.key, value, base) is None:
-            return target, shown
+            return to(value), shown
         target = (target + to(edge)) / 2
-    return current, f"{shown}, but {p.key} cannot go beyond {edge:g} (the option refuses it): not"
+    return current, f"{shown}, but {p.key} cannot go beyond {edge:g} (the option refuses it): kept at"
 
 
 def _align(p: Param, low: float, high: float) -> tuple[int, int]:

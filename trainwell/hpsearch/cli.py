@@ -10,8 +10,8 @@ from pathlib import Path
 
 from trainwell.config import apply_sets, check_file_options, read_toml
 from trainwell.errors import ConfigError
-from trainwell.search.api import run_search
-from trainwell.search.studydir import read_search_file
+from trainwell.hpsearch.api import run_search
+from trainwell.hpsearch.studydir import read_search_file
 
 SEARCH_HELP = ("hyperparameter search from a config with a [search] table (docs/search.md): "
                "trials.csv, best.toml and report.html in the study directory")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import optuna
 
-from trainwell.search.space import grid
+from trainwell.hpsearch.space import grid
 
 
 def _grid(space, seed, grid_points):
