@@ -20,7 +20,8 @@ SEARCH_HELP = ("hyperparameter search from a config with a [search] table (docs/
 def cmd_search(args) -> int:
     if args.resume:
         options, table = read_search_file(args.resume)
-        options = apply_sets(options, args.set or [])
+        options = apply_sets({**options, "search": table}, args.set or [])
+        table = options.pop("search")
         stem = Path(args.resume).name
     else:
         if args.config is None:

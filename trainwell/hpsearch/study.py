@@ -110,18 +110,19 @@ def prepare_stage(ctx: Context, storage, index: int) -> dict:
     reached: the next stage's ranges from the previous stage's best trials, and the best earlier
     configurations enqueued to run first."""
     study = load_stage(ctx, storage, index)
-    if "space" in study.user_attrs:
-        return study.user_attrs
     s = ctx.settings
+    if "space" in study.user_attrs:
+        wanted = _stage_trials(s, space_from_dict(study.user_attrs["space"]), index)
+        if wanted != study.user_attrs["trials"]:     # a resumed search asked for more (or fewer) trials
+            study.set_user_attr("trials", wanted)
+        return study.user_attrs
     space, messages, best = s.space, [], []
     if index > 0:
         previous = load_stage(ctx, storage, index - 1)
         best = ranked(previous, s.maximize)
         space, messages = next_space(space_from_dict(previous.user_attrs["space"]), [t.params for t in best],
                                      ctx.base)
-    trials = s.stages[index].trials
-    if s.sampler == "grid":
-        trials = min(trials, grid_size(space, s.grid_points))
+    trials = _stage_trials(s, space, index)
     for t in best[:s.reevaluate]:
         if _inside(space, t.params):
             study.enqueue_trial(t.params, user_attrs={"reevaluates": t.number})
@@ -129,6 +130,12 @@ def prepare_stage(ctx: Context, storage, index: int) -> dict:
                        ("space", space_to_dict(space))):    # "space" last: it marks the plan complete
         study.set_user_attr(key, value)
     return study.user_attrs
+
+
+def _stage_trials(s: Settings, space: dict, index: int) -> int:
+    """The stage's trials; a grid has no more points than its size."""
+    trials = s.stages[index].trials
+    return min(trials, grid_size(space, s.grid_points)) if s.sampler == "grid" else trials
 
 
 def _inside(space: dict[str, Param], params: dict) -> bool:
