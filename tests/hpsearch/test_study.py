@@ -86,15 +86,13 @@ def test_a_dead_trial_is_failed_and_retried_once():
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
                           text=True).stdout.strip()
     trial = study.ask({"lr": optuna.distributions.FloatDistribution(1e-3, 1.0)})
-    for key, value in (("host", HOST), ("pid", int(dead))):
-        trial.set_user_attr(key, value)
+    trial.set_user_attr("worker", {"host": HOST, "pid": int(dead)})
     assert counted(study) == 1
     assert recover(study) == [0]
     assert study.trials[0].state == TrialState.FAIL and counted(study) == 0
     retry = study.ask()                                  # the enqueued retry comes first
     retry.suggest_float("lr", 1e-3, 1.0)
     assert retry.params["lr"] == trial.params["lr"] and retry.user_attrs["retry_of"] == 0
-    for key, value in (("host", HOST), ("pid", int(dead))):
-        retry.set_user_attr(key, value)
+    retry.set_user_attr("worker", {"host": HOST, "pid": int(dead)})
     assert recover(study) == [1] and counted(study) == 1   # a retry that died too is not retried again
     assert len(study.get_trials(states=(TrialState.WAITING,))) == 0

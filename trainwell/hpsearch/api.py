@@ -24,7 +24,7 @@ DEFAULT_DIR = Path("searches")
 
 
 def search(model=None, data="digits", *, space: dict | None = None, search: dict | None = None,
-           resume: bool = False, progress: bool = True, **fit_options) -> SearchResult:
+           resume: bool = False, **fit_options) -> SearchResult:
     """Search the options in ``space`` with trials of ``trainwell.fit(model, data, **fit_options)``.
 
     ``model``: None or a model table (built anew each trial; ``model.widths`` and such can be
@@ -33,7 +33,9 @@ def search(model=None, data="digits", *, space: dict | None = None, search: dict
     fresh weights). ``space``: ``{key: {low, high[, log][, step]} | {choices}}`` (docs/search.md).
     ``search``: the ``[search]`` table's other options (sampler, stages, pruner, folds, workers,
     storage, dir, ...). ``resume=True`` continues the study in ``search["dir"]``.
+    ``progress=False`` (fit's option) turns the search's progress line off; trials never show a bar.
     """
+    progress = fit_options.pop("progress", True)
     table = dict(search or {})
     if space is not None:
         table["space"] = space

@@ -48,7 +48,7 @@ def trial_rows(studies: list[optuna.Study]) -> list[dict]:
     for index, study in enumerate(studies):
         space = space_from_dict(study.user_attrs["space"])
         for t in study.get_trials(deepcopy=False):
-            a = t.user_attrs
+            a = {**t.user_attrs.get("outcome", {}), **t.user_attrs}
             row = {"stage": index + 1, "trial": t.number, "state": t.state.name.lower(), "value": t.value,
                    "epochs": study.user_attrs["epochs"]}
             row.update({key: _cell(v) for key, v in option_values(space, t.params).items()})

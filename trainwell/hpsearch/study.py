@@ -11,7 +11,7 @@ every worker and every resumed search uses the same ranges.
 A worker asks for a trial only while the stage has fewer counted trials (finished, pruned,
 running, or failed for good) than it needs; on this machine the ask takes a lock on
 ``STUDY_DIR/.ask.lock`` so that parallel workers never overshoot. A running trial records its
-host, pid and a heartbeat every ``HEARTBEAT_S``; a trial whose process is gone (same host) or whose
+host and pid (``worker``) and a heartbeat every ``HEARTBEAT_S``; a trial whose process is gone (same host) or whose
 heartbeat is older than ``GRACE_S`` (another machine) is marked failed and enqueued once more
 (``retry_of``), so a ``kill -9`` loses no trial and a restarted search continues the same study.
 """
@@ -161,8 +161,9 @@ def is_dead(trial: optuna.trial.FrozenTrial, now: float) -> bool:
     """A running trial whose process is gone: same host and no such pid, or no heartbeat for
     ``GRACE_S`` seconds."""
     attrs = trial.user_attrs
-    if attrs.get("host") == HOST and "pid" in attrs and attrs["pid"] != os.getpid():
-        return not _alive(attrs["pid"])
+    worker = attrs.get("worker", {})
+    if worker.get("host") == HOST and "pid" in worker and worker["pid"] != os.getpid():
+        return not _alive(worker["pid"])
     beat = attrs.get("heartbeat")
     if beat is None and trial.datetime_start is not None:
         beat = trial.datetime_start.timestamp()
@@ -192,7 +193,8 @@ def counted(study: optuna.Study) -> int:
     for t in study.get_trials(deepcopy=False):
         if t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING):
             n += 1
-        elif t.state == TrialState.FAIL and ("error" in t.user_attrs or "retry_of" in t.user_attrs):
+        elif t.state == TrialState.FAIL and ("error" in t.user_attrs.get("outcome", {})
+                                             or "retry_of" in t.user_attrs):
             n += 1
     return n
 
@@ -248,9 +250,9 @@ def work(ctx: Context, index: int, worker: int, *, on_trial=None) -> None:
             if counted(study) >= plan["trials"]:
                 return
             trial = study.ask()
-            for key, value in (("host", HOST), ("pid", os.getpid()), ("stage", index),
-                               ("heartbeat", time.time())):
-                trial.set_user_attr(key, value)
+            # one record per write: each attribute is a line of the journal
+            trial.set_user_attr("worker", {"host": HOST, "pid": os.getpid(), "stage": index})
+            trial.set_user_attr("heartbeat", time.time())
         _run_one(ctx, study, trial, index, space, plan["epochs"])
         if on_trial is not None:
             on_trial()
@@ -264,12 +266,11 @@ def _run_one(ctx: Context, study, trial, index: int, space, epochs: int) -> None
                                 epochs=epochs, metric=s.metric, folds=s.folds, study_dir=ctx.study_dir,
                                 pruner=s.pruner, trial_report=s.trial_report)
         except TrainwellError as e:   # a combination of values the options refuse: recorded, not retried
-            trial.set_user_attr("error", str(e))
+            trial.set_user_attr("outcome", {"error": str(e)})
             study.tell(trial, state=TrialState.FAIL)
             _stop_on_systematic_errors(study, e)
             return
-    for key, value in outcome.attrs().items():
-        trial.set_user_attr(key, value)
+    trial.set_user_attr("outcome", outcome.attrs())
     if outcome.value is None:
         study.tell(trial, state=TrialState.PRUNED)
     else:
@@ -280,7 +281,7 @@ def _stop_on_systematic_errors(study, error: TrainwellError) -> None:
     """When the first ``FIRST_ERRORS`` trials of a stage all failed with an error, the search
     stops with it: the options (not one combination of values) are at fault."""
     trials = study.get_trials(deepcopy=False)
-    if len(trials) >= FIRST_ERRORS and all(t.state == TrialState.FAIL and "error" in t.user_attrs
+    if len(trials) >= FIRST_ERRORS and all(t.state == TrialState.FAIL and "error" in t.user_attrs.get("outcome", {})
                                            for t in trials[:FIRST_ERRORS]):
         raise type(error)(f"search: the first {FIRST_ERRORS} trials all failed; the last: {error}")
 
