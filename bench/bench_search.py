@@ -87,9 +87,10 @@ def epochs_to(curves: list[list[float]], target: float) -> int | None:
 
 def _search(task, seed, tmp, name, table):
     t = TASKS[task]
-    return trainwell.search(None, t["data"] if "data" not in t["base"] else None, space=SPACE,
+    base = {k: v for k, v in t["base"].items() if k != "model"}
+    return trainwell.search(t["base"]["model"], t["data"] if "data" not in base else None, space=SPACE,
                             search={"dir": str(Path(tmp) / f"{task}-{name}-{seed}"), "seed": seed, **table},
-                            **{**COMMON, **t["base"], "epochs": FULL_EPOCHS})
+                            **{**COMMON, **base, "epochs": FULL_EPOCHS})
 
 
 class Report(Callback):

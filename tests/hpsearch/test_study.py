@@ -6,6 +6,7 @@ import sys
 
 import optuna
 import pytest
+import torch
 from optuna.trial import TrialState
 
 import trainwell
@@ -17,6 +18,7 @@ from trainwell.train.run import load_run
 
 FIT = dict(device="cpu", epochs=2, batch_size=256, babysit="off", preprocess=["standardize"])
 SPACE = {"lr": {"low": 1e-3, "high": 0.3}, "model.widths": {"choices": [[8], [16]]}}
+SPACE_LR = {"lr": {"low": 1e-3, "high": 0.3}}
 
 
 def _search(tmp_path, name="s", **table):
@@ -96,3 +98,19 @@ def test_a_dead_trial_is_failed_and_retried_once():
     retry.set_user_attr("worker", {"host": HOST, "pid": int(dead)})
     assert recover(study) == [1] and counted(study) == 1   # a retry that died too is not retried again
     assert len(study.get_trials(states=(TrialState.WAITING,))) == 0
+
+
+def test_two_workers_share_the_study_without_overshoot(tmp_path):
+    result = _search(tmp_path, trials=4, workers=2, threads=1)
+    assert sorted(r["trial"] for r in result.trials) == [0, 1, 2, 3]
+    assert all(r["state"] == "complete" for r in result.trials)
+    study = optuna.load_study(study_name="trainwell/stage-0", storage=optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(str(result.study_dir / "study.journal"))))
+    pids = {t.user_attrs["worker"]["pid"] for t in study.trials}
+    assert len(pids) == 2                                   # both workers ran trials
+
+
+def test_workers_need_a_picklable_model(tmp_path):
+    with pytest.raises(ConfigError, match="must be picklable"):
+        trainwell.search(lambda: torch.nn.Linear(64, 10), "digits", space=SPACE_LR, progress=False,
+                         search={"dir": str(tmp_path / "s"), "workers": 2, "trials": 2}, **FIT)

@@ -271,6 +271,7 @@ def grid(space: dict[str, Param], points: int) -> dict:
             values = [math.exp(a + (b - a) * i / (points - 1)) for i in range(points)]
         else:
             values = [p.low + (p.high - p.low) * i / (points - 1) for i in range(points)]
+        values[0], values[-1] = p.low, p.high          # exact ends: exp(log(high)) may exceed high
         if p.integer:
             values = sorted({min(p.high, max(p.low, p.low + round((v - p.low) / p.step) * p.step))
                              for v in values})
