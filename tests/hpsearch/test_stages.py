@@ -27,7 +27,7 @@ def test_best_at_the_top_edge_widens_the_range_and_says_so():
     ranked = [{"lr": 0.98}, {"lr": 0.3}, {"lr": 0.1}, {"lr": 1e-3}]
     new, messages = next_space(space, ranked, BASE)
     assert new["lr"].high > 1.0 and new["lr"].low >= 1e-4
-    assert len(messages) == 1 and "best lr is at the top of [0.0001, 1]: widened to" in messages[0]
+    assert len(messages) == 1 and "best lr 0.98 is at the top of [0.0001, 1]: widened to" in messages[0]
 
 
 def test_widening_stops_where_the_option_refuses():

@@ -99,9 +99,9 @@ def _narrow(p: Param, values: list, base: dict) -> tuple[Param, str | None]:
     position = (best - lo) / width
     message = None
     if position >= 1 - EDGE:
-        new_hi, message = _widen(p, new_hi, hi + WIDEN * (new_hi - new_lo), back, base, "top")
+        new_hi, message = _widen(p, values[0], new_hi, hi + WIDEN * (new_hi - new_lo), back, base, "top")
     elif position <= EDGE:
-        new_lo, message = _widen(p, new_lo, lo - WIDEN * (new_hi - new_lo), back, base, "bottom")
+        new_lo, message = _widen(p, values[0], new_lo, lo - WIDEN * (new_hi - new_lo), back, base, "bottom")
     low, high = back(new_lo), back(new_hi)
     if p.integer:
         low, high = _align(p, low, high)
@@ -112,10 +112,10 @@ def _narrow(p: Param, values: list, base: dict) -> tuple[Param, str | None]:
     return narrowed, message
 
 
-def _widen(p: Param, current: float, target: float, back, base: dict, side: str):
+def _widen(p: Param, best, current: float, target: float, back, base: dict, side: str):
     """The farthest edge towards ``target`` (on the range's scale) the option accepts, and the
     message. An integer edge is first put on the range's step grid, outward."""
-    shown = (f"best {p.key} is at the {side} of [{p.low:.3g}, {p.high:.3g}]")
+    shown = f"best {p.key} {best:.3g} is at the {side} of [{p.low:.3g}, {p.high:.3g}]"
     edge = p.high if side == "top" else p.low
     to = math.log if p.log else float
     for _ in range(WIDEN_TRIES):
