@@ -16,7 +16,7 @@ from pathlib import Path
 from trainwell.errors import ConfigError
 from trainwell.hpsearch.results import SearchResult, summarize
 from trainwell.hpsearch.settings import parse_settings
-from trainwell.hpsearch.study import Context, run_stages
+from trainwell.hpsearch.study import Context, open_storage, run_stages
 from trainwell.hpsearch.studydir import SEARCH_FILE, is_study_dir, write_search_file
 from trainwell.train.rundir import make_directory
 
@@ -59,6 +59,8 @@ def run_search(model, data, base: dict, table: dict, *, resume: bool = False, pr
     if not resume and is_study_dir(study_dir):
         raise ConfigError(f"search.dir = {str(study_dir)!r} already holds a search; continue it with "
                           f"--resume {study_dir} (or resume=True), or choose a new directory")
+    if settings.storage is not None and "://" in settings.storage:
+        open_storage(settings, study_dir)      # a bad URL fails here, before the directory is made
     make_directory(study_dir)
     if not resume:
         write_search_file(base, {**table, "dir": str(study_dir)}, study_dir / SEARCH_FILE)

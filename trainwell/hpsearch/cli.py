@@ -11,7 +11,7 @@ from pathlib import Path
 from trainwell.config import apply_sets, check_file_options, read_toml
 from trainwell.errors import ConfigError
 from trainwell.hpsearch.api import run_search
-from trainwell.hpsearch.studydir import read_search_file
+from trainwell.hpsearch.studydir import is_study_dir, read_search_file
 
 SEARCH_HELP = ("hyperparameter search from a config with a [search] table (docs/search.md): "
                "trials.csv, best.toml and report.html in the study directory")
@@ -19,6 +19,9 @@ SEARCH_HELP = ("hyperparameter search from a config with a [search] table (docs/
 
 def cmd_search(args) -> int:
     if args.resume:
+        if not is_study_dir(args.resume):
+            raise ConfigError(f"--resume {args.resume}: no search.toml there; is it a directory that "
+                              f"trainwell search wrote?")
         options, table = read_search_file(args.resume)
         options = apply_sets({**options, "search": table}, args.set or [])
         table = options.pop("search")
