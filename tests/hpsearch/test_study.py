@@ -114,3 +114,10 @@ def test_workers_need_a_picklable_model(tmp_path):
     with pytest.raises(ConfigError, match="must be picklable"):
         trainwell.search(lambda: torch.nn.Linear(64, 10), "digits", space=SPACE_LR, progress=False,
                          search={"dir": str(tmp_path / "s"), "workers": 2, "trials": 2}, **FIT)
+
+
+def test_model_keys_need_a_config_built_model(tmp_path):
+    with pytest.raises(ConfigError, match=r"search.space.model.widths: the model is given as a Linear"):
+        trainwell.search(torch.nn.Linear(64, 10), "digits", space=SPACE, progress=False,
+                         search={"dir": str(tmp_path / "s")}, **FIT)
+    assert not (tmp_path / "s").exists()

@@ -52,6 +52,12 @@ def run_search(model, data, base: dict, table: dict, *, resume: bool = False, pr
         if base.get(key):
             raise ConfigError(f"{key}: a search sets each trial's run directory itself "
                               f"(under search.dir); leave {key} out")
+    space = table.get("space") if isinstance(table.get("space"), dict) else {}
+    model_keys = [f"model.{k}" for k in space.get("model", {})] + [k for k in space if k.startswith("model.")]
+    if model is not None and model_keys:
+        raise ConfigError(f"search.space.{model_keys[0]}: the model is given as a {type(model).__name__}, "
+                          f"so its options cannot be searched; pass a model table (e.g. {{\"type\": \"mlp\"}}) "
+                          f"or let a factory read the trial's values")
     settings = parse_settings(table, base)
     study_dir = Path(settings.dir) if settings.dir else _unique(DEFAULT_DIR / stem)
     if resume and not is_study_dir(study_dir):
