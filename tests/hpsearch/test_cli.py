@@ -73,3 +73,12 @@ def test_search_then_resume_then_report(tmp_path, capsys):
 def test_no_search_table(tmp_path, capsys):
     assert main(["search", _config(tmp_path, CONFIG.split("[search]")[0]), "--quiet"]) == 2
     assert "no [search] table" in capsys.readouterr().err
+
+
+def test_an_rdb_storage_url_holds_the_study(tmp_path):
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    assert main(["search", _config(tmp_path, CONFIG), "--storage", url, "--quiet"]) == 0
+    assert (tmp_path / "studies.db").exists() and not (tmp_path / "study" / "study.journal").exists()
+    with open(tmp_path / "study" / "trials.csv") as f:
+        assert [r["state"] for r in csv.DictReader(f)] == ["complete", "complete"]
+    assert main(["report", "study"]) == 0           # the report finds the study through search.toml
