@@ -59,3 +59,9 @@ def test_a_babysitter_error_prunes_the_trial(monkeypatch):
 def test_every_pruner_is_an_optuna_pruner():
     for name in PRUNERS:
         assert isinstance(make_pruner(name, max_resource=10), optuna.pruners.BasePruner)
+
+
+def test_without_a_pruner_nothing_is_reported():
+    trial = FakeTrial()
+    _fit(TrialWatch(trial, metric="val_acc", pruner_name="none"))
+    assert trial.reports == []

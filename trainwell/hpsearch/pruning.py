@@ -93,6 +93,8 @@ class TrialWatch(Callback):
         if not math.isfinite(value):
             self._prune(state, f"{self.metric} became {value} at epoch {state.epoch}")
             return
+        if self.pruner_name == "none":     # nothing reads the values: no journal write per epoch
+            return
         self.trial.report(value, step)
         if self.trial.should_prune():
             self._prune(state, f"{self.pruner_name} pruner: {self.metric} = {value:.4g} at epoch "
