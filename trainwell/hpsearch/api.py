@@ -23,10 +23,12 @@ from trainwell.train.rundir import make_directory
 DEFAULT_DIR = Path("searches")
 
 
-def search(model=None, data="digits", *, space: dict | None = None, search: dict | None = None,
+def search(model=None, train="digits", *, space: dict | None = None, search: dict | None = None,
            resume: bool = False, **fit_options) -> SearchResult:
-    """Search the options in ``space`` with trials of ``trainwell.fit(model, data, **fit_options)``.
+    """Search the options in ``space`` with trials of ``trainwell.fit(model, train, **fit_options)``.
 
+    ``train``: the data, as ``fit`` takes it (a source name, ``(X, y)``, a Splits; None: the
+    ``data`` table option).
     ``model``: None or a model table (built anew each trial; ``model.widths`` and such can be
     searched), a model factory (called each trial, with the trial's values when it takes an
     argument), or an ``nn.Module`` (deep-copied each trial, so every trial starts from the same
@@ -42,7 +44,7 @@ def search(model=None, data="digits", *, space: dict | None = None, search: dict
     if isinstance(model, dict):
         fit_options["model"] = model
         model = None
-    return run_search(model, data, fit_options, table, resume=resume, progress=progress)
+    return run_search(model, train, fit_options, table, resume=resume, progress=progress)
 
 
 def run_search(model, data, base: dict, table: dict, *, resume: bool = False, progress: bool = True,

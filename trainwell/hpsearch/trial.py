@@ -65,8 +65,8 @@ def fold_data(data, options: dict, folds: int | None, fold: int):
         return data, options
     if data is None or isinstance(data, str):
         table = dict(options.get("data") or {"source": "digits"})
-        if isinstance(data, str):
-            table["source"] = data
+        if isinstance(data, str) and table.get("source") != data:
+            table = {"source": data}      # as fit: the table's options belong to another source
         options = {**options, "data": {**table, "folds": folds, "fold": fold}}
         return None, options
     seed = (options.get("data") or {}).get("seed", 0)
