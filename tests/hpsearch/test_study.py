@@ -121,3 +121,15 @@ def test_model_keys_need_a_config_built_model(tmp_path):
         trainwell.search(torch.nn.Linear(64, 10), "digits", space=SPACE, progress=False,
                          search={"dir": str(tmp_path / "s")}, **FIT)
     assert not (tmp_path / "s").exists()
+
+
+def test_a_trial_without_a_heartbeat_is_dead_even_if_its_pid_lives(monkeypatch):
+    import trainwell.hpsearch.study as study_module
+    study = optuna.create_study()
+    trial = study.ask()
+    trial.set_user_attr("worker", {"host": HOST, "pid": 1})       # pid 1 lives (reused, say)
+    trial.set_user_attr("heartbeat", 1000.0)
+    monkeypatch.setattr(study_module.time, "time", lambda: 1000.0 + study_module.GRACE_S - 1)
+    assert recover(study) == []
+    monkeypatch.setattr(study_module.time, "time", lambda: 1000.0 + study_module.GRACE_S + 1)
+    assert recover(study) == [0]

@@ -159,11 +159,12 @@ def _alive(pid) -> bool:
 
 def is_dead(trial: optuna.trial.FrozenTrial, now: float) -> bool:
     """A running trial whose process is gone: same host and no such pid, or no heartbeat for
-    ``GRACE_S`` seconds."""
+    ``GRACE_S`` seconds (another host, or a pid reused by another process)."""
     attrs = trial.user_attrs
     worker = attrs.get("worker", {})
-    if worker.get("host") == HOST and "pid" in worker and worker["pid"] != os.getpid():
-        return not _alive(worker["pid"])
+    if worker.get("host") == HOST and "pid" in worker and worker["pid"] != os.getpid() \
+            and not _alive(worker["pid"]):
+        return True
     beat = attrs.get("heartbeat")
     if beat is None and trial.datetime_start is not None:
         beat = trial.datetime_start.timestamp()
