@@ -10,6 +10,7 @@ from trainwell.ensembles.distill import distill
 from trainwell.ensembles.methods import ensemble
 from trainwell.errors import CheckpointError, ConfigError, DataError, TrainwellError
 from trainwell.nn.init import init
+from trainwell.hpsearch.api import search
 from trainwell.train.callbacks import Callback, EarlyStopping
 from trainwell.train.fit import fit
 from trainwell.train.loop import StepParts, Trainer
@@ -20,6 +21,6 @@ __all__ = [
     "fit", "doctor", "lr_find", "load_run", "Run", "Trainer", "StepParts", "TrainState", "Stop",
     "StopKind", "Callback", "EarlyStopping", "Config", "init", "TrainwellError", "ConfigError",
     "DataError", "CheckpointError",
-    "ensemble", "distill",
+    "ensemble", "distill", "search",
 ]
 __version__ = "0.1.0"

@@ -1,5 +1,5 @@
 """The command line: ``trainwell fit | doctor | lr-find | demo | report | predict | options |
-ensemble | distill``.
+ensemble | distill | search``.
 
 Every config is validated before any work. Bad input prints one line naming the key, value
 or file and what is allowed, and exits with status 2; never a traceback.
@@ -23,6 +23,8 @@ from trainwell.config import apply_sets, check_file_options, options_markdown, o
 from trainwell.data.files import read_inputs
 from trainwell.ensembles import cli as ensemble_cli
 from trainwell.errors import ConfigError, DataError, TrainwellError
+from trainwell.hpsearch import cli as search_cli
+from trainwell.hpsearch.studydir import is_study_dir
 from trainwell.train.fit import fit
 from trainwell.train.run import load_run
 from trainwell.train.rundir import atomic_write
@@ -176,9 +178,14 @@ def cmd_demo(args) -> int:
 def cmd_report(args) -> int:
     from trainwell.report.ensemble_html import is_ensemble, write_ensemble_report   # lazily:
     from trainwell.report.html import write_report   # matplotlib is slow to import
+    from trainwell.hpsearch.report import write_study_report   # lazily: matplotlib, as above
 
-    write = write_ensemble_report if is_ensemble(args.run_dir) else write_report
-    path = write(Path(args.run_dir))
+    run_dir = Path(args.run_dir)
+    if is_study_dir(run_dir):
+        write = write_study_report
+    else:
+        write = write_ensemble_report if is_ensemble(run_dir) else write_report
+    path = write(run_dir)
     print(f"report: {path}")
     return 0
 
@@ -295,8 +302,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("report", help="(re)write RUN_DIR/report.html")
-    p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory that trainwell fit wrote")
+    p = sub.add_parser("report", help="(re)write RUN_DIR/report.html (or a search's STUDY_DIR/report.html)")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory that trainwell fit wrote, or a "
+                   "study directory that trainwell search wrote")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("predict", help="predict with a trained run on a .npy/.npz/.csv file")
@@ -317,6 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("options", help="list every config option with its default and source")
     p.add_argument("--markdown", action="store_true", help="as the docs/options.md table")
     p.set_defaults(func=cmd_options)
+    search_cli.add_parsers(sub)
     return parser
 
 

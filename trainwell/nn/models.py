@@ -44,7 +44,8 @@ COMMON_OPTIONS = {
                    "batch_renorm; a name or {name=..., options} (see NORMS)"),
     "norm_position": Option(str, "before", "norm 'before' or 'after' the nonlinearity",
                             source="notes 004: batch norm before the nonlinearity"),
-    "dropout": Option(float, 0.0, "drop probability p after every hidden block (notes 000: p_keep = 0.5)"),
+    "dropout": Option(float, 0.0, "drop probability p after every hidden block (notes 000: p_keep = 0.5)",
+                      check=must_be(lambda p: 0 <= p < 1, "a drop probability in [0, 1)")),
     "dropout_mode": Option(str, "inverted", "'inverted' (scale by 1/(1−p) in training) or 'vanilla' "
                            "(scale by 1−p at test time)", source="notes 000: inverted dropout is more common"),
     "output_activation": Option(str, "none", "none (logits, for trainwell's losses), sigmoid, softmax, "

@@ -1,0 +1,84 @@
+"""``trainwell search``: bad input is one line and status 2 before any trial; a search writes its
+study directory; ``--resume`` and ``trainwell report STUDY_DIR`` work."""
+import csv
+import re
+
+import pytest
+
+from trainwell.cli import main
+
+CONFIG = """
+device = "cpu"
+epochs = 1
+batch_size = 256
+babysit = "off"
+[model]
+type = "mlp"
+widths = [8]
+[search]
+trials = 2
+pruner = "none"
+dir = "study"
+[search.space]
+lr = {low = 1e-3, high = 0.3}
+"""
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+
+
+def _config(tmp_path, text):
+    path = tmp_path / "s.toml"
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.mark.parametrize("extra, sets, message", [
+    ('wd = {low = 1e-6, high = 1e-2}\n', [], "search.space.wd: unknown option 'wd'"),
+    ('momentum = {low = 0.9, high = 0.5}\n', [], "search.space.momentum: low = 0.9 >= high = 0.5"),
+    ('weight_decay = {low = 0.0, high = 1e-2, log = true}\n', [], "search.space.weight_decay: log = true needs low > 0"),
+    ('optimizer = {choices = ["sgd", "adamm"]}\n', [], "search.space.optimizer: choice 'adamm' is refused"),
+    ('', ["search.sampler=sobol"], "search.sampler = 'sobol': unknown"),
+    ('', ["search.folds=1"], "search.folds = 1: must be an integer >= 2"),
+    ('', ["search.pruner=medain"], "did you mean 'median'?"),
+])
+def test_bad_search_is_one_line_and_status_2_before_any_trial(tmp_path, capsys, extra, sets, message):
+    args = ["search", _config(tmp_path, CONFIG + extra), "--quiet"] + [a for s in sets for a in ("--set", s)]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "study").exists()
+
+
+def test_search_then_resume_then_report(tmp_path, capsys):
+    config = _config(tmp_path, CONFIG)
+    assert main(["search", config]) == 0
+    out, err = capsys.readouterr()
+    assert "best: trial" in out and re.search(r"stage 1/1: 2 done, 0 running, 0 pruned, 0 failed", err)
+    for name in ("trials.csv", "best.toml", "report.html", "search.toml", "study.journal"):
+        assert (tmp_path / "study" / name).exists()
+    assert main(["search", config]) == 2                      # the directory holds a search already
+    assert main(["search", "--resume", "study", "--set", "search.trials=3", "--quiet"]) == 0
+    with open(tmp_path / "study" / "trials.csv") as f:
+        assert len(list(csv.DictReader(f))) == 3
+    (tmp_path / "study" / "report.html").unlink()
+    assert main(["report", "study"]) == 0
+    page = (tmp_path / "study" / "report.html").read_text()
+    assert "data:image/png;base64," in page and "http://" not in page and "https://" not in page
+    assert "Optimization history" in page and "Best trials" in page
+
+
+def test_no_search_table(tmp_path, capsys):
+    assert main(["search", _config(tmp_path, CONFIG.split("[search]")[0]), "--quiet"]) == 2
+    assert "no [search] table" in capsys.readouterr().err
+
+
+def test_an_rdb_storage_url_holds_the_study(tmp_path):
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    assert main(["search", _config(tmp_path, CONFIG), "--storage", url, "--quiet"]) == 0
+    assert (tmp_path / "studies.db").exists() and not (tmp_path / "study" / "study.journal").exists()
+    with open(tmp_path / "study" / "trials.csv") as f:
+        assert [r["state"] for r in csv.DictReader(f)] == ["complete", "complete"]
+    assert main(["report", "study"]) == 0           # the report finds the study through search.toml

@@ -1,0 +1,68 @@
+"""Coarse to fine: narrowing around the best trials on the range's scale, widening at an edge."""
+import math
+
+import pytest
+
+from trainwell.errors import ConfigError
+from trainwell.hpsearch.space import parse_space
+from trainwell.hpsearch.stages import EDGE, next_space, parse_stages, top_count
+
+BASE = {"model": {"type": "mlp", "widths": [32]}}
+
+
+def test_narrowing_in_log_space_keeps_the_best_trials_and_shrinks_the_range():
+    space = parse_space({"lr": {"low": 1e-5, "high": 10.0}}, BASE)
+    ranked = [{"lr": v} for v in (3e-2, 1e-2, 5e-2, 2e-3, 1e-4, 3.0, 1e-5, 2e-5, 5.0, 7e-5)]
+    new, messages = next_space(space, ranked, BASE)
+    p = new["lr"]
+    top = [t["lr"] for t in ranked[:top_count(len(ranked))]]
+    assert p.log and p.low <= min(top) and p.high >= max(top)
+    assert math.log(p.high / p.low) < 0.5 * math.log(10.0 / 1e-5)     # narrower, in decades
+    assert math.log(min(top) / p.low) == pytest.approx(math.log(p.high / max(top)))  # padded evenly in log
+    assert messages == []
+
+
+def test_best_at_the_top_edge_widens_the_range_and_says_so():
+    space = parse_space({"lr": {"low": 1e-4, "high": 1.0}}, BASE)
+    ranked = [{"lr": 0.98}, {"lr": 0.3}, {"lr": 0.1}, {"lr": 1e-3}]
+    new, messages = next_space(space, ranked, BASE)
+    assert new["lr"].high > 1.0 and new["lr"].low >= 1e-4
+    assert len(messages) == 1 and "best lr 0.98 is at the top of [0.0001, 1]: widened to" in messages[0]
+
+
+def test_widening_stops_where_the_option_refuses():
+    space = parse_space({"momentum": {"low": 0.0, "high": 0.99}}, BASE)
+    new, messages = next_space(space, [{"momentum": 0.985}, {"momentum": 0.95}, {"momentum": 0.9}], BASE)
+    assert new["momentum"].high < 1.0                     # momentum must stay in [0, 1)
+    assert "widened" in messages[0]
+
+
+def test_bottom_edge_of_an_integer_range_widens_on_its_step_grid():
+    space = parse_space({"batch_size": {"low": 64, "high": 640, "step": 32}}, BASE)
+    new, messages = next_space(space, [{"batch_size": 64}, {"batch_size": 96}, {"batch_size": 128}], BASE)
+    p = new["batch_size"]
+    assert p.low == 32 and (p.high - p.low) % 32 == 0 and "bottom" in messages[0]
+    # one step further down is 0, which batch_size refuses: the edge stays and the message says so
+    space = parse_space({"batch_size": {"low": 32, "high": 512, "step": 32}}, BASE)
+    new, messages = next_space(space, [{"batch_size": 32}, {"batch_size": 64}, {"batch_size": 96}], BASE)
+    assert new["batch_size"].low == 32 and "cannot go beyond 32" in messages[0]
+
+
+def test_middle_best_does_not_widen_and_categories_keep_the_best_choices():
+    space = parse_space({"lr": {"low": 1e-4, "high": 1.0},
+                         "model.widths": {"choices": [[8], [16], [32]]}}, BASE)
+    ranked = [{"lr": 1e-2, "model.widths": "[16]"}, {"lr": 2e-2, "model.widths": "[32]"},
+              {"lr": 5e-3, "model.widths": "[16]"}, {"lr": 1e-4, "model.widths": "[8]"}]
+    new, messages = next_space(space, ranked, BASE)
+    assert not messages and EDGE < (math.log(1e-2) - math.log(1e-4)) / math.log(1e4) < 1 - EDGE
+    assert new["model.widths"].choices == ("[16]", "[32]")
+
+
+@pytest.mark.parametrize("stages, message", [
+    ([], "search.stages: must be a non-empty list"),
+    ([{"trials": 0}], "search.stages[0].trials = 0: must be an integer >= 1"),
+    ([{"trials": 3, "epoch": 2}], "search.stages[0]: unknown key 'epoch'"),
+])
+def test_bad_stages(stages, message):
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        parse_stages(stages, 10)

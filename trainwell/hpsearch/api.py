@@ -1,0 +1,89 @@
+"""``trainwell.search``: the Python entry point, and the study directory it writes.
+
+    result = trainwell.search(None, "digits", space={"lr": {"low": 1e-3, "high": 1}},
+                              search={"trials": 20, "dir": "searches/lr"}, epochs=5)
+    result.best_params        # {"lr": 0.087...}
+
+The study directory holds ``search.toml`` (the base options and the ``[search]`` table, read by
+``--resume``), the Optuna journal ``study.journal``, one run directory per trial under
+``trials/``, and at the end ``trials.csv``, ``best.toml`` and ``report.html``.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from trainwell.errors import ConfigError
+from trainwell.hpsearch.results import SearchResult, summarize
+from trainwell.hpsearch.settings import parse_settings
+from trainwell.hpsearch.study import Context, open_storage, run_stages
+from trainwell.hpsearch.studydir import SEARCH_FILE, is_study_dir, write_search_file
+from trainwell.train.rundir import make_directory
+
+DEFAULT_DIR = Path("searches")
+
+
+def search(model=None, train="digits", *, space: dict | None = None, search: dict | None = None,
+           resume: bool = False, **fit_options) -> SearchResult:
+    """Search the options in ``space`` with trials of ``trainwell.fit(model, train, **fit_options)``.
+
+    ``train``: the data, as ``fit`` takes it (a source name, ``(X, y)``, a Splits; None: the
+    ``data`` table option).
+    ``model``: None or a model table (built anew each trial; ``model.widths`` and such can be
+    searched), a model factory (called each trial, with the trial's values when it takes an
+    argument), or an ``nn.Module`` (deep-copied each trial, so every trial starts from the same
+    fresh weights). ``space``: ``{key: {low, high[, log][, step]} | {choices}}`` (docs/search.md).
+    ``search``: the ``[search]`` table's other options (sampler, stages, pruner, folds, workers,
+    storage, dir, ...). ``resume=True`` continues the study in ``search["dir"]``.
+    ``progress=False`` (fit's option) turns the search's progress line off; trials never show a bar.
+    """
+    progress = fit_options.pop("progress", True)
+    table = dict(search or {})
+    if space is not None:
+        table["space"] = space
+    if isinstance(model, dict):
+        fit_options["model"] = model
+        model = None
+    return run_search(model, train, fit_options, table, resume=resume, progress=progress)
+
+
+def run_search(model, data, base: dict, table: dict, *, resume: bool = False, progress: bool = True,
+               stem: str = "search") -> SearchResult:
+    """A search of ``table`` over ``base`` (fit's options); the CLI and ``search`` call it."""
+    for key in ("run_dir", "resume"):
+        if base.get(key):
+            raise ConfigError(f"{key}: a search sets each trial's run directory itself "
+                              f"(under search.dir); leave {key} out")
+    space = table.get("space") if isinstance(table.get("space"), dict) else {}
+    model_keys = [f"model.{k}" for k in space.get("model", {})] + [k for k in space if k.startswith("model.")]
+    if model is not None and model_keys:
+        raise ConfigError(f"search.space.{model_keys[0]}: the model is given as a {type(model).__name__}, "
+                          f"so its options cannot be searched; pass a model table (e.g. {{\"type\": \"mlp\"}}) "
+                          f"or let a factory read the trial's values")
+    settings = parse_settings(table, base)
+    study_dir = Path(settings.dir) if settings.dir else _unique(DEFAULT_DIR / stem)
+    if resume and not is_study_dir(study_dir):
+        raise ConfigError(f"resume: {study_dir} holds no search ({SEARCH_FILE} is missing)")
+    if not resume and is_study_dir(study_dir):
+        raise ConfigError(f"search.dir = {str(study_dir)!r} already holds a search; continue it with "
+                          f"--resume {study_dir} (or resume=True), or choose a new directory")
+    if settings.storage is not None and "://" in settings.storage:
+        open_storage(settings, study_dir)      # a bad URL fails here, before the directory is made
+    make_directory(study_dir)
+    if not resume:
+        write_search_file(base, {**table, "dir": str(study_dir)}, study_dir / SEARCH_FILE)
+    ctx = Context(model, data, base, settings, study_dir, progress=progress)
+    studies = run_stages(ctx)
+    result = summarize(study_dir, base, studies, settings.metric, settings.maximize)
+    from trainwell.hpsearch.report import write_study_report   # lazily: matplotlib is slow to import
+    write_study_report(study_dir)
+    return result
+
+
+def _unique(base: Path) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path, n = base.with_name(f"{base.name}-{stamp}"), 1
+    while path.exists():
+        n += 1
+        path = base.with_name(f"{base.name}-{stamp}-{n}")
+    return path

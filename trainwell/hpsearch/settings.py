@@ -1,0 +1,110 @@
+"""The ``[search]`` table: every option of a search, its default and its source, in one registry.
+
+``SEARCH_OPTIONS`` is read by ``parse_settings`` (validation, one line naming the key) and by
+docs/search.md (a test keeps the table there current with ``settings_markdown()``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from trainwell.config import MONITORS
+from trainwell.errors import ConfigError
+from trainwell.options import (MAX_NUMPY_SEED, Option, at_least_one, check_options, must_be, one_of,
+                               seed_range)
+from trainwell.hpsearch.pruning import PRUNERS
+from trainwell.hpsearch.samplers import SAMPLERS
+from trainwell.hpsearch.space import Param, parse_space
+from trainwell.hpsearch.stages import Stage, parse_stages
+
+
+def _folds(v):
+    return None if v >= 2 else "must be an integer >= 2 (the number of folds k)"
+
+
+SEARCH_OPTIONS = {
+    "space": Option(dict, None, "the options searched: key = {low, high[, log][, step]} or {choices = [...]}",
+                    required=True, source="notes 000/004 (hyperparameter search); docs/search.md"),
+    "sampler": Option(str, "random", "how trials choose values: random, grid, tpe, cmaes, gp (Optuna's)",
+                      check=one_of(SAMPLERS),
+                      source="notes 000/004: random search beats grid search (Bergstra & Bengio 2012)"),
+    "seed": Option(int, 0, "seed of the sampler (worker i of a run uses a stream derived from it)",
+                   check=seed_range(MAX_NUMPY_SEED, "numpy's SeedSequence")),
+    "trials": Option(int, 20, "trials of a one-stage search (stages unset)", check=at_least_one,
+                     source="trainwell convention; docs/search.md"),
+    "stages": Option((list, type(None)), None, "coarse to fine: [{trials = 40, epochs = 3}, {trials = 15}] "
+                     "(a stage without epochs uses the config's)",
+                     source="notes 000/004: coarse to fine, few epochs first"),
+    "pruner": Option(str, "median", "pruner on the per-epoch validation metric: none, median, asha, "
+                     "hyperband (the notes' 3x-first-loss rule is always on)", check=one_of(PRUNERS),
+                     source="Optuna's default pruner (median); notes 004 for the 3x rule"),
+    "metric": Option((str, type(None)), None, "the metric a trial is judged by (None: the config's "
+                     "monitor); val_acc/train_acc are maximized, losses minimized", check=one_of(MONITORS),
+                     source="notes 003 (judge by the validation error)"),
+    "folds": Option((int, type(None)), None, "k-fold stratified cross-validation of every trial "
+                    "(None: the one validation split)", check=_folds,
+                    source="notes 000: cross-validation, or one validation fold on large data"),
+    "reevaluate": Option(int, 3, "best configurations of the previous stage re-run first in each later stage",
+                         check=must_be(lambda v: v >= 0, ">= 0"), source="the issue (coarse to fine)"),
+    "grid_points": Option(int, 4, "values per numeric range of the grid sampler",
+                          check=must_be(lambda v: v >= 2, ">= 2"), source="trainwell convention"),
+    "workers": Option(int, 1, "worker processes on this machine", check=at_least_one,
+                      source="trainwell convention; docs/search.md"),
+    "threads": Option((int, type(None)), None, "torch threads per worker (None: the CPU count / workers)",
+                      check=at_least_one, source="trainwell convention"),
+    "storage": Option((str, type(None)), None, "an Optuna storage URL (sqlite:///s.db, postgresql://...) "
+                      "or a journal file path; None: STUDY_DIR/study.journal",
+                      source="Optuna storages; docs/search.md"),
+    "study_name": Option(str, "trainwell", "the study's name in the storage (a stage adds /stage-N)",
+                         source="trainwell convention"),
+    "dir": Option((str, type(None)), None, "the study directory (None: searches/NAME-TIMESTAMP)",
+                  source="trainwell convention"),
+    "trial_report": Option(bool, False, "write report.html in every trial's run directory (matplotlib "
+                           "costs seconds per trial; `trainwell report TRIAL_DIR` writes one later)",
+                           source="measured: BENCHMARKS.md (search bookkeeping)"),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A checked ``[search]`` table."""
+
+    space: dict[str, Param]
+    stages: tuple[Stage, ...]
+    sampler: str
+    seed: int
+    pruner: str
+    metric: str
+    folds: int | None
+    reevaluate: int
+    grid_points: int
+    workers: int
+    threads: int | None
+    storage: str | None
+    study_name: str
+    dir: str | None
+    trial_report: bool
+
+    @property
+    def maximize(self) -> bool:
+        return self.metric.endswith("_acc")
+
+
+def parse_settings(table, base: dict) -> Settings:
+    """The ``[search]`` table checked against ``SEARCH_OPTIONS``; the space against ``base`` (the
+    run's options). Raises ConfigError naming the key."""
+    if not isinstance(table, dict):
+        raise ConfigError("search: must be a table ([search] in the config)")
+    given = check_options("search", table, SEARCH_OPTIONS, label="search.{name}")
+    space = parse_space(given.pop("space"), base)
+    stages = parse_stages(given.pop("stages"), given.pop("trials"))
+    metric = given.pop("metric") or base.get("monitor", "val_loss")
+    return Settings(space=space, stages=tuple(stages), metric=metric, **given)
+
+
+def settings_markdown() -> str:
+    """The options table of docs/search.md (a test compares)."""
+    rows = ["| option | default | meaning | source |", "| --- | --- | --- | --- |"]
+    for name, o in SEARCH_OPTIONS.items():
+        default = "(required)" if o.required else f"`{o.default!r}`"
+        rows.append(f"| `{name}` | {default} | {o.doc.replace('|', '/')} | {o.source} |")
+    return "\n".join(rows)

@@ -1,0 +1,137 @@
+"""Coarse to fine (notes 000/004): each stage searches the ranges the previous stage pointed to.
+
+"Search coarse to fine: first a wide range with few epochs, then a narrow range with more; if the
+best value sits at the edge of the range, widen it, since the optimum may lie beyond." A stage is
+``{trials, epochs}``; ``next_space`` turns a stage's ranked results into the next stage's ranges:
+
+- every numeric range shrinks to the span of the stage's best trials (``top_count``), padded by
+  ``MARGIN`` of that span on each side, on the range's own scale (log for a log range);
+- when the best value lies in the outer ``EDGE`` of its range, that side is widened beyond the old
+  edge instead (by half the new span), as far as the option accepts, and a message says so;
+- a categorical parameter keeps the choices that appear among the best trials.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from trainwell.errors import ConfigError
+from trainwell.hpsearch.space import Param, value_problem
+
+TOP_FRACTION = 0.2   # the best fifth of a stage's trials spans the next range (Bergstra &
+MIN_TOP = 3          # Bengio 2012 narrow to the top few; at least 3 so one lucky trial is not all)
+MARGIN = 0.25        # of the top trials' span, added each side (the optimum may lie just outside)
+MIN_SPAN = 0.05      # the next range spans at least this share of the old one (on its scale)
+EDGE = 0.10          # the issue: "when the best value lies in the outer 10 % of its range"
+WIDEN = 0.5          # widened side: beyond the old edge by this share of the new span
+WIDEN_TRIES = 4      # halve the extension this often while the option refuses the new edge
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of a coarse-to-fine search: ``trials`` trials of ``epochs`` epochs each (None:
+    the config's ``epochs``)."""
+
+    trials: int
+    epochs: int | None = None
+
+    def to_dict(self) -> dict:
+        return {"trials": self.trials, "epochs": self.epochs}
+
+
+def parse_stages(stages, trials) -> list[Stage]:
+    """``stages = [{trials = 40, epochs = 3}, {trials = 15}]``, or one stage of ``trials``."""
+    if stages is None:
+        return [Stage(trials)]
+    if not isinstance(stages, list) or not stages:
+        raise ConfigError("search.stages: must be a non-empty list of {trials = N, epochs = E} tables")
+    out = []
+    for i, stage in enumerate(stages):
+        where = f"search.stages[{i}]"
+        if not isinstance(stage, dict):
+            raise ConfigError(f"{where} = {stage!r}: must be a table {{trials = N, epochs = E}}")
+        unknown = sorted(set(stage) - {"trials", "epochs"})
+        if unknown:
+            raise ConfigError(f"{where}: unknown key {unknown[0]!r}; allowed: epochs, trials")
+        for key in ("trials", "epochs"):
+            value = stage.get(key)
+            if (key == "trials" or value is not None) and (
+                    isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ConfigError(f"{where}.{key} = {value!r}: must be an integer >= 1")
+        out.append(Stage(stage["trials"], stage.get("epochs")))
+    return out
+
+
+def top_count(n: int) -> int:
+    return min(n, max(MIN_TOP, math.ceil(TOP_FRACTION * n)))
+
+
+def next_space(space: dict[str, Param], ranked: list[dict], base: dict) -> tuple[dict, list[str]]:
+    """The next stage's space from ``ranked`` (the stored parameters of a stage's finished trials,
+    best first) and the messages about widened ranges. ``base`` (the run's options) is what a
+    widened edge is checked with."""
+    if not ranked:
+        return dict(space), ["no trial of the stage finished: the next stage keeps its ranges"]
+    top = ranked[:top_count(len(ranked))]
+    out, messages = {}, []
+    for key, p in space.items():
+        values = [t[key] for t in top if key in t]
+        if not values:
+            out[key] = p
+        elif not p.numeric:
+            out[key] = Param(key, choices=tuple(c for c in p.choices if c in values), as_json=p.as_json)
+        else:
+            out[key], message = _narrow(p, values, base)
+            if message:
+                messages.append(message)
+    return out, messages
+
+
+def _narrow(p: Param, values: list, base: dict) -> tuple[Param, str | None]:
+    to = math.log if p.log else float
+    back = math.exp if p.log else float
+    lo, hi = to(p.low), to(p.high)
+    scaled = [to(v) for v in values]
+    best, width = scaled[0], hi - lo
+    span = max(max(scaled) - min(scaled), MIN_SPAN * width)
+    new_lo = max(lo, min(scaled) - MARGIN * span)
+    new_hi = min(hi, max(scaled) + MARGIN * span)
+    position = (best - lo) / width
+    message = None
+    if position >= 1 - EDGE:
+        new_hi, message = _widen(p, values[0], new_hi, hi + WIDEN * (new_hi - new_lo), back, base, "top")
+    elif position <= EDGE:
+        new_lo, message = _widen(p, values[0], new_lo, lo - WIDEN * (new_hi - new_lo), back, base, "bottom")
+    low, high = back(new_lo), back(new_hi)
+    if p.integer:
+        low, high = _align(p, low, high)
+    narrowed = Param(p.key, low=low, high=high, log=p.log, step=p.step)
+    if message:
+        verb = "" if message.endswith("kept at") else ": widened to"
+        message = f"{message}{verb} [{low:.3g}, {high:.3g}]"
+    return narrowed, message
+
+
+def _widen(p: Param, best, current: float, target: float, back, base: dict, side: str):
+    """The farthest edge towards ``target`` (on the range's scale) the option accepts, and the
+    message. An integer edge is first put on the range's step grid, outward."""
+    shown = f"best {p.key} {best:.3g} is at the {side} of [{p.low:.3g}, {p.high:.3g}]"
+    edge = p.high if side == "top" else p.low
+    to = math.log if p.log else float
+    for _ in range(WIDEN_TRIES):
+        value = back(target)
+        if p.integer:
+            steps = (value - p.low) / p.step
+            value = p.low + (math.ceil(steps) if side == "top" else math.floor(steps)) * p.step
+        if value_problem(p.key, value, base) is None:
+            return to(value), shown
+        target = (target + to(edge)) / 2
+    return current, f"{shown}, but {p.key} cannot go beyond {edge:g} (the option refuses it): kept at"
+
+
+def _align(p: Param, low: float, high: float) -> tuple[int, int]:
+    """An integer range on the step grid of the old one, at least one step wide."""
+    step = p.step or 1
+    low_i = p.low + math.floor((low - p.low) / step) * step
+    high_i = low_i + max(step, math.ceil((high - low_i) / step) * step)
+    return int(low_i), int(high_i)

@@ -1,0 +1,371 @@
+"""Running a search: one Optuna study per stage in one storage, worker processes, resume.
+
+The study lives in an Optuna storage: by default the journal file ``STUDY_DIR/study.journal``
+(Optuna's ``JournalStorage``: an append-only log any process on a machine, or on machines sharing
+the filesystem, can join); ``storage = URL`` takes any Optuna storage (``sqlite:///s.db``,
+``postgresql://...``) so that searches started on several machines join one study. Stage ``i``
+is the study ``NAME/stage-i``; its space (narrowed or widened from stage ``i-1``), its epochs and
+its trial count are stored as the study's attributes by whichever process starts it first, so
+every worker and every resumed search uses the same ranges.
+
+A worker asks for a trial only while the stage has fewer counted trials (finished, pruned,
+running, or failed for good) than it needs; on this machine the ask takes a lock on
+``STUDY_DIR/.ask.lock`` so that parallel workers never overshoot. A running trial records its
+host and pid (``worker``) and a heartbeat every ``HEARTBEAT_S``; a trial whose process is gone (same host) or whose
+heartbeat is older than ``GRACE_S`` (another machine) is marked failed and enqueued once more
+(``retry_of``), so a ``kill -9`` loses no trial and a restarted search continues the same study.
+"""
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import pickle
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import optuna
+import torch
+from optuna.trial import TrialState
+
+from trainwell.config import OPTIONS
+from trainwell.errors import ConfigError, TrainwellError
+from trainwell.hpsearch.pruning import make_pruner
+from trainwell.hpsearch.samplers import grid_size, make_sampler, worker_seed
+from trainwell.hpsearch.settings import Settings
+from trainwell.hpsearch.space import Param, space_from_dict, space_to_dict
+from trainwell.hpsearch.stages import next_space
+from trainwell.hpsearch.trial import run_trial
+
+try:
+    import fcntl
+except ImportError:        # Windows: no flock; workers there may overshoot a stage by a trial
+    fcntl = None
+
+JOURNAL_FILE = "study.journal"
+ASK_LOCK = ".ask.lock"
+HEARTBEAT_S = 10.0    # seconds between a running trial's heartbeats
+GRACE_S = 60.0        # a trial of another machine without a heartbeat this long is dead (6 missed)
+FIRST_ERRORS = 3      # the first this many trials of a stage failing with errors stop the search
+PROGRESS_S = 1.0      # seconds between the coordinator's progress lines
+HOST = socket.gethostname()
+
+
+@dataclass
+class Context:
+    """What every worker needs (pickled for a worker process): the model and data as given, the
+    base options, the settings and where the study lives."""
+
+    model: object
+    data: object
+    base: dict
+    settings: Settings
+    study_dir: Path
+    progress: bool = True
+
+
+# ------------------------------------------------------------------ storage and stage studies
+def open_storage(settings: Settings, study_dir: Path):
+    """The Optuna storage: a journal file (the default, or a path) or an RDB URL."""
+    url = settings.storage
+    if url is not None and "://" in url:
+        try:
+            return optuna.storages.RDBStorage(url)
+        except Exception as e:        # SQLAlchemy's many errors: a bad URL, a missing driver, ...
+            raise ConfigError(f"search.storage = {url!r}: cannot open it ({type(e).__name__}: {e})") from None
+    path = Path(url) if url is not None else study_dir / JOURNAL_FILE
+    backend = optuna.storages.journal.JournalFileBackend(str(path))
+    return optuna.storages.JournalStorage(backend)
+
+
+def stage_name(settings: Settings, index: int) -> str:
+    return f"{settings.study_name}/stage-{index}"
+
+
+def stage_epochs(ctx: Context, index: int) -> int:
+    stage = ctx.settings.stages[index]
+    return stage.epochs or ctx.base.get("epochs", OPTIONS["epochs"].default)
+
+
+def load_stage(ctx: Context, storage, index: int, *, sampler=None) -> optuna.Study:
+    s = ctx.settings
+    return optuna.create_study(storage=storage, study_name=stage_name(s, index), load_if_exists=True,
+                               direction="maximize" if s.maximize else "minimize", sampler=sampler,
+                               pruner=make_pruner(s.pruner, max_resource=stage_epochs(ctx, index) * (s.folds or 1)))
+
+
+def ranked(study: optuna.Study, maximize: bool) -> list[optuna.trial.FrozenTrial]:
+    """The study's finished trials, best first."""
+    done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if t.value is not None]
+    return sorted(done, key=lambda t: -t.value if maximize else t.value)
+
+
+def prepare_stage(ctx: Context, storage, index: int) -> dict:
+    """Stage ``index``'s stored plan (space, messages, epochs, trials), made when it is first
+    reached: the next stage's ranges from the previous stage's best trials, and the best earlier
+    configurations enqueued to run first."""
+    study = load_stage(ctx, storage, index)
+    s = ctx.settings
+    if "space" in study.user_attrs:
+        wanted = _stage_trials(s, space_from_dict(study.user_attrs["space"]), index)
+        if wanted != study.user_attrs["trials"]:     # a resumed search asked for more (or fewer) trials
+            study.set_user_attr("trials", wanted)
+        return study.user_attrs
+    space, messages, best = s.space, [], []
+    if index > 0:
+        previous = load_stage(ctx, storage, index - 1)
+        best = ranked(previous, s.maximize)
+        space, messages = next_space(space_from_dict(previous.user_attrs["space"]), [t.params for t in best],
+                                     ctx.base)
+    trials = _stage_trials(s, space, index)
+    for t in best[:s.reevaluate]:
+        if _inside(space, t.params):
+            study.enqueue_trial(t.params, user_attrs={"reevaluates": t.number})
+    for key, value in (("messages", messages), ("epochs", stage_epochs(ctx, index)), ("trials", trials),
+                       ("space", space_to_dict(space))):    # "space" last: it marks the plan complete
+        study.set_user_attr(key, value)
+    return study.user_attrs
+
+
+def _stage_trials(s: Settings, space: dict, index: int) -> int:
+    """The stage's trials; a grid has no more points than its size."""
+    trials = s.stages[index].trials
+    return min(trials, grid_size(space, s.grid_points)) if s.sampler == "grid" else trials
+
+
+def _inside(space: dict[str, Param], params: dict) -> bool:
+    for key, p in space.items():
+        v = params.get(key)
+        if v is None or (p.numeric and not p.low <= v <= p.high) or (not p.numeric and v not in p.choices):
+            return False
+    return True
+
+
+# ------------------------------------------------------------------ dead trials
+def _alive(pid) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, TypeError, ValueError):
+        return True
+    return True
+
+
+def is_dead(trial: optuna.trial.FrozenTrial, now: float) -> bool:
+    """A running trial whose process is gone: same host and no such pid, or no heartbeat for
+    ``GRACE_S`` seconds (another host, or a pid reused by another process)."""
+    attrs = trial.user_attrs
+    worker = attrs.get("worker", {})
+    if worker.get("host") == HOST and "pid" in worker and worker["pid"] != os.getpid() \
+            and not _alive(worker["pid"]):
+        return True
+    beat = attrs.get("heartbeat")
+    if beat is None and trial.datetime_start is not None:
+        beat = trial.datetime_start.timestamp()
+    return beat is not None and now - beat > GRACE_S
+
+
+def recover(study: optuna.Study) -> list[int]:
+    """Mark the dead running trials failed and enqueue each once more; the numbers failed."""
+    failed = []
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        if not is_dead(t, time.time()):
+            continue
+        try:
+            study.tell(t.number, state=TrialState.FAIL)
+        except (RuntimeError, ValueError):       # another process failed it first
+            continue
+        failed.append(t.number)
+        if "retry_of" not in t.user_attrs:       # retried once
+            study.enqueue_trial(t.params, user_attrs={"retry_of": t.number}, skip_if_exists=False)
+    return failed
+
+
+def counted(study: optuna.Study) -> int:
+    """Trials that use up a stage's quota: finished, pruned, running, or failed for good (an
+    error, or a retry that died too). A dead trial waiting for its retry does not count."""
+    n = 0
+    for t in study.get_trials(deepcopy=False):
+        if t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING):
+            n += 1
+        elif t.state == TrialState.FAIL and ("error" in t.user_attrs.get("outcome", {})
+                                             or "retry_of" in t.user_attrs):
+            n += 1
+    return n
+
+
+@contextlib.contextmanager
+def ask_lock(study_dir: Path) -> Iterator[None]:
+    """This machine's workers take turns at asking for a trial (no overshoot of a stage)."""
+    if fcntl is None:
+        yield
+        return
+    fd = os.open(study_dir / ASK_LOCK, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def heartbeat(trial: optuna.Trial) -> Iterator[None]:
+    done = threading.Event()
+
+    def beat():
+        while not done.wait(HEARTBEAT_S):
+            with contextlib.suppress(Exception):     # a storage hiccup must not end the trial
+                trial.set_user_attr("heartbeat", time.time())
+
+    thread = threading.Thread(target=beat, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
+# ------------------------------------------------------------------ a worker
+def work(ctx: Context, index: int, worker: int, *, on_trial=None) -> None:
+    """Run stage ``index``'s trials until the stage has enough (worker ``worker`` of the search)."""
+    s = ctx.settings
+    if s.threads is not None or s.workers > 1:
+        torch.set_num_threads(s.threads or max(1, (os.cpu_count() or 1) // s.workers))
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    storage = open_storage(s, ctx.study_dir)
+    plan = load_stage(ctx, storage, index).user_attrs
+    space = space_from_dict(plan["space"])
+    existing = len(load_stage(ctx, storage, index).get_trials(deepcopy=False))
+    sampler = make_sampler(s.sampler, space, seed=worker_seed(s.seed, worker, existing), grid_points=s.grid_points)
+    study = load_stage(ctx, storage, index, sampler=sampler)
+    while True:
+        with ask_lock(ctx.study_dir):
+            recover(study)
+            if counted(study) >= plan["trials"]:
+                return
+            trial = study.ask()
+            # one record per write: each attribute is a line of the journal
+            trial.set_user_attr("worker", {"host": HOST, "pid": os.getpid(), "stage": index})
+            trial.set_user_attr("heartbeat", time.time())
+        _run_one(ctx, study, trial, index, space, plan["epochs"])
+        if on_trial is not None:
+            on_trial()
+
+
+def _run_one(ctx: Context, study, trial, index: int, space, epochs: int) -> None:
+    s = ctx.settings
+    with heartbeat(trial):
+        try:
+            outcome = run_trial(trial, stage=index, model=ctx.model, data=ctx.data, base=ctx.base, space=space,
+                                epochs=epochs, metric=s.metric, folds=s.folds, study_dir=ctx.study_dir,
+                                pruner=s.pruner, trial_report=s.trial_report)
+        except TrainwellError as e:   # a combination of values the options refuse: recorded, not retried
+            trial.set_user_attr("outcome", {"error": str(e)})
+            study.tell(trial, state=TrialState.FAIL)
+            _stop_on_systematic_errors(study, e)
+            return
+    trial.set_user_attr("outcome", outcome.attrs())
+    if outcome.value is None:
+        study.tell(trial, state=TrialState.PRUNED)
+    else:
+        study.tell(trial, outcome.value)
+
+
+def _stop_on_systematic_errors(study, error: TrainwellError) -> None:
+    """When the first ``FIRST_ERRORS`` trials of a stage all failed with an error, the search
+    stops with it: the options (not one combination of values) are at fault."""
+    trials = study.get_trials(deepcopy=False)
+    if len(trials) >= FIRST_ERRORS and all(t.state == TrialState.FAIL and "error" in t.user_attrs.get("outcome", {})
+                                           for t in trials[:FIRST_ERRORS]):
+        raise type(error)(f"search: the first {FIRST_ERRORS} trials all failed; the last: {error}")
+
+
+def _worker_main(ctx: Context, index: int, worker: int) -> None:
+    work(ctx, index, worker)
+
+
+# ------------------------------------------------------------------ the coordinator
+def run_stages(ctx: Context) -> list[optuna.Study]:
+    """Every stage in turn, with ``workers`` processes (in this process for one); the studies."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    storage = open_storage(ctx.settings, ctx.study_dir)
+    studies = []
+    for index in range(len(ctx.settings.stages)):
+        plan = prepare_stage(ctx, storage, index)
+        for message in plan["messages"]:
+            _say(ctx, f"stage {index + 1}: {message}")
+        study = load_stage(ctx, storage, index)
+        line = ProgressLine(ctx, study, index)
+        if ctx.settings.workers == 1:
+            work(ctx, index, 0, on_trial=line.show)
+        else:
+            _run_workers(ctx, index, line)
+        line.show(final=True)
+        studies.append(study)
+    return studies
+
+
+def _run_workers(ctx: Context, index: int, line: ProgressLine) -> None:
+    try:
+        pickle.dumps(ctx)
+    except (pickle.PicklingError, AttributeError, TypeError) as e:
+        raise ConfigError(f"search.workers = {ctx.settings.workers}: the model and data must be picklable "
+                          f"to go to worker processes ({e}); pass a module-level factory function, "
+                          f"or use workers = 1") from None
+    spawn = multiprocessing.get_context("spawn")   # no fork: torch's thread pools do not survive it
+    processes = [spawn.Process(target=_worker_main, args=(ctx, index, w), daemon=False)
+                 for w in range(ctx.settings.workers)]
+    for p in processes:
+        p.start()
+    try:
+        while any(p.is_alive() for p in processes):
+            for p in processes:
+                p.join(PROGRESS_S / len(processes))
+            line.show()
+    finally:
+        for p in processes:
+            if p.is_alive():
+                p.terminate()
+            p.join()
+    lost = [f"worker {w} (pid {p.pid}) exited with status {p.exitcode}"
+            for w, p in enumerate(processes) if p.exitcode]
+    for message in lost:
+        _say(ctx, f"search: {message}; its running trial is retried by the others or on --resume")
+
+
+def _say(ctx: Context, message: str) -> None:
+    if ctx.progress:
+        print(message, file=sys.stderr, flush=True)
+
+
+class ProgressLine:
+    """``stage 1/2: 12 done, 2 running, 3 pruned, 0 failed; best val_acc 0.9712 (trial 7)``."""
+
+    def __init__(self, ctx: Context, study: optuna.Study, index: int):
+        self.ctx, self.study, self.index, self.last = ctx, study, index, None
+        self.tty = sys.stderr.isatty()
+
+    def text(self) -> str:
+        trials = self.study.get_trials(deepcopy=False)
+        n = {state: sum(t.state == state for t in trials) for state in TrialState}
+        best = ranked(self.study, self.ctx.settings.maximize)
+        shown = f"; best {self.ctx.settings.metric} {best[0].value:.4g} (trial {best[0].number})" if best else ""
+        return (f"stage {self.index + 1}/{len(self.ctx.settings.stages)}: {n[TrialState.COMPLETE]} done, "
+                f"{n[TrialState.RUNNING]} running, {n[TrialState.PRUNED]} pruned, "
+                f"{n[TrialState.FAIL]} failed{shown}")
+
+    def show(self, final: bool = False) -> None:
+        if not self.ctx.progress:
+            return
+        text = self.text()
+        if text != self.last or final:
+            end = "\n" if final or not self.tty else ""
+            print(("\r" if self.tty else "") + text, end=end, file=sys.stderr, flush=True)
+            self.last = text

@@ -1,0 +1,141 @@
+"""One trial: the options with the trial's values, trained by ``trainwell.fit`` on every fold.
+
+Each trial (each fold of it) is a normal run directory under ``STUDY_DIR/trials/NNNN[/fold-F]``
+(config, metrics, checkpoints, results, babysitter findings; report.html with
+``trial_report = true``). Every trial starts from fresh weights: a config-built model is built
+anew, a model factory is called again, and a given ``nn.Module`` is deep-copied before training.
+"""
+from __future__ import annotations
+
+import copy
+import inspect
+import math
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from torch import nn
+
+from trainwell.data.sources import Splits
+from trainwell.data.splits import build_splits
+from trainwell.errors import ConfigError
+from trainwell.hpsearch.pruning import TrialWatch
+from trainwell.hpsearch.space import apply, suggest
+from trainwell.train.fit import fit
+
+TRIALS_DIR = "trials"
+
+
+@dataclass
+class Outcome:
+    """What a trial left: its value (None when pruned), the folds' values, why it was pruned."""
+
+    value: float | None
+    fold_values: list = field(default_factory=list)
+    prune_reason: str | None = None
+    seconds: float = 0.0
+    run_dir: str = ""
+
+    def attrs(self) -> dict:
+        spread = statistics.stdev(self.fold_values) if len(self.fold_values) > 1 else None
+        return {"fold_values": self.fold_values, "fold_std": spread, "prune_reason": self.prune_reason,
+                "seconds": self.seconds, "run_dir": self.run_dir}
+
+
+def fresh_model(model, values: dict):
+    """The trial's model: None or a model table (built by fit), a copy of a module, or what a
+    factory returns (called with the trial's values when it takes an argument)."""
+    if model is None or isinstance(model, dict):
+        return copy.deepcopy(model)
+    if isinstance(model, nn.Module):
+        return copy.deepcopy(model)
+    if callable(model):
+        takes_values = any(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
+                           for p in inspect.signature(model).parameters.values())
+        return model(dict(values)) if takes_values else model()
+    raise ConfigError(f"model must be an nn.Module, a model factory, a model table or None "
+                      f"(got {type(model).__name__})")
+
+
+def fold_data(data, options: dict, folds: int | None, fold: int):
+    """``(data, options)`` for fold ``fold`` of ``folds``: a source gets ``data.folds``/``data.fold``;
+    a Splits or an (X, y) pair is split by ``build_splits`` (stratified, seeded by data.seed)."""
+    if folds is None:
+        return data, options
+    if data is None or isinstance(data, str):
+        table = dict(options.get("data") or {"source": "digits"})
+        if isinstance(data, str) and table.get("source") != data:
+            table = {"source": data}      # as fit: the table's options belong to another source
+        options = {**options, "data": {**table, "folds": folds, "fold": fold}}
+        return None, options
+    seed = (options.get("data") or {}).get("seed", 0)
+    if isinstance(data, Splits):
+        pairs = [p for p in (data.train, data.val) if p is not None]
+        X, y = _concat(pairs)
+        split = build_splits((X, y), test=_numpy(data.test) if data.test is not None else None,
+                             folds=folds, fold=fold, seed=seed, num_classes=data.num_classes)
+        split.input_shape = data.input_shape
+        return split, options
+    X, y = _numpy(data)
+    return build_splits((X, y), folds=folds, fold=fold, seed=seed), options
+
+
+def _numpy(pair):
+    X, y = pair
+    return (X.cpu().numpy() if hasattr(X, "cpu") else X), (y.cpu().numpy() if hasattr(y, "cpu") else y)
+
+
+def _concat(pairs):
+    import numpy as np
+
+    arrays = [_numpy(p) for p in pairs]
+    return np.concatenate([a[0] for a in arrays]), np.concatenate([a[1] for a in arrays])
+
+
+def metric_value(run, metric: str) -> float | None:
+    """The trial's value: the returned model's validation metric (``results.json``) for a val_
+    metric, the last epoch's for a training metric."""
+    split, _, name = metric.partition("_")
+    if split == "val" and run.results.get("val"):
+        return run.results["val"].get(name)
+    return run.history[-1].get(metric) if run.history else None
+
+
+def trial_dir(study_dir, stage: int, number: int) -> Path:
+    """``STUDY_DIR/trials/S-NNNN``: stage S (from 1), trial NNNN of that stage."""
+    return Path(study_dir) / TRIALS_DIR / f"{stage + 1}-{number:04d}"
+
+
+def run_trial(trial, *, stage: int, model, data, base: dict, space: dict, epochs: int, metric: str,
+              folds: int | None, study_dir: Path, pruner: str, trial_report: bool) -> Outcome:
+    """Train the trial's configuration on every fold; prunes (returns ``value=None``) on the
+    first fold the pruning rules stop. The caller tells Optuna."""
+    started = time.perf_counter()
+    values = suggest(trial, space)
+    options = apply(base, values)
+    options.update(progress=False, report=trial_report, resume=False, epochs=epochs)
+    directory = trial_dir(study_dir, stage, trial.number)
+    outcome = Outcome(None, run_dir=str(directory))
+    for fold in range(folds or 1):
+        fold_source, fold_options = fold_data(data, options, folds, fold)
+        watch = TrialWatch(trial, metric=metric, offset=fold * epochs,
+                           pruner_name=pruner)
+        run_dir = directory / f"fold-{fold}" if folds else directory
+        fold_options = {**fold_options, "run_dir": str(run_dir),
+                        "callbacks": [*fold_options.get("callbacks", []), watch]}
+        # a config-built model: its table is fit's `model` argument (fit builds it anew)
+        trial_model = fold_options.pop("model", None) if model is None else fresh_model(model, values)
+        run = fit(trial_model, fold_source, **fold_options)
+        value = metric_value(run, metric)
+        reason = watch.reason or (run.stopped.message if run.stopped.failed else None)
+        if reason is None and (value is None or not math.isfinite(value)):
+            reason = f"{metric} = {value} at the end of the run"
+        if reason:
+            outcome.prune_reason = f"fold {fold}: {reason}" if folds else reason
+            break
+        outcome.fold_values.append(value)
+    outcome.seconds = time.perf_counter() - started
+    if outcome.prune_reason is None:
+        outcome.value = statistics.fmean(outcome.fold_values)
+    return outcome
