@@ -1,4 +1,5 @@
-"""The command line: ``trainwell fit | doctor | lr-find | demo | report | predict | options``.
+"""The command line: ``trainwell fit | doctor | lr-find | demo | report | predict | options |
+landscape | sharpness | connect | visualize``.
 
 Every config is validated before any work. Bad input prints one line naming the key, value
 or file and what is allowed, and exits with status 2; never a traceback.
@@ -21,6 +22,7 @@ from trainwell.babysit.doctor import doctor
 from trainwell.config import apply_sets, check_file_options, options_markdown, options_text, read_toml
 from trainwell.data.files import read_inputs
 from trainwell.errors import ConfigError, DataError, TrainwellError
+from trainwell.geometry import cli as geometry_cli
 from trainwell.train.fit import fit
 from trainwell.train.run import load_run
 from trainwell.train.rundir import atomic_write
@@ -302,6 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("options", help="list every config option with its default and source")
     p.add_argument("--markdown", action="store_true", help="as the docs/options.md table")
     p.set_defaults(func=cmd_options)
+    geometry_cli.add_parsers(sub)
     return parser
 
 

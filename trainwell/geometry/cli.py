@@ -1,0 +1,46 @@
+"""``trainwell landscape | sharpness | connect | visualize``: the geometry commands
+(docs/geometry.md, docs/visualize.md). ``add_parsers(sub)`` adds them to the main parser."""
+from __future__ import annotations
+
+from trainwell.geometry.directions import NORMALIZATIONS, ONE_D
+from trainwell.geometry.landscape import BN_POLICIES, POINTS_PER_PASS, SURFACE_SPAN, SURFACE_STEPS
+
+
+def cmd_landscape(args) -> int:
+    from trainwell.geometry.run_landscape import landscape
+
+    start = "init" if args.from_ == "init" else None
+    result = landscape(args.run_dir, to=args.to, start=start, plane=args.plane, seed=args.seed,
+                       normalization=args.normalization, one_d=args.one_d, span=args.span,
+                       steps=args.steps, bn=args.bn, subset=args.subset, test=not args.no_test,
+                       points_per_pass=args.points_per_pass)
+    loss = result.values["train_loss"]
+    print(f"{result.kind}: train loss from {float(loss.min()):.4g} to {float(loss.max()):.4g} "
+          f"over {loss.numel()} points")
+    if result.meta.get("sampling_error") is not None:
+        print(f"subset of {result.meta['subset']} samples: standard error of the loss "
+              f"{result.meta['sampling_error']:.2g}")
+    print(f"files: {args.run_dir}/geometry/")
+    return 0
+
+
+def add_parsers(sub) -> None:
+    p = sub.add_parser("landscape", help="loss landscape of a run: a 2-D surface around the solution, "
+                       "the line from init (--from init) or to another run (--to), or a plane (--plane)")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a finished run directory")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--to", metavar="OTHER_RUN", help="1-D: the line from this run's weights to OTHER_RUN's")
+    which.add_argument("--from", dest="from_", choices=["init"], help="1-D: the line from the initial weights")
+    which.add_argument("--plane", nargs=2, metavar=("RUN_B", "RUN_C"), help="2-D: the plane through three runs")
+    p.add_argument("--steps", type=int, default=SURFACE_STEPS, help=f"grid points per axis (default {SURFACE_STEPS})")
+    p.add_argument("--span", type=float, default=SURFACE_SPAN, help=f"surface coordinates in [-SPAN, SPAN] (default {SURFACE_SPAN})")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random directions and of the subset (default 0)")
+    p.add_argument("--normalization", choices=list(NORMALIZATIONS), default="filter", help="direction scaling (default filter)")
+    p.add_argument("--one-d", choices=list(ONE_D), default="zero",
+                   help="1-D parameters (biases, norm weights): zero (the paper's default) or include")
+    p.add_argument("--bn", choices=list(BN_POLICIES), default="frozen", help="batch-norm statistics (default frozen)")
+    p.add_argument("--subset", type=int, help="evaluate on this many seeded training samples (default: all)")
+    p.add_argument("--no-test", action="store_true", help="do not evaluate the test split")
+    p.add_argument("--points-per-pass", type=int, default=POINTS_PER_PASS,
+                   help=f"grid points per batched forward (default {POINTS_PER_PASS})")
+    p.set_defaults(func=cmd_landscape)
