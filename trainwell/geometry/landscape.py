@@ -40,6 +40,7 @@ SURFACE_SPAN = 1.0            # coordinates in [-1, 1] along filter-normalized d
 PLANE_MARGIN = 0.2            # the plane's grid reaches 20 % beyond the three solutions
 POINTS_PER_PASS = 32          # grid points evaluated in one vmapped forward
 EVAL_BATCH = 2048             # samples per forward
+COLLINEAR = 1e-10             # w3 - w1 with less than this share of its squared norm off the line
 
 
 @dataclass
@@ -125,12 +126,13 @@ class Evaluator:
 
 
 def evaluate_grid(ev: Evaluator, center: Weights, directions: list[Weights], coords: torch.Tensor, *,
-                  path=None, meta: dict | None = None) -> dict[str, torch.Tensor]:
+                  path=None, meta: dict | None = None, restart: bool = False) -> dict[str, torch.Tensor]:
     """The values at ``center + coords[p] @ directions`` for every row p of ``coords``; with
     ``path``, the grid so far is saved after every pass and an existing file with the same
-    ``meta`` and coordinates is resumed (its NaN entries are the points still to do)."""
+    ``meta`` and coordinates is resumed (its NaN entries are the points still to do). A file
+    holding another grid is a DataError, or with ``restart=True`` replaced."""
     meta = dict(meta or {})
-    values = _resume(path, meta, coords) if path is not None else None
+    values = _resume(path, meta, coords, restart=restart) if path is not None else None
     if values is None:
         values = {}
     pending = [p for p in range(coords.shape[0]) if not values or math.isnan(float(values["train_loss"][p]))]
@@ -161,9 +163,9 @@ def _save_grid(path, meta: dict, coords: torch.Tensor, values: dict) -> None:
         save_file(tensors, str(temp), metadata={"trainwell": json.dumps(meta, sort_keys=True)})
 
 
-def _resume(path, meta: dict, coords: torch.Tensor) -> dict | None:
+def _resume(path, meta: dict, coords: torch.Tensor, *, restart: bool) -> dict | None:
     """The partly computed grid in ``path`` when it matches ``meta`` and ``coords``; None when
-    there is no file; a DataError when it holds another grid."""
+    there is no file (or it holds another grid and ``restart``); else a DataError."""
     path = Path(path)
     if not path.exists():
         return None
@@ -176,6 +178,8 @@ def _resume(path, meta: dict, coords: torch.Tensor) -> dict | None:
                         f"delete it to start over") from None
     same = json.loads(json.dumps(meta, sort_keys=True)) == saved
     if not same or tensors["coords"].shape != coords.shape or not torch.equal(tensors["coords"], coords):
+        if restart:
+            return None
         changed = sorted(k for k in set(saved) | set(meta) if saved.get(k) != json.loads(json.dumps(meta)).get(k))
         raise DataError(f"{path}: holds a grid with other settings ({', '.join(changed) or 'coordinates'}); "
                         f"delete it or write to another file")
@@ -219,18 +223,21 @@ def sampling_error(model, loss_fn, X, y, population: int) -> float:
     return float(per.std() / math.sqrt(n) * math.sqrt((population - n) / max(population - 1, 1)))
 
 
-def interpolate(model, start: Weights, end: Weights, data, *, alphas=None, path=None, **options) -> Landscape:
-    """1-D: the values at ``start + alpha (end - start)`` (alpha from -0.5 to 1.5 by default)."""
+def interpolate(model, start: Weights, end: Weights, data, *, alphas=None, path=None, restart: bool = False,
+                **options) -> Landscape:
+    """1-D: the values at ``start + alpha (end - start)`` (alpha from -0.5 to 1.5 by default).
+    ``path``/``restart``: see ``evaluate_grid``; ``options``: see ``make_evaluator``."""
     alphas = torch.linspace(*ALPHA_RANGE, LINE_POINTS) if alphas is None else torch.as_tensor(alphas, dtype=torch.float32)
     ev, meta = make_evaluator(model, data, **options)
     meta.update(kind="line", distance=math.sqrt(dot(difference(end, start), difference(end, start))))
-    values = evaluate_grid(ev, start, [difference(end, start)], alphas[:, None], path=path, meta=meta)
+    values = evaluate_grid(ev, start, [difference(end, start)], alphas[:, None], path=path, meta=meta,
+                           restart=restart)
     return Landscape("line", [alphas], values, meta)
 
 
 def surface(model, data, *, center: Weights | None = None, directions: list[Weights] | None = None,
             seed: int = 0, normalization: str = "filter", one_d: str = "zero", span: float = SURFACE_SPAN,
-            steps: int = SURFACE_STEPS, path=None, **options) -> Landscape:
+            steps: int = SURFACE_STEPS, path=None, restart: bool = False, **options) -> Landscape:
     """2-D: the values on a ``steps`` x ``steps`` grid of ``[-span, span]^2`` around ``center``
     (default: the model's weights) along two directions (default: filter-normalized random ones
     drawn with ``seed`` and ``seed + 1``)."""
@@ -243,17 +250,17 @@ def surface(model, data, *, center: Weights | None = None, directions: list[Weig
     else:
         dmeta = {"seed": None, "normalization": "given", "one_d": None}
     axis = torch.linspace(-span, span, steps)
-    ev, meta = make_evaluator(model, data, **options)
+    ev, meta = make_evaluator(model, data, seed=seed, **options)
     meta.update(kind="surface", **dmeta)
     gx, gy = torch.meshgrid(axis, axis, indexing="ij")
     coords = torch.stack([gx.reshape(-1), gy.reshape(-1)], dim=1)
-    values = evaluate_grid(ev, center, directions, coords, path=path, meta=meta)
+    values = evaluate_grid(ev, center, directions, coords, path=path, meta=meta, restart=restart)
     return Landscape("surface", [axis, axis], {k: v.reshape(steps, steps) for k, v in values.items()},
                      meta)
 
 
 def plane(model, w1: Weights, w2: Weights, w3: Weights, data, *, steps: int = 31,
-          margin: float = PLANE_MARGIN, path=None, **options) -> Landscape:
+          margin: float = PLANE_MARGIN, path=None, restart: bool = False, **options) -> Landscape:
     """2-D: the plane through three solutions, in an orthonormal basis (Gram-Schmidt) of
     ``w2 - w1`` and ``w3 - w1``, with the grid reaching ``margin`` beyond them; ``meta["points"]``
     holds the three solutions' coordinates."""
@@ -262,12 +269,12 @@ def plane(model, w1: Weights, w2: Weights, w3: Weights, data, *, steps: int = 31
     uu = dot(u, u)
     if uu == 0:
         raise ConfigError("plane: the first two solutions are the same weights")
+    d3 = difference(w3, w1)
     v = {k: v[k] - dot(v, u) / uu * u[k] for k in v}
     vv = dot(v, v)
-    if vv == 0:
+    if vv <= COLLINEAR * dot(d3, d3):
         raise ConfigError("plane: the three solutions lie on one line")
     un, vn = {k: t / math.sqrt(uu) for k, t in u.items()}, {k: t / math.sqrt(vv) for k, t in v.items()}
-    d3 = difference(w3, w1)
     points = [(0.0, 0.0), (math.sqrt(uu), 0.0), (dot(d3, un), math.sqrt(vv))]
     xs, ys = [p[0] for p in points], [p[1] for p in points]
     pad_x, pad_y = margin * (max(xs) - min(xs)), margin * (max(ys) - min(ys))
@@ -277,5 +284,5 @@ def plane(model, w1: Weights, w2: Weights, w3: Weights, data, *, steps: int = 31
     meta.update(kind="plane", points=points)
     gx, gy = torch.meshgrid(ax, ay, indexing="ij")
     coords = torch.stack([gx.reshape(-1), gy.reshape(-1)], dim=1)
-    values = evaluate_grid(ev, w1, [un, vn], coords, path=path, meta=meta)
+    values = evaluate_grid(ev, w1, [un, vn], coords, path=path, meta=meta, restart=restart)
     return Landscape("plane", [ax, ay], {k: v.reshape(steps, steps) for k, v in values.items()}, meta)

@@ -6,7 +6,8 @@ random directions (saved in ``directions.safetensors`` with their seed and reuse
 and normalization are the same). ``start="init"``: the 1-D line from the initial weights to the
 solution. ``to=OTHER_RUN``: the 1-D line from this run's solution to another's. ``plane=(B, C)``:
 the plane through this run's and two other runs' solutions. Each grid resumes from its
-``*.grid.safetensors`` file when interrupted.
+``*.grid.safetensors`` file when interrupted and called again with the same settings (other
+settings start that grid over).
 """
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ def landscape(run_dir, *, to=None, start: str | None = None, plane=None, model=N
     if sum(x is not None for x in (to, start, plane)) > 1:
         raise ConfigError("landscape: give at most one of to, start and plane")
     rd = open_run(run_dir, model=model)
-    options = {"loss": rd.loss, "bn": bn, "subset": subset, "seed": seed,
+    options = {"loss": rd.loss, "bn": bn, "subset": subset, "seed": seed, "restart": True,
                "test": rd.test if test else None, "points_per_pass": points_per_pass}
     out = make_directory(rd.out_dir)
     with lock_run_dir(rd.run.run_dir):
@@ -71,7 +72,8 @@ def landscape(run_dir, *, to=None, start: str | None = None, plane=None, model=N
         else:
             directions = _directions(rd, out / "directions.safetensors", seed=seed,
                                      normalization=normalization, one_d=one_d)
-            result = surface(rd.model, rd.train, directions=directions, span=span, steps=steps,
+            options.pop("seed")
+            result = surface(rd.model, rd.train, directions=directions, seed=seed, span=span, steps=steps,
                              path=out / "surface.grid.safetensors", **options)
             result.meta.update(seed=seed, normalization=normalization, one_d=one_d, span=span)
             _write(rd, result, "surface", "loss surface",
