@@ -65,3 +65,14 @@ def test_cli_landscape_and_its_errors(digits_runs, capsys, tmp_path):
     assert "does not exist" in capsys.readouterr().err
     assert main(["landscape", str(run_a), "--subset", "1"]) == 2
     assert "subset = 1: must be an integer" in capsys.readouterr().err
+
+
+def test_cli_sharpness_writes_its_numbers(digits_runs, capsys):
+    run_a, _ = digits_runs
+    assert main(["sharpness", str(run_a), "--trace-samples", "4", "--subset", "300", "--k", "2"]) == 0
+    assert "top Hessian eigenvalues" in capsys.readouterr().out
+    saved = json.loads((run_a / "geometry" / "sharpness.json").read_text())
+    assert saved["samples"] == 300 and len(saved["top_eigenvalues"]) == 2
+    assert saved["top_eigenvalues"][0] >= saved["top_eigenvalues"][1] > 0
+    assert main(["sharpness", str(run_a), "--method", "power", "--trace-samples", "1"]) == 2
+    assert "samples = 1: need at least 2 probes" in capsys.readouterr().err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from trainwell.geometry.directions import NORMALIZATIONS, ONE_D
+from trainwell.geometry.hessian import METHODS, SAM_M, SAM_RHO, TRACE_SAMPLES
 from trainwell.geometry.landscape import BN_POLICIES, POINTS_PER_PASS, SURFACE_SPAN, SURFACE_STEPS
 
 
@@ -21,6 +22,19 @@ def cmd_landscape(args) -> int:
         print(f"subset of {result.meta['subset']} samples: standard error of the loss "
               f"{result.meta['sampling_error']:.2g}")
     print(f"files: {args.run_dir}/geometry/")
+    return 0
+
+
+def cmd_sharpness(args) -> int:
+    from trainwell.geometry.run_sharpness import sharpness
+
+    r = sharpness(args.run_dir, k=args.k, method=args.method, trace_samples=args.trace_samples,
+                  rho=args.rho, m=args.m, subset=args.subset, seed=args.seed)
+    print(f"top Hessian eigenvalues: {', '.join(f'{v:.5g}' for v in r['top_eigenvalues'])} "
+          f"({r['eigen_seconds']:.1f} s, {r['method']})")
+    print(f"Hessian trace (Hutchinson, {r['trace_samples']} probes): {r['trace']:.5g} +- {r['trace_stderr']:.2g}")
+    print(f"m-sharpness (rho {r['rho']}, m {r['m']}): {r['m_sharpness']:.5g}")
+    print(f"file: {args.run_dir}/geometry/sharpness.json")
     return 0
 
 
@@ -44,3 +58,16 @@ def add_parsers(sub) -> None:
     p.add_argument("--points-per-pass", type=int, default=POINTS_PER_PASS,
                    help=f"grid points per batched forward (default {POINTS_PER_PASS})")
     p.set_defaults(func=cmd_landscape)
+
+    p = sub.add_parser("sharpness", help="top Hessian eigenvalues, Hessian trace and SAM's m-sharpness "
+                       "of a run's solution")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a finished run directory")
+    p.add_argument("--k", type=int, default=1, help="how many top eigenvalues (default 1)")
+    p.add_argument("--method", choices=list(METHODS), default="lanczos", help="eigenvalue method (default lanczos)")
+    p.add_argument("--trace-samples", type=int, default=TRACE_SAMPLES,
+                   help=f"Hutchinson probes (default {TRACE_SAMPLES})")
+    p.add_argument("--rho", type=float, default=SAM_RHO, help=f"m-sharpness radius (default {SAM_RHO})")
+    p.add_argument("--m", type=int, default=SAM_M, help=f"m-sharpness batch size (default {SAM_M})")
+    p.add_argument("--subset", type=int, help="use this many seeded training samples (default: all)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the probes and the subset (default 0)")
+    p.set_defaults(func=cmd_sharpness)
