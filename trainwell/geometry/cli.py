@@ -2,8 +2,11 @@
 (docs/geometry.md, docs/visualize.md). ``add_parsers(sub)`` adds them to the main parser."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from trainwell.geometry.directions import NORMALIZATIONS, ONE_D
 from trainwell.geometry.hessian import METHODS, SAM_M, SAM_RHO, TRACE_SAMPLES
+from trainwell.geometry.connect import KINDS as CURVE_KINDS
 from trainwell.geometry.landscape import BN_POLICIES, POINTS_PER_PASS, SURFACE_SPAN, SURFACE_STEPS
 
 
@@ -35,6 +38,22 @@ def cmd_sharpness(args) -> int:
     print(f"Hessian trace (Hutchinson, {r['trace_samples']} probes): {r['trace']:.5g} +- {r['trace_stderr']:.2g}")
     print(f"m-sharpness (rho {r['rho']}, m {r['m']}): {r['m_sharpness']:.5g}")
     print(f"file: {args.run_dir}/geometry/sharpness.json")
+    return 0
+
+
+def cmd_connect(args) -> int:
+    from trainwell.geometry.connect import connect
+
+    options = {k: v for k, v in (("epochs", args.epochs), ("lr", args.lr)) if v is not None}
+    run_dir = args.run_dir or f"{args.run_a.rstrip('/')}-connect-{Path(args.run_b).name}"
+    r = connect(args.run_a, args.run_b, run_dir=run_dir, kind=args.kind, bends=args.bends,
+                resume=args.resume, progress=not args.quiet, **options)
+    for name in ("line", "curve"):
+        s = r[f"{name}_summary"]
+        accs = "".join(f", {split} accuracy drops up to {100 * s[f'{split}_acc_max_drop']:.1f} points"
+                       for split in ("train", "test") if f"{split}_acc_max_drop" in s)
+        print(f"{name}: train loss barrier {s['train_loss_barrier']:.4g}{accs}")
+    print(f"run: {run_dir} (connect_values.json, geometry/connect.png)")
     return 0
 
 
@@ -71,3 +90,16 @@ def add_parsers(sub) -> None:
     p.add_argument("--subset", type=int, help="use this many seeded training samples (default: all)")
     p.add_argument("--seed", type=int, default=0, help="seed of the probes and the subset (default 0)")
     p.set_defaults(func=cmd_sharpness)
+
+    p = sub.add_parser("connect", help="train a low-loss curve between two runs' solutions (mode "
+                       "connectivity) and compare it with the straight line")
+    p.add_argument("run_a", metavar="RUN_A", help="a finished run directory (its options train the curve)")
+    p.add_argument("run_b", metavar="RUN_B", help="a finished run of the same model")
+    p.add_argument("--run-dir", help="where the curve's run goes (default RUN_A-connect-RUN_B)")
+    p.add_argument("--kind", choices=list(CURVE_KINDS), default="bezier", help="curve (default bezier)")
+    p.add_argument("--bends", type=int, default=1, help="bends of the curve (default 1)")
+    p.add_argument("--epochs", type=int, help="epochs (default: RUN_A's)")
+    p.add_argument("--lr", type=float, help="learning rate (default: RUN_A's)")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted curve run in --run-dir")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_connect)
