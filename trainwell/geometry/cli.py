@@ -8,6 +8,7 @@ from trainwell.geometry.directions import NORMALIZATIONS, ONE_D
 from trainwell.geometry.hessian import METHODS, SAM_M, SAM_RHO, TRACE_SAMPLES
 from trainwell.geometry.connect import KINDS as CURVE_KINDS
 from trainwell.geometry.landscape import BN_POLICIES, POINTS_PER_PASS, SURFACE_SPAN, SURFACE_STEPS
+from trainwell.geometry.visualize import OCCLUSION_PATCH, OCCLUSION_STRIDE, SHOWN_IMAGES, TSNE_SAMPLES
 
 
 def cmd_landscape(args) -> int:
@@ -57,6 +58,19 @@ def cmd_connect(args) -> int:
     return 0
 
 
+def cmd_visualize(args) -> int:
+    from trainwell.geometry.run_visualize import visualize
+
+    drawn = visualize(args.run_dir, images=args.images, tsne_samples=args.tsne_samples, patch=args.patch,
+                      stride=args.stride, seed=args.seed)
+    skipped = drawn.pop("skipped")
+    for png, title in drawn.items():
+        print(f"{title}: {args.run_dir}/geometry/{png}")
+    for name, why in skipped.items():
+        print(f"{name}: not drawn ({why})")
+    return 0
+
+
 def add_parsers(sub) -> None:
     p = sub.add_parser("landscape", help="loss landscape of a run: a 2-D surface around the solution, "
                        "the line from init (--from init) or to another run (--to), or a plane (--plane)")
@@ -103,3 +117,13 @@ def add_parsers(sub) -> None:
     p.add_argument("--resume", action="store_true", help="continue an interrupted curve run in --run-dir")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_connect)
+
+    p = sub.add_parser("visualize", help="inside a run's network: first-layer filters, t-SNE of the "
+                       "penultimate layer, saliency and occlusion maps (PNGs and a report section)")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a finished run directory")
+    p.add_argument("--images", type=int, default=SHOWN_IMAGES, help=f"test images for saliency and occlusion (default {SHOWN_IMAGES})")
+    p.add_argument("--tsne-samples", type=int, default=TSNE_SAMPLES, help=f"samples in the t-SNE plot (default {TSNE_SAMPLES})")
+    p.add_argument("--patch", type=int, default=OCCLUSION_PATCH, help=f"occlusion patch side in pixels (default {OCCLUSION_PATCH})")
+    p.add_argument("--stride", type=int, default=OCCLUSION_STRIDE, help=f"occlusion stride (default {OCCLUSION_STRIDE})")
+    p.add_argument("--seed", type=int, default=0, help="seed of the t-SNE and its samples (default 0)")
+    p.set_defaults(func=cmd_visualize)

@@ -27,7 +27,7 @@ from trainwell.errors import ConfigError, DataError
 from trainwell.geometry import plots
 from trainwell.geometry.directions import Weights, check_choice, combine, difference
 from trainwell.geometry.landscape import Evaluator
-from trainwell.geometry.run_landscape import add_figures
+from trainwell.geometry.run_landscape import add_figures, refresh_report
 from trainwell.geometry.runs import GEOMETRY_DIR, open_run
 from trainwell.nn.losses import accuracy_fn, make_loss
 from trainwell.train.fit import fit
@@ -168,7 +168,5 @@ def _measure(curve: Curve, a, run_a, run_b, run_dir: Path, *, points: int) -> di
         "mode connectivity", f"Loss and accuracy along the trained {curve.kind} curve (solid) and the "
         f"straight line (dotted) between {run_a} (t = 0) and {run_b} (t = 1); batch-norm statistics "
         f"recomputed at each t.")})
-    if (run_dir / "report.html").exists():
-        from trainwell.report.html import write_report   # lazily: matplotlib is slow to import
-        write_report(run_dir)
+    refresh_report(run_dir)
     return summary

@@ -109,16 +109,20 @@ def curve_vs_line(ts, curve: dict, straight: dict, path, *, title: str) -> Path:
     return save(fig, path)
 
 
-def image_grid(images, path, *, title: str, labels=None, cmap: str = "gray") -> Path:
-    """Images (N, H, W) or (N, H, W, 3) in a square grid, each scaled to its own range."""
+def image_grid(images, path, *, title: str, labels=None, cmap: str = "gray", cols: int | None = None) -> Path:
+    """Images (N, H, W) or (N, H, W, 3) in a grid (square unless ``cols``), each scaled to its
+    own range."""
     images = np.asarray(images)
     n = len(images)
-    cols = math.ceil(math.sqrt(n))
+    cols = cols or math.ceil(math.sqrt(n))
     rows = math.ceil(n / cols)
     fig = Figure(figsize=(1.3 * cols, 1.3 * rows + 0.4))
     for i in range(n):
         ax = fig.add_subplot(rows, cols, i + 1)
-        ax.imshow(images[i], cmap=cmap, interpolation="nearest")
+        img = images[i]
+        if img.ndim == 3:                    # RGB: each image scaled to [0, 1]
+            img = (img - img.min()) / (img.max() - img.min() + 1e-12)
+        ax.imshow(img, cmap=cmap, interpolation="nearest")
         ax.set_xticks([])
         ax.set_yticks([])
         if labels is not None:

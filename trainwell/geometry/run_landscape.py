@@ -79,7 +79,7 @@ def landscape(run_dir, *, to=None, start: str | None = None, plane=None, model=N
             _write(rd, result, "surface", "loss surface",
                    f"Train loss around the solution along two {normalization}-normalized random "
                    f"directions (seed {seed}; 1-D parameters: {one_d}; batch norm: {bn}).")
-    _refresh_report(rd)
+    refresh_report(rd.run.run_dir)
     return result
 
 
@@ -135,9 +135,9 @@ def add_figures(out: Path, figures: dict) -> None:
     atomic_write_json(known, path)
 
 
-def _refresh_report(rd: RunData) -> None:
+def refresh_report(run_dir) -> None:
     """Rewrites the run's report.html when it has one, so the new figures appear in it."""
-    run_dir = Path(rd.run.run_dir)
+    run_dir = Path(run_dir)
     if (run_dir / "report.html").exists():
         from trainwell.report.html import write_report   # lazily: matplotlib is slow to import
         write_report(run_dir)
