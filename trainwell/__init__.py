@@ -7,6 +7,10 @@ from trainwell.babysit.doctor import doctor
 from trainwell.babysit.lr_find import lr_find
 from trainwell.config import Config
 from trainwell.errors import CheckpointError, ConfigError, DataError, TrainwellError
+from trainwell.geometry.connect import connect
+from trainwell.geometry.run_landscape import landscape
+from trainwell.geometry.run_sharpness import sharpness
+from trainwell.geometry.run_visualize import visualize
 from trainwell.nn.init import init
 from trainwell.train.callbacks import Callback, EarlyStopping
 from trainwell.train.fit import fit
@@ -18,5 +22,6 @@ __all__ = [
     "fit", "doctor", "lr_find", "load_run", "Run", "Trainer", "StepParts", "TrainState", "Stop",
     "StopKind", "Callback", "EarlyStopping", "Config", "init", "TrainwellError", "ConfigError",
     "DataError", "CheckpointError",
+    "landscape", "sharpness", "connect", "visualize",
 ]
 __version__ = "0.1.0"

@@ -24,7 +24,6 @@ from torch import nn
 from torch.func import functional_call
 
 from trainwell.errors import ConfigError, DataError
-from trainwell.geometry import plots
 from trainwell.geometry.directions import Weights, check_choice, combine, difference
 from trainwell.geometry.landscape import Evaluator
 from trainwell.geometry.run_landscape import add_figures, refresh_report
@@ -151,6 +150,8 @@ def connect(run_a, run_b, *, run_dir, kind: str = "bezier", bends: int = 1, resu
 
 
 def _measure(curve: Curve, a, run_a, run_b, run_dir: Path, *, points: int) -> dict:
+    from trainwell.geometry import plots   # lazily: matplotlib is slow to import
+
     ev = Evaluator(a.model, {"train": a.train, **({"test": a.test} if a.test is not None else {})},
                    make_loss(a.loss), accuracy_fn(a.loss, a.train[1]), bn="recompute")
     ts = torch.linspace(0, 1, points).tolist()

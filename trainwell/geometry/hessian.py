@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 from torch.func import functional_call
 
 from trainwell.errors import ConfigError
@@ -99,6 +98,9 @@ def top_eigenvalues(op: HessianOperator, *, k: int = 1, method: str = "lanczos",
         raise ConfigError(f"k = {k}: must be in 1..{op.size - 1} (the model has {op.size} parameters)")
     if method == "power":
         return _power(op, k=k, seed=seed, iters=iters, tol=tol)
+    # lazily: scipy.sparse.linalg takes half a second to import
+    from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
+
     device, dtype = next(iter(op.params.values())).device, next(iter(op.params.values())).dtype
 
     def mv(x):

@@ -15,7 +15,6 @@ import json
 from pathlib import Path
 
 from trainwell.errors import ConfigError, DataError
-from trainwell.geometry import plots
 from trainwell.geometry.directions import load_directions, random_directions, save_directions
 from trainwell.geometry.landscape import (POINTS_PER_PASS, SURFACE_SPAN, SURFACE_STEPS, Landscape,
                                           interpolate, plane as plane_through, surface)
@@ -102,6 +101,8 @@ def _directions(rd: RunData, path: Path, *, seed: int, normalization: str, one_d
 
 
 def _write(rd: RunData, result: Landscape, name: str, title: str, caption: str) -> None:
+    from trainwell.geometry import plots   # lazily: matplotlib is slow to import
+
     out = rd.out_dir
     atomic_write_json(result.to_dict(), out / f"{name}.json")
     if result.meta.get("sampling_error") is not None:

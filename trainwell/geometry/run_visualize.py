@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from trainwell.geometry import plots
 from trainwell.geometry.run_landscape import add_figures, refresh_report
 from trainwell.geometry.runs import open_run
 from trainwell.geometry.visualize import (OCCLUSION_PATCH, OCCLUSION_STRIDE, SHOWN_IMAGES, TSNE_SAMPLES,
@@ -19,6 +18,8 @@ def visualize(run_dir, *, model=None, images: int = SHOWN_IMAGES, tsne_samples: 
               patch: int = OCCLUSION_PATCH, stride: int = OCCLUSION_STRIDE, seed: int = 0) -> dict:
     """Draws the figures that apply to the run's model and data; returns ``{png name: title}``
     and, under "skipped", why a figure was not drawn."""
+    from trainwell.geometry import plots   # lazily: matplotlib is slow to import
+
     rd = open_run(run_dir, model=model)
     X, y = rd.test if rd.test is not None else rd.train
     shape = image_shape(rd.train[0].shape[1:])
