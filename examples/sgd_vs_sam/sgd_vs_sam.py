@@ -21,6 +21,7 @@ import statistics
 from pathlib import Path
 
 import numpy as np
+import torch
 
 import trainwell
 from trainwell.geometry import plots
@@ -31,11 +32,11 @@ OPTIMIZERS = {"sgd": {"optimizer": "sgd"},
               "sam": {"optimizer": "sam", "optimizer_options": {"base": "sgd", "rho": 0.05}}}   # Foret et al.
 
 
-def one(out: Path, name: str, seed: int, steps: int) -> dict:
-    options = {**COMMON, **OPTIMIZERS[name]}
+def one(out: Path, name: str, seed: int, steps: int, epochs: int, trace_samples: int) -> dict:
+    options = {**COMMON, **OPTIMIZERS[name], "epochs": epochs}
     run_dir = out / f"{name}-{seed}"
     run = trainwell.fit(options.pop("model"), "digits", run_dir=str(run_dir), seed=seed, **options)
-    s = trainwell.sharpness(run_dir, trace_samples=50)
+    s = trainwell.sharpness(run_dir, trace_samples=trace_samples)
     line = trainwell.landscape(run_dir, start="init")
     surface = trainwell.landscape(run_dir, steps=steps, test=False)
     centre = steps // 2
@@ -50,10 +51,13 @@ def main() -> None:
     ap.add_argument("--out", default="runs/sgd_vs_sam")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     ap.add_argument("--steps", type=int, default=21, help="surface grid points per axis (default 21)")
+    ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--trace-samples", type=int, default=50, help="Hutchinson probes (default 50)")
     args = ap.parse_args()
+    torch.set_num_threads(1)    # small models: a second thread only adds synchronisation
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    results = {name: [one(out, name, seed, args.steps) for seed in args.seeds] for name in OPTIMIZERS}
+    results = {name: [one(out, name, seed, args.steps, args.epochs, args.trace_samples) for seed in args.seeds] for name in OPTIMIZERS}
     keys = ["test_acc", "train_loss", "top_eigenvalue", "trace", "m_sharpness", "surface_mean_rise"]
     print(f"{'':4} " + " ".join(f"{k:>17}" for k in keys))
     for name, rows in results.items():

@@ -146,3 +146,8 @@ def test_subset_is_seeded_and_reports_its_sampling_error(images):
         L.surface(model, (X, y), subset=100)
     with pytest.raises(ConfigError, match="bn = 'live'"):
         L.surface(model, (X, y), bn="live")
+
+
+def test_non_finite_values_are_json_strings():
+    ls = L.Landscape("line", [torch.tensor([0.0, 1.0])], {"train_loss": torch.tensor([0.5, float("inf")])})
+    assert ls.to_dict()["values"]["train_loss"] == [0.5, "inf"]

@@ -55,8 +55,15 @@ class Landscape:
     meta: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
+        """As JSON values; a non-finite loss (far from a solution) becomes "nan" / "inf" / "-inf"."""
         return {"kind": self.kind, "axes": [a.tolist() for a in self.axes],
-                "values": {k: v.tolist() for k, v in self.values.items()}, "meta": self.meta}
+                "values": {k: _finite(v.tolist()) for k, v in self.values.items()}, "meta": self.meta}
+
+
+def _finite(obj):
+    if isinstance(obj, list):
+        return [_finite(v) for v in obj]
+    return obj if math.isfinite(obj) else str(obj)
 
 
 @dataclass
