@@ -36,12 +36,11 @@ import time
 from pathlib import Path
 
 import torch
-from torch.func import functional_call, hessian
 
 import trainwell
 from trainwell.geometry.connect import connect
 from trainwell.geometry.directions import dot, random_directions, weights_of
-from trainwell.geometry.hessian import HessianOperator, top_eigenvalues
+from trainwell.geometry.hessian import HessianOperator, explicit_hessian, top_eigenvalues
 from trainwell.geometry.landscape import evaluate_grid, make_evaluator
 from trainwell.geometry.runs import open_run
 
@@ -132,21 +131,11 @@ def explicit_top_eigenvalue(base: Path) -> dict:
         opt.zero_grad()
         torch.nn.functional.cross_entropy(model(X), y).backward()
         opt.step()
-    names, shapes = zip(*[(k, p.shape) for k, p in model.named_parameters()])
-    in_double = copy.deepcopy(model).double()
-
-    def loss(vector):
-        params, i = {}, 0
-        for name, shape in zip(names, shapes):
-            params[name] = vector[i:i + shape.numel()].reshape(shape)
-            i += shape.numel()
-        return torch.nn.functional.cross_entropy(functional_call(in_double, params, (X.double(),)), y)
-
     t = time.perf_counter()
-    flat = torch.cat([p.detach().reshape(-1) for p in model.parameters()]).double()
-    exact = float(torch.linalg.eigvalsh(hessian(loss)(flat))[-1])
+    H = explicit_hessian(model, X, y)
+    exact = float(torch.linalg.eigvalsh(H)[-1])
     t_exact = time.perf_counter() - t
-    out = {"parameters": flat.numel(), "explicit": exact, "explicit_seconds": t_exact}
+    out = {"parameters": H.shape[0], "explicit": exact, "explicit_seconds": t_exact}
     for method in ("lanczos", "power"):
         t = time.perf_counter()
         value = top_eigenvalues(HessianOperator(model, X, y), method=method)[0]

@@ -23,24 +23,3 @@ def digits_runs(tmp_path_factory):
         dirs.append(run_dir)
     return dirs
 
-
-class Crash(Exception):
-    """Stands for a process dying mid-run."""
-
-
-class CrashAt(trainwell.Callback):
-    def __init__(self, step):
-        self.step = step
-
-    def on_after_step(self, state):
-        if state.step == self.step:
-            raise Crash
-
-
-@pytest.fixture
-def crash_at():
-    """``crash_at(step)`` -> a callback that raises ``crash_at.error`` after that step."""
-    def make(step):
-        return CrashAt(step)
-    make.error = Crash
-    return make

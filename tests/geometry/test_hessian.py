@@ -1,18 +1,19 @@
-import copy
 import math
 
 import pytest
 import torch
 from torch import nn
-from torch.func import functional_call, hessian
+from torch.func import functional_call
 
 from trainwell.errors import ConfigError
-from trainwell.geometry.hessian import HessianOperator, hessian_trace, m_sharpness, top_eigenvalues
+from trainwell.geometry.hessian import (HessianOperator, explicit_hessian, hessian_trace, m_sharpness,
+                                        top_eigenvalues)
 
 
 @pytest.fixture
 def problem(blobs):
-    """A tanh MLP with 2-6-3 units (39 parameters), partly trained, and its explicit Hessian."""
+    """A tanh MLP with 2-6-3 units (39 parameters), partly trained, and its explicit Hessian
+    (torch.func.hessian in float64: no Hessian-vector products involved)."""
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(2, 6), nn.Tanh(), nn.Linear(6, 3))
     X, y = blobs
@@ -21,19 +22,7 @@ def problem(blobs):
         opt.zero_grad()
         nn.functional.cross_entropy(model(X), y).backward()
         opt.step()
-    names = [k for k, _ in model.named_parameters()]
-    shapes = [p.shape for _, p in model.named_parameters()]
-    flat = torch.cat([p.detach().reshape(-1) for p in model.parameters()]).double()
-    in_double = copy.deepcopy(model).double()
-
-    def loss(vector):
-        params, i = {}, 0
-        for name, shape in zip(names, shapes):
-            params[name] = vector[i:i + shape.numel()].reshape(shape)
-            i += shape.numel()
-        return nn.functional.cross_entropy(functional_call(in_double, params, (X.double(),)), y)
-
-    H = hessian(loss)(flat)
+    H = explicit_hessian(model, X, y)
     return model, X, y, H
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch.func import functional_call
+from torch.func import functional_call, hessian
 
 from trainwell.errors import ConfigError
 from trainwell.geometry.directions import Weights, check_choice
@@ -88,6 +88,25 @@ class HessianOperator:
 
     def matvec(self, vector: torch.Tensor) -> torch.Tensor:
         return self.flat(self.hvp(self.unflat(vector)))
+
+
+def explicit_hessian(model: torch.nn.Module, X: torch.Tensor, y: torch.Tensor, *,
+                     loss="cross_entropy") -> torch.Tensor:
+    """The full Hessian (float64, parameters flattened in ``named_parameters`` order) of the
+    mean loss, by ``torch.func.hessian``: a reference for small models (n^2 memory)."""
+    in_double = copy.deepcopy(model).double().eval()
+    loss_fn = make_loss(loss)
+    shapes = {k: p.shape for k, p in in_double.named_parameters()}
+    flat = torch.cat([p.detach().reshape(-1) for p in in_double.parameters()])
+
+    def of(vector):
+        params, i = {}, 0
+        for name, shape in shapes.items():
+            params[name] = vector[i:i + shape.numel()].reshape(shape)
+            i += shape.numel()
+        return loss_fn(functional_call(in_double, params, (X.double(),)), y)
+
+    return hessian(of)(flat)
 
 
 def top_eigenvalues(op: HessianOperator, *, k: int = 1, method: str = "lanczos", seed: int = 0,
