@@ -22,8 +22,10 @@ Hessian: the top eigenvalue of an MLP 64-16-10 (1,210 parameters) on 300 digits 
 iteration (full training split as one batch, ``tol=1e-3`` and 100 iterations, its defaults);
 with the time of each.
 
-Curve: two digits MLP runs (seeds 2k and 2k+1), a Bezier curve trained for ``--curve-epochs``
-epochs; the worst accuracy drop below the endpoints' mean along the straight line and the curve.
+Curve: two digits MLP 64-32-10 runs (seeds 2k and 2k+1, 10 epochs), a Bezier curve (one bend)
+trained for ``--curve-epochs`` epochs with their options; the accuracy drop below the endpoints'
+mean at the straight line's midpoint and the worst along the line and along the curve (21 points,
+test split).
 """
 from __future__ import annotations
 
@@ -51,11 +53,19 @@ MODELS = {
         {"type": "conv", "channels": 32}, {"type": "pool", "kind": "max", "kernel": 2},
         {"type": "conv", "channels": 64}, {"type": "pool", "kind": "max", "kernel": 2}]},
         data={"source": "digits", "images": True}, epochs=10, lr=0.05),
+    # --surface-size small: the same shapes, narrower (a loaded 2-core machine)
+    "mlp_small": dict(model={"type": "mlp", "widths": [64, 64]}, preprocess=["standardize"], epochs=20, lr=0.05),
+    "cnn_small": dict(model={"type": "cnn", "norm": "batch", "layers": [
+        {"type": "conv", "channels": 8}, {"type": "pool", "kind": "max", "kernel": 2},
+        {"type": "conv", "channels": 16}, {"type": "pool", "kind": "max", "kernel": 2}]},
+        data={"source": "digits", "images": True}, epochs=10, lr=0.05),
+    # the curve's endpoints: a narrow MLP, whose two solutions are far apart in function space
+    "mlp32": dict(model={"type": "mlp", "widths": [32]}, preprocess=["standardize"], epochs=10, lr=0.05),
 }
 
 
-def train(base: Path, name: str, seed: int = 0, **extra):
-    options = {**MODELS[name], **extra}
+def train(base: Path, name: str, seed: int = 0):
+    options = dict(MODELS[name])
     run_dir = base / f"{name}-{seed}"
     data = options.pop("data", None)
     trainwell.fit(options.pop("model"), None if data else "digits", run_dir=str(run_dir), seed=seed,
@@ -80,7 +90,7 @@ def loss_landscapes_grid(model, X, y, d1, d2, *, steps: int, distance: float):
                                                      normalization=None, deepcopy_model=True))
 
 
-def surface_case(run_dir: Path, repeats: int) -> dict:
+def surface_case(run_dir: Path, repeats: int, one_point: bool) -> dict:
     rd = open_run(run_dir)
     model = copy.deepcopy(rd.model).eval()
     X, y = rd.train
@@ -95,17 +105,20 @@ def surface_case(run_dir: Path, repeats: int) -> dict:
     g1, g2 = torch.meshgrid(c1, c2, indexing="ij")
     coords = torch.stack([g1.reshape(-1), g2.reshape(-1)], 1)
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    times = {"trainwell": [], "trainwell (1 point/pass)": [], "loss-landscapes": []}
+    times = {"trainwell": [], "loss-landscapes": []}
+    if one_point:
+        times["trainwell (1 point/pass)"] = []
     ours = theirs = None
     for _ in range(repeats):
         t = time.perf_counter()
         ev, _ = make_evaluator(model, (X, y), loss="cross_entropy")
         ours = evaluate_grid(ev, w, [d1, d2], coords)["train_loss"].reshape(STEPS, STEPS)
         times["trainwell"].append(time.perf_counter() - t)
-        t = time.perf_counter()
-        ev1, _ = make_evaluator(model, (X, y), loss="cross_entropy", points_per_pass=1)
-        evaluate_grid(ev1, w, [d1, d2], coords)
-        times["trainwell (1 point/pass)"].append(time.perf_counter() - t)
+        if one_point:
+            t = time.perf_counter()
+            ev1, _ = make_evaluator(model, (X, y), loss="cross_entropy", points_per_pass=1)
+            evaluate_grid(ev1, w, [d1, d2], coords)
+            times["trainwell (1 point/pass)"].append(time.perf_counter() - t)
         t = time.perf_counter()
         theirs = loss_landscapes_grid(model, X, y, d1, d2, steps=STEPS, distance=distance)
         times["loss-landscapes"].append(time.perf_counter() - t)
@@ -167,7 +180,7 @@ def pyhessian_top_eigenvalue(run_dir: Path) -> dict:
 
 
 def curve_case(base: Path, pair: int, epochs: int) -> dict:
-    runs = [train(base, "mlp", seed=2 * pair + k, epochs=10) for k in (0, 1)]
+    runs = [train(base, "mlp32", seed=2 * pair + k) for k in (0, 1)]
     t = time.perf_counter()
     r = connect(runs[0], runs[1], run_dir=base / f"curve-{pair}", epochs=epochs)
     ends = {s: (r["curve"][f"{s}_acc"][0] + r["curve"][f"{s}_acc"][-1]) / 2 for s in ("train", "test")}
@@ -185,7 +198,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", choices=["surface", "hessian", "curve"], help="one part only")
     ap.add_argument("--repeats", type=int, default=3, help="surface timings: repeats (median)")
-    ap.add_argument("--pairs", type=int, default=2, help="curve: pairs of runs (seeds)")
+    ap.add_argument("--surface-size", choices=["full", "small"], default="full",
+                    help="surfaces: the example MLP 64-256-256-10 and CNN (32, 64 channels), or "
+                         "64-64-64-10 and 8, 16 channels")
+    ap.add_argument("--one-point", action="store_true", help="surfaces: also time trainwell one point per pass")
+    ap.add_argument("--pairs", type=int, default=3, help="curve: pairs of runs (seeds)")
     ap.add_argument("--curve-epochs", type=int, default=20, help="curve: training epochs")
     ap.add_argument("--out", default="bench_geometry.json", help="where to write the numbers")
     args = ap.parse_args()
@@ -193,11 +210,13 @@ def main() -> None:
     results = {}
     with tempfile.TemporaryDirectory(prefix="bench-geometry-") as tmp:
         base = Path(tmp)
-        if args.only in (None, "surface", "hessian"):
+        if args.only in (None, "hessian"):
             cnn = train(base, "cnn")
         if args.only in (None, "surface"):
-            mlp = train(base, "mlp")
-            results["surface"] = {name: surface_case(run, args.repeats) for name, run in (("mlp", mlp), ("cnn", cnn))}
+            small = "_small" if args.surface_size == "small" else ""
+            runs = {name: train(base, name + small) for name in ("mlp", "cnn")}
+            results["surface"] = {name + small: surface_case(run, args.repeats, args.one_point)
+                                  for name, run in runs.items()}
             print(json.dumps(results["surface"], indent=1), flush=True)
         if args.only in (None, "hessian"):
             results["hessian_explicit"] = explicit_top_eigenvalue(base)
