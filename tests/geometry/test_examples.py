@@ -1,5 +1,5 @@
 """The double-descent example runs end to end with tiny settings (its real settings are in its
-README). examples/sgd_vs_sam trains eight models and is run by hand (its README has the numbers):
+README). examples/sgd_vs_sam trains a model per optimizer and seed and is run by hand (its README has the numbers):
 it only calls the public functions tested in test_runs.py."""
 import csv
 import subprocess
