@@ -56,7 +56,7 @@ def test_barrier_summary():
 
 
 def test_connect_trains_resumes_exactly_and_reports(digits_runs, tmp_path, crash_at):
-    run_a, run_b = digits_runs
+    run_a, run_b, _ = digits_runs
     whole = connect(run_a, run_b, run_dir=tmp_path / "whole", epochs=2, points=3, checkpoint_every=10)
     with pytest.raises(crash_at.error):
         connect(run_a, run_b, run_dir=tmp_path / "cut", epochs=2, points=3, checkpoint_every=10,
@@ -75,7 +75,7 @@ def test_connect_trains_resumes_exactly_and_reports(digits_runs, tmp_path, crash
 
 
 def test_cli_connect(digits_runs, tmp_path, capsys):
-    run_a, run_b = digits_runs
+    run_a, run_b, _ = digits_runs
     assert main(["connect", str(run_a), str(run_b), "--run-dir", str(tmp_path / "c"), "--epochs", "1",
                  "--quiet"]) == 0
     out = capsys.readouterr().out

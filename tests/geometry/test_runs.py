@@ -33,7 +33,7 @@ def test_open_run_rebuilds_the_initial_weights(tmp_path):
 
 
 def test_landscape_of_a_run_writes_grids_figures_and_the_report_section(digits_runs):
-    run_a, run_b = digits_runs
+    run_a, run_b, _ = digits_runs
     surf = landscape(run_a, steps=5, seed=1)
     out = run_a / "geometry"
     for name in ("surface.json", "surface.grid.safetensors", "surface_train_loss.png", "surface_3d.png",
@@ -55,7 +55,11 @@ def test_landscape_of_a_run_writes_grids_figures_and_the_report_section(digits_r
 
 
 def test_cli_landscape_and_its_errors(digits_runs, capsys, tmp_path):
-    run_a, run_b = digits_runs
+    run_a, run_b, run_c = digits_runs
+    assert main(["landscape", str(run_a), "--plane", str(run_b), str(run_c), "--steps", "4", "--no-test"]) == 0
+    saved = json.loads((run_a / "geometry" / "plane.json").read_text())
+    assert len(saved["meta"]["points"]) == 3 and saved["meta"]["runs"][1:] == [str(run_b), str(run_c)]
+    assert (run_a / "geometry" / "plane_train_loss.png").is_file()
     assert main(["landscape", str(run_a), "--plane", str(run_b), str(run_a), "--steps", "3"]) == 2
     assert "the three solutions lie on one line" in capsys.readouterr().err
     assert main(["landscape", str(run_a), "--steps", "3", "--subset", "100", "--seed", "5", "--no-test"]) == 0
@@ -68,7 +72,7 @@ def test_cli_landscape_and_its_errors(digits_runs, capsys, tmp_path):
 
 
 def test_cli_sharpness_writes_its_numbers(digits_runs, capsys):
-    run_a, _ = digits_runs
+    run_a, *_ = digits_runs
     assert main(["sharpness", str(run_a), "--trace-samples", "4", "--subset", "300", "--k", "2"]) == 0
     assert "top Hessian eigenvalues" in capsys.readouterr().out
     saved = json.loads((run_a / "geometry" / "sharpness.json").read_text())

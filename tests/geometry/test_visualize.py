@@ -77,7 +77,7 @@ def test_occlusion_only_matters_where_the_model_looks():
 
 
 def test_cli_visualize_draws_every_figure(digits_runs, capsys):
-    run_a, _ = digits_runs
+    run_a, *_ = digits_runs
     assert main(["visualize", str(run_a), "--tsne-samples", "60", "--images", "3"]) == 0
     assert "tsne.png" in capsys.readouterr().out
     listed = json.loads((run_a / "geometry" / "figures.json").read_text())
