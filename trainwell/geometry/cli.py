@@ -89,7 +89,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--subset", type=int, help="evaluate on this many seeded training samples (default: all)")
     p.add_argument("--no-test", action="store_true", help="do not evaluate the test split")
     p.add_argument("--points-per-pass", type=int, default=POINTS_PER_PASS,
-                   help=f"grid points per batched forward (default {POINTS_PER_PASS})")
+                   help="grid points per batched (vmapped) forward (default: 32 on CUDA, 1 on the CPU)")
     p.set_defaults(func=cmd_landscape)
 
     p = sub.add_parser("sharpness", help="top Hessian eigenvalues, Hessian trace and SAM's m-sharpness "

@@ -4,8 +4,9 @@ surface along two filter-normalized random directions (Li et al. 2018), or the p
 three solutions (Garipov et al. 2018, §3). notes 004: visualizing the loss landscape.
 
 Every point is evaluated with ``torch.func.functional_call`` on a private copy of the model, so
-the user's model is never changed; with frozen batch-norm statistics ``torch.func.vmap`` runs
-``points_per_pass`` points in one batched forward. The grid is saved after every pass to a
+the user's model is never changed. On CUDA, with frozen batch-norm statistics, ``torch.func.vmap``
+runs ``points_per_pass`` points in one batched forward; on the CPU the points go one at a time,
+their weights written into the private copy (faster there than vmap). The grid is saved after every pass to a
 safetensors file, and a later call with the same settings resumes where it stopped.
 """
 from __future__ import annotations
@@ -23,7 +24,7 @@ from torch.func import functional_call, vmap
 from torch.optim.swa_utils import update_bn
 
 from trainwell.errors import ConfigError, DataError
-from trainwell.geometry.directions import (Weights, check_choice, combine, difference, dot,
+from trainwell.geometry.directions import (Weights, check_choice, difference, dot,
                                            random_directions, weights_of)
 from trainwell.nn.losses import accuracy_fn, make_loss
 from trainwell.train.rundir import atomic_path
@@ -38,7 +39,11 @@ LINE_POINTS = 41              # alpha steps of 0.05
 SURFACE_STEPS = 51            # Li et al. 2018 plot 51 x 51 grids
 SURFACE_SPAN = 1.0            # coordinates in [-1, 1] along filter-normalized directions (Li et al.)
 PLANE_MARGIN = 0.2            # the plane's grid reaches 20 % beyond the three solutions
-POINTS_PER_PASS = 32          # grid points evaluated in one vmapped forward
+# Grid points per vmapped forward on CUDA, where batching many small forwards pays; on the CPU a
+# plain loop (one point at a time, weights written in place) was measured faster than vmap
+# (BENCHMARKS.md, "Geometry"), so None ("auto") means 32 on CUDA and 1 elsewhere.
+POINTS_PER_PASS = None
+POINTS_PER_PASS_CUDA = 32
 EVAL_BATCH = 2048             # samples per forward
 COLLINEAR = 1e-10             # w3 - w1 with less than this share of its squared norm off the line
 
@@ -76,11 +81,14 @@ class Evaluator:
     accuracy: object
     bn: str = "frozen"
     batch_size: int = EVAL_BATCH
-    points_per_pass: int = POINTS_PER_PASS
+    points_per_pass: int | None = POINTS_PER_PASS
 
     def __post_init__(self):
         check_choice("bn", self.bn, BN_POLICIES)
         self.model = copy.deepcopy(self.model).eval()
+        if self.points_per_pass is None:
+            on_cuda = next(iter(self.splits.values()))[0].device.type == "cuda"
+            self.points_per_pass = POINTS_PER_PASS_CUDA if on_cuda else 1
         self.buffers = {k: b.detach() for k, b in self.model.named_buffers()}
         self.has_bn = any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in self.model.modules())
 
@@ -108,11 +116,15 @@ class Evaluator:
             table = vmap(one)(stacked)
         return self._named(table.T)
 
-    def single(self, weights: Weights) -> dict[str, torch.Tensor]:
-        """Values at one point; with ``bn="recompute"`` the statistics are re-estimated there first."""
+    def single(self, weights: Weights, directions: list[Weights] = (), coords=()) -> dict[str, torch.Tensor]:
+        """Values at ``weights + sum_k coords[k] directions[k]`` (written into the private copy's
+        parameters, no new tensors); with ``bn="recompute"`` the statistics are re-estimated there
+        first."""
         with torch.no_grad():
             for name, p in self.model.named_parameters():
                 p.copy_(weights[name])
+                for c, d in zip(coords, directions):
+                    p.add_(d[name], alpha=c)
             if self.bn == "recompute" and self.has_bn:
                 X = next(iter(self.splits.values()))[0]
                 update_bn([X[i:i + self.batch_size] for i in range(0, X.shape[0], self.batch_size)], self.model)
@@ -129,7 +141,8 @@ class Evaluator:
 
     @property
     def vectorized(self) -> bool:
-        return not (self.bn == "recompute" and self.has_bn)
+        """Points go through ``batched`` (vmap): more than one a pass, frozen statistics."""
+        return self.points_per_pass > 1 and not (self.bn == "recompute" and self.has_bn)
 
 
 def evaluate_grid(ev: Evaluator, center: Weights, directions: list[Weights], coords: torch.Tensor, *,
@@ -156,7 +169,7 @@ def evaluate_grid(ev: Evaluator, center: Weights, directions: list[Weights], coo
                 stacked[name] = v
             got = ev.batched(stacked)
         else:
-            got = ev.single(combine(center, directions, coords[idx[0]].tolist()))
+            got = ev.single(center, directions, coords[idx[0]].tolist())
         for name, v in got.items():
             values.setdefault(name, torch.full((coords.shape[0],), float("nan")))[idx] = v
         if path is not None:
@@ -209,8 +222,9 @@ def make_evaluator(model, data, *, test=None, loss="cross_entropy", bn="frozen",
         idx = torch.randperm(n_all, generator=torch.Generator().manual_seed(seed))[:subset].to(X.device)
         X, y = X[idx], y[idx]
         meta.update(subset=subset, subset_seed=seed)
-    if points_per_pass < 1 or batch_size < 1:
-        raise ConfigError(f"points_per_pass = {points_per_pass}, batch_size = {batch_size}: must be >= 1")
+    if (points_per_pass is not None and points_per_pass < 1) or batch_size < 1:
+        raise ConfigError(f"points_per_pass = {points_per_pass}, batch_size = {batch_size}: must be >= 1 "
+                          f"(points_per_pass None: 32 on CUDA, 1 on the CPU)")
     loss_fn = make_loss(loss)
     splits = {"train": (X, y)} if test is None else {"train": (X, y), "test": tuple(test)}
     ev = Evaluator(model, splits, loss_fn, accuracy_fn(loss, y), bn=bn, batch_size=batch_size,

@@ -27,7 +27,7 @@ FIGURES_FILE = "figures.json"   # run_dir/geometry/figures.json: {png name: [tit
 def landscape(run_dir, *, to=None, start: str | None = None, plane=None, model=None, seed: int = 0,
               normalization: str = "filter", one_d: str = "zero", span: float = SURFACE_SPAN,
               steps: int = SURFACE_STEPS, bn: str = "frozen", subset: int | None = None,
-              test: bool = True, points_per_pass: int = POINTS_PER_PASS) -> Landscape:
+              test: bool = True, points_per_pass: int | None = POINTS_PER_PASS) -> Landscape:
     """Computes one landscape of the run in ``run_dir`` (see the module doc), writes its files and
     figures into ``run_dir/geometry/`` and returns it. ``model``: your nn.Module's architecture
     for a run that trained one. ``test``: also evaluate the test split when the run has one."""
