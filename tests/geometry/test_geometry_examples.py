@@ -18,7 +18,7 @@ def _run(script, *args):
 
 def test_double_descent_example(tmp_path):
     out = _run("double_descent/double_descent.py", "--out", str(tmp_path), "--widths", "2", "32",
-               "--epochs", "30", "--train", "100", "--seeds", "0")
+               "--epochs", "10", "--train", "60", "--seeds", "0")
     rows = list(csv.DictReader(open(tmp_path / "double_descent.csv")))
     assert [int(r["width"]) for r in rows] == [2, 32] and "interpolation threshold" in out
     assert (tmp_path / "by_width.png").is_file() and (tmp_path / "by_epoch.png").is_file()
