@@ -72,6 +72,10 @@ def test_connect_trains_resumes_exactly_and_reports(digits_runs, tmp_path, crash
     assert saved["t"] == [0.0, 0.5, 1.0] and math.isfinite(saved["curve_summary"]["train_loss_barrier"])
     with pytest.raises(ConfigError, match="resume: .* connects"):
         connect(run_b, run_a, run_dir=tmp_path / "cut", resume=True)
+    before = (tmp_path / "whole" / "connect.json").read_text()
+    with pytest.raises(ConfigError, match="already holds a run"):
+        connect(run_a, run_b, run_dir=tmp_path / "whole", kind="polychain")
+    assert (tmp_path / "whole" / "connect.json").read_text() == before
 
 
 def test_cli_connect(digits_runs, tmp_path, capsys):

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import copy
 import math
-import warnings
 from pathlib import Path
 
 import torch
@@ -122,7 +121,8 @@ def connect(run_a, run_b, *, run_dir, kind: str = "bezier", bends: int = 1, resu
     """Trains a curve between the solutions of ``run_a`` and ``run_b`` as a run in ``run_dir``
     (the training options are ``run_a``'s, overridden by ``options``, e.g. ``epochs=``, ``lr=``),
     then evaluates train/test loss and accuracy at ``points`` values of t along the curve and the
-    straight line; writes ``run_dir/connect.json`` and the plot; returns the summary.
+    straight line; writes ``run_dir/connect.json`` (the endpoints and options, for a resume),
+    ``run_dir/connect_values.json`` (the values) and the plot; returns the values.
     ``resume=True`` continues an interrupted curve run exactly."""
     run_dir = Path(run_dir)
     if resume:
@@ -137,15 +137,16 @@ def connect(run_a, run_b, *, run_dir, kind: str = "bezier", bends: int = 1, resu
         raise DataError(f"{run_b}: its model's parameters differ from {run_a}'s; both runs need the same architecture")
     curve = Curve(a.model, wa, wb, kind=kind, bends=bends)
     if not resume:
+        if (run_dir / "metrics.jsonl").exists():
+            raise ConfigError(f"run_dir = {str(run_dir)!r} already holds a run; pass resume to continue "
+                              f"it, or choose a new directory")
         make_run_dir(run_dir)
         atomic_write_json({"runs": [str(run_a), str(run_b)], "kind": kind, "bends": bends, "options": options},
                           run_dir / CONNECT_FILE)
     config = {k: v for k, v in a.run.config.items() if k not in NOT_FOR_THE_CURVE}
     config.update(babysit="off", **options)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)   # a resumed run with no checkpoint warns itself
-        trained = fit(curve, None, run_dir=str(run_dir), resume=resume, progress=progress,
-                      callbacks=list(callbacks), **config)
+    trained = fit(curve, None, run_dir=str(run_dir), resume=resume, progress=progress,
+                  callbacks=list(callbacks), **config)
     return _measure(trained.model, a, run_a, run_b, run_dir, points=points)
 
 
