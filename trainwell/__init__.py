@@ -9,6 +9,10 @@ from trainwell.config import Config
 from trainwell.ensembles.distill import distill
 from trainwell.ensembles.methods import ensemble
 from trainwell.errors import CheckpointError, ConfigError, DataError, TrainwellError
+from trainwell.geometry.connect import connect
+from trainwell.geometry.run_landscape import landscape
+from trainwell.geometry.run_sharpness import sharpness
+from trainwell.geometry.run_visualize import visualize
 from trainwell.nn.init import init
 from trainwell.hpsearch.api import search
 from trainwell.train.callbacks import Callback, EarlyStopping
@@ -21,6 +25,6 @@ __all__ = [
     "fit", "doctor", "lr_find", "load_run", "Run", "Trainer", "StepParts", "TrainState", "Stop",
     "StopKind", "Callback", "EarlyStopping", "Config", "init", "TrainwellError", "ConfigError",
     "DataError", "CheckpointError",
-    "ensemble", "distill", "search",
+    "ensemble", "distill", "search", "landscape", "sharpness", "connect", "visualize",
 ]
 __version__ = "0.1.0"

@@ -1,5 +1,5 @@
 """The command line: ``trainwell fit | doctor | lr-find | demo | report | predict | options |
-ensemble | distill | search``.
+ensemble | distill | search | landscape | sharpness | connect | visualize``.
 
 Every config is validated before any work. Bad input prints one line naming the key, value
 or file and what is allowed, and exits with status 2; never a traceback.
@@ -23,6 +23,7 @@ from trainwell.config import apply_sets, check_file_options, options_markdown, o
 from trainwell.data.files import read_inputs
 from trainwell.ensembles import cli as ensemble_cli
 from trainwell.errors import ConfigError, DataError, TrainwellError
+from trainwell.geometry import cli as geometry_cli
 from trainwell.hpsearch import cli as search_cli
 from trainwell.hpsearch.studydir import is_study_dir
 from trainwell.train.fit import fit
@@ -326,6 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--markdown", action="store_true", help="as the docs/options.md table")
     p.set_defaults(func=cmd_options)
     search_cli.add_parsers(sub)
+    geometry_cli.add_parsers(sub)
     return parser
 
 

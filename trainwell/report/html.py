@@ -394,11 +394,21 @@ def render(run: RunFiles, figures: dict[str, list[str]]) -> str:
     ]
     if run.babysit is not None:
         body += ["<h2>Babysitter</h2>", _babysit_html(run.babysit, figures.get("babysit", []))]
+    body += _geometry_html(run.run_dir)
     body += ["<h2>Configuration</h2>", _config_html(run.config)]
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>trainwell run: {_e(name)}</title><style>{CSS}</style></head>"
             f"<body><main>{''.join(body)}</main></body></html>\n")
+
+
+def _geometry_html(run_dir: Path) -> list[str]:
+    """The figures that ``trainwell landscape | connect | visualize`` wrote into run_dir/geometry/
+    (listed with titles and captions in its figures.json), as a section; none: nothing."""
+    listed = _read_json_object(run_dir / "geometry" / "figures.json") or {}
+    figures = [_figure_html(*listed[png][:2], run_dir / "geometry" / png) for png in sorted(listed)
+               if isinstance(listed[png], list) and (run_dir / "geometry" / png).is_file()]
+    return ["<h2>Geometry and visualization</h2>", _figures_html(figures)] if figures else []
 
 
 def write_report(run_dir) -> Path:
