@@ -51,6 +51,21 @@ def _config(tmp_path, text=SMALL, name="c.toml"):
     (SMALL, ["patience=3", "data.val_size=0"],
      "patience = 3 (early stopping) needs validation data for monitor = 'val_loss'"),
     (SMALL, ["momentum=0", "nesterov=true"], "nesterov = true needs momentum > 0"),
+    # issue 16 (bug 11): a typo inside a table gets a did-you-mean, in every table
+    (SMALL, ["model.widht=[8]"], "model (mlp): unknown option 'widht' (did you mean 'widths'?)"),
+    (SMALL, ["model.type=\"auto\"", "model.widths=[8]"], "'widths' belongs to model.type 'mlp'"),
+    (SMALL, ["data.val_sise=0.1"], "unknown option 'val_sise' (did you mean 'val_size'?)"),
+    (SMALL, ['data={sorce="digits"}'], "data: no source ('sorce' is given: did you mean 'source'?)"),
+    (SMALL, ['schedule={nmae="step"}'], "('nmae' is given: did you mean 'name'?)"),
+    (SMALL, ['schedule={name="step",every_epoch=2}'], "'every_epoch' (did you mean 'every_epochs'?)"),
+    (SMALL, ['init={name="orthogonal",gian=1}'], "unknown option 'gian' (did you mean 'gain'?)"),
+    (SMALL, ['init={nme="orthogonal"}'], "('nme' is given: did you mean 'name'?)"),
+    (SMALL, ['augment=[{name="hflip",pp=0.5}]'], "did you mean 'p'?"),
+    (SMALL, ['augment=[{nam="hflip"}]'], "('nam' is given: did you mean 'name'?)"),
+    (SMALL, ['preprocess=[{name="standardize",epss=1}]'], "unknown option 'epss' (did you mean 'eps'?)"),
+    (SMALL, ['preprocess=[{nmae="center"}]'], "('nmae' is given: did you mean 'name'?)"),
+    (SMALL, ["optimizer=adam", "optimizer_options={betaz=[0.9,0.99]}"],
+     "unknown option 'betaz' (did you mean 'betas'? a top-level option"),
 ])
 def test_bad_config_is_one_line_on_stderr_and_status_2(tmp_path, capsys, text, sets, message):
     args = ["fit", str(_config(tmp_path, text))] + [a for s in sets for a in ("--set", s)]

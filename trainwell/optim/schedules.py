@@ -18,7 +18,7 @@ import math
 import torch
 
 from trainwell.errors import ConfigError
-from trainwell.options import Option, check_options, did_you_mean, must_be
+from trainwell.options import Option, check_options, did_you_mean, misspelt_key, must_be
 
 
 def _check(name: str, key: str, value, ok: bool, allowed: str):
@@ -369,7 +369,7 @@ def check_schedule_spec(spec) -> str | None:
     function is not checked); errors name the options as ``schedule.<key>``."""
     options = {"name": spec} if isinstance(spec, str) else dict(spec)
     if "name" not in options:
-        return "the table needs name = \"...\", one of: " + ", ".join(SCHEDULE_OPTIONS)
+        return "the table needs name = \"...\", one of: " + ", ".join(SCHEDULE_OPTIONS) + misspelt_key(options, "name")
     schedule_options(options.pop("name"), options, label="schedule.{name}")
     return None
 
