@@ -482,3 +482,34 @@ def test_a_demo_that_fails_exits_1(capsys, monkeypatch):
     assert main(["demo", "--epochs", "1", "--quiet", "--run-dir", "runs/demo"]) == 1
     out = capsys.readouterr().out
     assert "stopped: the loss rose to" in out and "ERROR   loss_exploding" in out
+
+
+def test_options_prints_the_defaults_as_toml_that_reads_back_to_them(capsys):
+    import dataclasses
+    import tomllib
+
+    from trainwell.config import FIELDS, OPTIONS, Config, make_config
+    assert main(["options"]) == 0
+    text = capsys.readouterr().out
+    parsed = tomllib.loads(text)
+    defaults = Config()
+    settable = {name for name, f in FIELDS.items() if f.metadata["in_files"]}
+    unset = {name for name in settable if OPTIONS[name].default is None}
+    assert set(parsed) == settable - unset                  # every default a file can hold, once
+    for name in unset | (set(FIELDS) - settable):
+        assert f"# {name}" in text                          # shown, commented out
+    config = make_config(parsed)                            # valid options ...
+    for f in dataclasses.fields(Config):                    # ... that are the defaults
+        expected = getattr(defaults, f.name)
+        expected = list(expected) if isinstance(expected, tuple) else expected
+        got = getattr(config, f.name)
+        assert (list(got) if isinstance(got, tuple) else got) == expected, f.name
+
+
+def test_toml_values_are_inline_and_read_back():
+    import tomllib
+
+    from trainwell.config import toml_value
+    value = {"a": [1, 2.5, "x\"y"], "0.weight": {"b": True}, "c": []}
+    assert "\n" not in toml_value(value)
+    assert tomllib.loads(f"v = {toml_value(value)}")["v"] == value

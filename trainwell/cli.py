@@ -299,8 +299,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="write predictions to a .npy or .csv file instead of printing")
     p.set_defaults(func=cmd_predict)
 
-    p = sub.add_parser("options", help="list every config option with its default and source")
-    p.add_argument("--markdown", action="store_true", help="as the docs/options.md table")
+    p = sub.add_parser("options", help="print every config option's default as TOML (a config to "
+                       "start from), each with its meaning and source")
+    p.add_argument("--markdown", action="store_true", help="as the docs/options.md table instead")
     p.set_defaults(func=cmd_options)
     return parser
 

@@ -236,7 +236,8 @@ class Config:
                                 source="trainwell convention (2 leaves a fallback); docs/checkpoints.md")
     report: bool = opt(True, "write report.html at the end when there is a run_dir",
                        source="notes 004 (monitor and visualize the loss and accuracy); docs/report.md")
-    progress: bool = opt(True, "show a progress bar with live loss and accuracy",
+    progress: bool = opt(True, "show progress: a bar with live loss and accuracy on a terminal, one "
+                         "line per epoch when the output is a file or pipe",
                          source="trainwell convention; docs/training.md")
     callbacks: list = opt([], "callback objects (Python only: a config file cannot set them)",
                           types=(list, tuple), in_files=False,
@@ -373,13 +374,38 @@ def write_toml(config: dict, path) -> None:
     atomic_write_text(path, text)
 
 
+def toml_value(value) -> str:
+    """``value`` as an inline TOML value on one line: ``[256, 256]``, ``{source = "digits"}``."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{toml_key(k)} = {toml_value(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return tomli_w.dumps({"v": value}).removeprefix("v = ").rstrip("\n")
+
+
+def toml_key(key: str) -> str:
+    """A bare key when TOML allows one, else a quoted key (``"0.weight"``)."""
+    bare = key and all(c.isalnum() or c in "_-" for c in key) and key.isascii()
+    return key if bare else toml_value(key)
+
+
 def options_text() -> str:
-    """Every option with its default, doc and source (``trainwell options``)."""
-    lines = []
+    """Every option with its default, as TOML a config file can start from (``trainwell options``):
+    each default preceded by a comment with its doc and source; an option without a default
+    (None) or that only Python can set is shown commented out. Read back with ``tomllib``, the
+    text gives every default that a config file can hold."""
+    lines = ["# trainwell options: every option with its default (docs/options.md has the table).",
+             "# Copy what you change into your config; an option shown commented out has no default."]
     for name, o in OPTIONS.items():
-        source = f"  [{o.source}]" if o.source else ""
-        python = "  (Python: also an object)" if FIELDS[name].metadata["python_only"] else ""
-        lines.append(f"{name} = {o.default!r}\n    {o.doc}{source}{python}")
+        source = f" [{o.source}]" if o.source else ""
+        python = " (Python: also an object)" if FIELDS[name].metadata["python_only"] else ""
+        lines.append(f"\n# {o.doc}{source}{python}")
+        if not FIELDS[name].metadata["in_files"]:
+            lines.append(f"# {name}: Python only (trainwell.fit(..., {name}=...)), not in a config file")
+        elif o.default is None:
+            lines.append(f"# {name}: unset by default (None)")
+        else:
+            lines.append(f"{name} = {toml_value(o.default)}")
     return "\n".join(lines)
 
 
