@@ -108,7 +108,10 @@ def cmd_fit(args) -> int:
         if not (run_dir / "config.toml").exists():
             raise ConfigError(f"--resume {run_dir}: no config.toml there; is it a trainwell run directory?")
         options = _read_config(run_dir / "config.toml", args.set, saved_run=True)
-        options.update(resume=True, run_dir=str(run_dir))
+        options.update(resume=True, run_dir=str(run_dir), extend=args.continue_run)
+    elif args.continue_run:
+        raise ConfigError("--continue needs --resume RUN_DIR: the run to continue, e.g. trainwell fit "
+                          "--resume runs/mine --continue --set epochs=60")
     else:
         if args.config is None:
             raise ConfigError("fit needs a CONFIG.toml (or --resume RUN_DIR)")
@@ -258,6 +261,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override an option (TOML value), e.g. --set lr=0.01 --set model.widths=[128]")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its newest good checkpoint")
+    p.add_argument("--continue", dest="continue_run", action="store_true",
+                   help="with --resume: train a run that ended for more epochs, e.g. --resume RUN "
+                   "--continue --set epochs=60; the schedule restarts where the run ended and the run "
+                   "records it (docs/checkpoints.md)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_fit)
 

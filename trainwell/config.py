@@ -78,6 +78,25 @@ def check_callbacks(callbacks) -> list:
     return list(callbacks)
 
 
+CONTINUED_KEYS = ("epoch", "step", "total_steps")     # one entry of `continued` (train/extend.py)
+
+
+def check_continued(entries) -> str | None:
+    """Config check of ``continued``: tables {epoch, step, total_steps} of non-negative integers
+    (total_steps >= 1), in increasing step order."""
+    steps = []
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict) or set(entry) != set(CONTINUED_KEYS):
+            return f"entry {i} must be a table with exactly the keys {', '.join(CONTINUED_KEYS)}"
+        if not all(isinstance(entry[k], int) and not isinstance(entry[k], bool) and entry[k] >= 0
+                   for k in CONTINUED_KEYS) or entry["total_steps"] < 1:
+            return f"entry {i}: epoch, step and total_steps must be integers >= 0 (total_steps >= 1)"
+        steps.append(entry["step"])
+    if steps != sorted(steps):
+        return "entries must be in increasing step order"
+    return None
+
+
 def _betas(v):
     if len(v) != 2 or not all(isinstance(b, (int, float)) and 0 <= b < 1 for b in v):
         return "must be two numbers in [0, 1), e.g. [0.9, 0.999]"
@@ -229,6 +248,12 @@ class Config:
                                      source="trainwell convention; docs/training.md (runs)")
     resume: bool = opt(False, "continue the run in run_dir from its newest good checkpoint",
                        source="trainwell convention; docs/checkpoints.md")
+    extend: bool = opt(False, "with resume: continue a run that ended for more epochs (a larger epochs "
+                       "or max_steps); the schedule restarts where it ended (CLI: --continue)",
+                       source="trainwell convention; docs/checkpoints.md (continuing)")
+    continued: list = opt([], "where this run was continued for more epochs: [{epoch, step, "
+                          "total_steps}], written by extend; the schedule restarts at each",
+                          check=check_continued, source="trainwell convention; docs/checkpoints.md")
     checkpoint_every: int | None = opt(None, "steps between checkpoints (None: every epoch)",
                                        types=(int, type(None)), check=at_least_one,
                                        source="trainwell convention; docs/checkpoints.md")
@@ -287,6 +312,9 @@ def make_config(options: dict) -> Config:
     checked = {key: check_value(key, value) for key, value in options.items()}
     if checked.get("resume") and not checked.get("run_dir"):
         raise ConfigError("resume = true needs run_dir: the run directory to continue")
+    if checked.get("extend") and not checked.get("resume"):
+        raise ConfigError("extend = true needs resume = true (and run_dir): it continues a saved run "
+                          "(CLI: trainwell fit --resume RUN_DIR --continue --set epochs=...)")
     config = Config(**checked)
     # lr_mults' own values are checked with the model's names (optim/groups.py); here only that a
     # group's lr = lr × lr_mult fits in float32

@@ -28,6 +28,8 @@ from trainwell.nn.losses import accuracy_fn, make_loss
 from trainwell.nn.models import build_model, check_output_activation
 from trainwell.nn.transfer import Unfreeze
 from trainwell.train.callbacks import EarlyStopping
+from trainwell.train.checkpoint import load_latest
+from trainwell.train.extend import check_continuation, continuation, reopen
 from trainwell.train.loop import StepParts, Trainer, total_steps
 from trainwell.train.metrics import evaluate_model, write_metrics
 from trainwell.train.parts import (apply_transfer, babysit_callbacks, build_constraint, build_grad_hooks,
@@ -36,10 +38,11 @@ from trainwell.train.parts import (apply_transfer, babysit_callbacks, build_cons
                                    resolve_data, resolve_device, resolve_model_spec)
 from trainwell.train.progress import Progress
 from trainwell.train.run import Run, atomic_save_model, read_json_object
+from trainwell.train.state import Stop
 from trainwell.train.rundir import atomic_write_json, lock_run_dir, make_run_dir
 
 # Options that may differ between a run and its resumption without changing the result.
-RESUME_MAY_CHANGE = {"resume", "progress", "report", "callbacks", "device", "run_dir", "check_every"}
+RESUME_MAY_CHANGE = {"resume", "extend", "progress", "report", "callbacks", "device", "run_dir", "check_every"}
 SHOWN_CHANGES = 4       # a refused resume names this many changed options (a readable line)
 # babysit.json keeps the monitor's series evenly thinned to at most these lengths, so its size
 # (and the report's figures) does not grow with the length of the run.
@@ -48,9 +51,10 @@ EVIDENCE_ACTIVATIONS = 20
 
 
 @contextlib.contextmanager
-def _locked_run_dir(config: Config) -> Iterator[Path | None]:
+def _locked_run_dir(config: Config, *, total_steps: int) -> Iterator[Path | None]:
     """The run's directory, checked, prepared and locked for this process while the run writes
-    there (None without a ``run_dir``)."""
+    there (None without a ``run_dir``); ``total_steps``: the run's length (a continuation's
+    must go beyond the step the run reached)."""
     if config.run_dir is None:
         yield None
         return
@@ -60,7 +64,9 @@ def _locked_run_dir(config: Config) -> Iterator[Path | None]:
         raise ConfigError(f"resume: {run_dir} holds no run (no config.json) to continue")
     make_run_dir(run_dir)
     with lock_run_dir(run_dir):
-        if config.resume:
+        if config.extend:
+            _record_continuation(config, run_dir, total_steps)
+        elif config.resume:
             _check_resume_options(config, run_dir)
         else:
             _start_run_dir(config, run_dir)
@@ -77,6 +83,19 @@ def _check_resume_options(config: Config, run_dir: Path) -> None:
                           f"an exact resume needs the same options")
 
 
+def _record_continuation(config: Config, run_dir: Path, total_steps: int) -> None:
+    """Check a continuation's options against the run's and save them as the run's options (with
+    ``resume`` and ``extend`` false, as a new run's are): a continued run that is killed then
+    resumes exactly with ``--resume`` alone."""
+    before = read_json_object(run_dir / "config.json", "the run's resolved options")
+    now = _jsonable(config.to_dict())
+    check_continuation(before, now, may_change=RESUME_MAY_CHANGE, run_dir=run_dir,
+                       total_steps=total_steps)
+    resolved = {**config.to_dict(), "resume": False, "extend": False}
+    atomic_write_json(resolved, run_dir / "config.json")
+    write_toml(resolved, run_dir / "config.toml")
+
+
 def _start_run_dir(config: Config, run_dir: Path) -> None:
     if (run_dir / "metrics.jsonl").exists() or (run_dir / "checkpoints").exists():
         raise ConfigError(f"run_dir = {str(run_dir)!r} already holds a run; pass resume = true to "
@@ -85,6 +104,29 @@ def _start_run_dir(config: Config, run_dir: Path) -> None:
     atomic_write_json(resolved, run_dir / "config.json")
     write_toml(resolved, run_dir / "config.toml")
     write_metrics(run_dir, [])    # a run stopped before its first epoch has one too
+
+
+def _with_run_record(config: Config, *, given: bool, steps_per_epoch: int) -> Config:
+    """``config`` with the run's ``continued`` record (train/extend.py): on a resume, the saved
+    run's record unless the caller gave one (``given``); with ``extend``, plus the entry for this
+    continuation, read from the run's newest checkpoint. A new run's config is returned as it is."""
+    if not config.resume or config.run_dir is None:
+        return config
+    saved = Path(config.run_dir) / "config.json"
+    if not saved.is_file():
+        return config                       # _locked_run_dir says what is missing
+    before = read_json_object(saved, "the run's resolved options")
+    record = list(config.continued) if given else list(before.get("continued") or [])
+    if config.extend:
+        found = load_latest(Path(config.run_dir) / "checkpoints", map_location="cpu")
+        if found is None:
+            raise ConfigError(f"--continue: {config.run_dir} holds no checkpoint to continue from")
+        counters = found[1]["counters"]
+        old_total = steps_per_epoch * int(before.get("epochs", config.epochs))
+        if before.get("max_steps") is not None:
+            old_total = min(old_total, int(before["max_steps"]))
+        record.append(continuation(before, counters, Stop.from_value(counters.get("stop")), old_total))
+    return dataclasses.replace(config, continued=record)
 
 
 def _jsonable(value):
@@ -207,13 +249,16 @@ def fit(model=None, train="digits", val=None, *, test=None, step_fn=None, **opti
     ``options``: the config keys (``lr=``, ``optimizer=``, ``epochs=``, ...; see docs/options.md).
     ``step_fn(state, closure) -> loss`` replaces the default optimizer step.
     """
+    given_record = "continued" in options
     p = prepare(model, train, val, test, options)
-    config = p.config
+    p.config = config = _with_run_record(p.config, given=given_record,
+                                         steps_per_epoch=len(make_batches(p.config, p.train)))
     trainer = make_trainer(p, run_dir=config.run_dir, step_fn=step_fn)   # may still raise:
-    with _locked_run_dir(config) as run_dir:                             # the directory comes after
+    with _locked_run_dir(config, total_steps=trainer.state.total_steps) as run_dir:   # then the directory
         if config.resume:
             if not trainer.load_latest_checkpoint():
                 warnings.warn(f"resume: no usable checkpoint in {run_dir}; starting from the beginning")
+            reopen(trainer.state, config.continued)    # a continuation trains on from where it ended
             write_metrics(run_dir, trainer.state.history)
 
         state = trainer.fit()
@@ -224,7 +269,7 @@ def fit(model=None, train="digits", val=None, *, test=None, step_fn=None, **opti
         results = {"stopped": state.stop.message, "stop_kind": state.stop.kind.value,
                    "epochs": state.epoch, "steps": state.step,
                    "best_epoch": state.best.get("epoch"), "best_value": state.best.get("value"),
-                   "monitor": config.monitor,
+                   "monitor": config.monitor, "continued": config.continued,
                    "seconds": sum(m["seconds"] for m in state.history)}
         for name, pair in (("val", trainer.val), ("test", _preprocessed(p.test, added))):
             results[name] = None if pair is None else evaluate_model(
