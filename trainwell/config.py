@@ -30,6 +30,7 @@ from trainwell.optim.schedules import check_schedule_spec
 from trainwell.options import (FLOAT32_MAX, MAX_TORCH_SEED, Option, at_least_one, check_option, did_you_mean,
                                must_be, non_negative, one_of, positive, seed_range, unit_interval)
 from trainwell.train.callbacks import HOOKS
+from trainwell.train.loggers import check_log
 from trainwell.train.rundir import atomic_write_text
 
 MONITORS = ("val_loss", "val_acc", "train_loss", "train_acc")
@@ -264,6 +265,17 @@ class Config:
     progress: bool = opt(True, "show progress: a bar with live loss and accuracy on a terminal, one "
                          "line per epoch when the output is a file or pipe",
                          source="trainwell convention; docs/training.md")
+    # --- experiment tracking (docs/tracking.md)
+    log: list = opt([], "experiment trackers: \"tensorboard\", \"mlflow\" (optional packages: pip "
+                    "install \"trainwell[tensorboard]\" / \"trainwell[mlflow]\"); once per epoch",
+                    check=check_log, source="docs/tracking.md")
+    log_dir: str | None = opt(None, "TensorBoard's event files (None: RUN_DIR/tensorboard)",
+                              types=(str, type(None)), source="docs/tracking.md")
+    mlflow_uri: str | None = opt(None, "MLflow tracking URI (None: MLflow's default, the "
+                                 "MLFLOW_TRACKING_URI environment variable first)",
+                                 types=(str, type(None)), source="MLflow docs; docs/tracking.md")
+    mlflow_experiment: str = opt("trainwell", "MLflow experiment the run is logged under",
+                                 source="docs/tracking.md")
     callbacks: list = opt([], "callback objects (Python only: a config file cannot set them)",
                           types=(list, tuple), in_files=False,
                           source="trainwell convention; docs/training.md (callbacks)")

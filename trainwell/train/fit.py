@@ -30,6 +30,7 @@ from trainwell.nn.transfer import Unfreeze
 from trainwell.train.callbacks import EarlyStopping
 from trainwell.train.checkpoint import load_latest
 from trainwell.train.extend import check_continuation, continuation, reopen
+from trainwell.train.loggers import Tracker, make_trackers
 from trainwell.train.loop import StepParts, Trainer, total_steps
 from trainwell.train.metrics import evaluate_model, write_metrics
 from trainwell.train.parts import (apply_transfer, babysit_callbacks, build_constraint, build_grad_hooks,
@@ -42,7 +43,8 @@ from trainwell.train.state import Stop
 from trainwell.train.rundir import atomic_write_json, lock_run_dir, make_run_dir
 
 # Options that may differ between a run and its resumption without changing the result.
-RESUME_MAY_CHANGE = {"resume", "extend", "progress", "report", "callbacks", "device", "run_dir", "check_every"}
+RESUME_MAY_CHANGE = {"resume", "extend", "progress", "report", "callbacks", "device", "run_dir", "check_every",
+                     "log", "log_dir", "mlflow_uri", "mlflow_experiment"}
 SHOWN_CHANGES = 4       # a refused resume names this many changed options (a readable line)
 # babysit.json keeps the monitor's series evenly thinned to at most these lengths, so its size
 # (and the report's figures) does not grow with the length of the run.
@@ -224,7 +226,9 @@ def make_trainer(p: Prepared, *, run_dir=None, step_fn=None, extra_callbacks=())
     def optimizer_factory(model, **overrides):
         return build_optimizer_for(dataclasses.replace(config, **overrides), model, total_steps=total)
 
-    callbacks = [*config.callbacks, *extra_callbacks, *babysit_callbacks(config, len(batches))]
+    babysitter = babysit_callbacks(config, len(batches))
+    monitor = next((c for c in babysitter if isinstance(c, Monitor)), None)
+    callbacks = [*config.callbacks, *extra_callbacks, *babysitter, *make_trackers(config, monitor=monitor)]
     if config.unfreeze_at is not None and p.transfer["frozen"]:
         callbacks.insert(0, Unfreeze(config.unfreeze_at, p.transfer["frozen"],
                                      lr_mult=config.unfreeze_lr_mult))
@@ -291,6 +295,8 @@ def fit(model=None, train="digits", val=None, *, test=None, step_fn=None, **opti
             preprocess_spec = [*config.preprocess, *trainer.controls.preprocess]
             _write_outputs(run, p.spec, p.splits, config, p.input_shape, preprocess_spec,
                            p.transfer["report"])
+        for tracker in (c for c in trainer.hooks.callbacks if isinstance(c, Tracker)):
+            tracker.finish(run)           # hyperparameters, final metrics, the run's files
         return run
 
 
