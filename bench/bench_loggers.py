@@ -27,7 +27,7 @@ CONFIGS = {"none": [], "tensorboard": ["tensorboard"], "mlflow": ["mlflow"],
 def one_run(log, root: Path, i: int, epochs: int) -> float:
     run_dir = root / f"{'-'.join(log) or 'none'}-{i}"
     started = time.perf_counter()
-    trainwell.fit(None, "digits", model={"type": "mlp"}, epochs=epochs, run_dir=run_dir, report=False,
+    trainwell.fit({"type": "mlp"}, "digits", epochs=epochs, run_dir=run_dir, report=False,
                   progress=False, device="cpu", log=log, mlflow_uri=f"file://{root / 'mlruns'}")
     return time.perf_counter() - started
 

@@ -249,6 +249,9 @@ class Config:
                                      source="trainwell convention; docs/training.md (runs)")
     resume: bool = opt(False, "continue the run in run_dir from its newest good checkpoint",
                        source="trainwell convention; docs/checkpoints.md")
+    overwrite: bool = opt(False, "start over in a run_dir that holds a run: the old run's files are "
+                          "removed first (other files stay)",
+                          source="trainwell convention; docs/training.md (runs)")
     extend: bool = opt(False, "with resume: continue a run that ended for more epochs (a larger epochs "
                        "or max_steps); the schedule restarts where it ended (CLI: --continue)",
                        source="trainwell convention; docs/checkpoints.md (continuing)")
@@ -268,14 +271,15 @@ class Config:
     # --- experiment tracking (docs/tracking.md)
     log: list = opt([], "experiment trackers: \"tensorboard\", \"mlflow\" (optional packages: pip "
                     "install \"trainwell[tensorboard]\" / \"trainwell[mlflow]\"); once per epoch",
-                    check=check_log, source="docs/tracking.md")
+                    check=check_log, source="trainwell convention; docs/tracking.md")
     log_dir: str | None = opt(None, "TensorBoard's event files (None: RUN_DIR/tensorboard)",
-                              types=(str, type(None)), source="docs/tracking.md")
+                              types=(str, type(None)),
+                              source="TensorBoard (SummaryWriter log_dir); docs/tracking.md")
     mlflow_uri: str | None = opt(None, "MLflow tracking URI (None: MLflow's default, the "
                                  "MLFLOW_TRACKING_URI environment variable first)",
                                  types=(str, type(None)), source="MLflow docs; docs/tracking.md")
     mlflow_experiment: str = opt("trainwell", "MLflow experiment the run is logged under",
-                                 source="docs/tracking.md")
+                                 source="trainwell convention; docs/tracking.md")
     callbacks: list = opt([], "callback objects (Python only: a config file cannot set them)",
                           types=(list, tuple), in_files=False,
                           source="trainwell convention; docs/training.md (callbacks)")
@@ -324,6 +328,9 @@ def make_config(options: dict) -> Config:
     checked = {key: check_value(key, value) for key, value in options.items()}
     if checked.get("resume") and not checked.get("run_dir"):
         raise ConfigError("resume = true needs run_dir: the run directory to continue")
+    if checked.get("overwrite") and checked.get("resume"):
+        raise ConfigError("overwrite = true and resume = true: choose one (overwrite starts the run "
+                          "over, resume continues it)")
     if checked.get("extend") and not checked.get("resume"):
         raise ConfigError("extend = true needs resume = true (and run_dir): it continues a saved run "
                           "(CLI: trainwell fit --resume RUN_DIR --continue --set epochs=...)")

@@ -40,10 +40,10 @@ from trainwell.train.parts import (apply_transfer, babysit_callbacks, build_cons
 from trainwell.train.progress import Progress
 from trainwell.train.run import Run, atomic_save_model, read_json_object
 from trainwell.train.state import Stop
-from trainwell.train.rundir import atomic_write_json, lock_run_dir, make_run_dir
+from trainwell.train.rundir import atomic_write_json, clear_run, lock_run_dir, make_run_dir
 
 # Options that may differ between a run and its resumption without changing the result.
-RESUME_MAY_CHANGE = {"resume", "extend", "progress", "report", "callbacks", "device", "run_dir", "check_every",
+RESUME_MAY_CHANGE = {"resume", "extend", "overwrite", "progress", "report", "callbacks", "device", "run_dir", "check_every",
                      "log", "log_dir", "mlflow_uri", "mlflow_experiment"}
 SHOWN_CHANGES = 4       # a refused resume names this many changed options (a readable line)
 # babysit.json keeps the monitor's series evenly thinned to at most these lengths, so its size
@@ -71,6 +71,8 @@ def _locked_run_dir(config: Config, *, total_steps: int) -> Iterator[Path | None
         elif config.resume:
             _check_resume_options(config, run_dir)
         else:
+            if config.overwrite:
+                clear_run(run_dir)        # the old run's files; the user's own files stay
             _start_run_dir(config, run_dir)
         yield run_dir
 
@@ -101,8 +103,9 @@ def _record_continuation(config: Config, run_dir: Path, total_steps: int) -> Non
 def _start_run_dir(config: Config, run_dir: Path) -> None:
     if (run_dir / "metrics.jsonl").exists() or (run_dir / "checkpoints").exists():
         raise ConfigError(f"run_dir = {str(run_dir)!r} already holds a run; pass resume = true to "
-                          f"continue it, or choose a new directory")
-    resolved = config.to_dict()
+                          f"continue it, overwrite = true to start over there, or choose a new "
+                          f"directory")
+    resolved = {**config.to_dict(), "overwrite": False}   # a later --resume continues this run
     atomic_write_json(resolved, run_dir / "config.json")
     write_toml(resolved, run_dir / "config.toml")
     write_metrics(run_dir, [])    # a run stopped before its first epoch has one too
