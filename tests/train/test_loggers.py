@@ -104,7 +104,7 @@ def test_mlflow_that_cannot_start_is_one_line(tmp_path, monkeypatch):
 def test_log_option_is_checked_and_a_missing_package_named(monkeypatch):
     with pytest.raises(trainwell.ConfigError, match=r"unknown tracker 'tensorbord' \(did you mean 'tensorboard'\?\)"):
         make_config({"log": ["tensorbord"]})
-    assert "twice" in check_log(["mlflow", "mlflow"])
+    assert "twice" in check_log(["mlflow", "mlflow"]) and "unknown tracker []" in check_log([[]])
     import importlib.util
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "mlflow" else real(name, *a))

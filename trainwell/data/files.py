@@ -36,8 +36,11 @@ def _existing(path, *, folder: bool = False) -> Path:
 
 
 def _numeric(p: Path, what: str, a: np.ndarray) -> np.ndarray:
+    """``a`` if it holds numbers, one sample per row (at least one dimension)."""
     if a.dtype.kind not in "biuf":
         raise DataError(f"{p}: {what} has dtype {a.dtype}; expected numbers (bool, int, uint or float)")
+    if a.ndim == 0:
+        raise DataError(f"{p}: {what} holds a single number; expected an array with one sample per row")
     return a
 
 

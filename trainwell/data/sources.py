@@ -174,7 +174,7 @@ SOURCE_OPTIONS = {
 def check_source_options(name: str, options: dict) -> dict:
     """Validate a source's option names and types (no data is read); return them with defaults
     filled in. Errors name the key as the [data] table spells it (``data.test_size = ...``)."""
-    if name not in SOURCES:
+    if not isinstance(name, str) or name not in SOURCES:
         raise ConfigError(f"data.source = {name!r}: unknown data source{did_you_mean(name, SOURCES)}; "
                           f"allowed: {', '.join(sorted(SOURCES))}")
     spec = SOURCE_OPTIONS[name]

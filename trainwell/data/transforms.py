@@ -444,7 +444,7 @@ def build_from_spec(spec, registry: dict, *, key: str) -> list:
                                   f"{', '.join(sorted(registry))}{misspelt_key(entry, 'name')}")
         else:
             raise ConfigError(f"{where} = {entry!r}: must be a name or a table with name = ...")
-        if name not in registry:
+        if not isinstance(name, str) or name not in registry:
             raise ConfigError(f"{where}: unknown {key} {name!r}{did_you_mean(name, registry)}; "
                               f"allowed: {', '.join(sorted(registry))}")
         cls = registry[name]

@@ -172,7 +172,7 @@ def check_init_spec(spec) -> str | None:
     name = options.pop("name", None)
     if name is None and isinstance(spec, dict):
         return "the table needs name = \"...\", one of: " + ", ".join(INIT_OPTIONS) + misspelt_key(spec, "name")
-    if name not in INIT_OPTIONS:
+    if not isinstance(name, str) or name not in INIT_OPTIONS:
         return f"unknown scheme {name!r}{did_you_mean(name, INIT_OPTIONS)}; allowed: " + ", ".join(INIT_OPTIONS)
     if "data" in options:
         return "data is supplied by fit (a batch of training inputs); remove it"
@@ -204,7 +204,7 @@ def init(model: nn.Module, scheme, **options) -> nn.Module:
         options = {**scheme, **options}
     else:
         name = scheme
-    if name not in INITS:
+    if not isinstance(name, str) or name not in INITS:
         raise ConfigError(f"init = {name!r}: unknown{did_you_mean(name, INITS)}; allowed: {', '.join(INITS)}")
     opts = check_options(f"init {name}", options, INIT_OPTIONS[name])
     bias, seed = opts.pop("bias"), opts.pop("seed")

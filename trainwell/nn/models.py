@@ -224,7 +224,7 @@ def cnn(input_shape, num_outputs, *, layers=None, global_pool=True, head_widths=
     for i, spec in enumerate(layers):
         where = f"model.layers[{i}]"
         kind = spec.get("type") if isinstance(spec, dict) else None
-        if kind not in CNN_LAYER_OPTIONS:
+        if not isinstance(kind, str) or kind not in CNN_LAYER_OPTIONS:
             raise ConfigError(f"{where} = {spec!r}: needs type = 'conv' or 'pool'")
         s = check_options(where, spec, CNN_LAYER_OPTIONS[kind], label="{where}.{name}")
         f = s["kernel"]
@@ -379,7 +379,7 @@ def build_model(spec: dict, input_shape, num_outputs) -> nn.Module:
     returned module carries the resolved table as ``model.builder_spec``."""
     spec = dict(spec)
     kind = spec.pop("type", "mlp")
-    if kind not in MODELS:
+    if not isinstance(kind, str) or kind not in MODELS:
         raise ConfigError(f"model.type = {kind!r}: unknown{did_you_mean(kind, MODELS)}; "
                           f"allowed: {', '.join(sorted(MODELS))}")
     options = check_options(f"model ({kind})", spec, MODEL_OPTIONS[kind])
@@ -415,6 +415,8 @@ def check_model_table(table: dict) -> str | None:
     before any data is read (sizes that depend on the data are checked when the model is built)."""
     options = dict(table)
     kind = options.pop("type", "auto")
+    if not isinstance(kind, str):
+        return f"type = {kind!r}: must be a name: auto, " + ", ".join(sorted(MODEL_OPTIONS))
     if kind == "auto":
         allowed = AUTO_OPTIONS
         _check_auto_names(options)

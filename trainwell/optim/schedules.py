@@ -358,7 +358,7 @@ def schedule_options(name, options: dict, *, label: str = "{where}: {name}") -> 
     """The config options of schedule ``name``, checked (names, types, ranges) and with the
     defaults filled in. ``label`` names an option in an error (config validation passes
     ``"schedule.{name}"``, the key as the user wrote it)."""
-    if name not in SCHEDULE_OPTIONS:
+    if not isinstance(name, str) or name not in SCHEDULE_OPTIONS:
         raise ConfigError(f"schedule = {name!r}: unknown{did_you_mean(name, SCHEDULES)}; "
                           f"allowed: {', '.join(SCHEDULES)}")
     return check_options(f"schedule {name!r}", options, SCHEDULE_OPTIONS[name], label=label)

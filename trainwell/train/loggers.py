@@ -264,7 +264,7 @@ def check_log(names) -> str | None:
     """Config check of ``log``: known tracker names, each once, whose package is installed
     (found without importing it)."""
     for name in names:
-        if name not in LOGGERS:
+        if not isinstance(name, str) or name not in LOGGERS:
             return f"unknown tracker {name!r}{did_you_mean(name, LOGGERS)}; allowed: {', '.join(LOGGERS)}"
     if len(set(names)) != len(names):
         return "names a tracker twice"
