@@ -372,7 +372,7 @@ def test_predict_into_a_closed_pipe_stops_quietly(trained_run, tmp_path):
     proc.stderr.close()
 
 
-COMMANDS = ("fit", "doctor", "lr-find", "demo", "report", "predict", "options")
+COMMANDS = ("fit", "doctor", "lr-find", "demo", "report", "predict", "options", "completion")
 
 
 def _help(capsys, *command) -> str:

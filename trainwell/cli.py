@@ -1,4 +1,5 @@
-"""The command line: ``trainwell fit | doctor | lr-find | demo | report | predict | options``.
+"""The command line: ``trainwell fit | doctor | lr-find | demo | report | predict | options |
+completion``.
 
 Every config is validated before any work. Bad input prints one line naming the key, value
 or file and what is allowed, and exits with status 2; never a traceback.
@@ -18,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from trainwell.babysit.doctor import doctor
+from trainwell.completion import add_parser as add_completion_parser
 from trainwell.config import apply_sets, check_file_options, options_markdown, options_text, read_toml
 from trainwell.data.files import read_inputs
 from trainwell.errors import ConfigError, DataError, TrainwellError
@@ -306,6 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="write predictions to a .npy or .csv file instead of printing")
     p.set_defaults(func=cmd_predict)
 
+    add_completion_parser(sub, build_parser)
     p = sub.add_parser("options", help="print every config option's default as TOML (a config to "
                        "start from), each with its meaning and source")
     p.add_argument("--markdown", action="store_true", help="as the docs/options.md table instead")
