@@ -5,16 +5,16 @@ never inside a step (the loop has already synced these numbers, so no host sync 
 
 - scalars: ``train/loss``, ``train/acc``, ``val/loss``, ``val/acc``, ``lr``, ``epoch_seconds``,
   at the optimizer step the epoch ended on;
-- the babysitter's per-layer statistics, when it watches the run: for each new sample, the
-  gradient norm, weight norm and update/weight ratio of every layer, as histograms over the
-  layers (TensorBoard) and as per-layer scalars (``update_ratio/<layer>``; both trackers);
+- the babysitter's per-layer statistics, when it watches the run: from the epoch's latest
+  sample, the gradient norm, weight norm and update/weight ratio of every layer, as histograms
+  over the layers (TensorBoard) and as per-layer scalars (``update_ratio/<layer>``; both);
 - at the end: the config as hyperparameters with the final metrics (val/test loss and accuracy,
   epochs, steps), and, with a run directory, the report, model and run files as artifacts (MLflow;
   TensorBoard gets the config as text).
 
 Buffered: TensorBoard's writer queues events and its background thread writes them (flushed at
-each checkpoint, so what a checkpoint covers is on disk); MLflow gets one batch per epoch through
-its own background queue (``log_batch(synchronous=False)``), waited for at the end. A resumed run
+each checkpoint, so what a checkpoint covers is on disk); MLflow gets the epoch's metrics in one
+request at its end (``log_batch``; ~1 ms on a local store, a round trip to a server). A resumed run
 continues its own records: TensorBoard drops events logged after the checkpoint (``purge_step``),
 and MLflow continues the same run (its id is kept in ``state.extras``, which is checkpointed) and
 first sends the checkpointed epochs it had not received.
@@ -98,12 +98,13 @@ class Tracker(Callback, abc.ABC):
         scalars = {tag: float(m[key]) for tag, key in EPOCH_SCALARS.items()
                    if isinstance(m.get(key), (int, float)) and math.isfinite(m[key])}
         self.scalars(scalars, state.step)
-        if self.monitor is not None:
-            for sample in new_layer_samples(self.monitor.samples, self._layers_logged):
-                layers = {stat: {layer: v for layer, v in sample[stat].items()
-                                 if v is not None and math.isfinite(v)} for stat in LAYER_STATS}
-                self.layers(layers, sample["step"])
-                self._layers_logged = sample["step"]
+        new = new_layer_samples(self.monitor.samples, self._layers_logged) if self.monitor is not None else []
+        if new:                           # the epoch's latest sample: one set of layer statistics per epoch
+            sample = new[-1]
+            layers = {stat: {layer: v for layer, v in sample[stat].items()
+                             if v is not None and math.isfinite(v)} for stat in LAYER_STATS}
+            self.layers(layers, sample["step"])
+            self._layers_logged = sample["step"]
 
     def on_fit_end(self, state):
         self.flush()
@@ -179,7 +180,7 @@ class MLflowLogger(Tracker):
         super().__init__(monitor=monitor)
         self.uri, self.experiment, self.run_name = uri, experiment, run_name
         self.client = self.run_id = None
-        self._pending: list = []          # MLflow's handles of batches still being sent
+        self._buffer: list = []           # the epoch's metrics, sent at its end
 
     def on_fit_start(self, state):
         # function-local: mlflow is optional and slow to import (~2.5 s)
@@ -193,6 +194,7 @@ class MLflowLogger(Tracker):
                 self.run_id = saved
                 self.client.update_run(saved, status="RUNNING")
                 self._backfill(state)
+                self.flush()
             else:
                 found = self.client.get_experiment_by_name(self.experiment)
                 experiment_id = found.experiment_id if found else self.client.create_experiment(self.experiment)
@@ -221,31 +223,33 @@ class MLflowLogger(Tracker):
         for i in range(0, len(items), MLFLOW_BATCH):
             self.client.log_batch(self.run_id, params=items[i:i + MLFLOW_BATCH])
 
-    def _send(self, values: dict, step: int):
-        """One batch, sent by MLflow's background queue (``synchronous=False``): the epoch end
-        does not wait for the tracking server."""
+    def _add(self, values: dict, step: int):
         from mlflow.entities import Metric
 
         now = int(time.time() * 1000)
-        metrics = [Metric(key, value, now, step) for key, value in values.items()]
-        for i in range(0, len(metrics), MLFLOW_METRICS):
-            self._pending.append(self.client.log_batch(self.run_id, metrics=metrics[i:i + MLFLOW_METRICS],
-                                                       synchronous=False))
+        self._buffer += [Metric(key, value, now, step) for key, value in values.items()]
 
     def scalars(self, values, step):
-        self._send(values, step)
+        self._add(values, step)
 
     def layers(self, stats, step):
-        self._send({f"{stat}/{layer}": v for stat, per_layer in stats.items()
-                    for layer, v in per_layer.items()}, step)
+        self._add({f"{stat}/{layer}": v for stat, per_layer in stats.items()
+                   for layer, v in per_layer.items()}, step)
+
+    def on_epoch_end(self, state):
+        super().on_epoch_end(state)
+        self.flush()                      # the epoch's metrics in one request
 
     def flush(self):
-        pending, self._pending = self._pending, []
-        for operation in pending:
-            operation.wait()
+        """Send what is buffered, one request per MLFLOW_METRICS metrics. Synchronous: MLflow's
+        background queue (``synchronous=False``) costs a second of shutdown at the run's end
+        (set_terminated joins its threads), more than a local store's requests (~1 ms)."""
+        metrics, self._buffer = self._buffer, []
+        for i in range(0, len(metrics), MLFLOW_METRICS):
+            self.client.log_batch(self.run_id, metrics=metrics[i:i + MLFLOW_METRICS])
 
     def finish(self, run):
-        self._send(final_metrics(run.results), run.results.get("steps") or 0)
+        self._add(final_metrics(run.results), run.results.get("steps") or 0)
         self.flush()
         if run.run_dir is not None:
             for name in ARTIFACTS:
