@@ -122,3 +122,11 @@ def test_flat_params_and_final_metrics():
     results = {"epochs": 3, "steps": 30, "val": {"loss": 0.5, "acc": 0.9}, "test": {"loss": float("nan")}}
     assert final_metrics(results) == {"epochs": 3.0, "steps": 30.0, "final/val_loss": 0.5, "final/val_acc": 0.9}
     json.dumps(final_metrics(results))
+
+
+def test_doctor_probes_without_logging(tmp_path):
+    pytest.importorskip("tensorboard")
+    X = torch.randn(64, 2, generator=torch.Generator().manual_seed(0))
+    diagnosis = trainwell.doctor(nn.Linear(2, 2), (X, (X[:, 0] > 0).long()), log=["tensorboard"],
+                                 epochs=1, budget_s=20, device="cpu")
+    assert diagnosis is not None and not list(tmp_path.iterdir())

@@ -217,14 +217,14 @@ class MLflowLogger(Tracker):
                               and math.isfinite(metrics[key])}, metrics["step"])
 
     def _params(self, params: dict):
-        from mlflow.entities import Param
+        from mlflow.entities import Param   # optional, slow: see on_fit_start
 
         items = [Param(k, str(v)[:MLFLOW_PARAM_CHARS]) for k, v in params.items()]
         for i in range(0, len(items), MLFLOW_BATCH):
             self.client.log_batch(self.run_id, params=items[i:i + MLFLOW_BATCH])
 
     def _add(self, values: dict, step: int):
-        from mlflow.entities import Metric
+        from mlflow.entities import Metric  # optional, slow: see on_fit_start
 
         now = int(time.time() * 1000)
         self._buffer += [Metric(key, value, now, step) for key, value in values.items()]
