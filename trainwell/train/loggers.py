@@ -136,6 +136,7 @@ class TensorBoardLogger(Tracker):
         super().__init__(monitor=monitor)
         self.log_dir = Path(log_dir)
         self.writer = None
+        self._values: dict[int, list] = {}      # step -> the summary values of this epoch end
 
     def on_fit_start(self, state):
         # function-local: tensorboard is optional and slow to import (~1.5 s)
@@ -145,22 +146,41 @@ class TensorBoardLogger(Tracker):
         self.writer = SummaryWriter(str(self.log_dir), purge_step=state.step + 1 if state.step else None)
         self._layers_logged = state.step
 
+    def on_epoch_end(self, state):
+        super().on_epoch_end(state)
+        self._write()
+
     def on_checkpoint(self, state):
         self.writer.flush()               # what the checkpoint covers is on disk before it
 
     def scalars(self, values, step):
-        for tag, value in values.items():
-            self.writer.add_scalar(tag, value, step)
+        from torch.utils.tensorboard.summary import scalar   # optional, slow: see on_fit_start
+
+        self._values.setdefault(step, []).extend(v for tag, value in values.items()
+                                                 for v in scalar(tag, value).value)
 
     def layers(self, stats, step):
+        from torch.utils.tensorboard.summary import histogram   # optional, slow: see on_fit_start
+
+        out = self._values.setdefault(step, [])
         for stat, per_layer in stats.items():
             if per_layer:
-                self.writer.add_histogram(f"layers/{stat}", np.asarray(list(per_layer.values())), step)
-        for layer, value in stats["update_ratio"].items():
-            self.writer.add_scalar(f"update_ratio/{layer}", value, step)
+                values = np.asarray(list(per_layer.values()), dtype=np.float64)
+                out.extend(histogram(f"layers/{stat}", values, self.writer.default_bins).value)
+        self.scalars({f"update_ratio/{layer}": value for layer, value in stats["update_ratio"].items()}, step)
+
+    def _write(self):
+        """The epoch end's values as one summary per step: one event for the writer's thread
+        (an event per value costs a thread hand-over each, most of the time measured)."""
+        from tensorboard.compat.proto.summary_pb2 import Summary   # optional: see on_fit_start
+
+        values, self._values = self._values, {}
+        for step, items in sorted(values.items()):
+            self.writer.file_writer.add_summary(Summary(value=items), step)
 
     def flush(self):
         if self.writer is not None:
+            self._write()
             self.writer.flush()
 
     def finish(self, run):
