@@ -64,7 +64,7 @@ def _checked(options: dict):
         pass
 
 
-@fuzz(60)
+@fuzz(50)
 @given(config=configs)
 def test_fuzzed_configs_are_accepted_or_refused_in_one_line(tmp_path, config):
     path = tmp_path / "c.toml"
@@ -133,7 +133,7 @@ csv_text = st.lists(st.lists(st.one_of(st.integers(-3, 12).map(str), st.floats(w
                     max_size=12).map(lambda rows: "\n".join(",".join(r) for r in rows))
 
 
-@fuzz(30)
+@fuzz(20)
 @given(kind=st.sampled_from(["npy", "npz", "csv"]), X=arrays(), y=arrays(max_rows=12), text=csv_text,
        options=st.dictionaries(st.sampled_from(["test_size", "val_size", "stratify", "label", "header"]),
                                st.one_of(st.integers(-1, 5), st.floats(0, 1), st.booleans()), max_size=2))
@@ -157,7 +157,7 @@ def run_dir(tmp_path_factory):
     return path
 
 
-@fuzz(40)
+@fuzz(25)
 @given(kind=st.sampled_from(["npy", "npz", "csv"]), X=arrays(), text=csv_text,
        output=st.sampled_from(["auto", "class", "raw", "proba"]))
 def test_fuzzed_predict_inputs_predict_or_exit_2(tmp_path, capsys, run_dir, kind, X, text, output):
