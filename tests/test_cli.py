@@ -51,6 +51,21 @@ def _config(tmp_path, text=SMALL, name="c.toml"):
     (SMALL, ["patience=3", "data.val_size=0"],
      "patience = 3 (early stopping) needs validation data for monitor = 'val_loss'"),
     (SMALL, ["momentum=0", "nesterov=true"], "nesterov = true needs momentum > 0"),
+    # issue 16 (bug 11): a typo inside a table gets a did-you-mean, in every table
+    (SMALL, ["model.widht=[8]"], "model (mlp): unknown option 'widht' (did you mean 'widths'?)"),
+    (SMALL, ["model.type=\"auto\"", "model.widths=[8]"], "'widths' belongs to model.type 'mlp'"),
+    (SMALL, ["data.val_sise=0.1"], "unknown option 'val_sise' (did you mean 'val_size'?)"),
+    (SMALL, ['data={sorce="digits"}'], "data: no source ('sorce' is given: did you mean 'source'?)"),
+    (SMALL, ['schedule={nmae="step"}'], "('nmae' is given: did you mean 'name'?)"),
+    (SMALL, ['schedule={name="step",every_epoch=2}'], "'every_epoch' (did you mean 'every_epochs'?)"),
+    (SMALL, ['init={name="orthogonal",gian=1}'], "unknown option 'gian' (did you mean 'gain'?)"),
+    (SMALL, ['init={nme="orthogonal"}'], "('nme' is given: did you mean 'name'?)"),
+    (SMALL, ['augment=[{name="hflip",pp=0.5}]'], "did you mean 'p'?"),
+    (SMALL, ['augment=[{nam="hflip"}]'], "('nam' is given: did you mean 'name'?)"),
+    (SMALL, ['preprocess=[{name="standardize",epss=1}]'], "unknown option 'epss' (did you mean 'eps'?)"),
+    (SMALL, ['preprocess=[{nmae="center"}]'], "('nmae' is given: did you mean 'name'?)"),
+    (SMALL, ["optimizer=adam", "optimizer_options={betaz=[0.9,0.99]}"],
+     "unknown option 'betaz' (did you mean 'betas'? a top-level option"),
 ])
 def test_bad_config_is_one_line_on_stderr_and_status_2(tmp_path, capsys, text, sets, message):
     args = ["fit", str(_config(tmp_path, text))] + [a for s in sets for a in ("--set", s)]
@@ -357,7 +372,7 @@ def test_predict_into_a_closed_pipe_stops_quietly(trained_run, tmp_path):
     proc.stderr.close()
 
 
-COMMANDS = ("fit", "doctor", "lr-find", "demo", "report", "predict", "options")
+COMMANDS = ("fit", "doctor", "lr-find", "demo", "report", "predict", "options", "completion")
 
 
 def _help(capsys, *command) -> str:
@@ -467,3 +482,34 @@ def test_a_demo_that_fails_exits_1(capsys, monkeypatch):
     assert main(["demo", "--epochs", "1", "--quiet", "--run-dir", "runs/demo"]) == 1
     out = capsys.readouterr().out
     assert "stopped: the loss rose to" in out and "ERROR   loss_exploding" in out
+
+
+def test_options_prints_the_defaults_as_toml_that_reads_back_to_them(capsys):
+    import dataclasses
+    import tomllib
+
+    from trainwell.config import FIELDS, OPTIONS, Config, make_config
+    assert main(["options"]) == 0
+    text = capsys.readouterr().out
+    parsed = tomllib.loads(text)
+    defaults = Config()
+    settable = {name for name, f in FIELDS.items() if f.metadata["in_files"]}
+    unset = {name for name in settable if OPTIONS[name].default is None}
+    assert set(parsed) == settable - unset                  # every default a file can hold, once
+    for name in unset | (set(FIELDS) - settable):
+        assert f"# {name}" in text                          # shown, commented out
+    config = make_config(parsed)                            # valid options ...
+    for f in dataclasses.fields(Config):                    # ... that are the defaults
+        expected = getattr(defaults, f.name)
+        expected = list(expected) if isinstance(expected, tuple) else expected
+        got = getattr(config, f.name)
+        assert (list(got) if isinstance(got, tuple) else got) == expected, f.name
+
+
+def test_toml_values_are_inline_and_read_back():
+    import tomllib
+
+    from trainwell.config import toml_value
+    value = {"a": [1, 2.5, "x\"y"], "0.weight": {"b": True}, "c": []}
+    assert "\n" not in toml_value(value)
+    assert tomllib.loads(f"v = {toml_value(value)}")["v"] == value

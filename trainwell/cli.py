@@ -1,5 +1,5 @@
 """The command line: ``trainwell fit | doctor | lr-find | demo | report | predict | options |
-ensemble | distill | search | landscape | sharpness | connect | visualize``.
+ensemble | distill | search | landscape | sharpness | connect | visualize | completion``.
 
 Every config is validated before any work. Bad input prints one line naming the key, value
 or file and what is allowed, and exits with status 2; never a traceback.
@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from trainwell.babysit.doctor import doctor
+from trainwell.completion import add_parser as add_completion_parser
 from trainwell.config import apply_sets, check_file_options, options_markdown, options_text, read_toml
 from trainwell.data.files import read_inputs
 from trainwell.ensembles import cli as ensemble_cli
@@ -113,7 +114,10 @@ def cmd_fit(args) -> int:
         if not (run_dir / "config.toml").exists():
             raise ConfigError(f"--resume {run_dir}: no config.toml there; is it a trainwell run directory?")
         options = _read_config(run_dir / "config.toml", args.set, saved_run=True)
-        options.update(resume=True, run_dir=str(run_dir))
+        options.update(resume=True, run_dir=str(run_dir), extend=args.continue_run)
+    elif args.continue_run:
+        raise ConfigError("--continue needs --resume RUN_DIR: the run to continue, e.g. trainwell fit "
+                          "--resume runs/mine --continue --set epochs=60")
     else:
         if args.config is None:
             raise ConfigError("fit needs a CONFIG.toml (or --resume RUN_DIR)")
@@ -276,6 +280,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override an option (TOML value), e.g. --set lr=0.01 --set model.widths=[128]")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its newest good checkpoint")
+    p.add_argument("--continue", dest="continue_run", action="store_true",
+                   help="with --resume: train a run that ended for more epochs, e.g. --resume RUN "
+                   "--continue --set epochs=60; the schedule restarts where the run ended and the run "
+                   "records it (docs/checkpoints.md)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_fit)
 
@@ -323,8 +331,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     ensemble_cli.add_parsers(sub)
 
-    p = sub.add_parser("options", help="list every config option with its default and source")
-    p.add_argument("--markdown", action="store_true", help="as the docs/options.md table")
+    add_completion_parser(sub, build_parser)
+    p = sub.add_parser("options", help="print every config option's default as TOML (a config to "
+                       "start from), each with its meaning and source")
+    p.add_argument("--markdown", action="store_true", help="as the docs/options.md table instead")
     p.set_defaults(func=cmd_options)
     search_cli.add_parsers(sub)
     geometry_cli.add_parsers(sub)

@@ -31,6 +31,7 @@ from trainwell.options import (FLOAT32_MAX, MAX_TORCH_SEED, Option, at_least_one
                                must_be, non_negative, one_of, positive, seed_range, unit_interval)
 from trainwell.train.average import check_average_spec
 from trainwell.train.callbacks import HOOKS
+from trainwell.train.loggers import check_log
 from trainwell.train.rundir import atomic_write_text
 
 MONITORS = ("val_loss", "val_acc", "train_loss", "train_acc")
@@ -77,6 +78,25 @@ def check_callbacks(callbacks) -> list:
             raise ConfigError(f"callbacks[{i}] = {_short(item)}: not a callback: it defines none of "
                               f"the hooks {', '.join(HOOKS)} (subclass trainwell.Callback)")
     return list(callbacks)
+
+
+CONTINUED_KEYS = ("epoch", "step", "total_steps")     # one entry of `continued` (train/extend.py)
+
+
+def check_continued(entries) -> str | None:
+    """Config check of ``continued``: tables {epoch, step, total_steps} of non-negative integers
+    (total_steps >= 1), in increasing step order."""
+    steps = []
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict) or set(entry) != set(CONTINUED_KEYS):
+            return f"entry {i} must be a table with exactly the keys {', '.join(CONTINUED_KEYS)}"
+        if not all(isinstance(entry[k], int) and not isinstance(entry[k], bool) and entry[k] >= 0
+                   for k in CONTINUED_KEYS) or entry["total_steps"] < 1:
+            return f"entry {i}: epoch, step and total_steps must be integers >= 0 (total_steps >= 1)"
+        steps.append(entry["step"])
+    if steps != sorted(steps):
+        return "entries must be in increasing step order"
+    return None
 
 
 def _betas(v):
@@ -235,6 +255,15 @@ class Config:
                                      source="trainwell convention; docs/training.md (runs)")
     resume: bool = opt(False, "continue the run in run_dir from its newest good checkpoint",
                        source="trainwell convention; docs/checkpoints.md")
+    overwrite: bool = opt(False, "start over in a run_dir that holds a run: the old run's files are "
+                          "removed first (other files stay)",
+                          source="trainwell convention; docs/training.md (runs)")
+    extend: bool = opt(False, "with resume: continue a run that ended for more epochs (a larger epochs "
+                       "or max_steps); the schedule restarts where it ended (CLI: --continue)",
+                       source="trainwell convention; docs/checkpoints.md (continuing)")
+    continued: list = opt([], "where this run was continued for more epochs: [{epoch, step, "
+                          "total_steps}], written by extend; the schedule restarts at each",
+                          check=check_continued, source="trainwell convention; docs/checkpoints.md")
     checkpoint_every: int | None = opt(None, "steps between checkpoints (None: every epoch)",
                                        types=(int, type(None)), check=at_least_one,
                                        source="trainwell convention; docs/checkpoints.md")
@@ -242,8 +271,21 @@ class Config:
                                 source="trainwell convention (2 leaves a fallback); docs/checkpoints.md")
     report: bool = opt(True, "write report.html at the end when there is a run_dir",
                        source="notes 004 (monitor and visualize the loss and accuracy); docs/report.md")
-    progress: bool = opt(True, "show a progress bar with live loss and accuracy",
+    progress: bool = opt(True, "show progress: a bar with live loss and accuracy on a terminal, one "
+                         "line per epoch when the output is a file or pipe",
                          source="trainwell convention; docs/training.md")
+    # --- experiment tracking (docs/tracking.md)
+    log: list = opt([], "experiment trackers: \"tensorboard\", \"mlflow\" (optional packages: pip "
+                    "install \"trainwell[tensorboard]\" / \"trainwell[mlflow]\"); once per epoch",
+                    check=check_log, source="trainwell convention; docs/tracking.md")
+    log_dir: str | None = opt(None, "TensorBoard's event files (None: RUN_DIR/tensorboard)",
+                              types=(str, type(None)),
+                              source="TensorBoard (SummaryWriter log_dir); docs/tracking.md")
+    mlflow_uri: str | None = opt(None, "MLflow tracking URI (None: MLflow's default, the "
+                                 "MLFLOW_TRACKING_URI environment variable first)",
+                                 types=(str, type(None)), source="MLflow docs; docs/tracking.md")
+    mlflow_experiment: str = opt("trainwell", "MLflow experiment the run is logged under",
+                                 source="trainwell convention; docs/tracking.md")
     callbacks: list = opt([], "callback objects (Python only: a config file cannot set them)",
                           types=(list, tuple), in_files=False,
                           source="trainwell convention; docs/training.md (callbacks)")
@@ -292,6 +334,12 @@ def make_config(options: dict) -> Config:
     checked = {key: check_value(key, value) for key, value in options.items()}
     if checked.get("resume") and not checked.get("run_dir"):
         raise ConfigError("resume = true needs run_dir: the run directory to continue")
+    if checked.get("overwrite") and checked.get("resume"):
+        raise ConfigError("overwrite = true and resume = true: choose one (overwrite starts the run "
+                          "over, resume continues it)")
+    if checked.get("extend") and not checked.get("resume"):
+        raise ConfigError("extend = true needs resume = true (and run_dir): it continues a saved run "
+                          "(CLI: trainwell fit --resume RUN_DIR --continue --set epochs=...)")
     config = Config(**checked)
     # lr_mults' own values are checked with the model's names (optim/groups.py); here only that a
     # group's lr = lr × lr_mult fits in float32
@@ -379,13 +427,38 @@ def write_toml(config: dict, path) -> None:
     atomic_write_text(path, text)
 
 
+def toml_value(value) -> str:
+    """``value`` as an inline TOML value on one line: ``[256, 256]``, ``{source = "digits"}``."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{toml_key(k)} = {toml_value(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return tomli_w.dumps({"v": value}).removeprefix("v = ").rstrip("\n")
+
+
+def toml_key(key: str) -> str:
+    """A bare key when TOML allows one, else a quoted key (``"0.weight"``)."""
+    bare = key and all(c.isalnum() or c in "_-" for c in key) and key.isascii()
+    return key if bare else toml_value(key)
+
+
 def options_text() -> str:
-    """Every option with its default, doc and source (``trainwell options``)."""
-    lines = []
+    """Every option with its default, as TOML a config file can start from (``trainwell options``):
+    each default preceded by a comment with its doc and source; an option without a default
+    (None) or that only Python can set is shown commented out. Read back with ``tomllib``, the
+    text gives every default that a config file can hold."""
+    lines = ["# trainwell options: every option with its default (docs/options.md has the table).",
+             "# Copy what you change into your config; an option shown commented out has no default."]
     for name, o in OPTIONS.items():
-        source = f"  [{o.source}]" if o.source else ""
-        python = "  (Python: also an object)" if FIELDS[name].metadata["python_only"] else ""
-        lines.append(f"{name} = {o.default!r}\n    {o.doc}{source}{python}")
+        source = f" [{o.source}]" if o.source else ""
+        python = " (Python: also an object)" if FIELDS[name].metadata["python_only"] else ""
+        lines.append(f"\n# {o.doc}{source}{python}")
+        if not FIELDS[name].metadata["in_files"]:
+            lines.append(f"# {name}: Python only (trainwell.fit(..., {name}=...)), not in a config file")
+        elif o.default is None:
+            lines.append(f"# {name}: unset by default (None)")
+        else:
+            lines.append(f"{name} = {toml_value(o.default)}")
     return "\n".join(lines)
 
 

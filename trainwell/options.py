@@ -50,10 +50,24 @@ class Option(NamedTuple):
     check: Callable | None = None
 
 
+def closest(name, known) -> str | None:
+    """The known name closest to ``name`` (difflib's ratio >= 0.6), or None."""
+    close = difflib.get_close_matches(str(name), [str(k) for k in known], n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
 def did_you_mean(name, known) -> str:
     """`` (did you mean 'lr'?)`` for the closest known name, or ``""``."""
-    close = difflib.get_close_matches(str(name), [str(k) for k in known], n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    close = closest(name, known)
+    return f" (did you mean {close!r}?)" if close else ""
+
+
+def misspelt_key(table: dict, key: str) -> str:
+    """`` ('nmae' is given: did you mean 'name'?)`` when ``key`` is missing from ``table`` and one
+    of its keys is close to it, else ``""``: a table's required key spelt wrong."""
+    close = closest(key, [k for k in table if k != key]) if key not in table else None
+    found = next((k for k in table if str(k) == close), None)
+    return f" ({found!r} is given: did you mean {key!r}?)" if found is not None else ""
 
 
 def as_types(types) -> tuple:

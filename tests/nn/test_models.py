@@ -215,3 +215,42 @@ def test_option_registry_matches_the_builders_and_rejects_unknown_options():
         build_model({"type": "mlp", "norm_position": "middle"}, (3,), 2)
     with pytest.raises(ConfigError, match="allowed: cnn, mlp, resnet"):
         build_model({"type": "vit"}, (3,), 2)
+
+
+@pytest.mark.parametrize("input_shape, message", [
+    ((64,), r"flattened image, set model.image_shape, e.g. \[1, 8, 8\]"),        # digits
+    ((3072,), r"e.g. \[3, 32, 32\]"),                                              # CIFAR
+    ((2,), r"shape \(2,\), which are not images; use model.type = \"mlp\""),      # moons
+    ((4,), r"shape \(4,\), which are not images"),                                 # iris: not 1×2×2
+    ((100,), r"e.g. \[1, 10, 10\]"),
+    ((50,), "which are not images"),
+])
+def test_image_shape_is_suggested_only_for_inputs_that_could_be_images(input_shape, message):
+    # issue 16: "set model.image_shape, e.g. [1, 8, 8] for digits" was suggested for moons and iris
+    with pytest.raises(ConfigError, match=message):
+        build_model({"type": "cnn"}, input_shape, 3)
+
+
+def test_square_image_shape_is_a_factorization():
+    from trainwell.nn.models import square_image_shape
+    for size in range(1, 5000):
+        shape = square_image_shape(size)
+        if shape is not None:
+            c, h, w = shape
+            assert c * h * w == size and h == w >= 8 and c in (1, 3)
+    assert square_image_shape(28 * 28) == (1, 28, 28) and square_image_shape(3 * 64) == (3, 8, 8) and square_image_shape(150) is None
+
+
+@pytest.mark.parametrize("table, message", [
+    ({"widht": [3]}, r"option 'widht' \(did you mean 'widths'\?\): 'widths' belongs to model.type 'mlp' "
+                     r"or 'resnet'.*set model.type = 'mlp'"),
+    ({"widths": [3]}, r"option 'widths': 'widths' belongs to model.type 'mlp'"),
+    ({"layers": []}, r"'layers' belongs to model.type 'cnn'"),
+    ({"activaton": "relu"}, r"unknown option 'activaton' \(did you mean 'activation'\?\)"),
+    ({"type": "mlp", "widht": [3]}, r"model \(mlp\): unknown option 'widht' \(did you mean 'widths'\?\)"),
+    ({"type": "resnet", "blokcs": 2}, r"unknown option 'blokcs' \(did you mean 'blocks'\?\)"),
+])
+def test_a_typo_in_the_model_table_gets_a_did_you_mean(table, message):
+    from trainwell.config import make_config
+    with pytest.raises(ConfigError, match=message):
+        make_config({"model": table})

@@ -180,9 +180,18 @@ def test_options_reach_the_optimizer():
     (lambda: build_optimizer("adamm", Net(), lr=0.1),
      "optimizer = 'adamm': unknown (did you mean 'adam'?); allowed: sgd, adagrad, rmsprop, adam, adamw, lbfgs,"),
     (lambda: build_optimizer("sgd", Net(), lr=0.1, dampning=0.1),
-     "optimizer = 'sgd': unknown option 'dampning'; SGD accepts: dampening, differentiable"),
+     "optimizer = 'sgd': unknown option 'dampning' (did you mean 'dampening'?); SGD accepts: dampening, "
+     "differentiable"),
+    # issue 16: Adam's other keywords are all top-level options; it said "Adam accepts: (none)"
+    (lambda: build_optimizer("adam", Net(), lr=0.1, betaz=(0.9, 0.99)),
+     "optimizer = 'adam': unknown option 'betaz' (did you mean 'betas'? a top-level option: set it beside "
+     "optimizer, not in optimizer_options); Adam accepts no other options; top-level options it uses: "
+     "betas, bias_correction, eps, lr, weight_decay"),
+    (lambda: build_optimizer("sam", Net(), lr=0.1, rhoo=0.1),
+     "optimizer = 'sam': unknown option 'rhoo' (did you mean 'rho'?); sam with base SGD accepts: dampening,"),
     (lambda: build_optimizer("NAdam", Net(), lr=0.1, momentum_dcay=1e-3, x=1),
-     "optimizer = 'NAdam': unknown options 'momentum_dcay', 'x'; NAdam accepts: capturable, differentiable"),
+     "optimizer = 'NAdam': unknown options 'momentum_dcay', 'x' (did you mean 'momentum_decay'?); NAdam "
+     "accepts: capturable, differentiable"),
     (lambda: build_optimizer("lbfgs", Net(), lr=1.0, lr_mults={"head": 0.1}),
      "optimizer = 'lbfgs': lr_mults are not supported"),
     (lambda: build_optimizer("sgd", Net(), lr=0.1, nesterov=True),

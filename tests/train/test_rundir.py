@@ -1,5 +1,6 @@
 """The run directory: one process at a time holds its lock (two real processes), and every file
 is written through a new temp file and an atomic rename, never through an existing path."""
+import json
 import os
 import signal
 import subprocess
@@ -109,3 +110,26 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path):
     assert path.read_text() == "old\n" and [p.name for p in tmp_path.iterdir()] == ["metrics.jsonl"]
     with pytest.raises(DataError, match=r"nowhere.*cannot write it \(No such file or directory\)"):
         atomic_write_text(tmp_path / "nowhere" / "x.json", "{}")
+
+
+def test_overwrite_starts_over_and_leaves_other_files_and_link_targets(tmp_path):
+    # issue 16: the README tour's run_dir failed when pasted twice ("already holds a run")
+    run_dir = tmp_path / "run"
+    trainwell.fit(None, _data(), run_dir=str(run_dir), **{**OPTIONS, "epochs": 3})
+    (run_dir / "notes.txt").write_text("mine")
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    (run_dir / "transfer.json").unlink(missing_ok=True)
+    os.symlink(victim, run_dir / "transfer.json")          # a planted link among the run's names
+    run = trainwell.fit(None, _data(), run_dir=str(run_dir), overwrite=True, **{**OPTIONS, "epochs": 1})
+    assert [r["epoch"] for r in read_metrics(run_dir)] == [1] and len(run.history) == 1
+    assert max(int(p.stem.split("-")[-1]) for p in (run_dir / "checkpoints").glob("*.json")) \
+        == run.results["steps"]                             # no checkpoint of the old run is left
+    assert (run_dir / "notes.txt").read_text() == "mine" and victim.read_text() == "precious"
+    assert not (run_dir / "transfer.json").exists()
+    saved = json.loads((run_dir / "config.json").read_text())
+    assert saved["overwrite"] is False                      # a later --resume continues this run
+    resumed = trainwell.fit(None, _data(), run_dir=str(run_dir), resume=True, **{**OPTIONS, "epochs": 1})
+    assert resumed.results["steps"] == run.results["steps"]
+    with pytest.raises(ConfigError, match="overwrite = true and resume = true: choose one"):
+        trainwell.fit(None, _data(), run_dir=str(run_dir), resume=True, overwrite=True, **OPTIONS)

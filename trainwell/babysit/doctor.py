@@ -53,7 +53,7 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
     """
     started = time.perf_counter()
     options = {**options, "run_dir": None, "resume": False, "progress": False, "babysit": "off",
-               "report": False}
+               "report": False, "log": [], "overwrite": False, "extend": False}   # a probe, not a run
     model = copy.deepcopy(model) if isinstance(model, nn.Module) else model
     p = prepare(model, train, val, test, options, check=False)
     config = p.config

@@ -41,6 +41,13 @@ def _numeric(p: Path, what: str, a: np.ndarray) -> np.ndarray:
     return a
 
 
+def _rows(p: Path, what: str, a: np.ndarray) -> np.ndarray:
+    """``a`` if it has rows (one sample or label each): a 0-d array is one number."""
+    if a.ndim == 0:
+        raise DataError(f"{p}: {what} holds a single number; expected an array with one sample per row")
+    return a
+
+
 # ---------------------------------------------------------------- .npy / .npz
 
 def read_npy(path, *, what: str = "array") -> np.ndarray:
@@ -62,8 +69,8 @@ def npy(*, path, labels, seed: int = 0, test_size=0.2, val_size=0.1, stratify: b
         folds=None, fold: int = 0, shape=None) -> Splits:
     """Inputs from ``path`` (.npy, one sample per row) and labels from ``labels`` (.npy), both
     memory-mapped; integer labels are class ids, float labels regression targets."""
-    X = read_npy(path, what="X")
-    y = read_npy(labels, what="labels")
+    X = _rows(Path(path), "X", read_npy(path, what="X"))
+    y = _rows(Path(labels), "labels", read_npy(labels, what="labels"))
     if len(X) != len(y):
         raise DataError(f"{Path(labels)}: {len(y)} labels but {Path(path)} has {len(X)} samples; they must match")
     check_finite(X, f"{Path(path)}:")
@@ -93,7 +100,7 @@ def npz(*, path, seed: int = 0, test_size=0.2, val_size=0.1, stratify: bool = Tr
 
         def member(key):
             try:
-                a = _numeric(p, f"array {key!r}", archive[key])
+                a = _rows(p, f"array {key!r}", _numeric(p, f"array {key!r}", archive[key]))
             except ValueError as e:
                 raise DataError(f"{p}: array {key!r} cannot be read without unpickling ({e})") from None
             check_finite(a, f"{p}: array {key!r}")

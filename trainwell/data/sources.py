@@ -15,7 +15,7 @@ import numpy as np
 from trainwell.data import files, synthetic
 from trainwell.data.splits import Pair, Splits, as_pair, build_splits, check_folds, stratified_split
 from trainwell.errors import ConfigError
-from trainwell.options import MAX_NUMPY_SEED, Option, check_options, did_you_mean, seed_range
+from trainwell.options import MAX_NUMPY_SEED, Option, check_options, did_you_mean, misspelt_key, seed_range
 
 __all__ = ["Pair", "Splits", "as_pair", "stratified_split", "digits", "iris", "wine", "breast_cancer",
            "SOURCES", "SOURCE_OPTIONS", "check_source_options", "check_data_table", "load"]
@@ -174,7 +174,7 @@ SOURCE_OPTIONS = {
 def check_source_options(name: str, options: dict) -> dict:
     """Validate a source's option names and types (no data is read); return them with defaults
     filled in. Errors name the key as the [data] table spells it (``data.test_size = ...``)."""
-    if name not in SOURCES:
+    if not isinstance(name, str) or name not in SOURCES:
         raise ConfigError(f"data.source = {name!r}: unknown data source{did_you_mean(name, SOURCES)}; "
                           f"allowed: {', '.join(sorted(SOURCES))}")
     spec = SOURCE_OPTIONS[name]
@@ -199,6 +199,8 @@ def check_data_table(table: dict) -> None:
     source = options.pop("source", None)
     if source is not None:
         check_source_options(source, options)
+    elif misspelt_key(table, "source"):
+        raise ConfigError(f"data: no source{misspelt_key(table, 'source')}")
 
 
 def load(name: str, **options) -> Splits:

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from trainwell.errors import ConfigError, DataError
-from trainwell.options import Option, check_options, did_you_mean, must_be
+from trainwell.options import Option, check_options, did_you_mean, misspelt_key, must_be
 
 
 # ----------------------------------------------------------------------------- option checks
@@ -441,10 +441,10 @@ def build_from_spec(spec, registry: dict, *, key: str) -> list:
             name = options.pop("name", None)
             if not isinstance(name, str):
                 raise ConfigError(f"{where} = {entry!r}: a table needs name = one of "
-                                  f"{', '.join(sorted(registry))}")
+                                  f"{', '.join(sorted(registry))}{misspelt_key(entry, 'name')}")
         else:
             raise ConfigError(f"{where} = {entry!r}: must be a name or a table with name = ...")
-        if name not in registry:
+        if not isinstance(name, str) or name not in registry:
             raise ConfigError(f"{where}: unknown {key} {name!r}{did_you_mean(name, registry)}; "
                               f"allowed: {', '.join(sorted(registry))}")
         cls = registry[name]

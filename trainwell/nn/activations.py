@@ -160,7 +160,7 @@ def split_spec(spec, kwargs: dict, where: str):
 
 def _name_and_options(spec, kwargs):
     name, opts = split_spec(spec, kwargs, "activation")
-    if name not in ACTIVATIONS:
+    if not isinstance(name, str) or name not in ACTIVATIONS:
         raise ConfigError(f"activation = {name!r}: unknown{did_you_mean(name, ACTIVATIONS)}; "
                           f"allowed: {', '.join(sorted(ACTIVATIONS))}")
     return name, check_options(f"activation {name}", opts, ACTIVATION_OPTIONS[name])

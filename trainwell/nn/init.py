@@ -20,7 +20,7 @@ from torch.nn.utils import parametrize
 
 from trainwell.errors import ConfigError
 from trainwell.nn.activations import ACTIVATIONS, activation_gain
-from trainwell.options import Option, check_options, did_you_mean
+from trainwell.options import Option, check_options, did_you_mean, misspelt_key
 
 LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d,
           nn.ConvTranspose3d)
@@ -170,7 +170,9 @@ def check_init_spec(spec) -> str | None:
     is supplied by fit, so a config may not set it)."""
     options = dict(spec) if isinstance(spec, dict) else {"name": spec}
     name = options.pop("name", None)
-    if name not in INIT_OPTIONS:
+    if name is None and isinstance(spec, dict):
+        return "the table needs name = \"...\", one of: " + ", ".join(INIT_OPTIONS) + misspelt_key(spec, "name")
+    if not isinstance(name, str) or name not in INIT_OPTIONS:
         return f"unknown scheme {name!r}{did_you_mean(name, INIT_OPTIONS)}; allowed: " + ", ".join(INIT_OPTIONS)
     if "data" in options:
         return "data is supplied by fit (a batch of training inputs); remove it"
@@ -202,7 +204,7 @@ def init(model: nn.Module, scheme, **options) -> nn.Module:
         options = {**scheme, **options}
     else:
         name = scheme
-    if name not in INITS:
+    if not isinstance(name, str) or name not in INITS:
         raise ConfigError(f"init = {name!r}: unknown{did_you_mean(name, INITS)}; allowed: {', '.join(INITS)}")
     opts = check_options(f"init {name}", options, INIT_OPTIONS[name])
     bias, seed = opts.pop("bias"), opts.pop("seed")

@@ -126,7 +126,7 @@ def make_loss(name, *, label_smoothing: float = 0.0, huber_delta: float = 1.0, h
     """The loss callable for a config name (or a user's callable, returned unchanged)."""
     if callable(name):
         return name
-    if name not in LOSSES:
+    if not isinstance(name, str) or name not in LOSSES:
         raise ConfigError(f"loss = {name!r}: unknown; allowed: {', '.join(sorted(LOSSES))} or a callable")
     if name == "cross_entropy" and label_smoothing:
         return lambda out, y: cross_entropy(out, y, label_smoothing=label_smoothing)

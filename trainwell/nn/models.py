@@ -21,7 +21,7 @@ from trainwell.errors import ConfigError
 from trainwell.nn.activations import make_activation, width_factor
 from trainwell.nn.dropout import DROPOUT_MODES, make_dropout
 from trainwell.nn.norms import norm_layer, norm_name_and_options, reparametrize
-from trainwell.options import Option, check_options, did_you_mean, must_be
+from trainwell.options import Option, check_options, closest, did_you_mean, must_be
 
 # notes 003 "Which activation at output node?": identity for unbounded outputs, sigmoid for a
 # 0/1 output, softmax for a distribution over classes. trainwell's losses take raw scores (logits)
@@ -108,8 +108,28 @@ def _image_input(input_shape, image_shape, where: str):
         return input_shape, []
     if len(input_shape) == 2:
         return (1,) + input_shape, [nn.Unflatten(1, (1, input_shape[0]))]  # (N, H, W) -> (N, 1, H, W)
-    raise ConfigError(f"{where}: needs image inputs (C, H, W) or (H, W), got shape {input_shape}; "
-                      f"set {where}.image_shape, e.g. [1, 8, 8] for digits")
+    shape = square_image_shape(math.prod(input_shape))
+    if shape is None:
+        raise ConfigError(f"{where}: needs image inputs (C, H, W) or (H, W), got samples of shape "
+                          f"{input_shape}, which are not images; use model.type = \"mlp\" (or \"auto\")")
+    raise ConfigError(f"{where}: needs image inputs (C, H, W) or (H, W), got shape {input_shape}; if "
+                      f"each sample is a flattened image, set {where}.image_shape, e.g. {list(shape)}")
+
+
+# The smallest side of an image a flat sample is taken to be: digits' 8×8 are the smallest images
+# trainwell ships; a 2×2 "image" (iris's 4 features) is better read as 4 features.
+MIN_IMAGE_SIDE = 8
+IMAGE_CHANNELS = (1, 3)    # grey or RGB: what a flat sample's (C, H, W) is guessed to be
+
+
+def square_image_shape(size: int) -> tuple[int, int, int] | None:
+    """(C, H, H) with C in IMAGE_CHANNELS and H >= MIN_IMAGE_SIDE whose product is ``size``: the
+    shape a flat sample of ``size`` numbers could have as an image, or None."""
+    for channels in IMAGE_CHANNELS:
+        side = math.isqrt(size // channels)
+        if side >= MIN_IMAGE_SIDE and channels * side * side == size:
+            return channels, side, side
+    return None
 
 
 def output_size(n: int, kernel: int, padding: int, stride: int, *, where: str,
@@ -205,7 +225,7 @@ def cnn(input_shape, num_outputs, *, layers=None, global_pool=True, head_widths=
     for i, spec in enumerate(layers):
         where = f"model.layers[{i}]"
         kind = spec.get("type") if isinstance(spec, dict) else None
-        if kind not in CNN_LAYER_OPTIONS:
+        if not isinstance(kind, str) or kind not in CNN_LAYER_OPTIONS:
             raise ConfigError(f"{where} = {spec!r}: needs type = 'conv' or 'pool'")
         s = check_options(where, spec, CNN_LAYER_OPTIONS[kind], label="{where}.{name}")
         f = s["kernel"]
@@ -360,7 +380,7 @@ def build_model(spec: dict, input_shape, num_outputs) -> nn.Module:
     returned module carries the resolved table as ``model.builder_spec``."""
     spec = dict(spec)
     kind = spec.pop("type", "mlp")
-    if kind not in MODELS:
+    if not isinstance(kind, str) or kind not in MODELS:
         raise ConfigError(f"model.type = {kind!r}: unknown{did_you_mean(kind, MODELS)}; "
                           f"allowed: {', '.join(sorted(MODELS))}")
     options = check_options(f"model ({kind})", spec, MODEL_OPTIONS[kind])
@@ -375,13 +395,32 @@ def build_model(spec: dict, input_shape, num_outputs) -> nn.Module:
 AUTO_OPTIONS = {name: o for name, o in MODEL_OPTIONS["cnn"].items() if name in MODEL_OPTIONS["mlp"]}
 
 
+def _check_auto_names(options: dict) -> None:
+    """Names "auto" does not take: one that a builder takes says which type to choose; a typo gets
+    the closest name of any builder (``widht`` -> ``widths``, which needs type = "mlp")."""
+    for name in sorted(set(options) - set(AUTO_OPTIONS)):
+        known = sorted({n for spec in MODEL_OPTIONS.values() for n in spec})
+        meant = name if name in known else closest(name, known)
+        if meant is None or meant in AUTO_OPTIONS:
+            continue                      # check_options names it: the allowed list, did you mean
+        types = [kind for kind, spec in MODEL_OPTIONS.items() if meant in spec]
+        guess = "" if meant == name else f" (did you mean {meant!r}?)"
+        raise ConfigError(f"model (auto): option {name!r}{guess}: {meant!r} belongs to model.type "
+                          f"{' or '.join(map(repr, types))}, and \"auto\" takes only the options all of "
+                          f"its choices share ({', '.join(sorted(AUTO_OPTIONS))}); set model.type = "
+                          f"{types[0]!r} to use it")
+
+
 def check_model_table(table: dict) -> str | None:
     """Config validation of the [model] table: its type and the names and types of its options,
     before any data is read (sizes that depend on the data are checked when the model is built)."""
     options = dict(table)
     kind = options.pop("type", "auto")
+    if not isinstance(kind, str):
+        return f"type = {kind!r}: must be a name: auto, " + ", ".join(sorted(MODEL_OPTIONS))
     if kind == "auto":
         allowed = AUTO_OPTIONS
+        _check_auto_names(options)
     elif kind in MODEL_OPTIONS:
         allowed = MODEL_OPTIONS[kind]
     else:

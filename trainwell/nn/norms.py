@@ -155,7 +155,7 @@ NORM_OPTIONS = {
 def norm_name_and_options(spec, **kwargs):
     """``"batch"`` or ``{"name": "group", "groups": 4}`` -> (name, validated options)."""
     name, opts = split_spec(spec, kwargs, "norm")
-    if name not in NORMS:
+    if not isinstance(name, str) or name not in NORMS:
         raise ConfigError(f"norm = {name!r}: unknown{did_you_mean(name, NORMS)}; allowed: {', '.join(NORMS)}")
     return name, check_options(f"norm {name}", opts, NORM_OPTIONS[name])
 

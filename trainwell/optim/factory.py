@@ -32,7 +32,7 @@ from trainwell.optim.groups import decay_exempt, groups_of, param_groups
 from trainwell.optim.registry import (COMMON_OPTIONS, OPTIMIZERS, SET_BY_FACTORY, OptimizerInfo, build_class,
                                       check_optimizer_name, lookup, optimizer_info)
 from trainwell.optim.sam import SAM
-from trainwell.options import check_options, check_type
+from trainwell.options import check_options, check_type, closest
 
 # The factory's public names; the registry's, parameter groups' and decay's are reachable here
 # too, for the modules that build optimizers (config, transfer, the babysitter).
@@ -86,9 +86,7 @@ def build_optimizer(spec, model_or_params, *, lr: float | None = None, weight_de
     accepted = info.other_options()
     unknown = sorted(set(extra) - set(accepted))
     if unknown:
-        raise ConfigError(f"optimizer = {info.name!r}: unknown option{'s' if len(unknown) > 1 else ''} "
-                          f"{', '.join(map(repr, unknown))}; {info.cls.__name__} accepts: "
-                          f"{', '.join(sorted(accepted)) or '(none)'}")
+        raise ConfigError(f"optimizer = {info.name!r}: {unknown_options(info, unknown, accepted)}")
     groups = groups_of(model_or_params, weight_decay=given.get("weight_decay", 0.0), lr_mults=lr_mults,
                        no_decay_bias_norm=no_decay_bias_norm)
     options = {}
@@ -147,12 +145,29 @@ def _build_wrapper(info: OptimizerInfo, model_or_params, given: dict, extra: dic
     base_extra = base_info.other_options()
     unknown = sorted(set(extra) - set(base_extra))
     if unknown:
-        raise ConfigError(f"optimizer = {info.name!r}: unknown option {unknown[0]!r}; allowed: "
-                          f"{', '.join(sorted(info.options))} and the base optimizer's options "
-                          f"({base_info.cls.__name__} also takes: {', '.join(sorted(base_extra)) or '(none)'})")
+        raise ConfigError(f"optimizer = {info.name!r}: {unknown_options(base_info, unknown, base_extra, own=info)}")
     inner = build_optimizer(base, model_or_params, **given, lr_mults=lr_mults,
                             no_decay_bias_norm=no_decay_bias_norm, **extra)
     return info.cls(inner, **own, **info.fixed, **_context(info.cls, module, total_steps))
+
+
+def unknown_options(info: OptimizerInfo, unknown: list, accepted, *, own: OptimizerInfo | None = None) -> str:
+    """What to say about keywords (``optimizer_options``) the optimizer does not take: the closest
+    name it takes, where a common one such as ``betas`` is a top-level option rather than an
+    ``optimizer_options`` key, and every name it takes. ``own``: a wrapper (SAM) around ``info``
+    whose own keywords are accepted too."""
+    extra = sorted(accepted) + (sorted(own.options) if own is not None else [])
+    top_level = sorted(k for k in COMMON_OPTIONS if k in info.options or k in ("lr", "weight_decay"))
+    close = closest(unknown[0], extra + top_level)
+    if close in top_level:
+        hint = f" (did you mean {close!r}? a top-level option: set it beside optimizer, not in optimizer_options)"
+    else:
+        hint = f" (did you mean {close!r}?)" if close else ""
+    names = ", ".join(map(repr, unknown))
+    owner = f"{own.name} with base {info.cls.__name__}" if own is not None else info.cls.__name__
+    takes = f"accepts: {', '.join(extra)}" if extra else "accepts no other options"
+    return (f"unknown option{'s' * (len(unknown) > 1)} {names}{hint}; {owner} {takes}; "
+            f"top-level options it uses: {', '.join(top_level)}")
 
 
 def _context(cls, module, total_steps) -> dict:

@@ -18,7 +18,7 @@ import math
 import torch
 
 from trainwell.errors import ConfigError
-from trainwell.options import Option, check_options, did_you_mean, must_be
+from trainwell.options import Option, check_options, did_you_mean, misspelt_key, must_be
 
 
 def _check(name: str, key: str, value, ok: bool, allowed: str):
@@ -358,7 +358,7 @@ def schedule_options(name, options: dict, *, label: str = "{where}: {name}") -> 
     """The config options of schedule ``name``, checked (names, types, ranges) and with the
     defaults filled in. ``label`` names an option in an error (config validation passes
     ``"schedule.{name}"``, the key as the user wrote it)."""
-    if name not in SCHEDULE_OPTIONS:
+    if not isinstance(name, str) or name not in SCHEDULE_OPTIONS:
         raise ConfigError(f"schedule = {name!r}: unknown{did_you_mean(name, SCHEDULES)}; "
                           f"allowed: {', '.join(SCHEDULES)}")
     return check_options(f"schedule {name!r}", options, SCHEDULE_OPTIONS[name], label=label)
@@ -369,7 +369,7 @@ def check_schedule_spec(spec) -> str | None:
     function is not checked); errors name the options as ``schedule.<key>``."""
     options = {"name": spec} if isinstance(spec, str) else dict(spec)
     if "name" not in options:
-        return "the table needs name = \"...\", one of: " + ", ".join(SCHEDULE_OPTIONS)
+        return "the table needs name = \"...\", one of: " + ", ".join(SCHEDULE_OPTIONS) + misspelt_key(options, "name")
     schedule_options(options.pop("name"), options, label="schedule.{name}")
     return None
 

@@ -30,6 +30,9 @@ from trainwell.nn.transfer import Unfreeze
 from trainwell.train.average import average_schedule, make_averager
 from trainwell.train.calibration import model_calibration
 from trainwell.train.callbacks import EarlyStopping
+from trainwell.train.checkpoint import load_latest
+from trainwell.train.extend import check_continuation, continuation, reopen
+from trainwell.train.loggers import Tracker, make_trackers
 from trainwell.train.loop import StepParts, Trainer, total_steps
 from trainwell.train.metrics import evaluate_model, write_metrics
 from trainwell.train.parts import (apply_transfer, babysit_callbacks, build_constraint, build_grad_hooks,
@@ -38,10 +41,12 @@ from trainwell.train.parts import (apply_transfer, babysit_callbacks, build_cons
                                    resolve_data, resolve_device, resolve_model_spec)
 from trainwell.train.progress import Progress
 from trainwell.train.run import Run, atomic_save_model, read_json_object
-from trainwell.train.rundir import atomic_write_json, lock_run_dir, make_run_dir
+from trainwell.train.state import Stop
+from trainwell.train.rundir import atomic_write_json, clear_run, lock_run_dir, make_run_dir
 
 # Options that may differ between a run and its resumption without changing the result.
-RESUME_MAY_CHANGE = {"resume", "progress", "report", "callbacks", "device", "run_dir", "check_every"}
+RESUME_MAY_CHANGE = {"resume", "extend", "overwrite", "progress", "report", "callbacks", "device", "run_dir", "check_every",
+                     "log", "log_dir", "mlflow_uri", "mlflow_experiment"}
 SHOWN_CHANGES = 4       # a refused resume names this many changed options (a readable line)
 # babysit.json keeps the monitor's series evenly thinned to at most these lengths, so its size
 # (and the report's figures) does not grow with the length of the run.
@@ -50,9 +55,10 @@ EVIDENCE_ACTIVATIONS = 20
 
 
 @contextlib.contextmanager
-def _locked_run_dir(config: Config) -> Iterator[Path | None]:
+def _locked_run_dir(config: Config, *, total_steps: int) -> Iterator[Path | None]:
     """The run's directory, checked, prepared and locked for this process while the run writes
-    there (None without a ``run_dir``)."""
+    there (None without a ``run_dir``); ``total_steps``: the run's length (a continuation's
+    must go beyond the step the run reached)."""
     if config.run_dir is None:
         yield None
         return
@@ -62,9 +68,13 @@ def _locked_run_dir(config: Config) -> Iterator[Path | None]:
         raise ConfigError(f"resume: {run_dir} holds no run (no config.json) to continue")
     make_run_dir(run_dir)
     with lock_run_dir(run_dir):
-        if config.resume:
+        if config.extend:
+            _record_continuation(config, run_dir, total_steps)
+        elif config.resume:
             _check_resume_options(config, run_dir)
         else:
+            if config.overwrite:
+                clear_run(run_dir)        # the old run's files; the user's own files stay
             _start_run_dir(config, run_dir)
         yield run_dir
 
@@ -79,14 +89,51 @@ def _check_resume_options(config: Config, run_dir: Path) -> None:
                           f"an exact resume needs the same options")
 
 
+def _record_continuation(config: Config, run_dir: Path, total_steps: int) -> None:
+    """Check a continuation's options against the run's and save them as the run's options (with
+    ``resume`` and ``extend`` false, as a new run's are): a continued run that is killed then
+    resumes exactly with ``--resume`` alone."""
+    before = read_json_object(run_dir / "config.json", "the run's resolved options")
+    now = _jsonable(config.to_dict())
+    check_continuation(before, now, may_change=RESUME_MAY_CHANGE, run_dir=run_dir,
+                       total_steps=total_steps)
+    resolved = {**config.to_dict(), "resume": False, "extend": False}
+    atomic_write_json(resolved, run_dir / "config.json")
+    write_toml(resolved, run_dir / "config.toml")
+
+
 def _start_run_dir(config: Config, run_dir: Path) -> None:
     if (run_dir / "metrics.jsonl").exists() or (run_dir / "checkpoints").exists():
         raise ConfigError(f"run_dir = {str(run_dir)!r} already holds a run; pass resume = true to "
-                          f"continue it, or choose a new directory")
-    resolved = config.to_dict()
+                          f"continue it, overwrite = true to start over there, or choose a new "
+                          f"directory")
+    resolved = {**config.to_dict(), "overwrite": False}   # a later --resume continues this run
     atomic_write_json(resolved, run_dir / "config.json")
     write_toml(resolved, run_dir / "config.toml")
     write_metrics(run_dir, [])    # a run stopped before its first epoch has one too
+
+
+def _with_run_record(config: Config, *, given: bool, steps_per_epoch: int) -> Config:
+    """``config`` with the run's ``continued`` record (train/extend.py): on a resume, the saved
+    run's record unless the caller gave one (``given``); with ``extend``, plus the entry for this
+    continuation, read from the run's newest checkpoint. A new run's config is returned as it is."""
+    if not config.resume or config.run_dir is None:
+        return config
+    saved = Path(config.run_dir) / "config.json"
+    if not saved.is_file():
+        return config                       # _locked_run_dir says what is missing
+    before = read_json_object(saved, "the run's resolved options")
+    record = list(config.continued) if given else list(before.get("continued") or [])
+    if config.extend:
+        found = load_latest(Path(config.run_dir) / "checkpoints", map_location="cpu")
+        if found is None:
+            raise ConfigError(f"--continue: {config.run_dir} holds no checkpoint to continue from")
+        counters = found[1]["counters"]
+        old_total = steps_per_epoch * int(before.get("epochs", config.epochs))
+        if before.get("max_steps") is not None:
+            old_total = min(old_total, int(before["max_steps"]))
+        record.append(continuation(before, counters, Stop.from_value(counters.get("stop")), old_total))
+    return dataclasses.replace(config, continued=record)
 
 
 def _jsonable(value):
@@ -185,7 +232,10 @@ def make_trainer(p: Prepared, *, run_dir=None, step_fn=None, extra_callbacks=())
         return build_optimizer_for(dataclasses.replace(config, **overrides), model, total_steps=total)
 
     averager = make_averager(config, steps_per_epoch=len(batches), loss_fn=p.loss_fn, accuracy=p.accuracy)
-    callbacks = [*config.callbacks, *extra_callbacks, *averager, *babysit_callbacks(config, len(batches))]
+    babysitter = babysit_callbacks(config, len(batches))
+    monitor = next((c for c in babysitter if isinstance(c, Monitor)), None)
+    callbacks = [*config.callbacks, *extra_callbacks, *averager, *babysitter,
+                 *make_trackers(config, monitor=monitor)]
     if config.unfreeze_at is not None and p.transfer["frozen"]:
         callbacks.insert(0, Unfreeze(config.unfreeze_at, p.transfer["frozen"],
                                      lr_mult=config.unfreeze_lr_mult))
@@ -211,13 +261,16 @@ def fit(model=None, train="digits", val=None, *, test=None, step_fn=None, **opti
     ``options``: the config keys (``lr=``, ``optimizer=``, ``epochs=``, ...; see docs/options.md).
     ``step_fn(state, closure) -> loss`` replaces the default optimizer step.
     """
+    given_record = "continued" in options
     p = prepare(model, train, val, test, options)
-    config = p.config
+    p.config = config = _with_run_record(p.config, given=given_record,
+                                         steps_per_epoch=len(make_batches(p.config, p.train)))
     trainer = make_trainer(p, run_dir=config.run_dir, step_fn=step_fn)   # may still raise:
-    with _locked_run_dir(config) as run_dir:                             # the directory comes after
+    with _locked_run_dir(config, total_steps=trainer.state.total_steps) as run_dir:   # then the directory
         if config.resume:
             if not trainer.load_latest_checkpoint():
                 warnings.warn(f"resume: no usable checkpoint in {run_dir}; starting from the beginning")
+            reopen(trainer.state, config.continued)    # a continuation trains on from where it ended
             write_metrics(run_dir, trainer.state.history)
 
         state = trainer.fit()
@@ -228,7 +281,7 @@ def fit(model=None, train="digits", val=None, *, test=None, step_fn=None, **opti
         results = {"stopped": state.stop.message, "stop_kind": state.stop.kind.value,
                    "epochs": state.epoch, "steps": state.step,
                    "best_epoch": state.best.get("epoch"), "best_value": state.best.get("value"),
-                   "monitor": config.monitor,
+                   "monitor": config.monitor, "continued": config.continued,
                    "seconds": sum(m["seconds"] for m in state.history)}
         for name, pair in (("val", trainer.val), ("test", _preprocessed(p.test, added))):
             results[name] = None if pair is None else evaluate_model(
@@ -252,6 +305,8 @@ def fit(model=None, train="digits", val=None, *, test=None, step_fn=None, **opti
             preprocess_spec = [*config.preprocess, *trainer.controls.preprocess]
             _write_outputs(run, p.spec, p.splits, config, p.input_shape, preprocess_spec,
                            p.transfer["report"])
+        for tracker in (c for c in trainer.hooks.callbacks if isinstance(c, Tracker)):
+            tracker.finish(run)           # hyperparameters, final metrics, the run's files
         return run
 
 

@@ -28,6 +28,7 @@ from trainwell.nn.transfer import all_but_head, freeze, load_weights
 from trainwell.optim.factory import build_optimizer, decay_exempt
 from trainwell.optim.penalties import GradientNoise, clip_gradients, l1_penalty, l2_penalty, max_norm_
 from trainwell.optim.schedules import make_schedule
+from trainwell.train.extend import continued_schedule
 
 # LSUV rescales each layer from its output variance on one mini-batch (Mishkin & Matas 2015);
 # trainwell's batch is this many training inputs (docs/init.md).
@@ -207,6 +208,13 @@ def build_optimizer_for(config: Config, model, *, total_steps: int | None = None
 
 
 def build_schedule_for(config: Config, total_steps: int, steps_per_epoch: int):
+    """The run's lr schedule over ``total_steps``; a continued run's restarts where it was
+    continued (``config.continued``, train/extend.py)."""
+    return continued_schedule(config.continued, total_steps,
+                              lambda length: _schedule(config, length, steps_per_epoch))
+
+
+def _schedule(config: Config, total_steps: int, steps_per_epoch: int):
     spec = config.schedule
     if callable(spec) and not isinstance(spec, (str, dict)):
         return spec

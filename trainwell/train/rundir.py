@@ -18,6 +18,7 @@ import contextlib
 import errno
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -31,6 +32,11 @@ except ImportError:        # Windows: no flock; runs there are not locked
 
 LOCK_FILE = ".trainwell.lock"
 TEMP_SUFFIX = ".tmp"
+# What a run writes into its directory (docs/training.md, Runs): what ``clear_run`` removes
+# for ``overwrite = true``. Anything else in the directory is the user's and stays.
+RUN_FILES = ("config.json", "config.toml", "metrics.jsonl", "model.safetensors", "model.json",
+             "preprocess.safetensors", "results.json", "babysit.json", "transfer.json", "report.html")
+RUN_FOLDERS = ("checkpoints", "plots", "tensorboard")
 
 
 def _read_umask() -> int:
@@ -176,3 +182,24 @@ def lock_run_dir(run_dir) -> RunLock:
     os.ftruncate(fd, 0)
     os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
     return RunLock(fd)
+
+
+def clear_run(run_dir) -> list[str]:
+    """Remove the files and folders a run wrote into ``run_dir`` (``RUN_FILES``, ``RUN_FOLDERS``),
+    under the caller's lock, and return their names. A name that is a symlink is removed as a
+    link (its target is never touched); other files in the directory stay."""
+    run_dir = Path(run_dir)
+    removed = []
+    for name in (*RUN_FILES, *RUN_FOLDERS):
+        path = run_dir / name
+        try:
+            if path.is_symlink() or path.is_file():
+                path.unlink()
+            elif path.is_dir():
+                shutil.rmtree(path)
+            else:
+                continue
+        except OSError as e:
+            raise ConfigError(f"overwrite: cannot remove {path} ({e.strerror or e})") from None
+        removed.append(name)
+    return removed
