@@ -447,3 +447,11 @@ def test_out_of_range_labels_on_cuda_are_a_finding_and_cuda_stays_usable():
     codes = {f.code for f in pf.preflight(model, X, y, loss="cross_entropy", cheap_only=True)}
     assert "label_problem" in codes
     assert float((torch.ones(2, device="cuda") * 2).sum()) == 4.0
+
+
+def test_a_tiny_lr_does_not_read_as_an_ineffective_weight_decay():
+    """lr 1e-5 x weight_decay 5e-4 shrinks ||w|| by 5e-9 per step: below float32's resolution, so
+    the check measures in float64 and relative to lr x weight_decay."""
+    reg = {"weight_decay": 5e-4}
+    assert pf.check_regularization(mlp(), XS, YS, F.cross_entropy, "sgd", 1e-5, reg, None) == []
+    assert pf.check_regularization(mlp(), XS, YS, F.cross_entropy, "adam", 1e-7, reg, None) == []

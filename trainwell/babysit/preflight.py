@@ -56,7 +56,8 @@ LOSS_RATIO_LOW, LOSS_RATIO_HIGH = 0.5, 1.5   # bad_initial_loss: initial / unifo
 REGRESSION_LOSS_RATIO = 3.0   # ... a regression loss above 3x that of predicting zeros
 REGRESSION_FIT = 0.05     # cannot_overfit_small_subset: a regression subset is fitted at 5% of its first loss
 BARELY_MOVED = 0.1        # the overfit run moved its loss < 10%: the lr is too low
-NO_SHRINK = 1e-9          # regularization_not_effective: one decay step shrinks ||w|| by less
+NO_SHRINK = 1e-2          # regularization_not_effective: one decay step (float64) shrinks ||w|| by less
+                          # than 1% of lr x weight_decay, the shrink plain SGD's decay gives
 SAME_OUTPUT = 1e-6        # ... two dropout forward passes differ by less (relative)
 VANISHING_STD = 1e-2      # vanishing_activations: std (or per-unit signal) below 1e-2 x the input's
 EXPLODING_STD = 10.0      # exploding_activations: std above 10x the input's
@@ -676,7 +677,8 @@ def check_regularization(model, x, y, loss_fn, optimizer_spec, lr, regularizatio
                                   "and add it to the loss"))
     wd = float(regularization.get("weight_decay", 0.0) or 0.0)
     if wd > 0:
-        probe = copy.deepcopy(model)
+        # float64: at lr 1e-5 one step of a 5e-4 decay shrinks ||w|| by 5e-9, below float32's resolution
+        probe = copy.deepcopy(model).double()
         # a name is built with the decay; a callable's own groups are what is checked
         opt = build_optimizer(optimizer_spec, probe, lr=lr, weight_decay=wd, total_steps=1, **(options or {}))
         # a group's decay: coupled (torch's weight_decay) or decoupled by trainwell's factory
@@ -694,7 +696,7 @@ def check_regularization(model, x, y, loss_fn, optimizer_spec, lr, regularizatio
         take_step(opt, zero_gradient)
         after = torch.stack([p.detach().norm() for p in weights]).norm() if weights else torch.zeros(())
         shrink = float((before - after) / before.clamp_min(1e-30))
-        if shrink <= NO_SHRINK:
+        if shrink <= NO_SHRINK * lr * wd:
             found.append(make("regularization_not_effective",
                               f"weight_decay={wd:g} is configured but one optimizer step does not shrink the "
                               f"weights (relative change {shrink:.3g}; groups' weight_decay {groups})",

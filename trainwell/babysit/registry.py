@@ -267,7 +267,8 @@ CODES = {spec.code: spec for spec in (
         measures="the effect of raising each configured regularizer: the penalized loss must rise with L2/L1 "
                  "strength, one weight-decay step from zero gradients must shrink ||w||, dropout must make "
                  "two training-mode forward passes differ",
-        threshold="no increase / no shrink / identical outputs (relative change < 1e-6)",
+        threshold="no increase / a decay step that shrinks ||w|| by less than 1% of lr x weight_decay (measured in"
+                  " float64) / identical outputs (relative change < 1e-6)",
         source="notes 004 'crank up regularization ... loss went up, good (sanity check)'",
         fix="make sure the penalty is added to the loss with gradients attached, the optimizer gets "
             "weight_decay in its parameter groups, and dropout modules are in the forward path",
