@@ -54,6 +54,8 @@ MAX_CLASS_IDS = 50        # ... whole-number targets with at most 50 values are 
 IMBALANCE = 10.0          # class_imbalance: He & Garcia 2009, 10:1 and beyond
 LOSS_RATIO_LOW, LOSS_RATIO_HIGH = 0.5, 1.5   # bad_initial_loss: initial / uniform-guess loss
 REGRESSION_LOSS_RATIO = 3.0   # ... a regression loss above 3x that of predicting zeros
+SETTLE_STEPS = 20         # ... is a cause only if 20 full-batch steps of the user's optimizer do not
+SETTLE_SHARE = 0.5        # ... take at least half of the excess over the uniform guess off the loss
 REGRESSION_FIT = 0.05     # cannot_overfit_small_subset: a regression subset is fitted at 5% of its first loss
 BARELY_MOVED = 0.1        # the overfit run moved its loss < 10%: the lr is too low
 NO_SHRINK = 1e-2          # regularization_not_effective: one decay step (float64) shrinks ||w|| by less
@@ -438,6 +440,36 @@ def check_initial_loss(out, y, kind: str, loss_fn) -> list[Finding]:
                       "check that the loss averages over the batch and the targets are not leaked into the inputs"))]
 
 
+def settle_initial_loss(found, model, x, y, loss_fn, kind, optimizer_spec, lr, options=None) -> list[Finding]:
+    """Judge an over-confident initial loss as a *cause* only if training does not take it away.
+
+    He initialization of the output layer or unstandardized regression targets start a healthy
+    run above the uniform guess; its first steps remove the excess. So ``SETTLE_STEPS``
+    full-batch steps with the user's optimizer and lr run on a copy: when they take at least
+    ``SETTLE_SHARE`` of the excess off (``loss_after`` in the evidence), the finding is kept as
+    ``info`` (a fact about the start, no problem); otherwise it stays a warning, with the probe's
+    loss as evidence. An under-confident or non-finite initial loss is returned as it is."""
+    out = []
+    for f in found:
+        value, expected, ratio = f.evidence.get("initial_loss"), f.evidence.get("expected"), f.evidence.get("ratio")
+        if f.severity == "error" or ratio is None or ratio <= 1 or expected is None:
+            out.append(f)
+            continue
+        run = _short_run(copy.deepcopy(model), x, y, loss_fn, kind, optimizer_spec, lr, SETTLE_STEPS, options,
+                         stop_early=False)
+        after = run["last"]
+        settled = math.isfinite(after) and value - after >= SETTLE_SHARE * (value - expected)
+        f.evidence.update(loss_after=after, settle_steps=run["steps"], settles=settled)
+        if settled:
+            f.severity = "info"
+            f.message += (f"; {run['steps']} steps of training take it to {after:.4g}, so it is no cause "
+                          f"(a large output init or target scale that training removes)")
+        else:
+            f.message += f"; {run['steps']} steps of training leave it at {after:.4g}"
+        out.append(f)
+    return out
+
+
 def _hidden_and_output_layers(model, x) -> tuple:
     """Modules with a weight matrix/kernel, in execution order, and the last leaf module run."""
     order, leaves, handles = [], [], []
@@ -561,6 +593,36 @@ def check_activations(stats: dict, x_std: float, x_signal: float | None = None) 
     return found
 
 
+def check_layer_outputs(model, x, layers) -> list[Finding]:
+    """The outputs of the hidden weight layers themselves, against the input's std: a stack of
+    linear layers (or layers whose activation is not a module the recorder sees) can explode with
+    no activation to measure. Notes 004: keep the variance the same across layers."""
+    hidden = layers[:-1]
+    if not hidden or not torch.is_floating_point(x):
+        return []
+    stds, handles = {}, []
+    for name, module in hidden:
+        def hook(m, args, output, name=name):
+            if isinstance(output, torch.Tensor) and output.is_floating_point():
+                stds.setdefault(name, output.detach().double().std())
+        handles.append(module.register_forward_hook(hook))
+    try:
+        with torch.no_grad():
+            model(x)
+    finally:
+        for h in handles:
+            h.remove()
+    ref = input_std(x) or 1.0
+    values = {name: float(v) for name, v in stds.items()}
+    for name, std in values.items():
+        if not math.isfinite(std) or std > EXPLODING_STD * ref:
+            return [make("exploding_activations",
+                         f"the output of {name} has std {std:.3g}, {std / ref:.3g}x the input's {ref:.3g}: each "
+                         f"layer multiplies the signal", evidence={"input_std": ref, "layer_output_std": values},
+                         where=name)]
+    return []
+
+
 # ---------------------------------------------------------------------------- training probes
 def _accuracy(out, y, kind):
     if kind in CLASS_ID_KINDS or (kind == "other" and not torch.is_floating_point(y)):
@@ -582,9 +644,9 @@ def _disable_regularization(model):
             m.p = 0.0
 
 
-def _short_run(model, x, y, loss_fn, kind, optimizer_spec, lr, steps, options=None) -> dict:
-    """Full-batch steps; stops at 100% accuracy / 5% of the initial loss or a non-finite loss.
-    Each group steps at lr · its lr_mult, as the trainer's first step would."""
+def _short_run(model, x, y, loss_fn, kind, optimizer_spec, lr, steps, options=None, *, stop_early=True) -> dict:
+    """Full-batch steps; stops at 100% accuracy / 5% of the initial loss (with ``stop_early``)
+    or a non-finite loss. Each group steps at lr · its lr_mult, as the trainer's first step would."""
     opt = make_optimizer(optimizer_spec, model, lr=lr, weight_decay=0.0, total_steps=steps, **(options or {}))
     for group, group_lr in zip(opt.param_groups, group_lrs([lr] * len(opt.param_groups), opt.param_groups, None, 0)):
         group["lr"] = group_lr
@@ -616,7 +678,7 @@ def _short_run(model, x, y, loss_fn, kind, optimizer_spec, lr, steps, options=No
             if not math.isfinite(value):
                 return {"first": first, "last": value, "acc": None, "steps": step, "trace": trace, "ok": False}
             ok = (values[1] >= 1.0) if acc is not None else (value <= REGRESSION_FIT * first)
-            if ok:
+            if ok and stop_early:
                 return {"first": first, "last": value, "acc": values[1] if acc is not None else None,
                         "steps": step, "trace": trace, "ok": True}
     return {"first": first, "last": trace[-1], "acc": values[1] if acc is not None else None,
@@ -813,8 +875,11 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
         findings += check_class_balance(y[keep], kind)
         findings += check_shuffled(y, shuffle=shuffle, class_ids=class_ids)
         findings += check_activations(stats, input_std(xb), input_signal(xb))
+        if "exploding_activations" not in {f.code for f in findings}:
+            findings += check_layer_outputs(work, xb, layers)
         if loss_usable:
-            findings += check_initial_loss(out, yb, kind, loss_fn)
+            findings += settle_initial_loss(check_initial_loss(out, yb, kind, loss_fn), model, xb, yb, loss_fn,
+                                            kind, optimizer, lr, optimizer_options)
             findings += check_symmetry(copy.deepcopy(model).train(), xb, yb, loss_fn, layers)
             if within_budget("gradient check"):
                 gx, gy = xb[:GRADCHECK_ROWS], yb[:GRADCHECK_ROWS]

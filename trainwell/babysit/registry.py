@@ -222,7 +222,8 @@ CODES = {spec.code: spec for spec in (
     ),
     FindingSpec(
         "exploding_activations", "preflight", "warning",
-        measures="standard deviation of each hidden activation layer's output relative to the input's std; "
+        measures="standard deviation of each hidden activation layer's output relative to the input's std "
+                 "(and of each hidden weight layer's output, for stacks with no activation module to measure); "
                  "non-finite activations",
         threshold="std > 10 x the input std, or any NaN/inf",
         source="notes 004 activation statistics: 'keep the variance the same across every layer' (Xavier/He)",
@@ -254,12 +255,15 @@ CODES = {spec.code: spec for spec in (
                  "uniform prediction: ln C for cross-entropy, C-1 for the multiclass hinge (margin 1), ln 2 "
                  "for BCE, ln C - H(target) for KL, mean(y^2) for a regression loss",
         threshold="ratio outside [0.5, 1.5] of the expected value, or more than 1 nat above it for a loss in "
-                  "nats (untrained logits spread ~1.4: s^2/2 nats); regression: above 3x",
+                  "nats (untrained logits spread ~1.4: s^2/2 nats); regression: above 3x. An over-confident start "
+                  "is a warning only when 20 full-batch steps of the user's optimizer take less than half the "
+                  "excess off (a start training removes, such as He init on the output layer or a target scale, "
+                  "is reported as info)",
         source="notes 004 'double check that the loss is reasonable': 2.30261 = ln 10 for 10 classes",
         fix="shrink the last layer's initial weights (e.g. x0.01) and zero its bias; standardize the inputs",
         explains=(Group.DIVERGED,),
         thresholds=("preflight.LOSS_RATIO_LOW", "preflight.LOSS_RATIO_HIGH", "preflight.EXCESS_NATS",
-                    "preflight.REGRESSION_LOSS_RATIO"),
+                    "preflight.REGRESSION_LOSS_RATIO", "preflight.SETTLE_STEPS", "preflight.SETTLE_SHARE"),
         plan=plan_bad_initial_loss,
     ),
     FindingSpec(
