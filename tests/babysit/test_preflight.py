@@ -121,7 +121,7 @@ def test_every_registered_name_and_torch_class_names_build():
         assert isinstance(opt, want), (name, type(opt))
         assert all(g["lr"] == 0.01 for g in opt.param_groups)
     assert pf.make_optimizer("sam", small, lr=0.01).model is small   # batch norm protected in the probe
-    assert [pf._lr_of(n, None) for n in ("sgd", "sam", "newton", "adam")] == [0.01, 0.01, 1.0, 1e-3]
+    assert [pf.probe_lr(n, None) for n in ("sgd", "sam", "newton", "adam")] == [0.01, 0.01, 1.0, 1e-3]
 
 
 @pytest.mark.parametrize("name", ["sam", "nesterov_lookahead", "lbfgs"])
@@ -415,7 +415,8 @@ def test_budget_skips_expensive_checks_with_an_info_finding():
     found = pf.preflight(mlp(), XS, YS, lr=0.1, budget_s=1e-9)
     skipped = [f for f in found if f.code == "check_skipped"]
     assert len(skipped) == 1 and skipped[0].severity == "info"
-    assert skipped[0].evidence["skipped"] == ["gradient check", "regularization check", "overfit a small subset"]
+    assert skipped[0].evidence["skipped"] == ["gradient check", "regularization check",
+                                              "labels carry over to unseen rows", "overfit a small subset"]
 
 
 def test_cheap_only_runs_the_one_forward_pass_checks_without_a_skip_note():
@@ -486,3 +487,14 @@ def test_a_deep_linear_stack_that_explodes_is_found_and_ranks_before_its_initial
     from trainwell.babysit.findings import Diagnosis
     ranked = [f.code for f in Diagnosis(found).ranked()]
     assert ranked[0] == "exploding_activations", ranked
+
+
+def test_labels_that_do_not_belong_to_their_rows_are_found():
+    """Memorizing 128 rows carries over to unseen rows with real labels, not with shuffled ones."""
+    gen = lambda: torch.Generator().manual_seed(0)  # noqa: E731
+    assert pf.check_labels_learnable(mlp(), X, Y, F.cross_entropy, "cross_entropy", gen=gen()) == []
+    shuffled = Y[torch.randperm(len(Y), generator=gen())]
+    found = pf.check_labels_learnable(mlp(), X, shuffled, F.cross_entropy, "cross_entropy", gen=gen())
+    assert codes(found) == {"label_problem"} and found[0].severity == "warning"
+    e = found[0].evidence
+    assert e["memorized_acc"] >= pf.MEMORIZED_ACC and e["unseen_acc"] <= e["chance"] + e["margin"]

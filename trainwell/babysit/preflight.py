@@ -39,6 +39,10 @@ GRADCHECK_ROWS = 16
 OVERFIT_ROWS = 20         # notes 004: "overfit a very small portion" (the notes' example uses 20)
 OVERFIT_STEPS = 200       # full-batch steps with the user's optimizer (notes 004 log: 200 epochs)
 REFERENCE_STEPS = 300     # Adam lr=1e-3 (notes 004: "a great starting point") before blaming the model
+MEMORIZE_ROWS = 128       # label_problem (unlearnable labels): memorize this many rows ...
+UNSEEN_ROWS = 384         # ... and score this many unseen ones
+MEMORIZED_ACC = 0.9       # ... once the subset's accuracy reached 90%
+CHANCE_SIGMAS = 3.0       # ... unseen accuracy within 3 binomial sigmas of the commonest class's share
 STATS_ROWS = 2000         # input statistics
 
 # Thresholds of the checks (registry.CODES[code].thresholds names them).
@@ -124,7 +128,7 @@ def take_step(opt, closure) -> None:
         opt.step()
 
 
-def _lr_of(spec, lr, options=None):
+def probe_lr(spec, lr, options=None):
     """The probe's lr: ``lr`` when given, else the optimizer instance's, else the record's
     default (``registry.default_lr``; a wrapper's is its base's)."""
     if lr is not None:
@@ -717,6 +721,46 @@ def check_overfit(model, x, y, loss_fn, kind, optimizer_spec, lr, options=None) 
                  f"{ref['first']:.4g} -> {ref['last']:.4g}, accuracy {ref['acc']})", evidence=evidence)]
 
 
+def check_labels_learnable(model, X, y, loss_fn, kind, *, gen) -> list[Finding]:
+    """Labels that don't belong to their rows: memorize ``MEMORIZE_ROWS`` training rows (Adam lr
+    1e-3, regularization off, notes 004's reference optimizer) and score rows it never saw. Real
+    labels carry over (digits: ~80% after memorizing 256 rows); labels shuffled against their rows
+    leave the unseen rows at chance. The finding needs the subset memorized (>= MEMORIZED_ACC) and
+    the unseen accuracy within ``CHANCE_SIGMAS`` binomial standard deviations of the largest
+    class's share (what a guess of the commonest class scores)."""
+    if kind not in CLASS_ID_KINDS or torch.is_floating_point(y) or y.ndim != 1:
+        return []
+    n = X.shape[0]
+    if n < MEMORIZE_ROWS + UNSEEN_ROWS:
+        return []
+    device = next((p.device for p in model.parameters()), X.device)
+    perm = torch.randperm(n, generator=gen)
+    fit, unseen = perm[:MEMORIZE_ROWS], perm[MEMORIZE_ROWS:MEMORIZE_ROWS + UNSEEN_ROWS]
+    start = copy.deepcopy(model)
+    _disable_regularization(start)
+    xf, yf = X[fit].to(device), y[fit].to(device)
+    run = _short_run(start, xf, yf, loss_fn, kind, "adam", 1e-3, REFERENCE_STEPS)
+    if run["acc"] is None or run["acc"] < MEMORIZED_ACC:
+        return []
+    start.eval()
+    with torch.no_grad():
+        yu = y[unseen].to(device)
+        acc = float((start(X[unseen].to(device)).argmax(dim=-1) == yu).float().mean())
+    chance = float(torch.bincount(y[unseen].cpu()).max()) / UNSEEN_ROWS
+    margin = CHANCE_SIGMAS * math.sqrt(chance * (1 - chance) / UNSEEN_ROWS)
+    if acc > chance + margin:
+        return []
+    return [make("label_problem",
+                 f"the model memorizes {MEMORIZE_ROWS} training rows (accuracy {run['acc']:.2f}) but scores "
+                 f"{acc:.2f} on {UNSEEN_ROWS} rows it did not see, no better than always guessing the commonest "
+                 f"class ({chance:.2f}): the labels do not belong to their rows",
+                 evidence={"memorized_acc": run["acc"], "unseen_acc": acc, "chance": chance, "margin": margin,
+                           "rows": MEMORIZE_ROWS, "unseen_rows": UNSEEN_ROWS},
+                 severity="warning",
+                 fix="check that inputs and labels are aligned (the same row order after any shuffle, join or "
+                     "split) and that the label column is the right one")]
+
+
 def check_regularization(model, x, y, loss_fn, optimizer_spec, lr, regularization: dict,
                          penalty, options=None) -> list[Finding]:
     """Notes 004: raising regularization must raise the loss; here each regularizer's effect.
@@ -825,7 +869,7 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
     if budget_s <= 0:
         raise ConfigError(f"preflight: budget_s = {budget_s}: must be > 0")
     loss_fn, kind = resolve_loss(loss)
-    lr = _lr_of(optimizer, lr, optimizer_options)
+    lr = probe_lr(optimizer, lr, optimizer_options)
     regularization = dict(regularization or {})
     device = next((p.device for p in model.parameters()), X.device)
     gen = torch.Generator().manual_seed(seed)
@@ -896,6 +940,8 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
             if within_budget("regularization check"):
                 findings += check_regularization(model, xb, yb, loss_fn, optimizer, lr, regularization, penalty,
                                                  optimizer_options)
+            if within_budget("labels carry over to unseen rows"):
+                findings += check_labels_learnable(model, X[keep], y[keep], loss_fn, kind, gen=gen)
             if within_budget("overfit a small subset"):
                 sub = perm[:OVERFIT_ROWS]
                 findings += check_overfit(model, X[sub].to(device), y[sub].to(device), loss_fn, kind, optimizer, lr,

@@ -36,7 +36,8 @@ from typing import Callable
 
 from trainwell.babysit.plans import (not_repairable, plan_bad_initial_loss, plan_diverged,
                                      plan_exploding_gradients, plan_init, plan_lr_too_low, plan_oscillating,
-                                     plan_output_mismatch, plan_overfitting, plan_plateau, plan_underfitting,
+                                     plan_output_mismatch, plan_overfitting, plan_plateau,
+                                     plan_too_regularized, plan_underfitting,
                                      plan_unnormalized, plan_unshuffled, plan_update_ratio_high,
                                      plan_update_ratio_low, plan_vanishing)
 
@@ -277,6 +278,32 @@ CODES = {spec.code: spec for spec in (
         fix="make sure the penalty is added to the loss with gradients attached, the optimizer gets "
             "weight_decay in its parameter groups, and dropout modules are in the forward path",
         thresholds=("preflight.NO_SHRINK", "preflight.SAME_OUTPUT"),
+    ),
+    FindingSpec(
+        "regularization_too_strong", "preflight", "warning",
+        measures="an intervention: the training loss after 30 minibatch steps of the setup against the same "
+                 "steps with the weight decay / 100 or dropout off (same weights, same batches, measured on "
+                 "the same held training rows)",
+        threshold="the setup's loss falls < 5% while the change's falls >= 20% and >= 3x the setup's",
+        source="notes 004 'crank up regularization ... loss went up' (the same experiment, reversed: lowering "
+               "a regularizer that overwhelms the data lets the loss fall)",
+        fix="lower weight_decay about 100x, or lower the dropout rate",
+        explains=("bad_initial_loss", Group.SLOW, "dead_units", "exploding_gradients"),
+        thresholds=("interventions.STEPS", "interventions.STUCK", "interventions.HELPS",
+                    "interventions.HELP_RATIO"),
+        plan=plan_too_regularized,
+    ),
+    FindingSpec(
+        "optimizer_setting", "preflight", "warning",
+        measures="an intervention: the training loss after 30 minibatch steps of the setup against the same "
+                 "steps with the optimizer's own options (eps, betas, bias correction, alpha) at their defaults",
+        threshold="the setup's loss falls < 5% while the defaults' falls >= 20% and >= 3x the setup's",
+        source="Kingma & Ba 2015 (Adam's eps = 1e-8, betas 0.9/0.999); notes 003: an eps far above sqrt(v) "
+               "turns Adam into SGD with lr / eps",
+        fix="leave eps/betas at the optimizer's defaults (Adam: eps 1e-8, betas (0.9, 0.999))",
+        explains=(Group.SLOW,),
+        thresholds=("interventions.STEPS", "interventions.STUCK", "interventions.HELPS",
+                    "interventions.HELP_RATIO"),
     ),
     FindingSpec(
         "cannot_overfit_small_subset", "preflight", "error",
