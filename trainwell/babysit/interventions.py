@@ -166,12 +166,12 @@ def _finite_weights(net) -> bool:
 
 
 def helpful(baseline: Arm, arms: list) -> list:
-    """The arms that help. An lr arm helps a setup that barely learned (its loss fell < STUCK, or
-    rose: a healthy setup may learn faster at another lr, which is no fault) when its loss fell
-    >= HELPS and >= HELP_RATIO x the setup's fall. An arm that puts back a setting the user moved
-    (the decay, dropout, the optimizer's options) helps when its loss fell >= HELPS and ends at
-    most 1 / HELP_RATIO of the setup's (regularization that works raises the training loss by a
-    little, not threefold: notes 004). Setting arms come first, then the lr arms, each by how much
+    """The arms that help. Any arm helps a setup that barely learned (its loss fell < STUCK, or
+    rose) when its loss fell >= HELPS and >= HELP_RATIO x the setup's fall; an lr arm only then (a
+    healthy setup may learn faster at another lr, which is no fault). An arm that puts back a
+    setting the user moved (the decay, dropout, the optimizer's options) also helps a setup that
+    learns when its loss fell >= HELPS and ends at most 1 / HELP_RATIO of the setup's
+    (regularization that works raises the training loss by a little, not threefold: notes 004). Setting arms come first, then the lr arms, each by how much
     it helped: an lr 1000x away can compensate for a setting (Adam's eps = 1 divides the step by
     ~1e3) without naming it."""
     stuck = baseline.fall < STUCK or not math.isfinite(baseline.after)
@@ -180,9 +180,9 @@ def helpful(baseline: Arm, arms: list) -> list:
     def helps(a):
         if a.fall < HELPS:
             return False
-        if a.code in LR_CODES:
-            return stuck and a.fall >= HELP_RATIO * own
-        return not math.isfinite(baseline.after) or a.after * HELP_RATIO <= baseline.after
+        if stuck and a.fall >= HELP_RATIO * own:
+            return True
+        return a.code not in LR_CODES and a.after * HELP_RATIO <= baseline.after
     return sorted((a for a in arms if helps(a)), key=lambda a: (a.code in LR_CODES, -a.fall))
 
 
