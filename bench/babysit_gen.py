@@ -477,6 +477,7 @@ def main(argv=None) -> int:
             diff = [n for n, v in fresh.items() if n in stored and stored[n]["killed"] != v["killed"]]
             print(f"{len(diff)} labels differ from the stored ones: {diff}")
             return 1 if diff else 0
+        stored = json.loads(LABELS.read_text()) if LABELS.exists() else {}   # another run may have written
         stored.update(fresh)
         LABELS.write_text(json.dumps(stored, indent=1, sort_keys=True))
         print(f"stored {len(fresh)} labels in {LABELS}", file=sys.stderr)
