@@ -474,6 +474,16 @@ def settle_initial_loss(found, model, x, y, loss_fn, kind, optimizer_spec, lr, o
     return out
 
 
+def _run_hooked(model, x, handles) -> None:
+    """One forward pass without gradients for the forward hooks in ``handles``, then remove them."""
+    try:
+        with torch.no_grad():
+            model(x)
+    finally:
+        for h in handles:
+            h.remove()
+
+
 def _hidden_and_output_layers(model, x) -> tuple:
     """Modules with a weight matrix/kernel, in execution order, and the last leaf module run."""
     order, leaves, handles = [], [], []
@@ -490,12 +500,7 @@ def _hidden_and_output_layers(model, x) -> tuple:
                     order.append(m)
             handles.append(module.register_forward_hook(hook))
         del w
-    try:
-        with torch.no_grad():
-            model(x)
-    finally:
-        for h in handles:
-            h.remove()
+    _run_hooked(model, x, handles)
     last = leaves[-1] if leaves else None
     return [(names[m], m) for m in order], ((names.get(last), last) if last is not None else (None, None))
 
@@ -610,12 +615,7 @@ def check_layer_outputs(model, x, layers) -> list[Finding]:
             if isinstance(output, torch.Tensor) and output.is_floating_point():
                 stds.setdefault(name, output.detach().double().std())
         handles.append(module.register_forward_hook(hook))
-    try:
-        with torch.no_grad():
-            model(x)
-    finally:
-        for h in handles:
-            h.remove()
+    _run_hooked(model, x, handles)
     ref = input_std(x) or 1.0
     values = {name: float(v) for name, v in stds.items()}
     for name, std in values.items():
