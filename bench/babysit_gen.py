@@ -322,7 +322,9 @@ OPERATORS = {
                                                    {**o, "shuffle": False}), classification_only=True),
     "bottleneck_1": Operator("capacity", frozenset({"cannot_overfit_small_subset", "underfitting"}) | SLOW,
                              _bottleneck),
-    "frozen_hidden": Operator("frozen", SLOW | {"cannot_overfit_small_subset"}, _frozen),
+    # the frozen hidden layers are also shrunk x0.1 (a frozen pretrained body of the wrong scale):
+    # their vanishing or dead units are a true diagnosis too
+    "frozen_hidden": Operator("frozen", SLOW | INIT | {"cannot_overfit_small_subset"}, _frozen),
     "sigmoid_swap": Operator("activation", SLOW | INIT | {"vanishing_gradients"},
                              lambda m, s, o: (_swap(_swap(m, nn.ReLU, nn.Sigmoid), nn.GELU, nn.Sigmoid), s, o)),
     "buggy_backward": Operator("custom_backward", frozenset({"gradient_mismatch"}), _buggy),
