@@ -722,8 +722,9 @@ def check_overfit(model, x, y, loss_fn, kind, optimizer_spec, lr, options=None) 
 
 
 def check_labels_learnable(model, X, y, loss_fn, kind, *, gen) -> list[Finding]:
-    """Labels that don't belong to their rows: memorize ``MEMORIZE_ROWS`` training rows (Adam lr
-    1e-3, regularization off, notes 004's reference optimizer) and score rows it never saw. Real
+    """Labels that don't belong to their rows: memorize ``MEMORIZE_ROWS`` training rows (a copy
+    of the model at PyTorch's default init, Adam lr 1e-3, regularization off, notes 004's
+    reference optimizer) and score rows it never saw. Real
     labels carry over (digits: ~80% after memorizing 256 rows); labels shuffled against their rows
     leave the unseen rows at chance. The finding needs the subset memorized (>= MEMORIZED_ACC) and
     the unseen accuracy within ``CHANCE_SIGMAS`` binomial standard deviations of the largest
@@ -737,6 +738,9 @@ def check_labels_learnable(model, X, y, loss_fn, kind, *, gen) -> list[Finding]:
     perm = torch.randperm(n, generator=gen)
     fit, unseen = perm[:MEMORIZE_ROWS], perm[MEMORIZE_ROWS:MEMORIZE_ROWS + UNSEEN_ROWS]
     start = copy.deepcopy(model)
+    for m in start.modules():       # the labels are judged, not the init: PyTorch's default init
+        if hasattr(m, "reset_parameters"):   # (a huge init memorizes without generalizing)
+            m.reset_parameters()
     _disable_regularization(start)
     xf, yf = X[fit].to(device), y[fit].to(device)
     run = _short_run(start, xf, yf, loss_fn, kind, "adam", 1e-3, REFERENCE_STEPS)

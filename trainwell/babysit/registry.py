@@ -288,7 +288,7 @@ CODES = {spec.code: spec for spec in (
         source="notes 004 'crank up regularization ... loss went up' (the same experiment, reversed: lowering "
                "a regularizer that overwhelms the data lets the loss fall)",
         fix="lower weight_decay about 100x, or lower the dropout rate",
-        explains=("bad_initial_loss", Group.SLOW, "dead_units", "exploding_gradients"),
+        explains=("bad_initial_loss", Group.SLOW, "dead_units", Group.DIVERGED),
         thresholds=("interventions.STEPS", "interventions.STUCK", "interventions.HELPS",
                     "interventions.HELP_RATIO"),
         plan=plan_too_regularized,
