@@ -65,3 +65,10 @@ def test_confirmed_causes_rank_by_the_experiment_before_unconfirmed_warnings():
     second = make("lr_too_high", "y", evidence={"cause": "lr 0.1 instead of 1", "rank": 2})
     assert [f.code for f in Diagnosis([plain, second, confirmed]).ranked()] == [
         "optimizer_setting", "lr_too_high", "plateau"]
+
+
+def test_a_spent_budget_stops_the_experiment_and_names_nothing():
+    baseline, arms = iv.experiment(mlp(), X, Y, F.cross_entropy, optimizer="sgd", lr=0.05, weight_decay=1.0,
+                                   options={"momentum": 0.9}, budget_s=0.0)
+    assert baseline.extra.get("timed_out") and baseline.steps < iv.STEPS and arms == []
+    assert iv.findings(baseline, arms) == []

@@ -23,7 +23,8 @@ from trainwell.train.state import Stop, StopKind
 BLOCKING = frozenset(members(Group.DATA))
 PROBE_FRACTION = 0.05     # the probe trains 5% of the planned steps (at least one epoch)
 MIN_PROBE_S = 1.0         # the probe runs only with at least this much of the budget left
-MIN_EXPERIMENT_S = 10.0   # the interventions run only with at least this much of the budget left
+MIN_EXPERIMENT_S = 10.0   # the interventions run only with at least this much of the budget left,
+EXPERIMENT_SHARE = 0.5    # ... and take at most half of it (the probe training gets the rest)
 
 
 class _Deadline(Callback):
@@ -90,7 +91,8 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
         baseline, arms = interventions.experiment(
             p.model, p.train[0], p.train[1], resolve_loss(config.loss)[0], optimizer=config.optimizer,
             lr=probe_lr(config.optimizer, config.lr, probe_options), weight_decay=config.weight_decay or 0.0,
-            options=probe_options, batch_size=config.batch_size, seed=config.seed)
+            options=probe_options, batch_size=config.batch_size, seed=config.seed,
+            budget_s=EXPERIMENT_SHARE * (budget_s - (time.perf_counter() - started)))
         findings = merge(findings, interventions.findings(baseline, arms))
     remaining = budget_s - (time.perf_counter() - started)
     if probe and remaining > MIN_PROBE_S and not blocking:

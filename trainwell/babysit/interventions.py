@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import math
+import time
 from dataclasses import dataclass, field
 
 import torch
@@ -97,9 +98,13 @@ def _differs(value, default) -> bool:
 
 
 def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_decay: float = 0.0,
-               options: dict | None = None, batch_size: int = 64, steps: int = STEPS, seed: int = 0) -> tuple:
+               options: dict | None = None, batch_size: int = 64, steps: int = STEPS, seed: int = 0,
+               budget_s: float | None = None) -> tuple:
     """``(baseline, arms)``: the setup itself and each candidate change, trained ``steps`` steps
-    from the same weights on the same batches. The model is never modified."""
+    from the same weights on the same batches. The model is never modified. With ``budget_s``,
+    an arm still running when it is spent stops (``extra["timed_out"]``: it counts for nothing)
+    and the arms after it are not run."""
+    deadline = None if budget_s is None else time.perf_counter() + budget_s
     from trainwell.babysit.preflight import make_optimizer, take_step   # preflight imports this module
     options = {k: v for k, v in (options or {}).items() if k not in ("lr", "weight_decay")}
     device = next((p.device for p in model.parameters()), X.device)
@@ -147,6 +152,9 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
                 arm.steps += 1
                 if arm.steps % CHECK_EVERY == 0 and not _finite_weights(net):
                     break                       # diverged: the rest of its steps cannot help
+                if deadline is not None and time.perf_counter() > deadline:
+                    arm.extra["timed_out"] = True
+                    break
         finally:
             torch.set_rng_state(state)
         arm.after = loss_of(net)
@@ -157,7 +165,11 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
         return arm
 
     baseline = train(Arm("setup", "", "the setup as configured"), lr, weight_decay, options, False)
-    arms = [train(*a) for a in candidate_arms(model, lr=lr, weight_decay=weight_decay, options=options)]
+    arms = []
+    for candidate in candidate_arms(model, lr=lr, weight_decay=weight_decay, options=options):
+        if deadline is not None and time.perf_counter() > deadline:
+            break
+        arms.append(train(*candidate))
     return baseline, arms
 
 
@@ -174,6 +186,9 @@ def helpful(baseline: Arm, arms: list) -> list:
     (regularization that works raises the training loss by a little, not threefold: notes 004). Setting arms come first, then the lr arms, each by how much
     it helped: an lr 1000x away can compensate for a setting (Adam's eps = 1 divides the step by
     ~1e3) without naming it."""
+    if baseline.extra.get("timed_out"):
+        return []
+    arms = [a for a in arms if not a.extra.get("timed_out")]
     stuck = baseline.fall < STUCK or not math.isfinite(baseline.after)
     own = max(baseline.fall, 0.0)
 

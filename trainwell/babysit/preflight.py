@@ -648,7 +648,8 @@ def _disable_regularization(model):
             m.p = 0.0
 
 
-def _short_run(model, x, y, loss_fn, kind, optimizer_spec, lr, steps, options=None, *, stop_early=True) -> dict:
+def _short_run(model, x, y, loss_fn, kind, optimizer_spec, lr, steps, options=None, *, stop_early=True,
+               deadline: float | None = None) -> dict:
     """Full-batch steps; stops at 100% accuracy / 5% of the initial loss (with ``stop_early``)
     or a non-finite loss. Each group steps at lr · its lr_mult, as the trainer's first step would."""
     opt = make_optimizer(optimizer_spec, model, lr=lr, weight_decay=0.0, total_steps=steps, **(options or {}))
@@ -669,6 +670,9 @@ def _short_run(model, x, y, loss_fn, kind, optimizer_spec, lr, steps, options=No
         return loss
 
     for step in range(1, steps + 1):
+        if deadline is not None and step > 1 and time.perf_counter() > deadline:
+            steps = step - 1
+            break                      # the budget is spent: what ran so far is the answer
         passes.clear()
         take_step(opt, closure)
         loss, out = passes[0]          # the first pass: at the weights the step started from
@@ -721,7 +725,7 @@ def check_overfit(model, x, y, loss_fn, kind, optimizer_spec, lr, options=None) 
                  f"{ref['first']:.4g} -> {ref['last']:.4g}, accuracy {ref['acc']})", evidence=evidence)]
 
 
-def check_labels_learnable(model, X, y, loss_fn, kind, *, gen) -> list[Finding]:
+def check_labels_learnable(model, X, y, loss_fn, kind, *, gen, deadline: float | None = None) -> list[Finding]:
     """Labels that don't belong to their rows: memorize ``MEMORIZE_ROWS`` training rows (a copy
     of the model at PyTorch's default init, Adam lr 1e-3, regularization off, notes 004's
     reference optimizer) and score rows it never saw. Real
@@ -743,7 +747,7 @@ def check_labels_learnable(model, X, y, loss_fn, kind, *, gen) -> list[Finding]:
             m.reset_parameters()
     _disable_regularization(start)
     xf, yf = X[fit].to(device), y[fit].to(device)
-    run = _short_run(start, xf, yf, loss_fn, kind, "adam", 1e-3, REFERENCE_STEPS)
+    run = _short_run(start, xf, yf, loss_fn, kind, "adam", 1e-3, REFERENCE_STEPS, deadline=deadline)
     if run["acc"] is None or run["acc"] < MEMORIZED_ACC:
         return []
     start.eval()
@@ -945,7 +949,8 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
                 findings += check_regularization(model, xb, yb, loss_fn, optimizer, lr, regularization, penalty,
                                                  optimizer_options)
             if within_budget("labels carry over to unseen rows"):
-                findings += check_labels_learnable(model, X[keep], y[keep], loss_fn, kind, gen=gen)
+                findings += check_labels_learnable(model, X[keep], y[keep], loss_fn, kind, gen=gen,
+                                                   deadline=started + budget_s)
             if within_budget("overfit a small subset"):
                 sub = perm[:OVERFIT_ROWS]
                 findings += check_overfit(model, X[sub].to(device), y[sub].to(device), loss_fn, kind, optimizer, lr,
