@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from trainwell.babysit.findings import Finding, make
+from trainwell.babysit.preflight import make_optimizer, take_step
 
 STEPS = 100           # minibatch steps per arm: "a few steps" (issue 11), about an epoch of a small set
 POOL_ROWS = 2048      # the batches are drawn from these training rows (a seeded permutation)
@@ -105,7 +106,6 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
     an arm still running when it is spent stops (``extra["timed_out"]``: it counts for nothing)
     and the arms after it are not run."""
     deadline = None if budget_s is None else time.perf_counter() + budget_s
-    from trainwell.babysit.preflight import make_optimizer, take_step   # preflight imports this module
     options = {k: v for k, v in (options or {}).items() if k not in ("lr", "weight_decay")}
     device = next((p.device for p in model.parameters()), X.device)
     gen = torch.Generator().manual_seed(seed)
