@@ -284,6 +284,12 @@ def _cases() -> list[Case]:
     add("dropout_not_used/digits", "regularization_not_effective", "digits", phase="preflight",
         model=lambda i, o: ForgotDropout(i, o), twin_model=lambda i, o: ForgotDropout(i, o, bug=False),
         note="nn.Dropout defined, not called in forward")
+    add("dropout_0.97/digits", "regularization_too_strong", "digits", phase="preflight",
+        model=lambda i, o: mlp(i, o, dropout=0.97), twin_model=lambda i, o: mlp(i, o, dropout=0.2),
+        note="dropout p = 0.97 after every hidden layer")
+    add("adam_eps_1/digits", "optimizer_setting", "digits", phase="preflight", model=relu,
+        options={"optimizer": "adam", "lr": 1e-3, "eps": 1.0}, twin_options={"eps": None},
+        note="Adam eps = 1 (the step becomes ~lr x g: learning stalls)")
     add("tiny_budget/digits", "check_skipped", "digits", phase="preflight", model=relu,
         options={"budget_s": 1e-4}, twin_options={"budget_s": 60.0}, note="doctor budget 0.1 ms")
     add("lr_1.5/blobs", "nonfinite_loss", "blobs", options={"lr": 1.5, "momentum": 0.9}, twin_options={"lr": 0.05},

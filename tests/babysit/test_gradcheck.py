@@ -42,3 +42,44 @@ def test_the_model_is_not_modified():
     gradcheck(net, torch.randn(4, 5), torch.randint(0, 3, (4,)), F.cross_entropy)
     assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())
     assert next(net.parameters()).dtype == torch.float32 and net.a.weight.grad is None
+
+
+def _stack(depth, act, std, width=32, bad=False):
+    torch.manual_seed(1)
+    layers, d = [], 20
+    for _ in range(depth):
+        lin = nn.Linear(d, width)
+        nn.init.normal_(lin.weight, std=std)
+        layers += [lin, act()]
+        d = width
+    layers.append(nn.Linear(d, 5))
+
+    class Deep(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(*layers)
+
+        def forward(self, x):
+            h = self.body[:2](x)
+            return self.body[2:](BadSquare.apply(h) if bad else h * h)
+    return Deep()
+
+
+def test_deep_nets_whose_units_vanish_or_explode_pass_with_autograd_gradients():
+    # autograd is right on all of these; the raw finite-difference disagreement is large because
+    # the gradients sit below the difference's rounding noise (vanishing) or its truncation error
+    x, y = torch.randn(16, 20), torch.randint(0, 5, (16,))
+    for act, std in ((nn.Sigmoid, 0.3), (nn.Tanh, 0.01), (nn.ReLU, 0.01), (nn.Identity, 0.6)):
+        results = gradcheck(_stack(9, act, std), x, y, F.cross_entropy)
+        assert max(r["rel_error"] for r in results) < ERROR_THRESHOLD, (act, std)
+    raw = max(r["raw_error"] for r in gradcheck(_stack(9, nn.Tanh, 0.01), x, y, F.cross_entropy))
+    assert raw > ERROR_THRESHOLD          # what the plain relative error reported before
+
+
+def test_a_wrong_backward_in_a_deep_net_is_still_caught_and_tensors_are_sampled():
+    x, y = torch.randn(16, 20), torch.randint(0, 5, (16,))
+    results = gradcheck(_stack(9, nn.Tanh, 0.3, bad=True), x, y, F.cross_entropy, max_tensors=6)
+    names = [r["name"] for r in results]
+    assert len(names) == 6 and names[0] == "body.0.weight" and names[-1] == "body.18.bias"
+    assert {r["name"]: r["rel_error"] for r in results}["body.0.weight"] > ERROR_THRESHOLD
+    assert max(r["rel_error"] for r in results if not r["name"].startswith("body.0.")) < ERROR_THRESHOLD

@@ -121,7 +121,7 @@ def test_every_registered_name_and_torch_class_names_build():
         assert isinstance(opt, want), (name, type(opt))
         assert all(g["lr"] == 0.01 for g in opt.param_groups)
     assert pf.make_optimizer("sam", small, lr=0.01).model is small   # batch norm protected in the probe
-    assert [pf._lr_of(n, None) for n in ("sgd", "sam", "newton", "adam")] == [0.01, 0.01, 1.0, 1e-3]
+    assert [pf.probe_lr(n, None) for n in ("sgd", "sam", "newton", "adam")] == [0.01, 0.01, 1.0, 1e-3]
 
 
 @pytest.mark.parametrize("name", ["sam", "nesterov_lookahead", "lbfgs"])
@@ -415,7 +415,8 @@ def test_budget_skips_expensive_checks_with_an_info_finding():
     found = pf.preflight(mlp(), XS, YS, lr=0.1, budget_s=1e-9)
     skipped = [f for f in found if f.code == "check_skipped"]
     assert len(skipped) == 1 and skipped[0].severity == "info"
-    assert skipped[0].evidence["skipped"] == ["gradient check", "regularization check", "overfit a small subset"]
+    assert skipped[0].evidence["skipped"] == ["gradient check", "regularization check",
+                                              "labels carry over to unseen rows", "overfit a small subset"]
 
 
 def test_cheap_only_runs_the_one_forward_pass_checks_without_a_skip_note():
@@ -447,3 +448,53 @@ def test_out_of_range_labels_on_cuda_are_a_finding_and_cuda_stays_usable():
     codes = {f.code for f in pf.preflight(model, X, y, loss="cross_entropy", cheap_only=True)}
     assert "label_problem" in codes
     assert float((torch.ones(2, device="cuda") * 2).sum()) == 4.0
+
+
+def test_a_tiny_lr_does_not_read_as_an_ineffective_weight_decay():
+    """lr 1e-5 x weight_decay 5e-4 shrinks ||w|| by 5e-9 per step: below float32's resolution, so
+    the check measures in float64 and relative to lr x weight_decay."""
+    reg = {"weight_decay": 5e-4}
+    assert pf.check_regularization(mlp(), XS, YS, F.cross_entropy, "sgd", 1e-5, reg, None) == []
+    assert pf.check_regularization(mlp(), XS, YS, F.cross_entropy, "adam", 1e-7, reg, None) == []
+
+
+def test_an_over_confident_start_that_training_removes_is_info_not_a_warning():
+    """He init on the output layer starts above ln C; 20 steps take the excess away (no cause).
+    The same start with an lr too small to move it stays a warning."""
+    model = mlp()
+    with torch.no_grad():
+        model[-1].weight.mul_(30.0)
+    found = pf.check_initial_loss(model(XS), YS, "cross_entropy", F.cross_entropy)
+    assert codes(found) == {"bad_initial_loss"}
+    benign = pf.settle_initial_loss(found, model, XS, YS, F.cross_entropy, "cross_entropy", "sgd", 0.1)
+    assert benign[0].severity == "info" and benign[0].evidence["settles"]
+    assert benign[0].evidence["loss_after"] < benign[0].evidence["initial_loss"]
+    found = pf.check_initial_loss(model(XS), YS, "cross_entropy", F.cross_entropy)
+    stuck = pf.settle_initial_loss(found, model, XS, YS, F.cross_entropy, "cross_entropy", "sgd", 1e-6)
+    assert stuck[0].severity == "warning" and not stuck[0].evidence["settles"]
+
+
+def test_a_deep_linear_stack_that_explodes_is_found_and_ranks_before_its_initial_loss():
+    torch.manual_seed(0)
+    layers = []
+    for _ in range(6):
+        lin = nn.Linear(XS.shape[1] if not layers else 32, 32)
+        nn.init.normal_(lin.weight, std=0.5)
+        layers.append(lin)
+    model = nn.Sequential(*layers, nn.Linear(32, 10))
+    found = pf.preflight(model, XS, YS, lr=0.1, cheap_only=True)
+    assert "exploding_activations" in codes(found)
+    from trainwell.babysit.findings import Diagnosis
+    ranked = [f.code for f in Diagnosis(found).ranked()]
+    assert ranked[0] == "exploding_activations", ranked
+
+
+def test_labels_that_do_not_belong_to_their_rows_are_found():
+    """Memorizing 128 rows carries over to unseen rows with real labels, not with shuffled ones."""
+    gen = lambda: torch.Generator().manual_seed(0)  # noqa: E731
+    assert pf.check_labels_learnable(mlp(), X, Y, F.cross_entropy, "cross_entropy", gen=gen()) == []
+    shuffled = Y[torch.randperm(len(Y), generator=gen())]
+    found = pf.check_labels_learnable(mlp(), X, shuffled, F.cross_entropy, "cross_entropy", gen=gen())
+    assert codes(found) == {"label_problem"} and found[0].severity == "warning"
+    e = found[0].evidence
+    assert e["memorized_acc"] >= pf.MEMORIZED_ACC and e["unseen_acc"] <= e["chance"] + e["margin"]

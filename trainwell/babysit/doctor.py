@@ -10,7 +10,8 @@ from torch import nn
 
 from trainwell.babysit.findings import Diagnosis
 from trainwell.babysit.monitor import Monitor
-from trainwell.babysit.preflight import preflight
+from trainwell.babysit import interventions
+from trainwell.babysit.preflight import preflight, probe_lr, resolve_loss
 from trainwell.train.callbacks import Callback
 from trainwell.babysit.registry import Group, members
 from trainwell.train.fit import make_trainer, prepare
@@ -22,6 +23,8 @@ from trainwell.train.state import Stop, StopKind
 BLOCKING = frozenset(members(Group.DATA))
 PROBE_FRACTION = 0.05     # the probe trains 5% of the planned steps (at least one epoch)
 MIN_PROBE_S = 1.0         # the probe runs only with at least this much of the budget left
+MIN_EXPERIMENT_S = 10.0   # the interventions run only with at least this much of the budget left,
+EXPERIMENT_SHARE = 0.5    # ... and take at most half of it (the probe training gets the rest)
 
 
 class _Deadline(Callback):
@@ -33,6 +36,20 @@ class _Deadline(Callback):
     def on_after_step(self, state):
         if time.perf_counter() > self.until:
             state.stop = Stop(StopKind.TIME_BUDGET, "probe time budget spent")
+
+
+def merge(findings: list, confirmed: list) -> list:
+    """``findings`` with the intervention's ``confirmed`` causes: a code already found takes the
+    experiment's evidence (and its message is extended), a new one is added."""
+    out = list(findings)
+    for f in confirmed:
+        same = next((g for g in out if g.code == f.code and g.severity != "info"), None)
+        if same is None:
+            out.append(f)
+        else:
+            same.evidence.update({k: v for k, v in f.evidence.items() if k not in same.evidence or k == "cause"})
+            same.message += f"; {f.message}"
+    return out
 
 
 def probe_steps(total_steps: int, steps_per_epoch: int, *, fraction: float = PROBE_FRACTION) -> int:
@@ -67,10 +84,17 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
         regularization={"weight_decay": config.weight_decay, "l2": config.l2, "l1": config.l1,
                         "dropout": dropout},
         penalty=build_penalty(config, p.model), budget_s=budget_s, seed=config.seed))
-    remaining = budget_s - (time.perf_counter() - started)
     # Training cannot run on labels out of range, NaN data or a loss the outputs don't fit:
-    # those findings already say what to fix, so the probe is skipped.
+    # those findings already say what to fix, so the experiments and the probe are skipped.
     blocking = {f.code for f in findings if f.severity == "error"} & BLOCKING
+    if budget_s - (time.perf_counter() - started) > MIN_EXPERIMENT_S and not blocking:
+        baseline, arms = interventions.experiment(
+            p.model, p.train[0], p.train[1], resolve_loss(config.loss)[0], optimizer=config.optimizer,
+            lr=probe_lr(config.optimizer, config.lr, probe_options), weight_decay=config.weight_decay or 0.0,
+            options=probe_options, batch_size=config.batch_size, seed=config.seed,
+            budget_s=EXPERIMENT_SHARE * (budget_s - (time.perf_counter() - started)))
+        findings = merge(findings, interventions.findings(baseline, arms))
+    remaining = budget_s - (time.perf_counter() - started)
     if probe and remaining > MIN_PROBE_S and not blocking:
         monitor = Monitor()
         trainer = make_trainer(p, extra_callbacks=[monitor, _Deadline(remaining)])

@@ -103,8 +103,9 @@ class Diagnosis:
         """Errors and warnings, root causes first: a finding explained by another one found
         (``registry.CAUSES``, from the records' ``explains``) comes after it; then errors before
         warnings; then findings whose evidence names the setting behind them (``evidence["cause"]``,
-        e.g. underfitting under too much weight decay); then ``registry.PRIORITY`` (the registry's
-        order); info last."""
+        e.g. underfitting under too much weight decay, or a cause an intervention confirmed), in
+        the order of the experiment's ``evidence["rank"]`` (interventions.py: the fix that helped
+        most first); then ``registry.PRIORITY`` (the registry's order); info last."""
         # a unit statistic measured during training is a symptom: it explains nothing
         causes = {f.code for f in self.findings if f.severity != "info"
                   and not (f.in_training and f.code in TRAINING_SYMPTOMS)}
@@ -114,7 +115,8 @@ class Diagnosis:
         def explained(f):
             return any(c in causes and c != f.code for c in f.causes())
         return sorted(self.findings, key=lambda f: (f.severity == "info", explained(f), severity[f.severity],
-                                                    not f.evidence.get("cause"), cause.get(f.code, len(cause))))
+                                                    not f.evidence.get("cause"), f.evidence.get("rank", len(cause)),
+                                                    cause.get(f.code, len(cause))))
 
     @property
     def primary(self) -> Finding | None:

@@ -11,16 +11,12 @@ record says ``stops_run`` (``nonfinite_loss``) sets ``state.stop``. When each ru
 its record (``registry.CODES[code].runs``). It never raises: a failing probe is recorded once in
 ``self.errors`` and monitoring carries on.
 
-``every=None`` calibrates the sampling period from measured costs so that the monitor's time
-stays under ``overhead`` (2%) of the training time: every = ceil(cost per sample / (budget x
-step time - epoch-end cost per step)), re-estimated at each sample, where the budget is
-``PLANNED_SHARE`` of the target. It counts everything the monitor does: its hooks, the
-statistics computed inside an activation sample's forward pass, the epoch-end rules (those
-that run only because samples arrived are charged to the samples). The cost per sample is the
-mean of the last 8, each clipped at 3x their (lower) median, so a sample preempted on a busy
-machine does not stretch the period. Step 1 is always sampled (it gives the initial loss); it and
-the first step pay one-off costs, so the measurement starts after them, and the second sample
-comes by the first epoch's last step.
+``every=None`` samples by step count: step 1 (it gives the initial loss), then every
+``cost.sampling_period`` steps, the period that keeps the monitor's modelled work under
+``overhead`` (2%) of a step's (babysit/cost.py: counted from the forward pass's shapes on the first
+step, with per-device constants). No clock enters the schedule, so a run samples the same steps on
+a quiet and on a loaded machine. The second sample comes by the first epoch's last step. The
+monitor still times its own work (``overhead``) for the benchmarks.
 """
 from __future__ import annotations
 
@@ -29,6 +25,7 @@ import time
 
 import torch
 
+from trainwell.babysit.cost import StepWork, count_forward, sampling_period
 from trainwell.babysit.findings import Diagnosis, make
 from trainwell.babysit.plans import LR_STEP
 from trainwell.babysit.preflight import check_activations
@@ -53,16 +50,7 @@ PER_SAMPLE_RULES = tuple(code for code in RULES if CODES[code].runs is Runs.PER_
 SAMPLE_ONLY_RULES = tuple(code for code in RULES if CODES[code].runs is Runs.SAMPLES_ONLY)
 EPOCH_RULES = tuple(code for code in RULES if code not in SAMPLE_ONLY_RULES)
 RULE_ORDER = {name: i for i, name in enumerate(RULES)}   # each rule reports its own code
-MAX_EVERY = 1000              # the calibrated period never exceeds 1000 steps
-COST_SAMPLES = 8              # a sample's cost: the mean over the last 8 samples ...
-COST_CLIP = 3.0               # ... each clipped at 3x their lower median (a preempted sample)
-# Share of the overhead target the calibration plans for (samples and epoch ends). The rest is
-# margin for what it does not time: the first sample's one-off costs (~0.2% of the benchmark
-# runs), the steps after a sample running slower (its copies evict the optimizer's data from the
-# caches: ~15-25% of a sample's own time on CPU), the dispatch of an intercepted forward pass
-# (probes.ActivationRecorder), the unsampled hook calls (~0.2 us a step). Measured total on the
-# digits MLPs of bench/babysit_suite.py and bench/bench_fit.py: ~1.5% of the run.
-PLANNED_SHARE = 0.5
+MAX_EVERY = 1000              # the period never exceeds 1000 steps
 
 
 class Monitor:
@@ -94,10 +82,9 @@ class Monitor:
         self._steps_seen = 0
         self._sampled = 0             # samples taken (monotonic: reset_trajectory clears self.samples)
         self._evaluated = -1          # self._sampled when the sample-only rules last ran
-        self._costs: list[float] = []  # the monitor's seconds per sample, recent samples
         self._epoch_seconds = 0.0     # monitor seconds spent at epoch ends
-        self._mark = (0.0, 0.0)       # (monitor, epoch-end) seconds at the last scheduling decision
-        self._anchor = None           # (time, monitor s, epoch-end s, steps) after the first sample
+        self._counting = None         # (counts, remove) of the forward hooks counting the step's work
+        self.work: StepWork | None = None   # the step's work, counted on the first sampled step
         self._next = 1
         self._names, self._params, self._probe = [], [], None
         self._activation_recorder = None  # one per fit: it learns how to record this model cheaply
@@ -165,6 +152,8 @@ class Monitor:
             return                      # the unsampled path: one comparison
         t0 = time.perf_counter()
         try:
+            if self.fixed_every is None and self.work is None and self._counting is None:
+                self._counting = count_forward(state.model)
             self._probe.before()
             if (self.activation_every and self._sampled % self.activation_every == 0
                     and self._activation_recorder is not None):
@@ -291,32 +280,24 @@ class Monitor:
                 self._add(state, f)
 
     def _schedule(self, state):
-        """Next sampled step; with ``every=None`` keep monitor time <= overhead x training time."""
+        """The next sampled step: ``every`` steps on (``every=None``: the cost model's period,
+        fixed once the first step's work is counted; the second sample comes by the first epoch's
+        last step, not sooner: the first steps' large update ratios are no alarm)."""
         if self.fixed_every is None:
-            now = time.perf_counter()
-            # this sample's cost: the monitor's time since the last decision, less the epoch ends
-            cost = (self.monitor_seconds - self._mark[0]) - (self._epoch_seconds - self._mark[1])
-            if self._anchor is None:
-                # the first sample and the first step pay one-off costs (buffers, first calls):
-                # calibrate from both once, then measure from here on
-                self._anchor = (now, self.monitor_seconds, self._epoch_seconds, self._steps_seen)
-                steps, train = max(self._steps_seen, 1), now - self._first_tick - self.monitor_seconds
-                per_sample, epochs = cost, 0.0
-            else:
-                started, monitor, epochs, steps = self._anchor
-                steps, train = max(self._steps_seen - steps, 1), (now - started) - (self.monitor_seconds - monitor)
-                epochs = (self._epoch_seconds - epochs) / steps
-                self._costs = self._costs[-(COST_SAMPLES - 1):] + [cost]
-                typical = sorted(self._costs)[(len(self._costs) - 1) // 2]       # the lower median
-                per_sample = sum(min(c, COST_CLIP * typical) for c in self._costs) / len(self._costs)
-            budget = PLANNED_SHARE * self.overhead_target * max(train, 1e-6) / steps - epochs
-            self.every = MAX_EVERY if budget <= 0 else max(1, min(MAX_EVERY, math.ceil(per_sample / budget)))
-            if len(self._costs) == 0 and getattr(state, "steps_per_epoch", None):
-                # cold costs overstate a sample: take the second, a warm one, by the first epoch's
-                # last step (not sooner: the first steps' large update ratios are no alarm)
+            first = self.work is None
+            if first:
+                counts, remove = self._counting or ({"macs": 0, "elements": 0, "calls": 0}, lambda: None)
+                remove()
+                self._counting = None
+                params = sum(p.numel() for p in state.model.parameters() if p.requires_grad)
+                device = next((p.device.type for p in state.model.parameters()), "cpu")
+                self.work = StepWork(counts["macs"], counts["elements"], counts["calls"], params,
+                                     len(self._params), device)
+            self.every = sampling_period(self.work, overhead=self.overhead_target,
+                                         activation_every=self.activation_every, max_every=MAX_EVERY)
+            if first and getattr(state, "steps_per_epoch", None):
                 self.every = min(self.every, max(1, state.steps_per_epoch - 1))
         self._next = state.step + self.every
-        self._mark = (self.monitor_seconds, self._epoch_seconds)
 
     def _evaluate(self, state, history, rules, *, final=False, hook="on_after_step") -> list:
         """The findings of ``rules`` (None: all) on the samples and ``history``; never raises."""

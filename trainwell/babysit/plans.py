@@ -235,6 +235,15 @@ def plan_underfitting(f, ctx):
     return "the model underfits with healthy updates: it needs more capacity (wider/deeper) or more epochs"
 
 
+def plan_too_regularized(f, ctx):
+    """regularization_too_strong (an intervention found that less decay lets the loss fall)."""
+    wd = ctx.weight_decay or 0.0
+    if f.evidence.get("intervention") == "weight_decay / 100" and wd > 0:
+        return make_plan("set_weight_decay", f"{f.message}: lower weight_decay {wd:.3g} -> {wd / DECAY_CUT:.3g}",
+                         weight_decay=wd / DECAY_CUT)
+    return f"{f.message}: lower the dropout rate in the model (a model change the user makes)"
+
+
 def plan_overfitting(f, ctx):
     if ctx.attempts >= 1:
         return ("the gap persists after one regularization increase: use early stopping (patience=...), "

@@ -39,6 +39,10 @@ GRADCHECK_ROWS = 16
 OVERFIT_ROWS = 20         # notes 004: "overfit a very small portion" (the notes' example uses 20)
 OVERFIT_STEPS = 200       # full-batch steps with the user's optimizer (notes 004 log: 200 epochs)
 REFERENCE_STEPS = 300     # Adam lr=1e-3 (notes 004: "a great starting point") before blaming the model
+MEMORIZE_ROWS = 128       # label_problem (unlearnable labels): memorize this many rows ...
+UNSEEN_ROWS = 384         # ... and score this many unseen ones
+MEMORIZED_ACC = 0.9       # ... once the subset's accuracy reached 90%
+CHANCE_SIGMAS = 3.0       # ... unseen accuracy within 3 binomial sigmas of the commonest class's share
 STATS_ROWS = 2000         # input statistics
 
 # Thresholds of the checks (registry.CODES[code].thresholds names them).
@@ -54,9 +58,12 @@ MAX_CLASS_IDS = 50        # ... whole-number targets with at most 50 values are 
 IMBALANCE = 10.0          # class_imbalance: He & Garcia 2009, 10:1 and beyond
 LOSS_RATIO_LOW, LOSS_RATIO_HIGH = 0.5, 1.5   # bad_initial_loss: initial / uniform-guess loss
 REGRESSION_LOSS_RATIO = 3.0   # ... a regression loss above 3x that of predicting zeros
+SETTLE_STEPS = 20         # ... is a cause only if 20 full-batch steps of the user's optimizer do not
+SETTLE_SHARE = 0.5        # ... take at least half of the excess over the uniform guess off the loss
 REGRESSION_FIT = 0.05     # cannot_overfit_small_subset: a regression subset is fitted at 5% of its first loss
 BARELY_MOVED = 0.1        # the overfit run moved its loss < 10%: the lr is too low
-NO_SHRINK = 1e-9          # regularization_not_effective: one decay step shrinks ||w|| by less
+NO_SHRINK = 1e-2          # regularization_not_effective: one decay step (float64) shrinks ||w|| by less
+                          # than 1% of lr x weight_decay, the shrink plain SGD's decay gives
 SAME_OUTPUT = 1e-6        # ... two dropout forward passes differ by less (relative)
 VANISHING_STD = 1e-2      # vanishing_activations: std (or per-unit signal) below 1e-2 x the input's
 EXPLODING_STD = 10.0      # exploding_activations: std above 10x the input's
@@ -121,7 +128,7 @@ def take_step(opt, closure) -> None:
         opt.step()
 
 
-def _lr_of(spec, lr, options=None):
+def probe_lr(spec, lr, options=None):
     """The probe's lr: ``lr`` when given, else the optimizer instance's, else the record's
     default (``registry.default_lr``; a wrapper's is its base's)."""
     if lr is not None:
@@ -437,6 +444,46 @@ def check_initial_loss(out, y, kind: str, loss_fn) -> list[Finding]:
                       "check that the loss averages over the batch and the targets are not leaked into the inputs"))]
 
 
+def settle_initial_loss(found, model, x, y, loss_fn, kind, optimizer_spec, lr, options=None) -> list[Finding]:
+    """Judge an over-confident initial loss as a *cause* only if training does not take it away.
+
+    He initialization of the output layer or unstandardized regression targets start a healthy
+    run above the uniform guess; its first steps remove the excess. So ``SETTLE_STEPS``
+    full-batch steps with the user's optimizer and lr run on a copy: when they take at least
+    ``SETTLE_SHARE`` of the excess off (``loss_after`` in the evidence), the finding is kept as
+    ``info`` (a fact about the start, no problem); otherwise it stays a warning, with the probe's
+    loss as evidence. An under-confident or non-finite initial loss is returned as it is."""
+    out = []
+    for f in found:
+        value, expected, ratio = f.evidence.get("initial_loss"), f.evidence.get("expected"), f.evidence.get("ratio")
+        if f.severity == "error" or ratio is None or ratio <= 1 or expected is None:
+            out.append(f)
+            continue
+        run = _short_run(copy.deepcopy(model), x, y, loss_fn, kind, optimizer_spec, lr, SETTLE_STEPS, options,
+                         stop_early=False)
+        after = run["last"]
+        settled = math.isfinite(after) and value - after >= SETTLE_SHARE * (value - expected)
+        f.evidence.update(loss_after=after, settle_steps=run["steps"], settles=settled)
+        if settled:
+            f.severity = "info"
+            f.message += (f"; {run['steps']} steps of training take it to {after:.4g}, so it is no cause "
+                          f"(a large output init or target scale that training removes)")
+        else:
+            f.message += f"; {run['steps']} steps of training leave it at {after:.4g}"
+        out.append(f)
+    return out
+
+
+def _run_hooked(model, x, handles) -> None:
+    """One forward pass without gradients for the forward hooks in ``handles``, then remove them."""
+    try:
+        with torch.no_grad():
+            model(x)
+    finally:
+        for h in handles:
+            h.remove()
+
+
 def _hidden_and_output_layers(model, x) -> tuple:
     """Modules with a weight matrix/kernel, in execution order, and the last leaf module run."""
     order, leaves, handles = [], [], []
@@ -453,12 +500,7 @@ def _hidden_and_output_layers(model, x) -> tuple:
                     order.append(m)
             handles.append(module.register_forward_hook(hook))
         del w
-    try:
-        with torch.no_grad():
-            model(x)
-    finally:
-        for h in handles:
-            h.remove()
+    _run_hooked(model, x, handles)
     last = leaves[-1] if leaves else None
     return [(names[m], m) for m in order], ((names.get(last), last) if last is not None else (None, None))
 
@@ -560,6 +602,31 @@ def check_activations(stats: dict, x_std: float, x_signal: float | None = None) 
     return found
 
 
+def check_layer_outputs(model, x, layers) -> list[Finding]:
+    """The outputs of the hidden weight layers themselves, against the input's std: a stack of
+    linear layers (or layers whose activation is not a module the recorder sees) can explode with
+    no activation to measure. Notes 004: keep the variance the same across layers."""
+    hidden = layers[:-1]
+    if not hidden or not torch.is_floating_point(x):
+        return []
+    stds, handles = {}, []
+    for name, module in hidden:
+        def hook(m, args, output, name=name):
+            if isinstance(output, torch.Tensor) and output.is_floating_point():
+                stds.setdefault(name, output.detach().double().std())
+        handles.append(module.register_forward_hook(hook))
+    _run_hooked(model, x, handles)
+    ref = input_std(x) or 1.0
+    values = {name: float(v) for name, v in stds.items()}
+    for name, std in values.items():
+        if not math.isfinite(std) or std > EXPLODING_STD * ref:
+            return [make("exploding_activations",
+                         f"the output of {name} has std {std:.3g}, {std / ref:.3g}x the input's {ref:.3g}: each "
+                         f"layer multiplies the signal", evidence={"input_std": ref, "layer_output_std": values},
+                         where=name)]
+    return []
+
+
 # ---------------------------------------------------------------------------- training probes
 def _accuracy(out, y, kind):
     if kind in CLASS_ID_KINDS or (kind == "other" and not torch.is_floating_point(y)):
@@ -581,9 +648,10 @@ def _disable_regularization(model):
             m.p = 0.0
 
 
-def _short_run(model, x, y, loss_fn, kind, optimizer_spec, lr, steps, options=None) -> dict:
-    """Full-batch steps; stops at 100% accuracy / 5% of the initial loss or a non-finite loss.
-    Each group steps at lr · its lr_mult, as the trainer's first step would."""
+def _short_run(model, x, y, loss_fn, kind, optimizer_spec, lr, steps, options=None, *, stop_early=True,
+               deadline: float | None = None) -> dict:
+    """Full-batch steps; stops at 100% accuracy / 5% of the initial loss (with ``stop_early``)
+    or a non-finite loss. Each group steps at lr · its lr_mult, as the trainer's first step would."""
     opt = make_optimizer(optimizer_spec, model, lr=lr, weight_decay=0.0, total_steps=steps, **(options or {}))
     for group, group_lr in zip(opt.param_groups, group_lrs([lr] * len(opt.param_groups), opt.param_groups, None, 0)):
         group["lr"] = group_lr
@@ -602,6 +670,9 @@ def _short_run(model, x, y, loss_fn, kind, optimizer_spec, lr, steps, options=No
         return loss
 
     for step in range(1, steps + 1):
+        if deadline is not None and step > 1 and time.perf_counter() > deadline:
+            steps = step - 1
+            break                      # the budget is spent: what ran so far is the answer
         passes.clear()
         take_step(opt, closure)
         loss, out = passes[0]          # the first pass: at the weights the step started from
@@ -615,7 +686,7 @@ def _short_run(model, x, y, loss_fn, kind, optimizer_spec, lr, steps, options=No
             if not math.isfinite(value):
                 return {"first": first, "last": value, "acc": None, "steps": step, "trace": trace, "ok": False}
             ok = (values[1] >= 1.0) if acc is not None else (value <= REGRESSION_FIT * first)
-            if ok:
+            if ok and stop_early:
                 return {"first": first, "last": value, "acc": values[1] if acc is not None else None,
                         "steps": step, "trace": trace, "ok": True}
     return {"first": first, "last": trace[-1], "acc": values[1] if acc is not None else None,
@@ -654,6 +725,50 @@ def check_overfit(model, x, y, loss_fn, kind, optimizer_spec, lr, options=None) 
                  f"{ref['first']:.4g} -> {ref['last']:.4g}, accuracy {ref['acc']})", evidence=evidence)]
 
 
+def check_labels_learnable(model, X, y, loss_fn, kind, *, gen, deadline: float | None = None) -> list[Finding]:
+    """Labels that don't belong to their rows: memorize ``MEMORIZE_ROWS`` training rows (a copy
+    of the model at PyTorch's default init, Adam lr 1e-3, regularization off, notes 004's
+    reference optimizer) and score rows it never saw. Real
+    labels carry over (digits: ~80% after memorizing 256 rows); labels shuffled against their rows
+    leave the unseen rows at chance. The finding needs the subset memorized (>= MEMORIZED_ACC) and
+    the unseen accuracy within ``CHANCE_SIGMAS`` binomial standard deviations of the largest
+    class's share (what a guess of the commonest class scores)."""
+    if kind not in CLASS_ID_KINDS or torch.is_floating_point(y) or y.ndim != 1:
+        return []
+    n = X.shape[0]
+    if n < MEMORIZE_ROWS + UNSEEN_ROWS:
+        return []
+    device = next((p.device for p in model.parameters()), X.device)
+    perm = torch.randperm(n, generator=gen)
+    fit, unseen = perm[:MEMORIZE_ROWS], perm[MEMORIZE_ROWS:MEMORIZE_ROWS + UNSEEN_ROWS]
+    start = copy.deepcopy(model)
+    for m in start.modules():       # the labels are judged, not the init: PyTorch's default init
+        if hasattr(m, "reset_parameters"):   # (a huge init memorizes without generalizing)
+            m.reset_parameters()
+    _disable_regularization(start)
+    xf, yf = X[fit].to(device), y[fit].to(device)
+    run = _short_run(start, xf, yf, loss_fn, kind, "adam", 1e-3, REFERENCE_STEPS, deadline=deadline)
+    if run["acc"] is None or run["acc"] < MEMORIZED_ACC:
+        return []
+    start.eval()
+    with torch.no_grad():
+        yu = y[unseen].to(device)
+        acc = float((start(X[unseen].to(device)).argmax(dim=-1) == yu).float().mean())
+    chance = float(torch.bincount(y[unseen].cpu()).max()) / UNSEEN_ROWS
+    margin = CHANCE_SIGMAS * math.sqrt(chance * (1 - chance) / UNSEEN_ROWS)
+    if acc > chance + margin:
+        return []
+    return [make("label_problem",
+                 f"the model memorizes {MEMORIZE_ROWS} training rows (accuracy {run['acc']:.2f}) but scores "
+                 f"{acc:.2f} on {UNSEEN_ROWS} rows it did not see, no better than always guessing the commonest "
+                 f"class ({chance:.2f}): the labels do not belong to their rows",
+                 evidence={"memorized_acc": run["acc"], "unseen_acc": acc, "chance": chance, "margin": margin,
+                           "rows": MEMORIZE_ROWS, "unseen_rows": UNSEEN_ROWS},
+                 severity="warning",
+                 fix="check that inputs and labels are aligned (the same row order after any shuffle, join or "
+                     "split) and that the label column is the right one")]
+
+
 def check_regularization(model, x, y, loss_fn, optimizer_spec, lr, regularization: dict,
                          penalty, options=None) -> list[Finding]:
     """Notes 004: raising regularization must raise the loss; here each regularizer's effect.
@@ -676,7 +791,8 @@ def check_regularization(model, x, y, loss_fn, optimizer_spec, lr, regularizatio
                                   "and add it to the loss"))
     wd = float(regularization.get("weight_decay", 0.0) or 0.0)
     if wd > 0:
-        probe = copy.deepcopy(model)
+        # float64: at lr 1e-5 one step of a 5e-4 decay shrinks ||w|| by 5e-9, below float32's resolution
+        probe = copy.deepcopy(model).double()
         # a name is built with the decay; a callable's own groups are what is checked
         opt = build_optimizer(optimizer_spec, probe, lr=lr, weight_decay=wd, total_steps=1, **(options or {}))
         # a group's decay: coupled (torch's weight_decay) or decoupled by trainwell's factory
@@ -694,7 +810,7 @@ def check_regularization(model, x, y, loss_fn, optimizer_spec, lr, regularizatio
         take_step(opt, zero_gradient)
         after = torch.stack([p.detach().norm() for p in weights]).norm() if weights else torch.zeros(())
         shrink = float((before - after) / before.clamp_min(1e-30))
-        if shrink <= NO_SHRINK:
+        if shrink <= NO_SHRINK * lr * wd:
             found.append(make("regularization_not_effective",
                               f"weight_decay={wd:g} is configured but one optimizer step does not shrink the "
                               f"weights (relative change {shrink:.3g}; groups' weight_decay {groups})",
@@ -761,7 +877,7 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
     if budget_s <= 0:
         raise ConfigError(f"preflight: budget_s = {budget_s}: must be > 0")
     loss_fn, kind = resolve_loss(loss)
-    lr = _lr_of(optimizer, lr, optimizer_options)
+    lr = probe_lr(optimizer, lr, optimizer_options)
     regularization = dict(regularization or {})
     device = next((p.device for p in model.parameters()), X.device)
     gen = torch.Generator().manual_seed(seed)
@@ -811,8 +927,11 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
         findings += check_class_balance(y[keep], kind)
         findings += check_shuffled(y, shuffle=shuffle, class_ids=class_ids)
         findings += check_activations(stats, input_std(xb), input_signal(xb))
+        if "exploding_activations" not in {f.code for f in findings}:
+            findings += check_layer_outputs(work, xb, layers)
         if loss_usable:
-            findings += check_initial_loss(out, yb, kind, loss_fn)
+            findings += settle_initial_loss(check_initial_loss(out, yb, kind, loss_fn), model, xb, yb, loss_fn,
+                                            kind, optimizer, lr, optimizer_options)
             findings += check_symmetry(copy.deepcopy(model).train(), xb, yb, loss_fn, layers)
             if within_budget("gradient check"):
                 gx, gy = xb[:GRADCHECK_ROWS], yb[:GRADCHECK_ROWS]
@@ -829,6 +948,9 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
             if within_budget("regularization check"):
                 findings += check_regularization(model, xb, yb, loss_fn, optimizer, lr, regularization, penalty,
                                                  optimizer_options)
+            if within_budget("labels carry over to unseen rows"):
+                findings += check_labels_learnable(model, X[keep], y[keep], loss_fn, kind, gen=gen,
+                                                   deadline=started + budget_s)
             if within_budget("overfit a small subset"):
                 sub = perm[:OVERFIT_ROWS]
                 findings += check_overfit(model, X[sub].to(device), y[sub].to(device), loss_fn, kind, optimizer, lr,

@@ -36,7 +36,8 @@ from typing import Callable
 
 from trainwell.babysit.plans import (not_repairable, plan_bad_initial_loss, plan_diverged,
                                      plan_exploding_gradients, plan_init, plan_lr_too_low, plan_oscillating,
-                                     plan_output_mismatch, plan_overfitting, plan_plateau, plan_underfitting,
+                                     plan_output_mismatch, plan_overfitting, plan_plateau,
+                                     plan_too_regularized, plan_underfitting,
                                      plan_unnormalized, plan_unshuffled, plan_update_ratio_high,
                                      plan_update_ratio_low, plan_vanishing)
 
@@ -222,7 +223,8 @@ CODES = {spec.code: spec for spec in (
     ),
     FindingSpec(
         "exploding_activations", "preflight", "warning",
-        measures="standard deviation of each hidden activation layer's output relative to the input's std; "
+        measures="standard deviation of each hidden activation layer's output relative to the input's std "
+                 "(and of each hidden weight layer's output, for stacks with no activation module to measure); "
                  "non-finite activations",
         threshold="std > 10 x the input std, or any NaN/inf",
         source="notes 004 activation statistics: 'keep the variance the same across every layer' (Xavier/He)",
@@ -254,12 +256,15 @@ CODES = {spec.code: spec for spec in (
                  "uniform prediction: ln C for cross-entropy, C-1 for the multiclass hinge (margin 1), ln 2 "
                  "for BCE, ln C - H(target) for KL, mean(y^2) for a regression loss",
         threshold="ratio outside [0.5, 1.5] of the expected value, or more than 1 nat above it for a loss in "
-                  "nats (untrained logits spread ~1.4: s^2/2 nats); regression: above 3x",
+                  "nats (untrained logits spread ~1.4: s^2/2 nats); regression: above 3x. An over-confident start "
+                  "is a warning only when 20 full-batch steps of the user's optimizer take less than half the "
+                  "excess off (a start training removes, such as He init on the output layer or a target scale, "
+                  "is reported as info)",
         source="notes 004 'double check that the loss is reasonable': 2.30261 = ln 10 for 10 classes",
         fix="shrink the last layer's initial weights (e.g. x0.01) and zero its bias; standardize the inputs",
         explains=(Group.DIVERGED,),
         thresholds=("preflight.LOSS_RATIO_LOW", "preflight.LOSS_RATIO_HIGH", "preflight.EXCESS_NATS",
-                    "preflight.REGRESSION_LOSS_RATIO"),
+                    "preflight.REGRESSION_LOSS_RATIO", "preflight.SETTLE_STEPS", "preflight.SETTLE_SHARE"),
         plan=plan_bad_initial_loss,
     ),
     FindingSpec(
@@ -267,11 +272,38 @@ CODES = {spec.code: spec for spec in (
         measures="the effect of raising each configured regularizer: the penalized loss must rise with L2/L1 "
                  "strength, one weight-decay step from zero gradients must shrink ||w||, dropout must make "
                  "two training-mode forward passes differ",
-        threshold="no increase / no shrink / identical outputs (relative change < 1e-6)",
+        threshold="no increase / a decay step that shrinks ||w|| by less than 1% of lr x weight_decay (measured in"
+                  " float64) / identical outputs (relative change < 1e-6)",
         source="notes 004 'crank up regularization ... loss went up, good (sanity check)'",
         fix="make sure the penalty is added to the loss with gradients attached, the optimizer gets "
             "weight_decay in its parameter groups, and dropout modules are in the forward path",
         thresholds=("preflight.NO_SHRINK", "preflight.SAME_OUTPUT"),
+    ),
+    FindingSpec(
+        "regularization_too_strong", "preflight", "warning",
+        measures="an intervention: the training loss after 30 minibatch steps of the setup against the same "
+                 "steps with the weight decay / 100 or dropout off (same weights, same batches, measured on "
+                 "the same held training rows)",
+        threshold="the setup's loss falls < 5% while the change's falls >= 20% and >= 3x the setup's",
+        source="notes 004 'crank up regularization ... loss went up' (the same experiment, reversed: lowering "
+               "a regularizer that overwhelms the data lets the loss fall)",
+        fix="lower weight_decay about 100x, or lower the dropout rate",
+        explains=("bad_initial_loss", Group.SLOW, "dead_units", Group.DIVERGED),
+        thresholds=("interventions.STEPS", "interventions.STUCK", "interventions.HELPS",
+                    "interventions.HELP_RATIO"),
+        plan=plan_too_regularized,
+    ),
+    FindingSpec(
+        "optimizer_setting", "preflight", "warning",
+        measures="an intervention: the training loss after 30 minibatch steps of the setup against the same "
+                 "steps with the optimizer's own options (eps, betas, bias correction, alpha) at their defaults",
+        threshold="the setup's loss falls < 5% while the defaults' falls >= 20% and >= 3x the setup's",
+        source="Kingma & Ba 2015 (Adam's eps = 1e-8, betas 0.9/0.999); notes 003: an eps far above sqrt(v) "
+               "turns Adam into SGD with lr / eps",
+        fix="leave eps/betas at the optimizer's defaults (Adam: eps 1e-8, betas (0.9, 0.999))",
+        explains=(Group.SLOW,),
+        thresholds=("interventions.STEPS", "interventions.STUCK", "interventions.HELPS",
+                    "interventions.HELP_RATIO"),
     ),
     FindingSpec(
         "cannot_overfit_small_subset", "preflight", "error",

@@ -1,0 +1,113 @@
+"""The monitor's cost model: how many steps between samples keep its work under its overhead share.
+
+The period is computed from the model's shapes, not from a clock, so a run samples the same steps
+on a quiet and on a loaded machine (and its findings are the same). After the first step a forward
+hook pass has counted the model's work per step: multiply-accumulates of its Linear and
+convolution layers (``macs``), the elements its leaf modules wrote (``elements``) and the leaf
+module calls (``calls``). A step costs
+
+    6 x macs x FLOP  +  3 x elements x ELEMENT  +  (3 x calls + STEP_OPS) x OP  +  OPTIMIZER_PASSES x P x ELEMENT
+
+(forward 2 flops per MAC and backward 4; each activation written in the forward and read and
+written in the backward; one kernel or dispatch per module call forward and two backward; P
+parameters touched a few times by the optimizer), and a sample
+
+    SAMPLE_PASSES x P x ELEMENT  +  (SAMPLE_OPS + SAMPLE_OPS_PER_TENSOR x k) x OP
+    + (ACTIVATION_PASSES x elements x ELEMENT + ACTIVATION_OPS x calls x OP) / activation_every
+
+(the UpdateProbe's copy, subtraction and three norms over the k weight tensors, the one host read,
+the Python of a sample; every ``activation_every``-th sample also the statistics of every
+activation). The period is ``ceil(sample / (PLANNED_SHARE x overhead x step))``. The per-device
+constants are seconds on a nominal device of that kind; only their ratios matter.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class DeviceCosts:
+    """Seconds per flop, per element pass and per dispatched operation (kernel launch)."""
+
+    flop: float
+    element: float
+    op: float
+
+
+# CPU: measured on the 2-core development machine (best of 7 x 50 steps, one thread, 2026-12-04):
+# a 64-512-512-10 MLP step at batch 128 at ~4e10 flop/s, an elementwise pass at ~1e9 elements/s,
+# ~6e-6 s per dispatched torch op with its Python; a sample of the digits MLP ~1e-3 s (mostly Python). CUDA (H200 class): ~1e14
+# flop/s TF32, ~1e12 elements/s (4.8 TB/s HBM), ~8e-6 s per launch with its Python (issue 11: a
+# 784-512-512-10 MLP step at batch 128 is launch-bound).
+COSTS = {"cpu": DeviceCosts(flop=2.5e-11, element=1e-9, op=6e-6),
+         "cuda": DeviceCosts(flop=1e-14, element=1e-12, op=8e-6)}
+STEP_OPS = 40                 # zero_grad, the loss, backward's start, the trainer's Python per step
+OPTIMIZER_PASSES = 6          # Adam reads/writes w, g, m, v: about six passes over the parameters
+SAMPLE_PASSES = 8             # UpdateProbe: copy (2), subtraction (3), norms of w, update, grad (3)
+SAMPLE_OPS = 150              # a sample's fixed work: stack/cat, one host read, the sample's Python
+SAMPLE_OPS_PER_TENSOR = 6     # ... and per weight tensor (its dict entries, its slice of the norms)
+ACTIVATION_PASSES = 6         # an activation sample: mean, std, saturated/dead share, signal
+ACTIVATION_OPS = 12           # ... about a dozen small ops per recorded activation
+PLANNED_SHARE = 0.5           # plan for half the overhead target: the rest is margin for the model's error
+
+
+@dataclass(frozen=True)
+class StepWork:
+    """What one training step does, counted from the forward pass's shapes."""
+
+    macs: int
+    elements: int
+    calls: int
+    params: int
+    tensors: int
+    device: str = "cpu"
+
+
+def count_forward(model: nn.Module):
+    """Hooks that count a forward's work: returns ``(counts, remove)``; ``counts`` fills in as the
+    model runs (``macs``, ``elements``, ``calls``)."""
+    counts = {"macs": 0, "elements": 0, "calls": 0}
+    handles = []
+
+    def hook(module, args, output):
+        if not isinstance(output, torch.Tensor):
+            return
+        counts["calls"] += 1
+        counts["elements"] += output.numel()
+        if isinstance(module, nn.Linear):
+            counts["macs"] += output.numel() * module.in_features
+        elif isinstance(module, nn.modules.conv._ConvNd):
+            k = math.prod(module.kernel_size)
+            counts["macs"] += output.numel() * (module.in_channels // module.groups) * k
+    for module in model.modules():
+        if next(module.children(), None) is None:
+            handles.append(module.register_forward_hook(hook))
+
+    def remove():
+        for h in handles:
+            h.remove()
+    return counts, remove
+
+
+def step_seconds(work: StepWork) -> float:
+    c = COSTS.get(work.device, COSTS["cpu"])
+    return (6 * work.macs * c.flop + 3 * work.elements * c.element + (3 * work.calls + STEP_OPS) * c.op
+            + OPTIMIZER_PASSES * work.params * c.element)
+
+
+def sample_seconds(work: StepWork, *, activation_every: int) -> float:
+    c = COSTS.get(work.device, COSTS["cpu"])
+    cost = SAMPLE_PASSES * work.params * c.element + (SAMPLE_OPS + SAMPLE_OPS_PER_TENSOR * work.tensors) * c.op
+    if activation_every:
+        cost += (ACTIVATION_PASSES * work.elements * c.element + ACTIVATION_OPS * work.calls * c.op) / activation_every
+    return cost
+
+
+def sampling_period(work: StepWork, *, overhead: float, activation_every: int, max_every: int) -> int:
+    """Steps between samples so that the monitor's modelled work stays under ``overhead``."""
+    budget = PLANNED_SHARE * overhead * step_seconds(work)
+    return max(1, min(max_every, math.ceil(sample_seconds(work, activation_every=activation_every) / budget)))
