@@ -182,19 +182,6 @@ class _Snapshot(Callback):
         self.weights = {n: p.detach().clone() for n, p in state.model.named_parameters()}
 
 
-class _Crash(Exception):
-    pass
-
-
-class _CrashAt(Callback):
-    def __init__(self, step):
-        self.step = step
-
-    def on_after_step(self, state):
-        if state.step == self.step:
-            raise _Crash
-
-
 def _data(n=300, d=400, seed=0):
     g = torch.Generator().manual_seed(seed)
     X = torch.randn(n, d, generator=g)
@@ -253,7 +240,7 @@ def test_init_set_through_fit_is_applied():
     assert all(abs(v - 1) < 0.1 for v in variances), variances
 
 
-def test_init_is_not_reapplied_on_resume(tmp_path, monkeypatch):
+def test_init_is_not_reapplied_on_resume(tmp_path, monkeypatch, crash_at):
     calls = []
     real = fit_module.initialize
 
@@ -267,8 +254,8 @@ def test_init_is_not_reapplied_on_resume(tmp_path, monkeypatch):
                    progress=False, babysit="off", device="cpu")
     whole = trainwell.fit(model, _data(d=20), run_dir=tmp_path / "whole", **options)
     assert calls == ["lsuv"]
-    with pytest.raises(_Crash):
-        trainwell.fit(model, _data(d=20), run_dir=tmp_path / "cut", callbacks=[_CrashAt(5)], **options)
+    with pytest.raises(crash_at.error):
+        trainwell.fit(model, _data(d=20), run_dir=tmp_path / "cut", callbacks=[crash_at(5)], **options)
     assert calls == ["lsuv", "lsuv"]
     resumed = trainwell.fit(model, _data(d=20), run_dir=tmp_path / "cut", resume=True, **options)
     assert calls == ["lsuv", "lsuv"]                     # the checkpoint's weights, not a new init
