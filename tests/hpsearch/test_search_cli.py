@@ -57,6 +57,8 @@ def test_search_then_resume_then_report(tmp_path, capsys):
     assert main(["search", config]) == 0
     out, err = capsys.readouterr()
     assert "best: trial" in out and re.search(r"stage 1/1: 2 done, 0 running, 0 pruned, 0 failed", err)
+    progress = [line for line in err.splitlines() if line.startswith("stage ")]
+    assert all(a != b for a, b in zip(progress, progress[1:])), "a log repeats no progress line"
     for name in ("trials.csv", "best.toml", "report.html", "search.toml", "study.journal"):
         assert (tmp_path / "study" / name).exists()
     assert main(["search", config]) == 2                      # the directory holds a search already

@@ -365,7 +365,8 @@ class ProgressLine:
         if not self.ctx.progress:
             return
         text = self.text()
-        if text != self.last or final:
+        # a terminal's final call ends the line; in a log the last line is already there
+        if text != self.last or (final and self.tty):
             end = "\n" if final or not self.tty else ""
             print(("\r" if self.tty else "") + text, end=end, file=sys.stderr, flush=True)
             self.last = text
