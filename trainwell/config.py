@@ -286,6 +286,11 @@ class Config:
                                  types=(str, type(None)), source="MLflow docs; docs/tracking.md")
     mlflow_experiment: str = opt("trainwell", "MLflow experiment the run is logged under",
                                  source="trainwell convention; docs/tracking.md")
+    mlflow_parent: str | None = opt(None, "MLflow run id this run is logged under as a child run "
+                                    "(trainwell search and ensemble set it for their trials and members)",
+                                    types=(str, type(None)),
+                                    source="MLflow docs (nested runs: the mlflow.parentRunId tag); "
+                                           "docs/tracking.md")
     callbacks: list = opt([], "callback objects (Python only: a config file cannot set them)",
                           types=(list, tuple), in_files=False,
                           source="trainwell convention; docs/training.md (callbacks)")

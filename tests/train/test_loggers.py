@@ -130,3 +130,38 @@ def test_doctor_probes_without_logging(tmp_path):
     diagnosis = trainwell.doctor(nn.Linear(2, 2), (X, (X[:, 0] > 0).long()), log=["tensorboard"],
                                  epochs=1, budget_s=20, device="cpu")
     assert diagnosis is not None and not list(tmp_path.iterdir())
+
+
+def _children(uri):
+    """{parent run name: sorted child run names} of the "trainwell" experiment."""
+    from trainwell.train.loggers import PARENT_TAG
+    _, runs = _mlflow_run(uri)
+    names = {r.info.run_id: r.info.run_name for r in runs}
+    nested: dict = {}
+    for r in runs:
+        if PARENT_TAG in r.data.tags:
+            nested.setdefault(names[r.data.tags[PARENT_TAG]], []).append(r.info.run_name)
+    return {parent: sorted(children) for parent, children in nested.items()}, runs
+
+
+def test_search_trials_are_child_runs_of_the_study(tmp_path, mlflow_uri):
+    trainwell.search({"type": "mlp", "widths": [8]}, "digits",
+                     space={"lr": {"low": 1e-3, "high": 1e-1}},
+                     search={"trials": 2, "dir": str(tmp_path / "study")}, epochs=2, batch_size=30,
+                     log=["mlflow"], mlflow_uri=mlflow_uri, babysit="off", progress=False, device="cpu")
+    nested, runs = _children(mlflow_uri)
+    assert list(nested) == ["study"] and len(nested["study"]) == 2 and len(runs) == 3
+    assert all(r.info.status == "FINISHED" for r in runs)
+    best = (tmp_path / "study" / "best.toml").read_text()
+    assert "mlflow_parent" not in best                  # best.toml starts a run of its own
+
+
+def test_ensemble_members_are_child_runs_of_the_ensemble(tmp_path, mlflow_uri):
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(120, 4, generator=g)
+    y = (X.sum(1) > 0).long()
+    trainwell.ensemble({"type": "mlp", "widths": [8]}, (X[:90], y[:90]), val=(X[90:], y[90:]),
+                       method="average", members=2, epochs=2, batch_size=30, run_dir=tmp_path / "ens",
+                       log=["mlflow"], mlflow_uri=mlflow_uri, babysit="off", progress=False, device="cpu")
+    nested, runs = _children(mlflow_uri)
+    assert list(nested) == ["ens"] and nested["ens"] == ["m0", "m1"] and len(runs) == 3

@@ -32,6 +32,7 @@ from trainwell.ensembles.members import bagging, boosting, independent
 from trainwell.errors import ConfigError
 from trainwell.options import Option, check_options, did_you_mean, must_be
 from trainwell.train.fit import fit
+from trainwell.train.loggers import parent_run
 from trainwell.train.loop import total_steps
 from trainwell.train.parts import resolve_data
 from trainwell.train.run import Run, atomic_save_model
@@ -117,14 +118,9 @@ def ensemble(model=None, train="digits", val=None, *, test=None, method: str = "
         make_run_dir(run_dir)
     started = time.perf_counter()
     spec = ENSEMBLE_METHODS[method]
-    if method in ("snapshot", "fge"):
-        trained = _from_one_run(model, splits, options, config, method, members, extra, run_dir)
-    elif method == "bagging":
-        trained = bagging(model, splits, options, members=members, run_dir=run_dir)
-    elif method == "boosting":
-        trained = boosting(model, splits, options, members=members, run_dir=run_dir, **extra)
-    else:
-        trained = independent(model, splits, options, members=members, run_dir=run_dir)
+    name = run_dir.name if run_dir is not None else f"ensemble-{method}"
+    with parent_run(options, name) as member_options:         # MLflow: members nest under the ensemble
+        trained = _train(model, splits, member_options, config, method, members, extra, run_dir)
     runs = trained["runs"]
     combine = "gradient" if method == "boosting" and torch.is_floating_point(splits.train[1]) else spec.combine
     info = {"format": FORMAT, "method": method, "combine": combine, "weights": trained["weights"],
@@ -165,6 +161,17 @@ def _single(combine: str) -> str:
 
 
 # ------------------------------------------------------------------ snapshot and FGE
+def _train(model, splits, options, config, method, members, extra, run_dir) -> dict:
+    """The members of ``method``: from one run (snapshot, FGE) or one fit each."""
+    if method in ("snapshot", "fge"):
+        return _from_one_run(model, splits, options, config, method, members, extra, run_dir)
+    if method == "bagging":
+        return bagging(model, splits, options, members=members, run_dir=run_dir)
+    if method == "boosting":
+        return boosting(model, splits, options, members=members, run_dir=run_dir, **extra)
+    return independent(model, splits, options, members=members, run_dir=run_dir)
+
+
 def _from_one_run(model, splits, options, config, method, members, extra, run_dir) -> dict:
     """One fit with the method's cycle schedule, the members taken along the way."""
     steps_per_epoch = -(-len(splits.train[0]) // config.batch_size)

@@ -18,6 +18,7 @@ from trainwell.hpsearch.results import SearchResult, summarize
 from trainwell.hpsearch.settings import parse_settings
 from trainwell.hpsearch.study import Context, open_storage, run_stages
 from trainwell.hpsearch.studydir import SEARCH_FILE, is_study_dir, write_search_file
+from trainwell.train.loggers import parent_run
 from trainwell.train.rundir import make_directory
 
 DEFAULT_DIR = Path("searches")
@@ -72,8 +73,8 @@ def run_search(model, data, base: dict, table: dict, *, resume: bool = False, pr
     make_directory(study_dir)
     if not resume:
         write_search_file(base, {**table, "dir": str(study_dir)}, study_dir / SEARCH_FILE)
-    ctx = Context(model, data, base, settings, study_dir, progress=progress)
-    studies = run_stages(ctx)
+    with parent_run(base, study_dir.name) as trial_options:    # MLflow: trials nest under the study
+        studies = run_stages(Context(model, data, trial_options, settings, study_dir, progress=progress))
     result = summarize(study_dir, base, studies, settings.metric, settings.maximize)
     from trainwell.hpsearch.report import write_study_report   # lazily: matplotlib is slow to import
     write_study_report(study_dir)

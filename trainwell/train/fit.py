@@ -46,7 +46,7 @@ from trainwell.train.rundir import atomic_write_json, clear_run, lock_run_dir, m
 
 # Options that may differ between a run and its resumption without changing the result.
 RESUME_MAY_CHANGE = {"resume", "extend", "overwrite", "progress", "report", "callbacks", "device", "run_dir", "check_every",
-                     "log", "log_dir", "mlflow_uri", "mlflow_experiment"}
+                     "log", "log_dir", "mlflow_uri", "mlflow_experiment", "mlflow_parent"}
 SHOWN_CHANGES = 4       # a refused resume names this many changed options (a readable line)
 # babysit.json keeps the monitor's series evenly thinned to at most these lengths, so its size
 # (and the report's figures) does not grow with the length of the run.

@@ -25,6 +25,7 @@ import): ``pip install "trainwell[tensorboard]"`` / ``"trainwell[mlflow]"``.
 from __future__ import annotations
 
 import abc
+import contextlib
 import importlib.util
 import json
 import math
@@ -196,9 +197,9 @@ class MLflowLogger(Tracker):
 
     name = "mlflow"
 
-    def __init__(self, *, uri=None, experiment="trainwell", run_name=None, monitor=None):
+    def __init__(self, *, uri=None, experiment="trainwell", run_name=None, parent=None, monitor=None):
         super().__init__(monitor=monitor)
-        self.uri, self.experiment, self.run_name = uri, experiment, run_name
+        self.uri, self.experiment, self.run_name, self.parent = uri, experiment, run_name, parent
         self.client = self.run_id = None
         self._buffer: list = []           # the epoch's metrics, sent at its end
 
@@ -216,9 +217,9 @@ class MLflowLogger(Tracker):
                 self._backfill(state)
                 self.flush()
             else:
-                found = self.client.get_experiment_by_name(self.experiment)
-                experiment_id = found.experiment_id if found else self.client.create_experiment(self.experiment)
-                self.run_id = self.client.create_run(experiment_id, run_name=self.run_name).info.run_id
+                tags = {PARENT_TAG: self.parent} if self.parent else None
+                self.run_id = self.client.create_run(experiment_id(self.client, self.experiment),
+                                                     run_name=self.run_name, tags=tags).info.run_id
                 state.extras["mlflow_run_id"] = self.run_id
                 self._params(flat_params(state.config.to_dict()))
         except MlflowException as e:
@@ -313,5 +314,41 @@ def make_trackers(config, *, monitor=None) -> list[Tracker]:
         else:
             run_name = Path(config.run_dir).name if config.run_dir else None
             trackers.append(MLflowLogger(uri=config.mlflow_uri, experiment=config.mlflow_experiment,
-                                         run_name=run_name, monitor=monitor))
+                                         run_name=run_name, parent=config.mlflow_parent, monitor=monitor))
     return trackers
+
+
+PARENT_TAG = "mlflow.parentRunId"    # MLflow's tag that nests a run under another (MLflow docs)
+
+
+def experiment_id(client, name: str) -> str:
+    """The id of the MLflow experiment ``name``, created when missing."""
+    found = client.get_experiment_by_name(name)
+    return found.experiment_id if found else client.create_experiment(name)
+
+
+@contextlib.contextmanager
+def parent_run(options: dict, name: str):
+    """For ``trainwell search`` and ``ensemble``: when ``options`` log to MLflow, an MLflow run
+    named ``name`` that the trials or members are nested under; yields ``options`` with
+    ``mlflow_parent`` set to it (unchanged when MLflow is not asked for). The parent run ends
+    FINISHED, or FAILED when the body raised."""
+    if "mlflow" not in (options.get("log") or []):
+        yield options
+        return
+    from mlflow import MlflowClient      # function-local: mlflow is optional and slow to import
+    from mlflow.exceptions import MlflowException
+
+    try:
+        client = MlflowClient(options.get("mlflow_uri"))
+        run_id = client.create_run(experiment_id(client, options.get("mlflow_experiment") or "trainwell"),
+                                   run_name=name).info.run_id
+    except MlflowException as e:
+        raise ConfigError(f"log = [\"mlflow\"]: cannot start an MLflow run at "
+                          f"{options.get('mlflow_uri') or 'MLflow default URI'}: {str(e).splitlines()[0]}") from None
+    status = "FAILED"
+    try:
+        yield {**options, "mlflow_parent": run_id}
+        status = "FINISHED"
+    finally:
+        client.set_terminated(run_id, status=status)
