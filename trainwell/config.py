@@ -32,6 +32,7 @@ from trainwell.options import (FLOAT32_MAX, MAX_TORCH_SEED, Option, at_least_one
 from trainwell.train.average import check_average_spec
 from trainwell.train.callbacks import HOOKS
 from trainwell.train.loggers import check_log
+from trainwell.train.precision import CHANNELS_LAST, COMPILE_MODES, MATMUL_PRECISIONS, PRECISIONS
 from trainwell.train.rundir import atomic_write_text
 
 MONITORS = ("val_loss", "val_acc", "train_loss", "train_acc")
@@ -222,6 +223,25 @@ class Config:
                     source="trainwell convention; docs/training.md (reproducibility)")
     device: str = opt("auto", "\"auto\" (cuda when present), \"cpu\", \"cuda\", \"cuda:1\", ...",
                       source="trainwell convention; docs/training.md (batches)")
+    # --- speed (docs/speed.md)
+    precision: str = opt("fp32", "arithmetic of the forward pass and loss: \"fp32\", \"bf16\" (autocast) or "
+                         "\"fp16\" (autocast with a GradScaler); weights and optimizer stay float32",
+                         check=one_of(PRECISIONS),
+                         source="PyTorch AMP docs; Micikevicius et al. 2018 (loss scaling); docs/speed.md")
+    channels_last: str | bool = opt("auto", "channels-last memory for conv nets: \"auto\" (on for conv nets "
+                                    "on CUDA), true, false", types=(str, bool),
+                                    check=must_be(lambda v: v in CHANNELS_LAST, '"auto", true or false'),
+                                    source="PyTorch channels-last tutorial; docs/speed.md")
+    compile: bool | str = opt(False, "torch.compile the model: false, true, \"max-autotune\" (Newton's "
+                              "double backward stays eager, with a note)", types=(bool, str),
+                              check=must_be(lambda v: v in COMPILE_MODES, 'false, true or "max-autotune"'),
+                              source="PyTorch torch.compile docs; docs/speed.md")
+    cudnn_benchmark: bool = opt(True, "let cuDNN time its convolution algorithms (fast for fixed shapes; "
+                                "not bit-reproducible across runs on a GPU)",
+                                source="PyTorch performance tuning guide; docs/speed.md")
+    matmul_precision: str = opt("highest", "float32 matmuls: \"highest\" (true fp32), \"high\" (TF32 on "
+                                "Ampere+ GPUs), \"medium\" (bf16 passes)", check=one_of(MATMUL_PRECISIONS),
+                                source="torch.set_float32_matmul_precision; docs/speed.md")
     # --- stopping
     patience: int | None = opt(None, "early stopping: epochs without improvement of `monitor` (None: off)",
                                types=(int, type(None)), check=at_least_one,

@@ -241,8 +241,14 @@ class Monitor:
         loss = state.loss.detach().float().reshape(()) if isinstance(state.loss, torch.Tensor) else \
             torch.tensor(float(state.loss))
         device = update.device
+        # fp16: a step the GradScaler skipped (inf/NaN in the scaled gradient) changed nothing and
+        # its gradient is not the model's: not a sample (train/precision.py)
+        skipped = getattr(getattr(state, "precision", None), "skipped", None)
+        skipped = [] if skipped is None else [skipped.to(device).float().reshape(1)]
         values = torch.cat([loss.to(device).reshape(1), gradient_norms(self._params).to(device),
-                            update, weight]).tolist()
+                            update, weight, *skipped]).tolist()
+        if skipped and values.pop() > 0:
+            return
         k = len(self._params)
         loss_v = values[0]
         g, u, w = values[1:1 + k], values[1 + k:1 + 2 * k], values[1 + 2 * k:1 + 3 * k]

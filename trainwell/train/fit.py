@@ -39,6 +39,8 @@ from trainwell.train.parts import (apply_transfer, babysit_callbacks, build_cons
                                    build_optimizer_for, build_penalty, build_schedule_for,
                                    check_model_fits_data, initialize, make_batches, num_outputs,
                                    resolve_data, resolve_device, resolve_model_spec)
+from trainwell.train.precision import (Precision, backend_settings, check_precision, compile_model, note,
+                                       to_channels_last, use_channels_last)
 from trainwell.train.progress import Progress
 from trainwell.train.run import Run, atomic_save_model, read_json_object
 from trainwell.train.state import Stop
@@ -189,10 +191,15 @@ def prepare(model, train, val, test, options: dict, *, check: bool = True) -> Pr
         if preprocess is not None:
             with torch.no_grad():
                 X = preprocess(X)
-        return X.to(device), pair[1].to(device)
+        X = X.to(device)
+        return (to_channels_last(X) if channels_last else X), pair[1].to(device)
 
+    check_precision(config.precision, device)
+    channels_last = use_channels_last(config.channels_last, model, device)   # docs/speed.md
     train_pair, val_pair, test_pair = (on_device(p) for p in (splits.train, splits.val, splits.test))
     model.to(device)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
     if config.init is not None and not config.resume:
         initialize(model, config.init, train_pair[0], seed=config.seed)
     transfer = apply_transfer(config, model)
@@ -248,9 +255,12 @@ def make_trainer(p: Prepared, *, run_dir=None, step_fn=None, extra_callbacks=())
                       penalty=build_penalty(config, p.model), grad_hooks=build_grad_hooks(config, p.model),
                       augment=make_augment(config.augment) if config.augment else None,
                       constraint=build_constraint(config, p.model))
-    return Trainer(p.model, build_optimizer_for(config, p.model, total_steps=total), p.loss_fn,
+    optimizer = build_optimizer_for(config, p.model, total_steps=total)
+    note(compile_model(p.model, config.compile, optimizer))     # in place; docs/speed.md
+    return Trainer(p.model, optimizer, p.loss_fn,
                    config=config, batches=batches, val=p.val, accuracy=p.accuracy, callbacks=callbacks,
-                   step_fn=step_fn, parts=parts, run_dir=run_dir, optimizer_factory=optimizer_factory)
+                   step_fn=step_fn, parts=parts, run_dir=run_dir, optimizer_factory=optimizer_factory,
+                   precision=Precision(config.precision, batches.X.device))
 
 
 def fit(model=None, train="digits", val=None, *, test=None, step_fn=None, **options) -> Run:
@@ -266,7 +276,8 @@ def fit(model=None, train="digits", val=None, *, test=None, step_fn=None, **opti
     p.config = config = _with_run_record(p.config, given=given_record,
                                          steps_per_epoch=len(make_batches(p.config, p.train)))
     trainer = make_trainer(p, run_dir=config.run_dir, step_fn=step_fn)   # may still raise:
-    with _locked_run_dir(config, total_steps=trainer.state.total_steps) as run_dir:   # then the directory
+    with backend_settings(cudnn_benchmark=config.cudnn_benchmark, matmul_precision=config.matmul_precision), \
+            _locked_run_dir(config, total_steps=trainer.state.total_steps) as run_dir:   # then the directory
         if config.resume:
             if not trainer.load_latest_checkpoint():
                 warnings.warn(f"resume: no usable checkpoint in {run_dir}; starting from the beginning")
@@ -284,10 +295,11 @@ def fit(model=None, train="digits", val=None, *, test=None, step_fn=None, **opti
                    "monitor": config.monitor, "continued": config.continued,
                    "seconds": sum(m["seconds"] for m in state.history)}
         for name, pair in (("val", trainer.val), ("test", _preprocessed(p.test, added))):
-            results[name] = None if pair is None else evaluate_model(
-                model, p.loss_fn, p.accuracy, *pair, batch_size=config.eval_batch_size)
-            if pair is not None:          # NLL and ECE of a classifier (train/calibration.py)
-                results[name].update(model_calibration(model, *pair, batch_size=config.eval_batch_size))
+            with trainer.precision.autocast():    # evaluation computes as training did
+                results[name] = None if pair is None else evaluate_model(
+                    model, p.loss_fn, p.accuracy, *pair, batch_size=config.eval_batch_size)
+                if pair is not None:          # NLL and ECE of a classifier (train/calibration.py)
+                    results[name].update(model_calibration(model, *pair, batch_size=config.eval_batch_size))
         babysit = state.extras.get("babysit", {})
         results["repairs"] = babysit.get("repairs", [])
         preprocess = p.preprocess

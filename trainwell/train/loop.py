@@ -27,6 +27,7 @@ from trainwell.train.checkpoint import Checkpointer
 from trainwell.train.controls import Controls
 from trainwell.train.metrics import (EpochSums, append_metrics, check_divergence, check_epoch_loss,
                                      evaluate_model, track_best)
+from trainwell.train.precision import Precision, attach_scaler, check_scaler_fits
 from trainwell.train.state import Stop, StopKind, TrainState
 
 # The augmentation generator's seed is the run's seed + 1: its own stream, so augmenting does not
@@ -40,11 +41,15 @@ def needs_closure(optimizer) -> bool:
 
 
 def default_step(state: TrainState, closure: Callable) -> torch.Tensor:
-    """One optimizer step on ``state.batch``; returns the loss as a 0-d tensor."""
+    """One optimizer step on ``state.batch``; returns the loss as a 0-d tensor. Under fp16 the
+    step goes through the run's GradScaler (``state.precision``), then its scale is updated."""
+    amp = state.precision or Precision()
     if needs_closure(state.optimizer):
-        return state.optimizer.step(closure)
-    loss = closure()
-    state.optimizer.step()
+        loss = state.optimizer.step(closure)
+    else:
+        loss = closure()
+        amp.step(state.optimizer)
+    amp.update()
     return loss
 
 
@@ -84,7 +89,7 @@ class Trainer:
 
     def __init__(self, model, optimizer, loss_fn, *, config, batches: Batches, val=None,
                  accuracy=None, callbacks=(), step_fn=None, parts: StepParts | None = None,
-                 run_dir=None, optimizer_factory=None):
+                 run_dir=None, optimizer_factory=None, precision: Precision | None = None):
         self.loss_fn, self.batches, self.val, self.accuracy = loss_fn, batches, val, accuracy
         self.parts = parts or StepParts()
         self.step_fn = step_fn or default_step
@@ -98,10 +103,13 @@ class Trainer:
                                 steps_per_epoch=len(batches), total_steps=total_steps(config, len(batches)),
                                 run_dir=run_dir)
         self.controls = self.state.controls = Controls(self, optimizer_factory=optimizer_factory)
+        self.precision = self.state.precision = precision or Precision(config.precision, batches.X.device)
         self.use_optimizer(optimizer)
 
     def use_optimizer(self, optimizer) -> None:
         """Train with ``optimizer`` from now on; its groups' lrs become the base lrs."""
+        check_scaler_fits(self.precision, optimizer)
+        attach_scaler(self.precision, optimizer)     # the SAM family unscales both passes itself
         self.state.optimizer = optimizer
         self.base_lrs = [g["lr"] for g in optimizer.param_groups]
         # checkpoints and rollbacks restore parameter groups added mid-run (transfer.Unfreeze)
@@ -111,6 +119,8 @@ class Trainer:
     def make_closure(self, xb, yb):
         """The closure of one step: forward, loss (+ penalty), backward, gradient hooks.
 
+        The forward pass and the loss run under the run's autocast (``precision``), backward
+        outside it; under fp16 the loss is scaled and ``amp.unscale`` runs before the hooks.
         ``closure(backward=False)`` returns the loss with its graph (Newton's Hessian). Only the
         first call feeds the training metrics (multi-pass optimizers evaluate it again).
 
@@ -119,7 +129,7 @@ class Trainer:
         and then ``closure.apply_hooks()`` once, so clipping acts on the gradient the base
         optimizer steps with and not on the first pass's g that sets the perturbation.
         """
-        state, penalty = self.state, self.parts.penalty
+        state, penalty, amp = self.state, self.parts.penalty, self.precision
         model, optimizer, loss_fn = state.model, state.optimizer, self.loss_fn
         first = True
 
@@ -132,14 +142,16 @@ class Trainer:
 
         def closure(backward: bool = True, hooks: bool = True):
             nonlocal first
-            out = model(xb)
-            data_loss = loss_fn(out, yb)
-            loss = data_loss + penalty() if penalty is not None else data_loss
+            with amp.autocast():                 # forward and loss; backward outside
+                out = model(xb)
+                data_loss = loss_fn(out, yb)
+                loss = data_loss + penalty() if penalty is not None else data_loss
             if not backward:
                 return loss
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            amp.backward(loss)                   # fp16: of the scaled loss
             if hooks:
+                amp.unscale(optimizer)           # fp16: the hooks see the true gradient
                 apply_hooks()
             if first:
                 first = False
@@ -218,8 +230,9 @@ class Trainer:
         self.hooks("on_validation_start", state)
         val = {}
         if self.val is not None:
-            val = evaluate_model(state.evaluated_model, self.loss_fn, self.accuracy, *self.val,
-                                 batch_size=config.eval_batch_size)
+            with self.precision.autocast():
+                val = evaluate_model(state.evaluated_model, self.loss_fn, self.accuracy, *self.val,
+                                     batch_size=config.eval_batch_size)
             state.model.train()
         state.metrics = {"epoch": state.epoch, "step": state.step, "lr": state.lr,
                          "train_loss": train_loss, "train_acc": train_acc,
@@ -280,6 +293,7 @@ class Trainer:
             "best": state.best,
             "extras": {k: v for k, v in state.extras.items() if _checkpointable(v)},
             "settings": self.controls.settings_dict(),
+            "scaler": self.precision.state_dict(),   # fp16's GradScaler ({} otherwise)
         }
         if torch.cuda.is_available() and self.batches.X.is_cuda:
             out["rng"]["cuda"] = torch.cuda.get_rng_state(self.batches.X.device)
@@ -318,6 +332,7 @@ class Trainer:
             state.extras.update(saved.get("extras", {}))
         if "schedule" in saved:
             self.parts.schedule.load_state_dict(saved["schedule"])
+        self.precision.load_state_dict(saved.get("scaler", {}))
         for key, hook_state in saved.get("grad_hooks", {}).items():
             self.parts.grad_hooks[int(key)].load_state_dict(hook_state)
 

@@ -376,7 +376,10 @@ def babysit_callbacks(config: Config, steps_per_epoch: int) -> list:
     (``REPAIR_SAMPLES_PER_EPOCH``)."""
     if config.babysit == "off":
         return []
+    # compile: the activation probes' forward hooks would make torch.compile retrace the model
+    # on every sample, so a compiled run's monitor keeps the gradient and update statistics only
+    activations = {"activation_every": 0} if config.compile else {}
     if config.babysit == "watch":
-        return [Monitor()]
-    monitor = Monitor(every=max(1, steps_per_epoch // REPAIR_SAMPLES_PER_EPOCH))
+        return [Monitor(**activations)]
+    monitor = Monitor(every=max(1, steps_per_epoch // REPAIR_SAMPLES_PER_EPOCH), **activations)
     return [monitor, Repairer(monitor)]

@@ -18,6 +18,7 @@ from trainwell.ensembles.mc_dropout import mc_predict
 from trainwell.errors import DataError
 from trainwell.nn.losses import accuracy_fn, make_loss
 from trainwell.train.metrics import evaluate_model, read_metrics
+from trainwell.train.precision import Precision
 from trainwell.train.parts import build_model_from_info, build_preprocess_from_info
 from trainwell.train.rundir import atomic_path
 from trainwell.train.state import Stop, StopKind
@@ -76,8 +77,13 @@ class Run:
         c = self.config
         loss_fn = make_loss(c["loss"], label_smoothing=c["label_smoothing"],
                             huber_delta=c["huber_delta"], hinge_margin=c["hinge_margin"])
-        return evaluate_model(self.model, loss_fn, accuracy_fn(c["loss"], y), X, y,
-                              batch_size=batch_size or c["eval_batch_size"])
+        with self.autocast():
+            return evaluate_model(self.model, loss_fn, accuracy_fn(c["loss"], y), X, y,
+                                  batch_size=batch_size or c["eval_batch_size"])
+
+    def autocast(self):
+        """The autocast context of the run's ``precision`` (evaluation computes as training did)."""
+        return Precision(self.config.get("precision", "fp32"), self.device).autocast()
 
     @torch.no_grad()
     def predict(self, X, *, output: str = "auto", batch_size: int | None = None,
@@ -98,7 +104,9 @@ class Run:
                               probabilities=None if output == "raw" or regression else probabilities)
         was_training = self.model.training
         self.model.eval()
-        outs = torch.cat([self.model(X[i:i + batch_size]) for i in range(0, X.shape[0], batch_size)])
+        with self.autocast():
+            outs = torch.cat([self.model(X[i:i + batch_size]) for i in range(0, X.shape[0], batch_size)])
+        outs = outs.float() if outs.dtype in (torch.bfloat16, torch.float16) else outs
         self.model.train(was_training)
         loss = self.config["loss"]
         if output == "raw" or (output == "auto" and loss in ("mse", "l1", "huber")):

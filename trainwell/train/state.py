@@ -84,6 +84,7 @@ class TrainState:
     eval_model: torch.nn.Module | None = None   # the weights validation, the best weights and the
                                                 # final model use (an EMA copy, say); None: model
     controls: Any = field(default=None, repr=False)  # the documented controls (train/controls.py)
+    precision: Any = field(default=None, repr=False)  # autocast and loss scaling (train/precision.py)
 
     @property
     def evaluated_model(self) -> torch.nn.Module:
