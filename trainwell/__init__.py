@@ -18,6 +18,7 @@ from trainwell.hpsearch.api import search
 from trainwell.train.callbacks import Callback, EarlyStopping
 from trainwell.train.fit import fit
 from trainwell.train.loop import StepParts, Trainer
+from trainwell.train.precision import Precision
 from trainwell.train.run import Run, load_run
 from trainwell.train.state import Stop, StopKind, TrainState
 
@@ -26,5 +27,6 @@ __all__ = [
     "StopKind", "Callback", "EarlyStopping", "Config", "init", "TrainwellError", "ConfigError",
     "DataError", "CheckpointError",
     "ensemble", "distill", "search", "landscape", "sharpness", "connect", "visualize",
+    "Precision",
 ]
 __version__ = "0.1.0"

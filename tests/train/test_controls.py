@@ -21,7 +21,7 @@ def _fit(blobs, run_dir, callbacks=(), **extra):
                    babysit="off", run_dir=run_dir, augment=[{"name": "noise", "std": 0.1}])
     options.update(extra)
     return trainwell.fit(_mlp(), (X[:240], y[:240]), val=(X[240:], y[240:]),
-                         callbacks=list(callbacks), **options)
+                         callbacks=list(callbacks), **options, device="cpu")
 
 
 class RedoEpochTwo(Callback):

@@ -27,7 +27,7 @@ def _job(run_dir, callbacks=(), resume=False, **extra):
                    progress=False, seed=1, patience=4)
     options.update(extra)
     return trainwell.fit(model, (X[:150], y[:150]), val=(X[150:], y[150:]), callbacks=list(callbacks),
-                         **options)
+                         **options, device="cpu")
 
 
 @pytest.mark.parametrize("crash_step, every", [(23, 5), (26, None), (2, 5)])
