@@ -51,7 +51,7 @@ def test_the_teacher_sees_the_students_augmented_batch(blobs):
 
     loss = DistillLoss(temperature=2.0, alpha=0.5)
     trainwell.fit(MODEL, (X[:200], y[:200]), augment=[{"name": "noise", "std": 0.1}], loss=loss,
-                  callbacks=[Batches(), TeacherTargets(teacher, loss)], **OPTIONS, device="cpu")
+                  callbacks=[Batches(), TeacherTargets(teacher, loss)], **OPTIONS)
     assert len(teacher.inputs) == len(batches) == 21
     assert all(torch.equal(a, b) for a, b in zip(teacher.inputs, batches))
     assert loss.teacher_logits is None

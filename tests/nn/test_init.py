@@ -191,7 +191,7 @@ def _data(n=300, d=400, seed=0):
 def _fit(model, init, snap, **extra):
     options = dict(init=init, epochs=1, batch_size=100, babysit="off", report=False, progress=False,
                    callbacks=[snap], device="cpu")
-    return trainwell.fit(model, _data(), **{**options, **extra}, device="cpu")
+    return trainwell.fit(model, _data(), **{**options, **extra})
 
 
 TANH_GAIN2 = (5 / 3) ** 2
@@ -252,12 +252,12 @@ def test_init_is_not_reapplied_on_resume(tmp_path, monkeypatch, crash_at):
     model = {"type": "mlp", "widths": [32]}
     options = dict(init="lsuv", epochs=3, batch_size=100, lr=0.05, seed=2, report=False,
                    progress=False, babysit="off", device="cpu")
-    whole = trainwell.fit(model, _data(d=20), run_dir=tmp_path / "whole", **options, device="cpu")
+    whole = trainwell.fit(model, _data(d=20), run_dir=tmp_path / "whole", **options)
     assert calls == ["lsuv"]
     with pytest.raises(crash_at.error):
-        trainwell.fit(model, _data(d=20), run_dir=tmp_path / "cut", callbacks=[crash_at(5)], **options, device="cpu")
+        trainwell.fit(model, _data(d=20), run_dir=tmp_path / "cut", callbacks=[crash_at(5)], **options)
     assert calls == ["lsuv", "lsuv"]
-    resumed = trainwell.fit(model, _data(d=20), run_dir=tmp_path / "cut", resume=True, **options, device="cpu")
+    resumed = trainwell.fit(model, _data(d=20), run_dir=tmp_path / "cut", resume=True, **options)
     assert calls == ["lsuv", "lsuv"]                     # the checkpoint's weights, not a new init
     for a, b in zip(whole.model.state_dict().values(), resumed.model.state_dict().values()):
         assert torch.equal(a, b)

@@ -33,4 +33,5 @@ trainwell.fit(model, (X[:500], y[:500]), val=(X[500:], y[500:]), optimizer="adam
               schedule={"name": "step", "every_epochs": 2, "factor": 2.0}, grad_noise=0.01,
               augment=[{"name": "crop", "pad": 1}, "hflip", {"name": "noise", "std": 0.05}],
               epochs=6, batch_size=16, checkpoint_every=7, run_dir=run_dir, resume=resume,
-              report=False, progress=False, seed=3, callbacks=[StartMarker()], device="cpu")
+              report=False, progress=False, seed=3, callbacks=[StartMarker()],
+              device="cpu")    # the kill -9 test asserts CPU bit-exactness

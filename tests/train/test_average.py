@@ -53,7 +53,7 @@ def test_ema_update_rule_from_the_initial_weights(blobs):
 
     initial, snaps = Initial(), Snapshots()
     run = trainwell.fit(MODEL, train, val=val, average={"method": "ema", "decay": 0.97},
-                        callbacks=[initial, snaps], **OPTIONS, device="cpu")
+                        callbacks=[initial, snaps], **OPTIONS)
     ema = {k: v.double() for k, v in initial.weights.items()}
     for t, weights in enumerate(snaps.steps):
         decay = min(0.97, (1 + t) / (10 + t))           # TensorFlow's num_updates warm-up
@@ -81,7 +81,7 @@ def test_swa_weights_and_bn_statistics_match_torch_swa_utils(blobs, tmp_path):
     options = {**OPTIONS, "epochs": 8}
     run = trainwell.fit(MODEL, train, val=val, average={"method": "swa", "start": 0.5, "lr": 0.02,
                                                         "anneal_epochs": 1},
-                        callbacks=[snaps], run_dir=tmp_path / "swa", **options, device="cpu")
+                        callbacks=[snaps], run_dir=tmp_path / "swa", **options)
     # the reference: AveragedModel fed the model at every epoch end of the SWA phase (epochs 5-8),
     # then update_bn over the training inputs in the run's batches
     averaged = [model for epoch, model in snaps.epochs if epoch > 4]
@@ -118,10 +118,10 @@ def test_swa_schedule_anneals_by_cosine_then_holds():
 def test_averaging_resumes_exactly_after_a_crash(blobs, tmp_path, crash_at, average):
     train, val = _data(blobs)
     kw = dict(average=average, checkpoint_every=5, **OPTIONS)
-    whole = trainwell.fit(MODEL, train, val=val, run_dir=tmp_path / "whole", **kw, device="cpu")
+    whole = trainwell.fit(MODEL, train, val=val, run_dir=tmp_path / "whole", **kw)
     with pytest.raises(crash_at.error):
-        trainwell.fit(MODEL, train, val=val, run_dir=tmp_path / "cut", callbacks=[crash_at(27)], **kw, device="cpu")
-    resumed = trainwell.fit(MODEL, train, val=val, run_dir=tmp_path / "cut", resume=True, **kw, device="cpu")
+        trainwell.fit(MODEL, train, val=val, run_dir=tmp_path / "cut", callbacks=[crash_at(27)], **kw)
+    resumed = trainwell.fit(MODEL, train, val=val, run_dir=tmp_path / "cut", resume=True, **kw)
     strip = lambda h: [{k: v for k, v in m.items() if k != "seconds"} for m in h]
     assert strip(resumed.history) == strip(whole.history)
     for (k, a), b in zip(whole.model.state_dict().items(), resumed.model.state_dict().values()):
@@ -180,7 +180,7 @@ def test_kill_9_with_swa_then_resume_gives_bit_identical_weights(tmp_path):
 ])
 def test_bad_average_tables_are_refused_with_one_line(spec, message):
     with pytest.raises(ConfigError) as e:
-        trainwell.fit(MODEL, "digits", average=spec, epochs=1, device="cpu")
+        trainwell.fit(MODEL, "digits", average=spec, epochs=1)
     assert str(e.value).startswith(message)
 
 
@@ -193,7 +193,7 @@ def test_swa_of_a_model_without_buffers(blobs):
     train, val = _data(blobs)
     snaps = Snapshots()
     run = trainwell.fit({"type": "mlp", "widths": [16]}, train, val=val, callbacks=[snaps],
-                        average={"method": "swa", "start": 0.5}, **OPTIONS, device="cpu")
+                        average={"method": "swa", "start": 0.5}, **OPTIONS)
     averaged = [dict(model.named_parameters()) for epoch, model in snaps.epochs if epoch > 3]
     assert len(averaged) == 3
     for name, p in run.model.named_parameters():

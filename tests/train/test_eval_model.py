@@ -71,7 +71,7 @@ def _fit(blobs, run_dir, callbacks, **extra):
                    babysit="off", run_dir=run_dir, device="cpu")   # compared with CPU references
     options.update(extra)
     return trainwell.fit({"type": "mlp", "widths": [16]}, train, val=val, test=test,
-                         callbacks=callbacks, **options, device="cpu")
+                         callbacks=callbacks, **options)
 
 
 def test_validation_best_weights_and_the_saved_model_are_the_ema(blobs, tmp_path):

@@ -27,7 +27,7 @@ def _job(run_dir, callbacks=(), **extra):
                    run_dir=run_dir, report=False, progress=False, seed=1, device="cpu", babysit="off")
     options.update(extra)
     return trainwell.fit(model, (X[:150], y[:150]), val=(X[150:], y[150:]), callbacks=list(callbacks),
-                         **options, device="cpu")
+                         **options)
 
 
 def _cosine(t, total):        # the notes' cosine, final = 0 (an independent reference)

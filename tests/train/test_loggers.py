@@ -20,7 +20,7 @@ def _job(run_dir, callbacks=(), **extra):
                    seed=1, device="cpu")
     options.update(extra)
     return trainwell.fit(model, (X[:150], y[:150]), val=(X[150:], y[150:]), test=(X[150:], y[150:]),
-                         callbacks=list(callbacks), **options, device="cpu")
+                         callbacks=list(callbacks), **options)
 
 
 def _scalars(log_dir):
@@ -113,7 +113,7 @@ def test_log_option_is_checked_and_a_missing_package_named(monkeypatch):
     with pytest.raises(trainwell.ConfigError, match="needs a place for its event files"):
         pytest.importorskip("tensorboard")
         trainwell.fit(nn.Linear(2, 2), (torch.randn(8, 2), torch.arange(8) % 2), log=["tensorboard"],
-                      epochs=1, progress=False, device="cpu")
+                      epochs=1, progress=False)
 
 
 def test_flat_params_and_final_metrics():

@@ -83,7 +83,7 @@ def test_hook_order_is_fixed(blobs, tmp_path):
     for name in HOOKS:  # make every hook "overridden" so the dispatcher binds it
         setattr(Recorder, name, lambda self, state: None)
     trainwell.fit(_mlp(), (X[:64], y[:64]), val=(X[64:96], y[64:96]), epochs=2, batch_size=32,
-                  callbacks=[rec], run_dir=tmp_path / "run", report=False, progress=False, device="cpu")
+                  callbacks=[rec], run_dir=tmp_path / "run", report=False, progress=False)
     epoch = ["on_epoch_start", "on_before_step", "on_after_step", "on_before_step", "on_after_step",
              "on_validation_start", "on_validation_end", "on_epoch_end", "on_checkpoint"]
     assert rec.calls == ["on_fit_start", *epoch, *epoch, "on_fit_end"]
@@ -98,8 +98,7 @@ def test_a_callback_stops_training_by_setting_a_field(blobs):
             if state.step == 5:
                 state.stop = "enough"
 
-    run = trainwell.fit(_mlp(), (X, y), epochs=10, batch_size=32, callbacks=[StopAtStep()], progress=False,
-                        device="cpu")
+    run = trainwell.fit(_mlp(), (X, y), epochs=10, batch_size=32, callbacks=[StopAtStep()], progress=False)
     assert run.stopped == Stop(StopKind.CALLBACK, "enough") and run.results["steps"] == 5
 
 
@@ -135,7 +134,7 @@ def test_nan_loss_aborts_with_advice(blobs):
 def test_exploding_loss_aborts_at_three_times_initial(blobs):
     X, y = blobs
     run = trainwell.fit(_mlp(), (X * 50, y), optimizer="sgd", lr=5.0, momentum=0.9, epochs=20,
-                        batch_size=32, check_every=2, progress=False, device="cpu")
+                        batch_size=32, check_every=2, progress=False)
     assert run.stopped.kind == StopKind.DIVERGED
     assert run.stopped.message.startswith(("the loss rose", "the loss became")), run.stopped
 
@@ -145,7 +144,7 @@ def test_early_stopping_restores_the_best_weights(blobs):
     noisy = y.clone()
     noisy[:150] = torch.randint(0, 3, (150,), generator=torch.Generator().manual_seed(0))
     run = trainwell.fit(_mlp(), (X[:200], noisy[:200]), val=(X[200:], y[200:]), lr=0.2, epochs=60,
-                        batch_size=16, patience=3, schedule="constant", progress=False, device="cpu")
+                        batch_size=16, patience=3, schedule="constant", progress=False)
     assert run.stopped.kind == StopKind.EARLY_STOPPING and run.stopped.message.startswith("early stopping")
     best = run.results["best_value"]
     assert math.isclose(run.evaluate((X[200:], y[200:]))["loss"], best, rel_tol=1e-5)
@@ -163,14 +162,14 @@ def test_max_steps_and_step_function_override(blobs):
         return loss
 
     run = trainwell.fit(_mlp(), (X, y), epochs=10, batch_size=32, max_steps=7, step_fn=step_fn,
-                        progress=False, device="cpu")
+                        progress=False)
     assert calls == list(range(7)) and run.results["steps"] == 7
 
 
 def test_lbfgs_goes_through_the_closure(blobs):
     X, y = blobs
     run = trainwell.fit(_mlp(), (X, y), optimizer="lbfgs", lr=1.0, weight_decay=0.0, schedule="constant",
-                        batch_size=10_000, epochs=5, progress=False, device="cpu")
+                        batch_size=10_000, epochs=5, progress=False)
     assert run.history[-1]["train_loss"] < 0.2 * run.history[0]["train_loss"] + 0.05
 
 
@@ -191,12 +190,12 @@ def test_run_dir_holds_config_metrics_model_and_report(blobs, tmp_path):
     assert torch.equal(loaded.predict(X[200:]), run.predict(X[200:]))
     assert loaded.evaluate((X[200:], y[200:]))["acc"] == run.evaluate((X[200:], y[200:]))["acc"]
     with pytest.raises(trainwell.ConfigError, match="already holds a run"):
-        trainwell.fit({"type": "mlp"}, (X, y), epochs=1, run_dir=d, progress=False, device="cpu")
+        trainwell.fit({"type": "mlp"}, (X, y), epochs=1, run_dir=d, progress=False)
 
 
 def test_user_module_run_needs_the_module_to_load(blobs, tmp_path):
     X, y = blobs
-    trainwell.fit(_mlp(), (X, y), epochs=1, run_dir=tmp_path / "u", report=False, progress=False, device="cpu")
+    trainwell.fit(_mlp(), (X, y), epochs=1, run_dir=tmp_path / "u", report=False, progress=False)
     with pytest.raises(trainwell.DataError, match="pass it to load_run"):
         trainwell.load_run(tmp_path / "u")
     assert trainwell.load_run(tmp_path / "u", model=_mlp(1)).evaluate((X, y))["n"] == 300
@@ -209,7 +208,7 @@ def test_user_module_run_needs_the_module_to_load(blobs, tmp_path):
 ])
 def test_a_model_that_does_not_fit_the_data_is_reported_before_training(blobs, tmp_path, model, loss, message):
     with pytest.raises(trainwell.DataError) as e:
-        trainwell.fit(model, blobs, loss=loss, epochs=1, progress=False, run_dir=tmp_path / "r", device="cpu")
+        trainwell.fit(model, blobs, loss=loss, epochs=1, progress=False, run_dir=tmp_path / "r")
     assert message in str(e.value)
     assert not (tmp_path / "r").exists()   # nothing written
 

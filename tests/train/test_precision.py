@@ -227,6 +227,15 @@ def test_newton_stays_eager_under_compile_with_one_note(blobs):
     assert model._compiled_call_impl is None and run.stopped.kind.value == "finished"
 
 
+def test_a_compiled_runs_monitor_records_no_activations():
+    """The activation probes' forward hooks would make torch.compile retrace on every sample."""
+    from trainwell.train.parts import babysit_callbacks
+    for babysit in ("watch", "repair"):
+        compiled = babysit_callbacks(make_config({"babysit": babysit, "compile": True}), 10)[0]
+        eager = babysit_callbacks(make_config({"babysit": babysit}), 10)[0]
+        assert compiled.activation_every == 0 and eager.activation_every > 0
+
+
 def test_compile_false_leaves_the_model_alone():
     model = _mlp()
     assert compile_model(model, False) is None and model._compiled_call_impl is None

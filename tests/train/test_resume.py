@@ -24,10 +24,10 @@ def _job(run_dir, callbacks=(), resume=False, **extra):
     model = nn.Sequential(nn.Linear(5, 32), nn.ReLU(), nn.Dropout(0.3), nn.Linear(32, 2))
     options = dict(optimizer="sgd", lr=0.1, momentum=0.9, schedule={"name": "plateau", "patience": 1},
                    epochs=5, batch_size=16, run_dir=run_dir, resume=resume, report=False,
-                   progress=False, seed=1, patience=4)
+                   progress=False, seed=1, patience=4, device="cpu")    # asserts CPU bit-exactness
     options.update(extra)
     return trainwell.fit(model, (X[:150], y[:150]), val=(X[150:], y[150:]), callbacks=list(callbacks),
-                         **options, device="cpu")
+                         **options)
 
 
 @pytest.mark.parametrize("crash_step, every", [(23, 5), (26, None), (2, 5)])

@@ -53,9 +53,9 @@ def test_a_second_fit_into_a_running_run_dir_is_refused_with_the_holders_pid(tmp
     holder = _start_holder(run_dir)
     try:
         with pytest.raises(ConfigError, match=rf"in use by another trainwell process \(pid {holder.pid}\)"):
-            trainwell.fit(None, _data(), run_dir=str(run_dir), **OPTIONS, device="cpu")
+            trainwell.fit(None, _data(), run_dir=str(run_dir), **OPTIONS)
         with pytest.raises(ConfigError, match=rf"pid {holder.pid}"):        # --resume of a running run
-            trainwell.fit(None, _data(), run_dir=str(run_dir), resume=True, **OPTIONS, device="cpu")
+            trainwell.fit(None, _data(), run_dir=str(run_dir), resume=True, **OPTIONS)
         holder.stdin.write("go\n")
         holder.stdin.flush()
         assert holder.wait(timeout=120) == 0
@@ -70,18 +70,18 @@ def test_a_killed_runs_lock_is_not_stale(tmp_path):
     holder = _start_holder(run_dir)
     os.kill(holder.pid, signal.SIGKILL)
     holder.wait(timeout=60)
-    run = trainwell.fit(None, _data(), run_dir=str(run_dir), resume=True, **OPTIONS, device="cpu")
+    run = trainwell.fit(None, _data(), run_dir=str(run_dir), resume=True, **OPTIONS)
     assert run.stopped.kind.value == "finished"
     assert [r["epoch"] for r in read_metrics(run_dir)] == [1, 2, 3]
 
 
 def test_the_lock_is_released_when_the_run_ends(tmp_path):
     run_dir = tmp_path / "run"
-    trainwell.fit(None, _data(), run_dir=str(run_dir), **OPTIONS, device="cpu")
+    trainwell.fit(None, _data(), run_dir=str(run_dir), **OPTIONS)
     with lock_run_dir(run_dir):        # a finished (or failed) fit holds nothing
         pass
     with pytest.raises(ConfigError, match="already holds a run"):
-        trainwell.fit(None, _data(), run_dir=str(run_dir), **OPTIONS, device="cpu")
+        trainwell.fit(None, _data(), run_dir=str(run_dir), **OPTIONS)
     assert (run_dir / LOCK_FILE).exists()
 
 
@@ -115,13 +115,13 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path):
 def test_overwrite_starts_over_and_leaves_other_files_and_link_targets(tmp_path):
     # issue 16: the README tour's run_dir failed when pasted twice ("already holds a run")
     run_dir = tmp_path / "run"
-    trainwell.fit(None, _data(), run_dir=str(run_dir), **{**OPTIONS, "epochs": 3}, device="cpu")
+    trainwell.fit(None, _data(), run_dir=str(run_dir), **{**OPTIONS, "epochs": 3})
     (run_dir / "notes.txt").write_text("mine")
     victim = tmp_path / "victim"
     victim.write_text("precious")
     (run_dir / "transfer.json").unlink(missing_ok=True)
     os.symlink(victim, run_dir / "transfer.json")          # a planted link among the run's names
-    run = trainwell.fit(None, _data(), run_dir=str(run_dir), overwrite=True, **{**OPTIONS, "epochs": 1}, device="cpu")
+    run = trainwell.fit(None, _data(), run_dir=str(run_dir), overwrite=True, **{**OPTIONS, "epochs": 1})
     assert [r["epoch"] for r in read_metrics(run_dir)] == [1] and len(run.history) == 1
     assert max(int(p.stem.split("-")[-1]) for p in (run_dir / "checkpoints").glob("*.json")) \
         == run.results["steps"]                             # no checkpoint of the old run is left
@@ -129,7 +129,7 @@ def test_overwrite_starts_over_and_leaves_other_files_and_link_targets(tmp_path)
     assert not (run_dir / "transfer.json").exists()
     saved = json.loads((run_dir / "config.json").read_text())
     assert saved["overwrite"] is False                      # a later --resume continues this run
-    resumed = trainwell.fit(None, _data(), run_dir=str(run_dir), resume=True, **{**OPTIONS, "epochs": 1}, device="cpu")
+    resumed = trainwell.fit(None, _data(), run_dir=str(run_dir), resume=True, **{**OPTIONS, "epochs": 1})
     assert resumed.results["steps"] == run.results["steps"]
     with pytest.raises(ConfigError, match="overwrite = true and resume = true: choose one"):
-        trainwell.fit(None, _data(), run_dir=str(run_dir), resume=True, overwrite=True, **OPTIONS, device="cpu")
+        trainwell.fit(None, _data(), run_dir=str(run_dir), resume=True, overwrite=True, **OPTIONS)

@@ -22,7 +22,7 @@ def _target(run_dir, src, **extra):
                    epochs=4, schedule="constant", run_dir=run_dir, progress=False, babysit="off",
                    report=False, checkpoint_every=5, device="cpu")   # resumes must be bit-exact
     options.update(extra)
-    return trainwell.fit({"type": "mlp", "widths": [32]}, train, **options, device="cpu")
+    return trainwell.fit({"type": "mlp", "widths": [32]}, train, **options)
 
 
 def test_transfer_freezes_the_body_then_unfreezes_it(tmp_path):
