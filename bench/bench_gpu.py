@@ -4,6 +4,7 @@
     python bench/bench_gpu.py --sections a,b,c   # the timings only, no test suite
     python bench/bench_gpu.py --smoke            # tiny sizes on whatever device is there (CPU ok)
     python bench/bench_gpu.py --no-compile       # leave out the compile runner (its first compile)
+    python bench/bench_gpu.py --sections b,c --device cpu --threads 1 --mlp-n 12800   # the CPU side
 
 Sections (medians of ``--repeats`` timed runs after one untimed warm-up run of each runner; the
 runners of a section take turns within each repeat, so they all see the same machine state):
@@ -236,10 +237,16 @@ def main(argv=None) -> dict:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--suite-timeout", type=int, default=240, help="seconds per pytest command in (d)")
+    parser.add_argument("--mlp-n", type=int, help="(b), (c): training inputs (default 50,000; 256 with --smoke)")
+    parser.add_argument("--mlp-epochs", type=int, help="(b), (c): epochs (default 2; 1 with --smoke)")
+    parser.add_argument("--threads", type=int, help="torch.set_num_threads (default: torch's)")
     parser.add_argument("--no-compile", action="store_true", help="(a) without the compile=True runner")
     parser.add_argument("--out", default=os.environ.get("OUT", "gpu-results"))
     args = parser.parse_args(argv)
-    size = SMOKE if args.smoke else FULL
+    size = dict(SMOKE if args.smoke else FULL)
+    size.update({k: v for k, v in (("mlp_n", args.mlp_n), ("mlp_epochs", args.mlp_epochs)) if v is not None})
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     sections = [s.strip() for s in args.sections.split(",") if s.strip()]
     unknown = sorted(set(sections) - {"a", "b", "c", "d"})
@@ -248,7 +255,8 @@ def main(argv=None) -> dict:
     result = {"device": str(device), "torch": torch.__version__, "python": platform.python_version(),
               "device_name": (torch.cuda.get_device_name(device) if device.type == "cuda"
                               else platform.processor() or "cpu"),
-              "smoke": args.smoke, "repeats": args.repeats, "sizes": size, "goals": GOALS, "sections": {}}
+              "smoke": args.smoke, "repeats": args.repeats, "threads": torch.get_num_threads(), "sizes": size,
+              "goals": GOALS, "sections": {}}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     runs = {"a": lambda *a: section_a(*a, compile_runner=not args.no_compile), "b": section_b, "c": section_c}

@@ -269,7 +269,8 @@ class Averager(Callback):
         val = state.controls.val_data
         if val is None or state.eval_model is None:
             return
-        raw = evaluate_model(state.model, self.loss_fn, self.accuracy, *val, batch_size=self.eval_batch_size)
+        with state.precision.autocast():     # as the averaged copy is evaluated (train/precision.py)
+            raw = evaluate_model(state.model, self.loss_fn, self.accuracy, *val, batch_size=self.eval_batch_size)
         state.model.train()
         state.metrics["raw_val_loss"], state.metrics["raw_val_acc"] = raw["loss"], raw["acc"]
 
