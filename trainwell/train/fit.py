@@ -31,6 +31,7 @@ from trainwell.train.average import average_schedule, make_averager
 from trainwell.train.calibration import model_calibration
 from trainwell.train.callbacks import EarlyStopping
 from trainwell.train.checkpoint import load_latest
+from trainwell.train.distributed import Distributed, distribute, join, rank_options
 from trainwell.train.extend import check_continuation, continuation, reopen
 from trainwell.train.loggers import Tracker, make_trackers
 from trainwell.train.loop import StepParts, Trainer, total_steps
@@ -222,10 +223,12 @@ def check_monitor_has_data(config: Config, splits: Splits) -> None:
                           f"(monitor = \"train_loss\")")
 
 
-def make_trainer(p: Prepared, *, run_dir=None, step_fn=None, extra_callbacks=()) -> Trainer:
-    """The Trainer for a prepared run: optimizer, batches, schedule, penalties and callbacks."""
+def make_trainer(p: Prepared, *, run_dir=None, step_fn=None, extra_callbacks=(),
+                 dist: Distributed | None = None) -> Trainer:
+    """The Trainer for a prepared run: optimizer, batches, schedule, penalties and callbacks;
+    with ``dist``, one rank's (train/distributed.py)."""
     config = p.config
-    batches = make_batches(config, p.train)
+    batches = make_batches(config, p.train, **({"rank": dist.rank, "world": dist.world} if dist else {}))
     total = total_steps(config, len(batches))
 
     def optimizer_factory(model, **overrides):
@@ -248,9 +251,12 @@ def make_trainer(p: Prepared, *, run_dir=None, step_fn=None, extra_callbacks=())
                       penalty=build_penalty(config, p.model), grad_hooks=build_grad_hooks(config, p.model),
                       augment=make_augment(config.augment) if config.augment else None,
                       constraint=build_constraint(config, p.model))
-    return Trainer(p.model, build_optimizer_for(config, p.model, total_steps=total), p.loss_fn,
-                   config=config, batches=batches, val=p.val, accuracy=p.accuracy, callbacks=callbacks,
-                   step_fn=step_fn, parts=parts, run_dir=run_dir, optimizer_factory=optimizer_factory)
+    trainer = Trainer(p.model, build_optimizer_for(config, p.model, total_steps=total), p.loss_fn,
+                      config=config, batches=batches, val=p.val, accuracy=p.accuracy, callbacks=callbacks,
+                      step_fn=step_fn, parts=parts, run_dir=run_dir, optimizer_factory=optimizer_factory)
+    if dist is not None:
+        distribute(trainer, dist)
+    return trainer
 
 
 def fit(model=None, train="digits", val=None, *, test=None, step_fn=None, **options) -> Run:
@@ -262,10 +268,16 @@ def fit(model=None, train="digits", val=None, *, test=None, step_fn=None, **opti
     ``step_fn(state, closure) -> loss`` replaces the default optimizer step.
     """
     given_record = "continued" in options
+    dist = join(resolve_device(str(options.get("device", "auto"))))   # under torchrun: one rank
+    if dist is not None:
+        options["device"] = str(dist.device)
     p = prepare(model, train, val, test, options)
+    p.config = rank_options(p.config, dist)   # ranks > 0 write nothing
     p.config = config = _with_run_record(p.config, given=given_record,
                                          steps_per_epoch=len(make_batches(p.config, p.train)))
-    trainer = make_trainer(p, run_dir=config.run_dir, step_fn=step_fn)   # may still raise:
+    if dist is not None:                      # rank 0 read the run's record
+        p.config = config = dataclasses.replace(config, continued=dist.broadcast_object(config.continued))
+    trainer = make_trainer(p, run_dir=config.run_dir, step_fn=step_fn, dist=dist)   # may still raise:
     with _locked_run_dir(config, total_steps=trainer.state.total_steps) as run_dir:   # then the directory
         if config.resume:
             if not trainer.load_latest_checkpoint():
@@ -307,6 +319,8 @@ def fit(model=None, train="digits", val=None, *, test=None, step_fn=None, **opti
                            p.transfer["report"])
         for tracker in (c for c in trainer.hooks.callbacks if isinstance(c, Tracker)):
             tracker.finish(run)           # hyperparameters, final metrics, the run's files
+        if dist is not None:
+            dist.barrier()                # every rank returns once rank 0 has written the run
         return run
 
 

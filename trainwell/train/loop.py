@@ -25,6 +25,7 @@ from trainwell.optim.schedules import group_lrs
 from trainwell.train.callbacks import Hooks
 from trainwell.train.checkpoint import Checkpointer
 from trainwell.train.controls import Controls
+from trainwell.train.distributed import local_sam_pass, rank_rng
 from trainwell.train.metrics import (EpochSums, append_metrics, check_divergence, check_epoch_loss,
                                      evaluate_model, track_best)
 from trainwell.train.state import Stop, StopKind, TrainState
@@ -98,7 +99,15 @@ class Trainer:
                                 steps_per_epoch=len(batches), total_steps=total_steps(config, len(batches)),
                                 run_dir=run_dir)
         self.controls = self.state.controls = Controls(self, optimizer_factory=optimizer_factory)
+        self.dist = self.ddp = None          # one rank of a job: use_distributed
         self.use_optimizer(optimizer)
+
+    def use_distributed(self, d, ddp) -> None:
+        """Train as one rank of the job ``d`` (train/distributed.py): the step's forward and
+        backward go through the DDP replica ``ddp`` (the gradient average), the epoch's sums are
+        all-reduced, rank 0's stops are every rank's, checkpoints gather every rank's RNGs."""
+        self.dist, self.ddp = d, ddp
+        self.sums.reduce, self.sums.ranks = d.all_reduce_sum, d.world
 
     def use_optimizer(self, optimizer) -> None:
         """Train with ``optimizer`` from now on; its groups' lrs become the base lrs."""
@@ -120,7 +129,8 @@ class Trainer:
         optimizer steps with and not on the first pass's g that sets the perturbation.
         """
         state, penalty = self.state, self.parts.penalty
-        model, optimizer, loss_fn = state.model, state.optimizer, self.loss_fn
+        model, optimizer, loss_fn = self.ddp or state.model, state.optimizer, self.loss_fn
+        two_pass = needs_closure(optimizer)
         first = True
 
         def apply_hooks():
@@ -132,13 +142,15 @@ class Trainer:
 
         def closure(backward: bool = True, hooks: bool = True):
             nonlocal first
-            out = model(xb)
-            data_loss = loss_fn(out, yb)
-            loss = data_loss + penalty() if penalty is not None else data_loss
-            if not backward:
-                return loss
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            with local_sam_pass(self.dist, self.ddp, sam_sync=state.config.sam_sync,
+                                first=first and two_pass):
+                out = model(xb)
+                data_loss = loss_fn(out, yb)
+                loss = data_loss + penalty() if penalty is not None else data_loss
+                if not backward:
+                    return loss
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
             if hooks:
                 apply_hooks()
             if first:
@@ -169,6 +181,7 @@ class Trainer:
         state, config = self.state, self.state.config
         state.model.train()
         self.hooks("on_fit_start", state)
+        self._agree_stop()
         while state.stop is None and state.epoch < config.epochs and state.step < state.total_steps:
             started = time.perf_counter()
             if self.batches.order is None:   # a fresh epoch, not one resumed part-way
@@ -179,6 +192,7 @@ class Trainer:
                 continue
             self.batches.order = None        # an epoch cut short by a stop is not continued
             self._end_epoch(time.perf_counter() - started)
+            self._agree_stop()
             self.controls.rolled_back = False
         self._finish()
         self.hooks("on_fit_end", state)
@@ -202,9 +216,12 @@ class Trainer:
             hooks("on_after_step", state)
             if self.controls.rolled_back:
                 return
-            if state.step == 1 or sums.window_steps >= config.check_every:
+            checked = state.step == 1 or sums.window_steps >= config.check_every
+            if checked:
                 check_divergence(state, sums.window_mean(), config.divergence_factor)
-            if state.stop is not None or state.step >= state.total_steps:
+                self._agree_stop()
+            # under DDP a stop acts at a check, where every rank has rank 0's
+            if (state.stop is not None and (checked or self.dist is None)) or state.step >= state.total_steps:
                 return
             if (config.checkpoint_every and state.step % config.checkpoint_every == 0
                     and self.batches.position < len(self.batches)):
@@ -249,15 +266,23 @@ class Trainer:
             state.evaluated_model.load_state_dict(state.best["weights"])
 
     # ----------------------------------------------------------------- resume
+    def _agree_stop(self):
+        if self.dist is not None:
+            self.dist.agree_stop(self.state)
+
     def _checkpoint(self):
-        if self.checkpoints is None:
+        if self.checkpoints is None and self.dist is None:
             return
         self.hooks("on_checkpoint", self.state)
-        self.checkpoints.save(self.state_dict(), self.state.step)
+        saved = self.state_dict()          # under DDP every rank takes part (the RNG gather)
+        if self.checkpoints is not None:   # rank 0 alone writes
+            self.checkpoints.save(saved, self.state.step)
 
     def load_latest_checkpoint(self) -> bool:
         """Continue from the newest good checkpoint in ``run_dir``; False when there is none."""
         found = self.checkpoints.latest() if self.checkpoints is not None else None
+        if self.dist is not None:            # rank 0 reads, every rank loads the same
+            found = self.dist.broadcast_object(found)
         if found is not None:
             self.load_state_dict(found[1])
         return found is not None
@@ -283,6 +308,8 @@ class Trainer:
         }
         if torch.cuda.is_available() and self.batches.X.is_cuda:
             out["rng"]["cuda"] = torch.cuda.get_rng_state(self.batches.X.device)
+        if self.dist is not None:            # every rank's generators, gathered to rank 0
+            out["ranks"] = self.dist.gather_objects({"rng": out["rng"]})
         if hasattr(schedule, "state_dict"):
             out["schedule"] = schedule.state_dict()
         for i, hook in enumerate(self.parts.grad_hooks):
@@ -300,10 +327,11 @@ class Trainer:
         state.model.load_state_dict(saved["model"])
         state.optimizer.load_state_dict(saved["optimizer"])
         self.batches.load_state_dict(saved["batches"])
-        torch.set_rng_state(saved["rng"]["torch"])
-        self.augment_generator.set_state(saved["rng"]["augment"])
-        if "cuda" in saved["rng"] and device.type == "cuda":
-            torch.cuda.set_rng_state(saved["rng"]["cuda"], device)
+        rng = rank_rng(saved, self.dist)     # this rank's (a different world size: ConfigError)
+        torch.set_rng_state(rng["torch"])
+        self.augment_generator.set_state(rng["augment"])
+        if "cuda" in rng and device.type == "cuda":
+            torch.cuda.set_rng_state(rng["cuda"], device)
         counters = saved["counters"]
         state.step, state.epoch = counters["step"], counters["epoch"]
         state.lr_scale, state.initial_loss = counters["lr_scale"], counters["initial_loss"]

@@ -1,0 +1,65 @@
+"""Data-parallel jobs for tests/train/test_distributed.py, run as ranks by torchrun:
+``torchrun --standalone --nproc-per-node 2 ddp_job.py SPEC.json``.
+
+SPEC is a JSON list of jobs ``{"name", "options", "out"}``: each trains ``model()`` on ``data()``
+with ``trainwell.fit(**options)`` (one process group for all of them); rank 0 saves the final
+weights to ``out`` (safetensors) when given. ``"slow": seconds`` sleeps after every step (a job
+the test kills with SIGKILL part-way); the job prints ``start step N`` when training starts.
+"""
+import json
+import sys
+import time
+
+import torch
+from safetensors.torch import save_file
+from torch import nn
+
+import trainwell
+
+torch.set_num_threads(1)
+
+
+def data(n=100, d=6):
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(n, d, generator=g)
+    y = (X[:, 0] + 0.5 * X[:, 1] > 0).long() + (X[:, 2] > 1).long()
+    return X, y
+
+
+class Double(nn.Module):
+    """fit keeps the inputs in float32; the model computes in float64 (a tight comparison)."""
+
+    def forward(self, x):
+        return x.double()
+
+
+def model(d=6, dropout=0.0):
+    torch.manual_seed(0)
+    layers = [Double(), nn.Linear(d, 16), nn.Tanh(), nn.Dropout(dropout), nn.Linear(16, 3)]
+    return nn.Sequential(*layers).double()
+
+
+class Job(trainwell.Callback):
+    def __init__(self, slow):
+        self.slow = slow
+
+    def on_fit_start(self, state):
+        print(f"start step {state.step}", flush=True)
+
+    def on_after_step(self, state):
+        if self.slow:
+            time.sleep(self.slow)
+
+
+def main(spec_path):
+    for job in json.loads(open(spec_path).read()):
+        X, y = data()
+        options = {"progress": False, "report": False, "seed": 3, **job["options"]}
+        run = trainwell.fit(model(dropout=job.get("dropout", 0.0)), (X[:80], y[:80]), val=(X[80:], y[80:]),
+                            callbacks=[Job(job.get("slow", 0))], **options)
+        if job.get("out") and int(torch.distributed.get_rank()) == 0:
+            save_file({k: v.contiguous() for k, v in run.model.state_dict().items()}, job["out"])
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

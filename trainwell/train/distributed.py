@@ -1,0 +1,237 @@
+"""Data-parallel training through torchrun: the process group, the collectives the run needs, and
+the launcher behind ``trainwell fit CONFIG --nproc N`` (docs/distributed.md).
+
+A process is one rank of a job when torchrun's variables are set (``WORLD_SIZE`` > 1, with
+``RANK``, ``LOCAL_RANK``, ``MASTER_ADDR``, ``MASTER_PORT``); ``join()`` then starts the process
+group (gloo on the CPU, nccl on CUDA) and returns a ``Distributed`` record that the trainer asks
+for everything that crosses ranks:
+
+- every rank trains a replica wrapped in ``DistributedDataParallel`` (the gradient average);
+- the epoch's loss and accuracy sums, and the divergence check's window, are all-reduced at the
+  points where one process already reads them (no extra host sync per step);
+- decisions are rank 0's: its stop reason is broadcast at every check point, so all ranks stop at
+  the same step; a checkpoint gathers every rank's random-number state to rank 0;
+- rank 0 alone writes the run directory (the other ranks run with no ``run_dir``).
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+
+from trainwell.errors import ConfigError
+from trainwell.optim.registry import optimizer_info
+from trainwell.optim.sam import SAM
+from trainwell.train.state import Stop
+
+SAM_SYNC_MODES = ("global", "local")
+# Ranks r > 0 reseed the global generator (dropout) and the augmentation generator with
+# seed + r * RANK_SEED_STRIDE: their own streams, so ranks do not draw the same masks.
+RANK_SEED_STRIDE = 1_000_003          # a prime far above any seed offset the run itself uses
+# How long a rank waits for the others at a collective before failing (torch's default is 30 min;
+# a run's slowest collective is a checkpoint or the first step).
+TIMEOUT = datetime.timedelta(minutes=10)
+# Options whose files and side effects only rank 0 may have (the others run without them).
+RANK0_ONLY = {"run_dir": None, "report": False, "progress": False, "log": []}
+
+
+@dataclass
+class Distributed:
+    """This process's place in the job: ``rank`` of ``world``, its ``device`` and ``backend``."""
+
+    rank: int
+    world: int
+    local_rank: int
+    device: torch.device
+    backend: str
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    # ----------------------------------------------------------- collectives
+    def all_reduce_sum(self, tensor: torch.Tensor) -> torch.Tensor:
+        """``tensor`` summed over the ranks (a new tensor; the argument is left alone)."""
+        out = tensor.detach().clone()
+        dist.all_reduce(out, op=dist.ReduceOp.SUM)
+        return out
+
+    def broadcast_object(self, obj):
+        """Rank 0's ``obj`` on every rank (picklable objects between our own processes only)."""
+        box = [obj if self.is_main else None]
+        dist.broadcast_object_list(box, src=0)
+        return box[0]
+
+    def gather_objects(self, obj) -> list | None:
+        """Every rank's ``obj``, in rank order, on rank 0 (None elsewhere)."""
+        out = [None] * self.world if self.is_main else None
+        dist.gather_object(obj, out, dst=0)
+        return out
+
+    def barrier(self) -> None:
+        dist.barrier()
+
+    def agree_stop(self, state) -> None:
+        """Every rank takes rank 0's stop reason (None included): a decision rank 0's callbacks
+        or babysitter took acts on all ranks at the same step."""
+        stop = state.stop.to_dict() if isinstance(state.stop, Stop) else state.stop
+        stop = self.broadcast_object(stop)
+        state.stop = Stop.from_value(stop) if isinstance(stop, dict) else stop
+
+    # ----------------------------------------------------------- the replica
+    def wrap(self, model: torch.nn.Module, *, sync_batchnorm: bool = False) -> DistributedDataParallel:
+        """``model`` (already on ``device``) as a DDP replica; DDP broadcasts rank 0's weights and
+        buffers on construction, so every rank starts from the same initialization."""
+        if sync_batchnorm:
+            torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)   # in place below the top module
+        ids = [self.device.index] if self.device.type == "cuda" else None
+        return DistributedDataParallel(model, device_ids=ids)
+
+
+def env_world() -> tuple[int, int, int]:
+    """``(rank, world, local_rank)`` from torchrun's variables; ``(0, 1, 0)`` outside a job."""
+    def number(name, default):
+        value = os.environ.get(name, str(default))
+        try:
+            return int(value)
+        except ValueError:
+            raise ConfigError(f"environment variable {name} = {value!r}: must be an integer "
+                              f"(torchrun sets it)") from None
+    return number("RANK", 0), number("WORLD_SIZE", 1), number("LOCAL_RANK", 0)
+
+
+def join(device: torch.device) -> Distributed | None:
+    """This process's ``Distributed`` record, starting the process group on first use; None when
+    the process is not one rank of a job (``WORLD_SIZE`` unset or 1)."""
+    rank, world, local_rank = env_world()
+    if world <= 1:
+        return None
+    if device.type == "cuda":
+        device = torch.device("cuda", local_rank)
+        torch.cuda.set_device(device)
+    backend = "nccl" if device.type == "cuda" else "gloo"
+    if not dist.is_initialized():
+        dist.init_process_group(backend=backend, timeout=TIMEOUT)
+    elif dist.get_world_size() != world:
+        raise ConfigError(f"WORLD_SIZE = {world} but the started process group has "
+                          f"{dist.get_world_size()} ranks")
+    return Distributed(rank, world, local_rank, device, dist.get_backend())
+
+
+def rank_options(config, d: Distributed | None):
+    """``config`` as this rank runs it: ranks other than 0 write nothing (``RANK0_ONLY``)."""
+    if d is None or d.is_main:
+        return config
+    return dataclasses.replace(config, **RANK0_ONLY)
+
+
+def check_supported(config, optimizer) -> None:
+    """Refuse what data-parallel training does not do (yet), in one line each."""
+    info = optimizer_info(optimizer)
+    if info is not None and info.needs_closure and not info.two_pass:
+        raise ConfigError(f"optimizer = {config.optimizer!r} evaluates the loss itself (line search "
+                          f"or second order): not supported with several ranks; use a first-order "
+                          f"optimizer or the SAM family, or train on one process")
+    if config.sam_sync == "local" and isinstance(optimizer, SAM) and not (
+            type(optimizer) is SAM and optimizer.every == 1 and optimizer.start_step == 0):
+        raise ConfigError(f"sam_sync = \"local\" with optimizer = {config.optimizer!r}: a step without "
+                          f"the second pass would leave each rank its own gradient; local m-sharpness "
+                          f"needs SAM or ASAM with a second pass on every step (every = 1, "
+                          f"start_step = 0), or use sam_sync = \"global\"")
+    if config.babysit == "repair":
+        raise ConfigError("babysit = \"repair\" with several ranks: repairs (rollback, optimizer "
+                          "rebuilds) are not broadcast yet; use babysit = \"watch\" (its stops are) "
+                          "or train on one process")
+    if config.unfreeze_at is not None:
+        raise ConfigError("unfreeze_at with several ranks: DDP fixes the trained parameters when "
+                          "it wraps the model; unfreeze before training or train on one process")
+
+
+def check_sync_batchnorm(enabled: bool, device: torch.device) -> None:
+    if enabled and device.type != "cuda":
+        raise ConfigError("sync_batchnorm = true needs CUDA: torch's SyncBatchNorm runs on GPUs "
+                          "only; on the CPU leave it false (each rank normalizes its own batch)")
+
+
+def local_sam_pass(d: Distributed | None, ddp, *, sam_sync: str, first: bool):
+    """The context of a SAM-family backward pass: the first (perturbation) pass under
+    ``no_sync`` when ``sam_sync = "local"`` (each rank perturbs with its own gradient: Foret et
+    al. 2021's m-sharpness, m = the per-rank batch), else DDP's gradient average."""
+    if d is not None and ddp is not None and first and sam_sync == "local":
+        return ddp.no_sync()
+    return contextlib.nullcontext()
+
+
+def reseed_rank(d: Distributed | None, seed: int, augment_generator: torch.Generator) -> None:
+    """Give rank r > 0 its own dropout and augmentation streams (rank 0 keeps the run's)."""
+    if d is None or d.rank == 0:
+        return
+    torch.manual_seed(seed + d.rank * RANK_SEED_STRIDE)
+    augment_generator.manual_seed(augment_generator.initial_seed() + d.rank * RANK_SEED_STRIDE)
+
+
+# ----------------------------------------------------------------------------- the launcher
+def launch_command(argv: list[str], *, nproc: int) -> list[str]:
+    """The torchrun command that runs ``trainwell fit ARGV`` as ``nproc`` ranks on this machine."""
+    return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
+            "-m", "trainwell", "fit", *argv]
+
+
+def launch(argv: list[str], *, nproc: int, threads: int | None) -> int:
+    """Run ``trainwell fit ARGV`` under torchrun with ``nproc`` ranks; its exit status (the
+    highest of the ranks'). ``threads``: torch threads per rank (``OMP_NUM_THREADS``; default:
+    the environment's value, else the machine's cores divided among the ranks)."""
+    if nproc < 1:
+        raise ConfigError(f"--nproc {nproc}: must be >= 1 (processes on this machine)")
+    if threads is not None and threads < 1:
+        raise ConfigError(f"--threads {threads}: must be >= 1 (torch threads per rank)")
+    env = dict(os.environ)
+    if threads is not None:
+        env["OMP_NUM_THREADS"] = str(threads)
+    elif "OMP_NUM_THREADS" not in env:
+        env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // nproc))
+    return subprocess.call(launch_command(argv, nproc=nproc), env=env)
+
+
+def without_launch_arguments(argv: list[str]) -> list[str]:
+    """``trainwell fit``'s arguments as each rank gets them: ``--nproc``/``--threads`` removed."""
+    out, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in ("--nproc", "--threads"):
+            skip = True
+        elif not arg.startswith(("--nproc=", "--threads=")):
+            out.append(arg)
+    return out
+
+
+def rank_rng(saved: dict, d: Distributed | None) -> dict:
+    """This rank's random-number states from a checkpoint (``saved["ranks"][rank]`` under DDP,
+    ``saved["rng"]`` for one process); a ``ConfigError`` when it was written by another number
+    of ranks: an exact resume needs the same world size."""
+    ranks = saved.get("ranks")
+    saved_world, world = (1 if ranks is None else len(ranks)), (1 if d is None else d.world)
+    if saved_world != world:
+        raise ConfigError(f"resume: the checkpoint was written by {saved_world} rank(s) and this job "
+                          f"has {world}; an exact resume needs the same number of processes "
+                          f"(--nproc {saved_world})")
+    return saved["rng"] if ranks is None else ranks[d.rank]["rng"]
+
+
+def distribute(trainer, d: Distributed) -> None:
+    """Make ``trainer`` rank ``d.rank``'s: refuse what DDP does not do, wrap the model in DDP,
+    give the rank its own dropout and augmentation streams."""
+    config = trainer.state.config
+    check_supported(config, trainer.state.optimizer)
+    check_sync_batchnorm(config.sync_batchnorm, d.device)
+    trainer.use_distributed(d, d.wrap(trainer.state.model, sync_batchnorm=config.sync_batchnorm))
+    reseed_rank(d, config.seed, trainer.augment_generator)
