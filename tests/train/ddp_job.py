@@ -55,7 +55,7 @@ def main(spec_path):
     for job in json.loads(open(spec_path).read()):
         X, y = data()
         options = {"progress": False, "report": False, "seed": 3, **job["options"]}
-        run = trainwell.fit(model(dropout=job.get("dropout", 0.0)), (X[:80], y[:80]), val=(X[80:], y[80:]),
+        run = trainwell.fit(model(dropout=job.get("dropout", 0.0)), (X[:84], y[:84]), val=(X[90:], y[90:]),
                             callbacks=[Job(job.get("slow", 0))], **options)
         if job.get("out") and int(torch.distributed.get_rank()) == 0:
             save_file({k: v.contiguous() for k, v in run.model.state_dict().items()}, job["out"])

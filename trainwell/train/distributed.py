@@ -214,17 +214,18 @@ def without_launch_arguments(argv: list[str]) -> list[str]:
     return out
 
 
-def rank_rng(saved: dict, d: Distributed | None) -> dict:
-    """This rank's random-number states from a checkpoint (``saved["ranks"][rank]`` under DDP,
-    ``saved["rng"]`` for one process); a ``ConfigError`` when it was written by another number
-    of ranks: an exact resume needs the same world size."""
+def rank_state(saved: dict, d: Distributed | None) -> dict:
+    """This rank's own state from a checkpoint: its random-number states ``rng`` and its running
+    sums ``sums`` (``saved["ranks"][rank]`` under DDP, the top level for one process); a
+    ``ConfigError`` when it was written by another number of ranks: an exact resume needs the
+    same world size."""
     ranks = saved.get("ranks")
     saved_world, world = (1 if ranks is None else len(ranks)), (1 if d is None else d.world)
     if saved_world != world:
         raise ConfigError(f"resume: the checkpoint was written by {saved_world} rank(s) and this job "
                           f"has {world}; an exact resume needs the same number of processes "
                           f"(--nproc {saved_world})")
-    return saved["rng"] if ranks is None else ranks[d.rank]["rng"]
+    return {"rng": saved["rng"], "sums": saved["sums"]} if ranks is None else ranks[d.rank]
 
 
 def distribute(trainer, d: Distributed) -> None:

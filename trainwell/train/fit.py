@@ -283,7 +283,8 @@ def fit(model=None, train="digits", val=None, *, test=None, step_fn=None, **opti
             if not trainer.load_latest_checkpoint():
                 warnings.warn(f"resume: no usable checkpoint in {run_dir}; starting from the beginning")
             reopen(trainer.state, config.continued)    # a continuation trains on from where it ended
-            write_metrics(run_dir, trainer.state.history)
+            if run_dir is not None:           # None on ranks > 0
+                write_metrics(run_dir, trainer.state.history)
 
         state = trainer.fit()
 

@@ -25,7 +25,7 @@ from trainwell.optim.schedules import group_lrs
 from trainwell.train.callbacks import Hooks
 from trainwell.train.checkpoint import Checkpointer
 from trainwell.train.controls import Controls
-from trainwell.train.distributed import local_sam_pass, rank_rng
+from trainwell.train.distributed import local_sam_pass, rank_state
 from trainwell.train.metrics import (EpochSums, append_metrics, check_divergence, check_epoch_loss,
                                      evaluate_model, track_best)
 from trainwell.train.state import Stop, StopKind, TrainState
@@ -308,8 +308,8 @@ class Trainer:
         }
         if torch.cuda.is_available() and self.batches.X.is_cuda:
             out["rng"]["cuda"] = torch.cuda.get_rng_state(self.batches.X.device)
-        if self.dist is not None:            # every rank's generators, gathered to rank 0
-            out["ranks"] = self.dist.gather_objects({"rng": out["rng"]})
+        if self.dist is not None:            # every rank's own state, gathered to rank 0
+            out["ranks"] = self.dist.gather_objects({"rng": out["rng"], "sums": out["sums"]})
         if hasattr(schedule, "state_dict"):
             out["schedule"] = schedule.state_dict()
         for i, hook in enumerate(self.parts.grad_hooks):
@@ -327,7 +327,8 @@ class Trainer:
         state.model.load_state_dict(saved["model"])
         state.optimizer.load_state_dict(saved["optimizer"])
         self.batches.load_state_dict(saved["batches"])
-        rng = rank_rng(saved, self.dist)     # this rank's (a different world size: ConfigError)
+        own = rank_state(saved, self.dist)   # this rank's (a different world size: ConfigError)
+        rng = own["rng"]
         torch.set_rng_state(rng["torch"])
         self.augment_generator.set_state(rng["augment"])
         if "cuda" in rng and device.type == "cuda":
@@ -337,7 +338,7 @@ class Trainer:
         state.lr_scale, state.initial_loss = counters["lr_scale"], counters["initial_loss"]
         self.sums.window_steps = counters["window_steps"]
         state.stop = counters.get("stop")      # restore() clears it again for a rollback
-        self.sums.load_state_dict(saved["sums"])
+        self.sums.load_state_dict(own["sums"])
         state.history = list(saved["history"])
         state.best = dict(saved["best"])
         if state.best.get("weights") is not None:

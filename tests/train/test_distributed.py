@@ -1,0 +1,208 @@
+"""Data-parallel training (train/distributed.py) with two gloo ranks on the CPU, each a process
+running ``ddp_job.py`` with torchrun's variables: 2 ranks x batch B equal 1 process x batch 2B, rank 0 alone writes,
+SAM's global and local perturbations, and kill -9 + resume under DDP are bit-exact."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import trainwell
+from trainwell.data.batches import Batches
+from trainwell.errors import ConfigError
+from trainwell.optim.sam import NORM_EPS
+from trainwell.train.checkpoint import list_checkpoints, load_checkpoint
+from trainwell.train.distributed import (launch_command, rank_options, without_launch_arguments,
+                                         Distributed)
+
+sys.path.insert(0, str(Path(__file__).parent))
+import ddp_job  # noqa: E402  (the job's data and model, shared with the ranks)
+
+JOB = Path(__file__).with_name("ddp_job.py")
+WORLD, B = 2, 8
+N_TRAIN = 84                      # 5 global batches of 16 and a last one of 4: 2 per rank
+SGD = dict(optimizer="sgd", lr=0.1, momentum=0.9, babysit="watch")
+SAM = dict(optimizer="sam", optimizer_options={"base": "sgd", "rho": 0.05}, lr=0.1, momentum=0.0,
+           nesterov=False, weight_decay=0.0, schedule="constant", babysit="off")
+RESUMED = dict(SGD, dropout=None, augment=[{"name": "noise", "std": 0.05}], max_steps=40, epochs=7,
+               checkpoint_every=3)
+
+
+class _Ranks:
+    """The job's ranks as plain processes with the variables torchrun sets (RANK, WORLD_SIZE,
+    MASTER_ADDR, MASTER_PORT): what torchrun's agent would start, without its start-up cost."""
+
+    def __init__(self, jobs, spec: Path):
+        spec.write_text(json.dumps(jobs))
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        path = os.pathsep.join([str(Path(trainwell.__file__).parents[1]), os.environ.get("PYTHONPATH", "")])
+        self.procs = [subprocess.Popen(
+            [sys.executable, str(JOB), str(spec)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": path, "RANK": str(r),
+                 "LOCAL_RANK": str(r), "WORLD_SIZE": str(WORLD), "MASTER_ADDR": "127.0.0.1",
+                 "MASTER_PORT": str(port)}) for r in range(WORLD)]
+
+    def running(self) -> bool:
+        return all(p.poll() is None for p in self.procs)
+
+    def kill(self) -> None:
+        for p in self.procs:
+            p.send_signal(signal.SIGKILL)
+        for p in self.procs:
+            p.communicate()
+
+    def finish(self) -> str:
+        """The ranks' output; asserts that every rank exited with 0."""
+        outs = [p.communicate(timeout=120)[0] for p in self.procs]
+        assert all(p.returncode == 0 for p in self.procs), "\n".join(o[-3000:] for o in outs)
+        return "".join(outs)
+
+
+def _job(name, root: Path, options: dict, *, dropout=0.0, slow=0.0):
+    options = {k: v for k, v in options.items() if k != "dropout"}
+    return {"name": name, "options": {**options, "batch_size": B}, "out": str(root / f"{name}.safetensors"),
+            "dropout": dropout, "slow": slow}
+
+
+def _one_process(options: dict, *, batch_size: int, dropout=0.0, **extra):
+    X, y = ddp_job.data()
+    options = {k: v for k, v in options.items() if k != "dropout"}
+    return trainwell.fit(ddp_job.model(dropout=dropout), (X[:N_TRAIN], y[:N_TRAIN]), val=(X[90:], y[90:]),
+                         progress=False, report=False, seed=3, **{**options, **extra}, batch_size=batch_size)
+
+
+@pytest.fixture(scope="module")
+def ranks(tmp_path_factory):
+    """One torchrun launch training every two-rank job these tests read."""
+    root = tmp_path_factory.mktemp("ddp")
+    jobs = [_job("plain", root, dict(SGD, max_steps=50, epochs=9, checkpoint_every=7, report=True,
+                                     run_dir=str(root / "plain"))),
+            _job("sam_global", root, dict(SAM, sam_sync="global", max_steps=6)),
+            _job("sam_local", root, dict(SAM, sam_sync="local", max_steps=3)),
+            _job("whole", root, dict(RESUMED, run_dir=str(root / "whole")), dropout=0.2)]
+    _Ranks(jobs, root / "spec.json").finish()
+    return root
+
+
+def _weights(root, name):
+    return load_file(str(root / f"{name}.safetensors"))
+
+
+def _max_diff(a: dict, b: dict) -> float:
+    assert a.keys() == b.keys()
+    return max((a[k] - b[k]).abs().max().item() for k in a)
+
+
+def test_two_ranks_with_batch_b_match_one_process_with_batch_2b(ranks):
+    one = _one_process(dict(SGD, max_steps=50, epochs=9), batch_size=WORLD * B)
+    assert one.results["steps"] == 50
+    assert _max_diff(_weights(ranks, "plain"), one.model.state_dict()) <= 1e-6
+    two = [json.loads(line) for line in (ranks / "plain" / "metrics.jsonl").read_text().splitlines()]
+    assert len(two) == len(one.history) == 9          # 50 steps of 6 per epoch (the last one partial)
+    for a, b in zip(two, one.history):                # the all-reduced sums: the job's numbers
+        assert a["step"] == b["step"]
+        assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-6, abs=1e-7)
+        assert a["train_acc"] == pytest.approx(b["train_acc"], abs=1e-6)
+        assert a["val_loss"] == pytest.approx(b["val_loss"], rel=1e-6, abs=1e-7)
+
+
+def test_rank_0_alone_writes_one_run(ranks):
+    run_dir = ranks / "plain"
+    assert {p.name for p in run_dir.iterdir()} == {          # one of each, no temporary files
+        ".trainwell.lock", "babysit.json", "checkpoints", "config.json", "config.toml", "metrics.jsonl",
+        "model.json", "model.safetensors", "plots", "report.html", "results.json"}
+    manifests = list_checkpoints(run_dir / "checkpoints")
+    assert sorted(m.name for m in manifests) == ["ckpt-0000000049.json", "ckpt-0000000050.json"]  # keep 2
+    saved = load_checkpoint(max(manifests))
+    assert len(saved["ranks"]) == WORLD
+    # the ranks draw their own dropout streams: rank 1's generator is not rank 0's
+    assert not torch.equal(saved["ranks"][0]["rng"]["torch"], saved["ranks"][1]["rng"]["torch"])
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["steps"] == 50 and results["epochs"] == 9
+
+
+def test_sam_global_matches_one_process_sam_with_batch_2b(ranks):
+    one = _one_process(dict(SAM, max_steps=6), batch_size=WORLD * B)
+    assert _max_diff(_weights(ranks, "sam_global"), one.model.state_dict()) <= 1e-6
+
+
+def test_sam_local_is_the_per_rank_m_sharpness_rule(ranks):
+    """w <- w - lr * mean_r grad L_r(w + rho g_r / |g_r|), g_r = grad L_r(w): each rank perturbs
+    with its own gradient (Foret et al. 2021, m = the per-rank batch)."""
+    X, y = ddp_job.data()
+    X, y = X[:N_TRAIN], y[:N_TRAIN]
+    model, loss_fn, lr, rho = ddp_job.model(), torch.nn.CrossEntropyLoss(), SAM["lr"], 0.05
+    params = list(model.parameters())
+    shards = [iter(Batches(X, y, batch_size=B, seed=3, rank=r, world=WORLD)) for r in range(WORLD)]
+
+    def grad(xb, yb):
+        return torch.autograd.grad(loss_fn(model(xb), yb), params)
+
+    for _ in range(3):
+        sharp = []
+        for shard in shards:
+            xb, yb = next(shard)
+            g = grad(xb, yb)
+            scale = rho / (torch.cat([t.flatten() for t in g]).norm() + NORM_EPS)
+            with torch.no_grad():
+                for p, t in zip(params, g):
+                    p.add_(t, alpha=scale)
+            sharp.append(grad(xb, yb))
+            with torch.no_grad():
+                for p, t in zip(params, g):
+                    p.sub_(t, alpha=scale)
+        with torch.no_grad():
+            for i, p in enumerate(params):
+                p.sub_(lr * sum(s[i] for s in sharp) / WORLD)
+    local = _weights(ranks, "sam_local")
+    assert _max_diff(local, model.state_dict()) <= 1e-6
+    assert _max_diff(local, _weights(ranks, "sam_global")) > 1e-4    # not the global rule
+
+
+def test_kill_9_and_resume_under_ddp_is_bit_identical(ranks, tmp_path):
+    cut = tmp_path / "cut"
+    options = dict(RESUMED, run_dir=str(cut))
+    job = _Ranks([_job("cut", tmp_path, options, dropout=0.2, slow=0.05)], tmp_path / "spec.json")
+    deadline = time.monotonic() + 60
+    while not any(int(m.stem.split("-")[1]) >= 9 for m in list_checkpoints(cut / "checkpoints")
+                  if (cut / "checkpoints").is_dir()):
+        assert job.running() and time.monotonic() < deadline, job.finish()
+        time.sleep(0.05)
+    job.kill()                                        # kill -9 of both ranks
+    out = _Ranks([_job("cut", tmp_path, dict(options, resume=True), dropout=0.2)], tmp_path / "spec.json").finish()
+    starts = {int(line.split()[-1]) for line in out.splitlines() if line.startswith("start step")}
+    assert len(starts) == 1 and starts.pop() >= 9     # both ranks continued from the checkpoint
+    whole, again = _weights(ranks, "whole"), _weights(tmp_path, "cut")
+    assert all(torch.equal(whole[k], again[k]) for k in whole)
+    lines = (cut / "metrics.jsonl").read_text().splitlines()
+    strip = lambda records: [{k: v for k, v in r.items() if k != "seconds"} for r in records]
+    expected = (ranks / "whole" / "metrics.jsonl").read_text().splitlines()
+    assert strip(map(json.loads, lines)) == strip(map(json.loads, expected))   # no epoch lost or repeated
+
+    with pytest.raises(ConfigError, match="written by 2 rank"):    # one process cannot take it over
+        _one_process(dict(options, resume=True), batch_size=B, dropout=0.2)
+
+
+def test_the_launcher_runs_torchrun_standalone_and_passes_the_rest():
+    argv = without_launch_arguments(["run.toml", "--nproc", "2", "--threads=1", "--set", "lr=0.1"])
+    assert argv == ["run.toml", "--set", "lr=0.1"]
+    command = launch_command(argv, nproc=2)
+    assert command[1:5] == ["-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2"]
+    assert command[-5:] == ["trainwell", "fit", "run.toml", "--set", "lr=0.1"]
+
+
+def test_ranks_above_0_run_without_files():
+    from trainwell.config import make_config
+    config = make_config({"run_dir": "x", "log": ["tensorboard"]})
+    other = rank_options(config, Distributed(1, 2, 1, torch.device("cpu"), "gloo"))
+    assert (other.run_dir, other.report, other.progress, other.log) == (None, False, False, [])
+    assert rank_options(config, Distributed(0, 2, 0, torch.device("cpu"), "gloo")) is config
