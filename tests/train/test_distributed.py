@@ -19,8 +19,7 @@ from trainwell.data.batches import Batches
 from trainwell.errors import ConfigError
 from trainwell.optim.sam import NORM_EPS
 from trainwell.train.checkpoint import list_checkpoints, load_checkpoint
-from trainwell.train.distributed import (launch_command, rank_options, without_launch_arguments,
-                                         Distributed)
+from trainwell.train.distributed import Distributed, launch_command, rank_options
 
 sys.path.insert(0, str(Path(__file__).parent))
 import ddp_job  # noqa: E402  (the job's data and model, shared with the ranks)
@@ -192,12 +191,22 @@ def test_kill_9_and_resume_under_ddp_is_bit_identical(ranks, tmp_path):
         _one_process(dict(options, resume=True), batch_size=B, dropout=0.2)
 
 
-def test_the_launcher_runs_torchrun_standalone_and_passes_the_rest():
-    argv = without_launch_arguments(["run.toml", "--nproc", "2", "--threads=1", "--set", "lr=0.1"])
-    assert argv == ["run.toml", "--set", "lr=0.1"]
+def test_fit_nproc_checks_the_config_then_runs_torchrun_standalone(tmp_path, monkeypatch, capsys):
+    from trainwell import cli
+    from trainwell.train import distributed
+    config = tmp_path / "run.toml"
+    config.write_text("epochs = 1\n")
+    assert cli.main(["fit", str(config), "--nproc", "2", "--set", "lr=-1"]) == 2   # before any launch
+    assert "lr = -1.0: must be > 0" in capsys.readouterr().err
+    launched = []
+    monkeypatch.setattr(distributed, "launch", lambda argv, **kw: launched.append((argv, kw)) or 0)
+    assert cli.main(["fit", str(config), "--nproc", "2", "--threads", "1", "--set", "lr=0.1", "--quiet"]) == 0
+    (argv, kw), = launched
+    assert argv[:3] == [str(config), "--set", "lr=0.1"] and argv[3] == "--set" and argv[-1] == "--quiet"
+    assert argv[4].startswith("run_dir=") and kw == {"nproc": 2, "threads": 1}   # one run_dir for all ranks
     command = launch_command(argv, nproc=2)
     assert command[1:5] == ["-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2"]
-    assert command[-5:] == ["trainwell", "fit", "run.toml", "--set", "lr=0.1"]
+    assert command[5:8] == ["-m", "trainwell", "fit"]
 
 
 def test_ranks_above_0_run_without_files():

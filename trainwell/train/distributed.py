@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
+import json
 import os
 import subprocess
 import sys
@@ -201,19 +202,6 @@ def launch(argv: list[str], *, nproc: int, threads: int | None) -> int:
     return subprocess.call(launch_command(argv, nproc=nproc), env=env)
 
 
-def without_launch_arguments(argv: list[str]) -> list[str]:
-    """``trainwell fit``'s arguments as each rank gets them: ``--nproc``/``--threads`` removed."""
-    out, skip = [], False
-    for arg in argv:
-        if skip:
-            skip = False
-        elif arg in ("--nproc", "--threads"):
-            skip = True
-        elif not arg.startswith(("--nproc=", "--threads=")):
-            out.append(arg)
-    return out
-
-
 def rank_state(saved: dict, d: Distributed | None) -> dict:
     """This rank's own state from a checkpoint: its random-number states ``rng`` and its running
     sums ``sums`` (``saved["ranks"][rank]`` under DDP, the top level for one process); a
@@ -236,3 +224,33 @@ def distribute(trainer, d: Distributed) -> None:
     check_sync_batchnorm(config.sync_batchnorm, d.device)
     trainer.use_distributed(d, d.wrap(trainer.state.model, sync_batchnorm=config.sync_batchnorm))
     reseed_rank(d, config.seed, trainer.augment_generator)
+
+
+def is_main_process() -> bool:
+    """Rank 0 of a job, or a process that is no rank: the one that prints and writes."""
+    return env_world()[0] == 0
+
+
+def add_launch_arguments(parser) -> None:
+    """``trainwell fit``'s ``--nproc`` and ``--threads``."""
+    parser.add_argument("--nproc", type=int, metavar="N",
+                        help="train with N data-parallel processes on this machine (torchrun "
+                        "--standalone; gloo on the CPU, nccl on CUDA; docs/distributed.md)")
+    parser.add_argument("--threads", type=int, metavar="T",
+                        help="with --nproc: torch threads per process (OMP_NUM_THREADS; default: "
+                        "the environment's, else the cores divided among the processes)")
+
+
+def launch_fit(args, *, run_dir: str) -> int:
+    """``trainwell fit ... --nproc N``: the same command, run as N ranks by torchrun, every rank
+    writing into ``run_dir`` (resolved here, once, so the ranks agree on it)."""
+    argv = [args.config] if args.config else []
+    for item in args.set or []:
+        argv += ["--set", item]
+    if args.resume:
+        argv += ["--resume", args.resume] + (["--continue"] if args.continue_run else [])
+    else:
+        argv += ["--set", f"run_dir={json.dumps(str(run_dir))}"]
+    if args.quiet:
+        argv.append("--quiet")
+    return launch(argv, nproc=args.nproc, threads=args.threads)
