@@ -4,7 +4,8 @@
 SPEC is a JSON list of jobs ``{"name", "options", "out"}``: each trains ``model()`` on ``data()``
 with ``trainwell.fit(**options)`` (one process group for all of them); rank 0 saves the final
 weights to ``out`` (safetensors) when given. ``"slow": seconds`` sleeps after every step (a job
-the test kills with SIGKILL part-way); the job prints ``start step N`` when training starts.
+the test kills with SIGKILL part-way); ``"stop_rank0_at": step`` stops rank 0 alone there; the job
+prints ``start step N`` when training starts and ``end step N`` when it returns.
 """
 import json
 import sys
@@ -40,8 +41,8 @@ def model(d=6, dropout=0.0):
 
 
 class Job(trainwell.Callback):
-    def __init__(self, slow):
-        self.slow = slow
+    def __init__(self, slow, stop_rank0_at):
+        self.slow, self.stop_rank0_at = slow, stop_rank0_at
 
     def on_fit_start(self, state):
         print(f"start step {state.step}", flush=True)
@@ -49,6 +50,8 @@ class Job(trainwell.Callback):
     def on_after_step(self, state):
         if self.slow:
             time.sleep(self.slow)
+        if state.step == self.stop_rank0_at and torch.distributed.get_rank() == 0:
+            state.stop = "rank 0 alone decided to stop"
 
 
 def main(spec_path):
@@ -56,7 +59,8 @@ def main(spec_path):
         X, y = data()
         options = {"progress": False, "report": False, "seed": 3, **job["options"]}
         run = trainwell.fit(model(dropout=job.get("dropout", 0.0)), (X[:84], y[:84]), val=(X[90:], y[90:]),
-                            callbacks=[Job(job.get("slow", 0))], **options)
+                            callbacks=[Job(job.get("slow", 0), job.get("stop_rank0_at"))], **options)
+        print(f"end step {run.results['steps']}", flush=True)
         if job.get("out") and int(torch.distributed.get_rank()) == 0:
             save_file({k: v.contiguous() for k, v in run.model.state_dict().items()}, job["out"])
 

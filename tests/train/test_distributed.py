@@ -87,8 +87,9 @@ def ranks(tmp_path_factory):
                                      run_dir=str(root / "plain"))),
             _job("sam_global", root, dict(SAM, sam_sync="global", max_steps=6)),
             _job("sam_local", root, dict(SAM, sam_sync="local", max_steps=3)),
-            _job("whole", root, dict(RESUMED, run_dir=str(root / "whole")), dropout=0.2)]
-    _Ranks(jobs, root / "spec.json").finish()
+            _job("whole", root, dict(RESUMED, run_dir=str(root / "whole")), dropout=0.2),
+            {**_job("stopped", root, dict(SGD, epochs=3)), "stop_rank0_at": 3}]
+    (root / "output.txt").write_text(_Ranks(jobs, root / "spec.json").finish())
     return root
 
 
@@ -127,6 +128,12 @@ def test_rank_0_alone_writes_one_run(ranks):
     assert not torch.equal(saved["ranks"][0]["rng"]["torch"], saved["ranks"][1]["rng"]["torch"])
     results = json.loads((run_dir / "results.json").read_text())
     assert results["steps"] == 50 and results["epochs"] == 9
+
+
+def test_a_stop_rank_0_alone_decides_ends_every_rank_at_the_same_step(ranks):
+    ends = [line for line in (ranks / "output.txt").read_text().splitlines() if line.startswith("end step")]
+    # per rank: plain, sam_global, sam_local, whole, stopped; the stop acts at the epoch's end
+    assert len(ends) == 5 * WORLD and ends[4] == ends[9] == "end step 6"
 
 
 def test_sam_global_matches_one_process_sam_with_batch_2b(ranks):
@@ -215,3 +222,28 @@ def test_ranks_above_0_run_without_files():
     other = rank_options(config, Distributed(1, 2, 1, torch.device("cpu"), "gloo"))
     assert (other.run_dir, other.report, other.progress, other.log) == (None, False, False, [])
     assert rank_options(config, Distributed(0, 2, 0, torch.device("cpu"), "gloo")) is config
+
+
+@pytest.mark.parametrize("options, message", [
+    (dict(optimizer="lbfgs"), "optimizer = 'lbfgs' evaluates the loss itself"),
+    (dict(babysit="repair"), "babysit = \"repair\" with several ranks"),
+    (dict(optimizer="ao_sam", sam_sync="local"), "sam_sync = \"local\" with optimizer = 'ao_sam'"),
+    (dict(optimizer="sam", optimizer_options={"every": 2}, sam_sync="local"), "every = 1"),
+])
+def test_what_ddp_does_not_do_is_refused_in_one_line(options, message):
+    from trainwell.config import make_config
+    from trainwell.optim.factory import build_optimizer
+    from trainwell.train.distributed import check_supported
+    config = make_config(options)
+    optimizer = build_optimizer(config.optimizer, torch.nn.Linear(2, 2).parameters(), lr=0.1,
+                                total_steps=10, **config.optimizer_options)
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
+        check_supported(config, optimizer)
+    check_supported(make_config({}), torch.optim.SGD(torch.nn.Linear(2, 2).parameters(), lr=0.1))
+
+
+def test_sync_batchnorm_needs_cuda():
+    from trainwell.train.distributed import check_sync_batchnorm
+    with pytest.raises(ConfigError, match="sync_batchnorm = true needs CUDA"):
+        check_sync_batchnorm(True, torch.device("cpu"))
+    check_sync_batchnorm(False, torch.device("cpu"))

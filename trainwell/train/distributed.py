@@ -31,7 +31,6 @@ from torch.nn.parallel import DistributedDataParallel
 from trainwell.errors import ConfigError
 from trainwell.optim.registry import optimizer_info
 from trainwell.optim.sam import SAM
-from trainwell.train.state import Stop
 
 SAM_SYNC_MODES = ("global", "local")
 # Ranks r > 0 reseed the global generator (dropout) and the augmentation generator with
@@ -83,9 +82,7 @@ class Distributed:
     def agree_stop(self, state) -> None:
         """Every rank takes rank 0's stop reason (None included): a decision rank 0's callbacks
         or babysitter took acts on all ranks at the same step."""
-        stop = state.stop.to_dict() if isinstance(state.stop, Stop) else state.stop
-        stop = self.broadcast_object(stop)
-        state.stop = Stop.from_value(stop) if isinstance(stop, dict) else stop
+        state.stop = self.broadcast_object(state.stop)
 
     # ----------------------------------------------------------- the replica
     def wrap(self, model: torch.nn.Module, *, sync_batchnorm: bool = False) -> DistributedDataParallel:

@@ -235,7 +235,9 @@ def make_trainer(p: Prepared, *, run_dir=None, step_fn=None, extra_callbacks=(),
         return build_optimizer_for(dataclasses.replace(config, **overrides), model, total_steps=total)
 
     averager = make_averager(config, steps_per_epoch=len(batches), loss_fn=p.loss_fn, accuracy=p.accuracy)
-    babysitter = babysit_callbacks(config, len(batches))
+    # under DDP the babysitter watches on rank 0 (the gradients it reads are the all-reduced
+    # ones) and its stops reach the other ranks through Trainer._agree_stop
+    babysitter = babysit_callbacks(config, len(batches)) if dist is None or dist.is_main else []
     monitor = next((c for c in babysitter if isinstance(c, Monitor)), None)
     callbacks = [*config.callbacks, *extra_callbacks, *averager, *babysitter,
                  *make_trackers(config, monitor=monitor)]
