@@ -15,6 +15,7 @@ for everything that crosses ranks:
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
 import dataclasses
 import datetime
@@ -118,10 +119,16 @@ def join(device: torch.device) -> Distributed | None:
     backend = "nccl" if device.type == "cuda" else "gloo"
     if not dist.is_initialized():
         dist.init_process_group(backend=backend, timeout=TIMEOUT)
+        atexit.register(_leave)          # a group left open aborts the process at exit
     elif dist.get_world_size() != world:
         raise ConfigError(f"WORLD_SIZE = {world} but the started process group has "
                           f"{dist.get_world_size()} ranks")
     return Distributed(rank, world, local_rank, device, dist.get_backend())
+
+
+def _leave() -> None:
+    if dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def rank_options(config, d: Distributed | None):
