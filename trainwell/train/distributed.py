@@ -131,6 +131,11 @@ def _leave() -> None:
         dist.destroy_process_group()
 
 
+def shard_of(d: Distributed | None) -> dict:
+    """``Batches``' ``rank`` and ``world`` keywords for this process."""
+    return {} if d is None else {"rank": d.rank, "world": d.world}
+
+
 def rank_options(config, d: Distributed | None):
     """``config`` as this rank runs it: ranks other than 0 write nothing (``RANK0_ONLY``)."""
     if d is None or d.is_main:

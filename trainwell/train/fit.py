@@ -31,7 +31,7 @@ from trainwell.train.average import average_schedule, make_averager
 from trainwell.train.calibration import model_calibration
 from trainwell.train.callbacks import EarlyStopping
 from trainwell.train.checkpoint import load_latest
-from trainwell.train.distributed import Distributed, distribute, join, rank_options
+from trainwell.train.distributed import Distributed, distribute, join, rank_options, shard_of
 from trainwell.train.extend import check_continuation, continuation, reopen
 from trainwell.train.loggers import Tracker, make_trackers
 from trainwell.train.loop import StepParts, Trainer, total_steps
@@ -228,7 +228,7 @@ def make_trainer(p: Prepared, *, run_dir=None, step_fn=None, extra_callbacks=(),
     """The Trainer for a prepared run: optimizer, batches, schedule, penalties and callbacks;
     with ``dist``, one rank's (train/distributed.py)."""
     config = p.config
-    batches = make_batches(config, p.train, **({"rank": dist.rank, "world": dist.world} if dist else {}))
+    batches = make_batches(config, p.train, **shard_of(dist))
     total = total_steps(config, len(batches))
 
     def optimizer_factory(model, **overrides):
@@ -276,7 +276,7 @@ def fit(model=None, train="digits", val=None, *, test=None, step_fn=None, **opti
     p = prepare(model, train, val, test, options)
     p.config = rank_options(p.config, dist)   # ranks > 0 write nothing
     p.config = config = _with_run_record(p.config, given=given_record,
-                                         steps_per_epoch=len(make_batches(p.config, p.train)))
+                                         steps_per_epoch=len(make_batches(p.config, p.train, **shard_of(dist))))
     if dist is not None:                      # rank 0 read the run's record
         p.config = config = dataclasses.replace(config, continued=dist.broadcast_object(config.continued))
     trainer = make_trainer(p, run_dir=config.run_dir, step_fn=step_fn, dist=dist)   # may still raise:
