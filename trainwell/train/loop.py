@@ -129,7 +129,8 @@ class Trainer:
         optimizer steps with and not on the first pass's g that sets the perturbation.
         """
         state, penalty = self.state, self.parts.penalty
-        model, optimizer, loss_fn = self.ddp or state.model, state.optimizer, self.loss_fn
+        model = self.ddp if self.ddp is not None else state.model   # DDP: the gradient average
+        optimizer, loss_fn = state.optimizer, self.loss_fn
         two_pass = needs_closure(optimizer)
         first = True
 
