@@ -50,7 +50,7 @@ def worker(args) -> None:
                           nn.Linear(WIDTHS[1], CLASSES))
     run = trainwell.fit(model, (X, y), optimizer="sgd", lr=0.05, momentum=0.9, epochs=args.epochs,
                         batch_size=args.batch_size, babysit="off", report=False, progress=False,
-                        schedule="constant", seed=0)
+                        schedule="constant", seed=0, device="cpu")
     world = int(os.environ.get("WORLD_SIZE", "1"))
     seconds = statistics.median(m["seconds"] for m in run.history[1:])
     steps = run.history[1]["step"] - run.history[0]["step"]

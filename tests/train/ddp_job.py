@@ -57,7 +57,7 @@ class Job(trainwell.Callback):
 def main(spec_path):
     for job in json.loads(open(spec_path).read()):
         X, y = data()
-        options = {"progress": False, "report": False, "seed": 3, **job["options"]}
+        options = {"progress": False, "report": False, "seed": 3, "device": "cpu", **job["options"]}
         run = trainwell.fit(model(dropout=job.get("dropout", 0.0)), (X[:84], y[:84]), val=(X[90:], y[90:]),
                             callbacks=[Job(job.get("slow", 0), job.get("stop_rank0_at"))], **options)
         print(f"end step {run.results['steps']}", flush=True)

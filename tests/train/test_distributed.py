@@ -76,7 +76,8 @@ def _one_process(options: dict, *, batch_size: int, dropout=0.0, **extra):
     X, y = ddp_job.data()
     options = {k: v for k, v in options.items() if k != "dropout"}
     return trainwell.fit(ddp_job.model(dropout=dropout), (X[:N_TRAIN], y[:N_TRAIN]), val=(X[90:], y[90:]),
-                         progress=False, report=False, seed=3, **{**options, **extra}, batch_size=batch_size)
+                         progress=False, report=False, seed=3, device="cpu", **{**options, **extra},
+                         batch_size=batch_size)
 
 
 @pytest.fixture(scope="module")

@@ -114,6 +114,10 @@ def join(device: torch.device) -> Distributed | None:
     if world <= 1:
         return None
     if device.type == "cuda":
+        if local_rank >= torch.cuda.device_count():
+            raise ConfigError(f"LOCAL_RANK = {local_rank} but this machine has {torch.cuda.device_count()} "
+                              f"CUDA device(s): start at most that many processes per machine, or "
+                              f"set device = \"cpu\"")
         device = torch.device("cuda", local_rank)
         torch.cuda.set_device(device)
     backend = "nccl" if device.type == "cuda" else "gloo"
