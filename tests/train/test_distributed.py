@@ -178,8 +178,8 @@ def test_sam_local_is_the_per_rank_m_sharpness_rule(ranks):
 def test_kill_9_and_resume_under_ddp_is_bit_identical(ranks, tmp_path):
     cut = tmp_path / "cut"
     options = dict(RESUMED, run_dir=str(cut))
-    job = _Ranks([_job("cut", tmp_path, options, dropout=0.2, slow=0.05)], tmp_path / "spec.json")
-    deadline = time.monotonic() + 60
+    job = _Ranks([_job("cut", tmp_path, options, dropout=0.2, slow=0.1)], tmp_path / "spec.json")
+    deadline = time.monotonic() + 120                 # start-up on a loaded machine
     while not any(int(m.stem.split("-")[1]) >= 9 for m in list_checkpoints(cut / "checkpoints")
                   if (cut / "checkpoints").is_dir()):
         assert job.running() and time.monotonic() < deadline, job.finish()

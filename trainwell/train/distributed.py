@@ -10,7 +10,8 @@ for everything that crosses ranks:
 - the epoch's loss and accuracy sums, and the divergence check's window, are all-reduced at the
   points where one process already reads them (no extra host sync per step);
 - decisions are rank 0's: its stop reason is broadcast at every check point, so all ranks stop at
-  the same step; a checkpoint gathers every rank's random-number state to rank 0;
+  the same step; a checkpoint gathers what each rank owns (its random-number states and its
+  running sums) to rank 0, and a resume sends rank 0's checkpoint to every rank;
 - rank 0 alone writes the run directory (the other ranks run with no ``run_dir``).
 """
 from __future__ import annotations
