@@ -248,3 +248,38 @@ def test_sync_batchnorm_needs_cuda():
     with pytest.raises(ConfigError, match="sync_batchnorm = true needs CUDA"):
         check_sync_batchnorm(True, torch.device("cpu"))
     check_sync_batchnorm(False, torch.device("cpu"))
+
+
+class _Rank(Distributed):
+    """A rank whose broadcasts deliver ``sent`` (what rank 0 would send)."""
+
+    def __init__(self, rank, sent=None):
+        super().__init__(rank, WORLD, rank, torch.device("cpu"), "gloo")
+        self.sent = sent
+
+    def broadcast_object(self, obj):
+        return obj if self.is_main else self.sent
+
+
+def test_an_error_rank_0_meets_is_raised_on_every_rank():
+    import contextlib
+    from trainwell.train.distributed import entered_together, from_rank0
+    refused = ConfigError("run_dir = 'x' already holds a run")
+
+    @contextlib.contextmanager
+    def rank0_dir():
+        raise refused
+        yield
+
+    with pytest.raises(ConfigError, match="already holds a run"):   # rank 0 itself
+        with entered_together(_Rank(0), rank0_dir()):
+            pass
+    with pytest.raises(ConfigError, match="already holds a run"):   # rank 1 gets rank 0's error
+        with entered_together(_Rank(1, sent=refused), contextlib.nullcontext()):
+            pass
+    with entered_together(_Rank(1), contextlib.nullcontext("ok")) as value:
+        assert value == "ok"
+    with pytest.raises(ConfigError, match="already holds a run"):
+        from_rank0(_Rank(1, sent=(None, refused)), lambda: 1 / 0)      # rank 1 does not compute
+    assert from_rank0(_Rank(1, sent=([{"epoch": 3}], None)), lambda: 1 / 0) == [{"epoch": 3}]
+    assert from_rank0(None, lambda: 7) == 7

@@ -30,7 +30,7 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
-from trainwell.errors import ConfigError
+from trainwell.errors import ConfigError, TrainwellError
 from trainwell.optim.registry import optimizer_info
 from trainwell.optim.sam import SAM
 
@@ -134,6 +134,40 @@ def join(device: torch.device) -> Distributed | None:
 def _leave() -> None:
     if dist.is_initialized():
         dist.destroy_process_group()
+
+
+def from_rank0(d: Distributed | None, compute):
+    """``compute()`` on rank 0 (on the one process without ranks), its value on every rank; a
+    bad-input error it raises is raised on every rank."""
+    if d is None:
+        return compute()
+    value = error = None
+    if d.is_main:
+        try:
+            value = compute()
+        except TrainwellError as e:
+            error = e
+    value, error = d.broadcast_object((value, error))
+    if error is not None:
+        raise error
+    return value
+
+
+@contextlib.contextmanager
+def entered_together(d: Distributed | None, context):
+    """Enter ``context`` (the run directory: rank 0's checks and lock) on every rank; a bad-input
+    error rank 0 meets there is raised on every rank too, not only on rank 0 while the others
+    wait for it at their first collective."""
+    with contextlib.ExitStack() as stack:
+        error = value = None
+        try:
+            value = stack.enter_context(context)
+        except TrainwellError as e:
+            error = e
+        shared = d.broadcast_object(error) if d is not None else None
+        if error is not None or shared is not None:
+            raise error or shared
+        yield value
 
 
 def shard_of(d: Distributed | None) -> dict:

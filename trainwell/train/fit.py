@@ -31,7 +31,8 @@ from trainwell.train.average import average_schedule, make_averager
 from trainwell.train.calibration import model_calibration
 from trainwell.train.callbacks import EarlyStopping
 from trainwell.train.checkpoint import load_latest
-from trainwell.train.distributed import Distributed, distribute, join, rank_options, shard_of
+from trainwell.train.distributed import (Distributed, distribute, entered_together, from_rank0, join,
+                                        rank_options, shard_of)
 from trainwell.train.extend import check_continuation, continuation, reopen
 from trainwell.train.loggers import Tracker, make_trackers
 from trainwell.train.loop import StepParts, Trainer, total_steps
@@ -275,12 +276,13 @@ def fit(model=None, train="digits", val=None, *, test=None, step_fn=None, **opti
         options["device"] = str(dist.device)
     p = prepare(model, train, val, test, options)
     p.config = rank_options(p.config, dist)   # ranks > 0 write nothing
-    p.config = config = _with_run_record(p.config, given=given_record,
-                                         steps_per_epoch=len(make_batches(p.config, p.train, **shard_of(dist))))
-    if dist is not None:                      # rank 0 read the run's record
-        p.config = config = dataclasses.replace(config, continued=dist.broadcast_object(config.continued))
+    steps_per_epoch = len(make_batches(p.config, p.train, **shard_of(dist)))
+    record = from_rank0(dist, lambda: _with_run_record(p.config, given=given_record,   # rank 0 reads it
+                                                       steps_per_epoch=steps_per_epoch).continued)
+    p.config = config = dataclasses.replace(p.config, continued=record)
     trainer = make_trainer(p, run_dir=config.run_dir, step_fn=step_fn, dist=dist)   # may still raise:
-    with _locked_run_dir(config, total_steps=trainer.state.total_steps) as run_dir:   # then the directory
+    locked = _locked_run_dir(config, total_steps=trainer.state.total_steps)   # then the directory
+    with entered_together(dist, locked) as run_dir:                         # (rank 0's, under DDP)
         if config.resume:
             if not trainer.load_latest_checkpoint():
                 warnings.warn(f"resume: no usable checkpoint in {run_dir}; starting from the beginning")
