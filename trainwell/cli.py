@@ -20,13 +20,15 @@ import numpy as np
 
 from trainwell.babysit.doctor import doctor
 from trainwell.completion import add_parser as add_completion_parser
-from trainwell.config import apply_sets, check_file_options, options_markdown, options_text, read_toml
+from trainwell.config import (apply_sets, check_file_options, make_config, options_markdown, options_text,
+                              read_toml)
 from trainwell.data.files import read_inputs
 from trainwell.ensembles import cli as ensemble_cli
 from trainwell.errors import ConfigError, DataError, TrainwellError
 from trainwell.geometry import cli as geometry_cli
 from trainwell.hpsearch import cli as search_cli
 from trainwell.hpsearch.studydir import is_study_dir
+from trainwell.train import distributed
 from trainwell.train.fit import fit
 from trainwell.train.run import load_run
 from trainwell.train.rundir import atomic_write
@@ -127,8 +129,12 @@ def cmd_fit(args) -> int:
         options["run_dir"] = str(_unique_run_dir(Path("runs") / stem))
     if args.quiet:
         options["progress"] = False
+    if args.nproc is not None:        # checked here, then run as N ranks (docs/distributed.md)
+        make_config(dict(options))
+        return distributed.launch_fit(args, run_dir=options["run_dir"])
     run = fit(options.pop("model", None), None, **options)
-    print(_summary(run))
+    if distributed.is_main_process():
+        print(_summary(run))
     return _exit_status(run)
 
 
@@ -285,6 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "--continue --set epochs=60; the schedule restarts where the run ended and the run "
                    "records it (docs/checkpoints.md)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    distributed.add_launch_arguments(p)
     p.set_defaults(func=cmd_fit)
 
     p = sub.add_parser("doctor", help="check a config before training: pre-flight checks and a "

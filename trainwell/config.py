@@ -31,6 +31,7 @@ from trainwell.options import (FLOAT32_MAX, MAX_TORCH_SEED, Option, at_least_one
                                must_be, non_negative, one_of, positive, seed_range, unit_interval)
 from trainwell.train.average import check_average_spec
 from trainwell.train.callbacks import HOOKS
+from trainwell.train.distributed import SAM_SYNC_MODES
 from trainwell.train.loggers import check_log
 from trainwell.train.precision import CHANNELS_LAST, COMPILE_MODES, MATMUL_PRECISIONS, PRECISIONS
 from trainwell.train.rundir import atomic_write_text
@@ -269,6 +270,14 @@ class Config:
     babysit: str = opt("watch", "the babysitter: \"watch\" monitors and reports findings, \"repair\" "
                        "also rolls back and fixes what it finds, \"off\"", check=one_of(BABYSIT_MODES),
                        source="notes 004 (babysitting the learning process); docs/babysitter.md")
+    # --- distributed (docs/distributed.md)
+    sync_batchnorm: bool = opt(False, "with several ranks (torchrun, --nproc): batch norm statistics over "
+                               "the global batch (SyncBatchNorm; CUDA only) instead of each rank's",
+                               source="PyTorch SyncBatchNorm; docs/distributed.md")
+    sam_sync: str = opt("global", "with several ranks, the SAM family's perturbation: \"global\" uses the "
+                        "all-reduced gradient (= one process with the global batch), \"local\" each "
+                        "rank's own (m-sharpness, m = the per-rank batch)", check=one_of(SAM_SYNC_MODES),
+                        source="Foret et al. 2021 (m-sharpness); docs/distributed.md")
     # --- run directory
     run_dir: str | Path | None = opt(None, "directory for config, metrics, checkpoints and report "
                                      "(None: none)", types=(str, Path, type(None)),

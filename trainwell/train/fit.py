@@ -31,6 +31,8 @@ from trainwell.train.average import average_schedule, make_averager
 from trainwell.train.calibration import model_calibration
 from trainwell.train.callbacks import EarlyStopping
 from trainwell.train.checkpoint import load_latest
+from trainwell.train.distributed import (Distributed, distribute, entered_together, from_rank0, join,
+                                        rank_options, shard_of)
 from trainwell.train.extend import check_continuation, continuation, reopen
 from trainwell.train.loggers import Tracker, make_trackers
 from trainwell.train.loop import StepParts, Trainer, total_steps
@@ -229,17 +231,21 @@ def check_monitor_has_data(config: Config, splits: Splits) -> None:
                           f"(monitor = \"train_loss\")")
 
 
-def make_trainer(p: Prepared, *, run_dir=None, step_fn=None, extra_callbacks=()) -> Trainer:
-    """The Trainer for a prepared run: optimizer, batches, schedule, penalties and callbacks."""
+def make_trainer(p: Prepared, *, run_dir=None, step_fn=None, extra_callbacks=(),
+                 dist: Distributed | None = None) -> Trainer:
+    """The Trainer for a prepared run: optimizer, batches, schedule, penalties and callbacks;
+    with ``dist``, one rank's (train/distributed.py)."""
     config = p.config
-    batches = make_batches(config, p.train)
+    batches = make_batches(config, p.train, **shard_of(dist))
     total = total_steps(config, len(batches))
 
     def optimizer_factory(model, **overrides):
         return build_optimizer_for(dataclasses.replace(config, **overrides), model, total_steps=total)
 
     averager = make_averager(config, steps_per_epoch=len(batches), loss_fn=p.loss_fn, accuracy=p.accuracy)
-    babysitter = babysit_callbacks(config, len(batches))
+    # under DDP the babysitter watches on rank 0 (the gradients it reads are the all-reduced
+    # ones) and its stops reach the other ranks through Trainer._agree_stop
+    babysitter = babysit_callbacks(config, len(batches)) if dist is None or dist.is_main else []
     monitor = next((c for c in babysitter if isinstance(c, Monitor)), None)
     callbacks = [*config.callbacks, *extra_callbacks, *averager, *babysitter,
                  *make_trackers(config, monitor=monitor)]
@@ -257,10 +263,13 @@ def make_trainer(p: Prepared, *, run_dir=None, step_fn=None, extra_callbacks=())
                       constraint=build_constraint(config, p.model))
     optimizer = build_optimizer_for(config, p.model, total_steps=total)
     note(compile_model(p.model, config.compile, optimizer))     # in place; docs/speed.md
-    return Trainer(p.model, optimizer, p.loss_fn,
-                   config=config, batches=batches, val=p.val, accuracy=p.accuracy, callbacks=callbacks,
-                   step_fn=step_fn, parts=parts, run_dir=run_dir, optimizer_factory=optimizer_factory,
-                   precision=Precision(config.precision, batches.X.device))
+    trainer = Trainer(p.model, optimizer, p.loss_fn,
+                      config=config, batches=batches, val=p.val, accuracy=p.accuracy, callbacks=callbacks,
+                      step_fn=step_fn, parts=parts, run_dir=run_dir, optimizer_factory=optimizer_factory,
+                      precision=Precision(config.precision, batches.X.device))
+    if dist is not None:
+        distribute(trainer, dist)
+    return trainer
 
 
 def fit(model=None, train="digits", val=None, *, test=None, step_fn=None, **options) -> Run:
@@ -272,17 +281,25 @@ def fit(model=None, train="digits", val=None, *, test=None, step_fn=None, **opti
     ``step_fn(state, closure) -> loss`` replaces the default optimizer step.
     """
     given_record = "continued" in options
+    dist = join(resolve_device(str(options.get("device", "auto"))))   # under torchrun: one rank
+    if dist is not None:
+        options["device"] = str(dist.device)
     p = prepare(model, train, val, test, options)
-    p.config = config = _with_run_record(p.config, given=given_record,
-                                         steps_per_epoch=len(make_batches(p.config, p.train)))
-    trainer = make_trainer(p, run_dir=config.run_dir, step_fn=step_fn)   # may still raise:
+    p.config = rank_options(p.config, dist)   # ranks > 0 write nothing
+    steps_per_epoch = len(make_batches(p.config, p.train, **shard_of(dist)))
+    record = from_rank0(dist, lambda: _with_run_record(p.config, given=given_record,   # rank 0 reads it
+                                                       steps_per_epoch=steps_per_epoch).continued)
+    p.config = config = dataclasses.replace(p.config, continued=record)
+    trainer = make_trainer(p, run_dir=config.run_dir, step_fn=step_fn, dist=dist)   # may still raise:
+    locked = _locked_run_dir(config, total_steps=trainer.state.total_steps)   # then the directory
     with backend_settings(cudnn_benchmark=config.cudnn_benchmark, matmul_precision=config.matmul_precision), \
-            _locked_run_dir(config, total_steps=trainer.state.total_steps) as run_dir:   # then the directory
+            entered_together(dist, locked) as run_dir:                      # (rank 0's, under DDP)
         if config.resume:
             if not trainer.load_latest_checkpoint():
                 warnings.warn(f"resume: no usable checkpoint in {run_dir}; starting from the beginning")
             reopen(trainer.state, config.continued)    # a continuation trains on from where it ended
-            write_metrics(run_dir, trainer.state.history)
+            if run_dir is not None:           # None on ranks > 0
+                write_metrics(run_dir, trainer.state.history)
 
         state = trainer.fit()
 
@@ -319,6 +336,8 @@ def fit(model=None, train="digits", val=None, *, test=None, step_fn=None, **opti
                            p.transfer["report"])
         for tracker in (c for c in trainer.hooks.callbacks if isinstance(c, Tracker)):
             tracker.finish(run)           # hyperparameters, final metrics, the run's files
+        if dist is not None:
+            dist.barrier()                # every rank returns once rank 0 has written the run
         return run
 
 

@@ -25,6 +25,7 @@ from trainwell.optim.schedules import group_lrs
 from trainwell.train.callbacks import Hooks
 from trainwell.train.checkpoint import Checkpointer
 from trainwell.train.controls import Controls
+from trainwell.train.distributed import local_sam_pass, rank_state
 from trainwell.train.metrics import (EpochSums, append_metrics, check_divergence, check_epoch_loss,
                                      evaluate_model, track_best)
 from trainwell.train.precision import Precision, attach_scaler, check_scaler_fits
@@ -104,7 +105,15 @@ class Trainer:
                                 run_dir=run_dir)
         self.controls = self.state.controls = Controls(self, optimizer_factory=optimizer_factory)
         self.precision = self.state.precision = precision or Precision(config.precision, batches.X.device)
+        self.dist = self.ddp = None          # one rank of a job: use_distributed
         self.use_optimizer(optimizer)
+
+    def use_distributed(self, d, ddp) -> None:
+        """Train as one rank of the job ``d`` (train/distributed.py): the step's forward and
+        backward go through the DDP replica ``ddp`` (the gradient average), the epoch's sums are
+        all-reduced, rank 0's stops are every rank's, checkpoints gather every rank's RNGs."""
+        self.dist, self.ddp = d, ddp
+        self.sums.reduce, self.sums.ranks = d.all_reduce_sum, d.world
 
     def use_optimizer(self, optimizer) -> None:
         """Train with ``optimizer`` from now on; its groups' lrs become the base lrs."""
@@ -130,7 +139,9 @@ class Trainer:
         optimizer steps with and not on the first pass's g that sets the perturbation.
         """
         state, penalty, amp = self.state, self.parts.penalty, self.precision
-        model, optimizer, loss_fn = state.model, state.optimizer, self.loss_fn
+        model = self.ddp if self.ddp is not None else state.model   # DDP: the gradient average
+        optimizer, loss_fn = state.optimizer, self.loss_fn
+        two_pass = needs_closure(optimizer)
         first = True
 
         def apply_hooks():
@@ -142,14 +153,16 @@ class Trainer:
 
         def closure(backward: bool = True, hooks: bool = True):
             nonlocal first
-            with amp.autocast():                 # forward and loss; backward outside
-                out = model(xb)
-                data_loss = loss_fn(out, yb)
-                loss = data_loss + penalty() if penalty is not None else data_loss
-            if not backward:
-                return loss
-            optimizer.zero_grad(set_to_none=True)
-            amp.backward(loss)                   # fp16: of the scaled loss
+            with local_sam_pass(self.dist, self.ddp, sam_sync=state.config.sam_sync,
+                                first=first and two_pass):
+                with amp.autocast():             # forward and loss; backward outside
+                    out = model(xb)
+                    data_loss = loss_fn(out, yb)
+                    loss = data_loss + penalty() if penalty is not None else data_loss
+                if not backward:
+                    return loss
+                optimizer.zero_grad(set_to_none=True)
+                amp.backward(loss)               # fp16: of the scaled loss
             if hooks:
                 amp.unscale(optimizer)           # fp16: the hooks see the true gradient
                 apply_hooks()
@@ -181,6 +194,7 @@ class Trainer:
         state, config = self.state, self.state.config
         state.model.train()
         self.hooks("on_fit_start", state)
+        self._agree_stop()
         while state.stop is None and state.epoch < config.epochs and state.step < state.total_steps:
             started = time.perf_counter()
             if self.batches.order is None:   # a fresh epoch, not one resumed part-way
@@ -191,6 +205,7 @@ class Trainer:
                 continue
             self.batches.order = None        # an epoch cut short by a stop is not continued
             self._end_epoch(time.perf_counter() - started)
+            self._agree_stop()
             self.controls.rolled_back = False
         self._finish()
         self.hooks("on_fit_end", state)
@@ -214,9 +229,12 @@ class Trainer:
             hooks("on_after_step", state)
             if self.controls.rolled_back:
                 return
-            if state.step == 1 or sums.window_steps >= config.check_every:
+            checked = state.step == 1 or sums.window_steps >= config.check_every
+            if checked:
                 check_divergence(state, sums.window_mean(), config.divergence_factor)
-            if state.stop is not None or state.step >= state.total_steps:
+                self._agree_stop()
+            # under DDP a stop acts at a check, where every rank has rank 0's
+            if (state.stop is not None and (checked or self.dist is None)) or state.step >= state.total_steps:
                 return
             if (config.checkpoint_every and state.step % config.checkpoint_every == 0
                     and self.batches.position < len(self.batches)):
@@ -262,15 +280,23 @@ class Trainer:
             state.evaluated_model.load_state_dict(state.best["weights"])
 
     # ----------------------------------------------------------------- resume
+    def _agree_stop(self):
+        if self.dist is not None:
+            self.dist.agree_stop(self.state)
+
     def _checkpoint(self):
-        if self.checkpoints is None:
+        if self.checkpoints is None and self.dist is None:
             return
         self.hooks("on_checkpoint", self.state)
-        self.checkpoints.save(self.state_dict(), self.state.step)
+        saved = self.state_dict()          # under DDP every rank takes part (the RNG gather)
+        if self.checkpoints is not None:   # rank 0 alone writes
+            self.checkpoints.save(saved, self.state.step)
 
     def load_latest_checkpoint(self) -> bool:
         """Continue from the newest good checkpoint in ``run_dir``; False when there is none."""
         found = self.checkpoints.latest() if self.checkpoints is not None else None
+        if self.dist is not None:            # rank 0 reads, every rank loads the same
+            found = self.dist.broadcast_object(found)
         if found is not None:
             self.load_state_dict(found[1])
         return found is not None
@@ -297,6 +323,8 @@ class Trainer:
         }
         if torch.cuda.is_available() and self.batches.X.is_cuda:
             out["rng"]["cuda"] = torch.cuda.get_rng_state(self.batches.X.device)
+        if self.dist is not None:            # every rank's own state, gathered to rank 0
+            out["ranks"] = self.dist.gather_objects({"rng": out["rng"], "sums": out["sums"]})
         if hasattr(schedule, "state_dict"):
             out["schedule"] = schedule.state_dict()
         for i, hook in enumerate(self.parts.grad_hooks):
@@ -314,16 +342,18 @@ class Trainer:
         state.model.load_state_dict(saved["model"])
         state.optimizer.load_state_dict(saved["optimizer"])
         self.batches.load_state_dict(saved["batches"])
-        torch.set_rng_state(saved["rng"]["torch"])
-        self.augment_generator.set_state(saved["rng"]["augment"])
-        if "cuda" in saved["rng"] and device.type == "cuda":
-            torch.cuda.set_rng_state(saved["rng"]["cuda"], device)
+        own = rank_state(saved, self.dist)   # this rank's (a different world size: ConfigError)
+        rng = own["rng"]
+        torch.set_rng_state(rng["torch"])
+        self.augment_generator.set_state(rng["augment"])
+        if "cuda" in rng and device.type == "cuda":
+            torch.cuda.set_rng_state(rng["cuda"], device)
         counters = saved["counters"]
         state.step, state.epoch = counters["step"], counters["epoch"]
         state.lr_scale, state.initial_loss = counters["lr_scale"], counters["initial_loss"]
         self.sums.window_steps = counters["window_steps"]
         state.stop = counters.get("stop")      # restore() clears it again for a rollback
-        self.sums.load_state_dict(saved["sums"])
+        self.sums.load_state_dict(own["sums"])
         state.history = list(saved["history"])
         state.best = dict(saved["best"])
         if state.best.get("weights") is not None:

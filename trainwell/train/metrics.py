@@ -41,10 +41,13 @@ def evaluate_model(model, loss_fn, accuracy, X, y, *, batch_size: int) -> dict:
 
 class EpochSums:
     """The epoch's data loss x samples and correct count, and the loss sum of the divergence
-    check's window, accumulated as device tensors: recording a step costs no host sync."""
+    check's window, accumulated as device tensors: recording a step costs no host sync.
+    ``reduce(tensor) -> its sum over the ranks`` (train/distributed.py; None on one process) is
+    applied where the host reads them, so every rank reads the job's numbers."""
 
     def __init__(self, device, accuracy=None):
         self.accuracy = accuracy
+        self.reduce, self.ranks = None, 1
         self.loss = torch.zeros((), device=device)
         self.correct = torch.zeros((), device=device)
         self.seen = 0                       # a Python int: the batch size is known on the host
@@ -62,15 +65,21 @@ class EpochSums:
 
     def window_mean(self) -> float:
         """The mean loss of the steps since the last call (one host sync); starts a new window."""
-        mean = (self.window / max(self.window_steps, 1)).item()
+        window, steps = self.window, max(self.window_steps, 1)
+        if self.reduce is not None:     # every rank counts the same steps: the mean of the ranks'
+            window = self.reduce(window) / self.ranks
+        mean = (window / steps).item()
         self.window.zero_()
         self.window_steps = 0
         return mean
 
     def epoch_means(self) -> tuple[float, float | None]:
         """The epoch's mean training loss and accuracy (one host sync); starts a new epoch."""
-        n = max(self.seen, 1)
-        loss, acc = torch.stack([self.loss / n, self.correct / n]).tolist()
+        totals = torch.stack([self.loss, self.correct.to(self.loss.dtype),
+                              torch.tensor(float(self.seen), dtype=self.loss.dtype, device=self.loss.device)])
+        if self.reduce is not None:
+            totals = self.reduce(totals)
+        loss, acc = (totals[:2] / totals[2].clamp(min=1)).tolist()
         self.loss.zero_()
         self.correct.zero_()
         self.seen = 0

@@ -361,9 +361,11 @@ def check_model_fits_data(model: nn.Module, loss_fn, train_pair, loss_name, *, v
         model.train(was_training)
 
 
-def make_batches(config: Config, train_pair) -> Batches:
+def make_batches(config: Config, train_pair, *, rank: int = 0, world: int = 1) -> Batches:
+    """The training batches; ``rank`` of ``world`` takes its shard of each global step."""
     batches = Batches(*train_pair, batch_size=config.batch_size, shuffle=config.shuffle,
-                      replacement=config.replacement, drop_last=config.drop_last, seed=config.seed)
+                      replacement=config.replacement, drop_last=config.drop_last, seed=config.seed,
+                      rank=rank, world=world)
     if len(batches) == 0:
         raise ConfigError(f"batch_size = {config.batch_size} with drop_last = true leaves no batch "
                           f"from {train_pair[0].shape[0]} samples")

@@ -1,0 +1,137 @@
+"""Data-parallel throughput on the CPU: 2 gloo ranks x 1 thread against 1 process x 1 thread.
+
+    python bench/bench_ddp.py [--repeats 3] [--epochs 3] [--batch-size 128]
+
+The job: an MLP 784-512-512-10 on 20,000 random 784-dim inputs (10 classes), SGD with momentum,
+babysitter, validation and report off (pure training). Each repeat runs, interleaved:
+
+- ``one``: one process, one thread, batch B;
+- ``pair``: two independent one-thread processes at once, batch B each: the compute-only
+  reference under the same load as the two ranks (what the cores give without communication);
+- ``ddp``: two ranks (``trainwell.fit`` under torchrun's variables), one thread each, batch B per
+  rank (the global batch 2B); after training, each rank also times bare all-reduces of a
+  gradient-sized float32 buffer (the communication one step makes).
+
+Examples per second come from each run's own epoch times (``history[i]["seconds"]``, the first
+epoch left out: warm-up), so process start-up is not counted. The split of a DDP step:
+compute = the ``pair`` step time, all-reduce = the bare all-reduce time, the rest (waiting for
+the slower rank, DDP's bookkeeping) = step time minus both. Medians over repeats.
+Takes about 2 minutes on an idle 2-core machine.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+N, D, CLASSES, WIDTHS = 20_000, 784, 10, (512, 512)
+ALLREDUCE_REPEATS = 20
+
+
+def worker(args) -> None:
+    import torch
+    from torch import nn
+
+    import trainwell
+
+    torch.set_num_threads(1)
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(N, D, generator=g)
+    y = (X @ torch.randn(D, CLASSES, generator=g)).argmax(1)
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(D, WIDTHS[0]), nn.ReLU(), nn.Linear(WIDTHS[0], WIDTHS[1]), nn.ReLU(),
+                          nn.Linear(WIDTHS[1], CLASSES))
+    run = trainwell.fit(model, (X, y), optimizer="sgd", lr=0.05, momentum=0.9, epochs=args.epochs,
+                        batch_size=args.batch_size, babysit="off", report=False, progress=False,
+                        schedule="constant", seed=0, device="cpu")
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    seconds = statistics.median(m["seconds"] for m in run.history[1:])
+    steps = run.history[1]["step"] - run.history[0]["step"]
+    out = {"examples_per_s": N / seconds, "step_ms": 1e3 * seconds / steps, "world": world}
+    if world > 1:
+        grads = torch.zeros(sum(p.numel() for p in model.parameters()))
+        torch.distributed.barrier()
+        started = time.perf_counter()
+        for _ in range(ALLREDUCE_REPEATS):
+            torch.distributed.all_reduce(grads)
+        out["allreduce_ms"] = 1e3 * (time.perf_counter() - started) / ALLREDUCE_REPEATS
+        out["params"] = grads.numel()
+    if int(os.environ.get("RANK", "0")) == 0:
+        print("RESULT " + json.dumps(out), flush=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _processes(count: int, *, ranks: bool, args) -> list[dict]:
+    """``count`` workers at once: ranks of one job (``ranks``) or independent processes."""
+    port = _free_port()
+    base = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    procs = []
+    for r in range(count):
+        env = dict(base)
+        if ranks:
+            env.update(RANK=str(r), LOCAL_RANK=str(r), WORLD_SIZE=str(count), MASTER_ADDR="127.0.0.1",
+                       MASTER_PORT=str(port))
+        procs.append(subprocess.Popen(
+            [sys.executable, __file__, "--worker", "--epochs", str(args.epochs),
+             "--batch-size", str(args.batch_size)], env=env, stdout=subprocess.PIPE, text=True))
+    results = []
+    for p in procs:
+        out, _ = p.communicate()
+        if p.returncode != 0:
+            raise SystemExit(f"a worker failed (exit {p.returncode})")
+        results += [json.loads(line[len("RESULT "):]) for line in out.splitlines() if line.startswith("RESULT ")]
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args)
+        return
+    rows = {"one": [], "pair": [], "ddp": []}
+    for repeat in range(args.repeats):
+        one, = _processes(1, ranks=False, args=args)
+        pair = _processes(2, ranks=False, args=args)
+        ddp, = _processes(2, ranks=True, args=args)
+        rows["one"].append(one)
+        rows["pair"].append({"examples_per_s": sum(r["examples_per_s"] for r in pair),
+                             "step_ms": statistics.mean(r["step_ms"] for r in pair)})
+        # the job's throughput: both ranks' examples in rank 0's epoch time
+        rows["ddp"].append({**ddp, "examples_per_s": ddp["world"] * ddp["examples_per_s"]})
+        print(f"repeat {repeat + 1}: one {one['examples_per_s']:.0f}/s, pair {rows['pair'][-1]['examples_per_s']:.0f}/s, "
+              f"ddp {rows['ddp'][-1]['examples_per_s']:.0f}/s (step {ddp['step_ms']:.1f} ms, "
+              f"all-reduce {ddp['allreduce_ms']:.1f} ms)", flush=True)
+    med = {k: {key: statistics.median(r[key] for r in v) for key in v[0] if key != "world"}
+           for k, v in rows.items()}
+    step, compute, comm = med["ddp"]["step_ms"], med["pair"]["step_ms"], med["ddp"]["allreduce_ms"]
+    print(json.dumps({
+        "batch_per_rank": args.batch_size, "epochs": args.epochs, "repeats": args.repeats,
+        "examples_per_s": {k: round(v["examples_per_s"]) for k, v in med.items()},
+        "ddp_over_one": round(med["ddp"]["examples_per_s"] / med["one"]["examples_per_s"], 3),
+        "pair_over_one": round(med["pair"]["examples_per_s"] / med["one"]["examples_per_s"], 3),
+        "ddp_step_ms": round(step, 2), "compute_ms": round(compute, 2), "allreduce_ms": round(comm, 2),
+        "other_ms": round(step - compute - comm, 2),
+        "spread_ddp_over_one": [round(d["examples_per_s"] / o["examples_per_s"], 3)
+                                for d, o in zip(rows["ddp"], rows["one"])],
+    }, indent=1))
+
+
+if __name__ == "__main__":
+    main()

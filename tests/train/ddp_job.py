@@ -1,0 +1,69 @@
+"""Data-parallel jobs for tests/train/test_distributed.py, run as ranks by torchrun:
+``torchrun --standalone --nproc-per-node 2 ddp_job.py SPEC.json``.
+
+SPEC is a JSON list of jobs ``{"name", "options", "out"}``: each trains ``model()`` on ``data()``
+with ``trainwell.fit(**options)`` (one process group for all of them); rank 0 saves the final
+weights to ``out`` (safetensors) when given. ``"slow": seconds`` sleeps after every step (a job
+the test kills with SIGKILL part-way); ``"stop_rank0_at": step`` stops rank 0 alone there; the job
+prints ``start step N`` when training starts and ``end step N`` when it returns.
+"""
+import json
+import sys
+import time
+
+import torch
+from safetensors.torch import save_file
+from torch import nn
+
+import trainwell
+
+torch.set_num_threads(1)
+
+
+def data(n=100, d=6):
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(n, d, generator=g)
+    y = (X[:, 0] + 0.5 * X[:, 1] > 0).long() + (X[:, 2] > 1).long()
+    return X, y
+
+
+class Double(nn.Module):
+    """fit keeps the inputs in float32; the model computes in float64 (a tight comparison)."""
+
+    def forward(self, x):
+        return x.double()
+
+
+def model(d=6, dropout=0.0):
+    torch.manual_seed(0)
+    layers = [Double(), nn.Linear(d, 16), nn.Tanh(), nn.Dropout(dropout), nn.Linear(16, 3)]
+    return nn.Sequential(*layers).double()
+
+
+class Job(trainwell.Callback):
+    def __init__(self, slow, stop_rank0_at):
+        self.slow, self.stop_rank0_at = slow, stop_rank0_at
+
+    def on_fit_start(self, state):
+        print(f"start step {state.step}", flush=True)
+
+    def on_after_step(self, state):
+        if self.slow:
+            time.sleep(self.slow)
+        if state.step == self.stop_rank0_at and torch.distributed.get_rank() == 0:
+            state.stop = "rank 0 alone decided to stop"
+
+
+def main(spec_path):
+    for job in json.loads(open(spec_path).read()):
+        X, y = data()
+        options = {"progress": False, "report": False, "seed": 3, "device": "cpu", **job["options"]}
+        run = trainwell.fit(model(dropout=job.get("dropout", 0.0)), (X[:84], y[:84]), val=(X[90:], y[90:]),
+                            callbacks=[Job(job.get("slow", 0), job.get("stop_rank0_at"))], **options)
+        print(f"end step {run.results['steps']}", flush=True)
+        if job.get("out") and int(torch.distributed.get_rank()) == 0:
+            save_file({k: v.contiguous() for k, v in run.model.state_dict().items()}, job["out"])
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
