@@ -458,22 +458,6 @@ def test_a_tiny_lr_does_not_read_as_an_ineffective_weight_decay():
     assert pf.check_regularization(mlp(), XS, YS, F.cross_entropy, "adam", 1e-7, reg, None) == []
 
 
-def test_an_over_confident_start_that_training_removes_is_info_not_a_warning():
-    """He init on the output layer starts above ln C; 20 steps take the excess away (no cause).
-    The same start with an lr too small to move it stays a warning."""
-    model = mlp()
-    with torch.no_grad():
-        model[-1].weight.mul_(30.0)
-    found = pf.check_initial_loss(model(XS), YS, "cross_entropy", F.cross_entropy)
-    assert codes(found) == {"bad_initial_loss"}
-    benign = pf.settle_initial_loss(found, model, XS, YS, F.cross_entropy, "cross_entropy", "sgd", 0.1)
-    assert benign[0].severity == "info" and benign[0].evidence["settles"]
-    assert benign[0].evidence["loss_after"] < benign[0].evidence["initial_loss"]
-    found = pf.check_initial_loss(model(XS), YS, "cross_entropy", F.cross_entropy)
-    stuck = pf.settle_initial_loss(found, model, XS, YS, F.cross_entropy, "cross_entropy", "sgd", 1e-6)
-    assert stuck[0].severity == "warning" and not stuck[0].evidence["settles"]
-
-
 def test_a_deep_linear_stack_that_explodes_is_found_and_ranks_before_its_initial_loss():
     torch.manual_seed(0)
     layers = []

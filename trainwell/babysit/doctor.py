@@ -13,7 +13,7 @@ from trainwell.babysit.monitor import Monitor
 from trainwell.babysit import interventions
 from trainwell.babysit.preflight import preflight, probe_lr, resolve_loss
 from trainwell.train.callbacks import Callback
-from trainwell.babysit.registry import Group, members
+from trainwell.babysit.registry import CODES, Group, members
 from trainwell.train.fit import make_trainer, prepare
 from trainwell.train.parts import build_penalty, optimizer_options
 from trainwell.train.state import Stop, StopKind
@@ -88,12 +88,14 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
     # those findings already say what to fix, so the experiments and the probe are skipped.
     blocking = {f.code for f in findings if f.severity == "error"} & BLOCKING
     if budget_s - (time.perf_counter() - started) > MIN_EXPERIMENT_S and not blocking:
+        # the symptoms found are graded by their fixes (a warning only where the fix helps)
+        symptoms = [f.code for f in findings if f.severity == "warning" and CODES[f.code].graded_by]
         baseline, arms = interventions.experiment(
             p.model, p.train[0], p.train[1], resolve_loss(config.loss)[0], optimizer=config.optimizer,
             lr=probe_lr(config.optimizer, config.lr, probe_options), weight_decay=config.weight_decay or 0.0,
-            options=probe_options, batch_size=config.batch_size, seed=config.seed,
+            options=probe_options, batch_size=config.batch_size, seed=config.seed, symptoms=symptoms,
             budget_s=EXPERIMENT_SHARE * (budget_s - (time.perf_counter() - started)))
-        findings = merge(findings, interventions.findings(baseline, arms))
+        findings = merge(interventions.grade(findings, baseline, arms), interventions.findings(baseline, arms))
     remaining = budget_s - (time.perf_counter() - started)
     if probe and remaining > MIN_PROBE_S and not blocking:
         monitor = Monitor()

@@ -58,8 +58,6 @@ MAX_CLASS_IDS = 50        # ... whole-number targets with at most 50 values are 
 IMBALANCE = 10.0          # class_imbalance: He & Garcia 2009, 10:1 and beyond
 LOSS_RATIO_LOW, LOSS_RATIO_HIGH = 0.5, 1.5   # bad_initial_loss: initial / uniform-guess loss
 REGRESSION_LOSS_RATIO = 3.0   # ... a regression loss above 3x that of predicting zeros
-SETTLE_STEPS = 20         # ... is a cause only if 20 full-batch steps of the user's optimizer do not
-SETTLE_SHARE = 0.5        # ... take at least half of the excess over the uniform guess off the loss
 REGRESSION_FIT = 0.05     # cannot_overfit_small_subset: a regression subset is fitted at 5% of its first loss
 BARELY_MOVED = 0.1        # the overfit run moved its loss < 10%: the lr is too low
 NO_SHRINK = 1e-2          # regularization_not_effective: one decay step (float64) shrinks ||w|| by less
@@ -442,36 +440,6 @@ def check_initial_loss(out, y, kind: str, loss_fn) -> list[Finding]:
                  fix=("scale down the last layer's initial weights (e.g. x0.01, bias 0) and standardize "
                       "the inputs, so the untrained outputs are near zero" if ratio > 1 else
                       "check that the loss averages over the batch and the targets are not leaked into the inputs"))]
-
-
-def settle_initial_loss(found, model, x, y, loss_fn, kind, optimizer_spec, lr, options=None) -> list[Finding]:
-    """Judge an over-confident initial loss as a *cause* only if training does not take it away.
-
-    He initialization of the output layer or unstandardized regression targets start a healthy
-    run above the uniform guess; its first steps remove the excess. So ``SETTLE_STEPS``
-    full-batch steps with the user's optimizer and lr run on a copy: when they take at least
-    ``SETTLE_SHARE`` of the excess off (``loss_after`` in the evidence), the finding is kept as
-    ``info`` (a fact about the start, no problem); otherwise it stays a warning, with the probe's
-    loss as evidence. An under-confident or non-finite initial loss is returned as it is."""
-    out = []
-    for f in found:
-        value, expected, ratio = f.evidence.get("initial_loss"), f.evidence.get("expected"), f.evidence.get("ratio")
-        if f.severity == "error" or ratio is None or ratio <= 1 or expected is None:
-            out.append(f)
-            continue
-        run = _short_run(copy.deepcopy(model), x, y, loss_fn, kind, optimizer_spec, lr, SETTLE_STEPS, options,
-                         stop_early=False)
-        after = run["last"]
-        settled = math.isfinite(after) and value - after >= SETTLE_SHARE * (value - expected)
-        f.evidence.update(loss_after=after, settle_steps=run["steps"], settles=settled)
-        if settled:
-            f.severity = "info"
-            f.message += (f"; {run['steps']} steps of training take it to {after:.4g}, so it is no cause "
-                          f"(a large output init or target scale that training removes)")
-        else:
-            f.message += f"; {run['steps']} steps of training leave it at {after:.4g}"
-        out.append(f)
-    return out
 
 
 def _run_hooked(model, x, handles) -> None:
@@ -930,8 +898,7 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
         if "exploding_activations" not in {f.code for f in findings}:
             findings += check_layer_outputs(work, xb, layers)
         if loss_usable:
-            findings += settle_initial_loss(check_initial_loss(out, yb, kind, loss_fn), model, xb, yb, loss_fn,
-                                            kind, optimizer, lr, optimizer_options)
+            findings += check_initial_loss(out, yb, kind, loss_fn)
             findings += check_symmetry(copy.deepcopy(model).train(), xb, yb, loss_fn, layers)
             if within_budget("gradient check"):
                 gx, gy = xb[:GRADCHECK_ROWS], yb[:GRADCHECK_ROWS]

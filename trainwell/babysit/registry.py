@@ -3,6 +3,7 @@
 A record holds everything about its code: when it is measured (``phase``), its default
 ``severity``, what is ``measures``-ured, the ``threshold`` in words with its ``source``, the
 ``fix``, its named ``thresholds`` (the constants, "module.NAME" under trainwell/babysit/), the
+fixes a symptom is ``graded_by`` (interventions.grade: a warning only when its fix helps), the
 groups it belongs to and what it ``explains`` (the ranking's ``CAUSES`` and ``TRAINING_SYMPTOMS``
 are derived from these), when its in-training rule runs (``runs``), what happens when it is
 found (``stops_run``, ``stops_unrepaired``, ``unhealthy``, ``settle_epochs``) and its repair
@@ -94,6 +95,8 @@ class FindingSpec:
     explains_in_training: tuple = ()    # ... when that one was measured during training
     runs: Runs | None = None            # in-training codes: when rules.<code> runs
     thresholds: tuple = ()              # "module.NAME" of the named constants it is judged by
+    graded_by: tuple = ()               # pre-flight symptoms: the fixes (interventions.SYMPTOM_ARMS) whose
+                                        # help decides warning (it hurts) or info (it does not)
     stops_run: bool = False
     stops_unrepaired: bool = False
     unhealthy: bool = False
@@ -170,6 +173,7 @@ CODES = {spec.code: spec for spec in (
         explains=(Group.INIT, "bad_initial_loss", "cannot_overfit_small_subset", Group.OPTIMIZATION),
         thresholds=("preflight.MEAN_OFF", "preflight.STD_HIGH", "preflight.STD_LOW",
                     "preflight.SCALE_SPREAD"),
+        graded_by=('standardize inputs',),
         plan=plan_unnormalized,
     ),
     FindingSpec(
@@ -192,6 +196,7 @@ CODES = {spec.code: spec for spec in (
         fix="initialize with small random numbers: Xavier (tanh) or He (ReLU) init",
         groups=(Group.INIT, Group.REINIT),
         explains=("bad_initial_loss", "cannot_overfit_small_subset", "vanishing_gradients", Group.SLOW),
+        graded_by=('reinit',),
         plan=plan_init,
     ),
     FindingSpec(
@@ -204,6 +209,7 @@ CODES = {spec.code: spec for spec in (
         groups=(Group.INIT, Group.UNIT_STATISTICS, Group.REINIT),
         explains=("bad_initial_loss", "cannot_overfit_small_subset", "vanishing_gradients", Group.SLOW),
         thresholds=("preflight.SATURATED_SHARE", "probes.TANH_SATURATION", "probes.SIGMOID_SATURATION"),
+        graded_by=('reinit',),
         plan=plan_init,
     ),
     FindingSpec(
@@ -219,6 +225,7 @@ CODES = {spec.code: spec for spec in (
         groups=(Group.INIT, Group.UNIT_STATISTICS, Group.REINIT),
         explains=("bad_initial_loss", "cannot_overfit_small_subset", "vanishing_gradients", Group.SLOW),
         thresholds=("preflight.VANISHING_STD",),
+        graded_by=('reinit',),
         plan=plan_init,
     ),
     FindingSpec(
@@ -234,6 +241,7 @@ CODES = {spec.code: spec for spec in (
                   Group.DIVERGED),
         thresholds=("preflight.EXPLODING_STD",),
         unhealthy=True,
+        graded_by=('reinit',),
         plan=plan_init,
     ),
     FindingSpec(
@@ -248,6 +256,7 @@ CODES = {spec.code: spec for spec in (
                   "vanishing_activations"),
         thresholds=("preflight.DEAD_SHARE",),
         unhealthy=True,
+        graded_by=('reinit',),
         plan=plan_init,
     ),
     FindingSpec(
@@ -264,7 +273,9 @@ CODES = {spec.code: spec for spec in (
         fix="shrink the last layer's initial weights (e.g. x0.01) and zero its bias; standardize the inputs",
         explains=(Group.DIVERGED,),
         thresholds=("preflight.LOSS_RATIO_LOW", "preflight.LOSS_RATIO_HIGH", "preflight.EXCESS_NATS",
-                    "preflight.REGRESSION_LOSS_RATIO", "preflight.SETTLE_STEPS", "preflight.SETTLE_SHARE"),
+                    "preflight.REGRESSION_LOSS_RATIO", "interventions.NOISE_FACTOR",
+                    "interventions.SAMPLING_Z", "interventions.MIN_GAIN"),
+        graded_by=('shrink output layer', 'reinit'),
         plan=plan_bad_initial_loss,
     ),
     FindingSpec(
