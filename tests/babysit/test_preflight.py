@@ -482,3 +482,23 @@ def test_labels_that_do_not_belong_to_their_rows_are_found():
     assert codes(found) == {"label_problem"} and found[0].severity == "warning"
     e = found[0].evidence
     assert e["memorized_acc"] >= pf.MEMORIZED_ACC and e["unseen_acc"] <= e["chance"] + e["margin"]
+
+
+def test_a_users_nll_on_raw_logits_is_a_loss_output_mismatch_and_its_healthy_twins_are_not():
+    """A user's loss calling nll_loss on raw logits falls 1:1 as every output grows (no bound):
+    loss_output_mismatch, not an lr problem. The same loss after log_softmax, cross-entropy and
+    a margin loss are unchanged by a common shift, so nothing is found for them."""
+    def raw_nll(out, y):
+        return F.nll_loss(out, y)
+
+    def log_softmax_nll(out, y):
+        return F.nll_loss(F.log_softmax(out, dim=1), y)
+
+    found = pf.preflight(mlp(), XS, YS, loss=raw_nll, cheap_only=True)
+    mismatch = [f for f in found if f.code == "loss_output_mismatch"]
+    assert mismatch and "without bound" in mismatch[0].message and mismatch[0].severity == "error"
+    shifts = mismatch[0].evidence["loss_at_shift"]
+    assert shifts[0.0] - shifts[pf.LOSS_SHIFT] == pytest.approx(pf.LOSS_SHIFT, rel=1e-3)
+    for healthy in (log_softmax_nll, lambda out, y: F.cross_entropy(out, y),
+                    lambda out, y: F.multi_margin_loss(out, y)):
+        assert "loss_output_mismatch" not in codes(pf.preflight(mlp(), XS, YS, loss=healthy, cheap_only=True))

@@ -55,6 +55,9 @@ PROBABILITY_TOLERANCE = 1e-3   # label_problem: target rows summing to 1 within 
 ROW_SUM_TOLERANCE = 1e-4  # loss_output_mismatch: output rows summing to 1 (softmax) within this
 LOG_PROB_SLACK = 1e-6     # ... log-probabilities are <= 0 up to rounding
 MAX_CLASS_IDS = 50        # ... whole-number targets with at most 50 values are class ids
+LOSS_SHIFT = 100.0        # loss_output_mismatch: every output raised by 100 ...
+UNBOUNDED_DROP = 0.5      # ... lowers the loss by at least half of that: it falls without bound as the outputs
+                          # grow (NLL on raw logits: -out[y] falls 1:1; softmax losses are shift-invariant)
 IMBALANCE = 10.0          # class_imbalance: He & Garcia 2009, 10:1 and beyond
 LOSS_RATIO_LOW, LOSS_RATIO_HIGH = 0.5, 1.5   # bad_initial_loss: initial / uniform-guess loss
 REGRESSION_LOSS_RATIO = 3.0   # ... a regression loss above 3x that of predicting zeros
@@ -374,6 +377,8 @@ def check_loss_output(out, y, kind: str, loss_fn, *, last: tuple, num_classes) -
     if kind in ("bce", "bce_prob") and not torch.is_floating_point(y) and width > 1:
         mismatch(f"{kind} with {width} outputs and integer class ids: use cross_entropy for several classes",
                  "use cross_entropy (softmax over the classes) for class ids")
+    if kind == "other" and not found:
+        found += check_loss_bounded(out, y, loss_fn, last=last)
     if _ids_outside(y, width, kind) and out.is_cuda:
         # class ids outside 0..width-1 make a CUDA loss kernel fail with a device-side assert,
         # which poisons the process's CUDA context: ask the same question on CPU copies
@@ -390,6 +395,37 @@ def check_loss_output(out, y, kind: str, loss_fn, *, last: tuple, num_classes) -
                  f"{tuple(y.shape)} ({y.dtype}): {exc}".strip(),
                  "make the output shape and target dtype match the loss", error=str(exc)[:200])
     return found
+
+
+def check_loss_bounded(out, y, loss_fn, *, last: tuple) -> list[Finding]:
+    """A user's loss that falls without bound as every output grows: raising all outputs by
+    ``LOSS_SHIFT`` lowers it by at least ``UNBOUNDED_DROP`` x the shift (and by more at 10x the
+    shift). A loss of that kind rewards the outputs for growing, not for ranking the right class
+    first: a log-likelihood on raw logits (F.nll_loss without log_softmax), a negated score.
+    Softmax and margin losses are unchanged by a common shift; regression losses rise."""
+    if not torch.is_floating_point(out) or _ids_outside(y, out.shape[-1] if out.ndim >= 2 else 1, "other"):
+        return []
+    try:
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            o = out.detach()
+            values = [float(loss_fn(o + shift, y)) for shift in (0.0, LOSS_SHIFT, 10 * LOSS_SHIFT)]
+    except Exception:               # a loss that fails on the output is reported by check_loss_output
+        return []
+    if not all(math.isfinite(v) for v in values):
+        return []
+    base, once, tenfold = values
+    if base - once < UNBOUNDED_DROP * LOSS_SHIFT or once - tenfold < UNBOUNDED_DROP * 9 * LOSS_SHIFT:
+        return []
+    last_name, last_module = last
+    return [make("loss_output_mismatch",
+                 f"the loss falls without bound as the outputs grow ({base:.4g} -> {once:.4g} -> {tenfold:.4g} with "
+                 f"every output raised by {LOSS_SHIFT:g} and {10 * LOSS_SHIFT:g}): it rewards large outputs, not the "
+                 f"right class (a log-likelihood such as nll_loss on raw logits, with no log_softmax)",
+                 evidence={"loss_at_shift": dict(zip((0.0, LOSS_SHIFT, 10 * LOSS_SHIFT), values)), "loss": "other",
+                           "last_module": type(last_module).__name__ if last_module is not None else None},
+                 where=last_name,
+                 fix="apply log_softmax to the outputs before nll_loss, or use cross_entropy on the logits")]
 
 
 def _uninformative(out, kind):

@@ -136,6 +136,7 @@ CODES = {spec.code: spec for spec in (
         "loss_output_mismatch", "preflight", "error",
         measures="the model's last module and output values against the loss: softmax rows summing to 1 or "
                  "log-probabilities before a loss that takes logits, a sigmoid before a from-logits loss, a "
+                 "user's loss that falls without bound as every output grows (NLL on raw logits), a "
                  "regression loss on class ids, an output width that does not fit the classes, a loss that "
                  "fails on the output",
         threshold="any; a final tanh / hardtanh / softsign / ReLU / softplus before a from-logits loss (the "
@@ -145,7 +146,7 @@ CODES = {spec.code: spec for spec in (
             "class ids",
         groups=(Group.DATA,),
         explains=("bad_initial_loss", "cannot_overfit_small_subset", Group.OPTIMIZATION),
-        thresholds=("preflight.ROW_SUM_TOLERANCE",),
+        thresholds=("preflight.ROW_SUM_TOLERANCE", "preflight.LOSS_SHIFT", "preflight.UNBOUNDED_DROP"),
         stops_unrepaired=True,
         plan=plan_output_mismatch,
     ),
