@@ -158,3 +158,21 @@ def test_a_setting_arm_near_zero_loss_is_no_cause():
                   before=2.3, after=0.009, acc=0.99, rows=512)
     assert less.after * iv.HELP_RATIO <= base.after and less.fall >= iv.HELPS
     assert iv.findings(base, [less]) == []
+
+
+def test_the_probes_lr_warnings_are_graded_by_the_lr_arms():
+    """An lr warning measured during the probe is kept only when a lower lr trains significantly
+    better than the setup (against its repeat); an error (a divergence) is never graded away."""
+    def arms(lower_acc):
+        base = iv.Arm("setup", "", "", before=2.3, after=0.3, acc=0.90, rows=512)
+        repeat = iv.Arm("setup (repeat)", "", "", before=2.3, after=0.31, acc=0.89, rows=512, extra={"repeat": True})
+        lower = iv.Arm("lr x0.1", "lr_too_high", "lr 0.01 instead of 0.1", before=2.3, after=0.2, acc=lower_acc,
+                       rows=512)
+        return base, [repeat, lower]
+    for lower_acc, severity in ((0.91, "info"), (0.97, "warning")):
+        base, ran = arms(lower_acc)
+        found = [make("lr_too_high", "rising", evidence={"step": 40}),
+                 make("loss_exploding", "3x", evidence={"step": 40})]
+        graded_ = {f.code: f for f in iv.grade(found, base, ran)}
+        assert graded_["lr_too_high"].severity == severity
+        assert graded_["loss_exploding"].severity == "error" and "harm" not in graded_["loss_exploding"].evidence

@@ -93,14 +93,18 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
         baseline, arms = interventions.experiment(
             p.model, p.train[0], p.train[1], resolve_loss(config.loss)[0], optimizer=config.optimizer,
             lr=probe_lr(config.optimizer, config.lr, probe_options), weight_decay=config.weight_decay or 0.0,
-            options=probe_options, batch_size=config.batch_size, seed=config.seed, symptoms=symptoms,
+            options=probe_options, batch_size=config.batch_size, seed=config.seed, symptoms=symptoms, repeat=True,
             budget_s=EXPERIMENT_SHARE * (budget_s - (time.perf_counter() - started)))
         findings = merge(interventions.grade(findings, baseline, arms), interventions.findings(baseline, arms))
+    else:
+        baseline, arms = None, []
     remaining = budget_s - (time.perf_counter() - started)
     if probe and remaining > MIN_PROBE_S and not blocking:
         monitor = Monitor()
         trainer = make_trainer(p, extra_callbacks=[monitor, _Deadline(remaining)])
         trainer.state.total_steps = probe_steps(trainer.state.total_steps, trainer.state.steps_per_epoch)
         trainer.fit()
-        findings += monitor.findings
+        # the probe's lr warnings are graded by the experiment's lr arms (a lower / higher lr that
+        # trains no better is no cause)
+        findings += interventions.grade(monitor.findings, baseline, arms) if baseline is not None else monitor.findings
     return Diagnosis(findings)

@@ -194,13 +194,14 @@ def _differs(value, default) -> bool:
 
 def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_decay: float = 0.0,
                options: dict | None = None, batch_size: int = 64, steps: int = STEPS, seed: int = 0,
-               budget_s: float | None = None, symptoms=(), settings: bool = True) -> tuple:
+               budget_s: float | None = None, symptoms=(), settings: bool = True, repeat: bool = False) -> tuple:
     """``(baseline, arms)``: the setup itself and each candidate change, trained ``steps`` steps
     from the same weights on the same batches. The model is never modified. With ``budget_s``,
     an arm still running when it is spent stops (``extra["timed_out"]``: it counts for nothing)
     and the arms after it are not run. ``symptoms``: codes found before (their records'
     ``graded_by`` fixes are tried, after a repeat of the setup on other batches: ``grade`` reads
-    them); ``settings=False`` leaves out the lr and setting arms (only the symptoms' fixes run)."""
+    them); ``settings=False`` leaves out the lr and setting arms (only the symptoms' fixes run);
+    ``repeat``: run the repeat even with no symptom (to grade later findings by the lr arms)."""
     deadline = None if budget_s is None else time.perf_counter() + budget_s
     options = {k: v for k, v in (options or {}).items() if k not in ("lr", "weight_decay")}
     device = next((p.device for p in model.parameters()), X.device)
@@ -277,8 +278,8 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
 
     baseline = train(Arm("setup", "", "the setup as configured"), lr, weight_decay, options, False)
     candidates = candidate_arms(model, lr=lr, weight_decay=weight_decay, options=options) if settings else []
-    fixes = list(dict.fromkeys(name for code in symptoms for name in CODES[code].graded_by))
-    if fixes:
+    fixes = list(dict.fromkeys(name for code in symptoms for name in CODES[code].graded_by if name in SYMPTOM_ARMS))
+    if fixes or repeat:
         repeat = Arm("setup (repeat)", "", "the setup on other batches and dropout masks", extra={"repeat": True})
         candidates = [(repeat, lr, weight_decay, options, False, None, None,
                        draw(torch.Generator().manual_seed(seed + REPEAT_SEED)), seed + REPEAT_SEED)] + candidates
@@ -351,19 +352,22 @@ def _fix(arm: Arm) -> str:
 
 
 def grade(found: list, baseline: Arm, arms: list) -> list[Finding]:
-    """``found`` with each pre-flight symptom graded by its fix (``CODES[code].graded_by``): a
-    warning stays a warning when a fix ends ``significant``-ly lower than the setup (evidence
-    ``harm``), else it becomes ``info`` (the symptom is present but does not hurt this run).
-    Findings without a fix that ran, errors and in-training findings are returned unchanged."""
+    """``found`` with each symptom graded by its fixes (``CODES[code].graded_by``: a symptom arm,
+    or the lr arms for the probe's lr warnings): a warning stays a warning when a fix trains
+    ``significant``-ly better than the setup (evidence ``harm``), else it becomes ``info`` (the
+    symptom is present but does not hurt this run). Errors, findings without a fix that ran and
+    unit statistics measured during training are returned unchanged; nothing is graded without a
+    repeat of the setup (the noise)."""
     if baseline.extra.get("timed_out"):
         return list(found)
     repeat = next((a for a in arms if a.extra.get("repeat")), None)
     if repeat is None or repeat.extra.get("timed_out"):
         return list(found)
-    ran = {a.name: a for a in arms if a.extra.get("grades") and not a.extra.get("timed_out")}
+    ran = {a.name: a for a in arms if not a.extra.get("timed_out")}
     for f in found:
         tried = [ran[n] for n in CODES[f.code].graded_by if n in ran]
-        if f.severity != "warning" or f.in_training or not tried:
+        # a unit statistic measured during training is a symptom of the updates, not of the init
+        if f.severity != "warning" or (f.in_training and CODES[f.code].phase == "preflight") or not tried:
             continue
         best = max(tried, key=lambda a: gain(baseline, a))
         hurts = significant(baseline, best, repeat)

@@ -95,8 +95,8 @@ class FindingSpec:
     explains_in_training: tuple = ()    # ... when that one was measured during training
     runs: Runs | None = None            # in-training codes: when rules.<code> runs
     thresholds: tuple = ()              # "module.NAME" of the named constants it is judged by
-    graded_by: tuple = ()               # pre-flight symptoms: the fixes (interventions.SYMPTOM_ARMS) whose
-                                        # help decides warning (it hurts) or info (it does not)
+    graded_by: tuple = ()               # symptoms: the interventions' arms (SYMPTOM_ARMS, lr arms) whose help
+                                        # decides warning (it hurts) or info (it does not; doctor, repair)
     stops_run: bool = False
     stops_unrepaired: bool = False
     unhealthy: bool = False
@@ -400,6 +400,7 @@ CODES = {spec.code: spec for spec in (
         runs=Runs.PER_EPOCH,
         thresholds=("rules.OSCILLATION", "rules.SETTLED", "rules.OSCILLATION_EPOCHS", "rules.EPOCH_RISE",
                     "rules.CONVERGED"),
+        graded_by=('lr x0.1', 'lr x0.01'),
         plan=plan_oscillating,
     ),
     FindingSpec(
@@ -416,6 +417,7 @@ CODES = {spec.code: spec for spec in (
         runs=Runs.PER_SAMPLE,
         thresholds=("rules.RISE", "rules.CONVERGED", "rules.DIVERGENCE_FACTOR"),
         unhealthy=True,
+        graded_by=('lr x0.1', 'lr x0.01'),
         plan=plan_diverged,
     ),
     FindingSpec(
@@ -451,6 +453,7 @@ CODES = {spec.code: spec for spec in (
         runs=Runs.SAMPLES_ONLY,
         thresholds=("ratios.RATIO_HIGH", "ratios.EXTREME_RATIO", "ratios.STEP_REPLACES", "rules.FALLING",
                     "rules.CONVERGED"),
+        graded_by=('lr x0.1', 'lr x0.01'),
         plan=plan_update_ratio_high,
     ),
     FindingSpec(
@@ -466,6 +469,7 @@ CODES = {spec.code: spec for spec in (
         runs=Runs.PER_EPOCH,
         thresholds=("rules.BARELY", "ratios.SLOW_RATIO"),
         settle_epochs=1,
+        graded_by=('lr x10', 'lr x100', 'lr x1000'),
         plan=plan_lr_too_low,
     ),
     FindingSpec(
@@ -480,6 +484,7 @@ CODES = {spec.code: spec for spec in (
         runs=Runs.SAMPLES_ONLY,
         thresholds=("ratios.RATIO_LOW", "rules.ANNEALING"),
         settle_epochs=1,
+        graded_by=('lr x10', 'lr x100', 'lr x1000'),
         plan=plan_update_ratio_low,
     ),
     FindingSpec(
@@ -496,6 +501,7 @@ CODES = {spec.code: spec for spec in (
         runs=Runs.PER_EPOCH,
         thresholds=("rules.FLAT", "rules.PLATEAU_LEVEL", "rules.LEARNED", "rules.ANNEALED", "rules.FITTED"),
         settle_epochs=3,
+        graded_by=('lr x10', 'lr x100', 'lr x1000'),
         plan=plan_plateau,
     ),
     FindingSpec(

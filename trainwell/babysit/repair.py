@@ -5,9 +5,10 @@ that addresses the cause -> roll back to the last good state -> continue.
 
 1. at fit start runs the cheap pre-flight checks (data, labels, loss/output, input statistics,
    activation statistics, initial loss, symmetry: one forward pass, no training) on the
-   training data, grades the symptoms among them by their fixes (``interventions.grade``: a
-   symptom whose fix does not train better is info and left alone) and repairs what hurts before
-   the first step, with the fix that helped;
+   training data, grades the symptoms among them by their fixes when the run is long enough for
+   the experiment to cost <= 10% of it (``interventions.grade``: a symptom whose fix does not
+   train better is info and left alone) and repairs what hurts before the first step, with the
+   fix that helped;
 2. keeps snapshots: the start (after those repairs) and the last healthy epoch end;
 3. reads the monitor's new findings after every step and epoch; for one it can fix it picks the
    root cause first (``Diagnosis.ranked``), asks the code's planner (``registry.CODES[code].plan``,
@@ -43,7 +44,10 @@ SETTLE_WARNINGS = 2         # warnings wait until the first full epoch after a r
                             # first steps after a change are transients (large update ratios after a
                             # re-initialization, units that have not yet woken up)
 GRADE_BUDGET_S = 15.0       # grading the pre-flight symptoms by their fixes (interventions.grade) at fit
-                            # start: at most this long (a few arms of interventions.STEPS steps)
+                            # start: at most this long (a few arms of interventions.STEPS steps) ...
+GRADE_SHARE = 0.1           # ... and only when its steps (the setup, its repeat, each fix) are at most 10%
+                            # of the run's: a short run repairs its symptoms ungraded (the fixes are cheap
+                            # and harmless: a re-init, a shrunk output layer, standardized inputs)
 SEED_OFFSET = 101           # re-initialization seed: config.seed + 101 + repairs so far, apart from the
                             # run's own streams (config.seed, config.seed + 1 for augmentation)
 REINIT_CODES = members(Group.REINIT)
@@ -228,11 +232,13 @@ class Repairer:
                 return
 
     def _grade(self, state, found) -> list:
-        """The symptoms among ``found`` graded by their fixes (interventions.grade): a symptom
-        whose fix does not train better becomes info and is left alone; one that hurts keeps the
-        fix that helped as its repair (``interventions.repair_plan``)."""
+        """The symptoms among ``found`` graded by their fixes (interventions.grade) when the
+        experiment costs at most ``GRADE_SHARE`` of the run: a symptom whose fix does not train
+        better becomes info and is left alone; one that hurts keeps the fix that helped as its
+        repair (``interventions.repair_plan``)."""
         symptoms = [f.code for f in found if f.severity == "warning" and CODES[f.code].graded_by]
-        if not symptoms:
+        fixes = {name for code in symptoms for name in CODES[code].graded_by if name in interventions.SYMPTOM_ARMS}
+        if not fixes or (2 + len(fixes)) * interventions.STEPS > GRADE_SHARE * (state.total_steps or 0):
             return found
         controls = state.controls
         config = controls.config
