@@ -400,6 +400,13 @@ def evaluate(s: Setup, killed: bool, *, repair: bool) -> dict:
            "arch": s.arch, "killed": killed, "alarms": alarms, "top1": primary,
            "found": bool(set(alarms) & expected), "top1_ok": primary in expected, "seconds": seconds,
            "error": error}
+    if repair and not s.mutation:       # no harm to a healthy run under babysit="repair" (<= 0.5 points)
+        accs = {}
+        for mode in ("repair", "off"):
+            model, splits, opts = build(s)
+            accs[mode] = trainwell.fit(model, splits, **BASE, **opts, babysit=mode).results["test"].get("acc")
+        if None not in accs.values():
+            row["healthy_harm"] = accs["off"] - accs["repair"]
     if repair and killed and s.mutation:
         model, splits, opts = build(s)
         pm, pt = build(replace(s, mutation=""))[0], time.perf_counter()
@@ -429,11 +436,17 @@ def summarize(rows: list) -> dict:
             "recall": pct([r["found"] for r in broken], len(broken)),
             "top1": pct([r["top1_ok"] for r in broken], len(broken)),
             "false_alarms": pct([bool(r["alarms"]) for r in quiet], len(quiet)),
+            # the same without gradient_mismatch on buggy_backward: a wrong backward is a real code
+            # bug even where a 2x gradient (a 2x lr) does not cost 3 points
+            "false_alarms_but_code_bugs": pct([bool(set(r["alarms"]) - {"gradient_mismatch"}) for r in quiet],
+                                              len(quiet)),
             "repairs": pct([r["repaired"] for r in rep], len(rep)) if rep else None,
             "repair_cost_median": statistics.median([r["repair_cost"] for r in rep if "repair_cost" in r])
             if any("repair_cost" in r for r in rep) else None,
             "doctor_s_median": statistics.median([r["seconds"] for r in rows]) if rows else None,
-            "doctor_s_max": max((r["seconds"] for r in rows), default=None)}
+            "doctor_s_max": max((r["seconds"] for r in rows), default=None),
+            "repaired_of": len(rep), "doctor_over_60s": sum(r["seconds"] > 60 for r in rows),
+            "healthy_harm_max": max((100 * r["healthy_harm"] for r in rows if "healthy_harm" in r), default=None)}
 
 
 def report(rows: list) -> str:
@@ -444,8 +457,9 @@ def report(rows: list) -> str:
                                     and (not r["mutation"] or r["family"] in HELD_OUT_FAMILIES)],
         "held-out architectures (CNN, ResNet)": [r for r in rows if r["arch"] in HELD_OUT_ARCHS],
     }
-    keys = ["setups", "broken", "healthy_or_harmless", "recall", "top1", "false_alarms", "repairs",
-            "repair_cost_median", "doctor_s_median", "doctor_s_max"]
+    keys = ["setups", "broken", "healthy_or_harmless", "recall", "top1", "false_alarms",
+            "false_alarms_but_code_bugs", "repairs",
+            "repaired_of", "repair_cost_median", "healthy_harm_max", "doctor_s_median", "doctor_s_max", "doctor_over_60s"]
     sums = {g: summarize(rs) for g, rs in groups.items()}
     fmt = lambda v: "-" if v is None else (f"{v:.1f}" if isinstance(v, float) else str(v))  # noqa: E731
     lines = ["| metric | " + " | ".join(groups) + " |", "| --- |" + " --- |" * len(groups)]
@@ -465,7 +479,13 @@ def main(argv=None) -> int:
     ap.add_argument("--check", action="store_true", help="recompute the labels and compare with the stored ones")
     ap.add_argument("--repair", action="store_true", help="also run babysit='repair' on the killed mutants")
     ap.add_argument("--operators", default="", help="comma-separated operator names (default all)")
+    ap.add_argument("--json", default="", help="also write the evaluated rows to this JSON file")
+    ap.add_argument("--combine", nargs="*", default=None, help="print the report of rows from these JSON files")
     args = ap.parse_args(argv)
+    if args.combine is not None:
+        rows = [r for path in args.combine for r in json.loads(Path(path).read_text())]
+        print(report(rows))
+        return 0
     chosen = set(filter(None, args.operators.split(","))) or set(OPERATORS)
     torch.set_num_threads(1)
     by_parent = {}
@@ -493,6 +513,8 @@ def main(argv=None) -> int:
             rows.append(evaluate(s, stored[s.name]["killed"], repair=args.repair))
             print(f"{rows[-1]['name']}: killed={rows[-1]['killed']} top1={rows[-1]['top1']} "
                   f"alarms={rows[-1]['alarms']} {rows[-1]['seconds']:.1f}s", file=sys.stderr)
+            if args.json:
+                Path(args.json).write_text(json.dumps(rows, indent=1))
     print(report(rows))
     return 0
 
