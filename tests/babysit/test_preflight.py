@@ -71,6 +71,9 @@ def test_tiny_bottleneck_cannot_overfit_but_wide_model_can():
     found = pf.check_overfit(narrow, X[:20], Y[:20], F.cross_entropy, "cross_entropy", "adam", 1e-3)
     assert codes(found) == {"cannot_overfit_small_subset"}
     assert pf.check_overfit(mlp(), X[:20], Y[:20], F.cross_entropy, "cross_entropy", "adam", 1e-3) == []
+    # cut by the budget before it could decide: no verdict (the pre-flight reports it as skipped)
+    assert pf.check_overfit(narrow, X[:20], Y[:20], F.cross_entropy, "cross_entropy", "adam", 1e-3,
+                            deadline=time.perf_counter()) is None
 
 
 def test_overfit_blames_the_learning_rate_when_adam_succeeds():

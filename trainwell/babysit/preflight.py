@@ -661,6 +661,7 @@ def _short_run(model, x, y, loss_fn, kind, optimizer_spec, lr, steps, options=No
         group["lr"] = group_lr
     model.train()
     first = None
+    cut = False
     trace = []
     passes = []                        # (loss, output) of each closure call in this step
 
@@ -676,6 +677,7 @@ def _short_run(model, x, y, loss_fn, kind, optimizer_spec, lr, steps, options=No
     for step in range(1, steps + 1):
         if deadline is not None and step > 1 and time.perf_counter() > deadline:
             steps = step - 1
+            cut = True
             break                      # the budget is spent: what ran so far is the answer
         passes.clear()
         take_step(opt, closure)
@@ -694,19 +696,26 @@ def _short_run(model, x, y, loss_fn, kind, optimizer_spec, lr, steps, options=No
                 return {"first": first, "last": value, "acc": values[1] if acc is not None else None,
                         "steps": step, "trace": trace, "ok": True}
     return {"first": first, "last": trace[-1], "acc": values[1] if acc is not None else None,
-            "steps": steps, "trace": trace, "ok": False}
+            "steps": steps, "trace": trace, "ok": False, "cut": cut}
 
 
-def check_overfit(model, x, y, loss_fn, kind, optimizer_spec, lr, options=None) -> list[Finding]:
+def check_overfit(model, x, y, loss_fn, kind, optimizer_spec, lr, options=None, *,
+                  deadline: float | None = None) -> list[Finding] | None:
     """Notes 004: overfit ~20 examples with regularization off. A failure with the user's optimizer
     (with the run's ``options``: build_optimizer's keywords) is re-run with Adam lr=1e-3: if that
-    succeeds the learning rate is to blame, not the model."""
+    succeeds the learning rate is to blame, not the model. None: a run was cut at ``deadline``
+    before it could decide (the caller reports the check as skipped)."""
     start = copy.deepcopy(model)
     _disable_regularization(start)
-    user = _short_run(copy.deepcopy(start), x, y, loss_fn, kind, optimizer_spec, lr, OVERFIT_STEPS, options)
+    user = _short_run(copy.deepcopy(start), x, y, loss_fn, kind, optimizer_spec, lr, OVERFIT_STEPS, options,
+                      deadline=deadline)
     if user["ok"]:
         return []
-    ref = _short_run(copy.deepcopy(start), x, y, loss_fn, kind, "adam", 1e-3, REFERENCE_STEPS)
+    if user.get("cut"):
+        return None
+    ref = _short_run(copy.deepcopy(start), x, y, loss_fn, kind, "adam", 1e-3, REFERENCE_STEPS, deadline=deadline)
+    if ref.get("cut"):
+        return None
     evidence = {"rows": int(x.shape[0]), "lr": lr, "user_run": user, "reference_adam_1e-3": ref}
     if ref["ok"]:
         first, last = user["first"], user["last"]
@@ -956,8 +965,12 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
                                                    deadline=started + budget_s)
             if within_budget("overfit a small subset"):
                 sub = perm[:OVERFIT_ROWS]
-                findings += check_overfit(model, X[sub].to(device), y[sub].to(device), loss_fn, kind, optimizer, lr,
-                                          optimizer_options)
+                overfit = check_overfit(model, X[sub].to(device), y[sub].to(device), loss_fn, kind, optimizer, lr,
+                                        optimizer_options, deadline=started + budget_s)
+                if overfit is None:
+                    skipped.append("overfit a small subset")
+                else:
+                    findings += overfit
     finally:
         torch.set_rng_state(torch_state)
     elapsed = time.perf_counter() - started
