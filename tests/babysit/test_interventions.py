@@ -176,3 +176,13 @@ def test_the_probes_lr_warnings_are_graded_by_the_lr_arms():
         graded_ = {f.code: f for f in iv.grade(found, base, ran)}
         assert graded_["lr_too_high"].severity == severity
         assert graded_["loss_exploding"].severity == "error" and "harm" not in graded_["loss_exploding"].evidence
+
+
+def test_the_runs_clipping_is_part_of_the_setup_and_a_tiny_clip_is_named():
+    """clip_norm = 1e-4 caps every step: the setup (clipped like the run) barely learns, the same
+    steps without clipping learn: optimizer_setting names the clip; with no clipping set, no arm."""
+    baseline, arms, found = run(mlp(), lr=0.05, clip_norm=1e-4)
+    assert baseline.fall < iv.STUCK
+    f = next(f for f in found if f.code == "optimizer_setting")
+    assert f.evidence["intervention"] == "no clipping" and "clip_norm" in f.fix
+    assert "no clipping" not in {c[0].name for c in iv.candidate_arms(mlp(), lr=0.05, weight_decay=0.0, options={})}

@@ -155,8 +155,10 @@ SYMPTOM_ARMS = {
 }
 
 
-def candidate_arms(model: nn.Module, *, lr: float, weight_decay: float, options: dict) -> list:
-    """The changes worth trying on this setup, each ``(Arm, lr, weight_decay, options, dropout_off)``."""
+def candidate_arms(model: nn.Module, *, lr: float, weight_decay: float, options: dict,
+                   clip_norm: float | None = None) -> list:
+    """The changes worth trying on this setup, each ``(Arm, lr, weight_decay, options, dropout_off)``
+    (an arm with ``extra["no_clip"]`` trains without the run's gradient clipping)."""
     arms = [(Arm("lr x0.1", "lr_too_high", f"lr {lr / 10:.3g} instead of {lr:.3g}"), lr / 10, weight_decay,
              options, False),
             (Arm("lr x0.01", "lr_too_high", f"lr {lr / 100:.3g} instead of {lr:.3g}"), lr / 100, weight_decay,
@@ -175,6 +177,10 @@ def candidate_arms(model: nn.Module, *, lr: float, weight_decay: float, options:
     if rates:
         arms.append((Arm("dropout off", "regularization_too_strong", f"dropout off instead of p = {max(rates):g}"),
                      lr, weight_decay, options, True))
+    if clip_norm:
+        arms.append((Arm("no clipping", "optimizer_setting", f"no gradient clipping instead of clip_norm = {clip_norm:g}",
+                         extra={"options": {"clip_norm": clip_norm}, "no_clip": True}),
+                     lr, weight_decay, options, False))
     changed = {k: options[k] for k, default in DEFAULTS.items()
                if options.get(k) is not None and _differs(options[k], default)}
     if changed:
@@ -194,14 +200,16 @@ def _differs(value, default) -> bool:
 
 def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_decay: float = 0.0,
                options: dict | None = None, batch_size: int = 64, steps: int = STEPS, seed: int = 0,
-               budget_s: float | None = None, symptoms=(), settings: bool = True, repeat: bool = False) -> tuple:
+               budget_s: float | None = None, symptoms=(), settings: bool = True, repeat: bool = False,
+               clip_norm: float | None = None) -> tuple:
     """``(baseline, arms)``: the setup itself and each candidate change, trained ``steps`` steps
     from the same weights on the same batches. The model is never modified. With ``budget_s``,
     an arm still running when it is spent stops (``extra["timed_out"]``: it counts for nothing)
     and the arms after it are not run. ``symptoms``: codes found before (their records'
     ``graded_by`` fixes are tried, after a repeat of the setup on other batches: ``grade`` reads
     them); ``settings=False`` leaves out the lr and setting arms (only the symptoms' fixes run);
-    ``repeat``: run the repeat even with no symptom (to grade later findings by the lr arms)."""
+    ``repeat``: run the repeat even with no symptom (to grade later findings by the lr arms);
+    ``clip_norm``: the run's gradient clipping, applied in every arm but "no clipping"."""
     deadline = None if budget_s is None else time.perf_counter() + budget_s
     options = {k: v for k, v in (options or {}).items() if k not in ("lr", "weight_decay")}
     device = next((p.device for p in model.parameters()), X.device)
@@ -240,6 +248,7 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
                 if isinstance(m, nn.modules.dropout._DropoutNd):
                     m.p = 0.0
         arm.before = loss_of(net, inputs)[0]
+        clip = None if arm.extra.get("no_clip") else clip_norm
         opt = make_optimizer(optimizer, net, lr=arm_lr, weight_decay=arm_wd, total_steps=steps, **arm_options)
         net.train()
         trace = []                              # the training batches' losses (device tensors)
@@ -256,6 +265,8 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
                     if backward:
                         opt.zero_grad(set_to_none=True)
                         loss.backward()
+                        if clip:
+                            torch.nn.utils.clip_grad_norm_(net.parameters(), clip)
                     passes.append(loss.detach())
                     return loss
                 take_step(opt, closure)
@@ -277,7 +288,8 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
         return arm
 
     baseline = train(Arm("setup", "", "the setup as configured"), lr, weight_decay, options, False)
-    candidates = candidate_arms(model, lr=lr, weight_decay=weight_decay, options=options) if settings else []
+    candidates = (candidate_arms(model, lr=lr, weight_decay=weight_decay, options=options, clip_norm=clip_norm)
+                  if settings else [])
     fixes = list(dict.fromkeys(name for code in symptoms for name in CODES[code].graded_by if name in SYMPTOM_ARMS))
     if fixes or repeat:
         repeat = Arm("setup (repeat)", "", "the setup on other batches and dropout masks", extra={"repeat": True})
@@ -346,6 +358,8 @@ def findings(baseline: Arm, arms: list) -> list[Finding]:
 
 
 def _fix(arm: Arm) -> str:
+    if arm.extra.get("no_clip"):
+        return "clip at a norm the gradients reach only when they spike (e.g. clip_norm=1.0), or not at all"
     if arm.code == "optimizer_setting":
         return "leave the optimizer's " + ", ".join(arm.extra.get("options", {})) + " at its default"
     return f"use {arm.change.split(' instead of ')[0]}"

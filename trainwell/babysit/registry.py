@@ -308,7 +308,8 @@ CODES = {spec.code: spec for spec in (
     FindingSpec(
         "optimizer_setting", "preflight", "warning",
         measures="an intervention: the training loss after 30 minibatch steps of the setup against the same "
-                 "steps with the optimizer's own options (eps, betas, bias correction, alpha) at their defaults",
+                 "steps with the optimizer's own options (eps, betas, bias correction, alpha) at their defaults, "
+                 "or without the run's gradient clipping",
         threshold="the setup's loss falls < 5% while the defaults' falls >= 20% and >= 3x the setup's",
         source="Kingma & Ba 2015 (Adam's eps = 1e-8, betas 0.9/0.999); notes 003: an eps far above sqrt(v) "
                "turns Adam into SGD with lr / eps",
