@@ -485,6 +485,13 @@ def test_labels_that_do_not_belong_to_their_rows_are_found():
     assert codes(found) == {"label_problem"} and found[0].severity == "warning"
     e = found[0].evidence
     assert e["memorized_acc"] >= pf.MEMORIZED_ACC and e["unseen_acc"] <= e["chance"] + e["margin"]
+    # a small set (420 rows) scores the 292 rows beyond the memorized ones; fewer than 128: no verdict
+    small = slice(0, 420)
+    found = pf.check_labels_learnable(mlp(), X[small], shuffled[small], F.cross_entropy, "cross_entropy", gen=gen())
+    assert codes(found) == {"label_problem"} and found[0].evidence["unseen_rows"] == 420 - pf.MEMORIZE_ROWS
+    assert pf.check_labels_learnable(mlp(), X[small], Y[small], F.cross_entropy, "cross_entropy", gen=gen()) == []
+    tiny = slice(0, pf.MEMORIZE_ROWS + pf.MIN_UNSEEN_ROWS - 1)
+    assert pf.check_labels_learnable(mlp(), X[tiny], shuffled[tiny], F.cross_entropy, "cross_entropy", gen=gen()) == []
 
 
 def test_a_users_nll_on_raw_logits_is_a_loss_output_mismatch_and_its_healthy_twins_are_not():
