@@ -25,6 +25,8 @@ PROBE_FRACTION = 0.05     # the probe trains 5% of the planned steps (at least o
 MIN_PROBE_S = 1.0         # the probe runs only with at least this much of the budget left
 MIN_EXPERIMENT_S = 10.0   # the interventions run only with at least this much of the budget left,
 EXPERIMENT_SHARE = 0.5    # ... and take at most half of it (the probe training gets the rest)
+PREFLIGHT_SHARE = 0.5     # the pre-flight's expensive checks start only within half the budget, so the
+                          # experiments and the probe keep time on a slow (loaded, or convolutional) setup
 
 
 class _Deadline(Callback):
@@ -83,7 +85,7 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
         shuffle=config.shuffle,
         regularization={"weight_decay": config.weight_decay, "l2": config.l2, "l1": config.l1,
                         "dropout": dropout},
-        penalty=build_penalty(config, p.model), budget_s=budget_s, seed=config.seed))
+        penalty=build_penalty(config, p.model), budget_s=PREFLIGHT_SHARE * budget_s, seed=config.seed))
     # Training cannot run on labels out of range, NaN data or a loss the outputs don't fit:
     # those findings already say what to fix, so the experiments and the probe are skipped.
     blocking = {f.code for f in findings if f.severity == "error"} & BLOCKING
