@@ -159,11 +159,12 @@ def candidate_arms(model: nn.Module, *, lr: float, weight_decay: float, options:
                    clip_norm: float | None = None) -> list:
     """The changes worth trying on this setup, each ``(Arm, lr, weight_decay, options, dropout_off)``
     (an arm with ``extra["no_clip"]`` trains without the run's gradient clipping)."""
+    # both directions first (a spent budget leaves the far lr arms out, not a whole direction)
     arms = [(Arm("lr x0.1", "lr_too_high", f"lr {lr / 10:.3g} instead of {lr:.3g}"), lr / 10, weight_decay,
              options, False),
-            (Arm("lr x0.01", "lr_too_high", f"lr {lr / 100:.3g} instead of {lr:.3g}"), lr / 100, weight_decay,
-             options, False),
             (Arm("lr x10", "lr_too_low", f"lr {lr * 10:.3g} instead of {lr:.3g}"), lr * 10, weight_decay,
+             options, False),
+            (Arm("lr x0.01", "lr_too_high", f"lr {lr / 100:.3g} instead of {lr:.3g}"), lr / 100, weight_decay,
              options, False),
             (Arm("lr x100", "lr_too_low", f"lr {lr * 100:.3g} instead of {lr:.3g}"), lr * 100, weight_decay,
              options, False),
@@ -299,6 +300,11 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
         change, edit, standardize, _ = SYMPTOM_ARMS[name]
         candidates.append((Arm(name, "", change, extra={"grades": True}), lr, weight_decay, options, False, edit,
                            _standardizer(X, train_rows) if standardize else None))
+    # the repeat and the symptoms' fixes first, then the settings the user moved, then the lr arms:
+    # a spent budget leaves out what is least often the answer
+    settings_first = [c for c in candidates if c[0].code and c[0].code not in LR_CODES]
+    candidates = ([c for c in candidates if not c[0].code] + settings_first
+                  + [c for c in candidates if c[0].code in LR_CODES])
     arms = []
     for candidate in candidates:
         if deadline is not None and time.perf_counter() > deadline:
