@@ -179,7 +179,8 @@ def candidate_arms(model: nn.Module, *, lr: float, weight_decay: float, options:
         arms.append((Arm("dropout off", "regularization_too_strong", f"dropout off instead of p = {max(rates):g}"),
                      lr, weight_decay, options, True))
     if clip_norm:
-        arms.append((Arm("no clipping", "optimizer_setting", f"no gradient clipping instead of clip_norm = {clip_norm:g}",
+        arms.append((Arm("no clipping", "optimizer_setting",
+                         f"no gradient clipping instead of clip_norm = {clip_norm:g}",
                          extra={"options": {"clip_norm": clip_norm}, "no_clip": True}),
                      lr, weight_decay, options, False))
     changed = {k: options[k] for k, default in DEFAULTS.items()

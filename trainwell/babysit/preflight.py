@@ -421,8 +421,8 @@ def check_loss_bounded(out, y, loss_fn, *, last: tuple) -> list[Finding]:
     last_name, last_module = last
     return [make("loss_output_mismatch",
                  f"the loss falls without bound as the outputs grow ({base:.4g} -> {once:.4g} -> {tenfold:.4g} with "
-                 f"every output raised by {LOSS_SHIFT:g} and {10 * LOSS_SHIFT:g}): it rewards large outputs, not the "
-                 f"right class (a log-likelihood such as nll_loss on raw logits, with no log_softmax)",
+                 f"every output raised by {LOSS_SHIFT:g} and {10 * LOSS_SHIFT:g}): it rewards large outputs, "
+                 f"not the right class (a log-likelihood such as nll_loss on raw logits, with no log_softmax)",
                  evidence={"loss_at_shift": dict(zip((0.0, LOSS_SHIFT, 10 * LOSS_SHIFT), values)), "loss": "other",
                            "last_module": type(last_module).__name__ if last_module is not None else None},
                  where=last_name,

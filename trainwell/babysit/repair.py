@@ -243,11 +243,11 @@ class Repairer:
         controls = state.controls
         config = controls.config
         X, y = controls.train_data
+        decay = controls.optimizer_overrides.get("weight_decay", config.weight_decay) or 0.0
         baseline, arms = interventions.experiment(
             controls.model, X, y, resolve_loss(config.loss)[0], optimizer=controls.optimizer,
-            lr=probe_lr(controls.optimizer, config.lr), weight_decay=controls.optimizer_overrides.get("weight_decay", config.weight_decay) or 0.0,
-            batch_size=config.batch_size, seed=config.seed, symptoms=symptoms, settings=False,
-            clip_norm=controls.clip_norm,
+            lr=probe_lr(controls.optimizer, config.lr), weight_decay=decay, batch_size=config.batch_size,
+            seed=config.seed, symptoms=symptoms, settings=False, clip_norm=controls.clip_norm,
             budget_s=GRADE_BUDGET_S)
         return interventions.grade(found, baseline, arms)
 
