@@ -330,6 +330,12 @@ OPERATORS = {
     "buggy_backward": Operator("custom_backward", frozenset({"gradient_mismatch"}), _buggy),
 }
 HELD_OUT_FAMILIES = {op.family for op in OPERATORS.values()} - TUNE_FAMILIES
+# The faults the product repairs (a planner with an action in babysit/actions.py): "repairs" is
+# measured on these. Labels, NaN rows, a wrong backward, too much dropout, Adam's eps, a clip norm and
+# the model's structure (a bottleneck, frozen layers) are left to the user by design (the planner
+# says why); "repairs_all_killed" counts every killed mutant.
+REPAIRABLE = frozenset({"lr_x100", "lr_x1e-3", "init_x10", "zero_init", "weight_decay_1", "inputs_x1000",
+                        "inputs_shift_50", "softmax_output", "sorted_unshuffled", "sigmoid_swap"})
 
 
 def mutants(p: Setup) -> list[Setup]:
@@ -430,7 +436,8 @@ def evaluate(s: Setup, killed: bool, *, repair: bool) -> dict:
 def summarize(rows: list) -> dict:
     broken = [r for r in rows if r["killed"]]
     quiet = [r for r in rows if not r["killed"]]
-    rep = [r for r in broken if "repaired" in r]
+    tried = [r for r in broken if "repaired" in r]
+    rep = [r for r in tried if r["mutation"] in REPAIRABLE]
     pct = lambda xs, n: (100.0 * sum(xs) / n) if n else float("nan")  # noqa: E731
     return {"setups": len(rows), "broken": len(broken), "healthy_or_harmless": len(quiet),
             "recall": pct([r["found"] for r in broken], len(broken)),
@@ -441,6 +448,7 @@ def summarize(rows: list) -> dict:
             "false_alarms_but_code_bugs": pct([bool(set(r["alarms"]) - {"gradient_mismatch"}) for r in quiet],
                                               len(quiet)),
             "repairs": pct([r["repaired"] for r in rep], len(rep)) if rep else None,
+            "repairs_all_killed": pct([r["repaired"] for r in tried], len(tried)) if tried else None,
             "repair_cost_median": statistics.median([r["repair_cost"] for r in rep if "repair_cost" in r])
             if any("repair_cost" in r for r in rep) else None,
             "doctor_s_median": statistics.median([r["seconds"] for r in rows]) if rows else None,
@@ -459,7 +467,7 @@ def report(rows: list) -> str:
     }
     keys = ["setups", "broken", "healthy_or_harmless", "recall", "top1", "false_alarms",
             "false_alarms_but_code_bugs", "repairs",
-            "repaired_of", "repair_cost_median", "healthy_harm_max", "doctor_s_median", "doctor_s_max", "doctor_over_60s"]
+            "repaired_of", "repairs_all_killed", "repair_cost_median", "healthy_harm_max", "doctor_s_median", "doctor_s_max", "doctor_over_60s"]
     sums = {g: summarize(rs) for g, rs in groups.items()}
     fmt = lambda v: "-" if v is None else (f"{v:.1f}" if isinstance(v, float) else str(v))  # noqa: E731
     lines = ["| metric | " + " | ".join(groups) + " |", "| --- |" + " --- |" * len(groups)]
