@@ -8,7 +8,7 @@ from torch import nn
 
 from trainwell.babysit import interventions as iv
 from trainwell.babysit.findings import Diagnosis, make
-from babysit_loop import digits
+from babysit_loop import digits, tanh_net
 
 X, Y, _, _ = digits()
 
@@ -75,20 +75,6 @@ def test_a_spent_budget_stops_the_experiment_and_names_nothing():
 
 
 # ------------------------------------------------------------------------------ symptoms graded by harm
-def tanh_net(depth, scale, width=64, dropout=0.0):
-    torch.manual_seed(0)
-    layers, w = [], 64
-    for _ in range(depth):
-        layers += [nn.Linear(w, width), nn.Tanh()] + ([nn.Dropout(dropout)] if dropout else [])
-        w = width
-    net = nn.Sequential(*layers, nn.Linear(w, 10))
-    with torch.no_grad():
-        for m in net:
-            if isinstance(m, nn.Linear):
-                m.weight.mul_(scale)
-    return net
-
-
 def graded(model, lr=0.05, batch_size=64, options=None, data=(X, Y)):
     from trainwell.babysit.preflight import preflight
     found = preflight(model, *data, cheap_only=True)
