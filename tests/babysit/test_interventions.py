@@ -172,3 +172,17 @@ def test_the_runs_clipping_is_part_of_the_setup_and_a_tiny_clip_is_named():
     f = next(f for f in found if f.code == "optimizer_setting")
     assert f.evidence["intervention"] == "no clipping" and "clip_norm" in f.fix
     assert "no clipping" not in {c[0].name for c in iv.candidate_arms(mlp(), lr=0.05, weight_decay=0.0, options={})}
+
+
+def test_a_symptom_hurts_when_any_of_its_fixes_is_significant():
+    """bad_initial_loss is graded by two fixes: the one with the larger loss gain may be within
+    the noise while the other classifies the held rows far better; the significant one decides
+    (and is the repair)."""
+    base = iv.Arm("setup", "", "", before=5.0, after=0.9, acc=0.70, rows=512)
+    repeat = iv.Arm("setup (repeat)", "", "", before=5.0, after=0.92, acc=0.71, rows=512, extra={"repeat": True})
+    shrink = iv.Arm("shrink output layer", "", "x0.1", before=2.3, after=0.5, acc=0.72, rows=512,
+                    extra={"grades": True})
+    reinit = iv.Arm("reinit", "", "He", before=2.3, after=0.6, acc=0.90, rows=512, extra={"grades": True})
+    f = iv.grade([make("bad_initial_loss", "3x")], base, [repeat, shrink, reinit])[0]
+    assert f.severity == "warning" and f.evidence["harm"]["fix"] == "reinit"
+    assert iv.repair_plan(f).action.name == "reinit"

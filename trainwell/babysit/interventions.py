@@ -19,11 +19,13 @@ start; whether it is a *problem* is an experiment: ``experiment(..., symptoms=co
 the fix each code's record names (``registry.CODES[code].graded_by``: a re-initialization, the
 output layer shrunk, the inputs standardized; ``SYMPTOM_ARMS``) and a *repeat* of the setup on
 other batches and dropout masks (the run's own noise). ``grade(...)`` keeps a symptom a warning
-only when its fix ends ``significantly`` lower than the setup: by more than ``NOISE_FACTOR`` x the
-repeat's difference and by at least ``MIN_GAIN`` of the starting loss (both relative to the run,
-no absolute loss level); otherwise it becomes ``info`` ("present, but the fix does not train
-better"). The same test guards the setting arms (``helpful``), so a near-zero loss that a change
-makes smaller still is no cause.
+only when a fix trains ``significant``-ly better than the setup: with class ids, its accuracy on
+the held rows is higher by more than ``NOISE_FACTOR`` x the repeat's difference and ``SAMPLING_Z``
+standard errors; otherwise its loss ends lower by more than ``NOISE_FACTOR`` x the repeat's
+difference and at least ``MIN_GAIN`` of the starting loss (both relative to the run, no absolute
+loss level). Else the symptom becomes ``info`` ("present, but the fix does not train better").
+The same test guards the setting arms (``helpful``), so a near-zero loss that a change makes
+smaller still is no cause.
 """
 from __future__ import annotations
 
@@ -325,10 +327,10 @@ def helpful(baseline: Arm, arms: list) -> list:
     setting the user moved (the decay, dropout, the optimizer's options) also helps a setup that
     learns when its loss fell >= HELPS and ends at most 1 / HELP_RATIO of the setup's
     (regularization that works raises the training loss by a little, not threefold: notes 004).
-    Every arm must also be ``significant`` (beyond the run's noise and MIN_GAIN of the starting
-    loss: a near-zero loss made a third smaller is no cause). Setting arms come first, then the
-    lr arms, each by how much it helped: an lr 1000x away can compensate for a setting (Adam's eps = 1 divides the step by
-    ~1e3) without naming it."""
+    Every arm must also be ``significant`` (beyond the run's noise: a near-zero loss made a third
+    smaller is no cause). Setting arms come first, then the lr arms, each by how much it helped:
+    an lr 1000x away can compensate for a setting (Adam's eps = 1 divides the step by ~1e3)
+    without naming it."""
     if baseline.extra.get("timed_out"):
         return []
     repeat = next((a for a in arms if a.extra.get("repeat")), None)
@@ -390,8 +392,9 @@ def grade(found: list, baseline: Arm, arms: list) -> list[Finding]:
         # a unit statistic measured during training is a symptom of the updates, not of the init
         if f.severity != "warning" or (f.in_training and CODES[f.code].phase == "preflight") or not tried:
             continue
-        best = max(tried, key=lambda a: gain(baseline, a))
-        hurts = significant(baseline, best, repeat)
+        helping = [a for a in tried if significant(baseline, a, repeat)]
+        best = max(helping or tried, key=lambda a: gain(baseline, a))
+        hurts = bool(helping)
         f.evidence["harm"] = {"fix": best.name, "setup_loss": baseline.after, "fix_loss": best.after,
                               "repeat_loss": repeat.after, "noise": noise(baseline, repeat), "steps": best.steps,
                               "hurts": hurts}
