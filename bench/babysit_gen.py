@@ -330,6 +330,12 @@ OPERATORS = {
     "buggy_backward": Operator("custom_backward", frozenset({"gradient_mismatch"}), _buggy),
 }
 HELD_OUT_FAMILIES = {op.family for op in OPERATORS.values()} - TUNE_FAMILIES
+# The faults the product repairs (a planner with an action in babysit/actions.py): "repairs" is
+# measured on these. Labels, NaN rows, a wrong backward, too much dropout, Adam's eps, a clip norm and
+# the model's structure (a bottleneck, frozen layers) are left to the user by design (the planner
+# says why); "repairs_all_killed" counts every killed mutant.
+REPAIRABLE = frozenset({"lr_x100", "lr_x1e-3", "init_x10", "zero_init", "weight_decay_1", "inputs_x1000",
+                        "inputs_shift_50", "softmax_output", "sorted_unshuffled", "sigmoid_swap"})
 
 
 def mutants(p: Setup) -> list[Setup]:
@@ -400,6 +406,13 @@ def evaluate(s: Setup, killed: bool, *, repair: bool) -> dict:
            "arch": s.arch, "killed": killed, "alarms": alarms, "top1": primary,
            "found": bool(set(alarms) & expected), "top1_ok": primary in expected, "seconds": seconds,
            "error": error}
+    if repair and not s.mutation:       # no harm to a healthy run under babysit="repair" (<= 0.5 points)
+        accs = {}
+        for mode in ("repair", "off"):
+            model, splits, opts = build(s)
+            accs[mode] = trainwell.fit(model, splits, **BASE, **opts, babysit=mode).results["test"].get("acc")
+        if None not in accs.values():
+            row["healthy_harm"] = accs["off"] - accs["repair"]
     if repair and killed and s.mutation:
         model, splits, opts = build(s)
         pm, pt = build(replace(s, mutation=""))[0], time.perf_counter()
@@ -423,17 +436,25 @@ def evaluate(s: Setup, killed: bool, *, repair: bool) -> dict:
 def summarize(rows: list) -> dict:
     broken = [r for r in rows if r["killed"]]
     quiet = [r for r in rows if not r["killed"]]
-    rep = [r for r in broken if "repaired" in r]
+    tried = [r for r in broken if "repaired" in r]
+    rep = [r for r in tried if r["mutation"] in REPAIRABLE]
     pct = lambda xs, n: (100.0 * sum(xs) / n) if n else float("nan")  # noqa: E731
     return {"setups": len(rows), "broken": len(broken), "healthy_or_harmless": len(quiet),
             "recall": pct([r["found"] for r in broken], len(broken)),
             "top1": pct([r["top1_ok"] for r in broken], len(broken)),
             "false_alarms": pct([bool(r["alarms"]) for r in quiet], len(quiet)),
+            # the same without gradient_mismatch on buggy_backward: a wrong backward is a real code
+            # bug even where a 2x gradient (a 2x lr) does not cost 3 points
+            "false_alarms_but_code_bugs": pct([bool(set(r["alarms"]) - {"gradient_mismatch"}) for r in quiet],
+                                              len(quiet)),
             "repairs": pct([r["repaired"] for r in rep], len(rep)) if rep else None,
+            "repairs_all_killed": pct([r["repaired"] for r in tried], len(tried)) if tried else None,
             "repair_cost_median": statistics.median([r["repair_cost"] for r in rep if "repair_cost" in r])
             if any("repair_cost" in r for r in rep) else None,
             "doctor_s_median": statistics.median([r["seconds"] for r in rows]) if rows else None,
-            "doctor_s_max": max((r["seconds"] for r in rows), default=None)}
+            "doctor_s_max": max((r["seconds"] for r in rows), default=None),
+            "repaired_of": len(rep), "doctor_over_60s": sum(r["seconds"] > 60 for r in rows),
+            "healthy_harm_max": max((100 * r["healthy_harm"] for r in rows if "healthy_harm" in r), default=None)}
 
 
 def report(rows: list) -> str:
@@ -444,8 +465,9 @@ def report(rows: list) -> str:
                                     and (not r["mutation"] or r["family"] in HELD_OUT_FAMILIES)],
         "held-out architectures (CNN, ResNet)": [r for r in rows if r["arch"] in HELD_OUT_ARCHS],
     }
-    keys = ["setups", "broken", "healthy_or_harmless", "recall", "top1", "false_alarms", "repairs",
-            "repair_cost_median", "doctor_s_median", "doctor_s_max"]
+    keys = ["setups", "broken", "healthy_or_harmless", "recall", "top1", "false_alarms",
+            "false_alarms_but_code_bugs", "repairs",
+            "repaired_of", "repairs_all_killed", "repair_cost_median", "healthy_harm_max", "doctor_s_median", "doctor_s_max", "doctor_over_60s"]
     sums = {g: summarize(rs) for g, rs in groups.items()}
     fmt = lambda v: "-" if v is None else (f"{v:.1f}" if isinstance(v, float) else str(v))  # noqa: E731
     lines = ["| metric | " + " | ".join(groups) + " |", "| --- |" + " --- |" * len(groups)]
@@ -465,7 +487,13 @@ def main(argv=None) -> int:
     ap.add_argument("--check", action="store_true", help="recompute the labels and compare with the stored ones")
     ap.add_argument("--repair", action="store_true", help="also run babysit='repair' on the killed mutants")
     ap.add_argument("--operators", default="", help="comma-separated operator names (default all)")
+    ap.add_argument("--json", default="", help="also write the evaluated rows to this JSON file")
+    ap.add_argument("--combine", nargs="*", default=None, help="print the report of rows from these JSON files")
     args = ap.parse_args(argv)
+    if args.combine is not None:
+        rows = [r for path in args.combine for r in json.loads(Path(path).read_text())]
+        print(report(rows))
+        return 0
     chosen = set(filter(None, args.operators.split(","))) or set(OPERATORS)
     torch.set_num_threads(1)
     by_parent = {}
@@ -493,6 +521,8 @@ def main(argv=None) -> int:
             rows.append(evaluate(s, stored[s.name]["killed"], repair=args.repair))
             print(f"{rows[-1]['name']}: killed={rows[-1]['killed']} top1={rows[-1]['top1']} "
                   f"alarms={rows[-1]['alarms']} {rows[-1]['seconds']:.1f}s", file=sys.stderr)
+            if args.json:
+                Path(args.json).write_text(json.dumps(rows, indent=1))
     print(report(rows))
     return 0
 

@@ -49,6 +49,22 @@ def mlp(widths=(64, 128, 64, 10), act=nn.ReLU, *, seed: int = 0, dropout: float 
     return nn.Sequential(*layers)
 
 
+def tanh_net(depth: int, scale: float, *, width: int = 64, dropout: float = 0.0):
+    """A digits tanh MLP (``depth`` hidden layers) with every weight matrix scaled by ``scale``
+    (notes 004: W*1.0-scale init saturates tanh units)."""
+    torch.manual_seed(0)
+    layers, w = [], 64
+    for _ in range(depth):
+        layers += [nn.Linear(w, width), nn.Tanh()] + ([nn.Dropout(dropout)] if dropout else [])
+        w = width
+    net = nn.Sequential(*layers, nn.Linear(w, 10))
+    with torch.no_grad():
+        for m in net:
+            if isinstance(m, nn.Linear):
+                m.weight.mul_(scale)
+    return net
+
+
 def train(model, X, y, *, loss_fn=None, optimizer=None, lr=0.1, epochs=3, batch_size=64, val=None,
           callbacks=(), shuffle=True, seed=0):
     """Mini-batch training with the trainer's hook order; returns the state."""

@@ -71,6 +71,9 @@ def test_tiny_bottleneck_cannot_overfit_but_wide_model_can():
     found = pf.check_overfit(narrow, X[:20], Y[:20], F.cross_entropy, "cross_entropy", "adam", 1e-3)
     assert codes(found) == {"cannot_overfit_small_subset"}
     assert pf.check_overfit(mlp(), X[:20], Y[:20], F.cross_entropy, "cross_entropy", "adam", 1e-3) == []
+    # cut by the budget before it could decide: no verdict (the pre-flight reports it as skipped)
+    assert pf.check_overfit(narrow, X[:20], Y[:20], F.cross_entropy, "cross_entropy", "adam", 1e-3,
+                            deadline=time.perf_counter()) is None
 
 
 def test_overfit_blames_the_learning_rate_when_adam_succeeds():
@@ -458,22 +461,6 @@ def test_a_tiny_lr_does_not_read_as_an_ineffective_weight_decay():
     assert pf.check_regularization(mlp(), XS, YS, F.cross_entropy, "adam", 1e-7, reg, None) == []
 
 
-def test_an_over_confident_start_that_training_removes_is_info_not_a_warning():
-    """He init on the output layer starts above ln C; 20 steps take the excess away (no cause).
-    The same start with an lr too small to move it stays a warning."""
-    model = mlp()
-    with torch.no_grad():
-        model[-1].weight.mul_(30.0)
-    found = pf.check_initial_loss(model(XS), YS, "cross_entropy", F.cross_entropy)
-    assert codes(found) == {"bad_initial_loss"}
-    benign = pf.settle_initial_loss(found, model, XS, YS, F.cross_entropy, "cross_entropy", "sgd", 0.1)
-    assert benign[0].severity == "info" and benign[0].evidence["settles"]
-    assert benign[0].evidence["loss_after"] < benign[0].evidence["initial_loss"]
-    found = pf.check_initial_loss(model(XS), YS, "cross_entropy", F.cross_entropy)
-    stuck = pf.settle_initial_loss(found, model, XS, YS, F.cross_entropy, "cross_entropy", "sgd", 1e-6)
-    assert stuck[0].severity == "warning" and not stuck[0].evidence["settles"]
-
-
 def test_a_deep_linear_stack_that_explodes_is_found_and_ranks_before_its_initial_loss():
     torch.manual_seed(0)
     layers = []
@@ -498,3 +485,30 @@ def test_labels_that_do_not_belong_to_their_rows_are_found():
     assert codes(found) == {"label_problem"} and found[0].severity == "warning"
     e = found[0].evidence
     assert e["memorized_acc"] >= pf.MEMORIZED_ACC and e["unseen_acc"] <= e["chance"] + e["margin"]
+    # a small set (420 rows) scores the 292 rows beyond the memorized ones; fewer than 128: no verdict
+    small = slice(0, 420)
+    found = pf.check_labels_learnable(mlp(), X[small], shuffled[small], F.cross_entropy, "cross_entropy", gen=gen())
+    assert codes(found) == {"label_problem"} and found[0].evidence["unseen_rows"] == 420 - pf.MEMORIZE_ROWS
+    assert pf.check_labels_learnable(mlp(), X[small], Y[small], F.cross_entropy, "cross_entropy", gen=gen()) == []
+    tiny = slice(0, pf.MEMORIZE_ROWS + pf.MIN_UNSEEN_ROWS - 1)
+    assert pf.check_labels_learnable(mlp(), X[tiny], shuffled[tiny], F.cross_entropy, "cross_entropy", gen=gen()) == []
+
+
+def test_a_users_nll_on_raw_logits_is_a_loss_output_mismatch_and_its_healthy_twins_are_not():
+    """A user's loss calling nll_loss on raw logits falls 1:1 as every output grows (no bound):
+    loss_output_mismatch, not an lr problem. The same loss after log_softmax, cross-entropy and
+    a margin loss are unchanged by a common shift, so nothing is found for them."""
+    def raw_nll(out, y):
+        return F.nll_loss(out, y)
+
+    def log_softmax_nll(out, y):
+        return F.nll_loss(F.log_softmax(out, dim=1), y)
+
+    found = pf.preflight(mlp(), XS, YS, loss=raw_nll, cheap_only=True)
+    mismatch = [f for f in found if f.code == "loss_output_mismatch"]
+    assert mismatch and "without bound" in mismatch[0].message and mismatch[0].severity == "error"
+    shifts = mismatch[0].evidence["loss_at_shift"]
+    assert shifts[0.0] - shifts[pf.LOSS_SHIFT] == pytest.approx(pf.LOSS_SHIFT, rel=1e-3)
+    for healthy in (log_softmax_nll, lambda out, y: F.cross_entropy(out, y),
+                    lambda out, y: F.multi_margin_loss(out, y)):
+        assert "loss_output_mismatch" not in codes(pf.preflight(mlp(), XS, YS, loss=healthy, cheap_only=True))

@@ -18,6 +18,7 @@ from trainwell.babysit.repair import RepairContext, Repairer
 from trainwell.data.sources import digits
 from trainwell.errors import ConfigError
 from trainwell.train.state import Stop, StopKind
+from babysit_loop import tanh_net
 
 RECORD_KEYS = {"step", "epoch", "code", "where", "action", "reason", "before", "after"}
 FAST = {"progress": False, "report": False, "epochs": 6, "device": "cpu"}   # CPU-exact twins
@@ -291,3 +292,26 @@ def test_units_dying_while_the_loss_falls_are_left_alone(data):
     run = trainwell.fit(mlp(), data, babysit="repair", **opts)
     assert not any(r["code"] == "dead_units" for r in run.repairs), run.repairs
     assert run.results["test"]["acc"] >= watched - 0.005
+
+
+def test_a_long_run_grades_its_symptoms_and_repairs_with_the_fix_that_helped(data, monkeypatch):
+    """With the experiment affordable (GRADE_SHARE raised so a 2-epoch run counts as long): a
+    6-layer tanh net at 10x init is saturated and it hurts, so the repair is the experiment's
+    fix (a re-initialization), with its numbers as the reason."""
+    from trainwell.babysit import repair
+    monkeypatch.setattr(repair, "GRADE_SHARE", 1e3)
+    run = trainwell.fit(tanh_net(6, 10.0), data, **{**FAST, "epochs": 2}, babysit="repair", optimizer="sgd",
+                        momentum=0.9, lr=0.05)
+    first = run.repairs[0]
+    assert first["action"] == "reinit" and "the experiment's fix (reinit)" in first["reason"]
+    graded = [f for f in run.findings if "harm" in f.evidence]
+    assert graded and all(f.evidence["harm"]["hurts"] for f in graded if f.severity == "warning")
+
+
+def test_a_short_run_repairs_its_symptoms_ungraded(data):
+    """The experiment would cost more than GRADE_SHARE of a 2-epoch run: the symptom is repaired
+    by its planner, as before, and no experiment ran."""
+    run = trainwell.fit(tanh_net(6, 10.0), data, **{**FAST, "epochs": 2}, babysit="repair", optimizer="sgd",
+                        momentum=0.9, lr=0.05)
+    assert run.repairs[0]["action"] in ("reinit", "shrink_output_layer")
+    assert not any("harm" in f.evidence for f in run.findings)

@@ -13,7 +13,7 @@ from trainwell.babysit.monitor import Monitor
 from trainwell.babysit import interventions
 from trainwell.babysit.preflight import preflight, probe_lr, resolve_loss
 from trainwell.train.callbacks import Callback
-from trainwell.babysit.registry import Group, members
+from trainwell.babysit.registry import CODES, Group, members
 from trainwell.train.fit import make_trainer, prepare
 from trainwell.train.parts import build_penalty, optimizer_options
 from trainwell.train.state import Stop, StopKind
@@ -25,6 +25,8 @@ PROBE_FRACTION = 0.05     # the probe trains 5% of the planned steps (at least o
 MIN_PROBE_S = 1.0         # the probe runs only with at least this much of the budget left
 MIN_EXPERIMENT_S = 10.0   # the interventions run only with at least this much of the budget left,
 EXPERIMENT_SHARE = 0.5    # ... and take at most half of it (the probe training gets the rest)
+PREFLIGHT_SHARE = 0.5     # the pre-flight's expensive checks start only within half the budget, so the
+                          # experiments and the probe keep time on a slow (loaded, or convolutional) setup
 
 
 class _Deadline(Callback):
@@ -83,22 +85,29 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
         shuffle=config.shuffle,
         regularization={"weight_decay": config.weight_decay, "l2": config.l2, "l1": config.l1,
                         "dropout": dropout},
-        penalty=build_penalty(config, p.model), budget_s=budget_s, seed=config.seed))
+        penalty=build_penalty(config, p.model), budget_s=PREFLIGHT_SHARE * budget_s, seed=config.seed))
     # Training cannot run on labels out of range, NaN data or a loss the outputs don't fit:
     # those findings already say what to fix, so the experiments and the probe are skipped.
     blocking = {f.code for f in findings if f.severity == "error"} & BLOCKING
     if budget_s - (time.perf_counter() - started) > MIN_EXPERIMENT_S and not blocking:
+        # the symptoms found are graded by their fixes (a warning only where the fix helps)
+        symptoms = [f.code for f in findings if f.severity == "warning" and CODES[f.code].graded_by]
         baseline, arms = interventions.experiment(
             p.model, p.train[0], p.train[1], resolve_loss(config.loss)[0], optimizer=config.optimizer,
             lr=probe_lr(config.optimizer, config.lr, probe_options), weight_decay=config.weight_decay or 0.0,
-            options=probe_options, batch_size=config.batch_size, seed=config.seed,
+            options=probe_options, batch_size=config.batch_size, seed=config.seed, symptoms=symptoms, repeat=True,
+            clip_norm=config.clip_norm,
             budget_s=EXPERIMENT_SHARE * (budget_s - (time.perf_counter() - started)))
-        findings = merge(findings, interventions.findings(baseline, arms))
+        findings = merge(interventions.grade(findings, baseline, arms), interventions.findings(baseline, arms))
+    else:
+        baseline, arms = None, []
     remaining = budget_s - (time.perf_counter() - started)
     if probe and remaining > MIN_PROBE_S and not blocking:
         monitor = Monitor()
         trainer = make_trainer(p, extra_callbacks=[monitor, _Deadline(remaining)])
         trainer.state.total_steps = probe_steps(trainer.state.total_steps, trainer.state.steps_per_epoch)
         trainer.fit()
-        findings += monitor.findings
+        # the probe's lr warnings are graded by the experiment's lr arms (a lower / higher lr that
+        # trains no better is no cause)
+        findings += interventions.grade(monitor.findings, baseline, arms) if baseline is not None else monitor.findings
     return Diagnosis(findings)

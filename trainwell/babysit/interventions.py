@@ -12,6 +12,20 @@ copy learns while the baseline does not is evidence that its setting is the caus
 ``experiment(...)`` returns every arm's outcome (an ``Arm`` each); ``findings(...)`` turns the
 arms that help into findings, strongest first (``evidence["intervention"]`` holds the numbers and
 ``evidence["rank"]`` its place among the causes found this way, which ``Diagnosis.ranked`` reads).
+
+**Symptoms are graded by whether they hurt.** A pre-flight symptom (saturated, vanishing,
+exploding or dead units, an over-confident initial loss, unnormalized inputs) is a fact about the
+start; whether it is a *problem* is an experiment: ``experiment(..., symptoms=codes)`` also trains
+the fix each code's record names (``registry.CODES[code].graded_by``: a re-initialization, the
+output layer shrunk, the inputs standardized; ``SYMPTOM_ARMS``) and a *repeat* of the setup on
+other batches and dropout masks (the run's own noise). ``grade(...)`` keeps a symptom a warning
+only when a fix trains ``significant``-ly better than the setup: with class ids, its accuracy on
+the held rows is higher by more than ``NOISE_FACTOR`` x the repeat's difference and ``SAMPLING_Z``
+standard errors; otherwise its loss ends lower by more than ``NOISE_FACTOR`` x the repeat's
+difference and at least ``MIN_GAIN`` of the starting loss (both relative to the run, no absolute
+loss level). Else the symptom becomes ``info`` ("present, but the fix does not train better").
+The same test guards the setting arms (``helpful``), so a near-zero loss that a change makes
+smaller still is no cause.
 """
 from __future__ import annotations
 
@@ -23,8 +37,11 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from trainwell.babysit.actions import Plan, last_weight_layer, make_plan, reinitialize
 from trainwell.babysit.findings import Finding, make
+from trainwell.babysit.plans import SHRINK_SCALE
 from trainwell.babysit.preflight import make_optimizer, take_step
+from trainwell.babysit.registry import CODES
 
 STEPS = 100           # minibatch steps per arm: "a few steps" (issue 11), about an epoch of a small set
 POOL_ROWS = 2048      # the batches are drawn from these training rows (a seeded permutation)
@@ -37,6 +54,12 @@ RESET_OPTIONS = {"eps": None, "betas": None, "bias_correction": None, "alpha": N
 LR_CODES = ("lr_too_high", "lr_too_low")
 CHECK_EVERY = 10      # an arm whose weights became non-finite stops (one host read per 10 steps)
 DEFAULTS = {"eps": None, "betas": (0.9, 0.999), "bias_correction": True, "alpha": None}
+NOISE_FACTOR = 3.0    # a change is significant when its loss ends lower than the setup's by more than 3x
+                      # the difference between two runs of the unchanged setup (other batches and masks) ...
+MIN_GAIN = 0.1        # ... and by at least 10% of the starting loss: a change that recovers less of what
+                      # there is to learn in STEPS steps changes the speed, not whether the setup learns
+SAMPLING_Z = 2.0      # ... and, for accuracies, by more than 2 standard errors of the held rows' sampling
+REPEAT_SEED = 7919    # the repeat's batches and dropout masks: seed + 7919 (any other stream works)
 
 
 @dataclass
@@ -51,6 +74,8 @@ class Arm:
     after: float = math.nan
     steps: int = 0
     fit_fall: float = math.nan      # the relative fall of the training batches' own loss
+    acc: float | None = None        # class-id targets: the accuracy on the held rows after the steps
+    rows: int = 0                   # ... of this many held rows
     extra: dict = field(default_factory=dict)
 
     @property
@@ -61,13 +86,87 @@ class Arm:
         return (self.before - self.after) / max(abs(self.before), 1e-12)
 
 
-def candidate_arms(model: nn.Module, *, lr: float, weight_decay: float, options: dict) -> list:
-    """The changes worth trying on this setup, each ``(Arm, lr, weight_decay, options, dropout_off)``."""
+def noise(baseline: Arm, repeat: Arm | None) -> float:
+    """The run's own noise: the difference of the final losses of two runs of the unchanged setup
+    (0 without a repeat; inf when one of them diverged)."""
+    if repeat is None or repeat.extra.get("timed_out"):
+        return 0.0
+    if not (math.isfinite(baseline.after) and math.isfinite(repeat.after)):
+        return math.inf if math.isfinite(baseline.after) != math.isfinite(repeat.after) else 0.0
+    return abs(baseline.after - repeat.after)
+
+
+def gain(baseline: Arm, arm: Arm) -> float:
+    """How much lower the arm's loss ends than the setup's (inf: only the setup's is non-finite)."""
+    if not math.isfinite(arm.after):
+        return -math.inf
+    if not math.isfinite(baseline.after):
+        return math.inf
+    return baseline.after - arm.after
+
+
+def significant(baseline: Arm, arm: Arm, repeat: Arm | None) -> bool:
+    """The arm trains better than the setup beyond the run's noise. With class ids (accuracies
+    measured): its accuracy on the held rows is higher by more than ``NOISE_FACTOR`` x the repeat's
+    difference and by more than ``SAMPLING_Z`` standard errors of a difference of two accuracies
+    on those rows (what decides whether a setup is broken is how well it classifies unseen rows,
+    not how small a near-zero loss gets). Otherwise: its loss ends lower than the setup's by more
+    than ``NOISE_FACTOR`` x the run's noise and by at least ``MIN_GAIN`` of the starting loss (the
+    smaller of the two starts: a change of the model moves its own start)."""
+    g = gain(baseline, arm)
+    if g in (math.inf, -math.inf):
+        return g > 0
+    if arm.acc is not None and baseline.acc is not None and arm.rows:
+        lift = arm.acc - baseline.acc
+        p = (arm.acc + baseline.acc) / 2
+        spread = 0.0 if repeat is None or repeat.acc is None or repeat.extra.get("timed_out") else abs(
+            baseline.acc - repeat.acc)
+        return lift > NOISE_FACTOR * spread and lift > SAMPLING_Z * math.sqrt(2 * p * (1 - p) / arm.rows)
+    starts = [abs(v) for v in (baseline.before, arm.before) if math.isfinite(v)]
+    scale = min(starts) if starts else 0.0
+    return g > NOISE_FACTOR * noise(baseline, repeat) and g >= MIN_GAIN * scale
+
+
+def _standardizer(X, rows):
+    """x -> (x - mean) / std per feature, with the statistics of ``rows`` (constant features: std 1)."""
+    x = X[rows].reshape(len(rows), -1).double()
+    mean, std = x.mean(dim=0), x.std(dim=0)
+    std = torch.where(std > 0, std, torch.ones_like(std))
+    mean, std = mean.to(X.dtype).reshape(X.shape[1:]), std.to(X.dtype).reshape(X.shape[1:])
+    return lambda xb: (xb - mean.to(xb.device)) / std.to(xb.device)
+
+
+def _shrink_output(net, seed):
+    layer = last_weight_layer(net)
+    if layer is not None:
+        with torch.no_grad():
+            layer.weight.mul_(SHRINK_SCALE)
+            if getattr(layer, "bias", None) is not None:
+                layer.bias.zero_()
+
+
+# The fixes a symptom is graded by (``registry.CODES[code].graded_by`` names them): each changes
+# the model (in place, on the arm's copy) or the inputs, as the symptom's repair would; the
+# repair action (actions.ACTIONS) that makes the same change in a run, with its options.
+SYMPTOM_ARMS = {
+    "reinit": ("He init for ReLU nets, Xavier for tanh/sigmoid nets, instead of the model's init",
+               lambda net, seed: reinitialize(net, seed=seed), False, ("reinit", {})),
+    "shrink output layer": (f"the last layer's weights x{SHRINK_SCALE:g} and its bias zero",
+                            _shrink_output, False, ("shrink_output_layer", {"scale": SHRINK_SCALE})),
+    "standardize inputs": ("standardized inputs instead of the raw ones", None, True, ("standardize", {})),
+}
+
+
+def candidate_arms(model: nn.Module, *, lr: float, weight_decay: float, options: dict,
+                   clip_norm: float | None = None) -> list:
+    """The changes worth trying on this setup, each ``(Arm, lr, weight_decay, options, dropout_off)``
+    (an arm with ``extra["no_clip"]`` trains without the run's gradient clipping)."""
+    # both directions first (a spent budget leaves the far lr arms out, not a whole direction)
     arms = [(Arm("lr x0.1", "lr_too_high", f"lr {lr / 10:.3g} instead of {lr:.3g}"), lr / 10, weight_decay,
              options, False),
-            (Arm("lr x0.01", "lr_too_high", f"lr {lr / 100:.3g} instead of {lr:.3g}"), lr / 100, weight_decay,
-             options, False),
             (Arm("lr x10", "lr_too_low", f"lr {lr * 10:.3g} instead of {lr:.3g}"), lr * 10, weight_decay,
+             options, False),
+            (Arm("lr x0.01", "lr_too_high", f"lr {lr / 100:.3g} instead of {lr:.3g}"), lr / 100, weight_decay,
              options, False),
             (Arm("lr x100", "lr_too_low", f"lr {lr * 100:.3g} instead of {lr:.3g}"), lr * 100, weight_decay,
              options, False),
@@ -81,6 +180,11 @@ def candidate_arms(model: nn.Module, *, lr: float, weight_decay: float, options:
     if rates:
         arms.append((Arm("dropout off", "regularization_too_strong", f"dropout off instead of p = {max(rates):g}"),
                      lr, weight_decay, options, True))
+    if clip_norm:
+        arms.append((Arm("no clipping", "optimizer_setting",
+                         f"no gradient clipping instead of clip_norm = {clip_norm:g}",
+                         extra={"options": {"clip_norm": clip_norm}, "no_clip": True}),
+                     lr, weight_decay, options, False))
     changed = {k: options[k] for k, default in DEFAULTS.items()
                if options.get(k) is not None and _differs(options[k], default)}
     if changed:
@@ -100,43 +204,63 @@ def _differs(value, default) -> bool:
 
 def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_decay: float = 0.0,
                options: dict | None = None, batch_size: int = 64, steps: int = STEPS, seed: int = 0,
-               budget_s: float | None = None) -> tuple:
+               budget_s: float | None = None, symptoms=(), settings: bool = True, repeat: bool = False,
+               clip_norm: float | None = None) -> tuple:
     """``(baseline, arms)``: the setup itself and each candidate change, trained ``steps`` steps
     from the same weights on the same batches. The model is never modified. With ``budget_s``,
     an arm still running when it is spent stops (``extra["timed_out"]``: it counts for nothing)
-    and the arms after it are not run."""
+    and the arms after it are not run. ``symptoms``: codes found before (their records'
+    ``graded_by`` fixes are tried, after a repeat of the setup on other batches: ``grade`` reads
+    them); ``settings=False`` leaves out the lr and setting arms (only the symptoms' fixes run);
+    ``repeat``: run the repeat even with no symptom (to grade later findings by the lr arms);
+    ``clip_norm``: the run's gradient clipping, applied in every arm but "no clipping"."""
     deadline = None if budget_s is None else time.perf_counter() + budget_s
     options = {k: v for k, v in (options or {}).items() if k not in ("lr", "weight_decay")}
     device = next((p.device for p in model.parameters()), X.device)
     gen = torch.Generator().manual_seed(seed)
     pool = torch.randperm(X.shape[0], generator=gen)[:POOL_ROWS]
     held = pool[:EVAL_ROWS]
-    xe, ye = X[held].to(device), y[held].to(device)
+    ye = y[held].to(device)
     size = max(1, min(batch_size, pool.numel()))
     train_rows = pool[EVAL_ROWS:] if pool.numel() > 2 * EVAL_ROWS else pool   # the held rows stay unseen
-    batches = [train_rows[torch.randint(0, train_rows.numel(), (size,), generator=gen)] for _ in range(steps)]
 
-    def loss_of(net) -> float:
+    def draw(g):
+        return [train_rows[torch.randint(0, train_rows.numel(), (size,), generator=g)] for _ in range(steps)]
+    batches = draw(gen)
+
+    class_ids = not torch.is_floating_point(y) and y.ndim == 1
+
+    def loss_of(net, inputs) -> tuple:
+        """(loss, accuracy or None) on the held rows, in eval mode."""
         net.eval()
         with torch.no_grad():
-            value = loss_fn(net(xe), ye)
-        return float(value) if isinstance(value, torch.Tensor) and value.numel() == 1 else math.nan
+            out = net(inputs(X[held]).to(device))
+            value = loss_fn(out, ye)
+            acc = (out.argmax(dim=-1) == ye).float().mean() if class_ids and out.ndim == 2 and out.shape[1] > 1 \
+                else None
+        loss = float(value) if isinstance(value, torch.Tensor) and value.numel() == 1 else math.nan
+        return loss, (None if acc is None else float(acc))
 
-    def train(arm, arm_lr, arm_wd, arm_options, dropout_off):
+    def train(arm, arm_lr, arm_wd, arm_options, dropout_off, edit=None, inputs=None, arm_batches=None,
+              arm_seed=seed):
+        inputs = inputs or (lambda xb: xb)
         net = copy.deepcopy(model)
+        if edit is not None:
+            edit(net, arm_seed)
         if dropout_off:
             for m in net.modules():
                 if isinstance(m, nn.modules.dropout._DropoutNd):
                     m.p = 0.0
-        arm.before = loss_of(net)
+        arm.before = loss_of(net, inputs)[0]
+        clip = None if arm.extra.get("no_clip") else clip_norm
         opt = make_optimizer(optimizer, net, lr=arm_lr, weight_decay=arm_wd, total_steps=steps, **arm_options)
         net.train()
         trace = []                              # the training batches' losses (device tensors)
         state = torch.get_rng_state()
-        torch.manual_seed(seed)                 # the same dropout masks in every arm
+        torch.manual_seed(arm_seed)             # the same dropout masks in every arm
         try:
-            for idx in batches:
-                xb, yb = X[idx].to(device), y[idx].to(device)
+            for idx in arm_batches or batches:
+                xb, yb = inputs(X[idx]).to(device), y[idx].to(device)
 
                 passes = []
 
@@ -145,6 +269,8 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
                     if backward:
                         opt.zero_grad(set_to_none=True)
                         loss.backward()
+                        if clip:
+                            torch.nn.utils.clip_grad_norm_(net.parameters(), clip)
                     passes.append(loss.detach())
                     return loss
                 take_step(opt, closure)
@@ -157,7 +283,8 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
                     break
         finally:
             torch.set_rng_state(state)
-        arm.after = loss_of(net)
+        arm.after, arm.acc = loss_of(net, inputs)
+        arm.rows = int(held.numel())
         k = max(1, min(CHECK_EVERY, len(trace) // 2))
         if trace:
             head, tail = torch.stack(trace[:k]).mean().item(), torch.stack(trace[-k:]).mean().item()
@@ -165,8 +292,24 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
         return arm
 
     baseline = train(Arm("setup", "", "the setup as configured"), lr, weight_decay, options, False)
+    candidates = (candidate_arms(model, lr=lr, weight_decay=weight_decay, options=options, clip_norm=clip_norm)
+                  if settings else [])
+    fixes = list(dict.fromkeys(name for code in symptoms for name in CODES[code].graded_by if name in SYMPTOM_ARMS))
+    if fixes or repeat:
+        repeat = Arm("setup (repeat)", "", "the setup on other batches and dropout masks", extra={"repeat": True})
+        candidates = [(repeat, lr, weight_decay, options, False, None, None,
+                       draw(torch.Generator().manual_seed(seed + REPEAT_SEED)), seed + REPEAT_SEED)] + candidates
+    for name in fixes:
+        change, edit, standardize, _ = SYMPTOM_ARMS[name]
+        candidates.append((Arm(name, "", change, extra={"grades": True}), lr, weight_decay, options, False, edit,
+                           _standardizer(X, train_rows) if standardize else None))
+    # the repeat and the symptoms' fixes first, then the settings the user moved, then the lr arms:
+    # a spent budget leaves out what is least often the answer
+    settings_first = [c for c in candidates if c[0].code and c[0].code not in LR_CODES]
+    candidates = ([c for c in candidates if not c[0].code] + settings_first
+                  + [c for c in candidates if c[0].code in LR_CODES])
     arms = []
-    for candidate in candidate_arms(model, lr=lr, weight_decay=weight_decay, options=options):
+    for candidate in candidates:
         if deadline is not None and time.perf_counter() > deadline:
             break
         arms.append(train(*candidate))
@@ -183,17 +326,20 @@ def helpful(baseline: Arm, arms: list) -> list:
     healthy setup may learn faster at another lr, which is no fault). An arm that puts back a
     setting the user moved (the decay, dropout, the optimizer's options) also helps a setup that
     learns when its loss fell >= HELPS and ends at most 1 / HELP_RATIO of the setup's
-    (regularization that works raises the training loss by a little, not threefold: notes 004). Setting arms come first, then the lr arms, each by how much
-    it helped: an lr 1000x away can compensate for a setting (Adam's eps = 1 divides the step by
-    ~1e3) without naming it."""
+    (regularization that works raises the training loss by a little, not threefold: notes 004).
+    Every arm must also be ``significant`` (beyond the run's noise: a near-zero loss made a third
+    smaller is no cause). Setting arms come first, then the lr arms, each by how much it helped:
+    an lr 1000x away can compensate for a setting (Adam's eps = 1 divides the step by ~1e3)
+    without naming it."""
     if baseline.extra.get("timed_out"):
         return []
-    arms = [a for a in arms if not a.extra.get("timed_out")]
+    repeat = next((a for a in arms if a.extra.get("repeat")), None)
+    arms = [a for a in arms if a.code and not a.extra.get("timed_out")]
     stuck = baseline.fall < STUCK or not math.isfinite(baseline.after)
     own = max(baseline.fall, 0.0)
 
     def helps(a):
-        if a.fall < HELPS:
+        if a.fall < HELPS or not significant(baseline, a, repeat):
             return False
         if stuck and a.fall >= HELP_RATIO * own:
             return True
@@ -204,7 +350,7 @@ def helpful(baseline: Arm, arms: list) -> list:
 def findings(baseline: Arm, arms: list) -> list[Finding]:
     """One finding per cause whose change helped (its most helpful arm), strongest first."""
     out, seen = [], set()
-    others = {a.name: {"fall": a.fall, "loss": a.after} for a in arms}
+    others = {a.name: {"fall": a.fall, "loss": a.after} for a in arms if a.code}
     for arm in helpful(baseline, arms):
         if arm.code in seen:
             continue
@@ -221,6 +367,53 @@ def findings(baseline: Arm, arms: list) -> list[Finding]:
 
 
 def _fix(arm: Arm) -> str:
+    if arm.extra.get("no_clip"):
+        return "clip at a norm the gradients reach only when they spike (e.g. clip_norm=1.0), or not at all"
     if arm.code == "optimizer_setting":
         return "leave the optimizer's " + ", ".join(arm.extra.get("options", {})) + " at its default"
     return f"use {arm.change.split(' instead of ')[0]}"
+
+
+def grade(found: list, baseline: Arm, arms: list) -> list[Finding]:
+    """``found`` with each symptom graded by its fixes (``CODES[code].graded_by``: a symptom arm,
+    or the lr arms for the probe's lr warnings): a warning stays a warning when a fix trains
+    ``significant``-ly better than the setup (evidence ``harm``), else it becomes ``info`` (the
+    symptom is present but does not hurt this run). Errors, findings without a fix that ran and
+    unit statistics measured during training are returned unchanged; nothing is graded without a
+    repeat of the setup (the noise)."""
+    if baseline.extra.get("timed_out"):
+        return list(found)
+    repeat = next((a for a in arms if a.extra.get("repeat")), None)
+    if repeat is None or repeat.extra.get("timed_out"):
+        return list(found)
+    ran = {a.name: a for a in arms if not a.extra.get("timed_out")}
+    for f in found:
+        tried = [ran[n] for n in CODES[f.code].graded_by if n in ran]
+        # a unit statistic measured during training is a symptom of the updates, not of the init
+        if f.severity != "warning" or (f.in_training and CODES[f.code].phase == "preflight") or not tried:
+            continue
+        helping = [a for a in tried if significant(baseline, a, repeat)]
+        best = max(helping or tried, key=lambda a: gain(baseline, a))
+        hurts = bool(helping)
+        f.evidence["harm"] = {"fix": best.name, "setup_loss": baseline.after, "fix_loss": best.after,
+                              "repeat_loss": repeat.after, "noise": noise(baseline, repeat), "steps": best.steps,
+                              "hurts": hurts}
+        numbers = (f"with {best.change} the loss ends at {best.after:.4g} after {best.steps} steps, the setup's "
+                   f"at {baseline.after:.4g} (a repeat on other batches: {repeat.after:.4g})")
+        if hurts:
+            f.message += f"; it hurts: {numbers}"
+        else:
+            f.severity = "info"
+            f.message += f"; it does not hurt this run: {numbers}"
+    return list(found)
+
+
+def repair_plan(finding: Finding) -> Plan | None:
+    """The repair a graded symptom's experiment chose: the action of the fix that helped
+    (``evidence["harm"]["fix"]``), or None when it was not graded or the fix did not help."""
+    harm = finding.evidence.get("harm") or {}
+    if not harm.get("hurts") or harm.get("fix") not in SYMPTOM_ARMS:
+        return None
+    action, options = SYMPTOM_ARMS[harm["fix"]][3]
+    return make_plan(action, f"{finding.code}: the experiment's fix ({harm['fix']}) ends at {harm['fix_loss']:.4g} "
+                             f"against the setup's {harm['setup_loss']:.4g} in {harm['steps']} steps", **options)

@@ -40,7 +40,8 @@ OVERFIT_ROWS = 20         # notes 004: "overfit a very small portion" (the notes
 OVERFIT_STEPS = 200       # full-batch steps with the user's optimizer (notes 004 log: 200 epochs)
 REFERENCE_STEPS = 300     # Adam lr=1e-3 (notes 004: "a great starting point") before blaming the model
 MEMORIZE_ROWS = 128       # label_problem (unlearnable labels): memorize this many rows ...
-UNSEEN_ROWS = 384         # ... and score this many unseen ones
+UNSEEN_ROWS = 384         # ... and score up to this many unseen ones,
+MIN_UNSEEN_ROWS = 128     # ... at least this many (3 binomial sigmas of chance 0.5 on 128 rows: +-0.13)
 MEMORIZED_ACC = 0.9       # ... once the subset's accuracy reached 90%
 CHANCE_SIGMAS = 3.0       # ... unseen accuracy within 3 binomial sigmas of the commonest class's share
 STATS_ROWS = 2000         # input statistics
@@ -55,11 +56,12 @@ PROBABILITY_TOLERANCE = 1e-3   # label_problem: target rows summing to 1 within 
 ROW_SUM_TOLERANCE = 1e-4  # loss_output_mismatch: output rows summing to 1 (softmax) within this
 LOG_PROB_SLACK = 1e-6     # ... log-probabilities are <= 0 up to rounding
 MAX_CLASS_IDS = 50        # ... whole-number targets with at most 50 values are class ids
+LOSS_SHIFT = 100.0        # loss_output_mismatch: every output raised by 100 ...
+UNBOUNDED_DROP = 0.5      # ... lowers the loss by at least half of that: it falls without bound as the outputs
+                          # grow (NLL on raw logits: -out[y] falls 1:1; softmax losses are shift-invariant)
 IMBALANCE = 10.0          # class_imbalance: He & Garcia 2009, 10:1 and beyond
 LOSS_RATIO_LOW, LOSS_RATIO_HIGH = 0.5, 1.5   # bad_initial_loss: initial / uniform-guess loss
 REGRESSION_LOSS_RATIO = 3.0   # ... a regression loss above 3x that of predicting zeros
-SETTLE_STEPS = 20         # ... is a cause only if 20 full-batch steps of the user's optimizer do not
-SETTLE_SHARE = 0.5        # ... take at least half of the excess over the uniform guess off the loss
 REGRESSION_FIT = 0.05     # cannot_overfit_small_subset: a regression subset is fitted at 5% of its first loss
 BARELY_MOVED = 0.1        # the overfit run moved its loss < 10%: the lr is too low
 NO_SHRINK = 1e-2          # regularization_not_effective: one decay step (float64) shrinks ||w|| by less
@@ -376,6 +378,8 @@ def check_loss_output(out, y, kind: str, loss_fn, *, last: tuple, num_classes) -
     if kind in ("bce", "bce_prob") and not torch.is_floating_point(y) and width > 1:
         mismatch(f"{kind} with {width} outputs and integer class ids: use cross_entropy for several classes",
                  "use cross_entropy (softmax over the classes) for class ids")
+    if kind == "other" and not found:
+        found += check_loss_bounded(out, y, loss_fn, last=last)
     if _ids_outside(y, width, kind) and out.is_cuda:
         # class ids outside 0..width-1 make a CUDA loss kernel fail with a device-side assert,
         # which poisons the process's CUDA context: ask the same question on CPU copies
@@ -392,6 +396,37 @@ def check_loss_output(out, y, kind: str, loss_fn, *, last: tuple, num_classes) -
                  f"{tuple(y.shape)} ({y.dtype}): {exc}".strip(),
                  "make the output shape and target dtype match the loss", error=str(exc)[:200])
     return found
+
+
+def check_loss_bounded(out, y, loss_fn, *, last: tuple) -> list[Finding]:
+    """A user's loss that falls without bound as every output grows: raising all outputs by
+    ``LOSS_SHIFT`` lowers it by at least ``UNBOUNDED_DROP`` x the shift (and by more at 10x the
+    shift). A loss of that kind rewards the outputs for growing, not for ranking the right class
+    first: a log-likelihood on raw logits (F.nll_loss without log_softmax), a negated score.
+    Softmax and margin losses are unchanged by a common shift; regression losses rise."""
+    if not torch.is_floating_point(out) or _ids_outside(y, out.shape[-1] if out.ndim >= 2 else 1, "other"):
+        return []
+    try:
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            o = out.detach()
+            values = [float(loss_fn(o + shift, y)) for shift in (0.0, LOSS_SHIFT, 10 * LOSS_SHIFT)]
+    except Exception:               # a loss that fails on the output is reported by check_loss_output
+        return []
+    if not all(math.isfinite(v) for v in values):
+        return []
+    base, once, tenfold = values
+    if base - once < UNBOUNDED_DROP * LOSS_SHIFT or once - tenfold < UNBOUNDED_DROP * 9 * LOSS_SHIFT:
+        return []
+    last_name, last_module = last
+    return [make("loss_output_mismatch",
+                 f"the loss falls without bound as the outputs grow ({base:.4g} -> {once:.4g} -> {tenfold:.4g} with "
+                 f"every output raised by {LOSS_SHIFT:g} and {10 * LOSS_SHIFT:g}): it rewards large outputs, "
+                 f"not the right class (a log-likelihood such as nll_loss on raw logits, with no log_softmax)",
+                 evidence={"loss_at_shift": dict(zip((0.0, LOSS_SHIFT, 10 * LOSS_SHIFT), values)), "loss": "other",
+                           "last_module": type(last_module).__name__ if last_module is not None else None},
+                 where=last_name,
+                 fix="apply log_softmax to the outputs before nll_loss, or use cross_entropy on the logits")]
 
 
 def _uninformative(out, kind):
@@ -442,36 +477,6 @@ def check_initial_loss(out, y, kind: str, loss_fn) -> list[Finding]:
                  fix=("scale down the last layer's initial weights (e.g. x0.01, bias 0) and standardize "
                       "the inputs, so the untrained outputs are near zero" if ratio > 1 else
                       "check that the loss averages over the batch and the targets are not leaked into the inputs"))]
-
-
-def settle_initial_loss(found, model, x, y, loss_fn, kind, optimizer_spec, lr, options=None) -> list[Finding]:
-    """Judge an over-confident initial loss as a *cause* only if training does not take it away.
-
-    He initialization of the output layer or unstandardized regression targets start a healthy
-    run above the uniform guess; its first steps remove the excess. So ``SETTLE_STEPS``
-    full-batch steps with the user's optimizer and lr run on a copy: when they take at least
-    ``SETTLE_SHARE`` of the excess off (``loss_after`` in the evidence), the finding is kept as
-    ``info`` (a fact about the start, no problem); otherwise it stays a warning, with the probe's
-    loss as evidence. An under-confident or non-finite initial loss is returned as it is."""
-    out = []
-    for f in found:
-        value, expected, ratio = f.evidence.get("initial_loss"), f.evidence.get("expected"), f.evidence.get("ratio")
-        if f.severity == "error" or ratio is None or ratio <= 1 or expected is None:
-            out.append(f)
-            continue
-        run = _short_run(copy.deepcopy(model), x, y, loss_fn, kind, optimizer_spec, lr, SETTLE_STEPS, options,
-                         stop_early=False)
-        after = run["last"]
-        settled = math.isfinite(after) and value - after >= SETTLE_SHARE * (value - expected)
-        f.evidence.update(loss_after=after, settle_steps=run["steps"], settles=settled)
-        if settled:
-            f.severity = "info"
-            f.message += (f"; {run['steps']} steps of training take it to {after:.4g}, so it is no cause "
-                          f"(a large output init or target scale that training removes)")
-        else:
-            f.message += f"; {run['steps']} steps of training leave it at {after:.4g}"
-        out.append(f)
-    return out
 
 
 def _run_hooked(model, x, handles) -> None:
@@ -657,6 +662,7 @@ def _short_run(model, x, y, loss_fn, kind, optimizer_spec, lr, steps, options=No
         group["lr"] = group_lr
     model.train()
     first = None
+    cut = False
     trace = []
     passes = []                        # (loss, output) of each closure call in this step
 
@@ -672,6 +678,7 @@ def _short_run(model, x, y, loss_fn, kind, optimizer_spec, lr, steps, options=No
     for step in range(1, steps + 1):
         if deadline is not None and step > 1 and time.perf_counter() > deadline:
             steps = step - 1
+            cut = True
             break                      # the budget is spent: what ran so far is the answer
         passes.clear()
         take_step(opt, closure)
@@ -690,19 +697,26 @@ def _short_run(model, x, y, loss_fn, kind, optimizer_spec, lr, steps, options=No
                 return {"first": first, "last": value, "acc": values[1] if acc is not None else None,
                         "steps": step, "trace": trace, "ok": True}
     return {"first": first, "last": trace[-1], "acc": values[1] if acc is not None else None,
-            "steps": steps, "trace": trace, "ok": False}
+            "steps": steps, "trace": trace, "ok": False, "cut": cut}
 
 
-def check_overfit(model, x, y, loss_fn, kind, optimizer_spec, lr, options=None) -> list[Finding]:
+def check_overfit(model, x, y, loss_fn, kind, optimizer_spec, lr, options=None, *,
+                  deadline: float | None = None) -> list[Finding] | None:
     """Notes 004: overfit ~20 examples with regularization off. A failure with the user's optimizer
     (with the run's ``options``: build_optimizer's keywords) is re-run with Adam lr=1e-3: if that
-    succeeds the learning rate is to blame, not the model."""
+    succeeds the learning rate is to blame, not the model. None: a run was cut at ``deadline``
+    before it could decide (the caller reports the check as skipped)."""
     start = copy.deepcopy(model)
     _disable_regularization(start)
-    user = _short_run(copy.deepcopy(start), x, y, loss_fn, kind, optimizer_spec, lr, OVERFIT_STEPS, options)
+    user = _short_run(copy.deepcopy(start), x, y, loss_fn, kind, optimizer_spec, lr, OVERFIT_STEPS, options,
+                      deadline=deadline)
     if user["ok"]:
         return []
-    ref = _short_run(copy.deepcopy(start), x, y, loss_fn, kind, "adam", 1e-3, REFERENCE_STEPS)
+    if user.get("cut"):
+        return None
+    ref = _short_run(copy.deepcopy(start), x, y, loss_fn, kind, "adam", 1e-3, REFERENCE_STEPS, deadline=deadline)
+    if ref.get("cut"):
+        return None
     evidence = {"rows": int(x.shape[0]), "lr": lr, "user_run": user, "reference_adam_1e-3": ref}
     if ref["ok"]:
         first, last = user["first"], user["last"]
@@ -731,16 +745,18 @@ def check_labels_learnable(model, X, y, loss_fn, kind, *, gen, deadline: float |
     reference optimizer) and score rows it never saw. Real
     labels carry over (digits: ~80% after memorizing 256 rows); labels shuffled against their rows
     leave the unseen rows at chance. The finding needs the subset memorized (>= MEMORIZED_ACC) and
-    the unseen accuracy within ``CHANCE_SIGMAS`` binomial standard deviations of the largest
+    the unseen accuracy (on up to ``UNSEEN_ROWS`` rows, at least ``MIN_UNSEEN_ROWS``: a small set
+    scores what it has) within ``CHANCE_SIGMAS`` binomial standard deviations of the largest
     class's share (what a guess of the commonest class scores)."""
     if kind not in CLASS_ID_KINDS or torch.is_floating_point(y) or y.ndim != 1:
         return []
     n = X.shape[0]
-    if n < MEMORIZE_ROWS + UNSEEN_ROWS:
+    held = min(UNSEEN_ROWS, n - MEMORIZE_ROWS)     # a small set scores the rows it has beyond the memorized
+    if held < MIN_UNSEEN_ROWS:
         return []
     device = next((p.device for p in model.parameters()), X.device)
     perm = torch.randperm(n, generator=gen)
-    fit, unseen = perm[:MEMORIZE_ROWS], perm[MEMORIZE_ROWS:MEMORIZE_ROWS + UNSEEN_ROWS]
+    fit, unseen = perm[:MEMORIZE_ROWS], perm[MEMORIZE_ROWS:MEMORIZE_ROWS + held]
     start = copy.deepcopy(model)
     for m in start.modules():       # the labels are judged, not the init: PyTorch's default init
         if hasattr(m, "reset_parameters"):   # (a huge init memorizes without generalizing)
@@ -754,16 +770,16 @@ def check_labels_learnable(model, X, y, loss_fn, kind, *, gen, deadline: float |
     with torch.no_grad():
         yu = y[unseen].to(device)
         acc = float((start(X[unseen].to(device)).argmax(dim=-1) == yu).float().mean())
-    chance = float(torch.bincount(y[unseen].cpu()).max()) / UNSEEN_ROWS
-    margin = CHANCE_SIGMAS * math.sqrt(chance * (1 - chance) / UNSEEN_ROWS)
+    chance = float(torch.bincount(y[unseen].cpu()).max()) / held
+    margin = CHANCE_SIGMAS * math.sqrt(chance * (1 - chance) / held)
     if acc > chance + margin:
         return []
     return [make("label_problem",
                  f"the model memorizes {MEMORIZE_ROWS} training rows (accuracy {run['acc']:.2f}) but scores "
-                 f"{acc:.2f} on {UNSEEN_ROWS} rows it did not see, no better than always guessing the commonest "
+                 f"{acc:.2f} on {held} rows it did not see, no better than always guessing the commonest "
                  f"class ({chance:.2f}): the labels do not belong to their rows",
                  evidence={"memorized_acc": run["acc"], "unseen_acc": acc, "chance": chance, "margin": margin,
-                           "rows": MEMORIZE_ROWS, "unseen_rows": UNSEEN_ROWS},
+                           "rows": MEMORIZE_ROWS, "unseen_rows": held},
                  severity="warning",
                  fix="check that inputs and labels are aligned (the same row order after any shuffle, join or "
                      "split) and that the label column is the right one")]
@@ -930,8 +946,7 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
         if "exploding_activations" not in {f.code for f in findings}:
             findings += check_layer_outputs(work, xb, layers)
         if loss_usable:
-            findings += settle_initial_loss(check_initial_loss(out, yb, kind, loss_fn), model, xb, yb, loss_fn,
-                                            kind, optimizer, lr, optimizer_options)
+            findings += check_initial_loss(out, yb, kind, loss_fn)
             findings += check_symmetry(copy.deepcopy(model).train(), xb, yb, loss_fn, layers)
             if within_budget("gradient check"):
                 gx, gy = xb[:GRADCHECK_ROWS], yb[:GRADCHECK_ROWS]
@@ -953,8 +968,12 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
                                                    deadline=started + budget_s)
             if within_budget("overfit a small subset"):
                 sub = perm[:OVERFIT_ROWS]
-                findings += check_overfit(model, X[sub].to(device), y[sub].to(device), loss_fn, kind, optimizer, lr,
-                                          optimizer_options)
+                overfit = check_overfit(model, X[sub].to(device), y[sub].to(device), loss_fn, kind, optimizer, lr,
+                                        optimizer_options, deadline=started + budget_s)
+                if overfit is None:
+                    skipped.append("overfit a small subset")
+                else:
+                    findings += overfit
     finally:
         torch.set_rng_state(torch_state)
     elapsed = time.perf_counter() - started

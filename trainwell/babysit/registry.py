@@ -3,6 +3,7 @@
 A record holds everything about its code: when it is measured (``phase``), its default
 ``severity``, what is ``measures``-ured, the ``threshold`` in words with its ``source``, the
 ``fix``, its named ``thresholds`` (the constants, "module.NAME" under trainwell/babysit/), the
+fixes a symptom is ``graded_by`` (interventions.grade: a warning only when its fix helps), the
 groups it belongs to and what it ``explains`` (the ranking's ``CAUSES`` and ``TRAINING_SYMPTOMS``
 are derived from these), when its in-training rule runs (``runs``), what happens when it is
 found (``stops_run``, ``stops_unrepaired``, ``unhealthy``, ``settle_epochs``) and its repair
@@ -94,6 +95,8 @@ class FindingSpec:
     explains_in_training: tuple = ()    # ... when that one was measured during training
     runs: Runs | None = None            # in-training codes: when rules.<code> runs
     thresholds: tuple = ()              # "module.NAME" of the named constants it is judged by
+    graded_by: tuple = ()               # symptoms: the interventions' arms (SYMPTOM_ARMS, lr arms) whose help
+                                        # decides warning (it hurts) or info (it does not; doctor, repair)
     stops_run: bool = False
     stops_unrepaired: bool = False
     unhealthy: bool = False
@@ -133,6 +136,7 @@ CODES = {spec.code: spec for spec in (
         "loss_output_mismatch", "preflight", "error",
         measures="the model's last module and output values against the loss: softmax rows summing to 1 or "
                  "log-probabilities before a loss that takes logits, a sigmoid before a from-logits loss, a "
+                 "user's loss that falls without bound as every output grows (NLL on raw logits), a "
                  "regression loss on class ids, an output width that does not fit the classes, a loss that "
                  "fails on the output",
         threshold="any; a final tanh / hardtanh / softsign / ReLU / softplus before a from-logits loss (the "
@@ -142,7 +146,7 @@ CODES = {spec.code: spec for spec in (
             "class ids",
         groups=(Group.DATA,),
         explains=("bad_initial_loss", "cannot_overfit_small_subset", Group.OPTIMIZATION),
-        thresholds=("preflight.ROW_SUM_TOLERANCE",),
+        thresholds=("preflight.ROW_SUM_TOLERANCE", "preflight.LOSS_SHIFT", "preflight.UNBOUNDED_DROP"),
         stops_unrepaired=True,
         plan=plan_output_mismatch,
     ),
@@ -170,6 +174,7 @@ CODES = {spec.code: spec for spec in (
         explains=(Group.INIT, "bad_initial_loss", "cannot_overfit_small_subset", Group.OPTIMIZATION),
         thresholds=("preflight.MEAN_OFF", "preflight.STD_HIGH", "preflight.STD_LOW",
                     "preflight.SCALE_SPREAD"),
+        graded_by=('standardize inputs',),
         plan=plan_unnormalized,
     ),
     FindingSpec(
@@ -192,6 +197,7 @@ CODES = {spec.code: spec for spec in (
         fix="initialize with small random numbers: Xavier (tanh) or He (ReLU) init",
         groups=(Group.INIT, Group.REINIT),
         explains=("bad_initial_loss", "cannot_overfit_small_subset", "vanishing_gradients", Group.SLOW),
+        graded_by=('reinit',),
         plan=plan_init,
     ),
     FindingSpec(
@@ -204,6 +210,7 @@ CODES = {spec.code: spec for spec in (
         groups=(Group.INIT, Group.UNIT_STATISTICS, Group.REINIT),
         explains=("bad_initial_loss", "cannot_overfit_small_subset", "vanishing_gradients", Group.SLOW),
         thresholds=("preflight.SATURATED_SHARE", "probes.TANH_SATURATION", "probes.SIGMOID_SATURATION"),
+        graded_by=('reinit',),
         plan=plan_init,
     ),
     FindingSpec(
@@ -219,6 +226,7 @@ CODES = {spec.code: spec for spec in (
         groups=(Group.INIT, Group.UNIT_STATISTICS, Group.REINIT),
         explains=("bad_initial_loss", "cannot_overfit_small_subset", "vanishing_gradients", Group.SLOW),
         thresholds=("preflight.VANISHING_STD",),
+        graded_by=('reinit',),
         plan=plan_init,
     ),
     FindingSpec(
@@ -234,6 +242,7 @@ CODES = {spec.code: spec for spec in (
                   Group.DIVERGED),
         thresholds=("preflight.EXPLODING_STD",),
         unhealthy=True,
+        graded_by=('reinit',),
         plan=plan_init,
     ),
     FindingSpec(
@@ -248,6 +257,7 @@ CODES = {spec.code: spec for spec in (
                   "vanishing_activations"),
         thresholds=("preflight.DEAD_SHARE",),
         unhealthy=True,
+        graded_by=('reinit',),
         plan=plan_init,
     ),
     FindingSpec(
@@ -264,7 +274,9 @@ CODES = {spec.code: spec for spec in (
         fix="shrink the last layer's initial weights (e.g. x0.01) and zero its bias; standardize the inputs",
         explains=(Group.DIVERGED,),
         thresholds=("preflight.LOSS_RATIO_LOW", "preflight.LOSS_RATIO_HIGH", "preflight.EXCESS_NATS",
-                    "preflight.REGRESSION_LOSS_RATIO", "preflight.SETTLE_STEPS", "preflight.SETTLE_SHARE"),
+                    "preflight.REGRESSION_LOSS_RATIO", "interventions.NOISE_FACTOR",
+                    "interventions.SAMPLING_Z", "interventions.MIN_GAIN"),
+        graded_by=('shrink output layer', 'reinit'),
         plan=plan_bad_initial_loss,
     ),
     FindingSpec(
@@ -296,7 +308,8 @@ CODES = {spec.code: spec for spec in (
     FindingSpec(
         "optimizer_setting", "preflight", "warning",
         measures="an intervention: the training loss after 30 minibatch steps of the setup against the same "
-                 "steps with the optimizer's own options (eps, betas, bias correction, alpha) at their defaults",
+                 "steps with the optimizer's own options (eps, betas, bias correction, alpha) at their defaults, "
+                 "or without the run's gradient clipping",
         threshold="the setup's loss falls < 5% while the defaults' falls >= 20% and >= 3x the setup's",
         source="Kingma & Ba 2015 (Adam's eps = 1e-8, betas 0.9/0.999); notes 003: an eps far above sqrt(v) "
                "turns Adam into SGD with lr / eps",
@@ -388,6 +401,7 @@ CODES = {spec.code: spec for spec in (
         runs=Runs.PER_EPOCH,
         thresholds=("rules.OSCILLATION", "rules.SETTLED", "rules.OSCILLATION_EPOCHS", "rules.EPOCH_RISE",
                     "rules.CONVERGED"),
+        graded_by=('lr x0.1', 'lr x0.01'),
         plan=plan_oscillating,
     ),
     FindingSpec(
@@ -404,6 +418,7 @@ CODES = {spec.code: spec for spec in (
         runs=Runs.PER_SAMPLE,
         thresholds=("rules.RISE", "rules.CONVERGED", "rules.DIVERGENCE_FACTOR"),
         unhealthy=True,
+        graded_by=('lr x0.1', 'lr x0.01'),
         plan=plan_diverged,
     ),
     FindingSpec(
@@ -439,6 +454,7 @@ CODES = {spec.code: spec for spec in (
         runs=Runs.SAMPLES_ONLY,
         thresholds=("ratios.RATIO_HIGH", "ratios.EXTREME_RATIO", "ratios.STEP_REPLACES", "rules.FALLING",
                     "rules.CONVERGED"),
+        graded_by=('lr x0.1', 'lr x0.01'),
         plan=plan_update_ratio_high,
     ),
     FindingSpec(
@@ -454,6 +470,7 @@ CODES = {spec.code: spec for spec in (
         runs=Runs.PER_EPOCH,
         thresholds=("rules.BARELY", "ratios.SLOW_RATIO"),
         settle_epochs=1,
+        graded_by=('lr x10', 'lr x100', 'lr x1000'),
         plan=plan_lr_too_low,
     ),
     FindingSpec(
@@ -468,6 +485,7 @@ CODES = {spec.code: spec for spec in (
         runs=Runs.SAMPLES_ONLY,
         thresholds=("ratios.RATIO_LOW", "rules.ANNEALING"),
         settle_epochs=1,
+        graded_by=('lr x10', 'lr x100', 'lr x1000'),
         plan=plan_update_ratio_low,
     ),
     FindingSpec(
@@ -484,6 +502,7 @@ CODES = {spec.code: spec for spec in (
         runs=Runs.PER_EPOCH,
         thresholds=("rules.FLAT", "rules.PLATEAU_LEVEL", "rules.LEARNED", "rules.ANNEALED", "rules.FITTED"),
         settle_epochs=3,
+        graded_by=('lr x10', 'lr x100', 'lr x1000'),
         plan=plan_plateau,
     ),
     FindingSpec(

@@ -5,7 +5,10 @@ that addresses the cause -> roll back to the last good state -> continue.
 
 1. at fit start runs the cheap pre-flight checks (data, labels, loss/output, input statistics,
    activation statistics, initial loss, symmetry: one forward pass, no training) on the
-   training data and repairs what they find before the first step;
+   training data, grades the symptoms among them by their fixes when the run is long enough for
+   the experiment to cost <= 10% of it (``interventions.grade``: a symptom whose fix does not
+   train better is info and left alone) and repairs what hurts before the first step, with the
+   fix that helped;
 2. keeps snapshots: the start (after those repairs) and the last healthy epoch end;
 3. reads the monitor's new findings after every step and epoch; for one it can fix it picks the
    root cause first (``Diagnosis.ranked``), asks the code's planner (``registry.CODES[code].plan``,
@@ -27,9 +30,10 @@ import math
 import statistics
 from dataclasses import dataclass
 
+from trainwell.babysit import interventions
 from trainwell.babysit.actions import Plan, Rollback
 from trainwell.babysit.findings import Diagnosis, Finding
-from trainwell.babysit.preflight import preflight
+from trainwell.babysit.preflight import preflight, probe_lr, resolve_loss
 from trainwell.babysit.registry import CODES, Group, members
 from trainwell.babysit.rules import BASELINE_SAMPLES, WINDOW
 from trainwell.errors import ConfigError
@@ -39,6 +43,11 @@ FALLING_SAMPLES = 16        # loss_falling: the median of the last 8 samples aga
 SETTLE_WARNINGS = 2         # warnings wait until the first full epoch after a repair has ended: the
                             # first steps after a change are transients (large update ratios after a
                             # re-initialization, units that have not yet woken up)
+GRADE_BUDGET_S = 15.0       # grading the pre-flight symptoms by their fixes (interventions.grade) at fit
+                            # start: at most this long (a few arms of interventions.STEPS steps) ...
+GRADE_SHARE = 0.1           # ... and only when its steps (the setup, its repeat, each fix) are at most 10%
+                            # of the run's: a short run repairs its symptoms ungraded (the fixes are cheap
+                            # and harmless: a re-init, a shrunk output layer, standardized inputs)
 SEED_OFFSET = 101           # re-initialization seed: config.seed + 101 + repairs so far, apart from the
                             # run's own streams (config.seed, config.seed + 1 for augmentation)
 REINIT_CODES = members(Group.REINIT)
@@ -214,12 +223,33 @@ class Repairer:
             if not found:
                 return
             seen.update(f.key for f in found)
+            found = self._grade(state, found)
             for f in found:
                 f.evidence.setdefault("step", 0)
                 f.evidence.setdefault("epoch", 0)
                 self.monitor.diagnosis.add(f)
             if not self._handle(state, found, before_training=True) or state.stop is not None:
                 return
+
+    def _grade(self, state, found) -> list:
+        """The symptoms among ``found`` graded by their fixes (interventions.grade) when the
+        experiment costs at most ``GRADE_SHARE`` of the run: a symptom whose fix does not train
+        better becomes info and is left alone; one that hurts keeps the fix that helped as its
+        repair (``interventions.repair_plan``)."""
+        symptoms = [f.code for f in found if f.severity == "warning" and CODES[f.code].graded_by]
+        fixes = {name for code in symptoms for name in CODES[code].graded_by if name in interventions.SYMPTOM_ARMS}
+        if not fixes or (2 + len(fixes)) * interventions.STEPS > GRADE_SHARE * (state.total_steps or 0):
+            return found
+        controls = state.controls
+        config = controls.config
+        X, y = controls.train_data
+        decay = controls.optimizer_overrides.get("weight_decay", config.weight_decay) or 0.0
+        baseline, arms = interventions.experiment(
+            controls.model, X, y, resolve_loss(config.loss)[0], optimizer=controls.optimizer,
+            lr=probe_lr(controls.optimizer, config.lr), weight_decay=decay, batch_size=config.batch_size,
+            seed=config.seed, symptoms=symptoms, settings=False, clip_norm=controls.clip_norm,
+            budget_s=GRADE_BUDGET_S)
+        return interventions.grade(found, baseline, arms)
 
     def _handle(self, state, findings, *, before_training) -> bool:
         """Repair the highest-priority finding that has a plan; True when one was repaired."""
@@ -233,7 +263,9 @@ class Repairer:
                 if f.severity == "error" or spec.stops_unrepaired:
                     self._give_up(state, f, f"gave up after {len(self.repairs)} repairs")
                 return False
-            plan = spec.plan(f, self._context(state, f.code, before_training))
+            ctx = self._context(state, f.code, before_training)
+            # the experiment's fix that helped is the repair (once per code: a second try is the planner's)
+            plan = (interventions.repair_plan(f) if ctx.attempts == 0 else None) or spec.plan(f, ctx)
             if isinstance(plan, str):
                 entry = {"code": f.code, "where": f.where, "reason": plan}
                 if entry not in self.unrepaired:
