@@ -240,3 +240,16 @@ def test_a_trainer_built_by_hand_follows_its_schedule(blobs):
     for step, lr, group_lr in seen:
         assert lr == group_lr == pytest.approx(0.2 * schedule(step))
     assert len(state.history) == 2 and state.history[-1]["val_loss"] is None
+
+
+@pytest.mark.parametrize("optimizer", ["newton", "bfgs"])
+def test_second_order_runs_report_their_training_loss(optimizer):
+    """Newton and BFGS evaluate the closure without backward first; that call feeds the epoch's
+    training loss (it was 0.0), which must equal the loss of the weights the epoch started from."""
+    torch.manual_seed(0)
+    X, y = torch.randn(64, 3), torch.randint(0, 2, (64,))
+    model = nn.Linear(3, 2)
+    start = F.cross_entropy(model(X), y).item()
+    run = trainwell.fit(model, (X, y), optimizer=optimizer, lr=1.0, epochs=1, batch_size=64,
+                        shuffle=False, babysit="off", progress=False, device="cpu")
+    assert run.history[0]["train_loss"] == pytest.approx(start, rel=1e-5)

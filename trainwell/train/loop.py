@@ -159,6 +159,9 @@ class Trainer:
                     out = model(xb)
                     data_loss = loss_fn(out, yb)
                     loss = data_loss + penalty() if penalty is not None else data_loss
+                if first:                        # also a Newton/BFGS call without backward
+                    first = False
+                    self.sums.record(out.detach(), data_loss.detach(), yb)
                 if not backward:
                     return loss
                 optimizer.zero_grad(set_to_none=True)
@@ -166,9 +169,6 @@ class Trainer:
             if hooks:
                 amp.unscale(optimizer)           # fp16: the hooks see the true gradient
                 apply_hooks()
-            if first:
-                first = False
-                self.sums.record(out.detach(), data_loss.detach(), yb)
             return data_loss.detach()
 
         closure.apply_hooks = apply_hooks
