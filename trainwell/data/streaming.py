@@ -111,8 +111,10 @@ class HostRows:
     def __getitem__(self, key) -> torch.Tensor:
         if isinstance(key, slice):
             positions = np.arange(len(self))[key]
-        elif isinstance(key, int):
-            return self[[key % len(self)]][0]
+        elif isinstance(key, (int, np.integer)):
+            # one row at a time is what torch.as_tensor(rows) would do, row by row, for ever
+            raise TypeError(f"{self.name}: streamed rows are read in batches (X[i:j], X[indices]); "
+                            f"for one tensor of a sample use data.streaming.check_sample")
         else:
             positions = np.asarray(key.cpu() if isinstance(key, torch.Tensor) else key, dtype=np.int64)
         return self.to_device(torch.from_numpy(self.gather(positions)))
@@ -166,7 +168,8 @@ class HostRows:
     def materialize(self) -> np.ndarray:
         """The rows as one in-memory array (the path a split that is not streamed takes)."""
         rows = self.array if self.indices is None else self.array[self.indices]
-        return np.asarray(rows).reshape(len(self), *self.sample_shape)
+        rows = np.asarray(rows).reshape(len(self), *self.sample_shape)
+        return rows if rows.flags.writeable else np.array(rows)    # a read-only map: read it once
 
     def chunks(self, *, chunk_bytes: int = STATS_CHUNK_BYTES):
         """The raw rows as CPU float64 tensors of a bounded size, in file order (the statistics
