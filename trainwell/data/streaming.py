@@ -376,12 +376,24 @@ def draw_order(n: int, generator: torch.Generator, *, shuffle: bool, replacement
     return torch.randperm(n, generator=generator)
 
 
+# The DDP sharding rule, as data/batches.py states it on the ddp branch (shard_indices and
+# global_steps there; at the merge these two can be imported from it instead).
 def shard_positions(order: np.ndarray, step: int, batch_size: int, rank: int, world: int) -> np.ndarray:
     """Rank ``rank``'s part of global step ``step``: every rank draws the same order; the step
-    covers ``[step*B*world, (step+1)*B*world)`` and rank r takes ``[step*B*world + r*B, ... + B)``
-    (the rule of the DDP sharding in data/batches.py; world = 1 is one process's batches)."""
-    start = step * batch_size * world + rank * batch_size
-    return order[start:start + batch_size]
+    covers ``[step*B*world, (step+1)*B*world)`` and rank r takes ``[step*B*world + r*B, ... + B)``.
+    A last, partial global batch of m positions gives every rank m // world of them (the last
+    m % world are skipped); world = 1 is one process's batches."""
+    start = step * batch_size * world
+    per_rank = min(batch_size, (len(order) - start) // world)
+    lo = start + rank * per_rank
+    return order[lo:lo + per_rank]
+
+
+def global_steps(n: int, *, batch_size: int, world: int = 1, drop_last: bool = False) -> int:
+    """Steps per epoch under ``shard_positions``: a last partial global batch counts unless
+    ``drop_last`` or it holds fewer than ``world`` positions."""
+    full, rest = divmod(n, batch_size * world)
+    return full + (1 if rest >= world and not drop_last else 0)
 
 
 class StreamBatches:
@@ -397,10 +409,10 @@ class StreamBatches:
                  replacement: bool = False, drop_last: bool = False, seed: int = 0, rank: int = 0,
                  world: int = 1, prefetch: bool = True):
         if not 0 <= rank < world:
-            raise ConfigError(f"rank = {rank}: must be in 0..world-1 (world = {world})")
+            raise ValueError(f"rank {rank} is outside 0..{world - 1} (world size {world})")
         self.X, self.y = X, y
         self.n = len(X)
-        self.batch_size = min(batch_size, self.n)
+        self.batch_size = max(1, min(batch_size, self.n // world))
         self.shuffle, self.replacement, self.drop_last = shuffle, replacement, drop_last
         self.rank, self.world = rank, world
         self.generator = torch.Generator().manual_seed(seed)
@@ -412,8 +424,7 @@ class StreamBatches:
         self.copy_stream = torch.cuda.Stream(X.device) if X.is_cuda else None
 
     def __len__(self) -> int:
-        div = self.n / (self.batch_size * self.world)
-        return math.floor(div) if self.drop_last else math.ceil(div)
+        return global_steps(self.n, batch_size=self.batch_size, world=self.world, drop_last=self.drop_last)
 
     def new_epoch(self) -> None:
         self.order = draw_order(self.n, self.generator, shuffle=self.shuffle, replacement=self.replacement)
