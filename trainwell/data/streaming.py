@@ -57,6 +57,11 @@ def check_stream(value) -> str | None:
     return 'must be true, false or "auto"'
 
 
+def torch_dtype(dtype: np.dtype) -> torch.dtype:
+    """The torch dtype of a numpy dtype (the one ``torch.from_numpy`` gives)."""
+    return torch.from_numpy(np.empty(0, dtype)).dtype
+
+
 def input_dtype(dtype: torch.dtype) -> torch.dtype:
     """The dtype inputs train in, as ``splits.as_pair`` converts them: integers and float64 become
     float32, float32/float16/bfloat16 stay."""
@@ -100,8 +105,8 @@ class HostRows:
 
     @property
     def dtype(self) -> torch.dtype:
-        return input_dtype(torch.from_numpy(np.empty(0, self.array.dtype)).dtype
-                           if self.array.dtype not in HOST_CONVERTED else torch.float32)
+        """The dtype of the inputs on the device (``input_dtype`` of the stored one)."""
+        return input_dtype(torch_dtype(self.host_dtype))
 
     @property
     def nbytes(self) -> int:
@@ -116,7 +121,8 @@ class HostRows:
             raise TypeError(f"{self.name}: streamed rows are read in batches (X[i:j], X[indices]); "
                             f"for one tensor of a sample use data.streaming.check_sample")
         else:
-            positions = np.asarray(key.cpu() if isinstance(key, torch.Tensor) else key, dtype=np.int64)
+            positions = np.asarray(key.cpu() if isinstance(key, torch.Tensor) else key)
+            positions = np.flatnonzero(positions) if positions.dtype == bool else positions.astype(np.int64)
         return self.to_device(torch.from_numpy(self.gather(positions)))
 
     def index_select(self, dim: int, index: torch.Tensor) -> torch.Tensor:
@@ -434,8 +440,7 @@ class StreamBatches:
         """Step ``step``'s rows and labels on the host (pinned when the device is a GPU)."""
         positions = shard_positions(self.order.numpy(), step, self.batch_size, self.rank, self.world)
         shape = (len(positions), *self.X.sample_shape)
-        xb = torch.empty(shape, dtype=torch.from_numpy(np.empty(0, self.X.host_dtype)).dtype,
-                         pin_memory=self.pin)
+        xb = torch.empty(shape, dtype=torch_dtype(self.X.host_dtype), pin_memory=self.pin)
         self.X.gather(positions, out=xb.numpy())
         yb = torch.from_numpy(self.labels[positions])
         return xb, (yb.pin_memory() if self.pin else yb)
