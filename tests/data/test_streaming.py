@@ -296,3 +296,23 @@ def test_bad_python_inputs_are_one_line_errors():
         streaming.host_pair(np.zeros((5, 2), np.float32).view(np.memmap), np.zeros(4))
     with pytest.raises(DataError, match="expected one sample per row"):
         streaming.host_pair(np.zeros(5, np.float32).view(np.memmap), np.zeros(5))
+
+
+def test_check_sample_is_a_seeded_sample_in_file_order():
+    X, y = np.arange(10_000, dtype=np.float32).reshape(5000, 2), torch.arange(5000)
+    xs, ys = streaming.check_sample(HostRows(X), y, seed=1, rows=300)
+    assert xs.shape == (300, 2) and torch.equal(xs[:, 0], 2 * ys.float())
+    assert torch.all(ys[1:] > ys[:-1])                    # file order: unsorted data stays unsorted
+    again, _ = streaming.check_sample(HostRows(X), y, seed=1, rows=300)
+    assert torch.equal(xs, again)
+    tensors = (torch.from_numpy(X), y)
+    assert streaming.check_sample(*tensors)[0] is tensors[0]      # tensors are used as they are
+
+
+def test_an_ensemble_of_a_memory_mapped_source_trains_its_members(tmp_path):
+    _files(tmp_path, n=300, d=6)
+    data = {"source": "npy", "path": str(tmp_path / "X.npy"), "labels": str(tmp_path / "y.npy")}
+    for stream in ("auto", True):
+        run = trainwell.ensemble({"type": "mlp", "widths": [8]}, "npy", data=data, method="average",
+                                 members=2, epochs=1, device="cpu", progress=False, babysit="off", stream=stream)
+        assert len(run.members) == 2 and run.results["test"]["n"] == 60

@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 
 from trainwell.config import make_config
-from trainwell.data.streaming import place
+from trainwell.data.streaming import HostRows, place
 from trainwell.ensembles.combine import ENSEMBLE_FILE, FORMAT, EnsembleRun
 from trainwell.ensembles.cycles import TakeMembers, fge_schedule, snapshot_schedule
 from trainwell.ensembles.members import bagging, boosting, independent
@@ -149,6 +149,8 @@ def _results(result: EnsembleRun, splits, *, seconds: float) -> dict:
         if pair is None:
             out[name] = None
             continue
+        if isinstance(pair[0], HostRows):    # streamed: the held-out split read once, as a tensor
+            pair = (pair[0][:], pair[1])
         out[name] = result.evaluate(pair)
         for i, member in enumerate(result.members):
             single = EnsembleRun(members=[member], info={**result.info, "weights": [1.0],
