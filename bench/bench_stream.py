@@ -9,8 +9,10 @@ interleaved for ``--repeats`` rounds: ``memory`` (``stream = false``: the file r
 then onto the device), ``stream`` (``stream = true``: batches gathered from the memory map by a
 prefetch thread; pinned, non-blocking copies on CUDA) and ``stream_no_prefetch`` (the same, each
 batch gathered when it is needed). A runner's time is the training epochs' own seconds from the
-run's history (setup, such as reading the file into memory, is not counted). Reported: median
-examples per second and the median of the per-round ratios to ``memory`` with their range.
+run's history (setup, such as reading the file into memory, is not counted); beside it the
+process's CPU seconds in those epochs (every thread: the prefetch thread's gathers count), which
+other jobs on a loaded machine move much less than the wall time. Reported: median examples per
+second (wall and CPU) and the median of the per-round ratios to ``memory`` with their range.
 ``measure(device=...)`` is the one function a GPU script calls.
 """
 from __future__ import annotations
@@ -19,6 +21,7 @@ import argparse
 import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -65,25 +68,39 @@ def measure(*, device: str = "cpu", train: int = 20_000, epochs: int = 2, repeat
             layers = [m for a, b in zip(sizes, sizes[1:]) for m in (nn.Linear(a, b), nn.ReLU())]
             return nn.Sequential(*layers, nn.Linear(sizes[-1], JOB["classes"]))
 
-        def run(stream: bool, prefetch: bool, n_epochs: int) -> float:
+        class CPUTime(trainwell.Callback):
+            """The process's CPU seconds (every thread) spent inside the training epochs."""
+            seconds = 0.0
+
+            def on_epoch_start(self, state):
+                self.started = time.process_time()
+
+            def on_epoch_end(self, state):
+                self.seconds += time.process_time() - self.started
+
+        def run(stream: bool, prefetch: bool, n_epochs: int) -> tuple[float, float]:
+            cpu = CPUTime()
             parts.StreamBatches = StreamBatches if prefetch else (
                 lambda *a, **k: StreamBatches(*a, prefetch=False, **k))
             try:
                 result = trainwell.fit(model(), (np.load(X_path, mmap_mode="r"), y), stream=stream,
                                        optimizer="sgd", lr=JOB["lr"], momentum=0.9, weight_decay=0.0,
                                        schedule="constant", epochs=n_epochs, batch_size=JOB["batch_size"],
-                                       progress=False, report=False, babysit="off", device=device)
+                                       progress=False, report=False, babysit="off", device=device,
+                                       callbacks=[cpu])
             finally:
                 parts.StreamBatches = StreamBatches
-            return train * n_epochs / sum(m["seconds"] for m in result.history)
+            return train * n_epochs / sum(m["seconds"] for m in result.history), train * n_epochs / cpu.seconds
 
         runners = {"memory": (False, True), "stream": (True, True), "stream_no_prefetch": (True, False)}
         for stream, prefetch in runners.values():          # warm-up: kernels, allocator, page cache
             run(stream, prefetch, 1)
-        rates = {name: [] for name in runners}
+        rates = {name: [] for name in runners} | {f"{name}_cpu": [] for name in runners}
         for _ in range(repeats):
             for name, (stream, prefetch) in runners.items():
-                rates[name].append(run(stream, prefetch, epochs))
+                wall, cpu = run(stream, prefetch, epochs)
+                rates[name].append(wall)
+                rates[f"{name}_cpu"].append(cpu)
     rates["device_name"] = torch.cuda.get_device_name() if device.startswith("cuda") else f"{device}, " \
         f"{torch.get_num_threads()} threads"
     return rates
@@ -92,12 +109,17 @@ def measure(*, device: str = "cpu", train: int = 20_000, epochs: int = 2, repeat
 def report(rates: dict, *, device: str, train: int, epochs: int, dtype: str) -> str:
     lines = [f"device: {rates['device_name']}; MLP 784-512-512-10, batch {JOB['batch_size']}, {train} "
              f"{dtype} samples from a .npy file, {epochs} epochs a round, {len(rates['memory'])} rounds",
-             "| runner | examples/s (median) | / memory (median of rounds) | range |",
-             "| --- | --- | --- | --- |"]
+             "| runner | examples/s (median) | / memory (median of rounds) | range | examples per CPU "
+             "second (median) | / memory | range |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
     for name in ("memory", "stream", "stream_no_prefetch"):
-        ratios = [a / b for a, b in zip(rates[name], rates["memory"])]
-        lines.append(f"| {name} | {statistics.median(rates[name]):,.0f} | {statistics.median(ratios):.3f} | "
-                     f"{min(ratios):.3f}-{max(ratios):.3f} |")
+        cells = []
+        for key in (name, f"{name}_cpu"):
+            base = rates["memory_cpu" if key.endswith("_cpu") else "memory"]
+            ratios = [a / b for a, b in zip(rates[key], base)]
+            cells.append(f"{statistics.median(rates[key]):,.0f} | {statistics.median(ratios):.3f} | "
+                         f"{min(ratios):.3f}-{max(ratios):.3f}")
+        lines.append(f"| {name} | {' | '.join(cells)} |")
     return "\n".join(lines)
 
 
