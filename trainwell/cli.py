@@ -23,6 +23,7 @@ from trainwell.completion import add_parser as add_completion_parser
 from trainwell.config import (apply_sets, check_file_options, make_config, options_markdown, options_text,
                               read_toml)
 from trainwell.data.files import read_inputs
+from trainwell.data.streaming import CHECK_ROWS, check_sample
 from trainwell.ensembles import cli as ensemble_cli
 from trainwell.errors import ConfigError, DataError, TrainwellError
 from trainwell.geometry import cli as geometry_cli
@@ -165,7 +166,8 @@ def cmd_lr_find(args) -> int:
     options = _options_from(args)
     options.update(run_dir=None, babysit="off")
     p = prepare(options.pop("model", None), None, None, None, options)
-    result = lr_find(p.model, *p.train, loss=p.config.loss, optimizer=p.config.optimizer,
+    rows = max(CHECK_ROWS, args.steps * p.config.batch_size)   # streamed inputs: the rows it reads
+    result = lr_find(p.model, *check_sample(*p.train, seed=p.config.seed, rows=rows), loss=p.config.loss, optimizer=p.config.optimizer,
                      start=args.start, end=args.end, steps=args.steps,
                      batch_size=p.config.batch_size, seed=p.config.seed, **optimizer_options(p.config))
     out = Path(args.out)

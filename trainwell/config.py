@@ -20,6 +20,7 @@ from torch.optim import Optimizer
 
 from trainwell.data.augment import check_augment_spec
 from trainwell.data.sources import check_data_table
+from trainwell.data.streaming import check_stream
 from trainwell.data.transforms import check_preprocess_spec
 from trainwell.errors import ConfigError
 from trainwell.nn.init import check_init_spec
@@ -124,6 +125,12 @@ class Config:
     init: str | dict | None = opt(None, "weight initialization scheme (name or {name=..., ...}); None "
                                   "keeps the model's own", types=(str, dict, type(None)),
                                   check=check_init_spec, source="docs/init.md")
+    # --- streaming (docs/data.md)
+    stream: bool | str = opt("auto", "keep the inputs on the host (a memory-mapped .npy file, or RAM) "
+                             "and copy each batch to the device: true, false, or \"auto\" (stream when "
+                             "they would take more than half the device's free memory)",
+                             types=(bool, str), check=check_stream,
+                             source="trainwell convention; docs/data.md (streaming)")
     # --- transfer learning (docs/transfer.md)
     transfer_from: str | Path | None = opt(
         None, "load weights by name from a run directory or .safetensors file (shapes that differ, "

@@ -171,7 +171,7 @@ def test_fit_reports_the_divergence_it_stopped_on():
 
     torch.manual_seed(0)
     run = trainwell.fit(nn.Linear(64, 10), digits_splits(), lr=8.0, momentum=0.0, nesterov=False, batch_size=16, epochs=12,
-                        progress=False, report=False, run_dir=None)
+                        progress=False, report=False, run_dir=None, device="cpu")   # the CPU trajectory's stop
     assert run.stopped.kind == StopKind.DIVERGED and run.stopped.message.startswith("the loss rose to")
     assert {"loss_exploding", "nonfinite_loss"} & set(run.findings.codes), run.findings.codes
 

@@ -14,6 +14,7 @@ from trainwell.babysit import interventions
 from trainwell.babysit.preflight import preflight, probe_lr, resolve_loss
 from trainwell.train.callbacks import Callback
 from trainwell.babysit.registry import CODES, Group, members
+from trainwell.data.streaming import check_sample
 from trainwell.train.fit import make_trainer, prepare
 from trainwell.train.parts import build_penalty, optimizer_options
 from trainwell.train.state import Stop, StopKind
@@ -79,8 +80,9 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
     dropout = any(isinstance(m, nn.Dropout) for m in p.model.modules())
     # the probes set their own lr and weight decay; every other optimizer option is the run's
     probe_options = {k: v for k, v in optimizer_options(config).items() if k not in ("lr", "weight_decay")}
+    X, y = check_sample(*p.train, seed=config.seed)     # streamed inputs: a sample of rows
     findings = list(preflight(
-        p.model, p.train[0], p.train[1], loss=config.loss, num_classes=p.splits.num_classes,
+        p.model, X, y, loss=config.loss, num_classes=p.splits.num_classes,
         lr=config.lr, optimizer=config.optimizer, optimizer_options=probe_options,
         shuffle=config.shuffle,
         regularization={"weight_decay": config.weight_decay, "l2": config.l2, "l1": config.l1,

@@ -36,6 +36,7 @@ from trainwell.babysit.findings import Diagnosis, Finding
 from trainwell.babysit.preflight import preflight, probe_lr, resolve_loss
 from trainwell.babysit.registry import CODES, Group, members
 from trainwell.babysit.rules import BASELINE_SAMPLES, WINDOW
+from trainwell.data.streaming import check_sample
 from trainwell.errors import ConfigError
 from trainwell.train.state import Stop, StopKind
 
@@ -215,8 +216,8 @@ class Repairer:
         controls = state.controls
         seen = set()
         for _ in range(self.max_repairs + 1):
-            X, y = controls.train_data            # a repair may have standardized them
-            config = controls.config
+            config = controls.config              # a repair may have standardized the inputs
+            X, y = check_sample(*controls.train_data, seed=config.seed)   # streamed: a sample
             found = [f for f in preflight(controls.model, X, y, loss=config.loss, shuffle=config.shuffle,
                                           cheap_only=True, seed=config.seed)
                      if f.key not in seen]

@@ -32,6 +32,16 @@ def shard_indices(order: torch.Tensor, step: int, *, batch_size: int, rank: int 
     return order[lo:lo + per_rank]
 
 
+def draw_order(n: int, generator: torch.Generator, *, shuffle: bool, replacement: bool) -> torch.Tensor:
+    """An epoch's order on the CPU: the given order, ``n`` indices drawn with replacement, or a
+    seeded permutation (``Batches`` and ``data.streaming.StreamBatches`` both draw with it)."""
+    if not shuffle:
+        return torch.arange(n)
+    if replacement:
+        return torch.randint(n, (n,), generator=generator)
+    return torch.randperm(n, generator=generator)
+
+
 def global_steps(n: int, *, batch_size: int, world: int = 1, drop_last: bool = False) -> int:
     """Steps per epoch under ``shard_indices``: a last partial global batch counts unless
     ``drop_last`` or it holds fewer than ``world`` positions (no rank would get an example)."""
@@ -69,12 +79,7 @@ class Batches:
 
     def new_epoch(self) -> None:
         """Draw the next epoch's order (on the CPU generator, then one copy to the device)."""
-        if not self.shuffle:
-            order = torch.arange(self.n)
-        elif self.replacement:
-            order = torch.randint(self.n, (self.n,), generator=self.generator)
-        else:
-            order = torch.randperm(self.n, generator=self.generator)
+        order = draw_order(self.n, self.generator, shuffle=self.shuffle, replacement=self.replacement)
         self.order = order.to(self.X.device)
         self.position = 0
 

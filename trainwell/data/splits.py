@@ -63,7 +63,10 @@ FINITE_CHECK_ROWS = 65536
 def check_finite(a, where: str) -> None:
     """DataError naming the row and column of the first NaN/inf in ``a`` (a numpy array, memory-
     mapped or not, or a tensor; one sample per row), e.g. ``train: X row 17, column 2 is nan``.
-    Integer arrays are always finite. Training on NaN/inf gives a NaN loss, never a model."""
+    Integer arrays are always finite. Training on NaN/inf gives a NaN loss, never a model.
+    Streamed rows (data/streaming.py ``HostRows``) check their host array themselves."""
+    if hasattr(a, "check_finite"):
+        return a.check_finite(where)
     if isinstance(a, torch.Tensor):
         if not torch.is_floating_point(a) or bool(torch.isfinite(a).all()):
             return

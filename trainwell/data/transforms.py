@@ -56,11 +56,38 @@ class Transform(nn.Module):
     def fitted(self) -> bool:
         return all(b.numel() > 0 for b in self._buffers.values())
 
+    # What ``fit`` needs beyond the mean: None, "var" (per reduced position, like the mean) or
+    # "cov" (the D x D covariance of flattened samples). data/streaming.py computes the same
+    # moments chunk by chunk and hands them to ``fit_moments``.
+    SECOND_MOMENT: str | None = None
+
     def fit(self, X) -> "Transform":
         X64 = _training_tensor(X, self.name)
         with torch.no_grad():
             self._fit(X64)
         return self
+
+    def reduce_dims(self, ndim: int) -> tuple:
+        """The dimensions of an ``ndim``-d batch the mean is taken over (samples, and pixels when
+        the statistics are per channel)."""
+        return (0,)
+
+    def _fit(self, X):
+        """The moments of ``X`` (float64, in memory), then ``fit_moments``."""
+        dims = self.reduce_dims(X.ndim)
+        mean = X.mean(dim=dims, keepdim=True)
+        second = None
+        if self.SECOND_MOMENT == "var":
+            second = ((X - mean) ** 2).mean(dim=dims, keepdim=True)
+        elif self.SECOND_MOMENT == "cov":
+            centered = (X - mean).reshape(X.shape[0], -1)
+            second = centered.T @ centered / X.shape[0]
+        self.fit_moments(mean, second)
+
+    def fit_moments(self, mean: torch.Tensor, second: torch.Tensor | None) -> None:
+        """Set the buffers from the training mean (keepdim shape: 1 x sample, or 1 x C x 1 x 1
+        per channel) and the ``SECOND_MOMENT`` (float64)."""
+        raise NotImplementedError
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         if not self.fitted:
@@ -129,11 +156,11 @@ def _training_tensor(X, name: str) -> torch.Tensor:
     return X
 
 
-def _channel_dims(X: torch.Tensor, name: str) -> tuple:
-    if X.ndim < 3:
+def _channel_dims(ndim: int, name: str) -> tuple:
+    if ndim < 3:
         raise DataError(f"preprocess {name!r} with per_channel = true needs images (N, C, H, W); "
-                        f"got shape {tuple(X.shape)}")
-    return (0, *range(2, X.ndim))
+                        f"got {ndim}-d data")
+    return (0, *range(2, ndim))
 
 
 # ----------------------------------------------------------------------------- center, standardize
@@ -153,9 +180,11 @@ class Center(Transform):
         set_options(self, self.OPTIONS, per_channel=per_channel)
         self._register_empty("mean")
 
-    def _fit(self, X):
-        dims = _channel_dims(X, self.name) if self.per_channel else (0,)
-        self._store("mean", X.mean(dim=dims, keepdim=True)[0])
+    def reduce_dims(self, ndim):
+        return _channel_dims(ndim, self.name) if self.per_channel else (0,)
+
+    def fit_moments(self, mean, second):
+        self._store("mean", mean[0])
 
     def _transform(self, X):
         return X - self.mean.to(X.dtype)
@@ -190,10 +219,12 @@ class Standardize(Transform):
         set_options(self, self.OPTIONS, per_channel=per_channel, eps=eps)
         self._register_empty("mean", "scale")
 
-    def _fit(self, X):
-        dims = _channel_dims(X, self.name) if self.per_channel else (0,)
-        mean = X.mean(dim=dims, keepdim=True)
-        var = ((X - mean) ** 2).mean(dim=dims, keepdim=True)
+    SECOND_MOMENT = "var"
+
+    def reduce_dims(self, ndim):
+        return _channel_dims(ndim, self.name) if self.per_channel else (0,)
+
+    def fit_moments(self, mean, var):
         scale = torch.where(var > self.eps, var.sqrt(), torch.ones_like(var))
         self._store("mean", mean[0])
         self._store("scale", scale[0])
@@ -240,15 +271,13 @@ class _Linear(Transform):
         super().__init__()
         self._register_empty("mean", "matrix", "eigenvalues")
 
-    def _fit(self, X):
-        flat = X.reshape(X.shape[0], -1)
-        mean = flat.mean(dim=0)
-        centered = flat - mean
-        cov = centered.T @ centered / flat.shape[0]
+    SECOND_MOMENT = "cov"
+
+    def fit_moments(self, mean, cov):
         S, U = torch.linalg.eigh(cov)                     # ascending
         S, U = S.flip(0).clamp_min(0), U.flip(1)          # descending; round-off can give -1e-17
         k = self._components(S)
-        self._store("mean", mean.reshape(X.shape[1:]))
+        self._store("mean", mean[0])
         self._store("eigenvalues", S[:k])
         self._store("matrix", self._matrix(S[:k], U[:, :k]))
 

@@ -26,6 +26,7 @@ from pathlib import Path
 import torch
 
 from trainwell.config import make_config
+from trainwell.data.streaming import HostRows, place
 from trainwell.ensembles.combine import ENSEMBLE_FILE, FORMAT, EnsembleRun
 from trainwell.ensembles.cycles import TakeMembers, fge_schedule, snapshot_schedule
 from trainwell.ensembles.members import bagging, boosting, independent
@@ -34,7 +35,7 @@ from trainwell.options import Option, check_options, did_you_mean, must_be
 from trainwell.train.fit import fit
 from trainwell.train.loggers import parent_run
 from trainwell.train.loop import total_steps
-from trainwell.train.parts import resolve_data
+from trainwell.train.parts import resolve_data, resolve_device
 from trainwell.train.run import Run, atomic_save_model
 from trainwell.train.rundir import atomic_write_bytes, atomic_write_json, make_run_dir
 
@@ -110,7 +111,8 @@ def ensemble(model=None, train="digits", val=None, *, test=None, method: str = "
     report = options.pop("report", True)       # the ensemble's report; members write none
     options = {**options, "report": False}
     config = make_config({k: v for k, v in options.items()})     # validates before any training
-    splits = resolve_data(train, val, test, config)
+    # the members' data as each fit would hold it (streamed: HostRows; data/streaming.py)
+    splits = place(resolve_data(train, val, test, config), config.stream, resolve_device(config.device))
     run_dir = Path(run_dir) if run_dir is not None else None
     if run_dir is not None:
         if (run_dir / ENSEMBLE_FILE).exists():
@@ -147,6 +149,8 @@ def _results(result: EnsembleRun, splits, *, seconds: float) -> dict:
         if pair is None:
             out[name] = None
             continue
+        if isinstance(pair[0], HostRows):    # streamed: the held-out split read once, as a tensor
+            pair = (pair[0][:], pair[1])
         out[name] = result.evaluate(pair)
         for i, member in enumerate(result.members):
             single = EnsembleRun(members=[member], info={**result.info, "weights": [1.0],

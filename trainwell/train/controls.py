@@ -15,6 +15,7 @@ import dataclasses
 
 import torch
 
+from trainwell.data.streaming import HostRows, apply_module, fit_streamed
 from trainwell.data.transforms import fit_preprocess
 from trainwell.train.metrics import write_metrics
 
@@ -134,11 +135,14 @@ class Controls:
         ``run.predict`` and ``load_run`` apply it too."""
         trainer = self._trainer
         spec = {"name": name, **options}
-        module = fit_preprocess([spec], trainer.batches.X.cpu()).to(trainer.batches.X.device)
-        with torch.no_grad():
-            trainer.batches.X = module(trainer.batches.X)
-            if trainer.val is not None:
-                trainer.val = (module(trainer.val[0]), trainer.val[1])
+        X = trainer.batches.X
+        if isinstance(X, HostRows):          # streamed: fitted chunk by chunk, applied per batch
+            module = fit_streamed([spec], X).to(X.device)
+        else:
+            module = fit_preprocess([spec], X.cpu()).to(X.device)
+        trainer.batches.X = apply_module(X, module)
+        if trainer.val is not None:
+            trainer.val = (apply_module(trainer.val[0], module), trainer.val[1])
         self._preprocess.append(spec)
         self.added_preprocess.append(module)
 

@@ -22,6 +22,7 @@ from trainwell.babysit.monitor import Monitor
 from trainwell.config import Config, make_config, write_toml
 from trainwell.data.augment import make_augment
 from trainwell.data.sources import Splits
+from trainwell.data.streaming import HostRows, apply_module, fit_streamed, place
 from trainwell.data.transforms import Pipeline, fit_preprocess
 from trainwell.errors import ConfigError
 from trainwell.nn.losses import accuracy_fn, make_loss
@@ -49,7 +50,7 @@ from trainwell.train.state import Stop
 from trainwell.train.rundir import atomic_write_json, clear_run, lock_run_dir, make_run_dir
 
 # Options that may differ between a run and its resumption without changing the result.
-RESUME_MAY_CHANGE = {"resume", "extend", "overwrite", "progress", "report", "callbacks", "device", "run_dir", "check_every",
+RESUME_MAY_CHANGE = {"resume", "extend", "overwrite", "progress", "report", "callbacks", "device", "stream", "run_dir", "check_every",
                      "log", "log_dir", "mlflow_uri", "mlflow_experiment", "mlflow_parent"}
 SHOWN_CHANGES = 4       # a refused resume names this many changed options (a readable line)
 # babysit.json keeps the monitor's series evenly thinned to at most these lengths, so its size
@@ -170,12 +171,13 @@ def prepare(model, train, val, test, options: dict, *, check: bool = True) -> Pr
         options["model"] = model  # a model table is the config's `model` option
     config = make_config(options)
     device = resolve_device(config.device)
-    splits = resolve_data(train, val, test, config)
+    splits = place(resolve_data(train, val, test, config), config.stream, device)
     check_monitor_has_data(config, splits)
     preprocess = None
     input_shape = tuple(splits.input_shape or splits.train[0].shape[1:])
     if config.preprocess:
-        preprocess = fit_preprocess(config.preprocess, splits.train[0])
+        fit_on = fit_streamed if isinstance(splits.train[0], HostRows) else fit_preprocess
+        preprocess = fit_on(config.preprocess, splits.train[0])
         input_shape = tuple(preprocess.output_shape(input_shape))
     torch.manual_seed(config.seed)
     spec = None
@@ -190,6 +192,8 @@ def prepare(model, train, val, test, options: dict, *, check: bool = True) -> Pr
         if pair is None:
             return None
         X = pair[0]
+        if isinstance(X, HostRows):         # streamed: preprocessed per batch, on the device
+            return X.bind(device, preprocess), pair[1].to(device)
         if preprocess is not None:
             with torch.no_grad():
                 X = preprocess(X)
@@ -348,7 +352,7 @@ def _preprocessed(pair, modules) -> tuple | None:
         return None
     X = pair[0]
     for module in modules:
-        X = module(X)
+        X = apply_module(X, module)
     return X, pair[1]
 
 

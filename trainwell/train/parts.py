@@ -16,8 +16,9 @@ from trainwell.babysit.monitor import Monitor
 from trainwell.babysit.repair import Repairer
 from trainwell.config import Config
 from trainwell.data.batches import Batches
-from trainwell.data.sources import Splits, as_pair, load as load_source
+from trainwell.data.sources import Splits, as_pair, check_source_options, load as load_source
 from trainwell.data.splits import check_finite, class_count
+from trainwell.data.streaming import HostRows, StreamBatches, host_pair, is_host_input, load_npy_rows
 from trainwell.data.transforms import make_preprocess
 from trainwell.errors import ConfigError, DataError
 from trainwell.nn.activations import activation_gain, split_spec
@@ -72,9 +73,13 @@ def resolve_data(train, val, test, config: Config) -> Splits:
         if configured is not None and configured != name:
             options = {}  # the table's options belong to another source
         # The split has its own seed (data.seed, default 0): the training seed does not move it.
-        splits = load_source(name, **options)
+        if name == "npy" and config.stream is not False:    # kept memory-mapped (data/streaming.py)
+            splits = load_npy_rows(**check_source_options(name, options))
+        else:
+            splits = load_source(name, **options)
     elif isinstance(train, (tuple, list)) and len(train) == 2:
-        X, y = as_pair(*train, name="train")
+        host = config.stream is not False and is_host_input(train[0])
+        X, y = host_pair(*train) if host else as_pair(*train, name="train")
         splits = Splits((X, y), input_shape=tuple(X.shape[1:]))
     else:
         raise DataError("train data must be (X, y), a Splits, or a source name such as \"digits\" "
@@ -361,11 +366,13 @@ def check_model_fits_data(model: nn.Module, loss_fn, train_pair, loss_name, *, v
         model.train(was_training)
 
 
-def make_batches(config: Config, train_pair, *, rank: int = 0, world: int = 1) -> Batches:
-    """The training batches; ``rank`` of ``world`` takes its shard of each global step."""
-    batches = Batches(*train_pair, batch_size=config.batch_size, shuffle=config.shuffle,
-                      replacement=config.replacement, drop_last=config.drop_last, seed=config.seed,
-                      rank=rank, world=world)
+def make_batches(config: Config, train_pair, *, rank: int = 0, world: int = 1) -> Batches | StreamBatches:
+    """In-memory ``Batches``, or ``StreamBatches`` when the inputs are streamed (``HostRows``);
+    ``rank`` of ``world`` takes its shard of each global step."""
+    kind = StreamBatches if isinstance(train_pair[0], HostRows) else Batches
+    batches = kind(*train_pair, batch_size=config.batch_size, shuffle=config.shuffle,
+                   replacement=config.replacement, drop_last=config.drop_last, seed=config.seed,
+                   rank=rank, world=world)
     if len(batches) == 0:
         raise ConfigError(f"batch_size = {config.batch_size} with drop_last = true leaves no batch "
                           f"from {train_pair[0].shape[0]} samples")
