@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from trainwell.config import MONITORS
+from trainwell.config import CHECKPOINT_AT, MONITORS
 from trainwell.errors import ConfigError
 from trainwell.options import (MAX_NUMPY_SEED, Option, at_least_one, check_options, must_be, one_of,
                                seed_range)
@@ -15,6 +15,7 @@ from trainwell.hpsearch.pruning import PRUNERS
 from trainwell.hpsearch.samplers import SAMPLERS
 from trainwell.hpsearch.space import Param, parse_space
 from trainwell.hpsearch.stages import Stage, parse_stages
+from trainwell.hpsearch.trial import TrialFiles
 
 
 def _folds(v):
@@ -43,6 +44,11 @@ SEARCH_OPTIONS = {
     "folds": Option((int, type(None)), None, "k-fold stratified cross-validation of every trial "
                     "(None: the one validation split)", check=_folds,
                     source="notes 000: cross-validation, or one validation fold on large data"),
+    "config_first": Option(bool, True, "the first trial runs the config's own values of the searched "
+                           "options (those inside the space; the grid sampler skips it): the configuration "
+                           "you would train anyway is one of those compared",
+                           source="Hutter et al. 2011 (SMAC) and Feurer et al. 2015 (auto-sklearn) start "
+                                  "from the default configuration; docs/search.md"),
     "reevaluate": Option(int, 3, "best configurations of the previous stage re-run first in each later stage",
                          check=must_be(lambda v: v >= 0, ">= 0"), source="the issue (coarse to fine)"),
     "grid_points": Option(int, 4, "values per numeric range of the grid sampler",
@@ -61,6 +67,14 @@ SEARCH_OPTIONS = {
     "trial_report": Option(bool, False, "write report.html in every trial's run directory (matplotlib "
                            "costs seconds per trial; `trainwell report TRIAL_DIR` writes one later)",
                            source="measured: BENCHMARKS.md (search bookkeeping)"),
+    "trial_checkpoints": Option(str, "end", "checkpoints of a trial's run directory: \"end\" (one, of "
+                                "its end: a dead trial is run again from its start, never resumed) or "
+                                "\"epochs\" (every epoch, as trainwell fit)", check=one_of(CHECKPOINT_AT),
+                                source="measured: BENCHMARKS.md (search bookkeeping)"),
+    "sync_trials": Option(bool, False, "fsync every file of a trial's run directory (false: written "
+                          "atomically, so a killed worker leaves whole files, but a power cut may lose "
+                          "the last trials' files; the study journal keeps their results)",
+                          source="measured: BENCHMARKS.md (search bookkeeping)"),
 }
 
 
@@ -75,6 +89,7 @@ class Settings:
     pruner: str
     metric: str
     folds: int | None
+    config_first: bool
     reevaluate: int
     grid_points: int
     workers: int
@@ -83,10 +98,15 @@ class Settings:
     study_name: str
     dir: str | None
     trial_report: bool
+    trial_checkpoints: str
+    sync_trials: bool
 
     @property
     def maximize(self) -> bool:
         return self.metric.endswith("_acc")
+
+    def trial_files(self) -> TrialFiles:
+        return TrialFiles(report=self.trial_report, checkpoints=self.trial_checkpoints, sync=self.sync_trials)
 
 
 def parse_settings(table, base: dict) -> Settings:
@@ -98,6 +118,10 @@ def parse_settings(table, base: dict) -> Settings:
     space = parse_space(given.pop("space"), base)
     stages = parse_stages(given.pop("stages"), given.pop("trials"))
     metric = given.pop("metric") or base.get("monitor", "val_loss")
+    if given["trial_checkpoints"] == "end" and base.get("checkpoint_every") is not None:
+        raise ConfigError(f"search.trial_checkpoints = \"end\" with checkpoint_every = "
+                          f"{base['checkpoint_every']}: trials would write no checkpoint within a run; "
+                          f"leave checkpoint_every out of a search, or set trial_checkpoints = \"epochs\"")
     return Settings(space=space, stages=tuple(stages), metric=metric, **given)
 
 
