@@ -227,29 +227,35 @@ weight_decay = {{low = 1e-6, high = 1e-3}}
 """
 
 
-def _run_cli(config: Path, study: Path, workers: int, *, kill_after: float | None = None):
+def _run_cli(config: Path, study: Path, workers: int, *, kill: bool = False):
     cmd = [sys.executable, "-m", "trainwell", "search", str(config), "--dir", str(study),
            "--workers", str(workers), "--quiet"]
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     killed = None
-    if kill_after is not None:
-        time.sleep(kill_after)
-        killed = _a_worker_with_a_running_trial(study)
+    if kill:
+        killed = _a_worker_with_a_running_trial(study, proc)
         if killed is not None:
             os.kill(killed, signal.SIGKILL)
     out, err = proc.communicate()
     return time.perf_counter() - started, proc.returncode, killed, err
 
 
-def _a_worker_with_a_running_trial(study: Path) -> int | None:
-    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(study / "study.journal")))
-    for _ in range(100):
-        s = optuna.load_study(study_name="trainwell/stage-0", storage=storage)
-        running = s.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
-        if running and "worker" in running[0].user_attrs:
+def _a_worker_with_a_running_trial(study: Path, proc, *, finished: int = 2, timeout: float = 120.0):
+    """The pid of a worker running a trial once ``finished`` trials have finished (so the kill
+    lands mid-search), or None if the search ends first."""
+    deadline = time.perf_counter() + timeout
+    while proc.poll() is None and time.perf_counter() < deadline:
+        time.sleep(0.05)
+        if not (study / "study.journal").exists():
+            continue
+        try:
+            trials = _trial_times(study)
+        except (KeyError, ValueError):        # the study or its stage is not created yet
+            continue
+        running = [t for t in trials if t.state.name == "RUNNING" and "worker" in t.user_attrs]
+        if sum(t.state.name == "COMPLETE" for t in trials) >= finished and running:
             return int(running[0].user_attrs["worker"]["pid"])
-        time.sleep(0.2)
     return None
 
 
@@ -275,7 +281,7 @@ def bench_workers(args):
                   f"{span:.1f} s (start-up {wall - span:.1f} s), {rates[workers]:.0f} trials/hour")
         print(f"2 workers / 1 worker, trials per hour: {rates[2] / rates[1]:.2f}x")
         study = Path(tmp) / "kill"
-        wall, rc, killed, err = _run_cli(config, study, 2, kill_after=args.kill_after)
+        wall, rc, killed, err = _run_cli(config, study, 2, kill=True)
         trials = _trial_times(study)
         states = [t.state.name for t in trials]
         retried = [t.user_attrs.get("retry_of") for t in trials if "retry_of" in t.user_attrs]
@@ -370,7 +376,6 @@ def main():
     p = sub.add_parser("workers")
     p.add_argument("--trials", type=int, default=16)
     p.add_argument("--epochs", type=int, default=8)
-    p.add_argument("--kill-after", type=float, default=12.0)
     p.set_defaults(func=bench_workers)
     p = sub.add_parser("overhead")
     p.add_argument("--trials", type=int, default=10)

@@ -218,22 +218,33 @@ def ask_lock(study_dir: Path) -> Iterator[None]:
         os.close(fd)
 
 
-@contextlib.contextmanager
-def heartbeat(trial: optuna.Trial) -> Iterator[None]:
-    done = threading.Event()
+class Heartbeat:
+    """One thread per worker that stamps the worker's running trial every ``HEARTBEAT_S``
+    (``watch(trial)`` while it runs); one thread for all the worker's trials, not one each."""
 
-    def beat():
-        while not done.wait(HEARTBEAT_S):
-            with contextlib.suppress(Exception):     # a storage hiccup must not end the trial
-                trial.set_user_attr("heartbeat", time.time())
+    def __init__(self):
+        self.trial, self.done = None, threading.Event()
+        self.thread = threading.Thread(target=self._beat, daemon=True)
+        self.thread.start()
 
-    thread = threading.Thread(target=beat, daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        done.set()
-        thread.join()
+    def _beat(self):
+        while not self.done.wait(HEARTBEAT_S):
+            trial = self.trial
+            if trial is not None:
+                with contextlib.suppress(Exception):     # a storage hiccup must not end the trial
+                    trial.set_user_attr("heartbeat", time.time())
+
+    @contextlib.contextmanager
+    def watch(self, trial: optuna.Trial) -> Iterator[None]:
+        self.trial = trial
+        try:
+            yield
+        finally:
+            self.trial = None
+
+    def stop(self) -> None:
+        self.done.set()
+        self.thread.join()
 
 
 # ------------------------------------------------------------------ a worker
@@ -251,6 +262,7 @@ def work(ctx: Context, index: int, worker: int, *, on_trial=None) -> None:
     existing = sum(t.state != TrialState.WAITING for t in load_stage(ctx, storage, index).get_trials(deepcopy=False))
     sampler = make_sampler(s.sampler, space, seed=worker_seed(s.seed, worker, existing), grid_points=s.grid_points)
     study = load_stage(ctx, storage, index, sampler=sampler)
+    beat = Heartbeat()
     try:
         while True:
             with ask_lock(ctx.study_dir):
@@ -261,26 +273,27 @@ def work(ctx: Context, index: int, worker: int, *, on_trial=None) -> None:
                 # one journal record: who runs the trial, and since when (its first heartbeat)
                 trial.set_user_attr("worker", {"host": HOST, "pid": os.getpid(), "stage": index,
                                                "started": time.time()})
-            _run_one(ctx, study, trial, index, space, plan["epochs"])
+            with beat.watch(trial):
+                _run_one(ctx, study, trial, index, space, plan["epochs"])
             sync(storage)                # the result on disk, at most every SYNC_S (journal.py)
             if on_trial is not None:
                 on_trial()
     finally:
+        beat.stop()
         sync(storage, force=True)
 
 
 def _run_one(ctx: Context, study, trial, index: int, space, epochs: int) -> None:
     s = ctx.settings
-    with heartbeat(trial):
-        try:
-            outcome = run_trial(trial, stage=index, model=ctx.model, data=ctx.data, base=ctx.base, space=space,
-                                epochs=epochs, metric=s.metric, folds=s.folds, study_dir=ctx.study_dir,
-                                pruner=s.pruner, files=s.trial_files())
-        except TrainwellError as e:   # a combination of values the options refuse: recorded, not retried
-            trial.set_user_attr("outcome", {"error": str(e)})
-            study.tell(trial, state=TrialState.FAIL)
-            _stop_on_systematic_errors(study, e)
-            return
+    try:
+        outcome = run_trial(trial, stage=index, model=ctx.model, data=ctx.data, base=ctx.base, space=space,
+                            epochs=epochs, metric=s.metric, folds=s.folds, study_dir=ctx.study_dir,
+                            pruner=s.pruner, files=s.trial_files())
+    except TrainwellError as e:   # a combination of values the options refuse: recorded, not retried
+        trial.set_user_attr("outcome", {"error": str(e)})
+        study.tell(trial, state=TrialState.FAIL)
+        _stop_on_systematic_errors(study, e)
+        return
     trial.set_user_attr("outcome", outcome.attrs())
     if outcome.value is None:
         study.tell(trial, state=TrialState.PRUNED)
