@@ -79,6 +79,9 @@ TASKS = {   # "tune": the default method was chosen looking at these; the others
 }
 COMMON = dict(device="cpu", babysit="watch", progress=False)
 STRATEGIES = ("random", "grid", "optuna_tpe_hyperband", "trainwell_default", "default_without_config_first")
+# rows of earlier runs shown in the table too: the single-stage method (median pruner) measured
+# before the coarse-to-fine default, with and without the config's values first
+SHOWN = (*STRATEGIES, "single_stage_median_config_first", "single_stage_median")
 
 
 def _epoch_curves(result) -> list[list[float]]:
@@ -144,8 +147,9 @@ def optuna_direct(task, seed) -> list[list[float]]:
 
 
 def _strategy_curves(name, task, seed, tmp):
-    tables = {"random": {"trials": TRIALS, "pruner": "none", "config_first": False},
-              "grid": {"trials": TRIALS, "pruner": "none", "sampler": "grid", "grid_points": 3},
+    one = [{"trials": TRIALS}]          # one stage of full trials
+    tables = {"random": {"stages": one, "pruner": "none", "config_first": False},
+              "grid": {"stages": one, "pruner": "none", "sampler": "grid", "grid_points": 3},
               "trainwell_default": {"trials": TRIALS},
               "default_without_config_first": {"trials": TRIALS, "config_first": False}}
     if name == "optuna_tpe_hyperband":
@@ -162,15 +166,19 @@ def bench_epochs(args):
     rows = []
     for task in args.tasks:
         for seed in range(args.first_seed, args.first_seed + args.seeds):
+            saved = out / f"{task}-{seed}.json" if out is not None else None
+            row = json.loads(saved.read_text()) if saved is not None and saved.exists() else None
             with tempfile.TemporaryDirectory(prefix="bench-search-") as tmp:
                 started = time.perf_counter()
-                curves = {name: _strategy_curves(name, task, seed, tmp) for name in STRATEGIES
-                          if name == "random" or name in args.strategies}
-                target = max(a for c in curves["random"] for a in c if a is not None)
-                row = {"task": task, "seed": seed, "target": target, "strategies": {
-                    name: {"to_target": epochs_to(c, target), "total": sum(len(x) for x in c),
-                           "best": max((a for x in c for a in x if a is not None), default=None)}
-                    for name, c in curves.items()}}
+                if row is None:           # random sets the target
+                    curves = _strategy_curves("random", task, seed, tmp)
+                    target = max(a for c in curves for a in c if a is not None)
+                    row = {"task": task, "seed": seed, "target": target,
+                           "strategies": {"random": _counts(curves, target)}}
+                for name in args.strategies:    # a saved row keeps its target; a strategy is rerun
+                    if name != "random":
+                        row["strategies"][name] = _counts(_strategy_curves(name, task, seed, tmp), row["target"])
+                target = row["target"]
                 rows.append(row)
                 if out is not None:
                     out.mkdir(parents=True, exist_ok=True)
@@ -179,6 +187,11 @@ def bench_epochs(args):
                       + ", ".join(f"{k} {v['to_target']}" for k, v in row["strategies"].items()),
                       file=sys.stderr, flush=True)
     _print_rows(rows)
+
+
+def _counts(curves, target) -> dict:
+    return {"to_target": epochs_to(curves, target), "total": sum(len(x) for x in curves),
+            "best": max((a for x in curves for a in x if a is not None), default=None)}
 
 
 def _print_epochs_table(directory) -> None:
@@ -192,7 +205,7 @@ def _print_rows(rows) -> None:
     for task in tasks:
         runs = sorted((r for r in rows if r["task"] == task), key=lambda r: r["seed"])
         medians = {}
-        for name in STRATEGIES:
+        for name in SHOWN:
             got = [r["strategies"][name] for r in runs if name in r["strategies"]]
             if not got:
                 continue
@@ -370,7 +383,8 @@ def main():
     p.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
     p.add_argument("--strategies", nargs="+", default=list(STRATEGIES), choices=STRATEGIES,
                    help="random always runs: it sets the target")
-    p.add_argument("--out", help="save each task-seed's counts as OUT/TASK-SEED.json")
+    p.add_argument("--out", help="save each task-seed's counts as OUT/TASK-SEED.json (a saved one keeps "
+                   "its target and random search's counts; the strategies asked for are run again)")
     p.add_argument("--table", metavar="DIR", help="print the table of the counts saved in DIR")
     p.set_defaults(func=bench_epochs)
     p = sub.add_parser("workers")

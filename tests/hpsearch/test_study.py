@@ -229,3 +229,11 @@ def test_a_search_killed_with_sigkill_continues_on_resume(tmp_path):
     retry = next(r for r in rows if r["retry_of"])
     assert int(retry["retry_of"]) == int(failed["trial"]) and float(retry["lr"]) == float(failed["lr"])
     assert load_run(retry["run_dir"]).results["epochs"] == 20
+
+
+def test_by_default_a_search_is_coarse_then_fine(tmp_path):
+    result = _search(tmp_path, trials=9, seed=1, **{})
+    stages = [(r["stage"], r["epochs"]) for r in result.trials]
+    assert stages == [(1, 1)] * 6 + [(2, 2)] * 3          # 2/3 at epochs/5 (at least 1), then the rest
+    assert result.trials[0]["from_config"] is True
+    assert all(r["reevaluates"] is not None for r in result.trials[6:])    # the best coarse ones again

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from trainwell.config import CHECKPOINT_AT, MONITORS
+from trainwell.config import CHECKPOINT_AT, MONITORS, OPTIONS
 from trainwell.errors import ConfigError
 from trainwell.options import (MAX_NUMPY_SEED, Option, at_least_one, check_options, must_be, one_of,
                                seed_range)
@@ -30,10 +30,11 @@ SEARCH_OPTIONS = {
                       source="notes 000/004: random search beats grid search (Bergstra & Bengio 2012)"),
     "seed": Option(int, 0, "seed of the sampler (worker i of a run uses a stream derived from it)",
                    check=seed_range(MAX_NUMPY_SEED, "numpy's SeedSequence")),
-    "trials": Option(int, 20, "trials of a one-stage search (stages unset)", check=at_least_one,
-                     source="trainwell convention; docs/search.md"),
+    "trials": Option(int, 20, "trials of the search when stages is unset: 2/3 of them a coarse stage of "
+                     "epochs/5 epochs, the rest a fine stage of the full epochs (one stage below 9 trials)",
+                     check=at_least_one, source="notes 000 (coarse to fine); docs/search.md (the default method)"),
     "stages": Option((list, type(None)), None, "coarse to fine: [{trials = 40, epochs = 3}, {trials = 15}] "
-                     "(a stage without epochs uses the config's)",
+                     "(a stage without epochs uses the config's); [{trials = N}]: one stage",
                      source="notes 000/004: coarse to fine, few epochs first"),
     "pruner": Option(str, "median", "pruner on the per-epoch validation metric: none, median, asha, "
                      "hyperband (the notes' 3x-first-loss rule is always on)", check=one_of(PRUNERS),
@@ -116,7 +117,8 @@ def parse_settings(table, base: dict) -> Settings:
         raise ConfigError("search: must be a table ([search] in the config)")
     given = check_options("search", table, SEARCH_OPTIONS, label="search.{name}")
     space = parse_space(given.pop("space"), base)
-    stages = parse_stages(given.pop("stages"), given.pop("trials"))
+    epochs = base.get("epochs", OPTIONS["epochs"].default)
+    stages = parse_stages(given.pop("stages"), given.pop("trials"), epochs if isinstance(epochs, int) else 1)
     metric = given.pop("metric") or base.get("monitor", "val_loss")
     if given["trial_checkpoints"] == "end" and base.get("checkpoint_every") is not None:
         raise ConfigError(f"search.trial_checkpoints = \"end\" with checkpoint_every = "
