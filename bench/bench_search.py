@@ -231,7 +231,7 @@ babysit = "off"
 type = "mlp"
 widths = [128, 128]
 [search]
-trials = {trials}
+stages = [{{trials = {trials}}}]
 pruner = "none"
 threads = 1
 [search.space]
@@ -272,6 +272,27 @@ def _a_worker_with_a_running_trial(study: Path, proc, *, finished: int = 2, time
     return None
 
 
+PLAIN_FITS = """
+import sys, time, torch, trainwell
+torch.set_num_threads(1)
+trainwell.fit({"type": "mlp", "widths": [128, 128]}, "digits", epochs=1, progress=False, device="cpu")
+started = time.perf_counter()
+for i in range(int(sys.argv[1])):
+    trainwell.fit({"type": "mlp", "widths": [128, 128]}, "digits", epochs=int(sys.argv[2]), batch_size=64,
+                  preprocess=["standardize"], babysit="off", lr=0.01, progress=False, device="cpu")
+print(time.perf_counter() - started)
+"""
+
+
+def _plain_fits(processes: int, fits: int, epochs: int) -> float:
+    """Fits per hour of ``processes`` processes side by side, each running ``fits`` fits (their
+    import and warm-up apart)."""
+    procs = [subprocess.Popen([sys.executable, "-c", PLAIN_FITS, str(fits), str(epochs)], stdout=subprocess.PIPE,
+                              text=True) for _ in range(processes)]
+    seconds = max(float(p.communicate()[0].split()[-1]) for p in procs)
+    return processes * fits / seconds * 3600
+
+
 def _trial_times(study: Path):
     storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(study / "study.journal")))
     s = optuna.load_study(study_name="trainwell/stage-0", storage=storage)
@@ -293,6 +314,9 @@ def bench_workers(args):
             print(f"workers {workers}: exit {rc}, {len(trials)} trials, wall {wall:.1f} s, trials span "
                   f"{span:.1f} s (start-up {wall - span:.1f} s), {rates[workers]:.0f} trials/hour")
         print(f"2 workers / 1 worker, trials per hour: {rates[2] / rates[1]:.2f}x")
+        plain = {n: _plain_fits(n, args.trials // 2, args.epochs) for n in (1, 2)}
+        print(f"the ceiling on this machine now: plain fits of the same trial (no search), {args.trials // 2} "
+              f"in each of 1 and 2 processes side by side: {plain[2] / plain[1]:.2f}x the fits per hour")
         study = Path(tmp) / "kill"
         wall, rc, killed, err = _run_cli(config, study, 2, kill=True)
         trials = _trial_times(study)
@@ -389,7 +413,7 @@ def main():
     p.set_defaults(func=bench_epochs)
     p = sub.add_parser("workers")
     p.add_argument("--trials", type=int, default=16)
-    p.add_argument("--epochs", type=int, default=8)
+    p.add_argument("--epochs", type=int, default=30)
     p.set_defaults(func=bench_workers)
     p = sub.add_parser("overhead")
     p.add_argument("--trials", type=int, default=10)

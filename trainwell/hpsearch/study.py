@@ -260,7 +260,8 @@ def work(ctx: Context, index: int, worker: int, *, on_trial=None) -> None:
     # trials already asked for (an enqueued one waiting to run does not count: a fresh search with
     # config_first draws the same values after its first trial as one without)
     existing = sum(t.state != TrialState.WAITING for t in load_stage(ctx, storage, index).get_trials(deepcopy=False))
-    sampler = make_sampler(s.sampler, space, seed=worker_seed(s.seed, worker, existing), grid_points=s.grid_points)
+    sampler = make_sampler(s.sampler, space, seed=worker_seed(s.seed, worker, existing, index),
+                           grid_points=s.grid_points)
     study = load_stage(ctx, storage, index, sampler=sampler)
     beat = Heartbeat()
     try:
