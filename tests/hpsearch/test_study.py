@@ -174,13 +174,13 @@ def test_sync_trials_and_epoch_checkpoints_are_options(tmp_path, monkeypatch):
 
 
 def test_the_first_trial_runs_the_configs_own_values(tmp_path):
-    result = _search(tmp_path, trials=3, seed=3)
+    result = _search(tmp_path, trials=3, seed=3, config_first=True)
     first = result.trials[0]
     assert first["from_config"] is True and first["lr"] == 0.05 and first["model.widths"] == "[8]"
     assert all(r["from_config"] is None for r in result.trials[1:])
-    plain = _search(tmp_path, "plain", trials=2, seed=3, config_first=False)
+    plain = _search(tmp_path, "plain", trials=2, seed=3)
     assert [r["lr"] for r in result.trials[1:]] == [r["lr"] for r in plain.trials]   # then the same draws
-    grid = _search(tmp_path, "grid", trials=2, sampler="grid")
+    grid = _search(tmp_path, "grid", trials=2, sampler="grid", config_first=True)
     assert all(r["from_config"] is None for r in grid.trials)
 
 
@@ -196,7 +196,6 @@ widths = [8]
 [search]
 trials = 2
 pruner = "none"
-config_first = false
 [search.space]
 lr = {low = 1e-3, high = 0.3}
 """
@@ -232,8 +231,8 @@ def test_a_search_killed_with_sigkill_continues_on_resume(tmp_path):
 
 
 def test_by_default_a_search_is_coarse_then_fine(tmp_path):
-    result = _search(tmp_path, trials=9, seed=1, **{})
+    result = _search(tmp_path, trials=9, seed=1)
     stages = [(r["stage"], r["epochs"]) for r in result.trials]
     assert stages == [(1, 1)] * 6 + [(2, 2)] * 3          # 2/3 at epochs/5 (at least 1), then the rest
-    assert result.trials[0]["from_config"] is True
+    assert all(r["from_config"] is None for r in result.trials)
     assert all(r["reevaluates"] is not None for r in result.trials[6:])    # the best coarse ones again

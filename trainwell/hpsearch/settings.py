@@ -45,11 +45,11 @@ SEARCH_OPTIONS = {
     "folds": Option((int, type(None)), None, "k-fold stratified cross-validation of every trial "
                     "(None: the one validation split)", check=_folds,
                     source="notes 000: cross-validation, or one validation fold on large data"),
-    "config_first": Option(bool, True, "the first trial runs the config's own values of the searched "
+    "config_first": Option(bool, False, "the first trial runs the config's own values of the searched "
                            "options (those inside the space; the grid sampler skips it): the configuration "
                            "you would train anyway is one of those compared",
-                           source="Hutter et al. 2011 (SMAC) and Feurer et al. 2015 (auto-sklearn) start "
-                                  "from the default configuration; docs/search.md"),
+                           source="SMAC (Hutter et al. 2011) and auto-sklearn (Feurer et al. 2015) start from "
+                                  "the default configuration; off by default: measured, BENCHMARKS.md"),
     "reevaluate": Option(int, 3, "best configurations of the previous stage re-run first in each later stage",
                          check=must_be(lambda v: v >= 0, ">= 0"), source="the issue (coarse to fine)"),
     "grid_points": Option(int, 4, "values per numeric range of the grid sampler",
