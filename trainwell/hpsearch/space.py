@@ -331,4 +331,5 @@ def space_from_dict(table: dict) -> dict[str, Param]:
 
 
 __all__ = ["Param", "LOG_KEYS", "parse_space", "check_param", "value_problem", "apply", "suggest",
-           "config_params", "option_values", "choice_param", "distributions", "grid", "space_to_dict", "space_from_dict"]
+           "config_params", "option_values", "choice_param", "distributions", "grid", "space_to_dict",
+           "space_from_dict"]

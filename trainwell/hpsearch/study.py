@@ -2,18 +2,20 @@
 
 The study lives in an Optuna storage: by default the journal file ``STUDY_DIR/study.journal``
 (Optuna's journal format: an append-only log any process on a machine, or on machines sharing
-the filesystem, can join; locked and fsynced as ``journal.py`` says); ``storage = URL`` takes any Optuna storage (``sqlite:///s.db``,
-``postgresql://...``) so that searches started on several machines join one study. Stage ``i``
-is the study ``NAME/stage-i``; its space (narrowed or widened from stage ``i-1``), its epochs and
-its trial count are stored as the study's attributes by whichever process starts it first, so
-every worker and every resumed search uses the same ranges.
+the filesystem, can join; locked and fsynced as ``journal.py`` says); ``storage = URL`` takes any
+Optuna storage (``sqlite:///s.db``, ``postgresql://...``) so that searches started on several
+machines join one study. Stage ``i`` is the study ``NAME/stage-i``; its space (narrowed or widened
+from stage ``i-1``), its epochs and its trial count are stored as the study's attributes by
+whichever process starts it first, so every worker and every resumed search uses the same ranges.
 
 A worker asks for a trial only while the stage has fewer counted trials (finished, pruned,
 running, or failed for good) than it needs; on this machine the ask takes a lock on
 ``STUDY_DIR/.ask.lock`` so that parallel workers never overshoot. A running trial records its
-host, pid and start time (``worker``) and a heartbeat every ``HEARTBEAT_S``; a trial whose process is gone (same host) or whose
-heartbeat is older than ``GRACE_S`` (another machine) is marked failed and enqueued once more
-(``retry_of``), so a ``kill -9`` loses no trial and a restarted search continues the same study.
+host, pid and start time (``worker``) and a heartbeat every ``HEARTBEAT_S`` (one thread per
+worker); a trial whose process is gone (same host) or whose heartbeat is older than ``GRACE_S``
+(another machine) is marked failed and enqueued once more (``retry_of``), so a ``kill -9`` loses
+no trial and a restarted search continues the same study. The journal is fsynced after a trial's
+result at most every ``journal.SYNC_S`` and at the worker's end.
 """
 from __future__ import annotations
 
