@@ -1,18 +1,23 @@
 """Hyperparameter search goals (issue 13): epochs to a target, parallel workers, bookkeeping cost.
 
-``epochs``: on a fixed task (an MLP on digits tuning lr, weight decay, width and dropout; and an
-MLP on 3-arm spirals), the training epochs each strategy needs to first reach the best validation
-accuracy that 60 plain random-search trials of the full epoch budget reach (the target is set
-per search seed by that random search itself):
+``epochs``: on fixed tasks, the training epochs each strategy needs to first reach the best
+validation accuracy that 60 plain random-search trials of the full epoch budget reach (the target
+is set per search seed by that random search itself). Tasks the default method was chosen on
+(TUNE): an MLP on digits tuning lr, weight decay, width and dropout; an MLP on 3-arm spirals.
+Tasks it was not chosen on and only measured (HELD-OUT): an MLP on the ``teacher`` source (a random
+ReLU teacher network's classes, 20 features); a small CNN on the digits images (lr, weight decay,
+dropout, batch size). Strategies, 60 trials each:
 
-- ``random``: 60 random trials of the full budget (trainwell.search, pruner none; its own
-  epochs to its best are counted the same way);
-- ``grid``: a 3-point grid per numeric range (the widths' 5 choices), 60 trials in the grid
-  sampler's order, full budget;
-- ``optuna``: Optuna's TPESampler + HyperbandPruner used directly (plain Optuna code, no
-  trainwell.search), 60 trials, the same space and budget;
-- ``trainwell``: trainwell.search's defaults (random sampler, median pruner, the 3x-first-loss
-  rule) with the notes' coarse to fine: ``stages = [{trials = 40, epochs = 2}, {trials = 15}]``.
+- ``random``: random trials of the full budget (trainwell.search, one stage, pruner none; its
+  own epochs to its best are counted the same way);
+- ``grid``: a 3-point grid per numeric range (every choice), 60 trials in the grid sampler's
+  order, full budget;
+- ``optuna_tpe_hyperband``: Optuna's TPESampler + HyperbandPruner used directly (plain Optuna
+  code, no trainwell.search), the same space and budget;
+- ``trainwell_default``: trainwell.search with its defaults (``trials = 60`` only: 40 coarse
+  trials of 2 epochs, then 20 of the full 10 in narrowed ranges, the median pruner);
+- ``default_with_config_first``: the same with ``config_first = true`` (what a first trial at the
+  config's own values adds).
 
 A strategy's epochs are summed over its trials in the order they ran (pruned trials count the
 epochs they trained) up to the first epoch whose val_acc reaches the target; "not reached" when
@@ -27,9 +32,10 @@ must end with exactly N counted trials, the dead trial failed and retried once, 
 ``trainwell.fit`` without a run directory: the framework's own cost per trial (study bookkeeping,
 the run directory, the trial's files) as a share of the bare trial's training time.
 
-Run: ``python bench/bench_search.py epochs --seeds 5`` (about 15 minutes on a loaded 2-core
-machine), ``python bench/bench_search.py workers`` (2 minutes; rerun on a quiet machine),
-``python bench/bench_search.py overhead`` (1 minute).
+Run: ``python bench/bench_search.py epochs --seeds 5 --tasks digits spirals --out DIR`` (each
+task-seed is saved as DIR/TASK-SEED.json; ``epochs --table DIR`` prints the table of what is
+there), ``python bench/bench_search.py workers`` (about 2 minutes; prints the ratio),
+``python bench/bench_search.py overhead`` (1-2 minutes).
 """
 from __future__ import annotations
 
@@ -54,16 +60,29 @@ from trainwell.train.callbacks import Callback
 
 FULL_EPOCHS = 10
 TRIALS = 60
-TASKS = {
-    "digits": dict(data="digits", base=dict(preprocess=["standardize"], batch_size=128,
-                                             model={"type": "mlp", "widths": [64]})),
-    "spirals": dict(data="spirals", base=dict(batch_size=64, model={"type": "mlp", "widths": [64]},
-                                              data={"source": "spirals", "samples_per_class": 400})),
+MLP_SPACE = {"lr": {"low": 1e-4, "high": 1.0}, "weight_decay": {"low": 1e-6, "high": 1e-2},
+             "model.widths": {"choices": [[16], [32], [64], [128], [256]]},
+             "model.dropout": {"low": 0.0, "high": 0.6}}
+CNN_SPACE = {"lr": {"low": 1e-4, "high": 1.0}, "weight_decay": {"low": 1e-6, "high": 1e-2},
+             "model.dropout": {"low": 0.0, "high": 0.6}, "batch_size": {"choices": [32, 64, 128, 256]}}
+SMALL_CNN = [{"type": "conv", "channels": 8, "kernel": 3}, {"type": "pool", "kind": "max", "kernel": 2},
+             {"type": "conv", "channels": 16, "kernel": 3}]
+TASKS = {   # "tune": the default method was chosen looking at these; the others are held out
+    "digits": dict(tune=True, space=MLP_SPACE, data="digits", base=dict(
+        preprocess=["standardize"], batch_size=128, model={"type": "mlp", "widths": [64]})),
+    "spirals": dict(tune=True, space=MLP_SPACE, data=None, base=dict(
+        batch_size=64, model={"type": "mlp", "widths": [64]}, data={"source": "spirals", "samples_per_class": 400})),
+    "teacher": dict(tune=False, space=MLP_SPACE, data=None, base=dict(
+        preprocess=["standardize"], batch_size=64, model={"type": "mlp", "widths": [64]},
+        data={"source": "teacher"})),
+    "digits_cnn": dict(tune=False, space=CNN_SPACE, data=None, base=dict(
+        batch_size=64, model={"type": "cnn", "layers": SMALL_CNN}, data={"source": "digits", "images": True})),
 }
-SPACE = {"lr": {"low": 1e-4, "high": 1.0}, "weight_decay": {"low": 1e-6, "high": 1e-2},
-         "model.widths": {"choices": [[16], [32], [64], [128], [256]]},
-         "model.dropout": {"low": 0.0, "high": 0.6}}
 COMMON = dict(device="cpu", babysit="watch", progress=False)
+STRATEGIES = ("random", "grid", "optuna_tpe_hyperband", "trainwell_default", "default_with_config_first")
+# rows of earlier runs shown in the table too: the single-stage method (median pruner) measured
+# before the coarse-to-fine default, with and without the config's values first
+SHOWN = (*STRATEGIES, "single_stage_median_config_first", "single_stage_median")
 
 
 def _epoch_curves(result) -> list[list[float]]:
@@ -89,7 +108,7 @@ def epochs_to(curves: list[list[float]], target: float) -> int | None:
 def _search(task, seed, tmp, name, table):
     t = TASKS[task]
     base = {k: v for k, v in t["base"].items() if k != "model"}
-    return trainwell.search(t["base"]["model"], t["data"] if "data" not in base else None, space=SPACE,
+    return trainwell.search(t["base"]["model"], t["data"], space=t["space"],
                             search={"dir": str(Path(tmp) / f"{task}-{name}-{seed}"), "seed": seed, **table},
                             **{**COMMON, **base, "epochs": FULL_EPOCHS})
 
@@ -109,7 +128,7 @@ class Report(Callback):
 def optuna_direct(task, seed) -> list[list[float]]:
     """TPE + Hyperband in plain Optuna: the objective trains with trainwell.fit, reports val_acc."""
     t = TASKS[task]
-    space = parse_space(SPACE, t["base"])
+    space = parse_space(t["space"], t["base"])
     curves = []
 
     def objective(trial):
@@ -117,8 +136,7 @@ def optuna_direct(task, seed) -> list[list[float]]:
         curve = []
         curves.append(curve)
         model = options.pop("model")
-        run = trainwell.fit(model, t["data"] if "data" not in t["base"] else None,
-                            callbacks=[Report(trial, curve)], **options)
+        run = trainwell.fit(model, t["data"], callbacks=[Report(trial, curve)], **options)
         if run.stopped.message == "pruned":
             raise optuna.TrialPruned()
         return run.results["val"]["acc"]
@@ -129,38 +147,78 @@ def optuna_direct(task, seed) -> list[list[float]]:
     return curves
 
 
+def _strategy_curves(name, task, seed, tmp):
+    one = [{"trials": TRIALS}]          # one stage of full trials
+    tables = {"random": {"stages": one, "pruner": "none"},
+              "grid": {"stages": one, "pruner": "none", "sampler": "grid", "grid_points": 3},
+              "trainwell_default": {"trials": TRIALS},
+              "default_with_config_first": {"trials": TRIALS, "config_first": True}}
+    if name == "optuna_tpe_hyperband":
+        return optuna_direct(task, seed)
+    return _epoch_curves(_search(task, seed, tmp, name, tables[name]))
+
+
 def bench_epochs(args):
+    if args.table:
+        return _print_epochs_table(args.table)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     torch.set_num_threads(1)
-    rows = {}
+    out = Path(args.out) if args.out else None
+    rows = []
     for task in args.tasks:
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
+            saved = out / f"{task}-{seed}.json" if out is not None else None
+            row = json.loads(saved.read_text()) if saved is not None and saved.exists() else None
             with tempfile.TemporaryDirectory(prefix="bench-search-") as tmp:
                 started = time.perf_counter()
-                random_curves = _epoch_curves(_search(task, seed, tmp, "random",
-                                                      {"trials": TRIALS, "pruner": "none"}))
-                target = max(a for c in random_curves for a in c if a is not None)
-                grid = _epoch_curves(_search(task, seed, tmp, "grid", {"trials": TRIALS, "pruner": "none",
-                                                                       "sampler": "grid", "grid_points": 3}))
-                tw = _epoch_curves(_search(task, seed, tmp, "tw", {"stages": [{"trials": 40, "epochs": 2},
-                                                                             {"trials": 15}]}))
-                direct = optuna_direct(task, seed)
-                for name, curves in (("random", random_curves), ("grid", grid), ("optuna_tpe_hyperband", direct),
-                                     ("trainwell_default", tw)):
-                    rows.setdefault((task, name), []).append(
-                        {"to_target": epochs_to(curves, target), "total": sum(len(c) for c in curves),
-                         "best": max((a for c in curves for a in c if a is not None), default=None),
-                         "target": target})
-                print(f"{task} seed {seed}: target {target:.4f}, {time.perf_counter() - started:.0f} s",
+                if row is None:           # random sets the target
+                    curves = _strategy_curves("random", task, seed, tmp)
+                    target = max(a for c in curves for a in c if a is not None)
+                    row = {"task": task, "seed": seed, "target": target,
+                           "strategies": {"random": _counts(curves, target)}}
+                for name in args.strategies:    # a saved row keeps its target; a strategy is rerun
+                    if name != "random":
+                        row["strategies"][name] = _counts(_strategy_curves(name, task, seed, tmp), row["target"])
+                target = row["target"]
+                rows.append(row)
+                if out is not None:
+                    out.mkdir(parents=True, exist_ok=True)
+                    (out / f"{task}-{seed}.json").write_text(json.dumps(row))
+                print(f"{task} seed {seed}: target {target:.4f}, {time.perf_counter() - started:.0f} s: "
+                      + ", ".join(f"{k} {v['to_target']}" for k, v in row["strategies"].items()),
                       file=sys.stderr, flush=True)
-    print(f"| task | strategy | epochs to target (median; per seed) | reached | epochs run (median) | "
-          f"best val_acc (median) |\n| --- | --- | --- | --- | --- | --- |")
-    for (task, name), runs in rows.items():
-        reached = [r["to_target"] for r in runs if r["to_target"] is not None]
-        shown = [r["to_target"] if r["to_target"] is not None else "—" for r in runs]
-        median = statistics.median(r["to_target"] if r["to_target"] is not None else float("inf") for r in runs)
-        print(f"| {task} | {name} | {median} ({', '.join(map(str, shown))}) | {len(reached)}/{len(runs)} | "
-              f"{statistics.median(r['total'] for r in runs)} | {statistics.median(r['best'] for r in runs):.4f} |")
+    _print_rows(rows)
+
+
+def _counts(curves, target) -> dict:
+    return {"to_target": epochs_to(curves, target), "total": sum(len(x) for x in curves),
+            "best": max((a for x in curves for a in x if a is not None), default=None)}
+
+
+def _print_epochs_table(directory) -> None:
+    _print_rows([json.loads(p.read_text()) for p in sorted(Path(directory).glob("*.json"))])
+
+
+def _print_rows(rows) -> None:
+    print("| task | strategy | epochs to target: median (per seed) | ratio to random's median | reached | "
+          "epochs run (median) | best val_acc (median) |\n| --- | --- | --- | ---: | --- | ---: | ---: |")
+    tasks = list(dict.fromkeys(r["task"] for r in sorted(rows, key=lambda r: (not TASKS[r["task"]]["tune"], r["task"]))))
+    for task in tasks:
+        runs = sorted((r for r in rows if r["task"] == task), key=lambda r: r["seed"])
+        medians = {}
+        for name in SHOWN:
+            got = [r["strategies"][name] for r in runs if name in r["strategies"]]
+            if not got:
+                continue
+            counts = [g["to_target"] if g["to_target"] is not None else float("inf") for g in got]
+            medians[name] = statistics.median(counts)
+            shown = ", ".join(str(g["to_target"]) if g["to_target"] is not None else "—" for g in got)
+            ratio = medians[name] / medians["random"] if medians.get("random") else float("nan")
+            label = f"{task} ({'tune' if TASKS[task]['tune'] else 'held-out'})"
+            print(f"| {label} | {name} | {medians[name]:g} ({shown}) | {ratio:.2f} | "
+                  f"{sum(g['to_target'] is not None for g in got)}/{len(got)} | "
+                  f"{statistics.median(g['total'] for g in got):g} | "
+                  f"{statistics.median(g['best'] for g in got):.4f} |")
 
 
 # ------------------------------------------------------------------ workers
@@ -174,7 +232,7 @@ babysit = "off"
 type = "mlp"
 widths = [128, 128]
 [search]
-trials = {trials}
+stages = [{{trials = {trials}}}]
 pruner = "none"
 threads = 1
 [search.space]
@@ -183,30 +241,57 @@ weight_decay = {{low = 1e-6, high = 1e-3}}
 """
 
 
-def _run_cli(config: Path, study: Path, workers: int, *, kill_after: float | None = None):
+def _run_cli(config: Path, study: Path, workers: int, *, kill: bool = False):
     cmd = [sys.executable, "-m", "trainwell", "search", str(config), "--dir", str(study),
            "--workers", str(workers), "--quiet"]
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     killed = None
-    if kill_after is not None:
-        time.sleep(kill_after)
-        killed = _a_worker_with_a_running_trial(study)
+    if kill:
+        killed = _a_worker_with_a_running_trial(study, proc)
         if killed is not None:
             os.kill(killed, signal.SIGKILL)
     out, err = proc.communicate()
     return time.perf_counter() - started, proc.returncode, killed, err
 
 
-def _a_worker_with_a_running_trial(study: Path) -> int | None:
-    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(study / "study.journal")))
-    for _ in range(100):
-        s = optuna.load_study(study_name="trainwell/stage-0", storage=storage)
-        running = s.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
-        if running and "worker" in running[0].user_attrs:
+def _a_worker_with_a_running_trial(study: Path, proc, *, finished: int = 2, timeout: float = 120.0):
+    """The pid of a worker running a trial once ``finished`` trials have finished (so the kill
+    lands mid-search), or None if the search ends first."""
+    deadline = time.perf_counter() + timeout
+    while proc.poll() is None and time.perf_counter() < deadline:
+        time.sleep(0.05)
+        if not (study / "study.journal").exists():
+            continue
+        try:
+            trials = _trial_times(study)
+        except (KeyError, ValueError):        # the study or its stage is not created yet
+            continue
+        running = [t for t in trials if t.state.name == "RUNNING" and "worker" in t.user_attrs]
+        if sum(t.state.name == "COMPLETE" for t in trials) >= finished and running:
             return int(running[0].user_attrs["worker"]["pid"])
-        time.sleep(0.2)
     return None
+
+
+PLAIN_FITS = """
+import sys, time, torch, trainwell
+torch.set_num_threads(1)
+trainwell.fit({"type": "mlp", "widths": [128, 128]}, "digits", epochs=1, progress=False, device="cpu")
+started = time.perf_counter()
+for i in range(int(sys.argv[1])):
+    trainwell.fit({"type": "mlp", "widths": [128, 128]}, "digits", epochs=int(sys.argv[2]), batch_size=64,
+                  preprocess=["standardize"], babysit="off", lr=0.01, progress=False, device="cpu")
+print(time.perf_counter() - started)
+"""
+
+
+def _plain_fits(processes: int, fits: int, epochs: int) -> float:
+    """Fits per hour of ``processes`` processes side by side, each running ``fits`` fits (their
+    import and warm-up apart)."""
+    procs = [subprocess.Popen([sys.executable, "-c", PLAIN_FITS, str(fits), str(epochs)], stdout=subprocess.PIPE,
+                              text=True) for _ in range(processes)]
+    seconds = max(float(p.communicate()[0].split()[-1]) for p in procs)
+    return processes * fits / seconds * 3600
 
 
 def _trial_times(study: Path):
@@ -230,8 +315,11 @@ def bench_workers(args):
             print(f"workers {workers}: exit {rc}, {len(trials)} trials, wall {wall:.1f} s, trials span "
                   f"{span:.1f} s (start-up {wall - span:.1f} s), {rates[workers]:.0f} trials/hour")
         print(f"2 workers / 1 worker, trials per hour: {rates[2] / rates[1]:.2f}x")
+        plain = {n: _plain_fits(n, args.trials // 2, args.epochs) for n in (1, 2)}
+        print(f"the ceiling on this machine now: plain fits of the same trial (no search), {args.trials // 2} "
+              f"in each of 1 and 2 processes side by side: {plain[2] / plain[1]:.2f}x the fits per hour")
         study = Path(tmp) / "kill"
-        wall, rc, killed, err = _run_cli(config, study, 2, kill_after=args.kill_after)
+        wall, rc, killed, err = _run_cli(config, study, 2, kill=True)
         trials = _trial_times(study)
         states = [t.state.name for t in trials]
         retried = [t.user_attrs.get("retry_of") for t in trials if "retry_of" in t.user_attrs]
@@ -243,46 +331,72 @@ def bench_workers(args):
 
 
 # ------------------------------------------------------------------ overhead
+def _per_trial(fn, trials: int, cpu: list) -> float:
+    """Wall seconds per trial of ``fn()``; its CPU seconds per trial (this process: the search
+    with one worker runs its trials here) are appended to ``cpu``."""
+    started, cpu_started = time.perf_counter(), time.process_time()
+    fn()
+    cpu.append((time.process_time() - cpu_started) / trials)
+    return (time.perf_counter() - started) / trials
+
+
 def bench_overhead(args):
+    """Per trial, interleaved in each repeat: a bare fit (no run directory), a fit whose run
+    directory is written as a search trial writes it (checkpoint at the end, no fsync), a fit
+    with trainwell fit's own run directory, and trainwell.search of the same fixed trial (its
+    report.html timed apart: a cost per search, not per trial)."""
+    from trainwell.train.rundir import unsynced
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     torch.set_num_threads(1)
     base = dict(device="cpu", epochs=args.epochs, batch_size=64, preprocess=["standardize"], progress=False)
     model = {"type": "mlp", "widths": [128]}
     fixed = {"lr": {"choices": [0.05]}}
+    n = args.trials
     with tempfile.TemporaryDirectory(prefix="bench-search-") as tmp:
         trainwell.fit(model, "digits", **base)         # warm-up: imports, the data set's first load
-        bare, run_dirs, framed, reports = [], [], [], []
+        times = {k: [] for k in ("bare", "trial_dir", "fit_dir", "search", "report")}
+        cpu = {k: [] for k in times}
+
+        def trial_dirs(repeat):
+            with unsynced():
+                for i in range(n):
+                    trainwell.fit(model, "digits", run_dir=f"{tmp}/t{repeat}-{i}", report=False,
+                                  checkpoint_at="end", overwrite=True, **base)
+
         for repeat in range(args.repeats):
-            started = time.perf_counter()
-            for _ in range(args.trials):
-                trainwell.fit(model, "digits", **base)
-            bare.append((time.perf_counter() - started) / args.trials)
-            started = time.perf_counter()
-            for i in range(args.trials):
-                trainwell.fit(model, "digits", run_dir=str(Path(tmp) / f"r{repeat}-{i}"), report=False, **base)
-            run_dirs.append((time.perf_counter() - started) / args.trials)
-            started = time.perf_counter()
-            trainwell.search(model, "digits", space=fixed,
-                             search={"dir": str(Path(tmp) / f"s{repeat}"), "trials": args.trials, "pruner": "none"},
-                             **base)
-            framed.append((time.perf_counter() - started) / args.trials)
-            started = time.perf_counter()       # the report again: a cost per search, not per trial
-            write_study_report(Path(tmp) / f"s{repeat}")
-            reports.append(time.perf_counter() - started)
-    b, f, r = statistics.median(bare), statistics.median(framed), statistics.median(run_dirs)
-    rep = statistics.median(reports)
-    per_trial = f - rep / args.trials
-    print(f"report.html (once per search, after the warm import): {rep * 1000:.0f} ms; without it the "
-          f"search costs {per_trial * 1000:.0f} ms per trial: {(per_trial - r) / r:.1%} over a fit with a "
-          f"run directory, {(per_trial - b) / b:.1%} over a bare fit")
-    print(f"fit with a run directory (no report): {r * 1000:.0f} ms per trial ({(r - b) / b:.1%} over bare; "
-          f"spread {min(run_dirs) * 1000:.0f}-{max(run_dirs) * 1000:.0f} ms); the search's own share over "
-          f"that: {(f - r) / b:.1%} of the bare trial")
-    print(f"bare fit (no run dir): {b * 1000:.0f} ms per trial; search (study, run dir, trials.csv, best.toml, "
-          f"report.html at the end): {f * 1000:.0f} ms per trial; overhead {(f - b) / b:.1%} "
-          f"(medians of {args.repeats} repeats of {args.trials} trials of {args.epochs} epochs; "
-          f"spread bare {min(bare) * 1000:.0f}-{max(bare) * 1000:.0f} ms, search {min(framed) * 1000:.0f}-"
-          f"{max(framed) * 1000:.0f} ms)")
+            times["bare"].append(_per_trial(lambda: [trainwell.fit(model, "digits", **base) for _ in range(n)],
+                                            n, cpu["bare"]))
+            times["trial_dir"].append(_per_trial(lambda: trial_dirs(repeat), n, cpu["trial_dir"]))
+            times["fit_dir"].append(_per_trial(lambda: [trainwell.fit(model, "digits", run_dir=f"{tmp}/r{repeat}-{i}",
+                                                                      report=False, **base) for i in range(n)],
+                                               n, cpu["fit_dir"]))
+            study = Path(tmp) / f"s{repeat}"
+            times["search"].append(_per_trial(lambda: trainwell.search(
+                model, "digits", space=fixed, search={"dir": str(study), "trials": n, "pruner": "none"}, **base),
+                n, cpu["search"]))
+            times["report"].append(_per_trial(lambda: write_study_report(study), 1, cpu["report"]))
+    for name, values in (("wall", times), ("CPU", cpu)):
+        _overhead_lines(name, values, args)
+
+
+def _overhead_lines(name: str, times: dict, args) -> None:
+    n = args.trials
+    m = {k: statistics.median(v) for k, v in times.items()}
+    per_trial = m["search"] - m["report"] / n
+    spread = {k: f"{min(v) * 1000:.0f}-{max(v) * 1000:.0f}" for k, v in times.items()}
+    print(f"{name} time per trial, medians of {args.repeats} repeats of {n} trials of {args.epochs} epochs "
+          f"(ms; spread):")
+    for k, label in (("bare", "bare trainwell.fit, no run directory"),
+                     ("trial_dir", "fit with a trial's run directory (checkpoint at the end, no fsync)"),
+                     ("fit_dir", "fit with trainwell fit's run directory (checkpoint and fsyncs every epoch)"),
+                     ("search", "trainwell.search, whole (study, trial run dirs, trials.csv, best.toml, report)")):
+        print(f"  {label}: {m[k] * 1000:.1f} ({spread[k]})")
+    print(f"  report.html, once per search: {m['report'] * 1000:.0f} ms")
+    b = m["bare"]
+    print(f"  search per trial without the report: {per_trial * 1000:.1f} ms: framework cost "
+          f"{(per_trial - b) / b:+.1%} of the bare trial (run directory {(m['trial_dir'] - b) / b:+.1%}, "
+          f"study bookkeeping {(per_trial - m['trial_dir']) / b:+.1%}); with the report spread over the "
+          f"trials {(m['search'] - b) / b:+.1%}; trainwell fit's own run directory {(m['fit_dir'] - b) / b:+.1%}")
 
 
 def main():
@@ -290,17 +404,22 @@ def main():
     sub = parser.add_subparsers(dest="what", required=True)
     p = sub.add_parser("epochs")
     p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--first-seed", type=int, default=0)
     p.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
+    p.add_argument("--strategies", nargs="+", default=list(STRATEGIES), choices=STRATEGIES,
+                   help="random always runs: it sets the target")
+    p.add_argument("--out", help="save each task-seed's counts as OUT/TASK-SEED.json (a saved one keeps "
+                   "its target and random search's counts; the strategies asked for are run again)")
+    p.add_argument("--table", metavar="DIR", help="print the table of the counts saved in DIR")
     p.set_defaults(func=bench_epochs)
     p = sub.add_parser("workers")
     p.add_argument("--trials", type=int, default=16)
-    p.add_argument("--epochs", type=int, default=8)
-    p.add_argument("--kill-after", type=float, default=12.0)
+    p.add_argument("--epochs", type=int, default=30)
     p.set_defaults(func=bench_workers)
     p = sub.add_parser("overhead")
     p.add_argument("--trials", type=int, default=10)
     p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--repeats", type=int, default=5)
     p.set_defaults(func=bench_overhead)
     args = parser.parse_args()
     args.func(args)

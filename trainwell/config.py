@@ -39,6 +39,7 @@ from trainwell.train.rundir import atomic_write_text
 
 MONITORS = ("val_loss", "val_acc", "train_loss", "train_acc")
 BABYSIT_MODES = ("watch", "repair", "off")
+CHECKPOINT_AT = ("epochs", "end")   # when a run with a run_dir writes checkpoints (docs/checkpoints.md)
 
 
 def opt(default, doc: str, *, types=None, check=None, source: str = "", python_only: bool = False,
@@ -305,6 +306,10 @@ class Config:
                                        source="trainwell convention; docs/checkpoints.md")
     keep_checkpoints: int = opt(2, "checkpoints kept on disk", check=at_least_one,
                                 source="trainwell convention (2 leaves a fallback); docs/checkpoints.md")
+    checkpoint_at: str = opt("epochs", "when checkpoints are written: \"epochs\" (every epoch end, and "
+                             "every checkpoint_every steps), \"end\" (once, when the run ends: a run "
+                             "killed before that starts over on resume)", check=one_of(CHECKPOINT_AT),
+                             source="trainwell convention; docs/checkpoints.md")
     report: bool = opt(True, "write report.html at the end when there is a run_dir",
                        source="notes 004 (monitor and visualize the loss and accuracy); docs/report.md")
     progress: bool = opt(True, "show progress: a bar with live loss and accuracy on a terminal, one "
@@ -390,6 +395,10 @@ def make_config(options: dict) -> Config:
         raise ConfigError(f"lr = {config.lr!r} with lr_mults up to {top_mult!r}: a group's learning "
                           f"rate lr × lr_mult = {config.lr * top_mult:.1e} is beyond float32's largest "
                           f"value {FLOAT32_MAX:.1e}, which torch holds it in; lower lr or lr_mults")
+    if config.checkpoint_at == "end" and config.checkpoint_every is not None:
+        raise ConfigError(f"checkpoint_every = {config.checkpoint_every} with checkpoint_at = \"end\": "
+                          f"an end-only run writes no checkpoint within it; leave checkpoint_every "
+                          f"unset, or use checkpoint_at = \"epochs\"")
     if checked.get("nesterov") is True and config.momentum == 0 and config.optimizer == "sgd":
         raise ConfigError("nesterov = true needs momentum > 0 (got momentum = 0.0); set momentum "
                           "(e.g. 0.9), or leave nesterov unset / false")

@@ -5,7 +5,7 @@ import pytest
 
 from trainwell.errors import ConfigError
 from trainwell.hpsearch.space import parse_space
-from trainwell.hpsearch.stages import EDGE, next_space, parse_stages, top_count
+from trainwell.hpsearch.stages import EDGE, Stage, default_stages, next_space, parse_stages, top_count
 
 BASE = {"model": {"type": "mlp", "widths": [32]}}
 
@@ -65,4 +65,15 @@ def test_middle_best_does_not_widen_and_categories_keep_the_best_choices():
 ])
 def test_bad_stages(stages, message):
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
-        parse_stages(stages, 10)
+        parse_stages(stages, 10, 10)
+
+
+def test_the_default_plan_is_a_coarse_stage_then_a_fine_one():
+    assert default_stages(60, 10) == [Stage(40, 2), Stage(20)]        # 2/3 of the trials at epochs/5
+    assert default_stages(20, 40) == [Stage(13, 8), Stage(7)]
+    assert default_stages(9, 5) == [Stage(6, 1), Stage(3)]
+    assert default_stages(8, 10) == [Stage(8)]                          # too few to narrow to a top 3
+    assert default_stages(20, 2) == [Stage(13, 1), Stage(7)]
+    assert default_stages(20, 1) == [Stage(20)]                         # no shorter coarse stage
+    assert parse_stages(None, 60, 10) == default_stages(60, 10)
+    assert parse_stages([{"trials": 60}], 20, 10) == [Stage(60)]       # one stage, when asked for

@@ -1,6 +1,7 @@
 """Running a search: samplers with seeds, stages re-running the best first, folds, resume,
 dead trials failed and retried once, every trial a run directory."""
 import csv
+import os
 import subprocess
 import sys
 
@@ -14,6 +15,7 @@ from trainwell.cli import main
 from trainwell.errors import ConfigError
 from trainwell.hpsearch.samplers import SAMPLERS
 from trainwell.hpsearch.study import HOST, counted, recover
+from trainwell.train.checkpoint import list_checkpoints, load_checkpoint
 from trainwell.train.run import load_run
 
 FIT = dict(device="cpu", epochs=2, batch_size=256, babysit="off", preprocess=["standardize"])
@@ -133,3 +135,104 @@ def test_a_trial_without_a_heartbeat_is_dead_even_if_its_pid_lives(monkeypatch):
     assert recover(study) == []
     monkeypatch.setattr(study_module.time, "time", lambda: 1000.0 + study_module.GRACE_S + 1)
     assert recover(study) == [0]
+
+
+def _fsynced_paths(monkeypatch):
+    """Record the path of every fsync'd descriptor (Linux: /proc/self/fd)."""
+    if not os.path.isdir("/proc/self/fd"):
+        pytest.skip("needs /proc/self/fd to name an fsync'd file")
+    paths, real = [], os.fsync
+
+    def record(fd):
+        paths.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real(fd)
+    monkeypatch.setattr(os, "fsync", record)
+    return paths
+
+
+def test_trials_write_one_checkpoint_and_no_fsync_by_default(tmp_path, monkeypatch):
+    paths = _fsynced_paths(monkeypatch)
+    result = _search(tmp_path, trials=3)
+    trials_dir = str(result.study_dir / "trials")
+    assert not [p for p in paths if p.startswith(trials_dir)]
+    journal = [p for p in paths if p.endswith("study.journal")]
+    assert 1 <= len(journal) <= 3       # the stage's plan and the worker's end (+ one per SYNC_S)
+    for row in result.trials:
+        (only,) = list_checkpoints(f"{row['run_dir']}/checkpoints")
+        assert load_checkpoint(only)["counters"]["epoch"] == FIT["epochs"]
+
+
+def test_sync_trials_and_epoch_checkpoints_are_options(tmp_path, monkeypatch):
+    paths = _fsynced_paths(monkeypatch)
+    result = _search(tmp_path, trials=2, sync_trials=True, trial_checkpoints="epochs")
+    assert [p for p in paths if p.startswith(str(result.study_dir / "trials"))]
+    for row in result.trials:
+        assert len(list_checkpoints(f"{row['run_dir']}/checkpoints")) == 2    # keep_checkpoints
+    with pytest.raises(ConfigError, match=r"search.trial_checkpoints = \"end\" with checkpoint_every"):
+        trainwell.search({"type": "mlp", "widths": [8]}, "digits", space=SPACE, progress=False,
+                         checkpoint_every=3, search={"dir": str(tmp_path / "c")}, **FIT)
+
+
+def test_the_first_trial_runs_the_configs_own_values(tmp_path):
+    result = _search(tmp_path, trials=3, seed=3, config_first=True)
+    first = result.trials[0]
+    assert first["from_config"] is True and first["lr"] == 0.05 and first["model.widths"] == "[8]"
+    assert all(r["from_config"] is None for r in result.trials[1:])
+    plain = _search(tmp_path, "plain", trials=2, seed=3)
+    assert [r["lr"] for r in result.trials[1:]] == [r["lr"] for r in plain.trials]   # then the same draws
+    grid = _search(tmp_path, "grid", trials=2, sampler="grid", config_first=True)
+    assert all(r["from_config"] is None for r in grid.trials)
+
+
+KILLED_CONFIG = """
+device = "cpu"
+epochs = 20
+batch_size = 256
+babysit = "off"
+preprocess = ["standardize"]
+[model]
+type = "mlp"
+widths = [8]
+[search]
+trials = 2
+pruner = "none"
+[search.space]
+lr = {low = 1e-3, high = 0.3}
+"""
+
+
+def test_a_search_killed_with_sigkill_continues_on_resume(tmp_path):
+    """kill -9 of a one-worker search mid-trial, then --resume: the finished trials are kept, the
+    killed one is failed and run again once from its start, the stage ends with its 2 trials."""
+    import signal
+    import time
+    config, study_dir = tmp_path / "s.toml", tmp_path / "study"
+    config.write_text(KILLED_CONFIG)
+    proc = subprocess.Popen([sys.executable, "-m", "trainwell", "search", str(config), "--dir", str(study_dir),
+                             "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    journal = study_dir / "study.journal"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+        text = journal.read_text() if journal.exists() else ""
+        if text.count('"state":1') >= 1 and text.count('"op_code":4') >= 2:   # one told, a second asked
+            break
+    assert proc.poll() is None, proc.stderr.read().decode()
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert main(["search", "--resume", str(study_dir), "--quiet"]) == 0
+    rows = _rows(study_dir)
+    states = [r["state"] for r in rows]
+    assert states.count("complete") == 2 and states.count("fail") == 1
+    failed = next(r for r in rows if r["state"] == "fail")
+    retry = next(r for r in rows if r["retry_of"])
+    assert int(retry["retry_of"]) == int(failed["trial"]) and float(retry["lr"]) == float(failed["lr"])
+    assert load_run(retry["run_dir"]).results["epochs"] == 20
+
+
+def test_by_default_a_search_is_coarse_then_fine(tmp_path):
+    result = _search(tmp_path, trials=9, seed=1)
+    stages = [(r["stage"], r["epochs"]) for r in result.trials]
+    assert stages == [(1, 1)] * 6 + [(2, 2)] * 3          # 2/3 at epochs/5 (at least 1), then the rest
+    assert all(r["from_config"] is None for r in result.trials)
+    assert all(r["reevaluates"] is not None for r in result.trials[6:])    # the best coarse ones again

@@ -54,7 +54,8 @@ def trial_rows(studies: list[optuna.Study]) -> list[dict]:
             row.update({key: _cell(v) for key, v in option_values(space, t.params).items()})
             row.update(fold_values=_cell(a.get("fold_values")), fold_std=a.get("fold_std"),
                        prune_reason=a.get("prune_reason"), error=a.get("error"), seconds=a.get("seconds"),
-                       run_dir=a.get("run_dir"), reevaluates=a.get("reevaluates"), retry_of=a.get("retry_of"))
+                       run_dir=a.get("run_dir"), from_config=a.get("from_config"), reevaluates=a.get("reevaluates"),
+                       retry_of=a.get("retry_of"))
             rows.append(row)
     return rows
 

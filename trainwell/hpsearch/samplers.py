@@ -26,14 +26,14 @@ SAMPLERS = {
 }
 
 
-def worker_seed(seed: int, worker: int, existing: int) -> int:
+def worker_seed(seed: int, worker: int, existing: int, stage: int = 0) -> int:
     """The sampler seed of one worker process: derived from the search's ``seed``, the worker's
-    index and the trials already in the study, so that parallel workers, and a search resumed
-    after some trials, draw new values instead of repeating the first ones. A fresh one-worker
-    search draws the same values for the same seed."""
-    if worker == 0 and existing == 0:
+    index, the trials already in the study and the stage, so that parallel workers, a search
+    resumed after some trials, and a later stage draw new values instead of repeating the first
+    ones. A fresh one-worker search draws the same values for the same seed in its first stage."""
+    if worker == 0 and existing == 0 and stage == 0:
         return seed
-    return int(np.random.SeedSequence([seed, worker, existing]).generate_state(1)[0])
+    return int(np.random.SeedSequence([seed, worker, existing, stage]).generate_state(1)[0])
 
 
 def make_sampler(name: str, space, *, seed: int, grid_points: int):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from trainwell.config import MONITORS
+from trainwell.config import CHECKPOINT_AT, MONITORS, OPTIONS
 from trainwell.errors import ConfigError
 from trainwell.options import (MAX_NUMPY_SEED, Option, at_least_one, check_options, must_be, one_of,
                                seed_range)
@@ -15,6 +15,7 @@ from trainwell.hpsearch.pruning import PRUNERS
 from trainwell.hpsearch.samplers import SAMPLERS
 from trainwell.hpsearch.space import Param, parse_space
 from trainwell.hpsearch.stages import Stage, parse_stages
+from trainwell.hpsearch.trial import TrialFiles
 
 
 def _folds(v):
@@ -29,10 +30,11 @@ SEARCH_OPTIONS = {
                       source="notes 000/004: random search beats grid search (Bergstra & Bengio 2012)"),
     "seed": Option(int, 0, "seed of the sampler (worker i of a run uses a stream derived from it)",
                    check=seed_range(MAX_NUMPY_SEED, "numpy's SeedSequence")),
-    "trials": Option(int, 20, "trials of a one-stage search (stages unset)", check=at_least_one,
-                     source="trainwell convention; docs/search.md"),
+    "trials": Option(int, 20, "trials of the search when stages is unset: 2/3 of them a coarse stage of "
+                     "epochs/5 epochs, the rest a fine stage of the full epochs (one stage below 9 trials)",
+                     check=at_least_one, source="notes 000 (coarse to fine); docs/search.md (the default method)"),
     "stages": Option((list, type(None)), None, "coarse to fine: [{trials = 40, epochs = 3}, {trials = 15}] "
-                     "(a stage without epochs uses the config's)",
+                     "(a stage without epochs uses the config's); [{trials = N}]: one stage",
                      source="notes 000/004: coarse to fine, few epochs first"),
     "pruner": Option(str, "median", "pruner on the per-epoch validation metric: none, median, asha, "
                      "hyperband (the notes' 3x-first-loss rule is always on)", check=one_of(PRUNERS),
@@ -43,6 +45,11 @@ SEARCH_OPTIONS = {
     "folds": Option((int, type(None)), None, "k-fold stratified cross-validation of every trial "
                     "(None: the one validation split)", check=_folds,
                     source="notes 000: cross-validation, or one validation fold on large data"),
+    "config_first": Option(bool, False, "the first trial runs the config's own values of the searched "
+                           "options (those inside the space; the grid sampler skips it): the configuration "
+                           "you would train anyway is one of those compared",
+                           source="SMAC (Hutter et al. 2011) and auto-sklearn (Feurer et al. 2015) start from "
+                                  "the default configuration; off by default: measured, BENCHMARKS.md"),
     "reevaluate": Option(int, 3, "best configurations of the previous stage re-run first in each later stage",
                          check=must_be(lambda v: v >= 0, ">= 0"), source="the issue (coarse to fine)"),
     "grid_points": Option(int, 4, "values per numeric range of the grid sampler",
@@ -61,6 +68,14 @@ SEARCH_OPTIONS = {
     "trial_report": Option(bool, False, "write report.html in every trial's run directory (matplotlib "
                            "costs seconds per trial; `trainwell report TRIAL_DIR` writes one later)",
                            source="measured: BENCHMARKS.md (search bookkeeping)"),
+    "trial_checkpoints": Option(str, "end", "checkpoints of a trial's run directory: \"end\" (one, of "
+                                "its end: a dead trial is run again from its start, never resumed) or "
+                                "\"epochs\" (every epoch, as trainwell fit)", check=one_of(CHECKPOINT_AT),
+                                source="measured: BENCHMARKS.md (search bookkeeping)"),
+    "sync_trials": Option(bool, False, "fsync every file of a trial's run directory (false: written "
+                          "atomically, so a killed worker leaves whole files, but a power cut may lose "
+                          "the last trials' files; the study journal keeps their results)",
+                          source="measured: BENCHMARKS.md (search bookkeeping)"),
 }
 
 
@@ -75,6 +90,7 @@ class Settings:
     pruner: str
     metric: str
     folds: int | None
+    config_first: bool
     reevaluate: int
     grid_points: int
     workers: int
@@ -83,10 +99,15 @@ class Settings:
     study_name: str
     dir: str | None
     trial_report: bool
+    trial_checkpoints: str
+    sync_trials: bool
 
     @property
     def maximize(self) -> bool:
         return self.metric.endswith("_acc")
+
+    def trial_files(self) -> TrialFiles:
+        return TrialFiles(report=self.trial_report, checkpoints=self.trial_checkpoints, sync=self.sync_trials)
 
 
 def parse_settings(table, base: dict) -> Settings:
@@ -96,8 +117,13 @@ def parse_settings(table, base: dict) -> Settings:
         raise ConfigError("search: must be a table ([search] in the config)")
     given = check_options("search", table, SEARCH_OPTIONS, label="search.{name}")
     space = parse_space(given.pop("space"), base)
-    stages = parse_stages(given.pop("stages"), given.pop("trials"))
+    epochs = base.get("epochs", OPTIONS["epochs"].default)
+    stages = parse_stages(given.pop("stages"), given.pop("trials"), epochs if isinstance(epochs, int) else 1)
     metric = given.pop("metric") or base.get("monitor", "val_loss")
+    if given["trial_checkpoints"] == "end" and base.get("checkpoint_every") is not None:
+        raise ConfigError(f"search.trial_checkpoints = \"end\" with checkpoint_every = "
+                          f"{base['checkpoint_every']}: trials would write no checkpoint within a run; "
+                          f"leave checkpoint_every out of a search, or set trial_checkpoints = \"epochs\"")
     return Settings(space=space, stages=tuple(stages), metric=metric, **given)
 
 

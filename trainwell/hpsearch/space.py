@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from trainwell.config import FIELDS, make_config
 from trainwell.errors import ConfigError
+from trainwell.nn.models import MODEL_OPTIONS
 from trainwell.options import did_you_mean
 
 # Options searched on a log scale unless the range says otherwise (notes 000/004: "sample the
@@ -253,6 +254,41 @@ def distributions(space: dict[str, Param]) -> dict:
     return out
 
 
+def config_params(space: dict[str, Param], base: dict) -> dict:
+    """The run's own values of the searched options (``base``, else the option's or the model
+    builder's default), as stored parameters, for those inside the space; a value the space
+    leaves out, or one this cannot know (a key of another table left to its default), is left
+    out, and the sampler draws it."""
+    out = {}
+    for key, p in space.items():
+        found, value = _config_value(key, base)
+        if not found:
+            continue
+        if p.numeric:
+            number = not isinstance(value, bool) and isinstance(value, (int, float))
+            if not number or not p.low <= value <= p.high or (p.integer and (value - p.low) % p.step):
+                continue
+            out[key] = value
+        else:
+            stored = json.dumps(value, sort_keys=True) if p.as_json else value
+            if stored in p.choices:
+                out[key] = stored
+    return out
+
+
+def _config_value(key: str, base: dict) -> tuple[bool, object]:
+    top, _, inner = key.partition(".")
+    value = base[top] if top in base else FIELDS[top].metadata["option"].default
+    if not inner:
+        return True, value
+    if isinstance(value, dict) and inner in value:
+        return True, value[inner]
+    builder = MODEL_OPTIONS.get(value.get("type")) if top == "model" and isinstance(value, dict) else None
+    if builder is not None and inner in builder:
+        return True, builder[inner].default
+    return False, None
+
+
 def option_values(space: dict[str, Param], params: dict) -> dict:
     """A trial's stored parameters as option values (JSON choices decoded)."""
     return {key: space[key].value(v) if key in space else v for key, v in params.items()}
@@ -295,4 +331,5 @@ def space_from_dict(table: dict) -> dict[str, Param]:
 
 
 __all__ = ["Param", "LOG_KEYS", "parse_space", "check_param", "value_problem", "apply", "suggest",
-           "option_values", "choice_param", "distributions", "grid", "space_to_dict", "space_from_dict"]
+           "config_params", "option_values", "choice_param", "distributions", "grid", "space_to_dict",
+           "space_from_dict"]

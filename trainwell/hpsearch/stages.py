@@ -25,6 +25,15 @@ MIN_SPAN = 0.05      # the next range spans at least this share of the old one (
 EDGE = 0.10          # the issue: "when the best value lies in the outer 10 % of its range"
 WIDEN = 0.5          # widened side: beyond the old edge by this share of the new span
 WIDEN_TRIES = 4      # halve the extension this often while the option refuses the new edge
+# The default plan when ``stages`` is unset (notes 000: "first stage: only a few epochs ...
+# second stage: longer running time, finer search"): a coarse stage of COARSE_TRIALS of the trials
+# at COARSE_EPOCHS of the epochs (the issue's example runs 40 coarse trials and 15 fine ones; the
+# 2-of-10 epochs were measured before this default on the tuning tasks, BENCHMARKS.md), then the
+# rest at the full epochs. Fewer than MIN_STAGED trials, or a coarse stage as long as the full
+# one, stay one stage.
+COARSE_TRIALS = 2 / 3
+COARSE_EPOCHS = 1 / 5
+MIN_STAGED = 9           # 6 coarse trials (enough to narrow to a top 3) and 3 fine ones
 
 
 @dataclass(frozen=True)
@@ -39,10 +48,20 @@ class Stage:
         return {"trials": self.trials, "epochs": self.epochs}
 
 
-def parse_stages(stages, trials) -> list[Stage]:
-    """``stages = [{trials = 40, epochs = 3}, {trials = 15}]``, or one stage of ``trials``."""
-    if stages is None:
+def default_stages(trials: int, epochs: int) -> list[Stage]:
+    """Coarse to fine when ``stages`` is unset (see ``COARSE_TRIALS``): ``trials`` in all."""
+    coarse_epochs = max(1, round(epochs * COARSE_EPOCHS))
+    if trials < MIN_STAGED or coarse_epochs >= epochs:
         return [Stage(trials)]
+    coarse = round(trials * COARSE_TRIALS)
+    return [Stage(coarse, coarse_epochs), Stage(trials - coarse)]
+
+
+def parse_stages(stages, trials, epochs: int) -> list[Stage]:
+    """``stages = [{trials = 40, epochs = 3}, {trials = 15}]``, or ``default_stages`` of
+    ``trials`` trials of ``epochs`` epochs."""
+    if stages is None:
+        return default_stages(trials, epochs)
     if not isinstance(stages, list) or not stages:
         raise ConfigError("search.stages: must be a non-empty list of {trials = N, epochs = E} tables")
     out = []

@@ -1,19 +1,21 @@
 """Running a search: one Optuna study per stage in one storage, worker processes, resume.
 
 The study lives in an Optuna storage: by default the journal file ``STUDY_DIR/study.journal``
-(Optuna's ``JournalStorage``: an append-only log any process on a machine, or on machines sharing
-the filesystem, can join); ``storage = URL`` takes any Optuna storage (``sqlite:///s.db``,
-``postgresql://...``) so that searches started on several machines join one study. Stage ``i``
-is the study ``NAME/stage-i``; its space (narrowed or widened from stage ``i-1``), its epochs and
-its trial count are stored as the study's attributes by whichever process starts it first, so
-every worker and every resumed search uses the same ranges.
+(Optuna's journal format: an append-only log any process on a machine, or on machines sharing
+the filesystem, can join; locked and fsynced as ``journal.py`` says); ``storage = URL`` takes any
+Optuna storage (``sqlite:///s.db``, ``postgresql://...``) so that searches started on several
+machines join one study. Stage ``i`` is the study ``NAME/stage-i``; its space (narrowed or widened
+from stage ``i-1``), its epochs and its trial count are stored as the study's attributes by
+whichever process starts it first, so every worker and every resumed search uses the same ranges.
 
 A worker asks for a trial only while the stage has fewer counted trials (finished, pruned,
 running, or failed for good) than it needs; on this machine the ask takes a lock on
 ``STUDY_DIR/.ask.lock`` so that parallel workers never overshoot. A running trial records its
-host and pid (``worker``) and a heartbeat every ``HEARTBEAT_S``; a trial whose process is gone (same host) or whose
-heartbeat is older than ``GRACE_S`` (another machine) is marked failed and enqueued once more
-(``retry_of``), so a ``kill -9`` loses no trial and a restarted search continues the same study.
+host, pid and start time (``worker``) and a heartbeat every ``HEARTBEAT_S`` (one thread per
+worker); a trial whose process is gone (same host) or whose heartbeat is older than ``GRACE_S``
+(another machine) is marked failed and enqueued once more (``retry_of``), so a ``kill -9`` loses
+no trial and a restarted search continues the same study. The journal is fsynced after a trial's
+result at most every ``journal.SYNC_S`` and at the worker's end.
 """
 from __future__ import annotations
 
@@ -35,10 +37,11 @@ from optuna.trial import TrialState
 
 from trainwell.config import OPTIONS
 from trainwell.errors import ConfigError, TrainwellError
+from trainwell.hpsearch.journal import StudyJournal, sync
 from trainwell.hpsearch.pruning import make_pruner
 from trainwell.hpsearch.samplers import grid_size, make_sampler, worker_seed
 from trainwell.hpsearch.settings import Settings
-from trainwell.hpsearch.space import Param, space_from_dict, space_to_dict
+from trainwell.hpsearch.space import Param, config_params, space_from_dict, space_to_dict
 from trainwell.hpsearch.stages import next_space
 from trainwell.hpsearch.trial import run_trial
 
@@ -79,8 +82,7 @@ def open_storage(settings: Settings, study_dir: Path):
         except Exception as e:        # SQLAlchemy's many errors: a bad URL, a missing driver, ...
             raise ConfigError(f"search.storage = {url!r}: cannot open it ({type(e).__name__}: {e})") from None
     path = Path(url) if url is not None else study_dir / JOURNAL_FILE
-    backend = optuna.storages.journal.JournalFileBackend(str(path))
-    return optuna.storages.JournalStorage(backend)
+    return StudyJournal(str(path), shared=url is not None)
 
 
 def stage_name(settings: Settings, index: int) -> str:
@@ -123,12 +125,16 @@ def prepare_stage(ctx: Context, storage, index: int) -> dict:
         space, messages = next_space(space_from_dict(previous.user_attrs["space"]), [t.params for t in best],
                                      ctx.base)
     trials = _stage_trials(s, space, index)
+    first = config_params(space, ctx.base) if index == 0 and s.config_first and s.sampler != "grid" else {}
+    if first:
+        study.enqueue_trial(first, user_attrs={"from_config": True})
     for t in best[:s.reevaluate]:
         if _inside(space, t.params):
             study.enqueue_trial(t.params, user_attrs={"reevaluates": t.number})
     for key, value in (("messages", messages), ("epochs", stage_epochs(ctx, index)), ("trials", trials),
                        ("space", space_to_dict(space))):    # "space" last: it marks the plan complete
         study.set_user_attr(key, value)
+    sync(storage, force=True)
     return study.user_attrs
 
 
@@ -165,7 +171,7 @@ def is_dead(trial: optuna.trial.FrozenTrial, now: float) -> bool:
     if worker.get("host") == HOST and "pid" in worker and worker["pid"] != os.getpid() \
             and not _alive(worker["pid"]):
         return True
-    beat = attrs.get("heartbeat")
+    beat = attrs.get("heartbeat", worker.get("started"))
     if beat is None and trial.datetime_start is not None:
         beat = trial.datetime_start.timestamp()
     return beat is not None and now - beat > GRACE_S
@@ -214,22 +220,33 @@ def ask_lock(study_dir: Path) -> Iterator[None]:
         os.close(fd)
 
 
-@contextlib.contextmanager
-def heartbeat(trial: optuna.Trial) -> Iterator[None]:
-    done = threading.Event()
+class Heartbeat:
+    """One thread per worker that stamps the worker's running trial every ``HEARTBEAT_S``
+    (``watch(trial)`` while it runs); one thread for all the worker's trials, not one each."""
 
-    def beat():
-        while not done.wait(HEARTBEAT_S):
-            with contextlib.suppress(Exception):     # a storage hiccup must not end the trial
-                trial.set_user_attr("heartbeat", time.time())
+    def __init__(self):
+        self.trial, self.done = None, threading.Event()
+        self.thread = threading.Thread(target=self._beat, daemon=True)
+        self.thread.start()
 
-    thread = threading.Thread(target=beat, daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        done.set()
-        thread.join()
+    def _beat(self):
+        while not self.done.wait(HEARTBEAT_S):
+            trial = self.trial
+            if trial is not None:
+                with contextlib.suppress(Exception):     # a storage hiccup must not end the trial
+                    trial.set_user_attr("heartbeat", time.time())
+
+    @contextlib.contextmanager
+    def watch(self, trial: optuna.Trial) -> Iterator[None]:
+        self.trial = trial
+        try:
+            yield
+        finally:
+            self.trial = None
+
+    def stop(self) -> None:
+        self.done.set()
+        self.thread.join()
 
 
 # ------------------------------------------------------------------ a worker
@@ -242,35 +259,44 @@ def work(ctx: Context, index: int, worker: int, *, on_trial=None) -> None:
     storage = open_storage(s, ctx.study_dir)
     plan = load_stage(ctx, storage, index).user_attrs
     space = space_from_dict(plan["space"])
-    existing = len(load_stage(ctx, storage, index).get_trials(deepcopy=False))
-    sampler = make_sampler(s.sampler, space, seed=worker_seed(s.seed, worker, existing), grid_points=s.grid_points)
+    # trials already asked for (an enqueued one waiting to run does not count: a fresh search with
+    # config_first draws the same values after its first trial as one without)
+    existing = sum(t.state != TrialState.WAITING for t in load_stage(ctx, storage, index).get_trials(deepcopy=False))
+    sampler = make_sampler(s.sampler, space, seed=worker_seed(s.seed, worker, existing, index),
+                           grid_points=s.grid_points)
     study = load_stage(ctx, storage, index, sampler=sampler)
-    while True:
-        with ask_lock(ctx.study_dir):
-            recover(study)
-            if counted(study) >= plan["trials"]:
-                return
-            trial = study.ask()
-            # one record per write: each attribute is a line of the journal
-            trial.set_user_attr("worker", {"host": HOST, "pid": os.getpid(), "stage": index})
-            trial.set_user_attr("heartbeat", time.time())
-        _run_one(ctx, study, trial, index, space, plan["epochs"])
-        if on_trial is not None:
-            on_trial()
+    beat = Heartbeat()
+    try:
+        while True:
+            with ask_lock(ctx.study_dir):
+                recover(study)
+                if counted(study) >= plan["trials"]:
+                    return
+                trial = study.ask()
+                # one journal record: who runs the trial, and since when (its first heartbeat)
+                trial.set_user_attr("worker", {"host": HOST, "pid": os.getpid(), "stage": index,
+                                               "started": time.time()})
+            with beat.watch(trial):
+                _run_one(ctx, study, trial, index, space, plan["epochs"])
+            sync(storage)                # the result on disk, at most every SYNC_S (journal.py)
+            if on_trial is not None:
+                on_trial()
+    finally:
+        beat.stop()
+        sync(storage, force=True)
 
 
 def _run_one(ctx: Context, study, trial, index: int, space, epochs: int) -> None:
     s = ctx.settings
-    with heartbeat(trial):
-        try:
-            outcome = run_trial(trial, stage=index, model=ctx.model, data=ctx.data, base=ctx.base, space=space,
-                                epochs=epochs, metric=s.metric, folds=s.folds, study_dir=ctx.study_dir,
-                                pruner=s.pruner, trial_report=s.trial_report)
-        except TrainwellError as e:   # a combination of values the options refuse: recorded, not retried
-            trial.set_user_attr("outcome", {"error": str(e)})
-            study.tell(trial, state=TrialState.FAIL)
-            _stop_on_systematic_errors(study, e)
-            return
+    try:
+        outcome = run_trial(trial, stage=index, model=ctx.model, data=ctx.data, base=ctx.base, space=space,
+                            epochs=epochs, metric=s.metric, folds=s.folds, study_dir=ctx.study_dir,
+                            pruner=s.pruner, files=s.trial_files())
+    except TrainwellError as e:   # a combination of values the options refuse: recorded, not retried
+        trial.set_user_attr("outcome", {"error": str(e)})
+        study.tell(trial, state=TrialState.FAIL)
+        _stop_on_systematic_errors(study, e)
+        return
     trial.set_user_attr("outcome", outcome.attrs())
     if outcome.value is None:
         study.tell(trial, state=TrialState.PRUNED)

@@ -4,9 +4,16 @@ Each trial (each fold of it) is a normal run directory under ``STUDY_DIR/trials/
 (config, metrics, checkpoints, results, babysitter findings; report.html with
 ``trial_report = true``). Every trial starts from fresh weights: a config-built model is built
 anew, a model factory is called again, and a given ``nn.Module`` is deep-copied before training.
+
+A trial that dies is run again from its start (study.py), never resumed, so by default its run
+directory holds one checkpoint, of its end (``trial_checkpoints = "end"``: ``trainwell fit
+--resume DIR --continue`` trains it further), and its files are written atomically but not
+fsynced (``sync_trials = false``: rundir.unsynced): a killed worker leaves whole files, a power
+cut may lose the last trials' files, whose results the study journal keeps.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import inspect
 import math
@@ -23,8 +30,19 @@ from trainwell.errors import ConfigError
 from trainwell.hpsearch.pruning import TrialWatch
 from trainwell.hpsearch.space import apply, suggest
 from trainwell.train.fit import fit
+from trainwell.train.rundir import unsynced
 
 TRIALS_DIR = "trials"
+
+
+@dataclass(frozen=True)
+class TrialFiles:
+    """What a trial's run directory holds: ``report.html`` or not, checkpoints at its ``"end"``
+    or every ``"epochs"`` (the ``checkpoint_at`` option), fsynced files or not (see the module doc)."""
+
+    report: bool = False
+    checkpoints: str = "end"
+    sync: bool = False
 
 
 @dataclass
@@ -108,13 +126,15 @@ def trial_dir(study_dir, stage: int, number: int) -> Path:
 
 
 def run_trial(trial, *, stage: int, model, data, base: dict, space: dict, epochs: int, metric: str,
-              folds: int | None, study_dir: Path, pruner: str, trial_report: bool) -> Outcome:
+              folds: int | None, study_dir: Path, pruner: str, files: TrialFiles = TrialFiles()) -> Outcome:
     """Train the trial's configuration on every fold; prunes (returns ``value=None``) on the
-    first fold the pruning rules stop. The caller tells Optuna."""
+    first fold the pruning rules stop. The caller tells Optuna. ``overwrite``: a directory left
+    by a run of the same trial number whose journal records a power cut lost is started over."""
     started = time.perf_counter()
     values = suggest(trial, space)
     options = apply(base, values)
-    options.update(progress=False, report=trial_report, resume=False, epochs=epochs)
+    options.update(progress=False, report=files.report, checkpoint_at=files.checkpoints, resume=False,
+                   overwrite=True, epochs=epochs)
     directory = trial_dir(study_dir, stage, trial.number)
     outcome = Outcome(None, run_dir=str(directory))
     for fold in range(folds or 1):
@@ -126,7 +146,8 @@ def run_trial(trial, *, stage: int, model, data, base: dict, space: dict, epochs
                         "callbacks": [*fold_options.get("callbacks", []), watch]}
         # a config-built model: its table is fit's `model` argument (fit builds it anew)
         trial_model = fold_options.pop("model", None) if model is None else fresh_model(model, values)
-        run = fit(trial_model, fold_source, **fold_options)
+        with contextlib.nullcontext() if files.sync else unsynced():
+            run = fit(trial_model, fold_source, **fold_options)
         value = metric_value(run, metric)
         reason = watch.reason or (run.stopped.message if run.stopped.failed else None)
         if reason is None and (value is None or not math.isfinite(value)):

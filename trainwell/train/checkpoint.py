@@ -9,7 +9,8 @@ A checkpoint named ``ckpt-00000412`` in ``directory`` is two files:
 The manifest is written last and is the commit marker: a checkpoint exists when its manifest
 does. Both files are written to a new temporary file (``rundir.new_temp``), fsynced, renamed
 into place with ``os.replace`` and the directory fsynced, so a crash at any moment (``kill -9``, power loss) leaves either the
-previous checkpoints or a complete new one. Nothing is ever unpickled (docs/checkpoints.md).
+previous checkpoints or a complete new one (inside ``rundir.unsynced()`` there is no fsync: a
+killed process still leaves one or the other, a power cut may not). Nothing is ever unpickled (docs/checkpoints.md).
 
 One process writes to a directory at a time (rank 0 under DDP): a save removes the temporary and
 unreferenced files that an earlier, interrupted save left behind.
@@ -34,7 +35,7 @@ from safetensors.torch import load as load_safetensors_bytes
 from safetensors.torch import load_file, save, save_file
 
 from trainwell.errors import CheckpointError, ConfigError
-from trainwell.train.rundir import fsync_directory, new_temp
+from trainwell.train.rundir import fsync_directory, fsync_file, new_temp
 
 FORMAT = "trainwell-checkpoint"
 VERSION = 1                                   # bump when the manifest's meaning changes
@@ -95,7 +96,7 @@ def save_checkpoint(directory, state: dict, *, name: str | None = None, keep: in
         with open(manifest_temp, "w", encoding="utf-8") as f:
             json.dump(document, f, indent=1, allow_nan=False)
             f.flush()
-            os.fsync(f.fileno())
+            fsync_file(f.fileno())
         os.replace(manifest_temp, manifest)
         fsync_directory(directory)
     finally:
@@ -418,7 +419,7 @@ def _hash_and_fsync(path: Path) -> tuple[str, int]:
         while chunk := f.read(_CHUNK):
             sha.update(chunk)
             size += len(chunk)
-        os.fsync(f.fileno())
+        fsync_file(f.fileno())
     return sha.hexdigest(), size
 
 

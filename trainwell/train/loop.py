@@ -267,8 +267,9 @@ class Trainer:
         if state.run_dir is not None:
             append_metrics(state.run_dir, state.metrics)
         self.hooks("on_epoch_end", state)
-        if not self.controls.rolled_back:
-            self._checkpoint()
+        ending = state.stop is not None or state.epoch >= config.epochs or state.step >= state.total_steps
+        if not self.controls.rolled_back and (config.checkpoint_at == "epochs" or ending):
+            self._checkpoint()               # checkpoint_at = "end": only the run's last epoch
 
     def _finish(self):
         """The stop reason of a run nothing stopped, and the best weights when they are restored."""

@@ -11,10 +11,16 @@ old file or the new one, never half of one, and no file outside the directory is
 writes there, so a second ``fit`` (or ``--resume``) into the same directory is refused with the
 holder's pid. The operating system drops the lock when the holder's process ends, however it
 ends (``kill -9`` too), so a lock never goes stale.
+
+``unsynced()`` turns the fsyncs off for the writes made inside it (this thread only): files are
+still written to a new temp file and renamed into place, so a killed process leaves whole files
+(the old or the new), but a power cut may leave the last ones empty or missing. For outputs that
+can be made again, such as the run directories of search trials (docs/search.md, ``sync_trials``).
 """
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import errno
 import json
 import os
@@ -46,6 +52,24 @@ def _read_umask() -> int:
 
 
 _UMASK = _read_umask()
+# False inside ``unsynced()``: writes are atomic against a killed process, not durable on a power cut
+_SYNC = contextvars.ContextVar("trainwell_rundir_sync", default=True)
+
+
+@contextlib.contextmanager
+def unsynced() -> Iterator[None]:
+    """No fsync for the writes made in this block (see the module doc): still atomic, not durable."""
+    token = _SYNC.set(False)
+    try:
+        yield
+    finally:
+        _SYNC.reset(token)
+
+
+def fsync_file(fd: int) -> None:
+    """fsync ``fd`` unless inside ``unsynced()``."""
+    if _SYNC.get():
+        os.fsync(fd)
 
 
 # ------------------------------------------------------------------------------ atomic writes
@@ -71,8 +95,9 @@ def atomic_path(path) -> Iterator[Path]:
     replaced = False
     try:
         yield temp
-        with open(temp, "rb") as f:
-            os.fsync(f.fileno())
+        if _SYNC.get():
+            with open(temp, "rb") as f:
+                os.fsync(f.fileno())
         os.replace(temp, path)
         replaced = True
         fsync_directory(path.parent)
@@ -119,7 +144,7 @@ def make_directory(path) -> Path:
 
 def fsync_directory(directory: Path) -> None:
     """Makes renames and deletions in ``directory`` durable (POSIX; Windows has no directory fds)."""
-    if os.name == "nt":
+    if os.name == "nt" or not _SYNC.get():
         return
     fd = os.open(directory, os.O_RDONLY)
     try:

@@ -1,0 +1,59 @@
+"""The study journal: Optuna's format (plain Optuna reads it), an flock lock one holder at a time,
+and fsync by group commit (not per record)."""
+import fcntl
+import os
+
+import optuna
+import pytest
+
+import trainwell.hpsearch.journal as journal
+from trainwell.hpsearch.journal import FlockLock, StudyJournal
+
+
+def test_the_lock_has_one_holder_and_is_free_when_released(tmp_path):
+    path = str(tmp_path / "study.journal")
+    lock = FlockLock(path)
+    assert lock.acquire()
+    fd = os.open(path + ".lock", os.O_RDWR)
+    try:
+        with pytest.raises(BlockingIOError):
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        lock.release()
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)     # free now
+    finally:
+        os.close(fd)
+    with pytest.raises(RuntimeError, match="released without being held"):
+        lock.release()
+
+
+def test_records_are_fsynced_by_group_commit_and_optuna_reads_them(tmp_path, monkeypatch):
+    fsyncs = []
+    monkeypatch.setattr(journal.os, "fsync", lambda fd: fsyncs.append(fd))
+    now = [1000.0]
+    monkeypatch.setattr(journal.time, "monotonic", lambda: now[0])
+    path = str(tmp_path / "study.journal")
+    storage = StudyJournal(path, shared=False)
+    study = optuna.create_study(storage=storage, study_name="s")
+    for x in (1.0, 2.0, 3.0):
+        trial = study.ask()
+        trial.suggest_float("x", 0, 10)
+        trial.set_user_attr("worker", {"pid": 1})
+        study.tell(trial, x)
+    assert fsyncs == []                              # eleven records, no fsync yet
+    assert storage.sync() is False                   # less than SYNC_S since the journal opened
+    now[0] += journal.SYNC_S
+    assert storage.sync() is True and len(fsyncs) == 1
+    assert storage.sync(force=True) is False         # nothing new to sync
+    study.tell(study.ask(), 4.0)
+    assert storage.sync(force=True) is True and len(fsyncs) == 2
+    plain = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(path))
+    again = optuna.load_study(study_name="s", storage=plain)
+    assert [t.value for t in again.trials] == [1.0, 2.0, 3.0, 4.0]
+    assert again.trials[0].user_attrs["worker"] == {"pid": 1}
+
+
+def test_a_shared_journal_keeps_optunas_symlink_lock(tmp_path):
+    shared = StudyJournal(str(tmp_path / "a.journal"), shared=True)
+    local = StudyJournal(str(tmp_path / "b.journal"), shared=False)
+    assert isinstance(shared.journal.lock, optuna.storages.journal.JournalFileSymlinkLock)
+    assert isinstance(local.journal.lock, FlockLock)
