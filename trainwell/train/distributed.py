@@ -17,6 +17,7 @@ for everything that crosses ranks:
 from __future__ import annotations
 
 import atexit
+import gc
 import contextlib
 import dataclasses
 import datetime
@@ -133,6 +134,8 @@ def join(device: torch.device) -> Distributed | None:
 
 def _leave() -> None:
     if dist.is_initialized():
+        gc.collect()                     # a DDP replica still alive (cycles) is freed before its group
+        dist.barrier()                   # and no rank closes its connections while a peer uses them
         dist.destroy_process_group()
 
 

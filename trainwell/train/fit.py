@@ -342,6 +342,7 @@ def fit(model=None, train="digits", val=None, *, test=None, step_fn=None, **opti
             tracker.finish(run)           # hyperparameters, final metrics, the run's files
         if dist is not None:
             dist.barrier()                # every rank returns once rank 0 has written the run
+            trainer.leave_distributed()   # the DDP replica's hooks go now, not at interpreter exit
         return run
 
 

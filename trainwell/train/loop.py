@@ -115,6 +115,13 @@ class Trainer:
         self.dist, self.ddp = d, ddp
         self.sums.reduce, self.sums.ranks = d.all_reduce_sum, d.world
 
+    def leave_distributed(self) -> None:
+        """Drop the DDP replica at the end of a run: its reducer holds autograd hooks on the
+        model's parameters and the process group; freed after the group is destroyed (at
+        interpreter exit) it can abort the process ("terminate called without an active
+        exception"; train/distributed.py's exit handler collects what cycles still hold)."""
+        self.ddp = None
+
     def use_optimizer(self, optimizer) -> None:
         """Train with ``optimizer`` from now on; its groups' lrs become the base lrs."""
         check_scaler_fits(self.precision, optimizer)
