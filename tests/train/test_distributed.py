@@ -30,8 +30,17 @@ N_TRAIN = 84                      # 5 global batches of 16 and a last one of 4: 
 SGD = dict(optimizer="sgd", lr=0.1, momentum=0.9, babysit="watch")
 SAM = dict(optimizer="sam", optimizer_options={"base": "sgd", "rho": 0.05}, lr=0.1, momentum=0.0,
            nesterov=False, weight_decay=0.0, schedule="constant", babysit="off")
-RESUMED = dict(SGD, dropout=None, augment=[{"name": "noise", "std": 0.05}], max_steps=40, epochs=7,
-               checkpoint_every=3)
+# repaired twice before the kill at step >= 9 (on inputs far from standardized, AFFINE: standardize
+# at fit start; lr far too high: lr x1/10 at step 6, back to the start); the run ends at step 15,
+# before the babysitter of the resumed run (it starts afresh: its samples are not checkpointed,
+# on one process too) has the samples its rules need
+RESUMED = dict(SGD, dropout=None, augment=[{"name": "noise", "std": 0.05}], max_steps=15, epochs=7,
+               checkpoint_every=3, babysit="repair", lr=5.0)
+# lr far too high on inputs far from standardized: a pre-flight repair (standardize, at fit start)
+# and a repair in training (loss_exploding: lr x1/10, rolled back to the start); trained longer,
+# a third (saturated_units: re-initialized, back to the start)
+REPAIRED = dict(SGD, lr=5.0, babysit="repair", epochs=3)
+AFFINE = (50.0, 20.0)
 
 
 class _Ranks:
@@ -72,8 +81,9 @@ def _job(name, root: Path, options: dict, *, dropout=0.0, slow=0.0):
             "dropout": dropout, "slow": slow}
 
 
-def _one_process(options: dict, *, batch_size: int, dropout=0.0, **extra):
+def _one_process(options: dict, *, batch_size: int, dropout=0.0, x_affine=(1.0, 0.0), **extra):
     X, y = ddp_job.data()
+    X = X * x_affine[0] + x_affine[1]
     options = {k: v for k, v in options.items() if k != "dropout"}
     return trainwell.fit(ddp_job.model(dropout=dropout), (X[:N_TRAIN], y[:N_TRAIN]), val=(X[90:], y[90:]),
                          progress=False, report=False, seed=3, device="cpu", **{**options, **extra},
@@ -88,8 +98,11 @@ def ranks(tmp_path_factory):
                                      run_dir=str(root / "plain"))),
             _job("sam_global", root, dict(SAM, sam_sync="global", max_steps=6)),
             _job("sam_local", root, dict(SAM, sam_sync="local", max_steps=3)),
-            _job("whole", root, dict(RESUMED, run_dir=str(root / "whole")), dropout=0.2),
-            {**_job("stopped", root, dict(SGD, epochs=3)), "stop_rank0_at": 3}]
+            {**_job("whole", root, dict(RESUMED, run_dir=str(root / "whole")), dropout=0.2), "x_affine": AFFINE},
+            {**_job("stopped", root, dict(SGD, epochs=3)), "stop_rank0_at": 3},
+            {**_job("repaired", root, dict(REPAIRED, check_every=1)), "every_rank": True, "x_affine": AFFINE},
+            {**_job("repaired_at_checks", root, REPAIRED), "every_rank": True},
+            {**_job("repaired_longer", root, dict(REPAIRED, epochs=8)), "every_rank": True, "x_affine": AFFINE}]
     (root / "output.txt").write_text(_Ranks(jobs, root / "spec.json").finish())
     return root
 
@@ -133,8 +146,60 @@ def test_rank_0_alone_writes_one_run(ranks):
 
 def test_a_stop_rank_0_alone_decides_ends_every_rank_at_the_same_step(ranks):
     ends = [line for line in (ranks / "output.txt").read_text().splitlines() if line.startswith("end step")]
-    # per rank: plain, sam_global, sam_local, whole, stopped; the stop acts at the epoch's end
-    assert len(ends) == 5 * WORLD and ends[4] == ends[9] == "end step 6"
+    # per rank: plain, sam_global, sam_local, whole, stopped and the 3 repaired; the stop acts at
+    # the epoch's end
+    assert len(ends) == 8 * WORLD and ends[4] == ends[12] == "end step 6"
+
+
+def _strip(records):
+    return [{k: v for k, v in r.items() if k != "seconds"} for r in records]
+
+
+def _repairs(root, name):
+    saved = json.loads((root / f"{name}.safetensors.json").read_text())
+    return [(r["step"], r["code"], r["action"], r["rolled_back_to"]) for r in saved["repairs"]], saved["history"]
+
+
+def test_a_repair_under_ddp_acts_on_every_rank_and_matches_one_process(ranks):
+    """Rank 0's babysitter decides; the rollback and the changes (added standardization, the lr
+    scale) are made on every rank: the replicas stay bit-identical, and with a check every step
+    the run is one process's with batch 2B (the same repairs at the same steps)."""
+    one = _one_process(dict(REPAIRED, check_every=1), batch_size=WORLD * B, x_affine=AFFINE)
+    repairs, history = _repairs(ranks, "repaired")
+    assert [r[1:3] for r in repairs] == [("unnormalized_inputs", "standardize"), ("loss_exploding", "lower_lr")]
+    assert repairs == [(r["step"], r["code"], r["action"], r["rolled_back_to"]) for r in one.repairs]
+    other, history1 = _repairs(ranks, "repaired.rank1")               # every rank's Run has them
+    assert other == repairs and _strip(history1) == _strip(history)
+    rank0, rank1 = _weights(ranks, "repaired"), _weights(ranks, "repaired.rank1")
+    assert all(torch.equal(rank0[k], rank1[k]) for k in rank0)
+    assert _max_diff(rank0, one.model.state_dict()) <= 1e-6
+    assert len(history) == len(one.history) == 3
+    for a, b in zip(history, one.history):
+        assert a["step"] == b["step"]
+        for key in ("train_loss", "train_acc", "val_loss", "val_acc"):
+            assert a[key] == pytest.approx(b[key], rel=1e-6, abs=1e-7)
+
+
+def test_a_repair_found_between_checks_waits_for_the_next_check(ranks):
+    """check_every = 50: the finding of step 2 is acted on at the epoch's end (step 6), on every
+    rank; the rollback to the start makes the rest of the run the same as one process's."""
+    one = _one_process(REPAIRED, batch_size=WORLD * B)
+    repairs, history = _repairs(ranks, "repaired_at_checks")
+    assert [r["step"] for r in one.repairs] == [2] and [r[0] for r in repairs] == [6]
+    assert [r[1:] for r in repairs] == [(r["code"], r["action"], r["rolled_back_to"]) for r in one.repairs]
+    rank0, rank1 = _weights(ranks, "repaired_at_checks"), _weights(ranks, "repaired_at_checks.rank1")
+    assert all(torch.equal(rank0[k], rank1[k]) for k in rank0)
+    assert _max_diff(rank0, one.model.state_dict()) <= 1e-6
+    assert history[-1]["val_loss"] == pytest.approx(one.history[-1]["val_loss"], rel=1e-6)
+
+
+def test_every_kind_of_change_keeps_the_replicas_bit_identical(ranks):
+    """Added preprocessing, an lr scale and a re-initialization (a model edit), each with its
+    rollback, made on every rank: the ranks' final weights are equal tensor for tensor."""
+    repairs, _ = _repairs(ranks, "repaired_longer")
+    assert [r[2] for r in repairs] == ["standardize", "lower_lr", "reinit"]
+    rank0, rank1 = _weights(ranks, "repaired_longer"), _weights(ranks, "repaired_longer.rank1")
+    assert all(torch.equal(rank0[k], rank1[k]) for k in rank0)
 
 
 def test_sam_global_matches_one_process_sam_with_batch_2b(ranks):
@@ -178,25 +243,27 @@ def test_sam_local_is_the_per_rank_m_sharpness_rule(ranks):
 def test_kill_9_and_resume_under_ddp_is_bit_identical(ranks, tmp_path):
     cut = tmp_path / "cut"
     options = dict(RESUMED, run_dir=str(cut))
-    job = _Ranks([_job("cut", tmp_path, options, dropout=0.2, slow=0.1)], tmp_path / "spec.json")
+    job = _Ranks([{**_job("cut", tmp_path, options, dropout=0.2, slow=0.3), "x_affine": AFFINE}], tmp_path / "spec.json")
     deadline = time.monotonic() + 120                 # start-up on a loaded machine
     while not any(int(m.stem.split("-")[1]) >= 9 for m in list_checkpoints(cut / "checkpoints")
                   if (cut / "checkpoints").is_dir()):
         assert job.running() and time.monotonic() < deadline, job.finish()
         time.sleep(0.05)
     job.kill()                                        # kill -9 of both ranks
-    out = _Ranks([_job("cut", tmp_path, dict(options, resume=True), dropout=0.2)], tmp_path / "spec.json").finish()
+    resumed = {**_job("cut", tmp_path, dict(options, resume=True), dropout=0.2), "x_affine": AFFINE}
+    out = _Ranks([resumed], tmp_path / "spec.json").finish()   # the repair's standardization is replayed
     starts = {int(line.split()[-1]) for line in out.splitlines() if line.startswith("start step")}
     assert len(starts) == 1 and starts.pop() >= 9     # both ranks continued from the checkpoint
     whole, again = _weights(ranks, "whole"), _weights(tmp_path, "cut")
+    repaired = json.loads((ranks / "whole" / "results.json").read_text())["repairs"]
+    assert [(r["step"], r["action"]) for r in repaired] == [(0, "standardize"), (6, "lower_lr")]   # before the cut
     assert all(torch.equal(whole[k], again[k]) for k in whole)
     lines = (cut / "metrics.jsonl").read_text().splitlines()
-    strip = lambda records: [{k: v for k, v in r.items() if k != "seconds"} for r in records]
     expected = (ranks / "whole" / "metrics.jsonl").read_text().splitlines()
-    assert strip(map(json.loads, lines)) == strip(map(json.loads, expected))   # no epoch lost or repeated
+    assert _strip(map(json.loads, lines)) == _strip(map(json.loads, expected))   # no epoch lost or repeated
 
     with pytest.raises(ConfigError, match="written by 2 rank"):    # one process cannot take it over
-        _one_process(dict(options, resume=True), batch_size=B, dropout=0.2)
+        _one_process(dict(options, resume=True), batch_size=B, dropout=0.2, x_affine=AFFINE)
 
 
 def test_fit_nproc_checks_the_config_then_runs_torchrun_standalone(tmp_path, monkeypatch, capsys):
@@ -227,7 +294,6 @@ def test_ranks_above_0_run_without_files():
 
 @pytest.mark.parametrize("options, message", [
     (dict(optimizer="lbfgs"), "optimizer = 'lbfgs' evaluates the loss itself"),
-    (dict(babysit="repair"), "babysit = \"repair\" with several ranks"),
     (dict(optimizer="ao_sam", sam_sync="local"), "sam_sync = \"local\" with optimizer = 'ao_sam'"),
     (dict(optimizer="sam", optimizer_options={"every": 2}, sam_sync="local"), "every = 1"),
 ])

@@ -248,7 +248,7 @@ def make_trainer(p: Prepared, *, run_dir=None, step_fn=None, extra_callbacks=(),
 
     averager = make_averager(config, steps_per_epoch=len(batches), loss_fn=p.loss_fn, accuracy=p.accuracy)
     # under DDP the babysitter watches on rank 0 (the gradients it reads are the all-reduced
-    # ones) and its stops reach the other ranks through Trainer._agree_stop
+    # ones); its stops and repairs reach the other ranks at the checks (Trainer._agree)
     babysitter = babysit_callbacks(config, len(batches)) if dist is None or dist.is_main else []
     monitor = next((c for c in babysitter if isinstance(c, Monitor)), None)
     callbacks = [*config.callbacks, *extra_callbacks, *averager, *babysitter,
@@ -321,7 +321,7 @@ def fit(model=None, train="digits", val=None, *, test=None, step_fn=None, **opti
                     model, p.loss_fn, p.accuracy, *pair, batch_size=config.eval_batch_size)
                 if pair is not None:          # NLL and ECE of a classifier (train/calibration.py)
                     results[name].update(model_calibration(model, *pair, batch_size=config.eval_batch_size))
-        babysit = state.extras.get("babysit", {})
+        babysit = from_rank0(dist, lambda: state.extras.get("babysit", {}))   # the babysitter is rank 0's
         results["repairs"] = babysit.get("repairs", [])
         preprocess = p.preprocess
         if added:

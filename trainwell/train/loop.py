@@ -25,7 +25,7 @@ from trainwell.optim.schedules import group_lrs
 from trainwell.train.callbacks import Hooks
 from trainwell.train.checkpoint import Checkpointer
 from trainwell.train.controls import Controls
-from trainwell.train.distributed import local_sam_pass, rank_state
+from trainwell.train.distributed import Journal, local_sam_pass, rank_state
 from trainwell.train.metrics import (EpochSums, append_metrics, check_divergence, check_epoch_loss,
                                      evaluate_model, track_best)
 from trainwell.train.precision import Precision, attach_scaler, check_scaler_fits
@@ -111,9 +111,11 @@ class Trainer:
     def use_distributed(self, d, ddp) -> None:
         """Train as one rank of the job ``d`` (train/distributed.py): the step's forward and
         backward go through the DDP replica ``ddp`` (the gradient average), the epoch's sums are
-        all-reduced, rank 0's stops are every rank's, checkpoints gather every rank's RNGs."""
+        all-reduced, rank 0's stops and changes through the controls are every rank's,
+        checkpoints gather every rank's RNGs."""
         self.dist, self.ddp = d, ddp
         self.sums.reduce, self.sums.ranks = d.all_reduce_sum, d.world
+        self.controls.journal = Journal(rank0=d.is_main)
 
     def leave_distributed(self) -> None:
         """Drop the DDP replica at the end of a run: its reducer holds autograd hooks on the
@@ -200,8 +202,9 @@ class Trainer:
     def fit(self) -> TrainState:
         state, config = self.state, self.state.config
         state.model.train()
-        self.hooks("on_fit_start", state)
-        self._agree_stop()
+        with self.controls.deciding():
+            self.hooks("on_fit_start", state)
+        self._agree()
         while state.stop is None and state.epoch < config.epochs and state.step < state.total_steps:
             started = time.perf_counter()
             if self.batches.order is None:   # a fresh epoch, not one resumed part-way
@@ -212,7 +215,6 @@ class Trainer:
                 continue
             self.batches.order = None        # an epoch cut short by a stop is not continued
             self._end_epoch(time.perf_counter() - started)
-            self._agree_stop()
             self.controls.rolled_back = False
         self._finish()
         self.hooks("on_fit_end", state)
@@ -233,13 +235,15 @@ class Trainer:
                 self.parts.constraint()
             state.step += 1
             sums.window_steps += 1
-            hooks("on_after_step", state)
+            checked = state.step == 1 or sums.window_steps >= config.check_every
+            with self.controls.deciding(checked):   # under DDP changes wait for a check
+                hooks("on_after_step", state)
+            if checked:
+                self._agree()                # rank 0's stop and changes (a rollback) on every rank
             if self.controls.rolled_back:
                 return
-            checked = state.step == 1 or sums.window_steps >= config.check_every
-            if checked:
+            if checked:                      # the same window mean on every rank
                 check_divergence(state, sums.window_mean(), config.divergence_factor)
-                self._agree_stop()
             # under DDP a stop acts at a check, where every rank has rank 0's
             if (state.stop is not None and (checked or self.dist is None)) or state.step >= state.total_steps:
                 return
@@ -263,7 +267,9 @@ class Trainer:
                          "train_loss": train_loss, "train_acc": train_acc,
                          "val_loss": val.get("loss"), "val_acc": val.get("acc"), "seconds": seconds}
         check_epoch_loss(state, train_loss)
-        self.hooks("on_validation_end", state)
+        with self.controls.deciding():
+            self.hooks("on_validation_end", state)
+        self._agree()                        # a repair at validation end acts on every rank
         if self.controls.rolled_back:
             return
         track_best(state, monitor=config.monitor, min_delta=config.min_delta,
@@ -273,7 +279,9 @@ class Trainer:
         state.history.append(state.metrics)
         if state.run_dir is not None:
             append_metrics(state.run_dir, state.metrics)
-        self.hooks("on_epoch_end", state)
+        with self.controls.deciding():
+            self.hooks("on_epoch_end", state)
+        self._agree()                        # before the checkpoint: every rank writes it or none
         ending = state.stop is not None or state.epoch >= config.epochs or state.step >= state.total_steps
         if not self.controls.rolled_back and (config.checkpoint_at == "epochs" or ending):
             self._checkpoint()               # checkpoint_at = "end": only the run's last epoch
@@ -288,9 +296,10 @@ class Trainer:
             state.evaluated_model.load_state_dict(state.best["weights"])
 
     # ----------------------------------------------------------------- resume
-    def _agree_stop(self):
+    def _agree(self):
+        """Under DDP, rank 0's stop reason and changes on every rank (train/distributed.py)."""
         if self.dist is not None:
-            self.dist.agree_stop(self.state)
+            self.dist.agree(self.state, self.controls)
 
     def _checkpoint(self):
         if self.checkpoints is None and self.dist is None:
@@ -309,10 +318,12 @@ class Trainer:
             self.load_state_dict(found[1])
         return found is not None
 
-    def state_dict(self) -> dict:
+    def state_dict(self, *, gather: bool = True) -> dict:
         """Everything needed to continue bit-identically: weights, optimizer, schedule, RNGs,
         batch order and position, counters, running sums, history, best weights, callbacks'
-        checkpointable extras and the controls' settings (docs/checkpoints.md)."""
+        checkpointable extras and the controls' settings (docs/checkpoints.md). Under DDP
+        ``gather``: every rank's RNGs and sums as ``ranks`` (a collective: every rank calls it);
+        else this rank's alone (a snapshot)."""
         state, schedule = self.state, self.parts.schedule
         out = {
             "model": state.model.state_dict(),
@@ -331,7 +342,7 @@ class Trainer:
         }
         if torch.cuda.is_available() and self.batches.X.is_cuda:
             out["rng"]["cuda"] = torch.cuda.get_rng_state(self.batches.X.device)
-        if self.dist is not None:            # every rank's own state, gathered to rank 0
+        if self.dist is not None and gather:  # every rank's own state, gathered to rank 0
             out["ranks"] = self.dist.gather_objects({"rng": out["rng"], "sums": out["sums"]})
         if hasattr(schedule, "state_dict"):
             out["schedule"] = schedule.state_dict()
@@ -350,7 +361,8 @@ class Trainer:
         state.model.load_state_dict(saved["model"])
         state.optimizer.load_state_dict(saved["optimizer"])
         self.batches.load_state_dict(saved["batches"])
-        own = rank_state(saved, self.dist)   # this rank's (a different world size: ConfigError)
+        # this rank's (a different world size: ConfigError); a snapshot is this rank's own
+        own = rank_state(saved, self.dist) if settings else saved
         rng = own["rng"]
         torch.set_rng_state(rng["torch"])
         self.augment_generator.set_state(rng["augment"])
