@@ -27,6 +27,7 @@ import ddp_job  # noqa: E402  (the job's data and model, shared with the ranks)
 JOB = Path(__file__).with_name("ddp_job.py")
 WORLD, B = 2, 8
 N_TRAIN = 84                      # 5 global batches of 16 and a last one of 4: 2 per rank
+VAL = ddp_job.VAL                 # 11 validation rows: 6 on rank 0, 5 on rank 1 (sharded, summed)
 SGD = dict(optimizer="sgd", lr=0.1, momentum=0.9, babysit="watch")
 SAM = dict(optimizer="sam", optimizer_options={"base": "sgd", "rho": 0.05}, lr=0.1, momentum=0.0,
            nesterov=False, weight_decay=0.0, schedule="constant", babysit="off")
@@ -85,7 +86,7 @@ def _one_process(options: dict, *, batch_size: int, dropout=0.0, x_affine=(1.0, 
     X, y = ddp_job.data()
     X = X * x_affine[0] + x_affine[1]
     options = {k: v for k, v in options.items() if k != "dropout"}
-    return trainwell.fit(ddp_job.model(dropout=dropout), (X[:N_TRAIN], y[:N_TRAIN]), val=(X[90:], y[90:]),
+    return trainwell.fit(ddp_job.model(dropout=dropout), (X[:N_TRAIN], y[:N_TRAIN]), val=(X[VAL:], y[VAL:]),
                          progress=False, report=False, seed=3, device="cpu", **{**options, **extra},
                          batch_size=batch_size)
 
@@ -126,7 +127,8 @@ def test_two_ranks_with_batch_b_match_one_process_with_batch_2b(ranks):
         assert a["step"] == b["step"]
         assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-6, abs=1e-7)
         assert a["train_acc"] == pytest.approx(b["train_acc"], abs=1e-6)
-        assert a["val_loss"] == pytest.approx(b["val_loss"], rel=1e-6, abs=1e-7)
+        assert a["val_loss"] == pytest.approx(b["val_loss"], rel=1e-6, abs=1e-7)   # sharded: 6 + 5 rows
+        assert a["val_acc"] == pytest.approx(b["val_acc"], abs=1e-6)
 
 
 def test_rank_0_alone_writes_one_run(ranks):
@@ -349,3 +351,74 @@ def test_an_error_rank_0_meets_is_raised_on_every_rank():
         from_rank0(_Rank(1, sent=(None, refused)), lambda: 1 / 0)      # rank 1 does not compute
     assert from_rank0(_Rank(1, sent=([{"epoch": 3}], None)), lambda: 1 / 0) == [{"epoch": 3}]
     assert from_rank0(None, lambda: 7) == 7
+
+
+@pytest.mark.parametrize("n, world", [(11, 2), (11, 3), (2, 3)])
+def test_each_rank_validates_its_shard_and_the_sums_add_up_to_the_whole(n, world):
+    """evaluate_model with shard = (rank, world): the ranks' sums (here added by hand, as the
+    all-reduce adds them) give the whole set's mean loss and accuracy to 1e-6 in fp64, also when
+    n does not divide by the world size or a rank has no rows; each rank reads only its rows."""
+    from trainwell.nn.losses import accuracy_fn
+    from trainwell.train.metrics import evaluate_model
+    X, y = ddp_job.data(n=n)
+    model, loss_fn = ddp_job.model(), torch.nn.CrossEntropyLoss()
+    accuracy = accuracy_fn("cross_entropy", y)
+    whole = evaluate_model(model, loss_fn, accuracy, X, y, batch_size=4)
+    seen, parts = [], []
+    for rank in range(world):
+        read = []
+        part = evaluate_model(model, lambda out, t: read.append(t.shape[0]) or loss_fn(out, t), accuracy, X, y,
+                              batch_size=4, shard=(rank, world), reduce=lambda t: t)
+        parts.append(part)
+        seen.append(sum(read))
+    assert seen == [n * (r + 1) // world - n * r // world for r in range(world)]   # 1/world of the rows
+    assert sum(p["loss"] for p in parts) == pytest.approx(whole["loss"], rel=1e-6)
+    assert sum(p["acc"] for p in parts) == pytest.approx(whole["acc"], abs=1e-6)
+
+
+def _fit_nproc(tmp_path, *args) -> subprocess.Popen:
+    """``trainwell fit ... --nproc 2`` as a user runs it (a subprocess, from ``tmp_path``)."""
+    path = os.pathsep.join([str(Path(trainwell.__file__).parents[1]), os.environ.get("PYTHONPATH", "")])
+    return subprocess.Popen([sys.executable, "-m", "trainwell", "fit", *args, "--nproc", "2", "--threads", "1",
+                             "--quiet"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": path, "OMP_NUM_THREADS": "1"})
+
+
+def _csv_config(tmp_path, **extra) -> Path:
+    X, y = ddp_job.data(n=60)
+    rows = ["a,b,c,d,e,f,label"] + [",".join(f"{v:.4f}" for v in x) + f",{int(t)}" for x, t in zip(X.tolist(), y)]
+    (tmp_path / "data.csv").write_text("\n".join(rows) + "\n")
+    text = "epochs = 1\nbatch_size = 8\nbabysit = \"off\"\nreport = false\n" + "".join(
+        f"{k} = {json.dumps(v)}\n" for k, v in extra.items())
+    config = tmp_path / "run.toml"
+    config.write_text(text + "[data]\nsource = \"csv\"\npath = \"data.csv\"\nlabel = \"label\"\n")
+    return config
+
+
+def test_bad_input_under_nproc_is_one_line_and_exit_2_before_torchrun_starts(tmp_path):
+    """A bad run directory, option value or data file is found by the launching process, before
+    torchrun starts: one line, exit status 2, no torchrun report."""
+    config = _csv_config(tmp_path)
+    (tmp_path / "taken").write_text("a file, not a directory")
+    (tmp_path / "gone.toml").write_text(config.read_text().replace("data.csv", "gone.csv"))
+    cases = {"run_dir = 'taken' is a file": _fit_nproc(tmp_path, "run.toml", "--set", 'run_dir="taken"'),
+             "lr = -1.0: must be > 0": _fit_nproc(tmp_path, "run.toml", "--set", "lr=-1"),
+             "gone.csv": _fit_nproc(tmp_path, "gone.toml")}
+    for expected, process in cases.items():
+        out, err = process.communicate(timeout=120)
+        assert process.returncode == 2, err
+        assert err.count("\n") == 1 and err.startswith("trainwell: error: ") and expected in err, err
+        assert out == ""
+
+
+def test_a_rank_failing_on_bad_input_is_reported_once_with_exit_2(tmp_path):
+    """Input the launcher cannot check without building the run (a regression loss on class ids)
+    fails in both ranks: the launcher prints the lowest rank's line once, hides torchrun's report
+    of the failed processes and exits 2."""
+    _csv_config(tmp_path, loss="mse")
+    process = _fit_nproc(tmp_path, "run.toml", "--set", 'run_dir="runs/mse"')
+    _, err = process.communicate(timeout=180)
+    errors = [line for line in err.splitlines() if line.startswith("trainwell: error: ")]
+    assert process.returncode == 2, err
+    assert len(errors) == 1 and "loss = 'mse' does not fit the model's outputs" in errors[0], err
+    assert "ChildFailedError" not in err and "Traceback" not in err, err

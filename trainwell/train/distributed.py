@@ -28,16 +28,21 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
+import threading
 import weakref
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
+from trainwell import errors
 from trainwell.errors import ConfigError, TrainwellError
 from trainwell.optim.registry import optimizer_info
 from trainwell.optim.sam import SAM
+from trainwell.train.rundir import atomic_write_text
 
 SAM_SYNC_MODES = ("global", "local")
 # Ranks r > 0 reseed the global generator (dropout) and the augmentation generator with
@@ -46,6 +51,8 @@ RANK_SEED_STRIDE = 1_000_003          # a prime far above any seed offset the ru
 # How long a rank waits for the others at a collective before failing (torch's default is 30 min;
 # a run's slowest collective is a checkpoint or the first step).
 TIMEOUT = datetime.timedelta(minutes=10)
+# The launcher's folder where a rank leaves its bad-input error (``leave_error``), one file a rank.
+ERRORS_ENV = "TRAINWELL_RANK_ERRORS"
 # Options whose files and side effects only rank 0 may have (the others run without them).
 RANK0_ONLY = {"run_dir": None, "report": False, "progress": False, "log": []}
 
@@ -337,7 +344,12 @@ def launch_command(argv: list[str], *, nproc: int) -> list[str]:
 def launch(argv: list[str], *, nproc: int, threads: int | None) -> int:
     """Run ``trainwell fit ARGV`` under torchrun with ``nproc`` ranks; its exit status (the
     highest of the ranks'). ``threads``: torch threads per rank (``OMP_NUM_THREADS``; default:
-    the environment's value, else the machine's cores divided among the ranks)."""
+    the environment's value, else the machine's cores divided among the ranks).
+
+    A rank that fails on bad input leaves its one-line error in a folder of the launcher's
+    (``leave_error``); from then on torchrun's standard error (its report of the failed
+    processes) is not shown, and the lowest rank's error is raised here: the CLI prints that
+    one line and exits 2, as without ``--nproc``."""
     if nproc < 1:
         raise ConfigError(f"--nproc {nproc}: must be >= 1 (processes on this machine)")
     if threads is not None and threads < 1:
@@ -347,7 +359,48 @@ def launch(argv: list[str], *, nproc: int, threads: int | None) -> int:
         env["OMP_NUM_THREADS"] = str(threads)
     elif "OMP_NUM_THREADS" not in env:
         env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // nproc))
-    return subprocess.call(launch_command(argv, nproc=nproc), env=env)
+    with tempfile.TemporaryDirectory(prefix="trainwell-ranks-") as folder:
+        env[ERRORS_ENV] = folder
+        process = subprocess.Popen(launch_command(argv, nproc=nproc), env=env, stderr=subprocess.PIPE)
+        forward = threading.Thread(target=_forward_until_error, args=(process.stderr, Path(folder)), daemon=True)
+        forward.start()
+        try:
+            status = process.wait()
+        finally:
+            forward.join()
+        left = sorted(Path(folder).glob("rank-*.txt"), key=lambda p: int(p.stem.split("-")[1]))
+        if left:
+            kind, _, message = left[0].read_text().partition("\n")
+            error = getattr(errors, kind, TrainwellError)
+            raise (error if isinstance(error, type) and issubclass(error, TrainwellError)
+                   else TrainwellError)(message)
+    return status
+
+
+def _forward_until_error(stream, folder: Path) -> None:
+    """Copy torchrun's (and the ranks') standard error to ours as it comes, until a rank left a
+    bad-input error in ``folder``: what follows is torchrun's report of the failure."""
+    out = sys.stderr.buffer if hasattr(sys.stderr, "buffer") else None
+    with stream:
+        while chunk := os.read(stream.fileno(), 65536):
+            if any(folder.iterdir()):
+                continue                         # read on, so torchrun never blocks on a full pipe
+            if out is not None:
+                out.write(chunk)
+                out.flush()
+            else:
+                sys.stderr.write(chunk.decode(errors="replace"))
+
+
+def leave_error(error: TrainwellError) -> bool:
+    """In a rank the launcher started: leave ``error`` (its class and one line) for the launcher
+    to print once; True when left there (the rank then prints nothing itself)."""
+    folder = os.environ.get(ERRORS_ENV)
+    rank, world, _ = env_world()
+    if not folder or world <= 1 or not Path(folder).is_dir():
+        return False
+    atomic_write_text(Path(folder) / f"rank-{rank}.txt", f"{type(error).__name__}\n{error}")
+    return True
 
 
 def rank_state(saved: dict, d: Distributed | None) -> dict:

@@ -106,6 +106,7 @@ class Trainer:
         self.controls = self.state.controls = Controls(self, optimizer_factory=optimizer_factory)
         self.precision = self.state.precision = precision or Precision(config.precision, batches.X.device)
         self.dist = self.ddp = None          # one rank of a job: use_distributed
+        self.val_shard: dict = {}            # DDP: each rank validates its shard (evaluate_model)
         self.use_optimizer(optimizer)
 
     def use_distributed(self, d, ddp) -> None:
@@ -116,6 +117,7 @@ class Trainer:
         self.dist, self.ddp = d, ddp
         self.sums.reduce, self.sums.ranks = d.all_reduce_sum, d.world
         self.controls.journal = Journal(rank0=d.is_main)
+        self.val_shard = {"shard": (d.rank, d.world), "reduce": d.all_reduce_sum}
 
     def leave_distributed(self) -> None:
         """Drop the DDP replica at the end of a run: its reducer holds autograd hooks on the
@@ -261,7 +263,7 @@ class Trainer:
         if self.val is not None:
             with self.precision.autocast():
                 val = evaluate_model(state.evaluated_model, self.loss_fn, self.accuracy, *self.val,
-                                     batch_size=config.eval_batch_size)
+                                     batch_size=config.eval_batch_size, **self.val_shard)
             state.model.train()
         state.metrics = {"epoch": state.epoch, "step": state.step, "lr": state.lr,
                          "train_loss": train_loss, "train_acc": train_acc,
