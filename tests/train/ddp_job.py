@@ -6,18 +6,22 @@ with ``trainwell.fit(**options)`` (one process group for all of them); rank 0 sa
 weights to ``out`` (safetensors) when given, and ``{"repairs", "history"}`` to ``out + ".json"``
 (with ``"every_rank": true`` every rank r > 0 also saves, to ``NAME.rankR.safetensors``). ``"slow": seconds`` sleeps after every step (a job
 the test kills with SIGKILL part-way); ``"x_affine": [a, b]`` trains on ``a * X + b``;
-``"stop_rank0_at": step`` stops rank 0 alone there; the job
+``"stop_rank0_at": step`` stops rank 0 alone there; ``"drop_checkpoints_after": step`` has rank
+0 delete the run's checkpoints after that step before the job starts (a job killed there); the job
 prints ``start step N`` when training starts and ``end step N`` when it returns.
 """
 import json
 import sys
 import time
 
+from pathlib import Path
+
 import torch
 from safetensors.torch import save_file
 from torch import nn
 
 import trainwell
+from trainwell.train.checkpoint import list_checkpoints
 
 torch.set_num_threads(1)
 VAL = 89                # validation rows [89, 100): 11, an odd number (shards of 6 and 5)
@@ -63,6 +67,12 @@ def main(spec_path):
         scale, shift = job.get("x_affine", (1.0, 0.0))   # unnormalized inputs: a pre-flight repair
         X = X * scale + shift
         options = {"progress": False, "report": False, "seed": 3, "device": "cpu", **job["options"]}
+        if job.get("drop_checkpoints_after") is not None:
+            if torch.distributed.get_rank() == 0:
+                for manifest in list_checkpoints(Path(options["run_dir"]) / "checkpoints"):
+                    if int(manifest.stem.split("-")[1]) > job["drop_checkpoints_after"]:
+                        manifest.unlink()
+            torch.distributed.barrier()
         run = trainwell.fit(model(dropout=job.get("dropout", 0.0)), (X[:84], y[:84]), val=(X[VAL:], y[VAL:]),
                             callbacks=[Job(job.get("slow", 0), job.get("stop_rank0_at"))], **options)
         print(f"end step {run.results['steps']}", flush=True)

@@ -42,6 +42,7 @@ RESUMED = dict(SGD, dropout=None, augment=[{"name": "noise", "std": 0.05}], max_
 # a third (saturated_units: re-initialized, back to the start)
 REPAIRED = dict(SGD, lr=5.0, babysit="repair", epochs=3)
 AFFINE = (50.0, 20.0)
+STOPPED = dict(checkpoint_every=1, keep_checkpoints=10)   # checkpoints 4 and 5 hold rank 0's pending stop
 
 
 class _Ranks:
@@ -100,7 +101,8 @@ def ranks(tmp_path_factory):
             _job("sam_global", root, dict(SAM, sam_sync="global", max_steps=6)),
             _job("sam_local", root, dict(SAM, sam_sync="local", max_steps=3)),
             {**_job("whole", root, dict(RESUMED, run_dir=str(root / "whole")), dropout=0.2), "x_affine": AFFINE},
-            {**_job("stopped", root, dict(SGD, epochs=3)), "stop_rank0_at": 3},
+            {**_job("stopped", root, dict(SGD, epochs=3, **STOPPED, run_dir=str(root / "stopped"))), "stop_rank0_at": 3},
+            {**_job("stopped", root, dict(SGD, epochs=3, **STOPPED, run_dir=str(root / "stopped"), resume=True)), "drop_checkpoints_after": 4},
             {**_job("repaired", root, dict(REPAIRED, check_every=1)), "every_rank": True, "x_affine": AFFINE},
             {**_job("repaired_at_checks", root, REPAIRED), "every_rank": True},
             {**_job("repaired_longer", root, dict(REPAIRED, epochs=8)), "every_rank": True, "x_affine": AFFINE}]
@@ -148,9 +150,21 @@ def test_rank_0_alone_writes_one_run(ranks):
 
 def test_a_stop_rank_0_alone_decides_ends_every_rank_at_the_same_step(ranks):
     ends = [line for line in (ranks / "output.txt").read_text().splitlines() if line.startswith("end step")]
-    # per rank: plain, sam_global, sam_local, whole, stopped and the 3 repaired; the stop acts at
-    # the epoch's end
-    assert len(ends) == 8 * WORLD and ends[4] == ends[12] == "end step 6"
+    # per rank: plain, sam_global, sam_local, whole, stopped, stopped resumed, the 3 repaired; the
+    # stop acts at the epoch's end
+    assert len(ends) == 9 * WORLD and ends[4] == ends[13] == "end step 6"
+
+
+def test_a_resume_between_a_stop_and_its_check_stops_at_that_check(ranks):
+    """Rank 0 stops at step 3; the stop acts at the epoch's end (step 6). A job killed after the
+    checkpoint of step 4 (which keeps the stop as pending) and resumed stops at step 6 too, with
+    rank 0's reason, not at once at step 4 (nor never: the callback does not stop it again)."""
+    ends = [line for line in (ranks / "output.txt").read_text().splitlines() if line.startswith("end step")]
+    assert ends[5] == ends[14] == "end step 6"
+    results = json.loads((ranks / "stopped" / "results.json").read_text())
+    assert results["steps"] == 6 and results["stopped"] == "rank 0 alone decided to stop"
+    saved = load_checkpoint(next(m for m in list_checkpoints(ranks / "stopped" / "checkpoints") if m.stem.endswith("05")))
+    assert saved["counters"]["stop"] is None and saved["counters"]["pending_stop"]["kind"] == "callback"
 
 
 def _strip(records):

@@ -107,6 +107,9 @@ class Trainer:
         self.precision = self.state.precision = precision or Precision(config.precision, batches.X.device)
         self.dist = self.ddp = None          # one rank of a job: use_distributed
         self.val_shard: dict = {}            # DDP: each rank validates its shard (evaluate_model)
+        # DDP: a stop set between two checks acts at the next one; until then it is pending (a
+        # checkpoint keeps it as such, so a resume from there stops at that check, not at once)
+        self.agreed_stop = self.pending_stop = None
         self.use_optimizer(optimizer)
 
     def use_distributed(self, d, ddp) -> None:
@@ -237,6 +240,8 @@ class Trainer:
                 self.parts.constraint()
             state.step += 1
             sums.window_steps += 1
+            if self.pending_stop is not None:   # resumed between a stop and its check: pending again
+                state.stop, self.pending_stop = self.pending_stop, None
             checked = state.step == 1 or sums.window_steps >= config.check_every
             with self.controls.deciding(checked):   # under DDP changes wait for a check
                 hooks("on_after_step", state)
@@ -302,6 +307,7 @@ class Trainer:
         """Under DDP, rank 0's stop reason and changes on every rank (train/distributed.py)."""
         if self.dist is not None:
             self.dist.agree(self.state, self.controls)
+            self.agreed_stop = self.state.stop
 
     def _checkpoint(self):
         if self.checkpoints is None and self.dist is None:
@@ -327,6 +333,7 @@ class Trainer:
         ``gather``: every rank's RNGs and sums as ``ranks`` (a collective: every rank calls it);
         else this rank's alone (a snapshot)."""
         state, schedule = self.state, self.parts.schedule
+        pending = self.dist is not None and state.stop is not None and state.stop != self.agreed_stop
         out = {
             "model": state.model.state_dict(),
             "optimizer": state.optimizer.state_dict(),
@@ -334,7 +341,7 @@ class Trainer:
             "rng": {"torch": torch.get_rng_state(), "augment": self.augment_generator.get_state()},
             "counters": {"step": state.step, "epoch": state.epoch, "lr_scale": state.lr_scale,
                          "initial_loss": state.initial_loss, "window_steps": self.sums.window_steps,
-                         "stop": state.stop.to_dict() if state.stop else None},   # a stopped run resumes stopped
+                         "stop": state.stop.to_dict() if state.stop and not pending else None},   # a stopped run resumes stopped
             "sums": self.sums.state_dict(),
             "history": state.history,
             "best": state.best,
@@ -342,6 +349,8 @@ class Trainer:
             "settings": self.controls.settings_dict(),
             "scaler": self.precision.state_dict(),   # fp16's GradScaler ({} otherwise)
         }
+        if pending:
+            out["counters"]["pending_stop"] = state.stop.to_dict()
         if torch.cuda.is_available() and self.batches.X.is_cuda:
             out["rng"]["cuda"] = torch.cuda.get_rng_state(self.batches.X.device)
         if self.dist is not None and gather:  # every rank's own state, gathered to rank 0
@@ -375,6 +384,8 @@ class Trainer:
         state.lr_scale, state.initial_loss = counters["lr_scale"], counters["initial_loss"]
         self.sums.window_steps = counters["window_steps"]
         state.stop = counters.get("stop")      # restore() clears it again for a rollback
+        if settings:                           # a checkpoint (not a snapshot)
+            self.pending_stop = Stop.from_value(counters.get("pending_stop"))
         self.sums.load_state_dict(own["sums"])
         state.history = list(saved["history"])
         state.best = dict(saved["best"])
