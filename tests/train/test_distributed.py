@@ -436,3 +436,50 @@ def test_a_rank_failing_on_bad_input_is_reported_once_with_exit_2(tmp_path):
     assert process.returncode == 2, err
     assert len(errors) == 1 and "loss = 'mse' does not fit the model's outputs" in errors[0], err
     assert "ChildFailedError" not in err and "Traceback" not in err, err
+
+
+def _trainer(rank0: bool):
+    """A one-process Trainer whose controls journal as rank 0 (or as another rank) would."""
+    from trainwell.train.distributed import Journal
+    from trainwell.train.fit import make_trainer, prepare
+    X, y = ddp_job.data()
+    p = prepare(ddp_job.model(), (X[:N_TRAIN], y[:N_TRAIN]), None, None,
+                dict(optimizer="sgd", lr=0.1, epochs=1, batch_size=B, seed=3, device="cpu", babysit="off",
+                     progress=False, report=False))
+    trainer = make_trainer(p)
+    trainer.controls.journal = Journal(rank0=rank0)
+    return trainer
+
+
+def test_rank_0s_changes_are_journaled_at_decision_points_and_replayed_alike():
+    from trainwell.babysit.actions import ACTIONS
+    one, other = _trainer(rank0=True), _trainer(rank0=False)
+    controls = one.controls
+    with pytest.raises(RuntimeError, match="between two checks"):      # not at a decision point
+        controls.set_lr_scale(0.5)
+    with pytest.raises(RuntimeError, match="rank other than 0"):        # rank 1's own change
+        with other.controls.deciding():
+            other.controls.set_clip_norm(1.0)
+    assert not controls.may_change
+    with controls.deciding():
+        assert controls.may_change
+        start = controls.snapshot()
+        controls.set_lr_scale(0.5)
+        later = controls.snapshot()
+        controls.restore(start)
+        controls.apply(ACTIONS["reinit"].apply, {}, seed=7)             # a model edit + a new optimizer
+        controls.add_preprocess("standardize")
+        controls.set_clip_norm(2.0)
+    del later                                                            # rank 0 lets it go
+    entries, live = controls.journal.take(), controls.journal.live()
+    assert [e[0] for e in entries] == ["snapshot", "set_lr_scale", "snapshot", "restore", "apply",
+                                       "add_preprocess", "set_clip_norm"]
+    assert live == [start.id]
+    other.controls.journal.replay(other.controls, entries, live)
+    a, b = one.state.model.state_dict(), other.state.model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)                       # re-initialized alike
+    assert not torch.equal(a["1.weight"], ddp_job.model().state_dict()["1.weight"])
+    assert torch.equal(one.batches.X, other.batches.X)                   # standardized alike
+    assert (other.state.lr_scale, other.controls.clip_norm, other.controls.rolled_back) == (0.5, 2.0, True)
+    assert other.controls.settings_dict() == controls.settings_dict()
+    assert list(other.controls.journal._mirrors) == [start.id]           # the dropped snapshot is gone

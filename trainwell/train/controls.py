@@ -115,18 +115,10 @@ class Controls:
         every ``check_every`` steps, or the epoch's end)."""
         return self.journal is None or self.journal.open
 
-    @contextlib.contextmanager
     def deciding(self, open_: bool = True):
-        """The loop's decision point: changes made inside (by rank 0 under DDP) reach every rank
-        at the check that follows it."""
-        if self.journal is None or not open_:
-            yield
-            return
-        self.journal.open = True
-        try:
-            yield
-        finally:
-            self.journal.open = False
+        """The loop's decision point (a context): changes made inside (by rank 0 under DDP) reach
+        every rank at the check that follows it. Entered on every step: no work on one process."""
+        return _NO_DECISION if self.journal is None or not open_ else _Decision(self.journal)
 
     # ------------------------------------------------------------------ changes
     def snapshot(self) -> dict:
@@ -222,6 +214,22 @@ class Controls:
             for spec in saved["preprocess"][len(self._preprocess):]:
                 spec = dict(spec)
                 self.add_preprocess(spec.pop("name"), **spec)
+
+
+_NO_DECISION = contextlib.nullcontext()
+
+
+class _Decision:
+    """``Controls.deciding``'s context under DDP: the journal records changes while it is open."""
+
+    def __init__(self, journal):
+        self.journal = journal
+
+    def __enter__(self):
+        self.journal.open = True
+
+    def __exit__(self, *exc):
+        self.journal.open = False
 
 
 def _clone(obj):
