@@ -362,7 +362,9 @@ def launch(argv: list[str], *, nproc: int, threads: int | None) -> int:
     with tempfile.TemporaryDirectory(prefix="trainwell-ranks-") as folder:
         env[ERRORS_ENV] = folder
         process = subprocess.Popen(launch_command(argv, nproc=nproc), env=env, stderr=subprocess.PIPE)
-        forward = threading.Thread(target=_forward_until_error, args=(process.stderr, Path(folder)), daemon=True)
+        last = bytearray(b"\n")                # the last byte shown
+        forward = threading.Thread(target=_forward_until_error, args=(process.stderr, Path(folder), last),
+                                   daemon=True)
         forward.start()
         try:
             status = process.wait()
@@ -370,6 +372,8 @@ def launch(argv: list[str], *, nproc: int, threads: int | None) -> int:
             forward.join()
         left = sorted(Path(folder).glob("rank-*.txt"), key=lambda p: int(p.stem.split("-")[1]))
         if left:
+            if last != b"\n":                  # a rank's line cut short: the error on a line of its own
+                sys.stderr.write("\n")
             kind, _, message = left[0].read_text().partition("\n")
             error = getattr(errors, kind, TrainwellError)
             raise (error if isinstance(error, type) and issubclass(error, TrainwellError)
@@ -377,9 +381,10 @@ def launch(argv: list[str], *, nproc: int, threads: int | None) -> int:
     return status
 
 
-def _forward_until_error(stream, folder: Path) -> None:
+def _forward_until_error(stream, folder: Path, last: bytearray) -> None:
     """Copy torchrun's (and the ranks') standard error to ours as it comes, until a rank left a
-    bad-input error in ``folder``: what follows is torchrun's report of the failure."""
+    bad-input error in ``folder``: what follows is torchrun's report of the failure. ``last``:
+    the last byte copied."""
     out = sys.stderr.buffer if hasattr(sys.stderr, "buffer") else None
     with stream:
         while chunk := os.read(stream.fileno(), 65536):
@@ -390,6 +395,7 @@ def _forward_until_error(stream, folder: Path) -> None:
                 out.flush()
             else:
                 sys.stderr.write(chunk.decode(errors="replace"))
+            last[:] = chunk[-1:]
 
 
 def leave_error(error: TrainwellError) -> bool:
