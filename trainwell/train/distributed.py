@@ -8,13 +8,17 @@ for everything that crosses ranks:
 
 - every rank trains a replica wrapped in ``DistributedDataParallel`` (the gradient average);
 - the epoch's loss and accuracy sums, and the divergence check's window, are all-reduced at the
-  points where one process already reads them (no extra host sync per step);
+  points where one process already reads them (no extra host sync per step); each rank
+  validates its shard of the validation split and the sums are all-reduced;
 - decisions are rank 0's: its stop reason and the changes its callbacks made through
   ``state.controls`` (the babysitter's repairs: a rollback, an lr change, a rebuilt optimizer,
   added preprocessing, a model edit; ``Journal``) are broadcast at every check point and replayed
-  there, so all ranks stop, roll back and change at the same step; a checkpoint gathers what each rank owns (its random-number states and its
-  running sums) to rank 0, and a resume sends rank 0's checkpoint to every rank;
-- rank 0 alone writes the run directory (the other ranks run with no ``run_dir``).
+  there, so all ranks stop, roll back and change at the same step;
+- a checkpoint gathers what each rank owns (its random-number states and its running sums) to
+  rank 0, and a resume sends rank 0's checkpoint to every rank;
+- rank 0 alone writes the run directory (the other ranks run with no ``run_dir``);
+- a rank the launcher started leaves a bad-input error for the launcher (``leave_error``), which
+  prints it once and exits 2.
 """
 from __future__ import annotations
 
