@@ -440,7 +440,7 @@ def test_a_rank_failing_on_bad_input_is_reported_once_with_exit_2(tmp_path):
 
 def _trainer(rank0: bool):
     """A one-process Trainer whose controls journal as rank 0 (or as another rank) would."""
-    from trainwell.train.distributed import Journal
+    from trainwell.train.journal import Journal
     from trainwell.train.fit import make_trainer, prepare
     X, y = ddp_job.data()
     p = prepare(ddp_job.model(), (X[:N_TRAIN], y[:N_TRAIN]), None, None,

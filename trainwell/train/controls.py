@@ -8,7 +8,7 @@ repairs use nothing else): ``state.controls``.
 Settings changed here (lr scale, clipping, optimizer overrides, added preprocessing, shuffling)
 are part of every checkpoint, so a repaired run resumes with them.
 
-Under DDP the changes are rank 0's decisions: ``journal`` (train/distributed.py) records them on
+Under DDP the changes are rank 0's decisions: ``journal`` (train/journal.py) records them on
 rank 0 while a decision point is open (``deciding``: fit start, a check step, validation end,
 epoch end) and replays them on every other rank at the check that follows, so the replicas stay
 equal. A change made elsewhere under DDP raises ``RuntimeError`` (it would desynchronize them).

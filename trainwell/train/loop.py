@@ -25,7 +25,8 @@ from trainwell.optim.schedules import group_lrs
 from trainwell.train.callbacks import Hooks
 from trainwell.train.checkpoint import Checkpointer
 from trainwell.train.controls import Controls
-from trainwell.train.distributed import Journal, local_sam_pass, rank_state
+from trainwell.train.journal import Journal
+from trainwell.train.distributed import local_sam_pass, rank_state
 from trainwell.train.metrics import (EpochSums, append_metrics, check_divergence, check_epoch_loss,
                                      evaluate_model, track_best)
 from trainwell.train.precision import Precision, attach_scaler, check_scaler_fits
