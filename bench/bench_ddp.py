@@ -1,6 +1,7 @@
 """Data-parallel throughput on the CPU: 2 gloo ranks x 1 thread against 1 process x 1 thread.
 
     python bench/bench_ddp.py [--repeats 3] [--epochs 3] [--batch-size 128]
+    python bench/bench_ddp.py --repaired [--epochs 3] [--batch-size 128]
 
 The job: an MLP 784-512-512-10 on 20,000 random 784-dim inputs (10 classes), SGD with momentum,
 babysitter, validation and report off (pure training). Each repeat runs, interleaved:
@@ -17,6 +18,11 @@ epoch left out: warm-up), so process start-up is not counted. The split of a DDP
 compute = the ``pair`` step time, all-reduce = the bare all-reduce time, the rest (waiting for
 the slower rank, DDP's bookkeeping) = step time minus both. Medians over repeats.
 Takes about 2 minutes on an idle 2-core machine.
+
+``--repaired``: the same job with the lr far too high (``REPAIRED_LR``) and ``babysit =
+"repair"``, 2 ranks x batch B against 1 process x batch 2B (``check_every = 1``, so a repair acts
+at the step the babysitter finds the problem in both): the repairs each made (step, code, action),
+the final training and validation metrics, and the wall time of each run. Under a minute idle.
 """
 from __future__ import annotations
 
@@ -33,6 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 N, D, CLASSES, WIDTHS = 20_000, 784, 10, (512, 512)
 ALLREDUCE_REPEATS = 20
+REPAIRED_LR = 5.0           # 100x the job's lr: the loss explodes in the first steps
 
 
 def worker(args) -> None:
@@ -48,10 +55,13 @@ def worker(args) -> None:
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(D, WIDTHS[0]), nn.ReLU(), nn.Linear(WIDTHS[0], WIDTHS[1]), nn.ReLU(),
                           nn.Linear(WIDTHS[1], CLASSES))
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if args.repaired:
+        repaired_worker(model, X, y, args, world)
+        return
     run = trainwell.fit(model, (X, y), optimizer="sgd", lr=0.05, momentum=0.9, epochs=args.epochs,
                         batch_size=args.batch_size, babysit="off", report=False, progress=False,
                         schedule="constant", seed=0, device="cpu")
-    world = int(os.environ.get("WORLD_SIZE", "1"))
     seconds = statistics.median(m["seconds"] for m in run.history[1:])
     steps = run.history[1]["step"] - run.history[0]["step"]
     out = {"examples_per_s": N / seconds, "step_ms": 1e3 * seconds / steps, "world": world}
@@ -65,6 +75,30 @@ def worker(args) -> None:
         out["params"] = grads.numel()
     if int(os.environ.get("RANK", "0")) == 0:
         print("RESULT " + json.dumps(out), flush=True)
+
+
+def repaired_worker(model, X, y, args, world: int) -> None:
+    import trainwell
+    n_val = N // 10
+    started = time.perf_counter()
+    run = trainwell.fit(model, (X[n_val:], y[n_val:]), val=(X[:n_val], y[:n_val]), optimizer="sgd",
+                        lr=REPAIRED_LR, momentum=0.9, epochs=args.epochs, batch_size=args.batch_size * 2 // world,
+                        babysit="repair", check_every=1, report=False, progress=False, seed=0, device="cpu")
+    seconds = time.perf_counter() - started
+    if int(os.environ.get("RANK", "0")) == 0:
+        last = run.history[-1]
+        print("RESULT " + json.dumps({
+            "world": world, "seconds": seconds, "stopped": run.stopped.kind.value,
+            "repairs": [[r["step"], r["code"], r["action"]] for r in run.repairs],
+            **{k: last[k] for k in ("train_loss", "train_acc", "val_loss", "val_acc")}}), flush=True)
+
+
+def repaired(args) -> None:
+    one, = _processes(1, ranks=False, args=args)
+    two, = _processes(2, ranks=True, args=args)
+    for row in (one, two):
+        print(json.dumps(row))
+    print(json.dumps({key: abs(one[key] - two[key]) for key in ("train_loss", "train_acc", "val_loss", "val_acc")}))
 
 
 def _free_port() -> int:
@@ -85,7 +119,8 @@ def _processes(count: int, *, ranks: bool, args) -> list[dict]:
                        MASTER_PORT=str(port))
         procs.append(subprocess.Popen(
             [sys.executable, __file__, "--worker", "--epochs", str(args.epochs),
-             "--batch-size", str(args.batch_size)], env=env, stdout=subprocess.PIPE, text=True))
+             "--batch-size", str(args.batch_size), *(["--repaired"] if args.repaired else [])],
+            env=env, stdout=subprocess.PIPE, text=True))
     results = []
     for p in procs:
         out, _ = p.communicate()
@@ -100,10 +135,15 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--repaired", action="store_true",
+                        help="a repaired run: 2 ranks x B against 1 process x 2B")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         worker(args)
+        return
+    if args.repaired:
+        repaired(args)
         return
     rows = {"one": [], "pair": [], "ddp": []}
     for repeat in range(args.repeats):

@@ -20,7 +20,7 @@ import numpy as np
 
 from trainwell.babysit.doctor import doctor
 from trainwell.completion import add_parser as add_completion_parser
-from trainwell.config import (apply_sets, check_file_options, make_config, options_markdown, options_text,
+from trainwell.config import (apply_sets, check_file_options, options_markdown, options_text,
                               read_toml)
 from trainwell.data.files import read_inputs
 from trainwell.data.streaming import CHECK_ROWS, check_sample
@@ -30,7 +30,7 @@ from trainwell.geometry import cli as geometry_cli
 from trainwell.hpsearch import cli as search_cli
 from trainwell.hpsearch.studydir import is_study_dir
 from trainwell.train import distributed
-from trainwell.train.fit import fit
+from trainwell.train.fit import check_before_launch, fit
 from trainwell.train.run import load_run
 from trainwell.train.rundir import atomic_write
 from trainwell.train.state import FAILED, StopKind
@@ -131,7 +131,7 @@ def cmd_fit(args) -> int:
     if args.quiet:
         options["progress"] = False
     if args.nproc is not None:        # checked here, then run as N ranks (docs/distributed.md)
-        make_config(dict(options))
+        check_before_launch(options)
         return distributed.launch_fit(args, run_dir=options["run_dir"])
     run = fit(options.pop("model", None), None, **options)
     if distributed.is_main_process():
@@ -386,7 +386,8 @@ def _run(args) -> int:
         sys.stdout.flush()           # a reader that went away shows here, not at exit
         return status
     except TrainwellError as e:
-        print(f"trainwell: error: {e}", file=sys.stderr)
+        if not distributed.leave_error(e):   # a rank of --nproc: its launcher prints it once
+            print(f"trainwell: error: {e}", file=sys.stderr)
         return BAD_INPUT
     except KeyboardInterrupt:
         print("trainwell: interrupted", file=sys.stderr)

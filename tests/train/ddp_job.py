@@ -3,21 +3,28 @@
 
 SPEC is a JSON list of jobs ``{"name", "options", "out"}``: each trains ``model()`` on ``data()``
 with ``trainwell.fit(**options)`` (one process group for all of them); rank 0 saves the final
-weights to ``out`` (safetensors) when given. ``"slow": seconds`` sleeps after every step (a job
-the test kills with SIGKILL part-way); ``"stop_rank0_at": step`` stops rank 0 alone there; the job
+weights to ``out`` (safetensors) when given, and ``{"repairs", "history"}`` to ``out + ".json"``
+(with ``"every_rank": true`` every rank r > 0 also saves, to ``NAME.rankR.safetensors``). ``"slow": seconds`` sleeps after every step (a job
+the test kills with SIGKILL part-way); ``"x_affine": [a, b]`` trains on ``a * X + b``;
+``"stop_rank0_at": step`` stops rank 0 alone there; ``"drop_checkpoints_after": step`` has rank
+0 delete the run's checkpoints after that step before the job starts (a job killed there); the job
 prints ``start step N`` when training starts and ``end step N`` when it returns.
 """
 import json
 import sys
 import time
 
+from pathlib import Path
+
 import torch
 from safetensors.torch import save_file
 from torch import nn
 
 import trainwell
+from trainwell.train.checkpoint import list_checkpoints
 
 torch.set_num_threads(1)
+VAL = 89                # validation rows [89, 100): 11, an odd number (shards of 6 and 5)
 
 
 def data(n=100, d=6):
@@ -57,12 +64,24 @@ class Job(trainwell.Callback):
 def main(spec_path):
     for job in json.loads(open(spec_path).read()):
         X, y = data()
+        scale, shift = job.get("x_affine", (1.0, 0.0))   # unnormalized inputs: a pre-flight repair
+        X = X * scale + shift
         options = {"progress": False, "report": False, "seed": 3, "device": "cpu", **job["options"]}
-        run = trainwell.fit(model(dropout=job.get("dropout", 0.0)), (X[:84], y[:84]), val=(X[90:], y[90:]),
+        if job.get("drop_checkpoints_after") is not None:
+            if torch.distributed.get_rank() == 0:
+                for manifest in list_checkpoints(Path(options["run_dir"]) / "checkpoints"):
+                    if int(manifest.stem.split("-")[1]) > job["drop_checkpoints_after"]:
+                        manifest.unlink()
+            torch.distributed.barrier()
+        run = trainwell.fit(model(dropout=job.get("dropout", 0.0)), (X[:84], y[:84]), val=(X[VAL:], y[VAL:]),
                             callbacks=[Job(job.get("slow", 0), job.get("stop_rank0_at"))], **options)
         print(f"end step {run.results['steps']}", flush=True)
-        if job.get("out") and int(torch.distributed.get_rank()) == 0:
-            save_file({k: v.contiguous() for k, v in run.model.state_dict().items()}, job["out"])
+        rank = int(torch.distributed.get_rank())
+        if job.get("out") and (rank == 0 or job.get("every_rank")):
+            out = job["out"] if rank == 0 else job["out"].replace(".safetensors", f".rank{rank}.safetensors")
+            save_file({k: v.contiguous() for k, v in run.model.state_dict().items()}, out)
+            with open(out + ".json", "w") as f:
+                json.dump({"repairs": run.repairs, "history": run.history}, f)
 
 
 if __name__ == "__main__":

@@ -156,7 +156,8 @@ class Repairer:
         self._known = len(self.monitor.findings)
 
     def on_after_step(self, state):
-        if len(self.monitor.findings) > self._known:
+        # under DDP a repair waits for a check step, where every rank makes it (train/controls.py)
+        if len(self.monitor.findings) > self._known and state.controls.may_change:
             self._guard("on_after_step", state)
 
     def on_validation_end(self, state):
@@ -304,7 +305,7 @@ class Repairer:
             if controls.optimizer_overrides:
                 controls.rebuild_optimizer()     # the restored optimizer state carries old hyper-parameters
         seed = getattr(controls.config, "seed", 0) + SEED_OFFSET + len(self.repairs)
-        detail = plan.action.apply(controls, plan.options, seed=seed)
+        detail = controls.apply(plan.action.apply, plan.options, seed=seed)   # under DDP: on every rank
         # the monitor judges the new trajectory afresh; the abandoned one's findings are merged
         # back at the end (so the same code can fire again if the repair did not work)
         self._archive.extend(self.monitor.reset_trajectory(state.step))

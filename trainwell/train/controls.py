@@ -7,17 +7,38 @@ repairs use nothing else): ``state.controls``.
 
 Settings changed here (lr scale, clipping, optimizer overrides, added preprocessing, shuffling)
 are part of every checkpoint, so a repaired run resumes with them.
+
+Under DDP the changes are rank 0's decisions: ``journal`` (train/journal.py) records them on
+rank 0 while a decision point is open (``deciding``: fit start, a check step, validation end,
+epoch end) and replays them on every other rank at the check that follows, so the replicas stay
+equal. A change made elsewhere under DDP raises ``RuntimeError`` (it would desynchronize them).
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
+import functools
 
 import torch
 
 from trainwell.data.streaming import HostRows, apply_module, fit_streamed
 from trainwell.data.transforms import fit_preprocess
 from trainwell.train.metrics import write_metrics
+
+
+def shared(method):
+    """A change of the run: under DDP recorded on rank 0 and replayed on the other ranks."""
+    @functools.wraps(method)
+    def change(self, *args, **kwargs):
+        if self.journal is None:
+            return method(self, *args, **kwargs)
+        return self.journal.record(method.__name__, args, kwargs, lambda: method(self, *args, **kwargs))
+    return change
+
+
+class SavedState(dict):
+    """A snapshot: a state dict that the journal can name (``id``) and watch (a weak reference)."""
 
 
 class Controls:
@@ -36,6 +57,7 @@ class Controls:
         self.added_preprocess: list = []      # those fitted modules, in order (fit saves them)
         self.rolled_back = False              # set by restore(); the loop clears it once it
                                               # has continued from the restored position
+        self.journal = None                   # under DDP: rank 0's changes, replayed on the others
 
     # ------------------------------------------------------------------ what the run is
     @property
@@ -86,11 +108,36 @@ class Controls:
         """Every parameter group's lr at ``step`` (default: the current step)."""
         return self._trainer.lrs(self._trainer.state.step if step is None else step)
 
+    @property
+    def may_change(self) -> bool:
+        """Whether a change made now acts at once on every process: always on one process; under
+        DDP only at a decision point (a callback waits for one: ``on_after_step`` of a check step,
+        every ``check_every`` steps, or the epoch's end)."""
+        return self.journal is None or self.journal.open
+
+    def deciding(self, open_: bool = True):
+        """The loop's decision point (a context): changes made inside (by rank 0 under DDP) reach
+        every rank at the check that follows it. Entered on every step: no work on one process."""
+        return _NO_DECISION if self.journal is None or not open_ else _Decision(self.journal)
+
     # ------------------------------------------------------------------ changes
     def snapshot(self) -> dict:
-        """An in-memory copy of everything an exact resume needs (tensors cloned)."""
-        return _clone(self._trainer.state_dict())
+        """An in-memory copy of everything an exact resume needs (tensors cloned); under DDP this
+        rank's own random-number states and running sums (no gather), rank 0's snapshot taken
+        by every rank at the same point."""
+        snap = SavedState(_clone(self._trainer.state_dict(gather=False)))
+        if self.journal is not None:
+            self.journal.took(snap)
+        return snap
 
+    @shared
+    def apply(self, change, *args, **kwargs):
+        """``change(self, *args, **kwargs)``: a change made through these controls and on the
+        model in place (a repair action, babysit/actions.py), made as one; its result. Under DDP
+        rank 0 sends ``change`` (a module-level function) and its arguments to every rank."""
+        return change(self, *args, **kwargs)
+
+    @shared
     def restore(self, snapshot: dict) -> None:
         """Roll back to ``snapshot`` now. The loop notices after the current hook (call it from
         ``on_after_step``, ``on_validation_end`` or ``on_epoch_end``), skips the rest of that
@@ -106,14 +153,17 @@ class Controls:
         if state.run_dir is not None:
             write_metrics(state.run_dir, state.history)
 
+    @shared
     def set_lr_scale(self, scale: float) -> None:
         """Multiply every group's lr by ``scale`` from the next step on (schedules still apply)."""
         self._trainer.state.lr_scale = float(scale)
 
+    @shared
     def set_clip_norm(self, max_norm: float | None) -> None:
         """Clip gradients to a global L2 norm of ``max_norm`` from the next step on (None: off)."""
         self._clip_norm = None if max_norm is None else float(max_norm)
 
+    @shared
     def set_shuffle(self, shuffle: bool = True) -> None:
         """Reshuffle the training data every epoch from the next epoch on (sorted labels with
         shuffle = false train badly: notes 000 SGD samples examples at random)."""
@@ -121,6 +171,7 @@ class Controls:
         self._trainer.batches.shuffle = bool(shuffle)
         state.config = dataclasses.replace(state.config, shuffle=bool(shuffle))
 
+    @shared
     def rebuild_optimizer(self, **overrides) -> None:
         """A fresh optimizer for the current parameters, with the run's options updated by
         ``overrides`` (e.g. ``weight_decay=1e-3``, ``optimizer="adam"``, ``lr=...``)."""
@@ -129,6 +180,7 @@ class Controls:
         self._optimizer_overrides.update(overrides)
         self._trainer.use_optimizer(self._optimizer_factory(self.model, **self._optimizer_overrides))
 
+    @shared
     def add_preprocess(self, name: str, **options) -> None:
         """Fit a preprocessing step on the current training inputs and apply it to the training
         and validation inputs; ``fit`` applies it to the test split, saves it with the run, and
@@ -155,12 +207,29 @@ class Controls:
     def load_settings(self, saved: dict) -> None:
         """Replay a checkpoint's settings: the clip norm, an optimizer rebuild, and the
         preprocessing steps not yet added (each refitted on the training inputs as they are)."""
-        self._clip_norm = saved["clip_norm"]
-        if saved["optimizer_overrides"]:
-            self.rebuild_optimizer(**saved["optimizer_overrides"])
-        for spec in saved["preprocess"][len(self._preprocess):]:
-            spec = dict(spec)
-            self.add_preprocess(spec.pop("name"), **spec)
+        with self.journal.replaying() if self.journal is not None else contextlib.nullcontext():
+            self._clip_norm = saved["clip_norm"]      # every rank loads the same checkpoint
+            if saved["optimizer_overrides"]:
+                self.rebuild_optimizer(**saved["optimizer_overrides"])
+            for spec in saved["preprocess"][len(self._preprocess):]:
+                spec = dict(spec)
+                self.add_preprocess(spec.pop("name"), **spec)
+
+
+_NO_DECISION = contextlib.nullcontext()
+
+
+class _Decision:
+    """``Controls.deciding``'s context under DDP: the journal records changes while it is open."""
+
+    def __init__(self, journal):
+        self.journal = journal
+
+    def __enter__(self):
+        self.journal.open = True
+
+    def __exit__(self, *exc):
+        self.journal.open = False
 
 
 def _clone(obj):

@@ -8,11 +8,17 @@ for everything that crosses ranks:
 
 - every rank trains a replica wrapped in ``DistributedDataParallel`` (the gradient average);
 - the epoch's loss and accuracy sums, and the divergence check's window, are all-reduced at the
-  points where one process already reads them (no extra host sync per step);
-- decisions are rank 0's: its stop reason is broadcast at every check point, so all ranks stop at
-  the same step; a checkpoint gathers what each rank owns (its random-number states and its
-  running sums) to rank 0, and a resume sends rank 0's checkpoint to every rank;
-- rank 0 alone writes the run directory (the other ranks run with no ``run_dir``).
+  points where one process already reads them (no extra host sync per step); each rank
+  validates its shard of the validation split and the sums are all-reduced;
+- decisions are rank 0's: its stop reason and the changes its callbacks made through
+  ``state.controls`` (the babysitter's repairs: a rollback, an lr change, a rebuilt optimizer,
+  added preprocessing, a model edit; train/journal.py) are broadcast at every check point and replayed
+  there, so all ranks stop, roll back and change at the same step;
+- a checkpoint gathers what each rank owns (its random-number states and its running sums) to
+  rank 0, and a resume sends rank 0's checkpoint to every rank;
+- rank 0 alone writes the run directory (the other ranks run with no ``run_dir``);
+- a rank the launcher started leaves a bad-input error for the launcher (``leave_error``), which
+  prints it once and exits 2.
 """
 from __future__ import annotations
 
@@ -25,15 +31,20 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
+import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
+from trainwell import errors
 from trainwell.errors import ConfigError, TrainwellError
 from trainwell.optim.registry import optimizer_info
 from trainwell.optim.sam import SAM
+from trainwell.train.rundir import atomic_write_text
 
 SAM_SYNC_MODES = ("global", "local")
 # Ranks r > 0 reseed the global generator (dropout) and the augmentation generator with
@@ -42,6 +53,8 @@ RANK_SEED_STRIDE = 1_000_003          # a prime far above any seed offset the ru
 # How long a rank waits for the others at a collective before failing (torch's default is 30 min;
 # a run's slowest collective is a checkpoint or the first step).
 TIMEOUT = datetime.timedelta(minutes=10)
+# The launcher's folder where a rank leaves its bad-input error (``leave_error``), one file a rank.
+ERRORS_ENV = "TRAINWELL_RANK_ERRORS"
 # Options whose files and side effects only rank 0 may have (the others run without them).
 RANK0_ONLY = {"run_dir": None, "report": False, "progress": False, "log": []}
 
@@ -82,10 +95,16 @@ class Distributed:
     def barrier(self) -> None:
         dist.barrier()
 
-    def agree_stop(self, state) -> None:
-        """Every rank takes rank 0's stop reason (None included): a decision rank 0's callbacks
-        or babysitter took acts on all ranks at the same step."""
-        state.stop = self.broadcast_object(state.stop)
+    def agree(self, state, controls) -> None:
+        """Every rank takes rank 0's decisions at a check: its stop reason (None included) and the
+        changes its callbacks or babysitter made through ``controls`` since the last check
+        (``Journal``), replayed here on the other ranks; one broadcast, also when nothing changed."""
+        journal = controls.journal
+        decision = (state.stop, journal.take(), journal.live()) if self.is_main else None
+        stop, entries, live = self.broadcast_object(decision)
+        if not self.is_main:
+            journal.replay(controls, entries, live)
+        state.stop = stop
 
     # ----------------------------------------------------------- the replica
     def wrap(self, model: torch.nn.Module, *, sync_batchnorm: bool = False) -> DistributedDataParallel:
@@ -198,10 +217,6 @@ def check_supported(config, optimizer) -> None:
                           f"the second pass would leave each rank its own gradient; local m-sharpness "
                           f"needs SAM or ASAM with a second pass on every step (every = 1, "
                           f"start_step = 0), or use sam_sync = \"global\"")
-    if config.babysit == "repair":
-        raise ConfigError("babysit = \"repair\" with several ranks: repairs (rollback, optimizer "
-                          "rebuilds) are not broadcast yet; use babysit = \"watch\" (its stops are) "
-                          "or train on one process")
     if config.unfreeze_at is not None:
         raise ConfigError("unfreeze_at with several ranks: DDP fixes the trained parameters when "
                           "it wraps the model; unfreeze before training or train on one process")
@@ -240,7 +255,12 @@ def launch_command(argv: list[str], *, nproc: int) -> list[str]:
 def launch(argv: list[str], *, nproc: int, threads: int | None) -> int:
     """Run ``trainwell fit ARGV`` under torchrun with ``nproc`` ranks; its exit status (the
     highest of the ranks'). ``threads``: torch threads per rank (``OMP_NUM_THREADS``; default:
-    the environment's value, else the machine's cores divided among the ranks)."""
+    the environment's value, else the machine's cores divided among the ranks).
+
+    A rank that fails on bad input leaves its one-line error in a folder of the launcher's
+    (``leave_error``); from then on torchrun's standard error (its report of the failed
+    processes) is not shown, and the lowest rank's error is raised here: the CLI prints that
+    one line and exits 2, as without ``--nproc``."""
     if nproc < 1:
         raise ConfigError(f"--nproc {nproc}: must be >= 1 (processes on this machine)")
     if threads is not None and threads < 1:
@@ -250,7 +270,54 @@ def launch(argv: list[str], *, nproc: int, threads: int | None) -> int:
         env["OMP_NUM_THREADS"] = str(threads)
     elif "OMP_NUM_THREADS" not in env:
         env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // nproc))
-    return subprocess.call(launch_command(argv, nproc=nproc), env=env)
+    with tempfile.TemporaryDirectory(prefix="trainwell-ranks-") as folder:
+        env[ERRORS_ENV] = folder
+        process = subprocess.Popen(launch_command(argv, nproc=nproc), env=env, stderr=subprocess.PIPE)
+        last = bytearray(b"\n")                # the last byte shown
+        forward = threading.Thread(target=_forward_until_error, args=(process.stderr, Path(folder), last),
+                                   daemon=True)
+        forward.start()
+        try:
+            status = process.wait()
+        finally:
+            forward.join()
+        left = sorted(Path(folder).glob("rank-*.txt"), key=lambda p: int(p.stem.split("-")[1]))
+        if left:
+            if last != b"\n":                  # a rank's line cut short: the error on a line of its own
+                sys.stderr.write("\n")
+            kind, _, message = left[0].read_text().partition("\n")
+            error = getattr(errors, kind, TrainwellError)
+            raise (error if isinstance(error, type) and issubclass(error, TrainwellError)
+                   else TrainwellError)(message)
+    return status
+
+
+def _forward_until_error(stream, folder: Path, last: bytearray) -> None:
+    """Copy torchrun's (and the ranks') standard error to ours as it comes, until a rank left a
+    bad-input error in ``folder``: what follows is torchrun's report of the failure. ``last``:
+    the last byte copied."""
+    out = sys.stderr.buffer if hasattr(sys.stderr, "buffer") else None
+    with stream:
+        while chunk := os.read(stream.fileno(), 65536):
+            if any(folder.iterdir()):
+                continue                         # read on, so torchrun never blocks on a full pipe
+            if out is not None:
+                out.write(chunk)
+                out.flush()
+            else:
+                sys.stderr.write(chunk.decode(errors="replace"))
+            last[:] = chunk[-1:]
+
+
+def leave_error(error: TrainwellError) -> bool:
+    """In a rank the launcher started: leave ``error`` (its class and one line) for the launcher
+    to print once; True when left there (the rank then prints nothing itself)."""
+    folder = os.environ.get(ERRORS_ENV)
+    rank, world, _ = env_world()
+    if not folder or world <= 1 or not Path(folder).is_dir():
+        return False
+    atomic_write_text(Path(folder) / f"rank-{rank}.txt", f"{type(error).__name__}\n{error}")
+    return True
 
 
 def rank_state(saved: dict, d: Distributed | None) -> dict:

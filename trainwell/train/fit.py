@@ -84,6 +84,36 @@ def _locked_run_dir(config: Config, *, total_steps: int) -> Iterator[Path | None
         yield run_dir
 
 
+def check_before_launch(options: dict) -> None:
+    """What ``trainwell fit --nproc N`` checks before torchrun starts (docs/distributed.md), so bad
+    input fails once, in one line: the options, the data (a source's files are read and checked,
+    then let go), and the run directory (a resume's saved run and its options; a new run's
+    directory: writable, free, not holding another run), which it locks only for the check and
+    writes nothing to but the lock file."""
+    options = dict(options)
+    options.pop("model", None)
+    config = make_config(options)
+    resolve_data(None, None, None, config)
+    if config.run_dir is None:
+        return
+    run_dir = Path(config.run_dir)
+    if config.resume and not (run_dir / "config.json").exists() and not run_dir.is_file():
+        raise ConfigError(f"resume: {run_dir} holds no run (no config.json) to continue")
+    make_run_dir(run_dir)
+    with lock_run_dir(run_dir):
+        if config.resume and not config.extend:
+            _check_resume_options(config, run_dir)
+        elif not config.resume and not config.overwrite:
+            _refuse_a_second_run(run_dir)
+
+
+def _refuse_a_second_run(run_dir: Path) -> None:
+    if (run_dir / "metrics.jsonl").exists() or (run_dir / "checkpoints").exists():
+        raise ConfigError(f"run_dir = {str(run_dir)!r} already holds a run; pass resume = true to "
+                          f"continue it, overwrite = true to start over there, or choose a new "
+                          f"directory")
+
+
 def _check_resume_options(config: Config, run_dir: Path) -> None:
     before = read_json_object(run_dir / "config.json", "the run's resolved options")
     now = config.to_dict()
@@ -108,10 +138,7 @@ def _record_continuation(config: Config, run_dir: Path, total_steps: int) -> Non
 
 
 def _start_run_dir(config: Config, run_dir: Path) -> None:
-    if (run_dir / "metrics.jsonl").exists() or (run_dir / "checkpoints").exists():
-        raise ConfigError(f"run_dir = {str(run_dir)!r} already holds a run; pass resume = true to "
-                          f"continue it, overwrite = true to start over there, or choose a new "
-                          f"directory")
+    _refuse_a_second_run(run_dir)
     resolved = {**config.to_dict(), "overwrite": False}   # a later --resume continues this run
     atomic_write_json(resolved, run_dir / "config.json")
     write_toml(resolved, run_dir / "config.toml")
@@ -248,7 +275,7 @@ def make_trainer(p: Prepared, *, run_dir=None, step_fn=None, extra_callbacks=(),
 
     averager = make_averager(config, steps_per_epoch=len(batches), loss_fn=p.loss_fn, accuracy=p.accuracy)
     # under DDP the babysitter watches on rank 0 (the gradients it reads are the all-reduced
-    # ones) and its stops reach the other ranks through Trainer._agree_stop
+    # ones); its stops and repairs reach the other ranks at the checks (Trainer._agree)
     babysitter = babysit_callbacks(config, len(batches)) if dist is None or dist.is_main else []
     monitor = next((c for c in babysitter if isinstance(c, Monitor)), None)
     callbacks = [*config.callbacks, *extra_callbacks, *averager, *babysitter,
@@ -321,7 +348,7 @@ def fit(model=None, train="digits", val=None, *, test=None, step_fn=None, **opti
                     model, p.loss_fn, p.accuracy, *pair, batch_size=config.eval_batch_size)
                 if pair is not None:          # NLL and ECE of a classifier (train/calibration.py)
                     results[name].update(model_calibration(model, *pair, batch_size=config.eval_batch_size))
-        babysit = state.extras.get("babysit", {})
+        babysit = from_rank0(dist, lambda: state.extras.get("babysit", {}))   # the babysitter is rank 0's
         results["repairs"] = babysit.get("repairs", [])
         preprocess = p.preprocess
         if added:

@@ -25,6 +25,7 @@ from trainwell.optim.schedules import group_lrs
 from trainwell.train.callbacks import Hooks
 from trainwell.train.checkpoint import Checkpointer
 from trainwell.train.controls import Controls
+from trainwell.train.journal import Journal
 from trainwell.train.distributed import local_sam_pass, rank_state
 from trainwell.train.metrics import (EpochSums, append_metrics, check_divergence, check_epoch_loss,
                                      evaluate_model, track_best)
@@ -106,14 +107,21 @@ class Trainer:
         self.controls = self.state.controls = Controls(self, optimizer_factory=optimizer_factory)
         self.precision = self.state.precision = precision or Precision(config.precision, batches.X.device)
         self.dist = self.ddp = None          # one rank of a job: use_distributed
+        self.val_shard: dict = {}            # DDP: each rank validates its shard (evaluate_model)
+        # DDP: a stop set between two checks acts at the next one; until then it is pending (a
+        # checkpoint keeps it as such, so a resume from there stops at that check, not at once)
+        self.agreed_stop = self.pending_stop = None
         self.use_optimizer(optimizer)
 
     def use_distributed(self, d, ddp) -> None:
         """Train as one rank of the job ``d`` (train/distributed.py): the step's forward and
         backward go through the DDP replica ``ddp`` (the gradient average), the epoch's sums are
-        all-reduced, rank 0's stops are every rank's, checkpoints gather every rank's RNGs."""
+        all-reduced, rank 0's stops and changes through the controls are every rank's,
+        checkpoints gather every rank's RNGs."""
         self.dist, self.ddp = d, ddp
         self.sums.reduce, self.sums.ranks = d.all_reduce_sum, d.world
+        self.controls.journal = Journal(rank0=d.is_main)
+        self.val_shard = {"shard": (d.rank, d.world), "reduce": d.all_reduce_sum}
 
     def leave_distributed(self) -> None:
         """Drop the DDP replica at the end of a run: its reducer holds autograd hooks on the
@@ -200,8 +208,9 @@ class Trainer:
     def fit(self) -> TrainState:
         state, config = self.state, self.state.config
         state.model.train()
-        self.hooks("on_fit_start", state)
-        self._agree_stop()
+        with self.controls.deciding():
+            self.hooks("on_fit_start", state)
+        self._agree()
         while state.stop is None and state.epoch < config.epochs and state.step < state.total_steps:
             started = time.perf_counter()
             if self.batches.order is None:   # a fresh epoch, not one resumed part-way
@@ -212,7 +221,6 @@ class Trainer:
                 continue
             self.batches.order = None        # an epoch cut short by a stop is not continued
             self._end_epoch(time.perf_counter() - started)
-            self._agree_stop()
             self.controls.rolled_back = False
         self._finish()
         self.hooks("on_fit_end", state)
@@ -233,13 +241,17 @@ class Trainer:
                 self.parts.constraint()
             state.step += 1
             sums.window_steps += 1
-            hooks("on_after_step", state)
+            if self.pending_stop is not None:   # resumed between a stop and its check: pending again
+                state.stop, self.pending_stop = self.pending_stop, None
+            checked = state.step == 1 or sums.window_steps >= config.check_every
+            with self.controls.deciding(checked):   # under DDP changes wait for a check
+                hooks("on_after_step", state)
+            if checked:
+                self._agree()                # rank 0's stop and changes (a rollback) on every rank
             if self.controls.rolled_back:
                 return
-            checked = state.step == 1 or sums.window_steps >= config.check_every
-            if checked:
+            if checked:                      # the same window mean on every rank
                 check_divergence(state, sums.window_mean(), config.divergence_factor)
-                self._agree_stop()
             # under DDP a stop acts at a check, where every rank has rank 0's
             if (state.stop is not None and (checked or self.dist is None)) or state.step >= state.total_steps:
                 return
@@ -257,13 +269,15 @@ class Trainer:
         if self.val is not None:
             with self.precision.autocast():
                 val = evaluate_model(state.evaluated_model, self.loss_fn, self.accuracy, *self.val,
-                                     batch_size=config.eval_batch_size)
+                                     batch_size=config.eval_batch_size, **self.val_shard)
             state.model.train()
         state.metrics = {"epoch": state.epoch, "step": state.step, "lr": state.lr,
                          "train_loss": train_loss, "train_acc": train_acc,
                          "val_loss": val.get("loss"), "val_acc": val.get("acc"), "seconds": seconds}
         check_epoch_loss(state, train_loss)
-        self.hooks("on_validation_end", state)
+        with self.controls.deciding():
+            self.hooks("on_validation_end", state)
+        self._agree()                        # a repair at validation end acts on every rank
         if self.controls.rolled_back:
             return
         track_best(state, monitor=config.monitor, min_delta=config.min_delta,
@@ -273,7 +287,9 @@ class Trainer:
         state.history.append(state.metrics)
         if state.run_dir is not None:
             append_metrics(state.run_dir, state.metrics)
-        self.hooks("on_epoch_end", state)
+        with self.controls.deciding():
+            self.hooks("on_epoch_end", state)
+        self._agree()                        # before the checkpoint: every rank writes it or none
         ending = state.stop is not None or state.epoch >= config.epochs or state.step >= state.total_steps
         if not self.controls.rolled_back and (config.checkpoint_at == "epochs" or ending):
             self._checkpoint()               # checkpoint_at = "end": only the run's last epoch
@@ -288,9 +304,11 @@ class Trainer:
             state.evaluated_model.load_state_dict(state.best["weights"])
 
     # ----------------------------------------------------------------- resume
-    def _agree_stop(self):
+    def _agree(self):
+        """Under DDP, rank 0's stop reason and changes on every rank (train/distributed.py)."""
         if self.dist is not None:
-            self.dist.agree_stop(self.state)
+            self.dist.agree(self.state, self.controls)
+            self.agreed_stop = self.state.stop
 
     def _checkpoint(self):
         if self.checkpoints is None and self.dist is None:
@@ -309,11 +327,14 @@ class Trainer:
             self.load_state_dict(found[1])
         return found is not None
 
-    def state_dict(self) -> dict:
+    def state_dict(self, *, gather: bool = True) -> dict:
         """Everything needed to continue bit-identically: weights, optimizer, schedule, RNGs,
         batch order and position, counters, running sums, history, best weights, callbacks'
-        checkpointable extras and the controls' settings (docs/checkpoints.md)."""
+        checkpointable extras and the controls' settings (docs/checkpoints.md). Under DDP
+        ``gather``: every rank's RNGs and sums as ``ranks`` (a collective: every rank calls it);
+        else this rank's alone (a snapshot)."""
         state, schedule = self.state, self.parts.schedule
+        pending = self.dist is not None and state.stop is not None and state.stop != self.agreed_stop
         out = {
             "model": state.model.state_dict(),
             "optimizer": state.optimizer.state_dict(),
@@ -321,7 +342,7 @@ class Trainer:
             "rng": {"torch": torch.get_rng_state(), "augment": self.augment_generator.get_state()},
             "counters": {"step": state.step, "epoch": state.epoch, "lr_scale": state.lr_scale,
                          "initial_loss": state.initial_loss, "window_steps": self.sums.window_steps,
-                         "stop": state.stop.to_dict() if state.stop else None},   # a stopped run resumes stopped
+                         "stop": state.stop.to_dict() if state.stop and not pending else None},   # a stopped run resumes stopped
             "sums": self.sums.state_dict(),
             "history": state.history,
             "best": state.best,
@@ -329,9 +350,11 @@ class Trainer:
             "settings": self.controls.settings_dict(),
             "scaler": self.precision.state_dict(),   # fp16's GradScaler ({} otherwise)
         }
+        if pending:
+            out["counters"]["pending_stop"] = state.stop.to_dict()
         if torch.cuda.is_available() and self.batches.X.is_cuda:
             out["rng"]["cuda"] = torch.cuda.get_rng_state(self.batches.X.device)
-        if self.dist is not None:            # every rank's own state, gathered to rank 0
+        if self.dist is not None and gather:  # every rank's own state, gathered to rank 0
             out["ranks"] = self.dist.gather_objects({"rng": out["rng"], "sums": out["sums"]})
         if hasattr(schedule, "state_dict"):
             out["schedule"] = schedule.state_dict()
@@ -350,7 +373,8 @@ class Trainer:
         state.model.load_state_dict(saved["model"])
         state.optimizer.load_state_dict(saved["optimizer"])
         self.batches.load_state_dict(saved["batches"])
-        own = rank_state(saved, self.dist)   # this rank's (a different world size: ConfigError)
+        # this rank's (a different world size: ConfigError); a snapshot is this rank's own
+        own = rank_state(saved, self.dist) if settings else saved
         rng = own["rng"]
         torch.set_rng_state(rng["torch"])
         self.augment_generator.set_state(rng["augment"])
@@ -361,6 +385,8 @@ class Trainer:
         state.lr_scale, state.initial_loss = counters["lr_scale"], counters["initial_loss"]
         self.sums.window_steps = counters["window_steps"]
         state.stop = counters.get("stop")      # restore() clears it again for a rollback
+        if settings:                           # a checkpoint (not a snapshot)
+            self.pending_stop = Stop.from_value(counters.get("pending_stop"))
         self.sums.load_state_dict(own["sums"])
         state.history = list(saved["history"])
         state.best = dict(saved["best"])

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import torch
 
-from trainwell.data.batches import eval_batches
 from trainwell.errors import DataError
 from trainwell.train.rundir import atomic_write_text
 from trainwell.train.state import Stop, StopKind, TrainState
@@ -22,20 +21,31 @@ METRICS_FILE = "metrics.jsonl"
 
 
 @torch.no_grad()
-def evaluate_model(model, loss_fn, accuracy, X, y, *, batch_size: int) -> dict:
-    """Mean loss and accuracy of ``model`` on ``(X, y)`` in eval mode (one host sync)."""
+def evaluate_model(model, loss_fn, accuracy, X, y, *, batch_size: int, shard: tuple[int, int] = (0, 1),
+                   reduce=None) -> dict:
+    """Mean loss and accuracy of ``model`` on ``(X, y)`` in eval mode (one host sync).
+
+    ``shard = (rank, world)``: this process evaluates rows ``[n·rank // world, n·(rank+1) // world)``
+    only, and ``reduce(tensor) -> its sum over the ranks`` adds the ranks' loss and correct sums
+    (train/distributed.py): every rank gets the whole set's numbers for 1/world of the work."""
     was_training = model.training
     model.eval()
+    n = X.shape[0]
+    rank, world = shard
+    first, end = n * rank // world, n * (rank + 1) // world
     loss_sum = torch.zeros((), device=X.device)
     correct = torch.zeros((), device=X.device)
-    for xb, yb in eval_batches(X, y, batch_size):
+    for start in range(first, end, batch_size):    # streamed rows are read batch by batch
+        xb, yb = X[start:min(start + batch_size, end)], y[start:min(start + batch_size, end)]
         out = model(xb)
         loss_sum += loss_fn(out, yb).detach() * xb.shape[0]
         if accuracy is not None:
             correct += accuracy(out, yb)
     model.train(was_training)
-    n = X.shape[0]
-    values = torch.stack([loss_sum / n, correct / n]).tolist()
+    sums = torch.stack([loss_sum, correct.to(loss_sum.dtype)])
+    if reduce is not None:
+        sums = reduce(sums)
+    values = (sums / n).tolist()
     return {"loss": values[0], "acc": values[1] if accuracy is not None else None, "n": n}
 
 
