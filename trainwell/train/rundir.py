@@ -128,6 +128,17 @@ def atomic_write_json(obj, path) -> Path:
     return atomic_write_text(path, json.dumps(obj, indent=2, default=str))
 
 
+def json_text(obj, **options) -> str:
+    """``obj`` as JSON with one top-level key a line and each value compact, for large nested
+    values such as a checkpoint's manifest: json's C encoder (``indent`` makes json encode in
+    Python: 0.31 against 0.05 ms for a small MLP's manifest). ``options`` go to ``json.dumps``."""
+    if not isinstance(obj, dict) or not obj:
+        return json.dumps(obj, **options) + "\n"
+    lines = [f"{json.dumps(k if isinstance(k, str) else json.dumps(k))}: {json.dumps(v, **options)}"
+             for k, v in obj.items()]
+    return "{\n  " + ",\n  ".join(lines) + "\n}\n"
+
+
 def make_directory(path) -> Path:
     """Creates directory ``path`` (and its parents) for outputs; a one-line DataError when it
     cannot be, or when it is a symlink (outputs stay inside the run directory)."""
