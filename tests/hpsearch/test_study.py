@@ -115,7 +115,7 @@ def test_two_workers_share_the_study_without_overshoot(tmp_path):
 def _noting_factory():
     """A model factory that notes, in the worker, what it had imported before its first fit."""
     with open(os.path.join(os.environ["TRAINWELL_TEST_NOTES"], f"{os.getpid()}.txt"), "a") as f:
-        f.write(" ".join(str(m in sys.modules) for m in WORKER_PRELOAD) + "\n")
+        f.write(" ".join([trainwell.__file__, *(str(m in sys.modules) for m in WORKER_PRELOAD)]) + "\n")
     torch.manual_seed(0)
     return torch.nn.Sequential(torch.nn.Linear(64, 8), torch.nn.ReLU(), torch.nn.Linear(8, 10))
 
@@ -123,14 +123,16 @@ def _noting_factory():
 def test_a_worker_trains_as_this_process_does_and_starts_with_the_imports_loaded(tmp_path, monkeypatch):
     """Workers are forked from a server that only imported (study.py): a trial there ends with
     the same weights, to the bit, as the same fit in this process; each worker's first trial
-    finds WORKER_PRELOAD loaded, and the coordinator's environment (set after the server started)."""
+    finds WORKER_PRELOAD loaded (this trainwell, not another install), and the coordinator's
+    environment (set after the server started)."""
     (tmp_path / "notes").mkdir()
     monkeypatch.setenv("TRAINWELL_TEST_NOTES", str(tmp_path / "notes"))
     result = trainwell.search(_noting_factory, "digits", space={"lr": {"choices": [0.05]}}, progress=False,
                               search={"dir": str(tmp_path / "s"), "pruner": "none", "stages": [{"trials": 3}],
                                       "workers": 2, "threads": 1}, **FIT)
     notes = {p.stem: p.read_text().split("\n")[0].split() for p in (tmp_path / "notes").iterdir()}
-    assert notes and str(os.getpid()) not in notes and all(set(v) == {"True"} for v in notes.values())
+    assert notes and str(os.getpid()) not in notes
+    assert all(v[0] == trainwell.__file__ and set(v[1:]) == {"True"} for v in notes.values())   # this trainwell
     here = trainwell.fit(_noting_factory(), "digits", lr=0.05, progress=False, **FIT)   # one thread (conftest)
     assert len(result.trials) == 3
     for row in result.trials:
