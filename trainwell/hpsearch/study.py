@@ -17,7 +17,7 @@ worker); a trial whose process is gone (same host) or whose heartbeat is older t
 no trial and a restarted search continues the same study. The journal is fsynced after a trial's
 result at most every ``journal.SYNC_S`` and at the worker's end.
 
-Workers are forked from a ``forkserver`` (where the platform has one; else spawned) whose server
+Workers are forked from a ``forkserver`` (on Linux; spawned elsewhere) whose server
 imports ``WORKER_PRELOAD`` once, before it forks anything: torch, ``torch._dynamo`` (which
 ``torch.optim`` imports on the first optimizer), scikit-learn's loaders and splitters, Optuna and
 trainwell. A spawned worker paid those imports (~1.8 s on a quiet machine, BENCHMARKS.md) on its
@@ -337,9 +337,10 @@ def _worker_main(ctx: Context, index: int, worker: int) -> None:
 
 
 def worker_processes():
-    """The multiprocessing context of the workers: a forkserver that preloads ``WORKER_PRELOAD``
-    (see the module doc), started now if it is not running; spawn where there is no forkserver."""
-    if "forkserver" not in multiprocessing.get_all_start_methods():
+    """The multiprocessing context of the workers: on Linux, a forkserver that preloads
+    ``WORKER_PRELOAD`` (see the module doc), started now if it is not running; spawn elsewhere
+    (macOS's system libraries, which torch and NumPy load, are not safe to fork after loading)."""
+    if not sys.platform.startswith("linux") or "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(list(WORKER_PRELOAD))
