@@ -23,18 +23,21 @@ A strategy's epochs are summed over its trials in the order they ran (pruned tri
 epochs they trained) up to the first epoch whose val_acc reaches the target; "not reached" when
 none does. Medians over search seeds.
 
-``workers``: one search of N short trials with 1 worker, then with 2 (one torch thread each):
-trials per hour from the trials' own start and end times (the spawn start-up of the workers is
-reported apart); then a 2-worker search whose worker is killed with SIGKILL mid-trial: the stage
-must end with exactly N counted trials, the dead trial failed and retried once, none duplicated.
+``workers``: searches of N short trials with 1 worker and with 2 (one torch thread each), as
+``trainwell search`` commands, interleaved, ``--repeats`` times: trials per hour by the whole
+command's wall time (from its start: interpreter, imports, the workers' start, the report) and by
+the trials' own span, medians; each worker's first trial against its later ones; then a 2-worker
+search whose worker is killed with SIGKILL mid-trial: the stage must end with exactly N counted
+trials, the dead trial failed and retried once, none duplicated.
 
 ``overhead``: the same short trial (fixed values) run by trainwell.search and by a bare
-``trainwell.fit`` without a run directory: the framework's own cost per trial (study bookkeeping,
-the run directory, the trial's files) as a share of the bare trial's training time.
+``trainwell.fit`` without a run directory, of the data loaded once (the training alone) and from
+the source's name: the framework's own cost per trial (study bookkeeping, the run directory, the
+trial's files) as a share of the training time, wall and CPU time.
 
 Run: ``python bench/bench_search.py epochs --seeds 5 --tasks digits spirals --out DIR`` (each
 task-seed is saved as DIR/TASK-SEED.json; ``epochs --table DIR`` prints the table of what is
-there), ``python bench/bench_search.py workers`` (about 2 minutes; prints the ratio),
+there), ``python bench/bench_search.py workers`` (under 3 minutes; prints both ratios),
 ``python bench/bench_search.py overhead`` (1-2 minutes).
 """
 from __future__ import annotations
@@ -300,21 +303,51 @@ def _trial_times(study: Path):
     return s.get_trials(deepcopy=False)
 
 
+def _worker_trials(study: Path) -> dict:
+    """Each worker's trial durations in seconds, in the order it ran them (by pid)."""
+    by_pid = {}
+    for t in sorted(_trial_times(study), key=lambda t: t.datetime_start):
+        if t.datetime_complete is not None:
+            by_pid.setdefault(t.user_attrs["worker"]["pid"], []).append(
+                (t.datetime_complete - t.datetime_start).total_seconds())
+    return by_pid
+
+
 def bench_workers(args):
+    """``--repeats`` interleaved pairs of searches, 1 worker then 2, each a ``trainwell search``
+    command: trials per hour by the whole command's wall time (start to exit: interpreter, imports,
+    workers' start, report) and by the trials' own span (first start to last end); each worker's
+    first trial against its later ones; then the ceiling (plain fits side by side) and a kill -9."""
     with tempfile.TemporaryDirectory(prefix="bench-search-") as tmp:
         config = Path(tmp) / "w.toml"
         config.write_text(WORKER_CONFIG.format(epochs=args.epochs, trials=args.trials))
-        rates = {}
+        whole, span, first, later = ({1: [], 2: []} for _ in range(4))
+        for repeat in range(args.repeats):
+            for workers in (1, 2):
+                study = Path(tmp) / f"w{workers}-{repeat}"
+                wall, rc, _, err = _run_cli(config, study, workers)
+                trials = _trial_times(study)
+                seconds = (max(t.datetime_complete for t in trials)
+                           - min(t.datetime_start for t in trials)).total_seconds()
+                whole[workers].append(len(trials) / wall * 3600)
+                span[workers].append(len(trials) / seconds * 3600)
+                for durations in _worker_trials(study).values():
+                    first[workers].append(durations[0])
+                    later[workers] += durations[1:]
+                print(f"repeat {repeat}, workers {workers}: exit {rc}, {len(trials)} trials, command wall "
+                      f"{wall:.1f} s, trials' span {seconds:.1f} s; trials/hour {whole[workers][-1]:.0f} "
+                      f"(whole) {span[workers][-1]:.0f} (span)", flush=True)
+                if rc:
+                    print(err.strip().splitlines()[-1] if err.strip() else "(no stderr)")
+        med = statistics.median
+        for name, rates in (("whole command's wall time", whole), ("trials' own span", span)):
+            ratios = [b / a for a, b in zip(rates[1], rates[2])]
+            print(f"trials/hour by the {name}, medians of {args.repeats}: 1 worker {med(rates[1]):.0f}, "
+                  f"2 workers {med(rates[2]):.0f}: 2 / 1 = {med(rates[2]) / med(rates[1]):.2f}x "
+                  f"(per repeat {min(ratios):.2f}-{max(ratios):.2f}x)")
         for workers in (1, 2):
-            wall, rc, _, err = _run_cli(config, Path(tmp) / f"w{workers}", workers)
-            trials = _trial_times(Path(tmp) / f"w{workers}")
-            first = min(t.datetime_start for t in trials)
-            last = max(t.datetime_complete for t in trials)
-            span = (last - first).total_seconds()
-            rates[workers] = len(trials) / span * 3600
-            print(f"workers {workers}: exit {rc}, {len(trials)} trials, wall {wall:.1f} s, trials span "
-                  f"{span:.1f} s (start-up {wall - span:.1f} s), {rates[workers]:.0f} trials/hour")
-        print(f"2 workers / 1 worker, trials per hour: {rates[2] / rates[1]:.2f}x")
+            print(f"{workers} worker(s): a worker's first trial {med(first[workers]):.2f} s (median), "
+                  f"its later trials {med(later[workers]):.3f} s (median)")
         plain = {n: _plain_fits(n, args.trials // 2, args.epochs) for n in (1, 2)}
         print(f"the ceiling on this machine now: plain fits of the same trial (no search), {args.trials // 2} "
               f"in each of 1 and 2 processes side by side: {plain[2] / plain[1]:.2f}x the fits per hour")
@@ -341,10 +374,14 @@ def _per_trial(fn, trials: int, cpu: list) -> float:
 
 
 def bench_overhead(args):
-    """Per trial, interleaved in each repeat: a bare fit (no run directory), a fit whose run
-    directory is written as a search trial writes it (checkpoint at the end, no fsync), a fit
-    with trainwell fit's own run directory, and trainwell.search of the same fixed trial (its
-    report.html timed apart: a cost per search, not per trial)."""
+    """Per trial, interleaved in each repeat: a bare fit from the source's name (what a user's own
+    fit costs: it loads the data), a bare fit of the data loaded once (the training alone), a fit
+    of that data whose run directory is written as a search trial writes it (checkpoint at the
+    end, no fsync), a fit with trainwell fit's own run directory, and trainwell.search of the same
+    fixed trial (its report.html timed apart: a cost per search, not per trial)."""
+    import dataclasses
+
+    from trainwell.data.sources import load
     from trainwell.train.rundir import unsynced
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     torch.set_num_threads(1)
@@ -352,27 +389,32 @@ def bench_overhead(args):
     model = {"type": "mlp", "widths": [128]}
     fixed = {"lr": {"choices": [0.05]}}
     n = args.trials
+    splits = load("digits")
     with tempfile.TemporaryDirectory(prefix="bench-search-") as tmp:
         trainwell.fit(model, "digits", **base)         # warm-up: imports, the data set's first load
-        times = {k: [] for k in ("bare", "trial_dir", "fit_dir", "search", "report")}
-        cpu = {k: [] for k in times}
+        names = ("bare", "bare_loaded", "trial_dir", "fit_dir", "search", "report")
+        times, cpu = {k: [] for k in names}, {k: [] for k in names}
 
         def trial_dirs(repeat):
             with unsynced():
                 for i in range(n):
-                    trainwell.fit(model, "digits", run_dir=f"{tmp}/t{repeat}-{i}", report=False,
-                                  checkpoint_at="end", overwrite=True, **base)
+                    trainwell.fit(model, dataclasses.replace(splits), run_dir=f"{tmp}/t{repeat}-{i}", report=False,
+                                  checkpoint_at="end", **base)
 
         for repeat in range(args.repeats):
             times["bare"].append(_per_trial(lambda: [trainwell.fit(model, "digits", **base) for _ in range(n)],
                                             n, cpu["bare"]))
+            times["bare_loaded"].append(_per_trial(
+                lambda: [trainwell.fit(model, dataclasses.replace(splits), **base) for _ in range(n)],
+                n, cpu["bare_loaded"]))
             times["trial_dir"].append(_per_trial(lambda: trial_dirs(repeat), n, cpu["trial_dir"]))
             times["fit_dir"].append(_per_trial(lambda: [trainwell.fit(model, "digits", run_dir=f"{tmp}/r{repeat}-{i}",
                                                                       report=False, **base) for i in range(n)],
                                                n, cpu["fit_dir"]))
             study = Path(tmp) / f"s{repeat}"
             times["search"].append(_per_trial(lambda: trainwell.search(
-                model, "digits", space=fixed, search={"dir": str(study), "trials": n, "pruner": "none"}, **base),
+                model, "digits", space=fixed, search={"dir": str(study), "trials": n, "pruner": "none",
+                                                      "stages": [{"trials": n}]}, **base),
                 n, cpu["search"]))
             times["report"].append(_per_trial(lambda: write_study_report(study), 1, cpu["report"]))
     for name, values in (("wall", times), ("CPU", cpu)):
@@ -383,20 +425,23 @@ def _overhead_lines(name: str, times: dict, args) -> None:
     n = args.trials
     m = {k: statistics.median(v) for k, v in times.items()}
     per_trial = m["search"] - m["report"] / n
-    spread = {k: f"{min(v) * 1000:.0f}-{max(v) * 1000:.0f}" for k, v in times.items()}
-    print(f"{name} time per trial, medians of {args.repeats} repeats of {n} trials of {args.epochs} epochs "
-          f"(ms; spread):")
-    for k, label in (("bare", "bare trainwell.fit, no run directory"),
-                     ("trial_dir", "fit with a trial's run directory (checkpoint at the end, no fsync)"),
-                     ("fit_dir", "fit with trainwell fit's run directory (checkpoint and fsyncs every epoch)"),
+    spread = {k: f"{min(v) * 1000:.1f}-{max(v) * 1000:.1f}" for k, v in times.items()}
+    print(f"{name} time per trial, medians of {args.repeats} interleaved repeats of {n} trials of {args.epochs} "
+          f"epochs (ms; spread):")
+    for k, label in (("bare", "bare trainwell.fit from the source's name (loads the data), no run directory"),
+                     ("bare_loaded", "bare trainwell.fit of the data loaded once: the training alone"),
+                     ("trial_dir", "the same with a trial's run directory (checkpoint at the end, no fsync)"),
+                     ("fit_dir", "fit from the name with trainwell fit's run directory (checkpoint and fsyncs "
+                                 "every epoch)"),
                      ("search", "trainwell.search, whole (study, trial run dirs, trials.csv, best.toml, report)")):
         print(f"  {label}: {m[k] * 1000:.1f} ({spread[k]})")
     print(f"  report.html, once per search: {m['report'] * 1000:.0f} ms")
-    b = m["bare"]
-    print(f"  search per trial without the report: {per_trial * 1000:.1f} ms: framework cost "
-          f"{(per_trial - b) / b:+.1%} of the bare trial (run directory {(m['trial_dir'] - b) / b:+.1%}, "
-          f"study bookkeeping {(per_trial - m['trial_dir']) / b:+.1%}); with the report spread over the "
-          f"trials {(m['search'] - b) / b:+.1%}; trainwell fit's own run directory {(m['fit_dir'] - b) / b:+.1%}")
+    b, t = m["bare_loaded"], m["trial_dir"]
+    print(f"  search per trial without the report: {per_trial * 1000:.1f} ms. Over the training alone: "
+          f"{(per_trial - b) / b:+.1%} (the run directory {(t - b) / b:+.1%}, the study's bookkeeping "
+          f"{(per_trial - t) / b:+.1%}); with the report spread over the {n} trials {(m['search'] - b) / b:+.1%}. "
+          f"Over a user's bare fit from the name: {(per_trial - m['bare']) / m['bare']:+.1%}; trainwell fit's own "
+          f"run directory {(m['fit_dir'] - m['bare']) / m['bare']:+.1%}")
 
 
 def main():
@@ -415,6 +460,7 @@ def main():
     p = sub.add_parser("workers")
     p.add_argument("--trials", type=int, default=16)
     p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--repeats", type=int, default=3)
     p.set_defaults(func=bench_workers)
     p = sub.add_parser("overhead")
     p.add_argument("--trials", type=int, default=10)

@@ -14,7 +14,7 @@ import trainwell
 from trainwell.cli import main
 from trainwell.errors import ConfigError
 from trainwell.hpsearch.samplers import SAMPLERS
-from trainwell.hpsearch.study import HOST, counted, recover
+from trainwell.hpsearch.study import HOST, WORKER_PRELOAD, counted, recover
 from trainwell.train.checkpoint import list_checkpoints, load_checkpoint
 from trainwell.train.run import load_run
 
@@ -110,6 +110,36 @@ def test_two_workers_share_the_study_without_overshoot(tmp_path):
         optuna.storages.journal.JournalFileBackend(str(result.study_dir / "study.journal"))))
     pids = {t.user_attrs["worker"]["pid"] for t in study.trials}
     assert len(pids) == 2                                   # both workers ran trials
+
+
+def _noting_factory():
+    """A model factory that notes, in the worker, what it had imported before its first fit."""
+    with open(os.path.join(os.environ["TRAINWELL_TEST_NOTES"], f"{os.getpid()}.txt"), "a") as f:
+        f.write(" ".join([trainwell.__file__, *(str(m in sys.modules) for m in WORKER_PRELOAD)]) + "\n")
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Linear(64, 8), torch.nn.ReLU(), torch.nn.Linear(8, 10))
+
+
+def test_a_worker_trains_as_this_process_does_and_starts_with_the_imports_loaded(tmp_path, monkeypatch):
+    """Workers are forked from a server that only imported (study.py): a trial there ends with
+    the same weights, to the bit, as the same fit in this process; each worker's first trial
+    finds WORKER_PRELOAD loaded (this trainwell, not another install), and the coordinator's
+    environment (set after the server started)."""
+    (tmp_path / "notes").mkdir()
+    monkeypatch.setenv("TRAINWELL_TEST_NOTES", str(tmp_path / "notes"))
+    result = trainwell.search(_noting_factory, "digits", space={"lr": {"choices": [0.05]}}, progress=False,
+                              search={"dir": str(tmp_path / "s"), "pruner": "none", "stages": [{"trials": 3}],
+                                      "workers": 2, "threads": 1}, **FIT)
+    notes = {p.stem: p.read_text().split("\n")[0].split() for p in (tmp_path / "notes").iterdir()}
+    assert notes and str(os.getpid()) not in notes
+    assert all(v[0] == trainwell.__file__ and set(v[1:]) == {"True"} for v in notes.values())   # this trainwell
+    here = trainwell.fit(_noting_factory(), "digits", lr=0.05, progress=False, **FIT)   # one thread (conftest)
+    assert len(result.trials) == 3
+    for row in result.trials:
+        run = load_run(row["run_dir"], model=_noting_factory())
+        assert run.results["val"]["acc"] == here.results["val"]["acc"]
+        for name, tensor in here.model.state_dict().items():
+            assert torch.equal(run.model.state_dict()[name], tensor), name
 
 
 def test_workers_need_a_picklable_model(tmp_path):

@@ -31,3 +31,26 @@ def test_folds_of_arrays_are_stratified_and_cover_the_data(blobs):
 def test_folds_of_a_source_set_its_fold_options():
     data, options = fold_data("digits", {"epochs": 2}, 5, 3)
     assert data is None and options["data"] == {"source": "digits", "folds": 5, "fold": 3}
+
+
+def test_a_named_source_is_loaded_once_per_process_for_each_set_of_options(monkeypatch):
+    import trainwell.hpsearch.trial as trial_module
+    from trainwell.data.sources import load
+    monkeypatch.setattr(trial_module, "_LOADED", {})
+    loads = []
+    monkeypatch.setattr(trial_module, "load_source", lambda name, **o: loads.append((name, o)) or load(name, **o))
+    first = trial_module.loaded_source("digits", {"epochs": 2})
+    again = trial_module.loaded_source(None, {"data": {"source": "digits"}})      # the same source and options
+    assert loads == [("digits", {})] and again is not first and again.train[0] is first.train[0]
+    reference = load("digits")
+    assert all(torch.equal(a, b) for a, b in zip(first.train + first.val + first.test,
+                                                  reference.train + reference.val + reference.test))
+    fold = trial_module.loaded_source(None, {"data": {"source": "digits", "folds": 5, "fold": 3}})
+    assert loads[-1] == ("digits", {"folds": 5, "fold": 3}) and len(fold.val[1]) != len(first.val[1])
+    assert trial_module.loaded_source("iris", {"data": {"source": "digits", "seed": 3}}) is not None
+    assert loads[-1] == ("iris", {})                     # as fit: the table's options are digits'
+    pairs = (torch.zeros(4, 2), torch.zeros(4))
+    assert trial_module.loaded_source(pairs, {}) is pairs and trial_module.loaded_source("npy", {}) == "npy"
+    for seed in range(trial_module.KEPT_SOURCES + 2):
+        trial_module.loaded_source("digits", {"data": {"source": "digits", "seed": seed}})
+    assert len(trial_module._LOADED) == trial_module.KEPT_SOURCES     # bounded

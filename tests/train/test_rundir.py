@@ -133,3 +133,16 @@ def test_overwrite_starts_over_and_leaves_other_files_and_link_targets(tmp_path)
     assert resumed.results["steps"] == run.results["steps"]
     with pytest.raises(ConfigError, match="overwrite = true and resume = true: choose one"):
         trainwell.fit(None, _data(), run_dir=str(run_dir), resume=True, overwrite=True, **OPTIONS)
+
+
+def test_json_text_reads_back_as_json_dumps_writes_it():
+    from trainwell.train.rundir import json_text
+    values = [{}, [], "x", {"a": 1, "b": [1, 2.5, {"c": None}], 3: "x", True: [], None: {"d": {"e": [True]}},
+                            "é": "ü"}]
+    for value in values:
+        text = json_text(value)
+        assert json.loads(text) == json.loads(json.dumps(value)) and text.endswith("\n")
+    lines = json_text({"a": {"b": [1, 2]}, "c": 3}).splitlines()
+    assert lines == ["{", '  "a": {"b": [1, 2]},', '  "c": 3', "}"]          # a key a line
+    with pytest.raises(ValueError):
+        json_text({"a": float("nan")}, allow_nan=False)

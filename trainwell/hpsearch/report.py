@@ -33,6 +33,11 @@ FIGSIZE = (7.0, 4.0)    # inches, as the run report's figures
 DPI = 100
 STAGE_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e")
 CMAP = "viridis"
+# Fixed margins (fractions of the figure) instead of tight_layout, which measures every tick label
+# once more before the drawing does: ~40 % of the report's time (BENCHMARKS.md, issue 13). Sized
+# for FIGSIZE and matplotlib's 10-point default text: two lines of labels below, one on the left.
+MARGINS = dict(left=0.11, right=0.97, bottom=0.14, top=0.95)
+CHAR_WIDTH = 0.0095     # a 10-point character's width as a fraction of FIGSIZE's 7 inches at DPI
 
 
 def load_studies(study_dir) -> tuple[Context, list[optuna.Study]]:
@@ -45,6 +50,10 @@ def load_studies(study_dir) -> tuple[Context, list[optuna.Study]]:
     studies = [load_stage(ctx, storage, i) for i in range(len(settings.stages))
                if f"{settings.study_name}/stage-{i}" in names]
     return ctx, [s for s in studies if "space" in s.user_attrs]
+
+
+def _layout(fig: Figure, **margins) -> None:
+    fig.subplots_adjust(**{**MARGINS, **margins})
 
 
 def _png(fig: Figure) -> str:
@@ -88,7 +97,7 @@ def history_figure(ctx, studies) -> Figure:
     ax.set_xlabel("finished trial (in order)")
     ax.set_ylabel(ctx.settings.metric)
     ax.legend(frameon=False, fontsize=8)
-    fig.tight_layout()
+    _layout(fig)
     return fig
 
 
@@ -113,7 +122,7 @@ def param_figure(ctx, studies, key: str, finished) -> Figure:
                   f"range, shaded: each stage's range)" if first.numeric else key)
     ax.set_ylabel(ctx.settings.metric)
     ax.legend(frameon=False, fontsize=8)
-    fig.tight_layout()
+    _layout(fig)
     return fig
 
 
@@ -132,7 +141,7 @@ def scatter_figure(ctx, keys: list[str], finished, spaces) -> Figure:
             setter("log")
     ax.set_xlabel(a)
     ax.set_ylabel(b)
-    fig.tight_layout()
+    _layout(fig, right=0.9)     # the colorbar, its ticks and its label on the right
     return fig
 
 
@@ -152,7 +161,8 @@ def parallel_figure(ctx, keys: list[str], finished, spaces) -> Figure:
     ax.set_xticks(range(len(keys)), keys, rotation=20, fontsize=8)
     ax.set_ylabel("position in the first stage's range")
     ax.set_title(f"colour: {ctx.settings.metric} (yellow: high)", fontsize=9)
-    fig.tight_layout()
+    longest = max(len(k) for k in keys)      # the labels are 8-point, turned 20 degrees
+    _layout(fig, bottom=min(0.4, 0.1 + 0.35 * longest * CHAR_WIDTH), top=0.92)
     return fig
 
 
@@ -183,7 +193,7 @@ def importance_figure(found: dict) -> Figure:
     keys = list(found)[::-1]
     ax.barh(keys, [found[k] for k in keys], color=STAGE_COLORS[0])
     ax.set_xlabel("importance (Optuna's default evaluator)")
-    fig.tight_layout()
+    _layout(fig, left=min(0.5, 0.05 + CHAR_WIDTH * max(len(k) for k in keys)))
     return fig
 
 

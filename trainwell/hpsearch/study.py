@@ -16,11 +16,22 @@ worker); a trial whose process is gone (same host) or whose heartbeat is older t
 (another machine) is marked failed and enqueued once more (``retry_of``), so a ``kill -9`` loses
 no trial and a restarted search continues the same study. The journal is fsynced after a trial's
 result at most every ``journal.SYNC_S`` and at the worker's end.
+
+Workers are forked from a ``forkserver`` (on Linux; spawned elsewhere) whose server
+imports ``WORKER_PRELOAD`` once, before it forks anything: torch, ``torch._dynamo`` (which
+``torch.optim`` imports on the first optimizer), scikit-learn's loaders and splitters, Optuna and
+trainwell. A spawned worker paid those imports (~1.8 s on a quiet machine, BENCHMARKS.md) on its
+first trial, in every stage; a forked one starts with them loaded. The server only imports: it
+runs no torch op and starts no torch thread pool, so its children start as clean as spawned ones
+(fork's hazard is a parent that has used those pools). A worker takes the coordinator's
+environment variables (the server's are those of its start).
 """
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import pickle
 import socket
@@ -57,6 +68,10 @@ GRACE_S = 60.0        # a trial of another machine without a heartbeat this long
 FIRST_ERRORS = 3      # the first this many trials of a stage failing with errors stop the search
 PROGRESS_S = 1.0      # seconds between the coordinator's progress lines
 HOST = socket.gethostname()
+# What a worker's first trial would otherwise import (BENCHMARKS.md, "two workers against one"):
+# the forkserver imports these once, and every worker is forked with them loaded.
+WORKER_PRELOAD = ("torch", "torch._dynamo", "sklearn.datasets", "sklearn.model_selection", "optuna",
+                  "trainwell.hpsearch.study")
 
 
 @dataclass
@@ -70,6 +85,7 @@ class Context:
     settings: Settings
     study_dir: Path
     progress: bool = True
+    environ: dict | None = None       # the coordinator's environment, for forked workers
 
 
 # ------------------------------------------------------------------ storage and stage studies
@@ -314,13 +330,40 @@ def _stop_on_systematic_errors(study, error: TrainwellError) -> None:
 
 
 def _worker_main(ctx: Context, index: int, worker: int) -> None:
+    if ctx.environ is not None:        # forked from the server: its environment is of its start
+        os.environ.clear()
+        os.environ.update(ctx.environ)
     work(ctx, index, worker)
+
+
+def worker_processes():
+    """The multiprocessing context of the workers: on Linux, a forkserver that preloads
+    ``WORKER_PRELOAD`` (see the module doc), started now if it is not running; spawn elsewhere
+    (macOS's system libraries, which torch and NumPy load, are not safe to fork after loading)."""
+    if not sys.platform.startswith("linux") or "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(list(WORKER_PRELOAD))
+    # the server is a fresh interpreter: it imports the trainwell this process runs
+    home = str(Path(__file__).resolve().parents[2])
+    saved = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join([home, saved] if saved else [home])
+    try:
+        multiprocessing.forkserver.ensure_running()
+    finally:
+        if saved is None:
+            del os.environ["PYTHONPATH"]
+        else:
+            os.environ["PYTHONPATH"] = saved
+    return context
 
 
 # ------------------------------------------------------------------ the coordinator
 def run_stages(ctx: Context) -> list[optuna.Study]:
     """Every stage in turn, with ``workers`` processes (in this process for one); the studies."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if ctx.settings.workers > 1:
+        worker_processes()          # the server imports while the first stage is prepared
     storage = open_storage(ctx.settings, ctx.study_dir)
     studies = []
     for index in range(len(ctx.settings.stages)):
@@ -345,8 +388,9 @@ def _run_workers(ctx: Context, index: int, line: ProgressLine) -> None:
         raise ConfigError(f"search.workers = {ctx.settings.workers}: the model and data must be picklable "
                           f"to go to worker processes ({e}); pass a module-level factory function, "
                           f"or use workers = 1") from None
-    spawn = multiprocessing.get_context("spawn")   # no fork: torch's thread pools do not survive it
-    processes = [spawn.Process(target=_worker_main, args=(ctx, index, w), daemon=False)
+    context = worker_processes()
+    ctx = dataclasses.replace(ctx, environ=dict(os.environ))
+    processes = [context.Process(target=_worker_main, args=(ctx, index, w), daemon=False)
                  for w in range(ctx.settings.workers)]
     for p in processes:
         p.start()

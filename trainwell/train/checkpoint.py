@@ -35,7 +35,7 @@ from safetensors.torch import load as load_safetensors_bytes
 from safetensors.torch import load_file, save, save_file
 
 from trainwell.errors import CheckpointError, ConfigError
-from trainwell.train.rundir import fsync_directory, fsync_file, new_temp
+from trainwell.train.rundir import fsync_directory, fsync_file, json_text, new_temp
 
 FORMAT = "trainwell-checkpoint"
 VERSION = 1                                   # bump when the manifest's meaning changes
@@ -94,7 +94,7 @@ def save_checkpoint(directory, state: dict, *, name: str | None = None, keep: in
                     "body": body}
         manifest_temp = _temp_path(directory, name, ".json", temps)
         with open(manifest_temp, "w", encoding="utf-8") as f:
-            json.dump(document, f, indent=1, allow_nan=False)
+            f.write(json_text(document, allow_nan=False))
             f.flush()
             fsync_file(f.fileno())
         os.replace(manifest_temp, manifest)

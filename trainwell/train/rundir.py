@@ -73,45 +73,64 @@ def fsync_file(fd: int) -> None:
 
 
 # ------------------------------------------------------------------------------ atomic writes
-def new_temp(directory: Path, prefix: str, suffix: str = TEMP_SUFFIX) -> Path:
-    """A new, empty file in ``directory`` with an unpredictable name, created exclusively."""
+def _new_temp_fd(directory: Path, prefix: str, suffix: str = TEMP_SUFFIX) -> tuple[int, Path]:
     fd, temp = tempfile.mkstemp(dir=directory, prefix=prefix, suffix=suffix)
     try:
         os.fchmod(fd, 0o666 & ~_UMASK)   # mkstemp's 0600 -> what open() would have given
-    finally:
+    except BaseException:
         os.close(fd)
-    return Path(temp)
+        os.unlink(temp)
+        raise
+    return fd, Path(temp)
+
+
+def new_temp(directory: Path, prefix: str, suffix: str = TEMP_SUFFIX) -> Path:
+    """A new, empty file in ``directory`` with an unpredictable name, created exclusively."""
+    fd, temp = _new_temp_fd(directory, prefix, suffix)
+    os.close(fd)
+    return temp
 
 
 @contextlib.contextmanager
-def atomic_path(path) -> Iterator[Path]:
-    """Yields a new temp file next to ``path`` for the caller to fill (by name, for writers that
-    take a file name); on success it is fsynced and renamed over ``path``, on error removed."""
-    path = Path(path)
+def _replacing(path: Path) -> Iterator[tuple[int, Path]]:
+    """A new temp file next to ``path``, open: ``(fd, name)``; on success it is fsynced, closed
+    and renamed over ``path``, on error closed and removed."""
     try:
-        temp = new_temp(path.parent, prefix=f".{path.name}.")
+        fd, temp = _new_temp_fd(path.parent, prefix=f".{path.name}.")
     except OSError as e:
         raise DataError(f"{path}: cannot write it ({e.strerror})") from None
     replaced = False
     try:
-        yield temp
+        yield fd, temp
         if _SYNC.get():
-            with open(temp, "rb") as f:
-                os.fsync(f.fileno())
+            os.fsync(fd)                 # the file's data, whichever descriptor wrote it
+        os.close(fd)
+        fd = None
         os.replace(temp, path)
         replaced = True
         fsync_directory(path.parent)
     except OSError as e:          # a full disk, an immutable file in the way, ...
         raise DataError(f"{path}: cannot write it ({e.strerror})") from None
     finally:
+        if fd is not None:
+            os.close(fd)
         if not replaced:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(temp)
 
 
+@contextlib.contextmanager
+def atomic_path(path) -> Iterator[Path]:
+    """Yields a new temp file next to ``path`` for the caller to fill (by name, for writers that
+    take a file name); on success it is fsynced and renamed over ``path``, on error removed."""
+    with _replacing(Path(path)) as (_, temp):
+        yield temp
+
+
 def atomic_write(path, write: Callable) -> Path:
-    """Writes ``path`` atomically: ``write(f)`` fills a binary file object (see the module doc)."""
-    with atomic_path(path) as temp, open(temp, "r+b") as f:
+    """Writes ``path`` atomically: ``write(f)`` fills a binary file object (see the module doc);
+    the temp file is written through the descriptor that created it (one open a file)."""
+    with _replacing(Path(path)) as (fd, _), os.fdopen(fd, "r+b", closefd=False) as f:
         write(f)
     return Path(path)
 
@@ -126,6 +145,17 @@ def atomic_write_text(path, text: str) -> Path:
 
 def atomic_write_json(obj, path) -> Path:
     return atomic_write_text(path, json.dumps(obj, indent=2, default=str))
+
+
+def json_text(obj, **options) -> str:
+    """``obj`` as JSON with one top-level key a line and each value compact, for large nested
+    values such as a checkpoint's manifest: json's C encoder (``indent`` makes json encode in
+    Python: 0.31 against 0.05 ms for a small MLP's manifest). ``options`` go to ``json.dumps``."""
+    if not isinstance(obj, dict) or not obj:
+        return json.dumps(obj, **options) + "\n"
+    lines = [f"{json.dumps(k if isinstance(k, str) else json.dumps(k))}: {json.dumps(v, **options)}"
+             for k, v in obj.items()]
+    return "{\n  " + ",\n  ".join(lines) + "\n}\n"
 
 
 def make_directory(path) -> Path:
