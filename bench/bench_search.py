@@ -77,9 +77,19 @@ TASKS = {   # "tune": the default method was chosen looking at these; the others
         data={"source": "teacher"})),
     "digits_cnn": dict(tune=False, space=CNN_SPACE, data=None, base=dict(
         batch_size=64, model={"type": "cnn", "layers": SMALL_CNN}, data={"source": "digits", "images": True})),
+    # added with the third default (branch search4) and run only once it was fixed
+    "breast_cancer": dict(tune=False, space=MLP_SPACE, data=None, base=dict(
+        preprocess=["standardize"], batch_size=32, model={"type": "mlp", "widths": [64]},
+        data={"source": "breast_cancer"})),
 }
 COMMON = dict(device="cpu", babysit="watch", progress=False)
-STRATEGIES = ("random", "grid", "optuna_tpe_hyperband", "trainwell_default", "default_with_config_first")
+STRATEGIES = ("random", "grid", "optuna_tpe_hyperband", "old_default", "trainwell_default",
+              "default_with_config_first")
+RUN = ("random", "grid", "optuna_tpe_hyperband", "old_default", "trainwell_default")   # run unless asked
+# the second default (random 2/3 of the trials at epochs/5, then random in narrowed ranges, median
+# pruner), spelled out: rows saved under "trainwell_default" before the third default are shown as it
+OLD_DEFAULT = {"trials": TRIALS, "sampler": "random", "pruner": "median",
+               "stages": [{"trials": 40, "epochs": 2}, {"trials": 20}]}
 # rows of earlier runs shown in the table too: the single-stage method (median pruner) measured
 # before the coarse-to-fine default, with and without the config's values first
 SHOWN = (*STRATEGIES, "single_stage_median_config_first", "single_stage_median")
@@ -147,10 +157,11 @@ def optuna_direct(task, seed) -> list[list[float]]:
     return curves
 
 
-def _strategy_curves(name, task, seed, tmp):
+def _strategy_curves(name, task, seed, tmp, variants=None):
     one = [{"trials": TRIALS}]          # one stage of full trials
-    tables = {"random": {"stages": one, "pruner": "none"},
+    tables = {"random": {"stages": one, "pruner": "none", "sampler": "random"},
               "grid": {"stages": one, "pruner": "none", "sampler": "grid", "grid_points": 3},
+              "old_default": OLD_DEFAULT, **(variants or {}),
               "trainwell_default": {"trials": TRIALS},
               "default_with_config_first": {"trials": TRIALS, "config_first": True}}
     if name == "optuna_tpe_hyperband":
@@ -164,6 +175,7 @@ def bench_epochs(args):
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     torch.set_num_threads(1)
     out = Path(args.out) if args.out else None
+    variants = {name: json.loads(table) for name, _, table in (v.partition("=") for v in args.variant)}
     rows = []
     for task in args.tasks:
         for seed in range(args.first_seed, args.first_seed + args.seeds):
@@ -176,9 +188,10 @@ def bench_epochs(args):
                     target = max(a for c in curves for a in c if a is not None)
                     row = {"task": task, "seed": seed, "target": target,
                            "strategies": {"random": _counts(curves, target)}}
-                for name in args.strategies:    # a saved row keeps its target; a strategy is rerun
+                for name in [*args.strategies, *variants]:   # a saved row keeps its target; rerun
                     if name != "random":
-                        row["strategies"][name] = _counts(_strategy_curves(name, task, seed, tmp), row["target"])
+                        curves = _strategy_curves(name, task, seed, tmp, variants)
+                        row["strategies"][name] = _counts(curves, row["target"])
                 target = row["target"]
                 rows.append(row)
                 if out is not None:
@@ -206,7 +219,7 @@ def _print_rows(rows) -> None:
     for task in tasks:
         runs = sorted((r for r in rows if r["task"] == task), key=lambda r: r["seed"])
         medians = {}
-        for name in SHOWN:
+        for name in dict.fromkeys([*SHOWN, *(n for r in runs for n in r["strategies"])]):
             got = [r["strategies"][name] for r in runs if name in r["strategies"]]
             if not got:
                 continue
@@ -406,8 +419,10 @@ def main():
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--first-seed", type=int, default=0)
     p.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
-    p.add_argument("--strategies", nargs="+", default=list(STRATEGIES), choices=STRATEGIES,
+    p.add_argument("--strategies", nargs="+", default=list(RUN), choices=STRATEGIES,
                    help="random always runs: it sets the target")
+    p.add_argument("--variant", action="append", default=[], metavar="NAME={...}",
+                   help="also run trainwell.search with this [search] table (JSON), saved as NAME")
     p.add_argument("--out", help="save each task-seed's counts as OUT/TASK-SEED.json (a saved one keeps "
                    "its target and random search's counts; the strategies asked for are run again)")
     p.add_argument("--table", metavar="DIR", help="print the table of the counts saved in DIR")
