@@ -6,7 +6,8 @@ is set per search seed by that random search itself). Tasks the default method w
 (TUNE): an MLP on digits tuning lr, weight decay, width and dropout; an MLP on 3-arm spirals.
 Tasks it was not chosen on and only measured (HELD-OUT): an MLP on the ``teacher`` source (a random
 ReLU teacher network's classes, 20 features); a small CNN on the digits images (lr, weight decay,
-dropout, batch size). Strategies, 60 trials each:
+dropout, batch size); an MLP on breast_cancer (added in the third pass and run only at its end).
+Strategies, 60 trials each:
 
 - ``random``: random trials of the full budget (trainwell.search, one stage, pruner none; its
   own epochs to its best are counted the same way);
@@ -15,9 +16,11 @@ dropout, batch size). Strategies, 60 trials each:
 - ``optuna_tpe_hyperband``: Optuna's TPESampler + HyperbandPruner used directly (plain Optuna
   code, no trainwell.search), the same space and budget;
 - ``trainwell_default``: trainwell.search with its defaults (``trials = 60`` only: 40 coarse
-  trials of 2 epochs, then 20 of the full 10 in narrowed ranges, the median pruner);
+  trials of 2 epochs, then 20 of the full 10 in narrowed ranges, random values, the median pruner);
 - ``default_with_config_first``: the same with ``config_first = true`` (what a first trial at the
-  config's own values adds).
+  config's own values adds);
+- ``CANDIDATES`` for the default (``qmc``, ``staged_tpe``, ``halving3_staged_tpe``), and any
+  ``--variant NAME={...}`` (a [search] table as JSON) tried on the tuning tasks.
 
 A strategy's epochs are summed over its trials in the order they ran (pruned trials count the
 epochs they trained) up to the first epoch whose val_acc reaches the target; "not reached" when
@@ -83,13 +86,16 @@ TASKS = {   # "tune": the default method was chosen looking at these; the others
         data={"source": "breast_cancer"})),
 }
 COMMON = dict(device="cpu", babysit="watch", progress=False)
-STRATEGIES = ("random", "grid", "optuna_tpe_hyperband", "old_default", "trainwell_default",
-              "default_with_config_first")
-RUN = ("random", "grid", "optuna_tpe_hyperband", "old_default", "trainwell_default")   # run unless asked
-# the second default (random 2/3 of the trials at epochs/5, then random in narrowed ranges, median
-# pruner), spelled out: rows saved under "trainwell_default" before the third default are shown as it
-OLD_DEFAULT = {"trials": TRIALS, "sampler": "random", "pruner": "median",
-               "stages": [{"trials": 40, "epochs": 2}, {"trials": 20}]}
+# candidates for the default measured against it (third pass): a scrambled Sobol sequence in every
+# stage; Sobol then TPE seeded with the previous stage; the same in three stages at successive
+# halving's lengths (epochs/9, /3, full; Li et al. 2018, eta = 3)
+CANDIDATES = {"qmc": {"trials": TRIALS, "sampler": "qmc"},
+              "staged_tpe": {"trials": TRIALS, "sampler": "staged_tpe"},
+              "halving3_staged_tpe": {"sampler": "staged_tpe", "stages": [
+                  {"trials": 30, "epochs": 1}, {"trials": 15, "epochs": 3}, {"trials": 15}]}}
+STRATEGIES = ("random", "grid", "optuna_tpe_hyperband", "trainwell_default", "default_with_config_first",
+              *CANDIDATES)
+RUN = ("random", "grid", "optuna_tpe_hyperband", "trainwell_default")   # run unless asked
 # rows of earlier runs shown in the table too: the single-stage method (median pruner) measured
 # before the coarse-to-fine default, with and without the config's values first
 SHOWN = (*STRATEGIES, "single_stage_median_config_first", "single_stage_median")
@@ -161,7 +167,7 @@ def _strategy_curves(name, task, seed, tmp, variants=None):
     one = [{"trials": TRIALS}]          # one stage of full trials
     tables = {"random": {"stages": one, "pruner": "none", "sampler": "random"},
               "grid": {"stages": one, "pruner": "none", "sampler": "grid", "grid_points": 3},
-              "old_default": OLD_DEFAULT, **(variants or {}),
+              **CANDIDATES, **(variants or {}),
               "trainwell_default": {"trials": TRIALS},
               "default_with_config_first": {"trials": TRIALS, "config_first": True}}
     if name == "optuna_tpe_hyperband":

@@ -1,6 +1,6 @@
 """The samplers: Sobol covers the space more evenly than random draws, TPE seeded with the previous
-stage's trials starts where they point, and the default (``auto``) method is seeded, reproducible
-and resumable across its stages."""
+stage's trials starts where they point, and the default method (and staged_tpe) is reproducible
+with its seed and resumable across its stages."""
 import math
 
 import numpy as np
@@ -70,9 +70,9 @@ def test_seeded_tpe_starts_where_the_previous_stage_pointed():
     assert near >= 10, lrs
 
 
-def test_auto_is_sobol_in_the_first_stage_and_seeded_tpe_later():
-    assert isinstance(make_sampler("auto", SPACE, seed=0, grid_points=2), optuna.samplers.QMCSampler)
-    later = make_sampler("auto", SPACE, seed=0, grid_points=2, prior=_prior())
+def test_staged_tpe_is_sobol_in_the_first_stage_and_seeded_tpe_later():
+    assert isinstance(make_sampler("staged_tpe", SPACE, seed=0, grid_points=2), optuna.samplers.QMCSampler)
+    later = make_sampler("staged_tpe", SPACE, seed=0, grid_points=2, prior=_prior())
     assert isinstance(later, SeededTPE) and len(later.prior) == 32
 
 
@@ -85,14 +85,20 @@ def _values(result):
     return [(r["stage"], r["lr"], r["model.widths"]) for r in result.trials]
 
 
-def test_the_default_method_is_reproducible_with_its_seed(tmp_path):
-    a, b, c = (_search(tmp_path, name, seed=seed, trials=9) for name, seed in (("a", 3), ("b", 3), ("c", 4)))
+SAMPLER = [{}, {"sampler": "staged_tpe"}]     # the default (random), and staged_tpe
+
+
+@pytest.mark.parametrize("sampler", SAMPLER)
+def test_the_default_method_is_reproducible_with_its_seed(tmp_path, sampler):
+    a, b, c = (_search(tmp_path, name, seed=seed, trials=9, **sampler)
+               for name, seed in (("a", 3), ("b", 3), ("c", 4)))
     plan = default_stages(9, FIT["epochs"])
     assert [r["stage"] for r in a.trials] == [1] * plan[0].trials + [2] * plan[1].trials
     assert _values(a) == _values(b) != _values(c)
 
 
-def test_a_partly_done_default_search_resumes_where_it_stopped(tmp_path, monkeypatch):
+@pytest.mark.parametrize("sampler", SAMPLER)
+def test_a_partly_done_default_search_resumes_where_it_stopped(tmp_path, monkeypatch, sampler):
     plan = default_stages(9, FIT["epochs"])
     stop_after = plan[0].trials + 1          # the coarse stage and one fine trial
 
@@ -108,22 +114,25 @@ def test_a_partly_done_default_search_resumes_where_it_stopped(tmp_path, monkeyp
 
     monkeypatch.setattr(study_module.ProgressLine, "show", show)
     with pytest.raises(Stopped):
-        _search(tmp_path, "s", trials=9)
+        _search(tmp_path, "s", trials=9, **sampler)
     monkeypatch.undo()
-    journal_plan = optuna.load_study(study_name="trainwell/stage-1", storage=study_module.open_storage(
-        _settings(tmp_path), tmp_path / "s")).user_attrs
-    done = _search(tmp_path, "s", trials=9, resume=True)
+    before = _fine_plan(tmp_path)
+    done = _search(tmp_path, "s", trials=9, resume=True, **sampler)
     assert [r["stage"] for r in done.trials] == [1] * plan[0].trials + [2] * plan[1].trials
     assert all(r["state"] in ("complete", "pruned") for r in done.trials)
-    fresh = _search(tmp_path, "fresh", trials=9)
+    fresh = _search(tmp_path, "fresh", trials=9, **sampler)
     # what ran before the stop is kept as it was: the coarse stage and the first fine trial
     assert _values(done)[:stop_after] == _values(fresh)[:stop_after]
-    # the fine stage kept its plan: its stored ranges and the coarse trials it starts from
-    assert journal_plan["prior"] and journal_plan["space"] == optuna.load_study(
-        study_name="trainwell/stage-1", storage=study_module.open_storage(_settings(tmp_path), tmp_path / "s")
-    ).user_attrs["space"]
-    space = journal_plan["space"]["lr"]
+    # the fine stage kept its plan: its ranges and the coarse trials it starts from (all of them)
+    assert _fine_plan(tmp_path) == before and 0 < len(before["prior"]) <= plan[0].trials
+    space = before["space"]["lr"]
     assert all(space["low"] <= r["lr"] <= space["high"] for r in done.trials if r["stage"] == 2)
+
+
+def _fine_plan(tmp_path) -> dict:
+    storage = study_module.open_storage(_settings(tmp_path), tmp_path / "s")
+    attrs = optuna.load_study(study_name="trainwell/stage-1", storage=storage).user_attrs
+    return {key: attrs[key] for key in ("space", "prior", "epochs", "trials")}
 
 
 def _settings(tmp_path):
@@ -131,9 +140,10 @@ def _settings(tmp_path):
     return parse_settings({"space": SEARCH_SPACE, "dir": str(tmp_path / "s")}, {**FIT, **BASE})
 
 
-def test_the_default_sampler_runs_with_the_hyperband_pruner(tmp_path):
+def test_staged_tpe_runs_with_the_hyperband_pruner(tmp_path):
     # Optuna's Hyperband pruner hands samplers a per-bracket view of the study (no user attributes):
-    # the default sampler gets its stage's plan when it is built, not from the study it is given
-    result = _search(tmp_path, "hb", pruner="hyperband", stages=[{"trials": 4, "epochs": 1}, {"trials": 3}])
+    # the sampler gets its stage's plan when it is built, not from the study it is given
+    result = _search(tmp_path, "hb", pruner="hyperband", sampler="staged_tpe",
+                     stages=[{"trials": 4, "epochs": 1}, {"trials": 3}])
     assert [r["stage"] for r in result.trials] == [1] * 4 + [2] * 3
     assert all(r["state"] in ("complete", "pruned") for r in result.trials)

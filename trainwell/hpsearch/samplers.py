@@ -1,13 +1,15 @@
-"""Optuna's samplers by the name a config uses, each built from the stage's space and a seed.
+"""Optuna's samplers by the name a config uses, each built from the stage's space, a seed and the
+previous stage's finished trials.
 
-``auto`` is the default, coarse to fine by the literature: the first stage draws a scrambled Sobol
-sequence (``qmc``: a low-discrepancy sequence covers the space more evenly than pseudo-random
-draws of the same size, Bergstra & Bengio 2012 sec. 5, Owen's scrambling keeps it seeded and
-unbiased), and each later stage samples with TPE (Bergstra et al. 2011) that starts from the
-previous stage's finished trials instead of from nothing (``SeededTPE``). ``random`` is the notes'
-method (notes 000/004: random search beats a grid of the same size when few dimensions matter);
-``grid`` is there for the comparison; ``tpe``, ``cmaes`` and ``gp`` are Optuna's model-based
-samplers, as Optuna builds them.
+``random`` is the notes' method and the default (notes 000/004: with few important dimensions
+random search tries many more distinct values of each than a grid of the same size, Bergstra &
+Bengio 2012). ``qmc`` draws a scrambled Sobol sequence instead: a low-discrepancy sequence covers
+the space more evenly than pseudo-random draws of the same size (Bergstra & Bengio 2012 sec. 5;
+Owen's scrambling keeps it seeded and unbiased). ``staged_tpe`` is coarse to fine with a model:
+Sobol in the first stage, and in each later stage TPE (Bergstra et al. 2011) that starts from the
+previous stage's finished trials instead of from nothing (``SeededTPE``). ``grid`` is there for
+the comparison; ``tpe``, ``cmaes`` and ``gp`` are Optuna's model-based samplers as Optuna builds
+them. qmc and staged_tpe were measured against the default and did not beat it (BENCHMARKS.md).
 """
 from __future__ import annotations
 
@@ -42,7 +44,7 @@ def _qmc(space, seed, grid_points, prior):
                                           warn_independent_sampling=False)
 
 
-def _auto(space, seed, grid_points, prior):
+def _staged_tpe(space, seed, grid_points, prior):
     """A stage with earlier trials to learn from: TPE seeded with them; the first stage: Sobol."""
     return SeededTPE(space, prior, seed=seed) if prior else _qmc(space, seed, grid_points, prior)
 
@@ -50,9 +52,9 @@ def _auto(space, seed, grid_points, prior):
 # name -> (space, seed, grid_points, prior) -> an Optuna sampler; ``prior``: the previous stage's
 # finished trials (``PRIOR_ATTR`` of the stage's plan; empty in the first stage)
 SAMPLERS = {
-    "auto": _auto,
     "random": lambda space, seed, grid_points, prior: optuna.samplers.RandomSampler(seed=seed),
     "qmc": _qmc,
+    "staged_tpe": _staged_tpe,
     "grid": _grid,
     "tpe": lambda space, seed, grid_points, prior: optuna.samplers.TPESampler(seed=seed),
     "cmaes": lambda space, seed, grid_points, prior: optuna.samplers.CmaEsSampler(
