@@ -10,7 +10,7 @@ from scipy.stats import qmc
 
 import trainwell
 from trainwell.hpsearch import study as study_module
-from trainwell.hpsearch.samplers import SeededTPE, make_sampler
+from trainwell.hpsearch.samplers import PRIOR_MAX, SeededTPE, make_sampler, prior_rows
 from trainwell.hpsearch.space import parse_space
 from trainwell.hpsearch.stages import default_stages
 
@@ -68,6 +68,15 @@ def test_seeded_tpe_starts_where_the_previous_stage_pointed():
     # decade 25 % of the time: 10 or more of 20 has a chance of 1.4 %)
     near = sum(abs(math.log10(lr) + 2) < 0.5 for lr in lrs)
     assert near >= 10, lrs
+
+
+def test_a_stage_plan_keeps_the_best_prior_trials_up_to_the_cap():
+    dist = {"lr": optuna.distributions.FloatDistribution(1e-4, 1.0, log=True)}
+    ranked = [optuna.trial.create_trial(params={"lr": 1e-3}, distributions=dist, value=1 - i / 1000)
+              for i in range(PRIOR_MAX + 50)]
+    rows = prior_rows(ranked)
+    assert len(rows) == PRIOR_MAX and rows[0] == {"params": {"lr": 1e-3}, "value": 1.0}
+    assert [r["value"] for r in rows] == sorted((r["value"] for r in rows), reverse=True)
 
 
 def test_staged_tpe_is_sobol_in_the_first_stage_and_seeded_tpe_later():

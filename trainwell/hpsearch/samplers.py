@@ -24,6 +24,9 @@ from trainwell.hpsearch.space import distributions, grid
 # A stage's study attribute that ``study.prepare_stage`` writes for every later stage: the previous
 # stage's finished trials as ``[{"params": {...}, "value": v}, ...]`` (what ``SeededTPE`` starts from).
 PRIOR_ATTR = "prior"
+# At most this many of them, the best first: a study attribute is one JSON text in the storage, and
+# MySQL's TEXT column (Optuna's RDB storage) holds 64 KiB, about 500 trials of a few parameters.
+PRIOR_MAX = 250
 # Multivariate TPE models the parameters jointly (Falkner et al. 2018, BOHB; Optuna's own benchmarks
 # favour it); no constant liar: TPE reads a private view without the running trials (SeededTPE),
 # and parallel workers draw from different seeds (worker_seed). The startup trials are Optuna's
@@ -106,6 +109,11 @@ def _contains(distribution, value) -> bool:
     if isinstance(distribution, optuna.distributions.CategoricalDistribution):
         return value in distribution.choices
     return distribution.low <= value <= distribution.high
+
+
+def prior_rows(ranked: list) -> list[dict]:
+    """A stage's finished trials (Optuna's, best first) as ``PRIOR_ATTR`` stores them."""
+    return [{"params": t.params, "value": t.value} for t in ranked[:PRIOR_MAX]]
 
 
 def worker_seed(seed: int, worker: int, existing: int, stage: int = 0) -> int:

@@ -39,7 +39,7 @@ from trainwell.config import OPTIONS
 from trainwell.errors import ConfigError, TrainwellError
 from trainwell.hpsearch.journal import StudyJournal, sync
 from trainwell.hpsearch.pruning import make_pruner
-from trainwell.hpsearch.samplers import PRIOR_ATTR, grid_size, make_sampler, worker_seed
+from trainwell.hpsearch.samplers import PRIOR_ATTR, grid_size, make_sampler, prior_rows, worker_seed
 from trainwell.hpsearch.settings import Settings
 from trainwell.hpsearch.space import Param, config_params, space_from_dict, space_to_dict
 from trainwell.hpsearch.stages import next_space
@@ -131,9 +131,9 @@ def prepare_stage(ctx: Context, storage, index: int) -> dict:
     for t in best[:s.reevaluate]:
         if _inside(space, t.params):
             study.enqueue_trial(t.params, user_attrs={"reevaluates": t.number})
-    prior = [{"params": t.params, "value": t.value} for t in best]    # what a seeded sampler starts from
     for key, value in (("messages", messages), ("epochs", stage_epochs(ctx, index)), ("trials", trials),
-                       (PRIOR_ATTR, prior), ("space", space_to_dict(space))):    # "space" last: the plan is complete
+                       (PRIOR_ATTR, prior_rows(best)),           # what a seeded sampler starts from
+                       ("space", space_to_dict(space))):    # "space" last: it marks the plan complete
         study.set_user_attr(key, value)
     sync(storage, force=True)
     return study.user_attrs
