@@ -22,6 +22,10 @@ Strategies, 60 trials each:
 - ``CANDIDATES`` for the default (``qmc``, ``staged_tpe``, ``halving3_staged_tpe``), and any
   ``--variant NAME={...}`` (a [search] table as JSON) tried on the tuning tasks.
 
+Every strategy but the target's random search should run with ``--seed-offset N`` (e.g. 10000):
+with the same seed a random-sampling strategy draws the target's own first configurations and
+re-runs its trials epoch for epoch (BENCHMARKS.md, third pass).
+
 A strategy's epochs are summed over its trials in the order they ran (pruned trials count the
 epochs they trained) up to the first epoch whose val_acc reaches the target; "not reached" when
 none does. Medians over search seeds.
@@ -196,7 +200,9 @@ def bench_epochs(args):
                            "strategies": {"random": _counts(curves, target)}}
                 for name in [*args.strategies, *variants]:   # a saved row keeps its target; rerun
                     if name != "random":
-                        curves = _strategy_curves(name, task, seed, tmp, variants)
+                        # a sampler seeded as the target's random search draws its configurations
+                        # (the same first trials): --seed-offset keeps the two apart
+                        curves = _strategy_curves(name, task, seed + args.seed_offset, tmp, variants)
                         row["strategies"][name] = _counts(curves, row["target"])
                 target = row["target"]
                 rows.append(row)
@@ -432,6 +438,9 @@ def main():
     p.add_argument("--out", help="save each task-seed's counts as OUT/TASK-SEED.json (a saved one keeps "
                    "its target and random search's counts; the strategies asked for are run again)")
     p.add_argument("--table", metavar="DIR", help="print the table of the counts saved in DIR")
+    p.add_argument("--seed-offset", type=int, default=0,
+                   help="the strategies other than random run with search seed + this (the target's random "
+                   "search keeps the seed): with 0 a random-sampling strategy repeats the target's first trials")
     p.set_defaults(func=bench_epochs)
     p = sub.add_parser("workers")
     p.add_argument("--trials", type=int, default=16)
