@@ -11,6 +11,7 @@ from scipy.stats import qmc
 import trainwell
 from trainwell.hpsearch import study as study_module
 from trainwell.hpsearch.samplers import PRIOR_MAX, SeededTPE, make_sampler, prior_rows
+from trainwell.hpsearch.settings import parse_settings
 from trainwell.hpsearch.space import parse_space
 from trainwell.hpsearch.stages import default_stages
 
@@ -145,7 +146,6 @@ def _fine_plan(tmp_path) -> dict:
 
 
 def _settings(tmp_path):
-    from trainwell.hpsearch.settings import parse_settings
     return parse_settings({"space": SEARCH_SPACE, "dir": str(tmp_path / "s")}, {**FIT, **BASE})
 
 
