@@ -6,7 +6,8 @@ is set per search seed by that random search itself). Tasks the default method w
 (TUNE): an MLP on digits tuning lr, weight decay, width and dropout; an MLP on 3-arm spirals.
 Tasks it was not chosen on and only measured (HELD-OUT): an MLP on the ``teacher`` source (a random
 ReLU teacher network's classes, 20 features); a small CNN on the digits images (lr, weight decay,
-dropout, batch size). Strategies, 60 trials each:
+dropout, batch size); an MLP on breast_cancer (added in the third pass and run only at its end).
+Strategies, 60 trials each:
 
 - ``random``: random trials of the full budget (trainwell.search, one stage, pruner none; its
   own epochs to its best are counted the same way);
@@ -15,9 +16,15 @@ dropout, batch size). Strategies, 60 trials each:
 - ``optuna_tpe_hyperband``: Optuna's TPESampler + HyperbandPruner used directly (plain Optuna
   code, no trainwell.search), the same space and budget;
 - ``trainwell_default``: trainwell.search with its defaults (``trials = 60`` only: 40 coarse
-  trials of 2 epochs, then 20 of the full 10 in narrowed ranges, the median pruner);
+  trials of 2 epochs, then 20 of the full 10 in narrowed ranges, random values, the median pruner);
 - ``default_with_config_first``: the same with ``config_first = true`` (what a first trial at the
-  config's own values adds).
+  config's own values adds);
+- ``CANDIDATES`` for the default (``qmc``, ``staged_tpe``, ``halving3_staged_tpe``), and any
+  ``--variant NAME={...}`` (a [search] table as JSON) tried on the tuning tasks.
+
+Every strategy but the target's random search should run with ``--seed-offset N`` (e.g. 10000):
+with the same seed a random-sampling strategy draws the target's own first configurations and
+re-runs its trials epoch for epoch (BENCHMARKS.md, third pass).
 
 A strategy's epochs are summed over its trials in the order they ran (pruned trials count the
 epochs they trained) up to the first epoch whose val_acc reaches the target; "not reached" when
@@ -80,9 +87,22 @@ TASKS = {   # "tune": the default method was chosen looking at these; the others
         data={"source": "teacher"})),
     "digits_cnn": dict(tune=False, space=CNN_SPACE, data=None, base=dict(
         batch_size=64, model={"type": "cnn", "layers": SMALL_CNN}, data={"source": "digits", "images": True})),
+    # added with the third default (branch search4) and run only once it was fixed
+    "breast_cancer": dict(tune=False, space=MLP_SPACE, data=None, base=dict(
+        preprocess=["standardize"], batch_size=32, model={"type": "mlp", "widths": [64]},
+        data={"source": "breast_cancer"})),
 }
 COMMON = dict(device="cpu", babysit="watch", progress=False)
-STRATEGIES = ("random", "grid", "optuna_tpe_hyperband", "trainwell_default", "default_with_config_first")
+# candidates for the default measured against it (third pass): a scrambled Sobol sequence in every
+# stage; Sobol then TPE seeded with the previous stage; the same in three stages at successive
+# halving's lengths (epochs/9, /3, full; Li et al. 2018, eta = 3)
+CANDIDATES = {"qmc": {"trials": TRIALS, "sampler": "qmc"},
+              "staged_tpe": {"trials": TRIALS, "sampler": "staged_tpe"},
+              "halving3_staged_tpe": {"sampler": "staged_tpe", "stages": [
+                  {"trials": 30, "epochs": 1}, {"trials": 15, "epochs": 3}, {"trials": 15}]}}
+STRATEGIES = ("random", "grid", "optuna_tpe_hyperband", "trainwell_default", "default_with_config_first",
+              *CANDIDATES)
+RUN = ("random", "grid", "optuna_tpe_hyperband", "trainwell_default")   # run unless asked
 # rows of earlier runs shown in the table too: the single-stage method (median pruner) measured
 # before the coarse-to-fine default, with and without the config's values first
 SHOWN = (*STRATEGIES, "single_stage_median_config_first", "single_stage_median")
@@ -150,10 +170,11 @@ def optuna_direct(task, seed) -> list[list[float]]:
     return curves
 
 
-def _strategy_curves(name, task, seed, tmp):
+def _strategy_curves(name, task, seed, tmp, variants=None):
     one = [{"trials": TRIALS}]          # one stage of full trials
-    tables = {"random": {"stages": one, "pruner": "none"},
+    tables = {"random": {"stages": one, "pruner": "none", "sampler": "random"},
               "grid": {"stages": one, "pruner": "none", "sampler": "grid", "grid_points": 3},
+              **CANDIDATES, **(variants or {}),
               "trainwell_default": {"trials": TRIALS},
               "default_with_config_first": {"trials": TRIALS, "config_first": True}}
     if name == "optuna_tpe_hyperband":
@@ -167,6 +188,7 @@ def bench_epochs(args):
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     torch.set_num_threads(1)
     out = Path(args.out) if args.out else None
+    variants = {name: json.loads(table) for name, _, table in (v.partition("=") for v in args.variant)}
     rows = []
     for task in args.tasks:
         for seed in range(args.first_seed, args.first_seed + args.seeds):
@@ -179,9 +201,12 @@ def bench_epochs(args):
                     target = max(a for c in curves for a in c if a is not None)
                     row = {"task": task, "seed": seed, "target": target,
                            "strategies": {"random": _counts(curves, target)}}
-                for name in args.strategies:    # a saved row keeps its target; a strategy is rerun
+                for name in [*args.strategies, *variants]:   # a saved row keeps its target; rerun
                     if name != "random":
-                        row["strategies"][name] = _counts(_strategy_curves(name, task, seed, tmp), row["target"])
+                        # a sampler seeded as the target's random search draws its configurations
+                        # (the same first trials): --seed-offset keeps the two apart
+                        curves = _strategy_curves(name, task, seed + args.seed_offset, tmp, variants)
+                        row["strategies"][name] = _counts(curves, row["target"])
                 target = row["target"]
                 rows.append(row)
                 if out is not None:
@@ -209,7 +234,7 @@ def _print_rows(rows) -> None:
     for task in tasks:
         runs = sorted((r for r in rows if r["task"] == task), key=lambda r: r["seed"])
         medians = {}
-        for name in SHOWN:
+        for name in dict.fromkeys([*SHOWN, *(n for r in runs for n in r["strategies"])]):
             got = [r["strategies"][name] for r in runs if name in r["strategies"]]
             if not got:
                 continue
@@ -451,11 +476,16 @@ def main():
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--first-seed", type=int, default=0)
     p.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
-    p.add_argument("--strategies", nargs="+", default=list(STRATEGIES), choices=STRATEGIES,
+    p.add_argument("--strategies", nargs="+", default=list(RUN), choices=STRATEGIES,
                    help="random always runs: it sets the target")
+    p.add_argument("--variant", action="append", default=[], metavar="NAME={...}",
+                   help="also run trainwell.search with this [search] table (JSON), saved as NAME")
     p.add_argument("--out", help="save each task-seed's counts as OUT/TASK-SEED.json (a saved one keeps "
                    "its target and random search's counts; the strategies asked for are run again)")
     p.add_argument("--table", metavar="DIR", help="print the table of the counts saved in DIR")
+    p.add_argument("--seed-offset", type=int, default=0,
+                   help="the strategies other than random run with search seed + this (the target's random "
+                   "search keeps the seed): with 0 a random-sampling strategy repeats the target's first trials")
     p.set_defaults(func=bench_epochs)
     p = sub.add_parser("workers")
     p.add_argument("--trials", type=int, default=16)

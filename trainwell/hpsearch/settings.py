@@ -25,9 +25,11 @@ def _folds(v):
 SEARCH_OPTIONS = {
     "space": Option(dict, None, "the options searched: key = {low, high[, log][, step]} or {choices = [...]}",
                     required=True, source="notes 000/004 (hyperparameter search); docs/search.md"),
-    "sampler": Option(str, "random", "how trials choose values: random, grid, tpe, cmaes, gp (Optuna's)",
-                      check=one_of(SAMPLERS),
-                      source="notes 000/004: random search beats grid search (Bergstra & Bengio 2012)"),
+    "sampler": Option(str, "random", "how trials choose values: random, qmc (a scrambled Sobol sequence), "
+                      "staged_tpe (Sobol in the first stage, TPE seeded with the previous stage's trials in "
+                      "later ones), grid, tpe, cmaes, gp (Optuna's)", check=one_of(SAMPLERS),
+                      source="notes 000/004: random search beats grid search (Bergstra & Bengio 2012); "
+                             "random stayed the default against qmc and staged_tpe (worse on one task of five): BENCHMARKS.md"),
     "seed": Option(int, 0, "seed of the sampler (worker i of a run uses a stream derived from it)",
                    check=seed_range(MAX_NUMPY_SEED, "numpy's SeedSequence")),
     "trials": Option(int, 20, "trials of the search when stages is unset: 2/3 of them a coarse stage of "

@@ -50,7 +50,7 @@ from trainwell.config import OPTIONS
 from trainwell.errors import ConfigError, TrainwellError
 from trainwell.hpsearch.journal import StudyJournal, sync
 from trainwell.hpsearch.pruning import make_pruner
-from trainwell.hpsearch.samplers import grid_size, make_sampler, worker_seed
+from trainwell.hpsearch.samplers import PRIOR_ATTR, grid_size, make_sampler, prior_rows, worker_seed
 from trainwell.hpsearch.settings import Settings
 from trainwell.hpsearch.space import Param, config_params, space_from_dict, space_to_dict
 from trainwell.hpsearch.stages import next_space
@@ -148,6 +148,7 @@ def prepare_stage(ctx: Context, storage, index: int) -> dict:
         if _inside(space, t.params):
             study.enqueue_trial(t.params, user_attrs={"reevaluates": t.number})
     for key, value in (("messages", messages), ("epochs", stage_epochs(ctx, index)), ("trials", trials),
+                       (PRIOR_ATTR, prior_rows(best)),           # what a seeded sampler starts from
                        ("space", space_to_dict(space))):    # "space" last: it marks the plan complete
         study.set_user_attr(key, value)
     sync(storage, force=True)
@@ -279,7 +280,7 @@ def work(ctx: Context, index: int, worker: int, *, on_trial=None) -> None:
     # config_first draws the same values after its first trial as one without)
     existing = sum(t.state != TrialState.WAITING for t in load_stage(ctx, storage, index).get_trials(deepcopy=False))
     sampler = make_sampler(s.sampler, space, seed=worker_seed(s.seed, worker, existing, index),
-                           grid_points=s.grid_points)
+                           grid_points=s.grid_points, prior=plan.get(PRIOR_ATTR))
     study = load_stage(ctx, storage, index, sampler=sampler)
     beat = Heartbeat()
     try:
