@@ -16,7 +16,8 @@ from trainwell.train.callbacks import Callback
 from trainwell.babysit.registry import CODES, Group, members
 from trainwell.data.streaming import check_sample
 from trainwell.train.fit import make_trainer, prepare
-from trainwell.train.parts import build_penalty, optimizer_options
+from trainwell.train.loop import total_steps
+from trainwell.train.parts import build_penalty, make_batches, optimizer_options
 from trainwell.train.state import Stop, StopKind
 
 
@@ -100,7 +101,9 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
             options=probe_options, batch_size=config.batch_size, seed=config.seed, symptoms=symptoms, repeat=True,
             clip_norm=config.clip_norm,
             budget_s=EXPERIMENT_SHARE * (budget_s - (time.perf_counter() - started)))
-        findings = merge(interventions.grade(findings, baseline, arms), interventions.findings(baseline, arms))
+        run_steps = total_steps(config, len(make_batches(config, p.train)))   # a symptom the run grows out of
+        findings = merge(interventions.grade(findings, baseline, arms, run_steps=run_steps),
+                         interventions.findings(baseline, arms))
     else:
         baseline, arms = None, []
     remaining = budget_s - (time.perf_counter() - started)
