@@ -444,8 +444,9 @@ def trend(baseline: Arm, arm: Arm, repeat: Arm | None, *, run_steps: int | None)
     fix (accuracy with class ids, else loss) half-way through the experiment and at its end. The
     setup is ``recovering`` when the gap shrank by more than the run's noise (``NOISE_FACTOR`` x
     the repeat's difference and, for accuracies, ``SAMPLING_Z`` standard errors) and, shrinking
-    geometrically at the rate seen, ends the planned run (``run_steps``) below what
-    ``significant`` calls a difference (``MIN_LIFT``, or ``MIN_GAIN`` of the start). A symptom
+    geometrically at the rate seen for as many steps again as the experiment ran (never beyond the
+    planned run, ``run_steps``), falls below what ``significant`` calls a difference (``MIN_LIFT``,
+    or ``MIN_GAIN`` of the start). A symptom
     the net grows out of over the run (a x10 init or huge inputs under batch norm) costs the
     first steps, not the result. No recovery is concluded without a half-way measurement or when
     the experiment already covers the planned run."""
@@ -473,7 +474,10 @@ def trend(baseline: Arm, arm: Arm, repeat: Arm | None, *, run_steps: int | None)
     if not (gap_mid > gap_end > 0) or gap_mid - gap_end <= floor:
         return out
     rate = gap_end / gap_mid                         # the gap's ratio per (steps - mid_steps) steps
-    projected = gap_end * rate ** ((run_steps - arm.steps) / (arm.steps - arm.mid_steps))
+    # extrapolated no further than measured (another ``steps``): a gap closes fast at first and can
+    # stall (saturating units, a x10 init on a net without normalization), so a longer run is no evidence
+    ahead = min(run_steps - arm.steps, arm.steps)
+    projected = gap_end * rate ** (ahead / (arm.steps - arm.mid_steps))
     out.update(projected=projected, recovering=projected < level)
     return out
 

@@ -768,8 +768,8 @@ def check_labels_learnable(model, X, y, loss_fn, kind, *, gen, deadline: float |
                      target_acc=MEMORIZED_ACC)       # memorized enough to judge: no need to reach 100%
     if run["acc"] is None or run["acc"] < MEMORIZED_ACC:
         return []
-    start.eval()
-    with torch.no_grad():
+    start.train()       # batch norm on the scored rows' own statistics: a short memorization run leaves
+    with torch.no_grad():   # its running statistics unsettled (dropout is off)
         yu = y[unseen].to(device)
         acc = float((start(X[unseen].to(device)).argmax(dim=-1) == yu).float().mean())
     chance = float(torch.bincount(y[unseen].cpu()).max()) / held
