@@ -71,6 +71,8 @@ VANISHING_STD = 1e-2      # vanishing_activations: std (or per-unit signal) belo
 EXPLODING_STD = 10.0      # exploding_activations: std above 10x the input's
 SATURATED_SHARE = 0.2     # saturated_units: more than 20% of a layer's values saturated
 DEAD_SHARE = 0.4          # dead_units: CS231n "as much as 40% of your network can be dead"
+RANK_TOLERANCE = 1e-4     # low_rank_logits: a singular value of the scores counts above 1e-4 of the largest
+                          # (float32 scores of a rank-deficient product sit near 1e-7 of it)
 
 # Loss kinds: what the loss expects as output and targets.
 CLASS_ID_KINDS = {"cross_entropy", "hinge", "nll"}
@@ -442,6 +444,32 @@ def _uninformative(out, kind):
 # 10-class model start 1.15 nats over, a 1000-class one 3.5).
 NATS_KINDS = {"cross_entropy", "nll", "bce", "bce_prob", "kl_div", "kl_div_logprob"}
 EXCESS_NATS = 1.0
+
+
+def check_logit_rank(out, kind: str) -> list[Finding]:
+    """Class scores that span fewer than C - 1 directions (Yang et al. 2018, the softmax
+    bottleneck): a layer narrower than C - 1 feeding the output affinely caps the rank of every
+    score matrix, so some decision regions cannot be drawn however long it trains. Measured on
+    the untrained model's scores of the probe rows, centered over rows and classes."""
+    if kind not in CLASS_ID_KINDS or out.ndim != 2 or out.shape[1] < 3 or out.shape[0] < out.shape[1]:
+        return []
+    z = out.detach().double()
+    if not bool(torch.isfinite(z).all()):
+        return []
+    z = z - z.mean(dim=0, keepdim=True)
+    z = z - z.mean(dim=1, keepdim=True)
+    sv = torch.linalg.svdvals(z.cpu())
+    if float(sv[0]) == 0.0:
+        return []                                   # constant scores: the init checks speak to it
+    rank = int((sv > RANK_TOLERANCE * sv[0]).sum())
+    need = out.shape[1] - 1
+    if rank >= need:
+        return []
+    return [make("low_rank_logits",
+                 f"the class scores span only {rank} of the {need} directions {out.shape[1]} classes need: a "
+                 f"layer of {rank} unit{'s' if rank != 1 else ''} feeds the output, so some classes can never be "
+                 f"told apart however long it trains",
+                 evidence={"rank": rank, "needed": need, "singular_values": [float(v) for v in sv[:need + 1]]})]
 
 
 def check_initial_loss(out, y, kind: str, loss_fn) -> list[Finding]:
@@ -948,6 +976,7 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
         if "exploding_activations" not in {f.code for f in findings}:
             findings += check_layer_outputs(work, xb, layers)
         if loss_usable:
+            findings += check_logit_rank(out, kind)
             findings += check_initial_loss(out, yb, kind, loss_fn)
             findings += check_symmetry(copy.deepcopy(model).train(), xb, yb, loss_fn, layers)
             if within_budget("gradient check"):
