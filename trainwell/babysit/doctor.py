@@ -26,7 +26,8 @@ BLOCKING = frozenset(members(Group.DATA))
 PROBE_FRACTION = 0.05     # the probe trains 5% of the planned steps (at least one epoch)
 MIN_PROBE_S = 1.0         # the probe runs only with at least this much of the budget left
 MIN_EXPERIMENT_S = 10.0   # the interventions run only with at least this much of the budget left,
-EXPERIMENT_SHARE = 0.5    # ... and take at most half of it (the probe training gets the rest)
+EXPERIMENT_SHARE = 0.75   # ... and take at most 3/4 of it (the probe, one epoch or 5% of the run, gets the
+                          # rest: the experiment tells causes apart, the probe mostly confirms divergence)
 PREFLIGHT_SHARE = 0.5     # the pre-flight's expensive checks start only within half the budget, so the
                           # experiments and the probe keep time on a slow (loaded, or convolutional) setup
 

@@ -63,6 +63,10 @@ MIN_LIFT = 0.03       # ... and by at least 3 points: issue 11's measure of a se
                       # worse (a "killed" mutant: >= 3 points of validation accuracy); a smaller lift after
                       # STEPS steps is a setup that learns a little slower, not one that ends worse
 REPEAT_SEED = 7919    # the repeat's batches and dropout masks: seed + 7919 (any other stream works)
+MIN_STEPS = 20        # with a budget, every arm runs the same steps, as many as the budget affords for
+                      # all of them (timed on the setup's first TIMING_STEPS), at least 20 and at most STEPS:
+TIMING_STEPS = 5      # a slow setup (a ResNet, a loaded machine) tries every change for fewer steps rather
+TIME_SAFETY = 1.5     # than a few changes for all of them (1.5: the held-row evaluations, the first steps' speed)
 
 
 @dataclass
@@ -241,7 +245,7 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
     batches = draw(gen)
 
     class_ids = not torch.is_floating_point(y) and y.ndim == 1
-    half = max(1, steps // 2)
+    plan = {"steps": steps, "runs": 1}      # the steps every arm runs (fewer when the budget is short)
 
     def loss_of(net, inputs) -> tuple:
         """(loss, accuracy or None) on the held rows, in eval mode."""
@@ -271,8 +275,11 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
         trace = []                              # the training batches' losses (device tensors)
         state = torch.get_rng_state()
         torch.manual_seed(arm_seed)             # the same dropout masks in every arm
+        started = time.perf_counter()
         try:
             for idx in arm_batches or batches:
+                if arm.steps >= plan["steps"]:
+                    break
                 xb, yb = inputs(X[idx]).to(device), y[idx].to(device)
 
                 passes = []
@@ -289,7 +296,12 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
                 take_step(opt, closure)
                 trace.append(passes[0])
                 arm.steps += 1
-                if arm.steps == half and (not arm.code or arm.extra.get("grades")):
+                if arm.steps == TIMING_STEPS and deadline is not None and not plan.get("timed"):
+                    plan["timed"] = True                # the setup (the first arm): the steps all arms can afford
+                    per_step = (time.perf_counter() - started) / TIMING_STEPS
+                    affordable = (deadline - started) / (per_step * plan["runs"] * TIME_SAFETY)
+                    plan["steps"] = int(max(MIN_STEPS, min(steps, affordable)))
+                if arm.steps == max(1, plan["steps"] // 2) and (not arm.code or arm.extra.get("grades")):
                     arm.mid_after, arm.mid_acc = loss_of(net, inputs)     # one eval pass: the trend
                     arm.mid_steps = arm.steps
                     net.train()
@@ -308,7 +320,6 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
             arm.fit_fall = (head - tail) / max(abs(head), 1e-12) if math.isfinite(tail) else -math.inf
         return arm
 
-    baseline = train(Arm("setup", "", "the setup as configured"), lr, weight_decay, options, False)
     candidates = (candidate_arms(model, lr=lr, weight_decay=weight_decay, options=options, clip_norm=clip_norm)
                   if settings else [])
     fixes = list(dict.fromkeys(name for code in symptoms for name in CODES[code].graded_by if name in SYMPTOM_ARMS))
@@ -325,6 +336,8 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
     settings_first = [c for c in candidates if c[0].code and c[0].code not in LR_CODES]
     candidates = ([c for c in candidates if not c[0].code] + settings_first
                   + [c for c in candidates if c[0].code in LR_CODES])
+    plan["runs"] = 1 + len(candidates)
+    baseline = train(Arm("setup", "", "the setup as configured"), lr, weight_decay, options, False)
     arms = []
     for candidate in candidates:
         if deadline is not None and time.perf_counter() > deadline:
