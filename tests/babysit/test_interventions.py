@@ -241,3 +241,19 @@ def test_an_lr_arm_names_a_setup_that_learns_but_a_third_as_well():
     rep = iv.Arm("setup (repeat)", "", "", before=2.3, after=0.16, acc=0.955, rows=512, extra={"repeat": True})
     faster = iv.Arm("lr x10", "lr_too_low", "", before=2.3, after=0.04, acc=0.975, rows=512)
     assert iv.findings(healthy, [rep, faster]) == []
+
+
+def test_a_short_budget_gives_every_arm_the_same_fewer_steps(monkeypatch):
+    """With a budget that affords ~50 steps per arm (a fake clock: 10 ms per reading), every arm
+    that stays finite runs the same number of steps, between MIN_STEPS and STEPS, and none is cut
+    by the deadline."""
+    clock = {"t": 0.0}
+
+    def tick():
+        clock["t"] += 0.01
+        return clock["t"]
+    monkeypatch.setattr(iv.time, "perf_counter", tick)
+    baseline, arms = iv.experiment(mlp(), X, Y, F.cross_entropy, optimizer="sgd", lr=0.05, seed=0, budget_s=4.5)
+    steps = {a.steps for a in [baseline, *arms] if math.isfinite(a.after)}   # a diverged arm stops early
+    assert len(arms) == 5 and len(steps) == 1 and iv.MIN_STEPS <= steps.pop() < iv.STEPS
+    assert not any(a.extra.get("timed_out") for a in [baseline, *arms])
