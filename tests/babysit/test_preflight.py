@@ -515,9 +515,10 @@ def test_a_users_nll_on_raw_logits_is_a_loss_output_mismatch_and_its_healthy_twi
 
 
 def test_a_layer_narrower_than_the_classes_feeding_the_output_is_a_low_rank_bottleneck():
-    """A 1-unit layer before a 10-class output: the scores span one direction of the nine needed
-    (Yang et al. 2018), a warning whatever the 20-row overfit says; two units on three classes
-    are enough, and so is the healthy width; constant scores are left to the init checks."""
+    """A 1-unit layer before a 10-class output: the scores vary along one direction (Yang et al.
+    2018), a warning whatever the 20-row overfit says; two units on three classes, eight on ten (a
+    ResNet head of 8 channels trains to 95%) and the healthy width are not flagged; constant
+    scores are left to the init checks."""
     torch.manual_seed(0)
     narrow = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 1), nn.Linear(1, 10))
     found = pf.check_logit_rank(narrow(X[:256]), "cross_entropy")
@@ -525,6 +526,8 @@ def test_a_layer_narrower_than_the_classes_feeding_the_output_is_a_low_rank_bott
     assert found[0].evidence["needed"] == 9
     two = nn.Sequential(nn.Linear(64, 2), nn.Linear(2, 3))
     assert pf.check_logit_rank(two(X[:256]), "cross_entropy") == []
+    eight = nn.Sequential(nn.Linear(64, 8), nn.ReLU(), nn.Linear(8, 10))
+    assert pf.check_logit_rank(eight(X[:256]), "cross_entropy") == []
     assert pf.check_logit_rank(nn.Linear(64, 10)(X[:256]), "cross_entropy") == []
     assert pf.check_logit_rank(torch.zeros(256, 10), "cross_entropy") == []
     assert pf.check_logit_rank(narrow(X[:256]), "mse") == []
