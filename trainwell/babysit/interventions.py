@@ -352,13 +352,14 @@ def _finite_weights(net) -> bool:
 
 def helpful(baseline: Arm, arms: list) -> list:
     """The arms that help. Any arm helps a setup that barely learned (its loss fell < STUCK, or
-    rose) when its loss fell >= HELPS and >= HELP_RATIO x the setup's fall; an lr arm only then (a
-    healthy setup may learn faster at another lr, which is no fault). An arm that puts back a
-    setting the user moved (the decay, dropout, the optimizer's options) also helps a setup that
-    learns when its loss fell >= HELPS and ends at most 1 / HELP_RATIO of the setup's
-    (regularization that works raises the training loss by a little, not threefold: notes 004).
-    Every arm must also be ``significant`` (beyond the run's noise: a near-zero loss made a third
-    smaller is no cause). Setting arms come first, then the lr arms, each by how much it helped:
+    rose) when its loss fell >= HELPS and >= HELP_RATIO x the setup's fall. Any arm also helps a
+    setup that learns when its loss fell >= HELPS and ends at most 1 / HELP_RATIO of the setup's
+    (regularization that works raises the training loss by a little, not threefold: notes 004; a
+    thousandth of a good lr leaves the loss far above what lr x100 reaches). Every arm must also be
+    ``significant`` (beyond the run's noise: a near-zero loss made a third smaller is no cause); an
+    lr arm by its accuracy (a healthy setup may learn faster at another lr, which is no fault), a
+    setting arm also by its held loss (``by_loss``). Setting arms come first, then the lr arms,
+    each by how much it helped:
     an lr 1000x away can compensate for a setting (Adam's eps = 1 divides the step by ~1e3)
     without naming it."""
     if baseline.extra.get("timed_out"):
