@@ -320,8 +320,8 @@ OPERATORS = {
     "sorted_unshuffled": Operator("unshuffled", frozenset({"unshuffled_data"}) | DIVERGED,
                                   lambda m, s, o: (m, suite.transform(s, fy=_sorted, train_only=True),
                                                    {**o, "shuffle": False}), classification_only=True),
-    "bottleneck_1": Operator("capacity", frozenset({"cannot_overfit_small_subset", "underfitting"}) | SLOW,
-                             _bottleneck),
+    "bottleneck_1": Operator("capacity", frozenset({"low_rank_logits", "cannot_overfit_small_subset", "underfitting"})
+                             | SLOW, _bottleneck),
     # the frozen hidden layers are also shrunk x0.1 (a frozen pretrained body of the wrong scale):
     # their vanishing or dead units are a true diagnosis too
     "frozen_hidden": Operator("frozen", SLOW | INIT | {"cannot_overfit_small_subset"}, _frozen),

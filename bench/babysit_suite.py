@@ -279,8 +279,11 @@ def _cases() -> list[Case]:
         fx=lambda X: X * 1000.0 + 5000.0, model=relu, note="features in the thousands")
     add("imbalanced/digits", "class_imbalance", "digits", phase="preflight",
         fy=lambda X, y: _imbalance(X, y), train_only=True, model=relu, note="classes 5-9 cut to 5%")
-    add("no_capacity/digits", "cannot_overfit_small_subset", "digits", phase="preflight",
-        model=lambda i, o: mlp(i, o, (1,)), twin_model=relu, note="a 1-unit bottleneck")
+    add("no_capacity/digits", "low_rank_logits", "digits", phase="preflight",
+        model=lambda i, o: mlp(i, o, (1,)), twin_model=relu, note="a 1-unit bottleneck: scores of rank 1 of 9")
+    add("no_capacity/spirals", "cannot_overfit_small_subset", "spirals", phase="preflight",
+        model=lambda i, o: mlp(i, o, (2,)), twin_model=relu,
+        note="2 hidden units on 3 interleaved spirals (rank 2 of 2: only the overfit run sees it)")
     add("dropout_not_used/digits", "regularization_not_effective", "digits", phase="preflight",
         model=lambda i, o: ForgotDropout(i, o), twin_model=lambda i, o: ForgotDropout(i, o, bug=False),
         note="nn.Dropout defined, not called in forward")

@@ -2,6 +2,8 @@
 batches; a change that lets a stuck setup learn names the cause, ranked by how much it helped."""
 import math
 
+import pytest
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -186,3 +188,72 @@ def test_a_symptom_hurts_when_any_of_its_fixes_is_significant():
     f = iv.grade([make("bad_initial_loss", "3x")], base, [repeat, shrink, reinit])[0]
     assert f.severity == "warning" and f.evidence["harm"]["fix"] == "reinit"
     assert iv.repair_plan(f).action.name == "reinit"
+
+
+def _graded(base, repeat, fix, run_steps):
+    return iv.grade([make("exploding_activations", "x10")], base, [repeat, fix], run_steps=run_steps)[0]
+
+
+def test_a_symptom_the_setup_grows_out_of_is_info_and_one_it_does_not_stays_a_warning():
+    """The fix ends 9 points ahead, but the setup closed the gap from 24 points half-way: at that
+    rate it is gone within as many steps again (info, the trend in the evidence); a gap that
+    stays (or a run no longer than the experiment) keeps the warning."""
+    def arms(mid_gap, run_steps):
+        base = iv.Arm("setup", "", "", before=140.0, after=0.76, acc=0.80, rows=512, steps=100,
+                      mid_after=1.5, mid_acc=0.60, mid_steps=50)
+        repeat = iv.Arm("setup (repeat)", "", "", before=140.0, after=0.77, acc=0.805, rows=512, steps=100,
+                        extra={"repeat": True})
+        fix = iv.Arm("reinit", "", "He", before=2.3, after=0.52, acc=0.89, rows=512, steps=100,
+                     mid_after=0.9, mid_acc=0.60 + mid_gap, mid_steps=50, extra={"grades": True})
+        return base, repeat, fix
+    f = _graded(*arms(0.24, 800), 800)
+    t = f.evidence["harm"]["trend"]
+    assert f.severity == "info" and "recovers" in f.message and t["recovering"]
+    assert t["projected"] == pytest.approx(0.09 * (0.09 / 0.24) ** 2) and t["projected"] < iv.MIN_LIFT
+    assert _graded(*arms(0.10, 800), 800).severity == "warning"      # 10 -> 9 points: it stays
+    assert _graded(*arms(0.24, 100), 100).severity == "warning"      # the run is no longer than the experiment
+    assert _graded(*arms(0.24, 800), None).severity == "warning"     # the run's length unknown
+
+
+def test_a_small_lift_is_no_harm_and_a_threefold_loss_counts_for_settings_only():
+    """Accuracies: a lift under MIN_LIFT (3 points) is not significant even far beyond the noise;
+    ``by_loss`` (setting arms) also accepts a loss cut beyond the noise and
+    MIN_GAIN when the arm classifies no worse."""
+    base = iv.Arm("setup", "", "", before=2.3, after=0.46, acc=0.945, rows=512)
+    repeat = iv.Arm("setup (repeat)", "", "", before=2.3, after=0.46, acc=0.945, rows=512)
+    eps = iv.Arm("optimizer defaults", "optimizer_setting", "", before=2.3, after=0.15, acc=0.965, rows=512)
+    assert not iv.significant(base, eps, repeat)
+    assert iv.significant(base, eps, repeat, by_loss=True)
+    worse = iv.Arm("optimizer defaults", "optimizer_setting", "", before=2.3, after=0.15, acc=0.94, rows=512)
+    assert not iv.significant(base, worse, repeat, by_loss=True)
+
+
+def test_an_lr_arm_names_a_setup_that_learns_but_a_third_as_well():
+    """A setup that learns (its loss fell 40%, not stuck) at a thousandth of its lr: lr x100 ends
+    at a tenth of its loss and classifies far better: lr_too_low. A healthy setup's faster lr arm
+    that does not classify significantly better names nothing."""
+    base = iv.Arm("setup", "", "", before=2.3, after=1.4, acc=0.77, rows=512)
+    repeat = iv.Arm("setup (repeat)", "", "", before=2.3, after=1.39, acc=0.77, rows=512, extra={"repeat": True})
+    up = iv.Arm("lr x100", "lr_too_low", "lr 1e-4 instead of 1e-6", before=2.3, after=0.06, acc=0.99, rows=512)
+    assert base.fall > iv.STUCK
+    assert [f.code for f in iv.findings(base, [repeat, up])] == ["lr_too_low"]
+    healthy = iv.Arm("setup", "", "", before=2.3, after=0.15, acc=0.96, rows=512)
+    rep = iv.Arm("setup (repeat)", "", "", before=2.3, after=0.16, acc=0.955, rows=512, extra={"repeat": True})
+    faster = iv.Arm("lr x10", "lr_too_low", "", before=2.3, after=0.04, acc=0.975, rows=512)
+    assert iv.findings(healthy, [rep, faster]) == []
+
+
+def test_a_short_budget_gives_every_arm_the_same_fewer_steps(monkeypatch):
+    """With a budget that affords ~50 steps per arm (a fake clock: 10 ms per reading), every arm
+    that stays finite runs the same number of steps, between MIN_STEPS and STEPS, and none is cut
+    by the deadline."""
+    clock = {"t": 0.0}
+
+    def tick():
+        clock["t"] += 0.01
+        return clock["t"]
+    monkeypatch.setattr(iv.time, "perf_counter", tick)
+    baseline, arms = iv.experiment(mlp(), X, Y, F.cross_entropy, optimizer="sgd", lr=0.05, seed=0, budget_s=4.5)
+    steps = {a.steps for a in [baseline, *arms] if math.isfinite(a.after)}   # a diverged arm stops early
+    assert len(arms) == 5 and len(steps) == 1 and iv.MIN_STEPS <= steps.pop() < iv.STEPS
+    assert not any(a.extra.get("timed_out") for a in [baseline, *arms])

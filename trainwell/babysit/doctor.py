@@ -16,7 +16,8 @@ from trainwell.train.callbacks import Callback
 from trainwell.babysit.registry import CODES, Group, members
 from trainwell.data.streaming import check_sample
 from trainwell.train.fit import make_trainer, prepare
-from trainwell.train.parts import build_penalty, optimizer_options
+from trainwell.train.loop import total_steps
+from trainwell.train.parts import build_penalty, make_batches, optimizer_options
 from trainwell.train.state import Stop, StopKind
 
 
@@ -25,7 +26,8 @@ BLOCKING = frozenset(members(Group.DATA))
 PROBE_FRACTION = 0.05     # the probe trains 5% of the planned steps (at least one epoch)
 MIN_PROBE_S = 1.0         # the probe runs only with at least this much of the budget left
 MIN_EXPERIMENT_S = 10.0   # the interventions run only with at least this much of the budget left,
-EXPERIMENT_SHARE = 0.5    # ... and take at most half of it (the probe training gets the rest)
+EXPERIMENT_SHARE = 0.75   # ... and take at most 3/4 of it (the probe, one epoch or 5% of the run, gets the
+                          # rest: the experiment tells causes apart, the probe mostly confirms divergence)
 PREFLIGHT_SHARE = 0.5     # the pre-flight's expensive checks start only within half the budget, so the
                           # experiments and the probe keep time on a slow (loaded, or convolutional) setup
 
@@ -100,7 +102,9 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
             options=probe_options, batch_size=config.batch_size, seed=config.seed, symptoms=symptoms, repeat=True,
             clip_norm=config.clip_norm,
             budget_s=EXPERIMENT_SHARE * (budget_s - (time.perf_counter() - started)))
-        findings = merge(interventions.grade(findings, baseline, arms), interventions.findings(baseline, arms))
+        run_steps = total_steps(config, len(make_batches(config, p.train)))   # a symptom the run grows out of
+        findings = merge(interventions.grade(findings, baseline, arms, run_steps=run_steps),
+                         interventions.findings(baseline, arms))
     else:
         baseline, arms = None, []
     remaining = budget_s - (time.perf_counter() - started)

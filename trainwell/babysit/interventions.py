@@ -59,7 +59,14 @@ NOISE_FACTOR = 3.0    # a change is significant when its loss ends lower than th
 MIN_GAIN = 0.1        # ... and by at least 10% of the starting loss: a change that recovers less of what
                       # there is to learn in STEPS steps changes the speed, not whether the setup learns
 SAMPLING_Z = 2.0      # ... and, for accuracies, by more than 2 standard errors of the held rows' sampling
+MIN_LIFT = 0.03       # ... and by at least 3 points: issue 11's measure of a setup that trains measurably
+                      # worse (a "killed" mutant: >= 3 points of validation accuracy); a smaller lift after
+                      # STEPS steps is a setup that learns a little slower, not one that ends worse
 REPEAT_SEED = 7919    # the repeat's batches and dropout masks: seed + 7919 (any other stream works)
+MIN_STEPS = 20        # with a budget, every arm runs the same steps, as many as the budget affords for
+                      # all of them (timed on the setup's first TIMING_STEPS), at least 20 and at most STEPS:
+TIMING_STEPS = 5      # a slow setup (a ResNet, a loaded machine) tries every change for fewer steps rather
+TIME_SAFETY = 1.5     # than a few changes for all of them (1.5: the held-row evaluations, the first steps' speed)
 
 
 @dataclass
@@ -77,6 +84,9 @@ class Arm:
     acc: float | None = None        # class-id targets: the accuracy on the held rows after the steps
     rows: int = 0                   # ... of this many held rows
     extra: dict = field(default_factory=dict)
+    mid_after: float = math.nan     # the setup, its repeat and the symptoms' fixes: the held loss ...
+    mid_acc: float | None = None    # ... and accuracy half-way (``trend`` reads them)
+    mid_steps: int = 0
 
     @property
     def fall(self) -> float:
@@ -105,26 +115,32 @@ def gain(baseline: Arm, arm: Arm) -> float:
     return baseline.after - arm.after
 
 
-def significant(baseline: Arm, arm: Arm, repeat: Arm | None) -> bool:
+def significant(baseline: Arm, arm: Arm, repeat: Arm | None, *, by_loss: bool = False) -> bool:
     """The arm trains better than the setup beyond the run's noise. With class ids (accuracies
     measured): its accuracy on the held rows is higher by more than ``NOISE_FACTOR`` x the repeat's
-    difference and by more than ``SAMPLING_Z`` standard errors of a difference of two accuracies
-    on those rows (what decides whether a setup is broken is how well it classifies unseen rows,
-    not how small a near-zero loss gets). Otherwise: its loss ends lower than the setup's by more
-    than ``NOISE_FACTOR`` x the run's noise and by at least ``MIN_GAIN`` of the starting loss (the
-    smaller of the two starts: a change of the model moves its own start)."""
+    difference, by more than ``SAMPLING_Z`` standard errors of a difference of two accuracies
+    on those rows and by at least ``MIN_LIFT`` (what decides whether a setup is broken is how well
+    it classifies unseen rows, not how small a near-zero loss gets). Otherwise: its loss ends lower
+    than the setup's by more than ``NOISE_FACTOR`` x the run's noise and by at least ``MIN_GAIN``
+    of the starting loss (the smaller of the two starts: a change of the model moves its own start).
+    ``by_loss``: with class ids, the loss test also counts when the arm classifies no worse (an
+    easy task's accuracy saturates within the steps while the held loss still tells a setting that
+    slows learning threefold; ``MIN_GAIN`` keeps a near-zero loss made smaller out)."""
     g = gain(baseline, arm)
     if g in (math.inf, -math.inf):
         return g > 0
+    starts = [abs(v) for v in (baseline.before, arm.before) if math.isfinite(v)]
+    scale = min(starts) if starts else 0.0
+    by_loss_ok = g > NOISE_FACTOR * noise(baseline, repeat) and g >= MIN_GAIN * scale
     if arm.acc is not None and baseline.acc is not None and arm.rows:
         lift = arm.acc - baseline.acc
         p = (arm.acc + baseline.acc) / 2
         spread = 0.0 if repeat is None or repeat.acc is None or repeat.extra.get("timed_out") else abs(
             baseline.acc - repeat.acc)
-        return lift > NOISE_FACTOR * spread and lift > SAMPLING_Z * math.sqrt(2 * p * (1 - p) / arm.rows)
-    starts = [abs(v) for v in (baseline.before, arm.before) if math.isfinite(v)]
-    scale = min(starts) if starts else 0.0
-    return g > NOISE_FACTOR * noise(baseline, repeat) and g >= MIN_GAIN * scale
+        by_acc = (lift > NOISE_FACTOR * spread and lift > SAMPLING_Z * math.sqrt(2 * p * (1 - p) / arm.rows)
+                  and lift >= MIN_LIFT)
+        return by_acc or (by_loss and by_loss_ok and lift >= 0)
+    return by_loss_ok
 
 
 def _standardizer(X, rows):
@@ -229,6 +245,7 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
     batches = draw(gen)
 
     class_ids = not torch.is_floating_point(y) and y.ndim == 1
+    plan = {"steps": steps, "runs": 1}      # the steps every arm runs (fewer when the budget is short)
 
     def loss_of(net, inputs) -> tuple:
         """(loss, accuracy or None) on the held rows, in eval mode."""
@@ -258,8 +275,11 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
         trace = []                              # the training batches' losses (device tensors)
         state = torch.get_rng_state()
         torch.manual_seed(arm_seed)             # the same dropout masks in every arm
+        started = time.perf_counter()
         try:
             for idx in arm_batches or batches:
+                if arm.steps >= plan["steps"]:
+                    break
                 xb, yb = inputs(X[idx]).to(device), y[idx].to(device)
 
                 passes = []
@@ -276,6 +296,15 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
                 take_step(opt, closure)
                 trace.append(passes[0])
                 arm.steps += 1
+                if arm.steps == TIMING_STEPS and deadline is not None and not plan.get("timed"):
+                    plan["timed"] = True                # the setup (the first arm): the steps all arms can afford
+                    per_step = (time.perf_counter() - started) / TIMING_STEPS
+                    affordable = (deadline - started) / (per_step * plan["runs"] * TIME_SAFETY)
+                    plan["steps"] = int(max(MIN_STEPS, min(steps, affordable)))
+                if arm.steps == max(1, plan["steps"] // 2) and (not arm.code or arm.extra.get("grades")):
+                    arm.mid_after, arm.mid_acc = loss_of(net, inputs)     # one eval pass: the trend
+                    arm.mid_steps = arm.steps
+                    net.train()
                 if arm.steps % CHECK_EVERY == 0 and not _finite_weights(net):
                     break                       # diverged: the rest of its steps cannot help
                 if deadline is not None and time.perf_counter() > deadline:
@@ -291,7 +320,6 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
             arm.fit_fall = (head - tail) / max(abs(head), 1e-12) if math.isfinite(tail) else -math.inf
         return arm
 
-    baseline = train(Arm("setup", "", "the setup as configured"), lr, weight_decay, options, False)
     candidates = (candidate_arms(model, lr=lr, weight_decay=weight_decay, options=options, clip_norm=clip_norm)
                   if settings else [])
     fixes = list(dict.fromkeys(name for code in symptoms for name in CODES[code].graded_by if name in SYMPTOM_ARMS))
@@ -308,6 +336,8 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
     settings_first = [c for c in candidates if c[0].code and c[0].code not in LR_CODES]
     candidates = ([c for c in candidates if not c[0].code] + settings_first
                   + [c for c in candidates if c[0].code in LR_CODES])
+    plan["runs"] = 1 + len(candidates)
+    baseline = train(Arm("setup", "", "the setup as configured"), lr, weight_decay, options, False)
     arms = []
     for candidate in candidates:
         if deadline is not None and time.perf_counter() > deadline:
@@ -322,13 +352,14 @@ def _finite_weights(net) -> bool:
 
 def helpful(baseline: Arm, arms: list) -> list:
     """The arms that help. Any arm helps a setup that barely learned (its loss fell < STUCK, or
-    rose) when its loss fell >= HELPS and >= HELP_RATIO x the setup's fall; an lr arm only then (a
-    healthy setup may learn faster at another lr, which is no fault). An arm that puts back a
-    setting the user moved (the decay, dropout, the optimizer's options) also helps a setup that
-    learns when its loss fell >= HELPS and ends at most 1 / HELP_RATIO of the setup's
-    (regularization that works raises the training loss by a little, not threefold: notes 004).
-    Every arm must also be ``significant`` (beyond the run's noise: a near-zero loss made a third
-    smaller is no cause). Setting arms come first, then the lr arms, each by how much it helped:
+    rose) when its loss fell >= HELPS and >= HELP_RATIO x the setup's fall. Any arm also helps a
+    setup that learns when its loss fell >= HELPS and ends at most 1 / HELP_RATIO of the setup's
+    (regularization that works raises the training loss by a little, not threefold: notes 004; a
+    thousandth of a good lr leaves the loss far above what lr x100 reaches). Every arm must also be
+    ``significant`` (beyond the run's noise: a near-zero loss made a third smaller is no cause); an
+    lr arm by its accuracy (a healthy setup may learn faster at another lr, which is no fault), a
+    setting arm also by its held loss (``by_loss``). Setting arms come first, then the lr arms,
+    each by how much it helped:
     an lr 1000x away can compensate for a setting (Adam's eps = 1 divides the step by ~1e3)
     without naming it."""
     if baseline.extra.get("timed_out"):
@@ -339,11 +370,14 @@ def helpful(baseline: Arm, arms: list) -> list:
     own = max(baseline.fall, 0.0)
 
     def helps(a):
-        if a.fall < HELPS or not significant(baseline, a, repeat):
+        setting = a.code not in LR_CODES
+        if a.fall < HELPS or not significant(baseline, a, repeat, by_loss=setting):
             return False
         if stuck and a.fall >= HELP_RATIO * own:
             return True
-        return a.code not in LR_CODES and a.after * HELP_RATIO <= baseline.after
+        # a setup that learns: a change that ends at a third of its loss (an lr arm only when it
+        # also classifies significantly better: a healthy setup may learn faster at another lr)
+        return a.after * HELP_RATIO <= baseline.after
     return sorted((a for a in arms if helps(a)), key=lambda a: (a.code in LR_CODES, -a.fall))
 
 
@@ -374,11 +408,13 @@ def _fix(arm: Arm) -> str:
     return f"use {arm.change.split(' instead of ')[0]}"
 
 
-def grade(found: list, baseline: Arm, arms: list) -> list[Finding]:
+def grade(found: list, baseline: Arm, arms: list, *, run_steps: int | None = None) -> list[Finding]:
     """``found`` with each symptom graded by its fixes (``CODES[code].graded_by``: a symptom arm,
     or the lr arms for the probe's lr warnings): a warning stays a warning when a fix trains
     ``significant``-ly better than the setup (evidence ``harm``), else it becomes ``info`` (the
-    symptom is present but does not hurt this run). Errors, findings without a fix that ran and
+    symptom is present but does not hurt this run), also when every significant fix is one the setup
+    is catching up with (``trend``: with ``run_steps``, the run's planned steps, the setup
+    recovers from the symptom within the run). Errors, findings without a fix that ran and
     unit statistics measured during training are returned unchanged; nothing is graded without a
     repeat of the setup (the noise)."""
     if baseline.extra.get("timed_out"):
@@ -394,7 +430,8 @@ def grade(found: list, baseline: Arm, arms: list) -> list[Finding]:
             continue
         helping = [a for a in tried if significant(baseline, a, repeat)]
         best = max(helping or tried, key=lambda a: gain(baseline, a))
-        hurts = bool(helping)
+        catching_up = [trend(baseline, a, repeat, run_steps=run_steps) for a in helping]
+        hurts = bool(helping) and not all(t["recovering"] for t in catching_up)
         f.evidence["harm"] = {"fix": best.name, "setup_loss": baseline.after, "fix_loss": best.after,
                               "repeat_loss": repeat.after, "noise": noise(baseline, repeat), "steps": best.steps,
                               "hurts": hurts}
@@ -402,10 +439,61 @@ def grade(found: list, baseline: Arm, arms: list) -> list[Finding]:
                    f"at {baseline.after:.4g} (a repeat on other batches: {repeat.after:.4g})")
         if hurts:
             f.message += f"; it hurts: {numbers}"
+        elif helping:
+            t = catching_up[helping.index(best)]
+            f.evidence["harm"]["trend"] = t
+            f.severity = "info"
+            f.message += (f"; the setup recovers from it: {numbers}, but its gap to the fix shrank from "
+                          f"{t['gap_mid']:.3g} at step {t['mid_steps']} to {t['gap_end']:.3g} at step {t['steps']} "
+                          f"({t['measure']}), which at that rate leaves {t['projected']:.2g} by the run's end "
+                          f"(step {run_steps})")
         else:
             f.severity = "info"
             f.message += f"; it does not hurt this run: {numbers}"
     return list(found)
+
+
+def trend(baseline: Arm, arm: Arm, repeat: Arm | None, *, run_steps: int | None) -> dict:
+    """Whether the setup is catching up with a fix that ends significantly better: its gap to the
+    fix (accuracy with class ids, else loss) half-way through the experiment and at its end. The
+    setup is ``recovering`` when the gap shrank by more than the run's noise (``NOISE_FACTOR`` x
+    the repeat's difference and, for accuracies, ``SAMPLING_Z`` standard errors) and, shrinking
+    geometrically at the rate seen for as many steps again as the experiment ran (never beyond the
+    planned run, ``run_steps``), falls below what ``significant`` calls a difference (``MIN_LIFT``,
+    or ``MIN_GAIN`` of the start). A symptom
+    the net grows out of over the run (a x10 init or huge inputs under batch norm) costs the
+    first steps, not the result. No recovery is concluded without a half-way measurement or when
+    the experiment already covers the planned run."""
+    out = {"recovering": False, "mid_steps": arm.mid_steps, "steps": arm.steps, "gap_mid": math.nan,
+           "gap_end": math.nan, "projected": math.nan, "measure": "loss"}
+    if (not arm.mid_steps or baseline.mid_steps != arm.mid_steps or not run_steps
+            or run_steps <= arm.steps or arm.steps <= arm.mid_steps):
+        return out
+    accs = None not in (arm.acc, baseline.acc, arm.mid_acc, baseline.mid_acc) and arm.rows
+    if accs:
+        gap_mid, gap_end = arm.mid_acc - baseline.mid_acc, arm.acc - baseline.acc
+        p = (arm.acc + baseline.acc) / 2
+        spread = 0.0 if repeat is None or repeat.acc is None else abs(baseline.acc - repeat.acc)
+        floor = max(NOISE_FACTOR * spread, SAMPLING_Z * math.sqrt(2 * p * (1 - p) / arm.rows))
+        level = MIN_LIFT
+    else:
+        values = (arm.after, baseline.after, arm.mid_after, baseline.mid_after)
+        if not all(math.isfinite(v) for v in values):
+            return out
+        gap_mid, gap_end = baseline.mid_after - arm.mid_after, baseline.after - arm.after
+        floor = NOISE_FACTOR * noise(baseline, repeat)
+        starts = [abs(v) for v in (baseline.before, arm.before) if math.isfinite(v)]
+        level = MIN_GAIN * (min(starts) if starts else 0.0)
+    out.update(gap_mid=gap_mid, gap_end=gap_end, measure="held accuracy" if accs else "held loss")
+    if not (gap_mid > gap_end > 0) or gap_mid - gap_end <= floor:
+        return out
+    rate = gap_end / gap_mid                         # the gap's ratio per (steps - mid_steps) steps
+    # extrapolated no further than measured (another ``steps``): a gap closes fast at first and can
+    # stall (saturating units, a x10 init on a net without normalization), so a longer run is no evidence
+    ahead = min(run_steps - arm.steps, arm.steps)
+    projected = gap_end * rate ** (ahead / (arm.steps - arm.mid_steps))
+    out.update(projected=projected, recovering=projected < level)
+    return out
 
 
 def repair_plan(finding: Finding) -> Plan | None:

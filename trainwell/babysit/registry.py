@@ -319,6 +319,20 @@ CODES = {spec.code: spec for spec in (
                     "interventions.HELP_RATIO"),
     ),
     FindingSpec(
+        "low_rank_logits", "preflight", "warning",
+        measures="the numerical rank of the untrained model's class scores on a batch, centered over the rows "
+                 "and over the classes (softmax ignores a constant added to every score)",
+        threshold="rank 1 for C >= 3 classes (a singular value counts above 1e-4 of the largest): the classes "
+                  "are sorted intervals of one line; rank >= 2 (convex cells of a plane, no order) is no finding, "
+                  "constant scores (rank 0) are left to the init checks",
+        source="Yang et al. ICLR 2018 'Breaking the Softmax Bottleneck': the log-probabilities' rank is bounded "
+               "by the width feeding the output layer",
+        fix="widen the narrow layer that feeds the output or remove it",
+        explains=("cannot_overfit_small_subset", "underfitting", Group.SLOW),
+        thresholds=("preflight.MAX_LOW_RANK", "preflight.RANK_TOLERANCE"),
+        plan=not_repairable,
+    ),
+    FindingSpec(
         "cannot_overfit_small_subset", "preflight", "error",
         measures="training accuracy (or loss) after a short full-batch run on ~20 examples with dropout, "
                  "weight decay and penalties off; retried with Adam lr=1e-3 before blaming the model",

@@ -251,7 +251,7 @@ class Repairer:
             lr=probe_lr(controls.optimizer, config.lr), weight_decay=decay, batch_size=config.batch_size,
             seed=config.seed, symptoms=symptoms, settings=False, clip_norm=controls.clip_norm,
             budget_s=GRADE_BUDGET_S)
-        return interventions.grade(found, baseline, arms)
+        return interventions.grade(found, baseline, arms, run_steps=state.total_steps)
 
     def _handle(self, state, findings, *, before_training) -> bool:
         """Repair the highest-priority finding that has a plan; True when one was repaired."""
