@@ -74,6 +74,14 @@ def test_diverging_lr_is_lowered_after_a_rollback(data):
     assert run.stopped == Stop(StopKind.FINISHED, "finished all epochs")
 
 
+def test_a_resumed_run_keeps_the_repairs_made_before_it(data, tmp_path):
+    first = trainwell.fit(mlp(), data, babysit="repair", lr=10.0, run_dir=tmp_path / "r", **{**FAST, "epochs": 3})
+    assert first.repairs
+    more = trainwell.fit(mlp(), data, babysit="repair", lr=10.0, run_dir=tmp_path / "r", resume=True, extend=True,
+                         **{**FAST, "epochs": 5})
+    assert more.repairs[:len(first.repairs)] == first.repairs
+
+
 @pytest.mark.parametrize("out", [nn.Softmax(dim=1), nn.Sigmoid(), nn.ReLU()])
 def test_an_output_activation_before_cross_entropy_is_removed(data, twin, out):
     model = mlp(out=out)

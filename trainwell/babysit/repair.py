@@ -147,6 +147,11 @@ class Repairer:
 
     # ------------------------------------------------------------------ hooks
     def on_fit_start(self, state):
+        # a resumed run continues the record (state.extras is checkpointed): its repairs stay in
+        # results.json and count against max_repairs as in the uninterrupted run
+        self.repairs = list(state.extras.get("babysit", {}).get("repairs", []))
+        for record in self.repairs:
+            self.attempts[record["code"]] = self.attempts.get(record["code"], 0) + 1
         try:
             self._preflight(state)
             if state.stop is None:
