@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections import Counter
 from dataclasses import dataclass
 
 from trainwell.babysit import interventions
@@ -150,8 +151,7 @@ class Repairer:
         # a resumed run continues the record (state.extras is checkpointed): its repairs stay in
         # results.json and count against max_repairs as in the uninterrupted run
         self.repairs = list(state.extras.get("babysit", {}).get("repairs", []))
-        for record in self.repairs:
-            self.attempts[record["code"]] = self.attempts.get(record["code"], 0) + 1
+        self.attempts = dict(Counter(record["code"] for record in self.repairs))
         try:
             self._preflight(state)
             if state.stop is None:
