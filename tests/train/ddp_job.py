@@ -4,11 +4,13 @@
 SPEC is a JSON list of jobs ``{"name", "options", "out"}``: each trains ``model()`` on ``data()``
 with ``trainwell.fit(**options)`` (one process group for all of them); rank 0 saves the final
 weights to ``out`` (safetensors) when given, and ``{"repairs", "history"}`` to ``out + ".json"``
-(with ``"every_rank": true`` every rank r > 0 also saves, to ``NAME.rankR.safetensors``). ``"slow": seconds`` sleeps after every step (a job
-the test kills with SIGKILL part-way); ``"x_affine": [a, b]`` trains on ``a * X + b``;
+(with ``"every_rank": true`` every rank r > 0 also saves, to ``NAME.rankR.safetensors``). ``"slow": [seconds, step]`` sleeps after every step
+past ``step`` (a job the test kills with SIGKILL part-way, after the checkpoint of that step); ``"x_affine": [a, b]`` trains on ``a * X + b``;
 ``"stop_rank0_at": step`` stops rank 0 alone there; ``"drop_checkpoints_after": step`` has rank
 0 delete the run's checkpoints after that step before the job starts (a job killed there); the job
-prints ``start step N`` when training starts and ``end step N`` when it returns.
+prints ``start step N`` when training starts and ``end step N`` when it returns. With an ``out``,
+each saving rank also writes its babysitter's record (``babysitter_record``) to
+``out + ".babysit.json"``.
 """
 import json
 import sys
@@ -21,6 +23,7 @@ from safetensors.torch import save_file
 from torch import nn
 
 import trainwell
+from trainwell.babysit.monitor import Monitor
 from trainwell.train.checkpoint import list_checkpoints
 
 torch.set_num_threads(1)
@@ -47,22 +50,50 @@ def model(d=6, dropout=0.0):
     return nn.Sequential(*layers).double()
 
 
+def watching(monitors: list):
+    """``Monitor.on_fit_start`` that also appends each started monitor to ``monitors`` and keeps
+    every sample it takes in ``monitor.taken`` (``samples`` restarts after a repair's rollback);
+    ``monkeypatch.setattr(Monitor, "on_fit_start", watching(seen))``."""
+    start = Monitor.on_fit_start
+
+    def on_fit_start(self, state):
+        monitors.append(self)
+        self.taken, sample = [], self._sample
+
+        def keep(state):
+            sample(state)
+            if self.samples and (not self.taken or self.samples[-1] is not self.taken[-1]):
+                self.taken.append(self.samples[-1])
+        self._sample = keep
+        start(self, state)
+    return on_fit_start
+
+
+def babysitter_record(monitor) -> dict:
+    """What a monitor sampled and found: its samples, activation statistics and findings."""
+    return {"samples": monitor.taken, "activations": monitor.activations, "every": monitor.every,
+            "findings": [(f.code, f.where, f.evidence.get("step")) for f in monitor.findings]}
+
+
 class Job(trainwell.Callback):
     def __init__(self, slow, stop_rank0_at):
-        self.slow, self.stop_rank0_at = slow, stop_rank0_at
+        (self.slow, self.slow_after), self.stop_rank0_at = slow or (0, 0), stop_rank0_at
 
     def on_fit_start(self, state):
         print(f"start step {state.step}", flush=True)
 
     def on_after_step(self, state):
-        if self.slow:
+        if self.slow and state.step > self.slow_after:
             time.sleep(self.slow)
         if state.step == self.stop_rank0_at and torch.distributed.get_rank() == 0:
             state.stop = "rank 0 alone decided to stop"
 
 
 def main(spec_path):
+    monitors = []
+    Monitor.on_fit_start = watching(monitors)
     for job in json.loads(open(spec_path).read()):
+        monitors.clear()
         X, y = data()
         scale, shift = job.get("x_affine", (1.0, 0.0))   # unnormalized inputs: a pre-flight repair
         X = X * scale + shift
@@ -74,7 +105,7 @@ def main(spec_path):
                         manifest.unlink()
             torch.distributed.barrier()
         run = trainwell.fit(model(dropout=job.get("dropout", 0.0)), (X[:84], y[:84]), val=(X[VAL:], y[VAL:]),
-                            callbacks=[Job(job.get("slow", 0), job.get("stop_rank0_at"))], **options)
+                            callbacks=[Job(job.get("slow"), job.get("stop_rank0_at"))], **options)
         print(f"end step {run.results['steps']}", flush=True)
         rank = int(torch.distributed.get_rank())
         if job.get("out") and (rank == 0 or job.get("every_rank")):
@@ -82,6 +113,9 @@ def main(spec_path):
             save_file({k: v.contiguous() for k, v in run.model.state_dict().items()}, out)
             with open(out + ".json", "w") as f:
                 json.dump({"repairs": run.repairs, "history": run.history}, f)
+            if monitors:
+                with open(out + ".babysit.json", "w") as f:
+                    json.dump(babysitter_record(monitors[-1]), f)
 
 
 if __name__ == "__main__":

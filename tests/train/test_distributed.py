@@ -1,6 +1,8 @@
 """Data-parallel training (train/distributed.py) with two gloo ranks on the CPU, each a process
-running ``ddp_job.py`` with torchrun's variables: 2 ranks x batch B equal 1 process x batch 2B, rank 0 alone writes,
-SAM's global and local perturbations, and kill -9 + resume under DDP are bit-exact."""
+running ``ddp_job.py`` with torchrun's variables: 2 ranks x batch B equal 1 process x batch 2B
+(weights, metrics, and the babysitter's samples, findings and repairs), rank 0 alone writes, SAM's
+global and local perturbations, and kill -9 + resume under DDP are bit-exact. Two launches in all
+(the job killed part-way, then every other job in one process group), to keep the file fast."""
 import json
 import os
 import signal
@@ -31,16 +33,25 @@ VAL = ddp_job.VAL                 # 11 validation rows: 6 on rank 0, 5 on rank 1
 SGD = dict(optimizer="sgd", lr=0.1, momentum=0.9, babysit="watch")
 SAM = dict(optimizer="sam", optimizer_options={"base": "sgd", "rho": 0.05}, lr=0.1, momentum=0.0,
            nesterov=False, weight_decay=0.0, schedule="constant", babysit="off")
-# repaired twice before the kill at step >= 9 (on inputs far from standardized, AFFINE: standardize
+# repaired twice before the kill at step >= 12 (on inputs far from standardized, AFFINE: standardize
 # at fit start; lr far too high: lr x1/10 at step 6, back to the start); the run ends at step 15,
 # before the babysitter of the resumed run (it starts afresh: its samples are not checkpointed,
-# on one process too) has the samples its rules need
+# on one process too) has the samples its rules need (resumed from step 9, it has them: it
+# lowers the lr again at step 15, which the uninterrupted run does not)
 RESUMED = dict(SGD, dropout=None, augment=[{"name": "noise", "std": 0.05}], max_steps=15, epochs=7,
                checkpoint_every=3, babysit="repair", lr=5.0)
 # lr far too high on inputs far from standardized: a pre-flight repair (standardize, at fit start)
-# and a repair in training (loss_exploding: lr x1/10, rolled back to the start); trained longer,
-# a third (saturated_units: re-initialized, back to the start)
+# and a repair in training (loss_exploding: lr x1/10, rolled back to the start); trained longer
+# with a check every step (``REPAIRED_LONGER``), a third at the last epoch's end (overfitting: a
+# new optimizer with weight decay and the dropout raised, no rollback; after it the ranks' own
+# dropout masks would make the run differ from one process's), decided on the job's
+# sampled statistics (before they were all-reduced, rank 0's half batch re-initialized the model
+# for saturated units instead, which one process with the whole batch does not)
 REPAIRED = dict(SGD, lr=5.0, babysit="repair", epochs=3)
+REPAIRED_LONGER = dict(REPAIRED, epochs=7, check_every=1)
+# watched, not repaired: lr far too high on unstandardized inputs (saturated units, then the loss
+# explodes): the findings come from the sampled loss and activation statistics
+WATCHED = dict(SGD, lr=5.0, epochs=4)
 AFFINE = (50.0, 20.0)
 STOPPED = dict(checkpoint_every=1, keep_checkpoints=10)   # checkpoints 4 and 5 hold rank 0's pending stop
 
@@ -92,10 +103,27 @@ def _one_process(options: dict, *, batch_size: int, dropout=0.0, x_affine=(1.0, 
                          batch_size=batch_size)
 
 
+def _killed_at_a_checkpoint(root: Path) -> Path:
+    """The resumed job's first part: trained to the checkpoint of step 12 (then slowed down: one
+    step every 2 s) and killed there with SIGKILL, both ranks; its run directory."""
+    cut = root / "cut"
+    job = _Ranks([{**_job("cut", root, dict(RESUMED, run_dir=str(cut)), dropout=0.2, slow=(2.0, 12)),
+                   "x_affine": AFFINE}], root / "cut.json")
+    deadline = time.monotonic() + 120                 # start-up on a loaded machine
+    while not any(int(m.stem.split("-")[1]) >= 12 for m in list_checkpoints(cut / "checkpoints")
+                  if (cut / "checkpoints").is_dir()):
+        assert job.running() and time.monotonic() < deadline, job.finish()
+        time.sleep(0.05)
+    job.kill()                                        # kill -9 of both ranks
+    return cut
+
+
 @pytest.fixture(scope="module")
 def ranks(tmp_path_factory):
-    """One torchrun launch training every two-rank job these tests read."""
+    """Two launches: a job killed part-way, then one training every other two-rank job these
+    tests read (the killed job's resume among them)."""
     root = tmp_path_factory.mktemp("ddp")
+    cut = _killed_at_a_checkpoint(root)
     jobs = [_job("plain", root, dict(SGD, max_steps=50, epochs=9, checkpoint_every=7, report=True,
                                      run_dir=str(root / "plain"))),
             _job("sam_global", root, dict(SAM, sam_sync="global", max_steps=6)),
@@ -105,7 +133,9 @@ def ranks(tmp_path_factory):
             {**_job("stopped", root, dict(SGD, epochs=3, **STOPPED, run_dir=str(root / "stopped"), resume=True)), "drop_checkpoints_after": 4},
             {**_job("repaired", root, dict(REPAIRED, check_every=1)), "every_rank": True, "x_affine": AFFINE},
             {**_job("repaired_at_checks", root, REPAIRED), "every_rank": True},
-            {**_job("repaired_longer", root, dict(REPAIRED, epochs=8)), "every_rank": True, "x_affine": AFFINE}]
+            {**_job("repaired_longer", root, REPAIRED_LONGER), "every_rank": True, "x_affine": AFFINE},
+            {**_job("watched", root, WATCHED), "every_rank": True, "x_affine": AFFINE},
+            {**_job("cut", root, dict(RESUMED, run_dir=str(cut), resume=True), dropout=0.2), "x_affine": AFFINE}]
     (root / "output.txt").write_text(_Ranks(jobs, root / "spec.json").finish())
     return root
 
@@ -150,9 +180,9 @@ def test_rank_0_alone_writes_one_run(ranks):
 
 def test_a_stop_rank_0_alone_decides_ends_every_rank_at_the_same_step(ranks):
     ends = [line for line in (ranks / "output.txt").read_text().splitlines() if line.startswith("end step")]
-    # per rank: plain, sam_global, sam_local, whole, stopped, stopped resumed, the 3 repaired; the
-    # stop acts at the epoch's end
-    assert len(ends) == 9 * WORLD and ends[4] == ends[13] == "end step 6"
+    # per rank: plain, sam_global, sam_local, whole, stopped, stopped resumed, the 3 repaired, the
+    # watched, the resumed cut; the stop acts at the epoch's end
+    assert len(ends) == 11 * WORLD and ends[4] == ends[15] == "end step 6"
 
 
 def test_a_resume_between_a_stop_and_its_check_stops_at_that_check(ranks):
@@ -160,7 +190,7 @@ def test_a_resume_between_a_stop_and_its_check_stops_at_that_check(ranks):
     checkpoint of step 4 (which keeps the stop as pending) and resumed stops at step 6 too, with
     rank 0's reason, not at once at step 4 (nor never: the callback does not stop it again)."""
     ends = [line for line in (ranks / "output.txt").read_text().splitlines() if line.startswith("end step")]
-    assert ends[5] == ends[14] == "end step 6"
+    assert ends[5] == ends[16] == "end step 6"
     results = json.loads((ranks / "stopped" / "results.json").read_text())
     assert results["steps"] == 6 and results["stopped"] == "rank 0 alone decided to stop"
     saved = load_checkpoint(next(m for m in list_checkpoints(ranks / "stopped" / "checkpoints") if m.stem.endswith("05")))
@@ -210,12 +240,71 @@ def test_a_repair_found_between_checks_waits_for_the_next_check(ranks):
 
 
 def test_every_kind_of_change_keeps_the_replicas_bit_identical(ranks):
-    """Added preprocessing, an lr scale and a re-initialization (a model edit), each with its
-    rollback, made on every rank: the ranks' final weights are equal tensor for tensor."""
+    """Added preprocessing, an lr scale with its rollback, and a new optimizer with the dropout
+    modules changed (a model edit), made on every rank: the ranks' final weights are equal tensor
+    for tensor (a re-initialization's replay: test_rank_0s_changes_are_journaled_...)."""
     repairs, _ = _repairs(ranks, "repaired_longer")
-    assert [r[2] for r in repairs] == ["standardize", "lower_lr", "reinit"]
+    assert [r[2] for r in repairs] == ["standardize", "lower_lr", "more_regularization"]
     rank0, rank1 = _weights(ranks, "repaired_longer"), _weights(ranks, "repaired_longer.rank1")
     assert all(torch.equal(rank0[k], rank1[k]) for k in rank0)
+
+
+def _babysitter(root, name) -> dict:
+    return json.loads((root / f"{name}.safetensors.babysit.json").read_text())
+
+
+def _one_process_watched(options: dict, **kw):
+    """``_one_process`` and its babysitter's record (``ddp_job.babysitter_record``, through JSON as
+    the ranks saved theirs)."""
+    from trainwell.babysit.monitor import Monitor
+    seen = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Monitor, "on_fit_start", ddp_job.watching(seen))
+        run = _one_process(options, **kw)
+    return run, json.loads(json.dumps(ddp_job.babysitter_record(seen[-1])))
+
+
+def _close(a, b) -> bool:
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
+    if isinstance(a, float) and isinstance(b, float):
+        return a == pytest.approx(b, rel=1e-6, abs=1e-9)
+    return a == b
+
+
+@pytest.mark.parametrize("name, options", [("watched", WATCHED), ("repaired_longer", REPAIRED_LONGER)])
+def test_the_babysitter_judges_the_jobs_statistics_as_one_process_does(ranks, name, options):
+    """Every sampled statistic is the job's (all-reduced shard sums): 2 ranks x B sample the steps
+    one process with batch 2B samples, with the same values to 1e-6 (loss, gradient and weight
+    norms, update ratios, every layer's activation mean / std / saturated / dead / signal), so
+    rank 0 reports the same findings at the same steps and makes the same repairs."""
+    one, expected = _one_process_watched(options, batch_size=WORLD * B, x_affine=AFFINE)
+    two = _babysitter(ranks, name)
+    # the same steps: repair mode's fixed period; watch mode's first epoch (step 1 and its last
+    # step), whatever the period the ranks' own work gives (docs/distributed.md)
+    assert [s["step"] for s in two["samples"]] == [s["step"] for s in expected["samples"]]
+    assert [a["step"] for a in two["activations"]] == [a["step"] for a in expected["activations"]]
+    assert two["activations"]
+    for a, b in zip(two["samples"] + two["activations"], expected["samples"] + expected["activations"]):
+        assert _close(a, b), (a, b)
+    assert two["findings"] == expected["findings"]
+    codes = {code for code, _, _ in two["findings"]}
+    assert "saturated_units" in codes              # from the activation statistics
+    repairs, _ = _repairs(ranks, name)
+    assert repairs == [(r["step"], r["code"], r["action"], r["rolled_back_to"]) for r in one.repairs]
+    assert name == "watched" or len(repairs) == 3
+
+
+@pytest.mark.parametrize("name", ["watched", "repaired_longer"])
+def test_every_rank_samples_the_same_steps_and_rank_0_alone_judges(ranks, name):
+    """Rank 1's monitor samples the steps rank 0's does (the period from the ranks' mean work;
+    rank 0's schedule after a repair's reset) and holds the same values: the reduced ones, and
+    the gradient and weight norms and update ratios, which DDP's gradient average already made
+    equal (not reduced); it reports no findings of its own."""
+    rank0, rank1 = _babysitter(ranks, name), _babysitter(ranks, f"{name}.rank1")
+    assert rank0["samples"] and rank0["samples"] == rank1["samples"]
+    assert rank0["activations"] == rank1["activations"] and rank0["every"] == rank1["every"]
+    assert rank0["findings"] and rank1["findings"] == []
 
 
 def test_sam_global_matches_one_process_sam_with_batch_2b(ranks):
@@ -256,21 +345,15 @@ def test_sam_local_is_the_per_rank_m_sharpness_rule(ranks):
     assert _max_diff(local, _weights(ranks, "sam_global")) > 1e-4    # not the global rule
 
 
-def test_kill_9_and_resume_under_ddp_is_bit_identical(ranks, tmp_path):
-    cut = tmp_path / "cut"
-    options = dict(RESUMED, run_dir=str(cut))
-    job = _Ranks([{**_job("cut", tmp_path, options, dropout=0.2, slow=0.3), "x_affine": AFFINE}], tmp_path / "spec.json")
-    deadline = time.monotonic() + 120                 # start-up on a loaded machine
-    while not any(int(m.stem.split("-")[1]) >= 9 for m in list_checkpoints(cut / "checkpoints")
-                  if (cut / "checkpoints").is_dir()):
-        assert job.running() and time.monotonic() < deadline, job.finish()
-        time.sleep(0.05)
-    job.kill()                                        # kill -9 of both ranks
-    resumed = {**_job("cut", tmp_path, dict(options, resume=True), dropout=0.2), "x_affine": AFFINE}
-    out = _Ranks([resumed], tmp_path / "spec.json").finish()   # the repair's standardization is replayed
-    starts = {int(line.split()[-1]) for line in out.splitlines() if line.startswith("start step")}
-    assert len(starts) == 1 and starts.pop() >= 9     # both ranks continued from the checkpoint
-    whole, again = _weights(ranks, "whole"), _weights(tmp_path, "cut")
+def test_kill_9_and_resume_under_ddp_is_bit_identical(ranks):
+    """The job killed with SIGKILL after its checkpoint of step 12 (the fixture), resumed (the last
+    job of the fixture's launch; the repair's standardization is replayed), ends with the weights
+    and metrics of the uninterrupted job."""
+    cut = ranks / "cut"
+    starts = [line for line in (ranks / "output.txt").read_text().splitlines() if line.startswith("start step")]
+    assert len(starts) == 11 * WORLD and starts[10] == starts[21]    # both ranks continued from one checkpoint
+    assert int(starts[10].split()[-1]) >= 12
+    whole, again = _weights(ranks, "whole"), _weights(ranks, "cut")
     repaired = json.loads((ranks / "whole" / "results.json").read_text())["repairs"]
     assert [(r["step"], r["action"]) for r in repaired] == [(0, "standardize"), (6, "lower_lr")]   # before the cut
     assert all(torch.equal(whole[k], again[k]) for k in whole)
@@ -279,7 +362,7 @@ def test_kill_9_and_resume_under_ddp_is_bit_identical(ranks, tmp_path):
     assert _strip(map(json.loads, lines)) == _strip(map(json.loads, expected))   # no epoch lost or repeated
 
     with pytest.raises(ConfigError, match="written by 2 rank"):    # one process cannot take it over
-        _one_process(dict(options, resume=True), batch_size=B, dropout=0.2, x_affine=AFFINE)
+        _one_process(dict(RESUMED, run_dir=str(cut), resume=True), batch_size=B, dropout=0.2, x_affine=AFFINE)
 
 
 def test_fit_nproc_checks_the_config_then_runs_torchrun_standalone(tmp_path, monkeypatch, capsys):

@@ -17,6 +17,16 @@ its record (``registry.CODES[code].runs``). It never raises: a failing probe is 
 step, with per-device constants). No clock enters the schedule, so a run samples the same steps on
 a quiet and on a loaded machine. The second sample comes by the first epoch's last step. The
 monitor still times its own work (``overhead``) for the benchmarks.
+
+Under DDP (``use_distributed``) every rank runs a monitor and they sample the same steps: on a
+sampled step each rank adds up its shard (the loss x rows, the inputs' sums, the activations'
+``probes.activation_sums``, and on the first sample the counted work, so the period is the same
+on every rank) and one all-reduce of one flat tensor gives every rank the job's values, the ones
+one process computes on the whole global batch. Gradient norms, weights and update ratios are
+already the same on every rank after DDP's gradient average. Rank 0's monitor alone runs the
+rules (its findings, stops and the repairer's decisions reach the other ranks at the checks,
+train/journal.py); the others' schedule follows rank 0's there (``schedule`` / ``follow``: a
+repair's ``reset_trajectory`` moves it on rank 0).
 """
 from __future__ import annotations
 
@@ -30,7 +40,7 @@ from trainwell.babysit.findings import Diagnosis, make
 from trainwell.babysit.plans import LR_STEP
 from trainwell.babysit.preflight import check_activations
 from trainwell.babysit.probes import (ActivationRecorder, UpdateProbe, gradient_norms, input_std,
-                                      weight_parameters)
+                                      layer_stats, weight_parameters)
 from trainwell.babysit.registry import CODES, Runs
 from trainwell.babysit.rules import DIVERGENCE_FACTOR, RULES, evaluate
 from trainwell.errors import ConfigError
@@ -51,6 +61,7 @@ SAMPLE_ONLY_RULES = tuple(code for code in RULES if CODES[code].runs is Runs.SAM
 EPOCH_RULES = tuple(code for code in RULES if code not in SAMPLE_ONLY_RULES)
 RULE_ORDER = {name: i for i, name in enumerate(RULES)}   # each rule reports its own code
 MAX_EVERY = 1000              # the period never exceeds 1000 steps
+WORK_COUNTS = ("macs", "elements", "calls")   # cost.count_forward's counts, averaged over the ranks
 
 
 class Monitor:
@@ -92,6 +103,8 @@ class Monitor:
         self._max_lr = 0.0
         self._initial_loss = None
         self._second_order = False
+        self._dist = None                 # DDP: the job's Distributed record (use_distributed)
+        self._resets = 0                  # reset_trajectory calls (rank 0's, followed elsewhere)
 
     # ------------------------------------------------------------------ public results
     @property
@@ -109,6 +122,27 @@ class Monitor:
         """The first finite sampled loss (the rules' reference), None before it."""
         return self._initial_loss
 
+    # ------------------------------------------------------------------ under DDP
+    def use_distributed(self, d) -> None:
+        """Watch as rank ``d.rank`` of a data-parallel job (train/distributed.py's
+        ``Distributed``): sampled statistics are all-reduced; only rank 0 judges them."""
+        self._dist = d
+
+    @property
+    def judges(self) -> bool:
+        """Whether this monitor runs the rules: on one process, or rank 0 of a job."""
+        return self._dist is None or self._dist.is_main
+
+    def schedule(self) -> dict:
+        """Where the sampling stands (rank 0's, sent to the other ranks at a check)."""
+        return {"next": self._next, "every": self.every, "sampled": self._sampled, "resets": self._resets}
+
+    def follow(self, schedule: dict) -> None:
+        """Take rank 0's ``schedule``: the same steps sampled on every rank."""
+        self._next, self.every, self._sampled = schedule["next"], schedule["every"], schedule["sampled"]
+        if schedule["resets"] != self._resets:     # rank 0 judges afresh: so do the samples here
+            self._resets, self.samples = schedule["resets"], []
+
     # ------------------------------------------------------------------ for the repairer
     def reset_trajectory(self, step: int) -> list:
         """Judge the run afresh from ``step`` on (after a rollback or a change of the model): the
@@ -117,6 +151,7 @@ class Monitor:
         largest lr seen are kept."""
         abandoned, self.diagnosis.findings = self.diagnosis.findings, []
         self.samples = []
+        self._resets += 1
         self._next = step + 1
         return abandoned
 
@@ -141,7 +176,8 @@ class Monitor:
             self._names = [n for n, _ in pairs]
             self._params = [p for _, p in pairs]
             self._probe = UpdateProbe(self._params)
-            self._activation_recorder = ActivationRecorder(state.model, forward_only=True)
+            self._activation_recorder = ActivationRecorder(state.model, forward_only=True,
+                                                           reducible=self._dist is not None)
             self._next = state.step + 1
         except Exception as exc:      # never raise into training
             self._error("on_fit_start", exc)
@@ -181,6 +217,8 @@ class Monitor:
         self._tick(t0)
 
     def on_validation_end(self, state):
+        if not self.judges:
+            return
         t0 = time.perf_counter()
         history = list(getattr(state, "history", [])) + ([state.metrics] if getattr(state, "metrics", None) else [])
         found = self._evaluate(state, history, EPOCH_RULES, hook="on_validation_end")
@@ -216,6 +254,8 @@ class Monitor:
                      evidence={**evidence, "ratio": loss / initial}, fix=fix)]
 
     def on_fit_end(self, state):
+        if not self.judges:
+            return
         t0 = time.perf_counter()
         for f in self._evaluate(state, list(getattr(state, "history", [])), None, final=True, hook="on_fit_end"):
             self._add(state, f)
@@ -245,17 +285,21 @@ class Monitor:
         # its gradient is not the model's: not a sample (train/precision.py)
         skipped = getattr(getattr(state, "precision", None), "skipped", None)
         skipped = [] if skipped is None else [skipped.to(device).float().reshape(1)]
-        values = torch.cat([loss.to(device).reshape(1), gradient_norms(self._params).to(device),
-                            update, weight, *skipped]).tolist()
+        local = torch.cat([loss.to(device).reshape(1), gradient_norms(self._params).to(device), update, weight,
+                           *skipped])
+        xb = state.batch[0] if state.batch is not None else None
+        job = self._job_values(state, xb, device) if self._dist is not None else None
+        values = local.tolist() if job is None else torch.cat([local.double(), job.total]).tolist()
+        if job is not None:
+            values = job.read(values, local.numel())      # the job's loss in place of this rank's
         if skipped and values.pop() > 0:
             return
         k = len(self._params)
         loss_v = values[0]
         g, u, w = values[1:1 + k], values[1 + k:1 + 2 * k], values[1 + 2 * k:1 + 3 * k]
-        xb = state.batch[0] if state.batch is not None else None
         # whether the batch is finite matters only to explain a non-finite loss: checked then
-        finite_batch = math.isfinite(loss_v) or not (
-            isinstance(xb, torch.Tensor) and xb.is_floating_point() and not bool(torch.isfinite(xb).all()))
+        finite_batch = math.isfinite(loss_v) or (job.batch_finite() if job is not None else not (
+            isinstance(xb, torch.Tensor) and xb.is_floating_point() and not bool(torch.isfinite(xb).all())))
         lr = float(getattr(state, "lr", 0.0) or state.optimizer.param_groups[0]["lr"])
         self._max_lr = max(self._max_lr, lr)
         if self._initial_loss is None and math.isfinite(loss_v):
@@ -274,16 +318,48 @@ class Monitor:
             recorder, self._recorder = self._recorder, None
             recorder.stop()
             self.monitor_seconds += recorder.seconds      # spent inside the forward pass
-            layers = recorder.stats()
+            if job is not None:
+                layers, x_std = job.layers(), job.input_std()
+            else:
+                layers = recorder.stats()
+                x_std = input_std(xb) if isinstance(xb, torch.Tensor) else 0.0
             self.activations.append({"step": state.step, "layers": layers})
-            x_std = input_std(xb) if isinstance(xb, torch.Tensor) else 0.0
+            if not self.judges:
+                return
             for f in check_activations(layers, x_std):
                 if f.code != "vanishing_activations" or len(self.activations) > 1:
                     self._add(state, f)
         initial = self._initial_loss or 0.0
-        if not math.isfinite(loss_v) or loss_v > initial:
+        if self.judges and (not math.isfinite(loss_v) or loss_v > initial):
             for f in self._evaluate(state, state.history, PER_SAMPLE_RULES):
                 self._add(state, f)
+
+    def _job_values(self, state, xb, device) -> "_JobValues":
+        """This rank's shard of the sampled step as sums, all-reduced over the ranks in one
+        collective (``_JobValues`` reads them)."""
+        job = _JobValues(self._dist.world)
+        loss = state.loss.detach().double().reshape(()) if isinstance(state.loss, torch.Tensor) else \
+            torch.tensor(float(state.loss), dtype=torch.float64)
+        floating = isinstance(xb, torch.Tensor) and xb.is_floating_point()
+        rows = float(xb.shape[0]) if isinstance(xb, torch.Tensor) and xb.ndim else 1.0
+        nonfinite = (~torch.isfinite(xb)).sum().double() if floating else torch.zeros((), dtype=torch.float64)
+        parts = [torch.stack([loss.to(device) * rows, torch.tensor(rows, dtype=torch.float64, device=device),
+                              nonfinite.to(device)])]
+        if self._recorder is not None:       # the activations and, to compare them, the inputs
+            if floating:
+                x = torch.nan_to_num(xb.detach().double(), nan=0.0, posinf=0.0, neginf=0.0)
+                parts.append(torch.stack([torch.tensor(float(x.numel()), dtype=torch.float64, device=x.device),
+                                          x.sum(), (x * x).sum()]).to(device))
+            else:
+                parts.append(torch.zeros(3, dtype=torch.float64, device=device))
+            job.layout, flat = self._recorder.sums()
+            parts.append(flat.to(device))
+        if self._counting is not None:       # the first sample: the period from the ranks' mean work
+            job.counts = self._counting[0]
+            parts.append(torch.tensor([float(job.counts[k]) for k in WORK_COUNTS], dtype=torch.float64,
+                                      device=device))
+        job.total = self._dist.all_reduce_sum(torch.cat(parts))
+        return job
 
     def _schedule(self, state):
         """The next sampled step: ``every`` steps on (``every=None``: the cost model's period,
@@ -333,3 +409,41 @@ class Monitor:
     def _summary(self) -> dict:
         return {"findings": [f.to_dict() for f in self.findings], "every": self.every,
                 "samples": len(self.samples), "overhead": self.overhead, "errors": list(self.errors)}
+
+
+class _JobValues:
+    """A DDP job's values of one sampled step, from the ranks' sums (``Monitor._job_values``):
+    ``total`` the all-reduced tensor, ``values`` its entries on the host (set by the caller after
+    the one transfer). Its layout: [Σ loss x rows, rows, non-finite inputs], then with
+    activations [input elements, Σx, Σx²] and the recorder's ``layout``, then on the first sample
+    the work counts (``WORK_COUNTS``), which ``read`` replaces by their mean over the ranks."""
+
+    def __init__(self, world: int):
+        self.world = world
+        self.layout: list | None = None
+        self.counts: dict | None = None
+        self.total: torch.Tensor | None = None
+        self.values: list = []
+
+    def read(self, values: list, local: int) -> list:
+        """Take the job's values from ``values`` (this rank's ``local`` first entries, then the
+        reduced ones); returns the local entries with the job's mean loss as the first."""
+        self.values = values[local:]
+        if self.counts is not None:
+            mean = [v / self.world for v in self.values[len(self.values) - len(WORK_COUNTS):]]
+            self.counts.update({k: int(round(v)) for k, v in zip(WORK_COUNTS, mean)})
+        loss_rows, rows = self.values[0], self.values[1]
+        return [loss_rows / rows if rows else math.nan, *values[1:local]]
+
+    def batch_finite(self) -> bool:
+        return self.values[2] == 0
+
+    def input_std(self) -> float:
+        n, s1, s2 = self.values[3:6]
+        if n == 0:                            # inputs that are not floats (probes.input_std)
+            return 0.0
+        return math.sqrt(max(s2 - s1 * s1 / n, 0.0) / (n - 1)) if n > 1 else math.nan
+
+    def layers(self) -> dict:
+        end = len(self.values) - (len(WORK_COUNTS) if self.counts is not None else 0)
+        return layer_stats(self.layout or [], self.values[6:end])

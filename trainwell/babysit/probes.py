@@ -11,6 +11,13 @@
 Everything stays on the device as tensors; ``stats()`` syncs the host once. Use them only on
 sampled steps: outside a ``with`` block nothing is hooked. Both are sized for the live
 monitor's budget (2% of training time): a few kernels per layer, no allocation per sample.
+
+Under DDP each rank sees its shard of the batch: ``ActivationRecorder(..., reducible=True)``
+records sums instead (``activation_sums``: counts, sums and sums of squares per unit, in float64)
+that add up across ranks; ``sums()`` gives them as one flat tensor for the all-reduce and
+``stats_from_sums`` turns the job's total into the same statistics one process computes on the
+whole batch. Gradient norms and update ratios need no reduction: after DDP's gradient average
+every rank holds the same gradients and weights.
 """
 from __future__ import annotations
 
@@ -101,6 +108,62 @@ def _fast_statistics(a: torch.Tensor, family: str) -> list:
     return [mean, total, within, between, saturated, dead]
 
 
+@torch.no_grad()
+def activation_sums(a: torch.Tensor, family: str) -> torch.Tensor:
+    """Sums of one shard of an activation that add up across ranks to the whole batch's
+    (float64): [rows, elements, count saturated, count non-finite, Σa, Σa²], then for an (N, C,
+    ...) tensor the C per-unit Σa, the C per-unit Σa² and the C per-unit counts of positive
+    values. Non-finite values count as 0, as in ``activation_statistics``."""
+    a = a.detach()
+    finite = torch.isfinite(a)
+    safe = torch.where(finite, a, torch.zeros((), dtype=a.dtype, device=a.device)).double()
+    if family == "tanh":
+        saturated = (safe.abs() > TANH_SATURATION).sum()
+    elif family == "sigmoid":
+        saturated = ((safe < SIGMOID_SATURATION) | (safe > 1 - SIGMOID_SATURATION)).sum()
+    else:
+        saturated = torch.zeros((), device=a.device)
+    squares = safe * safe
+    head = torch.stack([torch.tensor(float(a.shape[0] if a.ndim else 1), device=a.device),
+                        torch.tensor(float(a.numel()), device=a.device), saturated.double(),
+                        (~finite).sum().double(), safe.sum(), squares.sum()])
+    if a.ndim < 2:
+        return head
+    dims = [d for d in range(a.ndim) if d != 1]
+    return torch.cat([head, safe.sum(dim=dims), squares.sum(dim=dims), (safe > 0).sum(dim=dims).double()])
+
+
+def stats_from_sums(sums: list, family: str) -> dict:
+    """``activation_sums`` added over the ranks -> the statistics ``ActivationRecorder.stats``
+    gives for the whole batch: mean, std (n - 1), fraction saturated, fraction of dead units
+    (never positive anywhere in the batch), count non-finite, signal (None where undefined)."""
+    rows, n, saturated, nonfinite, s1, s2 = sums[:6]
+    mean = s1 / n if n else None
+    std = math.sqrt(max(s2 - s1 * s1 / n, 0.0) / (n - 1)) if n > 1 else None
+    dead = signal = None
+    units = (len(sums) - 6) // 3
+    if units and rows > 1:
+        per = n / units                     # rows x positions per unit
+        unit_s1, unit_s2, positive = sums[6:6 + units], sums[6 + units:6 + 2 * units], sums[6 + 2 * units:]
+        within = sum(max(q - t * t / per, 0.0) for t, q in zip(unit_s1, unit_s2))
+        signal = math.sqrt(within / (n - units)) if n > units else None
+        if family == "relu":
+            dead = sum(1 for c in positive if c == 0) / units
+    return {"mean": mean, "std": std,
+            "saturated": saturated / n if family in ("tanh", "sigmoid") and n else None,
+            "dead": dead, "nonfinite": nonfinite, "signal": signal}
+
+
+def layer_stats(layout: list, values: list) -> dict:
+    """``{layer: {"family", "mean", ...}}`` from ``ActivationRecorder.sums``' ``layout`` and the
+    values of its (all-reduced) flat tensor."""
+    out, at = {}, 0
+    for name, family, length in layout:
+        out[name] = {"family": family, **stats_from_sums(values[at:at + length], family)}
+        at += length
+    return out
+
+
 class _ActivationMode(TorchFunctionMode):
     def __init__(self, recorder):
         super().__init__()
@@ -136,9 +199,10 @@ class ActivationRecorder:
 
     RELEARN = 8
 
-    def __init__(self, model: torch.nn.Module, *, forward_only: bool = False):
+    def __init__(self, model: torch.nn.Module, *, forward_only: bool = False, reducible: bool = False):
         self.model = model
         self.forward_only = forward_only
+        self.reducible = reducible    # record activation_sums (read with sums()) for a DDP rank
         self.seconds = 0.0
         self._handles = []
         self._modules: dict = {}      # id(module) -> (name, is_leaf), for this model's modules
@@ -249,13 +313,31 @@ class ActivationRecorder:
         k = self._calls.get(key, 0)
         self._calls[key] = k + 1
         name = owner if is_leaf and k == 0 else (f"{owner}#{k}" if is_leaf else f"{owner}.{fn}#{k}")
-        self._records.append((name, family, out.detach(), _fast_statistics(out, family), id(out)))
+        summary = activation_sums(out, family) if self.reducible else _fast_statistics(out, family)
+        self._records.append((name, family, out.detach(), summary, id(out)))
         self.seconds += time.perf_counter() - t0
+
+    # --------------------------------------------------------------- reading a shard (DDP)
+    def sums(self, *, exclude: torch.Tensor | None = None) -> tuple[list, torch.Tensor]:
+        """A ``reducible`` recorder's records as ``(layout, flat)``: ``layout`` the (layer, family,
+        length) of each record, ``flat`` their ``activation_sums`` end to end (one tensor to
+        all-reduce; every rank records the same layers, so the layouts agree); ``layer_stats``
+        reads the reduced values. No host sync."""
+        if not self.reducible:
+            raise RuntimeError("ActivationRecorder.sums() needs reducible=True")
+        records = [r for r in self._records if exclude is None or r[4] != id(exclude)]
+        self._records = []
+        layout = [(name, family, summary.numel()) for name, family, _, summary, _ in records]
+        flat = torch.cat([r[3] for r in records]) if records else torch.zeros(0, dtype=torch.float64)
+        return layout, flat
 
     # --------------------------------------------------------------- reading
     def stats(self, *, exclude: torch.Tensor | None = None) -> dict:
         """Per-layer statistics (one host sync). ``exclude``: the model's output, so that an
         output activation (a final sigmoid) is not counted as a hidden layer."""
+        if self.reducible:                  # this process's sums, read as a whole batch
+            layout, flat = self.sums(exclude=exclude)
+            return layer_stats(layout, flat.tolist())
         records = [r for r in self._records if exclude is None or r[4] != id(exclude)]
         self._records = []
         if not records:

@@ -9,7 +9,10 @@ for everything that crosses ranks:
 - every rank trains a replica wrapped in ``DistributedDataParallel`` (the gradient average);
 - the epoch's loss and accuracy sums, and the divergence check's window, are all-reduced at the
   points where one process already reads them (no extra host sync per step); each rank
-  validates its shard of the validation split and the sums are all-reduced;
+  validates its shard of the validation split (and of the final evaluation) and the sums are
+  all-reduced;
+- every rank runs the babysitter's monitor on the same sampled steps, each adding up its shard's
+  statistics, one all-reduce a sample (babysit/monitor.py); rank 0's rules judge the job's values;
 - decisions are rank 0's: its stop reason and the changes its callbacks made through
   ``state.controls`` (the babysitter's repairs: a rollback, an lr change, a rebuilt optimizer,
   added preprocessing, a model edit; train/journal.py) are broadcast at every check point and replayed
@@ -98,12 +101,14 @@ class Distributed:
     def agree(self, state, controls) -> None:
         """Every rank takes rank 0's decisions at a check: its stop reason (None included) and the
         changes its callbacks or babysitter made through ``controls`` since the last check
-        (``Journal``), replayed here on the other ranks; one broadcast, also when nothing changed."""
+        (``Journal``), replayed here on the other ranks, and the values the journal shares (the
+        babysitter's sampling schedule); one broadcast, also when nothing changed."""
         journal = controls.journal
-        decision = (state.stop, journal.take(), journal.live()) if self.is_main else None
-        stop, entries, live = self.broadcast_object(decision)
+        decision = (state.stop, journal.take(), journal.live(), journal.shared()) if self.is_main else None
+        stop, entries, live, shared = self.broadcast_object(decision)
         if not self.is_main:
             journal.replay(controls, entries, live)
+            journal.follow_shared(shared)
         state.stop = stop
 
     # ----------------------------------------------------------- the replica

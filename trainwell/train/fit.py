@@ -274,10 +274,12 @@ def make_trainer(p: Prepared, *, run_dir=None, step_fn=None, extra_callbacks=(),
         return build_optimizer_for(dataclasses.replace(config, **overrides), model, total_steps=total)
 
     averager = make_averager(config, steps_per_epoch=len(batches), loss_fn=p.loss_fn, accuracy=p.accuracy)
-    # under DDP the babysitter watches on rank 0 (the gradients it reads are the all-reduced
-    # ones); its stops and repairs reach the other ranks at the checks (Trainer._agree)
-    babysitter = babysit_callbacks(config, len(batches)) if dist is None or dist.is_main else []
+    # under DDP every rank's monitor samples its shard and the sums are all-reduced; rank 0's
+    # judges and repairs, its stops and repairs reach the other ranks at the checks (Trainer._agree)
+    babysitter = babysit_callbacks(config, len(batches))
     monitor = next((c for c in babysitter if isinstance(c, Monitor)), None)
+    if dist is not None and not dist.is_main:
+        babysitter = [monitor] if monitor is not None else []
     callbacks = [*config.callbacks, *extra_callbacks, *averager, *babysitter,
                  *make_trackers(config, monitor=monitor)]
     if config.unfreeze_at is not None and p.transfer["frozen"]:
@@ -300,6 +302,9 @@ def make_trainer(p: Prepared, *, run_dir=None, step_fn=None, extra_callbacks=(),
                       precision=Precision(config.precision, batches.X.device))
     if dist is not None:
         distribute(trainer, dist)
+        if monitor is not None:           # the same sampled steps on every rank, rank 0's after a repair
+            monitor.use_distributed(dist)
+            trainer.controls.journal.share("monitor", monitor.schedule, monitor.follow)
     return trainer
 
 

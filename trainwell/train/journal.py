@@ -20,7 +20,11 @@ class Journal:
     (the weights and optimizer equal rank 0's; its own random-number states and running sums), and
     a rollback restores, on every rank, the snapshot of the same id. Snapshots rank 0 no longer
     holds (``live``) are dropped on the others. A change under a change (the calls a repair action
-    makes) is part of it, not an entry of its own."""
+    makes) is part of it, not an entry of its own.
+
+    ``share(name, get, follow)``: a value of rank 0's that the other ranks take at every check
+    (``shared()`` on rank 0, ``follow_shared`` elsewhere): the babysitter's sampling schedule, which
+    a repair moves on rank 0 (babysit/monitor.py ``Monitor.schedule``)."""
 
     def __init__(self, *, rank0: bool):
         self.rank0 = rank0
@@ -31,6 +35,7 @@ class Journal:
         self._ids = itertools.count()
         self._held = weakref.WeakValueDictionary()   # rank 0: id -> the snapshots still referenced
         self._mirrors: dict = {}                      # the other ranks: id -> their own snapshot
+        self._shared: dict = {}                       # name -> (get, follow)
 
     def record(self, name: str, args: tuple, kwargs: dict, change):
         """Make ``change()`` (the controls' ``name(*args, **kwargs)``), recording it on rank 0."""
@@ -67,6 +72,20 @@ class Journal:
                                f"changes only at a decision point (on_after_step of a check step, "
                                f"every check_every steps, or at the epoch's end), where every rank "
                                f"makes the same change; wait for one (state.controls.may_change)")
+
+    def share(self, name: str, get, follow) -> None:
+        """At every check, the other ranks call ``follow(value)`` with rank 0's ``get()``."""
+        self._shared[name] = (get, follow)
+
+    def shared(self) -> dict:
+        """Rank 0's shared values, by name."""
+        return {name: get() for name, (get, _) in self._shared.items()}
+
+    def follow_shared(self, values: dict) -> None:
+        """Take rank 0's shared ``values`` (names this rank does not share are left alone)."""
+        for name, value in values.items():
+            if name in self._shared:
+                self._shared[name][1](value)
 
     def take(self) -> list:
         """The entries since the last check (rank 0), cleared."""
