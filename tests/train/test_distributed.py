@@ -178,6 +178,16 @@ def test_rank_0_alone_writes_one_run(ranks):
     assert results["steps"] == 50 and results["epochs"] == 9
 
 
+def test_the_final_evaluation_is_sharded_and_equals_one_processs(ranks):
+    """results.json's val loss, accuracy, NLL and ECE (each rank scores its rows, the sums are
+    all-reduced) are one process's to 1e-6."""
+    one = _one_process(dict(SGD, max_steps=50, epochs=9), batch_size=WORLD * B)
+    two = json.loads((ranks / "plain" / "results.json").read_text())["val"]
+    assert set(one.results["val"]) == set(two) >= {"loss", "acc", "nll", "ece", "n"}
+    for key, value in one.results["val"].items():
+        assert two[key] == pytest.approx(value, rel=1e-6, abs=1e-7), key
+
+
 def test_a_stop_rank_0_alone_decides_ends_every_rank_at_the_same_step(ranks):
     ends = [line for line in (ranks / "output.txt").read_text().splitlines() if line.startswith("end step")]
     # per rank: plain, sam_global, sam_local, whole, stopped, stopped resumed, the 3 repaired, the
@@ -473,6 +483,28 @@ def test_each_rank_validates_its_shard_and_the_sums_add_up_to_the_whole(n, world
     assert sum(p["acc"] for p in parts) == pytest.approx(whole["acc"], abs=1e-6)
 
 
+@pytest.mark.parametrize("n, world", [(11, 2), (11, 3), (2, 3)])
+def test_each_rank_scores_its_shard_for_nll_and_ece_and_the_sums_give_the_whole(n, world):
+    """model_calibration with shard = (rank, world): each rank reads only its rows (none for a
+    rank past n), and its sums added over the ranks (what the all-reduce does) give the whole
+    set's NLL and ECE to 1e-6."""
+    from trainwell.train.calibration import model_calibration
+    X, y = ddp_job.data(n=n)
+    model = ddp_job.model()
+    whole = model_calibration(model, X, y, batch_size=4)
+    sums, rows = [], []
+    for rank in range(world):
+        read = []
+        hook = model.register_forward_pre_hook(lambda module, args: read.append(args[0].shape[0]))
+        model_calibration(model, X, y, batch_size=4, shard=(rank, world), reduce=lambda t: sums.append(t) or t)
+        hook.remove()
+        rows.append(sum(read))
+    assert rows == [n * (r + 1) // world - n * r // world for r in range(world)]   # its rows alone
+    total = sum(sums)
+    shard = model_calibration(model, X, y, batch_size=4, shard=(0, world), reduce=lambda t: total)
+    assert shard == pytest.approx(whole, rel=1e-6, abs=1e-9)
+
+
 def _fit_nproc(tmp_path, *args) -> subprocess.Popen:
     """``trainwell fit ... --nproc 2`` as a user runs it (a subprocess, from ``tmp_path``)."""
     path = os.pathsep.join([str(Path(trainwell.__file__).parents[1]), os.environ.get("PYTHONPATH", "")])
@@ -492,18 +524,24 @@ def _csv_config(tmp_path, **extra) -> Path:
     return config
 
 
-def test_bad_input_under_nproc_is_one_line_and_exit_2_before_torchrun_starts(tmp_path):
+def test_bad_input_under_nproc_is_one_line_and_exit_2_before_torchrun_starts(tmp_path, monkeypatch, capsys):
     """A bad run directory, option value or data file is found by the launching process, before
-    torchrun starts: one line, exit status 2, no torchrun report."""
+    torchrun starts: one line, exit status 2, no torchrun report. (In this process, as
+    ``python -m trainwell`` runs ``cli.main``; the launch path itself:
+    test_a_rank_failing_on_bad_input_is_reported_once_with_exit_2.)"""
+    from trainwell import cli
+    from trainwell.train import distributed
     config = _csv_config(tmp_path)
     (tmp_path / "taken").write_text("a file, not a directory")
     (tmp_path / "gone.toml").write_text(config.read_text().replace("data.csv", "gone.csv"))
-    cases = {"run_dir = 'taken' is a file": _fit_nproc(tmp_path, "run.toml", "--set", 'run_dir="taken"'),
-             "lr = -1.0: must be > 0": _fit_nproc(tmp_path, "run.toml", "--set", "lr=-1"),
-             "gone.csv": _fit_nproc(tmp_path, "gone.toml")}
-    for expected, process in cases.items():
-        out, err = process.communicate(timeout=120)
-        assert process.returncode == 2, err
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(distributed, "launch", lambda *a, **kw: pytest.fail("torchrun started"))
+    cases = {"run_dir = 'taken' is a file": ["run.toml", "--set", 'run_dir="taken"'],
+             "lr = -1.0: must be > 0": ["run.toml", "--set", "lr=-1"],
+             "gone.csv": ["gone.toml"]}
+    for expected, args in cases.items():
+        assert cli.main(["fit", *args, "--nproc", "2", "--threads", "1", "--quiet"]) == 2
+        out, err = capsys.readouterr()
         assert err.count("\n") == 1 and err.startswith("trainwell: error: ") and expected in err, err
         assert out == ""
 

@@ -19,31 +19,53 @@ PROB_FLOOR = 1e-12            # log(0) guard: a probability of exactly 0 for the
 def calibration(probs: torch.Tensor, y: torch.Tensor, *, bins: int = ECE_BINS) -> dict:
     """``{"acc", "nll", "ece", "bins": {"confidence", "accuracy", "count"}}`` of class
     probabilities ``probs`` (N, C) against class ids ``y`` (N,); one host sync."""
-    probs, y = probs.float(), y.long().to(probs.device)
-    confidence, predicted = probs.max(dim=1)
-    correct = (predicted == y).float()
-    nll = -probs.gather(1, y[:, None]).squeeze(1).clamp_min(PROB_FLOOR).log().mean()
-    index = (confidence * bins).ceil().long().clamp(1, bins) - 1        # ((b-1)/B, b/B] -> b-1
-    count = torch.zeros(bins, device=probs.device).index_add_(0, index, torch.ones_like(confidence))
-    conf_sum = torch.zeros(bins, device=probs.device).index_add_(0, index, confidence)
-    acc_sum = torch.zeros(bins, device=probs.device).index_add_(0, index, correct)
-    ece = ((acc_sum - conf_sum).abs() / y.shape[0]).sum()
-    n = count.clamp_min(1)
-    head = torch.stack([correct.mean(), nll, ece]).tolist()
-    conf, acc, count = (conf_sum / n).tolist(), (acc_sum / n).tolist(), count.long().tolist()
-    return {"acc": head[0], "nll": head[1], "ece": head[2],
-            "bins": {"confidence": conf, "accuracy": acc, "count": count}}
+    return calibration_from_sums(calibration_sums(probs, y, bins=bins).tolist(), bins=bins)
 
 
 @torch.no_grad()
-def model_calibration(model: torch.nn.Module, X: torch.Tensor, y: torch.Tensor, *, batch_size: int) -> dict:
+def calibration_sums(probs: torch.Tensor, y: torch.Tensor, *, bins: int = ECE_BINS) -> torch.Tensor:
+    """The sums ``calibration`` reads, as one float64 tensor that adds up over row shards (DDP
+    ranks): [rows, correct, Σ -log p_i[y_i], then per bin: count, Σ confidence, Σ correct]."""
+    probs, y = probs.float(), y.long().to(probs.device)
+    confidence, predicted = probs.max(dim=1)
+    correct = (predicted == y).double()
+    nll = -probs.gather(1, y[:, None]).squeeze(1).clamp_min(PROB_FLOOR).log().double().sum()
+    index = (confidence * bins).ceil().long().clamp(1, bins) - 1        # ((b-1)/B, b/B] -> b-1
+    per_bin = torch.zeros(3, bins, dtype=torch.float64, device=probs.device)
+    per_bin[0].index_add_(0, index, torch.ones_like(correct))
+    per_bin[1].index_add_(0, index, confidence.double())
+    per_bin[2].index_add_(0, index, correct)
+    head = torch.stack([torch.tensor(float(y.shape[0]), dtype=torch.float64, device=probs.device),
+                        correct.sum(), nll])
+    return torch.cat([head, per_bin.flatten()])
+
+
+def calibration_from_sums(sums: list, *, bins: int = ECE_BINS) -> dict:
+    """``calibration``'s result from ``calibration_sums`` (added over the shards)."""
+    n, correct, nll = sums[:3]
+    count, conf_sum, acc_sum = sums[3:3 + bins], sums[3 + bins:3 + 2 * bins], sums[3 + 2 * bins:3 + 3 * bins]
+    ece = sum(abs(a - c) for a, c in zip(acc_sum, conf_sum)) / n if n else float("nan")
+    return {"acc": correct / n if n else float("nan"), "nll": nll / n if n else float("nan"), "ece": ece,
+            "bins": {"confidence": [c / max(k, 1) for c, k in zip(conf_sum, count)],
+                     "accuracy": [a / max(k, 1) for a, k in zip(acc_sum, count)],
+                     "count": [int(k) for k in count]}}
+
+
+@torch.no_grad()
+def model_calibration(model: torch.nn.Module, X: torch.Tensor, y: torch.Tensor, *, batch_size: int,
+                      shard: tuple[int, int] = (0, 1), reduce=None) -> dict:
     """``{"nll", "ece"}`` of ``model``'s class probabilities (softmax, or (1-σ, σ) for one logit)
-    on ``(X, y)`` with class ids ``y``, in eval mode; ``{}`` for other targets (regression)."""
+    on ``(X, y)`` with class ids ``y``, in eval mode; ``{}`` for other targets (regression).
+    ``shard = (rank, world)`` and ``reduce``: as ``metrics.evaluate_model`` (each rank scores its
+    rows, the sums are added over the ranks)."""
     if torch.is_floating_point(y) or y.ndim != 1:
         return {}
+    rank, world = shard
+    first, end = X.shape[0] * rank // world, X.shape[0] * (rank + 1) // world
     was_training = model.training
     model.eval()
-    out = torch.cat([model(X[i:i + batch_size]) for i in range(0, X.shape[0], batch_size)])
+    outs = [model(X[i:min(i + batch_size, end)]) for i in range(first, end, batch_size)]
+    out = torch.cat(outs) if outs else model(X[first:first])      # a rank with no rows adds nothing
     model.train(was_training)
     if out.ndim == 1 or out.shape[-1] == 1:
         p = torch.sigmoid(out.reshape(-1).float())
@@ -52,5 +74,6 @@ def model_calibration(model: torch.nn.Module, X: torch.Tensor, y: torch.Tensor, 
         probs = torch.softmax(out.float(), dim=1)
     if probs.shape[1] <= int(y.max()):
         return {}
-    result = calibration(probs, y)
+    sums = calibration_sums(probs, y[first:end])
+    result = calibration_from_sums((reduce(sums) if reduce is not None else sums).tolist())
     return {"nll": result["nll"], "ece": result["ece"]}

@@ -349,10 +349,12 @@ def fit(model=None, train="digits", val=None, *, test=None, step_fn=None, **opti
                    "seconds": sum(m["seconds"] for m in state.history)}
         for name, pair in (("val", trainer.val), ("test", _preprocessed(p.test, added))):
             with trainer.precision.autocast():    # evaluation computes as training did
+                # under DDP each rank scores its rows and the sums are all-reduced (trainer.val_shard)
                 results[name] = None if pair is None else evaluate_model(
-                    model, p.loss_fn, p.accuracy, *pair, batch_size=config.eval_batch_size)
+                    model, p.loss_fn, p.accuracy, *pair, batch_size=config.eval_batch_size, **trainer.val_shard)
                 if pair is not None:          # NLL and ECE of a classifier (train/calibration.py)
-                    results[name].update(model_calibration(model, *pair, batch_size=config.eval_batch_size))
+                    results[name].update(model_calibration(model, *pair, batch_size=config.eval_batch_size,
+                                                           **trainer.val_shard))
         babysit = from_rank0(dist, lambda: state.extras.get("babysit", {}))   # the babysitter is rank 0's
         results["repairs"] = babysit.get("repairs", [])
         preprocess = p.preprocess
