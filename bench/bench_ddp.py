@@ -2,6 +2,7 @@
 
     python bench/bench_ddp.py [--repeats 3] [--epochs 3] [--batch-size 128]
     python bench/bench_ddp.py --repaired [--epochs 3] [--batch-size 128]
+    python bench/bench_ddp.py --watch [--repeats 3] [--epochs 4] [--batch-size 128]
 
 The job: an MLP 784-512-512-10 on 20,000 random 784-dim inputs (10 classes), SGD with momentum,
 babysitter, validation and report off (pure training). Each repeat runs, interleaved:
@@ -23,6 +24,12 @@ Takes about 2 minutes on an idle 2-core machine.
 "repair"``, 2 ranks x batch B against 1 process x batch 2B (``check_every = 1``, so a repair acts
 at the step the babysitter finds the problem in both): the repairs each made (step, code, action),
 the final training and validation metrics, and the wall time of each run. Under a minute idle.
+
+``--watch``: the throughput job with ``babysit = "watch"`` against ``"off"``, on 1 process and on
+2 ranks (batch B per process), interleaved per repeat: the watch overhead of each (examples/s off
+/ watch - 1, medians over repeats), the monitor's own time per sampled step (its ``monitor_seconds``
+over its samples; on 2 ranks it includes the all-reduce of the shard sums) and a bare all-reduce of
+a tensor the size of that sample's sums (float64), timed after training. About 3 minutes idle.
 """
 from __future__ import annotations
 
@@ -59,12 +66,25 @@ def worker(args) -> None:
     if args.repaired:
         repaired_worker(model, X, y, args, world)
         return
+    monitors = _watch_monitors()
     run = trainwell.fit(model, (X, y), optimizer="sgd", lr=0.05, momentum=0.9, epochs=args.epochs,
-                        batch_size=args.batch_size, babysit="off", report=False, progress=False,
+                        batch_size=args.batch_size, babysit=args.babysit, report=False, progress=False,
                         schedule="constant", seed=0, device="cpu")
     seconds = statistics.median(m["seconds"] for m in run.history[1:])
     steps = run.history[1]["step"] - run.history[0]["step"]
     out = {"examples_per_s": N / seconds, "step_ms": 1e3 * seconds / steps, "world": world}
+    if monitors:
+        monitor = monitors[-1]
+        out.update(samples=len(monitor.samples), every=monitor.every,
+                   sample_ms=1e3 * monitor.monitor_seconds / max(1, len(monitor.samples)))
+        if world > 1:                        # the shard sums one sample all-reduces
+            units = [m.out_features for m in model if isinstance(m, nn.Linear)][:-1]
+            sums = torch.zeros(3 + 3 + sum(6 + 3 * u for u in units), dtype=torch.float64)
+            torch.distributed.barrier()
+            started = time.perf_counter()
+            for _ in range(ALLREDUCE_REPEATS):
+                torch.distributed.all_reduce(sums)
+            out["sample_allreduce_ms"] = 1e3 * (time.perf_counter() - started) / ALLREDUCE_REPEATS
     if world > 1:
         grads = torch.zeros(sum(p.numel() for p in model.parameters()))
         torch.distributed.barrier()
@@ -75,6 +95,18 @@ def worker(args) -> None:
         out["params"] = grads.numel()
     if int(os.environ.get("RANK", "0")) == 0:
         print("RESULT " + json.dumps(out), flush=True)
+
+
+def _watch_monitors() -> list:
+    """The monitors ``fit`` starts in this process, appended as they start."""
+    from trainwell.babysit.monitor import Monitor
+    monitors, start = [], Monitor.on_fit_start
+
+    def on_fit_start(self, state):
+        monitors.append(self)
+        start(self, state)
+    Monitor.on_fit_start = on_fit_start
+    return monitors
 
 
 def repaired_worker(model, X, y, args, world: int) -> None:
@@ -101,13 +133,43 @@ def repaired(args) -> None:
     print(json.dumps({key: abs(one[key] - two[key]) for key in ("train_loss", "train_acc", "val_loss", "val_acc")}))
 
 
+def watch(args) -> None:
+    """Watch overhead on 1 process and on 2 ranks, interleaved per repeat."""
+    rows = {key: [] for key in ("one_off", "one_watch", "ddp_off", "ddp_watch")}
+    for repeat in range(args.repeats):
+        for key in rows:
+            world = 2 if key.startswith("ddp") else 1
+            row, = _processes(world, ranks=world > 1, args=args, babysit=key.split("_")[1])
+            rows[key].append(row)
+        one = rows["one_off"][-1]["examples_per_s"] / rows["one_watch"][-1]["examples_per_s"] - 1
+        ddp = rows["ddp_off"][-1]["examples_per_s"] / rows["ddp_watch"][-1]["examples_per_s"] - 1
+        print(f"repeat {repeat + 1}: watch overhead 1 process {100 * one:+.1f} %, 2 ranks {100 * ddp:+.1f} %; "
+              f"sample {rows['one_watch'][-1]['sample_ms']:.2f} ms (1) / {rows['ddp_watch'][-1]['sample_ms']:.2f} ms (2), "
+              f"bare sample all-reduce {rows['ddp_watch'][-1]['sample_allreduce_ms']:.3f} ms", flush=True)
+
+    def median(key, field):
+        return statistics.median(r[field] for r in rows[key])
+    overheads = {w: [off["examples_per_s"] / on["examples_per_s"] - 1 for off, on in
+                     zip(rows[f"{w}_off"], rows[f"{w}_watch"])] for w in ("one", "ddp")}
+    print(json.dumps({
+        "batch_per_process": args.batch_size, "epochs": args.epochs, "repeats": args.repeats,
+        "watch_overhead_pct": {w: round(100 * statistics.median(v), 2) for w, v in overheads.items()},
+        "spread_pct": {w: [round(100 * x, 2) for x in v] for w, v in overheads.items()},
+        "every": {"one": rows["one_watch"][0]["every"], "ddp": rows["ddp_watch"][0]["every"]},
+        "samples": {"one": rows["one_watch"][0]["samples"], "ddp": rows["ddp_watch"][0]["samples"]},
+        "sample_ms": {"one": round(median("one_watch", "sample_ms"), 3), "ddp": round(median("ddp_watch", "sample_ms"), 3)},
+        "sample_allreduce_ms": round(median("ddp_watch", "sample_allreduce_ms"), 4),
+        "step_ms": {k: round(median(k, "step_ms"), 2) for k in rows},
+    }, indent=1))
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def _processes(count: int, *, ranks: bool, args) -> list[dict]:
+def _processes(count: int, *, ranks: bool, args, babysit: str = "off") -> list[dict]:
     """``count`` workers at once: ranks of one job (``ranks``) or independent processes."""
     port = _free_port()
     base = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
@@ -119,7 +181,7 @@ def _processes(count: int, *, ranks: bool, args) -> list[dict]:
                        MASTER_PORT=str(port))
         procs.append(subprocess.Popen(
             [sys.executable, __file__, "--worker", "--epochs", str(args.epochs),
-             "--batch-size", str(args.batch_size), *(["--repaired"] if args.repaired else [])],
+             "--batch-size", str(args.batch_size), "--babysit", babysit, *(["--repaired"] if args.repaired else [])],
             env=env, stdout=subprocess.PIPE, text=True))
     results = []
     for p in procs:
@@ -137,10 +199,16 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--repaired", action="store_true",
                         help="a repaired run: 2 ranks x B against 1 process x 2B")
+    parser.add_argument("--watch", action="store_true",
+                        help="the watch overhead on 1 process and on 2 ranks")
+    parser.add_argument("--babysit", default="off", help=argparse.SUPPRESS)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         worker(args)
+        return
+    if args.watch:
+        watch(args)
         return
     if args.repaired:
         repaired(args)

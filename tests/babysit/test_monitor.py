@@ -243,3 +243,56 @@ def test_withdrawn_findings_can_be_reported_again():
     m.withdraw(exploding)
     assert "loss_exploding" not in {f.code for f in m.findings}
     assert m.diagnosis.add(exploding[0])
+
+
+class _Alone:
+    """A Distributed stand-in: rank ``rank`` of a job whose other ranks add nothing (the sums
+    come back as they went: the job's values are this process's). Counts the all-reduces."""
+
+    def __init__(self, rank):
+        self.rank, self.world, self.is_main, self.reduced = rank, 1, rank == 0, []
+
+    def all_reduce_sum(self, tensor):
+        self.reduced.append(tensor.numel())
+        return tensor.clone()
+
+
+def test_under_ddp_one_all_reduce_per_sample_gives_the_values_of_one_process():
+    """A monitor under DDP reads the job's values from its shard sums (one all-reduce a sampled
+    step, none on the others): with nothing added by other ranks they are one process's (loss,
+    norms, every activation statistic, the period from the counted work), and so are the
+    findings; a rank other than 0 samples alike but reports nothing. (Shards that add up:
+    test_probes.py, and two real ranks: tests/train/test_distributed.py.)"""
+    runs = {}
+    for name, d in (("one", None), ("rank0", _Alone(0)), ("rank1", _Alone(1))):
+        m = Monitor(activation_every=1)
+        if d is not None:
+            m.use_distributed(d)
+        state = train(mlp(), X, Y, val=(XV, YV), lr=5.0, epochs=1, callbacks=[m])
+        runs[name] = (m, d, state)
+    one, rank0, rank1 = (runs[k][0] for k in ("one", "rank0", "rank1"))
+    assert len(runs["rank0"][1].reduced) == len(rank0.samples) == len(one.samples) >= 2
+    assert one.every == rank0.every == rank1.every
+    for a, b in zip(one.samples, rank0.samples):
+        assert a["step"] == b["step"] and a["grad_norm"] == b["grad_norm"]
+        assert a["loss"] == pytest.approx(b["loss"], rel=1e-6)
+    for a, b in zip(one.activations, rank0.activations):
+        for layer, stats in a["layers"].items():
+            for key, value in stats.items():
+                assert value == (pytest.approx(b["layers"][layer][key], rel=1e-5, abs=1e-6)
+                                 if isinstance(value, float) else b["layers"][layer][key]), (layer, key)
+    assert [f.key for f in one.findings] == [f.key for f in rank0.findings] and one.findings
+    assert rank1.findings == [] and rank1.samples == rank0.samples and "babysit" not in runs["rank1"][2].extras
+
+
+def test_a_rank_follows_rank_0s_schedule_and_its_restarts():
+    m = Monitor(every=5)
+    m.use_distributed(_Alone(1))
+    m.samples = [{"step": 3}]
+    rank0 = Monitor(every=5)
+    rank0._next, rank0._sampled = 8, 2
+    m.follow(rank0.schedule())
+    assert (m._next, m.every, m.samples) == (8, 5, [{"step": 3}])
+    rank0.reset_trajectory(6)                          # a repair's rollback on rank 0
+    m.follow(rank0.schedule())
+    assert m._next == 7 and m.samples == []

@@ -179,3 +179,34 @@ def test_recorder_statistics_of_convolution_channels():
     want = exact(torch.tanh(a), "tanh")
     assert abs(stats["model.tanh#0"]["saturated"] - want["saturated"]) < 1e-6
     assert abs(stats["model.tanh#0"]["signal"] - want["signal"]) < 1e-5
+
+
+def test_shard_sums_add_up_to_the_whole_batchs_statistics():
+    """activation_sums of a batch's row shards (one with a single row), added as the DDP
+    all-reduce adds them, give the whole batch's statistics (stats_from_sums) to 1e-6 of the exact
+    ones (computed in float32): mean, std, saturated, dead, non-finite count and signal, for every
+    family, dense and conv, with a dead unit and a NaN."""
+    from trainwell.babysit.probes import activation_sums, layer_stats, stats_from_sums
+    torch.manual_seed(0)
+    dense = torch.randn(9, 6, dtype=torch.float64) * 3 + 1
+    dense[:, 2] = -1.0                                       # a unit never positive: dead
+    conv = torch.randn(5, 3, 4, 4, dtype=torch.float64)
+    conv[1, 0, 2, 2] = float("nan")
+    for a in (dense, conv):
+        for family, fn in (("relu", torch.relu), ("tanh", torch.tanh), ("sigmoid", torch.sigmoid),
+                           ("other", F.leaky_relu)):
+            out = fn(a)
+            want = exact(out, family)
+            total = sum(activation_sums(part, family) for part in (out[:1], out[1:4], out[4:]))
+            got = stats_from_sums(total.tolist(), family)
+            for key in STAT_NAMES:
+                assert (got[key] is None and want[key] != want[key]) or \
+                    abs(got[key] - want[key]) <= 1e-6 * max(1.0, abs(want[key])), (family, key, got[key], want[key])
+    model, x = mlp(), dense[:, :6].float()
+    with ActivationRecorder(model, reducible=True) as alone:  # read alone: this process's batch
+        model(x)
+    with ActivationRecorder(model, reducible=True) as shard:
+        model(x)
+    layout, flat = shard.sums()                               # what a rank all-reduces
+    assert [name for name, _, _ in layout] == ["1", "3"] and flat.dtype == torch.float64
+    assert layer_stats(layout, flat.tolist()) == alone.stats()
