@@ -604,3 +604,32 @@ def test_rank_0s_changes_are_journaled_at_decision_points_and_replayed_alike():
     assert (other.state.lr_scale, other.controls.clip_norm, other.controls.rolled_back) == (0.5, 2.0, True)
     assert other.controls.settings_dict() == controls.settings_dict()
     assert list(other.controls.journal._mirrors) == [start.id]           # the dropped snapshot is gone
+
+
+def test_the_decision_broadcast_carries_rank_0s_shared_values():
+    """Distributed.agree sends what the journal shares (the monitor's schedule) with the stop and
+    the changes; rank 1 takes it."""
+    from types import SimpleNamespace
+    from trainwell.babysit.monitor import Monitor
+    from trainwell.train.journal import Journal
+
+    class Sender(_Rank):
+        def broadcast_object(self, obj):
+            self.sent = obj
+            return obj
+
+    def rank(r):
+        monitor, journal = Monitor(every=5), Journal(rank0=r == 0)
+        journal.share("monitor", monitor.schedule, monitor.follow)
+        return monitor, SimpleNamespace(journal=journal), SimpleNamespace(stop=None)
+
+    (monitor0, controls0, state0), (monitor1, controls1, state1) = rank(0), rank(1)
+    monitor0._next = 9
+    monitor0.reset_trajectory(3)                          # a repair's rollback: step 4 is sampled next
+    sender = Sender(0)
+    sender.agree(state0, controls0)
+    assert sender.sent[3] == {"monitor": monitor0.schedule()}
+    monitor1.samples = [{"step": 2}]
+    _Rank(1, sent=sender.sent).agree(state1, controls1)
+    assert monitor1.schedule() == monitor0.schedule() and monitor1._next == 4
+    assert monitor1.samples == []                         # rank 0 restarted its samples: so does rank 1
