@@ -122,11 +122,12 @@ def activation_sums(a: torch.Tensor, family: str) -> torch.Tensor:
     elif family == "sigmoid":
         saturated = ((safe < SIGMOID_SATURATION) | (safe > 1 - SIGMOID_SATURATION)).sum()
     else:
-        saturated = torch.zeros((), device=a.device)
+        saturated = torch.zeros((), dtype=torch.int64, device=a.device)
     squares = safe * safe
-    head = torch.stack([torch.tensor(float(a.shape[0] if a.ndim else 1), device=a.device),
-                        torch.tensor(float(a.numel()), device=a.device), saturated.double(),
-                        (~finite).sum().double(), safe.sum(), squares.sum()])
+    counts = torch.tensor([float(a.shape[0] if a.ndim else 1), float(a.numel())], dtype=torch.float64,
+                          device=a.device)       # float64: exact counts up to 2^53
+    head = torch.cat([counts, torch.stack([saturated.double(), (~finite).sum().double(), safe.sum(),
+                                           squares.sum()])])
     if a.ndim < 2:
         return head
     dims = [d for d in range(a.ndim) if d != 1]
