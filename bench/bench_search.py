@@ -99,7 +99,14 @@ COMMON = dict(device="cpu", babysit="watch", progress=False)
 CANDIDATES = {"qmc": {"trials": TRIALS, "sampler": "qmc"},
               "staged_tpe": {"trials": TRIALS, "sampler": "staged_tpe"},
               "halving3_staged_tpe": {"sampler": "staged_tpe", "stages": [
-                  {"trials": 30, "epochs": 1}, {"trials": 15, "epochs": 3}, {"trials": 15}]}}
+                  {"trials": 30, "epochs": 1}, {"trials": 15, "epochs": 3}, {"trials": 15}]},
+              # fourth pass (promotion by resuming): the default and staged_tpe with promote = "resume";
+              # successive halving in stages, every later trial a promotion of the previous stage's
+              # best third, resumed (rungs of 1, 3 and 10 epochs, eta = 3: Li et al. 2018)
+              "default_resume": {"trials": TRIALS, "promote": "resume"},
+              "staged_tpe_resume": {"trials": TRIALS, "sampler": "staged_tpe", "promote": "resume"},
+              "halving_resume": {"promote": "resume", "reevaluate": 27, "stages": [
+                  {"trials": 81, "epochs": 1}, {"trials": 27, "epochs": 3}, {"trials": 9}]}}
 STRATEGIES = ("random", "grid", "optuna_tpe_hyperband", "trainwell_default", "default_with_config_first",
               *CANDIDATES)
 RUN = ("random", "grid", "optuna_tpe_hyperband", "trainwell_default")   # run unless asked
@@ -109,13 +116,31 @@ SHOWN = (*STRATEGIES, "single_stage_median_config_first", "single_stage_median")
 
 
 def _epoch_curves(result) -> list[list[float]]:
-    """Each trial's per-epoch val_acc, in the order the trials ran (folds: none here)."""
+    """Each trial's per-epoch val_acc, in the order the trials ran (folds: none here); a trial
+    promoted by resuming counts only the epochs it trained itself (its metrics.jsonl starts with
+    the paused trial's epochs, already counted there)."""
     curves = []
+    resumed = _promoted_from(result.study_dir)
     for row in sorted(result.trials, key=lambda r: (r["stage"], r["trial"])):
         path = Path(row["run_dir"]) / "metrics.jsonl"
         lines = path.read_text().splitlines() if path.exists() else []
-        curves.append([json.loads(line)["val_acc"] for line in lines])
+        source = resumed.get(row["run_dir"])
+        done = len((Path(source) / "metrics.jsonl").read_text().splitlines()) if source else 0
+        curves.append([json.loads(line)["val_acc"] for line in lines][done:])
     return curves
+
+
+def _promoted_from(study_dir) -> dict:
+    """{trial run_dir: the run_dir it continued} of the study's trials promoted by resuming."""
+    storage = optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(str(Path(study_dir) / "study.journal")))
+    out = {}
+    for summary in optuna.get_all_study_summaries(storage, include_best_trial=False):
+        for t in optuna.load_study(study_name=summary.study_name, storage=storage).get_trials(deepcopy=False):
+            outcome = t.user_attrs.get("outcome", {})
+            if outcome.get("promoted_from"):
+                out[outcome["run_dir"]] = outcome["promoted_from"]
+    return out
 
 
 def epochs_to(curves: list[list[float]], target: float) -> int | None:
