@@ -252,9 +252,35 @@ def _print_epochs_table(directory) -> None:
     _print_rows([json.loads(p.read_text()) for p in sorted(Path(directory).glob("*.json"))])
 
 
+REFERENCE = "trainwell_default"   # the spread column compares every strategy with the default
+BOOTSTRAP = 2000                  # resamples of the seeds (paired: one resample for both strategies)
+INTERVAL = 0.90                   # the central interval shown
+
+
+def median_ratio_interval(mine: list, theirs: list, *, seed: int = 0) -> tuple[float, float, float]:
+    """The ratio of two strategies' median epochs to the target over the same seeds (paired; not
+    reached = inf) and its percentile bootstrap interval (Efron & Tibshirani 1993, ch. 13):
+    seeds resampled with replacement, both medians taken on the same resample. inf/inf counts as 1."""
+    import numpy as np
+
+    def ratio(a, b):
+        a, b = statistics.median(a), statistics.median(b)
+        if a == b:
+            return 1.0
+        return a / b if b != float("inf") else 0.0
+
+    rng = np.random.default_rng(seed)
+    n = len(mine)
+    draws = sorted(ratio([mine[i] for i in idx], [theirs[i] for i in idx])
+                   for idx in rng.integers(0, n, size=(BOOTSTRAP, n)))
+    lo, hi = draws[int((1 - INTERVAL) / 2 * BOOTSTRAP)], draws[int((1 + INTERVAL) / 2 * BOOTSTRAP) - 1]
+    return ratio(mine, theirs), lo, hi
+
+
 def _print_rows(rows) -> None:
-    print("| task | strategy | epochs to target: median (per seed) | ratio to random's median | reached | "
-          "epochs run (median) | best val_acc (median) |\n| --- | --- | --- | ---: | --- | ---: | ---: |")
+    print(f"| task | strategy | epochs to target: median (per seed) | ratio to random's median | reached | "
+          f"epochs run (median) | best val_acc (median) | median / {REFERENCE}'s [{INTERVAL:.0%} bootstrap] |\n"
+          f"| --- | --- | --- | ---: | --- | ---: | ---: | --- |")
     tasks = list(dict.fromkeys(r["task"] for r in sorted(rows, key=lambda r: (not TASKS[r["task"]]["tune"], r["task"]))))
     for task in tasks:
         runs = sorted((r for r in rows if r["task"] == task), key=lambda r: r["seed"])
@@ -271,7 +297,18 @@ def _print_rows(rows) -> None:
             print(f"| {label} | {name} | {medians[name]:g} ({shown}) | {ratio:.2f} | "
                   f"{sum(g['to_target'] is not None for g in got)}/{len(got)} | "
                   f"{statistics.median(g['total'] for g in got):g} | "
-                  f"{statistics.median(g['best'] for g in got):.4f} |")
+                  f"{statistics.median(g['best'] for g in got):.4f} | {_versus(runs, name)} |")
+
+
+def _versus(runs, name) -> str:
+    """``name``'s median over the reference's on the seeds both ran, with its bootstrap interval."""
+    both = [r["strategies"] for r in runs if name in r["strategies"] and REFERENCE in r["strategies"]]
+    if name == REFERENCE or not both:
+        return ""
+    count = [[s[k]["to_target"] if s[k]["to_target"] is not None else float("inf") for s in both]
+             for k in (name, REFERENCE)]
+    mid, lo, hi = median_ratio_interval(*count)
+    return f"{mid:.2f} [{lo:.2f}, {hi:.2f}] (n={len(both)})"
 
 
 # ------------------------------------------------------------------ workers
