@@ -19,16 +19,18 @@ Strategies, 60 trials each:
   trials of 2 epochs, then 20 of the full 10 in narrowed ranges, random values, the median pruner);
 - ``default_with_config_first``: the same with ``config_first = true`` (what a first trial at the
   config's own values adds);
-- ``CANDIDATES`` for the default (``qmc``, ``staged_tpe``, ``halving3_staged_tpe``), and any
-  ``--variant NAME={...}`` (a [search] table as JSON) tried on the tuning tasks.
+- ``CANDIDATES`` for the default (``qmc``, ``staged_tpe``, ``halving3_staged_tpe``; fourth pass,
+  with promotion by resuming: ``default_resume``, ``staged_tpe_resume``, ``halving_resume``), and
+  any ``--variant NAME={...}`` (a [search] table as JSON) tried on the tuning tasks.
 
 Every strategy but the target's random search should run with ``--seed-offset N`` (e.g. 10000):
 with the same seed a random-sampling strategy draws the target's own first configurations and
 re-runs its trials epoch for epoch (BENCHMARKS.md, third pass).
 
 A strategy's epochs are summed over its trials in the order they ran (pruned trials count the
-epochs they trained) up to the first epoch whose val_acc reaches the target; "not reached" when
-none does. Medians over search seeds.
+epochs they trained; a trial promoted by resuming counts only the epochs it trained itself) up to
+the first epoch whose val_acc reaches the target; "not reached" when none does. Medians over
+search seeds, and each strategy's median over the default's with a paired bootstrap interval.
 
 ``workers``: searches of N short trials with 1 worker and with 2 (one torch thread each), as
 ``trainwell search`` commands, interleaved, ``--repeats`` times: trials per hour by the whole
