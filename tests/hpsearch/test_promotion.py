@@ -89,6 +89,20 @@ def test_a_promotion_without_the_paused_run_trains_from_scratch_to_the_same_valu
     assert any(o["promoted_from"] for o in _journal_outcomes(kept.study_dir).values())
 
 
+def test_each_fold_of_a_promoted_trial_continues_its_own_fold(tmp_path, monkeypatch):
+    import trainwell.hpsearch.study as study_module
+    table = dict(folds=2, reevaluate=1, stages=[{"trials": 2, "epochs": 1}, {"trials": 1}])
+    kept = _search(tmp_path, "kept", **table)
+    promoted = [r for r in kept.trials if _journal_outcomes(kept.study_dir)[r["run_dir"]]["promoted_from"]]
+    assert len(promoted) == 1
+    for fold in (0, 1):
+        lines = (Path(promoted[0]["run_dir"]) / f"fold-{fold}" / "metrics.jsonl").read_text().splitlines()
+        assert [json.loads(x)["epoch"] for x in lines] == [1, 2, 3, 4]
+    monkeypatch.setattr(study_module, "promotable", lambda *a: False)
+    lost = _search(tmp_path, "lost", **table)
+    assert [(r["value"], r["fold_values"]) for r in lost.trials] == [(r["value"], r["fold_values"]) for r in kept.trials]
+
+
 def test_promotable_needs_every_fold_paused_before_the_stage(tmp_path, blobs):
     for fold in (0, 1):
         trainwell.fit(MODEL, blobs, run_dir=str(tmp_path / "t" / f"fold-{fold}"), epochs=3,
