@@ -19,16 +19,18 @@ Strategies, 60 trials each:
   trials of 2 epochs, then 20 of the full 10 in narrowed ranges, random values, the median pruner);
 - ``default_with_config_first``: the same with ``config_first = true`` (what a first trial at the
   config's own values adds);
-- ``CANDIDATES`` for the default (``qmc``, ``staged_tpe``, ``halving3_staged_tpe``), and any
-  ``--variant NAME={...}`` (a [search] table as JSON) tried on the tuning tasks.
+- ``CANDIDATES`` for the default (``qmc``, ``staged_tpe``, ``halving3_staged_tpe``; fourth pass,
+  with promotion by resuming: ``default_resume``, ``staged_tpe_resume``, ``halving_resume``), and
+  any ``--variant NAME={...}`` (a [search] table as JSON) tried on the tuning tasks.
 
 Every strategy but the target's random search should run with ``--seed-offset N`` (e.g. 10000):
 with the same seed a random-sampling strategy draws the target's own first configurations and
 re-runs its trials epoch for epoch (BENCHMARKS.md, third pass).
 
 A strategy's epochs are summed over its trials in the order they ran (pruned trials count the
-epochs they trained) up to the first epoch whose val_acc reaches the target; "not reached" when
-none does. Medians over search seeds.
+epochs they trained; a trial promoted by resuming counts only the epochs it trained itself) up to
+the first epoch whose val_acc reaches the target; "not reached" when none does. Medians over
+search seeds, and each strategy's median over the default's with a paired bootstrap interval.
 
 ``workers``: searches of N short trials with 1 worker and with 2 (one torch thread each), as
 ``trainwell search`` commands, interleaved, ``--repeats`` times: trials per hour by the whole
@@ -99,7 +101,14 @@ COMMON = dict(device="cpu", babysit="watch", progress=False)
 CANDIDATES = {"qmc": {"trials": TRIALS, "sampler": "qmc"},
               "staged_tpe": {"trials": TRIALS, "sampler": "staged_tpe"},
               "halving3_staged_tpe": {"sampler": "staged_tpe", "stages": [
-                  {"trials": 30, "epochs": 1}, {"trials": 15, "epochs": 3}, {"trials": 15}]}}
+                  {"trials": 30, "epochs": 1}, {"trials": 15, "epochs": 3}, {"trials": 15}]},
+              # fourth pass (promotion by resuming): the default and staged_tpe with promote = "resume";
+              # successive halving in stages, every later trial a promotion of the previous stage's
+              # best third, resumed (rungs of 1, 3 and 10 epochs, eta = 3: Li et al. 2018)
+              "default_resume": {"trials": TRIALS, "promote": "resume"},
+              "staged_tpe_resume": {"trials": TRIALS, "sampler": "staged_tpe", "promote": "resume"},
+              "halving_resume": {"promote": "resume", "reevaluate": 27, "stages": [
+                  {"trials": 81, "epochs": 1}, {"trials": 27, "epochs": 3}, {"trials": 9}]}}
 STRATEGIES = ("random", "grid", "optuna_tpe_hyperband", "trainwell_default", "default_with_config_first",
               *CANDIDATES)
 RUN = ("random", "grid", "optuna_tpe_hyperband", "trainwell_default")   # run unless asked
@@ -109,13 +118,31 @@ SHOWN = (*STRATEGIES, "single_stage_median_config_first", "single_stage_median")
 
 
 def _epoch_curves(result) -> list[list[float]]:
-    """Each trial's per-epoch val_acc, in the order the trials ran (folds: none here)."""
+    """Each trial's per-epoch val_acc, in the order the trials ran (folds: none here); a trial
+    promoted by resuming counts only the epochs it trained itself (its metrics.jsonl starts with
+    the paused trial's epochs, already counted there)."""
     curves = []
+    resumed = _promoted_from(result.study_dir)
     for row in sorted(result.trials, key=lambda r: (r["stage"], r["trial"])):
         path = Path(row["run_dir"]) / "metrics.jsonl"
         lines = path.read_text().splitlines() if path.exists() else []
-        curves.append([json.loads(line)["val_acc"] for line in lines])
+        source = resumed.get(row["run_dir"])
+        done = len((Path(source) / "metrics.jsonl").read_text().splitlines()) if source else 0
+        curves.append([json.loads(line)["val_acc"] for line in lines][done:])
     return curves
+
+
+def _promoted_from(study_dir) -> dict:
+    """{trial run_dir: the run_dir it continued} of the study's trials promoted by resuming."""
+    storage = optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(str(Path(study_dir) / "study.journal")))
+    out = {}
+    for summary in optuna.get_all_study_summaries(storage, include_best_trial=False):
+        for t in optuna.load_study(study_name=summary.study_name, storage=storage).get_trials(deepcopy=False):
+            outcome = t.user_attrs.get("outcome", {})
+            if outcome.get("promoted_from"):
+                out[outcome["run_dir"]] = outcome["promoted_from"]
+    return out
 
 
 def epochs_to(curves: list[list[float]], target: float) -> int | None:
@@ -227,9 +254,35 @@ def _print_epochs_table(directory) -> None:
     _print_rows([json.loads(p.read_text()) for p in sorted(Path(directory).glob("*.json"))])
 
 
+REFERENCE = "trainwell_default"   # the spread column compares every strategy with the default
+BOOTSTRAP = 2000                  # resamples of the seeds (paired: one resample for both strategies)
+INTERVAL = 0.90                   # the central interval shown
+
+
+def median_ratio_interval(mine: list, theirs: list, *, seed: int = 0) -> tuple[float, float, float]:
+    """The ratio of two strategies' median epochs to the target over the same seeds (paired; not
+    reached = inf) and its percentile bootstrap interval (Efron & Tibshirani 1993, ch. 13):
+    seeds resampled with replacement, both medians taken on the same resample. inf/inf counts as 1."""
+    import numpy as np
+
+    def ratio(a, b):
+        a, b = statistics.median(a), statistics.median(b)
+        if a == b:
+            return 1.0
+        return a / b if b != float("inf") else 0.0
+
+    rng = np.random.default_rng(seed)
+    n = len(mine)
+    draws = sorted(ratio([mine[i] for i in idx], [theirs[i] for i in idx])
+                   for idx in rng.integers(0, n, size=(BOOTSTRAP, n)))
+    lo, hi = draws[int((1 - INTERVAL) / 2 * BOOTSTRAP)], draws[int((1 + INTERVAL) / 2 * BOOTSTRAP) - 1]
+    return ratio(mine, theirs), lo, hi
+
+
 def _print_rows(rows) -> None:
-    print("| task | strategy | epochs to target: median (per seed) | ratio to random's median | reached | "
-          "epochs run (median) | best val_acc (median) |\n| --- | --- | --- | ---: | --- | ---: | ---: |")
+    print(f"| task | strategy | epochs to target: median (per seed) | ratio to random's median | reached | "
+          f"epochs run (median) | best val_acc (median) | median / {REFERENCE}'s [{INTERVAL:.0%} bootstrap] |\n"
+          f"| --- | --- | --- | ---: | --- | ---: | ---: | --- |")
     tasks = list(dict.fromkeys(r["task"] for r in sorted(rows, key=lambda r: (not TASKS[r["task"]]["tune"], r["task"]))))
     for task in tasks:
         runs = sorted((r for r in rows if r["task"] == task), key=lambda r: r["seed"])
@@ -246,7 +299,18 @@ def _print_rows(rows) -> None:
             print(f"| {label} | {name} | {medians[name]:g} ({shown}) | {ratio:.2f} | "
                   f"{sum(g['to_target'] is not None for g in got)}/{len(got)} | "
                   f"{statistics.median(g['total'] for g in got):g} | "
-                  f"{statistics.median(g['best'] for g in got):.4f} |")
+                  f"{statistics.median(g['best'] for g in got):.4f} | {_versus(runs, name)} |")
+
+
+def _versus(runs, name) -> str:
+    """``name``'s median over the reference's on the seeds both ran, with its bootstrap interval."""
+    both = [r["strategies"] for r in runs if name in r["strategies"] and REFERENCE in r["strategies"]]
+    if name == REFERENCE or not both:
+        return ""
+    count = [[s[k]["to_target"] if s[k]["to_target"] is not None else float("inf") for s in both]
+             for k in (name, REFERENCE)]
+    mid, lo, hi = median_ratio_interval(*count)
+    return f"{mid:.2f} [{lo:.2f}, {hi:.2f}] (n={len(both)})"
 
 
 # ------------------------------------------------------------------ workers

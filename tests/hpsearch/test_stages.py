@@ -22,6 +22,19 @@ def test_narrowing_in_log_space_keeps_the_best_trials_and_shrinks_the_range():
     assert messages == []
 
 
+def test_the_next_ranges_span_the_trials_a_stage_reevaluates():
+    space = parse_space({"lr": {"low": 1e-5, "high": 10.0}, "batch_size": {"choices": [8, 16, 32]}}, BASE)
+    widths = [8, 8, 8, 16, 16, 32] * 2
+    ranked = [{"lr": v, "batch_size": w} for v, w in zip((3e-2, 1e-2, 5e-2, 2e-3, 1e-4, 3.0, 1e-5, 2e-5, 5.0,
+                                                            7e-5, 4e-4, 6e-4), widths)]
+    top, _ = next_space(space, ranked, BASE)
+    kept, _ = next_space(space, ranked, BASE, keep=6)      # successive halving: the best half goes on
+    assert top_count(len(ranked)) == 3 and top["lr"].high < 3.0 and top["batch_size"].choices == (8,)
+    assert all(kept["lr"].low <= t["lr"] <= kept["lr"].high for t in ranked[:6])
+    assert kept["batch_size"].choices == (8, 16, 32)     # 32 is among the best 6
+    assert next_space(space, ranked, BASE, keep=2) == (top, [])     # fewer than the top fifth: as before
+
+
 def test_best_at_the_top_edge_widens_the_range_and_says_so():
     space = parse_space({"lr": {"low": 1e-4, "high": 1.0}}, BASE)
     ranked = [{"lr": 0.98}, {"lr": 0.3}, {"lr": 0.1}, {"lr": 1e-3}]

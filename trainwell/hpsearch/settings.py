@@ -11,6 +11,7 @@ from trainwell.config import CHECKPOINT_AT, MONITORS, OPTIONS
 from trainwell.errors import ConfigError
 from trainwell.options import (MAX_NUMPY_SEED, Option, at_least_one, check_options, must_be, one_of,
                                seed_range)
+from trainwell.hpsearch.promotion import PROMOTIONS
 from trainwell.hpsearch.pruning import PRUNERS
 from trainwell.hpsearch.samplers import SAMPLERS
 from trainwell.hpsearch.space import Param, parse_space
@@ -29,7 +30,8 @@ SEARCH_OPTIONS = {
                       "staged_tpe (Sobol in the first stage, TPE seeded with the previous stage's trials in "
                       "later ones), grid, tpe, cmaes, gp (Optuna's)", check=one_of(SAMPLERS),
                       source="notes 000/004: random search beats grid search (Bergstra & Bengio 2012); "
-                             "random stayed the default against qmc and staged_tpe (worse on one task of five): BENCHMARKS.md"),
+                             "random stayed the default against qmc and staged_tpe, with and without "
+                             "promote = resume (worse on held-out tasks): BENCHMARKS.md"),
     "seed": Option(int, 0, "seed of the sampler (worker i of a run uses a stream derived from it)",
                    check=seed_range(MAX_NUMPY_SEED, "numpy's SeedSequence")),
     "trials": Option(int, 20, "trials of the search when stages is unset: 2/3 of them a coarse stage of "
@@ -54,6 +56,13 @@ SEARCH_OPTIONS = {
                                   "the default configuration; off by default: measured, BENCHMARKS.md"),
     "reevaluate": Option(int, 3, "best configurations of the previous stage re-run first in each later stage",
                          check=must_be(lambda v: v >= 0, ">= 0"), source="the issue (coarse to fine)"),
+    "promote": Option(str, "retrain", "how a later stage re-evaluates an earlier configuration: \"retrain\" "
+                      "(from scratch; every trial's schedule is its own stage's length) or \"resume\" (every "
+                      "trial trains on the longest stage's schedule, paused at its stage's epochs; a "
+                      "re-evaluation continues the paused trial's checkpoint and trains only the remaining "
+                      "epochs, ending bit-identical to a fresh full run)", check=one_of(PROMOTIONS),
+                      source="successive halving's promotion (Jamieson & Talwalkar 2016; Li et al. 2018) on "
+                             "trainwell's exact resume; docs/search.md (promotion by resuming)"),
     "grid_points": Option(int, 4, "values per numeric range of the grid sampler",
                           check=must_be(lambda v: v >= 2, ">= 2"), source="trainwell convention"),
     "workers": Option(int, 1, "worker processes on this machine", check=at_least_one,
@@ -94,6 +103,7 @@ class Settings:
     folds: int | None
     config_first: bool
     reevaluate: int
+    promote: str
     grid_points: int
     workers: int
     threads: int | None

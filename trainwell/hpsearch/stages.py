@@ -85,13 +85,14 @@ def top_count(n: int) -> int:
     return min(n, max(MIN_TOP, math.ceil(TOP_FRACTION * n)))
 
 
-def next_space(space: dict[str, Param], ranked: list[dict], base: dict) -> tuple[dict, list[str]]:
+def next_space(space: dict[str, Param], ranked: list[dict], base: dict, *, keep: int = 0) -> tuple[dict, list[str]]:
     """The next stage's space from ``ranked`` (the stored parameters of a stage's finished trials,
     best first) and the messages about widened ranges. ``base`` (the run's options) is what a
-    widened edge is checked with."""
+    widened edge is checked with; the new ranges span at least the ``keep`` best trials (those
+    the next stage re-evaluates: successive halving promotes more than the top fifth)."""
     if not ranked:
         return dict(space), ["no trial of the stage finished: the next stage keeps its ranges"]
-    top = ranked[:top_count(len(ranked))]
+    top = ranked[:max(top_count(len(ranked)), keep)]
     out, messages = {}, []
     for key, p in space.items():
         values = [t[key] for t in top if key in t]

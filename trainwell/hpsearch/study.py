@@ -49,6 +49,7 @@ from optuna.trial import TrialState
 from trainwell.config import OPTIONS
 from trainwell.errors import ConfigError, TrainwellError
 from trainwell.hpsearch.journal import StudyJournal, sync
+from trainwell.hpsearch.promotion import promotable
 from trainwell.hpsearch.pruning import make_pruner
 from trainwell.hpsearch.samplers import PRIOR_ATTR, grid_size, make_sampler, prior_rows, worker_seed
 from trainwell.hpsearch.settings import Settings
@@ -139,20 +140,34 @@ def prepare_stage(ctx: Context, storage, index: int) -> dict:
         previous = load_stage(ctx, storage, index - 1)
         best = ranked(previous, s.maximize)
         space, messages = next_space(space_from_dict(previous.user_attrs["space"]), [t.params for t in best],
-                                     ctx.base)
+                                     ctx.base, keep=min(s.reevaluate, s.stages[index].trials))
     trials = _stage_trials(s, space, index)
     first = config_params(space, ctx.base) if index == 0 and s.config_first and s.sampler != "grid" else {}
     if first:
         study.enqueue_trial(first, user_attrs={"from_config": True})
-    for t in best[:s.reevaluate]:
+    for t in best[:min(s.reevaluate, trials)]:
         if _inside(space, t.params):
-            study.enqueue_trial(t.params, user_attrs={"reevaluates": t.number})
+            study.enqueue_trial(t.params, user_attrs={"reevaluates": t.number, **_promotion(ctx, t)})
     for key, value in (("messages", messages), ("epochs", stage_epochs(ctx, index)), ("trials", trials),
                        (PRIOR_ATTR, prior_rows(best)),           # what a seeded sampler starts from
                        ("space", space_to_dict(space))):    # "space" last: it marks the plan complete
         study.set_user_attr(key, value)
     sync(storage, force=True)
     return study.user_attrs
+
+
+def _promotion(ctx: Context, earlier: optuna.trial.FrozenTrial) -> dict:
+    """With ``promote = "resume"``: the earlier trial's run directory, which a re-evaluation of its
+    configuration continues (promotion.py); nothing with ``"retrain"``."""
+    run_dir = earlier.user_attrs.get("outcome", {}).get("run_dir")
+    return {"promotes": run_dir} if ctx.settings.promote == "resume" and run_dir else {}
+
+
+def schedule_epochs(ctx: Context) -> int | None:
+    """With ``promote = "resume"`` every trial's schedule is the longest stage's (promotion.py)."""
+    if ctx.settings.promote != "resume":
+        return None
+    return max(stage_epochs(ctx, i) for i in range(len(ctx.settings.stages)))
 
 
 def _stage_trials(s: Settings, space: dict, index: int) -> int:
@@ -305,10 +320,13 @@ def work(ctx: Context, index: int, worker: int, *, on_trial=None) -> None:
 
 def _run_one(ctx: Context, study, trial, index: int, space, epochs: int) -> None:
     s = ctx.settings
+    source = trial.user_attrs.get("promotes")       # a re-evaluation that may continue a paused trial
+    source = source if source is not None and promotable(source, s.folds, epochs) else None
     try:
         outcome = run_trial(trial, stage=index, model=ctx.model, data=ctx.data, base=ctx.base, space=space,
                             epochs=epochs, metric=s.metric, folds=s.folds, study_dir=ctx.study_dir,
-                            pruner=s.pruner, files=s.trial_files())
+                            pruner=s.pruner, files=s.trial_files(), schedule_epochs=schedule_epochs(ctx),
+                            promoted_from=source)
     except TrainwellError as e:   # a combination of values the options refuse: recorded, not retried
         trial.set_user_attr("outcome", {"error": str(e)})
         study.tell(trial, state=TrialState.FAIL)

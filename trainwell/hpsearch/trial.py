@@ -35,10 +35,11 @@ from trainwell.config import OPTIONS
 from trainwell.data.sources import Splits, load as load_source
 from trainwell.data.splits import build_splits
 from trainwell.errors import ConfigError
+from trainwell.hpsearch.promotion import Pause, Unpause, copy_run
 from trainwell.hpsearch.pruning import TrialWatch
 from trainwell.hpsearch.space import apply, suggest
 from trainwell.train.fit import fit
-from trainwell.train.rundir import unsynced
+from trainwell.train.rundir import clear_run, lock_run_dir, unsynced
 
 TRIALS_DIR = "trials"
 UNCACHED_SOURCES = ("npy",)    # memory-mapped where fit streams it: opening it is cheap, holding it is not
@@ -67,11 +68,12 @@ class Outcome:
     prune_reason: str | None = None
     seconds: float = 0.0
     run_dir: str = ""
+    promoted_from: str | None = None     # the earlier trial's run directory this one continued
 
     def attrs(self) -> dict:
         spread = statistics.stdev(self.fold_values) if len(self.fold_values) > 1 else None
         return {"fold_values": self.fold_values, "fold_std": spread, "prune_reason": self.prune_reason,
-                "seconds": self.seconds, "run_dir": self.run_dir}
+                "seconds": self.seconds, "run_dir": self.run_dir, "promoted_from": self.promoted_from}
 
 
 def fresh_model(model, values: dict):
@@ -153,30 +155,52 @@ def metric_value(run, metric: str) -> float | None:
     return run.history[-1].get(metric) if run.history else None
 
 
+def _clear(run_dir: Path) -> None:
+    """Empty a trial's directory of a run (one left by a power cut's lost trial) before a promotion
+    copies the earlier run there, under its lock as ``overwrite`` does."""
+    if run_dir.exists():
+        with lock_run_dir(run_dir):
+            clear_run(run_dir)
+
+
 def trial_dir(study_dir, stage: int, number: int) -> Path:
     """``STUDY_DIR/trials/S-NNNN``: stage S (from 1), trial NNNN of that stage."""
     return Path(study_dir) / TRIALS_DIR / f"{stage + 1}-{number:04d}"
 
 
 def run_trial(trial, *, stage: int, model, data, base: dict, space: dict, epochs: int, metric: str,
-              folds: int | None, study_dir: Path, pruner: str, files: TrialFiles = TrialFiles()) -> Outcome:
+              folds: int | None, study_dir: Path, pruner: str, files: TrialFiles = TrialFiles(),
+              schedule_epochs: int | None = None, promoted_from: str | None = None) -> Outcome:
     """Train the trial's configuration on every fold; prunes (returns ``value=None``) on the
     first fold the pruning rules stop. The caller tells Optuna. A directory left by a run of the
-    same trial number whose journal record a power cut lost is started over (``overwrite``)."""
+    same trial number whose journal record a power cut lost is started over (``overwrite``).
+
+    ``schedule_epochs`` (promotion by resuming, promotion.py): the run's schedule is that many
+    epochs long and it is paused after ``epochs``; ``promoted_from``: the run directory of an
+    earlier trial of this configuration, paused on that schedule, which this trial continues
+    (each fold its own) instead of training from scratch."""
     started = time.perf_counter()
     values = suggest(trial, space)
     options = apply(base, values)
+    length = max(epochs, schedule_epochs or epochs)
     options.update(progress=False, report=files.report, checkpoint_at=files.checkpoints, resume=False,
-                   epochs=epochs)
+                   epochs=length)
     directory = trial_dir(study_dir, stage, trial.number)
-    outcome = Outcome(None, run_dir=str(directory))
+    outcome = Outcome(None, run_dir=str(directory), promoted_from=promoted_from)
     for fold in range(folds or 1):
         fold_source, fold_options = fold_data(data, options, folds, fold)
         watch = TrialWatch(trial, metric=metric, offset=fold * epochs,
                            pruner_name=pruner)
         run_dir = directory / f"fold-{fold}" if folds else directory
+        paused = [Pause(epochs)] if epochs < length else []
         fold_options = {**fold_options, "run_dir": str(run_dir), "overwrite": run_dir.exists(),
-                        "callbacks": [*fold_options.get("callbacks", []), watch]}
+                        "callbacks": [*fold_options.get("callbacks", []), watch, *paused]}
+        if promoted_from is not None:
+            source = Path(promoted_from) / run_dir.relative_to(directory)
+            _clear(run_dir)
+            copy_run(source, run_dir)
+            fold_options.update(resume=True, overwrite=False,
+                                callbacks=[Unpause(), *fold_options["callbacks"]])
         # a config-built model: its table is fit's `model` argument (fit builds it anew)
         trial_model = fold_options.pop("model", None) if model is None else fresh_model(model, values)
         fold_source = loaded_source(fold_source, fold_options)
