@@ -284,8 +284,8 @@ def _run_cli(config: Path, study: Path, workers: int, *, kill: bool = False):
 
 
 def _a_worker_with_a_running_trial(study: Path, proc, *, finished: int = 2, timeout: float = 120.0):
-    """The pid of a worker running a trial once ``finished`` trials have finished (so the kill
-    lands mid-search), or None if the search ends first."""
+    """The pid of a forked worker (not the command's own process, worker 0) running a trial once
+    ``finished`` trials have finished (so the kill lands mid-search), or None if the search ends first."""
     deadline = time.perf_counter() + timeout
     while proc.poll() is None and time.perf_counter() < deadline:
         time.sleep(0.05)
@@ -295,7 +295,8 @@ def _a_worker_with_a_running_trial(study: Path, proc, *, finished: int = 2, time
             trials = _trial_times(study)
         except (KeyError, ValueError):        # the study or its stage is not created yet
             continue
-        running = [t for t in trials if t.state.name == "RUNNING" and "worker" in t.user_attrs]
+        running = [t for t in trials if t.state.name == "RUNNING" and "worker" in t.user_attrs
+                   and t.user_attrs["worker"]["pid"] != proc.pid]
         if sum(t.state.name == "COMPLETE" for t in trials) >= finished and running:
             return int(running[0].user_attrs["worker"]["pid"])
     return None

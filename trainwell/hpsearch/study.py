@@ -270,6 +270,7 @@ class Heartbeat:
 def work(ctx: Context, index: int, worker: int, *, on_trial=None) -> None:
     """Run stage ``index``'s trials until the stage has enough (worker ``worker`` of the search)."""
     s = ctx.settings
+    threads = torch.get_num_threads()          # restored at the end: worker 0 is the caller's process
     if s.threads is not None or s.workers > 1:
         torch.set_num_threads(s.threads or max(1, (os.cpu_count() or 1) // s.workers))
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -301,6 +302,7 @@ def work(ctx: Context, index: int, worker: int, *, on_trial=None) -> None:
     finally:
         beat.stop()
         sync(storage, force=True)
+        torch.set_num_threads(threads)
 
 
 def _run_one(ctx: Context, study, trial, index: int, space, epochs: int) -> None:
@@ -364,7 +366,7 @@ def run_stages(ctx: Context) -> list[optuna.Study]:
     """Every stage in turn, with ``workers`` processes (in this process for one); the studies."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     if ctx.settings.workers > 1:
-        worker_processes()          # the server imports while the first stage is prepared
+        worker_processes()          # the server imports while the first stage is prepared and run
     storage = open_storage(ctx.settings, ctx.study_dir)
     studies = []
     for index in range(len(ctx.settings.stages)):
@@ -383,6 +385,11 @@ def run_stages(ctx: Context) -> list[optuna.Study]:
 
 
 def _run_workers(ctx: Context, index: int, line: ProgressLine) -> None:
+    """Stage ``index`` with ``workers`` workers: this process is worker 0 and runs trials at once,
+    while a thread starts workers 1..N-1 from the forkserver (``Process.start`` waits for the
+    server's imports, ~3 s of the other core: they overlap this process's first trials instead of
+    delaying them). A worker that dies leaves its running trial to the others; one still left when
+    every worker is done is failed and retried here."""
     try:
         pickle.dumps(ctx)
     except (pickle.PicklingError, AttributeError, TypeError) as e:
@@ -390,25 +397,62 @@ def _run_workers(ctx: Context, index: int, line: ProgressLine) -> None:
                           f"to go to worker processes ({e}); pass a module-level factory function, "
                           f"or use workers = 1") from None
     context = worker_processes()
-    ctx = dataclasses.replace(ctx, environ=dict(os.environ))
-    processes = [context.Process(target=_worker_main, args=(ctx, index, w), daemon=False)
-                 for w in range(ctx.settings.workers)]
-    for p in processes:
-        p.start()
+    forked = dataclasses.replace(ctx, environ=dict(os.environ))
+    processes = [context.Process(target=_worker_main, args=(forked, index, w), daemon=False)
+                 for w in range(1, ctx.settings.workers)]
+    starter = _Starter(processes)
     try:
-        while any(p.is_alive() for p in processes):
-            for p in processes:
-                p.join(PROGRESS_S / len(processes))
+        work(ctx, index, 0, on_trial=line.show)
+        if index == len(ctx.settings.stages) - 1:
+            _preload_report()        # while the other workers end their last trials
+        started = starter.wait()
+        while any(p.is_alive() for p in started):
+            for p in started:
+                p.join(PROGRESS_S / len(started))
             line.show()
     finally:
-        for p in processes:
+        for p in starter.wait():
             if p.is_alive():
                 p.terminate()
             p.join()
+    if starter.error is not None:
+        _say(ctx, f"search: the worker processes did not start ({starter.error}); this process ran the trials")
     lost = [f"worker {w} (pid {p.pid}) exited with status {p.exitcode}"
-            for w, p in enumerate(processes) if p.exitcode]
+            for w, p in enumerate(starter.wait(), start=1) if p.exitcode]
     for message in lost:
-        _say(ctx, f"search: {message}; its running trial is retried by the others or on --resume")
+        _say(ctx, f"search: {message}; its running trial is failed and retried")
+    if lost:
+        work(ctx, index, 0, on_trial=line.show)    # the dead workers' trials, when nobody was left to retry them
+
+
+class _Starter:
+    """Starts worker processes in a thread (see ``_run_workers``); ``wait()`` the ones started."""
+
+    def __init__(self, processes: list):
+        self.processes, self.started, self.error = processes, [], None
+        self.thread = threading.Thread(target=self._start, daemon=True)
+        self.thread.start()
+
+    def _start(self) -> None:
+        try:
+            for p in self.processes:
+                p.start()
+                self.started.append(p)
+        except Exception as e:       # no server (a full /tmp, a sandbox): worker 0 runs the stage alone
+            self.error = f"{type(e).__name__}: {e}"
+
+    def wait(self) -> list:
+        self.thread.join()
+        return self.started
+
+
+def _preload_report() -> None:
+    """Import the report's modules (matplotlib: ~0.5 s) while the workers finish: the report is
+    drawn once, after the last stage, and its imports are then off the critical path."""
+    with contextlib.suppress(ImportError):
+        # slow (matplotlib, ~0.5 s): what report.py imports, loaded here while nothing else is to do
+        import matplotlib.backends.backend_agg  # noqa: F401
+        import matplotlib.figure  # noqa: F401
 
 
 def _say(ctx: Context, message: str) -> None:
