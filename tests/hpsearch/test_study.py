@@ -247,6 +247,11 @@ def test_trials_write_one_checkpoint_and_no_fsync_by_default(tmp_path, monkeypat
     assert not [p for p in paths if p.startswith(trials_dir)]
     journal = [p for p in paths if p.endswith("study.journal")]
     assert 1 <= len(journal) <= 3       # the stage's plan and the worker's end (+ one per SYNC_S)
+    # the files derived from the journal are not fsynced (--resume writes them again); search.toml is
+    names = [os.path.basename(p) for p in paths]
+    assert not [n for n in names if n.startswith((".trials.csv", ".best.toml", ".report.html"))]
+    assert [n for n in names if n.startswith(".search.toml")]
+    assert (result.study_dir / "trials.csv").exists() and (result.study_dir / "report.html").exists()
     for row in result.trials:
         (only,) = list_checkpoints(f"{row['run_dir']}/checkpoints")
         assert load_checkpoint(only)["counters"]["epoch"] == FIT["epochs"]

@@ -194,11 +194,14 @@ def is_dead(trial: optuna.trial.FrozenTrial, now: float) -> bool:
     return beat is not None and now - beat > GRACE_S
 
 
-def recover(study: optuna.Study) -> list[int]:
-    """Mark the dead running trials failed and enqueue each once more; the numbers failed."""
+def recover(study: optuna.Study, trials: list | None = None) -> list[int]:
+    """Mark the dead running trials failed and enqueue each once more; the numbers failed.
+    ``trials``: the study's trials when the caller has just read them (one read less)."""
     failed = []
-    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        if not is_dead(t, time.time()):
+    if trials is None:
+        trials = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    for t in trials:
+        if t.state != TrialState.RUNNING or not is_dead(t, time.time()):
             continue
         try:
             study.tell(t.number, state=TrialState.FAIL)
@@ -210,11 +213,12 @@ def recover(study: optuna.Study) -> list[int]:
     return failed
 
 
-def counted(study: optuna.Study) -> int:
+def counted(study) -> int:
     """Trials that use up a stage's quota: finished, pruned, running, or failed for good (an
-    error, or a retry that died too). A dead trial waiting for its retry does not count."""
+    error, or a retry that died too). A dead trial waiting for its retry does not count.
+    ``study``: the study, or the list of its trials."""
     n = 0
-    for t in study.get_trials(deepcopy=False):
+    for t in study.get_trials(deepcopy=False) if isinstance(study, optuna.Study) else study:
         if t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING):
             n += 1
         elif t.state == TrialState.FAIL and ("error" in t.user_attrs.get("outcome", {})
@@ -275,11 +279,12 @@ def work(ctx: Context, index: int, worker: int, *, on_trial=None) -> None:
         torch.set_num_threads(s.threads or max(1, (os.cpu_count() or 1) // s.workers))
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = open_storage(s, ctx.study_dir)
-    plan = load_stage(ctx, storage, index).user_attrs
+    stage = load_stage(ctx, storage, index)
+    plan = stage.user_attrs
     space = space_from_dict(plan["space"])
     # trials already asked for (an enqueued one waiting to run does not count: a fresh search with
     # config_first draws the same values after its first trial as one without)
-    existing = sum(t.state != TrialState.WAITING for t in load_stage(ctx, storage, index).get_trials(deepcopy=False))
+    existing = sum(t.state != TrialState.WAITING for t in stage.get_trials(deepcopy=False))
     sampler = make_sampler(s.sampler, space, seed=worker_seed(s.seed, worker, existing, index),
                            grid_points=s.grid_points, prior=plan.get(PRIOR_ATTR))
     study = load_stage(ctx, storage, index, sampler=sampler)
@@ -287,8 +292,10 @@ def work(ctx: Context, index: int, worker: int, *, on_trial=None) -> None:
     try:
         while True:
             with ask_lock(ctx.study_dir):
-                recover(study)
-                if counted(study) >= plan["trials"]:
+                trials = study.get_trials(deepcopy=False)
+                if recover(study, trials):
+                    trials = study.get_trials(deepcopy=False)
+                if counted(trials) >= plan["trials"]:
                     return
                 trial = study.ask()
                 # one journal record: who runs the trial, and since when (its first heartbeat)
