@@ -17,8 +17,10 @@ worker); a trial whose process is gone (same host) or whose heartbeat is older t
 no trial and a restarted search continues the same study. The journal is fsynced after a trial's
 result at most every ``journal.SYNC_S`` and at the worker's end.
 
-Workers are forked from a ``forkserver`` (on Linux; spawned elsewhere) whose server
-imports ``WORKER_PRELOAD`` once, before it forks anything: torch, ``torch._dynamo`` (which
+The calling process is worker 0: it runs trials from the start, while a thread has workers
+1..N-1 forked from a ``forkserver`` (on Linux; spawned elsewhere) whose server
+imports ``WORKER_PRELOAD`` once, before it forks anything (those ~3 s of one core overlap worker
+0's first trials instead of delaying them): torch, ``torch._dynamo`` (which
 ``torch.optim`` imports on the first optimizer), scikit-learn's loaders and splitters, Optuna and
 trainwell. A spawned worker paid those imports (~1.8 s on a quiet machine, BENCHMARKS.md) on its
 first trial, in every stage; a forked one starts with them loaded. The server only imports: it
@@ -370,7 +372,7 @@ def worker_processes():
 
 # ------------------------------------------------------------------ the coordinator
 def run_stages(ctx: Context) -> list[optuna.Study]:
-    """Every stage in turn, with ``workers`` processes (in this process for one); the studies."""
+    """Every stage in turn, with ``workers`` workers (this process is worker 0); the studies."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     if ctx.settings.workers > 1:
         worker_processes()          # the server imports while the first stage is prepared and run
