@@ -47,7 +47,7 @@ trial's files) as a share of the training time, wall and CPU time.
 Run: ``python bench/bench_search.py epochs --seeds 5 --tasks digits spirals --out DIR`` (each
 task-seed is saved as DIR/TASK-SEED.json; ``epochs --table DIR`` prints the table of what is
 there), ``python bench/bench_search.py workers`` (under 3 minutes; prints both ratios),
-``python bench/bench_search.py overhead`` (1-2 minutes).
+``python bench/bench_search.py overhead`` (3-, 20- and 60-epoch trials; about 2 minutes quiet).
 """
 from __future__ import annotations
 
@@ -348,8 +348,8 @@ def _run_cli(config: Path, study: Path, workers: int, *, kill: bool = False):
 
 
 def _a_worker_with_a_running_trial(study: Path, proc, *, finished: int = 2, timeout: float = 120.0):
-    """The pid of a worker running a trial once ``finished`` trials have finished (so the kill
-    lands mid-search), or None if the search ends first."""
+    """The pid of a forked worker (not the command's own process, worker 0) running a trial once
+    ``finished`` trials have finished (so the kill lands mid-search), or None if the search ends first."""
     deadline = time.perf_counter() + timeout
     while proc.poll() is None and time.perf_counter() < deadline:
         time.sleep(0.05)
@@ -359,7 +359,8 @@ def _a_worker_with_a_running_trial(study: Path, proc, *, finished: int = 2, time
             trials = _trial_times(study)
         except (KeyError, ValueError):        # the study or its stage is not created yet
             continue
-        running = [t for t in trials if t.state.name == "RUNNING" and "worker" in t.user_attrs]
+        running = [t for t in trials if t.state.name == "RUNNING" and "worker" in t.user_attrs
+                   and t.user_attrs["worker"]["pid"] != proc.pid]
         if sum(t.state.name == "COMPLETE" for t in trials) >= finished and running:
             return int(running[0].user_attrs["worker"]["pid"])
     return None
@@ -410,7 +411,7 @@ def bench_workers(args):
     with tempfile.TemporaryDirectory(prefix="bench-search-") as tmp:
         config = Path(tmp) / "w.toml"
         config.write_text(WORKER_CONFIG.format(epochs=args.epochs, trials=args.trials))
-        whole, span, first, later = ({1: [], 2: []} for _ in range(4))
+        whole, span, first, later, outside = ({1: [], 2: []} for _ in range(5))
         for repeat in range(args.repeats):
             for workers in (1, 2):
                 study = Path(tmp) / f"w{workers}-{repeat}"
@@ -419,6 +420,7 @@ def bench_workers(args):
                 seconds = (max(t.datetime_complete for t in trials)
                            - min(t.datetime_start for t in trials)).total_seconds()
                 whole[workers].append(len(trials) / wall * 3600)
+                outside[workers].append(wall - seconds)
                 span[workers].append(len(trials) / seconds * 3600)
                 for durations in _worker_trials(study).values():
                     first[workers].append(durations[0])
@@ -436,7 +438,10 @@ def bench_workers(args):
                   f"(per repeat {min(ratios):.2f}-{max(ratios):.2f}x)")
         for workers in (1, 2):
             print(f"{workers} worker(s): a worker's first trial {med(first[workers]):.2f} s (median), "
-                  f"its later trials {med(later[workers]):.3f} s (median)")
+                  f"its later trials {med(later[workers]):.3f} s (median); the command's time outside "
+                  f"the trials' span {med(outside[workers]):.1f} s (median)")
+        if args.no_extras:
+            return
         plain = {n: _plain_fits(n, args.trials // 2, args.epochs) for n in (1, 2)}
         print(f"the ceiling on this machine now: plain fits of the same trial (no search), {args.trials // 2} "
               f"in each of 1 and 2 processes side by side: {plain[2] / plain[1]:.2f}x the fits per hour")
@@ -463,21 +468,36 @@ def _per_trial(fn, trials: int, cpu: list) -> float:
 
 
 def bench_overhead(args):
-    """Per trial, interleaved in each repeat: a bare fit from the source's name (what a user's own
-    fit costs: it loads the data), a bare fit of the data loaded once (the training alone), a fit
-    of that data whose run directory is written as a search trial writes it (checkpoint at the
-    end, no fsync), a fit with trainwell fit's own run directory, and trainwell.search of the same
-    fixed trial (its report.html timed apart: a cost per search, not per trial)."""
+    """For each trial length (``--epochs``, with ``--trials`` trials a search), interleaved in each
+    repeat: a bare fit from the source's name (what a user's own fit costs: it loads the data), a
+    bare fit of the data loaded once (the training alone), a fit of that data whose run directory
+    is written as a search trial writes it (checkpoint at the end, no fsync), a fit with trainwell
+    fit's own run directory, and trainwell.search of the same fixed trial (its report.html timed
+    apart: a cost per search, not per trial). Ends with one line per length: the search's cost per
+    trial over the training alone, wall and CPU."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    torch.set_num_threads(1)
+    trials = args.trials + [args.trials[-1]] * (len(args.epochs) - len(args.trials))
+    summary = []
+    for epochs, n in zip(args.epochs, trials):
+        times, cpu = _overhead_runs(epochs, n, args.repeats)
+        for name, values in (("wall", times), ("CPU", cpu)):
+            summary.append((epochs, name, *_overhead_lines(name, values, epochs, n, args.repeats)))
+    print("summary: the search's own cost per trial (run directory + bookkeeping + the per-search files spread "
+          "over its trials; report.html apart) over the training alone:")
+    for epochs, name, train, per_trial in summary:
+        print(f"  {epochs:3d} epochs, {name:4s}: training {train * 1000:7.1f} ms, search per trial "
+              f"{per_trial * 1000:7.1f} ms: {(per_trial - train) / train:+.1%}")
+
+
+def _overhead_runs(epochs: int, n: int, repeats: int):
     import dataclasses
 
     from trainwell.data.sources import load
     from trainwell.train.rundir import unsynced
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    torch.set_num_threads(1)
-    base = dict(device="cpu", epochs=args.epochs, batch_size=64, preprocess=["standardize"], progress=False)
+    base = dict(device="cpu", epochs=epochs, batch_size=64, preprocess=["standardize"], progress=False)
     model = {"type": "mlp", "widths": [128]}
     fixed = {"lr": {"choices": [0.05]}}
-    n = args.trials
     splits = load("digits")
     with tempfile.TemporaryDirectory(prefix="bench-search-") as tmp:
         trainwell.fit(model, "digits", **base)         # warm-up: imports, the data set's first load
@@ -490,7 +510,7 @@ def bench_overhead(args):
                     trainwell.fit(model, dataclasses.replace(splits), run_dir=f"{tmp}/t{repeat}-{i}", report=False,
                                   checkpoint_at="end", **base)
 
-        for repeat in range(args.repeats):
+        for repeat in range(repeats):
             times["bare"].append(_per_trial(lambda: [trainwell.fit(model, "digits", **base) for _ in range(n)],
                                             n, cpu["bare"]))
             times["bare_loaded"].append(_per_trial(
@@ -506,16 +526,16 @@ def bench_overhead(args):
                                                       "stages": [{"trials": n}]}, **base),
                 n, cpu["search"]))
             times["report"].append(_per_trial(lambda: write_study_report(study), 1, cpu["report"]))
-    for name, values in (("wall", times), ("CPU", cpu)):
-        _overhead_lines(name, values, args)
+    return times, cpu
 
 
-def _overhead_lines(name: str, times: dict, args) -> None:
-    n = args.trials
+def _overhead_lines(name: str, times: dict, epochs: int, n: int, repeats: int):
+    """Prints the table of one trial length; (the training alone, the search per trial) in s."""
     m = {k: statistics.median(v) for k, v in times.items()}
+    # the search's time includes its report (write_study_report at its end): drawn once per search
     per_trial = m["search"] - m["report"] / n
     spread = {k: f"{min(v) * 1000:.1f}-{max(v) * 1000:.1f}" for k, v in times.items()}
-    print(f"{name} time per trial, medians of {args.repeats} interleaved repeats of {n} trials of {args.epochs} "
+    print(f"{name} time per trial, medians of {repeats} interleaved repeats of {n} trials of {epochs} "
           f"epochs (ms; spread):")
     for k, label in (("bare", "bare trainwell.fit from the source's name (loads the data), no run directory"),
                      ("bare_loaded", "bare trainwell.fit of the data loaded once: the training alone"),
@@ -530,7 +550,8 @@ def _overhead_lines(name: str, times: dict, args) -> None:
           f"{(per_trial - b) / b:+.1%} (the run directory {(t - b) / b:+.1%}, the study's bookkeeping "
           f"{(per_trial - t) / b:+.1%}); with the report spread over the {n} trials {(m['search'] - b) / b:+.1%}. "
           f"Over a user's bare fit from the name: {(per_trial - m['bare']) / m['bare']:+.1%}; trainwell fit's own "
-          f"run directory {(m['fit_dir'] - m['bare']) / m['bare']:+.1%}")
+          f"run directory {(m['fit_dir'] - m['bare']) / m['bare']:+.1%}", flush=True)
+    return b, per_trial
 
 
 def main():
@@ -555,10 +576,12 @@ def main():
     p.add_argument("--trials", type=int, default=16)
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--no-extras", action="store_true", help="only the searches: no ceiling, no kill -9")
     p.set_defaults(func=bench_workers)
     p = sub.add_parser("overhead")
-    p.add_argument("--trials", type=int, default=10)
-    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--epochs", type=int, nargs="+", default=[3, 20, 60], help="trial lengths, each measured")
+    p.add_argument("--trials", type=int, nargs="+", default=[10, 5, 3],
+                   help="trials a search, one per --epochs (the last repeats)")
     p.add_argument("--repeats", type=int, default=5)
     p.set_defaults(func=bench_overhead)
     args = parser.parse_args()

@@ -57,3 +57,21 @@ def test_a_shared_journal_keeps_optunas_symlink_lock(tmp_path):
     local = StudyJournal(str(tmp_path / "b.journal"), shared=False)
     assert isinstance(shared.journal.lock, optuna.storages.journal.JournalFileSymlinkLock)
     assert isinstance(local.journal.lock, FlockLock)
+
+
+def test_a_read_with_nothing_new_opens_nothing_and_another_writers_records_are_seen(tmp_path, monkeypatch):
+    """The shortcut of GroupCommitBackend.read_logs: when the journal has not grown, nothing is
+    read; when another storage (another worker) appended, its records are read as Optuna reads them."""
+    path = str(tmp_path / "study.journal")
+    mine, other = StudyJournal(path, shared=False), StudyJournal(path, shared=False)
+    study = optuna.create_study(storage=mine, study_name="s")
+    study.tell(study.ask(), 1.0)
+    opened = []
+    real_open = open
+    monkeypatch.setattr("builtins.open", lambda *a, **k: opened.append(a[0]) or real_open(*a, **k))
+    assert [t.value for t in study.get_trials()] == [1.0] and opened == []       # nothing new: no read
+    theirs = optuna.load_study(study_name="s", storage=other)
+    theirs.tell(theirs.ask(), 2.0)
+    assert [t.value for t in study.get_trials()] == [1.0, 2.0] and path in opened
+    mine.journal.close()
+    other.journal.close()

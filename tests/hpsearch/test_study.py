@@ -2,8 +2,11 @@
 dead trials failed and retried once, every trial a run directory."""
 import csv
 import os
+import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import optuna
 import pytest
@@ -102,41 +105,98 @@ def test_a_dead_trial_is_failed_and_retried_once():
     assert len(study.get_trials(states=(TrialState.WAITING,))) == 0
 
 
-def test_two_workers_share_the_study_without_overshoot(tmp_path):
-    result = _search(tmp_path, trials=4, workers=2, threads=1)
+def _note_and_meet(notes: Path, *, wait_s: float = 120.0) -> None:
+    """Note this process's pid and what it had imported, then wait until two processes have noted
+    (the search's own process, worker 0, and a forked worker): so both run a trial, however short."""
+    with open(notes / f"{os.getpid()}.txt", "a") as f:
+        f.write(" ".join([trainwell.__file__, *(str(m in sys.modules) for m in WORKER_PRELOAD)]) + "\n")
+    deadline = time.monotonic() + wait_s
+    while len(list(notes.iterdir())) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def _meeting_factory():
+    """A model factory that notes, in each worker, what it had imported before its first fit, and
+    waits for the other worker (``_note_and_meet``); the same fresh weights every call."""
+    _note_and_meet(Path(os.environ["TRAINWELL_TEST_NOTES"]))
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Linear(64, 8), torch.nn.ReLU(), torch.nn.Linear(8, 10))
+
+
+def _notes(tmp_path) -> dict:
+    return {int(p.stem): p.read_text().split("\n")[0].split() for p in (tmp_path / "notes").iterdir()}
+
+
+def test_two_workers_share_the_study_without_overshoot(tmp_path, monkeypatch):
+    """Worker 0 is this process; worker 1 is forked. Each runs trials, none twice, no overshoot;
+    this process's torch threads are its own again after its trials."""
+    (tmp_path / "notes").mkdir()
+    monkeypatch.setenv("TRAINWELL_TEST_NOTES", str(tmp_path / "notes"))
+    torch.set_num_threads(2)
+    try:
+        result = trainwell.search(_meeting_factory, "digits", space=SPACE_LR, progress=False,
+                                  search={"dir": str(tmp_path / "s"), "pruner": "none", "trials": 4,
+                                          "stages": [{"trials": 4}], "workers": 2, "threads": 1}, **FIT)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(1)          # conftest's
     assert sorted(r["trial"] for r in result.trials) == [0, 1, 2, 3]
     assert all(r["state"] == "complete" for r in result.trials)
     study = optuna.load_study(study_name="trainwell/stage-0", storage=optuna.storages.JournalStorage(
         optuna.storages.journal.JournalFileBackend(str(result.study_dir / "study.journal"))))
     pids = {t.user_attrs["worker"]["pid"] for t in study.trials}
-    assert len(pids) == 2                                   # both workers ran trials
+    assert os.getpid() in pids and len(pids) == 2              # this process and a forked worker
+    assert len({t.params["lr"] for t in study.trials}) == 4    # their samplers draw apart
 
 
-def _noting_factory():
-    """A model factory that notes, in the worker, what it had imported before its first fit."""
-    with open(os.path.join(os.environ["TRAINWELL_TEST_NOTES"], f"{os.getpid()}.txt"), "a") as f:
-        f.write(" ".join([trainwell.__file__, *(str(m in sys.modules) for m in WORKER_PRELOAD)]) + "\n")
-    torch.manual_seed(0)
+def _dying_factory():
+    """Worker 0 (the test's process) trains; the forked worker, after meeting it, dies by SIGKILL
+    in its first trial (once: a marker file)."""
+    notes = Path(os.environ["TRAINWELL_TEST_NOTES"])
+    _note_and_meet(notes)
+    if os.getpid() != int(os.environ["TRAINWELL_TEST_COORDINATOR"]) and not (notes.parent / "died").exists():
+        (notes.parent / "died").write_text(str(os.getpid()))
+        os.kill(os.getpid(), signal.SIGKILL)
     return torch.nn.Sequential(torch.nn.Linear(64, 8), torch.nn.ReLU(), torch.nn.Linear(8, 10))
 
 
-def test_a_worker_trains_as_this_process_does_and_starts_with_the_imports_loaded(tmp_path, monkeypatch):
-    """Workers are forked from a server that only imported (study.py): a trial there ends with
-    the same weights, to the bit, as the same fit in this process; each worker's first trial
-    finds WORKER_PRELOAD loaded (this trainwell, not another install), and the coordinator's
-    environment (set after the server started)."""
+def test_a_forked_worker_killed_mid_trial_loses_no_trial(tmp_path, monkeypatch, capsys):
+    """kill -9 of worker 1 during its trial: the stage still ends with its 3 finished trials, the
+    dead trial failed and retried once with the same values, nothing run twice besides it."""
     (tmp_path / "notes").mkdir()
     monkeypatch.setenv("TRAINWELL_TEST_NOTES", str(tmp_path / "notes"))
-    result = trainwell.search(_noting_factory, "digits", space={"lr": {"choices": [0.05]}}, progress=False,
+    monkeypatch.setenv("TRAINWELL_TEST_COORDINATOR", str(os.getpid()))
+    result = trainwell.search(_dying_factory, "digits", space=SPACE_LR, progress=True,
                               search={"dir": str(tmp_path / "s"), "pruner": "none", "stages": [{"trials": 3}],
                                       "workers": 2, "threads": 1}, **FIT)
-    notes = {p.stem: p.read_text().split("\n")[0].split() for p in (tmp_path / "notes").iterdir()}
-    assert notes and str(os.getpid()) not in notes
-    assert all(v[0] == trainwell.__file__ and set(v[1:]) == {"True"} for v in notes.values())   # this trainwell
-    here = trainwell.fit(_noting_factory(), "digits", lr=0.05, progress=False, **FIT)   # one thread (conftest)
+    states = [r["state"] for r in result.trials]
+    assert states.count("complete") == 3 and states.count("fail") == 1
+    failed = next(r for r in result.trials if r["state"] == "fail")
+    retry = next(r for r in result.trials if r["retry_of"] is not None)
+    assert retry["retry_of"] == failed["trial"] and retry["lr"] == failed["lr"] and retry["state"] == "complete"
+    lrs = [r["lr"] for r in result.trials if r["state"] == "complete"]
+    assert len(set(lrs)) == 3
+    assert f"(pid {(tmp_path / 'died').read_text()}) exited with status -9" in capsys.readouterr().err
+
+
+def test_a_worker_trains_as_this_process_does_and_starts_with_the_imports_loaded(tmp_path, monkeypatch):
+    """Workers 1.. are forked from a server that only imported (study.py): a trial there ends with
+    the same weights, to the bit, as the same fit in this process (worker 0); each forked worker's
+    first trial finds WORKER_PRELOAD loaded (this trainwell, not another install), and the
+    coordinator's environment (set after the server started)."""
+    (tmp_path / "notes").mkdir()
+    monkeypatch.setenv("TRAINWELL_TEST_NOTES", str(tmp_path / "notes"))
+    result = trainwell.search(_meeting_factory, "digits", space={"lr": {"choices": [0.05]}}, progress=False,
+                              search={"dir": str(tmp_path / "s"), "pruner": "none", "stages": [{"trials": 3}],
+                                      "workers": 2, "threads": 1}, **FIT)
+    notes = _notes(tmp_path)
+    forked = {pid: v for pid, v in notes.items() if pid != os.getpid()}
+    assert os.getpid() in notes and len(forked) == 1
+    assert all(v[0] == trainwell.__file__ and set(v[1:]) == {"True"} for v in forked.values())   # this trainwell
+    here = trainwell.fit(_meeting_factory(), "digits", lr=0.05, progress=False, **FIT)   # one thread (conftest)
     assert len(result.trials) == 3
     for row in result.trials:
-        run = load_run(row["run_dir"], model=_noting_factory())
+        run = load_run(row["run_dir"], model=_meeting_factory())
         assert run.results["val"]["acc"] == here.results["val"]["acc"]
         for name, tensor in here.model.state_dict().items():
             assert torch.equal(run.model.state_dict()[name], tensor), name
@@ -187,6 +247,11 @@ def test_trials_write_one_checkpoint_and_no_fsync_by_default(tmp_path, monkeypat
     assert not [p for p in paths if p.startswith(trials_dir)]
     journal = [p for p in paths if p.endswith("study.journal")]
     assert 1 <= len(journal) <= 3       # the stage's plan and the worker's end (+ one per SYNC_S)
+    # the files derived from the journal are not fsynced (--resume writes them again); search.toml is
+    names = [os.path.basename(p) for p in paths]
+    assert not [n for n in names if n.startswith((".trials.csv", ".best.toml", ".report.html"))]
+    assert [n for n in names if n.startswith(".search.toml")]
+    assert (result.study_dir / "trials.csv").exists() and (result.study_dir / "report.html").exists()
     for row in result.trials:
         (only,) = list_checkpoints(f"{row['run_dir']}/checkpoints")
         assert load_checkpoint(only)["counters"]["epoch"] == FIT["epochs"]

@@ -6,7 +6,9 @@
 
 The study directory holds ``search.toml`` (the base options and the ``[search]`` table, read by
 ``--resume``), the Optuna journal ``study.journal``, one run directory per trial under
-``trials/``, and at the end ``trials.csv``, ``best.toml`` and ``report.html``.
+``trials/``, and at the end ``trials.csv``, ``best.toml`` and ``report.html`` (derived from the
+journal: written atomically but not fsynced, so a killed search leaves whole files and a power cut
+at most old or missing ones, which ``--resume`` writes again).
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from trainwell.hpsearch.settings import parse_settings
 from trainwell.hpsearch.study import Context, open_storage, run_stages
 from trainwell.hpsearch.studydir import SEARCH_FILE, is_study_dir, write_search_file
 from trainwell.train.loggers import parent_run
-from trainwell.train.rundir import make_directory
+from trainwell.train.rundir import make_directory, unsynced
 
 DEFAULT_DIR = Path("searches")
 
@@ -75,9 +77,12 @@ def run_search(model, data, base: dict, table: dict, *, resume: bool = False, pr
         write_search_file(base, {**table, "dir": str(study_dir)}, study_dir / SEARCH_FILE)
     with parent_run(base, study_dir.name) as trial_options:    # MLflow: trials nest under the study
         studies = run_stages(Context(model, data, trial_options, settings, study_dir, progress=progress))
-    result = summarize(study_dir, base, studies, settings.metric, settings.maximize)
-    from trainwell.hpsearch.report import write_study_report   # lazily: matplotlib is slow to import
-    write_study_report(study_dir)
+    # trials.csv, best.toml and report.html are derived from the study (whose journal is fsynced):
+    # written atomically, not fsynced; after a power cut --resume (or trainwell report) writes them again
+    with unsynced():
+        result = summarize(study_dir, base, studies, settings.metric, settings.maximize)
+        from trainwell.hpsearch.report import write_study_report   # lazily: matplotlib is slow to import
+        write_study_report(study_dir)
     return result
 
 

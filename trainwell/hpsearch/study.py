@@ -17,8 +17,10 @@ worker); a trial whose process is gone (same host) or whose heartbeat is older t
 no trial and a restarted search continues the same study. The journal is fsynced after a trial's
 result at most every ``journal.SYNC_S`` and at the worker's end.
 
-Workers are forked from a ``forkserver`` (on Linux; spawned elsewhere) whose server
-imports ``WORKER_PRELOAD`` once, before it forks anything: torch, ``torch._dynamo`` (which
+The calling process is worker 0: it runs trials from the start, while a thread has workers
+1..N-1 forked from a ``forkserver`` (on Linux; spawned elsewhere) whose server
+imports ``WORKER_PRELOAD`` once, before it forks anything (those ~3 s of one core overlap worker
+0's first trials instead of delaying them): torch, ``torch._dynamo`` (which
 ``torch.optim`` imports on the first optimizer), scikit-learn's loaders and splitters, Optuna and
 trainwell. A spawned worker paid those imports (~1.8 s on a quiet machine, BENCHMARKS.md) on its
 first trial, in every stage; a forked one starts with them loaded. The server only imports: it
@@ -209,11 +211,14 @@ def is_dead(trial: optuna.trial.FrozenTrial, now: float) -> bool:
     return beat is not None and now - beat > GRACE_S
 
 
-def recover(study: optuna.Study) -> list[int]:
-    """Mark the dead running trials failed and enqueue each once more; the numbers failed."""
+def recover(study: optuna.Study, trials: list | None = None) -> list[int]:
+    """Mark the dead running trials failed and enqueue each once more; the numbers failed.
+    ``trials``: the study's trials when the caller has just read them (one read less)."""
     failed = []
-    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        if not is_dead(t, time.time()):
+    if trials is None:
+        trials = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    for t in trials:
+        if t.state != TrialState.RUNNING or not is_dead(t, time.time()):
             continue
         try:
             study.tell(t.number, state=TrialState.FAIL)
@@ -225,11 +230,12 @@ def recover(study: optuna.Study) -> list[int]:
     return failed
 
 
-def counted(study: optuna.Study) -> int:
+def counted(study) -> int:
     """Trials that use up a stage's quota: finished, pruned, running, or failed for good (an
-    error, or a retry that died too). A dead trial waiting for its retry does not count."""
+    error, or a retry that died too). A dead trial waiting for its retry does not count.
+    ``study``: the study, or the list of its trials."""
     n = 0
-    for t in study.get_trials(deepcopy=False):
+    for t in study.get_trials(deepcopy=False) if isinstance(study, optuna.Study) else study:
         if t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING):
             n += 1
         elif t.state == TrialState.FAIL and ("error" in t.user_attrs.get("outcome", {})
@@ -285,15 +291,17 @@ class Heartbeat:
 def work(ctx: Context, index: int, worker: int, *, on_trial=None) -> None:
     """Run stage ``index``'s trials until the stage has enough (worker ``worker`` of the search)."""
     s = ctx.settings
+    threads = torch.get_num_threads()          # restored at the end: worker 0 is the caller's process
     if s.threads is not None or s.workers > 1:
         torch.set_num_threads(s.threads or max(1, (os.cpu_count() or 1) // s.workers))
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = open_storage(s, ctx.study_dir)
-    plan = load_stage(ctx, storage, index).user_attrs
+    stage = load_stage(ctx, storage, index)
+    plan = stage.user_attrs
     space = space_from_dict(plan["space"])
     # trials already asked for (an enqueued one waiting to run does not count: a fresh search with
     # config_first draws the same values after its first trial as one without)
-    existing = sum(t.state != TrialState.WAITING for t in load_stage(ctx, storage, index).get_trials(deepcopy=False))
+    existing = sum(t.state != TrialState.WAITING for t in stage.get_trials(deepcopy=False))
     sampler = make_sampler(s.sampler, space, seed=worker_seed(s.seed, worker, existing, index),
                            grid_points=s.grid_points, prior=plan.get(PRIOR_ATTR))
     study = load_stage(ctx, storage, index, sampler=sampler)
@@ -301,8 +309,10 @@ def work(ctx: Context, index: int, worker: int, *, on_trial=None) -> None:
     try:
         while True:
             with ask_lock(ctx.study_dir):
-                recover(study)
-                if counted(study) >= plan["trials"]:
+                trials = study.get_trials(deepcopy=False)
+                if recover(study, trials):
+                    trials = study.get_trials(deepcopy=False)
+                if counted(trials) >= plan["trials"]:
                     return
                 trial = study.ask()
                 # one journal record: who runs the trial, and since when (its first heartbeat)
@@ -316,6 +326,7 @@ def work(ctx: Context, index: int, worker: int, *, on_trial=None) -> None:
     finally:
         beat.stop()
         sync(storage, force=True)
+        torch.set_num_threads(threads)
 
 
 def _run_one(ctx: Context, study, trial, index: int, space, epochs: int) -> None:
@@ -379,10 +390,10 @@ def worker_processes():
 
 # ------------------------------------------------------------------ the coordinator
 def run_stages(ctx: Context) -> list[optuna.Study]:
-    """Every stage in turn, with ``workers`` processes (in this process for one); the studies."""
+    """Every stage in turn, with ``workers`` workers (this process is worker 0); the studies."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     if ctx.settings.workers > 1:
-        worker_processes()          # the server imports while the first stage is prepared
+        worker_processes()          # the server imports while the first stage is prepared and run
     storage = open_storage(ctx.settings, ctx.study_dir)
     studies = []
     for index in range(len(ctx.settings.stages)):
@@ -401,6 +412,11 @@ def run_stages(ctx: Context) -> list[optuna.Study]:
 
 
 def _run_workers(ctx: Context, index: int, line: ProgressLine) -> None:
+    """Stage ``index`` with ``workers`` workers: this process is worker 0 and runs trials at once,
+    while a thread starts workers 1..N-1 from the forkserver (``Process.start`` waits for the
+    server's imports, ~3 s of the other core: they overlap this process's first trials instead of
+    delaying them). A worker that dies leaves its running trial to the others; one still left when
+    every worker is done is failed and retried here."""
     try:
         pickle.dumps(ctx)
     except (pickle.PicklingError, AttributeError, TypeError) as e:
@@ -408,25 +424,62 @@ def _run_workers(ctx: Context, index: int, line: ProgressLine) -> None:
                           f"to go to worker processes ({e}); pass a module-level factory function, "
                           f"or use workers = 1") from None
     context = worker_processes()
-    ctx = dataclasses.replace(ctx, environ=dict(os.environ))
-    processes = [context.Process(target=_worker_main, args=(ctx, index, w), daemon=False)
-                 for w in range(ctx.settings.workers)]
-    for p in processes:
-        p.start()
+    forked = dataclasses.replace(ctx, environ=dict(os.environ))
+    processes = [context.Process(target=_worker_main, args=(forked, index, w), daemon=False)
+                 for w in range(1, ctx.settings.workers)]
+    starter = _Starter(processes)
     try:
-        while any(p.is_alive() for p in processes):
-            for p in processes:
-                p.join(PROGRESS_S / len(processes))
+        work(ctx, index, 0, on_trial=line.show)
+        if index == len(ctx.settings.stages) - 1:
+            _preload_report()        # while the other workers end their last trials
+        started = starter.wait()
+        while any(p.is_alive() for p in started):
+            for p in started:
+                p.join(PROGRESS_S / len(started))
             line.show()
     finally:
-        for p in processes:
+        for p in starter.wait():
             if p.is_alive():
                 p.terminate()
             p.join()
+    if starter.error is not None:
+        _say(ctx, f"search: the worker processes did not start ({starter.error}); this process ran the trials")
     lost = [f"worker {w} (pid {p.pid}) exited with status {p.exitcode}"
-            for w, p in enumerate(processes) if p.exitcode]
+            for w, p in enumerate(starter.wait(), start=1) if p.exitcode]
     for message in lost:
-        _say(ctx, f"search: {message}; its running trial is retried by the others or on --resume")
+        _say(ctx, f"search: {message}; its running trial is failed and retried")
+    if lost:
+        work(ctx, index, 0, on_trial=line.show)    # the dead workers' trials, when nobody was left to retry them
+
+
+class _Starter:
+    """Starts worker processes in a thread (see ``_run_workers``); ``wait()`` the ones started."""
+
+    def __init__(self, processes: list):
+        self.processes, self.started, self.error = processes, [], None
+        self.thread = threading.Thread(target=self._start, daemon=True)
+        self.thread.start()
+
+    def _start(self) -> None:
+        try:
+            for p in self.processes:
+                p.start()
+                self.started.append(p)
+        except Exception as e:       # no server (a full /tmp, a sandbox): worker 0 runs the stage alone
+            self.error = f"{type(e).__name__}: {e}"
+
+    def wait(self) -> list:
+        self.thread.join()
+        return self.started
+
+
+def _preload_report() -> None:
+    """Import the report's modules (matplotlib: ~0.5 s) while the workers finish: the report is
+    drawn once, after the last stage, and its imports are then off the critical path."""
+    with contextlib.suppress(ImportError):
+        # slow (matplotlib, ~0.5 s): what report.py imports, loaded here while nothing else is to do
+        import matplotlib.backends.backend_agg  # noqa: F401
+        import matplotlib.figure  # noqa: F401
 
 
 def _say(ctx: Context, message: str) -> None:
