@@ -67,7 +67,7 @@ def test_a_search_promotes_by_resuming_through_three_stages(tmp_path):
     assert {r["stage"] for r in promoted} == {2, 3} and all(r["reevaluates"] is not None for r in promoted)
     for row in promoted:                           # each continues its stage's re-evaluated trial
         source = outcomes[row["run_dir"]]["promoted_from"]
-        assert source == rows[(row["stage"] - 1, row["reevaluates"])]["run_dir"]
+        assert source == rows[(row["stage"] - 1, row["reevaluates"])]["run_dir"] == row["promoted_from"]
         lines = (Path(row["run_dir"]) / "metrics.jsonl").read_text().splitlines()
         assert [json.loads(x)["epoch"] for x in lines] == list(range(1, row["epochs"] + 1))
     for row in result.trials:                      # every trial: the 4-epoch schedule, paused at its stage's

@@ -331,3 +331,21 @@ def test_by_default_a_search_is_coarse_then_fine(tmp_path):
     assert stages == [(1, 1)] * 6 + [(2, 2)] * 3          # 2/3 at epochs/5 (at least 1), then the rest
     assert all(r["from_config"] is None for r in result.trials)
     assert all(r["reevaluates"] is not None for r in result.trials[6:])    # the best coarse ones again
+
+
+def test_loading_an_existing_stage_appends_nothing_to_the_journal(tmp_path):
+    # a create on Optuna's journal storage logs a record even when the study exists (then fails on
+    # replay); each worker loads every stage, so load_stage must not create what is there
+    from trainwell.hpsearch.settings import parse_settings
+    from trainwell.hpsearch.study import Context, load_stage, open_storage
+    base = {"model": {"type": "mlp", "widths": [8]}, **FIT}
+    settings = parse_settings({"space": SPACE_LR, "dir": str(tmp_path / "s")}, base)
+    ctx = Context(model=None, data=None, base=base, settings=settings, study_dir=tmp_path / "s")
+    ctx.study_dir.mkdir()
+    storage = open_storage(settings, ctx.study_dir)
+    first = load_stage(ctx, storage, 0)
+    journal = ctx.study_dir / "study.journal"
+    size = journal.stat().st_size
+    again = load_stage(ctx, storage, 0)
+    assert again._study_id == first._study_id and journal.stat().st_size == size
+    assert again.direction == first.direction

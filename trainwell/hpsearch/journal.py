@@ -80,10 +80,10 @@ class GroupCommitBackend(JournalFileBackend):
     worker's reads: Optuna reads the journal before every answer)."""
 
     def __init__(self, path: str, *, lock):
-        super().__init__(path, lock_obj=lock)
         self.path, self.lock = path, lock
-        self.dirty, self.synced = False, time.monotonic()
         self._fd: int | None = None       # the journal, opened once for appending (O_APPEND)
+        super().__init__(path, lock_obj=lock)
+        self.dirty, self.synced = False, time.monotonic()
 
     def append_logs(self, logs: list[dict]) -> None:
         data = "".join(json.dumps(log, separators=(",", ":")) + "\n" for log in logs).encode("utf-8")

@@ -43,7 +43,8 @@ class SearchResult:
 
 def trial_rows(studies: list[optuna.Study]) -> list[dict]:
     """One dict per trial of every stage: number, stage, state, value, parameters, fold results,
-    prune reason, error, seconds, run directory, and which trial it re-evaluates or retries."""
+    prune reason, error, seconds, run directory, and which trial it re-evaluates (and the paused run it
+    continued, under ``promote = "resume"``) or retries."""
     rows = []
     for index, study in enumerate(studies):
         space = space_from_dict(study.user_attrs["space"])
@@ -55,7 +56,7 @@ def trial_rows(studies: list[optuna.Study]) -> list[dict]:
             row.update(fold_values=_cell(a.get("fold_values")), fold_std=a.get("fold_std"),
                        prune_reason=a.get("prune_reason"), error=a.get("error"), seconds=a.get("seconds"),
                        run_dir=a.get("run_dir"), from_config=a.get("from_config"), reevaluates=a.get("reevaluates"),
-                       retry_of=a.get("retry_of"))
+                       promoted_from=a.get("promoted_from"), retry_of=a.get("retry_of"))
             rows.append(row)
     return rows
 

@@ -115,9 +115,13 @@ def stage_epochs(ctx: Context, index: int) -> int:
 
 def load_stage(ctx: Context, storage, index: int, *, sampler=None) -> optuna.Study:
     s = ctx.settings
-    return optuna.create_study(storage=storage, study_name=stage_name(s, index), load_if_exists=True,
-                               direction="maximize" if s.maximize else "minimize", sampler=sampler,
-                               pruner=make_pruner(s.pruner, max_resource=stage_epochs(ctx, index) * (s.folds or 1)))
+    name = stage_name(s, index)
+    pruner = make_pruner(s.pruner, max_resource=stage_epochs(ctx, index) * (s.folds or 1))
+    try:        # load first: a create on the journal appends a record even when the study exists
+        return optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
+    except KeyError:
+        return optuna.create_study(storage=storage, study_name=name, load_if_exists=True, sampler=sampler,
+                                   direction="maximize" if s.maximize else "minimize", pruner=pruner)
 
 
 def ranked(study: optuna.Study, maximize: bool) -> list[optuna.trial.FrozenTrial]:
