@@ -323,3 +323,18 @@ def test_a_short_run_repairs_its_symptoms_ungraded(data):
                         momentum=0.9, lr=0.05)
     assert run.repairs[0]["action"] in ("reinit", "shrink_output_layer")
     assert not any("harm" in f.evidence for f in run.findings)
+
+
+def test_hidden_sigmoids_that_stall_learning_are_swapped_for_relu_before_the_first_step(data):
+    """Plain SGD through two hidden sigmoid layers barely learns; the fit-start activation test
+    (the setup, its repeat, ReLU with He init) finds the swap helps: it is the first repair, at
+    step 0, its reason the experiment's numbers, and the repaired run ends within 2 points of the
+    same net with ReLU. A ReLU or tanh net runs no such test (test_healthy_run_is_untouched)."""
+    sgd = {**FAST, "optimizer": "sgd", "momentum": 0.0, "nesterov": False, "lr": 0.05}
+    run = trainwell.fit(mlp(nn.Sigmoid), data, babysit="repair", **sgd)
+    first = run.repairs[0]
+    assert (first["action"], first["code"], first["step"]) == ("swap_activations", "vanishing_gradients", 0)
+    assert "ReLU with He init instead of the 2 hidden sigmoid activations" in first["reason"]
+    off = trainwell.fit(mlp(nn.Sigmoid), data, babysit="off", **sgd).results["test"]["acc"]
+    relu = trainwell.fit(mlp(), data, babysit="off", **sgd).results["test"]["acc"]
+    assert off < relu - 0.1 and run.results["test"]["acc"] >= relu - 0.02
