@@ -24,7 +24,7 @@ Metrics (read from ``trainwell.doctor``, the product's own order ``Diagnosis.ran
 detection recall (an expected code is among the warnings/errors), top-1 (``Diagnosis.primary``
 is expected), false alarms (any warning or error on a parent or an unkilled mutant), the doctor's
 seconds (pre-flight + experiments + probe; budget 60 s); with ``--repair`` also the repair rate
-(``fit(babysit="repair")`` within 2 points of the parent) and its cost.
+(``fit(babysit="repair")`` within 2 points of the parent: accuracy, or R^2 on regression) and its cost.
 
 Run: ``python bench/babysit_gen.py --label --parents 20`` then ``python bench/babysit_gen.py
 --parents 20`` (a markdown report); ``--parents 16`` x 19 operators gives >= 300 setups.
@@ -61,6 +61,7 @@ SEEDS = (0, 1, 2)             # the killed-mutant labels: three training seeds
 EPOCHS = 8
 KILL_ACC = 0.03               # issue 11: >= 3 points of validation accuracy ...
 KILL_LOSS = 1.25              # ... or 25% of validation loss (regression)
+REPAIR_POINTS = 0.02          # a repair ends within 2 points of the parent: accuracy, or R^2 for regression
 TUNE_FAMILIES = {"lr", "regularization", "optimizer", "labels_random", "init", "inputs_scale"}
 HELD_OUT_ARCHS = {"cnn", "resnet"}
 
@@ -410,7 +411,7 @@ def evaluate(s: Setup, killed: bool, *, repair: bool) -> dict:
         accs = {}
         for mode in ("repair", "off"):
             model, splits, opts = build(s)
-            accs[mode] = trainwell.fit(model, splits, **BASE, **opts, babysit=mode).results["test"].get("acc")
+            accs[mode] = _points(trainwell.fit(model, splits, **BASE, **opts, babysit=mode), splits)
         if None not in accs.values():
             row["healthy_harm"] = accs["off"] - accs["repair"]
     if repair and killed and s.mutation:
@@ -424,13 +425,26 @@ def evaluate(s: Setup, killed: bool, *, repair: bool) -> dict:
             ref = trainwell.fit(pm, splits if not OPERATORS[s.mutation].family.startswith(("inputs", "labels"))
                                 else data(s.data), **BASE, **build(replace(s, mutation=""))[2], babysit="off")
             cost /= max(time.perf_counter() - t2, 1e-9)
-            a, b = fixed.results["test"].get("acc"), ref.results["test"].get("acc")
-            row["repaired"] = a is not None and b is not None and a >= b - 0.02
+            a, b = _points(fixed, splits), _points(ref, splits)
+            row["repaired"] = a is not None and b is not None and a >= b - REPAIR_POINTS
             row["repair_cost"] = cost
         except Exception as exc:
             row["repaired"], row["repair_error"] = False, str(exc)[:120]
         del pt
     return row
+
+
+def _points(run, splits) -> float | None:
+    """A run's test score in "points": the accuracy, or for regression R^2 = 1 - MSE / Var(y_test)
+    (the share of the targets' variance explained; 2 points of R^2 are 2 % of the variance, as 2
+    points of accuracy are 2 % of the rows). None when neither can be computed."""
+    test = run.results.get("test", {})
+    if test.get("acc") is not None:
+        return float(test["acc"])
+    y = splits.test[1] if splits.test is not None else None
+    if test.get("loss") is None or y is None or not torch.is_floating_point(y):
+        return None
+    return 1.0 - float(test["loss"]) / max(float(y.double().var()), 1e-12)
 
 
 def summarize(rows: list) -> dict:

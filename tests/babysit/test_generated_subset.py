@@ -46,3 +46,13 @@ def test_the_doctor_names_injected_faults_and_is_quiet_on_the_parent():
     for mutation in ("weight_decay_1", "inputs_x1000"):
         diag = _primary(gen.replace(p, mutation=mutation))
         assert diag.primary.code in gen.OPERATORS[mutation].expected, (mutation, diag.codes)
+
+
+def test_a_regression_repair_is_scored_in_points_of_r2():
+    """bench: 2 points of R^2 = 1 - MSE / Var(y_test), as 2 points of accuracy for class ids."""
+    from types import SimpleNamespace
+    splits = gen.data("regression")
+    var = float(splits.test[1].double().var())
+    run = SimpleNamespace(results={"test": {"loss": 0.25 * var}})
+    assert abs(gen._points(run, splits) - 0.75) < 1e-9
+    assert gen._points(SimpleNamespace(results={"test": {"acc": 0.9, "loss": 0.3}}), splits) == 0.9

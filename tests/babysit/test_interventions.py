@@ -21,11 +21,11 @@ def mlp(dropout=0.0):
     return nn.Sequential(nn.Linear(64, 128), nn.ReLU(), *drop, nn.Linear(128, 64), nn.ReLU(), *drop, nn.Linear(64, 10))
 
 
-def run(model, **kw):
+def run(model, run_steps=None, **kw):
     kw.setdefault("optimizer", "sgd")
     kw.setdefault("options", {"momentum": 0.9})
     baseline, arms = iv.experiment(model, X, Y, F.cross_entropy, **kw)
-    return baseline, arms, iv.findings(baseline, arms)
+    return baseline, arms, iv.findings(baseline, arms, run_steps=run_steps)
 
 
 def test_a_healthy_setup_learns_and_no_cause_is_named():
@@ -257,3 +257,57 @@ def test_a_short_budget_gives_every_arm_the_same_fewer_steps(monkeypatch):
     steps = {a.steps for a in [baseline, *arms] if math.isfinite(a.after)}   # a diverged arm stops early
     assert len(arms) == 5 and len(steps) == 1 and iv.MIN_STEPS <= steps.pop() < iv.STEPS
     assert not any(a.extra.get("timed_out") for a in [baseline, *arms])
+
+
+def sigmoid_net(depth=3):
+    torch.manual_seed(0)
+    layers, w = [], 64
+    for _ in range(depth):
+        layers += [nn.Linear(w, 64), nn.Sigmoid()]
+        w = 64
+    return nn.Sequential(*layers, nn.Linear(w, 10))
+
+
+def test_hidden_sigmoids_are_counted_but_not_an_output_sigmoid_or_tanh():
+    from trainwell.babysit.actions import hidden_sigmoids
+    assert hidden_sigmoids(sigmoid_net(3)) == 3
+    assert hidden_sigmoids(nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 1), nn.Sigmoid())) == 0
+    assert hidden_sigmoids(tanh_net(3, 1.0)) == 0
+    assert not any(a.name == iv.RELU_ARM for a, *_ in iv.candidate_arms(mlp(), lr=0.1, weight_decay=0.0, options={}))
+
+
+def test_hidden_sigmoids_that_stall_learning_are_named_by_the_relu_arm_and_it_is_the_repair():
+    """Notes 004: sigmoid' <= 0.25 per layer. A 3-layer sigmoid net under plain SGD barely moves in
+    100 steps; the same net with ReLU and He init (the swap_activations repair) learns: the
+    finding is vanishing_gradients, its evidence the arm, its repair the swap; the lr arms do not
+    rescue it. The model handed in keeps its sigmoids."""
+    model = sigmoid_net(3)
+    baseline, arms, found = run(model, lr=0.05, options={"momentum": 0.0}, repeat=True, run_steps=2000)
+    relu = next(a for a in arms if a.name == iv.RELU_ARM)
+    assert baseline.fall < iv.STUCK and relu.fall > 0.5 and relu.acc - baseline.acc > 0.5
+    f = Diagnosis(found).primary
+    assert f.code == "vanishing_gradients" and f.evidence["intervention"] == iv.RELU_ARM
+    assert "ReLU with He init instead of the 3 hidden sigmoid activations" in f.message
+    plan = iv.repair_plan(f)
+    assert plan.action.name == "swap_activations"
+    assert sum(isinstance(m, nn.Sigmoid) for m in model.modules()) == 3
+
+
+def test_a_model_change_is_graded_like_a_symptom_fix():
+    """The ReLU arm counts when it is significant and the setup is not catching up with it (the
+    1/3-of-the-loss rule of the setting arms does not apply: it changes the model, as a re-init
+    does); a gap that closes within the run names nothing."""
+    def arms(mid_gap):
+        base = iv.Arm("setup", "", "", before=2.3, after=0.70, acc=0.70, rows=512, steps=100,
+                      mid_after=1.0, mid_acc=0.55, mid_steps=50)
+        repeat = iv.Arm("setup (repeat)", "", "", before=2.3, after=0.71, acc=0.72, rows=512, steps=100,
+                        extra={"repeat": True})
+        relu = iv.Arm(iv.RELU_ARM, "vanishing_gradients", "ReLU", before=2.5, after=0.50, acc=0.81, rows=512,
+                      steps=100, mid_after=0.8, mid_acc=0.55 + mid_gap, mid_steps=50,
+                      extra={"grades": True, "model_change": True})
+        return base, [repeat, relu]
+    assert [a.name for a in iv.helpful(*arms(0.12), run_steps=2000)] == [iv.RELU_ARM]     # 12 -> 11 points
+    assert iv.helpful(*arms(0.40), run_steps=2000) == []                                 # 40 -> 11: recovering
+    setting = arms(0.12)
+    setting[1][1].extra = {}                      # the same numbers as a setting arm: not a third of the loss
+    assert iv.helpful(*setting, run_steps=2000) == []

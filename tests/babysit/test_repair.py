@@ -11,8 +11,8 @@ import trainwell
 from trainwell.babysit.actions import ACTIONS, Plan, Rollback, reinitialize, swap_activations
 from trainwell.babysit.findings import make
 from trainwell.babysit.monitor import Monitor
-from trainwell.babysit.plans import (plan_diverged, plan_init, plan_lr_too_low, plan_overfitting, plan_underfitting,
-                                     plan_update_ratio_high)
+from trainwell.babysit.plans import (plan_diverged, plan_init, plan_lr_too_low, plan_oscillating, plan_overfitting,
+                                     plan_underfitting, plan_update_ratio_high)
 from trainwell.babysit.registry import CODES
 from trainwell.babysit.repair import RepairContext, Repairer
 from trainwell.data.sources import digits
@@ -323,3 +323,29 @@ def test_a_short_run_repairs_its_symptoms_ungraded(data):
                         momentum=0.9, lr=0.05)
     assert run.repairs[0]["action"] in ("reinit", "shrink_output_layer")
     assert not any("harm" in f.evidence for f in run.findings)
+
+
+def test_hidden_sigmoids_that_stall_learning_are_swapped_for_relu_before_the_first_step(data):
+    """Plain SGD through two hidden sigmoid layers barely learns; the fit-start activation test
+    (the setup, its repeat, ReLU with He init) finds the swap helps: it is the first repair, at
+    step 0, its reason the experiment's numbers, and the repaired run ends within 2 points of the
+    same net with ReLU. A ReLU or tanh net runs no such test (test_healthy_run_is_untouched)."""
+    sgd = {**FAST, "optimizer": "sgd", "momentum": 0.0, "nesterov": False, "lr": 0.05}
+    run = trainwell.fit(mlp(nn.Sigmoid), data, babysit="repair", **sgd)
+    first = run.repairs[0]
+    assert (first["action"], first["code"], first["step"]) == ("swap_activations", "vanishing_gradients", 0)
+    assert "ReLU with He init instead of the 2 hidden sigmoid activations" in first["reason"]
+    off = trainwell.fit(mlp(nn.Sigmoid), data, babysit="off", **sgd).results["test"]["acc"]
+    relu = trainwell.fit(mlp(), data, babysit="off", **sgd).results["test"]["acc"]
+    assert off < relu - 0.1 and run.results["test"]["acc"] >= relu - 0.02
+
+
+def test_a_falling_loss_that_jumps_between_samples_keeps_its_lr():
+    """Minibatch noise makes a falling loss jump: oscillating_loss lowers the lr only when the
+    median of the last 8 sampled losses is not below that of the 8 before."""
+    f = make("oscillating_loss", "x")
+    falling = [{"loss": 2.0 - 0.05 * i + (0.3 if i % 2 else 0.0)} for i in range(16)]
+    assert isinstance(plan_oscillating(f, _ctx(samples=falling)), str)
+    flat = [{"loss": 1.0 + (0.3 if i % 2 else 0.0)} for i in range(16)]
+    plan = plan_oscillating(f, _ctx(samples=flat))
+    assert isinstance(plan, Plan) and plan.action is ACTIONS["lower_lr"]

@@ -109,6 +109,22 @@ def swap_activations(model: nn.Module) -> int:
     return count
 
 
+def hidden_sigmoids(model: nn.Module) -> int:
+    """How many sigmoid-shaped activation modules (Sigmoid, Hardsigmoid: saturating and not
+    zero-centered) sit inside the model rather than at its output. Notes 004 lists their three
+    problems (saturation kills the gradient, sigmoid' <= 0.25 per layer, outputs not zero-centered);
+    notes 003: "tanh less preferred but okay; sigmoid should be avoided"."""
+    leaves = [(n, m) for n, m in model.named_modules() if not any(True for _ in m.children())]
+    last = leaves[-1][0] if leaves else None
+    return sum(isinstance(m, (nn.Sigmoid, nn.Hardsigmoid)) and n != last for n, m in model.named_modules())
+
+
+def relu_for_saturating(model: nn.Module, *, seed: int) -> str:
+    """The ``swap_activations`` action on a bare model: saturating hidden units -> ReLU, He init."""
+    n = swap_activations(model)
+    return f"{n} activations -> ReLU, {reinitialize(model, seed=seed)}"
+
+
 def set_child(model: nn.Module, name: str, new: nn.Module) -> None:
     """Replace the submodule ``name`` (a dotted path) with ``new``."""
     parent_name, _, child = name.rpartition(".")
@@ -151,10 +167,9 @@ def _reinit(controls, options, *, seed):
 
 
 def _swap_activations(controls, options, *, seed):
-    n = swap_activations(controls.model)
-    scheme = reinitialize(controls.model, seed=seed)
+    done = relu_for_saturating(controls.model, seed=seed)
     controls.rebuild_optimizer()
-    return f"{n} activations -> ReLU, {scheme}"
+    return done
 
 
 def _standardize(controls, options, *, seed):

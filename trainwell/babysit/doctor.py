@@ -104,7 +104,7 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
             budget_s=EXPERIMENT_SHARE * (budget_s - (time.perf_counter() - started)))
         run_steps = total_steps(config, len(make_batches(config, p.train)))   # a symptom the run grows out of
         findings = merge(interventions.grade(findings, baseline, arms, run_steps=run_steps),
-                         interventions.findings(baseline, arms))
+                         interventions.findings(baseline, arms, run_steps=run_steps))
     else:
         baseline, arms = None, []
     remaining = budget_s - (time.perf_counter() - started)

@@ -65,6 +65,11 @@ def plan_diverged(f, ctx):
 
 
 def plan_oscillating(f, ctx):
+    # minibatch noise (small batches, dropout, a regression loss) makes a falling loss jump between
+    # samples: lowering the lr then only slows a healthy run (a regression MLP at batch 32 with
+    # dropout ended 2.2 R^2 points worse), as for update_ratio_high
+    if ctx.loss_falling():
+        return "the loss jumps around, but it is falling: left alone (the lr rules act if it rises)"
     return _lower_lr(OSCILLATION_STEP, f"the loss jumps around without settling: lower the lr {OSCILLATION_STEP:g}x")
 
 

@@ -437,12 +437,14 @@ CODES = {spec.code: spec for spec in (
     ),
     FindingSpec(
         "vanishing_gradients", "training", "warning",
-        measures="per-layer relative gradient ||g|| / ||w||: the smallest against the largest, and the total",
+        measures="per-layer relative gradient ||g|| / ||w||: the smallest against the largest, and the total; "
+                 "before training (doctor, repair), hidden sigmoids: ReLU with He init trained beside the setup "
+                 "(interventions.RELU_ARM)",
         threshold="smallest / largest < 1e-3, or total gradient norm < 1e-8",
         source="notes 004 'saturated neurons kill the gradients'; Glorot & Bengio 2010",
         fix="use ReLU with He init, batch normalization, or residual connections",
         groups=(Group.OPTIMIZATION, Group.REINIT),
-        explains=("update_ratio_high", Group.SLOW),
+        explains=("update_ratio_high", "cannot_overfit_small_subset", Group.SLOW),
         explains_in_training=(Group.UNIT_STATISTICS,),
         runs=Runs.SAMPLES_ONLY,
         thresholds=("rules.VANISH", "rules.NO_GRADIENT"),

@@ -32,7 +32,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from trainwell.babysit import interventions
-from trainwell.babysit.actions import Plan, Rollback
+from trainwell.babysit.actions import Plan, Rollback, hidden_sigmoids
 from trainwell.babysit.findings import Diagnosis, Finding
 from trainwell.babysit.preflight import preflight, probe_lr, resolve_loss
 from trainwell.babysit.registry import CODES, Group, members
@@ -50,6 +50,9 @@ GRADE_BUDGET_S = 15.0       # grading the pre-flight symptoms by their fixes (in
 GRADE_SHARE = 0.1           # ... and only when its steps (the setup, its repeat, each fix) are at most 10%
                             # of the run's: a short run repairs its symptoms ungraded (the fixes are cheap
                             # and harmless: a re-init, a shrunk output layer, standardized inputs)
+ACTIVATION_SHARE = 0.2      # the ReLU-for-sigmoid experiment at fit start (setup, repeat, ReLU arm): at
+                            # most 20% of the run's steps (its own cost bound: the repair costs <= 1.5x the
+                            # run, issue 11), at least interventions.MIN_STEPS an arm; only with hidden sigmoids
 SEED_OFFSET = 101           # re-initialization seed: config.seed + 101 + repairs so far, apart from the
                             # run's own streams (config.seed, config.seed + 1 for augmentation)
 REINIT_CODES = members(Group.REINIT)
@@ -145,6 +148,8 @@ class Repairer:
         self._good_loss = None                # training loss of the epoch the last good snapshot ends
         self._settle_warnings = 0             # warnings are acted on from this epoch on
         self._settle: dict = {}               # code -> epoch from which it is acted on again
+        self._activation_tested = False       # the ReLU-for-sigmoid experiment runs once per fit ...
+        self._pending: list[Finding] = []     # ... and its finding waits while others are repaired first
 
     # ------------------------------------------------------------------ hooks
     def on_fit_start(self, state):
@@ -227,14 +232,17 @@ class Repairer:
             found = [f for f in preflight(controls.model, X, y, loss=config.loss, shuffle=config.shuffle,
                                           cheap_only=True, seed=config.seed)
                      if f.key not in seen]
-            if not found:
-                return
             seen.update(f.key for f in found)
-            found = self._grade(state, found)
+            found = (self._grade(state, found) if found else []) + self._activation_test(state)
             for f in found:
                 f.evidence.setdefault("step", 0)
                 f.evidence.setdefault("epoch", 0)
                 self.monitor.diagnosis.add(f)
+            # an experiment's finding not acted on in an earlier round (another ranked first) is pending
+            found += [f for f in self._pending if not self.attempts.get(f.code)]
+            self._pending = [f for f in found if f.evidence.get("intervention")]
+            if not found:
+                return
             if not self._handle(state, found, before_training=True) or state.stop is not None:
                 return
 
@@ -257,6 +265,29 @@ class Repairer:
             seed=config.seed, symptoms=symptoms, settings=False, clip_norm=controls.clip_norm,
             budget_s=GRADE_BUDGET_S)
         return interventions.grade(found, baseline, arms, run_steps=state.total_steps)
+
+    def _activation_test(self, state) -> list:
+        """Hidden sigmoid units (notes 003: "sigmoid should be avoided"; notes 004: sigmoid' <= 0.25
+        per layer): the ``swap_activations`` repair (ReLU, He init) trains next to the setup and a
+        repeat (``interventions.experiment(activation=True)``); a ``vanishing_gradients`` finding
+        whose repair is that swap when it trains ``helpful``-ly better, none otherwise. Runs once
+        per fit, ``ACTIVATION_SHARE`` of the run's steps at most over its three runs (at least
+        ``interventions.MIN_STEPS`` each)."""
+        controls = state.controls
+        if self._activation_tested or not hidden_sigmoids(controls.model):
+            return []
+        self._activation_tested = True
+        config = controls.config
+        X, y = controls.train_data
+        steps = int(min(interventions.STEPS,
+                        max(interventions.MIN_STEPS, ACTIVATION_SHARE * (state.total_steps or 0) / 3)))
+        decay = controls.optimizer_overrides.get("weight_decay", config.weight_decay) or 0.0
+        baseline, arms = interventions.experiment(
+            controls.model, X, y, resolve_loss(config.loss)[0], optimizer=controls.optimizer,
+            lr=probe_lr(controls.optimizer, config.lr), weight_decay=decay, batch_size=config.batch_size,
+            seed=config.seed, settings=False, activation=True, repeat=True, steps=steps,
+            clip_norm=controls.clip_norm, budget_s=GRADE_BUDGET_S)
+        return interventions.findings(baseline, arms, run_steps=state.total_steps)
 
     def _handle(self, state, findings, *, before_training) -> bool:
         """Repair the highest-priority finding that has a plan; True when one was repaired."""
