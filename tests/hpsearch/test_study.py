@@ -282,7 +282,7 @@ def test_the_first_trial_runs_the_configs_own_values(tmp_path):
 KILLED_CONFIG = """
 device = "cpu"
 epochs = 20
-batch_size = 256
+batch_size = 32
 babysit = "off"
 preprocess = ["standardize"]
 [model]
@@ -298,7 +298,8 @@ lr = {low = 1e-3, high = 0.3}
 
 def test_a_search_killed_with_sigkill_continues_on_resume(tmp_path):
     """kill -9 of a one-worker search mid-trial, then --resume: the finished trials are kept, the
-    killed one is failed and run again once from its start, the stage ends with its 2 trials."""
+    killed one is failed and run again once from its start, the stage ends with its 2 trials.
+    (Batch 32: a trial of ~0.7 s, so a loaded machine's polling does not miss the second one.)"""
     import signal
     import time
     config, study_dir = tmp_path / "s.toml", tmp_path / "study"
