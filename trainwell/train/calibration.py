@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import torch
 
+from trainwell.train.metrics import shard_rows
+
 ECE_BINS = 15                 # Guo et al. 2017 (On Calibration of Modern Neural Networks): M = 15
 PROB_FLOOR = 1e-12            # log(0) guard: a probability of exactly 0 for the true class
 
@@ -60,8 +62,7 @@ def model_calibration(model: torch.nn.Module, X: torch.Tensor, y: torch.Tensor, 
     rows, the sums are added over the ranks)."""
     if torch.is_floating_point(y) or y.ndim != 1:
         return {}
-    rank, world = shard
-    first, end = X.shape[0] * rank // world, X.shape[0] * (rank + 1) // world
+    first, end = shard_rows(X.shape[0], shard)
     was_training = model.training
     model.eval()
     outs = [model(X[i:min(i + batch_size, end)]) for i in range(first, end, batch_size)]

@@ -20,6 +20,13 @@ from trainwell.train.state import Stop, StopKind, TrainState
 METRICS_FILE = "metrics.jsonl"
 
 
+def shard_rows(n: int, shard: tuple[int, int]) -> tuple[int, int]:
+    """Rows ``[n·rank // world, n·(rank+1) // world)`` of ``n``: rank ``shard[0]``'s of ``shard[1]``
+    (the shards cover every row once; a shard may be empty)."""
+    rank, world = shard
+    return n * rank // world, n * (rank + 1) // world
+
+
 @torch.no_grad()
 def evaluate_model(model, loss_fn, accuracy, X, y, *, batch_size: int, shard: tuple[int, int] = (0, 1),
                    reduce=None) -> dict:
@@ -31,8 +38,7 @@ def evaluate_model(model, loss_fn, accuracy, X, y, *, batch_size: int, shard: tu
     was_training = model.training
     model.eval()
     n = X.shape[0]
-    rank, world = shard
-    first, end = n * rank // world, n * (rank + 1) // world
+    first, end = shard_rows(n, shard)
     loss_sum = torch.zeros((), device=X.device)
     correct = torch.zeros((), device=X.device)
     for start in range(first, end, batch_size):    # streamed rows are read batch by batch
