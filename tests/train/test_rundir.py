@@ -146,3 +146,69 @@ def test_json_text_reads_back_as_json_dumps_writes_it():
     assert lines == ["{", '  "a": {"b": [1, 2]},', '  "c": 3', "}"]          # a key a line
     with pytest.raises(ValueError):
         json_text({"a": float("nan")}, allow_nan=False)
+
+
+# ------------------------------------------------------------------ metrics.jsonl, appended
+def _records_without_seconds(run_dir):
+    return [{k: v for k, v in r.items() if k != "seconds"} for r in read_metrics(run_dir)]
+
+
+def test_metrics_jsonl_is_opened_once_for_a_run_and_closed_at_its_end(tmp_path, monkeypatch):
+    run_dir = tmp_path / "run"
+    opened = []
+    real_open = os.open
+
+    def counting_open(path, flags, *args, **kwargs):
+        if str(path).endswith("metrics.jsonl"):
+            opened.append(flags)
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", counting_open)
+    trainwell.fit(None, _data(), run_dir=str(run_dir), **{**OPTIONS, "epochs": 5})
+    monkeypatch.undo()
+    appends = [f for f in opened if f & os.O_APPEND]
+    assert len(appends) == 1 and appends[0] & getattr(os, "O_NOFOLLOW", 0) == getattr(os, "O_NOFOLLOW", 0)
+    assert [r["epoch"] for r in read_metrics(run_dir)] == [1, 2, 3, 4, 5]
+    if os.path.isdir("/proc/self/fd"):                # Linux: no descriptor of the file is left open
+        targets = {os.path.realpath(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")}
+        assert os.path.realpath(run_dir / "metrics.jsonl") not in targets
+
+
+def test_a_resume_after_a_cut_off_last_line_rewrites_metrics_jsonl_whole(tmp_path):
+    """What a kill -9 in the middle of an epoch's append leaves: the last line cut off and the
+    newest checkpoint before it. The resumed run's metrics.jsonl is whole, every epoch once, the
+    same as an uninterrupted run's (but for the epochs' seconds)."""
+    options = {**OPTIONS, "epochs": 3, "device": "cpu", "keep_checkpoints": 3}
+    ref = trainwell.fit(None, _data(), **options)
+    run_dir = tmp_path / "cut"
+    trainwell.fit(None, _data(), run_dir=str(run_dir), **options)
+    # the run was killed while appending epoch 3: its checkpoint not written, its line cut off
+    newest = max((run_dir / "checkpoints").glob("ckpt-*.json"))
+    newest.unlink()
+    text = (run_dir / "metrics.jsonl").read_text()
+    (run_dir / "metrics.jsonl").write_text(text[: text.rindex("\n", 0, len(text) - 1) + 20])
+    with pytest.warns(UserWarning, match="line 3 is cut off"):
+        assert [r["epoch"] for r in read_metrics(run_dir)] == [1, 2]
+    run = trainwell.fit(None, _data(), run_dir=str(run_dir), resume=True, **options)
+    assert run.results["epochs"] == 3
+    lines = (run_dir / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["epoch"] for line in lines] == [1, 2, 3]     # every line whole
+    assert _records_without_seconds(run_dir) == [{k: v for k, v in r.items() if k != "seconds"}
+                                                 for r in ref.history]
+
+
+def test_appending_to_metrics_jsonl_refuses_a_symlink_and_leaves_its_target(tmp_path):
+    from trainwell.train.metrics import MetricsLog
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    (tmp_path / "run").mkdir()
+    os.symlink(victim, tmp_path / "run" / "metrics.jsonl")
+    log = MetricsLog(tmp_path / "run")
+    with pytest.raises(DataError, match=r"metrics\.jsonl: cannot append to it .*symlink"):
+        log.append({"epoch": 1})
+    assert victim.read_text() == "precious\n"
+    log.replace([{"epoch": 1}])                        # replacing swaps the link for a file
+    log.append({"epoch": 2})
+    log.close()
+    assert victim.read_text() == "precious\n"
+    assert [r["epoch"] for r in read_metrics(tmp_path / "run")] == [1, 2]

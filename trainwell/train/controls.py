@@ -24,7 +24,6 @@ import torch
 
 from trainwell.data.streaming import HostRows, apply_module, fit_streamed
 from trainwell.data.transforms import fit_preprocess
-from trainwell.train.metrics import write_metrics
 
 
 def shared(method):
@@ -150,8 +149,8 @@ class Controls:
         state.lr_scale = keep_scale
         state.stop = state.diverged = None
         self.rolled_back = True
-        if state.run_dir is not None:
-            write_metrics(state.run_dir, state.history)
+        if self._trainer.metrics_log is not None:
+            self._trainer.metrics_log.replace(state.history)
 
     @shared
     def set_lr_scale(self, scale: float) -> None:

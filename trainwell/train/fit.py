@@ -334,8 +334,8 @@ def fit(model=None, train="digits", val=None, *, test=None, step_fn=None, **opti
             if not trainer.load_latest_checkpoint():
                 warnings.warn(f"resume: no usable checkpoint in {run_dir}; starting from the beginning")
             reopen(trainer.state, config.continued)    # a continuation trains on from where it ended
-            if run_dir is not None:           # None on ranks > 0
-                write_metrics(run_dir, trainer.state.history)
+            if trainer.metrics_log is not None:    # None on ranks > 0
+                trainer.metrics_log.replace(trainer.state.history)
 
         state = trainer.fit()
 

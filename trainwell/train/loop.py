@@ -27,7 +27,7 @@ from trainwell.train.checkpoint import Checkpointer
 from trainwell.train.controls import Controls
 from trainwell.train.journal import Journal
 from trainwell.train.distributed import local_sam_pass, rank_state
-from trainwell.train.metrics import (EpochSums, append_metrics, check_divergence, check_epoch_loss,
+from trainwell.train.metrics import (EpochSums, MetricsLog, check_divergence, check_epoch_loss,
                                      evaluate_model, track_best)
 from trainwell.train.precision import Precision, attach_scaler, check_scaler_fits
 from trainwell.train.state import Stop, StopKind, TrainState
@@ -100,6 +100,7 @@ class Trainer:
         run_dir = Path(run_dir) if run_dir else None
         self.checkpoints = (Checkpointer(run_dir / "checkpoints", keep=config.keep_checkpoints)
                             if run_dir else None)
+        self.metrics_log = MetricsLog(run_dir) if run_dir else None   # metrics.jsonl
         self.sums = EpochSums(batches.X.device, accuracy)
         self.state = TrainState(model=model, optimizer=optimizer, loss_fn=loss_fn, config=config,
                                 steps_per_epoch=len(batches), total_steps=total_steps(config, len(batches)),
@@ -211,17 +212,21 @@ class Trainer:
         with self.controls.deciding():
             self.hooks("on_fit_start", state)
         self._agree()
-        while state.stop is None and state.epoch < config.epochs and state.step < state.total_steps:
-            started = time.perf_counter()
-            if self.batches.order is None:   # a fresh epoch, not one resumed part-way
-                self.hooks("on_epoch_start", state)
-            self._train_epoch()
-            if self.controls.rolled_back:    # continue from the restored position
+        try:
+            while state.stop is None and state.epoch < config.epochs and state.step < state.total_steps:
+                started = time.perf_counter()
+                if self.batches.order is None:   # a fresh epoch, not one resumed part-way
+                    self.hooks("on_epoch_start", state)
+                self._train_epoch()
+                if self.controls.rolled_back:    # continue from the restored position
+                    self.controls.rolled_back = False
+                    continue
+                self.batches.order = None        # an epoch cut short by a stop is not continued
+                self._end_epoch(time.perf_counter() - started)
                 self.controls.rolled_back = False
-                continue
-            self.batches.order = None        # an epoch cut short by a stop is not continued
-            self._end_epoch(time.perf_counter() - started)
-            self.controls.rolled_back = False
+        finally:
+            if self.metrics_log is not None:
+                self.metrics_log.close()
         self._finish()
         self.hooks("on_fit_end", state)
         return state
@@ -285,8 +290,8 @@ class Trainer:
         if hasattr(self.parts.schedule, "observe") and state.metrics.get(config.monitor) is not None:
             self.parts.schedule.observe(state.metrics[config.monitor])
         state.history.append(state.metrics)
-        if state.run_dir is not None:
-            append_metrics(state.run_dir, state.metrics)
+        if self.metrics_log is not None:
+            self.metrics_log.append(state.metrics)
         with self.controls.deciding():
             self.hooks("on_epoch_end", state)
         self._agree()                        # before the checkpoint: every rank writes it or none

@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from trainwell.errors import DataError
-from trainwell.train.rundir import atomic_write_text
+from trainwell.train.rundir import AppendFile, atomic_write_text
 from trainwell.train.state import Stop, StopKind, TrainState
 
 METRICS_FILE = "metrics.jsonl"
@@ -162,15 +162,28 @@ def track_best(state: TrainState, *, monitor: str, min_delta: float, keep_weight
 
 
 # ------------------------------------------------------------------ metrics.jsonl
-def append_metrics(run_dir: Path, record: dict) -> None:
-    """Append one epoch's record and flush it (a crash loses at most the line being written)."""
-    with open(Path(run_dir) / METRICS_FILE, "a") as f:
-        f.write(json.dumps(record) + "\n")
-        f.flush()
+class MetricsLog:
+    """A run's ``metrics.jsonl``, written by its Trainer: ``append`` one epoch's record as one
+    line through a descriptor kept open across epochs (``rundir.AppendFile``), ``replace`` the
+    whole file atomically (a resume, a rollback), ``close`` at the end of ``Trainer.fit``."""
+
+    def __init__(self, run_dir):
+        self.file = AppendFile(Path(run_dir) / METRICS_FILE)
+
+    def append(self, record: dict) -> None:
+        self.file.append((json.dumps(record) + "\n").encode("utf-8"))
+
+    def replace(self, records) -> None:
+        self.file.close()           # the open descriptor would append to the replaced file
+        write_metrics(self.file.path.parent, records)
+
+    def close(self) -> None:
+        self.file.close()
 
 
 def write_metrics(run_dir: Path, records) -> None:
-    """Atomically replace ``metrics.jsonl`` (a new run, a resume, a rollback)."""
+    """Atomically replace ``metrics.jsonl`` (a new run, a resume, a rollback); a Trainer writing
+    there replaces it through its ``MetricsLog``."""
     atomic_write_text(Path(run_dir) / METRICS_FILE, "".join(json.dumps(r) + "\n" for r in records))
 
 

@@ -6,6 +6,10 @@ name is created exclusively (``tempfile.mkstemp``: ``O_CREAT | O_EXCL``, so neve
 file or a planted symlink), written, fsynced and renamed over the target with ``os.replace``,
 which replaces a symlink at the target instead of following it. A reader (or a crash) sees the
 old file or the new one, never half of one, and no file outside the directory is ever written.
+The one file that grows instead, ``metrics.jsonl``, is appended through ``AppendFile``: one
+``O_APPEND | O_NOFOLLOW`` descriptor held open across epochs (never a symlink's target), one whole
+line a ``write``; a process killed mid-write can leave only a cut-off last line, which the
+readers skip and a resume rewrites (train/metrics.py).
 
 ``lock_run_dir`` takes an exclusive ``flock`` on ``run_dir/.trainwell.lock`` for as long as a run
 writes there, so a second ``fit`` (or ``--resume``) into the same directory is refused with the
@@ -181,6 +185,41 @@ def fsync_directory(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+# ------------------------------------------------------------------------------ appended files
+class AppendFile:
+    """A file in a run directory that grows by whole lines (``metrics.jsonl``): opened once, on the
+    first ``append``, with ``O_APPEND`` (every write lands at the end, whoever wrote before) and
+    ``O_NOFOLLOW`` (a symlink at ``path`` is refused, never followed), and kept open until
+    ``close()``, so an epoch costs one ``write`` (opening and closing it each epoch cost ~0.2 ms:
+    BENCHMARKS.md, "Per-trial cost ..., fifth pass"). Not fsynced: a crash loses at most the last
+    lines, which the run's checkpoint rewrites on resume. Whoever replaces the file (``atomic_write``)
+    calls ``close()`` first: the descriptor would write on into the replaced file."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self._fd: int | None = None
+
+    def append(self, data: bytes) -> None:
+        if self._fd is None:
+            flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+            try:
+                self._fd = os.open(self.path, flags, 0o666)     # open() applies the umask
+            except OSError as e:
+                raise DataError(f"{self.path}: cannot append to it ({e.strerror}"
+                                f"{'; it is a symlink' if self.path.is_symlink() else ''})") from None
+        view = memoryview(data)
+        try:
+            while view:                 # a regular file takes the whole line in one write; a
+                view = view[os.write(self._fd, view):]   # short one (a full disk) continues it
+        except OSError as e:
+            raise DataError(f"{self.path}: cannot append to it ({e.strerror})") from None
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 # ------------------------------------------------------------------------------ the run's lock
