@@ -488,3 +488,21 @@ def test_nan_and_inf_floats_survive_exactly(tmp_path):
     loaded = load_checkpoint(save_checkpoint(tmp_path, {"v": values, "d": {"x": float("nan")}}))
     assert [struct.pack(">d", v) for v in loaded["v"]] == [struct.pack(">d", v) for v in values]
     assert math.isnan(loaded["d"]["x"])
+
+
+def test_a_state_saved_in_memory_and_one_saved_through_a_file_are_the_same_bytes(tmp_path, monkeypatch):
+    from trainwell.train import checkpoint
+    """Small states are serialized in memory and hashed there; states over IN_MEMORY_BYTES are
+    written by safetensors and read back to hash: both give the same tensor file and manifest."""
+    state = _state(step=7)
+    small = save_checkpoint(tmp_path / "memory", state, name="ckpt-7")
+    monkeypatch.setattr(checkpoint, "IN_MEMORY_BYTES", 0)
+    large = save_checkpoint(tmp_path / "file", state, name="ckpt-7")
+    files = {d: sorted(p.name for p in (tmp_path / d).iterdir()) for d in ("memory", "file")}
+    assert files["memory"] == files["file"] and len(files["file"]) == 2   # the same hash in the name
+    for name in files["file"]:
+        if name.endswith(".safetensors"):
+            assert (tmp_path / "memory" / name).read_bytes() == (tmp_path / "file" / name).read_bytes()
+    for manifest in (small, large):
+        loaded = load_checkpoint(manifest)
+        assert torch.equal(loaded["w"], state["w"]) and loaded["counters"] == state["counters"]

@@ -95,6 +95,24 @@ def new_temp(directory: Path, prefix: str, suffix: str = TEMP_SUFFIX) -> Path:
     return temp
 
 
+def write_new_temp(directory: Path, prefix: str, suffix: str, data: bytes) -> Path:
+    """A new file in ``directory`` (as ``new_temp``) holding ``data``, written and fsynced through
+    the descriptor that created it (one open); the caller renames it into place. Removed again
+    when the write fails."""
+    fd, temp = _new_temp_fd(directory, prefix, suffix)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        fsync_file(fd)
+    except BaseException:
+        os.close(fd)
+        os.unlink(temp)
+        raise
+    os.close(fd)
+    return temp
+
+
 @contextlib.contextmanager
 def _replacing(path: Path) -> Iterator[tuple[int, Path]]:
     """A new temp file next to ``path``, open: ``(fd, name)``; on success it is fsynced, closed
