@@ -166,8 +166,9 @@ def test_metrics_jsonl_is_opened_once_for_a_run_and_closed_at_its_end(tmp_path, 
     monkeypatch.setattr(os, "open", counting_open)
     trainwell.fit(None, _data(), run_dir=str(run_dir), **{**OPTIONS, "epochs": 5})
     monkeypatch.undo()
-    appends = [f for f in opened if f & os.O_APPEND]
-    assert len(appends) == 1 and appends[0] & getattr(os, "O_NOFOLLOW", 0) == getattr(os, "O_NOFOLLOW", 0)
+    # one open: the new run's empty file, created exclusively and kept for every epoch's line
+    assert len(opened) == 1 and opened[0] & os.O_APPEND and opened[0] & os.O_EXCL
+    assert opened[0] & getattr(os, "O_NOFOLLOW", 0) == getattr(os, "O_NOFOLLOW", 0)
     assert [r["epoch"] for r in read_metrics(run_dir)] == [1, 2, 3, 4, 5]
     if os.path.isdir("/proc/self/fd"):                # Linux: no descriptor of the file is left open
         targets = {os.path.realpath(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")}

@@ -37,7 +37,7 @@ from trainwell.train.distributed import (Distributed, distribute, entered_togeth
 from trainwell.train.extend import check_continuation, continuation, reopen
 from trainwell.train.loggers import Tracker, make_trackers
 from trainwell.train.loop import StepParts, Trainer, total_steps
-from trainwell.train.metrics import evaluate_model, write_metrics
+from trainwell.train.metrics import MetricsLog, evaluate_model
 from trainwell.train.parts import (apply_transfer, babysit_callbacks, build_constraint, build_grad_hooks,
                                    build_optimizer_for, build_penalty, build_schedule_for,
                                    check_model_fits_data, initialize, make_batches, num_outputs,
@@ -60,10 +60,11 @@ EVIDENCE_ACTIVATIONS = 20
 
 
 @contextlib.contextmanager
-def _locked_run_dir(config: Config, *, total_steps: int) -> Iterator[Path | None]:
+def _locked_run_dir(config: Config, *, total_steps: int, metrics: MetricsLog | None) -> Iterator[Path | None]:
     """The run's directory, checked, prepared and locked for this process while the run writes
     there (None without a ``run_dir``); ``total_steps``: the run's length (a continuation's
-    must go beyond the step the run reached)."""
+    must go beyond the step the run reached); ``metrics``: the Trainer's metrics.jsonl, started
+    here for a new run and closed when the block ends."""
     if config.run_dir is None:
         yield None
         return
@@ -80,8 +81,11 @@ def _locked_run_dir(config: Config, *, total_steps: int) -> Iterator[Path | None
         else:
             if config.overwrite:
                 clear_run(run_dir)        # the old run's files; the user's own files stay
-            _start_run_dir(config, run_dir)
-        yield run_dir
+            _start_run_dir(config, run_dir, metrics)
+        try:
+            yield run_dir
+        finally:
+            metrics.close()
 
 
 def check_before_launch(options: dict) -> None:
@@ -137,12 +141,12 @@ def _record_continuation(config: Config, run_dir: Path, total_steps: int) -> Non
     write_toml(resolved, run_dir / "config.toml")
 
 
-def _start_run_dir(config: Config, run_dir: Path) -> None:
+def _start_run_dir(config: Config, run_dir: Path, metrics: MetricsLog) -> None:
     _refuse_a_second_run(run_dir)
     resolved = {**config.to_dict(), "overwrite": False}   # a later --resume continues this run
     atomic_write_json(resolved, run_dir / "config.json")
     write_toml(resolved, run_dir / "config.toml")
-    write_metrics(run_dir, [])    # a run stopped before its first epoch has one too
+    metrics.start()               # empty: a run stopped before its first epoch has one too
 
 
 def _with_run_record(config: Config, *, given: bool, steps_per_epoch: int) -> Config:
@@ -327,7 +331,8 @@ def fit(model=None, train="digits", val=None, *, test=None, step_fn=None, **opti
                                                        steps_per_epoch=steps_per_epoch).continued)
     p.config = config = dataclasses.replace(p.config, continued=record)
     trainer = make_trainer(p, run_dir=config.run_dir, step_fn=step_fn, dist=dist)   # may still raise:
-    locked = _locked_run_dir(config, total_steps=trainer.state.total_steps)   # then the directory
+    locked = _locked_run_dir(config, total_steps=trainer.state.total_steps,   # then the directory
+                             metrics=trainer.metrics_log)
     with backend_settings(cudnn_benchmark=config.cudnn_benchmark, matmul_precision=config.matmul_precision), \
             entered_together(dist, locked) as run_dir:                      # (rank 0's, under DDP)
         if config.resume:

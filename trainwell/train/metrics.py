@@ -163,12 +163,16 @@ def track_best(state: TrainState, *, monitor: str, min_delta: float, keep_weight
 
 # ------------------------------------------------------------------ metrics.jsonl
 class MetricsLog:
-    """A run's ``metrics.jsonl``, written by its Trainer: ``append`` one epoch's record as one
+    """A run's ``metrics.jsonl``, written by its Trainer: ``start`` a new run's (empty), ``append`` one epoch's record as one
     line through a descriptor kept open across epochs (``rundir.AppendFile``), ``replace`` the
     whole file atomically (a resume, a rollback), ``close`` at the end of ``Trainer.fit``."""
 
     def __init__(self, run_dir):
         self.file = AppendFile(Path(run_dir) / METRICS_FILE)
+
+    def start(self) -> None:
+        """A new run's empty file, kept open for the epochs' lines."""
+        self.file.create()
 
     def append(self, record: dict) -> None:
         self.file.append((json.dumps(record) + "\n").encode("utf-8"))

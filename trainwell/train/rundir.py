@@ -219,14 +219,25 @@ class AppendFile:
         self.path = Path(path)
         self._fd: int | None = None
 
+    def create(self) -> None:
+        """Creates the file, empty, and keeps it open: exclusively (``O_EXCL``: never an existing
+        file or a planted symlink), so an empty file needs no temp file and rename."""
+        self.close()
+        self._open(os.O_EXCL)
+        fsync_directory(self.path.parent)
+
+    def _open(self, extra: int = 0) -> None:
+        flags = (os.O_WRONLY | os.O_APPEND | os.O_CREAT | extra | getattr(os, "O_NOFOLLOW", 0)
+                 | getattr(os, "O_CLOEXEC", 0))
+        try:
+            self._fd = os.open(self.path, flags, 0o666)     # open() applies the umask
+        except OSError as e:
+            raise DataError(f"{self.path}: cannot append to it ({e.strerror}"
+                            f"{'; it is a symlink' if self.path.is_symlink() else ''})") from None
+
     def append(self, data: bytes) -> None:
         if self._fd is None:
-            flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-            try:
-                self._fd = os.open(self.path, flags, 0o666)     # open() applies the umask
-            except OSError as e:
-                raise DataError(f"{self.path}: cannot append to it ({e.strerror}"
-                                f"{'; it is a symlink' if self.path.is_symlink() else ''})") from None
+            self._open()
         view = memoryview(data)
         try:
             while view:                 # a regular file takes the whole line in one write; a
