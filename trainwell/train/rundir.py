@@ -95,15 +95,21 @@ def new_temp(directory: Path, prefix: str, suffix: str = TEMP_SUFFIX) -> Path:
     return temp
 
 
+def write_all(fd: int, data: bytes) -> None:
+    """Writes all of ``data`` to ``fd``: a regular file takes it in one ``write``; a short write
+    (a full disk, a signal) is continued where it stopped."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
 def write_new_temp(directory: Path, prefix: str, suffix: str, data: bytes) -> Path:
     """A new file in ``directory`` (as ``new_temp``) holding ``data``, written and fsynced through
     the descriptor that created it (one open); the caller renames it into place. Removed again
     when the write fails."""
     fd, temp = _new_temp_fd(directory, prefix, suffix)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
+        write_all(fd, data)
         fsync_file(fd)
     except BaseException:
         os.close(fd)
@@ -238,10 +244,8 @@ class AppendFile:
     def append(self, data: bytes) -> None:
         if self._fd is None:
             self._open()
-        view = memoryview(data)
         try:
-            while view:                 # a regular file takes the whole line in one write; a
-                view = view[os.write(self._fd, view):]   # short one (a full disk) continues it
+            write_all(self._fd, data)
         except OSError as e:
             raise DataError(f"{self.path}: cannot append to it ({e.strerror})") from None
 
