@@ -227,3 +227,19 @@ def test_no_registry_imports_config():
     graph = import_graph(ROOT, "trainwell")
     registries = [m for m in graph if m.split(".")[1:2] in (["data"], ["nn"], ["optim"]) or m == "trainwell.options"]
     assert registries and [m for m in registries if "trainwell.config" in graph[m]] == []
+
+
+# What `import trainwell` (and so every CLI command) must not load: each costs ~0.3-1 s and is
+# imported only where it is used (BENCHMARKS.md, "Per-trial cost and a command's fixed cost, fifth
+# pass"): torch._dynamo by torch.optim's first optimizer or torch.compile, scikit-learn by the
+# data splits and sources, matplotlib by the reports.
+NOT_AT_IMPORT = ("torch._dynamo", "sklearn", "scipy", "matplotlib")
+
+
+def test_importing_trainwell_loads_no_slow_module_it_does_not_need():
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    code = ("import sys, trainwell, trainwell.cli; "
+            f"print(' '.join(m for m in {NOT_AT_IMPORT!r} if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT,
+                         timeout=600, check=True).stdout
+    assert out.split() == [], f"`import trainwell` loaded {out.split()}: import them where they are used"
