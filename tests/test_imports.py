@@ -232,8 +232,8 @@ def test_no_registry_imports_config():
 # What `import trainwell` (and so every CLI command) must not load: each costs ~0.3-1 s and is
 # imported only where it is used (BENCHMARKS.md, "Per-trial cost and a command's fixed cost, fifth
 # pass"): torch._dynamo by torch.optim's first optimizer or torch.compile, scikit-learn by the
-# data splits and sources, matplotlib by the reports.
-NOT_AT_IMPORT = ("torch._dynamo", "sklearn", "scipy", "matplotlib")
+# data splits and sources, matplotlib by the reports, Optuna by a search.
+NOT_AT_IMPORT = ("torch._dynamo", "sklearn", "scipy", "matplotlib", "optuna")
 
 
 def test_importing_trainwell_loads_no_slow_module_it_does_not_need():

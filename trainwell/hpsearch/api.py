@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from trainwell.errors import ConfigError
-from trainwell.hpsearch.results import SearchResult, summarize
-from trainwell.hpsearch.settings import parse_settings
-from trainwell.hpsearch.study import Context, open_storage, run_stages
 from trainwell.hpsearch.studydir import SEARCH_FILE, is_study_dir, write_search_file
 from trainwell.train.loggers import parent_run
 from trainwell.train.rundir import make_directory, unsynced
+
+if TYPE_CHECKING:
+    from trainwell.hpsearch.results import SearchResult
 
 DEFAULT_DIR = Path("searches")
 
@@ -53,6 +54,12 @@ def search(model=None, train="digits", *, space: dict | None = None, search: dic
 def run_search(model, data, base: dict, table: dict, *, resume: bool = False, progress: bool = True,
                stem: str = "search") -> SearchResult:
     """A search of ``table`` over ``base`` (fit's options); the CLI and ``search`` call it."""
+    # lazily: Optuna (~0.2 s to import) only when a search runs, not on `import trainwell` or
+    # another command (BENCHMARKS.md, "Per-trial cost and a command's fixed cost, fifth pass")
+    from trainwell.hpsearch.results import summarize
+    from trainwell.hpsearch.settings import parse_settings
+    from trainwell.hpsearch.study import Context, open_storage, run_stages
+
     for key in ("run_dir", "resume"):
         if base.get(key):
             raise ConfigError(f"{key}: a search sets each trial's run directory itself "
