@@ -108,7 +108,13 @@ CANDIDATES = {"qmc": {"trials": TRIALS, "sampler": "qmc"},
               "default_resume": {"trials": TRIALS, "promote": "resume"},
               "staged_tpe_resume": {"trials": TRIALS, "sampler": "staged_tpe", "promote": "resume"},
               "halving_resume": {"promote": "resume", "reevaluate": 27, "stages": [
-                  {"trials": 81, "epochs": 1}, {"trials": 27, "epochs": 3}, {"trials": 9}]}}
+                  {"trials": 81, "epochs": 1}, {"trials": 27, "epochs": 3}, {"trials": 9}]},
+              # fifth pass: random first (every Sobol-first variant failed on teacher), then TPE seeded
+              # with the coarse stage, in the default's stages; the same and plain random with a coarse
+              # stage half as long (20 x 2 epochs: twice TPE's 10 startup trials), 40 fine trials
+              "random_tpe": {"trials": TRIALS, "sampler": "random_tpe"},
+              "random_tpe_coarse20": {"sampler": "random_tpe", "stages": [{"trials": 20, "epochs": 2}, {"trials": 40}]},
+              "coarse20": {"stages": [{"trials": 20, "epochs": 2}, {"trials": 40}]}}
 STRATEGIES = ("random", "grid", "optuna_tpe_hyperband", "trainwell_default", "default_with_config_first",
               *CANDIDATES)
 RUN = ("random", "grid", "optuna_tpe_hyperband", "trainwell_default")   # run unless asked
@@ -311,6 +317,170 @@ def _versus(runs, name) -> str:
              for k in (name, REFERENCE)]
     mid, lo, hi = median_ratio_interval(*count)
     return f"{mid:.2f} [{lo:.2f}, {hi:.2f}] (n={len(both)})"
+
+
+# ------------------------------------------------------------------ rank (fifth pass)
+SHORT_EPOCHS = (1, 2, 3)     # the annealed short runs whose ranking is compared with the full budget's
+
+
+def _trial_records(result) -> list[dict]:
+    """Each trial of a one-stage search, in the order it ran: Optuna's params, its value, its
+    per-epoch val_acc."""
+    storage = optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(str(Path(result.study_dir) / "study.journal")))
+    study = optuna.load_study(study_name="trainwell/stage-0", storage=storage)
+    by_number = {t.number: t for t in study.get_trials(deepcopy=False)}
+    curves = _epoch_curves(result)
+    rows = sorted(result.trials, key=lambda r: (r["stage"], r["trial"]))
+    return [{"params": by_number[r["trial"]].params, "value": r["value"], "curve": c}
+            for r, c in zip(rows, curves)]
+
+
+def bench_rank(args):
+    """Per task-seed (search seed + ``--seed-offset``, so the configurations are not the target's):
+    60 random configurations trained at the full budget, the same 60 as annealed runs of 1, 2 and 3
+    epochs (a schedule of that length: the default's coarse trials), and 40 Sobol (qmc) coarse
+    trials of 2 epochs; saved as OUT/TASK-SEED.json for ``analyse`` (the target from ``--targets``,
+    the rows of the ``epochs`` mode)."""
+    if args.table:
+        return _print_rank_analysis(args.table)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    torch.set_num_threads(1)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for task in args.tasks:
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
+            path = out / f"{task}-{seed}.json"
+            if path.exists():
+                continue
+            started = time.perf_counter()
+            row = {"task": task, "seed": seed,
+                   "target": json.loads((Path(args.targets) / f"{task}-{seed}.json").read_text())["target"]}
+            mine = seed + args.seed_offset
+            with tempfile.TemporaryDirectory(prefix="bench-search-") as tmp:
+                row["full"] = _trial_records(_search(task, mine, tmp, "full", {
+                    "stages": [{"trials": TRIALS}], "pruner": "none", "sampler": "random"}))
+                for k in SHORT_EPOCHS:
+                    row[f"short{k}"] = _trial_records(_search(task, mine, tmp, f"short{k}", {
+                        "stages": [{"trials": TRIALS, "epochs": k}], "pruner": "none", "sampler": "random"}))
+                row["qmc2"] = _trial_records(_search(task, mine, tmp, "qmc2", {
+                    "stages": [{"trials": 40, "epochs": 2}], "pruner": "none", "sampler": "qmc"}))
+            path.write_text(json.dumps(row))
+            print(f"{task} seed {seed}: {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+
+
+def _first_reach(curve, target) -> int | None:
+    return next((i + 1 for i, a in enumerate(curve) if a is not None and a >= target - 1e-9), None)
+
+
+def _loss(record) -> float:
+    """A trial's value (the tasks' metric: val_loss, the config's monitor); inf when pruned."""
+    return record["value"] if record["value"] is not None else float("inf")
+
+
+def simulate_coarse_then_full(short: list, full: list, target: float, n: int, k: int) -> int | None:
+    """Epochs to the target of: ``n`` random configurations trained ``k`` epochs (annealed), then
+    each of them trained at the full budget from scratch, best short value first (no narrowing,
+    no new configuration: what ranking alone buys)."""
+    order = sorted(range(n), key=lambda i: _loss(short[i]))
+    spent = n * k
+    for i in order:
+        reach = _first_reach(full[i]["curve"], target)
+        if reach is not None:
+            return spent + reach
+        spent += len(full[i]["curve"])
+    return None
+
+
+def simulate_asha(short: list, full: list, target: float, eta: int, k: int) -> int | None:
+    """Epochs to the target of ASHA's asynchronous promotion (Li et al. 2018, one worker), rungs
+    ``k`` epochs and the full budget, each promotion trained from scratch: after each rung-0 trial,
+    promote the best not-yet-promoted configuration when it is in the top ``len(rung 0) // eta``;
+    otherwise draw the next configuration (the 60 in order)."""
+    done, promoted, spent = [], set(), 0
+    for i in range(len(short)):
+        spent += k
+        done.append(i)
+        top = sorted(done, key=lambda j: _loss(short[j]))[:len(done) // eta]
+        for j in top:
+            if j not in promoted:
+                promoted.add(j)
+                reach = _first_reach(full[j]["curve"], target)
+                if reach is not None:
+                    return spent + reach
+                spent += len(full[j]["curve"])
+                break
+    return None
+
+
+def _inside_space(space, params) -> bool:
+    for key, p in space.items():
+        v = params[key]
+        if (p.numeric and not p.low - 1e-12 <= v <= p.high + 1e-12) or (not p.numeric and v not in p.choices):
+            return False
+    return True
+
+
+def _print_rank_analysis(directory) -> None:
+    """What the ``rank`` rows say: how many full-budget random configurations reach the target, how
+    well short annealed runs rank them (Spearman), what ranking alone and ASHA would cost, and
+    whether the ranges narrowed after a random or a Sobol coarse stage keep the good configurations."""
+    from scipy.stats import spearmanr
+
+    from trainwell.hpsearch.stages import next_space
+    rows = [json.loads(p.read_text()) for p in sorted(Path(directory).glob("*.json"))]
+    med = statistics.median
+    inf = float("inf")
+    for task in dict.fromkeys(r["task"] for r in rows):
+        runs = sorted((r for r in rows if r["task"] == task), key=lambda r: r["seed"])
+        t = TASKS[task]
+        space = parse_space(t["space"], t["base"])
+        print(f"## {task} ({len(runs)} seeds)")
+        reach = [sum(_first_reach(c["curve"], r["target"]) is not None for c in r["full"]) for r in runs]
+        own = [epochs_to([c["curve"] for c in r["full"]], r["target"]) for r in runs]
+        print(f"full-budget random configurations (seed + offset) reaching the target, of 60: median {med(reach)} "
+              f"(per seed {reach}); random search's epochs to it with these seeds: median "
+              f"{med([x if x is not None else inf for x in own])} ({own})")
+        for k in SHORT_EPOCHS:
+            rho_end, rho_max = [], []
+            for r in runs:
+                pairs = [(s["value"], f["value"], max(f["curve"], default=0)) for s, f in zip(r[f"short{k}"], r["full"])
+                         if s["value"] is not None and f["value"] is not None]
+                a, b, c = zip(*pairs)
+                rho_end.append(spearmanr(a, b).statistic)
+                rho_max.append(-spearmanr(a, c).statistic)     # a low loss against a high accuracy
+            sims = {n: [simulate_coarse_then_full(r[f"short{k}"], r["full"], r["target"], n, k) for r in runs]
+                    for n in (10, 20, 40)}
+            asha = [simulate_asha(r[f"short{k}"], r["full"], r["target"], 3, k) for r in runs]
+            shown = "; ".join(f"n={n}: {med([x if x is not None else inf for x in v])} "
+                              f"({sum(x is not None for x in v)}/{len(v)})" for n, v in sims.items())
+            print(f"{k}-epoch annealed runs: Spearman of val_loss with the full run's end val_loss median {med(rho_end):.2f} "
+                  f"(range {min(rho_end):.2f}-{max(rho_end):.2f}), -rho with its best epoch's val_acc {med(rho_max):.2f}; "
+                  f"n coarse then full retrains best first, epochs to target: {shown}; ASHA eta 3: "
+                  f"{med([x if x is not None else inf for x in asha])} ({sum(x is not None for x in asha)}/{len(asha)}) "
+                  f"{asha}")
+        kept = {"random": [], "qmc": []}
+        for r in runs:
+            good = [f["params"] for f in r["full"] if _first_reach(f["curve"], r["target"]) is not None]
+            good = good or [max(r["full"], key=lambda f: max(f["curve"], default=0))["params"]]
+            for name, coarse in (("random", r["short2"][:40]), ("qmc", r["qmc2"])):
+                ranked_ = sorted((c for c in coarse if c["value"] is not None), key=_loss)
+                narrowed, _ = next_space(space, [c["params"] for c in ranked_], t["base"], keep=3)
+                kept[name].append(sum(_inside_space(narrowed, g) for g in good) / len(good))
+                if task == "teacher" and name == "qmc":
+                    print(f"  seed {r['seed']}: target configurations {_describe(space, good)}; narrowed after Sobol "
+                          f"{_describe_space(narrowed)}; after random {_describe_space(next_space(space, [c['params'] for c in sorted((c for c in r['short2'][:40] if c['value'] is not None), key=_loss)], t['base'], keep=3)[0])}")
+        print("share of the configurations reaching the target kept inside the ranges narrowed after 40 x 2 epochs: "
+              + ", ".join(f"{name} median {med(v):.2f} (per seed {[round(x, 2) for x in v]})" for name, v in kept.items()))
+
+
+def _describe(space, configs) -> str:
+    return "; ".join(", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in c.items())
+                     for c in configs[:4])
+
+
+def _describe_space(space) -> str:
+    return ", ".join(p.describe() for p in space.values())
 
 
 # ------------------------------------------------------------------ workers
@@ -572,6 +742,15 @@ def main():
                    help="the strategies other than random run with search seed + this (the target's random "
                    "search keeps the seed): with 0 a random-sampling strategy repeats the target's first trials")
     p.set_defaults(func=bench_epochs)
+    p = sub.add_parser("rank")
+    p.add_argument("--seeds", type=int, default=10)
+    p.add_argument("--first-seed", type=int, default=0)
+    p.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
+    p.add_argument("--seed-offset", type=int, default=10000)
+    p.add_argument("--targets", help="the epochs mode's saved rows (their targets)")
+    p.add_argument("--out")
+    p.add_argument("--table", metavar="DIR", help="print the analysis of the rows saved in DIR")
+    p.set_defaults(func=bench_rank)
     p = sub.add_parser("workers")
     p.add_argument("--trials", type=int, default=16)
     p.add_argument("--epochs", type=int, default=30)

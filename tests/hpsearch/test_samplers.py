@@ -12,7 +12,7 @@ import trainwell
 from trainwell.hpsearch import study as study_module
 from trainwell.hpsearch.samplers import PRIOR_MAX, SeededTPE, make_sampler, prior_rows
 from trainwell.hpsearch.settings import parse_settings
-from trainwell.hpsearch.space import parse_space
+from trainwell.hpsearch.space import distributions, parse_space
 from trainwell.hpsearch.stages import default_stages
 
 BASE = {"model": {"type": "mlp", "widths": [8]}}
@@ -83,6 +83,19 @@ def test_a_stage_plan_keeps_the_best_prior_trials_up_to_the_cap():
 def test_staged_tpe_is_sobol_in_the_first_stage_and_seeded_tpe_later():
     assert isinstance(make_sampler("staged_tpe", SPACE, seed=0, grid_points=2), optuna.samplers.QMCSampler)
     later = make_sampler("staged_tpe", SPACE, seed=0, grid_points=2, prior=_prior())
+    assert isinstance(later, SeededTPE) and len(later.prior) == 32
+
+
+def test_random_tpe_draws_the_default_random_values_first_and_seeded_tpe_later():
+    first = make_sampler("random_tpe", SPACE, seed=5, grid_points=2)
+    random = make_sampler("random", SPACE, seed=5, grid_points=2)
+    dists = distributions(SPACE)
+    drawn = []
+    for sampler in (first, random):
+        study = optuna.create_study(sampler=sampler)
+        drawn.append([study.ask(dists).params for _ in range(4)])
+    assert drawn[0] == drawn[1]
+    later = make_sampler("random_tpe", SPACE, seed=0, grid_points=2, prior=_prior())
     assert isinstance(later, SeededTPE) and len(later.prior) == 32
 
 
