@@ -28,7 +28,8 @@ SEARCH_OPTIONS = {
                     required=True, source="notes 000/004 (hyperparameter search); docs/search.md"),
     "sampler": Option(str, "random", "how trials choose values: random, qmc (a scrambled Sobol sequence), "
                       "staged_tpe (Sobol in the first stage, TPE seeded with the previous stage's trials in "
-                      "later ones), grid, tpe, cmaes, gp (Optuna's)", check=one_of(SAMPLERS),
+                      "later ones), random_tpe (the same with random draws in the first stage), grid, tpe, "
+                      "cmaes, gp (Optuna's)", check=one_of(SAMPLERS),
                       source="notes 000/004: random search beats grid search (Bergstra & Bengio 2012); "
                              "random stayed the default against qmc and staged_tpe, with and without "
                              "promote = resume (worse on held-out tasks): BENCHMARKS.md"),
