@@ -20,8 +20,9 @@ Strategies, 60 trials each:
 - ``default_with_config_first``: the same with ``config_first = true`` (what a first trial at the
   config's own values adds);
 - ``CANDIDATES`` for the default (``qmc``, ``staged_tpe``, ``halving3_staged_tpe``; fourth pass,
-  with promotion by resuming: ``default_resume``, ``staged_tpe_resume``, ``halving_resume``), and
-  any ``--variant NAME={...}`` (a [search] table as JSON) tried on the tuning tasks.
+  with promotion by resuming: ``default_resume``, ``staged_tpe_resume``, ``halving_resume``; fifth
+  pass: ``random_tpe``, ``random_tpe_coarse20``, ``coarse20``), and any ``--variant NAME={...}``
+  (a [search] table as JSON) tried on the tuning tasks.
 
 Every strategy but the target's random search should run with ``--seed-offset N`` (e.g. 10000):
 with the same seed a random-sampling strategy draws the target's own first configurations and
@@ -31,6 +32,14 @@ A strategy's epochs are summed over its trials in the order they ran (pruned tri
 epochs they trained; a trial promoted by resuming counts only the epochs it trained itself) up to
 the first epoch whose val_acc reaches the target; "not reached" when none does. Medians over
 search seeds, and each strategy's median over the default's with a paired bootstrap interval.
+
+``rank`` (fifth pass, the analysis before building): per task-seed, with a seed independent of
+the target's, 60 random configurations at the full budget, the same 60 as annealed runs of 1, 2
+and 3 epochs, and 40 Sobol coarse trials; ``rank --table DIR`` prints how many full-budget
+configurations reach the target, the Spearman correlation of the short runs' val_loss with the
+full runs', what ranking alone would cost (n coarse trials, then retraining them best first) and
+ASHA's asynchronous promotion (simulated from the same curves), and whether the ranges narrowed
+after a random or a Sobol coarse stage keep the configurations that reach the target.
 
 ``workers``: searches of N short trials with 1 worker and with 2 (one torch thread each), as
 ``trainwell search`` commands, interleaved, ``--repeats`` times: trials per hour by the whole
@@ -44,7 +53,8 @@ trials, the dead trial failed and retried once, none duplicated.
 the source's name: the framework's own cost per trial (study bookkeeping, the run directory, the
 trial's files) as a share of the training time, wall and CPU time.
 
-Run: ``python bench/bench_search.py epochs --seeds 5 --tasks digits spirals --out DIR`` (each
+Run: ``python bench/bench_search.py rank --targets EPOCHS_DIR --out DIR`` then ``rank --table
+DIR``; ``python bench/bench_search.py epochs --seeds 5 --tasks digits spirals --out DIR`` (each
 task-seed is saved as DIR/TASK-SEED.json; ``epochs --table DIR`` prints the table of what is
 there), ``python bench/bench_search.py workers`` (under 3 minutes; prints both ratios),
 ``python bench/bench_search.py overhead`` (3-, 20- and 60-epoch trials; about 2 minutes quiet).
