@@ -108,7 +108,7 @@ def _values(result):
     return [(r["stage"], r["lr"], r["model.widths"]) for r in result.trials]
 
 
-SAMPLER = [{}, {"sampler": "staged_tpe"}]     # the default (random), and staged_tpe
+SAMPLER = [{}, {"sampler": "staged_tpe"}, {"sampler": "random_tpe"}]     # the default (random), the seeded TPEs
 
 
 @pytest.mark.parametrize("sampler", SAMPLER)
