@@ -402,6 +402,14 @@ def simulate_coarse_then_full(short: list, full: list, target: float, n: int, k:
     return None
 
 
+def oracle_screen(full: list, target: float, k: int) -> int | None:
+    """The epochs a random-first plan needs at least when its ``k``-epoch screen were perfect: each
+    configuration drawn costs ``k`` epochs until the first one that reaches the target at the full
+    budget, which is then trained to its first epoch at the target (no new configurations)."""
+    reach = [_first_reach(f["curve"], target) for f in full]
+    return min((k * (j + 1) + e for j, e in enumerate(reach) if e is not None), default=None)
+
+
 def simulate_asha(short: list, full: list, target: float, eta: int, k: int) -> int | None:
     """Epochs to the target of ASHA's asynchronous promotion (Li et al. 2018, one worker), rungs
     ``k`` epochs and the full budget, each promotion trained from scratch: after each rung-0 trial,
@@ -462,13 +470,15 @@ def _print_rank_analysis(directory) -> None:
             sims = {n: [simulate_coarse_then_full(r[f"short{k}"], r["full"], r["target"], n, k) for r in runs]
                     for n in (10, 20, 40)}
             asha = [simulate_asha(r[f"short{k}"], r["full"], r["target"], 3, k) for r in runs]
+            oracle = [oracle_screen(r["full"], r["target"], k) for r in runs]
             shown = "; ".join(f"n={n}: {med([x if x is not None else inf for x in v])} "
                               f"({sum(x is not None for x in v)}/{len(v)})" for n, v in sims.items())
             print(f"{k}-epoch annealed runs: Spearman of val_loss with the full run's end val_loss median {med(rho_end):.2f} "
                   f"(range {min(rho_end):.2f}-{max(rho_end):.2f}), -rho with its best epoch's val_acc {med(rho_max):.2f}; "
                   f"n coarse then full retrains best first, epochs to target: {shown}; ASHA eta 3: "
                   f"{med([x if x is not None else inf for x in asha])} ({sum(x is not None for x in asha)}/{len(asha)}) "
-                  f"{asha}")
+                  f"{asha}; a perfect {k}-epoch screen of the draws in order: "
+                  f"{med([x if x is not None else inf for x in oracle])} {oracle}")
         kept = {"random": [], "qmc": []}
         for r in runs:
             good = [f["params"] for f in r["full"] if _first_reach(f["curve"], r["target"]) is not None]
