@@ -78,6 +78,7 @@ import torch
 import trainwell
 from trainwell.hpsearch.report import write_study_report
 from trainwell.hpsearch.space import apply, parse_space, suggest
+from trainwell.hpsearch.stages import next_space
 from trainwell.train.callbacks import Callback
 
 FULL_EPOCHS = 10
@@ -439,59 +440,68 @@ def _inside_space(space, params) -> bool:
     return True
 
 
+ASHA_ETAS = (3, 9)      # ASHA's reduction factors simulated (Li et al. 2018 use 3 and 4; 9: fewer promotions)
+
+
+def _median_reached(values: list) -> str:
+    """``median (reached/n)`` of epoch counts where None (not reached) counts as infinite."""
+    counts = [x if x is not None else float("inf") for x in values]
+    return f"{statistics.median(counts):g} ({sum(x is not None for x in values)}/{len(values)})"
+
+
+def _narrowed(space, coarse: list, base: dict):
+    """The ranges ``next_space`` gives after the coarse trials ``coarse`` (best val_loss first)."""
+    best = sorted((c for c in coarse if c["value"] is not None), key=_loss)
+    return next_space(space, [c["params"] for c in best], base, keep=3)[0]
+
+
 def _print_rank_analysis(directory) -> None:
     """What the ``rank`` rows say: how many full-budget random configurations reach the target, how
-    well short annealed runs rank them (Spearman), what ranking alone and ASHA would cost, and
-    whether the ranges narrowed after a random or a Sobol coarse stage keep the good configurations."""
-    from scipy.stats import spearmanr
+    well short annealed runs rank them (Spearman), what ranking alone, a perfect screen and ASHA
+    would cost, and whether the ranges narrowed after a random or a Sobol coarse stage keep the
+    configurations that reach the target."""
+    from scipy.stats import spearmanr      # slow to import (SciPy): only this mode needs it
 
-    from trainwell.hpsearch.stages import next_space
     rows = [json.loads(p.read_text()) for p in sorted(Path(directory).glob("*.json"))]
-    med = statistics.median
-    inf = float("inf")
     for task in dict.fromkeys(r["task"] for r in rows):
         runs = sorted((r for r in rows if r["task"] == task), key=lambda r: r["seed"])
         t = TASKS[task]
         space = parse_space(t["space"], t["base"])
-        print(f"## {task} ({len(runs)} seeds)")
         reach = [sum(_first_reach(c["curve"], r["target"]) is not None for c in r["full"]) for r in runs]
         own = [epochs_to([c["curve"] for c in r["full"]], r["target"]) for r in runs]
-        print(f"full-budget random configurations (seed + offset) reaching the target, of 60: median {med(reach)} "
-              f"(per seed {reach}); random search's epochs to it with these seeds: median "
-              f"{med([x if x is not None else inf for x in own])} ({own})")
+        print(f"## {task} ({len(runs)} seeds)\nfull-budget random configurations (seed + offset) reaching the "
+              f"target, of 60: median {statistics.median(reach)} (per seed {reach}); a random search of them: "
+              f"epochs to the target {_median_reached(own)} {own}")
         for k in SHORT_EPOCHS:
-            rho_end, rho_max = [], []
+            rho = []
             for r in runs:
-                pairs = [(s["value"], f["value"], max(f["curve"], default=0)) for s, f in zip(r[f"short{k}"], r["full"])
+                pairs = [(s["value"], f["value"]) for s, f in zip(r[f"short{k}"], r["full"])
                          if s["value"] is not None and f["value"] is not None]
-                a, b, c = zip(*pairs)
-                rho_end.append(spearmanr(a, b).statistic)
-                rho_max.append(-spearmanr(a, c).statistic)     # a low loss against a high accuracy
-            sims = {n: [simulate_coarse_then_full(r[f"short{k}"], r["full"], r["target"], n, k) for r in runs]
-                    for n in (10, 20, 40)}
-            asha = [simulate_asha(r[f"short{k}"], r["full"], r["target"], 3, k) for r in runs]
-            oracle = [oracle_screen(r["full"], r["target"], k) for r in runs]
-            shown = "; ".join(f"n={n}: {med([x if x is not None else inf for x in v])} "
-                              f"({sum(x is not None for x in v)}/{len(v)})" for n, v in sims.items())
-            print(f"{k}-epoch annealed runs: Spearman of val_loss with the full run's end val_loss median {med(rho_end):.2f} "
-                  f"(range {min(rho_end):.2f}-{max(rho_end):.2f}), -rho with its best epoch's val_acc {med(rho_max):.2f}; "
-                  f"n coarse then full retrains best first, epochs to target: {shown}; ASHA eta 3: "
-                  f"{med([x if x is not None else inf for x in asha])} ({sum(x is not None for x in asha)}/{len(asha)}) "
-                  f"{asha}; a perfect {k}-epoch screen of the draws in order: "
-                  f"{med([x if x is not None else inf for x in oracle])} {oracle}")
+                rho.append(spearmanr(*zip(*pairs)).statistic)
+            coarse = "; ".join(f"n={n}: " + _median_reached(
+                [simulate_coarse_then_full(r[f"short{k}"], r["full"], r["target"], n, k) for r in runs])
+                for n in (10, 20, 40))
+            asha = "; ".join(f"eta {eta}: " + _median_reached(
+                [simulate_asha(r[f"short{k}"], r["full"], r["target"], eta, k) for r in runs]) for eta in ASHA_ETAS)
+            oracle = _median_reached([oracle_screen(r["full"], r["target"], k) for r in runs])
+            print(f"{k}-epoch annealed runs: Spearman of their val_loss with the full runs' median "
+                  f"{statistics.median(rho):.2f} (range {min(rho):.2f}-{max(rho):.2f}); epochs to the target of "
+                  f"n coarse trials then full retrains best first: {coarse}; ASHA: {asha}; a perfect {k}-epoch "
+                  f"screen of the draws in order: {oracle}")
         kept = {"random": [], "qmc": []}
         for r in runs:
             good = [f["params"] for f in r["full"] if _first_reach(f["curve"], r["target"]) is not None]
             good = good or [max(r["full"], key=lambda f: max(f["curve"], default=0))["params"]]
-            for name, coarse in (("random", r["short2"][:40]), ("qmc", r["qmc2"])):
-                ranked_ = sorted((c for c in coarse if c["value"] is not None), key=_loss)
-                narrowed, _ = next_space(space, [c["params"] for c in ranked_], t["base"], keep=3)
-                kept[name].append(sum(_inside_space(narrowed, g) for g in good) / len(good))
-                if task == "teacher" and name == "qmc":
-                    print(f"  seed {r['seed']}: target configurations {_describe(space, good)}; narrowed after Sobol "
-                          f"{_describe_space(narrowed)}; after random {_describe_space(next_space(space, [c['params'] for c in sorted((c for c in r['short2'][:40] if c['value'] is not None), key=_loss)], t['base'], keep=3)[0])}")
-        print("share of the configurations reaching the target kept inside the ranges narrowed after 40 x 2 epochs: "
-              + ", ".join(f"{name} median {med(v):.2f} (per seed {[round(x, 2) for x in v]})" for name, v in kept.items()))
+            narrowed = {"random": _narrowed(space, r["short2"][:40], t["base"]),
+                        "qmc": _narrowed(space, r["qmc2"], t["base"])}
+            for name, ranges in narrowed.items():
+                kept[name].append(sum(_inside_space(ranges, g) for g in good) / len(good))
+            print(f"  seed {r['seed']}: configurations reaching the target (or the best) {_describe(space, good)}; "
+                  f"narrowed after Sobol {_describe_space(narrowed['qmc'])}; after random "
+                  f"{_describe_space(narrowed['random'])}")
+        print("share of the configurations reaching the target kept inside the ranges narrowed after 40 x 2 "
+              "epochs: " + ", ".join(f"{name} median {statistics.median(v):.2f} (per seed {[round(x, 2) for x in v]})"
+                                     for name, v in kept.items()))
 
 
 def _describe(space, configs) -> str:

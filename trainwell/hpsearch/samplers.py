@@ -7,11 +7,11 @@ Bengio 2012). ``qmc`` draws a scrambled Sobol sequence instead: a low-discrepanc
 the space more evenly than pseudo-random draws of the same size (Bergstra & Bengio 2012 sec. 5;
 Owen's scrambling keeps it seeded and unbiased). ``staged_tpe`` is coarse to fine with a model:
 Sobol in the first stage, and in each later stage TPE (Bergstra et al. 2011) that starts from the
-previous stage's finished trials instead of from nothing (``SeededTPE``). ``random_tpe`` is the same with
-the default's random draws in the first stage (every Sobol-first variant failed on one held-out
-task, random-first ones did not: BENCHMARKS.md, fifth pass). ``grid`` is there for
-the comparison; ``tpe``, ``cmaes`` and ``gp`` are Optuna's model-based samplers as Optuna builds
-them. qmc and staged_tpe were measured against the default: fewer epochs on four of five tasks,
+previous stage's finished trials instead of from nothing (``SeededTPE``). ``random_tpe`` is the
+same with the default's random draws in the first stage (every Sobol-first variant reached the
+target on fewer seeds of one held-out task, random-first ones did not: BENCHMARKS.md, third and
+fourth passes). ``grid`` is there for the comparison; ``tpe``, ``cmaes`` and ``gp`` are Optuna's
+model-based samplers as Optuna builds them. qmc and staged_tpe were measured against the default: fewer epochs on four of five tasks,
 far fewer seeds reaching the target on the fifth, so random stays the default (BENCHMARKS.md);
 staged_tpe with promotion by resuming (promotion.py) did the same in the fourth pass; random_tpe
 needed exactly the default's epochs on every tuning task-seed of the fifth.
