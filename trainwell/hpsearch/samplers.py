@@ -11,8 +11,9 @@ previous stage's finished trials instead of from nothing (``SeededTPE``). ``rand
 same with the default's random draws in the first stage (every Sobol-first variant reached the
 target on fewer seeds of one held-out task, random-first ones did not: BENCHMARKS.md, third and
 fourth passes). ``grid`` is there for the comparison; ``tpe``, ``cmaes`` and ``gp`` are Optuna's
-model-based samplers as Optuna builds them. qmc and staged_tpe were measured against the default: fewer epochs on four of five tasks,
-far fewer seeds reaching the target on the fifth, so random stays the default (BENCHMARKS.md);
+model-based samplers as Optuna builds them. qmc and staged_tpe were measured against the
+default: fewer epochs on four of five tasks, far fewer seeds reaching the target on the fifth, so
+random stays the default (BENCHMARKS.md);
 staged_tpe with promotion by resuming (promotion.py) did the same in the fourth pass; random_tpe
 needed exactly the default's epochs on every tuning task-seed of the fifth.
 """
