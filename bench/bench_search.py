@@ -20,8 +20,9 @@ Strategies, 60 trials each:
 - ``default_with_config_first``: the same with ``config_first = true`` (what a first trial at the
   config's own values adds);
 - ``CANDIDATES`` for the default (``qmc``, ``staged_tpe``, ``halving3_staged_tpe``; fourth pass,
-  with promotion by resuming: ``default_resume``, ``staged_tpe_resume``, ``halving_resume``), and
-  any ``--variant NAME={...}`` (a [search] table as JSON) tried on the tuning tasks.
+  with promotion by resuming: ``default_resume``, ``staged_tpe_resume``, ``halving_resume``; fifth
+  pass: ``random_tpe``, ``random_tpe_coarse20``, ``coarse20``), and any ``--variant NAME={...}``
+  (a [search] table as JSON) tried on the tuning tasks.
 
 Every strategy but the target's random search should run with ``--seed-offset N`` (e.g. 10000):
 with the same seed a random-sampling strategy draws the target's own first configurations and
@@ -31,6 +32,14 @@ A strategy's epochs are summed over its trials in the order they ran (pruned tri
 epochs they trained; a trial promoted by resuming counts only the epochs it trained itself) up to
 the first epoch whose val_acc reaches the target; "not reached" when none does. Medians over
 search seeds, and each strategy's median over the default's with a paired bootstrap interval.
+
+``rank`` (fifth pass, the analysis before building): per task-seed, with a seed independent of
+the target's, 60 random configurations at the full budget, the same 60 as annealed runs of 1, 2
+and 3 epochs, and 40 Sobol coarse trials; ``rank --table DIR`` prints how many full-budget
+configurations reach the target, the Spearman correlation of the short runs' val_loss with the
+full runs', what ranking alone would cost (n coarse trials, then retraining them best first) and
+ASHA's asynchronous promotion (simulated from the same curves), and whether the ranges narrowed
+after a random or a Sobol coarse stage keep the configurations that reach the target.
 
 ``workers``: searches of N short trials with 1 worker and with 2 (one torch thread each), as
 ``trainwell search`` commands, interleaved, ``--repeats`` times: trials per hour by the whole
@@ -44,7 +53,8 @@ trials, the dead trial failed and retried once, none duplicated.
 the source's name: the framework's own cost per trial (study bookkeeping, the run directory, the
 trial's files) as a share of the training time, wall and CPU time.
 
-Run: ``python bench/bench_search.py epochs --seeds 5 --tasks digits spirals --out DIR`` (each
+Run: ``python bench/bench_search.py rank --targets EPOCHS_DIR --out DIR`` then ``rank --table
+DIR``; ``python bench/bench_search.py epochs --seeds 5 --tasks digits spirals --out DIR`` (each
 task-seed is saved as DIR/TASK-SEED.json; ``epochs --table DIR`` prints the table of what is
 there), ``python bench/bench_search.py workers`` (under 3 minutes; prints both ratios),
 ``python bench/bench_search.py overhead`` (3-, 20- and 60-epoch trials; about 2 minutes quiet).
@@ -68,6 +78,7 @@ import torch
 import trainwell
 from trainwell.hpsearch.report import write_study_report
 from trainwell.hpsearch.space import apply, parse_space, suggest
+from trainwell.hpsearch.stages import next_space
 from trainwell.train.callbacks import Callback
 
 FULL_EPOCHS = 10
@@ -108,7 +119,13 @@ CANDIDATES = {"qmc": {"trials": TRIALS, "sampler": "qmc"},
               "default_resume": {"trials": TRIALS, "promote": "resume"},
               "staged_tpe_resume": {"trials": TRIALS, "sampler": "staged_tpe", "promote": "resume"},
               "halving_resume": {"promote": "resume", "reevaluate": 27, "stages": [
-                  {"trials": 81, "epochs": 1}, {"trials": 27, "epochs": 3}, {"trials": 9}]}}
+                  {"trials": 81, "epochs": 1}, {"trials": 27, "epochs": 3}, {"trials": 9}]},
+              # fifth pass: random first (every Sobol-first variant failed on teacher), then TPE seeded
+              # with the coarse stage, in the default's stages; the same and plain random with a coarse
+              # stage half as long (20 x 2 epochs: twice TPE's 10 startup trials), 40 fine trials
+              "random_tpe": {"trials": TRIALS, "sampler": "random_tpe"},
+              "random_tpe_coarse20": {"sampler": "random_tpe", "stages": [{"trials": 20, "epochs": 2}, {"trials": 40}]},
+              "coarse20": {"stages": [{"trials": 20, "epochs": 2}, {"trials": 40}]}}
 STRATEGIES = ("random", "grid", "optuna_tpe_hyperband", "trainwell_default", "default_with_config_first",
               *CANDIDATES)
 RUN = ("random", "grid", "optuna_tpe_hyperband", "trainwell_default")   # run unless asked
@@ -311,6 +328,189 @@ def _versus(runs, name) -> str:
              for k in (name, REFERENCE)]
     mid, lo, hi = median_ratio_interval(*count)
     return f"{mid:.2f} [{lo:.2f}, {hi:.2f}] (n={len(both)})"
+
+
+# ------------------------------------------------------------------ rank (fifth pass)
+SHORT_EPOCHS = (1, 2, 3)     # the annealed short runs whose ranking is compared with the full budget's
+
+
+def _trial_records(result) -> list[dict]:
+    """Each trial of a one-stage search, in the order it ran: Optuna's params, its value, its
+    per-epoch val_acc."""
+    storage = optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(str(Path(result.study_dir) / "study.journal")))
+    study = optuna.load_study(study_name="trainwell/stage-0", storage=storage)
+    by_number = {t.number: t for t in study.get_trials(deepcopy=False)}
+    curves = _epoch_curves(result)
+    rows = sorted(result.trials, key=lambda r: (r["stage"], r["trial"]))
+    return [{"params": by_number[r["trial"]].params, "value": r["value"], "curve": c}
+            for r, c in zip(rows, curves)]
+
+
+def bench_rank(args):
+    """Per task-seed (search seed + ``--seed-offset``, so the configurations are not the target's):
+    60 random configurations trained at the full budget, the same 60 as annealed runs of 1, 2 and 3
+    epochs (a schedule of that length: the default's coarse trials), and 40 Sobol (qmc) coarse
+    trials of 2 epochs; saved as OUT/TASK-SEED.json for ``analyse`` (the target from ``--targets``,
+    the rows of the ``epochs`` mode)."""
+    if args.table:
+        return _print_rank_analysis(args.table)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    torch.set_num_threads(1)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for task in args.tasks:
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
+            path = out / f"{task}-{seed}.json"
+            if path.exists():
+                continue
+            started = time.perf_counter()
+            row = {"task": task, "seed": seed,
+                   "target": json.loads((Path(args.targets) / f"{task}-{seed}.json").read_text())["target"]}
+            mine = seed + args.seed_offset
+            with tempfile.TemporaryDirectory(prefix="bench-search-") as tmp:
+                row["full"] = _trial_records(_search(task, mine, tmp, "full", {
+                    "stages": [{"trials": TRIALS}], "pruner": "none", "sampler": "random"}))
+                for k in SHORT_EPOCHS:
+                    row[f"short{k}"] = _trial_records(_search(task, mine, tmp, f"short{k}", {
+                        "stages": [{"trials": TRIALS, "epochs": k}], "pruner": "none", "sampler": "random"}))
+                row["qmc2"] = _trial_records(_search(task, mine, tmp, "qmc2", {
+                    "stages": [{"trials": 40, "epochs": 2}], "pruner": "none", "sampler": "qmc"}))
+            path.write_text(json.dumps(row))
+            print(f"{task} seed {seed}: {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+
+
+def _first_reach(curve, target) -> int | None:
+    return next((i + 1 for i, a in enumerate(curve) if a is not None and a >= target - 1e-9), None)
+
+
+def _loss(record) -> float:
+    """A trial's value (the tasks' metric: val_loss, the config's monitor); inf when pruned."""
+    return record["value"] if record["value"] is not None else float("inf")
+
+
+def simulate_coarse_then_full(short: list, full: list, target: float, n: int, k: int) -> int | None:
+    """Epochs to the target of: ``n`` random configurations trained ``k`` epochs (annealed), then
+    each of them trained at the full budget from scratch, best short value first (no narrowing,
+    no new configuration: what ranking alone buys)."""
+    order = sorted(range(n), key=lambda i: _loss(short[i]))
+    spent = n * k
+    for i in order:
+        reach = _first_reach(full[i]["curve"], target)
+        if reach is not None:
+            return spent + reach
+        spent += len(full[i]["curve"])
+    return None
+
+
+def oracle_screen(full: list, target: float, k: int) -> int | None:
+    """The epochs a random-first plan needs at least when its ``k``-epoch screen were perfect: each
+    configuration drawn costs ``k`` epochs until the first one that reaches the target at the full
+    budget, which is then trained to its first epoch at the target (no new configurations)."""
+    reach = [_first_reach(f["curve"], target) for f in full]
+    return min((k * (j + 1) + e for j, e in enumerate(reach) if e is not None), default=None)
+
+
+def simulate_asha(short: list, full: list, target: float, eta: int, k: int) -> int | None:
+    """Epochs to the target of ASHA's asynchronous promotion (Li et al. 2018, one worker), rungs
+    ``k`` epochs and the full budget, each promotion trained from scratch: after each rung-0 trial,
+    promote the best not-yet-promoted configuration when it is in the top ``len(rung 0) // eta``;
+    otherwise draw the next configuration (the 60 in order)."""
+    done, promoted, spent = [], set(), 0
+    for i in range(len(short)):
+        spent += k
+        done.append(i)
+        top = sorted(done, key=lambda j: _loss(short[j]))[:len(done) // eta]
+        for j in top:
+            if j not in promoted:
+                promoted.add(j)
+                reach = _first_reach(full[j]["curve"], target)
+                if reach is not None:
+                    return spent + reach
+                spent += len(full[j]["curve"])
+                break
+    return None
+
+
+def _inside_space(space, params) -> bool:
+    for key, p in space.items():
+        v = params[key]
+        if (p.numeric and not p.low - 1e-12 <= v <= p.high + 1e-12) or (not p.numeric and v not in p.choices):
+            return False
+    return True
+
+
+ASHA_ETAS = (3, 9)      # ASHA's reduction factors simulated (Li et al. 2018 use 3 and 4; 9: fewer promotions)
+
+
+def _median_reached(values: list) -> str:
+    """``median (reached/n)`` of epoch counts where None (not reached) counts as infinite."""
+    counts = [x if x is not None else float("inf") for x in values]
+    return f"{statistics.median(counts):g} ({sum(x is not None for x in values)}/{len(values)})"
+
+
+def _narrowed(space, coarse: list, base: dict):
+    """The ranges ``next_space`` gives after the coarse trials ``coarse`` (best val_loss first)."""
+    best = sorted((c for c in coarse if c["value"] is not None), key=_loss)
+    return next_space(space, [c["params"] for c in best], base, keep=3)[0]
+
+
+def _print_rank_analysis(directory) -> None:
+    """What the ``rank`` rows say: how many full-budget random configurations reach the target, how
+    well short annealed runs rank them (Spearman), what ranking alone, a perfect screen and ASHA
+    would cost, and whether the ranges narrowed after a random or a Sobol coarse stage keep the
+    configurations that reach the target."""
+    from scipy.stats import spearmanr      # slow to import (SciPy): only this mode needs it
+
+    rows = [json.loads(p.read_text()) for p in sorted(Path(directory).glob("*.json"))]
+    for task in dict.fromkeys(r["task"] for r in rows):
+        runs = sorted((r for r in rows if r["task"] == task), key=lambda r: r["seed"])
+        t = TASKS[task]
+        space = parse_space(t["space"], t["base"])
+        reach = [sum(_first_reach(c["curve"], r["target"]) is not None for c in r["full"]) for r in runs]
+        own = [epochs_to([c["curve"] for c in r["full"]], r["target"]) for r in runs]
+        print(f"## {task} ({len(runs)} seeds)\nfull-budget random configurations (seed + offset) reaching the "
+              f"target, of 60: median {statistics.median(reach)} (per seed {reach}); a random search of them: "
+              f"epochs to the target {_median_reached(own)} {own}")
+        for k in SHORT_EPOCHS:
+            rho = []
+            for r in runs:
+                pairs = [(s["value"], f["value"]) for s, f in zip(r[f"short{k}"], r["full"])
+                         if s["value"] is not None and f["value"] is not None]
+                rho.append(spearmanr(*zip(*pairs)).statistic)
+            coarse = "; ".join(f"n={n}: " + _median_reached(
+                [simulate_coarse_then_full(r[f"short{k}"], r["full"], r["target"], n, k) for r in runs])
+                for n in (10, 20, 40))
+            asha = "; ".join(f"eta {eta}: " + _median_reached(
+                [simulate_asha(r[f"short{k}"], r["full"], r["target"], eta, k) for r in runs]) for eta in ASHA_ETAS)
+            oracle = _median_reached([oracle_screen(r["full"], r["target"], k) for r in runs])
+            print(f"{k}-epoch annealed runs: Spearman of their val_loss with the full runs' median "
+                  f"{statistics.median(rho):.2f} (range {min(rho):.2f}-{max(rho):.2f}); epochs to the target of "
+                  f"n coarse trials then full retrains best first: {coarse}; ASHA: {asha}; a perfect {k}-epoch "
+                  f"screen of the draws in order: {oracle}")
+        kept = {"random": [], "qmc": []}
+        for r in runs:
+            good = [f["params"] for f in r["full"] if _first_reach(f["curve"], r["target"]) is not None]
+            good = good or [max(r["full"], key=lambda f: max(f["curve"], default=0))["params"]]
+            narrowed = {"random": _narrowed(space, r["short2"][:40], t["base"]),
+                        "qmc": _narrowed(space, r["qmc2"], t["base"])}
+            for name, ranges in narrowed.items():
+                kept[name].append(sum(_inside_space(ranges, g) for g in good) / len(good))
+            print(f"  seed {r['seed']}: configurations reaching the target (or the best) {_describe(space, good)}; "
+                  f"narrowed after Sobol {_describe_space(narrowed['qmc'])}; after random "
+                  f"{_describe_space(narrowed['random'])}")
+        print("share of the configurations reaching the target kept inside the ranges narrowed after 40 x 2 "
+              "epochs: " + ", ".join(f"{name} median {statistics.median(v):.2f} (per seed {[round(x, 2) for x in v]})"
+                                     for name, v in kept.items()))
+
+
+def _describe(space, configs) -> str:
+    return "; ".join(", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in c.items())
+                     for c in configs[:4])
+
+
+def _describe_space(space) -> str:
+    return ", ".join(p.describe() for p in space.values())
 
 
 # ------------------------------------------------------------------ workers
@@ -572,6 +772,15 @@ def main():
                    help="the strategies other than random run with search seed + this (the target's random "
                    "search keeps the seed): with 0 a random-sampling strategy repeats the target's first trials")
     p.set_defaults(func=bench_epochs)
+    p = sub.add_parser("rank")
+    p.add_argument("--seeds", type=int, default=10)
+    p.add_argument("--first-seed", type=int, default=0)
+    p.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
+    p.add_argument("--seed-offset", type=int, default=10000)
+    p.add_argument("--targets", help="the epochs mode's saved rows (their targets)")
+    p.add_argument("--out")
+    p.add_argument("--table", metavar="DIR", help="print the analysis of the rows saved in DIR")
+    p.set_defaults(func=bench_rank)
     p = sub.add_parser("workers")
     p.add_argument("--trials", type=int, default=16)
     p.add_argument("--epochs", type=int, default=30)

@@ -12,7 +12,7 @@ import trainwell
 from trainwell.hpsearch import study as study_module
 from trainwell.hpsearch.samplers import PRIOR_MAX, SeededTPE, make_sampler, prior_rows
 from trainwell.hpsearch.settings import parse_settings
-from trainwell.hpsearch.space import parse_space
+from trainwell.hpsearch.space import distributions, parse_space
 from trainwell.hpsearch.stages import default_stages
 
 BASE = {"model": {"type": "mlp", "widths": [8]}}
@@ -86,6 +86,19 @@ def test_staged_tpe_is_sobol_in_the_first_stage_and_seeded_tpe_later():
     assert isinstance(later, SeededTPE) and len(later.prior) == 32
 
 
+def test_random_tpe_draws_the_default_random_values_first_and_seeded_tpe_later():
+    first = make_sampler("random_tpe", SPACE, seed=5, grid_points=2)
+    random = make_sampler("random", SPACE, seed=5, grid_points=2)
+    dists = distributions(SPACE)
+    drawn = []
+    for sampler in (first, random):
+        study = optuna.create_study(sampler=sampler)
+        drawn.append([study.ask(dists).params for _ in range(4)])
+    assert drawn[0] == drawn[1]
+    later = make_sampler("random_tpe", SPACE, seed=0, grid_points=2, prior=_prior())
+    assert isinstance(later, SeededTPE) and len(later.prior) == 32
+
+
 def _search(tmp_path, name, seed=3, resume=False, **table):
     return trainwell.search({"type": "mlp", "widths": [8]}, "digits", space=SEARCH_SPACE, progress=False,
                             resume=resume, search={"dir": str(tmp_path / name), "seed": seed, **table}, **FIT)
@@ -95,7 +108,7 @@ def _values(result):
     return [(r["stage"], r["lr"], r["model.widths"]) for r in result.trials]
 
 
-SAMPLER = [{}, {"sampler": "staged_tpe"}]     # the default (random), and staged_tpe
+SAMPLER = [{}, {"sampler": "staged_tpe"}, {"sampler": "random_tpe"}]     # the default (random), the seeded TPEs
 
 
 @pytest.mark.parametrize("sampler", SAMPLER)
