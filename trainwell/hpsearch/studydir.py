@@ -33,10 +33,20 @@ def write_search_file(base: dict, table: dict, path: Path) -> None:
             left_out.append(key)
             continue
         plain[key] = value
-    text = tomli_w.dumps({**{k: v for k, v in plain.items() if v is not None}, "search": {k: v for k, v in table.items() if v is not None}})
+    text = tomli_w.dumps(_without_none({**plain, "search": table}))
     if left_out:
         text = f"# given from Python, not written here: {', '.join(left_out)}\n" + text
     atomic_write_text(path, text)
+
+
+def _without_none(value):
+    """``value`` with every None left out, in nested tables and lists too (TOML has no null: a
+    stage ``{trials = 15, epochs = None}`` is written ``{trials = 15}``, which reads back the same)."""
+    if isinstance(value, dict):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_none(v) for v in value if v is not None]
+    return value
 
 
 def read_search_file(study_dir) -> tuple[dict, dict]:
