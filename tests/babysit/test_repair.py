@@ -426,3 +426,17 @@ def test_an_overscaled_batch_norm_net_is_reinitialized_before_the_first_step(dat
     run = trainwell.fit(big, data, babysit="repair", **FAST)
     assert [r["action"] for r in run.repairs][:1] == ["reinit"] and run.repairs[0]["step"] == 0
     assert run.results["test"]["acc"] >= twin - 0.02
+
+
+def test_units_collapsed_by_huge_steps_get_a_lower_lr_from_the_start_not_a_reinit():
+    """Vanishing activations found during training after steps of a third of the weights' norm
+    (notes 001: ~1e-3 healthy): the steps collapsed the units; re-initializing at the same lr
+    collapsed them again (an lr x100 on a digits MLP ended at 10 % accuracy)."""
+    f = make("vanishing_activations", "x")
+    huge = [{"loss": 2.3, "update_ratio": {"0.weight": 0.4, "2.weight": 0.5}},
+            {"loss": 3.0, "update_ratio": {"0.weight": 1e-3, "2.weight": 1e-3}}]
+    plan = plan_init(f, _ctx(samples=huge))
+    assert plan.action.name == "lower_lr" and plan.rollback is Rollback.START and plan.options["factor"] == 10
+    calm = [{"loss": 2.3, "update_ratio": {"0.weight": 1e-2, "2.weight": 1e-2}}]
+    assert plan_init(f, _ctx(samples=calm)).action.name == "reinit"
+    assert plan_init(f, _ctx(samples=huge, before_training=True)).action.name == "reinit"

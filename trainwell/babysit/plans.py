@@ -24,7 +24,7 @@ import torch
 
 from trainwell.babysit.actions import (OUTPUT_ACTIVATIONS, Plan, Rollback, activation_families, make_plan,
                                        weight_scale)
-from trainwell.babysit.ratios import HEALTHY_RATIO, RATIO_LOW, SLOW_RATIO, STRONG_DECAY
+from trainwell.babysit.ratios import EXTREME_RATIO, HEALTHY_RATIO, RATIO_LOW, SLOW_RATIO, STRONG_DECAY
 
 LR_STEP = 10.0              # notes 004: "lower the lr about 10x" / "raise the lr about 10x"
 OSCILLATION_STEP = 3.0      # rules.oscillating_loss's fix: lower about 3x
@@ -170,6 +170,14 @@ def plan_init(f, ctx):
     if the saturating units persist, swap them for ReLU."""
     if f.code == "dead_units" and not ctx.before_training:
         return _plan_dead_units(f, ctx)
+    peak = None if ctx.before_training else ctx.peak_update_ratio()
+    if peak is not None and peak >= EXTREME_RATIO:
+        # the units vanished or saturated after steps that moved the weights by a third of their
+        # norm: the steps did it, not the init the run started from (an lr x100 re-initialized
+        # kept its lr and collapsed again); back to the start with the lr 10x lower
+        return _lower_lr(LR_STEP, f"{f.code} after updates of {peak:.2g} of the weights per step (notes 001: "
+                                  f"~1e-3 healthy): the steps collapsed the units; roll back to the start and "
+                                  f"lower the lr {LR_STEP:g}x", rollback=Rollback.START)
     if ctx.reinit_attempts == 0:
         return make_plan("reinit", f"{f.code}: re-initialize the weights for the activations (He/Kaiming for "
                                    f"ReLU, Xavier for tanh/sigmoid; notes 004 'keep the variance the same across "

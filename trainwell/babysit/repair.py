@@ -95,6 +95,15 @@ class RepairContext:
                   if r is not None and math.isfinite(r)]
         return statistics.median(ratios) if ratios else None
 
+    def peak_update_ratio(self) -> float | None:
+        """The largest per-sample median update ratio of the whole trajectory (its first steps too)."""
+        medians = []
+        for s in self.samples:
+            ratios = [r for r in s.get("update_ratio", {}).values() if r is not None and math.isfinite(r)]
+            if ratios:
+                medians.append(statistics.median(ratios))
+        return max(medians) if medians else None
+
     def healthy_grad_norm(self) -> float | None:
         """The median total gradient norm of the trajectory's first samples."""
         totals = [math.sqrt(sum(v * v for v in s["grad_norm"].values())) for s in self.samples[:BASELINE_SAMPLES]
