@@ -23,7 +23,7 @@ from trainwell.babysit.preflight import make_optimizer, take_step
 
 TRIAL_STEP = 10.0        # the alternative raise: one decade more (notes 004's lr steps are decades)
 TRIAL_SHARE = 0.05       # each of the two trials trains at most 5% of the run's steps ...
-MIN_TRIAL_STEPS = 20     # ... and at least this many (interventions.MIN_STEPS: a trend needs some steps)
+MIN_TRIAL_STEPS = 50     # ... and at least this many (a 20-step trial chose 10x on a digits MLP that collapsed 35 steps later)
 MAX_TRIAL_STEPS = 100    # ... and at most an intervention's STEPS
 HELD_ROWS = 512          # the loss is compared on these training rows, left out of the trials' batches
 
