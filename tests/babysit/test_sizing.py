@@ -38,7 +38,7 @@ def test_a_larger_raise_is_taken_only_when_it_trains_better_and_the_model_is_unt
 
 
 def test_a_repaired_raise_records_its_trial():
-    """An lr 1e-4 of SGD on digits barely moves: the raise names its trial in the record."""
+    """An lr 1e-5 of SGD on digits barely moves: the raise names its trial in the record."""
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10))
     run = trainwell.fit(model, digits(), babysit="repair", lr=1e-5, epochs=6, progress=False, report=False,
