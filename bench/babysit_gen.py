@@ -428,6 +428,9 @@ def evaluate(s: Setup, killed: bool, *, repair: bool) -> dict:
             a, b = _points(fixed, splits), _points(ref, splits)
             row["repaired"] = a is not None and b is not None and a >= b - REPAIR_POINTS
             row["repair_cost"] = cost
+            # per case: the repaired and the parent's points, and what was repaired (step, code, action)
+            row["repair_points"] = [a, b]
+            row["repairs"] = [[r["step"], r["code"], r["action"]] for r in fixed.repairs]
         except Exception as exc:
             row["repaired"], row["repair_error"] = False, str(exc)[:120]
         del pt

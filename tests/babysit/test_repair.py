@@ -8,10 +8,10 @@ import torch
 from torch import nn
 
 import trainwell
-from trainwell.babysit.actions import ACTIONS, Plan, Rollback, reinitialize, swap_activations
+from trainwell.babysit.actions import ACTIONS, Plan, Rollback, reinitialize, swap_activations, weight_scale
 from trainwell.babysit.findings import make
 from trainwell.babysit.monitor import Monitor
-from trainwell.babysit.plans import (plan_diverged, plan_init, plan_lr_too_low, plan_oscillating, plan_overfitting,
+from trainwell.babysit.plans import (plan_bad_initial_loss, plan_diverged, plan_init, plan_lr_too_low, plan_oscillating, plan_overfitting,
                                      plan_underfitting, plan_update_ratio_high)
 from trainwell.babysit.registry import CODES
 from trainwell.babysit.repair import RepairContext, Repairer
@@ -349,3 +349,94 @@ def test_a_falling_loss_that_jumps_between_samples_keeps_its_lr():
     flat = [{"loss": 1.0 + (0.3 if i % 2 else 0.0)} for i in range(16)]
     plan = plan_oscillating(f, _ctx(samples=flat))
     assert isinstance(plan, Plan) and plan.action is ACTIONS["lower_lr"]
+
+
+def bn_mlp(seed=0, widths=(64, 128, 64, 10)):
+    torch.manual_seed(seed)
+    layers = []
+    for i, (a, b) in enumerate(zip(widths, widths[1:])):
+        layers.append(nn.Linear(a, b))
+        if i < len(widths) - 2:
+            layers += [nn.BatchNorm1d(b), nn.ReLU()]
+    return nn.Sequential(*layers)
+
+
+def test_weight_scale_is_measured_against_he():
+    torch.manual_seed(0)
+    default = nn.Sequential(nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 256))   # PyTorch: var 1/(3 fan_in)
+    assert weight_scale(default) == pytest.approx(1 / math.sqrt(6), rel=0.05)
+    reinitialize(default, seed=0)                                                     # He: var 2/fan_in
+    assert weight_scale(default) == pytest.approx(1.0, rel=0.05)
+    assert weight_scale(nn.Sequential(nn.ReLU())) is None
+
+
+def test_reinit_with_batch_norm_restores_the_default_scale():
+    """Before a batch norm the weights' scale sets the effective lr (lr / ||w||^2), not the signal:
+    the re-initialization keeps PyTorch's default variance 1/(3 fan_in), not He's 6x larger one."""
+    model = bn_mlp()
+    assert reinitialize(model, seed=0).startswith("kaiming_uniform")
+    reference = nn.Linear(128, 64).weight.std().item()          # a fresh layer's own default init
+    assert model[3].weight.std().item() == pytest.approx(reference, rel=0.1)
+    assert model[3].weight.std().item() == pytest.approx(1 / math.sqrt(3 * 128), rel=0.1)
+    assert model[3].bias.abs().max().item() == 0.0
+
+
+def test_an_overscaled_init_is_reinitialized_not_shrunk():
+    f = make("bad_initial_loss", "x", evidence={"ratio": 20.0})
+    assert plan_bad_initial_loss(f, _ctx()).action.name == "shrink_output_layer"   # default scale: the output
+    big = mlp()
+    with torch.no_grad():
+        for m in big.modules():
+            if isinstance(m, nn.Linear):
+                m.weight.mul_(10.0)                                   # 4.1x He's scale
+    plan = plan_bad_initial_loss(f, _ctx(controls=SimpleNamespace(**{**vars(_ctx().controls), "model": big})))
+    assert plan.action.name == "reinit" and "4.1x He" in plan.reason
+    again = _ctx(controls=SimpleNamespace(**{**vars(_ctx().controls), "model": big}), reinit_attempts=1)
+    assert plan_bad_initial_loss(f, again).action.name == "shrink_output_layer"     # one re-init per run
+
+
+def _samples(ratio, losses):
+    return [{"loss": v, "lr": 0.1, "update_ratio": {"0.weight": ratio, "2.weight": ratio}} for v in losses]
+
+
+def test_a_rising_loss_with_small_updates_keeps_its_lr():
+    """A loss that rises while every step moves the weights less than a healthy step (1e-3,
+    notes 001) is not cured by a smaller lr; a non-finite loss is cut whatever the ratios."""
+    rising = make("lr_too_high", "x", evidence={"lr": 0.1, "first_third": 1.0, "last_third": 1.5})
+    flat = [1.0 + (0.3 if i % 2 else 0.0) for i in range(16)]
+    assert "not too high" in plan_diverged(rising, _ctx(samples=_samples(2e-4, flat)))
+    assert plan_diverged(rising, _ctx(samples=_samples(2e-3, flat))).action.name == "lower_lr"
+    nan = make("lr_too_high", "x", evidence={"lr": 0.1, "loss": float("nan")})
+    assert plan_diverged(nan, _ctx(samples=_samples(2e-4, flat))).action.name == "lower_lr"
+    jumps = make("oscillating_loss", "x")
+    assert "minibatch noise" in plan_oscillating(jumps, _ctx(samples=_samples(2e-4, flat)))
+    assert plan_oscillating(jumps, _ctx(samples=_samples(2e-3, flat))).action.name == "lower_lr"
+
+
+def test_an_overscaled_batch_norm_net_is_reinitialized_before_the_first_step(data):
+    """x10 weights before batch norms: the signal is normalized, but each weight's effective lr is
+    100x smaller; the untrained output is 10x too large. One re-initialization at step 0 to the
+    default scale ends within 2 points of the same net at its own init."""
+    twin = trainwell.fit(bn_mlp(), data, babysit="off", **FAST).results["test"]["acc"]
+    big = bn_mlp()
+    with torch.no_grad():
+        for m in big.modules():
+            if isinstance(m, nn.Linear):
+                m.weight.mul_(10.0)
+    run = trainwell.fit(big, data, babysit="repair", **FAST)
+    assert [r["action"] for r in run.repairs][:1] == ["reinit"] and run.repairs[0]["step"] == 0
+    assert run.results["test"]["acc"] >= twin - 0.02
+
+
+def test_units_collapsed_by_huge_steps_get_a_lower_lr_from_the_start_not_a_reinit():
+    """Vanishing activations found during training after steps of a third of the weights' norm
+    (notes 001: ~1e-3 healthy): the steps collapsed the units; re-initializing at the same lr
+    collapsed them again (an lr x100 on a digits MLP ended at 10 % accuracy)."""
+    f = make("vanishing_activations", "x")
+    huge = [{"loss": 2.3, "update_ratio": {"0.weight": 0.4, "2.weight": 0.5}},
+            {"loss": 3.0, "update_ratio": {"0.weight": 1e-3, "2.weight": 1e-3}}]
+    plan = plan_init(f, _ctx(samples=huge))
+    assert plan.action.name == "lower_lr" and plan.rollback is Rollback.START and plan.options["factor"] == 10
+    calm = [{"loss": 2.3, "update_ratio": {"0.weight": 1e-2, "2.weight": 1e-2}}]
+    assert plan_init(f, _ctx(samples=calm)).action.name == "reinit"
+    assert plan_init(f, _ctx(samples=huge, before_training=True)).action.name == "reinit"

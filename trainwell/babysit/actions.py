@@ -18,7 +18,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from trainwell.nn.init import init
+from trainwell.nn.init import fans, init, layers_of
 
 SATURATING = (nn.Sigmoid, nn.Tanh, nn.Hardtanh, nn.Hardsigmoid)
 RELU_FAMILY = (nn.ReLU, nn.ReLU6, nn.ELU, nn.CELU, nn.SELU, nn.GELU, nn.SiLU, nn.Mish,
@@ -29,6 +29,8 @@ OUTPUT_ACTIVATIONS = (nn.Softmax, nn.LogSoftmax, nn.Sigmoid, nn.Tanh, nn.Hardtan
                       nn.ReLU, nn.ReLU6, nn.Softplus)
 NESTEROV_MOMENTUM = 0.9     # notes 001/004: momentum 0.9 is common
 XAVIER_GAIN = 1.0           # notes 004: W = randn(fan_in, fan_out) / sqrt(fan_in) for tanh nets
+BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
+DEFAULT_GAIN = 3 ** -0.5    # PyTorch's own Linear/Conv init, kaiming_uniform(a=sqrt(5)): variance 1/(3 fan_in)
 
 
 class Rollback(enum.Enum):
@@ -84,8 +86,20 @@ def activation_families(model: nn.Module) -> dict:
 
 
 def reinitialize(model: nn.Module, *, seed: int) -> str:
-    """He (Kaiming) normal init when the model uses ReLU-family units (or none it can see),
-    Xavier normal (gain 1, notes 004) for tanh/sigmoid nets; biases zero."""
+    """Re-initialize every Linear/Conv layer (biases zero) for the model's units.
+
+    * With batch norm: PyTorch's default scale, variance 1/(3 fan_in) (``DEFAULT_GAIN``). Batch norm
+      makes the layers before it scale-invariant, so their weights' scale does not set the signal
+      (which He/Xavier are for) but the step: the effective lr of a weight before a batch norm is
+      lr / ||w||^2 (van Laarhoven 2017; Hoffer et al. 2018). He's weights are sqrt(6) x the default,
+      a 6x smaller effective lr: the regression nets with batch norm of issue 11's benchmark ended
+      about 4 R^2 points below the same nets at the default scale (3 seeds, BENCHMARKS.md, branch babysit6).
+    * Otherwise He (Kaiming) normal when the model uses ReLU-family units (or none it can see),
+      Xavier normal (gain 1, notes 004) for tanh/sigmoid nets.
+    """
+    if any(isinstance(m, BATCH_NORMS) for m in model.modules()):
+        init(model, "kaiming_uniform", gain=DEFAULT_GAIN, seed=seed)
+        return f"kaiming_uniform(gain={DEFAULT_GAIN:.3g}) (batch norm: the default scale)"
     kinds = activation_families(model)
     if kinds["saturating"] > kinds["relu"]:
         # gain 1 (notes 004's 1/sqrt(fan_in) table that decays gently), not tanh's 5/3: larger
@@ -94,6 +108,18 @@ def reinitialize(model: nn.Module, *, seed: int) -> str:
         return f"xavier_normal(gain={XAVIER_GAIN:g})"
     init(model, "kaiming_normal", activation="relu", seed=seed)
     return "kaiming_normal(relu)"
+
+
+def weight_scale(model: nn.Module) -> float | None:
+    """The median over the Linear/Conv layers of std(W) / sqrt(2 / fan_in): each layer's weights
+    against He's scale (He et al. 2015; notes 004 ``W / sqrt(fan_in / 2)``), the largest of the
+    standard inits (PyTorch's default is 0.41 of it, Xavier's at most 1). None without such layers."""
+    ratios = []
+    for _, m in layers_of(model):
+        fan_in, _ = fans(m)
+        if fan_in and m.weight.numel() > 1:
+            ratios.append(float(m.weight.detach().float().std()) / (2.0 / fan_in) ** 0.5)
+    return float(torch.tensor(ratios).median()) if ratios else None
 
 
 def swap_activations(model: nn.Module) -> int:

@@ -22,8 +22,9 @@ import math
 
 import torch
 
-from trainwell.babysit.actions import OUTPUT_ACTIVATIONS, Plan, Rollback, activation_families, make_plan
-from trainwell.babysit.ratios import RATIO_LOW, SLOW_RATIO, STRONG_DECAY
+from trainwell.babysit.actions import (OUTPUT_ACTIVATIONS, Plan, Rollback, activation_families, make_plan,
+                                       weight_scale)
+from trainwell.babysit.ratios import EXTREME_RATIO, HEALTHY_RATIO, RATIO_LOW, SLOW_RATIO, STRONG_DECAY
 
 LR_STEP = 10.0              # notes 004: "lower the lr about 10x" / "raise the lr about 10x"
 OSCILLATION_STEP = 3.0      # rules.oscillating_loss's fix: lower about 3x
@@ -42,6 +43,9 @@ DECAY_CUT = 100.0           # weight decay lowered 100x when lr x weight_decay c
 DROPOUT = 0.2               # dropout p raised to this for overfitting: a mild drop rate (Srivastava et al.
                             # 2014 drop 0.2 of the inputs, 0.5 of hidden units)
 SHRINK_SCALE = 0.1          # an over-confident output layer's weights x0.1 (notes 004: small logits at init)
+OVERSCALED = 3.0            # weights whose median std is > 3x He's sqrt(2/fan_in) (the largest standard init,
+                            # actions.weight_scale) were not set by any init scheme: re-initialize rather than
+                            # shrink the output layer (the hidden layers' scale stays wrong after a shrink)
 
 
 def not_repairable(f, ctx) -> str:
@@ -52,10 +56,24 @@ def _lower_lr(factor, reason, *, rollback=None, clip=None) -> Plan:
     return make_plan("lower_lr", reason, rollback=rollback, factor=factor, clip_norm=clip)
 
 
+def small_updates(ctx) -> float | None:
+    """The median update ratio of the recent samples when it is below the healthy HEALTHY_RATIO
+    (1e-3, notes 001), else None: a loss that rises or jumps while every step moves the weights
+    less than a healthy step does is not made worse by the lr's size, and a cut cannot be what it
+    needs (a regression net with batch norm and dropout at lr x1e-3, updates 1.5e-4, read its
+    minibatch noise as a rising loss, and two cuts left it at R^2 < 0)."""
+    ratio = ctx.median_update_ratio()
+    return ratio if ratio is not None and ratio < HEALTHY_RATIO else None
+
+
 def plan_diverged(f, ctx):
     """nonfinite_loss / loss_exploding / lr_too_high: the updates are too large (notes 004)."""
     if f.evidence.get("batch_finite") is False:
         return "the batch itself holds NaN/inf: drop or impute those rows (the lr is not the cause)"
+    # a rising finite loss (a non-finite or exploded one is cut regardless)
+    tiny = small_updates(ctx) if f.evidence.get("first_third") is not None else None
+    if tiny is not None:
+        return f"the loss rises, but the updates are {tiny:.2g} of the weights (healthy ~1e-3): the lr is not too high"
     clip = None
     if ctx.attempts >= 1 or f.code == "nonfinite_loss":
         clip = ctx.controls.clip_norm or DIVERGED_CLIP * (ctx.healthy_grad_norm() or UNMEASURED_GRAD_NORM)
@@ -70,6 +88,9 @@ def plan_oscillating(f, ctx):
     # dropout ended 2.2 R^2 points worse), as for update_ratio_high
     if ctx.loss_falling():
         return "the loss jumps around, but it is falling: left alone (the lr rules act if it rises)"
+    tiny = small_updates(ctx)
+    if tiny is not None:
+        return f"the loss jumps around, but the updates are {tiny:.2g} of the weights: minibatch noise, not the lr"
     return _lower_lr(OSCILLATION_STEP, f"the loss jumps around without settling: lower the lr {OSCILLATION_STEP:g}x")
 
 
@@ -149,6 +170,14 @@ def plan_init(f, ctx):
     if the saturating units persist, swap them for ReLU."""
     if f.code == "dead_units" and not ctx.before_training:
         return _plan_dead_units(f, ctx)
+    peak = None if ctx.before_training else ctx.peak_update_ratio()
+    if peak is not None and peak >= EXTREME_RATIO:
+        # the units vanished or saturated after steps that moved the weights by a third of their
+        # norm: the steps did it, not the init the run started from (an lr x100 re-initialized
+        # kept its lr and collapsed again); back to the start with the lr 10x lower
+        return _lower_lr(LR_STEP, f"{f.code} after updates of {peak:.2g} of the weights per step (notes 001: "
+                                  f"~1e-3 healthy): the steps collapsed the units; roll back to the start and "
+                                  f"lower the lr {LR_STEP:g}x", rollback=Rollback.START)
     if ctx.reinit_attempts == 0:
         return make_plan("reinit", f"{f.code}: re-initialize the weights for the activations (He/Kaiming for "
                                    f"ReLU, Xavier for tanh/sigmoid; notes 004 'keep the variance the same across "
@@ -205,6 +234,11 @@ def plan_bad_initial_loss(f, ctx):
     ratio = f.evidence.get("ratio")
     if ratio is None or not math.isfinite(ratio) or ratio < 1:
         return "the initial loss is too low, not over-confident: check the loss and the targets"
+    scale = weight_scale(ctx.controls.model)
+    if scale is not None and scale > OVERSCALED and ctx.reinit_attempts == 0:
+        return make_plan("reinit", f"the untrained loss is {ratio:.2f}x that of a uniform guess and the weights are "
+                                   f"{scale:.2g}x He's scale sqrt(2/fan_in) (median over layers): re-initialize them "
+                                   f"for the activations (notes 004 'keep the variance the same across layers')")
     return make_plan("shrink_output_layer", f"the untrained loss is {ratio:.2f}x that of a uniform guess: scale the "
                                             f"last layer's weights by {SHRINK_SCALE:g} and zero its bias (notes 004)",
                      scale=SHRINK_SCALE)

@@ -29,9 +29,9 @@ from __future__ import annotations
 import math
 import statistics
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from trainwell.babysit import interventions
+from trainwell.babysit import interventions, sizing
 from trainwell.babysit.actions import Plan, Rollback, hidden_sigmoids
 from trainwell.babysit.findings import Diagnosis, Finding
 from trainwell.babysit.preflight import preflight, probe_lr, resolve_loss
@@ -94,6 +94,15 @@ class RepairContext:
         ratios = [r for s in self.samples[-WINDOW:] for r in s.get("update_ratio", {}).values()
                   if r is not None and math.isfinite(r)]
         return statistics.median(ratios) if ratios else None
+
+    def peak_update_ratio(self) -> float | None:
+        """The largest per-sample median update ratio of the whole trajectory (its first steps too)."""
+        medians = []
+        for s in self.samples:
+            ratios = [r for r in s.get("update_ratio", {}).values() if r is not None and math.isfinite(r)]
+            if ratios:
+                medians.append(statistics.median(ratios))
+        return max(medians) if medians else None
 
     def healthy_grad_norm(self) -> float | None:
         """The median total gradient norm of the trajectory's first samples."""
@@ -341,6 +350,8 @@ class Repairer:
             if controls.optimizer_overrides:
                 controls.rebuild_optimizer()     # the restored optimizer state carries old hyper-parameters
         seed = getattr(controls.config, "seed", 0) + SEED_OFFSET + len(self.repairs)
+        if plan.action.name == "raise_lr":
+            plan = self._sized_raise(state, plan, seed=seed)
         detail = controls.apply(plan.action.apply, plan.options, seed=seed)   # under DDP: on every rank
         # the monitor judges the new trajectory afresh; the abandoned one's findings are merged
         # back at the end (so the same code can fire again if the repair did not work)
@@ -362,6 +373,28 @@ class Repairer:
             "detail": detail,
             "rolled_back_to": None if target is None else {"step": target.step, "epoch": target.epoch}})
         state.extras.setdefault("babysit", {})["repairs"] = list(self.repairs)
+
+    def _sized_raise(self, state, plan: Plan, *, seed: int) -> Plan:
+        """``raise_lr`` x ``sizing.TRIAL_STEP`` more when a paired trial from the current weights
+        trains better with it (sizing.py: the update ratio's target undershoots nets that train
+        healthy at larger ratios); the trial's numbers go into the reason."""
+        controls = state.controls
+        config = controls.config
+        X, y = controls.train_data
+        factor = plan.options["factor"]
+        trial = sizing.larger_raise_helps(
+            controls.model, controls.optimizer, X, y, resolve_loss(config.loss)[0], lr=controls.lrs()[0] * factor,
+            weight_decay=controls.optimizer_overrides.get("weight_decay", config.weight_decay) or 0.0,
+            batch_size=config.batch_size, run_steps=state.total_steps or 0, seed=seed, clip_norm=controls.clip_norm)
+        if not trial["helps"]:
+            return replace(plan, reason=plan.reason + f"; {sizing.TRIAL_STEP:g}x more trained worse in a "
+                                                      f"{trial['steps']}-step trial ({trial['larger_loss']:.4g} vs "
+                                                      f"{trial['loss']:.4g})")
+        larger = factor * sizing.TRIAL_STEP
+        return replace(plan, options={**plan.options, "factor": larger},
+                       reason=plan.reason + f"; {sizing.TRIAL_STEP:g}x more trained better in a {trial['steps']}-step "
+                                            f"trial ({trial['larger_loss']:.4g} vs {trial['loss']:.4g} held loss): "
+                                            f"raise the lr {larger:.3g}x")
 
     def _settle_after(self, state, finding, plan):
         """Codes not acted on again until their rules had a window on the repaired run."""

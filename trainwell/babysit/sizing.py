@@ -1,0 +1,77 @@
+"""Sizing an lr raise by a paired trial: the repairer's check of ``raise_lr``'s factor.
+
+``plans.plan_lr_too_low`` sizes a raise by the update ratio: the lr that moves the weights by
+``TARGET_RATIO`` (1e-2) of their norm per step. That target is a rule of thumb (notes 001: ~1e-3
+healthy, 1e-2 "probably too high"); nets whose weights feed a batch norm are scale-invariant and
+train healthy at ratios near 1e-1 (issue 11's benchmark: a regression MLP with batch norm at its
+own lr 0.05 moves 8e-2 of its weights per step), so there the ratio's raise ends ~8x short of the
+lr the net was built for (an lr x1e-3 raised 121x ended 7 R^2 points behind).
+
+``larger_raise_helps`` trains two copies of the model from the same weights on the same batches
+with the same dropout masks (a paired comparison, as ``interventions.experiment``'s arms are):
+one at the raised lr, one at ``TRIAL_STEP`` x it; the larger raise is taken when its loss on held
+training rows ends lower and finite. The model and the run's optimizer are never modified.
+"""
+from __future__ import annotations
+
+import copy
+import math
+
+import torch
+
+from trainwell.babysit.preflight import make_optimizer, take_step
+
+TRIAL_STEP = 10.0        # the alternative raise: one decade more (notes 004's lr steps are decades)
+TRIAL_SHARE = 0.05       # each of the two trials trains at most 5% of the run's steps ...
+MIN_TRIAL_STEPS = 50     # ... and at least this many (a 20-step trial chose 10x on a digits MLP that collapsed 35 steps later)
+MAX_TRIAL_STEPS = 100    # ... and at most an intervention's STEPS
+HELD_ROWS = 512          # the loss is compared on these training rows, left out of the trials' batches
+
+
+def trial_steps(run_steps: int) -> int:
+    return int(min(MAX_TRIAL_STEPS, max(MIN_TRIAL_STEPS, TRIAL_SHARE * run_steps)))
+
+
+def held_loss_after(model, optimizer, X, y, loss_fn, *, lr: float, weight_decay: float, batches, held,
+                    seed: int, clip_norm: float | None) -> float:
+    """The held rows' loss of a copy of ``model`` after a step at ``lr`` on each of ``batches``."""
+    net = copy.deepcopy(model)
+    opt = make_optimizer(optimizer, net, lr=lr, weight_decay=weight_decay, total_steps=len(batches))
+    net.train()
+    state = torch.get_rng_state()
+    torch.manual_seed(seed)                 # the same dropout masks in both trials
+    try:
+        for idx in batches:
+            xb, yb = X[idx], y[idx]
+
+            def closure(backward: bool = True):
+                loss = loss_fn(net(xb), yb)
+                if backward:
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    if clip_norm:
+                        torch.nn.utils.clip_grad_norm_(net.parameters(), clip_norm)
+                return loss
+            take_step(opt, closure)
+    finally:
+        torch.set_rng_state(state)
+    net.eval()
+    with torch.no_grad():
+        value = float(loss_fn(net(X[held]), y[held]))
+    return value if math.isfinite(value) else math.inf
+
+
+def larger_raise_helps(model, optimizer, X, y, loss_fn, *, lr: float, weight_decay: float, batch_size: int,
+                       run_steps: int, seed: int, clip_norm: float | None = None) -> dict:
+    """``{"steps", "loss", "larger_loss", "helps"}``: the paired trial of the raised ``lr`` against
+    ``TRIAL_STEP`` x it (``helps``: the larger one's held loss ends lower and finite)."""
+    gen = torch.Generator().manual_seed(seed)
+    order = torch.randperm(X.shape[0], generator=gen).to(X.device)
+    held, rows = order[:min(HELD_ROWS, X.shape[0] // 2)], order[min(HELD_ROWS, X.shape[0] // 2):]
+    steps = trial_steps(run_steps)
+    size = max(1, min(batch_size, rows.numel()))
+    batches = [rows[torch.randint(0, rows.numel(), (size,), generator=gen).to(X.device)] for _ in range(steps)]
+    common = {"weight_decay": weight_decay, "batches": batches, "held": held, "seed": seed, "clip_norm": clip_norm}
+    loss = held_loss_after(model, optimizer, X, y, loss_fn, lr=lr, **common)
+    larger = held_loss_after(model, optimizer, X, y, loss_fn, lr=lr * TRIAL_STEP, **common)
+    return {"steps": steps, "loss": loss, "larger_loss": larger, "helps": math.isfinite(larger) and larger < loss}
