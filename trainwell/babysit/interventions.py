@@ -198,10 +198,11 @@ def _unfreeze(net, seed):
 
 
 def candidate_arms(model: nn.Module, *, lr: float, weight_decay: float, options: dict,
-                   clip_norm: float | None = None) -> list:
+                   clip_norm: float | None = None, unfreeze: bool = True) -> list:
     """The changes worth trying on this setup, each ``(Arm, lr, weight_decay, options, dropout_off)``
     and, for a change of the model, its edit ``(net, seed) -> None`` (an arm with
-    ``extra["no_clip"]`` trains without the run's gradient clipping)."""
+    ``extra["no_clip"]`` trains without the run's gradient clipping). ``unfreeze=False``: no
+    unfreeze arm (parameters the run's own ``freeze`` option froze are a decision, not a fault)."""
     # both directions first (a spent budget leaves the far lr arms out, not a whole direction)
     arms = [(Arm("lr x0.1", "lr_too_high", f"lr {lr / 10:.3g} instead of {lr:.3g}"), lr / 10, weight_decay,
              options, False),
@@ -219,7 +220,7 @@ def candidate_arms(model: nn.Module, *, lr: float, weight_decay: float, options:
                          f"ReLU with He init instead of the {sigmoids} hidden sigmoid activations",
                          extra={"grades": True, "model_change": True}),
                      lr, weight_decay, options, False, lambda net, seed: relu_for_saturating(net, seed=seed)))
-    frozen = frozen_tensors(model)
+    frozen = frozen_tensors(model) if unfreeze else 0
     if frozen:          # parameters that never move (update ratio exactly 0): trained too, on a copy
         arms.append((Arm(UNFREEZE_ARM, "frozen_parameters",
                          f"every parameter trained instead of {frozen} frozen tensors",
@@ -258,7 +259,7 @@ def _differs(value, default) -> bool:
 def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_decay: float = 0.0,
                options: dict | None = None, batch_size: int = 64, steps: int = STEPS, seed: int = 0,
                budget_s: float | None = None, symptoms=(), settings: bool = True, repeat: bool = False,
-               clip_norm: float | None = None, activation: bool = False) -> tuple:
+               clip_norm: float | None = None, activation: bool = False, unfreeze: bool = True) -> tuple:
     """``(baseline, arms)``: the setup itself and each candidate change, trained ``steps`` steps
     from the same weights on the same batches. The model is never modified. With ``budget_s``,
     an arm still running when it is spent stops (``extra["timed_out"]``: it counts for nothing)
@@ -267,7 +268,8 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
     them); ``settings=False`` leaves out the lr and setting arms (only the symptoms' fixes run);
     ``repeat``: run the repeat even with no symptom (to grade later findings by the lr arms);
     ``clip_norm``: the run's gradient clipping, applied in every arm but "no clipping";
-    ``activation``: with ``settings=False``, still try ReLU for hidden sigmoids (``RELU_ARM``)."""
+    ``activation``: with ``settings=False``, still try ReLU for hidden sigmoids (``RELU_ARM``);
+    ``unfreeze``: try training the frozen parameters too (``UNFREEZE_ARM``, a setting arm)."""
     deadline = None if budget_s is None else time.perf_counter() + budget_s
     options = {k: v for k, v in (options or {}).items() if k not in ("lr", "weight_decay")}
     device = next((p.device for p in model.parameters()), X.device)
@@ -359,7 +361,7 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
         return arm
 
     candidates = [c for c in candidate_arms(model, lr=lr, weight_decay=weight_decay, options=options,
-                                            clip_norm=clip_norm) if settings or (activation and c[0].name == RELU_ARM)]
+                                            clip_norm=clip_norm, unfreeze=unfreeze) if settings or (activation and c[0].name == RELU_ARM)]
     fixes = list(dict.fromkeys(name for code in symptoms for name in CODES[code].graded_by if name in SYMPTOM_ARMS))
     if fixes or repeat:
         repeat = Arm("setup (repeat)", "", "the setup on other batches and dropout masks", extra={"repeat": True})
