@@ -390,3 +390,14 @@ def test_a_setting_whose_lead_keeps_growing_is_named_though_not_a_third_of_the_l
     assert [a.name for a in iv.helpful(base, others, run_steps=280)] == ["optimizer defaults"]
     base, others = arms(0.85, 0.820, 0.7486)      # 63 -> 40 points: the setup catches up
     assert not iv.widening(base, others[1], others[0])
+
+
+def test_the_unfreeze_arm_runs_right_after_the_repeat():
+    """Under a spent budget the arms after it are not run: the unfreeze arm comes before the
+    symptoms' fixes and the other settings."""
+    model = mlp(dropout=0.2)
+    for p in model[0].parameters():
+        p.requires_grad_(False)
+    _, arms = iv.experiment(model, X, Y, F.cross_entropy, optimizer="sgd", lr=0.05, steps=4,
+                            symptoms=("dead_units",), repeat=True)
+    assert [a.name for a in arms][:3] == ["setup (repeat)", iv.UNFREEZE_ARM, "reinit"]

@@ -373,8 +373,12 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
                            _standardizer(X, train_rows) if standardize else None))
     # the repeat and the symptoms' fixes first, then the settings the user moved, then the lr arms:
     # a spent budget leaves out what is least often the answer
+    # (the unfreeze arm right after the repeat: frozen parameters are a fact of the model, and the
+    # init symptoms they cause would otherwise spend a loaded machine's budget before it runs)
     settings_first = [c for c in candidates if c[0].code and c[0].code not in LR_CODES]
-    candidates = ([c for c in candidates if not c[0].code] + settings_first
+    unfrozen = [c for c in settings_first if c[0].name == UNFREEZE_ARM]
+    plain = [c for c in candidates if not c[0].code]
+    candidates = (plain[:1] + unfrozen + plain[1:] + [c for c in settings_first if c[0].name != UNFREEZE_ARM]
                   + [c for c in candidates if c[0].code in LR_CODES])
     plan["runs"] = 1 + len(candidates)
     baseline = train(Arm("setup", "", "the setup as configured"), lr, weight_decay, options, False)
