@@ -325,7 +325,8 @@ OPERATORS = {
                              | SLOW, _bottleneck),
     # the frozen hidden layers are also shrunk x0.1 (a frozen pretrained body of the wrong scale):
     # their vanishing or dead units are a true diagnosis too
-    "frozen_hidden": Operator("frozen", SLOW | INIT | {"cannot_overfit_small_subset"}, _frozen),
+    # (frozen_parameters: the code for frozen layers, added in branch babysit5)
+    "frozen_hidden": Operator("frozen", SLOW | INIT | {"cannot_overfit_small_subset", "frozen_parameters"}, _frozen),
     "sigmoid_swap": Operator("activation", SLOW | INIT | {"vanishing_gradients"},
                              lambda m, s, o: (_swap(_swap(m, nn.ReLU, nn.Sigmoid), nn.GELU, nn.Sigmoid), s, o)),
     "buggy_backward": Operator("custom_backward", frozenset({"gradient_mismatch"}), _buggy),
@@ -390,11 +391,13 @@ def label(setups_by_parent: dict) -> dict:
 
 
 # ------------------------------------------------------------------------------ evaluation
-def evaluate(s: Setup, killed: bool, *, repair: bool) -> dict:
+def evaluate(s: Setup, killed: bool, *, repair: bool, seed_offset: int = 0) -> dict:
+    """One setup's row. ``seed_offset``: the doctor runs with the config seed + this (its batches,
+    arms and probe; the model's weights and the data stay the setup's): the verdict's spread over seeds."""
     model, splits, opts = build(s)
     t0 = time.perf_counter()
     try:
-        diag = doctor(model, splits, **BASE, **opts, budget_s=60.0)
+        diag = doctor(model, splits, **BASE, **{**opts, "seed": opts["seed"] + seed_offset}, budget_s=60.0)
     except Exception as exc:
         diag, error = Diagnosis(), f"{type(exc).__name__}: {exc}"[:120]
     else:
@@ -406,7 +409,7 @@ def evaluate(s: Setup, killed: bool, *, repair: bool) -> dict:
     row = {"name": s.name, "mutation": s.mutation, "family": OPERATORS[s.mutation].family if s.mutation else "",
            "arch": s.arch, "killed": killed, "alarms": alarms, "top1": primary,
            "found": bool(set(alarms) & expected), "top1_ok": primary in expected, "seconds": seconds,
-           "error": error}
+           "error": error, "seed_offset": seed_offset}
     if repair and not s.mutation:       # no harm to a healthy run under babysit="repair" (<= 0.5 points)
         accs = {}
         for mode in ("repair", "off"):
@@ -496,6 +499,24 @@ def report(rows: list) -> str:
     return "\n".join(lines)
 
 
+def spread(runs: list) -> str:
+    """How often the doctor's verdict changes with its seed: for the setups present in every run
+    (lists of rows, one per seed offset), the share whose alarm (any warning / error), found
+    (broken setups) or top-1 code differs between the runs."""
+    by_name = [{r["name"]: r for r in rows} for rows in runs]
+    names = [n for n in by_name[0] if all(n in b for b in by_name[1:])]
+    verdicts = {"alarm": lambda r: bool(r["alarms"]), "found": lambda r: r["found"] if r["killed"] else None,
+                "top-1": lambda r: r["top1"]}
+    lines = [f"setups in all {len(runs)} runs: {len(names)} "
+             f"({sum(by_name[0][n]['killed'] for n in names)} broken)", "",
+             "| verdict | changes with the seed | setups |", "| --- | --- | --- |"]
+    for what, fn in verdicts.items():
+        changed = [n for n in names if len({fn(b[n]) for b in by_name}) > 1]
+        lines.append(f"| {what} | {len(changed)} of {len(names)} ({100 * len(changed) / max(len(names), 1):.1f} %) | "
+                     f"{', '.join(changed) or '-'} |")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--parents", type=int, default=16)
@@ -505,8 +526,15 @@ def main(argv=None) -> int:
     ap.add_argument("--repair", action="store_true", help="also run babysit='repair' on the killed mutants")
     ap.add_argument("--operators", default="", help="comma-separated operator names (default all)")
     ap.add_argument("--json", default="", help="also write the evaluated rows to this JSON file")
+    ap.add_argument("--seed-offset", type=int, default=0,
+                    help="run the doctor with the config seed + this (the spread of its verdict over seeds)")
+    ap.add_argument("--spread", nargs="*", default=None,
+                    help="compare the verdicts of rows from these JSON files (the same setups, other seed offsets)")
     ap.add_argument("--combine", nargs="*", default=None, help="print the report of rows from these JSON files")
     args = ap.parse_args(argv)
+    if args.spread is not None:
+        print(spread([json.loads(Path(path).read_text()) for path in args.spread]))
+        return 0
     if args.combine is not None:
         rows = [r for path in args.combine for r in json.loads(Path(path).read_text())]
         print(report(rows))
@@ -535,7 +563,7 @@ def main(argv=None) -> int:
             if s.name not in stored:
                 print(f"no label for {s.name}: run --label first", file=sys.stderr)
                 continue
-            rows.append(evaluate(s, stored[s.name]["killed"], repair=args.repair))
+            rows.append(evaluate(s, stored[s.name]["killed"], repair=args.repair, seed_offset=args.seed_offset))
             print(f"{rows[-1]['name']}: killed={rows[-1]['killed']} top1={rows[-1]['top1']} "
                   f"alarms={rows[-1]['alarms']} {rows[-1]['seconds']:.1f}s", file=sys.stderr)
             if args.json:

@@ -293,6 +293,9 @@ def _cases() -> list[Case]:
     add("adam_eps_1/digits", "optimizer_setting", "digits", phase="preflight", model=relu,
         options={"optimizer": "adam", "lr": 1e-3, "eps": 1.0}, twin_options={"eps": None},
         note="Adam eps = 1 (the step becomes ~lr x g: learning stalls)")
+    add("frozen_hidden/teacher", "frozen_parameters", "teacher", phase="preflight",
+        model=lambda i, o: _frozen_hidden(mlp(i, o)), twin_model=relu,
+        note="hidden layers x0.1 with requires_grad=False (a body frozen at the wrong scale)")
     add("tiny_budget/digits", "check_skipped", "digits", phase="preflight", model=relu,
         options={"budget_s": 1e-4}, twin_options={"budget_s": 60.0}, note="doctor budget 0.1 ms")
     add("lr_1.5/blobs", "nonfinite_loss", "blobs", options={"lr": 1.5, "momentum": 0.9}, twin_options={"lr": 0.05},
@@ -327,6 +330,17 @@ def _cases() -> list[Case]:
         model=relu, repairable=True, note="SGD momentum lr = 0.3, never decayed: the loss stalls mid-way "
                                           "(lr 0.5, the case on the 20-D teacher, now diverges)")
     return out
+
+
+def _frozen_hidden(model):
+    """Every weight layer but the last shrunk x0.1 and frozen (requires_grad=False)."""
+    layers = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    with torch.no_grad():
+        for m in layers[:-1]:
+            m.weight.mul_(0.1)
+            for p in m.parameters():
+                p.requires_grad_(False)
+    return model
 
 
 def _scale_last(model, factor):

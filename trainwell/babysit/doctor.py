@@ -100,7 +100,7 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
             p.model, p.train[0], p.train[1], resolve_loss(config.loss)[0], optimizer=config.optimizer,
             lr=probe_lr(config.optimizer, config.lr, probe_options), weight_decay=config.weight_decay or 0.0,
             options=probe_options, batch_size=config.batch_size, seed=config.seed, symptoms=symptoms, repeat=True,
-            clip_norm=config.clip_norm,
+            clip_norm=config.clip_norm, unfreeze=not config.freeze,   # the run's own freeze is a decision
             budget_s=EXPERIMENT_SHARE * (budget_s - (time.perf_counter() - started)))
         run_steps = total_steps(config, len(make_batches(config, p.train)))   # a symptom the run grows out of
         findings = merge(interventions.grade(findings, baseline, arms, run_steps=run_steps),

@@ -116,7 +116,8 @@ def gain(baseline: Arm, arm: Arm) -> float:
     return baseline.after - arm.after
 
 
-def significant(baseline: Arm, arm: Arm, repeat: Arm | None, *, by_loss: bool = False) -> bool:
+def significant(baseline: Arm, arm: Arm, repeat: Arm | None, *, by_loss: bool = False,
+                agree: bool = False) -> bool:
     """The arm trains better than the setup beyond the run's noise. With class ids (accuracies
     measured): its accuracy on the held rows is higher by more than ``NOISE_FACTOR`` x the repeat's
     difference, by more than ``SAMPLING_Z`` standard errors of a difference of two accuracies
@@ -126,7 +127,12 @@ def significant(baseline: Arm, arm: Arm, repeat: Arm | None, *, by_loss: bool = 
     of the starting loss (the smaller of the two starts: a change of the model moves its own start).
     ``by_loss``: with class ids, the loss test also counts when the arm classifies no worse (an
     easy task's accuracy saturates within the steps while the held loss still tells a setting that
-    slows learning threefold; ``MIN_GAIN`` keeps a near-zero loss made smaller out)."""
+    slows learning threefold; ``MIN_GAIN`` keeps a near-zero loss made smaller out).
+    ``agree``: with class ids, an accuracy lift beyond the repeat's difference once (not
+    ``NOISE_FACTOR`` times) also counts when the held loss passes its own test too: two measures of
+    the same runs agreeing. A broken setup is often erratic (a x10 init whose repeat collapses to
+    chance while the setup reaches 34 %), and one repeat's difference is then a poor estimate of the
+    noise; a fix that beats both runs of the setup in accuracy and in loss is still no noise."""
     g = gain(baseline, arm)
     if g in (math.inf, -math.inf):
         return g > 0
@@ -138,9 +144,10 @@ def significant(baseline: Arm, arm: Arm, repeat: Arm | None, *, by_loss: bool = 
         p = (arm.acc + baseline.acc) / 2
         spread = 0.0 if repeat is None or repeat.acc is None or repeat.extra.get("timed_out") else abs(
             baseline.acc - repeat.acc)
-        by_acc = (lift > NOISE_FACTOR * spread and lift > SAMPLING_Z * math.sqrt(2 * p * (1 - p) / arm.rows)
-                  and lift >= MIN_LIFT)
-        return by_acc or (by_loss and by_loss_ok and lift >= 0)
+        beyond_sampling = lift > SAMPLING_Z * math.sqrt(2 * p * (1 - p) / arm.rows) and lift >= MIN_LIFT
+        by_acc = beyond_sampling and lift > NOISE_FACTOR * spread
+        both = agree and by_loss_ok and beyond_sampling and lift > spread
+        return by_acc or both or (by_loss and by_loss_ok and lift >= 0)
     return by_loss_ok
 
 
@@ -175,13 +182,27 @@ SYMPTOM_ARMS = {
 
 
 RELU_ARM = "ReLU for sigmoid"
+UNFREEZE_ARM = "unfreeze"
+
+
+def frozen_tensors(model: nn.Module) -> int:
+    """How many parameter tensors are frozen (``requires_grad=False``) while others train (0 when
+    every tensor trains, or none does: a model with nothing to train is no setup to compare)."""
+    flags = [p.requires_grad for p in model.parameters()]
+    return flags.count(False) if any(flags) else 0
+
+
+def _unfreeze(net, seed):
+    for p in net.parameters():
+        p.requires_grad_(True)
 
 
 def candidate_arms(model: nn.Module, *, lr: float, weight_decay: float, options: dict,
-                   clip_norm: float | None = None) -> list:
+                   clip_norm: float | None = None, unfreeze: bool = True) -> list:
     """The changes worth trying on this setup, each ``(Arm, lr, weight_decay, options, dropout_off)``
     and, for a change of the model, its edit ``(net, seed) -> None`` (an arm with
-    ``extra["no_clip"]`` trains without the run's gradient clipping)."""
+    ``extra["no_clip"]`` trains without the run's gradient clipping). ``unfreeze=False``: no
+    unfreeze arm (parameters the run's own ``freeze`` option froze are a decision, not a fault)."""
     # both directions first (a spent budget leaves the far lr arms out, not a whole direction)
     arms = [(Arm("lr x0.1", "lr_too_high", f"lr {lr / 10:.3g} instead of {lr:.3g}"), lr / 10, weight_decay,
              options, False),
@@ -199,6 +220,12 @@ def candidate_arms(model: nn.Module, *, lr: float, weight_decay: float, options:
                          f"ReLU with He init instead of the {sigmoids} hidden sigmoid activations",
                          extra={"grades": True, "model_change": True}),
                      lr, weight_decay, options, False, lambda net, seed: relu_for_saturating(net, seed=seed)))
+    frozen = frozen_tensors(model) if unfreeze else 0
+    if frozen:          # parameters that never move (update ratio exactly 0): trained too, on a copy
+        arms.append((Arm(UNFREEZE_ARM, "frozen_parameters",
+                         f"every parameter trained instead of {frozen} frozen tensors",
+                         extra={"model_change": True}),
+                     lr, weight_decay, options, False, _unfreeze))
     if weight_decay > 0:
         arms.append((Arm("weight_decay / 100", "regularization_too_strong",
                          f"weight_decay {weight_decay / 100:.3g} instead of {weight_decay:.3g}"),
@@ -232,7 +259,7 @@ def _differs(value, default) -> bool:
 def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_decay: float = 0.0,
                options: dict | None = None, batch_size: int = 64, steps: int = STEPS, seed: int = 0,
                budget_s: float | None = None, symptoms=(), settings: bool = True, repeat: bool = False,
-               clip_norm: float | None = None, activation: bool = False) -> tuple:
+               clip_norm: float | None = None, activation: bool = False, unfreeze: bool = True) -> tuple:
     """``(baseline, arms)``: the setup itself and each candidate change, trained ``steps`` steps
     from the same weights on the same batches. The model is never modified. With ``budget_s``,
     an arm still running when it is spent stops (``extra["timed_out"]``: it counts for nothing)
@@ -241,7 +268,8 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
     them); ``settings=False`` leaves out the lr and setting arms (only the symptoms' fixes run);
     ``repeat``: run the repeat even with no symptom (to grade later findings by the lr arms);
     ``clip_norm``: the run's gradient clipping, applied in every arm but "no clipping";
-    ``activation``: with ``settings=False``, still try ReLU for hidden sigmoids (``RELU_ARM``)."""
+    ``activation``: with ``settings=False``, still try ReLU for hidden sigmoids (``RELU_ARM``);
+    ``unfreeze``: try training the frozen parameters too (``UNFREEZE_ARM``, a setting arm)."""
     deadline = None if budget_s is None else time.perf_counter() + budget_s
     options = {k: v for k, v in (options or {}).items() if k not in ("lr", "weight_decay")}
     device = next((p.device for p in model.parameters()), X.device)
@@ -333,7 +361,7 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
         return arm
 
     candidates = [c for c in candidate_arms(model, lr=lr, weight_decay=weight_decay, options=options,
-                                            clip_norm=clip_norm) if settings or (activation and c[0].name == RELU_ARM)]
+                                            clip_norm=clip_norm, unfreeze=unfreeze) if settings or (activation and c[0].name == RELU_ARM)]
     fixes = list(dict.fromkeys(name for code in symptoms for name in CODES[code].graded_by if name in SYMPTOM_ARMS))
     if fixes or repeat:
         repeat = Arm("setup (repeat)", "", "the setup on other batches and dropout masks", extra={"repeat": True})
@@ -345,8 +373,12 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
                            _standardizer(X, train_rows) if standardize else None))
     # the repeat and the symptoms' fixes first, then the settings the user moved, then the lr arms:
     # a spent budget leaves out what is least often the answer
+    # (the unfreeze arm right after the repeat: frozen parameters are a fact of the model, and the
+    # init symptoms they cause would otherwise spend a loaded machine's budget before it runs)
     settings_first = [c for c in candidates if c[0].code and c[0].code not in LR_CODES]
-    candidates = ([c for c in candidates if not c[0].code] + settings_first
+    unfrozen = [c for c in settings_first if c[0].name == UNFREEZE_ARM]
+    plain = [c for c in candidates if not c[0].code]
+    candidates = (plain[:1] + unfrozen + plain[1:] + [c for c in settings_first if c[0].name != UNFREEZE_ARM]
                   + [c for c in candidates if c[0].code in LR_CODES])
     plan["runs"] = 1 + len(candidates)
     baseline = train(Arm("setup", "", "the setup as configured"), lr, weight_decay, options, False)
@@ -397,8 +429,10 @@ def helpful(baseline: Arm, arms: list, *, run_steps: int | None = None) -> list:
         if stuck and a.fall >= HELP_RATIO * own:
             return True
         # a setup that learns: a change that ends at a third of its loss (an lr arm only when it
-        # also classifies significantly better: a healthy setup may learn faster at another lr)
-        return a.after * HELP_RATIO <= baseline.after
+        # also classifies significantly better: a healthy setup may learn faster at another lr), or
+        # a setting whose accuracy lead keeps growing (``widening``: the setup falls further behind
+        # with every step, so its harm at the run's end is larger than the experiment's, not smaller)
+        return a.after * HELP_RATIO <= baseline.after or (setting and widening(baseline, a, repeat))
     return sorted((a for a in arms if helps(a)), key=lambda a: (a.code in LR_CODES, -a.fall))
 
 
@@ -450,7 +484,7 @@ def grade(found: list, baseline: Arm, arms: list, *, run_steps: int | None = Non
         # a unit statistic measured during training is a symptom of the updates, not of the init
         if f.severity != "warning" or (f.in_training and CODES[f.code].phase == "preflight") or not tried:
             continue
-        helping = [a for a in tried if significant(baseline, a, repeat)]
+        helping = [a for a in tried if significant(baseline, a, repeat, agree=True)]
         best = max(helping or tried, key=lambda a: gain(baseline, a))
         catching_up = [trend(baseline, a, repeat, run_steps=run_steps) for a in helping]
         hurts = bool(helping) and not all(t["recovering"] for t in catching_up)
@@ -475,6 +509,29 @@ def grade(found: list, baseline: Arm, arms: list, *, run_steps: int | None = Non
     return list(found)
 
 
+def _accuracy_floor(baseline: Arm, arm: Arm, repeat: Arm | None) -> float:
+    """What a change of an accuracy gap must exceed to be more than noise: ``NOISE_FACTOR`` x the
+    repeat's difference and ``SAMPLING_Z`` standard errors of the held rows' sampling."""
+    p = (arm.acc + baseline.acc) / 2
+    spread = 0.0 if repeat is None or repeat.acc is None or repeat.extra.get("timed_out") else abs(
+        baseline.acc - repeat.acc)
+    return max(NOISE_FACTOR * spread, SAMPLING_Z * math.sqrt(2 * p * (1 - p) / arm.rows))
+
+
+def widening(baseline: Arm, arm: Arm, repeat: Arm | None) -> bool:
+    """With class ids: the arm's lead in held accuracy over the setup grew from half-way to the end
+    by more than the noise (``_accuracy_floor``). The mirror of ``trend``'s recovery: a setting
+    under which the setup falls further behind step after step (Adagrad's eps = 1 on a ResNet: 24
+    points behind the defaults half-way, 40 at the end) costs the run more than the experiment
+    shows, whatever the losses' ratio."""
+    if None in (arm.acc, baseline.acc, arm.mid_acc, baseline.mid_acc) or not arm.rows:
+        return False
+    if not arm.mid_steps or baseline.mid_steps != arm.mid_steps or arm.steps <= arm.mid_steps:
+        return False
+    gap_mid, gap_end = arm.mid_acc - baseline.mid_acc, arm.acc - baseline.acc
+    return gap_end > 0 and gap_end - gap_mid > _accuracy_floor(baseline, arm, repeat)
+
+
 def trend(baseline: Arm, arm: Arm, repeat: Arm | None, *, run_steps: int | None) -> dict:
     """Whether the setup is catching up with a fix that ends significantly better: its gap to the
     fix (accuracy with class ids, else loss) half-way through the experiment and at its end. The
@@ -494,9 +551,7 @@ def trend(baseline: Arm, arm: Arm, repeat: Arm | None, *, run_steps: int | None)
     accs = None not in (arm.acc, baseline.acc, arm.mid_acc, baseline.mid_acc) and arm.rows
     if accs:
         gap_mid, gap_end = arm.mid_acc - baseline.mid_acc, arm.acc - baseline.acc
-        p = (arm.acc + baseline.acc) / 2
-        spread = 0.0 if repeat is None or repeat.acc is None else abs(baseline.acc - repeat.acc)
-        floor = max(NOISE_FACTOR * spread, SAMPLING_Z * math.sqrt(2 * p * (1 - p) / arm.rows))
+        floor = _accuracy_floor(baseline, arm, repeat)
         level = MIN_LIFT
     else:
         values = (arm.after, baseline.after, arm.mid_after, baseline.mid_after)
@@ -509,10 +564,24 @@ def trend(baseline: Arm, arm: Arm, repeat: Arm | None, *, run_steps: int | None)
     out.update(gap_mid=gap_mid, gap_end=gap_end, measure="held accuracy" if accs else "held loss")
     if not (gap_mid > gap_end > 0) or gap_mid - gap_end <= floor:
         return out
+    ahead = min(run_steps - arm.steps, arm.steps)
+    if not accs and min(values) > 0:
+        # losses are compared as ratios: a loss that starts 1e4x too high (inputs x1000, a x10
+        # init) falls by orders of magnitude in its first steps and then levels off, so its gap in
+        # loss units closes geometrically at first while the setup stays many times above the fix.
+        # The log-ratio log(setup / fix) is what shrinks when the setup really catches up; the
+        # projected ratio is turned back into a gain over the fix's own loss (which only falls on).
+        ratio_mid = math.log(baseline.mid_after / arm.mid_after)
+        ratio_end = math.log(baseline.after / arm.after)
+        if not ratio_mid > ratio_end > 0:
+            return out
+        projected_ratio = ratio_end * (ratio_end / ratio_mid) ** (ahead / (arm.steps - arm.mid_steps))
+        projected = arm.after * math.expm1(projected_ratio)
+        out.update(projected=projected, recovering=projected < level, measure="held loss (ratio)")
+        return out
     rate = gap_end / gap_mid                         # the gap's ratio per (steps - mid_steps) steps
     # extrapolated no further than measured (another ``steps``): a gap closes fast at first and can
     # stall (saturating units, a x10 init on a net without normalization), so a longer run is no evidence
-    ahead = min(run_steps - arm.steps, arm.steps)
     projected = gap_end * rate ** (ahead / (arm.steps - arm.mid_steps))
     out.update(projected=projected, recovering=projected < level)
     return out

@@ -319,6 +319,22 @@ CODES = {spec.code: spec for spec in (
                     "interventions.HELP_RATIO"),
     ),
     FindingSpec(
+        "frozen_parameters", "preflight", "warning",
+        measures="an intervention: the held loss and accuracy after the experiment's steps of the setup against "
+                 "the same steps with every parameter trainable (parameter tensors with requires_grad=False "
+                 "never move: their update ratio is exactly 0 while the others' is not)",
+        threshold="the unfrozen copy trains significantly better (interventions.significant: beyond 3x the "
+                  "repeat's difference, 2 standard errors and 3 points of held accuracy, or 10% of the "
+                  "starting loss)",
+        source="notes 001 'track ratio of weight updates / weight magnitudes' (a ratio of exactly 0 is a layer "
+               "that never learns); issue 11's frozen-layers fault",
+        fix="train the frozen layers too (requires_grad_(True)), or freeze only a body pretrained for this input",
+        explains=(Group.INIT, Group.SLOW, "cannot_overfit_small_subset", "underfitting"),
+        thresholds=("interventions.NOISE_FACTOR", "interventions.SAMPLING_Z", "interventions.MIN_LIFT",
+                    "interventions.MIN_GAIN"),
+        plan=not_repairable,
+    ),
+    FindingSpec(
         "low_rank_logits", "preflight", "warning",
         measures="the numerical rank of the untrained model's class scores on a batch, centered over the rows "
                  "and over the classes (softmax ignores a constant added to every score)",
