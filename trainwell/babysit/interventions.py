@@ -116,8 +116,7 @@ def gain(baseline: Arm, arm: Arm) -> float:
     return baseline.after - arm.after
 
 
-def significant(baseline: Arm, arm: Arm, repeat: Arm | None, *, by_loss: bool = False,
-                agree: bool = False) -> bool:
+def significant(baseline: Arm, arm: Arm, repeat: Arm | None, *, by_loss: bool = False) -> bool:
     """The arm trains better than the setup beyond the run's noise. With class ids (accuracies
     measured): its accuracy on the held rows is higher by more than ``NOISE_FACTOR`` x the repeat's
     difference, by more than ``SAMPLING_Z`` standard errors of a difference of two accuracies
@@ -127,12 +126,7 @@ def significant(baseline: Arm, arm: Arm, repeat: Arm | None, *, by_loss: bool = 
     of the starting loss (the smaller of the two starts: a change of the model moves its own start).
     ``by_loss``: with class ids, the loss test also counts when the arm classifies no worse (an
     easy task's accuracy saturates within the steps while the held loss still tells a setting that
-    slows learning threefold; ``MIN_GAIN`` keeps a near-zero loss made smaller out).
-    ``agree``: with class ids, an accuracy lift beyond the repeat's difference once (not
-    ``NOISE_FACTOR`` times) also counts when the held loss passes its own test too: two measures of
-    the same runs agreeing. A broken setup is often erratic (a x10 init whose repeat collapses to
-    chance while the setup reaches 34 %), and one repeat's difference is then a poor estimate of the
-    noise; a fix that beats both runs of the setup in accuracy and in loss is still no noise."""
+    slows learning threefold; ``MIN_GAIN`` keeps a near-zero loss made smaller out)."""
     g = gain(baseline, arm)
     if g in (math.inf, -math.inf):
         return g > 0
@@ -146,8 +140,7 @@ def significant(baseline: Arm, arm: Arm, repeat: Arm | None, *, by_loss: bool = 
             baseline.acc - repeat.acc)
         beyond_sampling = lift > SAMPLING_Z * math.sqrt(2 * p * (1 - p) / arm.rows) and lift >= MIN_LIFT
         by_acc = beyond_sampling and lift > NOISE_FACTOR * spread
-        both = agree and by_loss_ok and beyond_sampling and lift > spread
-        return by_acc or both or (by_loss and by_loss_ok and lift >= 0)
+        return by_acc or (by_loss and by_loss_ok and lift >= 0)
     return by_loss_ok
 
 
@@ -429,10 +422,8 @@ def helpful(baseline: Arm, arms: list, *, run_steps: int | None = None) -> list:
         if stuck and a.fall >= HELP_RATIO * own:
             return True
         # a setup that learns: a change that ends at a third of its loss (an lr arm only when it
-        # also classifies significantly better: a healthy setup may learn faster at another lr), or
-        # a setting whose accuracy lead keeps growing (``widening``: the setup falls further behind
-        # with every step, so its harm at the run's end is larger than the experiment's, not smaller)
-        return a.after * HELP_RATIO <= baseline.after or (setting and widening(baseline, a, repeat))
+        # also classifies significantly better: a healthy setup may learn faster at another lr)
+        return a.after * HELP_RATIO <= baseline.after
     return sorted((a for a in arms if helps(a)), key=lambda a: (a.code in LR_CODES, -a.fall))
 
 
@@ -484,7 +475,7 @@ def grade(found: list, baseline: Arm, arms: list, *, run_steps: int | None = Non
         # a unit statistic measured during training is a symptom of the updates, not of the init
         if f.severity != "warning" or (f.in_training and CODES[f.code].phase == "preflight") or not tried:
             continue
-        helping = [a for a in tried if significant(baseline, a, repeat, agree=True)]
+        helping = [a for a in tried if significant(baseline, a, repeat)]
         best = max(helping or tried, key=lambda a: gain(baseline, a))
         catching_up = [trend(baseline, a, repeat, run_steps=run_steps) for a in helping]
         hurts = bool(helping) and not all(t["recovering"] for t in catching_up)
@@ -516,20 +507,6 @@ def _accuracy_floor(baseline: Arm, arm: Arm, repeat: Arm | None) -> float:
     spread = 0.0 if repeat is None or repeat.acc is None or repeat.extra.get("timed_out") else abs(
         baseline.acc - repeat.acc)
     return max(NOISE_FACTOR * spread, SAMPLING_Z * math.sqrt(2 * p * (1 - p) / arm.rows))
-
-
-def widening(baseline: Arm, arm: Arm, repeat: Arm | None) -> bool:
-    """With class ids: the arm's lead in held accuracy over the setup grew from half-way to the end
-    by more than the noise (``_accuracy_floor``). The mirror of ``trend``'s recovery: a setting
-    under which the setup falls further behind step after step (Adagrad's eps = 1 on a ResNet: 24
-    points behind the defaults half-way, 40 at the end) costs the run more than the experiment
-    shows, whatever the losses' ratio."""
-    if None in (arm.acc, baseline.acc, arm.mid_acc, baseline.mid_acc) or not arm.rows:
-        return False
-    if not arm.mid_steps or baseline.mid_steps != arm.mid_steps or arm.steps <= arm.mid_steps:
-        return False
-    gap_mid, gap_end = arm.mid_acc - baseline.mid_acc, arm.acc - baseline.acc
-    return gap_end > 0 and gap_end - gap_mid > _accuracy_floor(baseline, arm, repeat)
 
 
 def trend(baseline: Arm, arm: Arm, repeat: Arm | None, *, run_steps: int | None) -> dict:
