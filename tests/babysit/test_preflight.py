@@ -512,6 +512,9 @@ def test_a_users_nll_on_raw_logits_is_a_loss_output_mismatch_and_its_healthy_twi
     for healthy in (log_softmax_nll, lambda out, y: F.cross_entropy(out, y),
                     lambda out, y: F.multi_margin_loss(out, y)):
         assert "loss_output_mismatch" not in codes(pf.preflight(mlp(), XS, YS, loss=healthy, cheap_only=True))
+    # the idiom with the log_softmax inside the model: its outputs are normalized and cannot grow
+    log_probs = nn.Sequential(mlp(), nn.LogSoftmax(dim=1))
+    assert "loss_output_mismatch" not in codes(pf.preflight(log_probs, XS, YS, loss=raw_nll, cheap_only=True))
 
 
 def test_a_layer_narrower_than_the_classes_feeding_the_output_is_a_low_rank_bottleneck():

@@ -381,7 +381,10 @@ def check_loss_output(out, y, kind: str, loss_fn, *, last: tuple, num_classes) -
     if kind in ("bce", "bce_prob") and not torch.is_floating_point(y) and width > 1:
         mismatch(f"{kind} with {width} outputs and integer class ids: use cross_entropy for several classes",
                  "use cross_entropy (softmax over the classes) for class ids")
-    if kind == "other" and not found:
+    # a model whose outputs are log-softmax rows cannot raise them all (they are normalized:
+    # logsumexp = 0), so a log-likelihood on them (the PyTorch idiom log_softmax + nll_loss) is sound
+    normalized = isinstance(last_module, nn.LogSoftmax) or look["log_probabilities"]
+    if kind == "other" and not found and not normalized:
         found += check_loss_bounded(out, y, loss_fn, last=last)
     if _ids_outside(y, width, kind) and out.is_cuda:
         # class ids outside 0..width-1 make a CUDA loss kernel fail with a device-side assert,
