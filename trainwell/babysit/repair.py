@@ -59,6 +59,11 @@ REINIT_CODES = members(Group.REINIT)
 DIVERGED_CODES = members(Group.DIVERGED)
 
 
+def _update_ratios(sample: dict) -> list[float]:
+    """A monitor sample's finite update/weight ratios, one per layer."""
+    return [r for r in sample.get("update_ratio", {}).values() if r is not None and math.isfinite(r)]
+
+
 @dataclass
 class RepairContext:
     """What a planner (plans.py) reads about the run: its controls, the current lr, the
@@ -91,17 +96,12 @@ class RepairContext:
 
     def median_update_ratio(self) -> float | None:
         """The median update/weight ratio over every layer of the recent samples."""
-        ratios = [r for s in self.samples[-WINDOW:] for r in s.get("update_ratio", {}).values()
-                  if r is not None and math.isfinite(r)]
+        ratios = [r for s in self.samples[-WINDOW:] for r in _update_ratios(s)]
         return statistics.median(ratios) if ratios else None
 
     def peak_update_ratio(self) -> float | None:
         """The largest per-sample median update ratio of the whole trajectory (its first steps too)."""
-        medians = []
-        for s in self.samples:
-            ratios = [r for r in s.get("update_ratio", {}).values() if r is not None and math.isfinite(r)]
-            if ratios:
-                medians.append(statistics.median(ratios))
+        medians = [statistics.median(ratios) for ratios in map(_update_ratios, self.samples) if ratios]
         return max(medians) if medians else None
 
     def healthy_grad_norm(self) -> float | None:
