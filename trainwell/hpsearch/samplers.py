@@ -13,9 +13,9 @@ target on fewer seeds of one held-out task, random-first ones did not: BENCHMARK
 fourth passes). ``grid`` is there for the comparison; ``tpe``, ``cmaes`` and ``gp`` are Optuna's
 model-based samplers as Optuna builds them. qmc and staged_tpe were measured against the
 default: fewer epochs on four of five tasks, far fewer seeds reaching the target on the fifth, so
-random stays the default (BENCHMARKS.md);
-staged_tpe with promotion by resuming (promotion.py) did the same in the fourth pass; random_tpe
-needed exactly the default's epochs on every tuning task-seed of the fifth.
+random stays the default (BENCHMARKS.md); staged_tpe with promotion by resuming (promotion.py) did
+the same in the fourth pass; random_tpe needed exactly the default's epochs on every tuning
+task-seed of the fifth.
 """
 from __future__ import annotations
 
