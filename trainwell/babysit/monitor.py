@@ -27,16 +27,22 @@ already the same on every rank after DDP's gradient average. Rank 0's monitor al
 rules (its findings, stops and the repairer's decisions reach the other ranks at the checks,
 train/journal.py); the others' schedule follows rank 0's there (``schedule`` / ``follow``: a
 repair's ``reset_trajectory`` moves it on rank 0).
+
+``state_dict`` / ``load_state_dict``: the samples, findings, schedule and references (initial loss,
+largest lr, counted work) go into every checkpoint (train/loop.py checkpoints a callback's
+``state_dict``), so a resumed run samples the same steps and judges the same samples as the run
+that never stopped (the timings are not carried: they measure this process).
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 
 import torch
 
 from trainwell.babysit.cost import StepWork, count_forward, sampling_period
-from trainwell.babysit.findings import Diagnosis, make
+from trainwell.babysit.findings import Diagnosis, Finding, make
 from trainwell.babysit.plans import LR_STEP
 from trainwell.babysit.preflight import check_activations
 from trainwell.babysit.probes import (ActivationRecorder, UpdateProbe, gradient_norms, input_std,
@@ -105,6 +111,7 @@ class Monitor:
         self._second_order = False
         self._dist = None                 # DDP: the job's Distributed record (use_distributed)
         self._resets = 0                  # reset_trajectory calls (rank 0's, followed elsewhere)
+        self._resumed = False             # load_state_dict ran: on_fit_start continues its schedule
 
     # ------------------------------------------------------------------ public results
     @property
@@ -159,6 +166,28 @@ class Monitor:
         """Take ``findings`` out of the diagnosis: they can be reported again later."""
         self.diagnosis.findings = [f for f in self.diagnosis.findings if f not in findings]
 
+    # ------------------------------------------------------------------ checkpoints
+    def state_dict(self) -> dict:
+        """What a resumed run needs to sample and judge as the uninterrupted run: JSON values
+        (the samples' floats as they are, NaN included; train/checkpoint.py keeps them exactly)."""
+        return {"samples": self.samples, "activations": self.activations,
+                "findings": [finding_state(f) for f in self.findings], "errors": self.errors,
+                "every": self.every, "next": self._next, "sampled": self._sampled, "evaluated": self._evaluated,
+                "resets": self._resets, "steps_seen": self._steps_seen, "max_lr": self._max_lr,
+                "initial_loss": self._initial_loss,
+                "work": None if self.work is None else dataclasses.asdict(self.work)}
+
+    def load_state_dict(self, saved: dict) -> None:
+        """Continue from ``state_dict()``'s values (read before ``on_fit_start`` of a resumed run)."""
+        self.samples, self.activations = list(saved["samples"]), list(saved["activations"])
+        self.diagnosis = Diagnosis([finding_from_state(f) for f in saved["findings"]])
+        self.errors = list(saved["errors"])
+        self.every, self._next, self._sampled = saved["every"], saved["next"], saved["sampled"]
+        self._evaluated, self._resets, self._steps_seen = saved["evaluated"], saved["resets"], saved["steps_seen"]
+        self._max_lr, self._initial_loss = saved["max_lr"], saved["initial_loss"]
+        self.work = None if saved["work"] is None else StepWork(**saved["work"])
+        self._resumed = True
+
     # ------------------------------------------------------------------ hooks
     def on_fit_start(self, state):
         t0 = time.perf_counter()
@@ -178,7 +207,9 @@ class Monitor:
             self._probe = UpdateProbe(self._params)
             self._activation_recorder = ActivationRecorder(state.model, forward_only=True,
                                                            reducible=self._dist is not None)
-            self._next = state.step + 1
+            if not self._resumed:         # a resumed monitor keeps its checkpointed schedule
+                self._next = state.step + 1
+            self._resumed = False
         except Exception as exc:      # never raise into training
             self._error("on_fit_start", exc)
         self._tick(t0)
@@ -409,6 +440,30 @@ class Monitor:
     def _summary(self) -> dict:
         return {"findings": [f.to_dict() for f in self.findings], "every": self.every,
                 "samples": len(self.samples), "overhead": self.overhead, "errors": list(self.errors)}
+
+
+def finding_state(finding) -> dict:
+    """A finding as checkpointable values (``finding_from_state`` rebuilds it equal): its fields,
+    the evidence's numbers as they are (NaN kept, unlike ``to_dict``'s JSON)."""
+    return {"code": finding.code, "severity": finding.severity, "message": finding.message,
+            "evidence": _plain(finding.evidence), "where": finding.where, "fix": finding.fix}
+
+
+def finding_from_state(saved: dict) -> Finding:
+    return Finding(**saved)
+
+
+def _plain(value):
+    """``value`` with containers copied and scalars of other types (0-d tensors, numpy) as Python ones."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v) for v in value)
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
+        return value.item()
+    return str(value)
 
 
 class _JobValues:

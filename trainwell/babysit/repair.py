@@ -34,6 +34,7 @@ from dataclasses import dataclass, replace
 from trainwell.babysit import interventions, sizing
 from trainwell.babysit.actions import Plan, Rollback, hidden_sigmoids
 from trainwell.babysit.findings import Diagnosis, Finding
+from trainwell.babysit.monitor import finding_from_state, finding_state
 from trainwell.babysit.preflight import preflight, probe_lr, resolve_loss
 from trainwell.babysit.registry import CODES, Group, members
 from trainwell.babysit.rules import BASELINE_SAMPLES, WINDOW
@@ -128,6 +129,22 @@ def take_snapshot(state) -> Snapshot:
                     history[-1]["train_loss"] if history else None)
 
 
+def _snapshot_state(snapshot: Snapshot | None) -> dict | None:
+    """A snapshot as checkpointable values (its state's tensors are written to the checkpoint)."""
+    if snapshot is None:
+        return None
+    return {"state": dict(snapshot.state), "step": snapshot.step, "epoch": snapshot.epoch,
+            "train_loss": snapshot.train_loss}
+
+
+def _snapshot_from(controls, saved: dict | None) -> Snapshot | None:
+    """A checkpointed snapshot back, its state adopted by the controls (under DDP: named for the
+    other ranks, train/journal.py)."""
+    if saved is None:
+        return None
+    return Snapshot(controls.adopt(saved["state"]), saved["step"], saved["epoch"], saved["train_loss"])
+
+
 def settings(controls) -> dict:
     """What repairs change, for the records: the current lr, its scale, clipping, overrides, preprocessing."""
     return {"lr": controls.lrs()[0], "lr_scale": controls.lr_scale, "clip_norm": controls.clip_norm,
@@ -159,15 +176,59 @@ class Repairer:
         self._settle: dict = {}               # code -> epoch from which it is acted on again
         self._activation_tested = False       # the ReLU-for-sigmoid experiment runs once per fit ...
         self._pending: list[Finding] = []     # ... and its finding waits while others are repaired first
+        self._saved_snapshots = None          # (start, good) read by load_state_dict, for on_fit_start
+
+    # ------------------------------------------------------------------ checkpoints
+    def state_dict(self) -> dict:
+        """Everything a resumed run needs to decide as the uninterrupted run: the record, the
+        attempts and settle windows, the abandoned trajectories' findings, and the two snapshots
+        to roll back to (tensors: the weights and optimizer state of each, stored once when the
+        start is also the last good state)."""
+        good = "start" if self._good is self._start else _snapshot_state(self._good)
+        return {"repairs": self.repairs, "unrepaired": self.unrepaired, "errors": self.errors,
+                "attempts": self.attempts, "archive": [finding_state(f) for f in self._archive],
+                "known": self._known, "epoch_bad": self._epoch_bad, "gave_up": self._gave_up,
+                "good_loss": self._good_loss, "settle_warnings": self._settle_warnings, "settle": self._settle,
+                "activation_tested": self._activation_tested,
+                "pending": [finding_state(f) for f in self._pending],
+                "start": _snapshot_state(self._start), "good": good}
+
+    def load_state_dict(self, saved: dict) -> None:
+        """Continue from ``state_dict()``'s values (read before ``on_fit_start`` of a resumed run,
+        which adopts the snapshots through the controls)."""
+        self.repairs, self.unrepaired = list(saved["repairs"]), list(saved["unrepaired"])
+        self.errors, self.attempts = list(saved["errors"]), dict(saved["attempts"])
+        self._archive = [finding_from_state(f) for f in saved["archive"]]
+        self._pending = [finding_from_state(f) for f in saved["pending"]]
+        self._known, self._epoch_bad, self._gave_up = saved["known"], saved["epoch_bad"], saved["gave_up"]
+        self._good_loss, self._settle_warnings = saved["good_loss"], saved["settle_warnings"]
+        self._settle, self._activation_tested = dict(saved["settle"]), saved["activation_tested"]
+        self._saved_snapshots = (saved["start"], saved["good"])
+
+    def _resume(self, state) -> None:
+        """A resumed run: no pre-flight (it ran before the first step of the run that is
+        continued); the checkpointed snapshots, adopted as ones the controls restore."""
+        start, good = self._saved_snapshots
+        self._saved_snapshots = None
+        self._start = _snapshot_from(state.controls, start)
+        self._good = self._start if good == "start" else _snapshot_from(state.controls, good)
 
     # ------------------------------------------------------------------ hooks
     def on_fit_start(self, state):
-        # a resumed run continues the record (state.extras is checkpointed): its repairs stay in
+        if self._saved_snapshots is not None:
+            try:
+                self._resume(state)
+            except Exception as exc:            # never raise into training
+                self._error("on_fit_start", exc)
+            return
+        # a run resumed from a checkpoint without the repairer's state (written before it was
+        # checkpointed) continues the record (state.extras is checkpointed): its repairs stay in
         # results.json and count against max_repairs as in the uninterrupted run
         self.repairs = list(state.extras.get("babysit", {}).get("repairs", []))
         self.attempts = dict(Counter(record["code"] for record in self.repairs))
         try:
-            self._preflight(state)
+            if state.step == 0:                 # the pre-flight checks run before the first step only
+                self._preflight(state)
             if state.stop is None:
                 self._start = self._good = take_snapshot(state)
         except Exception as exc:                # never raise into training

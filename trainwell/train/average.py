@@ -25,7 +25,9 @@ Either way the averaged copy is ``state.eval_model``: validation, the best weigh
 evaluation and the saved model use it. The raw model's validation loss and accuracy are recorded
 beside it (``raw_val_loss``, ``raw_val_acc``) and its weights are saved as
 ``raw_model.safetensors``. The averaged weights and counters live in ``state.extras["average"]``,
-so every checkpoint holds them and a resumed run continues the same average bit for bit.
+so every checkpoint holds them and a resumed run continues the same average bit for bit; the
+entry is part of the trajectory (``state.controls.rolls_back``), so a rollback (the babysitter's
+repairs) restores the average as it was at the snapshot, not one of the abandoned steps.
 """
 from __future__ import annotations
 
@@ -176,14 +178,26 @@ class Averager(Callback):
         saved = state.extras.get(EXTRAS_KEY)
         if saved is not None:                  # a resumed run: continue the checkpointed average
             self.copy.load_state_dict(saved["weights"])
-            self.record = {k: v for k, v in saved.items() if k != "weights"}
+            record = {k: v for k, v in saved.items() if k != "weights"}
         else:
-            self.record = {"method": self.method, "updates": 0, "bn_stale": False}
-        # the live state_dict shares storage with the copy: a checkpoint holds the current average
-        state.extras[EXTRAS_KEY] = {**self.record, "weights": self.copy.state_dict()}
+            record = {"method": self.method, "updates": 0, "bn_stale": False}
+        # the record is the extras entry and its weights share storage with the copy: a
+        # checkpoint holds the current average, and a rollback (which restores the entry in
+        # place, controls.rolls_back) restores the average's weights and counters with it
+        self.record = state.extras[EXTRAS_KEY] = {**record, "weights": self.copy.state_dict()}
+        rolls_back = getattr(getattr(state, "controls", None), "rolls_back", None)
+        if rolls_back is not None:             # (a user's own loop may have no such controls)
+            rolls_back(EXTRAS_KEY)
         self._pairs(state.model)
+        self._evaluate_average(state)
+
+    def _evaluate_average(self, state) -> None:
+        """The averaged copy is the evaluated model once it holds an average (EMA: from the start;
+        SWA: from its first update, so a rollback to before it evaluates the model again)."""
         if self.method == "ema" or self.record["updates"] > 0:
             state.eval_model = self.copy
+        elif state.eval_model is self.copy:
+            state.eval_model = None
 
     def _pairs(self, model) -> None:
         """The averaged tensors and the model's, as lists for the foreach ops."""
@@ -202,9 +216,6 @@ class Averager(Callback):
         else:                                    # SWA keeps the model's buffers (BN: recomputed)
             self.copied = (floats[0] + ints[0], floats[1] + ints[1])
         self.ours, self.theirs = ours, theirs
-
-    def _save(self, state) -> None:
-        state.extras[EXTRAS_KEY].update(self.record)
 
     # -------------------------------------------------------------- updates
     @torch.no_grad()
@@ -225,7 +236,6 @@ class Averager(Callback):
         if self.copied[0]:
             torch._foreach_copy_(self.copied[0], self.copied[1])
         self.record["updates"] = t + 1
-        self._save(state)
 
     def _swa_start_step(self) -> int:
         return swa_start_epoch(self.options, self.epochs) * self.steps_per_epoch
@@ -243,12 +253,12 @@ class Averager(Callback):
             torch._foreach_copy_(self.copied[0], self.copied[1])
         self.record["updates"] = n + 1
         self.record["bn_stale"] = True
-        self._save(state)
         state.eval_model = self.copy
 
     # -------------------------------------------------------------- evaluation
     @torch.no_grad()
     def on_validation_start(self, state):
+        self._evaluate_average(state)        # after a rollback, as the restored record says
         if self.method == "swa" and self.options["every"] is None and self._in_swa_phase(state):
             self._swa_update(state)
         if self.method == "swa" and self.record["bn_stale"] and self.options["bn_update"]:
@@ -263,7 +273,6 @@ class Averager(Callback):
         with torch.random.fork_rng(devices=devices):
             update_bn(batches, self.copy)
         self.record["bn_stale"] = False
-        self._save(state)
 
     def on_validation_end(self, state):
         val = state.controls.val_data

@@ -8,6 +8,11 @@ repairs use nothing else): ``state.controls``.
 Settings changed here (lr scale, clipping, optimizer overrides, added preprocessing, shuffling)
 are part of every checkpoint, so a repaired run resumes with them.
 
+A rollback restores the trajectory: the weights, optimizer, schedule, random states, batch
+position, counters, history, best weights, and the ``state.extras`` entries a callback declared
+part of it (``rolls_back(key)``: an average of the weights is); other extras (the babysitter's
+record of its repairs) and the settings are kept.
+
 Under DDP the changes are rank 0's decisions: ``journal`` (train/journal.py) records them on
 rank 0 while a decision point is open (``deciding``: fit start, a check step, validation end,
 epoch end) and replays them on every other rank at the check that follows, so the replicas stay
@@ -57,6 +62,7 @@ class Controls:
         self.rolled_back = False              # set by restore(); the loop clears it once it
                                               # has continued from the restored position
         self.journal = None                   # under DDP: rank 0's changes, replayed on the others
+        self._trajectory: list[str] = []      # state.extras keys a rollback restores (rolls_back)
 
     # ------------------------------------------------------------------ what the run is
     @property
@@ -124,7 +130,7 @@ class Controls:
         """An in-memory copy of everything an exact resume needs (tensors cloned); under DDP this
         rank's own random-number states and running sums (no gather), rank 0's snapshot taken
         by every rank at the same point."""
-        snap = SavedState(_clone(self._trainer.state_dict(gather=False)))
+        snap = SavedState(_clone(self._trainer.state_dict(gather=False, callbacks=False)))
         if self.journal is not None:
             self.journal.took(snap)
         return snap
@@ -136,16 +142,37 @@ class Controls:
         rank 0 sends ``change`` (a module-level function) and its arguments to every rank."""
         return change(self, *args, **kwargs)
 
+    def rolls_back(self, key: str) -> None:
+        """Declare ``state.extras[key]`` part of the trajectory: a rollback puts it back as the
+        snapshot holds it, in place (its tensors are copied into the live ones, so storage a
+        callback shares with them stays shared; its other values are replaced). Declared by the
+        callback that owns the entry, in ``on_fit_start`` (train/average.py's ``Averager``)."""
+        if key not in self._trajectory:
+            self._trajectory.append(key)
+
+    def adopt(self, saved: dict) -> SavedState:
+        """A snapshot a callback kept across a resume (read back from a checkpoint) as one
+        ``restore`` takes; under DDP it is named like a new snapshot, and each other rank pairs it
+        with its own callback's copy, adopted in the same order (train/journal.py)."""
+        snap = SavedState(saved)
+        if self.journal is not None:
+            self.journal.adopted(snap)
+        return snap
+
     @shared
     def restore(self, snapshot: dict) -> None:
         """Roll back to ``snapshot`` now. The loop notices after the current hook (call it from
         ``on_after_step``, ``on_validation_end`` or ``on_epoch_end``), skips the rest of that
         step's or epoch's bookkeeping, and continues from the restored position. The settings
-        changed here (lr scale, clipping, optimizer overrides, preprocessing) and
-        ``state.extras`` are kept, not rolled back."""
+        changed here (lr scale, clipping, optimizer overrides, preprocessing) and the
+        ``state.extras`` not declared with ``rolls_back`` are kept, not rolled back."""
         state = self._trainer.state
         keep_scale = state.lr_scale
         self._trainer.load_state_dict(_clone(snapshot), settings=False)
+        saved_extras = snapshot.get("extras", {})
+        for key in self._trajectory:
+            if key in saved_extras and isinstance(state.extras.get(key), dict):
+                _put_back(state.extras[key], saved_extras[key])
         state.lr_scale = keep_scale
         state.stop = state.diverged = None
         self.rolled_back = True
@@ -229,6 +256,24 @@ class _Decision:
 
     def __exit__(self, *exc):
         self.journal.open = False
+
+
+@torch.no_grad()
+def _put_back(live: dict, saved: dict) -> None:
+    """``live`` made equal to ``saved`` in place: tensors of the same shape and dtype copied into,
+    dicts recursed into, other values (and keys ``live`` lacks) replaced by copies, keys
+    ``saved`` lacks removed."""
+    for key, value in saved.items():
+        here = live.get(key)
+        if (isinstance(here, torch.Tensor) and isinstance(value, torch.Tensor)
+                and here.shape == value.shape and here.dtype == value.dtype):
+            here.copy_(value)
+        elif isinstance(here, dict) and isinstance(value, dict):
+            _put_back(here, value)
+        else:
+            live[key] = _clone(value)
+    for key in [k for k in live if k not in saved]:
+        del live[key]
 
 
 def _clone(obj):

@@ -66,6 +66,17 @@ class Journal:
         if not self._depth:
             self.entries.append(("snapshot", (snapshot.id,), {}))
 
+    def adopted(self, snapshot) -> None:
+        """Name a snapshot rank 0's callback read back from a checkpoint (``Controls.adopt``); the
+        entry carries it to the other ranks (sent once, at the resumed run's start), which then
+        hold rank 0's random states and running sums for it (docs/distributed.md)."""
+        if self._replaying or not self.rank0:
+            return
+        self._check_open("adopt")
+        snapshot.id = next(self._ids)
+        self._held[snapshot.id] = snapshot
+        self.entries.append(("adopt", (snapshot.id, dict(snapshot)), {}))
+
     def _check_open(self, name: str) -> None:
         if not self.open:
             raise RuntimeError(f"state.controls.{name} between two checks: under DDP the run "
@@ -111,6 +122,8 @@ class Journal:
             for name, args, kwargs in entries:
                 if name == "snapshot":
                     self._mirrors[args[0]] = controls.snapshot()
+                elif name == "adopt":
+                    self._mirrors[args[0]] = args[1]
                 elif name == "restore":
                     controls.restore(self._mirrors[args[0]], *args[1:], **kwargs)
                 else:

@@ -332,12 +332,13 @@ class Trainer:
             self.load_state_dict(found[1])
         return found is not None
 
-    def state_dict(self, *, gather: bool = True) -> dict:
+    def state_dict(self, *, gather: bool = True, callbacks: bool = True) -> dict:
         """Everything needed to continue bit-identically: weights, optimizer, schedule, RNGs,
         batch order and position, counters, running sums, history, best weights, callbacks'
-        checkpointable extras and the controls' settings (docs/checkpoints.md). Under DDP
-        ``gather``: every rank's RNGs and sums as ``ranks`` (a collective: every rank calls it);
-        else this rank's alone (a snapshot)."""
+        checkpointable extras, the controls' settings and (``callbacks``) the ``state_dict()``
+        of every callback that has one (docs/checkpoints.md). Under DDP ``gather``: every rank's
+        RNGs and sums as ``ranks`` (a collective: every rank calls it); else this rank's alone.
+        A snapshot (``Controls.snapshot``) is ``gather=False, callbacks=False``."""
         state, schedule = self.state, self.parts.schedule
         pending = self.dist is not None and state.stop is not None and state.stop != self.agreed_stop
         out = {
@@ -366,7 +367,20 @@ class Trainer:
         for i, hook in enumerate(self.parts.grad_hooks):
             if hasattr(hook, "state_dict"):
                 out.setdefault("grad_hooks", {})[str(i)] = hook.state_dict()
+        if callbacks:
+            out["callbacks"] = {key: cb.state_dict() for key, cb in self._stateful_callbacks().items()}
         return out
+
+    def _stateful_callbacks(self) -> dict:
+        """The callbacks with ``state_dict``/``load_state_dict``, by class name (``Name#2`` for the
+        second of a class): a resume may add or drop other callbacks without moving these keys."""
+        found, seen = {}, {}
+        for cb in self.hooks.callbacks:
+            if callable(getattr(cb, "state_dict", None)) and callable(getattr(cb, "load_state_dict", None)):
+                name = type(cb).__name__
+                seen[name] = seen.get(name, 0) + 1
+                found[name if seen[name] == 1 else f"{name}#{seen[name]}"] = cb
+        return found
 
     def load_state_dict(self, saved: dict, *, settings: bool = True) -> None:
         """Restore a checkpoint (``settings=True``: also the controls' settings, replaying an
@@ -404,6 +418,11 @@ class Trainer:
         self.precision.load_state_dict(saved.get("scaler", {}))
         for key, hook_state in saved.get("grad_hooks", {}).items():
             self.parts.grad_hooks[int(key)].load_state_dict(hook_state)
+        if settings:                           # before on_fit_start, which continues from it
+            stateful = self._stateful_callbacks()
+            for key, cb_state in saved.get("callbacks", {}).items():
+                if key in stateful:
+                    stateful[key].load_state_dict(cb_state)
 
 
 def _restores_best(config) -> bool:
