@@ -39,17 +39,31 @@ def _assert_same_run(whole, resumed):
 # lr = 10 diverges: the repairer lowers the lr at step 5 and rolls back to the start, and at step 36
 # (epoch 2 of the repaired trajectory) lowers it again, rolling back to the start snapshot, which a
 # run resumed after step 22 has only from its checkpoint.
-@pytest.mark.parametrize("crash, every", [(30, None), (33, 10)])
-def test_a_killed_repair_run_resumes_as_the_run_that_never_stopped(data, tmp_path, crash_at, crash, every):
-    whole = _run(data, tmp_path / "whole", babysit="repair", lr=10.0, checkpoint_every=every)
+@pytest.mark.parametrize("crash, every, average", [(30, None, None), (33, 10, None), (30, None, {"method": "ema"})])
+def test_a_killed_repair_run_resumes_as_the_run_that_never_stopped(data, tmp_path, crash_at, crash, every, average):
+    options = dict(babysit="repair", lr=10.0, checkpoint_every=every, average=average)
+    whole = _run(data, tmp_path / "whole", **options)
     steps = [r["step"] for r in whole.repairs]
     assert len(steps) >= 2 and min(steps) < crash < max(steps)      # repairs before and after the kill
     assert all(r["rolled_back_to"] is not None for r in whole.repairs)
     with pytest.raises(crash_at.error):
-        _run(data, tmp_path / "cut", callbacks=[crash_at(crash)], babysit="repair", lr=10.0,
-             checkpoint_every=every)
-    resumed = _run(data, tmp_path / "cut", resume=True, babysit="repair", lr=10.0, checkpoint_every=every)
+        _run(data, tmp_path / "cut", callbacks=[crash_at(crash)], **options)
+    resumed = _run(data, tmp_path / "cut", resume=True, **options)
     _assert_same_run(whole, resumed)
+
+
+class Final(trainwell.Callback):
+    def on_fit_end(self, state):
+        self.updates, self.steps = state.extras["average"]["updates"], state.step
+
+
+def test_an_ema_counts_only_the_steps_of_the_surviving_trajectory(data):
+    """Each repair rolls back to the start: the average made one update per step the run kept
+    (every = 1), none for the abandoned ones."""
+    final = Final()
+    run = trainwell.fit(mlp(), data, babysit="repair", lr=10.0, average={"method": "ema"}, callbacks=[final], **FAST)
+    assert len(run.repairs) >= 2
+    assert final.updates == final.steps == run.history[-1]["step"]
 
 
 def test_a_killed_watch_run_resumes_with_the_same_findings(data, tmp_path, crash_at):

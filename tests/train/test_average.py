@@ -136,6 +136,75 @@ def _job(args):
                             stderr=subprocess.PIPE, text=True)
 
 
+class Detour(Callback):
+    """At the end of epoch ``at``: a snapshot (``direct``: the lr scale halved there instead); at
+    the end of epoch ``back``, once: a rollback to it, then the lr scale halved (a repair's shape).
+    Keeps the average's entry right after the rollback and the raw weights at the end."""
+
+    def __init__(self, at, back=None):
+        self.at, self.back = at, back
+        self.snap = self.after_restore = self.raw = None
+
+    def on_epoch_end(self, state):
+        if state.epoch == self.at and self.snap is None:
+            if self.back is None:
+                state.controls.set_lr_scale(0.5)
+                self.snap = True
+            else:
+                self.snap = state.controls.snapshot()
+        elif state.epoch == self.back and self.after_restore is None:
+            state.controls.restore(self.snap)
+            entry = state.extras["average"]
+            self.after_restore = {"entry": {k: v for k, v in entry.items() if k != "weights"},
+                                  "weights": {k: v.clone() for k, v in entry["weights"].items()}}
+            state.controls.set_lr_scale(0.5)
+
+    def on_fit_end(self, state):
+        self.raw = {k: v.clone() for k, v in state.model.state_dict().items()}
+
+
+@pytest.mark.parametrize("average, at, back", [
+    ({"method": "ema", "decay": 0.9}, 2, 4),
+    ({"method": "swa", "start": 0.5, "lr": 0.02}, 5, 7),     # from the SWA phase (n = 1) back to it
+    ({"method": "swa", "start": 0.5, "lr": 0.02}, 2, 6),     # from the SWA phase to before it (n = 0)
+])
+def test_a_rollback_restores_the_average_as_the_snapshot_holds_it(blobs, average, at, back):
+    """After ``restore`` the average's weights and counters are the snapshot's (bitwise, still the
+    averaged copy's storage); the run ends as the one that made the same change at the snapshot
+    and never took the abandoned epochs (the surviving trajectory replayed)."""
+    train, val = _data(blobs)
+    kw = dict(average=average, **{**OPTIONS, "epochs": 8})
+    detour, direct = Detour(at, back), Detour(at)
+    a = trainwell.fit(MODEL, train, val=val, callbacks=[detour], **kw)
+    b = trainwell.fit(MODEL, train, val=val, callbacks=[direct], **kw)
+    saved = detour.snap["extras"]["average"]
+    assert detour.after_restore["entry"] == {k: v for k, v in saved.items() if k != "weights"}
+    assert saved["updates"] == (at if average["method"] == "ema" else max(0, at - 4)) * (
+        8 if average["method"] == "ema" else 1)
+    for k, v in saved["weights"].items():
+        assert torch.equal(detour.after_restore["weights"][k], v), k
+    for k, v in b.model.state_dict().items():             # the averaged model fit returns
+        assert torch.equal(a.model.state_dict()[k], v), k
+    for k, v in direct.raw.items():
+        assert torch.equal(detour.raw[k], v), k
+    strip = lambda h: [{k: v for k, v in m.items() if k != "seconds"} for m in h]
+    assert strip(a.history) == strip(b.history)
+
+
+def test_the_rolled_back_average_keeps_sharing_the_copys_storage(blobs):
+    train, val = _data(blobs)
+    detour = Detour(1, 2)
+
+    class Check(Callback):
+        def on_fit_end(self, state):
+            self.shared = all(v.data_ptr() == w.data_ptr() for v, w in zip(
+                state.extras["average"]["weights"].values(), state.eval_model.state_dict().values()))
+
+    check = Check()
+    trainwell.fit(MODEL, train, val=val, callbacks=[detour, check], average={"method": "ema"}, **OPTIONS)
+    assert detour.after_restore is not None and check.shared
+
+
 def test_kill_9_with_swa_then_resume_gives_bit_identical_weights(tmp_path):
     sys.path.insert(0, str(JOB.parent))
     try:
