@@ -34,10 +34,9 @@ SGD = dict(optimizer="sgd", lr=0.1, momentum=0.9, babysit="watch")
 SAM = dict(optimizer="sam", optimizer_options={"base": "sgd", "rho": 0.05}, lr=0.1, momentum=0.0,
            nesterov=False, weight_decay=0.0, schedule="constant", babysit="off")
 # repaired twice before the kill at step >= 12 (on inputs far from standardized, AFFINE: standardize
-# at fit start; lr far too high: lr x1/10 at step 6, back to the start); the run ends at step 15,
-# before the babysitter of the resumed run (it starts afresh: its samples are not checkpointed,
-# on one process too) has the samples its rules need (resumed from step 9, it has them: it
-# lowers the lr again at step 15, which the uninterrupted run does not)
+# at fit start; lr far too high: lr x1/10 at step 6, back to the start); the run ends at step 15;
+# the resumed job's babysitter continues from the checkpoint (its samples, findings and snapshots,
+# the snapshots sent from rank 0 to the other rank: train/journal.py)
 RESUMED = dict(SGD, dropout=None, augment=[{"name": "noise", "std": 0.05}], max_steps=15, epochs=7,
                checkpoint_every=3, babysit="repair", lr=5.0)
 # lr far too high on inputs far from standardized: a pre-flight repair (standardize, at fit start)
@@ -366,6 +365,8 @@ def test_kill_9_and_resume_under_ddp_is_bit_identical(ranks):
     whole, again = _weights(ranks, "whole"), _weights(ranks, "cut")
     repaired = json.loads((ranks / "whole" / "results.json").read_text())["repairs"]
     assert [(r["step"], r["action"]) for r in repaired] == [(0, "standardize"), (6, "lower_lr")]   # before the cut
+    assert json.loads((cut / "results.json").read_text())["repairs"] == repaired
+    assert json.loads((cut / "babysit.json").read_text()) == json.loads((ranks / "whole" / "babysit.json").read_text())
     assert all(torch.equal(whole[k], again[k]) for k in whole)
     lines = (cut / "metrics.jsonl").read_text().splitlines()
     expected = (ranks / "whole" / "metrics.jsonl").read_text().splitlines()
@@ -604,6 +605,26 @@ def test_rank_0s_changes_are_journaled_at_decision_points_and_replayed_alike():
     assert (other.state.lr_scale, other.controls.clip_norm, other.controls.rolled_back) == (0.5, 2.0, True)
     assert other.controls.settings_dict() == controls.settings_dict()
     assert list(other.controls.journal._mirrors) == [start.id]           # the dropped snapshot is gone
+
+
+def test_a_snapshot_read_back_from_a_checkpoint_is_sent_to_the_other_ranks():
+    """Controls.adopt on rank 0 (the resumed repairer's snapshots): an entry carrying the
+    snapshot; rank 1 restores that very state when rank 0 rolls back to it."""
+    one, other = _trainer(rank0=True), _trainer(rank0=False)
+    with one.controls.deciding():
+        saved = dict(one.controls.snapshot())                           # as read back from a checkpoint
+    one.controls.journal.take()
+    with torch.no_grad():
+        for trainer in (one, other):
+            trainer.state.model[1].weight.add_(1.0)                      # both moved on from it
+    with one.controls.deciding():
+        adopted = one.controls.adopt(saved)
+        one.controls.restore(adopted)
+    entries, live = one.controls.journal.take(), one.controls.journal.live()
+    assert [e[0] for e in entries] == ["adopt", "restore"] and live == [adopted.id]
+    other.controls.journal.replay(other.controls, entries, live)
+    a, b = one.state.model.state_dict(), other.state.model.state_dict()
+    assert all(torch.equal(a[k], b[k]) and torch.equal(a[k], saved["model"][k]) for k in a)
 
 
 def test_the_decision_broadcast_carries_rank_0s_shared_values():
