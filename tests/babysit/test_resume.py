@@ -112,3 +112,21 @@ def test_the_monitor_state_round_trips_through_a_fresh_monitor():
     assert fresh.findings[0].evidence["ratio"] == 2.5 and fresh.findings[0].evidence["loss"] == float("inf")
     f = fresh.findings[0]
     assert finding_from_state(finding_state(f)) == f
+
+
+def test_a_checkpoint_without_the_babysitters_state_resumes_without_a_preflight(data, tmp_path, monkeypatch, crash_at):
+    """A checkpoint written before callbacks' states were checkpointed (none recorded here): the
+    resumed repairer continues the record from state.extras, takes fresh snapshots, and does not
+    check the trained model as if it were about to take its first step (its fresh samples may
+    still lead it to repairs the uninterrupted run did not make)."""
+    import trainwell.babysit.repair as repair
+    from trainwell.train.loop import Trainer
+
+    monkeypatch.setattr(Trainer, "_stateful_callbacks", lambda self: {})
+    with pytest.raises(crash_at.error):
+        _run(data, tmp_path / "cut", callbacks=[crash_at(30)], babysit="repair", lr=10.0)
+    calls = []
+    real = repair.preflight
+    monkeypatch.setattr(repair, "preflight", lambda *a, **k: calls.append(1) or real(*a, **k))
+    resumed = _run(data, tmp_path / "cut", resume=True, babysit="repair", lr=10.0)
+    assert calls == [] and resumed.repairs[0]["step"] == 5 and len(resumed.history) == FAST["epochs"]
