@@ -49,7 +49,7 @@ def _bytes(manifest: Path) -> int:
 
 
 def checkpoint_cost(model: str, babysit: str, *, epochs: int, repeats: int) -> dict:
-    from trainwell.train.checkpoint import load_checkpoint, save_checkpoint
+    from trainwell.train.checkpoint import _encode, load_checkpoint, save_checkpoint
     with tempfile.TemporaryDirectory(prefix="babysit9-bench-") as tmp:
         trainer = _trainer(model, babysit, epochs, Path(tmp) / "run")
         out = {"model": model, "babysit": babysit, "steps": trainer.state.step}
@@ -66,6 +66,12 @@ def checkpoint_cost(model: str, babysit: str, *, epochs: int, repeats: int) -> d
                 loads.append(time.perf_counter() - t0)
             out[label] = {"bytes": _bytes(path), "save_s": statistics.median(saves),
                           "resume_s": statistics.median(loads)}
+        encode = []                           # the callbacks' part alone, as JSON nodes and tensors
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            _encode(trainer.state_dict()["callbacks"], (), {})
+            encode.append(time.perf_counter() - t0)
+        out["callbacks_encode_s"] = statistics.median(encode)
         out["size_ratio"] = out["with"]["bytes"] / out["without"]["bytes"]
         out["save_ratio"] = out["with"]["save_s"] / out["without"]["save_s"]
         out["resume_ratio"] = out["with"]["resume_s"] / out["without"]["resume_s"]
@@ -78,15 +84,16 @@ torch.set_num_threads(1)
 import trainwell
 mode = sys.argv[1]
 with tempfile.TemporaryDirectory(prefix="babysit9-bench-") as tmp:
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     trainwell.fit({"type": "mlp", "widths": [512, 512]}, "digits", babysit=mode, epochs=20, batch_size=32,
                   progress=False, report=False, device="cpu", seed=0, run_dir=tmp + "/r")
-    print(time.perf_counter() - t0)
+    print(time.perf_counter() - t0, time.process_time() - c0)
 """
 
 
 def watch_overhead(trees: dict, *, repeats: int) -> dict:
-    """Per tree: the median over interleaved pairs of watch / off wall time (subprocesses)."""
+    """Per tree: the medians over interleaved pairs of watch / off wall time and process CPU time
+    (subprocesses; CPU time moves less with the other jobs' load)."""
     times = {name: {"off": [], "watch": []} for name in trees}
     for i in range(repeats):
         for name, root in (trees.items() if i % 2 == 0 else reversed(list(trees.items()))):
@@ -94,11 +101,16 @@ def watch_overhead(trees: dict, *, repeats: int) -> dict:
                 env = {**os.environ, "PYTHONPATH": str(root)}
                 done = subprocess.run([sys.executable, "-c", _FIT, mode], env=env, capture_output=True, text=True,
                                       check=True)
-                times[name][mode].append(float(done.stdout.strip().splitlines()[-1]))
-    return {name: {"off_s": statistics.median(t["off"]), "watch_s": statistics.median(t["watch"]),
-                   "ratio": statistics.median(w / o for w, o in zip(t["watch"], t["off"])),
-                   "ratios": [round(w / o, 3) for w, o in zip(t["watch"], t["off"])]}
-            for name, t in times.items()}
+                times[name][mode].append([float(v) for v in done.stdout.strip().splitlines()[-1].split()])
+    out = {}
+    for name, t in times.items():
+        wall = [w[0] / o[0] for w, o in zip(t["watch"], t["off"])]
+        cpu = [w[1] / o[1] for w, o in zip(t["watch"], t["off"])]
+        out[name] = {"off_cpu_s": statistics.median(o[1] for o in t["off"]),
+                     "watch_cpu_s": statistics.median(w[1] for w in t["watch"]),
+                     "wall_ratio": statistics.median(wall), "cpu_ratio": statistics.median(cpu),
+                     "cpu_ratios": [round(r, 3) for r in cpu]}
+    return out
 
 
 def main():

@@ -152,8 +152,8 @@ class Controls:
 
     def adopt(self, saved: dict) -> SavedState:
         """A snapshot a callback kept across a resume (read back from a checkpoint) as one
-        ``restore`` takes; under DDP it is named like a new snapshot, and each other rank pairs it
-        with its own callback's copy, adopted in the same order (train/journal.py)."""
+        ``restore`` takes; under DDP rank 0 names it like a new snapshot and sends it to the
+        other ranks at the next check (train/journal.py), call it at a decision point."""
         snap = SavedState(saved)
         if self.journal is not None:
             self.journal.adopted(snap)
