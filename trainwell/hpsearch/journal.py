@@ -64,11 +64,12 @@ class FlockLock:
         self._held = False
         fcntl.flock(self._fd, fcntl.LOCK_UN)
 
-    def close(self) -> None:
+    # os.close bound at definition: __del__ may run at interpreter exit, after module globals are cleared
+    def close(self, _close=os.close) -> None:
         """Close the lock file (dropping the lock if held)."""
         fd, self._fd, self._held = self._fd, None, False
         if fd is not None:
-            os.close(fd)
+            _close(fd)
 
     def __del__(self):
         self.close()
@@ -116,12 +117,13 @@ class GroupCommitBackend(JournalFileBackend):
         self.synced = time.monotonic()
         return True
 
-    def close(self) -> None:
+    def close(self, _close=os.close) -> None:      # os.close bound as FlockLock.close's
         fd, self._fd = self._fd, None
         if fd is not None:
-            os.close(fd)
-        if isinstance(self.lock, FlockLock):
-            self.lock.close()
+            _close(fd)
+        close_lock = getattr(self.lock, "close", None)     # a FlockLock's (Optuna's locks have none)
+        if close_lock is not None:
+            close_lock()
 
     def __del__(self):
         self.close()
