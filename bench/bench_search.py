@@ -64,6 +64,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import signal
 import statistics
 import subprocess
@@ -536,7 +537,7 @@ weight_decay = {{low = 1e-6, high = 1e-3}}
 def _run_cli(config: Path, study: Path, workers: int, *, kill: bool = False):
     cmd = [sys.executable, "-m", "trainwell", "search", str(config), "--dir", str(study),
            "--workers", str(workers), "--quiet"]
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _children_cpu()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     killed = None
     if kill:
@@ -544,7 +545,15 @@ def _run_cli(config: Path, study: Path, workers: int, *, kill: bool = False):
         if killed is not None:
             os.kill(killed, signal.SIGKILL)
     out, err = proc.communicate()
+    _run_cli.cpu = _children_cpu() - cpu
     return time.perf_counter() - started, proc.returncode, killed, err
+
+
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of this process's waited-for children and theirs: the command
+    and the workers it forked (a forkserver's own imports are not counted: nobody waits for it)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _a_worker_with_a_running_trial(study: Path, proc, *, finished: int = 2, timeout: float = 120.0):
@@ -611,7 +620,7 @@ def bench_workers(args):
     with tempfile.TemporaryDirectory(prefix="bench-search-") as tmp:
         config = Path(tmp) / "w.toml"
         config.write_text(WORKER_CONFIG.format(epochs=args.epochs, trials=args.trials))
-        whole, span, first, later, outside = ({1: [], 2: []} for _ in range(5))
+        whole, span, first, later, outside, cpu = ({1: [], 2: []} for _ in range(6))
         for repeat in range(args.repeats):
             for workers in (1, 2):
                 study = Path(tmp) / f"w{workers}-{repeat}"
@@ -620,13 +629,14 @@ def bench_workers(args):
                 seconds = (max(t.datetime_complete for t in trials)
                            - min(t.datetime_start for t in trials)).total_seconds()
                 whole[workers].append(len(trials) / wall * 3600)
+                cpu[workers].append(_run_cli.cpu)
                 outside[workers].append(wall - seconds)
                 span[workers].append(len(trials) / seconds * 3600)
                 for durations in _worker_trials(study).values():
                     first[workers].append(durations[0])
                     later[workers] += durations[1:]
-                print(f"repeat {repeat}, workers {workers}: exit {rc}, {len(trials)} trials, command wall "
-                      f"{wall:.1f} s, trials' span {seconds:.1f} s; trials/hour {whole[workers][-1]:.0f} "
+                print(f"repeat {repeat}, workers {workers} (load {os.getloadavg()[0]:.1f}): exit {rc}, {len(trials)} trials, command wall "
+                      f"{wall:.1f} s ({cpu[workers][-1]:.1f} s CPU), trials' span {seconds:.1f} s; trials/hour {whole[workers][-1]:.0f} "
                       f"(whole) {span[workers][-1]:.0f} (span)", flush=True)
                 if rc:
                     print(err.strip().splitlines()[-1] if err.strip() else "(no stderr)")
@@ -639,7 +649,8 @@ def bench_workers(args):
         for workers in (1, 2):
             print(f"{workers} worker(s): a worker's first trial {med(first[workers]):.2f} s (median), "
                   f"its later trials {med(later[workers]):.3f} s (median); the command's time outside "
-                  f"the trials' span {med(outside[workers]):.1f} s (median)")
+                  f"the trials' span {med(outside[workers]):.1f} s (median); CPU {med(cpu[workers]):.1f} s "
+                  f"(median, the command and its waited-for workers)")
         if args.no_extras:
             return
         plain = {n: _plain_fits(n, args.trials // 2, args.epochs) for n in (1, 2)}
