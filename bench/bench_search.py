@@ -545,15 +545,40 @@ def _run_cli(config: Path, study: Path, workers: int, *, kill: bool = False):
         if killed is not None:
             os.kill(killed, signal.SIGKILL)
     out, err = proc.communicate()
+    wall = time.perf_counter() - started
+    _reap_orphans()
     _run_cli.cpu = _children_cpu() - cpu
-    return time.perf_counter() - started, proc.returncode, killed, err
+    return wall, proc.returncode, killed, err
 
 
 def _children_cpu() -> float:
-    """CPU seconds (user + system) of this process's waited-for children and theirs: the command
-    and the workers it forked (a forkserver's own imports are not counted: nobody waits for it)."""
+    """CPU seconds (user + system) of this process's waited-for descendants: the command, the
+    workers it forked, and (``_subreaper``) a forkserver it left behind."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
+
+
+def _subreaper() -> bool:
+    """Make this process the reaper of its orphaned descendants (Linux's PR_SET_CHILD_SUBREAPER),
+    so that a command's forkserver, which outlives the command unwaited, is waited for here and
+    its CPU time counted."""
+    try:
+        import ctypes
+        return ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0) == 0    # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        return False
+
+
+def _reap_orphans(timeout: float = 10.0) -> None:
+    """Wait for the orphans given to this process (a forkserver ends when its command does)."""
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            time.sleep(0.02)
 
 
 def _a_worker_with_a_running_trial(study: Path, proc, *, finished: int = 2, timeout: float = 120.0):
@@ -617,6 +642,7 @@ def bench_workers(args):
     command: trials per hour by the whole command's wall time (start to exit: interpreter, imports,
     workers' start, report) and by the trials' own span (first start to last end); each worker's
     first trial against its later ones; then the ceiling (plain fits side by side) and a kill -9."""
+    _subreaper()
     with tempfile.TemporaryDirectory(prefix="bench-search-") as tmp:
         config = Path(tmp) / "w.toml"
         config.write_text(WORKER_CONFIG.format(epochs=args.epochs, trials=args.trials))
@@ -691,7 +717,7 @@ def bench_overhead(args):
     trials = args.trials + [args.trials[-1]] * (len(args.epochs) - len(args.trials))
     summary = []
     for epochs, n in zip(args.epochs, trials):
-        times, cpu = _overhead_runs(epochs, n, args.repeats)
+        times, cpu = _overhead_runs(epochs, n, args.repeats, pruner=args.pruner)
         for name, values in (("wall", times), ("CPU", cpu)):
             summary.append((epochs, name, *_overhead_lines(name, values, epochs, n, args.repeats)))
     print("summary: the search's own cost per trial (run directory + bookkeeping + the per-search files spread "
@@ -701,7 +727,7 @@ def bench_overhead(args):
               f"{per_trial * 1000:7.1f} ms: {(per_trial - train) / train:+.1%}")
 
 
-def _overhead_runs(epochs: int, n: int, repeats: int):
+def _overhead_runs(epochs: int, n: int, repeats: int, *, pruner: str = "none"):
     import dataclasses
 
     from trainwell.data.sources import load
@@ -733,7 +759,7 @@ def _overhead_runs(epochs: int, n: int, repeats: int):
                                                n, cpu["fit_dir"]))
             study = Path(tmp) / f"s{repeat}"
             times["search"].append(_per_trial(lambda: trainwell.search(
-                model, "digits", space=fixed, search={"dir": str(study), "trials": n, "pruner": "none",
+                model, "digits", space=fixed, search={"dir": str(study), "trials": n, "pruner": pruner,
                                                       "stages": [{"trials": n}]}, **base),
                 n, cpu["search"]))
             times["report"].append(_per_trial(lambda: write_study_report(study), 1, cpu["report"]))
@@ -803,6 +829,7 @@ def main():
     p.add_argument("--trials", type=int, nargs="+", default=[10, 5, 3],
                    help="trials a search, one per --epochs (the last repeats)")
     p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--pruner", default="none", help="the search's pruner (median: a report an epoch)")
     p.set_defaults(func=bench_overhead)
     args = parser.parse_args()
     args.func(args)
