@@ -44,14 +44,16 @@ after a random or a Sobol coarse stage keep the configurations that reach the ta
 ``workers``: searches of N short trials with 1 worker and with 2 (one torch thread each), as
 ``trainwell search`` commands, interleaved, ``--repeats`` times: trials per hour by the whole
 command's wall time (from its start: interpreter, imports, the workers' start, the report) and by
-the trials' own span, medians; each worker's first trial against its later ones; then a 2-worker
+the trials' own span, medians, and the CPU time of each command with its workers (a forkserver
+included: the bench reaps the command's orphans); each worker's first trial against its later ones; then a 2-worker
 search whose worker is killed with SIGKILL mid-trial: the stage must end with exactly N counted
 trials, the dead trial failed and retried once, none duplicated.
 
 ``overhead``: the same short trial (fixed values) run by trainwell.search and by a bare
 ``trainwell.fit`` without a run directory, of the data loaded once (the training alone) and from
 the source's name: the framework's own cost per trial (study bookkeeping, the run directory, the
-trial's files) as a share of the training time, wall and CPU time.
+trial's files) as a share of the training time, wall and CPU time; ``--pruner median`` measures the
+default pruner's per-epoch reports too (the goal's numbers are with ``none``).
 
 Run: ``python bench/bench_search.py rank --targets EPOCHS_DIR --out DIR`` then ``rank --table
 DIR``; ``python bench/bench_search.py epochs --seeds 5 --tasks digits spirals --out DIR`` (each
