@@ -664,8 +664,8 @@ def bench_workers(args):
                     first[workers].append(durations[0])
                     later[workers] += durations[1:]
                 print(f"repeat {repeat}, workers {workers} (load {os.getloadavg()[0]:.1f}): exit {rc}, {len(trials)} "
-                      f"trials, command wall {wall:.1f} s ({cpu[workers][-1]:.1f} s CPU), trials' span {seconds:.1f} s; "
-                      f"trials/hour {whole[workers][-1]:.0f} "
+                      f"trials, command wall {wall:.1f} s ({cpu[workers][-1]:.1f} s CPU), trials' span "
+                      f"{seconds:.1f} s; trials/hour {whole[workers][-1]:.0f} "
                       f"(whole) {span[workers][-1]:.0f} (span)", flush=True)
                 if rc:
                     print(err.strip().splitlines()[-1] if err.strip() else "(no stderr)")
