@@ -44,14 +44,16 @@ after a random or a Sobol coarse stage keep the configurations that reach the ta
 ``workers``: searches of N short trials with 1 worker and with 2 (one torch thread each), as
 ``trainwell search`` commands, interleaved, ``--repeats`` times: trials per hour by the whole
 command's wall time (from its start: interpreter, imports, the workers' start, the report) and by
-the trials' own span, medians; each worker's first trial against its later ones; then a 2-worker
+the trials' own span, medians, and the CPU time of each command with its workers (a forkserver
+included: the bench reaps the command's orphans); each worker's first trial against its later ones; then a 2-worker
 search whose worker is killed with SIGKILL mid-trial: the stage must end with exactly N counted
 trials, the dead trial failed and retried once, none duplicated.
 
 ``overhead``: the same short trial (fixed values) run by trainwell.search and by a bare
 ``trainwell.fit`` without a run directory, of the data loaded once (the training alone) and from
 the source's name: the framework's own cost per trial (study bookkeeping, the run directory, the
-trial's files) as a share of the training time, wall and CPU time.
+trial's files) as a share of the training time, wall and CPU time; ``--pruner median`` measures the
+default pruner's per-epoch reports too (the goal's numbers are with ``none``).
 
 Run: ``python bench/bench_search.py rank --targets EPOCHS_DIR --out DIR`` then ``rank --table
 DIR``; ``python bench/bench_search.py epochs --seeds 5 --tasks digits spirals --out DIR`` (each
@@ -64,6 +66,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import signal
 import statistics
 import subprocess
@@ -536,7 +539,7 @@ weight_decay = {{low = 1e-6, high = 1e-3}}
 def _run_cli(config: Path, study: Path, workers: int, *, kill: bool = False):
     cmd = [sys.executable, "-m", "trainwell", "search", str(config), "--dir", str(study),
            "--workers", str(workers), "--quiet"]
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _children_cpu()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     killed = None
     if kill:
@@ -544,7 +547,40 @@ def _run_cli(config: Path, study: Path, workers: int, *, kill: bool = False):
         if killed is not None:
             os.kill(killed, signal.SIGKILL)
     out, err = proc.communicate()
-    return time.perf_counter() - started, proc.returncode, killed, err
+    wall = time.perf_counter() - started
+    _reap_orphans()
+    _run_cli.cpu = _children_cpu() - cpu
+    return wall, proc.returncode, killed, err
+
+
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of this process's waited-for descendants: the command, the
+    workers it forked, and (``_subreaper``) a forkserver it left behind."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _subreaper() -> bool:
+    """Make this process the reaper of its orphaned descendants (Linux's PR_SET_CHILD_SUBREAPER),
+    so that a command's forkserver, which outlives the command unwaited, is waited for here and
+    its CPU time counted."""
+    try:
+        import ctypes
+        return ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0) == 0    # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        return False
+
+
+def _reap_orphans(timeout: float = 10.0) -> None:
+    """Wait for the orphans given to this process (a forkserver ends when its command does)."""
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            time.sleep(0.02)
 
 
 def _a_worker_with_a_running_trial(study: Path, proc, *, finished: int = 2, timeout: float = 120.0):
@@ -608,10 +644,11 @@ def bench_workers(args):
     command: trials per hour by the whole command's wall time (start to exit: interpreter, imports,
     workers' start, report) and by the trials' own span (first start to last end); each worker's
     first trial against its later ones; then the ceiling (plain fits side by side) and a kill -9."""
+    _subreaper()
     with tempfile.TemporaryDirectory(prefix="bench-search-") as tmp:
         config = Path(tmp) / "w.toml"
         config.write_text(WORKER_CONFIG.format(epochs=args.epochs, trials=args.trials))
-        whole, span, first, later, outside = ({1: [], 2: []} for _ in range(5))
+        whole, span, first, later, outside, cpu = ({1: [], 2: []} for _ in range(6))
         for repeat in range(args.repeats):
             for workers in (1, 2):
                 study = Path(tmp) / f"w{workers}-{repeat}"
@@ -620,13 +657,15 @@ def bench_workers(args):
                 seconds = (max(t.datetime_complete for t in trials)
                            - min(t.datetime_start for t in trials)).total_seconds()
                 whole[workers].append(len(trials) / wall * 3600)
+                cpu[workers].append(_run_cli.cpu)
                 outside[workers].append(wall - seconds)
                 span[workers].append(len(trials) / seconds * 3600)
                 for durations in _worker_trials(study).values():
                     first[workers].append(durations[0])
                     later[workers] += durations[1:]
-                print(f"repeat {repeat}, workers {workers}: exit {rc}, {len(trials)} trials, command wall "
-                      f"{wall:.1f} s, trials' span {seconds:.1f} s; trials/hour {whole[workers][-1]:.0f} "
+                print(f"repeat {repeat}, workers {workers} (load {os.getloadavg()[0]:.1f}): exit {rc}, {len(trials)} "
+                      f"trials, command wall {wall:.1f} s ({cpu[workers][-1]:.1f} s CPU), trials' span "
+                      f"{seconds:.1f} s; trials/hour {whole[workers][-1]:.0f} "
                       f"(whole) {span[workers][-1]:.0f} (span)", flush=True)
                 if rc:
                     print(err.strip().splitlines()[-1] if err.strip() else "(no stderr)")
@@ -639,7 +678,8 @@ def bench_workers(args):
         for workers in (1, 2):
             print(f"{workers} worker(s): a worker's first trial {med(first[workers]):.2f} s (median), "
                   f"its later trials {med(later[workers]):.3f} s (median); the command's time outside "
-                  f"the trials' span {med(outside[workers]):.1f} s (median)")
+                  f"the trials' span {med(outside[workers]):.1f} s (median); CPU {med(cpu[workers]):.1f} s "
+                  f"(median, the command and its waited-for workers)")
         if args.no_extras:
             return
         plain = {n: _plain_fits(n, args.trials // 2, args.epochs) for n in (1, 2)}
@@ -680,7 +720,7 @@ def bench_overhead(args):
     trials = args.trials + [args.trials[-1]] * (len(args.epochs) - len(args.trials))
     summary = []
     for epochs, n in zip(args.epochs, trials):
-        times, cpu = _overhead_runs(epochs, n, args.repeats)
+        times, cpu = _overhead_runs(epochs, n, args.repeats, pruner=args.pruner)
         for name, values in (("wall", times), ("CPU", cpu)):
             summary.append((epochs, name, *_overhead_lines(name, values, epochs, n, args.repeats)))
     print("summary: the search's own cost per trial (run directory + bookkeeping + the per-search files spread "
@@ -690,7 +730,7 @@ def bench_overhead(args):
               f"{per_trial * 1000:7.1f} ms: {(per_trial - train) / train:+.1%}")
 
 
-def _overhead_runs(epochs: int, n: int, repeats: int):
+def _overhead_runs(epochs: int, n: int, repeats: int, *, pruner: str = "none"):
     import dataclasses
 
     from trainwell.data.sources import load
@@ -722,7 +762,7 @@ def _overhead_runs(epochs: int, n: int, repeats: int):
                                                n, cpu["fit_dir"]))
             study = Path(tmp) / f"s{repeat}"
             times["search"].append(_per_trial(lambda: trainwell.search(
-                model, "digits", space=fixed, search={"dir": str(study), "trials": n, "pruner": "none",
+                model, "digits", space=fixed, search={"dir": str(study), "trials": n, "pruner": pruner,
                                                       "stages": [{"trials": n}]}, **base),
                 n, cpu["search"]))
             times["report"].append(_per_trial(lambda: write_study_report(study), 1, cpu["report"]))
@@ -792,6 +832,7 @@ def main():
     p.add_argument("--trials", type=int, nargs="+", default=[10, 5, 3],
                    help="trials a search, one per --epochs (the last repeats)")
     p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--pruner", default="none", help="the search's pruner (median: a report an epoch)")
     p.set_defaults(func=bench_overhead)
     args = parser.parse_args()
     args.func(args)

@@ -65,3 +65,53 @@ def test_without_a_pruner_nothing_is_reported():
     trial = FakeTrial()
     _fit(TrialWatch(trial, metric="val_acc", pruner_name="none"))
     assert trial.reports == []
+
+
+def _median_search(tmp_path, name, folds=None):
+    import trainwell
+    return trainwell.search({"type": "mlp", "widths": [8]}, "digits", progress=False,
+                            space={"lr": {"low": 1e-4, "high": 1.0}},
+                            search={"dir": str(tmp_path / name), "pruner": "median", "seed": 3, "folds": folds,
+                                    "stages": [{"trials": 10}]},
+                            device="cpu", epochs=4, batch_size=256, babysit="off", preprocess=["standardize"])
+
+
+def _stored_reports(result) -> dict:
+    storage = optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(str(result.study_dir / "study.journal")))
+    study = optuna.load_study(study_name="trainwell/stage-0", storage=storage)
+    return {t.number: t.intermediate_values for t in study.trials}
+
+
+@pytest.mark.parametrize("folds", [None, 2])
+def test_deferred_reports_prune_and_store_exactly_as_reports_each_epoch(tmp_path, monkeypatch, folds):
+    """The median pruner asked with the reports held in memory (written when the trial ends)
+    prunes the same trials at the same epochs, for the same reasons, as with a report to the
+    journal each epoch; the journal ends with the same reported values (every fold's)."""
+    import trainwell.hpsearch.trial as trial_module
+    deferred = _median_search(tmp_path, "deferred", folds)
+    monkeypatch.setattr(trial_module, "DEFERRED_REPORTS", frozenset())
+    each_epoch = _median_search(tmp_path, "each", folds)
+    keys = ("trial", "state", "value", "prune_reason", "lr")
+    assert [{k: r[k] for k in keys} for r in deferred.trials] == [{k: r[k] for k in keys} for r in each_epoch.trials]
+    assert any(r["prune_reason"] and "median pruner" in r["prune_reason"] for r in deferred.trials)
+    assert _stored_reports(deferred) == _stored_reports(each_epoch)
+    assert all(len(v) > 0 for v in _stored_reports(deferred).values())
+
+
+def test_deferred_reports_are_one_journal_append_per_trial(tmp_path, monkeypatch):
+    from trainwell.hpsearch.journal import GroupCommitBackend
+    appends = []
+    append_logs = GroupCommitBackend.append_logs
+
+    def recording(self, logs):
+        if self._batch is None:          # a write, not a record joining a batch
+            appends.append([log["op_code"] for log in logs])
+        return append_logs(self, logs)
+
+    monkeypatch.setattr(GroupCommitBackend, "append_logs", recording)
+    result = _median_search(tmp_path, "s")
+    reports = [ops for ops in appends if 7 in ops]      # 7: Optuna's SET_TRIAL_INTERMEDIATE_VALUE
+    assert len(reports) == len(result.trials)
+    assert all(set(ops) == {7} for ops in reports)
+    assert sum(len(ops) for ops in reports) == sum(len(v) for v in _stored_reports(result).values())

@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -17,7 +18,9 @@ import trainwell
 from trainwell.cli import main
 from trainwell.errors import ConfigError
 from trainwell.hpsearch.samplers import SAMPLERS
-from trainwell.hpsearch.study import HOST, WORKER_PRELOAD, counted, recover
+import trainwell.hpsearch.study as study_module
+from trainwell.hpsearch.settings import parse_settings
+from trainwell.hpsearch.study import HOST, WORKER_PRELOAD, Context, counted, recover, worker_start
 from trainwell.train.checkpoint import list_checkpoints, load_checkpoint
 from trainwell.train.run import load_run
 
@@ -160,9 +163,15 @@ def _dying_factory():
     return torch.nn.Sequential(torch.nn.Linear(64, 8), torch.nn.ReLU(), torch.nn.Linear(8, 10))
 
 
-def test_a_forked_worker_killed_mid_trial_loses_no_trial(tmp_path, monkeypatch, capsys):
+LINUX_STARTS = ["fork", "forkserver"] if sys.platform.startswith("linux") else ["spawn"]
+
+
+@pytest.mark.parametrize("start", LINUX_STARTS)
+def test_a_forked_worker_killed_mid_trial_loses_no_trial(tmp_path, monkeypatch, capsys, start):
     """kill -9 of worker 1 during its trial: the stage still ends with its 3 finished trials, the
-    dead trial failed and retried once with the same values, nothing run twice besides it."""
+    dead trial failed and retried once with the same values, nothing run twice besides it;
+    worker 1 forked from this process (worker 0) or from the forkserver."""
+    monkeypatch.setattr(study_module, "worker_start", lambda ctx: start)
     (tmp_path / "notes").mkdir()
     monkeypatch.setenv("TRAINWELL_TEST_NOTES", str(tmp_path / "notes"))
     monkeypatch.setenv("TRAINWELL_TEST_COORDINATOR", str(os.getpid()))
@@ -179,11 +188,14 @@ def test_a_forked_worker_killed_mid_trial_loses_no_trial(tmp_path, monkeypatch, 
     assert f"(pid {(tmp_path / 'died').read_text()}) exited with status -9" in capsys.readouterr().err
 
 
-def test_a_worker_trains_as_this_process_does_and_starts_with_the_imports_loaded(tmp_path, monkeypatch):
-    """Workers 1.. are forked from a server that only imported (study.py): a trial there ends with
-    the same weights, to the bit, as the same fit in this process (worker 0); each forked worker's
-    first trial finds WORKER_PRELOAD loaded (this trainwell, not another install), and the
-    coordinator's environment (set after the server started)."""
+@pytest.mark.parametrize("start", LINUX_STARTS)
+def test_a_worker_trains_as_this_process_does_and_starts_with_the_imports_loaded(tmp_path, monkeypatch, start):
+    """Workers 1.. are forked from this process (worker 0) or from a server that only imported
+    (study.py): a trial there ends with the same weights, to the bit, as the same fit in this
+    process (worker 0); each forked worker's first trial finds WORKER_PRELOAD loaded (this
+    trainwell, not another install), and the coordinator's environment (set after the server
+    started)."""
+    monkeypatch.setattr(study_module, "worker_start", lambda ctx: start)
     (tmp_path / "notes").mkdir()
     monkeypatch.setenv("TRAINWELL_TEST_NOTES", str(tmp_path / "notes"))
     result = trainwell.search(_meeting_factory, "digits", space={"lr": {"choices": [0.05]}}, progress=False,
@@ -200,6 +212,51 @@ def test_a_worker_trains_as_this_process_does_and_starts_with_the_imports_loaded
         assert run.results["val"]["acc"] == here.results["val"]["acc"]
         for name, tensor in here.model.state_dict().items():
             assert torch.equal(run.model.state_dict()[name], tensor), name
+
+
+def _context(**search) -> Context:
+    return Context(None, "digits", {}, parse_settings({"space": SPACE_LR, **search}, {}), Path("."))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork and forkserver are Linux's here")
+def test_workers_are_forked_from_worker_0_only_when_that_is_safe(monkeypatch):
+    """fork from this process: one torch thread a worker, no other Python thread, no CUDA; else
+    the forkserver."""
+    assert worker_start(_context(workers=2, threads=1)) == "fork"
+    assert worker_start(_context(workers=2, threads=2)) == "forkserver"       # OpenMP in a forked child
+    monkeypatch.setattr(study_module.os, "cpu_count", lambda: 2)
+    assert worker_start(_context(workers=2)) == "fork"                       # 2 CPUs / 2 workers: 1 thread
+    monkeypatch.setattr(study_module.os, "cpu_count", lambda: 16)
+    assert worker_start(_context(workers=2)) == "forkserver"
+    monkeypatch.setattr(study_module.torch.cuda, "is_initialized", lambda: True)
+    assert worker_start(_context(workers=2, threads=1)) == "forkserver"
+    monkeypatch.undo()
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        assert worker_start(_context(workers=2, threads=1)) == "forkserver"   # a thread's locks in a fork
+    finally:
+        release.set()
+        other.join()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork is Linux's here")
+def test_when_the_fork_fails_worker_0_runs_the_stage_alone(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(study_module, "worker_start", lambda ctx: "fork")
+
+    def no_fork():
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    result = trainwell.search({"type": "mlp", "widths": [8]}, "digits", space=SPACE_LR, progress=True,
+                              search={"dir": str(tmp_path / "s"), "pruner": "none", "stages": [{"trials": 3}],
+                                      "workers": 2, "threads": 1}, **FIT)
+    assert [r["state"] for r in result.trials] == ["complete"] * 3
+    study = optuna.load_study(study_name="trainwell/stage-0", storage=optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(str(result.study_dir / "study.journal"))))
+    assert {t.user_attrs["worker"]["pid"] for t in study.trials} == {os.getpid()}
+    assert "the worker processes did not start (BlockingIOError" in capsys.readouterr().err
 
 
 def test_workers_need_a_picklable_model(tmp_path):

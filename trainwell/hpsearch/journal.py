@@ -23,9 +23,12 @@ The file stays Optuna's: ``optuna.storages.JournalStorage(JournalFileBackend(pat
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import threading
 import time
+from collections.abc import Iterator
 
 import optuna
 from optuna.storages.journal import JournalFileBackend
@@ -64,11 +67,12 @@ class FlockLock:
         self._held = False
         fcntl.flock(self._fd, fcntl.LOCK_UN)
 
-    def close(self) -> None:
+    # os.close bound at definition: __del__ may run at interpreter exit, after module globals are cleared
+    def close(self, _close=os.close) -> None:
         """Close the lock file (dropping the lock if held)."""
         fd, self._fd, self._held = self._fd, None, False
         if fd is not None:
-            os.close(fd)
+            _close(fd)
 
     def __del__(self):
         self.close()
@@ -82,10 +86,15 @@ class GroupCommitBackend(JournalFileBackend):
     def __init__(self, path: str, *, lock):
         self.path, self.lock = path, lock
         self._fd: int | None = None       # the journal, opened once for appending (O_APPEND)
+        self._batch: list[dict] | None = None     # inside batched(): the records waiting
+        self._batch_thread: int | None = None     # ... of this thread (a heartbeat's go straight in)
         super().__init__(path, lock_obj=lock)
         self.dirty, self.synced = False, time.monotonic()
 
     def append_logs(self, logs: list[dict]) -> None:
+        if self._batch is not None and threading.get_ident() == self._batch_thread:
+            self._batch.extend(logs)
+            return
         data = "".join(json.dumps(log, separators=(",", ":")) + "\n" for log in logs).encode("utf-8")
         self.lock.acquire()
         try:
@@ -97,6 +106,20 @@ class GroupCommitBackend(JournalFileBackend):
             self.dirty = True
         finally:
             self.lock.release()
+
+    @contextlib.contextmanager
+    def batched(self) -> Iterator[None]:
+        """The records appended in this block are written at its end, in one append (one lock, one
+        write). Until then no process reads them, this one included: for records nobody reads
+        before the block ends (a trial's deferred reports, pruning.py). Only this thread's
+        records wait; another thread's (a heartbeat) are written as they come."""
+        self._batch, self._batch_thread = [], threading.get_ident()
+        try:
+            yield
+        finally:
+            logs, self._batch, self._batch_thread = self._batch, None, None
+            if logs:
+                self.append_logs(logs)
 
     def read_logs(self, log_number_from: int):
         # Optuna's backend keeps the byte offset of each log number it has read (a private map:
@@ -116,12 +139,13 @@ class GroupCommitBackend(JournalFileBackend):
         self.synced = time.monotonic()
         return True
 
-    def close(self) -> None:
+    def close(self, _close=os.close) -> None:      # os.close bound as FlockLock.close's
         fd, self._fd = self._fd, None
         if fd is not None:
-            os.close(fd)
-        if isinstance(self.lock, FlockLock):
-            self.lock.close()
+            _close(fd)
+        close_lock = getattr(self.lock, "close", None)     # a FlockLock's (Optuna's locks have none)
+        if close_lock is not None:
+            close_lock()
 
     def __del__(self):
         self.close()
@@ -138,6 +162,12 @@ class StudyJournal(optuna.storages.JournalStorage):
 
     def sync(self, *, force: bool = False) -> bool:
         return self.journal.sync(force=force)
+
+
+def batched(storage):
+    """``GroupCommitBackend.batched`` on a study journal; on other storages each record is written
+    as it comes."""
+    return storage.journal.batched() if isinstance(storage, StudyJournal) else contextlib.nullcontext()
 
 
 def sync(storage, *, force: bool = False) -> None:

@@ -12,13 +12,23 @@ Three reasons end a trial early, each recorded as the trial's ``prune_reason``:
 3. **the validation metric** reported each epoch to Optuna's pruner (``PRUNERS``: none, median,
    asha, hyperband). With ``folds = k`` a trial reports fold f's epoch e at step ``f·E + e``, so a
    pruner compares a trial's fold with the same fold and epoch of the other trials.
+
+A pruner in ``DEFERRED_REPORTS`` (the median pruner) decides from the trial's own values and the
+*completed* trials' (Optuna's ``PercentilePruner.prune``), so nobody reads a running trial's
+reports: they wait in memory (``Reports``), the pruner is asked with them each epoch as Optuna's
+``should_prune`` would ask it, and they are written in one journal append when the trial ends,
+before it is told (a killed trial's reports are lost with it: it is failed and run again from its
+start, and a failed trial's reports were never read). ASHA and Hyperband record rung promotions
+in the storage as trials report, which other running trials read: they report every epoch.
 """
 from __future__ import annotations
 
 import math
 
 import optuna
+from optuna.trial import FrozenTrial, TrialState
 
+from trainwell.hpsearch.journal import batched
 from trainwell.train.callbacks import Callback
 from trainwell.train.state import Stop, StopKind
 
@@ -34,6 +44,11 @@ PRUNERS = {
     "hyperband": lambda max_resource: optuna.pruners.HyperbandPruner(
         min_resource=1, max_resource=max_resource, reduction_factor=3),
 }
+
+
+# Pruners whose decisions read no running trial's reports (see the module doc): a trial's reports
+# are written when it ends, in one append.
+DEFERRED_REPORTS = frozenset({"median"})
 
 
 def make_pruner(name: str, *, max_resource: int):
@@ -61,15 +76,43 @@ def broken_finding(state) -> str | None:
     return None
 
 
+class Reports:
+    """A trial's reports held in memory (every fold's: a pruner sees the trial's best over all its
+    steps, as in the storage), for a pruner in ``DEFERRED_REPORTS``; ``write()`` stores them."""
+
+    def __init__(self, trial):
+        self.trial, self.values = trial, {}
+        # what Optuna's should_prune gives the pruner, less what a percentile pruner does not read
+        self.view = FrozenTrial(number=trial.number, state=TrialState.RUNNING, value=None, datetime_start=None,
+                                datetime_complete=None, params={}, distributions={}, user_attrs={},
+                                system_attrs={}, intermediate_values=self.values, trial_id=-1)
+
+    def should_prune(self, value: float, step: int) -> bool:
+        """Record ``value`` at ``step`` (as ``Trial.report``: a step already reported keeps its
+        first value) and ask the study's pruner."""
+        self.values.setdefault(int(step), float(value))
+        study = self.trial.study
+        return study.pruner.prune(study, self.view)
+
+    def write(self) -> None:
+        """The reports into the storage (one append on a study journal), before the trial is told."""
+        with batched(self.trial.storage):
+            for step, value in self.values.items():
+                self.trial.report(value, step)
+
+
 class TrialWatch(Callback):
     """Reports a trial's metric to Optuna each epoch and stops the run when the trial is pruned.
 
     ``trial``: the Optuna trial; ``metric``: the reported value (``val_acc``, ...); ``offset``:
-    the steps already reported by earlier folds. After the run, ``reason`` says why it was pruned
-    (None: it was not)."""
+    the steps already reported by earlier folds; ``reports``: the trial's ``Reports`` (shared by
+    its folds) when its pruner is in ``DEFERRED_REPORTS``, else None (a report each epoch). After the
+    run, ``reason`` says why it was pruned (None: it was not)."""
 
-    def __init__(self, trial, *, metric: str, offset: int = 0, pruner_name: str = "none"):
+    def __init__(self, trial, *, metric: str, offset: int = 0, pruner_name: str = "none",
+                 reports: Reports | None = None):
         self.trial, self.metric, self.offset, self.pruner_name = trial, metric, offset, pruner_name
+        self.reports = reports
         self.reason: str | None = None
 
     def _prune(self, state, reason: str) -> None:
@@ -95,7 +138,11 @@ class TrialWatch(Callback):
             return
         if self.pruner_name == "none":     # nothing reads the values: no journal write per epoch
             return
-        self.trial.report(value, step)
-        if self.trial.should_prune():
+        if self.reports is not None:
+            prune = self.reports.should_prune(value, step)
+        else:
+            self.trial.report(value, step)
+            prune = self.trial.should_prune()
+        if prune:
             self._prune(state, f"{self.pruner_name} pruner: {self.metric} = {value:.4g} at epoch "
                                f"{state.epoch} (step {step}) is behind the other trials")

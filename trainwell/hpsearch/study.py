@@ -17,21 +17,32 @@ worker); a trial whose process is gone (same host) or whose heartbeat is older t
 no trial and a restarted search continues the same study. The journal is fsynced after a trial's
 result at most every ``journal.SYNC_S`` and at the worker's end.
 
-The calling process is worker 0: it runs trials from the start, while a thread has workers
-1..N-1 forked from a ``forkserver`` (on Linux; spawned elsewhere) whose server
-imports ``WORKER_PRELOAD`` once, before it forks anything (those ~3 s of one core overlap worker
-0's first trials instead of delaying them): torch, ``torch._dynamo`` (which
-``torch.optim`` imports on the first optimizer), scikit-learn's loaders and splitters, Optuna and
-trainwell. A spawned worker paid those imports (~1.8 s on a quiet machine, BENCHMARKS.md) on its
-first trial, in every stage; a forked one starts with them loaded. The server only imports: it
-runs no torch op and starts no torch thread pool, so its children start as clean as spawned ones
-(fork's hazard is a parent that has used those pools). A worker takes the coordinator's
-environment variables (the server's are those of its start).
+The calling process is worker 0: it runs trials from the start, and workers 1..N-1 start warm,
+in one of two ways (``worker_start``):
+
+- **forked from worker 0** (``"fork"``: Linux, CPU work) when forking this process is safe: no
+  other Python thread runs in it, CUDA is not initialized, and each worker runs one torch thread
+  (so no worker enters an OpenMP parallel region whose pool a fork does not copy, the hazard of
+  forking after torch has run, which DataLoader's workers meet the same way). Worker 0 imports
+  ``WORKER_PRELOAD`` (what its first trial imports anyway) and then forks the others at once:
+  they start with everything worker 0 loaded, without a second interpreter importing it all
+  again (BENCHMARKS.md, sixth pass).
+- **from a forkserver** (``"forkserver"``, on Linux otherwise; spawned elsewhere) whose server
+  imports ``WORKER_PRELOAD`` once, before it forks anything (those ~3 s of one core overlap worker
+  0's first trials, a thread waiting for the server). The server only imports: it runs no torch
+  op and starts no torch thread pool, so its children start as clean as spawned ones (fork's
+  hazard is a parent that has used those pools). A worker takes the coordinator's environment
+  variables (the server's are those of its start).
+
+``WORKER_PRELOAD``: torch, ``torch._dynamo`` (which ``torch.optim`` imports on the first
+optimizer), scikit-learn's loaders and splitters, Optuna and trainwell. A spawned worker paid
+those imports (~1.8 s on a quiet machine, BENCHMARKS.md) on its first trial, in every stage.
 """
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import importlib
 import multiprocessing
 import multiprocessing.forkserver
 import os
@@ -297,7 +308,7 @@ def work(ctx: Context, index: int, worker: int, *, on_trial=None) -> None:
     s = ctx.settings
     threads = torch.get_num_threads()          # restored at the end: worker 0 is the caller's process
     if s.threads is not None or s.workers > 1:
-        torch.set_num_threads(s.threads or max(1, (os.cpu_count() or 1) // s.workers))
+        torch.set_num_threads(worker_threads(s))
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = open_storage(s, ctx.study_dir)
     stage = load_stage(ctx, storage, index)
@@ -331,6 +342,11 @@ def work(ctx: Context, index: int, worker: int, *, on_trial=None) -> None:
         beat.stop()
         sync(storage, force=True)
         torch.set_num_threads(threads)
+
+
+def worker_threads(s: Settings) -> int:
+    """Each worker's torch threads: ``threads``, or the CPU count shared among the workers."""
+    return s.threads or max(1, (os.cpu_count() or 1) // s.workers)
 
 
 def _run_one(ctx: Context, study, trial, index: int, space, epochs: int) -> None:
@@ -370,6 +386,24 @@ def _worker_main(ctx: Context, index: int, worker: int) -> None:
     work(ctx, index, worker)
 
 
+def worker_start(ctx: Context) -> str:
+    """How workers 1..N-1 start (the module doc): ``"fork"`` from this process when that is safe
+    (Linux; no other Python thread here, which a fork would leave holding its locks; CUDA not
+    initialized, which a forked child cannot use; one torch thread a worker, so that no worker
+    enters an OpenMP region after the fork), else ``"forkserver"`` (``"spawn"`` off Linux)."""
+    if not sys.platform.startswith("linux") or "fork" not in multiprocessing.get_all_start_methods():
+        return "spawn"
+    if threading.active_count() == 1 and not torch.cuda.is_initialized() and worker_threads(ctx.settings) == 1:
+        return "fork"
+    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+
+
+def preload() -> None:
+    """Import ``WORKER_PRELOAD`` here (worker 0, before it forks the others)."""
+    for name in WORKER_PRELOAD:
+        importlib.import_module(name)
+
+
 def worker_processes():
     """The multiprocessing context of the workers: on Linux, a forkserver that preloads
     ``WORKER_PRELOAD`` (see the module doc), started now if it is not running; spawn elsewhere
@@ -396,7 +430,7 @@ def worker_processes():
 def run_stages(ctx: Context) -> list[optuna.Study]:
     """Every stage in turn, with ``workers`` workers (this process is worker 0); the studies."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    if ctx.settings.workers > 1:
+    if ctx.settings.workers > 1 and worker_start(ctx) != "fork":
         worker_processes()          # the server imports while the first stage is prepared and run
     storage = open_storage(ctx.settings, ctx.study_dir)
     studies = []
@@ -416,10 +450,10 @@ def run_stages(ctx: Context) -> list[optuna.Study]:
 
 
 def _run_workers(ctx: Context, index: int, line: ProgressLine) -> None:
-    """Stage ``index`` with ``workers`` workers: this process is worker 0 and runs trials at once,
-    while a thread starts workers 1..N-1 from the forkserver (``Process.start`` waits for the
-    server's imports, ~3 s of the other core: they overlap this process's first trials instead of
-    delaying them). A worker that dies leaves its running trial to the others; one still left when
+    """Stage ``index`` with ``workers`` workers: this process is worker 0. Forked from it
+    (``worker_start``), workers 1..N-1 start once it has imported ``WORKER_PRELOAD``; from the
+    forkserver, a thread starts them (``Process.start`` waits for the server's imports, ~3 s of
+    the other core) while this process runs trials at once. A worker that dies leaves its running trial to the others; one still left when
     every worker is done is failed and retried here."""
     try:
         pickle.dumps(ctx)
@@ -427,11 +461,15 @@ def _run_workers(ctx: Context, index: int, line: ProgressLine) -> None:
         raise ConfigError(f"search.workers = {ctx.settings.workers}: the model and data must be picklable "
                           f"to go to worker processes ({e}); pass a module-level factory function, "
                           f"or use workers = 1") from None
-    context = worker_processes()
-    forked = dataclasses.replace(ctx, environ=dict(os.environ))
+    how = worker_start(ctx)
+    if how == "fork":
+        preload()
+        context, forked = multiprocessing.get_context("fork"), ctx
+    else:
+        context, forked = worker_processes(), dataclasses.replace(ctx, environ=dict(os.environ))
     processes = [context.Process(target=_worker_main, args=(forked, index, w), daemon=False)
                  for w in range(1, ctx.settings.workers)]
-    starter = _Starter(processes)
+    starter = _Starter(processes, threaded=how != "fork")      # a fork happens here, before any thread
     try:
         work(ctx, index, 0, on_trial=line.show)
         if index == len(ctx.settings.stages) - 1:
@@ -457,23 +495,28 @@ def _run_workers(ctx: Context, index: int, line: ProgressLine) -> None:
 
 
 class _Starter:
-    """Starts worker processes in a thread (see ``_run_workers``); ``wait()`` the ones started."""
+    """Starts worker processes, in a thread (see ``_run_workers``) or at once (a fork: no thread
+    may run while this process forks); ``wait()`` the ones started."""
 
-    def __init__(self, processes: list):
+    def __init__(self, processes: list, *, threaded: bool = True):
         self.processes, self.started, self.error = processes, [], None
         self.thread = threading.Thread(target=self._start, daemon=True)
-        self.thread.start()
+        if threaded:
+            self.thread.start()
+        else:
+            self._start()
 
     def _start(self) -> None:
         try:
             for p in self.processes:
                 p.start()
                 self.started.append(p)
-        except Exception as e:       # no server (a full /tmp, a sandbox): worker 0 runs the stage alone
+        except Exception as e:       # no server or no fork (a full /tmp, a sandbox, no memory): worker 0 runs alone
             self.error = f"{type(e).__name__}: {e}"
 
     def wait(self) -> list:
-        self.thread.join()
+        if self.thread.is_alive():
+            self.thread.join()
         return self.started
 
 

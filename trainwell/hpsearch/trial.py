@@ -36,7 +36,7 @@ from trainwell.data.sources import Splits, load as load_source
 from trainwell.data.splits import build_splits
 from trainwell.errors import ConfigError
 from trainwell.hpsearch.promotion import Pause, Unpause, copy_run
-from trainwell.hpsearch.pruning import TrialWatch
+from trainwell.hpsearch.pruning import DEFERRED_REPORTS, Reports, TrialWatch
 from trainwell.hpsearch.space import apply, suggest
 from trainwell.train.fit import fit
 from trainwell.train.rundir import clear_run, lock_run_dir, unsynced
@@ -187,10 +187,10 @@ def run_trial(trial, *, stage: int, model, data, base: dict, space: dict, epochs
                    epochs=length)
     directory = trial_dir(study_dir, stage, trial.number)
     outcome = Outcome(None, run_dir=str(directory), promoted_from=promoted_from)
+    reports = Reports(trial) if pruner in DEFERRED_REPORTS else None     # written at the trial's end
     for fold in range(folds or 1):
         fold_source, fold_options = fold_data(data, options, folds, fold)
-        watch = TrialWatch(trial, metric=metric, offset=fold * epochs,
-                           pruner_name=pruner)
+        watch = TrialWatch(trial, metric=metric, offset=fold * epochs, pruner_name=pruner, reports=reports)
         run_dir = directory / f"fold-{fold}" if folds else directory
         paused = [Pause(epochs)] if epochs < length else []
         fold_options = {**fold_options, "run_dir": str(run_dir), "overwrite": run_dir.exists(),
@@ -214,6 +214,8 @@ def run_trial(trial, *, stage: int, model, data, base: dict, space: dict, epochs
             outcome.prune_reason = f"fold {fold}: {reason}" if folds else reason
             break
         outcome.fold_values.append(value)
+    if reports is not None:
+        reports.write()
     outcome.seconds = time.perf_counter() - started
     if outcome.prune_reason is None:
         outcome.value = statistics.fmean(outcome.fold_values)
