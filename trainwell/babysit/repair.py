@@ -32,7 +32,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 
 from trainwell.babysit import interventions, sizing
-from trainwell.babysit.actions import Plan, Rollback, hidden_sigmoids
+from trainwell.babysit.actions import Plan, Rollback, hidden_sigmoids, raise_momentum
 from trainwell.babysit.findings import Diagnosis, Finding
 from trainwell.babysit.preflight import preflight, probe_lr, resolve_loss
 from trainwell.babysit.registry import CODES, Group, members
@@ -385,7 +385,8 @@ class Repairer:
         trial = sizing.larger_raise_helps(
             controls.model, controls.optimizer, X, y, resolve_loss(config.loss)[0], lr=controls.lrs()[0] * factor,
             weight_decay=controls.optimizer_overrides.get("weight_decay", config.weight_decay) or 0.0,
-            batch_size=config.batch_size, run_steps=state.total_steps or 0, seed=seed, clip_norm=controls.clip_norm)
+            batch_size=config.batch_size, run_steps=state.total_steps or 0, seed=seed, clip_norm=controls.clip_norm,
+            group_options=raise_momentum(plan.options))
         if not trial["helps"]:
             return replace(plan, reason=plan.reason + f"; {sizing.TRIAL_STEP:g}x more trained worse in a "
                                                       f"{trial['steps']}-step trial ({trial['larger_loss']:.4g} vs "

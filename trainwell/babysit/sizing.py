@@ -33,10 +33,14 @@ def trial_steps(run_steps: int) -> int:
 
 
 def held_loss_after(model, optimizer, X, y, loss_fn, *, lr: float, weight_decay: float, batches, held,
-                    seed: int, clip_norm: float | None) -> float:
-    """The held rows' loss of a copy of ``model`` after a step at ``lr`` on each of ``batches``."""
+                    seed: int, clip_norm: float | None, group_options: dict | None = None) -> float:
+    """The held rows' loss of a copy of ``model`` after a step at ``lr`` on each of ``batches``
+    (``group_options``: settings the raise also changes, e.g. Nesterov momentum, set on every
+    param group)."""
     net = copy.deepcopy(model)
     opt = make_optimizer(optimizer, net, lr=lr, weight_decay=weight_decay, total_steps=len(batches))
+    for group in opt.param_groups:
+        group.update(group_options or {})
     net.train()
     state = torch.get_rng_state()
     torch.manual_seed(seed)                 # the same dropout masks in both trials
@@ -62,7 +66,8 @@ def held_loss_after(model, optimizer, X, y, loss_fn, *, lr: float, weight_decay:
 
 
 def larger_raise_helps(model, optimizer, X, y, loss_fn, *, lr: float, weight_decay: float, batch_size: int,
-                       run_steps: int, seed: int, clip_norm: float | None = None) -> dict:
+                       run_steps: int, seed: int, clip_norm: float | None = None,
+                       group_options: dict | None = None) -> dict:
     """``{"steps", "loss", "larger_loss", "helps"}``: the paired trial of the raised ``lr`` against
     ``TRIAL_STEP`` x it (``helps``: the larger one's held loss ends lower and finite)."""
     gen = torch.Generator().manual_seed(seed)
@@ -71,7 +76,8 @@ def larger_raise_helps(model, optimizer, X, y, loss_fn, *, lr: float, weight_dec
     steps = trial_steps(run_steps)
     size = max(1, min(batch_size, rows.numel()))
     batches = [rows[torch.randint(0, rows.numel(), (size,), generator=gen).to(X.device)] for _ in range(steps)]
-    common = {"weight_decay": weight_decay, "batches": batches, "held": held, "seed": seed, "clip_norm": clip_norm}
+    common = {"weight_decay": weight_decay, "batches": batches, "held": held, "seed": seed, "clip_norm": clip_norm,
+              "group_options": group_options}
     loss = held_loss_after(model, optimizer, X, y, loss_fn, lr=lr, **common)
     larger = held_loss_after(model, optimizer, X, y, loss_fn, lr=lr * TRIAL_STEP, **common)
     return {"steps": steps, "loss": loss, "larger_loss": larger, "helps": math.isfinite(larger) and larger < loss}
