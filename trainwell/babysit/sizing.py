@@ -67,9 +67,11 @@ def held_loss_after(model, optimizer, X, y, loss_fn, *, lr: float, weight_decay:
 
 def larger_raise_helps(model, optimizer, X, y, loss_fn, *, lr: float, weight_decay: float, batch_size: int,
                        run_steps: int, seed: int, clip_norm: float | None = None,
-                       group_options: dict | None = None) -> dict:
+                       group_options: dict | None = None, current_lr: float | None = None) -> dict:
     """``{"steps", "loss", "larger_loss", "helps"}``: the paired trial of the raised ``lr`` against
-    ``TRIAL_STEP`` x it (``helps``: the larger one's held loss ends lower and finite)."""
+    ``TRIAL_STEP`` x it (``helps``: the larger one's held loss ends lower and finite). With
+    ``current_lr`` also ``"current_loss"`` and ``"raise_helps"``: a third copy trains at the
+    current lr with the current settings, and the raise's held loss ends lower and finite."""
     gen = torch.Generator().manual_seed(seed)
     order = torch.randperm(X.shape[0], generator=gen).to(X.device)
     held, rows = order[:min(HELD_ROWS, X.shape[0] // 2)], order[min(HELD_ROWS, X.shape[0] // 2):]
@@ -80,4 +82,8 @@ def larger_raise_helps(model, optimizer, X, y, loss_fn, *, lr: float, weight_dec
               "group_options": group_options}
     loss = held_loss_after(model, optimizer, X, y, loss_fn, lr=lr, **common)
     larger = held_loss_after(model, optimizer, X, y, loss_fn, lr=lr * TRIAL_STEP, **common)
-    return {"steps": steps, "loss": loss, "larger_loss": larger, "helps": math.isfinite(larger) and larger < loss}
+    out = {"steps": steps, "loss": loss, "larger_loss": larger, "helps": math.isfinite(larger) and larger < loss}
+    if current_lr is not None:
+        current = held_loss_after(model, optimizer, X, y, loss_fn, lr=current_lr, **{**common, "group_options": None})
+        out.update(current_loss=current, raise_helps=math.isfinite(loss) and loss < current)
+    return out
