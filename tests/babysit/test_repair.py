@@ -403,14 +403,41 @@ def test_a_rising_loss_with_small_updates_keeps_its_lr():
     """A loss that rises while every step moves the weights less than a healthy step (1e-3,
     notes 001) is not cured by a smaller lr; a non-finite loss is cut whatever the ratios."""
     rising = make("lr_too_high", "x", evidence={"lr": 0.1, "first_third": 1.0, "last_third": 1.5})
+    # the sampled loss falls (the median of the last 8 below the 8 before) but jumps: no lr change
+    noisy = [2.0 - 0.05 * i + (0.3 if i % 2 else 0.0) for i in range(16)]
+    assert "not too high" in plan_diverged(rising, _ctx(samples=_samples(2e-4, noisy)))
     flat = [1.0 + (0.3 if i % 2 else 0.0) for i in range(16)]
-    assert "not too high" in plan_diverged(rising, _ctx(samples=_samples(2e-4, flat)))
     assert plan_diverged(rising, _ctx(samples=_samples(2e-3, flat))).action.name == "lower_lr"
     nan = make("lr_too_high", "x", evidence={"lr": 0.1, "loss": float("nan")})
     assert plan_diverged(nan, _ctx(samples=_samples(2e-4, flat))).action.name == "lower_lr"
     jumps = make("oscillating_loss", "x")
-    assert "minibatch noise" in plan_oscillating(jumps, _ctx(samples=_samples(2e-4, flat)))
+    assert isinstance(plan_oscillating(jumps, _ctx(samples=_samples(2e-4, noisy))), str)
     assert plan_oscillating(jumps, _ctx(samples=_samples(2e-3, flat))).action.name == "lower_lr"
+
+
+@pytest.mark.parametrize("code", ["lr_too_high", "oscillating_loss", "underfitting"])
+def test_a_loss_that_does_not_fall_with_small_updates_gets_a_raise_its_trial_must_confirm(code):
+    """Updates below the healthy 1e-3 and a sampled loss that is not falling: the run is not
+    learning; the raise is sized as lr_too_low's (1e-2 / ratio), marked ``confirm`` (the repairer
+    trains it against the current lr first) and rolls back to the start within the first quarter
+    of the run, to the last healthy epoch after it."""
+    f = make(code, "x", evidence={"lr": 0.1, "first_third": 1.0, "last_third": 1.5})
+    flat = [1.0 + (0.3 if i % 2 else 0.0) for i in range(16)]
+    early = CODES[code].plan(f, _ctx(samples=_samples(2e-4, flat), progress=0.1))
+    assert early.action.name == "raise_lr" and early.options["confirm"]
+    assert early.options["factor"] == pytest.approx(1e-2 / 2e-4) and early.rollback is Rollback.START
+    late = CODES[code].plan(f, _ctx(samples=_samples(2e-4, flat), progress=0.5))
+    assert late.rollback is Rollback.LAST
+    if code != "underfitting":
+        assert CODES[code].plan(f, _ctx(samples=_samples(2e-3, flat))).action.name == "lower_lr"
+    else:       # healthy updates: a capacity problem, reported
+        assert "capacity" in CODES[code].plan(f, _ctx(samples=_samples(2e-3, flat)))
+
+
+def test_an_lr_too_low_raise_restarts_only_early_in_the_run():
+    f = make("lr_too_low", "flat", evidence={"median_update_ratio": 1e-5})
+    assert plan_lr_too_low(f, _ctx(progress=0.25)).rollback is Rollback.START
+    assert plan_lr_too_low(f, _ctx(progress=0.26)).rollback is Rollback.LAST
 
 
 def test_an_overscaled_batch_norm_net_is_reinitialized_before_the_first_step(data):

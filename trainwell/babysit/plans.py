@@ -83,8 +83,8 @@ def trial_raise(f, ctx, ratio) -> Plan | None:
     if ratio is None or ratio >= HEALTHY_RATIO or ctx.loss_falling():
         return None
     plan = plan_lr_too_low(f, ctx)
-    if isinstance(plan, str):
-        return None
+    if plan.action.name != "raise_lr":      # a strong weight decay holds the weights: lower it instead
+        return plan
     return Plan(plan.action, {**plan.options, "confirm": True}, plan.rollback,
                 f"{f.code} with updates of {ratio:.2g} of the weights and a loss that is not falling: "
                 f"the lr may be too low; " + plan.reason)
