@@ -430,8 +430,13 @@ def test_a_loss_that_does_not_fall_with_small_updates_gets_a_raise_its_trial_mus
     assert late.rollback is Rollback.LAST
     if code != "underfitting":
         assert CODES[code].plan(f, _ctx(samples=_samples(2e-3, flat))).action.name == "lower_lr"
-    else:       # healthy updates: a capacity problem, reported
-        assert "capacity" in CODES[code].plan(f, _ctx(samples=_samples(2e-3, flat)))
+    else:
+        # underfitting means the loss falls too slowly: a confirm raise even while it falls, for
+        # any update ratio below the 'too high' 3e-2; above it a capacity problem, reported
+        falling = [2.0 - 0.05 * i for i in range(16)]
+        plan = CODES[code].plan(f, _ctx(samples=_samples(2e-3, falling)))
+        assert plan.action.name == "raise_lr" and plan.options["confirm"]
+        assert "capacity" in CODES[code].plan(f, _ctx(samples=_samples(5e-2, flat)))
 
 
 def test_an_lr_too_low_raise_restarts_only_early_in_the_run():

@@ -24,7 +24,7 @@ import torch
 
 from trainwell.babysit.actions import (OUTPUT_ACTIVATIONS, Plan, Rollback, activation_families, make_plan,
                                        weight_scale)
-from trainwell.babysit.ratios import EXTREME_RATIO, HEALTHY_RATIO, RATIO_LOW, SLOW_RATIO, STRONG_DECAY
+from trainwell.babysit.ratios import EXTREME_RATIO, HEALTHY_RATIO, RATIO_HIGH, RATIO_LOW, SLOW_RATIO, STRONG_DECAY
 
 LR_STEP = 10.0              # notes 004: "lower the lr about 10x" / "raise the lr about 10x"
 OSCILLATION_STEP = 3.0      # rules.oscillating_loss's fix: lower about 3x
@@ -70,7 +70,7 @@ def small_updates(ctx) -> float | None:
     return ratio if ratio is not None and ratio < HEALTHY_RATIO else None
 
 
-def trial_raise(f, ctx, ratio) -> Plan | None:
+def trial_raise(f, ctx, ratio, *, below: float = HEALTHY_RATIO, even_falling: bool = False) -> Plan | None:
     """A loss that rises, jumps or stays high while every step moves the weights less than a
     healthy step does (``ratio`` < HEALTHY_RATIO, notes 001) and the sampled loss is not falling:
     the run is not learning, and what moves the loss is the minibatch noise (small batches,
@@ -79,15 +79,17 @@ def trial_raise(f, ctx, ratio) -> Plan | None:
     it than at the current lr (``confirm``; sizing.py): a slow lr is shown, not assumed from a
     threshold (a regression net at lr x1e-3 read its noise as a rising loss at step 56, with
     updates of 1.5e-4, and its stall only at step 308 of 352: raised that late it ended 4.6 R^2
-    points short). None when the loss is falling."""
-    if ratio is None or ratio >= HEALTHY_RATIO or ctx.loss_falling():
+    points short). None when the loss is falling (unless ``even_falling``) or the ratio is not
+    below ``below``."""
+    if ratio is None or ratio >= below or (ctx.loss_falling() and not even_falling):
         return None
     plan = plan_lr_too_low(f, ctx)
     if plan.action.name != "raise_lr":      # a strong weight decay holds the weights: lower it instead
         return plan
+    falling = "a loss that falls too slowly" if even_falling else "a loss that is not falling"
     return Plan(plan.action, {**plan.options, "confirm": True}, plan.rollback,
-                f"{f.code} with updates of {ratio:.2g} of the weights and a loss that is not falling: "
-                f"the lr may be too low; " + plan.reason)
+                f"{f.code} with updates of {ratio:.2g} of the weights and {falling}: the lr may be too low; "
+                + plan.reason)
 
 
 def plan_diverged(f, ctx):
@@ -303,7 +305,11 @@ def plan_underfitting(f, ctx):
     ratio = ctx.median_update_ratio()
     if ratio is not None and ratio < SLOW_RATIO:
         return plan_lr_too_low(f, ctx)
-    return (trial_raise(f, ctx, ratio) or
+    # underfitting itself says the loss falls too slowly (low training accuracy, no gap): a raise
+    # whenever the updates are not too large (RATIO_HIGH), if its trial trains better than the
+    # current lr (an lr 10x small for spirals moves 1.8e-3 of the weights a step, a healthy ratio,
+    # while the cosine schedule anneals before the model fits)
+    return (trial_raise(f, ctx, ratio, below=RATIO_HIGH, even_falling=True) or
             "the model underfits with healthy updates: it needs more capacity (wider/deeper) or more epochs")
 
 
