@@ -472,3 +472,24 @@ def test_units_collapsed_by_huge_steps_get_a_lower_lr_from_the_start_not_a_reini
     calm = [{"loss": 2.3, "update_ratio": {"0.weight": 1e-2, "2.weight": 1e-2}}]
     assert plan_init(f, _ctx(samples=calm)).action.name == "reinit"
     assert plan_init(f, _ctx(samples=huge, before_training=True)).action.name == "reinit"
+
+
+def test_a_confirm_raise_its_trial_does_not_bear_out_changes_nothing(data):
+    """A ``confirm`` raise (plans.trial_raise) trains the raise against the current lr first: a
+    raise that diverges (SGD at lr 0.05 x 1e4) is declined, recorded as unrepaired with the trial's
+    losses, and the run's lr, weights and repairs stay as they were."""
+    from trainwell.train.fit import make_trainer, prepare
+
+    p = prepare(mlp(), data, None, None, {**FAST, "babysit": "off", "epochs": 1, "schedule": "constant"})
+    monitor = Monitor()
+    repairer = Repairer(monitor)
+    state = make_trainer(p, extra_callbacks=[monitor, repairer]).fit()
+    weights = {k: v.clone() for k, v in state.controls.model.state_dict().items()}
+    scale = state.controls.lr_scale
+    f = make("underfitting", "x")
+    plan = Plan(ACTIONS["raise_lr"], {"factor": 1e4, "momentum": False, "confirm": True}, Rollback.START, "a raise")
+    assert repairer._apply(state, f, plan, before_training=False) is False
+    assert repairer.repairs == [] and state.controls.lr_scale == scale
+    assert all(torch.equal(v, weights[k]) for k, v in state.controls.model.state_dict().items())
+    assert repairer.unrepaired[-1]["code"] == "underfitting"
+    assert "trained no better than the current lr" in repairer.unrepaired[-1]["reason"]

@@ -101,3 +101,11 @@ def test_a_noisy_slow_regression_run_is_raised_early_from_the_start():
     assert raises and raises[0]["step"] <= 0.25 * slow.results["steps"]
     assert raises[0]["rolled_back_to"]["step"] == 0 and "trained better" in raises[0]["reason"]
     assert r2(slow) >= r2(parent) - 0.02
+
+
+def test_a_zero_lr_trains_nothing():
+    """At a schedule's last step the lr is 0: the trial is the copy's own loss, not an error."""
+    model, X, y = _problem()
+    out = larger_raise_helps(model, "sgd", X, y, _mse, lr=0.0, current_lr=0.0, weight_decay=0.0, batch_size=32,
+                             run_steps=400, seed=0)
+    assert out["loss"] == out["larger_loss"] == out["current_loss"] and not out["raise_helps"]

@@ -38,9 +38,12 @@ def held_loss_after(model, optimizer, X, y, loss_fn, *, lr: float, weight_decay:
     (``group_options``: settings the raise also changes, e.g. Nesterov momentum, set on every
     param group)."""
     net = copy.deepcopy(model)
-    opt = make_optimizer(optimizer, net, lr=lr, weight_decay=weight_decay, total_steps=len(batches))
-    for group in opt.param_groups:
-        group.update(group_options or {})
+    if lr <= 0:                             # a schedule's last step: no training, the copy's own loss
+        batches = []
+    else:
+        opt = make_optimizer(optimizer, net, lr=lr, weight_decay=weight_decay, total_steps=len(batches))
+        for group in opt.param_groups:
+            group.update(group_options or {})
     net.train()
     state = torch.get_rng_state()
     torch.manual_seed(seed)                 # the same dropout masks in both trials
