@@ -10,7 +10,12 @@ lr the net was built for (an lr x1e-3 raised 121x ended 7 R^2 points behind).
 ``larger_raise_helps`` trains two copies of the model from the same weights on the same batches
 with the same dropout masks (a paired comparison, as ``interventions.experiment``'s arms are):
 one at the raised lr, one at ``TRIAL_STEP`` x it; the larger raise is taken when its loss on held
-training rows ends lower and finite. The model and the run's optimizer are never modified.
+training rows ends lower and finite. The copies train with the settings the raise installs
+(``group_options``: the Nesterov momentum 0.9 a raise of plain SGD adds; judged without it, the
+suite's tiny_lr/teacher took a 10x larger raise whose steps momentum then made 10x larger again).
+A ``confirm`` raise (plans.trial_raise: a symptom read as a slow lr, not lr_too_low itself) also
+trains a third copy at the current lr with the current settings (``current_lr``), and is made
+only when the raise ends lower. The model and the run's optimizer are never modified.
 """
 from __future__ import annotations
 
