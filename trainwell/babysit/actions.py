@@ -173,10 +173,16 @@ def _lower_lr(controls, options, *, seed):
     return f"lr scale x1/{options['factor']:.3g}"
 
 
+def raise_momentum(options: dict) -> dict:
+    """The optimizer settings a ``raise_lr`` plan changes besides the lr: Nesterov momentum 0.9
+    when its ``momentum`` option is set (sizing.py's trial trains with them too)."""
+    return {"momentum": NESTEROV_MOMENTUM, "nesterov": True} if options.get("momentum") else {}
+
+
 def _raise_lr(controls, options, *, seed):
     controls.set_lr_scale(controls.lr_scale * options["factor"])
     if options.get("momentum"):
-        controls.rebuild_optimizer(momentum=NESTEROV_MOMENTUM, nesterov=True)
+        controls.rebuild_optimizer(**raise_momentum(options))
         return f"lr scale x{options['factor']:.3g}, nesterov momentum {NESTEROV_MOMENTUM:g}"
     return f"lr scale x{options['factor']:.3g}"
 

@@ -24,7 +24,7 @@ import torch
 
 from trainwell.babysit.actions import (OUTPUT_ACTIVATIONS, Plan, Rollback, activation_families, make_plan,
                                        weight_scale)
-from trainwell.babysit.ratios import EXTREME_RATIO, HEALTHY_RATIO, RATIO_LOW, SLOW_RATIO, STRONG_DECAY
+from trainwell.babysit.ratios import EXTREME_RATIO, HEALTHY_RATIO, RATIO_HIGH, RATIO_LOW, SLOW_RATIO, STRONG_DECAY
 
 LR_STEP = 10.0              # notes 004: "lower the lr about 10x" / "raise the lr about 10x"
 OSCILLATION_STEP = 3.0      # rules.oscillating_loss's fix: lower about 3x
@@ -32,6 +32,10 @@ TARGET_RATIO = 1e-2         # lower a too-high update ratio to a third of the ru
 MAX_FACTOR = 100.0          # no single repair lowers the lr by more than two decades
 MIN_CUT = 2.0               # a too-high update ratio halves the lr at least
 MIN_RAISE = 3.0             # raising the lr for tiny updates triples it at least
+RESTART_SHARE = 0.25        # a raise within the first quarter of the run rolls back to the start: the steps at
+                            # the slow lr were wasted, and a short run's score depends on its steps at the right
+                            # lr (a regression net raised at step 56 of 352 ended 6 R^2 points behind the same
+                            # raise at step 1); replaying <= 1/4 of the run keeps the cost under issue 11's 1.5x
 MAX_RAISE = 1e5             # raising is bounded by the measured update ratio, not by a cap of 100:
                             # lr = 1e-6 gives ratios near 1e-8, five decades below the target
 DIVERGED_CLIP = 5.0         # a diverged run clips at 5x the healthy gradient norm of its first samples
@@ -66,6 +70,28 @@ def small_updates(ctx) -> float | None:
     return ratio if ratio is not None and ratio < HEALTHY_RATIO else None
 
 
+def trial_raise(f, ctx, ratio, *, below: float = HEALTHY_RATIO, even_falling: bool = False) -> Plan | None:
+    """A loss that rises, jumps or stays high while every step moves the weights less than a
+    healthy step does (``ratio`` < HEALTHY_RATIO, notes 001) and the sampled loss is not falling:
+    the run is not learning, and what moves the loss is the minibatch noise (small batches,
+    dropout, a regression loss), not the lr. A raise sized (and rolled back) as lr_too_low's,
+    that the repairer takes only when a paired trial from the current weights trains better with
+    it than at the current lr (``confirm``; sizing.py): a slow lr is shown, not assumed from a
+    threshold (a regression net at lr x1e-3 read its noise as a rising loss at step 56, with
+    updates of 1.5e-4, and its stall only at step 308 of 352: raised that late it ended 4.6 R^2
+    points short). None when the loss is falling (unless ``even_falling``) or the ratio is not
+    below ``below``."""
+    if ratio is None or ratio >= below or (ctx.loss_falling() and not even_falling):
+        return None
+    plan = plan_lr_too_low(f, ctx)
+    if plan.action.name != "raise_lr":      # a strong weight decay holds the weights: lower it instead
+        return plan
+    falling = "a loss that falls too slowly" if even_falling else "a loss that is not falling"
+    return Plan(plan.action, {**plan.options, "confirm": True}, plan.rollback,
+                f"{f.code} with updates of {ratio:.2g} of the weights and {falling}: the lr may be too low; "
+                + plan.reason)
+
+
 def plan_diverged(f, ctx):
     """nonfinite_loss / loss_exploding / lr_too_high: the updates are too large (notes 004)."""
     if f.evidence.get("batch_finite") is False:
@@ -73,7 +99,8 @@ def plan_diverged(f, ctx):
     # a rising finite loss (a non-finite or exploded one is cut regardless)
     tiny = small_updates(ctx) if f.evidence.get("first_third") is not None else None
     if tiny is not None:
-        return f"the loss rises, but the updates are {tiny:.2g} of the weights (healthy ~1e-3): the lr is not too high"
+        return (trial_raise(f, ctx, tiny) or
+                f"the loss rises, but the updates are {tiny:.2g} of the weights (healthy ~1e-3): the lr is not too high")
     clip = None
     if ctx.attempts >= 1 or f.code == "nonfinite_loss":
         clip = ctx.controls.clip_norm or DIVERGED_CLIP * (ctx.healthy_grad_norm() or UNMEASURED_GRAD_NORM)
@@ -90,7 +117,8 @@ def plan_oscillating(f, ctx):
         return "the loss jumps around, but it is falling: left alone (the lr rules act if it rises)"
     tiny = small_updates(ctx)
     if tiny is not None:
-        return f"the loss jumps around, but the updates are {tiny:.2g} of the weights: minibatch noise, not the lr"
+        return (trial_raise(f, ctx, tiny) or
+                f"the loss jumps around, but the updates are {tiny:.2g} of the weights: minibatch noise, not the lr")
     return _lower_lr(OSCILLATION_STEP, f"the loss jumps around without settling: lower the lr {OSCILLATION_STEP:g}x")
 
 
@@ -122,6 +150,12 @@ def raise_factor(ratio) -> float:
     return min(MAX_RAISE, max(MIN_RAISE, TARGET_RATIO / ratio))
 
 
+def raise_rollback(ctx) -> Rollback:
+    """Where an lr raise returns to: the start within the first ``RESTART_SHARE`` of the run
+    (the slow steps so far are replayed at the raised lr), else the last healthy epoch end."""
+    return Rollback.START if ctx.progress <= RESTART_SHARE else Rollback.LAST
+
+
 def plain_sgd(ctx) -> bool:
     """SGD without momentum: the notes' default adds momentum 0.9 (notes 001/004)."""
     optimizer = ctx.controls.optimizer
@@ -139,7 +173,7 @@ def plan_lr_too_low(f, ctx):
         "raise_lr", f"the loss barely moves, updates are {ratio if ratio is not None else float('nan'):.2g} of "
                     f"the weights (target 1e-2, a third of the 3e-2 'too high' threshold): raise the lr {factor:.3g}x"
                     + (" and add Nesterov momentum 0.9 (notes 001/004: 0.9 is common)" if momentum else ""),
-        factor=factor, momentum=momentum)
+        rollback=raise_rollback(ctx), factor=factor, momentum=momentum)
 
 
 def plan_update_ratio_low(f, ctx):
@@ -271,7 +305,12 @@ def plan_underfitting(f, ctx):
     ratio = ctx.median_update_ratio()
     if ratio is not None and ratio < SLOW_RATIO:
         return plan_lr_too_low(f, ctx)
-    return "the model underfits with healthy updates: it needs more capacity (wider/deeper) or more epochs"
+    # underfitting itself says the loss falls too slowly (low training accuracy, no gap): a raise
+    # whenever the updates are not too large (RATIO_HIGH), if its trial trains better than the
+    # current lr (an lr 10x small for spirals moves 1.8e-3 of the weights a step, a healthy ratio,
+    # while the cosine schedule anneals before the model fits)
+    return (trial_raise(f, ctx, ratio, below=RATIO_HIGH, even_falling=True) or
+            "the model underfits with healthy updates: it needs more capacity (wider/deeper) or more epochs")
 
 
 def plan_too_regularized(f, ctx):

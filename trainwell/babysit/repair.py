@@ -32,7 +32,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 
 from trainwell.babysit import interventions, sizing
-from trainwell.babysit.actions import Plan, Rollback, hidden_sigmoids
+from trainwell.babysit.actions import Plan, Rollback, hidden_sigmoids, raise_momentum
 from trainwell.babysit.findings import Diagnosis, Finding
 from trainwell.babysit.monitor import finding_from_state, finding_state
 from trainwell.babysit.preflight import preflight, probe_lr, resolve_loss
@@ -77,6 +77,7 @@ class RepairContext:
     before_training: bool = False
     reinit_attempts: int = 0        # repairs of the codes repaired by re-initialization (Group.REINIT)
     diverged_before: bool = False   # a code of Group.DIVERGED was repaired in this run
+    progress: float = 0.0           # the share of the run's steps taken so far
 
     @property
     def weight_decay(self) -> float:
@@ -382,8 +383,8 @@ class Repairer:
                     self._give_up(state, f, "cannot repair")
                     return False
                 continue
-            self._apply(state, f, plan, before_training=before_training)
-            return True
+            if self._apply(state, f, plan, before_training=before_training):
+                return True
         return False
 
     def _context(self, state, code, before_training) -> RepairContext:
@@ -391,7 +392,8 @@ class Repairer:
             controls=state.controls, samples=self.monitor.samples, lr=state.lr or state.controls.lrs()[0],
             attempts=self.attempts.get(code, 0), before_training=before_training,
             reinit_attempts=sum(self.attempts.get(c, 0) for c in REINIT_CODES),
-            diverged_before=any(self.attempts.get(c, 0) for c in DIVERGED_CODES))
+            diverged_before=any(self.attempts.get(c, 0) for c in DIVERGED_CODES),
+            progress=state.step / state.total_steps if state.total_steps else 0.0)
 
     def _give_up(self, state, finding, why):
         self._gave_up = True
@@ -400,9 +402,16 @@ class Repairer:
                                                  f"Repairs tried: {done}. Fix: {finding.fix}")
 
     # ------------------------------------------------------------------ acting
-    def _apply(self, state, finding: Finding, plan: Plan, *, before_training):
+    def _apply(self, state, finding: Finding, plan: Plan, *, before_training) -> bool:
         controls = state.controls
         before, step_now, epoch_now = settings(controls), state.step, state.epoch
+        seed = getattr(controls.config, "seed", 0) + SEED_OFFSET + len(self.repairs)
+        confirm = plan.action.name == "raise_lr" and plan.options.get("confirm")
+        if confirm:         # the trial decides whether to act at all: run it before any rollback
+            plan = self._sized_raise(state, plan, seed=seed)
+            if isinstance(plan, str):
+                self._decline(state, finding, plan)
+                return False
         # before the first step there is nothing to roll back to
         mode = Rollback.NONE if before_training else plan.rollback
         target = {Rollback.START: self._start, Rollback.LAST: self._good, Rollback.NONE: None}[mode]
@@ -410,8 +419,7 @@ class Repairer:
             controls.restore(target.state)
             if controls.optimizer_overrides:
                 controls.rebuild_optimizer()     # the restored optimizer state carries old hyper-parameters
-        seed = getattr(controls.config, "seed", 0) + SEED_OFFSET + len(self.repairs)
-        if plan.action.name == "raise_lr":
+        if plan.action.name == "raise_lr" and not confirm:
             plan = self._sized_raise(state, plan, seed=seed)
         detail = controls.apply(plan.action.apply, plan.options, seed=seed)   # under DDP: on every rank
         # the monitor judges the new trajectory afresh; the abandoned one's findings are merged
@@ -434,19 +442,33 @@ class Repairer:
             "detail": detail,
             "rolled_back_to": None if target is None else {"step": target.step, "epoch": target.epoch}})
         state.extras.setdefault("babysit", {})["repairs"] = list(self.repairs)
+        return True
 
-    def _sized_raise(self, state, plan: Plan, *, seed: int) -> Plan:
+    def _decline(self, state, finding, why):
+        """A plan its trial did not bear out: recorded as unrepaired; the code waits its settle window."""
+        entry = {"code": finding.code, "where": finding.where, "reason": why}
+        if entry not in self.unrepaired:
+            self.unrepaired.append(entry)
+        self._settle[finding.code] = state.epoch + CODES[finding.code].settle_epochs
+
+    def _sized_raise(self, state, plan: Plan, *, seed: int) -> Plan | str:
         """``raise_lr`` x ``sizing.TRIAL_STEP`` more when a paired trial from the current weights
         trains better with it (sizing.py: the update ratio's target undershoots nets that train
-        healthy at larger ratios); the trial's numbers go into the reason."""
+        healthy at larger ratios); the trial's numbers go into the reason. A ``confirm`` plan's
+        trial (run before its rollback) also trains at the current lr: when the raise does not end
+        lower, why (a str)."""
         controls = state.controls
         config = controls.config
         X, y = controls.train_data
-        factor = plan.options["factor"]
+        factor, confirm = plan.options["factor"], plan.options.get("confirm")
         trial = sizing.larger_raise_helps(
             controls.model, controls.optimizer, X, y, resolve_loss(config.loss)[0], lr=controls.lrs()[0] * factor,
             weight_decay=controls.optimizer_overrides.get("weight_decay", config.weight_decay) or 0.0,
-            batch_size=config.batch_size, run_steps=state.total_steps or 0, seed=seed, clip_norm=controls.clip_norm)
+            batch_size=config.batch_size, run_steps=state.total_steps or 0, seed=seed, clip_norm=controls.clip_norm,
+            group_options=raise_momentum(plan.options), current_lr=controls.lrs()[0] if confirm else None)
+        if confirm and not trial["raise_helps"]:
+            return (f"{plan.reason}; but the raise trained no better than the current lr in a {trial['steps']}-step "
+                    f"trial ({trial['loss']:.4g} vs {trial['current_loss']:.4g} held loss): left alone")
         if not trial["helps"]:
             return replace(plan, reason=plan.reason + f"; {sizing.TRIAL_STEP:g}x more trained worse in a "
                                                       f"{trial['steps']}-step trial ({trial['larger_loss']:.4g} vs "

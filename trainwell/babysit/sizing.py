@@ -10,7 +10,12 @@ lr the net was built for (an lr x1e-3 raised 121x ended 7 R^2 points behind).
 ``larger_raise_helps`` trains two copies of the model from the same weights on the same batches
 with the same dropout masks (a paired comparison, as ``interventions.experiment``'s arms are):
 one at the raised lr, one at ``TRIAL_STEP`` x it; the larger raise is taken when its loss on held
-training rows ends lower and finite. The model and the run's optimizer are never modified.
+training rows ends lower and finite. The copies train with the settings the raise installs
+(``group_options``: the Nesterov momentum 0.9 a raise of plain SGD adds; judged without it, the
+suite's tiny_lr/teacher took a 10x larger raise whose steps momentum then made 10x larger again).
+A ``confirm`` raise (plans.trial_raise: a symptom read as a slow lr, not lr_too_low itself) also
+trains a third copy at the current lr with the current settings (``current_lr``), and is made
+only when the raise ends lower. The model and the run's optimizer are never modified.
 """
 from __future__ import annotations
 
@@ -33,10 +38,17 @@ def trial_steps(run_steps: int) -> int:
 
 
 def held_loss_after(model, optimizer, X, y, loss_fn, *, lr: float, weight_decay: float, batches, held,
-                    seed: int, clip_norm: float | None) -> float:
-    """The held rows' loss of a copy of ``model`` after a step at ``lr`` on each of ``batches``."""
+                    seed: int, clip_norm: float | None, group_options: dict | None = None) -> float:
+    """The held rows' loss of a copy of ``model`` after a step at ``lr`` on each of ``batches``
+    (``group_options``: settings the raise also changes, e.g. Nesterov momentum, set on every
+    param group)."""
     net = copy.deepcopy(model)
-    opt = make_optimizer(optimizer, net, lr=lr, weight_decay=weight_decay, total_steps=len(batches))
+    if lr <= 0:                             # a schedule's last step: no training, the copy's own loss
+        batches = []
+    else:
+        opt = make_optimizer(optimizer, net, lr=lr, weight_decay=weight_decay, total_steps=len(batches))
+        for group in opt.param_groups:
+            group.update(group_options or {})
     net.train()
     state = torch.get_rng_state()
     torch.manual_seed(seed)                 # the same dropout masks in both trials
@@ -62,16 +74,24 @@ def held_loss_after(model, optimizer, X, y, loss_fn, *, lr: float, weight_decay:
 
 
 def larger_raise_helps(model, optimizer, X, y, loss_fn, *, lr: float, weight_decay: float, batch_size: int,
-                       run_steps: int, seed: int, clip_norm: float | None = None) -> dict:
+                       run_steps: int, seed: int, clip_norm: float | None = None,
+                       group_options: dict | None = None, current_lr: float | None = None) -> dict:
     """``{"steps", "loss", "larger_loss", "helps"}``: the paired trial of the raised ``lr`` against
-    ``TRIAL_STEP`` x it (``helps``: the larger one's held loss ends lower and finite)."""
+    ``TRIAL_STEP`` x it (``helps``: the larger one's held loss ends lower and finite). With
+    ``current_lr`` also ``"current_loss"`` and ``"raise_helps"``: a third copy trains at the
+    current lr with the current settings, and the raise's held loss ends lower and finite."""
     gen = torch.Generator().manual_seed(seed)
     order = torch.randperm(X.shape[0], generator=gen).to(X.device)
     held, rows = order[:min(HELD_ROWS, X.shape[0] // 2)], order[min(HELD_ROWS, X.shape[0] // 2):]
     steps = trial_steps(run_steps)
     size = max(1, min(batch_size, rows.numel()))
     batches = [rows[torch.randint(0, rows.numel(), (size,), generator=gen).to(X.device)] for _ in range(steps)]
-    common = {"weight_decay": weight_decay, "batches": batches, "held": held, "seed": seed, "clip_norm": clip_norm}
+    common = {"weight_decay": weight_decay, "batches": batches, "held": held, "seed": seed, "clip_norm": clip_norm,
+              "group_options": group_options}
     loss = held_loss_after(model, optimizer, X, y, loss_fn, lr=lr, **common)
     larger = held_loss_after(model, optimizer, X, y, loss_fn, lr=lr * TRIAL_STEP, **common)
-    return {"steps": steps, "loss": loss, "larger_loss": larger, "helps": math.isfinite(larger) and larger < loss}
+    out = {"steps": steps, "loss": loss, "larger_loss": larger, "helps": math.isfinite(larger) and larger < loss}
+    if current_lr is not None:
+        current = held_loss_after(model, optimizer, X, y, loss_fn, lr=current_lr, **{**common, "group_options": None})
+        out.update(current_loss=current, raise_helps=math.isfinite(loss) and loss < current)
+    return out
