@@ -82,6 +82,16 @@ def test_a_resumed_run_keeps_the_repairs_made_before_it(data, tmp_path):
     assert more.repairs[:len(first.repairs)] == first.repairs
 
 
+def test_an_averaged_model_follows_the_repairs_model_changes(data):
+    """A sigmoid net repaired at step 0 (swapped to ReLU, re-initialized) under EMA: the returned
+    averaged model has the repaired structure, not the sigmoid copy taken before the repair."""
+    model = mlp(nn.Sigmoid, widths=(64, 128, 128, 128, 10))
+    run = trainwell.fit(model, data, babysit="repair", average={"method": "ema"}, **{**FAST, "epochs": 4})
+    assert "swap_activations" in [r["action"] for r in run.repairs]
+    assert [type(m) for m in run.model] == [type(m) for m in model]
+    assert not any(isinstance(m, nn.Sigmoid) for m in run.model)
+
+
 @pytest.mark.parametrize("out", [nn.Softmax(dim=1), nn.Sigmoid(), nn.ReLU()])
 def test_an_output_activation_before_cross_entropy_is_removed(data, twin, out):
     model = mlp(out=out)

@@ -205,6 +205,57 @@ def test_the_rolled_back_average_keeps_sharing_the_copys_storage(blobs):
     assert detour.after_restore is not None and check.shared
 
 
+class SwapAt(Callback):
+    """At the end of epoch ``at``: the model's Tanh -> ReLU through the controls, said with
+    ``model_changed`` (a repair's shape); keeps the weights then, the best just after, and the
+    weights after every later step."""
+
+    def __init__(self, at):
+        self.at, self.changed, self.best_after, self.steps = at, None, None, []
+
+    def on_epoch_end(self, state):
+        if state.epoch == self.at and self.changed is None:
+            state.controls.apply(_tanh_to_relu)
+            self.changed = {k: v.detach().clone() for k, v in state.model.state_dict().items()}
+            self.best_after = dict(state.best)
+
+    def on_after_step(self, state):
+        if self.changed is not None:
+            self.steps.append({k: v.detach().clone() for k, v in state.model.state_dict().items()})
+
+
+def _tanh_to_relu(controls):
+    controls.model[1] = torch.nn.ReLU()
+    controls.model_changed()
+
+
+@pytest.mark.parametrize("method", ["ema", "swa"])
+def test_a_changed_model_starts_the_average_again(blobs, method):
+    """After ``controls.model_changed()`` the average is of the model as it is now: its structure
+    (the returned model has the ReLU), EMA restarted from the weights at the change with the
+    warm-up's count from 0 (against a hand-written reference), SWA the mean of the later epochs'
+    weights only; the best weights kept before the change are dropped."""
+    train, val = _data(blobs)
+    model = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.Tanh(), torch.nn.Linear(16, 3))
+    swap = SwapAt(2)
+    average = {"method": "ema", "decay": 0.9} if method == "ema" else {"method": "swa", "start": 0.25, "lr": 0.02}
+    run = trainwell.fit(model, train, val=val, callbacks=[swap], average=average,
+                        **{**OPTIONS, "patience": 10, "restore_best": False})
+    assert isinstance(run.model[1], torch.nn.ReLU) and run.model is not model
+    assert swap.best_after == {}
+    if method == "ema":
+        ref = {k: v.double() for k, v in swap.changed.items()}
+        for t, weights in enumerate(swap.steps):
+            decay = min(0.9, (1 + t) / (10 + t))
+            ref = {k: decay * ref[k] + (1 - decay) * v.double() for k, v in weights.items()}
+    else:                                        # every=None: one update per epoch, at validation
+        per_epoch = len(swap.steps) // (OPTIONS["epochs"] - swap.at)
+        ends = swap.steps[per_epoch - 1::per_epoch]
+        ref = {k: sum(w[k].double() for w in ends) / len(ends) for k in ends[0]}
+    for k, v in run.model.state_dict().items():
+        assert torch.allclose(v.double(), ref[k], atol=1e-6), k
+
+
 def test_kill_9_with_swa_then_resume_gives_bit_identical_weights(tmp_path):
     sys.path.insert(0, str(JOB.parent))
     try:

@@ -195,12 +195,14 @@ def _clip(controls, options, *, seed):
 def _reinit(controls, options, *, seed):
     scheme = reinitialize(controls.model, seed=seed)
     controls.rebuild_optimizer()
+    controls.model_changed()
     return scheme
 
 
 def _swap_activations(controls, options, *, seed):
     done = relu_for_saturating(controls.model, seed=seed)
     controls.rebuild_optimizer()
+    controls.model_changed()
     return done
 
 
@@ -211,6 +213,7 @@ def _standardize(controls, options, *, seed):
 
 def _remove_output_activation(controls, options, *, seed):
     set_child(controls.model, options["name"], nn.Identity())
+    controls.model_changed()
     return f"{options['name']} -> Identity"
 
 
@@ -220,6 +223,7 @@ def _shrink_output_layer(controls, options, *, seed):
         layer.weight.mul_(options["scale"])
         if getattr(layer, "bias", None) is not None:
             layer.bias.zero_()
+    controls.model_changed()
     return f"last layer weights x{options['scale']:g}, bias 0"
 
 

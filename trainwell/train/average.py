@@ -191,6 +191,18 @@ class Averager(Callback):
         self._pairs(state.model)
         self._evaluate_average(state)
 
+    def on_model_changed(self, state):
+        """The model was changed in place into another one (controls.model_changed: a repair's
+        re-initialization or swapped activations): an average of the model it was is not one of
+        this model (another structure, weights it does not descend from), so the average starts
+        again from the model as it is now, in the same extras entry (a later rollback restores it)."""
+        old, self.copy = self.copy, copy.deepcopy(state.model).requires_grad_(False)
+        self.record.update({"updates": 0, "bn_stale": False, "weights": self.copy.state_dict()})
+        self._pairs(state.model)
+        if state.eval_model is old:
+            state.eval_model = None              # _evaluate_average sets the new copy when it averages
+        self._evaluate_average(state)
+
     def _evaluate_average(self, state) -> None:
         """The averaged copy is the evaluated model once it holds an average (EMA: from the start;
         SWA: from its first update, so a rollback to before it evaluates the model again)."""

@@ -19,7 +19,8 @@ from __future__ import annotations
 from trainwell.train.state import Stop, StopKind
 
 HOOKS = ("on_fit_start", "on_epoch_start", "on_before_step", "on_after_step",
-         "on_validation_start", "on_validation_end", "on_epoch_end", "on_checkpoint", "on_fit_end")
+         "on_validation_start", "on_validation_end", "on_epoch_end", "on_checkpoint", "on_fit_end",
+         "on_model_changed")
 
 
 class Callback:
@@ -42,6 +43,10 @@ class Callback:
     def on_epoch_end(self, state): ...
     def on_checkpoint(self, state): ...
     def on_fit_end(self, state): ...
+    # a change through ``state.controls.model_changed()`` made the model another one (a repair's
+    # re-initialization, swapped activations, removed output activation: babysit/actions.py); a
+    # callback that keeps a copy of the model or statistics of its weights starts them again
+    def on_model_changed(self, state): ...
 
 
 class Hooks:

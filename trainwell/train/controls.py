@@ -207,6 +207,18 @@ class Controls:
         self._trainer.use_optimizer(self._optimizer_factory(self.model, **self._optimizer_overrides))
 
     @shared
+    def model_changed(self) -> None:
+        """Say that a change made in place made the model another one: another structure, or
+        weights it does not descend from (a repair's re-initialization, swapped activations, a
+        removed output activation or a shrunk output layer: babysit/actions.py). The best
+        weights kept so far are another model's and are dropped (the best epoch, and early
+        stopping's patience, count from the next validation), and every callback's
+        ``on_model_changed`` runs (an averager starts its average again from this model)."""
+        state = self._trainer.state
+        state.best = {}
+        self._trainer.hooks("on_model_changed", state)
+
+    @shared
     def add_preprocess(self, name: str, **options) -> None:
         """Fit a preprocessing step on the current training inputs and apply it to the training
         and validation inputs; ``fit`` applies it to the test split, saves it with the run, and
