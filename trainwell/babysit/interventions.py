@@ -68,6 +68,10 @@ MIN_STEPS = 20        # with a budget, every arm runs the same steps, as many as
                       # all of them (timed on the setup's first TIMING_STEPS), at least 20 and at most STEPS:
 TIMING_STEPS = 5      # a slow setup (a ResNet, a loaded machine) tries every change for fewer steps rather
 TIME_SAFETY = 1.5     # than a few changes for all of them (1.5: the held-row evaluations, the first steps' speed)
+LONGER = 3            # when a change helped, the setup and that change train on to 3x the arms' steps (never
+                      # beyond the run) and are compared again: a change that helps only the first hundred steps
+                      # is no cause of how the run ends (measured, where ``trend`` extrapolates)
+LONGER_SEED = 1       # the further steps' dropout masks: seed + 1
 
 
 @dataclass
@@ -88,6 +92,7 @@ class Arm:
     mid_after: float = math.nan     # every arm: the held loss ...
     mid_acc: float | None = None    # ... and accuracy half-way (``trend`` reads them)
     mid_steps: int = 0
+    longer: "Arm | None" = None     # the same arm trained on to ``LONGER`` x the steps (``caught_up``)
 
     @property
     def fall(self) -> float:
@@ -116,7 +121,8 @@ def gain(baseline: Arm, arm: Arm) -> float:
     return baseline.after - arm.after
 
 
-def significant(baseline: Arm, arm: Arm, repeat: Arm | None, *, by_loss: bool = False) -> bool:
+def significant(baseline: Arm, arm: Arm, repeat: Arm | None, *, by_loss: bool = False,
+                noise_of: Arm | None = None) -> bool:
     """The arm trains better than the setup beyond the run's noise. With class ids (accuracies
     measured): its accuracy on the held rows is higher by more than ``NOISE_FACTOR`` x the repeat's
     difference, by more than ``SAMPLING_Z`` standard errors of a difference of two accuracies
@@ -126,18 +132,20 @@ def significant(baseline: Arm, arm: Arm, repeat: Arm | None, *, by_loss: bool = 
     of the starting loss (the smaller of the two starts: a change of the model moves its own start).
     ``by_loss``: with class ids, the loss test also counts when the arm classifies no worse (an
     easy task's accuracy saturates within the steps while the held loss still tells a setting that
-    slows learning threefold; ``MIN_GAIN`` keeps a near-zero loss made smaller out)."""
+    slows learning threefold; ``MIN_GAIN`` keeps a near-zero loss made smaller out). ``noise_of``:
+    the run the repeat repeats, when ``baseline`` is another (the setup trained longer)."""
+    ref = noise_of or baseline
     g = gain(baseline, arm)
     if g in (math.inf, -math.inf):
         return g > 0
     starts = [abs(v) for v in (baseline.before, arm.before) if math.isfinite(v)]
     scale = min(starts) if starts else 0.0
-    by_loss_ok = g > NOISE_FACTOR * noise(baseline, repeat) and g >= MIN_GAIN * scale
+    by_loss_ok = g > NOISE_FACTOR * noise(ref, repeat) and g >= MIN_GAIN * scale
     if arm.acc is not None and baseline.acc is not None and arm.rows:
         lift = arm.acc - baseline.acc
         p = (arm.acc + baseline.acc) / 2
-        spread = 0.0 if repeat is None or repeat.acc is None or repeat.extra.get("timed_out") else abs(
-            baseline.acc - repeat.acc)
+        spread = 0.0 if repeat is None or repeat.acc is None or ref.acc is None or repeat.extra.get(
+            "timed_out") else abs(ref.acc - repeat.acc)
         beyond_sampling = lift > SAMPLING_Z * math.sqrt(2 * p * (1 - p) / arm.rows) and lift >= MIN_LIFT
         by_acc = beyond_sampling and lift > NOISE_FACTOR * spread
         return by_acc or (by_loss and by_loss_ok and lift >= 0)
@@ -252,7 +260,8 @@ def _differs(value, default) -> bool:
 def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_decay: float = 0.0,
                options: dict | None = None, batch_size: int = 64, steps: int = STEPS, seed: int = 0,
                budget_s: float | None = None, symptoms=(), settings: bool = True, repeat: bool = False,
-               clip_norm: float | None = None, activation: bool = False, unfreeze: bool = True) -> tuple:
+               clip_norm: float | None = None, activation: bool = False, unfreeze: bool = True,
+               run_steps: int | None = None) -> tuple:
     """``(baseline, arms)``: the setup itself and each candidate change, trained ``steps`` steps
     from the same weights on the same batches. The model is never modified. With ``budget_s``,
     an arm still running when it is spent stops (``extra["timed_out"]``: it counts for nothing)
@@ -262,7 +271,10 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
     ``repeat``: run the repeat even with no symptom (to grade later findings by the lr arms);
     ``clip_norm``: the run's gradient clipping, applied in every arm but "no clipping";
     ``activation``: with ``settings=False``, still try ReLU for hidden sigmoids (``RELU_ARM``);
-    ``unfreeze``: try training the frozen parameters too (``UNFREEZE_ARM``, a setting arm)."""
+    ``unfreeze``: try training the frozen parameters too (``UNFREEZE_ARM``, a setting arm);
+    ``run_steps``: the run's planned steps: when a change trained significantly better, the setup
+    and every such change train on to ``LONGER`` x their steps (at most ``run_steps``) on further
+    batches, their results in ``Arm.longer`` (``caught_up`` reads them)."""
     deadline = None if budget_s is None else time.perf_counter() + budget_s
     options = {k: v for k, v in (options or {}).items() if k not in ("lr", "weight_decay")}
     device = next((p.device for p in model.parameters()), X.device)
@@ -273,8 +285,8 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
     size = max(1, min(batch_size, pool.numel()))
     train_rows = pool[EVAL_ROWS:] if pool.numel() > 2 * EVAL_ROWS else pool   # the held rows stay unseen
 
-    def draw(g):
-        return [train_rows[torch.randint(0, train_rows.numel(), (size,), generator=g)] for _ in range(steps)]
+    def draw(g, count=steps):
+        return [train_rows[torch.randint(0, train_rows.numel(), (size,), generator=g)] for _ in range(count)]
     batches = draw(gen)
 
     class_ids = not torch.is_floating_point(y) and y.ndim == 1
@@ -291,8 +303,10 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
         loss = float(value) if isinstance(value, torch.Tensor) and value.numel() == 1 else math.nan
         return loss, (None if acc is None else float(acc))
 
+    kept = {}                               # arm -> what ``extend`` trains on: the setup's and the helping arms'
+
     def train(arm, arm_lr, arm_wd, arm_options, dropout_off, edit=None, inputs=None, arm_batches=None,
-              arm_seed=seed):
+              arm_seed=seed, keep=False):
         inputs = inputs or (lambda xb: xb)
         net = copy.deepcopy(model)
         if edit is not None:
@@ -313,21 +327,7 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
             for idx in arm_batches or batches:
                 if arm.steps >= plan["steps"]:
                     break
-                xb, yb = inputs(X[idx]).to(device), y[idx].to(device)
-
-                passes = []
-
-                def closure(backward: bool = True):
-                    loss = loss_fn(net(xb), yb)
-                    if backward:
-                        opt.zero_grad(set_to_none=True)
-                        loss.backward()
-                        if clip:
-                            torch.nn.utils.clip_grad_norm_(net.parameters(), clip)
-                    passes.append(loss.detach())
-                    return loss
-                take_step(opt, closure)
-                trace.append(passes[0])
+                trace.append(_step(net, opt, loss_fn, inputs(X[idx]).to(device), y[idx].to(device), clip))
                 arm.steps += 1
                 if arm.steps == TIMING_STEPS and deadline is not None and not plan.get("timed"):
                     plan["timed"] = True                # the setup (the first arm): the steps all arms can afford
@@ -347,6 +347,9 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
             torch.set_rng_state(state)
         arm.after, arm.acc = loss_of(net, inputs)
         arm.rows = int(held.numel())
+        if keep or (run_steps and baseline_of and not arm.extra.get("repeat") and not arm.extra.get("timed_out")
+                    and significant(baseline_of[0], arm, repeat_of[0] if repeat_of else None, by_loss=True)):
+            kept[id(arm)] = (arm, net, opt, clip, inputs)
         k = max(1, min(CHECK_EVERY, len(trace) // 2))
         if trace:
             head, tail = torch.stack(trace[:k]).mean().item(), torch.stack(trace[-k:]).mean().item()
@@ -374,13 +377,62 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
     candidates = (plain[:1] + unfrozen + plain[1:] + [c for c in settings_first if c[0].name != UNFREEZE_ARM]
                   + [c for c in candidates if c[0].code in LR_CODES])
     plan["runs"] = 1 + len(candidates)
-    baseline = train(Arm("setup", "", "the setup as configured"), lr, weight_decay, options, False)
+    def extend(arm, net, opt, clip, inputs, further):
+        """``arm`` trained on over the ``further`` batches (its own copy and optimizer)."""
+        longer = Arm(arm.name, arm.code, arm.change, before=arm.before, steps=arm.steps, extra={"longer": True})
+        state = torch.get_rng_state()
+        torch.manual_seed(seed + LONGER_SEED)
+        net.train()
+        try:
+            for idx in further:
+                _step(net, opt, loss_fn, inputs(X[idx]).to(device), y[idx].to(device), clip)
+                longer.steps += 1
+                if longer.steps % CHECK_EVERY == 0 and not _finite_weights(net):
+                    break
+                if deadline is not None and time.perf_counter() > deadline:
+                    longer.extra["timed_out"] = True
+                    break
+        finally:
+            torch.set_rng_state(state)
+        longer.after, longer.acc = loss_of(net, inputs)
+        longer.rows = int(held.numel())
+        return longer
+
+    baseline_of, repeat_of = [], []         # what ``train`` compares an arm with to keep it for ``extend``
+    baseline = train(Arm("setup", "", "the setup as configured"), lr, weight_decay, options, False, keep=True)
+    baseline_of.append(baseline)
     arms = []
     for candidate in candidates:
         if deadline is not None and time.perf_counter() > deadline:
             break
         arms.append(train(*candidate))
+        if arms[-1].extra.get("repeat"):
+            repeat_of.append(arms[-1])
+    total = min(run_steps or 0, LONGER * baseline.steps)
+    if total > baseline.steps and len(kept) > 1 and not baseline.extra.get("timed_out"):
+        further = draw(gen, total - baseline.steps)      # the same further batches for the setup and each change
+        for arm, net, opt, clip, inputs in kept.values():
+            if deadline is not None and time.perf_counter() > deadline:
+                break
+            arm.longer = extend(arm, net, opt, clip, inputs, further)
     return baseline, arms
+
+
+def _step(net, opt, loss_fn, xb, yb, clip) -> torch.Tensor:
+    """One training step of an arm (the trainer's protocol, ``take_step``); the batch's loss."""
+    passes = []
+
+    def closure(backward: bool = True):
+        loss = loss_fn(net(xb), yb)
+        if backward:
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if clip:
+                torch.nn.utils.clip_grad_norm_(net.parameters(), clip)
+        passes.append(loss.detach())
+        return loss
+    take_step(opt, closure)
+    return passes[0]
 
 
 def _finite_weights(net) -> bool:
@@ -400,7 +452,8 @@ def helpful(baseline: Arm, arms: list, *, run_steps: int | None = None) -> list:
     an lr 1000x away can compensate for a setting (Adam's eps = 1 divides the step by ~1e3)
     without naming it. No arm helps a setup that is catching up with it (``trend``, with
     ``run_steps`` the run's planned steps: a setting that slows the first hundred steps but not the
-    run, e.g. dropout 0.97 on a CNN that ends 2 points behind). A change of the model (``extra["model_change"]``: ReLU for hidden sigmoids)
+    run, e.g. dropout 0.97 on a CNN that ends 2 points behind), nor one the setup trained longer
+    matches when both train on (``caught_up``, ``experiment(..., run_steps=)``). A change of the model (``extra["model_change"]``: ReLU for hidden sigmoids)
     is graded as a symptom's fix is (``grade``): it helps when it trains ``significant``-ly better;
     its own fall is no criterion (a short experiment at a run's start: 24 steps of momentum SGD on
     digits take a ReLU net from 9 to 31 % held accuracy while its loss falls 17 %)."""
@@ -414,9 +467,11 @@ def helpful(baseline: Arm, arms: list, *, run_steps: int | None = None) -> list:
     def helps(a):
         if trend(baseline, a, repeat, run_steps=run_steps)["recovering"]:
             return False                # the setup catches up with the change within the run
+        setting = a.code not in LR_CODES and not a.extra.get("model_change")
+        if caught_up(baseline, a, repeat, by_loss=setting):
+            return False                # ... measured: trained on, the setup is as good as the change
         if a.extra.get("model_change"):
             return significant(baseline, a, repeat)
-        setting = a.code not in LR_CODES
         if a.fall < HELPS or not significant(baseline, a, repeat, by_loss=setting):
             return False
         if stuck and a.fall >= HELP_RATIO * own:
@@ -461,7 +516,7 @@ def grade(found: list, baseline: Arm, arms: list, *, run_steps: int | None = Non
     ``significant``-ly better than the setup (evidence ``harm``), else it becomes ``info`` (the
     symptom is present but does not hurt this run), also when every significant fix is one the setup
     is catching up with (``trend``: with ``run_steps``, the run's planned steps, the setup
-    recovers from the symptom within the run). Errors, findings without a fix that ran and
+    recovers from the symptom within the run; or ``caught_up``: trained on, the setup matches it). Errors, findings without a fix that ran and
     unit statistics measured during training are returned unchanged; nothing is graded without a
     repeat of the setup (the noise)."""
     if baseline.extra.get("timed_out"):
@@ -478,7 +533,8 @@ def grade(found: list, baseline: Arm, arms: list, *, run_steps: int | None = Non
         helping = [a for a in tried if significant(baseline, a, repeat)]
         best = max(helping or tried, key=lambda a: gain(baseline, a))
         catching_up = [trend(baseline, a, repeat, run_steps=run_steps) for a in helping]
-        hurts = bool(helping) and not all(t["recovering"] for t in catching_up)
+        reached = [caught_up(baseline, a, repeat) for a in helping]
+        hurts = bool(helping) and not all(t["recovering"] or r for t, r in zip(catching_up, reached))
         f.evidence["harm"] = {"fix": best.name, "setup_loss": baseline.after, "fix_loss": best.after,
                               "repeat_loss": repeat.after, "noise": noise(baseline, repeat), "steps": best.steps,
                               "hurts": hurts}
@@ -486,6 +542,15 @@ def grade(found: list, baseline: Arm, arms: list, *, run_steps: int | None = Non
                    f"at {baseline.after:.4g} (a repeat on other batches: {repeat.after:.4g})")
         if hurts:
             f.message += f"; it hurts: {numbers}"
+        elif helping and reached[helping.index(best)]:
+            a, b = best.longer, baseline.longer
+            f.evidence["harm"]["longer"] = {"steps": a.steps, "setup_loss": b.after, "fix_loss": a.after,
+                                            "setup_acc": b.acc, "fix_acc": a.acc}
+            f.severity = "info"
+            f.message += (f"; the setup catches up: {numbers}, but trained on to step {a.steps} both end at "
+                          f"{b.after:.4g} and {a.after:.4g}" + (f" ({100 * b.acc:.1f}% and {100 * a.acc:.1f}% of "
+                                                                 f"the held rows right)" if None not in (a.acc, b.acc)
+                                                                 else ""))
         elif helping:
             t = catching_up[helping.index(best)]
             f.evidence["harm"]["trend"] = t
@@ -498,6 +563,17 @@ def grade(found: list, baseline: Arm, arms: list, *, run_steps: int | None = Non
             f.severity = "info"
             f.message += f"; it does not hurt this run: {numbers}"
     return list(found)
+
+
+def caught_up(baseline: Arm, arm: Arm, repeat: Arm | None, *, by_loss: bool = False) -> bool:
+    """Trained on to ``LONGER`` x the steps (``Arm.longer``, never beyond the run), the change no
+    longer trains ``significant``-ly better than the setup (the noise: the repeat's difference
+    from the setup at the arms' steps): it made the first steps faster, not the run better. False
+    unless both trained on to the end."""
+    a, b = arm.longer, baseline.longer
+    if a is None or b is None or a.extra.get("timed_out") or b.extra.get("timed_out") or a.steps != b.steps:
+        return False
+    return not significant(b, a, repeat, by_loss=by_loss, noise_of=baseline)
 
 
 def _accuracy_floor(baseline: Arm, arm: Arm, repeat: Arm | None) -> float:
