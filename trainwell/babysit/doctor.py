@@ -102,7 +102,8 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
             lr=probe_lr(config.optimizer, config.lr, probe_options), weight_decay=config.weight_decay or 0.0,
             options=probe_options, batch_size=config.batch_size, seed=config.seed, symptoms=symptoms, repeat=True,
             clip_norm=config.clip_norm, unfreeze=not config.freeze,   # the run's own freeze is a decision
-            run_steps=run_steps, budget_s=EXPERIMENT_SHARE * (budget_s - (time.perf_counter() - started)))
+            run_steps=run_steps, in_order=not config.shuffle,
+            budget_s=EXPERIMENT_SHARE * (budget_s - (time.perf_counter() - started)))
         findings = merge(interventions.grade(findings, baseline, arms, run_steps=run_steps),
                          interventions.findings(baseline, arms, run_steps=run_steps))
     else:

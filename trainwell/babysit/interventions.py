@@ -184,6 +184,8 @@ SYMPTOM_ARMS = {
 
 RELU_ARM = "ReLU for sigmoid"
 UNFREEZE_ARM = "unfreeze"
+ORDER_ARM = "in the run's order"   # unshuffled_data's grade: the setup on the training rows in the run's own
+                                   # order (shuffle off), against the setup's shuffled batches (its fix)
 
 
 def frozen_tensors(model: nn.Module) -> int:
@@ -261,7 +263,7 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
                options: dict | None = None, batch_size: int = 64, steps: int = STEPS, seed: int = 0,
                budget_s: float | None = None, symptoms=(), settings: bool = True, repeat: bool = False,
                clip_norm: float | None = None, activation: bool = False, unfreeze: bool = True,
-               run_steps: int | None = None) -> tuple:
+               run_steps: int | None = None, in_order: bool = False) -> tuple:
     """``(baseline, arms)``: the setup itself and each candidate change, trained ``steps`` steps
     from the same weights on the same batches. The model is never modified. With ``budget_s``,
     an arm still running when it is spent stops (``extra["timed_out"]``: it counts for nothing)
@@ -274,7 +276,10 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
     ``unfreeze``: try training the frozen parameters too (``UNFREEZE_ARM``, a setting arm);
     ``run_steps``: the run's planned steps: when a change trained significantly better, the setup
     and every such change train on to ``LONGER`` x their steps (at most ``run_steps``) on further
-    batches, their results in ``Arm.longer`` (``caught_up`` reads them)."""
+    batches, their results in ``Arm.longer`` (``caught_up`` reads them); ``in_order``: the run
+    does not shuffle: with ``unshuffled_data`` among the ``symptoms``, the setup also trains on
+    consecutive batches of the training rows in their order (``ORDER_ARM``), whole epochs ending
+    where the run's epochs end when they fit (``grade`` compares it with the setup)."""
     deadline = None if budget_s is None else time.perf_counter() + budget_s
     options = {k: v for k, v in (options or {}).items() if k not in ("lr", "weight_decay")}
     device = next((p.device for p in model.parameters()), X.device)
@@ -348,7 +353,7 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
         arm.after, arm.acc = loss_of(net, inputs)
         arm.rows = int(held.numel())
         if keep or (run_steps and baseline_of and not arm.extra.get("repeat") and not arm.extra.get("timed_out")
-                    and significant(baseline_of[0], arm, repeat_of[0] if repeat_of else None, by_loss=True)):
+                    and _better(baseline_of[0], arm, repeat_of[0] if repeat_of else None)):
             kept[id(arm)] = (arm, net, opt, clip, inputs)
         k = max(1, min(CHECK_EVERY, len(trace) // 2))
         if trace:
@@ -359,7 +364,8 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
     candidates = [c for c in candidate_arms(model, lr=lr, weight_decay=weight_decay, options=options,
                                             clip_norm=clip_norm, unfreeze=unfreeze) if settings or (activation and c[0].name == RELU_ARM)]
     fixes = list(dict.fromkeys(name for code in symptoms for name in CODES[code].graded_by if name in SYMPTOM_ARMS))
-    if fixes or repeat:
+    in_order = in_order and any(ORDER_ARM in CODES[code].graded_by for code in symptoms)
+    if fixes or repeat or in_order:
         repeat = Arm("setup (repeat)", "", "the setup on other batches and dropout masks", extra={"repeat": True})
         candidates = [(repeat, lr, weight_decay, options, False, None, None,
                        draw(torch.Generator().manual_seed(seed + REPEAT_SEED)), seed + REPEAT_SEED)] + candidates
@@ -367,6 +373,15 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
         change, edit, standardize, _ = SYMPTOM_ARMS[name]
         candidates.append((Arm(name, "", change, extra={"grades": True}), lr, weight_decay, options, False, edit,
                            _standardizer(X, train_rows) if standardize else None))
+    if in_order:
+        rows = torch.arange(X.shape[0])
+        rows = rows[~torch.isin(rows, held)] if train_rows.numel() < pool.numel() else rows   # as train_rows
+        per_epoch = math.ceil(rows.numel() / size)
+        count = (steps // per_epoch) * per_epoch if per_epoch <= steps else steps   # whole epochs when they fit
+        ordered = [rows[(i % per_epoch) * size:(i % per_epoch + 1) * size] for i in range(count + LONGER * steps)]
+        candidates.append((Arm(ORDER_ARM, "", "the training rows in the run's order, unshuffled",
+                               extra={"grades": True, "as_run": True}), lr, weight_decay, options, False, None, None,
+                           ordered[:count]))
     # the repeat and the symptoms' fixes first, then the settings the user moved, then the lr arms:
     # a spent budget leaves out what is least often the answer
     # (the unfreeze arm right after the repeat: frozen parameters are a fact of the model, and the
@@ -377,6 +392,7 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
     candidates = (plain[:1] + unfrozen + plain[1:] + [c for c in settings_first if c[0].name != UNFREEZE_ARM]
                   + [c for c in candidates if c[0].code in LR_CODES])
     plan["runs"] = 1 + len(candidates)
+
     def extend(arm, net, opt, clip, inputs, further):
         """``arm`` trained on over the ``further`` batches (its own copy and optimizer)."""
         longer = Arm(arm.name, arm.code, arm.change, before=arm.before, steps=arm.steps, extra={"longer": True})
@@ -411,11 +427,21 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
     total = min(run_steps or 0, LONGER * baseline.steps)
     if total > baseline.steps and len(kept) > 1 and not baseline.extra.get("timed_out"):
         further = draw(gen, total - baseline.steps)      # the same further batches for the setup and each change
-        for arm, net, opt, clip, inputs in kept.values():
+        for arm, net, opt, clip, inputs in kept.values():   # (the run's order goes on in that order)
+            more = ordered[arm.steps:total] if arm.extra.get("as_run") else further[:total - arm.steps]
             if deadline is not None and time.perf_counter() > deadline:
                 break
-            arm.longer = extend(arm, net, opt, clip, inputs, further)
+            arm.longer = extend(arm, net, opt, clip, inputs, more)
     return baseline, arms
+
+
+def _better(baseline: Arm, arm: Arm, repeat: Arm | None) -> bool:
+    """The arm's result differs from the setup's beyond the noise in the direction that makes it
+    evidence: a change trains better (``significant``, by loss too), or the run's order trains
+    worse than the setup's shuffled batches (``ORDER_ARM``)."""
+    if arm.extra.get("as_run"):
+        return significant(arm, baseline, repeat, noise_of=baseline)
+    return significant(baseline, arm, repeat, by_loss=True)
 
 
 def _step(net, opt, loss_fn, xb, yb, clip) -> torch.Tensor:
@@ -530,6 +556,9 @@ def grade(found: list, baseline: Arm, arms: list, *, run_steps: int | None = Non
         # a unit statistic measured during training is a symptom of the updates, not of the init
         if f.severity != "warning" or (f.in_training and CODES[f.code].phase == "preflight") or not tried:
             continue
+        if tried[0].extra.get("as_run"):
+            _grade_as_run(f, baseline, tried[0], repeat)
+            continue
         helping = [a for a in tried if significant(baseline, a, repeat)]
         best = max(helping or tried, key=lambda a: gain(baseline, a))
         catching_up = [trend(baseline, a, repeat, run_steps=run_steps) for a in helping]
@@ -563,6 +592,36 @@ def grade(found: list, baseline: Arm, arms: list, *, run_steps: int | None = Non
             f.severity = "info"
             f.message += f"; it does not hurt this run: {numbers}"
     return list(found)
+
+
+def _grade_as_run(f: Finding, baseline: Arm, as_run: Arm, repeat: Arm) -> None:
+    """Grade a symptom of the run's data order (``ORDER_ARM``): here the setup's own shuffled
+    batches are the fix, and the symptom hurts when they train ``significant``-ly better than
+    the rows in the run's order (a warning stays, else ``info``)."""
+    hurts = significant(as_run, baseline, repeat, noise_of=baseline)
+    later, fix = as_run.longer, baseline.longer
+    trained_on = hurts and later is not None and fix is not None and later.steps == fix.steps and not (
+        later.extra.get("timed_out") or fix.extra.get("timed_out"))
+    if trained_on:      # both trained on to the same step (never beyond the run): does the order still cost?
+        hurts = significant(later, fix, repeat, noise_of=baseline)
+    f.evidence["harm"] = {"fix": "shuffled batches", "setup_loss": as_run.after, "fix_loss": baseline.after,
+                          "repeat_loss": repeat.after, "noise": noise(baseline, repeat), "steps": as_run.steps,
+                          "hurts": hurts, "setup_acc": as_run.acc, "fix_acc": baseline.acc}
+    numbers = (f"in the run's order the loss ends at {as_run.after:.4g} after {as_run.steps} steps, on shuffled "
+               f"batches at {baseline.after:.4g} (a repeat on other batches: {repeat.after:.4g})"
+               + (f"; {100 * as_run.acc:.1f}% against {100 * baseline.acc:.1f}% of the held rows right"
+                  if None not in (as_run.acc, baseline.acc) else ""))
+    if trained_on:
+        f.evidence["harm"]["longer"] = {"steps": later.steps, "setup_loss": later.after, "fix_loss": fix.after,
+                                        "setup_acc": later.acc, "fix_acc": fix.acc}
+        numbers += (f"; trained on to step {later.steps}: {later.after:.4g} against {fix.after:.4g}"
+                    + (f" ({100 * later.acc:.1f}% against {100 * fix.acc:.1f}%)"
+                       if None not in (later.acc, fix.acc) else ""))
+    if hurts:
+        f.message += f"; it hurts: {numbers}"
+    else:
+        f.severity = "info"
+        f.message += f"; it does not hurt this run: {numbers}"
 
 
 def caught_up(baseline: Arm, arm: Arm, repeat: Arm | None, *, by_loss: bool = False) -> bool:

@@ -185,6 +185,7 @@ CODES = {spec.code: spec for spec in (
         source="notes 003 'practical SGD: shuffle the training set, and take a consecutive batch'",
         fix="turn shuffling on (shuffle=True)",
         explains=("oscillating_loss", "lr_too_high", Group.EPOCH_CURVES),
+        graded_by=("in the run's order",),
         thresholds=("preflight.RUN_CHANGES", "preflight.SORTED_RHO"),
         plan=plan_unshuffled,
     ),
