@@ -428,3 +428,32 @@ def test_rows_in_the_runs_order_are_graded_against_shuffled_batches():
     assert not any(a.name == iv.ORDER_ARM for a in iv.experiment(
         mlp(), xs, ys, F.cross_entropy, optimizer="sgd", lr=0.05, symptoms=["unshuffled_data"], settings=False,
         steps=20)[1])                                             # the run shuffles: no such arm
+
+
+def test_an_order_the_run_grows_out_of_is_info_with_both_trained_on():
+    """Three well-separated blobs sorted by label, shuffling off (the generated benchmark's parent 1,
+    which ends at 100% either way): after 81 steps in the run's order (3 epochs, the last class
+    last) the copy is behind the shuffled setup, but trained on to the run's 216 steps both
+    classify every held row: info, with the trained-on numbers in the evidence."""
+    from trainwell.babysit.preflight import check_shuffled
+    from trainwell.data.synthetic import blobs
+    data = blobs(samples=600, features=12, classes=3, spread=3.0)
+    xb, yb = data.train
+    xb = (xb - xb.mean(0)) / xb.std(0)
+    order = yb.argsort(stable=True)
+    xb, yb = xb[order], yb[order]
+    torch.manual_seed(1)
+    layers, w = [], 12
+    for _ in range(4):
+        layers += [nn.Linear(w, 256), nn.GELU()]
+        w = 256
+    model = nn.Sequential(*layers, nn.Linear(w, 3))
+    baseline, arms = iv.experiment(model, xb, yb, F.cross_entropy, optimizer="sgd", lr=0.1, batch_size=16,
+                                   options={"momentum": 0.0}, symptoms=["unshuffled_data"], settings=False,
+                                   in_order=True, run_steps=216, seed=1)
+    as_run = next(a for a in arms if a.name == iv.ORDER_ARM)
+    assert iv.significant(as_run, baseline, arms[0], noise_of=baseline)      # behind after 3 epochs ...
+    assert as_run.longer.steps == baseline.longer.steps == 216
+    f = iv.grade(check_shuffled(yb, shuffle=False, class_ids=True), baseline, arms)[0]
+    assert f.severity == "info" and "trained on to step 216" in f.message     # ... level at the run's end
+    assert f.evidence["harm"]["longer"]["setup_acc"] >= f.evidence["harm"]["longer"]["fix_acc"] - iv.MIN_LIFT
