@@ -457,3 +457,20 @@ def test_an_order_the_run_grows_out_of_is_info_with_both_trained_on():
     f = iv.grade(check_shuffled(yb, shuffle=False, class_ids=True), baseline, arms)[0]
     assert f.severity == "info" and "trained on to step 216" in f.message     # ... level at the run's end
     assert f.evidence["harm"]["longer"]["setup_acc"] >= f.evidence["harm"]["longer"]["fix_acc"] - iv.MIN_LIFT
+
+
+def test_trained_on_losses_are_compared_with_the_noise_scaled_to_their_level():
+    """Inputs x1000 on a regression MLP (the generated benchmark's p7): at step 100 the setup's
+    loss is 17.1 (its repeat 18.2: a noise of 1.1), the standardized fix's 0.047; trained on to
+    step 300 the setup is at 2.06, the fix at 0.031 (66x lower). The noise, 6% of the setup's loss,
+    is 0.13 at that level: the fix is still far ahead (not caught up). In absolute units (1.1) the
+    gap of 2.03 would have looked like noise."""
+    base = iv.Arm("setup", "", "", before=28748.0, after=17.08, steps=100)
+    repeat = iv.Arm("setup (repeat)", "", "", before=28748.0, after=18.18, steps=100, extra={"repeat": True})
+    fix = iv.Arm("standardize inputs", "", "", before=1.02, after=0.047, steps=100, extra={"grades": True})
+    _with_longer(base, 2.06, None)
+    _with_longer(fix, 0.031, None)
+    assert not iv.caught_up(base, fix, repeat)
+    assert not iv.significant(base.longer, fix.longer, repeat)          # the unscaled noise (its own level)
+    _with_longer(base, 0.035, None)                                     # level with the fix: caught up
+    assert iv.caught_up(base, fix, repeat)

@@ -133,14 +133,19 @@ def significant(baseline: Arm, arm: Arm, repeat: Arm | None, *, by_loss: bool = 
     ``by_loss``: with class ids, the loss test also counts when the arm classifies no worse (an
     easy task's accuracy saturates within the steps while the held loss still tells a setting that
     slows learning threefold; ``MIN_GAIN`` keeps a near-zero loss made smaller out). ``noise_of``:
-    the run the repeat repeats, when ``baseline`` is another (the setup trained longer)."""
+    the run the repeat repeats, when ``baseline`` is another (the setup trained on, or in the run's
+    order): the loss noise is then taken relative to that run's loss and scaled to ``baseline``'s
+    (a loss 8x lower after 3x the steps varies 8x less; accuracies keep their spread in points)."""
     ref = noise_of or baseline
     g = gain(baseline, arm)
     if g in (math.inf, -math.inf):
         return g > 0
     starts = [abs(v) for v in (baseline.before, arm.before) if math.isfinite(v)]
     scale = min(starts) if starts else 0.0
-    by_loss_ok = g > NOISE_FACTOR * noise(ref, repeat) and g >= MIN_GAIN * scale
+    spread_loss = noise(ref, repeat)
+    if ref is not baseline and math.isfinite(spread_loss) and ref.after > 0 and math.isfinite(baseline.after):
+        spread_loss *= abs(baseline.after) / ref.after
+    by_loss_ok = g > NOISE_FACTOR * spread_loss and g >= MIN_GAIN * scale
     if arm.acc is not None and baseline.acc is not None and arm.rows:
         lift = arm.acc - baseline.acc
         p = (arm.acc + baseline.acc) / 2
