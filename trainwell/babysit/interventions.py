@@ -335,7 +335,7 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
         started = time.perf_counter()
         try:
             for idx in arm_batches or batches:
-                if arm.steps >= plan["steps"]:
+                if arm.steps >= _whole_epochs(plan["steps"], arm.extra.get("per_epoch")):
                     break
                 trace.append(_step(net, opt, loss_fn, inputs(X[idx]).to(device), y[idx].to(device), clip))
                 arm.steps += 1
@@ -381,12 +381,15 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
     if in_order:
         rows = torch.arange(X.shape[0])
         rows = rows[~torch.isin(rows, held)] if train_rows.numel() < pool.numel() else rows   # as train_rows
-        per_epoch = math.ceil(rows.numel() / size)
+        # each batch spans the stretch of the order the run's batch spans (the held rows taken out,
+        # the batches are smaller by that share): as many batches an epoch as the run, as few classes each
+        span = max(1, round(size * rows.numel() / X.shape[0]))
+        per_epoch = math.ceil(rows.numel() / span)
         count = (steps // per_epoch) * per_epoch if per_epoch <= steps else steps   # whole epochs when they fit
-        ordered = [rows[(i % per_epoch) * size:(i % per_epoch + 1) * size] for i in range(count + LONGER * steps)]
+        ordered = [rows[(i % per_epoch) * span:(i % per_epoch + 1) * span] for i in range(count + LONGER * steps)]
         candidates.append((Arm(ORDER_ARM, "", "the training rows in the run's order, unshuffled",
-                               extra={"grades": True, "as_run": True}), lr, weight_decay, options, False, None, None,
-                           ordered[:count]))
+                               extra={"grades": True, "as_run": True, "per_epoch": per_epoch}), lr, weight_decay,
+                           options, False, None, None, ordered[:count]))
     # the repeat and the symptoms' fixes first, then the settings the user moved, then the lr arms:
     # a spent budget leaves out what is least often the answer
     # (the unfreeze arm right after the repeat: frozen parameters are a fact of the model, and the
@@ -433,11 +436,18 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
     if total > baseline.steps and len(kept) > 1 and not baseline.extra.get("timed_out"):
         further = draw(gen, total - baseline.steps)      # the same further batches for the setup and each change
         for arm, net, opt, clip, inputs in kept.values():   # (the run's order goes on in that order)
-            more = ordered[arm.steps:total] if arm.extra.get("as_run") else further[:total - arm.steps]
+            more = (ordered[arm.steps:_whole_epochs(total, arm.extra["per_epoch"])] if arm.extra.get("as_run")
+                    else further[:total - arm.steps])
             if deadline is not None and time.perf_counter() > deadline:
                 break
             arm.longer = extend(arm, net, opt, clip, inputs, more)
     return baseline, arms
+
+
+def _whole_epochs(steps: int, per_epoch: int | None) -> int:
+    """``steps`` cut to whole epochs of ``per_epoch`` steps when at least one fits (the run's order
+    ends where the run's epochs end, after the last rows), else ``steps``."""
+    return (steps // per_epoch) * per_epoch if per_epoch and per_epoch <= steps else steps
 
 
 def _better(baseline: Arm, arm: Arm, repeat: Arm | None) -> bool:
@@ -605,9 +615,9 @@ def _grade_as_run(f: Finding, baseline: Arm, as_run: Arm, repeat: Arm) -> None:
     the rows in the run's order (a warning stays, else ``info``)."""
     hurts = significant(as_run, baseline, repeat, noise_of=baseline)
     later, fix = as_run.longer, baseline.longer
-    trained_on = hurts and later is not None and fix is not None and later.steps == fix.steps and not (
+    trained_on = hurts and later is not None and fix is not None and as_run.steps < later.steps <= fix.steps and not (
         later.extra.get("timed_out") or fix.extra.get("timed_out"))
-    if trained_on:      # both trained on to the same step (never beyond the run): does the order still cost?
+    if trained_on:      # both trained on (the order to its last whole epoch, the setup no less): does it still cost?
         hurts = significant(later, fix, repeat, noise_of=baseline)
     f.evidence["harm"] = {"fix": "shuffled batches", "setup_loss": as_run.after, "fix_loss": baseline.after,
                           "repeat_loss": repeat.after, "noise": noise(baseline, repeat), "steps": as_run.steps,
