@@ -98,21 +98,26 @@ def test_saturated_units_that_cost_accuracy_stay_a_warning_with_the_fix_as_repai
     assert plan.action.name == "reinit"
 
 
-def test_vanishing_activations_on_a_net_that_trains_well_get_no_warning():
-    """Four GELU layers of 256 at PyTorch's default init on three standardized blobs: the signal
-    shrinks layer by layer (vanishing_activations), yet plain SGD fits the task to 100% held
-    accuracy (the generated benchmark's parent 1: 100% over three seeds); He init classifies the
-    held rows no better: info, and nothing to repair."""
+def blobs_gelu_net():
+    """The generated benchmark's parent 1: four GELU layers of 256 at PyTorch's default init, and
+    three standardized blobs (model, inputs, labels)."""
     from trainwell.data.synthetic import blobs
-    data = blobs(samples=600, features=12, classes=3, spread=3.0)
-    xb, yb = data.train
+    xb, yb = blobs(samples=600, features=12, classes=3, spread=3.0).train
     xb = (xb - xb.mean(0)) / xb.std(0)
     torch.manual_seed(1)
     layers, w = [], 12
     for _ in range(4):
         layers += [nn.Linear(w, 256), nn.GELU()]
         w = 256
-    model = nn.Sequential(*layers, nn.Linear(w, 3))
+    return nn.Sequential(*layers, nn.Linear(w, 3)), xb, yb
+
+
+def test_vanishing_activations_on_a_net_that_trains_well_get_no_warning():
+    """Four GELU layers of 256 at PyTorch's default init on three standardized blobs: the signal
+    shrinks layer by layer (vanishing_activations), yet plain SGD fits the task to 100% held
+    accuracy (the generated benchmark's parent 1: 100% over three seeds); He init classifies the
+    held rows no better: info, and nothing to repair."""
+    model, xb, yb = blobs_gelu_net()
     found, baseline, arms = graded(model, lr=0.1, batch_size=16, options={"momentum": 0.0}, data=(xb, yb))
     f = found["vanishing_activations"]
     assert f.severity == "info" and "does not hurt" in f.message and iv.repair_plan(f) is None
@@ -436,18 +441,9 @@ def test_an_order_the_run_grows_out_of_is_info_with_both_trained_on():
     last) the copy is behind the shuffled setup, but trained on to the run's 216 steps both
     classify every held row: info, with the trained-on numbers in the evidence."""
     from trainwell.babysit.preflight import check_shuffled
-    from trainwell.data.synthetic import blobs
-    data = blobs(samples=600, features=12, classes=3, spread=3.0)
-    xb, yb = data.train
-    xb = (xb - xb.mean(0)) / xb.std(0)
+    model, xb, yb = blobs_gelu_net()
     order = yb.argsort(stable=True)
     xb, yb = xb[order], yb[order]
-    torch.manual_seed(1)
-    layers, w = [], 12
-    for _ in range(4):
-        layers += [nn.Linear(w, 256), nn.GELU()]
-        w = 256
-    model = nn.Sequential(*layers, nn.Linear(w, 3))
     baseline, arms = iv.experiment(model, xb, yb, F.cross_entropy, optimizer="sgd", lr=0.1, batch_size=16,
                                    options={"momentum": 0.0}, symptoms=["unshuffled_data"], settings=False,
                                    in_order=True, run_steps=216, seed=1)
