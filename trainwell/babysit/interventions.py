@@ -618,7 +618,7 @@ def _grade_as_run(f: Finding, baseline: Arm, as_run: Arm, repeat: Arm) -> None:
     trained_on = hurts and later is not None and fix is not None and as_run.steps < later.steps <= fix.steps and not (
         later.extra.get("timed_out") or fix.extra.get("timed_out"))
     if trained_on:      # both trained on (the order to its last whole epoch, the setup no less): does it still cost?
-        hurts = significant(later, fix, repeat, noise_of=baseline)
+        hurts = significant(later, fix, None)      # the margins without the arms' steps' spread (caught_up)
     f.evidence["harm"] = {"fix": "shuffled batches", "setup_loss": as_run.after, "fix_loss": baseline.after,
                           "repeat_loss": repeat.after, "noise": noise(baseline, repeat), "steps": as_run.steps,
                           "hurts": hurts, "setup_acc": as_run.acc, "fix_acc": baseline.acc}
@@ -641,13 +641,15 @@ def _grade_as_run(f: Finding, baseline: Arm, as_run: Arm, repeat: Arm) -> None:
 
 def caught_up(baseline: Arm, arm: Arm, repeat: Arm | None, *, by_loss: bool = False) -> bool:
     """Trained on to ``LONGER`` x the steps (``Arm.longer``, never beyond the run), the change no
-    longer trains ``significant``-ly better than the setup (the noise: the repeat's difference
-    from the setup at the arms' steps): it made the first steps faster, not the run better. False
-    unless both trained on to the end."""
+    longer trains better than the setup by ``significant``'s margins without the repeat's spread
+    (less than ``MIN_LIFT`` or 2 standard errors of the held rows; by loss less than ``MIN_GAIN`` of
+    the start): it made the first steps faster, not the run better. The repeat's spread is measured
+    at the arms' steps, where a setup still in flux varies by points that it no longer does later.
+    False unless both trained on to the end."""
     a, b = arm.longer, baseline.longer
     if a is None or b is None or a.extra.get("timed_out") or b.extra.get("timed_out") or a.steps != b.steps:
         return False
-    return not significant(b, a, repeat, by_loss=by_loss, noise_of=baseline)
+    return not significant(b, a, None, by_loss=by_loss)
 
 
 def _accuracy_floor(baseline: Arm, arm: Arm, repeat: Arm | None) -> float:
