@@ -251,8 +251,9 @@ def _points(run, test) -> float | None:
     return 1.0 - float(res["loss"]) / max(float(test[1].double().var()), 1e-12)
 
 
-def evaluate(name: str, broken: bool, *, train: bool) -> dict:
-    model, (tr, va, te), opts, expected = PAIRS[name](broken)
+def evaluate(name: str, broken: bool, *, train: bool, pairs: dict = PAIRS) -> dict:
+    """One setup's row; ``pairs``: the set it is drawn from (``babysit_user2.py`` scores its own)."""
+    model, (tr, va, te), opts, expected = pairs[name](broken)
     t0 = time.perf_counter()
     try:
         diag, error = doctor(model, tr, va, test=te, **BASE, **opts, budget_s=60.0), None
@@ -265,7 +266,7 @@ def evaluate(name: str, broken: bool, *, train: bool) -> dict:
            "found": bool(set(alarms) & expected) if broken else None,
            "top1_ok": (primary in expected) if broken else None}
     if train:
-        model, (tr, va, te), opts, _ = PAIRS[name](broken)
+        model, (tr, va, te), opts, _ = pairs[name](broken)
         try:
             run = trainwell.fit(model, tr, va, test=te, **BASE, **opts, babysit="off")
             row["points"] = _points(run, te)

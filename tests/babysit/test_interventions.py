@@ -98,21 +98,26 @@ def test_saturated_units_that_cost_accuracy_stay_a_warning_with_the_fix_as_repai
     assert plan.action.name == "reinit"
 
 
-def test_vanishing_activations_on_a_net_that_trains_well_get_no_warning():
-    """Four GELU layers of 256 at PyTorch's default init on three standardized blobs: the signal
-    shrinks layer by layer (vanishing_activations), yet plain SGD fits the task to 100% held
-    accuracy (the generated benchmark's parent 1: 100% over three seeds); He init classifies the
-    held rows no better: info, and nothing to repair."""
+def blobs_gelu_net():
+    """The generated benchmark's parent 1: four GELU layers of 256 at PyTorch's default init, and
+    three standardized blobs (model, inputs, labels)."""
     from trainwell.data.synthetic import blobs
-    data = blobs(samples=600, features=12, classes=3, spread=3.0)
-    xb, yb = data.train
+    xb, yb = blobs(samples=600, features=12, classes=3, spread=3.0).train
     xb = (xb - xb.mean(0)) / xb.std(0)
     torch.manual_seed(1)
     layers, w = [], 12
     for _ in range(4):
         layers += [nn.Linear(w, 256), nn.GELU()]
         w = 256
-    model = nn.Sequential(*layers, nn.Linear(w, 3))
+    return nn.Sequential(*layers, nn.Linear(w, 3)), xb, yb
+
+
+def test_vanishing_activations_on_a_net_that_trains_well_get_no_warning():
+    """Four GELU layers of 256 at PyTorch's default init on three standardized blobs: the signal
+    shrinks layer by layer (vanishing_activations), yet plain SGD fits the task to 100% held
+    accuracy (the generated benchmark's parent 1: 100% over three seeds); He init classifies the
+    held rows no better: info, and nothing to repair."""
+    model, xb, yb = blobs_gelu_net()
     found, baseline, arms = graded(model, lr=0.1, batch_size=16, options={"momentum": 0.0}, data=(xb, yb))
     f = found["vanishing_activations"]
     assert f.severity == "info" and "does not hurt" in f.message and iv.repair_plan(f) is None
@@ -355,3 +360,113 @@ def test_a_loss_that_falls_by_orders_of_magnitude_is_not_taken_for_a_recovery():
     assert t["projected"] == pytest.approx(0.047 * math.expm1(ratio_end * (ratio_end / ratio_mid) ** 2))
     base, arm, repeat = arms((2.0, 0.5, 0.2), (0.3, 0.15, 0.12))
     assert iv.trend(base, arm, repeat, run_steps=2000)["recovering"]
+
+
+# ------------------------------------------------------------------------------ trained on: caught up
+def _with_longer(arm, after, acc, steps=300):
+    arm.longer = iv.Arm(arm.name, arm.code, arm.change, before=arm.before, after=after, acc=acc, rows=512,
+                        steps=steps, extra={"longer": True})
+    return arm
+
+
+def test_a_change_that_only_speeds_up_the_first_steps_is_no_cause():
+    """Dropout off ends 5 points ahead at step 100 (loss a fifth), but trained on to step 300 the
+    setup ends 2 points behind it (< MIN_LIFT): the change made the start faster, not the run better.
+    Still 6 points behind at step 300: it stays a cause; without a longer run nothing changes."""
+    def arms(setup_longer_acc, longer=True):
+        base = iv.Arm("setup", "", "", before=2.3, after=0.51, acc=0.92, rows=512, steps=100)
+        repeat = iv.Arm("setup (repeat)", "", "", before=2.3, after=0.53, acc=0.922, rows=512, steps=100,
+                        extra={"repeat": True})
+        off = iv.Arm("dropout off", "regularization_too_strong", "dropout off instead of p = 0.97", before=2.3,
+                     after=0.10, acc=0.971, rows=512, steps=100)
+        if longer:
+            _with_longer(base, 0.23, setup_longer_acc)
+            _with_longer(off, 0.07, 0.979)
+        return base, [repeat, off]
+    assert iv.helpful(*arms(0.957)) == []
+    assert iv.caught_up(arms(0.957)[0], arms(0.957)[1][1], arms(0.957)[1][0], by_loss=True)
+    assert [a.name for a in iv.helpful(*arms(0.919))] == ["dropout off"]
+    assert [a.name for a in iv.helpful(*arms(0.957, longer=False))] == ["dropout off"]
+    base, (repeat, off) = arms(0.957)
+    off.longer.steps = 200                                        # not trained on as far: no comparison
+    assert not iv.caught_up(base, off, repeat)
+
+
+def test_the_setup_and_the_changes_that_helped_train_on_up_to_the_run():
+    """With the run's planned steps, the setup and each change that trained significantly better
+    train on to LONGER x the steps (never beyond the run); the others and the repeat do not; with
+    no run length (or a run no longer than the experiment) nothing trains on."""
+    def experiment(run_steps):
+        return iv.experiment(mlp(), X, Y, F.cross_entropy, optimizer="sgd", lr=0.05, weight_decay=1.0,
+                             options={"momentum": 0.9}, steps=40, repeat=True, run_steps=run_steps)
+    baseline, arms = experiment(100)
+    less = next(a for a in arms if a.name == "weight_decay / 100")
+    assert baseline.longer.steps == less.longer.steps == 100 and less.longer.before == less.before
+    assert all(a.longer is None for a in arms if a.extra.get("repeat") or a.name == "lr x0.01")
+    assert less.longer.acc > baseline.longer.acc + 0.1     # an overwhelming decay is not caught up with
+    assert experiment(1000)[0].longer.steps == iv.LONGER * 40
+    assert experiment(40)[0].longer is None and experiment(None)[0].longer is None
+
+
+def test_rows_in_the_runs_order_are_graded_against_shuffled_batches():
+    """Digits sorted by label with shuffling off: in the run's order (whole epochs, the last class
+    last) the copy classifies the held rows far worse than on shuffled batches: the warning stays.
+    A finding the order arm shows no harm for becomes info."""
+    from trainwell.babysit.preflight import check_shuffled
+    order = Y.argsort(stable=True)
+    xs, ys = X[order], Y[order]
+    found = check_shuffled(ys, shuffle=False, class_ids=True)
+    baseline, arms = iv.experiment(mlp(), xs, ys, F.cross_entropy, optimizer="sgd", lr=0.05,
+                                   options={"momentum": 0.9}, symptoms=["unshuffled_data"], settings=False,
+                                   in_order=True)
+    as_run = next(a for a in arms if a.name == iv.ORDER_ARM)
+    per_epoch = as_run.extra["per_epoch"]                # as many batches an epoch as the run's (64 rows each)
+    assert abs(per_epoch - math.ceil(len(ys) / 64)) <= 1 and as_run.steps == (iv.STEPS // per_epoch) * per_epoch
+    f = iv.grade(found, baseline, arms)[0]
+    assert f.severity == "warning" and f.evidence["harm"]["hurts"] and "in the run's order" in f.message
+    assert as_run.acc < baseline.acc - 0.2
+    same = iv.Arm(iv.ORDER_ARM, "", "", before=baseline.before, after=baseline.after, acc=baseline.acc,
+                  rows=baseline.rows, steps=as_run.steps, extra={"grades": True, "as_run": True})
+    f = iv.grade(check_shuffled(ys, shuffle=False, class_ids=True), baseline,
+                 [a for a in arms if a.name != iv.ORDER_ARM] + [same])[0]
+    assert f.severity == "info" and "does not hurt" in f.message
+    assert not any(a.name == iv.ORDER_ARM for a in iv.experiment(
+        mlp(), xs, ys, F.cross_entropy, optimizer="sgd", lr=0.05, symptoms=["unshuffled_data"], settings=False,
+        steps=20)[1])                                             # the run shuffles: no such arm
+
+
+def test_an_order_the_run_grows_out_of_is_info_with_both_trained_on():
+    """Three well-separated blobs sorted by label, shuffling off (the generated benchmark's parent 1,
+    which ends at 100% either way): after 81 steps in the run's order (3 epochs, the last class
+    last) the copy is behind the shuffled setup, but trained on to the run's 216 steps both
+    classify every held row: info, with the trained-on numbers in the evidence."""
+    from trainwell.babysit.preflight import check_shuffled
+    model, xb, yb = blobs_gelu_net()
+    order = yb.argsort(stable=True)
+    xb, yb = xb[order], yb[order]
+    baseline, arms = iv.experiment(model, xb, yb, F.cross_entropy, optimizer="sgd", lr=0.1, batch_size=16,
+                                   options={"momentum": 0.0}, symptoms=["unshuffled_data"], settings=False,
+                                   in_order=True, run_steps=216, seed=1)
+    as_run = next(a for a in arms if a.name == iv.ORDER_ARM)
+    assert iv.significant(as_run, baseline, arms[0], noise_of=baseline)      # behind after 3 epochs ...
+    assert as_run.longer.steps == baseline.longer.steps == 216
+    f = iv.grade(check_shuffled(yb, shuffle=False, class_ids=True), baseline, arms)[0]
+    assert f.severity == "info" and "trained on to step 216" in f.message     # ... level at the run's end
+    assert f.evidence["harm"]["longer"]["setup_acc"] >= f.evidence["harm"]["longer"]["fix_acc"] - iv.MIN_LIFT
+
+
+def test_trained_on_losses_are_compared_with_the_noise_scaled_to_their_level():
+    """Inputs x1000 on a regression MLP (the generated benchmark's p7): at step 100 the setup's
+    loss is 17.1 (its repeat 18.2: a noise of 1.1), the standardized fix's 0.047; trained on to
+    step 300 the setup is at 2.06, the fix at 0.031 (66x lower). The noise, 6% of the setup's loss,
+    is 0.13 at that level: the fix is still far ahead (not caught up). In absolute units (1.1) the
+    gap of 2.03 would have looked like noise."""
+    base = iv.Arm("setup", "", "", before=28748.0, after=17.08, steps=100)
+    repeat = iv.Arm("setup (repeat)", "", "", before=28748.0, after=18.18, steps=100, extra={"repeat": True})
+    fix = iv.Arm("standardize inputs", "", "", before=1.02, after=0.047, steps=100, extra={"grades": True})
+    _with_longer(base, 2.06, None)
+    _with_longer(fix, 0.031, None)
+    assert not iv.caught_up(base, fix, repeat)
+    assert not iv.significant(base.longer, fix.longer, repeat)          # the unscaled noise (its own level)
+    _with_longer(base, 0.035, None)                                     # level with the fix: caught up
+    assert iv.caught_up(base, fix, repeat)

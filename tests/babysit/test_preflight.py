@@ -534,3 +534,31 @@ def test_a_layer_narrower_than_the_classes_feeding_the_output_is_a_low_rank_bott
     assert pf.check_logit_rank(nn.Linear(64, 10)(X[:256]), "cross_entropy") == []
     assert pf.check_logit_rank(torch.zeros(256, 10), "cross_entropy") == []
     assert pf.check_logit_rank(narrow(X[:256]), "mse") == []
+
+
+def test_inputs_of_a_large_scale_that_batch_norm_rescales_are_not_vanishing():
+    """Inputs x1000 into Linear -> BatchNorm -> ReLU: the layer's std (~0.6) is 1e-3 of the input's,
+    but the normalization sets it (Ioffe & Szegedy 2015), so the reference is at most a unit scale.
+    A net without normalization whose layers do shrink the signal still reports vanishing."""
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(64, 64), nn.BatchNorm1d(64), nn.ReLU(), nn.Linear(64, 10)).train()
+    x = XS * 1000.0
+    rec = ActivationRecorder(net)
+    with torch.no_grad(), rec:
+        out = net(x)
+    stats = rec.stats(exclude=out)
+    assert pf.has_normalization(net)
+    assert "vanishing_activations" in {f.code for f in pf.check_activations(stats, float(x.std()))}
+    assert pf.check_activations(stats, float(x.std()), normalized=True) == []
+    torch.manual_seed(0)
+    shrinking = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10))
+    with torch.no_grad():
+        for layer in shrinking[:4:2]:
+            layer.weight.mul_(0.01)
+            layer.bias.zero_()
+    assert not pf.has_normalization(shrinking)
+    rec = ActivationRecorder(shrinking)
+    with torch.no_grad(), rec:
+        out = shrinking(XS)
+    assert "vanishing_activations" in {f.code for f in pf.check_activations(rec.stats(exclude=out), float(XS.std()),
+                                                                              normalized=True)}

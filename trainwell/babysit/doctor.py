@@ -96,13 +96,14 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
     if budget_s - (time.perf_counter() - started) > MIN_EXPERIMENT_S and not blocking:
         # the symptoms found are graded by their fixes (a warning only where the fix helps)
         symptoms = [f.code for f in findings if f.severity == "warning" and CODES[f.code].graded_by]
+        run_steps = total_steps(config, len(make_batches(config, p.train)))   # a symptom the run grows out of
         baseline, arms = interventions.experiment(
             p.model, p.train[0], p.train[1], resolve_loss(config.loss)[0], optimizer=config.optimizer,
             lr=probe_lr(config.optimizer, config.lr, probe_options), weight_decay=config.weight_decay or 0.0,
             options=probe_options, batch_size=config.batch_size, seed=config.seed, symptoms=symptoms, repeat=True,
             clip_norm=config.clip_norm, unfreeze=not config.freeze,   # the run's own freeze is a decision
+            run_steps=run_steps, in_order=not config.shuffle,
             budget_s=EXPERIMENT_SHARE * (budget_s - (time.perf_counter() - started)))
-        run_steps = total_steps(config, len(make_batches(config, p.train)))   # a symptom the run grows out of
         findings = merge(interventions.grade(findings, baseline, arms, run_steps=run_steps),
                          interventions.findings(baseline, arms, run_steps=run_steps))
     else:

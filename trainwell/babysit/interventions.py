@@ -68,6 +68,10 @@ MIN_STEPS = 20        # with a budget, every arm runs the same steps, as many as
                       # all of them (timed on the setup's first TIMING_STEPS), at least 20 and at most STEPS:
 TIMING_STEPS = 5      # a slow setup (a ResNet, a loaded machine) tries every change for fewer steps rather
 TIME_SAFETY = 1.5     # than a few changes for all of them (1.5: the held-row evaluations, the first steps' speed)
+LONGER = 3            # when a change helped, the setup and that change train on to 3x the arms' steps (never
+                      # beyond the run) and are compared again: a change that helps only the first hundred steps
+                      # is no cause of how the run ends (measured, where ``trend`` extrapolates)
+LONGER_SEED = 1       # the further steps' dropout masks: seed + 1
 
 
 @dataclass
@@ -88,6 +92,7 @@ class Arm:
     mid_after: float = math.nan     # every arm: the held loss ...
     mid_acc: float | None = None    # ... and accuracy half-way (``trend`` reads them)
     mid_steps: int = 0
+    longer: "Arm | None" = None     # the same arm trained on to ``LONGER`` x the steps (``caught_up``)
 
     @property
     def fall(self) -> float:
@@ -116,7 +121,8 @@ def gain(baseline: Arm, arm: Arm) -> float:
     return baseline.after - arm.after
 
 
-def significant(baseline: Arm, arm: Arm, repeat: Arm | None, *, by_loss: bool = False) -> bool:
+def significant(baseline: Arm, arm: Arm, repeat: Arm | None, *, by_loss: bool = False,
+                noise_of: Arm | None = None) -> bool:
     """The arm trains better than the setup beyond the run's noise. With class ids (accuracies
     measured): its accuracy on the held rows is higher by more than ``NOISE_FACTOR`` x the repeat's
     difference, by more than ``SAMPLING_Z`` standard errors of a difference of two accuracies
@@ -126,18 +132,25 @@ def significant(baseline: Arm, arm: Arm, repeat: Arm | None, *, by_loss: bool = 
     of the starting loss (the smaller of the two starts: a change of the model moves its own start).
     ``by_loss``: with class ids, the loss test also counts when the arm classifies no worse (an
     easy task's accuracy saturates within the steps while the held loss still tells a setting that
-    slows learning threefold; ``MIN_GAIN`` keeps a near-zero loss made smaller out)."""
+    slows learning threefold; ``MIN_GAIN`` keeps a near-zero loss made smaller out). ``noise_of``:
+    the run the repeat repeats, when ``baseline`` is another (the setup trained on, or in the run's
+    order): the loss noise is then taken relative to that run's loss and scaled to ``baseline``'s
+    (a loss 8x lower after 3x the steps varies 8x less; accuracies keep their spread in points)."""
+    ref = noise_of or baseline
     g = gain(baseline, arm)
     if g in (math.inf, -math.inf):
         return g > 0
     starts = [abs(v) for v in (baseline.before, arm.before) if math.isfinite(v)]
     scale = min(starts) if starts else 0.0
-    by_loss_ok = g > NOISE_FACTOR * noise(baseline, repeat) and g >= MIN_GAIN * scale
+    spread_loss = noise(ref, repeat)
+    if ref is not baseline and math.isfinite(spread_loss) and ref.after > 0 and math.isfinite(baseline.after):
+        spread_loss *= abs(baseline.after) / ref.after
+    by_loss_ok = g > NOISE_FACTOR * spread_loss and g >= MIN_GAIN * scale
     if arm.acc is not None and baseline.acc is not None and arm.rows:
         lift = arm.acc - baseline.acc
         p = (arm.acc + baseline.acc) / 2
-        spread = 0.0 if repeat is None or repeat.acc is None or repeat.extra.get("timed_out") else abs(
-            baseline.acc - repeat.acc)
+        spread = 0.0 if repeat is None or repeat.acc is None or ref.acc is None or repeat.extra.get(
+            "timed_out") else abs(ref.acc - repeat.acc)
         beyond_sampling = lift > SAMPLING_Z * math.sqrt(2 * p * (1 - p) / arm.rows) and lift >= MIN_LIFT
         by_acc = beyond_sampling and lift > NOISE_FACTOR * spread
         return by_acc or (by_loss and by_loss_ok and lift >= 0)
@@ -176,6 +189,8 @@ SYMPTOM_ARMS = {
 
 RELU_ARM = "ReLU for sigmoid"
 UNFREEZE_ARM = "unfreeze"
+ORDER_ARM = "in the run's order"   # unshuffled_data's grade: the setup on the training rows in the run's own
+                                   # order (shuffle off), against the setup's shuffled batches (its fix)
 
 
 def frozen_tensors(model: nn.Module) -> int:
@@ -252,7 +267,8 @@ def _differs(value, default) -> bool:
 def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_decay: float = 0.0,
                options: dict | None = None, batch_size: int = 64, steps: int = STEPS, seed: int = 0,
                budget_s: float | None = None, symptoms=(), settings: bool = True, repeat: bool = False,
-               clip_norm: float | None = None, activation: bool = False, unfreeze: bool = True) -> tuple:
+               clip_norm: float | None = None, activation: bool = False, unfreeze: bool = True,
+               run_steps: int | None = None, in_order: bool = False) -> tuple:
     """``(baseline, arms)``: the setup itself and each candidate change, trained ``steps`` steps
     from the same weights on the same batches. The model is never modified. With ``budget_s``,
     an arm still running when it is spent stops (``extra["timed_out"]``: it counts for nothing)
@@ -262,7 +278,13 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
     ``repeat``: run the repeat even with no symptom (to grade later findings by the lr arms);
     ``clip_norm``: the run's gradient clipping, applied in every arm but "no clipping";
     ``activation``: with ``settings=False``, still try ReLU for hidden sigmoids (``RELU_ARM``);
-    ``unfreeze``: try training the frozen parameters too (``UNFREEZE_ARM``, a setting arm)."""
+    ``unfreeze``: try training the frozen parameters too (``UNFREEZE_ARM``, a setting arm);
+    ``run_steps``: the run's planned steps: when a change trained significantly better, the setup
+    and every such change train on to ``LONGER`` x their steps (at most ``run_steps``) on further
+    batches, their results in ``Arm.longer`` (``caught_up`` reads them); ``in_order``: the run
+    does not shuffle: with ``unshuffled_data`` among the ``symptoms``, the setup also trains on
+    consecutive batches of the training rows in their order (``ORDER_ARM``), whole epochs ending
+    where the run's epochs end when they fit (``grade`` compares it with the setup)."""
     deadline = None if budget_s is None else time.perf_counter() + budget_s
     options = {k: v for k, v in (options or {}).items() if k not in ("lr", "weight_decay")}
     device = next((p.device for p in model.parameters()), X.device)
@@ -273,8 +295,8 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
     size = max(1, min(batch_size, pool.numel()))
     train_rows = pool[EVAL_ROWS:] if pool.numel() > 2 * EVAL_ROWS else pool   # the held rows stay unseen
 
-    def draw(g):
-        return [train_rows[torch.randint(0, train_rows.numel(), (size,), generator=g)] for _ in range(steps)]
+    def draw(g, count=steps):
+        return [train_rows[torch.randint(0, train_rows.numel(), (size,), generator=g)] for _ in range(count)]
     batches = draw(gen)
 
     class_ids = not torch.is_floating_point(y) and y.ndim == 1
@@ -291,8 +313,10 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
         loss = float(value) if isinstance(value, torch.Tensor) and value.numel() == 1 else math.nan
         return loss, (None if acc is None else float(acc))
 
+    kept = {}                               # arm -> what ``extend`` trains on: the setup's and the helping arms'
+
     def train(arm, arm_lr, arm_wd, arm_options, dropout_off, edit=None, inputs=None, arm_batches=None,
-              arm_seed=seed):
+              arm_seed=seed, keep=False):
         inputs = inputs or (lambda xb: xb)
         net = copy.deepcopy(model)
         if edit is not None:
@@ -311,23 +335,9 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
         started = time.perf_counter()
         try:
             for idx in arm_batches or batches:
-                if arm.steps >= plan["steps"]:
+                if arm.steps >= _whole_epochs(plan["steps"], arm.extra.get("per_epoch")):
                     break
-                xb, yb = inputs(X[idx]).to(device), y[idx].to(device)
-
-                passes = []
-
-                def closure(backward: bool = True):
-                    loss = loss_fn(net(xb), yb)
-                    if backward:
-                        opt.zero_grad(set_to_none=True)
-                        loss.backward()
-                        if clip:
-                            torch.nn.utils.clip_grad_norm_(net.parameters(), clip)
-                    passes.append(loss.detach())
-                    return loss
-                take_step(opt, closure)
-                trace.append(passes[0])
+                trace.append(_step(net, opt, loss_fn, inputs(X[idx]).to(device), y[idx].to(device), clip))
                 arm.steps += 1
                 if arm.steps == TIMING_STEPS and deadline is not None and not plan.get("timed"):
                     plan["timed"] = True                # the setup (the first arm): the steps all arms can afford
@@ -347,6 +357,9 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
             torch.set_rng_state(state)
         arm.after, arm.acc = loss_of(net, inputs)
         arm.rows = int(held.numel())
+        if keep or (run_steps and baseline_of and not arm.extra.get("repeat") and not arm.extra.get("timed_out")
+                    and _better(baseline_of[0], arm, repeat_of[0] if repeat_of else None)):
+            kept[id(arm)] = (arm, net, opt, clip, inputs)
         k = max(1, min(CHECK_EVERY, len(trace) // 2))
         if trace:
             head, tail = torch.stack(trace[:k]).mean().item(), torch.stack(trace[-k:]).mean().item()
@@ -356,7 +369,8 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
     candidates = [c for c in candidate_arms(model, lr=lr, weight_decay=weight_decay, options=options,
                                             clip_norm=clip_norm, unfreeze=unfreeze) if settings or (activation and c[0].name == RELU_ARM)]
     fixes = list(dict.fromkeys(name for code in symptoms for name in CODES[code].graded_by if name in SYMPTOM_ARMS))
-    if fixes or repeat:
+    in_order = in_order and any(ORDER_ARM in CODES[code].graded_by for code in symptoms)
+    if fixes or repeat or in_order:
         repeat = Arm("setup (repeat)", "", "the setup on other batches and dropout masks", extra={"repeat": True})
         candidates = [(repeat, lr, weight_decay, options, False, None, None,
                        draw(torch.Generator().manual_seed(seed + REPEAT_SEED)), seed + REPEAT_SEED)] + candidates
@@ -364,6 +378,18 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
         change, edit, standardize, _ = SYMPTOM_ARMS[name]
         candidates.append((Arm(name, "", change, extra={"grades": True}), lr, weight_decay, options, False, edit,
                            _standardizer(X, train_rows) if standardize else None))
+    if in_order:
+        rows = torch.arange(X.shape[0])
+        rows = rows[~torch.isin(rows, held)] if train_rows.numel() < pool.numel() else rows   # as train_rows
+        # each batch spans the stretch of the order the run's batch spans (the held rows taken out,
+        # the batches are smaller by that share): as many batches an epoch as the run, as few classes each
+        span = max(1, round(size * rows.numel() / X.shape[0]))
+        per_epoch = math.ceil(rows.numel() / span)
+        count = (steps // per_epoch) * per_epoch if per_epoch <= steps else steps   # whole epochs when they fit
+        ordered = [rows[(i % per_epoch) * span:(i % per_epoch + 1) * span] for i in range(count + LONGER * steps)]
+        candidates.append((Arm(ORDER_ARM, "", "the training rows in the run's order, unshuffled",
+                               extra={"grades": True, "as_run": True, "per_epoch": per_epoch}), lr, weight_decay,
+                           options, False, None, None, ordered[:count]))
     # the repeat and the symptoms' fixes first, then the settings the user moved, then the lr arms:
     # a spent budget leaves out what is least often the answer
     # (the unfreeze arm right after the repeat: frozen parameters are a fact of the model, and the
@@ -374,13 +400,80 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
     candidates = (plain[:1] + unfrozen + plain[1:] + [c for c in settings_first if c[0].name != UNFREEZE_ARM]
                   + [c for c in candidates if c[0].code in LR_CODES])
     plan["runs"] = 1 + len(candidates)
-    baseline = train(Arm("setup", "", "the setup as configured"), lr, weight_decay, options, False)
+
+    def extend(arm, net, opt, clip, inputs, further):
+        """``arm`` trained on over the ``further`` batches (its own copy and optimizer)."""
+        longer = Arm(arm.name, arm.code, arm.change, before=arm.before, steps=arm.steps, extra={"longer": True})
+        state = torch.get_rng_state()
+        torch.manual_seed(seed + LONGER_SEED)
+        net.train()
+        try:
+            for idx in further:
+                _step(net, opt, loss_fn, inputs(X[idx]).to(device), y[idx].to(device), clip)
+                longer.steps += 1
+                if longer.steps % CHECK_EVERY == 0 and not _finite_weights(net):
+                    break
+                if deadline is not None and time.perf_counter() > deadline:
+                    longer.extra["timed_out"] = True
+                    break
+        finally:
+            torch.set_rng_state(state)
+        longer.after, longer.acc = loss_of(net, inputs)
+        longer.rows = int(held.numel())
+        return longer
+
+    baseline_of, repeat_of = [], []         # what ``train`` compares an arm with to keep it for ``extend``
+    baseline = train(Arm("setup", "", "the setup as configured"), lr, weight_decay, options, False, keep=True)
+    baseline_of.append(baseline)
     arms = []
     for candidate in candidates:
         if deadline is not None and time.perf_counter() > deadline:
             break
         arms.append(train(*candidate))
+        if arms[-1].extra.get("repeat"):
+            repeat_of.append(arms[-1])
+    total = min(run_steps or 0, LONGER * baseline.steps)
+    if total > baseline.steps and len(kept) > 1 and not baseline.extra.get("timed_out"):
+        further = draw(gen, total - baseline.steps)      # the same further batches for the setup and each change
+        for arm, net, opt, clip, inputs in kept.values():   # (the run's order goes on in that order)
+            more = (ordered[arm.steps:_whole_epochs(total, arm.extra["per_epoch"])] if arm.extra.get("as_run")
+                    else further[:total - arm.steps])
+            if deadline is not None and time.perf_counter() > deadline:
+                break
+            arm.longer = extend(arm, net, opt, clip, inputs, more)
     return baseline, arms
+
+
+def _whole_epochs(steps: int, per_epoch: int | None) -> int:
+    """``steps`` cut to whole epochs of ``per_epoch`` steps when at least one fits (the run's order
+    ends where the run's epochs end, after the last rows), else ``steps``."""
+    return (steps // per_epoch) * per_epoch if per_epoch and per_epoch <= steps else steps
+
+
+def _better(baseline: Arm, arm: Arm, repeat: Arm | None) -> bool:
+    """The arm's result differs from the setup's beyond the noise in the direction that makes it
+    evidence: a change trains better (``significant``, by loss too), or the run's order trains
+    worse than the setup's shuffled batches (``ORDER_ARM``)."""
+    if arm.extra.get("as_run"):
+        return significant(arm, baseline, repeat, noise_of=baseline)
+    return significant(baseline, arm, repeat, by_loss=True)
+
+
+def _step(net, opt, loss_fn, xb, yb, clip) -> torch.Tensor:
+    """One training step of an arm (the trainer's protocol, ``take_step``); the batch's loss."""
+    passes = []
+
+    def closure(backward: bool = True):
+        loss = loss_fn(net(xb), yb)
+        if backward:
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if clip:
+                torch.nn.utils.clip_grad_norm_(net.parameters(), clip)
+        passes.append(loss.detach())
+        return loss
+    take_step(opt, closure)
+    return passes[0]
 
 
 def _finite_weights(net) -> bool:
@@ -400,7 +493,8 @@ def helpful(baseline: Arm, arms: list, *, run_steps: int | None = None) -> list:
     an lr 1000x away can compensate for a setting (Adam's eps = 1 divides the step by ~1e3)
     without naming it. No arm helps a setup that is catching up with it (``trend``, with
     ``run_steps`` the run's planned steps: a setting that slows the first hundred steps but not the
-    run, e.g. dropout 0.97 on a CNN that ends 2 points behind). A change of the model (``extra["model_change"]``: ReLU for hidden sigmoids)
+    run, e.g. dropout 0.97 on a CNN that ends 2 points behind), nor one the setup trained longer
+    matches when both train on (``caught_up``, ``experiment(..., run_steps=)``). A change of the model (``extra["model_change"]``: ReLU for hidden sigmoids)
     is graded as a symptom's fix is (``grade``): it helps when it trains ``significant``-ly better;
     its own fall is no criterion (a short experiment at a run's start: 24 steps of momentum SGD on
     digits take a ReLU net from 9 to 31 % held accuracy while its loss falls 17 %)."""
@@ -414,9 +508,11 @@ def helpful(baseline: Arm, arms: list, *, run_steps: int | None = None) -> list:
     def helps(a):
         if trend(baseline, a, repeat, run_steps=run_steps)["recovering"]:
             return False                # the setup catches up with the change within the run
+        setting = a.code not in LR_CODES and not a.extra.get("model_change")
+        if caught_up(baseline, a, repeat, by_loss=setting):
+            return False                # ... measured: trained on, the setup is as good as the change
         if a.extra.get("model_change"):
             return significant(baseline, a, repeat)
-        setting = a.code not in LR_CODES
         if a.fall < HELPS or not significant(baseline, a, repeat, by_loss=setting):
             return False
         if stuck and a.fall >= HELP_RATIO * own:
@@ -461,7 +557,7 @@ def grade(found: list, baseline: Arm, arms: list, *, run_steps: int | None = Non
     ``significant``-ly better than the setup (evidence ``harm``), else it becomes ``info`` (the
     symptom is present but does not hurt this run), also when every significant fix is one the setup
     is catching up with (``trend``: with ``run_steps``, the run's planned steps, the setup
-    recovers from the symptom within the run). Errors, findings without a fix that ran and
+    recovers from the symptom within the run; or ``caught_up``: trained on, the setup matches it). Errors, findings without a fix that ran and
     unit statistics measured during training are returned unchanged; nothing is graded without a
     repeat of the setup (the noise)."""
     if baseline.extra.get("timed_out"):
@@ -475,10 +571,14 @@ def grade(found: list, baseline: Arm, arms: list, *, run_steps: int | None = Non
         # a unit statistic measured during training is a symptom of the updates, not of the init
         if f.severity != "warning" or (f.in_training and CODES[f.code].phase == "preflight") or not tried:
             continue
+        if tried[0].extra.get("as_run"):
+            _grade_as_run(f, baseline, tried[0], repeat)
+            continue
         helping = [a for a in tried if significant(baseline, a, repeat)]
         best = max(helping or tried, key=lambda a: gain(baseline, a))
         catching_up = [trend(baseline, a, repeat, run_steps=run_steps) for a in helping]
-        hurts = bool(helping) and not all(t["recovering"] for t in catching_up)
+        reached = [caught_up(baseline, a, repeat) for a in helping]
+        hurts = bool(helping) and not all(t["recovering"] or r for t, r in zip(catching_up, reached))
         f.evidence["harm"] = {"fix": best.name, "setup_loss": baseline.after, "fix_loss": best.after,
                               "repeat_loss": repeat.after, "noise": noise(baseline, repeat), "steps": best.steps,
                               "hurts": hurts}
@@ -486,6 +586,15 @@ def grade(found: list, baseline: Arm, arms: list, *, run_steps: int | None = Non
                    f"at {baseline.after:.4g} (a repeat on other batches: {repeat.after:.4g})")
         if hurts:
             f.message += f"; it hurts: {numbers}"
+        elif helping and reached[helping.index(best)]:
+            a, b = best.longer, baseline.longer
+            f.evidence["harm"]["longer"] = {"steps": a.steps, "setup_loss": b.after, "fix_loss": a.after,
+                                            "setup_acc": b.acc, "fix_acc": a.acc}
+            f.severity = "info"
+            f.message += (f"; the setup catches up: {numbers}, but trained on to step {a.steps} both end at "
+                          f"{b.after:.4g} and {a.after:.4g}" + (f" ({100 * b.acc:.1f}% and {100 * a.acc:.1f}% of "
+                                                                 f"the held rows right)" if None not in (a.acc, b.acc)
+                                                                 else ""))
         elif helping:
             t = catching_up[helping.index(best)]
             f.evidence["harm"]["trend"] = t
@@ -498,6 +607,49 @@ def grade(found: list, baseline: Arm, arms: list, *, run_steps: int | None = Non
             f.severity = "info"
             f.message += f"; it does not hurt this run: {numbers}"
     return list(found)
+
+
+def _grade_as_run(f: Finding, baseline: Arm, as_run: Arm, repeat: Arm) -> None:
+    """Grade a symptom of the run's data order (``ORDER_ARM``): here the setup's own shuffled
+    batches are the fix, and the symptom hurts when they train ``significant``-ly better than
+    the rows in the run's order (a warning stays, else ``info``)."""
+    hurts = significant(as_run, baseline, repeat, noise_of=baseline)
+    later, fix = as_run.longer, baseline.longer
+    trained_on = hurts and later is not None and fix is not None and as_run.steps < later.steps <= fix.steps and not (
+        later.extra.get("timed_out") or fix.extra.get("timed_out"))
+    if trained_on:      # both trained on (the order to its last whole epoch, the setup no less): does it still cost?
+        hurts = significant(later, fix, None)      # the margins without the arms' steps' spread (caught_up)
+    f.evidence["harm"] = {"fix": "shuffled batches", "setup_loss": as_run.after, "fix_loss": baseline.after,
+                          "repeat_loss": repeat.after, "noise": noise(baseline, repeat), "steps": as_run.steps,
+                          "hurts": hurts, "setup_acc": as_run.acc, "fix_acc": baseline.acc}
+    numbers = (f"in the run's order the loss ends at {as_run.after:.4g} after {as_run.steps} steps, on shuffled "
+               f"batches at {baseline.after:.4g} (a repeat on other batches: {repeat.after:.4g})"
+               + (f"; {100 * as_run.acc:.1f}% against {100 * baseline.acc:.1f}% of the held rows right"
+                  if None not in (as_run.acc, baseline.acc) else ""))
+    if trained_on:
+        f.evidence["harm"]["longer"] = {"steps": later.steps, "setup_loss": later.after, "fix_loss": fix.after,
+                                        "setup_acc": later.acc, "fix_acc": fix.acc}
+        numbers += (f"; trained on to step {later.steps}: {later.after:.4g} against {fix.after:.4g}"
+                    + (f" ({100 * later.acc:.1f}% against {100 * fix.acc:.1f}%)"
+                       if None not in (later.acc, fix.acc) else ""))
+    if hurts:
+        f.message += f"; it hurts: {numbers}"
+    else:
+        f.severity = "info"
+        f.message += f"; it does not hurt this run: {numbers}"
+
+
+def caught_up(baseline: Arm, arm: Arm, repeat: Arm | None, *, by_loss: bool = False) -> bool:
+    """Trained on to ``LONGER`` x the steps (``Arm.longer``, never beyond the run), the change no
+    longer trains better than the setup by ``significant``'s margins without the repeat's spread
+    (less than ``MIN_LIFT`` or 2 standard errors of the held rows; by loss less than ``MIN_GAIN`` of
+    the start): it made the first steps faster, not the run better. The repeat's spread is measured
+    at the arms' steps, where a setup still in flux varies by points that it no longer does later.
+    False unless both trained on to the end."""
+    a, b = arm.longer, baseline.longer
+    if a is None or b is None or a.extra.get("timed_out") or b.extra.get("timed_out") or a.steps != b.steps:
+        return False
+    return not significant(b, a, None, by_loss=by_loss)
 
 
 def _accuracy_floor(baseline: Arm, arm: Arm, repeat: Arm | None) -> float:

@@ -581,12 +581,26 @@ def check_symmetry(model, x, y, loss_fn, layers) -> list[Finding]:
     return found
 
 
-def check_activations(stats: dict, x_std: float, x_signal: float | None = None) -> list[Finding]:
+NORMALIZATION = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm)
+
+
+def has_normalization(model: nn.Module) -> bool:
+    """The model has a normalization layer (batch, instance, layer or group norm)."""
+    return any(isinstance(m, NORMALIZATION) for m in model.modules())
+
+
+def check_activations(stats: dict, x_std: float, x_signal: float | None = None, *,
+                      normalized: bool = False) -> list[Finding]:
     """Per-layer activation statistics (notes 004's tables: std per hidden layer). With
     ``x_signal`` (the input's ``input_signal``), vanishing compares each layer's per-unit signal
-    to it: biases can keep a layer's std up while its units no longer vary with the input."""
+    to it: biases can keep a layer's std up while its units no longer vary with the input.
+    ``normalized``: the model has normalization layers (``has_normalization``), which reset the
+    scale to unit std (Ioffe & Szegedy 2015): vanishing is then judged against at most a unit
+    scale, so inputs of a large scale (raw pixel values, x1000) normalized away are no shrinking."""
     ref = x_std if x_std > 0 else 1.0
     signal_ref = x_signal if x_signal else None
+    vanish_ref = min(ref, 1.0) if normalized else ref
+    vanish_signal = min(signal_ref, 1.0) if normalized and signal_ref else signal_ref
     table = {name: {k: s[k] for k in ("mean", "std", "saturated", "dead")} for name, s in stats.items()}
     found = []
     first = {}
@@ -594,9 +608,9 @@ def check_activations(stats: dict, x_std: float, x_signal: float | None = None) 
         std = s["std"]
         if s["nonfinite"]:
             first.setdefault("nonfinite", name)
-        elif std is not None and std < VANISHING_STD * ref:
+        elif std is not None and std < VANISHING_STD * vanish_ref:
             first.setdefault("vanishing", name)
-        elif signal_ref and s.get("signal") is not None and s["signal"] < VANISHING_STD * signal_ref:
+        elif vanish_signal and s.get("signal") is not None and s["signal"] < VANISHING_STD * vanish_signal:
             first.setdefault("vanishing", name)
         elif std is not None and s["family"] in ("relu", "other") and std > EXPLODING_STD * ref:
             first.setdefault("exploding", name)
@@ -611,7 +625,7 @@ def check_activations(stats: dict, x_std: float, x_signal: float | None = None) 
                           evidence={"layer_std": stds}, where=n, severity="error"))
     if "vanishing" in first:
         n = first["vanishing"]
-        by_signal = stats[n]["std"] is not None and stats[n]["std"] >= VANISHING_STD * ref
+        by_signal = stats[n]["std"] is not None and stats[n]["std"] >= VANISHING_STD * vanish_ref
         what = (f"each unit's output varies across examples by only {stats[n]['signal']:.3g} at {n} "
                 f"(input {signal_ref:.3g}; the biases hold the layer's std at {stats[n]['std']:.3g})"
                 if by_signal else f"activations shrink to std {stats[n]['std']:.3g} at {n} (input std {ref:.3g})")
@@ -979,7 +993,7 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
         findings += check_inputs_normalized(X[keep])
         findings += check_class_balance(y[keep], kind)
         findings += check_shuffled(y, shuffle=shuffle, class_ids=class_ids)
-        findings += check_activations(stats, input_std(xb), input_signal(xb))
+        findings += check_activations(stats, input_std(xb), input_signal(xb), normalized=has_normalization(model))
         if "exploding_activations" not in {f.code for f in findings}:
             findings += check_layer_outputs(work, xb, layers)
         if loss_usable:

@@ -185,6 +185,7 @@ CODES = {spec.code: spec for spec in (
         source="notes 003 'practical SGD: shuffle the training set, and take a consecutive batch'",
         fix="turn shuffling on (shuffle=True)",
         explains=("oscillating_loss", "lr_too_high", Group.EPOCH_CURVES),
+        graded_by=("in the run's order",),
         thresholds=("preflight.RUN_CHANGES", "preflight.SORTED_RHO"),
         plan=plan_unshuffled,
     ),
@@ -219,7 +220,8 @@ CODES = {spec.code: spec for spec in (
                  "input's standard deviation; and each layer's per-unit signal (the RMS over units of a "
                  "unit's std across the batch), relative to the input's (biases can hold a layer's std up "
                  "while no unit varies with the input)",
-        threshold="std < 1e-2 x the input std, or signal < 1e-2 x the input's signal",
+        threshold="std < 1e-2 x the input std, or signal < 1e-2 x the input's signal (in a model with "
+                  "normalization layers, which reset the scale, 1e-2 x at most 1)",
         source="notes 004 activation-statistics table: W*0.01 init, std 0.21 -> 0.047 -> ... -> 0.000001, "
                "'all activations become zero'",
         fix="use Xavier init (tanh) or He init (ReLU), or add batch normalization",
