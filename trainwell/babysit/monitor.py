@@ -44,7 +44,7 @@ import torch
 from trainwell.babysit.cost import StepWork, count_forward, sampling_period
 from trainwell.babysit.findings import Diagnosis, Finding, make
 from trainwell.babysit.plans import LR_STEP
-from trainwell.babysit.preflight import check_activations
+from trainwell.babysit.preflight import check_activations, has_normalization
 from trainwell.babysit.probes import (ActivationRecorder, UpdateProbe, gradient_norms, input_std,
                                       layer_stats, weight_parameters)
 from trainwell.babysit.registry import CODES, Runs
@@ -357,7 +357,7 @@ class Monitor:
             self.activations.append({"step": state.step, "layers": layers})
             if not self.judges:
                 return
-            for f in check_activations(layers, x_std):
+            for f in check_activations(layers, x_std, normalized=has_normalization(state.model)):
                 if f.code != "vanishing_activations" or len(self.activations) > 1:
                     self._add(state, f)
         initial = self._initial_loss or 0.0
