@@ -148,7 +148,7 @@ class FakeControls:
     ("standardize", {}, [("add_preprocess", "standardize")]),
     ("shuffle", {}, [("set_shuffle", True)]),
     ("set_weight_decay", {"weight_decay": 1e-3}, [("rebuild_optimizer", ("weight_decay", 1e-3))]),
-    ("reinit", {}, [("rebuild_optimizer",)]),
+    ("reinit", {}, [("rebuild_optimizer",), ("model_changed",)]),
 ])
 def test_actions_change_the_run_through_its_controls(name, options, expected):
     torch.manual_seed(0)
@@ -159,10 +159,13 @@ def test_actions_change_the_run_through_its_controls(name, options, expected):
 
 def test_model_actions_edit_the_model_in_place():
     model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 2), nn.Softmax(dim=1))
-    controls = SimpleNamespace(model=model, rebuild_optimizer=lambda **o: None)
+    changed = []
+    controls = SimpleNamespace(model=model, rebuild_optimizer=lambda **o: None,
+                               model_changed=lambda: changed.append(True))
     assert ACTIONS["remove_output_activation"].apply(controls, {"name": "3"}, seed=0) == "3 -> Identity"
     assert isinstance(model[3], nn.Identity)
     assert ACTIONS["swap_activations"].apply(controls, {}, seed=0).startswith("1 activations -> ReLU")
     assert isinstance(model[1], nn.ReLU)
     ACTIONS["shrink_output_layer"].apply(controls, {"scale": 0.1}, seed=0)
     assert float(model[2].bias.detach().abs().sum()) == 0.0
+    assert len(changed) == 3                    # each said the model is another one (controls.model_changed)
