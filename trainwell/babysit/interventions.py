@@ -41,7 +41,7 @@ from trainwell.babysit.actions import (Plan, hidden_sigmoids, last_weight_layer,
                                        relu_for_saturating)
 from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.plans import SHRINK_SCALE
-from trainwell.babysit.preflight import make_optimizer, take_step
+from trainwell.babysit.preflight import make_optimizer, train_step
 from trainwell.babysit.registry import CODES
 
 STEPS = 100           # minibatch steps per arm: "a few steps" (issue 11), about an epoch of a small set
@@ -337,7 +337,7 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
             for idx in arm_batches or batches:
                 if arm.steps >= _whole_epochs(plan["steps"], arm.extra.get("per_epoch")):
                     break
-                trace.append(_step(net, opt, loss_fn, inputs(X[idx]).to(device), y[idx].to(device), clip))
+                trace.append(train_step(net, opt, loss_fn, inputs(X[idx]).to(device), y[idx].to(device), clip))
                 arm.steps += 1
                 if arm.steps == TIMING_STEPS and deadline is not None and not plan.get("timed"):
                     plan["timed"] = True                # the setup (the first arm): the steps all arms can afford
@@ -409,7 +409,7 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
         net.train()
         try:
             for idx in further:
-                _step(net, opt, loss_fn, inputs(X[idx]).to(device), y[idx].to(device), clip)
+                train_step(net, opt, loss_fn, inputs(X[idx]).to(device), y[idx].to(device), clip)
                 longer.steps += 1
                 if longer.steps % CHECK_EVERY == 0 and not _finite_weights(net):
                     break
@@ -457,23 +457,6 @@ def _better(baseline: Arm, arm: Arm, repeat: Arm | None) -> bool:
     if arm.extra.get("as_run"):
         return significant(arm, baseline, repeat, noise_of=baseline)
     return significant(baseline, arm, repeat, by_loss=True)
-
-
-def _step(net, opt, loss_fn, xb, yb, clip) -> torch.Tensor:
-    """One training step of an arm (the trainer's protocol, ``take_step``); the batch's loss."""
-    passes = []
-
-    def closure(backward: bool = True):
-        loss = loss_fn(net(xb), yb)
-        if backward:
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if clip:
-                torch.nn.utils.clip_grad_norm_(net.parameters(), clip)
-        passes.append(loss.detach())
-        return loss
-    take_step(opt, closure)
-    return passes[0]
 
 
 def _finite_weights(net) -> bool:

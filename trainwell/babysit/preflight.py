@@ -133,6 +133,24 @@ def take_step(opt, closure) -> None:
         opt.step()
 
 
+def train_step(net, opt, loss_fn, xb, yb, clip=None) -> torch.Tensor:
+    """One training step of a copy on one batch (the trainer's protocol, ``take_step``; ``clip``: a
+    global gradient norm): the batch's loss. The experiments' arms and the sizing trials train with it."""
+    passes = []
+
+    def closure(backward: bool = True):
+        loss = loss_fn(net(xb), yb)
+        if backward:
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if clip:
+                torch.nn.utils.clip_grad_norm_(net.parameters(), clip)
+        passes.append(loss.detach())
+        return loss
+    take_step(opt, closure)
+    return passes[0]
+
+
 def probe_lr(spec, lr, options=None):
     """The probe's lr: ``lr`` when given, else the optimizer instance's, else the record's
     default (``registry.default_lr``; a wrapper's is its base's)."""

@@ -24,7 +24,7 @@ import math
 
 import torch
 
-from trainwell.babysit.preflight import make_optimizer, take_step
+from trainwell.babysit.preflight import make_optimizer, train_step
 
 TRIAL_STEP = 10.0        # the alternative raise: one decade more (notes 004's lr steps are decades)
 TRIAL_SHARE = 0.05       # each of the two trials trains at most 5% of the run's steps ...
@@ -54,17 +54,7 @@ def held_loss_after(model, optimizer, X, y, loss_fn, *, lr: float, weight_decay:
     torch.manual_seed(seed)                 # the same dropout masks in both trials
     try:
         for idx in batches:
-            xb, yb = X[idx], y[idx]
-
-            def closure(backward: bool = True):
-                loss = loss_fn(net(xb), yb)
-                if backward:
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    if clip_norm:
-                        torch.nn.utils.clip_grad_norm_(net.parameters(), clip_norm)
-                return loss
-            take_step(opt, closure)
+            train_step(net, opt, loss_fn, X[idx], y[idx], clip_norm)
     finally:
         torch.set_rng_state(state)
     net.eval()
