@@ -25,6 +25,7 @@ import torch
 from trainwell.data.splits import as_pair
 from trainwell.ensembles.mc_dropout import MCPrediction
 from trainwell.errors import ConfigError, DataError
+from trainwell.nn.losses import REGRESSION_LOSSES
 from trainwell.train.calibration import calibration
 
 ENSEMBLE_FILE = "ensemble.json"
@@ -35,7 +36,6 @@ COMBINES = {
     "samme": "AdaBoost SAMME: softmax(Σ α_m h_m / (Σ α_m (K-1)))",
     "gradient": "gradient boosting: F_0 + ν Σ f_m",
 }
-REGRESSION_LOSSES = ("mse", "l1", "huber")
 
 
 @dataclass

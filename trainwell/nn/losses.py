@@ -69,6 +69,8 @@ LOSSES = {
 
 # Losses whose targets are integer class ids: accuracy is argmax(output) == y.
 CLASS_ID_LOSSES = {"cross_entropy", "hinge"}
+# Losses whose targets are values: predictions are the raw outputs, and there is no accuracy.
+REGRESSION_LOSSES = ("mse", "l1", "huber")
 
 
 # Soft targets for cross_entropy / kl_div: each row a probability distribution, summing to 1

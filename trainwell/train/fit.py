@@ -371,7 +371,7 @@ def fit(model=None, train="digits", val=None, *, test=None, step_fn=None, **opti
         run = Run(model=model, config=_jsonable(config.to_dict()), history=state.history, run_dir=run_dir,
                   preprocess=preprocess, results=results, stopped=state.stop, splits=p.splits,
                   repairs=results["repairs"], findings=findings,
-                  sample_shape=tuple(p.splits.train[0].shape[1:]))
+                  sample_shape=tuple(p.splits.train[0].shape[1:]), loss_fn=p.loss_fn, regression=p.accuracy is None)
         if run_dir is not None:
             run.evidence = monitor_evidence(trainer)
             preprocess_spec = [*config.preprocess, *trainer.controls.preprocess]
@@ -404,7 +404,7 @@ def _write_outputs(run: Run, spec, splits: Splits, config: Config, input_shape, 
             "input_shape": list(input_shape),
             "sample_shape": list(run.sample_shape),
             "num_outputs": num_outputs(splits, config.loss), "num_classes": splits.num_classes,
-            "preprocess": preprocess_spec or None}
+            "regression": run.regression, "preprocess": preprocess_spec or None}
     if run.preprocess is not None:
         atomic_save_model(run.preprocess, run_dir / "preprocess.safetensors")
     atomic_write_json(info, run_dir / "model.json")

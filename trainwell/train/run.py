@@ -16,7 +16,7 @@ from trainwell.data.sources import Splits, as_pair
 from trainwell.ensembles.combine import is_ensemble_dir, load_ensemble, probabilities
 from trainwell.ensembles.mc_dropout import mc_predict
 from trainwell.errors import DataError
-from trainwell.nn.losses import accuracy_fn, make_loss
+from trainwell.nn.losses import LOSSES, REGRESSION_LOSSES, accuracy_fn, make_loss
 from trainwell.train.metrics import evaluate_model, read_metrics
 from trainwell.train.precision import Precision
 from trainwell.train.parts import build_model_from_info, build_preprocess_from_info
@@ -44,6 +44,8 @@ class Run:
     splits: Splits | None = field(default=None, repr=False)
     sample_shape: tuple | None = None     # shape of one raw input sample (before preprocessing)
     evidence: dict = field(default_factory=dict, repr=False)  # the monitor's sampled series
+    loss_fn: object = field(default=None, repr=False)   # the training loss (fit's run; not saved)
+    regression: bool | None = None    # targets are values, not classes (None: judged by the loss name)
 
     @property
     def device(self) -> torch.device:
@@ -63,9 +65,11 @@ class Run:
             X = self.preprocess.to(self.device)(X)
         return X
 
-    def evaluate(self, data, *, batch_size: int | None = None) -> dict:
+    def evaluate(self, data, *, batch_size: int | None = None, loss=None) -> dict:
         """Loss and accuracy on ``data``: an ``(X, y)`` pair or a split name ("val", "test"),
-        in batches of ``batch_size`` (default: the run's ``eval_batch_size``)."""
+        in batches of ``batch_size`` (default: the run's ``eval_batch_size``). ``loss``: the loss
+        to report (default: the run's; a loaded run trained with your own loss function needs it
+        passed again, since a function is not saved with the run)."""
         if isinstance(data, str):
             pair = getattr(self.splits, data, None) if self.splits is not None else None
             if pair is None:
@@ -74,12 +78,24 @@ class Run:
         else:
             X, y = as_pair(*data, name="evaluate data")
         X, y = self._inputs(X), y.to(self.device)
-        c = self.config
-        loss_fn = make_loss(c["loss"], label_smoothing=c["label_smoothing"],
-                            huber_delta=c["huber_delta"], hinge_margin=c["hinge_margin"])
+        own = loss is None
+        if own:
+            loss = self.loss_fn if self.loss_fn is not None else self._named_loss()
+        elif isinstance(loss, str):
+            loss = make_loss(loss)
+        name = self.config["loss"]
+        counts = accuracy_fn(name if own and name in LOSSES else loss, y)   # a function: by the targets' dtype
         with self.autocast():
-            return evaluate_model(self.model, loss_fn, accuracy_fn(c["loss"], y), X, y,
-                                  batch_size=batch_size or c["eval_batch_size"])
+            return evaluate_model(self.model, loss, counts, X, y, batch_size=batch_size or self.config["eval_batch_size"])
+
+    def _named_loss(self):
+        """The run's loss rebuilt from its config name; a user's function cannot be."""
+        c = self.config
+        if c["loss"] not in LOSSES:
+            raise DataError(f"evaluate: this run was trained with the loss function {c['loss']!r}, which "
+                            f"is not saved with a run; pass it again: run.evaluate(data, loss=fn)")
+        return make_loss(c["loss"], label_smoothing=c["label_smoothing"],
+                         huber_delta=c["huber_delta"], hinge_margin=c["hinge_margin"])
 
     def autocast(self):
         """The autocast context of the run's ``precision`` (evaluation computes as training did)."""
@@ -98,7 +114,7 @@ class Run:
             raise DataError(f"predict(output={output!r}): allowed: auto, class, raw, proba")
         X = self._inputs(X)
         batch_size = batch_size or self.config["eval_batch_size"]
-        regression = self.config["loss"] in ("mse", "l1", "huber")
+        regression = self.regression if self.regression is not None else self.config["loss"] in REGRESSION_LOSSES
         if mc_dropout is not None:
             return mc_predict(self.model, X, passes=mc_dropout, batch_size=batch_size,
                               probabilities=None if output == "raw" or regression else probabilities)
@@ -108,8 +124,8 @@ class Run:
             outs = torch.cat([self.model(X[i:i + batch_size]) for i in range(0, X.shape[0], batch_size)])
         outs = outs.float() if outs.dtype in (torch.bfloat16, torch.float16) else outs
         self.model.train(was_training)
-        loss = self.config["loss"]
-        if output == "raw" or (output == "auto" and loss in ("mse", "l1", "huber")):
+        regression = self.regression if self.regression is not None else self.config["loss"] in REGRESSION_LOSSES
+        if output == "raw" or (output == "auto" and regression):
             return outs
         single = outs.ndim == 1 or outs.shape[-1] == 1
         if output == "proba":
@@ -197,7 +213,7 @@ def load_run(run_dir, *, model: torch.nn.Module | None = None) -> Run:
     shape = info.get("sample_shape")
     return Run(model=model, config=config, history=history, run_dir=run_dir, preprocess=preprocess,
                results=results, stopped=_stop_of(results), repairs=results.get("repairs", []),
-               sample_shape=tuple(shape) if shape is not None else None)
+               sample_shape=tuple(shape) if shape is not None else None, regression=info.get("regression"))
 
 
 def _load_ensemble_dir(run_dir: Path, model: torch.nn.Module | None):
