@@ -70,23 +70,22 @@ _HOLD = contextvars.ContextVar("trainwell_rundir_hold", default=False)
 
 
 @contextlib.contextmanager
-def held_appends() -> Iterator[None]:
+def _set_in_block(variable: contextvars.ContextVar, value) -> Iterator[None]:
+    token = variable.set(value)
+    try:
+        yield
+    finally:
+        variable.reset(token)
+
+
+def held_appends():
     """``AppendFile``s made in this block hold their lines until ``close()`` (see the module doc)."""
-    token = _HOLD.set(True)
-    try:
-        yield
-    finally:
-        _HOLD.reset(token)
+    return _set_in_block(_HOLD, True)
 
 
-@contextlib.contextmanager
-def unsynced() -> Iterator[None]:
+def unsynced():
     """No fsync for the writes made in this block (see the module doc): still atomic, not durable."""
-    token = _SYNC.set(False)
-    try:
-        yield
-    finally:
-        _SYNC.reset(token)
+    return _set_in_block(_SYNC, False)
 
 
 def fsync_file(fd: int) -> None:
