@@ -306,7 +306,7 @@ class Heartbeat:
 def work(ctx: Context, index: int, worker: int, *, on_trial=None, storage=None) -> None:
     """Run stage ``index``'s trials until the stage has enough (worker ``worker`` of the search).
     ``storage``: the coordinator's, for worker 0 (this process): a second storage here would read
-    and replay every record of the journal again (~0.5 ms of CPU a trial, when the results are
+    and replay every record of the journal again (~0.1 ms of CPU a trial, when the results are
     summarized); a worker process opens its own."""
     s = ctx.settings
     threads = torch.get_num_threads()          # restored at the end: worker 0 is the caller's process
@@ -493,8 +493,8 @@ def _run_workers(ctx: Context, index: int, line: ProgressLine, storage) -> None:
             for w, p in enumerate(starter.wait(), start=1) if p.exitcode]
     for message in lost:
         _say(ctx, f"search: {message}; its running trial is failed and retried")
-    if lost:
-        work(ctx, index, 0, on_trial=line.show, storage=storage)    # the dead workers' trials, when nobody was left to retry them
+    if lost:    # the dead workers' trials, when nobody was left to retry them
+        work(ctx, index, 0, on_trial=line.show, storage=storage)
 
 
 class _Starter:
