@@ -73,13 +73,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from inspect import signature
 from pathlib import Path
 
 import optuna
 import torch
 
 import trainwell
-from trainwell.hpsearch.report import write_study_report
+from trainwell.hpsearch.report import load_studies, write_study_report
 from trainwell.hpsearch.space import apply, parse_space, suggest
 from trainwell.hpsearch.stages import next_space
 from trainwell.train.callbacks import Callback
@@ -718,16 +719,21 @@ def bench_overhead(args):
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     torch.set_num_threads(1)
     trials = args.trials + [args.trials[-1]] * (len(args.epochs) - len(args.trials))
-    summary = []
+    summary, outside = [], []
     for epochs, n in zip(args.epochs, trials):
-        times, cpu = _overhead_runs(epochs, n, args.repeats, pruner=args.pruner)
+        times, cpu, trained = _overhead_runs(epochs, n, args.repeats, pruner=args.pruner)
         for name, values in (("wall", times), ("CPU", cpu)):
             summary.append((epochs, name, *_overhead_lines(name, values, epochs, n, args.repeats)))
+        outside += [(epochs, *row) for row in _outside_epochs_lines(times, cpu, trained, n)]
     print("summary: the search's own cost per trial (run directory + bookkeeping + the per-search files spread "
           "over its trials; report.html apart) over the training alone:")
     for epochs, name, train, per_trial in summary:
         print(f"  {epochs:3d} epochs, {name:4s}: training {train * 1000:7.1f} ms, search per trial "
               f"{per_trial * 1000:7.1f} ms: {(per_trial - train) / train:+.1%}")
+    print("the same with each fit's own training steps subtracted on both sides (their noise cancels):")
+    for epochs, name, train, cost in outside:
+        print(f"  {epochs:3d} epochs, {name:4s}: training {train * 1000:7.1f} ms, the search's own cost per trial "
+              f"{cost * 1000:6.2f} ms: {cost / train:+.1%}")
 
 
 def _overhead_runs(epochs: int, n: int, repeats: int, *, pruner: str = "none"):
@@ -743,6 +749,15 @@ def _overhead_runs(epochs: int, n: int, repeats: int, *, pruner: str = "none"):
         trainwell.fit(model, "digits", **base)         # warm-up: imports, the data set's first load
         names = ("bare", "bare_loaded", "trial_dir", "fit_dir", "search", "report")
         times, cpu = {k: [] for k in names}, {k: [] for k in names}
+        clock = EpochClock()             # every fit's epochs, wall and CPU: (wall, cpu) a trial, per repeat
+        trained = {k: ([], []) for k in ("bare_loaded", "trial_dir", "search")}
+        base = {**base, "callbacks": [clock]}
+
+        def clocked(name, fn):
+            clock.reset()
+            fn()
+            trained[name][0].append(clock.wall / n)
+            trained[name][1].append(clock.cpu / n)
 
         def trial_dirs(repeat):
             with unsynced():
@@ -753,20 +768,64 @@ def _overhead_runs(epochs: int, n: int, repeats: int, *, pruner: str = "none"):
         for repeat in range(repeats):
             times["bare"].append(_per_trial(lambda: [trainwell.fit(model, "digits", **base) for _ in range(n)],
                                             n, cpu["bare"]))
-            times["bare_loaded"].append(_per_trial(
-                lambda: [trainwell.fit(model, dataclasses.replace(splits), **base) for _ in range(n)],
-                n, cpu["bare_loaded"]))
-            times["trial_dir"].append(_per_trial(lambda: trial_dirs(repeat), n, cpu["trial_dir"]))
+            times["bare_loaded"].append(_per_trial(lambda: clocked("bare_loaded", lambda: [
+                trainwell.fit(model, dataclasses.replace(splits), **base) for _ in range(n)]), n, cpu["bare_loaded"]))
+            times["trial_dir"].append(_per_trial(lambda: clocked("trial_dir", lambda: trial_dirs(repeat)),
+                                                 n, cpu["trial_dir"]))
             times["fit_dir"].append(_per_trial(lambda: [trainwell.fit(model, "digits", run_dir=f"{tmp}/r{repeat}-{i}",
                                                                       report=False, **base) for i in range(n)],
                                                n, cpu["fit_dir"]))
             study = Path(tmp) / f"s{repeat}"
-            times["search"].append(_per_trial(lambda: trainwell.search(
+            times["search"].append(_per_trial(lambda: clocked("search", lambda: trainwell.search(
                 model, "digits", space=fixed, search={"dir": str(study), "trials": n, "pruner": pruner,
-                                                      "stages": [{"trials": n}]}, **base),
+                                                      "stages": [{"trials": n}]}, **base)),
                 n, cpu["search"]))
-            times["report"].append(_per_trial(lambda: write_study_report(study), 1, cpu["report"]))
-    return times, cpu
+            # as the search draws it: from the studies it has read (a tree before search10: from the journal)
+            drawn = {"loaded": load_studies(study)} if "loaded" in signature(write_study_report).parameters else {}
+            times["report"].append(_per_trial(lambda: write_study_report(study, **drawn), 1, cpu["report"]))
+    return times, cpu, trained
+
+
+class EpochClock(Callback):
+    """Adds up the wall and CPU seconds of every epoch's training steps (from ``on_epoch_start`` to
+    ``on_validation_start``) of the fits it is given to, a search's trials included."""
+
+    def __init__(self):
+        self.reset()
+
+    def __deepcopy__(self, memo):
+        return self          # one clock for every trial: a search deep-copies its options a trial
+
+    def reset(self):
+        self.wall = self.cpu = 0.0
+        self.started = (0.0, 0.0)
+
+    def on_epoch_start(self, state):
+        self.started = (time.perf_counter(), time.process_time())
+
+    def on_validation_start(self, state):
+        self.wall += time.perf_counter() - self.started[0]
+        self.cpu += time.process_time() - self.started[1]
+
+
+def _outside_epochs_lines(times: dict, cpu: dict, trained: dict, n: int):
+    """The same costs with each fit's own training steps subtracted (``EpochClock``): what is left
+    is the time outside them (the fit's set-up, validation, its files, the study), whose noise is
+    small, so the difference of a search's trial and a bare fit is the framework's cost without the
+    steps' noise (a 60-epoch trial's steps vary by more than that cost). Returns, for wall and CPU,
+    (name, the training alone, the search's own cost per trial) in s."""
+    rows = []
+    for which, (name, measured) in enumerate((("wall", times), ("CPU", cpu))):
+        rest = {k: statistics.median(t - e for t, e in zip(measured[k], trained[k][which])) for k in trained}
+        search = rest["search"] - statistics.median(measured["report"]) / n
+        train = statistics.median(measured["bare_loaded"])
+        print(f"  {name} outside each fit's training steps (ms a trial): bare {rest['bare_loaded'] * 1000:.2f}, "
+              f"with a trial's run directory {rest['trial_dir'] * 1000:.2f}, the search's trial without the report "
+              f"{search * 1000:.2f}: the run directory {(rest['trial_dir'] - rest['bare_loaded']) * 1000:+.2f} ms, "
+              f"the search {(search - rest['bare_loaded']) * 1000:+.2f} ms = "
+              f"{(search - rest['bare_loaded']) / train:+.1%} of the training alone", flush=True)
+        rows.append((name, train, search - rest["bare_loaded"]))
+    return rows
 
 
 def _overhead_lines(name: str, times: dict, epochs: int, n: int, repeats: int):

@@ -407,3 +407,21 @@ def test_loading_an_existing_stage_appends_nothing_to_the_journal(tmp_path):
     again = load_stage(ctx, storage, 0)
     assert again._study_id == first._study_id and journal.stat().st_size == size
     assert again.direction == first.direction
+
+
+def test_worker_0_uses_the_coordinators_storage_and_summing_up_reads_each_trial_once(tmp_path, monkeypatch):
+    """A second storage in the calling process would read and replay every journal record again;
+    trials.csv's rows read the stage's attributes once, not once a trial (each read copies them)."""
+    opened, reads = [], []
+    real_open = study_module.open_storage
+    monkeypatch.setattr(study_module, "open_storage", lambda *a, **k: opened.append(a) or real_open(*a, **k))
+    real_attrs = optuna.Study.user_attrs.fget
+    monkeypatch.setattr(optuna.Study, "user_attrs", property(lambda self: reads.append(1) or real_attrs(self)))
+    result = _search(tmp_path, trials=4, stages=[{"trials": 4}])
+    assert len(opened) == 1       # the coordinator's: worker 0 and the report used it
+    assert len(result.trials) == 4 and len(_rows(result.study_dir)) == 4
+    from trainwell.hpsearch.report import load_studies
+    from trainwell.hpsearch.results import trial_rows
+    _, studies = load_studies(result.study_dir)
+    reads.clear()
+    assert len(trial_rows(studies)) == 4 and len(reads) == 1

@@ -54,3 +54,23 @@ def test_a_named_source_is_loaded_once_per_process_for_each_set_of_options(monke
     for seed in range(trial_module.KEPT_SOURCES + 2):
         trial_module.loaded_source("digits", {"data": {"source": "digits", "seed": seed}})
     assert len(trial_module._LOADED) == trial_module.KEPT_SOURCES     # bounded
+
+
+def test_a_trials_metrics_jsonl_is_written_once_its_run_ends(tmp_path):
+    """Nothing reads a running trial's metrics.jsonl (its callback gives the pruners the values),
+    so its lines wait in memory: the file is empty while the trial trains and whole after it."""
+    import trainwell
+    from trainwell.train.metrics import read_metrics
+
+    sizes = []
+
+    class Size(trainwell.Callback):
+        def on_epoch_end(self, state):
+            sizes.append((state.run_dir / "metrics.jsonl").stat().st_size)
+
+    result = trainwell.search({"type": "mlp", "widths": [8]}, "digits", space={"lr": {"low": 1e-2, "high": 0.3}},
+                              search={"dir": str(tmp_path / "s"), "trials": 2, "pruner": "none"}, progress=False,
+                              device="cpu", epochs=3, batch_size=256, babysit="off", callbacks=[Size()])
+    assert sizes == [0] * 6                             # two trials of three epochs, none on disk yet
+    for row in result.trials:
+        assert [r["epoch"] for r in read_metrics(row["run_dir"])] == [1, 2, 3]

@@ -13,7 +13,9 @@ import torch
 import trainwell
 from trainwell.errors import ConfigError, DataError
 from trainwell.train.metrics import read_metrics
-from trainwell.train.rundir import LOCK_FILE, atomic_write, atomic_write_text, lock_run_dir
+from trainwell.train.metrics import MetricsLog
+from trainwell.train.rundir import (LOCK_FILE, AppendFile, atomic_write, atomic_write_text, held_appends,
+                                     lock_run_dir)
 
 # A run that pauses after its first epoch (holding the lock) until a line arrives on stdin.
 HOLDER = textwrap.dedent("""
@@ -173,6 +175,59 @@ def test_metrics_jsonl_is_opened_once_for_a_run_and_closed_at_its_end(tmp_path, 
     if os.path.isdir("/proc/self/fd"):                # Linux: no descriptor of the file is left open
         targets = {os.path.realpath(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")}
         assert os.path.realpath(run_dir / "metrics.jsonl") not in targets
+
+
+def test_held_appends_write_a_files_lines_once_when_it_is_closed(tmp_path, monkeypatch):
+    writes = []
+    real_write = os.write
+    monkeypatch.setattr(os, "write", lambda fd, data: writes.append(bytes(data)) or real_write(fd, data))
+    held_path, plain_path = tmp_path / "held.jsonl", tmp_path / "plain.jsonl"
+    with held_appends():
+        held = AppendFile(held_path)            # made inside the block: holds its lines
+    plain = AppendFile(plain_path)
+    for f in (held, plain):
+        f.create()
+        f.append(b"1\n")
+        f.append(b"2\n")
+    assert held_path.read_bytes() == b"" and plain_path.read_bytes() == b"1\n2\n"
+    assert writes == [b"1\n", b"2\n"]           # the plain file's, one an append
+    held.append(b"3\n")
+    held.close()
+    assert held_path.read_bytes() == b"1\n2\n3\n" and writes[2:] == [b"1\n2\n3\n"]   # one write
+    held.close()
+    assert held_path.read_bytes() == b"1\n2\n3\n"          # nothing written twice
+    plain.close()
+
+
+def test_held_metrics_lines_survive_a_replace_and_are_on_disk_after_the_run(tmp_path):
+    """A rollback or a resume replaces metrics.jsonl: the held lines go first, then the file is
+    the replacement; the lines appended after it are held again until the run ends."""
+    with held_appends():
+        log = MetricsLog(tmp_path)
+    log.start()
+    log.append({"epoch": 1})
+    log.append({"epoch": 2})
+    log.replace([{"epoch": 1}])                  # rolled back to epoch 1
+    log.append({"epoch": 2, "again": True})
+    assert read_metrics(tmp_path) == [{"epoch": 1}]
+    log.close()
+    assert read_metrics(tmp_path) == [{"epoch": 1}, {"epoch": 2, "again": True}]
+
+
+def test_a_run_inside_held_appends_writes_metrics_jsonl_at_its_end(tmp_path):
+    sizes = []
+
+    class Size(trainwell.Callback):
+        def on_epoch_end(self, state):
+            sizes.append((state.run_dir / "metrics.jsonl").stat().st_size)
+
+    reference = trainwell.fit(None, _data(), run_dir=str(tmp_path / "plain"), **{**OPTIONS, "device": "cpu"})
+    with held_appends():
+        run = trainwell.fit(None, _data(), run_dir=str(tmp_path / "held"), callbacks=[Size()],
+                            **{**OPTIONS, "device": "cpu"})
+    assert sizes == [0, 0, 0]                    # nothing on disk while the run trains
+    assert _records_without_seconds(tmp_path / "held") == _records_without_seconds(tmp_path / "plain")
+    assert [r["epoch"] for r in read_metrics(run.run_dir)] == [r["epoch"] for r in reference.history] == [1, 2, 3]
 
 
 def test_a_resume_after_a_cut_off_last_line_rewrites_metrics_jsonl_whole(tmp_path):

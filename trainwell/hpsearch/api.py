@@ -89,7 +89,9 @@ def run_search(model, data, base: dict, table: dict, *, resume: bool = False, pr
     with unsynced():
         result = summarize(study_dir, base, studies, settings.metric, settings.maximize)
         from trainwell.hpsearch.report import write_study_report   # lazily: matplotlib is slow to import
-        write_study_report(study_dir)
+        # the studies as read here, and the options as `trainwell report` reads them from search.toml
+        write_study_report(study_dir, loaded=(Context(None, None, base, settings, study_dir, progress=False),
+                                              studies))
     return result
 
 

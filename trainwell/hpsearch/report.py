@@ -266,7 +266,9 @@ def render(ctx, studies) -> str:
             f"<body><main>{''.join(body)}</main></body></html>\n")
 
 
-def write_study_report(study_dir) -> Path:
-    """Writes ``STUDY_DIR/report.html``; returns its path."""
-    ctx, studies = load_studies(Path(study_dir))
+def write_study_report(study_dir, *, loaded: tuple[Context, list[optuna.Study]] | None = None) -> Path:
+    """Writes ``STUDY_DIR/report.html``; returns its path. ``loaded``: the search's context and
+    stage studies when the caller has them (the search that just ran: reading the journal again
+    into a new storage replays every record, ~0.1 ms of CPU a trial); else ``load_studies``."""
+    ctx, studies = loaded if loaded is not None else load_studies(Path(study_dir))
     return atomic_write_text(Path(study_dir) / REPORT_FILE, render(ctx, studies))

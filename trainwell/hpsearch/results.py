@@ -47,11 +47,12 @@ def trial_rows(studies: list[optuna.Study]) -> list[dict]:
     continued, under ``promote = "resume"``) or retries."""
     rows = []
     for index, study in enumerate(studies):
-        space = space_from_dict(study.user_attrs["space"])
+        plan = study.user_attrs        # once a stage: each read syncs the journal and copies every attribute
+        space = space_from_dict(plan["space"])
         for t in study.get_trials(deepcopy=False):
             a = {**t.user_attrs.get("outcome", {}), **t.user_attrs}
             row = {"stage": index + 1, "trial": t.number, "state": t.state.name.lower(), "value": t.value,
-                   "epochs": study.user_attrs["epochs"]}
+                   "epochs": plan["epochs"]}
             row.update({key: _cell(v) for key, v in option_values(space, t.params).items()})
             row.update(fold_values=_cell(a.get("fold_values")), fold_std=a.get("fold_std"),
                        prune_reason=a.get("prune_reason"), error=a.get("error"), seconds=a.get("seconds"),

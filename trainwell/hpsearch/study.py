@@ -303,14 +303,17 @@ class Heartbeat:
 
 
 # ------------------------------------------------------------------ a worker
-def work(ctx: Context, index: int, worker: int, *, on_trial=None) -> None:
-    """Run stage ``index``'s trials until the stage has enough (worker ``worker`` of the search)."""
+def work(ctx: Context, index: int, worker: int, *, on_trial=None, storage=None) -> None:
+    """Run stage ``index``'s trials until the stage has enough (worker ``worker`` of the search).
+    ``storage``: the coordinator's, for worker 0 (this process): a second storage here would read
+    and replay every record of the journal again (~0.1 ms of CPU a trial, when the results are
+    summarized); a worker process opens its own."""
     s = ctx.settings
     threads = torch.get_num_threads()          # restored at the end: worker 0 is the caller's process
     if s.threads is not None or s.workers > 1:
         torch.set_num_threads(worker_threads(s))
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    storage = open_storage(s, ctx.study_dir)
+    storage = storage if storage is not None else open_storage(s, ctx.study_dir)
     stage = load_stage(ctx, storage, index)
     plan = stage.user_attrs
     space = space_from_dict(plan["space"])
@@ -441,15 +444,15 @@ def run_stages(ctx: Context) -> list[optuna.Study]:
         study = load_stage(ctx, storage, index)
         line = ProgressLine(ctx, study, index)
         if ctx.settings.workers == 1:
-            work(ctx, index, 0, on_trial=line.show)
+            work(ctx, index, 0, on_trial=line.show, storage=storage)
         else:
-            _run_workers(ctx, index, line)
+            _run_workers(ctx, index, line, storage)
         line.show(final=True)
         studies.append(study)
     return studies
 
 
-def _run_workers(ctx: Context, index: int, line: ProgressLine) -> None:
+def _run_workers(ctx: Context, index: int, line: ProgressLine, storage) -> None:
     """Stage ``index`` with ``workers`` workers: this process is worker 0. Forked from it
     (``worker_start``), workers 1..N-1 start once it has imported ``WORKER_PRELOAD``; from the
     forkserver, a thread starts them (``Process.start`` waits for the server's imports, ~3 s of
@@ -471,7 +474,7 @@ def _run_workers(ctx: Context, index: int, line: ProgressLine) -> None:
                  for w in range(1, ctx.settings.workers)]
     starter = _Starter(processes, threaded=how != "fork")      # a fork happens here, before any thread
     try:
-        work(ctx, index, 0, on_trial=line.show)
+        work(ctx, index, 0, on_trial=line.show, storage=storage)
         if index == len(ctx.settings.stages) - 1:
             _preload_report()        # while the other workers end their last trials
         started = starter.wait()
@@ -490,8 +493,8 @@ def _run_workers(ctx: Context, index: int, line: ProgressLine) -> None:
             for w, p in enumerate(starter.wait(), start=1) if p.exitcode]
     for message in lost:
         _say(ctx, f"search: {message}; its running trial is failed and retried")
-    if lost:
-        work(ctx, index, 0, on_trial=line.show)    # the dead workers' trials, when nobody was left to retry them
+    if lost:    # the dead workers' trials, when nobody was left to retry them
+        work(ctx, index, 0, on_trial=line.show, storage=storage)
 
 
 class _Starter:

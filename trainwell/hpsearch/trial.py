@@ -14,7 +14,10 @@ A trial that dies is run again from its start (study.py), never resumed, so by d
 directory holds one checkpoint, of its end (``trial_checkpoints = "end"``: ``trainwell fit
 --resume DIR --continue`` trains it further), and its files are written atomically but not
 fsynced (``sync_trials = false``: rundir.unsynced): a killed worker leaves whole files, a power
-cut may lose the last trials' files, whose results the study journal keeps.
+cut may lose the last trials' files, whose results the study journal keeps. A trial's
+``metrics.jsonl`` is written when its run ends, in one write (rundir.held_appends): nothing reads a
+running trial's metrics (the pruners get the values from its callback), and a killed trial, whose
+lines would be lost with it, is run again from its start.
 """
 from __future__ import annotations
 
@@ -39,7 +42,7 @@ from trainwell.hpsearch.promotion import Pause, Unpause, copy_run
 from trainwell.hpsearch.pruning import DEFERRED_REPORTS, Reports, TrialWatch
 from trainwell.hpsearch.space import apply, suggest
 from trainwell.train.fit import fit
-from trainwell.train.rundir import clear_run, lock_run_dir, unsynced
+from trainwell.train.rundir import clear_run, held_appends, lock_run_dir, unsynced
 
 TRIALS_DIR = "trials"
 UNCACHED_SOURCES = ("npy",)    # memory-mapped where fit streams it: opening it is cheap, holding it is not
@@ -204,7 +207,7 @@ def run_trial(trial, *, stage: int, model, data, base: dict, space: dict, epochs
         # a config-built model: its table is fit's `model` argument (fit builds it anew)
         trial_model = fold_options.pop("model", None) if model is None else fresh_model(model, values)
         fold_source = loaded_source(fold_source, fold_options)
-        with contextlib.nullcontext() if files.sync else unsynced():
+        with contextlib.nullcontext() if files.sync else unsynced(), held_appends():
             run = fit(trial_model, fold_source, **fold_options)
         value = metric_value(run, metric)
         reason = watch.reason or (run.stopped.message if run.stopped.failed else None)

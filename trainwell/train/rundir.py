@@ -20,6 +20,11 @@ ends (``kill -9`` too), so a lock never goes stale.
 still written to a new temp file and renamed into place, so a killed process leaves whole files
 (the old or the new), but a power cut may leave the last ones empty or missing. For outputs that
 can be made again, such as the run directories of search trials (docs/search.md, ``sync_trials``).
+
+``held_appends()`` keeps the lines appended to an ``AppendFile`` made inside it in memory until the
+file is closed (the end of a Trainer's fit, or before the file is replaced), then writes them in
+one ``write``: for a run nobody reads while it trains, such as a search trial (a killed trial is
+failed and run again from its start, so the lines it loses were never going to be read).
 """
 from __future__ import annotations
 
@@ -60,14 +65,27 @@ _UMASK = _read_umask()
 _SYNC = contextvars.ContextVar("trainwell_rundir_sync", default=True)
 
 
+# True inside ``held_appends()``: an AppendFile made there writes its lines when it is closed
+_HOLD = contextvars.ContextVar("trainwell_rundir_hold", default=False)
+
+
 @contextlib.contextmanager
-def unsynced() -> Iterator[None]:
-    """No fsync for the writes made in this block (see the module doc): still atomic, not durable."""
-    token = _SYNC.set(False)
+def _set_in_block(variable: contextvars.ContextVar, value) -> Iterator[None]:
+    token = variable.set(value)
     try:
         yield
     finally:
-        _SYNC.reset(token)
+        variable.reset(token)
+
+
+def held_appends():
+    """``AppendFile``s made in this block hold their lines until ``close()`` (see the module doc)."""
+    return _set_in_block(_HOLD, True)
+
+
+def unsynced():
+    """No fsync for the writes made in this block (see the module doc): still atomic, not durable."""
+    return _set_in_block(_SYNC, False)
 
 
 def fsync_file(fd: int) -> None:
@@ -219,11 +237,13 @@ class AppendFile:
     ``close()``, so an epoch costs one ``write`` (opening and closing it each epoch cost ~0.2 ms:
     BENCHMARKS.md, "Per-trial cost ..., fifth pass"). Not fsynced: a crash loses at most the last
     lines, which the run's checkpoint rewrites on resume. Whoever replaces the file (``atomic_write``)
-    calls ``close()`` first: the descriptor would write on into the replaced file."""
+    calls ``close()`` first: the descriptor would write on into the replaced file. Made inside
+    ``held_appends()``, its lines wait in memory and ``close()`` writes them in one ``write``."""
 
     def __init__(self, path):
         self.path = Path(path)
         self._fd: int | None = None
+        self._held: list[bytes] | None = [] if _HOLD.get() else None
 
     def create(self) -> None:
         """Creates the file, empty, and keeps it open: exclusively (``O_EXCL``: never an existing
@@ -242,6 +262,12 @@ class AppendFile:
                             f"{'; it is a symlink' if self.path.is_symlink() else ''})") from None
 
     def append(self, data: bytes) -> None:
+        if self._held is not None:
+            self._held.append(data)
+            return
+        self._write(data)
+
+    def _write(self, data: bytes) -> None:
         if self._fd is None:
             self._open()
         try:
@@ -250,6 +276,9 @@ class AppendFile:
             raise DataError(f"{self.path}: cannot append to it ({e.strerror})") from None
 
     def close(self) -> None:
+        if self._held:
+            data, self._held[:] = b"".join(self._held), []
+            self._write(data)
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
