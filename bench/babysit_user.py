@@ -275,6 +275,7 @@ KILL_LOSS = 1.25        # ... or 25 % of validation loss (regression: MSE / Var(
 REPAIR_POINTS = 0.02    # issue 11: a repair ends within 2 points of a healthy setup on the same data
 HARM_POINTS = 0.005     # issue 11: babysit="repair" costs a healthy run at most 0.5 points
 DOCTOR_BUDGET_S = 60.0  # issue 11: pre-flight + probe <= 60 s
+ROUNDING = 1e-9         # accuracies are k / n: a drop of exactly 3 points, or a repair exactly 2 points behind, counts
 
 
 def killed(healthy: list, broken: list, *, regression: bool) -> bool:
@@ -287,13 +288,13 @@ def killed(healthy: list, broken: list, *, regression: bool) -> bool:
         raise ValueError("the healthy setup's own run failed: the pair has no reference")
     h, b = sum(healthy) / len(healthy), sum(broken) / len(broken)
     if regression:
-        return 1.0 - b >= KILL_LOSS * (1.0 - h)
-    return b <= h - KILL_ACC
+        return 1.0 - b >= KILL_LOSS * (1.0 - h) - ROUNDING
+    return b <= h - KILL_ACC + ROUNDING
 
 
 def within(repaired: float | None, twin: float | None, *, points: float = REPAIR_POINTS) -> bool:
     """A repaired run ends within ``points`` of its healthy twin's (test accuracy or R^2)."""
-    return repaired is not None and twin is not None and repaired >= twin - points
+    return repaired is not None and twin is not None and repaired >= twin - points - ROUNDING
 
 
 def _score(run, part, *, regression: bool) -> float | None:
@@ -304,7 +305,8 @@ def _score(run, part, *, regression: bool) -> float | None:
     X, y = part
     out = run.predict(X, output="raw").double()
     if regression:
-        value = 1.0 - float(((out.reshape(-1) - y.double()) ** 2).mean()) / max(float(y.double().var()), 1e-12)
+        value = 1.0 - float(((out.reshape(-1) - y.double()) ** 2).mean()) / max(float(y.double().var(unbiased=False)),
+                                                                                1e-12)
     elif not bool(torch.isfinite(out).all()):
         value = None
     else:
