@@ -316,18 +316,23 @@ def _score(run, part, *, regression: bool) -> float | None:
 
 
 def _train(pairs, name, broken, *, babysit, seed, regression) -> dict:
-    """One ``fit`` of a setup: validation and test scores, wall seconds, its last step, its repairs."""
+    """One ``fit`` of a setup: validation and test scores, wall seconds, training-mode forward
+    passes, why it stopped, its repairs."""
     model, (tr, va, te), opts, _ = pairs[name](broken)
+    # every training-mode forward with gradients: the steps, a rollback's replayed steps and the
+    # pre-flight's and experiments' steps on copies (a deepcopy shares the hook) all count
+    passes = [0]
+    model.register_forward_hook(lambda m, i, o: passes.__setitem__(0, passes[0] + (m.training and
+                                                                                   torch.is_grad_enabled())))
     t0 = time.perf_counter()
     try:
         run = trainwell.fit(model, tr, va, test=te, **BASE, **opts, seed=seed, babysit=babysit)
     except Exception as exc:            # a failed run scores None (counted as broken / not repaired)
-        return {"val": None, "test": None, "seconds": time.perf_counter() - t0, "steps": None,
-                "error": f"{type(exc).__name__}: {exc}"[:160]}
+        return {"val": None, "test": None, "seconds": time.perf_counter() - t0, "steps": passes[0],
+                "stopped": "raised", "repairs": [], "error": f"{type(exc).__name__}: {exc}"[:160]}
     seconds = time.perf_counter() - t0
-    steps = next((h["step"] for h in reversed(run.history) if h.get("step") is not None), None)
     return {"val": _score(run, va, regression=regression), "test": _score(run, te, regression=regression),
-            "seconds": seconds, "steps": steps,
+            "seconds": seconds, "steps": passes[0], "stopped": run.stopped.kind.value if run.stopped else None,
             "repairs": [[r["step"], r["code"], r["action"]] for r in run.repairs]}
 
 
@@ -426,8 +431,9 @@ def report(rows: list, *, load: tuple = ()) -> str:
                   f"... setups whose setting an action changes: {_pct(w for r in acted for w in r['within'])} of "
                   f"runs, {_pct(all(r['within']) for r in acted)} of setups",
                   f"repair cost, median over runs: {_fmt(_median(c for r in tried for c in r['cost_s']))}x wall "
-                  f"seconds, {_fmt(_median(c for r in tried for c in r['cost_steps']))}x steps (last step "
-                  f"reached; a rollback's replayed steps not counted) of the twin's babysit=\"off\" run",
+                  f"seconds, {_fmt(_median(c for r in tried for c in r['cost_steps']))}x training forward "
+                  f"passes (steps, replayed steps, the pre-flight's and experiments' steps) of the twin's "
+                  f"babysit=\"off\" run",
                   f"harm to healthy setups under repair (off - repair, test points): max "
                   f"{_fmt(max((100 * h for r in rows for h in r.get('harm', []) if h is not None), default=None))}"
                   f", runs over {100 * HARM_POINTS:.1f}: "
@@ -452,8 +458,15 @@ def report(rows: list, *, load: tuple = ()) -> str:
             + f" | {'/'.join(map(str, r['within'])) if 'within' in r else '-'} | "
             + (f"{'/'.join(_fmt(c) for c in r['cost_s'])} / {'/'.join(_fmt(c) for c in r['cost_steps'])}"
                if 'cost_s' in r else "-")
-            + f" | {'; '.join(f'{s}:{c}->{a}' for x in (rep or []) if r['broken'] for s, c, a in x['repairs']) or '-'} |")
+            + f" | {_repairs(rep) if rep and r['broken'] else '-'} |")
     return "\n".join(lines)
+
+
+def _repairs(runs) -> str:
+    """Per seed: the repairs (step:code->action) and, unless it finished, why the run stopped."""
+    return " / ".join(f"s{i}: " + ("; ".join(f"{s}:{c}->{a}" for s, c, a in x["repairs"]) or "none")
+                      + (f" [{x['stopped']}]" if x["stopped"] not in (None, "finished") else "")
+                      for i, x in enumerate(runs))
 
 
 def _mean_val(row) -> list:
