@@ -333,7 +333,8 @@ def _train(pairs, name, broken, *, babysit, seed, regression) -> dict:
     seconds = time.perf_counter() - t0
     return {"val": _score(run, va, regression=regression), "test": _score(run, te, regression=regression),
             "seconds": seconds, "steps": passes[0], "stopped": run.stopped.kind.value if run.stopped else None,
-            "repairs": [[r["step"], r["code"], r["action"]] for r in run.repairs]}
+            "repairs": [[r["step"], r["code"], r["action"]] for r in run.repairs],
+            "found": [f.code for f in run.findings.ranked() if f.severity != "info"] if run.findings else []}
 
 
 def _doctor(pairs, name, broken) -> dict:
