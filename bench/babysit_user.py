@@ -63,6 +63,8 @@ BASE = {"progress": False, "report": False, "run_dir": None}
 DIVERGED = frozenset(members(Group.DIVERGED)) | {"lr_too_high"}
 SLOW = frozenset(members(Group.SLOW))
 REGULARIZATION = frozenset({"regularization_too_strong", "underfitting"})
+INIT = frozenset({"symmetric_init", "saturated_units", "vanishing_activations", "exploding_activations",
+                  "dead_units"})
 
 
 # ------------------------------------------------------------------------------ the user's data

@@ -52,9 +52,7 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import babysit_user as user  # noqa: E402  (the split helpers and the scoring)
 
-DIVERGED, SLOW = user.DIVERGED, user.SLOW
-INIT = frozenset({"symmetric_init", "saturated_units", "vanishing_activations", "exploding_activations",
-                  "dead_units"})
+DIVERGED, SLOW, INIT = user.DIVERGED, user.SLOW, user.INIT
 
 
 # ------------------------------------------------------------------------------ the user's models
