@@ -491,7 +491,12 @@ def main(argv=None, *, pairs: dict = PAIRS, repairable: dict = REPAIRABLE, doc: 
                                                           "and the healthy ones (harm)")
     ap.add_argument("--seeds", type=int, default=len(SEEDS), help="training seeds per setup (0, 1, ...)")
     ap.add_argument("--json", default="", help="also write the rows to this JSON file")
+    ap.add_argument("--combine", nargs="+", default=[], metavar="ROWS.json",
+                    help="only report over the rows of these --json files together (e.g. all three sets)")
     args = ap.parse_args(argv)
+    if args.combine:
+        print(report([r for f in args.combine for r in json.loads(Path(f).read_text())]))
+        return 0
     torch.set_num_threads(1)
     load = [os.getloadavg()[0]]
     rows = []
