@@ -19,18 +19,31 @@ fault of issue 11's list:
 | friedman | make_friedman1 regression | FriedmanNet, GELU, dropout | dropout 0.1, AdamW | dropout 0.9 (regularization_too_strong, underfitting) |
 
 Scored like the suite: detection through ``trainwell.doctor`` (budget 60 s), read in the
-product's order (``Diagnosis.primary``); recall = an expected code among the broken setup's
-warnings and errors, top-1 = the primary finding is expected, a false alarm = any warning or error
-on a healthy setup. Each pair is also trained once (``babysit="off"``) to show that the fault
-hurts (test accuracy, or R^2 = 1 - MSE / Var(y) for regression).
+product's order (``Diagnosis.primary``, the first of ``Diagnosis.ranked()``); recall = an expected
+code among the broken setup's warnings and errors, top-1 = the primary finding is expected.
+Each side of a pair is trained with ``babysit="off"`` on ``SEEDS`` (fit's ``seed``: batch order and
+dropout; each pair seeds its own weights) and issue 11's kill rule decides whether the fault hurts
+(``killed``: >= 3 points of validation accuracy, or MSE / Var(y) 25 % higher for regression): a
+fault that does not hurt is harmless, and any warning or error on it counts as a false alarm, as on
+the healthy setups. Scores are test accuracy, or R^2 = 1 - MSE / Var(y) of the raw outputs for
+regression.
+
+``--repair`` (issue 11's repair goals): every broken setup that hurts and is ``REPAIRABLE`` (stated
+per setup below, before it was run) is trained with ``fit(babysit="repair")`` and compared with its
+healthy twin's ``babysit="off"`` run of the same seed (within 2 points: accuracy or R^2 points), at
+a cost in wall seconds and in steps relative to that run; each healthy setup is trained with
+``babysit="repair"`` against ``"off"`` (harm, <= 0.5 points). ``babysit_user2.py`` and
+``babysit_user3.py`` score their pairs with this module's ``main``.
 
 Run: ``python bench/babysit_user.py`` (a markdown report; ``--json rows.json`` keeps the rows;
-``--pair NAME`` runs one pair; ``--no-train`` skips the check that the fault hurts).
+``--pair NAME`` runs one pair; ``--no-train`` skips training; ``--repair`` adds the repairs;
+``--seeds N`` training seeds, default 2).
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -50,6 +63,8 @@ BASE = {"progress": False, "report": False, "run_dir": None}
 DIVERGED = frozenset(members(Group.DIVERGED)) | {"lr_too_high"}
 SLOW = frozenset(members(Group.SLOW))
 REGULARIZATION = frozenset({"regularization_too_strong", "underfitting"})
+INIT = frozenset({"symmetric_init", "saturated_units", "vanishing_activations", "exploding_activations",
+                  "dead_units"})
 
 
 # ------------------------------------------------------------------------------ the user's data
@@ -241,76 +256,261 @@ PAIRS = {"tumor": _tumor, "wine": _wine, "diabetes": _diabetes, "moons": _moons,
          "blobs": _blobs, "iris": _iris, "friedman": _friedman}
 
 
+# Which broken setups are repairable, stated before any repair of this set was run (branch babysit10,
+# 2026-12-05): the fault lies in a setting (issue 11's list: the lr, the init, the activations, the
+# output activation, input normalization, weight decay, dropout, clipping, Adam's eps, the data order),
+# not in the labels, the data's rows, the model's structure or a hand-written backward. The value names
+# the setting; None: not repairable (the comment says why).
+REPAIRABLE = {"tumor": "input normalization", "wine": "lr", "diabetes": "weight decay", "moons": "init",
+              "digits": None,               # labels shuffled apart from their rows: the data is wrong
+              "blobs": "Adam eps", "iris": "output activation (add log_softmax)", "friedman": "dropout"}
+# Settings of that list that no action in trainwell/babysit/actions.py changes the way the fault needs
+# (read there, not run): repairs are reported over every repairable setup and over the rest.
+NO_ACTION = frozenset({"Adam eps", "dropout", "clip norm", "output activation (add log_softmax)",
+                       "output activation (remove a functional log_softmax)"})
+
+
 # ------------------------------------------------------------------------------ scoring
-def _points(run, test) -> float | None:
-    res = run.results.get("test", {})
-    if res.get("acc") is not None:
-        return float(res["acc"])
-    if res.get("loss") is None or not torch.is_floating_point(test[1]):
-        return None
-    return 1.0 - float(res["loss"]) / max(float(test[1].double().var()), 1e-12)
+SEEDS = (0, 1)          # training seeds (fit's seed: batch order, dropout); the weights are each pair's own
+KILL_ACC = 0.03         # issue 11: a fault counts as broken when it costs >= 3 points of validation accuracy ...
+KILL_LOSS = 1.25        # ... or 25 % of validation loss (regression: MSE / Var(y_val) = 1 - R^2, any scale)
+REPAIR_POINTS = 0.02    # issue 11: a repair ends within 2 points of a healthy setup on the same data
+HARM_POINTS = 0.005     # issue 11: babysit="repair" costs a healthy run at most 0.5 points
+DOCTOR_BUDGET_S = 60.0  # issue 11: pre-flight + probe <= 60 s
+ROUNDING = 1e-9         # accuracies are k / n: a drop of exactly 3 points, or a repair exactly 2 points behind, counts
 
 
-def evaluate(name: str, broken: bool, *, train: bool, pairs: dict = PAIRS) -> dict:
-    """One setup's row; ``pairs``: the set it is drawn from (``babysit_user2.py`` scores its own)."""
+def killed(healthy: list, broken: list, *, regression: bool) -> bool:
+    """Issue 11's rule on the ``babysit="off"`` runs' validation scores (accuracy, or R^2 for
+    regression; None: the run failed or ended NaN), means over the seeds: the fault hurts when
+    it costs >= ``KILL_ACC`` accuracy, or raises MSE / Var(y) by ``KILL_LOSS``x."""
+    if any(b is None for b in broken):
+        return True
+    if any(h is None for h in healthy):
+        raise ValueError("the healthy setup's own run failed: the pair has no reference")
+    h, b = sum(healthy) / len(healthy), sum(broken) / len(broken)
+    if regression:
+        return 1.0 - b >= KILL_LOSS * (1.0 - h) - ROUNDING
+    return b <= h - KILL_ACC + ROUNDING
+
+
+def within(repaired: float | None, twin: float | None, *, points: float = REPAIR_POINTS) -> bool:
+    """A repaired run ends within ``points`` of its healthy twin's (test accuracy or R^2)."""
+    return repaired is not None and twin is not None and repaired >= twin - points - ROUNDING
+
+
+def _score(run, part, *, regression: bool) -> float | None:
+    """From the run's raw outputs on ``part`` (whatever the training loss, a callable included):
+    R^2 = 1 - MSE / Var(y) for regression; accuracy for classification (the arg max of several
+    outputs, or one output rounded to the nearest class id: a regression head on class ids).
+    None when it is not finite."""
+    X, y = part
+    out = run.predict(X, output="raw").double()
+    if regression:
+        value = 1.0 - float(((out.reshape(-1) - y.double()) ** 2).mean()) / max(float(y.double().var(unbiased=False)),
+                                                                                1e-12)
+    elif not bool(torch.isfinite(out).all()):
+        value = None
+    else:
+        pred = out.argmax(1) if out.ndim == 2 and out.shape[1] > 1 else out.reshape(-1).round().long()
+        value = float((pred == y).double().mean())
+    return value if value is not None and np.isfinite(value) else None
+
+
+def _train(pairs, name, broken, *, babysit, seed, regression) -> dict:
+    """One ``fit`` of a setup: validation and test scores, wall seconds, training-mode forward
+    passes, why it stopped, its repairs."""
+    model, (tr, va, te), opts, _ = pairs[name](broken)
+    # every training-mode forward with gradients: the steps, a rollback's replayed steps and the
+    # pre-flight's and experiments' steps on copies (a deepcopy shares the hook) all count
+    passes = [0]
+    model.register_forward_hook(lambda m, i, o: passes.__setitem__(0, passes[0] + (m.training and
+                                                                                   torch.is_grad_enabled())))
+    t0 = time.perf_counter()
+    try:
+        run = trainwell.fit(model, tr, va, test=te, **BASE, **opts, seed=seed, babysit=babysit)
+    except Exception as exc:            # a failed run scores None (counted as broken / not repaired)
+        return {"val": None, "test": None, "seconds": time.perf_counter() - t0, "steps": passes[0],
+                "stopped": "raised", "repairs": [], "error": f"{type(exc).__name__}: {exc}"[:160]}
+    seconds = time.perf_counter() - t0
+    return {"val": _score(run, va, regression=regression), "test": _score(run, te, regression=regression),
+            "seconds": seconds, "steps": passes[0], "stopped": run.stopped.kind.value if run.stopped else None,
+            "repairs": [[r["step"], r["code"], r["action"]] for r in run.repairs],
+            "found": [f.code for f in run.findings.ranked() if f.severity != "info"] if run.findings else []}
+
+
+def _doctor(pairs, name, broken) -> dict:
     model, (tr, va, te), opts, expected = pairs[name](broken)
     t0 = time.perf_counter()
     try:
-        diag, error = doctor(model, tr, va, test=te, **BASE, **opts, budget_s=60.0), None
+        diag, error = doctor(model, tr, va, test=te, **BASE, **opts, budget_s=DOCTOR_BUDGET_S), None
     except Exception as exc:            # a crash is a result too (counted as nothing found)
         diag, error = None, f"{type(exc).__name__}: {exc}"[:160]
-    seconds = time.perf_counter() - t0
     alarms = [f.code for f in diag.findings if f.severity in ("error", "warning")] if diag else []
     primary = diag.primary.code if diag and diag.primary else None
-    row = {"pair": name, "broken": broken, "alarms": alarms, "top1": primary, "seconds": seconds, "error": error,
-           "found": bool(set(alarms) & expected) if broken else None,
-           "top1_ok": (primary in expected) if broken else None}
-    if train:
-        model, (tr, va, te), opts, _ = pairs[name](broken)
-        try:
-            run = trainwell.fit(model, tr, va, test=te, **BASE, **opts, babysit="off")
-            row["points"] = _points(run, te)
-        except Exception as exc:
-            row["points"], row["train_error"] = None, f"{type(exc).__name__}: {exc}"[:160]
-    return row
+    return {"pair": name, "broken": broken, "alarms": alarms, "top1": primary,
+            "seconds": time.perf_counter() - t0, "error": error,
+            "found": bool(set(alarms) & expected) if broken else None,
+            "top1_ok": (primary in expected) if broken else None}
 
 
-def report(rows: list) -> str:
-    broken = [r for r in rows if r["broken"]]
-    healthy = [r for r in rows if not r["broken"]]
-    pct = lambda xs: 100.0 * sum(xs) / len(xs) if xs else float("nan")  # noqa: E731
-    lines = [f"setups: {len(rows)} ({len(broken)} broken, {len(healthy)} healthy)",
-             f"detection recall: {pct([r['found'] for r in broken]):.1f} %",
-             f"top-1 diagnosis: {pct([r['top1_ok'] for r in broken]):.1f} %",
-             f"false alarms on healthy setups: {pct([bool(r['alarms']) for r in healthy]):.1f} %",
-             f"doctor seconds: median {sorted(r['seconds'] for r in rows)[len(rows) // 2]:.1f}, "
-             f"max {max(r['seconds'] for r in rows):.1f}", "",
-             "| pair | broken | points (off) | found | top-1 | alarms | s |", "| --- | --- | --- | --- | --- | --- | --- |"]
+def evaluate_pair(name: str, *, pairs: dict = PAIRS, repairable: dict = REPAIRABLE, train: bool = True,
+                  repair: bool = False, seeds=SEEDS) -> list[dict]:
+    """The pair's two rows (healthy, broken): the doctor's verdict on each; with ``train`` each
+    side trained with ``babysit="off"`` per seed and the kill rule; with ``repair`` the healthy side
+    under ``babysit="repair"`` (harm) and, when the fault hurts and is repairable, the broken side
+    under ``babysit="repair"`` against its healthy twin's ``"off"`` run of the same seed."""
+    rows = [_doctor(pairs, name, False), _doctor(pairs, name, True)]
+    healthy, broken = rows
+    broken["repairable"] = repairable[name]
+    if not (train or repair):
+        return rows
+    regression = bool(torch.is_floating_point(pairs[name](False)[1][2][1]))
+    for row in rows:
+        row["regression"] = regression
+        row["off"] = [_train(pairs, name, row["broken"], babysit="off", seed=s, regression=regression) for s in seeds]
+    hv, bv = [r["val"] for r in healthy["off"]], [r["val"] for r in broken["off"]]
+    try:
+        broken["killed"] = killed(hv, bv, regression=regression)
+    except ValueError as exc:           # no reference: shown in the table, scored as harmless
+        broken["killed"], broken["error"] = False, str(exc)
+    if not repair:
+        return rows
+    healthy["repair"] = [_train(pairs, name, False, babysit="repair", seed=s, regression=regression) for s in seeds]
+    healthy["harm"] = [None if off["test"] is None or rep["test"] is None else off["test"] - rep["test"]
+                       for off, rep in zip(healthy["off"], healthy["repair"])]
+    if broken["killed"] and repairable[name]:
+        broken["repair"] = [_train(pairs, name, True, babysit="repair", seed=s, regression=regression)
+                            for s in seeds]
+        twin = healthy["off"]
+        broken["within"] = [within(rep["test"], off["test"]) for rep, off in zip(broken["repair"], twin)]
+        broken["cost_s"] = [rep["seconds"] / max(off["seconds"], 1e-9) for rep, off in zip(broken["repair"], twin)]
+        broken["cost_steps"] = [None if rep["steps"] is None or not off["steps"] else rep["steps"] / off["steps"]
+                                for rep, off in zip(broken["repair"], twin)]
+    return rows
+
+
+def _pct(xs) -> str:
+    xs = list(xs)
+    return f"{100.0 * sum(xs) / len(xs):.1f} % ({sum(xs)} / {len(xs)})" if xs else "- (0 / 0)"
+
+
+def _pts(values) -> str:
+    return "/".join("-" if v is None else f"{100 * v:.1f}" for v in values)
+
+
+def _median(xs) -> float | None:
+    xs = sorted(x for x in xs if x is not None)
+    return None if not xs else (xs[len(xs) // 2] if len(xs) % 2 else 0.5 * (xs[len(xs) // 2 - 1] + xs[len(xs) // 2]))
+
+
+def report(rows: list, *, load: tuple = ()) -> str:
+    """The markdown report. Broken = the faults that hurt by the kill rule (every injected fault
+    when the setups were not trained); harmless faults join the healthy setups for false alarms."""
+    judged = all("killed" in r for r in rows if r["broken"])
+    broken = [r for r in rows if r["broken"] and (r.get("killed") if judged else True)]
+    quiet = [r for r in rows if not r["broken"] or (judged and not r.get("killed"))]
+    injected = [r for r in rows if r["broken"]]
+    secs = sorted(r["seconds"] for r in rows)
+    lines = [f"setups: {len(rows)} ({len(injected)} with a fault; "
+             + (f"{len(broken)} hurt by the kill rule, {len(injected) - len(broken)} harmless)" if judged
+                else "not trained: every fault counted broken)"),
+             f"load average at start / end: {' / '.join(f'{x:.2f}' for x in load) or '-'}",
+             f"detection recall: {_pct(r['found'] for r in broken)}",
+             f"top-1 diagnosis (Diagnosis.ranked()[0]): {_pct(r['top1_ok'] for r in broken)}",
+             f"false alarms on healthy and harmless setups: {_pct(bool(r['alarms']) for r in quiet)}",
+             f"doctor seconds: median {secs[len(secs) // 2]:.1f}, max {secs[-1]:.1f}"]
+    if judged and len(broken) != len(injected):
+        lines.append(f"(every injected fault counted broken: recall {_pct(r['found'] for r in injected)}, top-1 "
+                     f"{_pct(r['top1_ok'] for r in injected)}, false alarms on healthy "
+                     f"{_pct(bool(r['alarms']) for r in rows if not r['broken'])})")
+    tried = [r for r in rows if "repair" in r and r["broken"]]
+    if any("repair" in r for r in rows):
+        acted = [r for r in tried if r["repairable"] not in NO_ACTION]
+        per_run = [w for r in tried for w in r["within"]]
+        lines += [f"repairs within {100 * REPAIR_POINTS:.0f} points of the healthy twin (every repairable setup "
+                  f"that hurts; setup x seed runs): {_pct(per_run)}",
+                  f"... setups repaired on every seed: {_pct(all(r['within']) for r in tried)}",
+                  f"... setups whose setting an action changes: {_pct(w for r in acted for w in r['within'])} of "
+                  f"runs, {_pct(all(r['within']) for r in acted)} of setups",
+                  f"repair cost, median over runs: {_fmt(_median(c for r in tried for c in r['cost_s']))}x wall "
+                  f"seconds, {_fmt(_median(c for r in tried for c in r['cost_steps']))}x training forward "
+                  f"passes (steps, replayed steps, the pre-flight's and experiments' steps) of the twin's "
+                  f"babysit=\"off\" run",
+                  f"harm to healthy setups under repair (off - repair, test points): max "
+                  f"{_fmt(max((100 * h for r in rows for h in r.get('harm', []) if h is not None), default=None))}"
+                  f", runs over {100 * HARM_POINTS:.1f}: "
+                  f"{sum(h > HARM_POINTS for r in rows for h in r.get('harm', []) if h is not None)}"]
+    lines += ["", "| pair | fault | hurts (val off, healthy -> broken) | test off per seed | found | top-1 | alarms | "
+              "doctor s | repairable | repaired test per seed (twin) | within | cost s / steps | repairs |",
+              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    twins = {r["pair"]: r for r in rows if not r["broken"]}
     for r in rows:
-        pts = r.get("points")
-        lines.append(f"| {r['pair']} | {r['broken']} | {'-' if pts is None else f'{100 * pts:.1f}'} | "
-                     f"{'-' if r['found'] is None else r['found']} | {r['top1']} | "
-                     f"{','.join(r['alarms']) or '-'}{' ERROR ' + r['error'] if r['error'] else ''} | "
-                     f"{r['seconds']:.1f} |")
+        twin = twins.get(r["pair"], {})
+        hurt = "-"
+        if r["broken"] and "killed" in r:
+            hurt = f"{r['killed']} ({_pts(_mean_val(twin))} -> {_pts(_mean_val(r))})"
+        rep = r.get("repair")
+        lines.append(
+            f"| {r['pair']} | {r['broken']} | {hurt} | {_pts(o['test'] for o in r.get('off', []))} | "
+            f"{'-' if r['found'] is None else r['found']} | {r['top1']} | "
+            f"{','.join(r['alarms']) or '-'}{' ERROR ' + r['error'] if r['error'] else ''} | {r['seconds']:.1f} | "
+            f"{r.get('repairable', '') or '-'} | "
+            + (f"{_pts(x['test'] for x in rep)} ({_pts(o['test'] for o in twin.get('off', []))})" if rep and r['broken']
+               else f"harm {_pts(r['harm'])}" if 'harm' in r else "-")
+            + f" | {'/'.join(map(str, r['within'])) if 'within' in r else '-'} | "
+            + (f"{'/'.join(_fmt(c) for c in r['cost_s'])} / {'/'.join(_fmt(c) for c in r['cost_steps'])}"
+               if 'cost_s' in r else "-")
+            + f" | {_repairs(rep) if rep and r['broken'] else '-'} |")
     return "\n".join(lines)
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--pair", action="append", default=[], choices=sorted(PAIRS), help="run only these pairs")
-    ap.add_argument("--no-train", action="store_true", help="skip training each setup once (the harm check)")
+def _repairs(runs) -> str:
+    """Per seed: the repairs (step:code->action) and, unless it finished, why the run stopped."""
+    return " / ".join(f"s{i}: " + ("; ".join(f"{s}:{c}->{a}" for s, c, a in x["repairs"]) or "none")
+                      + (f" [{x['stopped']}]" if x["stopped"] not in (None, "finished") else "")
+                      for i, x in enumerate(runs))
+
+
+def _mean_val(row) -> list:
+    vals = [o["val"] for o in row.get("off", [])]
+    return [None if not vals or None in vals else sum(vals) / len(vals)]
+
+
+def _fmt(x) -> str:
+    return "-" if x is None else f"{x:.2f}"
+
+
+def main(argv=None, *, pairs: dict = PAIRS, repairable: dict = REPAIRABLE, doc: str = __doc__) -> int:
+    """The command line every user-written set shares (``babysit_user2.py`` and ``babysit_user3.py``
+    call it with their own pairs)."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
+    ap.add_argument("--pair", action="append", default=[], choices=sorted(pairs), help="run only these pairs")
+    ap.add_argument("--no-train", action="store_true", help="skip training each setup (the kill rule)")
+    ap.add_argument("--repair", action="store_true", help="also fit(babysit='repair') the repairable broken setups "
+                                                          "and the healthy ones (harm)")
+    ap.add_argument("--seeds", type=int, default=len(SEEDS), help="training seeds per setup (0, 1, ...)")
     ap.add_argument("--json", default="", help="also write the rows to this JSON file")
+    ap.add_argument("--combine", nargs="+", default=[], metavar="ROWS.json",
+                    help="only report over the rows of these --json files together (e.g. all three sets)")
     args = ap.parse_args(argv)
+    if args.combine:
+        print(report([r for f in args.combine for r in json.loads(Path(f).read_text())]))
+        return 0
     torch.set_num_threads(1)
+    load = [os.getloadavg()[0]]
     rows = []
-    for name in args.pair or list(PAIRS):
-        for broken in (False, True):
-            rows.append(evaluate(name, broken, train=not args.no_train))
-            print(f"{name} broken={broken}: top1={rows[-1]['top1']} alarms={rows[-1]['alarms']} "
-                  f"points={rows[-1].get('points')} {rows[-1]['seconds']:.1f}s", file=sys.stderr)
-            if args.json:
-                Path(args.json).write_text(json.dumps(rows, indent=1))
-    print(report(rows))
+    for name in args.pair or list(pairs):
+        rows += evaluate_pair(name, pairs=pairs, repairable=repairable, train=not args.no_train, repair=args.repair,
+                              seeds=tuple(range(args.seeds)))
+        for r in rows[-2:]:
+            print(f"{name} broken={r['broken']}: killed={r.get('killed')} top1={r['top1']} alarms={r['alarms']} "
+                  f"off={_pts(o['test'] for o in r.get('off', []))} within={r.get('within')} "
+                  f"harm={r.get('harm')} {r['seconds']:.1f}s", file=sys.stderr)
+        if args.json:
+            Path(args.json).write_text(json.dumps(rows, indent=1))
+    load.append(os.getloadavg()[0])
+    print(report(rows, load=tuple(load)))
     return 0
 
 

@@ -1,0 +1,82 @@
+"""bench/babysit_user.py's scoring computes what it says: issue 11's kill rule, the within-2-points
+rule, R^2 and accuracy from a run's raw outputs, and a report that scores a harmless fault as
+harmless (hand-made rows, no training)."""
+import importlib.util
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import torch
+from sklearn.metrics import r2_score
+
+_BENCH = Path(__file__).resolve().parents[2] / "bench"
+sys.path.insert(0, str(_BENCH))
+_SPEC = importlib.util.spec_from_file_location("babysit_user", _BENCH / "babysit_user.py")
+user = importlib.util.module_from_spec(_SPEC)
+sys.modules["babysit_user"] = user
+_SPEC.loader.exec_module(user)
+
+
+def test_kill_rule_on_accuracy_is_three_points_of_the_seed_mean():
+    assert user.killed([0.95, 0.97], [0.93, 0.93], regression=False)          # 96 -> 93: exactly 3 points
+    assert not user.killed([0.95, 0.97], [0.94, 0.93], regression=False)      # 96 -> 93.5
+    assert user.killed([0.90], [0.30], regression=False)
+    assert not user.killed([0.90], [0.91], regression=False)                  # better is not broken
+
+
+def test_kill_rule_on_regression_is_a_quarter_more_unexplained_variance():
+    # R^2 0.8 -> 1 - R^2 = 0.2; broken when 1 - R^2 >= 0.25, i.e. R^2 <= 0.75
+    assert user.killed([0.8, 0.8], [0.75, 0.75], regression=True)
+    assert not user.killed([0.8, 0.8], [0.76, 0.76], regression=True)
+    assert user.killed([0.8], [-3.0], regression=True)
+
+
+def test_kill_rule_counts_a_failed_broken_run_and_refuses_a_failed_healthy_one():
+    assert user.killed([0.9, 0.9], [0.9, None], regression=False)
+    with pytest.raises(ValueError, match="healthy"):
+        user.killed([None], [0.5], regression=False)
+
+
+def test_within_two_points():
+    assert user.within(0.95, 0.97)            # exactly 2 points behind
+    assert not user.within(0.949, 0.97)
+    assert user.within(0.99, 0.97)
+    assert not user.within(None, 0.97) and not user.within(0.97, None)
+
+
+def _fake_run(outputs):
+    return SimpleNamespace(predict=lambda X, output="raw": outputs)
+
+
+def test_scores_from_raw_outputs_r2_and_accuracy():
+    g = torch.Generator().manual_seed(0)
+    y = torch.randn(50, generator=g)
+    pred = y + 0.3 * torch.randn(50, generator=g)
+    r2 = user._score(_fake_run(pred[:, None]), (None, y), regression=True)
+    assert r2 == pytest.approx(r2_score(y.numpy(), pred.numpy()), rel=1e-6)
+    logits = torch.tensor([[2.0, 0.0, 1.0], [0.0, 3.0, 1.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
+    assert user._score(_fake_run(logits), (None, torch.tensor([0, 1, 2, 2])), regression=False) == 0.75
+    # one output on class ids (a regression head): rounded to the nearest id
+    ids = torch.tensor([0.2, 1.6, 2.4, 2.6])
+    assert user._score(_fake_run(ids), (None, torch.tensor([0, 2, 2, 1])), regression=False) == 0.75   # 0 2 2 3
+    assert user._score(_fake_run(torch.full((4, 3), float("nan"))), (None, torch.zeros(4).long()),
+                       regression=False) is None
+
+
+def _row(pair, broken, alarms, *, killed=None, found=None, top1_ok=None):
+    row = {"pair": pair, "broken": broken, "alarms": alarms, "top1": alarms[0] if alarms else None,
+           "seconds": 1.0, "error": None, "found": found, "top1_ok": top1_ok, "repairable": None}
+    if broken:
+        row["killed"] = killed
+    return row
+
+
+def test_report_scores_a_harmless_fault_as_harmless():
+    rows = [_row("a", False, []), _row("a", True, ["lr_too_high"], killed=True, found=True, top1_ok=True),
+            _row("b", False, []), _row("b", True, ["unnormalized_inputs"], killed=False, found=True, top1_ok=True),
+            _row("c", False, ["dead_units"]), _row("c", True, [], killed=True, found=False, top1_ok=False)]
+    text = user.report(rows)
+    assert "detection recall: 50.0 % (1 / 2)" in text                     # b's fault does not hurt
+    assert "false alarms on healthy and harmless setups: 50.0 % (2 / 4)" in text   # c's twin, b's harmless fault
+    assert "every injected fault counted broken: recall 66.7 % (2 / 3)" in text
