@@ -174,7 +174,8 @@ class Monitor:
         return {"samples": self.samples, "activations": self.activations,
                 "findings": [finding_state(f) for f in self.findings], "errors": self.errors,
                 "every": self.every, "next": self._next, "sampled": self._sampled, "evaluated": self._evaluated,
-                "recorded": self._recorded, "resets": self._resets, "steps_seen": self._steps_seen, "max_lr": self._max_lr,
+                "recorded": self._recorded, "resets": self._resets, "steps_seen": self._steps_seen,
+                "max_lr": self._max_lr,
                 "initial_loss": self._initial_loss,
                 "work": None if self.work is None else dataclasses.asdict(self.work)}
 
