@@ -470,3 +470,27 @@ def test_trained_on_losses_are_compared_with_the_noise_scaled_to_their_level():
     assert not iv.significant(base.longer, fix.longer, repeat)          # the unscaled noise (its own level)
     _with_longer(base, 0.035, None)                                     # level with the fix: caught up
     assert iv.caught_up(base, fix, repeat)
+
+
+def test_the_arms_follow_the_runs_schedule_and_never_train_past_the_run():
+    """An lr schedule that stops at step 10 (multiplier 0 after it) gives the weights of 10 steps
+    without it, on the same batches; a run of 25 steps is tried for its 25 steps, not ``steps``."""
+    def setup(**kw):
+        return iv.experiment(mlp(), X, Y, F.cross_entropy, optimizer="sgd", lr=0.05, options={"momentum": 0.9},
+                             settings=False, **kw)[0]
+    stopped = setup(steps=40, schedule=lambda step: 1.0 if step < 10 else 0.0)
+    assert stopped.steps == 40 and stopped.after == setup(steps=10).after
+    assert setup(steps=40).after < stopped.after                  # the lr it lost mattered
+    assert setup(steps=40, run_steps=25).steps == 25
+
+
+def test_the_setup_and_a_helping_change_train_on_to_the_runs_end_when_the_budget_affords_it():
+    """With a budget that affords it, trained on to the run's 400 steps (not LONGER x 40); with no
+    budget (no timing to go by) to LONGER x the steps, as before."""
+    def experiment(**kw):
+        return iv.experiment(mlp(), X, Y, F.cross_entropy, optimizer="sgd", lr=0.05, weight_decay=1.0,
+                             options={"momentum": 0.9}, steps=40, repeat=True, run_steps=400, **kw)
+    baseline, arms = experiment(budget_s=600.0)
+    less = next(a for a in arms if a.name == "weight_decay / 100")
+    assert baseline.longer.steps == less.longer.steps == 400
+    assert experiment()[0].longer.steps == iv.LONGER * 40

@@ -17,7 +17,7 @@ from trainwell.babysit.registry import CODES, Group, members
 from trainwell.data.streaming import check_sample
 from trainwell.train.fit import make_trainer, prepare
 from trainwell.train.loop import total_steps
-from trainwell.train.parts import build_penalty, make_batches, optimizer_options
+from trainwell.train.parts import build_penalty, build_schedule_for, make_batches, optimizer_options
 from trainwell.train.state import Stop, StopKind
 
 
@@ -96,13 +96,15 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
     if budget_s - (time.perf_counter() - started) > MIN_EXPERIMENT_S and not blocking:
         # the symptoms found are graded by their fixes (a warning only where the fix helps)
         symptoms = [f.code for f in findings if f.severity == "warning" and CODES[f.code].graded_by]
-        run_steps = total_steps(config, len(make_batches(config, p.train)))   # a symptom the run grows out of
+        per_epoch = len(make_batches(config, p.train))
+        run_steps = total_steps(config, per_epoch)                 # a symptom the run grows out of
         baseline, arms = interventions.experiment(
             p.model, p.train[0], p.train[1], resolve_loss(config.loss)[0], optimizer=config.optimizer,
             lr=probe_lr(config.optimizer, config.lr, probe_options), weight_decay=config.weight_decay or 0.0,
             options=probe_options, batch_size=config.batch_size, seed=config.seed, symptoms=symptoms, repeat=True,
             clip_norm=config.clip_norm, unfreeze=not config.freeze,   # the run's own freeze is a decision
             run_steps=run_steps, in_order=not config.shuffle,
+            schedule=build_schedule_for(config, run_steps, per_epoch),   # the arms' lr as the run's
             budget_s=EXPERIMENT_SHARE * (budget_s - (time.perf_counter() - started)))
         findings = merge(interventions.grade(findings, baseline, arms, run_steps=run_steps),
                          interventions.findings(baseline, arms, run_steps=run_steps))

@@ -268,7 +268,7 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
                options: dict | None = None, batch_size: int = 64, steps: int = STEPS, seed: int = 0,
                budget_s: float | None = None, symptoms=(), settings: bool = True, repeat: bool = False,
                clip_norm: float | None = None, activation: bool = False, unfreeze: bool = True,
-               run_steps: int | None = None, in_order: bool = False) -> tuple:
+               run_steps: int | None = None, in_order: bool = False, schedule=None) -> tuple:
     """``(baseline, arms)``: the setup itself and each candidate change, trained ``steps`` steps
     from the same weights on the same batches. The model is never modified. With ``budget_s``,
     an arm still running when it is spent stops (``extra["timed_out"]``: it counts for nothing)
@@ -284,8 +284,13 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
     batches, their results in ``Arm.longer`` (``caught_up`` reads them); ``in_order``: the run
     does not shuffle: with ``unshuffled_data`` among the ``symptoms``, the setup also trains on
     consecutive batches of the training rows in their order (``ORDER_ARM``), whole epochs ending
-    where the run's epochs end when they fit (``grade`` compares it with the setup)."""
+    where the run's epochs end when they fit (``grade`` compares it with the setup); ``schedule``:
+    the run's ``step -> lr multiplier`` (trainwell.optim.schedules), which every arm follows from
+    its first step (None: a constant lr). With ``run_steps`` no arm trains past the run: a run
+    shorter than ``steps`` is tried for its own steps, and the setup and the changes that helped
+    train on to the run's end when the budget affords it (``_affords``), else to ``LONGER`` x."""
     deadline = None if budget_s is None else time.perf_counter() + budget_s
+    steps = min(steps, run_steps) if run_steps else steps
     options = {k: v for k, v in (options or {}).items() if k not in ("lr", "weight_decay")}
     device = next((p.device for p in model.parameters()), X.device)
     gen = torch.Generator().manual_seed(seed)
@@ -328,6 +333,7 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
         arm.before = loss_of(net, inputs)[0]
         clip = None if arm.extra.get("no_clip") else clip_norm
         opt = make_optimizer(optimizer, net, lr=arm_lr, weight_decay=arm_wd, total_steps=steps, **arm_options)
+        bases = [g["lr"] for g in opt.param_groups]
         net.train()
         trace = []                              # the training batches' losses (device tensors)
         state = torch.get_rng_state()
@@ -337,11 +343,13 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
             for idx in arm_batches or batches:
                 if arm.steps >= _whole_epochs(plan["steps"], arm.extra.get("per_epoch")):
                     break
+                follow(opt, bases, arm.steps)
                 trace.append(train_step(net, opt, loss_fn, inputs(X[idx]).to(device), y[idx].to(device), clip))
                 arm.steps += 1
                 if arm.steps == TIMING_STEPS and deadline is not None and not plan.get("timed"):
                     plan["timed"] = True                # the setup (the first arm): the steps all arms can afford
                     per_step = (time.perf_counter() - started) / TIMING_STEPS
+                    plan["per_step"] = per_step
                     affordable = (deadline - started) / (per_step * plan["runs"] * TIME_SAFETY)
                     plan["steps"] = int(max(MIN_STEPS, min(steps, affordable)))
                 if arm.steps == max(1, plan["steps"] // 2):
@@ -359,7 +367,7 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
         arm.rows = int(held.numel())
         if keep or (run_steps and baseline_of and not arm.extra.get("repeat") and not arm.extra.get("timed_out")
                     and _better(baseline_of[0], arm, repeat_of[0] if repeat_of else None)):
-            kept[id(arm)] = (arm, net, opt, clip, inputs)
+            kept[id(arm)] = (arm, net, opt, bases, clip, inputs)
         k = max(1, min(CHECK_EVERY, len(trace) // 2))
         if trace:
             head, tail = torch.stack(trace[:k]).mean().item(), torch.stack(trace[-k:]).mean().item()
@@ -386,7 +394,8 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
         span = max(1, round(size * rows.numel() / X.shape[0]))
         per_epoch = math.ceil(rows.numel() / span)
         count = (steps // per_epoch) * per_epoch if per_epoch <= steps else steps   # whole epochs when they fit
-        ordered = [rows[(i % per_epoch) * span:(i % per_epoch + 1) * span] for i in range(count + LONGER * steps)]
+        ordered = [rows[(i % per_epoch) * span:(i % per_epoch + 1) * span]
+                   for i in range(max(count + LONGER * steps, run_steps or 0))]
         candidates.append((Arm(ORDER_ARM, "", "the training rows in the run's order, unshuffled",
                                extra={"grades": True, "as_run": True, "per_epoch": per_epoch}), lr, weight_decay,
                            options, False, None, None, ordered[:count]))
@@ -401,7 +410,14 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
                   + [c for c in candidates if c[0].code in LR_CODES])
     plan["runs"] = 1 + len(candidates)
 
-    def extend(arm, net, opt, clip, inputs, further):
+    def follow(opt, bases, step):
+        """The run's lr schedule at ``step`` on each of the arm's groups (``schedule``)."""
+        if schedule is not None:
+            mult = schedule(step)
+            for g, base in zip(opt.param_groups, bases):
+                g["lr"] = base * mult
+
+    def extend(arm, net, opt, bases, clip, inputs, further):
         """``arm`` trained on over the ``further`` batches (its own copy and optimizer)."""
         longer = Arm(arm.name, arm.code, arm.change, before=arm.before, steps=arm.steps, extra={"longer": True})
         state = torch.get_rng_state()
@@ -409,6 +425,7 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
         net.train()
         try:
             for idx in further:
+                follow(opt, bases, longer.steps)
                 train_step(net, opt, loss_fn, inputs(X[idx]).to(device), y[idx].to(device), clip)
                 longer.steps += 1
                 if longer.steps % CHECK_EVERY == 0 and not _finite_weights(net):
@@ -433,15 +450,27 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
         if arms[-1].extra.get("repeat"):
             repeat_of.append(arms[-1])
     total = min(run_steps or 0, LONGER * baseline.steps)
+    if run_steps and len(kept) > 1 and _affords(plan, deadline, (run_steps - baseline.steps) * len(kept)):
+        total = run_steps                                # to the run's end: how this run ends, not its start
     if total > baseline.steps and len(kept) > 1 and not baseline.extra.get("timed_out"):
         further = draw(gen, total - baseline.steps)      # the same further batches for the setup and each change
-        for arm, net, opt, clip, inputs in kept.values():   # (the run's order goes on in that order)
+        for arm, net, opt, bases, clip, inputs in kept.values():   # (the run's order goes on in that order)
             more = (ordered[arm.steps:_whole_epochs(total, arm.extra["per_epoch"])] if arm.extra.get("as_run")
                     else further[:total - arm.steps])
             if deadline is not None and time.perf_counter() > deadline:
                 break
-            arm.longer = extend(arm, net, opt, clip, inputs, more)
+            arm.longer = extend(arm, net, opt, bases, clip, inputs, more)
     return baseline, arms
+
+
+def _affords(plan: dict, deadline: float | None, steps: int) -> bool:
+    """Whether ``steps`` more training steps (all kept arms together), timed on the setup's first
+    steps, fit in what is left of the budget with ``TIME_SAFETY`` to spare (never without a budget
+    or a timing: a run's end can be many thousand steps away)."""
+    per_step = plan.get("per_step")
+    if deadline is None or per_step is None:
+        return False
+    return steps * per_step * TIME_SAFETY <= deadline - time.perf_counter()
 
 
 def _whole_epochs(steps: int, per_epoch: int | None) -> int:
@@ -492,11 +521,14 @@ def helpful(baseline: Arm, arms: list, *, run_steps: int | None = None) -> list:
         if trend(baseline, a, repeat, run_steps=run_steps)["recovering"]:
             return False                # the setup catches up with the change within the run
         setting = a.code not in LR_CODES and not a.extra.get("model_change")
-        if caught_up(baseline, a, repeat, by_loss=setting):
+        # at the run's end a slower start is no longer a question, only a worse result: with class
+        # ids the accuracy decides there (a setting that raises the loss, weight decay, may keep it)
+        later = a.longer.steps if a.longer is not None else 0
+        if caught_up(baseline, a, repeat, by_loss=setting and not _at_end(later, run_steps)):
             return False                # ... measured: trained on, the setup is as good as the change
         if a.extra.get("model_change"):
             return significant(baseline, a, repeat)
-        if a.fall < HELPS or not significant(baseline, a, repeat, by_loss=setting):
+        if a.fall < HELPS or not significant(baseline, a, repeat, by_loss=setting and not _at_end(a.steps, run_steps)):
             return False
         if stuck and a.fall >= HELP_RATIO * own:
             return True
@@ -504,6 +536,11 @@ def helpful(baseline: Arm, arms: list, *, run_steps: int | None = None) -> list:
         # also classifies significantly better: a healthy setup may learn faster at another lr)
         return a.after * HELP_RATIO <= baseline.after
     return sorted((a for a in arms if helps(a)), key=lambda a: (a.code in LR_CODES, -a.fall))
+
+
+def _at_end(steps: int, run_steps: int | None) -> bool:
+    """Whether an arm's ``steps`` cover the planned run (its result is how the run ends)."""
+    return bool(run_steps) and steps >= run_steps
 
 
 def findings(baseline: Arm, arms: list, *, run_steps: int | None = None) -> list[Finding]:
