@@ -17,7 +17,7 @@ from trainwell.babysit.registry import CODES, Group, members
 from trainwell.data.streaming import check_sample
 from trainwell.train.fit import make_trainer, prepare
 from trainwell.train.loop import total_steps
-from trainwell.train.parts import build_penalty, build_schedule_for, make_batches, optimizer_options
+from trainwell.train.parts import build_penalty, make_batches, optimizer_options
 from trainwell.train.state import Stop, StopKind
 
 
@@ -92,10 +92,13 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
         penalty=build_penalty(config, p.model), budget_s=PREFLIGHT_SHARE * budget_s, seed=config.seed))
     # Training cannot run on labels out of range, NaN data or a loss the outputs don't fit:
     # those findings already say what to fix, so the experiments and the probe are skipped.
-    blocking = {f.code for f in findings if f.severity == "error"} & BLOCKING
+    # An error its finding marks as graded (a softmax module before cross-entropy: the model still
+    # trains) is graded by its fix instead: it stays an error only where the fix trains better.
+    graded = [f for f in findings if f.severity == "error" and f.evidence.get(interventions.GRADED)]
+    blocking = {f.code for f in findings if f.severity == "error" and f not in graded} & BLOCKING
     if budget_s - (time.perf_counter() - started) > MIN_EXPERIMENT_S and not blocking:
         # the symptoms found are graded by their fixes (a warning only where the fix helps)
-        symptoms = [f.code for f in findings if f.severity == "warning" and CODES[f.code].graded_by]
+        symptoms = [f.code for f in findings if (f.severity == "warning" or f in graded) and CODES[f.code].graded_by]
         per_epoch = len(make_batches(config, p.train))
         run_steps = total_steps(config, per_epoch)                 # a symptom the run grows out of
         baseline, arms = interventions.experiment(
@@ -104,7 +107,6 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
             options=probe_options, batch_size=config.batch_size, seed=config.seed, symptoms=symptoms, repeat=True,
             clip_norm=config.clip_norm, unfreeze=not config.freeze,   # the run's own freeze is a decision
             run_steps=run_steps, in_order=not config.shuffle,
-            schedule=build_schedule_for(config, run_steps, per_epoch),   # the arms' lr as the run's
             budget_s=EXPERIMENT_SHARE * (budget_s - (time.perf_counter() - started)))
         findings = merge(interventions.grade(findings, baseline, arms, run_steps=run_steps),
                          interventions.findings(baseline, arms, run_steps=run_steps))

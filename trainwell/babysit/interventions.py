@@ -37,8 +37,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from trainwell.babysit.actions import (Plan, hidden_sigmoids, last_weight_layer, make_plan, reinitialize,
-                                       relu_for_saturating)
+from trainwell.babysit.actions import (OUTPUT_ACTIVATIONS, Plan, hidden_sigmoids, last_weight_layer, make_plan,
+                                       reinitialize, relu_for_saturating, set_child)
 from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.plans import SHRINK_SCALE
 from trainwell.babysit.preflight import make_optimizer, train_step
@@ -72,6 +72,7 @@ LONGER = 3            # when a change helped, the setup and that change train on
                       # beyond the run) and are compared again: a change that helps only the first hundred steps
                       # is no cause of how the run ends (measured, where ``trend`` extrapolates)
 LONGER_SEED = 1       # the further steps' dropout masks: seed + 1
+GRADED = "graded"     # an error's evidence key: graded by its fix like a symptom (``grade``)
 
 
 @dataclass
@@ -175,15 +176,31 @@ def _shrink_output(net, seed):
                 layer.bias.zero_()
 
 
+def final_activation(net: nn.Module) -> str | None:
+    """The name of the model's final module when it is an output activation (``OUTPUT_ACTIVATIONS``:
+    a softmax the loss applies again), else None."""
+    leaves = [(name, m) for name, m in net.named_modules() if name and not any(True for _ in m.children())]
+    return leaves[-1][0] if leaves and isinstance(leaves[-1][1], OUTPUT_ACTIVATIONS) else None
+
+
+def _remove_final_activation(net, seed):
+    name = final_activation(net)
+    if name is not None:
+        set_child(net, name, nn.Identity())
+
+
 # The fixes a symptom is graded by (``registry.CODES[code].graded_by`` names them): each changes
 # the model (in place, on the arm's copy) or the inputs, as the symptom's repair would; the
-# repair action (actions.ACTIONS) that makes the same change in a run, with its options.
+# repair action (actions.ACTIONS) that makes the same change in a run, with its options (None:
+# the code's planner makes it, with what the finding names).
 SYMPTOM_ARMS = {
     "reinit": ("He init for ReLU nets, Xavier for tanh/sigmoid nets, instead of the model's init",
                lambda net, seed: reinitialize(net, seed=seed), False, ("reinit", {})),
     "shrink output layer": (f"the last layer's weights x{SHRINK_SCALE:g} and its bias zero",
                             _shrink_output, False, ("shrink_output_layer", {"scale": SHRINK_SCALE})),
     "standardize inputs": ("standardized inputs instead of the raw ones", None, True, ("standardize", {})),
+    "remove output activation": ("logits instead of the final activation's outputs", _remove_final_activation,
+                                 False, None),
 }
 
 
@@ -268,7 +285,7 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
                options: dict | None = None, batch_size: int = 64, steps: int = STEPS, seed: int = 0,
                budget_s: float | None = None, symptoms=(), settings: bool = True, repeat: bool = False,
                clip_norm: float | None = None, activation: bool = False, unfreeze: bool = True,
-               run_steps: int | None = None, in_order: bool = False, schedule=None) -> tuple:
+               run_steps: int | None = None, in_order: bool = False) -> tuple:
     """``(baseline, arms)``: the setup itself and each candidate change, trained ``steps`` steps
     from the same weights on the same batches. The model is never modified. With ``budget_s``,
     an arm still running when it is spent stops (``extra["timed_out"]``: it counts for nothing)
@@ -284,13 +301,10 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
     batches, their results in ``Arm.longer`` (``caught_up`` reads them); ``in_order``: the run
     does not shuffle: with ``unshuffled_data`` among the ``symptoms``, the setup also trains on
     consecutive batches of the training rows in their order (``ORDER_ARM``), whole epochs ending
-    where the run's epochs end when they fit (``grade`` compares it with the setup); ``schedule``:
-    the run's ``step -> lr multiplier`` (trainwell.optim.schedules), which every arm follows from
-    its first step (None: a constant lr). With ``run_steps`` no arm trains past the run: a run
-    shorter than ``steps`` is tried for its own steps, and the setup and the changes that helped
-    train on to the run's end when the budget affords it (``_affords``), else to ``LONGER`` x."""
+    where the run's epochs end when they fit (``grade`` compares it with the setup). The setup and
+    the changes that helped train on to the run's end when the budget affords it (``_affords``),
+    else to ``LONGER`` x the steps."""
     deadline = None if budget_s is None else time.perf_counter() + budget_s
-    steps = min(steps, run_steps) if run_steps else steps
     options = {k: v for k, v in (options or {}).items() if k not in ("lr", "weight_decay")}
     device = next((p.device for p in model.parameters()), X.device)
     gen = torch.Generator().manual_seed(seed)
@@ -333,7 +347,6 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
         arm.before = loss_of(net, inputs)[0]
         clip = None if arm.extra.get("no_clip") else clip_norm
         opt = make_optimizer(optimizer, net, lr=arm_lr, weight_decay=arm_wd, total_steps=steps, **arm_options)
-        bases = [g["lr"] for g in opt.param_groups]
         net.train()
         trace = []                              # the training batches' losses (device tensors)
         state = torch.get_rng_state()
@@ -343,7 +356,6 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
             for idx in arm_batches or batches:
                 if arm.steps >= _whole_epochs(plan["steps"], arm.extra.get("per_epoch")):
                     break
-                follow(opt, bases, arm.steps)
                 trace.append(train_step(net, opt, loss_fn, inputs(X[idx]).to(device), y[idx].to(device), clip))
                 arm.steps += 1
                 if arm.steps == TIMING_STEPS and deadline is not None and not plan.get("timed"):
@@ -367,7 +379,7 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
         arm.rows = int(held.numel())
         if keep or (run_steps and baseline_of and not arm.extra.get("repeat") and not arm.extra.get("timed_out")
                     and _better(baseline_of[0], arm, repeat_of[0] if repeat_of else None)):
-            kept[id(arm)] = (arm, net, opt, bases, clip, inputs)
+            kept[id(arm)] = (arm, net, opt, clip, inputs)
         k = max(1, min(CHECK_EVERY, len(trace) // 2))
         if trace:
             head, tail = torch.stack(trace[:k]).mean().item(), torch.stack(trace[-k:]).mean().item()
@@ -410,14 +422,7 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
                   + [c for c in candidates if c[0].code in LR_CODES])
     plan["runs"] = 1 + len(candidates)
 
-    def follow(opt, bases, step):
-        """The run's lr schedule at ``step`` on each of the arm's groups (``schedule``)."""
-        if schedule is not None:
-            mult = schedule(step)
-            for g, base in zip(opt.param_groups, bases):
-                g["lr"] = base * mult
-
-    def extend(arm, net, opt, bases, clip, inputs, further):
+    def extend(arm, net, opt, clip, inputs, further):
         """``arm`` trained on over the ``further`` batches (its own copy and optimizer)."""
         longer = Arm(arm.name, arm.code, arm.change, before=arm.before, steps=arm.steps, extra={"longer": True})
         state = torch.get_rng_state()
@@ -425,7 +430,6 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
         net.train()
         try:
             for idx in further:
-                follow(opt, bases, longer.steps)
                 train_step(net, opt, loss_fn, inputs(X[idx]).to(device), y[idx].to(device), clip)
                 longer.steps += 1
                 if longer.steps % CHECK_EVERY == 0 and not _finite_weights(net):
@@ -454,12 +458,12 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
         total = run_steps                                # to the run's end: how this run ends, not its start
     if total > baseline.steps and len(kept) > 1 and not baseline.extra.get("timed_out"):
         further = draw(gen, total - baseline.steps)      # the same further batches for the setup and each change
-        for arm, net, opt, bases, clip, inputs in kept.values():   # (the run's order goes on in that order)
+        for arm, net, opt, clip, inputs in kept.values():   # (the run's order goes on in that order)
             more = (ordered[arm.steps:_whole_epochs(total, arm.extra["per_epoch"])] if arm.extra.get("as_run")
                     else further[:total - arm.steps])
             if deadline is not None and time.perf_counter() > deadline:
                 break
-            arm.longer = extend(arm, net, opt, bases, clip, inputs, more)
+            arm.longer = extend(arm, net, opt, clip, inputs, more)
     return baseline, arms
 
 
@@ -588,8 +592,11 @@ def grade(found: list, baseline: Arm, arms: list, *, run_steps: int | None = Non
     ran = {a.name: a for a in arms if not a.extra.get("timed_out")}
     for f in found:
         tried = [ran[n] for n in CODES[f.code].graded_by if n in ran]
-        # a unit statistic measured during training is a symptom of the updates, not of the init
-        if f.severity != "warning" or (f.in_training and CODES[f.code].phase == "preflight") or not tried:
+        # a unit statistic measured during training is a symptom of the updates, not of the init;
+        # an error is graded only where its finding says so (``GRADED``: a setup that still trains
+        # a valid model, whose fix the experiment tried)
+        graded = f.severity == "warning" or (f.severity == "error" and f.evidence.get(GRADED))
+        if not graded or (f.in_training and CODES[f.code].phase == "preflight") or not tried:
             continue
         if tried[0].extra.get("as_run"):
             _grade_as_run(f, baseline, tried[0], repeat)
@@ -750,7 +757,7 @@ def repair_plan(finding: Finding) -> Plan | None:
         action, options = ARM_ACTIONS[arm]
         return make_plan(action, f"{finding.code}: the experiment's change helped: {finding.message}", **options)
     harm = finding.evidence.get("harm") or {}
-    if not harm.get("hurts") or harm.get("fix") not in SYMPTOM_ARMS:
+    if not harm.get("hurts") or harm.get("fix") not in SYMPTOM_ARMS or SYMPTOM_ARMS[harm["fix"]][3] is None:
         return None
     action, options = SYMPTOM_ARMS[harm["fix"]][3]
     return make_plan(action, f"{finding.code}: the experiment's fix ({harm['fix']}) ends at {harm['fix_loss']:.4g} "
