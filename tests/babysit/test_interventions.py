@@ -507,3 +507,24 @@ def test_a_graded_error_stays_an_error_only_where_its_fix_trains_better():
     harmless = graded(0.87, graded=True)
     assert harmless.severity == "info" and "does not hurt" in harmless.message   # a 10x lower loss: not accuracy
     assert graded(0.87).severity == "error" and "harm" not in graded(0.87).evidence
+
+
+def test_a_fix_still_ahead_when_trained_on_hurts_whatever_the_spread_at_the_arms_steps():
+    """The generated benchmark's p13 (a softmax before cross-entropy, killed: 17 points): at step 100
+    the setup and its repeat differ by 8.6 points, so the fix's 18-point lift is within 3x that
+    spread; trained on to the run's 704 steps the fix is still 7.8 points ahead: it hurts. Caught
+    up at the end (1 point): it does not."""
+    def graded(setup_end):
+        base = iv.Arm("setup", "", "", before=1.39, after=1.08, acc=0.660, rows=512, steps=100)
+        repeat = iv.Arm("setup (repeat)", "", "", before=1.39, after=1.17, acc=0.574, rows=512, steps=100,
+                        extra={"repeat": True})
+        fix = iv.Arm("remove output activation", "", "", before=1.39, after=0.38, acc=0.840, rows=512, steps=100,
+                     extra={"grades": True})
+        _with_longer(base, 0.95, setup_end, steps=704)
+        _with_longer(fix, 0.41, 0.875, steps=704)
+        assert not iv.significant(base, fix, repeat)
+        f = make("loss_output_mismatch", "softmax before cross_entropy", evidence={"graded": True}, severity="error")
+        return iv.grade([f], base, [repeat, fix], run_steps=704)[0]
+    f = graded(0.797)
+    assert f.severity == "error" and f.evidence["harm"]["longer"]["steps"] == 704 and "still ahead" in f.message
+    assert graded(0.865).severity == "info"

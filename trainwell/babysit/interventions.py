@@ -601,9 +601,13 @@ def grade(found: list, baseline: Arm, arms: list, *, run_steps: int | None = Non
         if tried[0].extra.get("as_run"):
             _grade_as_run(f, baseline, tried[0], repeat)
             continue
-        helping = [a for a in tried if significant(baseline, a, repeat)]
+        # trained on, the comparison there decides both ways: a fix the setup caught up with does
+        # not hurt (``caught_up``), one still ahead does, whatever the spread at the arms' steps
+        ahead = [ahead_at_end(baseline, a) for a in tried]
+        helping = [a for a, later in zip(tried, ahead) if later or significant(baseline, a, repeat)]
         best = max(helping or tried, key=lambda a: gain(baseline, a))
-        catching_up = [trend(baseline, a, repeat, run_steps=run_steps) for a in helping]
+        catching_up = [{**trend(baseline, a, repeat, run_steps=run_steps), **({"recovering": False} if later else {})}
+                       for a, later in zip(tried, ahead) if a in helping]
         reached = [caught_up(baseline, a, repeat) for a in helping]
         hurts = bool(helping) and not all(t["recovering"] or r for t, r in zip(catching_up, reached))
         f.evidence["harm"] = {"fix": best.name, "setup_loss": baseline.after, "fix_loss": best.after,
@@ -613,6 +617,13 @@ def grade(found: list, baseline: Arm, arms: list, *, run_steps: int | None = Non
                    f"at {baseline.after:.4g} (a repeat on other batches: {repeat.after:.4g})")
         if hurts:
             f.message += f"; it hurts: {numbers}"
+            if ahead[tried.index(best)]:
+                a, b = best.longer, baseline.longer
+                f.evidence["harm"]["longer"] = {"steps": a.steps, "setup_loss": b.after, "fix_loss": a.after,
+                                                "setup_acc": b.acc, "fix_acc": a.acc}
+                f.message += (f"; trained on to step {a.steps} the fix is still ahead: {a.after:.4g} against "
+                              f"{b.after:.4g}" + (f" ({100 * a.acc:.1f}% against {100 * b.acc:.1f}% of the held rows "
+                                                  f"right)" if None not in (a.acc, b.acc) else ""))
         elif helping and reached[helping.index(best)]:
             a, b = best.longer, baseline.longer
             f.evidence["harm"]["longer"] = {"steps": a.steps, "setup_loss": b.after, "fix_loss": a.after,
@@ -677,6 +688,16 @@ def caught_up(baseline: Arm, arm: Arm, repeat: Arm | None, *, by_loss: bool = Fa
     if a is None or b is None or a.extra.get("timed_out") or b.extra.get("timed_out") or a.steps != b.steps:
         return False
     return not significant(b, a, None, by_loss=by_loss)
+
+
+def ahead_at_end(baseline: Arm, arm: Arm) -> bool:
+    """Trained on to the same step (``Arm.longer``), the change still trains ``significant``-ly
+    better than the setup by the margins ``caught_up`` uses (the arms' spread at their own steps
+    left out: a setup still in flux varies by points there that it no longer does later)."""
+    a, b = arm.longer, baseline.longer
+    if a is None or b is None or a.extra.get("timed_out") or b.extra.get("timed_out") or a.steps != b.steps:
+        return False
+    return significant(b, a, None)
 
 
 def _accuracy_floor(baseline: Arm, arm: Arm, repeat: Arm | None) -> float:
