@@ -472,18 +472,6 @@ def test_trained_on_losses_are_compared_with_the_noise_scaled_to_their_level():
     assert iv.caught_up(base, fix, repeat)
 
 
-def test_the_setup_and_a_helping_change_train_on_to_the_runs_end_when_the_budget_affords_it():
-    """With a budget that affords it, trained on to the run's 400 steps (not LONGER x 40); with no
-    budget (no timing to go by) to LONGER x the steps, as before."""
-    def experiment(**kw):
-        return iv.experiment(mlp(), X, Y, F.cross_entropy, optimizer="sgd", lr=0.05, weight_decay=1.0,
-                             options={"momentum": 0.9}, steps=40, repeat=True, run_steps=400, **kw)
-    baseline, arms = experiment(budget_s=600.0)
-    less = next(a for a in arms if a.name == "weight_decay / 100")
-    assert baseline.longer.steps == less.longer.steps == 400
-    assert experiment()[0].longer.steps == iv.LONGER * 40
-
-
 def test_a_graded_error_stays_an_error_only_where_its_fix_trains_better():
     """A softmax module before cross-entropy (evidence ``graded``): removing it (the arm takes the
     model's final activation out) ends 9 points ahead: still an error, 'it hurts'; 1 point ahead

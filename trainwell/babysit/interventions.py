@@ -301,9 +301,7 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
     batches, their results in ``Arm.longer`` (``caught_up`` reads them); ``in_order``: the run
     does not shuffle: with ``unshuffled_data`` among the ``symptoms``, the setup also trains on
     consecutive batches of the training rows in their order (``ORDER_ARM``), whole epochs ending
-    where the run's epochs end when they fit (``grade`` compares it with the setup). The setup and
-    the changes that helped train on to the run's end when the budget affords it (``_affords``),
-    else to ``LONGER`` x the steps."""
+    where the run's epochs end when they fit (``grade`` compares it with the setup)."""
     deadline = None if budget_s is None else time.perf_counter() + budget_s
     options = {k: v for k, v in (options or {}).items() if k not in ("lr", "weight_decay")}
     device = next((p.device for p in model.parameters()), X.device)
@@ -361,7 +359,6 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
                 if arm.steps == TIMING_STEPS and deadline is not None and not plan.get("timed"):
                     plan["timed"] = True                # the setup (the first arm): the steps all arms can afford
                     per_step = (time.perf_counter() - started) / TIMING_STEPS
-                    plan["per_step"] = per_step
                     affordable = (deadline - started) / (per_step * plan["runs"] * TIME_SAFETY)
                     plan["steps"] = int(max(MIN_STEPS, min(steps, affordable)))
                 if arm.steps == max(1, plan["steps"] // 2):
@@ -406,8 +403,7 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
         span = max(1, round(size * rows.numel() / X.shape[0]))
         per_epoch = math.ceil(rows.numel() / span)
         count = (steps // per_epoch) * per_epoch if per_epoch <= steps else steps   # whole epochs when they fit
-        ordered = [rows[(i % per_epoch) * span:(i % per_epoch + 1) * span]
-                   for i in range(max(count + LONGER * steps, run_steps or 0))]
+        ordered = [rows[(i % per_epoch) * span:(i % per_epoch + 1) * span] for i in range(count + LONGER * steps)]
         candidates.append((Arm(ORDER_ARM, "", "the training rows in the run's order, unshuffled",
                                extra={"grades": True, "as_run": True, "per_epoch": per_epoch}), lr, weight_decay,
                            options, False, None, None, ordered[:count]))
@@ -454,8 +450,6 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
         if arms[-1].extra.get("repeat"):
             repeat_of.append(arms[-1])
     total = min(run_steps or 0, LONGER * baseline.steps)
-    if run_steps and len(kept) > 1 and _affords(plan, deadline, (run_steps - baseline.steps) * len(kept)):
-        total = run_steps                                # to the run's end: how this run ends, not its start
     if total > baseline.steps and len(kept) > 1 and not baseline.extra.get("timed_out"):
         further = draw(gen, total - baseline.steps)      # the same further batches for the setup and each change
         for arm, net, opt, clip, inputs in kept.values():   # (the run's order goes on in that order)
@@ -465,16 +459,6 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
                 break
             arm.longer = extend(arm, net, opt, clip, inputs, more)
     return baseline, arms
-
-
-def _affords(plan: dict, deadline: float | None, steps: int) -> bool:
-    """Whether ``steps`` more training steps (all kept arms together), timed on the setup's first
-    steps, fit in what is left of the budget with ``TIME_SAFETY`` to spare (never without a budget
-    or a timing: a run's end can be many thousand steps away)."""
-    per_step = plan.get("per_step")
-    if deadline is None or per_step is None:
-        return False
-    return steps * per_step * TIME_SAFETY <= deadline - time.perf_counter()
 
 
 def _whole_epochs(steps: int, per_epoch: int | None) -> int:
@@ -525,14 +509,11 @@ def helpful(baseline: Arm, arms: list, *, run_steps: int | None = None) -> list:
         if trend(baseline, a, repeat, run_steps=run_steps)["recovering"]:
             return False                # the setup catches up with the change within the run
         setting = a.code not in LR_CODES and not a.extra.get("model_change")
-        # at the run's end a slower start is no longer a question, only a worse result: with class
-        # ids the accuracy decides there (a setting that raises the loss, weight decay, may keep it)
-        later = a.longer.steps if a.longer is not None else 0
-        if caught_up(baseline, a, repeat, by_loss=setting and not _at_end(later, run_steps)):
+        if caught_up(baseline, a, repeat, by_loss=setting):
             return False                # ... measured: trained on, the setup is as good as the change
         if a.extra.get("model_change"):
             return significant(baseline, a, repeat)
-        if a.fall < HELPS or not significant(baseline, a, repeat, by_loss=setting and not _at_end(a.steps, run_steps)):
+        if a.fall < HELPS or not significant(baseline, a, repeat, by_loss=setting):
             return False
         if stuck and a.fall >= HELP_RATIO * own:
             return True
@@ -540,11 +521,6 @@ def helpful(baseline: Arm, arms: list, *, run_steps: int | None = None) -> list:
         # also classifies significantly better: a healthy setup may learn faster at another lr)
         return a.after * HELP_RATIO <= baseline.after
     return sorted((a for a in arms if helps(a)), key=lambda a: (a.code in LR_CODES, -a.fall))
-
-
-def _at_end(steps: int, run_steps: int | None) -> bool:
-    """Whether an arm's ``steps`` cover the planned run (its result is how the run ends)."""
-    return bool(run_steps) and steps >= run_steps
 
 
 def findings(baseline: Arm, arms: list, *, run_steps: int | None = None) -> list[Finding]:
