@@ -109,5 +109,6 @@ def test_a_softmax_module_before_cross_entropy_is_graded_not_blocking():
 
         def forward(self, x):
             return torch.softmax(self.body(x), dim=1)
-    found = trainwell.doctor(Functional(), (X, Y), lr=0.05, epochs=2, probe=False).filter(code="loss_output_mismatch").findings
+    diagnosis = trainwell.doctor(Functional(), (X, Y), lr=0.05, epochs=2, probe=False)
+    found = diagnosis.filter(code="loss_output_mismatch").findings
     assert found[0].severity == "error" and "harm" not in found[0].evidence
