@@ -483,13 +483,13 @@ def test_a_graded_error_stays_an_error_only_where_its_fix_trains_better():
     assert isinstance(net[1], nn.Identity)
 
     def graded(fix_acc, **evidence):
-        base = iv.Arm("setup", "", "", before=2.3, after=1.50, acc=0.86, rows=512, steps=72)
-        repeat = iv.Arm("setup (repeat)", "", "", before=2.3, after=1.61, acc=0.855, rows=512, steps=72,
+        base = iv.Arm("setup", "", "", before=2.3, after=1.50, acc=0.86, rows=512, steps=100)
+        repeat = iv.Arm("setup (repeat)", "", "", before=2.3, after=1.61, acc=0.855, rows=512, steps=100,
                         extra={"repeat": True})
-        fix = iv.Arm("remove output activation", "", "", before=2.3, after=0.15, acc=fix_acc, rows=512, steps=72,
+        fix = iv.Arm("remove output activation", "", "", before=2.3, after=0.15, acc=fix_acc, rows=512, steps=100,
                      extra={"grades": True})
         f = make("loss_output_mismatch", "softmax before cross_entropy", evidence=evidence, severity="error")
-        return iv.grade([f], base, [repeat, fix], run_steps=72)[0]
+        return iv.grade([f], base, [repeat, fix], run_steps=100)[0]
     hurts = graded(0.95, graded=True)
     assert hurts.severity == "error" and hurts.evidence["harm"]["hurts"] and "it hurts" in hurts.message
     harmless = graded(0.87, graded=True)
@@ -516,3 +516,19 @@ def test_a_fix_still_ahead_when_trained_on_hurts_whatever_the_spread_at_the_arms
     f = graded(0.797)
     assert f.severity == "error" and f.evidence["harm"]["longer"]["steps"] == 704 and "still ahead" in f.message
     assert graded(0.865).severity == "info"
+
+
+def test_a_budget_cut_experiment_does_not_clear_a_graded_error():
+    """Arms cut to 30 of STEPS steps (a slow model on a loaded machine) where removing the softmax
+    does not yet help: the error stays (too short to show it harmless); a warning is graded as before."""
+    def graded(severity):
+        base = iv.Arm("setup", "", "", before=2.3, after=2.2, acc=0.20, rows=512, steps=30)
+        repeat = iv.Arm("setup (repeat)", "", "", before=2.3, after=2.21, acc=0.21, rows=512, steps=30,
+                        extra={"repeat": True})
+        fix = iv.Arm("remove output activation", "", "", before=2.3, after=2.0, acc=0.21, rows=512, steps=30,
+                     extra={"grades": True})
+        f = make("loss_output_mismatch", "softmax", evidence={"graded": True}, severity=severity)
+        return iv.grade([f], base, [repeat, fix], run_steps=1000)[0]
+    f = graded("error")
+    assert f.severity == "error" and not f.evidence["harm"]["hurts"] and "cut the experiment short" in f.message
+    assert graded("warning").severity == "info"

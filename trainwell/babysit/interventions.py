@@ -574,6 +574,9 @@ def grade(found: list, baseline: Arm, arms: list, *, run_steps: int | None = Non
         graded = f.severity == "warning" or (f.severity == "error" and f.evidence.get(GRADED))
         if not graded or (f.in_training and CODES[f.code].phase == "preflight") or not tried:
             continue
+        # an error is only cleared by a whole experiment: a budget-cut one (a slow model, a loaded
+        # machine) is too short to show that its fix does not help, only that it does
+        short = f.severity == "error" and min(a.steps for a in tried + [baseline]) < STEPS
         if tried[0].extra.get("as_run"):
             _grade_as_run(f, baseline, tried[0], repeat)
             continue
@@ -600,6 +603,8 @@ def grade(found: list, baseline: Arm, arms: list, *, run_steps: int | None = Non
                 f.message += (f"; trained on to step {a.steps} the fix is still ahead: {a.after:.4g} against "
                               f"{b.after:.4g}" + (f" ({100 * a.acc:.1f}% against {100 * b.acc:.1f}% of the held rows "
                                                   f"right)" if None not in (a.acc, b.acc) else ""))
+        elif short:
+            f.message += f"; the budget cut the experiment short: {numbers}"
         elif helping and reached[helping.index(best)]:
             a, b = best.longer, baseline.longer
             f.evidence["harm"]["longer"] = {"steps": a.steps, "setup_loss": b.after, "fix_loss": a.after,
