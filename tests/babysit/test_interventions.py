@@ -472,6 +472,24 @@ def test_trained_on_losses_are_compared_with_the_noise_scaled_to_their_level():
     assert iv.caught_up(base, fix, repeat)
 
 
+def _softmax_arms(start, losses, accs, steps):
+    """The setup, its repeat and the softmax's removal after ``steps`` steps: their held losses and
+    accuracies (setup, repeat, removal)."""
+    (base_loss, repeat_loss, fix_loss), (base_acc, repeat_acc, fix_acc) = losses, accs
+    base = iv.Arm("setup", "", "", before=start, after=base_loss, acc=base_acc, rows=512, steps=steps)
+    repeat = iv.Arm("setup (repeat)", "", "", before=start, after=repeat_loss, acc=repeat_acc, rows=512,
+                    steps=steps, extra={"repeat": True})
+    fix = iv.Arm("remove output activation", "", "", before=start, after=fix_loss, acc=fix_acc, rows=512,
+                 steps=steps, extra={"grades": True})
+    return base, repeat, fix
+
+
+def _graded_softmax(arms, run_steps, severity="error", **evidence):
+    base, repeat, fix = arms
+    f = make("loss_output_mismatch", "softmax before cross_entropy", evidence=evidence, severity=severity)
+    return iv.grade([f], base, [repeat, fix], run_steps=run_steps)[0]
+
+
 def test_a_graded_error_stays_an_error_only_where_its_fix_trains_better():
     """A softmax module before cross-entropy (evidence ``graded``): removing it (the arm takes the
     model's final activation out) ends 9 points ahead: still an error, 'it hurts'; 1 point ahead
@@ -483,13 +501,7 @@ def test_a_graded_error_stays_an_error_only_where_its_fix_trains_better():
     assert isinstance(net[1], nn.Identity)
 
     def graded(fix_acc, **evidence):
-        base = iv.Arm("setup", "", "", before=2.3, after=1.50, acc=0.86, rows=512, steps=100)
-        repeat = iv.Arm("setup (repeat)", "", "", before=2.3, after=1.61, acc=0.855, rows=512, steps=100,
-                        extra={"repeat": True})
-        fix = iv.Arm("remove output activation", "", "", before=2.3, after=0.15, acc=fix_acc, rows=512, steps=100,
-                     extra={"grades": True})
-        f = make("loss_output_mismatch", "softmax before cross_entropy", evidence=evidence, severity="error")
-        return iv.grade([f], base, [repeat, fix], run_steps=100)[0]
+        return _graded_softmax(_softmax_arms(2.3, (1.50, 1.61, 0.15), (0.86, 0.855, fix_acc), 100), 100, **evidence)
     hurts = graded(0.95, graded=True)
     assert hurts.severity == "error" and hurts.evidence["harm"]["hurts"] and "it hurts" in hurts.message
     harmless = graded(0.87, graded=True)
@@ -503,16 +515,11 @@ def test_a_fix_still_ahead_when_trained_on_hurts_whatever_the_spread_at_the_arms
     spread; trained on to the run's 704 steps the fix is still 7.8 points ahead: it hurts. Caught
     up at the end (1 point): it does not."""
     def graded(setup_end):
-        base = iv.Arm("setup", "", "", before=1.39, after=1.08, acc=0.660, rows=512, steps=100)
-        repeat = iv.Arm("setup (repeat)", "", "", before=1.39, after=1.17, acc=0.574, rows=512, steps=100,
-                        extra={"repeat": True})
-        fix = iv.Arm("remove output activation", "", "", before=1.39, after=0.38, acc=0.840, rows=512, steps=100,
-                     extra={"grades": True})
+        base, repeat, fix = arms = _softmax_arms(1.39, (1.08, 1.17, 0.38), (0.660, 0.574, 0.840), 100)
         _with_longer(base, 0.95, setup_end, steps=704)
         _with_longer(fix, 0.41, 0.875, steps=704)
         assert not iv.significant(base, fix, repeat)
-        f = make("loss_output_mismatch", "softmax before cross_entropy", evidence={"graded": True}, severity="error")
-        return iv.grade([f], base, [repeat, fix], run_steps=704)[0]
+        return _graded_softmax(arms, 704, graded=True)
     f = graded(0.797)
     assert f.severity == "error" and f.evidence["harm"]["longer"]["steps"] == 704 and "still ahead" in f.message
     assert graded(0.865).severity == "info"
@@ -521,14 +528,7 @@ def test_a_fix_still_ahead_when_trained_on_hurts_whatever_the_spread_at_the_arms
 def test_a_budget_cut_experiment_does_not_clear_a_graded_error():
     """Arms cut to 30 of STEPS steps (a slow model on a loaded machine) where removing the softmax
     does not yet help: the error stays (too short to show it harmless); a warning is graded as before."""
-    def graded(severity):
-        base = iv.Arm("setup", "", "", before=2.3, after=2.2, acc=0.20, rows=512, steps=30)
-        repeat = iv.Arm("setup (repeat)", "", "", before=2.3, after=2.21, acc=0.21, rows=512, steps=30,
-                        extra={"repeat": True})
-        fix = iv.Arm("remove output activation", "", "", before=2.3, after=2.0, acc=0.21, rows=512, steps=30,
-                     extra={"grades": True})
-        f = make("loss_output_mismatch", "softmax", evidence={"graded": True}, severity=severity)
-        return iv.grade([f], base, [repeat, fix], run_steps=1000)[0]
-    f = graded("error")
+    arms = _softmax_arms(2.3, (2.2, 2.21, 2.0), (0.20, 0.21, 0.21), 30)
+    f = _graded_softmax(arms, 1000, graded=True)
     assert f.severity == "error" and not f.evidence["harm"]["hurts"] and "cut the experiment short" in f.message
-    assert graded("warning").severity == "info"
+    assert _graded_softmax(arms, 1000, severity="warning", graded=True).severity == "info"
