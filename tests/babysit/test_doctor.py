@@ -91,3 +91,24 @@ def test_doctor_command_takes_the_optimizer_options(tmp_path, monkeypatch, capsy
     out = capsys.readouterr()
     assert status == 0, out.out + out.err
     assert "no problems found" in out.out
+
+
+def test_a_softmax_module_before_cross_entropy_is_graded_not_blocking():
+    """The mark ``graded`` lets the experiment run on a softmax module before cross-entropy (a data
+    or wiring error blocks it): the finding carries the removal's outcome, an error where it hurts
+    and info where it does not. A functional softmax (nothing to remove) still blocks."""
+    net = nn.Sequential(mlp(), nn.Softmax(dim=1))
+    found = trainwell.doctor(net, (X, Y), lr=0.05, epochs=2, probe=False).filter(code="loss_output_mismatch").findings
+    assert len(found) == 1 and found[0].evidence["harm"]["fix"] == "remove output activation"
+    assert found[0].severity == ("error" if found[0].evidence["harm"]["hurts"] else "info")
+
+    class Functional(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = mlp()
+
+        def forward(self, x):
+            return torch.softmax(self.body(x), dim=1)
+    diagnosis = trainwell.doctor(Functional(), (X, Y), lr=0.05, epochs=2, probe=False)
+    found = diagnosis.filter(code="loss_output_mismatch").findings
+    assert found[0].severity == "error" and "harm" not in found[0].evidence

@@ -470,3 +470,65 @@ def test_trained_on_losses_are_compared_with_the_noise_scaled_to_their_level():
     assert not iv.significant(base.longer, fix.longer, repeat)          # the unscaled noise (its own level)
     _with_longer(base, 0.035, None)                                     # level with the fix: caught up
     assert iv.caught_up(base, fix, repeat)
+
+
+def _softmax_arms(start, losses, accs, steps):
+    """The setup, its repeat and the softmax's removal after ``steps`` steps: their held losses and
+    accuracies (setup, repeat, removal)."""
+    (base_loss, repeat_loss, fix_loss), (base_acc, repeat_acc, fix_acc) = losses, accs
+    base = iv.Arm("setup", "", "", before=start, after=base_loss, acc=base_acc, rows=512, steps=steps)
+    repeat = iv.Arm("setup (repeat)", "", "", before=start, after=repeat_loss, acc=repeat_acc, rows=512,
+                    steps=steps, extra={"repeat": True})
+    fix = iv.Arm("remove output activation", "", "", before=start, after=fix_loss, acc=fix_acc, rows=512,
+                 steps=steps, extra={"grades": True})
+    return base, repeat, fix
+
+
+def _graded_softmax(arms, run_steps, severity="error", **evidence):
+    base, repeat, fix = arms
+    f = make("loss_output_mismatch", "softmax before cross_entropy", evidence=evidence, severity=severity)
+    return iv.grade([f], base, [repeat, fix], run_steps=run_steps)[0]
+
+
+def test_a_graded_error_stays_an_error_only_where_its_fix_trains_better():
+    """A softmax module before cross-entropy (evidence ``graded``): removing it (the arm takes the
+    model's final activation out) ends 9 points ahead: still an error, 'it hurts'; 1 point ahead
+    (the generated benchmark's p4, an RMSprop MLP that ends 0.5 points behind): info. An error
+    without the mark (a wrong gradient) is never graded."""
+    net = nn.Sequential(mlp(), nn.Softmax(dim=1))
+    assert iv.final_activation(net) == "1" and iv.final_activation(mlp()) is None
+    iv.SYMPTOM_ARMS["remove output activation"][1](net, 0)
+    assert isinstance(net[1], nn.Identity)
+
+    def graded(fix_acc, **evidence):
+        return _graded_softmax(_softmax_arms(2.3, (1.50, 1.61, 0.15), (0.86, 0.855, fix_acc), 100), 100, **evidence)
+    hurts = graded(0.95, graded=True)
+    assert hurts.severity == "error" and hurts.evidence["harm"]["hurts"] and "it hurts" in hurts.message
+    harmless = graded(0.87, graded=True)
+    assert harmless.severity == "info" and "does not hurt" in harmless.message   # a 10x lower loss: not accuracy
+    assert graded(0.87).severity == "error" and "harm" not in graded(0.87).evidence
+
+
+def test_a_fix_still_ahead_when_trained_on_hurts_whatever_the_spread_at_the_arms_steps():
+    """The generated benchmark's p13 (a softmax before cross-entropy, killed: 17 points): at step 100
+    the setup and its repeat differ by 8.6 points, so the fix's 18-point lift is within 3x that
+    spread; trained on to the run's 704 steps the fix is still 7.8 points ahead: it hurts. Caught
+    up at the end (1 point): it does not."""
+    def graded(setup_end):
+        base, repeat, fix = arms = _softmax_arms(1.39, (1.08, 1.17, 0.38), (0.660, 0.574, 0.840), 100)
+        _with_longer(base, 0.95, setup_end, steps=704)
+        _with_longer(fix, 0.41, 0.875, steps=704)
+        assert not iv.significant(base, fix, repeat)
+        return _graded_softmax(arms, 704, graded=True)
+    f = graded(0.797)
+    assert f.severity == "error" and f.evidence["harm"]["longer"]["steps"] == 704 and "still ahead" in f.message
+    assert graded(0.865).severity == "info"
+
+
+def test_a_budget_cut_experiment_does_not_clear_a_graded_error():
+    """Arms cut to 30 of STEPS steps (a slow model on a loaded machine) where removing the softmax
+    does not yet help: the error stays (too short to show it harmless); a warning is graded as before."""
+    arms = _softmax_arms(2.3, (2.2, 2.21, 2.0), (0.20, 0.21, 0.21), 30)
+    f = _graded_softmax(arms, 1000, graded=True)
+    assert f.severity == "error" and not f.evidence["harm"]["hurts"] and "cut the experiment short" in f.message
+    assert _graded_softmax(arms, 1000, severity="warning", graded=True).severity == "info"

@@ -296,3 +296,40 @@ def test_a_rank_follows_rank_0s_schedule_and_its_restarts():
     rank0.reset_trajectory(6)                          # a repair's rollback on rank 0
     m.follow(rank0.schedule())
     assert m._next == 7 and m.samples == []
+
+
+def _shrinking_tanh(seed=0):
+    """Six tanh layers at std 0.03 and zero biases (gain ~0.17 a layer): the activations vanish
+    with depth."""
+    torch.manual_seed(seed)
+    layers, width = [], 64
+    for out in (32, 32, 32, 32, 32, 10):
+        lin = nn.Linear(width, out)
+        nn.init.normal_(lin.weight, std=0.03)
+        nn.init.zeros_(lin.bias)
+        layers += [lin, nn.Tanh()]
+        width = out
+    return nn.Sequential(*layers[:-1])
+
+
+def test_activation_records_are_capped_by_max_samples():
+    m = Monitor(every=1, activation_every=1, max_samples=3)
+    state = train(mlp(), X, Y, epochs=1, lr=0.1, callbacks=[m])
+    assert len(m.samples) == 3 and len(m.activations) == 3
+    assert [a["step"] for a in m.activations] == [state.step - 2, state.step - 1, state.step]
+    resumed = Monitor(every=1, activation_every=1, max_samples=3)
+    resumed.load_state_dict(m.state_dict())
+    assert resumed.activations == m.activations
+
+
+def test_vanishing_activations_are_judged_after_the_cap():
+    """The in-training check skips only the run's first record (the pre-flight's to judge), not
+    every record once the capped list stops growing."""
+    m = Monitor(every=1, activation_every=1, max_samples=1)
+    train(_shrinking_tanh(), X, Y, epochs=1, lr=1e-4, callbacks=[m])
+    assert len(m.activations) == 1
+    assert "vanishing_activations" in {f.code for f in m.findings}
+    first_only = Monitor(every=1000, activation_every=1, max_samples=1)
+    train(_shrinking_tanh(), X, Y, epochs=1, lr=1e-4, callbacks=[first_only])
+    assert len(first_only.activations) == 1
+    assert "vanishing_activations" not in {f.code for f in first_only.findings}

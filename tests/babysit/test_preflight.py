@@ -341,6 +341,7 @@ def _mismatch(model, y, loss, num_classes=None):
 def test_softmax_before_cross_entropy():
     found = _mismatch(nn.Sequential(mlp(), nn.Softmax(dim=1)), YS, "cross_entropy")
     assert codes(found) == {"loss_output_mismatch"} and found[0].where == "1"
+    assert found[0].severity == "error" and found[0].evidence["graded"]     # a module the experiment removes
 
 
 def test_functional_softmax_is_caught_by_its_values():
@@ -351,7 +352,8 @@ def test_functional_softmax_is_caught_by_its_values():
 
         def forward(self, x):
             return F.softmax(self.body(x), dim=-1)
-    assert codes(_mismatch(Net(), YS, nn.CrossEntropyLoss())) == {"loss_output_mismatch"}
+    found = _mismatch(Net(), YS, nn.CrossEntropyLoss())
+    assert codes(found) == {"loss_output_mismatch"} and "graded" not in found[0].evidence   # nothing to remove
 
 
 @pytest.mark.parametrize("act, severity", [(nn.Sigmoid(), "error"), (nn.Tanh(), "warning"), (nn.ReLU(), "warning")])

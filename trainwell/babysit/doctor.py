@@ -92,11 +92,15 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
         penalty=build_penalty(config, p.model), budget_s=PREFLIGHT_SHARE * budget_s, seed=config.seed))
     # Training cannot run on labels out of range, NaN data or a loss the outputs don't fit:
     # those findings already say what to fix, so the experiments and the probe are skipped.
-    blocking = {f.code for f in findings if f.severity == "error"} & BLOCKING
+    # An error its finding marks as graded (a softmax module before cross-entropy: the model still
+    # trains) is graded by its fix instead: it stays an error only where the fix trains better.
+    graded = [f for f in findings if f.severity == "error" and f.evidence.get(interventions.GRADED)]
+    blocking = {f.code for f in findings if f.severity == "error" and f not in graded} & BLOCKING
     if budget_s - (time.perf_counter() - started) > MIN_EXPERIMENT_S and not blocking:
         # the symptoms found are graded by their fixes (a warning only where the fix helps)
-        symptoms = [f.code for f in findings if f.severity == "warning" and CODES[f.code].graded_by]
-        run_steps = total_steps(config, len(make_batches(config, p.train)))   # a symptom the run grows out of
+        symptoms = [f.code for f in findings if (f.severity == "warning" or f in graded) and CODES[f.code].graded_by]
+        per_epoch = len(make_batches(config, p.train))
+        run_steps = total_steps(config, per_epoch)                 # a symptom the run grows out of
         baseline, arms = interventions.experiment(
             p.model, p.train[0], p.train[1], resolve_loss(config.loss)[0], optimizer=config.optimizer,
             lr=probe_lr(config.optimizer, config.lr, probe_options), weight_decay=config.weight_decay or 0.0,

@@ -37,8 +37,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from trainwell.babysit.actions import (Plan, hidden_sigmoids, last_weight_layer, make_plan, reinitialize,
-                                       relu_for_saturating)
+from trainwell.babysit.actions import (OUTPUT_ACTIVATIONS, Plan, hidden_sigmoids, last_weight_layer, make_plan,
+                                       reinitialize, relu_for_saturating, set_child)
 from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.plans import SHRINK_SCALE
 from trainwell.babysit.preflight import make_optimizer, train_step
@@ -72,6 +72,7 @@ LONGER = 3            # when a change helped, the setup and that change train on
                       # beyond the run) and are compared again: a change that helps only the first hundred steps
                       # is no cause of how the run ends (measured, where ``trend`` extrapolates)
 LONGER_SEED = 1       # the further steps' dropout masks: seed + 1
+GRADED = "graded"     # an error's evidence key: graded by its fix like a symptom (``grade``)
 
 
 @dataclass
@@ -175,15 +176,31 @@ def _shrink_output(net, seed):
                 layer.bias.zero_()
 
 
+def final_activation(net: nn.Module) -> str | None:
+    """The name of the model's final module when it is an output activation (``OUTPUT_ACTIVATIONS``:
+    a softmax the loss applies again), else None."""
+    leaves = [(name, m) for name, m in net.named_modules() if name and not any(True for _ in m.children())]
+    return leaves[-1][0] if leaves and isinstance(leaves[-1][1], OUTPUT_ACTIVATIONS) else None
+
+
+def _remove_final_activation(net, seed):
+    name = final_activation(net)
+    if name is not None:
+        set_child(net, name, nn.Identity())
+
+
 # The fixes a symptom is graded by (``registry.CODES[code].graded_by`` names them): each changes
 # the model (in place, on the arm's copy) or the inputs, as the symptom's repair would; the
-# repair action (actions.ACTIONS) that makes the same change in a run, with its options.
+# repair action (actions.ACTIONS) that makes the same change in a run, with its options (None:
+# the code's planner makes it, with what the finding names).
 SYMPTOM_ARMS = {
     "reinit": ("He init for ReLU nets, Xavier for tanh/sigmoid nets, instead of the model's init",
                lambda net, seed: reinitialize(net, seed=seed), False, ("reinit", {})),
     "shrink output layer": (f"the last layer's weights x{SHRINK_SCALE:g} and its bias zero",
                             _shrink_output, False, ("shrink_output_layer", {"scale": SHRINK_SCALE})),
     "standardize inputs": ("standardized inputs instead of the raw ones", None, True, ("standardize", {})),
+    "remove output activation": ("logits instead of the final activation's outputs", _remove_final_activation,
+                                 False, None),
 }
 
 
@@ -551,15 +568,25 @@ def grade(found: list, baseline: Arm, arms: list, *, run_steps: int | None = Non
     ran = {a.name: a for a in arms if not a.extra.get("timed_out")}
     for f in found:
         tried = [ran[n] for n in CODES[f.code].graded_by if n in ran]
-        # a unit statistic measured during training is a symptom of the updates, not of the init
-        if f.severity != "warning" or (f.in_training and CODES[f.code].phase == "preflight") or not tried:
+        # a unit statistic measured during training is a symptom of the updates, not of the init;
+        # an error is graded only where its finding says so (``GRADED``: a setup that still trains
+        # a valid model, whose fix the experiment tried)
+        graded = f.severity == "warning" or (f.severity == "error" and f.evidence.get(GRADED))
+        if not graded or (f.in_training and CODES[f.code].phase == "preflight") or not tried:
             continue
+        # an error is only cleared by a whole experiment: a budget-cut one (a slow model, a loaded
+        # machine) is too short to show that its fix does not help, only that it does
+        short = f.severity == "error" and min(a.steps for a in tried + [baseline]) < STEPS
         if tried[0].extra.get("as_run"):
             _grade_as_run(f, baseline, tried[0], repeat)
             continue
-        helping = [a for a in tried if significant(baseline, a, repeat)]
+        # trained on, the comparison there decides both ways: a fix the setup caught up with does
+        # not hurt (``caught_up``), one still ahead does, whatever the spread at the arms' steps
+        ahead = [ahead_at_end(baseline, a) for a in tried]
+        helping = [a for a, later in zip(tried, ahead) if later or significant(baseline, a, repeat)]
         best = max(helping or tried, key=lambda a: gain(baseline, a))
-        catching_up = [trend(baseline, a, repeat, run_steps=run_steps) for a in helping]
+        catching_up = [{**trend(baseline, a, repeat, run_steps=run_steps), **({"recovering": False} if later else {})}
+                       for a, later in zip(tried, ahead) if a in helping]
         reached = [caught_up(baseline, a, repeat) for a in helping]
         hurts = bool(helping) and not all(t["recovering"] or r for t, r in zip(catching_up, reached))
         f.evidence["harm"] = {"fix": best.name, "setup_loss": baseline.after, "fix_loss": best.after,
@@ -569,6 +596,15 @@ def grade(found: list, baseline: Arm, arms: list, *, run_steps: int | None = Non
                    f"at {baseline.after:.4g} (a repeat on other batches: {repeat.after:.4g})")
         if hurts:
             f.message += f"; it hurts: {numbers}"
+            if ahead[tried.index(best)]:
+                a, b = best.longer, baseline.longer
+                f.evidence["harm"]["longer"] = {"steps": a.steps, "setup_loss": b.after, "fix_loss": a.after,
+                                                "setup_acc": b.acc, "fix_acc": a.acc}
+                f.message += (f"; trained on to step {a.steps} the fix is still ahead: {a.after:.4g} against "
+                              f"{b.after:.4g}" + (f" ({100 * a.acc:.1f}% against {100 * b.acc:.1f}% of the held rows "
+                                                  f"right)" if None not in (a.acc, b.acc) else ""))
+        elif short:
+            f.message += f"; the budget cut the experiment short: {numbers}"
         elif helping and reached[helping.index(best)]:
             a, b = best.longer, baseline.longer
             f.evidence["harm"]["longer"] = {"steps": a.steps, "setup_loss": b.after, "fix_loss": a.after,
@@ -633,6 +669,16 @@ def caught_up(baseline: Arm, arm: Arm, repeat: Arm | None, *, by_loss: bool = Fa
     if a is None or b is None or a.extra.get("timed_out") or b.extra.get("timed_out") or a.steps != b.steps:
         return False
     return not significant(b, a, None, by_loss=by_loss)
+
+
+def ahead_at_end(baseline: Arm, arm: Arm) -> bool:
+    """Trained on to the same step (``Arm.longer``), the change still trains ``significant``-ly
+    better than the setup by the margins ``caught_up`` uses (the arms' spread at their own steps
+    left out: a setup still in flux varies by points there that it no longer does later)."""
+    a, b = arm.longer, baseline.longer
+    if a is None or b is None or a.extra.get("timed_out") or b.extra.get("timed_out") or a.steps != b.steps:
+        return False
+    return significant(b, a, None)
 
 
 def _accuracy_floor(baseline: Arm, arm: Arm, repeat: Arm | None) -> float:
@@ -713,7 +759,7 @@ def repair_plan(finding: Finding) -> Plan | None:
         action, options = ARM_ACTIONS[arm]
         return make_plan(action, f"{finding.code}: the experiment's change helped: {finding.message}", **options)
     harm = finding.evidence.get("harm") or {}
-    if not harm.get("hurts") or harm.get("fix") not in SYMPTOM_ARMS:
+    if not harm.get("hurts") or harm.get("fix") not in SYMPTOM_ARMS or SYMPTOM_ARMS[harm["fix"]][3] is None:
         return None
     action, options = SYMPTOM_ARMS[harm["fix"]][3]
     return make_plan(action, f"{finding.code}: the experiment's fix ({harm['fix']}) ends at {harm['fix_loss']:.4g} "

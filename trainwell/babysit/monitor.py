@@ -90,7 +90,8 @@ class Monitor:
         self.stop_on = tuple(stop_on)
         self.max_samples = max_samples
         self.samples: list[dict] = []
-        self.activations: list[dict] = []       # {"step", "layers": {...}} for reports
+        self.activations: list[dict] = []       # {"step", "layers": {...}} for reports: the last max_samples
+        self._recorded = 0            # activation records taken (monotonic: the list is capped)
         self.diagnosis = Diagnosis()
         self.errors: list[str] = []
         self.monitor_seconds = 0.0
@@ -173,7 +174,8 @@ class Monitor:
         return {"samples": self.samples, "activations": self.activations,
                 "findings": [finding_state(f) for f in self.findings], "errors": self.errors,
                 "every": self.every, "next": self._next, "sampled": self._sampled, "evaluated": self._evaluated,
-                "resets": self._resets, "steps_seen": self._steps_seen, "max_lr": self._max_lr,
+                "recorded": self._recorded, "resets": self._resets, "steps_seen": self._steps_seen,
+                "max_lr": self._max_lr,
                 "initial_loss": self._initial_loss,
                 "work": None if self.work is None else dataclasses.asdict(self.work)}
 
@@ -185,6 +187,7 @@ class Monitor:
         self.every, self._next, self._sampled = saved["every"], saved["next"], saved["sampled"]
         self._evaluated, self._resets, self._steps_seen = saved["evaluated"], saved["resets"], saved["steps_seen"]
         self._max_lr, self._initial_loss = saved["max_lr"], saved["initial_loss"]
+        self._recorded = saved.get("recorded", len(self.activations))   # older checkpoints: uncapped
         self.work = None if saved["work"] is None else StepWork(**saved["work"])
         self._resumed = True
 
@@ -354,11 +357,16 @@ class Monitor:
             else:
                 layers = recorder.stats()
                 x_std = input_std(xb) if isinstance(xb, torch.Tensor) else 0.0
+            if len(self.activations) >= self.max_samples:
+                del self.activations[0]
             self.activations.append({"step": state.step, "layers": layers})
+            self._recorded += 1
             if not self.judges:
                 return
+            # the first record (before any update) is the pre-flight's to judge: vanishing units
+            # there are the init's; from the second on they are the training's
             for f in check_activations(layers, x_std, normalized=has_normalization(state.model)):
-                if f.code != "vanishing_activations" or len(self.activations) > 1:
+                if f.code != "vanishing_activations" or self._recorded > 1:
                     self._add(state, f)
         initial = self._initial_loss or 0.0
         if self.judges and (not math.isfinite(loss_v) or loss_v > initial):

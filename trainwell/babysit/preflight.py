@@ -355,10 +355,13 @@ def check_loss_output(out, y, kind: str, loss_fn, *, last: tuple, num_classes) -
         found.append(make("loss_output_mismatch", message, evidence=evidence, where=last_name, fix=fix))
 
     if kind in LOGIT_KINDS and (isinstance(last_module, nn.Softmax) or look["probabilities"]):
+        # a softmax module the experiment can take out: the model still trains class probabilities
+        # (their argmax unchanged), so whether it costs this run is measured (interventions.grade)
+        graded = {"graded": True} if isinstance(last_module, nn.Softmax) else {}
         mismatch(f"the model's outputs are already softmax probabilities (rows sum to 1) but {kind} "
                  f"expects raw logits and applies the (log-)softmax itself; gradients are squashed",
                  f"remove the final softmax{f' ({last_name})' if last_name else ''} and return logits",
-                 probability_rows=look["probabilities"])
+                 probability_rows=look["probabilities"], **graded)
     elif kind in ("bce", "hinge") and (isinstance(last_module, nn.Sigmoid) or (look["unit_interval"] and width >= 1
                                                                               and out.numel() >= 8)):
         mismatch(f"the model ends in a sigmoid (all outputs in (0, 1)) but {kind} expects logits",

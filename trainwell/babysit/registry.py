@@ -147,6 +147,7 @@ CODES = {spec.code: spec for spec in (
         groups=(Group.DATA,),
         explains=("bad_initial_loss", "cannot_overfit_small_subset", Group.OPTIMIZATION),
         thresholds=("preflight.ROW_SUM_TOLERANCE", "preflight.LOSS_SHIFT", "preflight.UNBOUNDED_DROP"),
+        graded_by=("remove output activation",),   # a softmax module only (evidence "graded")
         stops_unrepaired=True,
         plan=plan_output_mismatch,
     ),
