@@ -69,7 +69,7 @@ def probe_steps(total_steps: int, steps_per_epoch: int, *, fraction: float = PRO
 
 
 def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float = 60.0,
-           probe: bool = True, **options) -> Diagnosis:
+           budget: Budget | None = None, probe: bool = True, **options) -> Diagnosis:
     """Check a training setup before running it.
 
     Takes the same arguments as :func:`trainwell.fit`. Pre-flight checks (initial loss, labels,
@@ -78,9 +78,11 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
     copy of the model with the monitor (5% of the planned steps, at least one epoch), all within
     ``budget_s`` nominal seconds: the steps each part runs are priced by the cost model
     (babysit/budget.py), not timed, so a loaded machine runs the same steps, only slower. The
-    model you pass is not modified.
+    model you pass is not modified. ``budget``: a ``Budget`` to spend instead of a new one of
+    ``budget_s`` (its ``spent`` then says what the doctor spent, in nominal seconds).
     """
-    budget = Budget(budget_s)
+    budget = budget if budget is not None else Budget(budget_s)
+    budget_s = budget.seconds
     options = {**options, "run_dir": None, "resume": False, "progress": False, "babysit": "off",
                "report": False, "log": [], "overwrite": False, "extend": False}   # a probe, not a run
     model = copy.deepcopy(model) if isinstance(model, nn.Module) else model
