@@ -49,6 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import babysit_suite as suite  # noqa: E402  (data sets, the buggy activation)
 
 import trainwell  # noqa: E402
+from trainwell.babysit.budget import Budget  # noqa: E402
 from trainwell.babysit.doctor import doctor  # noqa: E402
 from trainwell.babysit.findings import Diagnosis  # noqa: E402
 from trainwell.babysit.registry import Group, members  # noqa: E402
@@ -395,9 +396,9 @@ def evaluate(s: Setup, killed: bool, *, repair: bool, seed_offset: int = 0) -> d
     """One setup's row. ``seed_offset``: the doctor runs with the config seed + this (its batches,
     arms and probe; the model's weights and the data stay the setup's): the verdict's spread over seeds."""
     model, splits, opts = build(s)
-    t0 = time.perf_counter()
+    t0, budget = time.perf_counter(), Budget(60.0)
     try:
-        diag = doctor(model, splits, **BASE, **{**opts, "seed": opts["seed"] + seed_offset}, budget_s=60.0)
+        diag = doctor(model, splits, **BASE, **{**opts, "seed": opts["seed"] + seed_offset}, budget=budget)
     except Exception as exc:
         diag, error = Diagnosis(), f"{type(exc).__name__}: {exc}"[:120]
     else:
@@ -409,6 +410,7 @@ def evaluate(s: Setup, killed: bool, *, repair: bool, seed_offset: int = 0) -> d
     row = {"name": s.name, "mutation": s.mutation, "family": OPERATORS[s.mutation].family if s.mutation else "",
            "arch": s.arch, "killed": killed, "alarms": alarms, "top1": primary,
            "found": bool(set(alarms) & expected), "top1_ok": primary in expected, "seconds": seconds,
+           "nominal_s": budget.spent, "clock_stop": budget.clock_stopped,   # what the budget counted (budget.py)
            "error": error, "seed_offset": seed_offset}
     if repair and not s.mutation:       # no harm to a healthy run under babysit="repair" (<= 0.5 points)
         accs = {}
@@ -419,7 +421,7 @@ def evaluate(s: Setup, killed: bool, *, repair: bool, seed_offset: int = 0) -> d
             row["healthy_harm"] = accs["off"] - accs["repair"]
     if repair and killed and s.mutation:
         model, splits, opts = build(s)
-        pm, pt = build(replace(s, mutation=""))[0], time.perf_counter()
+        pm = build(replace(s, mutation=""))[0]
         try:
             t1 = time.perf_counter()
             fixed = trainwell.fit(model, splits, **BASE, **opts, babysit="repair")
@@ -436,7 +438,6 @@ def evaluate(s: Setup, killed: bool, *, repair: bool, seed_offset: int = 0) -> d
             row["repairs"] = [[r["step"], r["code"], r["action"]] for r in fixed.repairs]
         except Exception as exc:
             row["repaired"], row["repair_error"] = False, str(exc)[:120]
-        del pt
     return row
 
 
@@ -474,6 +475,8 @@ def summarize(rows: list) -> dict:
             "doctor_s_median": statistics.median([r["seconds"] for r in rows]) if rows else None,
             "doctor_s_max": max((r["seconds"] for r in rows), default=None),
             "repaired_of": len(rep), "doctor_over_60s": sum(r["seconds"] > 60 for r in rows),
+            "doctor_nominal_s_max": max((r.get("nominal_s", math.nan) for r in rows), default=None),
+            "clock_stops": sum(bool(r.get("clock_stop")) for r in rows),
             "healthy_harm_max": max((100 * r["healthy_harm"] for r in rows if "healthy_harm" in r), default=None)}
 
 
@@ -487,7 +490,8 @@ def report(rows: list) -> str:
     }
     keys = ["setups", "broken", "healthy_or_harmless", "recall", "top1", "false_alarms",
             "false_alarms_but_code_bugs", "repairs",
-            "repaired_of", "repairs_all_killed", "repair_cost_median", "healthy_harm_max", "doctor_s_median", "doctor_s_max", "doctor_over_60s"]
+            "repaired_of", "repairs_all_killed", "repair_cost_median", "healthy_harm_max", "doctor_s_median", "doctor_s_max", "doctor_over_60s",
+            "doctor_nominal_s_max", "clock_stops"]
     sums = {g: summarize(rs) for g, rs in groups.items()}
     fmt = lambda v: "-" if v is None else (f"{v:.1f}" if isinstance(v, float) else str(v))  # noqa: E731
     lines = ["| metric | " + " | ".join(groups) + " |", "| --- |" + " --- |" * len(groups)]

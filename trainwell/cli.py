@@ -300,7 +300,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "short probe run; exit status 1 when a finding has severity error")
     p.add_argument("config", metavar="CONFIG", help="the config file, CONFIG.toml")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override an option (TOML value)")
-    p.add_argument("--budget", type=float, default=60.0, help="seconds for all checks (default 60)")
+    p.add_argument("--budget", type=float, default=60.0,
+                   help="nominal seconds for all checks: steps priced by the cost model, not timed (default 60)")
     p.add_argument("--evidence", action="store_true", help="print the measured numbers too")
     p.set_defaults(func=cmd_doctor)
 

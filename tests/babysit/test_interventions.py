@@ -1,6 +1,7 @@
 """Diagnosis by intervention: each candidate change trains a copy from the same weights on the same
 batches; a change that lets a stuck setup learn names the cause, ranked by how much it helped."""
 import math
+import time
 
 import pytest
 
@@ -9,6 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from trainwell.babysit import interventions as iv
+from trainwell.babysit.budget import Budget
 from trainwell.babysit.findings import Diagnosis, make
 from babysit_loop import digits, tanh_net
 
@@ -248,20 +250,43 @@ def test_an_lr_arm_names_a_setup_that_learns_but_a_third_as_well():
     assert iv.findings(healthy, [rep, faster]) == []
 
 
+def _nominal_step(model, rows=64) -> float:
+    budget = Budget(1.0)
+    budget.count(model, X[:rows])
+    return budget.step_cost(rows)
+
+
 def test_a_short_budget_gives_every_arm_the_same_fewer_steps(monkeypatch):
-    """With a budget that affords ~50 steps per arm (a fake clock: 10 ms per reading), every arm
-    that stays finite runs the same number of steps, between MIN_STEPS and STEPS, and none is cut
-    by the deadline."""
+    """A budget that affords 50 steps per arm at the cost model's price (budget.py): every arm that
+    stays finite runs the same steps, between MIN_STEPS and STEPS, none is cut; and a clock that
+    runs 10x fast (a loaded machine) changes nothing: the steps are counted, not timed."""
+    runs = 6                                    # the setup and its five setting / lr arms
+    budget_s = 50.5 * _nominal_step(mlp()) * runs * iv.TIME_SAFETY     # 50 steps (and a half: no rounding down)
+
+    def run_it():
+        return iv.experiment(mlp(), X, Y, F.cross_entropy, optimizer="sgd", lr=0.05, seed=0, budget_s=budget_s)
+    baseline, arms = run_it()
+    steps = {a.steps for a in [baseline, *arms] if math.isfinite(a.after)}   # a diverged arm stops early
+    assert len(arms) == runs - 1 and steps == {50} and iv.MIN_STEPS <= 50 < iv.STEPS
+    assert not any(a.extra.get("timed_out") for a in [baseline, *arms])
+    real = time.perf_counter
+    monkeypatch.setattr(time, "perf_counter", lambda: 10 * real())
+    slow_baseline, slow_arms = run_it()
+    assert [(a.name, a.steps, repr(a.after)) for a in [slow_baseline, *slow_arms]] == [
+        (a.name, a.steps, repr(a.after)) for a in [baseline, *arms]]
+
+
+def test_the_wall_clock_safety_stop_cuts_an_arm_and_says_so(monkeypatch):
+    """A clock that jumps past SAFETY_FACTOR x the budget at every reading (a device far slower than
+    the cost model's): the running arm stops with ``timed_out`` and no arm after it runs."""
     clock = {"t": 0.0}
 
     def tick():
-        clock["t"] += 0.01
+        clock["t"] += 1e5
         return clock["t"]
-    monkeypatch.setattr(iv.time, "perf_counter", tick)
-    baseline, arms = iv.experiment(mlp(), X, Y, F.cross_entropy, optimizer="sgd", lr=0.05, seed=0, budget_s=4.5)
-    steps = {a.steps for a in [baseline, *arms] if math.isfinite(a.after)}   # a diverged arm stops early
-    assert len(arms) == 5 and len(steps) == 1 and iv.MIN_STEPS <= steps.pop() < iv.STEPS
-    assert not any(a.extra.get("timed_out") for a in [baseline, *arms])
+    monkeypatch.setattr(time, "perf_counter", tick)
+    baseline, arms = iv.experiment(mlp(), X, Y, F.cross_entropy, optimizer="sgd", lr=0.05, seed=0, budget_s=60.0)
+    assert baseline.extra.get("timed_out") and baseline.steps == 1 and arms == []
 
 
 def sigmoid_net(depth=3):

@@ -8,6 +8,7 @@ from torch import nn
 
 from babysit_loop import digits, mlp
 from trainwell.babysit import preflight as pf
+from trainwell.babysit.budget import Budget
 from trainwell.babysit.probes import ActivationRecorder
 from trainwell.errors import ConfigError, DataError
 
@@ -72,8 +73,10 @@ def test_tiny_bottleneck_cannot_overfit_but_wide_model_can():
     assert codes(found) == {"cannot_overfit_small_subset"}
     assert pf.check_overfit(mlp(), X[:20], Y[:20], F.cross_entropy, "cross_entropy", "adam", 1e-3) == []
     # cut by the budget before it could decide: no verdict (the pre-flight reports it as skipped)
+    spent = Budget(1e-9)
+    spent.count(narrow, X[:20])
     assert pf.check_overfit(narrow, X[:20], Y[:20], F.cross_entropy, "cross_entropy", "adam", 1e-3,
-                            deadline=time.perf_counter()) is None
+                            budget=spent) is None
 
 
 def test_overfit_blames_the_learning_rate_when_adam_succeeds():

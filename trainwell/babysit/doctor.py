@@ -1,17 +1,19 @@
 """``trainwell.doctor``: the notes' sanity checks before training, plus a short probe training
-with the live monitor, inside a time budget. Returns a Diagnosis; nothing is written."""
+with the live monitor, inside a budget of nominal seconds (babysit/budget.py: counted steps at the
+cost model's price, so the same seed finds the same on a quiet and a loaded machine). Returns a
+Diagnosis; nothing is written."""
 from __future__ import annotations
 
 import copy
 import math
-import time
 
 from torch import nn
 
+from trainwell.babysit.budget import Budget
 from trainwell.babysit.findings import Diagnosis
 from trainwell.babysit.monitor import Monitor
 from trainwell.babysit import interventions
-from trainwell.babysit.preflight import preflight, probe_lr, resolve_loss
+from trainwell.babysit.preflight import PROBE_ROWS, preflight, probe_lr, resolve_loss, skipped_finding
 from trainwell.train.callbacks import Callback
 from trainwell.babysit.registry import CODES, Group, members
 from trainwell.data.streaming import check_sample
@@ -32,15 +34,18 @@ PREFLIGHT_SHARE = 0.5     # the pre-flight's expensive checks start only within 
                           # experiments and the probe keep time on a slow (loaded, or convolutional) setup
 
 
-class _Deadline(Callback):
-    """Stops the probe once its share of the budget is spent (checked per step: one clock read)."""
+class _ProbeBudget(Callback):
+    """Stops the probe after the ``steps`` its share of the budget affords, or when the budget's
+    wall-clock safety stop fires (one clock read per step)."""
 
-    def __init__(self, seconds: float):
-        self.until = time.perf_counter() + seconds
+    def __init__(self, steps: int, budget: Budget):
+        self.steps, self.budget = steps, budget
 
     def on_after_step(self, state):
-        if time.perf_counter() > self.until:
-            state.stop = Stop(StopKind.TIME_BUDGET, "probe time budget spent")
+        if state.step >= self.steps:
+            state.stop = Stop(StopKind.TIME_BUDGET, f"the probe's budget ({self.steps} steps) spent")
+        elif self.budget.clock_out():
+            state.stop = Stop(StopKind.TIME_BUDGET, "the budget's wall-clock safety stop fired in the probe")
 
 
 def merge(findings: list, confirmed: list) -> list:
@@ -64,16 +69,20 @@ def probe_steps(total_steps: int, steps_per_epoch: int, *, fraction: float = PRO
 
 
 def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float = 60.0,
-           probe: bool = True, **options) -> Diagnosis:
+           budget: Budget | None = None, probe: bool = True, **options) -> Diagnosis:
     """Check a training setup before running it.
 
     Takes the same arguments as :func:`trainwell.fit`. Pre-flight checks (initial loss, labels,
     inputs, gradients vs finite differences, overfitting a tiny subset, regularization, init and
     activation statistics, loss/output match) then, with ``probe=True``, a short training of a
     copy of the model with the monitor (5% of the planned steps, at least one epoch), all within
-    ``budget_s`` seconds. The model you pass is not modified.
+    ``budget_s`` nominal seconds: the steps each part runs are priced by the cost model
+    (babysit/budget.py), not timed, so a loaded machine runs the same steps, only slower. The
+    model you pass is not modified. ``budget``: a ``Budget`` to spend instead of a new one of
+    ``budget_s`` (its ``spent`` then says what the doctor spent, in nominal seconds).
     """
-    started = time.perf_counter()
+    budget = budget if budget is not None else Budget(budget_s)
+    budget_s = budget.seconds
     options = {**options, "run_dir": None, "resume": False, "progress": False, "babysit": "off",
                "report": False, "log": [], "overwrite": False, "extend": False}   # a probe, not a run
     model = copy.deepcopy(model) if isinstance(model, nn.Module) else model
@@ -89,36 +98,40 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
         shuffle=config.shuffle,
         regularization={"weight_decay": config.weight_decay, "l2": config.l2, "l1": config.l1,
                         "dropout": dropout},
-        penalty=build_penalty(config, p.model), budget_s=PREFLIGHT_SHARE * budget_s, seed=config.seed))
+        penalty=build_penalty(config, p.model), budget=budget.share(PREFLIGHT_SHARE * budget_s), seed=config.seed))
     # Training cannot run on labels out of range, NaN data or a loss the outputs don't fit:
     # those findings already say what to fix, so the experiments and the probe are skipped.
     # An error its finding marks as graded (a softmax module before cross-entropy: the model still
     # trains) is graded by its fix instead: it stays an error only where the fix trains better.
     graded = [f for f in findings if f.severity == "error" and f.evidence.get(interventions.GRADED)]
     blocking = {f.code for f in findings if f.severity == "error" and f not in graded} & BLOCKING
-    if budget_s - (time.perf_counter() - started) > MIN_EXPERIMENT_S and not blocking:
+    if not blocking:
+        budget.count(p.model, X[:PROBE_ROWS])   # the work a step costs (the pre-flight counted it unless it stopped early)
+    if budget.left > MIN_EXPERIMENT_S and not blocking:
         # the symptoms found are graded by their fixes (a warning only where the fix helps)
         symptoms = [f.code for f in findings if (f.severity == "warning" or f in graded) and CODES[f.code].graded_by]
-        per_epoch = len(make_batches(config, p.train))
-        run_steps = total_steps(config, per_epoch)                 # a symptom the run grows out of
+        run_steps = total_steps(config, len(make_batches(config, p.train)))   # a symptom the run grows out of
         baseline, arms = interventions.experiment(
             p.model, p.train[0], p.train[1], resolve_loss(config.loss)[0], optimizer=config.optimizer,
             lr=probe_lr(config.optimizer, config.lr, probe_options), weight_decay=config.weight_decay or 0.0,
             options=probe_options, batch_size=config.batch_size, seed=config.seed, symptoms=symptoms, repeat=True,
             clip_norm=config.clip_norm, unfreeze=not config.freeze,   # the run's own freeze is a decision
             run_steps=run_steps, in_order=not config.shuffle,
-            budget_s=EXPERIMENT_SHARE * (budget_s - (time.perf_counter() - started)))
+            budget=budget.share(EXPERIMENT_SHARE * budget.left))
         findings = merge(interventions.grade(findings, baseline, arms, run_steps=run_steps),
                          interventions.findings(baseline, arms, run_steps=run_steps))
     else:
         baseline, arms = None, []
-    remaining = budget_s - (time.perf_counter() - started)
-    if probe and remaining > MIN_PROBE_S and not blocking:
+    if probe and budget.left > MIN_PROBE_S and not blocking and not budget.clock_out():
         monitor = Monitor()
-        trainer = make_trainer(p, extra_callbacks=[monitor, _Deadline(remaining)])
+        affordable = max(1, budget.affordable(config.batch_size))
+        trainer = make_trainer(p, extra_callbacks=[monitor, _ProbeBudget(affordable, budget)])
         trainer.state.total_steps = probe_steps(trainer.state.total_steps, trainer.state.steps_per_epoch)
         trainer.fit()
         # the probe's lr warnings are graded by the experiment's lr arms (a lower / higher lr that
         # trains no better is no cause)
         findings += interventions.grade(monitor.findings, baseline, arms) if baseline is not None else monitor.findings
+        budget.steps(trainer.state.step, config.batch_size)
+    if budget.clock_stopped and not any(f.code == "check_skipped" for f in findings):
+        findings.append(skipped_finding(["the rest of the experiments and the probe"], budget))
     return Diagnosis(findings)

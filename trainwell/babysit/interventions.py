@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import copy
 import math
-import time
 from dataclasses import dataclass, field
 
 import torch
@@ -39,6 +38,7 @@ from torch import nn
 
 from trainwell.babysit.actions import (OUTPUT_ACTIVATIONS, Plan, hidden_sigmoids, last_weight_layer, make_plan,
                                        reinitialize, relu_for_saturating, set_child)
+from trainwell.babysit.budget import Budget
 from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.plans import SHRINK_SCALE
 from trainwell.babysit.preflight import make_optimizer, train_step
@@ -65,9 +65,9 @@ MIN_LIFT = 0.03       # ... and by at least 3 points: issue 11's measure of a se
                       # STEPS steps is a setup that learns a little slower, not one that ends worse
 REPEAT_SEED = 7919    # the repeat's batches and dropout masks: seed + 7919 (any other stream works)
 MIN_STEPS = 20        # with a budget, every arm runs the same steps, as many as the budget affords for
-                      # all of them (timed on the setup's first TIMING_STEPS), at least 20 and at most STEPS:
-TIMING_STEPS = 5      # a slow setup (a ResNet, a loaded machine) tries every change for fewer steps rather
-TIME_SAFETY = 1.5     # than a few changes for all of them (1.5: the held-row evaluations, the first steps' speed)
+                      # all of them (at the cost model's price of a step: budget.py), at least 20 and at most
+TIME_SAFETY = 1.5     # STEPS: a slow setup (a ResNet) tries every change for fewer steps rather than a few
+                      # changes for all of them (1.5: the held-row evaluations, the longer runs' extra steps)
 LONGER = 3            # when a change helped, the setup and that change train on to 3x the arms' steps (never
                       # beyond the run) and are compared again: a change that helps only the first hundred steps
                       # is no cause of how the run ends (measured, where ``trend`` extrapolates)
@@ -283,13 +283,16 @@ def _differs(value, default) -> bool:
 
 def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_decay: float = 0.0,
                options: dict | None = None, batch_size: int = 64, steps: int = STEPS, seed: int = 0,
-               budget_s: float | None = None, symptoms=(), settings: bool = True, repeat: bool = False,
+               budget_s: float | None = None, budget: Budget | None = None, symptoms=(), settings: bool = True,
+               repeat: bool = False,
                clip_norm: float | None = None, activation: bool = False, unfreeze: bool = True,
                run_steps: int | None = None, in_order: bool = False) -> tuple:
     """``(baseline, arms)``: the setup itself and each candidate change, trained ``steps`` steps
-    from the same weights on the same batches. The model is never modified. With ``budget_s``,
-    an arm still running when it is spent stops (``extra["timed_out"]``: it counts for nothing)
-    and the arms after it are not run. ``symptoms``: codes found before (their records'
+    from the same weights on the same batches. The model is never modified. With ``budget_s``
+    nominal seconds (or a doctor's ``budget``: babysit/budget.py), every arm runs the steps the
+    budget affords for all of them at the cost model's price (the same on a quiet and a loaded
+    machine); an arm still running when it is spent stops (``extra["timed_out"]``: it counts for
+    nothing) and the arms after it are not run. ``symptoms``: codes found before (their records'
     ``graded_by`` fixes are tried, after a repeat of the setup on other batches: ``grade`` reads
     them); ``settings=False`` leaves out the lr and setting arms (only the symptoms' fixes run);
     ``repeat``: run the repeat even with no symptom (to grade later findings by the lr arms);
@@ -302,7 +305,7 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
     does not shuffle: with ``unshuffled_data`` among the ``symptoms``, the setup also trains on
     consecutive batches of the training rows in their order (``ORDER_ARM``), whole epochs ending
     where the run's epochs end when they fit (``grade`` compares it with the setup)."""
-    deadline = None if budget_s is None else time.perf_counter() + budget_s
+    budget = budget if budget is not None or budget_s is None else Budget(budget_s)
     options = {k: v for k, v in (options or {}).items() if k not in ("lr", "weight_decay")}
     device = next((p.device for p in model.parameters()), X.device)
     gen = torch.Generator().manual_seed(seed)
@@ -321,6 +324,8 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
 
     def loss_of(net, inputs) -> tuple:
         """(loss, accuracy or None) on the held rows, in eval mode."""
+        if budget is not None:
+            budget.charge(budget.forward_cost(held.numel()))
         net.eval()
         with torch.no_grad():
             out = net(inputs(X[held]).to(device))
@@ -349,25 +354,21 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
         trace = []                              # the training batches' losses (device tensors)
         state = torch.get_rng_state()
         torch.manual_seed(arm_seed)             # the same dropout masks in every arm
-        started = time.perf_counter()
         try:
             for idx in arm_batches or batches:
                 if arm.steps >= _whole_epochs(plan["steps"], arm.extra.get("per_epoch")):
                     break
                 trace.append(train_step(net, opt, loss_fn, inputs(X[idx]).to(device), y[idx].to(device), clip))
                 arm.steps += 1
-                if arm.steps == TIMING_STEPS and deadline is not None and not plan.get("timed"):
-                    plan["timed"] = True                # the setup (the first arm): the steps all arms can afford
-                    per_step = (time.perf_counter() - started) / TIMING_STEPS
-                    affordable = (deadline - started) / (per_step * plan["runs"] * TIME_SAFETY)
-                    plan["steps"] = int(max(MIN_STEPS, min(steps, affordable)))
+                if budget is not None:
+                    budget.charge(step_cost)
                 if arm.steps == max(1, plan["steps"] // 2):
                     arm.mid_after, arm.mid_acc = loss_of(net, inputs)     # one eval pass: the trend
                     arm.mid_steps = arm.steps
                     net.train()
                 if arm.steps % CHECK_EVERY == 0 and not _finite_weights(net):
                     break                       # diverged: the rest of its steps cannot help
-                if deadline is not None and time.perf_counter() > deadline:
+                if budget is not None and budget.spent_out():
                     arm.extra["timed_out"] = True
                     break
         finally:
@@ -428,9 +429,11 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
             for idx in further:
                 train_step(net, opt, loss_fn, inputs(X[idx]).to(device), y[idx].to(device), clip)
                 longer.steps += 1
+                if budget is not None:
+                    budget.charge(step_cost)
                 if longer.steps % CHECK_EVERY == 0 and not _finite_weights(net):
                     break
-                if deadline is not None and time.perf_counter() > deadline:
+                if budget is not None and budget.spent_out():
                     longer.extra["timed_out"] = True
                     break
         finally:
@@ -440,11 +443,16 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
         return longer
 
     baseline_of, repeat_of = [], []         # what ``train`` compares an arm with to keep it for ``extend``
+    step_cost = 0.0
+    if budget is not None:                  # the steps every arm can afford, from the model's counted work
+        budget.count(model, X[batches[0]] if batches else X[:size])
+        step_cost = budget.step_cost(size)
+        plan["steps"] = int(max(MIN_STEPS, min(steps, budget.affordable(size, share=1 / (plan["runs"] * TIME_SAFETY)))))
     baseline = train(Arm("setup", "", "the setup as configured"), lr, weight_decay, options, False, keep=True)
     baseline_of.append(baseline)
     arms = []
     for candidate in candidates:
-        if deadline is not None and time.perf_counter() > deadline:
+        if budget is not None and budget.spent_out():
             break
         arms.append(train(*candidate))
         if arms[-1].extra.get("repeat"):
@@ -455,7 +463,7 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
         for arm, net, opt, clip, inputs in kept.values():   # (the run's order goes on in that order)
             more = (ordered[arm.steps:_whole_epochs(total, arm.extra["per_epoch"])] if arm.extra.get("as_run")
                     else further[:total - arm.steps])
-            if deadline is not None and time.perf_counter() > deadline:
+            if budget is not None and budget.spent_out():
                 break
             arm.longer = extend(arm, net, opt, clip, inputs, more)
     return baseline, arms

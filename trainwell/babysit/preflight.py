@@ -15,15 +15,15 @@ from __future__ import annotations
 import copy
 import inspect
 import math
-import time
 import warnings
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from trainwell.babysit.budget import Budget
 from trainwell.babysit.findings import Finding, make
-from trainwell.babysit.gradcheck import ERROR_THRESHOLD, WARN_THRESHOLD, gradcheck
+from trainwell.babysit.gradcheck import ERROR_THRESHOLD, MAX_TENSORS, WARN_THRESHOLD, gradcheck
 from trainwell.babysit.probes import ActivationRecorder, input_signal, input_std
 from trainwell.babysit.rules import DIVERGENCE_FACTOR
 from trainwell.errors import ConfigError, DataError
@@ -36,6 +36,10 @@ from trainwell.train.loop import needs_closure
 
 PROBE_ROWS = 256          # forward statistics and the initial loss: a few hundred rows
 GRADCHECK_ROWS = 16
+GRADCHECK_COST = 2 * (3 + 16 * MAX_TENSORS)   # the gradient check's forwards, charged to the budget: 4 coordinates
+                          # x 2 differences x 2 sides per tensor, and one with backward (3 forwards' work), in
+                          # float64 (about twice float32's time)
+REGULARIZATION_STEPS = 4  # the regularization check's steps on the probe rows (one per regularizer, and the base)
 OVERFIT_ROWS = 20         # notes 004: "overfit a very small portion" (the notes' example uses 20)
 OVERFIT_STEPS = 200       # full-batch steps with the user's optimizer (notes 004 log: 200 epochs)
 REFERENCE_STEPS = 300     # Adam lr=1e-3 (notes 004: "a great starting point") before blaming the model
@@ -724,10 +728,10 @@ def _disable_regularization(model):
 
 
 def _short_run(model, x, y, loss_fn, kind, optimizer_spec, lr, steps, options=None, *, stop_early=True,
-               deadline: float | None = None, target_acc: float = 1.0) -> dict:
+               budget: Budget | None = None, target_acc: float = 1.0) -> dict:
     """Full-batch steps; stops at ``target_acc`` accuracy / 5% of the initial loss (with
-    ``stop_early``) or a non-finite loss. Each group steps at lr · its lr_mult, as the trainer's
-    first step would."""
+    ``stop_early``) or a non-finite loss, or once ``budget`` is spent (``"cut"``: each step is
+    charged to it). Each group steps at lr · its lr_mult, as the trainer's first step would."""
     opt = make_optimizer(optimizer_spec, model, lr=lr, weight_decay=0.0, total_steps=steps, **(options or {}))
     for group, group_lr in zip(opt.param_groups, group_lrs([lr] * len(opt.param_groups), opt.param_groups, None, 0)):
         group["lr"] = group_lr
@@ -747,10 +751,12 @@ def _short_run(model, x, y, loss_fn, kind, optimizer_spec, lr, steps, options=No
         return loss
 
     for step in range(1, steps + 1):
-        if deadline is not None and step > 1 and time.perf_counter() > deadline:
+        if budget is not None and step > 1 and budget.spent_out():
             steps = step - 1
             cut = True
             break                      # the budget is spent: what ran so far is the answer
+        if budget is not None:
+            budget.steps(1, x.shape[0])
         passes.clear()
         take_step(opt, closure)
         loss, out = passes[0]          # the first pass: at the weights the step started from
@@ -772,20 +778,20 @@ def _short_run(model, x, y, loss_fn, kind, optimizer_spec, lr, steps, options=No
 
 
 def check_overfit(model, x, y, loss_fn, kind, optimizer_spec, lr, options=None, *,
-                  deadline: float | None = None) -> list[Finding] | None:
+                  budget: Budget | None = None) -> list[Finding] | None:
     """Notes 004: overfit ~20 examples with regularization off. A failure with the user's optimizer
     (with the run's ``options``: build_optimizer's keywords) is re-run with Adam lr=1e-3: if that
-    succeeds the learning rate is to blame, not the model. None: a run was cut at ``deadline``
+    succeeds the learning rate is to blame, not the model. None: a run was cut by ``budget``
     before it could decide (the caller reports the check as skipped)."""
     start = copy.deepcopy(model)
     _disable_regularization(start)
     user = _short_run(copy.deepcopy(start), x, y, loss_fn, kind, optimizer_spec, lr, OVERFIT_STEPS, options,
-                      deadline=deadline)
+                      budget=budget)
     if user["ok"]:
         return []
     if user.get("cut"):
         return None
-    ref = _short_run(copy.deepcopy(start), x, y, loss_fn, kind, "adam", 1e-3, REFERENCE_STEPS, deadline=deadline)
+    ref = _short_run(copy.deepcopy(start), x, y, loss_fn, kind, "adam", 1e-3, REFERENCE_STEPS, budget=budget)
     if ref.get("cut"):
         return None
     evidence = {"rows": int(x.shape[0]), "lr": lr, "user_run": user, "reference_adam_1e-3": ref}
@@ -810,7 +816,7 @@ def check_overfit(model, x, y, loss_fn, kind, optimizer_spec, lr, options=None, 
                  f"{ref['first']:.4g} -> {ref['last']:.4g}, accuracy {ref['acc']})", evidence=evidence)]
 
 
-def check_labels_learnable(model, X, y, loss_fn, kind, *, gen, deadline: float | None = None) -> list[Finding]:
+def check_labels_learnable(model, X, y, loss_fn, kind, *, gen, budget: Budget | None = None) -> list[Finding]:
     """Labels that don't belong to their rows: memorize ``MEMORIZE_ROWS`` training rows (a copy
     of the model at PyTorch's default init, Adam lr 1e-3, regularization off, notes 004's
     reference optimizer) and score rows it never saw. Real
@@ -834,7 +840,7 @@ def check_labels_learnable(model, X, y, loss_fn, kind, *, gen, deadline: float |
             m.reset_parameters()
     _disable_regularization(start)
     xf, yf = X[fit].to(device), y[fit].to(device)
-    run = _short_run(start, xf, yf, loss_fn, kind, "adam", 1e-3, REFERENCE_STEPS, deadline=deadline,
+    run = _short_run(start, xf, yf, loss_fn, kind, "adam", 1e-3, REFERENCE_STEPS, budget=budget,
                      target_acc=MEMORIZED_ACC)       # memorized enough to judge: no need to reach 100%
     if run["acc"] is None or run["acc"] < MEMORIZED_ACC:
         return []
@@ -935,10 +941,21 @@ def _as_tensor(value, name):
         raise DataError(f"preflight: {name} cannot be read as a tensor: {exc}") from exc
 
 
+def skipped_finding(skipped: list, budget: Budget) -> Finding:
+    """``check_skipped`` for the checks a spent ``budget`` left out, saying whether its work's
+    count or the wall-clock safety stop (babysit/budget.py) ended it."""
+    why = ("the wall-clock safety stop (budget.py: 30x the budget, at least 10 minutes) fired" if budget.clock_stopped
+           else f"the budget of {budget.seconds:g} nominal seconds was spent")
+    return make("check_skipped", f"skipped {', '.join(skipped)}: {why}",
+                evidence={"skipped": skipped, "nominal_seconds": budget.spent, "budget_s": budget.seconds,
+                          "clock_stop": budget.clock_stopped})
+
+
 def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int | None = None,
               lr: float | None = None, optimizer="sgd", optimizer_options: dict | None = None,
               shuffle: bool = True, regularization: dict | None = None, penalty=None,
-              budget_s: float = 60.0, cheap_only: bool = False, seed: int = 0) -> list[Finding]:
+              budget_s: float = 60.0, budget: Budget | None = None, cheap_only: bool = False,
+              seed: int = 0) -> list[Finding]:
     """Run the pre-flight checks and return the findings (an empty list: nothing found).
 
     ``loss``: a ``LOSSES`` name or a callable ``(output, target) -> scalar``; ``optimizer``: a
@@ -951,12 +968,13 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
     training will shuffle; ``regularization``: ``{"weight_decay", "l2", "l1", "dropout"}`` as
     configured; ``penalty``: the regularization term added to the loss (``() -> tensor`` or
     ``model -> tensor``). Expensive checks are skipped (an ``info`` finding says so) once
-    ``budget_s`` is spent. ``cheap_only``: only the checks that need one forward pass (data,
+    ``budget_s`` nominal seconds are spent (babysit/budget.py: counted steps at the cost model's
+    price, the same on a quiet and a loaded machine; ``budget``: a doctor's share of its own,
+    instead). ``cheap_only``: only the checks that need one forward pass (data,
     labels, loss/output, input and activation statistics, initial loss, symmetry); the gradient
     check, the regularization check and the overfit run are left out, without a ``check_skipped``
     finding. The caller's model is never modified.
     """
-    started = time.perf_counter()
     X, y = _as_tensor(X, "X"), _as_tensor(y, "y")
     if X.shape[0] != y.shape[0]:
         raise DataError(f"preflight: X has {X.shape[0]} rows but y has {y.shape[0]}")
@@ -964,6 +982,7 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
         raise DataError("preflight: X is empty")
     if budget_s <= 0:
         raise ConfigError(f"preflight: budget_s = {budget_s}: must be > 0")
+    budget = budget if budget is not None else Budget(budget_s)
     loss_fn, kind = resolve_loss(loss)
     lr = probe_lr(optimizer, lr, optimizer_options)
     regularization = dict(regularization or {})
@@ -974,10 +993,11 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
     findings: list[Finding] = []
     skipped: list[str] = []
 
-    def within_budget(name) -> bool:
+    def within_budget(name, cost) -> bool:
+        """The check starts when what is left pays for ``cost`` nominal seconds (its first steps)."""
         if cheap_only:
             return False
-        if time.perf_counter() - started < budget_s:
+        if budget.left >= cost and not budget.clock_out():
             return True
         skipped.append(name)
         return False
@@ -1005,6 +1025,8 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
             stats = recorder.stats(exclude=out)
         except Exception as exc:
             raise DataError(f"preflight: the model fails on a batch of X with shape {tuple(xb.shape)}: {exc}") from exc
+        if not cheap_only:
+            budget.count(model, xb)         # the cost model's work per step: what the checks below are charged
 
         output_problems = check_loss_output(out, yb, kind, loss_fn, last=last, num_classes=num_classes)
         label_problems = check_labels(y.to(device) if not torch.is_floating_point(y) else yb, out, kind,
@@ -1021,8 +1043,9 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
             findings += check_logit_rank(out, kind)
             findings += check_initial_loss(out, yb, kind, loss_fn)
             findings += check_symmetry(copy.deepcopy(model).train(), xb, yb, loss_fn, layers)
-            if within_budget("gradient check"):
+            if within_budget("gradient check", GRADCHECK_COST * budget.forward_cost(GRADCHECK_ROWS)):
                 gx, gy = xb[:GRADCHECK_ROWS], yb[:GRADCHECK_ROWS]
+                budget.charge(GRADCHECK_COST * budget.forward_cost(gx.shape[0]))
                 for r in gradcheck(model, gx, gy, loss_fn, seed=seed):
                     if r["rel_error"] > WARN_THRESHOLD:
                         bad = r["rel_error"] > ERROR_THRESHOLD
@@ -1037,26 +1060,25 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
             # before it sees; the labels check only labels that don't belong to their rows; the
             # regularization check only a regularizer that does nothing (a loaded machine or a
             # convolutional net spends the budget before the last one)
-            if within_budget("overfit a small subset"):
+            if within_budget("overfit a small subset", budget.step_cost(OVERFIT_ROWS)):
                 sub = perm[:OVERFIT_ROWS]
                 overfit = check_overfit(model, X[sub].to(device), y[sub].to(device), loss_fn, kind, optimizer, lr,
-                                        optimizer_options, deadline=started + budget_s)
+                                        optimizer_options, budget=budget)
                 if overfit is None:
                     skipped.append("overfit a small subset")
                 else:
                     findings += overfit
-            if within_budget("labels carry over to unseen rows"):
+            if within_budget("labels carry over to unseen rows", budget.step_cost(MEMORIZE_ROWS)):
                 findings += check_labels_learnable(model, X[keep], y[keep], loss_fn, kind, gen=gen,
-                                                   deadline=started + budget_s)
-            if within_budget("regularization check"):
+                                                   budget=budget)
+            if within_budget("regularization check", REGULARIZATION_STEPS * budget.step_cost(xb.shape[0])):
+                budget.steps(REGULARIZATION_STEPS, xb.shape[0])
                 findings += check_regularization(model, xb, yb, loss_fn, optimizer, lr, regularization, penalty,
                                                  optimizer_options)
     finally:
         torch.set_rng_state(torch_state)
-    elapsed = time.perf_counter() - started
     if skipped:
-        findings.append(make("check_skipped", f"skipped {', '.join(skipped)}: the {budget_s:g} s budget was spent",
-                             evidence={"skipped": skipped, "seconds": elapsed, "budget_s": budget_s}))
+        findings.append(skipped_finding(skipped, budget))
     return findings
 
 

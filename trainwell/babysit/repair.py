@@ -47,7 +47,9 @@ SETTLE_WARNINGS = 2         # warnings wait until the first full epoch after a r
                             # first steps after a change are transients (large update ratios after a
                             # re-initialization, units that have not yet woken up)
 GRADE_BUDGET_S = 15.0       # grading the pre-flight symptoms by their fixes (interventions.grade) at fit
-                            # start: at most this long (a few arms of interventions.STEPS steps) ...
+                            # start: at most this many nominal seconds (budget.py: counted steps at the
+                            # cost model's price, the same steps on a loaded machine; a few arms of
+                            # interventions.STEPS steps) ...
 GRADE_SHARE = 0.1           # ... and only when its steps (the setup, its repeat, each fix) are at most 10%
                             # of the run's: a short run repairs its symptoms ungraded (the fixes are cheap
                             # and harmless: a re-init, a shrunk output layer, standardized inputs)

@@ -17,7 +17,7 @@ class StopKind(str, enum.Enum):
     DIVERGED = "diverged"               # NaN/inf loss, or above divergence_factor x the initial
     UNREPAIRABLE = "unrepairable"       # the babysitter found a fault it could not repair
     CALLBACK = "callback"               # a user callback set state.stop
-    TIME_BUDGET = "time_budget"         # a time budget ran out (doctor's probe run)
+    TIME_BUDGET = "time_budget"         # a budget ran out (the doctor's probe: its steps, or the safety clock)
 
 
 FAILED = frozenset({StopKind.DIVERGED, StopKind.UNREPAIRABLE})

@@ -1,0 +1,108 @@
+"""The doctor's and the repairer's budget: nominal seconds spent by counted work, not by the clock.
+
+A check, an experiment's arm or the probe asks ``Budget.affordable(rows)`` how many training steps
+on ``rows`` rows it can still afford and ``charge``-s the steps it ran. A step's cost is the cost
+model's (babysit/cost.py) for the model's counted work, scaled to the rows, on a nominal device of
+the model's kind; so the same setup and seed run the same steps, and find and repair the same, on a
+quiet and on a loaded machine (issue 11: "the monitor's sampling is calibrated on wall time, so
+what it sees depends on the load"; the pre-flight's experiments were sized by the clock too).
+
+A wall-clock safety stop, ``SAFETY_FACTOR`` x the budget (at least ``SAFETY_FLOOR_S``) after it
+was opened, ends the work where
+the cost model is far off (a device much slower than its nominal kind): ``clock_stopped`` says it
+fired, and the doctor reports what it cut. It is far beyond the budget: on the development machine
+a quiet run spends about its nominal seconds, a heavily loaded one (load 9 on 2 cores) 26x them.
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import torch
+from torch import nn
+
+from trainwell.babysit.cost import BUDGET_COSTS, StepWork, forward_seconds, measure, step_seconds
+
+SAFETY_FACTOR = 30.0    # the clock stops the work at 30x the budget: measured on the 2-core development
+                        # machine at load 9 (2026-12-05), a CNN's doctor ran 26x its nominal seconds ...
+SAFETY_FLOOR_S = 600.0  # ... and never before 10 minutes (10x the doctor's 60 s): a small budget's first
+                        # steps pay one-time costs (allocations, kernel selection) the model leaves out
+
+
+class Budget:
+    """``seconds`` nominal seconds. ``share(s)`` opens a part of it: what the part spends is spent
+    from this one too, and it stops at its own limit or this one's, whichever comes first."""
+
+    def __init__(self, seconds: float, *, parent: "Budget | None" = None):
+        self.seconds = float(seconds)
+        self.spent = 0.0
+        self.parent = parent
+        self._work: StepWork | None = None      # counted on ``_rows`` rows (the root holds it)
+        self._rows = 1
+        self._clock_stopped = False
+        self._wall_until = (time.perf_counter() + max(SAFETY_FACTOR * self.seconds, SAFETY_FLOOR_S)
+                            if parent is None else None)
+
+    @property
+    def root(self) -> "Budget":
+        return self if self.parent is None else self.parent.root
+
+    def share(self, seconds: float) -> "Budget":
+        return Budget(min(seconds, self.left), parent=self)
+
+    # ---------------------------------------------------------------- the model's work
+    def count(self, model: nn.Module, x: torch.Tensor) -> None:
+        """Count the model's work per step on the batch ``x`` (once: later calls keep the first count)."""
+        root = self.root
+        if root._work is None:
+            device = next((p.device for p in model.parameters()), x.device)
+            root._work, root._rows = measure(model, x.to(device)), max(1, x.shape[0])
+
+    @property
+    def counted(self) -> bool:
+        return self.root._work is not None
+
+    def step_cost(self, rows: int) -> float:
+        """Nominal seconds of one training step on ``rows`` rows (0 before ``count``)."""
+        root = self.root
+        return 0.0 if root._work is None else step_seconds(root._work.scaled(rows, root._rows), costs=BUDGET_COSTS)
+
+    def forward_cost(self, rows: int) -> float:
+        """Nominal seconds of one forward pass (an evaluation) on ``rows`` rows."""
+        root = self.root
+        return 0.0 if root._work is None else forward_seconds(root._work.scaled(rows, root._rows), costs=BUDGET_COSTS)
+
+    # ---------------------------------------------------------------- spending
+    def charge(self, seconds: float) -> None:
+        self.spent += seconds
+        if self.parent is not None:
+            self.parent.charge(seconds)
+
+    def steps(self, count: int, rows: int) -> None:
+        """Charge ``count`` training steps on ``rows`` rows."""
+        self.charge(count * self.step_cost(rows))
+
+    @property
+    def left(self) -> float:
+        own = max(0.0, self.seconds - self.spent)
+        return own if self.parent is None else min(own, self.parent.left)
+
+    def affordable(self, rows: int, *, share: float = 1.0) -> float:
+        """Training steps on ``rows`` rows that ``share`` of what is left pays for (inf before ``count``)."""
+        cost = self.step_cost(rows)
+        return math.inf if cost <= 0 else int(share * self.left / cost)
+
+    def spent_out(self) -> bool:
+        """Nothing left, or the wall-clock safety stop fired."""
+        return self.left <= 0 or self.clock_out()
+
+    def clock_out(self) -> bool:
+        root = self.root
+        if not root._clock_stopped and time.perf_counter() > root._wall_until:
+            root._clock_stopped = True
+        return root._clock_stopped
+
+    @property
+    def clock_stopped(self) -> bool:
+        """The wall-clock safety stop fired (its work was cut by the clock, not by its count)."""
+        return self.root._clock_stopped
