@@ -74,3 +74,12 @@ def test_missing_splits_and_other_targets_are_skipped():
     assert sp.check_splits(splits(y)) == []
     assert sp.check_splits(splits(y, y.float())) == []          # dtypes differ: nothing to compare
     assert sp.check_splits(SimpleNamespace(train=(torch.zeros(3, 1), [0, 1, 2]), val=None, test=None)) == []
+
+
+def test_a_rare_unseen_class_is_a_warning_and_messages_stay_short():
+    train = torch.arange(50).repeat(20)                       # classes 0..49
+    rare = torch.cat([torch.arange(50).repeat(4), torch.tensor([50])])   # one row of class 50 in 201
+    found = sp.check_splits(splits(train, rare))
+    assert found[0].severity == "warning" and found[0].evidence["unseen_classes"] == [50]
+    many = sp.check_splits(splits(train, torch.arange(100, 160)))       # 60 classes never seen
+    assert many[0].severity == "error" and "60 in all" in many[0].message and len(many[0].message) < 400

@@ -607,7 +607,7 @@ CODES = {spec.code: spec for spec in (
         measures="the validation and test targets against the training split's: classes absent from training, "
                  "the total-variation distance of the class shares, and (regression) the share of targets "
                  "outside the training targets' range",
-        threshold="any class absent from training (an error); TV > 0.2 and > 4x the distance random splits of "
+        threshold="any class absent from training (an error from 1% of the split's rows); TV > 0.2 and > 4x the distance random splits of "
                   "the same sizes give; more than 10% of a split's targets outside the training range",
         source="notes 002 'apply the same transformation with values extracted from the training data': "
                "the splits must come from one distribution; E[TV] by the normal approximation to the "
@@ -615,7 +615,7 @@ CODES = {spec.code: spec for spec in (
         fix="shuffle the rows before splitting (stratified by class: sklearn's train_test_split(..., "
             "stratify=y))",
         explains=("overfitting", Group.EPOCH_CURVES),
-        thresholds=("splits.TV_HIGH", "splits.NOISE_FACTOR", "splits.OUTSIDE_SHARE"),
+        thresholds=("splits.TV_HIGH", "splits.NOISE_FACTOR", "splits.OUTSIDE_SHARE", "splits.UNSEEN_ERROR"),
         plan=not_repairable,
     ),
     FindingSpec(

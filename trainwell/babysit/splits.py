@@ -10,7 +10,7 @@ host.
 ``split_mismatch``:
 
 - class ids (integer targets): a class present in validation or test that never occurs in
-  training is an error; otherwise the total-variation distance between the class shares, TV =
+  training is an error (a warning while it holds less than ``UNSEEN_ERROR`` of the split); otherwise the total-variation distance between the class shares, TV =
   1/2 sum_k |p_k - q_k|, is a warning when it is above ``TV_HIGH`` and above ``NOISE_FACTOR``
   times the distance sampling alone gives two splits of these sizes drawn from one distribution:
   each p_k - q_k is about normal with variance p_k (1 - p_k) (1/n + 1/m), so E|p_k - q_k| =
@@ -31,6 +31,9 @@ from trainwell.babysit.findings import Finding, make
 TV_HIGH = 0.2             # a fifth of the rows would have to change class to match the training shares
 NOISE_FACTOR = 4.0        # ... and 4x the distance two random splits of these sizes show
 OUTSIDE_SHARE = 0.1       # regression: a tenth of the split's targets outside the training range
+UNSEEN_ERROR = 0.01       # classes absent from training: an error from 1% of the split's rows (a rare class a
+                          # random split left out of training costs less than that: a warning)
+SHOWN = 10                # class ids listed in a message
 
 
 def _targets(pair):
@@ -48,22 +51,31 @@ def expected_tv(p: torch.Tensor, n: int, m: int) -> float:
     return 0.5 * math.sqrt(2 / math.pi) * float(sigma.sum())
 
 
+def _shown(ids) -> str:
+    return str(ids[:SHOWN])[:-1] + (f", ... {len(ids)} in all]" if len(ids) > SHOWN else "]")
+
+
+def _counts(t, ids):
+    """Rows of ``t`` per class id in ``ids`` (sorted), as float64 (any ids: no bincount of the largest)."""
+    values, counts = torch.unique(t, return_counts=True)
+    out = torch.zeros(ids.numel(), dtype=torch.float64)
+    out[torch.searchsorted(ids, values)] = counts.double()
+    return out
+
+
 def _classes(train, name, other) -> list[Finding]:
-    lo = int(min(train.min(), other.min()))
-    size = int(max(train.max(), other.max())) - lo + 1
-    a = torch.bincount(train - lo, minlength=size).double()
-    b = torch.bincount(other - lo, minlength=size).double()
-    unseen = ((b > 0) & (a == 0)).nonzero().flatten()
-    if unseen.numel():
-        ids = [int(i) + lo for i in unseen]
+    ids = torch.unique(torch.cat([train, other]))
+    a, b = _counts(train, ids), _counts(other, ids)
+    unseen = (b > 0) & (a == 0)
+    if bool(unseen.any()):
         share = float(b[unseen].sum() / b.sum())
         return [make("split_mismatch",
-                     f"the {name} split holds classes {ids} ({100 * share:.0f}% of its rows) that never occur in the "
-                     f"training split (training has classes {[int(i) + lo for i in (a > 0).nonzero().flatten()]}): "
-                     f"the model cannot learn them",
-                     evidence={"split": name, "unseen_classes": ids, "unseen_share": share,
-                               "train_counts": a.tolist(), f"{name}_counts": b.tolist()},
-                     where=name, severity="error")]
+                     f"the {name} split holds classes {_shown(ids[unseen].tolist())} ({100 * share:.1f}% of its "
+                     f"rows) that never occur in the training split (training has classes "
+                     f"{_shown(ids[a > 0].tolist())}): the model cannot learn them",
+                     evidence={"split": name, "unseen_classes": ids[unseen].tolist(), "unseen_share": share,
+                               "classes": ids.tolist(), "train_counts": a.tolist(), f"{name}_counts": b.tolist()},
+                     where=name, severity="error" if share >= UNSEEN_ERROR else "warning")]
     p, q = a / a.sum(), b / b.sum()
     tv = 0.5 * float((p - q).abs().sum())
     pooled = (a + b) / (a.sum() + b.sum())
@@ -73,7 +85,8 @@ def _classes(train, name, other) -> list[Finding]:
     return [make("split_mismatch",
                  f"the class shares of the {name} split differ from the training split's by a total-variation "
                  f"distance of {tv:.2f} ({noise:.3f} expected between random splits of these sizes)",
-                 evidence={"split": name, "tv": tv, "expected_tv": noise, "train_counts": a.tolist(),
+                 evidence={"split": name, "tv": tv, "expected_tv": noise, "classes": ids.tolist(),
+                           "train_counts": a.tolist(),
                            f"{name}_counts": b.tolist()}, where=name)]
 
 
@@ -111,7 +124,7 @@ def check_splits(splits) -> list[Finding]:
         if other is None or torch.is_floating_point(other) != torch.is_floating_point(train):
             continue
         if not torch.is_floating_point(train):
-            if train.ndim == 1 and other.ndim == 1 and int(train.min()) >= 0 and int(other.min()) >= 0:
+            if train.ndim == 1 and other.ndim == 1:
                 found += _classes(train, name, other)
         else:
             found += _range(train, name, other)
