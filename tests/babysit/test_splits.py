@@ -83,3 +83,13 @@ def test_a_rare_unseen_class_is_a_warning_and_messages_stay_short():
     assert found[0].severity == "warning" and found[0].evidence["unseen_classes"] == [50]
     many = sp.check_splits(splits(train, torch.arange(100, 160)))       # 60 classes never seen
     assert many[0].severity == "error" and "60 in all" in many[0].message and len(many[0].message) < 400
+
+
+def test_doctor_reports_a_split_cut_in_class_order():
+    import trainwell
+    from babysit_loop import mlp
+    X, y, _, _ = digits()
+    order = torch.argsort(y, stable=True)
+    X, y = X[order], y[order]
+    diag = trainwell.doctor(mlp(), (X[:1000], y[:1000]), (X[1000:], y[1000:]), probe=False, budget_s=3.0)
+    assert diag.ranked()[0].code == "split_mismatch" and not diag.ok
