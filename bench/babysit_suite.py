@@ -329,6 +329,20 @@ def _cases() -> list[Case]:
         options={"lr": 0.3, "schedule": "constant", "epochs": 20}, twin_options={"lr": 0.05, "schedule": "cosine"},
         model=relu, repairable=True, note="SGD momentum lr = 0.3, never decayed: the loss stalls mid-way "
                                           "(lr 0.5, the case on the 20-D teacher, now diverges)")
+    # issue 11 item 5 (branch babysit13): faults the codes above did not name
+    one_output = lambda i, o: mlp(i, 1)
+    add("class_ids_mse/teacher", "regression_on_class_ids", "teacher", phase="preflight",
+        fy=lambda X, y: (X, y.float().unsqueeze(1)), model=one_output, twin_model=relu,
+        options={"loss": "mse"}, twin_options={"loss": "cross_entropy"},
+        note="the 4 class ids as floats, MSE of one output")
+    add("targets_x1e4/teacher", "targets_off_scale", "teacher", phase="preflight",
+        fy=lambda X, y: (X, 2e4 + 5e3 * torch.tanh(X[:, :2].sum(dim=1, keepdim=True))), model=one_output,
+        twin_model=relu, options={"loss": "mse", "optimizer": "adam", "lr": 1e-3},
+        twin_options={"loss": "cross_entropy"},
+        note="a regression target around 2e4 (std ~4e3), unstandardized; the twin is the classification")
+    add("train_lacks_classes/digits", "split_mismatch", "digits", phase="preflight",
+        fy=lambda X, y: (X[y < 5], y[y < 5]), train_only=True, model=relu,
+        note="the training split holds classes 0-4 only; validation and test hold all ten")
     return out
 
 

@@ -36,7 +36,8 @@ a setting the babysitter's actions could change (issue 11's list).
 
 Run: ``python bench/babysit_user3.py`` (a markdown report; ``--json rows.json`` keeps the rows;
 ``--pair NAME`` runs one pair; ``--no-train`` skips training; ``--repair`` adds the repairs;
-``--seeds N`` training seeds, default 2).
+``--seeds N`` training seeds, default 2; ``--as-written`` scores with the expected codes as first
+committed, without ``NAMED_LATER``).
 """
 from __future__ import annotations
 
@@ -53,6 +54,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import babysit_user as user  # noqa: E402  (the split helpers and the scoring)
 
 DIVERGED, SLOW, INIT = user.DIVERGED, user.SLOW, user.INIT
+# Codes added after this set was written (issue 11 item 5, branch babysit13), each for exactly the
+# fault of its pair, which no code named when the set was committed. ``--as-written`` scores the
+# set with the expected codes as first committed (BENCHMARKS.md reports both).
+NAMED_LATER = {"price_raw": {"targets_off_scale"}, "grades_mse": {"regression_on_class_ids"},
+               "digits_sorted": {"split_mismatch"}}
+if "--as-written" in sys.argv:
+    sys.argv.remove("--as-written")
+    NAMED_LATER = {name: set() for name in NAMED_LATER}
 
 
 # ------------------------------------------------------------------------------ the user's models
@@ -257,7 +266,7 @@ def _price_raw(broken):
         parts = user._standard_targets(parts)
     torch.manual_seed(25)
     return PriceNet(12), parts, {"optimizer": "adam", "lr": 1e-3, "batch_size": 32, "epochs": 20, "loss": "mse",
-                                 "schedule": "constant"}, SLOW | {"bad_initial_loss"}
+                                 "schedule": "constant"}, SLOW | {"bad_initial_loss"} | NAMED_LATER["price_raw"]
 
 
 def _grades_mse(broken):
@@ -268,7 +277,8 @@ def _grades_mse(broken):
     opts = {"optimizer": "sgd", "momentum": 0.9, "lr": 0.02, "batch_size": 32, "epochs": 15, "schedule": "step"}
     if broken:                          # "the classes are grades 0-3, so regress the grade"
         parts = [(x, t.float()) for x, t in parts]
-        return GradeNet(outputs=1), parts, {**opts, "loss": "mse"}, {"loss_output_mismatch", "label_problem"}
+        return GradeNet(outputs=1), parts, {**opts, "loss": "mse"}, \
+            {"loss_output_mismatch", "label_problem"} | NAMED_LATER["grades_mse"]
     return GradeNet(outputs=4), parts, opts, {"loss_output_mismatch", "label_problem"}
 
 
@@ -316,7 +326,7 @@ def _digits_sorted(broken):
         parts = user._split(X, y, seed=30, standardize=False)
     torch.manual_seed(30)
     return DigitMLP(), parts, {"optimizer": "sgd", "momentum": 0.9, "lr": 0.05, "batch_size": 32, "epochs": 10}, \
-        {"label_problem"}
+        {"label_problem"} | NAMED_LATER["digits_sorted"]
 
 
 def _adagrad_tiny(broken):

@@ -16,6 +16,7 @@ from trainwell.babysit import interventions
 from trainwell.babysit.preflight import PROBE_ROWS, preflight, probe_lr, resolve_loss, skipped_finding
 from trainwell.train.callbacks import Callback
 from trainwell.babysit.registry import CODES, Group, members
+from trainwell.babysit.splits import check_splits
 from trainwell.data.streaming import check_sample
 from trainwell.train.fit import make_trainer, prepare
 from trainwell.train.loop import total_steps
@@ -99,6 +100,7 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
         regularization={"weight_decay": config.weight_decay, "l2": config.l2, "l1": config.l1,
                         "dropout": dropout},
         penalty=build_penalty(config, p.model), budget=budget.share(PREFLIGHT_SHARE * budget_s), seed=config.seed))
+    findings += check_splits(p.splits)          # validation / test targets against the training split's
     # Training cannot run on labels out of range, NaN data or a loss the outputs don't fit:
     # those findings already say what to fix, so the experiments and the probe are skipped.
     # An error its finding marks as graded (a softmax module before cross-entropy: the model still

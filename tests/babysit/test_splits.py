@@ -1,0 +1,95 @@
+"""split_mismatch: validation and test targets against the training split's."""
+import math
+from types import SimpleNamespace
+
+import torch
+
+from babysit_loop import digits
+from trainwell.babysit import splits as sp
+
+
+def splits(train_y, val_y=None, test_y=None):
+    pair = (lambda y: None if y is None else (torch.zeros(len(y), 1), y))
+    return SimpleNamespace(train=pair(train_y), val=pair(val_y), test=pair(test_y))
+
+
+def test_expected_tv_matches_random_splits():
+    """The normal approximation against the mean TV of random splits drawn from one distribution."""
+    g = torch.Generator().manual_seed(0)
+    p = torch.tensor([0.5, 0.2, 0.15, 0.1, 0.05], dtype=torch.float64)
+    n, m = 600, 200
+    tvs = []
+    for _ in range(400):
+        a = torch.bincount(torch.multinomial(p, n, replacement=True, generator=g), minlength=5).double() / n
+        b = torch.bincount(torch.multinomial(p, m, replacement=True, generator=g), minlength=5).double() / m
+        tvs.append(0.5 * float((a - b).abs().sum()))
+    simulated = sum(tvs) / len(tvs)
+    assert abs(sp.expected_tv(p, n, m) - simulated) < 0.1 * simulated
+    # the bound is far above sampling noise: no random split of these sizes reaches it
+    assert max(tvs) < sp.TV_HIGH
+
+
+def test_classes_absent_from_training_are_an_error_for_each_split():
+    _, y, _, _ = digits()
+    order = torch.argsort(y, stable=True)
+    ys = y[order]                              # rows grouped by class, cut 60 / 20 / 20 in file order
+    a, b = int(0.6 * len(ys)), int(0.8 * len(ys))
+    found = sp.check_splits(splits(ys[:a], ys[a:b], ys[b:]))
+    assert [f.where for f in found] == ["validation", "test"]
+    assert all(f.code == "split_mismatch" and f.severity == "error" for f in found)
+    train_classes = set(ys[:a].tolist())
+    assert set(found[1].evidence["unseen_classes"]) == set(ys[b:].tolist()) - train_classes
+    assert found[1].evidence["unseen_share"] == 1.0
+
+
+def test_a_random_split_is_silent_and_shifted_shares_warn():
+    _, y, _, yv = digits()
+    assert sp.check_splits(splits(y, yv)) == []
+    # validation holds every class, but two thirds of it is classes 0-2
+    low = yv[yv < 3]
+    skewed = torch.cat([low, low, yv[yv >= 3][: len(low)]])
+    found = sp.check_splits(splits(y, skewed))
+    assert len(found) == 1 and found[0].severity == "warning" and found[0].evidence["tv"] > sp.TV_HIGH
+    # a shift within sampling noise on small splits is no finding: 30 validation rows, TV ~0.3
+    g = torch.Generator().manual_seed(1)
+    small = y[torch.randperm(len(y), generator=g)[:30]]
+    tv = 0.5 * float((torch.bincount(small, minlength=10) / 30 - torch.bincount(y, minlength=10) / len(y)).abs().sum())
+    assert tv > sp.TV_HIGH and sp.check_splits(splits(y, small)) == []
+
+
+def test_regression_splits_cut_in_target_order_warn():
+    g = torch.Generator().manual_seed(2)
+    y = torch.randn(1000, generator=g)
+    shuffled = sp.check_splits(splits(y[:600], y[600:800], y[800:]))
+    assert shuffled == []
+    s = torch.sort(y).values                   # sorted by target, cut in order: val and test above train
+    found = sp.check_splits(splits(s[:600], s[600:800], s[800:]))
+    assert [f.where for f in found] == ["validation", "test"]
+    assert all(f.severity == "warning" and f.evidence["outside_share"] == 1.0 for f in found)
+    assert math.isclose(found[0].evidence["expected_share"], 2 / 601)
+
+
+def test_missing_splits_and_other_targets_are_skipped():
+    y = torch.arange(10).repeat(10)
+    assert sp.check_splits(splits(y)) == []
+    assert sp.check_splits(splits(y, y.float())) == []          # dtypes differ: nothing to compare
+    assert sp.check_splits(SimpleNamespace(train=(torch.zeros(3, 1), [0, 1, 2]), val=None, test=None)) == []
+
+
+def test_a_rare_unseen_class_is_a_warning_and_messages_stay_short():
+    train = torch.arange(50).repeat(20)                       # classes 0..49
+    rare = torch.cat([torch.arange(50).repeat(4), torch.tensor([50])])   # one row of class 50 in 201
+    found = sp.check_splits(splits(train, rare))
+    assert found[0].severity == "warning" and found[0].evidence["unseen_classes"] == [50]
+    many = sp.check_splits(splits(train, torch.arange(100, 160)))       # 60 classes never seen
+    assert many[0].severity == "error" and "60 in all" in many[0].message and len(many[0].message) < 400
+
+
+def test_doctor_reports_a_split_cut_in_class_order():
+    import trainwell
+    from babysit_loop import mlp
+    X, y, _, _ = digits()
+    order = torch.argsort(y, stable=True)
+    X, y = X[order], y[order]
+    diag = trainwell.doctor(mlp(), (X[:1000], y[:1000]), (X[1000:], y[1000:]), probe=False, budget_s=3.0)
+    assert diag.ranked()[0].code == "split_mismatch" and not diag.ok

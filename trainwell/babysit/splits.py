@@ -1,0 +1,131 @@
+"""Splits that don't match: the validation and test targets against the training split's.
+
+A model learns the training split's classes; validation and test measure it on the same
+distribution. Rows grouped by class and cut in file order (a sorted export split 60/20/20) give a
+training split without the classes the others hold: the model cannot predict them, and every
+validation number is meaningless. Regression data sorted by its target and cut in order asks the
+model to extrapolate beyond every target it saw. Cheap: one pass over each split's targets, on the
+host.
+
+``split_mismatch``:
+
+- class ids (integer targets): a class present in validation or test that never occurs in
+  training is an error (a warning while it holds less than ``UNSEEN_ERROR`` of the split); otherwise the total-variation distance between the class shares, TV =
+  1/2 sum_k |p_k - q_k|, is a warning when it is above ``TV_HIGH`` and above ``NOISE_FACTOR``
+  times the distance sampling alone gives two splits of these sizes drawn from one distribution:
+  each p_k - q_k is about normal with variance p_k (1 - p_k) (1/n + 1/m), so E|p_k - q_k| =
+  sqrt(2/pi) sigma_k and E[TV] = 1/2 sum_k sqrt(2/pi) sigma_k (the normal approximation to the
+  multinomial; tests/babysit/test_splits.py checks it against random splits).
+- regression (float targets): a warning when more than ``OUTSIDE_SHARE`` of a split's rows lie
+  outside the training targets' range; a split drawn from the training distribution has about
+  2 / (n + 1) of its rows outside the range of n training values (order statistics).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from trainwell.babysit.findings import Finding, make
+
+TV_HIGH = 0.2             # a fifth of the rows would have to change class to match the training shares
+NOISE_FACTOR = 4.0        # ... and 4x the distance two random splits of these sizes show
+OUTSIDE_SHARE = 0.1       # regression: a tenth of the split's targets outside the training range
+UNSEEN_ERROR = 0.01       # classes absent from training: an error from 1% of the split's rows (a rare class a
+                          # random split left out of training costs less than that: a warning)
+SHOWN = 10                # class ids listed in a message
+
+
+def _targets(pair):
+    """The targets of a split as a host tensor, or None (no split, or targets not a tensor)."""
+    if pair is None:
+        return None
+    y = pair[1]
+    return y.detach().cpu() if isinstance(y, torch.Tensor) and y.numel() > 0 else None
+
+
+def expected_tv(p: torch.Tensor, n: int, m: int) -> float:
+    """E[TV] between the class shares of two samples of sizes ``n`` and ``m`` drawn from the
+    shares ``p`` (the normal approximation; the module docstring)."""
+    sigma = torch.sqrt(p * (1 - p) * (1.0 / n + 1.0 / m))
+    return 0.5 * math.sqrt(2 / math.pi) * float(sigma.sum())
+
+
+def _shown(ids) -> str:
+    return str(ids[:SHOWN])[:-1] + (f", ... {len(ids)} in all]" if len(ids) > SHOWN else "]")
+
+
+def _counts(t, ids):
+    """Rows of ``t`` per class id in ``ids`` (sorted), as float64 (any ids: no bincount of the largest)."""
+    values, counts = torch.unique(t, return_counts=True)
+    out = torch.zeros(ids.numel(), dtype=torch.float64)
+    out[torch.searchsorted(ids, values)] = counts.double()
+    return out
+
+
+def _classes(train, name, other) -> list[Finding]:
+    ids = torch.unique(torch.cat([train, other]))
+    a, b = _counts(train, ids), _counts(other, ids)
+    unseen = (b > 0) & (a == 0)
+    if bool(unseen.any()):
+        share = float(b[unseen].sum() / b.sum())
+        return [make("split_mismatch",
+                     f"the {name} split holds classes {_shown(ids[unseen].tolist())} ({100 * share:.1f}% of its "
+                     f"rows) that never occur in the training split (training has classes "
+                     f"{_shown(ids[a > 0].tolist())}): the model cannot learn them",
+                     evidence={"split": name, "unseen_classes": ids[unseen].tolist(), "unseen_share": share,
+                               "classes": ids.tolist(), "train_counts": a.tolist(), f"{name}_counts": b.tolist()},
+                     where=name, severity="error" if share >= UNSEEN_ERROR else "warning")]
+    p, q = a / a.sum(), b / b.sum()
+    tv = 0.5 * float((p - q).abs().sum())
+    pooled = (a + b) / (a.sum() + b.sum())
+    noise = expected_tv(pooled, int(a.sum()), int(b.sum()))
+    if tv <= TV_HIGH or tv <= NOISE_FACTOR * noise:
+        return []
+    return [make("split_mismatch",
+                 f"the class shares of the {name} split differ from the training split's by a total-variation "
+                 f"distance of {tv:.2f} ({noise:.3f} expected between random splits of these sizes)",
+                 evidence={"split": name, "tv": tv, "expected_tv": noise, "classes": ids.tolist(),
+                           "train_counts": a.tolist(),
+                           f"{name}_counts": b.tolist()}, where=name)]
+
+
+def _range(train, name, other) -> list[Finding]:
+    t = train.reshape(train.shape[0], -1).double()
+    o = other.reshape(other.shape[0], -1).double()
+    if t.shape[1] != o.shape[1]:
+        return []
+    finite_t, finite_o = t[torch.isfinite(t).all(dim=1)], o[torch.isfinite(o).all(dim=1)]
+    if finite_t.shape[0] < 2 or finite_o.shape[0] == 0:
+        return []
+    lo, hi = finite_t.min(dim=0).values, finite_t.max(dim=0).values
+    outside = ((finite_o < lo) | (finite_o > hi)).any(dim=1)
+    share = float(outside.double().mean())
+    expected = 2.0 / (finite_t.shape[0] + 1)
+    if share <= max(OUTSIDE_SHARE, NOISE_FACTOR * expected):
+        return []
+    return [make("split_mismatch",
+                 f"{100 * share:.0f}% of the {name} split's targets lie outside the training targets' range "
+                 f"[{float(lo.min()):.4g}, {float(hi.max()):.4g}] (about {100 * expected:.1f}% for a random split): "
+                 f"the model is asked to extrapolate",
+                 evidence={"split": name, "outside_share": share, "expected_share": expected,
+                           "train_min": lo.tolist(), "train_max": hi.tolist()}, where=name)]
+
+
+def check_splits(splits) -> list[Finding]:
+    """``split_mismatch`` findings for the validation and test splits of ``splits`` (a
+    ``data.splits.Splits``, or anything with ``train`` / ``val`` / ``test`` pairs ``(X, y)``)."""
+    train = _targets(splits.train)
+    if train is None:
+        return []
+    found = []
+    for name in ("validation", "test"):
+        other = _targets(splits.val if name == "validation" else splits.test)
+        if other is None or torch.is_floating_point(other) != torch.is_floating_point(train):
+            continue
+        if not torch.is_floating_point(train):
+            if train.ndim == 1 and other.ndim == 1:
+                found += _classes(train, name, other)
+        else:
+            found += _range(train, name, other)
+    return found
