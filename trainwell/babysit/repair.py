@@ -50,10 +50,9 @@ SETTLE_WARNINGS = 2         # warnings wait until the first full epoch after a r
                             # re-initialization, units that have not yet woken up)
 GRADE_BUDGET_S = 15.0       # grading the pre-flight symptoms by their fixes (interventions.grade) at fit
                             # start: at most this long (a few arms of interventions.STEPS steps) ...
-GRADE_SHARE = 0.1           # ... over at most 10% of the run's steps (the setup, its repeat, each fix), at least
-                            # interventions.MIN_STEPS an arm: a short run grades with fewer steps rather than
-                            # repairing ungraded (a healthy 5-class MLP re-initialized at step 0 for dead_units,
-                            # ungraded, ended 3.2 points lower: BENCHMARKS.md, branch babysit10)
+GRADE_SHARE = 0.1           # ... and only when its steps (the setup, its repeat, each fix) are at most 10%
+                            # of the run's: a short run repairs its symptoms ungraded (the fixes are cheap
+                            # and harmless: a re-init, a shrunk output layer, standardized inputs)
 ACTIVATION_SHARE = 0.2      # the ReLU-for-sigmoid experiment at fit start (setup, repeat, ReLU arm): at
                             # most 20% of the run's steps (its own cost bound: the repair costs <= 1.5x the
                             # run, issue 11), at least interventions.MIN_STEPS an arm; only with hidden sigmoids
@@ -343,19 +342,14 @@ class Repairer:
                 return
 
     def _grade(self, state, found) -> list:
-        """The symptoms among ``found`` graded by their fixes (interventions.grade), the experiment's
-        arms sized to ``GRADE_SHARE`` of the run (at least interventions.MIN_STEPS steps): a symptom whose fix does not train
+        """The symptoms among ``found`` graded by their fixes (interventions.grade) when the
+        experiment costs at most ``GRADE_SHARE`` of the run: a symptom whose fix does not train
         better becomes info and is left alone; one that hurts keeps the fix that helped as its
         repair (``interventions.repair_plan``)."""
         symptoms = [f.code for f in found if f.severity == "warning" and CODES[f.code].graded_by]
         fixes = {name for code in symptoms for name in CODES[code].graded_by if name in interventions.SYMPTOM_ARMS}
-        # a short run grades with fewer steps (GRADE_SHARE of its steps over the setup, its repeat and
-        # each fix; at least interventions.MIN_STEPS): an ungraded fix is not harmless (a healthy
-        # 5-class MLP re-initialized at step 0 for dead_units ended 3.2 points lower)
-        if not fixes:
+        if not fixes or (2 + len(fixes)) * interventions.STEPS > GRADE_SHARE * (state.total_steps or 0):
             return found
-        steps = int(min(interventions.STEPS, max(interventions.MIN_STEPS,
-                                                 GRADE_SHARE * (state.total_steps or 0) / (2 + len(fixes)))))
         controls = state.controls
         config = controls.config
         X, y = controls.train_data
@@ -363,9 +357,8 @@ class Repairer:
         baseline, arms = interventions.experiment(
             controls.model, X, y, resolve_loss(config.loss)[0], optimizer=controls.optimizer,
             lr=probe_lr(controls.optimizer, config.lr), weight_decay=decay, batch_size=config.batch_size,
-            seed=config.seed, symptoms=symptoms, settings=False, clip_norm=controls.clip_norm or config.clip_norm,
-            steps=steps, run_steps=state.total_steps)   # a fix that helped trains on: does the setup catch up?
-        # (bounded by steps, not wall time: a grade the load timed out repaired ungraded)
+            seed=config.seed, symptoms=symptoms, settings=False, clip_norm=controls.clip_norm,
+            budget_s=GRADE_BUDGET_S)
         return interventions.grade(found, baseline, arms, run_steps=state.total_steps)
 
     def _activation_test(self, state) -> list:
