@@ -50,7 +50,7 @@ def twin(data):
 def test_every_code_but_a_few_has_a_planner():
     assert {c for c, spec in CODES.items() if spec.plan is None} == {
         "gradient_mismatch", "cannot_overfit_small_subset", "regularization_not_effective", "class_imbalance",
-        "check_skipped", "optimizer_setting"}
+        "check_skipped"}
 
 
 def test_healthy_run_is_untouched(data):

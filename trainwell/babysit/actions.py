@@ -11,6 +11,7 @@ options, where to roll back first (``Rollback``) and the reason in words.
 """
 from __future__ import annotations
 
+import dataclasses
 import enum
 from dataclasses import dataclass, field
 from typing import Callable
@@ -248,6 +249,48 @@ def _more_regularization(controls, options, *, seed):
                                                             if raised else "")
 
 
+def dropout_rates(model: nn.Module) -> list[float]:
+    """The drop rates p > 0 of the model's dropout modules."""
+    return [m.p for m in model.modules() if isinstance(m, nn.modules.dropout._DropoutNd) and m.p > 0]
+
+
+def _lower_dropout(controls, options, *, seed):
+    lowered = 0
+    for m in controls.model.modules():
+        if isinstance(m, nn.modules.dropout._DropoutNd) and m.p > options["dropout"]:
+            m.p = options["dropout"]
+            lowered += 1
+    return f"{lowered} dropout p -> {options['dropout']:.3g}"
+
+
+def _reset_optimizer_options(controls, options, *, seed):
+    """The named run options back to the Config's defaults (eps None: the optimizer's own 1e-8)."""
+    defaults = {f.name: f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+                for f in dataclasses.fields(controls.config)}
+    names = [name for name in options["names"] if name in defaults]
+    controls.rebuild_optimizer(**{name: defaults[name] for name in names})
+    return ", ".join(f"{name} -> {defaults[name]}" for name in names) or "no run option to reset"
+
+
+def _set_clip(controls, options, *, seed):
+    controls.set_clip_norm(options["clip_norm"], configured=True)
+    return "no gradient clipping" if options["clip_norm"] is None else f"clip_norm {options['clip_norm']:.3g}"
+
+
+def _append_log_softmax(controls, options, *, seed):
+    model = controls.model
+    if isinstance(model, nn.Sequential):
+        model.append(nn.LogSoftmax(dim=1))
+    else:       # any module: its forward output goes through log_softmax after the model's own hooks
+        model.register_forward_hook(_log_softmax_output)
+    controls.model_changed()
+    return "log_softmax(dim=1) appended to the outputs"
+
+
+def _log_softmax_output(module, inputs, output):
+    return torch.log_softmax(output, dim=1)
+
+
 ACTIONS = {a.name: a for a in (
     Action("lower_lr", "the lr scale (÷ factor) and, with clip_norm, gradient clipping", Rollback.LAST, _lower_lr),
     Action("raise_lr", "the lr scale (× factor) and, with momentum, Nesterov momentum 0.9 (a new optimizer)",
@@ -265,6 +308,13 @@ ACTIONS = {a.name: a for a in (
            Rollback.NONE, _shrink_output_layer, new_baseline=True),
     Action("shuffle", "the data order: reshuffled every epoch", Rollback.START, _shuffle, new_baseline=True),
     Action("set_weight_decay", "the optimizer's weight decay (a new optimizer)", Rollback.START, _set_weight_decay),
+    Action("lower_dropout", "the dropout modules' p, lowered to the plan's rate", Rollback.START, _lower_dropout),
+    Action("reset_optimizer_options", "the optimizer's options the plan names (eps, betas, ...) back to their "
+           "defaults (a new optimizer)", Rollback.START, _reset_optimizer_options),
+    Action("set_clip", "gradient clipping: the configured clip_norm replaced (off, or the plan's norm)",
+           Rollback.START, _set_clip),
+    Action("append_log_softmax", "the model: log_softmax(dim=1) applied to its outputs (run.predict and the saved "
+           "model include it)", Rollback.START, _append_log_softmax, new_baseline=True),
     # More regularization raises the training loss on purpose: a rising loss (lr_too_high's
     # warning; the lr did not change) is the repair acting for the rest of the run, and a stall
     # or a low training accuracy for the plateau rule's window. Errors are still acted on.

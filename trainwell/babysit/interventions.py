@@ -286,7 +286,7 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
                budget_s: float | None = None, budget: Budget | None = None, symptoms=(), settings: bool = True,
                repeat: bool = False,
                clip_norm: float | None = None, activation: bool = False, unfreeze: bool = True,
-               run_steps: int | None = None, in_order: bool = False) -> tuple:
+               run_steps: int | None = None, in_order: bool = False, lr_arms: bool = True) -> tuple:
     """``(baseline, arms)``: the setup itself and each candidate change, trained ``steps`` steps
     from the same weights on the same batches. The model is never modified. With ``budget_s``
     nominal seconds (or a doctor's ``budget``: babysit/budget.py), every arm runs the steps the
@@ -304,7 +304,8 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
     batches, their results in ``Arm.longer`` (``caught_up`` reads them); ``in_order``: the run
     does not shuffle: with ``unshuffled_data`` among the ``symptoms``, the setup also trains on
     consecutive batches of the training rows in their order (``ORDER_ARM``), whole epochs ending
-    where the run's epochs end when they fit (``grade`` compares it with the setup)."""
+    where the run's epochs end when they fit (``grade`` compares it with the setup); ``lr_arms=False``:
+    the setting arms without the lr arms (the repairer's settings test at fit start)."""
     budget = budget if budget is not None or budget_s is None else Budget(budget_s)
     options = {k: v for k, v in (options or {}).items() if k not in ("lr", "weight_decay")}
     device = next((p.device for p in model.parameters()), X.device)
@@ -385,7 +386,8 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
         return arm
 
     candidates = [c for c in candidate_arms(model, lr=lr, weight_decay=weight_decay, options=options,
-                                            clip_norm=clip_norm, unfreeze=unfreeze) if settings or (activation and c[0].name == RELU_ARM)]
+                                            clip_norm=clip_norm, unfreeze=unfreeze)
+                  if (settings and (lr_arms or c[0].code not in LR_CODES)) or (activation and c[0].name == RELU_ARM)]
     fixes = list(dict.fromkeys(name for code in symptoms for name in CODES[code].graded_by if name in SYMPTOM_ARMS))
     in_order = in_order and any(ORDER_ARM in CODES[code].graded_by for code in symptoms)
     if fixes or repeat or in_order:

@@ -22,8 +22,8 @@ import math
 
 import torch
 
-from trainwell.babysit.actions import (OUTPUT_ACTIVATIONS, Plan, Rollback, activation_families, make_plan,
-                                       weight_scale)
+from trainwell.babysit.actions import (OUTPUT_ACTIVATIONS, Plan, Rollback, activation_families, dropout_rates,
+                                       make_plan, weight_scale)
 from trainwell.babysit.ratios import EXTREME_RATIO, HEALTHY_RATIO, RATIO_HIGH, RATIO_LOW, SLOW_RATIO, STRONG_DECAY
 
 LR_STEP = 10.0              # notes 004: "lower the lr about 10x" / "raise the lr about 10x"
@@ -46,6 +46,7 @@ USUAL_WEIGHT_DECAY = 5e-4   # notes 001: AlexNet's "L2 weight decay 5e-4" (also 
 DECAY_CUT = 100.0           # weight decay lowered 100x when lr x weight_decay collapses the weights
 DROPOUT = 0.2               # dropout p raised to this for overfitting: a mild drop rate (Srivastava et al.
                             # 2014 drop 0.2 of the inputs, 0.5 of hidden units)
+HIDDEN_DROPOUT = 0.5        # Srivastava et al. 2014 / notes 004: p = 0.5 for hidden units, the usual maximum
 SHRINK_SCALE = 0.1          # an over-confident output layer's weights x0.1 (notes 004: small logits at init)
 OVERSCALED = 3.0            # weights whose median std is > 3x He's sqrt(2/fan_in) (the largest standard init,
                             # actions.weight_scale) were not set by any init scheme: re-initialize rather than
@@ -105,8 +106,14 @@ def plan_diverged(f, ctx):
     if ctx.attempts >= 1 or f.code == "nonfinite_loss":
         clip = ctx.controls.clip_norm or DIVERGED_CLIP * (ctx.healthy_grad_norm() or UNMEASURED_GRAD_NORM)
     clipped = f" and clip the gradient norm at {clip:.3g}" if clip else ""
-    return _lower_lr(LR_STEP, f"{f.code}: lower the lr {LR_STEP:g}x (notes 004: 'loss exploding / NaN: "
+    plan = _lower_lr(LR_STEP, f"{f.code}: lower the lr {LR_STEP:g}x (notes 004: 'loss exploding / NaN: "
                               f"learning rate too high')" + clipped, clip=clip)
+    if f.severity == "warning" and ctx.attempts == 0:
+        # a finite loss that rose is also what minibatch noise does to a healthy run (a regression
+        # net at its own lr was cut at step 11 and raised back 26x at step 18, 10.5 R^2 points lost):
+        # the first cut is made only when a paired trial trains better with it (sizing.cut_helps)
+        return Plan(plan.action, {**plan.options, "confirm": True}, plan.rollback, plan.reason)
+    return plan
 
 
 def plan_oscillating(f, ctx):
@@ -255,6 +262,10 @@ def plan_unnormalized(f, ctx):
 
 
 def plan_output_mismatch(f, ctx):
+    if f.evidence.get("loss_at_shift") and f.evidence.get("last_module") != "LogSoftmax":
+        # a log-likelihood on raw logits (preflight's unbounded-loss check): log_softmax makes them
+        # log-probabilities, what nll_loss expects (notes 003: output activation and loss go together)
+        return make_plan("append_log_softmax", f"{f.message}: apply log_softmax(dim=1) to the model's outputs")
     name = f.where
     module = dict(ctx.controls.model.named_modules()).get(name) if name else None
     if not name or not isinstance(module, OUTPUT_ACTIVATIONS):
@@ -309,17 +320,52 @@ def plan_underfitting(f, ctx):
     # whenever the updates are not too large (RATIO_HIGH), if its trial trains better than the
     # current lr (an lr 10x small for spirals moves 1.8e-3 of the weights a step, a healthy ratio,
     # while the cosine schedule anneals before the model fits)
+    if dropout_rates(ctx.controls.model) and max(dropout_rates(ctx.controls.model)) > HIDDEN_DROPOUT:
+        return less_dropout(ctx, "the model underfits with dropout above the hidden layers' usual 0.5")
     return (trial_raise(f, ctx, ratio, below=RATIO_HIGH, even_falling=True) or
             "the model underfits with healthy updates: it needs more capacity (wider/deeper) or more epochs")
 
 
 def plan_too_regularized(f, ctx):
-    """regularization_too_strong (an intervention found that less decay lets the loss fall)."""
+    """regularization_too_strong (an intervention found that less decay, or no dropout, lets the
+    loss fall): the arm's setting for the decay (/ 100); dropout lowered (``less_dropout``)."""
     wd = ctx.weight_decay or 0.0
     if f.evidence.get("intervention") == "weight_decay / 100" and wd > 0:
         return make_plan("set_weight_decay", f"{f.message}: lower weight_decay {wd:.3g} -> {wd / DECAY_CUT:.3g}",
                          weight_decay=wd / DECAY_CUT)
-    return f"{f.message}: lower the dropout rate in the model (a model change the user makes)"
+    return less_dropout(ctx, f.message) or f"{f.message}: the model has no dropout left to lower"
+
+
+def less_dropout(ctx, why) -> Plan | None:
+    """Dropout lowered to min(p / 2, DROPOUT) for every module above it: the mild rate the
+    overfitting repair raises it to (Srivastava et al. 2014 drop 0.2 of the inputs), or half the
+    rate when it is below that already (a second attempt halves again). None without dropout."""
+    rates = dropout_rates(ctx.controls.model)
+    if not rates:
+        return None
+    top = max(rates)
+    new = min(top / 2, DROPOUT)
+    return make_plan("lower_dropout", f"{why}: lower the dropout rate {top:.3g} -> {new:.3g} (notes 004: too much "
+                                      f"regularization underfits; Srivastava et al. 2014's mild rate 0.2)",
+                     dropout=new)
+
+
+def plan_optimizer_setting(f, ctx):
+    """optimizer_setting (an intervention found that the optimizer's defaults, or no clipping,
+    let the loss fall): the arm's setting. Clipping: off, or DIVERGED_CLIP x the healthy gradient
+    norm when the monitor measured one (a clip the gradients reach only when they spike); options:
+    back to the optimizer's defaults (Kingma & Ba 2015: Adam's eps 1e-8)."""
+    if f.evidence.get("no_clip"):
+        healthy = None if ctx.before_training else ctx.healthy_grad_norm()
+        clip = DIVERGED_CLIP * healthy if healthy else None
+        return make_plan("set_clip", f"{f.message}: " + (f"clip at {clip:.3g} ({DIVERGED_CLIP:g}x the healthy gradient "
+                                                         f"norm {healthy:.3g}) instead" if clip else
+                                                         "turn the configured clipping off"), clip_norm=clip)
+    names = sorted(f.evidence.get("options") or {})
+    if not names:
+        return f"{f.message}: no optimizer option named to reset"
+    return make_plan("reset_optimizer_options", f"{f.message}: set {', '.join(names)} back to the optimizer's "
+                                                f"defaults (Kingma & Ba 2015: Adam's eps 1e-8)", names=names)
 
 
 def plan_overfitting(f, ctx):

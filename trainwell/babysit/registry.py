@@ -37,7 +37,7 @@ from typing import Callable
 
 from trainwell.babysit.plans import (not_repairable, plan_bad_initial_loss, plan_diverged,
                                      plan_exploding_gradients, plan_init, plan_lr_too_low, plan_oscillating,
-                                     plan_output_mismatch, plan_overfitting, plan_plateau,
+                                     plan_optimizer_setting, plan_output_mismatch, plan_overfitting, plan_plateau,
                                      plan_too_regularized, plan_underfitting,
                                      plan_unnormalized, plan_unshuffled, plan_update_ratio_high,
                                      plan_update_ratio_low, plan_vanishing)
@@ -320,6 +320,7 @@ CODES = {spec.code: spec for spec in (
         explains=(Group.SLOW,),
         thresholds=("interventions.STEPS", "interventions.STUCK", "interventions.HELPS",
                     "interventions.HELP_RATIO"),
+        plan=plan_optimizer_setting,
     ),
     FindingSpec(
         "frozen_parameters", "preflight", "warning",

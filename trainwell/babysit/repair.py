@@ -32,10 +32,12 @@ from collections import Counter
 from dataclasses import dataclass, replace
 
 from trainwell.babysit import interventions, sizing
-from trainwell.babysit.actions import Plan, Rollback, hidden_sigmoids, raise_momentum
+from trainwell.babysit.actions import Plan, Rollback, dropout_rates, hidden_sigmoids, raise_momentum
 from trainwell.babysit.findings import Diagnosis, Finding
 from trainwell.babysit.monitor import finding_from_state, finding_state
 from trainwell.babysit.preflight import preflight, probe_lr, resolve_loss
+from trainwell.babysit.plans import HIDDEN_DROPOUT
+from trainwell.babysit.ratios import HEALTHY_RATIO
 from trainwell.babysit.registry import CODES, Group, members
 from trainwell.babysit.rules import BASELINE_SAMPLES, WINDOW
 from trainwell.data.streaming import check_sample
@@ -58,6 +60,9 @@ ACTIVATION_SHARE = 0.2      # the ReLU-for-sigmoid experiment at fit start (setu
                             # run, issue 11), at least interventions.MIN_STEPS an arm; only with hidden sigmoids
 SEED_OFFSET = 101           # re-initialization seed: config.seed + 101 + repairs so far, apart from the
                             # run's own streams (config.seed, config.seed + 1 for augmentation)
+SETTINGS_SHARE = 0.2        # the unusual settings' experiment at fit start (setup, repeat, one arm per setting):
+                            # at most 20% of the run's steps, as ACTIVATION_SHARE
+RUN_OPTIMIZER_KEYS = ("momentum", "nesterov", "betas", "eps", "bias_correction", "lr_mults", "no_decay_bias_norm")
 REINIT_CODES = members(Group.REINIT)
 DIVERGED_CODES = members(Group.DIVERGED)
 
@@ -65,6 +70,23 @@ DIVERGED_CODES = members(Group.DIVERGED)
 def _update_ratios(sample: dict) -> list[float]:
     """A monitor sample's finite update/weight ratios, one per layer."""
     return [r for r in sample.get("update_ratio", {}).values() if r is not None and math.isfinite(r)]
+
+
+def unusual_settings(model, *, lr: float, weight_decay: float, clip_norm: float | None, options: dict) -> int:
+    """How many of the settings the experiment's setting arms change are far from their usual
+    values: a weight decay that alone takes more than a healthy update's share of the weights per
+    step (lr x weight_decay > HEALTHY_RATIO, 1e-3, notes 001; trainwell's default 5e-4 at lr 0.1
+    takes 5e-5), dropout above the hidden layers' usual 0.5 (plans.HIDDEN_DROPOUT), any configured
+    clip_norm, an optimizer option away from its default (interventions.DEFAULTS). Healthy usual
+    setups pay nothing; the experiment decides whether an unusual one hurts."""
+    return (int(lr * weight_decay > HEALTHY_RATIO) + int(max(dropout_rates(model), default=0.0) > HIDDEN_DROPOUT)
+            + int(bool(clip_norm)) + int(changed_options(options)))
+
+
+def changed_options(options: dict) -> bool:
+    """An optimizer option away from its default (interventions.DEFAULTS: eps, betas, ...)."""
+    return any(options.get(k) is not None and interventions._differs(options[k], default)
+               for k, default in interventions.DEFAULTS.items())
 
 
 @dataclass
@@ -177,6 +199,7 @@ class Repairer:
         self._good_loss = None                # training loss of the epoch the last good snapshot ends
         self._settle_warnings = 0             # warnings are acted on from this epoch on
         self._settle: dict = {}               # code -> epoch from which it is acted on again
+        self._settings_tested = False         # the unusual settings' experiment runs once per fit
         self._activation_tested = False       # the ReLU-for-sigmoid experiment runs once per fit ...
         self._pending: list[Finding] = []     # ... and its finding waits while others are repaired first
         self._saved_snapshots = None          # (start, good) read by load_state_dict, for on_fit_start
@@ -306,7 +329,8 @@ class Repairer:
                                           cheap_only=True, seed=config.seed)
                      if f.key not in seen]
             seen.update(f.key for f in found)
-            found = (self._grade(state, found) if found else []) + self._activation_test(state)
+            found = ((self._grade(state, found) if found else []) + self._activation_test(state)
+                     + self._settings_test(state))
             for f in found:
                 f.evidence.setdefault("step", 0)
                 f.evidence.setdefault("epoch", 0)
@@ -362,6 +386,38 @@ class Repairer:
             clip_norm=controls.clip_norm, budget_s=GRADE_BUDGET_S)
         return interventions.findings(baseline, arms, run_steps=state.total_steps)
 
+    def _settings_test(self, state) -> list:
+        """Settings far from their usual values (``unusual_settings``): the experiment's setting arms
+        (weight decay / 100, dropout off, no clipping, the optimizer's defaults; no lr arm) train
+        next to the setup and a repeat; a ``regularization_too_strong`` / ``optimizer_setting``
+        finding for each that trains ``helpful``-ly better, which the repair acts on before the
+        first step with the arm's setting. Runs once per fit, ``SETTINGS_SHARE`` of the run's
+        steps at most over its runs (at least ``interventions.MIN_STEPS`` each)."""
+        controls = state.controls
+        if self._settings_tested:
+            return []
+        self._settings_tested = True
+        config = replace(controls.config, **controls.optimizer_overrides)    # the settings in force
+        # the run's optimizer options, as parts.optimizer_options gives them (train.parts imports this module)
+        options = {**{k: getattr(config, k) for k in RUN_OPTIMIZER_KEYS}, **config.optimizer_options}
+        options.update(betas=tuple(config.betas), lr_mults=config.lr_mults or None)
+        lr = probe_lr(config.optimizer, config.lr, options)
+        decay = config.weight_decay or 0.0
+        clip = controls.clip_norm or config.clip_norm
+        if not unusual_settings(controls.model, lr=lr, weight_decay=decay, clip_norm=clip, options=options):
+            return []
+        X, y = controls.train_data
+        arms = (int(decay > 0) + int(bool(dropout_rates(controls.model))) + int(bool(clip))
+                + int(changed_options(options)))            # the setting arms the experiment runs
+        steps = int(min(interventions.STEPS, max(interventions.MIN_STEPS,
+                                                 SETTINGS_SHARE * (state.total_steps or 0) / (2 + arms))))
+        # bounded by steps, not wall time: what it finds does not depend on the machine's load
+        baseline, ran = interventions.experiment(
+            controls.model, X, y, resolve_loss(config.loss)[0], optimizer=config.optimizer, lr=lr,
+            weight_decay=decay, options=options, batch_size=config.batch_size, seed=config.seed, repeat=True,
+            steps=steps, clip_norm=clip, unfreeze=False, lr_arms=False, run_steps=state.total_steps)
+        return interventions.findings(baseline, ran, run_steps=state.total_steps)
+
     def _handle(self, state, findings, *, before_training) -> bool:
         """Repair the highest-priority finding that has a plan; True when one was repaired."""
         for f in Diagnosis(findings).ranked():
@@ -414,6 +470,11 @@ class Repairer:
             if isinstance(plan, str):
                 self._decline(state, finding, plan)
                 return False
+        if plan.action.name == "lower_lr" and plan.options.get("confirm"):
+            plan = self._confirmed_cut(state, plan, seed=seed)
+            if isinstance(plan, str):
+                self._decline(state, finding, plan)
+                return False
         # before the first step there is nothing to roll back to
         mode = Rollback.NONE if before_training else plan.rollback
         target = {Rollback.START: self._start, Rollback.LAST: self._good, Rollback.NONE: None}[mode]
@@ -452,6 +513,23 @@ class Repairer:
         if entry not in self.unrepaired:
             self.unrepaired.append(entry)
         self._settle[finding.code] = state.epoch + CODES[finding.code].settle_epochs
+
+    def _confirmed_cut(self, state, plan: Plan, *, seed: int) -> Plan | str:
+        """A ``confirm`` lr cut (plans.plan_diverged: a finite loss that rose) made only when a
+        paired trial from the current weights trains better at the cut lr (sizing.cut_helps)."""
+        controls = state.controls
+        config = controls.config
+        X, y = controls.train_data
+        trial = sizing.cut_helps(
+            controls.model, controls.optimizer, X, y, resolve_loss(config.loss)[0], lr=controls.lrs()[0],
+            factor=plan.options["factor"], batch_size=config.batch_size, run_steps=state.total_steps or 0, seed=seed,
+            weight_decay=controls.optimizer_overrides.get("weight_decay", config.weight_decay) or 0.0,
+            clip_norm=controls.clip_norm)
+        if not trial["helps"]:
+            return (f"{plan.reason}; but the cut trained no better than the current lr in a {trial['steps']}-step "
+                    f"trial ({trial['cut_loss']:.4g} vs {trial['loss']:.4g} held loss): left alone")
+        return replace(plan, reason=plan.reason + f" (a {trial['steps']}-step trial: {trial['cut_loss']:.4g} vs "
+                                                  f"{trial['loss']:.4g} held loss at the current lr)")
 
     def _sized_raise(self, state, plan: Plan, *, seed: int) -> Plan | str:
         """``raise_lr`` x ``sizing.TRIAL_STEP`` more when a paired trial from the current weights

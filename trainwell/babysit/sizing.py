@@ -63,6 +63,17 @@ def held_loss_after(model, optimizer, X, y, loss_fn, *, lr: float, weight_decay:
     return value if math.isfinite(value) else math.inf
 
 
+def _trial_batches(X, *, batch_size: int, run_steps: int, seed: int) -> tuple:
+    """``(steps, held, batches)``: the held rows and the trials' batches of the other rows (seeded)."""
+    gen = torch.Generator().manual_seed(seed)
+    order = torch.randperm(X.shape[0], generator=gen).to(X.device)
+    held, rows = order[:min(HELD_ROWS, X.shape[0] // 2)], order[min(HELD_ROWS, X.shape[0] // 2):]
+    steps = trial_steps(run_steps)
+    size = max(1, min(batch_size, rows.numel()))
+    return steps, held, [rows[torch.randint(0, rows.numel(), (size,), generator=gen).to(X.device)]
+                         for _ in range(steps)]
+
+
 def larger_raise_helps(model, optimizer, X, y, loss_fn, *, lr: float, weight_decay: float, batch_size: int,
                        run_steps: int, seed: int, clip_norm: float | None = None,
                        group_options: dict | None = None, current_lr: float | None = None) -> dict:
@@ -70,12 +81,7 @@ def larger_raise_helps(model, optimizer, X, y, loss_fn, *, lr: float, weight_dec
     ``TRIAL_STEP`` x it (``helps``: the larger one's held loss ends lower and finite). With
     ``current_lr`` also ``"current_loss"`` and ``"raise_helps"``: a third copy trains at the
     current lr with the current settings, and the raise's held loss ends lower and finite."""
-    gen = torch.Generator().manual_seed(seed)
-    order = torch.randperm(X.shape[0], generator=gen).to(X.device)
-    held, rows = order[:min(HELD_ROWS, X.shape[0] // 2)], order[min(HELD_ROWS, X.shape[0] // 2):]
-    steps = trial_steps(run_steps)
-    size = max(1, min(batch_size, rows.numel()))
-    batches = [rows[torch.randint(0, rows.numel(), (size,), generator=gen).to(X.device)] for _ in range(steps)]
+    steps, held, batches = _trial_batches(X, batch_size=batch_size, run_steps=run_steps, seed=seed)
     common = {"weight_decay": weight_decay, "batches": batches, "held": held, "seed": seed, "clip_norm": clip_norm,
               "group_options": group_options}
     loss = held_loss_after(model, optimizer, X, y, loss_fn, lr=lr, **common)
@@ -85,3 +91,15 @@ def larger_raise_helps(model, optimizer, X, y, loss_fn, *, lr: float, weight_dec
         current = held_loss_after(model, optimizer, X, y, loss_fn, lr=current_lr, **{**common, "group_options": None})
         out.update(current_loss=current, raise_helps=math.isfinite(loss) and loss < current)
     return out
+
+
+def cut_helps(model, optimizer, X, y, loss_fn, *, lr: float, factor: float, weight_decay: float, batch_size: int,
+              run_steps: int, seed: int, clip_norm: float | None = None) -> dict:
+    """``{"steps", "loss", "cut_loss", "helps"}``: the paired trial of the current ``lr`` against
+    ``lr / factor`` (the same weights, batches and dropout masks; loss on held training rows):
+    ``helps`` when the cut's held loss ends lower and finite."""
+    steps, held, batches = _trial_batches(X, batch_size=batch_size, run_steps=run_steps, seed=seed)
+    common = {"weight_decay": weight_decay, "batches": batches, "held": held, "seed": seed, "clip_norm": clip_norm}
+    loss = held_loss_after(model, optimizer, X, y, loss_fn, lr=lr, **common)
+    cut = held_loss_after(model, optimizer, X, y, loss_fn, lr=lr / factor, **common)
+    return {"steps": steps, "loss": loss, "cut_loss": cut, "helps": math.isfinite(cut) and cut < loss}

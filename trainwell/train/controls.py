@@ -56,6 +56,7 @@ class Controls:
         self._trainer = trainer
         self._optimizer_factory = optimizer_factory
         self._clip_norm: float | None = None
+        self._replaced_clip = False           # set_clip_norm(configured=True) turned the configured clip off
         self._optimizer_overrides: dict = {}
         self._preprocess: list[dict] = []     # specs of the steps add_preprocess() fitted
         self.added_preprocess: list = []      # those fitted modules, in order (fit saves them)
@@ -185,9 +186,15 @@ class Controls:
         self._trainer.state.lr_scale = float(scale)
 
     @shared
-    def set_clip_norm(self, max_norm: float | None) -> None:
-        """Clip gradients to a global L2 norm of ``max_norm`` from the next step on (None: off)."""
+    def set_clip_norm(self, max_norm: float | None, *, configured: bool = False) -> None:
+        """Clip gradients to a global L2 norm of ``max_norm`` from the next step on (None: off).
+        ``configured=True``: the configured ``clip_norm`` stops too (it is applied before this
+        clip, so this clip alone can only lower it): a clip too tight to learn is replaced."""
         self._clip_norm = None if max_norm is None else float(max_norm)
+        if configured:
+            self._replaced_clip = True
+            state = self._trainer.state
+            state.config = dataclasses.replace(state.config, clip_norm=None)
 
     @shared
     def set_shuffle(self, shuffle: bool = True) -> None:
@@ -239,7 +246,8 @@ class Controls:
     # ------------------------------------------------------------------ checkpoints
     def settings_dict(self) -> dict:
         """The settings changed here that a checkpoint keeps (the lr scale is a counter)."""
-        return {"clip_norm": self._clip_norm, "optimizer_overrides": dict(self._optimizer_overrides),
+        return {"clip_norm": self._clip_norm, "replaced_clip": self._replaced_clip,
+                "optimizer_overrides": dict(self._optimizer_overrides),
                 "preprocess": list(self._preprocess)}
 
     def load_settings(self, saved: dict) -> None:
@@ -247,6 +255,8 @@ class Controls:
         preprocessing steps not yet added (each refitted on the training inputs as they are)."""
         with self.journal.replaying() if self.journal is not None else contextlib.nullcontext():
             self._clip_norm = saved["clip_norm"]      # every rank loads the same checkpoint
+            if saved.get("replaced_clip"):            # (absent from checkpoints written before it)
+                self.set_clip_norm(saved["clip_norm"], configured=True)
             if saved["optimizer_overrides"]:
                 self.rebuild_optimizer(**saved["optimizer_overrides"])
             for spec in saved["preprocess"][len(self._preprocess):]:

@@ -282,9 +282,10 @@ def build_grad_hooks(config: Config, model: nn.Module) -> list:
                               seed=config.seed + GRAD_NOISE_SEED_OFFSET)
         hooks.append(_NoiseHook(noise, params))
     if config.clip_value is not None or config.clip_norm is not None:
-        value, norm = config.clip_value, config.clip_norm
+        # read from the run's config at each step: a repair may turn the configured clip_norm off
+        # (train/controls.py set_clip_norm(configured=True))
         hooks.append(lambda state: clip_gradients([p for p in params if p.grad is not None],
-                                                  value=value, norm=norm))
+                                                  value=state.config.clip_value, norm=state.config.clip_norm))
     return hooks
 
 
