@@ -277,7 +277,18 @@ def test_strong_decay_is_lr_times_weight_decay_at_the_recent_peak_lr():
     assert plan_underfitting(make("underfitting", "low"), annealed).action.name == "set_weight_decay"
     dead = make("dead_units", "dead", evidence={"step": 80})
     assert plan_init(dead, annealed).action.name == "set_weight_decay"
-    assert plan_init(dead, _ctx()).action.name == "lower_lr"
+    stalled = [{"loss": 1.0, "lr": 0.1}] * 16
+    assert plan_init(dead, _ctx(samples=stalled)).action.name == "lower_lr"
+
+
+def test_units_dead_before_the_loss_can_be_judged_are_left_alone():
+    """Dead units in the first samples are no evidence of a bad lr until the loss can be judged
+    (16 samples: ``loss_falling``'s two halves); after a divergence repair they are."""
+    dead = make("dead_units", "dead", evidence={"step": 1})
+    early = [{"loss": 1.0, "lr": 0.1}] * 15
+    assert isinstance(plan_init(dead, _ctx(samples=early)), str)
+    assert plan_init(dead, _ctx(samples=early, diverged_before=True)).action.name == "lower_lr"
+    assert plan_init(dead, _ctx(samples=early + [{"loss": 1.0, "lr": 0.1}])).action.name == "lower_lr"
 
 
 class SmallCNN(nn.Module):

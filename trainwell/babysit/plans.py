@@ -242,6 +242,11 @@ def _plan_dead_units(f, ctx):
     # divergence repair the lr can still be too high.
     if ctx.loss_falling() and not ctx.diverged_before:
         return "units died, but the loss is falling: left alone (the loss rules act if it stalls or rises)"
+    if not ctx.diverged_before and not ctx.loss_judged():
+        # too few samples to tell a falling loss from a stalled one: a net that loses units in its
+        # first steps often trains on (a healthy 6-layer ReLU regressor did, and an lr cut there cost it)
+        return "units died in the run's first samples, too few to judge the loss: left alone (the loss rules act " \
+               "if it stalls or rises)"
     return _lower_lr(LR_STEP, "ReLU units died during training (large updates push them negative for every "
                               "input, notes 004): lower the lr 10x")
 

@@ -120,6 +120,10 @@ class RepairContext:
         half = len(losses) // 2
         return bool(half) and statistics.median(losses[half:]) < statistics.median(losses[:half])
 
+    def loss_judged(self) -> bool:
+        """Enough finite loss samples for ``loss_falling`` to compare two full halves."""
+        return sum(math.isfinite(s["loss"]) for s in self.samples[-FALLING_SAMPLES:]) >= FALLING_SAMPLES
+
     def median_update_ratio(self) -> float | None:
         """The median update/weight ratio over every layer of the recent samples."""
         ratios = [r for s in self.samples[-WINDOW:] for r in _update_ratios(s)]
