@@ -264,13 +264,18 @@ def candidate_arms(model: nn.Module, *, lr: float, weight_decay: float, options:
                          f"no gradient clipping instead of clip_norm = {clip_norm:g}",
                          extra={"options": {"clip_norm": clip_norm}, "no_clip": True}),
                      lr, weight_decay, options, False))
-    changed = {k: options[k] for k, default in DEFAULTS.items()
-               if options.get(k) is not None and _differs(options[k], default)}
+    changed = changed_options(options)
     if changed:
         arms.append((Arm("optimizer defaults", "optimizer_setting",
                          "the optimizer's defaults instead of " + ", ".join(f"{k}={v}" for k, v in changed.items()),
                          extra={"options": changed}), lr, weight_decay, {**options, **RESET_OPTIONS}, False))
     return arms
+
+
+def changed_options(options: dict) -> dict:
+    """The optimizer options away from their defaults (``DEFAULTS``: eps, betas, ...)."""
+    return {k: options[k] for k, default in DEFAULTS.items()
+            if options.get(k) is not None and _differs(options[k], default)}
 
 
 def _differs(value, default) -> bool:

@@ -42,6 +42,7 @@ from trainwell.babysit.registry import CODES, Group, members
 from trainwell.babysit.rules import BASELINE_SAMPLES, WINDOW
 from trainwell.data.streaming import check_sample
 from trainwell.errors import ConfigError
+from trainwell.optim.factory import optimizer_options
 from trainwell.train.state import Stop, StopKind
 
 FALLING_SAMPLES = 16        # loss_falling: the median of the last 8 samples against the 8 before
@@ -62,7 +63,6 @@ SEED_OFFSET = 101           # re-initialization seed: config.seed + 101 + repair
                             # run's own streams (config.seed, config.seed + 1 for augmentation)
 SETTINGS_SHARE = 0.2        # the unusual settings' experiment at fit start (setup, repeat, one arm per setting):
                             # at most 20% of the run's steps, as ACTIVATION_SHARE
-RUN_OPTIMIZER_KEYS = ("momentum", "nesterov", "betas", "eps", "bias_correction", "lr_mults", "no_decay_bias_norm")
 REINIT_CODES = members(Group.REINIT)
 DIVERGED_CODES = members(Group.DIVERGED)
 
@@ -80,13 +80,7 @@ def unusual_settings(model, *, lr: float, weight_decay: float, clip_norm: float 
     clip_norm, an optimizer option away from its default (interventions.DEFAULTS). Healthy usual
     setups pay nothing; the experiment decides whether an unusual one hurts."""
     return (int(lr * weight_decay > HEALTHY_RATIO) + int(max(dropout_rates(model), default=0.0) > HIDDEN_DROPOUT)
-            + int(bool(clip_norm)) + int(changed_options(options)))
-
-
-def changed_options(options: dict) -> bool:
-    """An optimizer option away from its default (interventions.DEFAULTS: eps, betas, ...)."""
-    return any(options.get(k) is not None and interventions._differs(options[k], default)
-               for k, default in interventions.DEFAULTS.items())
+            + int(bool(clip_norm)) + int(bool(interventions.changed_options(options))))
 
 
 @dataclass
@@ -402,9 +396,8 @@ class Repairer:
             return []
         self._settings_tested = True
         config = replace(controls.config, **controls.optimizer_overrides)    # the settings in force
-        # the run's optimizer options, as parts.optimizer_options gives them (train.parts imports this module)
-        options = {**{k: getattr(config, k) for k in RUN_OPTIMIZER_KEYS}, **config.optimizer_options}
-        options.update(betas=tuple(config.betas), lr_mults=config.lr_mults or None)
+        # the run's optimizer options but its lr and weight decay (the experiment's own), as doctor's probes
+        options = {k: v for k, v in optimizer_options(config).items() if k not in ("lr", "weight_decay")}
         lr = probe_lr(config.optimizer, config.lr, options)
         decay = config.weight_decay or 0.0
         clip = controls.clip_norm or config.clip_norm
@@ -412,7 +405,7 @@ class Repairer:
             return []
         X, y = controls.train_data
         arms = (int(decay > 0) + int(bool(dropout_rates(controls.model))) + int(bool(clip))
-                + int(changed_options(options)))            # the setting arms the experiment runs
+                + int(bool(interventions.changed_options(options))))   # the setting arms the experiment runs
         steps = int(min(interventions.STEPS, max(interventions.MIN_STEPS,
                                                  SETTINGS_SHARE * (state.total_steps or 0) / (2 + arms))))
         # bounded by steps, not wall time: what it finds does not depend on the machine's load

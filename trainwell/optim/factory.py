@@ -214,3 +214,20 @@ def _rejected(info: OptimizerInfo, given: dict, extra: dict, err: Exception) -> 
     where = f"torch.optim.{cls.__name__}" if cls.__module__.startswith("torch.optim") else cls.__name__
     return (f"optimizer = {info.name!r}: {where} rejected "
             f"{options or 'its options'}: {type(err).__name__}: {err}")
+
+
+COMMON_OPTIMIZER_KEYS = ("lr", "momentum", "nesterov", "weight_decay", "betas", "eps",
+                         "bias_correction", "lr_mults", "no_decay_bias_norm")
+
+
+def optimizer_options(config) -> dict:
+    """The run's options for ``build_optimizer``: the common keys (top-level options) and
+    ``optimizer_options`` (the optimizer's other keywords: ``rho``, ``dampening``, ...), as
+    ``fit``, ``doctor`` and ``trainwell lr-find`` pass them."""
+    clash = sorted(set(config.optimizer_options) & set(COMMON_OPTIMIZER_KEYS))
+    if clash:
+        raise ConfigError(f"optimizer_options.{clash[0]}: set it as the top-level option {clash[0]!r} "
+                          f"instead (optimizer_options is for the optimizer's other keywords)")
+    common = {key: getattr(config, key) for key in COMMON_OPTIMIZER_KEYS}
+    common.update(betas=tuple(config.betas), lr_mults=config.lr_mults or None)
+    return {**common, **config.optimizer_options}

@@ -26,7 +26,7 @@ from trainwell.nn.init import INIT_OPTIONS, init as init_weights
 from trainwell.nn.losses import CLASS_ID_LOSSES, target_problem
 from trainwell.nn.models import build_model
 from trainwell.nn.transfer import all_but_head, freeze, load_weights
-from trainwell.optim.factory import build_optimizer, decay_exempt
+from trainwell.optim.factory import build_optimizer, decay_exempt, optimizer_options
 from trainwell.optim.penalties import GradientNoise, clip_gradients, l1_penalty, l2_penalty, max_norm_
 from trainwell.optim.schedules import make_schedule
 from trainwell.train.extend import continued_schedule
@@ -185,23 +185,6 @@ def initialize(model: nn.Module, scheme, X: torch.Tensor, *, seed: int) -> None:
         idx = torch.randperm(X.shape[0], generator=g)[:LSUV_BATCH].to(X.device)
         options["data"] = X.index_select(0, idx)
     init_weights(model, name, **options)
-
-
-COMMON_OPTIMIZER_KEYS = ("lr", "momentum", "nesterov", "weight_decay", "betas", "eps",
-                         "bias_correction", "lr_mults", "no_decay_bias_norm")
-
-
-def optimizer_options(config: Config) -> dict:
-    """The run's options for ``build_optimizer``: the common keys (top-level options) and
-    ``optimizer_options`` (the optimizer's other keywords: ``rho``, ``dampening``, ...), as
-    ``fit``, ``doctor`` and ``trainwell lr-find`` pass them."""
-    clash = sorted(set(config.optimizer_options) & set(COMMON_OPTIMIZER_KEYS))
-    if clash:
-        raise ConfigError(f"optimizer_options.{clash[0]}: set it as the top-level option {clash[0]!r} "
-                          f"instead (optimizer_options is for the optimizer's other keywords)")
-    common = {key: getattr(config, key) for key in COMMON_OPTIMIZER_KEYS}
-    common.update(betas=tuple(config.betas), lr_mults=config.lr_mults or None)
-    return {**common, **config.optimizer_options}
 
 
 def build_optimizer_for(config: Config, model, *, total_steps: int | None = None):
