@@ -35,13 +35,22 @@ def _values():
     return _split(X, X[:, 0] - 0.5 * X[:, 2])
 
 
-def test_a_classifier_with_a_user_loss_is_scored_with_it(tmp_path):
+def _fit(tmp_path, outputs, data, loss):
+    """The run of a 6-16-``outputs`` MLP trained with ``loss``, its validation split and the
+    model's outputs there."""
     torch.manual_seed(0)
-    run = trainwell.fit(nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 2)), *_classes(),
-                        loss=user_cross_entropy, run_dir=str(tmp_path / "run"), **OPTIONS)
+    run = trainwell.fit(_mlp(outputs), *data, loss=loss, run_dir=str(tmp_path / "run"), **OPTIONS)
     X, y = run.splits.val
     with torch.no_grad():
-        out = run.model(X)
+        return run, X, y, run.model(X)
+
+
+def _mlp(outputs):
+    return nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, outputs))
+
+
+def test_a_classifier_with_a_user_loss_is_scored_with_it(tmp_path):
+    run, X, y, out = _fit(tmp_path, 2, _classes(), user_cross_entropy)
     scores = run.evaluate("val")
     assert scores["loss"] == pytest.approx(float(F.cross_entropy(out, y)), rel=1e-5)
     assert scores["acc"] == pytest.approx(float((out.argmax(1) == y).float().mean()), abs=1e-6)
@@ -49,26 +58,17 @@ def test_a_classifier_with_a_user_loss_is_scored_with_it(tmp_path):
 
 
 def test_a_regression_with_a_user_loss_predicts_values_and_has_no_accuracy(tmp_path):
-    torch.manual_seed(0)
-    run = trainwell.fit(nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 1)), *_values(),
-                        loss=user_squared_error, run_dir=str(tmp_path / "run"), **OPTIONS)
-    X, y = run.splits.val
-    with torch.no_grad():
-        out = run.model(X)
+    run, X, y, out = _fit(tmp_path, 1, _values(), user_squared_error)
     scores = run.evaluate("val")
     assert scores["loss"] == pytest.approx(float(((out.squeeze(-1) - y) ** 2).mean()), rel=1e-5)
     assert scores.get("acc") is None
     assert torch.equal(run.predict(X), out)          # values, not the sign of the output as classes
-    loaded = load_run(tmp_path / "run", model=nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 1)))
-    assert torch.equal(loaded.predict(X), out)
+    assert torch.equal(load_run(tmp_path / "run", model=_mlp(1)).predict(X), out)
 
 
 def test_a_loaded_run_asks_for_the_user_loss_by_name_and_then_scores_with_it(tmp_path):
-    torch.manual_seed(0)
-    make = lambda: nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 2))   # noqa: E731
-    run = trainwell.fit(make(), *_classes(), loss=user_cross_entropy, run_dir=str(tmp_path / "run"), **OPTIONS)
-    loaded = load_run(tmp_path / "run", model=make())
-    X, y = run.splits.val
+    run, X, y, _ = _fit(tmp_path, 2, _classes(), user_cross_entropy)
+    loaded = load_run(tmp_path / "run", model=_mlp(2))
     with pytest.raises(DataError, match=r"'user_cross_entropy'.*loss=fn"):
         loaded.evaluate((X, y))
     assert loaded.evaluate((X, y), loss=user_cross_entropy) == pytest.approx(run.evaluate("val"))
