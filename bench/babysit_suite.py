@@ -343,7 +343,26 @@ def _cases() -> list[Case]:
     add("train_lacks_classes/digits", "split_mismatch", "digits", phase="preflight",
         fy=lambda X, y: (X[y < 5], y[y < 5]), train_only=True, model=relu,
         note="the training split holds classes 0-4 only; validation and test hold all ten")
+    add("layers_in_a_list/spirals", "unregistered_modules", "spirals", phase="preflight", model=ListMLP,
+        twin_model=lambda i, o: ListMLP(i, o, registered=True),
+        note="the hidden layers held in a plain Python list: not registered, so only the head trains")
     return out
+
+
+class ListMLP(nn.Module):
+    """Two ReLU hidden layers of 64 and a head; ``registered=False`` holds the hidden layers in a
+    plain list, as a user who forgot nn.ModuleList does."""
+
+    def __init__(self, din, dout, registered=False):
+        super().__init__()
+        layers = [nn.Linear(din, 64), nn.Linear(64, 64)]
+        self.hidden = nn.ModuleList(layers) if registered else layers
+        self.head = nn.Linear(64, dout)
+
+    def forward(self, x):
+        for layer in self.hidden:
+            x = torch.relu(layer(x))
+        return self.head(x)
 
 
 def _frozen_hidden(model):

@@ -588,3 +588,33 @@ def test_regression_overfit_run_that_beats_the_reference_is_no_failure():
     assert pf.check_overfit(net(), x, y, F.mse_loss, "mse", "adam", 3e-3) == []
     stuck = pf.check_overfit(net(zero=True), x, y, F.mse_loss, "mse", "sgd", 1e-6)
     assert codes(stuck) == {"cannot_overfit_small_subset"}
+
+
+class _ListNet(nn.Module):
+    def __init__(self, registered):
+        super().__init__()
+        layers = [nn.Linear(4, 8), nn.Linear(8, 8)]
+        self.hidden = nn.ModuleList(layers) if registered else layers
+        self.extra = {"scale": nn.Parameter(torch.ones(3))} if not registered else nn.ParameterDict(
+            {"scale": nn.Parameter(torch.ones(3))})
+        self.head = nn.Linear(8, 2)
+
+    def forward(self, x):
+        for layer in self.hidden:
+            x = torch.relu(layer(x))
+        return self.head(x) * self.extra["scale"][:1]
+
+
+def test_layers_in_a_plain_list_are_an_error_and_the_gradient_check_is_skipped():
+    """PyTorch registers nn.ModuleList contents, not a list's: those parameters never train. The
+    pre-flight names the attributes and their parameter counts, and does not crash converting a
+    float64 copy for the gradient check."""
+    torch.manual_seed(0)
+    X, y = torch.randn(128, 4), torch.randint(0, 2, (128,))
+    findings = pf.preflight(_ListNet(registered=False), X, y, lr=0.1, budget_s=30)
+    found = [f for f in findings if f.code == "unregistered_modules"]
+    assert len(found) == 1 and found[0].severity == "error"
+    assert found[0].evidence["attributes"] == {"hidden": 4 * 8 + 8 + 8 * 8 + 8, "extra": 3}
+    assert not any(f.code == "gradient_mismatch" for f in findings)
+    assert not any(f.code == "unregistered_modules" for f in pf.preflight(_ListNet(registered=True), X, y, lr=0.1,
+                                                                       budget_s=30))

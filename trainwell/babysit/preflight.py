@@ -610,6 +610,35 @@ def check_symmetry(model, x, y, loss_fn, layers) -> list[Finding]:
 NORMALIZATION = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm)
 
 
+def unregistered_modules(model: nn.Module) -> dict:
+    """``{attribute path: parameter count}`` for the attributes of the model's modules that hold
+    modules or parameters in a plain list, tuple or dict: PyTorch registers direct attributes and
+    the contents of nn.ModuleList / ModuleDict / ParameterList only, so ``.parameters()``,
+    ``.to()`` and ``state_dict()`` never see these."""
+    found = {}
+    for prefix, module in model.named_modules():
+        for name, value in vars(module).items():
+            if name.startswith("_") or not isinstance(value, (list, tuple, dict)):
+                continue
+            items = [v for v in (value.values() if isinstance(value, dict) else value)
+                     if isinstance(v, (nn.Module, nn.Parameter))]
+            if items:
+                found[f"{prefix}.{name}" if prefix else name] = sum(
+                    v.numel() if isinstance(v, nn.Parameter) else sum(p.numel() for p in v.parameters())
+                    for v in items)
+    return found
+
+
+def check_registration(model: nn.Module) -> list[Finding]:
+    held = unregistered_modules(model)
+    if not held:
+        return []
+    where = ", ".join(held)
+    return [make("unregistered_modules",
+                 f"{sum(held.values())} parameters held in a plain Python container ({where}): not registered, "
+                 f"so never trained, moved or saved", evidence={"attributes": held}, where=where)]
+
+
 def has_normalization(model: nn.Module) -> bool:
     """The model has a normalization layer (batch, instance, layer or group norm)."""
     return any(isinstance(m, NORMALIZATION) for m in model.modules())
@@ -1039,6 +1068,8 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
                                       num_classes=num_classes)
         findings += output_problems + label_problems
         findings += check_targets(y[keep], out, kind)     # class ids or off-scale targets under a regression loss
+        registered = not unregistered_modules(model)
+        findings += check_registration(model)
         loss_usable = not any(f.severity == "error" for f in output_problems + label_problems)
         findings += check_inputs_normalized(X[keep])
         findings += check_class_balance(y[keep], kind)
@@ -1050,7 +1081,8 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
             findings += check_logit_rank(out, kind)
             findings += check_initial_loss(out, yb, kind, loss_fn)
             findings += check_symmetry(copy.deepcopy(model).train(), xb, yb, loss_fn, layers)
-            if within_budget("gradient check", GRADCHECK_COST * budget.forward_cost(GRADCHECK_ROWS)):
+            # a float64 copy cannot convert layers it does not know of: no gradient check without them
+            if registered and within_budget("gradient check", GRADCHECK_COST * budget.forward_cost(GRADCHECK_ROWS)):
                 gx, gy = xb[:GRADCHECK_ROWS], yb[:GRADCHECK_ROWS]
                 budget.charge(GRADCHECK_COST * budget.forward_cost(gx.shape[0]))
                 for r in gradcheck(model, gx, gy, loss_fn, seed=seed):

@@ -621,6 +621,19 @@ CODES = {spec.code: spec for spec in (
         plan=not_repairable,
     ),
     FindingSpec(
+        "unregistered_modules", "preflight", "error",
+        measures="the attributes of the model's modules that hold layers or parameters in a plain Python list, "
+                 "tuple or dict (PyTorch registers direct attributes and nn.ModuleList / ModuleDict / "
+                 "ParameterList contents only), and how many parameters they hold",
+        threshold="any such attribute: its parameters are not in model.parameters() (the optimizer never "
+                  "trains them), .to(device) does not move them and state_dict() does not save them",
+        source="PyTorch's nn.Module docs (submodules are registered by attribute assignment; 'ModuleList "
+               "... modules it contains are properly registered'); notes 001 'a layer that never learns'",
+        fix="hold the layers in nn.ModuleList / nn.ModuleDict (parameters in nn.ParameterList / ParameterDict)",
+        explains=(Group.SLOW, "cannot_overfit_small_subset", "underfitting", "frozen_parameters"),
+        plan=not_repairable,
+    ),
+    FindingSpec(
         "check_skipped", "preflight", "info",
         measures="nominal seconds charged by the pre-flight checks (budget.py: counted steps at the cost model's price)",
         threshold="the budget ran out, or its wall-clock safety stop (30x the budget) fired",
