@@ -16,7 +16,7 @@ from trainwell.babysit import interventions
 from trainwell.babysit.preflight import PROBE_ROWS, preflight, probe_lr, resolve_loss, skipped_finding
 from trainwell.train.callbacks import Callback
 from trainwell.babysit.registry import CODES, Group, members
-from trainwell.babysit.splits import check_splits
+from trainwell.babysit.split_checks import check_splits
 from trainwell.data.streaming import check_sample
 from trainwell.train.fit import make_trainer, prepare
 from trainwell.train.loop import total_steps

@@ -617,7 +617,7 @@ CODES = {spec.code: spec for spec in (
         fix="shuffle the rows before splitting (stratified by class: sklearn's train_test_split(..., "
             "stratify=y))",
         explains=("overfitting", Group.EPOCH_CURVES),
-        thresholds=("splits.TV_HIGH", "splits.NOISE_FACTOR", "splits.OUTSIDE_SHARE", "splits.UNSEEN_ERROR"),
+        thresholds=("split_checks.TV_HIGH", "split_checks.NOISE_FACTOR", "split_checks.OUTSIDE_SHARE", "split_checks.UNSEEN_ERROR"),
         plan=not_repairable,
     ),
     FindingSpec(

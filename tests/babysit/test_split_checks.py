@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import torch
 
 from babysit_loop import digits
-from trainwell.babysit import splits as sp
+from trainwell.babysit import split_checks as sp
 
 
 def splits(train_y, val_y=None, test_y=None):

@@ -15,7 +15,7 @@ host.
   times the distance sampling alone gives two splits of these sizes drawn from one distribution:
   each p_k - q_k is about normal with variance p_k (1 - p_k) (1/n + 1/m), so E|p_k - q_k| =
   sqrt(2/pi) sigma_k and E[TV] = 1/2 sum_k sqrt(2/pi) sigma_k (the normal approximation to the
-  multinomial; tests/babysit/test_splits.py checks it against random splits).
+  multinomial; tests/babysit/test_split_checks.py checks it against random splits).
 - regression (float targets): a warning when more than ``OUTSIDE_SHARE`` of a split's rows lie
   outside the training targets' range; a split drawn from the training distribution has about
   2 / (n + 1) of its rows outside the range of n training values (order statistics).
