@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import time
+import weakref
 
 import torch
 from torch.nn.modules.module import register_module_forward_hook, register_module_forward_pre_hook
@@ -209,7 +210,7 @@ class ActivationRecorder:
         self._modules: dict = {}      # id(module) -> (name, is_leaf), for this model's modules
         self._stack: list = []        # (name, is_leaf, records so far) of the modules being called
         self._calls: dict = {}
-        self._records: list = []      # (name, family, activation, [0-d stat tensors], output id)
+        self._records: list = []      # (name, family, activation, [0-d stat tensors], weakref to the output)
         self._mode = None
         self._armed = False           # forward_only: the next forward of the model is recorded
         self._learned = None          # (module ids, {id: (module, name, family)}) for the hooks-only path
@@ -278,7 +279,7 @@ class ActivationRecorder:
         new = self._records[before:]
         if is_leaf and new and self._seen is not None:
             # an activation module: a leaf whose only activation call is its own output
-            if len(new) == 1 and new[0][4] == id(output):
+            if len(new) == 1 and new[0][4]() is output:
                 self._seen[id(module)] = (module, name, new[0][1])
             else:
                 self._seen = None
@@ -315,7 +316,8 @@ class ActivationRecorder:
         self._calls[key] = k + 1
         name = owner if is_leaf and k == 0 else (f"{owner}#{k}" if is_leaf else f"{owner}.{fn}#{k}")
         summary = activation_sums(out, family) if self.reducible else _fast_statistics(out, family)
-        self._records.append((name, family, out.detach(), summary, id(out)))
+        # a weak reference, not id(out): a freed activation's id can be reused by the model's output
+        self._records.append((name, family, out.detach(), summary, weakref.ref(out)))
         self.seconds += time.perf_counter() - t0
 
     # --------------------------------------------------------------- reading a shard (DDP)
@@ -326,7 +328,7 @@ class ActivationRecorder:
         reads the reduced values. No host sync."""
         if not self.reducible:
             raise RuntimeError("ActivationRecorder.sums() needs reducible=True")
-        records = [r for r in self._records if exclude is None or r[4] != id(exclude)]
+        records = [r for r in self._records if exclude is None or r[4]() is not exclude]
         self._records = []
         layout = [(name, family, summary.numel()) for name, family, _, summary, _ in records]
         flat = torch.cat([r[3] for r in records]) if records else torch.zeros(0, dtype=torch.float64)
@@ -339,7 +341,7 @@ class ActivationRecorder:
         if self.reducible:                  # this process's sums, read as a whole batch
             layout, flat = self.sums(exclude=exclude)
             return layer_stats(layout, flat.tolist())
-        records = [r for r in self._records if exclude is None or r[4] != id(exclude)]
+        records = [r for r in self._records if exclude is None or r[4]() is not exclude]
         self._records = []
         if not records:
             return {}
