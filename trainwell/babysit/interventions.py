@@ -343,6 +343,16 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
 
     kept = {}                               # arm -> what ``extend`` trains on: the setup's and the helping arms'
 
+    def must_stop(arm, net) -> bool:
+        """After a step: its weights diverged (the rest of its steps cannot help), or the budget is
+        spent (``arm.extra["timed_out"]``)."""
+        if arm.steps % CHECK_EVERY == 0 and not _finite_weights(net):
+            return True
+        if budget is not None and budget.spent_out():
+            arm.extra["timed_out"] = True
+            return True
+        return False
+
     def train(arm, arm_lr, arm_wd, arm_options, dropout_off, edit=None, inputs=None, arm_batches=None,
               arm_seed=seed, keep=False):
         inputs = inputs or (lambda xb: xb)
@@ -372,10 +382,7 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
                     arm.mid_after, arm.mid_acc = loss_of(net, inputs)     # one eval pass: the trend
                     arm.mid_steps = arm.steps
                     net.train()
-                if arm.steps % CHECK_EVERY == 0 and not _finite_weights(net):
-                    break                       # diverged: the rest of its steps cannot help
-                if budget is not None and budget.spent_out():
-                    arm.extra["timed_out"] = True
+                if must_stop(arm, net):
                     break
         finally:
             torch.set_rng_state(state)
@@ -438,10 +445,7 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
                 longer.steps += 1
                 if budget is not None:
                     budget.charge(step_cost)
-                if longer.steps % CHECK_EVERY == 0 and not _finite_weights(net):
-                    break
-                if budget is not None and budget.spent_out():
-                    longer.extra["timed_out"] = True
+                if must_stop(longer, net):
                     break
         finally:
             torch.set_rng_state(state)
