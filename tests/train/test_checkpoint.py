@@ -513,3 +513,44 @@ def test_a_state_saved_in_memory_and_one_saved_through_a_file_hold_the_same(tmp_
         loaded = load_checkpoint(manifest)
         assert torch.equal(loaded["w"], state["w"]) and loaded["counters"] == state["counters"]
         assert len(list(manifest.parent.iterdir())) == 2          # no temp file left
+
+
+def test_a_save_reads_back_only_the_manifests_it_did_not_just_write(tmp_path, monkeypatch):
+    """The housekeeping knows the new manifest's tensor file: it reads only the older manifests
+    it keeps (to spare their tensor files), and still removes an orphaned tensor file."""
+    from trainwell.train import checkpoint
+
+    read = []
+    real = checkpoint._referenced_tensor_file
+    monkeypatch.setattr(checkpoint, "_referenced_tensor_file", lambda m: read.append(m.name) or real(m))
+    save_checkpoint(tmp_path, {"w": torch.ones(2)}, name="ckpt-1", keep=2)
+    assert read == []
+    orphan = tmp_path / "ckpt-0.0123456789abcdef.safetensors"
+    orphan.write_bytes(b"left by a killed save")
+    save_checkpoint(tmp_path, {"w": torch.zeros(2)}, name="ckpt-2", keep=2)
+    assert read == ["ckpt-1.json"] and not orphan.exists()
+    save_checkpoint(tmp_path, {"w": torch.full((2,), 3.0)}, name="ckpt-3", keep=2)
+    assert read == ["ckpt-1.json", "ckpt-2.json"]
+    assert [m.name for m in list_checkpoints(tmp_path)] == ["ckpt-3.json", "ckpt-2.json"]
+    assert len(list(tmp_path.glob("*.safetensors"))) == 2
+    assert torch.equal(load_checkpoint(tmp_path / "ckpt-2")["w"], torch.zeros(2))
+
+
+class _Count(int):
+    pass
+
+
+def test_plain_containers_are_encoded_as_the_general_rule_encodes_them(tmp_path):
+    """Dicts and lists of plain scalars take a short path; what the general rule treats apart
+    (non-finite floats, subclasses, non-str keys, OrderedDicts) still comes back exactly."""
+    from trainwell.train.checkpoint import _encode
+
+    plain = {"epoch": 3, "loss": 0.25, "name": "a", "done": False, "note": None}
+    assert _encode(plain, (), {}) == {"dict": plain}
+    assert _encode([1, 2.5, "x", None, True], (), {}) == {"list": [1, 2.5, "x", None, True]}
+    assert _encode({"loss": float("inf")}, (), {}) == {"dict": {"loss": {"float": "7ff0000000000000"}}}
+    assert _encode([float("nan")], (), {}) == {"list": [{"float": "7ff8000000000000"}]}
+    state = {"flat": {"a": float("-inf"), "b": 1.0}, "counts": [_Count(2)], "keys": {1: 2.0},
+             "ordered": OrderedDict(a=1), "bools": [True, 0]}
+    loaded = load_checkpoint(save_checkpoint(tmp_path, state, name="ckpt-1"))
+    assert_identical(loaded, {**state, "counts": [2]})

@@ -117,7 +117,7 @@ def save_checkpoint(directory, state: dict, *, name: str | None = None, keep: in
     for old in others[keep - 1:]:
         os.unlink(old)
     fsync_directory(directory)
-    _remove_leftovers(directory)
+    _remove_leftovers(directory, kept=others[:keep - 1], written={manifest.stem: tensor_file.name})
     return manifest
 
 
@@ -245,7 +245,22 @@ def read_tensors(path) -> dict[str, torch.Tensor]:
 _SCALARS = "tensors, dicts, lists, tuples, str, int, float, bool and None"
 
 
+# Values of exactly these types stand for themselves in the manifest (a float when finite)
+_PLAIN_TYPES = frozenset((str, int, bool, type(None)))
+
+
+def _plain(value) -> bool:
+    kind = type(value)
+    return kind in _PLAIN_TYPES or (kind is float and math.isfinite(value))
+
+
 def _encode(value, path: tuple, tensors: dict):
+    kind = type(value)
+    # a plain dict or list of plain scalars, such as an epoch of the history: itself, with its tag
+    if kind is dict and all(type(k) is str and _plain(v) for k, v in value.items()):
+        return {"dict": dict(value)}
+    if kind is list and all(_plain(v) for v in value):
+        return {"list": list(value)}
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, str):
@@ -436,11 +451,13 @@ def _hash_and_fsync(path: Path) -> tuple[str, int]:
     return sha.hexdigest(), size
 
 
-def _remove_leftovers(directory: Path) -> None:
+def _remove_leftovers(directory: Path, *, kept: list[Path], written: dict[str, str]) -> None:
     """Deletes what interrupted saves and pruning left: temp files and tensor files that no
-    manifest references. Files of a manifest that cannot be parsed are left for inspection."""
-    referenced, unreadable = set(), set()
-    for manifest in list_checkpoints(directory):
+    manifest references. ``kept``: the other manifests in ``directory``, read here; ``written``:
+    the tensor file of each manifest this process has just written, by name (not read back).
+    Files of a manifest that cannot be parsed are left for inspection."""
+    referenced, unreadable = set(written.values()), set()
+    for manifest in kept:
         file = _referenced_tensor_file(manifest)
         if file is None:
             unreadable.add(manifest.stem)
