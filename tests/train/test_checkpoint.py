@@ -194,7 +194,7 @@ def test_manifest_is_json_with_placeholders_and_checksums(tmp_path):
     path = save_checkpoint(tmp_path, {"opt": {0: {"m": torch.ones(3)}}, "betas": (0.9, 0.999),
                                       "loss": float("nan")}, name="ckpt-7")
     doc = json.loads(path.read_text())
-    assert doc["format"] == "trainwell-checkpoint" and doc["version"] == 1
+    assert doc["format"] == "trainwell-checkpoint" and doc["version"] == 2
     body = doc["body"]
     tensor_file = tmp_path / body["tensors"]["file"]
     assert tensor_file.name.startswith("ckpt-7.") and tensor_file.suffix == ".safetensors"
@@ -235,7 +235,7 @@ def _bump_version(path):
 def _retype_tensor_with_valid_checksum(path):
     doc = json.loads(path.read_text())
     doc["body"]["state"]["dict"]["w"]["dtype"] = "float64"
-    canonical = json.dumps(doc["body"], sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    canonical = json.dumps(doc["body"], separators=(",", ":"), ensure_ascii=True)   # version 2: keys in order
     doc["body_sha256"] = hashlib.sha256(canonical.encode()).hexdigest()
     path.write_text(json.dumps(doc))
 
@@ -554,3 +554,40 @@ def test_plain_containers_are_encoded_as_the_general_rule_encodes_them(tmp_path)
              "ordered": OrderedDict(a=1), "bools": [True, 0]}
     loaded = load_checkpoint(save_checkpoint(tmp_path, state, name="ckpt-1"))
     assert_identical(loaded, {**state, "counts": [2]})
+
+
+def test_the_manifest_body_is_encoded_once_for_the_file_and_its_checksum(tmp_path, monkeypatch):
+    """Version 2: the file's body is its canonical text (compact, keys in their order), so one
+    encoding serves both and the checksum is of exactly the bytes written."""
+    from trainwell.train import checkpoint
+
+    encoded = []
+    real = checkpoint._canonical
+    monkeypatch.setattr(checkpoint, "_canonical", lambda *a: encoded.append(a) or real(*a))
+    state = {"w": torch.ones(2), "history": [{"loss": 0.5, "epoch": 1}], "x": float("nan"), "b": "\u00e9"}
+    path = save_checkpoint(tmp_path, state, name="ckpt-1")
+    assert len(encoded) == 1
+    text = path.read_text()
+    doc = json.loads(text)
+    canonical = json.dumps(doc["body"], separators=(",", ":"), ensure_ascii=True)
+    assert f'  "body": {canonical}\n' in text
+    assert doc["body_sha256"] == hashlib.sha256(canonical.encode()).hexdigest()
+    assert [line.split(":")[0] for line in text.splitlines()[1:-1]] == [
+        '  "format"', '  "version"', '  "body_sha256"', '  "body"']
+    assert_identical(load_checkpoint(path), state)              # key order kept: not sorted
+
+
+def test_a_version_1_manifest_with_its_sorted_checksum_still_loads(tmp_path):
+    """Checkpoints written before version 2 (checksum of the body with sorted keys, any layout)."""
+    state = {"w": torch.arange(3.0), "b": 1, "a": [0.5]}
+    path = save_checkpoint(tmp_path, state, name="ckpt-1")
+    doc = json.loads(path.read_text())
+    doc["version"] = 1
+    sorted_body = json.dumps(doc["body"], sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    doc["body_sha256"] = hashlib.sha256(sorted_body.encode()).hexdigest()
+    path.write_text(json.dumps(doc, indent=1))
+    assert_identical(load_checkpoint(path), state)
+    doc["version"] = 2                      # the same file claiming version 2: its checksum is wrong
+    path.write_text(json.dumps(doc, indent=1))
+    with pytest.raises(CheckpointError, match="checksum does not match"):
+        load_checkpoint(path)
