@@ -138,8 +138,8 @@ def atomic_save_model(model: torch.nn.Module, path: Path) -> None:
     """Weights to safetensors, written atomically (train/rundir.py), as safetensors' ``save_model``
     writes them. A state of distinct tensors up to ``IN_MEMORY_BYTES`` is serialized in memory
     (``safetensors.torch.save``: the same bytes) and written through the temp file's own
-    descriptor: ``save_model`` writes a file by name, which here means reopening the temp file
-    with ``O_TRUNC`` and safetensors' own temp file and rename, ~0.2 ms more a file (BENCHMARKS.md,
+    descriptor: ``save_model`` writes a file by name, and safetensors writes its own temp file
+    and renames it over ours, a second create and rename, ~0.1-0.7 ms more a file (BENCHMARKS.md,
     "Per-trial cost, eighth pass"). Tensors that share storage (tied weights) and larger states
     still go through ``save_model``: it keeps one name of each shared group, as ``load_model``
     expects, and writes without a second copy in memory."""
