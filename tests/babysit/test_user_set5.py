@@ -1,0 +1,45 @@
+"""bench/babysit_user5.py's pairs are well formed (no training): every side builds, its model
+takes its own inputs, the two sides of a pair hold the same rows, every expected code is a
+registered finding code, and REPAIRABLE states each pair."""
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from trainwell.babysit.registry import CODES
+
+_BENCH = Path(__file__).resolve().parents[2] / "bench"
+sys.path.insert(0, str(_BENCH))
+
+
+def _load(name):
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, _BENCH / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+user5 = _load("babysit_user5")
+
+
+def test_repairable_names_every_pair():
+    assert set(user5.REPAIRABLE) == set(user5.PAIRS)
+
+
+@pytest.mark.parametrize("name", sorted(user5.PAIRS))
+def test_both_sides_build_and_take_their_inputs(name):
+    sides = [user5.PAIRS[name](broken) for broken in (False, True)]
+    for model, parts, opts, expected in sides:
+        assert len(parts) == 3 and all(len(x) == len(t) > 0 for x, t in parts)
+        assert set(expected) <= set(CODES), sorted(set(expected) - set(CODES))
+        assert isinstance(opts, dict) and "babysit" not in opts
+        model.eval()
+        with torch.no_grad():
+            out = model(parts[0][0][:4])
+        assert out.shape[0] == 4 and bool(torch.isfinite(out).all())
+    (_, healthy, _, _), (_, broken, _, _) = sides
+    assert [len(x) for x, _ in healthy] == [len(x) for x, _ in broken]     # the same rows, one fault apart
