@@ -2,7 +2,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from trainwell.babysit.gradcheck import ERROR_THRESHOLD, gradcheck
+import pytest
+
+from trainwell.babysit.gradcheck import ERROR_THRESHOLD, NotCheckable, gradcheck
+from trainwell.babysit.preflight import preflight
 
 
 class BadSquare(torch.autograd.Function):
@@ -83,3 +86,32 @@ def test_a_wrong_backward_in_a_deep_net_is_still_caught_and_tensors_are_sampled(
     assert len(names) == 6 and names[0] == "body.0.weight" and names[-1] == "body.18.bias"
     assert {r["name"]: r["rel_error"] for r in results}["body.0.weight"] > ERROR_THRESHOLD
     assert max(r["rel_error"] for r in results if not r["name"].startswith("body.0.")) < ERROR_THRESHOLD
+
+
+def test_a_loss_module_with_class_weights_is_checked_in_float64():
+    """nn.CrossEntropyLoss(weight=...) holds a float32 buffer: converted with the model, the check
+    runs (it raised autograd's "expected scalar type Double but found Float" before)."""
+    x, y = torch.randn(16, 5), torch.randint(0, 3, (16,))
+    loss = nn.CrossEntropyLoss(weight=torch.tensor([1.0, 2.0, 0.5]))
+    good = gradcheck(Net(False), x, y, loss)
+    assert max(r["rel_error"] for r in good) < 1e-6
+    assert loss.weight.dtype == torch.float32            # the user's module is not converted
+    bad = {r["name"]: r["rel_error"] for r in gradcheck(Net(True), x, y, loss)}
+    assert bad["a.weight"] > ERROR_THRESHOLD
+
+
+def test_a_loss_function_holding_float32_tensors_is_not_checkable():
+    weight = torch.tensor([1.0, 2.0, 0.5])
+    x, y = torch.randn(16, 5), torch.randint(0, 3, (16,))
+    with pytest.raises(NotCheckable, match="float64"):
+        gradcheck(Net(False), x, y, lambda out, t: F.cross_entropy(out, t, weight=weight))
+
+
+def test_preflight_skips_the_gradient_check_it_cannot_run_and_says_so():
+    torch.manual_seed(0)
+    X, y = torch.randn(256, 5), torch.randint(0, 3, (256,))
+    weight = torch.tensor([1.0, 2.0, 0.5])
+    found = preflight(Net(False), X, y, loss=lambda out, t: F.cross_entropy(out, t, weight=weight), lr=0.05,
+                      budget_s=20.0)
+    skipped = [f for f in found if f.code == "check_skipped" and "gradient check" in f.evidence["skipped"]]
+    assert skipped and skipped[0].severity == "info" and "float64" in skipped[0].message

@@ -30,6 +30,10 @@ seeded generator), which moves the point off exact ties (every background pixel 
 
 On deep or wide models at most ``MAX_TENSORS`` parameter tensors are checked (the first, the
 last and evenly spaced ones between), so the check's cost does not grow with depth.
+
+The loss runs in float64 too: a loss module's buffers (``nn.CrossEntropyLoss(weight=...)``,
+``pos_weight``) are converted with the model. A loss function that holds its own float32 tensors
+cannot be, and the check raises :class:`NotCheckable` instead of autograd's dtype error.
 """
 from __future__ import annotations
 
@@ -47,6 +51,10 @@ ROUNDING_ULPS = 100.0       # a float64 loss through a deep net is exact to ~100
 CONFIDENCE = 3.0            # the finite differences explain a disagreement up to 3x their uncertainty
 MAX_TENSORS = 16            # tensors checked per model (deep/wide models are sampled)
 EPS64 = torch.finfo(torch.float64).eps
+
+
+class NotCheckable(RuntimeError):
+    """The loss cannot be evaluated on the float64 copy (it holds float32 tensors of its own)."""
 
 
 def sample_tensors(names: list, *, limit: int = MAX_TENSORS) -> list:
@@ -72,10 +80,17 @@ def gradcheck(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn,
         jitter = torch.randn(x.shape, generator=gen, dtype=torch.float64).to(x.device)
         x = x + JITTER * (x.std() + 1e-12) * jitter
     y = y.double() if torch.is_floating_point(y) else y
+    if isinstance(loss_fn, torch.nn.Module):
+        loss_fn = copy.deepcopy(loss_fn).double()
     params = dict((n, p) for n, p in check.named_parameters() if p.requires_grad and p.numel() > 0)
     for p in params.values():
         p.grad = None
-    loss = loss_fn(check(x), y)
+    try:
+        loss = loss_fn(check(x), y)
+    except RuntimeError as exc:
+        if "Double" not in str(exc) and "dtype" not in str(exc):
+            raise
+        raise NotCheckable(f"the loss does not run in float64: {str(exc).splitlines()[0]}") from exc
     loss.backward()
     level = abs(loss.item())
     results = []

@@ -23,7 +23,7 @@ from torch import nn
 
 from trainwell.babysit.budget import Budget
 from trainwell.babysit.findings import Finding, make
-from trainwell.babysit.gradcheck import ERROR_THRESHOLD, MAX_TENSORS, WARN_THRESHOLD, gradcheck
+from trainwell.babysit.gradcheck import ERROR_THRESHOLD, MAX_TENSORS, WARN_THRESHOLD, NotCheckable, gradcheck
 from trainwell.babysit.probes import ActivationRecorder, input_signal, input_std
 from trainwell.babysit.rules import DIVERGENCE_FACTOR
 from trainwell.babysit.targets import check_targets
@@ -1085,7 +1085,13 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
             if registered and within_budget("gradient check", GRADCHECK_COST * budget.forward_cost(GRADCHECK_ROWS)):
                 gx, gy = xb[:GRADCHECK_ROWS], yb[:GRADCHECK_ROWS]
                 budget.charge(GRADCHECK_COST * budget.forward_cost(gx.shape[0]))
-                for r in gradcheck(model, gx, gy, loss_fn, seed=seed):
+                try:
+                    checked = gradcheck(model, gx, gy, loss_fn, seed=seed)
+                except NotCheckable as exc:
+                    checked = []
+                    findings.append(make("check_skipped", f"skipped the gradient check: {exc}",
+                                         evidence={"skipped": ["gradient check"], "reason": str(exc)}))
+                for r in checked:
                     if r["rel_error"] > WARN_THRESHOLD:
                         bad = r["rel_error"] > ERROR_THRESHOLD
                         findings.append(make(
