@@ -409,9 +409,10 @@ def bn_mlp(seed=0, widths=(64, 128, 64, 10)):
 
 def test_weight_scale_is_measured_against_he():
     torch.manual_seed(0)
-    default = nn.Sequential(nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 256))   # PyTorch: var 1/(3 fan_in)
+    default = nn.Sequential(nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
+                            nn.Linear(256, 256))                                  # PyTorch: var 1/(3 fan_in)
     assert weight_scale(default) == pytest.approx(1 / math.sqrt(6), rel=0.05)
-    reinitialize(default, seed=0)                                                     # He: var 2/fan_in
+    reinitialize(default, seed=0)               # He: var 2/fan_in (the output layer: 1/fan_in, not the median)
     assert weight_scale(default) == pytest.approx(1.0, rel=0.05)
     assert weight_scale(nn.Sequential(nn.ReLU())) is None
 
