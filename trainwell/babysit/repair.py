@@ -84,6 +84,18 @@ def unusual_settings(model, *, lr: float, weight_decay: float, clip_norm: float 
             + int(bool(clip_norm)) + int(bool(interventions.changed_options(options))))
 
 
+def _cut_trial(trial, state, plan: Plan, *, seed: int, clip_norm: float | None) -> dict:
+    """``trial`` (sizing.cut_helps or sizing.sized_cut) of ``plan``'s cut from the run's current
+    weights, lr, optimizer, weight decay in force and loss."""
+    controls = state.controls
+    config = controls.config
+    X, y = controls.train_data
+    return trial(controls.model, controls.optimizer, X, y, resolve_loss(config.loss)[0], lr=controls.lrs()[0],
+                 factor=plan.options["factor"], batch_size=config.batch_size, run_steps=state.total_steps or 0,
+                 seed=seed, weight_decay=controls.optimizer_overrides.get("weight_decay", config.weight_decay) or 0.0,
+                 clip_norm=clip_norm)
+
+
 @dataclass
 class RepairContext:
     """What a planner (plans.py) reads about the run: its controls, the current lr, the
@@ -545,14 +557,7 @@ class Repairer:
     def _confirmed_cut(self, state, plan: Plan, *, seed: int) -> Plan | str:
         """A ``confirm`` lr cut (plans.plan_diverged: a finite loss that rose) made only when a
         paired trial from the current weights trains better at the cut lr (sizing.cut_helps)."""
-        controls = state.controls
-        config = controls.config
-        X, y = controls.train_data
-        trial = sizing.cut_helps(
-            controls.model, controls.optimizer, X, y, resolve_loss(config.loss)[0], lr=controls.lrs()[0],
-            factor=plan.options["factor"], batch_size=config.batch_size, run_steps=state.total_steps or 0, seed=seed,
-            weight_decay=controls.optimizer_overrides.get("weight_decay", config.weight_decay) or 0.0,
-            clip_norm=controls.clip_norm)
+        trial = _cut_trial(sizing.cut_helps, state, plan, seed=seed, clip_norm=state.controls.clip_norm)
         if not trial["helps"]:
             return (f"{plan.reason}; but the cut trained no better than the current lr in a {trial['steps']}-step "
                     f"trial ({trial['cut_loss']:.4g} vs {trial['loss']:.4g} held loss): left alone")
@@ -563,14 +568,8 @@ class Repairer:
         """A ``size`` lr cut (plans.py: a cut was made and the run diverged or collapsed again):
         the factor whose paired trial from the current weights ends lowest (sizing.sized_cut); the
         trial's numbers go into the reason."""
-        controls = state.controls
-        config = controls.config
-        X, y = controls.train_data
-        trial = sizing.sized_cut(
-            controls.model, controls.optimizer, X, y, resolve_loss(config.loss)[0], lr=controls.lrs()[0],
-            factor=plan.options["factor"], batch_size=config.batch_size, run_steps=state.total_steps or 0, seed=seed,
-            weight_decay=controls.optimizer_overrides.get("weight_decay", config.weight_decay) or 0.0,
-            clip_norm=plan.options.get("clip_norm") or controls.clip_norm)
+        trial = _cut_trial(sizing.sized_cut, state, plan, seed=seed,
+                           clip_norm=plan.options.get("clip_norm") or state.controls.clip_norm)
         tried = ", ".join(f"/{f:g}: {loss:.4g}" for f, loss in trial["losses"].items())
         return replace(plan, options={**plan.options, "factor": trial["factor"]},
                        reason=plan.reason + f"; sized by a {trial['steps']}-step trial (held loss at lr {tried}): "
