@@ -479,7 +479,8 @@ class Repairer:
                 continue
             ctx = self._context(state, g.code, before_training)
             plan = (interventions.repair_plan(g) if ctx.attempts == 0 else None) or spec.plan(g, ctx)
-            if isinstance(plan, Plan) and not plan.action.symptomatic:
+            # (a ``confirm`` plan may be declined by its trial: the symptom's own plan stays)
+            if isinstance(plan, Plan) and not plan.action.symptomatic and not plan.options.get("confirm"):
                 return g, plan
         return None
 
