@@ -223,8 +223,33 @@ def test_swap_and_reinit_follow_the_activations():
     std = tanh[0].weight.std().item()
     assert std == pytest.approx(math.sqrt(2 / 512), rel=0.05)           # notes 004: 1/sqrt(fan_in)
     relu = mlp(widths=(256, 256, 256))
-    assert reinitialize(relu, seed=0) == "kaiming_normal(relu)"
+    assert reinitialize(relu, seed=0) == "kaiming_normal(relu), output layer gain 1"
     assert relu[0].weight.std().item() == pytest.approx(math.sqrt(2 / 256), rel=0.05)
+    # no ReLU follows the output layer: gain 1 (notes 004: randn / sqrt(fan_in)), not He's sqrt(2)
+    assert relu[2].weight.std().item() == pytest.approx(math.sqrt(1 / 256), rel=0.05)
+
+
+def test_a_reinit_zeroes_every_bias_and_resets_the_norms():
+    """The whole model goes to the notes' init: weights, biases (0) and normalization layers (gamma 1,
+    beta 0, fresh running statistics), whatever the user's init left there (every parameter U[0, 1))."""
+    model = nn.Sequential(nn.Linear(16, 32), nn.LayerNorm(32), nn.ReLU(), nn.Linear(32, 32), nn.BatchNorm1d(32),
+                          nn.ReLU(), nn.Linear(32, 4))
+    with torch.no_grad():
+        for p in model.parameters():
+            nn.init.uniform_(p)
+        model[4].running_mean.fill_(5.0)
+    done = reinitialize(model, seed=0)
+    assert "2 norm layers reset" in done
+    assert all(float(m.bias.detach().abs().max()) == 0.0 for m in model if isinstance(m, nn.Linear))
+    for norm in (model[1], model[4]):
+        assert torch.equal(norm.weight, torch.ones(32)) and torch.equal(norm.bias, torch.zeros(32))
+    assert torch.equal(model[4].running_mean, torch.zeros(32)) and torch.equal(model[4].running_var, torch.ones(32))
+    plain = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 4))
+    with torch.no_grad():
+        for p in plain.parameters():
+            nn.init.uniform_(p)
+    reinitialize(plain, seed=0)
+    assert float(plain[0].bias.detach().abs().max()) == 0.0 and float(plain[0].weight.detach().mean().abs()) < 0.05
 
 
 def test_overfitting_is_regularized_once_without_a_rollback():
@@ -384,9 +409,10 @@ def bn_mlp(seed=0, widths=(64, 128, 64, 10)):
 
 def test_weight_scale_is_measured_against_he():
     torch.manual_seed(0)
-    default = nn.Sequential(nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 256))   # PyTorch: var 1/(3 fan_in)
+    default = nn.Sequential(nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
+                            nn.Linear(256, 256))                                  # PyTorch: var 1/(3 fan_in)
     assert weight_scale(default) == pytest.approx(1 / math.sqrt(6), rel=0.05)
-    reinitialize(default, seed=0)                                                     # He: var 2/fan_in
+    reinitialize(default, seed=0)               # He: var 2/fan_in (the output layer: 1/fan_in, not the median)
     assert weight_scale(default) == pytest.approx(1.0, rel=0.05)
     assert weight_scale(nn.Sequential(nn.ReLU())) is None
 
@@ -514,3 +540,54 @@ def test_a_confirm_raise_its_trial_does_not_bear_out_changes_nothing(data):
     assert all(torch.equal(v, weights[k]) for k, v in state.controls.model.state_dict().items())
     assert repairer.unrepaired[-1]["code"] == "underfitting"
     assert "trained no better than the current lr" in repairer.unrepaired[-1]["reason"]
+
+
+def test_units_that_collapse_after_a_divergence_repair_get_a_sized_cut_from_the_start():
+    """Saturated units during training after an lr cut repaired a divergence: the cut was not
+    enough (a wine net at lr 5 cut to 0.5 saturated again and a re-init kept the lr): back to the
+    start with a cut sized by a trial; before training, or without a divergence, a re-init."""
+    f = make("saturated_units", "x")
+    calm = [{"loss": 2.3, "update_ratio": {"0.weight": 1e-2, "2.weight": 1e-2}}]
+    plan = plan_init(f, _ctx(samples=calm, diverged_before=True))
+    assert plan.action.name == "lower_lr" and plan.rollback is Rollback.START and plan.options["size"]
+    assert plan_init(f, _ctx(samples=calm)).action.name == "reinit"
+    assert plan_init(f, _ctx(samples=calm, diverged_before=True, before_training=True)).action.name == "reinit"
+    huge = [{"loss": 2.3, "update_ratio": {"0.weight": 0.4, "2.weight": 0.5}}]
+    assert plan_init(f, _ctx(samples=huge, diverged_before=True)).options["size"]
+    assert "size" not in plan_init(f, _ctx(samples=huge)).options       # a first cut: 10x
+
+
+def test_a_second_divergence_cut_is_sized_by_a_trial():
+    f = make("loss_exploding", "x", severity="error")
+    assert "size" not in plan_diverged(f, _ctx()).options
+    assert plan_diverged(f, _ctx(attempts=1)).options["size"]
+    assert plan_diverged(make("nonfinite_loss", "x", severity="error"), _ctx(diverged_before=True)).options["size"]
+
+
+def test_a_sized_cut_is_made_from_the_state_it_returns_to(data):
+    """A tanh MLP with momentum SGD at lr 5 on digits: the first cut (x1/10) is not enough and
+    the run diverges again; the next cut is sized by a trial, recorded with its numbers, and the
+    run ends finite."""
+    run = trainwell.fit(mlp(nn.Tanh), data, babysit="repair", lr=5.0, optimizer="sgd", momentum=0.9,
+                        **{**FAST, "epochs": 4})
+    sized = [r for r in run.repairs if "sized by a" in r["reason"]]
+    assert sized, run.repairs
+    factor = sized[0]["before"]["lr_scale"] / sized[0]["after"]["lr_scale"]
+    assert any(f"lower the lr {factor:g}x" in r["reason"] for r in sized) and factor in (10.0, 100.0, 1000.0)
+    assert math.isfinite(run.history[-1]["train_loss"])
+
+
+def test_a_symptomatic_plan_gives_way_to_one_that_removes_a_cause():
+    """Two warnings at once: dead units (a re-initialization treats them) ranked before unscaled
+    inputs (standardizing removes a cause): the repairer applies the standardization."""
+    repairer = Repairer(Monitor())
+    dead = make("dead_units", "x", severity="warning", evidence={"step": 0})
+    raw = make("unnormalized_inputs", "x", severity="warning", evidence={"median_abs_mean": 50.0, "median_std": 1.0})
+    applied = []
+    repairer._apply = lambda state, f, plan, before_training: applied.append((f.code, plan.action.name)) or True
+    state = SimpleNamespace(controls=_ctx().controls, step=0, total_steps=100, lr=0.1, epoch=0)
+    assert repairer._handle(state, [dead, raw], before_training=True)
+    assert applied == [("unnormalized_inputs", "standardize")]
+    applied.clear()
+    assert repairer._handle(state, [dead], before_training=True)      # alone, the symptom is treated
+    assert applied == [("dead_units", "reinit")]

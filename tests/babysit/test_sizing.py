@@ -4,7 +4,7 @@ from torch import nn
 
 import trainwell
 from trainwell.babysit.actions import raise_momentum
-from trainwell.babysit.sizing import MAX_TRIAL_STEPS, MIN_TRIAL_STEPS, larger_raise_helps, trial_steps
+from trainwell.babysit.sizing import MAX_TRIAL_STEPS, MIN_TRIAL_STEPS, larger_raise_helps, sized_cut, trial_steps
 from trainwell.data.sources import digits
 from trainwell.data.splits import Splits
 from trainwell.data.synthetic import teacher
@@ -109,3 +109,25 @@ def test_a_zero_lr_trains_nothing():
     out = larger_raise_helps(model, "sgd", X, y, _mse, lr=0.0, current_lr=0.0, weight_decay=0.0, batch_size=32,
                              run_steps=400, seed=0)
     assert out["loss"] == out["larger_loss"] == out["current_loss"] and not out["raise_helps"]
+
+
+def test_a_sized_cut_takes_the_decade_that_trains_best_and_leaves_the_model_alone():
+    """SGD on a least-squares problem with standard normal inputs diverges above lr ~2 / lambda_max
+    (~1): from lr 30, a cut of 10 still diverges (lr 3), 100 converges fastest of the three (lr 0.3),
+    and 1000 converges slower (lr 0.03); the chosen factor is the one whose held loss is lowest."""
+    model, X, y = _problem()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    out = sized_cut(model, "sgd", X, y, _mse, lr=30.0, factor=10.0, weight_decay=0.0, batch_size=32,
+                    run_steps=400, seed=0)
+    assert list(out["losses"]) == [10.0, 100.0, 1000.0]
+    assert out["losses"][10.0] == float("inf") or out["losses"][10.0] > out["losses"][100.0]
+    assert out["factor"] == min(out["losses"], key=out["losses"].get) == 100.0
+    assert out["steps"] == MIN_TRIAL_STEPS
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+
+
+def test_a_sized_cut_with_every_trial_diverged_takes_the_largest():
+    model, X, y = _problem()
+    out = sized_cut(model, "sgd", X, y, _mse, lr=1e6, factor=10.0, weight_decay=0.0, batch_size=32,
+                    run_steps=400, seed=0)
+    assert all(v == float("inf") for v in out["losses"].values()) and out["factor"] == 1000.0

@@ -31,6 +31,8 @@ OUTPUT_ACTIVATIONS = (nn.Softmax, nn.LogSoftmax, nn.Sigmoid, nn.Tanh, nn.Hardtan
 NESTEROV_MOMENTUM = 0.9     # notes 001/004: momentum 0.9 is common
 XAVIER_GAIN = 1.0           # notes 004: W = randn(fan_in, fan_out) / sqrt(fan_in) for tanh nets
 BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
+NORMS = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm)   # batch / instance, layer, group norm
+OUTPUT_GAIN = 1.0           # notes 004: W = randn(fan_in, fan_out) / sqrt(fan_in) for a layer no ReLU follows
 DEFAULT_GAIN = 3 ** -0.5    # PyTorch's own Linear/Conv init, kaiming_uniform(a=sqrt(5)): variance 1/(3 fan_in)
 
 
@@ -47,7 +49,10 @@ class Action:
     """One kind of repair. ``apply(controls, options, seed=...) -> str`` makes the change and
     says what it did; ``new_baseline``: it changes the model or the data, so the snapshots taken
     before it no longer describe the run and the repairer takes them again; ``settles``: codes
-    not acted on for that many epochs after it (the change itself moves what those rules read)."""
+    not acted on for that many epochs after it (the change itself moves what those rules read);
+    ``symptomatic``: it treats what a cause does to the units or outputs (a re-initialization, a
+    shrunk output layer), so the repairer prefers another warning's plan that removes a cause
+    (an output activation, unscaled inputs, a setting) when both are on offer."""
 
     name: str
     changes: str
@@ -55,6 +60,7 @@ class Action:
     apply: Callable[..., str]
     new_baseline: bool = False
     settles: dict = field(default_factory=dict)
+    symptomatic: bool = False
 
 
 @dataclass(frozen=True)
@@ -96,19 +102,39 @@ def reinitialize(model: nn.Module, *, seed: int) -> str:
       a 6x smaller effective lr: the regression nets with batch norm of issue 11's benchmark ended
       about 4 R^2 points below the same nets at the default scale (3 seeds, BENCHMARKS.md, branch babysit6).
     * Otherwise He (Kaiming) normal when the model uses ReLU-family units (or none it can see),
-      Xavier normal (gain 1, notes 004) for tanh/sigmoid nets.
+      its output layer at gain 1 (no ReLU follows it); Xavier normal (gain 1, notes 004) for
+      tanh/sigmoid nets.
+
+    Biases are zeroed and normalization layers reset (``reset_norms``) in every case.
     """
     if any(isinstance(m, BATCH_NORMS) for m in model.modules()):
         init(model, "kaiming_uniform", gain=DEFAULT_GAIN, seed=seed)
-        return f"kaiming_uniform(gain={DEFAULT_GAIN:.3g}) (batch norm: the default scale)"
+        return f"kaiming_uniform(gain={DEFAULT_GAIN:.3g}) (batch norm: the default scale)" + reset_norms(model)
     kinds = activation_families(model)
     if kinds["saturating"] > kinds["relu"]:
         # gain 1 (notes 004's 1/sqrt(fan_in) table that decays gently), not tanh's 5/3: larger
         # initial weights make the repaired tanh nets overfit
         init(model, "xavier_normal", gain=XAVIER_GAIN, seed=seed)
-        return f"xavier_normal(gain={XAVIER_GAIN:g})"
+        return f"xavier_normal(gain={XAVIER_GAIN:g})" + reset_norms(model)
     init(model, "kaiming_normal", activation="relu", seed=seed)
-    return "kaiming_normal(relu)"
+    out = last_weight_layer(model)
+    if out is not None:
+        # the output layer feeds the loss, not a ReLU: He's sqrt(2) makes up for the half of the
+        # variance a ReLU drops, which no unit after it drops; gain 1 (notes 004: W = randn / sqrt(fan_in)).
+        # He's scale there makes the untrained outputs over-confident (a zero-initialized moons net
+        # re-initialized with He started at 2.6x ln C, at gain 1 at 1.9x)
+        init(out, "kaiming_normal", gain=OUTPUT_GAIN, seed=seed + 1)
+    return "kaiming_normal(relu), output layer gain 1" + reset_norms(model)
+
+
+def reset_norms(model: nn.Module) -> str:
+    """Normalization layers back to their own init (gamma 1, beta 0, fresh running statistics):
+    a re-initialization replaces the whole model's state, not the weights alone (a diverged run's
+    norms hold its scale). Returns what it did, for the record ("" without norm layers)."""
+    norms = [m for m in model.modules() if isinstance(m, NORMS) and hasattr(m, "reset_parameters")]
+    for m in norms:
+        m.reset_parameters()
+    return f", {len(norms)} norm layers reset" if norms else ""
 
 
 def weight_scale(model: nn.Module) -> float | None:
@@ -297,7 +323,7 @@ ACTIONS = {a.name: a for a in (
            Rollback.LAST, _raise_lr),
     Action("clip", "gradient clipping at a global L2 norm", Rollback.LAST, _clip),
     Action("reinit", "the weights: He init for ReLU nets, Xavier for tanh/sigmoid nets; a new optimizer",
-           Rollback.START, _reinit, new_baseline=True),
+           Rollback.START, _reinit, new_baseline=True, symptomatic=True),
     Action("swap_activations", "the model: hidden saturating activations -> ReLU, then He init; a new optimizer",
            Rollback.START, _swap_activations, new_baseline=True),
     Action("standardize", "the data: inputs standardized with training-split statistics (every split, and "
@@ -305,7 +331,7 @@ ACTIONS = {a.name: a for a in (
     Action("remove_output_activation", "the model: its final activation -> Identity (the loss applies it)",
            Rollback.NONE, _remove_output_activation, new_baseline=True),
     Action("shrink_output_layer", "the model: the last layer's weights scaled down, its bias zeroed",
-           Rollback.NONE, _shrink_output_layer, new_baseline=True),
+           Rollback.NONE, _shrink_output_layer, new_baseline=True, symptomatic=True),
     Action("shuffle", "the data order: reshuffled every epoch", Rollback.START, _shuffle, new_baseline=True),
     Action("set_weight_decay", "the optimizer's weight decay (a new optimizer)", Rollback.START, _set_weight_decay),
     Action("lower_dropout", "the dropout modules' p, lowered to the plan's rate", Rollback.START, _lower_dropout),

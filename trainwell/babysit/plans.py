@@ -108,6 +108,10 @@ def plan_diverged(f, ctx):
     clipped = f" and clip the gradient norm at {clip:.3g}" if clip else ""
     plan = _lower_lr(LR_STEP, f"{f.code}: lower the lr {LR_STEP:g}x (notes 004: 'loss exploding / NaN: "
                               f"learning rate too high')" + clipped, clip=clip)
+    if ctx.attempts >= 1 or ctx.diverged_before:
+        # a cut was made and the run diverged again: one decade was not enough; the next cut is
+        # sized by a trial from the state it returns to (sizing.sized_cut), not assumed
+        return Plan(plan.action, {**plan.options, "size": True}, plan.rollback, plan.reason)
     if f.severity == "warning" and ctx.attempts == 0:
         # a finite loss that rose is also what minibatch noise does to a healthy run (a regression
         # net at its own lr was cut at step 11 and raised back 26x at step 18, 10.5 R^2 points lost):
@@ -216,9 +220,21 @@ def plan_init(f, ctx):
         # the units vanished or saturated after steps that moved the weights by a third of their
         # norm: the steps did it, not the init the run started from (an lr x100 re-initialized
         # kept its lr and collapsed again); back to the start with the lr 10x lower
-        return _lower_lr(LR_STEP, f"{f.code} after updates of {peak:.2g} of the weights per step (notes 001: "
+        # (after a divergence repair the first cut was not enough: this one is sized by a trial)
+        plan = _lower_lr(LR_STEP, f"{f.code} after updates of {peak:.2g} of the weights per step (notes 001: "
                                   f"~1e-3 healthy): the steps collapsed the units; roll back to the start and "
                                   f"lower the lr {LR_STEP:g}x", rollback=Rollback.START)
+        return Plan(plan.action, {**plan.options, "size": True}, plan.rollback, plan.reason) \
+            if ctx.diverged_before else plan
+    if ctx.diverged_before and not ctx.before_training:
+        # the units collapsed during training after a divergence was repaired by an lr cut: the
+        # cut was not enough (tanh units of a wine net at lr 5 cut to 0.5 saturated again, and a
+        # re-initialization kept the lr that saturated them). Back to the start, the cut sized by
+        # a trial (sizing.sized_cut)
+        return make_plan("lower_lr", f"{f.code} during training after a divergence was repaired by an lr cut: the "
+                                     f"cut was not enough; roll back to the start and lower the lr again, by the "
+                                     f"factor a trial from there trains best with", rollback=Rollback.START,
+                         factor=LR_STEP, clip_norm=None, size=True)
     if ctx.reinit_attempts == 0:
         return make_plan("reinit", f"{f.code}: re-initialize the weights for the activations (He/Kaiming for "
                                    f"ReLU, Xavier for tanh/sigmoid; notes 004 'keep the variance the same across "

@@ -53,9 +53,10 @@ GRADE_BUDGET_S = 15.0       # grading the pre-flight symptoms by their fixes (in
                             # start: at most this many nominal seconds (budget.py: counted steps at the
                             # cost model's price, the same steps on a loaded machine; a few arms of
                             # interventions.STEPS steps) ...
-GRADE_SHARE = 0.1           # ... and only when its steps (the setup, its repeat, each fix) are at most 10%
-                            # of the run's: a short run repairs its symptoms ungraded (the fixes are cheap
-                            # and harmless: a re-init, a shrunk output layer, standardized inputs)
+GRADE_SHARE = 0.1           # ... and its interventions.STEPS-step runs (the setup, its repeat, each fix) at
+                            # most 10% of the run's steps; a shorter run grades in fewer steps (SHORT_GRADE_SHARE)
+SHORT_GRADE_SHARE = 0.2     # a run too short for GRADE_SHARE grades in fewer steps: at most 20% of its steps
+                            # over the grading runs (at least interventions.MIN_STEPS each), as ACTIVATION_SHARE
 ACTIVATION_SHARE = 0.2      # the ReLU-for-sigmoid experiment at fit start (setup, repeat, ReLU arm): at
                             # most 20% of the run's steps (its own cost bound: the repair costs <= 1.5x the
                             # run, issue 11), at least interventions.MIN_STEPS an arm; only with hidden sigmoids
@@ -81,6 +82,18 @@ def unusual_settings(model, *, lr: float, weight_decay: float, clip_norm: float 
     setups pay nothing; the experiment decides whether an unusual one hurts."""
     return (int(lr * weight_decay > HEALTHY_RATIO) + int(max(dropout_rates(model), default=0.0) > HIDDEN_DROPOUT)
             + int(bool(clip_norm)) + int(bool(interventions.changed_options(options))))
+
+
+def _cut_trial(trial, state, plan: Plan, *, seed: int, clip_norm: float | None) -> dict:
+    """``trial`` (sizing.cut_helps or sizing.sized_cut) of ``plan``'s cut from the run's current
+    weights, lr, optimizer, weight decay in force and loss."""
+    controls = state.controls
+    config = controls.config
+    X, y = controls.train_data
+    return trial(controls.model, controls.optimizer, X, y, resolve_loss(config.loss)[0], lr=controls.lrs()[0],
+                 factor=plan.options["factor"], batch_size=config.batch_size, run_steps=state.total_steps or 0,
+                 seed=seed, weight_decay=controls.optimizer_overrides.get("weight_decay", config.weight_decay) or 0.0,
+                 clip_norm=clip_norm)
 
 
 @dataclass
@@ -348,7 +361,15 @@ class Repairer:
         repair (``interventions.repair_plan``)."""
         symptoms = [f.code for f in found if f.severity == "warning" and CODES[f.code].graded_by]
         fixes = {name for code in symptoms for name in CODES[code].graded_by if name in interventions.SYMPTOM_ARMS}
-        if not fixes or (2 + len(fixes)) * interventions.STEPS > GRADE_SHARE * (state.total_steps or 0):
+        runs, total = 2 + len(fixes), state.total_steps or 0     # the setup, its repeat, each fix
+        steps = interventions.STEPS
+        if runs * steps > GRADE_SHARE * total:
+            # a short run: its symptoms are graded in fewer steps (SHORT_GRADE_SHARE of the run), not
+            # repaired ungraded: a re-initialization is no harmless fix (a healthy 5-layer ReLU MLP at
+            # PyTorch's default init, whose activations shrink with depth, re-initialized with He
+            # ended 3.2 points lower)
+            steps = int(SHORT_GRADE_SHARE * total / runs)
+        if not fixes or steps < interventions.MIN_STEPS:
             return found
         controls = state.controls
         config = controls.config
@@ -358,7 +379,7 @@ class Repairer:
             controls.model, X, y, resolve_loss(config.loss)[0], optimizer=controls.optimizer,
             lr=probe_lr(controls.optimizer, config.lr), weight_decay=decay, batch_size=config.batch_size,
             seed=config.seed, symptoms=symptoms, settings=False, clip_norm=controls.clip_norm,
-            budget_s=GRADE_BUDGET_S)
+            budget_s=GRADE_BUDGET_S, steps=steps)
         return interventions.grade(found, baseline, arms, run_steps=state.total_steps)
 
     def _activation_test(self, state) -> list:
@@ -416,8 +437,11 @@ class Repairer:
         return interventions.findings(baseline, ran, run_steps=state.total_steps)
 
     def _handle(self, state, findings, *, before_training) -> bool:
-        """Repair the highest-priority finding that has a plan; True when one was repaired."""
-        for f in Diagnosis(findings).ranked():
+        """Repair the highest-priority finding that has a plan; True when one was repaired. A
+        warning's symptomatic plan (``Action.symptomatic``: a re-initialization, a shrunk output
+        layer) gives way to a later finding's plan that removes a cause (``_cause_plan``)."""
+        ranked = Diagnosis(findings).ranked()
+        for i, f in enumerate(ranked):
             spec = CODES[f.code]
             if spec.plan is None or f.severity == "info":
                 continue
@@ -438,9 +462,27 @@ class Repairer:
                     self._give_up(state, f, "cannot repair")
                     return False
                 continue
+            if plan.action.symptomatic and f.severity == "warning":
+                f, plan = self._cause_plan(state, ranked[i + 1:], before_training) or (f, plan)
             if self._apply(state, f, plan, before_training=before_training):
                 return True
         return False
+
+    def _cause_plan(self, state, later, before_training) -> tuple | None:
+        """The first of ``later`` findings (ranked after a warning whose plan is symptomatic) whose
+        own plan is not symptomatic: ``(finding, plan)``, else None. A ReLU at a regression net's
+        output kills the units and the outputs below zero: removing it removes the cause, while a
+        re-initialization treats the dead units and leaves the ReLU to kill them again."""
+        for g in later:
+            spec = CODES[g.code]
+            if spec.plan is None or g.severity == "info":
+                continue
+            ctx = self._context(state, g.code, before_training)
+            plan = (interventions.repair_plan(g) if ctx.attempts == 0 else None) or spec.plan(g, ctx)
+            # (a ``confirm`` plan may be declined by its trial: the symptom's own plan stays)
+            if isinstance(plan, Plan) and not plan.action.symptomatic and not plan.options.get("confirm"):
+                return g, plan
+        return None
 
     def _context(self, state, code, before_training) -> RepairContext:
         return RepairContext(
@@ -481,6 +523,8 @@ class Repairer:
                 controls.rebuild_optimizer()     # the restored optimizer state carries old hyper-parameters
         if plan.action.name == "raise_lr" and not confirm:
             plan = self._sized_raise(state, plan, seed=seed)
+        if plan.action.name == "lower_lr" and plan.options.get("size"):
+            plan = self._sized_cut(state, plan, seed=seed)      # from the state it returned to
         detail = controls.apply(plan.action.apply, plan.options, seed=seed)   # under DDP: on every rank
         # the monitor judges the new trajectory afresh; the abandoned one's findings are merged
         # back at the end (so the same code can fire again if the repair did not work)
@@ -514,19 +558,23 @@ class Repairer:
     def _confirmed_cut(self, state, plan: Plan, *, seed: int) -> Plan | str:
         """A ``confirm`` lr cut (plans.plan_diverged: a finite loss that rose) made only when a
         paired trial from the current weights trains better at the cut lr (sizing.cut_helps)."""
-        controls = state.controls
-        config = controls.config
-        X, y = controls.train_data
-        trial = sizing.cut_helps(
-            controls.model, controls.optimizer, X, y, resolve_loss(config.loss)[0], lr=controls.lrs()[0],
-            factor=plan.options["factor"], batch_size=config.batch_size, run_steps=state.total_steps or 0, seed=seed,
-            weight_decay=controls.optimizer_overrides.get("weight_decay", config.weight_decay) or 0.0,
-            clip_norm=controls.clip_norm)
+        trial = _cut_trial(sizing.cut_helps, state, plan, seed=seed, clip_norm=state.controls.clip_norm)
         if not trial["helps"]:
             return (f"{plan.reason}; but the cut trained no better than the current lr in a {trial['steps']}-step "
                     f"trial ({trial['cut_loss']:.4g} vs {trial['loss']:.4g} held loss): left alone")
         return replace(plan, reason=plan.reason + f" (a {trial['steps']}-step trial: {trial['cut_loss']:.4g} vs "
                                                   f"{trial['loss']:.4g} held loss at the current lr)")
+
+    def _sized_cut(self, state, plan: Plan, *, seed: int) -> Plan:
+        """A ``size`` lr cut (plans.py: a cut was made and the run diverged or collapsed again):
+        the factor whose paired trial from the current weights ends lowest (sizing.sized_cut); the
+        trial's numbers go into the reason."""
+        trial = _cut_trial(sizing.sized_cut, state, plan, seed=seed,
+                           clip_norm=plan.options.get("clip_norm") or state.controls.clip_norm)
+        tried = ", ".join(f"/{f:g}: {loss:.4g}" for f, loss in trial["losses"].items())
+        return replace(plan, options={**plan.options, "factor": trial["factor"]},
+                       reason=plan.reason + f"; sized by a {trial['steps']}-step trial (held loss at lr {tried}): "
+                                            f"lower the lr {trial['factor']:g}x")
 
     def _sized_raise(self, state, plan: Plan, *, seed: int) -> Plan | str:
         """``raise_lr`` x ``sizing.TRIAL_STEP`` more when a paired trial from the current weights

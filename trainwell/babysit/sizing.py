@@ -1,4 +1,4 @@
-"""Sizing an lr raise by a paired trial: the repairer's check of ``raise_lr``'s factor.
+"""Sizing an lr change by a paired trial: the repairer's check of ``raise_lr``'s factor and of lr cuts.
 
 ``plans.plan_lr_too_low`` sizes a raise by the update ratio: the lr that moves the weights by
 ``TARGET_RATIO`` (1e-2) of their norm per step. That target is a rule of thumb (notes 001: ~1e-3
@@ -15,7 +15,10 @@ training rows ends lower and finite. The copies train with the settings the rais
 suite's tiny_lr/teacher took a 10x larger raise whose steps momentum then made 10x larger again).
 A ``confirm`` raise (plans.trial_raise: a symptom read as a slow lr, not lr_too_low itself) also
 trains a third copy at the current lr with the current settings (``current_lr``), and is made
-only when the raise ends lower. The model and the run's optimizer are never modified.
+only when the raise ends lower. ``cut_helps`` confirms a first lr cut the same way, and
+``sized_cut`` sizes a cut that follows one that was not enough (the run diverged or its units
+collapsed again): copies at one, two and three decades lower, the lowest held loss chosen. The
+model and the run's optimizer are never modified.
 """
 from __future__ import annotations
 
@@ -30,6 +33,7 @@ TRIAL_STEP = 10.0        # the alternative raise: one decade more (notes 004's l
 TRIAL_SHARE = 0.05       # each of the two trials trains at most 5% of the run's steps ...
 MIN_TRIAL_STEPS = 50     # ... and at least this many (a 20-step trial chose 10x on a digits MLP that collapsed 35 steps later)
 MAX_TRIAL_STEPS = 100    # ... and at most an intervention's STEPS
+CUT_DECADES = 3         # a sized cut tries the plan's factor and one and two decades more
 HELD_ROWS = 512          # the loss is compared on these training rows, left out of the trials' batches
 
 
@@ -103,3 +107,19 @@ def cut_helps(model, optimizer, X, y, loss_fn, *, lr: float, factor: float, weig
     loss = held_loss_after(model, optimizer, X, y, loss_fn, lr=lr, **common)
     cut = held_loss_after(model, optimizer, X, y, loss_fn, lr=lr / factor, **common)
     return {"steps": steps, "loss": loss, "cut_loss": cut, "helps": math.isfinite(cut) and cut < loss}
+
+
+def sized_cut(model, optimizer, X, y, loss_fn, *, lr: float, factor: float, weight_decay: float, batch_size: int,
+              run_steps: int, seed: int, clip_norm: float | None = None) -> dict:
+    """``{"steps", "losses", "factor"}``: a cut of ``lr`` sized by a paired trial when one cut
+    was not enough (plans.py's ``size`` option): copies of the model train from the same weights
+    on the same batches at ``lr / f`` for f = ``factor``, ``TRIAL_STEP`` x it and ``TRIAL_STEP``^2
+    x it (``CUT_DECADES``: notes 004's lr steps are decades); ``factor`` is the one whose held
+    loss ends lowest and finite (ties: the smaller cut; none finite: the largest cut)."""
+    steps, held, batches = _trial_batches(X, batch_size=batch_size, run_steps=run_steps, seed=seed)
+    common = {"weight_decay": weight_decay, "batches": batches, "held": held, "seed": seed, "clip_norm": clip_norm}
+    factors = [factor * TRIAL_STEP ** k for k in range(CUT_DECADES)]
+    losses = {f: held_loss_after(model, optimizer, X, y, loss_fn, lr=lr / f, **common) for f in factors}
+    finite = [f for f in factors if math.isfinite(losses[f])]
+    best = min(finite, key=lambda f: losses[f]) if finite else factors[-1]
+    return {"steps": steps, "losses": losses, "factor": best}
