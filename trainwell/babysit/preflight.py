@@ -1094,7 +1094,10 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
         if not cheap_only:
             budget.count(model, xb)         # the cost model's work per step: what the checks below are charged
 
-        final = final_op(work, xb)      # the bounding activation that produced the outputs, if one did
+        try:                            # the bounding activation that produced the outputs, if one did
+            final = final_op(work, xb)
+        except Exception:               # a forward that fails under a function mode: the value checks still run
+            final = None
         output_problems = check_loss_output(out, yb, kind, loss_fn, last=last, num_classes=num_classes, final=final)
         label_problems = check_labels(y.to(device) if not torch.is_floating_point(y) else yb, out, kind,
                                       num_classes=num_classes)
