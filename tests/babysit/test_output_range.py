@@ -29,6 +29,17 @@ def net(d_out=3, *tail, seed=0):
     return nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, d_out), *tail)
 
 
+class Ends(nn.Module):
+    """``net(d_out)`` whose forward ends in ``fn`` (a functional call, as a user's forward does)."""
+
+    def __init__(self, d_out, fn, body=None):
+        super().__init__()
+        self.body, self.fn = body if body is not None else net(d_out), fn
+
+    def forward(self, x):
+        return self.fn(self.body(x))
+
+
 def inputs(n=400, seed=0):
     g = torch.Generator().manual_seed(seed)
     return torch.randn(n, 8, generator=g)
@@ -107,14 +118,7 @@ def test_the_plan_appends_the_named_layer_to_a_sequential_and_to_any_module():
                                               {"activation": "softmax"}, seed=0)
     assert isinstance(model[-1], nn.Softmax)
 
-    class Wrapped(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.body = mlp()
-
-        def forward(self, x):
-            return self.body(x)
-    wrapped = Wrapped()
+    wrapped = Ends(10, lambda out: out, body=mlp())
     ACTIONS["append_output_activation"].apply(SimpleNamespace(model=wrapped, model_changed=lambda: None),
                                               {"activation": "sigmoid"}, seed=0)
     out = wrapped(torch.randn(5, 64))
@@ -141,24 +145,8 @@ def test_final_op_names_module_and_functional_activations_through_reshapes():
     assert orange.final_op(net(1, nn.ReLU()), X) == ("relu", (0.0, math.inf))
     assert orange.final_op(net(1, nn.Hardtanh(-2.0, 3.0)), X) == ("hardtanh", (-2.0, 3.0))
     assert orange.final_op(net(1), X) is None
-
-    class Functional(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.body = net(1)
-
-        def forward(self, x):
-            return torch.sigmoid(self.body(x)).squeeze(1)
-    assert orange.final_op(Functional(), X) == ("sigmoid", (0.0, 1.0))
-
-    class Shifted(nn.Module):       # relu, then a shift: the output is not bounded at 0
-        def __init__(self):
-            super().__init__()
-            self.body = net(1)
-
-        def forward(self, x):
-            return F.relu(self.body(x)) - 1.0
-    assert orange.final_op(Shifted(), X) is None
+    assert orange.final_op(Ends(1, lambda z: torch.sigmoid(z).squeeze(1)), X) == ("sigmoid", (0.0, 1.0))
+    assert orange.final_op(Ends(1, lambda z: F.relu(z) - 1.0), X) is None    # shifted: not bounded at 0
 
 
 def test_unreachable_variance_matches_the_normal_integrals():
@@ -184,17 +172,11 @@ def test_bounded_outputs_that_miss_the_targets_fire_and_name_the_module():
 
 
 def test_a_functional_relu_is_named_but_not_removable():
-    class Functional(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.body = net(1)
-
-        def forward(self, x):
-            return F.relu(self.body(x)).squeeze(1)
     X = inputs()
-    f = mismatch(preflight(Functional(), X, regression_targets(X).squeeze(1), loss="mse", cheap_only=True))
+    model = Ends(1, lambda z: F.relu(z).squeeze(1))
+    f = mismatch(preflight(model, X, regression_targets(X).squeeze(1), loss="mse", cheap_only=True))
     assert f.where is None and f.evidence["functional"] and f.evidence["final_activation"] == "relu"
-    assert isinstance(plan_output_mismatch(f, _ctx(Functional())), str)
+    assert isinstance(plan_output_mismatch(f, _ctx(model)), str)
 
 
 def test_bounded_outputs_whose_range_holds_the_targets_stay_quiet():
@@ -212,15 +194,8 @@ def test_bounded_outputs_whose_range_holds_the_targets_stay_quiet():
 
 
 def test_a_functional_relu_on_logits_is_a_graded_warning_with_the_clipped_share():
-    class Clipped(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.body = net(3)
-
-        def forward(self, x):
-            return F.relu(self.body(x))
     X = inputs()
-    f = mismatch(preflight(Clipped(), X, class_ids(X), loss="cross_entropy", cheap_only=True))
+    f = mismatch(preflight(Ends(3, F.relu), X, class_ids(X), loss="cross_entropy", cheap_only=True))
     assert f.severity == "warning" and 0.1 < f.evidence["clipped_share"] < 0.9 and f.where is None
     assert mismatch(preflight(net(3, nn.ReLU()), X, class_ids(X), cheap_only=True)).where == "3"
 
