@@ -216,3 +216,12 @@ def test_repair_removes_a_final_relu_on_a_regression():
     assert (first["step"], first["code"], first["action"]) == (0, "loss_output_mismatch", "remove_output_activation")
     assert isinstance(run.model[-1], nn.Identity)
     assert bool((run.predict(X[:64], output="raw") < 0).any())      # the outputs reach the negative targets
+
+
+def test_final_op_leaves_the_random_state_as_it_found_it():
+    model = nn.Sequential(nn.Linear(8, 16), nn.Dropout(0.5), nn.Linear(16, 1), nn.Sigmoid())
+    torch.manual_seed(3)
+    expected = torch.rand(3)
+    torch.manual_seed(3)
+    assert orange.final_op(model, inputs(32)) == ("sigmoid", (0.0, 1.0))
+    assert torch.equal(torch.rand(3), expected)

@@ -79,9 +79,11 @@ class _Producers(TorchFunctionMode):
 def final_op(model: nn.Module, x: torch.Tensor) -> tuple | None:
     """``(function name, (low, high))`` of the bounding activation that produced the model's
     output on ``x`` (a module's or a functional call), or None when the last operation is another
-    one. One forward pass without gradients; the model is used as given (pass a copy)."""
+    one. One forward pass without gradients; the model is used as given (pass a copy). The random
+    state is restored afterwards: a dropout layer's draws do not move the checks that follow."""
     producers = _Producers()
-    with torch.no_grad(), producers:
+    devices = [x.device.index or 0] if x.is_cuda else []
+    with torch.random.fork_rng(devices=devices), torch.no_grad(), producers:
         out = model(x)
     t, seen = out, 0
     while isinstance(t, torch.Tensor) and id(t) in producers.made and seen < 64:
