@@ -105,7 +105,7 @@ def _is_module_of(module, name: str) -> bool:
 def check_target_range(final, y, *, regression: bool, last: tuple) -> list[Finding]:
     """``loss_output_mismatch`` (error): the model's last operation ``final`` (``final_op``) bounds
     its outputs to a range that misses ``RANGE_LOSS`` or more of the regression targets' variance
-    (``y``: the training targets). Quiet when the targets fit (sigmoid on [0, 1] targets, ReLU on
+    (``y``: the targets of the pre-flight's probe rows). Quiet when the targets fit (sigmoid on [0, 1] targets, ReLU on
     counts, tanh on [-1, 1], softplus on positive targets)."""
     if final is None or not regression or not torch.is_floating_point(y) or y.shape[0] < 2:
         return []
