@@ -346,7 +346,32 @@ def _cases() -> list[Case]:
     add("layers_in_a_list/spirals", "unregistered_modules", "spirals", phase="preflight", model=ListMLP,
         twin_model=lambda i, o: ListMLP(i, o, registered=True),
         note="the hidden layers held in a plain Python list: not registered, so only the head trains")
+    # issue 11 (branch babysit17): what the output can reach, and inputs that carry nothing
+    add("prob_loss_on_raw/digits", "loss_output_mismatch", "digits", phase="preflight", repairable=True,
+        model=relu, twin_model=lambda i, o: mlp(i, o, out_act=nn.Softmax(dim=1)), options={"loss": neg_log_p},
+        note="a hand-written -log(p[y] + 1e-8) on a model without its softmax (NaN on raw scores)")
+    din = dims(data("teacher"))[0]
+    regression = lambda: transform(data("teacher"), fy=lambda X, y: (X, X[:, :2].sum(dim=1, keepdim=True) / 2 ** 0.5))
+    out.append(Case("relu_output_regression/teacher", "loss_output_mismatch", "teacher",
+                    setup(lambda: mlp(din, 1, out_act=nn.ReLU()), data_fn=regression, options={"loss": "mse"},
+                          twin_model=lambda: mlp(din, 1)), phase="preflight",
+                    note="a final nn.ReLU on a regression whose standardized targets (the twin's too) are half negative"))
+    add("inputs_cast_to_int/blobs", "uninformative_inputs", "blobs", phase="preflight", fx=_int_after_minmax,
+        twin_fx=_minmax, model=relu, note="min-max scaled, then cast to integers: each feature 0 but in its max row")
     return out
+
+
+def neg_log_p(p, y):
+    """A user's negative log-likelihood on probabilities."""
+    return -torch.log(p.gather(1, y[:, None]) + 1e-8).mean()
+
+
+def _minmax(X):
+    return (X - X.min(dim=0).values) / (X.max(dim=0).values - X.min(dim=0).values)
+
+
+def _int_after_minmax(X):
+    return _minmax(X).long().float()
 
 
 class ListMLP(nn.Module):

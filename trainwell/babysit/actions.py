@@ -317,6 +317,33 @@ def _log_softmax_output(module, inputs, output):
     return torch.log_softmax(output, dim=1)
 
 
+# --- issue 11: the output layer a probability loss needs (branch babysit17; preflight's
+# output_range.missing_activation names it)
+APPENDED_ACTIVATIONS = {"softmax": lambda: nn.Softmax(dim=1), "sigmoid": nn.Sigmoid,
+                        "log_softmax": lambda: nn.LogSoftmax(dim=1)}
+
+
+class _OutputActivation:
+    """A forward hook that applies an activation module to the model's output."""
+
+    def __init__(self, module: nn.Module):
+        self.module = module
+
+    def __call__(self, model, inputs, output):
+        return self.module(output)
+
+
+def _append_output_activation(controls, options, *, seed):
+    name = options["activation"]
+    model = controls.model
+    if isinstance(model, nn.Sequential):
+        model.append(APPENDED_ACTIVATIONS[name]())
+    else:       # any module: its forward output goes through the activation after the model's own hooks
+        model.register_forward_hook(_OutputActivation(APPENDED_ACTIVATIONS[name]()))
+    controls.model_changed()
+    return f"{name} appended to the outputs"
+
+
 ACTIONS = {a.name: a for a in (
     Action("lower_lr", "the lr scale (÷ factor) and, with clip_norm, gradient clipping", Rollback.LAST, _lower_lr),
     Action("raise_lr", "the lr scale (× factor) and, with momentum, Nesterov momentum 0.9 (a new optimizer)",
@@ -341,6 +368,9 @@ ACTIONS = {a.name: a for a in (
            Rollback.START, _set_clip),
     Action("append_log_softmax", "the model: log_softmax(dim=1) applied to its outputs (run.predict and the saved "
            "model include it)", Rollback.START, _append_log_softmax, new_baseline=True),
+    Action("append_output_activation", "the model: the output layer its loss needs (softmax(dim=1), sigmoid or "
+           "log_softmax(dim=1)) applied to its outputs (run.predict and the saved model include it)", Rollback.START,
+           _append_output_activation, new_baseline=True),
     # More regularization raises the training loss on purpose: a rising loss (lr_too_high's
     # warning; the lr did not change) is the repair acting for the rest of the run, and a stall
     # or a low training accuracy for the plateau rule's window. Errors are still acted on.

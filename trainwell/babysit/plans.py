@@ -283,6 +283,12 @@ def plan_unnormalized(f, ctx):
 
 
 def plan_output_mismatch(f, ctx):
+    missing = f.evidence.get("missing_activation")
+    if missing:
+        # a loss that takes probabilities (or log-probabilities) on raw scores (preflight's
+        # output_range.missing_activation): the output layer it needs, appended (notes 003)
+        return make_plan("append_output_activation", f"{f.message}: apply {missing} to the model's outputs",
+                         activation=missing)
     if f.evidence.get("loss_at_shift") and f.evidence.get("last_module") != "LogSoftmax":
         # a log-likelihood on raw logits (preflight's unbounded-loss check): log_softmax makes them
         # log-probabilities, what nll_loss expects (notes 003: output activation and loss go together)

@@ -21,9 +21,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from trainwell.babysit.actions import OUTPUT_ACTIVATIONS
 from trainwell.babysit.budget import Budget
 from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.gradcheck import ERROR_THRESHOLD, MAX_TENSORS, WARN_THRESHOLD, NotCheckable, gradcheck
+from trainwell.babysit.input_content import check_inputs_informative
+from trainwell.babysit.output_range import check_missing_activation, check_target_range, clipped_share, final_op
 from trainwell.babysit.probes import ActivationRecorder, input_signal, input_std
 from trainwell.babysit.rules import DIVERGENCE_FACTOR
 from trainwell.babysit.targets import check_targets
@@ -347,13 +350,18 @@ def _ids_outside(y, width: int, kind: str) -> bool:
     return bool((y < 0).any()) or bool((y >= width).any())
 
 
-def check_loss_output(out, y, kind: str, loss_fn, *, last: tuple, num_classes) -> list[Finding]:
-    """The model's last module and output values against the loss (notes 003 design choices)."""
+def check_loss_output(out, y, kind: str, loss_fn, *, last: tuple, num_classes, final=None) -> list[Finding]:
+    """The model's last module and output values against the loss (notes 003 design choices).
+    ``final``: the bounding activation that produced the outputs (``output_range.final_op``: a
+    module's or a functional call), for the checks of what the outputs can reach."""
     width = out.shape[-1] if out.ndim >= 2 else 1
     last_name, last_module = last
     last_type = type(last_module).__name__ if last_module is not None else None
     look = _looks_like(out)
     found = []
+    clipped = clipped_share(final, out)
+    if clipped is not None and not isinstance(last_module, BOUNDING):
+        last_type = final[0]        # a functional relu on the logits: named by its function
 
     def mismatch(message, fix, **evidence):
         evidence.update(last_module=last_type, outputs=width, loss=kind)
@@ -372,7 +380,7 @@ def check_loss_output(out, y, kind: str, loss_fn, *, last: tuple, num_classes) -
         mismatch(f"the model ends in a sigmoid (all outputs in (0, 1)) but {kind} expects logits",
                  f"remove the final sigmoid{f' ({last_name})' if last_name else ''}; {kind} applies it itself",
                  unit_interval=look["unit_interval"])
-    elif kind in LOGIT_KINDS and isinstance(last_module, BOUNDING):
+    elif kind in LOGIT_KINDS and (isinstance(last_module, BOUNDING) or clipped is not None):
         # a from-logits loss needs unbounded logits: a sigmoid hands it probabilities (error, as
         # a softmax does); tanh caps every logit at 1 and ReLU at 0 from below (warning)
         squashes = isinstance(last_module, nn.Sigmoid)
@@ -381,17 +389,25 @@ def check_loss_output(out, y, kind: str, loss_fn, *, last: tuple, num_classes) -
             f"the model ends in {last_type} but {kind} expects unbounded logits: "
             + ("its outputs are probabilities in (0, 1), so the loss applies a second squashing"
                if squashes else "the logits are clipped, so the loss cannot reach confident predictions"
-               if not isinstance(last_module, RELU_LIKE) else "no logit can go below 0 and a unit that dies "
-               "silences its class"),
-            evidence={"last_module": last_type, "outputs": width, "loss": kind}, where=last_name,
+               if not (isinstance(last_module, RELU_LIKE) or clipped is not None) else "no logit can go below 0 and "
+               "a unit that dies silences its class" + (f" ({100 * clipped:.0f}% of the untrained logits are held at 0)"
+                                                        if clipped is not None else "")),
+            evidence={"last_module": last_type, "outputs": width, "loss": kind,
+                      **({"clipped_share": clipped} if clipped is not None else {})},
+            where=last_name if isinstance(last_module, BOUNDING) else None,
             severity="error" if squashes else "warning",
             fix=f"remove the final {last_type}{f' ({last_name})' if last_name else ''} and return logits"))
     elif kind == "nll" and not (isinstance(last_module, nn.LogSoftmax) or look["log_probabilities"]):
+        # raw scores (no output activation to remove): the repair appends log_softmax
+        raw = {} if look["probabilities"] or isinstance(last_module, OUTPUT_ACTIVATIONS) else {
+            "missing_activation": "log_softmax"}
         mismatch("NLLLoss expects log-probabilities, but the outputs are not log-softmax rows",
-                 "use cross_entropy on the logits, or end the model with log_softmax", )
+                 "use cross_entropy on the logits, or end the model with log_softmax", **raw)
     elif kind == "kl_div_logprob" and not look["log_probabilities"]:
+        raw = {} if look["probabilities"] or isinstance(last_module, OUTPUT_ACTIVATIONS) else {
+            "missing_activation": "log_softmax"}
         mismatch("KLDivLoss expects log-probabilities as input, but the outputs are not log-softmax rows",
-                 "apply log_softmax to the output, or use the 'kl_div' loss that takes logits")
+                 "apply log_softmax to the output, or use the 'kl_div' loss that takes logits", **raw)
     if kind in CLASS_ID_KINDS and width == 1:
         mismatch(f"{kind} on a single output is constant: there is nothing to choose between",
                  "give the output layer one unit per class, or use bce for a binary problem")
@@ -412,10 +428,17 @@ def check_loss_output(out, y, kind: str, loss_fn, *, last: tuple, num_classes) -
     normalized = isinstance(last_module, nn.LogSoftmax) or look["log_probabilities"]
     if kind == "other" and not found and not normalized:
         found += check_loss_bounded(out, y, loss_fn, last=last)
+    found += check_target_range(final, y, last=last, regression=kind in REGRESSION_KINDS or (
+        kind == "other" and torch.is_floating_point(y) and y.reshape(y.shape[0], -1).shape[1] == width))
     if _ids_outside(y, width, kind) and out.is_cuda:
         # class ids outside 0..width-1 make a CUDA loss kernel fail with a device-side assert,
         # which poisons the process's CUDA context: ask the same question on CPU copies
         out, y = out.cpu(), y.cpu()
+    # a loss that is NaN or fails on finite outputs but not on their softmax / sigmoid: the model's
+    # output layer is missing (output_range.missing_activation); it explains the failure below
+    missing = [] if found or _ids_outside(y, width, kind) else check_missing_activation(out, y, loss_fn, kind=kind,
+                                                                                         last=last)
+    found += missing
     try:
         with warnings.catch_warnings():     # torch's broadcasting warning: the finding says it better
             warnings.simplefilter("ignore")
@@ -424,6 +447,8 @@ def check_loss_output(out, y, kind: str, loss_fn, *, last: tuple, num_classes) -
             mismatch(f"the loss returned {type(value).__name__} of shape "
                      f"{tuple(getattr(value, 'shape', ()))}, not a scalar", "reduce the loss to a scalar (mean)")
     except Exception as exc:        # the mismatch itself is the finding
+        if missing:
+            return found
         mismatch(f"the loss fails on the model's output {tuple(out.shape)} and the targets "
                  f"{tuple(y.shape)} ({y.dtype}): {exc}".strip(),
                  "make the output shape and target dtype match the loss", error=str(exc)[:200])
@@ -462,8 +487,14 @@ def check_loss_bounded(out, y, loss_fn, *, last: tuple) -> list[Finding]:
 
 
 def _uninformative(out, kind):
-    if kind == "nll" or kind == "kl_div_logprob":
+    """The uniform guess in the outputs' own form. A user's loss (``other``) on outputs that are
+    probability or log-probability rows (the model's own softmax) gets that form's uniform guess:
+    all-zero probabilities are no guess (-log(0 + 1e-8) = 18.4)."""
+    look = _looks_like(out) if kind == "other" else {}
+    if kind == "nll" or kind == "kl_div_logprob" or look.get("log_probabilities"):
         return torch.full_like(out, -math.log(out.shape[-1]) if out.ndim >= 2 else 0.0)
+    if look.get("probabilities"):
+        return torch.full_like(out, 1.0 / out.shape[-1])
     if kind == "bce_prob":
         return torch.full_like(out, 0.5)
     return torch.zeros_like(out)
@@ -1063,7 +1094,11 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
         if not cheap_only:
             budget.count(model, xb)         # the cost model's work per step: what the checks below are charged
 
-        output_problems = check_loss_output(out, yb, kind, loss_fn, last=last, num_classes=num_classes)
+        try:                            # the bounding activation that produced the outputs, if one did
+            final = final_op(work, xb)
+        except Exception:               # a forward that fails under a function mode: the value checks still run
+            final = None
+        output_problems = check_loss_output(out, yb, kind, loss_fn, last=last, num_classes=num_classes, final=final)
         label_problems = check_labels(y.to(device) if not torch.is_floating_point(y) else yb, out, kind,
                                       num_classes=num_classes)
         findings += output_problems + label_problems
@@ -1072,6 +1107,7 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
         findings += check_registration(model)
         loss_usable = not any(f.severity == "error" for f in output_problems + label_problems)
         findings += check_inputs_normalized(X[keep])
+        findings += check_inputs_informative(X[keep], y[keep], class_ids=class_ids or kind in ("bce", "bce_prob"))
         findings += check_class_balance(y[keep], kind)
         findings += check_shuffled(y, shuffle=shuffle, class_ids=class_ids)
         findings += check_activations(stats, input_std(xb), input_signal(xb), normalized=has_normalization(model))

@@ -138,15 +138,22 @@ CODES = {spec.code: spec for spec in (
                  "log-probabilities before a loss that takes logits, a sigmoid before a from-logits loss, a "
                  "user's loss that falls without bound as every output grows (NLL on raw logits), a "
                  "regression loss on class ids, an output width that does not fit the classes, a loss that "
-                 "fails on the output",
+                 "fails on the output; a loss that is NaN or fails on finite outputs but not on their softmax / "
+                 "sigmoid / log_softmax (the output layer it needs is missing); the share of a regression's "
+                 "target variance outside the range of a bounding last operation (ReLU, sigmoid, tanh, "
+                 "softplus: a module or a functional call)",
         threshold="any; a final tanh / hardtanh / softsign / ReLU / softplus before a from-logits loss (the "
-                  "logits are capped or clipped) is a warning, a final sigmoid an error",
+                  "logits are capped or clipped) is a warning, a final sigmoid an error; a missing output "
+                  "layer when the transformed loss is at most 3x its uniform guess's; a bounding last "
+                  "operation when >= 2% of the targets' variance lies outside its range",
         source="notes 003 design choices: output activation and loss go together",
         fix="return raw logits from the model and let the loss apply softmax/sigmoid; use cross_entropy for "
-            "class ids",
+            "class ids; end the model with the softmax / sigmoid a loss on probabilities needs; return a "
+            "regression's linear output (no bounding activation last)",
         groups=(Group.DATA,),
         explains=("bad_initial_loss", "cannot_overfit_small_subset", Group.OPTIMIZATION),
-        thresholds=("preflight.ROW_SUM_TOLERANCE", "preflight.LOSS_SHIFT", "preflight.UNBOUNDED_DROP"),
+        thresholds=("preflight.ROW_SUM_TOLERANCE", "preflight.LOSS_SHIFT", "preflight.UNBOUNDED_DROP",
+                    "output_range.CHANCE_RATIO", "output_range.RANGE_LOSS"),
         graded_by=("remove output activation",),   # a softmax module only (evidence "graded")
         stops_unrepaired=True,
         plan=plan_output_mismatch,
@@ -177,6 +184,25 @@ CODES = {spec.code: spec for spec in (
                     "preflight.SCALE_SPREAD"),
         graded_by=('standardize inputs',),
         plan=plan_unnormalized,
+    ),
+    # --- issue 11: inputs that carry nothing (branch babysit17; babysit/input_content.py, docs/babysitter.md)
+    FindingSpec(
+        "uninformative_inputs", "preflight", "error",
+        measures="the share of input features that take one value in >= 99% of the training rows, and the best "
+                 "training fit any model can reach when identical input rows get identical outputs (class ids: "
+                 "the rows carrying their group's majority label; regression: the variance between the groups)",
+        threshold="at least half the features near-constant and a fit ceiling that closes less than half of the "
+                  "gap from the trivial guess (the commonest class; R^2 0) to a perfect fit",
+        source="notes 002 preprocessing (the inputs must carry the signal the model learns); the bound is the "
+               "Bayes-optimal training fit of a function of the inputs",
+        fix="keep the inputs' variation: scale to floats without casting to integers, read the right columns",
+        groups=(Group.DATA,),
+        explains=("unnormalized_inputs", "label_problem", Group.INIT, "bad_initial_loss",
+                  "cannot_overfit_small_subset", Group.OPTIMIZATION, Group.EPOCH_CURVES),
+        thresholds=("input_content.CONSTANT_ROWS", "input_content.CONSTANT_FEATURES",
+                    "input_content.INFORMATIVE_SHARE"),
+        stops_unrepaired=True,
+        plan=not_repairable,
     ),
     FindingSpec(
         "unshuffled_data", "preflight", "warning",

@@ -1,0 +1,206 @@
+"""What the model's outputs can reach against what the loss and the targets need (notes 003:
+"output activation and loss go together").
+
+Two faults of the output layer that the value checks of ``preflight.check_loss_output`` cannot see:
+
+* **A loss that needs probabilities, fed raw outputs** (``missing_activation``): a hand-written
+  ``-log(p[y] + 1e-8)``, ``F.nll_loss(torch.log(out), y)``, ``F.binary_cross_entropy(out, y)`` or
+  ``-(y * log(out)).sum()`` on a model whose softmax / sigmoid was left out is NaN (or raises) on
+  perfectly finite outputs. The check is an experiment on the same outputs: it evaluates the
+  user's loss on softmax, sigmoid and log_softmax of them; the transform under which the loss is
+  finite and near its chance value (the loss of the same transform of all-zero outputs: the
+  uniform guess) names the missing output layer.
+* **A bounded output activation that cannot reach the targets** (``check_target_range``): a
+  ReLU / sigmoid / tanh / softplus as the model's last operation on a regression whose targets lie
+  partly outside its range. The measure is the share of the targets' variance no output in that
+  range can fit: the mean squared distance from each target to the range, over Var(y).
+
+``final_op(model, x)`` names the model's last operation (a module's or a functional call's), read
+by intercepting torch's functions during one forward pass, through reshapes that do not change values.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+
+import torch
+from torch import nn
+from torch.overrides import TorchFunctionMode
+
+from trainwell.babysit.findings import Finding, make
+
+# The value range of each bounding activation function (torch's function names; hardtanh reads its
+# own min_val / max_val). ReLU6 is hardtanh(0, 6) inside PyTorch's module.
+RANGES = {"relu": (0.0, math.inf), "relu_": (0.0, math.inf), "relu6": (0.0, 6.0), "softplus": (0.0, math.inf),
+          "sigmoid": (0.0, 1.0), "sigmoid_": (0.0, 1.0), "hardsigmoid": (0.0, 1.0),
+          "tanh": (-1.0, 1.0), "tanh_": (-1.0, 1.0), "softsign": (-1.0, 1.0),
+          "hardtanh": (-1.0, 1.0), "hardtanh_": (-1.0, 1.0)}
+# Operations that move values without changing them: the output of ``torch.sigmoid(z).squeeze(1)``
+# is still the sigmoid's.
+VALUE_PRESERVING = {"squeeze", "unsqueeze", "view", "reshape", "flatten", "contiguous", "clone", "__getitem__",
+                    "float", "to", "view_as", "reshape_as", "squeeze_", "unsqueeze_"}
+
+# The output layers a probability loss can be missing, and the transform each applies to the outputs.
+TRANSFORMS = {"softmax": lambda o: torch.softmax(o, dim=-1), "sigmoid": torch.sigmoid,
+              "log_softmax": lambda o: torch.log_softmax(o, dim=-1)}
+# missing_activation: the transformed loss is "near chance" when it is at most CHANCE_RATIO x the loss
+# of the same transform of all-zero outputs (the uniform guess). 3x: an untrained net's outputs of spread
+# ~2 cost about 2 nats over ln C (preflight.EXCESS_NATS allows 1 nat for a healthy init); a transform
+# under which the loss is finite but far above chance is no evidence that it is the missing one.
+CHANCE_RATIO = 3.0
+# check_target_range: the targets' variance share no output in the activation's range can fit. 0.02 is
+# issue 11's 2 points (of R^2 here): a bounded output that cannot reach that much of the targets ends
+# measurably worse than the same model with an identity output whatever the training does.
+RANGE_LOSS = 0.02
+
+
+class _Producers(TorchFunctionMode):
+    """Records which bounding or value-preserving function produced each tensor of one forward pass."""
+
+    def __init__(self):
+        super().__init__()
+        self.made = {}        # id(output) -> (name, bounds, source tensor, output); strong refs for the pass
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        name = getattr(func, "__name__", "")
+        if isinstance(out, torch.Tensor) and (name in RANGES or name in VALUE_PRESERVING):
+            src = next((a for a in args if isinstance(a, torch.Tensor)), None)
+            bounds = RANGES.get(name)
+            if name.startswith("hardtanh"):
+                lo = kwargs.get("min_val", args[1] if len(args) > 1 else -1.0)
+                hi = kwargs.get("max_val", args[2] if len(args) > 2 else 1.0)
+                bounds = (float(lo), float(hi))
+            self.made[id(out)] = (name, bounds, src, out)
+        return out
+
+
+def final_op(model: nn.Module, x: torch.Tensor) -> tuple | None:
+    """``(function name, (low, high))`` of the bounding activation that produced the model's
+    output on ``x`` (a module's or a functional call), or None when the last operation is another
+    one. One forward pass without gradients; the model is used as given (pass a copy). The random
+    state is restored afterwards: a dropout layer's draws do not move the checks that follow."""
+    producers = _Producers()
+    devices = [x.device.index or 0] if x.is_cuda else []
+    with torch.random.fork_rng(devices=devices), torch.no_grad(), producers:
+        out = model(x)
+    t, seen = out, 0
+    while isinstance(t, torch.Tensor) and id(t) in producers.made and seen < 64:
+        name, bounds, src, _ = producers.made[id(t)]
+        if bounds is not None:
+            return name.rstrip("_"), bounds
+        t, seen = src, seen + 1
+    return None
+
+
+def _is_module_of(module, name: str) -> bool:
+    """The last leaf module is the activation named ``name`` (its removal is the repair)."""
+    kinds = {"relu": (nn.ReLU,), "relu6": (nn.ReLU6,), "softplus": (nn.Softplus,), "sigmoid": (nn.Sigmoid,),
+             "hardsigmoid": (nn.Hardsigmoid,), "tanh": (nn.Tanh,), "softsign": (nn.Softsign,),
+             "hardtanh": (nn.Hardtanh,)}
+    return isinstance(module, kinds.get(name, ()))
+
+
+def check_target_range(final, y, *, regression: bool, last: tuple) -> list[Finding]:
+    """``loss_output_mismatch`` (error): the model's last operation ``final`` (``final_op``) bounds
+    its outputs to a range that misses ``RANGE_LOSS`` or more of the regression targets' variance
+    (``y``: the targets of the pre-flight's probe rows). Quiet when the targets fit (sigmoid on [0, 1] targets, ReLU on
+    counts, tanh on [-1, 1], softplus on positive targets)."""
+    if final is None or not regression or not torch.is_floating_point(y) or y.shape[0] < 2:
+        return []
+    name, (lo, hi) = final
+    t = y.detach().reshape(y.shape[0], -1).cpu().double()
+    t = t[torch.isfinite(t).all(dim=1)]
+    var = float(t.var(dim=0).sum()) if t.shape[0] > 1 else 0.0
+    if var <= 0:
+        return []
+    distance = (lo - t).clamp_min(0) + (t - hi).clamp_min(0)
+    floor = float((distance * distance).mean(dim=0).sum()) / var
+    if floor < RANGE_LOSS:
+        return []
+    outside = float((distance > 0).double().mean())
+    last_name, last_module = last
+    where = last_name if _is_module_of(last_module, name) else None
+    span = f"[{lo:g}, {hi:g}]" if math.isfinite(hi) else f"[{lo:g}, inf)"
+    return [make("loss_output_mismatch",
+                 f"the model's last operation is {name}, whose outputs lie in {span}, but {100 * outside:.1f}% of "
+                 f"the regression targets lie outside it (range {float(t.min()):.3g}..{float(t.max()):.3g}): even a "
+                 f"perfect fit inside the range leaves {100 * floor:.1f}% of the targets' variance unexplained "
+                 f"(R^2 at most {1 - floor:.3f})",
+                 evidence={"final_activation": name, "range": [lo, hi], "outside_share": outside,
+                           "unreachable_variance": floor, "target_min": float(t.min()), "target_max": float(t.max()),
+                           "last_module": type(last_module).__name__ if last_module is not None else None,
+                           "functional": where is None},
+                 where=where,
+                 fix=(f"remove the final {name} ({where}) and return the linear layer's output" if where else
+                      f"remove the {name} call at the end of the model's forward and return the linear output"))]
+
+
+def clipped_share(final, out) -> float | None:
+    """The share of logits a final ReLU-family operation holds at its lower bound (0): classes
+    the untrained model can never push below the others."""
+    if final is None or final[0] not in ("relu", "relu6"):
+        return None
+    return float((out.detach() <= final[1][0]).double().mean())
+
+
+def _chance_order(out, y) -> tuple:
+    """The transforms to try, most plausible first: rows of one distribution (class ids, or target
+    rows summing to 1) -> softmax; independent columns or a single output -> sigmoid."""
+    width = out.shape[-1] if out.ndim >= 2 else 1
+    if width == 1:
+        return ("sigmoid",)
+    rows_of_one = not torch.is_floating_point(y) or (
+        y.shape == out.shape and bool((y >= 0).all()) and float((y.sum(dim=-1) - 1).abs().max()) < 1e-3)
+    return ("softmax", "log_softmax", "sigmoid") if rows_of_one else ("sigmoid", "softmax", "log_softmax")
+
+
+def _loss(loss_fn, o, y) -> float:
+    try:
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            value = loss_fn(o, y)
+        return float(value) if isinstance(value, torch.Tensor) and value.numel() == 1 else math.nan
+    except Exception:               # the transform does not make the loss valid
+        return math.nan
+
+
+def missing_activation(out, y, loss_fn) -> dict | None:
+    """When ``loss_fn`` is non-finite or fails on the finite ``out``: the first transform
+    (``_chance_order``) under which it is finite and at most ``CHANCE_RATIO`` x its chance value,
+    as ``{"missing_activation", "loss", "chance", "raw_loss", "tried"}``; None otherwise."""
+    if not torch.is_floating_point(out) or not bool(torch.isfinite(out).all()):
+        return None
+    raw = _loss(loss_fn, out, y)
+    if math.isfinite(raw):
+        return None
+    o = out.detach()
+    tried = {}
+    for name in _chance_order(o, y):
+        value, chance = _loss(loss_fn, TRANSFORMS[name](o), y), _loss(loss_fn, TRANSFORMS[name](torch.zeros_like(o)), y)
+        tried[name] = {"loss": value, "chance": chance}
+        if math.isfinite(value) and math.isfinite(chance) and chance > 0 and value <= CHANCE_RATIO * chance:
+            return {"missing_activation": name, "loss": value, "chance": chance, "raw_loss": raw, "tried": tried}
+    return None
+
+
+def check_missing_activation(out, y, loss_fn, *, kind: str, last: tuple) -> list[Finding]:
+    """``loss_output_mismatch`` (error) with ``evidence["missing_activation"]`` naming the output
+    layer the loss needs (``missing_activation``); the repair appends it (actions.append_output_activation)."""
+    found = missing_activation(out, y, loss_fn)
+    if found is None:
+        return []
+    name = found["missing_activation"]
+    last_name, last_module = last
+    raw = "fails" if math.isnan(found["raw_loss"]) else f"is {found['raw_loss']}"
+    return [make("loss_output_mismatch",
+                 f"the loss {raw} on the model's finite outputs but is {found['loss']:.4g} on {name} of the same "
+                 f"outputs (a uniform guess scores {found['chance']:.4g}): the loss takes "
+                 + ("log-probabilities" if name == "log_softmax" else "probabilities")
+                 + f" and the model returns raw scores, its {name} left out",
+                 evidence={**found, "loss_kind": kind, "outputs": out.shape[-1] if out.ndim >= 2 else 1,
+                           "last_module": type(last_module).__name__ if last_module is not None else None},
+                 where=last_name,
+                 fix=f"end the model with {name} (dim=1) to match the loss, or use the loss that takes logits "
+                     f"({'binary_cross_entropy_with_logits' if name == 'sigmoid' else 'cross_entropy'})")]
