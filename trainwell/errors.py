@@ -13,5 +13,9 @@ class DataError(TrainwellError, ValueError):
     """Data cannot be read or does not have the expected form."""
 
 
+class LabelError(DataError):
+    """Class labels are not ids 0..K-1, one per sample (the doctor reports it as ``label_problem``)."""
+
+
 class CheckpointError(TrainwellError):
     """A checkpoint is missing, corrupted, or would need unpickling."""

@@ -112,3 +112,17 @@ def test_a_softmax_module_before_cross_entropy_is_graded_not_blocking():
     diagnosis = trainwell.doctor(Functional(), (X, Y), lr=0.05, epochs=2, probe=False)
     found = diagnosis.filter(code="loss_output_mismatch").findings
     assert found[0].severity == "error" and "harm" not in found[0].evidence
+
+
+@pytest.mark.parametrize("labels", [lambda y: 2 * y - 1, lambda y: y + 10_000])
+def test_labels_that_are_not_class_ids_are_a_finding_not_an_exception(labels):
+    """fit refuses labels -1 / +1 (or ids beyond the sample count) with a DataError; the doctor
+    names the same fault as ``label_problem`` with that message (issue 11: bad labels give a finding)."""
+    torch.manual_seed(0)
+    X, y = torch.randn(200, 4), torch.randint(0, 2, (200,))
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+    with pytest.raises(trainwell.DataError):
+        trainwell.fit(model, (X, labels(y)), epochs=1, progress=False, report=False, run_dir=None)
+    diag = trainwell.doctor(model, (X, labels(y)), progress=False, report=False, run_dir=None)
+    assert [f.code for f in diag.findings] == ["label_problem"]
+    assert diag.primary.severity == "error" and "row" in diag.primary.message

@@ -10,7 +10,7 @@ import math
 from torch import nn
 
 from trainwell.babysit.budget import Budget
-from trainwell.babysit.findings import Diagnosis
+from trainwell.babysit.findings import Diagnosis, make
 from trainwell.babysit.monitor import Monitor
 from trainwell.babysit import interventions
 from trainwell.babysit.preflight import PROBE_ROWS, preflight, probe_lr, resolve_loss, skipped_finding
@@ -18,6 +18,7 @@ from trainwell.train.callbacks import Callback
 from trainwell.babysit.registry import CODES, Group, members
 from trainwell.babysit.split_checks import check_splits
 from trainwell.data.streaming import check_sample
+from trainwell.errors import LabelError
 from trainwell.train.fit import make_trainer, prepare
 from trainwell.train.loop import total_steps
 from trainwell.train.parts import build_penalty, make_batches, optimizer_options
@@ -87,7 +88,11 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
     options = {**options, "run_dir": None, "resume": False, "progress": False, "babysit": "off",
                "report": False, "log": [], "overwrite": False, "extend": False}   # a probe, not a run
     model = copy.deepcopy(model) if isinstance(model, nn.Module) else model
-    p = prepare(model, train, val, test, options, check=False)
+    try:
+        p = prepare(model, train, val, test, options, check=False)
+    except LabelError as exc:           # fit refuses such labels; the doctor names the fault
+        return Diagnosis([make("label_problem", f"the labels are not class ids 0..K-1: {exc}",
+                               evidence={"error": str(exc)})])
     config = p.config
     dropout = any(isinstance(m, nn.Dropout) for m in p.model.modules())
     # the probes set their own lr and weight decay; every other optimizer option is the run's

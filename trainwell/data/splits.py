@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from trainwell.errors import ConfigError, DataError
+from trainwell.errors import ConfigError, DataError, LabelError
 
 Pair = tuple[torch.Tensor, torch.Tensor]
 
@@ -100,19 +100,19 @@ def class_count(labels: dict, *, name: str = "data", num_classes: int | None = N
 
     for split, y in ids.items():
         if y.ndim != 1:
-            raise DataError(f"{where(split)}: class labels must be one id per sample (got shape "
+            raise LabelError(f"{where(split)}: class labels must be one id per sample (got shape "
                             f"{tuple(y.shape)}); one-hot rows: pass y.argmax(1), or float class "
                             f"probabilities with loss = \"cross_entropy\"")
         if len(y) and y.min() < 0:
             row = int(np.argmax(y < 0))
-            raise DataError(f"{where(split)} row {row}: class ids must be >= 0 (found {int(y[row])}; "
+            raise LabelError(f"{where(split)} row {row}: class ids must be >= 0 (found {int(y[row])}; "
                             f"ids are 0..K-1 for K classes)")
     top = max((int(y.max()) for y in ids.values() if len(y)), default=-1)
     samples = sum(len(y) for y in ids.values())
     if num_classes is None:
         if top + 1 > samples:
             split, y = next((s, y) for s, y in ids.items() if len(y) and int(y.max()) == top)
-            raise DataError(f"{where(split)} row {int(np.argmax(y == top))}: label {top} would make "
+            raise LabelError(f"{where(split)} row {int(np.argmax(y == top))}: label {top} would make "
                             f"{top + 1} classes for {samples} samples; class ids are 0..K-1 (renumber "
                             f"them, e.g. np.unique(y, return_inverse=True)[1], or use label_names = "
                             f"true for a CSV)")
@@ -120,7 +120,7 @@ def class_count(labels: dict, *, name: str = "data", num_classes: int | None = N
     for split, y in ids.items():
         if len(y) and int(y.max()) >= num_classes:
             row = int(np.argmax(y >= num_classes))
-            raise DataError(f"{where(split)} row {row}: class id {int(y[row])} found but the data has "
+            raise LabelError(f"{where(split)} row {row}: class id {int(y[row])} found but the data has "
                             f"{num_classes} classes (ids 0..{num_classes - 1})")
     return num_classes
 
