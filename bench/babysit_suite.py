@@ -346,6 +346,16 @@ def _cases() -> list[Case]:
     add("layers_in_a_list/spirals", "unregistered_modules", "spirals", phase="preflight", model=ListMLP,
         twin_model=lambda i, o: ListMLP(i, o, registered=True),
         note="the hidden layers held in a plain Python list: not registered, so only the head trains")
+    # issue 11 (branch babysit16): every regularizer gets an arm; the lr schedule is graded
+    add("l1_0.05/digits", "regularization_too_strong", "digits", phase="preflight", model=relu,
+        options={"l1": 0.05}, twin_options={"l1": 0.0}, repairable=True,
+        note="an L1 penalty of 0.05 (the held-out set's 4-class MLP with l1 = 0.01 ended at chance)")
+    add("max_norm_0.05/digits", "regularization_too_strong", "digits", phase="preflight", model=relu,
+        options={"max_norm": 0.05}, twin_options={"max_norm": None}, repairable=True,
+        note="a max-norm constraint of 0.05 on every unit's weights (the usual is 3-4)")
+    add("step_every_epoch/digits", "schedule_decays_early", "digits", phase="preflight", model=relu,
+        options={"schedule": {"name": "step", "every_epochs": 1}}, twin_options={"schedule": "cosine"},
+        repairable=True, note="lr / 10 every epoch of the run: 99% of the lr given by 5% of it")
     return out
 
 

@@ -2,10 +2,13 @@
 
 The notes' sanity checks are experiments ("crank up regularization: the loss should go up";
 "overfit a small subset"), not thresholds alone. Here each candidate change of the setup (the lr
-x0.1, x10 and x100, the weight decay / 100, dropout off, the optimizer's own options such as
-Adam's eps back at their defaults) trains a copy of the model for ``STEPS`` minibatch steps from
+x0.1, x10 and x100, the weight decay / 100, dropout off, each other regularizer of the run's
+Config lowered or off (``regularization_arms``: l1 and l2 / 100, max_norm, label smoothing,
+clip_value), the optimizer's own options such as Adam's eps back at their defaults) trains a copy of the model for ``STEPS`` minibatch steps from
 the same weights on the same batches as the setup itself (the *baseline*), and the training loss
-of every copy is measured on the same held batch of training rows in eval mode. A change whose
+of every copy is measured on the same held batch of training rows in eval mode. Every copy trains
+with the run's own regularizers, built from the Config by the builders fit uses
+(train/regularizers.py: the penalty, the max-norm constraint, the loss with label smoothing). A change whose
 copy learns while the baseline does not is evidence that its setting is the cause, stated as
 "with lr 0.05 instead of 0.0005 the loss fell 40% in 30 steps; the setup's own fell 1%".
 
@@ -614,6 +617,8 @@ def helpful(baseline: Arm, arms: list, *, run_steps: int | None = None) -> list:
     run, e.g. dropout 0.97 on a CNN that ends 2 points behind), nor one the setup trained longer
     matches when both train on (``caught_up``, ``experiment(..., run_steps=)``). A change of the model (``extra["model_change"]``: ReLU for hidden sigmoids)
     is graded as a symptom's fix is (``grade``): it helps when it trains ``significant``-ly better;
+    an arm with ``extra["held_accuracy"]`` (a regularizer's, the stretched lr schedule's) also helps
+    when it is ``significant`` and still ahead trained on (``ahead_at_end``), whatever its loss;
     its own fall is no criterion (a short experiment at a run's start: 24 steps of momentum SGD on
     digits take a ReLU net from 9 to 31 % held accuracy while its loss falls 17 %)."""
     if baseline.extra.get("timed_out"):

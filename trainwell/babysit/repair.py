@@ -387,11 +387,14 @@ class Repairer:
 
     def _settings_test(self, state) -> list:
         """Settings far from their usual values (``unusual_settings``): the experiment's setting arms
-        (weight decay / 100, dropout off, no clipping, the optimizer's defaults; no lr arm) train
-        next to the setup and a repeat; a ``regularization_too_strong`` / ``optimizer_setting``
+        (weight decay / 100, dropout off, no clipping, the optimizer's defaults, and every regularizer
+        of ``interventions.unusual_regularizers``: l1 / l2 / 100, max_norm, label smoothing, clip_value
+        off; no lr arm) train next to the setup and a repeat, each with the run's own penalties; a ``regularization_too_strong`` / ``optimizer_setting``
         finding for each that trains ``helpful``-ly better, which the repair acts on before the
-        first step with the arm's setting. Runs once per fit, ``SETTINGS_SHARE`` of the run's
-        steps at most over its runs (at least ``interventions.MIN_STEPS`` each)."""
+        first step with the arm's setting. Also the lr schedule (``schedule_check.check_schedule``: a
+        ``schedule_decays_early`` finding, repaired by stretching it). Runs once per fit,
+        ``SETTINGS_SHARE`` of the run's steps at most over its runs (at least ``interventions.MIN_STEPS``
+        each)."""
         controls = state.controls
         if self._settings_tested:
             return []
