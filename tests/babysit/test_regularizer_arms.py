@@ -87,3 +87,23 @@ def test_a_usual_label_smoothing_is_no_cause(task):
                                               run_steps=600)
     assert any(a.name == "no label smoothing" for a in arms)
     assert interventions.findings(baseline, arms, run_steps=600) == []
+
+
+def _arm(name, code, before, after, acc, longer=None, **extra):
+    arm = interventions.Arm(name, code, name, before=before, after=after, steps=100, acc=acc, rows=512, extra=extra)
+    if longer is not None:
+        arm.longer = interventions.Arm(name, code, name, before=before, after=longer[0], steps=135, acc=longer[1],
+                                       rows=512)
+    return arm
+
+
+def test_a_model_change_helps_by_its_loss_when_still_ahead_trained_on():
+    """A frozen random conv body (bench/babysit_user3.py digits_frozen): two runs of the setup end at 68%
+    and 78% held accuracy, so the unfrozen copy's 89% is within 3x their spread; its loss is 5x lower and,
+    trained on to the run's end, it is still 18 points ahead: the cause."""
+    setup = _arm("setup", "", 2.303, 1.877, 0.684, longer=(1.601, 0.740))
+    repeat = _arm("setup (repeat)", "", 2.303, 1.875, 0.781, repeat=True)
+    unfreeze = _arm("unfreeze", "frozen_parameters", 2.303, 0.372, 0.889, longer=(0.255, 0.920), model_change=True)
+    assert [a.name for a in interventions.helpful(setup, [repeat, unfreeze])] == ["unfreeze"]
+    caught = _arm("unfreeze", "frozen_parameters", 2.303, 0.372, 0.889, longer=(0.255, 0.745), model_change=True)
+    assert interventions.helpful(setup, [repeat, caught]) == []      # trained on, the setup caught up
