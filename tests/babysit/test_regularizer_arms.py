@@ -4,7 +4,6 @@ import dataclasses
 
 import pytest
 import torch
-from sklearn.datasets import make_classification
 from torch import nn
 
 from trainwell.babysit import interventions
@@ -15,15 +14,17 @@ from trainwell.nn.losses import make_loss
 from trainwell.train.regularizers import build_penalty
 
 
-@pytest.fixture(scope="module")
-def task():
-    X, y = make_classification(n_samples=1200, n_features=10, n_informative=6, n_classes=4, random_state=0)
-    return torch.tensor(X, dtype=torch.float32), torch.tensor(y)
-
-
 def _mlp():
     torch.manual_seed(0)
     return nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 4))
+
+
+def _settings_experiment(data, config):
+    """The setup, a repeat and its setting arms (no lr arm), trained on to the run's 600 steps."""
+    X, y = data
+    return interventions.experiment(_mlp(), X, y, make_loss("cross_entropy"), optimizer="sgd", lr=0.1,
+                                    batch_size=32, steps=60, repeat=True, lr_arms=False, config=config,
+                                    run_steps=600)
 
 
 def test_each_regularizer_set_gets_an_arm_naming_it():
@@ -56,8 +57,8 @@ def test_an_arm_trains_with_the_penalty_fit_builds():
     assert constraint is None and hook is None
 
 
-def test_the_experiment_applies_the_runs_penalty(task):
-    X, y = task
+def test_the_experiment_applies_the_runs_penalty(four_class):
+    X, y = four_class
     kwargs = dict(optimizer="sgd", lr=0.1, batch_size=32, steps=30, settings=False)
     plain, _ = interventions.experiment(_mlp(), X, y, make_loss("cross_entropy"), **kwargs)
     crushed, _ = interventions.experiment(_mlp(), X, y, make_loss("cross_entropy"),
@@ -65,12 +66,8 @@ def test_the_experiment_applies_the_runs_penalty(task):
     assert crushed.after > plain.after + 0.2         # an L1 of 0.5 holds the weights near zero
 
 
-def test_an_overwhelming_l1_is_found_and_repaired_with_its_arms_value(task):
-    X, y = task
-    config = make_config(dict(l1=0.05, weight_decay=0.0))
-    baseline, arms = interventions.experiment(_mlp(), X, y, make_loss("cross_entropy"), optimizer="sgd", lr=0.1,
-                                              batch_size=32, steps=60, repeat=True, lr_arms=False, config=config,
-                                              run_steps=600)
+def test_an_overwhelming_l1_is_found_and_repaired_with_its_arms_value(four_class):
+    baseline, arms = _settings_experiment(four_class, make_config(dict(l1=0.05, weight_decay=0.0)))
     found = interventions.findings(baseline, arms, run_steps=600)
     assert [f.code for f in found] == ["regularization_too_strong"]
     f = found[0]
@@ -79,12 +76,8 @@ def test_an_overwhelming_l1_is_found_and_repaired_with_its_arms_value(task):
     assert plan.action is ACTIONS["set_regularization"] and plan.options == {"values": {"l1": pytest.approx(5e-4)}}
 
 
-def test_a_usual_label_smoothing_is_no_cause(task):
-    X, y = task
-    config = make_config(dict(label_smoothing=0.1, weight_decay=0.0))
-    baseline, arms = interventions.experiment(_mlp(), X, y, make_loss("cross_entropy"), optimizer="sgd", lr=0.1,
-                                              batch_size=32, steps=60, repeat=True, lr_arms=False, config=config,
-                                              run_steps=600)
+def test_a_usual_label_smoothing_is_no_cause(four_class):
+    baseline, arms = _settings_experiment(four_class, make_config(dict(label_smoothing=0.1, weight_decay=0.0)))
     assert any(a.name == "no label smoothing" for a in arms)
     assert interventions.findings(baseline, arms, run_steps=600) == []
 

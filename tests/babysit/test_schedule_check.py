@@ -2,7 +2,6 @@
 the standard schedules are no candidates (no experiment runs); the repair stretches by the factor."""
 import pytest
 import torch
-from sklearn.datasets import make_classification
 from torch import nn
 
 from trainwell.babysit import schedule_check
@@ -13,21 +12,9 @@ from trainwell.nn.losses import make_loss
 from trainwell.optim.schedules import make_schedule, staircase
 
 
-@pytest.fixture(scope="module")
-def task():
-    """A 4-class task whose held accuracy still rises after the first few hundred steps."""
-    X, y = make_classification(n_samples=1200, n_features=10, n_informative=6, n_classes=4, random_state=0)
-    return torch.tensor(X, dtype=torch.float32), torch.tensor(y)
-
-
-def _mlp():
-    torch.manual_seed(0)
-    return nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 4))
-
-
-def _check(task, schedule, total):
-    X, y = task
-    return schedule_check.check_schedule(_mlp(), X, y, make_loss("cross_entropy"), schedule=schedule,
+def _check(data, mlp, schedule, total):
+    X, y = data
+    return schedule_check.check_schedule(mlp(), X, y, make_loss("cross_entropy"), schedule=schedule,
                                          total_steps=total, optimizer="sgd", lr=0.05, batch_size=16, steps=60)
 
 
@@ -45,14 +32,14 @@ def test_exponential_095_per_epoch_over_100_epochs_is_no_candidate():
     assert schedule_check.candidate(s, 1000) is None
 
 
-def test_a_standard_schedule_runs_no_experiment(task, monkeypatch):
+def test_a_standard_schedule_runs_no_experiment(four_class, four_class_mlp, monkeypatch):
     monkeypatch.setattr(schedule_check.interventions, "experiment", lambda *a, **k: pytest.fail("ran"))
-    assert _check(task, make_schedule("cosine", total_steps=400, steps_per_epoch=10), 400) == []
+    assert _check(four_class, four_class_mlp, make_schedule("cosine", total_steps=400, steps_per_epoch=10), 400) == []
 
 
 @pytest.mark.parametrize("every, factor", [(5, 10.0), (10, 100.0)])
-def test_a_fast_decay_is_found_with_the_stretch_that_helped(task, every, factor):
-    found = _check(task, staircase(every=every, factor=factor), 400)
+def test_a_fast_decay_is_found_with_the_stretch_that_helped(four_class, four_class_mlp, every, factor):
+    found = _check(four_class, four_class_mlp, staircase(every=every, factor=factor), 400)
     assert [f.code for f in found] == ["schedule_decays_early"]
     f = found[0]
     assert f.severity == "warning" and f.evidence["stretch"] > 10
