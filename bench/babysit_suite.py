@@ -358,6 +358,17 @@ def _cases() -> list[Case]:
                     note="a final nn.ReLU on a regression whose standardized targets (the twin's too) are half negative"))
     add("inputs_cast_to_int/blobs", "uninformative_inputs", "blobs", phase="preflight", fx=_int_after_minmax,
         twin_fx=_minmax, model=relu, note="min-max scaled, then cast to integers: each feature 0 but in its max row")
+
+    # issue 11 (branch babysit16): every regularizer gets an arm; the lr schedule is graded
+    add("l1_0.05/digits", "regularization_too_strong", "digits", phase="preflight", model=relu,
+        options={"l1": 0.05}, twin_options={"l1": 0.0}, repairable=True,
+        note="an L1 penalty of 0.05 (the held-out set's 4-class MLP with l1 = 0.01 ended at chance)")
+    add("max_norm_0.05/digits", "regularization_too_strong", "digits", phase="preflight", model=relu,
+        options={"max_norm": 0.05}, twin_options={"max_norm": None}, repairable=True,
+        note="a max-norm constraint of 0.05 on every unit's weights (the usual is 3-4)")
+    add("step_every_epoch/digits", "schedule_decays_early", "digits", phase="preflight", model=relu,
+        options={"schedule": {"name": "step", "every_epochs": 1}}, twin_options={"schedule": "cosine"},
+        repairable=True, note="lr / 10 every epoch of the run: 99% of the lr given by 5% of it")
     return out
 
 

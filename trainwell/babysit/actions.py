@@ -378,3 +378,23 @@ ACTIONS = {a.name: a for a in (
            Rollback.NONE, _more_regularization,
            settles={"lr_too_high": float("inf"), "plateau": 3, "underfitting": 3}),
 )}
+
+
+# --- babysit16: the run's other regularizers and its lr schedule (train/controls.py) ---------------
+def _set_regularization(controls, options, *, seed):
+    controls.set_regularization(**options["values"])
+    return ", ".join(f"{name} -> {value}" for name, value in options["values"].items())
+
+
+def _stretch_schedule(controls, options, *, seed):
+    controls.stretch_schedule(options["factor"])
+    return f"lr schedule stretched x{options['factor']:.3g}"
+
+
+ACTIONS.update({a.name: a for a in (
+    Action("set_regularization", "the run's regularization options the plan names (l1, l2, max_norm, "
+           "label_smoothing, clip_value): the penalty, constraint and loss rebuilt from them", Rollback.START,
+           _set_regularization),
+    Action("stretch_schedule", "the lr schedule, slowed down by the plan's factor (m(t) = schedule(t / factor))",
+           Rollback.START, _stretch_schedule),
+)})

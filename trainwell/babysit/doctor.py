@@ -21,7 +21,8 @@ from trainwell.data.streaming import check_sample
 from trainwell.errors import LabelError
 from trainwell.train.fit import make_trainer, prepare
 from trainwell.train.loop import total_steps
-from trainwell.train.parts import build_penalty, make_batches, optimizer_options
+from trainwell.babysit.schedule_check import check_schedule
+from trainwell.train.parts import build_penalty, build_schedule_for, make_batches, optimizer_options
 from trainwell.train.state import Stop, StopKind
 
 
@@ -123,10 +124,17 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
             lr=probe_lr(config.optimizer, config.lr, probe_options), weight_decay=config.weight_decay or 0.0,
             options=probe_options, batch_size=config.batch_size, seed=config.seed, symptoms=symptoms, repeat=True,
             clip_norm=config.clip_norm, unfreeze=not config.freeze,   # the run's own freeze is a decision
-            run_steps=run_steps, in_order=not config.shuffle,
+            run_steps=run_steps, in_order=not config.shuffle, config=config,
             budget=budget.share(EXPERIMENT_SHARE * budget.left))
         findings = merge(interventions.grade(findings, baseline, arms, run_steps=run_steps),
                          interventions.findings(baseline, arms, run_steps=run_steps))
+        per_epoch = len(make_batches(config, p.train))    # the schedule fit builds, over the run (schedule_check.py)
+        findings += check_schedule(
+            p.model, p.train[0], p.train[1], resolve_loss(config.loss)[0],
+            schedule=build_schedule_for(config, run_steps, per_epoch), total_steps=run_steps,
+            optimizer=config.optimizer, lr=probe_lr(config.optimizer, config.lr, probe_options),
+            weight_decay=config.weight_decay or 0.0, options=probe_options, batch_size=config.batch_size,
+            seed=config.seed, clip_norm=config.clip_norm, config=config, budget=budget.share(budget.left / 2))
     else:
         baseline, arms = None, []
     if probe and budget.left > MIN_PROBE_S and not blocking and not budget.clock_out():

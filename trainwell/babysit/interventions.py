@@ -2,10 +2,13 @@
 
 The notes' sanity checks are experiments ("crank up regularization: the loss should go up";
 "overfit a small subset"), not thresholds alone. Here each candidate change of the setup (the lr
-x0.1, x10 and x100, the weight decay / 100, dropout off, the optimizer's own options such as
-Adam's eps back at their defaults) trains a copy of the model for ``STEPS`` minibatch steps from
+x0.1, x10 and x100, the weight decay / 100, dropout off, each other regularizer of the run's
+Config lowered or off (``regularization_arms``: l1 and l2 / 100, max_norm, label smoothing,
+clip_value), the optimizer's own options such as Adam's eps back at their defaults) trains a copy of the model for ``STEPS`` minibatch steps from
 the same weights on the same batches as the setup itself (the *baseline*), and the training loss
-of every copy is measured on the same held batch of training rows in eval mode. A change whose
+of every copy is measured on the same held batch of training rows in eval mode. Every copy trains
+with the run's own regularizers, built from the Config by the builders fit uses
+(train/regularizers.py: the penalty, the max-norm constraint, the loss with label smoothing). A change whose
 copy learns while the baseline does not is evidence that its setting is the cause, stated as
 "with lr 0.05 instead of 0.0005 the loss fell 40% in 30 steps; the setup's own fell 1%".
 
@@ -30,6 +33,7 @@ smaller still is no cause.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
@@ -43,6 +47,7 @@ from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.plans import SHRINK_SCALE
 from trainwell.babysit.preflight import make_optimizer, train_step
 from trainwell.babysit.registry import CODES
+from trainwell.train.regularizers import OFF, build_constraint, build_loss, build_penalty
 
 STEPS = 100           # minibatch steps per arm: "a few steps" (issue 11), about an epoch of a small set
 POOL_ROWS = 2048      # the batches are drawn from these training rows (a seeded permutation)
@@ -223,11 +228,12 @@ def _unfreeze(net, seed):
 
 
 def candidate_arms(model: nn.Module, *, lr: float, weight_decay: float, options: dict,
-                   clip_norm: float | None = None, unfreeze: bool = True) -> list:
+                   clip_norm: float | None = None, unfreeze: bool = True, config=None) -> list:
     """The changes worth trying on this setup, each ``(Arm, lr, weight_decay, options, dropout_off)``
     and, for a change of the model, its edit ``(net, seed) -> None`` (an arm with
     ``extra["no_clip"]`` trains without the run's gradient clipping). ``unfreeze=False``: no
-    unfreeze arm (parameters the run's own ``freeze`` option froze are a decision, not a fault)."""
+    unfreeze arm (parameters the run's own ``freeze`` option froze are a decision, not a fault).
+    ``config``: the run's Config; each regularizer it sets gets an arm (``regularization_arms``)."""
     # both directions first (a spent budget leaves the far lr arms out, not a whole direction)
     arms = [(Arm("lr x0.1", "lr_too_high", f"lr {lr / 10:.3g} instead of {lr:.3g}"), lr / 10, weight_decay,
              options, False),
@@ -264,12 +270,67 @@ def candidate_arms(model: nn.Module, *, lr: float, weight_decay: float, options:
                          f"no gradient clipping instead of clip_norm = {clip_norm:g}",
                          extra={"options": {"clip_norm": clip_norm}, "no_clip": True}),
                      lr, weight_decay, options, False))
+    arms += [(arm, lr, weight_decay, options, False) for arm in regularization_arms(config)]
     changed = changed_options(options)
     if changed:
         arms.append((Arm("optimizer defaults", "optimizer_setting",
                          "the optimizer's defaults instead of " + ", ".join(f"{k}={v}" for k, v in changed.items()),
                          extra={"options": changed}), lr, weight_decay, {**options, **RESET_OPTIONS}, False))
     return arms
+
+
+PENALTY_CUT = 100.0   # an L1/L2 penalty's arm divides it by 100, as the weight decay's arm does
+
+
+def regularization_arms(config) -> list:
+    """One ``Arm`` per regularizer of the run's Config (``regularizers.OFF``'s options) that is on:
+    the L1 and L2 penalties / ``PENALTY_CUT``, the max-norm constraint, label smoothing and
+    clip_value off. Each arm's ``extra["regularization"]`` holds the options it changes; the
+    experiment trains it with the penalties, constraint and loss built from the changed Config by
+    the builders fit uses. Label smoothing changes what the training loss rewards, so its arm is
+    judged by the held rows' accuracy alone (``extra["accuracy_only"]``)."""
+    if config is None:
+        return []
+    out = []
+    for name in ("l1", "l2"):
+        value = getattr(config, name)
+        if value:
+            out.append(Arm(f"{name} / {PENALTY_CUT:g}", "regularization_too_strong",
+                           f"{name} {value / PENALTY_CUT:.3g} instead of {value:.3g}",
+                           extra={"regularization": {name: value / PENALTY_CUT}, "held_accuracy": True}))
+    if config.max_norm is not None:
+        out.append(Arm("no max_norm", "regularization_too_strong",
+                       f"no max-norm constraint instead of max_norm = {config.max_norm:g}",
+                       extra={"regularization": {"max_norm": OFF["max_norm"]}, "held_accuracy": True}))
+    if config.label_smoothing and isinstance(config.loss, str):
+        out.append(Arm("no label smoothing", "regularization_too_strong",
+                       f"no label smoothing instead of label_smoothing = {config.label_smoothing:g}",
+                       extra={"regularization": {"label_smoothing": OFF["label_smoothing"]}, "accuracy_only": True,
+                              "held_accuracy": True}))
+    if config.clip_value is not None:
+        out.append(Arm("no clip_value", "optimizer_setting",
+                       f"no per-entry gradient clipping instead of clip_value = {config.clip_value:g}",
+                       extra={"regularization": {"clip_value": OFF["clip_value"]}, "held_accuracy": True}))
+    return out
+
+
+USUAL_SMOOTHING = 0.1    # label smoothing's usual strength (Szegedy et al. 2016, Inception-v3)
+USUAL_MAX_NORM = 3.0     # max-norm's usual bound c = 3 to 4 (Srivastava et al. 2014, dropout with max-norm)
+HEALTHY_SHRINK = 1e-3    # a coupled L2 under SGD shrinks the weights by lr x l2 a step: unusual above a healthy
+                         # update's share of the weights (notes 001: updates ~1e-3 of the weights), as weight decay
+
+
+def unusual_regularizers(config, *, lr: float) -> list[str]:
+    """The run's regularizers (``regularization_arms``) far from their usual strength, by name: any
+    L1 penalty (no usual strength), an L2 with lr x l2 above ``HEALTHY_SHRINK``, a max_norm below
+    ``USUAL_MAX_NORM``, label smoothing above ``USUAL_SMOOTHING``, any clip_value (as any clip_norm).
+    The repairer's settings test runs their arms only then; the doctor always runs them."""
+    if config is None:
+        return []
+    checks = {"l1": bool(config.l1), "l2": lr * config.l2 > HEALTHY_SHRINK,
+              "max_norm": config.max_norm is not None and config.max_norm < USUAL_MAX_NORM,
+              "label_smoothing": config.label_smoothing > USUAL_SMOOTHING, "clip_value": config.clip_value is not None}
+    return [name for name, unusual in checks.items() if unusual]
 
 
 def changed_options(options: dict) -> dict:
@@ -291,7 +352,8 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
                budget_s: float | None = None, budget: Budget | None = None, symptoms=(), settings: bool = True,
                repeat: bool = False,
                clip_norm: float | None = None, activation: bool = False, unfreeze: bool = True,
-               run_steps: int | None = None, in_order: bool = False, lr_arms: bool = True) -> tuple:
+               run_steps: int | None = None, in_order: bool = False, lr_arms: bool = True, config=None,
+               course=None, extra_arms=()) -> tuple:
     """``(baseline, arms)``: the setup itself and each candidate change, trained ``steps`` steps
     from the same weights on the same batches. The model is never modified. With ``budget_s``
     nominal seconds (or a doctor's ``budget``: babysit/budget.py), every arm runs the steps the
@@ -310,7 +372,14 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
     does not shuffle: with ``unshuffled_data`` among the ``symptoms``, the setup also trains on
     consecutive batches of the training rows in their order (``ORDER_ARM``), whole epochs ending
     where the run's epochs end when they fit (``grade`` compares it with the setup); ``lr_arms=False``:
-    the setting arms without the lr arms (the repairer's settings test at fit start)."""
+    the setting arms without the lr arms (the repairer's settings test at fit start); ``config``:
+    the run's Config: every arm trains with its regularizers (the L1/L2 penalty, the max-norm
+    constraint, the loss with label smoothing, clip_value) built by the builders fit uses
+    (train/regularizers.py) from the Config with the arm's ``extra["regularization"]``, and each
+    regularizer it sets gets an arm (``regularization_arms``); the held rows' loss is ``loss_fn``'s,
+    the same for every arm. ``course(i, n) -> multiplier``: the lr of the setup and its repeat at
+    step i of n is lr x course(i, n) (an arm's own ``extra["course"]`` for that arm); ``extra_arms``:
+    further ``Arm``-s to train with the setup's settings (their change is their course)."""
     budget = budget if budget is not None or budget_s is None else Budget(budget_s)
     options = {k: v for k, v in (options or {}).items() if k not in ("lr", "weight_decay")}
     device = next((p.device for p in model.parameters()), X.device)
@@ -366,6 +435,8 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
         arm.before = loss_of(net, inputs)[0]
         clip = None if arm.extra.get("no_clip") else clip_norm
         opt = make_optimizer(optimizer, net, lr=arm_lr, weight_decay=arm_wd, total_steps=steps, **arm_options)
+        step_loss, after_step, after_backward = _regularizers(config, arm, net, loss_fn)
+        arm_course, bases = arm.extra.get("course", course), [g["lr"] for g in opt.param_groups]
         net.train()
         trace = []                              # the training batches' losses (device tensors)
         state = torch.get_rng_state()
@@ -374,7 +445,13 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
             for idx in arm_batches or batches:
                 if arm.steps >= _whole_epochs(plan["steps"], arm.extra.get("per_epoch")):
                     break
-                trace.append(train_step(net, opt, loss_fn, inputs(X[idx]).to(device), y[idx].to(device), clip))
+                if arm_course is not None:
+                    for group, base in zip(opt.param_groups, bases):
+                        group["lr"] = base * arm_course(arm.steps, plan["steps"])
+                trace.append(train_step(net, opt, step_loss, inputs(X[idx]).to(device), y[idx].to(device), clip,
+                                        after_backward=after_backward))
+                if after_step is not None:
+                    after_step()
                 arm.steps += 1
                 if budget is not None:
                     budget.charge(step_cost)
@@ -390,7 +467,7 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
         arm.rows = int(held.numel())
         if keep or (run_steps and baseline_of and not arm.extra.get("repeat") and not arm.extra.get("timed_out")
                     and _better(baseline_of[0], arm, repeat_of[0] if repeat_of else None)):
-            kept[id(arm)] = (arm, net, opt, clip, inputs)
+            kept[id(arm)] = (arm, net, opt, clip, inputs, (step_loss, after_step, after_backward, arm_course, bases))
         k = max(1, min(CHECK_EVERY, len(trace) // 2))
         if trace:
             head, tail = torch.stack(trace[:k]).mean().item(), torch.stack(trace[-k:]).mean().item()
@@ -398,8 +475,9 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
         return arm
 
     candidates = [c for c in candidate_arms(model, lr=lr, weight_decay=weight_decay, options=options,
-                                            clip_norm=clip_norm, unfreeze=unfreeze)
+                                            clip_norm=clip_norm, unfreeze=unfreeze, config=config)
                   if (settings and (lr_arms or c[0].code not in LR_CODES)) or (activation and c[0].name == RELU_ARM)]
+    candidates += [(arm, lr, weight_decay, options, False) for arm in extra_arms]
     fixes = list(dict.fromkeys(name for code in symptoms for name in CODES[code].graded_by if name in SYMPTOM_ARMS))
     in_order = in_order and any(ORDER_ARM in CODES[code].graded_by for code in symptoms)
     if fixes or repeat or in_order:
@@ -433,15 +511,22 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
                   + [c for c in candidates if c[0].code in LR_CODES])
     plan["runs"] = 1 + len(candidates)
 
-    def extend(arm, net, opt, clip, inputs, further):
-        """``arm`` trained on over the ``further`` batches (its own copy and optimizer)."""
+    def extend(arm, net, opt, clip, inputs, regularized, further):
+        """``arm`` trained on over the ``further`` batches (its own copy, optimizer and regularizers)."""
         longer = Arm(arm.name, arm.code, arm.change, before=arm.before, steps=arm.steps, extra={"longer": True})
+        step_loss, after_step, after_backward, arm_course, bases = regularized
         state = torch.get_rng_state()
         torch.manual_seed(seed + LONGER_SEED)
         net.train()
         try:
             for idx in further:
-                train_step(net, opt, loss_fn, inputs(X[idx]).to(device), y[idx].to(device), clip)
+                if arm_course is not None:          # the lr course goes on where it was
+                    for group, base in zip(opt.param_groups, bases):
+                        group["lr"] = base * arm_course(longer.steps, plan["steps"])
+                train_step(net, opt, step_loss, inputs(X[idx]).to(device), y[idx].to(device), clip,
+                           after_backward=after_backward)
+                if after_step is not None:
+                    after_step()
                 longer.steps += 1
                 if budget is not None:
                     budget.charge(step_cost)
@@ -471,13 +556,30 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
     total = min(run_steps or 0, LONGER * baseline.steps)
     if total > baseline.steps and len(kept) > 1 and not baseline.extra.get("timed_out"):
         further = draw(gen, total - baseline.steps)      # the same further batches for the setup and each change
-        for arm, net, opt, clip, inputs in kept.values():   # (the run's order goes on in that order)
+        for arm, net, opt, clip, inputs, regularized in kept.values():   # (the run's order goes on in that order)
             more = (ordered[arm.steps:_whole_epochs(total, arm.extra["per_epoch"])] if arm.extra.get("as_run")
                     else further[:total - arm.steps])
             if budget is not None and budget.spent_out():
                 break
-            arm.longer = extend(arm, net, opt, clip, inputs, more)
+            arm.longer = extend(arm, net, opt, clip, inputs, regularized, more)
     return baseline, arms
+
+
+def _regularizers(config, arm: Arm, net: nn.Module, loss_fn) -> tuple:
+    """``(step_loss, after_step, after_backward)`` of an arm's training: the run's regularizers as
+    fit builds them (train/regularizers.py) from ``config`` with the arm's ``extra["regularization"]``
+    over the arm's copy ``net``: the loss (label smoothing) plus the L1/L2 penalty, the max-norm
+    constraint after each step, clip_value after each backward. Without a config: ``loss_fn`` alone."""
+    if config is None:
+        return loss_fn, None, None
+    changed = dataclasses.replace(config, **arm.extra.get("regularization", {}))
+    data_loss, penalty = build_loss(changed), build_penalty(changed, net)
+    step_loss = data_loss if penalty is None else (lambda out, yb: data_loss(out, yb) + penalty())
+    clip_value = changed.clip_value
+
+    def after_backward():
+        torch.nn.utils.clip_grad_value_([p for p in net.parameters() if p.grad is not None], clip_value)
+    return step_loss, build_constraint(changed, net), (None if clip_value is None else after_backward)
 
 
 def _whole_epochs(steps: int, per_epoch: int | None) -> int:
@@ -515,6 +617,8 @@ def helpful(baseline: Arm, arms: list, *, run_steps: int | None = None) -> list:
     run, e.g. dropout 0.97 on a CNN that ends 2 points behind), nor one the setup trained longer
     matches when both train on (``caught_up``, ``experiment(..., run_steps=)``). A change of the model (``extra["model_change"]``: ReLU for hidden sigmoids)
     is graded as a symptom's fix is (``grade``): it helps when it trains ``significant``-ly better;
+    an arm with ``extra["held_accuracy"]`` (a regularizer's, the stretched lr schedule's) also helps
+    when it is ``significant`` and still ahead trained on (``ahead_at_end``), whatever its loss;
     its own fall is no criterion (a short experiment at a run's start: 24 steps of momentum SGD on
     digits take a ReLU net from 9 to 31 % held accuracy while its loss falls 17 %)."""
     if baseline.extra.get("timed_out"):
@@ -527,11 +631,19 @@ def helpful(baseline: Arm, arms: list, *, run_steps: int | None = None) -> list:
     def helps(a):
         if trend(baseline, a, repeat, run_steps=run_steps)["recovering"]:
             return False                # the setup catches up with the change within the run
-        setting = a.code not in LR_CODES and not a.extra.get("model_change")
+        setting = a.code not in LR_CODES and not a.extra.get("model_change") and not a.extra.get("accuracy_only")
         if caught_up(baseline, a, repeat, by_loss=setting):
             return False                # ... measured: trained on, the setup is as good as the change
         if a.extra.get("model_change"):
-            return significant(baseline, a, repeat)
+            # or by its held loss, confirmed by its accuracy trained on: the repeat's accuracy spread at the
+            # arms' steps can swamp a real lift (a frozen random conv body's head: 68% and 78% held accuracy
+            # in two runs of the setup, 89% unfrozen, a 5x lower loss; 74% against 92% trained on)
+            return significant(baseline, a, repeat) or (significant(baseline, a, repeat, by_loss=True)
+                                                        and ahead_at_end(baseline, a))
+        if a.extra.get("held_accuracy") and significant(baseline, a, repeat) and ahead_at_end(baseline, a):
+            return True     # a regularizer or schedule the held (unseen) rows classify significantly worse
+                            # with, still trained on: it costs accuracy, whatever the loss's level (an L1 of
+                            # 0.01 holds a 4-class MLP at 40% while its loss falls 9%)
         if a.fall < HELPS or not significant(baseline, a, repeat, by_loss=setting):
             return False
         if stuck and a.fall >= HELP_RATIO * own:
@@ -557,7 +669,7 @@ def findings(baseline: Arm, arms: list, *, run_steps: int | None = None) -> list
                    f"({arm.before:.4g} -> {arm.after:.4g}); the setup's own {own}")
         evidence = {"intervention": arm.name, "rank": len(out) + 1, "fall": arm.fall,
                     "setup_fall": baseline.fall, "steps": arm.steps, "cause": arm.change, "arms": others,
-                    **arm.extra}
+                    **{k: v for k, v in arm.extra.items() if not callable(v)}}   # (an arm's lr course stays out)
         out.append(make(arm.code, message, evidence=evidence, fix=_fix(arm)))
     return out
 

@@ -407,3 +407,26 @@ def plan_overfitting(f, ctx):
                                             f"weight_decay {wd:.3g} -> {new:.3g} (and dropout, when the model has it; "
                                             f"notes 004 'big gap = overfitting => increase regularization')",
                      weight_decay=new, dropout=DROPOUT)
+
+
+# --- babysit16: the run's other regularizers and its lr schedule -----------------------------------
+def plan_regularizer(f, ctx):
+    """regularization_too_strong / optimizer_setting. Found by a regularizer's arm
+    (``evidence["regularization"]``: the options its arm changed: l1 or l2 / 100, max_norm, label
+    smoothing or clip_value off): those values from the start (``set_regularization``, the arm's
+    setting). Found by another arm: the code's own planner (``plan_too_regularized``,
+    ``plan_optimizer_setting``)."""
+    values = f.evidence.get("regularization")
+    if values:
+        said = ", ".join(f"{name} {value}" for name, value in values.items())
+        return make_plan("set_regularization", f"{f.message}: set {said} (the experiment's arm)", values=dict(values))
+    return (plan_too_regularized if f.code == "regularization_too_strong" else plan_optimizer_setting)(f, ctx)
+
+
+def plan_schedule_decays_early(f, ctx):
+    """schedule_decays_early: the lr schedule stretched by the factor its experiment trained with
+    (``evidence["stretch"]``, schedule_check.py), from the start."""
+    factor = f.evidence.get("stretch")
+    if not factor or factor <= 1:
+        return f"{f.message}: no stretch of the schedule was measured"
+    return make_plan("stretch_schedule", f"{f.message}: stretch the lr schedule {factor:.3g}x", factor=factor)

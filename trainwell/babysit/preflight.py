@@ -141,9 +141,10 @@ def take_step(opt, closure) -> None:
         opt.step()
 
 
-def train_step(net, opt, loss_fn, xb, yb, clip=None) -> torch.Tensor:
+def train_step(net, opt, loss_fn, xb, yb, clip=None, *, after_backward=None) -> torch.Tensor:
     """One training step of a copy on one batch (the trainer's protocol, ``take_step``; ``clip``: a
-    global gradient norm): the batch's loss. The experiments' arms and the sizing trials train with it."""
+    global gradient norm; ``after_backward()``: a gradient hook run before it, as the run's hooks
+    are): the batch's loss. The experiments' arms and the sizing trials train with it."""
     passes = []
 
     def closure(backward: bool = True):
@@ -151,6 +152,8 @@ def train_step(net, opt, loss_fn, xb, yb, clip=None) -> torch.Tensor:
         if backward:
             opt.zero_grad(set_to_none=True)
             loss.backward()
+            if after_backward is not None:
+                after_backward()
             if clip:
                 torch.nn.utils.clip_grad_norm_(net.parameters(), clip)
         passes.append(loss.detach())

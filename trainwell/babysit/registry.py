@@ -38,7 +38,7 @@ from typing import Callable
 from trainwell.babysit.plans import (not_repairable, plan_bad_initial_loss, plan_diverged,
                                      plan_exploding_gradients, plan_init, plan_lr_too_low, plan_oscillating,
                                      plan_optimizer_setting, plan_output_mismatch, plan_overfitting, plan_plateau,
-                                     plan_too_regularized, plan_underfitting,
+                                     plan_regularizer, plan_schedule_decays_early, plan_underfitting,
                                      plan_unnormalized, plan_unshuffled, plan_update_ratio_high,
                                      plan_update_ratio_low, plan_vanishing)
 
@@ -323,22 +323,26 @@ CODES = {spec.code: spec for spec in (
     FindingSpec(
         "regularization_too_strong", "preflight", "warning",
         measures="an intervention: the training loss after 30 minibatch steps of the setup against the same "
-                 "steps with the weight decay / 100 or dropout off (same weights, same batches, measured on "
-                 "the same held training rows)",
-        threshold="the setup's loss falls < 5% while the change's falls >= 20% and >= 3x the setup's",
+                 "steps with the weight decay / 100, dropout off, the L1 or L2 penalty / 100, no max-norm "
+                 "constraint or no label smoothing (same weights, same batches, every arm with the run's own "
+                 "penalties as fit builds them, measured on the same held training rows)",
+        threshold="the setup's loss falls < 5% while the change's falls >= 20% and >= 3x the setup's; or (a "
+                  "penalty, constraint or label smoothing) the change classifies the held rows significantly "
+                  "better and is still ahead trained on to 3x the steps",
         source="notes 004 'crank up regularization ... loss went up' (the same experiment, reversed: lowering "
                "a regularizer that overwhelms the data lets the loss fall)",
-        fix="lower weight_decay about 100x, or lower the dropout rate",
+        fix="lower the regularizer the finding names (weight_decay, l1 or l2 about 100x; the dropout rate; "
+            "max_norm or label_smoothing off)",
         explains=("bad_initial_loss", Group.SLOW, "dead_units", Group.DIVERGED),
         thresholds=("interventions.STEPS", "interventions.STUCK", "interventions.HELPS",
-                    "interventions.HELP_RATIO"),
-        plan=plan_too_regularized,
+                    "interventions.HELP_RATIO", "interventions.PENALTY_CUT"),
+        plan=plan_regularizer,
     ),
     FindingSpec(
         "optimizer_setting", "preflight", "warning",
         measures="an intervention: the training loss after 30 minibatch steps of the setup against the same "
                  "steps with the optimizer's own options (eps, betas, bias correction, alpha) at their defaults, "
-                 "or without the run's gradient clipping",
+                 "or without the run's gradient clipping (clip_norm, clip_value)",
         threshold="the setup's loss falls < 5% while the defaults' falls >= 20% and >= 3x the setup's",
         source="Kingma & Ba 2015 (Adam's eps = 1e-8, betas 0.9/0.999); notes 003: an eps far above sqrt(v) "
                "turns Adam into SGD with lr / eps",
@@ -346,7 +350,24 @@ CODES = {spec.code: spec for spec in (
         explains=(Group.SLOW,),
         thresholds=("interventions.STEPS", "interventions.STUCK", "interventions.HELPS",
                     "interventions.HELP_RATIO"),
-        plan=plan_optimizer_setting,
+        plan=plan_regularizer,
+    ),
+    # --- babysit16: the lr schedule (schedule_check.py)
+    FindingSpec(
+        "schedule_decays_early", "preflight", "warning",
+        measures="the configured lr schedule over the run's planned steps, evaluated without training: the "
+                 "fraction of the run by which it has given 99% of its lr (optim.schedules.spent_at); then an "
+                 "experiment: the run's lr course compressed into the experiment's steps against the same "
+                 "schedule stretched so it gives 99% by 2/3 of the run",
+        threshold="99% of the lr given within the first half of the run, and the stretched schedule trains "
+                  "helpfully better (interventions.helpful); else info",
+        source="notes 003: staircase decay 'divide it by a factor (e.g. 5 or 10) every L (say, 10) epochs'; "
+               "Loshchilov & Hutter 2017 (cosine annealing over the whole run)",
+        fix="let the schedule span the run: fewer or later lr cuts (a step schedule's every_epochs about a third "
+            "of the epochs), a cosine over the whole run, or a smaller decay rate",
+        explains=(Group.SLOW,),
+        thresholds=("schedule_check.SPENT_SHARE", "schedule_check.EARLY", "schedule_check.STRETCH_TO"),
+        plan=plan_schedule_decays_early,
     ),
     FindingSpec(
         "frozen_parameters", "preflight", "warning",

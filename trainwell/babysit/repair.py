@@ -40,6 +40,7 @@ from trainwell.babysit.plans import HIDDEN_DROPOUT
 from trainwell.babysit.ratios import HEALTHY_RATIO
 from trainwell.babysit.registry import CODES, Group, members
 from trainwell.babysit.rules import BASELINE_SAMPLES, WINDOW
+from trainwell.babysit.schedule_check import check_schedule
 from trainwell.data.streaming import check_sample
 from trainwell.errors import ConfigError
 from trainwell.optim.factory import optimizer_options
@@ -407,11 +408,14 @@ class Repairer:
 
     def _settings_test(self, state) -> list:
         """Settings far from their usual values (``unusual_settings``): the experiment's setting arms
-        (weight decay / 100, dropout off, no clipping, the optimizer's defaults; no lr arm) train
-        next to the setup and a repeat; a ``regularization_too_strong`` / ``optimizer_setting``
+        (weight decay / 100, dropout off, no clipping, the optimizer's defaults, and every regularizer
+        of ``interventions.unusual_regularizers``: l1 / l2 / 100, max_norm, label smoothing, clip_value
+        off; no lr arm) train next to the setup and a repeat, each with the run's own penalties; a ``regularization_too_strong`` / ``optimizer_setting``
         finding for each that trains ``helpful``-ly better, which the repair acts on before the
-        first step with the arm's setting. Runs once per fit, ``SETTINGS_SHARE`` of the run's
-        steps at most over its runs (at least ``interventions.MIN_STEPS`` each)."""
+        first step with the arm's setting. Also the lr schedule (``schedule_check.check_schedule``: a
+        ``schedule_decays_early`` finding, repaired by stretching it). Runs once per fit,
+        ``SETTINGS_SHARE`` of the run's steps at most over its runs (at least ``interventions.MIN_STEPS``
+        each)."""
         controls = state.controls
         if self._settings_tested:
             return []
@@ -422,19 +426,29 @@ class Repairer:
         lr = probe_lr(config.optimizer, config.lr, options)
         decay = config.weight_decay or 0.0
         clip = controls.clip_norm or config.clip_norm
-        if not unusual_settings(controls.model, lr=lr, weight_decay=decay, clip_norm=clip, options=options):
-            return []
         X, y = controls.train_data
+        # the run's lr schedule over its planned steps (schedule_check.py: a candidate only when it gives
+        # 99% of its lr within the first half of the run; bounded by steps as the settings' experiment)
+        schedule_steps = int(min(interventions.STEPS, max(interventions.MIN_STEPS,
+                                                          SETTINGS_SHARE * (state.total_steps or 0) / 3)))
+        found = check_schedule(controls.model, X, y, resolve_loss(config.loss)[0], schedule=controls.schedule,
+                               total_steps=state.total_steps or 0, optimizer=config.optimizer, lr=lr,
+                               weight_decay=decay, options=options, batch_size=config.batch_size, seed=config.seed,
+                               clip_norm=clip, config=config, steps=schedule_steps)
+        if not (unusual_settings(controls.model, lr=lr, weight_decay=decay, clip_norm=clip, options=options)
+                or interventions.unusual_regularizers(config, lr=lr)):
+            return found
         arms = (int(decay > 0) + int(bool(dropout_rates(controls.model))) + int(bool(clip))
-                + int(bool(interventions.changed_options(options))))   # the setting arms the experiment runs
+                + int(bool(interventions.changed_options(options)))
+                + len(interventions.regularization_arms(config)))   # the setting arms the experiment runs
         steps = int(min(interventions.STEPS, max(interventions.MIN_STEPS,
                                                  SETTINGS_SHARE * (state.total_steps or 0) / (2 + arms))))
         # bounded by steps, not wall time: what it finds does not depend on the machine's load
         baseline, ran = interventions.experiment(
             controls.model, X, y, resolve_loss(config.loss)[0], optimizer=config.optimizer, lr=lr,
             weight_decay=decay, options=options, batch_size=config.batch_size, seed=config.seed, repeat=True,
-            steps=steps, clip_norm=clip, unfreeze=False, lr_arms=False, run_steps=state.total_steps)
-        return interventions.findings(baseline, ran, run_steps=state.total_steps)
+            steps=steps, clip_norm=clip, unfreeze=False, lr_arms=False, run_steps=state.total_steps, config=config)
+        return interventions.findings(baseline, ran, run_steps=state.total_steps) + found
 
     def _handle(self, state, findings, *, before_training) -> bool:
         """Repair the highest-priority finding that has a plan; True when one was repaired. A

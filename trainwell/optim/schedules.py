@@ -197,6 +197,45 @@ class _StatefulWarmup:
         self.inner.load_state_dict(state)
 
 
+def stretch(inner, *, factor: float):
+    """``inner`` slowed down ``factor`` times: m(t) = inner(floor(t / factor)). A step schedule
+    that divides the lr every epoch, stretched 10x, divides it every 10 epochs; a cosine over 100
+    steps, stretched 3x, spans 300. For stateless schedules only (a plateau schedule's cuts follow
+    the metric, not the step)."""
+    _check("stretch", "factor", factor, factor > 0, "> 0")
+    if hasattr(inner, "observe"):
+        raise ConfigError("stretch: a schedule with state (plateau) follows the metric; it cannot be stretched")
+
+    def schedule(step: int) -> float:
+        return inner(int(step // factor))
+    return schedule
+
+
+SPENT_POINTS = 10_000   # spent_at evaluates at most this many evenly spaced steps (a sum of the multipliers)
+
+
+def spent_at(schedule, total: int, *, share: float = 0.99) -> float:
+    """The fraction of a ``total``-step run by which the schedule has given ``share`` of all the lr
+    it gives over the run (the cumulative sum of its multipliers): 1.0 for a constant lr, about
+    0.82 for a cosine to 0, 0.67 for a step schedule dividing by 10 at 1/3 and 2/3 of the run,
+    0.05 for one dividing by 10 every epoch of a 40-epoch run. Evaluated without training; a
+    schedule with state is read as it stands (a plateau schedule: constant until it observes)."""
+    if total < 1:
+        return 1.0
+    stride = max(1, math.ceil(total / SPENT_POINTS))
+    steps = range(0, total, stride)
+    values = [max(float(schedule(t)), 0.0) for t in steps]
+    whole = sum(values)
+    if whole <= 0:
+        return 0.0
+    running = 0.0
+    for t, v in zip(steps, values):
+        running += v
+        if running >= share * whole:
+            return min(1.0, (t + stride) / total)
+    return 1.0
+
+
 # ------------------------------------------------------------------------------ with state
 # A cut smaller than this is skipped (torch ReduceLROnPlateau's eps = 1e-8): near min_mult the
 # multiplier would otherwise keep changing by float round-off.

@@ -29,6 +29,9 @@ import torch
 
 from trainwell.data.streaming import HostRows, apply_module, fit_streamed
 from trainwell.data.transforms import fit_preprocess
+from trainwell.errors import ConfigError
+from trainwell.optim.schedules import stretch
+from trainwell.train.regularizers import OFF, build_constraint, build_loss, build_penalty
 
 
 def shared(method):
@@ -64,6 +67,9 @@ class Controls:
                                               # has continued from the restored position
         self.journal = None                   # under DDP: rank 0's changes, replayed on the others
         self._trajectory: list[str] = []      # state.extras keys a rollback restores (rolls_back)
+        self._regularization: dict = {}       # options set_regularization changed so far
+        self._stretch = 1.0                   # stretch_schedule's factor so far
+        self._unstretched = None              # the run's own schedule, before any stretch
 
     # ------------------------------------------------------------------ what the run is
     @property
@@ -105,6 +111,21 @@ class Controls:
     def preprocess(self) -> list:
         """Preprocessing added by ``add_preprocess`` so far (specs, a copy)."""
         return list(self._preprocess)
+
+    @property
+    def regularization(self) -> dict:
+        """Regularization options changed by ``set_regularization`` so far (a copy)."""
+        return dict(self._regularization)
+
+    @property
+    def schedule(self):
+        """The run's lr schedule ``step -> multiplier`` as it acts now (None: a constant lr)."""
+        return self._trainer.parts.schedule
+
+    @property
+    def schedule_stretch(self) -> float:
+        """How many times ``stretch_schedule`` has slowed the run's schedule down (1: not at all)."""
+        return self._stretch
 
     @property
     def shuffle(self) -> bool:
@@ -197,6 +218,34 @@ class Controls:
             state.config = dataclasses.replace(state.config, clip_norm=None)
 
     @shared
+    def set_regularization(self, **values) -> None:
+        """Change regularization options of the run (``regularizers.OFF``'s keys: l1, l2, max_norm,
+        label_smoothing, clip_value) from the next step on: the run's config takes the values and
+        the penalty, the max-norm constraint and the loss are rebuilt from it by the builders fit
+        uses (train/regularizers.py); the gradient hook reads clip_value from the config."""
+        unknown = sorted(set(values) - set(OFF))
+        if unknown:
+            raise ConfigError(f"set_regularization: {', '.join(unknown)}: not a regularization option "
+                              f"(allowed: {', '.join(OFF)})")
+        trainer, state = self._trainer, self._trainer.state
+        state.config = dataclasses.replace(state.config, **values)
+        self._regularization.update(values)
+        trainer.parts.penalty = build_penalty(state.config, state.model)
+        trainer.parts.constraint = build_constraint(state.config, state.model)
+        trainer.loss_fn = state.loss_fn = build_loss(state.config)
+
+    @shared
+    def stretch_schedule(self, factor: float) -> None:
+        """Slow the run's lr schedule down ``factor`` times more from the next step on
+        (``optim.schedules.stretch``: m(t) = schedule(floor(t / factor)), stateless schedules only)."""
+        if self._unstretched is None:
+            self._unstretched = self._trainer.parts.schedule
+        if self._unstretched is None:
+            raise ConfigError("stretch_schedule: the run has no lr schedule to stretch")
+        self._stretch *= float(factor)
+        self._trainer.parts.schedule = stretch(self._unstretched, factor=self._stretch)
+
+    @shared
     def set_shuffle(self, shuffle: bool = True) -> None:
         """Reshuffle the training data every epoch from the next epoch on (sorted labels with
         shuffle = false train badly: notes 000 SGD samples examples at random)."""
@@ -248,7 +297,8 @@ class Controls:
         """The settings changed here that a checkpoint keeps (the lr scale is a counter)."""
         return {"clip_norm": self._clip_norm, "replaced_clip": self._replaced_clip,
                 "optimizer_overrides": dict(self._optimizer_overrides),
-                "preprocess": list(self._preprocess)}
+                "preprocess": list(self._preprocess), "regularization": dict(self._regularization),
+                "schedule_stretch": self._stretch}
 
     def load_settings(self, saved: dict) -> None:
         """Replay a checkpoint's settings: the clip norm, an optimizer rebuild, and the
@@ -262,6 +312,10 @@ class Controls:
             for spec in saved["preprocess"][len(self._preprocess):]:
                 spec = dict(spec)
                 self.add_preprocess(spec.pop("name"), **spec)
+            if saved.get("regularization"):           # (absent from checkpoints written before it)
+                self.set_regularization(**saved["regularization"])
+            if saved.get("schedule_stretch", 1.0) != self._stretch:
+                self.stretch_schedule(saved["schedule_stretch"] / self._stretch)
 
 
 _NO_DECISION = contextlib.nullcontext()

@@ -25,7 +25,7 @@ from trainwell.data.sources import Splits
 from trainwell.data.streaming import HostRows, apply_module, fit_streamed, place
 from trainwell.data.transforms import Pipeline, fit_preprocess
 from trainwell.errors import ConfigError
-from trainwell.nn.losses import accuracy_fn, make_loss
+from trainwell.nn.losses import accuracy_fn
 from trainwell.nn.models import build_model, check_output_activation
 from trainwell.nn.transfer import Unfreeze
 from trainwell.train.average import average_schedule, make_averager
@@ -42,6 +42,7 @@ from trainwell.train.parts import (apply_transfer, babysit_callbacks, build_cons
                                    build_optimizer_for, build_penalty, build_schedule_for,
                                    check_model_fits_data, initialize, make_batches, num_outputs,
                                    resolve_data, resolve_device, resolve_model_spec)
+from trainwell.train.regularizers import build_loss
 from trainwell.train.precision import (Precision, backend_settings, check_precision, compile_model, note,
                                        to_channels_last, use_channels_last)
 from trainwell.train.progress import Progress
@@ -240,8 +241,7 @@ def prepare(model, train, val, test, options: dict, *, check: bool = True) -> Pr
     if config.init is not None and not config.resume:
         initialize(model, config.init, train_pair[0], seed=config.seed)
     transfer = apply_transfer(config, model)
-    loss_fn = make_loss(config.loss, label_smoothing=config.label_smoothing,
-                        huber_delta=config.huber_delta, hinge_margin=config.hinge_margin)
+    loss_fn = build_loss(config)
     if check:
         check_model_fits_data(model, loss_fn, train_pair, config.loss, val=val_pair, test=test_pair)
     return Prepared(config, splits, model, spec, input_shape, preprocess, train_pair, val_pair,

@@ -26,10 +26,11 @@ from trainwell.nn.init import INIT_OPTIONS, init as init_weights
 from trainwell.nn.losses import CLASS_ID_LOSSES, target_problem
 from trainwell.nn.models import build_model
 from trainwell.nn.transfer import all_but_head, freeze, load_weights
-from trainwell.optim.factory import build_optimizer, decay_exempt, optimizer_options
-from trainwell.optim.penalties import GradientNoise, clip_gradients, l1_penalty, l2_penalty, max_norm_
+from trainwell.optim.factory import build_optimizer, optimizer_options
+from trainwell.optim.penalties import GradientNoise, clip_gradients
 from trainwell.optim.schedules import make_schedule
 from trainwell.train.extend import continued_schedule
+from trainwell.train.regularizers import build_constraint, build_penalty  # noqa: F401 (fit and doctor build them here)
 
 # LSUV rescales each layer from its output variance on one mini-batch (Mishkin & Matas 2015);
 # trainwell's batch is this many training inputs (docs/init.md).
@@ -217,42 +218,6 @@ def _schedule(config: Config, total_steps: int, steps_per_epoch: int):
         options["mode"] = "min" if config.monitor.endswith("loss") else "max"  # follow `monitor`
     return make_schedule(name, total_steps=total_steps, steps_per_epoch=steps_per_epoch,
                          warmup_steps=config.warmup_steps, **options)
-
-
-def build_penalty(config: Config, model: nn.Module):
-    """Coupled L1/L2 penalties on the weights that weight decay would also act on (biases and
-    norm parameters excluded by default); parameters frozen now and unfrozen later are included
-    from then on (``requires_grad`` is read at each call)."""
-    if not (config.l1 or config.l2):
-        return None
-    exempt = decay_exempt(model, no_decay_bias_norm=config.no_decay_bias_norm)
-    weights = [p for p in model.parameters() if id(p) not in exempt]
-
-    def penalty():
-        params = [p for p in weights if p.requires_grad]
-        total = 0.0
-        if config.l2:
-            total = total + l2_penalty(params, config.l2)
-        if config.l1:
-            total = total + l1_penalty(params, config.l1)
-        return total
-
-    return penalty
-
-
-def build_constraint(config: Config, model: nn.Module):
-    """The max-norm constraint on the weights that weight decay would act on (ndim >= 2; norm
-    layers excluded by default), or None; parameters frozen now and unfrozen later are included
-    from then on (``requires_grad`` is read at each call)."""
-    if config.max_norm is None:
-        return None
-    exempt = decay_exempt(model, no_decay_bias_norm=config.no_decay_bias_norm)
-    weights = [p for p in model.parameters() if p.ndim >= 2 and id(p) not in exempt]
-
-    def constraint():
-        max_norm_([p for p in weights if p.requires_grad], config.max_norm)
-
-    return constraint
 
 
 def build_grad_hooks(config: Config, model: nn.Module) -> list:

@@ -1,0 +1,102 @@
+"""Every regularizer trainwell applies gets an arm, and every arm trains with the run's own
+regularizers (train/regularizers.py), so an experiment sees a penalty fit adds."""
+import dataclasses
+
+import pytest
+import torch
+from torch import nn
+
+from trainwell.babysit import interventions
+from trainwell.babysit.actions import ACTIONS
+from trainwell.babysit.registry import CODES
+from trainwell.config import make_config
+from trainwell.nn.losses import make_loss
+from trainwell.train.regularizers import build_penalty
+
+
+def _mlp():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 4))
+
+
+def _settings_experiment(data, config):
+    """The setup, a repeat and its setting arms (no lr arm), trained on to the run's 600 steps."""
+    X, y = data
+    return interventions.experiment(_mlp(), X, y, make_loss("cross_entropy"), optimizer="sgd", lr=0.1,
+                                    batch_size=32, steps=60, repeat=True, lr_arms=False, config=config,
+                                    run_steps=600)
+
+
+def test_each_regularizer_set_gets_an_arm_naming_it():
+    config = make_config(dict(l1=0.01, l2=0.2, max_norm=0.5, label_smoothing=0.3, clip_value=0.1))
+    arms = {a.name: a for a in interventions.regularization_arms(config)}
+    assert set(arms) == {"l1 / 100", "l2 / 100", "no max_norm", "no label smoothing", "no clip_value"}
+    assert arms["l1 / 100"].extra["regularization"] == {"l1": pytest.approx(1e-4)}
+    assert "l1 0.0001 instead of 0.01" in arms["l1 / 100"].change
+    assert arms["no clip_value"].code == "optimizer_setting"
+    assert arms["no label smoothing"].extra["accuracy_only"]
+    assert interventions.regularization_arms(make_config({})) == []
+
+
+def test_unusual_regularizers_are_the_ones_far_from_their_usual_strength():
+    usual = make_config(dict(l2=1e-4, max_norm=3.0, label_smoothing=0.1))
+    assert interventions.unusual_regularizers(usual, lr=0.1) == []
+    strong = make_config(dict(l1=1e-5, l2=0.1, max_norm=0.5, label_smoothing=0.5, clip_value=1.0))
+    assert interventions.unusual_regularizers(strong, lr=0.1) == ["l1", "l2", "max_norm", "label_smoothing",
+                                                                  "clip_value"]
+
+
+def test_an_arm_trains_with_the_penalty_fit_builds():
+    config = make_config(dict(l1=0.3, l2=0.7))
+    net = _mlp()
+    arm = interventions.Arm("x", "", "x", extra={"regularization": {"l2": 0.0}})
+    step_loss, constraint, hook = interventions._regularizers(config, arm, net, make_loss("cross_entropy"))
+    out, y = net(torch.ones(3, 10)), torch.tensor([0, 1, 2])
+    expected = make_loss("cross_entropy")(out, y) + build_penalty(dataclasses.replace(config, l2=0.0), net)()
+    assert torch.equal(step_loss(out, y), expected)
+    assert constraint is None and hook is None
+
+
+def test_the_experiment_applies_the_runs_penalty(four_class):
+    X, y = four_class
+    kwargs = dict(optimizer="sgd", lr=0.1, batch_size=32, steps=30, settings=False)
+    plain, _ = interventions.experiment(_mlp(), X, y, make_loss("cross_entropy"), **kwargs)
+    crushed, _ = interventions.experiment(_mlp(), X, y, make_loss("cross_entropy"),
+                                          config=make_config(dict(l1=0.5)), **kwargs)
+    assert crushed.after > plain.after + 0.2         # an L1 of 0.5 holds the weights near zero
+
+
+def test_an_overwhelming_l1_is_found_and_repaired_with_its_arms_value(four_class):
+    baseline, arms = _settings_experiment(four_class, make_config(dict(l1=0.05, weight_decay=0.0)))
+    found = interventions.findings(baseline, arms, run_steps=600)
+    assert [f.code for f in found] == ["regularization_too_strong"]
+    f = found[0]
+    assert f.evidence["intervention"] == "l1 / 100" and "l1 0.0005 instead of 0.05" in f.message
+    plan = CODES[f.code].plan(f, None)
+    assert plan.action is ACTIONS["set_regularization"] and plan.options == {"values": {"l1": pytest.approx(5e-4)}}
+
+
+def test_a_usual_label_smoothing_is_no_cause(four_class):
+    baseline, arms = _settings_experiment(four_class, make_config(dict(label_smoothing=0.1, weight_decay=0.0)))
+    assert any(a.name == "no label smoothing" for a in arms)
+    assert interventions.findings(baseline, arms, run_steps=600) == []
+
+
+def _arm(name, code, before, after, acc, longer=None, **extra):
+    arm = interventions.Arm(name, code, name, before=before, after=after, steps=100, acc=acc, rows=512, extra=extra)
+    if longer is not None:
+        arm.longer = interventions.Arm(name, code, name, before=before, after=longer[0], steps=135, acc=longer[1],
+                                       rows=512)
+    return arm
+
+
+def test_a_model_change_helps_by_its_loss_when_still_ahead_trained_on():
+    """A frozen random conv body (bench/babysit_user3.py digits_frozen): two runs of the setup end at 68%
+    and 78% held accuracy, so the unfrozen copy's 89% is within 3x their spread; its loss is 5x lower and,
+    trained on to the run's end, it is still 18 points ahead: the cause."""
+    setup = _arm("setup", "", 2.303, 1.877, 0.684, longer=(1.601, 0.740))
+    repeat = _arm("setup (repeat)", "", 2.303, 1.875, 0.781, repeat=True)
+    unfreeze = _arm("unfreeze", "frozen_parameters", 2.303, 0.372, 0.889, longer=(0.255, 0.920), model_change=True)
+    assert [a.name for a in interventions.helpful(setup, [repeat, unfreeze])] == ["unfreeze"]
+    caught = _arm("unfreeze", "frozen_parameters", 2.303, 0.372, 0.889, longer=(0.255, 0.745), model_change=True)
+    assert interventions.helpful(setup, [repeat, caught]) == []      # trained on, the setup caught up
