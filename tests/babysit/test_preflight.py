@@ -530,7 +530,7 @@ def test_a_layer_narrower_than_the_classes_feeding_the_output_is_a_low_rank_bott
     torch.manual_seed(0)
     narrow = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 1), nn.Linear(1, 10))
     found = pf.check_logit_rank(narrow(X[:256]), "cross_entropy")
-    assert [f.code for f in found] == ["low_rank_logits"] and found[0].evidence["rank"] == 1
+    assert [f.code for f in found] == ["low_rank_logits"] and found[0].evidence["score_rank"] == 1
     assert found[0].evidence["needed"] == 9
     two = nn.Sequential(nn.Linear(64, 2), nn.Linear(2, 3))
     assert pf.check_logit_rank(two(X[:256]), "cross_entropy") == []

@@ -500,9 +500,9 @@ def check_logit_rank(out, kind: str) -> list[Finding]:
         return []
     return [make("low_rank_logits",
                  f"the class scores of {out.shape[1]} classes vary along a single direction (rank {rank} of "
-                 f"{need}): a 1-unit layer feeds the output, so the classes must be sorted as intervals of one "
-                 f"line, each but the two at the ends between two others",
-                 evidence={"rank": rank, "needed": need, "singular_values": [float(v) for v in sv[:need + 1]]})]
+                 f"{need}): a 1-unit layer feeds the output (or every hidden unit points one way), so the classes "
+                 f"must be sorted as intervals of one line, each but the two at the ends between two others",
+                 evidence={"score_rank": rank, "needed": need, "singular_values": [float(v) for v in sv[:need + 1]]})]
 
 
 def check_initial_loss(out, y, kind: str, loss_fn) -> list[Finding]:

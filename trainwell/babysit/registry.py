@@ -210,7 +210,8 @@ CODES = {spec.code: spec for spec in (
                "zero'; 'avoid units in saturation'",
         fix="use Xavier init, standardize the inputs, or switch to ReLU",
         groups=(Group.INIT, Group.UNIT_STATISTICS, Group.REINIT),
-        explains=("bad_initial_loss", "cannot_overfit_small_subset", "vanishing_gradients", Group.SLOW),
+        explains=("bad_initial_loss", "cannot_overfit_small_subset", "vanishing_gradients", Group.SLOW,
+                  "low_rank_logits"),   # units saturated one way align the class scores
         thresholds=("preflight.SATURATED_SHARE", "probes.TANH_SATURATION", "probes.SIGMOID_SATURATION"),
         graded_by=('reinit',),
         plan=plan_init,
@@ -242,7 +243,7 @@ CODES = {spec.code: spec for spec in (
         fix="scale the initial weights down (Xavier/He) or add batch normalization",
         groups=(Group.INIT, Group.UNIT_STATISTICS, Group.REINIT),
         explains=("bad_initial_loss", "cannot_overfit_small_subset", "vanishing_gradients", Group.SLOW,
-                  Group.DIVERGED),
+                  Group.DIVERGED, "low_rank_logits"),   # units that all grow one way align the scores
         thresholds=("preflight.EXPLODING_STD",),
         unhealthy=True,
         graded_by=('reinit',),
