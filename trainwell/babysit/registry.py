@@ -607,18 +607,23 @@ CODES = {spec.code: spec for spec in (
     ),
     FindingSpec(
         "split_mismatch", "preflight", "warning",
-        measures="the validation and test targets against the training split's: classes absent from training, "
-                 "the total-variation distance of the class shares, and (regression) the share of targets "
-                 "outside the training targets' range",
-        threshold="any class absent from training (an error from 1% of the split's rows); TV > 0.2 and > 4x the distance random splits of "
-                  "the same sizes give; more than 10% of a split's targets outside the training range",
+        measures="the validation and test splits against the training split: classes absent from training, "
+                 "training classes a split lacks, each class's feature means (in training stds), and "
+                 "(regression) the share of targets outside the training targets' range; the total-variation "
+                 "distance of the class shares is reported as info (a resampled split differs there by design)",
+        threshold="any class absent from training (an error from 1% of the split's rows); a training class absent "
+                  "from a split where its share predicts >= 10 rows; a feature whose class means shift by > 0.5 "
+                  "training std and > 5 standard errors; more than 10% of a split's targets outside the training "
+                  "range (info: TV > 0.2 and > 4x the distance random splits of the same sizes give)",
         source="notes 002 'apply the same transformation with values extracted from the training data': "
                "the splits must come from one distribution; E[TV] by the normal approximation to the "
-               "multinomial, 2 / (n + 1) outside the range by order statistics",
+               "multinomial, 2 / (n + 1) outside the range by order statistics; Welch's standard error of a "
+               "difference of means",
         fix="shuffle the rows before splitting (stratified by class: sklearn's train_test_split(..., "
-            "stratify=y))",
+            "stratify=y)) and preprocess every split with the training split's statistics",
         explains=("overfitting", Group.EPOCH_CURVES),
-        thresholds=("split_checks.TV_HIGH", "split_checks.NOISE_FACTOR", "split_checks.OUTSIDE_SHARE", "split_checks.UNSEEN_ERROR"),
+        thresholds=("split_checks.TV_HIGH", "split_checks.NOISE_FACTOR", "split_checks.OUTSIDE_SHARE", "split_checks.UNSEEN_ERROR",
+                    "split_checks.ABSENT_EXPECTED", "split_checks.SHIFT", "split_checks.SHIFT_Z"),
         plan=not_repairable,
     ),
     FindingSpec(
