@@ -557,3 +557,26 @@ def test_a_budget_cut_experiment_does_not_clear_a_graded_error():
     f = _graded_softmax(arms, 1000, graded=True)
     assert f.severity == "error" and not f.evidence["harm"]["hurts"] and "cut the experiment short" in f.message
     assert _graded_softmax(arms, 1000, severity="warning", graded=True).severity == "info"
+
+
+def _arm(after, acc=None, longer=None, steps=100, before=1.0):
+    a = iv.Arm("x", "", "x", before=before, after=after, steps=steps, acc=acc, rows=512)
+    a.longer = longer
+    return a
+
+
+def test_a_setup_flat_on_a_plateau_trains_on_where_a_rate_cannot_tell():
+    """on_plateau: the setup trained on is still flat (its held loss fell < STUCK since the arms'
+    steps) while a change is ahead: only further steps show whether it leaves the plateau. A setup
+    that moves, or a change that is not ahead, needs no further steps."""
+    flat = _arm(0.40, longer=_arm(0.398, steps=300))
+    fix = _arm(0.02, longer=_arm(0.006, steps=300), before=0.5)
+    assert iv.on_plateau(flat, [fix])
+    moving = _arm(0.40, longer=_arm(0.30, steps=300))
+    assert not iv.on_plateau(moving, [fix])
+    level = _arm(0.40, longer=_arm(0.399, steps=300), before=0.5)
+    assert not iv.on_plateau(flat, [level])
+    assert not iv.on_plateau(_arm(0.40), [fix])                     # not trained on: nothing to read
+    lifted = _arm(0.40, acc=0.5, longer=_arm(0.398, acc=0.6, steps=300))   # flat loss, accuracy rising
+    assert not iv.on_plateau(lifted, [fix])
+

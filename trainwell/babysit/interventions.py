@@ -477,7 +477,38 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
             if budget is not None and budget.spent_out():
                 break
             arm.longer = extend(arm, net, opt, clip, inputs, more)
+        # a setup still flat on a plateau has no rate to extrapolate: it trains on, with the changes
+        # ahead of it, in doublings up to the run's steps (as the budget affords), until it moves
+        while total < run_steps and on_plateau(baseline, [a for a, *_ in kept.values() if a is not baseline]):
+            start, total = total, min(run_steps, 2 * total)
+            further = draw(gen, total - start)
+            done = {}
+            for arm, net, opt, clip, inputs in kept.values():
+                if arm.longer is None or arm.extra.get("as_run") or (budget is not None and budget.spent_out()):
+                    continue
+                later = extend(arm.longer, net, opt, clip, inputs, further)
+                if not later.extra.get("timed_out"):
+                    done[id(arm)] = later
+            if id(baseline) not in done:
+                break                       # cut short: the comparison at the last whole extension stands
+            for arm, *_ in kept.values():
+                if id(arm) in done:
+                    arm.longer = done[id(arm)]
     return baseline, arms
+
+
+def on_plateau(baseline: Arm, changes: list) -> bool:
+    """The setup trained on (``Arm.longer``) is still flat: its held loss fell less than ``STUCK``
+    since the arms' steps (and, with class ids, its accuracy rose less than ``MIN_LIFT``), while a
+    change is still ahead of it (``ahead_at_end``). A deep ReLU net at PyTorch's default init can
+    sit on such a plateau for a third of its run and then train to R^2 0.99: where it leaves the
+    plateau only further steps show."""
+    b = baseline.longer
+    if b is None or b.extra.get("timed_out") or not (math.isfinite(b.after) and math.isfinite(baseline.after)):
+        return False
+    fell = (baseline.after - b.after) / max(abs(baseline.after), 1e-12)
+    lifted = None not in (b.acc, baseline.acc) and b.acc - baseline.acc >= MIN_LIFT
+    return fell < STUCK and not lifted and any(ahead_at_end(baseline, a) for a in changes)
 
 
 def _whole_epochs(steps: int, per_epoch: int | None) -> int:
