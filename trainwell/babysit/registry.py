@@ -205,14 +205,15 @@ CODES = {spec.code: spec for spec in (
     FindingSpec(
         "saturated_units", "preflight", "warning",
         measures="fraction of tanh outputs with |a| > 0.99, of sigmoid outputs outside [0.01, 0.99]",
-        threshold="more than 20% of a layer's values saturated",
+        threshold="more than 20% of a layer's values saturated; measured during training (the monitor), a warning only while the loss is not falling (< 5% below the initial) or the symptom grew since the earliest record, else info",
         source="notes 004: W*1.0 init 'almost all neurons completely saturated ... gradients will be all "
                "zero'; 'avoid units in saturation'",
         fix="use Xavier init, standardize the inputs, or switch to ReLU",
         groups=(Group.INIT, Group.UNIT_STATISTICS, Group.REINIT),
         explains=("bad_initial_loss", "cannot_overfit_small_subset", "vanishing_gradients", Group.SLOW,
                   "low_rank_logits"),   # units saturated one way align the class scores
-        thresholds=("preflight.SATURATED_SHARE", "probes.TANH_SATURATION", "probes.SIGMOID_SATURATION"),
+        thresholds=("preflight.SATURATED_SHARE", "probes.TANH_SATURATION", "probes.SIGMOID_SATURATION",
+                    "monitor.WORSENED", "monitor.RECENT_SAMPLES"),
         graded_by=('reinit',),
         plan=plan_init,
     ),
@@ -223,13 +224,13 @@ CODES = {spec.code: spec for spec in (
                  "unit's std across the batch), relative to the input's (biases can hold a layer's std up "
                  "while no unit varies with the input)",
         threshold="std < 1e-2 x the input std, or signal < 1e-2 x the input's signal (in a model with "
-                  "normalization layers, which reset the scale, 1e-2 x at most 1)",
+                  "normalization layers, which reset the scale, 1e-2 x at most 1); measured during training (the monitor), a warning only while the loss is not falling (< 5% below the initial) or the symptom grew since the earliest record, else info",
         source="notes 004 activation-statistics table: W*0.01 init, std 0.21 -> 0.047 -> ... -> 0.000001, "
                "'all activations become zero'",
         fix="use Xavier init (tanh) or He init (ReLU), or add batch normalization",
         groups=(Group.INIT, Group.UNIT_STATISTICS, Group.REINIT),
         explains=("bad_initial_loss", "cannot_overfit_small_subset", "vanishing_gradients", Group.SLOW),
-        thresholds=("preflight.VANISHING_STD",),
+        thresholds=("preflight.VANISHING_STD", "monitor.SHRUNK", "monitor.RECENT_SAMPLES"),
         graded_by=('reinit',),
         plan=plan_init,
     ),
@@ -252,14 +253,14 @@ CODES = {spec.code: spec for spec in (
     FindingSpec(
         "dead_units", "preflight", "warning",
         measures="fraction of a ReLU-family layer's units (channels) that are never positive over a batch",
-        threshold="more than 40% of a layer's units dead",
+        threshold="more than 40% of a layer's units dead; measured during training (the monitor), a warning only while the loss is not falling (< 5% below the initial) or the symptom grew since the earliest record, else info",
         source="notes 004 'if a ReLU unit's input is always negative ... a dead unit'; CS231n: 'as much as "
                "40% of your network can be dead'",
         fix="use He init with zero biases, a lower learning rate, or LeakyReLU",
         groups=(Group.INIT, Group.UNIT_STATISTICS, Group.REINIT),
         explains=("bad_initial_loss", "cannot_overfit_small_subset", "vanishing_gradients", Group.SLOW,
                   "vanishing_activations"),
-        thresholds=("preflight.DEAD_SHARE",),
+        thresholds=("preflight.DEAD_SHARE", "monitor.WORSENED", "monitor.RECENT_SAMPLES"),
         unhealthy=True,
         graded_by=('reinit',),
         plan=plan_init,
