@@ -624,3 +624,28 @@ def test_a_setup_on_a_plateau_trains_on_in_doublings_to_the_runs_end():
     reinit = next(a for a in arms if a.name == "reinit")
     assert base.longer.steps == reinit.longer.steps == 400 > iv.LONGER * base.steps
     assert iv.ahead_at_end(base, reinit) and not iv.caught_up(base, reinit, None)
+
+
+def test_a_setup_closing_in_over_the_span_trained_on_is_no_cause():
+    """Adam 1e-3 on a 9-ring task (a 1140-step run) against lr 1e-2: 31 points behind at step 100,
+    5.5 at step 300 (still significantly behind there), 0.1 at the run's end. trend_trained_on
+    reads the gap's fall over the span trained on, extrapolated as far again: it projects < MIN_LIFT,
+    so the faster lr is no cause. A gap that holds over that span stays a cause."""
+    def arm(name, code, acc, later_acc, later_loss=0.5, after=0.44):
+        a = iv.Arm(name, code, name, before=2.2, after=after, steps=100, acc=acc, rows=512, mid_after=1.5,
+                   mid_acc=acc - 0.2, mid_steps=50)
+        a.longer = iv.Arm(name, code, name, before=2.2, after=later_loss, steps=300, acc=later_acc, rows=512)
+        return a
+    setup = arm("setup", "", 0.549, 0.941, 0.63, after=1.37)
+    repeat = iv.Arm("setup (repeat)", "", "r", before=2.2, after=1.36, steps=100, acc=0.570, rows=512,
+                    extra={"repeat": True})
+    closing = arm("lr x10", "lr_too_low", 0.863, 0.996, 0.043)
+    t = iv.trend_trained_on(setup, closing, repeat, run_steps=1140)
+    assert t["recovering"] and t["projected"] < iv.MIN_LIFT and t["gap_mid"] > t["gap_end"]
+    assert iv.helpful(setup, [repeat, closing], run_steps=1140) == []
+    holding = arm("lr x10", "lr_too_low", 0.863, 0.99, 0.05)
+    slow = arm("setup", "", 0.549, 0.60, 1.2, after=1.37)
+    assert not iv.trend_trained_on(slow, holding, repeat, run_steps=1140)["recovering"]
+    assert iv.helpful(slow, [repeat, holding], run_steps=1140) == [holding]
+    # the run ends where they trained on to: nothing left to extrapolate over
+    assert not iv.trend_trained_on(setup, closing, repeat, run_steps=300)["recovering"]
