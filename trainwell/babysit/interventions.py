@@ -827,6 +827,7 @@ def trend_trained_on(baseline: Arm, arm: Arm, repeat: Arm | None, *, run_steps: 
     if a is None or b is None or a.steps != b.steps or a.steps <= arm.steps or any(
             x.extra.get("timed_out") for x in (a, b)):
         return out
+
     def span(x, later):
         return Arm(x.name, x.code, x.change, before=x.before, after=later.after, steps=later.steps, acc=later.acc,
                    rows=x.rows, mid_after=x.after, mid_acc=x.acc, mid_steps=x.steps)
