@@ -98,3 +98,24 @@ def test_huge_outputs_at_init_explain_a_diverging_loss():
 def test_a_bouncing_loss_reads_as_oscillating_before_rising():
     d = Diagnosis([make("lr_too_high", "rising"), make("oscillating_loss", "bouncing")])
     assert d.primary.code == "oscillating_loss"
+
+
+def test_activations_that_grow_one_way_explain_rank_one_class_scores():
+    """An all-positive init (every parameter U[0, 1)) blows the activations up along one direction,
+    and the class scores follow it (rank 1): the init's symptom is the root cause, read first, as
+    is saturation; a narrow layer with healthy units leaves low_rank_logits first."""
+    low_rank = make("low_rank_logits", "rank 1 of 9", evidence={"score_rank": 1})
+    exploding = make("exploding_activations", "std 88", evidence={"harm": {"hurts": True}})
+    assert Diagnosis([low_rank, exploding]).primary is exploding
+    assert Diagnosis([low_rank, make("saturated_units", "95%")]).primary.code == "saturated_units"
+    assert Diagnosis([low_rank, make("class_imbalance", "10:1")]).primary is low_rank
+
+
+def test_a_numeric_rank_in_the_evidence_is_not_an_experiment_rank():
+    """``evidence["rank"]`` is the experiment's order of the causes it confirmed (Diagnosis.ranked
+    reads it); the scores' numeric rank is kept under another key, so it does not move a finding."""
+    from trainwell.babysit.preflight import check_logit_rank
+    import torch
+    out = torch.arange(4.0).reshape(4, 1) * torch.tensor([[1.0, -2.0, 3.0]])   # rank 1 scores, 3 classes
+    found = check_logit_rank(out, "cross_entropy")
+    assert [f.code for f in found] == ["low_rank_logits"] and "rank" not in found[0].evidence

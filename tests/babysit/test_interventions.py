@@ -557,3 +557,95 @@ def test_a_budget_cut_experiment_does_not_clear_a_graded_error():
     f = _graded_softmax(arms, 1000, graded=True)
     assert f.severity == "error" and not f.evidence["harm"]["hurts"] and "cut the experiment short" in f.message
     assert _graded_softmax(arms, 1000, severity="warning", graded=True).severity == "info"
+
+
+def _arm(after, acc=None, longer=None, steps=100, before=1.0):
+    a = iv.Arm("x", "", "x", before=before, after=after, steps=steps, acc=acc, rows=512)
+    a.longer = longer
+    return a
+
+
+def test_a_setup_flat_on_a_plateau_trains_on_where_a_rate_cannot_tell():
+    """on_plateau: the setup trained on is still flat (its held loss fell < STUCK since the arms'
+    steps) while a change is ahead: only further steps show whether it leaves the plateau. A setup
+    that moves, or a change that is not ahead, needs no further steps."""
+    flat = _arm(0.40, longer=_arm(0.398, steps=300))
+    fix = _arm(0.02, longer=_arm(0.006, steps=300), before=0.5)
+    assert iv.on_plateau(flat, [fix])
+    moving = _arm(0.40, longer=_arm(0.30, steps=300))
+    assert not iv.on_plateau(moving, [fix])
+    level = _arm(0.40, longer=_arm(0.399, steps=300), before=0.5)
+    assert not iv.on_plateau(flat, [level])
+    assert not iv.on_plateau(_arm(0.40), [fix])                     # not trained on: nothing to read
+    lifted = _arm(0.40, acc=0.5, longer=_arm(0.398, acc=0.6, steps=300))   # flat loss, accuracy rising
+    assert not iv.on_plateau(lifted, [fix])
+
+
+
+def test_a_faster_lr_is_no_cause_when_the_setup_closes_to_within_3x_by_the_runs_end():
+    """Adam at 1e-3 on digits (a setup that learns: 84% of its loss gone in 100 steps) against lr
+    1e-2: a third of its loss at step 100 (0.11 vs 0.37) but not where both trained on to the run's
+    135 steps (0.12 vs 0.26): it learns slower at first, it is not stuck. Were the change still at a
+    third there, it would be the cause."""
+    def arm(name, code, after, acc, later=None):
+        a = iv.Arm(name, code, name, before=2.303, after=after, steps=100, acc=acc, rows=512)
+        if later:
+            a.longer = iv.Arm(name, code, name, before=2.303, after=later[0], steps=135, acc=later[1], rows=512)
+        return a
+    setup = arm("setup", "", 0.3725, 0.889, (0.2555, 0.918))
+    repeat = arm("setup (repeat)", "", 0.370, 0.898)
+    repeat.extra["repeat"] = True
+    closing = arm("lr x10", "lr_too_low", 0.1123, 0.961, (0.1192, 0.971))
+    assert iv.helpful(setup, [repeat, closing]) == []
+    ahead = arm("lr x10", "lr_too_low", 0.1123, 0.961, (0.08, 0.99))
+    assert iv.helpful(setup, [repeat, ahead]) == [ahead]
+    short = arm("lr x10", "lr_too_low", 0.1123, 0.961)            # not trained on: the arms' steps decide
+    assert iv.helpful(setup, [repeat, short]) == [short]
+
+
+def test_a_setup_on_a_plateau_trains_on_in_doublings_to_the_runs_end():
+    """Five ReLU layers at N(0, 0.02) stay flat (the loss at ln 4) while He init learns: the setup
+    and the fix train on past LONGER x the arms' steps, in doublings, to the run's 400 steps, where
+    the fix is still ahead (the symptom hurts the whole run, not its first steps)."""
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(1024, 8, generator=g)
+    y = (X[:, 0] * X[:, 1] > 0).long() + 2 * (X[:, 2] > 0).long()
+    torch.manual_seed(0)
+    layers, d = [], 8
+    for _ in range(5):
+        lin = nn.Linear(d, 32)
+        nn.init.normal_(lin.weight, std=0.02)
+        nn.init.zeros_(lin.bias)
+        layers += [lin, nn.ReLU()]
+        d = 32
+    net = nn.Sequential(*layers, nn.Linear(32, 4))
+    base, arms = iv.experiment(net, X, y, F.cross_entropy, optimizer="sgd", lr=0.01, options={"momentum": 0.9},
+                               batch_size=32, steps=20, symptoms=["dead_units"], run_steps=400, settings=False)
+    reinit = next(a for a in arms if a.name == "reinit")
+    assert base.longer.steps == reinit.longer.steps == 400 > iv.LONGER * base.steps
+    assert iv.ahead_at_end(base, reinit) and not iv.caught_up(base, reinit, None)
+
+
+def test_a_setup_closing_in_over_the_span_trained_on_is_no_cause():
+    """Adam 1e-3 on a 9-ring task (a 1140-step run) against lr 1e-2: 31 points behind at step 100,
+    5.5 at step 300 (still significantly behind there), 0.1 at the run's end. trend_trained_on
+    reads the gap's fall over the span trained on, extrapolated as far again: it projects < MIN_LIFT,
+    so the faster lr is no cause. A gap that holds over that span stays a cause."""
+    def arm(name, code, acc, later_acc, later_loss=0.5, after=0.44):
+        a = iv.Arm(name, code, name, before=2.2, after=after, steps=100, acc=acc, rows=512, mid_after=1.5,
+                   mid_acc=acc - 0.2, mid_steps=50)
+        a.longer = iv.Arm(name, code, name, before=2.2, after=later_loss, steps=300, acc=later_acc, rows=512)
+        return a
+    setup = arm("setup", "", 0.549, 0.941, 0.63, after=1.37)
+    repeat = iv.Arm("setup (repeat)", "", "r", before=2.2, after=1.36, steps=100, acc=0.570, rows=512,
+                    extra={"repeat": True})
+    closing = arm("lr x10", "lr_too_low", 0.863, 0.996, 0.043)
+    t = iv.trend_trained_on(setup, closing, repeat, run_steps=1140)
+    assert t["recovering"] and t["projected"] < iv.MIN_LIFT and t["gap_mid"] > t["gap_end"]
+    assert iv.helpful(setup, [repeat, closing], run_steps=1140) == []
+    holding = arm("lr x10", "lr_too_low", 0.863, 0.99, 0.05)
+    slow = arm("setup", "", 0.549, 0.60, 1.2, after=1.37)
+    assert not iv.trend_trained_on(slow, holding, repeat, run_steps=1140)["recovering"]
+    assert iv.helpful(slow, [repeat, holding], run_steps=1140) == [holding]
+    # the run ends where they trained on to: nothing left to extrapolate over
+    assert not iv.trend_trained_on(setup, closing, repeat, run_steps=300)["recovering"]

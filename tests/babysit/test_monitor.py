@@ -333,3 +333,37 @@ def test_vanishing_activations_are_judged_after_the_cap():
     train(_shrinking_tanh(), X, Y, epochs=1, lr=1e-4, callbacks=[first_only])
     assert len(first_only.activations) == 1
     assert "vanishing_activations" not in {f.code for f in first_only.findings}
+
+
+def _dead(share):
+    return monitor_module.make("dead_units", f"{100 * share:.0f}% dead", where="net.3", evidence={})
+
+
+def test_units_dead_during_training_warn_only_when_they_hurt():
+    """CS231n: 'as much as 40% of your network can be dead': a dead share the net trains with is
+    info; it is a warning when the loss is not falling or the share grew since the earliest record."""
+    grade = monitor_module.grade_unit_symptom
+    first = {"net.3": {"dead": 0.45, "std": 0.3}}
+    same = {"net.3": {"dead": 0.46, "std": 0.3}}
+    assert grade(_dead(0.46), same, first, loss=0.5, initial_loss=2.3).severity == "info"      # trains
+    stalled = grade(_dead(0.46), same, first, loss=2.25, initial_loss=2.3)                       # < 5% fallen
+    assert stalled.severity == "warning" and stalled.evidence["harm"]["stalled"]
+    grew = grade(_dead(0.7), {"net.3": {"dead": 0.7}}, first, loss=0.5, initial_loss=2.3)
+    assert grew.severity == "warning" and grew.evidence["harm"]["grew"]
+    assert grade(_dead(0.46), same, None, loss=2.3, initial_loss=2.3).severity == "info"         # init: the pre-flight's
+    quiet = monitor_module.make("vanishing_activations", "quiet", where="net.3", evidence={})
+    shrunk = grade(quiet, {"net.3": {"std": 0.1}}, first, loss=0.5, initial_loss=2.3)
+    assert shrunk.severity == "warning" and shrunk.evidence["harm"]["grew"]
+    other = monitor_module.make("exploding_activations", "big", where="net.3", evidence={})
+    assert grade(other, same, first, loss=0.5, initial_loss=2.3).severity == "warning"          # not a unit rate
+
+
+def test_a_harmless_unit_symptom_becomes_a_warning_when_a_later_record_shows_harm():
+    m = Monitor()
+    state = SimpleNamespace(step=10, epoch=1, extras={})
+    m._add_unit_symptom(state, monitor_module.grade_unit_symptom(
+        _dead(0.46), {"net.3": {"dead": 0.46}}, {"net.3": {"dead": 0.45}}, 0.5, 2.3))
+    assert [f.severity for f in m.findings] == ["info"]
+    m._add_unit_symptom(state, monitor_module.grade_unit_symptom(
+        _dead(0.8), {"net.3": {"dead": 0.8}}, {"net.3": {"dead": 0.45}}, 0.5, 2.3))
+    assert [f.severity for f in m.findings] == ["warning"]

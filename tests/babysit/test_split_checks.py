@@ -42,19 +42,57 @@ def test_classes_absent_from_training_are_an_error_for_each_split():
     assert found[1].evidence["unseen_share"] == 1.0
 
 
-def test_a_random_split_is_silent_and_shifted_shares_warn():
+def test_a_random_split_is_silent_and_shifted_shares_are_only_info():
     _, y, _, yv = digits()
     assert sp.check_splits(splits(y, yv)) == []
-    # validation holds every class, but two thirds of it is classes 0-2
+    # validation holds every class, but two thirds of it is classes 0-2: shares differ (resampling), info
     low = yv[yv < 3]
     skewed = torch.cat([low, low, yv[yv >= 3][: len(low)]])
     found = sp.check_splits(splits(y, skewed))
-    assert len(found) == 1 and found[0].severity == "warning" and found[0].evidence["tv"] > sp.TV_HIGH
+    assert len(found) == 1 and found[0].severity == "info" and found[0].evidence["tv"] > sp.TV_HIGH
     # a shift within sampling noise on small splits is no finding: 30 validation rows, TV ~0.3
     g = torch.Generator().manual_seed(1)
     small = y[torch.randperm(len(y), generator=g)[:30]]
     tv = 0.5 * float((torch.bincount(small, minlength=10) / 30 - torch.bincount(y, minlength=10) / len(y)).abs().sum())
     assert tv > sp.TV_HIGH and sp.check_splits(splits(y, small)) == []
+
+
+def test_a_training_split_oversampled_on_purpose_raises_no_alarm():
+    """A minority class repeated 8x to balance training: the class shares differ from validation's
+    by design, each class's inputs do not (the same rows, repeated)."""
+    X, y, Xv, yv = digits()
+    keep = (y != 1) | (torch.arange(len(y)) % 8 == 0)      # class 1 made rare (1 row in 8) ...
+    X, y = X[keep], y[keep]
+    rare = y == 1
+    Xo, yo = torch.cat([X] + [X[rare]] * 7), torch.cat([y] + [y[rare]] * 7)   # ... and repeated to balance
+    pair = SimpleNamespace(train=(Xo, yo), val=(Xv, yv), test=None)
+    found = sp.check_splits(pair)
+    assert [f.severity for f in found] in ([], ["info"])
+    assert not [f for f in sp.check_splits(SimpleNamespace(train=(X, y), val=(Xv, yv), test=None))
+                if f.severity != "info"]
+
+
+def test_the_same_class_with_other_inputs_is_a_mismatch():
+    """Validation rows whose inputs are shifted (a unit-std offset on a quarter of the features,
+    e.g. another sensor's calibration) for every class: a warning naming the features; the digits'
+    own random split is silent."""
+    X, y, Xv, yv = digits()
+    assert sp.check_splits(SimpleNamespace(train=(X, y), val=(Xv, yv), test=None)) == []
+    shifted = Xv.clone()
+    shifted[:, 16:32] += X[:, 16:32].std(dim=0)
+    found = sp.check_splits(SimpleNamespace(train=(X, y), val=(shifted, yv), test=None))
+    assert [f.severity for f in found] == ["warning"] and found[0].code == "split_mismatch"
+    assert all(16 <= j < 32 for j in found[0].evidence["shifted_features"])
+    assert found[0].evidence["z"] > sp.SHIFT_Z and abs(found[0].evidence["shift"]) > sp.SHIFT
+
+
+def test_training_classes_a_split_lacks_are_a_warning_only_when_sampling_cannot_explain_it():
+    _, y, _, yv = digits()
+    lacking = yv[yv != 4]                      # ~40 rows of class 4 expected: sorted out
+    found = sp.check_splits(splits(y, lacking))
+    assert [f.severity for f in found] == ["warning"] and found[0].evidence["absent_classes"] == [4]
+    few = lacking[:40]                         # 40 rows: ~4 of class 4 expected, absent by chance often enough
+    assert [f for f in sp.check_splits(splits(y, few)) if f.severity != "info"] == []
 
 
 def test_regression_splits_cut_in_target_order_warn():

@@ -48,7 +48,7 @@ from trainwell.babysit.preflight import check_activations, has_normalization
 from trainwell.babysit.probes import (ActivationRecorder, UpdateProbe, gradient_norms, input_std,
                                       layer_stats, weight_parameters)
 from trainwell.babysit.registry import CODES, Runs
-from trainwell.babysit.rules import DIVERGENCE_FACTOR, RULES, evaluate
+from trainwell.babysit.rules import BARELY, DIVERGENCE_FACTOR, RULES, evaluate
 from trainwell.errors import ConfigError
 from trainwell.optim.factory import group_weight_decay
 from trainwell.optim.registry import optimizer_info
@@ -67,6 +67,12 @@ SAMPLE_ONLY_RULES = tuple(code for code in RULES if CODES[code].runs is Runs.SAM
 EPOCH_RULES = tuple(code for code in RULES if code not in SAMPLE_ONLY_RULES)
 RULE_ORDER = {name: i for i, name in enumerate(RULES)}   # each rule reports its own code
 MAX_EVERY = 1000              # the period never exceeds 1000 steps
+RECENT_SAMPLES = 5            # a unit symptom's loss test reads the median of the last 5 sampled losses
+# Unit statistics measured during training that are facts of every healthy run at some rate (CS231n:
+# "as much as 40% of your network can be dead"): a warning only with evidence that they hurt.
+UNIT_SYMPTOMS = {"dead_units": "dead", "vanishing_activations": "std", "saturated_units": "saturated"}
+WORSENED = 0.1                # dead / saturated: a tenth more of the layer than at the earliest record kept ...
+SHRUNK = 0.5                  # vanishing: the layer's std below half of its std at the earliest record kept
 WORK_COUNTS = ("macs", "elements", "calls")   # cost.count_forward's counts, averaged over the ranks
 
 
@@ -367,7 +373,9 @@ class Monitor:
             # there are the init's; from the second on they are the training's
             for f in check_activations(layers, x_std, normalized=has_normalization(state.model)):
                 if f.code != "vanishing_activations" or self._recorded > 1:
-                    self._add(state, f)
+                    self._add_unit_symptom(state, grade_unit_symptom(
+                        f, layers, self.activations[0]["layers"] if len(self.activations) > 1 else None,
+                        self._recent_loss(), self._initial_loss))
         initial = self._initial_loss or 0.0
         if self.judges and (not math.isfinite(loss_v) or loss_v > initial):
             for f in self._evaluate(state, state.history, PER_SAMPLE_RULES):
@@ -433,6 +441,19 @@ class Monitor:
         except Exception as exc:
             self._error(hook, exc)
             return []
+
+    def _recent_loss(self) -> float | None:
+        """The median of the last ``RECENT_SAMPLES`` sampled losses (one batch's loss is noisy)."""
+        recent = [x["loss"] for x in self.samples[-RECENT_SAMPLES:] if math.isfinite(x["loss"])]
+        return sorted(recent)[len(recent) // 2] if recent else None
+
+    def _add_unit_symptom(self, state, finding):
+        """Add a unit statistic measured in training; one found before as ``info`` (harmless then)
+        becomes the warning when a later record shows it hurting (``grade_unit_symptom``)."""
+        same = next((f for f in self.findings if f.key == finding.key), None)
+        if same is not None and same.severity == "info" and finding.severity != "info":
+            self.diagnosis.findings.remove(same)
+        self._add(state, finding)
 
     def _add(self, state, finding):
         if not self.diagnosis.add(finding):
@@ -510,3 +531,34 @@ class _JobValues:
     def layers(self) -> dict:
         end = len(self.values) - (len(WORK_COUNTS) if self.counts is not None else 0)
         return layer_stats(self.layout or [], self.values[6:end])
+
+
+def grade_unit_symptom(finding: Finding, layers: dict, first: dict | None, loss: float | None,
+                       initial_loss: float | None) -> Finding:
+    """A unit statistic measured during training (``UNIT_SYMPTOMS``) stays a warning only with
+    evidence that it hurts: the loss is not falling (the recent sampled losses' median less than
+    ``rules.BARELY`` below the initial loss), or the symptom grew since the earliest activation
+    record kept (``first``: a share of dead / saturated units ``WORSENED`` higher, a vanishing
+    layer's std below ``SHRUNK`` of its own). Otherwise it is ``info``: dead or quiet units at a
+    rate the net trains with are normal. ``first=None`` (the first record: the init's, nothing
+    trained yet) leaves only the loss test, which then has nothing to compare and keeps it info."""
+    key = UNIT_SYMPTOMS.get(finding.code)
+    if key is None:
+        return finding
+    layer = finding.where
+    now = (layers.get(layer) or {}).get(key)
+    then = ((first or {}).get(layer) or {}).get(key)
+    grew = None not in (now, then) and (now < SHRUNK * then if key == "std" else now > then + WORSENED)
+    stalled = (first is not None and loss is not None and bool(initial_loss) and initial_loss > 0
+               and (not math.isfinite(loss) or (initial_loss - loss) / initial_loss < BARELY))
+    finding.evidence["harm"] = {"grew": grew, "since": then, "now": now, "loss": loss, "initial_loss": initial_loss,
+                                "stalled": stalled, "hurts": bool(grew or stalled)}
+    if grew or stalled:
+        finding.message += ("; the loss is not falling" if stalled else "") + (
+            f"; {layer}'s {key} went from {then:.3g} to {now:.3g} since the earliest record" if grew else "")
+        return finding
+    finding.severity = "info"
+    finding.message += ("; the loss falls and it has not grown since the earliest record: a rate the net trains "
+                        "with (CS231n: as much as 40% of a network can be dead)" if first is not None else
+                        "; measured before any update: the pre-flight grades the init")
+    return finding

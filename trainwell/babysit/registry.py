@@ -231,13 +231,15 @@ CODES = {spec.code: spec for spec in (
     FindingSpec(
         "saturated_units", "preflight", "warning",
         measures="fraction of tanh outputs with |a| > 0.99, of sigmoid outputs outside [0.01, 0.99]",
-        threshold="more than 20% of a layer's values saturated",
+        threshold="more than 20% of a layer's values saturated; measured during training (the monitor), a warning only while the loss is not falling (< 5% below the initial) or the symptom grew since the earliest record, else info",
         source="notes 004: W*1.0 init 'almost all neurons completely saturated ... gradients will be all "
                "zero'; 'avoid units in saturation'",
         fix="use Xavier init, standardize the inputs, or switch to ReLU",
         groups=(Group.INIT, Group.UNIT_STATISTICS, Group.REINIT),
-        explains=("bad_initial_loss", "cannot_overfit_small_subset", "vanishing_gradients", Group.SLOW),
-        thresholds=("preflight.SATURATED_SHARE", "probes.TANH_SATURATION", "probes.SIGMOID_SATURATION"),
+        explains=("bad_initial_loss", "cannot_overfit_small_subset", "vanishing_gradients", Group.SLOW,
+                  "low_rank_logits"),   # units saturated one way align the class scores
+        thresholds=("preflight.SATURATED_SHARE", "probes.TANH_SATURATION", "probes.SIGMOID_SATURATION",
+                    "monitor.WORSENED", "monitor.RECENT_SAMPLES"),
         graded_by=('reinit',),
         plan=plan_init,
     ),
@@ -248,13 +250,13 @@ CODES = {spec.code: spec for spec in (
                  "unit's std across the batch), relative to the input's (biases can hold a layer's std up "
                  "while no unit varies with the input)",
         threshold="std < 1e-2 x the input std, or signal < 1e-2 x the input's signal (in a model with "
-                  "normalization layers, which reset the scale, 1e-2 x at most 1)",
+                  "normalization layers, which reset the scale, 1e-2 x at most 1); measured during training (the monitor), a warning only while the loss is not falling (< 5% below the initial) or the symptom grew since the earliest record, else info",
         source="notes 004 activation-statistics table: W*0.01 init, std 0.21 -> 0.047 -> ... -> 0.000001, "
                "'all activations become zero'",
         fix="use Xavier init (tanh) or He init (ReLU), or add batch normalization",
         groups=(Group.INIT, Group.UNIT_STATISTICS, Group.REINIT),
         explains=("bad_initial_loss", "cannot_overfit_small_subset", "vanishing_gradients", Group.SLOW),
-        thresholds=("preflight.VANISHING_STD",),
+        thresholds=("preflight.VANISHING_STD", "monitor.SHRUNK", "monitor.RECENT_SAMPLES"),
         graded_by=('reinit',),
         plan=plan_init,
     ),
@@ -268,7 +270,7 @@ CODES = {spec.code: spec for spec in (
         fix="scale the initial weights down (Xavier/He) or add batch normalization",
         groups=(Group.INIT, Group.UNIT_STATISTICS, Group.REINIT),
         explains=("bad_initial_loss", "cannot_overfit_small_subset", "vanishing_gradients", Group.SLOW,
-                  Group.DIVERGED),
+                  Group.DIVERGED, "low_rank_logits"),   # units that all grow one way align the scores
         thresholds=("preflight.EXPLODING_STD",),
         unhealthy=True,
         graded_by=('reinit',),
@@ -277,14 +279,14 @@ CODES = {spec.code: spec for spec in (
     FindingSpec(
         "dead_units", "preflight", "warning",
         measures="fraction of a ReLU-family layer's units (channels) that are never positive over a batch",
-        threshold="more than 40% of a layer's units dead",
+        threshold="more than 40% of a layer's units dead; measured during training (the monitor), a warning only while the loss is not falling (< 5% below the initial) or the symptom grew since the earliest record, else info",
         source="notes 004 'if a ReLU unit's input is always negative ... a dead unit'; CS231n: 'as much as "
                "40% of your network can be dead'",
         fix="use He init with zero biases, a lower learning rate, or LeakyReLU",
         groups=(Group.INIT, Group.UNIT_STATISTICS, Group.REINIT),
         explains=("bad_initial_loss", "cannot_overfit_small_subset", "vanishing_gradients", Group.SLOW,
                   "vanishing_activations"),
-        thresholds=("preflight.DEAD_SHARE",),
+        thresholds=("preflight.DEAD_SHARE", "monitor.WORSENED", "monitor.RECENT_SAMPLES"),
         unhealthy=True,
         graded_by=('reinit',),
         plan=plan_init,
@@ -653,18 +655,23 @@ CODES = {spec.code: spec for spec in (
     ),
     FindingSpec(
         "split_mismatch", "preflight", "warning",
-        measures="the validation and test targets against the training split's: classes absent from training, "
-                 "the total-variation distance of the class shares, and (regression) the share of targets "
-                 "outside the training targets' range",
-        threshold="any class absent from training (an error from 1% of the split's rows); TV > 0.2 and > 4x the distance random splits of "
-                  "the same sizes give; more than 10% of a split's targets outside the training range",
+        measures="the validation and test splits against the training split: classes absent from training, "
+                 "training classes a split lacks, each class's feature means (in training stds), and "
+                 "(regression) the share of targets outside the training targets' range; the total-variation "
+                 "distance of the class shares is reported as info (a resampled split differs there by design)",
+        threshold="any class absent from training (an error from 1% of the split's rows); a training class absent "
+                  "from a split where its share predicts >= 10 rows; a feature whose class means shift by > 0.5 "
+                  "training std and > 5 standard errors; more than 10% of a split's targets outside the training "
+                  "range (info: TV > 0.2 and > 4x the distance random splits of the same sizes give)",
         source="notes 002 'apply the same transformation with values extracted from the training data': "
                "the splits must come from one distribution; E[TV] by the normal approximation to the "
-               "multinomial, 2 / (n + 1) outside the range by order statistics",
+               "multinomial, 2 / (n + 1) outside the range by order statistics; Welch's standard error of a "
+               "difference of means",
         fix="shuffle the rows before splitting (stratified by class: sklearn's train_test_split(..., "
-            "stratify=y))",
+            "stratify=y)) and preprocess every split with the training split's statistics",
         explains=("overfitting", Group.EPOCH_CURVES),
-        thresholds=("split_checks.TV_HIGH", "split_checks.NOISE_FACTOR", "split_checks.OUTSIDE_SHARE", "split_checks.UNSEEN_ERROR"),
+        thresholds=("split_checks.TV_HIGH", "split_checks.NOISE_FACTOR", "split_checks.OUTSIDE_SHARE", "split_checks.UNSEEN_ERROR",
+                    "split_checks.ABSENT_EXPECTED", "split_checks.SHIFT", "split_checks.SHIFT_Z"),
         plan=not_repairable,
     ),
     FindingSpec(

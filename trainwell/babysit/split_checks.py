@@ -10,12 +10,22 @@ host.
 ``split_mismatch``:
 
 - class ids (integer targets): a class present in validation or test that never occurs in
-  training is an error (a warning while it holds less than ``UNSEEN_ERROR`` of the split); otherwise the total-variation distance between the class shares, TV =
-  1/2 sum_k |p_k - q_k|, is a warning when it is above ``TV_HIGH`` and above ``NOISE_FACTOR``
-  times the distance sampling alone gives two splits of these sizes drawn from one distribution:
-  each p_k - q_k is about normal with variance p_k (1 - p_k) (1/n + 1/m), so E|p_k - q_k| =
-  sqrt(2/pi) sigma_k and E[TV] = 1/2 sum_k sqrt(2/pi) sigma_k (the normal approximation to the
-  multinomial; tests/babysit/test_split_checks.py checks it against random splits).
+  training is an error (a warning while it holds less than ``UNSEEN_ERROR`` of the split); a
+  class of training that a split lacks although the training share predicts at least
+  ``ABSENT_EXPECTED`` of its rows is a warning (rows sorted into splits).
+- class shares that differ (a training split oversampled, or undersampled, to balance its
+  classes: resampling on purpose) are no mismatch: the total-variation distance between the class
+  shares, TV = 1/2 sum_k |p_k - q_k|, is reported as ``info`` when it is above ``TV_HIGH`` and
+  above ``NOISE_FACTOR`` times the distance sampling alone gives two splits of these sizes drawn
+  from one distribution: each p_k - q_k is about normal with variance p_k (1 - p_k) (1/n + 1/m),
+  so E|p_k - q_k| = sqrt(2/pi) sigma_k and E[TV] = 1/2 sum_k sqrt(2/pi) sigma_k (the normal
+  approximation to the multinomial; tests/babysit/test_split_checks.py checks it against random
+  splits).
+- the same class, other inputs (``features_shift``): per feature, the mean of each class in the
+  split minus its mean in training, in units of the feature's training std, averaged over the
+  classes (weighted by the split's rows); a warning when some feature's shift is above ``SHIFT``
+  and above ``SHIFT_Z`` standard errors of the difference of two means (Welch). Resampling
+  repeats rows of a class, which leaves its mean where it was.
 - regression (float targets): a warning when more than ``OUTSIDE_SHARE`` of a split's rows lie
   outside the training targets' range; a split drawn from the training distribution has about
   2 / (n + 1) of its rows outside the range of n training values (order statistics).
@@ -28,12 +38,19 @@ import torch
 
 from trainwell.babysit.findings import Finding, make
 
-TV_HIGH = 0.2             # a fifth of the rows would have to change class to match the training shares
+TV_HIGH = 0.2             # info: a fifth of the rows would have to change class to match the training shares
 NOISE_FACTOR = 4.0        # ... and 4x the distance two random splits of these sizes show
 OUTSIDE_SHARE = 0.1       # regression: a tenth of the split's targets outside the training range
 UNSEEN_ERROR = 0.01       # classes absent from training: an error from 1% of the split's rows (a rare class a
                           # random split left out of training costs less than that: a warning)
 SHOWN = 10                # class ids listed in a message
+ABSENT_EXPECTED = 10.0    # a class absent from a split where the training share predicts >= 10 of its rows: a
+                          # random split leaves it out with probability about exp(-10) = 5e-5 (Poisson)
+SHIFT = 0.5               # features_shift: a class's mean half a training std away (Cohen's d 0.5, "medium") ...
+SHIFT_Z = 5.0             # ... and 5 standard errors of the difference (two-sided p ~ 6e-7 per feature: many
+                          # features tested at once stay silent on a random split)
+MIN_CLASS_ROWS = 5        # features_shift: classes with fewer rows in either split are left out
+FEATURE_ROWS = 5000       # features_shift: at most this many rows of each split (seeded sample)
 
 
 def _targets(pair):
@@ -77,6 +94,16 @@ def _classes(train, name, other) -> list[Finding]:
                                "classes": ids.tolist(), "train_counts": a.tolist(), f"{name}_counts": b.tolist()},
                      where=name, severity="error" if share >= UNSEEN_ERROR else "warning")]
     p, q = a / a.sum(), b / b.sum()
+    absent = (b == 0) & (p * b.sum() >= ABSENT_EXPECTED)
+    if bool(absent.any()):
+        expected = (p * b.sum())[absent]
+        return [make("split_mismatch",
+                     f"the {name} split lacks classes {_shown(ids[absent].tolist())} of the training split, where "
+                     f"their training shares predict {float(expected.min()):.0f} or more of its {int(b.sum())} rows: "
+                     f"the rows were sorted into the splits",
+                     evidence={"split": name, "absent_classes": ids[absent].tolist(),
+                               "expected_rows": expected.tolist(), "classes": ids.tolist(),
+                               "train_counts": a.tolist(), f"{name}_counts": b.tolist()}, where=name)]
     tv = 0.5 * float((p - q).abs().sum())
     pooled = (a + b) / (a.sum() + b.sum())
     noise = expected_tv(pooled, int(a.sum()), int(b.sum()))
@@ -84,10 +111,75 @@ def _classes(train, name, other) -> list[Finding]:
         return []
     return [make("split_mismatch",
                  f"the class shares of the {name} split differ from the training split's by a total-variation "
-                 f"distance of {tv:.2f} ({noise:.3f} expected between random splits of these sizes)",
+                 f"distance of {tv:.2f} ({noise:.3f} expected between random splits of these sizes): a resampled "
+                 f"split (e.g. a minority class repeated to balance training) is no mismatch; the model's scores "
+                 f"then follow the training shares",
                  evidence={"split": name, "tv": tv, "expected_tv": noise, "classes": ids.tolist(),
-                           "train_counts": a.tolist(),
-                           f"{name}_counts": b.tolist()}, where=name)]
+                           "train_counts": a.tolist(), f"{name}_counts": b.tolist()},
+                 where=name, severity="info")]
+
+
+def _rows(pair, limit: int):
+    """A split's inputs (rows flattened, float64, host) and class ids, at most ``limit`` rows (a
+    seeded sample), or None when they are not tensors of one row each per target."""
+    X, y = pair
+    if not (isinstance(X, torch.Tensor) and isinstance(y, torch.Tensor)) or X.shape[0] != y.shape[0] \
+            or not torch.is_floating_point(X) or X.shape[0] == 0:
+        return None
+    if X.shape[0] > limit:
+        keep = torch.randperm(X.shape[0], generator=torch.Generator().manual_seed(0))[:limit]
+        X, y = X[keep], y[keep]
+    return X.detach().cpu().reshape(X.shape[0], -1).double(), y.detach().cpu()
+
+
+def _class_moments(X, y, ids):
+    """Per class id in ``ids``: row counts (C), means and variances of every feature (C x D)."""
+    onehot = (y.reshape(-1, 1) == ids.reshape(1, -1)).double()
+    n = onehot.sum(dim=0)
+    mean = onehot.T @ X / n.clamp(min=1).reshape(-1, 1)
+    var = onehot.T @ (X * X) / n.clamp(min=1).reshape(-1, 1) - mean * mean
+    return n, mean, var.clamp(min=0) * (n / (n - 1).clamp(min=1)).reshape(-1, 1)
+
+
+def _features(train_pair, name, other_pair) -> list[Finding]:
+    """``features_shift`` (module docstring): the same class, other inputs in ``other_pair``."""
+    t, o = _rows(train_pair, FEATURE_ROWS), _rows(other_pair, FEATURE_ROWS)
+    if t is None or o is None or t[0].shape[1] != o[0].shape[1]:
+        return []
+    (Xt, yt), (Xo, yo) = t, o
+    finite = torch.isfinite(Xt).all(dim=1)
+    Xt, yt = Xt[finite], yt[finite]
+    finite = torch.isfinite(Xo).all(dim=1)
+    Xo, yo = Xo[finite], yo[finite]
+    ids = torch.unique(torch.cat([yt, yo]))
+    n, mt, vt = _class_moments(Xt, yt, ids)
+    m, mo, vo = _class_moments(Xo, yo, ids)
+    both = (n >= MIN_CLASS_ROWS) & (m >= MIN_CLASS_ROWS)
+    scale = Xt.std(dim=0) if Xt.shape[0] > 1 else torch.zeros(Xt.shape[1], dtype=torch.float64)
+    varies = scale > 0
+    if not bool(both.any()) or not bool(varies.any()):
+        return []
+    w = m[both] / m[both].sum()                                   # the split's rows of each class
+    diff = ((mo - mt)[both][:, varies] / scale[varies])           # classes x features, in training stds
+    se2 = ((vt / n.clamp(min=1).reshape(-1, 1) + vo / m.clamp(min=1).reshape(-1, 1))[both][:, varies]
+           / scale[varies] ** 2)
+    shift = (w.reshape(-1, 1) * diff).sum(dim=0)
+    se = torch.sqrt((w.reshape(-1, 1) ** 2 * se2).sum(dim=0))
+    z = shift.abs() / se.clamp(min=1e-300)
+    flagged = (shift.abs() > SHIFT) & (z > SHIFT_Z)
+    if not bool(flagged.any()):
+        return []
+    features = torch.nonzero(varies).flatten()[flagged]
+    worst = int(torch.argmax(torch.where(flagged, shift.abs(), torch.zeros_like(shift))))
+    feature = int(torch.nonzero(varies).flatten()[worst])
+    return [make("split_mismatch",
+                 f"the {name} split's inputs differ from the training split's for the same classes: "
+                 f"{int(flagged.sum())} of {int(varies.sum())} features shift by more than {SHIFT:g} training std "
+                 f"within a class (feature {feature}: {float(shift[worst]):+.2f} std, {float(z[worst]):.0f} standard "
+                 f"errors): the splits were not drawn from one distribution",
+                 evidence={"split": name, "shifted_features": features[:SHOWN].tolist(),
+                           "shifted_count": int(flagged.sum()), "shift": float(shift[worst]),
+                           "z": float(z[worst]), "feature": feature}, where=name)]
 
 
 def _range(train, name, other) -> list[Finding]:
@@ -125,7 +217,10 @@ def check_splits(splits) -> list[Finding]:
             continue
         if not torch.is_floating_point(train):
             if train.ndim == 1 and other.ndim == 1:
-                found += _classes(train, name, other)
+                by_class = _classes(train, name, other)
+                found += by_class
+                if all(f.severity == "info" for f in by_class):
+                    found += _features(splits.train, name, splits.val if name == "validation" else splits.test)
         else:
             found += _range(train, name, other)
     return found
