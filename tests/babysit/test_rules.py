@@ -148,6 +148,15 @@ def test_update_ratio_high_is_silent_once_the_loss_has_converged():
     assert R.update_ratio_high(flat_high, [], CTX)[0].code == "update_ratio_high"
 
 
+def test_update_ratio_low_is_silent_once_the_loss_has_converged():
+    """A fitted model's gradient vanishes at its minimum, so its steps are small: no lr to raise
+    (a healthy run at loss 2e-9 was re-initialized for it and then diverged under repair)."""
+    converged = [sample(i, 2e-9, ratios={"0.weight": 1e-7, "2.weight": 1e-7}) for i in range(8)]
+    assert R.update_ratio_low(converged, [], CTX) == []
+    stuck = [sample(i, 2.0, ratios={"0.weight": 1e-7, "2.weight": 1e-7}) for i in range(8)]
+    assert R.update_ratio_low(stuck, [], CTX)[0].code == "update_ratio_low"
+
+
 def test_update_ratio_high_waits_on_three_samples_of_a_falling_loss():
     """The first samples of a healthy run: the initial loss, then the first epoch's end."""
     first = [sample(1, 1.08, ratios={"0.weight": 0.056}), sample(10, 0.71, ratios={"0.weight": 0.1}),

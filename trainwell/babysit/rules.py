@@ -403,6 +403,10 @@ def update_ratio_low(samples, history, ctx) -> list[Finding]:
     lr, max_lr = window[-1]["lr"], ctx.get("max_lr") or window[-1]["lr"]
     if lr and max_lr and lr < ANNEALING * max_lr:
         return []                   # a schedule is annealing the lr on purpose
+    losses = _finite([s["loss"] for s in window])
+    initial = ctx.get("initial_loss")
+    if initial and losses and statistics.median(losses) < CONVERGED * initial:
+        return []                   # a converged model's steps are small: its gradient vanishes at the minimum
     ratios = _median_by_layer(window, "update_ratio")
     low = {n: r for n, r in ratios.items() if r < RATIO_LOW}
     if not low:
