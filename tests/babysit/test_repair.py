@@ -371,6 +371,24 @@ def test_a_short_run_repairs_its_symptoms_ungraded(data):
     assert not any("harm" in f.evidence for f in run.findings)
 
 
+def test_a_short_run_standardizes_raw_inputs_ungraded(data, monkeypatch):
+    """In a run too short for the grading share, only symptoms whose repair is symptomatic (a
+    re-initialization) are graded; inputs x1000 are standardized at step 0 without an experiment
+    (graded in so few steps, RMSprop hid what they cost and the run ended 12 points short)."""
+    from trainwell.babysit import interventions, repair
+    monkeypatch.setattr(repair, "GRADE_SHARE", 1e-6)         # every run counts as short ...
+    monkeypatch.setattr(repair, "SHORT_GRADE_SHARE", 1.0)     # ... and affords its short grading
+    calls = []
+    real = interventions.experiment
+    monkeypatch.setattr(interventions, "experiment", lambda *a, **k: calls.append(k.get("symptoms")) or real(*a, **k))
+    (Xtr, ytr), (Xva, yva) = data.train, data.val
+    run = trainwell.fit(mlp(), (Xtr * 1000, ytr), (Xva * 1000, yva), babysit="repair",
+                        **{**FAST, "epochs": 15}, optimizer="rmsprop", lr=1e-3)
+    first = run.repairs[0]
+    assert (first["step"], first["code"], first["action"]) == (0, "unnormalized_inputs", "standardize")
+    assert not any(s and "unnormalized_inputs" in s for s in calls), calls
+
+
 def test_hidden_sigmoids_that_stall_learning_are_swapped_for_relu_before_the_first_step(data):
     """Plain SGD through two hidden sigmoid layers barely learns; the fit-start activation test
     (the setup, its repeat, ReLU with He init) finds the swap helps: it is the first repair, at

@@ -563,13 +563,15 @@ CODES = {spec.code: spec for spec in (
         "update_ratio_low", "training", "warning",
         measures="per-layer ||update|| / ||w|| median over the sampled steps",
         threshold="median < 1e-5 (two decades below the healthy 1e-3); not judged for L-BFGS / Newton, nor "
-                  "for layers whose group has lr_mult 0 (frozen)",
+                  "for layers whose group has lr_mult 0 (frozen), nor once the window's median loss is below "
+                  "rules.CONVERGED (10%) of the initial loss (a converged model's gradient vanishes at its "
+                  "minimum, as for update_ratio_high)",
         source="notes 001 / CS231n: about 1e-3 is healthy; far below means the layer barely learns",
         fix="raise the lr, or check that this layer's gradients are not vanishing",
         groups=(Group.SLOW, Group.OPTIMIZATION),
         explains=(Group.EPOCH_CURVES,),
         runs=Runs.SAMPLES_ONLY,
-        thresholds=("ratios.RATIO_LOW", "rules.ANNEALING"),
+        thresholds=("ratios.RATIO_LOW", "rules.ANNEALING", "rules.CONVERGED"),
         settle_epochs=1,
         graded_by=('lr x10', 'lr x100', 'lr x1000'),
         plan=plan_update_ratio_low,
