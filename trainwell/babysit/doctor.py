@@ -22,7 +22,8 @@ from trainwell.errors import LabelError
 from trainwell.train.fit import make_trainer, prepare
 from trainwell.train.loop import total_steps
 from trainwell.babysit.schedule_check import check_schedule
-from trainwell.train.parts import build_penalty, build_schedule_for, make_batches, optimizer_options
+from trainwell.train.parts import build_schedule_for, make_batches, optimizer_options
+from trainwell.train.regularizers import build_penalty
 from trainwell.train.state import Stop, StopKind
 
 

@@ -38,11 +38,11 @@ from trainwell.train.extend import check_continuation, continuation, reopen
 from trainwell.train.loggers import Tracker, make_trackers
 from trainwell.train.loop import StepParts, Trainer, total_steps
 from trainwell.train.metrics import MetricsLog, evaluate_model
-from trainwell.train.parts import (apply_transfer, babysit_callbacks, build_constraint, build_grad_hooks,
-                                   build_optimizer_for, build_penalty, build_schedule_for,
+from trainwell.train.parts import (apply_transfer, babysit_callbacks, build_grad_hooks,
+                                   build_optimizer_for, build_schedule_for,
                                    check_model_fits_data, initialize, make_batches, num_outputs,
                                    resolve_data, resolve_device, resolve_model_spec)
-from trainwell.train.regularizers import build_loss
+from trainwell.train.regularizers import build_constraint, build_loss, build_penalty
 from trainwell.train.precision import (Precision, backend_settings, check_precision, compile_model, note,
                                        to_channels_last, use_channels_last)
 from trainwell.train.progress import Progress

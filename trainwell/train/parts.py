@@ -30,7 +30,6 @@ from trainwell.optim.factory import build_optimizer, optimizer_options
 from trainwell.optim.penalties import GradientNoise, clip_gradients
 from trainwell.optim.schedules import make_schedule
 from trainwell.train.extend import continued_schedule
-from trainwell.train.regularizers import build_constraint, build_penalty  # noqa: F401 (fit and doctor build them here)
 
 # LSUV rescales each layer from its output variance on one mini-batch (Mishkin & Matas 2015);
 # trainwell's batch is this many training inputs (docs/init.md).

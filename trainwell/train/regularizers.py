@@ -2,7 +2,7 @@
 function: the L1/L2 penalty added to the loss, the max-norm constraint applied after each step,
 and the loss itself (label smoothing, the Huber delta, the hinge margin).
 
-``fit`` builds a run's from them (train/parts.py re-exports them), the babysitter's experiments
+``fit`` builds a run's from them, the babysitter's experiments
 build each arm's from the arm's Config (babysit/interventions.py: an arm trains with the run's own
 penalties), and ``state.controls.set_regularization`` rebuilds a running training's from the
 changed Config (a repair that lowers one). Nothing here imports the babysitter or the loop.
