@@ -1,6 +1,7 @@
-"""bench/babysit_user5.py's pairs are well formed (no training): every side builds, its model
-takes its own inputs, the two sides of a pair hold the same rows, every expected code is a
-registered finding code, and REPAIRABLE states each pair."""
+"""The held-out user sets committed before they ran (bench/babysit_user5.py, babysit_user6.py)
+are well formed (no training): every side builds, its model takes its own inputs, the two sides of
+a pair hold the same rows, every expected code is a registered finding code, and REPAIRABLE states
+each pair."""
 import importlib.util
 import sys
 from pathlib import Path
@@ -23,16 +24,18 @@ def _load(name):
     return sys.modules[name]
 
 
-user5 = _load("babysit_user5")
+SETS = {name: _load(name) for name in ("babysit_user5", "babysit_user6")}
+PAIRS = [(name, pair) for name, module in SETS.items() for pair in sorted(module.PAIRS)]
 
 
-def test_repairable_names_every_pair():
-    assert set(user5.REPAIRABLE) == set(user5.PAIRS)
+@pytest.mark.parametrize("name", sorted(SETS))
+def test_repairable_names_every_pair(name):
+    assert set(SETS[name].REPAIRABLE) == set(SETS[name].PAIRS)
 
 
-@pytest.mark.parametrize("name", sorted(user5.PAIRS))
-def test_both_sides_build_and_take_their_inputs(name):
-    sides = [user5.PAIRS[name](broken) for broken in (False, True)]
+@pytest.mark.parametrize("name,pair", PAIRS)
+def test_both_sides_build_and_take_their_inputs(name, pair):
+    sides = [SETS[name].PAIRS[pair](broken) for broken in (False, True)]
     for model, parts, opts, expected in sides:
         assert len(parts) == 3 and all(len(x) == len(t) > 0 for x, t in parts)
         assert set(expected) <= set(CODES), sorted(set(expected) - set(CODES))
