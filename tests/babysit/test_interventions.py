@@ -672,6 +672,9 @@ def test_regression_is_judged_in_r2_points_as_the_kill_rule_measures_it():
         _with_longer(base, setup_loss, None)
         _with_longer(less, fix_loss, None)
         assert iv.caught_up(base, less, repeat, by_loss=True)
+    # a loss that can go negative (a Gaussian NLL) has no residual ratio: only MIN_GAIN counts there
+    nll = [iv.Arm(n, "", "", before=1.0, after=a) for n, a in (("s", 0.02), ("f", -0.03))]
+    assert not iv.significant(nll[0], nll[1], None)
     # with class ids the accuracies decide as before: a 1.25x lower loss at the same accuracy is no lift
     a = iv.Arm("setup", "", "", before=2.3, after=0.5, acc=0.9, rows=512)
     b = iv.Arm("fix", "", "", before=2.3, after=0.39, acc=0.9, rows=512)

@@ -25,8 +25,9 @@ other batches and dropout masks (the run's own noise). ``grade(...)`` keeps a sy
 only when a fix trains ``significant``-ly better than the setup: with class ids, its accuracy on
 the held rows is higher by more than ``NOISE_FACTOR`` x the repeat's difference and ``SAMPLING_Z``
 standard errors; otherwise its loss ends lower by more than ``NOISE_FACTOR`` x the repeat's
-difference and at least ``MIN_GAIN`` of the starting loss (both relative to the run, no absolute
-loss level). Else the symptom becomes ``info`` ("present, but the fix does not train better").
+difference and at least ``MIN_GAIN`` of the starting loss, or by the kill rule's ratio
+(``KILL_RATIO``) and ``MIN_POINTS`` of the start (both relative to the run, no absolute loss
+level). Else the symptom becomes ``info`` ("present, but the fix does not train better").
 The same test guards the setting arms (``helpful``), so a near-zero loss that a change makes
 smaller still is no cause.
 """
@@ -172,7 +173,9 @@ def significant(baseline: Arm, arm: Arm, repeat: Arm | None, *, by_loss: bool = 
         beyond_sampling = lift > SAMPLING_Z * math.sqrt(2 * p * (1 - p) / arm.rows) and lift >= MIN_LIFT
         by_acc = beyond_sampling and lift > NOISE_FACTOR * spread
         return by_acc or (by_loss and by_loss_ok and lift >= 0)
-    return by_loss_ok or (beyond_noise and g >= MIN_POINTS * scale and baseline.after >= KILL_RATIO * arm.after)
+    # a ratio of losses means the kill rule's residual ratio only for losses >= 0 (not a Gaussian NLL)
+    return by_loss_ok or (beyond_noise and g >= MIN_POINTS * scale and arm.after >= 0
+                          and baseline.after >= KILL_RATIO * arm.after)
 
 
 def _standardizer(X, rows):
