@@ -306,7 +306,8 @@ CODES = {spec.code: spec for spec in (
         explains=(Group.DIVERGED,),
         thresholds=("preflight.LOSS_RATIO_LOW", "preflight.LOSS_RATIO_HIGH", "preflight.EXCESS_NATS",
                     "preflight.REGRESSION_LOSS_RATIO", "interventions.NOISE_FACTOR",
-                    "interventions.SAMPLING_Z", "interventions.MIN_GAIN"),
+                    "interventions.SAMPLING_Z", "interventions.MIN_GAIN", "interventions.KILL_RATIO",
+                    "interventions.MIN_POINTS"),
         graded_by=('shrink output layer', 'reinit'),
         plan=plan_bad_initial_loss,
     ),
@@ -378,13 +379,13 @@ CODES = {spec.code: spec for spec in (
                  "never move: their update ratio is exactly 0 while the others' is not)",
         threshold="the unfrozen copy trains significantly better (interventions.significant: beyond 3x the "
                   "repeat's difference, 2 standard errors and 3 points of held accuracy, or 10% of the "
-                  "starting loss)",
+                  "starting loss, or a loss 1.25x lower by 2% of the start)",
         source="notes 001 'track ratio of weight updates / weight magnitudes' (a ratio of exactly 0 is a layer "
                "that never learns); issue 11's frozen-layers fault",
         fix="train the frozen layers too (requires_grad_(True)), or freeze only a body pretrained for this input",
         explains=(Group.INIT, Group.SLOW, "cannot_overfit_small_subset", "underfitting"),
         thresholds=("interventions.NOISE_FACTOR", "interventions.SAMPLING_Z", "interventions.MIN_LIFT",
-                    "interventions.MIN_GAIN"),
+                    "interventions.MIN_GAIN", "interventions.KILL_RATIO", "interventions.MIN_POINTS"),
         plan=not_repairable,
     ),
     FindingSpec(
