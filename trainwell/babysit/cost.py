@@ -29,10 +29,13 @@ from __future__ import annotations
 
 import copy
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import torch
 from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_flatten
+from torch.utils.flop_counter import flop_registry
 
 
 @dataclass(frozen=True)
@@ -154,3 +157,144 @@ def sampling_period(work: StepWork, *, overhead: float, activation_every: int, m
     """Steps between samples so that the monitor's modelled work stays under ``overhead``."""
     budget = PLANNED_SHARE * overhead * step_seconds(work)
     return max(1, min(max_every, math.ceil(sample_seconds(work, activation_every=activation_every) / budget)))
+
+
+# ------------------------------------------------------------------------------ the budgets' count
+# The budgets (budget.py) price what a step really dispatches: one training step of a copy (forward
+# and backward) and one evaluation forward are run under a dispatch mode that counts every aten op,
+# the elements each op writes and the flops of the ops torch's flop counter knows
+# (torch.utils.flop_counter: matmuls, convolutions, attention), convolutions apart (a CPU
+# convolution runs at a fraction of a matmul's flop rate on small channel counts). Functional ops
+# (F.relu, max_pool2d, x.mean) and the backward are counted, which module hooks miss. Each pass is
+# counted at two batch sizes, so a step on r rows is ``fixed + r x per_row``: the weight gradients'
+# elements and the ops do not grow with the rows, the activations do.
+CONV_OPS = frozenset({torch.ops.aten.convolution, torch.ops.aten._convolution,
+                      torch.ops.aten.convolution_backward})
+
+
+@dataclass(frozen=True)
+class Count:
+    """The work of one pass as the dispatcher saw it."""
+
+    conv_flops: float = 0.0
+    flops: float = 0.0         # every other counted flop (matmuls, attention)
+    elements: float = 0.0      # elements written by the ops
+    ops: float = 0.0           # aten ops dispatched
+
+    def combine(self, other: "Count", a: float = 1.0, b: float = 1.0) -> "Count":
+        """``a x self + b x other``, each count at least 0."""
+        return Count(*(max(0.0, a * getattr(self, f.name) + b * getattr(other, f.name)) for f in fields(Count)))
+
+
+class _Counting(TorchDispatchMode):
+    def __init__(self):
+        super().__init__()
+        self.counts = {f.name: 0.0 for f in fields(Count)}
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        packet = func._overloadpacket
+        self.counts["ops"] += 1
+        if packet in flop_registry:
+            self.counts["conv_flops" if packet in CONV_OPS else "flops"] += flop_registry[packet](
+                *args, **kwargs, out_val=out)
+        self.counts["elements"] += sum(t.numel() for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor))
+        return out
+
+
+def count_pass(model: nn.Module, x: torch.Tensor, *, backward: bool) -> Count:
+    """One pass of ``model`` (not copied: the caller's copy) on ``x``: a forward without gradients,
+    or with ``backward`` a forward and the backward of the outputs' mean square (a loss's work)."""
+    mode = _Counting()
+    with mode:
+        if backward:
+            outs = [t for t in tree_flatten(model(x))[0] if isinstance(t, torch.Tensor) and t.requires_grad]
+            if outs:
+                sum(t.float().square().mean() for t in outs).backward()
+        else:
+            with torch.no_grad():
+                model(x)
+    return Count(**mode.counts)
+
+
+@dataclass(frozen=True)
+class Work:
+    """A training step's and an evaluation forward's work on r rows: ``fixed + r x per_row``."""
+
+    step_fixed: Count
+    step_row: Count
+    forward_fixed: Count
+    forward_row: Count
+    params: int
+    device: str = "cpu"
+
+    def step(self, rows: int) -> Count:
+        return self.step_fixed.combine(self.step_row, 1.0, float(rows))
+
+    def forward(self, rows: int) -> Count:
+        return self.forward_fixed.combine(self.forward_row, 1.0, float(rows))
+
+
+COUNT_ROWS = 2       # the smaller batch the passes are counted at, besides the given one (batch norm needs 2)
+
+
+def measure_work(model: nn.Module, x: torch.Tensor) -> Work:
+    """Count a training step (train mode) and an evaluation forward (eval mode) of copies of
+    ``model`` on the batch ``x`` and on its first ``COUNT_ROWS`` rows. The model, its running
+    statistics and the random streams are untouched (dropout draws in a forked generator)."""
+    device = next((p.device for p in model.parameters()), x.device)
+    big = max(x.shape[0], 2 * COUNT_ROWS)
+    x = x.to(device)
+    x = x.repeat(math.ceil(big / x.shape[0]), *([1] * (x.dim() - 1)))[:big]
+    counted = {}
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        for rows in (big, COUNT_ROWS):
+            net = copy.deepcopy(model).train()
+            try:
+                step = count_pass(net, x[:rows], backward=True)
+            except RuntimeError:        # outputs without a backward (a model that cannot train): thrice a forward
+                step = count_pass(net, x[:rows], backward=False).combine(Count(), 3.0)
+            counted[rows] = (step, count_pass(net.eval(), x[:rows], backward=False))
+    per = 1.0 / (big - COUNT_ROWS)
+    (step_big, fwd_big), (step_small, fwd_small) = counted[big], counted[COUNT_ROWS]
+    step_row, fwd_row = step_big.combine(step_small, per, -per), fwd_big.combine(fwd_small, per, -per)
+    params = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return Work(step_small.combine(step_row, 1.0, -COUNT_ROWS), step_row,
+                fwd_small.combine(fwd_row, 1.0, -COUNT_ROWS), fwd_row, params, device.type)
+
+
+@dataclass(frozen=True)
+class BudgetCosts:
+    """Seconds per convolution flop, per other flop, per element written, per element written
+    beyond the cache (``spill``) and per dispatched op."""
+
+    conv_flop: float
+    flop: float
+    element: float
+    op: float
+    spilled_element: float = 0.0
+    cache_bytes: float = math.inf
+
+
+# placeholder, fitted below
+BUDGET_COSTS = {"cpu": BudgetCosts(conv_flop=1e-11, flop=1e-11, element=5e-10, op=2e-5, spilled_element=0.0,
+                                   cache_bytes=32 * 2 ** 20),
+                "cuda": BudgetCosts(conv_flop=COSTS["cuda"].flop, flop=COSTS["cuda"].flop,
+                                    element=COSTS["cuda"].element, op=COSTS["cuda"].op)}
+EVAL_OPS = 10
+
+
+def spill(work: Work, rows: int, costs: "BudgetCosts | None" = None) -> float:
+    """The share of a pass's elements that cannot stay in the cache: 1 - cache / footprint, where
+    the footprint is the forward's activations on ``rows`` rows (4 bytes each), 0 when they fit."""
+    cache = (costs or BUDGET_COSTS.get(work.device, BUDGET_COSTS["cpu"])).cache_bytes
+    footprint = 4 * work.forward(rows).elements
+    return 0.0 if footprint <= cache else 1.0 - cache / footprint
+
+
+def price(count: Count, costs: BudgetCosts, *, spilled: float = 0.0) -> float:
+    """Nominal seconds of ``count`` on a device of ``costs``; ``spilled``: the share of its elements
+    written beyond the cache (``spill``)."""
+    return (count.conv_flops * costs.conv_flop + count.flops * costs.flop + count.elements * costs.element
+            + count.elements * spilled * costs.spilled_element + count.ops * costs.op)
