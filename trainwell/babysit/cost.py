@@ -20,10 +20,10 @@ the Python of a sample; every ``activation_every``-th sample also the statistics
 activation). The period is ``ceil(sample / (PLANNED_SHARE x overhead x step))``. The per-device
 constants are seconds on a nominal device of that kind; for the period only their ratios matter.
 
-The same model, priced by ``BUDGET_COSTS`` (absolute seconds, fitted on the development machine),
-sizes the doctor's and the repairer's budgets (``Budget``, babysit/budget.py) in nominal seconds: a
-step on ``rows`` rows costs ``step_seconds(work.scaled(rows, counted), costs=BUDGET_COSTS)`` whatever
-the machine's load, so a budget buys the same steps on a quiet and on a loaded machine.
+The doctor's and the repairer's budgets (``Budget``, babysit/budget.py) are priced in nominal
+seconds from a finer count (``measure_work``, below: every op a training step and an evaluation
+dispatch, at two batch sizes) at ``BUDGET_COSTS`` (absolute seconds, fitted on the development
+machine), so a budget buys the same steps on a quiet and on a loaded machine.
 """
 from __future__ import annotations
 
@@ -54,13 +54,6 @@ class DeviceCosts:
 # 784-512-512-10 MLP step at batch 128 is launch-bound).
 COSTS = {"cpu": DeviceCosts(flop=2.5e-11, element=1e-9, op=6e-6),
          "cuda": DeviceCosts(flop=1e-14, element=1e-12, op=8e-6)}
-# The budgets' prices (budget.py: what the doctor's and the repairer's experiments may train): seconds
-# on this kind of device as trainwell runs on it (torch's default threads). CPU: fitted by hand to 18
-# training-step timings of the generated benchmark's parents (bench/babysit_gen.py: MLPs, CNNs and
-# ResNets at batch 16-256; median of 5 x 20 steps each) on the 2-core development machine, 2026-12-05,
-# load 0.4: every priced step lies within 0.9x-1.8x of its measured time, erring high (an over-priced
-# budget stops early, not late). The monitor's table above prices only ratios, for its sampling period.
-BUDGET_COSTS = {"cpu": DeviceCosts(flop=1e-11, element=5e-10, op=2e-5), "cuda": COSTS["cuda"]}
 STEP_OPS = 40                 # zero_grad, the loss, backward's start, the trainer's Python per step
 OPTIMIZER_PASSES = 6          # Adam reads/writes w, g, m, v: about six passes over the parameters
 SAMPLE_PASSES = 8             # UpdateProbe: copy (2), subtraction (3), norms of w, update, grad (3)
@@ -81,29 +74,6 @@ class StepWork:
     params: int
     tensors: int
     device: str = "cpu"
-
-    def scaled(self, rows: int, counted_rows: int) -> "StepWork":
-        """The work of a step on ``rows`` rows, from one counted on ``counted_rows``: the layers'
-        multiply-accumulates and activations grow with the rows, the calls and parameters do not."""
-        r = rows / max(1, counted_rows)
-        return StepWork(round(self.macs * r), round(self.elements * r), self.calls, self.params, self.tensors,
-                        self.device)
-
-
-def measure(model: nn.Module, x: torch.Tensor) -> StepWork:
-    """The work of a training step of ``model`` on the batch ``x``, counted on one forward of a
-    copy in eval mode without gradients (the model and its running statistics are untouched)."""
-    net = copy.deepcopy(model).eval()
-    counts, remove = count_forward(net)
-    try:
-        with torch.no_grad():
-            net(x)
-    finally:
-        remove()
-    params = [p for p in net.parameters() if p.requires_grad]
-    device = next((p.device.type for p in net.parameters()), x.device.type)
-    return StepWork(counts["macs"], counts["elements"], counts["calls"], sum(p.numel() for p in params),
-                    len(params), device)
 
 
 def count_forward(model: nn.Module):
@@ -136,13 +106,6 @@ def step_seconds(work: StepWork, *, costs: dict = COSTS) -> float:
     c = costs.get(work.device, costs["cpu"])
     return (6 * work.macs * c.flop + 3 * work.elements * c.element + (3 * work.calls + STEP_OPS) * c.op
             + OPTIMIZER_PASSES * work.params * c.element)
-
-
-def forward_seconds(work: StepWork, *, costs: dict = COSTS) -> float:
-    """A forward pass alone (an evaluation): a third of the step's flops and element passes, one
-    dispatch per module call."""
-    c = costs.get(work.device, costs["cpu"])
-    return 2 * work.macs * c.flop + work.elements * c.element + (work.calls + STEP_OPS) * c.op
 
 
 def sample_seconds(work: StepWork, *, activation_every: int) -> float:
@@ -277,12 +240,22 @@ class BudgetCosts:
     cache_bytes: float = math.inf
 
 
-# placeholder, fitted below
-BUDGET_COSTS = {"cpu": BudgetCosts(conv_flop=1e-11, flop=1e-11, element=5e-10, op=2e-5, spilled_element=0.0,
+# The budgets' prices on the CPU. conv_flop, flop, element and op are babysit12's (fitted to 18 step
+# timings of the generated benchmark's parents at batch 16-256, 2026-12-05, load 0.4; counted at the
+# dispatcher they price those parents' steps within 0.95-1.3x of babysit12's hook counts, so their
+# arms keep their step counts). spilled_element: bench/budget_costs.py, 2026-12-05 (branch babysit27),
+# 60 timings of 12 models (MLPs, CNNs, ResNets, two 16x16 residual CNNs) at 16-1200 rows, the
+# process's CPU seconds with one thread at load ~20: a step of a conv net on 1200 rows took 1.3-1.7x
+# the linear extrapolation from 256 rows; fitted alone, with the others fixed, 4.85e-10: an element
+# written beyond the cache costs about twice one that stays. cache_bytes: the development machine's
+# L3 (32 MiB, lscpu). Priced / measured over the 60: median 0.91, 0.39-4.14 (MLP steps on 16 rows
+# priced high, where the trainer's Python, not a bare loop's, is what the op price covers; CNN
+# evaluations priced low, 0.39-0.7).
+BUDGET_COSTS = {"cpu": BudgetCosts(conv_flop=1e-11, flop=1e-11, element=5e-10, op=2e-5, spilled_element=5e-10,
                                    cache_bytes=32 * 2 ** 20),
                 "cuda": BudgetCosts(conv_flop=COSTS["cuda"].flop, flop=COSTS["cuda"].flop,
                                     element=COSTS["cuda"].element, op=COSTS["cuda"].op)}
-EVAL_OPS = 10
+EVAL_OPS = 10                 # an evaluation's Python: eval(), no_grad, the loss, one host read
 
 
 def spill(work: Work, rows: int, costs: "BudgetCosts | None" = None) -> float:
