@@ -64,8 +64,10 @@ class Ledger:
             part = "preflight: gradient check"
         elif caller == "preflight/steps":
             part = "preflight: regularization"
-        elif caller == "doctor/steps":      # the doctor charges the probe's steps after it ran
+        elif caller in ("doctor/steps", "doctor"):   # the doctor charges the probe's steps and validation after it ran
             part = "probe"
+        elif caller == "count":             # the budget's count of the work (one step, one evaluation)
+            part = "preflight: cheap checks"
         elif caller == "loss_of" and part.startswith("experiment"):
             part = "experiment: evaluations and copies"
         elif caller in ("train", "extend") and part.startswith("experiment"):
@@ -140,7 +142,7 @@ def instrumented(ledger: Ledger):
             setattr(owner, name, original)
 
 
-def run(name, model, splits, opts, *, cpu=False) -> dict:
+def run(name, model, splits, opts, *, cpu=False, wall_s=None) -> dict:
     ledger, budget = Ledger(time.process_time if cpu else time.perf_counter), Budget(60.0)
     ledger.enter("setup")
     t0, c0 = time.perf_counter(), time.process_time()
@@ -148,7 +150,7 @@ def run(name, model, splits, opts, *, cpu=False) -> dict:
         data = (splits,) if not isinstance(splits, list) else (splits[0], splits[1])
         extra = {} if not isinstance(splits, list) else {"test": splits[2]}
         diag = doctor_mod.doctor(model, *data, progress=False, report=False, run_dir=None, budget=budget,
-                                 **extra, **opts)
+                                 wall_s=wall_s, **extra, **opts)
     wall, cpu_s = time.perf_counter() - t0, time.process_time() - c0
     ledger.leave()
     alarms = sorted(f.code for f in diag.findings if f.severity in ("error", "warning"))
@@ -156,7 +158,7 @@ def run(name, model, splits, opts, *, cpu=False) -> dict:
             "top1": diag.primary.code if diag.primary else None,
             "skipped": [s for f in diag.findings if f.code == "check_skipped" for s in f.evidence.get("skipped", [])],
             "parts": {p: [round(ledger.wall.get(p, 0.0), 3), round(ledger.priced.get(p, 0.0), 3)] for p in PARTS},
-            "load": os.getloadavg()[0]}
+            "load": os.getloadavg()[0], "backstop": list(budget.dropped)}
 
 
 def gen_setups(parents, operators):
@@ -222,6 +224,8 @@ def main(argv=None) -> int:
     ap.add_argument("--cpu", action="store_true",
                     help="per part: the process's CPU seconds instead of wall seconds (a loaded machine's "
                          "stand-in for a quiet one's wall; run with OMP_NUM_THREADS=1)")
+    ap.add_argument("--wall-s", type=float, default=0.0,
+                    help="the doctor's wall-clock backstop (default 0: none, every part runs and is measured)")
     ap.add_argument("--json", default="")
     args = ap.parse_args(argv)
     ops = set(filter(None, args.operators.split(",")))
@@ -229,7 +233,7 @@ def main(argv=None) -> int:
                                                                                 if args.fullbatch else [])
     rows = []
     for name, model, splits, opts in setups:
-        row = run(name, model, splits, opts, cpu=args.cpu)
+        row = run(name, model, splits, opts, cpu=args.cpu, wall_s=args.wall_s or None)
         rows.append(row)
         top = sorted(row["parts"].items(), key=lambda kv: -kv[1][0])[:3]
         print(f"{row['wall_s']:6.1f} s wall {row['cpu_s']:6.1f} cpu {row['nominal_s']:5.1f} nominal  load {row['load']:.2f}  {name}  "

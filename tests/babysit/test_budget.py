@@ -216,3 +216,30 @@ def test_the_backstop_drops_the_probe_first_and_the_findings_do_not_depend_on_th
     assert "wall-clock backstop" in skipped[0].message
     experiment = [f for f in _findings(free) if "intervention" in f[4] or "arms" in f[4]]
     assert all(f in _findings(cut) for f in experiment)
+
+
+def test_the_probes_validation_passes_are_charged_per_epoch_begun():
+    from types import SimpleNamespace
+    from trainwell.babysit.doctor import validation_cost
+    budget = Budget(10.0)
+    budget.count(nn.Sequential(nn.Linear(8, 4)), torch.randn(16, 8))
+    state = SimpleNamespace(step=25, steps_per_epoch=10)
+    with_val = SimpleNamespace(splits=SimpleNamespace(val=(torch.zeros(300, 8), torch.zeros(300))))
+    assert validation_cost(budget, state, with_val) == pytest.approx(3 * budget.forward_cost(300))
+    assert validation_cost(budget, state, SimpleNamespace(splits=SimpleNamespace(val=None))) == 0.0
+
+
+class FixedBatch(nn.Module):
+    """A user's model that reshapes to its own batch size (runs on 16 rows only)."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 2)
+
+    def forward(self, x):
+        return self.fc(x.view(16, 8))
+
+
+def test_a_model_that_runs_on_its_batch_only_is_counted_per_row():
+    work = cost.measure_work(FixedBatch(), torch.randn(16, 8))
+    assert work.step_fixed == cost.Count() and work.step(16).flops == pytest.approx(16 * 4 * 8 * 2, rel=1e-9)

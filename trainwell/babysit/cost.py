@@ -210,21 +210,29 @@ def measure_work(model: nn.Module, x: torch.Tensor) -> Work:
     big = max(x.shape[0], 2 * COUNT_ROWS)
     x = x.to(device)
     x = x.repeat(math.ceil(big / x.shape[0]), *([1] * (x.dim() - 1)))[:big]
-    counted = {}
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        for rows in (big, COUNT_ROWS):
-            net = copy.deepcopy(model).train()
-            try:
-                step = count_pass(net, x[:rows], backward=True)
-            except RuntimeError:        # outputs without a backward (a model that cannot train): thrice a forward
-                step = count_pass(net, x[:rows], backward=False).combine(Count(), 3.0)
-            counted[rows] = (step, count_pass(net.eval(), x[:rows], backward=False))
-    per = 1.0 / (big - COUNT_ROWS)
-    (step_big, fwd_big), (step_small, fwd_small) = counted[big], counted[COUNT_ROWS]
-    step_row, fwd_row = step_big.combine(step_small, per, -per), fwd_big.combine(fwd_small, per, -per)
     params = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        step_big, fwd_big = _count_both(model, x)
+        try:
+            step_small, fwd_small = _count_both(model, x[:COUNT_ROWS])
+        except Exception:               # a model that only runs on its own batch size: all work per row
+            per = 1.0 / big
+            return Work(Count(), step_big.combine(Count(), per), Count(), fwd_big.combine(Count(), per), params,
+                        device.type)
+    per = 1.0 / (big - COUNT_ROWS)
+    step_row, fwd_row = step_big.combine(step_small, per, -per), fwd_big.combine(fwd_small, per, -per)
     return Work(step_small.combine(step_row, 1.0, -COUNT_ROWS), step_row,
                 fwd_small.combine(fwd_row, 1.0, -COUNT_ROWS), fwd_row, params, device.type)
+
+
+def _count_both(model: nn.Module, x: torch.Tensor) -> tuple:
+    """(training step, evaluation forward) counted on a copy of ``model``."""
+    net = copy.deepcopy(model).train()
+    try:
+        step = count_pass(net, x, backward=True)
+    except RuntimeError:                # outputs without a backward (a model that cannot train): thrice a forward
+        step = count_pass(net, x, backward=False).combine(Count(), 3.0)
+    return step, count_pass(net.eval(), x, backward=False)
 
 
 @dataclass(frozen=True)
