@@ -81,10 +81,12 @@ def instrumented(ledger: Ledger):
     saved = []
 
     def wrap(owner, name, part):
+        """``owner.name`` timed as ``part``; inside the schedule check (its own experiment), as that."""
         original = getattr(owner, name)
 
         def wrapper(*a, **k):
-            ledger.enter(part)
+            nested = ledger.stack and ledger.stack[-1] == "schedule check"
+            ledger.enter("schedule check" if nested else part)
             try:
                 return original(*a, **k)
             finally:
@@ -99,29 +101,8 @@ def instrumented(ledger: Ledger):
     wrap(preflight, "check_regularization", "preflight: regularization")
     wrap(doctor_mod, "check_schedule", "schedule check")
     wrap(loop.Trainer, "fit", "probe")
-    # the experiment (from the doctor; the schedule check's own experiment stays "schedule check")
-    original_experiment = interventions.experiment
-
-    def experiment(*a, **k):
-        nested = ledger.stack and ledger.stack[-1] == "schedule check"
-        ledger.enter("schedule check" if nested else "experiment: evaluations and copies")
-        try:
-            return original_experiment(*a, **k)
-        finally:
-            ledger.leave()
-    saved.append((interventions, "experiment", original_experiment))
-    interventions.experiment = experiment
-    original_step = interventions.train_step
-
-    def train_step(*a, **k):
-        nested = ledger.stack and ledger.stack[-1] == "schedule check"
-        ledger.enter("schedule check" if nested else "experiment: steps")
-        try:
-            return original_step(*a, **k)
-        finally:
-            ledger.leave()
-    saved.append((interventions, "train_step", original_step))
-    interventions.train_step = train_step
+    wrap(interventions, "experiment", "experiment: evaluations and copies")   # what is not a step
+    wrap(interventions, "train_step", "experiment: steps")
     original_charge = Budget.charge
 
     def charge(self, seconds):
