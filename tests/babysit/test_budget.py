@@ -44,7 +44,8 @@ def test_a_step_is_priced_from_the_dispatched_work_backward_included():
     c = cost.BUDGET_COSTS["cpu"]
     for rows in (16, 32, 100):
         assert budget.step_cost(rows) == pytest.approx(
-            cost.price(work.step(rows), c, spilled=cost.spill(work, rows)) + cost.OPTIMIZER_PASSES * params * c.element + cost.STEP_OPS * c.op)
+            cost.price(work.step(rows), c, spilled=cost.spill(work, rows))
+            + cost.OPTIMIZER_PASSES * params * c.element + cost.STEP_OPS * c.op)
     assert budget.affordable(32) == int(budget.left / budget.step_cost(32))
     assert budget.spent == pytest.approx(budget.step_cost(16) + budget.forward_cost(16))   # the count's own pass
 
@@ -216,6 +217,14 @@ def test_the_backstop_drops_the_probe_first_and_the_findings_do_not_depend_on_th
     assert "wall-clock backstop" in skipped[0].message
     experiment = [f for f in _findings(free) if "intervention" in f[4] or "arms" in f[4]]
     assert all(f in _findings(cut) for f in experiment)
+    # a tighter limit: the first lr arm does not fit, so it and every arm after it go (the probe runs
+    # if it still fits in what they leave)
+    first_at, first_price = next((at, price) for parts, at, price in calls if parts != "the probe")
+    lr_cut, _ = _doctor_run(data, monkeypatch, rate=2.0, wall_s=2.0 * (first_at + first_price / 2))
+    dropped = [f for f in lr_cut if f.code == "check_skipped"][0].evidence["skipped"]
+    arm_names = next(parts for parts, *_ in calls if parts != "the probe")
+    assert dropped[:len(arm_names)] == list(arm_names) and all(n.startswith("the arm 'lr") for n in arm_names)
+    assert set(dropped[len(arm_names):]) <= {"the probe"}
 
 
 def test_the_probes_validation_passes_are_charged_per_epoch_begun():
