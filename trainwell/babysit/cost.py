@@ -126,8 +126,9 @@ def sampling_period(work: StepWork, *, overhead: float, activation_every: int, m
 # The budgets (budget.py) price what a step really dispatches: one training step of a copy (forward
 # and backward) and one evaluation forward are run under a dispatch mode that counts every aten op,
 # the elements each op writes and the flops of the ops torch's flop counter knows
-# (torch.utils.flop_counter: matmuls, convolutions, attention), convolutions apart (a CPU
-# convolution runs at a fraction of a matmul's flop rate on small channel counts). Functional ops
+# (torch.utils.flop_counter: matmuls, convolutions, attention), convolutions apart so that they can
+# be priced apart (a free fit gives 1.9e-11 s a conv flop against 1.2e-11 s another; the prices below
+# keep one, so the generated benchmark's step counts stay). Functional ops
 # (F.relu, max_pool2d, x.mean) and the backward are counted, which module hooks miss. Each pass is
 # counted at two batch sizes, so a step on r rows is ``fixed + r x per_row``: the weight gradients'
 # elements and the ops do not grow with the rows, the activations do.
@@ -250,8 +251,8 @@ class BudgetCosts:
 
 # The budgets' prices on the CPU. conv_flop, flop, element and op are babysit12's (fitted to 18 step
 # timings of the generated benchmark's parents at batch 16-256, 2026-12-05, load 0.4; counted at the
-# dispatcher they price those parents' steps within 0.95-1.3x of babysit12's hook counts, so their
-# arms keep their step counts). spilled_element: bench/budget_costs.py, 2026-12-05 (branch babysit27),
+# dispatcher they price those parents' steps within 0.95-1.7x of babysit12's hook counts, the CNNs
+# and ResNets at batch 32-128 within 0.95-1.04x, so their arms keep about their step counts). spilled_element: bench/budget_costs.py, 2026-12-05 (branch babysit27),
 # 60 timings of 12 models (MLPs, CNNs, ResNets, two 16x16 residual CNNs) at 16-1200 rows, the
 # process's CPU seconds with one thread at load ~20: a step of a conv net on 1200 rows took 1.3-1.7x
 # the linear extrapolation from 256 rows; fitted alone, with the others fixed, 4.85e-10: an element
