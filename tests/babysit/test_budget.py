@@ -252,3 +252,20 @@ class FixedBatch(nn.Module):
 def test_a_model_that_runs_on_its_batch_only_is_counted_per_row():
     work = cost.measure_work(FixedBatch(), torch.randn(16, 8))
     assert work.step_fixed == cost.Count() and work.step(16).flops == pytest.approx(16 * 4 * 8 * 2, rel=1e-9)
+
+
+class _Raises(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x.clone()
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise ValueError("a user's backward that raises")
+
+
+def test_a_backward_that_raises_is_counted_as_three_forwards():
+    net = nn.Sequential(nn.Linear(8, 4))
+    raising = nn.Sequential(net, type("Wrap", (nn.Module,), {"forward": lambda self, x: _Raises.apply(x)})())
+    work = cost.measure_work(raising, torch.randn(16, 8))
+    assert work.step_row.flops == pytest.approx(3 * work.forward_row.flops) and work.forward_row.flops > 0

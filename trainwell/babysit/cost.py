@@ -231,7 +231,8 @@ def _count_both(model: nn.Module, x: torch.Tensor) -> tuple:
     net = copy.deepcopy(model).train()
     try:
         step = count_pass(net, x, backward=True)
-    except RuntimeError:                # outputs without a backward (a model that cannot train): thrice a forward
+    except Exception:                   # no backward (outputs without gradients, a user's backward that raises:
+        net = copy.deepcopy(model).train()  # the checks report it): thrice a forward, on a fresh copy
         step = count_pass(net, x, backward=False).combine(Count(), 3.0)
     return step, count_pass(net.eval(), x, backward=False)
 
