@@ -65,6 +65,7 @@ KILL_LOSS = 1.25              # ... or 25% of validation loss (regression)
 REPAIR_POINTS = 0.02          # a repair ends within 2 points of the parent: accuracy, or R^2 for regression
 TUNE_FAMILIES = {"lr", "regularization", "optimizer", "labels_random", "init", "inputs_scale"}
 HELD_OUT_ARCHS = {"cnn", "resnet"}
+WALL_S = 60.0                 # the doctor's wall-clock backstop (doctor.WALL_S); --wall-s 0: none
 
 
 # ------------------------------------------------------------------------------ data
@@ -398,7 +399,8 @@ def evaluate(s: Setup, killed: bool, *, repair: bool, seed_offset: int = 0) -> d
     model, splits, opts = build(s)
     t0, budget = time.perf_counter(), Budget(60.0)
     try:
-        diag = doctor(model, splits, **BASE, **{**opts, "seed": opts["seed"] + seed_offset}, budget=budget)
+        diag = doctor(model, splits, **BASE, **{**opts, "seed": opts["seed"] + seed_offset}, budget=budget,
+                      wall_s=WALL_S)
     except Exception as exc:
         diag, error = Diagnosis(), f"{type(exc).__name__}: {exc}"[:120]
     else:
@@ -411,6 +413,7 @@ def evaluate(s: Setup, killed: bool, *, repair: bool, seed_offset: int = 0) -> d
            "arch": s.arch, "killed": killed, "alarms": alarms, "top1": primary,
            "found": bool(set(alarms) & expected), "top1_ok": primary in expected, "seconds": seconds,
            "nominal_s": budget.spent, "clock_stop": budget.clock_stopped,   # what the budget counted (budget.py)
+           "backstop": list(budget.dropped),        # what the doctor's wall-clock backstop left out (doctor.wall_s)
            "error": error, "seed_offset": seed_offset}
     if repair and not s.mutation:       # no harm to a healthy run under babysit="repair" (<= 0.5 points)
         accs = {}
@@ -522,6 +525,7 @@ def spread(runs: list) -> str:
 
 
 def main(argv=None) -> int:
+    global WALL_S
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--parents", type=int, default=16)
     ap.add_argument("--first", type=int, default=0, help="the first parent seed")
@@ -530,12 +534,16 @@ def main(argv=None) -> int:
     ap.add_argument("--repair", action="store_true", help="also run babysit='repair' on the killed mutants")
     ap.add_argument("--operators", default="", help="comma-separated operator names (default all)")
     ap.add_argument("--json", default="", help="also write the evaluated rows to this JSON file")
+    ap.add_argument("--wall-s", type=float, default=WALL_S,
+                    help="the doctor's wall-clock backstop in seconds (0: none, so that a loaded machine's "
+                         "verdicts are a quiet one's)")
     ap.add_argument("--seed-offset", type=int, default=0,
                     help="run the doctor with the config seed + this (the spread of its verdict over seeds)")
     ap.add_argument("--spread", nargs="*", default=None,
                     help="compare the verdicts of rows from these JSON files (the same setups, other seed offsets)")
     ap.add_argument("--combine", nargs="*", default=None, help="print the report of rows from these JSON files")
     args = ap.parse_args(argv)
+    WALL_S = args.wall_s or None
     if args.spread is not None:
         print(spread([json.loads(Path(path).read_text()) for path in args.spread]))
         return 0

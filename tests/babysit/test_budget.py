@@ -27,19 +27,68 @@ def data():
     return (X, y), (Xv, yv)
 
 
-def test_a_step_is_priced_from_the_counted_work_and_scales_with_the_rows():
-    """Two Linear layers on r rows: r x (64 x 128 + 128 x 10) multiply-accumulates, r x (128 + 10)
-    outputs, 2 calls; the price is cost.step_seconds of that work at BUDGET_COSTS, for any rows (linear in them)."""
+def test_a_step_is_priced_from_the_dispatched_work_backward_included():
+    """Two Linear layers on r rows, counted at the dispatcher: the first layer's forward and weight
+    gradient (its input needs none) 4 r x 64 x 128 flops, the second's forward and both gradients
+    6 r x 128 x 10: exactly linear in the rows, no fixed flops; the price is cost.price of that
+    count plus the optimizer's passes and the trainer's Python."""
     net = nn.Sequential(nn.Linear(64, 128), nn.Linear(128, 10))
     budget = Budget(1.0)
     assert budget.step_cost(32) == 0.0 and budget.affordable(32) == math.inf   # not counted yet
     budget.count(net, torch.randn(16, 64))
+    work = budget.root._work
+    assert work.step_row.flops == pytest.approx(4 * 64 * 128 + 6 * 128 * 10, rel=1e-9)
+    assert work.step_fixed.flops == pytest.approx(0.0, abs=1e-6) and work.step_row.conv_flops == 0
+    assert work.forward_row.flops == pytest.approx(2 * (64 * 128 + 128 * 10), rel=1e-9)
+    params = 64 * 128 + 128 + 128 * 10 + 10
+    c = cost.BUDGET_COSTS["cpu"]
     for rows in (16, 32, 100):
-        work = cost.StepWork(rows * (64 * 128 + 128 * 10), rows * (128 + 10), 2,
-                             64 * 128 + 128 + 128 * 10 + 10, 4)
-        assert budget.step_cost(rows) == pytest.approx(cost.step_seconds(work, costs=cost.BUDGET_COSTS), rel=1e-12)
-        assert budget.forward_cost(rows) == pytest.approx(cost.forward_seconds(work, costs=cost.BUDGET_COSTS), rel=1e-12)
-    assert budget.affordable(32) == int(1.0 / budget.step_cost(32))
+        assert budget.step_cost(rows) == pytest.approx(
+            cost.price(work.step(rows), c, spilled=cost.spill(work, rows))
+            + cost.OPTIMIZER_PASSES * params * c.element + cost.STEP_OPS * c.op)
+    assert budget.affordable(32) == int(budget.left / budget.step_cost(32))
+    assert budget.spent == pytest.approx(budget.step_cost(16) + budget.forward_cost(16))   # the count's own pass
+
+
+class Pooled(nn.Module):
+    """A conv net written with functional ops (module hooks would not see the pooling or the ReLU)."""
+
+    def __init__(self, functional: bool):
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv, self.fc, self.functional = nn.Conv2d(1, 8, 3, padding=1), nn.Linear(8, 4), functional
+
+    def forward(self, x):
+        h = self.conv(x)
+        if self.functional:
+            h = torch.relu(torch.nn.functional.max_pool2d(h, 2))
+        return self.fc(h.mean((2, 3)))
+
+
+def test_a_bigger_batch_prices_more_and_functional_ops_and_convolutions_are_counted():
+    x = torch.randn(64, 1, 16, 16)
+    plain, functional = cost.measure_work(Pooled(False), x), cost.measure_work(Pooled(True), x)
+    assert functional.step(64).ops > plain.step(64).ops and functional.step(64).elements > plain.step(64).elements
+    # a 3x3 convolution of 1 -> 8 channels on 16 x 16: 2 x 9 x 8 x 256 flops a row forward, its weight gradient as much
+    assert plain.forward_row.conv_flops == pytest.approx(2 * 9 * 8 * 256, rel=1e-9)
+    assert plain.step_row.conv_flops == pytest.approx(2 * 2 * 9 * 8 * 256, rel=1e-9)
+    budget = Budget(10.0)
+    budget.count(Pooled(True), x)
+    prices = [budget.step_cost(r) for r in (1, 16, 256, 2048)]
+    assert prices == sorted(prices) and len(set(prices)) == 4
+    assert [budget.forward_cost(r) for r in (16, 512)] == sorted(budget.forward_cost(r) for r in (16, 512))
+
+
+def test_counting_leaves_the_model_and_the_random_streams_alone():
+    torch.manual_seed(5)
+    net = nn.Sequential(nn.Linear(8, 16), nn.BatchNorm1d(16), nn.Dropout(0.5), nn.Linear(16, 2))
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    x = torch.randn(32, 8)
+    state = torch.get_rng_state()
+    cost.measure_work(net, x)
+    assert torch.equal(torch.get_rng_state(), state)
+    assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())
+    assert all(p.grad is None for p in net.parameters())
 
 
 def test_a_share_spends_from_its_budget_and_stops_at_the_first_limit():
@@ -82,10 +131,10 @@ def test_the_doctor_finds_the_same_with_a_clock_ten_times_fast(data, monkeypatch
     model = sigmoid_mlp()
     opts = {**FAST, "epochs": 4, "optimizer": "sgd", "momentum": 0.0, "nesterov": False, "lr": 0.05, "seed": 3}
     budget_s = 0.6                  # nominal seconds: the gradient check and the experiments fit, not all
-    quiet = doctor(model, *data, budget_s=budget_s, **opts)
+    quiet = doctor(model, *data, budget_s=budget_s, wall_s=None, **opts)   # (the backstop: tested below)
     assert "check_skipped" in {f.code for f in quiet}, _findings(quiet)
     _fast_clock(monkeypatch)
-    loaded = doctor(model, *data, budget_s=budget_s, **opts)
+    loaded = doctor(model, *data, budget_s=budget_s, wall_s=None, **opts)
     assert _findings(loaded) == _findings(quiet)
 
 
@@ -109,3 +158,114 @@ def test_fit_repairs_the_same_with_a_clock_ten_times_fast(data, monkeypatch):
     assert [{k: v for k, v in h.items() if k != "seconds"} for h in loaded.history] == strip
     assert _findings(loaded.findings) == _findings(quiet.findings)
     assert loaded.repairs == quiet.repairs
+
+
+def test_the_backstop_predicts_from_the_rate_so_far_and_names_what_it_drops(monkeypatch):
+    now = {"t": 0.0}
+    monkeypatch.setattr(time, "perf_counter", lambda: now["t"])
+    assert Budget(10.0).fits_wall(1e9, "anything")             # no wall_s: no backstop
+    budget = Budget(10.0, wall_s=30.0)
+    budget.share(5.0).charge(4.0)
+    now["t"] = 12.0                                             # 3 wall seconds per nominal one so far
+    assert budget.fits_wall(6.0, "the arm 'lr x3'")             # 12 + 3 x 6 = 30: ends in time
+    assert not budget.share(1.0).fits_wall(6.5, ["the arm 'lr x0.1'", "the arm 'lr x10'"])
+    assert not budget.fits_wall(7.0, "the probe")
+    assert budget.dropped == ["the arm 'lr x0.1'", "the arm 'lr x10'", "the probe"]
+
+
+def _paced_clock(monkeypatch, rate):
+    """A clock that reads ``rate`` wall seconds per nominal second the budget has spent: a machine
+    exactly ``rate`` x the cost model's price, whatever the real load (the budget is set after)."""
+    holder = {}
+    monkeypatch.setattr(time, "perf_counter", lambda: rate * holder["budget"].spent if holder else 0.0)
+    return holder
+
+
+def _doctor_run(data, monkeypatch, *, rate=None, wall_s=None, record=None):
+    model = sigmoid_mlp()
+    opts = {**FAST, "epochs": 4, "optimizer": "sgd", "momentum": 0.0, "nesterov": False, "lr": 0.05, "seed": 3}
+    with monkeypatch.context() as m:
+        holder = _paced_clock(m, rate) if rate is not None else {}
+        if record is not None:
+            fits = Budget.fits_wall
+
+            def recorded(self, seconds, parts):
+                record.append((parts, self.root.spent, seconds))
+                return fits(self, seconds, parts)
+            m.setattr(Budget, "fits_wall", recorded)
+        budget = Budget(12.0)                   # the experiment runs (MIN_EXPERIMENT_S) and the probe
+        holder["budget"] = budget
+        return doctor(model, *data, budget=budget, wall_s=wall_s, **opts), budget
+
+
+def test_the_backstop_drops_the_probe_first_and_the_findings_do_not_depend_on_the_clock(data, monkeypatch):
+    """A machine at twice the price (a paced fake clock): with room for everything the findings are
+    those without a backstop, evidence included; with a wall limit the arms fit and the probe does
+    not, the probe alone is left out, the experiment's findings stay, and a check_skipped info says so."""
+    calls = []
+    free, spent = _doctor_run(data, monkeypatch, record=calls)
+    probe = [(at, price) for parts, at, price in calls if parts == "the probe"]
+    arms = [at + price for parts, at, price in calls if parts != "the probe"]
+    assert len(probe) == 1 and arms and "check_skipped" not in {f.code for f in free}, _findings(free)
+    at, price = probe[0]
+    assert max(arms) <= at and price > 0
+    paced, _ = _doctor_run(data, monkeypatch, rate=2.0, wall_s=2.0 * spent.spent + 1.0)
+    assert _findings(paced) == _findings(free)
+    cut, _ = _doctor_run(data, monkeypatch, rate=2.0, wall_s=2.0 * (at + price / 2))
+    skipped = [f for f in cut if f.code == "check_skipped"]
+    assert len(skipped) == 1 and skipped[0].evidence["skipped"] == ["the probe"] and skipped[0].severity == "info"
+    assert "wall-clock backstop" in skipped[0].message
+    experiment = [f for f in _findings(free) if "intervention" in f[4] or "arms" in f[4]]
+    assert all(f in _findings(cut) for f in experiment)
+    # a tighter limit: the first lr arm does not fit, so it and every arm after it go (the probe runs
+    # if it still fits in what they leave)
+    first_at, first_price = next((at, price) for parts, at, price in calls if parts != "the probe")
+    lr_cut, _ = _doctor_run(data, monkeypatch, rate=2.0, wall_s=2.0 * (first_at + first_price / 2))
+    dropped = [f for f in lr_cut if f.code == "check_skipped"][0].evidence["skipped"]
+    arm_names = next(parts for parts, *_ in calls if parts != "the probe")
+    assert dropped[:len(arm_names)] == list(arm_names) and all(n.startswith("the arm 'lr") for n in arm_names)
+    assert set(dropped[len(arm_names):]) <= {"the probe"}
+
+
+def test_the_probes_validation_passes_are_charged_per_epoch_begun():
+    from types import SimpleNamespace
+    from trainwell.babysit.doctor import validation_cost
+    budget = Budget(10.0)
+    budget.count(nn.Sequential(nn.Linear(8, 4)), torch.randn(16, 8))
+    state = SimpleNamespace(step=25, steps_per_epoch=10)
+    with_val = SimpleNamespace(splits=SimpleNamespace(val=(torch.zeros(300, 8), torch.zeros(300))))
+    assert validation_cost(budget, state, with_val) == pytest.approx(3 * budget.forward_cost(300))
+    assert validation_cost(budget, state, SimpleNamespace(splits=SimpleNamespace(val=None))) == 0.0
+
+
+class FixedBatch(nn.Module):
+    """A user's model that reshapes to its own batch size (runs on 16 rows only)."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 2)
+
+    def forward(self, x):
+        return self.fc(x.view(16, 8))
+
+
+def test_a_model_that_runs_on_its_batch_only_is_counted_per_row():
+    work = cost.measure_work(FixedBatch(), torch.randn(16, 8))
+    assert work.step_fixed == cost.Count() and work.step(16).flops == pytest.approx(16 * 4 * 8 * 2, rel=1e-9)
+
+
+class _Raises(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x.clone()
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise ValueError("a user's backward that raises")
+
+
+def test_a_backward_that_raises_is_counted_as_three_forwards():
+    net = nn.Sequential(nn.Linear(8, 4))
+    raising = nn.Sequential(net, type("Wrap", (nn.Module,), {"forward": lambda self, x: _Raises.apply(x)})())
+    work = cost.measure_work(raising, torch.randn(16, 8))
+    assert work.step_row.flops == pytest.approx(3 * work.forward_row.flops) and work.forward_row.flops > 0

@@ -21,7 +21,8 @@ import time
 import torch
 from torch import nn
 
-from trainwell.babysit.cost import BUDGET_COSTS, StepWork, forward_seconds, measure, step_seconds
+from trainwell.babysit.cost import (BUDGET_COSTS, EVAL_OPS, OPTIMIZER_PASSES, STEP_OPS, BudgetCosts, Work, measure_work,
+                                    price, spill)
 
 SAFETY_FACTOR = 30.0    # the clock stops the work at 30x the budget: measured on the 2-core development
                         # machine at load 9 (2026-12-05), a CNN's doctor ran 26x its nominal seconds ...
@@ -31,17 +32,20 @@ SAFETY_FLOOR_S = 600.0  # ... and never before 10 minutes (10x the doctor's 60 s
 
 class Budget:
     """``seconds`` nominal seconds. ``share(s)`` opens a part of it: what the part spends is spent
-    from this one too, and it stops at its own limit or this one's, whichever comes first."""
+    from this one too, and it stops at its own limit or this one's, whichever comes first.
+    ``wall_s``: the wall-clock backstop (``fits_wall``; None: none)."""
 
-    def __init__(self, seconds: float, *, parent: "Budget | None" = None):
+    def __init__(self, seconds: float, *, parent: "Budget | None" = None, wall_s: float | None = None):
         self.seconds = float(seconds)
         self.spent = 0.0
         self.parent = parent
-        self._work: StepWork | None = None      # counted on ``_rows`` rows (the root holds it)
-        self._rows = 1
+        self._work: Work | None = None          # the root holds it
         self._clock_stopped = False
-        self._wall_until = (time.perf_counter() + max(SAFETY_FACTOR * self.seconds, SAFETY_FLOOR_S)
+        self._opened = time.perf_counter() if parent is None else None
+        self._wall_until = (self._opened + max(SAFETY_FACTOR * self.seconds, SAFETY_FLOOR_S)
                             if parent is None else None)
+        self.wall_s = wall_s
+        self.dropped: list[str] = []            # the optional parts the backstop left out (the root's)
 
     @property
     def root(self) -> "Budget":
@@ -52,25 +56,37 @@ class Budget:
 
     # ---------------------------------------------------------------- the model's work
     def count(self, model: nn.Module, x: torch.Tensor) -> None:
-        """Count the model's work per step on the batch ``x`` (once: later calls keep the first count)."""
+        """Count the model's work per step and per evaluation (cost.measure_work) on the batch ``x``,
+        once: later calls keep the first count. The count's own pass is charged."""
         root = self.root
         if root._work is None:
-            device = next((p.device for p in model.parameters()), x.device)
-            root._work, root._rows = measure(model, x.to(device)), max(1, x.shape[0])
+            root._work = measure_work(model, x)
+            self.charge(self.step_cost(x.shape[0]) + self.forward_cost(x.shape[0]))
 
     @property
     def counted(self) -> bool:
         return self.root._work is not None
 
+    def _costs(self) -> BudgetCosts:
+        return BUDGET_COSTS.get(self.root._work.device, BUDGET_COSTS["cpu"])
+
     def step_cost(self, rows: int) -> float:
-        """Nominal seconds of one training step on ``rows`` rows (0 before ``count``)."""
-        root = self.root
-        return 0.0 if root._work is None else step_seconds(root._work.scaled(rows, root._rows), costs=BUDGET_COSTS)
+        """Nominal seconds of one training step on ``rows`` rows (0 before ``count``): the counted
+        pass, the optimizer's passes over the parameters and the trainer's Python."""
+        work = self.root._work
+        if work is None:
+            return 0.0
+        c = self._costs()
+        return (price(work.step(rows), c, spilled=spill(work, rows, c)) + OPTIMIZER_PASSES * work.params * c.element
+                + STEP_OPS * c.op)
 
     def forward_cost(self, rows: int) -> float:
-        """Nominal seconds of one forward pass (an evaluation) on ``rows`` rows."""
-        root = self.root
-        return 0.0 if root._work is None else forward_seconds(root._work.scaled(rows, root._rows), costs=BUDGET_COSTS)
+        """Nominal seconds of one evaluation forward on ``rows`` rows (0 before ``count``)."""
+        work = self.root._work
+        if work is None:
+            return 0.0
+        c = self._costs()
+        return price(work.forward(rows), c, spilled=spill(work, rows, c)) + EVAL_OPS * c.op
 
     # ---------------------------------------------------------------- spending
     def charge(self, seconds: float) -> None:
@@ -106,3 +122,20 @@ class Budget:
     def clock_stopped(self) -> bool:
         """The wall-clock safety stop fired (its work was cut by the clock, not by its count)."""
         return self.root._clock_stopped
+
+    # ---------------------------------------------------------------- the wall-clock backstop
+    def fits_wall(self, seconds: float, parts) -> bool:
+        """Whether an optional part priced ``seconds`` nominal seconds is predicted to end within
+        the root's ``wall_s`` of wall clock since it was opened: the wall seconds so far plus
+        ``seconds`` at the rate this budget's work has run so far (wall / nominal seconds spent).
+        When it is not, the part's name(s) ``parts`` (a string or a list) are added to ``dropped``
+        and the caller leaves the whole part out. Without ``wall_s``, always True."""
+        root = self.root
+        if root.wall_s is None:
+            return True
+        elapsed = time.perf_counter() - root._opened
+        rate = elapsed / root.spent if root.spent > 0 else 1.0
+        if elapsed + rate * seconds <= root.wall_s:
+            return True
+        root.dropped += [parts] if isinstance(parts, str) else list(parts)
+        return False

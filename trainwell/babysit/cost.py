@@ -20,19 +20,22 @@ the Python of a sample; every ``activation_every``-th sample also the statistics
 activation). The period is ``ceil(sample / (PLANNED_SHARE x overhead x step))``. The per-device
 constants are seconds on a nominal device of that kind; for the period only their ratios matter.
 
-The same model, priced by ``BUDGET_COSTS`` (absolute seconds, fitted on the development machine),
-sizes the doctor's and the repairer's budgets (``Budget``, babysit/budget.py) in nominal seconds: a
-step on ``rows`` rows costs ``step_seconds(work.scaled(rows, counted), costs=BUDGET_COSTS)`` whatever
-the machine's load, so a budget buys the same steps on a quiet and on a loaded machine.
+The doctor's and the repairer's budgets (``Budget``, babysit/budget.py) are priced in nominal
+seconds from a finer count (``measure_work``, below: every op a training step and an evaluation
+dispatch, at two batch sizes) at ``BUDGET_COSTS`` (absolute seconds, fitted on the development
+machine), so a budget buys the same steps on a quiet and on a loaded machine.
 """
 from __future__ import annotations
 
 import copy
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import torch
 from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_flatten
+from torch.utils.flop_counter import flop_registry
 
 
 @dataclass(frozen=True)
@@ -51,13 +54,6 @@ class DeviceCosts:
 # 784-512-512-10 MLP step at batch 128 is launch-bound).
 COSTS = {"cpu": DeviceCosts(flop=2.5e-11, element=1e-9, op=6e-6),
          "cuda": DeviceCosts(flop=1e-14, element=1e-12, op=8e-6)}
-# The budgets' prices (budget.py: what the doctor's and the repairer's experiments may train): seconds
-# on this kind of device as trainwell runs on it (torch's default threads). CPU: fitted by hand to 18
-# training-step timings of the generated benchmark's parents (bench/babysit_gen.py: MLPs, CNNs and
-# ResNets at batch 16-256; median of 5 x 20 steps each) on the 2-core development machine, 2026-12-05,
-# load 0.4: every priced step lies within 0.9x-1.8x of its measured time, erring high (an over-priced
-# budget stops early, not late). The monitor's table above prices only ratios, for its sampling period.
-BUDGET_COSTS = {"cpu": DeviceCosts(flop=1e-11, element=5e-10, op=2e-5), "cuda": COSTS["cuda"]}
 STEP_OPS = 40                 # zero_grad, the loss, backward's start, the trainer's Python per step
 OPTIMIZER_PASSES = 6          # Adam reads/writes w, g, m, v: about six passes over the parameters
 SAMPLE_PASSES = 8             # UpdateProbe: copy (2), subtraction (3), norms of w, update, grad (3)
@@ -78,29 +74,6 @@ class StepWork:
     params: int
     tensors: int
     device: str = "cpu"
-
-    def scaled(self, rows: int, counted_rows: int) -> "StepWork":
-        """The work of a step on ``rows`` rows, from one counted on ``counted_rows``: the layers'
-        multiply-accumulates and activations grow with the rows, the calls and parameters do not."""
-        r = rows / max(1, counted_rows)
-        return StepWork(round(self.macs * r), round(self.elements * r), self.calls, self.params, self.tensors,
-                        self.device)
-
-
-def measure(model: nn.Module, x: torch.Tensor) -> StepWork:
-    """The work of a training step of ``model`` on the batch ``x``, counted on one forward of a
-    copy in eval mode without gradients (the model and its running statistics are untouched)."""
-    net = copy.deepcopy(model).eval()
-    counts, remove = count_forward(net)
-    try:
-        with torch.no_grad():
-            net(x)
-    finally:
-        remove()
-    params = [p for p in net.parameters() if p.requires_grad]
-    device = next((p.device.type for p in net.parameters()), x.device.type)
-    return StepWork(counts["macs"], counts["elements"], counts["calls"], sum(p.numel() for p in params),
-                    len(params), device)
 
 
 def count_forward(model: nn.Module):
@@ -135,13 +108,6 @@ def step_seconds(work: StepWork, *, costs: dict = COSTS) -> float:
             + OPTIMIZER_PASSES * work.params * c.element)
 
 
-def forward_seconds(work: StepWork, *, costs: dict = COSTS) -> float:
-    """A forward pass alone (an evaluation): a third of the step's flops and element passes, one
-    dispatch per module call."""
-    c = costs.get(work.device, costs["cpu"])
-    return 2 * work.macs * c.flop + work.elements * c.element + (work.calls + STEP_OPS) * c.op
-
-
 def sample_seconds(work: StepWork, *, activation_every: int) -> float:
     c = COSTS.get(work.device, COSTS["cpu"])
     cost = SAMPLE_PASSES * work.params * c.element + (SAMPLE_OPS + SAMPLE_OPS_PER_TENSOR * work.tensors) * c.op
@@ -154,3 +120,164 @@ def sampling_period(work: StepWork, *, overhead: float, activation_every: int, m
     """Steps between samples so that the monitor's modelled work stays under ``overhead``."""
     budget = PLANNED_SHARE * overhead * step_seconds(work)
     return max(1, min(max_every, math.ceil(sample_seconds(work, activation_every=activation_every) / budget)))
+
+
+# ------------------------------------------------------------------------------ the budgets' count
+# The budgets (budget.py) price what a step really dispatches: one training step of a copy (forward
+# and backward) and one evaluation forward are run under a dispatch mode that counts every aten op,
+# the elements each op writes and the flops of the ops torch's flop counter knows
+# (torch.utils.flop_counter: matmuls, convolutions, attention), convolutions apart so that they can
+# be priced apart (a free fit gives 1.9e-11 s a conv flop against 1.2e-11 s another; the prices below
+# keep one, so the generated benchmark's step counts stay). Functional ops
+# (F.relu, max_pool2d, x.mean) and the backward are counted, which module hooks miss. Each pass is
+# counted at two batch sizes, so a step on r rows is ``fixed + r x per_row``: the weight gradients'
+# elements and the ops do not grow with the rows, the activations do.
+CONV_OPS = frozenset({torch.ops.aten.convolution, torch.ops.aten._convolution,
+                      torch.ops.aten.convolution_backward})
+
+
+@dataclass(frozen=True)
+class Count:
+    """The work of one pass as the dispatcher saw it."""
+
+    conv_flops: float = 0.0
+    flops: float = 0.0         # every other counted flop (matmuls, attention)
+    elements: float = 0.0      # elements written by the ops
+    ops: float = 0.0           # aten ops dispatched
+
+    def combine(self, other: "Count", a: float = 1.0, b: float = 1.0) -> "Count":
+        """``a x self + b x other``, each count at least 0."""
+        return Count(*(max(0.0, a * getattr(self, f.name) + b * getattr(other, f.name)) for f in fields(Count)))
+
+
+class _Counting(TorchDispatchMode):
+    def __init__(self):
+        super().__init__()
+        self.counts = {f.name: 0.0 for f in fields(Count)}
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        packet = func._overloadpacket
+        self.counts["ops"] += 1
+        if packet in flop_registry:
+            self.counts["conv_flops" if packet in CONV_OPS else "flops"] += flop_registry[packet](
+                *args, **kwargs, out_val=out)
+        self.counts["elements"] += sum(t.numel() for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor))
+        return out
+
+
+def count_pass(model: nn.Module, x: torch.Tensor, *, backward: bool) -> Count:
+    """One pass of ``model`` (not copied: the caller's copy) on ``x``: a forward without gradients,
+    or with ``backward`` a forward and the backward of the outputs' mean square (a loss's work)."""
+    mode = _Counting()
+    with mode:
+        if backward:
+            outs = [t for t in tree_flatten(model(x))[0] if isinstance(t, torch.Tensor) and t.requires_grad]
+            if outs:
+                sum(t.float().square().mean() for t in outs).backward()
+        else:
+            with torch.no_grad():
+                model(x)
+    return Count(**mode.counts)
+
+
+@dataclass(frozen=True)
+class Work:
+    """A training step's and an evaluation forward's work on r rows: ``fixed + r x per_row``."""
+
+    step_fixed: Count
+    step_row: Count
+    forward_fixed: Count
+    forward_row: Count
+    params: int
+    device: str = "cpu"
+
+    def step(self, rows: int) -> Count:
+        return self.step_fixed.combine(self.step_row, 1.0, float(rows))
+
+    def forward(self, rows: int) -> Count:
+        return self.forward_fixed.combine(self.forward_row, 1.0, float(rows))
+
+
+COUNT_ROWS = 2       # the smaller batch the passes are counted at, besides the given one (batch norm needs 2)
+
+
+def measure_work(model: nn.Module, x: torch.Tensor) -> Work:
+    """Count a training step (train mode) and an evaluation forward (eval mode) of copies of
+    ``model`` on the batch ``x`` and on its first ``COUNT_ROWS`` rows. The model, its running
+    statistics and the random streams are untouched (dropout draws in a forked generator)."""
+    device = next((p.device for p in model.parameters()), x.device)
+    big = max(x.shape[0], 2 * COUNT_ROWS)
+    x = x.to(device)
+    x = x.repeat(math.ceil(big / x.shape[0]), *([1] * (x.dim() - 1)))[:big]
+    params = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        step_big, fwd_big = _count_both(model, x)
+        try:
+            step_small, fwd_small = _count_both(model, x[:COUNT_ROWS])
+        except Exception:               # a model that only runs on its own batch size: all work per row
+            per = 1.0 / big
+            return Work(Count(), step_big.combine(Count(), per), Count(), fwd_big.combine(Count(), per), params,
+                        device.type)
+    per = 1.0 / (big - COUNT_ROWS)
+    step_row, fwd_row = step_big.combine(step_small, per, -per), fwd_big.combine(fwd_small, per, -per)
+    return Work(step_small.combine(step_row, 1.0, -COUNT_ROWS), step_row,
+                fwd_small.combine(fwd_row, 1.0, -COUNT_ROWS), fwd_row, params, device.type)
+
+
+def _count_both(model: nn.Module, x: torch.Tensor) -> tuple:
+    """(training step, evaluation forward) counted on a copy of ``model``."""
+    net = copy.deepcopy(model).train()
+    try:
+        step = count_pass(net, x, backward=True)
+    except Exception:                   # no backward (outputs without gradients, a user's backward that raises:
+        net = copy.deepcopy(model).train()  # the checks report it): thrice a forward, on a fresh copy
+        step = count_pass(net, x, backward=False).combine(Count(), 3.0)
+    return step, count_pass(net.eval(), x, backward=False)
+
+
+@dataclass(frozen=True)
+class BudgetCosts:
+    """Seconds per convolution flop, per other flop, per element written, per element written
+    beyond the cache (``spill``) and per dispatched op."""
+
+    conv_flop: float
+    flop: float
+    element: float
+    op: float
+    spilled_element: float = 0.0
+    cache_bytes: float = math.inf
+
+
+# The budgets' prices on the CPU. conv_flop, flop, element and op are babysit12's (fitted to 18 step
+# timings of the generated benchmark's parents at batch 16-256, 2026-12-05, load 0.4; counted at the
+# dispatcher they price those parents' steps within 0.95-1.7x of babysit12's hook counts, the CNNs
+# and ResNets at batch 32-128 within 0.95-1.04x, so their arms keep about their step counts). spilled_element: bench/budget_costs.py, 2026-12-05 (branch babysit27),
+# 60 timings of 12 models (MLPs, CNNs, ResNets, two 16x16 residual CNNs) at 16-1200 rows, the
+# process's CPU seconds with one thread at load ~20: a step of a conv net on 1200 rows took 1.3-1.7x
+# the linear extrapolation from 256 rows; fitted alone, with the others fixed, 4.85e-10: an element
+# written beyond the cache costs about twice one that stays. cache_bytes: the development machine's
+# L3 (32 MiB, lscpu). Priced / measured over the 60: median 0.91, 0.39-4.14 (MLP steps on 16 rows
+# priced high, where the trainer's Python, not a bare loop's, is what the op price covers; CNN
+# evaluations priced low, 0.39-0.7).
+BUDGET_COSTS = {"cpu": BudgetCosts(conv_flop=1e-11, flop=1e-11, element=5e-10, op=2e-5, spilled_element=5e-10,
+                                   cache_bytes=32 * 2 ** 20),
+                "cuda": BudgetCosts(conv_flop=COSTS["cuda"].flop, flop=COSTS["cuda"].flop,
+                                    element=COSTS["cuda"].element, op=COSTS["cuda"].op)}
+EVAL_OPS = 10                 # an evaluation's Python: eval(), no_grad, the loss, one host read
+
+
+def spill(work: Work, rows: int, costs: "BudgetCosts | None" = None) -> float:
+    """The share of a pass's elements that cannot stay in the cache: 1 - cache / footprint, where
+    the footprint is the forward's activations on ``rows`` rows (4 bytes each), 0 when they fit."""
+    cache = (costs or BUDGET_COSTS.get(work.device, BUDGET_COSTS["cpu"])).cache_bytes
+    footprint = 4 * work.forward(rows).elements
+    return 0.0 if footprint <= cache else 1.0 - cache / footprint
+
+
+def price(count: Count, costs: BudgetCosts, *, spilled: float = 0.0) -> float:
+    """Nominal seconds of ``count`` on a device of ``costs``; ``spilled``: the share of its elements
+    written beyond the cache (``spill``)."""
+    return (count.conv_flops * costs.conv_flop + count.flops * costs.flop + count.elements * costs.element
+            + count.elements * spilled * costs.spilled_element + count.ops * costs.op)

@@ -36,6 +36,7 @@ EXPERIMENT_SHARE = 0.75   # ... and take at most 3/4 of it (the probe, one epoch
                           # rest: the experiment tells causes apart, the probe mostly confirms divergence)
 PREFLIGHT_SHARE = 0.5     # the pre-flight's expensive checks start only within half the budget, so the
                           # experiments and the probe keep time on a slow (loaded, or convolutional) setup
+WALL_S = 60.0             # issue 11: "pre-flight plus probe <= 60 s": the wall-clock backstop (Budget.fits_wall)
 
 
 class _ProbeBudget(Callback):
@@ -73,7 +74,8 @@ def probe_steps(total_steps: int, steps_per_epoch: int, *, fraction: float = PRO
 
 
 def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float = 60.0,
-           budget: Budget | None = None, probe: bool = True, **options) -> Diagnosis:
+           budget: Budget | None = None, probe: bool = True, wall_s: float | None = WALL_S,
+           **options) -> Diagnosis:
     """Check a training setup before running it.
 
     Takes the same arguments as :func:`trainwell.fit`. Pre-flight checks (initial loss, labels,
@@ -83,9 +85,14 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
     ``budget_s`` nominal seconds: the steps each part runs are priced by the cost model
     (babysit/budget.py), not timed, so a loaded machine runs the same steps, only slower. The
     model you pass is not modified. ``budget``: a ``Budget`` to spend instead of a new one of
-    ``budget_s`` (its ``spent`` then says what the doctor spent, in nominal seconds).
+    ``budget_s`` (its ``spent`` then says what the doctor spent, in nominal seconds). ``wall_s``:
+    the wall-clock backstop: an optional part (the probe first, then the experiment's lr arms)
+    predicted to end past ``wall_s`` wall seconds is left out whole, and a ``check_skipped`` info
+    names it (None: no backstop). It never changes a threshold or a step count, so on a machine
+    fast enough for the budget the findings do not depend on the clock.
     """
     budget = budget if budget is not None else Budget(budget_s)
+    budget.root.wall_s = wall_s if budget.root.wall_s is None else budget.root.wall_s
     budget_s = budget.seconds
     options = {**options, "run_dir": None, "resume": False, "progress": False, "babysit": "off",
                "report": False, "log": [], "overwrite": False, "extend": False}   # a probe, not a run
@@ -143,11 +150,31 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
         affordable = max(1, budget.affordable(config.batch_size))
         trainer = make_trainer(p, extra_callbacks=[monitor, _ProbeBudget(affordable, budget)])
         trainer.state.total_steps = probe_steps(trainer.state.total_steps, trainer.state.steps_per_epoch)
-        trainer.fit()
+        if budget.fits_wall(probe_cost(budget, trainer.state, affordable, config), "the probe"):
+            trainer.fit()
+            budget.charge(validation_cost(budget, trainer.state, p))
         # the probe's lr warnings are graded by the experiment's lr arms (a lower / higher lr that
         # trains no better is no cause)
         findings += interventions.grade(monitor.findings, baseline, arms) if baseline is not None else monitor.findings
         budget.steps(trainer.state.step, config.batch_size)
     if budget.clock_stopped and not any(f.code == "check_skipped" for f in findings):
         findings.append(skipped_finding(["the rest of the experiments and the probe"], budget))
+    if budget.root.dropped:
+        findings.append(make("check_skipped", f"the wall-clock backstop ({budget.root.wall_s:g} s) left out "
+                                              f"{', '.join(budget.root.dropped)}",
+                             evidence={"skipped": list(budget.root.dropped), "wall_s": budget.root.wall_s,
+                                       "backstop": True}))
     return Diagnosis(findings)
+
+
+def probe_cost(budget: Budget, state, affordable: int, config) -> float:
+    """The probe's nominal seconds: its steps (``affordable`` at most) on the run's batches."""
+    return min(affordable, state.total_steps) * budget.step_cost(config.batch_size)
+
+
+def validation_cost(budget: Budget, state, p) -> float:
+    """The probe's evaluations of the validation split, one per epoch it began (the trainer's own)."""
+    if p.splits.val is None:
+        return 0.0
+    epochs = math.ceil(state.step / max(1, state.steps_per_epoch))
+    return epochs * budget.forward_cost(len(p.splits.val[0]))

@@ -563,7 +563,8 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
     baseline_of.append(baseline)
     arms = []
     for candidate in candidates:
-        if budget is not None and budget.spent_out():
+        if budget is not None and (budget.spent_out() or (candidate[0].code in LR_CODES and not budget.fits_wall(
+                plan["steps"] * step_cost, [f"the arm {c[0].name!r}" for c in candidates[len(arms):]]))):  # backstop
             break
         arms.append(train(*candidate))
         if arms[-1].extra.get("repeat"):

@@ -693,7 +693,8 @@ CODES = {spec.code: spec for spec in (
     FindingSpec(
         "check_skipped", "preflight", "info",
         measures="nominal seconds charged by the pre-flight checks (budget.py: counted steps at the cost model's price)",
-        threshold="the budget ran out, or its wall-clock safety stop (30x the budget) fired",
+        threshold=("the budget ran out, its wall-clock safety stop (30x the budget) fired, or the doctor's "
+                   "backstop (wall_s) left the probe or lr arms out"),
         source="issue 4: pre-flight within 60 s",
         fix="raise budget_s or pass a smaller sample",
     ),
