@@ -389,6 +389,45 @@ def test_a_short_run_standardizes_raw_inputs_ungraded(data, monkeypatch):
     assert not any(s and "unnormalized_inputs" in s for s in calls), calls
 
 
+def _short_run_grading(monkeypatch):
+    """Every run counts as short and affords its short grading; returns the experiments' symptoms."""
+    from trainwell.babysit import interventions, repair
+    monkeypatch.setattr(repair, "GRADE_SHARE", 1e-6)
+    monkeypatch.setattr(repair, "SHORT_GRADE_SHARE", 1.0)
+    calls = []
+    real = interventions.experiment
+    monkeypatch.setattr(interventions, "experiment", lambda *a, **k: calls.append(k.get("symptoms")) or real(*a, **k))
+    return calls
+
+
+def test_a_short_run_reinitializes_weights_off_every_standard_init_ungraded(data, monkeypatch):
+    """Weights at 10x PyTorch's default (4x He's sqrt(2 / fan_in), above plans.OVERSCALED) are
+    re-initialized at step 0 without an experiment: in a short run's few grading steps the held
+    accuracy does not yet show what they cost (the generated p13 ended 7 points short, graded)."""
+    calls = _short_run_grading(monkeypatch)
+    model = mlp()
+    with torch.no_grad():
+        for m in model:
+            if isinstance(m, nn.Linear):
+                m.weight.mul_(10.0)
+    assert weight_scale(model) > 3.0
+    run = trainwell.fit(model, data, babysit="repair", **FAST, optimizer="rmsprop", lr=1e-3)
+    first = run.repairs[0]
+    assert (first["step"], first["action"]) == (0, "reinit"), run.repairs
+    assert not any(s and first["code"] in s for s in calls), calls
+
+
+def test_a_short_run_still_grades_a_reinitialization_of_weights_at_a_standard_scale(data, monkeypatch):
+    """A tanh net at 5x PyTorch's default init (2x He: Xavier with tanh's gain 5/3 reaches 1.7x)
+    saturates: a symptom the short run grades by its fix before it re-initializes (a healthy
+    5-layer ReLU MLP re-initialized ungraded with He ended 3.2 points lower)."""
+    calls = _short_run_grading(monkeypatch)
+    model = tanh_net(6, 5.0)
+    assert 1.0 < weight_scale(model) < 3.0
+    trainwell.fit(model, data, babysit="repair", **FAST, optimizer="sgd", momentum=0.9, lr=0.05)
+    assert any(s and "saturated_units" in s for s in calls), calls
+
+
 def test_hidden_sigmoids_that_stall_learning_are_swapped_for_relu_before_the_first_step(data):
     """Plain SGD through two hidden sigmoid layers barely learns; the fit-start activation test
     (the setup, its repeat, ReLU with He init) finds the swap helps: it is the first repair, at

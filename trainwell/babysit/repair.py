@@ -32,11 +32,11 @@ from collections import Counter
 from dataclasses import dataclass, replace
 
 from trainwell.babysit import interventions, sizing
-from trainwell.babysit.actions import Plan, Rollback, dropout_rates, hidden_sigmoids, raise_momentum
+from trainwell.babysit.actions import Plan, Rollback, dropout_rates, hidden_sigmoids, raise_momentum, weight_scale
 from trainwell.babysit.findings import Diagnosis, Finding
 from trainwell.babysit.monitor import finding_from_state, finding_state
 from trainwell.babysit.preflight import preflight, probe_lr, resolve_loss
-from trainwell.babysit.plans import HIDDEN_DROPOUT
+from trainwell.babysit.plans import HIDDEN_DROPOUT, OVERSCALED
 from trainwell.babysit.ratios import HEALTHY_RATIO
 from trainwell.babysit.registry import CODES, Group, members
 from trainwell.babysit.rules import BASELINE_SAMPLES, WINDOW
@@ -371,7 +371,12 @@ class Repairer:
             # shrink with depth, re-initialized with He ended 3.2 points lower). A repair that removes
             # a cause (standardized inputs, notes 002) is applied ungraded, as before: in so few steps
             # an adaptive optimizer hides what raw inputs x1000 cost (78.8 against 90.4 when graded)
-            cause = [f for f in found if f.code in symptoms and not self._symptomatic(state, f)]
+            # So is a re-initialization of weights off every standard init (``off_rule``): an init
+            # scale 10x the fan-in rule is evidence before the first step, not a symptom to wait for
+            # (in so few steps the held accuracy does not yet show it: a ReLU net at 10x its default
+            # init graded unrepaired ended 7 points short)
+            cause = [f for f in found if f.code in symptoms
+                     and (not self._symptomatic(state, f) or self._off_rule(state, f))]
             found = [f for f in found if f not in cause]
             symptoms = [c for c in symptoms if c not in {f.code for f in cause}]
             fixes = {name for code in symptoms for name in CODES[code].graded_by if name in interventions.SYMPTOM_ARMS}
@@ -389,6 +394,14 @@ class Repairer:
         (``Action.symptomatic``: a re-initialization, a shrunk output layer)."""
         plan = CODES[f.code].plan(f, self._context(state, f.code, True)) if CODES[f.code].plan else None
         return not isinstance(plan, Plan) or plan.action.symptomatic
+
+    def _off_rule(self, state, f) -> bool:
+        """The finding's repair is a re-initialization and the weights' scale is off every standard
+        init: their median std above ``plans.OVERSCALED`` (3x) He's sqrt(2 / fan_in)
+        (``actions.weight_scale``; He is the largest standard init, PyTorch's default 0.41x of it)."""
+        plan = CODES[f.code].plan(f, self._context(state, f.code, True)) if CODES[f.code].plan else None
+        scale = weight_scale(state.controls.model)
+        return isinstance(plan, Plan) and plan.action.name == "reinit" and scale is not None and scale > OVERSCALED
 
     def _graded(self, state, found, symptoms, steps) -> list:
         """``found`` graded by the fixes of ``symptoms``, each trained ``steps`` steps."""
