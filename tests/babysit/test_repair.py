@@ -175,6 +175,40 @@ def test_repairs_act_through_the_controls_alone(data):
     assert state.stop.kind == StopKind.FINISHED
 
 
+def test_a_confirmed_raise_that_returns_to_the_start_is_tried_from_the_start(data, monkeypatch):
+    """A ``confirm`` raise whose plan rolls back to the start trains its trial from the start's
+    weights, the ones it will train from, not the later weights where its finding fired (a
+    re-initialized residual MLP raised 105x by two step-92 trials was NaN 6 steps after the start)."""
+    from trainwell.babysit import sizing
+    from trainwell.babysit.actions import make_plan
+    from trainwell.train.fit import make_trainer, prepare
+
+    tried = []
+
+    def trial(model, *a, **k):
+        tried.append({n: t.detach().clone() for n, t in model.state_dict().items()})
+        return {"steps": 1, "loss": 1.0, "larger_loss": 2.0, "helps": False, "current_loss": 0.5,
+                "raise_helps": False}
+    monkeypatch.setattr(sizing, "larger_raise_helps", trial)
+    monitor = Monitor()
+    repairer = Repairer(monitor)
+    seen = {}
+
+    class Trigger:
+        def on_after_step(self, state):
+            if state.step == 10 and not seen:
+                seen["weights"] = {n: t.detach().clone() for n, t in state.model.state_dict().items()}
+                plan = make_plan("raise_lr", "test", rollback=Rollback.START, factor=3.0, confirm=True)
+                seen["applied"] = repairer._apply(state, make("lr_too_low", "test"), plan, before_training=False)
+
+    p = prepare(mlp(), data, None, None, {**FAST, "epochs": 1, "babysit": "off"})
+    make_trainer(p, extra_callbacks=[monitor, repairer, Trigger()]).fit()
+    start = repairer._start.state["model"]
+    assert seen["applied"] is False and len(tried) == 1
+    assert all(torch.equal(tried[0][n], start[n]) for n in start)
+    assert not all(torch.equal(tried[0][n], seen["weights"][n]) for n in start)
+
+
 def test_never_raises_without_a_trainer():
     monitor = Monitor()
     repairer = Repairer(monitor)

@@ -26,6 +26,7 @@ the weights and optimizer state per epoch.
 """
 from __future__ import annotations
 
+import copy
 import math
 import statistics
 from collections import Counter
@@ -551,8 +552,10 @@ class Repairer:
         before, step_now, epoch_now = settings(controls), state.step, state.epoch
         seed = getattr(controls.config, "seed", 0) + SEED_OFFSET + len(self.repairs)
         confirm = plan.action.name == "raise_lr" and plan.options.get("confirm")
-        if confirm:         # the trial decides whether to act at all: run it before any rollback
-            plan = self._sized_raise(state, plan, seed=seed)
+        if confirm:         # the trial decides whether to act at all: run it before any rollback, on the
+            # weights the raise will train from (a raise that returns to the start is tried from there)
+            start = not before_training and plan.rollback is Rollback.START and self._start is not None
+            plan = self._sized_raise(state, plan, seed=seed, weights=self._start.state["model"] if start else None)
             if isinstance(plan, str):
                 self._decline(state, finding, plan)
                 return False
@@ -623,18 +626,25 @@ class Repairer:
                        reason=plan.reason + f"; sized by a {trial['steps']}-step trial (held loss at lr {tried}): "
                                             f"lower the lr {trial['factor']:g}x")
 
-    def _sized_raise(self, state, plan: Plan, *, seed: int) -> Plan | str:
+    def _sized_raise(self, state, plan: Plan, *, seed: int, weights: dict | None = None) -> Plan | str:
         """``raise_lr`` x ``sizing.TRIAL_STEP`` more when a paired trial from the current weights
-        trains better with it (sizing.py: the update ratio's target undershoots nets that train
-        healthy at larger ratios); the trial's numbers go into the reason. A ``confirm`` plan's
-        trial (run before its rollback) also trains at the current lr: when the raise does not end
-        lower, why (a str)."""
+        (``weights``: from these, a model state dict) trains better with it (sizing.py: the update
+        ratio's target undershoots nets that train healthy at larger ratios); the trial's numbers go
+        into the reason. A ``confirm`` plan's trial (run before its rollback, from the weights the
+        rollback returns to) also trains at the current lr: when the raise does not end lower, why
+        (a str). A raise tried from later weights than it trains from can pass its trial and diverge:
+        a re-initialized residual MLP raised twice by its step-92 trials (105x) was NaN 6 steps
+        after the start it returned to."""
         controls = state.controls
         config = controls.config
         X, y = controls.train_data
         factor, confirm = plan.options["factor"], plan.options.get("confirm")
+        model = controls.model
+        if weights is not None:
+            model = copy.deepcopy(model)
+            model.load_state_dict(weights)
         trial = sizing.larger_raise_helps(
-            controls.model, controls.optimizer, X, y, resolve_loss(config.loss)[0], lr=controls.lrs()[0] * factor,
+            model, controls.optimizer, X, y, resolve_loss(config.loss)[0], lr=controls.lrs()[0] * factor,
             weight_decay=controls.optimizer_overrides.get("weight_decay", config.weight_decay) or 0.0,
             batch_size=config.batch_size, run_steps=state.total_steps or 0, seed=seed, clip_norm=controls.clip_norm,
             group_options=raise_momentum(plan.options), current_lr=controls.lrs()[0] if confirm else None)
