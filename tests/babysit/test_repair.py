@@ -508,6 +508,15 @@ def test_weight_scale_is_measured_against_he():
     assert weight_scale(nn.Sequential(nn.ReLU())) is None
 
 
+def test_weight_scale_counts_a_weight_mean_as_the_fan_in_rule_does():
+    """Every weight in U[0, 1) (a user's ``nn.init.uniform_``): std 1/sqrt(12) but rms 1/sqrt(3), what
+    a unit's input variance fan_in x E[w^2] x E[x^2] grows with; fan_in 64 puts it at 3.3x He."""
+    net = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 64))
+    for p in net.parameters():
+        nn.init.uniform_(p)
+    assert weight_scale(net) == pytest.approx(math.sqrt(1 / 3) / math.sqrt(2 / 64), rel=0.05)
+
+
 def test_reinit_with_batch_norm_restores_the_default_scale():
     """Before a batch norm the weights' scale sets the effective lr (lr / ||w||^2), not the signal:
     the re-initialization keeps PyTorch's default variance 1/(3 fan_in), not He's 6x larger one."""
