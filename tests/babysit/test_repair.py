@@ -176,19 +176,20 @@ def test_repairs_act_through_the_controls_alone(data):
 
 
 def test_a_confirmed_raise_that_returns_to_the_start_is_tried_from_the_start(data, monkeypatch):
-    """A ``confirm`` raise whose plan rolls back to the start trains its trial from the start's
-    weights, the ones it will train from, not the later weights where its finding fired (a
-    re-initialized residual MLP raised 105x by two step-92 trials was NaN 6 steps after the start)."""
+    """A ``confirm`` raise whose plan rolls back to the start is tried from the current weights and
+    then from the start's, the ones it will train from (a re-initialized residual MLP raised 105x by
+    two step-92 trials was NaN 6 steps after the start); declined by either, it is not made."""
     from trainwell.babysit import sizing
     from trainwell.babysit.actions import make_plan
     from trainwell.train.fit import make_trainer, prepare
 
     tried = []
 
-    def trial(model, *a, **k):
+    def trial(model, *a, **k):        # helps from the current weights, not from the start's
         tried.append({n: t.detach().clone() for n, t in model.state_dict().items()})
-        return {"steps": 1, "loss": 1.0, "larger_loss": 2.0, "helps": False, "current_loss": 0.5,
-                "raise_helps": False}
+        helps = len(tried) == 1
+        return {"steps": 1, "loss": 1.0, "larger_loss": 2.0, "helps": False, "current_loss": 2.0 if helps else 0.5,
+                "raise_helps": helps}
     monkeypatch.setattr(sizing, "larger_raise_helps", trial)
     monitor = Monitor()
     repairer = Repairer(monitor)
@@ -204,9 +205,10 @@ def test_a_confirmed_raise_that_returns_to_the_start_is_tried_from_the_start(dat
     p = prepare(mlp(), data, None, None, {**FAST, "epochs": 1, "babysit": "off"})
     make_trainer(p, extra_callbacks=[monitor, repairer, Trigger()]).fit()
     start = repairer._start.state["model"]
-    assert seen["applied"] is False and len(tried) == 1
-    assert all(torch.equal(tried[0][n], start[n]) for n in start)
-    assert not all(torch.equal(tried[0][n], seen["weights"][n]) for n in start)
+    assert seen["applied"] is False and len(tried) == 2
+    assert all(torch.equal(tried[0][n], seen["weights"][n]) for n in start)
+    assert all(torch.equal(tried[1][n], start[n]) for n in start)
+    assert not all(torch.equal(tried[1][n], seen["weights"][n]) for n in start)
 
 
 def test_never_raises_without_a_trainer():

@@ -552,10 +552,15 @@ class Repairer:
         before, step_now, epoch_now = settings(controls), state.step, state.epoch
         seed = getattr(controls.config, "seed", 0) + SEED_OFFSET + len(self.repairs)
         confirm = plan.action.name == "raise_lr" and plan.options.get("confirm")
-        if confirm:         # the trial decides whether to act at all: run it before any rollback, on the
-            # weights the raise will train from (a raise that returns to the start is tried from there)
-            start = not before_training and plan.rollback is Rollback.START and self._start is not None
-            plan = self._sized_raise(state, plan, seed=seed, weights=self._start.state["model"] if start else None)
+        if confirm:         # the trial decides whether to act at all: run it before any rollback, from the
+            # current weights and, for a raise that returns to the start, from the start's weights too: it
+            # must help on both (from the start alone any raise speeds up the first steps: a healthy
+            # regression net was raised at step 90 and lost 8.7 R^2 points)
+            plan = self._sized_raise(state, plan, seed=seed)
+            if not isinstance(plan, str) and not before_training and plan.rollback is Rollback.START and self._start:
+                # (the raise as sized from the current weights, tried again: its verdict only)
+                check = self._sized_raise(state, plan, seed=seed, weights=self._start.state["model"])
+                plan = check if isinstance(check, str) else plan
             if isinstance(plan, str):
                 self._decline(state, finding, plan)
                 return False
@@ -630,11 +635,11 @@ class Repairer:
         """``raise_lr`` x ``sizing.TRIAL_STEP`` more when a paired trial from the current weights
         (``weights``: from these, a model state dict) trains better with it (sizing.py: the update
         ratio's target undershoots nets that train healthy at larger ratios); the trial's numbers go
-        into the reason. A ``confirm`` plan's trial (run before its rollback, from the weights the
-        rollback returns to) also trains at the current lr: when the raise does not end lower, why
-        (a str). A raise tried from later weights than it trains from can pass its trial and diverge:
-        a re-initialized residual MLP raised twice by its step-92 trials (105x) was NaN 6 steps
-        after the start it returned to."""
+        into the reason. A ``confirm`` plan's trial (run before its rollback; ``_apply`` runs it from
+        the current weights and, when the raise returns to the start, from the start's too) also
+        trains at the current lr: when the raise does not end lower, why (a str). A raise tried only
+        from later weights than it trains from can pass its trial and diverge: a re-initialized
+        residual MLP raised twice by its step-92 trials (105x) was NaN 6 steps after the start."""
         controls = state.controls
         config = controls.config
         X, y = controls.train_data
