@@ -26,17 +26,18 @@ the weights and optimizer state per epoch.
 """
 from __future__ import annotations
 
+import copy
 import math
 import statistics
 from collections import Counter
 from dataclasses import dataclass, replace
 
 from trainwell.babysit import interventions, sizing
-from trainwell.babysit.actions import Plan, Rollback, dropout_rates, hidden_sigmoids, raise_momentum
+from trainwell.babysit.actions import Plan, Rollback, dropout_rates, hidden_sigmoids, raise_momentum, weight_scale
 from trainwell.babysit.findings import Diagnosis, Finding
 from trainwell.babysit.monitor import finding_from_state, finding_state
 from trainwell.babysit.preflight import preflight, probe_lr, resolve_loss
-from trainwell.babysit.plans import HIDDEN_DROPOUT
+from trainwell.babysit.plans import HIDDEN_DROPOUT, OVERSCALED
 from trainwell.babysit.ratios import HEALTHY_RATIO
 from trainwell.babysit.registry import CODES, Group, members
 from trainwell.babysit.rules import BASELINE_SAMPLES, WINDOW
@@ -371,7 +372,12 @@ class Repairer:
             # shrink with depth, re-initialized with He ended 3.2 points lower). A repair that removes
             # a cause (standardized inputs, notes 002) is applied ungraded, as before: in so few steps
             # an adaptive optimizer hides what raw inputs x1000 cost (78.8 against 90.4 when graded)
-            cause = [f for f in found if f.code in symptoms and not self._symptomatic(state, f)]
+            # So is a re-initialization of weights off every standard init (``off_rule``): an init
+            # scale 10x the fan-in rule is evidence before the first step, not a symptom to wait for
+            # (in so few steps the held accuracy does not yet show it: a ReLU net at 10x its default
+            # init graded unrepaired ended 7 points short)
+            cause = [f for f in found if f.code in symptoms
+                     and (not self._symptomatic(state, f) or self._off_rule(state, f))]
             found = [f for f in found if f not in cause]
             symptoms = [c for c in symptoms if c not in {f.code for f in cause}]
             fixes = {name for code in symptoms for name in CODES[code].graded_by if name in interventions.SYMPTOM_ARMS}
@@ -389,6 +395,14 @@ class Repairer:
         (``Action.symptomatic``: a re-initialization, a shrunk output layer)."""
         plan = CODES[f.code].plan(f, self._context(state, f.code, True)) if CODES[f.code].plan else None
         return not isinstance(plan, Plan) or plan.action.symptomatic
+
+    def _off_rule(self, state, f) -> bool:
+        """The finding's repair is a re-initialization and the weights' scale is off every standard
+        init: their median std above ``plans.OVERSCALED`` (3x) He's sqrt(2 / fan_in)
+        (``actions.weight_scale``; He is the largest standard init, PyTorch's default 0.41x of it)."""
+        plan = CODES[f.code].plan(f, self._context(state, f.code, True)) if CODES[f.code].plan else None
+        scale = weight_scale(state.controls.model)
+        return isinstance(plan, Plan) and plan.action.name == "reinit" and scale is not None and scale > OVERSCALED
 
     def _graded(self, state, found, symptoms, steps) -> list:
         """``found`` graded by the fixes of ``symptoms``, each trained ``steps`` steps."""
@@ -538,8 +552,15 @@ class Repairer:
         before, step_now, epoch_now = settings(controls), state.step, state.epoch
         seed = getattr(controls.config, "seed", 0) + SEED_OFFSET + len(self.repairs)
         confirm = plan.action.name == "raise_lr" and plan.options.get("confirm")
-        if confirm:         # the trial decides whether to act at all: run it before any rollback
+        if confirm:         # the trial decides whether to act at all: run it before any rollback, from the
+            # current weights and, for a raise that returns to the start, from the start's weights too: it
+            # must help on both (from the start alone any raise speeds up the first steps: a healthy
+            # regression net was raised at step 90 and lost 8.7 R^2 points)
             plan = self._sized_raise(state, plan, seed=seed)
+            if not isinstance(plan, str) and not before_training and plan.rollback is Rollback.START and self._start:
+                # (the raise as sized from the current weights, tried again: its verdict only)
+                check = self._sized_raise(state, plan, seed=seed, weights=self._start.state["model"])
+                plan = check if isinstance(check, str) else plan
             if isinstance(plan, str):
                 self._decline(state, finding, plan)
                 return False
@@ -610,18 +631,25 @@ class Repairer:
                        reason=plan.reason + f"; sized by a {trial['steps']}-step trial (held loss at lr {tried}): "
                                             f"lower the lr {trial['factor']:g}x")
 
-    def _sized_raise(self, state, plan: Plan, *, seed: int) -> Plan | str:
+    def _sized_raise(self, state, plan: Plan, *, seed: int, weights: dict | None = None) -> Plan | str:
         """``raise_lr`` x ``sizing.TRIAL_STEP`` more when a paired trial from the current weights
-        trains better with it (sizing.py: the update ratio's target undershoots nets that train
-        healthy at larger ratios); the trial's numbers go into the reason. A ``confirm`` plan's
-        trial (run before its rollback) also trains at the current lr: when the raise does not end
-        lower, why (a str)."""
+        (``weights``: from these, a model state dict) trains better with it (sizing.py: the update
+        ratio's target undershoots nets that train healthy at larger ratios); the trial's numbers go
+        into the reason. A ``confirm`` plan's trial (run before its rollback; ``_apply`` runs it from
+        the current weights and, when the raise returns to the start, from the start's too) also
+        trains at the current lr: when the raise does not end lower, why (a str). A raise tried only
+        from later weights than it trains from can pass its trial and diverge: a re-initialized
+        residual MLP raised twice by its step-92 trials (105x) was NaN 6 steps after the start."""
         controls = state.controls
         config = controls.config
         X, y = controls.train_data
         factor, confirm = plan.options["factor"], plan.options.get("confirm")
+        model = controls.model
+        if weights is not None:
+            model = copy.deepcopy(model)
+            model.load_state_dict(weights)
         trial = sizing.larger_raise_helps(
-            controls.model, controls.optimizer, X, y, resolve_loss(config.loss)[0], lr=controls.lrs()[0] * factor,
+            model, controls.optimizer, X, y, resolve_loss(config.loss)[0], lr=controls.lrs()[0] * factor,
             weight_decay=controls.optimizer_overrides.get("weight_decay", config.weight_decay) or 0.0,
             batch_size=config.batch_size, run_steps=state.total_steps or 0, seed=seed, clip_norm=controls.clip_norm,
             group_options=raise_momentum(plan.options), current_lr=controls.lrs()[0] if confirm else None)
