@@ -398,3 +398,15 @@ ACTIONS.update({a.name: a for a in (
     Action("stretch_schedule", "the lr schedule, slowed down by the plan's factor (m(t) = schedule(t / factor))",
            Rollback.START, _stretch_schedule),
 )})
+
+
+# --- babysit23: the run's own options the experiment trains without (warmup, augmentation, batch size) ----
+def _set_warmup(controls, options, *, seed):
+    controls.set_warmup(options["steps"])
+    return f"warmup {options['steps']} steps"
+
+
+ACTIONS.update({a.name: a for a in (
+    Action("set_warmup", "the lr schedule's linear warmup, set to the plan's steps (the schedule after it rebuilt "
+           "over the rest of the run)", Rollback.START, _set_warmup),
+)})

@@ -430,3 +430,13 @@ def plan_schedule_decays_early(f, ctx):
     if not factor or factor <= 1:
         return f"{f.message}: no stretch of the schedule was measured"
     return make_plan("stretch_schedule", f"{f.message}: stretch the lr schedule {factor:.3g}x", factor=factor)
+
+
+# --- babysit23: the run's own options the experiment trains without (warmup, augmentation, batch size) ----
+def plan_schedule_starts_late(f, ctx):
+    """schedule_starts_late: the warmup its experiment fit to the run (``evidence["warmup_steps"]``,
+    schedule_check.py), from the start."""
+    steps = f.evidence.get("warmup_steps")
+    if not steps:
+        return f"{f.message}: no fitted warmup was measured"
+    return make_plan("set_warmup", f"{f.message}: a warmup of {steps} steps", steps=int(steps))

@@ -38,7 +38,8 @@ from typing import Callable
 from trainwell.babysit.plans import (not_repairable, plan_bad_initial_loss, plan_diverged,
                                      plan_exploding_gradients, plan_init, plan_lr_too_low, plan_oscillating,
                                      plan_optimizer_setting, plan_output_mismatch, plan_overfitting, plan_plateau,
-                                     plan_regularizer, plan_schedule_decays_early, plan_underfitting,
+                                     plan_regularizer, plan_schedule_decays_early, plan_schedule_starts_late,
+                                     plan_underfitting,
                                      plan_unnormalized, plan_unshuffled, plan_update_ratio_high,
                                      plan_update_ratio_low, plan_vanishing)
 
@@ -370,6 +371,22 @@ CODES = {spec.code: spec for spec in (
         explains=(Group.SLOW,),
         thresholds=("schedule_check.SPENT_SHARE", "schedule_check.EARLY", "schedule_check.STRETCH_TO"),
         plan=plan_schedule_decays_early,
+    ),
+    # --- babysit23: the run's own options the experiment trains without (schedule_check.py, interventions.py)
+    FindingSpec(
+        "schedule_starts_late", "preflight", "warning",
+        measures="the configured lr schedule over the run's planned steps, evaluated without training: the "
+                 "fraction of the run at which the lr first reaches half its configured value "
+                 "(optim.schedules.reached_at); then an experiment: the run's whole lr course compressed into the "
+                 "experiment's steps against the same schedule with its warmup cut to 5% of the run",
+        threshold="half the lr reached only after half the run (or never), and the fitted warmup trains "
+                  "significantly better (interventions.significant, by held accuracy or by held loss); else info",
+        source="Goyal et al. 2017 'Accurate, Large Minibatch SGD' (gradual warmup over 5 of 90 epochs); "
+               "notes 003: the lr is the one setting to get right first",
+        fix="a warmup of a few percent of the run (warmup_steps about 5% of the planned steps)",
+        explains=(Group.SLOW, "lr_too_low"),
+        thresholds=("schedule_check.HALF", "schedule_check.LATE", "schedule_check.WARMUP_SHARE"),
+        plan=plan_schedule_starts_late,
     ),
     FindingSpec(
         "frozen_parameters", "preflight", "warning",

@@ -1,0 +1,69 @@
+"""``state.controls.set_warmup``: a warmup set at fit start trains exactly as a run configured with it,
+a resumed run keeps it, and a schedule without a warmup to change is refused with a clear error."""
+import pytest
+import torch
+from torch import nn
+
+import trainwell
+from trainwell.errors import ConfigError
+from trainwell.optim.schedules import cosine
+from trainwell.train.callbacks import Callback
+
+
+def _mlp():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 3))
+
+
+def _fit(blobs, callbacks=(), **extra):
+    X, y = blobs
+    options = dict(epochs=3, batch_size=32, lr=0.1, seed=3, progress=False, report=False, babysit="off",
+                   run_dir=None, device="cpu")      # asserts CPU bit-exactness
+    options.update(extra)
+    return trainwell.fit(_mlp(), (X[:240], y[:240]), val=(X[240:], y[240:]), callbacks=list(callbacks), **options)
+
+
+class AtStart(Callback):
+    def __init__(self, change):
+        self.change = change
+
+    def on_fit_start(self, state):
+        self.change(state.controls)
+
+
+def _same_weights(a, b):
+    return all(torch.equal(x, y) for x, y in zip(a.model.state_dict().values(), b.model.state_dict().values()))
+
+
+@pytest.mark.parametrize("schedule", ["cosine", {"name": "step", "every_epochs": 1}, "one_cycle"])
+def test_set_warmup_at_start_trains_as_the_run_configured_so(blobs, schedule):
+    repaired = _fit(blobs, [AtStart(lambda c: c.set_warmup(2))], schedule=schedule, warmup_steps=500)
+    plain = _fit(blobs, schedule=schedule, warmup_steps=2)
+    assert _same_weights(repaired, plain)
+    assert not _same_weights(_fit(blobs, schedule=schedule, warmup_steps=500), plain)   # the warmup mattered
+
+
+def test_set_warmup_keeps_a_stretch_made_before(blobs):
+    def change(c):
+        c.stretch_schedule(3)
+        c.set_warmup(2)
+    every_epoch = {"name": "step", "every_epochs": 1}
+    repaired = _fit(blobs, [AtStart(change)], schedule=every_epoch, warmup_steps=500)
+    plain = _fit(blobs, [AtStart(lambda c: c.stretch_schedule(3))], schedule=every_epoch, warmup_steps=2)
+    assert _same_weights(repaired, plain)
+
+
+def test_a_resumed_run_keeps_the_set_warmup(blobs, tmp_path, crash_at):
+    options = dict(warmup_steps=500, checkpoint_every=5)
+    whole = _fit(blobs, [AtStart(lambda c: c.set_warmup(3))], run_dir=tmp_path / "whole", **options)
+    with pytest.raises(crash_at.error):
+        _fit(blobs, [AtStart(lambda c: c.set_warmup(3)), crash_at(12)], run_dir=tmp_path / "cut", **options)
+    resumed = _fit(blobs, run_dir=tmp_path / "cut", resume=True, **options)
+    assert _same_weights(whole, resumed)
+
+
+def test_set_warmup_names_what_it_needs(blobs):
+    with pytest.raises(ConfigError, match="set_warmup: the run's lr schedule has no warmup to change"):
+        _fit(blobs, [AtStart(lambda c: c.set_warmup(2))], schedule=cosine(total=21))
+    with pytest.raises(ConfigError, match=r"set_warmup: steps = -1: must be an integer >= 0"):
+        _fit(blobs, [AtStart(lambda c: c.set_warmup(-1))])
