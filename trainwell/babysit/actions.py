@@ -406,7 +406,15 @@ def _set_warmup(controls, options, *, seed):
     return f"warmup {options['steps']} steps"
 
 
+def _drop_augmentation(controls, options, *, seed):
+    kept = [s for i, s in enumerate(controls.augment) if i != options["index"]]
+    controls.set_augment(kept)
+    return f"augmentation {options['name']} dropped" + ("" if kept else " (no augmentation left)")
+
+
 ACTIONS.update({a.name: a for a in (
+    Action("drop_augmentation", "the run's augmentation: the plan's transform dropped from the list",
+           Rollback.START, _drop_augmentation, new_baseline=True),
     Action("set_warmup", "the lr schedule's linear warmup, set to the plan's steps (the schedule after it rebuilt "
            "over the rest of the run)", Rollback.START, _set_warmup),
 )})
