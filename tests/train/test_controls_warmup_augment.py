@@ -1,5 +1,5 @@
-"""``state.controls.set_warmup``: a warmup set at fit start trains exactly as a run configured with it,
-a resumed run keeps it, and a schedule without a warmup to change is refused with a clear error."""
+"""``state.controls.set_warmup`` and ``set_augment``: a change at fit start trains exactly as a run configured
+with it, a resumed run keeps it, and a schedule without a warmup to change is refused with a clear error."""
 import pytest
 import torch
 from torch import nn
@@ -67,3 +67,43 @@ def test_set_warmup_names_what_it_needs(blobs):
         _fit(blobs, [AtStart(lambda c: c.set_warmup(2))], schedule=cosine(total=21))
     with pytest.raises(ConfigError, match=r"set_warmup: steps = -1: must be an integer >= 0"):
         _fit(blobs, [AtStart(lambda c: c.set_warmup(-1))])
+
+
+# --- set_augment ---------------------------------------------------------------------------------------
+def _images(blobs):
+    X, y = blobs
+    return X.repeat(1, 8).reshape(-1, 1, 4, 4), y     # 2 features tiled into 4x4 "images"
+
+
+def _cnn():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Flatten(), nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 3))
+
+
+def _fit_images(blobs, callbacks=(), **extra):
+    X, y = _images(blobs)
+    options = dict(epochs=3, batch_size=32, lr=0.1, seed=3, progress=False, report=False, babysit="off",
+                   run_dir=None, device="cpu")      # asserts CPU bit-exactness
+    options.update(extra)
+    return trainwell.fit(_cnn(), (X[:240], y[:240]), val=(X[240:], y[240:]), callbacks=list(callbacks), **options)
+
+
+def test_set_augment_at_start_trains_as_the_run_configured_so(blobs):
+    both = [{"name": "crop", "pad": 1}, "hflip"]
+    repaired = _fit_images(blobs, [AtStart(lambda c: c.set_augment(["hflip"]))], augment=both)
+    plain = _fit_images(blobs, augment=["hflip"])
+    assert _same_weights(repaired, plain)
+    assert not _same_weights(_fit_images(blobs, augment=both), plain)      # the crop mattered
+    none = _fit_images(blobs, [AtStart(lambda c: c.set_augment([]))], augment=both)
+    assert _same_weights(none, _fit_images(blobs))
+
+
+def test_a_resumed_run_keeps_the_set_augment(blobs, tmp_path, crash_at):
+    options = dict(augment=[{"name": "crop", "pad": 1}, "hflip"], checkpoint_every=5)
+    change = AtStart(lambda c: c.set_augment(["hflip"]))
+    whole = _fit_images(blobs, [change], run_dir=tmp_path / "whole", **options)
+    with pytest.raises(crash_at.error):
+        _fit_images(blobs, [AtStart(lambda c: c.set_augment(["hflip"])), crash_at(12)], run_dir=tmp_path / "cut",
+                    **options)
+    resumed = _fit_images(blobs, run_dir=tmp_path / "cut", resume=True, **options)
+    assert _same_weights(whole, resumed)
