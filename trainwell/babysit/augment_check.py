@@ -73,6 +73,9 @@ def check_augment(model, X, y, loss_fn, *, augment, total_steps: int, optimizer,
         if not (interventions.significant(baseline, arm, repeat, by_loss=True)
                 and interventions.ahead_at_end(baseline, arm)):
             continue
+        if interventions.trend(baseline, arm, repeat, run_steps=total_steps)["recovering"] or \
+                interventions.trend_trained_on(baseline, arm, repeat, run_steps=total_steps)["recovering"]:
+            continue        # the setup closes in on the arm within the run: it slows the start, not the result
         a, b = arm.longer, baseline.longer
         name = transform_name(specs[arm.extra["drop"]])
         acc = (f" ({100 * arm.acc:.1f}% against {100 * baseline.acc:.1f}% of the held rows right)"
