@@ -11,15 +11,16 @@ from trainwell.babysit.registry import CODES
 from trainwell.nn.losses import make_loss
 
 
-@pytest.mark.parametrize("steps, batch, optimizer, expected", [
-    (8, 1200, "sgd", True), (8, 2048, "adam", True), (99, 128, "adamw", True),
-    (980, 512, "sgd", False),               # batch 512 on 50k rows, 10 epochs
-    (100, 1200, "sgd", False),              # as many updates as an arm of the experiment trains
-    (8, 32, "sgd", False),                  # a small batch: 8 updates is a short run, not a large batch
-    (8, 1200, "lbfgs", False), (8, 1200, "newton", False), (8, 1200, "bfgs", False),
+@pytest.mark.parametrize("steps, batch, rows, optimizer, expected", [
+    (8, 1200, 1200, "sgd", True), (8, 2048, 1400, "adam", True), (99, 128, 500, "adamw", True),
+    (980, 512, 50000, "sgd", False),        # batch 512 on 50k rows, 10 epochs
+    (36, 64, 1097, "sgd", False),           # 2 epochs of 18 steps: a short run, not a large batch
+    (100, 1200, 1200, "sgd", False),        # as many updates as an arm of the experiment trains
+    (8, 32, 32, "sgd", False),              # a small batch: 8 updates is a short run of a tiny set
+    (8, 1200, 1200, "lbfgs", False), (8, 1200, 1200, "newton", False), (8, 1200, 1200, "bfgs", False),
 ])
-def test_candidates(steps, batch, optimizer, expected):
-    assert batch_check.candidate(total_steps=steps, batch_size=batch, optimizer=optimizer) is expected
+def test_candidates(steps, batch, rows, optimizer, expected):
+    assert batch_check.candidate(total_steps=steps, batch_size=batch, rows=rows, optimizer=optimizer) is expected
 
 
 def test_eight_full_batch_updates_are_found_and_the_scaled_lr_confirmed(four_class, four_class_mlp):

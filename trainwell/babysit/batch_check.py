@@ -2,9 +2,10 @@
 
 A run of 8 epochs at a batch of the whole training set makes 8 updates; the doctor's other
 experiments train 100 steps at the run's batch, more than the whole run, so they never see it.
-A run with fewer than ``FEW_UPDATES`` optimizer steps in all at a batch of at least ``SPLIT`` x
+A run with fewer than ``FEW_UPDATES`` optimizer steps in all at a batch of at least a
+``1 / FEW_PER_EPOCH`` of the training rows (at most 4 steps an epoch) and of at least ``SPLIT`` x
 ``MIN_ROWS`` rows is a candidate (an optimizer meant for the full batch, L-BFGS / BFGS / Newton,
-never is). The experiment (``interventions.experiment``) trains the run's own number of steps at
+never is; a short run at a small batch is a short run, not a large batch). The experiment (``interventions.experiment``) trains the run's own number of steps at
 its batch (the setup), a repeat on other batches, and two arms:
 
 - **the same rows seen in smaller batches**: batch / ``SPLIT`` for ``SPLIT`` x the steps, the lr
@@ -31,15 +32,18 @@ FEW_UPDATES = interventions.STEPS   # a candidate: fewer optimizer steps in the 
                                     # doctor's experiment trains (what it sees is then more than the run)
 SPLIT = 8                           # the arm's batch: the run's / 8, for 8x the steps (the same rows seen)
 MIN_ROWS = 8                        # ... of at least 8 rows: a batch of 64 rows or more is a candidate
+FEW_PER_EPOCH = 4                   # ... and "near the training set's size": at most 4 steps an epoch
 SMALL_ARM = "smaller batches"
 SCALED_ARM = "lr scaled to the batch"
 
 
-def candidate(*, total_steps: int, batch_size: int, optimizer) -> bool:
+def candidate(*, total_steps: int, batch_size: int, rows: int, optimizer) -> bool:
     """Fewer than ``FEW_UPDATES`` steps in the run at a batch of at least ``SPLIT`` x ``MIN_ROWS``
-    rows, with an optimizer that takes minibatch steps (not one that needs a closure: L-BFGS,
-    BFGS, Newton are meant to run on the full batch)."""
-    if not total_steps or total_steps >= FEW_UPDATES or batch_size < SPLIT * MIN_ROWS:
+    rows and at least ``rows / FEW_PER_EPOCH`` of the ``rows`` training rows, with an optimizer that
+    takes minibatch steps (not one that needs a closure: L-BFGS, BFGS, Newton are meant to run on
+    the full batch)."""
+    batch = min(batch_size, rows)
+    if not total_steps or total_steps >= FEW_UPDATES or batch < SPLIT * MIN_ROWS or batch * FEW_PER_EPOCH < rows:
         return False
     try:
         info = lookup(optimizer)[0]
@@ -56,7 +60,7 @@ def check_batch(model, X, y, loss_fn, *, total_steps: int, optimizer, lr: float,
     better than the run's own steps (``evidence["lr_scale"]``: ``SPLIT`` when the run's batch at
     lr x ``SPLIT`` does too), ``info`` when it does not. The model is not modified."""
     rows = min(batch_size, X.shape[0])
-    if not candidate(total_steps=total_steps, batch_size=rows, optimizer=optimizer):
+    if not candidate(total_steps=total_steps, batch_size=batch_size, rows=X.shape[0], optimizer=optimizer):
         return []
     small = max(1, rows // SPLIT)
     arms = [interventions.Arm(SMALL_ARM, CODE, f"batches of {small} rows for {SPLIT}x the steps (the same rows seen)",

@@ -394,14 +394,16 @@ CODES = {spec.code: spec for spec in (
         measures="the run's planned optimizer steps and batch size; then an experiment: the run's own number of "
                  "steps at its batch against the same rows seen in batches 8x smaller (8x the steps, the lr kept) "
                  "and the run's batch at 8x the lr",
-        threshold="fewer than 100 steps in the run at a batch of >= 64 rows (not L-BFGS / BFGS / Newton), and the "
-                  "smaller batches train significantly better (interventions.significant); else info",
+        threshold="fewer than 100 steps in the run at a batch of >= 64 rows and >= a quarter of the training rows "
+                  "(not L-BFGS / BFGS / Newton), and the smaller batches train significantly better "
+                  "(interventions.significant); else info",
         source="Goyal et al. 2017 'Accurate, Large Minibatch SGD' (linear scaling rule: k x the batch, k x the lr); "
                "notes 000: SGD takes many small noisy steps",
         fix="a smaller batch (a new run), or the lr scaled with the batch",
         groups=(Group.SLOW,),
         explains=("lr_too_low", "update_ratio_low", "plateau", "underfitting"),
-        thresholds=("batch_check.FEW_UPDATES", "batch_check.SPLIT", "batch_check.MIN_ROWS"),
+        thresholds=("batch_check.FEW_UPDATES", "batch_check.SPLIT", "batch_check.MIN_ROWS",
+                    "batch_check.FEW_PER_EPOCH"),
         plan=plan_too_few_updates,
     ),
     FindingSpec(

@@ -27,7 +27,7 @@ def check_run_options(model, X, y, loss_fn, *, schedule, total_steps: int, optim
         checks.append(lambda b: check_schedule(model, X, y, loss_fn, schedule=schedule, total_steps=total_steps,
                                                optimizer=optimizer, lr=lr, batch_size=batch_size, config=config,
                                                budget=b, steps=steps, **experiment))
-    if few_updates(total_steps=total_steps, batch_size=min(batch_size, X.shape[0]), optimizer=optimizer):
+    if few_updates(total_steps=total_steps, batch_size=batch_size, rows=X.shape[0], optimizer=optimizer):
         checks.append(lambda b: check_batch(model, X, y, loss_fn, total_steps=total_steps, optimizer=optimizer,
                                             lr=lr, batch_size=batch_size, config=config, budget=b, **experiment))
     if augment:
