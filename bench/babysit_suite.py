@@ -369,7 +369,33 @@ def _cases() -> list[Case]:
     add("step_every_epoch/digits", "schedule_decays_early", "digits", phase="preflight", model=relu,
         options={"schedule": {"name": "step", "every_epochs": 1}}, twin_options={"schedule": "cosine"},
         repairable=True, note="lr / 10 every epoch of the run: 99% of the lr given by 5% of it")
+
+    # issue 11 (branch babysit23): the run's own options the experiment trains without
+    add("warmup_past_run/digits", "schedule_starts_late", "digits", phase="preflight", model=relu,
+        options={"optimizer": "adam", "lr": 1e-3, "warmup_steps": 5000}, twin_options={"warmup_steps": 20},
+        repairable=True, note="warmup_steps 5000 of a 12-epoch run of ~1000 steps: the lr ends at a fifth of its value")
+    add("full_batch/teacher", "too_few_updates", "teacher", phase="preflight", model=relu,
+        options={"optimizer": "sgd", "momentum": 0.9, "batch_size": 4096}, twin_options={"batch_size": 32},
+        repairable=True, note="a batch of the whole training set at the lr of batch 32: 12 updates in the run")
+    out.append(Case("rotate_180/digit_images", "augmentation_hurts", "digits",
+                    setup(lambda: digit_cnn(), data_fn=_digit_images,
+                          options={"epochs": 12, "optimizer": "adam", "lr": 1e-3,
+                                   "augment": [{"name": "rotate", "degrees": 180}]},
+                          twin_options={"augment": [{"name": "rotate", "degrees": 10}]}),
+                    phase="preflight", repairable=True,
+                    note="rotations up to 180 degrees of 8x8 digits (a 6 becomes a 9); the twin rotates by up to 10"))
     return out
+
+
+def _digit_images() -> Splits:
+    """The suite's digits as 8x8 one-channel images (augmentations need (N, C, H, W))."""
+    s = transform(data("digits"), lambda X: X.reshape(-1, 1, 8, 8))
+    return replace(s, input_shape=(1, 8, 8))
+
+
+def digit_cnn(*, seed=0):
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(16 * 64, 10))
 
 
 def neg_log_p(p, y):

@@ -71,3 +71,65 @@ def test_a_decay_that_costs_nothing_is_only_info(blobs):
                                           total_steps=400, optimizer="sgd", lr=0.05, batch_size=16, steps=40)
     assert [(f.code, f.severity) for f in found] == [("schedule_decays_early", "info")]
     assert "trains no better" in found[0].message
+
+
+# --- schedule_starts_late: a warmup longer than the run (babysit23) -------------------------------------
+@pytest.mark.parametrize("name, options, warmup, total", [
+    ("cosine", {}, 30, 600), ("cosine", {}, 0, 600), ("one_cycle", {}, 0, 600), ("one_cycle", {"pct_start": 0.45}, 0, 600),
+    ("cosine", {}, 500, 20000), ("cosine", {}, 50, 855), ("linear", {}, 200, 1000), ("step", {"every_epochs": 20}, 60, 600),
+    ("constant", {}, 250, 600), ("plateau", {}, 100, 600), ("exponential", {"rate_per_epoch": 0.05}, 40, 600),
+])
+def test_standard_warmups_are_no_late_start(name, options, warmup, total):
+    s = make_schedule(name, total_steps=total, steps_per_epoch=60, warmup_steps=warmup, **options)
+    assert schedule_check.start_candidate(s, total) is None
+
+
+def test_a_standard_warmup_runs_no_experiment(four_class, four_class_mlp, monkeypatch):
+    monkeypatch.setattr(schedule_check.interventions, "experiment", lambda *a, **k: pytest.fail("ran"))
+    s = make_schedule("cosine", total_steps=600, steps_per_epoch=60, warmup_steps=30)
+    assert _check(four_class, four_class_mlp, s, 600) == []
+
+
+@pytest.mark.parametrize("optimizer, lr", [("sgd", 0.05), ("adam", 3e-3)])
+def test_a_warmup_longer_than_the_run_is_found_with_the_fitted_warmup(four_class, four_class_mlp, optimizer, lr):
+    X, y = four_class
+    s = make_schedule("cosine", total_steps=600, steps_per_epoch=60, warmup_steps=5000)
+    found = schedule_check.check_schedule(four_class_mlp(), X, y, make_loss("cross_entropy"), schedule=s,
+                                          total_steps=600, optimizer=optimizer, lr=lr, batch_size=16, steps=60)
+    assert [(f.code, f.severity) for f in found] == [("schedule_starts_late", "warning")]
+    f = found[0]
+    assert f.evidence["warmup_steps"] == 30 and f.evidence["reached_at"] == float("inf")
+    assert f.evidence["peak"] == pytest.approx(600 / 5000, rel=0.01)        # (t+1)/5000 at the run's last step
+    assert "for the whole run of 600 steps (it reaches 12% of it at most)" in f.message
+    assert f.evidence["fix_loss"] < f.evidence["setup_loss"]
+
+
+def test_a_late_start_that_costs_nothing_is_only_info(blobs):
+    """Three well-separated blobs: a lr that rises to 40% of its value over the run classifies the held
+    rows as well as the fitted warmup, to a held loss within the repeat's noise."""
+    X, y = blobs
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(2, 32), nn.ReLU(), nn.Linear(32, 3))
+    s = make_schedule("constant", total_steps=400, steps_per_epoch=10, warmup_steps=1000)
+    found = schedule_check.check_schedule(net, X, y, make_loss("cross_entropy"), schedule=s, total_steps=400,
+                                          optimizer="adam", lr=0.05, batch_size=16, steps=40)
+    assert [(f.code, f.severity) for f in found] == [("schedule_starts_late", "info")]
+    assert "trains no better" in found[0].message
+
+
+def test_a_python_schedule_without_warmup_is_no_candidate():
+    assert schedule_check.start_candidate(lambda step: 0.01, 600) is None
+
+
+def test_the_repair_sets_the_fitted_warmup():
+    f = make("schedule_starts_late", "starts late", evidence={"warmup_steps": 43})
+    plan = CODES["schedule_starts_late"].plan(f, None)
+    assert plan.action is ACTIONS["set_warmup"] and plan.options == {"steps": 43}
+    calls = []
+
+    class Controls:
+        def set_warmup(self, steps):
+            calls.append(steps)
+    assert ACTIONS["set_warmup"].apply(Controls(), plan.options, seed=0) == "warmup 43 steps"
+    assert calls == [43]
+    assert isinstance(CODES["schedule_starts_late"].plan(make("schedule_starts_late", "x"), None), str)

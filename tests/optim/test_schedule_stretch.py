@@ -1,10 +1,11 @@
-"""``spent_at`` (where a schedule has given 99% of its lr) against closed forms, and ``stretch``."""
+"""``spent_at`` (where a schedule has given 99% of its lr) against closed forms, ``stretch``, ``reached_at``
+(where the lr first reaches a level) and ``with_warmup``."""
 import math
 
 import pytest
 
 from trainwell.errors import ConfigError
-from trainwell.optim.schedules import make_schedule, spent_at, staircase, stretch
+from trainwell.optim.schedules import cosine, make_schedule, reached_at, spent_at, staircase, stretch, warmup
 
 
 def _bisect(f, target, lo=0.0, hi=1.0):
@@ -52,3 +53,27 @@ def test_stretch_slows_a_schedule_down():
         stretch(inner, factor=0)
     with pytest.raises(ConfigError, match="plateau"):
         stretch(make_schedule("plateau", total_steps=10, steps_per_epoch=2), factor=2)
+
+
+# --- reached_at (where the lr first reaches a level) and with_warmup (babysit23) ---------------------------
+
+@pytest.mark.parametrize("warm, total, expected", [
+    (0, 400, 0.0), (20, 400, 9 / 400), (200, 400, 99 / 400), (5000, 855, math.inf), (1000, 1000, 499 / 1000)])
+def test_reached_at_is_where_the_linear_warmup_passes_half(warm, total, expected):
+    """m(t) = (t+1)/W during the warmup: it first reaches 1/2 at t = W/2 - 1 (a cosine after it starts at 1)."""
+    s = make_schedule("cosine", total_steps=total, steps_per_epoch=10, warmup_steps=warm)
+    assert reached_at(s, total, level=0.5) == pytest.approx(expected)
+
+
+def test_with_warmup_rebuilds_the_config_schedule_over_the_run():
+    long = make_schedule("cosine", total_steps=855, steps_per_epoch=57, warmup_steps=5000)
+    fitted = long.with_warmup(43)
+    plain = make_schedule("cosine", total_steps=855, steps_per_epoch=57, warmup_steps=43)
+    assert [fitted(t) for t in range(0, 900, 7)] == [plain(t) for t in range(0, 900, 7)]
+    assert fitted(854) < 1e-4 < long(854)        # the cosine spans the rest of the run, not one step
+
+
+def test_with_warmup_of_a_python_warmup_keeps_its_inner_schedule():
+    inner = cosine(total=100)
+    s = warmup(inner, steps=50).with_warmup(10)
+    assert [s(t) for t in range(120)] == [warmup(inner, steps=10)(t) for t in range(120)]

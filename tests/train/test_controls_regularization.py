@@ -1,11 +1,13 @@
-"""``state.controls.set_regularization`` and ``stretch_schedule``: a change at fit start trains
-exactly as a run configured that way, and a resumed run keeps the change."""
+"""``state.controls.set_regularization``, ``stretch_schedule``, ``set_warmup`` and ``set_augment``: a change
+at fit start trains exactly as a run configured that way, a resumed run keeps the change, and a schedule
+without a warmup to change is refused with a clear error."""
 import pytest
 import torch
 from torch import nn
 
 import trainwell
 from trainwell.errors import ConfigError
+from trainwell.optim.schedules import cosine
 from trainwell.train.callbacks import Callback
 
 
@@ -74,4 +76,79 @@ def test_a_resumed_run_keeps_the_changed_regularization_and_schedule(blobs, tmp_
     with pytest.raises(crash_at.error):
         _fit(blobs, [AtStart(change), crash_at(12)], run_dir=tmp_path / "cut", **options)
     resumed = _fit(blobs, run_dir=tmp_path / "cut", resume=True, **options)
+    assert _same_weights(whole, resumed)
+
+
+# --- set_warmup and set_augment (babysit23) -------------------------------------------------------------
+@pytest.mark.parametrize("schedule", ["cosine", {"name": "step", "every_epochs": 1}, "one_cycle"])
+def test_set_warmup_at_start_trains_as_the_run_configured_so(blobs, schedule):
+    repaired = _fit(blobs, [AtStart(lambda c: c.set_warmup(2))], schedule=schedule, warmup_steps=500)
+    plain = _fit(blobs, schedule=schedule, warmup_steps=2)
+    assert _same_weights(repaired, plain)
+    assert not _same_weights(_fit(blobs, schedule=schedule, warmup_steps=500), plain)   # the warmup mattered
+
+
+def test_set_warmup_keeps_a_stretch_made_before(blobs):
+    def change(c):
+        c.stretch_schedule(3)
+        c.set_warmup(2)
+    every_epoch = {"name": "step", "every_epochs": 1}
+    repaired = _fit(blobs, [AtStart(change)], schedule=every_epoch, warmup_steps=500)
+    plain = _fit(blobs, [AtStart(lambda c: c.stretch_schedule(3))], schedule=every_epoch, warmup_steps=2)
+    assert _same_weights(repaired, plain)
+
+
+def test_a_resumed_run_keeps_the_set_warmup(blobs, tmp_path, crash_at):
+    options = dict(warmup_steps=500, checkpoint_every=5)
+    whole = _fit(blobs, [AtStart(lambda c: c.set_warmup(3))], run_dir=tmp_path / "whole", **options)
+    with pytest.raises(crash_at.error):
+        _fit(blobs, [AtStart(lambda c: c.set_warmup(3)), crash_at(12)], run_dir=tmp_path / "cut", **options)
+    resumed = _fit(blobs, run_dir=tmp_path / "cut", resume=True, **options)
+    assert _same_weights(whole, resumed)
+
+
+def test_set_warmup_names_what_it_needs(blobs):
+    with pytest.raises(ConfigError, match="set_warmup: the run's lr schedule has no warmup to change"):
+        _fit(blobs, [AtStart(lambda c: c.set_warmup(2))], schedule=cosine(total=21))
+    with pytest.raises(ConfigError, match=r"set_warmup: steps = -1: must be an integer >= 0"):
+        _fit(blobs, [AtStart(lambda c: c.set_warmup(-1))])
+
+
+# --- set_augment ---------------------------------------------------------------------------------------
+def _images(blobs):
+    X, y = blobs
+    return X.repeat(1, 8).reshape(-1, 1, 4, 4), y     # 2 features tiled into 4x4 "images"
+
+
+def _cnn():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Flatten(), nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 3))
+
+
+def _fit_images(blobs, callbacks=(), **extra):
+    X, y = _images(blobs)
+    options = dict(epochs=3, batch_size=32, lr=0.1, seed=3, progress=False, report=False, babysit="off",
+                   run_dir=None, device="cpu")      # asserts CPU bit-exactness
+    options.update(extra)
+    return trainwell.fit(_cnn(), (X[:240], y[:240]), val=(X[240:], y[240:]), callbacks=list(callbacks), **options)
+
+
+def test_set_augment_at_start_trains_as_the_run_configured_so(blobs):
+    both = [{"name": "crop", "pad": 1}, "hflip"]
+    repaired = _fit_images(blobs, [AtStart(lambda c: c.set_augment(["hflip"]))], augment=both)
+    plain = _fit_images(blobs, augment=["hflip"])
+    assert _same_weights(repaired, plain)
+    assert not _same_weights(_fit_images(blobs, augment=both), plain)      # the crop mattered
+    none = _fit_images(blobs, [AtStart(lambda c: c.set_augment([]))], augment=both)
+    assert _same_weights(none, _fit_images(blobs))
+
+
+def test_a_resumed_run_keeps_the_set_augment(blobs, tmp_path, crash_at):
+    options = dict(augment=[{"name": "crop", "pad": 1}, "hflip"], checkpoint_every=5)
+    change = AtStart(lambda c: c.set_augment(["hflip"]))
+    whole = _fit_images(blobs, [change], run_dir=tmp_path / "whole", **options)
+    with pytest.raises(crash_at.error):
+        _fit_images(blobs, [AtStart(lambda c: c.set_augment(["hflip"])), crash_at(12)], run_dir=tmp_path / "cut",
+                    **options)
+    resumed = _fit_images(blobs, run_dir=tmp_path / "cut", resume=True, **options)
     assert _same_weights(whole, resumed)

@@ -401,3 +401,23 @@ ACTIONS.update({a.name: a for a in (
     Action("stretch_schedule", "the lr schedule, slowed down by the plan's factor (m(t) = schedule(t / factor))",
            Rollback.START, _stretch_schedule),
 )})
+
+
+# --- babysit23: the run's own options the experiment trains without (warmup, augmentation, batch size) ----
+def _set_warmup(controls, options, *, seed):
+    controls.set_warmup(options["steps"])
+    return f"warmup {options['steps']} steps"
+
+
+def _drop_augmentation(controls, options, *, seed):
+    kept = [s for i, s in enumerate(controls.augment) if i != options["index"]]
+    controls.set_augment(kept)
+    return f"augmentation {options['name']} dropped" + ("" if kept else " (no augmentation left)")
+
+
+ACTIONS.update({a.name: a for a in (
+    Action("drop_augmentation", "the run's augmentation: the plan's transform dropped from the list",
+           Rollback.START, _drop_augmentation, new_baseline=True),
+    Action("set_warmup", "the lr schedule's linear warmup, set to the plan's steps (the schedule after it rebuilt "
+           "over the rest of the run)", Rollback.START, _set_warmup),
+)})

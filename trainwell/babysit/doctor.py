@@ -21,7 +21,7 @@ from trainwell.data.streaming import check_sample
 from trainwell.errors import LabelError
 from trainwell.train.fit import make_trainer, prepare
 from trainwell.train.loop import total_steps
-from trainwell.babysit.schedule_check import check_schedule
+from trainwell.babysit.run_options import check_run_options
 from trainwell.train.parts import build_schedule_for, make_batches, optimizer_options
 from trainwell.train.regularizers import build_penalty
 from trainwell.train.state import Stop, StopKind
@@ -137,7 +137,7 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
         findings = merge(interventions.grade(findings, baseline, arms, run_steps=run_steps),
                          interventions.findings(baseline, arms, run_steps=run_steps))
         per_epoch = len(make_batches(config, p.train))    # the schedule fit builds, over the run (schedule_check.py)
-        findings += check_schedule(
+        findings += check_run_options(    # the schedule, batch size and augmentation (run_options.py)
             p.model, p.train[0], p.train[1], resolve_loss(config.loss)[0],
             schedule=build_schedule_for(config, run_steps, per_epoch), total_steps=run_steps,
             optimizer=config.optimizer, lr=probe_lr(config.optimizer, config.lr, probe_options),

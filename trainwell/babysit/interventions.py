@@ -368,7 +368,7 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
                repeat: bool = False,
                clip_norm: float | None = None, activation: bool = False, unfreeze: bool = True,
                run_steps: int | None = None, in_order: bool = False, lr_arms: bool = True, config=None,
-               course=None, extra_arms=()) -> tuple:
+               course=None, extra_arms=(), augment=None, augment_seed: int = 0) -> tuple:
     """``(baseline, arms)``: the setup itself and each candidate change, trained ``steps`` steps
     from the same weights on the same batches. The model is never modified. With ``budget_s``
     nominal seconds (or a doctor's ``budget``: babysit/budget.py), every arm runs the steps the
@@ -394,7 +394,12 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
     regularizer it sets gets an arm (``regularization_arms``); the held rows' loss is ``loss_fn``'s,
     the same for every arm. ``course(i, n) -> multiplier``: the lr of the setup and its repeat at
     step i of n is lr x course(i, n) (an arm's own ``extra["course"]`` for that arm); ``extra_arms``:
-    further ``Arm``-s to train with the setup's settings (their change is their course)."""
+    further ``Arm``-s to train with the setup's settings (their change is their course, their own lr
+    ``extra["lr"]``, or their own batch size ``extra["batch_size"]`` for ``extra["steps_factor"]`` x the
+    steps: batch_check.py's smaller batches at the same rows seen); ``augment(x, generator) -> x``: the
+    run's augmentation, applied to every arm's training batches (never to the held rows) from a
+    generator seeded ``augment_seed`` (the same draws in every arm), an arm's own
+    ``extra["augment"]`` instead (None: none; augment_check.py drops one transform an arm)."""
     budget = budget if budget is not None or budget_s is None else Budget(budget_s)
     options = {k: v for k, v in (options or {}).items() if k not in ("lr", "weight_decay")}
     device = next((p.device for p in model.parameters()), X.device)
@@ -405,8 +410,8 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
     size = max(1, min(batch_size, pool.numel()))
     train_rows = pool[EVAL_ROWS:] if pool.numel() > 2 * EVAL_ROWS else pool   # the held rows stay unseen
 
-    def draw(g, count=steps):
-        return [train_rows[torch.randint(0, train_rows.numel(), (size,), generator=g)] for _ in range(count)]
+    def draw(g, count=steps, rows=size):
+        return [train_rows[torch.randint(0, train_rows.numel(), (rows,), generator=g)] for _ in range(count)]
     batches = draw(gen)
 
     class_ids = not torch.is_floating_point(y) and y.ndim == 1
@@ -452,25 +457,31 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
         opt = make_optimizer(optimizer, net, lr=arm_lr, weight_decay=arm_wd, total_steps=steps, **arm_options)
         step_loss, after_step, after_backward = _regularizers(config, arm, net, loss_fn)
         arm_course, bases = arm.extra.get("course", course), [g["lr"] for g in opt.param_groups]
+        # an arm with its own batch size (``extra["batch_size"]``) trains ``extra["steps_factor"]`` x the
+        # steps on its own batches (the same rows seen), each step priced at its own size
+        factor = arm.extra.get("steps_factor", 1)
+        augmented = _augmenter(arm.extra.get("augment", augment), augment_seed)
+        cost = step_cost if "batch_size" not in arm.extra or budget is None else budget.step_cost(
+            len((arm_batches or batches)[0]))
         net.train()
         trace = []                              # the training batches' losses (device tensors)
         state = torch.get_rng_state()
         torch.manual_seed(arm_seed)             # the same dropout masks in every arm
         try:
             for idx in arm_batches or batches:
-                if arm.steps >= _whole_epochs(plan["steps"], arm.extra.get("per_epoch")):
+                if arm.steps >= factor * _whole_epochs(plan["steps"], arm.extra.get("per_epoch")):
                     break
                 if arm_course is not None:
                     for group, base in zip(opt.param_groups, bases):
                         group["lr"] = base * arm_course(arm.steps, plan["steps"])
-                trace.append(train_step(net, opt, step_loss, inputs(X[idx]).to(device), y[idx].to(device), clip,
-                                        after_backward=after_backward))
+                trace.append(train_step(net, opt, step_loss, augmented(inputs(X[idx]).to(device)), y[idx].to(device),
+                                        clip, after_backward=after_backward))
                 if after_step is not None:
                     after_step()
                 arm.steps += 1
                 if budget is not None:
-                    budget.charge(step_cost)
-                if arm.steps == max(1, plan["steps"] // 2):
+                    budget.charge(cost)
+                if arm.steps == max(1, factor * plan["steps"] // 2):
                     arm.mid_after, arm.mid_acc = loss_of(net, inputs)     # one eval pass: the trend
                     arm.mid_steps = arm.steps
                     net.train()
@@ -482,7 +493,8 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
         arm.rows = int(held.numel())
         if keep or (run_steps and baseline_of and not arm.extra.get("repeat") and not arm.extra.get("timed_out")
                     and _better(baseline_of[0], arm, repeat_of[0] if repeat_of else None)):
-            kept[id(arm)] = (arm, net, opt, clip, inputs, (step_loss, after_step, after_backward, arm_course, bases))
+            kept[id(arm)] = (arm, net, opt, clip, inputs, (step_loss, after_step, after_backward, arm_course, bases,
+                                                           augmented))
         k = max(1, min(CHECK_EVERY, len(trace) // 2))
         if trace:
             head, tail = torch.stack(trace[:k]).mean().item(), torch.stack(trace[-k:]).mean().item()
@@ -492,7 +504,10 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
     candidates = [c for c in candidate_arms(model, lr=lr, weight_decay=weight_decay, options=options,
                                             clip_norm=clip_norm, unfreeze=unfreeze, config=config)
                   if (settings and (lr_arms or c[0].code not in LR_CODES)) or (activation and c[0].name == RELU_ARM)]
-    candidates += [(arm, lr, weight_decay, options, False) for arm in extra_arms]
+    candidates += [(arm, arm.extra.get("lr", lr), weight_decay, options, False)
+                   + ((None, None, draw(torch.Generator().manual_seed(seed), steps * arm.extra.get("steps_factor", 1),
+                                        max(1, min(arm.extra["batch_size"], pool.numel())))) if "batch_size" in arm.extra
+                      else ()) for arm in extra_arms]
     fixes = list(dict.fromkeys(name for code in symptoms for name in CODES[code].graded_by if name in SYMPTOM_ARMS))
     in_order = in_order and any(ORDER_ARM in CODES[code].graded_by for code in symptoms)
     if fixes or repeat or in_order:
@@ -529,7 +544,7 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
     def extend(arm, net, opt, clip, inputs, regularized, further):
         """``arm`` trained on over the ``further`` batches (its own copy, optimizer and regularizers)."""
         longer = Arm(arm.name, arm.code, arm.change, before=arm.before, steps=arm.steps, extra={"longer": True})
-        step_loss, after_step, after_backward, arm_course, bases = regularized
+        step_loss, after_step, after_backward, arm_course, bases, augmented = regularized
         state = torch.get_rng_state()
         torch.manual_seed(seed + LONGER_SEED)
         net.train()
@@ -538,7 +553,7 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
                 if arm_course is not None:          # the lr course goes on where it was
                     for group, base in zip(opt.param_groups, bases):
                         group["lr"] = base * arm_course(longer.steps, plan["steps"])
-                train_step(net, opt, step_loss, inputs(X[idx]).to(device), y[idx].to(device), clip,
+                train_step(net, opt, step_loss, augmented(inputs(X[idx]).to(device)), y[idx].to(device), clip,
                            after_backward=after_backward)
                 if after_step is not None:
                     after_step()
@@ -558,7 +573,8 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
     if budget is not None:                  # the steps every arm can afford, from the model's counted work
         budget.count(model, X[batches[0]] if batches else X[:size])
         step_cost = budget.step_cost(size)
-        plan["steps"] = int(max(MIN_STEPS, min(steps, budget.affordable(size, share=1 / (plan["runs"] * TIME_SAFETY)))))
+        plan["steps"] = int(min(steps, max(MIN_STEPS, min(steps, budget.affordable(
+            size, share=1 / (plan["runs"] * TIME_SAFETY))))))      # (fewer than MIN_STEPS only when asked for)
     baseline = train(Arm("setup", "", "the setup as configured"), lr, weight_decay, options, False, keep=True)
     baseline_of.append(baseline)
     arms = []
@@ -642,6 +658,15 @@ def _better(baseline: Arm, arm: Arm, repeat: Arm | None) -> bool:
     if arm.extra.get("as_run"):
         return significant(arm, baseline, repeat, noise_of=baseline)
     return significant(baseline, arm, repeat, by_loss=True)
+
+
+def _augmenter(augment, seed: int):
+    """``xb -> xb``: ``augment(xb, generator)`` with its own generator seeded ``seed`` (the identity
+    without an augmentation): the same draws wherever it is made."""
+    if augment is None:
+        return lambda xb: xb
+    generator = torch.Generator().manual_seed(seed)
+    return lambda xb: augment(xb, generator)
 
 
 def _finite_weights(net) -> bool:

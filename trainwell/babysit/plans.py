@@ -430,3 +430,33 @@ def plan_schedule_decays_early(f, ctx):
     if not factor or factor <= 1:
         return f"{f.message}: no stretch of the schedule was measured"
     return make_plan("stretch_schedule", f"{f.message}: stretch the lr schedule {factor:.3g}x", factor=factor)
+
+
+# --- babysit23: the run's own options the experiment trains without (warmup, augmentation, batch size) ----
+def plan_schedule_starts_late(f, ctx):
+    """schedule_starts_late: the warmup its experiment fit to the run (``evidence["warmup_steps"]``,
+    schedule_check.py), from the start."""
+    steps = f.evidence.get("warmup_steps")
+    if not steps:
+        return f"{f.message}: no fitted warmup was measured"
+    return make_plan("set_warmup", f"{f.message}: a warmup of {steps} steps", steps=int(steps))
+
+
+def plan_too_few_updates(f, ctx):
+    """too_few_updates: the lr raised by the factor its experiment confirmed at the run's batch
+    (``evidence["lr_scale"]``, batch_check.py: Goyal et al. 2017's linear scaling rule), from the
+    start; without one, a smaller batch is a new run (no control changes the batch size)."""
+    factor = f.evidence.get("lr_scale")
+    if not factor:
+        return f"{f.message}: a smaller batch needs a new run (batch_size = {f.evidence.get('small_batch')})"
+    return make_plan("raise_lr", f"{f.message}: raise the lr {factor:g}x (the linear scaling rule)",
+                     rollback=Rollback.START, factor=float(factor), momentum=False)
+
+
+def plan_augmentation_hurts(f, ctx):
+    """augmentation_hurts: the transform its experiment trained without (``evidence["drop"]``, its
+    index in the run's augment list; augment_check.py) dropped, from the start."""
+    if f.evidence.get("drop") is None:
+        return f"{f.message}: no transform was measured"
+    return make_plan("drop_augmentation", f"{f.message}: drop {f.evidence.get('transform')}",
+                     index=int(f.evidence["drop"]), name=f.evidence.get("transform"))

@@ -38,7 +38,8 @@ from typing import Callable
 from trainwell.babysit.plans import (not_repairable, plan_bad_initial_loss, plan_diverged,
                                      plan_exploding_gradients, plan_init, plan_lr_too_low, plan_oscillating,
                                      plan_optimizer_setting, plan_output_mismatch, plan_overfitting, plan_plateau,
-                                     plan_regularizer, plan_schedule_decays_early, plan_underfitting,
+                                     plan_regularizer, plan_schedule_decays_early, plan_schedule_starts_late, plan_too_few_updates,
+                                     plan_augmentation_hurts,                                     plan_underfitting,
                                      plan_unnormalized, plan_unshuffled, plan_update_ratio_high,
                                      plan_update_ratio_low, plan_vanishing)
 
@@ -371,6 +372,56 @@ CODES = {spec.code: spec for spec in (
         explains=(Group.SLOW,),
         thresholds=("schedule_check.SPENT_SHARE", "schedule_check.EARLY", "schedule_check.STRETCH_TO"),
         plan=plan_schedule_decays_early,
+    ),
+    # --- babysit23: the run's own options the experiment trains without (schedule_check.py, interventions.py)
+    FindingSpec(
+        "schedule_starts_late", "preflight", "warning",
+        measures="the configured lr schedule over the run's planned steps, evaluated without training: the "
+                 "fraction of the run at which the lr first reaches half its configured value "
+                 "(optim.schedules.reached_at); then an experiment: the run's whole lr course compressed into the "
+                 "experiment's steps against the same schedule with its warmup cut to 5% of the run",
+        threshold="half the lr reached only after half the run (or never), and the fitted warmup trains "
+                  "significantly better (interventions.significant, by held accuracy or by held loss); else info",
+        source="Goyal et al. 2017 'Accurate, Large Minibatch SGD' (gradual warmup over 5 of 90 epochs); "
+               "notes 003: the lr is the one setting to get right first",
+        fix="a warmup of a few percent of the run (warmup_steps about 5% of the planned steps)",
+        groups=(Group.SLOW,),
+        explains=("lr_too_low", "update_ratio_low", "plateau", "underfitting"),
+        thresholds=("schedule_check.HALF", "schedule_check.LATE", "schedule_check.WARMUP_SHARE"),
+        plan=plan_schedule_starts_late,
+    ),
+    FindingSpec(
+        "too_few_updates", "preflight", "warning",
+        measures="the run's planned optimizer steps and batch size; then an experiment: the run's own number of "
+                 "steps at its batch against the same rows seen in batches 8x smaller (8x the steps, the lr kept) "
+                 "and the run's batch at 8x the lr",
+        threshold="fewer than 100 steps in the run at a batch of >= 64 rows and >= a quarter of the training rows "
+                  "(not L-BFGS / BFGS / Newton), and the smaller batches train significantly better "
+                  "(interventions.significant); else info",
+        source="Goyal et al. 2017 'Accurate, Large Minibatch SGD' (linear scaling rule: k x the batch, k x the lr); "
+               "notes 000: SGD takes many small noisy steps",
+        fix="a smaller batch (a new run), or the lr scaled with the batch",
+        groups=(Group.SLOW,),
+        explains=("lr_too_low", "update_ratio_low", "plateau", "underfitting"),
+        thresholds=("batch_check.FEW_UPDATES", "batch_check.SPLIT", "batch_check.MIN_ROWS",
+                    "batch_check.FEW_PER_EPOCH"),
+        plan=plan_too_few_updates,
+    ),
+    FindingSpec(
+        "augmentation_hurts", "preflight", "warning",
+        measures="an intervention: the held (un-augmented) rows' accuracy and loss after the experiment's steps of "
+                 "the setup trained with the run's augmentation against one arm per transform trained without it, "
+                 "and both trained on to 3x the steps",
+        threshold="the arm without the transform trains significantly better (interventions.significant) and is "
+                  "still ahead trained on (interventions.ahead_at_end)",
+        source="notes 002: augmentations are transformations 'that yield a valid image' of the same class; "
+               "Simard et al. 2003 (a transform must leave the label unchanged)",
+        fix="drop the transform from augment (a horizontal flip of left/right classes, a rotation of 6/9, a crop that "
+            "cuts the object out, noise above the signal)",
+        explains=("underfitting", "plateau", "overfitting"),
+        thresholds=("interventions.NOISE_FACTOR", "interventions.SAMPLING_Z", "interventions.MIN_LIFT",
+                    "interventions.LONGER"),
+        plan=plan_augmentation_hurts,
     ),
     FindingSpec(
         "frozen_parameters", "preflight", "warning",

@@ -41,7 +41,7 @@ from trainwell.babysit.plans import HIDDEN_DROPOUT, OVERSCALED
 from trainwell.babysit.ratios import HEALTHY_RATIO
 from trainwell.babysit.registry import CODES, Group, members
 from trainwell.babysit.rules import BASELINE_SAMPLES, WINDOW
-from trainwell.babysit.schedule_check import check_schedule
+from trainwell.babysit.run_options import check_run_options
 from trainwell.data.streaming import check_sample
 from trainwell.errors import ConfigError
 from trainwell.optim.factory import optimizer_options
@@ -465,7 +465,7 @@ class Repairer:
         # 99% of its lr within the first half of the run; bounded by steps as the settings' experiment)
         schedule_steps = int(min(interventions.STEPS, max(interventions.MIN_STEPS,
                                                           SETTINGS_SHARE * (state.total_steps or 0) / 3)))
-        found = check_schedule(controls.model, X, y, resolve_loss(config.loss)[0], schedule=controls.schedule,
+        found = check_run_options(controls.model, X, y, resolve_loss(config.loss)[0], schedule=controls.schedule,
                                total_steps=state.total_steps or 0, optimizer=config.optimizer, lr=lr,
                                weight_decay=decay, options=options, batch_size=config.batch_size, seed=config.seed,
                                clip_norm=clip, config=config, steps=schedule_steps)

@@ -15,12 +15,24 @@ so that it gives 99% of its lr by ``STRETCH_TO`` of the run. When the stretched 
 which the repair (``stretch_schedule``) applies from the start; otherwise an ``info`` finding
 says the schedule decays early but the stretch trains no better. A plateau schedule (its cuts
 follow the metric) and a constant lr are never candidates.
+
+The mirror, **a schedule that starts late** (``schedule_starts_late``): a warmup longer than the
+run (``warmup_steps = 5000`` of an 855-step run: the lr ends at 17% of its value) keeps the lr far
+below the configured one for most of the run. ``optim.schedules.reached_at`` finds where the
+multiplier first reaches ``HALF`` of the configured lr: 0 for a constant lr or a cosine, 0.025 for
+a 5% warmup, about 0.15 for one-cycle; a schedule that reaches it only after ``LATE`` of the run
+(or never) and has a warmup to change (``with_warmup``) is a candidate. The experiment trains the
+run's whole lr course compressed into the experiment's steps (run step i x total / n) next to a
+repeat and the same schedule with its warmup cut to ``WARMUP_SHARE`` of the run (the schedule fit
+to the run); when the fitted schedule trains ``interventions.significant``-ly better (held
+accuracy, or held loss with the accuracy no worse) a warning names the numbers, which the repair
+(``set_warmup``, a control: exact on resume) applies from the start; otherwise ``info``.
 """
 from __future__ import annotations
 
 from trainwell.babysit import interventions
 from trainwell.babysit.findings import Finding, make
-from trainwell.optim.schedules import spent_at, stretch
+from trainwell.optim.schedules import reached_at, spent_at, stretch
 
 CODE = "schedule_decays_early"
 SPENT_SHARE = 0.99    # spent_at's share: the schedule has given 99% of its lr by then (what is left moves nothing)
@@ -49,10 +61,18 @@ def candidate(schedule, total: int) -> float | None:
     return spent if spent < EARLY else None
 
 
-def check_schedule(model, X, y, loss_fn, *, schedule, total_steps: int, optimizer, lr: float,
-                   weight_decay: float = 0.0, options: dict | None = None, batch_size: int = 64, seed: int = 0,
-                   clip_norm: float | None = None, config=None, steps: int = interventions.STEPS,
-                   budget=None) -> list[Finding]:
+def check_schedule(model, X, y, loss_fn, *, schedule, total_steps: int, **experiment) -> list[Finding]:
+    """The schedule's findings: ``schedule_decays_early`` (``check_decay``) and
+    ``schedule_starts_late`` (``check_start``), each ``[]`` when the schedule is no candidate. The
+    keyword arguments are ``interventions.experiment``'s (the optimizer, lr, batch size, ...)."""
+    return (check_decay(model, X, y, loss_fn, schedule=schedule, total_steps=total_steps, **experiment)
+            + check_start(model, X, y, loss_fn, schedule=schedule, total_steps=total_steps, **experiment))
+
+
+def check_decay(model, X, y, loss_fn, *, schedule, total_steps: int, optimizer, lr: float,
+                weight_decay: float = 0.0, options: dict | None = None, batch_size: int = 64, seed: int = 0,
+                clip_norm: float | None = None, config=None, steps: int = interventions.STEPS,
+                budget=None) -> list[Finding]:
     """``[]`` when the schedule is no candidate; else one ``schedule_decays_early`` finding: a
     warning with ``evidence["stretch"]`` (the factor) when the stretched schedule trains
     ``interventions.helpful``-ly better than the configured one over the experiment's steps, ``info``
@@ -85,3 +105,77 @@ def check_schedule(model, X, y, loss_fn, *, schedule, total_steps: int, optimize
                       f"steps twice over in {ran.steps} steps (held loss {ran.after:.4g} against the schedule's {baseline.after:.4g})",
                 evidence={"stretch": factor, "spent_at": spent, "hurts": False}, severity="info")
     return [info]
+
+
+# --- a schedule that starts late: the lr far below its value for most of the run ----------------------
+LATE_CODE = "schedule_starts_late"
+HALF = 0.5            # the level: half the configured lr (reached_at)
+LATE = 0.5            # a candidate: the lr reaches half its value only after half the run, or never (every
+                      # standard schedule reaches it by 0.25 of the run: a 50% warmup's midpoint; one-cycle 0.15)
+WARMUP_SHARE = 0.05   # the schedule fit to the run: its warmup cut to 5% of the run (Goyal et al. 2017, "Accurate,
+                      # Large Minibatch SGD": 5 warmup epochs of 90; the usual "warmup 5% + cosine")
+FIT_ARM = "warmup fitted to the run"
+
+
+def whole_run(schedule, total: int):
+    """``(i, n) -> multiplier``: the schedule over the whole ``total``-step run compressed into the
+    experiment's n steps (run step i x total / n; the last run step's value past the end)."""
+    return lambda i, n: float(schedule(min(total - 1, int(i * total / max(n, 1)))))
+
+
+def start_candidate(schedule, total: int) -> float | None:
+    """``reached_at(schedule, total, level=HALF)`` when it is later than ``LATE`` (inf: never) and the
+    schedule has a warmup to change (``with_warmup``), else None."""
+    if schedule is None or not total or getattr(schedule, "with_warmup", None) is None:
+        return None
+    at = reached_at(schedule, total, level=HALF)
+    return at if at > LATE else None
+
+
+def fitted_warmup(total: int) -> int:
+    """The warmup steps of the schedule fit to a ``total``-step run: ``WARMUP_SHARE`` of it, at least 1."""
+    return max(1, round(WARMUP_SHARE * total))
+
+
+def check_start(model, X, y, loss_fn, *, schedule, total_steps: int, optimizer, lr: float,
+                weight_decay: float = 0.0, options: dict | None = None, batch_size: int = 64, seed: int = 0,
+                clip_norm: float | None = None, config=None, steps: int = interventions.STEPS,
+                budget=None) -> list[Finding]:
+    """``[]`` when the schedule is no candidate (``start_candidate``) or its fitted warmup reaches
+    half the lr no sooner; else one ``schedule_starts_late`` finding with ``evidence["warmup_steps"]``
+    (the fitted warmup), a warning when the fitted schedule trains ``interventions.significant``-ly
+    better than the run's own over the whole run's course compressed into the experiment's steps
+    (by held accuracy, or by held loss with the accuracy no worse), else ``info``. The model is not
+    modified."""
+    at = start_candidate(schedule, total_steps)
+    if at is None:
+        return []
+    warm = fitted_warmup(total_steps)
+    fitted = schedule.with_warmup(warm)
+    if reached_at(fitted, total_steps, level=HALF) > LATE:
+        return []                       # the slow start is not the warmup's: nothing to fit
+    top = max(float(schedule(t)) for t in range(0, total_steps, max(1, total_steps // 1000)))
+    said = (f"the lr schedule keeps the lr below {100 * HALF:.0f}% of {lr:.3g} "
+            + ("for the whole run" if at == float("inf") else f"until {100 * at:.0f}% of the run")
+            + f" of {total_steps} steps (it reaches {100 * top:.0f}% of it at most)")
+    arm = interventions.Arm(FIT_ARM, LATE_CODE, f"a warmup of {warm} steps ({100 * WARMUP_SHARE:.0f}% of the run)",
+                            extra={"course": whole_run(fitted, total_steps), "warmup_steps": warm})
+    baseline, arms = interventions.experiment(
+        model, X, y, loss_fn, optimizer=optimizer, lr=lr, weight_decay=weight_decay, options=options,
+        batch_size=batch_size, steps=steps, seed=seed, settings=False, repeat=True, clip_norm=clip_norm,
+        config=config, course=whole_run(schedule, total_steps), extra_arms=[arm], budget=budget)
+    repeat = next((a for a in arms if a.extra.get("repeat") and not a.extra.get("timed_out")), None)
+    ran = next((a for a in arms if a.name == FIT_ARM and not a.extra.get("timed_out")), None)
+    if ran is None or repeat is None or baseline.extra.get("timed_out"):
+        return []
+    hurts = interventions.significant(baseline, ran, repeat, by_loss=True)
+    numbers = (f"over the run's course in {ran.steps} steps, with {ran.change} the held loss ends at {ran.after:.4g}, "
+               f"with the run's own schedule at {baseline.after:.4g} (a repeat on other batches: {repeat.after:.4g})"
+               + (f"; {100 * ran.acc:.1f}% against {100 * baseline.acc:.1f}% of the held rows right"
+                  if None not in (ran.acc, baseline.acc) else ""))
+    evidence = {"reached_at": at, "peak": top, "warmup_steps": warm, "hurts": hurts, "intervention": FIT_ARM,
+                "setup_loss": baseline.after, "fix_loss": ran.after, "repeat_loss": repeat.after, "steps": ran.steps}
+    if hurts:
+        return [make(LATE_CODE, f"{said}; {numbers}", evidence=evidence, fix=f"warmup_steps = {warm} or fewer")]
+    return [make(LATE_CODE, f"{said}; but the fitted warmup trains no better: {numbers}", evidence=evidence,
+                 severity="info")]

@@ -167,12 +167,21 @@ def warmup(inner, *, steps: int):
     if steps == 0:
         return inner
     if hasattr(inner, "observe"):
-        return _StatefulWarmup(inner, steps)
+        return with_warmup(_StatefulWarmup(inner, steps), lambda new: warmup(inner, steps=new))
 
     def schedule(step: int) -> float:
         if step < steps:
             return inner(0) * (step + 1) / steps
         return inner(step - steps)
+    return with_warmup(schedule, lambda new: warmup(inner, steps=new))
+
+
+def with_warmup(schedule, rebuild):
+    """``schedule`` with its ``with_warmup(steps)`` attribute: the same schedule with another warmup
+    (``rebuild(steps)``). ``warmup`` sets it (the inner schedule unchanged); ``make_schedule``
+    sets one that rebuilds the inner schedule over the run's steps after the new warmup. The
+    babysitter's ``set_warmup`` control (train/controls.py) calls it."""
+    schedule.with_warmup = rebuild
     return schedule
 
 
@@ -234,6 +243,22 @@ def spent_at(schedule, total: int, *, share: float = 0.99) -> float:
         if running >= share * whole:
             return min(1.0, (t + stride) / total)
     return 1.0
+
+
+def reached_at(schedule, total: int, *, level: float = 0.5) -> float:
+    """The fraction of a ``total``-step run at which the schedule's multiplier first reaches
+    ``level`` (of the configured lr), ``math.inf`` when it never does within the run: 0 for a
+    constant lr or a cosine, 0.025 for a 5% linear warmup, about 0.15 for one-cycle (its peak at
+    0.3 of the run); inf for a warmup longer than the run (5000 warmup steps of an 855-step run
+    end at 17% of the lr). The mirror of ``spent_at``, evaluated without training at most
+    ``SPENT_POINTS`` evenly spaced steps."""
+    if total < 1:
+        return 0.0
+    stride = max(1, math.ceil(total / SPENT_POINTS))
+    for t in range(0, total, stride):
+        if float(schedule(t)) >= level:
+            return t / total
+    return math.inf
 
 
 # ------------------------------------------------------------------------------ with state
@@ -453,7 +478,9 @@ def make_schedule(name: str, *, total_steps: int, steps_per_epoch: int, warmup_s
         raise ConfigError(f"warmup_steps = {warmup_steps!r}: must be an integer >= 0")
     inner_total = max(total_steps - warmup_steps, 1)
     schedule = SCHEDULES[name](**_FROM_CONFIG[name](resolved, inner_total, steps_per_epoch))
-    return warmup(schedule, steps=warmup_steps)
+    return with_warmup(warmup(schedule, steps=warmup_steps),
+                       lambda new: make_schedule(name, total_steps=total_steps, steps_per_epoch=steps_per_epoch,
+                                                 warmup_steps=new, **options))
 
 
 def as_lambda_lr(optimizer: torch.optim.Optimizer, schedule) -> torch.optim.lr_scheduler.LambdaLR:

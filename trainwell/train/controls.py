@@ -5,7 +5,8 @@ repairs use nothing else): ``state.controls``.
     state.controls.set_lr_scale(state.controls.lr_scale / 10)
     state.controls.restore(snap)              # roll back; the loop continues from there
 
-Settings changed here (lr scale, clipping, optimizer overrides, added preprocessing, shuffling)
+Settings changed here (lr scale, clipping, optimizer overrides, added preprocessing, shuffling,
+the lr schedule's stretch and warmup, the augmentation)
 are part of every checkpoint, so a repaired run resumes with them.
 
 A rollback restores the trajectory: the weights, optimizer, schedule, random states, batch
@@ -27,6 +28,7 @@ import functools
 
 import torch
 
+from trainwell.data.augment import make_augment
 from trainwell.data.streaming import HostRows, apply_module, fit_streamed
 from trainwell.data.transforms import fit_preprocess
 from trainwell.errors import ConfigError
@@ -70,6 +72,8 @@ class Controls:
         self._regularization: dict = {}       # options set_regularization changed so far
         self._stretch = 1.0                   # stretch_schedule's factor so far
         self._unstretched = None              # the run's own schedule, before any stretch
+        self._warmup: int | None = None       # set_warmup's warmup steps (None: the configured warmup)
+        self._augment: list | None = None     # set_augment's augmentation specs (None: the configured ones)
 
     # ------------------------------------------------------------------ what the run is
     @property
@@ -246,6 +250,50 @@ class Controls:
         self._trainer.parts.schedule = stretch(self._unstretched, factor=self._stretch)
 
     @shared
+    def set_warmup(self, steps: int) -> None:
+        """The run's lr schedule with a linear warmup of ``steps`` steps instead of its own, from the
+        next step on (the schedule's ``with_warmup``, ``optim.schedules``: a schedule built from the
+        config options rebuilds its inner schedule over the run's steps after the new warmup; a
+        stretch made before is kept). Raises ``ConfigError`` for a schedule without one (a Python
+        function, a continued run's or SWA's schedule)."""
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+            raise ConfigError(f"set_warmup: steps = {steps!r}: must be an integer >= 0")
+        own = self._unstretched if self._unstretched is not None else self._trainer.parts.schedule
+        rebuild = getattr(own, "with_warmup", None)
+        if rebuild is None:
+            raise ConfigError("set_warmup: the run's lr schedule has no warmup to change (only a schedule "
+                              "built from the options schedule / warmup_steps, or by optim.schedules.warmup, has)")
+        new = rebuild(steps)
+        if self._unstretched is not None:
+            self._unstretched = new
+            new = stretch(new, factor=self._stretch)
+        self._trainer.parts.schedule = new
+        self._warmup = steps
+        state = self._trainer.state
+        state.config = dataclasses.replace(state.config, warmup_steps=steps)
+
+    @shared
+    def set_augment(self, specs: list) -> None:
+        """The run's augmentation replaced by ``specs`` (the ``augment`` option's list: ``[]`` for none)
+        from the next batch on; the augmentation generator goes on as it was (a resumed run replays
+        the change before its next batch, so it sees the same batches)."""
+        specs = list(specs)
+        trainer = self._trainer
+        trainer.parts.augment = make_augment(specs) if specs else None
+        self._augment = specs
+        trainer.state.config = dataclasses.replace(trainer.state.config, augment=specs)
+
+    @property
+    def augment(self) -> list:
+        """The augmentation specs in force (the configured ones unless ``set_augment`` changed them)."""
+        return list(self._augment if self._augment is not None else self._trainer.state.config.augment)
+
+    @property
+    def warmup(self) -> int | None:
+        """The warmup steps ``set_warmup`` set (None: the run's configured warmup)."""
+        return self._warmup
+
+    @shared
     def set_shuffle(self, shuffle: bool = True) -> None:
         """Reshuffle the training data every epoch from the next epoch on (sorted labels with
         shuffle = false train badly: notes 000 SGD samples examples at random)."""
@@ -298,7 +346,7 @@ class Controls:
         return {"clip_norm": self._clip_norm, "replaced_clip": self._replaced_clip,
                 "optimizer_overrides": dict(self._optimizer_overrides),
                 "preprocess": list(self._preprocess), "regularization": dict(self._regularization),
-                "schedule_stretch": self._stretch}
+                "schedule_stretch": self._stretch, "warmup_steps": self._warmup, "augment": self._augment}
 
     def load_settings(self, saved: dict) -> None:
         """Replay a checkpoint's settings: the clip norm, an optimizer rebuild, and the
@@ -314,6 +362,10 @@ class Controls:
                 self.add_preprocess(spec.pop("name"), **spec)
             if saved.get("regularization"):           # (absent from checkpoints written before it)
                 self.set_regularization(**saved["regularization"])
+            if saved.get("warmup_steps") is not None and saved["warmup_steps"] != self._warmup:
+                self.set_warmup(saved["warmup_steps"])    # (absent from checkpoints written before it)
+            if saved.get("augment") is not None:          # (absent from checkpoints written before it)
+                self.set_augment(saved["augment"])
             if saved.get("schedule_stretch", 1.0) != self._stretch:
                 self.stretch_schedule(saved["schedule_stretch"] / self._stretch)
 
