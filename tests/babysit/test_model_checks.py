@@ -11,7 +11,7 @@ import trainwell
 from trainwell.babysit import model_checks as mc
 from trainwell.babysit import preflight as pf
 from trainwell.babysit.findings import Diagnosis
-from trainwell.errors import ConfigError
+from trainwell.errors import ConfigError, ModelError
 
 X = torch.randn(64, 10, generator=torch.Generator().manual_seed(0))
 Y = (X[:, 0] > 0).long() + (X[:, 1] > 0).long()
@@ -310,3 +310,30 @@ def test_preflight_reports_the_broadcast_loss_and_the_doctor_ranks_it_first():
     d = Diagnosis(found + [pf.make("cannot_overfit_small_subset", "x")])
     assert d.ranked()[0].code == "loss_output_mismatch"
     assert "loss_output_mismatch" not in codes(pf.preflight(net, Xr, yr, loss=mse_squeezed, cheap_only=True))
+
+
+@pytest.mark.parametrize("babysit", ["watch", "repair"])
+def test_a_babysat_fit_refuses_to_train_with_the_doctors_message(babysit):
+    with pytest.raises(ModelError, match=r"model_raises: the backward pass raised RuntimeError in TanhBackward0") as info:
+        trainwell.fit(AddSkip(True), (X, Y), epochs=1, babysit=babysit, progress=False)
+    assert f"test_model_checks.py:{line_of('h = torch.tanh', AddSkip.forward)}" in str(info.value)
+    assert isinstance(info.value, RuntimeError)        # what fit raised before, still catchable as such
+
+
+def test_an_unbabysat_fit_raises_the_users_exception_and_a_healthy_babysat_fit_trains():
+    with pytest.raises(RuntimeError, match="inplace operation") as info:
+        trainwell.fit(AddSkip(True), (X, Y), epochs=1, babysit="off", progress=False)
+    assert not isinstance(info.value, ModelError)
+    run = trainwell.fit(AddSkip(False), (X, Y), epochs=1, babysit="repair", progress=False)
+    assert run.results["steps"] > 0
+
+
+def test_model_error_names_the_users_frame_when_the_check_cannot_reproduce_it():
+    def fails():
+        raise ValueError("bad step")
+    try:
+        fails()
+    except ValueError as exc:
+        error = mc.model_error(exc, AddSkip(False), X, Y, F.cross_entropy)
+    assert isinstance(error, ModelError) and "ValueError" in str(error) and "bad step" in str(error)
+    assert f"test_model_checks.py:{line_of('raise ValueError', fails)}" in str(error)

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from trainwell.babysit.findings import Finding, make
-from trainwell.errors import TrainwellError
+from trainwell.errors import ModelError, TrainwellError
 
 RUN_ROWS = 32            # model_raises: one training-mode forward and backward on this many rows
 DEPENDENCE_ROWS = 16     # batch_dependence: a batch, its permutation and its first half
@@ -161,6 +161,32 @@ def check_model_runs(model: nn.Module, x, y, loss_fn, *, seed: int = 0) -> list[
                  evidence={"stage": stage, "error_type": type(exc).__name__, "error": message[:1000],
                            **({"node": node} if node else {}), **(frame or {})},
                  where=f"{frame['file']}:{frame['line']}" if frame else None)]
+
+
+def model_error(exc: BaseException, model: nn.Module, x, y, loss_fn, *, seed: int = 0) -> ModelError:
+    """The ``ModelError`` a babysat ``fit`` raises for ``exc``, an exception of the user's code in
+    training: the ``model_raises`` finding ``check_model_runs`` gives on ``x, y`` (a sample of the
+    training rows) when it reproduces the failure, else the exception with its last frame in the
+    user's code."""
+    device = next((p.device for p in model.parameters()), x.device)
+    try:
+        found = check_model_runs(model, x.to(device), y.to(device), loss_fn, seed=seed)
+    except Exception:           # the check's own failure must not hide the user's exception
+        found = []
+    if found:
+        return ModelError(f"babysitter: {found[0].code}: {found[0].message}. Fix: {found[0].fix}")
+    frame = user_frame(_traceback_frames(exc))
+    at = f" at {frame['file']}:{frame['line']} ({frame['source']})" if frame else ""
+    return ModelError(f"babysitter: the training step raised {type(exc).__name__}{at}: "
+                      f"{' '.join(str(exc).split())[:300]}")
+
+
+def refuse_model_raises(findings) -> None:
+    """Raise ``ModelError`` with the message of a ``model_raises`` finding among ``findings`` (the
+    babysitter's, as dicts: the repairer found the model cannot run and stopped before training)."""
+    raised = next((f for f in findings if f.get("code") == "model_raises"), None)
+    if raised is not None:
+        raise ModelError(f"babysitter: model_raises: {raised['message']}. Fix: {raised['fix']}")
 
 
 # ---------------------------------------------------------------------------- rows of a batch
