@@ -131,6 +131,16 @@ def test_preflight_reports_a_model_that_fails_on_the_inputs():
     found = pf.preflight(Reshaper(True), X, Y, cheap_only=True)
     assert codes(found) == {"model_raises"}
 
+    class FixedBatch(nn.Module):        # runs on check_model_runs' 32 rows, fails on the probe's 64
+        def __init__(self):
+            super().__init__()
+            self.a = nn.Linear(10, 3)
+
+        def forward(self, x):
+            return self.a(x).view(32, 3)
+    found = pf.preflight(FixedBatch(), X, Y, cheap_only=True)
+    assert codes(found) == {"model_raises"} and found[0].evidence["source"] == "return self.a(x).view(32, 3)"
+
 
 # ------------------------------------------------------------------------------ rows of a batch
 class Seq(nn.Module):

@@ -145,10 +145,16 @@ def check_model_runs(model: nn.Module, x, y, loss_fn, *, seed: int = 0) -> list[
     except _Raised as raised:
         stage, exc = raised.stage, raised.error
     node, frame = None, None
-    if stage == "forward":
-        frame = user_frame(_traceback_frames(exc))
-    else:
+    if stage == "backward":
         node, frame = _anomaly_frame(copy.deepcopy(model).train(), x, y, loss_fn, seed)
+    return [raised_finding(stage, exc, node=node, frame=frame)]
+
+
+def raised_finding(stage: str, exc: BaseException, *, node: str | None = None, frame: dict | None = None) -> Finding:
+    """The ``model_raises`` finding for ``exc`` raised in the user's ``stage`` ("forward" or
+    "backward"); ``frame``: the user's line (default: the last frame of ``exc``'s traceback in the
+    user's code); ``node``: the autograd node a backward error happened in."""
+    frame = frame if frame is not None or stage == "backward" else user_frame(_traceback_frames(exc))
     message = " ".join(str(exc).split()).split(" Hint: enable anomaly detection")[0]   # done: its line is named
     short = message if len(message) <= 300 else message[:297] + "..."
     at = f" at {frame['file']}:{frame['line']} ({frame['source']})" if frame else ""
@@ -157,10 +163,10 @@ def check_model_runs(model: nn.Module, x, y, loss_fn, *, seed: int = 0) -> list[
             + (f" in {node}, the gradient of the forward call{at}" if node and frame else at))
     hint = (" (a tensor the backward needs was changed in place: write `h = h + ...` instead of `h += ...`, "
             "drop `inplace=True` or `.mul_()` on it)" if "inplace operation" in message else "")
-    return [make("model_raises", f"{what}: {short}{hint}",
-                 evidence={"stage": stage, "error_type": type(exc).__name__, "error": message[:1000],
-                           **({"node": node} if node else {}), **(frame or {})},
-                 where=f"{frame['file']}:{frame['line']}" if frame else None)]
+    return make("model_raises", f"{what}: {short}{hint}",
+                evidence={"stage": stage, "error_type": type(exc).__name__, "error": message[:1000],
+                          **({"node": node} if node else {}), **(frame or {})},
+                where=f"{frame['file']}:{frame['line']}" if frame else None)
 
 
 def model_error(exc: BaseException, model: nn.Module, x, y, loss_fn, *, seed: int = 0) -> ModelError:

@@ -27,12 +27,12 @@ from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.gradcheck import ERROR_THRESHOLD, MAX_TENSORS, WARN_THRESHOLD, NotCheckable, gradcheck
 from trainwell.babysit.input_content import check_inputs_informative
 from trainwell.babysit.model_checks import (DEPENDENCE_ROWS, RUN_ROWS, check_batch_dependence, check_loss_rows,
-                                           check_model_runs)
+                                           check_model_runs, raised_finding)
 from trainwell.babysit.output_range import check_missing_activation, check_target_range, clipped_share, final_op
 from trainwell.babysit.probes import ActivationRecorder, input_signal, input_std
 from trainwell.babysit.rules import DIVERGENCE_FACTOR
 from trainwell.babysit.targets import check_targets
-from trainwell.errors import ConfigError, DataError
+from trainwell.errors import ConfigError, DataError, TrainwellError
 from trainwell.nn.losses import LOSSES, make_loss
 from trainwell.optim.decay import DECOUPLED_KEY
 from trainwell.optim.factory import build_optimizer
@@ -1117,8 +1117,10 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
             with torch.no_grad(), recorder:
                 out = work(xb)
             stats = recorder.stats(exclude=out)
-        except Exception as exc:
-            raise DataError(f"preflight: the model fails on a batch of X with shape {tuple(xb.shape)}: {exc}") from exc
+        except TrainwellError:
+            raise
+        except Exception as exc:        # fails on the probe's rows only (a batch size written into the forward)
+            return findings + [raised_finding("forward", exc)]
         if not cheap_only:
             budget.count(model, xb)         # the cost model's work per step: what the checks below are charged
             budget.steps(1, RUN_ROWS)       # ... and check_model_runs' step, check_batch_dependence's passes
