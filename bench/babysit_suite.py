@@ -200,7 +200,8 @@ class InplaceSkip(nn.Module):
 
 
 class SigmoidThenReluInplace(nn.Module):
-    """sigmoid then ``nn.ReLU(inplace=True)`` (broken): the in-place ReLU overwrites sigmoid's saved output."""
+    """sigmoid then ``nn.ReLU(inplace=True)`` (broken; a ReLU kept from a template, a no-op on sigmoid's
+    (0, 1) outputs): the in-place ReLU overwrites sigmoid's output, which sigmoid's backward needs."""
 
     def __init__(self, d_in, d_out, *, bug=True, seed=0):
         super().__init__()
@@ -208,7 +209,7 @@ class SigmoidThenReluInplace(nn.Module):
         self.fc1, self.act, self.fc2 = nn.Linear(d_in, 64), nn.ReLU(inplace=bug), nn.Linear(64, d_out)
 
     def forward(self, x):
-        return self.fc2(self.act(torch.sigmoid(self.fc1(x)) - 0.5))
+        return self.fc2(self.act(torch.sigmoid(self.fc1(x))))
 
 
 class SeqGRU(nn.Module):
@@ -438,7 +439,7 @@ def _cases() -> list[Case]:
         note="h += skip(x) on tanh's output: every backward raises (the doctor names the line)")
     add("relu_inplace_after_sigmoid/digits", "model_raises", "digits", phase="preflight",
         model=SigmoidThenReluInplace, twin_model=lambda i, o: SigmoidThenReluInplace(i, o, bug=False),
-        note="nn.ReLU(inplace=True) on sigmoid(x) - 0.5: the sigmoid's saved output is overwritten")
+        note="nn.ReLU(inplace=True) after a sigmoid: the sigmoid's saved output is overwritten")
     add("gru_batch_first/teacher", "batch_dependence", "teacher", phase="preflight", model=SeqGRU,
         twin_model=lambda i, o: SeqGRU(i, o, bug=False), options={"optimizer": "adam", "lr": 3e-3},
         note="nn.GRU(batch_first=False) fed (N, T, F): the batch read as time")
