@@ -71,7 +71,9 @@ class Group(enum.Enum):
     SLOW = "slow"                          # learning too slowly
     OPTIMIZATION = "optimization"          # every in-training symptom of the optimization
     EPOCH_CURVES = "epoch_curves"          # judged on the epoch curves of a whole run
-    CODE = "code"                          # the user's forward or backward raises: nothing can train
+    CODE = "code"                          # the user's model code raises or mixes the rows of a batch: a
+                                           # training run of it tells nothing more (the doctor's experiments
+                                           # and probe are skipped)
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,7 @@ CODES = {spec.code: spec for spec in (
         fix="check that the batch axis stays first: batch_first=True on GRU / LSTM / MultiheadAttention fed "
             "(N, T, F), view / reshape / transpose that keep it, and reductions (mean, softmax, norm) over a "
             "feature axis, not dim=0",
+        groups=(Group.CODE,),
         explains=(Group.INIT, "bad_initial_loss", "low_rank_logits", "cannot_overfit_small_subset",
                   "frozen_parameters", "gradient_mismatch", Group.OPTIMIZATION, Group.EPOCH_CURVES),
         thresholds=("model_checks.BATCH_TOLERANCE", "model_checks.DEPENDENCE_ROWS"),
