@@ -169,22 +169,19 @@ def raised_finding(stage: str, exc: BaseException, *, node: str | None = None, f
                 where=f"{frame['file']}:{frame['line']}" if frame else None)
 
 
-def model_error(exc: BaseException, model: nn.Module, x, y, loss_fn, *, seed: int = 0) -> ModelError:
-    """The ``ModelError`` a babysat ``fit`` raises for ``exc``, an exception of the user's code in
-    training: the ``model_raises`` finding ``check_model_runs`` gives on ``x, y`` (a sample of the
-    training rows) when it reproduces the failure, else the exception with its last frame in the
-    user's code."""
+def model_error(exc: BaseException, model: nn.Module, x, y, loss_fn, *, seed: int = 0) -> ModelError | None:
+    """The ``ModelError`` a babysat ``fit`` raises for ``exc``, an exception in training: the
+    ``model_raises`` finding ``check_model_runs`` gives on ``x, y`` (a sample of the training rows)
+    when the model's forward or backward fails there too; None when it does not (the exception came
+    from elsewhere, a callback say: ``fit`` raises it unchanged)."""
     device = next((p.device for p in model.parameters()), x.device)
     try:
         found = check_model_runs(model, x.to(device), y.to(device), loss_fn, seed=seed)
     except Exception:           # the check's own failure must not hide the user's exception
         found = []
-    if found:
-        return ModelError(f"babysitter: {found[0].code}: {found[0].message}. Fix: {found[0].fix}")
-    frame = user_frame(_traceback_frames(exc))
-    at = f" at {frame['file']}:{frame['line']} ({frame['source']})" if frame else ""
-    return ModelError(f"babysitter: the training step raised {type(exc).__name__}{at}: "
-                      f"{' '.join(str(exc).split())[:300]}")
+    if not found:
+        return None
+    return ModelError(f"babysitter: {found[0].code}: {found[0].message}. Fix: {found[0].fix}")
 
 
 def refuse_model_raises(findings) -> None:

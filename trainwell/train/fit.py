@@ -346,10 +346,11 @@ def fit(model=None, train="digits", val=None, *, test=None, step_fn=None, **opti
         try:
             state = trainer.fit()
         except Exception as exc:    # a babysat run names the user's failing line (babysit/model_checks.py)
-            if config.babysit == "off" or isinstance(exc, TrainwellError):
+            named = None if config.babysit == "off" or isinstance(exc, TrainwellError) else model_error(
+                exc, p.model, *check_sample(*p.train, seed=config.seed), p.loss_fn, seed=config.seed)
+            if named is None:       # not the model's forward / backward (a callback's, say): as raised
                 raise
-            raise model_error(exc, p.model, *check_sample(*p.train, seed=config.seed), p.loss_fn,
-                              seed=config.seed) from exc
+            raise named from exc
         if config.babysit != "off":     # the repairer's pre-flight found a model that cannot run
             refuse_model_raises(state.extras.get("babysit", {}).get("findings", []))
 
