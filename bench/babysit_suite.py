@@ -181,6 +181,70 @@ class ForgotDropout(nn.Module):
         return self.fc2(h if self.bug else self.drop(h))
 
 
+# issue 11 (branch babysit22): the user's own model and loss code
+class InplaceSkip(nn.Module):
+    """tanh(fc1 x) plus a linear skip; broken: ``h += skip(x)`` on tanh's output, which its backward needs."""
+
+    def __init__(self, d_in, d_out, *, bug=True, seed=0):
+        super().__init__()
+        torch.manual_seed(seed)
+        self.fc1, self.skip, self.fc2, self.bug = nn.Linear(d_in, 64), nn.Linear(d_in, 64), nn.Linear(64, d_out), bug
+
+    def forward(self, x):
+        h = torch.tanh(self.fc1(x))
+        if self.bug:
+            h += self.skip(x)
+        else:
+            h = h + self.skip(x)
+        return self.fc2(h)
+
+
+class SigmoidThenReluInplace(nn.Module):
+    """sigmoid then ``nn.ReLU(inplace=True)`` (broken; a ReLU kept from a template, a no-op on sigmoid's
+    (0, 1) outputs): the in-place ReLU overwrites sigmoid's output, which sigmoid's backward needs."""
+
+    def __init__(self, d_in, d_out, *, bug=True, seed=0):
+        super().__init__()
+        torch.manual_seed(seed)
+        self.fc1, self.act, self.fc2 = nn.Linear(d_in, 64), nn.ReLU(inplace=bug), nn.Linear(64, d_out)
+
+    def forward(self, x):
+        return self.fc2(self.act(torch.sigmoid(self.fc1(x))))
+
+
+class SeqGRU(nn.Module):
+    """The 8 features read as 4 steps of 2; broken: ``nn.GRU`` at its default ``batch_first=False``
+    fed (N, T, F), so the batch is read as time."""
+
+    def __init__(self, d_in, d_out, *, bug=True, seed=0):
+        super().__init__()
+        torch.manual_seed(seed)
+        self.gru, self.head = nn.GRU(2, 32, batch_first=not bug), nn.Linear(32, d_out)
+
+    def forward(self, x):
+        out, _ = self.gru(x.reshape(x.shape[0], -1, 2))
+        return self.head(out[:, -1])
+
+
+class BatchCentered(nn.Module):
+    """An MLP whose forward centers its input; broken: ``x - x.mean(0)`` over the batch, not the row."""
+
+    def __init__(self, d_in, d_out, *, bug=True, seed=0):
+        super().__init__()
+        self.net, self.dim = mlp(d_in, d_out, seed=seed), 0 if bug else 1
+
+    def forward(self, x):
+        return self.net(x - x.mean(self.dim, keepdim=True))
+
+
+def mse_as_written(pred, target):           # (N, 1) - (N,) broadcasts to (N, N)
+    return ((pred - target) ** 2).mean()
+
+
+def mse_squeezed(pred, target):
+    return ((pred.squeeze(1) - target) ** 2).mean()
+
+
 # ------------------------------------------------------------------------------ cases
 @dataclass
 class Case:
@@ -384,6 +448,25 @@ def _cases() -> list[Case]:
                           twin_options={"augment": [{"name": "rotate", "degrees": 10}]}),
                     phase="preflight", repairable=True,
                     note="rotations up to 180 degrees of 8x8 digits (a 6 becomes a 9); the twin rotates by up to 10"))
+
+    # issue 11 (branch babysit22): the user's model raises, mixes the rows of a batch, or its loss does
+    add("inplace_skip/teacher", "model_raises", "teacher", phase="preflight", model=InplaceSkip,
+        twin_model=lambda i, o: InplaceSkip(i, o, bug=False),
+        note="h += skip(x) on tanh's output: every backward raises (the doctor names the line)")
+    add("relu_inplace_after_sigmoid/digits", "model_raises", "digits", phase="preflight",
+        model=SigmoidThenReluInplace, twin_model=lambda i, o: SigmoidThenReluInplace(i, o, bug=False),
+        note="nn.ReLU(inplace=True) after a sigmoid: the sigmoid's saved output is overwritten")
+    add("gru_batch_first/teacher", "batch_dependence", "teacher", phase="preflight", model=SeqGRU,
+        twin_model=lambda i, o: SeqGRU(i, o, bug=False), options={"optimizer": "adam", "lr": 3e-3},
+        note="nn.GRU(batch_first=False) fed (N, T, F): the batch read as time")
+    add("batch_centered/teacher", "batch_dependence", "teacher", phase="preflight", model=BatchCentered,
+        twin_model=lambda i, o: BatchCentered(i, o, bug=False), note="x - x.mean(0) in forward")
+    scalar_target = lambda: transform(data("teacher"), fy=lambda X, y: (X, X[:, :2].sum(dim=1) / 2 ** 0.5))
+    out.append(Case("broadcast_mse/teacher", "loss_output_mismatch", "teacher",
+                    setup(lambda: mlp(din, 1), data_fn=scalar_target,
+                          options={"loss": mse_as_written, "optimizer": "adam", "lr": 1e-3},
+                          twin_options={"loss": mse_squeezed}), phase="preflight",
+                    note="a user's MSE of the (N, 1) output against (N,) targets: broadcast to (N, N)"))
     return out
 
 

@@ -17,5 +17,10 @@ class LabelError(DataError):
     """Class labels are not ids 0..K-1, one per sample (the doctor reports it as ``label_problem``)."""
 
 
+class ModelError(TrainwellError, RuntimeError):
+    """The user's model or loss code raised in a babysat run: the babysitter's ``model_raises``
+    finding (type, message and the user's line) as the message, the original exception as its cause."""
+
+
 class CheckpointError(TrainwellError):
     """A checkpoint is missing, corrupted, or would need unpickling."""

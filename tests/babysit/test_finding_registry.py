@@ -50,7 +50,7 @@ def test_the_two_meanings_of_fatal_keep_their_sets():
     assert {c for c, s in CODES.items() if s.stops_run} == {"nonfinite_loss"}
     assert {c for c, s in CODES.items() if s.stops_unrepaired} == {
         "nonfinite_data", "label_problem", "loss_output_mismatch", "nonfinite_loss", "loss_exploding",
-        "uninformative_inputs"}
+        "uninformative_inputs", "model_raises"}
     assert {c for c, s in CODES.items() if s.unhealthy} == {
         "nonfinite_loss", "loss_exploding", "lr_too_high", "exploding_gradients", "exploding_activations", "dead_units"}
 

@@ -27,8 +27,9 @@ from trainwell.train.regularizers import build_penalty
 from trainwell.train.state import Stop, StopKind
 
 
-# Training cannot run on faults of the data or its wiring to the loss: no probe run after them.
-BLOCKING = frozenset(members(Group.DATA))
+# Training cannot run on faults of the data or its wiring to the loss, nor on a model whose forward
+# or backward raises or whose output rows read other rows (Group.CODE): no experiment or probe after them.
+BLOCKING = frozenset(members(Group.DATA) + members(Group.CODE))
 PROBE_FRACTION = 0.05     # the probe trains 5% of the planned steps (at least one epoch)
 MIN_PROBE_S = 1.0         # the probe runs only with at least this much of the budget left
 MIN_EXPERIMENT_S = 10.0   # the interventions run only with at least this much of the budget left,

@@ -26,11 +26,13 @@ from trainwell.babysit.budget import Budget
 from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.gradcheck import ERROR_THRESHOLD, MAX_TENSORS, WARN_THRESHOLD, NotCheckable, gradcheck
 from trainwell.babysit.input_content import check_inputs_informative
+from trainwell.babysit.model_checks import (DEPENDENCE_ROWS, RUN_ROWS, check_batch_dependence, check_loss_rows,
+                                           check_model_runs, raised_finding)
 from trainwell.babysit.output_range import check_missing_activation, check_target_range, clipped_share, final_op
 from trainwell.babysit.probes import ActivationRecorder, input_signal, input_std
 from trainwell.babysit.rules import DIVERGENCE_FACTOR
 from trainwell.babysit.targets import check_targets
-from trainwell.errors import ConfigError, DataError
+from trainwell.errors import ConfigError, DataError, TrainwellError
 from trainwell.nn.losses import LOSSES, make_loss
 from trainwell.optim.decay import DECOUPLED_KEY
 from trainwell.optim.factory import build_optimizer
@@ -40,6 +42,7 @@ from trainwell.train.loop import needs_closure
 
 PROBE_ROWS = 256          # forward statistics and the initial loss: a few hundred rows
 GRADCHECK_ROWS = 16
+MODEL_CHECK_FORWARDS = 7   # check_batch_dependence: 4 forwards and a forward + backward (~3 forwards) of 16 rows
 GRADCHECK_COST = 2 * (3 + 16 * MAX_TENSORS)   # the gradient check's forwards, charged to the budget: 4 coordinates
                           # x 2 differences x 2 sides per tensor, and one with backward (3 forwards' work), in
                           # float64 (about twice float32's time)
@@ -1104,6 +1107,9 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
         xb, yb = X[probe_idx].to(device), y[probe_idx].to(device)
         class_ids = kind in CLASS_ID_KINDS or (kind == "other" and not torch.is_floating_point(y))
 
+        raised = check_model_runs(model, xb, yb, loss_fn, seed=seed)   # the user's forward / backward raises:
+        if raised:                                                      # nothing else can be measured
+            return findings + raised
         work = copy.deepcopy(model).train()
         try:
             layers, last = _hidden_and_output_layers(work, xb)
@@ -1111,10 +1117,14 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
             with torch.no_grad(), recorder:
                 out = work(xb)
             stats = recorder.stats(exclude=out)
-        except Exception as exc:
-            raise DataError(f"preflight: the model fails on a batch of X with shape {tuple(xb.shape)}: {exc}") from exc
+        except TrainwellError:
+            raise
+        except Exception as exc:        # fails on the probe's rows only (a batch size written into the forward)
+            return findings + [raised_finding("forward", exc)]
         if not cheap_only:
             budget.count(model, xb)         # the cost model's work per step: what the checks below are charged
+            budget.steps(1, RUN_ROWS)       # ... and check_model_runs' step, check_batch_dependence's passes
+            budget.charge(MODEL_CHECK_FORWARDS * budget.forward_cost(DEPENDENCE_ROWS))
 
         try:                            # the bounding activation that produced the outputs, if one did
             final = final_op(work, xb)
@@ -1123,7 +1133,10 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
         output_problems = check_loss_output(out, yb, kind, loss_fn, last=last, num_classes=num_classes, final=final)
         label_problems = check_labels(y.to(device) if not torch.is_floating_point(y) else yb, out, kind,
                                       num_classes=num_classes)
+        if not any(f.severity == "error" for f in output_problems + label_problems):
+            output_problems += check_loss_rows(out, yb, loss_fn)    # a loss that mixes the rows of a batch
         findings += output_problems + label_problems
+        findings += check_batch_dependence(model, xb, seed=seed)   # output rows that read other rows
         findings += check_targets(y[keep], out, kind)     # class ids or off-scale targets under a regression loss
         registered = not unregistered_modules(model)
         findings += check_registration(model)

@@ -72,6 +72,9 @@ class Group(enum.Enum):
     SLOW = "slow"                          # learning too slowly
     OPTIMIZATION = "optimization"          # every in-training symptom of the optimization
     EPOCH_CURVES = "epoch_curves"          # judged on the epoch curves of a whole run
+    CODE = "code"                          # the user's model code raises or mixes the rows of a batch: a
+                                           # training run of it tells nothing more (the doctor's experiments
+                                           # and probe are skipped)
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,43 @@ class FindingSpec:
 
 
 CODES = {spec.code: spec for spec in (
+    # --- issue 11: the user's own model code (model_checks.py; branch babysit22, docs/babysitter.md)
+    FindingSpec(
+        "model_raises", "preflight", "error",
+        measures="one training-mode forward, loss and backward of a copy of the model on a few rows: the "
+                 "exception the user's forward or backward raises, its type and message, and the line of the "
+                 "user's code (the forward frame; for a backward error the forward call of the failing node, "
+                 "from a re-run under torch.autograd.detect_anomaly)",
+        threshold="any exception other than trainwell's own errors (a loss that fails on the output is "
+                  "`loss_output_mismatch`'s); a new code because no other names a model that cannot run",
+        source="PyTorch autograd mechanics ('in-place operations ... a tensor saved for backward'); "
+               "torch.autograd.detect_anomaly records the forward traceback of the failing node",
+        fix="fix the line the finding names: an in-place op on a tensor the backward needs (`h += ...`, "
+            "`.mul_()`, `inplace=True` after an op that saves its output) written out of place, a shape or "
+            "dtype that does not fit the layer",
+        groups=(Group.CODE,),
+        explains=tuple(Group),      # nothing else can be measured on a model that does not run
+        stops_unrepaired=True,
+        plan=not_repairable,
+    ),
+    FindingSpec(
+        "batch_dependence", "preflight", "error",
+        measures="in eval mode (batch norm on its running statistics, dropout off), the model's outputs on 16 "
+                 "rows against its outputs on the same rows permuted (un-permuted again) and on the first "
+                 "half alone; the input rows that the gradient of the output row that moved most reaches (evidence)",
+        threshold="an output row that changes by more than 1e-3 of the outputs' RMS; not judged when two "
+                  "eval-mode runs on the same batch differ (a stochastic forward)",
+        source="Karpathy, 'A Recipe for Training Neural Networks' (2019): 'use backprop to chart "
+               "dependencies' (output row i must not depend on input row j != i)",
+        fix="check that the batch axis stays first: batch_first=True on GRU / LSTM / MultiheadAttention fed "
+            "(N, T, F), view / reshape / transpose that keep it, and reductions (mean, softmax, norm) over a "
+            "feature axis, not dim=0",
+        groups=(Group.CODE,),
+        explains=(Group.INIT, "bad_initial_loss", "low_rank_logits", "cannot_overfit_small_subset",
+                  "frozen_parameters", "gradient_mismatch", Group.OPTIMIZATION, Group.EPOCH_CURVES),
+        thresholds=("model_checks.BATCH_TOLERANCE", "model_checks.DEPENDENCE_ROWS"),
+        plan=not_repairable,
+    ),
     FindingSpec(
         "nonfinite_data", "preflight", "error",
         measures="count of NaN/inf values in the inputs and targets",
@@ -142,11 +182,15 @@ CODES = {spec.code: spec for spec in (
                  "fails on the output; a loss that is NaN or fails on finite outputs but not on their softmax / "
                  "sigmoid / log_softmax (the output layer it needs is missing); the share of a regression's "
                  "target variance outside the range of a bounding last operation (ReLU, sigmoid, tanh, "
-                 "softplus: a module or a functional call)",
+                 "softplus: a module or a functional call); a loss that mixes the rows of a batch "
+                 "(model_checks.check_loss_rows: the batch loss and its gradient against the rows' own losses)",
         threshold="any; a final tanh / hardtanh / softsign / ReLU / softplus before a from-logits loss (the "
                   "logits are capped or clipped) is a warning, a final sigmoid an error; a missing output "
                   "layer when the transformed loss is at most 3x its uniform guess's; a bounding last "
-                  "operation when >= 2% of the targets' variance lies outside its range",
+                  "operation when >= 2% of the targets' variance lies outside its range; a loss that is no "
+                  "non-negative combination of the rows' own losses beyond 1e-3 (relative): an error when the "
+                  "output and target shapes broadcast to (N, N) and the loss on the outputs reshaped to the "
+                  "targets' shape mixes nothing, else a warning (a loss meant to couple rows)",
         source="notes 003 design choices: output activation and loss go together",
         fix="return raw logits from the model and let the loss apply softmax/sigmoid; use cross_entropy for "
             "class ids; end the model with the softmax / sigmoid a loss on probabilities needs; return a "
@@ -154,7 +198,7 @@ CODES = {spec.code: spec for spec in (
         groups=(Group.DATA,),
         explains=("bad_initial_loss", "cannot_overfit_small_subset", Group.OPTIMIZATION),
         thresholds=("preflight.ROW_SUM_TOLERANCE", "preflight.LOSS_SHIFT", "preflight.UNBOUNDED_DROP",
-                    "output_range.CHANCE_RATIO", "output_range.RANGE_LOSS"),
+                    "output_range.CHANCE_RATIO", "output_range.RANGE_LOSS", "model_checks.LOSS_TOLERANCE"),
         graded_by=("remove output activation",),   # a softmax module only (evidence "graded")
         stops_unrepaired=True,
         plan=plan_output_mismatch,

@@ -18,13 +18,14 @@ import torch
 from torch import nn
 
 from trainwell.babysit.findings import Diagnosis, Finding
+from trainwell.babysit.model_checks import model_error, refuse_model_raises
 from trainwell.babysit.monitor import Monitor
 from trainwell.config import Config, make_config, write_toml
 from trainwell.data.augment import make_augment
 from trainwell.data.sources import Splits
-from trainwell.data.streaming import HostRows, apply_module, fit_streamed, place
+from trainwell.data.streaming import HostRows, apply_module, check_sample, fit_streamed, place
 from trainwell.data.transforms import Pipeline, fit_preprocess
-from trainwell.errors import ConfigError
+from trainwell.errors import ConfigError, TrainwellError
 from trainwell.nn.losses import accuracy_fn
 from trainwell.nn.models import build_model, check_output_activation
 from trainwell.nn.transfer import Unfreeze
@@ -342,7 +343,16 @@ def fit(model=None, train="digits", val=None, *, test=None, step_fn=None, **opti
             if trainer.metrics_log is not None:    # None on ranks > 0
                 trainer.metrics_log.replace(trainer.state.history)
 
-        state = trainer.fit()
+        try:
+            state = trainer.fit()
+        except Exception as exc:    # a babysat run names the user's failing line (babysit/model_checks.py)
+            named = None if config.babysit == "off" or isinstance(exc, TrainwellError) else model_error(
+                exc, p.model, *check_sample(*p.train, seed=config.seed), p.loss_fn, seed=config.seed)
+            if named is None:       # not the model's forward / backward (a callback's, say): as raised
+                raise
+            raise named from exc
+        if config.babysit != "off":     # the repairer's pre-flight found a model that cannot run
+            refuse_model_raises(state.extras.get("babysit", {}).get("findings", []))
 
         # The run's model is the evaluated one: a callback's eval_model (an EMA copy, say) or the
         # trained model; the test split gets the preprocessing repairs added during training.
