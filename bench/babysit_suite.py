@@ -321,6 +321,9 @@ def _cases() -> list[Case]:
             options={"shuffle": False}, repairable=True, note="rows sorted by label, shuffle=False")
         add(f"bad_gradient/{ds}", "gradient_mismatch", ds, phase="preflight",
             model=lambda i, o: BadReluNet(i, o), twin_model=lambda i, o: BadReluNet(i, o, bug=False),
+            # one hidden layer of 64 on spirals at the suite's lr 0.05 ends at 57.8 % (not a healthy
+            # twin: the babysitter's lr_too_low on it was right); lr 0.5 trains it to 91 % (babysit24)
+            options={"lr": 0.5} if ds == "spirals" else None,
             note="custom autograd Function with a wrong backward")
         add(f"overconfident_init/{ds}", "bad_initial_loss", ds, phase="preflight", repairable=True,
             model=lambda i, o: _scale_last(mlp(i, o), 30.0), twin_model=relu, note="last layer x30")
