@@ -47,6 +47,17 @@ def test_a_fast_decay_is_found_with_the_stretch_that_helped(four_class, four_cla
     assert f.evidence["stretch"] == pytest.approx(schedule_check.STRETCH_TO / f.evidence["spent_at"])
 
 
+def test_milestones_meant_as_epochs_stepped_per_batch_are_found(four_class, four_class_mlp):
+    """lr x0.1 at steps 10 and 13 of 400 (epochs 10 and 13 read as steps): ``spent_at`` alone puts
+    99% of the lr sum at the run's end (the 1% tail adds up); ``fallen_at`` sees the fall at step 13."""
+    milestones = lambda t: 0.1 ** sum(t >= m for m in (10, 13))
+    assert schedule_check.candidate(milestones, 400) == pytest.approx(13 / 400)
+    found = _check(four_class, four_class_mlp, milestones, 400)
+    assert [(f.code, f.severity) for f in found] == [("schedule_decays_early", "warning")]
+    assert "falls to 1% of its peak by 3% of the run" in found[0].message
+    assert found[0].evidence["stretch"] == pytest.approx(schedule_check.STRETCH_TO / (13 / 400))
+
+
 def test_the_repair_stretches_the_schedule_by_the_measured_factor():
     f = make("schedule_decays_early", "decays early", evidence={"stretch": 12.5})
     plan = CODES["schedule_decays_early"].plan(f, None)

@@ -5,7 +5,8 @@ import math
 import pytest
 
 from trainwell.errors import ConfigError
-from trainwell.optim.schedules import cosine, make_schedule, reached_at, spent_at, staircase, stretch, warmup
+from trainwell.optim.schedules import (cosine, fallen_at, make_schedule, reached_at, spent_at, staircase, stretch,
+                                       warmup)
 
 
 def _bisect(f, target, lo=0.0, hi=1.0):
@@ -77,3 +78,28 @@ def test_with_warmup_of_a_python_warmup_keeps_its_inner_schedule():
     inner = cosine(total=100)
     s = warmup(inner, steps=50).with_warmup(10)
     assert [s(t) for t in range(120)] == [warmup(inner, steps=10)(t) for t in range(120)]
+
+
+def test_fallen_at_matches_the_closed_forms():
+    total = 5000
+    cos = make_schedule("cosine", total_steps=total, steps_per_epoch=50)
+    # 0.5 (1 + cos(pi x)) <= 0.01  <=>  x >= acos(-0.98) / pi
+    assert fallen_at(cos, total) == pytest.approx(math.acos(-0.98) / math.pi, abs=1e-3)
+    expo = make_schedule("exponential", total_steps=total, steps_per_epoch=50, rate_per_epoch=0.0513)
+    assert fallen_at(expo, total) == pytest.approx(math.log(100) / (0.0513 * 100), abs=2e-3)
+    # the staircase at 1/3 and 2/3 reaches 1% of its peak at its second cut (0.1 ** 2 within round-off)
+    assert fallen_at(lambda t: 0.1 ** (3 * t // total), total) == pytest.approx(2 / 3, abs=1e-3)
+    assert fallen_at(make_schedule("constant", total_steps=total, steps_per_epoch=50), total) == 1.0
+
+
+def test_fallen_at_sees_the_tail_spent_at_misses():
+    """MultiStepLR milestones meant as epochs (10, 13) stepped per batch of a 660-step run: the lr is at
+    1% from step 13, yet those 647 steps hold 39% of the lr sum, so 99% of it is given only at ~0.98."""
+    milestones = lambda t: 0.1 ** sum(t >= m for m in (10, 13))
+    assert fallen_at(milestones, 660) == pytest.approx(13 / 660)
+    assert spent_at(milestones, 660) > 0.95
+
+
+def test_a_warmup_rise_is_no_fall():
+    s = make_schedule("cosine", total_steps=1000, steps_per_epoch=10, warmup_steps=100)
+    assert s(0) <= 0.01 and fallen_at(s, 1000) > 0.9

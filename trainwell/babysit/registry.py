@@ -404,17 +404,20 @@ CODES = {spec.code: spec for spec in (
     FindingSpec(
         "schedule_decays_early", "preflight", "warning",
         measures="the configured lr schedule over the run's planned steps, evaluated without training: the "
-                 "fraction of the run by which it has given 99% of its lr (optim.schedules.spent_at); then an "
+                 "fraction of the run by which it has given 99% of its lr (optim.schedules.spent_at) or its lr has "
+                 "fallen to 1% of its peak (optim.schedules.fallen_at), the earlier; then an "
                  "experiment: the run's lr course compressed into the experiment's steps against the same "
                  "schedule stretched so it gives 99% by 2/3 of the run",
-        threshold="99% of the lr given within the first half of the run, and the stretched schedule trains "
+        threshold="99% of the lr given, or the lr at 1% of its peak or below, within the first half of the run, and "
+                  "the stretched schedule trains "
                   "helpfully better (interventions.helpful); else info",
         source="notes 003: staircase decay 'divide it by a factor (e.g. 5 or 10) every L (say, 10) epochs'; "
                "Loshchilov & Hutter 2017 (cosine annealing over the whole run)",
         fix="let the schedule span the run: fewer or later lr cuts (a step schedule's every_epochs about a third "
             "of the epochs), a cosine over the whole run, or a smaller decay rate",
         explains=(Group.SLOW,),
-        thresholds=("schedule_check.SPENT_SHARE", "schedule_check.EARLY", "schedule_check.STRETCH_TO"),
+        thresholds=("schedule_check.SPENT_SHARE", "schedule_check.FALLEN", "schedule_check.EARLY",
+                    "schedule_check.STRETCH_TO"),
         plan=plan_schedule_decays_early,
     ),
     # --- babysit23: the run's own options the experiment trains without (schedule_check.py, interventions.py)

@@ -5,7 +5,9 @@ The configured schedule is evaluated over the run's planned steps without traini
 gives): 1.0 for a constant lr, 0.82 for a cosine to 0, 0.85 for one-cycle, 0.81 for an exponential
 decay of 0.95 per epoch over 100 epochs, 0.65 for a staircase dividing by 10 at 1/3 and 2/3 of
 the run; 0.05 for a staircase dividing by 10 every epoch of a 40-epoch run. A schedule that has
-given 99% of its lr by ``EARLY`` of the run is a candidate, and an experiment grades it
+given 99% of its lr by ``EARLY`` of the run, or whose lr falls to ``FALLEN`` = 1% of its peak by
+then (``optim.schedules.fallen_at``: milestones meant as epochs stepped per batch leave a long tail
+at 1% that still adds up to a share of the lr sum), is a candidate, and an experiment grades it
 (``interventions.experiment``): the setup trains the experiment's steps with the run's own lr
 course over the steps in which the schedule gives 99% of its lr, twice over (compressed only when
 those are more than half the experiment's steps: ``course``),
@@ -32,7 +34,7 @@ from __future__ import annotations
 
 from trainwell.babysit import interventions
 from trainwell.babysit.findings import Finding, make
-from trainwell.optim.schedules import reached_at, spent_at, stretch
+from trainwell.optim.schedules import fallen_at, reached_at, spent_at, stretch
 
 CODE = "schedule_decays_early"
 SPENT_SHARE = 0.99    # spent_at's share: the schedule has given 99% of its lr by then (what is left moves nothing)
@@ -41,6 +43,10 @@ EARLY = 0.5           # a candidate: 99% given within the run's first half, so i
 STRETCH_TO = 2 / 3    # the stretch: 99% given by 2/3 of the run, where a staircase dividing by 10 at 1/3 and 2/3
                       # of the run gives it (notes 003: "divide it by a factor (e.g. 5 or 10) every L epochs");
                       # the cosine (0.82), one-cycle (0.85) and exponential (0.81) give it later still
+FALLEN = 0.01         # ... or a schedule whose lr falls to 1% of its peak within the run's first half
+                      # (optim.schedules.fallen_at): a long tail at 1% still adds up to a share of the lr sum
+                      # (MultiStepLR milestones meant as epochs, stepped per batch); the staircase at 1/3 and 2/3
+                      # reaches 1% at 2/3, a cosine at 0.94
 ARM = "stretched schedule"
 
 
@@ -53,11 +59,11 @@ def course(schedule, reach: float):
 
 
 def candidate(schedule, total: int) -> float | None:
-    """The schedule's ``spent_at`` when it is a candidate (< ``EARLY``), else None (also without a
-    schedule, or one with state: a plateau schedule's cuts follow the metric)."""
+    """The earlier of the schedule's ``spent_at`` and ``fallen_at`` when it is a candidate (< ``EARLY``),
+    else None (also without a schedule, or one with state: a plateau schedule's cuts follow the metric)."""
     if schedule is None or hasattr(schedule, "observe") or not total:
         return None
-    spent = spent_at(schedule, total, share=SPENT_SHARE)
+    spent = min(spent_at(schedule, total, share=SPENT_SHARE), fallen_at(schedule, total, level=FALLEN))
     return spent if spent < EARLY else None
 
 
@@ -85,6 +91,8 @@ def check_decay(model, X, y, loss_fn, *, schedule, total_steps: int, optimizer, 
     stretched = stretch(schedule, factor=factor)
     reach = spent * total_steps
     said = (f"the lr schedule gives {100 * SPENT_SHARE:.0f}% of its lr by {100 * spent:.0f}% of the run's "
+            f"{total_steps} steps" if spent_at(schedule, total_steps, share=SPENT_SHARE) <= spent else
+            f"the lr schedule falls to {100 * FALLEN:g}% of its peak by {100 * spent:.0f}% of the run's "
             f"{total_steps} steps")
     arm = interventions.Arm(ARM, CODE, f"the schedule stretched {factor:.3g}x (its {100 * SPENT_SHARE:.0f}% by "
                                        f"{100 * STRETCH_TO:.0f}% of the run)",

@@ -261,6 +261,30 @@ def reached_at(schedule, total: int, *, level: float = 0.5) -> float:
     return math.inf
 
 
+FALL_TOLERANCE = 1e-9    # fallen_at: a multiplier within float round-off of the level has reached it
+
+
+def fallen_at(schedule, total: int, *, level: float = 0.01) -> float:
+    """The fraction of a ``total``-step run at which the schedule's multiplier first falls to
+    ``level`` x its largest value so far or below (1.0 when it never does within the run): about
+    0.94 for a cosine to 0 at 1 %, 0.9 for an exponential decay of 0.95 per epoch over 100 epochs,
+    0.67 for a staircase dividing by 10 at 1/3 and 2/3 of the run; 0.02 for ``MultiStepLR``
+    milestones meant as epochs (10, 13) stepped per batch of a 660-step run. What ``spent_at``
+    misses: a long tail at a small lr still adds up to a share of the lr sum (the milestones
+    example gives 99 % of it only at 0.98 of the run). A warmup's rise is not a fall (the largest
+    value so far rises with it). Evaluated at most ``SPENT_POINTS`` evenly spaced steps."""
+    if total < 1:
+        return 1.0
+    stride = max(1, math.ceil(total / SPENT_POINTS))
+    peak = 0.0
+    for t in range(0, total, stride):
+        value = float(schedule(t))
+        peak = max(peak, value)
+        if value <= level * peak * (1 + FALL_TOLERANCE):    # 0.1 ** 2 is 0.010000000000000002
+            return t / total
+    return 1.0
+
+
 # ------------------------------------------------------------------------------ with state
 # A cut smaller than this is skipped (torch ReduceLROnPlateau's eps = 1e-8): near min_mult the
 # multiplier would otherwise keep changing by float round-off.
