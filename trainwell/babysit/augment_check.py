@@ -63,7 +63,7 @@ def check_augment(model, X, y, loss_fn, *, augment, total_steps: int, optimizer,
         batch_size=batch_size, steps=steps, seed=seed, settings=False, repeat=True, clip_norm=clip_norm,
         config=config, extra_arms=arms, budget=budget, run_steps=total_steps, augment=make_augment(specs),
         augment_seed=seed + AUGMENT_SEED_OFFSET)
-    repeat = next((a for a in ran if a.extra.get("repeat") and not a.extra.get("timed_out")), None)
+    repeat = interventions.finished_repeat(ran)
     if repeat is None or baseline.extra.get("timed_out"):
         return []
     out = []

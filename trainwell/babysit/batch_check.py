@@ -71,7 +71,7 @@ def check_batch(model, X, y, loss_fn, *, total_steps: int, optimizer, lr: float,
         model, X, y, loss_fn, optimizer=optimizer, lr=lr, weight_decay=weight_decay, options=options,
         batch_size=rows, steps=total_steps, seed=seed, settings=False, repeat=True, clip_norm=clip_norm,
         config=config, extra_arms=arms, budget=budget)
-    repeat = next((a for a in ran if a.extra.get("repeat") and not a.extra.get("timed_out")), None)
+    repeat = interventions.finished_repeat(ran)
     done = {a.name: a for a in ran if not a.extra.get("timed_out")}
     if repeat is None or SMALL_ARM not in done or baseline.extra.get("timed_out"):
         return []

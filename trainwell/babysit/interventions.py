@@ -125,6 +125,12 @@ def noise(baseline: Arm, repeat: Arm | None) -> float:
     return abs(baseline.after - repeat.after)
 
 
+def finished_repeat(arms: list[Arm]) -> Arm | None:
+    """The experiment's repeat of the setup on other batches (``repeat=True``), None when it timed
+    out or did not run: the noise yardstick the run-option checks need before they grade an arm."""
+    return next((a for a in arms if a.extra.get("repeat") and not a.extra.get("timed_out")), None)
+
+
 def gain(baseline: Arm, arm: Arm) -> float:
     """How much lower the arm's loss ends than the setup's (inf: only the setup's is non-finite)."""
     if not math.isfinite(arm.after):

@@ -172,7 +172,7 @@ def check_start(model, X, y, loss_fn, *, schedule, total_steps: int, optimizer, 
         model, X, y, loss_fn, optimizer=optimizer, lr=lr, weight_decay=weight_decay, options=options,
         batch_size=batch_size, steps=steps, seed=seed, settings=False, repeat=True, clip_norm=clip_norm,
         config=config, course=whole_run(schedule, total_steps), extra_arms=[arm], budget=budget)
-    repeat = next((a for a in arms if a.extra.get("repeat") and not a.extra.get("timed_out")), None)
+    repeat = interventions.finished_repeat(arms)
     ran = next((a for a in arms if a.name == FIT_ARM and not a.extra.get("timed_out")), None)
     if ran is None or repeat is None or baseline.extra.get("timed_out"):
         return []
