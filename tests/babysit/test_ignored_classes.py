@@ -86,3 +86,11 @@ def test_preflight_names_the_ignored_class():
     found = preflight(net(), X, y, loss=nn.CrossEntropyLoss(ignore_index=0), cheap_only=True)
     assert [f.code for f in found if f.severity == "error"] == ["label_problem"]
     assert preflight(net(), X, y, loss=nn.CrossEntropyLoss(), cheap_only=True) == []
+
+
+def test_a_class_weight_of_zero_ignores_its_class_too():
+    X, y = task()
+    loss = nn.CrossEntropyLoss(weight=torch.tensor([1.0, 0.0, 1.0]))
+    found = ic.check_ignored_classes(net(), X, y, loss)
+    assert found and found[0].evidence["real_ignored"] == [1]
+    assert ic.check_ignored_classes(net(), X, y, nn.CrossEntropyLoss(weight=torch.tensor([1.0, 0.2, 1.0]))) == []

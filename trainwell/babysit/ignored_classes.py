@@ -1,8 +1,8 @@
 """Classes the loss never trains: a loss whose gradient is exactly zero for every row of a class.
 
 ``nn.CrossEntropyLoss(ignore_index=0)`` copied from a segmentation recipe, a masked loss written
-as ``loss[y != 0].mean()``, ``F.nll_loss(..., ignore_index=k)``: each drops the rows of one label
-value from the loss. Where that value is a void label (255 in segmentation) the model has no
+as ``loss[y != 0].mean()``, ``F.nll_loss(..., ignore_index=k)``, a class weight of 0: each drops the
+rows of one label value from the loss. Where that value is a void label (255 in segmentation) the model has no
 output for it and dropping it is the point; where it is one of the model's own classes (an id in
 0..C-1 of C outputs) that class's rows never move the weights, and the model cannot learn to
 predict it: its logit only falls as the other classes are trained up.
@@ -117,5 +117,5 @@ def check_ignored_classes(model, X, y, loss_fn, *, seed: int = 0) -> list[Findin
                  f"output, so the model has an output for {'these classes' if len(real) > 1 else 'this class'} but "
                  f"never learns to predict it",
                  evidence={**found, "real_ignored": real, "ignore_index": option},
-                 fix="drop the ignore rule (CrossEntropyLoss's ignore_index) or point it at a label value that is "
-                     "no class (e.g. -100 or a void id outside 0..C-1)")]
+                 fix="drop the ignore rule (CrossEntropyLoss's ignore_index, a mask, a class weight of 0) or point "
+                     "it at a label value that is no class (e.g. -100 or a void id outside 0..C-1)")]
