@@ -190,3 +190,16 @@ def test_the_neighbour_fit_is_k_nearest_neighbour_regression():
     for i in range(20):
         nearest = sorted(range(50), key=lambda j: float(d[i, j]))[:4]
         assert torch.allclose(got[i], T[nearest].mean(dim=0))
+
+
+def test_training_shares_cut_or_oversampled_are_no_new_relation():
+    """Classes 5-9 cut to 5% of their training rows: the neighbours' votes follow the training
+    shares (info only, no warning); a minority class repeated 5x in training: no warning either."""
+    X, y, Xv, yv = digits()
+    keep = (y < 5) | (torch.arange(len(y)) % 20 == 0)
+    found = sp.check_splits(SimpleNamespace(train=(X[keep], y[keep]), val=(Xv, yv), test=None))
+    assert [f.severity for f in found] == ["info"]
+    rare = y == 3
+    Xo, yo = torch.cat([X] + [X[rare]] * 4), torch.cat([y] + [y[rare]] * 4)
+    assert all(f.severity == "info" for f in sp.check_splits(SimpleNamespace(train=(Xo, yo), val=(Xv, yv),
+                                                                             test=None)))

@@ -29,6 +29,17 @@ host.
 - regression (float targets): a warning when more than ``OUTSIDE_SHARE`` of a split's rows lie
   outside the training targets' range; a split drawn from the training distribution has about
   2 / (n + 1) of its rows outside the range of n training values (order statistics).
+- the inputs-to-targets relation (``_relation``; targets in range, classes in the training shares):
+  a target column swapped between the files (train.csv lists (x, y), val.csv (y, x)), classes
+  relabelled in one file. Every target column (every class, as one-hot columns) is predicted for
+  the split's rows by k-nearest-neighbour regression (the mean of the ``RELATION_K`` nearest rows,
+  inputs in training stds): from the split's own other rows (leave-one-out) and from the training
+  rows. k-NN assumes no form of the relation, so a split drawn with the training split's relation
+  is predicted at least as well from the training rows (more of them) as from its own; a warning
+  when the split's own rows explain ``RELATION_OWN`` of a column's variance and the training rows
+  ``RELATION_GAP`` less. Only the split's rows that lie among the training rows are compared (nearer
+  a training row than ``RELATION_COVER`` of the training rows are to theirs): a split that moves
+  beyond the training inputs (a split in time) is judged by the checks above, not as a new relation.
 """
 from __future__ import annotations
 
@@ -264,6 +275,7 @@ def _relation(train_pair, name, other_pair) -> list[Finding]:
     d_self.fill_diagonal_(math.inf)                 # leave each row out of its own neighbours
     d_train = torch.cdist(Zt, Zt)
     d_train.fill_diagonal_(math.inf)
+    d_train[d_train == 0] = math.inf               # a repeated row (oversampling) is no neighbour of its copy
     d_cross = torch.cdist(Zo, Zt)
     # only the split's rows that lie among the training rows: a split that extrapolates in its
     # inputs (a time split) is judged by _range and _features, not here
@@ -315,7 +327,10 @@ def check_splits(splits) -> list[Finding]:
                 by_class = _classes(train, name, other)
                 found += by_class
                 if all(f.severity == "info" for f in by_class):
-                    found += _features(splits.train, name, pair) or _relation(splits.train, name, pair)
+                    shifted = _features(splits.train, name, pair)
+                    # the neighbours' class votes follow the training shares: with other shares (the
+                    # info finding, a resampled split) they would differ without any relabelling
+                    found += shifted or ([] if by_class else _relation(splits.train, name, pair))
         else:
             by_range = _range(train, name, other)
             found += by_range or _relation(splits.train, name, pair)
