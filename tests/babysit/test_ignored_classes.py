@@ -94,3 +94,11 @@ def test_a_class_weight_of_zero_ignores_its_class_too():
     found = ic.check_ignored_classes(net(), X, y, loss)
     assert found and found[0].evidence["real_ignored"] == [1]
     assert ic.check_ignored_classes(net(), X, y, nn.CrossEntropyLoss(weight=torch.tensor([1.0, 0.2, 1.0]))) == []
+
+
+def test_many_classes_take_fewer_rows_each_and_are_still_judged():
+    X, y = task(n=3000, classes=200)
+    model = net(200)
+    loss = nn.CrossEntropyLoss(ignore_index=7)
+    found = ic.ignored_classes(model, X, y, loss)
+    assert found["ignored_classes"] == [7] and found["rows_checked"] <= ic.MIN_ROWS * 200 + ic.BATCH_ROWS

@@ -26,7 +26,8 @@ from trainwell.babysit.findings import Finding, make
 
 ROWS_PER_CLASS = 16     # rows of each class in the batch: exact zeros in every one of them are no chance
 MIN_ROWS = 2            # a class with fewer rows in the training sample is not judged
-MAX_CLASSES = 1000      # class-id targets with more distinct values are not judged (a batch of 16 per class)
+MAX_CLASSES = 1000      # class-id targets with more distinct values are not judged
+BATCH_ROWS = 1024       # the batch's rows: fewer per class (down to MIN_ROWS) where 16 each would exceed them
 SHOWN = 10              # class ids listed in a message
 
 
@@ -71,7 +72,8 @@ def ignored_classes(model, X: torch.Tensor, y: torch.Tensor, loss_fn, *, seed: i
     y = y.detach().cpu()
     if torch.unique(y).numel() > MAX_CLASSES:
         return None
-    rows = class_batch(y, seed=seed)
+    classes = int(torch.unique(y).numel())
+    rows = class_batch(y, per_class=max(MIN_ROWS, min(ROWS_PER_CLASS, BATCH_ROWS // classes)), seed=seed)
     device = next((p.device for p in model.parameters()), X.device)
     xb, yb = X[rows].to(device), y[rows].to(device)
     devices = [xb.device.index or 0] if xb.is_cuda else []
