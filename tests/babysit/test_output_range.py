@@ -225,3 +225,83 @@ def test_final_op_leaves_the_random_state_as_it_found_it():
     torch.manual_seed(3)
     assert orange.final_op(model, inputs(32)) == ("sigmoid", (0.0, 1.0))
     assert torch.equal(torch.rand(3), expected)
+
+
+# ------------------------------------------------------------------------------ check_loss_optimum
+class Rate(nn.Module):
+    """A Poisson rate head: softplus of a linear layer, as a user writes a positive output."""
+
+    def __init__(self, seed=0):
+        super().__init__()
+        self.body = net(1, seed=seed)
+
+    def forward(self, x):
+        return F.softplus(self.body(x)).squeeze(-1)
+
+
+def counts(X, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.poisson(torch.exp(0.8 * X[:, 0] + 1.0), generator=g)
+
+
+def test_poisson_log_input_on_a_rate_head_is_a_loss_output_mismatch():
+    X = inputs()
+    y = counts(X)
+    found = preflight(Rate(), X, y, loss=nn.PoissonNLLLoss(), cheap_only=True)
+    hits = [f for f in found if f.code == "loss_output_mismatch"]
+    assert len(hits) == 1 and hits[0].severity == "error" and hits[0].evidence["misread"] >= orange.MISREAD
+    assert hits[0].evidence["loss_options"]["log_input"] is True and "log_input=False" in hits[0].fix
+    assert alarms(preflight(Rate(), X, y, loss=nn.PoissonNLLLoss(log_input=False), cheap_only=True)) == []
+
+
+def test_the_misread_share_matches_the_analytic_optimum():
+    """PoissonNLLLoss(log_input=True) is lowest at z = log y; inside [0, inf) at max(log y, 0)
+    (exp(z) - y z is convex in z). The fitted outputs' distance from y matches that closed form."""
+    X = inputs(256)
+    y = counts(X, seed=3)
+    model = Rate()
+    with torch.no_grad():
+        out = model(X)
+    found = orange.loss_optimum_gap(("softplus", (0.0, math.inf)), out, y, nn.PoissonNLLLoss())
+    t = y.double()
+    best = torch.log(t.clamp(min=1e-300)).clamp(min=0)
+    exact = float(((best - t) ** 2).mean() / t.var())
+    assert abs(found["misread"] - exact) < 0.01 * exact
+    # the loss exp(z) - y z is y - y log y at its best, 0 at z = -inf for y = 0 (1 at z = 0, the best
+    # inside the range), and ybar - ybar log ybar at the best constant z = log ybar
+    rate = t.mean()
+    free = torch.where(t > 0, t - t * torch.log(t.clamp(min=1e-300)), torch.zeros_like(t)).mean()
+    gap = float((t == 0).double().mean() / (rate - rate * torch.log(rate) - free))
+    assert abs(found["gap"] - gap) < 0.01 * gap
+
+
+def test_losses_at_their_best_on_the_targets_stay_quiet():
+    X = inputs()
+    unit = torch.sigmoid(X[:, :1] - X[:, 1:2])                     # targets in (0, 1)
+    positive = X[:, :1].abs() + 0.5
+    for model, y, loss in [(net(1, nn.Sigmoid()), unit, nn.MSELoss()), (net(1, nn.Sigmoid()), unit, nn.BCELoss()),
+                           (net(1, nn.ReLU()), positive, nn.L1Loss()), (net(1, nn.Softplus()), positive,
+                                                                        nn.HuberLoss())]:
+        with torch.no_grad():
+            out = model(X)
+        final = orange.final_op(model, X)
+        found = orange.loss_optimum_gap(final, out, y, loss)
+        assert found["misread"] < 0.01, (loss, found)
+        assert orange.check_loss_optimum(final, out, y, loss, last=("2", model[-1])) == []
+
+
+def test_a_loss_lowest_outside_the_range_is_named_by_its_gap():
+    """A user's loss whose best output is y - 3 (a shifted target in the loss), after a ReLU: the
+    range [0, inf) holds the targets but not the loss's optimum."""
+    X = inputs()
+    y = X[:, :1].abs()
+    model = net(1, nn.ReLU())
+
+    def shifted(out, t):
+        return F.mse_loss(out, t - 3.0)
+
+    with torch.no_grad():
+        out = model(X)
+    final = orange.final_op(model, X)
+    found = orange.check_loss_optimum(final, out, y, shifted, last=("3", model[-1]))
+    assert len(found) == 1 and found[0].evidence["gap"] >= orange.OPTIMUM_GAP and found[0].where == "3"

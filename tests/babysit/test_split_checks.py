@@ -131,3 +131,75 @@ def test_doctor_reports_a_split_cut_in_class_order():
     X, y = X[order], y[order]
     diag = trainwell.doctor(mlp(), (X[:1000], y[:1000]), (X[1000:], y[1000:]), probe=False, budget_s=3.0)
     assert diag.ranked()[0].code == "split_mismatch" and not diag.ok
+
+
+# ------------------------------------------------------------------------------ the relation
+def arm(n, seed):
+    """A 2-link arm: (sin, cos) of two joint angles -> the hand's (x, y)."""
+    g = torch.Generator().manual_seed(seed)
+    a, b = torch.rand(n, generator=g) * 2 * math.pi, torch.rand(n, generator=g) * 2 * math.pi
+    X = torch.stack([a.sin(), a.cos(), b.sin(), b.cos()], dim=1)
+    hand = torch.stack([a.cos() + 0.7 * (a + b).cos(), a.sin() + 0.7 * (a + b).sin()], dim=1)
+    return X, hand
+
+
+def relation(found):
+    return [f for f in found if "r2_own" in f.evidence]
+
+
+def test_target_columns_swapped_in_one_split_are_a_split_mismatch():
+    (X, Y), (Xv, Yv), (Xt, Yt) = arm(1200, 0), arm(400, 1), arm(400, 2)
+    healthy = SimpleNamespace(train=(X, Y), val=(Xv, Yv), test=(Xt, Yt))
+    assert sp.check_splits(healthy) == []
+    swapped = SimpleNamespace(train=(X, Y), val=(Xv, Yv[:, [1, 0]]), test=(Xt, Yt))
+    found = sp.check_splits(swapped)
+    assert [f.where for f in relation(found)] == ["validation"] and found[0].code == "split_mismatch"
+    assert found[0].evidence["r2_own"] > sp.RELATION_OWN and found[0].evidence["r2_from_train"] < 0
+    # one column taken from each file: training's x, validation's y (the set 6 shape)
+    one = SimpleNamespace(train=(X, Y[:, 0]), val=(Xv, Yv[:, 1]), test=(Xt, Yt[:, 0]))
+    assert [f.where for f in relation(sp.check_splits(one))] == ["validation"]
+
+
+def test_a_relabelled_class_in_one_split_is_a_split_mismatch():
+    X, y, Xv, yv = digits()
+    assert sp.check_splits(SimpleNamespace(train=(X, y), val=(Xv, yv), test=None)) == []
+    swapped = torch.where(yv == 3, 8, torch.where(yv == 8, 3, yv))        # 3 and 8 exchanged in one file
+    found = relation(sp.check_splits(SimpleNamespace(train=(X, y), val=(Xv, swapped), test=None)))
+    assert len(found) == 1 and found[0].evidence["r2_own"] - found[0].evidence["r2_from_train"] > sp.RELATION_GAP
+
+
+def test_a_relation_nobody_can_predict_and_an_input_shift_stay_quiet():
+    g = torch.Generator().manual_seed(0)
+    X, Xv = torch.randn(1000, 5, generator=g), torch.randn(300, 5, generator=g)
+    noise = SimpleNamespace(train=(X, torch.randn(1000, generator=g)), val=(Xv, torch.randn(300, generator=g)),
+                            test=None)
+    assert sp.check_splits(noise) == []
+    # a split in time: validation's inputs lie beyond training's, the relation is the same; the
+    # rows the training split does not cover are not compared (no rows left: no verdict)
+    t, tv = torch.rand(1000, 1, generator=g), 1.5 + torch.rand(300, 1, generator=g)
+    later = SimpleNamespace(train=(t, torch.sin(3 * t[:, 0])), val=(tv, torch.sin(3 * tv[:, 0]) + 2), test=None)
+    assert relation(sp.check_splits(later)) == []
+
+
+def test_the_neighbour_fit_is_k_nearest_neighbour_regression():
+    """_neighbour_mean against a direct loop over rows (the reference)."""
+    g = torch.Generator().manual_seed(0)
+    A, B, T = torch.randn(20, 3, generator=g), torch.randn(50, 3, generator=g), torch.randn(50, 2, generator=g)
+    d = torch.cdist(A, B)
+    got = sp._neighbour_mean(d, T, 4)
+    for i in range(20):
+        nearest = sorted(range(50), key=lambda j: float(d[i, j]))[:4]
+        assert torch.allclose(got[i], T[nearest].mean(dim=0))
+
+
+def test_training_shares_cut_or_oversampled_are_no_new_relation():
+    """Classes 5-9 cut to 5% of their training rows: the neighbours' votes follow the training
+    shares (info only, no warning); a minority class repeated 5x in training: no warning either."""
+    X, y, Xv, yv = digits()
+    keep = (y < 5) | (torch.arange(len(y)) % 20 == 0)
+    found = sp.check_splits(SimpleNamespace(train=(X[keep], y[keep]), val=(Xv, yv), test=None))
+    assert [f.severity for f in found] == ["info"]
+    rare = y == 3
+    Xo, yo = torch.cat([X] + [X[rare]] * 4), torch.cat([y] + [y[rare]] * 4)
+    assert all(f.severity == "info" for f in sp.check_splits(SimpleNamespace(train=(Xo, yo), val=(Xv, yv),
+                                                                             test=None)))

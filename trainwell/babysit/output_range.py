@@ -204,3 +204,118 @@ def check_missing_activation(out, y, loss_fn, *, kind: str, last: tuple) -> list
                  where=last_name,
                  fix=f"end the model with {name} (dim=1) to match the loss, or use the loss that takes logits "
                      f"({'binary_cross_entropy_with_logits' if name == 'sigmoid' else 'cross_entropy'})")]
+
+
+# check_loss_optimum: the outputs are fit directly (no model) by Rprop (Riedmiller & Braun 1993):
+# a step per output that grows 1.2x while its gradient keeps its sign and halves when it flips, so
+# the fit does not depend on the gradient's size (a log's 1/z near a bound of the range, a loss's
+# mean over rows). The first step is OPTIMUM_LR x the targets' scale; OPTIMUM_STEPS steps of
+# growth 1.2 reach any optimum within 1e20 target scales and then settle to float64 precision.
+OPTIMUM_STEPS = 300
+OPTIMUM_LR = 0.01
+# ... and the outputs' range costs OPTIMUM_GAP or more of what fitting every output gains over the
+# best single constant. Twice RANGE_LOSS (issue 11's 2 points): two numerical fits are compared,
+# where RANGE_LOSS measures an exact distance.
+OPTIMUM_GAP = 0.04
+# ... or the best outputs inside the range lie MISREAD x Var(y) from the targets (mean squared
+# distance): read as predictions of the targets, they would score an MSE 25 % of Var(y) above a
+# perfect fit's, the kill rule's margin for a regression that hurts (bench/babysit_user.py).
+MISREAD = 0.25
+
+
+def _fit_outputs(loss_fn, start, y, lo: float, hi: float, *, constant: bool = False) -> tuple:
+    """``(loss, outputs)`` after fitting free outputs (``start``'s shape; one shared value with
+    ``constant``) to ``y``, projected into [lo, hi] after every step; the loss is NaN when the loss
+    fails or leaves the finite numbers (a loss undefined outside the range: the range is the one it
+    expects)."""
+    scale = max(1.0, float(y.detach().abs().max())) if y.numel() else 1.0
+    z = (start.detach().mean().reshape(1) if constant else start.detach().clone()).double()
+    z = z.clamp(lo, hi).requires_grad_(True)
+    yd = y.detach().double() if torch.is_floating_point(y) else y.detach()
+    opt = torch.optim.Rprop([z], lr=OPTIMUM_LR * scale, step_sizes=(1e-12, 10 * scale))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for _ in range(OPTIMUM_STEPS):
+                value = loss_fn(z.expand(start.shape) if constant else z, yd)
+                if not (isinstance(value, torch.Tensor) and value.numel() == 1 and bool(torch.isfinite(value))):
+                    return math.nan, None
+                opt.zero_grad()
+                value.backward()
+                opt.step()
+                with torch.no_grad():
+                    z.clamp_(lo, hi)
+            with torch.no_grad():
+                value = loss_fn(z.expand(start.shape) if constant else z, yd)
+    except Exception:               # a loss that fails in float64 or on these values: no verdict
+        return math.nan, None
+    ok = isinstance(value, torch.Tensor) and value.numel() == 1
+    return (float(value) if ok else math.nan), z.detach()
+
+
+def loss_optimum_gap(final, out, y, loss_fn) -> dict | None:
+    """Where the loss puts its best outputs against the range of the model's last operation
+    ``final`` and against the targets. Outputs fit inside the range (``range_loss``, and how far
+    they lie from the targets: ``misread``, their mean squared distance from ``y`` over Var(y),
+    where the outputs are one per target); outputs fit freely (``free_loss``) and one constant
+    (``constant_loss``): ``gap = (range_loss - free_loss) / (constant_loss - free_loss)``, the share of
+    what fitting gains that the range forbids (None where the loss is undefined outside the
+    range: then the range is the one it expects). None where nothing applies: no bounding last
+    operation, targets that are not finite floats, a loss that fails inside the range."""
+    if final is None or not torch.is_floating_point(y) or not torch.is_floating_point(out) or out.shape[0] < 2:
+        return None
+    if not bool(torch.isfinite(out).all()) or not bool(torch.isfinite(y).all()):
+        return None
+    name, (lo, hi) = final
+    ranged, best = _fit_outputs(loss_fn, out, y, lo, hi)
+    if not math.isfinite(ranged):
+        return None
+    found = {"final_activation": name, "range": [lo, hi], "range_loss": ranged, "gap": None, "misread": None}
+    t = y.detach().double().reshape(y.shape[0], -1)
+    if best.numel() == t.numel() and t.shape[0] > 1 and float(t.var(dim=0).sum()) > 0:
+        z = best.reshape(t.shape)
+        found["misread"] = float(((z - t) ** 2).mean(dim=0).sum()) / float(t.var(dim=0).sum())
+    free, _ = _fit_outputs(loss_fn, out, y, -math.inf, math.inf)
+    constant, _ = _fit_outputs(loss_fn, out, y, -math.inf, math.inf, constant=True)
+    if math.isfinite(free) and math.isfinite(constant) and constant - free > 0:
+        found.update(free_loss=free, constant_loss=constant, gap=max(0.0, ranged - free) / (constant - free))
+    return found
+
+
+def check_loss_optimum(final, out, y, loss_fn, *, last: tuple) -> list[Finding]:
+    """``loss_output_mismatch`` (error): a loss that reads the model's outputs on another scale than
+    its bounding last operation ``final`` produces them. Either the loss's best outputs inside the
+    range lie ``MISREAD`` or more of Var(y) away from the targets although the range holds them (a
+    head built to output the targets' values, read by the loss through a link of its own:
+    ``PoissonNLLLoss``'s default ``log_input=True`` on a softplus rate is at its best at log(y)), or
+    the range forbids ``OPTIMUM_GAP`` or more of what fitting gains (a loss whose optimum is negative
+    after a ReLU). A loss at its best at the targets (MSE, L1, ``log_input=False``, BCELoss on a
+    sigmoid) stays quiet; targets outside the range are ``check_target_range``'s."""
+    found = loss_optimum_gap(final, out, y, loss_fn)
+    if found is None:
+        return []
+    misread = found["misread"] is not None and found["misread"] >= MISREAD
+    forbidden = found["gap"] is not None and found["gap"] >= OPTIMUM_GAP
+    if not (misread or forbidden):
+        return []
+    name, (lo, hi) = final
+    last_name, last_module = last
+    where = last_name if _is_module_of(last_module, name) else None
+    span = f"[{lo:g}, {hi:g}]" if math.isfinite(hi) else f"[{lo:g}, inf)"
+    options = {k: getattr(loss_fn, k) for k in ("log_input", "full") if hasattr(loss_fn, k)}
+    hint = (" (PoissonNLLLoss's log_input=True reads each output as a log-rate: a rate head wants "
+            "log_input=False)" if options.get("log_input") is True else "")
+    why = (f"the loss's best outputs inside that range lie {found['misread']:.2f} x Var(y) away from the targets "
+           f"(mean squared distance), so the model learns a transform of the targets, not the targets{hint}"
+           if misread else
+           f"the loss is lowest at outputs outside it: the best inside the range loses {100 * found['gap']:.0f}% of "
+           f"what the best unbounded outputs gain over a constant{hint}")
+    return [make("loss_output_mismatch",
+                 f"the model's last operation is {name}, whose outputs lie in {span}, and {why}",
+                 evidence={**found, "loss_options": options,
+                           "last_module": type(last_module).__name__ if last_module is not None else None,
+                           "functional": where is None},
+                 where=where,
+                 fix=("set the loss's option that reads outputs in this range (PoissonNLLLoss(log_input=False) for "
+                      "a rate)" if hint else f"remove the final {name}, or use a loss that is lowest at the targets "
+                      f"for outputs in {span}"))]

@@ -25,10 +25,12 @@ from trainwell.babysit.actions import OUTPUT_ACTIVATIONS
 from trainwell.babysit.budget import Budget
 from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.gradcheck import ERROR_THRESHOLD, MAX_TENSORS, WARN_THRESHOLD, NotCheckable, gradcheck
+from trainwell.babysit.ignored_classes import check_ignored_classes
 from trainwell.babysit.input_content import check_inputs_informative
 from trainwell.babysit.model_checks import (DEPENDENCE_ROWS, RUN_ROWS, check_batch_dependence, check_loss_rows,
                                            check_model_runs, raised_finding)
-from trainwell.babysit.output_range import check_missing_activation, check_target_range, clipped_share, final_op
+from trainwell.babysit.output_range import (check_loss_optimum, check_missing_activation, check_target_range,
+                                             clipped_share, final_op)
 from trainwell.babysit.probes import ActivationRecorder, input_signal, input_std
 from trainwell.babysit.rules import DIVERGENCE_FACTOR
 from trainwell.babysit.targets import check_targets
@@ -438,6 +440,8 @@ def check_loss_output(out, y, kind: str, loss_fn, *, last: tuple, num_classes, f
         found += check_loss_bounded(out, y, loss_fn, last=last)
     found += check_target_range(final, y, last=last, regression=kind in REGRESSION_KINDS or (
         kind == "other" and torch.is_floating_point(y) and y.reshape(y.shape[0], -1).shape[1] == width))
+    if not found and final is not None and torch.is_floating_point(y):
+        found += check_loss_optimum(final, out, y, loss_fn, last=last)     # a loss that reads the outputs otherwise
     if _ids_outside(y, width, kind) and out.is_cuda:
         # class ids outside 0..width-1 make a CUDA loss kernel fail with a device-side assert,
         # which poisons the process's CUDA context: ask the same question on CPU copies
@@ -1135,6 +1139,8 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
                                       num_classes=num_classes)
         if not any(f.severity == "error" for f in output_problems + label_problems):
             output_problems += check_loss_rows(out, yb, loss_fn)    # a loss that mixes the rows of a batch
+        if not any(f.severity == "error" for f in output_problems + label_problems):
+            label_problems += check_ignored_classes(work, X[keep], y[keep], loss_fn, seed=seed)   # a class never trained
         findings += output_problems + label_problems
         findings += check_batch_dependence(model, xb, seed=seed)   # output rows that read other rows
         findings += check_targets(y[keep], out, kind)     # class ids or off-scale targets under a regression loss

@@ -161,15 +161,18 @@ CODES = {spec.code: spec for spec in (
     FindingSpec(
         "label_problem", "preflight", "error",
         measures="targets against the loss and the output: integer dtype for class-id losses, ids in [0, C), "
-                 "more than one class, BCE targets in [0, 1], KL targets rows of probabilities",
+                 "more than one class, BCE targets in [0, 1], KL targets rows of probabilities"
+                 "; the loss's gradient with respect to the outputs on a batch holding rows of every class (ignored_classes.py): a class whose rows all have an exactly zero gradient, at the model's outputs and at those outputs' columns rotated by one (an ignore_index or a mask on a real class)",
         threshold="any violation; ids that fit the data's own C classes but not a narrower output layer are "
-                  "the model's fault (`loss_output_mismatch`), except 1..C labels for C outputs (off by one)",
+                  "the model's fault (`loss_output_mismatch`), except 1..C labels for C outputs (off by one)"
+                  "; a class id in 0..C-1 of C outputs whose every checked row (2 to 16) has an exactly zero gradient (an ignored id outside 0..C-1 is a void label: quiet)",
         source="notes 003 design choices: the output units and the loss must match the targets",
-        fix="convert the targets (e.g. y.long()), remap ids to 0..C-1, or size the output layer to C",
+        fix="convert the targets (e.g. y.long()), remap ids to 0..C-1, or size the output layer to C"
+            "; drop an ignore rule (ignore_index, a mask) that names a real class",
         groups=(Group.DATA,),
         explains=("loss_output_mismatch", "bad_initial_loss", "cannot_overfit_small_subset",
                   Group.OPTIMIZATION),
-        thresholds=("preflight.PROBABILITY_TOLERANCE",),
+        thresholds=("preflight.PROBABILITY_TOLERANCE", "ignored_classes.ROWS_PER_CLASS", "ignored_classes.MIN_ROWS"),
         stops_unrepaired=True,
         plan=not_repairable,
     ),
@@ -183,22 +186,26 @@ CODES = {spec.code: spec for spec in (
                  "sigmoid / log_softmax (the output layer it needs is missing); the share of a regression's "
                  "target variance outside the range of a bounding last operation (ReLU, sigmoid, tanh, "
                  "softplus: a module or a functional call); a loss that mixes the rows of a batch "
-                 "(model_checks.check_loss_rows: the batch loss and its gradient against the rows' own losses)",
+                 "(model_checks.check_loss_rows: the batch loss and its gradient against the rows' own losses)"
+                 "; a loss that reads a bounding last operation's outputs otherwise than the head makes them (output_range.check_loss_optimum: outputs fit directly by Rprop inside the range, freely and as one constant; PoissonNLLLoss's default log_input=True on a softplus rate)",
         threshold="any; a final tanh / hardtanh / softsign / ReLU / softplus before a from-logits loss (the "
                   "logits are capped or clipped) is a warning, a final sigmoid an error; a missing output "
                   "layer when the transformed loss is at most 3x its uniform guess's; a bounding last "
                   "operation when >= 2% of the targets' variance lies outside its range; a loss that is no "
                   "non-negative combination of the rows' own losses beyond 1e-3 (relative): an error when the "
                   "output and target shapes broadcast to (N, N) and the loss on the outputs reshaped to the "
-                  "targets' shape mixes nothing, else a warning (a loss meant to couple rows)",
+                  "targets' shape mixes nothing, else a warning (a loss meant to couple rows)"
+                  "; a bounding last operation whose range holds the targets when the loss's best outputs inside it lie >= 0.25 x Var(y) from the targets, or the range forbids >= 4% of what fitting the outputs gains over a constant",
         source="notes 003 design choices: output activation and loss go together",
         fix="return raw logits from the model and let the loss apply softmax/sigmoid; use cross_entropy for "
             "class ids; end the model with the softmax / sigmoid a loss on probabilities needs; return a "
-            "regression's linear output (no bounding activation last)",
+            "regression's linear output (no bounding activation last)"
+            "; set the loss option that reads the outputs as the head makes them (PoissonNLLLoss(log_input=False) for a rate)",
         groups=(Group.DATA,),
         explains=("bad_initial_loss", "cannot_overfit_small_subset", Group.OPTIMIZATION),
         thresholds=("preflight.ROW_SUM_TOLERANCE", "preflight.LOSS_SHIFT", "preflight.UNBOUNDED_DROP",
-                    "output_range.CHANCE_RATIO", "output_range.RANGE_LOSS", "model_checks.LOSS_TOLERANCE"),
+                    "output_range.CHANCE_RATIO", "output_range.RANGE_LOSS", "model_checks.LOSS_TOLERANCE",
+                    "output_range.MISREAD", "output_range.OPTIMUM_GAP"),
         graded_by=("remove output activation",),   # a softmax module only (evidence "graded")
         stops_unrepaired=True,
         plan=plan_output_mismatch,
@@ -759,20 +766,26 @@ CODES = {spec.code: spec for spec in (
         measures="the validation and test splits against the training split: classes absent from training, "
                  "training classes a split lacks, each class's feature means (in training stds), and "
                  "(regression) the share of targets outside the training targets' range; the total-variation "
-                 "distance of the class shares is reported as info (a resampled split differs there by design)",
+                 "distance of the class shares is reported as info (a resampled split differs there by design)"
+                 "; the relation of inputs to targets: per target column (per class for class ids), the R^2 of the split's targets from its own 10 nearest rows (leave-one-out) against from the training split's 10 nearest, over the split's rows that lie among the training rows",
         threshold="any class absent from training (an error from 1% of the split's rows); a training class absent "
                   "from a split where its share predicts >= 10 rows; a feature whose class means shift by > 0.5 "
                   "training std and > 5 standard errors; more than 10% of a split's targets outside the training "
-                  "range (info: TV > 0.2 and > 4x the distance random splits of the same sizes give)",
+                  "range (info: TV > 0.2 and > 4x the distance random splits of the same sizes give)"
+                  "; a column (class) with R^2 >= 0.5 from the split's own rows and 0.5 lower from the training split's",
         source="notes 002 'apply the same transformation with values extracted from the training data': "
                "the splits must come from one distribution; E[TV] by the normal approximation to the "
                "multinomial, 2 / (n + 1) outside the range by order statistics; Welch's standard error of a "
-               "difference of means",
+               "difference of means"
+               "; k-nearest-neighbour regression (Cover & Hart 1967) as a relation any model could learn",
         fix="shuffle the rows before splitting (stratified by class: sklearn's train_test_split(..., "
-            "stratify=y)) and preprocess every split with the training split's statistics",
+            "stratify=y)) and preprocess every split with the training split's statistics"
+            "; export every split's target columns in one order and one encoding",
         explains=("overfitting", Group.EPOCH_CURVES),
         thresholds=("split_checks.TV_HIGH", "split_checks.NOISE_FACTOR", "split_checks.OUTSIDE_SHARE", "split_checks.UNSEEN_ERROR",
-                    "split_checks.ABSENT_EXPECTED", "split_checks.SHIFT", "split_checks.SHIFT_Z"),
+                    "split_checks.ABSENT_EXPECTED", "split_checks.SHIFT", "split_checks.SHIFT_Z",
+                    "split_checks.RELATION_K", "split_checks.RELATION_OWN", "split_checks.RELATION_GAP",
+                    "split_checks.RELATION_COVER"),
         plan=not_repairable,
     ),
     FindingSpec(

@@ -29,6 +29,17 @@ host.
 - regression (float targets): a warning when more than ``OUTSIDE_SHARE`` of a split's rows lie
   outside the training targets' range; a split drawn from the training distribution has about
   2 / (n + 1) of its rows outside the range of n training values (order statistics).
+- the inputs-to-targets relation (``_relation``; targets in range, classes in the training shares):
+  a target column swapped between the files (train.csv lists (x, y), val.csv (y, x)), classes
+  relabelled in one file. Every target column (every class, as one-hot columns) is predicted for
+  the split's rows by k-nearest-neighbour regression (the mean of the ``RELATION_K`` nearest rows,
+  inputs in training stds): from the split's own other rows (leave-one-out) and from the training
+  rows. k-NN assumes no form of the relation, so a split drawn with the training split's relation
+  is predicted at least as well from the training rows (more of them) as from its own; a warning
+  when the split's own rows explain ``RELATION_OWN`` of a column's variance and the training rows
+  ``RELATION_GAP`` less. Only the split's rows that lie among the training rows are compared (nearer
+  a training row than ``RELATION_COVER`` of the training rows are to theirs): a split that moves
+  beyond the training inputs (a split in time) is judged by the checks above, not as a new relation.
 """
 from __future__ import annotations
 
@@ -51,6 +62,14 @@ SHIFT_Z = 5.0             # ... and 5 standard errors of the difference (two-sid
                           # features tested at once stay silent on a random split)
 MIN_CLASS_ROWS = 5        # features_shift: classes with fewer rows in either split are left out
 FEATURE_ROWS = 5000       # features_shift: at most this many rows of each split (seeded sample)
+RELATION_ROWS = 2000      # relation: at most this many rows of each split (seeded sample; distances are n x m)
+RELATION_K = 10           # relation: targets predicted by the mean of the 10 nearest rows (k-NN regression)
+RELATION_DIMS = 64        # relation: wider inputs are compared through a seeded random projection to 64 columns
+RELATION_MIN_ROWS = 30    # relation: fewer of the split's rows among the training rows: not judged
+RELATION_COVER = 0.9      # relation: a split's row "among the training rows": nearer a training row than 90% of the
+                          # training rows are to their own nearest neighbour
+RELATION_OWN = 0.5        # relation: the split's own neighbours explain at least half its targets' variance ...
+RELATION_GAP = 0.5        # ... and the training split's neighbours explain half of the variance less
 
 
 def _targets(pair):
@@ -204,6 +223,93 @@ def _range(train, name, other) -> list[Finding]:
                            "train_min": lo.tolist(), "train_max": hi.tolist()}, where=name)]
 
 
+def _inputs(X, mean, std, projection):
+    """Rows flattened, in training stds, projected to at most ``RELATION_DIMS`` columns."""
+    Z = (X.reshape(X.shape[0], -1).double() - mean) / std
+    return Z @ projection if projection is not None else Z
+
+
+def _target_matrix(y, ids):
+    """Targets as rows of numbers: one-hot rows over ``ids`` for class ids, the values otherwise."""
+    if ids is not None:
+        return (y.reshape(-1, 1) == ids.reshape(1, -1)).double()
+    return y.reshape(y.shape[0], -1).double()
+
+
+def _neighbour_mean(d, T, k):
+    """The mean of ``T``'s rows at the ``k`` smallest distances of each row of ``d``."""
+    idx = torch.topk(d, min(k, d.shape[1]), dim=1, largest=False).indices
+    return T[idx].mean(dim=1)
+
+
+def _relation(train_pair, name, other_pair) -> list[Finding]:
+    """``split_mismatch`` when the split's inputs predict its own targets but the training split's
+    relation does not (module docstring: the inputs-to-targets relation)."""
+    t, o = _rows(train_pair, RELATION_ROWS), _rows(other_pair, RELATION_ROWS)
+    if t is None or o is None or t[0].shape[1] != o[0].shape[1]:
+        return []
+    (Xt, yt), (Xo, yo) = t, o
+    if torch.is_floating_point(yt) != torch.is_floating_point(yo) or (
+            torch.is_floating_point(yt) and yt[0].numel() != yo[0].numel()):
+        return []
+    keep_t = torch.isfinite(Xt).all(dim=1) & torch.isfinite(yt.reshape(yt.shape[0], -1).double()).all(dim=1)
+    keep_o = torch.isfinite(Xo).all(dim=1) & torch.isfinite(yo.reshape(yo.shape[0], -1).double()).all(dim=1)
+    Xt, yt, Xo, yo = Xt[keep_t], yt[keep_t], Xo[keep_o], yo[keep_o]
+    if Xt.shape[0] <= RELATION_K or Xo.shape[0] < RELATION_MIN_ROWS:
+        return []
+    mean, std = Xt.mean(dim=0), Xt.std(dim=0)
+    varies = std > 0
+    if not bool(varies.any()):
+        return []
+    Xt, Xo, mean, std = Xt[:, varies], Xo[:, varies], mean[varies], std[varies]
+    projection = None
+    if Xt.shape[1] > RELATION_DIMS:         # a seeded random projection keeps distances (Johnson-Lindenstrauss)
+        g = torch.Generator().manual_seed(0)
+        projection = torch.randn(Xt.shape[1], RELATION_DIMS, generator=g, dtype=torch.float64) / RELATION_DIMS ** 0.5
+    Zt, Zo = _inputs(Xt, mean, std, projection), _inputs(Xo, mean, std, projection)
+    ids = None if torch.is_floating_point(yt) else torch.unique(torch.cat([yt.reshape(-1), yo.reshape(-1)]))
+    if ids is not None and (yt.ndim != 1 or yo.ndim != 1):
+        return []
+    Tt, To = _target_matrix(yt, ids), _target_matrix(yo, ids)
+    d_self = torch.cdist(Zo, Zo)
+    d_self.fill_diagonal_(math.inf)                 # leave each row out of its own neighbours
+    d_train = torch.cdist(Zt, Zt)
+    d_train.fill_diagonal_(math.inf)
+    d_train[d_train == 0] = math.inf               # a repeated row (oversampling) is no neighbour of its copy
+    d_cross = torch.cdist(Zo, Zt)
+    # only the split's rows that lie among the training rows: a split that extrapolates in its
+    # inputs (a time split) is judged by _range and _features, not here
+    reach = torch.quantile(d_train.min(dim=1).values, RELATION_COVER)
+    covered = d_cross.min(dim=1).values <= reach
+    if int(covered.sum()) < RELATION_MIN_ROWS:
+        return []
+    To_c = To[covered]
+    spread_c = ((To_c - To_c.mean(dim=0)) ** 2).mean(dim=0)             # per target column (per class)
+    own = ((_neighbour_mean(d_self[covered], To, RELATION_K) - To_c) ** 2).mean(dim=0)
+    cross = ((_neighbour_mean(d_cross[covered], Tt, RELATION_K) - To_c) ** 2).mean(dim=0)
+    varies = spread_c > 0
+    r2_own = torch.where(varies, 1 - own / spread_c.clamp(min=1e-300), torch.zeros_like(own))
+    r2_cross = torch.where(varies, 1 - cross / spread_c.clamp(min=1e-300), torch.zeros_like(own))
+    flagged = varies & (r2_own >= RELATION_OWN) & (r2_own - r2_cross >= RELATION_GAP)
+    if not bool(flagged.any()):
+        return []
+    worst = int(torch.argmax(torch.where(flagged, r2_own - r2_cross, torch.full_like(own, -math.inf))))
+    columns = torch.nonzero(flagged).flatten()
+    labels = (ids[columns] if ids is not None else columns).tolist()
+    what = "class" if ids is not None else "target column"
+    label = int(ids[worst]) if ids is not None else worst
+    return [make("split_mismatch",
+                 f"the {name} split's inputs predict its own targets but the training split's rows do not: {what} "
+                 f"{label} has R^2 {float(r2_own[worst]):.2f} from the split's own {RELATION_K} nearest rows and "
+                 f"{float(r2_cross[worst]):.2f} from the training split's ({len(labels)} {what}"
+                 f"{'es' if what == 'class' and len(labels) > 1 else 's' if len(labels) > 1 else ''} so): the same "
+                 f"inputs mean other targets in the two splits (a target column swapped or re-encoded between the "
+                 f"files, relabelled classes)",
+                 evidence={"split": name, "r2_own": float(r2_own[worst]), "r2_from_train": float(r2_cross[worst]),
+                           ("classes" if ids is not None else "columns"): labels[:SHOWN], "k": RELATION_K,
+                           "rows_compared": int(covered.sum()), "rows": int(Xo.shape[0])}, where=name)]
+
+
 def check_splits(splits) -> list[Finding]:
     """``split_mismatch`` findings for the validation and test splits of ``splits`` (a
     ``data.splits.Splits``, or anything with ``train`` / ``val`` / ``test`` pairs ``(X, y)``)."""
@@ -212,7 +318,8 @@ def check_splits(splits) -> list[Finding]:
         return []
     found = []
     for name in ("validation", "test"):
-        other = _targets(splits.val if name == "validation" else splits.test)
+        pair = splits.val if name == "validation" else splits.test
+        other = _targets(pair)
         if other is None or torch.is_floating_point(other) != torch.is_floating_point(train):
             continue
         if not torch.is_floating_point(train):
@@ -220,7 +327,11 @@ def check_splits(splits) -> list[Finding]:
                 by_class = _classes(train, name, other)
                 found += by_class
                 if all(f.severity == "info" for f in by_class):
-                    found += _features(splits.train, name, splits.val if name == "validation" else splits.test)
+                    shifted = _features(splits.train, name, pair)
+                    # the neighbours' class votes follow the training shares: with other shares (the
+                    # info finding, a resampled split) they would differ without any relabelling
+                    found += shifted or ([] if by_class else _relation(splits.train, name, pair))
         else:
-            found += _range(train, name, other)
+            by_range = _range(train, name, other)
+            found += by_range or _relation(splits.train, name, pair)
     return found
