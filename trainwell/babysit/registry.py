@@ -390,14 +390,18 @@ CODES = {spec.code: spec for spec in (
         "optimizer_setting", "preflight", "warning",
         measures="an intervention: the training loss after 30 minibatch steps of the setup against the same "
                  "steps with the optimizer's own options (eps, betas, bias correction, alpha) at their defaults, "
-                 "or without the run's gradient clipping (clip_norm, clip_value)",
-        threshold="the setup's loss falls < 5% while the defaults' falls >= 20% and >= 3x the setup's",
+                 "or without the run's gradient clipping (clip_norm, clip_value); and (clip_check.py) what the "
+                 "run's clip does to its own minibatch gradients at the start: the share of the step's length it "
+                 "keeps (||clip(g)|| / ||g||, the median of 4 batches), then an experiment without the clip",
+        threshold="the setup's loss falls < 5% while the defaults' falls >= 20% and >= 3x the setup's; or the clip "
+                  "keeps < 10% of the typical step and the setup without it trains significantly better "
+                  "(interventions.significant; else info)",
         source="Kingma & Ba 2015 (Adam's eps = 1e-8, betas 0.9/0.999); notes 003: an eps far above sqrt(v) "
                "turns Adam into SGD with lr / eps",
         fix="leave eps/betas at the optimizer's defaults (Adam: eps 1e-8, betas (0.9, 0.999))",
         explains=(Group.SLOW,),
         thresholds=("interventions.STEPS", "interventions.STUCK", "interventions.HELPS",
-                    "interventions.HELP_RATIO"),
+                    "interventions.HELP_RATIO", "clip_check.KEPT", "clip_check.BATCHES"),
         plan=plan_regularizer,
     ),
     # --- babysit16: the lr schedule (schedule_check.py)
