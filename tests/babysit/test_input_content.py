@@ -197,3 +197,14 @@ def test_the_chains_of_a_finely_sampled_smooth_spectrum_are_no_group():
     group = ic.squashed_group(s)
     assert group["closest"] < ic.SQUASHED and group["widest"] >= ic.SQUASHED and group["group"].numel() == 0
     assert ic.check_rows_scaled(s) == []
+
+
+def test_one_hot_sequences_have_rows_of_one_mean_and_std_and_stay_quiet():
+    # every row of a flattened one-hot sequence holds as many ones as positions: the same mean and
+    # std in every row, by construction; its columns are far apart, so nothing was squashed
+    g = torch.Generator().manual_seed(0)
+    ids = torch.randint(0, 4, (500, 16), generator=g)
+    x = torch.nn.functional.one_hot(ids, 4).float().reshape(500, -1)
+    assert ic.rows_scaled(x) is not None
+    assert ic.squashed_group(x)["group"].numel() == 0
+    assert ic.check_inputs_informative(x, (ids == 0).sum(1).clamp(max=5), class_ids=True) == []
