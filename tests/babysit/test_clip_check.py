@@ -76,3 +76,12 @@ def test_run_options_runs_the_clip_check_unless_told_not_to(four_class, four_cla
     found = run_options.check_run_options(four_class_mlp(), X, y, LOSS, **kwargs)
     assert [f.code for f in found] == ["optimizer_setting"]
     assert run_options.check_run_options(four_class_mlp(), X, y, LOSS, clip=False, **kwargs) == []
+
+
+def test_a_model_with_nothing_to_train_measures_no_step(four_class):
+    X, y = four_class
+    net = nn.Sequential(nn.Linear(10, 4))
+    net.requires_grad_(False)
+    reach = clip_check.clip_reach(net, X, y, lambda out, t: out.sum() * 0 + 1.0 * torch.ones((), requires_grad=True),
+                                  clip_value=1e-4)
+    assert reach["batches"] == 0 and reach["value_kept"] == 1.0

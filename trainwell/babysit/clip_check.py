@@ -65,7 +65,10 @@ def clip_reach(model, X, y, loss_fn, *, clip_value: float | None = None, clip_no
             for p in params:
                 p.grad = None
             loss_fn(net(X[idx].to(device)), y[idx].to(device)).backward()
-            g = torch.cat([p.grad.reshape(-1) for p in params if p.grad is not None]).double()
+            grads = [p.grad.reshape(-1) for p in params if p.grad is not None]
+            if not grads:
+                continue                    # nothing the loss reaches trains: no step to clip
+            g = torch.cat(grads).double()
             norm = float(g.norm())
             if not norm > 0 or not torch.isfinite(g).all():
                 continue                    # no step to shorten (or a broken one: other checks' business)
