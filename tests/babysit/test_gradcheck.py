@@ -4,7 +4,7 @@ from torch import nn
 
 import pytest
 
-from trainwell.babysit.gradcheck import ERROR_THRESHOLD, NotCheckable, gradcheck
+from trainwell.babysit.gradcheck import ERROR_THRESHOLD, WARN_THRESHOLD, NotCheckable, gradcheck
 from trainwell.babysit.preflight import preflight
 
 
@@ -115,3 +115,37 @@ def test_preflight_skips_the_gradient_check_it_cannot_run_and_says_so():
                       budget_s=20.0)
     skipped = [f for f in found if f.code == "check_skipped" and "gradient check" in f.evidence["skipped"]]
     assert skipped and skipped[0].severity == "info" and "float64" in skipped[0].message
+
+
+class ZeroBranch(nn.Module):
+    """relu(h + branch(h)) after a ReLU stem, with the branch's last scale at zero: the branch adds
+    exactly 0, so the block's ReLU sits on the stem's exact zeros (its kink) whatever the input."""
+
+    def __init__(self, last, *, bad=False):
+        super().__init__()
+        torch.manual_seed(2)
+        self.stem, self.fc, self.out, self.bad = nn.Linear(6, 16), nn.Linear(16, 16), nn.Linear(16, 4), bad
+        self.norm = {"batchnorm": nn.BatchNorm1d(16), "layernorm": nn.LayerNorm(16), "linear": nn.Identity()}[last]
+        if last == "linear":
+            nn.init.zeros_(self.fc.weight)
+            nn.init.zeros_(self.fc.bias)
+        else:
+            nn.init.zeros_(self.norm.weight)
+
+    def forward(self, x):
+        h = self.stem(x)
+        h = F.relu(BadSquare.apply(h) if self.bad else h)
+        return self.out(F.relu(h + self.norm(self.fc(h))))
+
+
+@pytest.mark.parametrize("last", ["batchnorm", "layernorm", "linear"])
+def test_a_zero_initialized_branch_reads_as_correct_and_a_wrong_backward_behind_it_is_caught(last):
+    # the branch's parameters see the block's ReLU kinks exactly at the point: their centered
+    # differences at h and 2h agree (both the mean of the one-sided slopes) and differ from
+    # autograd's one-sided slope; the one-sided differences' jump is the difference's own uncertainty
+    x, y = torch.randn(32, 6), torch.randint(0, 4, (32,))
+    results = gradcheck(ZeroBranch(last), x, y, F.cross_entropy, coords=8)
+    assert max(r["rel_error"] for r in results) < WARN_THRESHOLD, results
+    assert max(r["raw_error"] for r in results) > ERROR_THRESHOLD    # the disagreement that was read as a fault
+    bad = {r["name"]: r["rel_error"] for r in gradcheck(ZeroBranch(last, bad=True), x, y, F.cross_entropy, coords=8)}
+    assert bad["stem.weight"] > ERROR_THRESHOLD

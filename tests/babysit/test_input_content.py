@@ -9,7 +9,7 @@ from torch import nn
 import trainwell
 from trainwell.babysit import input_content as ic
 from trainwell.babysit.findings import Diagnosis, make
-from trainwell.babysit.preflight import preflight
+from trainwell.babysit.preflight import check_inputs_normalized, preflight
 from trainwell.data.splits import Splits
 from trainwell.train.state import StopKind
 
@@ -101,3 +101,110 @@ def test_the_repairer_stops_rather_than_train_on_nothing(tumor):
     run = trainwell.fit(mlp(30, 2), splits, babysit="repair", progress=False, report=False, epochs=2, device="cpu")
     assert run.stopped.kind == StopKind.UNREPAIRABLE, run.stopped
     assert "uninformative_inputs" in run.stopped.message
+
+
+# ------------------------------------------------------------------------------ rows scaled on their own
+def per_row(x, ddof=1):
+    return (x - x.mean(1, keepdim=True)) / x.std(1, keepdim=True, correction=ddof)
+
+
+def spectra(rows=600, bins=200, width=0.03, seed=0):
+    """Smooth peaks of random heights over a random baseline with noise: features of one unit."""
+    g = torch.Generator().manual_seed(seed)
+    w = torch.linspace(0, 1, bins)
+    peaks = torch.stack([torch.exp(-((w - c) / width) ** 2) for c in (0.2, 0.5, 0.8)])
+    heights = torch.rand(rows, 3, generator=g) * (0.5 + torch.rand(rows, 1, generator=g))
+    return heights @ peaks + 2 * torch.rand(rows, 1, generator=g) + 1e-3 * torch.randn(rows, bins, generator=g)
+
+
+def shop_table(rows=800, seed=0, rent=True):
+    """A table of mixed units: a yearly revenue in the hundreds of thousands, a rent in the tens of
+    thousands, floor area in m^2, staff and visit counts, a rating 1-5, two ratios and three one-hot
+    region flags; the label reads the small columns as much as the revenue."""
+    g = torch.Generator().manual_seed(seed)
+    revenue = 2e5 * torch.exp(0.5 * torch.randn(rows, generator=g))
+    rents = 3e4 * torch.exp(0.5 * torch.randn(rows, generator=g))
+    area = 50 + 400 * torch.rand(rows, generator=g)
+    staff = torch.randint(1, 30, (rows,), generator=g).float()
+    visits = torch.poisson(20 * torch.ones(rows), generator=g)
+    rating = torch.randint(1, 6, (rows,), generator=g).float()
+    margin, returns = torch.rand(rows, generator=g), 0.1 * torch.rand(rows, generator=g)
+    region = torch.nn.functional.one_hot(torch.randint(0, 3, (rows,), generator=g), 3).float()
+    X = torch.stack([revenue] + ([rents] if rent else []) + [area, staff, visits, rating, margin, returns], dim=1)
+    X = torch.cat([X, region], dim=1)
+    score = (revenue.log() - 12.2) + (rating - 3) / 2 + 2 * (margin - 0.5) + region[:, 0] - 10 * (returns - 0.05)
+    return X, (score > 0).long()
+
+
+@pytest.mark.parametrize("ddof", [0, 1])
+def test_a_mixed_unit_table_scaled_per_row_fires(ddof):
+    X, y = shop_table()
+    found = ic.check_inputs_informative(per_row(X, ddof), y, class_ids=True)
+    assert [(f.code, f.severity) for f in found] == [("uninformative_inputs", "warning")]
+    f = found[0]
+    assert f.evidence["per_row_scaling"] and f.evidence["squashed_share"] >= ic.SQUASHED_COLUMNS
+    assert f.evidence["widest_ratio"] < ic.SQUASHED and "scaled on its own" in f.message
+    assert ic.check_inputs_informative((X - X.mean(0)) / X.std(0), y, class_ids=True) == []
+
+
+def test_one_dominant_column_leaves_the_others_near_constant_which_the_scale_check_reads():
+    # with the row's scale set by one column, -mean / std is nearly the same number in every row: the
+    # other columns' spread itself falls under preflight.STD_LOW (unnormalized_inputs), no twin needed
+    X, y = shop_table(rent=False)
+    x = per_row(X)
+    assert [f.code for f in check_inputs_normalized(x)] == ["unnormalized_inputs"]
+    assert check_inputs_normalized((X - X.mean(0)) / X.std(0)) == []
+
+
+def test_the_same_table_scaled_per_column_and_inputs_of_one_unit_scaled_per_row_stay_quiet(tumor):
+    X, y = load_breast_cancer(return_X_y=True)
+    X, y = torch.tensor(X, dtype=torch.float32), torch.tensor(y)
+    standard = (X - X.mean(0)) / X.std(0)
+    assert ic.check_inputs_informative(standard, y, class_ids=True) == []
+    assert ic.check_inputs_informative(tumor[0], y, class_ids=True) == []
+    digits, labels = load_digits(return_X_y=True)          # per-image standardization, a common practice
+    digits = torch.tensor(digits, dtype=torch.float32)
+    assert ic.rows_scaled(per_row(digits)) is not None       # the rows are scaled ...
+    assert ic.check_inputs_informative(per_row(digits), torch.tensor(labels), class_ids=True) == []   # ... rightly
+    for width in (0.03, 0.005):                              # standard normal variate of spectra
+        s = per_row(spectra(width=width))
+        assert ic.rows_scaled(s) is not None
+        assert ic.check_rows_scaled(s) == []
+
+
+def test_the_squashed_group_against_a_direct_pairwise_count():
+    X, _ = shop_table(rows=300)
+    x = per_row(X.double())
+    x = torch.cat([x, x[:, 4:5]], dim=1)                      # an exact duplicate carries nothing to lose
+    group = ic.squashed_group(x)
+    d = x.shape[1]
+    ratio = torch.zeros(d, d, dtype=torch.float64)
+    for j in range(d):
+        for k in range(d):
+            ratio[j, k] = (x[:, j] - x[:, k]).std() / ((x[:, j].std() + x[:, k].std()) / 2)
+    twin = (ratio < ic.SQUASHED) & (ratio >= ic.IDENTICAL)
+    centre = int(twin.sum(dim=1).argmax())
+    expected = sorted(set(twin[centre].nonzero().flatten().tolist()) | {centre})
+    assert group["group"].tolist() == expected and len(expected) >= d // 2
+    assert group["widest"] == pytest.approx(float(ratio[expected][:, expected].max()), rel=1e-6)
+    assert 4 in expected and 11 in expected and group["widest"] >= ic.IDENTICAL   # the duplicate joins, at 0
+
+
+def test_the_chains_of_a_finely_sampled_smooth_spectrum_are_no_group():
+    # neighbouring bins are within 1% of each other, but a bin's twins are its neighbours on either
+    # side, whose ends differ by more: a chain, not one value every column was squashed onto
+    s = per_row(spectra(bins=1000, width=0.1))
+    group = ic.squashed_group(s)
+    assert group["closest"] < ic.SQUASHED and group["widest"] >= ic.SQUASHED and group["group"].numel() == 0
+    assert ic.check_rows_scaled(s) == []
+
+
+def test_one_hot_sequences_have_rows_of_one_mean_and_std_and_stay_quiet():
+    # every row of a flattened one-hot sequence holds as many ones as positions: the same mean and
+    # std in every row, by construction; its columns are far apart, so nothing was squashed
+    g = torch.Generator().manual_seed(0)
+    ids = torch.randint(0, 4, (500, 16), generator=g)
+    x = torch.nn.functional.one_hot(ids, 4).float().reshape(500, -1)
+    assert ic.rows_scaled(x) is not None
+    assert ic.squashed_group(x)["group"].numel() == 0
+    assert ic.check_inputs_informative(x, (ids == 0).sum(1).clamp(max=5), class_ids=True) == []

@@ -28,6 +28,18 @@ disagree and are discounted. Inputs also get a tiny Gaussian jitter (1e-3 of the
 seeded generator), which moves the point off exact ties (every background pixel of a digit is
 0) without changing what the gradient code computes.
 
+A kink can also sit exactly at the point, where no input jitter reaches it: at zeros made inside
+the net. A residual branch whose last scale starts at zero (a zero-initialized BatchNorm weight,
+Goyal et al. 2017; any zero-initialized layer or zero-scale norm) adds exactly 0, so the ReLU after
+the sum sees the exact zeros of the ReLU before it; a parameter's move of +h then opens those units
+and a move of -h leaves them shut. The centered differences at h and 2h both read the mean of the
+two one-sided slopes and agree with each other, while autograd takes one side (ReLU'(0) = 0). So
+the uncertainty also holds the one-sided differences' disagreement, |(L(w+h) - L(w)) - (L(w) -
+L(w-h))| / h: the slope's jump at the point. A smooth loss makes it O(h L''), nothing; autograd's
+one-sided slope lies within half of it from the centered one. It costs no evaluation (L(w) is the
+loss already computed), and a wrong backward still gives one-sided differences that agree with
+each other and not with autograd.
+
 On deep or wide models at most ``MAX_TENSORS`` parameter tensors are checked (the first, the
 last and evenly spaced ones between), so the check's cost does not grow with depth.
 
@@ -92,7 +104,8 @@ def gradcheck(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn,
             raise
         raise NotCheckable(f"the loss does not run in float64: {str(exc).splitlines()[0]}") from exc
     loss.backward()
-    level = abs(loss.item())
+    base = loss.item()
+    level = abs(base)
     results = []
 
     def difference(flat, i, old, h):
@@ -101,7 +114,8 @@ def gradcheck(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn,
         flat[i] = old - h
         minus = loss_fn(check(x), y).item()
         flat[i] = old
-        return (plus - minus) / (2 * h), max(abs(plus), abs(minus), level)
+        jump = abs((plus - base) - (base - minus)) / h     # the one-sided slopes' disagreement
+        return (plus - minus) / (2 * h), jump, max(abs(plus), abs(minus), level)
 
     with torch.no_grad():
         for name in sample_tensors(list(params), limit=max_tensors):
@@ -112,11 +126,11 @@ def gradcheck(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn,
             analytic, numeric, spread = [], [], []
             for i in idx.tolist():
                 old = flat[i].item()
-                near, size = difference(flat, i, old, step)
-                far, _ = difference(flat, i, old, 2 * step)
+                near, jump, size = difference(flat, i, old, step)
+                far, _, _ = difference(flat, i, old, 2 * step)
                 analytic.append(grad[i].item())
                 numeric.append(near)
-                spread.append(abs(near - far) + ROUNDING_ULPS * EPS64 * size / step)
+                spread.append(abs(near - far) + jump + ROUNDING_ULPS * EPS64 * size / step)
             a = torch.tensor(analytic, dtype=torch.float64)
             n = torch.tensor(numeric, dtype=torch.float64)
             u = CONFIDENCE * torch.tensor(spread, dtype=torch.float64).norm().item()

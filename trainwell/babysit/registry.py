@@ -242,9 +242,13 @@ CODES = {spec.code: spec for spec in (
         "uninformative_inputs", "preflight", "error",
         measures="the share of input features that take one value in >= 99% of the training rows, and the best "
                  "training fit any model can reach when identical input rows get identical outputs (class ids: "
-                 "the rows carrying their group's majority label; regression: the variance between the groups)",
+                 "the rows carrying their group's majority label; regression: the variance between the groups); "
+                 "and (a warning) rows scaled on their own: every row's mean and std, and the group of columns "
+                 "squashed onto one value (each pair differs by < 1% of its spread)",
         threshold="at least half the features near-constant and a fit ceiling that closes less than half of the "
-                  "gap from the trivial guess (the commonest class; R^2 0) to a perfect fit",
+                  "gap from the trivial guess (the commonest class; R^2 0) to a perfect fit; or (a warning) 99% "
+                  "of the rows with the same mean and std to 0.1% and at least half the varying columns in one "
+                  "squashed group",
         source="notes 002 preprocessing (the inputs must carry the signal the model learns); the bound is the "
                "Bayes-optimal training fit of a function of the inputs",
         fix="keep the inputs' variation: scale to floats without casting to integers, read the right columns",
@@ -252,7 +256,9 @@ CODES = {spec.code: spec for spec in (
         explains=("unnormalized_inputs", "label_problem", Group.INIT, "bad_initial_loss",
                   "cannot_overfit_small_subset", Group.OPTIMIZATION, Group.EPOCH_CURVES),
         thresholds=("input_content.CONSTANT_ROWS", "input_content.CONSTANT_FEATURES",
-                    "input_content.INFORMATIVE_SHARE"),
+                    "input_content.INFORMATIVE_SHARE", "input_content.ROW_TOLERANCE", "input_content.SAME_ROWS",
+                    "input_content.SQUASHED", "input_content.IDENTICAL", "input_content.SQUASHED_COLUMNS",
+                    "input_content.PAIR_ROWS", "input_content.MAX_COLUMNS"),
         stops_unrepaired=True,
         plan=not_repairable,
     ),
@@ -397,14 +403,18 @@ CODES = {spec.code: spec for spec in (
         "optimizer_setting", "preflight", "warning",
         measures="an intervention: the training loss after 30 minibatch steps of the setup against the same "
                  "steps with the optimizer's own options (eps, betas, bias correction, alpha) at their defaults, "
-                 "or without the run's gradient clipping (clip_norm, clip_value)",
-        threshold="the setup's loss falls < 5% while the defaults' falls >= 20% and >= 3x the setup's",
+                 "or without the run's gradient clipping (clip_norm, clip_value); and (clip_check.py) what the "
+                 "run's clip does to its own minibatch gradients at the start: the share of the step's length it "
+                 "keeps (||clip(g)|| / ||g||, the median of 4 batches), then an experiment without the clip",
+        threshold="the setup's loss falls < 5% while the defaults' falls >= 20% and >= 3x the setup's; or the clip "
+                  "keeps < 10% of the typical step and the setup without it trains significantly better "
+                  "(interventions.significant; else info)",
         source="Kingma & Ba 2015 (Adam's eps = 1e-8, betas 0.9/0.999); notes 003: an eps far above sqrt(v) "
                "turns Adam into SGD with lr / eps",
         fix="leave eps/betas at the optimizer's defaults (Adam: eps 1e-8, betas (0.9, 0.999))",
         explains=(Group.SLOW,),
         thresholds=("interventions.STEPS", "interventions.STUCK", "interventions.HELPS",
-                    "interventions.HELP_RATIO"),
+                    "interventions.HELP_RATIO", "clip_check.KEPT", "clip_check.BATCHES"),
         plan=plan_regularizer,
     ),
     # --- babysit16: the lr schedule (schedule_check.py)

@@ -468,7 +468,8 @@ class Repairer:
         found = check_run_options(controls.model, X, y, resolve_loss(config.loss)[0], schedule=controls.schedule,
                                total_steps=state.total_steps or 0, optimizer=config.optimizer, lr=lr,
                                weight_decay=decay, options=options, batch_size=config.batch_size, seed=config.seed,
-                               clip_norm=clip, config=config, steps=schedule_steps)
+                               clip_norm=clip, config=config, steps=schedule_steps,
+                               clip=False)   # the settings experiment below tries every configured clip
         if not (unusual_settings(controls.model, lr=lr, weight_decay=decay, clip_norm=clip, options=options)
                 or interventions.unusual_regularizers(config, lr=lr)):
             return found

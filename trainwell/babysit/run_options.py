@@ -1,7 +1,9 @@
 """The run's own options that the doctor's other experiments train without, each checked by its own
 experiment: the lr schedule (schedule_check.py: a decay spent early, a warmup longer than the run),
 the batch size (batch_check.py: too few updates in the whole run) and the augmentation
-(augment_check.py: a transform that changes the label). The doctor and the repairer's settings
+(augment_check.py: a transform that changes the label) and the gradient clip (clip_check.py: a
+clip_norm or clip_value that binds on the typical gradient, measured on the run's own gradients,
+then tried without). The doctor and the repairer's settings
 test call ``check_run_options`` once; each check runs only when the run is its candidate, and the
 budget is shared among those that run (the first of them gets an equal share of what is left, and so
 on), so a short budget cuts their steps rather than leaving one out unseen.
@@ -11,16 +13,19 @@ from __future__ import annotations
 from trainwell.babysit import interventions
 from trainwell.babysit.augment_check import check_augment
 from trainwell.babysit.batch_check import candidate as few_updates, check_batch
+from trainwell.babysit.clip_check import check_clip
 from trainwell.babysit.findings import Finding
 from trainwell.babysit.schedule_check import candidate as decays_early, check_schedule, start_candidate
 
 
 def check_run_options(model, X, y, loss_fn, *, schedule, total_steps: int, optimizer, lr: float,
                       batch_size: int = 64, config=None, budget=None, steps: int = interventions.STEPS,
-                      **experiment) -> list[Finding]:
-    """The findings of ``check_schedule``, ``check_batch`` and ``check_augment`` (the augmentation
-    is ``config.augment``), in that order. The keyword arguments are ``interventions.experiment``'s;
-    the model is not modified."""
+                      clip: bool = True, **experiment) -> list[Finding]:
+    """The findings of ``check_schedule``, ``check_batch``, ``check_augment`` (the augmentation
+    is ``config.augment``) and, with ``clip``, ``check_clip`` (the run's ``clip_norm`` keyword and
+    ``config.clip_value``), in that order. ``clip=False``: a caller whose own experiment already
+    tries every configured clip without it (the repairer's settings test). The keyword arguments are
+    ``interventions.experiment``'s; the model is not modified."""
     augment = list(getattr(config, "augment", None) or [])
     checks = []
     if decays_early(schedule, total_steps) is not None or start_candidate(schedule, total_steps) is not None:
@@ -34,6 +39,9 @@ def check_run_options(model, X, y, loss_fn, *, schedule, total_steps: int, optim
         checks.append(lambda b: check_augment(model, X, y, loss_fn, augment=augment, total_steps=total_steps,
                                               optimizer=optimizer, lr=lr, batch_size=batch_size, config=config,
                                               budget=b, steps=steps, **experiment))
+    if clip and (getattr(config, "clip_value", None) is not None or experiment.get("clip_norm")):
+        checks.append(lambda b: check_clip(model, X, y, loss_fn, optimizer=optimizer, lr=lr, batch_size=batch_size,
+                                           config=config, budget=b, steps=steps, **experiment))
     found = []
     for i, check in enumerate(checks):
         share = None if budget is None else budget.share(budget.left / (len(checks) - i))

@@ -1,0 +1,87 @@
+"""clip_check: a clip measured against the run's own gradients; an arm without it runs only when the
+clip leaves < KEPT of the typical step, and grades it."""
+import pytest
+import torch
+from torch import nn
+
+from trainwell.babysit import clip_check, run_options
+from trainwell.babysit.actions import ACTIONS
+from trainwell.babysit.registry import CODES
+from trainwell.config import make_config
+from trainwell.nn.losses import make_loss
+
+LOSS = make_loss("cross_entropy")
+
+
+def _check(data, mlp, *, optimizer="sgd", lr=0.1, clip_norm=None, **config):
+    X, y = data
+    return clip_check.check_clip(mlp(), X, y, LOSS, config=make_config(config), clip_norm=clip_norm,
+                                 optimizer=optimizer, lr=lr, batch_size=32, steps=60, options={"momentum": 0.9}
+                                 if optimizer == "sgd" else {})
+
+
+def test_clip_reach_matches_the_trainers_own_clip(four_class_mlp):
+    # every row the same: any batch has the same gradient, so the reference needs no sampling
+    X, y = torch.randn(1, 10).repeat(64, 1), torch.full((64,), 2)
+    net = four_class_mlp()
+    reach = clip_check.clip_reach(net, X, y, LOSS, clip_value=0.01, clip_norm=0.05, batch_size=16)
+    assert all(p.grad is None for p in net.parameters())          # measured on a copy
+    LOSS(net(X), y).backward()
+    raw = torch.cat([p.grad.reshape(-1) for p in net.parameters()]).double()
+    torch.nn.utils.clip_grad_value_(net.parameters(), 0.01)       # the order of optim.clip_gradients
+    clipped = torch.cat([p.grad.reshape(-1) for p in net.parameters()]).double()
+    assert reach["value_kept"] == pytest.approx(float(clipped.norm() / raw.norm()), rel=1e-5)
+    assert reach["value_truncated"] == pytest.approx(float((raw.abs() > 0.01).double().mean()))
+    assert reach["cosine"] == pytest.approx(float(clipped @ raw / (clipped.norm() * raw.norm())), rel=1e-5)
+    assert reach["norm_kept"] == pytest.approx(min(1.0, 0.05 / float(clipped.norm())), rel=1e-5)
+    assert reach["grad_norm"] == pytest.approx(float(raw.norm()), rel=1e-5) and reach["batches"] == 4
+
+
+def test_a_spike_guard_runs_no_experiment(four_class, four_class_mlp, monkeypatch):
+    monkeypatch.setattr(clip_check.interventions, "experiment", lambda *a, **k: pytest.fail("ran"))
+    assert _check(four_class, four_class_mlp, clip_value=1.0) == []
+    assert _check(four_class, four_class_mlp, clip_norm=1.0) == []
+    assert _check(four_class, four_class_mlp) == []
+
+
+def test_a_per_entry_clip_far_under_the_gradient_is_found_and_repaired_by_turning_it_off(four_class,
+                                                                                          four_class_mlp):
+    found = _check(four_class, four_class_mlp, clip_value=1e-4)
+    assert [(f.code, f.severity) for f in found] == [("optimizer_setting", "warning")]
+    f = found[0]
+    assert f.evidence["clip"] == "clip_value" and f.evidence["kept"] < clip_check.KEPT
+    assert f.evidence["truncated"] > 0.5 and "truncates" in f.message
+    plan = CODES[f.code].plan(f, None)
+    assert plan.action is ACTIONS["set_regularization"] and plan.options == {"values": {"clip_value": None}}
+
+
+def test_a_norm_clip_far_under_the_gradient_is_the_same_rule(four_class, four_class_mlp):
+    found = _check(four_class, four_class_mlp, clip_norm=1e-4)
+    assert [(f.code, f.severity) for f in found] == [("optimizer_setting", "warning")]
+    assert found[0].evidence["clip"] == "clip_norm" and found[0].evidence["no_clip"]
+    assert found[0].evidence["kept"] == pytest.approx(1e-4 / found[0].evidence["grad_norm"], rel=0.5)
+
+
+def test_a_binding_norm_clip_that_adam_divides_out_is_info(four_class, four_class_mlp):
+    # Adam's step is invariant to a gradient's scale: a norm clip shortens nothing it keeps
+    found = _check(four_class, four_class_mlp, optimizer="adam", lr=3e-3, clip_norm=1e-3)
+    assert [(f.code, f.severity) for f in found] == [("optimizer_setting", "info")]
+    assert found[0].evidence["kept"] < clip_check.KEPT and not found[0].evidence["hurts"]
+
+
+def test_run_options_runs_the_clip_check_unless_told_not_to(four_class, four_class_mlp):
+    X, y = four_class
+    kwargs = dict(schedule=None, total_steps=400, optimizer="sgd", lr=0.1, batch_size=32, steps=60,
+                  config=make_config(dict(clip_value=1e-4)))
+    found = run_options.check_run_options(four_class_mlp(), X, y, LOSS, **kwargs)
+    assert [f.code for f in found] == ["optimizer_setting"]
+    assert run_options.check_run_options(four_class_mlp(), X, y, LOSS, clip=False, **kwargs) == []
+
+
+def test_a_model_with_nothing_to_train_measures_no_step(four_class):
+    X, y = four_class
+    net = nn.Sequential(nn.Linear(10, 4))
+    net.requires_grad_(False)
+    reach = clip_check.clip_reach(net, X, y, lambda out, t: out.sum() * 0 + 1.0 * torch.ones((), requires_grad=True),
+                                  clip_value=1e-4)
+    assert reach["batches"] == 0 and reach["value_kept"] == 1.0
