@@ -503,16 +503,15 @@ def run_stages(ctx: Context) -> list[optuna.Study]:
 
 def _run_rungs(ctx: Context, storage) -> list[optuna.Study]:
     """A search with ``eta``: every rung planned first (each keeps the first stage's space), then
-    one round of the workers over all of them (asha.py); the progress line counts rung 0."""
+    one round of the workers over all of them (asha.py), with one progress line for all."""
     plans = [prepare_stage(ctx, storage, index) for index in range(len(ctx.settings.stages))]
     studies = [load_stage(ctx, storage, index) for index in range(len(plans))]
-    line = ProgressLine(ctx, studies[0], 0)
+    line = RungsLine(ctx, studies)
     if ctx.settings.workers == 1:
         work(ctx, 0, 0, on_trial=line.show, storage=storage)
     else:
         _run_workers(ctx, 0, line, storage)
-    for index, study in enumerate(studies):
-        ProgressLine(ctx, study, index).show(final=True)
+    line.show(final=True)
     return studies
 
 
@@ -626,3 +625,26 @@ class ProgressLine:
             end = "\n" if final or not self.tty else ""
             print(("\r" if self.tty else "") + text, end=end, file=sys.stderr, flush=True)
             self.last = text
+
+
+class RungsLine(ProgressLine):
+    """``rungs: 1: 12 done, 1 running, 0 pruned, 0 failed | 2: 1 done, ...; best val_acc 0.97 (rung 2,
+    trial 0)``: every rung of a search with ``eta`` on one line, the best of the highest rung with a
+    finished trial."""
+
+    def __init__(self, ctx: Context, studies: list[optuna.Study]):
+        super().__init__(ctx, studies[0], 0)
+        self.studies = studies
+
+    def text(self) -> str:
+        parts, best = [], None
+        for index, study in enumerate(self.studies):
+            trials = study.get_trials(deepcopy=False)
+            n = {state: sum(t.state == state for t in trials) for state in TrialState}
+            parts.append(f"{index + 1}: {n[TrialState.COMPLETE]} done, {n[TrialState.RUNNING]} running, "
+                         f"{n[TrialState.PRUNED]} pruned, {n[TrialState.FAIL]} failed")
+            top = ranked(study, self.ctx.settings.maximize)
+            best = (index, top[0]) if top else best
+        shown = (f"; best {self.ctx.settings.metric} {best[1].value:.4g} (rung {best[0] + 1}, trial "
+                 f"{best[1].number})") if best else ""
+        return "rungs " + " | ".join(parts) + shown
