@@ -21,7 +21,8 @@ Strategies, 60 trials each:
   config's own values adds);
 - ``CANDIDATES`` for the default (``qmc``, ``staged_tpe``, ``halving3_staged_tpe``; fourth pass,
   with promotion by resuming: ``default_resume``, ``staged_tpe_resume``, ``halving_resume``; fifth
-  pass: ``random_tpe``, ``random_tpe_coarse20``, ``coarse20``), and any ``--variant NAME={...}``
+  pass: ``random_tpe``, ``random_tpe_coarse20``, ``coarse20``; sixth, asynchronous promotion with
+  ``eta = 9``: ``asha9_e1``, ``asha9_e2``, ``asha9_e1_resume``), and any ``--variant NAME={...}``
   (a [search] table as JSON) tried on the tuning tasks.
 
 Every strategy but the target's random search should run with ``--seed-offset N`` (e.g. 10000):

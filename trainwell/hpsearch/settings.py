@@ -70,8 +70,9 @@ SEARCH_OPTIONS = {
                   "(re-evaluated as promote says); the first stage's trials are the draws, a later "
                   "stage's trials cap its promotions (None: synchronous stages, coarse to fine)",
                   check=must_be(lambda v: v >= 2, ">= 2"),
-                  source="Li et al. 2020 (ASHA, Algorithm 2; eta 3 or 4 in the paper); docs/search.md "
-                         "(asynchronous promotion)"),
+                  source="Li et al. 2020 (ASHA, Algorithm 2; eta 3 or 4 in the paper); not the default: "
+                         "with eta 9 and 60 draws of 1-2 epochs it reached random search's best on fewer "
+                         "tuning task-seeds than the default (BENCHMARKS.md, sixth pass of the default method)"),
     "grid_points": Option(int, 4, "values per numeric range of the grid sampler",
                           check=must_be(lambda v: v >= 2, ">= 2"), source="trainwell convention"),
     "workers": Option(int, 1, "worker processes on this machine", check=at_least_one,
