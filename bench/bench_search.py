@@ -21,7 +21,8 @@ Strategies, 60 trials each:
   config's own values adds);
 - ``CANDIDATES`` for the default (``qmc``, ``staged_tpe``, ``halving3_staged_tpe``; fourth pass,
   with promotion by resuming: ``default_resume``, ``staged_tpe_resume``, ``halving_resume``; fifth
-  pass: ``random_tpe``, ``random_tpe_coarse20``, ``coarse20``), and any ``--variant NAME={...}``
+  pass: ``random_tpe``, ``random_tpe_coarse20``, ``coarse20``; sixth, asynchronous promotion with
+  ``eta = 9``: ``asha9_e1``, ``asha9_e2``, ``asha9_e1_resume``), and any ``--variant NAME={...}``
   (a [search] table as JSON) tried on the tuning tasks.
 
 Every strategy but the target's random search should run with ``--seed-offset N`` (e.g. 10000):
@@ -129,7 +130,14 @@ CANDIDATES = {"qmc": {"trials": TRIALS, "sampler": "qmc"},
               # stage half as long (20 x 2 epochs: twice TPE's 10 startup trials), 40 fine trials
               "random_tpe": {"trials": TRIALS, "sampler": "random_tpe"},
               "random_tpe_coarse20": {"sampler": "random_tpe", "stages": [{"trials": 20, "epochs": 2}, {"trials": 40}]},
-              "coarse20": {"stages": [{"trials": 20, "epochs": 2}, {"trials": 40}]}}
+              "coarse20": {"stages": [{"trials": 20, "epochs": 2}, {"trials": 40}]},
+              # sixth pass (asynchronous promotion, ``eta``): 60 random draws of 1 or 2 epochs, a draw
+              # in the top ninth of the draws so far promoted at once to a full run (at most 20),
+              # retrained (a short annealed screen) or resumed (the first epoch of the full schedule)
+              "asha9_e1": {"eta": 9, "stages": [{"trials": 60, "epochs": 1}, {"trials": 20}]},
+              "asha9_e2": {"eta": 9, "stages": [{"trials": 60, "epochs": 2}, {"trials": 20}]},
+              "asha9_e1_resume": {"eta": 9, "promote": "resume",
+                                  "stages": [{"trials": 60, "epochs": 1}, {"trials": 20}]}}
 STRATEGIES = ("random", "grid", "optuna_tpe_hyperband", "trainwell_default", "default_with_config_first",
               *CANDIDATES)
 RUN = ("random", "grid", "optuna_tpe_hyperband", "trainwell_default")   # run unless asked
@@ -139,12 +147,13 @@ SHOWN = (*STRATEGIES, "single_stage_median_config_first", "single_stage_median")
 
 
 def _epoch_curves(result) -> list[list[float]]:
-    """Each trial's per-epoch val_acc, in the order the trials ran (folds: none here); a trial
-    promoted by resuming counts only the epochs it trained itself (its metrics.jsonl starts with
-    the paused trial's epochs, already counted there)."""
+    """Each trial's per-epoch val_acc, in the order the trials started (folds: none here; one
+    worker: the order they ran, which with ``eta`` interleaves the stages); a trial promoted by
+    resuming counts only the epochs it trained itself (its metrics.jsonl starts with the paused
+    trial's epochs, already counted there)."""
     curves = []
-    resumed = _promoted_from(result.study_dir)
-    for row in sorted(result.trials, key=lambda r: (r["stage"], r["trial"])):
+    resumed, started = _journal_facts(result.study_dir)
+    for row in sorted(result.trials, key=lambda r: (started.get(r["run_dir"], float("inf")), r["stage"], r["trial"])):
         path = Path(row["run_dir"]) / "metrics.jsonl"
         lines = path.read_text().splitlines() if path.exists() else []
         source = resumed.get(row["run_dir"])
@@ -153,17 +162,20 @@ def _epoch_curves(result) -> list[list[float]]:
     return curves
 
 
-def _promoted_from(study_dir) -> dict:
-    """{trial run_dir: the run_dir it continued} of the study's trials promoted by resuming."""
+def _journal_facts(study_dir) -> tuple[dict, dict]:
+    """{trial run_dir: the run_dir it continued} of the study's trials promoted by resuming, and
+    {trial run_dir: its start time} of every trial."""
     storage = optuna.storages.JournalStorage(
         optuna.storages.journal.JournalFileBackend(str(Path(study_dir) / "study.journal")))
-    out = {}
+    promoted, started = {}, {}
     for summary in optuna.get_all_study_summaries(storage, include_best_trial=False):
         for t in optuna.load_study(study_name=summary.study_name, storage=storage).get_trials(deepcopy=False):
             outcome = t.user_attrs.get("outcome", {})
             if outcome.get("promoted_from"):
-                out[outcome["run_dir"]] = outcome["promoted_from"]
-    return out
+                promoted[outcome["run_dir"]] = outcome["promoted_from"]
+            if "run_dir" in outcome and t.datetime_start is not None:
+                started[outcome["run_dir"]] = t.datetime_start.timestamp()
+    return promoted, started
 
 
 def epochs_to(curves: list[list[float]], target: float) -> int | None:

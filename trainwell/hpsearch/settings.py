@@ -65,6 +65,14 @@ SEARCH_OPTIONS = {
                       "epochs, ending bit-identical to a fresh full run)", check=one_of(PROMOTIONS),
                       source="successive halving's promotion (Jamieson & Talwalkar 2016; Li et al. 2018) on "
                              "trainwell's exact resume; docs/search.md (promotion by resuming)"),
+    "eta": Option((int, type(None)), None, "asynchronous promotion (ASHA): the stages become rungs; a "
+                  "trial in the top 1/eta of its rung's finished trials so far goes up a rung at once "
+                  "(re-evaluated as promote says); the first stage's trials are the draws, a later "
+                  "stage's trials cap its promotions (None: synchronous stages, coarse to fine)",
+                  check=must_be(lambda v: v >= 2, ">= 2"),
+                  source="Li et al. 2020 (ASHA, Algorithm 2; eta 3 or 4 in the paper); not the default: "
+                         "with eta 9 and 60 draws of 1-2 epochs it reached random search's best on fewer "
+                         "tuning task-seeds than the default (BENCHMARKS.md, sixth pass of the default method)"),
     "grid_points": Option(int, 4, "values per numeric range of the grid sampler",
                           check=must_be(lambda v: v >= 2, ">= 2"), source="trainwell convention"),
     "workers": Option(int, 1, "worker processes on this machine", check=at_least_one,
@@ -106,6 +114,7 @@ class Settings:
     config_first: bool
     reevaluate: int
     promote: str
+    eta: int | None
     grid_points: int
     workers: int
     threads: int | None
@@ -134,6 +143,9 @@ def parse_settings(table, base: dict) -> Settings:
     epochs = base.get("epochs", OPTIONS["epochs"].default)
     stages = parse_stages(given.pop("stages"), given.pop("trials"), epochs if isinstance(epochs, int) else 1)
     metric = given.pop("metric") or base.get("monitor", "val_loss")
+    if given["eta"] is not None and len(stages) < 2:
+        raise ConfigError(f"search.eta = {given['eta']}: asynchronous promotion needs at least two stages "
+                          f"(rungs), e.g. stages = [{{trials = 60, epochs = 1}}, {{trials = 20}}]")
     if given["trial_checkpoints"] == "end" and base.get("checkpoint_every") is not None:
         raise ConfigError(f"search.trial_checkpoints = \"end\" with checkpoint_every = "
                           f"{base['checkpoint_every']}: trials would write no checkpoint within a run; "

@@ -9,7 +9,8 @@ from stage ``i-1``), its epochs and its trial count are stored as the study's at
 whichever process starts it first, so every worker and every resumed search uses the same ranges.
 
 A worker asks for a trial only while the stage has fewer counted trials (finished, pruned,
-running, or failed for good) than it needs; on this machine the ask takes a lock on
+running, or failed for good) than it needs (with ``eta`` the stages are rungs that run at once:
+a worker promotes or draws, as ``next_rung_trial`` and asha.py say); on this machine the ask takes a lock on
 ``STUDY_DIR/.ask.lock`` so that parallel workers never overshoot. A running trial records its
 host, pid and start time (``worker``) and a heartbeat every ``HEARTBEAT_S`` (one thread per
 worker); a trial whose process is gone (same host) or whose heartbeat is older than ``GRACE_S``
@@ -61,6 +62,7 @@ from optuna.trial import TrialState
 
 from trainwell.config import OPTIONS
 from trainwell.errors import ConfigError, TrainwellError
+from trainwell.hpsearch.asha import promotion_due
 from trainwell.hpsearch.journal import StudyJournal, sync
 from trainwell.hpsearch.promotion import promotable
 from trainwell.hpsearch.pruning import make_pruner
@@ -80,6 +82,9 @@ ASK_LOCK = ".ask.lock"
 HEARTBEAT_S = 10.0    # seconds between a running trial's heartbeats
 GRACE_S = 60.0        # a trial of another machine without a heartbeat this long is dead (6 missed)
 FIRST_ERRORS = 3      # the first this many trials of a stage failing with errors stop the search
+# what a retried trial keeps of the dead one's attributes: the earlier trial it re-evaluates (and
+# the paused run it continues), so a rung's promotions stay counted once (asha.py)
+RETRY_KEEPS = ("reevaluates", "promotes")
 PROGRESS_S = 1.0      # seconds between the coordinator's progress lines
 HOST = socket.gethostname()
 # What a worker's first trial would otherwise import (BENCHMARKS.md, "two workers against one"):
@@ -153,7 +158,9 @@ def prepare_stage(ctx: Context, storage, index: int) -> dict:
             study.set_user_attr("trials", wanted)
         return study.user_attrs
     space, messages, best = s.space, [], []
-    if index > 0:
+    if index > 0 and s.eta is not None:       # a rung: promotions of the first stage's draws (asha.py)
+        space = space_from_dict(load_stage(ctx, storage, index - 1).user_attrs["space"])
+    elif index > 0:
         previous = load_stage(ctx, storage, index - 1)
         best = ranked(previous, s.maximize)
         space, messages = next_space(space_from_dict(previous.user_attrs["space"]), [t.params for t in best],
@@ -240,8 +247,9 @@ def recover(study: optuna.Study, trials: list | None = None) -> list[int]:
         except (RuntimeError, ValueError):       # another process failed it first
             continue
         failed.append(t.number)
-        if "retry_of" not in t.user_attrs:       # retried once
-            study.enqueue_trial(t.params, user_attrs={"retry_of": t.number}, skip_if_exists=False)
+        if "retry_of" not in t.user_attrs:       # retried once, re-evaluating what it re-evaluated
+            kept = {k: t.user_attrs[k] for k in RETRY_KEEPS if k in t.user_attrs}
+            study.enqueue_trial(t.params, user_attrs={"retry_of": t.number, **kept}, skip_if_exists=False)
     return failed
 
 
@@ -304,7 +312,8 @@ class Heartbeat:
 
 # ------------------------------------------------------------------ a worker
 def work(ctx: Context, index: int, worker: int, *, on_trial=None, storage=None) -> None:
-    """Run stage ``index``'s trials until the stage has enough (worker ``worker`` of the search).
+    """Run stage ``index``'s trials until the stage has enough (worker ``worker`` of the search);
+    with ``eta``, every rung's (``index`` is 0: see ``next_rung_trial``).
     ``storage``: the coordinator's, for worker 0 (this process): a second storage here would read
     and replay every record of the journal again (~0.1 ms of CPU a trial, when the results are
     summarized); a worker process opens its own."""
@@ -314,30 +323,34 @@ def work(ctx: Context, index: int, worker: int, *, on_trial=None, storage=None) 
         torch.set_num_threads(worker_threads(s))
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = storage if storage is not None else open_storage(s, ctx.study_dir)
-    stage = load_stage(ctx, storage, index)
-    plan = stage.user_attrs
-    space = space_from_dict(plan["space"])
-    # trials already asked for (an enqueued one waiting to run does not count: a fresh search with
-    # config_first draws the same values after its first trial as one without)
-    existing = sum(t.state != TrialState.WAITING for t in stage.get_trials(deepcopy=False))
-    sampler = make_sampler(s.sampler, space, seed=worker_seed(s.seed, worker, existing, index),
-                           grid_points=s.grid_points, prior=plan.get(PRIOR_ATTR))
-    study = load_stage(ctx, storage, index, sampler=sampler)
+    indices = range(len(s.stages)) if s.eta is not None else (index,)
+    studies, plans, spaces = {}, {}, {}
+    for i in indices:
+        stage = load_stage(ctx, storage, i)
+        plans[i] = stage.user_attrs
+        spaces[i] = space_from_dict(plans[i]["space"])
+        # trials already asked for (an enqueued one waiting to run does not count: a fresh search with
+        # config_first draws the same values after its first trial as one without)
+        existing = sum(t.state != TrialState.WAITING for t in stage.get_trials(deepcopy=False))
+        sampler = make_sampler(s.sampler, spaces[i], seed=worker_seed(s.seed, worker, existing, i),
+                               grid_points=s.grid_points, prior=plans[i].get(PRIOR_ATTR))
+        studies[i] = load_stage(ctx, storage, i, sampler=sampler)
     beat = Heartbeat()
     try:
         while True:
             with ask_lock(ctx.study_dir):
-                trials = study.get_trials(deepcopy=False)
-                if recover(study, trials):
-                    trials = study.get_trials(deepcopy=False)
-                if counted(trials) >= plan["trials"]:
+                if s.eta is not None:
+                    asked = next_rung_trial(ctx, [studies[i] for i in indices], [plans[i] for i in indices])
+                else:
+                    asked = next_stage_trial(studies[index], plans[index], index)
+                if asked is None:
                     return
-                trial = study.ask()
+                i, trial = asked
                 # one journal record: who runs the trial, and since when (its first heartbeat)
-                trial.set_user_attr("worker", {"host": HOST, "pid": os.getpid(), "stage": index,
+                trial.set_user_attr("worker", {"host": HOST, "pid": os.getpid(), "stage": i,
                                                "started": time.time()})
             with beat.watch(trial):
-                _run_one(ctx, study, trial, index, space, plan["epochs"])
+                _run_one(ctx, studies[i], trial, i, spaces[i], plans[i]["epochs"])
             sync(storage)                # the result on disk, at most every SYNC_S (journal.py)
             if on_trial is not None:
                 on_trial()
@@ -345,6 +358,41 @@ def work(ctx: Context, index: int, worker: int, *, on_trial=None, storage=None) 
         beat.stop()
         sync(storage, force=True)
         torch.set_num_threads(threads)
+
+
+def next_stage_trial(study: optuna.Study, plan: dict, index: int):
+    """``(index, trial)``: the stage's next trial (a dead trial's retry first), or None when the
+    stage has its trials. Under the ask lock."""
+    trials = study.get_trials(deepcopy=False)
+    if recover(study, trials):
+        trials = study.get_trials(deepcopy=False)
+    if counted(trials) >= plan["trials"]:
+        return None
+    return index, study.ask()
+
+
+def next_rung_trial(ctx: Context, rungs: list[optuna.Study], plans: list[dict]):
+    """``(rung, trial)``: the next trial of a search with ``eta`` (asha.py), or None when nothing
+    is left to do: a waiting trial of a higher rung (a retry, or a promotion whose worker died
+    before it started) first, then a promotion that is due, then a new draw of rung 0 while it has
+    fewer than its trials. Under the ask lock, so no two workers take the same promotion."""
+    trials = []
+    for rung in rungs:
+        found = rung.get_trials(deepcopy=False)
+        trials.append(rung.get_trials(deepcopy=False) if recover(rung, found) else found)
+    for k in reversed(range(1, len(rungs))):
+        if any(t.state == TrialState.WAITING for t in trials[k]):
+            return k, rungs[k].ask()
+    due = promotion_due(trials, eta=ctx.settings.eta, maximize=ctx.settings.maximize,
+                        caps=[p["trials"] for p in plans])
+    if due is not None:
+        k, earlier = due
+        rungs[k + 1].enqueue_trial(earlier.params, user_attrs={"reevaluates": earlier.number,
+                                                               **_promotion(ctx, earlier)})
+        return k + 1, rungs[k + 1].ask()
+    if counted(trials[0]) < plans[0]["trials"]:
+        return 0, rungs[0].ask()
+    return None
 
 
 def worker_threads(s: Settings) -> int:
@@ -436,6 +484,8 @@ def run_stages(ctx: Context) -> list[optuna.Study]:
     if ctx.settings.workers > 1 and worker_start(ctx) != "fork":
         worker_processes()          # the server imports while the first stage is prepared and run
     storage = open_storage(ctx.settings, ctx.study_dir)
+    if ctx.settings.eta is not None:
+        return _run_rungs(ctx, storage)
     studies = []
     for index in range(len(ctx.settings.stages)):
         plan = prepare_stage(ctx, storage, index)
@@ -449,6 +499,20 @@ def run_stages(ctx: Context) -> list[optuna.Study]:
             _run_workers(ctx, index, line, storage)
         line.show(final=True)
         studies.append(study)
+    return studies
+
+
+def _run_rungs(ctx: Context, storage) -> list[optuna.Study]:
+    """A search with ``eta``: every rung planned first (each keeps the first stage's space), then
+    one round of the workers over all of them (asha.py), with one progress line for all."""
+    plans = [prepare_stage(ctx, storage, index) for index in range(len(ctx.settings.stages))]
+    studies = [load_stage(ctx, storage, index) for index in range(len(plans))]
+    line = RungsLine(ctx, studies)
+    if ctx.settings.workers == 1:
+        work(ctx, 0, 0, on_trial=line.show, storage=storage)
+    else:
+        _run_workers(ctx, 0, line, storage)
+    line.show(final=True)
     return studies
 
 
@@ -475,7 +539,7 @@ def _run_workers(ctx: Context, index: int, line: ProgressLine, storage) -> None:
     starter = _Starter(processes, threaded=how != "fork")      # a fork happens here, before any thread
     try:
         work(ctx, index, 0, on_trial=line.show, storage=storage)
-        if index == len(ctx.settings.stages) - 1:
+        if index == len(ctx.settings.stages) - 1 or ctx.settings.eta is not None:
             _preload_report()        # while the other workers end their last trials
         started = starter.wait()
         while any(p.is_alive() for p in started):
@@ -562,3 +626,26 @@ class ProgressLine:
             end = "\n" if final or not self.tty else ""
             print(("\r" if self.tty else "") + text, end=end, file=sys.stderr, flush=True)
             self.last = text
+
+
+class RungsLine(ProgressLine):
+    """``rungs 1: 12 done, 1 running, 0 pruned, 0 failed | 2: 1 done, ...; best val_acc 0.97 (rung 2,
+    trial 0)``: every rung of a search with ``eta`` on one line, the best of the highest rung with a
+    finished trial."""
+
+    def __init__(self, ctx: Context, studies: list[optuna.Study]):
+        super().__init__(ctx, studies[0], 0)
+        self.studies = studies
+
+    def text(self) -> str:
+        parts, best = [], None
+        for index, study in enumerate(self.studies):
+            trials = study.get_trials(deepcopy=False)
+            n = {state: sum(t.state == state for t in trials) for state in TrialState}
+            parts.append(f"{index + 1}: {n[TrialState.COMPLETE]} done, {n[TrialState.RUNNING]} running, "
+                         f"{n[TrialState.PRUNED]} pruned, {n[TrialState.FAIL]} failed")
+            top = ranked(study, self.ctx.settings.maximize)
+            best = (index, top[0]) if top else best
+        shown = (f"; best {self.ctx.settings.metric} {best[1].value:.4g} (rung {best[0] + 1}, trial "
+                 f"{best[1].number})") if best else ""
+        return "rungs " + " | ".join(parts) + shown
