@@ -32,7 +32,7 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass, replace
 
-from trainwell.babysit import interventions, sizing
+from trainwell.babysit import interventions, mode_gap, sizing
 from trainwell.babysit.actions import Plan, Rollback, dropout_rates, hidden_sigmoids, raise_momentum, weight_scale
 from trainwell.babysit.findings import Diagnosis, Finding
 from trainwell.babysit.monitor import finding_from_state, finding_state
@@ -469,10 +469,13 @@ class Repairer:
                                total_steps=state.total_steps or 0, optimizer=config.optimizer, lr=lr,
                                weight_decay=decay, options=options, batch_size=config.batch_size, seed=config.seed,
                                clip_norm=clip, config=config, steps=schedule_steps)
+        # a dropout on the model's output is a setting arm too (mode_gap.py: its removal, before the first step)
+        on_output = bool(mode_gap.output_dropouts(controls.model, X[:interventions.MODE_ROWS].to(
+            next((p.device for p in controls.model.parameters()), X.device))))
         if not (unusual_settings(controls.model, lr=lr, weight_decay=decay, clip_norm=clip, options=options)
-                or interventions.unusual_regularizers(config, lr=lr)):
+                or interventions.unusual_regularizers(config, lr=lr) or on_output):
             return found
-        arms = (int(decay > 0) + int(bool(dropout_rates(controls.model))) + int(bool(clip))
+        arms = (int(decay > 0) + int(bool(dropout_rates(controls.model))) + int(bool(clip)) + int(on_output)
                 + int(bool(interventions.changed_options(options)))
                 + len(interventions.regularization_arms(config)))   # the setting arms the experiment runs
         steps = int(min(interventions.STEPS, max(interventions.MIN_STEPS,
