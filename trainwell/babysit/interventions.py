@@ -755,10 +755,15 @@ def findings(baseline: Arm, arms: list, *, run_steps: int | None = None) -> list
     (``run_steps``: the run's planned steps, for ``helpful``'s trend test)."""
     out, seen = [], set()
     others = {a.name: {"fall": a.fall, "loss": a.after} for a in arms if a.code}
-    for arm in helpful(baseline, arms, run_steps=run_steps):
+    helped = helpful(baseline, arms, run_steps=run_steps)
+    # an arm that changes one named part (``extra["specific"]``: the dropout on the output alone) names
+    # the cause before a broader arm of its code that also helped (all dropout off)
+    specific = {a.code: a for a in reversed(helped) if a.extra.get("specific")}
+    for arm in helped:
         if arm.code in seen:
             continue
         seen.add(arm.code)
+        arm = specific.get(arm.code, arm)
         own = ("became non-finite" if not math.isfinite(baseline.after) else
                f"fell {100 * baseline.fall:.0f}%" if baseline.fall >= 0 else f"rose {-100 * baseline.fall:.0f}%")
         message = (f"with {arm.change} the loss fell {100 * arm.fall:.0f}% in {arm.steps} steps "

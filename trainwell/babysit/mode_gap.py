@@ -149,7 +149,7 @@ def arms(model: nn.Module, *, x: torch.Tensor | None, batch_size: int | None, lr
         out.append((Arm(OUTPUT_DROPOUT_ARM, "regularization_too_strong",
                         f"no dropout on the outputs instead of {', '.join(names)} (p = {max(rates):g}) after the "
                         f"output layer",
-                        extra={"model_change": True, "output_dropout": names,
+                        extra={"model_change": True, "specific": True, "output_dropout": names,
                                "fix": "remove the dropout after the output layer (dropout belongs on hidden "
                                       "units: Srivastava et al. 2014); keep the hidden layers' dropout"}),
                     lr, weight_decay, options, False, _without(names)))
