@@ -175,3 +175,21 @@ def test_a_functional_dropout_is_not_named():
             return F.dropout(self.lin(x), 0.3, self.training)
     X, _ = regression(32)
     assert mode_gap.output_dropouts(Functional(), X) == []
+
+
+def test_the_specific_arm_names_the_cause_before_a_broader_arm_of_its_code():
+    """Both the output dropout's removal and all dropout off help: the finding (and so the repair)
+    is the specific arm's, though the broader arm's loss fell further."""
+    Arm = interventions.Arm
+    baseline = Arm("setup", "", "the setup", before=1.0, after=0.5, steps=100)
+    repeat = Arm("setup (repeat)", "", "again", before=1.0, after=0.49, steps=100, extra={"repeat": True})
+    broad = Arm("dropout off", "regularization_too_strong", "dropout off instead of p = 0.25", before=1.0,
+                after=0.05, steps=100)
+    specific = Arm(mode_gap.OUTPUT_DROPOUT_ARM, "regularization_too_strong", "no dropout on the outputs", before=1.0,
+                   after=0.1, steps=100, extra={"model_change": True, "specific": True, "output_dropout": ["7"]})
+    found = interventions.findings(baseline, [repeat, broad, specific])
+    assert [f.code for f in found] == ["regularization_too_strong"]
+    assert found[0].evidence["intervention"] == mode_gap.OUTPUT_DROPOUT_ARM
+    assert found[0].evidence["output_dropout"] == ["7"]
+    # without the specific arm the broader one names it, as before
+    assert interventions.findings(baseline, [repeat, broad])[0].evidence["intervention"] == "dropout off"
