@@ -67,7 +67,10 @@ class _Sources(TorchFunctionMode):
 def output_dropouts(model: nn.Module, x: torch.Tensor) -> list[str]:
     """The names of the dropout modules (p > 0) whose output is the model's output, through
     value-preserving operations, in one train-mode forward pass of a copy of ``model`` on ``x``
-    (the random state restored afterwards). ``[]`` when the model raises on ``x``."""
+    (the random state restored afterwards). ``[]`` when the model raises on ``x``, and without a
+    forward pass when it has no dropout module."""
+    if not any(isinstance(m, DROPOUTS) and getattr(m, "p", 0) > 0 for m in model.modules()):
+        return []
     net = copy.deepcopy(model).train()
     made, hooks = {}, []
 
