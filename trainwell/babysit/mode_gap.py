@@ -109,6 +109,11 @@ def batch_norms(model: nn.Module) -> list[str]:
     return [name for name, m in model.named_modules() if isinstance(m, BATCH_NORMS)]
 
 
+def small_batch_norm(model: nn.Module, batch_size: int | None) -> bool:
+    """The model has batch norm and the run's batch is under ``BN_MIN_BATCH`` rows."""
+    return batch_size is not None and batch_size < BN_MIN_BATCH and bool(batch_norms(model))
+
+
 class FrozenBatchNorm(nn.Module):
     """A batch-norm layer's affine transform on its running statistics, in train mode too (the
     statistics are not updated): what eval mode computes, without batch statistics."""
@@ -157,7 +162,7 @@ def arms(model: nn.Module, *, x: torch.Tensor | None, batch_size: int | None, lr
                                       "units: Srivastava et al. 2014); keep the hidden layers' dropout"}),
                     lr, weight_decay, options, False, _without(names)))
     norms = batch_norms(model)
-    if norms and batch_size is not None and batch_size < BN_MIN_BATCH:
+    if small_batch_norm(model, batch_size):
         out.append((Arm(FROZEN_BN_ARM, BN_CODE,
                         f"the {len(norms)} batch-norm layers on fixed statistics instead of batch statistics "
                         f"over {batch_size} rows",

@@ -476,6 +476,7 @@ class Repairer:
                 or interventions.unusual_regularizers(config, lr=lr) or on_output):
             return found
         arms = (int(decay > 0) + int(bool(dropout_rates(controls.model))) + int(bool(clip)) + int(on_output)
+                + int(mode_gap.small_batch_norm(controls.model, config.batch_size))
                 + int(bool(interventions.changed_options(options)))
                 + len(interventions.regularization_arms(config)))   # the setting arms the experiment runs
         steps = int(min(interventions.STEPS, max(interventions.MIN_STEPS,
