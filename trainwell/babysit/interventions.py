@@ -297,7 +297,8 @@ def candidate_arms(model: nn.Module, *, lr: float, weight_decay: float, options:
                          extra={"options": {"clip_norm": clip_norm}, "no_clip": True}),
                      lr, weight_decay, options, False))
     arms += [(arm, lr, weight_decay, options, False) for arm in regularization_arms(config)]
-    arms += mode_gap.arms(model, x=x, batch_size=batch_size, lr=lr, weight_decay=weight_decay, options=options)
+    arms += [(Arm(name, code, change, extra=extra), lr, weight_decay, options, False, edit)
+             for name, code, change, extra, edit in mode_gap.arms(model, x=x, batch_size=batch_size)]
     changed = changed_options(options)
     if changed:
         arms.append((Arm("optimizer defaults", "optimizer_setting",

@@ -143,32 +143,30 @@ def _without(names):
     return edit
 
 
-def arms(model: nn.Module, *, x: torch.Tensor | None, batch_size: int | None, lr: float, weight_decay: float,
-         options: dict) -> list:
-    """The experiment's mode-gap arms for this setup, as ``interventions.candidate_arms`` lists them
-    (``(Arm, lr, weight_decay, options, dropout_off, edit)``): the output dropout removed when the
-    model has one (on the rows ``x``), the batch statistics off when it has batch norm and the
-    run's batch is under ``BN_MIN_BATCH`` rows."""
-    from trainwell.babysit.interventions import Arm     # interventions imports this module
+def arms(model: nn.Module, *, x: torch.Tensor | None, batch_size: int | None) -> list:
+    """The experiment's mode-gap arms for this setup, each ``(name, code, change, extra, edit)``
+    (``interventions.candidate_arms`` makes each an ``Arm`` trained with the setup's ``lr``,
+    ``weight_decay`` and ``options``): the output dropout removed when the model has one (on the
+    rows ``x``), the batch statistics off when it has batch norm and the run's batch is under
+    ``BN_MIN_BATCH`` rows."""
     out = []
     names = output_dropouts(model, x) if x is not None else []
     if names:
         rates = [model.get_submodule(n).p for n in names]
-        out.append((Arm(OUTPUT_DROPOUT_ARM, "regularization_too_strong",
-                        f"no dropout on the outputs instead of {', '.join(names)} (p = {max(rates):g}) after the "
-                        f"output layer",
-                        extra={"model_change": True, "specific": True, "output_dropout": names,
-                               "fix": "remove the dropout after the output layer (dropout belongs on hidden "
-                                      "units: Srivastava et al. 2014); keep the hidden layers' dropout"}),
-                    lr, weight_decay, options, False, _without(names)))
+        out.append((OUTPUT_DROPOUT_ARM, "regularization_too_strong",
+                    f"no dropout on the outputs instead of {', '.join(names)} (p = {max(rates):g}) after the "
+                    f"output layer",
+                    {"model_change": True, "specific": True, "output_dropout": names,
+                     "fix": "remove the dropout after the output layer (dropout belongs on hidden units: "
+                            "Srivastava et al. 2014); keep the hidden layers' dropout"},
+                    _without(names)))
     norms = batch_norms(model)
     if small_batch_norm(model, batch_size):
-        out.append((Arm(FROZEN_BN_ARM, BN_CODE,
-                        f"the {len(norms)} batch-norm layers on fixed statistics instead of batch statistics "
-                        f"over {batch_size} rows",
-                        extra={"model_change": True, "batch_norms": norms, "run_batch_size": batch_size,
-                               "fix": f"batch_size >= {BN_MIN_BATCH} (a new run), or LayerNorm / GroupNorm in "
-                                      f"place of BatchNorm (Wu & He 2018: batch norm degrades below "
-                                      f"{BN_MIN_BATCH} rows a batch)"}),
-                    lr, weight_decay, options, False, freeze_batch_norms))
+        out.append((FROZEN_BN_ARM, BN_CODE,
+                    f"the {len(norms)} batch-norm layers on fixed statistics instead of batch statistics "
+                    f"over {batch_size} rows",
+                    {"model_change": True, "batch_norms": norms, "run_batch_size": batch_size,
+                     "fix": f"batch_size >= {BN_MIN_BATCH} (a new run), or LayerNorm / GroupNorm in place of "
+                            f"BatchNorm (Wu & He 2018: batch norm degrades below {BN_MIN_BATCH} rows a batch)"},
+                    freeze_batch_norms))
     return out
