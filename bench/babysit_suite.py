@@ -444,6 +444,11 @@ def _cases() -> list[Case]:
     add("full_batch/teacher", "too_few_updates", "teacher", phase="preflight", model=relu,
         options={"optimizer": "sgd", "momentum": 0.9, "batch_size": 4096}, twin_options={"batch_size": 32},
         repairable=True, note="a batch of the whole training set at the lr of batch 32: 12 updates in the run")
+    # branch babysit28: batch norm over batches of 2 rows (mode_gap.py)
+    add("batch_norm_batch_2/teacher", "batch_norm_small_batch", "teacher", phase="preflight",
+        model=lambda i, o: bn_mlp(i, o, hidden=(64,) * 3), options={"optimizer": "sgd", "momentum": 0.9, "lr": 0.02,
+                                                                    "batch_size": 2, "epochs": 3},
+        twin_options={"batch_size": 64}, note="batch norm's statistics over 2 rows: every normalized feature is +-1")
     out.append(Case("rotate_180/digit_images", "augmentation_hurts", "digits",
                     setup(lambda: digit_cnn(), data_fn=_digit_images,
                           options={"epochs": 12, "optimizer": "adam", "lr": 1e-3,

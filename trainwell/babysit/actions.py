@@ -421,3 +421,17 @@ ACTIONS.update({a.name: a for a in (
     Action("set_warmup", "the lr schedule's linear warmup, set to the plan's steps (the schedule after it rebuilt "
            "over the rest of the run)", Rollback.START, _set_warmup),
 )})
+
+
+# --- babysit28: a dropout module on the model's output (mode_gap.py) ---------------------------------
+def _remove_output_dropout(controls, options, *, seed):
+    for name in options["names"]:
+        set_child(controls.model, name, nn.Identity())
+    controls.model_changed()
+    return ", ".join(options["names"]) + " -> Identity"
+
+
+ACTIONS.update({a.name: a for a in (
+    Action("remove_output_dropout", "the model: the dropout modules on its output -> Identity (its hidden "
+           "dropout kept)", Rollback.START, _remove_output_dropout, new_baseline=True),
+)})

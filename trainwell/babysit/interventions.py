@@ -43,6 +43,7 @@ from torch import nn
 
 from trainwell.babysit.actions import (OUTPUT_ACTIVATIONS, Plan, hidden_sigmoids, last_weight_layer, make_plan,
                                        reinitialize, relu_for_saturating, set_child)
+from trainwell.babysit import mode_gap
 from trainwell.babysit.budget import Budget
 from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.plans import SHRINK_SCALE
@@ -84,6 +85,7 @@ LONGER = 3            # when a change helped, the setup and that change train on
                       # beyond the run) and are compared again: a change that helps only the first hundred steps
                       # is no cause of how the run ends (measured, where ``trend`` extrapolates)
 LONGER_SEED = 1       # the further steps' dropout masks: seed + 1
+MODE_ROWS = 64        # the held rows the mode-gap arms' structural check runs the model on (mode_gap.py)
 GRADED = "graded"     # an error's evidence key: graded by its fix like a symptom (``grade``)
 
 
@@ -249,12 +251,15 @@ def _unfreeze(net, seed):
 
 
 def candidate_arms(model: nn.Module, *, lr: float, weight_decay: float, options: dict,
-                   clip_norm: float | None = None, unfreeze: bool = True, config=None) -> list:
+                   clip_norm: float | None = None, unfreeze: bool = True, config=None, x=None,
+                   batch_size: int | None = None) -> list:
     """The changes worth trying on this setup, each ``(Arm, lr, weight_decay, options, dropout_off)``
     and, for a change of the model, its edit ``(net, seed) -> None`` (an arm with
     ``extra["no_clip"]`` trains without the run's gradient clipping). ``unfreeze=False``: no
     unfreeze arm (parameters the run's own ``freeze`` option froze are a decision, not a fault).
-    ``config``: the run's Config; each regularizer it sets gets an arm (``regularization_arms``)."""
+    ``config``: the run's Config; each regularizer it sets gets an arm (``regularization_arms``).
+    ``x`` (training rows) and ``batch_size`` (the run's): the mode-gap arms (mode_gap.py: the
+    dropout on the outputs removed, batch norm over tiny batches on fixed statistics)."""
     # both directions first (a spent budget leaves the far lr arms out, not a whole direction)
     arms = [(Arm("lr x0.1", "lr_too_high", f"lr {lr / 10:.3g} instead of {lr:.3g}"), lr / 10, weight_decay,
              options, False),
@@ -292,6 +297,8 @@ def candidate_arms(model: nn.Module, *, lr: float, weight_decay: float, options:
                          extra={"options": {"clip_norm": clip_norm}, "no_clip": True}),
                      lr, weight_decay, options, False))
     arms += [(arm, lr, weight_decay, options, False) for arm in regularization_arms(config)]
+    arms += [(Arm(name, code, change, extra=extra), lr, weight_decay, options, False, edit)
+             for name, code, change, extra, edit in mode_gap.arms(model, x=x, batch_size=batch_size)]
     changed = changed_options(options)
     if changed:
         arms.append((Arm("optimizer defaults", "optimizer_setting",
@@ -508,7 +515,8 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
         return arm
 
     candidates = [c for c in candidate_arms(model, lr=lr, weight_decay=weight_decay, options=options,
-                                            clip_norm=clip_norm, unfreeze=unfreeze, config=config)
+                                            clip_norm=clip_norm, unfreeze=unfreeze, config=config,
+                                            x=X[held[:MODE_ROWS]].to(device), batch_size=batch_size)
                   if (settings and (lr_arms or c[0].code not in LR_CODES)) or (activation and c[0].name == RELU_ARM)]
     candidates += [(arm, arm.extra.get("lr", lr), weight_decay, options, False)
                    + ((None, None, draw(torch.Generator().manual_seed(seed), steps * arm.extra.get("steps_factor", 1),
@@ -748,10 +756,15 @@ def findings(baseline: Arm, arms: list, *, run_steps: int | None = None) -> list
     (``run_steps``: the run's planned steps, for ``helpful``'s trend test)."""
     out, seen = [], set()
     others = {a.name: {"fall": a.fall, "loss": a.after} for a in arms if a.code}
-    for arm in helpful(baseline, arms, run_steps=run_steps):
+    helped = helpful(baseline, arms, run_steps=run_steps)
+    # an arm that changes one named part (``extra["specific"]``: the dropout on the output alone) names
+    # the cause before a broader arm of its code that also helped (all dropout off)
+    specific = {a.code: a for a in reversed(helped) if a.extra.get("specific")}
+    for arm in helped:
         if arm.code in seen:
             continue
         seen.add(arm.code)
+        arm = specific.get(arm.code, arm)
         own = ("became non-finite" if not math.isfinite(baseline.after) else
                f"fell {100 * baseline.fall:.0f}%" if baseline.fall >= 0 else f"rose {-100 * baseline.fall:.0f}%")
         message = (f"with {arm.change} the loss fell {100 * arm.fall:.0f}% in {arm.steps} steps "
@@ -764,6 +777,8 @@ def findings(baseline: Arm, arms: list, *, run_steps: int | None = None) -> list
 
 
 def _fix(arm: Arm) -> str:
+    if arm.extra.get("fix"):
+        return arm.extra["fix"]
     if arm.extra.get("no_clip"):
         return "clip at a norm the gradients reach only when they spike (e.g. clip_norm=1.0), or not at all"
     if arm.code == "optimizer_setting":

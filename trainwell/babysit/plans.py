@@ -357,6 +357,10 @@ def plan_too_regularized(f, ctx):
     """regularization_too_strong (an intervention found that less decay, or no dropout, lets the
     loss fall): the arm's setting for the decay (/ 100); dropout lowered (``less_dropout``)."""
     wd = ctx.weight_decay or 0.0
+    if f.evidence.get("output_dropout"):       # mode_gap.py: dropout on the outputs, removed (the hidden kept)
+        return make_plan("remove_output_dropout", f"{f.message}: remove the dropout after the output layer "
+                                                  f"({', '.join(f.evidence['output_dropout'])})",
+                         names=list(f.evidence["output_dropout"]))
     if f.evidence.get("intervention") == "weight_decay / 100" and wd > 0:
         return make_plan("set_weight_decay", f"{f.message}: lower weight_decay {wd:.3g} -> {wd / DECAY_CUT:.3g}",
                          weight_decay=wd / DECAY_CUT)

@@ -812,6 +812,22 @@ CODES = {spec.code: spec for spec in (
         plan=not_repairable,
     ),
     FindingSpec(
+        "batch_norm_small_batch", "preflight", "warning",
+        measures="a model with batch norm trained at a batch under 16 rows; then an intervention: the held "
+                 "training rows' eval-mode loss and accuracy after the experiment's steps of the setup against the "
+                 "same model with every batch-norm layer on fixed (its running) statistics, on the same batches",
+        threshold="the arm without batch statistics trains significantly better (interventions.significant), or "
+                  "better by its held loss and still ahead trained on (interventions.ahead_at_end)",
+        source="Ioffe & Szegedy 2015 (batch norm's statistics are the minibatch's); Wu & He 2018 'Group "
+               "Normalization' (Fig. 1: batch norm's error rises quickly below 16 rows a batch); notes 004",
+        fix="a batch of at least 16 rows (a new run), or LayerNorm / GroupNorm in place of BatchNorm",
+        groups=(Group.SLOW,),
+        explains=("overfitting", "oscillating_loss", "underfitting", "plateau", "lr_too_high", "lr_too_low",
+                  "update_ratio_high", "update_ratio_low", "vanishing_gradients", "regularization_too_strong"),
+        thresholds=("mode_gap.BN_MIN_BATCH",),
+        plan=not_repairable,
+    ),
+    FindingSpec(
         "check_skipped", "preflight", "info",
         measures="nominal seconds charged by the pre-flight checks (budget.py: counted steps at the cost model's price)",
         threshold=("the budget ran out, its wall-clock safety stop (30x the budget) fired, or the doctor's "

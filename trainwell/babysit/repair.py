@@ -32,7 +32,7 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass, replace
 
-from trainwell.babysit import interventions, sizing
+from trainwell.babysit import interventions, mode_gap, sizing
 from trainwell.babysit.actions import Plan, Rollback, dropout_rates, hidden_sigmoids, raise_momentum, weight_scale
 from trainwell.babysit.findings import Diagnosis, Finding
 from trainwell.babysit.monitor import finding_from_state, finding_state
@@ -470,10 +470,14 @@ class Repairer:
                                weight_decay=decay, options=options, batch_size=config.batch_size, seed=config.seed,
                                clip_norm=clip, config=config, steps=schedule_steps,
                                clip=False)   # the settings experiment below tries every configured clip
+        # a dropout on the model's output is a setting arm too (mode_gap.py: its removal, before the first step)
+        on_output = bool(mode_gap.output_dropouts(controls.model, X[:interventions.MODE_ROWS].to(
+            next((p.device for p in controls.model.parameters()), X.device))))
         if not (unusual_settings(controls.model, lr=lr, weight_decay=decay, clip_norm=clip, options=options)
-                or interventions.unusual_regularizers(config, lr=lr)):
+                or interventions.unusual_regularizers(config, lr=lr) or on_output):
             return found
-        arms = (int(decay > 0) + int(bool(dropout_rates(controls.model))) + int(bool(clip))
+        arms = (int(decay > 0) + int(bool(dropout_rates(controls.model))) + int(bool(clip)) + int(on_output)
+                + int(mode_gap.small_batch_norm(controls.model, config.batch_size))
                 + int(bool(interventions.changed_options(options)))
                 + len(interventions.regularization_arms(config)))   # the setting arms the experiment runs
         steps = int(min(interventions.STEPS, max(interventions.MIN_STEPS,

@@ -1,0 +1,172 @@
+"""Mode gaps: a model that computes something different in train mode than in eval mode, where the
+difference hurts. Two kinds, each diagnosed by an intervention arm of the doctor's experiment
+(interventions.experiment, which measures every arm's loss on held training rows in eval mode):
+
+* **Dropout on the model's output** (``output_dropouts``): a dropout module whose output is the
+  model's output (through reshapes that keep values). Dropout is meant for hidden units (Srivastava
+  et al. 2014; notes 004: "randomly set some neurons to zero in the forward pass"): a later layer
+  learns to read the thinned units, and eval mode's expected value matches. Dropped *outputs* have
+  no later layer: in train mode a share p of the predictions is zero and the rest x 1 / (1 - p),
+  so under L1 the best train-mode output is (1 - p) y, which eval mode returns as the prediction
+  (and any loss is minimized against a target it can only reach in expectation). The arm
+  (``OUTPUT_DROPOUT_ARM``) is the same model with those dropout modules removed, the hidden
+  dropout kept: a ``regularization_too_strong`` finding when it trains significantly better, with
+  ``evidence["output_dropout"]`` naming the modules (the repair removes them: actions'
+  ``remove_output_dropout``).
+* **Batch norm over tiny batches** (``small_batch_norm``): batch statistics of B rows estimate the
+  population's with an error ~ 1 / sqrt(B); over 2 rows every normalized feature is exactly +-1
+  (the pair's two values, centred and scaled), so train mode sees a different function from the
+  one eval mode computes on the running statistics. Batch norm's error grows quickly below 16 rows
+  per batch (Wu & He 2018, Group Normalization, Fig. 1: ResNet-50 on ImageNet, 23.6 % at 32 rows,
+  34.7 % at 2). A setup with batch norm at a batch under ``BN_MIN_BATCH`` rows gets the arm
+  ``FROZEN_BN_ARM``: every batch-norm layer as its affine layer alone on its (initial, frozen)
+  running statistics, on the same batches and steps: a ``batch_norm_small_batch`` finding when it
+  trains significantly better. There is no control for the batch size (the epoch's length, the
+  schedule and the data position follow it), so the fix is a new run at a batch of at least
+  ``BN_MIN_BATCH`` rows, or a per-row normalization (LayerNorm, GroupNorm).
+"""
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+from torch.overrides import TorchFunctionMode
+
+from trainwell.babysit.actions import BATCH_NORMS, set_child
+
+OUTPUT_DROPOUT_ARM = "output dropout off"
+FROZEN_BN_ARM = "batch statistics off"
+BN_MIN_BATCH = 16      # Wu & He 2018 (Group Normalization, Fig. 1): batch norm's error rises quickly below 16
+                       # rows per batch (ResNet-50, ImageNet: 23.6 % at 32 and 16 rows, 24.8 % at 8, 34.7 % at 2)
+BN_CODE = "batch_norm_small_batch"
+# Operations that move values without changing them (as output_range.VALUE_PRESERVING): a dropout
+# followed by ``flatten(0)`` or ``squeeze(1)`` is still on the output.
+VALUE_PRESERVING = {"squeeze", "unsqueeze", "view", "reshape", "flatten", "contiguous", "clone", "__getitem__",
+                    "float", "to", "view_as", "reshape_as"}
+DROPOUTS = (nn.modules.dropout._DropoutNd, nn.AlphaDropout, nn.FeatureAlphaDropout)
+
+
+class _Sources(TorchFunctionMode):
+    """Records, for each tensor a value-preserving function made in one forward pass, the tensor it
+    came from (strong references for the pass)."""
+
+    def __init__(self):
+        super().__init__()
+        self.made = {}
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        if isinstance(out, torch.Tensor) and getattr(func, "__name__", "") in VALUE_PRESERVING:
+            src = next((a for a in args if isinstance(a, torch.Tensor)), None)
+            self.made[id(out)] = (src, out)
+        return out
+
+
+def output_dropouts(model: nn.Module, x: torch.Tensor) -> list[str]:
+    """The names of the dropout modules (p > 0) whose output is the model's output, through
+    value-preserving operations, in one train-mode forward pass of a copy of ``model`` on ``x``
+    (the random state restored afterwards). ``[]`` when the model raises on ``x``, and without a
+    forward pass when it has no dropout module."""
+    if not any(isinstance(m, DROPOUTS) and getattr(m, "p", 0) > 0 for m in model.modules()):
+        return []
+    net = copy.deepcopy(model).train()
+    made, hooks = {}, []
+
+    def record(name):
+        def hook(module, inputs, out):          # returns None: the output is kept as it is
+            made[id(out)] = (name, out)
+        return hook
+    for name, m in net.named_modules():
+        if isinstance(m, DROPOUTS) and getattr(m, "p", 0) > 0:
+            hooks.append(m.register_forward_hook(record(name)))
+    sources = _Sources()
+    devices = [x.device.index or 0] if x.is_cuda else []
+    try:
+        with torch.random.fork_rng(devices=devices), torch.no_grad(), sources:
+            out = net(x)
+    except Exception:           # a model that raises is model_checks' finding, not this one's
+        return []
+    finally:
+        for h in hooks:
+            h.remove()
+    t, found, seen = out, [], 0
+    while isinstance(t, torch.Tensor) and seen < 64:
+        if id(t) in made:
+            found.append(made[id(t)][0])
+        if id(t) not in sources.made:
+            break
+        t, seen = sources.made[id(t)][0], seen + 1
+    if isinstance(t, torch.Tensor) and id(t) in made and made[id(t)][0] not in found:
+        found.append(made[id(t)][0])
+    return found
+
+
+def batch_norms(model: nn.Module) -> list[str]:
+    """The names of the model's batch-norm layers (those that normalize with batch statistics in
+    train mode)."""
+    return [name for name, m in model.named_modules() if isinstance(m, BATCH_NORMS)]
+
+
+def small_batch_norm(model: nn.Module, batch_size: int | None) -> bool:
+    """The model has batch norm and the run's batch is under ``BN_MIN_BATCH`` rows."""
+    return batch_size is not None and batch_size < BN_MIN_BATCH and bool(batch_norms(model))
+
+
+class FrozenBatchNorm(nn.Module):
+    """A batch-norm layer's affine transform on its running statistics, in train mode too (the
+    statistics are not updated): what eval mode computes, without batch statistics."""
+
+    def __init__(self, bn: nn.modules.batchnorm._BatchNorm):
+        super().__init__()
+        self.bn = bn
+
+    def forward(self, x):
+        bn = self.bn
+        mean = bn.running_mean if bn.running_mean is not None else torch.zeros(bn.num_features, device=x.device)
+        var = bn.running_var if bn.running_var is not None else torch.ones(bn.num_features, device=x.device)
+        return F.batch_norm(x, mean, var, bn.weight, bn.bias, training=False, eps=bn.eps)
+
+
+def freeze_batch_norms(net: nn.Module, seed: int = 0) -> None:
+    """Every batch-norm layer of ``net`` replaced by its ``FrozenBatchNorm`` (in place; the
+    experiment's edit signature ``(net, seed)``)."""
+    for name in batch_norms(net):
+        set_child(net, name, FrozenBatchNorm(net.get_submodule(name)))
+
+
+def _without(names):
+    def edit(net, seed=0):
+        for name in names:
+            set_child(net, name, nn.Identity())
+    return edit
+
+
+def arms(model: nn.Module, *, x: torch.Tensor | None, batch_size: int | None) -> list:
+    """The experiment's mode-gap arms for this setup, each ``(name, code, change, extra, edit)``
+    (``interventions.candidate_arms`` makes each an ``Arm`` trained with the setup's ``lr``,
+    ``weight_decay`` and ``options``): the output dropout removed when the model has one (on the
+    rows ``x``), the batch statistics off when it has batch norm and the run's batch is under
+    ``BN_MIN_BATCH`` rows."""
+    out = []
+    names = output_dropouts(model, x) if x is not None else []
+    if names:
+        rates = [model.get_submodule(n).p for n in names]
+        out.append((OUTPUT_DROPOUT_ARM, "regularization_too_strong",
+                    f"no dropout on the outputs instead of {', '.join(names)} (p = {max(rates):g}) after the "
+                    f"output layer",
+                    {"model_change": True, "specific": True, "output_dropout": names,
+                     "fix": "remove the dropout after the output layer (dropout belongs on hidden units: "
+                            "Srivastava et al. 2014); keep the hidden layers' dropout"},
+                    _without(names)))
+    norms = batch_norms(model)
+    if small_batch_norm(model, batch_size):
+        out.append((FROZEN_BN_ARM, BN_CODE,
+                    f"the {len(norms)} batch-norm layers on fixed statistics instead of batch statistics "
+                    f"over {batch_size} rows",
+                    {"model_change": True, "batch_norms": norms, "run_batch_size": batch_size,
+                     "fix": f"batch_size >= {BN_MIN_BATCH} (a new run), or LayerNorm / GroupNorm in place of "
+                            f"BatchNorm (Wu & He 2018: batch norm degrades below {BN_MIN_BATCH} rows a batch)"},
+                    freeze_batch_norms))
+    return out
