@@ -27,6 +27,17 @@ from trainwell.data.augment import make_augment
 from trainwell.train.loop import AUGMENT_SEED_OFFSET
 
 CODE = "augmentation_hurts"
+PART = "the augmentation check (augmentation_hurts)"
+
+
+def cost(budget, *, augment, batch_size: int, steps: int = interventions.STEPS, least: bool = False) -> float:
+    """Nominal seconds of the experiment on ``budget``'s counted work (0 without an augmentation):
+    the setup, its repeat and one arm per transform (``least``: the first transform's only, what a
+    verdict needs), ``steps`` steps each (the training on, only where an arm trains better, is
+    priced when it comes)."""
+    if budget is None or not augment:
+        return 0.0
+    return budget.run_cost(2 + (1 if least else len(augment)), steps, batch_size, eval_rows=interventions.EVAL_ROWS)
 
 
 def transform_name(spec) -> str:
@@ -47,7 +58,8 @@ def check_augment(model, X, y, loss_fn, *, augment, total_steps: int, optimizer,
     hurts; else one ``augmentation_hurts`` warning per transform whose arm without it is
     ``interventions.significant``-ly better at the arms' steps (``by_loss``) and still ahead trained on
     (``ahead_at_end``), strongest first. The model is not modified."""
-    if not augment:
+    if not augment or (budget is not None and not budget.fits_wall(
+            cost(budget, augment=augment, batch_size=batch_size, steps=steps, least=True), PART)):
         return []
     specs = list(augment)
     arms = []
@@ -62,7 +74,7 @@ def check_augment(model, X, y, loss_fn, *, augment, total_steps: int, optimizer,
         model, X, y, loss_fn, optimizer=optimizer, lr=lr, weight_decay=weight_decay, options=options,
         batch_size=batch_size, steps=steps, seed=seed, settings=False, repeat=True, clip_norm=clip_norm,
         config=config, extra_arms=arms, budget=budget, run_steps=total_steps, augment=make_augment(specs),
-        augment_seed=seed + AUGMENT_SEED_OFFSET)
+        augment_seed=seed + AUGMENT_SEED_OFFSET, part=PART)
     repeat = interventions.finished_repeat(ran)
     if repeat is None or baseline.extra.get("timed_out"):
         return []

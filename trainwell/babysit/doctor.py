@@ -12,7 +12,7 @@ from torch import nn
 from trainwell.babysit.budget import Budget
 from trainwell.babysit.findings import Diagnosis, make
 from trainwell.babysit.monitor import Monitor
-from trainwell.babysit import interventions
+from trainwell.babysit import augment_check, batch_check, interventions, schedule_check
 from trainwell.babysit.preflight import PROBE_ROWS, preflight, probe_lr, resolve_loss, skipped_finding
 from trainwell.train.callbacks import Callback
 from trainwell.babysit.registry import CODES, Group, members
@@ -52,6 +52,9 @@ class _ProbeBudget(Callback):
             state.stop = Stop(StopKind.TIME_BUDGET, f"the probe's budget ({self.steps} steps) spent")
         elif self.budget.clock_out():
             state.stop = Stop(StopKind.TIME_BUDGET, "the budget's wall-clock safety stop fired in the probe")
+        elif self.budget.wall_out():
+            self.budget.drop(f"the rest of the probe (cut at step {state.step})")
+            state.stop = Stop(StopKind.TIME_BUDGET, "the wall-clock backstop fired in the probe")
 
 
 def merge(findings: list, confirmed: list) -> list:
@@ -127,7 +130,13 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
     if budget.left > MIN_EXPERIMENT_S and not blocking:
         # the symptoms found are graded by their fixes (a warning only where the fix helps)
         symptoms = [f.code for f in findings if (f.severity == "warning" or f in graded) and CODES[f.code].graded_by]
-        run_steps = total_steps(config, len(make_batches(config, p.train)))   # a symptom the run grows out of
+        per_epoch = len(make_batches(config, p.train))    # the schedule fit builds, over the run (schedule_check.py)
+        run_steps = total_steps(config, per_epoch)        # a symptom the run grows out of
+        schedule = build_schedule_for(config, run_steps, per_epoch)
+        # the run options' experiments test a fault the run's own settings show (a schedule spent early,
+        # a handful of updates, an augmentation); the lr arms try what no evidence points to, so they
+        # rank behind: the backstop holds the options' price for them while the experiment runs
+        budget.reserve(run_options_cost(budget, config, schedule, run_steps, rows=p.train[0].shape[0]))
         baseline, arms = interventions.experiment(
             p.model, p.train[0], p.train[1], resolve_loss(config.loss)[0], optimizer=config.optimizer,
             lr=probe_lr(config.optimizer, config.lr, probe_options), weight_decay=config.weight_decay or 0.0,
@@ -135,12 +144,12 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
             clip_norm=config.clip_norm, unfreeze=not config.freeze,   # the run's own freeze is a decision
             run_steps=run_steps, in_order=not config.shuffle, config=config,
             budget=budget.share(EXPERIMENT_SHARE * budget.left))
+        budget.reserve(0.0)
         findings = merge(interventions.grade(findings, baseline, arms, run_steps=run_steps),
                          interventions.findings(baseline, arms, run_steps=run_steps))
-        per_epoch = len(make_batches(config, p.train))    # the schedule fit builds, over the run (schedule_check.py)
         findings += check_run_options(    # the schedule, batch size and augmentation (run_options.py)
             p.model, p.train[0], p.train[1], resolve_loss(config.loss)[0],
-            schedule=build_schedule_for(config, run_steps, per_epoch), total_steps=run_steps,
+            schedule=schedule, total_steps=run_steps,
             optimizer=config.optimizer, lr=probe_lr(config.optimizer, config.lr, probe_options),
             weight_decay=config.weight_decay or 0.0, options=probe_options, batch_size=config.batch_size,
             seed=config.seed, clip_norm=config.clip_norm, config=config, budget=budget.share(budget.left / 2))
@@ -166,6 +175,15 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
                              evidence={"skipped": list(budget.root.dropped), "wall_s": budget.root.wall_s,
                                        "backstop": True}))
     return Diagnosis(findings)
+
+
+def run_options_cost(budget: Budget, config, schedule, run_steps: int, *, rows: int) -> float:
+    """The nominal seconds of the run options' experiments the run is a candidate for (run_options.py:
+    the schedule's, the batch size's, the augmentation's), each as its own module prices it."""
+    return (schedule_check.cost(budget, schedule=schedule, total_steps=run_steps, batch_size=config.batch_size)
+            + batch_check.cost(budget, total_steps=run_steps, batch_size=config.batch_size, rows=rows,
+                               optimizer=config.optimizer)
+            + augment_check.cost(budget, augment=list(config.augment or []), batch_size=config.batch_size))
 
 
 def probe_cost(budget: Budget, state, affordable: int, config) -> float:
