@@ -171,10 +171,22 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
         findings.append(skipped_finding(["the rest of the experiments and the probe"], budget))
     if budget.root.dropped:
         findings.append(make("check_skipped", f"the wall-clock backstop ({budget.root.wall_s:g} s) left out "
-                                              f"{', '.join(budget.root.dropped)}",
+                                              f"{said_by_part(budget.root.dropped)}",
                              evidence={"skipped": list(budget.root.dropped), "wall_s": budget.root.wall_s,
                                        "backstop": True}))
     return Diagnosis(findings)
+
+
+def said_by_part(parts: list) -> str:
+    """The backstop's left-out parts in words, those of one experiment under its name: ``["the
+    experiment: the arm 'lr x10'", "the experiment: the arm 'lr x100'", "the probe"]`` reads
+    "the experiment's arm 'lr x10', arm 'lr x100'; the probe"."""
+    groups: dict = {}
+    for name in parts:
+        part, _, what = name.partition(": ")
+        groups.setdefault(part, []).append(what.removeprefix("the "))
+    return "; ".join(part if "" in whats else f"{part}'s {', '.join(whats)}"
+                     for part, whats in groups.items())
 
 
 def run_options_cost(budget: Budget, config, schedule, run_steps: int, *, rows: int) -> float:
