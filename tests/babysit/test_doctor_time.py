@@ -12,7 +12,9 @@ from trainwell.babysit import augment_check, batch_check, schedule_check
 from trainwell.babysit.budget import Budget
 from trainwell.babysit.doctor import doctor, said_by_part
 from trainwell.nn.losses import make_loss
+from trainwell.optim.schedules import make_schedule
 from babysit_loop import digits
+from test_augment_check import _cnn as bars_cnn, bars
 
 FAST = {"progress": False, "report": False, "device": "cpu"}
 RATE = 3.0          # the fake machine: 3 wall seconds per nominal second
@@ -137,3 +139,56 @@ def test_the_note_names_each_experiments_parts_under_it():
                          "step 7)", "the batch-size check (too_few_updates)", "the probe"]) == \
         ("the experiment's arm 'lr x10', rest of the arm 'lr x100' (cut at step 7); "
          "the batch-size check (too_few_updates); the probe")
+
+
+def _kinds(data):
+    """Each run-option experiment on a setup that is its candidate: (name, model, inputs, batch, run, price)."""
+    (X, y), _ = data
+    g = torch.Generator().manual_seed(0)
+    ce = make_loss("cross_entropy")
+    late = make_schedule("cosine", total_steps=176, steps_per_epoch=44, warmup_steps=5000)
+    Xf, yf = torch.randn(1200, 64, generator=g), torch.randint(0, 10, (1200,), generator=g)
+    Xf += 2 * nn.functional.one_hot(yf, 64).float()
+    Xb, yb = bars(1500)                         # bars at an edge: hflip swaps left and right
+    flips = [{"name": "crop", "pad": 1}, "hflip"]
+    sgd = {"optimizer": "sgd", "lr": 0.05}
+    return [
+        ("schedule decay", relu_mlp, X, 32,
+         lambda m, b: schedule_check.check_schedule(m, X, y, ce, schedule=milestones, total_steps=176, batch_size=32,
+                                                    budget=b, **sgd),
+         lambda b: schedule_check.cost(b, schedule=milestones, total_steps=176, batch_size=32)),
+        ("schedule start", relu_mlp, X, 32,
+         lambda m, b: schedule_check.check_schedule(m, X, y, ce, schedule=late, total_steps=176, batch_size=32,
+                                                    budget=b, **sgd),
+         lambda b: schedule_check.cost(b, schedule=late, total_steps=176, batch_size=32)),
+        ("batch size", relu_mlp, Xf, 1200,
+         lambda m, b: batch_check.check_batch(m, Xf, yf, ce, total_steps=8, optimizer="adam", lr=1e-3,
+                                              batch_size=1200, budget=b),
+         lambda b: batch_check.cost(b, total_steps=8, batch_size=1200, rows=1200, optimizer="adam")),
+        ("augmentation", bars_cnn, Xb, 32,
+         lambda m, b: augment_check.check_augment(m, Xb, yb, ce, augment=flips, total_steps=600, optimizer="adam",
+                                                  lr=1e-3, batch_size=32, budget=b),
+         lambda b: augment_check.cost(b, augment=flips, batch_size=32, total_steps=600)),
+    ]
+
+
+def test_each_experiment_kind_is_priced_as_it_charges_and_near_its_cpu_seconds(data):
+    """Each run option's price before it runs (its module's ``cost``, what the doctor reserves and the
+    backstop reads) is what its experiment then charges, within 25% (its arms all run and help here,
+    so the training on is part of it), and the process's CPU seconds with one thread are within the
+    cost model's measured range of it (cost.py: 0.39x-4.1x per pass; here 1/8 to 3x)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for name, make, inputs, batch, run, price in _kinds(data):
+            budget, model = Budget(1000.0), make()
+            budget.count(model, inputs[:batch])
+            priced, before = price(budget), budget.spent
+            start = time.process_time()
+            found = run(model, budget)
+            cpu, charged = time.process_time() - start, budget.spent - before
+            assert found and found[0].severity == "warning", (name, found)
+            assert 0.8 * priced <= charged <= 1.25 * priced, (name, priced, charged)
+            assert priced / 8 <= cpu <= 3 * priced, (name, priced, cpu)
+    finally:
+        torch.set_num_threads(threads)

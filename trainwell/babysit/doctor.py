@@ -195,7 +195,8 @@ def run_options_cost(budget: Budget, config, schedule, run_steps: int, *, rows: 
     return (schedule_check.cost(budget, schedule=schedule, total_steps=run_steps, batch_size=config.batch_size)
             + batch_check.cost(budget, total_steps=run_steps, batch_size=config.batch_size, rows=rows,
                                optimizer=config.optimizer)
-            + augment_check.cost(budget, augment=list(config.augment or []), batch_size=config.batch_size))
+            + augment_check.cost(budget, augment=list(config.augment or []), batch_size=config.batch_size,
+                                 total_steps=run_steps))
 
 
 def probe_cost(budget: Budget, state, affordable: int, config) -> float:
