@@ -90,10 +90,12 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
     (babysit/budget.py), not timed, so a loaded machine runs the same steps, only slower. The
     model you pass is not modified. ``budget``: a ``Budget`` to spend instead of a new one of
     ``budget_s`` (its ``spent`` then says what the doctor spent, in nominal seconds). ``wall_s``:
-    the wall-clock backstop: an optional part (the probe first, then the experiment's lr arms)
-    predicted to end past ``wall_s`` wall seconds is left out whole, and a ``check_skipped`` info
-    names it (None: no backstop). It never changes a threshold or a step count, so on a machine
-    fast enough for the budget the findings do not depend on the clock.
+    the wall-clock backstop: every training after the pre-flight (each experiment's setup, arms and
+    training on, each run option's check, the probe) is priced before it runs and left out whole
+    when it is predicted to end past ``wall_s`` wall seconds (the lr arms behind the run options'
+    checks, the probe last), one the clock outruns stops, and a ``check_skipped`` info names what
+    went (None: no backstop). It never changes a threshold or a step count, so on a machine fast
+    enough for the budget the findings do not depend on the clock.
     """
     budget = budget if budget is not None else Budget(budget_s)
     budget.root.wall_s = wall_s if budget.root.wall_s is None else budget.root.wall_s
