@@ -4,8 +4,9 @@ The doctor's budget (trainwell/babysit/budget.py) prices counted work; the wall 
 user waits. This script runs ``trainwell.doctor`` on chosen setups with every part wrapped: the
 pre-flight's cheap checks, the gradient check, the overfit run, the labels check, the
 regularization check, the experiment's training steps and its evaluations, the run options' checks
-(schedule, batch size, augmentation: run_options.py, each with its own experiment) and the probe. Each part's wall seconds are its own (a nested part's are subtracted from its caller's)
-and each budget charge is credited to the part that made it. The product is not changed: the
+(schedule, batch size, augmentation: run_options.py, each with its own experiment) and the probe.
+Each part's wall seconds are its own (a nested part's are subtracted from its caller's) and each
+budget charge is credited to the part that made it. The product is not changed: the
 wrappers are installed for the run and removed after it.
 
 Run: ``python bench/doctor_time.py --gen 0 5 10 --user textures_fullbatch --fullbatch`` (one line

@@ -192,3 +192,15 @@ def test_each_experiment_kind_is_priced_as_it_charges_and_near_its_cpu_seconds(d
             assert priced / 8 <= cpu <= 3 * priced, (name, priced, cpu)
     finally:
         torch.set_num_threads(threads)
+
+
+def test_a_pre_flight_the_clock_outruns_stops_its_runs_and_says_why(data, monkeypatch):
+    """The machine stalls early in the pre-flight: its short runs stop at their next step, the checks
+    after them and every experiment are left out, and the notes say the backstop passed."""
+    free, spent = _run(data, monkeypatch)
+    wall_s = RATE * spent.spent + 1.0
+    cut, budget = _run(data, monkeypatch, wall_s=wall_s, jump_after=0.02 * spent.spent, jump=2 * wall_s)
+    notes = [f for f in cut.findings if f.code == "check_skipped"]
+    assert any("backstop" in f.message and "passed" in f.message for f in notes), [f.message for f in notes]
+    assert budget.spent < 0.5 * spent.spent
+    assert "schedule_decays_early" not in _codes(cut)

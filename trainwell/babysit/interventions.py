@@ -616,8 +616,9 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
     if total > baseline.steps and len(kept) > 1 and not baseline.extra.get("timed_out"):
         further = draw(gen, total - baseline.steps)      # the same further batches for the setup and each change
         trained_on = f"the setup and its changes trained on to step {total}"
-        for arm, net, opt, clip, inputs, regularized in (kept.values() if fits(
-                len(kept), total - baseline.steps, size, [trained_on]) else ()):   # (the run's order goes on in that order)
+        fitting = fits(len(kept), total - baseline.steps, size, [trained_on])     # the backstop: all of them or none
+        for arm, net, opt, clip, inputs, regularized in (kept.values() if fitting else ()):
+            # (the run's order goes on in that order)
             more = (ordered[arm.steps:_whole_epochs(total, arm.extra["per_epoch"])] if arm.extra.get("as_run")
                     else further[:total - arm.steps])
             if budget is not None and budget.spent_out():
