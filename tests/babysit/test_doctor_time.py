@@ -204,3 +204,26 @@ def test_a_pre_flight_the_clock_outruns_stops_its_runs_and_says_why(data, monkey
     assert any("backstop" in f.message and "passed" in f.message for f in notes), [f.message for f in notes]
     assert budget.spent < 0.5 * spent.spent
     assert "schedule_decays_early" not in _codes(cut)
+
+
+def test_a_symptom_whose_grading_the_backstop_left_out_stays_a_warning_and_says_so(data, monkeypatch):
+    """Inputs x1000 (unnormalized_inputs, graded by the standardized inputs' arm): with room, graded;
+    with a wall that leaves the experiment's arms out, still a warning, marked ungraded."""
+    (X, y), val = data
+
+    def run(wall_s):
+        holder = {}
+        with monkeypatch.context() as m:
+            m.setattr(time, "perf_counter", lambda: RATE * holder["budget"].spent if holder else 0.0)
+            budget = Budget(60.0)
+            holder["budget"] = budget
+            return doctor(relu_mlp(), (1000 * X, y), (1000 * val[0], val[1]), budget=budget, wall_s=wall_s,
+                          **FAST, epochs=4, batch_size=32, optimizer="sgd", lr=0.05, seed=1), budget
+    free, spent = run(None)
+    graded = [f for f in free.findings if f.code == "unnormalized_inputs"]
+    assert graded and not graded[0].evidence.get("ungraded")
+    cut, _ = run(RATE * spent.spent * 0.25)
+    left = [f for f in cut.findings if f.code == "unnormalized_inputs"]
+    assert _skipped(cut) and left and left[0].severity == "warning" and left[0].evidence["ungraded"], \
+        [(f.code, f.message) for f in cut.findings]
+    assert "not graded" in left[0].message

@@ -149,6 +149,7 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
         budget.reserve(0.0)
         findings = merge(interventions.grade(findings, baseline, arms, run_steps=run_steps),
                          interventions.findings(baseline, arms, run_steps=run_steps))
+        mark_ungraded(findings, baseline, arms, budget)
         findings += check_run_options(    # the schedule, batch size and augmentation (run_options.py)
             p.model, p.train[0], p.train[1], resolve_loss(config.loss)[0],
             schedule=schedule, total_steps=run_steps,
@@ -172,11 +173,32 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
     if budget.clock_stopped and not any(f.code == "check_skipped" for f in findings):
         findings.append(skipped_finding(["the rest of the experiments and the probe"], budget))
     if budget.root.dropped:
-        findings.append(make("check_skipped", f"the wall-clock backstop ({budget.root.wall_s:g} s) left out "
-                                              f"{said_by_part(budget.root.dropped)}",
-                             evidence={"skipped": list(budget.root.dropped), "wall_s": budget.root.wall_s,
-                                       "backstop": True}))
+        said = f"the wall-clock backstop ({budget.root.wall_s:g} s) left out {said_by_part(budget.root.dropped)}"
+        note = next((f for f in findings if f.code == "check_skipped"), None)    # one per code (Diagnosis)
+        if note is None:
+            findings.append(make("check_skipped", said, evidence={"skipped": list(budget.root.dropped),
+                                                                  "wall_s": budget.root.wall_s, "backstop": True}))
+        else:                                   # the pre-flight's: the backstop's parts join it
+            note.message += f"; {said}"
+            note.evidence.update(skipped=list(note.evidence.get("skipped", [])) + list(budget.root.dropped),
+                                 wall_s=budget.root.wall_s, backstop=True)
     return Diagnosis(findings)
+
+
+def mark_ungraded(findings: list, baseline, arms: list, budget: Budget) -> None:
+    """Where the wall-clock backstop left out or cut part of the experiment: the symptoms it would
+    have graded by a fix (``CODES[code].graded_by``) that did not run, or without the setup or its
+    repeat to compare with, stay warnings (a fault is not cleared untried) and say so
+    (``evidence["ungraded"]``)."""
+    if not budget.root.dropped:
+        return
+    left = set(baseline.extra.get("left_out", ())) | {a.name for a in arms if a.extra.get("timed_out")}
+    unjudged = bool(baseline.extra.get("timed_out")) or interventions.finished_repeat(arms) is None
+    for f in findings:
+        fixes = set(CODES[f.code].graded_by)
+        if f.severity == "warning" and fixes and (unjudged or fixes & left):
+            f.evidence["ungraded"] = True
+            f.message += "; not graded: the wall-clock backstop left out the experiment that tries its fix"
 
 
 def said_by_part(parts: list) -> str:

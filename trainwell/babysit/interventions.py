@@ -412,7 +412,8 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
     the setup, each arm in turn (the lr arms behind what the budget holds ``reserved``) and each
     training on; one predicted to end past the backstop is left out with the trainings after it,
     named after ``part`` (what this experiment is, for the doctor's ``check_skipped`` note); one
-    the clock outruns stops (``Budget.wall_out``, ``extra["timed_out"]``)."""
+    the clock outruns stops (``Budget.wall_out``, ``extra["timed_out"]``); the setup's
+    ``extra["left_out"]`` lists the arms the backstop left out."""
     budget = budget if budget is not None or budget_s is None else Budget(budget_s)
     options = {k: v for k, v in (options or {}).items() if k not in ("lr", "weight_decay")}
     device = next((p.device for p in model.parameters()), X.device)
@@ -608,6 +609,7 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
         if budget is not None and (budget.spent_out() or not fits(
                 1, arm.extra.get("steps_factor", 1) * plan["steps"], rows, names[len(arms):],
                 behind=arm.code in LR_CODES)):      # the backstop: this arm and the (less likely) ones after it
+            baseline.extra["left_out"] = [c[0].name for c in candidates[len(arms):]]
             break
         arms.append(train(*candidate))
         if arms[-1].extra.get("repeat"):
