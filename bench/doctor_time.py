@@ -3,13 +3,15 @@
 The doctor's budget (trainwell/babysit/budget.py) prices counted work; the wall clock is what the
 user waits. This script runs ``trainwell.doctor`` on chosen setups with every part wrapped: the
 pre-flight's cheap checks, the gradient check, the overfit run, the labels check, the
-regularization check, the experiment's training steps and its evaluations, the schedule check and
-the probe. Each part's wall seconds are its own (a nested part's are subtracted from its caller's)
-and each budget charge is credited to the part that made it. The product is not changed: the
+regularization check, the experiment's training steps and its evaluations, the run options' checks
+(schedule, batch size, augmentation: run_options.py, each with its own experiment) and the probe.
+Each part's wall seconds are its own (a nested part's are subtracted from its caller's) and each
+budget charge is credited to the part that made it. The product is not changed: the
 wrappers are installed for the run and removed after it.
 
 Run: ``python bench/doctor_time.py --gen 0 5 10 --user textures_fullbatch --fullbatch`` (one line
-per setup, then the per-part table; ``--json`` writes the rows).
+per setup, then the per-part table; ``--json`` writes the rows); ``--set 6 --user heartbeats_milestones``
+for another user set's pairs; ``--wall-s 60`` with the doctor's wall-clock backstop.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import json
 import os
 import sys
 import time
+import types
 from collections import defaultdict
 from pathlib import Path
 
@@ -29,13 +32,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from trainwell.babysit import budget as budget_mod  # noqa: E402
 from trainwell.babysit import doctor as doctor_mod  # noqa: E402
-from trainwell.babysit import interventions, preflight  # noqa: E402
+from trainwell.babysit import interventions, preflight, run_options  # noqa: E402
 from trainwell.babysit.budget import Budget  # noqa: E402
 from trainwell.train import loop  # noqa: E402
 
+OPTION_CHECKS = ("schedule check", "batch check", "augment check")   # run_options.py's, each its own experiment
 PARTS = ("setup", "preflight: cheap checks", "preflight: gradient check", "preflight: overfit",
          "preflight: labels learnable", "preflight: regularization", "experiment: steps",
-         "experiment: evaluations and copies", "schedule check", "probe")
+         "experiment: evaluations and copies", *OPTION_CHECKS, "probe")
 
 
 class Ledger:
@@ -81,12 +85,12 @@ def instrumented(ledger: Ledger):
     saved = []
 
     def wrap(owner, name, part):
-        """``owner.name`` timed as ``part``; inside the schedule check (its own experiment), as that."""
+        """``owner.name`` timed as ``part``; inside a run-option check (its own experiment), as that."""
         original = getattr(owner, name)
 
         def wrapper(*a, **k):
-            nested = ledger.stack and ledger.stack[-1] == "schedule check"
-            ledger.enter("schedule check" if nested else part)
+            nested = ledger.stack and ledger.stack[-1] in OPTION_CHECKS
+            ledger.enter(ledger.stack[-1] if nested else part)
             try:
                 return original(*a, **k)
             finally:
@@ -99,7 +103,9 @@ def instrumented(ledger: Ledger):
     wrap(preflight, "check_overfit", "preflight: overfit")
     wrap(preflight, "check_labels_learnable", "preflight: labels learnable")
     wrap(preflight, "check_regularization", "preflight: regularization")
-    wrap(doctor_mod, "check_schedule", "schedule check")
+    wrap(run_options, "check_schedule", "schedule check")
+    wrap(run_options, "check_batch", "batch check")
+    wrap(run_options, "check_augment", "augment check")
     wrap(loop.Trainer, "fit", "probe")
     wrap(interventions, "experiment", "experiment: evaluations and copies")   # what is not a step
     wrap(interventions, "train_step", "experiment: steps")
@@ -151,11 +157,12 @@ def gen_setups(parents, operators):
             yield s.name, model, splits, opts
 
 
-def user_setups(names):
-    import babysit_user5 as u5
+def user_setups(names, user_set=5):
+    import importlib
+    pairs = importlib.import_module(f"babysit_user{user_set}").PAIRS
     for name in names:
         for broken in (False, True):
-            model, splits, opts, _ = u5.PAIRS[name](broken)
+            model, splits, opts, _ = pairs[name](broken)
             yield f"{name}{'' if broken else ' (healthy)'}", model, splits, opts
 
 
@@ -200,24 +207,31 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--gen", type=int, nargs="*", default=[], help="generated parents (bench/babysit_gen.py seeds)")
     ap.add_argument("--operators", default="", help="comma-separated operators of the generated parents (default all)")
-    ap.add_argument("--user", nargs="*", default=[], help="bench/babysit_user5.py pairs")
+    ap.add_argument("--user", nargs="*", default=[], help="pairs of a user set (bench/babysit_user5.py's by default)")
+    ap.add_argument("--set", type=int, default=5, help="the user set --user names pairs of (2-6; 5 by default)")
     ap.add_argument("--fullbatch", action="store_true", help="this script's own full-batch residual CNN")
     ap.add_argument("--cpu", action="store_true",
                     help="per part: the process's CPU seconds instead of wall seconds (a loaded machine's "
                          "stand-in for a quiet one's wall; run with OMP_NUM_THREADS=1)")
     ap.add_argument("--wall-s", type=float, default=0.0,
                     help="the doctor's wall-clock backstop (default 0: none, every part runs and is measured)")
+    ap.add_argument("--quiet-clock", action="store_true",
+                    help="the backstop reads the process's CPU seconds instead of the wall clock: what it leaves "
+                         "out is what it would on a quiet machine running one thread (a loaded machine's stand-in)")
     ap.add_argument("--json", default="")
     args = ap.parse_args(argv)
     ops = set(filter(None, args.operators.split(",")))
-    setups = list(gen_setups(args.gen, ops)) + list(user_setups(args.user)) + (list(fullbatch_setups())
+    setups = list(gen_setups(args.gen, ops)) + list(user_setups(args.user, args.set)) + (list(fullbatch_setups())
                                                                                 if args.fullbatch else [])
+    if args.quiet_clock:        # the budget module's clock only: the trainer and this script keep theirs
+        budget_mod.time = types.SimpleNamespace(perf_counter=time.process_time)
     rows = []
     for name, model, splits, opts in setups:
         row = run(name, model, splits, opts, cpu=args.cpu, wall_s=args.wall_s or None)
         rows.append(row)
         top = sorted(row["parts"].items(), key=lambda kv: -kv[1][0])[:3]
         print(f"{row['wall_s']:6.1f} s wall {row['cpu_s']:6.1f} cpu {row['nominal_s']:5.1f} nominal  load {row['load']:.2f}  {name}  "
+              f"left out {len(row['backstop'])}  "
               f"top1={row['top1']}  " + ", ".join(f"{p} {w:.1f}/{c:.1f}" for p, (w, c) in top), flush=True)
         if args.json:
             Path(args.json).write_text(json.dumps(rows, indent=1))

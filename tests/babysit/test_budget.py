@@ -189,9 +189,9 @@ def _doctor_run(data, monkeypatch, *, rate=None, wall_s=None, record=None):
         if record is not None:
             fits = Budget.fits_wall
 
-            def recorded(self, seconds, parts):
+            def recorded(self, seconds, parts, **kw):
                 record.append((parts, self.root.spent, seconds))
-                return fits(self, seconds, parts)
+                return fits(self, seconds, parts, **kw)
             m.setattr(Budget, "fits_wall", recorded)
         budget = Budget(12.0)                   # the experiment runs (MIN_EXPERIMENT_S) and the probe
         holder["budget"] = budget
@@ -219,11 +219,12 @@ def test_the_backstop_drops_the_probe_first_and_the_findings_do_not_depend_on_th
     assert all(f in _findings(cut) for f in experiment)
     # a tighter limit: the first lr arm does not fit, so it and every arm after it go (the probe runs
     # if it still fits in what they leave)
-    first_at, first_price = next((at, price) for parts, at, price in calls if parts != "the probe")
+    first_at, first_price, arm_names = next((at, price, parts) for parts, at, price in calls
+                                            if parts != "the probe" and parts[0].startswith("the experiment: the arm 'lr"))
     lr_cut, _ = _doctor_run(data, monkeypatch, rate=2.0, wall_s=2.0 * (first_at + first_price / 2))
     dropped = [f for f in lr_cut if f.code == "check_skipped"][0].evidence["skipped"]
-    arm_names = next(parts for parts, *_ in calls if parts != "the probe")
-    assert dropped[:len(arm_names)] == list(arm_names) and all(n.startswith("the arm 'lr") for n in arm_names)
+    assert dropped[:len(arm_names)] == list(arm_names)
+    assert all(n.startswith("the experiment: the arm 'lr") for n in arm_names)
     assert set(dropped[len(arm_names):]) <= {"the probe"}
 
 

@@ -27,6 +27,24 @@ from trainwell.data.augment import make_augment
 from trainwell.train.loop import AUGMENT_SEED_OFFSET
 
 CODE = "augmentation_hurts"
+PART = "the augmentation check (augmentation_hurts)"
+
+
+def cost(budget, *, augment, batch_size: int, total_steps: int, steps: int = interventions.STEPS,
+         least: bool = False) -> float:
+    """Nominal seconds of the experiment on ``budget``'s counted work (0 without an augmentation):
+    the setup, its repeat and one arm per transform, ``steps`` steps each, and the setup and one arm
+    trained on to ``interventions.LONGER`` x the steps within the run (where an arm trains better);
+    ``least``: the setup, its repeat and the first transform's arm only, what a verdict needs. A
+    setup still on a plateau then trains on in doublings (``interventions.experiment``), each priced
+    by the backstop when it comes, not here."""
+    if budget is None or not augment:
+        return 0.0
+    if least:
+        return budget.run_cost(3, steps, batch_size, eval_rows=interventions.EVAL_ROWS)
+    on = 2 * max(0, min(total_steps, interventions.LONGER * steps) - steps)
+    return budget.run_cost(2 + len(augment), steps, batch_size, eval_rows=interventions.EVAL_ROWS) + \
+        budget.run_cost(1, on, batch_size, evals=2, eval_rows=interventions.EVAL_ROWS)
 
 
 def transform_name(spec) -> str:
@@ -47,7 +65,9 @@ def check_augment(model, X, y, loss_fn, *, augment, total_steps: int, optimizer,
     hurts; else one ``augmentation_hurts`` warning per transform whose arm without it is
     ``interventions.significant``-ly better at the arms' steps (``by_loss``) and still ahead trained on
     (``ahead_at_end``), strongest first. The model is not modified."""
-    if not augment:
+    if not augment or (budget is not None and not budget.fits_wall(
+            cost(budget, augment=augment, batch_size=batch_size, total_steps=total_steps, steps=steps, least=True),
+            PART)):
         return []
     specs = list(augment)
     arms = []
@@ -62,7 +82,7 @@ def check_augment(model, X, y, loss_fn, *, augment, total_steps: int, optimizer,
         model, X, y, loss_fn, optimizer=optimizer, lr=lr, weight_decay=weight_decay, options=options,
         batch_size=batch_size, steps=steps, seed=seed, settings=False, repeat=True, clip_norm=clip_norm,
         config=config, extra_arms=arms, budget=budget, run_steps=total_steps, augment=make_augment(specs),
-        augment_seed=seed + AUGMENT_SEED_OFFSET)
+        augment_seed=seed + AUGMENT_SEED_OFFSET, part=PART)
     repeat = interventions.finished_repeat(ran)
     if repeat is None or baseline.extra.get("timed_out"):
         return []

@@ -35,6 +35,18 @@ MIN_ROWS = 8                        # ... of at least 8 rows: a batch of 64 rows
 FEW_PER_EPOCH = 4                   # ... and "near the training set's size": at most 4 steps an epoch
 SMALL_ARM = "smaller batches"
 SCALED_ARM = "lr scaled to the batch"
+PART = "the batch-size check (too_few_updates)"
+
+
+def cost(budget, *, total_steps: int, batch_size: int, rows: int, optimizer, least: bool = False) -> float:
+    """Nominal seconds of the experiment on ``budget``'s counted work (0 when the run is no
+    candidate): the run's steps at its batch thrice (the setup, its repeat, the scaled lr; ``least``:
+    twice, the scaled lr left out, what the verdict needs) and ``SPLIT`` x them at batch / ``SPLIT``."""
+    if budget is None or not candidate(total_steps=total_steps, batch_size=batch_size, rows=rows, optimizer=optimizer):
+        return 0.0
+    batch = min(batch_size, rows)
+    return (budget.run_cost(2 if least else 3, total_steps, batch, eval_rows=interventions.EVAL_ROWS)
+            + budget.run_cost(1, SPLIT * total_steps, max(1, batch // SPLIT), eval_rows=interventions.EVAL_ROWS))
 
 
 def candidate(*, total_steps: int, batch_size: int, rows: int, optimizer) -> bool:
@@ -62,6 +74,9 @@ def check_batch(model, X, y, loss_fn, *, total_steps: int, optimizer, lr: float,
     rows = min(batch_size, X.shape[0])
     if not candidate(total_steps=total_steps, batch_size=batch_size, rows=X.shape[0], optimizer=optimizer):
         return []
+    if budget is not None and not budget.fits_wall(cost(budget, total_steps=total_steps, batch_size=batch_size,
+                                                        rows=X.shape[0], optimizer=optimizer, least=True), PART):
+        return []
     small = max(1, rows // SPLIT)
     arms = [interventions.Arm(SMALL_ARM, CODE, f"batches of {small} rows for {SPLIT}x the steps (the same rows seen)",
                               extra={"batch_size": small, "steps_factor": SPLIT}),
@@ -70,7 +85,7 @@ def check_batch(model, X, y, loss_fn, *, total_steps: int, optimizer, lr: float,
     baseline, ran = interventions.experiment(
         model, X, y, loss_fn, optimizer=optimizer, lr=lr, weight_decay=weight_decay, options=options,
         batch_size=rows, steps=total_steps, seed=seed, settings=False, repeat=True, clip_norm=clip_norm,
-        config=config, extra_arms=arms, budget=budget)
+        config=config, extra_arms=arms, budget=budget, part=PART)
     repeat = interventions.finished_repeat(ran)
     done = {a.name: a for a in ran if not a.extra.get("timed_out")}
     if repeat is None or SMALL_ARM not in done or baseline.extra.get("timed_out"):

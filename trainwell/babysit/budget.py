@@ -46,6 +46,7 @@ class Budget:
                             if parent is None else None)
         self.wall_s = wall_s
         self.dropped: list[str] = []            # the optional parts the backstop left out (the root's)
+        self.reserved = 0.0                     # nominal seconds held for parts to come that rank first (the root's)
 
     @property
     def root(self) -> "Budget":
@@ -124,18 +125,43 @@ class Budget:
         return self.root._clock_stopped
 
     # ---------------------------------------------------------------- the wall-clock backstop
-    def fits_wall(self, seconds: float, parts) -> bool:
+    def fits_wall(self, seconds: float, parts, *, behind: bool = False) -> bool:
         """Whether an optional part priced ``seconds`` nominal seconds is predicted to end within
         the root's ``wall_s`` of wall clock since it was opened: the wall seconds so far plus
         ``seconds`` at the rate this budget's work has run so far (wall / nominal seconds spent).
-        When it is not, the part's name(s) ``parts`` (a string or a list) are added to ``dropped``
-        and the caller leaves the whole part out. Without ``wall_s``, always True."""
+        ``behind``: the part ranks behind the parts to come that the root holds ``reserved`` for
+        (``reserve``): their price counts against it too. When it does not fit, the part's name(s)
+        ``parts`` (a string or a list) are added to ``dropped`` and the caller leaves the whole
+        part out. Without ``wall_s``, always True."""
         root = self.root
         if root.wall_s is None:
             return True
         elapsed = time.perf_counter() - root._opened
         rate = elapsed / root.spent if root.spent > 0 else 1.0
-        if elapsed + rate * seconds <= root.wall_s:
+        if elapsed + rate * (seconds + (root.reserved if behind else 0.0)) <= root.wall_s:
             return True
-        root.dropped += [parts] if isinstance(parts, str) else list(parts)
+        self.drop(parts)
         return False
+
+    def drop(self, parts) -> None:
+        """Record the part(s) ``parts`` (a string or a list) as left out or cut by the backstop."""
+        self.root.dropped += [parts] if isinstance(parts, str) else list(parts)
+
+    def wall_out(self) -> bool:
+        """The backstop's hard stop: the root's ``wall_s`` wall seconds have passed since it was
+        opened (a part still running stops; False without ``wall_s``). What the prediction of
+        ``fits_wall`` let start and the clock then outran ends here, so the doctor ends within
+        ``wall_s`` plus one step and one evaluation."""
+        root = self.root
+        return root.wall_s is not None and time.perf_counter() - root._opened > root.wall_s
+
+    def reserve(self, seconds: float) -> None:
+        """Hold ``seconds`` nominal seconds of the wall backstop for parts to come that rank before
+        the parts asking ``fits_wall(..., behind=True)`` now (0: release)."""
+        self.root.reserved = max(0.0, seconds)
+
+    def run_cost(self, runs: int, steps: int, rows: int, *, evals: int = 3, eval_rows: int = 0) -> float:
+        """Nominal seconds of ``runs`` trainings of ``steps`` steps on ``rows`` rows, each with
+        ``evals`` evaluations of ``eval_rows`` rows (an experiment's arm: before, half-way and
+        after), capped at what this budget has left (an experiment spends no more)."""
+        return min(self.left, runs * (steps * self.step_cost(rows) + evals * self.forward_cost(eval_rows)))

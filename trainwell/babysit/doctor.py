@@ -12,7 +12,7 @@ from torch import nn
 from trainwell.babysit.budget import Budget
 from trainwell.babysit.findings import Diagnosis, make
 from trainwell.babysit.monitor import Monitor
-from trainwell.babysit import interventions
+from trainwell.babysit import augment_check, batch_check, interventions, schedule_check
 from trainwell.babysit.preflight import PROBE_ROWS, preflight, probe_lr, resolve_loss, skipped_finding
 from trainwell.train.callbacks import Callback
 from trainwell.babysit.registry import CODES, Group, members
@@ -52,6 +52,9 @@ class _ProbeBudget(Callback):
             state.stop = Stop(StopKind.TIME_BUDGET, f"the probe's budget ({self.steps} steps) spent")
         elif self.budget.clock_out():
             state.stop = Stop(StopKind.TIME_BUDGET, "the budget's wall-clock safety stop fired in the probe")
+        elif self.budget.wall_out():
+            self.budget.drop(f"the rest of the probe (cut at step {state.step})")
+            state.stop = Stop(StopKind.TIME_BUDGET, "the wall-clock backstop fired in the probe")
 
 
 def merge(findings: list, confirmed: list) -> list:
@@ -87,10 +90,12 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
     (babysit/budget.py), not timed, so a loaded machine runs the same steps, only slower. The
     model you pass is not modified. ``budget``: a ``Budget`` to spend instead of a new one of
     ``budget_s`` (its ``spent`` then says what the doctor spent, in nominal seconds). ``wall_s``:
-    the wall-clock backstop: an optional part (the probe first, then the experiment's lr arms)
-    predicted to end past ``wall_s`` wall seconds is left out whole, and a ``check_skipped`` info
-    names it (None: no backstop). It never changes a threshold or a step count, so on a machine
-    fast enough for the budget the findings do not depend on the clock.
+    the wall-clock backstop: every training after the pre-flight (each experiment's setup, arms and
+    training on, each run option's check, the probe) is priced before it runs and left out whole
+    when it is predicted to end past ``wall_s`` wall seconds (the lr arms behind the run options'
+    checks, the probe last), one the clock outruns stops, and a ``check_skipped`` info names what
+    went (None: no backstop). It never changes a threshold or a step count, so on a machine fast
+    enough for the budget the findings do not depend on the clock.
     """
     budget = budget if budget is not None else Budget(budget_s)
     budget.root.wall_s = wall_s if budget.root.wall_s is None else budget.root.wall_s
@@ -127,7 +132,13 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
     if budget.left > MIN_EXPERIMENT_S and not blocking:
         # the symptoms found are graded by their fixes (a warning only where the fix helps)
         symptoms = [f.code for f in findings if (f.severity == "warning" or f in graded) and CODES[f.code].graded_by]
-        run_steps = total_steps(config, len(make_batches(config, p.train)))   # a symptom the run grows out of
+        per_epoch = len(make_batches(config, p.train))    # the schedule fit builds, over the run (schedule_check.py)
+        run_steps = total_steps(config, per_epoch)        # a symptom the run grows out of
+        schedule = build_schedule_for(config, run_steps, per_epoch)
+        # the run options' experiments test a fault the run's own settings show (a schedule spent early,
+        # a handful of updates, an augmentation); the lr arms try what no evidence points to, so they
+        # rank behind: the backstop holds the options' price for them while the experiment runs
+        budget.reserve(run_options_cost(budget, config, schedule, run_steps, rows=p.train[0].shape[0]))
         baseline, arms = interventions.experiment(
             p.model, p.train[0], p.train[1], resolve_loss(config.loss)[0], optimizer=config.optimizer,
             lr=probe_lr(config.optimizer, config.lr, probe_options), weight_decay=config.weight_decay or 0.0,
@@ -135,12 +146,13 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
             clip_norm=config.clip_norm, unfreeze=not config.freeze,   # the run's own freeze is a decision
             run_steps=run_steps, in_order=not config.shuffle, config=config,
             budget=budget.share(EXPERIMENT_SHARE * budget.left))
+        budget.reserve(0.0)
         findings = merge(interventions.grade(findings, baseline, arms, run_steps=run_steps),
                          interventions.findings(baseline, arms, run_steps=run_steps))
-        per_epoch = len(make_batches(config, p.train))    # the schedule fit builds, over the run (schedule_check.py)
+        mark_ungraded(findings, baseline, arms, budget)
         findings += check_run_options(    # the schedule, batch size and augmentation (run_options.py)
             p.model, p.train[0], p.train[1], resolve_loss(config.loss)[0],
-            schedule=build_schedule_for(config, run_steps, per_epoch), total_steps=run_steps,
+            schedule=schedule, total_steps=run_steps,
             optimizer=config.optimizer, lr=probe_lr(config.optimizer, config.lr, probe_options),
             weight_decay=config.weight_decay or 0.0, options=probe_options, batch_size=config.batch_size,
             seed=config.seed, clip_norm=config.clip_norm, config=config, budget=budget.share(budget.left / 2))
@@ -161,11 +173,54 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
     if budget.clock_stopped and not any(f.code == "check_skipped" for f in findings):
         findings.append(skipped_finding(["the rest of the experiments and the probe"], budget))
     if budget.root.dropped:
-        findings.append(make("check_skipped", f"the wall-clock backstop ({budget.root.wall_s:g} s) left out "
-                                              f"{', '.join(budget.root.dropped)}",
-                             evidence={"skipped": list(budget.root.dropped), "wall_s": budget.root.wall_s,
-                                       "backstop": True}))
+        said = f"the wall-clock backstop ({budget.root.wall_s:g} s) left out {said_by_part(budget.root.dropped)}"
+        note = next((f for f in findings if f.code == "check_skipped"), None)    # one per code (Diagnosis)
+        if note is None:
+            findings.append(make("check_skipped", said, evidence={"skipped": list(budget.root.dropped),
+                                                                  "wall_s": budget.root.wall_s, "backstop": True}))
+        else:                                   # the pre-flight's: the backstop's parts join it
+            note.message += f"; {said}"
+            note.evidence.update(skipped=list(note.evidence.get("skipped", [])) + list(budget.root.dropped),
+                                 wall_s=budget.root.wall_s, backstop=True)
     return Diagnosis(findings)
+
+
+def mark_ungraded(findings: list, baseline, arms: list, budget: Budget) -> None:
+    """Where the wall-clock backstop left out or cut part of the experiment: the symptoms it would
+    have graded by a fix (``CODES[code].graded_by``) that did not run, or without the setup or its
+    repeat to compare with, stay warnings (a fault is not cleared untried) and say so
+    (``evidence["ungraded"]``)."""
+    if not budget.root.dropped:
+        return
+    left = set(baseline.extra.get("left_out", ())) | {a.name for a in arms if a.extra.get("timed_out")}
+    unjudged = bool(baseline.extra.get("timed_out")) or interventions.finished_repeat(arms) is None
+    for f in findings:
+        fixes = set(CODES[f.code].graded_by)
+        if f.severity == "warning" and fixes and (unjudged or fixes & left):
+            f.evidence["ungraded"] = True
+            f.message += "; not graded: the wall-clock backstop left out the experiment that tries its fix"
+
+
+def said_by_part(parts: list) -> str:
+    """The backstop's left-out parts in words, those of one experiment under its name: ``["the
+    experiment: the arm 'lr x10'", "the experiment: the arm 'lr x100'", "the probe"]`` reads
+    "the experiment's arm 'lr x10', arm 'lr x100'; the probe"."""
+    groups: dict = {}
+    for name in parts:
+        part, _, what = name.partition(": ")
+        groups.setdefault(part, []).append(what.removeprefix("the "))
+    return "; ".join(part if "" in whats else f"{part}'s {', '.join(whats)}"
+                     for part, whats in groups.items())
+
+
+def run_options_cost(budget: Budget, config, schedule, run_steps: int, *, rows: int) -> float:
+    """The nominal seconds of the run options' experiments the run is a candidate for (run_options.py:
+    the schedule's, the batch size's, the augmentation's), each as its own module prices it."""
+    return (schedule_check.cost(budget, schedule=schedule, total_steps=run_steps, batch_size=config.batch_size)
+            + batch_check.cost(budget, total_steps=run_steps, batch_size=config.batch_size, rows=rows,
+                               optimizer=config.optimizer)
+            + augment_check.cost(budget, augment=list(config.augment or []), batch_size=config.batch_size,
+                                 total_steps=run_steps))
 
 
 def probe_cost(budget: Budget, state, affordable: int, config) -> float:

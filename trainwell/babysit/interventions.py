@@ -381,7 +381,8 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
                repeat: bool = False,
                clip_norm: float | None = None, activation: bool = False, unfreeze: bool = True,
                run_steps: int | None = None, in_order: bool = False, lr_arms: bool = True, config=None,
-               course=None, extra_arms=(), augment=None, augment_seed: int = 0) -> tuple:
+               course=None, extra_arms=(), augment=None, augment_seed: int = 0,
+               part: str = "the experiment") -> tuple:
     """``(baseline, arms)``: the setup itself and each candidate change, trained ``steps`` steps
     from the same weights on the same batches. The model is never modified. With ``budget_s``
     nominal seconds (or a doctor's ``budget``: babysit/budget.py), every arm runs the steps the
@@ -412,7 +413,14 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
     steps: batch_check.py's smaller batches at the same rows seen); ``augment(x, generator) -> x``: the
     run's augmentation, applied to every arm's training batches (never to the held rows) from a
     generator seeded ``augment_seed`` (the same draws in every arm), an arm's own
-    ``extra["augment"]`` instead (None: none; augment_check.py drops one transform an arm)."""
+    ``extra["augment"]`` instead (None: none; augment_check.py drops one transform an arm).
+
+    The budget's wall-clock backstop (``Budget.fits_wall``) prices every training before it runs:
+    the setup, each arm in turn (the lr arms behind what the budget holds ``reserved``) and each
+    training on; one predicted to end past the backstop is left out with the trainings after it,
+    named after ``part`` (what this experiment is, for the doctor's ``check_skipped`` note); one
+    the clock outruns stops (``Budget.wall_out``, ``extra["timed_out"]``); the setup's
+    ``extra["left_out"]`` lists the arms the backstop left out."""
     budget = budget if budget is not None or budget_s is None else Budget(budget_s)
     options = {k: v for k, v in (options or {}).items() if k not in ("lr", "weight_decay")}
     device = next((p.device for p in model.parameters()), X.device)
@@ -450,10 +458,17 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
         spent (``arm.extra["timed_out"]``)."""
         if arm.steps % CHECK_EVERY == 0 and not _finite_weights(net):
             return True
-        if budget is not None and budget.spent_out():
+        if budget is not None and (budget.spent_out() or budget.wall_out()):
             arm.extra["timed_out"] = True
+            if budget.wall_out():
+                budget.drop(f"{part}: the rest of the arm {arm.name!r} (cut at step {arm.steps})")
             return True
         return False
+
+    def fits(runs: int, count: int, rows: int, names: list, *, behind: bool = False) -> bool:
+        """``runs`` trainings of ``count`` steps on ``rows`` rows fit the wall backstop (else ``names`` are dropped)."""
+        return budget is None or budget.fits_wall(budget.run_cost(runs, count, rows, eval_rows=held.numel()),
+                                                  [f"{part}: {n}" for n in names], behind=behind)
 
     def train(arm, arm_lr, arm_wd, arm_options, dropout_off, edit=None, inputs=None, arm_batches=None,
               arm_seed=seed, keep=False):
@@ -589,12 +604,20 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
         step_cost = budget.step_cost(size)
         plan["steps"] = int(min(steps, max(MIN_STEPS, min(steps, budget.affordable(
             size, share=1 / (plan["runs"] * TIME_SAFETY))))))      # (fewer than MIN_STEPS only when asked for)
+    names = [f"the arm {c[0].name!r}" for c in candidates]
+    if not fits(1, plan["steps"], size, ["the arm 'setup'"] + names):      # the backstop: nothing to compare
+        return Arm("setup", "", "the setup as configured", extra={"timed_out": True}), []
     baseline = train(Arm("setup", "", "the setup as configured"), lr, weight_decay, options, False, keep=True)
     baseline_of.append(baseline)
     arms = []
     for candidate in candidates:
-        if budget is not None and (budget.spent_out() or (candidate[0].code in LR_CODES and not budget.fits_wall(
-                plan["steps"] * step_cost, [f"the arm {c[0].name!r}" for c in candidates[len(arms):]]))):  # backstop
+        arm = candidate[0]
+        own = candidate[7] if len(candidate) > 7 and "batch_size" in arm.extra else None   # its own batches
+        rows = len(own[0]) if own else size
+        if budget is not None and (budget.spent_out() or not fits(
+                1, arm.extra.get("steps_factor", 1) * plan["steps"], rows, names[len(arms):],
+                behind=arm.code in LR_CODES)):      # the backstop: this arm and the (less likely) ones after it
+            baseline.extra["left_out"] = [c[0].name for c in candidates[len(arms):]]
             break
         arms.append(train(*candidate))
         if arms[-1].extra.get("repeat"):
@@ -602,7 +625,10 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
     total = min(run_steps or 0, LONGER * baseline.steps)
     if total > baseline.steps and len(kept) > 1 and not baseline.extra.get("timed_out"):
         further = draw(gen, total - baseline.steps)      # the same further batches for the setup and each change
-        for arm, net, opt, clip, inputs, regularized in kept.values():   # (the run's order goes on in that order)
+        trained_on = f"the setup and its changes trained on to step {total}"
+        fitting = fits(len(kept), total - baseline.steps, size, [trained_on])     # the backstop: all of them or none
+        for arm, net, opt, clip, inputs, regularized in (kept.values() if fitting else ()):
+            # (the run's order goes on in that order)
             more = (ordered[arm.steps:_whole_epochs(total, arm.extra["per_epoch"])] if arm.extra.get("as_run")
                     else further[:total - arm.steps])
             if budget is not None and budget.spent_out():
@@ -611,6 +637,9 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
         # a setup still flat on a plateau has no rate to extrapolate: it trains on, with the changes
         # ahead of it, in doublings up to the run's steps (as the budget affords), until it moves
         while total < run_steps and on_plateau(baseline, [a for a, *_ in kept.values() if a is not baseline]):
+            if not fits(len(kept), min(run_steps, 2 * total) - total, size,
+                        [f"the setup and its changes trained on to step {min(run_steps, 2 * total)}"]):
+                break
             start, total = total, min(run_steps, 2 * total)
             further = draw(gen, total - start)
             done = {}

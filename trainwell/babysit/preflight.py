@@ -824,10 +824,10 @@ def _short_run(model, x, y, loss_fn, kind, optimizer_spec, lr, steps, options=No
         return loss
 
     for step in range(1, steps + 1):
-        if budget is not None and step > 1 and budget.spent_out():
+        if budget is not None and step > 1 and (budget.spent_out() or budget.wall_out()):
             steps = step - 1
             cut = True
-            break                      # the budget is spent: what ran so far is the answer
+            break                      # the budget is spent, or the doctor's backstop passed: what ran is the answer
         if budget is not None:
             budget.steps(1, x.shape[0])
         passes.clear()
@@ -1040,6 +1040,7 @@ def skipped_finding(skipped: list, budget: Budget) -> Finding:
     """``check_skipped`` for the checks a spent ``budget`` left out, saying whether its work's
     count or the wall-clock safety stop (babysit/budget.py) ended it."""
     why = ("the wall-clock safety stop (budget.py: 30x the budget, at least 10 minutes) fired" if budget.clock_stopped
+           else f"the doctor's wall-clock backstop ({budget.root.wall_s:g} s) passed" if budget.wall_out()
            else f"the budget of {budget.seconds:g} nominal seconds was spent")
     return make("check_skipped", f"skipped {', '.join(skipped)}: {why}",
                 evidence={"skipped": skipped, "nominal_seconds": budget.spent, "budget_s": budget.seconds,
@@ -1092,7 +1093,7 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
         """The check starts when what is left pays for ``cost`` nominal seconds (its first steps)."""
         if cheap_only:
             return False
-        if budget.left >= cost and not budget.clock_out():
+        if budget.left >= cost and not budget.clock_out() and not budget.wall_out():
             return True
         skipped.append(name)
         return False

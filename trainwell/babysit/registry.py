@@ -831,7 +831,7 @@ CODES = {spec.code: spec for spec in (
         "check_skipped", "preflight", "info",
         measures="nominal seconds charged by the pre-flight checks (budget.py: counted steps at the cost model's price)",
         threshold=("the budget ran out, its wall-clock safety stop (30x the budget) fired, or the doctor's "
-                   "backstop (wall_s) left the probe or lr arms out"),
+                   "backstop (wall_s) left out or cut an experiment's training, a run option's check or the probe"),
         source="issue 4: pre-flight within 60 s",
         fix="raise budget_s or pass a smaller sample",
     ),

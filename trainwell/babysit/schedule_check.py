@@ -48,6 +48,26 @@ FALLEN = 0.01         # ... or a schedule whose lr falls to 1% of its peak withi
                       # (MultiStepLR milestones meant as epochs, stepped per batch); the staircase at 1/3 and 2/3
                       # reaches 1% at 2/3, a cosine at 0.94
 ARM = "stretched schedule"
+HORIZON = interventions.LONGER   # the decay experiment trains on to 3x its steps and no further: past the
+                                 # course's span (the run's first ``reach`` steps twice over) the setup trains
+                                 # at its tail lr, and a plateau's doublings would run the user's whole schedule
+                                 # (570 steps of set 6's 15 epochs at 1% of the lr) for a verdict the 3x steps give
+DECAY_PART = "the schedule check (schedule_decays_early)"
+START_PART = "the schedule check (schedule_starts_late)"
+
+
+def cost(budget, *, schedule, total_steps: int, batch_size: int, steps: int = interventions.STEPS) -> float:
+    """Nominal seconds of the schedule's experiments on ``budget``'s counted work (0 when the
+    schedule is no candidate): the setup, its repeat and the changed schedule, ``steps`` steps each,
+    and for the decay the setup and the stretch trained on to ``HORIZON`` x the steps."""
+    if budget is None:
+        return 0.0
+    runs = 0.0
+    if candidate(schedule, total_steps) is not None:
+        runs += 3 + 2 * (min(total_steps, HORIZON * steps) - steps) / steps
+    if start_candidate(schedule, total_steps) is not None:
+        runs += 3
+    return budget.run_cost(1, round(runs * steps), batch_size, evals=0) if runs else 0.0
 
 
 def course(schedule, reach: float):
@@ -85,7 +105,8 @@ def check_decay(model, X, y, loss_fn, *, schedule, total_steps: int, optimizer, 
     when it does not. The experiment's arguments are ``interventions.experiment``'s (``config``:
     every arm trains with the run's regularizers); the model is not modified."""
     spent = candidate(schedule, total_steps)
-    if spent is None:
+    if spent is None or (budget is not None and not budget.fits_wall(budget.run_cost(
+            3, steps, batch_size, eval_rows=interventions.EVAL_ROWS), DECAY_PART)):
         return []
     factor = STRETCH_TO / max(spent, 1 / total_steps)
     stretched = stretch(schedule, factor=factor)
@@ -101,7 +122,8 @@ def check_decay(model, X, y, loss_fn, *, schedule, total_steps: int, optimizer, 
     baseline, arms = interventions.experiment(
         model, X, y, loss_fn, optimizer=optimizer, lr=lr, weight_decay=weight_decay, options=options,
         batch_size=batch_size, steps=steps, seed=seed, settings=False, repeat=True, clip_norm=clip_norm,
-        config=config, course=course(schedule, reach), extra_arms=[arm], budget=budget, run_steps=total_steps)
+        config=config, course=course(schedule, reach), extra_arms=[arm], budget=budget, part=DECAY_PART,
+        run_steps=min(total_steps, HORIZON * steps))
     found = interventions.findings(baseline, arms, run_steps=total_steps)
     for f in found:
         f.message = f"{said}; over the run's first {reach:.0f} steps twice over in {f.evidence['steps']} steps, {f.message}"
@@ -156,7 +178,8 @@ def check_start(model, X, y, loss_fn, *, schedule, total_steps: int, optimizer, 
     (by held accuracy, or by held loss with the accuracy no worse), else ``info``. The model is not
     modified."""
     at = start_candidate(schedule, total_steps)
-    if at is None:
+    if at is None or (budget is not None and not budget.fits_wall(budget.run_cost(
+            3, steps, batch_size, eval_rows=interventions.EVAL_ROWS), START_PART)):
         return []
     warm = fitted_warmup(total_steps)
     fitted = schedule.with_warmup(warm)
@@ -171,7 +194,7 @@ def check_start(model, X, y, loss_fn, *, schedule, total_steps: int, optimizer, 
     baseline, arms = interventions.experiment(
         model, X, y, loss_fn, optimizer=optimizer, lr=lr, weight_decay=weight_decay, options=options,
         batch_size=batch_size, steps=steps, seed=seed, settings=False, repeat=True, clip_norm=clip_norm,
-        config=config, course=whole_run(schedule, total_steps), extra_arms=[arm], budget=budget)
+        config=config, course=whole_run(schedule, total_steps), extra_arms=[arm], budget=budget, part=START_PART)
     repeat = interventions.finished_repeat(arms)
     ran = next((a for a in arms if a.name == FIT_ARM and not a.extra.get("timed_out")), None)
     if ran is None or repeat is None or baseline.extra.get("timed_out"):

@@ -1,0 +1,229 @@
+"""The doctor's wall-clock backstop over every experiment (doctor.py, budget.py): each training is
+priced before it runs and left out when it would end past ``wall_s``, the run options' checks rank
+before the lr arms, and a part the clock outruns stops. Clocks here are fakes paced to the budget's
+spending, so nothing depends on the machine's load."""
+import time
+
+import pytest
+import torch
+from torch import nn
+
+from trainwell.babysit import augment_check, batch_check, schedule_check
+from trainwell.babysit.budget import Budget
+from trainwell.babysit.doctor import doctor, said_by_part
+from trainwell.nn.losses import make_loss
+from trainwell.optim.schedules import make_schedule
+from babysit_loop import digits
+from test_augment_check import _cnn as bars_cnn, bars
+
+FAST = {"progress": False, "report": False, "device": "cpu"}
+RATE = 3.0          # the fake machine: 3 wall seconds per nominal second
+
+
+def milestones(step):
+    """MultiStepLR milestones meant as epochs (10, 13) stepped per batch: lr x0.01 after step 13."""
+    return 0.1 ** sum(step >= m for m in (10, 13))
+
+
+def relu_mlp(seed=0):
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10))
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y, Xv, yv = digits()
+    return (X, y), (Xv, yv)
+
+
+def _run(data, monkeypatch, *, wall_s=None, jump_after=None, jump=0.0, record=None):
+    """The doctor on a schedule that decays early (its experiment and the lr arms both run) under a
+    clock ``RATE`` x the nominal seconds spent, jumping by ``jump`` seconds once ``jump_after`` are spent."""
+    holder = {}
+
+    def clock():
+        if not holder:
+            return 0.0
+        spent = holder["budget"].spent
+        return RATE * spent + (jump if jump_after is not None and spent > jump_after else 0.0)
+    opts = {**FAST, "epochs": 4, "batch_size": 32, "optimizer": "sgd", "momentum": 0.9, "lr": 0.05, "seed": 1,
+            "schedule": milestones}
+    with monkeypatch.context() as m:
+        m.setattr(time, "perf_counter", clock)
+        if record is not None:
+            fits = Budget.fits_wall
+
+            def recorded(self, seconds, parts, **kw):
+                record.append((parts, self.root.spent, seconds, kw.get("behind", False)))
+                return fits(self, seconds, parts, **kw)
+            m.setattr(Budget, "fits_wall", recorded)
+        budget = Budget(60.0)
+        holder["budget"] = budget
+        return doctor(relu_mlp(), *data, budget=budget, wall_s=wall_s, **opts), budget
+
+
+def _codes(diagnosis, severities=("error", "warning")):
+    return sorted(f.code for f in diagnosis.findings if f.severity in severities)
+
+
+def _skipped(diagnosis):
+    return [s for f in diagnosis.findings if f.code == "check_skipped" and f.evidence.get("backstop")
+            for s in f.evidence["skipped"]]
+
+
+def test_every_training_is_priced_before_it_runs_and_the_run_options_rank_before_the_lr_arms(data, monkeypatch):
+    calls = []
+    free, spent = _run(data, monkeypatch, record=calls)
+    assert "schedule_decays_early" in _codes(free) and not _skipped(free)
+    names = [n for parts, *_ in calls for n in ([parts] if isinstance(parts, str) else parts[:1])]
+    # the setup, the arms, the training on, the schedule's checks and the probe are each priced
+    assert "the experiment: the arm 'setup'" in names and "the probe" in names
+    assert "the schedule check (schedule_decays_early)" in names
+    assert any(n.startswith("the schedule check (schedule_decays_early): the arm") for n in names)
+    lr = [(at, price) for parts, at, price, behind in calls if not isinstance(parts, str)
+          and parts[0].startswith("the experiment: the arm 'lr")]
+    assert lr and all(behind for parts, at, price, behind in calls if not isinstance(parts, str)
+                      and parts[0].startswith("the experiment: the arm 'lr"))
+    # a wall that holds everything but the lr arms: they go (behind the schedule's reserved price),
+    # the schedule's experiment runs and finds what it found without a backstop
+    schedule_price = schedule_check.cost(spent, schedule=milestones, total_steps=4 * 44, batch_size=32)
+    at, price = lr[0]
+    wall_s = RATE * (at + schedule_price + price / 2)
+    cut, budget = _run(data, monkeypatch, wall_s=wall_s)
+    skipped = _skipped(cut)
+    assert skipped and skipped[0] == "the experiment: the arm 'lr x0.1'", skipped
+    assert "schedule_decays_early" in _codes(cut)
+    assert [f for f in cut.findings if f.code == "schedule_decays_early"][0].evidence == \
+        [f for f in free.findings if f.code == "schedule_decays_early"][0].evidence
+    assert RATE * budget.spent <= wall_s
+
+
+@pytest.mark.parametrize("share", [0.2, 0.4, 0.7])
+def test_a_doctor_whose_experiments_exceed_the_wall_ends_within_it_and_names_what_it_left_out(data, monkeypatch,
+                                                                                             share):
+    free, spent = _run(data, monkeypatch)
+    wall_s = RATE * share * spent.spent
+    cut, budget = _run(data, monkeypatch, wall_s=wall_s)
+    step = budget.step_cost(32) + 3 * budget.forward_cost(512)      # one step and an arm's evaluations
+    assert RATE * budget.spent <= wall_s + RATE * step
+    skipped = _skipped(cut)
+    assert skipped and all(isinstance(s, str) and s.startswith("the ") for s in skipped)
+    note = [f for f in cut.findings if f.code == "check_skipped" and f.evidence.get("backstop")][0]
+    assert note.severity == "info" and f"backstop ({wall_s:g} s)" in note.message
+
+
+def test_a_part_the_clock_outruns_stops_and_says_where(data, monkeypatch):
+    """The prediction let an arm start, then the machine stalled (twice the wall limit on the clock, short of
+    the budget's safety stop): the arm
+    stops at its next step, nothing after it runs, and the note names the arm cut and the parts left out."""
+    free, spent = _run(data, monkeypatch)
+    at, wall_s = 0.5 * spent.spent, RATE * spent.spent + 1.0
+    cut, budget = _run(data, monkeypatch, wall_s=wall_s, jump_after=at, jump=2 * wall_s)
+    assert not budget.clock_stopped
+    step = budget.step_cost(32) + 3 * budget.forward_cost(512)
+    assert budget.spent <= at + 2 * step
+    skipped = _skipped(cut)
+    assert any("cut at step" in s for s in skipped) and "the probe" in skipped, skipped
+
+
+def test_with_room_for_everything_the_backstop_changes_nothing(data, monkeypatch):
+    free, spent = _run(data, monkeypatch)
+    roomy, _ = _run(data, monkeypatch, wall_s=RATE * spent.spent * 1.5)
+    assert [(f.code, f.severity, f.evidence) for f in roomy.findings] == \
+        [(f.code, f.severity, f.evidence) for f in free.findings]
+
+
+
+def test_the_note_names_each_experiments_parts_under_it():
+    assert said_by_part(["the experiment: the arm 'lr x10'", "the experiment: the rest of the arm 'lr x100' (cut at "
+                         "step 7)", "the batch-size check (too_few_updates)", "the probe"]) == \
+        ("the experiment's arm 'lr x10', rest of the arm 'lr x100' (cut at step 7); "
+         "the batch-size check (too_few_updates); the probe")
+
+
+def _kinds(data):
+    """Each run-option experiment on a setup that is its candidate: (name, model, inputs, batch, run, price)."""
+    (X, y), _ = data
+    g = torch.Generator().manual_seed(0)
+    ce = make_loss("cross_entropy")
+    late = make_schedule("cosine", total_steps=176, steps_per_epoch=44, warmup_steps=5000)
+    Xf, yf = torch.randn(1200, 64, generator=g), torch.randint(0, 10, (1200,), generator=g)
+    Xf += 2 * nn.functional.one_hot(yf, 64).float()
+    Xb, yb = bars(1500)                         # bars at an edge: hflip swaps left and right
+    flips = [{"name": "crop", "pad": 1}, "hflip"]
+    sgd = {"optimizer": "sgd", "lr": 0.05}
+    return [
+        ("schedule decay", relu_mlp, X, 32,
+         lambda m, b: schedule_check.check_schedule(m, X, y, ce, schedule=milestones, total_steps=176, batch_size=32,
+                                                    budget=b, **sgd),
+         lambda b: schedule_check.cost(b, schedule=milestones, total_steps=176, batch_size=32)),
+        ("schedule start", relu_mlp, X, 32,
+         lambda m, b: schedule_check.check_schedule(m, X, y, ce, schedule=late, total_steps=176, batch_size=32,
+                                                    budget=b, **sgd),
+         lambda b: schedule_check.cost(b, schedule=late, total_steps=176, batch_size=32)),
+        ("batch size", relu_mlp, Xf, 1200,
+         lambda m, b: batch_check.check_batch(m, Xf, yf, ce, total_steps=8, optimizer="adam", lr=1e-3,
+                                              batch_size=1200, budget=b),
+         lambda b: batch_check.cost(b, total_steps=8, batch_size=1200, rows=1200, optimizer="adam")),
+        ("augmentation", bars_cnn, Xb, 32,
+         lambda m, b: augment_check.check_augment(m, Xb, yb, ce, augment=flips, total_steps=600, optimizer="adam",
+                                                  lr=1e-3, batch_size=32, budget=b),
+         lambda b: augment_check.cost(b, augment=flips, batch_size=32, total_steps=600)),
+    ]
+
+
+def test_each_experiment_kind_is_priced_as_it_charges_and_near_its_cpu_seconds(data):
+    """Each run option's price before it runs (its module's ``cost``, what the doctor reserves and the
+    backstop reads) is what its experiment then charges, within 25% (its arms all run and help here,
+    so the training on is part of it), and the process's CPU seconds with one thread are within the
+    cost model's measured range of it (cost.py: 0.39x-4.1x per pass; here 1/8 to 3x)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for name, make, inputs, batch, run, price in _kinds(data):
+            budget, model = Budget(1000.0), make()
+            budget.count(model, inputs[:batch])
+            priced, before = price(budget), budget.spent
+            start = time.process_time()
+            found = run(model, budget)
+            cpu, charged = time.process_time() - start, budget.spent - before
+            assert found and found[0].severity == "warning", (name, found)
+            assert 0.8 * priced <= charged <= 1.25 * priced, (name, priced, charged)
+            assert priced / 8 <= cpu <= 3 * priced, (name, priced, cpu)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_a_pre_flight_the_clock_outruns_stops_its_runs_and_says_why(data, monkeypatch):
+    """The machine stalls early in the pre-flight: its short runs stop at their next step, the checks
+    after them and every experiment are left out, and the notes say the backstop passed."""
+    free, spent = _run(data, monkeypatch)
+    wall_s = RATE * spent.spent + 1.0
+    cut, budget = _run(data, monkeypatch, wall_s=wall_s, jump_after=0.02 * spent.spent, jump=2 * wall_s)
+    notes = [f for f in cut.findings if f.code == "check_skipped"]
+    assert any("backstop" in f.message and "passed" in f.message for f in notes), [f.message for f in notes]
+    assert budget.spent < 0.5 * spent.spent
+    assert "schedule_decays_early" not in _codes(cut)
+
+
+def test_a_symptom_whose_grading_the_backstop_left_out_stays_a_warning_and_says_so(data, monkeypatch):
+    """Inputs x1000 (unnormalized_inputs, graded by the standardized inputs' arm): with room, graded;
+    with a wall that leaves the experiment's arms out, still a warning, marked ungraded."""
+    (X, y), val = data
+
+    def run(wall_s):
+        holder = {}
+        with monkeypatch.context() as m:
+            m.setattr(time, "perf_counter", lambda: RATE * holder["budget"].spent if holder else 0.0)
+            budget = Budget(60.0)
+            holder["budget"] = budget
+            return doctor(relu_mlp(), (1000 * X, y), (1000 * val[0], val[1]), budget=budget, wall_s=wall_s,
+                          **FAST, epochs=4, batch_size=32, optimizer="sgd", lr=0.05, seed=1), budget
+    free, spent = run(None)
+    graded = [f for f in free.findings if f.code == "unnormalized_inputs"]
+    assert graded and not graded[0].evidence.get("ungraded")
+    cut, _ = run(RATE * spent.spent * 0.25)
+    left = [f for f in cut.findings if f.code == "unnormalized_inputs"]
+    assert _skipped(cut) and left and left[0].severity == "warning" and left[0].evidence["ungraded"], \
+        [(f.code, f.message) for f in cut.findings]
+    assert "not graded" in left[0].message
