@@ -85,3 +85,18 @@ def test_a_model_with_nothing_to_train_measures_no_step(four_class):
     reach = clip_check.clip_reach(net, X, y, lambda out, t: out.sum() * 0 + 1.0 * torch.ones((), requires_grad=True),
                                   clip_value=1e-4)
     assert reach["batches"] == 0 and reach["value_kept"] == 1.0
+
+
+def test_the_clip_experiment_prices_its_arms_under_its_own_name(four_class, four_class_mlp, monkeypatch):
+    """The wall backstop's note names what it left out by part: the clip's arms go under PART."""
+    from trainwell.babysit.budget import Budget
+    parts, fits = [], Budget.fits_wall
+
+    def recorded(self, seconds, names, **kw):
+        parts.extend([names] if isinstance(names, str) else names)
+        return fits(self, seconds, names, **kw)
+    monkeypatch.setattr(Budget, "fits_wall", recorded)
+    X, y = four_class
+    clip_check.check_clip(four_class_mlp(), X, y, LOSS, config=make_config({"clip_value": 1e-6}), optimizer="sgd",
+                          lr=0.1, batch_size=32, steps=60, options={"momentum": 0.9}, budget=Budget(60.0, wall_s=60.0))
+    assert parts and all(p.startswith(clip_check.PART) for p in parts)

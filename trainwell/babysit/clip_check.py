@@ -42,6 +42,7 @@ KEPT = 0.1           # strong evidence: the clip leaves < 10% of the typical ste
                      # one decade (the lr arms' step, interventions.candidate_arms: x0.1, x10)
 VALUE_ARM = "no clip_value"   # interventions.regularization_arms' name for the same change
 NORM_ARM = "no clipping"      # interventions.candidate_arms' name for the same change
+PART = "the clip check (optimizer_setting)"   # the backstop's check_skipped note names what it left out by this
 
 
 def clip_reach(model, X, y, loss_fn, *, clip_value: float | None = None, clip_norm: float | None = None,
@@ -136,7 +137,7 @@ def check_clip(model, X, y, loss_fn, *, config=None, clip_norm: float | None = N
     baseline, arms = interventions.experiment(
         model, X, y, loss_fn, optimizer=optimizer, lr=lr, weight_decay=weight_decay, options=options,
         batch_size=batch_size, steps=steps, seed=seed, settings=False, repeat=True, clip_norm=clip_norm,
-        config=config, extra_arms=[arm], budget=budget, **experiment)
+        config=config, extra_arms=[arm], budget=budget, part=PART, **experiment)
     repeat = interventions.finished_repeat(arms)
     ran = next((a for a in arms if a.name == arm.name and not a.extra.get("timed_out")), None)
     evidence = {"clip": which, "bound": bound, "kept": kept, "truncated": truncated,
