@@ -799,6 +799,11 @@ def helpful(baseline: Arm, arms: list, *, run_steps: int | None = None) -> list:
             return True     # a regularizer or schedule the held (unseen) rows classify significantly worse
                             # with, still trained on: it costs accuracy, whatever the loss's level (an L1 of
                             # 0.01 holds a 4-class MLP at 40% while its loss falls 9%)
+        later, own_later = a.longer, baseline.longer
+        if setting and confirmed(baseline, a, repeat, by_loss=True) and own_later.fall < STUCK \
+                and later.fall >= max(HELPS, HELP_RATIO * max(own_later.fall, 0.0)):
+            return True     # confirmed trained on (``confirm``): the setup is still stuck there and the change
+                            # lets it learn (the stuck rule below, read where the three runs have settled)
         if a.fall < HELPS or not (significant(baseline, a, repeat, by_loss=setting)
                                   or (setting and confirmed(baseline, a, repeat, by_loss=True))):
             return False
@@ -810,7 +815,6 @@ def helpful(baseline: Arm, arms: list, *, run_steps: int | None = None) -> list:
         # ends 135 steps at 0.26 against lr 1e-2's 0.12, a third of it at step 100 but not then)
         if not a.after * HELP_RATIO <= baseline.after:
             return False
-        later, own_later = a.longer, baseline.longer
         if later is None or own_later is None or later.steps != own_later.steps or any(
                 x.extra.get("timed_out") for x in (later, own_later)):
             return True

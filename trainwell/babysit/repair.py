@@ -472,7 +472,8 @@ class Repairer:
                                total_steps=state.total_steps or 0, optimizer=config.optimizer, lr=lr,
                                weight_decay=decay, options=options, batch_size=config.batch_size, seed=config.seed,
                                clip_norm=clip, config=config, steps=schedule_steps,
-                               clip=False)   # the settings experiment below tries every configured clip
+                               clip=False,   # the settings experiment below tries every configured clip
+                               confirm=True)  # (a stretch ahead within the noise at these few steps: trained on)
         # a dropout on the model's output is a setting arm too (mode_gap.py: its removal, before the first step)
         on_output = bool(mode_gap.output_dropouts(controls.model, X[:interventions.MODE_ROWS].to(
             next((p.device for p in controls.model.parameters()), X.device))))
