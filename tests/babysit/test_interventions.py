@@ -748,3 +748,27 @@ def test_with_confirm_the_repeat_and_the_arms_ahead_train_on_with_their_own_batc
     trained_on = [a for a in [base] + arms if a.longer is not None]
     assert sum(a.longer.steps - a.steps for a in trained_on) <= 240
     assert all(a.extra.get("repeat") or a is base or a.after < base.after for a in trained_on)
+
+
+def test_a_setup_still_stuck_where_a_confirmed_change_learns_is_helped():
+    """Milestones in epochs read as steps (set 6's heartbeats, seed 1): the setup's lr is / 100 after
+    a few steps and it stays flat (held loss 1.09 -> 1.089 to step 114, its accuracy flipping
+    between class priors: 52 % and 33 % for two runs, a spread no lift beats), the stretched
+    schedule falls 14 % by step 38 (short of ``HELPS``) and 60 % by step 114, beyond the repeat's
+    spread there: it helps. A change that the setup matches trained on, or one only a little
+    ahead of a stuck setup, does not."""
+    def arm(name, after, later, acc, **extra):
+        a = iv.Arm(name, "" if extra.get("repeat") else "schedule_decays_early", name, before=1.103, after=after,
+                   steps=38, acc=acc[0], rows=512, extra=extra)
+        a.longer = iv.Arm(name, a.code, name, before=1.103, after=later, steps=114, acc=acc[1], rows=512,
+                          extra={"longer": True})
+        return a
+    base = arm("setup", 1.0910, 1.0888, (0.52, 0.59))
+    repeat = arm("setup (repeat)", 1.0922, 1.0903, (0.33, 0.33), repeat=True)
+    stretch = arm("stretched schedule", 0.9527, 0.4406, (0.55, 0.85), held_accuracy=True)
+    assert stretch.fall < iv.HELPS and not iv.significant(base, stretch, repeat)
+    assert iv.helpful(base, [repeat, stretch], run_steps=570) == [stretch]
+    slight = arm("stretched schedule", 0.9527, 0.95, (0.55, 0.6), held_accuracy=True)    # 14 % trained on
+    assert iv.helpful(base, [repeat, slight], run_steps=570) == []
+    no_repeat = iv.Arm("setup (repeat)", "", "", before=1.103, after=1.0922, steps=38, extra={"repeat": True})
+    assert iv.helpful(base, [no_repeat, stretch], run_steps=570) == []                    # not confirmed
