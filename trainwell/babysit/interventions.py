@@ -382,7 +382,7 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
                clip_norm: float | None = None, activation: bool = False, unfreeze: bool = True,
                run_steps: int | None = None, in_order: bool = False, lr_arms: bool = True, config=None,
                course=None, extra_arms=(), augment=None, augment_seed: int = 0,
-               part: str = "the experiment") -> tuple:
+               part: str = "the experiment", confirm: bool = False, extend_steps: int | None = None) -> tuple:
     """``(baseline, arms)``: the setup itself and each candidate change, trained ``steps`` steps
     from the same weights on the same batches. The model is never modified. With ``budget_s``
     nominal seconds (or a doctor's ``budget``: babysit/budget.py), every arm runs the steps the
@@ -414,6 +414,11 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
     run's augmentation, applied to every arm's training batches (never to the held rows) from a
     generator seeded ``augment_seed`` (the same draws in every arm), an arm's own
     ``extra["augment"]`` instead (None: none; augment_check.py drops one transform an arm).
+    ``confirm`` (with ``run_steps``): a setting arm whose loss ends below the setup's but not
+    beyond the noise (inconclusive at these steps) trains on too, and so does the repeat, on its
+    own further batches and dropout masks: ``confirmed`` grades the arm at the later step against
+    the repeat's spread there. ``extend_steps``: the trainings on (every arm trained on, each
+    doubling on a plateau) spend at most this many steps together (None: up to the run's steps).
 
     The budget's wall-clock backstop (``Budget.fits_wall``) prices every training before it runs:
     the setup, each arm in turn (the lr arms behind what the budget holds ``reserved``) and each
@@ -519,8 +524,9 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
             torch.set_rng_state(state)
         arm.after, arm.acc = loss_of(net, inputs)
         arm.rows = int(held.numel())
-        if keep or (run_steps and baseline_of and not arm.extra.get("repeat") and not arm.extra.get("timed_out")
-                    and _better(baseline_of[0], arm, repeat_of[0] if repeat_of else None)):
+        if keep or (run_steps and baseline_of and not arm.extra.get("timed_out") and (
+                (not arm.extra.get("repeat") and _better(baseline_of[0], arm, repeat_of[0] if repeat_of else None))
+                or (confirm and (arm.extra.get("repeat") or _inconclusive(baseline_of[0], arm))))):
             kept[id(arm)] = (arm, net, opt, clip, inputs, (step_loss, after_step, after_backward, arm_course, bases,
                                                            augmented))
         k = max(1, min(CHECK_EVERY, len(trace) // 2))
@@ -571,11 +577,13 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
     plan["runs"] = 1 + len(candidates)
 
     def extend(arm, net, opt, clip, inputs, regularized, further):
-        """``arm`` trained on over the ``further`` batches (its own copy, optimizer and regularizers)."""
-        longer = Arm(arm.name, arm.code, arm.change, before=arm.before, steps=arm.steps, extra={"longer": True})
+        """``arm`` trained on over the ``further`` batches (its own copy, optimizer and regularizers);
+        the repeat on its own dropout masks."""
+        longer = Arm(arm.name, arm.code, arm.change, before=arm.before, steps=arm.steps,
+                     extra={"longer": True, **({"repeat": True} if arm.extra.get("repeat") else {})})
         step_loss, after_step, after_backward, arm_course, bases, augmented = regularized
         state = torch.get_rng_state()
-        torch.manual_seed(seed + LONGER_SEED)
+        torch.manual_seed(seed + LONGER_SEED + (REPEAT_SEED if arm.extra.get("repeat") else 0))
         net.train()
         try:
             for idx in further:
@@ -623,30 +631,40 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
         if arms[-1].extra.get("repeat"):
             repeat_of.append(arms[-1])
     total = min(run_steps or 0, LONGER * baseline.steps)
-    if total > baseline.steps and len(kept) > 1 and not baseline.extra.get("timed_out"):
+    changes = [a for a, *_ in kept.values() if a is not baseline and not a.extra.get("repeat")]
+    if extend_steps is not None and kept:       # the trainings on within their steps: a shorter first one
+        total = min(total, baseline.steps + extend_steps // len(kept))
+    spent = len(kept) * max(0, total - baseline.steps)
+    repeat_gen = torch.Generator().manual_seed(seed + REPEAT_SEED + LONGER_SEED)     # the repeat's further batches
+    if total > baseline.steps and changes and not baseline.extra.get("timed_out"):
         further = draw(gen, total - baseline.steps)      # the same further batches for the setup and each change
+        repeat_further = draw(repeat_gen, total - baseline.steps) if len(kept) > len(changes) + 1 else []
         trained_on = f"the setup and its changes trained on to step {total}"
         fitting = fits(len(kept), total - baseline.steps, size, [trained_on])     # the backstop: all of them or none
         for arm, net, opt, clip, inputs, regularized in (kept.values() if fitting else ()):
             # (the run's order goes on in that order)
             more = (ordered[arm.steps:_whole_epochs(total, arm.extra["per_epoch"])] if arm.extra.get("as_run")
-                    else further[:total - arm.steps])
+                    else (repeat_further if arm.extra.get("repeat") else further)[:total - arm.steps])
             if budget is not None and budget.spent_out():
                 break
             arm.longer = extend(arm, net, opt, clip, inputs, regularized, more)
         # a setup still flat on a plateau has no rate to extrapolate: it trains on, with the changes
         # ahead of it, in doublings up to the run's steps (as the budget affords), until it moves
-        while total < run_steps and on_plateau(baseline, [a for a, *_ in kept.values() if a is not baseline]):
+        while total < run_steps and on_plateau(baseline, changes):
             if not fits(len(kept), min(run_steps, 2 * total) - total, size,
                         [f"the setup and its changes trained on to step {min(run_steps, 2 * total)}"]):
                 break
+            if extend_steps is not None and spent + len(kept) * (min(run_steps, 2 * total) - total) > extend_steps:
+                break
             start, total = total, min(run_steps, 2 * total)
-            further = draw(gen, total - start)
+            spent += len(kept) * (total - start)
+            further, repeat_further = draw(gen, total - start), draw(repeat_gen, total - start)
             done = {}
             for arm, net, opt, clip, inputs, regularized in kept.values():
                 if arm.longer is None or arm.extra.get("as_run") or (budget is not None and budget.spent_out()):
                     continue
-                later = extend(arm.longer, net, opt, clip, inputs, regularized, further)
+                later = extend(arm.longer, net, opt, clip, inputs, regularized,
+                               repeat_further if arm.extra.get("repeat") else further)
                 if not later.extra.get("timed_out"):
                     done[id(arm)] = later
             if id(baseline) not in done:
@@ -655,6 +673,24 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
                 if id(arm) in done:
                     arm.longer = done[id(arm)]
     return baseline, arms
+
+
+def _inconclusive(baseline: Arm, arm: Arm) -> bool:
+    """A setting arm (``confirm``) whose held loss ends below the setup's, finite: ahead, but not
+    (yet) beyond the noise."""
+    return bool(arm.code) and arm.code not in LR_CODES and math.isfinite(arm.after) and arm.after < baseline.after
+
+
+def confirmed(baseline: Arm, arm: Arm, repeat: Arm | None, *, by_loss: bool = False) -> bool:
+    """Trained on with the repeat (``experiment(..., confirm=True)``), the arm trains ``significant``-ly
+    better than the setup at the later step, against the repeat's spread there: a comparison too
+    noisy at the arms' few steps (a dropout on the output layer of an L1 regression: the setup's
+    two runs 0.06 apart at step 45, 0.016 at step 100, the arm 0.15 ahead) is decided where the
+    runs have settled. False unless all three trained on to the same step."""
+    runs = (baseline.longer, arm.longer, None if repeat is None else repeat.longer)
+    if None in runs or any(r.extra.get("timed_out") for r in runs) or len({r.steps for r in runs}) > 1:
+        return False
+    return significant(runs[0], runs[1], runs[2], by_loss=by_loss)
 
 
 def on_plateau(baseline: Arm, changes: list) -> bool:
@@ -756,13 +792,20 @@ def helpful(baseline: Arm, arms: list, *, run_steps: int | None = None) -> list:
             # or by its held loss, confirmed by its accuracy trained on: the repeat's accuracy spread at the
             # arms' steps can swamp a real lift (a frozen random conv body's head: 68% and 78% held accuracy
             # in two runs of the setup, 89% unfrozen, a 5x lower loss; 74% against 92% trained on)
-            return significant(baseline, a, repeat) or (significant(baseline, a, repeat, by_loss=True)
-                                                        and ahead_at_end(baseline, a))
-        if a.extra.get("held_accuracy") and significant(baseline, a, repeat) and ahead_at_end(baseline, a):
+            return significant(baseline, a, repeat) or confirmed(baseline, a, repeat) or (
+                significant(baseline, a, repeat, by_loss=True) and ahead_at_end(baseline, a))
+        if a.extra.get("held_accuracy") and (significant(baseline, a, repeat) or confirmed(baseline, a, repeat)) \
+                and ahead_at_end(baseline, a):
             return True     # a regularizer or schedule the held (unseen) rows classify significantly worse
                             # with, still trained on: it costs accuracy, whatever the loss's level (an L1 of
                             # 0.01 holds a 4-class MLP at 40% while its loss falls 9%)
-        if a.fall < HELPS or not significant(baseline, a, repeat, by_loss=setting):
+        later, own_later = a.longer, baseline.longer
+        if setting and confirmed(baseline, a, repeat, by_loss=True) and own_later.fall < STUCK \
+                and later.fall >= max(HELPS, HELP_RATIO * max(own_later.fall, 0.0)):
+            return True     # confirmed trained on (``confirm``): the setup is still stuck there and the change
+                            # lets it learn (the stuck rule below, read where the three runs have settled)
+        if a.fall < HELPS or not (significant(baseline, a, repeat, by_loss=setting)
+                                  or (setting and confirmed(baseline, a, repeat, by_loss=True))):
             return False
         if stuck and a.fall >= HELP_RATIO * own:
             return True
@@ -772,7 +815,6 @@ def helpful(baseline: Arm, arms: list, *, run_steps: int | None = None) -> list:
         # ends 135 steps at 0.26 against lr 1e-2's 0.12, a third of it at step 100 but not then)
         if not a.after * HELP_RATIO <= baseline.after:
             return False
-        later, own_later = a.longer, baseline.longer
         if later is None or own_later is None or later.steps != own_later.steps or any(
                 x.extra.get("timed_out") for x in (later, own_later)):
             return True

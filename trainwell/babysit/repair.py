@@ -65,7 +65,8 @@ ACTIVATION_SHARE = 0.2      # the ReLU-for-sigmoid experiment at fit start (setu
 SEED_OFFSET = 101           # re-initialization seed: config.seed + 101 + repairs so far, apart from the
                             # run's own streams (config.seed, config.seed + 1 for augmentation)
 SETTINGS_SHARE = 0.2        # the unusual settings' experiment at fit start (setup, repeat, one arm per setting):
-                            # at most 20% of the run's steps, as ACTIVATION_SHARE
+                            # at most 20% of the run's steps, as ACTIVATION_SHARE, and its trainings on (the
+                            # setup, the repeat and the arms ahead, on a plateau in doublings) 20% more at most
 REINIT_CODES = members(Group.REINIT)
 DIVERGED_CODES = members(Group.DIVERGED)
 
@@ -449,7 +450,9 @@ class Repairer:
         first step with the arm's setting. Also the lr schedule (``schedule_check.check_schedule``: a
         ``schedule_decays_early`` finding, repaired by stretching it). Runs once per fit,
         ``SETTINGS_SHARE`` of the run's steps at most over its runs (at least ``interventions.MIN_STEPS``
-        each)."""
+        each) and as many again over its trainings on: an arm ahead of the setup but within the noise
+        at those few steps trains on with the setup and its repeat and is graded where they end
+        (``interventions.confirmed``)."""
         controls = state.controls
         if self._settings_tested:
             return []
@@ -469,7 +472,8 @@ class Repairer:
                                total_steps=state.total_steps or 0, optimizer=config.optimizer, lr=lr,
                                weight_decay=decay, options=options, batch_size=config.batch_size, seed=config.seed,
                                clip_norm=clip, config=config, steps=schedule_steps,
-                               clip=False)   # the settings experiment below tries every configured clip
+                               clip=False,   # the settings experiment below tries every configured clip
+                               confirm=True)  # (a stretch ahead within the noise at these few steps: trained on)
         # a dropout on the model's output is a setting arm too (mode_gap.py: its removal, before the first step)
         on_output = bool(mode_gap.output_dropouts(controls.model, X[:interventions.MODE_ROWS].to(
             next((p.device for p in controls.model.parameters()), X.device))))
@@ -486,7 +490,8 @@ class Repairer:
         baseline, ran = interventions.experiment(
             controls.model, X, y, resolve_loss(config.loss)[0], optimizer=config.optimizer, lr=lr,
             weight_decay=decay, options=options, batch_size=config.batch_size, seed=config.seed, repeat=True,
-            steps=steps, clip_norm=clip, unfreeze=False, lr_arms=False, run_steps=state.total_steps, config=config)
+            steps=steps, clip_norm=clip, unfreeze=False, lr_arms=False, run_steps=state.total_steps, config=config,
+            confirm=True, extend_steps=int(SETTINGS_SHARE * (state.total_steps or 0)))
         return interventions.findings(baseline, ran, run_steps=state.total_steps) + found
 
     def _handle(self, state, findings, *, before_training) -> bool:

@@ -20,18 +20,20 @@ from trainwell.babysit.schedule_check import candidate as decays_early, check_sc
 
 def check_run_options(model, X, y, loss_fn, *, schedule, total_steps: int, optimizer, lr: float,
                       batch_size: int = 64, config=None, budget=None, steps: int = interventions.STEPS,
-                      clip: bool = True, **experiment) -> list[Finding]:
+                      clip: bool = True, confirm: bool = False, **experiment) -> list[Finding]:
     """The findings of ``check_schedule``, ``check_batch``, ``check_augment`` (the augmentation
     is ``config.augment``) and, with ``clip``, ``check_clip`` (the run's ``clip_norm`` keyword and
     ``config.clip_value``), in that order. ``clip=False``: a caller whose own experiment already
-    tries every configured clip without it (the repairer's settings test). The keyword arguments are
+    tries every configured clip without it (the repairer's settings test). ``confirm``: the schedule's
+    experiment confirms a stretch ahead within the noise trained on (``check_decay``; the repairer's
+    settings test, whose steps are few). The keyword arguments are
     ``interventions.experiment``'s; the model is not modified."""
     augment = list(getattr(config, "augment", None) or [])
     checks = []
     if decays_early(schedule, total_steps) is not None or start_candidate(schedule, total_steps) is not None:
         checks.append(lambda b: check_schedule(model, X, y, loss_fn, schedule=schedule, total_steps=total_steps,
                                                optimizer=optimizer, lr=lr, batch_size=batch_size, config=config,
-                                               budget=b, steps=steps, **experiment))
+                                               budget=b, steps=steps, confirm=confirm, **experiment))
     if few_updates(total_steps=total_steps, batch_size=batch_size, rows=X.shape[0], optimizer=optimizer):
         checks.append(lambda b: check_batch(model, X, y, loss_fn, total_steps=total_steps, optimizer=optimizer,
                                             lr=lr, batch_size=batch_size, config=config, budget=b, **experiment))

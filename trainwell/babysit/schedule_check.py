@@ -87,23 +87,27 @@ def candidate(schedule, total: int) -> float | None:
     return spent if spent < EARLY else None
 
 
-def check_schedule(model, X, y, loss_fn, *, schedule, total_steps: int, **experiment) -> list[Finding]:
+def check_schedule(model, X, y, loss_fn, *, schedule, total_steps: int, confirm: bool = False,
+                   **experiment) -> list[Finding]:
     """The schedule's findings: ``schedule_decays_early`` (``check_decay``) and
     ``schedule_starts_late`` (``check_start``), each ``[]`` when the schedule is no candidate. The
-    keyword arguments are ``interventions.experiment``'s (the optimizer, lr, batch size, ...)."""
-    return (check_decay(model, X, y, loss_fn, schedule=schedule, total_steps=total_steps, **experiment)
+    keyword arguments are ``interventions.experiment``'s (the optimizer, lr, batch size, ...);
+    ``confirm`` is ``check_decay``'s."""
+    return (check_decay(model, X, y, loss_fn, schedule=schedule, total_steps=total_steps, confirm=confirm,
+                        **experiment)
             + check_start(model, X, y, loss_fn, schedule=schedule, total_steps=total_steps, **experiment))
 
 
 def check_decay(model, X, y, loss_fn, *, schedule, total_steps: int, optimizer, lr: float,
                 weight_decay: float = 0.0, options: dict | None = None, batch_size: int = 64, seed: int = 0,
                 clip_norm: float | None = None, config=None, steps: int = interventions.STEPS,
-                budget=None) -> list[Finding]:
+                budget=None, confirm: bool = False) -> list[Finding]:
     """``[]`` when the schedule is no candidate; else one ``schedule_decays_early`` finding: a
     warning with ``evidence["stretch"]`` (the factor) when the stretched schedule trains
     ``interventions.helpful``-ly better than the configured one over the experiment's steps, ``info``
     when it does not. The experiment's arguments are ``interventions.experiment``'s (``config``:
-    every arm trains with the run's regularizers); the model is not modified."""
+    every arm trains with the run's regularizers; ``confirm``: its ``confirm``, for a caller
+    whose steps are few); the model is not modified."""
     spent = candidate(schedule, total_steps)
     if spent is None or (budget is not None and not budget.fits_wall(budget.run_cost(
             3, steps, batch_size, eval_rows=interventions.EVAL_ROWS), DECAY_PART)):
@@ -123,7 +127,7 @@ def check_decay(model, X, y, loss_fn, *, schedule, total_steps: int, optimizer, 
         model, X, y, loss_fn, optimizer=optimizer, lr=lr, weight_decay=weight_decay, options=options,
         batch_size=batch_size, steps=steps, seed=seed, settings=False, repeat=True, clip_norm=clip_norm,
         config=config, course=course(schedule, reach), extra_arms=[arm], budget=budget, part=DECAY_PART,
-        run_steps=min(total_steps, HORIZON * steps))
+        run_steps=min(total_steps, HORIZON * steps), confirm=confirm)
     found = interventions.findings(baseline, arms, run_steps=total_steps)
     for f in found:
         f.message = f"{said}; over the run's first {reach:.0f} steps twice over in {f.evidence['steps']} steps, {f.message}"
