@@ -649,11 +649,9 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
             if budget is not None and budget.spent_out():
                 break
             arm.longer = extend(arm, net, opt, clip, inputs, regularized, more)
-        # a setup still flat on a plateau has no rate to extrapolate, and one still closing in on a
-        # change ahead of it may close within the run: either trains on, with the changes, in
-        # doublings up to the run's steps (as the budget affords), until it moves or stops closing
-        while total < run_steps and any(test(baseline, [a for a, *_ in kept.values() if a is not baseline])
-                                        for test in (on_plateau, closing)):
+        # a setup still flat on a plateau has no rate to extrapolate: it trains on, with the changes
+        # ahead of it, in doublings up to the run's steps (as the budget affords), until it moves
+        while total < run_steps and on_plateau(baseline, [a for a, *_ in kept.values() if a is not baseline]):
             if not fits(len(kept), min(run_steps, 2 * total) - total, size,
                         [f"the setup and its changes trained on to step {min(run_steps, 2 * total)}"]):
                 break
@@ -686,29 +684,6 @@ def on_plateau(baseline: Arm, changes: list) -> bool:
     fell = (baseline.after - b.after) / max(abs(baseline.after), 1e-12)
     lifted = None not in (b.acc, baseline.acc) and b.acc - baseline.acc >= MIN_LIFT
     return fell < STUCK and not lifted and any(ahead_at_end(baseline, a) for a in changes)
-
-
-def closing(baseline: Arm, changes: list) -> bool:
-    """The setup trained on (``Arm.longer``) is still behind a change (``ahead_at_end``) but its gap
-    to it shrank since the arms' steps: in held accuracy with class ids, else in the log of the
-    held losses' ratio (``trend``'s measures). Whether it closes within the run is read where the
-    run ends, not extrapolated: a x10 init on a tanh net is 6.2 points behind a re-initialization at
-    step 100 and 3.9 at step 300, and its run of 552 steps ends level with the healthy parent."""
-    b = baseline.longer
-    if b is None or b.extra.get("timed_out"):
-        return False
-    for a in changes:
-        if not ahead_at_end(baseline, a):
-            continue
-        later = a.longer
-        if None not in (a.acc, baseline.acc, later.acc, b.acc):
-            if later.acc - b.acc < a.acc - baseline.acc:
-                return True
-        elif min(a.after, baseline.after, later.after, b.after) > 0 and all(
-                math.isfinite(v) for v in (a.after, baseline.after, later.after, b.after)):
-            if math.log(b.after / later.after) < math.log(baseline.after / a.after):
-                return True
-    return False
 
 
 def _regularizers(config, arm: Arm, net: nn.Module, loss_fn) -> tuple:
