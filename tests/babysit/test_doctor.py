@@ -3,6 +3,7 @@
 and the probe training, in Python and through ``trainwell doctor`` on a TOML config."""
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 import trainwell
@@ -96,7 +97,8 @@ def test_doctor_command_takes_the_optimizer_options(tmp_path, monkeypatch, capsy
 def test_a_softmax_module_before_cross_entropy_is_graded_not_blocking():
     """The mark ``graded`` lets the experiment run on a softmax module before cross-entropy (a data
     or wiring error blocks it): the finding carries the removal's outcome, an error where it hurts
-    and info where it does not. A functional softmax (nothing to remove) still blocks."""
+    and info where it does not. A softmax in ``forward`` is graded by training on the log of its
+    probability rows (``interventions._remove_final_activation``)."""
     net = nn.Sequential(mlp(), nn.Softmax(dim=1))
     found = trainwell.doctor(net, (X, Y), lr=0.05, epochs=2, probe=False).filter(code="loss_output_mismatch").findings
     assert len(found) == 1 and found[0].evidence["harm"]["fix"] == "remove output activation"
@@ -111,7 +113,35 @@ def test_a_softmax_module_before_cross_entropy_is_graded_not_blocking():
             return torch.softmax(self.body(x), dim=1)
     diagnosis = trainwell.doctor(Functional(), (X, Y), lr=0.05, epochs=2, probe=False)
     found = diagnosis.filter(code="loss_output_mismatch").findings
-    assert found[0].severity == "error" and "harm" not in found[0].evidence
+    assert len(found) == 1 and found[0].evidence["harm"]["fix"] == "remove output activation"
+    assert found[0].severity == ("error" if found[0].evidence["harm"]["hurts"] else "info")
+
+
+def test_the_log_of_a_functional_softmax_trains_as_cross_entropy_on_its_logits():
+    """The arm for a softmax in ``forward``: cross-entropy on the log of the probability rows has
+    the loss and the gradient of cross-entropy on the logits the softmax received (reference: the
+    same model without the softmax); a row whose probability underflowed to 0 stays finite."""
+    from trainwell.babysit.interventions import _remove_final_activation
+
+    class Functional(nn.Module):
+        def __init__(self, softmax):
+            super().__init__()
+            self.body, self.softmax = mlp(), softmax
+
+        def forward(self, x):
+            z = self.body(x)
+            return torch.softmax(z, dim=1) if self.softmax else z
+    torch.manual_seed(0)
+    arm, reference = Functional(True), Functional(False)
+    reference.load_state_dict(arm.state_dict())
+    _remove_final_activation(arm, seed=0)
+    losses = [F.cross_entropy(net(X[:64]), Y[:64]) for net in (arm, reference)]
+    grads = [torch.autograd.grad(loss, list(net.parameters())) for loss, net in zip(losses, (arm, reference))]
+    assert torch.allclose(losses[0], losses[1], atol=1e-5)
+    assert all(torch.allclose(a, b, atol=1e-5) for a, b in zip(*grads))
+    with torch.no_grad():
+        arm.body[-1].bias[0] = -1e4                 # class 0's probability underflows to 0
+    assert torch.isfinite(arm(X[:8])).all()
 
 
 @pytest.mark.parametrize("labels", [lambda y: 2 * y - 1, lambda y: y + 10_000])

@@ -20,7 +20,10 @@ grades its fitted warmup, the arm is graded by ``interventions.significant`` (he
 held loss with the accuracy no worse): a warning when it trains significantly better, else
 ``info`` (the clip binds but costs nothing measurable: an adaptive optimizer such as Adam divides a
 uniformly shortened step back out). The trend of the setup catching up is not read here: the
-measurement already says the clip cuts every typical step, not a transient of the first ones.
+measurement already says the clip cuts every typical step, not a transient of the first ones. What
+is read is the measured catch-up (``interventions.caught_up``, with the run's ``run_steps``): where
+the arm trained better, both train on to ``LONGER`` x the steps, and a setup level with it there is
+``info`` (Adagrad's first steps are slowed by a clip its accumulator then divides out).
 
 A clip meant as a spike guard (``clip_norm = 1`` or ``clip_value = 1`` on a net whose typical
 gradient is below it) keeps the whole step and runs nothing.
@@ -145,13 +148,24 @@ def check_clip(model, X, y, loss_fn, *, config=None, clip_norm: float | None = N
                 "intervention": arm.name, **arm.extra}
     if ran is None or repeat is None or baseline.extra.get("timed_out"):
         return [make(CODE, f"{said}; the experiment without it did not finish", evidence=evidence, severity="info")]
-    hurts = interventions.significant(baseline, ran, repeat, by_loss=True)
+    # trained on (``run_steps``: the setup and the arm go on to ``LONGER`` x the steps when the arm
+    # trained better), a setup that draws level was slowed at the start only: an adaptive
+    # optimizer's accumulated second moment (Adagrad, RMSprop, Adam) divides a uniformly shortened
+    # step back out once it outgrows its eps, so the clip costs the first steps, not the run
+    caught_up = interventions.caught_up(baseline, ran, repeat, by_loss=True)
+    hurts = interventions.significant(baseline, ran, repeat, by_loss=True) and not caught_up
     numbers = (f"in {ran.steps} steps, with {ran.change} the held loss ends at {ran.after:.4g}, with the clip at "
                f"{baseline.after:.4g} (a repeat on other batches: {repeat.after:.4g})"
                + (f"; {100 * ran.acc:.1f}% against {100 * baseline.acc:.1f}% of the held rows right"
                   if None not in (ran.acc, baseline.acc) else ""))
     evidence.update(hurts=hurts, setup_loss=baseline.after, fix_loss=ran.after, repeat_loss=repeat.after,
                     steps=ran.steps, setup_accuracy=baseline.acc, fix_accuracy=ran.acc)
+    if caught_up:
+        a, b = ran.longer, baseline.longer
+        evidence["longer"] = {"steps": a.steps, "setup_loss": b.after, "fix_loss": a.after, "setup_acc": b.acc,
+                              "fix_acc": a.acc}
+        return [make(CODE, f"{said}, but the setup catches up: {numbers}; trained on to step {a.steps} both end at "
+                           f"{b.after:.4g} and {a.after:.4g}", evidence=evidence, severity="info")]
     if hurts:
         return [make(CODE, f"{said}: the clip cuts every step, not its spikes; {numbers}", evidence=evidence,
                      fix="clip at a bound the gradients reach only when they spike (clip_norm = 1.0 on the global "

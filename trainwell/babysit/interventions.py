@@ -211,10 +211,25 @@ def final_activation(net: nn.Module) -> str | None:
     return leaves[-1][0] if leaves and isinstance(leaves[-1][1], OUTPUT_ACTIVATIONS) else None
 
 
+# The smallest probability whose log the arm without a softmax module keeps (float32's smallest
+# normal number): a row's probability that underflowed to 0 gives a finite log and no gradient.
+TINY_PROBABILITY = torch.finfo(torch.float32).tiny
+
+
+def _log_of_outputs(module, inputs, out):
+    return torch.log(out.clamp_min(TINY_PROBABILITY))
+
+
 def _remove_final_activation(net, seed):
+    """The model's final activation module replaced by ``nn.Identity``; a model without one whose
+    outputs are probability rows (a softmax in ``forward``) returns their log instead: a
+    from-logits loss (cross-entropy: log_softmax(log p) = log p when each row sums to 1) then
+    trains -log p[y] with the gradient of cross-entropy on the logits the softmax received."""
     name = final_activation(net)
     if name is not None:
         set_child(net, name, nn.Identity())
+    else:
+        net.register_forward_hook(_log_of_outputs)
 
 
 # The fixes a symptom is graded by (``registry.CODES[code].graded_by`` names them): each changes

@@ -378,9 +378,11 @@ def check_loss_output(out, y, kind: str, loss_fn, *, last: tuple, num_classes, f
         found.append(make("loss_output_mismatch", message, evidence=evidence, where=last_name, fix=fix))
 
     if kind in LOGIT_KINDS and (isinstance(last_module, nn.Softmax) or look["probabilities"]):
-        # a softmax module the experiment can take out: the model still trains class probabilities
-        # (their argmax unchanged), so whether it costs this run is measured (interventions.grade)
-        graded = {"graded": True} if isinstance(last_module, nn.Softmax) else {}
+        # the model still trains class probabilities (their argmax unchanged), so whether the softmax
+        # costs this run is measured (interventions.grade): the experiment takes out a softmax module,
+        # or trains on the log of the probability rows a softmax in forward returns (log_softmax of
+        # log p is log p: cross-entropy on the logits the softmax received)
+        graded = {"graded": True} if isinstance(last_module, nn.Softmax) or look["probabilities"] else {}
         mismatch(f"the model's outputs are already softmax probabilities (rows sum to 1) but {kind} "
                  f"expects raw logits and applies the (log-)softmax itself; gradients are squashed",
                  f"remove the final softmax{f' ({last_name})' if last_name else ''} and return logits",

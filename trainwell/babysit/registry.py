@@ -206,7 +206,7 @@ CODES = {spec.code: spec for spec in (
         thresholds=("preflight.ROW_SUM_TOLERANCE", "preflight.LOSS_SHIFT", "preflight.UNBOUNDED_DROP",
                     "output_range.CHANCE_RATIO", "output_range.RANGE_LOSS", "model_checks.LOSS_TOLERANCE",
                     "output_range.MISREAD", "output_range.OPTIMUM_GAP"),
-        graded_by=("remove output activation",),   # a softmax module only (evidence "graded")
+        graded_by=("remove output activation",),   # softmax rows only, a module's or forward's (evidence "graded")
         stops_unrepaired=True,
         plan=plan_output_mismatch,
     ),

@@ -43,7 +43,8 @@ def check_run_options(model, X, y, loss_fn, *, schedule, total_steps: int, optim
                                               budget=b, steps=steps, **experiment))
     if clip and (getattr(config, "clip_value", None) is not None or experiment.get("clip_norm")):
         checks.append(lambda b: check_clip(model, X, y, loss_fn, optimizer=optimizer, lr=lr, batch_size=batch_size,
-                                           config=config, budget=b, steps=steps, **experiment))
+                                           config=config, budget=b, steps=steps,
+                                           **{"run_steps": total_steps, **experiment}))
     found = []
     for i, check in enumerate(checks):
         share = None if budget is None else budget.share(budget.left / (len(checks) - i))
