@@ -9,8 +9,9 @@ from stage ``i-1``), its epochs and its trial count are stored as the study's at
 whichever process starts it first, so every worker and every resumed search uses the same ranges.
 
 A worker asks for a trial only while the stage has fewer counted trials (finished, pruned,
-running, or failed for good) than it needs (with ``eta`` the stages are rungs that run at once:
-a worker promotes or draws, as ``next_rung_trial`` and asha.py say); on this machine the ask takes a lock on
+running, or failed for good) than it needs (with ``eta`` the stages, or the first ``rungs`` of
+them, are rungs that run at once: a worker promotes or draws, as ``next_rung_trial`` and asha.py
+say; the stages after the rungs run in turn once they are done); on this machine the ask takes a lock on
 ``STUDY_DIR/.ask.lock`` so that parallel workers never overshoot. A running trial records its
 host, pid and start time (``worker``) and a heartbeat every ``HEARTBEAT_S`` (one thread per
 worker); a trial whose process is gone (same host) or whose heartbeat is older than ``GRACE_S``
