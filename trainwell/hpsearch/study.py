@@ -158,7 +158,7 @@ def prepare_stage(ctx: Context, storage, index: int) -> dict:
         if wanted != study.user_attrs["trials"]:     # a resumed search asked for more (or fewer) trials
             study.set_user_attr("trials", wanted)
         return study.user_attrs
-    space, messages, best = s.space, [], []
+    space, messages, best, again = s.space, [], [], []
     if 0 < index < s.rung_count:       # a rung: promotions of the first stage's draws (asha.py)
         space = space_from_dict(load_stage(ctx, storage, index - 1).user_attrs["space"])
     elif index > 0:
@@ -168,15 +168,16 @@ def prepare_stage(ctx: Context, storage, index: int) -> dict:
         best = ranked(previous, s.maximize)
         space, messages = next_space(space_from_dict(previous.user_attrs["space"]), [t.params for t in best],
                                      ctx.base, keep=min(s.reevaluate, s.stages[index].trials))
+        again = best
         if index == s.rung_count:
             promoted = {t.user_attrs.get("reevaluates") for i in range(1, index)
                         for t in load_stage(ctx, storage, i).get_trials(deepcopy=False)}
-            best = [t for t in best if t.number not in promoted]
+            again = [t for t in best if t.number not in promoted]
     trials = _stage_trials(s, space, index)
     first = config_params(space, ctx.base) if index == 0 and s.config_first and s.sampler != "grid" else {}
     if first:
         study.enqueue_trial(first, user_attrs={"from_config": True})
-    for t in best[:min(s.reevaluate, trials)]:
+    for t in again[:min(s.reevaluate, trials)]:
         if _inside(space, t.params):
             study.enqueue_trial(t.params, user_attrs={"reevaluates": t.number, **_promotion(ctx, t)})
     for key, value in (("messages", messages), ("epochs", stage_epochs(ctx, index)), ("trials", trials),
