@@ -22,7 +22,8 @@ Strategies, 60 trials each:
 - ``CANDIDATES`` for the default (``qmc``, ``staged_tpe``, ``halving3_staged_tpe``; fourth pass,
   with promotion by resuming: ``default_resume``, ``staged_tpe_resume``, ``halving_resume``; fifth
   pass: ``random_tpe``, ``random_tpe_coarse20``, ``coarse20``; sixth, asynchronous promotion with
-  ``eta = 9``: ``asha9_e1``, ``asha9_e2``, ``asha9_e1_resume``), and any ``--variant NAME={...}``
+  ``eta = 9``: ``asha9_e1``, ``asha9_e2``, ``asha9_e1_resume``; seventh, ASHA's early promotions
+  then a fine stage (``rungs = 2``): ``asha9_fine``, ``asha9_fine_e1``), and any ``--variant NAME={...}``
   (a [search] table as JSON) tried on the tuning tasks.
 
 Every strategy but the target's random search should run with ``--seed-offset N`` (e.g. 10000):
@@ -137,7 +138,15 @@ CANDIDATES = {"qmc": {"trials": TRIALS, "sampler": "qmc"},
               "asha9_e1": {"eta": 9, "stages": [{"trials": 60, "epochs": 1}, {"trials": 20}]},
               "asha9_e2": {"eta": 9, "stages": [{"trials": 60, "epochs": 2}, {"trials": 20}]},
               "asha9_e1_resume": {"eta": 9, "promote": "resume",
-                                  "stages": [{"trials": 60, "epochs": 1}, {"trials": 20}]}}
+                                  "stages": [{"trials": 60, "epochs": 1}, {"trials": 20}]},
+              # seventh pass (``rungs``): the default's 40 coarse draws as ASHA's rung 0 with eta 9 (a
+              # draw in the top ninth so far goes to a full run at once: at most floor(40 / 9) = 4),
+              # then the default's fine stage, 16 new full trials in ranges narrowed around the draws
+              # (20 full-length trials in all, as the default); the same with 1-epoch draws
+              "asha9_fine": {"eta": 9, "rungs": 2,
+                             "stages": [{"trials": 40, "epochs": 2}, {"trials": 4}, {"trials": 16}]},
+              "asha9_fine_e1": {"eta": 9, "rungs": 2,
+                                "stages": [{"trials": 40, "epochs": 1}, {"trials": 4}, {"trials": 16}]}}
 STRATEGIES = ("random", "grid", "optuna_tpe_hyperband", "trainwell_default", "default_with_config_first",
               *CANDIDATES)
 RUN = ("random", "grid", "optuna_tpe_hyperband", "trainwell_default")   # run unless asked

@@ -3,7 +3,8 @@
 ``best.toml`` is the base config with the best trial's values and the last stage's epochs: a
 complete config that ``trainwell fit best.toml`` runs as it is (without the search's folds: it
 trains on the data's own validation split). The best trial is the best finished trial of the
-last stage that finished any (earlier stages ran fewer epochs, so their values do not compare).
+last stage that finished any, or of an earlier stage of as many epochs (stages of fewer epochs
+do not compare).
 """
 from __future__ import annotations
 
@@ -76,11 +77,20 @@ def write_trials_csv(rows: list[dict], path: Path) -> Path:
 
 
 def best_of(studies: list[optuna.Study], maximize: bool):
-    """(stage index, best finished trial) of the last stage with one, or (None, None)."""
+    """(stage index, best finished trial) of the last stage with one, or (None, None); a trial
+    of another stage of as many epochs (a rung's full runs before a fine stage: ``rungs``)
+    compares like with like, and the better of the two is taken (the later on a tie)."""
     for index in reversed(range(len(studies))):
         best = ranked(studies[index], maximize)
         if best:
-            return index, best[0]
+            epochs = studies[index].user_attrs.get("epochs")
+            same = [(i, ranked(studies[i], maximize)) for i in range(index)
+                    if studies[i].user_attrs.get("epochs") == epochs]
+            found = index, best[0]
+            for i, top in same:
+                if top and (top[0].value > found[1].value if maximize else top[0].value < found[1].value):
+                    found = i, top[0]
+            return found
     return None, None
 
 

@@ -73,6 +73,14 @@ SEARCH_OPTIONS = {
                   source="Li et al. 2020 (ASHA, Algorithm 2; eta 3 or 4 in the paper); not the default: "
                          "with eta 9 and 60 draws of 1-2 epochs it reached random search's best on fewer "
                          "tuning task-seeds than the default (BENCHMARKS.md, sixth pass of the default method)"),
+    "rungs": Option((int, type(None)), None, "with eta: the first `rungs` stages are the rungs of "
+                    "asynchronous promotion, and the stages after them run once the rungs are done, coarse "
+                    "to fine, the first of them in ranges narrowed around the first stage's best draws and "
+                    "re-evaluating those of them no rung promoted (None: every stage is a rung)",
+                    check=must_be(lambda v: v >= 2, ">= 2"),
+                    source="ASHA's early promotions (Li et al. 2020) followed by the notes' coarse-to-fine "
+                           "narrowing (notes 000); not the default: on fewer held-out seeds than the default "
+                           "(BENCHMARKS.md, seventh pass of the default method)"),
     "grid_points": Option(int, 4, "values per numeric range of the grid sampler",
                           check=must_be(lambda v: v >= 2, ">= 2"), source="trainwell convention"),
     "workers": Option(int, 1, "worker processes on this machine", check=at_least_one,
@@ -115,6 +123,7 @@ class Settings:
     reevaluate: int
     promote: str
     eta: int | None
+    rungs: int | None
     grid_points: int
     workers: int
     threads: int | None
@@ -124,6 +133,13 @@ class Settings:
     trial_report: bool
     trial_checkpoints: str
     sync_trials: bool
+
+    @property
+    def rung_count(self) -> int:
+        """How many stages are rungs of asynchronous promotion: 0 without ``eta``."""
+        if self.eta is None:
+            return 0
+        return len(self.stages) if self.rungs is None else self.rungs
 
     @property
     def maximize(self) -> bool:
@@ -146,6 +162,11 @@ def parse_settings(table, base: dict) -> Settings:
     if given["eta"] is not None and len(stages) < 2:
         raise ConfigError(f"search.eta = {given['eta']}: asynchronous promotion needs at least two stages "
                           f"(rungs), e.g. stages = [{{trials = 60, epochs = 1}}, {{trials = 20}}]")
+    if given["rungs"] is not None and given["eta"] is None:
+        raise ConfigError(f"search.rungs = {given['rungs']}: rungs are the stages of asynchronous promotion; "
+                          f"set eta too (e.g. eta = 9)")
+    if given["rungs"] is not None and given["rungs"] > len(stages):
+        raise ConfigError(f"search.rungs = {given['rungs']}: more than the {len(stages)} stages")
     if given["trial_checkpoints"] == "end" and base.get("checkpoint_every") is not None:
         raise ConfigError(f"search.trial_checkpoints = \"end\" with checkpoint_every = "
                           f"{base['checkpoint_every']}: trials would write no checkpoint within a run; "

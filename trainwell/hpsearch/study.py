@@ -9,8 +9,9 @@ from stage ``i-1``), its epochs and its trial count are stored as the study's at
 whichever process starts it first, so every worker and every resumed search uses the same ranges.
 
 A worker asks for a trial only while the stage has fewer counted trials (finished, pruned,
-running, or failed for good) than it needs (with ``eta`` the stages are rungs that run at once:
-a worker promotes or draws, as ``next_rung_trial`` and asha.py say); on this machine the ask takes a lock on
+running, or failed for good) than it needs (with ``eta`` the stages, or the first ``rungs`` of
+them, are rungs that run at once: a worker promotes or draws, as ``next_rung_trial`` and asha.py
+say; the stages after the rungs run in turn once they are done); on this machine the ask takes a lock on
 ``STUDY_DIR/.ask.lock`` so that parallel workers never overshoot. A running trial records its
 host, pid and start time (``worker``) and a heartbeat every ``HEARTBEAT_S`` (one thread per
 worker); a trial whose process is gone (same host) or whose heartbeat is older than ``GRACE_S``
@@ -157,19 +158,26 @@ def prepare_stage(ctx: Context, storage, index: int) -> dict:
         if wanted != study.user_attrs["trials"]:     # a resumed search asked for more (or fewer) trials
             study.set_user_attr("trials", wanted)
         return study.user_attrs
-    space, messages, best = s.space, [], []
-    if index > 0 and s.eta is not None:       # a rung: promotions of the first stage's draws (asha.py)
+    space, messages, best, again = s.space, [], [], []
+    if 0 < index < s.rung_count:       # a rung: promotions of the first stage's draws (asha.py)
         space = space_from_dict(load_stage(ctx, storage, index - 1).user_attrs["space"])
     elif index > 0:
-        previous = load_stage(ctx, storage, index - 1)
+        # the first stage after the rungs narrows around the draws (rung 0), as a fine stage around
+        # its coarse stage, and re-evaluates the best draws that no rung has promoted already
+        previous = load_stage(ctx, storage, 0 if index == s.rung_count else index - 1)
         best = ranked(previous, s.maximize)
         space, messages = next_space(space_from_dict(previous.user_attrs["space"]), [t.params for t in best],
                                      ctx.base, keep=min(s.reevaluate, s.stages[index].trials))
+        again = best
+        if index == s.rung_count:
+            promoted = {t.user_attrs.get("reevaluates") for i in range(1, index)
+                        for t in load_stage(ctx, storage, i).get_trials(deepcopy=False)}
+            again = [t for t in best if t.number not in promoted]
     trials = _stage_trials(s, space, index)
     first = config_params(space, ctx.base) if index == 0 and s.config_first and s.sampler != "grid" else {}
     if first:
         study.enqueue_trial(first, user_attrs={"from_config": True})
-    for t in best[:min(s.reevaluate, trials)]:
+    for t in again[:min(s.reevaluate, trials)]:
         if _inside(space, t.params):
             study.enqueue_trial(t.params, user_attrs={"reevaluates": t.number, **_promotion(ctx, t)})
     for key, value in (("messages", messages), ("epochs", stage_epochs(ctx, index)), ("trials", trials),
@@ -323,7 +331,8 @@ def work(ctx: Context, index: int, worker: int, *, on_trial=None, storage=None) 
         torch.set_num_threads(worker_threads(s))
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = storage if storage is not None else open_storage(s, ctx.study_dir)
-    indices = range(len(s.stages)) if s.eta is not None else (index,)
+    rungs = index < s.rung_count          # this call runs every rung at once (asha.py)
+    indices = range(s.rung_count) if rungs else (index,)
     studies, plans, spaces = {}, {}, {}
     for i in indices:
         stage = load_stage(ctx, storage, i)
@@ -339,7 +348,7 @@ def work(ctx: Context, index: int, worker: int, *, on_trial=None, storage=None) 
     try:
         while True:
             with ask_lock(ctx.study_dir):
-                if s.eta is not None:
+                if rungs:
                     asked = next_rung_trial(ctx, [studies[i] for i in indices], [plans[i] for i in indices])
                 else:
                     asked = next_stage_trial(studies[index], plans[index], index)
@@ -484,10 +493,8 @@ def run_stages(ctx: Context) -> list[optuna.Study]:
     if ctx.settings.workers > 1 and worker_start(ctx) != "fork":
         worker_processes()          # the server imports while the first stage is prepared and run
     storage = open_storage(ctx.settings, ctx.study_dir)
-    if ctx.settings.eta is not None:
-        return _run_rungs(ctx, storage)
-    studies = []
-    for index in range(len(ctx.settings.stages)):
+    studies = _run_rungs(ctx, storage) if ctx.settings.rung_count else []
+    for index in range(ctx.settings.rung_count, len(ctx.settings.stages)):
         plan = prepare_stage(ctx, storage, index)
         for message in plan["messages"]:
             _say(ctx, f"stage {index + 1}: {message}")
@@ -504,8 +511,9 @@ def run_stages(ctx: Context) -> list[optuna.Study]:
 
 def _run_rungs(ctx: Context, storage) -> list[optuna.Study]:
     """A search with ``eta``: every rung planned first (each keeps the first stage's space), then
-    one round of the workers over all of them (asha.py), with one progress line for all."""
-    plans = [prepare_stage(ctx, storage, index) for index in range(len(ctx.settings.stages))]
+    one round of the workers over all of them (asha.py), with one progress line for all; the
+    stages after the rungs (``rungs``) are the caller's."""
+    plans = [prepare_stage(ctx, storage, index) for index in range(ctx.settings.rung_count)]
     studies = [load_stage(ctx, storage, index) for index in range(len(plans))]
     line = RungsLine(ctx, studies)
     if ctx.settings.workers == 1:
@@ -539,7 +547,7 @@ def _run_workers(ctx: Context, index: int, line: ProgressLine, storage) -> None:
     starter = _Starter(processes, threaded=how != "fork")      # a fork happens here, before any thread
     try:
         work(ctx, index, 0, on_trial=line.show, storage=storage)
-        if index == len(ctx.settings.stages) - 1 or ctx.settings.eta is not None:
+        if index == len(ctx.settings.stages) - 1 or ctx.settings.rung_count == len(ctx.settings.stages):
             _preload_report()        # while the other workers end their last trials
         started = starter.wait()
         while any(p.is_alive() for p in started):
