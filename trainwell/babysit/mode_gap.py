@@ -28,6 +28,7 @@ difference hurts. Two kinds, each diagnosed by an intervention arm of the doctor
 from __future__ import annotations
 
 import copy
+import math
 
 import torch
 from torch import nn
@@ -170,3 +171,60 @@ def arms(model: nn.Module, *, x: torch.Tensor | None, batch_size: int | None) ->
                             f"BatchNorm (Wu & He 2018: batch norm degrades below {BN_MIN_BATCH} rows a batch)"},
                     freeze_batch_norms))
     return out
+
+
+# ---------------------------------------------------------------- measured, structure-free mode gap
+# What a model computes in eval mode, measured on the same rows as train mode, whatever module makes
+# the difference (a functional dropout left on, a noise layer, a hand-written eval path, batch norm
+# whose running statistics do not track the batches): no module type is named.
+#
+# * Eval mode is a function: the same rows give the same outputs whatever the random state
+#   (dropout's eval mode is the identity, batch norm's reads fixed statistics). Outputs that differ
+#   between two eval passes under different seeds by more than float rounding are random in eval
+#   mode (``EVAL_RANDOM_TOL``, relative to the outputs' scale).
+# * On the same rows, eval mode should not be much worse than train mode: train mode adds noise
+#   (dropout's masks, batch statistics over a batch), which raises the loss; eval mode removes it
+#   (dropout's expected value, batch norm's population statistics: Srivastava et al. 2014, Ioffe &
+#   Szegedy 2015). A train-mode loss well under eval mode's on the same rows means the eval path
+#   computes another function than the one trained: ``eval_worse`` when eval's loss is over
+#   ``EVAL_WORSE`` x (train's loss + ``LOSS_FLOOR``): the floor keeps a fitted model's near-zero
+#   train loss from making any small gap a large ratio.
+EVAL_RANDOM_TOL = 1e-4      # float32 rounding of a deterministic forward pass is ~1e-7 relative: 1e-4 is far above it
+EVAL_WORSE = 1.5            # eval-mode loss over 1.5 x the train-mode loss on the same rows ...
+LOSS_FLOOR = 0.05           # ... counted from train's loss + 0.05 (a loss near 0 makes any ratio large)
+
+
+def mode_losses(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn, *, seed: int = 0) -> dict:
+    """The loss of the rows ``(x, y)`` through a copy of ``model`` in train mode (random draws from
+    ``seed``; batch norm on the batch's statistics, its running statistics updated on the copy only)
+    and in eval mode twice (seeds ``seed + 1`` and ``seed + 2``), without gradients, the caller's
+    random state restored: ``{"train": loss, "eval": loss, "eval_spread": max |out1 - out2| /
+    (max |out1| + 1e-12)}``. Losses are floats (NaN when ``loss_fn`` does not return one number)."""
+    net = copy.deepcopy(model)
+    devices = [x.device.index or 0] if x.is_cuda else []
+
+    def run(mode_train: bool, s: int):
+        net.train(mode_train)
+        torch.manual_seed(s)
+        return net(x)
+
+    def value(out) -> float:
+        v = loss_fn(out, y)
+        return float(v) if isinstance(v, torch.Tensor) and v.numel() == 1 else float("nan")
+    with torch.random.fork_rng(devices=devices), torch.no_grad():
+        e1, e2 = run(False, seed + 1), run(False, seed + 2)
+        train_out = run(True, seed)
+    spread = float((e1 - e2).abs().max() / (e1.abs().max() + 1e-12)) if e1.numel() else 0.0
+    return {"train": value(train_out), "eval": value(e1), "eval_spread": spread}
+
+
+def mode_fault(losses: dict) -> str | None:
+    """What ``mode_losses`` says is wrong: ``"eval_random"`` (eval mode's outputs depend on the random
+    state), ``"eval_worse"`` (eval mode's loss over ``EVAL_WORSE`` x train mode's + ``LOSS_FLOOR`` on
+    the same rows), or None."""
+    if losses["eval_spread"] > EVAL_RANDOM_TOL:
+        return "eval_random"
+    train, ev = losses["train"], losses["eval"]
+    if math.isfinite(train) and math.isfinite(ev) and ev > EVAL_WORSE * (train + LOSS_FLOOR):
+        return "eval_worse"
+    return None

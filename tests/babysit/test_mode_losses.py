@@ -1,0 +1,114 @@
+"""The measured, structure-free mode gap (mode_gap.mode_losses / mode_fault): the same rows' loss in
+train mode and in eval mode, whatever module makes the difference."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from trainwell.babysit import mode_gap
+
+
+def data(n=1024, d=6, seed=0, shift=0.0, scale=1.0):
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(n, d, generator=g)
+    y = X @ torch.linspace(1.0, -0.5, d) + 0.3 * torch.sin(2 * X[:, 0])
+    return X * scale + shift, ((y - y.mean()) / y.std()).unsqueeze(1)
+
+
+def fit(net, X, y, steps=300, batch=64, lr=3e-3):
+    """Adam on the MSE, on random batches; returns ``net`` (left in train mode)."""
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    g = torch.Generator().manual_seed(1)
+    net.train()
+    for _ in range(steps):
+        idx = torch.randint(0, X.shape[0], (batch,), generator=g)
+        opt.zero_grad()
+        F.mse_loss(net(X[idx]), y[idx]).backward()
+        opt.step()
+    return net
+
+
+def fault(net, X, y):
+    return mode_gap.mode_fault(mode_gap.mode_losses(net, X[:256], y[:256], F.mse_loss))
+
+
+def mlp(mid=lambda: nn.Identity(), d=6, seed=0):
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(d, 64), mid(), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 1))
+
+
+class AlwaysDropout(nn.Module):
+    """``F.dropout(x, p, training=True)``: on in eval mode too."""
+
+    def forward(self, x):
+        return F.dropout(x, 0.3, training=True)
+
+
+class GaussianNoise(nn.Module):
+    """A hand-written noise layer that forgets to check ``self.training``."""
+
+    def forward(self, x):
+        return x + 0.5 * torch.randn_like(x)
+
+
+class DoubleScaledDropout(nn.Module):
+    """Inverted dropout (x / (1 - p) in train mode) whose eval path also scales by (1 - p): eval mode
+    returns (1 - p) x the expected value trained on."""
+
+    def __init__(self, p=0.5):
+        super().__init__()
+        self.p = p
+
+    def forward(self, x):
+        if self.training:
+            return F.dropout(x, self.p, training=True)
+        return x * (1 - self.p)
+
+
+def test_healthy_dropout_and_batch_norm_have_no_mode_fault():
+    X, y = data()
+    assert fault(fit(mlp(lambda: nn.Dropout(0.3)), X, y), X, y) is None
+    assert fault(fit(mlp(lambda: nn.BatchNorm1d(64)), X, y), X, y) is None
+    shifted, ys = data(shift=5.0, scale=3.0)        # batch norm with default momentum tracks any input scale
+    assert fault(fit(mlp(lambda: nn.BatchNorm1d(64)), shifted, ys), shifted, ys) is None
+
+
+def test_healthy_dropout_train_mode_is_the_worse_one():
+    X, y = data()
+    losses = mode_gap.mode_losses(fit(mlp(lambda: nn.Dropout(0.3)), X, y), X[:256], y[:256], F.mse_loss)
+    assert losses["train"] > losses["eval"] and losses["eval_spread"] < mode_gap.EVAL_RANDOM_TOL
+
+
+def test_randomness_left_on_in_eval_mode_is_found_without_naming_a_module():
+    X, y = data()
+    assert fault(fit(mlp(AlwaysDropout), X, y), X, y) == "eval_random"
+    assert fault(fit(mlp(GaussianNoise), X, y), X, y) == "eval_random"
+
+
+def test_an_eval_path_that_computes_another_function_is_eval_worse():
+    X, y = data()
+    net = fit(mlp(DoubleScaledDropout), X, y)
+    losses = mode_gap.mode_losses(net, X[:256], y[:256], F.mse_loss)
+    assert losses["eval"] > mode_gap.EVAL_WORSE * (losses["train"] + mode_gap.LOSS_FLOOR)
+    assert mode_gap.mode_fault(losses) == "eval_worse"
+
+
+def test_batch_norm_with_momentum_zero_keeps_its_initial_statistics_and_is_eval_worse():
+    """momentum=0: the running statistics stay at (0, 1) while the layer's inputs have another mean
+    and scale; train mode normalizes by the batch's, eval mode by (0, 1)."""
+    X, y = data(shift=5.0, scale=3.0)
+    net = fit(mlp(lambda: nn.BatchNorm1d(64, momentum=0.0)), X, y)
+    assert fault(net, X, y) == "eval_worse"
+
+
+def test_mode_losses_leaves_the_model_and_the_random_state_as_they_were():
+    X, y = data()
+    net = fit(mlp(lambda: nn.BatchNorm1d(64)), X, y)
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    mode_gap.mode_losses(net, X[:256], y[:256], F.mse_loss)
+    assert torch.equal(torch.rand(3), expected)
+    assert all(torch.equal(before[k], v) for k, v in net.state_dict().items()) and net.training
