@@ -112,3 +112,48 @@ def test_mode_losses_leaves_the_model_and_the_random_state_as_they_were():
     mode_gap.mode_losses(net, X[:256], y[:256], F.mse_loss)
     assert torch.equal(torch.rand(3), expected)
     assert all(torch.equal(before[k], v) for k, v in net.state_dict().items()) and net.training
+
+
+# ------------------------------------------------------------------------------ in the doctor
+def classification(n=1200, d=6, k=3, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(n, d, generator=g)
+    return X, (X @ torch.randn(d, k, generator=g)).argmax(dim=1)
+
+
+def classifier(mid, seed=0):
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(6, 64), nn.ReLU(), mid(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 3))
+
+
+DOCTOR = {"lr": 3e-3, "optimizer": "adam", "epochs": 4, "batch_size": 32, "probe": False, "budget_s": 30.0,
+          "wall_s": None}
+
+
+def doctor_codes(net, X, y):
+    import trainwell
+    return {f.code: f for f in trainwell.doctor(net, (X, y), **DOCTOR).findings}
+
+
+def test_the_doctor_names_a_functional_dropout_left_on_in_eval_mode():
+    X, y = classification()
+    found = doctor_codes(classifier(AlwaysDropout), X, y)
+    assert "eval_mode_gap" in found and found["eval_mode_gap"].evidence["kind"] == "eval_random"
+    assert found["eval_mode_gap"].severity == "warning" and "training=self.training" in found["eval_mode_gap"].fix
+
+
+def test_the_doctor_names_batch_norm_whose_running_statistics_never_move():
+    """Batch norm with momentum 0 after a layer whose outputs are far from (0, 1): eval mode
+    normalizes by the initial statistics, train mode by the batch's."""
+    X, y = classification()
+    found = doctor_codes(classifier(lambda: nn.BatchNorm1d(64, momentum=0.0)), 3 * X + 5, y)
+    assert "eval_mode_gap" in found and found["eval_mode_gap"].evidence["kind"] == "eval_worse"
+    losses = found["eval_mode_gap"].evidence
+    assert losses["eval"] > mode_gap.EVAL_WORSE * (losses["train"] + mode_gap.LOSS_FLOOR)
+    assert "eval_mode_gap" not in doctor_codes(classifier(lambda: nn.BatchNorm1d(64)), 3 * X + 5, y)
+
+
+def test_the_doctor_is_quiet_on_healthy_dropout_and_batch_norm():
+    X, y = classification()
+    assert "eval_mode_gap" not in doctor_codes(classifier(lambda: nn.Dropout(0.5)), X, y)
+    assert "eval_mode_gap" not in doctor_codes(classifier(lambda: nn.BatchNorm1d(64)), X, y)

@@ -609,6 +609,11 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
         return Arm("setup", "", "the setup as configured", extra={"timed_out": True}), []
     baseline = train(Arm("setup", "", "the setup as configured"), lr, weight_decay, options, False, keep=True)
     baseline_of.append(baseline)
+    if not baseline.extra.get("timed_out"):     # the held rows in train and eval mode (mode_gap.eval_mode_gap)
+        if budget is not None:
+            budget.charge(3 * budget.forward_cost(held.numel()))
+        baseline.extra["mode_losses"] = mode_gap.measure(kept[id(baseline)][1], X[held].to(device), ye, loss_fn,
+                                                         seed=seed)
     arms = []
     for candidate in candidates:
         arm = candidate[0]

@@ -36,6 +36,7 @@ from torch.nn import functional as F
 from torch.overrides import TorchFunctionMode
 
 from trainwell.babysit.actions import BATCH_NORMS, set_child
+from trainwell.babysit.findings import Finding, make
 
 OUTPUT_DROPOUT_ARM = "output dropout off"
 FROZEN_BN_ARM = "batch statistics off"
@@ -228,3 +229,30 @@ def mode_fault(losses: dict) -> str | None:
     if math.isfinite(train) and math.isfinite(ev) and ev > EVAL_WORSE * (train + LOSS_FLOOR):
         return "eval_worse"
     return None
+
+
+def measure(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn, *, seed: int = 0) -> dict | None:
+    """``mode_losses``, or None when the model or the loss raises on the rows in either mode (a
+    model that raises is model_checks' finding, not this one's)."""
+    try:
+        return mode_losses(model, x, y, loss_fn, seed=seed)
+    except Exception:
+        return None
+
+
+def findings(baseline) -> list[Finding]:
+    """An ``eval_mode_gap`` warning from the doctor's experiment's setup arm
+    (``baseline.extra["mode_losses"]``, measured by ``interventions.experiment`` after its steps),
+    or ``[]``."""
+    losses = baseline.extra.get("mode_losses") if baseline is not None else None
+    kind = mode_fault(losses) if losses else None
+    if kind is None:
+        return []
+    evidence = {**losses, "kind": kind, "steps": baseline.steps}
+    if kind == "eval_random":
+        return [make("eval_mode_gap", f"in eval mode the same rows give different outputs under two random "
+                     f"seeds (they differ by {losses['eval_spread']:.2g} of their scale): something random is "
+                     f"still on in eval mode", evidence=evidence)]
+    return [make("eval_mode_gap", f"after {baseline.steps} steps the held training rows' loss is "
+                 f"{losses['eval']:.4g} in eval mode against {losses['train']:.4g} in train mode on the same rows: "
+                 f"eval mode computes another function than the one trained", evidence=evidence)]

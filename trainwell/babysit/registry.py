@@ -827,6 +827,29 @@ CODES = {spec.code: spec for spec in (
         thresholds=("mode_gap.BN_MIN_BATCH",),
         plan=not_repairable,
     ),
+    # --- train mode vs eval mode measured on the same rows, whatever module makes the difference
+    # (mode_gap.mode_losses; branch babysit35)
+    FindingSpec(
+        "eval_mode_gap", "preflight", "warning",
+        measures="after the doctor's experiment's steps of the setup, its held training rows through the model "
+                 "in train mode (random draws seeded; batch norm on the rows' own statistics) and twice in eval "
+                 "mode under two other seeds: the two eval-mode outputs' largest difference relative to their "
+                 "largest value, and the eval-mode loss against the train-mode loss",
+        threshold="the eval-mode outputs differ by more than 1e-4 of their scale (randomness left on in eval "
+                  "mode), or the eval-mode loss is over 1.5 x (the train-mode loss + 0.05) on the same rows (eval "
+                  "mode computes another function than the one trained)",
+        source="Srivastava et al. 2014 (dropout: eval mode returns the expected value of the thinned network); "
+               "Ioffe & Szegedy 2015 (batch norm: eval mode normalizes by population statistics); notes 004 "
+               "(dropout: 'output at test time = expected output at training time'; batch norm at test time: "
+               "'a single fixed empirical mean of activations during training is used')",
+        fix="make the eval path deterministic and the same function in expectation: pass training=self.training "
+            "to functional dropout (F.dropout(x, p, training=self.training)), gate hand-written noise on "
+            "self.training, keep batch norm's momentum in (0, 1] so its running statistics follow the batches, "
+            "and check any `if self.training` branch computes the same thing as train mode on average",
+        explains=("overfitting", "underfitting", "plateau"),
+        thresholds=("mode_gap.EVAL_RANDOM_TOL", "mode_gap.EVAL_WORSE", "mode_gap.LOSS_FLOOR"),
+        plan=not_repairable,
+    ),
     FindingSpec(
         "check_skipped", "preflight", "info",
         measures="nominal seconds charged by the pre-flight checks (budget.py: counted steps at the cost model's price)",
