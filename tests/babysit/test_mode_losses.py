@@ -157,3 +157,14 @@ def test_the_doctor_is_quiet_on_healthy_dropout_and_batch_norm():
     X, y = classification()
     assert "eval_mode_gap" not in doctor_codes(classifier(lambda: nn.Dropout(0.5)), X, y)
     assert "eval_mode_gap" not in doctor_codes(classifier(lambda: nn.BatchNorm1d(64)), X, y)
+
+
+def test_eval_mode_gap_ranks_before_the_overfitting_it_looks_like_and_after_tiny_batch_norm():
+    """A broken eval path shows as a validation loss far above the training loss (overfitting's
+    symptom): the cause first. Batch norm over tiny batches makes eval mode worse through its noisy
+    running statistics: that cause first."""
+    from trainwell.babysit.findings import Diagnosis, make
+    gap, over = make("eval_mode_gap", "eval worse"), make("overfitting", "val far above train")
+    assert Diagnosis([over, gap]).ranked()[0] is gap
+    small = make("batch_norm_small_batch", "batch of 2")
+    assert Diagnosis([gap, small]).ranked()[0] is small

@@ -823,7 +823,8 @@ CODES = {spec.code: spec for spec in (
         fix="a batch of at least 16 rows (a new run), or LayerNorm / GroupNorm in place of BatchNorm",
         groups=(Group.SLOW,),
         explains=("overfitting", "oscillating_loss", "underfitting", "plateau", "lr_too_high", "lr_too_low",
-                  "update_ratio_high", "update_ratio_low", "vanishing_gradients", "regularization_too_strong"),
+                  "update_ratio_high", "update_ratio_low", "vanishing_gradients", "regularization_too_strong",
+                  "eval_mode_gap"),     # tiny batches' noisy running statistics: eval mode worse
         thresholds=("mode_gap.BN_MIN_BATCH",),
         plan=not_repairable,
     ),
