@@ -168,3 +168,17 @@ def test_eval_mode_gap_ranks_before_the_overfitting_it_looks_like_and_after_tiny
     assert Diagnosis([over, gap]).ranked()[0] is gap
     small = make("batch_norm_small_batch", "batch of 2")
     assert Diagnosis([gap, small]).ranked()[0] is small
+
+
+def test_running_statistics_that_lag_the_weights_settle_and_ones_that_never_move_do_not():
+    """Stale running statistics (those of older weights: here the initial (0, 1) while the layer's
+    inputs sit near mean 5) are a transient when the layer follows its batches (momentum 0.1): the
+    settling passes remove it. With momentum 0 they never move: eval_worse."""
+    X, y = data(shift=5.0, scale=3.0)
+    net = fit(mlp(lambda: nn.BatchNorm1d(64)), X, y)
+    stale = mlp(lambda: nn.BatchNorm1d(64))
+    stale.load_state_dict({k: v for k, v in net.state_dict().items() if "running" not in k}, strict=False)
+    assert float(stale[1].running_mean.abs().max()) == 0.0          # the initial statistics
+    assert fault(stale, X, y) is None
+    stale[1].momentum = 0.0
+    assert fault(stale, X, y) == "eval_worse"

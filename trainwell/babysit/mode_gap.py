@@ -190,6 +190,16 @@ def arms(model: nn.Module, *, x: torch.Tensor | None, batch_size: int | None) ->
 #   computes another function than the one trained: ``eval_worse`` when eval's loss is over
 #   ``EVAL_WORSE`` x (train's loss + ``LOSS_FLOOR``): the floor keeps a fitted model's near-zero
 #   train loss from making any small gap a large ratio.
+# * Running statistics lag the weights while they move: batch norm's running mean is an average over
+#   past batches (momentum 0.1 by default: about the last 10), so after a few fast steps eval mode
+#   normalizes by statistics of older weights, a transient that more steps remove (healthy residual
+#   nets at 100 steps of momentum SGD show eval losses 2x train's). Before eval mode is measured,
+#   the copy runs ``SETTLE_PASSES`` train-mode forward passes (no gradient, weights fixed) over the
+#   first ``SETTLE_ROWS`` rows, so every running statistic that follows the batches at its own rate
+#   reaches the current weights' statistics; one that does not follow them (momentum 0, a
+#   hand-written statistic never updated) keeps its gap. Skipped for a model without buffers.
+SETTLE_PASSES = 44          # (1 - 0.1) ** 44 < 0.01: at PyTorch's default momentum 0.1, under 1 % of the lag is left
+SETTLE_ROWS = 128           # rows per settling pass (a batch whose statistics are close to the population's)
 EVAL_RANDOM_TOL = 1e-4      # float32 rounding of a deterministic forward pass is ~1e-7 relative: 1e-4 is far above it
 EVAL_WORSE = 1.5            # eval-mode loss over 1.5 x the train-mode loss on the same rows ...
 LOSS_FLOOR = 0.05           # ... counted from train's loss + 0.05 (a loss near 0 makes any ratio large)
@@ -198,7 +208,8 @@ LOSS_FLOOR = 0.05           # ... counted from train's loss + 0.05 (a loss near 
 def mode_losses(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn, *, seed: int = 0) -> dict:
     """The loss of the rows ``(x, y)`` through a copy of ``model`` in train mode (random draws from
     ``seed``; batch norm on the batch's statistics, its running statistics updated on the copy only)
-    and in eval mode twice (seeds ``seed + 1`` and ``seed + 2``), without gradients, the caller's
+    and, after ``SETTLE_PASSES`` train-mode passes over ``x[:SETTLE_ROWS]`` (a model with buffers),
+    in eval mode twice (seeds ``seed + 1`` and ``seed + 2``), without gradients, the caller's
     random state restored: ``{"train": loss, "eval": loss, "eval_spread": max |out1 - out2| /
     (max |out1| + 1e-12)}``. Losses are floats (NaN when ``loss_fn`` does not return one number)."""
     net = copy.deepcopy(model)
@@ -213,8 +224,12 @@ def mode_losses(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn, *, 
         v = loss_fn(out, y)
         return float(v) if isinstance(v, torch.Tensor) and v.numel() == 1 else float("nan")
     with torch.random.fork_rng(devices=devices), torch.no_grad():
-        e1, e2 = run(False, seed + 1), run(False, seed + 2)
         train_out = run(True, seed)
+        if any(True for _ in net.buffers()):
+            net.train()
+            for _ in range(SETTLE_PASSES):
+                net(x[:SETTLE_ROWS])
+        e1, e2 = run(False, seed + 1), run(False, seed + 2)
     spread = float((e1 - e2).abs().max() / (e1.abs().max() + 1e-12)) if e1.numel() else 0.0
     return {"train": value(train_out), "eval": value(e1), "eval_spread": spread}
 
