@@ -90,7 +90,7 @@ def test_an_eval_path_that_computes_another_function_is_eval_worse():
     X, y = data()
     net = fit(mlp(DoubleScaledDropout), X, y)
     losses = mode_gap.mode_losses(net, X[:256], y[:256], F.mse_loss)
-    assert losses["eval"] > mode_gap.EVAL_WORSE * (losses["train"] + mode_gap.LOSS_FLOOR)
+    assert losses["eval"] - losses["train"] > mode_gap.EVAL_GAP * (abs(losses["train"]) + mode_gap.LOSS_FLOOR)
     assert mode_gap.mode_fault(losses) == "eval_worse"
 
 
@@ -149,7 +149,7 @@ def test_the_doctor_names_batch_norm_whose_running_statistics_never_move():
     found = doctor_codes(classifier(lambda: nn.BatchNorm1d(64, momentum=0.0)), 3 * X + 5, y)
     assert "eval_mode_gap" in found and found["eval_mode_gap"].evidence["kind"] == "eval_worse"
     losses = found["eval_mode_gap"].evidence
-    assert losses["eval"] > mode_gap.EVAL_WORSE * (losses["train"] + mode_gap.LOSS_FLOOR)
+    assert losses["eval"] - losses["train"] > mode_gap.EVAL_GAP * (abs(losses["train"]) + mode_gap.LOSS_FLOOR)
     assert "eval_mode_gap" not in doctor_codes(classifier(lambda: nn.BatchNorm1d(64)), 3 * X + 5, y)
 
 
@@ -182,3 +182,22 @@ def test_running_statistics_that_lag_the_weights_settle_and_ones_that_never_move
     assert fault(stale, X, y) is None
     stale[1].momentum = 0.0
     assert fault(stale, X, y) == "eval_worse"
+
+
+def test_equal_losses_are_no_gap_even_when_the_loss_is_negative():
+    """A Poisson NLL on rates (log_input=False) is negative once fitted: a model with no train/eval
+    difference has equal losses in both modes, never a gap."""
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(512, 6, generator=g)
+    counts = torch.poisson(torch.exp(X[:, 0] + 2.0), generator=g)
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(6, 32), nn.ReLU(), nn.Linear(32, 1), nn.Softplus(), nn.Flatten(0))
+    loss = nn.PoissonNLLLoss(log_input=False)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+    for _ in range(200):
+        opt.zero_grad()
+        loss(net(X), counts).backward()
+        opt.step()
+    losses = mode_gap.mode_losses(net, X, counts, loss)
+    assert losses["train"] == losses["eval"] < 0 and mode_gap.mode_fault(losses) is None
+    assert mode_gap.mode_fault({"train": -10.0, "eval": -2.0, "eval_spread": 0.0}) == "eval_worse"

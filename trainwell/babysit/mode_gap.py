@@ -187,28 +187,31 @@ def arms(model: nn.Module, *, x: torch.Tensor | None, batch_size: int | None) ->
 #   (dropout's masks, batch statistics over a batch), which raises the loss; eval mode removes it
 #   (dropout's expected value, batch norm's population statistics: Srivastava et al. 2014, Ioffe &
 #   Szegedy 2015). A train-mode loss well under eval mode's on the same rows means the eval path
-#   computes another function than the one trained: ``eval_worse`` when eval's loss is over
-#   ``EVAL_WORSE`` x (train's loss + ``LOSS_FLOOR``): the floor keeps a fitted model's near-zero
-#   train loss from making any small gap a large ratio.
+#   computes another function than the one trained: ``eval_worse`` when eval's loss exceeds
+#   train's by more than ``EVAL_GAP`` x (|train's loss| + ``LOSS_FLOOR``). A difference, not a
+#   ratio: a loss may be negative (a Poisson or Gaussian NLL without its constant), and equal
+#   losses are never a gap; the floor keeps a fitted model's near-zero train loss from making any
+#   small gap large.
 # * Running statistics lag the weights while they move: batch norm's running mean is an average over
 #   past batches (momentum 0.1 by default: about the last 10), so after a few fast steps eval mode
 #   normalizes by statistics of older weights, a transient that more steps remove (healthy residual
 #   nets at 100 steps of momentum SGD show eval losses 2x train's). Before eval mode is measured,
 #   the copy runs ``SETTLE_PASSES`` train-mode forward passes (no gradient, weights fixed) over the
-#   first ``SETTLE_ROWS`` rows, so every running statistic that follows the batches at its own rate
-#   reaches the current weights' statistics; one that does not follow them (momentum 0, a
-#   hand-written statistic never updated) keeps its gap. Skipped for a model without buffers.
+#   same rows, so every running statistic that follows the batches at its own rate reaches the
+#   statistics train mode used on those rows (a subset's would differ from them by its sampling
+#   error, which a model with large feature means turns into a gap); one that does not follow them
+#   (momentum 0, a hand-written statistic never updated) keeps its gap. Skipped for a model without
+#   buffers (nothing to settle).
 SETTLE_PASSES = 44          # (1 - 0.1) ** 44 < 0.01: at PyTorch's default momentum 0.1, under 1 % of the lag is left
-SETTLE_ROWS = 128           # rows per settling pass (a batch whose statistics are close to the population's)
 EVAL_RANDOM_TOL = 1e-4      # float32 rounding of a deterministic forward pass is ~1e-7 relative: 1e-4 is far above it
-EVAL_WORSE = 1.5            # eval-mode loss over 1.5 x the train-mode loss on the same rows ...
-LOSS_FLOOR = 0.05           # ... counted from train's loss + 0.05 (a loss near 0 makes any ratio large)
+EVAL_GAP = 0.5              # eval-mode loss above the train-mode loss by over half of ...
+LOSS_FLOOR = 0.05           # ... |train's loss| + 0.05 (a loss near 0 makes any relative gap large)
 
 
 def mode_losses(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn, *, seed: int = 0) -> dict:
     """The loss of the rows ``(x, y)`` through a copy of ``model`` in train mode (random draws from
     ``seed``; batch norm on the batch's statistics, its running statistics updated on the copy only)
-    and, after ``SETTLE_PASSES`` train-mode passes over ``x[:SETTLE_ROWS]`` (a model with buffers),
+    and, after ``SETTLE_PASSES`` train-mode passes over ``x`` (a model with buffers),
     in eval mode twice (seeds ``seed + 1`` and ``seed + 2``), without gradients, the caller's
     random state restored: ``{"train": loss, "eval": loss, "eval_spread": max |out1 - out2| /
     (max |out1| + 1e-12)}``. Losses are floats (NaN when ``loss_fn`` does not return one number)."""
@@ -228,7 +231,7 @@ def mode_losses(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn, *, 
         if any(True for _ in net.buffers()):
             net.train()
             for _ in range(SETTLE_PASSES):
-                net(x[:SETTLE_ROWS])
+                net(x)
         e1, e2 = run(False, seed + 1), run(False, seed + 2)
     spread = float((e1 - e2).abs().max() / (e1.abs().max() + 1e-12)) if e1.numel() else 0.0
     return {"train": value(train_out), "eval": value(e1), "eval_spread": spread}
@@ -236,12 +239,12 @@ def mode_losses(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn, *, 
 
 def mode_fault(losses: dict) -> str | None:
     """What ``mode_losses`` says is wrong: ``"eval_random"`` (eval mode's outputs depend on the random
-    state), ``"eval_worse"`` (eval mode's loss over ``EVAL_WORSE`` x train mode's + ``LOSS_FLOOR`` on
+    state), ``"eval_worse"`` (eval mode's loss above train mode's by ``EVAL_GAP`` x (|train's| + ``LOSS_FLOOR``) on
     the same rows), or None."""
     if losses["eval_spread"] > EVAL_RANDOM_TOL:
         return "eval_random"
     train, ev = losses["train"], losses["eval"]
-    if math.isfinite(train) and math.isfinite(ev) and ev > EVAL_WORSE * (train + LOSS_FLOOR):
+    if math.isfinite(train) and math.isfinite(ev) and ev - train > EVAL_GAP * (abs(train) + LOSS_FLOOR):
         return "eval_worse"
     return None
 

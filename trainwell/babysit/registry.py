@@ -834,12 +834,13 @@ CODES = {spec.code: spec for spec in (
         "eval_mode_gap", "preflight", "warning",
         measures="after the doctor's experiment's steps of the setup, its held training rows through the model "
                  "in train mode (random draws seeded; batch norm on the rows' own statistics) and twice in eval "
-                 "mode under two other seeds, after 44 train-mode passes without gradients over 128 of those rows "
-                 "(running statistics that follow the batches settle on the current weights'): the two "
+                 "mode under two other seeds, after 44 train-mode passes without gradients over the same rows "
+                 "(running statistics that follow the batches settle on train mode's for them): the two "
                  "eval-mode outputs' largest difference relative to their largest value, and the eval-mode loss "
                  "against the train-mode loss",
         threshold="the eval-mode outputs differ by more than 1e-4 of their scale (randomness left on in eval "
-                  "mode), or the eval-mode loss is over 1.5 x (the train-mode loss + 0.05) on the same rows (eval "
+                  "mode), or the eval-mode loss above the train-mode loss by over 0.5 x (|the train-mode loss| + 0.05) on "
+                  "the same rows (eval "
                   "mode computes another function than the one trained)",
         source="Srivastava et al. 2014 (dropout: eval mode returns the expected value of the thinned network); "
                "Ioffe & Szegedy 2015 (batch norm: eval mode normalizes by population statistics); notes 004 "
@@ -850,8 +851,8 @@ CODES = {spec.code: spec for spec in (
             "self.training, keep batch norm's momentum in (0, 1] so its running statistics follow the batches, "
             "and check any `if self.training` branch computes the same thing as train mode on average",
         explains=("overfitting", "underfitting", "plateau"),
-        thresholds=("mode_gap.EVAL_RANDOM_TOL", "mode_gap.EVAL_WORSE", "mode_gap.LOSS_FLOOR",
-                    "mode_gap.SETTLE_PASSES", "mode_gap.SETTLE_ROWS"),
+        thresholds=("mode_gap.EVAL_RANDOM_TOL", "mode_gap.EVAL_GAP", "mode_gap.LOSS_FLOOR",
+                    "mode_gap.SETTLE_PASSES"),
         plan=not_repairable,
     ),
     FindingSpec(
