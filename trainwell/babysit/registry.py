@@ -626,7 +626,9 @@ CODES = {spec.code: spec for spec in (
         measures="per-layer relative gradient ||g|| / ||w||: the smallest against the largest, and the total; "
                  "before training (doctor, repair), hidden sigmoids: ReLU with He init trained beside the setup "
                  "(interventions.RELU_ARM)",
-        threshold="smallest / largest < 1e-3, or total gradient norm < 1e-8",
+        threshold="smallest / largest < 1e-3 among the parameters whose gradient is not exactly 0 in every sample (one "
+                  "that is 0 in all is unused by the loss, not vanishing: rules.unused_parameters), or total "
+                  "gradient norm < 1e-8",
         source="notes 004 'saturated neurons kill the gradients'; Glorot & Bengio 2010",
         fix="use ReLU with He init, batch normalization, or residual connections",
         groups=(Group.OPTIMIZATION, Group.REINIT),
