@@ -105,6 +105,23 @@ def linear(d_in, d_out, *, seed=0):
     return nn.Linear(d_in, d_out)
 
 
+class FunctionalDropout(nn.Module):
+    """``F.dropout(x, p, training=...)`` in a user's forward: ``always``, on in eval mode too (the
+    fault); else ``training=self.training`` (the twin)."""
+
+    def __init__(self, p=0.3, *, always: bool):
+        super().__init__()
+        self.p, self.always = p, always
+
+    def forward(self, x):
+        return nn.functional.dropout(x, self.p, training=self.always or self.training)
+
+
+def dropout_fn_mlp(d_in, d_out, *, always: bool, seed=0):
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(d_in, 128), nn.ReLU(), FunctionalDropout(always=always), nn.Linear(128, d_out))
+
+
 def bn_mlp(d_in, d_out, hidden=(64,) * 8, *, seed=0):
     """Linear -> BatchNorm1d -> ReLU blocks, He init: the notes' recipe for a deep net."""
     torch.manual_seed(seed)
@@ -449,6 +466,10 @@ def _cases() -> list[Case]:
         model=lambda i, o: bn_mlp(i, o, hidden=(64,) * 3), options={"optimizer": "sgd", "momentum": 0.9, "lr": 0.02,
                                                                     "batch_size": 2, "epochs": 3},
         twin_options={"batch_size": 64}, note="batch norm's statistics over 2 rows: every normalized feature is +-1")
+    # branch babysit35: train vs eval mode on the same rows (mode_gap.mode_losses)
+    add("functional_dropout_in_eval/digits", "eval_mode_gap", "digits", phase="preflight",
+        model=lambda i, o: dropout_fn_mlp(i, o, always=True), twin_model=lambda i, o: dropout_fn_mlp(i, o, always=False),
+        options={"optimizer": "adam", "lr": 1e-3}, note="F.dropout(x, 0.3, training=True): dropout on in eval mode")
     out.append(Case("rotate_180/digit_images", "augmentation_hurts", "digits",
                     setup(lambda: digit_cnn(), data_fn=_digit_images,
                           options={"epochs": 12, "optimizer": "adam", "lr": 1e-3,

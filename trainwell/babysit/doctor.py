@@ -12,7 +12,7 @@ from torch import nn
 from trainwell.babysit.budget import Budget
 from trainwell.babysit.findings import Diagnosis, make
 from trainwell.babysit.monitor import Monitor
-from trainwell.babysit import augment_check, batch_check, interventions, schedule_check
+from trainwell.babysit import augment_check, batch_check, interventions, mode_gap, schedule_check
 from trainwell.babysit.preflight import PROBE_ROWS, preflight, probe_lr, resolve_loss, skipped_finding
 from trainwell.train.callbacks import Callback
 from trainwell.babysit.registry import CODES, Group, members
@@ -149,6 +149,7 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
         budget.reserve(0.0)
         findings = merge(interventions.grade(findings, baseline, arms, run_steps=run_steps),
                          interventions.findings(baseline, arms, run_steps=run_steps))
+        findings += mode_gap.findings(baseline)     # the setup's held rows in train vs eval mode (eval_mode_gap)
         mark_ungraded(findings, baseline, arms, budget)
         findings += check_run_options(    # the schedule, batch size and augmentation (run_options.py)
             p.model, p.train[0], p.train[1], resolve_loss(config.loss)[0],

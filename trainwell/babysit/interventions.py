@@ -632,6 +632,12 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
         return Arm("setup", "", "the setup as configured", extra={"timed_out": True}), []
     baseline = train(Arm("setup", "", "the setup as configured"), lr, weight_decay, options, False, keep=True)
     baseline_of.append(baseline)
+    if not baseline.extra.get("timed_out"):     # the held rows in train and eval mode (mode_gap.eval_mode_gap)
+        if budget is not None:              # three passes, and the settling passes of a model with buffers
+            settle = mode_gap.SETTLE_PASSES if any(True for _ in model.buffers()) else 0
+            budget.charge((3 + settle) * budget.forward_cost(held.numel()))
+        baseline.extra["mode_losses"] = mode_gap.measure(kept[id(baseline)][1], X[held].to(device), ye, loss_fn,
+                                                         seed=seed)
     arms = []
     for candidate in candidates:
         arm = candidate[0]

@@ -28,6 +28,7 @@ difference hurts. Two kinds, each diagnosed by an intervention arm of the doctor
 from __future__ import annotations
 
 import copy
+import math
 
 import torch
 from torch import nn
@@ -35,6 +36,7 @@ from torch.nn import functional as F
 from torch.overrides import TorchFunctionMode
 
 from trainwell.babysit.actions import BATCH_NORMS, set_child
+from trainwell.babysit.findings import Finding, make
 
 OUTPUT_DROPOUT_ARM = "output dropout off"
 FROZEN_BN_ARM = "batch statistics off"
@@ -170,3 +172,105 @@ def arms(model: nn.Module, *, x: torch.Tensor | None, batch_size: int | None) ->
                             f"BatchNorm (Wu & He 2018: batch norm degrades below {BN_MIN_BATCH} rows a batch)"},
                     freeze_batch_norms))
     return out
+
+
+# ---------------------------------------------------------------- measured, structure-free mode gap
+# What a model computes in eval mode, measured on the same rows as train mode, whatever module makes
+# the difference (a functional dropout left on, a noise layer, a hand-written eval path, batch norm
+# whose running statistics do not track the batches): no module type is named.
+#
+# * Eval mode is a function: the same rows give the same outputs whatever the random state
+#   (dropout's eval mode is the identity, batch norm's reads fixed statistics). Outputs that differ
+#   between two eval passes under different seeds by more than float rounding are random in eval
+#   mode (``EVAL_RANDOM_TOL``, relative to the outputs' scale).
+# * On the same rows, eval mode should not be much worse than train mode: train mode adds noise
+#   (dropout's masks, batch statistics over a batch), which raises the loss; eval mode removes it
+#   (dropout's expected value, batch norm's population statistics: Srivastava et al. 2014, Ioffe &
+#   Szegedy 2015). A train-mode loss well under eval mode's on the same rows means the eval path
+#   computes another function than the one trained: ``eval_worse`` when eval's loss exceeds
+#   train's by more than ``EVAL_GAP`` x (|train's loss| + ``LOSS_FLOOR``). A difference, not a
+#   ratio: a loss may be negative (a Poisson or Gaussian NLL without its constant), and equal
+#   losses are never a gap; the floor keeps a fitted model's near-zero train loss from making any
+#   small gap large.
+# * Running statistics lag the weights while they move: batch norm's running mean is an average over
+#   past batches (momentum 0.1 by default: about the last 10), so after a few fast steps eval mode
+#   normalizes by statistics of older weights, a transient that more steps remove (healthy residual
+#   nets at 100 steps of momentum SGD show eval losses 2x train's). Before eval mode is measured,
+#   the copy runs ``SETTLE_PASSES`` train-mode forward passes (no gradient, weights fixed) over the
+#   same rows, so every running statistic that follows the batches at its own rate reaches the
+#   statistics train mode used on those rows (a subset's would differ from them by its sampling
+#   error, which a model with large feature means turns into a gap); one that does not follow them
+#   (momentum 0, a hand-written statistic never updated) keeps its gap. Skipped for a model without
+#   buffers (nothing to settle).
+SETTLE_PASSES = 44          # (1 - 0.1) ** 44 < 0.01: at PyTorch's default momentum 0.1, under 1 % of the lag is left
+EVAL_RANDOM_TOL = 1e-4      # float32 rounding of a deterministic forward pass is ~1e-7 relative: 1e-4 is far above it
+EVAL_GAP = 0.5              # eval-mode loss above the train-mode loss by over half of ...
+LOSS_FLOOR = 0.05           # ... |train's loss| + 0.05 (a loss near 0 makes any relative gap large)
+
+
+def mode_losses(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn, *, seed: int = 0) -> dict:
+    """The loss of the rows ``(x, y)`` through a copy of ``model`` in train mode (random draws from
+    ``seed``; batch norm on the batch's statistics, its running statistics updated on the copy only)
+    and, after ``SETTLE_PASSES`` train-mode passes over ``x`` (a model with buffers),
+    in eval mode twice (seeds ``seed + 1`` and ``seed + 2``), without gradients, the caller's
+    random state restored: ``{"train": loss, "eval": loss, "eval_spread": max |out1 - out2| /
+    (max |out1| + 1e-12)}``. Losses are floats (NaN when ``loss_fn`` does not return one number)."""
+    net = copy.deepcopy(model)
+    devices = [x.device.index or 0] if x.is_cuda else []
+
+    def run(mode_train: bool, s: int):
+        net.train(mode_train)
+        torch.manual_seed(s)
+        return net(x)
+
+    def value(out) -> float:
+        v = loss_fn(out, y)
+        return float(v) if isinstance(v, torch.Tensor) and v.numel() == 1 else float("nan")
+    with torch.random.fork_rng(devices=devices), torch.no_grad():
+        train_out = run(True, seed)
+        if any(True for _ in net.buffers()):
+            net.train()
+            for _ in range(SETTLE_PASSES):
+                net(x)
+        e1, e2 = run(False, seed + 1), run(False, seed + 2)
+    spread = float((e1 - e2).abs().max() / (e1.abs().max() + 1e-12)) if e1.numel() else 0.0
+    return {"train": value(train_out), "eval": value(e1), "eval_spread": spread}
+
+
+def mode_fault(losses: dict) -> str | None:
+    """What ``mode_losses`` says is wrong: ``"eval_random"`` (eval mode's outputs depend on the random
+    state), ``"eval_worse"`` (eval mode's loss above train mode's by ``EVAL_GAP`` x (|train's| + ``LOSS_FLOOR``) on
+    the same rows), or None."""
+    if losses["eval_spread"] > EVAL_RANDOM_TOL:
+        return "eval_random"
+    train, ev = losses["train"], losses["eval"]
+    if math.isfinite(train) and math.isfinite(ev) and ev - train > EVAL_GAP * (abs(train) + LOSS_FLOOR):
+        return "eval_worse"
+    return None
+
+
+def measure(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn, *, seed: int = 0) -> dict | None:
+    """``mode_losses``, or None when the model or the loss raises on the rows in either mode (a
+    model that raises is model_checks' finding, not this one's)."""
+    try:
+        return mode_losses(model, x, y, loss_fn, seed=seed)
+    except Exception:
+        return None
+
+
+def findings(baseline) -> list[Finding]:
+    """An ``eval_mode_gap`` warning from the doctor's experiment's setup arm
+    (``baseline.extra["mode_losses"]``, measured by ``interventions.experiment`` after its steps),
+    or ``[]``."""
+    losses = baseline.extra.get("mode_losses") if baseline is not None else None
+    kind = mode_fault(losses) if losses else None
+    if kind is None:
+        return []
+    evidence = {**losses, "kind": kind, "steps": baseline.steps}
+    if kind == "eval_random":
+        return [make("eval_mode_gap", f"in eval mode the same rows give different outputs under two random "
+                     f"seeds (they differ by {losses['eval_spread']:.2g} of their scale): something random is "
+                     f"still on in eval mode", evidence=evidence)]
+    return [make("eval_mode_gap", f"after {baseline.steps} steps the held training rows' loss is "
+                 f"{losses['eval']:.4g} in eval mode against {losses['train']:.4g} in train mode on the same rows: "
+                 f"eval mode computes another function than the one trained", evidence=evidence)]

@@ -626,7 +626,9 @@ CODES = {spec.code: spec for spec in (
         measures="per-layer relative gradient ||g|| / ||w||: the smallest against the largest, and the total; "
                  "before training (doctor, repair), hidden sigmoids: ReLU with He init trained beside the setup "
                  "(interventions.RELU_ARM)",
-        threshold="smallest / largest < 1e-3, or total gradient norm < 1e-8",
+        threshold="smallest / largest < 1e-3 among the parameters whose gradient is not exactly 0 in every sample (one "
+                  "that is 0 in all is unused by the loss, not vanishing: rules.unused_parameters), or total "
+                  "gradient norm < 1e-8",
         source="notes 004 'saturated neurons kill the gradients'; Glorot & Bengio 2010",
         fix="use ReLU with He init, batch normalization, or residual connections",
         groups=(Group.OPTIMIZATION, Group.REINIT),
@@ -823,8 +825,36 @@ CODES = {spec.code: spec for spec in (
         fix="a batch of at least 16 rows (a new run), or LayerNorm / GroupNorm in place of BatchNorm",
         groups=(Group.SLOW,),
         explains=("overfitting", "oscillating_loss", "underfitting", "plateau", "lr_too_high", "lr_too_low",
-                  "update_ratio_high", "update_ratio_low", "vanishing_gradients", "regularization_too_strong"),
+                  "update_ratio_high", "update_ratio_low", "vanishing_gradients", "regularization_too_strong",
+                  "eval_mode_gap"),     # tiny batches' noisy running statistics: eval mode worse
         thresholds=("mode_gap.BN_MIN_BATCH",),
+        plan=not_repairable,
+    ),
+    # --- train mode vs eval mode measured on the same rows, whatever module makes the difference
+    # (mode_gap.mode_losses; branch babysit35)
+    FindingSpec(
+        "eval_mode_gap", "preflight", "warning",
+        measures="after the doctor's experiment's steps of the setup, its held training rows through the model "
+                 "in train mode (random draws seeded; batch norm on the rows' own statistics) and twice in eval "
+                 "mode under two other seeds, after 44 train-mode passes without gradients over the same rows "
+                 "(running statistics that follow the batches settle on train mode's for them): the two "
+                 "eval-mode outputs' largest difference relative to their largest value, and the eval-mode loss "
+                 "against the train-mode loss",
+        threshold="the eval-mode outputs differ by more than 1e-4 of their scale (randomness left on in eval "
+                  "mode), or the eval-mode loss above the train-mode loss by over 0.5 x (|the train-mode loss| + 0.05) on "
+                  "the same rows (eval "
+                  "mode computes another function than the one trained)",
+        source="Srivastava et al. 2014 (dropout: eval mode returns the expected value of the thinned network); "
+               "Ioffe & Szegedy 2015 (batch norm: eval mode normalizes by population statistics); notes 004 "
+               "(dropout: 'output at test time = expected output at training time'; batch norm at test time: "
+               "'a single fixed empirical mean of activations during training is used')",
+        fix="make the eval path deterministic and the same function in expectation: pass training=self.training "
+            "to functional dropout (F.dropout(x, p, training=self.training)), gate hand-written noise on "
+            "self.training, keep batch norm's momentum in (0, 1] so its running statistics follow the batches, "
+            "and check any `if self.training` branch computes the same thing as train mode on average",
+        explains=("overfitting", "underfitting", "plateau"),
+        thresholds=("mode_gap.EVAL_RANDOM_TOL", "mode_gap.EVAL_GAP", "mode_gap.LOSS_FLOOR",
+                    "mode_gap.SETTLE_PASSES"),
         plan=not_repairable,
     ),
     FindingSpec(

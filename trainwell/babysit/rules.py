@@ -283,6 +283,18 @@ def _relative_gradients(samples):
     return {n: grads[n] / weights[n] for n in grads if weights.get(n, 0) > 0}
 
 
+def unused_parameters(samples) -> list[str]:
+    """The parameters whose gradient is exactly 0 in every sample of ``samples`` that records one:
+    the loss does not depend on them on these batches (a branch the forward pass never reads, an
+    LSTM's recurrent weights read at its first step, whose previous state is 0). A gradient that
+    vanishes with depth is a product of derivatives under 1 (Glorot & Bengio 2010): small, not
+    exactly 0 in every sampled batch; an input or a parameter the output ignores is another fault
+    (uninformative inputs, underfitting), not this one's."""
+    recorded = [s.get("grad_norm", {}) for s in samples]
+    names = {n for g in recorded for n in g}
+    return sorted(n for n in names if all(g.get(n) == 0 for g in recorded if n in g))
+
+
 def vanishing_gradients(samples, history, ctx) -> list[Finding]:
     window = _window(samples)
     if not window:
@@ -295,6 +307,10 @@ def vanishing_gradients(samples, history, ctx) -> list[Finding]:
     if max(totals[-3:]) < NO_GRADIENT and math.isfinite(loss) and loss > STILL_LEARNING:
         return [make("vanishing_gradients", f"the total gradient norm is {max(totals[-3:]):.2g} while the loss "
                      f"is still {loss:.4g}: nothing learns", evidence={"grad_norm": totals[-3:], "loss": loss})]
+    unused = set(unused_parameters(window))     # compared only among the parameters the loss reads
+    rel = {n: r for n, r in rel.items() if n not in unused}
+    if not rel:
+        return []
     top, low = max(rel.values()), min(rel.values())
     if top <= 0 or low / top >= VANISH:
         return []
