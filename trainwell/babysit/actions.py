@@ -320,7 +320,7 @@ def _log_softmax_output(module, inputs, output):
     return torch.log_softmax(output, dim=1)
 
 
-# --- issue 11: the output layer a probability loss needs (branch babysit17; preflight's
+# --- issue 11: the output layer a probability loss needs (preflight's
 # output_range.missing_activation names it)
 APPENDED_ACTIVATIONS = {"softmax": lambda: nn.Softmax(dim=1), "sigmoid": nn.Sigmoid,
                         "log_softmax": lambda: nn.LogSoftmax(dim=1)}
@@ -383,7 +383,7 @@ ACTIONS = {a.name: a for a in (
 )}
 
 
-# --- babysit16: the run's other regularizers and its lr schedule (train/controls.py) ---------------
+# --- the run's other regularizers and its lr schedule (train/controls.py) ---------------
 def _set_regularization(controls, options, *, seed):
     controls.set_regularization(**options["values"])
     return ", ".join(f"{name} -> {value}" for name, value in options["values"].items())
@@ -403,7 +403,7 @@ ACTIONS.update({a.name: a for a in (
 )})
 
 
-# --- babysit23: the run's own options the experiment trains without (warmup, augmentation, batch size) ----
+# --- the run's own options the experiment trains without (warmup, augmentation, batch size) ----
 def _set_warmup(controls, options, *, seed):
     controls.set_warmup(options["steps"])
     return f"warmup {options['steps']} steps"
@@ -423,7 +423,7 @@ ACTIONS.update({a.name: a for a in (
 )})
 
 
-# --- babysit28: a dropout module on the model's output (mode_gap.py) ---------------------------------
+# --- a dropout module on the model's output (mode_gap.py) ---------------------------------
 def _remove_output_dropout(controls, options, *, seed):
     for name in options["names"]:
         set_child(controls.model, name, nn.Identity())

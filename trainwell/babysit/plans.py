@@ -413,7 +413,7 @@ def plan_overfitting(f, ctx):
                      weight_decay=new, dropout=DROPOUT)
 
 
-# --- babysit16: the run's other regularizers and its lr schedule -----------------------------------
+# --- the run's other regularizers and its lr schedule -----------------------------------
 def plan_regularizer(f, ctx):
     """regularization_too_strong / optimizer_setting. Found by a regularizer's arm
     (``evidence["regularization"]``: the options its arm changed: l1 or l2 / 100, max_norm, label
@@ -436,7 +436,7 @@ def plan_schedule_decays_early(f, ctx):
     return make_plan("stretch_schedule", f"{f.message}: stretch the lr schedule {factor:.3g}x", factor=factor)
 
 
-# --- babysit23: the run's own options the experiment trains without (warmup, augmentation, batch size) ----
+# --- the run's own options the experiment trains without (warmup, augmentation, batch size) ----
 def plan_schedule_starts_late(f, ctx):
     """schedule_starts_late: the warmup its experiment fit to the run (``evidence["warmup_steps"]``,
     schedule_check.py), from the start."""

@@ -109,7 +109,7 @@ class FindingSpec:
 
 
 CODES = {spec.code: spec for spec in (
-    # --- issue 11: the user's own model code (model_checks.py; branch babysit22, docs/babysitter.md)
+    # --- issue 11: the user's own model code (model_checks.py, docs/babysitter.md)
     FindingSpec(
         "model_raises", "preflight", "error",
         measures="one training-mode forward, loss and backward of a copy of the model on a few rows: the "
@@ -237,7 +237,7 @@ CODES = {spec.code: spec for spec in (
         graded_by=('standardize inputs',),
         plan=plan_unnormalized,
     ),
-    # --- issue 11: inputs that carry nothing (branch babysit17; babysit/input_content.py, docs/babysitter.md)
+    # --- issue 11: inputs that carry nothing (babysit/input_content.py, docs/babysitter.md)
     FindingSpec(
         "uninformative_inputs", "preflight", "error",
         measures="the share of input features that take one value in >= 99% of the training rows, and the best "
@@ -417,7 +417,7 @@ CODES = {spec.code: spec for spec in (
                     "interventions.HELP_RATIO", "clip_check.KEPT", "clip_check.BATCHES"),
         plan=plan_regularizer,
     ),
-    # --- babysit16: the lr schedule (schedule_check.py)
+    # --- the lr schedule (schedule_check.py)
     FindingSpec(
         "schedule_decays_early", "preflight", "warning",
         measures="the configured lr schedule over the run's planned steps, evaluated without training: the "
@@ -437,7 +437,7 @@ CODES = {spec.code: spec for spec in (
                     "schedule_check.STRETCH_TO"),
         plan=plan_schedule_decays_early,
     ),
-    # --- babysit23: the run's own options the experiment trains without (schedule_check.py, interventions.py)
+    # --- the run's own options the experiment trains without (schedule_check.py, interventions.py)
     FindingSpec(
         "schedule_starts_late", "preflight", "warning",
         measures="the configured lr schedule over the run's planned steps, evaluated without training: the "
@@ -746,7 +746,7 @@ CODES = {spec.code: spec for spec in (
         settle_epochs=3,
         plan=plan_underfitting,
     ),
-    # --- issue 11 item 5: faults no other code named (branch babysit13; docs/babysitter.md)
+    # --- issue 11 item 5: faults no other code named (docs/babysitter.md)
     FindingSpec(
         "regression_on_class_ids", "preflight", "warning",
         measures="the training targets of a regression loss (mse, l1, huber / smooth_l1, or a user's loss on "
@@ -831,7 +831,7 @@ CODES = {spec.code: spec for spec in (
         plan=not_repairable,
     ),
     # --- train mode vs eval mode measured on the same rows, whatever module makes the difference
-    # (mode_gap.mode_losses; branch babysit35)
+    # (mode_gap.mode_losses)
     FindingSpec(
         "eval_mode_gap", "preflight", "warning",
         measures="after the doctor's experiment's steps of the setup, its held training rows through the model "
