@@ -608,18 +608,7 @@ def test_a_setup_on_a_plateau_trains_on_in_doublings_to_the_runs_end():
     """Five ReLU layers at N(0, 0.02) stay flat (the loss at ln 4) while He init learns: the setup
     and the fix train on past LONGER x the arms' steps, in doublings, to the run's 400 steps, where
     the fix is still ahead (the symptom hurts the whole run, not its first steps)."""
-    g = torch.Generator().manual_seed(0)
-    X = torch.randn(1024, 8, generator=g)
-    y = (X[:, 0] * X[:, 1] > 0).long() + 2 * (X[:, 2] > 0).long()
-    torch.manual_seed(0)
-    layers, d = [], 8
-    for _ in range(5):
-        lin = nn.Linear(d, 32)
-        nn.init.normal_(lin.weight, std=0.02)
-        nn.init.zeros_(lin.bias)
-        layers += [lin, nn.ReLU()]
-        d = 32
-    net = nn.Sequential(*layers, nn.Linear(32, 4))
+    net, X, y = _plateau_net_and_data()
     base, arms = iv.experiment(net, X, y, F.cross_entropy, optimizer="sgd", lr=0.01, options={"momentum": 0.9},
                                batch_size=32, steps=20, symptoms=["dead_units"], run_steps=400, settings=False)
     reinit = next(a for a in arms if a.name == "reinit")
@@ -682,7 +671,7 @@ def test_regression_is_judged_in_r2_points_as_the_kill_rule_measures_it():
 
 
 def _plateau_net_and_data():
-    """Five ReLU layers at N(0, 0.02) on a 4-class problem: flat for hundreds of steps (as above)."""
+    """Five ReLU layers at N(0, 0.02) on a 4-class problem: flat for hundreds of steps while He init learns."""
     g = torch.Generator().manual_seed(0)
     X = torch.randn(1024, 8, generator=g)
     y = (X[:, 0] * X[:, 1] > 0).long() + 2 * (X[:, 2] > 0).long()
