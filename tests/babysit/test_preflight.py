@@ -644,3 +644,28 @@ def test_layers_in_a_plain_list_are_an_error_and_the_gradient_check_is_skipped()
     assert not any(f.code == "gradient_mismatch" for f in findings)
     assert not any(f.code == "unregistered_modules" for f in pf.preflight(_ListNet(registered=True), X, y, lr=0.1,
                                                                        budget_s=30))
+
+
+def test_one_score_per_row_against_class_ids_reads_as_a_binary_classifier():
+    """A user's own loss on a sigmoid's probability (or a logit), one score per row, against 0/1 ids:
+    accuracy thresholds the score (0.5 for probabilities, 0 for logits), never an argmax over the rows."""
+    y = torch.tensor([1, 0, 1, 1])
+    assert pf._accuracy(torch.tensor([0.9, 0.2, 0.6, 0.4]), y, "other") == pytest.approx(0.75)
+    assert pf._accuracy(torch.tensor([[2.0], [-1.0], [0.5], [3.0]]), y, "other") == pytest.approx(1.0)
+    assert pf._accuracy(torch.tensor([0.9, 0.2, 0.6]), torch.tensor([2, 0, 1]), "other") is None
+    assert pf._accuracy(torch.tensor([[0.1, 0.9], [0.8, 0.2]]), torch.tensor([1, 0]), "other") == 1.0
+
+    def bce(p, t):           # the user's BCE on probabilities, as written in a notebook
+        p = p.clamp(1e-7, 1 - 1e-7)
+        return -(t.float() * torch.log(p) + (1 - t.float()) * torch.log(1 - p)).mean()
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Linear(6, 64), nn.ReLU(), nn.Linear(64, 1))
+
+        def forward(self, x):
+            return torch.sigmoid(self.body(x)).squeeze(-1)
+    torch.manual_seed(0)
+    x, t = torch.randn(20, 6), torch.randint(0, 2, (20,))
+    assert pf.check_overfit(Net(), x, t, bce, "other", "adam", 3e-3) == []

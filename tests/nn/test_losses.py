@@ -56,6 +56,18 @@ def test_accuracy_counts_for_each_kind_of_target():
     assert accuracy_fn("mse", torch.tensor([0.5])) is None
 
 
+def test_a_users_loss_on_one_score_per_row_counts_it_as_a_binary_classifier():
+    """A callable loss with integer targets: argmax over classes, but one score per row (a sigmoid's
+    probability, or a logit) is thresholded (0.5 / 0), never an argmax over the batch's rows."""
+    def user_loss(out, y):
+        return out.mean()
+    ids = torch.tensor([1, 0, 1, 1])
+    hits = accuracy_fn(user_loss, ids)
+    assert hits(torch.tensor([0.9, 0.2, 0.6, 0.4]), ids).item() == 3          # probabilities
+    assert hits(torch.tensor([[2.0], [-1.0], [0.4], [-3.0]]), ids).item() == 3   # logits, (N, 1)
+    assert hits(torch.tensor([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7], [0.6, 0.4]]), ids).item() == 3
+
+
 def test_unknown_loss_lists_the_allowed_names():
     with pytest.raises(ConfigError, match="allowed: bce, cross_entropy, hinge"):
         make_loss("softmax")

@@ -35,7 +35,7 @@ from trainwell.babysit.probes import ActivationRecorder, input_signal, input_std
 from trainwell.babysit.rules import DIVERGENCE_FACTOR
 from trainwell.babysit.targets import check_targets
 from trainwell.errors import ConfigError, DataError, TrainwellError
-from trainwell.nn.losses import LOSSES, make_loss
+from trainwell.nn.losses import LOSSES, make_loss, one_score_hits
 from trainwell.optim.decay import DECOUPLED_KEY
 from trainwell.optim.factory import build_optimizer
 from trainwell.optim.registry import default_lr
@@ -287,7 +287,10 @@ def check_labels(y, out, kind: str, *, num_classes) -> list[Finding]:
         # labels that fit the data's own classes but not a too-narrow output layer are the model's
         # fault (check_loss_output reports the width); 1..C labels for C outputs are the labels'
         labels_fit_data = num_classes is not None and lo >= 0 and hi < num_classes and not (lo == 1 and hi == width)
-        if (lo < 0 or hi >= width) and not labels_fit_data:
+        # a user's own loss on one score per row (a sigmoid's probability, a logit) against 0/1 ids is
+        # a binary classifier, not a one-class output layer
+        one_score = kind == "other" and width == 1 and lo >= 0 and hi <= 1
+        if (lo < 0 or hi >= width) and not labels_fit_data and not one_score:
             problem(f"labels range over [{lo}, {hi}] but the model has {width} outputs (valid ids 0..{width - 1})",
                     f"size the output layer to {hi + 1} classes or remap the labels to 0..{width - 1}",
                     min=lo, max=hi, outputs=width)
@@ -786,6 +789,8 @@ def _accuracy(out, y, kind):
     if kind in CLASS_ID_KINDS or (kind == "other" and not torch.is_floating_point(y)):
         if torch.is_floating_point(y):
             return None
+        if out.ndim == y.ndim or (out.ndim == y.ndim + 1 and out.shape[-1] == 1):
+            return _one_score_accuracy(out.reshape(y.shape), y)
         return (out.argmax(dim=-1) == y).float().mean()
     if kind in ("bce", "bce_prob"):
         o = out.squeeze(-1) if out.ndim == y.ndim + 1 else out
@@ -794,6 +799,14 @@ def _accuracy(out, y, kind):
     if kind in ("kl_div", "kl_div_logprob"):
         return (out.argmax(dim=-1) == y.argmax(dim=-1)).float().mean()
     return None
+
+
+def _one_score_accuracy(score, y):
+    """One score per row against class ids: a binary classifier (a user's own loss on a sigmoid's
+    probability or on a logit; ``one_score_hits``). Ids other than 0 and 1 have no such reading: None."""
+    if not bool(((y == 0) | (y == 1)).all()):
+        return None
+    return one_score_hits(score, y).float() / y.numel()
 
 
 def _disable_regularization(model):

@@ -143,6 +143,22 @@ def _argmax_hits(output, target):
     return (output.argmax(dim=-1) == target).sum()
 
 
+def one_score_hits(output, target):
+    """One score per row against 0/1 class ids (a user's own loss on a sigmoid's probability or on a
+    logit): the score thresholded at 0.5 when every score of the batch lies in [0, 1]
+    (probabilities), else at 0 (logits). Decided on the device: no host sync."""
+    score = output.reshape(target.shape)
+    threshold = torch.where(((score >= 0) & (score <= 1)).all(), 0.5, 0.0)
+    return ((score > threshold) == (target == 1)).sum()
+
+
+def _class_id_hits(output, target):
+    """A user's own loss on class ids: argmax over the outputs' classes, or one score per row."""
+    if output.ndim == target.ndim or (output.ndim == target.ndim + 1 and output.shape[-1] == 1):
+        return one_score_hits(output, target)
+    return _argmax_hits(output, target)
+
+
 def _sign_hits(output, target):
     return ((_match(output, target) > 0) == (target > 0.5)).sum()
 
@@ -157,12 +173,15 @@ def accuracy_fn(loss, target: torch.Tensor):
     Returns ``fn(output, target) -> 0-d tensor`` (no host sync). Class ids: argmax; ``bce``:
     logit sign against 0/1 targets; ``kl_div`` and cross_entropy on class probabilities (N, C):
     argmax of output vs of the target distribution.
-    A user's callable loss: integer targets mean class ids, float targets mean regression.
+    A user's callable loss: integer targets mean class ids (argmax, or ``one_score_hits`` for one
+    score per row), float targets mean regression.
     """
     if loss == "bce":
         return _sign_hits
     if loss == "kl_div" or (loss == "cross_entropy" and torch.is_floating_point(target) and target.ndim == 2):
         return _distribution_hits
-    if loss in CLASS_ID_LOSSES or (not isinstance(loss, str) and not torch.is_floating_point(target)):
+    if loss in CLASS_ID_LOSSES:
         return _argmax_hits
+    if not isinstance(loss, str) and not torch.is_floating_point(target):
+        return _class_id_hits
     return None
