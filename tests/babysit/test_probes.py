@@ -221,3 +221,24 @@ def test_a_functional_activation_freed_before_the_output_is_not_taken_for_it():
         with torch.no_grad(), ActivationRecorder(model) as rec:
             out = model(torch.randn(32, 6))
         assert list(rec.stats(exclude=out)) == ["model.relu#0", "act"]
+
+
+def test_the_live_recorder_leaves_out_an_output_activation_and_what_the_output_views():
+    """forward_only (the monitor): a sigmoid whose output is the model's output, directly (a module)
+    or through a view (``torch.sigmoid(z).squeeze(-1)``), is no hidden layer; the hidden ones stay."""
+    class ProbabilityHead(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.hidden, self.act, self.out = nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 1)
+
+        def forward(self, x):
+            return torch.sigmoid(self.out(self.act(self.hidden(x)))).squeeze(-1)
+    x = torch.randn(32, 6)
+    for model, hidden in ((ProbabilityHead(), ["act"]),
+                          (nn.Sequential(nn.Linear(6, 8), nn.Tanh(), nn.Linear(8, 1), nn.Sigmoid()), ["1"])):
+        rec = ActivationRecorder(model, forward_only=True)
+        for _ in range(3):                                   # the intercepting and the hooks-only paths
+            rec.start()
+            model(x)
+            rec.stop()
+            assert list(rec.stats()) == hidden

@@ -286,6 +286,7 @@ class ActivationRecorder:
         if module is self.model and self._armed and self._mode is not None:
             self._exit_mode()
             self._armed = False
+            self._drop_output(output)
             if self._seen is not None:
                 self._learned = (tuple(self._modules), self._seen)
             if output is not None:      # (None: the forward raised; torch is iterating the hooks)
@@ -306,8 +307,17 @@ class ActivationRecorder:
     def _forward_done(self, module, args, output):
         if self._armed:
             self._armed = False
+            self._drop_output(output)
             if output is not None:
                 self._unhook()
+
+    def _drop_output(self, output):
+        """A forward-only record leaves out the activation that is the model's output, or that its
+        output views (``torch.sigmoid(z).squeeze(-1)``): an output sigmoid that saturates is a
+        confident prediction, not a hidden layer's saturated units (the pre-flight's ``exclude``)."""
+        if isinstance(output, torch.Tensor):
+            ends = (output, output._base)
+            self._records = [r for r in self._records if not any(r[4]() is t for t in ends if t is not None)]
 
     def _add(self, owner, is_leaf, fn, family, out):
         t0 = time.perf_counter()
