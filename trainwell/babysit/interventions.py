@@ -41,8 +41,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from trainwell.babysit.actions import (OUTPUT_ACTIVATIONS, Plan, hidden_sigmoids, last_weight_layer, make_plan,
-                                       reinitialize, relu_for_saturating, set_child)
+from trainwell.babysit.actions import (OUTPUT_ACTIVATIONS, Plan, dropout_rates, hidden_sigmoids, last_weight_layer,
+                                       make_plan, reinitialize, relu_for_saturating, set_child)
 from trainwell.babysit import mode_gap
 from trainwell.babysit.budget import Budget
 from trainwell.babysit.findings import Finding, make
@@ -302,7 +302,7 @@ def candidate_arms(model: nn.Module, *, lr: float, weight_decay: float, options:
         arms.append((Arm("weight_decay / 100", "regularization_too_strong",
                          f"weight_decay {weight_decay / 100:.3g} instead of {weight_decay:.3g}"),
                      lr, weight_decay / 100, options, False))
-    rates = [m.p for m in model.modules() if isinstance(m, nn.modules.dropout._DropoutNd) and m.p > 0]
+    rates = dropout_rates(model)
     if rates:
         arms.append((Arm("dropout off", "regularization_too_strong", f"dropout off instead of p = {max(rates):g}"),
                      lr, weight_decay, options, True))

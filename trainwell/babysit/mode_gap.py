@@ -35,19 +35,16 @@ from torch import nn
 from torch.nn import functional as F
 from torch.overrides import TorchFunctionMode
 
-from trainwell.babysit.actions import BATCH_NORMS, set_child
+from trainwell.babysit.actions import BATCH_NORMS, dropout_rates, set_child
 from trainwell.babysit.findings import Finding, make
+from trainwell.babysit.output_range import VALUE_PRESERVING
 
 OUTPUT_DROPOUT_ARM = "output dropout off"
 FROZEN_BN_ARM = "batch statistics off"
 BN_MIN_BATCH = 16      # Wu & He 2018 (Group Normalization, Fig. 1): batch norm's error rises quickly below 16
                        # rows per batch (ResNet-50, ImageNet: 23.6 % at 32 and 16 rows, 24.8 % at 8, 34.7 % at 2)
 BN_CODE = "batch_norm_small_batch"
-# Operations that move values without changing them (as output_range.VALUE_PRESERVING): a dropout
-# followed by ``flatten(0)`` or ``squeeze(1)`` is still on the output.
-VALUE_PRESERVING = {"squeeze", "unsqueeze", "view", "reshape", "flatten", "contiguous", "clone", "__getitem__",
-                    "float", "to", "view_as", "reshape_as"}
-DROPOUTS = (nn.modules.dropout._DropoutNd, nn.AlphaDropout, nn.FeatureAlphaDropout)
+DROPOUTS = nn.modules.dropout._DropoutNd     # alpha dropout included (a subclass)
 
 
 class _Sources(TorchFunctionMode):
@@ -60,9 +57,11 @@ class _Sources(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         out = func(*args, **(kwargs or {}))
+        # a dropout followed by ``flatten(0)`` or ``squeeze(1)`` is still on the output
         if isinstance(out, torch.Tensor) and getattr(func, "__name__", "") in VALUE_PRESERVING:
             src = next((a for a in args if isinstance(a, torch.Tensor)), None)
-            self.made[id(out)] = (src, out)
+            if src is not out:                  # an in-place op (squeeze_) leaves the same tensor
+                self.made[id(out)] = (src, out)
         return out
 
 
@@ -71,7 +70,7 @@ def output_dropouts(model: nn.Module, x: torch.Tensor) -> list[str]:
     value-preserving operations, in one train-mode forward pass of a copy of ``model`` on ``x``
     (the random state restored afterwards). ``[]`` when the model raises on ``x``, and without a
     forward pass when it has no dropout module."""
-    if not any(isinstance(m, DROPOUTS) and getattr(m, "p", 0) > 0 for m in model.modules()):
+    if not dropout_rates(model):
         return []
     net = copy.deepcopy(model).train()
     made, hooks = {}, []
