@@ -1,4 +1,4 @@
-"""The held-out user sets committed before they ran (bench/babysit_user5.py .. babysit_user7.py)
+"""The held-out user sets committed before they ran (bench/babysit_user5.py .. babysit_user8.py)
 are well formed (no training): every side builds, its model takes its own inputs, the two sides of
 a pair hold the same rows, every expected code is a registered finding code, and REPAIRABLE states
 each pair."""
@@ -24,7 +24,7 @@ def _load(name):
     return sys.modules[name]
 
 
-SETS = {name: _load(name) for name in ("babysit_user5", "babysit_user6", "babysit_user7")}
+SETS = {name: _load(name) for name in ("babysit_user5", "babysit_user6", "babysit_user7", "babysit_user8")}
 PAIRS = [(name, pair) for name, module in SETS.items() for pair in sorted(module.PAIRS)]
 
 
