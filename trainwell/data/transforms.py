@@ -428,10 +428,11 @@ class Impute(Transform):
     """
 
     name = "impute"
-    OPTIONS = {"codes": Option((list, tuple), None, "[[column, code], ...]: the value in that column that "
-                               "stands for a missing reading", required=True,
+    OPTIONS = {"codes": Option((list, tuple, type(None)), None, "[[column, code], ...]: the value in that column "
+                               "that stands for a missing reading (required to fit)",
                                source="notes 002: preprocessing statistics from the training split",
-                               check=must_be(_codes_ok, "a non-empty list of [column index >= 0, number] pairs"))}
+                               check=must_be(lambda v: v is None or _codes_ok(v),
+                                             "a non-empty list of [column index >= 0, number] pairs"))}
 
     def __init__(self, *, codes=None):
         super().__init__()
@@ -439,6 +440,9 @@ class Impute(Transform):
         self._register_empty("column", "code", "fill")
 
     def _fit(self, X):
+        if self.codes is None:
+            raise ConfigError("preprocess 'impute': codes is required: [[column, code], ...] (the value in each "
+                              "column that stands for a missing reading)")
         if X.ndim != 2:
             raise DataError(f"preprocess 'impute': needs (N, D) features; got training data of shape {tuple(X.shape)}")
         columns = [int(c) for c, _ in self.codes]
