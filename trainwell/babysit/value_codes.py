@@ -13,7 +13,7 @@ and at most ``MAX_SHARE`` (a value in most rows is the column's own typical valu
 the bulk (the other rows from their 0.1st to their 99.9th percentile: a few genuine outliers
 beside the code neither hide it nor widen the bulk) by at least ``FAR`` of the bulk's width. On a
 normal bulk (width ~6.2 sigma) that is 6 sigma from its mean: -999 beside wave heights of a few
-metres, 9999 beside percentages, -1 beside ages, 0 beside blood pressures. The width, not a
+metres, 9999 beside percentages, -1 beside adults' ages, 0 beside blood pressures. The width, not a
 central spread, is the unit: a bulk that is mostly one value (a pixel that is black in 3 of 4
 images) has a central spread of nearly 0 and a width of its whole range. What this leaves quiet,
 by construction:
@@ -33,12 +33,13 @@ the column's median over the training split's other rows (``impute``), then stan
 type's modulus, ``(x - 128) / 128`` on uint8 pixels maps 127 to 255: values that were neighbours
 land at the two ends of the range. Its mark, on all values of an image-like input pooled (one
 unit), on the columns of a table that share one grid pooled (flattened pixels), or on a table's
-column alone: the values lie on a grid of step ``s`` and span exactly
-``2^8`` or ``2^16`` steps (the type's whole range); both ends of the range (their ``EDGE`` of it)
-hold at least ``EDGE_SHARE`` of the values each, with no pile on the end value itself (more than
-``SPIKE`` times the mean count of the end's other levels and at least ``PILE`` of the values:
-clipping and saturated pixels pile there, a wrap passes through); and read on the circle of the type's modulus, the values' spread is at most
-``WRAP_SPREAD`` of their spread on the line: the two ends are one bulk cut in two.
+column alone: the values lie on a grid of step ``s`` and span exactly ``2^8`` or ``2^16`` steps
+(the type's whole range); both ends of the range (their ``EDGE`` of it) hold at least
+``EDGE_SHARE`` of the values each, with no pile on the end value itself (more than ``SPIKE`` times
+the mean count of the end's other levels and at least ``PILE`` of the values: clipping and
+saturated pixels pile there, a wrap passes through); and read on the circle of the type's
+modulus, the values' spread is at most ``WRAP_SPREAD`` of their spread on the line: the two ends
+are one bulk cut in two. Clipping itself is not reported: healthy images clip too.
 """
 from __future__ import annotations
 
@@ -216,7 +217,9 @@ def check_value_codes(X) -> list[Finding]:
             f"the inputs hold values that look like missing-value codes ({listed}{' ...' if len(codes) > 5 else ''}): "
             f"each is one value repeated far outside the rest of its column (column {first['column']}'s other "
             f"rows lie in {first['bulk'][0]:.4g} .. {first['bulk'][1]:.4g}, the code {first['gap']:.3g} times "
-            f"their width beyond them), so the column's real readings are squeezed into a sliver of its range",
+            f"their width beyond them), so the column's real readings are squeezed into a sliver of its range "
+            f"(a value that is a true reading, a zero balance far from the others, is no code: then keep it and "
+            f"scale the column robustly)",
             evidence={"codes": [{k: c[k] for k in ("column", "value", "share", "rows", "gap", "median")}
                                 for c in codes],
                       "sentinel": True, "rows_read": int(x.shape[0])},
