@@ -191,3 +191,34 @@ def test_a_table_without_codes_gives_the_plain_standardize_plan_unchanged():
     plain = [f for f in found if f.code == "unnormalized_inputs" and not f.evidence.get("sentinel")]
     assert plain and all(f.where is None for f in plain)
     assert [f.where for f in found if f.evidence.get("sentinel")] == ["input values"]    # both kept, apart
+
+
+def test_fit_with_repair_imputes_the_code_and_predict_applies_it():
+    import trainwell
+    from trainwell.data.splits import Splits
+
+    g = _gen(10)
+    n = 1500
+    height = 0.4 + g.gamma(2.0, 1.0, n)
+    y = torch.tensor(np.digitize(height + g.normal(0, 0.2, n), [1.5, 3.0]))
+    missing = g.random(n) < 0.08
+    clean = torch.tensor(np.column_stack([height, g.normal(size=n), g.normal(size=n)]), dtype=torch.float32)
+    coded = clean.clone()
+    coded[torch.tensor(missing), 0] = -999.0
+    mu, sd = coded[:900].mean(0), coded[:900].std(0)           # the user's scaler, fitted with the code in
+    x = (coded - mu) / sd
+    parts = Splits(train=(x[:900], y[:900]), val=(x[900:1200], y[900:1200]), test=(x[1200:], y[1200:]),
+                   num_classes=3, input_shape=(3,))
+    opts = {"progress": False, "report": False, "epochs": 6, "device": "cpu", "optimizer": "adam", "lr": 3e-3,
+            "batch_size": 32, "seed": 0}
+    torch.manual_seed(0)
+    run = trainwell.fit(nn.Sequential(nn.Linear(3, 32), nn.ReLU(), nn.Linear(32, 3)), parts, babysit="repair", **opts)
+    first = run.repairs[0]
+    assert (first["step"], first["code"], first["action"]) == (0, "unnormalized_inputs", "impute")
+    assert first["after"]["preprocess"] == ["impute", "standardize"]
+    test_x, test_y = parts.test
+    acc = (run.predict(test_x) == test_y).float().mean().item()      # predict: class ids, the impute applied
+    torch.manual_seed(0)
+    off = trainwell.fit(nn.Sequential(nn.Linear(3, 32), nn.ReLU(), nn.Linear(32, 3)), parts, babysit="off", **opts)
+    acc_off = (off.predict(test_x) == test_y).float().mean().item()
+    assert acc >= acc_off + 0.03          # the squeezed column is back: the heights decide the classes
