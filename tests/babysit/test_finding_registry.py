@@ -147,6 +147,8 @@ class FakeControls:
      [("set_lr_scale", 4.0), ("rebuild_optimizer", ("momentum", 0.9), ("nesterov", True))]),
     ("clip", {"clip_norm": 1.0}, [("set_clip_norm", 1.0)]),
     ("standardize", {}, [("add_preprocess", "standardize")]),
+    ("impute", {"codes": [[0, -999.0]]},
+     [("add_preprocess", "impute", ("codes", [[0, -999.0]])), ("add_preprocess", "standardize")]),
     ("shuffle", {}, [("set_shuffle", True)]),
     ("set_weight_decay", {"weight_decay": 1e-3}, [("rebuild_optimizer", ("weight_decay", 1e-3))]),
     ("reinit", {}, [("rebuild_optimizer",), ("model_changed",)]),

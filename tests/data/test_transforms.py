@@ -289,7 +289,7 @@ def test_config_errors_name_entry_and_option():
 
 def test_registry_description_lists_every_option_with_its_default():
     info = describe(PREPROCESSING)
-    assert set(info) == {"center", "standardize", "pca", "pca_whiten", "zca"}
+    assert set(info) == {"center", "standardize", "pca", "pca_whiten", "zca", "impute"}
     assert info["zca"]["options"]["eps"]["default"] == 1e-5
     assert info["pca_whiten"]["options"]["eps"]["default"] == 1e-5
     assert info["standardize"]["options"]["per_channel"]["default"] is False
@@ -321,3 +321,40 @@ def test_a_fitted_transform_moves_between_devices_and_dtypes_like_any_module():
     X = torch.randn(50, 4, generator=torch.Generator().manual_seed(0))
     pre = fit_preprocess(["standardize"], X).to("cpu").double()
     assert pre(X.double()).dtype == torch.float64
+
+
+# ------------------------------------------------------------------------------ impute
+def test_impute_replaces_each_code_by_its_columns_training_median_and_resumes_exactly():
+    from trainwell.data.transforms import Impute
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(200, 3, generator=g)
+    X[::10, 1] = -999.0
+    X[5::20, 1] = -998.0
+    X[::25, 2] = 9999.0
+    pre = fit_preprocess([{"name": "impute", "codes": [[1, -999.0], [1, -998.0], [2, 9999.0]]}], X)
+    out = pre(X)
+    m1 = X[:, 1][(X[:, 1] != -999.0) & (X[:, 1] != -998.0)].double().median().float()
+    m2 = X[:, 2][X[:, 2] != 9999.0].double().median().float()
+    assert torch.equal(out[::10, 1], m1.expand(20)) and torch.equal(out[5::20, 1], m1.expand(10))
+    assert torch.equal(out[::25, 2], m2.expand(8)) and torch.equal(out[:, 0], X[:, 0])
+    test = torch.tensor([[0.5, -999.0, 1.0]])                    # the training median, not the test rows'
+    assert pre(test)[0, 1] == m1
+    again = Impute(codes=[[1, -999.0], [1, -998.0], [2, 9999.0]])
+    again.load_state_dict(pre[0].state_dict())
+    assert torch.equal(again(X), out)
+
+
+@pytest.mark.parametrize("codes, words", [([], "non-empty list"), ([[1]], "pairs"), ([["a", 1.0]], "pairs"),
+                                          ([[-1, 0.0]], "column index >= 0"), (None, "codes is required")])
+def test_impute_options_are_checked(codes, words):
+    with pytest.raises(ConfigError, match=words):
+        fit_preprocess([{"name": "impute", "codes": codes}], torch.randn(10, 2))
+
+
+def test_impute_names_a_column_the_data_lacks_and_an_all_code_column():
+    with pytest.raises(DataError, match="column 5"):
+        fit_preprocess([{"name": "impute", "codes": [[5, 0.0]]}], torch.randn(10, 2))
+    X = torch.randn(10, 2)
+    X[:, 1] = -1.0
+    with pytest.raises(DataError, match="only its codes"):
+        fit_preprocess([{"name": "impute", "codes": [[1, -1.0]]}], X)

@@ -241,6 +241,14 @@ def _standardize(controls, options, *, seed):
     return "standardize"
 
 
+def _impute(controls, options, *, seed):
+    # the missing-value codes replaced by their columns' training medians, then the columns they
+    # squeezed rescaled (babysit/value_codes.py: the preprocessing a user writes)
+    controls.add_preprocess("impute", codes=[list(c) for c in options["codes"]])
+    controls.add_preprocess("standardize")
+    return "impute + standardize"
+
+
 def _remove_output_activation(controls, options, *, seed):
     set_child(controls.model, options["name"], nn.Identity())
     controls.model_changed()
@@ -358,6 +366,8 @@ ACTIONS = {a.name: a for a in (
            Rollback.START, _swap_activations, new_baseline=True),
     Action("standardize", "the data: inputs standardized with training-split statistics (every split, and "
            "run.predict)", Rollback.START, _standardize, new_baseline=True),
+    Action("impute", "the data: missing-value codes replaced by their columns' training medians, then the "
+           "inputs standardized (every split, and run.predict)", Rollback.START, _impute, new_baseline=True),
     Action("remove_output_activation", "the model: its final activation -> Identity (the loss applies it)",
            Rollback.NONE, _remove_output_activation, new_baseline=True),
     Action("shrink_output_layer", "the model: the last layer's weights scaled down, its bias zeroed",

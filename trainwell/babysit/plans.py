@@ -275,6 +275,10 @@ def plan_vanishing(f, ctx):
 
 
 def plan_unnormalized(f, ctx):
+    if f.evidence.get("sentinel"):      # missing-value codes (value_codes.py): standardizing keeps the squeeze
+        codes = [[c["column"], c["value"]] for c in f.evidence["codes"]]
+        return make_plan("impute", f"{f.message}: replace each code by its column's training median, then "
+                                   f"standardize (notes 002)", codes=codes)
     if any(p.get("name") == "standardize" for p in ctx.controls.preprocess):
         return "the inputs were standardized already"
     return make_plan("standardize", f"inputs have median |mean| {f.evidence.get('median_abs_mean', float('nan')):.3g} "

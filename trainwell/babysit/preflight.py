@@ -27,6 +27,7 @@ from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.gradcheck import ERROR_THRESHOLD, MAX_TENSORS, WARN_THRESHOLD, NotCheckable, gradcheck
 from trainwell.babysit.ignored_classes import check_ignored_classes
 from trainwell.babysit.input_content import check_inputs_informative
+from trainwell.babysit.label_relation import reread
 from trainwell.babysit.model_checks import (DEPENDENCE_ROWS, RUN_ROWS, check_batch_dependence, check_loss_rows,
                                            check_model_runs, raised_finding)
 from trainwell.babysit.output_range import (check_loss_optimum, check_missing_activation, check_target_range,
@@ -34,6 +35,7 @@ from trainwell.babysit.output_range import (check_loss_optimum, check_missing_ac
 from trainwell.babysit.probes import ActivationRecorder, input_signal, input_std
 from trainwell.babysit.rules import DIVERGENCE_FACTOR
 from trainwell.babysit.targets import check_targets
+from trainwell.babysit.value_codes import check_value_codes
 from trainwell.errors import ConfigError, DataError, TrainwellError
 from trainwell.nn.losses import LOSSES, make_loss, one_score_hits
 from trainwell.optim.decay import DECOUPLED_KEY
@@ -1164,6 +1166,7 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
         findings += check_registration(model)
         loss_usable = not any(f.severity == "error" for f in output_problems + label_problems)
         findings += check_inputs_normalized(X[keep])
+        findings += check_value_codes(X[keep])     # missing-value codes left in, integers wrapped
         findings += check_inputs_informative(X[keep], y[keep], class_ids=class_ids or kind in ("bce", "bce_prob"))
         findings += check_class_balance(y[keep], kind)
         findings += check_shuffled(y, shuffle=shuffle, class_ids=class_ids)
@@ -1207,8 +1210,9 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
                 else:
                     findings += overfit
             if within_budget("labels carry over to unseen rows", budget.step_cost(MEMORIZE_ROWS)):
-                findings += check_labels_learnable(model, X[keep], y[keep], loss_fn, kind, gen=gen,
-                                                   budget=budget)
+                # at chance on unseen rows: the labels' fault, or the inputs' when columns relate to them
+                findings += reread(check_labels_learnable(model, X[keep], y[keep], loss_fn, kind, gen=gen,
+                                                          budget=budget), X[keep], y[keep])
             if within_budget("regularization check", REGULARIZATION_STEPS * budget.step_cost(xb.shape[0])):
                 budget.steps(REGULARIZATION_STEPS, xb.shape[0])
                 findings += check_regularization(model, xb, yb, loss_fn, optimizer, lr, regularization, penalty,

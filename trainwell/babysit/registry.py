@@ -226,14 +226,18 @@ CODES = {spec.code: spec for spec in (
     FindingSpec(
         "unnormalized_inputs", "preflight", "warning",
         measures="per-feature mean and standard deviation of the inputs (medians over features) and the "
-                 "spread of the features' scales",
-        threshold="median |mean| > 1, median std > 10 or < 1e-2, or max std / min std > 100",
+                 "spread of the features' scales"
+                 "; (an error) missing-value codes left in a column (value_codes.find_codes): one value repeated in a share of the rows, far beyond the rest of its column",
+        threshold="median |mean| > 1, median std > 10 or < 1e-2, or max std / min std > 100"
+                  "; a code: one value in 1% to 50% of the rows lying beyond the column's other rows (0.1st-99.9th percentile, >= 20 distinct values) by at least half their width",
         source="notes 000/002 preprocessing: zero-center, normalize; LeCun et al. 1998 'Efficient BackProp' "
                "§4.3",
         fix="standardize the inputs: x = (x - mean) / std with statistics from the training split",
         explains=(Group.INIT, "bad_initial_loss", "cannot_overfit_small_subset", Group.OPTIMIZATION),
         thresholds=("preflight.MEAN_OFF", "preflight.STD_HIGH", "preflight.STD_LOW",
-                    "preflight.SCALE_SPREAD"),
+                    "preflight.SCALE_SPREAD",
+                    "value_codes.ROWS", "value_codes.MIN_ROWS", "value_codes.MIN_SHARE", "value_codes.MAX_SHARE",
+                    "value_codes.MIN_DISTINCT", "value_codes.TAIL", "value_codes.CENTRAL", "value_codes.FAR"),
         graded_by=('standardize inputs',),
         plan=plan_unnormalized,
     ),
@@ -244,11 +248,15 @@ CODES = {spec.code: spec for spec in (
                  "training fit any model can reach when identical input rows get identical outputs (class ids: "
                  "the rows carrying their group's majority label; regression: the variance between the groups); "
                  "and (a warning) rows scaled on their own: every row's mean and std, and the group of columns "
-                 "squashed onto one value (each pair differs by < 1% of its spread)",
+                 "squashed onto one value (each pair differs by < 1% of its spread)"
+                 "; (a warning) integers wrapped at their type's limit (value_codes.find_wraps): the values' grid, the share at each end of the range, a pile on the end value, their spread on the circle of the type's modulus against the line"
+                 "; (a warning) a label_problem at chance on unseen rows whose labels relate to some input column (label_relation.reread: per column, a chi-square test of independence from the class ids)",
         threshold="at least half the features near-constant and a fit ceiling that closes less than half of the "
                   "gap from the trivial guess (the commonest class; R^2 0) to a perfect fit; or (a warning) 99% "
                   "of the rows with the same mean and std to 0.1% and at least half the varying columns in one "
-                  "squashed group",
+                  "squashed group"
+                  "; wrapped: values on a grid spanning exactly 2^8 or 2^16 steps, each end's 64th of the range holding >= 2% of them without a pile on the end value, and a spread on the circle <= half the line's"
+                  "; reread: some column with p < 1e-3 / the columns tested",
         source="notes 002 preprocessing (the inputs must carry the signal the model learns); the bound is the "
                "Bayes-optimal training fit of a function of the inputs",
         fix="keep the inputs' variation: scale to floats without casting to integers, read the right columns",
@@ -258,7 +266,11 @@ CODES = {spec.code: spec for spec in (
         thresholds=("input_content.CONSTANT_ROWS", "input_content.CONSTANT_FEATURES",
                     "input_content.INFORMATIVE_SHARE", "input_content.ROW_TOLERANCE", "input_content.SAME_ROWS",
                     "input_content.SQUASHED", "input_content.IDENTICAL", "input_content.SQUASHED_COLUMNS",
-                    "input_content.PAIR_ROWS", "input_content.MAX_COLUMNS"),
+                    "input_content.PAIR_ROWS", "input_content.MAX_COLUMNS",
+                    "value_codes.GRID_TOLERANCE", "value_codes.EDGE", "value_codes.EDGE_SHARE", "value_codes.SPIKE",
+                    "value_codes.PILE", "value_codes.WRAP_SPREAD", "value_codes.MAX_VALUES",
+                    "label_relation.ROWS", "label_relation.BINS", "label_relation.MIN_EXPECTED",
+                    "label_relation.ALPHA", "label_relation.MAX_COLUMNS"),
         stops_unrepaired=True,
         plan=not_repairable,
     ),

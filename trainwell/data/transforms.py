@@ -410,6 +410,71 @@ class ZCAWhiten(_Linear):
         return None
 
 
+# ----------------------------------------------------------------------------- missing-value codes
+def _codes_ok(codes) -> bool:
+    return isinstance(codes, (list, tuple)) and len(codes) > 0 and all(
+        isinstance(c, (list, tuple)) and len(c) == 2 and isinstance(c[0], int) and not isinstance(c[0], bool)
+        and c[0] >= 0 and isinstance(c[1], (int, float)) and not isinstance(c[1], bool) for c in codes)
+
+
+class Impute(Transform):
+    """Replace a column's missing-value code by the column's training median (of its other rows).
+
+    x'_j = m_j where x_j == code_j, else x_j; m_j = median of the training rows whose x_j != code_j.
+    ``codes``: ``[[column, code], ...]`` on (N, D) features (the babysitter's missing-value check
+    names them: babysit/value_codes.py). A column may carry several codes; each is left out of its
+    median. The preprocessing a user writes (``df[col].replace(code, np.nan).fillna(median)``,
+    notes 002: statistics from the training split only); standardize after it.
+    """
+
+    name = "impute"
+    OPTIONS = {"codes": Option((list, tuple, type(None)), None, "[[column, code], ...]: the value in that column "
+                               "that stands for a missing reading (required to fit)",
+                               source="notes 002: preprocessing statistics from the training split",
+                               check=must_be(lambda v: v is None or _codes_ok(v),
+                                             "a non-empty list of [column index >= 0, number] pairs"))}
+
+    def __init__(self, *, codes=None):
+        super().__init__()
+        set_options(self, self.OPTIONS, codes=codes)
+        self._register_empty("column", "code", "fill")
+
+    def _fit(self, X):
+        if self.codes is None:
+            raise ConfigError("preprocess 'impute': codes is required: [[column, code], ...] (the value in each "
+                              "column that stands for a missing reading)")
+        if X.ndim != 2:
+            raise DataError(f"preprocess 'impute': needs (N, D) features; got training data of shape {tuple(X.shape)}")
+        columns = [int(c) for c, _ in self.codes]
+        if max(columns) >= X.shape[1]:
+            raise DataError(f"preprocess 'impute': codes name column {max(columns)} but the training data has "
+                            f"{X.shape[1]} columns")
+        fills = []
+        for c in columns:
+            column_codes = torch.tensor([float(v) for j, v in self.codes if j == c], dtype=torch.float64)
+            rest = X[:, c][~torch.isin(X[:, c], column_codes.to(torch.float32).double())]
+            if rest.numel() == 0:
+                raise DataError(f"preprocess 'impute': column {c} holds only its codes in the training data")
+            fills.append(float(rest.median()))
+        self._store("column", torch.tensor(columns, dtype=torch.float64))
+        self._store("code", torch.tensor([float(v) for _, v in self.codes], dtype=torch.float64))
+        self._store("fill", torch.tensor(fills, dtype=torch.float64))
+
+    def fit_moments(self, mean, second):
+        raise DataError("preprocess 'impute': needs the training rows in memory (a median), not streamed rows")
+
+    def _check_shape(self, X):
+        if X.ndim != 2 or X.shape[1] <= int(self.column.max()):
+            raise DataError(f"preprocess 'impute': samples have shape {tuple(X.shape[1:])} but it was fitted on "
+                            f"features with column {int(self.column.max())}")
+
+    def _transform(self, X):
+        X = X.clone()
+        for c, code, fill in zip(self.column.long().tolist(), self.code.to(X.dtype), self.fill.to(X.dtype)):
+            X[:, c] = torch.where(X[:, c] == code, fill, X[:, c])
+        return X
+
+
 # ----------------------------------------------------------------------------- pipeline and config
 class Pipeline(nn.Sequential):
     """Transforms applied in order; ``fit`` fits each one on the output of the ones before it."""
@@ -438,6 +503,7 @@ PREPROCESSING = {
     "pca": PCA,
     "pca_whiten": PCAWhiten,
     "zca": ZCAWhiten,
+    "impute": Impute,
 }
 
 

@@ -1,0 +1,87 @@
+"""Labels apart from their rows against inputs that lost what the labels need (babysit/label_relation.py)."""
+import numpy as np
+import pytest
+import torch
+from scipy.stats import chi2_contingency
+
+from trainwell.babysit import label_relation as lr
+from trainwell.babysit.findings import make
+
+N = 1500
+
+
+def _unseen_at_chance():
+    """A label_problem as preflight.check_labels_learnable makes it (its evidence keys)."""
+    return make("label_problem", "the labels do not belong to their rows",
+                evidence={"memorized_acc": 1.0, "memorized_target": 0.93, "unseen_acc": 0.34, "chance": 0.33,
+                          "margin": 0.07, "rows": 128, "unseen_rows": 384}, severity="warning")
+
+
+def _turbine_like(seed=0):
+    """Class ids by a power that rises with the speed (column 2); columns 0 and 1 are a direction's
+    sin / cos taken in the wrong units (noise); column 3 carries nothing."""
+    g = np.random.default_rng(seed)
+    direction, speed = g.uniform(0, 360, N), g.gamma(4.0, 2.2, N)
+    power = np.clip(speed * np.cos(np.radians(direction - 250)), 0, None) ** 3 + g.normal(0, 40, N)
+    y = np.digitize(power, np.quantile(power, [1 / 3, 2 / 3]))
+    x = np.column_stack([np.sin(direction), np.cos(direction), speed, g.normal(size=N)])
+    return torch.tensor(x, dtype=torch.float32), torch.tensor(y)
+
+
+def test_the_p_values_are_pearsons_chi_square_on_the_binned_columns():
+    x, y = _turbine_like()
+    rel = lr.column_relations(x, y)
+    for j in range(x.shape[1]):
+        bins = lr._bins(x[:, j].double(), lr.BINS).numpy()
+        table = np.zeros((bins.max() + 1, 3))
+        np.add.at(table, (bins, y.numpy()), 1)
+        assert rel["p"][j].item() == pytest.approx(chi2_contingency(table, correction=False)[1], rel=1e-6)
+    assert rel["related"].tolist() == [2]        # only the speed: the direction's features turned to noise
+
+
+def test_independent_labels_pass_the_bonferroni_bound_about_once_in_a_thousand_setups():
+    g = torch.Generator().manual_seed(0)
+    hits = 0
+    for _ in range(200):
+        x = torch.randn(600, 20, generator=g)
+        y = torch.randint(0, 4, (600,), generator=g)
+        hits += lr.column_relations(x, y)["related"].numel() > 0
+    assert hits <= 2          # expected 200 x ALPHA = 0.2
+
+
+def test_labels_that_relate_to_some_columns_are_reread_as_inputs_that_lost_information():
+    x, y = _turbine_like()
+    (f,) = lr.reread([_unseen_at_chance()], x, y)
+    assert f.code == "uninformative_inputs" and f.severity == "warning"
+    assert f.evidence["related_columns"] == [2] and f.evidence["unrelated_columns"] == [0, 1, 3]
+    assert f.evidence["reread_from"] == "label_problem" and f.evidence["unseen_acc"] == 0.34
+    assert "cannot tell" in f.message         # partial label noise relates to the columns too
+
+
+def test_labels_shuffled_apart_from_their_rows_stay_a_label_problem():
+    x, y = _turbine_like()
+    shuffled = y[torch.randperm(N, generator=torch.Generator().manual_seed(1))]
+    (f,) = lr.reread([_unseen_at_chance()], x, shuffled)
+    assert f.code == "label_problem"
+
+
+def test_a_relation_through_two_columns_together_stays_a_label_problem():
+    g = torch.Generator().manual_seed(2)
+    x = torch.randn(N, 2, generator=g)
+    y = ((x[:, 0] > 0) ^ (x[:, 1] > 0)).long()          # XOR: neither column alone says anything
+    assert lr.column_relations(x, y)["related"].numel() == 0
+    assert lr.reread([_unseen_at_chance()], x, y)[0].code == "label_problem"
+
+
+def test_other_findings_and_other_label_problems_pass_unchanged():
+    x, y = _turbine_like()
+    other = make("label_problem", "ids out of range", evidence={"max_id": 7})
+    kept = make("unnormalized_inputs", "scale", evidence={})
+    assert lr.reread([other, kept], x, y) == [other, kept]
+
+
+def test_too_few_rows_per_class_are_not_tested():
+    x = torch.randn(30, 3)
+    y = torch.arange(30) % 10
+    assert lr.column_relations(x, y) is None
+    assert lr.reread([_unseen_at_chance()], x, y)[0].code == "label_problem"

@@ -1,0 +1,122 @@
+"""Labels that don't belong to their rows, or inputs that lost what the labels need: which one the data says.
+
+``preflight.check_labels_learnable`` memorizes a few training rows and scores rows it never saw; at
+chance, it reports ``label_problem`` ("the labels do not belong to their rows"). Two faults end
+there. Labels shuffled apart from their rows are independent of every input column. Inputs that
+lost their information (an angle in degrees through ``np.sin``, a wrong column, a mangled
+transform) leave the labels related to the columns that survived, but too weakly, or through too
+few of them, for a model to carry what it memorized over to new rows.
+
+The test that tells them apart (``column_relations``) asks each input column alone: a chi-square
+test of independence between the column, cut into ``BINS`` equal-count bins (its own values when it
+has fewer), and the class ids, on up to ``ROWS`` training rows. Labels independent of the rows
+make every column's p-value uniform, so with a Bonferroni bound over the columns read (``ALPHA``
+over their count) no column passes, but once in 1 / ``ALPHA`` setups. When some column does pass,
+the labels depend on the inputs and the finding is reread (``reread``): ``label_problem`` becomes
+``uninformative_inputs`` (a warning) naming the columns that relate and those that do not, and
+saying what the data cannot tell: part of the labels may still be noise (labels that partly belong
+relate to the columns too). Columns are read one at a time: a relation only through several columns
+together (an XOR of two) shows in none of them, and the finding stays ``label_problem``.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from trainwell.babysit.findings import Finding, make
+
+ROWS = 2000               # the training rows read (preflight.STATS_ROWS)
+BINS = 10                 # equal-count bins per column (deciles)
+MIN_EXPECTED = 5.0        # ... fewer bins when a bin x class cell would expect < 5 rows (Cochran's rule)
+ALPHA = 1e-3              # the chance that independent labels show a related column in a setup (Bonferroni)
+MAX_COLUMNS = 4096        # columns tested (a sample of them beyond this)
+LISTED = 10               # columns named in the message
+
+
+def _bins(column: torch.Tensor, bins: int) -> torch.Tensor:
+    """The bin index of each row: the column's own distinct values when it has at most ``bins``,
+    else equal-count bins by rank (ties split by row order, which labels independent of the rows
+    cannot follow)."""
+    values, inverse = torch.unique(column, return_inverse=True)
+    if values.numel() <= bins:
+        return inverse
+    rank = torch.empty_like(inverse)
+    rank[torch.argsort(column, stable=True)] = torch.arange(column.numel())
+    return rank * bins // column.numel()
+
+
+def column_relations(X, y) -> dict | None:
+    """Per input column, the chi-square test of independence from the class ids ``y``:
+    ``{"p": p-values, "columns": their column indices, "related": the indices with p < ALPHA / count,
+    "threshold"}``; None when there are too few rows or classes to test."""
+    from scipy.stats import chi2
+
+    n = min(X.shape[0], ROWS)
+    x = X[:n].reshape(n, -1).detach().cpu().double()
+    labels = y[:n].detach().cpu().reshape(-1).long()
+    keep = torch.isfinite(x).all(dim=1)
+    x, labels = x[keep], labels[keep]
+    labels = torch.unique(labels, return_inverse=True)[1]
+    classes, n = int(labels.max()) + 1 if labels.numel() else 0, x.shape[0]
+    bins = min(BINS, int(n / (MIN_EXPECTED * max(classes, 1))))
+    if classes < 2 or bins < 2:
+        return None
+    columns = torch.arange(x.shape[1])
+    if columns.numel() > MAX_COLUMNS:
+        columns = torch.randperm(x.shape[1], generator=torch.Generator().manual_seed(0))[:MAX_COLUMNS].sort().values
+    class_share = torch.bincount(labels, minlength=classes).double() / n
+    p = torch.ones(columns.numel(), dtype=torch.float64)
+    for i, j in enumerate(columns.tolist()):
+        b = _bins(x[:, j], bins)
+        k = int(b.max()) + 1
+        if k < 2:
+            continue
+        table = torch.zeros(k, classes, dtype=torch.float64)
+        table.index_put_((b, labels), torch.ones(n, dtype=torch.float64), accumulate=True)
+        expected = table.sum(dim=1, keepdim=True) * class_share
+        stat = float(((table - expected) ** 2 / expected.clamp_min(1e-12)).sum())
+        p[i] = float(chi2.sf(stat, (k - 1) * (classes - 1)))
+    threshold = ALPHA / columns.numel()
+    return {"p": p, "columns": columns, "related": columns[p < threshold], "threshold": threshold}
+
+
+def reread(findings: list[Finding], X, y) -> list[Finding]:
+    """``findings`` with a ``label_problem`` of the unseen-rows check (evidence ``unseen_acc``)
+    reread as ``uninformative_inputs`` when some input column relates to the labels (see the
+    module docstring); other findings unchanged."""
+    out = []
+    for f in findings:
+        if f.code != "label_problem" or "unseen_acc" not in f.evidence:
+            out.append(f)
+            continue
+        rel = column_relations(X, y)
+        if rel is None or rel["related"].numel() == 0:
+            out.append(f)
+            continue
+        related = rel["related"].tolist()
+        unrelated = rel["columns"][rel["p"] >= rel["threshold"]].tolist()
+        strongest = int(rel["columns"][rel["p"].argmin()])
+        p_min = float(rel["p"].min())
+        e = f.evidence
+        out.append(make(
+            "uninformative_inputs",
+            f"a model that memorizes {e['rows']} training rows (accuracy {e['memorized_acc']:.2f}) scores "
+            f"{e['unseen_acc']:.2f} on {e['unseen_rows']} rows it did not see, no better than chance "
+            f"({e['chance']:.2f}), yet the labels do depend on the inputs: {len(related)} of "
+            f"{rel['columns'].numel()} columns relate to them beyond chance (column {strongest}: chi-square "
+            f"p = {p_min:.2g}; columns {related[:LISTED]}{' ...' if len(related) > LISTED else ''}), "
+            f"{len(unrelated)} show no relation"
+            + (f" (columns {unrelated[:LISTED]}{' ...' if len(unrelated) > LISTED else ''})" if unrelated else "")
+            + ": the labels belong to their rows at least in part, and what the model memorized does not carry "
+              "over; the inputs may have lost what the labels need (a feature mangled on its way: wrong units "
+              "into sin / cos, a broken join or cast), or part of the labels may be noise: the data cannot "
+              "tell which",
+            evidence={**e, "related_columns": related[:LISTED], "related": len(related),
+                      "unrelated_columns": unrelated[:LISTED], "unrelated": len(unrelated),
+                      "columns_tested": int(rel["columns"].numel()), "min_p": p_min,
+                      "p_threshold": rel["threshold"], "reread_from": "label_problem"},
+            severity="warning",
+            fix="check the pipeline of the columns that relate to nothing (units, transforms, joins) against "
+                "the raw data; if the inputs are right, check the labels' noise (a few relabelled by hand)"))
+    return out

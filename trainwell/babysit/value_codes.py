@@ -1,0 +1,249 @@
+"""Values that are not measurements: missing-value codes left in, and integers wrapped at their type's limit.
+
+Two faults of the data's values that the inputs' means and stds do not show, read on the host on at
+most ``ROWS`` training rows before any loss is computed (a data-quality check in the spirit of
+Great Expectations' "values between" and pandas-profiling's "common values").
+
+**A missing-value code** (``find_codes``): a file writes a reading it does not have as -999, 9999,
+-1 or 0, and the code survives into the training inputs, often standardized with the rest: the
+column's real values are squeezed into a sliver of its range and the model sees an 8 % spike far
+away instead of a measurement. Its mark in one column: one exact value repeated in at least
+``MIN_SHARE`` of the rows (a continuous reading repeats by chance only on a grid's few values),
+and at most ``MAX_SHARE`` (a value in most rows is the column's own typical value), lying beyond
+the bulk (the other rows from their 0.1st to their 99.9th percentile: a few genuine outliers
+beside the code neither hide it nor widen the bulk) by at least ``FAR`` of the bulk's width. On a
+normal bulk (width ~6.2 sigma) that is 6 sigma from its mean: -999 beside wave heights of a few
+metres, 9999 beside percentages, -1 beside adults' ages, 0 beside blood pressures. The width, not a
+central spread, is the unit: a bulk that is mostly one value (a pixel that is black in 3 of 4
+images) has a central spread of nearly 0 and a width of its whole range. What this leaves quiet,
+by construction:
+
+* a column with fewer than ``MIN_DISTINCT`` distinct values besides its common ones: binary flags,
+  one-hot columns, categories coded as integers, small counts, 8x8 digits' 17 grey levels;
+* a value piled at the end of the bulk: clipping, top-coding (a price capped at 500001),
+  saturated pixels, the zeros of a zero-inflated count or amount (the bulk starts next to them);
+* a heavy tail: its far values are each rare, not one value repeated.
+
+The other common values (those in ``MIN_SHARE`` of the rows) are left out of the bulk when they lie
+outside its central 80 % (its 10th to 90th percentile), so that two codes (-999 and -998) do not
+hide each other. The repair a user makes, and the one the repairer applies: replace the code by
+the column's median over the training split's other rows (``impute``), then standardize.
+
+**Wrapped integers** (``find_wraps``): arithmetic on an unsigned integer array wraps around its
+type's modulus, ``(x - 128) / 128`` on uint8 pixels maps 127 to 255: values that were neighbours
+land at the two ends of the range. Its mark, on all values of an image-like input pooled (one
+unit), on the columns of a table that share one grid pooled (flattened pixels), or on a table's
+column alone: the values lie on a grid of step ``s`` and span exactly ``2^8`` or ``2^16`` steps
+(the type's whole range); both ends of the range (their ``EDGE`` of it) hold at least
+``EDGE_SHARE`` of the values each, with no pile on the end value itself (more than ``SPIKE`` times
+the mean count of the end's other levels and at least ``PILE`` of the values: clipping and
+saturated pixels pile there, a wrap passes through); and read on the circle of the type's
+modulus, the values' spread is at most ``WRAP_SPREAD`` of their spread on the line: the two ends
+are one bulk cut in two. Clipping itself is not reported: healthy images clip too.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from trainwell.babysit.findings import Finding, make
+
+ROWS = 2000               # the training rows read (preflight.STATS_ROWS: the input statistics' sample)
+MIN_ROWS = 100            # fewer rows: a share of 1% is one row
+MIN_SHARE = 0.01          # a code fills >= 1% of the rows (a continuous reading repeats in < 1/N of them)
+MAX_SHARE = 0.5           # ... and at most half: a value in most rows is the column's typical value
+MIN_DISTINCT = 20         # the bulk has >= 20 distinct values (fewer: categories, flags, small counts)
+TAIL = 0.001              # the bulk's ends: its 0.1st and 99.9th percentiles (a few true outliers aside)
+CENTRAL = 0.1             # common values outside the column's 10th-90th percentile are left out of the bulk
+FAR = 0.5                 # a code lies beyond the bulk's end by >= half the bulk's width (6 sigma from a
+                          # normal bulk's mean: no normal reading repeats there)
+TYPE_LEVELS = (256, 65536)   # the moduli of uint8 / int8 and uint16 / int16
+GRID_TOLERANCE = 1e-3     # values on a grid: within 0.1% of a step of a multiple of it
+EDGE = 1 / 64             # the ends of the range: its first and last 64th (4 of uint8's 256 levels)
+EDGE_SHARE = 0.02         # ... each holding >= 2% of the values
+SPIKE = 3.0               # a pile on the end value (clipping): > 3x the mean count of the end's other levels
+PILE = 0.005              # ... and >= 0.5% of the values (a level or two of a sparse grid is no pile)
+WRAP_SPREAD = 0.5         # on the circle the values spread <= half as much as on the line
+MAX_VALUES = 1_000_000    # values pooled for an image-like input (a sample of them beyond this)
+
+
+def _bulk(v: torch.Tensor, common: torch.Tensor) -> torch.Tensor:
+    """The values of column ``v`` (float64, sorted) without its common values that lie outside the
+    central ``1 - 2 * CENTRAL`` of the column."""
+    lo, hi = torch.quantile(v, torch.tensor([CENTRAL, 1 - CENTRAL], dtype=v.dtype))
+    outside = common[(common < lo) | (common > hi)]
+    return v[~torch.isin(v, outside)] if outside.numel() else v
+
+
+def find_codes(x: torch.Tensor) -> list[dict]:
+    """The missing-value codes of the 2-D ``x`` (rows x columns, finite): one dict per code found,
+    ``{"column", "value", "share", "rows", "gap", "bulk": (lo, hi), "median"}`` (``gap`` in units of
+    the bulk's width hi - lo, ``median`` the bulk's). See the module docstring."""
+    n = x.shape[0]
+    if n < MIN_ROWS or x.ndim != 2:
+        return []
+    s, _ = torch.sort(x.double(), dim=0)
+    k = max(2, math.ceil(MIN_SHARE * n))
+    repeated = (s[k - 1:] == s[:n - k + 1]).any(dim=0)     # some value fills k sorted rows in a row
+    found = []
+    for j in repeated.nonzero().flatten().tolist():
+        v = s[:, j]
+        values, counts = torch.unique_consecutive(v, return_counts=True)
+        common = values[(counts >= k) & (counts <= MAX_SHARE * n)]
+        if common.numel() == 0:
+            continue
+        bulk = _bulk(v, values[counts >= k])
+        for value in common.tolist():
+            rest = bulk[bulk != value]
+            if rest.numel() < MIN_ROWS or torch.unique_consecutive(rest).numel() < MIN_DISTINCT:
+                continue
+            lo, median, hi = torch.quantile(rest, torch.tensor([TAIL, 0.5, 1 - TAIL], dtype=rest.dtype)).tolist()
+            width = hi - lo
+            gap = max(lo - value, value - hi, 0.0)
+            if width > 0 and gap >= FAR * width:
+                share = float((v == value).double().mean())
+                found.append({"column": j, "value": value, "share": share, "rows": int((v == value).sum()),
+                              "gap": gap / width, "bulk": (lo, hi), "median": median})
+    return found
+
+
+def _levels(v: torch.Tensor) -> tuple | None:
+    """``(levels, step, modulus)`` when the sorted values ``v`` lie on a grid of step ``step`` spanning
+    exactly a type's whole range (``TYPE_LEVELS``): ``levels`` the integer level of each value,
+    0 at the smallest; else None."""
+    distinct = torch.unique_consecutive(v)
+    if distinct.numel() < 3:
+        return None
+    span = float(distinct[-1] - distinct[0])
+    for modulus in TYPE_LEVELS:
+        step = span / (modulus - 1)
+        if not step > 0 or distinct.numel() > modulus:
+            continue
+        levels = (v - distinct[0]) / step
+        if bool(((levels - levels.round()).abs() <= GRID_TOLERANCE).all()):
+            return levels.round().long(), step, modulus
+    return None
+
+
+def _circular_std(levels: torch.Tensor, modulus: int) -> float:
+    """The std of ``levels`` read on a circle of ``modulus`` levels (in levels, through the mean
+    resultant length: sqrt(-2 ln R) radians)."""
+    angle = levels.double() * (2 * math.pi / modulus)
+    r = float(torch.stack([angle.cos().mean(), angle.sin().mean()]).norm())
+    return math.sqrt(-2 * math.log(max(r, 1e-12))) * modulus / (2 * math.pi)
+
+
+def find_wrap(v: torch.Tensor) -> dict | None:
+    """``{"modulus", "step", "low_share", "high_share", "line_std", "circle_std"}`` when the values
+    ``v`` (1-D, finite) look wrapped at an integer type's limit (see the module docstring), else None."""
+    if v.numel() < MIN_ROWS:
+        return None
+    v, _ = torch.sort(v.double())
+    grid = _levels(v)
+    if grid is None:
+        return None
+    levels, step, modulus = grid
+    counts = torch.bincount(levels, minlength=modulus).double()
+    n = float(levels.numel())
+    edge = int(EDGE * modulus)
+    low, high = counts[:edge].sum() / n, counts[-edge:].sum() / n
+    if min(float(low), float(high)) < EDGE_SHARE:
+        return None
+    for end, rest in ((counts[0], counts[1:edge]), (counts[-1], counts[-edge:-1])):
+        if end > SPIKE * rest.mean() and end >= PILE * n:
+            return None
+    line = float(levels.double().std())
+    circle = _circular_std(levels, modulus)
+    if not line > 0 or circle > WRAP_SPREAD * line:
+        return None
+    return {"modulus": modulus, "step": step, "low_share": float(low), "high_share": float(high),
+            "line_std": line * step, "circle_std": circle * step}
+
+
+def _pooled(v: torch.Tensor) -> torch.Tensor:
+    """At most ``MAX_VALUES`` of the values ``v`` (a fixed sample of them beyond it)."""
+    v = v.reshape(-1)
+    if v.numel() > MAX_VALUES:
+        v = v[torch.randperm(v.numel(), generator=torch.Generator().manual_seed(0))[:MAX_VALUES]]
+    return v
+
+
+def find_wraps(X: torch.Tensor) -> list[dict]:
+    """Wrapped values of ``X``: of an input of more than two dimensions, all its values pooled (one
+    dict, ``"column": None``); of a 2-D table, the columns on one type's grid (the same smallest
+    value, step and modulus: the pixels of flattened images, one unit) pooled, each other column
+    alone (one dict per wrapped group, ``"columns"`` listing it, ``"column"`` its first)."""
+    if X.ndim != 2:
+        w = find_wrap(_pooled(X))
+        return [] if w is None else [{"column": None, "columns": None, **w}]
+    groups: dict = {}
+    for j in range(X.shape[1]):
+        v, _ = torch.sort(X[:, j])
+        grid = _levels(v)
+        if grid is not None:
+            groups.setdefault((float(v[0]), round(grid[1], 12), grid[2]), []).append(j)
+    found = []
+    for columns in groups.values():
+        w = find_wrap(_pooled(X[:, columns]))
+        if w is not None:
+            found.append({"column": columns[0], "columns": columns, **w})
+    return found
+
+
+def _rows(X) -> torch.Tensor | None:
+    """The first ``ROWS`` training rows on the host, float64, rows with a NaN/inf dropped (those are
+    ``nonfinite_data``'s); None for inputs that are not numbers."""
+    if not torch.is_tensor(X) or X.ndim < 2 or X.dtype == torch.bool or X.is_complex():
+        return None
+    x = X[:ROWS].detach().cpu().double()
+    return x[torch.isfinite(x.reshape(x.shape[0], -1)).all(dim=1)]
+
+
+def check_value_codes(X) -> list[Finding]:
+    """``unnormalized_inputs`` (error) for missing-value codes left in a column; ``uninformative_inputs``
+    (warning) for integers wrapped at their type's limit. See the module docstring."""
+    x = _rows(X)
+    if x is None or x.shape[0] < MIN_ROWS:
+        return []
+    findings = []
+    codes = find_codes(x) if x.ndim == 2 else []
+    if codes:
+        first = codes[0]
+        listed = ", ".join(f"column {c['column']}: {c['value']:.6g} in {100 * c['share']:.1f}% of the rows"
+                           for c in codes[:5])
+        findings.append(make(
+            "unnormalized_inputs",
+            f"the inputs hold values that look like missing-value codes ({listed}{' ...' if len(codes) > 5 else ''}): "
+            f"each is one value repeated far outside the rest of its column (column {first['column']}'s other "
+            f"rows lie in {first['bulk'][0]:.4g} .. {first['bulk'][1]:.4g}, the code {first['gap']:.3g} times "
+            f"their width beyond them), so the column's real readings are squeezed into a sliver of its range "
+            f"(a value that is a true reading, a zero balance far from the others, is no code: then keep it and "
+            f"scale the column robustly)",
+            evidence={"codes": [{k: c[k] for k in ("column", "value", "share", "rows", "gap", "median")}
+                                for c in codes],
+                      "sentinel": True, "rows_read": int(x.shape[0])},
+            severity="error", where="input values",
+            fix="replace each code by the column's median over the training split's other rows (or drop those "
+                "rows), then standardize: df[col].replace(code, np.nan).fillna(median)"))
+    wraps = find_wraps(x)
+    if wraps:
+        w = wraps[0]
+        bits = int(round(math.log2(w["modulus"])))
+        columns = [j for c in wraps for j in (c["columns"] or [])]
+        where = (f"columns {columns[:10]}{' ...' if len(columns) > 10 else ''}" if columns else "the input values")
+        findings.append(make(
+            "uninformative_inputs",
+            f"{where} look wrapped around a {bits}-bit integer's limit: they lie on a grid of step "
+            f"{w['step']:.4g} spanning exactly {w['modulus']} levels, {100 * w['low_share']:.0f}% and "
+            f"{100 * w['high_share']:.0f}% of them within {int(EDGE * w['modulus'])} levels of the two ends with no pile on "
+            f"the ends, and read on a circle of {w['modulus']} levels they spread {w['circle_std']:.3g} against "
+            f"{w['line_std']:.3g} on the line: values that were neighbours sit at opposite ends (uint{bits} "
+            f"arithmetic such as x - 128 wraps around)",
+            evidence={"wrapped": [{k: c[k] for k in ("column", "modulus", "step", "low_share", "high_share",
+                                                      "line_std", "circle_std")} for c in wraps],
+                      "columns": columns[:10],
+                      "rows_read": int(x.shape[0])},
+            severity="warning", where="input values",
+            fix="convert to float before any arithmetic: (x.astype(np.float32) - 128) / 128"))
+    return findings
