@@ -13,7 +13,7 @@ import trainwell
 from trainwell.babysit import output_range as orange
 from trainwell.babysit.actions import ACTIONS
 from trainwell.babysit.findings import Diagnosis, make
-from trainwell.babysit.plans import plan_output_mismatch
+from trainwell.babysit.plans import plan_diverged, plan_output_mismatch
 from trainwell.babysit.preflight import preflight
 from trainwell.data.splits import Splits
 from test_repair import data  # noqa: F401  (the digits fixture, shared)
@@ -305,3 +305,75 @@ def test_a_loss_lowest_outside_the_range_is_named_by_its_gap():
     final = orange.final_op(model, X)
     found = orange.check_loss_optimum(final, out, y, shifted, last=("3", model[-1]))
     assert len(found) == 1 and found[0].evidence["gap"] >= orange.OPTIMUM_GAP and found[0].where == "3"
+
+
+# ------------------------------------------------------------------ a loss that is NaN at the targets
+def user_bce(clamp):
+    """A user's binary cross-entropy on a sigmoid's probabilities, with or without a clamp."""
+    def bce(p, y):
+        y = y.float()
+        p = p.clamp(1e-7, 1 - 1e-7) if clamp else p
+        return -(y * torch.log(p) + (1 - y) * torch.log(1 - p)).mean()
+    return bce
+
+
+def user_ce_on_probabilities(clamp):
+    """A user's cross-entropy of one-hot rows against a softmax's probability rows."""
+    def ce(p, y):
+        logs = torch.log(p.clamp_min(1e-12)) if clamp else torch.log(p)
+        return -(F.one_hot(y, p.shape[1]) * logs).sum(dim=1).mean()
+    return ce
+
+
+def nonfinite(findings):
+    return [f for f in findings if f.code == "nonfinite_loss"]
+
+
+def test_float32_reaches_the_targets_where_an_unclamped_bce_is_nan():
+    """The premise: a confident float32 sigmoid is exactly 1 (and a softmax row exactly one-hot),
+    where 0 * log(0) makes the unclamped loss NaN and the clamped one finite."""
+    p = torch.sigmoid(torch.tensor([17.0, -120.0]))
+    assert p.tolist() == [1.0, 0.0]
+    y = torch.tensor([1, 0])
+    assert math.isnan(float(user_bce(False)(p, y))) and math.isfinite(float(user_bce(True)(p, y)))
+    rows = torch.softmax(torch.tensor([[0.0, 120.0, 0.0]]), dim=1)
+    assert rows.tolist() == [[0.0, 1.0, 0.0]]
+    assert math.isnan(float(user_ce_on_probabilities(False)(rows, torch.tensor([1]))))
+
+
+def test_a_loss_nan_at_the_targets_is_a_nonfinite_loss_before_training():
+    X = inputs()
+    binary = (X[:, 0] > 0).long()
+    for model, targets, loss in [(Ends(1, lambda z: torch.sigmoid(z).squeeze(-1)), binary, user_bce(False)),
+                                 (net(3, nn.Softmax(dim=1)), class_ids(X), user_ce_on_probabilities(False))]:
+        found = nonfinite(preflight(model, X, targets, loss=loss, cheap_only=True))
+        assert len(found) == 1 and found[0].severity == "error", loss
+        f = found[0]
+        assert math.isnan(f.evidence["loss_at_targets"]) and math.isfinite(f.evidence["initial_loss"])
+        assert "clamp" in f.fix
+        # the loss's fault, not the lr's: the repairer does not lower the lr for it
+        assert isinstance(plan_diverged(f, _ctx()), str)
+
+
+def test_losses_finite_at_the_targets_stay_quiet():
+    X = inputs()
+    binary = (X[:, 0] > 0).long()
+    y = regression_targets(X)
+    quiet = [(Ends(1, lambda z: torch.sigmoid(z).squeeze(-1)), binary, user_bce(True)),       # clamped
+             (Ends(1, lambda z: torch.sigmoid(z).squeeze(-1)), binary.float(), nn.BCELoss()),  # logs clamped at -100
+             (net(3, nn.Softmax(dim=1)), class_ids(X), user_ce_on_probabilities(True)),
+             (net(3, nn.Softmax(dim=1)), class_ids(X), neg_log_p),                            # log(p + 1e-8)
+             (net(1, nn.Sigmoid()), torch.sigmoid(y), "mse")]                                 # a bounded regression
+    for model, targets, loss in quiet:
+        found = preflight(model, X, targets, loss=loss, cheap_only=True)
+        assert nonfinite(found) == [] and alarms(found) == [], (loss, [(f.code, f.message) for f in alarms(found)])
+
+
+def test_the_uniform_guess_of_a_user_loss_on_sigmoid_outputs_is_one_half():
+    """A user's BCE on a sigmoid's probabilities starts at its 0.5 guess (ln 2): no bad_initial_loss
+    (the all-zero guess made the clamped loss's reference 16.1 x the share of positives)."""
+    X = inputs()
+    binary = (X[:, 0] > 0).long()
+    found = preflight(Ends(1, lambda z: torch.sigmoid(z).squeeze(-1)), X, binary, loss=user_bce(True),
+                      cheap_only=True)
+    assert "bad_initial_loss" not in {f.code for f in found}

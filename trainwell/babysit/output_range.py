@@ -15,6 +15,16 @@ Two faults of the output layer that the value checks of ``preflight.check_loss_o
   partly outside its range. The measure is the share of the targets' variance no output in that
   range can fit: the mean squared distance from each target to the range, over Var(y).
 
+A third fault reads the loss at the outputs training moves towards:
+
+* **A loss that is NaN where the model is right and sure** (``check_loss_at_targets``): float32
+  rounds a sigmoid to exactly 0 or 1 (``sigmoid(z) == 1.0`` for z > 16.6), and a softmax row to
+  one-hot once its logits are ~104 apart, so a confident model reaches its targets exactly. A
+  hand-written cross-entropy without a clamp, ``-(y * log(p) + (1 - y) * log(1 - p))``, is
+  ``0 * log(0)`` = NaN there: the run turns NaN as it learns, whatever the lr. The check evaluates
+  the loss at the targets themselves (one-hot rows for class ids under probability rows); PyTorch's
+  own losses clamp their logs (``BCELoss`` at -100) and stay finite.
+
 ``final_op(model, x)`` names the model's last operation (a module's or a functional call's), read
 by intercepting torch's functions during one forward pass, through reshapes that do not change values.
 """
@@ -319,3 +329,47 @@ def check_loss_optimum(final, out, y, loss_fn, *, last: tuple) -> list[Finding]:
                  fix=("set the loss's option that reads outputs in this range (PoissonNLLLoss(log_input=False) for "
                       "a rate)" if hint else f"remove the final {name}, or use a loss that is lowest at the targets "
                       f"for outputs in {span}"))]
+
+
+def perfect_outputs(final, out, y, *, probability_rows: bool):
+    """The outputs of a model that is right and sure on every row, where its last operation can
+    produce them: the targets themselves under a bounding last operation ``final`` whose range holds
+    every target (a sigmoid's 0/1 labels, a ReLU's counts), or one-hot rows for class ids under
+    ``probability_rows`` (a softmax); None when neither applies."""
+    if not torch.is_floating_point(out) or y.numel() == 0:
+        return None
+    if probability_rows and not torch.is_floating_point(y) and y.ndim == 1 and out.ndim == 2 \
+            and y.shape[0] == out.shape[0] and bool((y >= 0).all()) and bool((y < out.shape[1]).all()):
+        return torch.nn.functional.one_hot(y, out.shape[1]).to(out.dtype)
+    if final is None or y.numel() != out.numel():
+        return None
+    lo, hi = final[1]
+    t = y.detach().to(out.dtype).reshape(out.shape)
+    if not bool(torch.isfinite(t).all()) or bool((t < lo).any()) or bool((t > hi).any()):
+        return None
+    return t
+
+
+def check_loss_at_targets(final, out, y, loss_fn, *, probability_rows: bool, last: tuple) -> list[Finding]:
+    """``nonfinite_loss`` (error, found before training): the loss is finite on the untrained
+    outputs but NaN or inf at ``perfect_outputs`` (the targets, which the last operation reaches
+    exactly in float32), where it should be lowest: the training loss turns non-finite once the
+    model grows sure, and no lr avoids it."""
+    perfect = perfect_outputs(final, out.detach(), y, probability_rows=probability_rows)
+    if perfect is None:
+        return []
+    now, there = _loss(loss_fn, out.detach(), y), _loss(loss_fn, perfect, y)
+    if not math.isfinite(now) or math.isfinite(there):
+        return []
+    last_name, last_module = last
+    name = final[0] if final is not None and not probability_rows else "softmax"
+    return [make("nonfinite_loss",
+                 f"the loss is {there} where the model is right and sure: on outputs equal to the targets, which its "
+                 f"{name} reaches exactly in float32 once it is confident (it is {now:.4g} on the untrained outputs), "
+                 f"so the training loss turns NaN as the model learns, whatever the lr (a log of 0: 0 * log(0) is NaN)",
+                 evidence={"loss_at_targets": there, "initial_loss": now, "final_activation": name,
+                           "outputs_at": "one-hot rows" if probability_rows else "the targets",
+                           "last_module": type(last_module).__name__ if last_module is not None else None},
+                 where=last_name,
+                 fix="clamp the probabilities before the logs (p.clamp(1e-7, 1 - 1e-7)), or return logits and use "
+                     "binary_cross_entropy_with_logits / cross_entropy, which stay finite")]

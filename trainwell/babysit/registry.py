@@ -539,8 +539,10 @@ CODES = {spec.code: spec for spec in (
     ),
     FindingSpec(
         "nonfinite_loss", "training", "error",
-        measures="the training loss on every step (a device-side flag, read when sampled)",
-        threshold="NaN or inf",
+        measures="the training loss on every step (a device-side flag, read when sampled); before training, the "
+                 "loss at the targets where the model's last operation reaches them exactly in float32 (a "
+                 "sigmoid's 0 / 1, a softmax's one-hot rows: output_range.check_loss_at_targets)",
+        threshold="NaN or inf; before training: NaN or inf at the targets while finite on the untrained outputs",
         source="notes 004 'cost: NaN almost always means high learning rate'",
         fix="lower the lr about 10x, clip gradients (clip_norm=1.0), check inputs for NaN",
         groups=(Group.DIVERGED, Group.OPTIMIZATION),
