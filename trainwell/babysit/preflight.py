@@ -426,9 +426,24 @@ def check_loss_output(out, y, kind: str, loss_fn, *, last: tuple, num_classes, f
     if kind in CLASS_ID_KINDS and width == 1:
         mismatch(f"{kind} on a single output is constant: there is nothing to choose between",
                  "give the output layer one unit per class, or use bce for a binary problem")
-    if kind in CLASS_ID_KINDS and num_classes is not None and width != num_classes:
+    if kind in CLASS_ID_KINDS and num_classes is not None and width < num_classes:
         mismatch(f"the model has {width} outputs but there are {num_classes} classes",
                  f"size the last layer to {num_classes} outputs", num_classes=num_classes)
+    unused = []
+    if kind in CLASS_ID_KINDS and num_classes is not None and width > num_classes:
+        # outputs no label names (class ids 0..num_classes-1 over every split): cross-entropy's gradient
+        # on an unused logit is its softmax probability, > 0 (a margin loss's is > 0 inside the margin),
+        # so the loss only pushes those logits down, and the used ones train as a num_classes-way
+        # classifier does (Bridle 1990: softmax outputs estimate the class posteriors; a class with no
+        # examples has posterior 0). A defect that costs no accuracy: info, after the checks that read
+        # the outputs (they still run)
+        unused.append(make("loss_output_mismatch",
+                          f"the model has {width} outputs but the labels are classes 0..{num_classes - 1}: outputs "
+                          f"{num_classes}..{width - 1} are never a target; {kind} only pushes their logits down and "
+                          f"trains the others as a {num_classes}-way classifier, so it costs no accuracy",
+                          evidence={"num_classes": num_classes, "unused_outputs": width - num_classes,
+                                    "last_module": last_type, "outputs": width, "loss": kind},
+                          where=last_name, severity="info", fix=f"size the last layer to {num_classes} outputs"))
     if kind in REGRESSION_KINDS:
         class_like = (not torch.is_floating_point(y)) or (
             width > 1 and y.ndim == 1 and bool(torch.all(y == y.round())) and torch.unique(y).numel() <= MAX_CLASS_IDS)
@@ -457,7 +472,7 @@ def check_loss_output(out, y, kind: str, loss_fn, *, last: tuple, num_classes, f
     # output layer is missing (output_range.missing_activation); it explains the failure below
     missing = [] if found or _ids_outside(y, width, kind) else check_missing_activation(out, y, loss_fn, kind=kind,
                                                                                          last=last)
-    found += missing
+    found += missing + unused
     try:
         with warnings.catch_warnings():     # torch's broadcasting warning: the finding says it better
             warnings.simplefilter("ignore")

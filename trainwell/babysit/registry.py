@@ -195,7 +195,8 @@ CODES = {spec.code: spec for spec in (
                   "non-negative combination of the rows' own losses beyond 1e-3 (relative): an error when the "
                   "output and target shapes broadcast to (N, N) and the loss on the outputs reshaped to the "
                   "targets' shape mixes nothing, else a warning (a loss meant to couple rows)"
-                  "; a bounding last operation whose range holds the targets when the loss's best outputs inside it lie >= 0.25 x Var(y) from the targets, or the range forbids >= 4% of what fitting the outputs gains over a constant",
+                  "; a bounding last operation whose range holds the targets when the loss's best outputs inside it lie >= 0.25 x Var(y) from the targets, or the range forbids >= 4% of what fitting the outputs gains over a constant"
+                  "; more outputs than classes (outputs no label names) is info: a class-id loss only pushes the unused logits down",
         source="notes 003 design choices: output activation and loss go together",
         fix="return raw logits from the model and let the loss apply softmax/sigmoid; use cross_entropy for "
             "class ids; end the model with the softmax / sigmoid a loss on probabilities needs; return a "
