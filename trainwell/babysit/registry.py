@@ -546,6 +546,7 @@ CODES = {spec.code: spec for spec in (
         threshold="NaN or inf; before training: NaN or inf at the targets while finite on the untrained outputs",
         source="notes 004 'cost: NaN almost always means high learning rate'",
         fix="lower the lr about 10x, clip gradients (clip_norm=1.0), check inputs for NaN",
+        thresholds=("output_range.REACH",),
         groups=(Group.DIVERGED, Group.OPTIMIZATION),
         explains=(Group.EPOCH_CURVES,),
         explains_in_training=(Group.UNIT_STATISTICS,),
