@@ -541,8 +541,8 @@ CODES = {spec.code: spec for spec in (
     FindingSpec(
         "nonfinite_loss", "training", "error",
         measures="the training loss on every step (a device-side flag, read when sampled); before training, the "
-                 "loss at the targets where the model's last operation reaches them exactly in float32 (a "
-                 "sigmoid's 0 / 1, a softmax's one-hot rows: output_range.check_loss_at_targets)",
+                 "loss at the targets as a confident model's float32 outputs reach them (a sigmoid's 1, tanh's "
+                 "+-1, a ReLU's 0, a softmax row's 1.0: output_range.check_loss_at_targets)",
         threshold="NaN or inf; before training: NaN or inf at the targets while finite on the untrained outputs",
         source="notes 004 'cost: NaN almost always means high learning rate'",
         fix="lower the lr about 10x, clip gradients (clip_norm=1.0), check inputs for NaN",
