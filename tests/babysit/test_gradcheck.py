@@ -107,6 +107,32 @@ def test_a_loss_function_holding_float32_tensors_is_not_checkable():
         gradcheck(Net(False), x, y, lambda out, t: F.cross_entropy(out, t, weight=weight))
 
 
+def _one_vs_rest(cast):
+    """BCE of each logit against its one-hot column; ``cast``: the target's dtype (None: the logits')."""
+    def loss(out, t):
+        target = F.one_hot(t, out.shape[1])
+        return F.binary_cross_entropy_with_logits(out, target.to(cast or out.dtype))
+    return loss
+
+
+def test_a_loss_that_computes_in_float32_is_not_checkable_not_a_wrong_gradient():
+    """A target made with .float() makes the loss float32 on float64 outputs: a finite difference at
+    h = 1e-6 moves it by less than its rounding (both read 0), which read as a wrong gradient."""
+    x, y = torch.randn(16, 5), torch.randint(0, 3, (16,))
+    with pytest.raises(NotCheckable, match="float32"):
+        gradcheck(Net(False), x, y, _one_vs_rest(torch.float32))
+    good = gradcheck(Net(False), x, y, _one_vs_rest(None))             # the same loss in the outputs' dtype
+    assert max(r["rel_error"] for r in good) < 1e-6
+    bad = {r["name"]: r["rel_error"] for r in gradcheck(Net(True), x, y, _one_vs_rest(None))}
+    assert bad["a.weight"] > ERROR_THRESHOLD                          # ... still catches a wrong backward
+    torch.manual_seed(0)
+    X, Y = torch.randn(256, 5), torch.randint(0, 3, (256,))
+    found = preflight(Net(False), X, Y, loss=_one_vs_rest(torch.float32), lr=0.05, budget_s=20.0)
+    assert "gradient_mismatch" not in {f.code for f in found}
+    skipped = [f for f in found if f.code == "check_skipped" and "gradient check" in f.evidence["skipped"]]
+    assert skipped and skipped[0].severity == "info" and "float32" in skipped[0].message
+
+
 def test_preflight_skips_the_gradient_check_it_cannot_run_and_says_so():
     torch.manual_seed(0)
     X, y = torch.randn(256, 5), torch.randint(0, 3, (256,))

@@ -13,7 +13,7 @@ import trainwell
 from trainwell.babysit import output_range as orange
 from trainwell.babysit.actions import ACTIONS
 from trainwell.babysit.findings import Diagnosis, make
-from trainwell.babysit.plans import plan_output_mismatch
+from trainwell.babysit.plans import plan_diverged, plan_output_mismatch
 from trainwell.babysit.preflight import preflight
 from trainwell.data.splits import Splits
 from test_repair import data  # noqa: F401  (the digits fixture, shared)
@@ -305,3 +305,96 @@ def test_a_loss_lowest_outside_the_range_is_named_by_its_gap():
     final = orange.final_op(model, X)
     found = orange.check_loss_optimum(final, out, y, shifted, last=("3", model[-1]))
     assert len(found) == 1 and found[0].evidence["gap"] >= orange.OPTIMUM_GAP and found[0].where == "3"
+
+
+# ------------------------------------------------------------------ a loss that is NaN at the targets
+def user_bce(clamp):
+    """A user's binary cross-entropy on a sigmoid's probabilities, with or without a clamp."""
+    def bce(p, y):
+        y = y.float()
+        p = p.clamp(1e-7, 1 - 1e-7) if clamp else p
+        return -(y * torch.log(p) + (1 - y) * torch.log(1 - p)).mean()
+    return bce
+
+
+def user_ovr_on_probabilities(clamp):
+    """A user's one-vs-rest cross-entropy on a softmax's probability rows (log(1 - p) of every class)."""
+    def ovr(p, y):
+        p = p.clamp(1e-7, 1 - 1e-7) if clamp else p
+        onehot = F.one_hot(y, p.shape[1])
+        return -(onehot * torch.log(p) + (1 - onehot) * torch.log(1 - p)).sum(dim=1).mean()
+    return ovr
+
+
+def nonfinite(findings):
+    return [f for f in findings if f.code == "nonfinite_loss"]
+
+
+def test_float32_reaches_the_targets_where_an_unclamped_bce_is_nan():
+    """The premise: a float32 sigmoid is exactly 1 at a logit of 17 (and a softmax row's target
+    probability at logits 20 apart), where 0 * log(0) makes the unclamped loss NaN and the clamped
+    one finite; a sigmoid's 0 is met only past -103, softplus' 0 likewise: not within REACH."""
+    assert torch.sigmoid(torch.tensor(17.0)).item() == 1.0 and torch.sigmoid(torch.tensor(-orange.REACH)).item() > 0
+    assert F.softplus(torch.tensor(-orange.REACH)).item() > 0 and torch.tanh(torch.tensor(orange.REACH)).item() == 1.0
+    p, y = torch.sigmoid(torch.tensor([17.0, -orange.REACH])), torch.tensor([1, 0])
+    assert math.isnan(float(user_bce(False)(p, y))) and math.isfinite(float(user_bce(True)(p, y)))
+    rows = torch.softmax(torch.tensor([[0.0, orange.REACH, 0.0]]), dim=1)
+    assert rows[0, 1].item() == 1.0
+    assert math.isnan(float(user_ovr_on_probabilities(False)(rows, torch.tensor([1]))))
+
+
+def test_perfect_outputs_stop_where_a_confident_model_stops():
+    out = torch.full((4, 1), 0.5)
+    ids = torch.tensor([0, 1, 1, 0])
+    sig = orange.perfect_outputs(("sigmoid", (0.0, 1.0)), out, ids, probability_rows=False).reshape(-1)
+    assert sig[1].item() == 1.0 and 0 < sig[0].item() < 1e-8               # 1 is met, 0 only far beyond
+    relu = orange.perfect_outputs(("relu", (0.0, math.inf)), out, torch.tensor([0.0, 2.0, 3.0, 0.0]),
+                                  probability_rows=False).reshape(-1)
+    assert relu.tolist() == [0.0, 2.0, 3.0, 0.0]                           # a ReLU is 0 for every z <= 0
+    soft = orange.perfect_outputs(("softplus", (0.0, math.inf)), out, torch.tensor([0.0, 2.0, 3.0, 0.0]),
+                                  probability_rows=False).reshape(-1)
+    assert soft[0].item() > 0 and soft[1].item() == 2.0
+    assert orange.perfect_outputs(("sigmoid", (0.0, 1.0)), out, torch.tensor([0, 1, 2, 0]),
+                                  probability_rows=False) is None          # a target the range misses
+
+
+def test_a_loss_nan_at_the_targets_is_a_nonfinite_loss_before_training():
+    X = inputs()
+    binary = (X[:, 0] > 0).long()
+    for model, targets, loss in [(Ends(1, lambda z: torch.sigmoid(z).squeeze(-1)), binary, user_bce(False)),
+                                 (net(3, nn.Softmax(dim=1)), class_ids(X), user_ovr_on_probabilities(False))]:
+        found = nonfinite(preflight(model, X, targets, loss=loss, cheap_only=True))
+        assert len(found) == 1 and found[0].severity == "error", loss
+        f = found[0]
+        assert math.isnan(f.evidence["loss_at_targets"]) and math.isfinite(f.evidence["initial_loss"])
+        assert "clamp" in f.fix
+        # the loss's fault, not the lr's: the repairer does not lower the lr for it
+        assert isinstance(plan_diverged(f, _ctx()), str)
+
+
+def test_losses_finite_at_the_targets_stay_quiet():
+    X = inputs()
+    binary = (X[:, 0] > 0).long()
+    y = regression_targets(X)
+    quiet = [(Ends(1, lambda z: torch.sigmoid(z).squeeze(-1)), binary, user_bce(True)),       # clamped
+             (Ends(1, lambda z: torch.sigmoid(z).squeeze(-1)), binary.float(), nn.BCELoss()),  # logs clamped at -100
+             (net(3, nn.Softmax(dim=1)), class_ids(X), user_ovr_on_probabilities(True)),
+             (net(3, nn.Softmax(dim=1)), class_ids(X), lambda p, t: -(F.one_hot(t, 3) * torch.log(p)).sum(1).mean()),
+             (net(1, nn.Softplus()), torch.poisson(torch.ones(400, 1)),      # a Poisson NLL, zero counts
+              lambda r, t: (r - t * torch.log(r)).mean()),
+             (net(3, nn.Softmax(dim=1)), class_ids(X), neg_log_p),                            # log(p + 1e-8)
+             (net(1, nn.Sigmoid()), torch.sigmoid(y), "mse")]                                 # a bounded regression
+    for model, targets, loss in quiet:
+        found = preflight(model, X, targets, loss=loss, cheap_only=True)
+        wrong = [f for f in alarms(found) if f.code in ("nonfinite_loss", "bad_initial_loss", "loss_output_mismatch")]
+        assert wrong == [], (loss, [(f.code, f.message) for f in wrong])
+
+
+def test_the_uniform_guess_of_a_user_loss_on_sigmoid_outputs_is_one_half():
+    """A user's BCE on a sigmoid's probabilities starts at its 0.5 guess (ln 2): no bad_initial_loss
+    (the all-zero guess made the clamped loss's reference 16.1 x the share of positives)."""
+    X = inputs()
+    binary = (X[:, 0] > 0).long()
+    found = preflight(Ends(1, lambda z: torch.sigmoid(z).squeeze(-1)), X, binary, loss=user_bce(True),
+                      cheap_only=True)
+    assert "bad_initial_loss" not in {f.code for f in found}

@@ -385,6 +385,38 @@ def test_regression_loss_on_class_ids_and_wrong_width():
     assert _mismatch(mlp((64, 16, 1)), torch.randn(300), "mse") == []
 
 
+def test_more_outputs_than_classes_is_info_and_costs_no_accuracy():
+    """10 outputs on classes 0..3: cross-entropy only pushes the 6 unused logits down, so the model
+    trains as a 4-way classifier does (info); fewer outputs than classes stays an error."""
+    y4 = YS % 4
+    for loss in ("cross_entropy", nn.NLLLoss()):
+        model = mlp((64, 16, 10)) if loss == "cross_entropy" else nn.Sequential(mlp((64, 16, 10)), nn.LogSoftmax(1))
+        found = _mismatch(model, y4, loss, num_classes=4)
+        assert [(f.code, f.severity) for f in found] == [("loss_output_mismatch", "info")], loss
+        assert found[0].evidence["unused_outputs"] == 6
+    assert {f.severity for f in _mismatch(mlp((64, 16, 3)), y4, "cross_entropy", num_classes=4)} == {"error"}
+    # a softmax before cross-entropy is still found beside the unused outputs (the output checks run)
+    both = _mismatch(nn.Sequential(mlp((64, 16, 10)), nn.Softmax(dim=1)), y4, "cross_entropy", num_classes=4)
+    assert {f.severity for f in both} == {"error", "info"}
+    # the claim, measured: the same body with 4 and with 10 outputs, trained alike, ends level
+    g = torch.Generator().manual_seed(0)
+    Xt = torch.randn(600, 8, generator=g)
+    yt = (Xt[:, 0] > 0).long() * 2 + (Xt[:, 1] + 0.5 * Xt[:, 2] > 0).long()
+    accuracy = {}
+    for width in (4, 10):
+        torch.manual_seed(0)
+        net = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, width))
+        opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+        for step in range(200):
+            rows = torch.arange(step * 32, step * 32 + 32) % 400
+            opt.zero_grad()
+            F.cross_entropy(net(Xt[rows]), yt[rows]).backward()
+            opt.step()
+        with torch.no_grad():
+            accuracy[width] = float((net(Xt[400:]).argmax(1) == yt[400:]).double().mean())
+    assert accuracy[4] > 0.85 and abs(accuracy[10] - accuracy[4]) <= 0.02, accuracy
+
+
 def test_nll_needs_log_probabilities():
     assert codes(_mismatch(mlp(), YS, nn.NLLLoss())) == {"loss_output_mismatch"}
     assert _mismatch(nn.Sequential(mlp(), nn.LogSoftmax(dim=1)), YS, nn.NLLLoss()) == []

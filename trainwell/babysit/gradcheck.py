@@ -45,7 +45,10 @@ last and evenly spaced ones between), so the check's cost does not grow with dep
 
 The loss runs in float64 too: a loss module's buffers (``nn.CrossEntropyLoss(weight=...)``,
 ``pos_weight``) are converted with the model. A loss function that holds its own float32 tensors
-cannot be, and the check raises :class:`NotCheckable` instead of autograd's dtype error.
+cannot be, and the check raises :class:`NotCheckable` instead of autograd's dtype error; so it does
+for a loss that returns float32 on the float64 outputs (``F.binary_cross_entropy_with_logits(out,
+F.one_hot(y, C).float())`` computes in the target's float32): its rounding, ~1e-7 of the loss, is
+larger than any change a step of h = 1e-6 makes, so both differences read 0 while autograd is right.
 """
 from __future__ import annotations
 
@@ -103,6 +106,12 @@ def gradcheck(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn,
         if "Double" not in str(exc) and "dtype" not in str(exc):
             raise
         raise NotCheckable(f"the loss does not run in float64: {str(exc).splitlines()[0]}") from exc
+    if loss.dtype != torch.float64:
+        # a loss that computes in float32 on float64 outputs (a target made with ``.float()``, a
+        # cast inside the loss) rounds to ~1e-7 of its value: a difference at h = 1e-6 is below it
+        # (both read 0), so there is no finite-difference estimate to compare autograd with
+        raise NotCheckable(f"the loss returns {loss.dtype} on float64 outputs (a cast inside it, such as "
+                           f"a target made with .float()), too coarse for finite differences")
     loss.backward()
     base = loss.item()
     level = abs(base)

@@ -15,6 +15,16 @@ Two faults of the output layer that the value checks of ``preflight.check_loss_o
   partly outside its range. The measure is the share of the targets' variance no output in that
   range can fit: the mean squared distance from each target to the range, over Var(y).
 
+A third fault reads the loss at the outputs training moves towards:
+
+* **A loss that is NaN where the model is right and sure** (``check_loss_at_targets``): float32
+  rounds a sigmoid to exactly 1 (``sigmoid(z) == 1.0`` from z = 16.6), tanh to +-1 and a ReLU to 0,
+  and a softmax row's target probability to 1.0, so a confident model reaches its targets exactly.
+  A hand-written cross-entropy without a clamp, ``-(y * log(p) + (1 - y) * log(1 - p))``, is
+  ``0 * log(0)`` = NaN there: the run turns NaN as it learns, whatever the lr. The check evaluates
+  the loss at the targets as a confident model's outputs reach them (``perfect_outputs``);
+  PyTorch's own losses clamp their logs (``BCELoss`` at -100) and stay finite.
+
 ``final_op(model, x)`` names the model's last operation (a module's or a functional call's), read
 by intercepting torch's functions during one forward pass, through reshapes that do not change values.
 """
@@ -319,3 +329,74 @@ def check_loss_optimum(final, out, y, loss_fn, *, last: tuple) -> list[Finding]:
                  fix=("set the loss's option that reads outputs in this range (PoissonNLLLoss(log_input=False) for "
                       "a rate)" if hint else f"remove the final {name}, or use a loss that is lowest at the targets "
                       f"for outputs in {span}"))]
+
+
+# check_loss_at_targets: how far a confident model's pre-activations go. On separable data the logits of
+# a cross-entropy fit grow without bound (Soudry et al. 2018, their norm grows like log t), so float32
+# rounds a sigmoid to exactly 1 (from 16.6) and tanh to +-1 (from 9.0) within a run, and a softmax row's
+# target to 1.0; REACH = 20 covers both. Bounds float32 meets only five times further out (sigmoid's 0 at
+# -103, softplus' 0, a softmax's other classes at exactly 0) or never (softsign) are not met by gradient
+# descent, whose gradient there is as small as the output: the outputs at REACH stand in for them.
+REACH = 20.0
+# The elementwise bounding activations as float32 functions (hardtanh, a clip, meets its bounds anywhere past them).
+ACTIVATIONS = {"relu": torch.relu, "relu6": torch.nn.functional.relu6, "softplus": torch.nn.functional.softplus,
+               "sigmoid": torch.sigmoid, "hardsigmoid": torch.nn.functional.hardsigmoid, "tanh": torch.tanh,
+               "softsign": torch.nn.functional.softsign}
+
+
+def _confident(name: str, bound: float, toward: float) -> float:
+    """The output a pre-activation of ``REACH`` towards ``toward`` (+1 / -1) gives in float32: the
+    bound itself where float32 meets it there, else the nearest output the model reaches."""
+    op = ACTIVATIONS.get(name)
+    if op is None:
+        return bound
+    return float(op(torch.tensor(toward * REACH, dtype=torch.float32)))
+
+
+def perfect_outputs(final, out, y, *, probability_rows: bool):
+    """The outputs of a model that is right and sure on every row, as far as a confident model goes
+    (``REACH``): the targets themselves under a bounding last operation ``final`` whose range holds
+    every target (a sigmoid's 0/1 labels, a ReLU's counts), a target at a bound float32 meets only
+    further out replaced by the output at ``REACH``; for class ids under ``probability_rows`` (a
+    softmax), the softmax of logits ``REACH`` apart. None when neither applies."""
+    if not torch.is_floating_point(out) or y.numel() == 0:
+        return None
+    if probability_rows and not torch.is_floating_point(y) and y.ndim == 1 and out.ndim == 2 \
+            and y.shape[0] == out.shape[0] and bool((y >= 0).all()) and bool((y < out.shape[1]).all()):
+        onehot = torch.nn.functional.one_hot(y, out.shape[1]).float()
+        return torch.softmax(REACH * onehot, dim=1).to(out.dtype)
+    if final is None or y.numel() != out.numel():
+        return None
+    name, (lo, hi) = final
+    t = y.detach().to(torch.float32).reshape(out.shape)
+    if not bool(torch.isfinite(t).all()) or bool((t < lo).any()) or bool((t > hi).any()):
+        return None
+    t = torch.where(t == lo, torch.full_like(t, _confident(name, lo, -1.0)), t)
+    t = torch.where(t == hi, torch.full_like(t, _confident(name, hi, 1.0)), t)
+    return t.to(out.dtype)
+
+
+def check_loss_at_targets(final, out, y, loss_fn, *, probability_rows: bool, last: tuple) -> list[Finding]:
+    """``nonfinite_loss`` (error, found before training): the loss is finite on the untrained
+    outputs but NaN or inf at ``perfect_outputs`` (the targets, as a confident model's float32
+    outputs reach them), where it should be lowest: the training loss turns non-finite once the
+    model grows sure, and no lr avoids it."""
+    perfect = perfect_outputs(final, out.detach(), y, probability_rows=probability_rows)
+    if perfect is None:
+        return []
+    now, there = _loss(loss_fn, out.detach(), y), _loss(loss_fn, perfect, y)
+    if not math.isfinite(now) or math.isfinite(there):
+        return []
+    last_name, last_module = last
+    name = final[0] if final is not None and not probability_rows else "softmax"
+    return [make("nonfinite_loss",
+                 f"the loss is {there} where the model is right and sure: at the targets, as its {name} reaches them "
+                 f"in float32 at a confident pre-activation of {REACH:g} (it is {now:.4g} on the untrained outputs), "
+                 f"so the training loss turns non-finite as the model learns, whatever the lr (a log of 0: "
+                 f"0 * log(0) is NaN)",
+                 evidence={"loss_at_targets": there, "initial_loss": now, "final_activation": name,
+                           "outputs_at": "one-hot rows" if probability_rows else "the targets",
+                           "last_module": type(last_module).__name__ if last_module is not None else None},
+                 where=last_name,
+                 fix="clamp the probabilities before the logs (p.clamp(1e-7, 1 - 1e-7)), or return logits and use "
+                     "binary_cross_entropy_with_logits / cross_entropy, which stay finite")]

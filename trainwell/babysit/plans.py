@@ -97,6 +97,8 @@ def plan_diverged(f, ctx):
     """nonfinite_loss / loss_exploding / lr_too_high: the updates are too large (notes 004)."""
     if f.evidence.get("batch_finite") is False:
         return "the batch itself holds NaN/inf: drop or impute those rows (the lr is not the cause)"
+    if "loss_at_targets" in f.evidence:
+        return "the loss itself is NaN at the targets (output_range.check_loss_at_targets): the lr is not the cause"
     # a rising finite loss (a non-finite or exploded one is cut regardless)
     tiny = small_updates(ctx) if f.evidence.get("first_third") is not None else None
     if tiny is not None:

@@ -30,8 +30,8 @@ from trainwell.babysit.input_content import check_inputs_informative
 from trainwell.babysit.label_relation import reread
 from trainwell.babysit.model_checks import (DEPENDENCE_ROWS, RUN_ROWS, check_batch_dependence, check_loss_rows,
                                            check_model_runs, raised_finding)
-from trainwell.babysit.output_range import (check_loss_optimum, check_missing_activation, check_target_range,
-                                             clipped_share, final_op)
+from trainwell.babysit.output_range import (check_loss_at_targets, check_loss_optimum, check_missing_activation,
+                                             check_target_range, clipped_share, final_op)
 from trainwell.babysit.probes import ActivationRecorder, input_signal, input_std
 from trainwell.babysit.rules import DIVERGENCE_FACTOR
 from trainwell.babysit.targets import check_targets
@@ -428,9 +428,24 @@ def check_loss_output(out, y, kind: str, loss_fn, *, last: tuple, num_classes, f
     if kind in CLASS_ID_KINDS and width == 1:
         mismatch(f"{kind} on a single output is constant: there is nothing to choose between",
                  "give the output layer one unit per class, or use bce for a binary problem")
-    if kind in CLASS_ID_KINDS and num_classes is not None and width != num_classes:
+    if kind in CLASS_ID_KINDS and num_classes is not None and width < num_classes:
         mismatch(f"the model has {width} outputs but there are {num_classes} classes",
                  f"size the last layer to {num_classes} outputs", num_classes=num_classes)
+    unused = []
+    if kind in CLASS_ID_KINDS and num_classes is not None and width > num_classes:
+        # outputs no label names (class ids 0..num_classes-1 over every split): cross-entropy's gradient
+        # on an unused logit is its softmax probability, > 0 (a margin loss's is > 0 inside the margin),
+        # so the loss only pushes those logits down, and the used ones train as a num_classes-way
+        # classifier does (Bridle 1990: softmax outputs estimate the class posteriors; a class with no
+        # examples has posterior 0). A defect that costs no accuracy: info, after the checks that read
+        # the outputs (they still run)
+        unused.append(make("loss_output_mismatch",
+                          f"the model has {width} outputs but the labels are classes 0..{num_classes - 1}: outputs "
+                          f"{num_classes}..{width - 1} are never a target; {kind} only pushes their logits down and "
+                          f"trains the others as a {num_classes}-way classifier, so it costs no accuracy",
+                          evidence={"num_classes": num_classes, "unused_outputs": width - num_classes,
+                                    "last_module": last_type, "outputs": width, "loss": kind},
+                          where=last_name, severity="info", fix=f"size the last layer to {num_classes} outputs"))
     if kind in REGRESSION_KINDS:
         class_like = (not torch.is_floating_point(y)) or (
             width > 1 and y.ndim == 1 and bool(torch.all(y == y.round())) and torch.unique(y).numel() <= MAX_CLASS_IDS)
@@ -449,6 +464,8 @@ def check_loss_output(out, y, kind: str, loss_fn, *, last: tuple, num_classes, f
         kind == "other" and torch.is_floating_point(y) and y.reshape(y.shape[0], -1).shape[1] == width))
     if not found and final is not None and torch.is_floating_point(y):
         found += check_loss_optimum(final, out, y, loss_fn, last=last)     # a loss that reads the outputs otherwise
+    if not found:           # a loss that is NaN at the targets the outputs reach (a log of 0)
+        found += check_loss_at_targets(final, out, y, loss_fn, probability_rows=look["probabilities"], last=last)
     if _ids_outside(y, width, kind) and out.is_cuda:
         # class ids outside 0..width-1 make a CUDA loss kernel fail with a device-side assert,
         # which poisons the process's CUDA context: ask the same question on CPU copies
@@ -457,7 +474,7 @@ def check_loss_output(out, y, kind: str, loss_fn, *, last: tuple, num_classes, f
     # output layer is missing (output_range.missing_activation); it explains the failure below
     missing = [] if found or _ids_outside(y, width, kind) else check_missing_activation(out, y, loss_fn, kind=kind,
                                                                                          last=last)
-    found += missing
+    found += missing + unused
     try:
         with warnings.catch_warnings():     # torch's broadcasting warning: the finding says it better
             warnings.simplefilter("ignore")
@@ -508,13 +525,14 @@ def check_loss_bounded(out, y, loss_fn, *, last: tuple) -> list[Finding]:
 def _uninformative(out, kind):
     """The uniform guess in the outputs' own form. A user's loss (``other``) on outputs that are
     probability or log-probability rows (the model's own softmax) gets that form's uniform guess:
-    all-zero probabilities are no guess (-log(0 + 1e-8) = 18.4)."""
+    all-zero probabilities are no guess (-log(0 + 1e-8) = 18.4); on outputs that all lie in (0, 1)
+    (a sigmoid's probabilities) it is 0.5, as for ``bce_prob``."""
     look = _looks_like(out) if kind == "other" else {}
     if kind == "nll" or kind == "kl_div_logprob" or look.get("log_probabilities"):
         return torch.full_like(out, -math.log(out.shape[-1]) if out.ndim >= 2 else 0.0)
     if look.get("probabilities"):
         return torch.full_like(out, 1.0 / out.shape[-1])
-    if kind == "bce_prob":
+    if kind == "bce_prob" or look.get("unit_interval"):
         return torch.full_like(out, 0.5)
     return torch.zeros_like(out)
 
@@ -563,6 +581,8 @@ def check_initial_loss(out, y, kind: str, loss_fn) -> list[Finding]:
     evidence = {"initial_loss": value, "expected": expected, "loss": kind}
     if not math.isfinite(value):
         return [make("bad_initial_loss", f"the initial loss is {value}", evidence=evidence, severity="error")]
+    if not math.isfinite(expected):     # the loss is undefined at the uniform guess: no reference
+        return []
     classification = kind in CLASS_ID_KINDS | {"bce", "bce_prob", "kl_div", "kl_div_logprob"} or (
         kind == "other" and not torch.is_floating_point(y))
     if classification:

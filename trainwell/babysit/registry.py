@@ -195,7 +195,8 @@ CODES = {spec.code: spec for spec in (
                   "non-negative combination of the rows' own losses beyond 1e-3 (relative): an error when the "
                   "output and target shapes broadcast to (N, N) and the loss on the outputs reshaped to the "
                   "targets' shape mixes nothing, else a warning (a loss meant to couple rows)"
-                  "; a bounding last operation whose range holds the targets when the loss's best outputs inside it lie >= 0.25 x Var(y) from the targets, or the range forbids >= 4% of what fitting the outputs gains over a constant",
+                  "; a bounding last operation whose range holds the targets when the loss's best outputs inside it lie >= 0.25 x Var(y) from the targets, or the range forbids >= 4% of what fitting the outputs gains over a constant"
+                  "; more outputs than classes (outputs no label names) is info: a class-id loss only pushes the unused logits down",
         source="notes 003 design choices: output activation and loss go together",
         fix="return raw logits from the model and let the loss apply softmax/sigmoid; use cross_entropy for "
             "class ids; end the model with the softmax / sigmoid a loss on probabilities needs; return a "
@@ -551,10 +552,13 @@ CODES = {spec.code: spec for spec in (
     ),
     FindingSpec(
         "nonfinite_loss", "training", "error",
-        measures="the training loss on every step (a device-side flag, read when sampled)",
-        threshold="NaN or inf",
+        measures="the training loss on every step (a device-side flag, read when sampled); before training, the "
+                 "loss at the targets as a confident model's float32 outputs reach them (a sigmoid's 1, tanh's "
+                 "+-1, a ReLU's 0, a softmax row's 1.0: output_range.check_loss_at_targets)",
+        threshold="NaN or inf; before training: NaN or inf at the targets while finite on the untrained outputs",
         source="notes 004 'cost: NaN almost always means high learning rate'",
         fix="lower the lr about 10x, clip gradients (clip_norm=1.0), check inputs for NaN",
+        thresholds=("output_range.REACH",),
         groups=(Group.DIVERGED, Group.OPTIMIZATION),
         explains=(Group.EPOCH_CURVES,),
         explains_in_training=(Group.UNIT_STATISTICS,),
