@@ -202,6 +202,16 @@ def _probation_state(p: Probation | None) -> dict | None:
             "reference": p.reference, "epochs": p.epochs, "until": p.until}
 
 
+def _probation_kind(finding, plan: Plan, before_training: bool) -> str | None:
+    """The ``Probation.kind`` of a change judged on the run itself: "raise" for a ``confirm`` raise,
+    "decay" for a plateau's lr decay during training; None for any other."""
+    if plan.action.name == "raise_lr" and plan.options.get("confirm"):
+        return "raise"
+    if finding.code == "plateau" and plan.action.name == "lower_lr" and not before_training:
+        return "decay"
+    return None
+
+
 def _epoch_losses(state) -> list[float]:
     """The finished epochs' finite training losses, the one whose validation is running included
     (at ``on_validation_end`` it is in ``state.metrics``, not yet in the history)."""
@@ -616,29 +626,10 @@ class Repairer:
         before, step_now, epoch_now = settings(controls), state.step, state.epoch
         seed = getattr(controls.config, "seed", 0) + SEED_OFFSET + len(self.repairs)
         confirm = plan.action.name == "raise_lr" and plan.options.get("confirm")
-        # an lr change judged on the run itself (``_judge_probation``): a confirm raise, a plateau's decay
-        kind = "raise" if confirm else ("decay" if finding.code == "plateau" and plan.action.name == "lower_lr"
-                                        and not before_training else None)
-        if kind in self._refuted:
-            self._decline(state, finding, f"{plan.reason}; but {self._refuted[kind]}: left alone")
+        kind = _probation_kind(finding, plan, before_training)
+        plan = self._confirmed(state, finding, plan, kind, before_training=before_training, seed=seed)
+        if plan is None:
             return False
-        if confirm:         # the trial decides whether to act at all: run it before any rollback, from the
-            # current weights and, for a raise that returns to the start, from the start's weights too: it
-            # must help on both (from the start alone any raise speeds up the first steps: a healthy
-            # regression net was raised at step 90 and lost 8.7 R^2 points)
-            plan = self._sized_raise(state, plan, seed=seed)
-            if not isinstance(plan, str) and not before_training and plan.rollback is Rollback.START and self._start:
-                # (the raise as sized from the current weights, tried again: its verdict only)
-                check = self._sized_raise(state, plan, seed=seed, weights=self._start.state["model"])
-                plan = check if isinstance(check, str) else plan
-            if isinstance(plan, str):
-                self._decline(state, finding, plan)
-                return False
-        if plan.action.name == "lower_lr" and plan.options.get("confirm"):
-            plan = self._confirmed_cut(state, plan, seed=seed)
-            if isinstance(plan, str):
-                self._decline(state, finding, plan)
-                return False
         # the trajectory a change on probation replaces is kept, with the loss it is judged against
         kept = take_snapshot(state) if kind and not before_training else None
         reference, epochs = min(_epoch_losses(state)[-STALL_EPOCHS if kind == "decay" else 0:],
@@ -676,15 +667,44 @@ class Repairer:
             "rolled_back_to": None if target is None else {"step": target.step, "epoch": target.epoch}})
         state.extras.setdefault("babysit", {})["repairs"] = list(self.repairs)
         if kept is not None and reference is not None and math.isfinite(reference):
-            if kind == "decay":         # the decay's probation judges whether the lower lr serves: the slow-learning
-                for code in SLOW_CODES:     # rules, which read its smaller steps as a slow lr, wait for the verdict
-                    # (given at the end of the STALL_EPOCHS-th epoch, after that epoch's validation)
-                    self._settle[code] = max(self._settle.get(code, 0), state.epoch + STALL_EPOCHS + 1)
-            self._probation = Probation(kind, finding.code, finding.where, kept, before, reference, epochs,
-                                        until=state.step + int(PROBATION_SHARE * (state.total_steps or 0)))
+            self._begin_probation(state, Probation(kind, finding.code, finding.where, kept, before, reference, epochs,
+                                                   until=state.step + int(PROBATION_SHARE * (state.total_steps or 0))))
         elif self._probation is not None and plan.action.name not in UNDOABLE:
             self._probation = None      # the model or the data changed: the kept trajectory no longer describes the run
         return True
+
+    def _confirmed(self, state, finding, plan: Plan, kind: str | None, *, before_training, seed) -> Plan | None:
+        """``plan`` as its trial leaves it (a ``confirm`` raise sized and borne out, a ``confirm`` cut
+        borne out), or None when it is declined (recorded unrepaired): its trial did not bear it out,
+        or a change of its ``kind`` was undone in this fit (``_undo``)."""
+        if kind in self._refuted:
+            self._decline(state, finding, f"{plan.reason}; but {self._refuted[kind]}: left alone")
+            return None
+        if plan.action.name == "raise_lr" and plan.options.get("confirm"):
+            # the trial decides whether to act at all: run it before any rollback, from the current weights
+            # and, for a raise that returns to the start, from the start's weights too: it must help on both
+            # (from the start alone any raise speeds up the first steps: a healthy regression net was raised
+            # at step 90 and lost 8.7 R^2 points)
+            plan = self._sized_raise(state, plan, seed=seed)
+            if not isinstance(plan, str) and not before_training and plan.rollback is Rollback.START and self._start:
+                # (the raise as sized from the current weights, tried again: its verdict only)
+                check = self._sized_raise(state, plan, seed=seed, weights=self._start.state["model"])
+                plan = check if isinstance(check, str) else plan
+        elif plan.action.name == "lower_lr" and plan.options.get("confirm"):
+            plan = self._confirmed_cut(state, plan, seed=seed)
+        if isinstance(plan, str):
+            self._decline(state, finding, plan)
+            return None
+        return plan
+
+    def _begin_probation(self, state, probation: Probation) -> None:
+        """Judge ``probation``'s change on the run (``_judge_probation``). During a decay's probation the
+        slow-learning codes, which read its smaller steps as a slow lr, wait for the verdict (given at
+        the end of the ``STALL_EPOCHS``-th epoch, after that epoch's validation)."""
+        if probation.kind == "decay":
+            for code in SLOW_CODES:
+                self._settle[code] = max(self._settle.get(code, 0), state.epoch + STALL_EPOCHS + 1)
+        self._probation = probation
 
     def _judge_probation(self, state) -> bool:
         """An lr change on probation judged on the run itself at an epoch end (True: undone, ``_undo``).
