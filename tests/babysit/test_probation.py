@@ -220,3 +220,45 @@ def test_a_plateau_with_healthy_updates_is_decayed():
     """The decay that goes on probation: a stall with updates that are not small."""
     plan = plan_plateau(make("plateau", "x"), _ctx(2e-3))
     assert plan.action.name == "lower_lr" and plan.rollback is Rollback.NONE
+
+
+def test_a_run_killed_during_a_probation_resumes_as_the_run_that_never_stopped(data, tmp_path, crash_at):
+    """Killed after the epoch-2 checkpoint, while a raise is on probation (put there at epoch 1,
+    undone at epoch 3), the resumed run undoes it at the same step and ends as the whole run."""
+    def run(run_dir, *, crash=None, resume=False):
+        def trigger(repairer):
+            class Trigger:
+                def on_epoch_end(self, state):
+                    if state.epoch == 1 and repairer._probation is None and not repairer.repairs:
+                        _put_on_probation(repairer, state, kind="raise", reference=1e-9, scale=3.0)
+                        repairer._probation = Probation(**{**repairer._probation.__dict__, "epochs": 3})
+            return Trigger()
+        monitor = Monitor()
+        repairer = Repairer(monitor)
+        extra = [monitor, repairer, trigger(repairer), counter] + ([crash_at(crash)] if crash else [])
+        run_dir.mkdir(parents=True, exist_ok=True)
+        trainer = make_trainer(prepare(mlp(), data, None, None, {**FAST, "epochs": 5}), run_dir=run_dir,
+                               extra_callbacks=extra)
+        if resume:
+            assert trainer.load_latest_checkpoint()
+        return repairer, trainer.fit()
+
+    class Counter:
+        def on_after_step(self, state):
+            self.steps += 1
+    counter = Counter()
+
+    counter.steps = 0
+    whole, whole_state = run(tmp_path / "whole")
+    whole_steps = counter.steps                             # its steps, the undone epochs' included
+    assert [r["action"] for r in whole.repairs] == ["undo_lr_change"] and whole.repairs[0]["epoch"] == 3
+    per_epoch = whole_state.steps_per_epoch
+    with pytest.raises(crash_at.error):
+        run(tmp_path / "cut", crash=2 * per_epoch + 3)
+    counter.steps = 0
+    resumed, resumed_state = run(tmp_path / "cut", resume=True)
+    assert counter.steps == whole_steps - 2 * per_epoch     # it went on from the epoch-2 checkpoint
+    assert resumed.repairs == whole.repairs
+    assert [h["train_loss"] for h in resumed_state.history] == [h["train_loss"] for h in whole_state.history]
+    for (name, a), b in zip(whole_state.model.state_dict().items(), resumed_state.model.state_dict().values()):
+        assert torch.equal(a, b), name
