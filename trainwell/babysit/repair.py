@@ -14,9 +14,12 @@ that addresses the cause -> roll back to the last good state -> continue.
    root cause first (``Diagnosis.ranked``), asks the code's planner (``registry.CODES[code].plan``,
    plans.py) for a ``Plan`` from the finding's evidence and a ``RepairContext``, rolls back
    (``Plan.rollback``) and applies the plan's ``Action`` (actions.py) through ``state.controls``;
-4. records each repair ``{"step", "epoch", "code", "where", "action", "reason", "before",
+4. keeps an lr change decided on a few steps (a ``confirm`` raise, a plateau's decay) on
+   probation, judged on the run's epoch losses against the trajectory it replaced, and undoes it
+   (``undo_lr_change``) when the run does not bear it out (``_judge_probation``);
+5. records each repair ``{"step", "epoch", "code", "where", "action", "reason", "before",
    "after", "detail", "rolled_back_to"}`` in ``state.extras["babysit"]["repairs"]``;
-5. gives up after ``max_repairs`` or on an error it cannot fix (the record's
+6. gives up after ``max_repairs`` or on an error it cannot fix (the record's
    ``stops_unrepaired``): ``state.stop = Stop(StopKind.UNREPAIRABLE, "babysitter: ...")``; it
    never raises into training.
 
