@@ -433,6 +433,24 @@ ACTIONS.update({a.name: a for a in (
 )})
 
 
+# --- an lr change on probation undone (repair.Repairer._judge_probation) -------------------
+def _undo_lr_change(controls, options, *, seed):
+    """The settings before an lr change back: its lr scale, the controls' clip and the optimizer
+    options changed since (``options["optimizer"]``: their earlier values, a new optimizer)."""
+    controls.set_lr_scale(options["lr_scale"])
+    controls.set_clip_norm(options["clip_norm"])
+    if options["optimizer"]:
+        controls.rebuild_optimizer(**options["optimizer"])
+    return f"lr scale {options['lr_scale']:.3g}" + "".join(f", {k} {v}" for k, v in options["optimizer"].items())
+
+
+ACTIONS.update({a.name: a for a in (
+    Action("undo_lr_change", "the lr scale, the controls' clip and the optimizer options an lr change on probation "
+           "(a confirm raise, a plateau's decay) and the lr repairs after it changed, back to their values before it; "
+           "the run back to the trajectory it replaced", Rollback.NONE, _undo_lr_change),
+)})
+
+
 # --- a dropout module on the model's output (mode_gap.py) ---------------------------------
 def _remove_output_dropout(controls, options, *, seed):
     for name in options["names"]:

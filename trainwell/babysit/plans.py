@@ -265,8 +265,22 @@ def _plan_dead_units(f, ctx):
         # first steps often trains on (a healthy 6-layer ReLU regressor did, and an lr cut there cost it)
         return "units died in the run's first samples, too few to judge the loss: left alone (the loss rules act " \
                "if it stalls or rises)"
-    return _lower_lr(LR_STEP, "ReLU units died during training (large updates push them negative for every "
+    plan = _lower_lr(LR_STEP, "ReLU units died during training (large updates push them negative for every "
                               "input, notes 004): lower the lr 10x")
+    if ctx.diverged_before:
+        return plan
+    peak = ctx.peak_update_ratio()
+    if peak is not None and peak < RATIO_HIGH:
+        # with no divergence in this run, the units' death blames the lr only through large updates; no step
+        # of this trajectory moved the weights by what update_ratio_high calls too much (a net on its way out
+        # of a plateau loses units too: set 4's re-initialized spiral ResMLP, at updates of 2e-2 at most, was
+        # cut 10x at step 101 and stayed at 50 % where its twin reached 99.8 %; a 50-step trial favoured the
+        # cut, as short trials favour smaller steps, Wu et al. 2018)
+        return (f"units died, but no step moved the weights by more than {peak:.2g} of their norm (too high: "
+                f"{RATIO_HIGH:g}, notes 001): not large updates; left alone (the loss rules act if it stalls or rises)")
+    # otherwise the cut is made when a paired trial from the current weights trains better with it
+    # (sizing.cut_helps), as lr_too_high's first cut
+    return Plan(plan.action, {**plan.options, "confirm": True}, plan.rollback, plan.reason)
 
 
 def plan_vanishing(f, ctx):

@@ -14,9 +14,12 @@ that addresses the cause -> roll back to the last good state -> continue.
    root cause first (``Diagnosis.ranked``), asks the code's planner (``registry.CODES[code].plan``,
    plans.py) for a ``Plan`` from the finding's evidence and a ``RepairContext``, rolls back
    (``Plan.rollback``) and applies the plan's ``Action`` (actions.py) through ``state.controls``;
-4. records each repair ``{"step", "epoch", "code", "where", "action", "reason", "before",
+4. keeps an lr change decided on a few steps (a ``confirm`` raise, a plateau's decay) on
+   probation, judged on the run's epoch losses against the trajectory it replaced, and undoes it
+   (``undo_lr_change``) when the run does not bear it out (``_judge_probation``);
+5. records each repair ``{"step", "epoch", "code", "where", "action", "reason", "before",
    "after", "detail", "rolled_back_to"}`` in ``state.extras["babysit"]["repairs"]``;
-5. gives up after ``max_repairs`` or on an error it cannot fix (the record's
+6. gives up after ``max_repairs`` or on an error it cannot fix (the record's
    ``stops_unrepaired``): ``state.stop = Stop(StopKind.UNREPAIRABLE, "babysitter: ...")``; it
    never raises into training.
 
@@ -33,14 +36,14 @@ from collections import Counter
 from dataclasses import dataclass, replace
 
 from trainwell.babysit import interventions, mode_gap, sizing
-from trainwell.babysit.actions import Plan, Rollback, dropout_rates, hidden_sigmoids, raise_momentum, weight_scale
+from trainwell.babysit.actions import ACTIONS, Plan, Rollback, dropout_rates, hidden_sigmoids, raise_momentum, weight_scale
 from trainwell.babysit.findings import Diagnosis, Finding
 from trainwell.babysit.monitor import finding_from_state, finding_state
 from trainwell.babysit.preflight import preflight, probe_lr, resolve_loss
 from trainwell.babysit.plans import HIDDEN_DROPOUT, OVERSCALED
 from trainwell.babysit.ratios import HEALTHY_RATIO
 from trainwell.babysit.registry import CODES, Group, members
-from trainwell.babysit.rules import BASELINE_SAMPLES, WINDOW
+from trainwell.babysit.rules import BASELINE_SAMPLES, FLAT, WINDOW
 from trainwell.babysit.run_options import check_run_options
 from trainwell.data.streaming import check_sample
 from trainwell.errors import ConfigError
@@ -67,8 +70,16 @@ SEED_OFFSET = 101           # re-initialization seed: config.seed + 101 + repair
 SETTINGS_SHARE = 0.2        # the unusual settings' experiment at fit start (setup, repeat, one arm per setting):
                             # at most 20% of the run's steps, as ACTIVATION_SHARE, and its trainings on (the
                             # setup, the repeat and the arms ahead, on a plateau in doublings) 20% more at most
+PROBATION_SHARE = 0.5       # a raise that only its trial confirmed (``confirm``) is judged on the run itself for this
+                            # share of the run's steps after it and undone when the run falls behind: undoing throws
+                            # those steps away, and issue 11 bounds a repair's cost at 1.5x the run
+STALL_EPOCHS = 3            # a plateau's lr decay must end the stall within the epochs rules.plateau judged it over
+UNDOABLE = ("lower_lr", "raise_lr", "clip")   # changes made on probation that an undo reverts with the change
+                                              # on probation (the lr scale, clipping, the optimizer's options);
+                                              # any other repair (the model, the data) ends the probation
 REINIT_CODES = members(Group.REINIT)
 DIVERGED_CODES = members(Group.DIVERGED)
+SLOW_CODES = members(Group.SLOW)
 
 
 def _update_ratios(sample: dict) -> list[float]:
@@ -168,6 +179,51 @@ def take_snapshot(state) -> Snapshot:
                     history[-1]["train_loss"] if history else None)
 
 
+@dataclass(frozen=True)
+class Probation:
+    """An lr change on trial in the run itself (``Repairer._judge_probation``): ``kind`` "raise"
+    (a ``confirm`` raise) or "decay" (a plateau's lr decay); the trajectory it replaced (``kept``,
+    at the step the change was decided, and the settings then); ``reference``: for a raise the
+    lowest epoch training loss that trajectory had reached, for a decay the plateau's level (the
+    lowest of its last ``STALL_EPOCHS`` epochs); ``epochs``: the epochs that trajectory had
+    finished (``state.epoch``); ``until``: the last step of a raise's probation."""
+
+    kind: str
+    code: str
+    where: str | None
+    kept: Snapshot
+    settings: dict
+    reference: float
+    epochs: int
+    until: int
+
+
+def _probation_state(p: Probation | None) -> dict | None:
+    if p is None:
+        return None
+    return {"kind": p.kind, "code": p.code, "where": p.where, "kept": _snapshot_state(p.kept), "settings": p.settings,
+            "reference": p.reference, "epochs": p.epochs, "until": p.until}
+
+
+def _probation_kind(finding, plan: Plan, before_training: bool) -> str | None:
+    """The ``Probation.kind`` of a change judged on the run itself: "raise" for a ``confirm`` raise,
+    "decay" for a plateau's lr decay during training; None for any other."""
+    if plan.action.name == "raise_lr" and plan.options.get("confirm"):
+        return "raise"
+    if finding.code == "plateau" and plan.action.name == "lower_lr" and not before_training:
+        return "decay"
+    return None
+
+
+def _epoch_losses(state) -> list[float]:
+    """The finished epochs' finite training losses, the one whose validation is running included
+    (at ``on_validation_end`` it is in ``state.metrics``, not yet in the history)."""
+    rows = list(state.history)
+    if state.metrics.get("epoch") == state.epoch and (not rows or rows[-1].get("epoch") != state.epoch):
+        rows.append(state.metrics)
+    return [r["train_loss"] for r in rows if math.isfinite(r.get("train_loss") or math.nan)]
+
+
 def _snapshot_state(snapshot: Snapshot | None) -> dict | None:
     """A snapshot as checkpointable values (its state's tensors are written to the checkpoint)."""
     if snapshot is None:
@@ -217,6 +273,9 @@ class Repairer:
         self._activation_tested = False       # the ReLU-for-sigmoid experiment runs once per fit ...
         self._pending: list[Finding] = []     # ... and its finding waits while others are repaired first
         self._saved_snapshots = None          # (start, good) read by load_state_dict, for on_fit_start
+        self._probation: Probation | None = None   # an lr change judged on the run itself
+        self._refuted: dict = {}              # Probation.kind -> why one was undone: no other is made in this fit
+        self._saved_probation = None          # the probation read by load_state_dict, for on_fit_start
 
     # ------------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict:
@@ -231,7 +290,8 @@ class Repairer:
                 "good_loss": self._good_loss, "settle_warnings": self._settle_warnings, "settle": self._settle,
                 "activation_tested": self._activation_tested,
                 "pending": [finding_state(f) for f in self._pending],
-                "start": _snapshot_state(self._start), "good": good}
+                "start": _snapshot_state(self._start), "good": good,
+                "probation": _probation_state(self._probation), "refuted": self._refuted}
 
     def load_state_dict(self, saved: dict) -> None:
         """Continue from ``state_dict()``'s values (read before ``on_fit_start`` of a resumed run,
@@ -244,6 +304,7 @@ class Repairer:
         self._good_loss, self._settle_warnings = saved["good_loss"], saved["settle_warnings"]
         self._settle, self._activation_tested = dict(saved["settle"]), saved["activation_tested"]
         self._saved_snapshots = (saved["start"], saved["good"])
+        self._saved_probation, self._refuted = saved.get("probation"), dict(saved.get("refuted") or {})
 
     def _resume(self, state) -> None:
         """A resumed run: no pre-flight (it ran before the first step of the run that is
@@ -252,6 +313,9 @@ class Repairer:
         self._saved_snapshots = None
         self._start = _snapshot_from(state.controls, start)
         self._good = self._start if good == "start" else _snapshot_from(state.controls, good)
+        saved, self._saved_probation = self._saved_probation, None
+        if saved is not None:
+            self._probation = Probation(**{**saved, "kept": _snapshot_from(state.controls, saved["kept"])})
 
     # ------------------------------------------------------------------ hooks
     def on_fit_start(self, state):
@@ -287,6 +351,9 @@ class Repairer:
 
     def on_epoch_end(self, state):
         try:
+            if self._probation is not None and self._judge_probation(state):
+                self._epoch_bad = False
+                return                          # undone: the run continues from the state it returned to
             metrics = state.history[-1] if state.history else {}
             loss = metrics.get("train_loss")
             # a good state to return to: nothing unhealthy this epoch, and the training loss is
@@ -562,23 +629,14 @@ class Repairer:
         before, step_now, epoch_now = settings(controls), state.step, state.epoch
         seed = getattr(controls.config, "seed", 0) + SEED_OFFSET + len(self.repairs)
         confirm = plan.action.name == "raise_lr" and plan.options.get("confirm")
-        if confirm:         # the trial decides whether to act at all: run it before any rollback, from the
-            # current weights and, for a raise that returns to the start, from the start's weights too: it
-            # must help on both (from the start alone any raise speeds up the first steps: a healthy
-            # regression net was raised at step 90 and lost 8.7 R^2 points)
-            plan = self._sized_raise(state, plan, seed=seed)
-            if not isinstance(plan, str) and not before_training and plan.rollback is Rollback.START and self._start:
-                # (the raise as sized from the current weights, tried again: its verdict only)
-                check = self._sized_raise(state, plan, seed=seed, weights=self._start.state["model"])
-                plan = check if isinstance(check, str) else plan
-            if isinstance(plan, str):
-                self._decline(state, finding, plan)
-                return False
-        if plan.action.name == "lower_lr" and plan.options.get("confirm"):
-            plan = self._confirmed_cut(state, plan, seed=seed)
-            if isinstance(plan, str):
-                self._decline(state, finding, plan)
-                return False
+        kind = _probation_kind(finding, plan, before_training)
+        plan = self._confirmed(state, finding, plan, kind, before_training=before_training, seed=seed)
+        if plan is None:
+            return False
+        # the trajectory a change on probation replaces is kept, with the loss it is judged against
+        kept = take_snapshot(state) if kind and not before_training else None
+        reference, epochs = min(_epoch_losses(state)[-STALL_EPOCHS if kind == "decay" else 0:],
+                                default=self.monitor.initial_loss), state.epoch
         # before the first step there is nothing to roll back to
         mode = Rollback.NONE if before_training else plan.rollback
         target = {Rollback.START: self._start, Rollback.LAST: self._good, Rollback.NONE: None}[mode]
@@ -611,7 +669,119 @@ class Repairer:
             "detail": detail,
             "rolled_back_to": None if target is None else {"step": target.step, "epoch": target.epoch}})
         state.extras.setdefault("babysit", {})["repairs"] = list(self.repairs)
+        if kept is not None and reference is not None and math.isfinite(reference):
+            self._begin_probation(state, Probation(kind, finding.code, finding.where, kept, before, reference, epochs,
+                                                   until=state.step + int(PROBATION_SHARE * (state.total_steps or 0))))
+        elif self._probation is not None and plan.action.name not in UNDOABLE:
+            self._probation = None      # the model or the data changed: the kept trajectory no longer describes the run
         return True
+
+    def _confirmed(self, state, finding, plan: Plan, kind: str | None, *, before_training, seed) -> Plan | None:
+        """``plan`` as its trial leaves it (a ``confirm`` raise sized and borne out, a ``confirm`` cut
+        borne out), or None when it is declined (recorded unrepaired): its trial did not bear it out,
+        or a change of its ``kind`` was undone in this fit (``_undo``)."""
+        if kind in self._refuted:
+            self._decline(state, finding, f"{plan.reason}; but {self._refuted[kind]}: left alone")
+            return None
+        if plan.action.name == "raise_lr" and plan.options.get("confirm"):
+            # the trial decides whether to act at all: run it before any rollback, from the current weights
+            # and, for a raise that returns to the start, from the start's weights too: it must help on both
+            # (from the start alone any raise speeds up the first steps: a healthy regression net was raised
+            # at step 90 and lost 8.7 R^2 points)
+            plan = self._sized_raise(state, plan, seed=seed)
+            if not isinstance(plan, str) and not before_training and plan.rollback is Rollback.START and self._start:
+                # (the raise as sized from the current weights, tried again: its verdict only)
+                check = self._sized_raise(state, plan, seed=seed, weights=self._start.state["model"])
+                plan = check if isinstance(check, str) else plan
+        elif plan.action.name == "lower_lr" and plan.options.get("confirm"):
+            plan = self._confirmed_cut(state, plan, seed=seed)
+        if isinstance(plan, str):
+            self._decline(state, finding, plan)
+            return None
+        return plan
+
+    def _begin_probation(self, state, probation: Probation) -> None:
+        """Judge ``probation``'s change on the run (``_judge_probation``). During a decay's probation the
+        slow-learning codes, which read its smaller steps as a slow lr, wait for the verdict (given at
+        the end of the ``STALL_EPOCHS``-th epoch, after that epoch's validation)."""
+        if probation.kind == "decay":
+            for code in SLOW_CODES:
+                self._settle[code] = max(self._settle.get(code, 0), state.epoch + STALL_EPOCHS + 1)
+        self._probation = probation
+
+    def _judge_probation(self, state) -> bool:
+        """An lr change on probation judged on the run itself at an epoch end (True: undone, ``_undo``).
+        A decision read off a few steps is biased toward what pays off within them (short-horizon
+        bias, Wu et al. 2018), and the run shows what the steps could not:
+
+        * a ``confirm`` raise's trial trained ``sizing.trial_steps`` steps; a larger lr lowers the loss
+          first and can drive the weights where it no longer fits them later (set 4's healthy spiral
+          ResMLP, raised 11x from the start by a 50-step trial the raise won, was level at epoch 2,
+          ahead at 4 and at chance from 6 on). From the epoch the raise was decided at, each epoch's
+          training loss must stay at or below the lowest the replaced trajectory had reached (that
+          trajectory was still falling, so the test favours the raise); one above it, or not finite,
+          undoes the raise. The probation passes at the first epoch end after ``Probation.until``.
+        * a plateau's decay (notes 003: decrease the lr when the objective stagnates) lowers a loss
+          that sits on its minibatch noise; a net on a saddle's plateau it only slows (set 4's
+          re-initialized spiral ResMLP, decayed 10x at epoch 7 of 30, ended at 34 % against 96 %
+          left alone). The decay passes when an epoch's training loss falls ``rules.FLAT`` below the
+          plateau's level, and is undone when ``STALL_EPOCHS`` epochs pass without that (the stall
+          the rule measured did not end) or the loss is not finite."""
+        p = self._probation
+        last = state.history[-1] if state.history else {}
+        loss, epoch = last.get("train_loss"), last.get("epoch", 0)
+        finite = loss is not None and math.isfinite(loss)
+        if p.kind == "decay":
+            if epoch <= p.epochs:
+                return False
+            if finite and loss <= (1 - FLAT) * p.reference:
+                self._probation = None
+                return False
+            if finite and epoch - p.epochs < STALL_EPOCHS:
+                return False
+        else:
+            if epoch < max(p.epochs, 1):
+                return False
+            if finite and loss <= p.reference:
+                if state.step >= p.until:
+                    self._probation = None
+                return False
+        self._undo(state, p, loss, epoch)
+        return True
+
+    def _undo(self, state, p: Probation, loss, epoch: int) -> None:
+        """Back to the trajectory an lr change on probation replaced, with the settings it had (the
+        lr scale, the controls' clip, the optimizer options the change or the lr repairs after it
+        changed: ``actions.undo_lr_change``); no other change of its kind is made in this fit."""
+        controls = state.controls
+        before, step_now, epoch_now = settings(controls), state.step, state.epoch
+        config = controls.config
+        changed = {k: p.settings["optimizer_overrides"].get(k, getattr(config, k, None))
+                   for k, v in controls.optimizer_overrides.items() if p.settings["optimizer_overrides"].get(k) != v}
+        detail = controls.apply(ACTIONS["undo_lr_change"].apply, {"lr_scale": p.settings["lr_scale"],
+                                                                 "clip_norm": p.settings["clip_norm"],
+                                                                 "optimizer": changed}, seed=0)
+        controls.restore(p.kept.state)      # after the optimizer is rebuilt: the kept optimizer state is loaded into it
+        self._archive.extend(self.monitor.reset_trajectory(state.step))
+        self._known = len(self.monitor.findings)
+        self._good, self._good_loss, self._probation = p.kept, p.kept.train_loss, None
+        said = "not finite" if loss is None or not math.isfinite(loss) else f"{loss:.4g}"
+        what = "the raise" if p.kind == "raise" else "the lr decay"
+        self._refuted[p.kind] = f"{what} for {p.code} made at step {p.kept.step} was undone at step {step_now}"
+        self._settle[p.code] = state.epoch + CODES[p.code].settle_epochs
+        if p.kind == "raise":
+            why = (f"above the {p.reference:.4g} the trajectory it replaced had reached: a raise its few trial steps "
+                   f"favoured (short-horizon bias, Wu et al. 2018) does not hold on the run")
+        else:
+            why = (f"not {FLAT:.0%} below the plateau's {p.reference:.4g} {epoch - p.epochs} epochs after it: the "
+                   f"decay did not end the stall: what holds the loss there is no minibatch noise a smaller step removes")
+        self.repairs.append({
+            "step": step_now, "epoch": epoch_now, "code": p.code, "where": p.where, "action": "undo_lr_change",
+            "reason": f"the training loss after {what} for {p.code} is {said} at epoch {epoch_now}, {why}: back to "
+                      f"step {p.kept.step} with the settings it had",
+            "before": before, "after": settings(controls), "detail": detail,
+            "rolled_back_to": {"step": p.kept.step, "epoch": p.kept.epoch}})
+        state.extras.setdefault("babysit", {})["repairs"] = list(self.repairs)
 
     def _decline(self, state, finding, why):
         """A plan its trial did not bear out: recorded as unrepaired; the code waits its settle window."""
