@@ -35,9 +35,14 @@ PRIOR_ATTR = "prior"
 PRIOR_MAX = 250
 # Multivariate TPE models the parameters jointly (Falkner et al. 2018, BOHB; Optuna's own benchmarks
 # favour it); no constant liar: TPE reads a private view without the running trials (SeededTPE),
-# and parallel workers draw from different seeds (worker_seed). The startup trials are Optuna's
-# default (10), usually covered by the previous stage's trials.
+# and parallel workers draw from different seeds (worker_seed).
 TPE_OPTIONS = dict(multivariate=True, constant_liar=False)
+# SeededTPE models from its first trial on once its view holds d + 1 trials (d: the stage's
+# parameters): BOHB's min_points_in_model (Falkner et al. 2018, sec. 4.2: "the minimum number of
+# points to build a model, d + 1"). Optuna's default of 10 startup trials counts the prior trials
+# inside a narrowed stage's ranges, often fewer than 10: TPE then drew the fine stage's first trials
+# at random, the same values as the random sampler of the same seed (BENCHMARKS.md, eighth pass).
+MIN_POINTS_EXTRA = 1
 
 
 def _grid(space, seed, grid_points, prior):
@@ -78,9 +83,12 @@ SAMPLERS = {
     "gp": lambda space, seed, grid_points, prior: optuna.samplers.GPSampler(
         seed=seed, warn_independent_sampling=False),
 }
+
+
 class SeededTPE(optuna.samplers.BaseSampler):
     """Optuna's TPE over the stage's own finished trials plus ``prior`` (the previous stage's, as
-    ``[{"params": ..., "value": ...}]``), so a fine stage starts where the coarse stage left off.
+    ``[{"params": ..., "value": ...}]``), so a fine stage starts where the coarse stage left off:
+    TPE models as soon as the prior and the stage's own trials are d + 1 (``MIN_POINTS_EXTRA``).
     Prior trials outside this stage's ranges are left out. Their values are at the coarse stage's
     epochs, so they rank below the fine trials of the same configuration once those finish: TPE
     then follows the fine trials. TPE reads a private in-memory study holding both, rebuilt once
@@ -89,8 +97,9 @@ class SeededTPE(optuna.samplers.BaseSampler):
     def __init__(self, space: dict, prior: list, *, seed: int | None = None):
         with warnings.catch_warnings():     # multivariate TPE: "experimental" since Optuna 2.2
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            self.tpe = optuna.samplers.TPESampler(seed=seed, **TPE_OPTIONS)
-        dists = distributions(space)
+            dists = distributions(space)
+            self.tpe = optuna.samplers.TPESampler(seed=seed, n_startup_trials=len(dists) + MIN_POINTS_EXTRA,
+                                                  **TPE_OPTIONS)
         self.prior = [optuna.trial.create_trial(params=row["params"], distributions=dists, value=row["value"])
                       for row in prior if set(row["params"]) == set(dists)
                       and all(_contains(dists[k], v) for k, v in row["params"].items())]

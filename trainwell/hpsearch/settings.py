@@ -56,6 +56,12 @@ SEARCH_OPTIONS = {
                            "you would train anyway is one of those compared",
                            source="SMAC (Hutter et al. 2011) and auto-sklearn (Feurer et al. 2015) start from "
                                   "the default configuration; off by default: measured, BENCHMARKS.md"),
+    "narrow": Option(bool, True, "a later stage narrows every numeric range around the previous stage's best "
+                     "trials (widening one whose best lies at its edge) and keeps the choices among them; false: "
+                     "every stage keeps the first stage's ranges (for a seeded model-based sampler, random_tpe or "
+                     "staged_tpe, that learns from the earlier trials where to draw, as BOHB does without "
+                     "narrowing)", source="notes 000 (coarse to fine); Falkner et al. 2018 (BOHB) for false; "
+                     "measured: BENCHMARKS.md (eighth pass of the default method)"),
     "reevaluate": Option(int, 3, "best configurations of the previous stage re-run first in each later stage",
                          check=must_be(lambda v: v >= 0, ">= 0"), source="the issue (coarse to fine)"),
     "promote": Option(str, "retrain", "how a later stage re-evaluates an earlier configuration: \"retrain\" "
@@ -120,6 +126,7 @@ class Settings:
     metric: str
     folds: int | None
     config_first: bool
+    narrow: bool
     reevaluate: int
     promote: str
     eta: int | None
