@@ -16,7 +16,9 @@ Strategies, 60 trials each:
 - ``optuna_tpe_hyperband``: Optuna's TPESampler + HyperbandPruner used directly (plain Optuna
   code, no trainwell.search), the same space and budget;
 - ``trainwell_default``: trainwell.search with its defaults (``trials = 60`` only: 40 coarse
-  trials of 2 epochs, then 20 of the full 10 in narrowed ranges, random values, the median pruner);
+  trials of 2 epochs, then 20 of the full 10 in narrowed ranges, random values in the coarse stage
+  and TPE seeded with it in the fine one, the median pruner); ``default_random``: the default until
+  the eighth pass, random values in both stages;
 - ``default_with_config_first``: the same with ``config_first = true`` (what a first trial at the
   config's own values adds);
 - ``CANDIDATES`` for the default (``qmc``, ``staged_tpe``, ``halving3_staged_tpe``; fourth pass,
@@ -152,7 +154,9 @@ CANDIDATES = {"qmc": {"trials": TRIALS, "sampler": "qmc"},
               # trials, BOHB's): ``random_tpe`` above (the default's stages, ranges narrowed), and the
               # same over the first stage's whole ranges (``narrow = false``: the model, not the box,
               # says where to draw, as in BOHB)
-              "random_tpe_wide": {"trials": TRIALS, "sampler": "random_tpe", "narrow": False}}
+              "random_tpe_wide": {"trials": TRIALS, "sampler": "random_tpe", "narrow": False},
+              # the default of the first seven passes (random in every stage), kept for comparison
+              "default_random": {"trials": TRIALS, "sampler": "random"}}
 STRATEGIES = ("random", "grid", "optuna_tpe_hyperband", "trainwell_default", "default_with_config_first",
               *CANDIDATES)
 RUN = ("random", "grid", "optuna_tpe_hyperband", "trainwell_default")   # run unless asked

@@ -1,9 +1,10 @@
 """Optuna's samplers by the name a config uses, each built from the stage's space, a seed and the
 previous stage's finished trials.
 
-``random`` is the notes' method and the default (notes 000/004: with few important dimensions
-random search tries many more distinct values of each than a grid of the same size, Bergstra &
-Bengio 2012). ``qmc`` draws a scrambled Sobol sequence instead: a low-discrepancy sequence covers
+``random`` is the notes' method (notes 000/004: with few important dimensions random search tries
+many more distinct values of each than a grid of the same size, Bergstra & Bengio 2012); the
+default, ``random_tpe``, draws so in the first stage and models later stages on the earlier
+trials (below). ``qmc`` draws a scrambled Sobol sequence instead: a low-discrepancy sequence covers
 the space more evenly than pseudo-random draws of the same size (Bergstra & Bengio 2012 sec. 5;
 Owen's scrambling keeps it seeded and unbiased). ``staged_tpe`` is coarse to fine with a model:
 Sobol in the first stage, and in each later stage TPE (Bergstra et al. 2011) that starts from the
@@ -11,11 +12,12 @@ previous stage's finished trials instead of from nothing (``SeededTPE``). ``rand
 same with the default's random draws in the first stage (every Sobol-first variant reached the
 target on fewer seeds of one held-out task, random-first ones did not: BENCHMARKS.md, third and
 fourth passes). ``grid`` is there for the comparison; ``tpe``, ``cmaes`` and ``gp`` are Optuna's
-model-based samplers as Optuna builds them. qmc and staged_tpe were measured against the
-default: fewer epochs on four of five tasks, far fewer seeds reaching the target on the fifth, so
-random stays the default (BENCHMARKS.md); staged_tpe with promotion by resuming (promotion.py) did
-the same in the fourth pass; random_tpe needed exactly the default's epochs on every tuning
-task-seed of the fifth.
+model-based samplers as Optuna builds them. qmc and staged_tpe were measured against random:
+fewer epochs on four of five tasks, far fewer seeds reaching the target on the fifth
+(BENCHMARKS.md); staged_tpe with promotion by resuming (promotion.py) did the same in the fourth
+pass; random_tpe needed exactly random's epochs on every tuning task-seed of the fifth (its TPE
+was still in Optuna's 10 random start-up trials), and once it modelled from d + 1 trials it
+replaced random as the default by the eighth pass's rule.
 """
 from __future__ import annotations
 

@@ -26,14 +26,15 @@ def _folds(v):
 SEARCH_OPTIONS = {
     "space": Option(dict, None, "the options searched: key = {low, high[, log][, step]} or {choices = [...]}",
                     required=True, source="notes 000/004 (hyperparameter search); docs/search.md"),
-    "sampler": Option(str, "random", "how trials choose values: random, qmc (a scrambled Sobol sequence), "
-                      "staged_tpe (Sobol in the first stage, TPE seeded with the previous stage's trials in "
-                      "later ones), random_tpe (the same with random draws in the first stage), grid, tpe, "
-                      "cmaes, gp (Optuna's)", check=one_of(SAMPLERS),
-                      source="notes 000/004: random search beats grid search (Bergstra & Bengio 2012); "
-                             "random stayed the default against qmc and staged_tpe, with and without "
-                             "promote = resume (worse on held-out tasks), and random_tpe (the same epochs on "
-                             "every tuning task-seed, fifth pass): BENCHMARKS.md"),
+    "sampler": Option(str, "random_tpe", "how trials choose values: random_tpe (random draws in the first "
+                      "stage, TPE seeded with the previous stage's trials in later ones), random, qmc (a "
+                      "scrambled Sobol sequence), staged_tpe (Sobol in the first stage, then as random_tpe), "
+                      "grid, tpe, cmaes, gp (Optuna's)", check=one_of(SAMPLERS),
+                      source="notes 000/004: random search beats grid search (Bergstra & Bengio 2012), so the "
+                             "first stage draws at random; TPE (Bergstra et al. 2011) seeded as BOHB (Falkner "
+                             "et al. 2018) in later stages: it replaced random by a rule fixed before its "
+                             "held-out runs (BENCHMARKS.md, eighth pass of the default method); qmc and "
+                             "staged_tpe reached the target on fewer held-out seeds"),
     "seed": Option(int, 0, "seed of the sampler (worker i of a run uses a stream derived from it)",
                    check=seed_range(MAX_NUMPY_SEED, "numpy's SeedSequence")),
     "trials": Option(int, 20, "trials of the search when stages is unset: 2/3 of them a coarse stage of "
