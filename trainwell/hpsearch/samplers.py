@@ -40,8 +40,8 @@ PRIOR_MAX = 250
 # and parallel workers draw from different seeds (worker_seed).
 TPE_OPTIONS = dict(multivariate=True, constant_liar=False)
 # SeededTPE models from its first trial on once its view holds d + 1 trials (d: the stage's
-# parameters): BOHB's min_points_in_model (Falkner et al. 2018, sec. 4.2: "the minimum number of
-# points to build a model, d + 1"). Optuna's default of 10 startup trials counts the prior trials
+# parameters): BOHB's minimum of points before it builds a model, N_min = d + 1 (Falkner et al. 2018,
+# sec. 4; hpbandster's min_points_in_model). Optuna's default of 10 startup trials counts the prior trials
 # inside a narrowed stage's ranges, often fewer than 10: TPE then drew the fine stage's first trials
 # at random, the same values as the random sampler of the same seed (BENCHMARKS.md, eighth pass).
 MIN_POINTS_EXTRA = 1
