@@ -16,14 +16,17 @@ Strategies, 60 trials each:
 - ``optuna_tpe_hyperband``: Optuna's TPESampler + HyperbandPruner used directly (plain Optuna
   code, no trainwell.search), the same space and budget;
 - ``trainwell_default``: trainwell.search with its defaults (``trials = 60`` only: 40 coarse
-  trials of 2 epochs, then 20 of the full 10 in narrowed ranges, random values, the median pruner);
+  trials of 2 epochs, then 20 of the full 10 in narrowed ranges, random values in the coarse stage
+  and TPE seeded with it in the fine one, the median pruner); ``default_random``: the default until
+  the eighth pass, random values in both stages;
 - ``default_with_config_first``: the same with ``config_first = true`` (what a first trial at the
   config's own values adds);
 - ``CANDIDATES`` for the default (``qmc``, ``staged_tpe``, ``halving3_staged_tpe``; fourth pass,
   with promotion by resuming: ``default_resume``, ``staged_tpe_resume``, ``halving_resume``; fifth
   pass: ``random_tpe``, ``random_tpe_coarse20``, ``coarse20``; sixth, asynchronous promotion with
   ``eta = 9``: ``asha9_e1``, ``asha9_e2``, ``asha9_e1_resume``; seventh, ASHA's early promotions
-  then a fine stage (``rungs = 2``): ``asha9_fine``, ``asha9_fine_e1``), and any ``--variant NAME={...}``
+  then a fine stage (``rungs = 2``): ``asha9_fine``, ``asha9_fine_e1``; eighth, ``random_tpe`` again
+  with TPE from the fine stage's first draw, and ``random_tpe_wide`` without narrowing), and any ``--variant NAME={...}``
   (a [search] table as JSON) tried on the tuning tasks.
 
 Every strategy but the target's random search should run with ``--seed-offset N`` (e.g. 10000):
@@ -146,7 +149,14 @@ CANDIDATES = {"qmc": {"trials": TRIALS, "sampler": "qmc"},
               "asha9_fine": {"eta": 9, "rungs": 2,
                              "stages": [{"trials": 40, "epochs": 2}, {"trials": 4}, {"trials": 16}]},
               "asha9_fine_e1": {"eta": 9, "rungs": 2,
-                                "stages": [{"trials": 40, "epochs": 1}, {"trials": 4}, {"trials": 16}]}}
+                                "stages": [{"trials": 40, "epochs": 1}, {"trials": 4}, {"trials": 16}]},
+              # eighth pass (TPE in the fine stage from its first draw: SeededTPE's startup is d + 1
+              # trials, BOHB's): ``random_tpe`` above (the default's stages, ranges narrowed), and the
+              # same over the first stage's whole ranges (``narrow = false``: the model, not the box,
+              # says where to draw, as in BOHB)
+              "random_tpe_wide": {"trials": TRIALS, "sampler": "random_tpe", "narrow": False},
+              # the default of the first seven passes (random in every stage), kept for comparison
+              "default_random": {"trials": TRIALS, "sampler": "random"}}
 STRATEGIES = ("random", "grid", "optuna_tpe_hyperband", "trainwell_default", "default_with_config_first",
               *CANDIDATES)
 RUN = ("random", "grid", "optuna_tpe_hyperband", "trainwell_default")   # run unless asked
@@ -155,14 +165,19 @@ RUN = ("random", "grid", "optuna_tpe_hyperband", "trainwell_default")   # run un
 SHOWN = (*STRATEGIES, "single_stage_median_config_first", "single_stage_median")
 
 
-def _epoch_curves(result) -> list[list[float]]:
+def _epoch_curves(result, trace: list | None = None) -> list[list[float]]:
     """Each trial's per-epoch val_acc, in the order the trials started (folds: none here; one
     worker: the order they ran, which with ``eta`` interleaves the stages); a trial promoted by
     resuming counts only the epochs it trained itself (its metrics.jsonl starts with the paused
-    trial's epochs, already counted there)."""
+    trial's epochs, already counted there). ``trace``, when given, gets one ``[stage, kind,
+    prune reason]`` a trial in the same order (kind: "draw", or "again" for a re-evaluation of an
+    earlier stage's configuration)."""
     curves = []
     resumed, started = _journal_facts(result.study_dir)
     for row in sorted(result.trials, key=lambda r: (started.get(r["run_dir"], float("inf")), r["stage"], r["trial"])):
+        if trace is not None:
+            trace.append([row["stage"], "draw" if row.get("reevaluates") in (None, "") else "again",
+                          (row.get("prune_reason") or "")[:40]])
         path = Path(row["run_dir"]) / "metrics.jsonl"
         lines = path.read_text().splitlines() if path.exists() else []
         source = resumed.get(row["run_dir"])
@@ -239,7 +254,7 @@ def optuna_direct(task, seed) -> list[list[float]]:
     return curves
 
 
-def _strategy_curves(name, task, seed, tmp, variants=None):
+def _strategy_curves(name, task, seed, tmp, variants=None, trace=None):
     one = [{"trials": TRIALS}]          # one stage of full trials
     tables = {"random": {"stages": one, "pruner": "none", "sampler": "random"},
               "grid": {"stages": one, "pruner": "none", "sampler": "grid", "grid_points": 3},
@@ -248,7 +263,7 @@ def _strategy_curves(name, task, seed, tmp, variants=None):
               "default_with_config_first": {"trials": TRIALS, "config_first": True}}
     if name == "optuna_tpe_hyperband":
         return optuna_direct(task, seed)
-    return _epoch_curves(_search(task, seed, tmp, name, tables[name]))
+    return _epoch_curves(_search(task, seed, tmp, name, tables[name]), trace)
 
 
 def bench_epochs(args):
@@ -274,8 +289,9 @@ def bench_epochs(args):
                     if name != "random":
                         # a sampler seeded as the target's random search draws its configurations
                         # (the same first trials): --seed-offset keeps the two apart
-                        curves = _strategy_curves(name, task, seed + args.seed_offset, tmp, variants)
-                        row["strategies"][name] = _counts(curves, row["target"])
+                        trace = []
+                        curves = _strategy_curves(name, task, seed + args.seed_offset, tmp, variants, trace)
+                        row["strategies"][name] = _counts(curves, row["target"], trace)
                 target = row["target"]
                 rows.append(row)
                 if out is not None:
@@ -287,9 +303,15 @@ def bench_epochs(args):
     _print_rows(rows)
 
 
-def _counts(curves, target) -> dict:
-    return {"to_target": epochs_to(curves, target), "total": sum(len(x) for x in curves),
-            "best": max((a for x in curves for a in x if a is not None), default=None)}
+def _counts(curves, target, trace=None) -> dict:
+    """Epochs to the target, epochs run, the best val_acc; with ``trace`` (``_epoch_curves``) also
+    each trial's ``[stage, kind, prune reason, epochs trained, first epoch at the target or None]``
+    in the order they ran: where a strategy's epochs went (``epochs --where DIR``)."""
+    counts = {"to_target": epochs_to(curves, target), "total": sum(len(x) for x in curves),
+              "best": max((a for x in curves for a in x if a is not None), default=None)}
+    if trace:
+        counts["trace"] = [[*t, len(c), _first_reach(c, target)] for t, c in zip(trace, curves)]
+    return counts
 
 
 def _print_epochs_table(directory) -> None:

@@ -115,3 +115,18 @@ def test_deferred_reports_are_one_journal_append_per_trial(tmp_path, monkeypatch
     assert len(reports) == len(result.trials)
     assert all(set(ops) == {7} for ops in reports)
     assert sum(len(ops) for ops in reports) == sum(len(v) for v in _stored_reports(result).values())
+
+
+def test_the_median_pruner_may_prune_at_a_trials_first_epoch():
+    # a trial reports its first epoch at step 1 (epochs count from 1), so the median pruner's
+    # n_warmup_steps = 1 does not hold it back: after 5 completed trials a first epoch behind
+    # their median is pruned (the default was measured so: 2-epoch coarse trials stop after one)
+    study = optuna.create_study(direction="minimize", pruner=make_pruner("median", max_resource=10))
+    for value in (1.0, 2.0, 3.0, 4.0, 5.0):
+        done = study.ask()
+        done.report(value, 1)
+        study.tell(done, value)
+    behind, ahead = study.ask(), study.ask()
+    behind.report(3.5, 1)
+    ahead.report(2.5, 1)
+    assert behind.should_prune() and not ahead.should_prune()

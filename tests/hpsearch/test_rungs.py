@@ -22,7 +22,10 @@ STAGES = [{"trials": 9, "epochs": 1}, {"trials": 3}, {"trials": 4}]
 
 
 def _search(tmp_path, name, *, resume=False, **table):
-    table = {"pruner": "none", "eta": 3, "rungs": 2, "stages": STAGES, "reevaluate": 3, **table}
+    # random draws in every stage (not the default's TPE in the fine stage): these tests are about
+    # the plan of the stages, and random values of this space train without a prune
+    table = {"pruner": "none", "eta": 3, "rungs": 2, "stages": STAGES, "reevaluate": 3, "sampler": "random",
+             **table}
     return trainwell.search(MODEL, None, space=SPACE, epochs=3, data=DATA, resume=resume,
                             search={"dir": str(tmp_path / name), **table}, **FIT)
 

@@ -169,3 +169,49 @@ def test_staged_tpe_runs_with_the_hyperband_pruner(tmp_path):
                      stages=[{"trials": 4, "epochs": 1}, {"trials": 3}])
     assert [r["stage"] for r in result.trials] == [1] * 4 + [2] * 3
     assert all(r["state"] in ("complete", "pruned") for r in result.trials)
+
+
+def test_seeded_tpe_models_from_d_plus_one_prior_trials():
+    # seven prior trials of two parameters, the best at lr 1e-2 and the others decades away: BOHB's
+    # d + 1 = 3 reached, TPE models from its first draw (under Optuna's default of 10 start-up
+    # trials it drew its first three at random: the random sampler's values for the same seed)
+    dists = distributions(SPACE)
+    near = 0
+    for seed in range(10):
+        rng = np.random.default_rng(seed)
+        prior = [{"params": {"lr": 1e-2, "model.dropout": 0.25}, "value": 0.9}] + [
+            {"params": {"lr": float(10 ** x), "model.dropout": float(rng.uniform(0, 0.5))}, "value": 0.1}
+            for x in (-4, -3.5, -3, -1, -0.5, 0)]
+        study = optuna.create_study(direction="maximize", sampler=SeededTPE(SPACE, prior, seed=seed))
+        random = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
+        drawn = [study.ask(dists).params["lr"] for _ in range(5)]
+        assert drawn != [random.ask(dists).params["lr"] for _ in range(5)]
+        near += sum(abs(math.log10(lr) + 2) < 0.5 for lr in drawn)
+    # a uniform draw on the log scale of four decades lands within half a decade of 1e-2 25 % of
+    # the time: 12.5 of 50 expected, 25 or more has a chance of about 1e-4
+    assert near >= 25, near
+
+
+def test_a_seeded_tpe_below_d_plus_one_trials_draws_at_random():
+    sampler = SeededTPE(SPACE, _prior(n_good=2, n_bad=0), seed=0)
+    random = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    dists = distributions(SPACE)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    assert study.ask(dists).params == random.ask(dists).params
+
+
+def test_narrow_false_keeps_the_first_stages_ranges_and_seeds_tpe_with_every_coarse_trial(tmp_path):
+    stages = [{"trials": 6, "epochs": 1}, {"trials": 3}]
+    kept = _search(tmp_path, "wide", narrow=False, sampler="random_tpe", stages=stages)
+    narrowed = _search(tmp_path, "s", sampler="random_tpe", stages=stages)
+    storage = study_module.open_storage(_settings(tmp_path), tmp_path / "wide")
+    plans = [optuna.load_study(study_name=f"trainwell/stage-{i}", storage=storage).user_attrs for i in (0, 1)]
+    assert plans[1]["space"] == plans[0]["space"] and plans[1]["messages"] == []
+    coarse = [r for r in kept.trials if r["stage"] == 1 and r["state"] == "complete"]
+    assert len(plans[1]["prior"]) == len(coarse) > 0
+    # the coarse stage is the same draws; the fine stage re-evaluates its best first, as when narrowed
+    assert _values(kept)[:6] == _values(narrowed)[:6]
+    best = min(coarse, key=lambda r: r["value"])
+    first_fine = next(r for r in kept.trials if r["stage"] == 2)
+    assert (first_fine["lr"], first_fine["reevaluates"]) == (best["lr"], best["trial"])
+    assert _fine_plan(tmp_path)["space"] != plans[0]["space"]      # the default narrows

@@ -44,6 +44,7 @@ def _config(tmp_path, text):
     ('', ["search.folds=1"], "search.folds = 1: must be an integer >= 2"),
     ('', ["search.pruner=medain"], "did you mean 'median'?"),
     ('', ["search.rungs=2"], "search.rungs = 2: rungs are the stages of asynchronous promotion; set eta too"),
+    ('', ['search.narrow="no"'], "search.narrow = 'no': must be true/false"),
 ])
 def test_bad_search_is_one_line_and_status_2_before_any_trial(tmp_path, capsys, extra, sets, message):
     args = ["search", _config(tmp_path, CONFIG + extra), "--quiet"] + [a for s in sets for a in ("--set", s)]

@@ -35,8 +35,10 @@ from trainwell.train.state import Stop, StopKind
 # Optuna's pruners, by the name a config uses. Their settings are Optuna's defaults unless noted.
 PRUNERS = {
     "none": lambda max_resource: optuna.pruners.NopPruner(),
-    # Optuna's default pruner; 5 startup trials (Optuna's default), and no pruning in a trial's
-    # first epoch (whose accuracy says little about the end)
+    # Optuna's default pruner; 5 startup trials (Optuna's default). Epochs are reported from step 1,
+    # so n_warmup_steps = 1 holds nothing back: a trial may be pruned at the end of its first epoch,
+    # and the default was measured so (its 2-epoch coarse trials mostly stop after one: BENCHMARKS.md,
+    # eighth pass of the default method)
     "median": lambda max_resource: optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1),
     # ASHA (Li et al. 2020), Optuna's defaults: rungs at min_resource·4^k steps
     "asha": lambda max_resource: optuna.pruners.SuccessiveHalvingPruner(),

@@ -1,9 +1,10 @@
 """Optuna's samplers by the name a config uses, each built from the stage's space, a seed and the
 previous stage's finished trials.
 
-``random`` is the notes' method and the default (notes 000/004: with few important dimensions
-random search tries many more distinct values of each than a grid of the same size, Bergstra &
-Bengio 2012). ``qmc`` draws a scrambled Sobol sequence instead: a low-discrepancy sequence covers
+``random`` is the notes' method (notes 000/004: with few important dimensions random search tries
+many more distinct values of each than a grid of the same size, Bergstra & Bengio 2012); the
+default, ``random_tpe``, draws so in the first stage and models later stages on the earlier
+trials (below). ``qmc`` draws a scrambled Sobol sequence instead: a low-discrepancy sequence covers
 the space more evenly than pseudo-random draws of the same size (Bergstra & Bengio 2012 sec. 5;
 Owen's scrambling keeps it seeded and unbiased). ``staged_tpe`` is coarse to fine with a model:
 Sobol in the first stage, and in each later stage TPE (Bergstra et al. 2011) that starts from the
@@ -11,11 +12,12 @@ previous stage's finished trials instead of from nothing (``SeededTPE``). ``rand
 same with the default's random draws in the first stage (every Sobol-first variant reached the
 target on fewer seeds of one held-out task, random-first ones did not: BENCHMARKS.md, third and
 fourth passes). ``grid`` is there for the comparison; ``tpe``, ``cmaes`` and ``gp`` are Optuna's
-model-based samplers as Optuna builds them. qmc and staged_tpe were measured against the
-default: fewer epochs on four of five tasks, far fewer seeds reaching the target on the fifth, so
-random stays the default (BENCHMARKS.md); staged_tpe with promotion by resuming (promotion.py) did
-the same in the fourth pass; random_tpe needed exactly the default's epochs on every tuning
-task-seed of the fifth.
+model-based samplers as Optuna builds them. qmc and staged_tpe were measured against random:
+fewer epochs on four of five tasks, far fewer seeds reaching the target on the fifth
+(BENCHMARKS.md); staged_tpe with promotion by resuming (promotion.py) did the same in the fourth
+pass; random_tpe needed exactly random's epochs on every tuning task-seed of the fifth (its TPE
+was still in Optuna's 10 random start-up trials), and once it modelled from d + 1 trials it
+replaced random as the default by the eighth pass's rule.
 """
 from __future__ import annotations
 
@@ -35,9 +37,14 @@ PRIOR_ATTR = "prior"
 PRIOR_MAX = 250
 # Multivariate TPE models the parameters jointly (Falkner et al. 2018, BOHB; Optuna's own benchmarks
 # favour it); no constant liar: TPE reads a private view without the running trials (SeededTPE),
-# and parallel workers draw from different seeds (worker_seed). The startup trials are Optuna's
-# default (10), usually covered by the previous stage's trials.
+# and parallel workers draw from different seeds (worker_seed).
 TPE_OPTIONS = dict(multivariate=True, constant_liar=False)
+# SeededTPE models from its first trial on once its view holds d + 1 trials (d: the stage's
+# parameters): BOHB's minimum of points before it builds a model, N_min = d + 1 (Falkner et al. 2018,
+# sec. 4; hpbandster's min_points_in_model). Optuna's default of 10 startup trials counts the prior trials
+# inside a narrowed stage's ranges, often fewer than 10: TPE then drew the fine stage's first trials
+# at random, the same values as the random sampler of the same seed (BENCHMARKS.md, eighth pass).
+MIN_POINTS_EXTRA = 1
 
 
 def _grid(space, seed, grid_points, prior):
@@ -78,9 +85,12 @@ SAMPLERS = {
     "gp": lambda space, seed, grid_points, prior: optuna.samplers.GPSampler(
         seed=seed, warn_independent_sampling=False),
 }
+
+
 class SeededTPE(optuna.samplers.BaseSampler):
     """Optuna's TPE over the stage's own finished trials plus ``prior`` (the previous stage's, as
-    ``[{"params": ..., "value": ...}]``), so a fine stage starts where the coarse stage left off.
+    ``[{"params": ..., "value": ...}]``), so a fine stage starts where the coarse stage left off:
+    TPE models as soon as the prior and the stage's own trials are d + 1 (``MIN_POINTS_EXTRA``).
     Prior trials outside this stage's ranges are left out. Their values are at the coarse stage's
     epochs, so they rank below the fine trials of the same configuration once those finish: TPE
     then follows the fine trials. TPE reads a private in-memory study holding both, rebuilt once
@@ -89,8 +99,9 @@ class SeededTPE(optuna.samplers.BaseSampler):
     def __init__(self, space: dict, prior: list, *, seed: int | None = None):
         with warnings.catch_warnings():     # multivariate TPE: "experimental" since Optuna 2.2
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            self.tpe = optuna.samplers.TPESampler(seed=seed, **TPE_OPTIONS)
-        dists = distributions(space)
+            dists = distributions(space)
+            self.tpe = optuna.samplers.TPESampler(seed=seed, n_startup_trials=len(dists) + MIN_POINTS_EXTRA,
+                                                  **TPE_OPTIONS)
         self.prior = [optuna.trial.create_trial(params=row["params"], distributions=dists, value=row["value"])
                       for row in prior if set(row["params"]) == set(dists)
                       and all(_contains(dists[k], v) for k, v in row["params"].items())]

@@ -26,14 +26,15 @@ def _folds(v):
 SEARCH_OPTIONS = {
     "space": Option(dict, None, "the options searched: key = {low, high[, log][, step]} or {choices = [...]}",
                     required=True, source="notes 000/004 (hyperparameter search); docs/search.md"),
-    "sampler": Option(str, "random", "how trials choose values: random, qmc (a scrambled Sobol sequence), "
-                      "staged_tpe (Sobol in the first stage, TPE seeded with the previous stage's trials in "
-                      "later ones), random_tpe (the same with random draws in the first stage), grid, tpe, "
-                      "cmaes, gp (Optuna's)", check=one_of(SAMPLERS),
-                      source="notes 000/004: random search beats grid search (Bergstra & Bengio 2012); "
-                             "random stayed the default against qmc and staged_tpe, with and without "
-                             "promote = resume (worse on held-out tasks), and random_tpe (the same epochs on "
-                             "every tuning task-seed, fifth pass): BENCHMARKS.md"),
+    "sampler": Option(str, "random_tpe", "how trials choose values: random_tpe (random draws in the first "
+                      "stage, TPE seeded with the previous stage's trials in later ones), random, qmc (a "
+                      "scrambled Sobol sequence), staged_tpe (Sobol in the first stage, then as random_tpe), "
+                      "grid, tpe, cmaes, gp (Optuna's)", check=one_of(SAMPLERS),
+                      source="notes 000/004: random search beats grid search (Bergstra & Bengio 2012), so the "
+                             "first stage draws at random; TPE (Bergstra et al. 2011) seeded as BOHB (Falkner "
+                             "et al. 2018) in later stages: it replaced random by a rule fixed before its "
+                             "held-out runs (BENCHMARKS.md, eighth pass of the default method); qmc and "
+                             "staged_tpe reached the target on fewer held-out seeds"),
     "seed": Option(int, 0, "seed of the sampler (worker i of a run uses a stream derived from it)",
                    check=seed_range(MAX_NUMPY_SEED, "numpy's SeedSequence")),
     "trials": Option(int, 20, "trials of the search when stages is unset: 2/3 of them a coarse stage of "
@@ -56,6 +57,12 @@ SEARCH_OPTIONS = {
                            "you would train anyway is one of those compared",
                            source="SMAC (Hutter et al. 2011) and auto-sklearn (Feurer et al. 2015) start from "
                                   "the default configuration; off by default: measured, BENCHMARKS.md"),
+    "narrow": Option(bool, True, "a later stage narrows every numeric range around the previous stage's best "
+                     "trials (widening one whose best lies at its edge) and keeps the choices among them; false: "
+                     "every stage keeps the first stage's ranges (for a seeded model-based sampler, random_tpe or "
+                     "staged_tpe, that learns from the earlier trials where to draw, as BOHB does without "
+                     "narrowing)", source="notes 000 (coarse to fine); Falkner et al. 2018 (BOHB) for false; "
+                     "measured: BENCHMARKS.md (eighth pass of the default method)"),
     "reevaluate": Option(int, 3, "best configurations of the previous stage re-run first in each later stage",
                          check=must_be(lambda v: v >= 0, ">= 0"), source="the issue (coarse to fine)"),
     "promote": Option(str, "retrain", "how a later stage re-evaluates an earlier configuration: \"retrain\" "
@@ -120,6 +127,7 @@ class Settings:
     metric: str
     folds: int | None
     config_first: bool
+    narrow: bool
     reevaluate: int
     promote: str
     eta: int | None

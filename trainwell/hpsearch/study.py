@@ -166,8 +166,10 @@ def prepare_stage(ctx: Context, storage, index: int) -> dict:
         # its coarse stage, and re-evaluates the best draws that no rung has promoted already
         previous = load_stage(ctx, storage, 0 if index == s.rung_count else index - 1)
         best = ranked(previous, s.maximize)
-        space, messages = next_space(space_from_dict(previous.user_attrs["space"]), [t.params for t in best],
-                                     ctx.base, keep=min(s.reevaluate, s.stages[index].trials))
+        space = space_from_dict(previous.user_attrs["space"])
+        if s.narrow:
+            space, messages = next_space(space, [t.params for t in best], ctx.base,
+                                         keep=min(s.reevaluate, s.stages[index].trials))
         again = best
         if index == s.rung_count:
             promoted = {t.user_attrs.get("reevaluates") for i in range(1, index)
