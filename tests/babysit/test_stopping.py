@@ -107,3 +107,59 @@ def test_the_doctor_reports_it_and_the_code_counts_as_slow_learning():
     diag = doctor(mlp(), (Xtr, ytr), val, optimizer="adam", lr=1e-3, batch_size=32, epochs=20, max_steps=10)
     assert "stops_too_soon" in [f.code for f in diag.findings if f.severity == "warning"]
     assert "stops_too_soon" in members(Group.SLOW) and CODES["stops_too_soon"].phase == "preflight"
+
+
+# ---------------------------------------------------------------------- at the end of a watched run
+def epochs(values, metric="val_loss"):
+    return [{metric: v} for v in values]
+
+
+@pytest.mark.parametrize("values, metric, patience, improving", [
+    ([0.967, 0.420, 0.296, 0.238, 0.198], "val_loss", 2, True),     # min_delta 0.1 on a decaying loss
+    ([0.80, 0.83, 0.86, 0.88, 0.90], "val_acc", None, True),          # an accuracy still climbing
+    ([0.50, 0.52, 0.49, 0.51, 0.50], "val_loss", None, False),        # noise about a level
+    ([1.00, 0.80, 0.60, 0.61, 0.62], "val_loss", 2, False),           # the stop's epochs improved nothing
+    ([1.0, 0.500, 0.499, 0.498, 0.497, 0.496], "val_loss", None, False),   # a straight line, but 0.4 % of the start
+    ([0.9, 0.6, 0.4], "val_loss", None, False),                       # too few epochs to fit a trend
+    ([0.9, 0.6, None, 0.3], "val_loss", None, False),                 # a metric missing on an epoch
+])
+def test_the_trend_test(values, metric, patience, improving):
+    trend = stopping.still_improving(epochs(values, metric), monitor=metric, patience=patience)
+    assert (trend is not None) is improving
+    if improving:
+        assert trend["t"] > 2 and trend["gained"] > 0
+
+
+def test_the_trend_test_against_a_reference_fit():
+    """The slope and its t statistic match numpy's least squares on the same window."""
+    import numpy as np
+    values = [1.3, 1.0, 0.93, 0.71, 0.64, 0.5, 0.47]
+    trend = stopping.still_improving(epochs(values), monitor="val_loss")
+    y = np.array(values[-stopping.TREND_EPOCHS:])
+    x = np.arange(len(y))
+    (slope, intercept), residual = np.polyfit(x, y, 1), None
+    residual = ((y - (slope * x + intercept)) ** 2).sum()
+    se = np.sqrt(residual / (len(y) - 2) / ((x - x.mean()) ** 2).sum())
+    assert trend["slope"] == pytest.approx(slope) and trend["t"] == pytest.approx(-slope / se)
+
+
+def fit(data, **options):
+    import trainwell
+    model = mlp(options.pop("width", 32))
+    return trainwell.fit(model, *data, progress=False, report=False, run_dir=None, **options)
+
+
+def test_a_watched_run_stopped_while_improving_says_so_and_a_converged_one_does_not():
+    """patience 2, min_delta 0.05 on a 4-class validation loss that falls by 0.02-0.03 an epoch at
+    epoch 7 of 30: the stop comes while it still improves (1.09 -> 0.96 over the last five epochs);
+    a wide net on noisy labels that early stopping stops at its validation minimum says nothing."""
+    stopped = fit(four_class(), optimizer="adam", lr=1e-3, batch_size=32, epochs=30, patience=2, min_delta=0.05,
+                  babysit="watch")
+    found = [f for f in stopped.findings.findings if f.code == "stops_too_soon"]
+    assert stopped.stopped.kind.value == "early_stopping" and len(found) == 1
+    assert found[0].severity == "warning" and found[0].evidence["stop"] == stopping.EARLY
+    assert "while val_loss was still improving" in found[0].message
+    quiet = fit(four_class(noise=0.3), optimizer="adam", lr=1e-2, batch_size=32, epochs=60, patience=3, width=256,
+                babysit="watch")
+    assert quiet.stopped.kind.value == "early_stopping"
+    assert "stops_too_soon" not in [f.code for f in quiet.findings.findings]
