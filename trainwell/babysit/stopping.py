@@ -12,12 +12,14 @@ run within a few epochs. Both are the run's own options, so the check runs the r
   callbacks, its early stopping with its ``min_delta`` and ``restore_best``) until its own stop, and a
   **repeat** does so again on other batches (seed + ``interventions.REPEAT_SEED``): their difference
   is the run's noise;
-- when the run stopped before its planned length, **the run trained on** trains the same setup to
-  ``LONGER`` x the steps it stopped at (at most its planned length), with the stop taken away;
-- the finding is a ``stops_too_soon`` warning when the trained-on run ends
-  ``interventions.significant``-ly better on the validation split (accuracy beyond the noise, the
-  sampling error and 3 points, or the loss by 10 % of its start with the accuracy no worse): the
-  same yardstick as every other experiment. A stop that comes when the validation metric has
+- when the run stopped before its planned length, **the run trained on** trains the same setup with
+  the stop taken away, on both seeds, to its planned length where the budget pays for that twice
+  (else ``LONGER`` x the steps it stopped at);
+- the finding is a ``stops_too_soon`` warning when the trained-on runs' mean ends
+  ``interventions.significant``-ly better on the validation split than the stopped runs' mean
+  (accuracy beyond 3x the spread of the trained-on runs, the sampling error and 3 points, or the
+  loss by 10 % of its start with the accuracy no worse): the same yardstick as every other
+  experiment, with the noise of runs of one length (where a stop falls is itself noisy). A stop that comes when the validation metric has
   stopped improving (a healthy early stop, a run that converged) gives a trained-on run no better,
   or worse: nothing is said.
 
@@ -189,7 +191,8 @@ def check_stopping(p, *, budget=None) -> list[Finding]:
                   f"and {100 * repeat['acc']:.1f}% right" if class_ids else ""))
     evidence = {"stop": kind, "stopped_at": stopped_at, "planned_steps": planned, "steps_per_epoch": per_epoch,
                 "trained_on_steps": on, "setup_loss": run["loss"], "fix_loss": longer["loss"],
-                "repeat_loss": repeat["loss"], "fix_repeat_loss": longer_again["loss"], "setup_acc": run["acc"], "fix_acc": longer["acc"], "hurts": hurts,
+                "repeat_loss": repeat["loss"], "fix_repeat_loss": longer_again["loss"], "setup_acc": run["acc"],
+                "fix_acc": longer["acc"], "hurts": hurts,
                 **({"max_steps": config.max_steps} if kind == MAX_STEPS else
                    {"patience": config.patience, "min_delta": config.min_delta, "monitor": config.monitor,
                     "last_changes": _changes(run["history"], config.patience)})}
