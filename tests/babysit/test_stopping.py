@@ -6,7 +6,7 @@ import torch
 from sklearn.datasets import make_classification
 from torch import nn
 
-from trainwell.babysit import stopping
+from trainwell.babysit import stop_watch, stopping
 from trainwell.babysit.budget import Budget
 from trainwell.babysit.doctor import doctor
 from trainwell.babysit.registry import CODES, Group, members
@@ -124,7 +124,7 @@ def epochs(values, metric="val_loss"):
     ([0.9, 0.6, None, 0.3], "val_loss", None, False),                 # a metric missing on an epoch
 ])
 def test_the_trend_test(values, metric, patience, improving):
-    trend = stopping.still_improving(epochs(values, metric), monitor=metric, patience=patience)
+    trend = stop_watch.still_improving(epochs(values, metric), monitor=metric, patience=patience)
     assert (trend is not None) is improving
     if improving:
         assert trend["t"] > 2 and trend["gained"] > 0
@@ -134,8 +134,8 @@ def test_the_trend_test_against_a_reference_fit():
     """The slope and its t statistic match numpy's least squares on the same window."""
     import numpy as np
     values = [1.3, 1.0, 0.93, 0.71, 0.64, 0.5, 0.47]
-    trend = stopping.still_improving(epochs(values), monitor="val_loss")
-    y = np.array(values[-stopping.TREND_EPOCHS:])
+    trend = stop_watch.still_improving(epochs(values), monitor="val_loss")
+    y = np.array(values[-stop_watch.TREND_EPOCHS:])
     x = np.arange(len(y))
     (slope, intercept), residual = np.polyfit(x, y, 1), None
     residual = ((y - (slope * x + intercept)) ** 2).sum()

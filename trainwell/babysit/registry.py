@@ -478,7 +478,7 @@ CODES = {spec.code: spec for spec in (
                  "its early stopping with patience and min_delta) to its own stop, a repeat on other batches, and "
                  "the same setup trained on to 3x the steps it stopped at (at most its planned epochs); the "
                  "validation split's loss and accuracy at the end of each; at the end of a watched run that early "
-                 "stopping or max_steps ended (stopping.StopWatch): a least-squares line through the monitored "
+                 "stopping or max_steps ended (stop_watch.StopWatch): a least-squares line through the monitored "
                  "metric's last 5 epochs (patience + 1 when longer)",
         threshold="max_steps ends the run before its epochs, or early stopping ends it before its epochs, and "
                   "the run trained on ends significantly better (interventions.significant, by validation "
@@ -494,7 +494,7 @@ CODES = {spec.code: spec for spec in (
         groups=(Group.SLOW,),
         explains=("underfitting", "plateau"),
         thresholds=("stopping.LONGER", "interventions.NOISE_FACTOR", "interventions.SAMPLING_Z",
-                    "interventions.MIN_LIFT", "interventions.MIN_GAIN", "stopping.TREND_EPOCHS", "stopping.MIN_EPOCHS"),
+                    "interventions.MIN_LIFT", "interventions.MIN_GAIN", "stop_watch.TREND_EPOCHS", "stop_watch.MIN_EPOCHS"),
         plan=not_repairable,
     ),
     FindingSpec(

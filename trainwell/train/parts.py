@@ -14,7 +14,7 @@ from torch import nn
 
 from trainwell.babysit.monitor import Monitor
 from trainwell.babysit.repair import Repairer
-from trainwell.babysit.stopping import StopWatch
+from trainwell.babysit.stop_watch import StopWatch
 from trainwell.config import Config
 from trainwell.data.batches import Batches
 from trainwell.data.sources import Splits, as_pair, check_source_options, load as load_source
