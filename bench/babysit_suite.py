@@ -470,6 +470,10 @@ def _cases() -> list[Case]:
     add("functional_dropout_in_eval/digits", "eval_mode_gap", "digits", phase="preflight",
         model=lambda i, o: dropout_fn_mlp(i, o, always=True), twin_model=lambda i, o: dropout_fn_mlp(i, o, always=False),
         options={"optimizer": "adam", "lr": 1e-3}, note="F.dropout(x, 0.3, training=True): dropout on in eval mode")
+    # branch babysit37: the run's own stop (stopping.py)
+    add("max_steps_as_epochs/teacher", "stops_too_soon", "teacher", phase="preflight", model=relu,
+        options={"optimizer": "adam", "lr": 1e-3, "max_steps": 12}, twin_options={"max_steps": None},
+        note="max_steps = 12 meant as the 12 epochs: the run ends after 12 updates")
     out.append(Case("rotate_180/digit_images", "augmentation_hurts", "digits",
                     setup(lambda: digit_cnn(), data_fn=_digit_images,
                           options={"epochs": 12, "optimizer": "adam", "lr": 1e-3,

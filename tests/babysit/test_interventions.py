@@ -761,3 +761,21 @@ def test_a_setup_still_stuck_where_a_confirmed_change_learns_is_helped():
     assert iv.helpful(base, [repeat, slight], run_steps=570) == []
     no_repeat = iv.Arm("setup (repeat)", "", "", before=1.103, after=1.0922, steps=38, extra={"repeat": True})
     assert iv.helpful(base, [no_repeat, stretch], run_steps=570) == []                    # not confirmed
+
+
+def test_an_lr_arm_on_a_setup_that_barely_learns_is_judged_by_its_held_loss_too():
+    """Logits divided by 20 (a distillation temperature left in the forward): the setup's held loss
+    falls 2 % in 100 steps (1.794 -> 1.751, the repeat 1.753) while its held accuracy, read off
+    near-uniform scores, is 80 % in one batch order and 86 % in the other; lr x10 ends at 0.327 and
+    97 %. The accuracy's lift is within 3x the repeat's spread; the loss's fall is far beyond the
+    loss's: the lr arm helps. The same arms on a setup that learns keep the accuracy yardstick."""
+    def arm(name, code, after, acc, fall_from=1.794, **extra):
+        return iv.Arm(name, code, name, before=fall_from, after=after, steps=100, acc=acc, rows=512, extra=extra)
+    base = arm("setup", "", 1.751, 0.797)
+    repeat = arm("setup (repeat)", "", 1.753, 0.859, repeat=True)
+    lr10 = arm("lr x10", "lr_too_low", 0.3272, 0.969)
+    assert base.fall < iv.STUCK and not iv.significant(base, lr10, repeat)
+    assert iv.helpful(base, [repeat, lr10], run_steps=1125) == [lr10]
+    learns = arm("setup", "", 0.9, 0.797)                   # fell 50 %: a setup that learns
+    learns_again = arm("setup (repeat)", "", 0.902, 0.859, repeat=True)
+    assert iv.helpful(learns, [learns_again, lr10], run_steps=1125) == []

@@ -12,7 +12,7 @@ from torch import nn
 from trainwell.babysit.budget import Budget
 from trainwell.babysit.findings import Diagnosis, make
 from trainwell.babysit.monitor import Monitor
-from trainwell.babysit import augment_check, batch_check, interventions, mode_gap, schedule_check
+from trainwell.babysit import augment_check, batch_check, interventions, mode_gap, schedule_check, stopping
 from trainwell.babysit.preflight import PROBE_ROWS, preflight, probe_lr, resolve_loss, skipped_finding
 from trainwell.train.callbacks import Callback
 from trainwell.babysit.registry import CODES, Group, members
@@ -157,6 +157,7 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
             optimizer=config.optimizer, lr=probe_lr(config.optimizer, config.lr, probe_options),
             weight_decay=config.weight_decay or 0.0, options=probe_options, batch_size=config.batch_size,
             seed=config.seed, clip_norm=config.clip_norm, config=config, budget=budget.share(budget.left / 2))
+        findings += stopping.check_stopping(p, budget=budget.share(budget.left / 2))   # max_steps, early stopping
     else:
         baseline, arms = None, []
     if probe and budget.left > MIN_PROBE_S and not blocking and not budget.clock_out():

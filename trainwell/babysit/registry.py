@@ -484,6 +484,32 @@ CODES = {spec.code: spec for spec in (
                     "batch_check.FEW_PER_EPOCH"),
         plan=plan_too_few_updates,
     ),
+    # --- the run's own stop (stopping.py)
+    FindingSpec(
+        "stops_too_soon", "preflight", "warning",
+        measures="the run itself, trained on copies through fit's trainer: the run as configured (its max_steps, "
+                 "its early stopping with patience and min_delta) to its own stop, a repeat on other batches, and "
+                 "the same setup trained on to 3x the steps it stopped at (at most its planned epochs); the "
+                 "validation split's loss and accuracy at the end of each; at the end of a watched run that early "
+                 "stopping or max_steps ended (stop_watch.StopWatch): a least-squares line through the monitored "
+                 "metric's last 5 epochs (patience + 1 when longer)",
+        threshold="max_steps ends the run before its epochs, or early stopping ends it before its epochs, and "
+                  "the run trained on ends significantly better (interventions.significant, by validation "
+                  "accuracy or by validation loss with the accuracy no worse); else info. At a watched run's end: "
+                  "the line's slope improves the metric beyond 2 standard errors and by at least 10% of the first "
+                  "epoch's loss (3 points of accuracy) over the window, from at least 4 epochs, and early "
+                  "stopping's last patience epochs improved on the epoch before them (by less than min_delta)",
+        source="notes 003 (early stopping: stop when the validation error stops improving, not while it "
+               "falls); notes 000 (an epoch is one pass over the data; max_steps counts optimizer steps)",
+        fix="let the run end when it stops learning: max_steps counts optimizer steps, not epochs (raise it, or "
+            "drop it and set epochs); early stopping's min_delta is an absolute change of the monitored "
+            "metric (set it below the metric's epoch-to-epoch changes, 0 by default), or a longer patience",
+        groups=(Group.SLOW,),
+        explains=("underfitting", "plateau"),
+        thresholds=("stopping.LONGER", "interventions.NOISE_FACTOR", "interventions.SAMPLING_Z",
+                    "interventions.MIN_LIFT", "interventions.MIN_GAIN", "stop_watch.TREND_EPOCHS", "stop_watch.MIN_EPOCHS"),
+        plan=not_repairable,
+    ),
     FindingSpec(
         "augmentation_hurts", "preflight", "warning",
         measures="an intervention: the held (un-augmented) rows' accuracy and loss after the experiment's steps of "

@@ -14,6 +14,7 @@ from torch import nn
 
 from trainwell.babysit.monitor import Monitor
 from trainwell.babysit.repair import Repairer
+from trainwell.babysit.stop_watch import StopWatch
 from trainwell.config import Config
 from trainwell.data.batches import Batches
 from trainwell.data.sources import Splits, as_pair, check_source_options, load as load_source
@@ -337,6 +338,7 @@ def babysit_callbacks(config: Config, steps_per_epoch: int) -> list:
     # on every sample, so a compiled run's monitor keeps the gradient and update statistics only
     activations = {"activation_every": 0} if config.compile else {}
     if config.babysit == "watch":
-        return [Monitor(**activations)]
+        monitor = Monitor(**activations)
+        return [monitor, StopWatch(monitor)]
     monitor = Monitor(every=max(1, steps_per_epoch // REPAIR_SAMPLES_PER_EPOCH), **activations)
-    return [monitor, Repairer(monitor)]
+    return [monitor, Repairer(monitor), StopWatch(monitor)]     # StopWatch last: it updates their summary
