@@ -227,7 +227,8 @@ CODES = {spec.code: spec for spec in (
         "unnormalized_inputs", "preflight", "warning",
         measures="per-feature mean and standard deviation of the inputs (medians over features) and the "
                  "spread of the features' scales",
-        threshold="median |mean| > 1, median std > 10 or < 1e-2, or max std / min std > 100",
+        threshold="median |mean| > 1, median std > 10 or < 1e-2, or max std / min std > 100; info when the "
+                  "model raises on the standardized inputs (it reads them as ids or codes: the fix does not apply)",
         source="notes 000/002 preprocessing: zero-center, normalize; LeCun et al. 1998 'Efficient BackProp' "
                "§4.3",
         fix="standardize the inputs: x = (x - mean) / std with statistics from the training split",
