@@ -18,7 +18,7 @@ from trainwell.train.callbacks import Callback
 from trainwell.babysit.registry import CODES, Group, members
 from trainwell.babysit.split_checks import check_splits
 from trainwell.data.streaming import check_sample
-from trainwell.errors import LabelError
+from trainwell.errors import LabelError, NonFiniteError
 from trainwell.train.fit import make_trainer, prepare
 from trainwell.train.loop import total_steps
 from trainwell.babysit.run_options import check_run_options
@@ -108,6 +108,10 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
     except LabelError as exc:           # fit refuses such labels; the doctor names the fault
         return Diagnosis([make("label_problem", f"the labels are not class ids 0..K-1: {exc}",
                                evidence={"error": str(exc)})])
+    except NonFiniteError as exc:       # ... and NaN / inf in a validation or test split
+        return Diagnosis([make("nonfinite_data", str(exc), evidence={"error": str(exc)},
+                               fix="drop or impute the rows with NaN/inf; a log or division of the raw "
+                                   "values (log 0, x / 0) makes them")])
     config = p.config
     dropout = any(isinstance(m, nn.Dropout) for m in p.model.modules())
     # the probes set their own lr and weight decay; every other optimizer option is the run's

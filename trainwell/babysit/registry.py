@@ -148,7 +148,8 @@ CODES = {spec.code: spec for spec in (
     ),
     FindingSpec(
         "nonfinite_data", "preflight", "error",
-        measures="count of NaN/inf values in the inputs and targets",
+        measures="count of NaN/inf values in the inputs and targets (of a validation or test split: the "
+                 "first one, by row and column, as fit's error names it)",
         threshold="any",
         source="a NaN input makes every loss NaN (notes 004: 'cost: NaN')",
         fix="drop or impute the rows with NaN/inf",
