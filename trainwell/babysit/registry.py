@@ -533,11 +533,14 @@ CODES = {spec.code: spec for spec in (
     ),
     FindingSpec(
         "class_imbalance", "preflight", "warning",
-        measures="class counts: largest / smallest",
-        threshold="ratio > 10",
-        source="He & Garcia 2009 'Learning from Imbalanced Data' (imbalance of 10:1 and beyond)",
+        measures="class counts: largest / smallest; the doctor compares the class mix of the validation and "
+                 "test splits given with training's (total-variation distance)",
+        threshold="ratio > 10; info when every split measured holds the training mix (distance <= 0.2 or <= 4x "
+                  "what random splits show)",
+        source="He & Garcia 2009 'Learning from Imbalanced Data' (imbalance of 10:1 and beyond); a model's scores "
+               "follow its training class shares (Saerens et al. 2002, prior shift)",
         fix="use class weights in the loss, resample, or report balanced accuracy",
-        thresholds=("preflight.IMBALANCE",),
+        thresholds=("preflight.IMBALANCE", "split_checks.TV_HIGH", "split_checks.NOISE_FACTOR"),
     ),
     FindingSpec(
         "nonfinite_loss", "training", "error",
