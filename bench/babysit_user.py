@@ -32,7 +32,8 @@ regression.
 per setup below, before it was run) is trained with ``fit(babysit="repair")`` and compared with its
 healthy twin's ``babysit="off"`` run of the same seed (within 2 points: accuracy or R^2 points), at
 a cost in wall seconds and in steps relative to that run; each healthy setup is trained with
-``babysit="repair"`` against ``"off"`` (harm, <= 0.5 points). ``babysit_user2.py`` and
+``babysit="repair"`` against ``"off"`` (harm, <= 0.5 points; a repaired run that raises or ends
+without a finite score leaves no model and loses its whole score). ``babysit_user2.py`` and
 ``babysit_user3.py`` score their pairs with this module's ``main``.
 
 Run: ``python bench/babysit_user.py`` (a markdown report; ``--json rows.json`` keeps the rows;
@@ -377,8 +378,7 @@ def evaluate_pair(name: str, *, pairs: dict = PAIRS, repairable: dict = REPAIRAB
     if not repair:
         return rows
     healthy["repair"] = [_train(pairs, name, False, babysit="repair", seed=s, regression=regression) for s in seeds]
-    healthy["harm"] = [None if off["test"] is None or rep["test"] is None else off["test"] - rep["test"]
-                       for off, rep in zip(healthy["off"], healthy["repair"])]
+    healthy["harm"] = [harm(off, rep) for off, rep in zip(healthy["off"], healthy["repair"])]
     if broken["killed"] and repairable[name]:
         broken["repair"] = [_train(pairs, name, True, babysit="repair", seed=s, regression=regression)
                             for s in seeds]
@@ -388,6 +388,15 @@ def evaluate_pair(name: str, *, pairs: dict = PAIRS, repairable: dict = REPAIRAB
         broken["cost_steps"] = [None if rep["steps"] is None or not off["steps"] else rep["steps"] / off["steps"]
                                 for rep, off in zip(broken["repair"], twin)]
     return rows
+
+
+def harm(off: dict, rep: dict) -> float | None:
+    """Test points a healthy setup loses under ``babysit="repair"`` (``off`` - ``rep``; None when the
+    ``"off"`` run has no score). A repaired run that raised or ends without a finite score leaves the
+    user no model: it loses the whole score (for regression, R^2 down to the mean's 0)."""
+    if off["test"] is None:
+        return None
+    return off["test"] - (rep["test"] if rep["test"] is not None else 0.0)
 
 
 def _pct(xs) -> str:

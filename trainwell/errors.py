@@ -17,6 +17,10 @@ class LabelError(DataError):
     """Class labels are not ids 0..K-1, one per sample (the doctor reports it as ``label_problem``)."""
 
 
+class NonFiniteError(DataError):
+    """A split holds NaN or inf values (the doctor reports it as ``nonfinite_data``)."""
+
+
 class ModelError(TrainwellError, RuntimeError):
     """The user's model or loss code raised in a babysat run: the babysitter's ``model_raises``
     finding (type, message and the user's line) as the message, the original exception as its cause."""

@@ -156,3 +156,21 @@ def test_labels_that_are_not_class_ids_are_a_finding_not_an_exception(labels):
     diag = trainwell.doctor(model, (X, labels(y)), progress=False, report=False, run_dir=None)
     assert [f.code for f in diag.findings] == ["label_problem"]
     assert diag.primary.severity == "error" and "row" in diag.primary.message
+
+
+@pytest.mark.parametrize("split", ["val", "test"])
+def test_nan_or_inf_in_a_validation_or_test_split_is_a_finding_of_the_doctor_and_an_error_of_fit(split):
+    """fit refuses a split with NaN/inf (a DataError naming the split, row and column); the doctor
+    names the same fault as ``nonfinite_data`` instead of raising."""
+    X = torch.randn(300, 4, generator=torch.Generator().manual_seed(0))
+    y = X[:, :1] * 2
+    held = y[200:].clone()
+    held[5, 0] = float("-inf")                      # log(0) of a raw target, say
+    data = {split: (X[200:], held)}
+    found = trainwell.doctor(nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1)), (X[:200], y[:200]),
+                             loss="mse", device="cpu", **data)
+    assert [(f.code, f.severity) for f in found] == [("nonfinite_data", "error")]
+    assert found.findings[0].message.startswith(f"{split}: y row 5, column 0 is -inf")
+    with pytest.raises(trainwell.errors.DataError, match=f"{split}: y row 5, column 0 is -inf"):
+        trainwell.fit(nn.Sequential(nn.Linear(4, 1)), (X[:200], y[:200]), loss="mse", device="cpu", epochs=1,
+                      progress=False, report=False, **data)

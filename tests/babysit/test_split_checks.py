@@ -203,3 +203,27 @@ def test_training_shares_cut_or_oversampled_are_no_new_relation():
     Xo, yo = torch.cat([X] + [X[rare]] * 4), torch.cat([y] + [y[rare]] * 4)
     assert all(f.severity == "info" for f in sp.check_splits(SimpleNamespace(train=(Xo, yo), val=(Xv, yv),
                                                                              test=None)))
+
+
+def _imbalanced(rows, rare_share, seed):
+    """Class ids 0, 1, 2 with class 2 at ``rare_share`` of the rows and 0, 1 splitting the rest."""
+    g = torch.Generator().manual_seed(seed)
+    rare = int(rare_share * rows)
+    return torch.cat([torch.randint(0, 2, (rows - rare,), generator=g), torch.full((rare,), 2)])
+
+
+def test_class_imbalance_is_info_where_the_splits_measured_hold_the_training_mix():
+    from trainwell.babysit.findings import make
+    from trainwell.babysit.preflight import check_class_balance
+    train = _imbalanced(2000, 0.025, 0)                    # 40:1 -> a warning from the counts alone
+    found = check_class_balance(train, "cross_entropy")
+    assert [f.severity for f in found] == ["warning"]
+    same = sp.grade_imbalance(found, splits(train, _imbalanced(500, 0.025, 1), _imbalanced(500, 0.03, 2)))
+    assert [f.severity for f in same] == ["info"] and same[0].evidence["split_tv"]["validation"] < 0.05
+    balanced = torch.arange(600) % 3                       # the rare class a third of the evaluated rows
+    shifted = sp.grade_imbalance(check_class_balance(train, "cross_entropy"), splits(train, balanced))
+    assert [f.severity for f in shifted] == ["warning"] and "differs" in shifted[0].message
+    alone = check_class_balance(train, "cross_entropy")
+    assert sp.grade_imbalance(alone, splits(train)) == alone and alone[0].severity == "warning"
+    other = [make("plateau", "flat")]
+    assert sp.grade_imbalance(other, splits(train, balanced)) == other

@@ -80,3 +80,9 @@ def test_report_scores_a_harmless_fault_as_harmless():
     assert "detection recall: 50.0 % (1 / 2)" in text                     # b's fault does not hurt
     assert "false alarms on healthy and harmless setups: 50.0 % (2 / 4)" in text   # c's twin, b's harmless fault
     assert "every injected fault counted broken: recall 66.7 % (2 / 3)" in text
+
+
+def test_a_healthy_run_that_raises_under_repair_loses_its_whole_score():
+    assert user.harm({"test": 0.9}, {"test": 0.85}) == pytest.approx(0.05)
+    assert user.harm({"test": 0.9}, {"test": None, "stopped": "raised"}) == pytest.approx(0.9)
+    assert user.harm({"test": None}, {"test": 0.5}) is None

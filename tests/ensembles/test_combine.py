@@ -7,7 +7,10 @@ from trainwell.ensembles.combine import EnsembleRun
 
 
 class Fixed:
-    """A stand-in member: ``predict(X, output="raw")`` returns fixed outputs."""
+    """A stand-in member: ``predict(X, output="raw")`` returns fixed outputs (logits of a
+    built-in loss)."""
+
+    own_loss = False
 
     def __init__(self, out):
         self.out = torch.as_tensor(out, dtype=torch.float32)

@@ -7,6 +7,7 @@ from torch import nn
 
 import trainwell
 from trainwell.errors import DataError
+from trainwell.nn.losses import class_probabilities
 from trainwell.train.run import load_run
 
 OPTIONS = dict(epochs=2, batch_size=32, report=False, progress=False, babysit="off", device="cpu")
@@ -73,3 +74,50 @@ def test_a_loaded_run_asks_for_the_user_loss_by_name_and_then_scores_with_it(tmp
         loaded.evaluate((X, y))
     assert loaded.evaluate((X, y), loss=user_cross_entropy) == pytest.approx(run.evaluate("val"))
     assert loaded.evaluate((X, y), loss="cross_entropy") == pytest.approx(run.evaluate("val"))
+
+
+def user_bce_on_probabilities(p, y):
+    p = p.reshape(-1).clamp(1e-7, 1 - 1e-7)
+    return -(y * p.log() + (1 - y) * (1 - p).log()).mean()
+
+
+def user_nll_on_probabilities(p, y):
+    return F.nll_loss(p.clamp_min(1e-7).log(), y)
+
+
+def _probability_mlp(outputs):
+    return nn.Sequential(_mlp(outputs), nn.Sigmoid() if outputs == 1 else nn.Softmax(dim=1))
+
+
+@pytest.mark.parametrize("outputs, loss", [(1, user_bce_on_probabilities), (2, user_nll_on_probabilities)])
+def test_a_model_that_outputs_probabilities_under_a_user_loss_predicts_and_scores_them(tmp_path, outputs, loss):
+    """A sigmoid or softmax inside the model, trained with the user's loss on probabilities:
+    ``predict`` thresholds the probability at 1/2 (not its logit at 0, which calls every row class
+    1) and returns it as the probability (not its sigmoid); the reported NLL is the user's own
+    loss on these probabilities, and the loaded run predicts the same."""
+    (train, val) = _classes()
+    torch.manual_seed(0)
+    run = trainwell.fit(_probability_mlp(outputs), train, val, loss=loss, run_dir=str(tmp_path / "run"), **OPTIONS)
+    X, y = run.splits.val
+    with torch.no_grad():
+        p = run.model(X)
+    p1 = p.reshape(-1) if outputs == 1 else p[:, 1]
+    assert torch.equal(run.predict(X), (p1 > 0.5).long())
+    assert torch.allclose(run.predict(X, output="proba"), p)
+    hits = float((run.predict(X) == y).float().mean())
+    assert hits == pytest.approx(run.results["val"]["acc"], abs=1e-6) and 0.5 < hits
+    assert run.results["val"]["nll"] == pytest.approx(float(loss(p, y.float() if outputs == 1 else y)), rel=1e-4)
+    loaded = load_run(tmp_path / "run", model=_probability_mlp(outputs))
+    assert torch.equal(loaded.predict(X), run.predict(X))
+
+
+def test_logits_under_a_user_loss_are_still_read_as_logits(tmp_path):
+    """Outputs outside [0, 1] (one logit) or rows that are not a distribution are logits: sigmoid
+    and softmax as under the built-in losses."""
+    run, X, y, out = _fit(tmp_path, 2, _classes(), user_cross_entropy)
+    assert torch.allclose(run.predict(X, output="proba"), torch.softmax(out, dim=1))
+    logit = torch.tensor([[-2.0], [0.5], [3.0]])
+    probs = class_probabilities(logit, own_loss=True)
+    assert torch.allclose(probs[:, 1], torch.sigmoid(logit.reshape(-1)))
+    assert torch.allclose(class_probabilities(torch.tensor([[0.2], [0.9]]), own_loss=False)[:, 1],
+                          torch.sigmoid(torch.tensor([0.2, 0.9])))

@@ -16,9 +16,9 @@ from trainwell.babysit import augment_check, batch_check, interventions, mode_ga
 from trainwell.babysit.preflight import PROBE_ROWS, preflight, probe_lr, resolve_loss, skipped_finding
 from trainwell.train.callbacks import Callback
 from trainwell.babysit.registry import CODES, Group, members
-from trainwell.babysit.split_checks import check_splits
+from trainwell.babysit.split_checks import check_splits, grade_imbalance
 from trainwell.data.streaming import check_sample
-from trainwell.errors import LabelError
+from trainwell.errors import LabelError, NonFiniteError
 from trainwell.train.fit import make_trainer, prepare
 from trainwell.train.loop import total_steps
 from trainwell.babysit.run_options import check_run_options
@@ -108,6 +108,10 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
     except LabelError as exc:           # fit refuses such labels; the doctor names the fault
         return Diagnosis([make("label_problem", f"the labels are not class ids 0..K-1: {exc}",
                                evidence={"error": str(exc)})])
+    except NonFiniteError as exc:       # ... and NaN / inf in a validation or test split
+        return Diagnosis([make("nonfinite_data", str(exc), evidence={"error": str(exc)},
+                               fix="drop or impute the rows with NaN/inf; a log or division of the raw "
+                                   "values (log 0, x / 0) makes them")])
     config = p.config
     dropout = any(isinstance(m, nn.Dropout) for m in p.model.modules())
     # the probes set their own lr and weight decay; every other optimizer option is the run's
@@ -121,6 +125,7 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
                         "dropout": dropout},
         penalty=build_penalty(config, p.model), budget=budget.share(PREFLIGHT_SHARE * budget_s), seed=config.seed))
     findings += check_splits(p.splits)          # validation / test targets against the training split's
+    findings = grade_imbalance(findings, p.splits)   # class_imbalance: a warning where the evaluated mix differs
     # Training cannot run on labels out of range, NaN data or a loss the outputs don't fit:
     # those findings already say what to fix, so the experiments and the probe are skipped.
     # An error its finding marks as graded (a softmax module before cross-entropy: the model still

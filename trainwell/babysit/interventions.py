@@ -50,6 +50,7 @@ from trainwell.babysit.plans import SHRINK_SCALE
 from trainwell.babysit.preflight import make_optimizer, train_step
 from trainwell.babysit.registry import CODES
 from trainwell.train.regularizers import OFF, build_constraint, build_loss, build_penalty
+from trainwell.errors import TrainwellError
 
 STEPS = 100           # minibatch steps per arm: "a few steps" (issue 11), about an epoch of a small set
 POOL_ROWS = 2048      # the batches are drawn from these training rows (a seeded permutation)
@@ -648,7 +649,13 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
                 behind=arm.code in LR_CODES)):      # the backstop: this arm and the (less likely) ones after it
             baseline.extra["left_out"] = [c[0].name for c in candidates[len(arms):]]
             break
-        arms.append(train(*candidate))
+        try:
+            arms.append(train(*candidate))
+        except Exception as exc:        # the arm's change makes the user's model raise (ids standardized
+            if isinstance(exc, TrainwellError):     # that it casts to an embedding's indices, say): no arm
+                raise
+            baseline.extra.setdefault("raised", {})[arm.name] = f"{type(exc).__name__}: {str(exc)[:200]}"
+            continue
         if arms[-1].extra.get("repeat"):
             repeat_of.append(arms[-1])
     total = min(run_steps or 0, LONGER * baseline.steps)
@@ -890,15 +897,25 @@ def grade(found: list, baseline: Arm, arms: list, *, run_steps: int | None = Non
     is catching up with (``trend``: with ``run_steps``, the run's planned steps, the setup
     recovers from the symptom within the run; or ``caught_up``: trained on, the setup matches it). Errors, findings without a fix that ran and
     unit statistics measured during training are returned unchanged; nothing is graded without a
-    repeat of the setup (the noise)."""
+    repeat of the setup (the noise). A warning whose every fix made the model raise
+    (``extra["raised"]``: ids standardized that the model casts to an embedding's indices, say)
+    becomes ``info``: the fix does not apply to this model."""
     if baseline.extra.get("timed_out"):
         return list(found)
     repeat = next((a for a in arms if a.extra.get("repeat")), None)
     if repeat is None or repeat.extra.get("timed_out"):
         return list(found)
     ran = {a.name: a for a in arms if not a.extra.get("timed_out")}
+    raised = baseline.extra.get("raised", {})
     for f in found:
         tried = [ran[n] for n in CODES[f.code].graded_by if n in ran]
+        cannot = [n for n in CODES[f.code].graded_by if n in raised]
+        if f.severity == "warning" and cannot and not tried:     # the fix is not one this model takes
+            f.severity = "info"
+            f.evidence["fix_raises"] = {n: raised[n] for n in cannot}
+            f.message += (f"; its fix does not apply to this model: with {cannot[0]} the model raises "
+                          f"{raised[cannot[0]]} (it reads these inputs as they are: ids or codes, say)")
+            continue
         # a unit statistic measured during training is a symptom of the updates, not of the init;
         # an error is graded only where its finding says so (``GRADED``: a setup that still trains
         # a valid model, whose fix the experiment tried)

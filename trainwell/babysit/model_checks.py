@@ -169,6 +169,24 @@ def raised_finding(stage: str, exc: BaseException, *, node: str | None = None, f
                 where=f"{frame['file']}:{frame['line']}" if frame else None)
 
 
+def raises_on(model: nn.Module, x: torch.Tensor) -> str | None:
+    """``"IndexError: ..."`` when ``model``'s forward raises on inputs ``x`` (one eval-mode pass
+    without gradients: what a repair's transformed inputs, standardized say, would meet), else
+    None. The model's mode is restored; trainwell's own errors propagate."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(x)
+    except TrainwellError:
+        raise
+    except Exception as exc:
+        return f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+    finally:
+        model.train(was_training)
+    return None
+
+
 def model_error(exc: BaseException, model: nn.Module, x, y, loss_fn, *, seed: int = 0) -> ModelError | None:
     """The ``ModelError`` a babysat ``fit`` raises for ``exc``, an exception in training: the
     ``model_raises`` finding ``check_model_runs`` gives on ``x, y`` (a sample of the training rows)

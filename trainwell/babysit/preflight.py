@@ -29,7 +29,7 @@ from trainwell.babysit.ignored_classes import check_ignored_classes
 from trainwell.babysit.input_content import check_inputs_informative
 from trainwell.babysit.label_relation import reread
 from trainwell.babysit.model_checks import (DEPENDENCE_ROWS, RUN_ROWS, check_batch_dependence, check_loss_rows,
-                                           check_model_runs, raised_finding)
+                                           check_model_runs, raised_finding, raises_on)
 from trainwell.babysit.output_range import (check_loss_at_targets, check_loss_optimum, check_missing_activation,
                                              check_target_range, clipped_share, final_op)
 from trainwell.babysit.probes import ActivationRecorder, input_signal, input_std
@@ -227,6 +227,29 @@ def check_inputs_normalized(X) -> list[Finding]:
                            "features": int(varying.sum())},
                  fix=(f"standardize the inputs with training-split statistics: x = (x - mean) / std "
                       f"(now median mean {med_mean:.3g}, median std {med_std:.3g})"))]
+
+
+def standardized(X, xb):
+    """``xb`` standardized with the per-feature mean and std of ``X`` (what the ``standardize``
+    repair would feed the model; a constant feature is only centered)."""
+    x = X[:STATS_ROWS].reshape(min(X.shape[0], STATS_ROWS), -1).double()
+    mean, std = x.mean(dim=0), x.std(dim=0)
+    std = torch.where(std > 0, std, torch.ones_like(std))
+    flat = (xb.reshape(xb.shape[0], -1).double() - mean.to(xb.device)) / std.to(xb.device)
+    return flat.to(xb.dtype).reshape(xb.shape)
+
+
+def fix_applies(found: list[Finding], model, fixed) -> list[Finding]:
+    """``found`` (``unnormalized_inputs``) as it is when the model takes the standardized inputs
+    ``fixed``; else each warning becomes ``info`` that says the fix does not apply to this model
+    (a model that reads its inputs as ids or codes: it casts them to an embedding's indices, say)."""
+    raised = raises_on(model, fixed) if found else None
+    for f in found if raised else ():
+        f.severity = "info"
+        f.evidence["fix_raises"] = {"standardize inputs": raised}
+        f.message += (f"; its fix does not apply to this model: on standardized inputs the model raises "
+                      f"{raised} (it reads these inputs as they are: ids or codes, say)")
+    return found
 
 
 def check_shuffled(y, *, shuffle: bool, class_ids: bool) -> list[Finding]:
@@ -1185,7 +1208,7 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
         registered = not unregistered_modules(model)
         findings += check_registration(model)
         loss_usable = not any(f.severity == "error" for f in output_problems + label_problems)
-        findings += check_inputs_normalized(X[keep])
+        findings += fix_applies(check_inputs_normalized(X[keep]), model, standardized(X[keep], xb))
         findings += check_value_codes(X[keep])     # missing-value codes left in, integers wrapped
         findings += check_inputs_informative(X[keep], y[keep], class_ids=class_ids or kind in ("bce", "bce_prob"))
         findings += check_class_balance(y[keep], kind)

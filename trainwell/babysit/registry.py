@@ -148,7 +148,8 @@ CODES = {spec.code: spec for spec in (
     ),
     FindingSpec(
         "nonfinite_data", "preflight", "error",
-        measures="count of NaN/inf values in the inputs and targets",
+        measures="count of NaN/inf values in the inputs and targets (of a validation or test split: the "
+                 "first one, by row and column, as fit's error names it)",
         threshold="any",
         source="a NaN input makes every loss NaN (notes 004: 'cost: NaN')",
         fix="drop or impute the rows with NaN/inf",
@@ -230,7 +231,9 @@ CODES = {spec.code: spec for spec in (
                  "spread of the features' scales"
                  "; (an error) missing-value codes left in a column (value_codes.find_codes): one value repeated in a share of the rows, far beyond the rest of its column",
         threshold="median |mean| > 1, median std > 10 or < 1e-2, or max std / min std > 100"
-                  "; a code: one value in 1% to 50% of the rows lying beyond the column's other rows (0.1st-99.9th percentile, >= 20 distinct values) by at least half their width",
+                  "; a code: one value in 1% to 50% of the rows lying beyond the column's other rows (0.1st-99.9th percentile, >= 20 distinct values) by at least half their width"
+                  "; info when the model raises on the standardized inputs (it reads them as ids or codes: the fix "
+                  "does not apply)",
         source="notes 000/002 preprocessing: zero-center, normalize; LeCun et al. 1998 'Efficient BackProp' "
                "§4.3",
         fix="standardize the inputs: x = (x - mean) / std with statistics from the training split",
@@ -570,11 +573,14 @@ CODES = {spec.code: spec for spec in (
     ),
     FindingSpec(
         "class_imbalance", "preflight", "warning",
-        measures="class counts: largest / smallest",
-        threshold="ratio > 10",
-        source="He & Garcia 2009 'Learning from Imbalanced Data' (imbalance of 10:1 and beyond)",
+        measures="class counts: largest / smallest; the doctor compares the class mix of the validation and "
+                 "test splits given with training's (total-variation distance)",
+        threshold="ratio > 10; info when every split measured holds the training mix (distance <= 0.2 or <= 4x "
+                  "what random splits show)",
+        source="He & Garcia 2009 'Learning from Imbalanced Data' (imbalance of 10:1 and beyond); a model's scores "
+               "follow its training class shares (Saerens et al. 2002, prior shift)",
         fix="use class weights in the loss, resample, or report balanced accuracy",
-        thresholds=("preflight.IMBALANCE",),
+        thresholds=("preflight.IMBALANCE", "split_checks.TV_HIGH", "split_checks.NOISE_FACTOR"),
     ),
     FindingSpec(
         "nonfinite_loss", "training", "error",

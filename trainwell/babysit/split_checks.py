@@ -99,6 +99,13 @@ def _counts(t, ids):
     return out
 
 
+def _share_distance(a, b) -> tuple[float, float]:
+    """(TV, E[TV] between random splits of these sizes) of the class counts ``a`` and ``b``."""
+    tv = 0.5 * float((a / a.sum() - b / b.sum()).abs().sum())
+    pooled = (a + b) / (a.sum() + b.sum())
+    return tv, expected_tv(pooled, int(a.sum()), int(b.sum()))
+
+
 def _classes(train, name, other) -> list[Finding]:
     ids = torch.unique(torch.cat([train, other]))
     a, b = _counts(train, ids), _counts(other, ids)
@@ -123,9 +130,7 @@ def _classes(train, name, other) -> list[Finding]:
                      evidence={"split": name, "absent_classes": ids[absent].tolist(),
                                "expected_rows": expected.tolist(), "classes": ids.tolist(),
                                "train_counts": a.tolist(), f"{name}_counts": b.tolist()}, where=name)]
-    tv = 0.5 * float((p - q).abs().sum())
-    pooled = (a + b) / (a.sum() + b.sum())
-    noise = expected_tv(pooled, int(a.sum()), int(b.sum()))
+    tv, noise = _share_distance(a, b)
     if tv <= TV_HIGH or tv <= NOISE_FACTOR * noise:
         return []
     return [make("split_mismatch",
@@ -334,4 +339,37 @@ def check_splits(splits) -> list[Finding]:
         else:
             by_range = _range(train, name, other)
             found += by_range or _relation(splits.train, name, pair)
+    return found
+
+
+def grade_imbalance(found: list, splits) -> list:
+    """``found`` with its ``class_imbalance`` warning (the training split's counts alone) graded by
+    the splits given: it stays a warning when a validation or test split holds another class mix
+    (the total-variation distance of ``_classes``: above ``TV_HIGH`` and ``NOISE_FACTOR`` x what
+    random splits show), since the model's scores follow the training shares and the evaluated mix
+    differs (a prior shift; Saerens et al. 2002); with splits that hold the training mix it is
+    ``info``: the rare classes are rare where the model is measured too. No split of class ids to
+    compare: unchanged."""
+    imbalance = [f for f in found if f.code == "class_imbalance" and f.severity == "warning"]
+    train = _targets(splits.train)
+    if not imbalance or train is None or torch.is_floating_point(train) or train.ndim != 1:
+        return found
+    distances = {}
+    for name, pair in (("validation", splits.val), ("test", splits.test)):
+        other = _targets(pair)
+        if other is not None and not torch.is_floating_point(other) and other.ndim == 1:
+            ids = torch.unique(torch.cat([train, other]))
+            distances[name] = _share_distance(_counts(train, ids), _counts(other, ids))
+    if not distances:
+        return found
+    shifted = {n: d for n, d in distances.items() if d[0] > TV_HIGH and d[0] > NOISE_FACTOR * d[1]}
+    said = ", ".join(f"{n} {tv:.2f} ({noise:.3f} between random splits)" for n, (tv, noise) in distances.items())
+    for f in imbalance:
+        f.evidence["split_tv"] = {n: tv for n, (tv, _) in distances.items()}
+        if shifted:
+            f.message += f"; the evaluated class mix differs from training's (total-variation distance {said})"
+        else:
+            f.severity = "info"
+            f.message += (f"; the splits measured hold the training mix (total-variation distance {said}): "
+                          f"weight the classes or report balanced accuracy if the rare classes matter")
     return found

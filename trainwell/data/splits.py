@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from trainwell.errors import ConfigError, DataError, LabelError
+from trainwell.errors import ConfigError, DataError, LabelError, NonFiniteError
 
 Pair = tuple[torch.Tensor, torch.Tensor]
 
@@ -83,7 +83,7 @@ def check_finite(a, where: str) -> None:
             row, column = start + index[0], index[1:]
             at = f"row {row}" + (f", column {column[0]}" if len(column) == 1 else
                                  f", position {list(column)}" if column else "")
-            raise DataError(f"{where} {at} is {block[index]}: every value must be a finite number "
+            raise NonFiniteError(f"{where} {at} is {block[index]}: every value must be a finite number "
                             f"(drop or impute the samples with NaN/inf)")
 
 

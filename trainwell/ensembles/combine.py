@@ -25,7 +25,7 @@ import torch
 from trainwell.data.splits import as_pair
 from trainwell.ensembles.mc_dropout import MCPrediction
 from trainwell.errors import ConfigError, DataError
-from trainwell.nn.losses import REGRESSION_LOSSES
+from trainwell.nn.losses import REGRESSION_LOSSES, class_probabilities
 from trainwell.train.calibration import calibration
 
 ENSEMBLE_FILE = "ensemble.json"
@@ -95,7 +95,8 @@ class EnsembleRun:
                             functional_dropout=any(r.functional_dropout for r in runs))
 
     def member_probabilities(self, outputs) -> list[torch.Tensor]:
-        return [probabilities(out) for out in outputs]
+        """Each member's class probabilities (``losses.class_probabilities``) from its outputs."""
+        return [class_probabilities(out, own_loss=m.own_loss) for m, out in zip(self.members, outputs)]
 
     def combined(self, outputs) -> torch.Tensor:
         """The ensemble's class probabilities (N, C), or its outputs for regression."""
@@ -159,14 +160,6 @@ class EnsembleRun:
         acc = float((self.classes(outputs, combined) == y).double().mean())
         return {"loss": cal["nll"], "acc": acc, "nll": cal["nll"], "ece": cal["ece"], "n": len(y),
                 "bins": cal["bins"]}
-
-
-def probabilities(out: torch.Tensor) -> torch.Tensor:
-    """Class probabilities from a member's outputs: softmax, or (1-σ, σ) for one logit."""
-    if out.ndim == 1 or out.shape[-1] == 1:
-        p = torch.sigmoid(out.reshape(-1))
-        return torch.stack([1 - p, p], dim=1)
-    return torch.softmax(out.float(), dim=1)
 
 
 def is_ensemble_dir(run_dir: Path) -> bool:

@@ -152,6 +152,31 @@ def one_score_hits(output, target):
     return ((score > threshold) == (target == 1)).sum()
 
 
+# A softmax's rows sum to 1 within float32 rounding (~1e-6 a row); float16 outputs within ~1e-3.
+SIMPLEX_TOL = 1e-3
+
+
+def class_probabilities(output, *, own_loss: bool = False):
+    """Class probabilities (N, C) of a model's outputs: a softmax over C > 1 outputs, (1 - σ, σ) of
+    one logit a row. Under a user's own loss (``own_loss``) the outputs may already be
+    probabilities, and then they are taken as they are: one score a row with every score of the
+    batch in [0, 1] (the rule ``one_score_hits`` counts accuracy by), or rows of non-negative
+    numbers that sum to 1 within ``SIMPLEX_TOL`` (a softmax in the model). Decided on the device:
+    no host sync."""
+    output = output.float()
+    if output.ndim == 1 or output.shape[-1] == 1:
+        score = output.reshape(-1)
+        p = torch.sigmoid(score)
+        if own_loss:
+            p = torch.where(((score >= 0) & (score <= 1)).all(), score, p)
+        return torch.stack([1 - p, p], dim=1)
+    probs = torch.softmax(output, dim=1)
+    if own_loss:
+        simplex = (output >= 0).all() & ((output.sum(dim=1) - 1).abs() <= SIMPLEX_TOL).all()
+        probs = torch.where(simplex, output, probs)
+    return probs
+
+
 def _class_id_hits(output, target):
     """A user's own loss on class ids: argmax over the outputs' classes, or one score per row."""
     if output.ndim == target.ndim or (output.ndim == target.ndim + 1 and output.shape[-1] == 1):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import torch
 
+from trainwell.nn.losses import class_probabilities
 from trainwell.train.metrics import shard_rows
 
 ECE_BINS = 15                 # Guo et al. 2017 (On Calibration of Modern Neural Networks): M = 15
@@ -55,9 +56,11 @@ def calibration_from_sums(sums: list, *, bins: int = ECE_BINS) -> dict:
 
 @torch.no_grad()
 def model_calibration(model: torch.nn.Module, X: torch.Tensor, y: torch.Tensor, *, batch_size: int,
-                      shard: tuple[int, int] = (0, 1), reduce=None) -> dict:
-    """``{"nll", "ece"}`` of ``model``'s class probabilities (softmax, or (1-σ, σ) for one logit)
-    on ``(X, y)`` with class ids ``y``, in eval mode; ``{}`` for other targets (regression).
+                      shard: tuple[int, int] = (0, 1), reduce=None, own_loss: bool = False) -> dict:
+    """``{"nll", "ece"}`` of ``model``'s class probabilities (``losses.class_probabilities``:
+    softmax, (1-σ, σ) for one logit, or the outputs themselves when a user's own loss
+    (``own_loss``) trained a model that outputs probabilities) on ``(X, y)`` with class ids
+    ``y``, in eval mode; ``{}`` for other targets (regression).
     ``shard = (rank, world)`` and ``reduce``: as ``metrics.evaluate_model`` (each rank scores its
     rows, the sums are added over the ranks)."""
     if torch.is_floating_point(y) or y.ndim != 1:
@@ -68,11 +71,7 @@ def model_calibration(model: torch.nn.Module, X: torch.Tensor, y: torch.Tensor, 
     outs = [model(X[i:min(i + batch_size, end)]) for i in range(first, end, batch_size)]
     out = torch.cat(outs) if outs else model(X[first:first])      # a rank with no rows adds nothing
     model.train(was_training)
-    if out.ndim == 1 or out.shape[-1] == 1:
-        p = torch.sigmoid(out.reshape(-1).float())
-        probs = torch.stack([1 - p, p], dim=1)
-    else:
-        probs = torch.softmax(out.float(), dim=1)
+    probs = class_probabilities(out, own_loss=own_loss)
     if probs.shape[1] <= int(y.max()):
         return {}
     sums = calibration_sums(probs, y[first:end])

@@ -369,7 +369,7 @@ def fit(model=None, train="digits", val=None, *, test=None, step_fn=None, **opti
                     model, p.loss_fn, p.accuracy, *pair, batch_size=config.eval_batch_size, **trainer.val_shard)
                 if pair is not None:          # NLL and ECE of a classifier (train/calibration.py)
                     results[name].update(model_calibration(model, *pair, batch_size=config.eval_batch_size,
-                                                           **trainer.val_shard))
+                                                           own_loss=callable(config.loss), **trainer.val_shard))
         babysit = from_rank0(dist, lambda: state.extras.get("babysit", {}))   # the babysitter is rank 0's
         results["repairs"] = babysit.get("repairs", [])
         preprocess = p.preprocess

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import json
 import math
 from dataclasses import dataclass, field
@@ -13,10 +14,10 @@ from safetensors import SafetensorError
 from safetensors.torch import load_model, save, save_model
 
 from trainwell.data.sources import Splits, as_pair
-from trainwell.ensembles.combine import is_ensemble_dir, load_ensemble, probabilities
+from trainwell.ensembles.combine import is_ensemble_dir, load_ensemble
 from trainwell.ensembles.mc_dropout import mc_predict
 from trainwell.errors import DataError
-from trainwell.nn.losses import LOSSES, REGRESSION_LOSSES, accuracy_fn, make_loss
+from trainwell.nn.losses import LOSSES, REGRESSION_LOSSES, accuracy_fn, class_probabilities, make_loss
 from trainwell.train.metrics import evaluate_model, read_metrics
 from trainwell.train.precision import Precision
 from trainwell.train.parts import build_model_from_info, build_preprocess_from_info
@@ -118,7 +119,8 @@ class Run:
         regression = self.regression if self.regression is not None else self.config["loss"] in REGRESSION_LOSSES
         if mc_dropout is not None:
             return mc_predict(self.model, X, passes=mc_dropout, batch_size=batch_size,
-                              probabilities=None if output == "raw" or regression else probabilities)
+                              probabilities=None if output == "raw" or regression else
+                              functools.partial(class_probabilities, own_loss=self.own_loss))
         was_training = self.model.training
         self.model.eval()
         with self.autocast():
@@ -128,10 +130,19 @@ class Run:
         regression = self.regression if self.regression is not None else self.config["loss"] in REGRESSION_LOSSES
         if output == "raw" or (output == "auto" and regression):
             return outs
-        single = outs.ndim == 1 or outs.shape[-1] == 1
-        if output == "proba":
-            return torch.sigmoid(outs) if single else torch.softmax(outs, dim=-1)
-        return (outs.reshape(-1) > 0).long() if single else outs.argmax(dim=-1)
+        probs = class_probabilities(outs, own_loss=self.own_loss)
+        if outs.ndim == 1 or outs.shape[-1] == 1:        # one score a row: P(class 1), in its shape
+            return probs[:, 1].reshape(outs.shape) if output == "proba" else (probs[:, 1] > 0.5).long()
+        return probs if output == "proba" else outs.argmax(dim=-1)
+
+    @property
+    def own_loss(self) -> bool:
+        """Trained with a user's own loss function, whose model may output probabilities
+        (``losses.class_probabilities``): fit's run holds the function; a loaded run knows only
+        its name, which is the user's when it is none of ``LOSSES``."""
+        if self.loss_fn is not None:
+            return all(self.loss_fn is not f for f in LOSSES.values())
+        return self.config["loss"] not in LOSSES
 
 
 def atomic_save_model(model: torch.nn.Module, path: Path) -> None:
