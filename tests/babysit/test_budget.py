@@ -270,3 +270,32 @@ def test_a_backward_that_raises_is_counted_as_three_forwards():
     raising = nn.Sequential(net, type("Wrap", (nn.Module,), {"forward": lambda self, x: _Raises.apply(x)})())
     work = cost.measure_work(raising, torch.randn(16, 8))
     assert work.step_row.flops == pytest.approx(3 * work.forward_row.flops) and work.forward_row.flops > 0
+
+
+def test_the_lr_arms_leave_the_nominal_seconds_the_root_holds_for_the_run_options():
+    """``reserve`` holds nominal seconds for the run options' checks to come: an lr arm (ranked
+    behind them) that would spend into them is left out with the arms after it, as the wall
+    backstop leaves it out; without a reserve the same budget runs every lr arm."""
+    from trainwell.babysit import interventions as iv
+    import torch.nn.functional as F
+    X, Y, _, _ = digits()
+
+    def run(reserve):
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10))
+        root = Budget(30.0)
+        root.count(model, X[:32])
+        root.reserve(reserve)
+        baseline, arms = iv.experiment(model, X, Y, F.cross_entropy, optimizer="sgd", lr=0.05, steps=40,
+                                       repeat=True, budget=root.share(root.left), seed=0)
+        return root, baseline, arms
+
+    root, baseline, arms = run(0.0)
+    lr_arms = [a.name for a in arms if a.code in iv.LR_CODES]
+    assert lr_arms and not baseline.extra.get("left_out")
+    root, baseline, arms = run(30.0)                    # all of it held: no lr arm fits, the others run
+    assert not any(a.code in iv.LR_CODES for a in arms) and any(a.extra.get("repeat") for a in arms)
+    assert baseline.extra["left_out"][0] in lr_arms
+    held = Budget(10.0)
+    held.reserve(5.0)
+    assert Budget(10.0).holds_reserve(10.0) and held.holds_reserve(5.0) and not held.holds_reserve(5.1)

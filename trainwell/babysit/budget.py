@@ -160,6 +160,12 @@ class Budget:
         the parts asking ``fits_wall(..., behind=True)`` now (0: release)."""
         self.root.reserved = max(0.0, seconds)
 
+    def holds_reserve(self, seconds: float) -> bool:
+        """Whether spending ``seconds`` more nominal seconds leaves the root the ``reserved`` seconds
+        it holds for the parts to come (``reserve``): a part that ranks behind them and does not
+        leave them is left out, as ``fits_wall(..., behind=True)`` leaves it out of the wall clock."""
+        return self.root.left - seconds >= self.root.reserved
+
     def run_cost(self, runs: int, steps: int, rows: int, *, evals: int = 3, eval_rows: int = 0) -> float:
         """Nominal seconds of ``runs`` trainings of ``steps`` steps on ``rows`` rows, each with
         ``evals`` evaluations of ``eval_rows`` rows (an experiment's arm: before, half-way and

@@ -142,8 +142,10 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
         schedule = build_schedule_for(config, run_steps, per_epoch)
         # the run options' experiments test a fault the run's own settings show (a schedule spent early,
         # a handful of updates, an augmentation); the lr arms try what no evidence points to, so they
-        # rank behind: the backstop holds the options' price for them while the experiment runs
-        budget.reserve(run_options_cost(budget, config, schedule, run_steps, rows=p.train[0].shape[0]))
+        # rank behind: the backstop and the nominal budget hold the options' price for them while the
+        # experiment runs
+        options_cost = run_options_cost(budget, config, schedule, run_steps, rows=p.train[0].shape[0])
+        budget.reserve(options_cost)
         baseline, arms = interventions.experiment(
             p.model, p.train[0], p.train[1], resolve_loss(config.loss)[0], optimizer=config.optimizer,
             lr=probe_lr(config.optimizer, config.lr, probe_options), weight_decay=config.weight_decay or 0.0,
@@ -161,7 +163,8 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
             schedule=schedule, total_steps=run_steps,
             optimizer=config.optimizer, lr=probe_lr(config.optimizer, config.lr, probe_options),
             weight_decay=config.weight_decay or 0.0, options=probe_options, batch_size=config.batch_size,
-            seed=config.seed, clip_norm=config.clip_norm, config=config, budget=budget.share(budget.left / 2))
+            seed=config.seed, clip_norm=config.clip_norm, config=config,
+            budget=budget.share(max(budget.left / 2, options_cost)))    # what the lr arms left them
         findings += stopping.check_stopping(p, budget=budget.share(budget.left / 2))   # max_steps, early stopping
     else:
         baseline, arms = None, []

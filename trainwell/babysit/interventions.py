@@ -644,9 +644,12 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
         arm = candidate[0]
         own = candidate[7] if len(candidate) > 7 and "batch_size" in arm.extra else None   # its own batches
         rows = len(own[0]) if own else size
+        steps_of_arm = arm.extra.get("steps_factor", 1) * plan["steps"]
+        behind = arm.code in LR_CODES           # the lr arms rank behind the run options' checks to come
         if budget is not None and (budget.spent_out() or not fits(
-                1, arm.extra.get("steps_factor", 1) * plan["steps"], rows, names[len(arms):],
-                behind=arm.code in LR_CODES)):      # the backstop: this arm and the (less likely) ones after it
+                1, steps_of_arm, rows, names[len(arms):], behind=behind) or (behind and not budget.holds_reserve(
+                    budget.run_cost(1, steps_of_arm, rows, eval_rows=held.numel())))):
+            # the backstop or the nominal budget the run options hold: this arm and the (less likely) ones after it
             baseline.extra["left_out"] = [c[0].name for c in candidates[len(arms):]]
             break
         try:
