@@ -37,6 +37,7 @@ from trainwell.babysit.rules import DIVERGENCE_FACTOR
 from trainwell.babysit.targets import check_targets
 from trainwell.babysit.value_codes import check_value_codes
 from trainwell.errors import ConfigError, DataError, TrainwellError
+from trainwell.data.transforms import Standardize
 from trainwell.nn.losses import LOSSES, make_loss, one_score_hits
 from trainwell.optim.decay import DECOUPLED_KEY
 from trainwell.optim.factory import build_optimizer
@@ -230,13 +231,8 @@ def check_inputs_normalized(X) -> list[Finding]:
 
 
 def standardized(X, xb):
-    """``xb`` standardized with the per-feature mean and std of ``X`` (what the ``standardize``
-    repair would feed the model; a constant feature is only centered)."""
-    x = X[:STATS_ROWS].reshape(min(X.shape[0], STATS_ROWS), -1).double()
-    mean, std = x.mean(dim=0), x.std(dim=0)
-    std = torch.where(std > 0, std, torch.ones_like(std))
-    flat = (xb.reshape(xb.shape[0], -1).double() - mean.to(xb.device)) / std.to(xb.device)
-    return flat.to(xb.dtype).reshape(xb.shape)
+    """``xb`` through the ``standardize`` preprocessing fitted on ``X`` (what the repair feeds the model)."""
+    return Standardize().fit(X[:STATS_ROWS].float()).to(xb.device)(xb)
 
 
 def fix_applies(found: list[Finding], model, fixed) -> list[Finding]:
