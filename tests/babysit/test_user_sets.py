@@ -46,3 +46,32 @@ def test_both_sides_build_and_take_their_inputs(name, pair):
         assert out.shape[0] == 4 and bool(torch.isfinite(out).all())
     (_, healthy, _, _), (_, broken, _, _) = sides
     assert [len(x) for x, _ in healthy] == [len(x) for x, _ in broken]     # the same rows, one fault apart
+
+
+# Set 9 (bench/babysit_user9.py) uses fit's ``preprocess`` option: its model takes what the fitted
+# pipeline makes of the inputs (a PCA keeps fewer columns), so the forward check applies it first.
+SET9 = _load("babysit_user9")
+
+
+def test_set9_repairable_names_every_pair():
+    assert set(SET9.REPAIRABLE) == set(SET9.PAIRS)
+    assert {v for v in SET9.REPAIRABLE.values() if v} <= SET9.NO_ACTION      # no action changes any of them
+
+
+@pytest.mark.parametrize("pair", sorted(SET9.PAIRS))
+def test_set9_both_sides_build_and_take_their_inputs(pair):
+    from trainwell.data.transforms import fit_preprocess
+    sides = [SET9.PAIRS[pair](broken) for broken in (False, True)]
+    for model, parts, opts, expected in sides:
+        assert len(parts) == 3 and all(len(x) == len(t) > 0 for x, t in parts)
+        assert set(expected) <= set(CODES), sorted(set(expected) - set(CODES))
+        assert isinstance(opts, dict) and "babysit" not in opts
+        x = parts[0][0]
+        if opts.get("preprocess"):
+            x = fit_preprocess(opts["preprocess"], x)(x)
+        model.eval()
+        with torch.no_grad():
+            out = model(x[:4])
+        assert out.shape[0] == 4 and bool(torch.isfinite(out).all())
+    (_, healthy, _, _), (_, broken, _, _) = sides
+    assert [len(x) for x, _ in healthy] == [len(x) for x, _ in broken]     # the same rows, one fault apart
