@@ -49,12 +49,14 @@ SEARCH_OPTIONS = {
                           check=at_least_one,
                           source="d + 1 points span a d-dimensional box, and the next stage narrows to the "
                                  "box of the best fifth: 5 (d + 1) trials leave d + 1 there; BOHB's d + 1 "
-                                 "points for a model (Falkner et al. 2018); measured: BENCHMARKS.md (ninth "
-                                 "pass of the default method)"),
+                                 "points for a model (Falkner et al. 2018); not the default: with one-epoch "
+                                 "coarse trials it reached random search's best on fewer tuning task-seeds "
+                                 "(BENCHMARKS.md, ninth pass of the default method)"),
     "coarse_epochs": Option((int, type(None)), None, "epochs of the default plan's coarse trials (None: a "
                             "fifth of the epochs, at least 1); only when stages is unset", check=at_least_one,
-                            source="notes 000 (few epochs first); measured: BENCHMARKS.md (ninth pass of the "
-                                   "default method)"),
+                            source="notes 000 (few epochs first); a fifth: measured on the tuning tasks "
+                                   "(BENCHMARKS.md); one epoch reached random search's best on fewer tuning "
+                                   "task-seeds (BENCHMARKS.md, ninth pass of the default method)"),
     "pruner": Option(str, "median", "pruner on the per-epoch validation metric: none, median, asha, "
                      "hyperband (the notes' 3x-first-loss rule is always on)", check=one_of(PRUNERS),
                      source="Optuna's default pruner (median); notes 004 for the 3x rule"),
@@ -63,7 +65,9 @@ SEARCH_OPTIONS = {
                            "it saves no epoch; its value still ranks it and feeds a seeded sampler, e.g. every "
                            "trial of a one-epoch coarse stage); the 3x rule and the babysitter still prune there",
                            source="first principles: pruning saves the epochs a trial has left (Li et al. "
-                                  "2018); at the last epoch none are left"),
+                                  "2018); at the last epoch none are left. Not the default: the default was "
+                                  "measured with Optuna's behaviour, and false was measured only with one-epoch "
+                                  "coarse stages (BENCHMARKS.md, ninth pass of the default method)"),
     "metric": Option((str, type(None)), None, "the metric a trial is judged by (None: the config's "
                      "monitor); val_acc/train_acc are maximized, losses minimized", check=one_of(MONITORS),
                      source="notes 003 (judge by the validation error)"),
