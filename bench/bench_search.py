@@ -255,7 +255,11 @@ def optuna_direct(task, seed) -> list[list[float]]:
             raise optuna.TrialPruned()
         return run.results["val"]["acc"]
 
+    # a fixed study name: Optuna's HyperbandPruner puts trial n in the bracket of
+    # crc32(f"{study_name}_{n}"), and an unnamed study's name is a fresh uuid, so without one every
+    # run drew other brackets (the counts of the fourth to ninth passes are such draws)
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed),
+                                study_name=f"tpe-hyperband-{task}-{seed}",
                                 pruner=optuna.pruners.HyperbandPruner(min_resource=1, max_resource=FULL_EPOCHS))
     study.optimize(objective, n_trials=TRIALS)
     return curves
