@@ -26,7 +26,8 @@ Strategies, 60 trials each:
   pass: ``random_tpe``, ``random_tpe_coarse20``, ``coarse20``; sixth, asynchronous promotion with
   ``eta = 9``: ``asha9_e1``, ``asha9_e2``, ``asha9_e1_resume``; seventh, ASHA's early promotions
   then a fine stage (``rungs = 2``): ``asha9_fine``, ``asha9_fine_e1``; eighth, ``random_tpe`` again
-  with TPE from the fine stage's first draw, and ``random_tpe_wide`` without narrowing), and any ``--variant NAME={...}``
+  with TPE from the fine stage's first draw, and ``random_tpe_wide`` without narrowing; ninth, a
+  one-epoch coarse stage sized from the space: ``dim5_e1``, ``dim2_e1``, ``e1``), and any ``--variant NAME={...}``
   (a [search] table as JSON) tried on the tuning tasks.
 
 Every strategy but the target's random search should run with ``--seed-offset N`` (e.g. 10000):
@@ -156,7 +157,13 @@ CANDIDATES = {"qmc": {"trials": TRIALS, "sampler": "qmc"},
               # says where to draw, as in BOHB)
               "random_tpe_wide": {"trials": TRIALS, "sampler": "random_tpe", "narrow": False},
               # the default of the first seven passes (random in every stage), kept for comparison
-              "default_random": {"trials": TRIALS, "sampler": "random"}}
+              "default_random": {"trials": TRIALS, "sampler": "random"},
+              # ninth pass (less before the first full-length evidence): a coarse stage of 5 (d + 1)
+              # one-epoch trials (25 here: d = 4), never pruned at their one epoch, then 35 full
+              # trials; the same with 2 (d + 1) = 10; the default's 40 coarse trials at one epoch
+              "dim5_e1": {"trials": TRIALS, "coarse_size": 5, "coarse_epochs": 1, "prune_at_end": False},
+              "dim2_e1": {"trials": TRIALS, "coarse_size": 2, "coarse_epochs": 1, "prune_at_end": False},
+              "e1": {"trials": TRIALS, "coarse_epochs": 1, "prune_at_end": False}}
 STRATEGIES = ("random", "grid", "optuna_tpe_hyperband", "trainwell_default", "default_with_config_first",
               *CANDIDATES)
 RUN = ("random", "grid", "optuna_tpe_hyperband", "trainwell_default")   # run unless asked
@@ -248,7 +255,11 @@ def optuna_direct(task, seed) -> list[list[float]]:
             raise optuna.TrialPruned()
         return run.results["val"]["acc"]
 
+    # a fixed study name: Optuna's HyperbandPruner puts trial n in the bracket of
+    # crc32(f"{study_name}_{n}"), and an unnamed study's name is a fresh uuid, so without one every
+    # run drew other brackets (the counts of the fourth to ninth passes are such draws)
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed),
+                                study_name=f"tpe-hyperband-{task}-{seed}",
                                 pruner=optuna.pruners.HyperbandPruner(min_resource=1, max_resource=FULL_EPOCHS))
     study.optimize(objective, n_trials=TRIALS)
     return curves

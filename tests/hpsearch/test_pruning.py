@@ -130,3 +130,43 @@ def test_the_median_pruner_may_prune_at_a_trials_first_epoch():
     behind.report(3.5, 1)
     ahead.report(2.5, 1)
     assert behind.should_prune() and not ahead.should_prune()
+
+
+def test_at_its_last_step_a_trial_reports_but_is_not_pruned():
+    # prune_at_end = false: the pruner is asked at every epoch but the last (stopping there saves
+    # no epoch), and the last epoch's value is reported all the same
+    trial = FakeTrial(prune_at=4)
+    watch = TrialWatch(trial, metric="val_acc", pruner_name="median", last_step=4)
+    run = _fit(watch)
+    assert [s for s, _ in trial.reports] == [1, 2, 3, 4]
+    assert watch.reason is None and run.history[-1]["epoch"] == 4 and not run.stopped.failed
+    earlier = FakeTrial(prune_at=3)                       # before the last step it still prunes
+    watch = TrialWatch(earlier, metric="val_acc", pruner_name="median", last_step=4)
+    assert _fit(watch).history[-1]["epoch"] == 3 and "median pruner" in watch.reason
+
+
+def test_at_its_last_step_a_diverged_trial_is_still_pruned():
+    # the explosion rule is about a broken trial, not about saving epochs: it prunes at the end too
+    watch = TrialWatch(FakeTrial(), metric="val_acc", pruner_name="median", last_step=1)
+    fit({"type": "mlp", "widths": [16]}, "digits", device="cpu", epochs=1, progress=False, babysit="off",
+        callbacks=[watch], lr=50.0, preprocess=["standardize"])
+    assert watch.reason and ("3x" in watch.reason or "nan" in watch.reason.lower())
+
+
+def _one_epoch_search(tmp_path, name, prune_at_end):
+    import trainwell
+    return trainwell.search({"type": "mlp", "widths": [8]}, "digits", progress=False,
+                            space={"lr": {"low": 1e-4, "high": 1.0}},
+                            search={"dir": str(tmp_path / name), "pruner": "median", "seed": 3,
+                                    "stages": [{"trials": 12}], "prune_at_end": prune_at_end},
+                            device="cpu", epochs=1, batch_size=256, babysit="off", preprocess=["standardize"])
+
+
+def test_one_epoch_trials_keep_their_values_without_pruning_at_the_end(tmp_path):
+    # one-epoch trials behind the median are pruned at their only epoch by default (no value);
+    # with prune_at_end = false every one completes with its value, at the same epochs spent
+    default = _one_epoch_search(tmp_path, "default", True)
+    kept = _one_epoch_search(tmp_path, "kept", False)
+    assert any(r["state"] == "pruned" and "median pruner" in r["prune_reason"] for r in default.trials)
+    assert all(r["state"] == "complete" and r["prune_reason"] is None for r in kept.trials)
+    assert [r["lr"] for r in kept.trials] == [r["lr"] for r in default.trials]

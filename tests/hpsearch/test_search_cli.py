@@ -45,6 +45,9 @@ def _config(tmp_path, text):
     ('', ["search.pruner=medain"], "did you mean 'median'?"),
     ('', ["search.rungs=2"], "search.rungs = 2: rungs are the stages of asynchronous promotion; set eta too"),
     ('', ['search.narrow="no"'], "search.narrow = 'no': must be true/false"),
+    ('', ["search.coarse_size=0"], "search.coarse_size = 0: must be >= 1"),
+    ('', ['search.stages=[{trials = 4}]', "search.coarse_epochs=1"],
+     "search.coarse_epochs = 1: it sizes the default plan, and stages is set"),
 ])
 def test_bad_search_is_one_line_and_status_2_before_any_trial(tmp_path, capsys, extra, sets, message):
     args = ["search", _config(tmp_path, CONFIG + extra), "--quiet"] + [a for s in sets for a in ("--set", s)]

@@ -5,7 +5,7 @@ import pytest
 
 from trainwell.errors import ConfigError
 from trainwell.hpsearch.space import parse_space
-from trainwell.hpsearch.stages import EDGE, Stage, default_stages, next_space, parse_stages, top_count
+from trainwell.hpsearch.stages import EDGE, MIN_COARSE, Stage, default_stages, next_space, parse_stages, top_count
 
 BASE = {"model": {"type": "mlp", "widths": [32]}}
 
@@ -90,3 +90,27 @@ def test_the_default_plan_is_a_coarse_stage_then_a_fine_one():
     assert default_stages(20, 1) == [Stage(20)]                         # no shorter coarse stage
     assert parse_stages(None, 60, 10) == default_stages(60, 10)
     assert parse_stages([{"trials": 60}], 20, 10) == [Stage(60)]       # one stage, when asked for
+
+
+def test_a_coarse_stage_sized_from_the_space():
+    # coarse_size m: m (d + 1) coarse trials (at least MIN_COARSE, at most 2/3 of the trials);
+    # coarse_epochs: their epochs; both only shape the default plan
+    assert default_stages(60, 10, dimension=4, coarse_size=5, coarse_epochs=1) == [Stage(25, 1), Stage(35)]
+    assert default_stages(60, 10, dimension=4, coarse_size=2, coarse_epochs=1) == [Stage(10, 1), Stage(50)]
+    assert default_stages(60, 10, dimension=4, coarse_size=5) == [Stage(25, 2), Stage(35)]
+    assert default_stages(60, 10, dimension=1, coarse_size=1) == [Stage(MIN_COARSE, 2), Stage(60 - MIN_COARSE)]
+    assert default_stages(30, 10, dimension=9, coarse_size=5) == [Stage(20, 2), Stage(10)]     # 2/3 cap
+    assert default_stages(60, 10, coarse_epochs=1) == [Stage(40, 1), Stage(20)]
+    assert default_stages(60, 10, coarse_epochs=10) == [Stage(60)]       # not shorter: one stage
+
+
+def test_the_space_sizes_the_plan_through_the_settings():
+    from trainwell.hpsearch.settings import parse_settings
+    space = {"lr": {"low": 1e-4, "high": 1.0}, "weight_decay": {"low": 1e-6, "high": 1e-2}}
+    base = {"epochs": 10, "model": {"type": "mlp", "widths": [8]}}
+    got = parse_settings({"space": space, "trials": 30, "coarse_size": 3, "coarse_epochs": 1}, base)
+    assert got.stages == (Stage(9, 1), Stage(21))          # 3 x (2 + 1)
+    with pytest.raises(ConfigError, match=r"search.coarse_size = 3: it sizes the default plan, and stages is set"):
+        parse_settings({"space": space, "coarse_size": 3, "stages": [{"trials": 4}]}, base)
+    with pytest.raises(ConfigError, match=r"search.coarse_epochs = 0: must be >= 1"):
+        parse_settings({"space": space, "coarse_epochs": 0}, base)

@@ -92,9 +92,14 @@ class Reports:
     def should_prune(self, value: float, step: int) -> bool:
         """Record ``value`` at ``step`` (as ``Trial.report``: a step already reported keeps its
         first value) and ask the study's pruner."""
-        self.values.setdefault(int(step), float(value))
+        self.record(value, step)
         study = self.trial.study
         return study.pruner.prune(study, self.view)
+
+    def record(self, value: float, step: int) -> None:
+        """Record ``value`` at ``step`` without asking the pruner (a trial's last step, see
+        ``TrialWatch``)."""
+        self.values.setdefault(int(step), float(value))
 
     def write(self) -> None:
         """The reports into the storage (one append on a study journal), before the trial is told."""
@@ -108,13 +113,18 @@ class TrialWatch(Callback):
 
     ``trial``: the Optuna trial; ``metric``: the reported value (``val_acc``, ...); ``offset``:
     the steps already reported by earlier folds; ``reports``: the trial's ``Reports`` (shared by
-    its folds) when its pruner is in ``DEFERRED_REPORTS``, else None (a report each epoch). After the
-    run, ``reason`` says why it was pruned (None: it was not)."""
+    its folds) when its pruner is in ``DEFERRED_REPORTS``, else None (a report each epoch);
+    ``last_step``: the trial's last step (its last fold's last epoch), at which the pruner is not
+    asked (the value is still reported), or None: asked at every step. Stopping a trial at its last
+    step saves no epoch and only throws its value away: a one-epoch trial pruned at its epoch
+    would leave the stage's ranking and a seeded sampler's prior without it (``prune_at_end`` in
+    settings.py). The explosion rule and the babysitter still end a trial there: a broken trial's
+    value is not wanted. After the run, ``reason`` says why it was pruned (None: it was not)."""
 
     def __init__(self, trial, *, metric: str, offset: int = 0, pruner_name: str = "none",
-                 reports: Reports | None = None):
+                 reports: Reports | None = None, last_step: int | None = None):
         self.trial, self.metric, self.offset, self.pruner_name = trial, metric, offset, pruner_name
-        self.reports = reports
+        self.reports, self.last_step = reports, last_step
         self.reason: str | None = None
 
     def _prune(self, state, reason: str) -> None:
@@ -139,6 +149,12 @@ class TrialWatch(Callback):
             self._prune(state, f"{self.metric} became {value} at epoch {state.epoch}")
             return
         if self.pruner_name == "none":     # nothing reads the values: no journal write per epoch
+            return
+        if self.last_step is not None and step >= self.last_step:     # stopping now saves nothing
+            if self.reports is not None:
+                self.reports.record(value, step)
+            else:
+                self.trial.report(value, step)
             return
         if self.reports is not None:
             prune = self.reports.should_prune(value, step)

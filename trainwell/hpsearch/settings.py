@@ -43,9 +43,31 @@ SEARCH_OPTIONS = {
     "stages": Option((list, type(None)), None, "coarse to fine: [{trials = 40, epochs = 3}, {trials = 15}] "
                      "(a stage without epochs uses the config's); [{trials = N}]: one stage",
                      source="notes 000/004: coarse to fine, few epochs first"),
+    "coarse_size": Option((int, type(None)), None, "sizes the default plan's coarse stage from the space: "
+                          "coarse_size x (d + 1) trials for d searched options (at least 6, at most 2/3 of "
+                          "the trials; None: 2/3 of the trials); only when stages is unset",
+                          check=at_least_one,
+                          source="d + 1 points span a d-dimensional box, and the next stage narrows to the "
+                                 "box of the best fifth: 5 (d + 1) trials leave d + 1 there; BOHB's d + 1 "
+                                 "points for a model (Falkner et al. 2018); not the default: with one-epoch "
+                                 "coarse trials it reached random search's best on fewer tuning task-seeds "
+                                 "(BENCHMARKS.md, ninth pass of the default method)"),
+    "coarse_epochs": Option((int, type(None)), None, "epochs of the default plan's coarse trials (None: a "
+                            "fifth of the epochs, at least 1); only when stages is unset", check=at_least_one,
+                            source="notes 000 (few epochs first); a fifth: measured on the tuning tasks "
+                                   "(BENCHMARKS.md); one epoch reached random search's best on fewer tuning "
+                                   "task-seeds (BENCHMARKS.md, ninth pass of the default method)"),
     "pruner": Option(str, "median", "pruner on the per-epoch validation metric: none, median, asha, "
                      "hyperband (the notes' 3x-first-loss rule is always on)", check=one_of(PRUNERS),
                      source="Optuna's default pruner (median); notes 004 for the 3x rule"),
+    "prune_at_end": Option(bool, True, "the pruner may stop a trial at its last epoch (true, as Optuna's "
+                           "pruners do); false: a trial that reached its last epoch keeps its value (stopping "
+                           "it saves no epoch; its value still ranks it and feeds a seeded sampler, e.g. every "
+                           "trial of a one-epoch coarse stage); the 3x rule and the babysitter still prune there",
+                           source="first principles: pruning saves the epochs a trial has left (Li et al. "
+                                  "2018); at the last epoch none are left. Not the default: the default was "
+                                  "measured with Optuna's behaviour, and false was measured only with one-epoch "
+                                  "coarse stages (BENCHMARKS.md, ninth pass of the default method)"),
     "metric": Option((str, type(None)), None, "the metric a trial is judged by (None: the config's "
                      "monitor); val_acc/train_acc are maximized, losses minimized", check=one_of(MONITORS),
                      source="notes 003 (judge by the validation error)"),
@@ -124,6 +146,7 @@ class Settings:
     sampler: str
     seed: int
     pruner: str
+    prune_at_end: bool
     metric: str
     folds: int | None
     config_first: bool
@@ -165,7 +188,14 @@ def parse_settings(table, base: dict) -> Settings:
     given = check_options("search", table, SEARCH_OPTIONS, label="search.{name}")
     space = parse_space(given.pop("space"), base)
     epochs = base.get("epochs", OPTIONS["epochs"].default)
-    stages = parse_stages(given.pop("stages"), given.pop("trials"), epochs if isinstance(epochs, int) else 1)
+    sizing = {"coarse_size": given.pop("coarse_size"), "coarse_epochs": given.pop("coarse_epochs")}
+    if given["stages"] is not None:
+        for key, value in sizing.items():
+            if value is not None:
+                raise ConfigError(f"search.{key} = {value}: it sizes the default plan, and stages is set; "
+                                  f"give the coarse stage's trials and epochs in stages instead")
+    stages = parse_stages(given.pop("stages"), given.pop("trials"), epochs if isinstance(epochs, int) else 1,
+                          dimension=len(space), **sizing)
     metric = given.pop("metric") or base.get("monitor", "val_loss")
     if given["eta"] is not None and len(stages) < 2:
         raise ConfigError(f"search.eta = {given['eta']}: asynchronous promotion needs at least two stages "

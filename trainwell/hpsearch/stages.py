@@ -34,6 +34,7 @@ WIDEN_TRIES = 4      # halve the extension this often while the option refuses t
 COARSE_TRIALS = 2 / 3
 COARSE_EPOCHS = 1 / 5
 MIN_STAGED = 9           # 6 coarse trials (enough to narrow to a top 3) and 3 fine ones
+MIN_COARSE = 6           # the fewest coarse trials of a plan sized from the space (``coarse_size``)
 
 
 @dataclass(frozen=True)
@@ -48,20 +49,30 @@ class Stage:
         return {"trials": self.trials, "epochs": self.epochs}
 
 
-def default_stages(trials: int, epochs: int) -> list[Stage]:
-    """Coarse to fine when ``stages`` is unset (see ``COARSE_TRIALS``): ``trials`` in all."""
-    coarse_epochs = max(1, round(epochs * COARSE_EPOCHS))
+def default_stages(trials: int, epochs: int, *, dimension: int | None = None, coarse_size: int | None = None,
+                   coarse_epochs: int | None = None) -> list[Stage]:
+    """Coarse to fine when ``stages`` is unset (see ``COARSE_TRIALS``): ``trials`` in all.
+
+    ``coarse_size`` m sizes the coarse stage from the space instead: m (d + 1) trials for a space
+    of ``dimension`` d (at least ``MIN_COARSE``, at most the ``COARSE_TRIALS`` share). d + 1 points
+    are the fewest that span a d-dimensional box (a simplex's vertices), and the next stage's
+    ranges are the box around the coarse stage's best ``TOP_FRACTION``: with 5 (d + 1) trials that
+    top fifth holds d + 1 of them. ``coarse_epochs``: the coarse trials' epochs (None:
+    ``COARSE_EPOCHS`` of ``epochs``, at least 1)."""
+    coarse_epochs = coarse_epochs or max(1, round(epochs * COARSE_EPOCHS))
     if trials < MIN_STAGED or coarse_epochs >= epochs:
         return [Stage(trials)]
     coarse = round(trials * COARSE_TRIALS)
+    if coarse_size is not None:
+        coarse = min(coarse, max(MIN_COARSE, coarse_size * ((dimension or 1) + 1)))
     return [Stage(coarse, coarse_epochs), Stage(trials - coarse)]
 
 
-def parse_stages(stages, trials, epochs: int) -> list[Stage]:
+def parse_stages(stages, trials, epochs: int, **sizing) -> list[Stage]:
     """``stages = [{trials = 40, epochs = 3}, {trials = 15}]``, or ``default_stages`` of
-    ``trials`` trials of ``epochs`` epochs."""
+    ``trials`` trials of ``epochs`` epochs (``sizing``: its keyword options)."""
     if stages is None:
-        return default_stages(trials, epochs)
+        return default_stages(trials, epochs, **sizing)
     if not isinstance(stages, list) or not stages:
         raise ConfigError("search.stages: must be a non-empty list of {trials = N, epochs = E} tables")
     out = []

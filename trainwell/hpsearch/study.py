@@ -419,7 +419,7 @@ def _run_one(ctx: Context, study, trial, index: int, space, epochs: int) -> None
         outcome = run_trial(trial, stage=index, model=ctx.model, data=ctx.data, base=ctx.base, space=space,
                             epochs=epochs, metric=s.metric, folds=s.folds, study_dir=ctx.study_dir,
                             pruner=s.pruner, files=s.trial_files(), schedule_epochs=schedule_epochs(ctx),
-                            promoted_from=source)
+                            promoted_from=source, prune_at_end=s.prune_at_end)
     except TrainwellError as e:   # a combination of values the options refuse: recorded, not retried
         trial.set_user_attr("outcome", {"error": str(e)})
         study.tell(trial, state=TrialState.FAIL)

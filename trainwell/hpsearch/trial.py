@@ -173,7 +173,8 @@ def trial_dir(study_dir, stage: int, number: int) -> Path:
 
 def run_trial(trial, *, stage: int, model, data, base: dict, space: dict, epochs: int, metric: str,
               folds: int | None, study_dir: Path, pruner: str, files: TrialFiles = TrialFiles(),
-              schedule_epochs: int | None = None, promoted_from: str | None = None) -> Outcome:
+              schedule_epochs: int | None = None, promoted_from: str | None = None,
+              prune_at_end: bool = True) -> Outcome:
     """Train the trial's configuration on every fold; prunes (returns ``value=None``) on the
     first fold the pruning rules stop. The caller tells Optuna. A directory left by a run of the
     same trial number whose journal record a power cut lost is started over (``overwrite``).
@@ -193,7 +194,8 @@ def run_trial(trial, *, stage: int, model, data, base: dict, space: dict, epochs
     reports = Reports(trial) if pruner in DEFERRED_REPORTS else None     # written at the trial's end
     for fold in range(folds or 1):
         fold_source, fold_options = fold_data(data, options, folds, fold)
-        watch = TrialWatch(trial, metric=metric, offset=fold * epochs, pruner_name=pruner, reports=reports)
+        watch = TrialWatch(trial, metric=metric, offset=fold * epochs, pruner_name=pruner, reports=reports,
+                           last_step=None if prune_at_end else (folds or 1) * epochs)
         run_dir = directory / f"fold-{fold}" if folds else directory
         paused = [Pause(epochs)] if epochs < length else []
         fold_options = {**fold_options, "run_dir": str(run_dir), "overwrite": run_dir.exists(),
