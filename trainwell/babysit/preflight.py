@@ -82,6 +82,8 @@ LOSS_RATIO_LOW, LOSS_RATIO_HIGH = 0.5, 1.5   # bad_initial_loss: initial / unifo
 REGRESSION_LOSS_RATIO = 3.0   # ... a regression loss above 3x that of predicting zeros
 REGRESSION_FIT = 0.05     # cannot_overfit_small_subset: a regression subset is fitted at 5% of its first loss
 BARELY_MOVED = 0.1        # the overfit run moved its loss < 10%: the lr is too low
+WRONG_WAY = 0.5           # loss_output_mismatch: minimizing the loss left the memorized rows' accuracy below
+                          # half of what guessing the commonest class scores (a loss that rewards the wrong class)
 NO_SHRINK = 1e-2          # regularization_not_effective: one decay step (float64) shrinks ||w|| by less
                           # than 1% of lr x weight_decay, the shrink plain SGD's decay gives
 SAME_OUTPUT = 1e-6        # ... two dropout forward passes differ by less (relative)
@@ -865,7 +867,7 @@ def _short_run(model, x, y, loss_fn, kind, optimizer_spec, lr, steps, options=No
     for group, group_lr in zip(opt.param_groups, group_lrs([lr] * len(opt.param_groups), opt.param_groups, None, 0)):
         group["lr"] = group_lr
     model.train()
-    first = None
+    first = first_acc = None
     cut = False
     trace = []
     passes = []                        # (loss, output) of each closure call in this step
@@ -895,15 +897,16 @@ def _short_run(model, x, y, loss_fn, kind, optimizer_spec, lr, steps, options=No
             value = values[0]
             trace.append(value)
             if first is None:
-                first = value
+                first, first_acc = value, (values[1] if acc is not None else None)
             if not math.isfinite(value):
-                return {"first": first, "last": value, "acc": None, "steps": step, "trace": trace, "ok": False}
+                return {"first": first, "last": value, "acc": None, "steps": step, "trace": trace, "ok": False,
+                        "first_acc": first_acc}
             ok = (values[1] >= target_acc) if acc is not None else (value <= REGRESSION_FIT * first)
             if ok and stop_early:
                 return {"first": first, "last": value, "acc": values[1] if acc is not None else None,
-                        "steps": step, "trace": trace, "ok": True}
+                        "steps": step, "trace": trace, "ok": True, "first_acc": first_acc}
     return {"first": first, "last": trace[-1], "acc": values[1] if acc is not None else None,
-            "steps": steps, "trace": trace, "ok": False, "cut": cut}
+            "steps": steps, "trace": trace, "ok": False, "cut": cut, "first_acc": first_acc}
 
 
 def check_overfit(model, x, y, loss_fn, kind, optimizer_spec, lr, options=None, *,
@@ -924,6 +927,9 @@ def check_overfit(model, x, y, loss_fn, kind, optimizer_spec, lr, options=None, 
     if ref.get("cut"):
         return None
     evidence = {"rows": int(x.shape[0]), "lr": lr, "user_run": user, "reference_adam_1e-3": ref}
+    against = loss_against_accuracy(user, ref, y)
+    if against:
+        return against
     if ref["ok"]:
         first, last = user["first"], user["last"]
         diverged = DIVERGENCE_FACTOR * first          # notes 004: > 3x the original cost
@@ -948,6 +954,44 @@ def check_overfit(model, x, y, loss_fn, kind, optimizer_spec, lr, options=None, 
                  f"the model cannot memorize {x.shape[0]} training examples with regularization off "
                  f"(loss {user['first']:.4g} -> {user['last']:.4g}, accuracy {user['acc']}; Adam lr=1e-3: "
                  f"{ref['first']:.4g} -> {ref['last']:.4g}, accuracy {ref['acc']})", evidence=evidence)]
+
+
+def loss_against_accuracy(user: dict, ref: dict, y) -> list[Finding]:
+    """A loss whose minimizing lowers the accuracy: on the rows it trains on, both overfit runs (the
+    user's optimizer and Adam lr=1e-3) lowered the loss by at least ``BARELY_MOVED`` of its size
+    while the accuracy fell from its start to below ``WRONG_WAY`` x the commonest class's share
+    (what guessing that one class scores). A loss that rewards the right class cannot end below a
+    constant guess on the rows it is minimized on; one that rewards the wrong outputs does, and with
+    nothing to stop it falls without bound (a log-likelihood to maximize passed without its minus
+    sign goes below zero and keeps falling). A user's run that ended non-finite is left to the
+    reference."""
+    # a user's run that blew up (lr too high for an unbounded loss) leaves the reference to judge
+    runs = (user, ref) if math.isfinite(user["last"]) else (ref,)
+    if torch.is_floating_point(y) or any(r.get("acc") is None or r.get("first_acc") is None
+                                         or not math.isfinite(r["last"]) for r in runs):
+        return []
+    ids = y.detach().flatten().cpu()
+    ids = ids[ids >= 0]                 # ignore_index rows (-100) are no class
+    if ids.numel() == 0:
+        return []
+    floor = WRONG_WAY * float(torch.bincount(ids).max()) / ids.numel()
+    for r in runs:
+        if r["first"] - r["last"] < BARELY_MOVED * abs(r["first"]) or not r["acc"] < min(r["first_acc"], floor):
+            return []
+    below = min(r["last"] for r in runs) < 0 and all(len(r["trace"]) > 1 and r["trace"][-1] < r["trace"][-2]
+                                                        for r in runs)
+    return [make("loss_output_mismatch",
+                 f"minimizing the loss lowers the accuracy on the rows it trains on: with Adam lr=1e-3 the loss "
+                 f"went {ref['first']:.4g} -> {ref['last']:.4g} while the accuracy fell {ref['first_acc']:.2f} -> "
+                 f"{ref['acc']:.2f} (guessing the commonest class scores {floor / WRONG_WAY:.2f}; the run's own "
+                 f"optimizer: loss {user['first']:.4g} -> {user['last']:.4g})"
+                 + ("; the loss is below zero and still falling" if below else "")
+                 + ": it rewards the wrong outputs (a log-likelihood to maximize passed as the loss without "
+                   "its minus sign, a score with the wrong sign)",
+                 evidence={"user_run": user, "reference_adam_1e-3": ref, "accuracy_floor": floor, "loss": "other",
+                           "below_zero": below},
+                 fix="negate the loss (fit minimizes it): -log_probs.gather(1, y).mean(), or F.nll_loss / "
+                     "F.cross_entropy")]
 
 
 def memorized_target(y) -> float:

@@ -197,17 +197,19 @@ CODES = {spec.code: spec for spec in (
                   "output and target shapes broadcast to (N, N) and the loss on the outputs reshaped to the "
                   "targets' shape mixes nothing, else a warning (a loss meant to couple rows)"
                   "; a bounding last operation whose range holds the targets when the loss's best outputs inside it lie >= 0.25 x Var(y) from the targets, or the range forbids >= 4% of what fitting the outputs gains over a constant"
-                  "; more outputs than classes (outputs no label names) is info: a class-id loss only pushes the unused logits down",
+                  "; more outputs than classes (outputs no label names) is info: a class-id loss only pushes the unused logits down"
+                  "; a loss whose minimizing, in both overfit runs, moves it by >= 10% while the subset's accuracy falls below its start and below 0.5 x the commonest class's share (it rewards the wrong outputs)",
         source="notes 003 design choices: output activation and loss go together",
         fix="return raw logits from the model and let the loss apply softmax/sigmoid; use cross_entropy for "
             "class ids; end the model with the softmax / sigmoid a loss on probabilities needs; return a "
             "regression's linear output (no bounding activation last)"
-            "; set the loss option that reads the outputs as the head makes them (PoissonNLLLoss(log_input=False) for a rate)",
+            "; set the loss option that reads the outputs as the head makes them (PoissonNLLLoss(log_input=False) for a rate)"
+            "; negate a loss meant to be maximized (a log-likelihood: fit minimizes the loss)",
         groups=(Group.DATA,),
         explains=("bad_initial_loss", "cannot_overfit_small_subset", Group.OPTIMIZATION),
         thresholds=("preflight.ROW_SUM_TOLERANCE", "preflight.LOSS_SHIFT", "preflight.UNBOUNDED_DROP",
                     "output_range.CHANCE_RATIO", "output_range.RANGE_LOSS", "model_checks.LOSS_TOLERANCE",
-                    "output_range.MISREAD", "output_range.OPTIMUM_GAP"),
+                    "output_range.MISREAD", "output_range.OPTIMUM_GAP", "preflight.WRONG_WAY"),
         graded_by=("remove output activation",),   # softmax rows only, a module's or forward's (evidence "graded")
         stops_unrepaired=True,
         plan=plan_output_mismatch,

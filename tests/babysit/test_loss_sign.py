@@ -1,0 +1,70 @@
+"""A loss that rewards the wrong outputs (a log-likelihood minimized without its minus sign) and the
+monitor's ratios to an initial loss below zero."""
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from babysit_loop import digits, mlp
+from trainwell.babysit import preflight as pf
+from trainwell.babysit import rules as R
+
+X, Y = digits()[:2]
+
+
+def log_softmax_mlp(seed=0):
+    return nn.Sequential(mlp(seed=seed), nn.LogSoftmax(dim=1))
+
+
+def log_likelihood(log_probs, y):          # to be maximized: passed to a minimizer without its minus
+    return log_probs.gather(1, y[:, None]).mean()
+
+
+def nll(log_probs, y):
+    return -log_probs.gather(1, y[:, None]).mean()
+
+
+def test_a_log_likelihood_minimized_without_its_minus_is_a_loss_output_mismatch():
+    found = pf.check_overfit(log_softmax_mlp(), X[:20], Y[:20], log_likelihood, "other", "adam", 1e-3)
+    assert [f.code for f in found] == ["loss_output_mismatch"]
+    ev = found[0].evidence
+    assert ev["user_run"]["acc"] < ev["accuracy_floor"] and ev["reference_adam_1e-3"]["acc"] < ev["accuracy_floor"]
+    assert ev["below_zero"] and ev["user_run"]["last"] < ev["user_run"]["first"] < 0
+    # the same model with the minus: memorized, nothing to say
+    assert pf.check_overfit(log_softmax_mlp(), X[:20], Y[:20], nll, "other", "adam", 1e-3) == []
+
+
+def test_a_negated_cross_entropy_on_logits_is_found_and_the_right_sign_is_quiet():
+    # shift-invariant (check_loss_bounded cannot see it) and unbounded below as the wrong logits grow
+    def negated(out, y):
+        return -F.cross_entropy(out, y)
+    found = pf.check_overfit(mlp(), X[:20], Y[:20], negated, "other", "sgd", 0.1)
+    assert [f.code for f in found] == ["loss_output_mismatch"]
+    assert pf.check_overfit(mlp(), X[:20], Y[:20], F.cross_entropy, "other", "sgd", 0.1) == []
+
+
+def test_a_model_that_cannot_learn_is_not_read_as_a_wrong_sign():
+    # a one-unit bottleneck fails to memorize with a right-signed loss: cannot_overfit, not a mismatch
+    found = pf.check_overfit(mlp((64, 1, 10)), X[:20], Y[:20], F.cross_entropy, "cross_entropy", "adam", 1e-3)
+    assert [f.code for f in found] == ["cannot_overfit_small_subset"]
+
+
+def test_the_preflight_reports_the_wrong_sign_as_the_root_cause():
+    found = pf.preflight(log_softmax_mlp(), X, Y, loss=log_likelihood, lr=1e-3, optimizer="adam")
+    codes = {f.code for f in found if f.severity == "error"}
+    assert "loss_output_mismatch" in codes and "cannot_overfit_small_subset" not in codes
+
+
+def sample(step, loss):
+    return {"step": step, "epoch": 0, "loss": loss, "lr": 1e-3, "weight_decay": 0.0, "batch_finite": True,
+            "grad_norm": {"0.weight": 1.0}, "weight_norm": {"0.weight": 10.0}, "update_ratio": {"0.weight": 1e-3}}
+
+
+def test_a_loss_below_zero_that_falls_is_no_explosion():
+    # an initial loss of -1.7: 3x it is -5.1, and every later loss above that is no "explosion"
+    ctx = {"initial_loss": -1.7, "steps_per_epoch": 20, "max_lr": 1e-3, "final": False}
+    falling = [sample(i, -1.7 - 0.5 * i) for i in range(12)]
+    assert R.lr_too_high(falling, [], ctx) == []
+    assert not R._ever_diverged(falling, [], ctx)
+    # above zero the ratio still reads: 2.3 -> 9 is an explosion
+    ctx["initial_loss"] = 2.3
+    assert R.lr_too_high([sample(i, 2.3 + i) for i in range(8)], [], ctx)[0].code == "lr_too_high"
