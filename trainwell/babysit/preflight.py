@@ -28,7 +28,8 @@ from trainwell.babysit.gradcheck import ERROR_THRESHOLD, MAX_TENSORS, WARN_THRES
 from trainwell.babysit.ignored_classes import check_ignored_classes
 from trainwell.babysit.input_content import check_inputs_informative
 from trainwell.babysit.label_relation import reread
-from trainwell.babysit.model_checks import (DEPENDENCE_ROWS, RUN_ROWS, check_batch_dependence, check_loss_rows,
+from trainwell.babysit.model_checks import (BATCH_TOLERANCE, DEPENDENCE_ROWS, RUN_ROWS, STATISTIC_ROWS,
+                                           check_batch_dependence, check_loss_rows,
                                            check_model_runs, raised_finding, raises_on)
 from trainwell.babysit.output_range import (check_loss_at_targets, check_loss_optimum, check_missing_activation,
                                              check_target_range, clipped_share, final_op)
@@ -1243,7 +1244,10 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
         if not any(f.severity == "error" for f in output_problems + label_problems):
             label_problems += check_ignored_classes(work, X[keep], y[keep], loss_fn, seed=seed)   # a class never trained
         findings += output_problems + label_problems
-        findings += check_batch_dependence(model, xb, seed=seed)   # output rows that read other rows
+        dependence = check_batch_dependence(model, xb, seed=seed)   # output rows that read other rows
+        if any(f.evidence.get("change_permuted", 1.0) <= BATCH_TOLERANCE for f in dependence):
+            budget.charge(budget.forward_cost(3 * STATISTIC_ROWS))    # a batch statistic's test on more rows
+        findings += dependence
         findings += check_targets(y[keep], out, kind)     # class ids or off-scale targets under a regression loss
         registered = not unregistered_modules(model)
         findings += check_registration(model)
