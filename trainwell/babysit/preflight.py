@@ -1246,7 +1246,7 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
         findings += output_problems + label_problems
         dependence = check_batch_dependence(model, xb, seed=seed)   # output rows that read other rows
         if any(f.evidence.get("change_permuted", 1.0) <= BATCH_TOLERANCE for f in dependence):
-            budget.charge(budget.forward_cost(3 * STATISTIC_ROWS))    # a batch statistic's test on more rows
+            budget.charge(budget.forward_cost(3 * (STATISTIC_ROWS + DEPENDENCE_ROWS)))   # the batch statistic test
         findings += dependence
         findings += check_targets(y[keep], out, kind)     # class ids or off-scale targets under a regression loss
         registered = not unregistered_modules(model)
