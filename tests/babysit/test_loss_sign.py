@@ -68,3 +68,12 @@ def test_a_loss_below_zero_that_falls_is_no_explosion():
     # above zero the ratio still reads: 2.3 -> 9 is an explosion
     ctx["initial_loss"] = 2.3
     assert R.lr_too_high([sample(i, 2.3 + i) for i in range(8)], [], ctx)[0].code == "lr_too_high"
+
+
+def test_the_ratio_rules_stay_quiet_on_a_loss_that_starts_below_zero():
+    # a Gaussian NLL with a learned variance starts below zero and may fall far: no ratio to its start reads
+    ctx = {"initial_loss": -0.5, "steps_per_epoch": 20, "max_lr": 1e-3, "final": False}
+    noisy = [sample(i, -0.5 - 0.05 * i + (0.4 if i % 2 else -0.4)) for i in range(20)]
+    history = [{"epoch": e, "train_loss": v, "lr": 1e-3} for e, v in enumerate([-0.6, -0.61, -0.612, -0.613, -0.6131])]
+    for rule in (R.lr_too_high, R.oscillating_loss, R.plateau, R.loss_exploding, R.lr_too_low):
+        assert rule(noisy, history, ctx) == [], rule.__name__

@@ -238,7 +238,7 @@ def _rose(a, b) -> bool:
 def _oscillating_samples(samples, ctx) -> list[Finding]:
     initial = ctx.get("initial_loss")
     finite = _finite([s["loss"] for s in _window(samples)])
-    if not initial or len(finite) < OSCILLATION_SAMPLES:
+    if not initial or initial <= 0 or len(finite) < OSCILLATION_SAMPLES:   # a ratio to the start reads above 0
         return []
     diffs = [abs(b - a) for a, b in zip(finite, finite[1:])]
     swing = statistics.median(diffs)
@@ -257,7 +257,7 @@ def _oscillating_samples(samples, ctx) -> list[Finding]:
 def plateau(samples, history, ctx) -> list[Finding]:
     losses = _finite(_epoch_losses(history))
     initial = ctx.get("initial_loss") or (losses[0] if losses else None)
-    if len(losses) < 4 or not initial or len(losses) != len(history):
+    if len(losses) < 4 or not initial or initial <= 0 or len(losses) != len(history):
         return []
     if min(losses) > LEARNED * initial:
         return []                   # never learned at all: lr_too_low / underfitting, not a plateau
