@@ -77,3 +77,25 @@ def test_the_ratio_rules_stay_quiet_on_a_loss_that_starts_below_zero():
     history = [{"epoch": e, "train_loss": v, "lr": 1e-3} for e, v in enumerate([-0.6, -0.61, -0.612, -0.613, -0.6131])]
     for rule in (R.lr_too_high, R.oscillating_loss, R.plateau, R.loss_exploding, R.lr_too_low):
         assert rule(noisy, history, ctx) == [], rule.__name__
+
+
+class LogSoftmaxOver(nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        torch.manual_seed(0)
+        self.a, self.dim = nn.Linear(64, 10), dim
+
+    def forward(self, x):
+        return F.log_softmax(self.a(x), dim=self.dim)
+
+
+def test_nll_on_a_log_softmax_over_the_batch_names_the_axis():
+    out = LogSoftmaxOver(0)(X[:64])
+    found = pf.check_loss_output(out, Y[:64], "nll", F.nll_loss, last=("", None), num_classes=10)
+    assert [f.code for f in found] == ["loss_output_mismatch"]
+    assert found[0].evidence["normalized_over"] == "batch" and "dim=1" in found[0].fix
+    assert pf.batch_log_softmax(out) and not pf.batch_log_softmax(LogSoftmaxOver(1)(X[:64]))
+    # raw scores: the usual message, no axis named
+    raw = pf.check_loss_output(LogSoftmaxOver(1).a(X[:64]), Y[:64], "nll", F.nll_loss, last=("", None),
+                               num_classes=10)
+    assert raw and "normalized_over" not in raw[0].evidence

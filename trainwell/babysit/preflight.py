@@ -380,6 +380,18 @@ def _looks_like(out) -> dict:
     }
 
 
+def batch_log_softmax(out) -> bool:
+    """Outputs that are a log-softmax over the batch axis: ``(N, C)`` with N > 1 rows whose
+    columns each sum to 1 in probability (within ``ROW_SUM_TOLERANCE``) while the rows do not."""
+    if out.ndim != 2 or out.shape[0] < 2 or out.shape[1] < 2 or not torch.is_floating_point(out):
+        return False
+    with torch.no_grad():
+        p = out.detach().double().exp()
+        columns = (p.sum(dim=0) - 1).abs().max()
+        rows = (p.sum(dim=1) - 1).abs().max()
+    return bool(columns <= ROW_SUM_TOLERANCE) and not bool(rows <= ROW_SUM_TOLERANCE)
+
+
 def _ids_outside(y, width: int, kind: str) -> bool:
     """Integer class-id targets with an id outside 0..width-1 (a loss that indexes by them fails)."""
     if torch.is_floating_point(y) or y.numel() == 0 or kind in REGRESSION_KINDS:
@@ -440,8 +452,14 @@ def check_loss_output(out, y, kind: str, loss_fn, *, last: tuple, num_classes, f
         # raw scores (no output activation to remove): the repair appends log_softmax
         raw = {} if look["probabilities"] or isinstance(last_module, OUTPUT_ACTIVATIONS) else {
             "missing_activation": "log_softmax"}
-        mismatch("NLLLoss expects log-probabilities, but the outputs are not log-softmax rows",
-                 "use cross_entropy on the logits, or end the model with log_softmax", **raw)
+        if batch_log_softmax(out):
+            mismatch("NLLLoss expects log-probabilities over the classes, but the outputs are log-softmax over the "
+                     "batch (dim=0): each class's column sums to 1 in probability across the rows, so a row's "
+                     "prediction depends on the rows beside it", "take log_softmax over the classes (dim=1), not dim=0",
+                     **raw, normalized_over="batch")
+        else:
+            mismatch("NLLLoss expects log-probabilities, but the outputs are not log-softmax rows",
+                     "use cross_entropy on the logits, or end the model with log_softmax", **raw)
     elif kind == "kl_div_logprob" and not look["log_probabilities"]:
         raw = {} if look["probabilities"] or isinstance(last_module, OUTPUT_ACTIVATIONS) else {
             "missing_activation": "log_softmax"}
