@@ -99,3 +99,12 @@ def test_nll_on_a_log_softmax_over_the_batch_names_the_axis():
     raw = pf.check_loss_output(LogSoftmaxOver(1).a(X[:64]), Y[:64], "nll", F.nll_loss, last=("", None),
                                num_classes=10)
     assert raw and "normalized_over" not in raw[0].evidence
+
+
+def test_the_batch_axis_log_softmax_ranks_before_the_batch_dependence_it_causes():
+    from trainwell.babysit.findings import Diagnosis, make
+    out = LogSoftmaxOver(0)(X[:64])
+    mismatch = pf.check_loss_output(out, Y[:64], "nll", F.nll_loss, last=("", None), num_classes=10)
+    dependence = make("batch_dependence", "rows read other rows")          # an error, as on too few rows to fade
+    assert [f.code for f in Diagnosis([dependence, *mismatch]).ranked()] == ["loss_output_mismatch",
+                                                                             "batch_dependence"]

@@ -456,7 +456,7 @@ def check_loss_output(out, y, kind: str, loss_fn, *, last: tuple, num_classes, f
             mismatch("NLLLoss expects log-probabilities over the classes, but the outputs are log-softmax over the "
                      "batch (dim=0): each class's column sums to 1 in probability across the rows, so a row's "
                      "prediction depends on the rows beside it", "take log_softmax over the classes (dim=1), not dim=0",
-                     **raw, normalized_over="batch")
+                     **raw, normalized_over="batch", cause="log_softmax over the batch axis (dim=0)")
         else:
             mismatch("NLLLoss expects log-probabilities, but the outputs are not log-softmax rows",
                      "use cross_entropy on the logits, or end the model with log_softmax", **raw)
