@@ -108,3 +108,17 @@ def test_the_batch_axis_log_softmax_ranks_before_the_batch_dependence_it_causes(
     dependence = make("batch_dependence", "rows read other rows")          # an error, as on too few rows to fade
     assert [f.code for f in Diagnosis([dependence, *mismatch]).ranked()] == ["loss_output_mismatch",
                                                                              "batch_dependence"]
+
+
+def test_a_negated_binary_cross_entropy_is_found_and_the_right_sign_is_quiet():
+    torch.manual_seed(0)
+    x = torch.randn(20, 5)
+    t = (x[:, 0] > 0).float()
+
+    def net():
+        torch.manual_seed(1)
+        return nn.Sequential(nn.Linear(5, 16), nn.ReLU(), nn.Linear(16, 1), nn.Flatten(0))
+    bce = F.binary_cross_entropy_with_logits
+    found = pf.check_overfit(net(), x, t, lambda o, y: -bce(o, y), "bce", "adam", 1e-2)
+    assert [f.code for f in found] == ["loss_output_mismatch"]
+    assert pf.check_overfit(net(), x, t, bce, "bce", "adam", 1e-2) == []

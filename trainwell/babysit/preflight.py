@@ -986,10 +986,13 @@ def loss_against_accuracy(user: dict, ref: dict, y) -> list[Finding]:
     reference."""
     # a user's run that blew up (lr too high for an unbounded loss) leaves the reference to judge
     runs = (user, ref) if math.isfinite(user["last"]) else (ref,)
-    if torch.is_floating_point(y) or any(r.get("acc") is None or r.get("first_acc") is None
-                                         or not math.isfinite(r["last"]) for r in runs):
+    if any(r.get("acc") is None or r.get("first_acc") is None or not math.isfinite(r["last"]) for r in runs):
         return []
     ids = y.detach().flatten().cpu()
+    if torch.is_floating_point(ids):    # binary targets as floats (BCE): the classes are 0 and 1
+        if not bool(((ids == 0) | (ids == 1)).all()):
+            return []
+        ids = ids.long()
     ids = ids[ids >= 0]                 # ignore_index rows (-100) are no class
     if ids.numel() == 0:
         return []
