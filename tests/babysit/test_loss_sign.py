@@ -122,3 +122,12 @@ def test_a_negated_binary_cross_entropy_is_found_and_the_right_sign_is_quiet():
     found = pf.check_overfit(net(), x, t, lambda o, y: -bce(o, y), "bce", "adam", 1e-2)
     assert [f.code for f in found] == ["loss_output_mismatch"]
     assert pf.check_overfit(net(), x, t, bce, "bce", "adam", 1e-2) == []
+
+
+def test_an_overfit_run_of_a_loss_below_zero_is_no_divergence():
+    # a right-signed loss shifted below zero (NLL - 5): memorized by Adam; plain SGD at a tiny lr barely
+    # moves it, which must read as a low lr, never as a loss "above 3x" a negative start
+    def shifted(out, y):
+        return F.cross_entropy(out, y) - 5.0
+    found = pf.check_overfit(mlp(), X[:20], Y[:20], shifted, "other", "sgd", 1e-6)
+    assert "lr_too_high" not in [f.code for f in found]

@@ -952,7 +952,8 @@ def check_overfit(model, x, y, loss_fn, kind, optimizer_spec, lr, options=None, 
     if ref["ok"]:
         first, last = user["first"], user["last"]
         diverged = DIVERGENCE_FACTOR * first          # notes 004: > 3x the original cost
-        if not math.isfinite(last) or last > diverged or max(user["trace"]) > diverged:
+        # a ratio to the first loss reads only above zero (a user's loss may start below it)
+        if not math.isfinite(last) or (first > 0 and (last > diverged or max(user["trace"]) > diverged)):
             return [make("lr_too_high",
                          f"overfitting {x.shape[0]} examples with lr={lr:g} diverged (loss {first:.4g} -> "
                          f"{last:.4g}) while Adam lr=1e-3 memorizes them in {ref['steps']} steps",
@@ -984,7 +985,6 @@ def loss_against_accuracy(user: dict, ref: dict, y) -> list[Finding]:
     nothing to stop it falls without bound (a log-likelihood to maximize passed without its minus
     sign goes below zero and keeps falling). A user's run that ended non-finite is left to the
     reference."""
-    # a user's run that blew up (lr too high for an unbounded loss) leaves the reference to judge
     runs = (user, ref) if math.isfinite(user["last"]) else (ref,)
     if any(r.get("acc") is None or r.get("first_acc") is None or not math.isfinite(r["last"]) for r in runs):
         return []
