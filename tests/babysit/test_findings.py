@@ -52,6 +52,13 @@ def test_diagnosis_ok_dedup_filter_and_json():
     assert Diagnosis().ok and str(Diagnosis()) == "no problems found"
 
 
+def test_evidence_text_shortens_long_lists_of_numbers():
+    # batch_dependence's depends_on: a list of row ids (ints) longer than six
+    d = Diagnosis([make("batch_dependence", "rows", evidence={"depends_on": list(range(15)), "w": [0.5] * 8})])
+    text = d.format(evidence=True)
+    assert "depends_on=[0, 1, 2, 3, 4, 5, ...]" in text and "w=[0.5, 0.5, 0.5, 0.5, 0.5, 0.5, ...]" in text
+
+
 def test_primary_is_the_root_cause_not_its_symptom():
     """Exploding activations at init explain a NaN loss; unnormalized inputs explain an exploding
     loss; an unrelated warning does not outrank an error it cannot cause."""

@@ -355,3 +355,53 @@ def test_an_exception_the_model_does_not_raise_passes_through_a_babysat_fit_unch
                       callbacks=[Crasher()])
     assert mc.model_error(Crash("x"), AddSkip(False), X, Y, F.cross_entropy) is None
     assert isinstance(mc.model_error(RuntimeError("x"), AddSkip(True), X, Y, F.cross_entropy), ModelError)
+
+
+# ------------------------------------------------------------------ a batch statistic that fades
+BIG = torch.randn(256, 10, generator=torch.Generator().manual_seed(3))
+
+
+class BatchSum(nn.Module):
+    """``x.sum(0)`` added to every row: the same in any order, but growing with the batch."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(10, 3)
+
+    def forward(self, x):
+        return self.a(x + 0.3 * x.sum(0, keepdim=True))
+
+
+class BatchPosition(nn.Module):
+    """Each row gets an encoding of its place in the batch (a positional table indexed by the batch)."""
+
+    def __init__(self):
+        super().__init__()
+        self.a, self.pe = nn.Linear(10, 3), nn.Embedding(512, 3)
+
+    def forward(self, x):
+        return self.a(x) + self.pe(torch.arange(x.shape[0]))
+
+
+def _bn_without_running_stats():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(10, 32), nn.BatchNorm1d(32, track_running_stats=False), nn.ReLU(),
+                         nn.Linear(32, 3))
+
+
+@pytest.mark.parametrize("make", [_bn_without_running_stats, lambda: Centered(True), lambda: SoftmaxAxis(0)])
+def test_a_batch_statistic_that_fades_as_the_batch_grows_is_info(make):
+    found = mc.check_batch_dependence(make(), BIG)
+    assert codes(found) == {"batch_dependence"} and found[0].severity == "info"
+    e = found[0].evidence
+    assert e["fades"] and e["change_permuted"] <= mc.BATCH_TOLERANCE < e["change_first_half_alone"]
+    assert 0 < e["change_large"] <= mc.DECAY * e["change_small"]
+    # on too few rows to see it fade it stays an error
+    assert mc.check_batch_dependence(make(), BIG[:64])[0].severity == "error"
+
+
+@pytest.mark.parametrize("model", [BatchSum(), BatchPosition()])
+def test_a_statistic_that_grows_or_a_place_in_the_batch_stays_an_error(model):
+    found = mc.check_batch_dependence(model, BIG)
+    assert codes(found) == {"batch_dependence"} and found[0].severity == "error"
+    assert "fades" not in found[0].evidence

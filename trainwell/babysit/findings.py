@@ -179,5 +179,5 @@ def _short(value):
     if isinstance(value, float):
         return f"{value:.4g}"
     if isinstance(value, (list, tuple)) and len(value) > 6:
-        return "[" + ", ".join(_short(v) for v in value[:6]) + ", ...]"
+        return "[" + ", ".join(str(_short(v)) for v in value[:6]) + ", ...]"
     return value

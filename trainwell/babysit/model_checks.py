@@ -15,6 +15,7 @@ batch, on the same rows in another order, and on its first half alone.
 from __future__ import annotations
 
 import copy
+import math
 import os
 import re
 import sysconfig
@@ -31,6 +32,10 @@ RUN_ROWS = 32            # model_raises: one training-mode forward and backward 
 DEPENDENCE_ROWS = 16     # batch_dependence: a batch, its permutation and its first half
 BATCH_TOLERANCE = 1e-3   # ... an output row that changes by more than 1e-3 of the output's RMS (float32
                          # kernels that change with the batch size differ by ~1e-6 relative)
+STATISTIC_ROWS = 128     # ... a batch statistic: the first 16 rows inside 32 and alone against the first 128 inside
+                         # 256 and alone (8x the rows: a mean's sampling error falls by sqrt(8) = 2.8x)
+DECAY = 0.5              # ... it shrank to at most half: the dependence fades as the batch grows (a batch
+                         # statistic: batch norm on the batch's own statistics, a normalization over dim=0)
 LOSS_ROWS = 16           # loss mixing rows: the batch loss against the loss of each row alone
 LOSS_TOLERANCE = 1e-3    # ... relative: float32 rounding on 16 rows is ~1e-6
 
@@ -273,12 +278,61 @@ def check_batch_dependence(model: nn.Module, x, *, seed: int = 0) -> list[Findin
             break
     on = f"; the gradient of output row {row} reaches input rows {rows[:8]}" if rows else ""
     change = "its shape changed" if worst == float("inf") else f"by up to {worst:.3g}x the outputs' RMS"
+    evidence = {"rows": k, **{f"change_{n.replace(' ', '_')}": v for n, v in tests.items()},
+                "tolerance": BATCH_TOLERANCE, "input_shape": tuple(xb.shape),
+                "output_shape": tuple(out.shape), "row": row, "depends_on": rows}
+    message = (f"in eval mode the model's output for a row depends on the other rows of the batch: run "
+               f"{' / '.join(failed)} the outputs of the same rows changed ({change}){on}")
+    fading = None if "permuted" in failed else batch_statistic(work, x)
+    if fading is None:
+        return [make("batch_dependence", message, evidence=evidence)]
+    evidence.update(fading)
     return [make("batch_dependence",
-                 f"in eval mode the model's output for a row depends on the other rows of the batch: run "
-                 f"{' / '.join(failed)} the outputs of the same rows changed ({change}){on}",
-                 evidence={"rows": k, **{f"change_{n.replace(' ', '_')}": v for n, v in tests.items()},
-                           "tolerance": BATCH_TOLERANCE, "input_shape": tuple(xb.shape),
-                           "output_shape": tuple(out.shape), "row": row, "depends_on": rows})]
+                 f"{message}; it reads the batch as a statistic (the same in any row order) and fades as the batch "
+                 f"grows: {fading['change_small']:.3g} between {fading['rows_small'] // 2} and {fading['rows_small']} rows, "
+                 f"{fading['change_large']:.3g} "
+                 f"between {fading['rows_large'] // 2} and {fading['rows_large']} (mean row change, each row's "
+                 f"scores centered), so evaluation in large batches barely depends on it; a lone row or a small "
+                 f"batch is predicted otherwise",
+                 evidence=evidence, severity="info",
+                 fix="for predictions on single rows or small batches: keep running statistics (batch norm's "
+                     "track_running_stats=True) or normalize over a feature axis, not dim=0")]
+
+
+def _centered_changes(a, b) -> torch.Tensor:
+    """Each row's mean absolute change between ``a`` and ``b`` (class scores centered per row: a shift
+    common to a row's scores changes no prediction), in units of ``a``'s RMS."""
+    a, b = a.double().reshape(a.shape[0], -1), b.double().reshape(b.shape[0], -1)
+    if a.shape[1] > 1:
+        a, b = a - a.mean(dim=1, keepdim=True), b - b.mean(dim=1, keepdim=True)
+    return (a - b).abs().mean(dim=1) / (float(a.pow(2).mean().sqrt()) or 1.0)
+
+
+def batch_statistic(model, x) -> dict | None:
+    """The dependence of a model whose rows read the batch only through a statistic of it (the
+    outputs unchanged by a permutation) measured at two batch sizes: the mean row change between
+    the first n rows' outputs inside 2n rows and alone, at n = ``DEPENDENCE_ROWS`` and at n =
+    ``STATISTIC_ROWS``. A statistic's sampling error shrinks as the batch grows; a dependence that
+    shrank to at most ``DECAY`` of the small batch's is one (evidence), else None (too few rows, or
+    no fading)."""
+    sizes = (DEPENDENCE_ROWS, STATISTIC_ROWS)
+    if x.shape[0] < 2 * STATISTIC_ROWS:
+        return None
+    changes = []
+    try:
+        with torch.no_grad():
+            for n in sizes:
+                inside, alone = _output(model(x[:2 * n])), _output(model(x[:n]))
+                if inside is None or alone is None or inside.shape[0] != 2 * n or inside[:n].shape != alone.shape:
+                    return None
+                changes.append(float(_centered_changes(inside[:n], alone).mean()))
+    except Exception:
+        return None
+    small, large = changes
+    if not (math.isfinite(small) and math.isfinite(large)) or small <= 0 or large > DECAY * small:
+        return None
+    return {"change_small": small, "change_large": large, "rows_small": 2 * sizes[0], "rows_large": 2 * sizes[1],
+            "fades": True}
 
 
 def _depends_on(model, x, row: int) -> list:

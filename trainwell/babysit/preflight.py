@@ -28,7 +28,8 @@ from trainwell.babysit.gradcheck import ERROR_THRESHOLD, MAX_TENSORS, WARN_THRES
 from trainwell.babysit.ignored_classes import check_ignored_classes
 from trainwell.babysit.input_content import check_inputs_informative
 from trainwell.babysit.label_relation import reread
-from trainwell.babysit.model_checks import (DEPENDENCE_ROWS, RUN_ROWS, check_batch_dependence, check_loss_rows,
+from trainwell.babysit.model_checks import (BATCH_TOLERANCE, DEPENDENCE_ROWS, RUN_ROWS, STATISTIC_ROWS,
+                                           check_batch_dependence, check_loss_rows,
                                            check_model_runs, raised_finding, raises_on)
 from trainwell.babysit.output_range import (check_loss_at_targets, check_loss_optimum, check_missing_activation,
                                              check_target_range, clipped_share, final_op)
@@ -82,6 +83,8 @@ LOSS_RATIO_LOW, LOSS_RATIO_HIGH = 0.5, 1.5   # bad_initial_loss: initial / unifo
 REGRESSION_LOSS_RATIO = 3.0   # ... a regression loss above 3x that of predicting zeros
 REGRESSION_FIT = 0.05     # cannot_overfit_small_subset: a regression subset is fitted at 5% of its first loss
 BARELY_MOVED = 0.1        # the overfit run moved its loss < 10%: the lr is too low
+WRONG_WAY = 0.5           # loss_output_mismatch: minimizing the loss left the memorized rows' accuracy below
+                          # half of what guessing the commonest class scores (a loss that rewards the wrong class)
 NO_SHRINK = 1e-2          # regularization_not_effective: one decay step (float64) shrinks ||w|| by less
                           # than 1% of lr x weight_decay, the shrink plain SGD's decay gives
 SAME_OUTPUT = 1e-6        # ... two dropout forward passes differ by less (relative)
@@ -377,6 +380,18 @@ def _looks_like(out) -> dict:
     }
 
 
+def batch_log_softmax(out) -> bool:
+    """Outputs that are a log-softmax over the batch axis: ``(N, C)`` with N > 1 rows whose
+    columns each sum to 1 in probability (within ``ROW_SUM_TOLERANCE``) while the rows do not."""
+    if out.ndim != 2 or out.shape[0] < 2 or out.shape[1] < 2 or not torch.is_floating_point(out):
+        return False
+    with torch.no_grad():
+        p = out.detach().double().exp()
+        columns = (p.sum(dim=0) - 1).abs().max()
+        rows = (p.sum(dim=1) - 1).abs().max()
+    return bool(columns <= ROW_SUM_TOLERANCE) and not bool(rows <= ROW_SUM_TOLERANCE)
+
+
 def _ids_outside(y, width: int, kind: str) -> bool:
     """Integer class-id targets with an id outside 0..width-1 (a loss that indexes by them fails)."""
     if torch.is_floating_point(y) or y.numel() == 0 or kind in REGRESSION_KINDS:
@@ -437,8 +452,14 @@ def check_loss_output(out, y, kind: str, loss_fn, *, last: tuple, num_classes, f
         # raw scores (no output activation to remove): the repair appends log_softmax
         raw = {} if look["probabilities"] or isinstance(last_module, OUTPUT_ACTIVATIONS) else {
             "missing_activation": "log_softmax"}
-        mismatch("NLLLoss expects log-probabilities, but the outputs are not log-softmax rows",
-                 "use cross_entropy on the logits, or end the model with log_softmax", **raw)
+        if batch_log_softmax(out):
+            mismatch("NLLLoss expects log-probabilities over the classes, but the outputs are log-softmax over the "
+                     "batch (dim=0): each class's column sums to 1 in probability across the rows, so a row's "
+                     "prediction depends on the rows beside it", "take log_softmax over the classes (dim=1), not dim=0",
+                     **raw, normalized_over="batch", cause="log_softmax over the batch axis (dim=0)")
+        else:
+            mismatch("NLLLoss expects log-probabilities, but the outputs are not log-softmax rows",
+                     "use cross_entropy on the logits, or end the model with log_softmax", **raw)
     elif kind == "kl_div_logprob" and not look["log_probabilities"]:
         raw = {} if look["probabilities"] or isinstance(last_module, OUTPUT_ACTIVATIONS) else {
             "missing_activation": "log_softmax"}
@@ -865,7 +886,7 @@ def _short_run(model, x, y, loss_fn, kind, optimizer_spec, lr, steps, options=No
     for group, group_lr in zip(opt.param_groups, group_lrs([lr] * len(opt.param_groups), opt.param_groups, None, 0)):
         group["lr"] = group_lr
     model.train()
-    first = None
+    first = first_acc = None
     cut = False
     trace = []
     passes = []                        # (loss, output) of each closure call in this step
@@ -895,15 +916,16 @@ def _short_run(model, x, y, loss_fn, kind, optimizer_spec, lr, steps, options=No
             value = values[0]
             trace.append(value)
             if first is None:
-                first = value
+                first, first_acc = value, (values[1] if acc is not None else None)
             if not math.isfinite(value):
-                return {"first": first, "last": value, "acc": None, "steps": step, "trace": trace, "ok": False}
+                return {"first": first, "last": value, "acc": None, "steps": step, "trace": trace, "ok": False,
+                        "first_acc": first_acc}
             ok = (values[1] >= target_acc) if acc is not None else (value <= REGRESSION_FIT * first)
             if ok and stop_early:
                 return {"first": first, "last": value, "acc": values[1] if acc is not None else None,
-                        "steps": step, "trace": trace, "ok": True}
+                        "steps": step, "trace": trace, "ok": True, "first_acc": first_acc}
     return {"first": first, "last": trace[-1], "acc": values[1] if acc is not None else None,
-            "steps": steps, "trace": trace, "ok": False, "cut": cut}
+            "steps": steps, "trace": trace, "ok": False, "cut": cut, "first_acc": first_acc}
 
 
 def check_overfit(model, x, y, loss_fn, kind, optimizer_spec, lr, options=None, *,
@@ -924,10 +946,14 @@ def check_overfit(model, x, y, loss_fn, kind, optimizer_spec, lr, options=None, 
     if ref.get("cut"):
         return None
     evidence = {"rows": int(x.shape[0]), "lr": lr, "user_run": user, "reference_adam_1e-3": ref}
+    against = loss_against_accuracy(user, ref, y)
+    if against:
+        return against
     if ref["ok"]:
         first, last = user["first"], user["last"]
         diverged = DIVERGENCE_FACTOR * first          # notes 004: > 3x the original cost
-        if not math.isfinite(last) or last > diverged or max(user["trace"]) > diverged:
+        # a ratio to the first loss reads only above zero (a user's loss may start below it)
+        if not math.isfinite(last) or (first > 0 and (last > diverged or max(user["trace"]) > diverged)):
             return [make("lr_too_high",
                          f"overfitting {x.shape[0]} examples with lr={lr:g} diverged (loss {first:.4g} -> "
                          f"{last:.4g}) while Adam lr=1e-3 memorizes them in {ref['steps']} steps",
@@ -948,6 +974,46 @@ def check_overfit(model, x, y, loss_fn, kind, optimizer_spec, lr, options=None, 
                  f"the model cannot memorize {x.shape[0]} training examples with regularization off "
                  f"(loss {user['first']:.4g} -> {user['last']:.4g}, accuracy {user['acc']}; Adam lr=1e-3: "
                  f"{ref['first']:.4g} -> {ref['last']:.4g}, accuracy {ref['acc']})", evidence=evidence)]
+
+
+def loss_against_accuracy(user: dict, ref: dict, y) -> list[Finding]:
+    """A loss whose minimizing lowers the accuracy: on the rows it trains on, both overfit runs (the
+    user's optimizer and Adam lr=1e-3) lowered the loss by at least ``BARELY_MOVED`` of its size
+    while the accuracy fell from its start to below ``WRONG_WAY`` x the commonest class's share
+    (what guessing that one class scores). A loss that rewards the right class cannot end below a
+    constant guess on the rows it is minimized on; one that rewards the wrong outputs does, and with
+    nothing to stop it falls without bound (a log-likelihood to maximize passed without its minus
+    sign goes below zero and keeps falling). A user's run that ended non-finite is left to the
+    reference."""
+    runs = (user, ref) if math.isfinite(user["last"]) else (ref,)
+    if any(r.get("acc") is None or r.get("first_acc") is None or not math.isfinite(r["last"]) for r in runs):
+        return []
+    ids = y.detach().flatten().cpu()
+    if torch.is_floating_point(ids):    # binary targets as floats (BCE): the classes are 0 and 1
+        if not bool(((ids == 0) | (ids == 1)).all()):
+            return []
+        ids = ids.long()
+    ids = ids[ids >= 0]                 # ignore_index rows (-100) are no class
+    if ids.numel() == 0:
+        return []
+    floor = WRONG_WAY * float(torch.bincount(ids).max()) / ids.numel()
+    for r in runs:
+        if r["first"] - r["last"] < BARELY_MOVED * abs(r["first"]) or not r["acc"] < min(r["first_acc"], floor):
+            return []
+    below = min(r["last"] for r in runs) < 0 and all(len(r["trace"]) > 1 and r["trace"][-1] < r["trace"][-2]
+                                                        for r in runs)
+    return [make("loss_output_mismatch",
+                 f"minimizing the loss lowers the accuracy on the rows it trains on: with Adam lr=1e-3 the loss "
+                 f"went {ref['first']:.4g} -> {ref['last']:.4g} while the accuracy fell {ref['first_acc']:.2f} -> "
+                 f"{ref['acc']:.2f} (guessing the commonest class scores {floor / WRONG_WAY:.2f}; the run's own "
+                 f"optimizer: loss {user['first']:.4g} -> {user['last']:.4g})"
+                 + ("; the loss is below zero and still falling" if below else "")
+                 + ": it rewards the wrong outputs (a log-likelihood to maximize passed as the loss without "
+                   "its minus sign, a score with the wrong sign)",
+                 evidence={"user_run": user, "reference_adam_1e-3": ref, "accuracy_floor": floor, "loss": "other",
+                           "below_zero": below},
+                 fix="negate the loss (fit minimizes it): -log_probs.gather(1, y).mean(), or F.nll_loss / "
+                     "F.cross_entropy")]
 
 
 def memorized_target(y) -> float:
@@ -1199,7 +1265,10 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
         if not any(f.severity == "error" for f in output_problems + label_problems):
             label_problems += check_ignored_classes(work, X[keep], y[keep], loss_fn, seed=seed)   # a class never trained
         findings += output_problems + label_problems
-        findings += check_batch_dependence(model, xb, seed=seed)   # output rows that read other rows
+        dependence = check_batch_dependence(model, xb, seed=seed)   # output rows that read other rows
+        if any(f.evidence.get("change_permuted", 1.0) <= BATCH_TOLERANCE for f in dependence):
+            budget.charge(budget.forward_cost(3 * (STATISTIC_ROWS + DEPENDENCE_ROWS)))   # the batch statistic test
+        findings += dependence
         findings += check_targets(y[keep], out, kind)     # class ids or off-scale targets under a regression loss
         registered = not unregistered_modules(model)
         findings += check_registration(model)

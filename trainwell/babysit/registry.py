@@ -134,7 +134,8 @@ CODES = {spec.code: spec for spec in (
                  "rows against its outputs on the same rows permuted (un-permuted again) and on the first "
                  "half alone; the input rows that the gradient of the output row that moved most reaches (evidence)",
         threshold="an output row that changes by more than 1e-3 of the outputs' RMS; not judged when two "
-                  "eval-mode runs on the same batch differ (a stochastic forward)",
+                  "eval-mode runs on the same batch differ (a stochastic forward)"
+                  "; info where the outputs are unchanged by a permutation and the mean row change (scores centered per row) between 128 rows inside 256 and alone is at most 0.5x that between 16 inside 32 and alone (a batch statistic that fades as the batch grows: batch norm without running statistics, a normalization over dim=0)",
         source="Karpathy, 'A Recipe for Training Neural Networks' (2019): 'use backprop to chart "
                "dependencies' (output row i must not depend on input row j != i)",
         fix="check that the batch axis stays first: batch_first=True on GRU / LSTM / MultiheadAttention fed "
@@ -143,7 +144,8 @@ CODES = {spec.code: spec for spec in (
         groups=(Group.CODE,),
         explains=(Group.INIT, "bad_initial_loss", "low_rank_logits", "cannot_overfit_small_subset",
                   "frozen_parameters", "gradient_mismatch", Group.OPTIMIZATION, Group.EPOCH_CURVES),
-        thresholds=("model_checks.BATCH_TOLERANCE", "model_checks.DEPENDENCE_ROWS"),
+        thresholds=("model_checks.BATCH_TOLERANCE", "model_checks.DEPENDENCE_ROWS", "model_checks.STATISTIC_ROWS",
+                    "model_checks.DECAY"),
         plan=not_repairable,
     ),
     FindingSpec(
@@ -197,17 +199,19 @@ CODES = {spec.code: spec for spec in (
                   "output and target shapes broadcast to (N, N) and the loss on the outputs reshaped to the "
                   "targets' shape mixes nothing, else a warning (a loss meant to couple rows)"
                   "; a bounding last operation whose range holds the targets when the loss's best outputs inside it lie >= 0.25 x Var(y) from the targets, or the range forbids >= 4% of what fitting the outputs gains over a constant"
-                  "; more outputs than classes (outputs no label names) is info: a class-id loss only pushes the unused logits down",
+                  "; more outputs than classes (outputs no label names) is info: a class-id loss only pushes the unused logits down"
+                  "; a loss whose minimizing, in both overfit runs, moves it by >= 10% while the subset's accuracy falls below its start and below 0.5 x the commonest class's share (it rewards the wrong outputs)",
         source="notes 003 design choices: output activation and loss go together",
         fix="return raw logits from the model and let the loss apply softmax/sigmoid; use cross_entropy for "
             "class ids; end the model with the softmax / sigmoid a loss on probabilities needs; return a "
             "regression's linear output (no bounding activation last)"
-            "; set the loss option that reads the outputs as the head makes them (PoissonNLLLoss(log_input=False) for a rate)",
+            "; set the loss option that reads the outputs as the head makes them (PoissonNLLLoss(log_input=False) for a rate)"
+            "; negate a loss meant to be maximized (a log-likelihood: fit minimizes the loss)",
         groups=(Group.DATA,),
         explains=("bad_initial_loss", "cannot_overfit_small_subset", Group.OPTIMIZATION),
         thresholds=("preflight.ROW_SUM_TOLERANCE", "preflight.LOSS_SHIFT", "preflight.UNBOUNDED_DROP",
                     "output_range.CHANCE_RATIO", "output_range.RANGE_LOSS", "model_checks.LOSS_TOLERANCE",
-                    "output_range.MISREAD", "output_range.OPTIMUM_GAP"),
+                    "output_range.MISREAD", "output_range.OPTIMUM_GAP", "preflight.WRONG_WAY"),
         graded_by=("remove output activation",),   # softmax rows only, a module's or forward's (evidence "graded")
         stops_unrepaired=True,
         plan=plan_output_mismatch,

@@ -148,7 +148,8 @@ def lr_too_high(samples, history, ctx) -> list[Finding]:
         return [make("lr_too_high", "the epoch's training loss is NaN/inf: the updates are too large",
                      evidence={"lr": lr, "loss": history[-1]["train_loss"]}, fix=fix)]
     finite = _finite(losses + _epoch_losses(history)[-1:])
-    if initial and finite and max(finite) > _divergence_factor(ctx) * initial:
+    # a ratio to the initial loss reads only above zero (a user's loss may start below it)
+    if initial and initial > 0 and finite and max(finite) > _divergence_factor(ctx) * initial:
         return [make("lr_too_high", f"the loss exploded to {max(finite):.4g} ({max(finite) / initial:.1f}x the "
                      f"initial): notes 004 'loss exploding: learning rate too high'",
                      evidence={"lr": lr, "loss": max(finite), "initial_loss": initial}, fix=fix)]
@@ -199,7 +200,7 @@ def _ever_diverged(samples, history, ctx) -> bool:
     initial = ctx.get("initial_loss") or 0.0
     factor = _divergence_factor(ctx)
     losses = [s["loss"] for s in samples] + [h.get("train_loss") for h in history]
-    return any(v is not None and (not math.isfinite(v) or v > factor * initial) for v in losses)
+    return any(v is not None and (not math.isfinite(v) or v > factor * initial > 0) for v in losses)
 
 
 def oscillating_loss(samples, history, ctx) -> list[Finding]:
@@ -237,7 +238,7 @@ def _rose(a, b) -> bool:
 def _oscillating_samples(samples, ctx) -> list[Finding]:
     initial = ctx.get("initial_loss")
     finite = _finite([s["loss"] for s in _window(samples)])
-    if not initial or len(finite) < OSCILLATION_SAMPLES:
+    if not initial or initial <= 0 or len(finite) < OSCILLATION_SAMPLES:   # a ratio to the start reads above 0
         return []
     diffs = [abs(b - a) for a, b in zip(finite, finite[1:])]
     swing = statistics.median(diffs)
@@ -256,7 +257,7 @@ def _oscillating_samples(samples, ctx) -> list[Finding]:
 def plateau(samples, history, ctx) -> list[Finding]:
     losses = _finite(_epoch_losses(history))
     initial = ctx.get("initial_loss") or (losses[0] if losses else None)
-    if len(losses) < 4 or not initial or len(losses) != len(history):
+    if len(losses) < 4 or not initial or initial <= 0 or len(losses) != len(history):
         return []
     if min(losses) > LEARNED * initial:
         return []                   # never learned at all: lr_too_low / underfitting, not a plateau
