@@ -261,3 +261,12 @@ def test_too_few_or_too_many_values_are_not_read():
     assert fl.roughness(x, torch.tensor(np.arange(3000) % 2), class_ids=True) is None
     x = torch.tensor(np.arange(3000) % (fl.MAX_VALUES + 1), dtype=torch.float32)
     assert fl.roughness(x, torch.tensor(np.arange(3000) % 2), class_ids=True) is None
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_on_a_gpu_the_checks_read_the_host_rows_and_the_model_on_the_device():
+    x, y = vitals()
+    model = mlp(act_first=True).cuda()
+    assert codes(fl.check_what_reaches(model, x, y, class_ids=True)) == ["uninformative_inputs"]
+    xs, ys, _ = flights_like()
+    assert codes(fl.check_what_reaches(mlp(d=3).cuda(), xs, ys, class_ids=True)) == ["categories_as_numbers"]

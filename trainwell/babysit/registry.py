@@ -285,13 +285,14 @@ CODES = {spec.code: spec for spec in (
     FindingSpec(
         "categories_as_numbers", "preflight", "warning",
         measures="per column of a table that reaches the model's entry layers as a number (a gradient in at least "
-                 "half the rows) and takes 8 to 256 distinct values: the targets' profile per value (class "
+                 "half the rows) and takes 10 to 256 distinct values: the targets' profile per value (class "
                  "shares or mean), a chi-square (class ids) or ANOVA F test of any relation, and the von Neumann "
                  "ratio of the profiles ordered by value: mean squared successive difference over the mean "
                  "squared difference of all pairs, each less its profiles' sampling noise",
-        threshold="p < 1e-3 / the columns tested and a ratio >= 0.5 (neighbouring values' targets differ at "
-                  "least half as much as any two values'; about 1 in arbitrary order, near 0 for a measured "
-                  "quantity)",
+        threshold="p < 1e-3 / the columns tested, a ratio >= 0.7 (neighbouring values' targets differ at "
+                  "least 0.7 times as much as any two values'; about 1 in arbitrary order, near 0 for a measured "
+                  "quantity, 0.5 for one special value at an end of a smooth range) read on the values but the "
+                  "lowest and the highest, and profiles that spread at least 4x their sampling noise",
         source="von Neumann 1941 (the mean square successive difference); Rahaman et al. 2019 'On the spectral "
                "bias of neural networks' (a function that jumps at every value is learned last); notes 002 "
                "preprocessing",
@@ -299,7 +300,7 @@ CODES = {spec.code: spec for spec in (
         explains=("uninformative_inputs", "label_problem", "cannot_overfit_small_subset", "underfitting",
                   "plateau", Group.SLOW),
         thresholds=("first_layer.MIN_VALUES", "first_layer.MAX_VALUES", "first_layer.MIN_VALUE_ROWS",
-                    "first_layer.ID_ROWS", "first_layer.ROUGH", "first_layer.NUMERIC", "first_layer.ALPHA",
+                    "first_layer.ID_ROWS", "first_layer.ROUGH", "first_layer.MIN_SNR", "first_layer.NUMERIC", "first_layer.ALPHA",
                     "first_layer.GRAD_ROWS"),
         plan=not_repairable,
     ),
