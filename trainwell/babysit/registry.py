@@ -281,6 +281,23 @@ CODES = {spec.code: spec for spec in (
         stops_unrepaired=True,
         plan=not_repairable,
     ),
+    # --- issue 11: a layer's units pooled together before the next layer (babysit/pooled_units.py, docs/babysitter.md)
+    FindingSpec(
+        "pooled_units", "preflight", "warning",
+        measures="per Linear / Conv layer (the first 64), on 8 rows in eval mode: the model's output with the "
+                 "layer's units permuted among themselves (its output's unit axis: a Linear's last, a "
+                 "convolution's second), with its output zeroed, and the permuted output against the layer's own",
+        threshold="the permuted units leave the model's output unchanged (within 1e-5 of its scale) while zeroing "
+                  "them changes it and the permutation changes the layer's output",
+        source="first principles: a function of C units that is invariant to permuting them depends on them "
+               "only through a symmetric function (a sum or mean over the unit axis), so the next layers "
+               "cannot tell them apart; the same gradient reaches each (notes 000: 'no source of asymmetry')",
+        fix="pool over the other axes of the layer's output (x.mean((2, 3)) for a convolution's (N, C, H, W), "
+            "the sequence axis for a Linear's (N, L, D)), keeping the unit axis for the next layer",
+        explains=("cannot_overfit_small_subset", "underfitting", "plateau", "low_rank_logits", Group.SLOW),
+        thresholds=("pooled_units.ROWS", "pooled_units.SAME", "pooled_units.MAX_LAYERS"),
+        plan=not_repairable,
+    ),
     # --- issue 11: category ids fed to the first layer as one number (babysit/first_layer.py, docs/babysitter.md)
     FindingSpec(
         "categories_as_numbers", "preflight", "warning",
