@@ -100,22 +100,22 @@ def entry_layers(model: nn.Module, x: torch.Tensor) -> dict | None:
         p.requires_grad_(True)          # frozen weights are parameters too: a layer after them is no entry
     params = {id(p) for p in work.parameters()}
     names = {m: n for n, m in work.named_modules()}
+    leaf = x.detach().clone().requires_grad_(True)
     got, handles, broken = [], [], []
 
     def hook(module, args):
         if module in (m for m, _ in got) or not args or not torch.is_tensor(args[0]):
             return
         z = args[0]
-        if not (z.requires_grad and z.grad_fn is not None) and z is not x:
-            broken.append(names[module])            # not from x by a differentiable path
-        elif z is x or not _reaches(z.grad_fn, params):
+        if z is leaf or (z.grad_fn is not None and not _reaches(z.grad_fn, params)):
             got.append((module, z))
+        elif z.grad_fn is None:
+            broken.append(names[module])            # not from x by a differentiable path
     for m in work.modules():
         if _owns_parameters(m):
             handles.append(m.register_forward_pre_hook(hook))
-    x = x.detach().clone().requires_grad_(True)
     try:
-        work(x)
+        work(leaf)
     except Exception:                   # a forward that fails here is model_checks' to report
         return None
     finally:
@@ -124,10 +124,10 @@ def entry_layers(model: nn.Module, x: torch.Tensor) -> dict | None:
     if broken or not got or any(not torch.is_floating_point(z) for _, z in got):
         return None
     gen = torch.Generator().manual_seed(0)
-    ignored = torch.ones_like(x, dtype=torch.bool)
+    ignored = torch.ones_like(leaf, dtype=torch.bool)
     for _ in range(2):                  # two random projections: an entry missed by both has no effect
         total = sum((z * torch.randn(z.shape, generator=gen).to(z)).sum() for _, z in got)
-        grad, = torch.autograd.grad(total, x, retain_graph=True, allow_unused=True)
+        grad, = torch.autograd.grad(total, leaf, retain_graph=True, allow_unused=True)
         if grad is None:
             return None
         ignored &= grad == 0
@@ -140,14 +140,17 @@ def received(model: nn.Module, x: torch.Tensor, names: list, *, chunk: int = 256
     work = copy.deepcopy(model).eval()
     modules = dict(work.named_modules())
     parts = {n: [] for n in names}
-    handles = [modules[n].register_forward_pre_hook(
-        lambda m, args, n=n: parts[n].append(args[0].detach()) if len(parts[n]) < calls[0] else None)
-        for n in names]
-    calls = [0]
+    taken = set()                       # the layers read in this chunk's forward (a layer called twice: its first)
+
+    def hook(module, args, name):
+        if name not in taken:
+            taken.add(name)
+            parts[name].append(args[0].detach())
+    handles = [modules[n].register_forward_pre_hook(lambda m, args, n=n: hook(m, args, n)) for n in names]
     try:
         with torch.no_grad():
             for start in range(0, x.shape[0], chunk):
-                calls[0] += 1
+                taken.clear()
                 work(x[start:start + chunk])
     finally:
         for h in handles:
