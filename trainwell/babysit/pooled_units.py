@@ -56,12 +56,12 @@ def _differ(a: list, b: list) -> bool:
     return any(float((s - t).abs().max()) > SAME * max(scale, 1e-12) for s, t in zip(a, b) if s.numel())
 
 
-def pooled_layers(model: nn.Module, x: torch.Tensor) -> list[dict]:
+def pooled_layers(model: nn.Module, x: torch.Tensor, *, seed: int = 0) -> list[dict]:
     """The Linear / Conv layers whose units reach the model's output only through a symmetric
     function of them, on the rows ``x``: ``[{"layer", "units", "axis", "shape"}]``; [] when the
-    forward fails."""
+    forward fails. ``seed``: the permutations'."""
     work = copy.deepcopy(model).eval()
-    gen = torch.Generator().manual_seed(0)
+    gen = torch.Generator().manual_seed(seed)
     try:
         base = _outputs(work, x)
     except Exception:                   # a forward that fails is model_checks' to report
@@ -103,7 +103,7 @@ def check_pooled_units(model: nn.Module, X, *, seed: int = 0) -> list[Finding]:
         return []
     device = next((p.device for p in model.parameters()), X.device)
     out = []
-    for r in pooled_layers(model, X[:ROWS].to(device)):
+    for r in pooled_layers(model, X[:ROWS].to(device), seed=seed):
         out.append(make(
             "pooled_units",
             f"{r['layer']}'s {r['units']} units (axis {r['axis']} of its output {r['shape']} per row) can be "
