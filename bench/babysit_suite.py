@@ -500,7 +500,42 @@ def _cases() -> list[Case]:
                           options={"loss": mse_as_written, "optimizer": "adam", "lr": 1e-3},
                           twin_options={"loss": mse_squeezed}), phase="preflight",
                     note="a user's MSE of the (N, 1) output against (N,) targets: broadcast to (N, N)"))
+    # issue 11 (branch babysit43): what reaches the model's layers
+    add("site_id_as_number/teacher", "categories_as_numbers", "teacher", phase="preflight", fy=_with_site_id,
+        model=lambda i, o: mlp(i + 1, o), twin_model=relu, options={"optimizer": "adam", "lr": 1e-3},
+        note="a 24-value site id, label-encoded and standardized, whose sites lean to the classes in a random "
+             "order, as one more column; the twin has no id column")
+    add("channel_mean/digits", "pooled_units", "digits", phase="preflight", model=ChannelPooledCNN,
+        twin_model=lambda i, o: ChannelPooledCNN(i, o, bug=False), options={"optimizer": "adam", "lr": 1e-2},
+        note="a CNN's global pooling written x.mean(1) (over its 16 channels) where x.mean((2, 3)) was meant")
     return out
+
+
+def _with_site_id(X, y, sites=24, seed=0):
+    """``X`` with one more column: a site id 0..sites-1 (standardized), each site holding one class in
+    a random order of the ids, every row's site drawn from its class's sites half the time."""
+    g = torch.Generator().manual_seed(seed)
+    classes = int(y.max()) + 1
+    order = torch.randperm(sites, generator=g)
+    own = order[(y * (sites // classes) + torch.randint(0, sites // classes, y.shape, generator=g)) % sites]
+    site = torch.where(torch.rand(y.shape, generator=g) < 0.5, own, torch.randint(0, sites, y.shape, generator=g))
+    site = site.float()
+    return torch.cat([X, ((site - (sites - 1) / 2) / (sites / 12 ** 0.5))[:, None]], 1), y
+
+
+class ChannelPooledCNN(nn.Module):
+    """Two 3x3 convolutions on the 8x8 digit, global average pooling and a linear head; broken: the
+    pooling over the channel axis, its (N, 8, 8) map flattened into the head."""
+
+    def __init__(self, d_in, d_out, *, bug=True, seed=0):
+        super().__init__()
+        torch.manual_seed(seed)
+        self.conv1, self.conv2 = nn.Conv2d(1, 8, 3, padding=1), nn.Conv2d(8, 16, 3, padding=1)
+        self.head, self.bug = nn.Linear(64 if bug else 16, d_out), bug
+
+    def forward(self, x):
+        h = torch.relu(self.conv2(torch.relu(self.conv1(x.reshape(-1, 1, 8, 8)))))
+        return self.head(h.mean(1).flatten(1) if self.bug else h.mean((2, 3)))
 
 
 def _digit_images() -> Splits:

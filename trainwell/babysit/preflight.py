@@ -26,6 +26,8 @@ from trainwell.babysit.budget import Budget
 from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.gradcheck import ERROR_THRESHOLD, MAX_TENSORS, WARN_THRESHOLD, NotCheckable, gradcheck
 from trainwell.babysit.ignored_classes import check_ignored_classes
+from trainwell.babysit.first_layer import check_what_reaches
+from trainwell.babysit.pooled_units import check_pooled_units
 from trainwell.babysit.input_content import check_inputs_informative
 from trainwell.babysit.label_relation import reread
 from trainwell.babysit.model_checks import (BATCH_TOLERANCE, DEPENDENCE_ROWS, RUN_ROWS, STATISTIC_ROWS,
@@ -1276,6 +1278,9 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
         findings += fix_applies(check_inputs_normalized(X[keep]), model, standardized(X[keep], xb))
         findings += check_value_codes(X[keep])     # missing-value codes left in, integers wrapped
         findings += check_inputs_informative(X[keep], y[keep], class_ids=class_ids or kind in ("bce", "bce_prob"))
+        # what reaches the first trainable layer: information dropped before it, category ids as numbers
+        findings += check_what_reaches(model, X[keep], y[keep], class_ids=class_ids, seed=seed)
+        findings += check_pooled_units(model, xb, seed=seed)     # a layer's units pooled over their own axis
         findings += check_class_balance(y[keep], kind)
         findings += check_shuffled(y, shuffle=shuffle, class_ids=class_ids)
         findings += check_activations(stats, input_std(xb), input_signal(xb), normalized=has_normalization(model))

@@ -278,8 +278,51 @@ CODES = {spec.code: spec for spec in (
                     "value_codes.GRID_TOLERANCE", "value_codes.EDGE", "value_codes.EDGE_SHARE", "value_codes.SPIKE",
                     "value_codes.PILE", "value_codes.WRAP_SPREAD", "value_codes.MAX_VALUES",
                     "label_relation.ROWS", "label_relation.BINS", "label_relation.MIN_EXPECTED",
-                    "label_relation.ALPHA", "label_relation.MAX_COLUMNS"),
+                    "label_relation.ALPHA", "label_relation.MAX_COLUMNS",
+                    "first_layer.ROWS", "first_layer.HELD_OUT", "first_layer.MIN_ROWS", "first_layer.GRAD_ROWS",
+                    "first_layer.LOST_MIN", "first_layer.MIN_DROP", "first_layer.LOSS_RATIO", "first_layer.ALPHA",
+                    "first_layer.MAX_FEATURES", "first_layer.NEIGHBOURS", "first_layer.FILTERS"),
         stops_unrepaired=True,
+        plan=not_repairable,
+    ),
+    # --- issue 11: a layer's units pooled together before the next layer (babysit/pooled_units.py, docs/babysitter.md)
+    FindingSpec(
+        "pooled_units", "preflight", "warning",
+        measures="per Linear / Conv layer (the first 64), on 8 rows in eval mode: the model's output with the "
+                 "layer's units permuted among themselves (its output's unit axis: a Linear's last, a "
+                 "convolution's second), with its output zeroed, and the permuted output against the layer's own",
+        threshold="the permuted units leave the model's output unchanged (within 1e-5 of its scale) while zeroing "
+                  "them changes it and the permutation changes the layer's output",
+        source="first principles: a function of C units that is invariant to permuting them depends on them "
+               "only through a symmetric function (a sum or mean over the unit axis), so the next layers "
+               "cannot tell them apart; the same gradient reaches each (notes 000: 'no source of asymmetry')",
+        fix="pool over the other axes of the layer's output (x.mean((2, 3)) for a convolution's (N, C, H, W), "
+            "the sequence axis for a Linear's (N, L, D)), keeping the unit axis for the next layer",
+        explains=("cannot_overfit_small_subset", "underfitting", "plateau", "low_rank_logits", Group.SLOW),
+        thresholds=("pooled_units.ROWS", "pooled_units.SAME", "pooled_units.MAX_LAYERS"),
+        plan=not_repairable,
+    ),
+    # --- issue 11: category ids fed to the first layer as one number (babysit/first_layer.py, docs/babysitter.md)
+    FindingSpec(
+        "categories_as_numbers", "preflight", "warning",
+        measures="per column of a table that reaches the model's entry layers as a number (a gradient in at least "
+                 "half the rows) and takes 10 to 256 distinct values: the targets' profile per value (class "
+                 "shares or mean), a chi-square (class ids) or ANOVA F test of any relation, and the von Neumann "
+                 "ratio of the profiles ordered by value: mean squared successive difference over the mean "
+                 "squared difference of all pairs, each less its profiles' sampling noise",
+        threshold="p < 1e-3 / the columns tested, a ratio >= 0.7 (neighbouring values' targets differ at "
+                  "least 0.7 times as much as any two values'; about 1 in arbitrary order, near 0 for a measured "
+                  "quantity, 0.5 for one special value at an end of a smooth range) read on the values but the "
+                  "lowest and the highest, and profiles that spread at least 4x their sampling noise",
+        source="von Neumann 1941 (the mean square successive difference); Rahaman et al. 2019 'On the spectral "
+               "bias of neural networks' (a function that jumps at every value is learned last); notes 002 "
+               "preprocessing",
+        fix="one-hot encode the column (pd.get_dummies, sklearn OneHotEncoder) or map its ids to an nn.Embedding",
+        explains=("uninformative_inputs", "label_problem", "cannot_overfit_small_subset", "underfitting",
+                  "plateau", Group.SLOW),
+        thresholds=("first_layer.MIN_VALUES", "first_layer.MAX_VALUES", "first_layer.MIN_VALUE_ROWS",
+                    "first_layer.ID_ROWS", "first_layer.ROUGH", "first_layer.MIN_SNR", "first_layer.NUMERIC", "first_layer.ALPHA",
+                    "first_layer.GRAD_ROWS"),
         plan=not_repairable,
     ),
     FindingSpec(

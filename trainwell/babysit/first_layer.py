@@ -1,0 +1,396 @@
+"""What reaches the model's first trainable layer: information lost before it, category ids fed as numbers.
+
+Every weight learns from what the layers it belongs to receive. The *entry layers* are the
+parameterized modules whose input depends on the data and on no parameter: the first Linear or
+Conv of a plain net, each branch's first layer of a wide one (``entry_layers``). What the forward
+does before them (a pooling, an activation, a slice, a cast) no weight can undo.
+
+Two checks read them, on the pre-flight's host rows:
+
+- ``check_first_layer`` (``uninformative_inputs``, a warning): the model's own code throws away,
+  before any weight, information the labels need. Both needed. (1) *The entry layers ignore part of
+  the input*: with two random projections of what they receive, the share of the inputs' varying
+  entries whose gradient is exactly 0 in both (``LOST_MIN``); a max-pool hides 3 of 4 pixels, a
+  ReLU every negative reading, a slice whole columns, while every invertible transform
+  (standardization, log, flatten, concatenation) passes every entry on. (2) *What is ignored
+  mattered*: cheap probes fitted on the raw inputs and on what the entry layers receive, scored on
+  held-out rows: a linear model (logistic / ridge regression), 10 nearest neighbours and, for
+  images and signals, a linear model on random-convolution features (max, min and mean of 32
+  random 3-wide filters: translation-invariant detectors, Saxe et al. 2011 "On random weights and
+  unsupervised feature learning"). It fires when one probe does worse on what the layers receive by
+  at least ``MIN_DROP`` of accuracy (issue 11's kill rule: 3 points) or ``LOSS_RATIO`` of its
+  squared error (25 %), paired on the same rows (class ids: McNemar's exact test; regression: a
+  one-sided Wilcoxon signed-rank test on the squared errors) at ``ALPHA`` over the probes compared.
+- ``check_category_ids`` (``categories_as_numbers``, a warning): a column of a table that takes a
+  few distinct values, whose targets depend on which value a row has (chi-square or ANOVA test,
+  ``ALPHA`` over the columns tested) but not on their order, reaching an entry layer as one number.
+  A measured quantity's neighbouring values have alike targets; ids of airports, stores or users
+  are numbered arbitrarily, so neighbours differ as much as any two. The roughness is von Neumann's
+  ratio of the mean square successive difference to the mean square difference of all pairs (von
+  Neumann 1941), taken over the per-value target profiles ordered by value, each squared distance
+  less the part its profiles' sampling noise explains: about 1 in arbitrary order, near 0 for a
+  smooth relation; it fires at ``ROUGH`` and above. A net fed such a column must learn a function
+  that jumps at every value, the high-frequency kind networks learn last (Rahaman et al. 2019, "On
+  the spectral bias of neural networks"); a one-hot encoding or an embedding gives each id its own
+  weights.
+
+Not checkable (both quiet): a model whose entry layers receive something that does not come from
+the inputs by a differentiable path (ids cast for an embedding, a constant), a forward that fails
+under the hooks; models whose inputs reach every entry layer unchanged cost one forward.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import warnings
+
+import torch
+from torch import nn
+
+from trainwell.babysit.findings import Finding, make
+
+ROWS = 1500             # rows the probes read: 2/3 fit, 1/3 held out (~500 paired rows: a 3-point drop is
+HELD_OUT = 1 / 3        # ... significant at ALPHA when the probes disagree on ~10 % of the rows)
+MIN_ROWS = 200          # fewer rows: too few held out to judge a drop
+GRAD_ROWS = 64          # rows whose gradients say which input entries reach the entry layers
+LOST_MIN = 0.1          # share of the varying input entries the entry layers ignore before the probes run
+MIN_DROP = 0.03         # issue 11's kill rule: 3 points of accuracy ...
+LOSS_RATIO = 1.25       # ... or 25 % more squared error (regression)
+ALPHA = 1e-3            # the chance of a false alarm per setup, split over the probes / columns tested
+MAX_FEATURES = 512      # wider inputs are randomly projected to this many (Johnson-Lindenstrauss)
+NEIGHBOURS = 10         # the nearest-neighbour probe's k
+FILTERS = 32            # the random-convolution probe's filters (3 wide)
+MIN_VALUES = 8          # a category column: at least this many distinct values with MIN_VALUE_ROWS rows ...
+MAX_VALUES = 256        # ... and at most this many distinct values in all
+MIN_VALUE_ROWS = 20     # a value's target profile is read from at least this many rows
+ID_ROWS = 5000          # rows the category test reads
+ROUGH = 0.7             # adjacent values' targets differ at least 0.7 times as much as any two values' (random
+                        # order: 1; one special value at an end of a smooth range: 0.5; a smooth relation: ~0)
+MIN_SNR = 4.0           # ... read where the values' profiles spread at least 4x their sampling noise (below it
+                        # the ratio of two noise-corrected means is too noisy to tell order from none)
+NUMERIC = 0.5           # a column reaches the entry layers as a number: a gradient in at least half the rows
+
+
+def _owns_parameters(m: nn.Module) -> bool:
+    return next(m.parameters(recurse=False), None) is not None
+
+
+def _reaches(fn, params: set) -> bool:
+    """Whether the autograd graph below ``fn`` holds one of the tensors in ``params`` (by id)."""
+    stack, seen = [fn], set()
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        variable = getattr(node, "variable", None)       # AccumulateGrad: a leaf tensor
+        if variable is not None and id(variable) in params:
+            return True
+        stack.extend(n for n, _ in node.next_functions)
+    return False
+
+
+def entry_layers(model: nn.Module, x: torch.Tensor) -> dict | None:
+    """The entry layers on the rows ``x`` and what they receive: ``{"names": module names, "inputs":
+    their input tensors (detached), "ignored": a bool tensor shaped like x, True where an input entry
+    has no effect on any of them}``; None when an entry layer receives something that does not come
+    from ``x`` by a differentiable path (ids cast for an embedding, a constant) or the forward fails."""
+    work = copy.deepcopy(model).eval()
+    for p in work.parameters():
+        p.requires_grad_(True)          # frozen weights are parameters too: a layer after them is no entry
+    params = {id(p) for p in work.parameters()}
+    names = {m: n for n, m in work.named_modules()}
+    leaf = x.detach().clone().requires_grad_(True)
+    got, handles, broken = [], [], []
+
+    def hook(module, args):
+        if module in (m for m, _ in got) or not args or not torch.is_tensor(args[0]):
+            return
+        z = args[0]
+        if z is leaf or (z.grad_fn is not None and not _reaches(z.grad_fn, params)):
+            got.append((module, z))
+        elif z.grad_fn is None:
+            broken.append(names[module])            # not from x by a differentiable path
+    for m in work.modules():
+        if _owns_parameters(m):
+            handles.append(m.register_forward_pre_hook(hook))
+    try:
+        work(leaf)
+    except Exception:                   # a forward that fails here is model_checks' to report
+        return None
+    finally:
+        for h in handles:
+            h.remove()
+    if broken or not got or any(not torch.is_floating_point(z) for _, z in got):
+        return None
+    gen = torch.Generator().manual_seed(0)
+    ignored = torch.ones_like(leaf, dtype=torch.bool)
+    for _ in range(2):                  # two random projections: an entry missed by both has no effect
+        total = sum((z * torch.randn(z.shape, generator=gen).to(z)).sum() for _, z in got)
+        grad, = torch.autograd.grad(total, leaf, retain_graph=True, allow_unused=True)
+        if grad is None:
+            return None
+        ignored &= grad == 0
+    return {"names": [names[m] for m, _ in got], "inputs": [z.detach() for _, z in got], "ignored": ignored}
+
+
+def received(model: nn.Module, x: torch.Tensor, names: list, *, chunk: int = 256) -> list:
+    """What the entry layers ``names`` receive on the rows ``x`` (eval mode, no gradients): one
+    tensor per layer, rows in ``x``'s order."""
+    work = copy.deepcopy(model).eval()
+    modules = dict(work.named_modules())
+    parts = {n: [] for n in names}
+    taken = set()                       # the layers read in this chunk's forward (a layer called twice: its first)
+
+    def hook(module, args, name):
+        if name not in taken:
+            taken.add(name)
+            parts[name].append(args[0].detach())
+    handles = [modules[n].register_forward_pre_hook(lambda m, args, n=n: hook(m, args, n)) for n in names]
+    try:
+        with torch.no_grad():
+            for start in range(0, x.shape[0], chunk):
+                taken.clear()
+                work(x[start:start + chunk])
+    finally:
+        for h in handles:
+            h.remove()
+    return [torch.cat(parts[n]) for n in names]
+
+
+# ------------------------------------------------------------------------------ the probes
+def _flat(F: torch.Tensor, fit: int, gen) -> torch.Tensor:
+    """Rows flattened, standardized per feature on the fitted rows, projected when wide."""
+    F = F.reshape(F.shape[0], -1).double()
+    F = (F - F[:fit].mean(0)) / F[:fit].std(0).clamp_min(1e-8)
+    if F.shape[1] > MAX_FEATURES:
+        F = F @ torch.randn(F.shape[1], MAX_FEATURES, generator=gen, dtype=torch.float64) / math.sqrt(MAX_FEATURES)
+    return F
+
+
+def _conv_features(F: torch.Tensor, fit: int, gen) -> torch.Tensor:
+    """Max, min and mean ReLU of FILTERS random zero-mean 3-wide filters over (N, C, L) or (N, C, H, W)."""
+    F = F.double()
+    F = (F - F[:fit].mean()) / F[:fit].std().clamp_min(1e-8)
+    spatial = F.dim() - 2
+    w = torch.randn(FILTERS, F.shape[1], *([3] * spatial), generator=gen, dtype=torch.float64)
+    w = w - w.mean(dim=tuple(range(1, w.dim())), keepdim=True)
+    h = (nn.functional.conv1d if spatial == 1 else nn.functional.conv2d)(F, w, padding=1)
+    dims = tuple(range(2, h.dim()))
+    return torch.cat([h.amax(dims), h.amin(dims), h.relu().mean(dims)], 1)
+
+
+def _fit_predict(kind: str, probe: str, F: torch.Tensor, y, fit: int):
+    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+    if probe == "neighbours":
+        model = (KNeighborsClassifier if kind == "classes" else KNeighborsRegressor)(NEIGHBOURS)
+    else:
+        model = LogisticRegression(max_iter=200) if kind == "classes" else Ridge(alpha=1.0)
+    F = F.numpy()
+    return model.fit(F[:fit], y[:fit]).predict(F[fit:])
+
+
+def _compare(kind: str, y_held, raw_pred, layer_pred) -> dict:
+    """Scores of the two probes on the held-out rows and the one-sided paired p-value that the
+    layers' probe is worse."""
+    from scipy.stats import binomtest, wilcoxon
+    if kind == "classes":
+        right_raw, right_layer = raw_pred == y_held, layer_pred == y_held
+        lost, won = int((right_raw & ~right_layer).sum()), int((~right_raw & right_layer).sum())
+        p = binomtest(lost, lost + won, 0.5, alternative="greater").pvalue if lost + won else 1.0
+        return {"raw": float(right_raw.mean()), "layers": float(right_layer.mean()), "p": float(p)}
+    err_raw = ((raw_pred - y_held) ** 2).reshape(len(y_held), -1).sum(1)
+    err_layer = ((layer_pred - y_held) ** 2).reshape(len(y_held), -1).sum(1)
+    diff = err_layer - err_raw
+    p = wilcoxon(diff, alternative="greater").pvalue if (diff != 0).any() else 1.0
+    return {"raw": float(err_raw.mean()), "layers": float(err_layer.mean()), "p": float(p)}
+
+
+def probe_drop(X: torch.Tensor, Z: list, y: torch.Tensor, *, class_ids: bool, seed: int = 0) -> list[dict]:
+    """Each probe's held-out score on the raw inputs ``X`` and on what the entry layers receive
+    ``Z`` (one tensor per layer), with its paired p-value: ``[{"probe", "raw", "layers", "p"}]``
+    (accuracy for class ids, mean squared error otherwise)."""
+    gen = torch.Generator().manual_seed(seed)
+    n = X.shape[0]
+    order = torch.randperm(n, generator=gen)
+    fit = n - int(n * HELD_OUT)
+    X, Z = X[order].cpu(), [z[order].cpu() for z in Z]
+    kind = "classes" if class_ids else "values"
+    target = y[order].cpu()
+    target = target.reshape(-1).long().numpy() if class_ids else target.double().reshape(n, -1).numpy()
+    if target.shape[-1] == 1 and not class_ids:
+        target = target[:, 0]
+    sides = {"raw": X, "layers": torch.cat([z.reshape(n, -1) for z in Z], 1)}
+    features = {probe: {s: _flat(F, fit, gen) for s, F in sides.items()} for probe in ("linear", "neighbours")}
+    if len(Z) == 1 and X.dim() == Z[0].dim() and X.dim() in (3, 4) and min(X.shape[2:]) >= 3 \
+            and min(Z[0].shape[2:]) >= 3:
+        features["random convolutions"] = {"raw": _flat(_conv_features(X, fit, gen), fit, gen),
+                                           "layers": _flat(_conv_features(Z[0], fit, gen), fit, gen)}
+    out = []
+    for probe, F in features.items():
+        fitted = "linear" if probe == "random convolutions" else probe
+        with warnings.catch_warnings():     # an unconverged probe is still a probe: both sides get the same
+            warnings.simplefilter("ignore")
+            pred = {s: _fit_predict(kind, fitted, F[s], target, fit) for s in F}
+        out.append({"probe": probe, **_compare(kind, target[fit:], pred["raw"], pred["layers"])})
+    return out
+
+
+def _dropped(r: dict, class_ids: bool) -> bool:
+    if class_ids:
+        return r["raw"] - r["layers"] >= MIN_DROP
+    return r["layers"] >= LOSS_RATIO * r["raw"]
+
+
+def check_first_layer(model: nn.Module, X, y, *, class_ids: bool, entries: dict | None,
+                      seed: int = 0) -> list[Finding]:
+    """``uninformative_inputs`` (a warning) when the entry layers ignore at least ``LOST_MIN`` of
+    the inputs' varying entries and a probe on what they receive does significantly worse than the
+    same probe on the raw inputs (see the module docstring). ``entries``: ``entry_layers`` on the
+    first rows of ``X`` (None: not checkable, nothing reported)."""
+    n = min(X.shape[0], ROWS)
+    if n < MIN_ROWS or (class_ids and torch.unique(y[:n]).numel() < 2):
+        return []
+    if entries is None:
+        return []
+    ignored = entries["ignored"]
+    rows = ignored.shape[0]
+    varying = (X[:rows].std(0) > 0).expand_as(ignored) if rows > 1 else torch.ones_like(ignored)
+    lost = float((ignored & varying).sum()) / max(1, int(varying.sum()))
+    if lost < LOST_MIN:
+        return []
+    device = next((p.device for p in model.parameters()), X.device)
+    try:
+        Z = received(model, X[:n].to(device), entries["names"])
+    except Exception:
+        return []
+    results = probe_drop(X[:n], Z, y[:n], class_ids=class_ids, seed=seed)
+    bound = ALPHA / len(results)
+    hits = [r for r in results if r["p"] < bound and _dropped(r, class_ids)]
+    if not hits:
+        return []
+    worst = max(hits, key=lambda r: (r["raw"] - r["layers"]) if class_ids else r["layers"] / max(r["raw"], 1e-12))
+    layers = entries["names"]
+    shapes = [tuple(z.shape[1:]) for z in entries["inputs"]]
+    score = (f"accuracy {worst['raw']:.2f} on the raw inputs and {worst['layers']:.2f} on what "
+             if class_ids else f"squared error {worst['raw']:.3g} on the raw inputs and {worst['layers']:.3g} on what ")
+    return [make(
+        "uninformative_inputs",
+        f"the model's first trainable layer{'s' if len(layers) > 1 else ''} ({', '.join(layers)}) receive"
+        f"{'' if len(layers) > 1 else 's'} {', '.join(str(s) for s in shapes)} per row from inputs of "
+        f"{tuple(X.shape[1:])}, and {lost:.0%} of the inputs' varying values have no effect on it (a zero "
+        f"gradient); a {worst['probe']} probe scores {score}{'they receive' if len(layers) > 1 else 'it receives'} "
+        f"({int(n * HELD_OUT)} held-out rows, paired "
+        f"p = {worst['p']:.2g}): the forward throws away information the labels need before any weight can "
+        "learn from it (a pooling, an activation, a slice or a cast before the first layer)",
+        evidence={"first_layer": layers, "received_shapes": shapes, "input_shape": tuple(X.shape[1:]),
+                  "ignored_share": lost, "probes": results, "probe": worst["probe"], "raw_score": worst["raw"],
+                  "layer_score": worst["layers"], "p": worst["p"], "p_threshold": bound},
+        where=layers[0], severity="warning",
+        fix="give the first layer the inputs whole: take out what the forward does to the inputs before it "
+            "(a max-pool or downsampling, an activation such as a ReLU on standardized inputs, a slice), or "
+            "move it after the first layer")]
+
+
+# ------------------------------------------------------------------------------ category ids as numbers
+def roughness(values, y, *, class_ids: bool) -> dict | None:
+    """The per-value relation of one column ``values`` to the targets ``y``: ``{"values": distinct
+    values read, "rough": the noise-corrected von Neumann ratio, "p": the test of any relation,
+    "snr": the profiles' mean squared pair difference over twice their mean sampling noise}``, on the
+    values with ``MIN_VALUE_ROWS`` rows but the lowest and the highest; None when fewer than
+    ``MIN_VALUES`` such values or more than ``MAX_VALUES`` distinct values."""
+    from scipy.stats import chi2, f as f_dist
+    distinct, inverse = torch.unique(values, return_inverse=True)
+    if not MIN_VALUES + 2 <= distinct.numel() <= MAX_VALUES:
+        return None
+    counts = torch.bincount(inverse, minlength=distinct.numel())
+    keep = counts >= MIN_VALUE_ROWS
+    keep[0] = keep[-1] = False          # the ends of a measured range hold its special cases (a zero, a
+    if int(keep.sum()) < MIN_VALUES:    # clipped maximum, a missing-value code): the interior is read
+        return None
+    rows = keep[inverse]
+    inverse = torch.unique(inverse[rows], return_inverse=True)[1]
+    k, n = int(keep.sum()), int(rows.sum())
+    counts = torch.bincount(inverse, minlength=k).double()
+    if class_ids:
+        labels = torch.unique(y[rows].reshape(-1), return_inverse=True)[1]
+        c = int(labels.max()) + 1
+        if c < 2:
+            return None
+        table = torch.zeros(k, c, dtype=torch.float64)
+        table.index_put_((inverse, labels), torch.ones(n, dtype=torch.float64), accumulate=True)
+        profile = table / counts[:, None]
+        noise = (profile * (1 - profile)).sum(1) / (counts - 1)
+        expected = counts[:, None] * table.sum(0) / n
+        stat = float(((table - expected) ** 2 / expected.clamp_min(1e-12)).sum())
+        p = float(chi2.sf(stat, (k - 1) * (c - 1)))
+    else:
+        t = y[rows].double().reshape(n, -1)
+        sums = torch.zeros(k, t.shape[1], dtype=torch.float64).index_add_(0, inverse, t)
+        profile = sums / counts[:, None]
+        within = ((t - profile[inverse]) ** 2).sum(1)
+        var = torch.zeros(k, dtype=torch.float64).index_add_(0, inverse, within) / (counts - 1)
+        noise = var / counts
+        between = float((counts[:, None] * (profile - t.mean(0)) ** 2).sum())
+        within_ss = float(within.sum())
+        d1, d2 = (k - 1) * t.shape[1], (n - k) * t.shape[1]
+        p = float(f_dist.sf((between / d1) / max(within_ss / d2, 1e-300), d1, d2)) if d2 > 0 else 1.0
+    dist = ((profile[:, None] - profile[None]) ** 2).sum(2) - noise[:, None] - noise[None]
+    adjacent = float(dist.diagonal(1).mean())
+    pairs = float(dist[torch.triu_indices(k, k, 1).unbind()].mean())
+    rough = adjacent / pairs if pairs > 0 else 0.0
+    return {"values": k, "rough": rough, "p": p, "snr": pairs / max(float(2 * noise.mean()), 1e-300)}
+
+
+def check_category_ids(X, y, *, class_ids: bool, entries: dict | None) -> list[Finding]:
+    """``categories_as_numbers`` (a warning) for the columns of a table that read as category ids
+    fed to the entry layers as numbers (see the module docstring). ``entries``: ``entry_layers`` on
+    the first rows of ``X`` (None: not checkable, nothing reported)."""
+    if entries is None or X.dim() != 2:
+        return []
+    numeric = (~entries["ignored"]).double().mean(0) >= NUMERIC
+    x = X[:ID_ROWS].cpu()
+    target = y[:ID_ROWS].cpu()
+    tested = {}
+    for j in range(x.shape[1]):
+        if not bool(numeric[j]):
+            continue
+        r = roughness(x[:, j], target, class_ids=class_ids)
+        if r is not None:
+            tested[j] = r
+    if not tested:
+        return []
+    bound = ALPHA / len(tested)
+    found = {j: r for j, r in tested.items() if r["p"] < bound and r["rough"] >= ROUGH and r["snr"] >= MIN_SNR}
+    if not found:
+        return []
+    columns = sorted(found)
+    j = max(columns, key=lambda c: found[c]["rough"])
+    r = found[j]
+    layers = ", ".join(entries["names"])
+    return [make(
+        "categories_as_numbers",
+        f"column{'s' if len(columns) > 1 else ''} {columns} read{'' if len(columns) > 1 else 's'} as category "
+        f"ids fed to {layers} as one number: column {j} takes {r['values']} distinct values, the targets "
+        f"depend on which value a row has (p = {r['p']:.2g}) but not on their order (neighbouring values' "
+        f"targets differ {r['rough']:.2f} times as much as any two values'; a measured quantity's neighbours "
+        f"are alike, under {ROUGH}): the first layer must learn a function that jumps at every value",
+        evidence={"columns": columns, "column": j, "values": r["values"], "roughness": r["rough"], "p": r["p"],
+                  "p_threshold": bound, "columns_tested": len(tested), "first_layer": entries["names"]},
+        where=f"input column {j}", severity="warning",
+        fix="one-hot encode the column (pd.get_dummies, sklearn OneHotEncoder) or map its ids to an "
+            "nn.Embedding, instead of feeding the id as a number")]
+
+
+def check_what_reaches(model: nn.Module, X, y, *, class_ids: bool, seed: int = 0) -> list[Finding]:
+    """Both checks of this module on the training rows ``X``, ``y``: ``entry_layers`` once, on the
+    first ``GRAD_ROWS`` rows."""
+    if not torch.is_floating_point(X) or X.shape[0] < 2:
+        return []
+    device = next((p.device for p in model.parameters()), X.device)
+    entries = entry_layers(model, X[:GRAD_ROWS].to(device))
+    if entries is not None:
+        entries = {**entries, "ignored": entries["ignored"].cpu()}
+    return (check_first_layer(model, X, y, class_ids=class_ids, entries=entries, seed=seed)
+            + check_category_ids(X, y, class_ids=class_ids, entries=entries))
