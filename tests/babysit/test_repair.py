@@ -693,3 +693,29 @@ def test_a_symptomatic_plan_gives_way_to_one_that_removes_a_cause():
     applied.clear()
     assert repairer._handle(state, [dead], before_training=True)      # alone, the symptom is treated
     assert applied == [("dead_units", "reinit")]
+
+
+def test_small_updates_under_an_annealing_schedule_are_read_at_its_full_lr():
+    """An update moves the weights in proportion to the lr: at 0.1 of a schedule's lr, updates of
+    4e-5 are 4e-4 at its full lr (not slow, SLOW_RATIO 1e-4): lr_too_low is not repaired, and
+    underfitting leaves the ratio's raise for its trial's (``confirm``). Slow at the full lr too
+    (1e-6 at 0.1: 1e-5), the raise is sized there (the raise scales the whole schedule). A
+    constant lr (multiplier 1) reads the ratio as measured."""
+    f = make("lr_too_low", "flat", evidence={"median_update_ratio": 4e-5})
+    assert "schedule" in plan_lr_too_low(f, _ctx(multiplier=0.1))
+    assert plan_lr_too_low(f, _ctx()).options["factor"] == pytest.approx(1e-2 / 4e-5)
+    assert "schedule" in plan_lr_too_low(f, _ctx(multiplier=0.0))          # a schedule's last step
+    slow = make("lr_too_low", "flat", evidence={"median_update_ratio": 1e-6})
+    assert plan_lr_too_low(slow, _ctx(multiplier=0.1)).options["factor"] == pytest.approx(1e-2 / 1e-5)
+    samples = [{"loss": 1.0, "update_ratio": {"0.weight": 4e-5}}] * 16
+    under = plan_underfitting(make("underfitting", "low"), _ctx(samples=samples, multiplier=0.1))
+    assert under.action.name == "raise_lr" and under.options["confirm"]
+    assert not plan_underfitting(make("underfitting", "low"), _ctx(samples=samples)).options.get("confirm")
+
+
+def test_the_schedule_multiplier_is_read_from_the_run_schedule():
+    from trainwell.babysit.repair import schedule_multiplier
+    from trainwell.optim.schedules import cosine
+    assert schedule_multiplier(None, 10) == 1.0
+    assert schedule_multiplier(cosine(total=100), 50) == pytest.approx(0.5, abs=0.02)
+    assert schedule_multiplier(lambda step: 1 / 0, 3) == 1.0                  # a schedule that fails: constant
