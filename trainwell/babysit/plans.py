@@ -143,8 +143,16 @@ def plan_update_ratio_high(f, ctx):
     ratios = [r for r in (f.evidence.get("update_ratio") or {}).values() if r is not None]
     top = max(ratios) if ratios else 10 * TARGET_RATIO     # no ratios in the evidence: cut the lr 10x
     factor = min(MAX_FACTOR, max(MIN_CUT, top / TARGET_RATIO))
-    return _lower_lr(factor, f"updates are {top:.2g} of the weights per step (healthy ~1e-3, notes 001): "
+    plan = _lower_lr(factor, f"updates are {top:.2g} of the weights per step (healthy ~1e-3, notes 001): "
                              f"lower the lr {factor:.3g}x")
+    if ctx.attempts == 0 and not ctx.before_training and not ctx.diverged_before:
+        # large updates with a finite loss are a warning, as a finite loss that rose is
+        # (plan_diverged): the first cut is made when a paired trial from the current weights shows
+        # the loss rising at the current lr and falling at the cut (sizing.cut_helps); nets that
+        # train healthy at ratios above the rule's 3e-2 exist (weights before a batch norm, Adam's
+        # first steps), and a healthy MLP on integer inputs was cut 5.2x at step 150 and lost 1.2 points
+        return Plan(plan.action, {**plan.options, "confirm": True}, plan.rollback, plan.reason)
+    return plan
 
 
 def plan_exploding_gradients(f, ctx):
