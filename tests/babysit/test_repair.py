@@ -730,3 +730,38 @@ def test_a_first_cut_for_large_updates_during_training_waits_for_its_trial():
     for ctx in (_ctx(before_training=True), _ctx(attempts=1), _ctx(diverged_before=True)):
         plan = plan_update_ratio_high(f, ctx)
         assert plan.action.name == "lower_lr" and not plan.options.get("confirm")
+
+
+class _LogSoftmaxOver(nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.net, self.dim = nn.Linear(8, 4), dim
+
+    def forward(self, x):
+        return torch.log_softmax(self.net(x), dim=self.dim)
+
+
+def test_a_log_softmax_over_the_batch_axis_is_not_repaired_by_appending_another():
+    """loss_output_mismatch naming a missing log_softmax, on a model whose outputs are log_softmax
+    over dim 0 (each class normalized down the batch): appending log_softmax(dim=1) would leave each
+    class's batch-wide shift; the planner names the axis instead of planning that. Raw logits get
+    the activation appended, as before."""
+    from trainwell.babysit.plans import normalized_over_batch, plan_output_mismatch
+    torch.manual_seed(0)
+    X = torch.randn(100, 8)
+    f = make("loss_output_mismatch", "x", evidence={"missing_activation": "log_softmax"})
+    for dim, expect in ((0, str), (1, Plan)):
+        model = _LogSoftmaxOver(dim)
+        ctx = _ctx()
+        ctx.controls.model, ctx.controls.train_data = model, (X, torch.zeros(100, dtype=torch.long))
+        plan = plan_output_mismatch(f, ctx)
+        assert isinstance(plan, expect) and normalized_over_batch(model, X, "log_softmax") is (dim == 0)
+    assert "dim 0" in plan_output_mismatch(f, _with_model(_LogSoftmaxOver(0), X))
+    raw = plan_output_mismatch(f, _with_model(nn.Linear(8, 4), X))
+    assert raw.action.name == "append_output_activation"
+
+
+def _with_model(model, X):
+    ctx = _ctx()
+    ctx.controls.model, ctx.controls.train_data = model, (X, torch.zeros(len(X), dtype=torch.long))
+    return ctx

@@ -337,8 +337,39 @@ def plan_unnormalized(f, ctx):
                                     f"them with training-split statistics (notes 000/002; LeCun et al. 1998)")
 
 
+NORMALIZED_ROWS = 64        # the training rows a forward checks an output normalization's axis on
+NORMALIZED_TOL = 1e-3       # |logsumexp - 0| (or |sum - 1|) within float32 rounding of a normalization
+
+
+def normalized_over_batch(model, X, activation: str) -> bool:
+    """The model's outputs on a few training rows are already ``activation`` (log_softmax or
+    softmax) taken over the batch axis (dim 0), not over the classes: every column's
+    exp-probabilities sum to 1 down the rows and the rows' do not. A second activation on dim 1
+    does not undo a normalization over the batch (it leaves each class's batch-wide shift); the
+    fix is the model's own axis, in the user's code."""
+    if activation not in ("log_softmax", "softmax") or X is None or len(X) < 2:
+        return False
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            out = model(X[:NORMALIZED_ROWS]).float()
+    except Exception:               # the model's own errors are other findings' evidence
+        return False
+    finally:
+        model.train(was_training)
+    if out.ndim != 2 or out.shape[0] < 2 or out.shape[1] < 2:
+        return False
+    mass = out.exp() if activation == "log_softmax" else out
+    columns, rows = mass.sum(dim=0), mass.sum(dim=1)
+    return bool(((columns - 1).abs() < NORMALIZED_TOL).all() and not ((rows - 1).abs() < NORMALIZED_TOL).all())
+
+
 def plan_output_mismatch(f, ctx):
     missing = f.evidence.get("missing_activation")
+    if missing and normalized_over_batch(ctx.controls.model, ctx.controls.train_data[0], missing):
+        return (f"the model's outputs are {missing} taken over the batch axis (dim 0), not the classes: another "
+                f"{missing} would not undo it; fix the axis in the model's code (dim=1)")
     if missing:
         # a loss that takes probabilities (or log-probabilities) on raw scores (preflight's
         # output_range.missing_activation): the output layer it needs, appended (notes 003)
