@@ -765,3 +765,17 @@ def _with_model(model, X):
     ctx = _ctx()
     ctx.controls.model, ctx.controls.train_data = model, (X, torch.zeros(len(X), dtype=torch.long))
     return ctx
+
+
+def test_gradients_that_grow_while_the_loss_falls_are_not_clipped():
+    """exploding_gradients' first clip is for a run the growth hurts: with 16 samples of a falling
+    loss and nothing diverged it is left alone (the divergence rules act if the loss rises); a loss
+    that is not falling, too few samples to judge, or a divergence repaired before get the clip."""
+    from trainwell.babysit.plans import plan_exploding_gradients
+    f = make("exploding_gradients", "x", evidence={"first": 0.08, "ratio": 16.0})
+    falling = [{"loss": 2.0 - 0.05 * i} for i in range(16)]
+    flat = [{"loss": 1.0 + 0.01 * (i % 2)} for i in range(16)]
+    assert "falling: left alone" in plan_exploding_gradients(f, _ctx(samples=falling))
+    for ctx in (_ctx(samples=flat), _ctx(samples=falling[:8]), _ctx(samples=falling, diverged_before=True)):
+        plan = plan_exploding_gradients(f, ctx)
+        assert plan.action.name == "clip" and plan.options["clip_norm"] == pytest.approx(0.16)
