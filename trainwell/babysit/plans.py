@@ -376,7 +376,8 @@ def normalized_over_batch(model, X, activation: str) -> bool:
 
 def plan_output_mismatch(f, ctx):
     missing = f.evidence.get("missing_activation")
-    if missing and normalized_over_batch(ctx.controls.model, ctx.controls.train_data[0], missing):
+    rows = (getattr(ctx.controls, "train_data", None) or (None,))[0]
+    if missing and normalized_over_batch(ctx.controls.model, rows, missing):
         return (f"the model's outputs are {missing} taken over the batch axis (dim 0), not the classes: another "
                 f"{missing} would not undo it; fix the axis in the model's code (dim=1)")
     if missing:
