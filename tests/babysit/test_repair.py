@@ -724,11 +724,11 @@ def test_the_schedule_multiplier_is_read_from_the_run_schedule():
 def test_a_first_cut_for_large_updates_during_training_waits_for_its_trial():
     """update_ratio_high is a warning with a finite loss, as lr_too_high's rise is: its first cut
     during training is ``confirm`` (sizing.cut_helps decides); before the first step, on a second
-    attempt, after a divergence was repaired or after a raise of this run (the large updates are
-    the raise's own) it is made as planned."""
+    attempt, after a divergence was repaired or after an lr change of this run (the large updates
+    judge that change) it is made as planned."""
     f = make("update_ratio_high", "x", evidence={"update_ratio": {"0.weight": 0.5}})
     assert plan_update_ratio_high(f, _ctx()).options["confirm"]
-    for ctx in (_ctx(before_training=True), _ctx(attempts=1), _ctx(diverged_before=True), _ctx(raised_before=True)):
+    for ctx in (_ctx(before_training=True), _ctx(attempts=1), _ctx(diverged_before=True), _ctx(lr_changed_before=True)):
         plan = plan_update_ratio_high(f, ctx)
         assert plan.action.name == "lower_lr" and not plan.options.get("confirm")
 

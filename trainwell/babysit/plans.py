@@ -145,14 +145,15 @@ def plan_update_ratio_high(f, ctx):
     factor = min(MAX_FACTOR, max(MIN_CUT, top / TARGET_RATIO))
     plan = _lower_lr(factor, f"updates are {top:.2g} of the weights per step (healthy ~1e-3, notes 001): "
                              f"lower the lr {factor:.3g}x")
-    if ctx.attempts == 0 and not ctx.before_training and not ctx.diverged_before and not ctx.raised_before:
+    if ctx.attempts == 0 and not ctx.before_training and not ctx.diverged_before and not ctx.lr_changed_before:
         # large updates with a finite loss are a warning, as a finite loss that rose is
         # (plan_diverged): the first cut at the user's own lr is made when a paired trial from the
         # current weights shows the loss rising at the current lr and falling at the cut
         # (sizing.cut_helps); nets that train healthy at ratios above the rule's 3e-2 exist (weights
         # before a batch norm, Adam's first steps), and a healthy MLP on integer inputs was cut 5.2x
-        # at step 150 and lost 1.2 points. After a raise of this run the large updates are the
-        # raise's own (sized from a ratio target, it can overshoot): cut as planned
+        # at step 150 and lost 1.2 points. After an lr change of this run the large updates judge
+        # that change: a raise's own overshoot (sized from a ratio target), or a cut that was not
+        # enough (an lr x100 digits MLP cut 10x for its collapsed units): cut as planned
         return Plan(plan.action, {**plan.options, "confirm": True}, plan.rollback, plan.reason)
     return plan
 

@@ -135,7 +135,7 @@ class RepairContext:
     diverged_before: bool = False   # a code of Group.DIVERGED was repaired in this run
     progress: float = 0.0           # the share of the run's steps taken so far
     multiplier: float = 1.0         # the lr schedule's multiplier at this step (1: a constant lr)
-    raised_before: bool = False     # this repairer raised the lr in this run
+    lr_changed_before: bool = False  # this repairer raised or cut the lr in this run
 
     @property
     def weight_decay(self) -> float:
@@ -632,7 +632,7 @@ class Repairer:
             diverged_before=any(self.attempts.get(c, 0) for c in DIVERGED_CODES),
             progress=state.step / state.total_steps if state.total_steps else 0.0,
             multiplier=schedule_multiplier(getattr(state.controls, "schedule", None), state.step),
-            raised_before=any(r["action"] == "raise_lr" for r in self.repairs))
+            lr_changed_before=any(r["action"] in ("raise_lr", "lower_lr") for r in self.repairs))
 
     def _give_up(self, state, finding, why):
         self._gave_up = True
