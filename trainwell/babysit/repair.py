@@ -833,10 +833,10 @@ class Repairer:
         the cut lr (sizing.cut_helps: a short trial favours the smaller lr on any run)."""
         trial = _cut_trial(sizing.cut_helps, state, plan, seed=seed, clip_norm=state.controls.clip_norm)
         if not trial["rose"]:
-            return (f"{plan.reason}; but at the current lr the held loss fell in a {trial['steps']}-step trial "
-                    f"({trial['start_loss']:.4g} -> {trial['loss']:.4g}): the rise was noise, and a cut that ends "
-                    f"lower in so few steps ({trial['cut_loss']:.4g}) is the short horizon's bias toward small "
-                    f"steps (Wu et al. 2018): left alone")
+            return (f"{plan.reason}; but at the current lr the held loss did not rise by more than the cut gains in "
+                    f"a {trial['steps']}-step trial ({trial['start_loss']:.4g} -> {trial['loss']:.4g}; the cut: "
+                    f"{trial['cut_loss']:.4g}): the rise was noise, and a cut that ends lower in so few steps is the "
+                    f"short horizon's bias toward small steps (Wu et al. 2018): left alone")
         if not trial["helps"]:
             return (f"{plan.reason}; but the cut did not lower the held loss in a {trial['steps']}-step trial "
                     f"({trial['start_loss']:.4g} -> {trial['cut_loss']:.4g}; {trial['loss']:.4g} at the current lr): "
