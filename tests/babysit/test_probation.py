@@ -262,3 +262,29 @@ def test_a_run_killed_during_a_probation_resumes_as_the_run_that_never_stopped(d
     assert [h["train_loss"] for h in resumed_state.history] == [h["train_loss"] for h in whole_state.history]
     for (name, a), b in zip(whole_state.model.state_dict().items(), resumed_state.model.state_dict().values()):
         assert torch.equal(a, b), name
+
+
+def test_after_a_plateau_decay_no_raise_is_made_in_the_fit(data, monkeypatch):
+    """Hysteresis: a plateau's decay (applied through ``_apply``) closes every lr raise during
+    training for the rest of the fit, a ``confirm`` one (its trial does not even run) and a
+    sized one alike, kept in the checkpointed state; a cut is still made, and a raise before
+    the first step (not a reading of the run's stall) still acts."""
+    ran = []
+    monkeypatch.setattr(sizing, "larger_raise_helps", lambda *a, **k: ran.append(1))
+    p = prepare(mlp(), data, None, None, {**FAST, "epochs": 2})
+    repairer = Repairer(Monitor())
+    state = make_trainer(p, extra_callbacks=[repairer.monitor, repairer]).fit()
+    decay = make_plan("lower_lr", "stalled", rollback=Rollback.NONE, factor=10.0, clip_norm=None)
+    assert repairer._apply(state, make("plateau", "x"), decay, before_training=False)
+    assert repairer._decayed and "plateau" in repairer._decayed
+    for code, options in (("underfitting", {"confirm": True}), ("lr_too_low", {})):
+        raise_ = make_plan("raise_lr", "slow", rollback=Rollback.LAST, factor=10.0, momentum=False, **options)
+        assert repairer._apply(state, make(code, "x"), raise_, before_training=False) is False
+    assert ran == [] and [r["action"] for r in repairer.repairs] == ["lower_lr"]
+    assert all("does not move the lr back and forth" in u["reason"] for u in repairer.unrepaired)
+    cut = make_plan("lower_lr", "exploded", rollback=Rollback.NONE, factor=10.0, clip_norm=None)
+    assert repairer._apply(state, make("loss_exploding", "x"), cut, before_training=False)
+    assert Repairer(Monitor())._decayed is None
+    resumed = Repairer(Monitor())
+    resumed.load_state_dict(repairer.state_dict())
+    assert resumed._decayed == repairer._decayed

@@ -693,3 +693,90 @@ def test_a_symptomatic_plan_gives_way_to_one_that_removes_a_cause():
     applied.clear()
     assert repairer._handle(state, [dead], before_training=True)      # alone, the symptom is treated
     assert applied == [("dead_units", "reinit")]
+
+
+def test_small_updates_under_an_annealing_schedule_are_read_at_its_full_lr():
+    """An update moves the weights in proportion to the lr: at 0.1 of a schedule's lr, updates of
+    4e-5 are 4e-4 at its full lr (not slow, SLOW_RATIO 1e-4): lr_too_low is not repaired, and
+    underfitting leaves the ratio's raise for its trial's (``confirm``). Slow at the full lr too
+    (1e-6 at 0.1: 1e-5), the raise is sized there (the raise scales the whole schedule). A
+    constant lr (multiplier 1) reads the ratio as measured."""
+    f = make("lr_too_low", "flat", evidence={"median_update_ratio": 4e-5})
+    assert "schedule" in plan_lr_too_low(f, _ctx(multiplier=0.1))
+    assert plan_lr_too_low(f, _ctx()).options["factor"] == pytest.approx(1e-2 / 4e-5)
+    assert "schedule" in plan_lr_too_low(f, _ctx(multiplier=0.0))          # a schedule's last step
+    slow = make("lr_too_low", "flat", evidence={"median_update_ratio": 1e-6})
+    assert plan_lr_too_low(slow, _ctx(multiplier=0.1)).options["factor"] == pytest.approx(1e-2 / 1e-5)
+    samples = [{"loss": 1.0, "update_ratio": {"0.weight": 4e-5}}] * 16
+    under = plan_underfitting(make("underfitting", "low"), _ctx(samples=samples, multiplier=0.1))
+    assert under.action.name == "raise_lr" and under.options["confirm"]
+    assert not plan_underfitting(make("underfitting", "low"), _ctx(samples=samples)).options.get("confirm")
+
+
+def test_the_schedule_multiplier_is_read_from_the_run_schedule():
+    from trainwell.babysit.repair import schedule_multiplier
+    from trainwell.optim.schedules import cosine
+    assert schedule_multiplier(None, 10) == 1.0
+    assert schedule_multiplier(cosine(total=100), 50) == pytest.approx(0.5, abs=0.02)
+    assert schedule_multiplier(lambda step: 1 / 0, 3) == 1.0                  # a schedule that fails: constant
+
+
+def test_a_first_cut_for_large_updates_during_training_waits_for_its_trial():
+    """update_ratio_high is a warning with a finite loss, as lr_too_high's rise is: its first cut
+    during training is ``confirm`` (sizing.cut_helps decides); before the first step, on a second
+    attempt, after a divergence was repaired or after an lr change of this run (the large updates
+    judge that change) it is made as planned."""
+    f = make("update_ratio_high", "x", evidence={"update_ratio": {"0.weight": 0.5}})
+    assert plan_update_ratio_high(f, _ctx()).options["confirm"]
+    for ctx in (_ctx(before_training=True), _ctx(attempts=1), _ctx(diverged_before=True), _ctx(lr_changed_before=True)):
+        plan = plan_update_ratio_high(f, ctx)
+        assert plan.action.name == "lower_lr" and not plan.options.get("confirm")
+
+
+class _LogSoftmaxOver(nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.net, self.dim = nn.Linear(8, 4), dim
+
+    def forward(self, x):
+        return torch.log_softmax(self.net(x), dim=self.dim)
+
+
+def test_a_log_softmax_over_the_batch_axis_is_not_repaired_by_appending_another():
+    """loss_output_mismatch naming a missing log_softmax, on a model whose outputs are log_softmax
+    over dim 0 (each class normalized down the batch): appending log_softmax(dim=1) would leave each
+    class's batch-wide shift; the planner names the axis instead of planning that. Raw logits get
+    the activation appended, as before."""
+    from trainwell.babysit.plans import normalized_over_batch, plan_output_mismatch
+    torch.manual_seed(0)
+    X = torch.randn(100, 8)
+    f = make("loss_output_mismatch", "x", evidence={"missing_activation": "log_softmax"})
+    for dim, expect in ((0, str), (1, Plan)):
+        model = _LogSoftmaxOver(dim)
+        ctx = _ctx()
+        ctx.controls.model, ctx.controls.train_data = model, (X, torch.zeros(100, dtype=torch.long))
+        plan = plan_output_mismatch(f, ctx)
+        assert isinstance(plan, expect) and normalized_over_batch(model, X, "log_softmax") is (dim == 0)
+    assert "dim 0" in plan_output_mismatch(f, _with_model(_LogSoftmaxOver(0), X))
+    raw = plan_output_mismatch(f, _with_model(nn.Linear(8, 4), X))
+    assert raw.action.name == "append_output_activation"
+
+
+def _with_model(model, X):
+    ctx = _ctx()
+    ctx.controls.model, ctx.controls.train_data = model, (X, torch.zeros(len(X), dtype=torch.long))
+    return ctx
+
+
+def test_gradients_that_grow_while_the_loss_falls_are_not_clipped():
+    """exploding_gradients' first clip is for a run the growth hurts: with 16 samples of a falling
+    loss and nothing diverged it is left alone (the divergence rules act if the loss rises); a loss
+    that is not falling, too few samples to judge, or a divergence repaired before get the clip."""
+    from trainwell.babysit.plans import plan_exploding_gradients
+    f = make("exploding_gradients", "x", evidence={"first": 0.08, "ratio": 16.0})
+    falling = [{"loss": 2.0 - 0.05 * i} for i in range(16)]
+    flat = [{"loss": 1.0 + 0.01 * (i % 2)} for i in range(16)]
+    assert "falling: left alone" in plan_exploding_gradients(f, _ctx(samples=falling))
+    for ctx in (_ctx(samples=flat), _ctx(samples=falling[:8]), _ctx(samples=falling, diverged_before=True)):
+        plan = plan_exploding_gradients(f, ctx)
+        assert plan.action.name == "clip" and plan.options["clip_norm"] == pytest.approx(0.16)

@@ -4,7 +4,7 @@ from torch import nn
 
 import trainwell
 from trainwell.babysit.actions import raise_momentum
-from trainwell.babysit.sizing import MAX_TRIAL_STEPS, MIN_TRIAL_STEPS, larger_raise_helps, sized_cut, trial_steps
+from trainwell.babysit.sizing import MAX_TRIAL_STEPS, MIN_TRIAL_STEPS, cut_helps, larger_raise_helps, sized_cut, trial_steps
 from trainwell.data.sources import digits
 from trainwell.data.splits import Splits
 from trainwell.data.synthetic import teacher
@@ -131,3 +131,47 @@ def test_a_sized_cut_with_every_trial_diverged_takes_the_largest():
     out = sized_cut(model, "sgd", X, y, _mse, lr=1e6, factor=10.0, weight_decay=0.0, batch_size=32,
                     run_steps=400, seed=0)
     assert all(v == float("inf") for v in out["losses"].values()) and out["factor"] == 1000.0
+
+
+def test_a_cut_is_confirmed_only_where_the_loss_rises_at_the_current_lr():
+    """Short-horizon bias (Wu et al. 2018): the smaller lr wins a short trial on a healthy run (it
+    sheds the minibatch noise at once), so the cut must also show the finding's rise from the
+    current weights, by more than the noise floor the cut removes. The noisy quadratic trained to
+    its floor at a healthy lr 0.4 (SGD, batch 8): the cut ends lower, the loss at the current lr stays
+    near its start: not confirmed. Above SGD's stability edge (lr ~1 here) the loss grows at the
+    current lr and the cut ends lower: confirmed. The model is untouched."""
+    model, X, y = _problem()
+    opt = torch.optim.SGD(model.parameters(), lr=0.4)
+    g = torch.Generator().manual_seed(1)
+    for _ in range(300):                    # to the floor of lr 0.4's minibatch noise
+        idx = torch.randint(0, X.shape[0], (8,), generator=g)
+        opt.zero_grad()
+        _mse(model(X[idx]), y[idx]).backward()
+        opt.step()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    common = {"weight_decay": 0.0, "batch_size": 8, "run_steps": 400, "seed": 0}
+    healthy = cut_helps(model, "sgd", X, y, _mse, lr=0.4, factor=10.0, **common)
+    assert healthy["cut_loss"] < healthy["loss"]            # the bias: the cut wins the short trial ...
+    assert not healthy["rose"] and not healthy["helps"]     # ... but the loss did not rise at the current lr
+    unstable = cut_helps(model, "sgd", X, y, _mse, lr=1.5, factor=10.0, **common)
+    assert unstable["rose"] and unstable["cut_loss"] < unstable["start_loss"] and unstable["helps"]
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+
+
+
+def test_the_cut_trial_continues_the_run_optimizer_state_and_leaves_it_untouched():
+    """The copies start from the run's Adam moments (a fresh Adam steps about lr x sign(g) until
+    its second moments fill: from trained weights that alone raises the loss): the trial differs
+    from one with a fresh optimizer, and the run's state is the same after it."""
+    model, X, y = _problem()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for _ in range(200):
+        opt.zero_grad()
+        _mse(model(X[:64]), y[:64]).backward()
+        opt.step()
+    moments = [s["exp_avg_sq"].clone() for s in opt.state.values()]
+    common = {"lr": 1e-2, "factor": 10.0, "weight_decay": 0.0, "batch_size": 32, "run_steps": 400, "seed": 0}
+    carried = cut_helps(model, opt, X, y, _mse, **common)
+    fresh = cut_helps(model, "adam", X, y, _mse, **common)
+    assert carried["loss"] != fresh["loss"] and carried["start_loss"] == fresh["start_loss"]
+    assert all(torch.equal(a, s["exp_avg_sq"]) for a, s in zip(moments, opt.state.values()))

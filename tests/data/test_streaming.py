@@ -316,3 +316,55 @@ def test_an_ensemble_of_a_memory_mapped_source_trains_its_members(tmp_path):
         run = trainwell.ensemble({"type": "mlp", "widths": [8]}, "npy", data=data, method="average",
                                  members=2, epochs=1, device="cpu", progress=False, babysit="off", stream=stream)
         assert len(run.members) == 2 and run.results["test"]["n"] == 60
+
+
+def test_impute_fits_on_streamed_rows_as_in_memory(tmp_path):
+    """A median needs every value of its column: the streamed fit gathers the coded columns chunk
+    by chunk (several chunks here) and gives the fills the in-memory fit gives; the steps before
+    it apply to each chunk first."""
+    g = np.random.default_rng(0)
+    X = g.normal(size=(600, 4)).astype(np.float32)
+    X[::7, 1] = -999.0
+    X[3::11, 3] = 9999.0
+    np.save(tmp_path / "X.npy", X)
+    rows = HostRows(np.load(tmp_path / "X.npy", mmap_mode="r"))
+    spec = [{"name": "impute", "codes": [[1, -999.0], [3, 9999.0]]}, "standardize"]
+    streamed = fit_streamed(spec, rows, chunk_bytes=4 * 8 * 64)             # 64 rows a chunk
+    memory = fit_preprocess(spec, torch.from_numpy(X))
+    assert torch.allclose(streamed[0].fill, memory[0].fill) and torch.equal(streamed[0].code, memory[0].code)
+    assert torch.allclose(streamed(torch.from_numpy(X)), memory(torch.from_numpy(X)), atol=1e-5)
+    shifted = fit_streamed([{"name": "center"}, {"name": "impute", "codes": [[0, 5.0]]}], rows, chunk_bytes=2048)
+    assert shifted[1].fill.numel() == 1 and abs(float(shifted[1].fill)) < 0.2   # the centred column's median
+
+
+def test_the_impute_repair_acts_on_streamed_inputs(tmp_path):
+    """A missing-value code (-999 in 15% of a column's rows) on memory-mapped rows streamed: the
+    babysitter's repair imputes and standardizes as it does in memory (the streamed fit of
+    impute's medians), and the run ends where the in-memory one does."""
+    g = np.random.default_rng(0)
+    X = g.normal(size=(3000, 6)).astype(np.float32)
+    y = (X[:, 0] + X[:, 2] > 0).astype(np.int64)
+    X[g.random(3000) < 0.15, 2] = -999.0
+    np.save(tmp_path / "X.npy", X[:2400])
+    runs = {}
+    for stream in (True, False):
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(torch.nn.Linear(6, 32), torch.nn.ReLU(), torch.nn.Linear(32, 2))
+        runs[stream] = trainwell.fit(model, (np.load(tmp_path / "X.npy", mmap_mode="r"), y[:2400]),
+                                     (X[2400:], y[2400:]), babysit="repair", stream=stream, epochs=4,
+                                     progress=False, report=False, device="cpu")
+    assert [r["action"] for r in runs[True].repairs] == ["impute"] == [r["action"] for r in runs[False].repairs]
+    assert runs[True].results["val"]["acc"] >= runs[False].results["val"]["acc"] - 0.02
+
+
+def test_a_step_added_to_preprocessed_streamed_rows_is_fitted_on_what_they_read(tmp_path):
+    """Rows already read through a fitted step (``HostRows.then``, a repair's earlier step): the
+    next step's statistics are those of the preprocessed rows, as in memory, not of the raw file."""
+    g = np.random.default_rng(1)
+    X = (g.normal(size=(500, 3)) * 50 + 20).astype(np.float32)
+    np.save(tmp_path / "X.npy", X)
+    rows = HostRows(np.load(tmp_path / "X.npy", mmap_mode="r"))
+    scale = fit_preprocess([{"name": "center"}], torch.from_numpy(X))
+    then = fit_streamed([{"name": "standardize"}], rows.then(scale), chunk_bytes=1024)
+    assert torch.allclose(then[0].mean, torch.zeros(3), atol=1e-3)       # centred already
+    assert torch.allclose(then[0].scale, torch.from_numpy(X).double().std(0, unbiased=False).float(), rtol=1e-4)

@@ -84,9 +84,9 @@ def trial_raise(f, ctx, ratio, *, below: float = HEALTHY_RATIO, even_falling: bo
     below ``below``."""
     if ratio is None or ratio >= below or (ctx.loss_falling() and not even_falling):
         return None
-    plan = plan_lr_too_low(f, ctx)
-    if plan.action.name != "raise_lr":      # a strong weight decay holds the weights: lower it instead
-        return plan
+    if strong_weight_decay(ctx):            # a strong weight decay holds the weights: lower it instead
+        return less_regularization(ctx, "the loss barely moves")
+    plan = raise_plan(f, ctx)
     falling = "a loss that falls too slowly" if even_falling else "a loss that is not falling"
     return Plan(plan.action, {**plan.options, "confirm": True}, plan.rollback,
                 f"{f.code} with updates of {ratio:.2g} of the weights and {falling}: the lr may be too low; "
@@ -143,12 +143,30 @@ def plan_update_ratio_high(f, ctx):
     ratios = [r for r in (f.evidence.get("update_ratio") or {}).values() if r is not None]
     top = max(ratios) if ratios else 10 * TARGET_RATIO     # no ratios in the evidence: cut the lr 10x
     factor = min(MAX_FACTOR, max(MIN_CUT, top / TARGET_RATIO))
-    return _lower_lr(factor, f"updates are {top:.2g} of the weights per step (healthy ~1e-3, notes 001): "
+    plan = _lower_lr(factor, f"updates are {top:.2g} of the weights per step (healthy ~1e-3, notes 001): "
                              f"lower the lr {factor:.3g}x")
+    if ctx.attempts == 0 and not ctx.before_training and not ctx.diverged_before and not ctx.lr_changed_before:
+        # large updates with a finite loss are a warning, as a finite loss that rose is
+        # (plan_diverged): the first cut at the user's own lr is made when a paired trial from the
+        # current weights shows the loss rising at the current lr and falling at the cut
+        # (sizing.cut_helps); nets that train healthy at ratios above the rule's 3e-2 exist (weights
+        # before a batch norm, Adam's first steps), and a healthy MLP on integer inputs was cut 5.2x
+        # at step 150 and lost 1.2 points. After an lr change of this run the large updates judge
+        # that change: a raise's own overshoot (sized from a ratio target), or a cut that was not
+        # enough (an lr x100 digits MLP cut 10x for its collapsed units): cut as planned
+        return Plan(plan.action, {**plan.options, "confirm": True}, plan.rollback, plan.reason)
+    return plan
 
 
 def plan_exploding_gradients(f, ctx):
     healthy = f.evidence.get("first") or ctx.healthy_grad_norm()
+    if ctx.attempts == 0 and not ctx.diverged_before and ctx.loss_judged() and ctx.loss_falling():
+        # a gradient norm that grew while the loss keeps falling is what training does to many
+        # healthy nets (an LSTM's norm grew 16x by step 506 of a healthy run, and clipping it at 2x
+        # its first norm cost 1.0 point): clipping guards against a divergence, and the divergence
+        # rules act if the loss rises, as update_ratio_high's large steps that work are left alone
+        return (f"the gradient norm grew {f.evidence.get('ratio', float('nan')):.3g}x, but the loss is falling: left "
+                f"alone (the divergence rules act if it rises)")
     if ctx.attempts >= 1 or not healthy or not math.isfinite(healthy):
         return _lower_lr(LR_STEP, "the gradients keep exploding: lower the lr 10x and clip at the healthy norm",
                          clip=EXPLODED_CLIP * healthy if healthy and math.isfinite(healthy) else UNMEASURED_CLIP)
@@ -176,10 +194,37 @@ def plain_sgd(ctx) -> bool:
             and all(g.get("momentum", 0.0) == 0.0 for g in optimizer.param_groups))
 
 
+def annealed(ctx, ratio) -> float | None:
+    """``ratio`` at the lr schedule's full lr (``ratio / ctx.multiplier``) when the schedule has the
+    lr below its full value now and there ``ratio`` is not slow (>= SLOW_RATIO, 1e-4), else None.
+    An update moves the weights in proportion to the lr for a given gradient, and a schedule that
+    anneals the lr (a cosine's tail, a step decay, a warmup's first steps) shrinks the updates by
+    design: they are no evidence that the lr the user chose is slow (a healthy cosine MLP was
+    raised 229x at step 675 of 900, its updates 4.4e-5 of the weights at 0.15 of its lr)."""
+    if ratio is None or not 0 <= ctx.multiplier < 1:
+        return None
+    full = ratio / ctx.multiplier if ctx.multiplier > 0 else math.inf
+    return full if full >= SLOW_RATIO else None
+
+
 def plan_lr_too_low(f, ctx):
     if strong_weight_decay(ctx):
         return less_regularization(ctx, "the loss barely moves")
     ratio = f.evidence.get("median_update_ratio") or ctx.median_update_ratio()
+    full = annealed(ctx, ratio)
+    if full is not None:
+        return (f"updates of {ratio:.2g} of the weights, but the lr schedule has the lr at {ctx.multiplier:.2g} of "
+                f"its value now: at its full lr {full:.2g}, not slow (healthy ~1e-3, notes 001)")
+    return raise_plan(f, ctx)
+
+
+def raise_plan(f, ctx):
+    """lr_too_low's raise: the lr that moves the weights by ``TARGET_RATIO`` of their norm per step
+    (``raise_factor``), with Nesterov momentum for plain SGD; rolled back by ``raise_rollback``.
+    The ratio is taken at the schedule's full lr (the raise scales the whole schedule)."""
+    ratio = f.evidence.get("median_update_ratio") or ctx.median_update_ratio()
+    if ratio is not None and 0 < ctx.multiplier < 1:
+        ratio = ratio / ctx.multiplier
     factor = raise_factor(ratio)
     momentum = plain_sgd(ctx)
     return make_plan(
@@ -203,7 +248,7 @@ def plan_plateau(f, ctx):
     if strong_weight_decay(ctx):
         return less_regularization(ctx, "the loss has stalled")
     ratio = ctx.median_update_ratio()
-    if ratio is not None and ratio < SLOW_RATIO:
+    if ratio is not None and ratio < SLOW_RATIO and annealed(ctx, ratio) is None:
         factor = raise_factor(ratio)
         return make_plan("raise_lr", f"the loss stalled with updates of {ratio:.2g} of the weights: raise the lr "
                                      f"{factor:.3g}x", rollback=Rollback.NONE, factor=factor)
@@ -302,8 +347,40 @@ def plan_unnormalized(f, ctx):
                                     f"them with training-split statistics (notes 000/002; LeCun et al. 1998)")
 
 
+NORMALIZED_ROWS = 64        # the training rows a forward checks an output normalization's axis on
+NORMALIZED_TOL = 1e-3       # |logsumexp - 0| (or |sum - 1|) within float32 rounding of a normalization
+
+
+def normalized_over_batch(model, X, activation: str) -> bool:
+    """The model's outputs on a few training rows are already ``activation`` (log_softmax or
+    softmax) taken over the batch axis (dim 0), not over the classes: every column's
+    exp-probabilities sum to 1 down the rows and the rows' do not. A second activation on dim 1
+    does not undo a normalization over the batch (it leaves each class's batch-wide shift); the
+    fix is the model's own axis, in the user's code."""
+    if activation not in ("log_softmax", "softmax") or X is None or len(X) < 2:
+        return False
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            out = model(X[:NORMALIZED_ROWS]).float()
+    except Exception:               # the model's own errors are other findings' evidence
+        return False
+    finally:
+        model.train(was_training)
+    if out.ndim != 2 or out.shape[0] < 2 or out.shape[1] < 2:
+        return False
+    mass = out.exp() if activation == "log_softmax" else out
+    columns, rows = mass.sum(dim=0), mass.sum(dim=1)
+    return bool(((columns - 1).abs() < NORMALIZED_TOL).all() and not ((rows - 1).abs() < NORMALIZED_TOL).all())
+
+
 def plan_output_mismatch(f, ctx):
     missing = f.evidence.get("missing_activation")
+    rows = (getattr(ctx.controls, "train_data", None) or (None,))[0]
+    if missing and normalized_over_batch(ctx.controls.model, rows, missing):
+        return (f"the model's outputs are {missing} taken over the batch axis (dim 0), not the classes: another "
+                f"{missing} would not undo it; fix the axis in the model's code (dim=1)")
     if missing:
         # a loss that takes probabilities (or log-probabilities) on raw scores (preflight's
         # output_range.missing_activation): the output layer it needs, appended (notes 003)
@@ -361,7 +438,7 @@ def plan_underfitting(f, ctx):
     if strong_weight_decay(ctx):
         return less_regularization(ctx, "the model underfits")
     ratio = ctx.median_update_ratio()
-    if ratio is not None and ratio < SLOW_RATIO:
+    if ratio is not None and ratio < SLOW_RATIO and annealed(ctx, ratio) is None:
         return plan_lr_too_low(f, ctx)
     # underfitting itself says the loss falls too slowly (low training accuracy, no gap): a raise
     # whenever the updates are not too large (RATIO_HIGH), if its trial trains better than the

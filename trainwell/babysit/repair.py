@@ -87,6 +87,17 @@ def _update_ratios(sample: dict) -> list[float]:
     return [r for r in sample.get("update_ratio", {}).values() if r is not None and math.isfinite(r)]
 
 
+def schedule_multiplier(schedule, step: int) -> float:
+    """The lr schedule's multiplier at ``step`` (1.0 without a schedule or where it cannot be read)."""
+    if schedule is None:
+        return 1.0
+    try:
+        value = float(schedule(step))
+    except Exception:                   # a user's schedule that fails here fails in the run, not in a plan
+        return 1.0
+    return value if math.isfinite(value) and value >= 0 else 1.0
+
+
 def unusual_settings(model, *, lr: float, weight_decay: float, clip_norm: float | None, options: dict) -> int:
     """How many of the settings the experiment's setting arms change are far from their usual
     values: a weight decay that alone takes more than a healthy update's share of the weights per
@@ -123,6 +134,8 @@ class RepairContext:
     reinit_attempts: int = 0        # repairs of the codes repaired by re-initialization (Group.REINIT)
     diverged_before: bool = False   # a code of Group.DIVERGED was repaired in this run
     progress: float = 0.0           # the share of the run's steps taken so far
+    multiplier: float = 1.0         # the lr schedule's multiplier at this step (1: a constant lr)
+    lr_changed_before: bool = False  # this repairer raised or cut the lr in this run
 
     @property
     def weight_decay(self) -> float:
@@ -275,6 +288,7 @@ class Repairer:
         self._saved_snapshots = None          # (start, good) read by load_state_dict, for on_fit_start
         self._probation: Probation | None = None   # an lr change judged on the run itself
         self._refuted: dict = {}              # Probation.kind -> why one was undone: no other is made in this fit
+        self._decayed: str | None = None      # a plateau's lr decay made in this fit: no raise after it (``_hysteresis``)
         self._saved_probation = None          # the probation read by load_state_dict, for on_fit_start
 
     # ------------------------------------------------------------------ checkpoints
@@ -291,7 +305,7 @@ class Repairer:
                 "activation_tested": self._activation_tested,
                 "pending": [finding_state(f) for f in self._pending],
                 "start": _snapshot_state(self._start), "good": good,
-                "probation": _probation_state(self._probation), "refuted": self._refuted}
+                "probation": _probation_state(self._probation), "refuted": self._refuted, "decayed": self._decayed}
 
     def load_state_dict(self, saved: dict) -> None:
         """Continue from ``state_dict()``'s values (read before ``on_fit_start`` of a resumed run,
@@ -305,6 +319,7 @@ class Repairer:
         self._settle, self._activation_tested = dict(saved["settle"]), saved["activation_tested"]
         self._saved_snapshots = (saved["start"], saved["good"])
         self._saved_probation, self._refuted = saved.get("probation"), dict(saved.get("refuted") or {})
+        self._decayed = saved.get("decayed")
 
     def _resume(self, state) -> None:
         """A resumed run: no pre-flight (it ran before the first step of the run that is
@@ -615,7 +630,9 @@ class Repairer:
             attempts=self.attempts.get(code, 0), before_training=before_training,
             reinit_attempts=sum(self.attempts.get(c, 0) for c in REINIT_CODES),
             diverged_before=any(self.attempts.get(c, 0) for c in DIVERGED_CODES),
-            progress=state.step / state.total_steps if state.total_steps else 0.0)
+            progress=state.step / state.total_steps if state.total_steps else 0.0,
+            multiplier=schedule_multiplier(getattr(state.controls, "schedule", None), state.step),
+            lr_changed_before=any(r["action"] in ("raise_lr", "lower_lr") for r in self.repairs))
 
     def _give_up(self, state, finding, why):
         self._gave_up = True
@@ -669,6 +686,8 @@ class Repairer:
             "detail": detail,
             "rolled_back_to": None if target is None else {"step": target.step, "epoch": target.epoch}})
         state.extras.setdefault("babysit", {})["repairs"] = list(self.repairs)
+        if kind == "decay":
+            self._hysteresis(finding, step_now)
         if kept is not None and reference is not None and math.isfinite(reference):
             self._begin_probation(state, Probation(kind, finding.code, finding.where, kept, before, reference, epochs,
                                                    until=state.step + int(PROBATION_SHARE * (state.total_steps or 0))))
@@ -676,12 +695,30 @@ class Repairer:
             self._probation = None      # the model or the data changed: the kept trajectory no longer describes the run
         return True
 
+    def _hysteresis(self, finding, step: int) -> None:
+        """After a plateau's lr decay no lr raise is made during training in this fit, whether the
+        decay is kept or undone. The decay read the stall as the loss sitting on its minibatch noise
+        at the lr (notes 003: decrease the lr when the objective stagnates); a raise on a slow
+        loss or small updates (underfitting, lr_too_low, a loss that does not fall) reads the same
+        run the other way, and after the decay its small updates are the decay's own. Kept, the
+        decay ended the stall and a raise would restore the noise it removed; undone, the run is
+        back at its own lr, where the rule measured the stall. Acting on both readings moves the lr
+        back and forth (decay, raise, decay), so the first one holds (hysteresis). Cuts, the
+        divergence codes' above all, still act."""
+        if self._decayed is None:
+            self._decayed = (f"the lr decay for {finding.code} made at step {step} read the loss as stalled on its "
+                             f"noise at that lr, and a raise would reverse it (the repairer does not move the lr back "
+                             f"and forth)")
+
     def _confirmed(self, state, finding, plan: Plan, kind: str | None, *, before_training, seed) -> Plan | None:
         """``plan`` as its trial leaves it (a ``confirm`` raise sized and borne out, a ``confirm`` cut
         borne out), or None when it is declined (recorded unrepaired): its trial did not bear it out,
         or a change of its ``kind`` was undone in this fit (``_undo``)."""
         if kind in self._refuted:
             self._decline(state, finding, f"{plan.reason}; but {self._refuted[kind]}: left alone")
+            return None
+        if plan.action.name == "raise_lr" and not before_training and self._decayed:
+            self._decline(state, finding, f"{plan.reason}; but {self._decayed}: left alone")
             return None
         if plan.action.name == "raise_lr" and plan.options.get("confirm"):
             # the trial decides whether to act at all: run it before any rollback, from the current weights
@@ -792,13 +829,21 @@ class Repairer:
 
     def _confirmed_cut(self, state, plan: Plan, *, seed: int) -> Plan | str:
         """A ``confirm`` lr cut (plans.plan_diverged: a finite loss that rose) made only when a
-        paired trial from the current weights trains better at the cut lr (sizing.cut_helps)."""
+        paired trial from the current weights shows the rise at the current lr and trains better at
+        the cut lr (sizing.cut_helps: a short trial favours the smaller lr on any run)."""
         trial = _cut_trial(sizing.cut_helps, state, plan, seed=seed, clip_norm=state.controls.clip_norm)
+        if not trial["rose"]:
+            return (f"{plan.reason}; but at the current lr the held loss did not rise by more than the cut gains in "
+                    f"a {trial['steps']}-step trial ({trial['start_loss']:.4g} -> {trial['loss']:.4g}; the cut: "
+                    f"{trial['cut_loss']:.4g}): the rise was noise, and a cut that ends lower in so few steps is the "
+                    f"short horizon's bias toward small steps (Wu et al. 2018): left alone")
         if not trial["helps"]:
-            return (f"{plan.reason}; but the cut trained no better than the current lr in a {trial['steps']}-step "
-                    f"trial ({trial['cut_loss']:.4g} vs {trial['loss']:.4g} held loss): left alone")
-        return replace(plan, reason=plan.reason + f" (a {trial['steps']}-step trial: {trial['cut_loss']:.4g} vs "
-                                                  f"{trial['loss']:.4g} held loss at the current lr)")
+            return (f"{plan.reason}; but the cut did not lower the held loss in a {trial['steps']}-step trial "
+                    f"({trial['start_loss']:.4g} -> {trial['cut_loss']:.4g}; {trial['loss']:.4g} at the current lr): "
+                    f"left alone")
+        return replace(plan, reason=plan.reason + f" (a {trial['steps']}-step trial: {trial['start_loss']:.4g} -> "
+                                                  f"{trial['cut_loss']:.4g} held loss, {trial['loss']:.4g} at the "
+                                                  f"current lr)")
 
     def _sized_cut(self, state, plan: Plan, *, seed: int) -> Plan:
         """A ``size`` lr cut (plans.py: a cut was made and the run diverged or collapsed again):

@@ -15,7 +15,9 @@ training rows ends lower and finite. The copies train with the settings the rais
 suite's tiny_lr/teacher took a 10x larger raise whose steps momentum then made 10x larger again).
 A ``confirm`` raise (plans.trial_raise: a symptom read as a slow lr, not lr_too_low itself) also
 trains a third copy at the current lr with the current settings (``current_lr``), and is made
-only when the raise ends lower. ``cut_helps`` confirms a first lr cut the same way, and
+only when the raise ends lower. ``cut_helps`` confirms a first lr cut the same way, when the
+loss also does not fall at the current lr (short-horizon bias, Wu et al. 2018: a short trial
+favours the smaller lr on any run), and
 ``sized_cut`` sizes a cut that follows one that was not enough (the run diverged or its units
 collapsed again): copies at one, two and three decades lower, the lowest held loss chosen. The
 model and the run's optimizer are never modified.
@@ -42,15 +44,19 @@ def trial_steps(run_steps: int) -> int:
 
 
 def held_loss_after(model, optimizer, X, y, loss_fn, *, lr: float, weight_decay: float, batches, held,
-                    seed: int, clip_norm: float | None, group_options: dict | None = None) -> float:
+                    seed: int, clip_norm: float | None, group_options: dict | None = None,
+                    carry_state: bool = False) -> float:
     """The held rows' loss of a copy of ``model`` after a step at ``lr`` on each of ``batches``
     (``group_options``: settings the raise also changes, e.g. Nesterov momentum, set on every
-    param group)."""
+    param group; ``carry_state``: the copy's optimizer starts from a copy of ``optimizer``'s state,
+    its moments, when ``optimizer`` is the run's instance and its groups match)."""
     net = copy.deepcopy(model)
     if lr <= 0:                             # a schedule's last step: no training, the copy's own loss
         batches = []
     else:
         opt = make_optimizer(optimizer, net, lr=lr, weight_decay=weight_decay, total_steps=len(batches))
+        if carry_state:
+            _carry_state(opt, optimizer)
         for group in opt.param_groups:
             group.update(group_options or {})
     net.train()
@@ -65,6 +71,23 @@ def held_loss_after(model, optimizer, X, y, loss_fn, *, lr: float, weight_decay:
     with torch.no_grad():
         value = float(loss_fn(net(X[held]), y[held]))
     return value if math.isfinite(value) else math.inf
+
+
+def _carry_state(opt, run_optimizer) -> None:
+    """``opt`` (over a copy of the model) continues from a copy of the run's optimizer state: a
+    fresh Adam takes steps of about lr x sign(g) until its second moments fill, larger than the
+    run's own steps, and from trained weights that alone raises the loss in a short trial. Its
+    own hyper-parameters (the trial's lr, weight decay) are kept; groups that do not match the
+    run's leave it fresh."""
+    if not isinstance(run_optimizer, torch.optim.Optimizer) or not run_optimizer.state:
+        return
+    groups = [{k: v for k, v in g.items() if k != "params"} for g in opt.param_groups]
+    try:
+        opt.load_state_dict(copy.deepcopy(run_optimizer.state_dict()))
+    except (ValueError, KeyError, RuntimeError):
+        return
+    for group, own in zip(opt.param_groups, groups):
+        group.update(own)
 
 
 def _trial_batches(X, *, batch_size: int, run_steps: int, seed: int) -> tuple:
@@ -99,14 +122,30 @@ def larger_raise_helps(model, optimizer, X, y, loss_fn, *, lr: float, weight_dec
 
 def cut_helps(model, optimizer, X, y, loss_fn, *, lr: float, factor: float, weight_decay: float, batch_size: int,
               run_steps: int, seed: int, clip_norm: float | None = None) -> dict:
-    """``{"steps", "loss", "cut_loss", "helps"}``: the paired trial of the current ``lr`` against
-    ``lr / factor`` (the same weights, batches and dropout masks; loss on held training rows):
-    ``helps`` when the cut's held loss ends lower and finite."""
+    """``{"steps", "start_loss", "loss", "cut_loss", "rose", "helps"}``: the paired trial of the
+    current ``lr`` against ``lr / factor`` (the same weights, batches and dropout masks, each copy
+    continuing the run's optimizer state; loss on held training rows). ``rose``: at the current
+    lr the held loss ends above ``start_loss`` (the weights' own) by at least what the cut gains
+    below it; ``helps`` when it rose and the cut's held loss ends below ``start_loss``, finite: the
+    cut recovers, not only loses less (late in a run the held rows are rows the run fitted, and
+    steps on other rows raise their loss at any lr, less at a smaller one).
+
+    A smaller lr wins any short trial: it sheds the minibatch noise at once (near its floor SGD's
+    loss sits about lr x the gradient noise above the minimum), while what the larger lr gains
+    shows over a longer horizon (short-horizon bias: greedy and short-horizon choices of the lr
+    favour small steps, Wu et al. 2018). So "the cut ends lower" alone confirms a cut on every
+    run. The finding it confirms (a loss that rose at this lr) must reproduce from the current
+    weights, by more than the noise floor the cut removes (``start_loss - cut_loss``): at its
+    floor a healthy lr's loss wanders about its start by less, an unstable one's grows."""
     steps, held, batches = _trial_batches(X, batch_size=batch_size, run_steps=run_steps, seed=seed)
-    common = {"weight_decay": weight_decay, "batches": batches, "held": held, "seed": seed, "clip_norm": clip_norm}
+    common = {"weight_decay": weight_decay, "batches": batches, "held": held, "seed": seed, "clip_norm": clip_norm,
+              "carry_state": True}
+    start = held_loss_after(model, optimizer, X, y, loss_fn, lr=0.0, **common)
     loss = held_loss_after(model, optimizer, X, y, loss_fn, lr=lr, **common)
     cut = held_loss_after(model, optimizer, X, y, loss_fn, lr=lr / factor, **common)
-    return {"steps": steps, "loss": loss, "cut_loss": cut, "helps": math.isfinite(cut) and cut < loss}
+    rose = not loss < start + max(0.0, start - cut)
+    return {"steps": steps, "start_loss": start, "loss": loss, "cut_loss": cut, "rose": rose,
+            "helps": rose and math.isfinite(cut) and cut < start}
 
 
 def sized_cut(model, optimizer, X, y, loss_fn, *, lr: float, factor: float, weight_decay: float, batch_size: int,

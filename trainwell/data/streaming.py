@@ -220,15 +220,25 @@ def check_sample(X, y, *, seed: int = 0, rows: int = CHECK_ROWS) -> tuple:
 
 # -------------------------------------------------------------------- statistics, chunk by chunk
 @torch.no_grad()
+def chunks_after(X: HostRows, before=(), *, chunk_bytes: int = STATS_CHUNK_BYTES):
+    """``X``'s rows chunk by chunk (float64, bounded size) as the run reads them (through the
+    preprocessing bound to them, ``X.transform``: a step added later is fitted on what the steps
+    before it output), then through the fitted steps ``before``."""
+    for chunk in X.chunks(chunk_bytes=chunk_bytes):
+        if X.transform is not None:
+            with torch.no_grad():
+                chunk = X.transform(chunk.to(X.device)).double().cpu()
+        for done in before:
+            chunk = done(chunk)
+        yield chunk
+
+
 def streamed_moments(X: HostRows, step, before=(), *, chunk_bytes: int = STATS_CHUNK_BYTES):
     """The mean (keepdim) and ``step.SECOND_MOMENT`` of ``X``'s rows after the fitted steps
     ``before``, accumulated over chunks in float64: two passes (the mean, then the centered
     second moment), the same formulas ``Transform._fit`` evaluates in memory."""
     def passes():
-        for chunk in X.chunks(chunk_bytes=chunk_bytes):
-            for done in before:
-                chunk = done(chunk)
-            yield chunk
+        return chunks_after(X, before, chunk_bytes=chunk_bytes)
 
     total, count = None, 0
     for chunk in passes():
@@ -258,6 +268,9 @@ def fit_streamed(spec, X: HostRows, *, chunk_bytes: int = STATS_CHUNK_BYTES) -> 
         if len(X) < 2:
             raise DataError(f"preprocess {step.name!r}: needs at least 2 training samples to fit "
                             f"(got {len(X)})")
+        if hasattr(step, "fit_chunks"):      # a step fitted from values, not moments (impute's medians)
+            step.fit_chunks(chunks_after(X, list(pipeline)[:i], chunk_bytes=chunk_bytes))
+            continue
         mean, second = streamed_moments(X, step, list(pipeline)[:i], chunk_bytes=chunk_bytes)
         step.fit_moments(mean, second)
     return pipeline

@@ -439,20 +439,41 @@ class Impute(Transform):
         set_options(self, self.OPTIONS, codes=codes)
         self._register_empty("column", "code", "fill")
 
-    def _fit(self, X):
+    def _columns(self, shape: tuple) -> list[int]:
+        """The coded columns, checked against the training data's ``shape``."""
         if self.codes is None:
             raise ConfigError("preprocess 'impute': codes is required: [[column, code], ...] (the value in each "
                               "column that stands for a missing reading)")
-        if X.ndim != 2:
-            raise DataError(f"preprocess 'impute': needs (N, D) features; got training data of shape {tuple(X.shape)}")
+        if len(shape) != 2:
+            raise DataError(f"preprocess 'impute': needs (N, D) features; got training data of shape {tuple(shape)}")
         columns = [int(c) for c, _ in self.codes]
-        if max(columns) >= X.shape[1]:
+        if max(columns) >= shape[1]:
             raise DataError(f"preprocess 'impute': codes name column {max(columns)} but the training data has "
-                            f"{X.shape[1]} columns")
+                            f"{shape[1]} columns")
+        return columns
+
+    def _fit(self, X):
+        self._fit_columns({c: X[:, c] for c in self._columns(tuple(X.shape))})
+
+    def fit_chunks(self, chunks) -> None:
+        """Streamed rows (data/streaming.fit_streamed): the coded columns gathered chunk by chunk
+        (a median needs every value of its column, not the whole rows: memory of N values per
+        coded column), then fitted as in memory."""
+        values = {}
+        for chunk in chunks:
+            for c in self._columns(tuple(chunk.shape)):
+                values.setdefault(c, []).append(chunk[:, c].double())
+        if not values:
+            raise DataError("preprocess 'impute': no training rows to fit on")
+        self._fit_columns({c: torch.cat(parts) for c, parts in values.items()})
+
+    def _fit_columns(self, values: dict) -> None:
+        """The fills from each coded column's training values (``values[column]``, 1-d)."""
+        columns = [int(c) for c, _ in self.codes]
         fills = []
         for c in columns:
             column_codes = torch.tensor([float(v) for j, v in self.codes if j == c], dtype=torch.float64)
-            rest = X[:, c][~torch.isin(X[:, c], column_codes.to(torch.float32).double())]
+            rest = values[c][~torch.isin(values[c], column_codes.to(torch.float32).double())]
             if rest.numel() == 0:
                 raise DataError(f"preprocess 'impute': column {c} holds only its codes in the training data")
             fills.append(float(rest.median()))
@@ -461,7 +482,7 @@ class Impute(Transform):
         self._store("fill", torch.tensor(fills, dtype=torch.float64))
 
     def fit_moments(self, mean, second):
-        raise DataError("preprocess 'impute': needs the training rows in memory (a median), not streamed rows")
+        raise DataError("preprocess 'impute': fits from its columns' values (fit or fit_chunks), not from moments")
 
     def _check_shape(self, X):
         if X.ndim != 2 or X.shape[1] <= int(self.column.max()):
