@@ -31,6 +31,7 @@ from trainwell.optim.factory import build_optimizer, optimizer_options
 from trainwell.optim.penalties import GradientNoise, clip_gradients
 from trainwell.optim.schedules import make_schedule
 from trainwell.train.extend import continued_schedule
+from trainwell.train.metrics import monitor_mode
 
 # LSUV rescales each layer from its output variance on one mini-batch (Mishkin & Matas 2015);
 # trainwell's batch is this many training inputs (docs/init.md).
@@ -215,7 +216,7 @@ def _schedule(config: Config, total_steps: int, steps_per_epoch: int):
         if name is None:
             raise ConfigError("schedule: a table needs name = \"...\" (e.g. name = \"step\")")
     if name == "plateau" and "mode" not in options:
-        options["mode"] = "min" if config.monitor.endswith("loss") else "max"  # follow `monitor`
+        options["mode"] = monitor_mode(config.monitor)  # follow `monitor`
     return make_schedule(name, total_steps=total_steps, steps_per_epoch=steps_per_epoch,
                          warmup_steps=config.warmup_steps, **options)
 
