@@ -57,13 +57,14 @@ def cost(budget, *, augment, batch_size: int, total_steps: int, steps: int = int
 def added_variance(spec, X, *, seed: int = 0, rows: int = SCALE_ROWS) -> float | None:
     """What one transform adds to the rows' spread: the augmented rows' variance over the clean
     rows' (each input value's variance across ``rows`` training rows, summed over the values) minus
-    1. Additive noise of std s on standardized features adds s^2 (5.0 adds 25); a flip, a crop or a
+    1, the transform drawn from the run's augmentation stream (seed + ``AUGMENT_SEED_OFFSET``).
+    Additive noise of std s on standardized features adds s^2 (5.0 adds 25); a flip, a crop or a
     rotation moves values and adds about none; cutout and mixing remove some (< 0). None when
     the rows have no spread or the transform does not apply to them (an image op on flat rows)."""
     x = X[:rows]
     x = x.float()
     try:
-        out = make_augment([spec])(x, torch.Generator(device="cpu").manual_seed(seed))
+        out = make_augment([spec])(x, torch.Generator(device="cpu").manual_seed(seed + AUGMENT_SEED_OFFSET))
     except ConfigError:     # an op that needs images on flat rows: fit refuses it before this runs
         return None
     clean = float(x.var(0, unbiased=False).sum())
