@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 import trainwell
-from trainwell.babysit import callback_check
+from trainwell.babysit import callback_check, reset_watch
 from trainwell.babysit.doctor import doctor
 from trainwell.babysit.registry import CODES
 from trainwell.train.callbacks import Callback
@@ -142,3 +142,63 @@ def test_the_fault_it_names_hurts_the_run(four_class, four_class_mlp):
 
 def test_the_code_is_documented_as_not_repairable():
     assert CODES["parameters_reset"].plan.__name__ == "not_repairable"
+
+
+# --- the watched run (reset_watch.py) ---------------------------------------------------------------------
+def _watched(four_class, four_class_mlp, callbacks, babysit="watch", epochs=6):
+    X, y = four_class
+    return trainwell.fit(four_class_mlp(), (X[:900], y[:900]), val=(X[900:], y[900:]), callbacks=callbacks,
+                         epochs=epochs, batch_size=32, lr=1e-3, optimizer="adam", babysit=babysit, progress=False,
+                         report=False, run_dir=None, seed=0)
+
+
+@pytest.mark.parametrize("callback", [InitEachEpoch(), ReloadStartEachEpoch()])
+def test_a_watched_run_sees_the_weights_put_back_between_epochs(four_class, four_class_mlp, callback):
+    run = _watched(four_class, four_class_mlp, [callback])
+    [f] = [f for f in run.findings.findings if f.code == "parameters_reset"]
+    assert f.severity == "error"
+    boundaries = f.evidence["boundaries"]
+    assert len(boundaries) >= reset_watch.REPEATS
+    assert all(b["jump"] >= reset_watch.JUMP * b["moved"] > 0 for b in boundaries)
+    assert type(callback).__name__ in f.message and "starts again at every epoch" in f.message
+
+
+@pytest.mark.parametrize("callbacks", [[InitAtFitStart()], [InitFirstEpochOnly()], [MaxNorm()], [ReadsOnly()]])
+def test_a_watched_run_with_callbacks_that_keep_the_training_is_quiet(four_class, four_class_mlp, callbacks):
+    run = _watched(four_class, four_class_mlp, callbacks)
+    assert "parameters_reset" not in [f.code for f in run.findings.findings]
+
+
+def test_the_watch_runs_only_with_an_in_run_hook_of_the_users():
+    from trainwell.config import Config
+    from trainwell.train.parts import babysit_callbacks
+    names = lambda cbs: [type(c).__name__ for c in cbs]     # noqa: E731
+    assert "ResetWatch" not in names(babysit_callbacks(Config(callbacks=[InitAtFitStart()]), 10))
+    assert "ResetWatch" in names(babysit_callbacks(Config(callbacks=[InitEachEpoch()]), 10))
+    assert "ResetWatch" in names(babysit_callbacks(Config(callbacks=[InitEachEpoch()], babysit="repair"), 10))
+    assert babysit_callbacks(Config(callbacks=[InitEachEpoch()], babysit="off"), 10) == []
+
+
+def test_a_repair_that_reinitializes_is_not_read_as_the_users_reset(four_class, four_class_mlp):
+    """The repairer's own changes between epochs (a rollback, a re-initialization) are recorded repairs:
+    the watch leaves those boundaries out (a user callback that only reads the weights keeps it on)."""
+    watch = reset_watch.ResetWatch(monitor=None)
+    state = SimpleNamespace(extras={"babysit": {"repairs": []}}, controls=SimpleNamespace(rolled_back=False),
+                            model=nn.Linear(2, 2), batch_index=9, steps_per_epoch=10, step=10, total_steps=100,
+                            epoch=1, history=[], config=SimpleNamespace(callbacks=[ReadsOnly()]))
+    watch.on_epoch_start(state)
+    with torch.no_grad():
+        state.model.weight.add_(0.01)
+    watch.on_after_step(state)
+    state.extras["babysit"]["repairs"].append({"code": "dead_units", "action": "reinit"})
+    with torch.no_grad():
+        state.model.weight.normal_()
+    watch.on_epoch_start(state)
+    assert watch.boundaries == []
+    with torch.no_grad():                                   # the same change with no repair recorded counts
+        state.model.weight.add_(0.01)
+    watch.on_after_step(state)
+    with torch.no_grad():
+        state.model.weight.normal_()
+    watch.on_epoch_start(state)
+    assert len(watch.boundaries) == 1 and watch.boundaries[0]["jump"] > watch.boundaries[0]["moved"]

@@ -11,7 +11,7 @@ of the babysitter's other checks runs the user's callbacks past the first epoch'
 The check: a copy of the setup starts as the run starts (the user's ``on_fit_start`` hooks, on the
 state of a trainer ``fit`` builds for it), its held loss is measured (``L0``: the held training
 rows in eval mode), it trains ``interventions.STEPS`` minibatch steps with the run's optimizer
-(``L1``), and then each hook a user callback defines that runs during the run (``IN_RUN``) is
+(``L1``), and then each hook a user callback defines that runs during the run (``reset_watch.IN_RUN``) is
 called once on that state, as the loop would call it at the next epoch (``state.epoch`` = 1, the
 steps taken), its held loss measured (``L2``) and the weights put back for the next. A hook
 *undoes* the training when it gives back ``UNDONE`` of what the steps gained,
@@ -22,7 +22,8 @@ back far less. Found: a ``parameters_reset`` error naming the callback, the hook
 how far the hook moved the weights against how far training moved them.
 
 A callback that raises on a state outside the loop's (it reads a metric only validation sets) is
-left out: what it does there is not what it does in the run.
+left out: what it does there is not what it does in the run. A watched run measures the same fault
+on itself (reset_watch.py: the weights' jump between two epochs against an epoch's steps).
 """
 from __future__ import annotations
 
@@ -34,29 +35,14 @@ import torch
 from trainwell.babysit import interventions
 from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.preflight import make_optimizer, train_step
-from trainwell.train.callbacks import Callback
+from trainwell.babysit.reset_watch import CODE, defines, in_run_hooks
 from trainwell.train.fit import make_trainer
 
-CODE = "parameters_reset"
 PART = "the callbacks check (parameters_reset)"
-# the hooks that run again and again during a run (on_fit_start and on_fit_end run once: an init
-# there is the user's start, a change there the user's end)
-IN_RUN = ("on_epoch_start", "on_before_step", "on_after_step", "on_validation_start", "on_validation_end",
-          "on_epoch_end", "on_checkpoint")
 UNDONE = 0.5    # the hook gives back half of what the steps gained or more: more of the run's learning is
                 # lost at each call than kept (a re-initialization gives back about all of it; a max-norm
                 # constraint or a restore of the best weights next to none)
 EVAL_ROWS = interventions.EVAL_ROWS     # the held rows the losses are measured on
-
-
-def defines(callback, hook: str) -> bool:
-    """Whether ``callback`` has its own ``hook`` (the loop's Hooks rule: not Callback's no-op)."""
-    return hasattr(callback, hook) and getattr(type(callback), hook, None) is not getattr(Callback, hook, None)
-
-
-def in_run_hooks(callbacks) -> list[tuple]:
-    """``(callback, hook)`` for each in-run hook (``IN_RUN``) the user's callbacks define, in loop order."""
-    return [(cb, hook) for hook in IN_RUN for cb in callbacks if defines(cb, hook)]
 
 
 def cost(budget, *, callbacks, batch_size: int, steps: int = interventions.STEPS) -> float:

@@ -915,7 +915,7 @@ CODES = {spec.code: spec for spec in (
                     "mode_gap.SETTLE_PASSES"),
         plan=not_repairable,
     ),
-    # --- the user's callbacks during the run (callback_check.py)
+    # --- the user's callbacks during the run (callback_check.py, reset_watch.py)
     FindingSpec(
         "parameters_reset", "preflight", "error",
         measures="the user's callbacks that define a hook the loop runs again and again (on_epoch_start, "
@@ -923,9 +923,12 @@ CODES = {spec.code: spec for spec in (
                  "copy of the setup started by the user's on_fit_start, trained the experiment's steps (100) with "
                  "the run's optimizer, then each such hook called once on that state as at the next epoch; the "
                  "held training rows' loss before training (L0), after it (L1) and after the hook (L2), and how "
-                 "far the hook moves the weights against how far the steps moved them",
+                 "far the hook moves the weights against how far the steps moved them; in a watched run with such "
+                 "a callback (reset_watch.ResetWatch), at each epoch start: the weights' distance from the last "
+                 "step's (jump) against the distance the epoch's steps moved them (moved), one host sync an epoch",
         threshold="the hook gives back half or more of what the steps gained, (L2 - L1) / (L0 - L1) >= 0.5, "
-                  "where the steps gained at least 10% of the starting loss",
+                  "where the steps gained at least 10% of the starting loss; in a watched run, jump >= 1 x moved "
+                  "at 2 epoch boundaries where the babysitter changed nothing",
         source="issue 11 (parameters reset or overwritten by the user's code during the run); "
                "train/callbacks.py's hook order (on_fit_start runs once, on_epoch_start at every epoch); "
                "first principles: a re-initialization gives back all the learning, a constraint or a restore "
@@ -934,7 +937,8 @@ CODES = {spec.code: spec for spec in (
         groups=(Group.SLOW,),
         explains=("underfitting", "plateau", "cannot_overfit_small_subset", "stops_too_soon", Group.OPTIMIZATION,
                   Group.EPOCH_CURVES),
-        thresholds=("callback_check.UNDONE", "interventions.MIN_GAIN", "interventions.STEPS"),
+        thresholds=("callback_check.UNDONE", "interventions.MIN_GAIN", "interventions.STEPS", "reset_watch.JUMP",
+                    "reset_watch.REPEATS"),
         plan=not_repairable,
     ),
     FindingSpec(

@@ -14,6 +14,7 @@ from torch import nn
 
 from trainwell.babysit.monitor import Monitor
 from trainwell.babysit.repair import Repairer
+from trainwell.babysit.reset_watch import ResetWatch, in_run_hooks
 from trainwell.babysit.stop_watch import StopWatch
 from trainwell.config import Config
 from trainwell.data.batches import Batches
@@ -338,8 +339,11 @@ def babysit_callbacks(config: Config, steps_per_epoch: int) -> list:
     # compile: the activation probes' forward hooks would make torch.compile retrace the model
     # on every sample, so a compiled run's monitor keeps the gradient and update statistics only
     activations = {"activation_every": 0} if config.compile else {}
+    # the user's callbacks that run during the run may put the weights back (reset_watch.py): watched
+    # then, at one copy of the weights and one host sync an epoch; other runs pay nothing
+    resets = (lambda m: [ResetWatch(m)]) if in_run_hooks(config.callbacks or []) else (lambda m: [])
     if config.babysit == "watch":
         monitor = Monitor(**activations)
-        return [monitor, StopWatch(monitor)]
+        return [monitor, *resets(monitor), StopWatch(monitor)]
     monitor = Monitor(every=max(1, steps_per_epoch // REPAIR_SAMPLES_PER_EPOCH), **activations)
-    return [monitor, Repairer(monitor), StopWatch(monitor)]     # StopWatch last: it updates their summary
+    return [monitor, Repairer(monitor), *resets(monitor), StopWatch(monitor)]     # StopWatch last: it updates their summary
