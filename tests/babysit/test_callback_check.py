@@ -202,3 +202,22 @@ def test_a_repair_that_reinitializes_is_not_read_as_the_users_reset(four_class, 
         state.model.weight.normal_()
     watch.on_epoch_start(state)
     assert len(watch.boundaries) == 1 and watch.boundaries[0]["jump"] > watch.boundaries[0]["moved"]
+
+
+class Writes(Callback):
+    """Holds an open file: it cannot be copied, so the doctor leaves it unrun (it writes nothing)."""
+
+    def __init__(self, path):
+        self.file = open(path, "w")
+
+    def on_epoch_end(self, state):
+        self.file.write("epoch\n")
+
+
+def test_the_doctor_runs_copies_and_leaves_out_what_cannot_be_copied(four_class, four_class_mlp, tmp_path):
+    cb = ReloadStartEachEpoch()
+    writes = Writes(tmp_path / "log.txt")
+    _doctor(four_class, four_class_mlp, [cb, writes])
+    writes.file.close()
+    assert not hasattr(cb, "saved")                     # its on_fit_start ran on a copy
+    assert (tmp_path / "log.txt").read_text() == ""

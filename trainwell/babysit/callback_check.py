@@ -72,6 +72,14 @@ def _weights(net) -> dict:
     return {k: v.detach().clone() for k, v in net.state_dict().items() if torch.is_floating_point(v)}
 
 
+def _copy(callback):
+    """A deep copy of the user's callback; None when it cannot be copied."""
+    try:
+        return copy.deepcopy(callback)
+    except Exception:       # the user's object: any copy failure (a lock, a file, a socket) means "leave it out"
+        return None
+
+
 def _call(fn, state) -> bool:
     """Run the user's hook; False when it raises on this state (it is then left out)."""
     try:
@@ -88,7 +96,9 @@ def check_callbacks(p, X, y, loss_fn, *, optimizer, lr: float, weight_decay: flo
     defines an in-run hook, the budget cannot afford the check, or the steps learn too little to
     see; else one ``parameters_reset`` error per hook that undoes ``UNDONE`` of the training. The
     training runs on a copy of the model; the run's model is not modified."""
-    callbacks = list(p.config.callbacks or [])
+    # copies: what a hook keeps (a saved state dict, a counter) stays out of the user's objects, and a
+    # callback that holds what cannot be copied (an open log writer, a connection) is left out unrun
+    callbacks = [c for c in (_copy(cb) for cb in p.config.callbacks or []) if c is not None]
     hooks = in_run_hooks(callbacks)
     if not hooks or (budget is not None and not budget.fits_wall(
             cost(budget, callbacks=callbacks, batch_size=batch_size, steps=steps), PART)):
