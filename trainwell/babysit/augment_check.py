@@ -18,6 +18,12 @@ ahead instead). Each
 transform that hurts gets an ``augmentation_hurts`` warning naming it (``evidence["drop"]``),
 repaired by dropping it from the run's augmentation (``set_augment``, a control: exact on resume);
 a transform whose arm trains no better is not reported.
+
+The transform's scale against the rows' (``added_variance``): each transform applied alone to
+``SCALE_ROWS`` training rows adds variance (noise of std s on standardized features: s^2; a flip or
+crop: none). Above ``ABOVE_SIGNAL`` (more noise than data) the trained-on test accepts the held loss
+too (``ahead_trained_on``): such noise leaves a model that ranks the classes but is unsure of them,
+whose held accuracy catches up within the sampling noise while its held loss stays far behind.
 """
 from __future__ import annotations
 
