@@ -114,17 +114,26 @@ def _mlp_check(std, steps=100):
                                        optimizer="adam", lr=1e-3, batch_size=32, steps=steps)
 
 
-def test_noise_above_the_signal_is_found_by_its_held_loss(monkeypatch):
+@pytest.mark.parametrize("steps", [60, 100])    # 60: the repairer's settings test on a 900-step run
+def test_noise_above_the_signal_is_found_by_its_held_loss(monkeypatch, steps):
     """std 3 on standardized features ("3 %" meant): trained on, the held accuracy is within the
     sampling noise of the clean arm's (96 against 99 %) while the held loss stays 10x higher; the
     transform's measured scale (above the signal) lets the loss decide."""
-    [f] = _mlp_check(3.0)
+    [f] = _mlp_check(3.0, steps=steps)
     assert (f.code, f.severity, f.evidence["transform"]) == ("augmentation_hurts", "warning", "noise")
     assert f.evidence["added_variance"] > augment_check.ABOVE_SIGNAL
     assert f.evidence["longer"]["fix_loss"] < 0.5 * f.evidence["longer"]["setup_loss"]
     assert "the rows' own variance" in f.message
     monkeypatch.setattr(augment_check, "ABOVE_SIGNAL", float("inf"))    # by accuracy alone: not ahead
-    assert _mlp_check(3.0) == []
+    assert _mlp_check(3.0, steps=steps) == []
+
+
+def test_loss_only_strips_the_accuracies_of_an_arm_and_its_trained_on_copy():
+    from trainwell.babysit.interventions import Arm
+    arm = Arm("a", "c", "x", after=1.0, acc=0.5, mid_acc=0.4, longer=Arm("a", "c", "x", after=0.5, acc=0.7))
+    bare = augment_check._loss_only(arm)
+    assert (bare.acc, bare.mid_acc, bare.longer.acc, bare.after, bare.longer.after) == (None, None, None, 1.0, 0.5)
+    assert arm.acc == 0.5 and augment_check._loss_only(None) is None
 
 
 def test_small_noise_on_the_same_rows_is_quiet():

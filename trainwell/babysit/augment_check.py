@@ -22,10 +22,14 @@ a transform whose arm trains no better is not reported.
 The transform's scale against the rows' (``added_variance``): each transform applied alone to
 ``SCALE_ROWS`` training rows adds variance (noise of std s on standardized features: s^2; a flip or
 crop: none). Above ``ABOVE_SIGNAL`` (more noise than data) the trained-on test accepts the held loss
-too (``ahead_trained_on``): such noise leaves a model that ranks the classes but is unsure of them,
-whose held accuracy catches up within the sampling noise while its held loss stays far behind.
+too (``ahead_trained_on``), and whether the setup closes in on the arm within the run is read on the
+held loss (``interventions.trend`` without accuracies): such noise leaves a model that ranks the
+classes but is unsure of them, whose held accuracy catches up within the sampling noise while its
+held loss stays far behind.
 """
 from __future__ import annotations
+
+import dataclasses
 
 import torch
 
@@ -93,6 +97,14 @@ def ahead_trained_on(baseline, arm, *, by_loss: bool) -> bool:
     return interventions.significant(b, a, None, by_loss=True)
 
 
+def _loss_only(arm):
+    """``arm`` (and its trained-on copy) without accuracies: ``interventions.trend`` then reads the
+    held loss (as a ratio) instead of the accuracy."""
+    if arm is None:
+        return None
+    return dataclasses.replace(arm, acc=None, mid_acc=None, longer=_loss_only(arm.longer))
+
+
 def transform_name(spec) -> str:
     """An augment entry's name: ``"hflip"`` or ``{"name": "crop", ...}``."""
     return spec if isinstance(spec, str) else str(spec.get("name"))
@@ -142,9 +154,12 @@ def check_augment(model, X, y, loss_fn, *, augment, total_steps: int, optimizer,
         if not (interventions.significant(baseline, arm, repeat, by_loss=True)
                 and ahead_trained_on(baseline, arm, by_loss=above)):
             continue
-        if interventions.trend(baseline, arm, repeat, run_steps=total_steps)["recovering"] or \
-                interventions.trend_trained_on(baseline, arm, repeat, run_steps=total_steps)["recovering"]:
-            continue        # the setup closes in on the arm within the run: it slows the start, not the result
+        # the setup closes in on the arm within the run: it slows the start, not the result (read on the
+        # held loss for a transform above the signal, whose accuracy gap closes while its loss does not)
+        b_, a_, r_ = (_loss_only(x) for x in (baseline, arm, repeat)) if above else (baseline, arm, repeat)
+        if interventions.trend(b_, a_, r_, run_steps=total_steps)["recovering"] or \
+                interventions.trend_trained_on(b_, a_, r_, run_steps=total_steps)["recovering"]:
+            continue
         a, b = arm.longer, baseline.longer
         name = transform_name(specs[arm.extra["drop"]])
         acc = (f" ({100 * arm.acc:.1f}% against {100 * baseline.acc:.1f}% of the held rows right)"
