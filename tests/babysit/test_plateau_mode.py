@@ -143,3 +143,20 @@ def test_set_plateau_mode_names_what_it_needs(blobs):
         _fit(blobs, [AtStart(lambda c: c.set_plateau_mode("max"))], schedule="cosine")
     with pytest.raises(ConfigError, match=r"set_plateau_mode: mode = 'up': must be \"min\" or \"max\""):
         _fit(blobs, [AtStart(lambda c: c.set_plateau_mode("up"))], schedule="plateau")
+
+
+def test_a_watched_run_reports_the_contradiction_at_fit_start(blobs):
+    run = _fit(blobs, babysit="watch", schedule={"name": "plateau", "mode": "min", "patience": 0}, epochs=6)
+    [f] = [f for f in run.findings.findings if f.code == "schedule_decays_early"]
+    assert f.evidence["mode"] == "max" and f.severity == "warning" and f.evidence["cuts"] == [2, 3, 4, 5]
+    quiet = _fit(blobs, babysit="watch", schedule={"name": "plateau", "patience": 0}, epochs=6)
+    assert "schedule_decays_early" not in [f.code for f in quiet.findings.findings]
+
+
+def test_the_plateau_watch_is_added_only_for_a_plateau_schedule():
+    from trainwell.train.parts import babysit_callbacks
+    names = lambda config: [type(c).__name__ for c in babysit_callbacks(config, 10)]     # noqa: E731
+    assert "PlateauWatch" in names(Config(schedule="plateau"))
+    assert "PlateauWatch" in names(Config(schedule={"name": "plateau", "mode": "min"}))
+    assert "PlateauWatch" not in names(Config(schedule="cosine"))
+    assert "PlateauWatch" not in names(Config(schedule="plateau", babysit="repair"))   # its settings test has it

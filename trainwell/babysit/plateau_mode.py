@@ -19,7 +19,9 @@ finding names the mode that follows the monitor (``evidence["mode"]``), which th
 (``set_plateau_mode``, a control: exact on resume) applies from the start.
 
 Early stopping and the best weights take their direction from the monitor's name
-(``monitor_mode``): they have no mode to contradict it.
+(``monitor_mode``): they have no mode to contradict it. A watched run (``babysit = "watch"``, the
+default) has no settings test to run the check: ``PlateauWatch`` runs it at fit start, from the
+run's own schedule, and puts the finding in the monitor's diagnosis (no training, nothing changed).
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ import math
 from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.schedule_check import CODE, EARLY, FALLEN
 from trainwell.optim.schedules import ReduceOnPlateau, plateau_in
+from trainwell.train.callbacks import Callback
 from trainwell.train.metrics import monitor_mode
 
 ROUNDING = 1 + 1e-9     # 0.1 x 0.1 is 0.010000000000000002 in floating point: two cuts of 10x reach 1%
@@ -95,3 +98,19 @@ def check_plateau_mode(schedule, *, monitor: str, epochs: int) -> list[Finding]:
                 "patience": plateau.patience}
     return [make(CODE, message, evidence=evidence, severity="warning" if early else "info",
                  fix=f'set the plateau schedule\'s mode = "{right}" (or leave mode out: it follows monitor)')]
+
+
+class PlateauWatch(Callback):
+    """At the start of a watched run whose lr schedule holds a plateau schedule (train/parts.py adds
+    it then), ``check_plateau_mode`` on the run's schedule and epochs: its finding goes into the
+    monitor's diagnosis. The repairer runs the same check in its settings test and repairs it."""
+
+    def __init__(self, monitor):
+        self.monitor = monitor
+
+    def on_fit_start(self, state):
+        epochs = max(1, math.ceil((state.total_steps or 0) / max(1, state.steps_per_epoch)))
+        found = check_plateau_mode(state.controls.schedule, monitor=state.config.monitor, epochs=epochs)
+        for f in found:
+            f.evidence.setdefault("step", state.step)
+            self.monitor.diagnosis.add(f)

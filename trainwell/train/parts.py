@@ -14,6 +14,7 @@ from torch import nn
 
 from trainwell.babysit.monitor import Monitor
 from trainwell.babysit.repair import Repairer
+from trainwell.babysit.plateau_mode import PlateauWatch
 from trainwell.babysit.reset_watch import ResetWatch, in_run_hooks
 from trainwell.babysit.stop_watch import StopWatch
 from trainwell.config import Config
@@ -30,7 +31,7 @@ from trainwell.nn.models import build_model
 from trainwell.nn.transfer import all_but_head, freeze, load_weights
 from trainwell.optim.factory import build_optimizer, optimizer_options
 from trainwell.optim.penalties import GradientNoise, clip_gradients
-from trainwell.optim.schedules import make_schedule
+from trainwell.optim.schedules import make_schedule, plateau_in
 from trainwell.train.extend import continued_schedule
 from trainwell.train.metrics import monitor_mode
 
@@ -330,6 +331,13 @@ def make_batches(config: Config, train_pair, *, rank: int = 0, world: int = 1) -
     return batches
 
 
+def _plateau_named(spec) -> bool:
+    """Whether the ``schedule`` option is a plateau schedule (its name, or the object itself)."""
+    if isinstance(spec, dict):
+        return spec.get("name") == "plateau"
+    return spec == "plateau" or plateau_in(spec) is not None
+
+
 def babysit_callbacks(config: Config, steps_per_epoch: int) -> list:
     """The babysitter's callbacks for ``babysit = "watch" | "repair" | "off"``. Watching samples
     at a period calibrated to stay under 2 % of step time; repairing samples on fixed steps
@@ -344,6 +352,8 @@ def babysit_callbacks(config: Config, steps_per_epoch: int) -> list:
     resets = (lambda m: [ResetWatch(m)]) if in_run_hooks(config.callbacks or []) else (lambda m: [])
     if config.babysit == "watch":
         monitor = Monitor(**activations)
-        return [monitor, *resets(monitor), StopWatch(monitor)]
+        # a plateau schedule's mode against its monitor (plateau_mode.py; the repairer's settings test has it)
+        plateau = [PlateauWatch(monitor)] if _plateau_named(config.schedule) else []
+        return [monitor, *plateau, *resets(monitor), StopWatch(monitor)]
     monitor = Monitor(every=max(1, steps_per_epoch // REPAIR_SAMPLES_PER_EPOCH), **activations)
     return [monitor, Repairer(monitor), *resets(monitor), StopWatch(monitor)]     # StopWatch last: it updates their summary
