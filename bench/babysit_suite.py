@@ -160,6 +160,22 @@ def he_init(model):
     return model
 
 
+class HeInitCallback(trainwell.Callback):
+    """A user's callback that starts training from He init; ``each_epoch``: the same code on
+    on_epoch_start, read as "at the start" (the weights start again every epoch)."""
+
+    def __init__(self, *, each_epoch: bool):
+        self.each_epoch = each_epoch
+
+    def on_fit_start(self, state):
+        if not self.each_epoch:
+            he_init(state.model)
+
+    def on_epoch_start(self, state):
+        if self.each_epoch:
+            he_init(state.model)
+
+
 class _BadGrad(torch.autograd.Function):
     """A hand-written activation whose backward is wrong (forgets the mask's complement sign)."""
 
@@ -474,6 +490,11 @@ def _cases() -> list[Case]:
     add("max_steps_as_epochs/teacher", "stops_too_soon", "teacher", phase="preflight", model=relu,
         options={"optimizer": "adam", "lr": 1e-3, "max_steps": 12}, twin_options={"max_steps": None},
         note="max_steps = 12 meant as the 12 epochs: the run ends after 12 updates")
+    # branch babysit42: the user's callback puts the weights back every epoch (callback_check.py)
+    add("init_each_epoch/digits", "parameters_reset", "digits", phase="preflight", model=relu,
+        options={"optimizer": "adam", "lr": 1e-3, "callbacks": [HeInitCallback(each_epoch=True)]},
+        twin_options={"callbacks": [HeInitCallback(each_epoch=False)]},
+        note="a He-init callback on on_epoch_start instead of on_fit_start: every epoch starts again")
     out.append(Case("rotate_180/digit_images", "augmentation_hurts", "digits",
                     setup(lambda: digit_cnn(), data_fn=_digit_images,
                           options={"epochs": 12, "optimizer": "adam", "lr": 1e-3,

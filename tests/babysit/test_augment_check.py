@@ -75,3 +75,66 @@ def test_the_repair_drops_the_named_transform():
     assert ACTIONS["drop_augmentation"].apply(Controls(), plan.options, seed=0) == "augmentation hflip dropped"
     assert calls == [[{"name": "crop", "pad": 1}, "vflip"]]
     assert isinstance(CODES["augmentation_hurts"].plan(make("augmentation_hurts", "x"), None), str)
+
+
+# --- the transform's scale against the rows' (added_variance) ---------------------------------------------
+def test_added_variance_of_noise_is_its_variance_over_the_rows():
+    g = torch.Generator().manual_seed(11)
+    X = torch.randn(4000, 6, generator=g)       # standardized features: variance 1 each
+    for std in (0.05, 0.5, 2.0):
+        # an independent reference: Var(x + s z) = Var(x) + s^2 for independent noise, within the sampled
+        # covariance of x and z (2 s / sqrt(rows x features) a standard error: 3 of them)
+        assert augment_check.added_variance({"name": "noise", "std": std, "clamp": False}, X, rows=4000) == \
+            pytest.approx(std ** 2, rel=0.1, abs=3 * 2 * std / (4000 * 6) ** 0.5)
+
+
+def test_moving_values_adds_no_variance():
+    X, _ = bars(600)
+    assert abs(augment_check.added_variance("hflip", X)) < 0.05
+    assert augment_check.added_variance({"name": "cutout", "size": 0.5}, X) < 0.05
+    assert augment_check.added_variance("hflip", torch.randn(50, 3)) is None     # an image op on flat rows
+    assert augment_check.added_variance({"name": "cutout", "size": 4.0}, X) is None   # options fit refuses
+
+
+def flat_classes(n, seed=0):
+    """4 classes of 8 standardized features: class k's mean 3.5 standard deviations out along feature k."""
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, 4, (n,), generator=g)
+    X = torch.randn(n, 8, generator=g)
+    X[torch.arange(n), y] += 3.5
+    return (X - X.mean(0)) / X.std(0), y
+
+
+def _mlp_check(std, steps=100):
+    X, y = flat_classes(2000)
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 64), nn.ReLU(), nn.Linear(64, 4))
+    return augment_check.check_augment(model, X, y, make_loss("cross_entropy"),
+                                       augment=[{"name": "noise", "std": std}], total_steps=900,
+                                       optimizer="adam", lr=1e-3, batch_size=32, steps=steps)
+
+
+@pytest.mark.parametrize("steps", [60, 100])    # 60: the repairer's settings test on a 900-step run
+def test_noise_above_the_signal_is_found_by_its_held_loss(monkeypatch, steps):
+    """std 3 on standardized features ("3 %" meant): trained on, the held accuracy is within the
+    sampling noise of the clean arm's (96 against 99 %) while the held loss stays 10x higher; the
+    transform's measured scale (above the signal) lets the loss decide."""
+    [f] = _mlp_check(3.0, steps=steps)
+    assert (f.code, f.severity, f.evidence["transform"]) == ("augmentation_hurts", "warning", "noise")
+    assert f.evidence["added_variance"] > augment_check.ABOVE_SIGNAL
+    assert f.evidence["longer"]["fix_loss"] < 0.5 * f.evidence["longer"]["setup_loss"]
+    assert "the rows' own variance" in f.message
+    monkeypatch.setattr(augment_check, "ABOVE_SIGNAL", float("inf"))    # by accuracy alone: not ahead
+    assert _mlp_check(3.0, steps=steps) == []
+
+
+def test_loss_only_strips_the_accuracies_of_an_arm_and_its_trained_on_copy():
+    from trainwell.babysit.interventions import Arm
+    arm = Arm("a", "c", "x", after=1.0, acc=0.5, mid_acc=0.4, longer=Arm("a", "c", "x", after=0.5, acc=0.7))
+    bare = augment_check._loss_only(arm)
+    assert (bare.acc, bare.mid_acc, bare.longer.acc, bare.after, bare.longer.after) == (None, None, None, 1.0, 0.5)
+    assert arm.acc == 0.5 and augment_check._loss_only(None) is None
+
+
+def test_small_noise_on_the_same_rows_is_quiet():
+    assert _mlp_check(0.05) == []

@@ -404,12 +404,19 @@ def _stretch_schedule(controls, options, *, seed):
     return f"lr schedule stretched x{options['factor']:.3g}"
 
 
+def _set_plateau_mode(controls, options, *, seed):
+    controls.set_plateau_mode(options["mode"])
+    return f"plateau schedule's mode -> {options['mode']!r}"
+
+
 ACTIONS.update({a.name: a for a in (
     Action("set_regularization", "the run's regularization options the plan names (l1, l2, max_norm, "
            "label_smoothing, clip_value): the penalty, constraint and loss rebuilt from them", Rollback.START,
            _set_regularization),
     Action("stretch_schedule", "the lr schedule, slowed down by the plan's factor (m(t) = schedule(t / factor))",
            Rollback.START, _stretch_schedule),
+    Action("set_plateau_mode", "the plateau schedule's mode (\"min\" / \"max\"), set to the plan's: the way its "
+           "monitor improves", Rollback.START, _set_plateau_mode),
 )})
 
 

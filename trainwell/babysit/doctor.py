@@ -10,6 +10,7 @@ import math
 from torch import nn
 
 from trainwell.babysit.budget import Budget
+from trainwell.babysit.callback_check import check_callbacks
 from trainwell.babysit.findings import Diagnosis, make
 from trainwell.babysit.monitor import Monitor
 from trainwell.babysit import augment_check, batch_check, interventions, mode_gap, schedule_check, stopping
@@ -134,6 +135,11 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
     blocking = {f.code for f in findings if f.severity == "error" and f not in graded} & BLOCKING
     if not blocking:
         budget.count(p.model, X[:PROBE_ROWS])   # the work a step costs (the pre-flight counted it unless it stopped early)
+        # the user's callbacks that run during the run, on a copy that has learned (callback_check.py)
+        findings += check_callbacks(p, X, y, resolve_loss(config.loss)[0], optimizer=config.optimizer,
+                                    lr=probe_lr(config.optimizer, config.lr, probe_options),
+                                    weight_decay=config.weight_decay or 0.0, options=probe_options,
+                                    batch_size=config.batch_size, seed=config.seed, budget=budget)
     if budget.left > MIN_EXPERIMENT_S and not blocking:
         # the symptoms found are graded by their fixes (a warning only where the fix helps)
         symptoms = [f.code for f in findings if (f.severity == "warning" or f in graded) and CODES[f.code].graded_by]

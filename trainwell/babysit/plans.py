@@ -526,7 +526,11 @@ def plan_regularizer(f, ctx):
 
 def plan_schedule_decays_early(f, ctx):
     """schedule_decays_early: the lr schedule stretched by the factor its experiment trained with
-    (``evidence["stretch"]``, schedule_check.py), from the start."""
+    (``evidence["stretch"]``, schedule_check.py), from the start; a plateau schedule against its
+    monitor (``evidence["plateau_mode"]``, plateau_mode.py): its mode set to the monitor's."""
+    if f.evidence.get("plateau_mode"):     # a plateau schedule against its monitor (plateau_mode.py)
+        return make_plan("set_plateau_mode", f"{f.message}: set the plateau's mode = {f.evidence['mode']!r}",
+                         mode=f.evidence["mode"])
     factor = f.evidence.get("stretch")
     if not factor or factor <= 1:
         return f"{f.message}: no stretch of the schedule was measured"

@@ -487,14 +487,20 @@ CODES = {spec.code: spec for spec in (
                  "fraction of the run by which it has given 99% of its lr (optim.schedules.spent_at) or its lr has "
                  "fallen to 1% of its peak (optim.schedules.fallen_at), the earlier; then an "
                  "experiment: the run's lr course compressed into the experiment's steps against the same "
-                 "schedule stretched so it gives 99% by 2/3 of the run",
+                 "schedule stretched so it gives 99% by 2/3 of the run; and (plateau_mode.py) a plateau schedule's "
+                 "mode against its monitor's direction (train.metrics.monitor_mode: a loss falls, an accuracy "
+                 "rises), with the lr course a copy of it gives over the run's epochs on a metric that improves "
+                 "every epoch",
         threshold="99% of the lr given, or the lr at 1% of its peak or below, within the first half of the run, and "
                   "the stretched schedule trains "
-                  "helpfully better (interventions.helpful); else info",
+                  "helpfully better (interventions.helpful); else info; a plateau's mode against its monitor is a "
+                  "warning when that course falls to 1% of the lr within the first half of the run, else info",
         source="notes 003: staircase decay 'divide it by a factor (e.g. 5 or 10) every L (say, 10) epochs'; "
-               "Loshchilov & Hutter 2017 (cosine annealing over the whole run)",
+               "Loshchilov & Hutter 2017 (cosine annealing over the whole run); PyTorch's ReduceLROnPlateau docs "
+               "(mode 'min' stops reducing when the quantity stops decreasing, 'max' when it stops increasing)",
         fix="let the schedule span the run: fewer or later lr cuts (a step schedule's every_epochs about a third "
-            "of the epochs), a cosine over the whole run, or a smaller decay rate",
+            "of the epochs), a cosine over the whole run, or a smaller decay rate; a plateau schedule's mode "
+            "follows its monitor (\"max\" for an accuracy, \"min\" for a loss: leave mode out)",
         explains=(Group.SLOW,),
         thresholds=("schedule_check.SPENT_SHARE", "schedule_check.FALLEN", "schedule_check.EARLY",
                     "schedule_check.STRETCH_TO"),
@@ -564,16 +570,20 @@ CODES = {spec.code: spec for spec in (
         "augmentation_hurts", "preflight", "warning",
         measures="an intervention: the held (un-augmented) rows' accuracy and loss after the experiment's steps of "
                  "the setup trained with the run's augmentation against one arm per transform trained without it, "
-                 "and both trained on to 3x the steps",
+                 "and both trained on to 3x the steps; each transform's added variance: the variance of 512 "
+                 "augmented training rows over the clean rows' (summed over the input values) minus 1",
         threshold="the arm without the transform trains significantly better (interventions.significant) and is "
-                  "still ahead trained on (interventions.ahead_at_end)",
+                  "still ahead trained on (interventions.ahead_at_end; by held loss too, with the accuracy no "
+                  "worse, for a transform that adds more variance than the rows have: augment_check.added_variance "
+                  "> 1)",
         source="notes 002: augmentations are transformations 'that yield a valid image' of the same class; "
-               "Simard et al. 2003 (a transform must leave the label unchanged)",
+               "Simard et al. 2003 (a transform must leave the label unchanged); first principles: above a "
+               "signal-to-noise ratio of 1 (0 dB) an augmented row holds more noise than data",
         fix="drop the transform from augment (a horizontal flip of left/right classes, a rotation of 6/9, a crop that "
             "cuts the object out, noise above the signal)",
         explains=("underfitting", "plateau", "overfitting"),
         thresholds=("interventions.NOISE_FACTOR", "interventions.SAMPLING_Z", "interventions.MIN_LIFT",
-                    "interventions.LONGER"),
+                    "interventions.LONGER", "augment_check.ABOVE_SIGNAL", "augment_check.SCALE_ROWS"),
         plan=plan_augmentation_hurts,
     ),
     FindingSpec(
@@ -950,6 +960,32 @@ CODES = {spec.code: spec for spec in (
         explains=("overfitting", "underfitting", "plateau"),
         thresholds=("mode_gap.EVAL_RANDOM_TOL", "mode_gap.EVAL_GAP", "mode_gap.LOSS_FLOOR",
                     "mode_gap.SETTLE_PASSES"),
+        plan=not_repairable,
+    ),
+    # --- the user's callbacks during the run (callback_check.py, reset_watch.py)
+    FindingSpec(
+        "parameters_reset", "preflight", "error",
+        measures="the user's callbacks that define a hook the loop runs again and again (on_epoch_start, "
+                 "on_before_step, on_after_step, on_validation_start / _end, on_epoch_end, on_checkpoint): a "
+                 "copy of the setup started by the user's on_fit_start, trained the experiment's steps (100) with "
+                 "the run's optimizer, then each such hook called once on that state as at the next epoch; the "
+                 "held training rows' loss before training (L0), after it (L1) and after the hook (L2), and how "
+                 "far the hook moves the weights against how far the steps moved them; in a watched run with such "
+                 "a callback (reset_watch.ResetWatch), at each epoch start: the weights' distance from the last "
+                 "step's (jump) against the distance the epoch's steps moved them (moved), one host sync an epoch",
+        threshold="the hook gives back half or more of what the steps gained, (L2 - L1) / (L0 - L1) >= 0.5, "
+                  "where the steps gained at least 10% of the starting loss; in a watched run, jump >= 1 x moved "
+                  "at 2 epoch boundaries where the babysitter changed nothing",
+        source="issue 11 (parameters reset or overwritten by the user's code during the run); "
+               "train/callbacks.py's hook order (on_fit_start runs once, on_epoch_start at every epoch); "
+               "first principles: a re-initialization gives back all the learning, a constraint or a restore "
+               "of the best weights next to none",
+        fix="move the code to on_fit_start (it runs once, before the first step), or guard it to run once",
+        groups=(Group.SLOW,),
+        explains=("underfitting", "plateau", "cannot_overfit_small_subset", "stops_too_soon", Group.OPTIMIZATION,
+                  Group.EPOCH_CURVES),
+        thresholds=("callback_check.UNDONE", "interventions.MIN_GAIN", "interventions.STEPS", "reset_watch.JUMP",
+                    "reset_watch.REPEATS"),
         plan=not_repairable,
     ),
     FindingSpec(

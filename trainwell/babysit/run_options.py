@@ -4,7 +4,8 @@ the batch size (batch_check.py: too few updates in the whole run) and the augmen
 (augment_check.py: a transform that changes the label) and the gradient clip (clip_check.py: a
 clip_norm or clip_value that binds on the typical gradient, measured on the run's own gradients,
 then tried without). The doctor and the repairer's settings
-test call ``check_run_options`` once; each check runs only when the run is its candidate, and the
+test call ``check_run_options`` once; first, without training, a plateau schedule whose mode is
+against its monitor (plateau_mode.py); each check runs only when the run is its candidate, and the
 budget is shared among those that run (the first of them gets an equal share of what is left, and so
 on), so a short budget cuts their steps rather than leaving one out unseen.
 """
@@ -15,6 +16,7 @@ from trainwell.babysit.augment_check import check_augment
 from trainwell.babysit.batch_check import candidate as few_updates, check_batch
 from trainwell.babysit.clip_check import check_clip
 from trainwell.babysit.findings import Finding
+from trainwell.babysit.plateau_mode import check_plateau_mode, run_epochs
 from trainwell.babysit.schedule_check import candidate as decays_early, check_schedule, start_candidate
 
 
@@ -29,6 +31,10 @@ def check_run_options(model, X, y, loss_fn, *, schedule, total_steps: int, optim
     settings test, whose steps are few). The keyword arguments are
     ``interventions.experiment``'s; the model is not modified."""
     augment = list(getattr(config, "augment", None) or [])
+    found = []
+    if config is not None:      # a plateau schedule against its monitor: no experiment (plateau_mode.py)
+        found += check_plateau_mode(schedule, monitor=config.monitor, epochs=run_epochs(
+            config, total_steps=total_steps, rows=X.shape[0], batch_size=batch_size))
     checks = []
     if decays_early(schedule, total_steps) is not None or start_candidate(schedule, total_steps) is not None:
         checks.append(lambda b: check_schedule(model, X, y, loss_fn, schedule=schedule, total_steps=total_steps,
@@ -45,7 +51,6 @@ def check_run_options(model, X, y, loss_fn, *, schedule, total_steps: int, optim
         checks.append(lambda b: check_clip(model, X, y, loss_fn, optimizer=optimizer, lr=lr, batch_size=batch_size,
                                            config=config, budget=b, steps=steps,
                                            **{"run_steps": total_steps, **experiment}))
-    found = []
     for i, check in enumerate(checks):
         share = None if budget is None else budget.share(budget.left / (len(checks) - i))
         found += check(share)

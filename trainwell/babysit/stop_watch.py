@@ -15,6 +15,7 @@ import math
 from trainwell.babysit import interventions
 from trainwell.babysit.findings import make
 from trainwell.train.callbacks import Callback
+from trainwell.train.metrics import monitor_mode
 from trainwell.train.state import StopKind
 
 CODE = "stops_too_soon"
@@ -35,7 +36,7 @@ def still_improving(history: list, *, monitor: str, patience: int | None = None)
     values = [m.get(monitor) for m in history]
     if any(v is None or not math.isfinite(v) for v in values):
         return None
-    sign = 1.0 if monitor.endswith("acc") else -1.0     # the direction of an improvement
+    sign = 1.0 if monitor_mode(monitor) == "max" else -1.0     # the direction of an improvement
     window = values[-max(TREND_EPOCHS, (patience or 0) + 1):]
     n = len(window)
     if n < MIN_EPOCHS:

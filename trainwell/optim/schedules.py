@@ -206,6 +206,18 @@ class _StatefulWarmup:
         self.inner.load_state_dict(state)
 
 
+def plateau_in(schedule):
+    """The ``ReduceOnPlateau`` that drives ``schedule`` (itself, or the one inside a warmup's or
+    SWA's wrapper: their ``inner``); None when the schedule has none (a stateless schedule, a
+    continued run's segments)."""
+    seen = 0
+    while schedule is not None and seen < 8:      # wrappers nest a few deep at most
+        if isinstance(schedule, ReduceOnPlateau):
+            return schedule
+        schedule, seen = getattr(schedule, "inner", None), seen + 1
+    return None
+
+
 def stretch(inner, *, factor: float):
     """``inner`` slowed down ``factor`` times: m(t) = inner(floor(t / factor)). A step schedule
     that divides the lr every epoch, stretched 10x, divides it every 10 epochs; a cosine over 100

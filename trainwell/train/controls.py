@@ -6,7 +6,7 @@ repairs use nothing else): ``state.controls``.
     state.controls.restore(snap)              # roll back; the loop continues from there
 
 Settings changed here (lr scale, clipping, optimizer overrides, added preprocessing, shuffling,
-the lr schedule's stretch and warmup, the augmentation)
+the lr schedule's stretch and warmup, a plateau schedule's mode, the augmentation)
 are part of every checkpoint, so a repaired run resumes with them.
 
 A rollback restores the trajectory: the weights, optimizer, schedule, random states, batch
@@ -32,7 +32,7 @@ from trainwell.data.augment import make_augment
 from trainwell.data.streaming import HostRows, apply_module, fit_streamed
 from trainwell.data.transforms import fit_preprocess
 from trainwell.errors import ConfigError
-from trainwell.optim.schedules import stretch
+from trainwell.optim.schedules import plateau_in, stretch
 from trainwell.train.regularizers import OFF, build_constraint, build_loss, build_penalty
 
 
@@ -74,6 +74,7 @@ class Controls:
         self._unstretched = None              # the run's own schedule, before any stretch
         self._warmup: int | None = None       # set_warmup's warmup steps (None: the configured warmup)
         self._augment: list | None = None     # set_augment's augmentation specs (None: the configured ones)
+        self._plateau_mode: str | None = None  # set_plateau_mode's mode (None: the configured one)
 
     # ------------------------------------------------------------------ what the run is
     @property
@@ -271,6 +272,32 @@ class Controls:
         self._warmup = steps
         state = self._trainer.state
         state.config = dataclasses.replace(state.config, warmup_steps=steps)
+        if self._plateau_mode is not None and plateau_in(new) is not None:   # rebuilt from the options
+            plateau_in(new).mode = self._plateau_mode
+
+    @shared
+    def set_plateau_mode(self, mode: str) -> None:
+        """The run's plateau schedule (``optim.schedules.ReduceOnPlateau``, also inside a warmup)
+        counts a value as better the ``mode`` way ("min": lower, "max": higher) from its next
+        ``observe`` on; its state (multiplier, best value, epochs without improvement) is kept.
+        Raises ``ConfigError`` when the run's schedule holds no plateau schedule."""
+        if mode not in ("min", "max"):
+            raise ConfigError(f'set_plateau_mode: mode = {mode!r}: must be "min" or "max"')
+        plateau = plateau_in(self._trainer.parts.schedule)
+        if plateau is None:
+            raise ConfigError("set_plateau_mode: the run's lr schedule is no plateau schedule")
+        plateau.mode = mode
+        self._plateau_mode = mode
+        state = self._trainer.state
+        spec = state.config.schedule
+        if isinstance(spec, (str, dict)):     # the config says what the run does (a callable keeps its own)
+            spec = {"name": spec} if isinstance(spec, str) else dict(spec)
+            state.config = dataclasses.replace(state.config, schedule={**spec, "mode": mode})
+
+    @property
+    def plateau_mode(self) -> str | None:
+        """The mode ``set_plateau_mode`` set (None: the configured one)."""
+        return self._plateau_mode
 
     @shared
     def set_augment(self, specs: list) -> None:
@@ -346,7 +373,8 @@ class Controls:
         return {"clip_norm": self._clip_norm, "replaced_clip": self._replaced_clip,
                 "optimizer_overrides": dict(self._optimizer_overrides),
                 "preprocess": list(self._preprocess), "regularization": dict(self._regularization),
-                "schedule_stretch": self._stretch, "warmup_steps": self._warmup, "augment": self._augment}
+                "schedule_stretch": self._stretch, "warmup_steps": self._warmup, "augment": self._augment,
+                "plateau_mode": self._plateau_mode}
 
     def load_settings(self, saved: dict) -> None:
         """Replay a checkpoint's settings: the clip norm, an optimizer rebuild, and the
@@ -366,6 +394,8 @@ class Controls:
                 self.set_warmup(saved["warmup_steps"])    # (absent from checkpoints written before it)
             if saved.get("augment") is not None:          # (absent from checkpoints written before it)
                 self.set_augment(saved["augment"])
+            if saved.get("plateau_mode") is not None:    # (absent from checkpoints written before it)
+                self.set_plateau_mode(saved["plateau_mode"])
             if saved.get("schedule_stretch", 1.0) != self._stretch:
                 self.stretch_schedule(saved["schedule_stretch"] / self._stretch)
 

@@ -146,13 +146,19 @@ def check_epoch_loss(state: TrainState, train_loss: float) -> None:
                       f"Try a lower lr (now {state.lr:.3g}) or clip_norm.")
 
 
+def monitor_mode(monitor: str) -> str:
+    """Which way ``monitor`` improves: "min" for a loss, "max" for an accuracy (config.MONITORS).
+    Best weights, early stopping and a plateau schedule without its own ``mode`` all read it."""
+    return "min" if monitor.endswith("loss") else "max"
+
+
 def track_best(state: TrainState, *, monitor: str, min_delta: float, keep_weights: bool) -> None:
     """Record this epoch in ``state.best`` when ``monitor`` improved by more than ``min_delta``
     (notes 003, early stopping); ``keep_weights`` also copies the evaluated model's weights."""
     value = state.metrics.get(monitor)
     if value is None or not math.isfinite(value):
         return
-    sign = -1.0 if monitor.endswith("loss") else 1.0
+    sign = -1.0 if monitor_mode(monitor) == "min" else 1.0
     best = state.best.get("value")
     if best is None or sign * (value - best) > min_delta:
         state.best = {"value": value, "epoch": state.epoch, "weights": None}

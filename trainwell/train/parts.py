@@ -14,6 +14,8 @@ from torch import nn
 
 from trainwell.babysit.monitor import Monitor
 from trainwell.babysit.repair import Repairer
+from trainwell.babysit.plateau_mode import PlateauWatch
+from trainwell.babysit.reset_watch import ResetWatch, in_run_hooks
 from trainwell.babysit.stop_watch import StopWatch
 from trainwell.config import Config
 from trainwell.data.batches import Batches
@@ -29,8 +31,9 @@ from trainwell.nn.models import build_model
 from trainwell.nn.transfer import all_but_head, freeze, load_weights
 from trainwell.optim.factory import build_optimizer, optimizer_options
 from trainwell.optim.penalties import GradientNoise, clip_gradients
-from trainwell.optim.schedules import make_schedule
+from trainwell.optim.schedules import make_schedule, plateau_in
 from trainwell.train.extend import continued_schedule
+from trainwell.train.metrics import monitor_mode
 
 # LSUV rescales each layer from its output variance on one mini-batch (Mishkin & Matas 2015);
 # trainwell's batch is this many training inputs (docs/init.md).
@@ -215,7 +218,7 @@ def _schedule(config: Config, total_steps: int, steps_per_epoch: int):
         if name is None:
             raise ConfigError("schedule: a table needs name = \"...\" (e.g. name = \"step\")")
     if name == "plateau" and "mode" not in options:
-        options["mode"] = "min" if config.monitor.endswith("loss") else "max"  # follow `monitor`
+        options["mode"] = monitor_mode(config.monitor)  # follow `monitor`
     return make_schedule(name, total_steps=total_steps, steps_per_epoch=steps_per_epoch,
                          warmup_steps=config.warmup_steps, **options)
 
@@ -328,6 +331,13 @@ def make_batches(config: Config, train_pair, *, rank: int = 0, world: int = 1) -
     return batches
 
 
+def _plateau_named(spec) -> bool:
+    """Whether the ``schedule`` option is a plateau schedule (its name, or the object itself)."""
+    if isinstance(spec, dict):
+        return spec.get("name") == "plateau"
+    return spec == "plateau" or plateau_in(spec) is not None
+
+
 def babysit_callbacks(config: Config, steps_per_epoch: int) -> list:
     """The babysitter's callbacks for ``babysit = "watch" | "repair" | "off"``. Watching samples
     at a period calibrated to stay under 2 % of step time; repairing samples on fixed steps
@@ -337,8 +347,13 @@ def babysit_callbacks(config: Config, steps_per_epoch: int) -> list:
     # compile: the activation probes' forward hooks would make torch.compile retrace the model
     # on every sample, so a compiled run's monitor keeps the gradient and update statistics only
     activations = {"activation_every": 0} if config.compile else {}
+    # the user's callbacks that run during the run may put the weights back (reset_watch.py): watched
+    # then, at one copy of the weights and one host sync an epoch; other runs pay nothing
+    resets = (lambda m: [ResetWatch(m)]) if in_run_hooks(config.callbacks or []) else (lambda m: [])
     if config.babysit == "watch":
         monitor = Monitor(**activations)
-        return [monitor, StopWatch(monitor)]
+        # a plateau schedule's mode against its monitor (plateau_mode.py; the repairer's settings test has it)
+        plateau = [PlateauWatch(monitor)] if _plateau_named(config.schedule) else []
+        return [monitor, *plateau, *resets(monitor), StopWatch(monitor)]
     monitor = Monitor(every=max(1, steps_per_epoch // REPAIR_SAMPLES_PER_EPOCH), **activations)
-    return [monitor, Repairer(monitor), StopWatch(monitor)]     # StopWatch last: it updates their summary
+    return [monitor, Repairer(monitor), *resets(monitor), StopWatch(monitor)]     # StopWatch last: it updates their summary

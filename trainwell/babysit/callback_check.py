@@ -1,0 +1,156 @@
+"""Does the user's own code put the weights back during the run? The user's callbacks, run as
+the loop runs them, on a model that has learned something.
+
+A callback changes ``TrainState`` at fixed points of the loop (train/callbacks.py). An init
+written for the start of training but placed on a hook that runs again (``on_epoch_start``
+instead of ``on_fit_start``), or a load of saved weights at each epoch end, starts the weights
+again while the run goes on: every epoch learns from scratch, and the run ends where one epoch
+gets (issue 11's kind: parameters reset or overwritten by the user's code during the run). None
+of the babysitter's other checks runs the user's callbacks past the first epoch's start.
+
+The check: a copy of the setup starts as the run starts (the user's ``on_fit_start`` hooks, on the
+state of a trainer ``fit`` builds for it), its held loss is measured (``L0``: the held training
+rows in eval mode), it trains ``interventions.STEPS`` minibatch steps with the run's optimizer
+(``L1``), and then each hook a user callback defines that runs during the run (``reset_watch.IN_RUN``) is
+called once on that state, as the loop would call it at the next epoch (``state.epoch`` = 1, the
+steps taken), its held loss measured (``L2``) and the weights put back for the next. A hook
+*undoes* the training when it gives back ``UNDONE`` of what the steps gained,
+(L2 - L1) / (L0 - L1) >= 0.5, and the steps gained at least ``interventions.MIN_GAIN`` (10 %) of
+the start (else the check says nothing: too little learned to see it undone). A hook that moves
+the weights a little (a max-norm constraint, a pruning mask, a restore of the best weights) gives
+back far less. Found: a ``parameters_reset`` error naming the callback, the hook, the losses and
+how far the hook moved the weights against how far training moved them.
+
+A callback that raises on a state outside the loop's (it reads a metric only validation sets) is
+left out: what it does there is not what it does in the run. A watched run measures the same fault
+on itself (reset_watch.py: the weights' jump between two epochs against an epoch's steps).
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+
+import torch
+
+from trainwell.babysit import interventions
+from trainwell.babysit.findings import Finding, make
+from trainwell.babysit.preflight import make_optimizer, train_step
+from trainwell.babysit.reset_watch import CODE, defines, in_run_hooks
+from trainwell.train.fit import make_trainer
+
+PART = "the callbacks check (parameters_reset)"
+UNDONE = 0.5    # the hook gives back half of what the steps gained or more: more of the run's learning is
+                # lost at each call than kept (a re-initialization gives back about all of it; a max-norm
+                # constraint or a restore of the best weights next to none)
+EVAL_ROWS = interventions.EVAL_ROWS     # the held rows the losses are measured on
+
+
+def cost(budget, *, callbacks, batch_size: int, steps: int = interventions.STEPS) -> float:
+    """Nominal seconds of the check on ``budget``'s counted work: ``steps`` steps and one held
+    evaluation per hook and two more (0 without an in-run hook of the user's)."""
+    hooks = in_run_hooks(callbacks)
+    if budget is None or not hooks:
+        return 0.0
+    return budget.run_cost(1, steps, batch_size, evals=len(hooks) + 2, eval_rows=EVAL_ROWS)
+
+
+def _held_loss(net, loss_fn, X, y) -> float:
+    training = net.training
+    net.eval()
+    with torch.no_grad():
+        loss = float(loss_fn(net(X), y))
+    net.train(training)
+    return loss
+
+
+def _distance(a: dict, b: dict) -> float:
+    """The L2 distance between two sets of the same floating-point tensors."""
+    return sum(float((a[k].double() - b[k].double()).pow(2).sum()) for k in a) ** 0.5
+
+
+def _weights(net) -> dict:
+    return {k: v.detach().clone() for k, v in net.state_dict().items() if torch.is_floating_point(v)}
+
+
+def _copy(callback):
+    """A deep copy of the user's callback; None when it cannot be copied."""
+    try:
+        return copy.deepcopy(callback)
+    except Exception:       # the user's object: any copy failure (a lock, a file, a socket) means "leave it out"
+        return None
+
+
+def _call(fn, state) -> bool:
+    """Run the user's hook; False when it raises on this state (it is then left out)."""
+    try:
+        fn(state)
+    except Exception:       # the user's code outside the loop's state: not what it does in the run
+        return False
+    return True
+
+
+def check_callbacks(p, X, y, loss_fn, *, optimizer, lr: float, weight_decay: float = 0.0,
+                    options: dict | None = None, batch_size: int = 64, seed: int = 0,
+                    steps: int = interventions.STEPS, budget=None) -> list[Finding]:
+    """``[]`` when no callback of the run (``p.config.callbacks``, ``p`` the doctor's Prepared)
+    defines an in-run hook, the budget cannot afford the check, or the steps learn too little to
+    see; else one ``parameters_reset`` error per hook that undoes ``UNDONE`` of the training. The
+    training runs on a copy of the model; the run's model is not modified."""
+    # copies: what a hook keeps (a saved state dict, a counter) stays out of the user's objects, and a
+    # callback that holds what cannot be copied (an open log writer, a connection) is left out unrun
+    callbacks = [c for c in (_copy(cb) for cb in p.config.callbacks or []) if c is not None]
+    hooks = in_run_hooks(callbacks)
+    if not hooks or (budget is not None and not budget.fits_wall(
+            cost(budget, callbacks=callbacks, batch_size=batch_size, steps=steps), PART)):
+        return []
+    trainer = make_trainer(dataclasses.replace(p, model=copy.deepcopy(p.model)))
+    state = trainer.state
+    for cb in callbacks:                                # the run's start, as the user's code makes it
+        if defines(cb, "on_fit_start") and not _call(cb.on_fit_start, state):
+            return []
+    net = state.model
+    held_x, held_y = X[:EVAL_ROWS], y[:EVAL_ROWS]
+    start = _weights(net)
+    first = _held_loss(net, loss_fn, held_x, held_y)
+    opt = make_optimizer(optimizer, net, lr=lr, weight_decay=weight_decay, **(options or {}))
+    gen = torch.Generator().manual_seed(seed)
+    net.train()
+    loss = None
+    for _ in range(steps):
+        rows = torch.randint(0, X.shape[0], (min(batch_size, X.shape[0]),), generator=gen).to(X.device)
+        loss = train_step(net, opt, loss_fn, X[rows], y[rows])
+    if budget is not None:
+        budget.charge(cost(budget, callbacks=callbacks, batch_size=batch_size, steps=steps))
+    trained = _held_loss(net, loss_fn, held_x, held_y)
+    gained = first - trained
+    if not gained >= interventions.MIN_GAIN * abs(first):
+        return []
+    trained_weights = _weights(net)
+    moved = _distance(trained_weights, start)
+    state.step, state.epoch, state.batch_index = steps, 1, 0
+    state.loss = loss
+    out = []
+    for cb, hook in hooks:
+        if _call(getattr(cb, hook), state):
+            after = _held_loss(net, loss_fn, held_x, held_y)
+            jump = _distance(_weights(net), trained_weights)
+            undone = (after - trained) / gained
+            if undone >= UNDONE:
+                out.append(_finding(cb, hook, first=first, trained=trained, after=after, undone=undone,
+                                    moved=moved, jump=jump, steps=steps))
+        net.load_state_dict({**net.state_dict(), **trained_weights})
+    return out
+
+
+def _finding(cb, hook: str, *, first, trained, after, undone, moved, jump, steps) -> Finding:
+    name = type(cb).__name__
+    message = (f"the callback {name}'s {hook} puts the weights back where training started: {steps} steps took "
+               f"the held loss from {first:.4g} to {trained:.4g}, and {hook}, run as the loop runs it during the "
+               f"run, sends it to {after:.4g} ({100 * undone:.0f}% of what the steps gained given back); it moves "
+               f"the weights {jump:.3g} (the steps moved them {moved:.3g}). The run starts again at every "
+               f"{hook.removeprefix('on_').replace('_', ' ')}: it ends where one stretch between two of them gets")
+    fix = (f"move what {name}.{hook} does to on_fit_start (it runs once, before the first step), or make it "
+           f"run once (guard it with state.epoch == 0 and state.step == 0)")
+    evidence = {"callback": name, "hook": hook, "start_loss": first, "trained_loss": trained, "after_loss": after,
+                "undone": undone, "trained_distance": moved, "hook_distance": jump, "steps": steps}
+    return make(CODE, message, evidence=evidence, fix=fix, where=f"{name}.{hook}")
