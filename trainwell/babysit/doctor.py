@@ -14,6 +14,7 @@ from trainwell.babysit.callback_check import check_callbacks
 from trainwell.babysit.findings import Diagnosis, make
 from trainwell.babysit.monitor import Monitor
 from trainwell.babysit import augment_check, batch_check, interventions, mode_gap, schedule_check, stopping
+from trainwell.babysit.preprocess_check import check_preprocess
 from trainwell.babysit.preflight import PROBE_ROWS, preflight, probe_lr, resolve_loss, skipped_finding
 from trainwell.train.callbacks import Callback
 from trainwell.babysit.registry import CODES, Group, members
@@ -127,6 +128,7 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
         penalty=build_penalty(config, p.model), budget=budget.share(PREFLIGHT_SHARE * budget_s), seed=config.seed))
     findings += check_splits(p.splits)          # validation / test targets against the training split's
     findings = grade_imbalance(findings, p.splits)   # class_imbalance: a warning where the evaluated mix differs
+    findings += check_preprocess(p.preprocess, *p.splits.train, seed=config.seed)   # what the run's preprocessing loses
     # Training cannot run on labels out of range, NaN data or a loss the outputs don't fit:
     # those findings already say what to fix, so the experiments and the probe are skipped.
     # An error its finding marks as graded (a softmax module before cross-entropy: the model still
