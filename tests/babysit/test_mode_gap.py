@@ -193,3 +193,36 @@ def test_the_specific_arm_names_the_cause_before_a_broader_arm_of_its_code():
     assert found[0].evidence["output_dropout"] == ["7"]
     # without the specific arm the broader one names it, as before
     assert interventions.findings(baseline, [repeat, broad])[0].evidence["intervention"] == "dropout off"
+
+
+class _NoisyState(nn.Module):
+    """A linear model whose output gets ``scale`` x a fresh random draw in every mode: a random
+    initial state the input nearly overwrites (small scale) or dropout-like noise (large)."""
+
+    def __init__(self, scale):
+        super().__init__()
+        self.lin, self.scale = nn.Linear(9, 4), scale
+
+    def forward(self, x):
+        return self.lin(x) + self.scale * torch.randn(x.shape[0], 4)
+
+
+def _eval_random(scale):
+    X, y = classes()
+    losses = mode_gap.mode_losses(_NoisyState(scale), X[:256], y[:256], F.cross_entropy)
+    return losses, mode_gap.findings(SimpleNamespace(extra={"mode_losses": losses}, steps=100))
+
+
+def test_randomness_in_eval_mode_that_barely_moves_the_loss_is_info():
+    losses, found = _eval_random(1e-3)
+    assert mode_gap.mode_fault(losses) == "eval_random"
+    change = abs(losses["eval"] - losses["eval_again"]) / (abs(losses["eval"]) + mode_gap.LOSS_FLOOR)
+    assert mode_gap.random_loss_change(losses) == change < mode_gap.EVAL_RANDOM_LOSS
+    assert [(f.code, f.severity) for f in found] == [("eval_mode_gap", "info")]
+    assert "not reproducible" in found[0].message
+
+
+def test_randomness_in_eval_mode_that_moves_the_loss_stays_a_warning():
+    losses, found = _eval_random(3.0)
+    assert mode_gap.random_loss_change(losses) >= mode_gap.EVAL_RANDOM_LOSS
+    assert [(f.code, f.severity) for f in found] == [("eval_mode_gap", "warning")]

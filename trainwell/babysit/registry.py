@@ -947,7 +947,7 @@ CODES = {spec.code: spec for spec in (
                  "eval-mode outputs' largest difference relative to their largest value, and the eval-mode loss "
                  "against the train-mode loss",
         threshold="the eval-mode outputs differ by more than 1e-4 of their scale (randomness left on in eval "
-                  "mode), or the eval-mode loss above the train-mode loss by over 0.5 x (|the train-mode loss| + 0.05) on "
+                  "mode; info where it moves the loss by under 0.01 x (|the loss| + 0.05)), or the eval-mode loss above the train-mode loss by over 0.5 x (|the train-mode loss| + 0.05) on "
                   "the same rows (eval "
                   "mode computes another function than the one trained)",
         source="Srivastava et al. 2014 (dropout: eval mode returns the expected value of the thinned network); "
@@ -960,7 +960,7 @@ CODES = {spec.code: spec for spec in (
             "and check any `if self.training` branch computes the same thing as train mode on average",
         explains=("overfitting", "underfitting", "plateau"),
         thresholds=("mode_gap.EVAL_RANDOM_TOL", "mode_gap.EVAL_GAP", "mode_gap.LOSS_FLOOR",
-                    "mode_gap.SETTLE_PASSES"),
+                    "mode_gap.SETTLE_PASSES", "mode_gap.EVAL_RANDOM_LOSS"),
         plan=not_repairable,
     ),
     # --- the user's callbacks during the run (callback_check.py, reset_watch.py)
