@@ -257,7 +257,7 @@ CODES = {spec.code: spec for spec in (
                  "the rows carrying their group's majority label; regression: the variance between the groups); "
                  "and (a warning) rows scaled on their own: every row's mean and std, and the group of columns "
                  "squashed onto one value (each pair differs by < 1% of its spread)"
-                 "; (a warning) integers wrapped at their type's limit (value_codes.find_wraps): the values' grid, the share at each end of the range, a pile on the end value, their spread on the circle of the type's modulus against the line"
+                 "; (a warning) integers wrapped at their type's limit (value_codes.find_wraps): the values' grid, the share at each end of the range, a pile on the end value, their spread on the circle of the type's modulus against the line; (a warning) a column's values all exactly in a short float format (value_codes.find_rounded): that format's rounding noise, step^2 / 12 at each value's magnitude, against the column's variance"
                  "; (a warning) a label_problem at chance on unseen rows whose labels relate to some input column (label_relation.reread: per column, a chi-square test of independence from the class ids)",
         threshold="at least half the features near-constant and a fit ceiling that closes less than half of the "
                   "gap from the trivial guess (the commonest class; R^2 0) to a perfect fit; or (a warning) 99% "
@@ -277,6 +277,7 @@ CODES = {spec.code: spec for spec in (
                     "input_content.PAIR_ROWS", "input_content.MAX_COLUMNS",
                     "value_codes.GRID_TOLERANCE", "value_codes.EDGE", "value_codes.EDGE_SHARE", "value_codes.SPIKE",
                     "value_codes.PILE", "value_codes.WRAP_SPREAD", "value_codes.MAX_VALUES",
+                    "value_codes.ROUNDED_NOISE",
                     "label_relation.ROWS", "label_relation.BINS", "label_relation.MIN_EXPECTED",
                     "label_relation.ALPHA", "label_relation.MAX_COLUMNS",
                     "first_layer.ROWS", "first_layer.HELD_OUT", "first_layer.MIN_ROWS", "first_layer.GRAD_ROWS",

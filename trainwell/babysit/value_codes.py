@@ -40,6 +40,17 @@ the mean count of the end's other levels and at least ``PILE`` of the values: cl
 saturated pixels pile there, a wrap passes through); and read on the circle of the type's
 modulus, the values' spread is at most ``WRAP_SPREAD`` of their spread on the line: the two ends
 are one bulk cut in two. Clipping itself is not reported: healthy images clip too.
+
+**Precision lost in a cast** (``find_rounded``): a table stored in half precision "to save memory"
+keeps 11 significant bits, so a column whose values are large against their spread (latitudes
+47.36-47.40: half precision's step there is 1/32 of a degree) keeps only a few of its levels. Per
+column of a table that is not all integers: the coarsest float format its values are all exactly
+representable in (bfloat16, 8 significant bits; float16, 11; float32, 24) and the rounding error
+that format's step leaves at each value, step^2 / 12 (the uniform quantization noise model,
+Widrow & Kollar 2008), averaged over the rows, against the column's variance. At least
+``ROUNDED_NOISE`` of it: the cast alone left the column a signal-to-noise ratio of 10 or less.
+Values that are exact in a short format by chance (halves and quarters of small numbers) sit
+where its step is tiny, so they stay quiet.
 """
 from __future__ import annotations
 
@@ -66,6 +77,8 @@ SPIKE = 3.0               # a pile on the end value (clipping): > 3x the mean co
 PILE = 0.005              # ... and >= 0.5% of the values (a level or two of a sparse grid is no pile)
 WRAP_SPREAD = 0.5         # on the circle the values spread <= half as much as on the line
 MAX_VALUES = 1_000_000    # values pooled for an image-like input (a sample of them beyond this)
+ROUNDED_NOISE = 0.1       # a cast's rounding noise >= 10 % of the column's variance (a signal-to-noise ratio <= 10)
+FORMATS = ((torch.bfloat16, 8), (torch.float16, 11), (torch.float32, 24))   # (format, significant bits), coarsest first
 
 
 def _bulk(v: torch.Tensor, common: torch.Tensor) -> torch.Tensor:
@@ -191,6 +204,32 @@ def find_wraps(X: torch.Tensor) -> list[dict]:
     return found
 
 
+def find_rounded(x: torch.Tensor) -> list[dict]:
+    """Columns of a table (N, D) whose values all lie on a float format's grid that is coarse at their
+    magnitude: ``[{"column", "format", "step", "noise_share", "std"}]`` (see the module docstring)."""
+    if x.ndim != 2:
+        return []
+    out = []
+    for j in range(x.shape[1]):
+        v = x[:, j]
+        std = float(v.std())
+        if not std > 0 or bool((v == v.round()).all()):
+            continue
+        for fmt, bits in FORMATS:
+            if bool((v.to(fmt).double() == v).all()):
+                break
+        else:
+            continue
+        a = v.abs()
+        exponent = torch.floor(torch.log2(a.clamp_min(torch.finfo(fmt).tiny)))
+        steps = torch.where(a > 0, torch.exp2(exponent - (bits - 1)), torch.zeros_like(a))
+        noise = float((steps ** 2).mean() / 12)
+        if noise >= ROUNDED_NOISE * std ** 2:
+            out.append({"column": j, "format": str(fmt).removeprefix("torch."), "step": float(steps.median()),
+                        "noise_share": noise / std ** 2, "std": std})
+    return out
+
+
 def _rows(X) -> torch.Tensor | None:
     """The first ``ROWS`` training rows on the host, float64, rows with a NaN/inf dropped (those are
     ``nonfinite_data``'s); None for inputs that are not numbers."""
@@ -202,7 +241,8 @@ def _rows(X) -> torch.Tensor | None:
 
 def check_value_codes(X) -> list[Finding]:
     """``unnormalized_inputs`` (error) for missing-value codes left in a column; ``uninformative_inputs``
-    (warning) for integers wrapped at their type's limit. See the module docstring."""
+    (warning) for columns rounded by a cast and integers wrapped at their type's limit. See the module
+    docstring."""
     x = _rows(X)
     if x is None or x.shape[0] < MIN_ROWS:
         return []
@@ -226,6 +266,21 @@ def check_value_codes(X) -> list[Finding]:
             severity="error", where="input values",
             fix="replace each code by the column's median over the training split's other rows (or drop those "
                 "rows), then standardize: df[col].replace(code, np.nan).fillna(median)"))
+    rounded = find_rounded(x)
+    if rounded:
+        r = rounded[0]
+        columns = [c["column"] for c in rounded]
+        findings.append(make(
+            "uninformative_inputs",
+            f"input column{'s' if len(columns) > 1 else ''} {columns[:10]}{' ...' if len(columns) > 10 else ''} "
+            f"hold only values of a short float format: column {r['column']}'s are all {r['format']} numbers, "
+            f"whose step at their magnitude is {r['step']:.3g} against the column's std {r['std']:.3g}, so the "
+            f"rounding alone is {100 * r['noise_share']:.0f}% of its variance: the cast erased most of what "
+            f"the column varies by",
+            evidence={"rounded": rounded, "columns": columns[:10], "rows_read": int(x.shape[0])},
+            severity="warning", where="input values",
+            fix="keep the columns in float32 (or subtract a reference value, such as the area's centre, "
+                "before any cast to half precision)"))
     wraps = find_wraps(x)
     if wraps:
         w = wraps[0]
