@@ -902,6 +902,7 @@ CODES = {spec.code: spec for spec in (
             "; export every split's target columns in one order and one encoding",
         explains=("overfitting", Group.EPOCH_CURVES),
         thresholds=("split_checks.TV_HIGH", "split_checks.NOISE_FACTOR", "split_checks.OUTSIDE_SHARE", "split_checks.UNSEEN_ERROR",
+                    "split_checks.MIN_CATEGORIES",
                     "split_checks.ABSENT_EXPECTED", "split_checks.SHIFT", "split_checks.SHIFT_Z",
                     "split_checks.RELATION_K", "split_checks.RELATION_OWN", "split_checks.RELATION_GAP",
                     "split_checks.RELATION_COVER"),

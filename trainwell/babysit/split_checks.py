@@ -40,6 +40,15 @@ host.
   ``RELATION_GAP`` less. Only the split's rows that lie among the training rows are compared (nearer
   a training row than ``RELATION_COVER`` of the training rows are to theirs): a split that moves
   beyond the training inputs (a split in time) is judged by the checks above, not as a new relation.
+- one-hot input columns (``_categories``): a run of at least ``MIN_CATEGORIES`` adjacent columns of
+  two values each (0 / 1, or the same standardized: the larger value read as 1) with exactly one 1 in
+  every training row is a category's one-hot encoding. A split's row whose
+  category has no training row gets a column whose weights no training row ever moved (its gradient
+  is 0 there): what the model knows of that row's category is its initialization. A warning when
+  more than ``OUTSIDE_SHARE`` of a split's rows fall in such categories (the share of targets
+  outside the training range that the regression check allows): a number read as text and one-hot
+  encoded (one column per value seen) or ids too rare to learn. Not compared with what random splits
+  give: a random split of such data leaves as many rows unseen, and they are as unknown.
 """
 from __future__ import annotations
 
@@ -55,6 +64,7 @@ OUTSIDE_SHARE = 0.1       # regression: a tenth of the split's targets outside t
 UNSEEN_ERROR = 0.01       # classes absent from training: an error from 1% of the split's rows (a rare class a
                           # random split left out of training costs less than that: a warning)
 SHOWN = 10                # class ids listed in a message
+MIN_CATEGORIES = 3        # one-hot runs: at least 3 columns (two 0/1 columns summing to 1 are one flag and its negation)
 ABSENT_EXPECTED = 10.0    # a class absent from a split where the training share predicts >= 10 of its rows: a
                           # random split leaves it out with probability about exp(-10) = 5e-5 (Poisson)
 SHIFT = 0.5               # features_shift: a class's mean half a training std away (Cohen's d 0.5, "medium") ...
@@ -315,6 +325,88 @@ def _relation(train_pair, name, other_pair) -> list[Finding]:
                            "rows_compared": int(covered.sum()), "rows": int(Xo.shape[0])}, where=name)]
 
 
+def one_hot_runs(X: torch.Tensor) -> list[tuple[int, int]]:
+    """Maximal runs ``(start, stop)`` of at least ``MIN_CATEGORIES`` adjacent columns of ``X`` (N, D)
+    that hold only 0 and 1 with exactly one 1 per row over the run."""
+    binary = ((X == 0) | (X == 1)).all(dim=0).tolist()     # NaN columns: not 0 / 1
+    runs, j, D = [], 0, X.shape[1]
+    while j < D:
+        if not binary[j]:
+            j += 1
+            continue
+        start = j
+        while j < D and binary[j]:
+            j += 1
+        # the binary stretch [start, j) may hold several encodings side by side: cut it where the
+        # running row sums reach exactly 1 in every row
+        k = start
+        while k < j:
+            total, stop = torch.zeros(X.shape[0], dtype=X.dtype), None
+            for m in range(k, j):
+                total = total + X[:, m]
+                if (total > 1).any():
+                    break
+                if (total == 1).all():
+                    stop = m + 1
+                    break
+            if stop is not None and stop - k >= MIN_CATEGORIES:
+                runs.append((k, stop))
+                k = stop
+            else:
+                k += 1
+    return runs
+
+
+def _indicators(Xt: torch.Tensor, Xo: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each column with at most two values in training as 0 / 1 (its larger value 1, in both splits; a
+    column constant in training is 0 there and 1 where a split differs from it), other columns as
+    NaN: one-hot columns standardized by the user (a 1 becomes (1 - p) / s, a 0 -p / s) read as one-hot."""
+    It, Io = torch.full_like(Xt, float("nan")), torch.full_like(Xo, float("nan"))
+    for j in range(Xt.shape[1]):
+        lo, hi = Xt[:, j].min(), Xt[:, j].max()
+        if not bool(((Xt[:, j] == lo) | (Xt[:, j] == hi)).all()):
+            continue
+        if lo == hi:
+            It[:, j] = 0.0
+            Io[:, j] = (~torch.isclose(Xo[:, j], lo)).double()
+        else:
+            It[:, j] = (Xt[:, j] == hi).double()
+            Io[:, j] = torch.isclose(Xo[:, j], hi).double()
+    return It, Io
+
+
+def _categories(train_pair, name, other_pair) -> list[Finding]:
+    """``split_mismatch`` (a warning) when more than ``OUTSIDE_SHARE`` of a split's rows fall, in some
+    one-hot run of the inputs, in a category no training row has."""
+    t, o = _rows(train_pair, FEATURE_ROWS), _rows(other_pair, FEATURE_ROWS)
+    if t is None or o is None or t[0].shape[1] != o[0].shape[1] or t[0].ndim != 2:
+        return []
+    Xt, Xo = _indicators(t[0], o[0])
+    unseen, worst = torch.zeros(Xo.shape[0], dtype=torch.bool), None
+    for start, stop in one_hot_runs(Xt):
+        seen = Xt[:, start:stop].sum(dim=0) > 0
+        rows = (Xo[:, start:stop][:, ~seen] != 0).any(dim=1) | (Xo[:, start:stop].sum(dim=1) == 0)
+        unseen |= rows
+        share = float(rows.double().mean())
+        if worst is None or share > worst[2]:
+            worst = (start, stop, share, int((~seen).sum()))
+    total = float(unseen.double().mean())
+    if worst is None or total <= OUTSIDE_SHARE:
+        return []
+    start, stop, share, never = worst
+    return [make("split_mismatch",
+                 f"{100 * total:.0f}% of the {name} split's rows fall in input categories no training row has: "
+                 f"columns {start}..{stop - 1} one-hot encode {stop - start} categories, {never} of which occur in "
+                 f"no training row, and {100 * share:.0f}% of the {name} rows have one of them (or none of the "
+                 f"columns set): the model's weights for those categories never learned anything",
+                 evidence={"split": name, "unseen_share": total, "columns": [start, stop], "categories": stop - start,
+                           "never_trained": never, "run_share": share},
+                 where=name,
+                 fix="encode a measured number as one number, not one column per value seen (a number read as "
+                     "text: parse it); merge rare categories into one, or give the ids an embedding trained with "
+                     "an 'unknown' id")]
+
+
 def check_splits(splits) -> list[Finding]:
     """``split_mismatch`` findings for the validation and test splits of ``splits`` (a
     ``data.splits.Splits``, or anything with ``train`` / ``val`` / ``test`` pairs ``(X, y)``)."""
@@ -339,6 +431,7 @@ def check_splits(splits) -> list[Finding]:
         else:
             by_range = _range(train, name, other)
             found += by_range or _relation(splits.train, name, pair)
+        found += _categories(splits.train, name, pair)
     return found
 
 
