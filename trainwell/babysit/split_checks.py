@@ -326,34 +326,31 @@ def _relation(train_pair, name, other_pair) -> list[Finding]:
 
 
 def one_hot_runs(X: torch.Tensor) -> list[tuple[int, int]]:
-    """Maximal runs ``(start, stop)`` of at least ``MIN_CATEGORIES`` adjacent columns of ``X`` (N, D)
-    that hold only 0 and 1 with exactly one 1 per row over the run."""
-    binary = ((X == 0) | (X == 1)).all(dim=0).tolist()     # NaN columns: not 0 / 1
-    runs, j, D = [], 0, X.shape[1]
-    while j < D:
-        if not binary[j]:
-            j += 1
+    """Runs ``(start, stop)`` of at least ``MIN_CATEGORIES`` adjacent columns of ``X`` (N, D) that hold
+    only 0 and 1 with exactly one 1 per row over the run, cut greedily left to right. Column sums by
+    prefix sums P (N, D + 1): [k, m) is a run where P[:, m] - P[:, k] is 1 in every row; a positive
+    random projection of P's columns is nondecreasing in m, so the one candidate m is found by binary
+    search and then checked exactly (O(N D) for the whole table)."""
+    binary = ((X == 0) | (X == 1)).all(dim=0)      # NaN columns: not 0 / 1
+    if int(binary.sum()) < MIN_CATEGORIES:
+        return []
+    Xb = torch.where(binary, X, torch.zeros_like(X))
+    P = torch.cat([torch.zeros(X.shape[0], 1, dtype=torch.float64), Xb.double().cumsum(dim=1)], 1)
+    w = torch.rand(X.shape[0], generator=torch.Generator().manual_seed(0), dtype=torch.float64) + 1.0
+    h, total = w @ P, float(w.sum())
+    runs, k, D = [], 0, X.shape[1]
+    flags = binary.tolist()
+    while k < D:
+        if not flags[k]:
+            k += 1
             continue
-        start = j
-        while j < D and binary[j]:
-            j += 1
-        # the binary stretch [start, j) may hold several encodings side by side: cut it where the
-        # running row sums reach exactly 1 in every row
-        k = start
-        while k < j:
-            total, stop = torch.zeros(X.shape[0], dtype=X.dtype), None
-            for m in range(k, j):
-                total = total + X[:, m]
-                if (total > 1).any():
-                    break
-                if (total == 1).all():
-                    stop = m + 1
-                    break
-            if stop is not None and stop - k >= MIN_CATEGORIES:
-                runs.append((k, stop))
-                k = stop
-            else:
-                k += 1
+        m = int(torch.searchsorted(h, h[k] + total - 1e-9 * total))
+        if m > k and m <= D and all(flags[k:m]) and m - k >= MIN_CATEGORIES \
+                and bool((P[:, m] - P[:, k] == 1).all()):
+            runs.append((k, m))
+            k = m
+        else:
+            k += 1
     return runs
 
 
@@ -378,8 +375,10 @@ def _indicators(Xt: torch.Tensor, Xo: torch.Tensor) -> tuple[torch.Tensor, torch
 def _categories(train_pair, name, other_pair) -> list[Finding]:
     """``split_mismatch`` (a warning) when more than ``OUTSIDE_SHARE`` of a split's rows fall, in some
     one-hot run of the inputs, in a category no training row has."""
+    if not all(isinstance(pair[0], torch.Tensor) and pair[0].ndim == 2 for pair in (train_pair, other_pair)):
+        return []           # a table's columns; images and sequences hold no one-hot runs of this kind
     t, o = _rows(train_pair, FEATURE_ROWS), _rows(other_pair, FEATURE_ROWS)
-    if t is None or o is None or t[0].shape[1] != o[0].shape[1] or t[0].ndim != 2:
+    if t is None or o is None or t[0].shape[1] != o[0].shape[1]:
         return []
     Xt, Xo = _indicators(t[0], o[0])
     unseen, worst = torch.zeros(Xo.shape[0], dtype=torch.bool), None
