@@ -53,3 +53,11 @@ def test_the_preflight_reports_it():
     model = nn.Sequential(nn.Linear(3, 16), nn.ReLU(), nn.Linear(16, 2))
     found = preflight(model, X, y, cheap_only=True, seed=0)
     assert any(f.code == "uninformative_inputs" and "rounded" in f.evidence for f in found)
+
+
+def test_data_on_a_coarser_grid_of_its_own_is_quiet():
+    from sklearn.datasets import load_digits
+    X, _ = load_digits(return_X_y=True)
+    shifted = torch.tensor(X / 16.0 + 50.0)     # sixteenths at 50: float16 numbers, two of its steps apart
+    assert bool((shifted.to(torch.float16).double() == shifted).all())
+    assert find_rounded(shifted) == []

@@ -48,9 +48,11 @@ column of a table that is not all integers: the coarsest float format its values
 representable in (bfloat16, 8 significant bits; float16, 11; float32, 24) and the rounding error
 that format's step leaves at each value, step^2 / 12 (the uniform quantization noise model,
 Widrow & Kollar 2008), averaged over the rows, against the column's variance. At least
-``ROUNDED_NOISE`` of it: the cast alone left the column a signal-to-noise ratio of 10 or less.
-Values that are exact in a short format by chance (halves and quarters of small numbers) sit
-where its step is tiny, so they stay quiet.
+``ROUNDED_NOISE`` of it, and two of the column's values one step of the format apart (a cast of a
+continuous reading fills the format's grid where the values lie): the cast alone left the column a
+signal-to-noise ratio of 10 or less. Values that are exact in a short format by chance lie on a
+coarser grid of their own (halves of small numbers, pixels in sixteenths shifted by 50: two steps
+of float16 apart), so they stay quiet.
 """
 from __future__ import annotations
 
@@ -224,7 +226,10 @@ def find_rounded(x: torch.Tensor) -> list[dict]:
         exponent = torch.floor(torch.log2(a.clamp_min(torch.finfo(fmt).tiny)))
         steps = torch.where(a > 0, torch.exp2(exponent - (bits - 1)), torch.zeros_like(a))
         noise = float((steps ** 2).mean() / 12)
-        if noise >= ROUNDED_NOISE * std ** 2:
+        levels = torch.unique(v)            # sorted; the format's own grid: two levels one step apart somewhere
+        low = levels[:-1].abs().clamp_min(torch.finfo(fmt).tiny)
+        adjacent = bool((levels.diff() == torch.exp2(torch.floor(torch.log2(low)) - (bits - 1))).any())
+        if noise >= ROUNDED_NOISE * std ** 2 and adjacent:
             out.append({"column": j, "format": str(fmt).removeprefix("torch."), "step": float(steps.median()),
                         "noise_share": noise / std ** 2, "std": std})
     return out
