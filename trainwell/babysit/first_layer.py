@@ -243,6 +243,17 @@ def _dropped(r: dict, class_ids: bool) -> bool:
     return r["layers"] >= LOSS_RATIO * r["raw"]
 
 
+def significant_drop(results: list[dict], class_ids: bool) -> dict | None:
+    """The probe of ``probe_drop``'s ``results`` with the largest drop among those at least the kill
+    rule's and significant at ``ALPHA`` split over the probes, with ``p_threshold``; None if none is."""
+    bound = ALPHA / len(results)
+    hits = [r for r in results if r["p"] < bound and _dropped(r, class_ids)]
+    if not hits:
+        return None
+    worst = max(hits, key=lambda r: (r["raw"] - r["layers"]) if class_ids else r["layers"] / max(r["raw"], 1e-12))
+    return {**worst, "p_threshold": bound}
+
+
 def check_first_layer(model: nn.Module, X, y, *, class_ids: bool, entries: dict | None,
                       seed: int = 0) -> list[Finding]:
     """``uninformative_inputs`` (a warning) when the entry layers ignore at least ``LOST_MIN`` of
@@ -266,11 +277,10 @@ def check_first_layer(model: nn.Module, X, y, *, class_ids: bool, entries: dict 
     except Exception:
         return []
     results = probe_drop(X[:n], Z, y[:n], class_ids=class_ids, seed=seed)
-    bound = ALPHA / len(results)
-    hits = [r for r in results if r["p"] < bound and _dropped(r, class_ids)]
-    if not hits:
+    worst = significant_drop(results, class_ids)
+    if worst is None:
         return []
-    worst = max(hits, key=lambda r: (r["raw"] - r["layers"]) if class_ids else r["layers"] / max(r["raw"], 1e-12))
+    bound = worst["p_threshold"]
     layers = entries["names"]
     shapes = [tuple(z.shape[1:]) for z in entries["inputs"]]
     score = (f"accuracy {worst['raw']:.2f} on the raw inputs and {worst['layers']:.2f} on what "

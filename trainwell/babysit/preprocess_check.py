@@ -42,12 +42,8 @@ def _lossless(X: torch.Tensor, Z: torch.Tensor) -> bool:
 def _probe(X: torch.Tensor, Z: torch.Tensor, y: torch.Tensor, *, class_ids: bool, seed: int) -> dict | None:
     """The probe with the largest significant drop from ``X`` to ``Z`` (None: no such drop)."""
     results = first_layer.probe_drop(X, [Z], y, class_ids=class_ids, seed=seed)
-    bound = first_layer.ALPHA / len(results)
-    hits = [r for r in results if r["p"] < bound and first_layer._dropped(r, class_ids)]
-    if not hits:
-        return None
-    worst = max(hits, key=lambda r: (r["raw"] - r["layers"]) if class_ids else r["layers"] / max(r["raw"], 1e-12))
-    return {**worst, "p_threshold": bound, "probes": results}
+    worst = first_layer.significant_drop(results, class_ids)
+    return None if worst is None else {**worst, "probes": results}
 
 
 def check_preprocess(preprocess, X, y, *, seed: int = 0) -> list[Finding]:
