@@ -75,3 +75,36 @@ def test_set9_both_sides_build_and_take_their_inputs(pair):
         assert out.shape[0] == 4 and bool(torch.isfinite(out).all())
     (_, healthy, _, _), (_, broken, _, _) = sides
     assert [len(x) for x, _ in healthy] == [len(x) for x, _ in broken]     # the same rows, one fault apart
+
+
+# Set 10 (bench/babysit_user10.py): two of its faults change the splits' sizes (rows dropped from
+# the training export, the validation share swapped with the training share), the others keep them.
+SET10 = _load("babysit_user10")
+SET10_RESIZED = {"locks_dropna_missing_offline", "pumps_test_size_swapped"}
+
+
+def test_set10_repairable_names_every_pair():
+    assert set(SET10.REPAIRABLE) == set(SET10.PAIRS)
+    assert SET10.NO_ACTION >= SET10.user9.NO_ACTION
+
+
+@pytest.mark.parametrize("pair", sorted(SET10.PAIRS))
+def test_set10_both_sides_build_and_take_their_inputs(pair):
+    from trainwell.data.transforms import fit_preprocess
+    sides = [SET10.PAIRS[pair](broken) for broken in (False, True)]
+    for model, parts, opts, expected in sides:
+        assert len(parts) == 3 and all(len(x) == len(t) > 0 for x, t in parts)
+        assert set(expected) <= set(CODES), sorted(set(expected) - set(CODES))
+        assert isinstance(opts, dict) and "babysit" not in opts
+        x = parts[0][0]
+        if opts.get("preprocess"):
+            x = fit_preprocess(opts["preprocess"], x)(x)
+        model.eval()
+        with torch.no_grad():
+            out = model(x[:4])
+        assert out.shape[0] == 4 and bool(torch.isfinite(out).all())
+    (_, healthy, _, _), (_, broken, _, _) = sides
+    if pair in SET10_RESIZED:
+        assert sum(len(x) for x, _ in healthy) >= sum(len(x) for x, _ in broken)
+    else:
+        assert [len(x) for x, _ in healthy] == [len(x) for x, _ in broken]     # the same rows, one fault apart
