@@ -29,7 +29,8 @@ Strategies, 60 trials each:
   with TPE from the fine stage's first draw, and ``random_tpe_wide`` without narrowing; ninth, a
   one-epoch coarse stage sized from the space: ``dim5_e1``, ``dim2_e1``, ``e1``; tenth, ASHA's early
   promotions of the default's 40 draws then a fine stage: ``asha5_fine_e1``, ``asha5_fine_e2``,
-  ``asha9_fine_e1p``), and any ``--variant NAME={...}``
+  ``asha9_fine_e1p``; its second round, at most 2 early promotions: ``asha9_cap2_e2``,
+  ``asha9_cap2_e1``), and any ``--variant NAME={...}``
   (a [search] table as JSON) tried on the tuning tasks.
 
 Every strategy but the target's random search should run with ``--seed-offset N`` (e.g. 10000):
@@ -179,7 +180,17 @@ CANDIDATES = {"qmc": {"trials": TRIALS, "sampler": "qmc"},
               "asha5_fine_e2": {"eta": 5, "rungs": 2,
                                 "stages": [{"trials": 40, "epochs": 2}, {"trials": 8}, {"trials": 12}]},
               "asha9_fine_e1p": {"eta": 9, "rungs": 2, "prune_at_end": False,
-                                 "stages": [{"trials": 40, "epochs": 1}, {"trials": 4}, {"trials": 16}]}}
+                                 "stages": [{"trials": 40, "epochs": 1}, {"trials": 4}, {"trials": 16}]},
+              # tenth pass, second round (Hyperband's hedge: brackets side by side, none best on every
+              # task, Li et al. 2018): the default plan (its 40 draws, its fine stage re-evaluating the
+              # best draws first) with at most 2 early full runs of a draw in the top ninth so far (the
+              # first after 9 draws: ASHA's aggressive bracket beside the synchronous one, at most 20
+              # epochs added before the re-evaluations); of the default's 2-epoch draws, and of 1-epoch
+              # draws never pruned at their one epoch
+              "asha9_cap2_e2": {"eta": 9, "rungs": 2,
+                                "stages": [{"trials": 40, "epochs": 2}, {"trials": 2}, {"trials": 18}]},
+              "asha9_cap2_e1": {"eta": 9, "rungs": 2, "prune_at_end": False,
+                                "stages": [{"trials": 40, "epochs": 1}, {"trials": 2}, {"trials": 18}]}}
 STRATEGIES = ("random", "grid", "optuna_tpe_hyperband", "trainwell_default", "default_with_config_first",
               *CANDIDATES)
 RUN = ("random", "grid", "optuna_tpe_hyperband", "trainwell_default")   # run unless asked
