@@ -27,7 +27,10 @@ Strategies, 60 trials each:
   ``eta = 9``: ``asha9_e1``, ``asha9_e2``, ``asha9_e1_resume``; seventh, ASHA's early promotions
   then a fine stage (``rungs = 2``): ``asha9_fine``, ``asha9_fine_e1``; eighth, ``random_tpe`` again
   with TPE from the fine stage's first draw, and ``random_tpe_wide`` without narrowing; ninth, a
-  one-epoch coarse stage sized from the space: ``dim5_e1``, ``dim2_e1``, ``e1``), and any ``--variant NAME={...}``
+  one-epoch coarse stage sized from the space: ``dim5_e1``, ``dim2_e1``, ``e1``; tenth, ASHA's early
+  promotions of the default's 40 draws then a fine stage: ``asha5_fine_e1``, ``asha5_fine_e2``,
+  ``asha9_fine_e1p``; its second round, at most 2 early promotions: ``asha9_cap2_e2``,
+  ``asha9_cap2_e1``), and any ``--variant NAME={...}``
   (a [search] table as JSON) tried on the tuning tasks.
 
 Every strategy but the target's random search should run with ``--seed-offset N`` (e.g. 10000):
@@ -163,7 +166,31 @@ CANDIDATES = {"qmc": {"trials": TRIALS, "sampler": "qmc"},
               # trials; the same with 2 (d + 1) = 10; the default's 40 coarse trials at one epoch
               "dim5_e1": {"trials": TRIALS, "coarse_size": 5, "coarse_epochs": 1, "prune_at_end": False},
               "dim2_e1": {"trials": TRIALS, "coarse_size": 2, "coarse_epochs": 1, "prune_at_end": False},
-              "e1": {"trials": TRIALS, "coarse_epochs": 1, "prune_at_end": False}}
+              "e1": {"trials": TRIALS, "coarse_epochs": 1, "prune_at_end": False},
+              # tenth pass (the first full-length evidence early, the draws' narrowing kept): ASHA's
+              # early promotions over the default's 40 draws, then a fine stage, 20 full-length trials
+              # in all as the default; eta 5 promotes the top fifth so far (the share the coarse-to-fine
+              # narrowing keeps, stages.TOP_FRACTION: at most 8, the first after 5 draws) of 1-epoch
+              # draws that are never pruned at their one epoch (each ranks), or of the default's 2-epoch
+              # draws (the screen that narrowed better on spirals, ninth pass); eta 9 with 1-epoch draws
+              # never pruned (the seventh pass's asha9_fine_e1, now with every draw ranked and TPE in
+              # the fine stage)
+              "asha5_fine_e1": {"eta": 5, "rungs": 2, "prune_at_end": False,
+                                "stages": [{"trials": 40, "epochs": 1}, {"trials": 8}, {"trials": 12}]},
+              "asha5_fine_e2": {"eta": 5, "rungs": 2,
+                                "stages": [{"trials": 40, "epochs": 2}, {"trials": 8}, {"trials": 12}]},
+              "asha9_fine_e1p": {"eta": 9, "rungs": 2, "prune_at_end": False,
+                                 "stages": [{"trials": 40, "epochs": 1}, {"trials": 4}, {"trials": 16}]},
+              # tenth pass, second round (Hyperband's hedge: brackets side by side, none best on every
+              # task, Li et al. 2018): the default plan (its 40 draws, its fine stage re-evaluating the
+              # best draws first) with at most 2 early full runs of a draw in the top ninth so far (the
+              # first after 9 draws: ASHA's aggressive bracket beside the synchronous one, at most 20
+              # epochs added before the re-evaluations); of the default's 2-epoch draws, and of 1-epoch
+              # draws never pruned at their one epoch
+              "asha9_cap2_e2": {"eta": 9, "rungs": 2,
+                                "stages": [{"trials": 40, "epochs": 2}, {"trials": 2}, {"trials": 18}]},
+              "asha9_cap2_e1": {"eta": 9, "rungs": 2, "prune_at_end": False,
+                                "stages": [{"trials": 40, "epochs": 1}, {"trials": 2}, {"trials": 18}]}}
 STRATEGIES = ("random", "grid", "optuna_tpe_hyperband", "trainwell_default", "default_with_config_first",
               *CANDIDATES)
 RUN = ("random", "grid", "optuna_tpe_hyperband", "trainwell_default")   # run unless asked

@@ -131,3 +131,25 @@ def test_the_best_trial_compares_stages_of_as_many_epochs_only():
     assert index == 1                                      # a tie: the later stage
     index, trial = best_of([short, rung, _study(10, [])], maximize=False)
     assert (index, trial.value) == (1, 0.1)                # the last stage with a finished trial
+
+
+def test_early_promotions_of_one_epoch_draws_with_the_median_pruner(tmp_path):
+    # the tenth pass's candidates (BENCHMARKS.md): ASHA's early promotions of one-epoch draws under
+    # the default's median pruner with prune_at_end = false. Every draw keeps its one epoch's value
+    # (none is pruned, so each ranks); with one worker the first full run starts as soon as eta
+    # draws have finished, long before the draws end, and every promotion is of a draw in the top
+    # floor(n / eta) of the n draws finished when it went up (ASHA: a new best goes up at once, so a
+    # rung may take more than floor(n / eta) by then); the fine stage follows every rung trial
+    stages = [{"trials": 12, "epochs": 1}, {"trials": 3}, {"trials": 2}]
+    result = _search(tmp_path, "s", pruner="median", prune_at_end=False, eta=4, stages=stages)
+    draws, rung, fine = (_stage(result.study_dir, i) for i in range(3))
+    assert all(t.state == TrialState.COMPLETE for t in draws.trials) and len(draws.trials) == 12
+    assert len(rung.trials) == 3 and len(fine.trials) == 2
+    promotions = sorted(rung.trials, key=lambda t: t.datetime_start)
+    assert sum(t.datetime_complete <= promotions[0].datetime_start for t in draws.trials) == 4
+    for promotion in promotions:
+        before = [t for t in draws.trials if t.datetime_complete <= promotion.datetime_start]
+        place = sorted(before, key=lambda t: (t.value, t.number)).index(
+            next(t for t in before if t.number == promotion.user_attrs["reevaluates"]))
+        assert place < len(before) // 4
+    assert min(t.datetime_start for t in fine.trials) >= max(t.datetime_complete for t in rung.trials)

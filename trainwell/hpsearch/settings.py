@@ -108,8 +108,9 @@ SEARCH_OPTIONS = {
                     "re-evaluating those of them no rung promoted (None: every stage is a rung)",
                     check=must_be(lambda v: v >= 2, ">= 2"),
                     source="ASHA's early promotions (Li et al. 2020) followed by the notes' coarse-to-fine "
-                           "narrowing (notes 000); not the default: on fewer held-out seeds than the default "
-                           "(BENCHMARKS.md, seventh pass of the default method)"),
+                           "narrowing (notes 000); not the default: on fewer held-out seeds than the default, "
+                           "also with at most 2 early promotions of the default's draws (BENCHMARKS.md, "
+                           "seventh and tenth passes of the default method)"),
     "grid_points": Option(int, 4, "values per numeric range of the grid sampler",
                           check=must_be(lambda v: v >= 2, ">= 2"), source="trainwell convention"),
     "workers": Option(int, 1, "worker processes on this machine", check=at_least_one,
