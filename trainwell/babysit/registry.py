@@ -891,12 +891,14 @@ CODES = {spec.code: spec for spec in (
                   "from a split where its share predicts >= 10 rows; a feature whose class means shift by > 0.5 "
                   "training std and > 5 standard errors; more than 10% of a split's targets outside the training "
                   "range (info: TV > 0.2 and > 4x the distance random splits of the same sizes give)"
-                  "; a column (class) with R^2 >= 0.5 from the split's own rows and 0.5 lower from the training split's",
+                  "; a column (class) with R^2 >= 0.5 from the split's own rows and 0.5 lower from the training split's"
+                  "; more than 10% of a split's rows in one-hot input categories with fewer than 10 training rows (none included)",
         source="notes 002 'apply the same transformation with values extracted from the training data': "
                "the splits must come from one distribution; E[TV] by the normal approximation to the "
                "multinomial, 2 / (n + 1) outside the range by order statistics; Welch's standard error of a "
                "difference of means"
-               "; k-nearest-neighbour regression (Cover & Hart 1967) as a relation any model could learn",
+               "; k-nearest-neighbour regression (Cover & Hart 1967) as a relation any model could learn"
+               "; ten events per variable for a fitted coefficient (Peduzzi et al. 1996)",
         fix="shuffle the rows before splitting (stratified by class: sklearn's train_test_split(..., "
             "stratify=y)) and preprocess every split with the training split's statistics"
             "; export every split's target columns in one order and one encoding",
@@ -905,7 +907,7 @@ CODES = {spec.code: spec for spec in (
                     "split_checks.MIN_CATEGORIES",
                     "split_checks.ABSENT_EXPECTED", "split_checks.SHIFT", "split_checks.SHIFT_Z",
                     "split_checks.RELATION_K", "split_checks.RELATION_OWN", "split_checks.RELATION_GAP",
-                    "split_checks.RELATION_COVER"),
+                    "split_checks.RELATION_COVER", "split_checks.MIN_CATEGORY_ROWS"),
         plan=not_repairable,
     ),
     FindingSpec(
