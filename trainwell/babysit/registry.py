@@ -869,15 +869,19 @@ CODES = {spec.code: spec for spec in (
     ),
     FindingSpec(
         "targets_off_scale", "preflight", "warning",
-        measures="mean and standard deviation of each regression target column on the training split",
+        measures="mean and standard deviation of each regression target column on the training split"
+                 "; inside the band, by experiment (target_scale_arm.py): a copy of the model trained 100 steps on the targets as they are, one on the targets standardized, and a repeat on other batches, each measured as MSE / Var(y) on held training rows",
         threshold="std > 10 or < 1e-2, or |mean| > 10 (the initial loss is then about mean^2 + Var(y), 100x "
-                  "that of unit-scale targets)",
+                  "that of unit-scale targets)"
+                  "; inside the band (targets not yet standardized): the standardized copy's MSE / Var(y) lower by the kill rule's 1.25x, 2 points and 3x the repeat's difference, and still 1.25x and 2 points lower at 3x the steps",
         source="notes 002 preprocessing (normalize to unit scale) applied to the targets; an untrained "
-               "network's outputs are about unit scale (notes 000 init)",
+               "network's outputs are about unit scale (notes 000 init)"
+               "; Adam's steps of about lr per weight whatever the gradient's scale (Kingma & Ba 2015 sec. 2.1); issue 11's kill rule",
         fix="standardize the targets with training-split statistics, y = (y - mean) / std, and map the "
             "predictions back",
         explains=("bad_initial_loss", "cannot_overfit_small_subset", Group.OPTIMIZATION, Group.EPOCH_CURVES),
-        thresholds=("targets.TARGET_STD_HIGH", "targets.TARGET_STD_LOW", "targets.TARGET_MEAN_OFF"),
+        thresholds=("targets.TARGET_STD_HIGH", "targets.TARGET_STD_LOW", "targets.TARGET_MEAN_OFF",
+                    "target_scale_arm.STANDARD_TOLERANCE", "target_scale_arm.MIN_ROWS"),
         plan=not_repairable,
     ),
     FindingSpec(
