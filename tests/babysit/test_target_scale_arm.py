@@ -106,3 +106,27 @@ def test_the_model_is_not_modified():
     loss_fn, kind = resolve_loss("mse")
     tsa.experiment(net, X, _scaled(0.2, 0.04).unsqueeze(1), loss_fn, kind, optimizer="adam", lr=1e-3, batch_size=32)
     assert all(torch.equal(a, b) for a, b in zip(before, net.parameters()))
+
+
+class _Rounded(nn.Module):
+    """Outputs rounded to integers: no gradient reaches the weights, the setup cannot learn."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = _net()
+
+    def forward(self, x):
+        return torch.round(self.net(x))
+
+
+def test_a_setup_that_cannot_learn_is_not_blamed_on_its_targets():
+    # targets of mean 5 and std 4: centred, the untrained outputs' error is about Var(y), uncentred
+    # about (mean^2 + Var(y)): the arm wins by its centring alone, with no learning in either copy
+    X, _ = _data()
+    y = _scaled(5.0, 4.0).unsqueeze(1)
+    loss_fn, kind = resolve_loss("mse")
+    kw = dict(optimizer="adam", lr=1e-3, batch_size=32, seed=0)
+    r = tsa.experiment(_Rounded(), X, y, loss_fn, kind, **kw)
+    assert r["setup"] >= interventions.KILL_RATIO * r["arm"] and r["setup"] == r["start"]
+    assert not tsa.learns(r["start"], r["setup"]) and r["longer_steps"] is None
+    assert tsa.check_target_scale_arm(_Rounded(), X, y, loss_fn, kind, **kw) == []

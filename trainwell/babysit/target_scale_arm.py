@@ -15,7 +15,9 @@ batches and dropout masks (the run's own noise). Each is measured on the same he
 the kill rule's unit, MSE / Var(y) = 1 - R^2 (the arm's predictions mapped back to the targets'
 units). The arm helps when the setup's error is at least ``interventions.KILL_RATIO`` times the
 arm's, higher by at least ``interventions.MIN_POINTS`` (2 points of R^2) and by more than
-``interventions.NOISE_FACTOR`` times the repeat's difference; then both train on to
+``interventions.NOISE_FACTOR`` times the repeat's difference, and only where the setup learns (its
+error fell by ``interventions.STUCK`` of its start: otherwise the arm wins by centring the targets
+alone, and the cause lies elsewhere); then both train on to
 ``interventions.LONGER`` times the steps, and the finding stands only where the arm is still ahead
 there by the kill rule's ratio and ``MIN_POINTS`` (a setup that catches up over the run only starts
 slower).
@@ -97,6 +99,9 @@ def _train(model, X, T, rows, held_X, held_t, mean, std, *, standardized, loss_f
     gen = torch.Generator().manual_seed(seed)
     errors, done = [], 0
     for stop in checkpoints:
+        if stop == 0:
+            errors.append(_relative_error(net, held_X, held_t, mean, std, standardized))
+            continue
         net.train()
         for _ in range(stop - done):
             idx = rows[torch.randint(rows.numel(), (min(batch_size, rows.numel()),), generator=gen)]
@@ -119,10 +124,17 @@ def _helps(setup: float, arm: float, repeat: float | None) -> bool:
         and gap > interventions.NOISE_FACTOR * noise
 
 
+def learns(start: float, after: float) -> bool:
+    """The setup's error fell by at least ``interventions.STUCK`` of its start: a setup that barely
+    learns has another cause (the experiment's arms grade it), and standardized targets would win by
+    their mean alone, the untrained outputs' error on centred targets."""
+    return math.isfinite(after) and start - after >= interventions.STUCK * start
+
+
 def experiment(model: nn.Module, X, y, loss_fn, kind: str, *, optimizer, lr: float, weight_decay: float = 0.0,
                options: dict | None = None, batch_size: int = 64, seed: int = 0, clip_norm: float | None = None,
                budget: Budget | None = None) -> dict | None:
-    """The three copies' relative errors, ``{"steps", "setup", "arm", "repeat", "longer_steps",
+    """The three copies' relative errors, ``{"steps", "start", "setup", "arm", "repeat", "longer_steps",
     "setup_longer", "arm_longer", "mean", "std", "held_rows"}`` (the longer ones None when the arm
     did not help at ``steps``), or None when the arm is not tried (``tried``) or not affordable."""
     if not tried(y, kind) or not torch.is_tensor(X) or X.shape[0] != y.shape[0]:
@@ -153,13 +165,13 @@ def experiment(model: nn.Module, X, y, loss_fn, kind: str, *, optimizer, lr: flo
         return out
 
     yd = y.to(device)
-    setup = run(yd, False, seed, [steps])[0]
+    start, setup = run(yd, False, seed, [0, steps])
     arm = run(standard, True, seed, [steps])[0]
     repeat = run(yd, False, seed + interventions.REPEAT_SEED, [steps])[0]
-    result = {"steps": steps, "setup": setup, "arm": arm, "repeat": repeat, "longer_steps": None,
+    result = {"steps": steps, "start": start, "setup": setup, "arm": arm, "repeat": repeat, "longer_steps": None,
               "setup_longer": None, "arm_longer": None, "mean": mean.tolist(), "std": std.tolist(),
               "held_rows": int(held.numel())}
-    if _helps(setup, arm, repeat):
+    if learns(start, setup) and _helps(setup, arm, repeat):
         longer = interventions.LONGER * steps
         if budget is None or budget.affordable(batch_size) >= 2 * longer:
             result["longer_steps"] = longer
@@ -173,7 +185,8 @@ def check_target_scale_arm(model: nn.Module, X, y, loss_fn, kind: str, **kwargs)
     better than the setup and is still ahead by the kill rule's ratio and ``MIN_POINTS`` at
     ``interventions.LONGER`` times the steps. ``kwargs``: ``experiment``'s."""
     r = experiment(model, X, y, loss_fn, kind, **kwargs)
-    if r is None or not _helps(r["setup"], r["arm"], r["repeat"]) or r["arm_longer"] is None \
+    if r is None or not learns(r["start"], r["setup"]) or not _helps(r["setup"], r["arm"], r["repeat"]) \
+            or r["arm_longer"] is None \
             or not _helps(r["setup_longer"], r["arm_longer"], None):
         return []
     mean, std = r["mean"][0], r["std"][0]
