@@ -47,7 +47,9 @@ def test_small_fractional_targets_are_learned_worse_than_standardized():
     assert f.severity == "warning" and f.evidence["change"] == tsa.ARM_NAME
     assert r["setup"] >= interventions.KILL_RATIO * r["arm"] and r["setup"] - r["arm"] >= interventions.MIN_POINTS
     assert r["setup_longer"] >= interventions.KILL_RATIO * r["arm_longer"]
-    assert r["longer_steps"] == interventions.LONGER * r["steps"]
+    assert r["setup_longer"] - r["arm_longer"] > interventions.NOISE_FACTOR * abs(r["setup_longer"] - r["repeat_longer"])
+    assert r["longer_steps"] == interventions.LONGER * r["steps"]          # no run_steps given
+    assert tsa.confirmed(r)
     assert "(y - 0.2) / 0.04" in f.fix
 
 
@@ -87,6 +89,35 @@ def test_the_significance_rule():
     assert not tsa._helps(0.03, 0.015, 0.03)        # 2x but 1.5 points of R^2
     assert not tsa._helps(0.30, 0.25, 0.30)         # 1.2x: under the kill rule's ratio
     assert not tsa._helps(0.30, math.inf, 0.30)
+    assert not tsa._helps(0.30, 0.10, math.inf)      # no noise estimate
+    assert tsa._helps(0.030, 0.020, 0.029, min_points=0.0)     # the run's length: the ratio and the noise
+
+
+class _NoBias(nn.Module):
+    """A bias-free ReLU net: targets with a mean are reached slowly through the weights alone."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.net = nn.Sequential(nn.Linear(5, 32, bias=False), nn.ReLU(), nn.Linear(32, 32, bias=False), nn.ReLU(),
+                                 nn.Linear(32, 1, bias=False))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+def test_a_setup_that_catches_up_by_the_runs_end_is_quiet():
+    # mean 2, std 1: far behind the centred arm after 100 steps (the mean must be built from the
+    # weights and a constant input column), level after the run's 1,500 steps
+    X, _ = _data()
+    X = torch.cat([X, torch.ones(X.shape[0], 1)], 1)
+    y = _scaled(2.0, 1.0).unsqueeze(1)
+    loss_fn, kind = resolve_loss("mse")
+    kw = dict(optimizer="adam", lr=2e-3, batch_size=32, seed=0)
+    r = tsa.experiment(_NoBias(), X, y, loss_fn, kind, run_steps=1500, **kw)
+    assert r["longer_steps"] == 1500 and tsa._helps(r["setup"], r["arm"], r["repeat"])    # behind early ...
+    assert not tsa.confirmed(r)                                                          # ... level at the end
+    assert tsa.check_target_scale_arm(_NoBias(), X, y, loss_fn, kind, run_steps=1500, **kw) == []
 
 
 def test_an_exhausted_budget_skips_the_arm():

@@ -160,7 +160,8 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
             p.model, p.train[0], p.train[1], resolve_loss(config.loss)[0], resolve_loss(config.loss)[1],
             optimizer=config.optimizer, lr=probe_lr(config.optimizer, config.lr, probe_options),
             weight_decay=config.weight_decay or 0.0, options=probe_options, batch_size=config.batch_size,
-            seed=config.seed, clip_norm=config.clip_norm, budget=budget.share(TARGET_ARM_SHARE * budget.left))
+            seed=config.seed, clip_norm=config.clip_norm, run_steps=run_steps,
+            budget=budget.share(TARGET_ARM_SHARE * budget.left))
         baseline, arms = interventions.experiment(
             p.model, p.train[0], p.train[1], resolve_loss(config.loss)[0], optimizer=config.optimizer,
             lr=probe_lr(config.optimizer, config.lr, probe_options), weight_decay=config.weight_decay or 0.0,
