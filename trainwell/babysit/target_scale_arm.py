@@ -50,8 +50,9 @@ POOL_ROWS = interventions.POOL_ROWS  # ... and the rows the batches are drawn fr
 MIN_ROWS = 100                      # fewer training rows: a held set of a quarter of them is too small to measure
 STANDARD_TOLERANCE = 0.01           # |mean| <= 0.01 std and std within 1% of 1: already standardized
 ARM_NAME = "targets standardized"
-BUDGET_SHARE = 0.1                  # the doctor gives the arm a tenth of what is left: five short trainings of
-                                    # one change beside the experiment's dozen arms
+BUDGET_SHARE = 0.1                  # the doctor gives the arm a tenth of what is left: three short trainings of
+                                    # one change (three of the run's length where it helps) beside the
+                                    # experiment's dozen arms
 
 
 def _columns(y: torch.Tensor) -> torch.Tensor:
@@ -176,7 +177,8 @@ def experiment(model: nn.Module, X, y, loss_fn, kind: str, *, optimizer, lr: flo
               "std": std.tolist(), "held_rows": int(held.numel())}
     if learns(start, setup) and _helps(setup, arm, repeat):
         longer = max(run_steps or interventions.LONGER * steps, steps)
-        if budget is None or budget.affordable(batch_size) >= 3 * longer:
+        if budget is None or (budget.affordable(batch_size) >= 3 * longer and budget.fits_wall(
+                budget.run_cost(3, longer, batch_size), "the targets' scale arm at the run's length")):
             result["longer_steps"] = longer
             result["setup_longer"] = run(yd, False, seed, [longer])[0]
             result["arm_longer"] = run(standard, True, seed, [longer])[0]
@@ -207,9 +209,9 @@ def check_target_scale_arm(model: nn.Module, X, y, loss_fn, kind: str, **kwargs)
         f"the regression targets (mean {mean:.3g}, std {std:.3g}) are learned worse at their own scale than "
         f"standardized: a copy of the model trained {r['steps']} steps on them fits the held training rows to "
         f"MSE / Var(y) = {r['setup']:.3f}, the same copy on (y - {mean:.3g}) / {std:.3g} to {r['arm']:.3f} (a "
-        f"repeat on other batches: {r['repeat']:.3f}), and at the run's {r['longer_steps']} steps "
-        f"{r['setup_longer']:.3f} against {r['arm_longer']:.3f} (repeat {r['repeat_longer']:.3f}): the outputs start and move at about unit scale, the targets' spread is "
-        f"{std:.3g}",
+        f"repeat on other batches: {r['repeat']:.3f}), and trained on to {r['longer_steps']} steps "
+        f"{r['setup_longer']:.3f} against {r['arm_longer']:.3f} (repeat {r['repeat_longer']:.3f}): the "
+        f"outputs start and move at about unit scale, the targets' spread is {std:.3g}",
         evidence={"change": ARM_NAME, **r, "kill_ratio": interventions.KILL_RATIO},
         severity="warning", where="targets",
         fix=f"standardize the targets with training-split statistics, y = (y - {mean:.4g}) / {std:.4g}, and map "
