@@ -869,15 +869,19 @@ CODES = {spec.code: spec for spec in (
     ),
     FindingSpec(
         "targets_off_scale", "preflight", "warning",
-        measures="mean and standard deviation of each regression target column on the training split",
+        measures="mean and standard deviation of each regression target column on the training split"
+                 "; inside the band, by experiment (target_scale_arm.py): a copy of the model trained 100 steps on the targets as they are, one on the targets standardized, and a repeat on other batches, each measured as MSE / Var(y) on held training rows, then all three trained on to the run's length",
         threshold="std > 10 or < 1e-2, or |mean| > 10 (the initial loss is then about mean^2 + Var(y), 100x "
-                  "that of unit-scale targets)",
+                  "that of unit-scale targets)"
+                  "; inside the band (targets not yet standardized): the standardized copy's MSE / Var(y) lower by the kill rule's 1.25x, 2 points and 3x the repeat's difference after 100 steps, and still 1.25x and 3x the repeat's difference lower at the run's own length",
         source="notes 002 preprocessing (normalize to unit scale) applied to the targets; an untrained "
-               "network's outputs are about unit scale (notes 000 init)",
+               "network's outputs are about unit scale (notes 000 init)"
+               "; Adam's steps of about lr per weight whatever the gradient's scale (Kingma & Ba 2015 sec. 2.1); issue 11's kill rule",
         fix="standardize the targets with training-split statistics, y = (y - mean) / std, and map the "
             "predictions back",
         explains=("bad_initial_loss", "cannot_overfit_small_subset", Group.OPTIMIZATION, Group.EPOCH_CURVES),
-        thresholds=("targets.TARGET_STD_HIGH", "targets.TARGET_STD_LOW", "targets.TARGET_MEAN_OFF"),
+        thresholds=("targets.TARGET_STD_HIGH", "targets.TARGET_STD_LOW", "targets.TARGET_MEAN_OFF",
+                    "target_scale_arm.STANDARD_TOLERANCE", "target_scale_arm.MIN_ROWS"),
         plan=not_repairable,
     ),
     FindingSpec(
@@ -891,12 +895,14 @@ CODES = {spec.code: spec for spec in (
                   "from a split where its share predicts >= 10 rows; a feature whose class means shift by > 0.5 "
                   "training std and > 5 standard errors; more than 10% of a split's targets outside the training "
                   "range (info: TV > 0.2 and > 4x the distance random splits of the same sizes give)"
-                  "; a column (class) with R^2 >= 0.5 from the split's own rows and 0.5 lower from the training split's",
+                  "; a column (class) with R^2 >= 0.5 from the split's own rows and 0.5 lower from the training split's"
+                  "; more than 10% of a split's rows in one-hot input categories with fewer than 10 training rows (none included)",
         source="notes 002 'apply the same transformation with values extracted from the training data': "
                "the splits must come from one distribution; E[TV] by the normal approximation to the "
                "multinomial, 2 / (n + 1) outside the range by order statistics; Welch's standard error of a "
                "difference of means"
-               "; k-nearest-neighbour regression (Cover & Hart 1967) as a relation any model could learn",
+               "; k-nearest-neighbour regression (Cover & Hart 1967) as a relation any model could learn"
+               "; ten events per variable for a fitted coefficient (Peduzzi et al. 1996)",
         fix="shuffle the rows before splitting (stratified by class: sklearn's train_test_split(..., "
             "stratify=y)) and preprocess every split with the training split's statistics"
             "; export every split's target columns in one order and one encoding",
@@ -905,7 +911,7 @@ CODES = {spec.code: spec for spec in (
                     "split_checks.MIN_CATEGORIES",
                     "split_checks.ABSENT_EXPECTED", "split_checks.SHIFT", "split_checks.SHIFT_Z",
                     "split_checks.RELATION_K", "split_checks.RELATION_OWN", "split_checks.RELATION_GAP",
-                    "split_checks.RELATION_COVER"),
+                    "split_checks.RELATION_COVER", "split_checks.MIN_CATEGORY_ROWS"),
         plan=not_repairable,
     ),
     FindingSpec(

@@ -44,11 +44,15 @@ host.
   two values each (0 / 1, or the same standardized: the larger value read as 1) with exactly one 1 in
   every training row is a category's one-hot encoding. A split's row whose
   category has no training row gets a column whose weights no training row ever moved (its gradient
-  is 0 there): what the model knows of that row's category is its initialization. A warning when
-  more than ``OUTSIDE_SHARE`` of a split's rows fall in such categories (the share of targets
-  outside the training range that the regression check allows): a number read as text and one-hot
-  encoded (one column per value seen) or ids too rare to learn. Not compared with what random splits
-  give: a random split of such data leaves as many rows unseen, and they are as unknown.
+  is 0 there): what the model knows of that row's category is its initialization. A category with a
+  handful of training rows is barely better: its column's weights are fitted to those few rows'
+  labels, noise included (fewer than ``MIN_CATEGORY_ROWS`` rows: the ten events per variable a
+  logistic regression's coefficient needs, Peduzzi et al. 1996). A warning when more than
+  ``OUTSIDE_SHARE`` of a split's rows fall in categories with fewer than ``MIN_CATEGORY_ROWS``
+  training rows, none included (the share of targets outside the training range that the regression
+  check allows): a number read as text and one-hot encoded (one column per value seen) or ids too
+  rare to learn. Not compared with what random splits give: a random split of such data leaves as
+  many rows in rare categories, and they are as unknown.
 """
 from __future__ import annotations
 
@@ -65,6 +69,8 @@ UNSEEN_ERROR = 0.01       # classes absent from training: an error from 1% of th
                           # random split left out of training costs less than that: a warning)
 SHOWN = 10                # class ids listed in a message
 MIN_CATEGORIES = 3        # one-hot runs: at least 3 columns (two 0/1 columns summing to 1 are one flag and its negation)
+MIN_CATEGORY_ROWS = 10    # one-hot runs: a category's weights learn from >= 10 training rows (ten events per
+                          # variable, Peduzzi et al. 1996); rarer categories are memorized, not learned
 ABSENT_EXPECTED = 10.0    # a class absent from a split where the training share predicts >= 10 of its rows: a
                           # random split leaves it out with probability about exp(-10) = 5e-5 (Poisson)
 SHIFT = 0.5               # features_shift: a class's mean half a training std away (Cohen's d 0.5, "medium") ...
@@ -372,34 +378,57 @@ def _indicators(Xt: torch.Tensor, Xo: torch.Tensor) -> tuple[torch.Tensor, torch
     return It, Io
 
 
+def _category_rows(X: torch.Tensor, start: int, stop: int) -> torch.Tensor:
+    """The training rows of each category of the one-hot run ``[start, stop)`` of ``X`` (all rows,
+    flattened): the rows holding its column's larger value (1, or ``(1 - p) / s`` standardized); a
+    column with one value has none."""
+    cols = X.detach().reshape(X.shape[0], -1)[:, start:stop]
+    hi, lo = cols.max(dim=0).values, cols.min(dim=0).values
+    return torch.where(hi > lo, (cols == hi).sum(dim=0), torch.zeros_like(hi, dtype=torch.long)).cpu().double()
+
+
 def _categories(train_pair, name, other_pair) -> list[Finding]:
     """``split_mismatch`` (a warning) when more than ``OUTSIDE_SHARE`` of a split's rows fall, in some
-    one-hot run of the inputs, in a category no training row has."""
+    one-hot run of the inputs, in a category that fewer than ``MIN_CATEGORY_ROWS`` training rows have
+    (none included). The runs are found on a sample of at most ``FEATURE_ROWS`` training rows; each
+    category's rows are counted on the whole training split (``_category_rows``)."""
     if not all(isinstance(pair[0], torch.Tensor) and pair[0].ndim == 2 for pair in (train_pair, other_pair)):
         return []           # a table's columns; images and sequences hold no one-hot runs of this kind
     t, o = _rows(train_pair, FEATURE_ROWS), _rows(other_pair, FEATURE_ROWS)
     if t is None or o is None or t[0].shape[1] != o[0].shape[1]:
         return []
     Xt, Xo = _indicators(t[0], o[0])
-    unseen, worst = torch.zeros(Xo.shape[0], dtype=torch.bool), None
+    unseen = torch.zeros(Xo.shape[0], dtype=torch.bool)
+    rare_rows = torch.zeros(Xo.shape[0], dtype=torch.bool)
+    worst = None
     for start, stop in one_hot_runs(Xt):
-        seen = Xt[:, start:stop].sum(dim=0) > 0
-        rows = (Xo[:, start:stop][:, ~seen] != 0).any(dim=1) | (Xo[:, start:stop].sum(dim=1) == 0)
-        unseen |= rows
+        counts = _category_rows(train_pair[0], start, stop)
+        held, empty = Xo[:, start:stop] != 0, Xo[:, start:stop].sum(dim=1) == 0
+        never = held[:, counts == 0].any(dim=1) | empty
+        rows = held[:, counts < MIN_CATEGORY_ROWS].any(dim=1) | empty
+        unseen |= never
+        rare_rows |= rows
         share = float(rows.double().mean())
-        if worst is None or share > worst[2]:
-            worst = (start, stop, share, int((~seen).sum()))
-    total = float(unseen.double().mean())
+        if worst is None or share > worst["share"]:
+            worst = {"start": start, "stop": stop, "share": share, "never": int((counts == 0).sum()),
+                     "rare": int(((counts > 0) & (counts < MIN_CATEGORY_ROWS)).sum()),
+                     "median": float(counts.median())}
+    total = float(rare_rows.double().mean())
     if worst is None or total <= OUTSIDE_SHARE:
         return []
-    start, stop, share, never = worst
+    start, stop = worst["start"], worst["stop"]
     return [make("split_mismatch",
-                 f"{100 * total:.0f}% of the {name} split's rows fall in input categories no training row has: "
-                 f"columns {start}..{stop - 1} one-hot encode {stop - start} categories, {never} of which occur in "
-                 f"no training row, and {100 * share:.0f}% of the {name} rows have one of them (or none of the "
-                 f"columns set): the model's weights for those categories never learned anything",
-                 evidence={"split": name, "unseen_share": total, "columns": [start, stop], "categories": stop - start,
-                           "never_trained": never, "run_share": share},
+                 f"{100 * total:.0f}% of the {name} split's rows fall in input categories that fewer than "
+                 f"{MIN_CATEGORY_ROWS} training rows have ({100 * float(unseen.double().mean()):.0f}% in categories "
+                 f"no training row has): columns {start}..{stop - 1} one-hot encode {stop - start} categories, "
+                 f"{worst['never']} of them in no training row and {worst['rare']} in 1 to {MIN_CATEGORY_ROWS - 1} "
+                 f"(a median of {worst['median']:.0f} training rows a category), and {100 * worst['share']:.0f}% of "
+                 f"the {name} rows have one of them (or none of the columns set): a category's weights fitted to "
+                 f"a handful of rows hold those rows' labels, noise included, not what the category means",
+                 evidence={"split": name, "unseen_share": float(unseen.double().mean()), "rare_share": total,
+                           "columns": [start, stop], "categories": stop - start, "never_trained": worst["never"],
+                           "rare_categories": worst["rare"], "median_rows": worst["median"],
+                           "run_share": worst["share"]},
                  where=name,
                  fix="encode a measured number as one number, not one column per value seen (a number read as "
                      "text: parse it); merge rare categories into one, or give the ids an embedding trained with "
