@@ -225,9 +225,10 @@ class Controls:
     @shared
     def set_regularization(self, **values) -> None:
         """Change regularization options of the run (``regularizers.OFF``'s keys: l1, l2, max_norm,
-        label_smoothing, clip_value) from the next step on: the run's config takes the values and
-        the penalty, the max-norm constraint and the loss are rebuilt from it by the builders fit
-        uses (train/regularizers.py); the gradient hook reads clip_value from the config."""
+        label_smoothing, clip_value, grad_noise) from the next step on: the run's config takes the
+        values and the penalty, the max-norm constraint and the loss are rebuilt from it by the
+        builders fit uses (train/regularizers.py); the gradient hooks read clip_value and grad_noise's
+        eta from the config (a run configured without noise gets none)."""
         unknown = sorted(set(values) - set(OFF))
         if unknown:
             raise ConfigError(f"set_regularization: {', '.join(unknown)}: not a regularization option "
