@@ -2,6 +2,7 @@
 experiment tries without: every arm trains with the run's noise, a "no grad_noise" arm without it,
 and a noise that drowns the gradients is found (``optimizer_setting``) and repaired by turning it
 off from the start (``set_regularization``); a mild noise is left alone."""
+import pytest
 import torch
 from torch import nn
 
@@ -84,3 +85,37 @@ def test_repair_mode_turns_a_drowning_noise_off_and_trains_as_the_run_without_it
     # the setting's cost taken back: within issue 11's 2 points of the run without noise, above the noisy run
     assert abs(repaired.results["val"]["acc"] - clean.results["val"]["acc"]) <= 0.02
     assert repaired.results["val"]["acc"] > noisy.results["val"]["acc"] + 0.02
+
+
+# ------------------------------------------------------------------------------ a divergence under the noise
+def _noise_ctx(eta, grad_sq, *, diverged_before=False):
+    """A context whose model has n trainable entries and whose first samples read ||g + noise||^2 =
+    ``grad_sq`` + n sigma_t^2 (the gradient's own squared norm plus the noise's expected one)."""
+    from types import SimpleNamespace
+
+    from trainwell.babysit.repair import RepairContext
+    model = _mlp()
+    n = sum(p.numel() for p in model.parameters())
+    samples = [{"step": t, "loss": 1.0, "grad_norm": {"all": (grad_sq + n * eta / (1.0 + t) ** 0.55) ** 0.5}}
+               for t in range(0, 80, 10)]
+    controls = SimpleNamespace(clip_norm=None, optimizer_overrides={}, preprocess=[], optimizer=None, model=model,
+                               config=SimpleNamespace(weight_decay=0.0, l2=0.0, grad_noise=eta, grad_noise_gamma=0.55))
+    return RepairContext(controls=controls, samples=samples, lr=0.05, diverged_before=diverged_before), n
+
+
+def test_a_divergence_under_a_noise_larger_than_the_gradient_turns_the_noise_off():
+    from trainwell.babysit.actions import Rollback
+    from trainwell.babysit.findings import make
+    from trainwell.babysit.plans import gradient_noise, plan_diverged
+    ctx, n = _noise_ctx(0.3, grad_sq=1.0)
+    f = make("loss_exploding", "x", evidence={"step": 17})
+    expected = (n * 0.3 / 18 ** 0.55) ** 0.5 / 1.0      # sigma_17 sqrt(n) against ||g|| = 1
+    assert gradient_noise(f, ctx) == pytest.approx(expected, rel=1e-6)
+    plan = plan_diverged(f, ctx)
+    assert plan.action is ACTIONS["set_regularization"] and plan.options == {"values": {"grad_noise": 0.0}}
+    assert plan.rollback is Rollback.LAST and "grad_noise = 0.3" in plan.reason
+    # a noise below the gradient, or a second divergence (the noise is off or was not enough): the lr's cut
+    quiet, _ = _noise_ctx(1e-6, grad_sq=1.0)
+    assert gradient_noise(f, quiet) is None and plan_diverged(f, quiet).action is ACTIONS["lower_lr"]
+    again, _ = _noise_ctx(0.3, grad_sq=1.0, diverged_before=True)
+    assert plan_diverged(f, again).action is ACTIONS["lower_lr"]
