@@ -608,3 +608,25 @@ def plan_augmentation_hurts(f, ctx):
         return f"{f.message}: no transform was measured"
     return make_plan("drop_augmentation", f"{f.message}: drop {f.evidence.get('transform')}",
                      index=int(f.evidence["drop"]), name=f.evidence.get("transform"))
+
+
+# --- a user's callback hook that puts the weights back -------------------------------------
+def plan_parameters_reset(f, ctx):
+    """parameters_reset: the one hook the finding names (``evidence["callback"]`` and ``["hook"]``,
+    callback_check.py: that hook was run and measured; or reset_watch.py's ``["candidates"]`` when
+    one in-run hook of the user's runs between two epochs) no longer called, back to the last healthy
+    state: the hook gives back half or more of what training gained each time it runs, so every
+    epoch after it starts again (the finding's own measurement), and the loop runs on without it.
+    Several candidates: which one puts the weights back is not measured, and detaching a hook that
+    does something else (a log, a schedule) is not the fix: not repaired."""
+    callback, hook = f.evidence.get("callback"), f.evidence.get("hook")
+    if not (callback and hook):
+        candidates = f.evidence.get("candidates") or []
+        if len(candidates) != 1:
+            return (f"{f.message}: " + (f"several hooks run between epochs ({', '.join(map('.'.join, candidates))}): "
+                                        f"which one puts the weights back was not measured" if candidates else
+                                        "no callback hook of the run's is named") + f"; {f.fix}")
+        callback, hook = candidates[0]
+    return make_plan("detach_hook", f"{callback}.{hook} puts the weights back where training started each time it "
+                                    f"runs: stop calling it (its other hooks still run) and continue from the last "
+                                    f"healthy state; fix the code: {f.fix}", callback=callback, hook=hook)

@@ -40,6 +40,7 @@ from trainwell.babysit.plans import (not_repairable, plan_bad_initial_loss, plan
                                      plan_optimizer_setting, plan_output_mismatch, plan_overfitting, plan_plateau,
                                      plan_regularizer, plan_schedule_decays_early, plan_schedule_starts_late, plan_too_few_updates,
                                      plan_augmentation_hurts,                                     plan_underfitting,
+                                     plan_parameters_reset,
                                      plan_unnormalized, plan_unshuffled, plan_update_ratio_high,
                                      plan_update_ratio_low, plan_vanishing)
 
@@ -990,7 +991,7 @@ CODES = {spec.code: spec for spec in (
                   Group.EPOCH_CURVES),
         thresholds=("callback_check.UNDONE", "interventions.MIN_GAIN", "interventions.STEPS", "reset_watch.JUMP",
                     "reset_watch.REPEATS"),
-        plan=not_repairable,
+        plan=plan_parameters_reset,
     ),
     FindingSpec(
         "check_skipped", "preflight", "info",
