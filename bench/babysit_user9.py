@@ -793,12 +793,11 @@ REPAIRABLE = {"alerts_causal_cls": None,                    # the attention mask
               "moisture_fraction_targets": None,            # harmless by design; the targets
               "ferment_onecycle_warmup": None}              # harmless by design; the warmup
 # Settings of that list that no action in trainwell/babysit/actions.py changes the way the fault
-# needs (read there, not run): set 4's names, as sets 5-8 keep them, and this set's four: no action
+# needs (read there, not run): set 4's names, as sets 5-8 keep them, and this set's three: no action
 # removes a transform from the preprocess list (``standardize`` and ``impute`` append theirs), none
-# changes grad_noise, none changes the optimizer's class (``reset_optimizer_options`` resets named
-# run options on the same class).
-NO_ACTION = user4.NO_ACTION | {"preprocessing (pca)", "preprocessing (impute codes)", "gradient noise",
-                               "optimizer (Rprop)"}
+# changes the optimizer's class (``reset_optimizer_options`` resets named run options on the same
+# class). grad_noise was the fourth until branch babysit49 (``set_regularization(grad_noise=...)``).
+NO_ACTION = user4.NO_ACTION | {"preprocessing (pca)", "preprocessing (impute codes)", "optimizer (Rprop)"}
 
 
 if __name__ == "__main__":

@@ -140,8 +140,8 @@ def test_the_fault_it_names_hurts_the_run(four_class, four_class_mlp):
     assert scores["InitEachEpoch"] > 1.3 * scores["InitAtFitStart"]
 
 
-def test_the_code_is_documented_as_not_repairable():
-    assert CODES["parameters_reset"].plan.__name__ == "not_repairable"
+def test_the_code_is_repaired_by_detaching_the_hook():
+    assert CODES["parameters_reset"].plan.__name__ == "plan_parameters_reset"     # tests/babysit/test_detach_hook.py
 
 
 # --- the watched run (reset_watch.py) ---------------------------------------------------------------------

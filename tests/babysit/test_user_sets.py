@@ -55,7 +55,8 @@ SET9 = _load("babysit_user9")
 
 def test_set9_repairable_names_every_pair():
     assert set(SET9.REPAIRABLE) == set(SET9.PAIRS)
-    assert {v for v in SET9.REPAIRABLE.values() if v} <= SET9.NO_ACTION      # no action changes any of them
+    # no action changes any of them but the gradient noise (set_regularization(grad_noise=...), branch babysit49)
+    assert {v for v in SET9.REPAIRABLE.values() if v} - SET9.NO_ACTION == {"gradient noise"}
 
 
 @pytest.mark.parametrize("pair", sorted(SET9.PAIRS))

@@ -41,6 +41,8 @@ def _same_weights(a, b):
     (dict(max_norm=0.05), dict(max_norm=None)),
     (dict(label_smoothing=0.6), dict(label_smoothing=0.0)),
     (dict(clip_value=1e-4), dict(clip_value=None)),
+    (dict(grad_noise=1.0), dict(grad_noise=0.0)),
+    (dict(grad_noise=1.0), dict(grad_noise=0.01)),
 ])
 def test_set_regularization_at_start_trains_as_the_run_configured_so(blobs, configured, changed):
     repaired = _fit(blobs, [AtStart(lambda c: c.set_regularization(**changed))], **configured)

@@ -470,3 +470,15 @@ ACTIONS.update({a.name: a for a in (
     Action("remove_output_dropout", "the model: the dropout modules on its output -> Identity (its hidden "
            "dropout kept)", Rollback.START, _remove_output_dropout, new_baseline=True),
 )})
+
+
+# --- a user's callback hook that puts the weights back (callback_check.py, reset_watch.py) ---------
+def _detach_hook(controls, options, *, seed):
+    controls.detach_hook(options["callback"], options["hook"])
+    return f"{options['callback']}.{options['hook']} no longer called (its other hooks still run)"
+
+
+ACTIONS.update({a.name: a for a in (
+    Action("detach_hook", "the run's callbacks: the plan's hook of the named callback no longer called (its other "
+           "hooks still run)", Rollback.LAST, _detach_hook),
+)})

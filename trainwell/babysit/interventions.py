@@ -49,6 +49,7 @@ from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.plans import SHRINK_SCALE
 from trainwell.babysit.preflight import make_optimizer, train_step
 from trainwell.babysit.registry import CODES
+from trainwell.optim.penalties import GradientNoise
 from trainwell.train.regularizers import OFF, build_constraint, build_loss, build_penalty
 from trainwell.errors import TrainwellError
 
@@ -323,6 +324,7 @@ def candidate_arms(model: nn.Module, *, lr: float, weight_decay: float, options:
     return arms
 
 
+NOISE_SEED = 2        # an arm's gradient noise stream: config.seed + 2, the run's (train/parts.GRAD_NOISE_SEED_OFFSET)
 PENALTY_CUT = 100.0   # an L1/L2 penalty's arm divides it by 100, as the weight decay's arm does
 
 
@@ -355,6 +357,10 @@ def regularization_arms(config) -> list:
         out.append(Arm("no clip_value", "optimizer_setting",
                        f"no per-entry gradient clipping instead of clip_value = {config.clip_value:g}",
                        extra={"regularization": {"clip_value": OFF["clip_value"]}, "held_accuracy": True}))
+    if config.grad_noise:
+        out.append(Arm("no grad_noise", "optimizer_setting",
+                       f"no gradient noise instead of grad_noise = {config.grad_noise:g}",
+                       extra={"regularization": {"grad_noise": OFF["grad_noise"]}, "held_accuracy": True}))
     return out
 
 
@@ -367,13 +373,16 @@ HEALTHY_SHRINK = 1e-3    # a coupled L2 under SGD shrinks the weights by lr x l2
 def unusual_regularizers(config, *, lr: float) -> list[str]:
     """The run's regularizers (``regularization_arms``) far from their usual strength, by name: any
     L1 penalty (no usual strength), an L2 with lr x l2 above ``HEALTHY_SHRINK``, a max_norm below
-    ``USUAL_MAX_NORM``, label smoothing above ``USUAL_SMOOTHING``, any clip_value (as any clip_norm).
+    ``USUAL_MAX_NORM``, label smoothing above ``USUAL_SMOOTHING``, any clip_value (as any clip_norm),
+    any gradient noise (its scale is absolute, eta per entry, not relative to the gradients it is
+    added to: no strength is usual for every model).
     The repairer's settings test runs their arms only then; the doctor always runs them."""
     if config is None:
         return []
     checks = {"l1": bool(config.l1), "l2": lr * config.l2 > HEALTHY_SHRINK,
               "max_norm": config.max_norm is not None and config.max_norm < USUAL_MAX_NORM,
-              "label_smoothing": config.label_smoothing > USUAL_SMOOTHING, "clip_value": config.clip_value is not None}
+              "label_smoothing": config.label_smoothing > USUAL_SMOOTHING, "clip_value": config.clip_value is not None,
+              "grad_noise": bool(config.grad_noise)}
     return [name for name, unusual in checks.items() if unusual]
 
 
@@ -742,17 +751,25 @@ def _regularizers(config, arm: Arm, net: nn.Module, loss_fn) -> tuple:
     """``(step_loss, after_step, after_backward)`` of an arm's training: the run's regularizers as
     fit builds them (train/regularizers.py) from ``config`` with the arm's ``extra["regularization"]``
     over the arm's copy ``net``: the loss (label smoothing) plus the L1/L2 penalty, the max-norm
-    constraint after each step, clip_value after each backward. Without a config: ``loss_fn`` alone."""
+    constraint after each step, the gradient noise then clip_value after each backward (the run's
+    order, train/parts.build_grad_hooks; the noise annealed from the arm's first step, as the run's
+    from its first). Without a config: ``loss_fn`` alone."""
     if config is None:
         return loss_fn, None, None
     changed = dataclasses.replace(config, **arm.extra.get("regularization", {}))
     data_loss, penalty = build_loss(changed), build_penalty(changed, net)
     step_loss = data_loss if penalty is None else (lambda out, yb: data_loss(out, yb) + penalty())
     clip_value = changed.clip_value
+    noise = (GradientNoise(eta=changed.grad_noise, gamma=changed.grad_noise_gamma, seed=changed.seed + NOISE_SEED)
+             if changed.grad_noise else None)
 
     def after_backward():
-        torch.nn.utils.clip_grad_value_([p for p in net.parameters() if p.grad is not None], clip_value)
-    return step_loss, build_constraint(changed, net), (None if clip_value is None else after_backward)
+        if noise is not None:
+            noise(net.parameters())
+        if clip_value is not None:
+            torch.nn.utils.clip_grad_value_([p for p in net.parameters() if p.grad is not None], clip_value)
+    hooked = clip_value is not None or noise is not None
+    return step_loss, build_constraint(changed, net), (after_backward if hooked else None)
 
 
 def _whole_epochs(steps: int, per_epoch: int | None) -> int:

@@ -93,12 +93,55 @@ def trial_raise(f, ctx, ratio, *, below: float = HEALTHY_RATIO, even_falling: bo
                 + plan.reason)
 
 
+NOISE_DOMINATES = 1.0       # the run's gradient noise at least as long as the gradient itself (expected norms): the
+                            # step's direction is more noise than gradient (first principles: the update is
+                            # lr x (g + noise), and the noise's norm is sigma_t sqrt(n) whatever g is)
+NOISE_SAMPLES = 8           # the first monitor samples the gradient's own norm is estimated from: their median (each
+                            # sample's norm carries one draw of the noise)
+
+
+def gradient_noise(f, ctx) -> float | None:
+    """The ratio of the run's gradient noise's expected norm at the finding's step to the gradient's
+    own norm, when it is at least ``NOISE_DOMINATES``, else None. The noise (``grad_noise``,
+    Neelakantan et al. 2015) adds N(0, sigma_t^2) to every entry, sigma_t^2 = eta / (1 + t)^gamma: its
+    squared norm is n sigma_t^2 over n trainable entries, an absolute size set by eta, not by the
+    gradients it is added to, and largest at the run's first steps. The monitor reads the gradients
+    after the noise, and independent noise adds its expected squared norm: the gradient's own is
+    ||g + noise||^2 - n sigma_t^2 at each of the first ``NOISE_SAMPLES`` samples (their median)."""
+    config = ctx.controls.config
+    eta = getattr(config, "grad_noise", 0.0) or 0.0
+    if eta <= 0:
+        return None
+    gamma = config.grad_noise_gamma
+    entries = sum(p.numel() for p in ctx.controls.model.parameters() if p.requires_grad)
+    own = [sum(v * v for v in s["grad_norm"].values()) - entries * eta / (1.0 + s["step"]) ** gamma
+           for s in ctx.samples[:NOISE_SAMPLES] if s.get("grad_norm")]
+    own = [v for v in own if math.isfinite(v)]
+    if not own:
+        return None
+    step = f.evidence.get("step") or 0
+    noise = math.sqrt(entries * eta / (1.0 + step) ** gamma)
+    gradient = math.sqrt(max(sorted(own)[len(own) // 2], 0.0))
+    ratio = noise / gradient if gradient > 0 else math.inf
+    return ratio if ratio >= NOISE_DOMINATES else None
+
+
 def plan_diverged(f, ctx):
     """nonfinite_loss / loss_exploding / lr_too_high: the updates are too large (notes 004)."""
     if f.evidence.get("batch_finite") is False:
         return "the batch itself holds NaN/inf: drop or impute those rows (the lr is not the cause)"
     if "loss_at_targets" in f.evidence:
         return "the loss itself is NaN at the targets (output_range.check_loss_at_targets): the lr is not the cause"
+    noise = gradient_noise(f, ctx) if not ctx.diverged_before else None
+    if noise is not None:
+        # the configured noise is a cause of large steps that the lr does not own: an lr cut shrinks it
+        # with the gradient's part of every step for the rest of the run (a digits MLP with grad_noise 0.3
+        # exploded at step 17, and the cut left it 17 points below the unrepaired run). Off, back to the
+        # last healthy state; a divergence after that is the lr's (``diverged_before``)
+        eta = ctx.controls.config.grad_noise
+        return make_plan("set_regularization", f"{f.code} while the run's gradient noise (grad_noise = {eta:g}) is "
+                                               f"{noise:.3g}x the gradient's own norm: turn it off",
+                         rollback=Rollback.LAST, values={"grad_noise": 0.0})
     # a rising finite loss (a non-finite or exploded one is cut regardless)
     tiny = small_updates(ctx) if f.evidence.get("first_third") is not None else None
     if tiny is not None:
@@ -565,3 +608,25 @@ def plan_augmentation_hurts(f, ctx):
         return f"{f.message}: no transform was measured"
     return make_plan("drop_augmentation", f"{f.message}: drop {f.evidence.get('transform')}",
                      index=int(f.evidence["drop"]), name=f.evidence.get("transform"))
+
+
+# --- a user's callback hook that puts the weights back -------------------------------------
+def plan_parameters_reset(f, ctx):
+    """parameters_reset: the one hook the finding names (``evidence["callback"]`` and ``["hook"]``,
+    callback_check.py: that hook was run and measured; or reset_watch.py's ``["candidates"]`` when
+    one in-run hook of the user's runs between two epochs) no longer called, back to the last healthy
+    state: the hook gives back half or more of what training gained each time it runs, so every
+    epoch after it starts again (the finding's own measurement), and the loop runs on without it.
+    Several candidates: which one puts the weights back is not measured, and detaching a hook that
+    does something else (a log, a schedule) is not the fix: not repaired."""
+    callback, hook = f.evidence.get("callback"), f.evidence.get("hook")
+    if not (callback and hook):
+        candidates = f.evidence.get("candidates") or []
+        if len(candidates) != 1:
+            return (f"{f.message}: " + (f"several hooks run between epochs ({', '.join(map('.'.join, candidates))}): "
+                                        f"which one puts the weights back was not measured" if candidates else
+                                        "no callback hook of the run's is named") + f"; {f.fix}")
+        callback, hook = candidates[0]
+    return make_plan("detach_hook", f"{callback}.{hook} puts the weights back where training started each time it "
+                                    f"runs: stop calling it (its other hooks still run) and continue from the last "
+                                    f"healthy state; fix the code: {f.fix}", callback=callback, hook=hook)

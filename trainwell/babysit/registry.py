@@ -40,6 +40,7 @@ from trainwell.babysit.plans import (not_repairable, plan_bad_initial_loss, plan
                                      plan_optimizer_setting, plan_output_mismatch, plan_overfitting, plan_plateau,
                                      plan_regularizer, plan_schedule_decays_early, plan_schedule_starts_late, plan_too_few_updates,
                                      plan_augmentation_hurts,                                     plan_underfitting,
+                                     plan_parameters_reset,
                                      plan_unnormalized, plan_unshuffled, plan_update_ratio_high,
                                      plan_update_ratio_low, plan_vanishing)
 
@@ -468,7 +469,8 @@ CODES = {spec.code: spec for spec in (
         "optimizer_setting", "preflight", "warning",
         measures="an intervention: the training loss after 30 minibatch steps of the setup against the same "
                  "steps with the optimizer's own options (eps, betas, bias correction, alpha) at their defaults, "
-                 "or without the run's gradient clipping (clip_norm, clip_value); and (clip_check.py) what the "
+                 "or without the run's gradient clipping (clip_norm, clip_value) or its gradient noise (grad_noise); "
+                 "and (clip_check.py) what the "
                  "run's clip does to its own minibatch gradients at the start: the share of the step's length it "
                  "keeps (||clip(g)|| / ||g||, the median of 4 batches), then an experiment without the clip",
         threshold="the setup's loss falls < 5% while the defaults' falls >= 20% and >= 3x the setup's; or the clip "
@@ -995,7 +997,7 @@ CODES = {spec.code: spec for spec in (
                   Group.EPOCH_CURVES),
         thresholds=("callback_check.UNDONE", "interventions.MIN_GAIN", "interventions.STEPS", "reset_watch.JUMP",
                     "reset_watch.REPEATS"),
-        plan=not_repairable,
+        plan=plan_parameters_reset,
     ),
     FindingSpec(
         "check_skipped", "preflight", "info",

@@ -97,7 +97,12 @@ class ResetWatch(Callback):
                    f"training loss by epoch: {', '.join(f'{v:.4g}' for v in losses)}. The user's code that runs "
                    f"there: {hooks or 'none of the callbacks (a step function or another callback)'}: the run "
                    f"starts again at every epoch")
+        # the user's hooks that run between an epoch's last step and the next epoch's first (plans.py
+        # detaches one when it is the only one)
+        candidates = [[type(cb).__name__, hook] for cb, hook in in_run_hooks(state.config.callbacks)
+                      if hook not in ("on_before_step", "on_after_step")]
         finding = make(CODE, message, evidence={"boundaries": list(self.boundaries), "train_losses": losses,
-                                                "hooks": hooks, "step": state.step, "epoch": state.epoch})
+                                                "hooks": hooks, "candidates": candidates, "step": state.step,
+                                                "epoch": state.epoch})
         if self.monitor.diagnosis.add(finding):
             state.extras.setdefault("babysit", {})["findings"] = [f.to_dict() for f in self.monitor.findings]

@@ -65,6 +65,16 @@ class Hooks:
         for fn in self.bound[name]:
             fn(state)
 
+    def detach(self, callback: str, hook: str) -> int:
+        """Stop calling ``hook`` of the callbacks whose class is named ``callback`` (their other hooks
+        still run); returns how many were detached (0: no such callback defines that hook)."""
+        if hook not in self.bound:
+            return 0
+        kept = [fn for fn in self.bound[hook] if type(getattr(fn, "__self__", None)).__name__ != callback]
+        detached = len(self.bound[hook]) - len(kept)
+        self.bound[hook] = kept
+        return detached
+
 
 class EarlyStopping(Callback):
     """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs (notes 003).

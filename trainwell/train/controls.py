@@ -6,7 +6,8 @@ repairs use nothing else): ``state.controls``.
     state.controls.restore(snap)              # roll back; the loop continues from there
 
 Settings changed here (lr scale, clipping, optimizer overrides, added preprocessing, shuffling,
-the lr schedule's stretch and warmup, a plateau schedule's mode, the augmentation)
+the lr schedule's stretch and warmup, a plateau schedule's mode, the augmentation, a callback's
+hook detached)
 are part of every checkpoint, so a repaired run resumes with them.
 
 A rollback restores the trajectory: the weights, optimizer, schedule, random states, batch
@@ -75,6 +76,7 @@ class Controls:
         self._warmup: int | None = None       # set_warmup's warmup steps (None: the configured warmup)
         self._augment: list | None = None     # set_augment's augmentation specs (None: the configured ones)
         self._plateau_mode: str | None = None  # set_plateau_mode's mode (None: the configured one)
+        self._detached: list = []             # detach_hook's (callback class name, hook) pairs so far
 
     # ------------------------------------------------------------------ what the run is
     @property
@@ -225,9 +227,10 @@ class Controls:
     @shared
     def set_regularization(self, **values) -> None:
         """Change regularization options of the run (``regularizers.OFF``'s keys: l1, l2, max_norm,
-        label_smoothing, clip_value) from the next step on: the run's config takes the values and
-        the penalty, the max-norm constraint and the loss are rebuilt from it by the builders fit
-        uses (train/regularizers.py); the gradient hook reads clip_value from the config."""
+        label_smoothing, clip_value, grad_noise) from the next step on: the run's config takes the
+        values and the penalty, the max-norm constraint and the loss are rebuilt from it by the
+        builders fit uses (train/regularizers.py); the gradient hooks read clip_value and grad_noise's
+        eta from the config (a run configured without noise gets none)."""
         unknown = sorted(set(values) - set(OFF))
         if unknown:
             raise ConfigError(f"set_regularization: {', '.join(unknown)}: not a regularization option "
@@ -367,6 +370,20 @@ class Controls:
         self._preprocess.append(spec)
         self.added_preprocess.append(module)
 
+    @shared
+    def detach_hook(self, callback: str, hook: str) -> None:
+        """Stop calling the hook ``hook`` (``"on_epoch_start"``, ...) of the run's callback whose class
+        is named ``callback`` from now on; its other hooks still run. Raises ``ConfigError`` when no
+        callback of that name defines that hook."""
+        if not self._trainer.hooks.detach(callback, hook):
+            raise ConfigError(f"detach_hook: no callback {callback!r} with a hook {hook!r} in this run")
+        self._detached.append((callback, hook))
+
+    @property
+    def detached(self) -> list:
+        """The ``(callback, hook)`` pairs ``detach_hook`` detached so far."""
+        return list(self._detached)
+
     # ------------------------------------------------------------------ checkpoints
     def settings_dict(self) -> dict:
         """The settings changed here that a checkpoint keeps (the lr scale is a counter)."""
@@ -374,7 +391,7 @@ class Controls:
                 "optimizer_overrides": dict(self._optimizer_overrides),
                 "preprocess": list(self._preprocess), "regularization": dict(self._regularization),
                 "schedule_stretch": self._stretch, "warmup_steps": self._warmup, "augment": self._augment,
-                "plateau_mode": self._plateau_mode}
+                "plateau_mode": self._plateau_mode, "detached": [list(pair) for pair in self._detached]}
 
     def load_settings(self, saved: dict) -> None:
         """Replay a checkpoint's settings: the clip norm, an optimizer rebuild, and the
@@ -396,6 +413,9 @@ class Controls:
                 self.set_augment(saved["augment"])
             if saved.get("plateau_mode") is not None:    # (absent from checkpoints written before it)
                 self.set_plateau_mode(saved["plateau_mode"])
+            for callback, hook in saved.get("detached") or []:   # (absent from checkpoints written before it)
+                if (callback, hook) not in self._detached:
+                    self.detach_hook(callback, hook)
             if saved.get("schedule_stretch", 1.0) != self._stretch:
                 self.stretch_schedule(saved["schedule_stretch"] / self._stretch)
 

@@ -241,12 +241,15 @@ def build_grad_hooks(config: Config, model: nn.Module) -> list:
 
 
 class _NoiseHook:
-    """Adds annealed noise at the trainer's step count; its generator is checkpointed."""
+    """Adds annealed noise at the trainer's step count; its generator is checkpointed. Its eta is
+    read from the run's config at each step: a repair may lower it or turn it off
+    (train/controls.py set_regularization(grad_noise=...)); a run built without noise gets none."""
 
     def __init__(self, noise, params):
         self.noise, self.params = noise, params
 
     def __call__(self, state):
+        self.noise.eta = float(state.config.grad_noise)
         self.noise(self.params, step=state.step)
 
     def state_dict(self):

@@ -16,9 +16,9 @@ from trainwell.optim.groups import decay_exempt
 from trainwell.optim.penalties import l1_penalty, l2_penalty, max_norm_
 
 # The Config options these builders read, with the value that turns each off: what the
-# babysitter's arms and ``Controls.set_regularization`` may change (clip_value is read by the
-# gradient hook from the run's config at each step, train/parts.py build_grad_hooks).
-OFF = {"l1": 0.0, "l2": 0.0, "max_norm": None, "label_smoothing": 0.0, "clip_value": None}
+# babysitter's arms and ``Controls.set_regularization`` may change (clip_value and grad_noise are
+# read by the gradient hooks from the run's config at each step, train/parts.py build_grad_hooks).
+OFF = {"l1": 0.0, "l2": 0.0, "max_norm": None, "label_smoothing": 0.0, "clip_value": None, "grad_noise": 0.0}
 
 
 def build_penalty(config, model: nn.Module):
