@@ -999,6 +999,31 @@ CODES = {spec.code: spec for spec in (
         source="issue 4: pre-flight within 60 s",
         fix="raise budget_s or pass a smaller sample",
     ),
+    # --- babysit50: the trained model against a simple baseline on the same rows (babysit/baseline_check.py,
+    # docs/babysitter.md); measured once at the end of a babysat run (train/fit.py), outside the monitor's rules
+    FindingSpec(
+        "below_baseline", "preflight", "warning",
+        measures="at the end of a babysat run, on up to 1000 validation rows as the model sees them: the "
+                 "trained model's accuracy (class ids) or squared error (regression) against a logistic / ridge "
+                 "regression, 10 nearest neighbours and, for images and signals, a linear model on "
+                 "random-convolution features, each fitted on up to 2000 of the training rows (first_layer's "
+                 "probes), paired on the same rows",
+        threshold="the model below a probe by at least 3 points of accuracy or with at least 1.25x its squared "
+                  "error, and a one-sided paired test (McNemar's exact test on the rows one gets right and the "
+                  "other wrong; a Wilcoxon signed-rank test on the squared errors) at p < 1e-3 / the probes "
+                  "compared; not judged under 50 validation rows",
+        source="Karpathy, 'A Recipe for Training Neural Networks' (2019): 'establish baselines', 'verify ... "
+               "beat a dumb baseline'; first principles: a network can represent the linear model and saw the "
+               "same rows; issue 11's kill rule (3 points, 25 %) for a material gap",
+        fix="read the run's other findings for the cause; with none, look for what keeps the network below a "
+            "linear model on its own inputs: a bug in the forward (a feature dropped, a wrong axis), the loss "
+            "or the targets' encoding, a schedule or optimizer setting that stops learning early, too few "
+            "epochs; overfit one batch, then train on the baseline's features to find the step that loses",
+        groups=(Group.EPOCH_CURVES,),
+        thresholds=("baseline_check.ROWS", "baseline_check.VAL_ROWS", "baseline_check.VAL_MIN",
+                    "first_layer.MIN_DROP", "first_layer.LOSS_RATIO", "first_layer.ALPHA",
+                    "first_layer.NEIGHBOURS", "first_layer.MAX_FEATURES", "first_layer.FILTERS"),
+    ),
 )}
 PRIORITY = tuple(CODES)
 

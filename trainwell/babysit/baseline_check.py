@@ -1,0 +1,154 @@
+"""A trained model below a simple baseline fitted on the same rows (``below_baseline``).
+
+Every other check knows one kind of fault. Whatever the fault (a feature the forward drops, an
+encoding, a loss or pipeline bug, a schedule that stops learning early), a network that ends
+clearly worse than a logistic / ridge regression or a nearest-neighbour model fitted on the very
+rows it trained on has something wrong in its training: it can represent the linear model and
+was shown the same rows (Karpathy 2019, "A Recipe for Training Neural Networks": "establish
+baselines ... verify that your model beats a dumb baseline"; notes 002: sanity-check against
+what a simpler model reaches).
+
+At the end of a babysat run (``fit`` with ``babysit`` on), on the rows the model trained on and
+its validation rows, as the model sees them (after the run's preprocessing, the repairs' too):
+the probes of ``first_layer`` (a linear model and 10 nearest neighbours on standardized features,
+and for images and signals a linear model on random-convolution features; its helpers, not copies) are fitted on up to ``ROWS`` training rows and scored on up to
+``VAL_ROWS`` validation rows, the same rows the trained model is scored on. It fires when the model
+does worse than one probe by at least the kill rule (``first_layer.MIN_DROP`` of accuracy, or
+``first_layer.LOSS_RATIO`` of squared error) and the paired test says so at ``first_layer.ALPHA``
+split over the probes (class ids: McNemar's exact test on the rows one gets right and the other
+wrong; regression: a one-sided Wilcoxon signed-rank test on the squared errors): the same rule
+``first_layer.significant_drop`` applies to a drop of information.
+
+A symptom: it names no setting and explains nothing; the run's other findings name causes. It
+counts whatever the training accuracy: a net that overfits noise down below a linear model has
+fitted the wrong thing as surely as one that never learned. Not judged (quiet): no validation
+rows or fewer than ``VAL_MIN``, streamed inputs, non-finite inputs or outputs, outputs that are not
+class scores or predictions of the targets (one score a row under a user's own loss, a loss other
+than ``nn.losses.REGRESSION_LOSSES`` on float targets).
+"""
+from __future__ import annotations
+
+import copy
+import warnings
+
+import torch
+
+from trainwell.babysit import first_layer
+from trainwell.babysit.findings import Finding, make
+from trainwell.nn.losses import REGRESSION_LOSSES
+
+ROWS = 2000         # training rows the probes are fitted on (cost: the probes' fit, once per run)
+VAL_ROWS = 1000     # validation rows the model and the probes are scored on (paired)
+VAL_MIN = 50        # fewer validation rows: too few to judge (the exact test needs ~11 discordant rows at 1e-3 / 3)
+CHUNK = 512         # rows per forward of the trained model
+
+
+def _class_ids(y: torch.Tensor, loss) -> torch.Tensor | None:
+    """The class id of each row for the losses whose outputs are class scores, None otherwise."""
+    if loss == "bce":
+        return (y.reshape(y.shape[0], -1)[:, 0] > 0.5).long() if y.numel() == y.shape[0] else None
+    if torch.is_floating_point(y):
+        return y.argmax(1) if y.ndim == 2 and loss in ("cross_entropy", "kl_div") else None
+    return y.reshape(-1).long() if y.numel() == y.shape[0] else None
+
+
+def _model_predictions(out: torch.Tensor, loss, class_ids: bool, y: torch.Tensor):
+    """The model's class ids (class scores: the arg max; ``bce``: the logit's sign) or predicted
+    targets on the rows of ``out``; None when its outputs are neither."""
+    if class_ids:
+        if loss == "bce":
+            return (out.reshape(out.shape[0], -1)[:, 0] > 0).long() if out.numel() == out.shape[0] else None
+        return out.argmax(1) if out.ndim == 2 and out.shape[1] > 1 else None
+    return out.reshape(y.shape) if out.numel() == y.numel() else None
+
+
+def model_outputs(model, X: torch.Tensor) -> torch.Tensor:
+    """The model's outputs on ``X`` in eval mode, without gradients, ``CHUNK`` rows a forward (a
+    copy: the run's model keeps its mode)."""
+    work = copy.deepcopy(model).eval()
+    device = next((p.device for p in work.parameters()), X.device)
+    with torch.no_grad():
+        return torch.cat([work(X[s:s + CHUNK].to(device)).float().cpu() for s in range(0, X.shape[0], CHUNK)])
+
+
+def _features(X: torch.Tensor, fit: int, seed: int) -> dict:
+    """``first_layer.probe_drop``'s probes on the rows ``X`` (the first ``fit`` rows fitted):
+    ``{probe: (the sklearn model it fits, its features)}``."""
+    gen = torch.Generator().manual_seed(seed)
+    out = {probe: (probe, first_layer._flat(X, fit, gen)) for probe in ("linear", "neighbours")}
+    if X.dim() in (3, 4) and min(X.shape[2:]) >= 3:
+        out["random convolutions"] = ("linear", first_layer._flat(first_layer._conv_features(X, fit, gen), fit, gen))
+    return out
+
+
+def compare(X_fit, y_fit, X_val, y_val, model_pred, *, class_ids: bool, seed: int = 0) -> list[dict]:
+    """Each probe fitted on ``X_fit``, ``y_fit`` against the model's predictions ``model_pred`` on the
+    validation rows ``X_val``, ``y_val``: ``[{"probe", "baseline", "model", "p"}]`` (accuracy for
+    class ids, mean squared error otherwise; ``p``: the one-sided paired p-value that the model is worse)."""
+    fit = X_fit.shape[0]
+    X = torch.cat([X_fit.cpu(), X_val.cpu()]).double()
+    y = torch.cat([y_fit.cpu(), y_val.cpu()])
+    kind = "classes" if class_ids else "values"
+    target = y.reshape(-1).long().numpy() if class_ids else y.double().reshape(y.shape[0], -1).numpy()
+    pred = model_pred.cpu().reshape(-1).long().numpy() if class_ids else \
+        model_pred.cpu().double().reshape(model_pred.shape[0], -1).numpy()
+    if not class_ids and target.shape[1] == 1:
+        target, pred = target[:, 0], pred[:, 0]
+    out = []
+    for probe, (fitted, F) in _features(X, fit, seed).items():
+        with warnings.catch_warnings():     # an unconverged probe is still a baseline
+            warnings.simplefilter("ignore")
+            baseline = first_layer._fit_predict(kind, fitted, F, target, fit)
+        r = first_layer._compare(kind, target[fit:], baseline, pred)
+        out.append({"probe": probe, "baseline": r["raw"], "model": r["layers"], "p": r["p"]})
+    return out
+
+
+def check_baseline(model, train: tuple, val: tuple | None, *, loss, seed: int = 0) -> list[Finding]:
+    """``below_baseline`` (a warning) when the trained ``model`` scores significantly and materially
+    below a probe fitted on its training rows ``train`` = (X, y), on the validation rows ``val``
+    (see the module docstring); [] when not judged."""
+    if val is None or not all(torch.is_tensor(t) for t in (*train, *val)):
+        return []
+    gen = torch.Generator().manual_seed(seed)       # rows drawn at random: a split may be sorted by class
+    fit_rows = torch.randperm(train[0].shape[0], generator=gen)[:ROWS].to(train[0].device)
+    val_rows = torch.randperm(val[0].shape[0], generator=gen)[:VAL_ROWS].to(val[0].device)
+    X_fit, y_fit = train[0][fit_rows], train[1][fit_rows]
+    X_val, y_val = val[0][val_rows], val[1][val_rows]
+    if X_val.shape[0] < VAL_MIN or X_fit.shape[0] < VAL_MIN:
+        return []
+    if not all(bool(torch.isfinite(x.double()).all()) for x in (X_fit, X_val)):
+        return []
+    ids_fit, ids_val = _class_ids(y_fit, loss), _class_ids(y_val, loss)
+    class_ids = ids_fit is not None and ids_val is not None
+    if not class_ids and not (torch.is_floating_point(y_val) and (loss in REGRESSION_LOSSES or callable(loss))):
+        return []
+    if class_ids:
+        y_fit, y_val = ids_fit, ids_val
+        if torch.unique(y_fit).numel() < 2:
+            return []
+    out = model_outputs(model, X_val)
+    if not bool(torch.isfinite(out).all()):
+        return []               # a model that ends non-finite: nonfinite_loss's
+    pred = _model_predictions(out, loss, class_ids, y_val)
+    if pred is None:
+        return []
+    results = compare(X_fit, y_fit, X_val, y_val, pred, class_ids=class_ids, seed=seed)
+    worst = first_layer.significant_drop([{"probe": r["probe"], "raw": r["baseline"], "layers": r["model"],
+                                           "p": r["p"]} for r in results], class_ids)
+    if worst is None:
+        return []
+    n_fit, n_val = int(X_fit.shape[0]), int(X_val.shape[0])
+    score = (f"accuracy {worst['layers']:.3f} where a {worst['probe']} baseline reaches {worst['raw']:.3f}"
+             if class_ids else f"squared error {worst['layers']:.3g} where a {worst['probe']} baseline reaches "
+                               f"{worst['raw']:.3g} ({worst['layers'] / max(worst['raw'], 1e-300):.2f}x)")
+    return [make(
+        "below_baseline",
+        f"the trained model scores {score} on the same {n_val} validation rows (paired p = {worst['p']:.2g}), "
+        f"the baseline fitted on {n_fit} of the training rows as the model sees them: a network can represent "
+        "that model and saw the same rows, so something in its training (the model's code, the loss, the "
+        "targets' encoding, the optimizer or schedule, the preprocessing) keeps it below",
+        evidence={"probes": results, "probe": worst["probe"], "baseline_score": worst["raw"],
+                  "model_score": worst["layers"], "p": worst["p"], "p_threshold": worst["p_threshold"],
+                  "fit_rows": n_fit, "val_rows": n_val, "metric": "accuracy" if class_ids else "squared error"},
+        where="the trained model", severity="warning")]
