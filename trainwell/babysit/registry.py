@@ -1005,9 +1005,8 @@ CODES = {spec.code: spec for spec in (
         "below_baseline", "preflight", "warning",
         measures="at the end of a babysat run, on up to 1000 validation rows as the model sees them: the "
                  "trained model's accuracy (class ids) or squared error (regression) against a logistic / ridge "
-                 "regression, 10 nearest neighbours and, for images and signals, a linear model on "
-                 "random-convolution features, each fitted on up to 2000 of the training rows (first_layer's "
-                 "probes), paired on the same rows",
+                 "regression and 10 nearest neighbours on standardized features (first_layer's plain probes), "
+                 "each fitted on up to 2000 of the training rows, paired on the same rows",
         threshold="the model below a probe by at least 3 points of accuracy or with at least 1.25x its squared "
                   "error, and a one-sided paired test (McNemar's exact test on the rows one gets right and the "
                   "other wrong; a Wilcoxon signed-rank test on the squared errors) at p < 1e-3 / the probes "
@@ -1022,7 +1021,7 @@ CODES = {spec.code: spec for spec in (
         groups=(Group.EPOCH_CURVES,),
         thresholds=("baseline_check.ROWS", "baseline_check.VAL_ROWS", "baseline_check.VAL_MIN",
                     "first_layer.MIN_DROP", "first_layer.LOSS_RATIO", "first_layer.ALPHA",
-                    "first_layer.NEIGHBOURS", "first_layer.MAX_FEATURES", "first_layer.FILTERS"),
+                    "first_layer.NEIGHBOURS", "first_layer.MAX_FEATURES"),
     ),
 )}
 PRIORITY = tuple(CODES)
