@@ -7,6 +7,10 @@ fault hurts is read here from the one seed trained (issue 11's kill rule on vali
 the sets' own runs (2 seeds, BENCHMARKS.md) are the reference.
 
     python bench/babysit_baseline.py --set 9 [--pair NAME ...] [--seed 0] [--json OUT.json]
+    python bench/babysit_baseline.py --gen F [--parents P] [--json OUT.json]
+
+``--gen``: the generated benchmark's parents F .. F+P-1 and their mutants (bench/babysit_gen.py), each
+trained once under ``"watch"``; a mutant's stored label (``babysit_gen_labels.json``) says whether it hurts.
 """
 from __future__ import annotations
 
@@ -51,9 +55,36 @@ def side(pairs, name, broken, *, seed, regression, record) -> dict:
     hit = next((f for f in run.findings.findings if f.code == "below_baseline"), None)
     return {"pair": name, "broken": broken, "val": user._score(run, va, regression=regression),
             "regression": regression, "found": [f.code for f in found],
-            "below_baseline": None if hit is None else {k: hit.evidence[k] for k in (
-                "probe", "baseline_score", "model_score", "p", "metric")},
+            "below_baseline": None if hit is None else {k: v for k, v in hit.evidence.items() if k != "probes"},
             "probes": None if hit is None else hit.evidence["probes"], "check_cpu_s": record.get("cpu_s")}
+
+
+def generated(first: int, parents: int, record: dict, json_path: str | None) -> int:
+    import babysit_gen as gen
+    labels = json.loads(gen.LABELS.read_text()) if gen.LABELS.exists() else {}
+    rows = []
+    for seed in range(first, first + parents):
+        p = gen.parent(seed)
+        for s in [p, *gen.mutants(p)]:
+            model, splits, opts = gen.build(s)
+            record.clear()
+            row = {"pair": s.name, "broken": bool(s.mutation), "killed": labels.get(s.name, {}).get("killed"),
+                   "arch": s.arch, "data": s.data}
+            try:
+                run = trainwell.fit(model, splits, **gen.BASE, **opts, babysit="watch")
+            except Exception as exc:
+                row["error"] = f"{type(exc).__name__}: {exc}"[:160]
+            else:
+                hit = next((f for f in run.findings.findings if f.code == "below_baseline"), None)
+                row.update(found=[f.code for f in run.findings.ranked() if f.severity != "info"],
+                           below_baseline=None if hit is None else {
+                               k: v for k, v in hit.evidence.items() if k != "probes"},
+                           probes=None if hit is None else hit.evidence["probes"], check_cpu_s=record.get("cpu_s"))
+            rows.append(row)
+            print(json.dumps({"set": f"gen{first}", **row}, default=str), flush=True)
+            if json_path:
+                Path(json_path).write_text(json.dumps(rows, indent=1, default=str))
+    return 0
 
 
 def main(argv=None) -> int:
@@ -62,8 +93,12 @@ def main(argv=None) -> int:
     parser.add_argument("--pair", nargs="*", help="only these pairs")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", help="write the rows to this file")
+    parser.add_argument("--gen", type=int, help="the generated benchmark's first parent seed instead of a set")
+    parser.add_argument("--parents", type=int, default=1)
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
+    if args.gen is not None:
+        return generated(args.gen, args.parents, timed_check(), args.json)
     module = importlib.import_module("babysit_user" if args.set == "1" else f"babysit_user{args.set}")
     pairs = module.PAIRS
     record = timed_check()

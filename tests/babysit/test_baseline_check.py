@@ -110,6 +110,22 @@ def test_regression_below_ridge_is_found_and_the_rule_itself_is_quiet():
     assert check_baseline(_Fixed(lambda x: (x @ w)[:, None]), *_split(X, y[:, None]), loss="mse") == []
 
 
+def test_a_ratio_of_two_small_errors_on_a_near_perfect_fit_is_quiet():
+    """1.5x ridge's squared error, but the excess is a small share of the targets' variance (R^2 0.999
+    against 0.9995): under VARIANCE_DROP, not material."""
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(1500, 6, generator=g)
+    w = torch.randn(6, generator=g)
+    y = (X @ w + 0.05 * torch.randn(1500, generator=g))[:, None]
+    off = w + 0.02 * torch.randn(6, generator=torch.Generator().manual_seed(3))
+    model = _Fixed(lambda x: (x @ off)[:, None])
+    (Xf, yf), (Xv, yv) = _split(X, y)
+    ridge = next(r for r in baseline_check.compare(Xf, yf, Xv, yv, Xv @ off, class_ids=False) if r["probe"] == "linear")
+    assert ridge["model"] >= first_layer.LOSS_RATIO * ridge["baseline"]
+    assert ridge["model"] - ridge["baseline"] < baseline_check.VARIANCE_DROP * float(yv.var(unbiased=False))
+    assert check_baseline(model, (Xf, yf), (Xv, yv), loss="mse") == []
+
+
 def test_images_are_judged_on_their_pixels_by_the_plain_probes():
     g = torch.Generator().manual_seed(0)
     y = torch.randint(0, 2, (900,), generator=g)

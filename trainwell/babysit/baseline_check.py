@@ -14,7 +14,9 @@ two of ``first_layer``'s probes (a linear model and 10 nearest neighbours on sta
 its helpers, not copies) are fitted on up to ``ROWS`` training rows and scored on up to
 ``VAL_ROWS`` validation rows, the same rows the trained model is scored on. It fires when the model
 does worse than one probe by at least the kill rule (``first_layer.MIN_DROP`` of accuracy, or
-``first_layer.LOSS_RATIO`` of squared error) and the paired test says so at ``first_layer.ALPHA``
+``first_layer.LOSS_RATIO`` of squared error, that excess also at least ``VARIANCE_DROP`` of the targets'
+variance: 3 points of R^2, so that a ratio of two small errors on a near-perfect fit is no alarm)
+and the paired test says so at ``first_layer.ALPHA``
 split over the probes (class ids: McNemar's exact test on the rows one gets right and the other
 wrong; regression: a one-sided Wilcoxon signed-rank test on the squared errors): the same rule
 ``first_layer.significant_drop`` applies to a drop of information.
@@ -49,6 +51,7 @@ VAL_ROWS = 1000     # validation rows the model and the probes are scored on (pa
 VAL_MIN = 50        # fewer validation rows: too few to judge (the exact test needs ~11 discordant rows at 1e-3 / 3)
 CHUNK = 512         # rows per forward of the trained model
 PROBES = ("linear", "neighbours")   # first_layer's plain probes (see the module docstring)
+VARIANCE_DROP = first_layer.MIN_DROP      # regression: 3 points of R^2 (the extra squared error / the targets' variance)
 
 
 def _class_ids(y: torch.Tensor, loss) -> torch.Tensor | None:
@@ -139,8 +142,14 @@ def check_baseline(model, train: tuple, val: tuple | None, *, loss, seed: int = 
     if pred is None:
         return []
     results = compare(X_fit, y_fit, X_val, y_val, pred, class_ids=class_ids, seed=seed)
+    # regression: the extra squared error must also be material against the targets' spread (a share
+    # VARIANCE_DROP of their variance on these rows, as accuracy's points are a share of the rows); a gap
+    # under it is not read (its p is not taken)
+    spread = 0.0 if class_ids else float(y_val.double().reshape(y_val.shape[0], -1).var(0, unbiased=False).sum())
+    material = [class_ids or r["model"] - r["baseline"] >= VARIANCE_DROP * spread for r in results]
     worst = first_layer.significant_drop([{"probe": r["probe"], "raw": r["baseline"], "layers": r["model"],
-                                           "p": r["p"]} for r in results], class_ids)
+                                           "p": r["p"] if ok else 1.0} for r, ok in zip(results, material)],
+                                         class_ids)
     if worst is None:
         return []
     n_fit, n_val = int(X_fit.shape[0]), int(X_val.shape[0])
@@ -155,5 +164,6 @@ def check_baseline(model, train: tuple, val: tuple | None, *, loss, seed: int = 
         "targets' encoding, the optimizer or schedule, the preprocessing) keeps it below",
         evidence={"probes": results, "probe": worst["probe"], "baseline_score": worst["raw"],
                   "model_score": worst["layers"], "p": worst["p"], "p_threshold": worst["p_threshold"],
-                  "fit_rows": n_fit, "val_rows": n_val, "metric": "accuracy" if class_ids else "squared error"},
+                  "fit_rows": n_fit, "val_rows": n_val, "metric": "accuracy" if class_ids else "squared error",
+                  **({} if class_ids else {"target_variance": spread})},
         where="the trained model", severity="warning")]
