@@ -46,7 +46,7 @@ def test_a_model_that_ignores_half_the_features_is_below_the_linear_baseline():
     assert e["baseline_score"] - e["model_score"] >= first_layer.MIN_DROP
     assert e["p"] < e["p_threshold"] == pytest.approx(first_layer.ALPHA / len(e["probes"]))
     assert e["val_rows"] == 500 and e["fit_rows"] == 1000 and e["metric"] == "accuracy"
-    assert {r["probe"] for r in e["probes"]} == {"linear", "neighbours"}
+    assert [r["probe"] for r in e["probes"]] == ["linear"]
 
 
 def test_the_paired_p_value_is_mcnemars_exact_tail():
@@ -126,14 +126,14 @@ def test_a_ratio_of_two_small_errors_on_a_near_perfect_fit_is_quiet():
     assert check_baseline(model, (Xf, yf), (Xv, yv), loss="mse") == []
 
 
-def test_images_are_judged_on_their_pixels_by_the_plain_probes():
+def test_images_are_judged_on_their_pixels_by_the_linear_probe():
     g = torch.Generator().manual_seed(0)
     y = torch.randint(0, 2, (900,), generator=g)
     X = 0.3 * torch.randn(900, 1, 8, 8, generator=g)
     X[y == 1, 0, 2:5, 2:5] += 1.0                       # class 1: a bright patch
     found = check_baseline(_Fixed(lambda x: torch.zeros(x.shape[0], 2)), *_split(X, y, 600), loss="cross_entropy")
     assert [f.code for f in found] == ["below_baseline"]
-    assert [r["probe"] for r in found[0].evidence["probes"]] == ["linear", "neighbours"]
+    assert [r["probe"] for r in found[0].evidence["probes"]] == ["linear"]
 
 
 @pytest.mark.parametrize("case", ["no validation", "too few rows", "one score under an own loss", "nonfinite"])

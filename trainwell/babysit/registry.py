@@ -1005,12 +1005,13 @@ CODES = {spec.code: spec for spec in (
         "below_baseline", "preflight", "warning",
         measures="at the end of a babysat run, on up to 1000 validation rows as the model sees them: the "
                  "trained model's accuracy (class ids) or squared error (regression) against a logistic / ridge "
-                 "regression and 10 nearest neighbours on standardized features (first_layer's plain probes), "
-                 "each fitted on up to 2000 of the training rows, paired on the same rows",
-        threshold="the model below a probe by at least 3 points of accuracy, or with at least 1.25x its squared "
-                  "error and an excess of at least 3 points of R^2 (0.03 x the targets' variance), and a one-sided paired test (McNemar's exact test on the rows one gets right and the "
-                  "other wrong; a Wilcoxon signed-rank test on the squared errors) at p < 1e-3 / the probes "
-                  "compared; not judged under 50 validation rows",
+                 "regression on standardized features (first_layer's linear probe), fitted on up to 2000 of the "
+                 "training rows, paired on the same rows",
+        threshold="the model below the linear model by at least 3 points of accuracy, or with at least 1.25x "
+                  "its squared error and an excess of at least 3 points of R^2 (0.03 x the targets' variance), "
+                  "and a one-sided paired test (McNemar's exact test on the rows one gets right and the other "
+                  "wrong; a Wilcoxon signed-rank test on the squared errors) at p < 1e-3; not judged under 50 "
+                  "validation rows",
         source="Karpathy, 'A Recipe for Training Neural Networks' (2019): 'establish baselines', 'verify ... "
                "beat a dumb baseline'; first principles: a network can represent the linear model and saw the "
                "same rows; issue 11's kill rule (3 points, 25 %) for a material gap",
@@ -1019,9 +1020,10 @@ CODES = {spec.code: spec for spec in (
             "or the targets' encoding, a schedule or optimizer setting that stops learning early, too few "
             "epochs; overfit one batch, then train on the baseline's features to find the step that loses",
         groups=(Group.EPOCH_CURVES,),
-        thresholds=("baseline_check.ROWS", "baseline_check.VAL_ROWS", "baseline_check.VAL_MIN", "baseline_check.VARIANCE_DROP",
+        thresholds=("baseline_check.ROWS", "baseline_check.VAL_ROWS", "baseline_check.VAL_MIN",
+                    "baseline_check.VARIANCE_DROP",
                     "first_layer.MIN_DROP", "first_layer.LOSS_RATIO", "first_layer.ALPHA",
-                    "first_layer.NEIGHBOURS", "first_layer.MAX_FEATURES"),
+                    "first_layer.MAX_FEATURES"),
     ),
 )}
 PRIORITY = tuple(CODES)
