@@ -174,8 +174,28 @@ class _DropsColumns(nn.Module):
 @pytest.mark.parametrize("keep,found", [(8, False), (3, True)])
 def test_fit_reports_it_at_the_end_of_a_babysat_run(keep, found):
     X, y, _ = _linear_task(n=1600)
-    options = dict(epochs=6, batch_size=64, lr=1e-2, optimizer="adam", progress=False, report=False, seed=0)
+    options = dict(epochs=8, batch_size=64, lr=1e-2, optimizer="adam", progress=False, report=False, seed=0)
     run = trainwell.fit(_DropsColumns(8, keep), (X[:1200], y[:1200]), (X[1200:], y[1200:]), babysit="watch", **options)
-    assert ("below_baseline" in run.findings.codes) == found
+    hits = [f for f in run.findings.findings if f.code == "below_baseline"]
+    assert bool(hits) == found
+    assert all(f.severity == "warning" for f in hits)
     off = trainwell.fit(_DropsColumns(8, keep), (X[:1200], y[:1200]), (X[1200:], y[1200:]), babysit="off", **options)
     assert off.findings is None or "below_baseline" not in off.findings.codes
+
+
+@pytest.mark.parametrize("losses,early,falling", [([1.0, 0.5], False, True), ([1.0, 0.8, 0.6, 0.5], False, True),
+                                                  ([1.0, 0.52, 0.51, 0.50], False, False),
+                                                  ([1.0, 0.5], True, None)])
+def test_a_run_that_ends_while_its_loss_falls_is_not_judged(losses, early, falling):
+    """Too short, not broken: quiet when the loss still fell by rules.STALLED over the last 3 epochs
+    (or the run had fewer) and the run was not stopped early; judged otherwise."""
+    from trainwell.babysit.rules import STALLED
+    X, y, w = _linear_task()
+    half = torch.cat([w[:4], torch.zeros(4)])
+    model = _Fixed(lambda x: torch.stack([-(x @ half), x @ half], 1))
+    history = [{"train_loss": v} for v in losses]
+    if falling is not None:
+        assert baseline_check.still_falling(history) == falling
+        assert falling == (len(losses) < 3 or (losses[-3] - losses[-1]) / losses[-3] >= STALLED)
+    found = check_baseline(model, *_split(X, y), loss="cross_entropy", history=history, stopped_early=early)
+    assert [f.code for f in found] == ([] if falling and not early else ["below_baseline"])

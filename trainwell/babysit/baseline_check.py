@@ -28,6 +28,11 @@ torus, healthy sides: 0.84-0.87 against 0.91-0.99); the linear readout of random
 features is a learned feature model of its own, comparable to a small CNN (set 7's radar maps,
 healthy: 0.77 against 0.97).
 
+A run that ends while its training loss still falls (by ``rules.STALLED`` or more over its last
+``STALL_EPOCHS`` epochs, the test ``underfitting`` reads; or fewer epochs than that) and was not
+stopped early is too short to judge, not broken, and is not judged: two epochs of a healthy MLP on
+digits end 18 points below logistic regression, forty end above it.
+
 A symptom: it names no setting and explains nothing; the run's other findings name causes. It
 counts whatever the training accuracy: a net that overfits noise down below a linear model has
 fitted the wrong thing as surely as one that never learned. Not judged (quiet): no validation
@@ -38,11 +43,13 @@ than ``nn.losses.REGRESSION_LOSSES`` on float targets).
 from __future__ import annotations
 
 import copy
+import math
 import warnings
 
 import torch
 
 from trainwell.babysit import first_layer
+from trainwell.babysit.rules import STALLED
 from trainwell.babysit.findings import Finding, make
 from trainwell.nn.losses import REGRESSION_LOSSES
 
@@ -51,6 +58,7 @@ VAL_ROWS = 1000     # validation rows the model and the probes are scored on (pa
 VAL_MIN = 50        # fewer validation rows: too few to judge (the exact test needs ~11 discordant rows at 1e-3 / 3)
 CHUNK = 512         # rows per forward of the trained model
 PROBES = ("linear",)        # first_layer's probes used as baselines (see the module docstring)
+STALL_EPOCHS = 3            # underfitting's window: the loss 3 epochs back against the last
 VARIANCE_DROP = first_layer.MIN_DROP      # regression: 3 points of R^2 (the extra squared error / the targets' variance)
 
 
@@ -112,10 +120,25 @@ def compare(X_fit, y_fit, X_val, y_val, model_pred, *, class_ids: bool, seed: in
     return out
 
 
-def check_baseline(model, train: tuple, val: tuple | None, *, loss, seed: int = 0) -> list[Finding]:
+def still_falling(history: list) -> bool:
+    """Whether the run's epoch training losses (``history``) still fell by ``rules.STALLED`` or more
+    over the last ``STALL_EPOCHS`` epochs (fewer epochs: too few to tell a stall, so yes)."""
+    losses = [h.get("train_loss") for h in history]
+    losses = [v for v in losses if v is not None and math.isfinite(v)]
+    if len(losses) < STALL_EPOCHS:
+        return True
+    first, last = losses[-STALL_EPOCHS], losses[-1]
+    return (first - last) / max(abs(first), 1e-12) >= STALLED
+
+
+def check_baseline(model, train: tuple, val: tuple | None, *, loss, seed: int = 0, history: list | None = None,
+                   stopped_early: bool = False) -> list[Finding]:
     """``below_baseline`` (a warning) when the trained ``model`` scores significantly and materially
-    below a probe fitted on its training rows ``train`` = (X, y), on the validation rows ``val``
-    (see the module docstring); [] when not judged."""
+    below the linear model fitted on its training rows ``train`` = (X, y), on the validation rows
+    ``val`` (see the module docstring); [] when not judged, among them a run whose ``history`` ends
+    with the loss still falling that was not ``stopped_early`` (``history`` None: no curve to read)."""
+    if history is not None and not stopped_early and still_falling(history):
+        return []
     if val is None or not all(torch.is_tensor(t) for t in (*train, *val)):
         return []
     gen = torch.Generator().manual_seed(seed)       # rows drawn at random: a split may be sorted by class

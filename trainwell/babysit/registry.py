@@ -1011,7 +1011,8 @@ CODES = {spec.code: spec for spec in (
                   "its squared error and an excess of at least 3 points of R^2 (0.03 x the targets' variance), "
                   "and a one-sided paired test (McNemar's exact test on the rows one gets right and the other "
                   "wrong; a Wilcoxon signed-rank test on the squared errors) at p < 1e-3; not judged under 50 "
-                  "validation rows",
+                  "validation rows, nor where the run ended while its training loss still fell by 5 % or more "
+                  "over its last 3 epochs (or it had fewer) and was not stopped early: too short to judge",
         source="Karpathy, 'A Recipe for Training Neural Networks' (2019): 'establish baselines', 'verify ... "
                "beat a dumb baseline'; first principles: a network can represent the linear model and saw the "
                "same rows; issue 11's kill rule (3 points, 25 %) for a material gap",
@@ -1021,7 +1022,7 @@ CODES = {spec.code: spec for spec in (
             "epochs; overfit one batch, then train on the baseline's features to find the step that loses",
         groups=(Group.EPOCH_CURVES,),
         thresholds=("baseline_check.ROWS", "baseline_check.VAL_ROWS", "baseline_check.VAL_MIN",
-                    "baseline_check.VARIANCE_DROP",
+                    "baseline_check.VARIANCE_DROP", "baseline_check.STALL_EPOCHS", "rules.STALLED",
                     "first_layer.MIN_DROP", "first_layer.LOSS_RATIO", "first_layer.ALPHA",
                     "first_layer.MAX_FEATURES"),
     ),

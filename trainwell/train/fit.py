@@ -49,7 +49,7 @@ from trainwell.train.precision import (Precision, backend_settings, check_precis
                                        to_channels_last, use_channels_last)
 from trainwell.train.progress import Progress
 from trainwell.train.run import Run, atomic_save_model, read_json_object
-from trainwell.train.state import Stop
+from trainwell.train.state import Stop, StopKind
 from trainwell.train.rundir import atomic_write_json, clear_run, lock_run_dir, make_run_dir
 
 # Options that may differ between a run and its resumption without changing the result.
@@ -380,7 +380,7 @@ def fit(model=None, train="digits", val=None, *, test=None, step_fn=None, **opti
             preprocess = Pipeline(*steps)
         findings = Diagnosis([Finding(**f) for f in babysit.get("findings", [])])
         if config.babysit != "off" and dist is None:    # the trained model against a baseline (babysit/baseline_check.py)
-            findings.extend(end_of_run_findings(model, trainer, config, state.step))
+            findings.extend(end_of_run_findings(model, trainer, config, state))
         run = Run(model=model, config=_jsonable(config.to_dict()), history=state.history, run_dir=run_dir,
                   preprocess=preprocess, results=results, stopped=state.stop, splits=p.splits,
                   repairs=results["repairs"], findings=findings,
@@ -398,13 +398,15 @@ def fit(model=None, train="digits", val=None, *, test=None, step_fn=None, **opti
         return run
 
 
-def end_of_run_findings(model, trainer: Trainer, config: Config, step: int) -> list:
+def end_of_run_findings(model, trainer: Trainer, config: Config, state) -> list:
     """The checks that read the trained model on the run's rows, once at the end of a babysat run:
     ``below_baseline`` (babysit/baseline_check.py) on the training rows and the validation rows
-    as the model saw them; never raises (a failing check reports nothing)."""
+    as the model saw them, and the run's epoch curve; never raises (a failing check reports nothing)."""
     batches = trainer.batches
+    step = state.step
     try:
-        found = check_baseline(model, (batches.X, batches.y), trainer.val, loss=config.loss, seed=config.seed)
+        found = check_baseline(model, (batches.X, batches.y), trainer.val, loss=config.loss, seed=config.seed,
+                               history=state.history, stopped_early=state.stop.kind is StopKind.EARLY_STOPPING)
     except Exception as exc:      # the run's result stands without the check
         warnings.warn(f"babysitter: the end-of-run baseline check failed: {type(exc).__name__}: {exc}")
         return []
