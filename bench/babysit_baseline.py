@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import babysit_user as user  # noqa: E402
 
 import trainwell  # noqa: E402
+from trainwell.babysit.baseline_check import still_falling  # noqa: E402
 from trainwell.train import fit as fit_module  # noqa: E402
 
 
@@ -56,7 +57,8 @@ def side(pairs, name, broken, *, seed, regression, record) -> dict:
     return {"pair": name, "broken": broken, "val": user._score(run, va, regression=regression),
             "regression": regression, "found": [f.code for f in found],
             "below_baseline": None if hit is None else {k: v for k, v in hit.evidence.items() if k != "probes"},
-            "probes": None if hit is None else hit.evidence["probes"], "check_cpu_s": record.get("cpu_s")}
+            "probes": None if hit is None else hit.evidence["probes"], "check_cpu_s": record.get("cpu_s"),
+            "still_falling": still_falling(run.history), "stopped": run.stopped.kind.value}
 
 
 def generated(first: int, parents: int, record: dict, json_path: str | None) -> int:
@@ -79,7 +81,8 @@ def generated(first: int, parents: int, record: dict, json_path: str | None) -> 
                 row.update(found=[f.code for f in run.findings.ranked() if f.severity != "info"],
                            below_baseline=None if hit is None else {
                                k: v for k, v in hit.evidence.items() if k != "probes"},
-                           probes=None if hit is None else hit.evidence["probes"], check_cpu_s=record.get("cpu_s"))
+                           probes=None if hit is None else hit.evidence["probes"], check_cpu_s=record.get("cpu_s"),
+                           still_falling=still_falling(run.history), stopped=run.stopped.kind.value)
             rows.append(row)
             print(json.dumps({"set": f"gen{first}", **row}, default=str), flush=True)
             if json_path:
