@@ -1025,6 +1025,7 @@ CODES = {spec.code: spec for spec in (
                     "baseline_check.VARIANCE_DROP", "baseline_check.STALL_EPOCHS", "rules.STALLED",
                     "first_layer.MIN_DROP", "first_layer.LOSS_RATIO", "first_layer.ALPHA",
                     "first_layer.MAX_FEATURES"),
+        plan=not_repairable,        # found after the run, and it names no setting
     ),
 )}
 PRIORITY = tuple(CODES)
