@@ -178,7 +178,8 @@ def test_fit_reports_it_at_the_end_of_a_babysat_run(keep, found):
     run = trainwell.fit(_DropsColumns(8, keep), (X[:1200], y[:1200]), (X[1200:], y[1200:]), babysit="watch", **options)
     hits = [f for f in run.findings.findings if f.code == "below_baseline"]
     assert bool(hits) == found
-    assert all(f.severity == "warning" for f in hits)
+    assert all(f.severity == "warning" and f.evidence["step"] == run.results["steps"]
+               and f.evidence["epoch"] == run.results["epochs"] for f in hits)
     off = trainwell.fit(_DropsColumns(8, keep), (X[:1200], y[:1200]), (X[1200:], y[1200:]), babysit="off", **options)
     assert off.findings is None or "below_baseline" not in off.findings.codes
 

@@ -403,15 +403,15 @@ def end_of_run_findings(model, trainer: Trainer, config: Config, state) -> list:
     ``below_baseline`` (babysit/baseline_check.py) on the training rows and the validation rows
     as the model saw them, and the run's epoch curve; never raises (a failing check reports nothing)."""
     batches = trainer.batches
-    step = state.step
     try:
         found = check_baseline(model, (batches.X, batches.y), trainer.val, loss=config.loss, seed=config.seed,
                                history=state.history, stopped_early=state.stop.kind is StopKind.EARLY_STOPPING)
     except Exception as exc:      # the run's result stands without the check
         warnings.warn(f"babysitter: the end-of-run baseline check failed: {type(exc).__name__}: {exc}")
         return []
-    for f in found:
-        f.evidence.setdefault("step", step)
+    for f in found:                 # when it was found, as the monitor dates its findings
+        f.evidence.setdefault("step", state.step)
+        f.evidence.setdefault("epoch", state.epoch)
     return found
 
 
