@@ -279,6 +279,17 @@ def mse_squeezed(pred, target):
 
 
 # ------------------------------------------------------------------------------ cases
+class KeepColumns(nn.Module):
+    """A user's forward that feeds only the first ``keep`` input columns to its net."""
+
+    def __init__(self, net, keep):
+        super().__init__()
+        self.net, self.keep = net, keep
+
+    def forward(self, x):
+        return self.net(x[:, :self.keep])
+
+
 @dataclass
 class Case:
     name: str
@@ -529,6 +540,11 @@ def _cases() -> list[Case]:
     add("channel_mean/digits", "pooled_units", "digits", phase="preflight", model=ChannelPooledCNN,
         twin_model=lambda i, o: ChannelPooledCNN(i, o, bug=False), options={"optimizer": "adam", "lr": 1e-2},
         note="a CNN's global pooling written x.mean(1) (over its 16 channels) where x.mean((2, 3)) was meant")
+    # branch babysit50: a trained model below a linear model fitted on its own rows (found after the run)
+    add("forward_keeps_top_half/digits", "below_baseline", "digits",
+        model=lambda i, o: KeepColumns(mlp(i // 2, o), i // 2), twin_model=relu,
+        note="the forward keeps the first half of the 64 pixels (the digit's top half): logistic "
+             "regression on all of them beats the trained net")
     return out
 
 

@@ -1007,6 +1007,34 @@ CODES = {spec.code: spec for spec in (
         source="issue 4: pre-flight within 60 s",
         fix="raise budget_s or pass a smaller sample",
     ),
+    # --- babysit50: the trained model against a simple baseline on the same rows (babysit/baseline_check.py,
+    # docs/babysitter.md); measured once at the end of a babysat run (train/fit.py), outside the monitor's rules
+    FindingSpec(
+        "below_baseline", "preflight", "warning",
+        measures="at the end of a babysat run, on up to 1000 validation rows as the model sees them: the "
+                 "trained model's accuracy (class ids) or squared error (regression) against a logistic / ridge "
+                 "regression on standardized features (first_layer's linear probe), fitted on up to 2000 of the "
+                 "training rows, paired on the same rows",
+        threshold="the model below the linear model by at least 3 points of accuracy, or with at least 1.25x "
+                  "its squared error and an excess of at least 3 points of R^2 (0.03 x the targets' variance), "
+                  "and a one-sided paired test (McNemar's exact test on the rows one gets right and the other "
+                  "wrong; a Wilcoxon signed-rank test on the squared errors) at p < 1e-3; not judged under 50 "
+                  "validation rows, nor where the run ended while its training loss still fell by 5 % or more "
+                  "over its last 3 epochs (or it had fewer) and was not stopped early: too short to judge",
+        source="Karpathy, 'A Recipe for Training Neural Networks' (2019): 'establish baselines', 'verify ... "
+               "beat a dumb baseline'; first principles: a network can represent the linear model and saw the "
+               "same rows; issue 11's kill rule (3 points, 25 %) for a material gap",
+        fix="read the run's other findings for the cause; with none, look for what keeps the network below a "
+            "linear model on its own inputs: a bug in the forward (a feature dropped, a wrong axis), the loss "
+            "or the targets' encoding, a schedule or optimizer setting that stops learning early, too few "
+            "epochs; overfit one batch, then train on the baseline's features to find the step that loses",
+        groups=(Group.EPOCH_CURVES,),
+        thresholds=("baseline_check.ROWS", "baseline_check.VAL_ROWS", "baseline_check.VAL_MIN",
+                    "baseline_check.VARIANCE_DROP", "baseline_check.STALL_EPOCHS", "rules.STALLED",
+                    "first_layer.MIN_DROP", "first_layer.LOSS_RATIO", "first_layer.ALPHA",
+                    "first_layer.MAX_FEATURES"),
+        plan=not_repairable,        # found after the run, and it names no setting
+    ),
 )}
 PRIORITY = tuple(CODES)
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from trainwell.babysit.baseline_check import check_baseline
 from trainwell.babysit.findings import Diagnosis, Finding
 from trainwell.babysit.model_checks import model_error, refuse_model_raises
 from trainwell.babysit.monitor import Monitor
@@ -48,7 +49,7 @@ from trainwell.train.precision import (Precision, backend_settings, check_precis
                                        to_channels_last, use_channels_last)
 from trainwell.train.progress import Progress
 from trainwell.train.run import Run, atomic_save_model, read_json_object
-from trainwell.train.state import Stop
+from trainwell.train.state import Stop, StopKind
 from trainwell.train.rundir import atomic_write_json, clear_run, lock_run_dir, make_run_dir
 
 # Options that may differ between a run and its resumption without changing the result.
@@ -378,6 +379,8 @@ def fit(model=None, train="digits", val=None, *, test=None, step_fn=None, **opti
                      *(c for m in added for c in m.children())]
             preprocess = Pipeline(*steps)
         findings = Diagnosis([Finding(**f) for f in babysit.get("findings", [])])
+        if config.babysit != "off" and dist is None:    # the trained model against a baseline (babysit/baseline_check.py)
+            findings.extend(end_of_run_findings(model, trainer, config, state))
         run = Run(model=model, config=_jsonable(config.to_dict()), history=state.history, run_dir=run_dir,
                   preprocess=preprocess, results=results, stopped=state.stop, splits=p.splits,
                   repairs=results["repairs"], findings=findings,
@@ -393,6 +396,23 @@ def fit(model=None, train="digits", val=None, *, test=None, step_fn=None, **opti
             dist.barrier()                # every rank returns once rank 0 has written the run
             trainer.leave_distributed()   # the DDP replica's hooks go now, not at interpreter exit
         return run
+
+
+def end_of_run_findings(model, trainer: Trainer, config: Config, state) -> list:
+    """The checks that read the trained model on the run's rows, once at the end of a babysat run:
+    ``below_baseline`` (babysit/baseline_check.py) on the training rows and the validation rows
+    as the model saw them, and the run's epoch curve; never raises (a failing check reports nothing)."""
+    batches = trainer.batches
+    try:
+        found = check_baseline(model, (batches.X, batches.y), trainer.val, loss=config.loss, seed=config.seed,
+                               history=state.history, stopped_early=state.stop.kind is StopKind.EARLY_STOPPING)
+    except Exception as exc:      # the run's result stands without the check
+        warnings.warn(f"babysitter: the end-of-run baseline check failed: {type(exc).__name__}: {exc}")
+        return []
+    for f in found:                 # when it was found, as the monitor dates its findings
+        f.evidence.setdefault("step", state.step)
+        f.evidence.setdefault("epoch", state.epoch)
+    return found
 
 
 @torch.no_grad()
