@@ -3,7 +3,7 @@ import json
 import pytest
 
 from trainwell.babysit.findings import Diagnosis, Finding, make
-from trainwell.babysit.registry import CODES, SEVERITIES
+from trainwell.babysit.registry import CODES, PHASES, SEVERITIES
 from trainwell.errors import ConfigError
 
 ISSUE_CODES = {
@@ -19,7 +19,7 @@ ISSUE_CODES = {
 def test_registry_covers_every_issue_code_with_a_source_and_threshold():
     assert ISSUE_CODES <= set(CODES)
     for code, spec in CODES.items():
-        assert spec.code == code and spec.phase in ("preflight", "training"), code
+        assert spec.code == code and spec.phase in PHASES, code
         assert spec.severity in SEVERITIES, code
         for key in ("measures", "threshold", "source", "fix"):
             assert isinstance(getattr(spec, key), str) and len(getattr(spec, key)) >= 3, (code, key)

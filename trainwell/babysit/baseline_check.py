@@ -91,10 +91,10 @@ def model_outputs(model, X: torch.Tensor) -> torch.Tensor:
 
 
 def _features(X: torch.Tensor, fit: int, seed: int) -> dict:
-    """The baselines' features of the rows ``X`` (``first_layer._flat``: flattened, standardized
+    """The baselines' features of the rows ``X`` (``first_layer.probe_features``: flattened, standardized
     on the first ``fit`` rows, projected when wide): ``{probe: features}``."""
     gen = torch.Generator().manual_seed(seed)
-    return {probe: first_layer._flat(X, fit, gen) for probe in PROBES}
+    return {probe: first_layer.probe_features(X, fit, gen) for probe in PROBES}
 
 
 def compare(X_fit, y_fit, X_val, y_val, model_pred, *, class_ids: bool, seed: int = 0) -> list[dict]:
@@ -114,8 +114,8 @@ def compare(X_fit, y_fit, X_val, y_val, model_pred, *, class_ids: bool, seed: in
     for probe, F in _features(X, fit, seed).items():
         with warnings.catch_warnings():     # an unconverged probe is still a baseline
             warnings.simplefilter("ignore")
-            baseline = first_layer._fit_predict(kind, probe, F, target, fit)
-        r = first_layer._compare(kind, target[fit:], baseline, pred)
+            baseline = first_layer.fit_predict(kind, probe, F, target, fit)
+        r = first_layer.paired_scores(kind, target[fit:], baseline, pred)
         out.append({"probe": probe, "baseline": r["raw"], "model": r["layers"], "p": r["p"]})
     return out
 

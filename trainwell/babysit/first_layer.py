@@ -159,7 +159,7 @@ def received(model: nn.Module, x: torch.Tensor, names: list, *, chunk: int = 256
 
 
 # ------------------------------------------------------------------------------ the probes
-def _flat(F: torch.Tensor, fit: int, gen) -> torch.Tensor:
+def probe_features(F: torch.Tensor, fit: int, gen) -> torch.Tensor:
     """Rows flattened, standardized per feature on the fitted rows, projected when wide."""
     F = F.reshape(F.shape[0], -1).double()
     F = (F - F[:fit].mean(0)) / F[:fit].std(0).clamp_min(1e-8)
@@ -180,7 +180,9 @@ def _conv_features(F: torch.Tensor, fit: int, gen) -> torch.Tensor:
     return torch.cat([h.amax(dims), h.amin(dims), h.relu().mean(dims)], 1)
 
 
-def _fit_predict(kind: str, probe: str, F: torch.Tensor, y, fit: int):
+def fit_predict(kind: str, probe: str, F: torch.Tensor, y, fit: int):
+    """The probe (``"linear"``: logistic / ridge regression; ``"neighbours"``: NEIGHBOURS nearest
+    neighbours) fitted on the first ``fit`` rows of ``F``, its predictions on the rest."""
     from sklearn.linear_model import LogisticRegression, Ridge
     from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
     if probe == "neighbours":
@@ -191,7 +193,7 @@ def _fit_predict(kind: str, probe: str, F: torch.Tensor, y, fit: int):
     return model.fit(F[:fit], y[:fit]).predict(F[fit:])
 
 
-def _compare(kind: str, y_held, raw_pred, layer_pred) -> dict:
+def paired_scores(kind: str, y_held, raw_pred, layer_pred) -> dict:
     """Scores of the two probes on the held-out rows and the one-sided paired p-value that the
     layers' probe is worse."""
     from scipy.stats import binomtest, wilcoxon
@@ -222,18 +224,18 @@ def probe_drop(X: torch.Tensor, Z: list, y: torch.Tensor, *, class_ids: bool, se
     if target.shape[-1] == 1 and not class_ids:
         target = target[:, 0]
     sides = {"raw": X, "layers": torch.cat([z.reshape(n, -1) for z in Z], 1)}
-    features = {probe: {s: _flat(F, fit, gen) for s, F in sides.items()} for probe in ("linear", "neighbours")}
+    features = {probe: {s: probe_features(F, fit, gen) for s, F in sides.items()} for probe in ("linear", "neighbours")}
     if len(Z) == 1 and X.dim() == Z[0].dim() and X.dim() in (3, 4) and min(X.shape[2:]) >= 3 \
             and min(Z[0].shape[2:]) >= 3:
-        features["random convolutions"] = {"raw": _flat(_conv_features(X, fit, gen), fit, gen),
-                                           "layers": _flat(_conv_features(Z[0], fit, gen), fit, gen)}
+        features["random convolutions"] = {"raw": probe_features(_conv_features(X, fit, gen), fit, gen),
+                                           "layers": probe_features(_conv_features(Z[0], fit, gen), fit, gen)}
     out = []
     for probe, F in features.items():
         fitted = "linear" if probe == "random convolutions" else probe
         with warnings.catch_warnings():     # an unconverged probe is still a probe: both sides get the same
             warnings.simplefilter("ignore")
-            pred = {s: _fit_predict(kind, fitted, F[s], target, fit) for s in F}
-        out.append({"probe": probe, **_compare(kind, target[fit:], pred["raw"], pred["layers"])})
+            pred = {s: fit_predict(kind, fitted, F[s], target, fit) for s in F}
+        out.append({"probe": probe, **paired_scores(kind, target[fit:], pred["raw"], pred["layers"])})
     return out
 
 

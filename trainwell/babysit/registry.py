@@ -45,7 +45,7 @@ from trainwell.babysit.plans import (not_repairable, plan_bad_initial_loss, plan
                                      plan_update_ratio_low, plan_vanishing)
 
 SEVERITIES = ("error", "warning", "info")
-PHASES = ("preflight", "training")
+PHASES = ("preflight", "training", "end")    # before training, during it, on the trained model
 
 
 class Runs(enum.Enum):
@@ -1010,7 +1010,7 @@ CODES = {spec.code: spec for spec in (
     # --- babysit50: the trained model against a simple baseline on the same rows (babysit/baseline_check.py,
     # docs/babysitter.md); measured once at the end of a babysat run (train/fit.py), outside the monitor's rules
     FindingSpec(
-        "below_baseline", "preflight", "warning",
+        "below_baseline", "end", "warning",
         measures="at the end of a babysat run, on up to 1000 validation rows as the model sees them: the "
                  "trained model's accuracy (class ids) or squared error (regression) against a logistic / ridge "
                  "regression on standardized features (first_layer's linear probe), fitted on up to 2000 of the "
