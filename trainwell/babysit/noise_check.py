@@ -1,11 +1,11 @@
 """Gradient noise that drowns the gradient: ``optimizer_setting``.
 
 The run's ``grad_noise`` option adds N(0, sigma_t^2) to every gradient entry, sigma_t^2 = eta / (1 + t)^gamma
-(Neelakantan et al. 2015, optim/penalties.py ``GradientNoise``). The paper's nets are deep, their
-gradients large (it clips them at norm 100); what the noise does depends on its size against the
-gradient's, which the option does not know. Over P trainable entries the noise's norm at step t is
-sigma_t sqrt(P); the typical minibatch gradient's norm is measured on the run's own batches at the
-starting weights (``clip_check.clip_reach``, no clip). Their ratio (``noise_reach``):
+(Neelakantan et al. 2015, optim/penalties.py ``GradientNoise``): its size is fixed in absolute units,
+so what it does depends on its size against the gradient's, which the option does not know. Over P
+trainable entries the noise's norm at step t is sigma_t sqrt(P); the typical minibatch gradient's
+norm is measured on the run's own batches at the starting weights (``clip_check.clip_reach``, no
+clip). Their ratio (``noise_reach``):
 
     ratio = sigma_0 sqrt(P) / ||g||        how many times the gradient's length the noise adds
 
