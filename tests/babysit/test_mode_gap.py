@@ -218,7 +218,8 @@ def _eval_random(scale):
     w = torch.randn(9, 4, generator=g)
     y = (X @ w).argmax(dim=1)
     losses = mode_gap.mode_losses(_NoisyState(scale, w), X, y, F.cross_entropy)
-    return losses, mode_gap.findings(SimpleNamespace(extra={"mode_losses": losses}, steps=100))
+    return losses, mode_gap.findings(SimpleNamespace(extra={"mode_losses": losses}, steps=100),
+                                       min_lift=interventions.MIN_LIFT)
 
 
 def test_randomness_in_eval_mode_that_costs_the_predictions_nothing_is_info():
@@ -226,7 +227,7 @@ def test_randomness_in_eval_mode_that_costs_the_predictions_nothing_is_info():
     assert mode_gap.mode_fault(losses) == "eval_random"
     # every row right in every draw: the average classifies no better
     assert losses["acc_draws"] == losses["acc_average"] == 1.0
-    assert mode_gap.random_hurts(losses) is False
+    assert mode_gap.random_hurts(losses, min_lift=interventions.MIN_LIFT) is False
     assert [(f.code, f.severity) for f in found] == [("eval_mode_gap", "info")]
     assert "not reproducible" in found[0].message and "costs them nothing measurable" in found[0].message
 
@@ -235,7 +236,7 @@ def test_randomness_in_eval_mode_that_costs_accuracy_stays_a_warning():
     losses, found = _eval_random(3.0)
     # noise of the logits' own size: a single draw misclassifies rows the average of 8 gets right
     assert losses["acc_average"] - losses["acc_draws"] >= interventions.MIN_LIFT
-    assert mode_gap.random_hurts(losses) is True
+    assert mode_gap.random_hurts(losses, min_lift=interventions.MIN_LIFT) is True
     assert [(f.code, f.severity) for f in found] == [("eval_mode_gap", "warning")]
 
 
@@ -263,4 +264,4 @@ def test_randomness_cost_without_class_ids_is_the_jensen_gap_of_the_squared_erro
         assert abs(gap - expected) < 0.15 * expected + 1e-6
         assert "acc_draws" not in losses
         assert mode_gap.random_cost(losses) == gap / (abs(losses["eval_average"]) + mode_gap.LOSS_FLOOR)
-        assert mode_gap.random_hurts(losses) is hurts
+        assert mode_gap.random_hurts(losses, min_lift=interventions.MIN_LIFT) is hurts

@@ -297,30 +297,31 @@ def random_cost(losses: dict) -> float | None:
     return (a - b) / (abs(b) + LOSS_FLOOR)
 
 
-def random_hurts(losses: dict) -> bool | None:
+def random_hurts(losses: dict, *, min_lift: float) -> bool | None:
     """Eval mode's randomness costs the predictions something measurable: with class ids (accuracies
-    measured), the average prediction classifies at least ``interventions.MIN_LIFT`` more of the rows
-    right than a single draw (the experiment's measure of a change that matters: what decides whether a
-    setup is broken is how well it classifies, not how small a near-zero loss gets); otherwise
-    ``random_cost`` >= ``EVAL_RANDOM_LOSS``. None when neither was measured."""
-    from trainwell.babysit.interventions import MIN_LIFT    # interventions imports this module
+    measured), the average prediction classifies at least ``min_lift`` more of the rows right than a
+    single draw (the caller's ``interventions.MIN_LIFT``: the experiment's measure of a change that
+    matters; what decides whether a setup is broken is how well it classifies, not how small a
+    near-zero loss gets); otherwise ``random_cost`` >= ``EVAL_RANDOM_LOSS``. None when neither was
+    measured."""
     if losses.get("acc_average") is not None and losses.get("acc_draws") is not None:
-        return losses["acc_average"] - losses["acc_draws"] >= MIN_LIFT
+        return losses["acc_average"] - losses["acc_draws"] >= min_lift
     cost = random_cost(losses)
     return None if cost is None else cost >= EVAL_RANDOM_LOSS
 
 
-def findings(baseline) -> list[Finding]:
+def findings(baseline, *, min_lift: float) -> list[Finding]:
     """An ``eval_mode_gap`` warning from the doctor's experiment's setup arm
     (``baseline.extra["mode_losses"]``, measured by ``interventions.experiment`` after its steps),
-    or ``[]``."""
+    or ``[]``; randomness in eval mode that costs the predictions under ``min_lift`` of accuracy
+    (``random_hurts``) is ``info``."""
     losses = baseline.extra.get("mode_losses") if baseline is not None else None
     kind = mode_fault(losses) if losses else None
     if kind is None:
         return []
     evidence = {**losses, "kind": kind, "steps": baseline.steps}
     if kind == "eval_random":
-        cost, hurts = random_cost(losses), random_hurts(losses)
+        cost, hurts = random_cost(losses), random_hurts(losses, min_lift=min_lift)
         said = "" if cost is None else (
             f"; averaged over {EVAL_DRAWS} draws the predictions' loss is {losses['eval_average']:.4g} against "
             f"{losses['eval_draws']:.4g} for one draw")
