@@ -210,10 +210,12 @@ LOSS_FLOOR = 0.05           # ... |train's loss| + 0.05 (a loss near 0 makes any
 #   exceeds the loss of their average prediction by a Jensen gap that grows with the draws' variance
 #   (Jensen's inequality); the average over draws is what a deterministic eval path predicts (dropout's
 #   expected value, an RNN's state at its mean). ``random_cost`` = that gap over ``EVAL_DRAWS`` draws
-#   relative to (|loss of the average| + ``LOSS_FLOOR``). Under ``EVAL_RANDOM_LOSS`` the randomness
-#   costs nothing the loss reads (a random initial RNN state the sequence washes out: the draws move
-#   the loss up and down, their average no better), and the finding is ``info``; dropout left on in eval
-#   mode thins every prediction, and averaging its draws lowers the loss by far more.
+#   relative to (|loss of the average| + ``LOSS_FLOOR``). With class ids the cost is read as the
+#   experiment reads every arm, in accuracy (``random_hurts``: the average right on at least the
+#   caller's ``interventions.MIN_LIFT`` more of the rows than one draw; a near-zero loss moved a few
+#   percent classifies the same: a random initial RNN state the sequence washes out); without them,
+#   ``random_cost`` against ``EVAL_RANDOM_LOSS``. Under either the finding is ``info``; dropout left on
+#   in eval mode thins every prediction, and averaging its draws classifies measurably better.
 EVAL_DRAWS = 8              # eval passes under different seeds: their average keeps 1/8 of one draw's variance, so
                             # the gap measured is 7/8 of the full one (the rest is the average's own noise)
 EVAL_RANDOM_LOSS = 0.01     # the randomness costs under 1 % of (|loss| + LOSS_FLOOR) against its average: info
