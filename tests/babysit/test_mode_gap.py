@@ -197,32 +197,71 @@ def test_the_specific_arm_names_the_cause_before_a_broader_arm_of_its_code():
 
 class _NoisyState(nn.Module):
     """A linear model whose output gets ``scale`` x a fresh random draw in every mode: a random
-    initial state the input nearly overwrites (small scale) or dropout-like noise (large)."""
+    initial state the input nearly overwrites (small scale) or dropout-like noise (large). ``weight``:
+    its map (the classes' own map: every row right without the noise)."""
 
-    def __init__(self, scale):
+    def __init__(self, scale, weight=None):
         super().__init__()
-        self.lin, self.scale = nn.Linear(9, 4), scale
+        self.lin, self.scale = nn.Linear(weight.shape[0] if weight is not None else 9, 4), scale
+        if weight is not None:
+            with torch.no_grad():
+                self.lin.weight.copy_(weight.T)
+                self.lin.bias.zero_()
 
     def forward(self, x):
-        return self.lin(x) + self.scale * torch.randn(x.shape[0], 4)
+        return self.lin(x) + self.scale * torch.randn(x.shape[0], self.lin.out_features)
 
 
 def _eval_random(scale):
-    X, y = classes()
-    losses = mode_gap.mode_losses(_NoisyState(scale), X[:256], y[:256], F.cross_entropy)
-    return losses, mode_gap.findings(SimpleNamespace(extra={"mode_losses": losses}, steps=100))
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(512, 9, generator=g)
+    w = torch.randn(9, 4, generator=g)
+    y = (X @ w).argmax(dim=1)
+    losses = mode_gap.mode_losses(_NoisyState(scale, w), X, y, F.cross_entropy)
+    return losses, mode_gap.findings(SimpleNamespace(extra={"mode_losses": losses}, steps=100),
+                                       min_lift=interventions.MIN_LIFT)
 
 
-def test_randomness_in_eval_mode_that_barely_moves_the_loss_is_info():
+def test_randomness_in_eval_mode_that_costs_the_predictions_nothing_is_info():
     losses, found = _eval_random(1e-3)
     assert mode_gap.mode_fault(losses) == "eval_random"
-    change = abs(losses["eval"] - losses["eval_again"]) / (abs(losses["eval"]) + mode_gap.LOSS_FLOOR)
-    assert mode_gap.random_loss_change(losses) == change < mode_gap.EVAL_RANDOM_LOSS
+    # every row right in every draw: the average classifies no better
+    assert losses["acc_draws"] == losses["acc_average"] == 1.0
+    assert mode_gap.random_hurts(losses, min_lift=interventions.MIN_LIFT) is False
     assert [(f.code, f.severity) for f in found] == [("eval_mode_gap", "info")]
-    assert "not reproducible" in found[0].message
+    assert "not reproducible" in found[0].message and "costs them nothing measurable" in found[0].message
 
 
-def test_randomness_in_eval_mode_that_moves_the_loss_stays_a_warning():
+def test_randomness_in_eval_mode_that_costs_accuracy_stays_a_warning():
     losses, found = _eval_random(3.0)
-    assert mode_gap.random_loss_change(losses) >= mode_gap.EVAL_RANDOM_LOSS
+    # noise of the logits' own size: a single draw misclassifies rows the average of 8 gets right
+    assert losses["acc_average"] - losses["acc_draws"] >= interventions.MIN_LIFT
+    assert mode_gap.random_hurts(losses, min_lift=interventions.MIN_LIFT) is True
     assert [(f.code, f.severity) for f in found] == [("eval_mode_gap", "warning")]
+
+
+class _NoisyRegression(nn.Module):
+    """A fixed linear regression whose prediction gets ``scale`` x a fresh N(0, 1) draw."""
+
+    def __init__(self, w, scale):
+        super().__init__()
+        self.w, self.scale = nn.Parameter(w.clone()), scale
+
+    def forward(self, x):
+        return x @ self.w + self.scale * torch.randn(x.shape[0])
+
+
+def test_randomness_cost_without_class_ids_is_the_jensen_gap_of_the_squared_error():
+    # E[(f + s e - y)^2] - (f + s mean(e) - y)^2 over K draws: the squared error's Jensen gap is the
+    # draws' variance, s^2 (1 - 1/K) in expectation: the cost random_cost reads
+    g = torch.Generator().manual_seed(1)
+    X, w = torch.randn(4000, 5, generator=g), torch.randn(5, generator=g)
+    y = X @ w + 0.5 * torch.randn(4000, generator=g)
+    for scale, hurts in ((0.02, False), (0.5, True)):
+        losses = mode_gap.mode_losses(_NoisyRegression(w, scale), X, y, F.mse_loss)
+        gap = losses["eval_draws"] - losses["eval_average"]
+        expected = scale ** 2 * (1 - 1 / mode_gap.EVAL_DRAWS)
+        assert abs(gap - expected) < 0.15 * expected + 1e-6
+        assert "acc_draws" not in losses
+        assert mode_gap.random_cost(losses) == gap / (abs(losses["eval_average"]) + mode_gap.LOSS_FLOOR)
+        assert mode_gap.random_hurts(losses, min_lift=interventions.MIN_LIFT) is hurts

@@ -172,7 +172,7 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
         budget.reserve(0.0)
         findings = merge(interventions.grade(findings, baseline, arms, run_steps=run_steps),
                          interventions.findings(baseline, arms, run_steps=run_steps))
-        findings += mode_gap.findings(baseline)     # the setup's held rows in train vs eval mode (eval_mode_gap)
+        findings += mode_gap.findings(baseline, min_lift=interventions.MIN_LIFT)   # train vs eval mode (eval_mode_gap)
         mark_ungraded(findings, baseline, arms, budget)
         findings += check_run_options(    # the schedule, batch size and augmentation (run_options.py)
             p.model, p.train[0], p.train[1], resolve_loss(config.loss)[0],

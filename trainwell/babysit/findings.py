@@ -105,15 +105,19 @@ class Diagnosis:
         warnings; then findings whose evidence names the setting behind them (``evidence["cause"]``,
         e.g. underfitting under too much weight decay, or a cause an intervention confirmed), in
         the order of the experiment's ``evidence["rank"]`` (interventions.py: the fix that helped
-        most first); then ``registry.PRIORITY`` (the registry's order); info last."""
+        most first); then ``registry.PRIORITY`` (the registry's order); info last. A finding whose
+        own experiment measured what it causes names those codes in ``evidence["explains"]`` (gradient
+        noise the run diverges under, noise_check.py): they come after it too."""
         # a unit statistic measured during training is a symptom: it explains nothing
         causes = {f.code for f in self.findings if f.severity != "info"
                   and not (f.in_training and f.code in TRAINING_SYMPTOMS)}
+        measured = {code for f in self.findings if f.severity != "info" for code in f.evidence.get("explains", ())
+                    if code != f.code}
         cause = {c: i for i, c in enumerate(PRIORITY)}
         severity = {s: i for i, s in enumerate(SEVERITIES)}
 
         def explained(f):
-            return any(c in causes and c != f.code for c in f.causes())
+            return f.code in measured or any(c in causes and c != f.code for c in f.causes())
         return sorted(self.findings, key=lambda f: (f.severity == "info", explained(f), severity[f.severity],
                                                     not f.evidence.get("cause"), f.evidence.get("rank", len(cause)),
                                                     cause.get(f.code, len(cause))))

@@ -435,7 +435,8 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
     step i of n is lr x course(i, n) (an arm's own ``extra["course"]`` for that arm); ``extra_arms``:
     further ``Arm``-s to train with the setup's settings (their change is their course, their own lr
     ``extra["lr"]``, or their own batch size ``extra["batch_size"]`` for ``extra["steps_factor"]`` x the
-    steps: batch_check.py's smaller batches at the same rows seen); ``augment(x, generator) -> x``: the
+    steps: batch_check.py's smaller batches at the same rows seen; or an ``extra["edit"](net, seed)`` of its
+    copy of the model: noise_check.py's gradient noise as run); ``augment(x, generator) -> x``: the
     run's augmentation, applied to every arm's training batches (never to the held rows) from a
     generator seeded ``augment_seed`` (the same draws in every arm), an arm's own
     ``extra["augment"]`` instead (None: none; augment_check.py drops one transform an arm).
@@ -567,7 +568,7 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
     candidates += [(arm, arm.extra.get("lr", lr), weight_decay, options, False)
                    + ((None, None, draw(torch.Generator().manual_seed(seed), steps * arm.extra.get("steps_factor", 1),
                                         max(1, min(arm.extra["batch_size"], pool.numel())))) if "batch_size" in arm.extra
-                      else ()) for arm in extra_arms]
+                      else (arm.extra["edit"],) if "edit" in arm.extra else ()) for arm in extra_arms]
     fixes = list(dict.fromkeys(name for code in symptoms for name in CODES[code].graded_by if name in SYMPTOM_ARMS))
     in_order = in_order and any(ORDER_ARM in CODES[code].graded_by for code in symptoms)
     if fixes or repeat or in_order:

@@ -205,9 +205,20 @@ SETTLE_PASSES = 44          # (1 - 0.1) ** 44 < 0.01: at PyTorch's default momen
 EVAL_RANDOM_TOL = 1e-4      # float32 rounding of a deterministic forward pass is ~1e-7 relative: 1e-4 is far above it
 EVAL_GAP = 0.5              # eval-mode loss above the train-mode loss by over half of ...
 LOSS_FLOOR = 0.05           # ... |train's loss| + 0.05 (a loss near 0 makes any relative gap large)
-EVAL_RANDOM_LOSS = 0.01     # eval mode's randomness moves the loss by under 1 % of (|loss| + LOSS_FLOOR): it
-                            # changes nothing the loss reads (a random initial RNN state the sequence overwrites),
-                            # so it is told as info; dropout left on in eval moves it by far more
+# * What eval mode's randomness costs is measured, not assumed: for a loss convex in the outputs
+#   (cross-entropy in the logits, squared or absolute error) the mean loss of single random draws
+#   exceeds the loss of their average prediction by a Jensen gap that grows with the draws' variance
+#   (Jensen's inequality); the average over draws is what a deterministic eval path predicts (dropout's
+#   expected value, an RNN's state at its mean). ``random_cost`` = that gap over ``EVAL_DRAWS`` draws
+#   relative to (|loss of the average| + ``LOSS_FLOOR``). With class ids the cost is read as the
+#   experiment reads every arm, in accuracy (``random_hurts``: the average right on at least the
+#   caller's ``interventions.MIN_LIFT`` more of the rows than one draw; a near-zero loss moved a few
+#   percent classifies the same: a random initial RNN state the sequence washes out); without them,
+#   ``random_cost`` against ``EVAL_RANDOM_LOSS``. Under either the finding is ``info``; dropout left on
+#   in eval mode thins every prediction, and averaging its draws classifies measurably better.
+EVAL_DRAWS = 8              # eval passes under different seeds: their average keeps 1/8 of one draw's variance, so
+                            # the gap measured is 7/8 of the full one (the rest is the average's own noise)
+EVAL_RANDOM_LOSS = 0.01     # the randomness costs under 1 % of (|loss| + LOSS_FLOOR) against its average: info
 
 
 def mode_losses(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn, *, seed: int = 0) -> dict:
@@ -216,7 +227,11 @@ def mode_losses(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn, *, 
     and, after ``SETTLE_PASSES`` train-mode passes over ``x`` (a model with buffers),
     in eval mode twice (seeds ``seed + 1`` and ``seed + 2``), without gradients, the caller's
     random state restored: ``{"train": loss, "eval": loss, "eval_again": the second's loss, "eval_spread":
-    max |out1 - out2| / (max |out1| + 1e-12)}``. Losses are floats (NaN when ``loss_fn`` does not return one number)."""
+    max |out1 - out2| / (max |out1| + 1e-12)}``; where the two differ (``eval_spread`` over
+    ``EVAL_RANDOM_TOL``) also ``"eval_draws"``: the mean loss of ``EVAL_DRAWS`` eval passes (seeds
+    ``seed + 1`` ...) and ``"eval_average"``: the loss of their average output, and with class ids
+    ``"acc_draws"`` and ``"acc_average"``: the same two as accuracies. Losses are floats (NaN when
+    ``loss_fn`` does not return one number)."""
     net = copy.deepcopy(model)
     devices = [x.device.index or 0] if x.is_cuda else []
 
@@ -235,8 +250,22 @@ def mode_losses(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn, *, 
             for _ in range(SETTLE_PASSES):
                 net(x)
         e1, e2 = run(False, seed + 1), run(False, seed + 2)
-    spread = float((e1 - e2).abs().max() / (e1.abs().max() + 1e-12)) if e1.numel() else 0.0
-    return {"train": value(train_out), "eval": value(e1), "eval_again": value(e2), "eval_spread": spread}
+        spread = float((e1 - e2).abs().max() / (e1.abs().max() + 1e-12)) if e1.numel() else 0.0
+        out = {"train": value(train_out), "eval": value(e1), "eval_again": value(e2), "eval_spread": spread}
+        if spread > EVAL_RANDOM_TOL:
+            draws = [e1, e2] + [run(False, seed + k) for k in range(3, EVAL_DRAWS + 1)]
+            average = torch.stack(draws).mean(dim=0)
+            out["eval_draws"] = sum(value(d) for d in draws) / len(draws)
+            out["eval_average"] = value(average)
+            if not torch.is_floating_point(y) and y.ndim == 1 and average.ndim == 2 and average.shape[1] > 1:
+                out["acc_draws"] = sum(accuracy(d, y) for d in draws) / len(draws)
+                out["acc_average"] = accuracy(average, y)
+    return out
+
+
+def accuracy(out: torch.Tensor, y: torch.Tensor) -> float:
+    """The share of rows whose largest output is their class id."""
+    return float((out.argmax(dim=-1) == y).float().mean())
 
 
 def mode_fault(losses: dict) -> str | None:
@@ -260,32 +289,53 @@ def measure(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn, *, seed
         return None
 
 
-def random_loss_change(losses: dict) -> float | None:
-    """How far eval mode's randomness moves the loss: |eval - eval_again| / (|eval| + ``LOSS_FLOOR``)
-    (None when either loss is not a finite number)."""
-    a, b = losses.get("eval", float("nan")), losses.get("eval_again", float("nan"))
+def random_cost(losses: dict) -> float | None:
+    """What eval mode's randomness costs the loss: (the mean loss of single draws - the loss of their
+    average output) / (|the average's loss| + ``LOSS_FLOOR``) (None when either is missing or not a
+    finite number)."""
+    a, b = losses.get("eval_draws", float("nan")), losses.get("eval_average", float("nan"))
     if not (math.isfinite(a) and math.isfinite(b)):
         return None
-    return abs(a - b) / (abs(a) + LOSS_FLOOR)
+    return (a - b) / (abs(b) + LOSS_FLOOR)
 
 
-def findings(baseline) -> list[Finding]:
+def random_hurts(losses: dict, *, min_lift: float) -> bool | None:
+    """Eval mode's randomness costs the predictions something measurable: with class ids (accuracies
+    measured), the average prediction classifies at least ``min_lift`` more of the rows right than a
+    single draw (the caller's ``interventions.MIN_LIFT``: the experiment's measure of a change that
+    matters; what decides whether a setup is broken is how well it classifies, not how small a
+    near-zero loss gets); otherwise ``random_cost`` >= ``EVAL_RANDOM_LOSS``. None when neither was
+    measured."""
+    if losses.get("acc_average") is not None and losses.get("acc_draws") is not None:
+        return losses["acc_average"] - losses["acc_draws"] >= min_lift
+    cost = random_cost(losses)
+    return None if cost is None else cost >= EVAL_RANDOM_LOSS
+
+
+def findings(baseline, *, min_lift: float) -> list[Finding]:
     """An ``eval_mode_gap`` warning from the doctor's experiment's setup arm
     (``baseline.extra["mode_losses"]``, measured by ``interventions.experiment`` after its steps),
-    or ``[]``."""
+    or ``[]``; randomness in eval mode that costs the predictions under ``min_lift`` of accuracy
+    (``random_hurts``) is ``info``."""
     losses = baseline.extra.get("mode_losses") if baseline is not None else None
     kind = mode_fault(losses) if losses else None
     if kind is None:
         return []
     evidence = {**losses, "kind": kind, "steps": baseline.steps}
     if kind == "eval_random":
-        moved = random_loss_change(losses)
-        slight = moved is not None and moved < EVAL_RANDOM_LOSS
+        cost, hurts = random_cost(losses), random_hurts(losses, min_lift=min_lift)
+        said = "" if cost is None else (
+            f"; averaged over {EVAL_DRAWS} draws the predictions' loss is {losses['eval_average']:.4g} against "
+            f"{losses['eval_draws']:.4g} for one draw")
+        if losses.get("acc_average") is not None:
+            said += (f", {100 * losses['acc_average']:.1f}% of the rows right against {100 * losses['acc_draws']:.1f}%"
+                     f" for one draw")
         return [make("eval_mode_gap", f"in eval mode the same rows give different outputs under two random "
                      f"seeds (they differ by {losses['eval_spread']:.2g} of their scale): something random is "
-                     f"still on in eval mode" + (f"; it moves the loss by {moved:.2g} of its size only, so the "
-                                                 f"predictions are not reproducible but no worse" if slight else ""),
-                     evidence={**evidence, "loss_change": moved}, severity="info" if slight else None)]
+                     f"still on in eval mode{said}" + (": the predictions are not reproducible, but the randomness "
+                                                       "costs them nothing measurable" if hurts is False else ""),
+                     evidence={**evidence, "random_cost": cost, "hurts": hurts},
+                     severity="info" if hurts is False else None)]
     return [make("eval_mode_gap", f"after {baseline.steps} steps the held training rows' loss is "
                  f"{losses['eval']:.4g} in eval mode against {losses['train']:.4g} in train mode on the same rows: "
                  f"eval mode computes another function than the one trained", evidence=evidence)]

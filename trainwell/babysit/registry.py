@@ -472,16 +472,21 @@ CODES = {spec.code: spec for spec in (
                  "or without the run's gradient clipping (clip_norm, clip_value) or its gradient noise (grad_noise); "
                  "and (clip_check.py) what the "
                  "run's clip does to its own minibatch gradients at the start: the share of the step's length it "
-                 "keeps (||clip(g)|| / ||g||, the median of 4 batches), then an experiment without the clip",
+                 "keeps (||clip(g)|| / ||g||, the median of 4 batches), then an experiment without the clip; and "
+                 "(noise_check.py) the run's gradient noise (grad_noise) at the start against its typical minibatch "
+                 "gradient (sqrt(eta x trainable entries) / ||g||, the median of 4 batches), then the setup without "
+                 "the noise against the setup with it as run",
         threshold="the setup's loss falls < 5% while the defaults' falls >= 20% and >= 3x the setup's; or the clip "
                   "keeps < 10% of the typical step and the setup without it trains significantly better "
-                  "(interventions.significant; else info)",
+                  "(interventions.significant; else info); or the gradient noise's norm is over 10x the typical "
+                  "gradient's and the setup without it trains significantly better (else info; a run that diverges "
+                  "under it is explained by it)",
         source="Kingma & Ba 2015 (Adam's eps = 1e-8, betas 0.9/0.999); notes 003: an eps far above sqrt(v) "
                "turns Adam into SGD with lr / eps",
         fix="leave eps/betas at the optimizer's defaults (Adam: eps 1e-8, betas (0.9, 0.999))",
         explains=(Group.SLOW,),
         thresholds=("interventions.STEPS", "interventions.STUCK", "interventions.HELPS",
-                    "interventions.HELP_RATIO", "clip_check.KEPT", "clip_check.BATCHES"),
+                    "interventions.HELP_RATIO", "clip_check.KEPT", "clip_check.BATCHES", "noise_check.RATIO"),
         plan=plan_regularizer,
     ),
     # --- the lr schedule (schedule_check.py)
@@ -957,7 +962,10 @@ CODES = {spec.code: spec for spec in (
                  "eval-mode outputs' largest difference relative to their largest value, and the eval-mode loss "
                  "against the train-mode loss",
         threshold="the eval-mode outputs differ by more than 1e-4 of their scale (randomness left on in eval "
-                  "mode; info where it moves the loss by under 0.01 x (|the loss| + 0.05)), or the eval-mode loss above the train-mode loss by over 0.5 x (|the train-mode loss| + 0.05) on "
+                  "mode; info where it costs nothing measurable: with class ids the average of 8 eval draws "
+                  "classifies under 3 points more of the rows right than one draw, otherwise the draws' mean loss is "
+                  "above the average prediction's by under 0.01 x (|its loss| + 0.05)), or the eval-mode loss above "
+                  "the train-mode loss by over 0.5 x (|the train-mode loss| + 0.05) on "
                   "the same rows (eval "
                   "mode computes another function than the one trained)",
         source="Srivastava et al. 2014 (dropout: eval mode returns the expected value of the thinned network); "
@@ -970,7 +978,8 @@ CODES = {spec.code: spec for spec in (
             "and check any `if self.training` branch computes the same thing as train mode on average",
         explains=("overfitting", "underfitting", "plateau"),
         thresholds=("mode_gap.EVAL_RANDOM_TOL", "mode_gap.EVAL_GAP", "mode_gap.LOSS_FLOOR",
-                    "mode_gap.SETTLE_PASSES", "mode_gap.EVAL_RANDOM_LOSS"),
+                    "mode_gap.SETTLE_PASSES", "mode_gap.EVAL_RANDOM_LOSS", "mode_gap.EVAL_DRAWS",
+                    "interventions.MIN_LIFT"),
         plan=not_repairable,
     ),
     # --- the user's callbacks during the run (callback_check.py, reset_watch.py)

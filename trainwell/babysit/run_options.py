@@ -3,7 +3,8 @@ experiment: the lr schedule (schedule_check.py: a decay spent early, a warmup lo
 the batch size (batch_check.py: too few updates in the whole run) and the augmentation
 (augment_check.py: a transform that changes the label) and the gradient clip (clip_check.py: a
 clip_norm or clip_value that binds on the typical gradient, measured on the run's own gradients,
-then tried without). The doctor and the repairer's settings
+then tried without) and the gradient noise (noise_check.py: a ``grad_noise`` whose norm is many times the
+typical gradient's, tried with and without). The doctor and the repairer's settings
 test call ``check_run_options`` once; first, without training, a plateau schedule whose mode is
 against its monitor (plateau_mode.py); each check runs only when the run is its candidate, and the
 budget is shared among those that run (the first of them gets an equal share of what is left, and so
@@ -16,6 +17,7 @@ from trainwell.babysit.augment_check import check_augment
 from trainwell.babysit.batch_check import candidate as few_updates, check_batch
 from trainwell.babysit.clip_check import check_clip
 from trainwell.babysit.findings import Finding
+from trainwell.babysit.noise_check import check_noise
 from trainwell.babysit.plateau_mode import check_plateau_mode, run_epochs
 from trainwell.babysit.schedule_check import candidate as decays_early, check_schedule, start_candidate
 
@@ -24,9 +26,10 @@ def check_run_options(model, X, y, loss_fn, *, schedule, total_steps: int, optim
                       batch_size: int = 64, config=None, budget=None, steps: int = interventions.STEPS,
                       clip: bool = True, confirm: bool = False, **experiment) -> list[Finding]:
     """The findings of ``check_schedule``, ``check_batch``, ``check_augment`` (the augmentation
-    is ``config.augment``) and, with ``clip``, ``check_clip`` (the run's ``clip_norm`` keyword and
-    ``config.clip_value``), in that order. ``clip=False``: a caller whose own experiment already
-    tries every configured clip without it (the repairer's settings test). ``confirm``: the schedule's
+    is ``config.augment``), with ``clip``, ``check_clip`` (the run's ``clip_norm`` keyword and
+    ``config.clip_value``) and ``check_noise`` (``config.grad_noise``), in that order.
+    ``clip=False``: a caller whose own experiment already tries every configured clip without it
+    (the repairer's settings test). ``confirm``: the schedule's
     experiment confirms a stretch ahead within the noise trained on (``check_decay``; the repairer's
     settings test, whose steps are few). The keyword arguments are
     ``interventions.experiment``'s; the model is not modified."""
@@ -51,6 +54,9 @@ def check_run_options(model, X, y, loss_fn, *, schedule, total_steps: int, optim
         checks.append(lambda b: check_clip(model, X, y, loss_fn, optimizer=optimizer, lr=lr, batch_size=batch_size,
                                            config=config, budget=b, steps=steps,
                                            **{"run_steps": total_steps, **experiment}))
+    if getattr(config, "grad_noise", 0.0):
+        checks.append(lambda b: check_noise(model, X, y, loss_fn, optimizer=optimizer, lr=lr, batch_size=batch_size,
+                                            config=config, budget=b, steps=steps, **experiment))
     for i, check in enumerate(checks):
         share = None if budget is None else budget.share(budget.left / (len(checks) - i))
         found += check(share)
