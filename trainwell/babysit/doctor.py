@@ -174,13 +174,13 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
                          interventions.findings(baseline, arms, run_steps=run_steps))
         findings += mode_gap.findings(baseline, min_lift=interventions.MIN_LIFT)   # train vs eval mode (eval_mode_gap)
         mark_ungraded(findings, baseline, arms, budget)
-        findings += check_run_options(    # the schedule, batch size and augmentation (run_options.py)
+        findings = merge(findings, check_run_options(    # the schedule, batch size, augmentation, clip, noise
             p.model, p.train[0], p.train[1], resolve_loss(config.loss)[0],
             schedule=schedule, total_steps=run_steps,
             optimizer=config.optimizer, lr=probe_lr(config.optimizer, config.lr, probe_options),
             weight_decay=config.weight_decay or 0.0, options=probe_options, batch_size=config.batch_size,
             seed=config.seed, clip_norm=config.clip_norm, config=config,
-            budget=budget.share(max(budget.left / 2, options_cost)))    # what the lr arms left them
+            budget=budget.share(max(budget.left / 2, options_cost))))   # what the lr arms left them
         findings += stopping.check_stopping(p, budget=budget.share(budget.left / 2))   # max_steps, early stopping
     else:
         baseline, arms = None, []

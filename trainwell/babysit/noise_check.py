@@ -22,6 +22,7 @@ A run without ``grad_noise`` is not measured at all.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import torch
@@ -100,9 +101,10 @@ def check_noise(model, X, y, loss_fn, *, config=None, optimizer, lr: float, weig
             f"{reach['grad_norm']:.3g}: {reach['ratio']:.3g}x its length")
     arm = interventions.Arm(ARM, CODE, f"the run's gradient noise (eta {eta:g}, gamma {gamma:g}) added",
                             extra={"edit": add_noise(eta=eta, gamma=gamma, seed=seed + 1)})
-    baseline, arms = interventions.experiment(
+    quiet = dataclasses.replace(config, grad_noise=0.0)     # the experiment's trials train with the run's
+    baseline, arms = interventions.experiment(           # noise: here the setup is without it, the arm adds it
         model, X, y, loss_fn, optimizer=optimizer, lr=lr, weight_decay=weight_decay, options=options,
-        batch_size=batch_size, steps=steps, seed=seed, settings=False, repeat=True, config=config,
+        batch_size=batch_size, steps=steps, seed=seed, settings=False, repeat=True, config=quiet,
         extra_arms=[arm], budget=budget, part=PART, **experiment)
     repeat = interventions.finished_repeat(arms)
     ran = next((a for a in arms if a.name == ARM and not a.extra.get("timed_out")), None)
