@@ -87,7 +87,10 @@ def test_every_option_has_a_source():
     ({"name": "step", "every_epochs": -3}, "schedule.every_epochs = -3: must be an integer >= 1"),
     ({"name": "cosine_restarts", "period_epochs": 0}, "schedule.period_epochs = 0: must be an integer >= 1"),
     ({"name": "linear", "decay_epochs": -1}, "schedule.decay_epochs = -1: must be an integer >= 1"),
-    ({"name": "step", "factor": 0}, "schedule.factor = 0.0: must be a number > 0"),
+    ({"name": "step", "factor": 0}, "schedule.factor = 0.0: must be a number >= 1: step divides the lr"),
+    ({"name": "step", "factor": 0.1}, "schedule.factor = 0.1: must be a number >= 1: step divides the lr by its factor, "
+                                      "so 0.1 would multiply it by 10 every every_epochs (PyTorch's StepLR gamma = 0.1 "
+                                      "is factor = 10)"),
     ({"name": "one_cycle", "pct_start": 1.5}, "schedule.pct_start = 1.5: must be a number in (0, 1)"),
     ({"name": "plateau", "mode": "best"}, "schedule.mode = 'best': must be \"min\" or \"max\""),
     ({"name": "step", "every_epochs": 2.5}, "schedule.every_epochs = 2.5: must be an integer"),

@@ -191,7 +191,8 @@ def test_epoch_options_are_converted_with_steps_per_epoch():
     (lambda: make_schedule("cosine", total_steps=10, steps_per_epoch=1, warmup_steps=-1),
      "warmup_steps = -1: must be an integer >= 0"),
     (lambda: cosine(total=0), "cosine: total = 0: must be an integer >= 1"),
-    (lambda: staircase(every=3, factor=0), "staircase: factor = 0: must be > 0"),
+    (lambda: staircase(every=3, factor=0), "staircase: factor = 0: must be >= 1 (it divides the lr"),
+    (lambda: staircase(every=3, factor=0.1), "staircase: factor = 0.1: must be >= 1 (it divides the lr"),
 ])
 def test_bad_schedule_options_raise_config_errors_that_name_them(call, message):
     with pytest.raises(ConfigError) as e:

@@ -41,7 +41,7 @@ def staircase(*, every: int, factor: float = 10.0):
     (say, 10) epochs"; notes 001: AlexNet "reduced by 10".
     """
     _check("staircase", "every", every, isinstance(every, int) and every >= 1, "an integer >= 1")
-    _check("staircase", "factor", factor, factor > 0, "> 0")
+    _check("staircase", "factor", factor, factor >= 1, ">= 1 (it divides the lr; under 1 it would grow)")
 
     def schedule(step: int) -> float:
         return factor ** -(step // every)
@@ -388,6 +388,20 @@ SCHEDULES = {
 _AT_LEAST_ONE = must_be(lambda v: v >= 1, "an integer >= 1")
 _NON_NEGATIVE = must_be(lambda v: v >= 0, "a number >= 0")
 _POSITIVE = must_be(lambda v: v > 0, "a number > 0")
+
+
+def _divisor(factor) -> str | None:
+    """A step schedule divides the lr by its factor: one under 1 would multiply it (PyTorch's StepLR
+    and the plateau schedule take the multiplier, ``gamma = 0.1``, the other way round)."""
+    if factor >= 1:
+        return None
+    said = "must be a number >= 1: step divides the lr by its factor"
+    if factor <= 0:
+        return said
+    return (f"{said}, so {factor:g} would multiply it by {1 / factor:g} every every_epochs (PyTorch's "
+            f"StepLR gamma = {factor:g} is factor = {1 / factor:g})")
+
+
 _FINAL = Option(float, 0.0, "multiplier at the end of the run", check=_NON_NEGATIVE,
                 source="Loshchilov & Hutter 2017 (anneal to 0)")
 
@@ -400,7 +414,7 @@ SCHEDULE_OPTIONS = {
         "every_epochs": Option(int, 10, "divide the lr every this many epochs", source="notes 003: L = 10",
                                check=_AT_LEAST_ONE),
         "factor": Option(float, 10.0, "divide by this factor", source="notes 003: 5 or 10; notes 001: 10",
-                         check=_POSITIVE),
+                         check=_divisor),
     },
     "exponential": {
         "rate_per_epoch": Option(float, 0.1, "m = exp(-rate·epochs): the lr falls by e every 1/rate epochs",
