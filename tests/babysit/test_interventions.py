@@ -54,6 +54,18 @@ def test_dropout_near_one_and_a_huge_adam_eps_are_named():
     assert Diagnosis(found).primary.code == "optimizer_setting"
 
 
+def test_sgd_dampening_is_an_option_away_from_its_default():
+    """dampening d scales every gradient into SGD's momentum buffer by 1 - d: 0.9 makes each step a
+    tenth of what the lr says (PyTorch's default is 0)."""
+    assert iv.changed_options({"momentum": 0.9, "dampening": 0.0}) == {}
+    assert iv.changed_options({"momentum": 0.9, "dampening": 0.9}) == {"dampening": 0.9}
+    baseline, arms, found = run(mlp(), lr=0.01, options={"momentum": 0.9, "dampening": 0.99})
+    arm = next(a for a in arms if a.name == "optimizer defaults")
+    assert arm.after < baseline.after
+    assert found and found[0].code == "optimizer_setting" and found[0].evidence["options"] == {"dampening": 0.99}
+    assert "optimizer defaults" not in {a.name for a in run(mlp(), lr=0.01, options={"momentum": 0.9})[1]}
+
+
 def test_a_too_high_lr_is_found_by_lowering_it_and_the_model_is_untouched():
     model = mlp()
     before = [p.clone() for p in model.parameters()]

@@ -162,6 +162,15 @@ def test_reset_goes_through_rebuild_optimizer_with_the_config_defaults():
     assert seen == {"betas": [0.9, 0.999], "eps": None}
 
 
+def test_reset_drops_an_optimizer_options_keyword_for_the_optimizers_own_default():
+    seen = {}
+    controls = SimpleNamespace(config=trainwell.Config(optimizer="sgd", momentum=0.9,
+                                                       optimizer_options={"dampening": 0.9, "foreach": False}),
+                               rebuild_optimizer=lambda **kw: seen.update(kw))
+    said = ACTIONS["reset_optimizer_options"].apply(controls, {"names": ["dampening"]}, seed=0)
+    assert seen == {"optimizer_options": {"foreach": False}} and "dampening -> the optimizer's default" in said
+
+
 def nll(log_probs, target):
     return F.nll_loss(log_probs, target)
 

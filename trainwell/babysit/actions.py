@@ -301,12 +301,20 @@ def _lower_dropout(controls, options, *, seed):
 
 
 def _reset_optimizer_options(controls, options, *, seed):
-    """The named run options back to the Config's defaults (eps None: the optimizer's own 1e-8)."""
+    """The named run options back to the Config's defaults (eps None: the optimizer's own 1e-8);
+    a name from ``optimizer_options`` (SGD's dampening) is left out of it: the optimizer's own
+    default."""
+    config = controls.config
     defaults = {f.name: f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
-                for f in dataclasses.fields(controls.config)}
+                for f in dataclasses.fields(config)}
     names = [name for name in options["names"] if name in defaults]
-    controls.rebuild_optimizer(**{name: defaults[name] for name in names})
-    return ", ".join(f"{name} -> {defaults[name]}" for name in names) or "no run option to reset"
+    extras = [name for name in options["names"] if name not in defaults and name in config.optimizer_options]
+    overrides = {name: defaults[name] for name in names}
+    if extras:
+        overrides["optimizer_options"] = {k: v for k, v in config.optimizer_options.items() if k not in extras}
+    controls.rebuild_optimizer(**overrides)
+    said = [f"{name} -> {defaults[name]}" for name in names] + [f"{name} -> the optimizer's default" for name in extras]
+    return ", ".join(said) or "no run option to reset"
 
 
 def _set_clip(controls, options, *, seed):
@@ -375,7 +383,7 @@ ACTIONS = {a.name: a for a in (
     Action("shuffle", "the data order: reshuffled every epoch", Rollback.START, _shuffle, new_baseline=True),
     Action("set_weight_decay", "the optimizer's weight decay (a new optimizer)", Rollback.START, _set_weight_decay),
     Action("lower_dropout", "the dropout modules' p, lowered to the plan's rate", Rollback.START, _lower_dropout),
-    Action("reset_optimizer_options", "the optimizer's options the plan names (eps, betas, ...) back to their "
+    Action("reset_optimizer_options", "the optimizer's options the plan names (eps, betas, dampening, ...) back to their "
            "defaults (a new optimizer)", Rollback.START, _reset_optimizer_options),
     Action("set_clip", "gradient clipping: the configured clip_norm replaced (off, or the plan's norm)",
            Rollback.START, _set_clip),

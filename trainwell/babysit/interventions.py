@@ -63,7 +63,8 @@ HELP_RATIO = 3.0      # ... and >= 3x what the setup's own fell (lr arms), or en
 RESET_OPTIONS = {"eps": None, "betas": None, "bias_correction": None, "alpha": None}
 LR_CODES = ("lr_too_high", "lr_too_low")
 CHECK_EVERY = 10      # an arm whose weights became non-finite stops (one host read per 10 steps)
-DEFAULTS = {"eps": None, "betas": (0.9, 0.999), "bias_correction": True, "alpha": None}
+DEFAULTS = {"eps": None, "betas": (0.9, 0.999), "bias_correction": True, "alpha": None,
+            "dampening": 0.0}   # SGD's: a dampening d scales each gradient into the momentum by 1 - d
 NOISE_FACTOR = 3.0    # a change is significant when its loss ends lower than the setup's by more than 3x
                       # the difference between two runs of the unchanged setup (other batches and masks) ...
 MIN_GAIN = 0.1        # ... and by at least 10% of the starting loss: a change that recovers less of what
@@ -320,7 +321,8 @@ def candidate_arms(model: nn.Module, *, lr: float, weight_decay: float, options:
     if changed:
         arms.append((Arm("optimizer defaults", "optimizer_setting",
                          "the optimizer's defaults instead of " + ", ".join(f"{k}={v}" for k, v in changed.items()),
-                         extra={"options": changed}), lr, weight_decay, {**options, **RESET_OPTIONS}, False))
+                         extra={"options": changed}), lr, weight_decay,
+                     {**{k: v for k, v in options.items() if k not in changed}, **RESET_OPTIONS}, False))
     return arms
 
 
