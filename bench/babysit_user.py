@@ -83,9 +83,24 @@ def _split(X, y, *, seed=0, standardize=True, regression=False):
     return [(torch.tensor(a), cast(b)) for a, b in ((Xtr, ytr), (Xva, yva), (Xte, yte))]
 
 
-def _standard_targets(parts):
+def standard_targets(parts):
+    """Regression targets standardized with the training split's mean and std."""
     mu, sd = parts[0][1].mean(), parts[0][1].std()
     return [(x, (t - mu) / sd) for x, t in parts]
+
+
+def noisy_classes(scores, g, noise):
+    """The class with the largest score after Gaussian noise (a user's labelled rows)."""
+    return np.argmax(scores + g.normal(0.0, noise, scores.shape), 1).astype(np.int64)
+
+
+def zscore(v):
+    return (v - v.mean()) / (v.std() + 1e-12)
+
+
+def as_images(parts, shape):
+    """Each split's rows reshaped to images of ``shape``."""
+    return [(x.reshape(-1, *shape), t) for x, t in parts]
 
 
 # ------------------------------------------------------------------------------ the user's models
@@ -205,7 +220,7 @@ def _wine(broken):
 def _diabetes(broken):
     d = datasets.load_diabetes()
     torch.manual_seed(2)
-    parts = _standard_targets(_split(d.data, d.target, regression=True))
+    parts = standard_targets(_split(d.data, d.target, regression=True))
     return Regressor(10), parts, {"optimizer": "sgd", "momentum": 0.0, "lr": 0.05, "batch_size": 32, "epochs": 40,
                                   "loss": huber, "weight_decay": 1.0 if broken else 0.0}, REGULARIZATION
 
@@ -248,7 +263,7 @@ def _iris(broken):
 def _friedman(broken):
     X, y = datasets.make_friedman1(n_samples=3000, noise=0.5, random_state=7)
     torch.manual_seed(7)
-    parts = _standard_targets(_split(X, y, regression=True))
+    parts = standard_targets(_split(X, y, regression=True))
     return FriedmanNet(0.9 if broken else 0.1), parts, \
         {"optimizer": "adamw", "lr": 1e-3, "batch_size": 64, "epochs": 20, "loss": "mse"}, REGULARIZATION
 

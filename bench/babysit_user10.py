@@ -88,27 +88,9 @@ import babysit_user as user  # noqa: E402  (the split helpers and the scoring)
 import babysit_user9 as user9  # noqa: E402  (set 9's NO_ACTION names, for --combine)
 
 DIVERGED, SLOW = user.DIVERGED, user.SLOW
+_classes, _z, _images, _standard_targets = user.noisy_classes, user.zscore, user.as_images, user.standard_targets
 # what a user would hope to read when a model cannot learn from its inputs
 CANNOT_LEARN = SLOW | {"underfitting", "cannot_overfit_small_subset"}
-
-
-def _classes(scores, g, noise):
-    """The class with the largest score after Gaussian noise (a user's labelled rows)."""
-    return np.argmax(scores + g.normal(0.0, noise, scores.shape), 1).astype(np.int64)
-
-
-def _z(v):
-    return (v - v.mean()) / (v.std() + 1e-12)
-
-
-def _images(parts, shape):
-    return [(x.reshape(-1, *shape), t) for x, t in parts]
-
-
-def _standard_targets(parts):
-    """Regression targets standardized with the training split's mean and std."""
-    mu, sd = parts[0][1].mean(), parts[0][1].std()
-    return [(x, (t - mu) / sd) for x, t in parts]
 
 
 def _index_split(y, *, seed, regression=False):
@@ -458,15 +440,7 @@ def pollen(n: int, *, seed: int, size: int = 16):
 
 
 # ------------------------------------------------------------------------------ the user's models
-class Regressor(nn.Module):
-    """A user's regression MLP: one output, squeezed to (N,)."""
-
-    def __init__(self, d_in):
-        super().__init__()
-        self.net = nn.Sequential(nn.Linear(d_in, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 1))
-
-    def forward(self, x):
-        return self.net(x).squeeze(1)
+Regressor = user.Regressor      # a user's regression MLP: d_in-64-64-1, squeezed to (N,)
 
 
 class FabricCNN(nn.Module):

@@ -197,7 +197,7 @@ def _hastie(broken):
 
 def _arc(broken):
     X, y = datasets.make_friedman3(n_samples=3000, noise=0.05, random_state=14)
-    parts = user._standard_targets(user._split(X, y, seed=14, regression=True))
+    parts = user.standard_targets(user._split(X, y, seed=14, regression=True))
     torch.manual_seed(14)
     return ArcNet(), parts, {"optimizer": "sgd", "momentum": 0.9, "lr": 0.02, "batch_size": 32, "epochs": 30,
                              "loss": "mse", **({"clip_norm": 1e-4} if broken else {})}, SLOW | {"optimizer_setting"}
@@ -218,7 +218,7 @@ def _waves(broken):
 
 def _swiss(broken):
     X, t = datasets.make_swiss_roll(n_samples=3000, noise=0.3, random_state=16)
-    parts = user._standard_targets(user._split(X, t, seed=16, regression=True))
+    parts = user.standard_targets(user._split(X, t, seed=16, regression=True))
     torch.manual_seed(16)
     return RollNet(nn.Sigmoid if broken else nn.ReLU), parts, \
         {"optimizer": "sgd", "momentum": 0.9, "lr": 0.01, "batch_size": 32, "epochs": 25, "loss": log_cosh}, \

@@ -263,7 +263,7 @@ def _price_raw(broken):
     price = 2e4 + 100.0 * y             # "the target is the price in dollars"
     parts = user._split(X, price, seed=25, regression=True)
     if not broken:
-        parts = user._standard_targets(parts)
+        parts = user.standard_targets(parts)
     torch.manual_seed(25)
     return PriceNet(12), parts, {"optimizer": "adam", "lr": 1e-3, "batch_size": 32, "epochs": 20, "loss": "mse",
                                  "schedule": "constant"}, SLOW | {"bad_initial_loss"} | NAMED_LATER["price_raw"]
@@ -284,7 +284,7 @@ def _grades_mse(broken):
 
 def _friedman2_wd(broken):
     X, y = datasets.make_friedman2(n_samples=3000, noise=10.0, random_state=27)
-    parts = user._standard_targets(user._split(X, y, seed=27, regression=True))
+    parts = user.standard_targets(user._split(X, y, seed=27, regression=True))
     torch.manual_seed(27)
     return SiLUNet(), parts, {"optimizer": "adamw", "lr": 2e-3, "weight_decay": 10.0 if broken else 1e-2,
                               "batch_size": 64, "epochs": 25, "loss": "mse"}, SLOW | {"regularization_too_strong"}
@@ -340,7 +340,7 @@ def _adagrad_tiny(broken):
 
 def _friedman1_tiny_init(broken):
     X, y = datasets.make_friedman1(n_samples=3000, n_features=5, noise=1.0, random_state=32)
-    parts = user._standard_targets(user._split(X, y, seed=32, regression=True))
+    parts = user.standard_targets(user._split(X, y, seed=32, regression=True))
     torch.manual_seed(32)
     return DeepRegressor(std=0.01 if broken else None), parts, \
         {"optimizer": "sgd", "momentum": 0.9, "lr": 0.01, "batch_size": 64, "epochs": 30, "loss": "huber"}, \
@@ -361,7 +361,7 @@ def _digits_eval(broken):
 
 def _diabetes_loaded(broken):
     d = datasets.load_diabetes()        # sklearn's columns: mean 0, each scaled to norm 1 (std 0.048)
-    parts = user._standard_targets(user._split(d.data, d.target, seed=34, standardize=not broken, regression=True))
+    parts = user.standard_targets(user._split(d.data, d.target, seed=34, standardize=not broken, regression=True))
     torch.manual_seed(34)
     return DiabetesNet(), parts, {"optimizer": "adam", "lr": 3e-3, "batch_size": 16, "epochs": 40, "loss": "mse"}, \
         SLOW | {"unnormalized_inputs"}

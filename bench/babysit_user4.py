@@ -407,7 +407,7 @@ def _spiral_uniform_init(broken):
 
 def _sparse_signflip(broken):
     X, y = datasets.make_sparse_uncorrelated(n_samples=2400, n_features=10, random_state=47)
-    parts = user._standard_targets(user._split(X, y, seed=47, regression=True))
+    parts = user.standard_targets(user._split(X, y, seed=47, regression=True))
     torch.manual_seed(47)
     return LNRegressor(), parts, {"optimizer": "adamw", "lr": 1e-3, "weight_decay": 1e-2, "batch_size": 64,
                                   "epochs": 20, "loss": log_cosh_flipped if broken else log_cosh}, \
@@ -426,7 +426,7 @@ def _energy_relu_out(broken):
     g = np.random.default_rng(49)
     X = g.uniform(-2.0, 2.0, (3000, 8))
     y = 3 * np.sin(X[:, 0]) + X[:, 1] ** 2 - 2 * X[:, 2] * X[:, 3] + 0.5 * X[:, 4] + g.normal(0.0, 0.5, 3000)
-    parts = user._standard_targets(user._split(X, y, seed=49, regression=True))
+    parts = user.standard_targets(user._split(X, y, seed=49, regression=True))
     torch.manual_seed(49)
     return EnergyNet(relu_out=broken), parts, {"optimizer": "adam", "lr": 2e-3, "batch_size": 32, "epochs": 25,
                                                "loss": nn.SmoothL1Loss()}, \

@@ -457,7 +457,7 @@ class PaletteNet(nn.Module):
 # ------------------------------------------------------------------------------ the pairs
 def _oscillator_broadcast(broken):
     X, y = oscillator(3000, seed=60)
-    parts = user._standard_targets(user._split(X, y, seed=60, regression=True))
+    parts = user.standard_targets(user._split(X, y, seed=60, regression=True))
     torch.manual_seed(60)
     return OscNet(), parts, {"optimizer": "adam", "lr": 2e-3, "batch_size": 64, "epochs": 25, "warmup_steps": 20,
                              "loss": mse_as_written if broken else mse_squeezed}, \
@@ -589,7 +589,7 @@ def _torus_pm1(broken):
 
 def _kinematics_warmup(broken):
     X, y = projectile(3000, seed=74)
-    parts = user._standard_targets(user._split(X, y, seed=74, regression=True))
+    parts = user.standard_targets(user._split(X, y, seed=74, regression=True))
     torch.manual_seed(74)
     return KinNet(), parts, {"optimizer": "adamw", "lr": 3e-3, "weight_decay": 1e-4, "batch_size": 32, "epochs": 15,
                              "loss": "huber", "warmup_steps": 5000 if broken else 50}, SLOW
@@ -604,7 +604,7 @@ def _palettes_he_all(broken):
 
 def _damping_addconst(broken):
     X, y = oscillator(3000, seed=76)
-    parts = user._standard_targets(user._split(X, y, seed=76, regression=True))
+    parts = user.standard_targets(user._split(X, y, seed=76, regression=True))
     if broken:                              # statsmodels' add_constant, after the scaler
         parts = [(torch.cat([x, torch.ones(len(x), 1)], dim=1), t) for x, t in parts]
     torch.manual_seed(76)

@@ -598,7 +598,7 @@ def _weather_ignore_index(broken):
 
 def _battery_output_dropout(broken):
     X, y = battery(2400, seed=84)
-    parts = user._standard_targets(user._split(X, y, seed=84, regression=True))
+    parts = user.standard_targets(user._split(X, y, seed=84, regression=True))
     torch.manual_seed(84)
     return mlp([5, 128, 128, 1], p=0.25, dropout_last=broken), parts, \
         {"optimizer": "adam", "lr": 2e-3, "batch_size": 32, "epochs": 25, "loss": nn.L1Loss(),
@@ -681,7 +681,7 @@ def _arm_target_column(broken):
     # train.csv lists (x, y); val.csv and test.csv were exported as (y, x); the user takes column 0
     column = [0, 1, 1] if broken else [0, 0, 0]
     parts = [(x, t[:, c]) for (x, t), c in zip(parts, column)]
-    parts = user._standard_targets(parts)
+    parts = user.standard_targets(parts)
     torch.manual_seed(92)
     model = nn.Sequential(nn.Linear(4, 64), nn.Tanh(), nn.Linear(64, 64), nn.Tanh(), nn.Linear(64, 1), nn.Flatten(0))
     return model, parts, {"optimizer": "adam", "lr": 3e-3, "batch_size": 32, "epochs": 25, "loss": "mse",

@@ -80,11 +80,7 @@ import babysit_user as user  # noqa: E402  (the split helpers and the scoring)
 import babysit_user4 as user4  # noqa: E402  (set 4's NO_ACTION names, for --combine)
 
 DIVERGED, SLOW, REGULARIZATION = user.DIVERGED, user.SLOW, user.REGULARIZATION
-
-
-def _classes(scores, g, noise):
-    """The class with the largest score after Gaussian noise (a user's labelled rows)."""
-    return np.argmax(scores + g.normal(0.0, noise, scores.shape), 1).astype(np.int64)
+_classes = user.noisy_classes
 
 
 def _standardize(v, mu, sd):

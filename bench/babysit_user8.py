@@ -87,13 +87,9 @@ import babysit_user as user  # noqa: E402  (the split helpers and the scoring)
 import babysit_user4 as user4  # noqa: E402  (set 4's NO_ACTION names, for --combine)
 
 DIVERGED, SLOW, REGULARIZATION = user.DIVERGED, user.SLOW, user.REGULARIZATION
+_classes, _images = user.noisy_classes, user.as_images
 # what a user would hope to read when a model cannot learn from its inputs
 CANNOT_LEARN = SLOW | {"underfitting", "cannot_overfit_small_subset"}
-
-
-def _classes(scores, g, noise):
-    """The class with the largest score after Gaussian noise (a user's labelled rows)."""
-    return np.argmax(scores + g.normal(0.0, noise, scores.shape), 1).astype(np.int64)
 
 
 def _standardized(parts):
@@ -101,10 +97,6 @@ def _standardized(parts):
     Xtr = parts[0][0]
     mu, sd = Xtr.mean(0), Xtr.std(0) + 1e-8
     return [((x - mu) / sd, t) for x, t in parts]
-
-
-def _images(parts, shape):
-    return [(x.reshape(-1, *shape), t) for x, t in parts]
 
 
 # ------------------------------------------------------------------------------ the user's data

@@ -85,27 +85,9 @@ import babysit_user as user  # noqa: E402  (the split helpers and the scoring)
 import babysit_user4 as user4  # noqa: E402  (set 4's NO_ACTION names, for --combine)
 
 DIVERGED, SLOW, REGULARIZATION = user.DIVERGED, user.SLOW, user.REGULARIZATION
+_classes, _z, _images, _standard_targets = user.noisy_classes, user.zscore, user.as_images, user.standard_targets
 # what a user would hope to read when a model cannot learn from its inputs
 CANNOT_LEARN = SLOW | {"underfitting", "cannot_overfit_small_subset"}
-
-
-def _classes(scores, g, noise):
-    """The class with the largest score after Gaussian noise (a user's labelled rows)."""
-    return np.argmax(scores + g.normal(0.0, noise, scores.shape), 1).astype(np.int64)
-
-
-def _z(v):
-    return (v - v.mean()) / (v.std() + 1e-12)
-
-
-def _images(parts, shape):
-    return [(x.reshape(-1, *shape), t) for x, t in parts]
-
-
-def _standard_targets(parts):
-    """Regression targets standardized with the training split's mean and std."""
-    mu, sd = parts[0][1].mean(), parts[0][1].std()
-    return [(x, (t - mu) / sd) for x, t in parts]
 
 
 def _pca_components(X, variance):
