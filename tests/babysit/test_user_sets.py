@@ -102,3 +102,20 @@ def test_set10_repairable_names_every_pair():
 @pytest.mark.parametrize("pair", sorted(SET10.PAIRS))
 def test_set10_both_sides_build_and_take_their_inputs(pair):
     _build_both_sides(SET10, pair, resized=SET10_RESIZED)
+
+
+# Set 11 (bench/babysit_user11.py): every pair keeps its splits' sizes; one pair (taxis) gives its two
+# sides different input widths, which the model of each side is built for.
+SET11 = _load("babysit_user11")
+
+
+def test_set11_repairable_names_every_pair():
+    assert set(SET11.REPAIRABLE) == set(SET11.PAIRS)
+    assert SET11.NO_ACTION >= SET11.user10.NO_ACTION
+    # the one repairable fault that hurts by design lies in the optimizer factory, which no action rebuilds
+    assert SET11.REPAIRABLE["leafspots_optimizer_head_only"] in SET11.NO_ACTION
+
+
+@pytest.mark.parametrize("pair", sorted(SET11.PAIRS))
+def test_set11_both_sides_build_and_take_their_inputs(pair):
+    _build_both_sides(SET11, pair)
