@@ -73,6 +73,8 @@ def test_inputs_unrelated_to_every_label_say_nothing_here():
     g = torch.Generator().manual_seed(7)
     X, y = torch.randn(2000, 6, generator=g), torch.randint(0, 4, (2000,), generator=g)
     assert cp.indistinguishable_pairs(X, y) == []
+    F = cp._features(X, torch.Generator().manual_seed(0))
+    assert cp.pair_probe_auc(F, y, (0, 1)) < cp.SAME_AUC - 3.5 * cp.null_sd(2000, 2000)   # the bound alone passes
 
 
 def test_images_few_rows_and_two_classes_are_not_judged():
@@ -83,3 +85,17 @@ def test_images_few_rows_and_two_classes_are_not_judged():
     assert cp.indistinguishable_pairs(X[:160], y[:160]) == []                      # < MIN_CLASS_ROWS a class
     two = (y == 1) | (y == 4)                                                       # the pair alone: nothing else
     assert cp.indistinguishable_pairs(X[two], y[two]) == []
+
+
+def test_classes_cut_from_one_noisy_quantity_are_real_classes():
+    """Low / medium / high of a quantity that is noise below a knee (max(0, x0)^2 + noise): low and
+    medium overlap heavily (both the multinomial odds and a probe of the two classes alone rank them
+    at AUC ~0.55-0.56, inside the margin's bound with 2,000 rows a class), but medium lies nearer
+    high than low does: the third class's log-probability ranks them apart, and they stay quiet."""
+    g = torch.Generator().manual_seed(11)
+    X = torch.randn(6000, 4, generator=g)
+    amount = X[:, 0].clamp_min(0) ** 2 + 0.5 * torch.randn(6000, generator=g)
+    y = torch.bucketize(amount, torch.quantile(amount, torch.tensor([1 / 3, 2 / 3])))
+    assert cp.indistinguishable_pairs(X, y) == []
+    F = cp._features(X, torch.Generator().manual_seed(0))
+    assert cp.pair_probe_auc(F, y, (0, 1)) < cp.SAME_AUC - 3.5 * cp.null_sd(2000, 2000)   # the bound alone passes

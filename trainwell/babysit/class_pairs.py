@@ -21,7 +21,18 @@ to reject: the AUC's upper confidence bound (the normal approximation to the Man
 statistic, the null variance (n_a + n_b + 1) / (12 n_a n_b), one-sided at ``first_layer.ALPHA``
 split over the pairs) must lie below ``SAME_AUC``, an equivalence test (Schuirmann's one-sided
 test, 1987) whose margin is a small effect: AUC 0.6 is Cohen's d ~ 0.36 between two normal
-classes. And the probes must have learned the
+classes. A pair that passes is tested again by a probe of its own: a logistic regression fitted
+on the two classes' rows only, out of fold, whose AUC must pass the same bound (both must pass,
+an intersection-union test, so the level is not split over them). The multinomial probe spends
+its weights on all the classes; two real classes that its a-vs-b odds barely split (labels cut
+from a noisy quantity at a threshold: low and medium power) are split better by a probe that
+has only them to tell apart. And one class lies at one distance from every third class: for each
+third class c, the log-probability of c ranks the rows of a against those of b at AUC 0.5 when a
+and b are one class; a pair where some c does so significantly (two-sided at ``REAL_ALPHA``, split
+over the third classes) is two real classes, the middle one of an order nearer its neighbour
+(medium power nearer high than low is). This test rejects the split, so its level is the share of
+split classes it misses, and its power grows with the rows, where the bound above lets real
+classes through. And the probes must have learned the
 classes: the pair's union is told apart from the other classes at ``APART_AUC`` or better (a split
 class is one class, as distinct from the rest as any), which keeps quiet on inputs that say little
 about any class (``uninformative_inputs`` and the cannot-learn codes read those).
@@ -30,11 +41,10 @@ Quiet: fewer than three classes (a pair with no third class to be told apart fro
 fewer than ``MIN_CLASS_ROWS`` training rows, inputs that are not a table of numbers (images,
 sequences, sets: a linear model or nearest neighbours on their raw entries miss what a
 convolution, a recurrence or a pooling over the set reads, and would call classes alike that the
-model tells apart). Not told apart either: two real classes the columns barely separate, as
-labels cut from a noisy quantity at a threshold (the rows near the cut are a coin toss): with
-thousands of rows per class such a pair's AUC bound can fall below ``SAME_AUC``, and the
-finding then says that the inputs do not tell the two classes apart, which is true but no fault
-of the labels.
+model tells apart). Not told apart from a split class: two real classes the columns do not separate at all and that
+lie alike to every other class (with thousands of rows a class each, their bounds fall below the
+margin); the finding then says that the inputs do not tell the two apart, which is true but no
+fault of the labels.
 """
 from __future__ import annotations
 
@@ -55,6 +65,8 @@ SAME_AUC = 0.6          # equivalence margin: a pair the probes separate at AUC 
                         # (AUC 0.6 is Cohen's d ~ 0.36 between two normal classes: a small effect)
 APART_AUC = 0.8         # ... while the pair's union is told from the other classes at AUC >= 0.8 (the
                         # probes learned the classes; Hosmer & Lemeshow's "excellent" discrimination)
+REAL_ALPHA = 0.01       # a pair whose rows a third class's log-probability ranks apart at this level (split over
+                        # the third classes) is two real classes: a split class is missed this rarely
 SHOWN = 5               # pairs named in the message
 
 
@@ -118,6 +130,23 @@ def pair_aucs(logp: torch.Tensor, y: torch.Tensor, ids: list[int]) -> dict:
     return out
 
 
+def pair_probe_auc(F: torch.Tensor, y: torch.Tensor, pair: tuple, *, seed: int = 0) -> float:
+    """The out-of-fold AUC of a logistic regression fitted on the rows of the pair's two classes only."""
+    from sklearn.linear_model import LogisticRegression
+    rows = ((y == pair[0]) | (y == pair[1])).nonzero()[:, 0]
+    Fp, target = F[rows], (y[rows] == pair[0]).long()
+    Fp = (Fp - Fp.mean(0)) / Fp.std(0).clamp_min(1e-8)
+    fold = torch.randperm(len(rows), generator=torch.Generator().manual_seed(seed)) % FOLDS
+    score = torch.empty(len(rows), dtype=torch.float64)
+    for f in range(FOLDS):
+        held, fit = fold == f, fold != f
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = LogisticRegression(max_iter=300).fit(Fp[fit].numpy(), target[fit].numpy())
+        score[held] = torch.from_numpy(model.decision_function(Fp[held].numpy())).double()
+    return auc(score[target == 1], score[target == 0])
+
+
 def union_auc(logp: torch.Tensor, y: torch.Tensor, pair: tuple) -> float:
     """How well the probe tells the rows of the pair's two classes from every other row: the AUC of
     log(p_a + p_b) - log(1 - p_a - p_b)."""
@@ -146,7 +175,8 @@ def indistinguishable_pairs(X, y, *, seed: int = 0) -> list[dict]:
     if len(judged) < 3 or len(ids) < 3:
         return []
     k = int(y.max()) + 1
-    logps = out_of_fold_log_probs(_features(X, gen), y, k, seed=seed)
+    F = _features(X, gen)
+    logps = out_of_fold_log_probs(F, y, k, seed=seed)
     logp = sum(logps.values()) / len(logps)     # the probes' mean log-probabilities: one score, one test a pair
     z = _normal_quantile(1 - ALPHA / (len(judged) * (len(judged) - 1) // 2))
     found = []
@@ -155,9 +185,20 @@ def indistinguishable_pairs(X, y, *, seed: int = 0) -> list[dict]:
         upper = value + z * null_sd(n1, n2)
         if upper >= SAME_AUC:
             continue
+        alone = pair_probe_auc(F, y, pair, seed=seed)
+        if alone + z * null_sd(n1, n2) >= SAME_AUC:
+            continue
+        # one class has one distance to every third class: a third class's log-probability ranks
+        # the rows of a and of b alike (two-sided, REAL_ALPHA split over the third classes)
+        thirds = [c for c in judged if c not in pair]
+        z_third = _normal_quantile(1 - REAL_ALPHA / (2 * len(thirds)))
+        third = max(abs(auc(logp[y == pair[0], c], logp[y == pair[1], c]) - 0.5) for c in thirds)
+        if third > z_third * null_sd(n1, n2):
+            continue
         apart = union_auc(logp, y, pair)
         if apart >= APART_AUC:
-            found.append({"pair": pair, "rows": (n1, n2), "auc": value, "upper": upper, "apart": apart})
+            found.append({"pair": pair, "rows": (n1, n2), "auc": value, "upper": upper, "apart": apart,
+                          "pair_probe": alone, "third": 0.5 + third})
     return found
 
 
