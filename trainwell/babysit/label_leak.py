@@ -22,8 +22,9 @@ rows: a warning when the gap is at least ``MIN_GAP`` (``rules.GAP_HIGH``'s 10 po
 train-validation gap the overfitting rule reads) and significant at ``first_layer.ALPHA`` split
 over the columns and splits tested (a z-test: the binomial variance of each recall, or the squared
 errors' variance; the two samples are distinct rows). Only the split's rows inside
-the training column's range are scored, so a split that moves beyond the training values (a split
-in time) is judged by the other split checks, not as a leak.
+the training column's range (and, for regression, with targets inside the training targets'
+range) are scored, so a split that moves beyond the training values (a split in time, trimmed
+training targets) is judged by the other split checks, not as a leak.
 
 Quiet: inputs that are not a table (images and sequences: a pixel is no feature a user encoded),
 multi-output targets, splits with fewer than ``MIN_ROWS`` rows.
@@ -122,10 +123,14 @@ def leaking_columns(train, others: dict, *, seed: int = 0) -> list[dict]:
     scale = 1.0 if class_ids else float(y.var()) or 1.0
     z_min = float(torch.special.ndtri(torch.tensor(1 - ALPHA / (len(columns) * len(splits)), dtype=torch.float64)))
     found = []
+    # regression: only the split's rows with targets inside the training targets' range (rows beyond
+    # it are the range check's; a model, and these probes, cannot predict them from any column)
+    targets = {name: torch.ones_like(yo, dtype=torch.bool) if class_ids else (yo >= y.min()) & (yo <= y.max())
+               for name, (_, yo) in splits.items()}
     for j in columns.tolist():
         column = X[:, j]
         low, high = column.min(), column.max()
-        rows = {name: (Xo[:, j] >= low) & (Xo[:, j] <= high) for name, (Xo, _) in splits.items()}
+        rows = {name: (Xo[:, j] >= low) & (Xo[:, j] <= high) & targets[name] for name, (Xo, _) in splits.items()}
         inside, var_in, outside, var_out = 0.0, 0.0, dict.fromkeys(splits, 0.0), dict.fromkeys(splits, 0.0)
         for fitted, scored in ((fit, held), (held, fit)):      # each half's table scores the other half
             edges = _edges(column[fitted])
