@@ -185,8 +185,8 @@ def indistinguishable_pairs(X, y, *, seed: int = 0) -> list[dict]:
         upper = value + z * null_sd(n1, n2)
         if upper >= SAME_AUC:
             continue
-        alone = pair_probe_auc(F, y, pair, seed=seed)
-        if alone + z * null_sd(n1, n2) >= SAME_AUC:
+        apart = union_auc(logp, y, pair)
+        if apart < APART_AUC:
             continue
         # one class has one distance to every third class: a third class's log-probability ranks
         # the rows of a and of b alike (two-sided, REAL_ALPHA split over the third classes)
@@ -195,8 +195,8 @@ def indistinguishable_pairs(X, y, *, seed: int = 0) -> list[dict]:
         third = max(abs(auc(logp[y == pair[0], c], logp[y == pair[1], c]) - 0.5) for c in thirds)
         if third > z_third * null_sd(n1, n2):
             continue
-        apart = union_auc(logp, y, pair)
-        if apart >= APART_AUC:
+        alone = pair_probe_auc(F, y, pair, seed=seed)      # the costly test last: a fit of its own
+        if alone + z * null_sd(n1, n2) < SAME_AUC:
             found.append({"pair": pair, "rows": (n1, n2), "auc": value, "upper": upper, "apart": apart,
                           "pair_probe": alone, "third": 0.5 + third})
     return found
