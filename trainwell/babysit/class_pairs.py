@@ -214,13 +214,14 @@ def check_class_pairs(X, y, *, seed: int = 0) -> list[Finding]:
     named = "; ".join(f"classes {p['pair'][0]} and {p['pair'][1]} ({p['rows'][0]} and {p['rows'][1]} rows, "
                       f"AUC {p['auc']:.2f}, at most {p['upper']:.2f})" for p in pairs[:SHOWN])
     more = f"; {len(pairs) - SHOWN} more pairs" if len(pairs) > SHOWN else ""
+    first = pairs[0]["pair"]
     return [make("label_problem",
-                 f"the inputs cannot tell apart {named}{more}: the probes separate each pair no better than "
-                 f"chance (AUC < {SAME_AUC} at the {1 - ALPHA:.1%} bound) while they tell the pair from the other "
-                 f"classes (AUC >= {APART_AUC}); one class split into two ids (names that differ in case or "
-                 f"spelling, a class coded twice)",
-                 evidence={"pairs": [{k: v for k, v in p.items()} for p in pairs], "same_auc": SAME_AUC,
-                           "apart_auc": APART_AUC, "alpha": ALPHA},
-                 severity="warning",
+                 f"the inputs cannot tell apart {named}{more}: each pair's AUC lies within a small effect of "
+                 f"chance (its {1 - ALPHA:.1%} upper bound below {SAME_AUC}, for the probes and for a probe of "
+                 f"the pair alone, and no third class ranks its rows apart) while the pair is told from the "
+                 f"other classes (AUC >= {APART_AUC}): one class split into two ids (names that differ in case "
+                 f"or spelling, a class coded twice)",
+                 evidence={"pairs": pairs, "same_auc": SAME_AUC, "apart_auc": APART_AUC, "alpha": ALPHA},
+                 severity="warning", where=f"classes {first[0]} and {first[1]}",
                  fix="map the label names to one spelling before numbering them (e.g. lower-case them before "
                      "np.unique), merge ids that name one class, and size the output layer to the classes left")]
