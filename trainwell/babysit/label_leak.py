@@ -162,8 +162,8 @@ def check_label_leak(train, others: dict, *, seed: int = 0) -> list[Finding]:
         return []
     class_ids = not torch.is_floating_point(train[1])
     if class_ids:
-        said = [f"column {f['column']}: balanced accuracy {f['train']:.0%} on held-out training rows, {f['split_score']:.0%} "
-                f"of the {f['split']} rows" for f in found[:LISTED]]
+        said = [f"column {f['column']}: balanced accuracy {f['train']:.0%} on held-out training rows, "
+                f"{f['split_score']:.0%} on the {f['split']} rows" for f in found[:LISTED]]
     else:
         said = [f"column {f['column']}: squared error {-f['train']:.2f} x Var(y) on held-out training rows, "
                 f"{-f['split_score']:.2f} on the {f['split']} rows" for f in found[:LISTED]]
