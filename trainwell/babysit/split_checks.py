@@ -510,8 +510,9 @@ def check_splits(splits) -> list[Finding]:
         found += _categories(splits.train, name, pair)
     if judged:
         found += check_label_leak(splits.train, judged)
-    if not torch.is_floating_point(train):          # every labelled row: the pair test's bound narrows with rows
-        parts = [pair for pair in (splits.train, splits.val, splits.test) if _labelled_like(pair, splits.train)]
+    parts = [pair for pair in (splits.train, splits.val, splits.test) if _labelled_like(pair, splits.train)]
+    if not torch.is_floating_point(train) and parts and parts[0][0].ndim == 2:   # a table's class ids
+        # every labelled row: the pair test's bound narrows with rows
         found += check_class_pairs(torch.cat([X for X, _ in parts]), torch.cat([y for _, y in parts]))
     return found
 
