@@ -227,3 +227,19 @@ def test_class_imbalance_is_info_where_the_splits_measured_hold_the_training_mix
     assert sp.grade_imbalance(alone, splits(train)) == alone and alone[0].severity == "warning"
     other = [make("plateau", "flat")]
     assert sp.grade_imbalance(other, splits(train, balanced)) == other
+
+
+def test_a_training_split_smaller_than_a_split_it_is_measured_on():
+    """test_size read as the training share: 25 % of the rows train, 75 % validate (a warning naming the
+    rows); 45 % / 55 % (a subsample trained on purpose): info; the usual 60 / 20 / 20: nothing."""
+    g = torch.Generator().manual_seed(3)
+    y = torch.randint(0, 3, (2000,), generator=g)
+    found = sp.check_splits(splits(y[:500], y[500:]))
+    assert [(f.code, f.severity, f.where) for f in found] == [("split_mismatch", "warning", "validation size")]
+    assert found[0].evidence["train_rows"] == 500 and found[0].evidence["split_rows"] == 1500
+    assert "25%" in found[0].message
+    found = sp.check_splits(splits(y[:900], y[900:]))
+    assert [(f.severity, f.where) for f in found] == [("info", "validation size")]
+    assert sp.check_splits(splits(y[:1200], y[1200:1600], y[1600:])) == []
+    found = sp.check_splits(splits(y[:300], y[300:700], y[700:]))          # the test split 1300 rows
+    assert [(f.severity, f.where) for f in found] == [("info", "validation size"), ("warning", "test size")]

@@ -166,17 +166,23 @@ CODES = {spec.code: spec for spec in (
         "label_problem", "preflight", "error",
         measures="targets against the loss and the output: integer dtype for class-id losses, ids in [0, C), "
                  "more than one class, BCE targets in [0, 1], KL targets rows of probabilities"
-                 "; the loss's gradient with respect to the outputs on a batch holding rows of every class (ignored_classes.py): a class whose rows all have an exactly zero gradient, at the model's outputs and at those outputs' columns rotated by one (an ignore_index or a mask on a real class)",
+                 "; the loss's gradient with respect to the outputs on a batch holding rows of every class (ignored_classes.py): a class whose rows all have an exactly zero gradient, at the model's outputs and at those outputs' columns rotated by one (an ignore_index or a mask on a real class)"
+                 "; two class ids the inputs cannot tell apart (class_pairs.py, doctor only, a warning): per pair of classes of a table's labelled rows (every split), the AUC of out-of-fold probes' mean log-odds (logistic regression, 15 nearest neighbours) between the pair's rows and of a logistic regression fitted on the pair's rows alone, how each third class's log-probability ranks the pair's rows, and how well the probes tell the pair from the other classes",
         threshold="any violation; ids that fit the data's own C classes but not a narrower output layer are "
                   "the model's fault (`loss_output_mismatch`), except 1..C labels for C outputs (off by one)"
-                  "; a class id in 0..C-1 of C outputs whose every checked row (2 to 16) has an exactly zero gradient (an ignored id outside 0..C-1 is a void label: quiet)",
-        source="notes 003 design choices: the output units and the loss must match the targets",
+                  "; a class id in 0..C-1 of C outputs whose every checked row (2 to 16) has an exactly zero gradient (an ignored id outside 0..C-1 is a void label: quiet)"
+                  "; a pair of classes (>= 30 labelled rows each, >= 3 classes) whose AUCs' upper bounds (at ALPHA over the pairs) are below 0.6, no third class ranks its rows apart (two-sided at 0.01 over the third classes) and the pair is told from the other classes at AUC >= 0.8 (a warning: one class split in two ids)",
+        source="notes 003 design choices: the output units and the loss must match the targets"
+               "; the classifier two-sample test (Lopez-Paz & Oquab 2017) read as an equivalence test (Schuirmann 1987), the Mann-Whitney AUC's null variance (n_a + n_b + 1) / (12 n_a n_b)",
         fix="convert the targets (e.g. y.long()), remap ids to 0..C-1, or size the output layer to C"
-            "; drop an ignore rule (ignore_index, a mask) that names a real class",
+            "; drop an ignore rule (ignore_index, a mask) that names a real class"
+            "; map label names to one spelling before numbering them (a class split in two ids)",
         groups=(Group.DATA,),
         explains=("loss_output_mismatch", "bad_initial_loss", "cannot_overfit_small_subset",
                   Group.OPTIMIZATION),
-        thresholds=("preflight.PROBABILITY_TOLERANCE", "ignored_classes.ROWS_PER_CLASS", "ignored_classes.MIN_ROWS"),
+        thresholds=("preflight.PROBABILITY_TOLERANCE", "ignored_classes.ROWS_PER_CLASS", "ignored_classes.MIN_ROWS",
+                    "class_pairs.SAME_AUC", "class_pairs.APART_AUC", "class_pairs.MIN_CLASS_ROWS",
+                    "class_pairs.NEIGHBOURS", "class_pairs.FOLDS", "class_pairs.REAL_ALPHA", "first_layer.ALPHA"),
         stops_unrepaired=True,
         plan=not_repairable,
     ),
@@ -896,28 +902,36 @@ CODES = {spec.code: spec for spec in (
                  "training classes a split lacks, each class's feature means (in training stds), and "
                  "(regression) the share of targets outside the training targets' range; the total-variation "
                  "distance of the class shares is reported as info (a resampled split differs there by design)"
-                 "; the relation of inputs to targets: per target column (per class for class ids), the R^2 of the split's targets from its own 10 nearest rows (leave-one-out) against from the training split's 10 nearest, over the split's rows that lie among the training rows",
+                 "; the relation of inputs to targets: per target column (per class for class ids), the R^2 of the split's targets from its own 10 nearest rows (leave-one-out) against from the training split's 10 nearest, over the split's rows that lie among the training rows"
+                 "; the split sizes; per column of a table, a one-column probe (deciles' majority class or mean target) fitted on half the training rows and scored on the other half and on the split's rows (label_leak.py)",
         threshold="any class absent from training (an error from 1% of the split's rows); a training class absent "
                   "from a split where its share predicts >= 10 rows; a feature whose class means shift by > 0.5 "
                   "training std and > 5 standard errors; more than 10% of a split's targets outside the training "
                   "range (info: TV > 0.2 and > 4x the distance random splits of the same sizes give)"
                   "; a column (class) with R^2 >= 0.5 from the split's own rows and 0.5 lower from the training split's"
-                  "; more than 10% of a split's rows in one-hot input categories with fewer than 10 training rows (none included)",
+                  "; more than 10% of a split's rows in one-hot input categories with fewer than 10 training rows (none included)"
+                  "; a training split with fewer rows than half a validation or test split (info: fewer than the split's)"
+                  "; a column whose probe scores >= 0.1 better (balanced accuracy, or squared error in units of Var(y)) on the held-out training rows than on a split's rows, significant at ALPHA over the columns and splits (the training rows hold their own labels: a leak)",
         source="notes 002 'apply the same transformation with values extracted from the training data': "
                "the splits must come from one distribution; E[TV] by the normal approximation to the "
                "multinomial, 2 / (n + 1) outside the range by order statistics; Welch's standard error of a "
                "difference of means"
                "; k-nearest-neighbour regression (Cover & Hart 1967) as a relation any model could learn"
-               "; ten events per variable for a fitted coefficient (Peduzzi et al. 1996)",
+               "; ten events per variable for a fitted coefficient (Peduzzi et al. 1996)"
+               "; ESL 7.2 (Hastie et al.): the usual cut trains on the most rows (50 / 25 / 25)"
+               "; target leakage (Kaufman et al. 2012) and out-of-fold target encoding (Micci-Barreca 2001)",
         fix="shuffle the rows before splitting (stratified by class: sklearn's train_test_split(..., "
             "stratify=y)) and preprocess every split with the training split's statistics"
-            "; export every split's target columns in one order and one encoding",
+            "; export every split's target columns in one order and one encoding"
+            "; give training the larger share (test_size is the held-out share)"
+            "; encode a column from the labels out of fold (each training row from the other folds' labels)",
         explains=("overfitting", Group.EPOCH_CURVES),
         thresholds=("split_checks.TV_HIGH", "split_checks.NOISE_FACTOR", "split_checks.OUTSIDE_SHARE", "split_checks.UNSEEN_ERROR",
                     "split_checks.MIN_CATEGORIES",
                     "split_checks.ABSENT_EXPECTED", "split_checks.SHIFT", "split_checks.SHIFT_Z",
                     "split_checks.RELATION_K", "split_checks.RELATION_OWN", "split_checks.RELATION_GAP",
-                    "split_checks.RELATION_COVER", "split_checks.MIN_CATEGORY_ROWS"),
+                    "split_checks.RELATION_COVER", "split_checks.MIN_CATEGORY_ROWS",
+                    "split_checks.SMALL_TRAIN", "label_leak.MIN_GAP", "label_leak.BINS", "label_leak.MIN_ROWS"),
         plan=not_repairable,
     ),
     FindingSpec(

@@ -53,6 +53,23 @@ host.
   check allows): a number read as text and one-hot encoded (one column per value seen) or ids too
   rare to learn. Not compared with what random splits give: a random split of such data leaves as
   many rows in rare categories, and they are as unknown.
+- the split sizes (``_sizes``): every row the model learns from is a row fewer to measure it
+  with, and the usual cut gives training the most: 50 / 25 / 25 (Hastie, Tibshirani & Friedman,
+  ESL 2nd ed., 7.2), 60 / 20 / 20 or 80 / 10 / 10 in practice. A training split with fewer rows
+  than a validation or test split is ``info`` (a subsample trained on purpose, splits fixed by
+  the data's provider); fewer than ``SMALL_TRAIN`` of them is a warning: the shares read the wrong
+  way round, ``train_test_split``'s ``test_size`` taken for the training share (a held-out share
+  of 1/3 or less read as training's leaves at most half as many training rows). The model learns
+  from the smaller part, on the steep part of its learning curve, while the validation estimate
+  gains little: its standard error falls as 1 / sqrt(rows), so twice the rows narrow it by 30 %.
+  The message says what share of the rows trains.
+- a feature that holds the training rows' own labels (label_leak.py, ``split_mismatch`` too): a
+  target encoding computed with each row's own label scores far better on held-out training rows
+  than on the other splits' rows; judged where the class shares match (a share shift moves every
+  column's accuracy) or, for regression, where the targets lie in the training range.
+- two class ids the inputs cannot tell apart (class_pairs.py, ``label_problem`` as a warning): one
+  class split in two by its names; read on the rows of every split together (the same ids name the
+  same classes in each; more rows narrow the test's bound).
 """
 from __future__ import annotations
 
@@ -60,7 +77,9 @@ import math
 
 import torch
 
+from trainwell.babysit.class_pairs import check_class_pairs
 from trainwell.babysit.findings import Finding, make
+from trainwell.babysit.label_leak import check_label_leak
 
 TV_HIGH = 0.2             # info: a fifth of the rows would have to change class to match the training shares
 NOISE_FACTOR = 4.0        # ... and 4x the distance two random splits of these sizes show
@@ -86,6 +105,10 @@ RELATION_COVER = 0.9      # relation: a split's row "among the training rows": n
                           # training rows are to their own nearest neighbour
 RELATION_OWN = 0.5        # relation: the split's own neighbours explain at least half its targets' variance ...
 RELATION_GAP = 0.5        # ... and the training split's neighbours explain half of the variance less
+SMALL_TRAIN = 0.5         # sizes: a warning when training has fewer rows than half a validation or test split (the
+                          # usual cut gives training 2x to 8x a split's rows: ESL 7.2's 50 / 25 / 25, 60 / 20 / 20,
+                          # 80 / 10 / 10; a held-out share t <= 1/3 read as training's gives t / (1 - t) <= 0.5);
+                          # fewer rows than the split: info
 
 
 def _targets(pair):
@@ -435,18 +458,41 @@ def _categories(train_pair, name, other_pair) -> list[Finding]:
                      "an 'unknown' id")]
 
 
+def _sizes(train, name, other) -> list[Finding]:
+    """A training split with fewer rows than the split ``name``: info, a warning below ``SMALL_TRAIN`` of them."""
+    n, m = train.shape[0], other.shape[0]
+    if n >= m:
+        return []
+    share, swapped = n / (n + m), n < SMALL_TRAIN * m
+    said = ("the shares read the wrong way round (test_size taken for the training share)?" if swapped else
+            "fine for a subsample trained on purpose or splits fixed by the data's provider")
+    return [make("split_mismatch",
+                 f"the training split has {n} rows, the {name} split {m}: the model learns from {share:.0%} of "
+                 f"these rows and is measured on {1 - share:.0%} (the usual cut trains on the most, 50-80 %); {said}",
+                 evidence={"train_rows": n, "split_rows": m, "train_share": share, "small_train": SMALL_TRAIN},
+                 where=f"{name} size", severity="warning" if swapped else "info",
+                 fix="give training the larger share (sklearn's train_test_split: test_size is the held-out "
+                     "share, e.g. test_size=0.2); a validation split of a few hundred rows measures accuracy "
+                     "to a few points")]
+
+
 def check_splits(splits) -> list[Finding]:
     """``split_mismatch`` findings for the validation and test splits of ``splits`` (a
-    ``data.splits.Splits``, or anything with ``train`` / ``val`` / ``test`` pairs ``(X, y)``)."""
+    ``data.splits.Splits``, or anything with ``train`` / ``val`` / ``test`` pairs ``(X, y)``), and
+    the ``label_problem`` warning for class ids the training inputs cannot tell apart."""
     train = _targets(splits.train)
     if train is None:
         return []
-    found = []
+    found, judged = [], {}
     for name in ("validation", "test"):
         pair = splits.val if name == "validation" else splits.test
         other = _targets(pair)
-        if other is None or torch.is_floating_point(other) != torch.is_floating_point(train):
+        if other is None:
             continue
+        found += _sizes(train, name, other)
+        if torch.is_floating_point(other) != torch.is_floating_point(train):
+            continue
+        before = len(found)
         if not torch.is_floating_point(train):
             if train.ndim == 1 and other.ndim == 1:
                 by_class = _classes(train, name, other)
@@ -459,8 +505,24 @@ def check_splits(splits) -> list[Finding]:
         else:
             by_range = _range(train, name, other)
             found += by_range or _relation(splits.train, name, pair)
+        if len(found) == before:    # one class mix, one range, the same inputs: a column's score compares
+            judged[name] = pair
         found += _categories(splits.train, name, pair)
+    if judged:
+        found += check_label_leak(splits.train, judged)
+    parts = [pair for pair in (splits.train, splits.val, splits.test) if _labelled_like(pair, splits.train)]
+    if not torch.is_floating_point(train) and parts and parts[0][0].ndim == 2:   # a table's class ids
+        # every labelled row: the pair test's bound narrows with rows
+        found += check_class_pairs(torch.cat([X for X, _ in parts]), torch.cat([y for _, y in parts]))
     return found
+
+
+def _labelled_like(pair, train) -> bool:
+    """``pair`` holds class ids and inputs shaped as the training split's (tensors on one device)."""
+    return (pair is not None and all(isinstance(t, torch.Tensor) for t in (*pair, *train))
+            and pair[0].shape[1:] == train[0].shape[1:] and pair[1].shape[1:] == train[1].shape[1:]
+            and pair[0].dtype == train[0].dtype and pair[1].dtype == train[1].dtype
+            and pair[0].device == train[0].device and pair[1].device == train[1].device)
 
 
 def grade_imbalance(found: list, splits) -> list:

@@ -1,0 +1,101 @@
+"""label_problem (a warning): two class ids the inputs cannot tell apart (class_pairs.py)."""
+import math
+from types import SimpleNamespace
+
+import torch
+
+from trainwell.babysit import class_pairs as cp
+from trainwell.babysit.split_checks import check_splits
+
+
+def table(n, centres, *, seed, noise=1.0):
+    """Rows of Gaussian classes around ``centres`` (k, d), the same number of rows each."""
+    g = torch.Generator().manual_seed(seed)
+    k, d = centres.shape
+    y = torch.arange(n) % k
+    return centres[y] + noise * torch.randn(n, d, generator=g), y
+
+
+def centres(k, d, *, seed, spread=3.0):
+    return spread * torch.randn(k, d, generator=torch.Generator().manual_seed(seed))
+
+
+def test_auc_matches_an_independent_count_and_the_null_sd_matches_random_draws():
+    g = torch.Generator().manual_seed(0)
+    pos, neg = torch.randn(40, generator=g) + 0.5, torch.randn(60, generator=g)
+    pos[:5] = neg[:5]                                   # ties count half
+    pairs = (pos[:, None] > neg[None, :]).double() + 0.5 * (pos[:, None] == neg[None, :]).double()
+    assert math.isclose(cp.auc(pos, neg), float(pairs.mean()), abs_tol=1e-12)
+    draws = torch.tensor([cp.auc(torch.randn(50, generator=g), torch.randn(150, generator=g)) for _ in range(400)])
+    assert abs(float(draws.std()) - cp.null_sd(50, 150)) < 0.15 * cp.null_sd(50, 150)
+    assert abs(float(draws.mean()) - 0.5) < 0.01
+
+
+def test_a_class_split_in_two_ids_is_named_and_the_real_classes_are_not():
+    """Four classes of 1,000 rows; a third of class 2's rows carry id 4 (its name typed another way)."""
+    X, y = table(4000, centres(4, 6, seed=1), seed=2)
+    split = (y == 2) & (torch.rand(len(y), generator=torch.Generator().manual_seed(3)) < 1 / 3)
+    y = torch.where(split, torch.tensor(4), y)
+    found = cp.check_class_pairs(X, y)
+    assert [f.code for f in found] == ["label_problem"] and found[0].severity == "warning"
+    assert [p["pair"] for p in found[0].evidence["pairs"]] == [(2, 4)]
+    pair = found[0].evidence["pairs"][0]
+    assert pair["upper"] < cp.SAME_AUC and pair["apart"] >= cp.APART_AUC
+    assert "classes 2 and 4" in found[0].message
+    # the same data with the names merged: quiet
+    assert cp.check_class_pairs(X, torch.where(y == 4, torch.tensor(2), y)) == []
+
+
+def test_the_split_pair_is_found_through_check_splits_on_every_splits_rows():
+    """Class 0's rows half under id 3, in every split: the 1,800 training rows alone leave the bound
+    above the margin, the 3,000 rows of the three splits narrow it below."""
+    X, y = table(3000, centres(3, 5, seed=4), seed=5)
+    y = torch.where((y == 0) & (torch.arange(len(y)) % 2 == 0), torch.tensor(3), y)
+    train, val, test = (X[:1800], y[:1800]), (X[1800:2400], y[1800:2400]), (X[2400:], y[2400:])
+    found = check_splits(SimpleNamespace(train=train, val=val, test=test))
+    assert [f.code for f in found if f.severity != "info"] == ["label_problem"]
+    assert [p["pair"] for p in found[-1].evidence["pairs"]] == [(0, 3)]
+
+
+def test_real_classes_that_overlap_are_not_one_class():
+    """Two classes half a noise std apart (AUC ~ 0.64 for the best rule), many rows: the bound stays above
+    the margin; a third class far away."""
+    c = torch.zeros(3, 4)
+    c[1, 0] = 0.5
+    c[2] = 4.0
+    X, y = table(3000, c, seed=6)
+    assert cp.check_class_pairs(X, y) == []
+
+
+def test_inputs_unrelated_to_every_label_say_nothing_here():
+    """Random labels: every pair at chance, but no pair is told from the rest either (the probes
+    learned nothing: uninformative_inputs' matter, not a split class)."""
+    g = torch.Generator().manual_seed(7)
+    X, y = torch.randn(2000, 6, generator=g), torch.randint(0, 4, (2000,), generator=g)
+    assert cp.indistinguishable_pairs(X, y) == []
+    F = cp._features(X, torch.Generator().manual_seed(0))
+    assert cp.pair_probe_auc(F, y, (0, 1)) < cp.SAME_AUC - 3.5 * cp.null_sd(2000, 2000)   # the bound alone passes
+
+
+def test_images_few_rows_and_two_classes_are_not_judged():
+    X, y = table(6000, centres(4, 6, seed=8), seed=10)
+    y = torch.where((y == 1) & (torch.arange(len(y)) // 4 % 2 == 0), torch.tensor(4), y)
+    assert cp.indistinguishable_pairs(X, y) != []
+    assert cp.indistinguishable_pairs(X.reshape(-1, 1, 2, 3), y) == []             # not a table
+    assert cp.indistinguishable_pairs(X[:160], y[:160]) == []                      # < MIN_CLASS_ROWS a class
+    two = (y == 1) | (y == 4)                                                       # the pair alone: nothing else
+    assert cp.indistinguishable_pairs(X[two], y[two]) == []
+
+
+def test_classes_cut_from_one_noisy_quantity_are_real_classes():
+    """Low / medium / high of a quantity that is noise below a knee (max(0, x0)^2 + noise): low and
+    medium overlap heavily (both the multinomial odds and a probe of the two classes alone rank them
+    at AUC ~0.55-0.56, inside the margin's bound with 2,000 rows a class), but medium lies nearer
+    high than low does: the third class's log-probability ranks them apart, and they stay quiet."""
+    g = torch.Generator().manual_seed(11)
+    X = torch.randn(6000, 4, generator=g)
+    amount = X[:, 0].clamp_min(0) ** 2 + 0.5 * torch.randn(6000, generator=g)
+    y = torch.bucketize(amount, torch.quantile(amount, torch.tensor([1 / 3, 2 / 3])))
+    assert cp.indistinguishable_pairs(X, y) == []
+    F = cp._features(X, torch.Generator().manual_seed(0))
+    assert cp.pair_probe_auc(F, y, (0, 1)) < cp.SAME_AUC - 3.5 * cp.null_sd(2000, 2000)   # the bound alone passes
