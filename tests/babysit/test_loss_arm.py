@@ -110,3 +110,18 @@ def test_the_doctor_names_the_users_loss():
     f = next(f for f in d.findings if f.code == "loss_output_mismatch")
     assert f.severity == "warning" and f.evidence["standard"] == "mse"
     assert math.isfinite(f.evidence["arm_longer"])
+
+
+def bce_on_logits(out, target):
+    return F.binary_cross_entropy_with_logits(out, target)
+
+
+def test_a_loss_on_logits_of_binary_targets_is_not_read_as_a_regression():
+    # float 0/1 targets under a user's binary cross-entropy on logits: the outputs are no predictions
+    # of the targets (a larger logit for a 1 scores lower), so R^2 of them means nothing: not tried
+    X, y = regression()
+    flags = (y > 0).float()
+    assert not loss_arm.reads_targets(bce_on_logits, flags, 1)
+    assert loss_arm.experiment(net(), X, flags, bce_on_logits, **KW) is None
+    assert loss_arm.reads_targets(mape, y, 1) and loss_arm.reads_targets(rmse, y, 1)
+    assert not loss_arm.reads_targets(mape, y, 2)                       # the outputs' width does not fit

@@ -25,8 +25,9 @@ fault.
 
 Tried only when the run's loss is the user's own (``preflight.resolve_loss``'s kind "other": a
 named loss or a torch loss module is the standard one or a known variant), with float targets
-(the arm: MSE) or class ids scored by an output of one logit per class (the arm: cross-entropy),
-and at least ``MIN_ROWS`` training rows. The finding is ``loss_output_mismatch`` as a warning: the
+that the loss reads the outputs as predictions of (``reads_targets``: its minimum is at outputs
+equal to the targets; the arm: MSE) or class ids scored by an output of one logit per class (the
+arm: cross-entropy), and at least ``MIN_ROWS`` training rows. The finding is ``loss_output_mismatch`` as a warning: the
 loss does not measure what the run's outputs are scored on (the code's other checks find a loss that
 fails or rewards the wrong outputs outright).
 """
@@ -48,6 +49,8 @@ MIN_STEPS = interventions.MIN_STEPS  # fewer affordable steps: not tried
 EVAL_ROWS = interventions.EVAL_ROWS  # the held training rows every copy is measured on ...
 POOL_ROWS = interventions.POOL_ROWS  # ... and the rows the batches are drawn from (held rows apart)
 MIN_ROWS = 100                       # fewer training rows: a held set of a quarter of them is too small to measure
+NUDGE = 0.1                          # reads_targets: outputs moved 0.1 target std off the targets, both ways
+NUDGE_ROWS = 256                     # ... on the first 256 training rows
 BUDGET_SHARE = 0.25                  # the doctor gives the arm a quarter of what is left, as the targets' scale arm
 CODE = "loss_output_mismatch"
 PART = "the user's loss against the standard loss"
@@ -75,6 +78,28 @@ def tried(loss, y, out_width: int | None) -> str | None:
     if torch.is_floating_point(y) and not bool(torch.isfinite(y).all()):
         return None
     return standard_loss(y, out_width)
+
+
+def reads_targets(loss_fn, y, width: int) -> bool:
+    """Whether the user's loss reads the outputs as predictions of the float targets ``y``: outputs
+    equal to the targets score no higher than outputs moved ``NUDGE`` x the targets' std off them,
+    up or down (MSE's, MAPE's, a Huber's minimum is there). A loss on logits of 0/1 targets
+    (binary cross-entropy: a larger logit for a 1 scores lower) or on another scale does not, and
+    R^2 of its raw outputs would mean nothing, so the arm is not tried there."""
+    t = y[:NUDGE_ROWS]
+    if t.numel() != t.shape[0] * width:
+        return False
+    out = t.reshape(t.shape[0], width).to(torch.float32)
+    std = float(t.double().std()) if t.numel() > 1 else 0.0
+    if not std > 0:
+        return False
+    try:
+        with torch.no_grad():
+            at = float(loss_fn(out, t))
+            moved = [float(loss_fn(out + sign * NUDGE * std, t)) for sign in (1.0, -1.0)]
+    except Exception:           # noqa: BLE001 - a loss that takes no such outputs: not tried
+        return False
+    return math.isfinite(at) and all(math.isfinite(m) and m >= at for m in moved)
 
 
 def _score(net: nn.Module, X, y, classify: bool, var) -> float:
@@ -156,7 +181,7 @@ def experiment(model: nn.Module, X, y, loss, *, optimizer, lr: float, weight_dec
             model.train(was)
     width = probe.shape[1] if torch.is_tensor(probe) and probe.ndim == 2 else None
     standard = tried(loss, y, width)
-    if standard is None:
+    if standard is None or (standard == "mse" and not reads_targets(resolve_loss(loss)[0], y, width or 1)):
         return None
     classify = standard == "cross_entropy"
     n = X.shape[0]
