@@ -121,7 +121,8 @@ def test_a_loss_on_logits_of_binary_targets_is_not_read_as_a_regression():
     # of the targets (a larger logit for a 1 scores lower), so R^2 of them means nothing: not tried
     X, y = regression()
     flags = (y > 0).float()
-    assert not loss_arm.reads_targets(bce_on_logits, flags, 1)
+    assert not loss_arm.reads_targets(bce_on_logits, flags)
     assert loss_arm.experiment(net(), X, flags, bce_on_logits, **KW) is None
-    assert loss_arm.reads_targets(mape, y, 1) and loss_arm.reads_targets(rmse, y, 1)
-    assert not loss_arm.reads_targets(mape, y, 2)                       # the outputs' width does not fit
+    assert loss_arm.reads_targets(mape, y) and loss_arm.reads_targets(rmse, y)
+    assert loss_arm.reads_targets(mape, y.squeeze(1), ())              # a model that squeezes its one column
+    assert not loss_arm.reads_targets(mape, y, (2,))                    # the outputs' width does not fit

@@ -80,16 +80,17 @@ def tried(loss, y, out_width: int | None) -> str | None:
     return standard_loss(y, out_width)
 
 
-def reads_targets(loss_fn, y, width: int) -> bool:
+def reads_targets(loss_fn, y, tail: tuple = (1,)) -> bool:
     """Whether the user's loss reads the outputs as predictions of the float targets ``y``: outputs
     equal to the targets score no higher than outputs moved ``NUDGE`` x the targets' std off them,
     up or down (MSE's, MAPE's, a Huber's minimum is there). A loss on logits of 0/1 targets
     (binary cross-entropy: a larger logit for a 1 scores lower) or on another scale does not, and
-    R^2 of its raw outputs would mean nothing, so the arm is not tried there."""
+    R^2 of its raw outputs would mean nothing, so the arm is not tried there. ``tail``: the shape of
+    one row of the model's outputs (``(1,)`` for one column, ``()`` for a model that squeezes it)."""
     t = y[:NUDGE_ROWS]
-    if t.numel() != t.shape[0] * width:
+    if t.numel() != t.shape[0] * math.prod(tail):
         return False
-    out = t.reshape(t.shape[0], width).to(torch.float32)
+    out = t.reshape((t.shape[0],) + tuple(tail)).to(torch.float32)
     std = float(t.double().std()) if t.numel() > 1 else 0.0
     if not std > 0:
         return False
@@ -179,9 +180,11 @@ def experiment(model: nn.Module, X, y, loss, *, optimizer, lr: float, weight_dec
             return None
         finally:
             model.train(was)
-    width = probe.shape[1] if torch.is_tensor(probe) and probe.ndim == 2 else None
+    if not torch.is_tensor(probe) or probe.ndim == 0:
+        return None
+    width = probe.shape[1] if probe.ndim == 2 else None
     standard = tried(loss, y, width)
-    if standard is None or (standard == "mse" and not reads_targets(resolve_loss(loss)[0], y, width or 1)):
+    if standard is None or (standard == "mse" and not reads_targets(resolve_loss(loss)[0], y, tuple(probe.shape[1:]))):
         return None
     classify = standard == "cross_entropy"
     n = X.shape[0]
