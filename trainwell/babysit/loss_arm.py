@@ -51,6 +51,9 @@ POOL_ROWS = interventions.POOL_ROWS  # ... and the rows the batches are drawn fr
 MIN_ROWS = 100                       # fewer training rows: a held set of a quarter of them is too small to measure
 NUDGE = 0.1                          # reads_targets: outputs moved 0.1 target std off the targets, both ways
 NUDGE_ROWS = 256                     # ... on the first 256 training rows
+SYMMETRY = 0.1                       # ... raising the loss alike both ways (within 10% of the larger rise): a loss
+                                     # that costs an over- and an under-estimate differently (a quantile's pinball
+                                     # loss, an asymmetric cost) is meant to predict something other than the mean
 BUDGET_SHARE = 0.25                  # the doctor gives the arm a quarter of what is left, as the targets' scale arm
 CODE = "loss_output_mismatch"
 PART = "the user's loss against the standard loss"
@@ -85,7 +88,9 @@ def reads_targets(loss_fn, y, tail: tuple = (1,)) -> bool:
     equal to the targets score no higher than outputs moved ``NUDGE`` x the targets' std off them,
     up or down (MSE's, MAPE's, a Huber's minimum is there). A loss on logits of 0/1 targets
     (binary cross-entropy: a larger logit for a 1 scores lower) or on another scale does not, and
-    R^2 of its raw outputs would mean nothing, so the arm is not tried there. ``tail``: the shape of
+    R^2 of its raw outputs would mean nothing, so the arm is not tried there; nor where the two
+    rises differ by more than ``SYMMETRY`` of the larger (a quantile's pinball loss has its minimum
+    at the targets too, but predicts a quantile, which MSE would beat on R^2 by design). ``tail``: the shape of
     one row of the model's outputs (``(1,)`` for one column, ``()`` for a model that squeezes it)."""
     t = y[:NUDGE_ROWS]
     if t.numel() != t.shape[0] * math.prod(tail):
@@ -100,7 +105,10 @@ def reads_targets(loss_fn, y, tail: tuple = (1,)) -> bool:
             moved = [float(loss_fn(out + sign * NUDGE * std, t)) for sign in (1.0, -1.0)]
     except Exception:           # noqa: BLE001 - a loss that takes no such outputs: not tried
         return False
-    return math.isfinite(at) and all(math.isfinite(m) and m >= at for m in moved)
+    if not (math.isfinite(at) and all(math.isfinite(m) and m >= at for m in moved)):
+        return False
+    rises = [m - at for m in moved]
+    return max(rises) > 0 and abs(rises[0] - rises[1]) <= SYMMETRY * max(rises)
 
 
 def _score(net: nn.Module, X, y, classify: bool, var) -> float:
