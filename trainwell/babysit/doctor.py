@@ -15,6 +15,8 @@ from trainwell.babysit.findings import Diagnosis, make
 from trainwell.babysit.monitor import Monitor
 from trainwell.babysit import augment_check, batch_check, interventions, mode_gap, schedule_check, stopping
 from trainwell.babysit.preprocess_check import check_preprocess
+from trainwell.babysit.peak_check import BUDGET_SHARE as PEAK_SHARE, check_peak
+from trainwell.babysit.loss_arm import BUDGET_SHARE as LOSS_ARM_SHARE, check_loss_arm
 from trainwell.babysit.target_scale_arm import BUDGET_SHARE as TARGET_ARM_SHARE, check_target_scale_arm
 from trainwell.babysit.preflight import PROBE_ROWS, preflight, probe_lr, resolve_loss, skipped_finding
 from trainwell.train.callbacks import Callback
@@ -162,6 +164,19 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
             weight_decay=config.weight_decay or 0.0, options=probe_options, batch_size=config.batch_size,
             seed=config.seed, clip_norm=config.clip_norm, run_steps=run_steps,
             budget=budget.share(TARGET_ARM_SHARE * budget.left))
+        # the user's own loss: graded by the task's standard loss on the run's metric (loss_arm.py)
+        findings += check_loss_arm(
+            p.model, p.train[0], p.train[1], config.loss, optimizer=config.optimizer,
+            lr=probe_lr(config.optimizer, config.lr, probe_options), weight_decay=config.weight_decay or 0.0,
+            options=probe_options, batch_size=config.batch_size, seed=config.seed, clip_norm=config.clip_norm,
+            run_steps=run_steps, budget=budget.share(LOSS_ARM_SHARE * budget.left))
+        # the lr the schedule reaches later in the run, where it rises above the configured lr (peak_check.py)
+        peak_found = check_peak(
+            p.model, p.train[0], p.train[1], resolve_loss(config.loss)[0], schedule=schedule, total_steps=run_steps,
+            optimizer=config.optimizer, lr=probe_lr(config.optimizer, config.lr, probe_options),
+            weight_decay=config.weight_decay or 0.0, options=probe_options, batch_size=config.batch_size,
+            seed=config.seed, clip_norm=config.clip_norm, divergence_factor=config.divergence_factor,
+            budget=budget.share(PEAK_SHARE * budget.left))
         baseline, arms = interventions.experiment(
             p.model, p.train[0], p.train[1], resolve_loss(config.loss)[0], optimizer=config.optimizer,
             lr=probe_lr(config.optimizer, config.lr, probe_options), weight_decay=config.weight_decay or 0.0,
@@ -173,6 +188,7 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
         findings = merge(interventions.grade(findings, baseline, arms, run_steps=run_steps),
                          interventions.findings(baseline, arms, run_steps=run_steps))
         findings += mode_gap.findings(baseline, min_lift=interventions.MIN_LIFT)   # train vs eval mode (eval_mode_gap)
+        findings = merge(findings, peak_found)     # measured at the schedule's peak: not graded by the lr arms
         mark_ungraded(findings, baseline, arms, budget)
         findings = merge(findings, check_run_options(    # the schedule, batch size, augmentation, clip, noise
             p.model, p.train[0], p.train[1], resolve_loss(config.loss)[0],

@@ -197,7 +197,8 @@ CODES = {spec.code: spec for spec in (
                  "target variance outside the range of a bounding last operation (ReLU, sigmoid, tanh, "
                  "softplus: a module or a functional call); a loss that mixes the rows of a batch "
                  "(model_checks.check_loss_rows: the batch loss and its gradient against the rows' own losses)"
-                 "; a loss that reads a bounding last operation's outputs otherwise than the head makes them (output_range.check_loss_optimum: outputs fit directly by Rprop inside the range, freely and as one constant; PoissonNLLLoss's default log_input=True on a softplus rate)",
+                 "; a loss that reads a bounding last operation's outputs otherwise than the head makes them (output_range.check_loss_optimum: outputs fit directly by Rprop inside the range, freely and as one constant; PoissonNLLLoss's default log_input=True on a softplus rate)"
+                 "; a user's own loss against the task's standard loss on the run's metric (loss_arm.py: cross-entropy scored by accuracy for class ids, MSE scored by 1 - R^2 for a regression; the user's loss, the standard loss and a repeat trained the experiments' steps from the same weights, then to the run's length)",
         threshold="any; a final tanh / hardtanh / softsign / ReLU / softplus before a from-logits loss (the "
                   "logits are capped or clipped) is a warning, a final sigmoid an error; a missing output "
                   "layer when the transformed loss is at most 3x its uniform guess's; a bounding last "
@@ -207,7 +208,8 @@ CODES = {spec.code: spec for spec in (
                   "targets' shape mixes nothing, else a warning (a loss meant to couple rows)"
                   "; a bounding last operation whose range holds the targets when the loss's best outputs inside it lie >= 0.25 x Var(y) from the targets, or the range forbids >= 4% of what fitting the outputs gains over a constant"
                   "; more outputs than classes (outputs no label names) is info: a class-id loss only pushes the unused logits down"
-                  "; a loss whose minimizing, in both overfit runs, moves it by >= 10% while the subset's accuracy falls below its start and below 0.5 x the commonest class's share (it rewards the wrong outputs)",
+                  "; a loss whose minimizing, in both overfit runs, moves it by >= 10% while the subset's accuracy falls below its start and below 0.5 x the commonest class's share (it rewards the wrong outputs)"
+                  "; a user's own loss is a warning when the standard loss trains to a significantly better metric (accuracy >= 3 points higher, beyond 2 standard errors and 3x the repeat's spread; 1 - R^2 at most 1 / 1.25 of the user loss's, 2 points lower and beyond 3x the spread) and is still ahead at the run's length",
         source="notes 003 design choices: output activation and loss go together",
         fix="return raw logits from the model and let the loss apply softmax/sigmoid; use cross_entropy for "
             "class ids; end the model with the softmax / sigmoid a loss on probabilities needs; return a "
@@ -218,7 +220,7 @@ CODES = {spec.code: spec for spec in (
         explains=("bad_initial_loss", "cannot_overfit_small_subset", Group.OPTIMIZATION),
         thresholds=("preflight.ROW_SUM_TOLERANCE", "preflight.LOSS_SHIFT", "preflight.UNBOUNDED_DROP",
                     "output_range.CHANCE_RATIO", "output_range.RANGE_LOSS", "model_checks.LOSS_TOLERANCE",
-                    "output_range.MISREAD", "output_range.OPTIMUM_GAP", "preflight.WRONG_WAY"),
+                    "output_range.MISREAD", "output_range.OPTIMUM_GAP", "preflight.WRONG_WAY", "loss_arm.MIN_ROWS"),
         graded_by=("remove output activation",),   # softmax rows only, a module's or forward's (evidence "graded")
         stops_unrepaired=True,
         plan=plan_output_mismatch,
@@ -485,7 +487,8 @@ CODES = {spec.code: spec for spec in (
                   "keeps < 10% of the typical step and the setup without it trains significantly better "
                   "(interventions.significant; else info); or the gradient noise's norm is over 10x the typical "
                   "gradient's and the setup without it trains significantly better (else info; a run that diverges "
-                  "under it is explained by it)",
+                  "under it is explained by it); or, on a setup that learns, the defaults classify the held rows "
+                  "significantly better (interventions.significant) and still do trained on (interventions.ahead_at_end)",
         source="Kingma & Ba 2015 (Adam's eps = 1e-8, betas 0.9/0.999); notes 003: an eps far above sqrt(v) "
                "turns Adam into SGD with lr / eps",
         fix="leave eps/betas at the optimizer's defaults (Adam: eps 1e-8, betas (0.9, 0.999))",
@@ -726,16 +729,21 @@ CODES = {spec.code: spec for spec in (
     FindingSpec(
         "lr_too_high", "training", "warning",
         measures="the trend of the sampled loss: rising (median of the last third above the first third by "
-                 "10%) or NaN with finite inputs",
+                 "10%) or NaN with finite inputs; and (peak_check.py, before training) the lr schedule's largest "
+                 "multiplier over the run's planned steps, then a copy trained at the configured lr, and from it "
+                 "25 steps at the schedule's peak lr next to 25 at the configured lr",
         threshold="rising loss (not once the last third is below 10% of the initial loss: a converged model's"
-                  " small losses are noisy), or an explosion with finite inputs",
+                  " small losses are noisy), or an explosion with finite inputs; a schedule that reaches >= 2x the "
+                  "configured lr whose peak makes the held loss non-finite, above divergence_factor x the untrained "
+                  "model's, or 10% above the snapshot's while the configured lr's does not rise",
         source="notes 004 'loss exploding: learning rate too high'",
         fix="lower the lr about 10x",
         groups=(Group.DIVERGED, Group.OPTIMIZATION),
         explains=(Group.EPOCH_CURVES,),
         explains_in_training=(Group.UNIT_STATISTICS,),
         runs=Runs.PER_SAMPLE,
-        thresholds=("rules.RISE", "rules.CONVERGED", "rules.DIVERGENCE_FACTOR"),
+        thresholds=("rules.RISE", "rules.CONVERGED", "rules.DIVERGENCE_FACTOR", "peak_check.PEAK_RATIO",
+                    "peak_check.PEAK_STEPS"),
         unhealthy=True,
         graded_by=('lr x0.1', 'lr x0.01'),
         plan=plan_diverged,

@@ -1,0 +1,273 @@
+"""A user's own loss that the task's standard loss beats on the run's own metric: graded by experiment.
+
+A run is judged by its metric (accuracy for class ids, R^2 = 1 - MSE / Var(y) for a regression:
+issue 11's kill rule), and a loss is a stand-in for it that the optimizer can follow. The standard
+losses are the ones whose minimum is the metric's best prediction: cross-entropy's is the class
+probabilities, whose argmax is the most accurate guess; MSE's is the conditional mean, which
+minimizes MSE itself (Goodfellow et al. 2016, sec. 5.5 and 6.2.1). A loss the user wrote can weight
+the rows or the errors otherwise: MAPE, ``|y - pred| / |y|``, weights each row by 1 / |y|, so on
+standardized targets (crossing zero) a handful of rows near y = 0 dominate and the rest are barely
+fit; a loss on the wrong scale or a typo in a formula does the same with no error raised. Whether
+it costs this run is not a property of the formula alone (a scaled MSE, an RMSE or a smoothed
+cross-entropy is harmless), so it is an experiment, as in ``interventions``: a copy of the model
+trains ``STEPS`` steps with the user's loss (the *setup*), a copy from the same weights on the same
+batches with the standard loss for the task (the *arm*), and a *repeat* of the setup on other
+batches and dropout masks (the run's own noise), each measured on the same held training rows in
+the metric. The arm helps when it is better by the measures the experiment grades every arm by:
+for accuracies higher by ``interventions.MIN_LIFT`` (3 points), by more than ``SAMPLING_Z``
+standard errors and ``NOISE_FACTOR`` x the repeat's difference; for a regression its MSE / Var(y)
+at most 1 / ``KILL_RATIO`` of the setup's, ``MIN_POINTS`` (2 points of R^2) lower and lower by more
+than ``NOISE_FACTOR`` x the repeat's difference. Then all three train on to the run's own length
+(``run_steps``; without it ``interventions.LONGER`` x the steps) and the finding stands only where
+the arm is still ahead there by the same tests (``MIN_POINTS`` left out there, as in
+target_scale_arm.py: the kill rule itself is the ratio), so a loss that only starts slower is no
+fault.
+
+Tried only when the run's loss is the user's own (``preflight.resolve_loss``'s kind "other": a
+named loss or a torch loss module is the standard one or a known variant), with float targets
+that the loss reads the outputs as predictions of (``reads_targets``: its minimum is at outputs
+equal to the targets; the arm: MSE) or class ids scored by an output of one logit per class (the
+arm: cross-entropy), and at least ``MIN_ROWS`` training rows. The finding is ``loss_output_mismatch`` as a warning: the
+loss does not measure what the run's outputs are scored on (the code's other checks find a loss that
+fails or rewards the wrong outputs outright).
+"""
+from __future__ import annotations
+
+import copy
+import math
+
+import torch
+from torch import nn
+
+from trainwell.babysit import interventions
+from trainwell.babysit.budget import Budget
+from trainwell.babysit.findings import Finding, make
+from trainwell.babysit.preflight import make_optimizer, resolve_loss, train_step
+
+STEPS = interventions.STEPS          # the arms' steps: the experiments' "few steps"
+MIN_STEPS = interventions.MIN_STEPS  # fewer affordable steps: not tried
+EVAL_ROWS = interventions.EVAL_ROWS  # the held training rows every copy is measured on ...
+POOL_ROWS = interventions.POOL_ROWS  # ... and the rows the batches are drawn from (held rows apart)
+MIN_ROWS = 100                       # fewer training rows: a held set of a quarter of them is too small to measure
+NUDGE = 0.1                          # reads_targets: outputs moved 0.1 target std off the targets, both ways
+NUDGE_ROWS = 256                     # ... on the first 256 training rows
+SYMMETRY = 0.1                       # ... raising the loss alike both ways (within 10% of the larger rise): a loss
+                                     # that costs an over- and an under-estimate differently (a quantile's pinball
+                                     # loss, an asymmetric cost) is meant to predict something other than the mean
+BUDGET_SHARE = 0.25                  # the doctor gives the arm a quarter of what is left, as the targets' scale arm
+CODE = "loss_output_mismatch"
+PART = "the user's loss against the standard loss"
+
+
+def standard_loss(y, out_width: int | None) -> str | None:
+    """The standard loss for the targets ``y`` (a ``LOSSES`` name): ``"mse"`` for float targets,
+    ``"cross_entropy"`` for class ids (1-D integers) scored by ``out_width`` > 1 logits; else None."""
+    if not torch.is_tensor(y) or y.ndim == 0:
+        return None
+    if torch.is_floating_point(y):
+        return "mse"
+    if y.ndim == 1 and out_width is not None and out_width > 1:
+        return "cross_entropy"
+    return None
+
+
+def tried(loss, y, out_width: int | None) -> str | None:
+    """The standard loss the user's ``loss`` is tried against, or None when the arm is not tried: a
+    named or known loss, targets of no standard loss, or fewer than ``MIN_ROWS`` rows."""
+    if isinstance(loss, str) or not callable(loss) or resolve_loss(loss)[1] != "other":
+        return None
+    if not torch.is_tensor(y) or y.ndim == 0 or y.shape[0] < MIN_ROWS:
+        return None
+    if torch.is_floating_point(y) and not bool(torch.isfinite(y).all()):
+        return None
+    return standard_loss(y, out_width)
+
+
+def reads_targets(loss_fn, y, tail: tuple = (1,)) -> bool:
+    """Whether the user's loss reads the outputs as predictions of the float targets ``y``: outputs
+    equal to the targets score no higher than outputs moved ``NUDGE`` x the targets' std off them,
+    up or down (MSE's, MAPE's, a Huber's minimum is there). A loss on logits of 0/1 targets
+    (binary cross-entropy: a larger logit for a 1 scores lower) or on another scale does not, and
+    R^2 of its raw outputs would mean nothing, so the arm is not tried there; nor where the two
+    rises differ by more than ``SYMMETRY`` of the larger (a quantile's pinball loss has its minimum
+    at the targets too, but predicts a quantile, which MSE would beat on R^2 by design). ``tail``: the shape of
+    one row of the model's outputs (``(1,)`` for one column, ``()`` for a model that squeezes it)."""
+    t = y[:NUDGE_ROWS]
+    if t.numel() != t.shape[0] * math.prod(tail):
+        return False
+    out = t.reshape((t.shape[0],) + tuple(tail)).to(torch.float32)
+    std = float(t.double().std()) if t.numel() > 1 else 0.0
+    if not std > 0:
+        return False
+    try:
+        with torch.no_grad():
+            at = float(loss_fn(out, t))
+            moved = [float(loss_fn(out + sign * NUDGE * std, t)) for sign in (1.0, -1.0)]
+    except Exception:           # noqa: BLE001 - a loss that takes no such outputs: not tried
+        return False
+    if not (math.isfinite(at) and all(math.isfinite(m) and m >= at for m in moved)):
+        return False
+    rises = [m - at for m in moved]
+    return max(rises) > 0 and abs(rises[0] - rises[1]) <= SYMMETRY * max(rises)
+
+
+def _score(net: nn.Module, X, y, classify: bool, var) -> float:
+    """The metric's error on the rows ``X``: 1 - accuracy for class ids, else MSE / Var(y) per
+    target column, averaged (1 - R^2). inf when the outputs are non-finite or do not fit the targets."""
+    net.eval()
+    with torch.no_grad():
+        out = net(X).detach()
+    if not bool(torch.isfinite(out).all()):
+        return math.inf
+    if classify:
+        if out.ndim != 2 or out.shape[0] != y.shape[0]:
+            return math.inf
+        return 1.0 - float((out.argmax(dim=1) == y).double().mean())
+    pred, t = out.reshape(out.shape[0], -1).double().cpu(), y.reshape(y.shape[0], -1).double().cpu()
+    if pred.shape != t.shape:
+        return math.inf
+    return float((((pred - t) ** 2).mean(dim=0) / var).mean())
+
+
+def _train(model, X, y, rows, held_X, held_y, *, loss_fn, classify, var, optimizer, lr, weight_decay, options,
+           batch_size, seed, clip_norm, checkpoints) -> list[float]:
+    """A copy of ``model`` trained with ``loss_fn`` on batches of ``rows`` drawn with ``seed``; its
+    metric error on the held rows at each step count in ``checkpoints``."""
+    net = copy.deepcopy(model)
+    net.train()
+    torch.manual_seed(seed)                         # the copy's dropout masks
+    opt = make_optimizer(optimizer, net, lr=lr, weight_decay=weight_decay, **options)
+    gen = torch.Generator().manual_seed(seed)
+    errors, done = [], 0
+    for stop in checkpoints:
+        net.train()
+        for _ in range(stop - done):
+            idx = rows[torch.randint(rows.numel(), (min(batch_size, rows.numel()),), generator=gen)]
+            train_step(net, opt, loss_fn, X[idx], y[idx], clip_norm)
+        done = stop
+        errors.append(_score(net, held_X, held_y, classify, var))
+        if not math.isfinite(errors[-1]):
+            errors += [math.inf] * (len(checkpoints) - len(errors))
+            break
+    return errors
+
+
+def better(setup: float, arm: float, repeat: float, *, classify: bool, rows: int, at_length: bool = False) -> bool:
+    """The arm's metric error ends significantly below the setup's (the module docstring's tests;
+    ``at_length``: the run's length, where ``MIN_POINTS`` is left out of the regression's test). A
+    non-finite repeat: no noise estimate, never significant."""
+    if not math.isfinite(arm) or not math.isfinite(repeat):
+        return False
+    gap = setup - arm                               # accuracy points, or points of R^2
+    beyond_noise = gap > interventions.NOISE_FACTOR * abs(setup - repeat)
+    if classify:
+        p = 1 - (setup + arm) / 2
+        sampling = interventions.SAMPLING_Z * math.sqrt(2 * p * (1 - p) / max(rows, 1))
+        return beyond_noise and gap > sampling and gap >= interventions.MIN_LIFT
+    points = 0.0 if at_length else interventions.MIN_POINTS
+    return beyond_noise and gap >= points and setup >= interventions.KILL_RATIO * arm
+
+
+def experiment(model: nn.Module, X, y, loss, *, optimizer, lr: float, weight_decay: float = 0.0,
+               options: dict | None = None, batch_size: int = 64, seed: int = 0, clip_norm: float | None = None,
+               run_steps: int | None = None, budget: Budget | None = None) -> dict | None:
+    """The three copies' metric errors, ``{"standard", "classify", "steps", "setup", "arm", "repeat",
+    "longer_steps", "setup_longer", "arm_longer", "repeat_longer", "held_rows"}`` (the longer ones
+    None when the arm did not help at ``steps`` or the budget does not pay for three copies of
+    ``run_steps``), or None when the arm is not tried (``tried``) or not affordable. ``loss``: the
+    run's loss as configured (the user's callable)."""
+    if not torch.is_tensor(X) or not torch.is_tensor(y) or X.shape[0] != y.shape[0]:
+        return None
+    device = next((q.device for q in model.parameters()), X.device)
+    with torch.no_grad():       # the output's width decides whether class ids are scored by logits
+        was = model.training
+        model.eval()
+        try:
+            probe = model(X[:2].to(device))
+        except Exception:       # noqa: BLE001 - a model that raises here is the code checks' finding
+            return None
+        finally:
+            model.train(was)
+    if not torch.is_tensor(probe) or probe.ndim == 0:
+        return None
+    width = probe.shape[1] if probe.ndim == 2 else None
+    standard = tried(loss, y, width)
+    if standard is None or (standard == "mse" and not reads_targets(resolve_loss(loss)[0], y, tuple(probe.shape[1:]))):
+        return None
+    classify = standard == "cross_entropy"
+    n = X.shape[0]
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    held = order[:min(EVAL_ROWS, n // 4)]
+    rows = order[held.numel():held.numel() + POOL_ROWS]
+    var = None if classify else y[held].reshape(held.numel(), -1).double().var(dim=0).cpu()
+    if var is not None and not bool((var > 0).all()):
+        return None
+    steps = STEPS
+    if budget is not None:
+        steps = min(STEPS, int(budget.affordable(batch_size) // 3))
+        if steps < MIN_STEPS or not budget.fits_wall(budget.run_cost(3, steps, batch_size), PART):
+            return None
+    Xd, yd = X.to(device), y.to(device)
+    common = dict(classify=classify, var=var, optimizer=optimizer, lr=lr, weight_decay=weight_decay,
+                  options=options or {}, batch_size=batch_size, clip_norm=clip_norm)
+    held_X, held_y = Xd[held], yd[held]
+    user_fn, standard_fn = resolve_loss(loss)[0], resolve_loss(standard)[0]
+
+    def run(loss_fn, arm_seed, count):
+        out = _train(model, Xd, yd, rows, held_X, held_y, loss_fn=loss_fn, seed=arm_seed, checkpoints=[count],
+                     **common)
+        if budget is not None:
+            budget.steps(count, batch_size)
+        return out[0]
+
+    try:
+        setup = run(user_fn, seed, steps)
+        arm = run(standard_fn, seed, steps)
+        repeat = run(user_fn, seed + interventions.REPEAT_SEED, steps)
+    except Exception:           # noqa: BLE001 - the standard loss does not take these outputs: no arm
+        return None
+    result = {"standard": standard, "classify": classify, "steps": steps, "setup": setup, "arm": arm,
+              "repeat": repeat, "longer_steps": None, "setup_longer": None, "arm_longer": None,
+              "repeat_longer": None, "held_rows": int(held.numel())}
+    if better(setup, arm, repeat, classify=classify, rows=held.numel()):
+        longer = max(run_steps or interventions.LONGER * steps, steps)
+        if budget is None or (budget.affordable(batch_size) >= 3 * longer and budget.fits_wall(
+                budget.run_cost(3, longer, batch_size), f"{PART} at the run's length")):
+            result["longer_steps"] = longer
+            result["setup_longer"] = run(user_fn, seed, longer)
+            result["arm_longer"] = run(standard_fn, seed, longer)
+            result["repeat_longer"] = run(user_fn, seed + interventions.REPEAT_SEED, longer)
+    return result
+
+
+def confirmed(r: dict | None) -> bool:
+    """The standard loss was better at ``steps`` and, trained on to the run's length, still is."""
+    return r is not None and better(r["setup"], r["arm"], r["repeat"], classify=r["classify"], rows=r["held_rows"]) \
+        and r["arm_longer"] is not None and better(r["setup_longer"], r["arm_longer"], r["repeat_longer"],
+                                                   classify=r["classify"], rows=r["held_rows"], at_length=True)
+
+
+def _said(error: float, classify: bool) -> str:
+    return f"{100 * (1 - error):.1f}% of the held rows right" if classify else f"R^2 {1 - error:.3f}"
+
+
+def check_loss_arm(model: nn.Module, X, y, loss, **kwargs) -> list[Finding]:
+    """``loss_output_mismatch`` (a warning) when the task's standard loss trains the model to a
+    significantly better metric than the user's own loss and is still ahead at the run's length
+    (``confirmed``). ``kwargs``: ``experiment``'s."""
+    r = experiment(model, X, y, loss, **kwargs)
+    if not confirmed(r):
+        return []
+    c, name = r["classify"], getattr(loss, "__name__", type(loss).__name__)
+    metric = "accuracy" if c else "R^2"
+    return [make(
+        CODE,
+        f"the run's own loss ({name}) trains the model to a worse {metric} than the standard {r['standard']} "
+        f"loss: a copy trained {r['steps']} steps with it reaches {_said(r['setup'], c)} on held training rows, the "
+        f"same copy with {r['standard']} {_said(r['arm'], c)} (a repeat on other batches: {_said(r['repeat'], c)}), "
+        f"and trained on to {r['longer_steps']} steps {_said(r['setup_longer'], c)} against "
+        f"{_said(r['arm_longer'], c)} (repeat {_said(r['repeat_longer'], c)}): the loss weights the rows or the "
+        f"errors otherwise than the {metric} the run is scored on",
+        evidence={"change": f"loss = {r['standard']!r}", **r, "user_loss": name}, severity="warning", where="loss",
+        fix=f"train with loss = \"{r['standard']}\" (its minimum is the {metric}'s best prediction) and compute "
+            f"the other measure as a metric; a loss that divides by |y| (MAPE) needs targets far from zero")]
