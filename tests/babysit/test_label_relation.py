@@ -85,3 +85,18 @@ def test_too_few_rows_per_class_are_not_tested():
     y = torch.arange(30) % 10
     assert lr.column_relations(x, y) is None
     assert lr.reread([_unseen_at_chance()], x, y)[0].code == "label_problem"
+
+
+def test_labels_unrelated_to_every_column_name_both_sides_the_data_cannot_tell_apart():
+    """Sequences cut at the wrong end (the class shows only in steps that were cut off) and labels
+    shuffled apart from their rows leave the same data: labels independent of every column. The
+    finding stays a label_problem and names both causes, with the column test's numbers."""
+    g = torch.Generator().manual_seed(4)
+    head = torch.randn(N, 16, 2, generator=g).reshape(N, -1)      # the first 16 steps: noise in both classes
+    y = torch.randint(0, 3, (N,), generator=g)
+    (f,) = lr.reread([_unseen_at_chance()], head, y)
+    assert f.code == "label_problem" and f.severity == "warning"
+    assert f.evidence["related"] == 0 and f.evidence["columns_tested"] == 32
+    assert f.evidence["min_p"] >= f.evidence["p_threshold"] and f.evidence["unseen_acc"] == 0.34
+    assert "do not belong to their rows" in f.message and "do not hold what the labels are about" in f.message
+    assert "cannot tell" in f.message and "the end that carries the outcome" in f.fix

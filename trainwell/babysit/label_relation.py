@@ -17,6 +17,12 @@ the labels depend on the inputs and the finding is reread (``reread``): ``label_
 saying what the data cannot tell: part of the labels may still be noise (labels that partly belong
 relate to the columns too). Columns are read one at a time: a relation only through several columns
 together (an XOR of two) shows in none of them, and the finding stays ``label_problem``.
+
+When no column relates, the finding stays ``label_problem`` and says what the data shows: the labels
+are unrelated to every input column as the model receives them. Labels moved apart from their rows
+and inputs that no longer hold what the labels are about (the wrong columns, a sequence cut at the
+wrong end) look the same from the rows and labels alone, so the message names both and the fix
+checks both.
 """
 from __future__ import annotations
 
@@ -91,8 +97,11 @@ def reread(findings: list[Finding], X, y) -> list[Finding]:
             out.append(f)
             continue
         rel = column_relations(X, y)
-        if rel is None or rel["related"].numel() == 0:
+        if rel is None:
             out.append(f)
+            continue
+        if rel["related"].numel() == 0:
+            out.append(_unrelated(f, rel))
             continue
         related = rel["related"].tolist()
         unrelated = rel["columns"][rel["p"] >= rel["threshold"]].tolist()
@@ -120,3 +129,25 @@ def reread(findings: list[Finding], X, y) -> list[Finding]:
             fix="check the pipeline of the columns that relate to nothing (units, transforms, joins) against "
                 "the raw data; if the inputs are right, check the labels' noise (a few relabelled by hand)"))
     return out
+
+
+def _unrelated(f: Finding, rel: dict) -> Finding:
+    """``f`` (a ``label_problem`` at chance on unseen rows) restated where no input column relates to
+    the labels: which side lost the relation, the labels or the inputs, the data cannot tell."""
+    e = f.evidence
+    return make(
+        "label_problem",
+        f"a model that memorizes {e['rows']} training rows (accuracy {e['memorized_acc']:.2f}) scores "
+        f"{e['unseen_acc']:.2f} on {e['unseen_rows']} rows it did not see, no better than chance "
+        f"({e['chance']:.2f}), and no input column alone relates to the labels (none of {rel['columns'].numel()} "
+        f"passes a chi-square test of independence at p < {rel['threshold']:.2g}; the smallest p is "
+        f"{float(rel['p'].min()):.2g}): the labels are unrelated to the inputs as the model receives them. "
+        "Either the labels do not belong to their rows (shuffled, sorted or joined apart from them) or the "
+        "inputs do not hold what the labels are about (the wrong columns, a sequence cut at the wrong end, a "
+        "transform that erased it): the rows and labels alone cannot tell which",
+        evidence={**e, "related": 0, "columns_tested": int(rel["columns"].numel()), "min_p": float(rel["p"].min()),
+                  "p_threshold": rel["threshold"]},
+        severity=f.severity,
+        fix="check that inputs and labels are aligned (the same row order after any shuffle, sort, join or split) "
+            "and that the label column is the right one; then that the inputs hold the part of the raw data the "
+            "labels are about (the right columns; of a sequence cut to a length, the end that carries the outcome)")
