@@ -1351,7 +1351,7 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
             if within_budget("labels carry over to unseen rows", budget.step_cost(MEMORIZE_ROWS)):
                 # at chance on unseen rows: the labels' fault, or the inputs' when columns relate to them
                 findings += reread(check_labels_learnable(model, X[keep], y[keep], loss_fn, kind, gen=gen,
-                                                          budget=budget), X[keep], y[keep])
+                                                          budget=budget), X[keep], y[keep], model=model)
             if within_budget("regularization check", REGULARIZATION_STEPS * budget.step_cost(xb.shape[0])):
                 budget.steps(REGULARIZATION_STEPS, xb.shape[0])
                 findings += check_regularization(model, xb, yb, loss_fn, optimizer, lr, regularization, penalty,
