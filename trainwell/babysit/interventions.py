@@ -884,10 +884,12 @@ def matched_trained_on(baseline: Arm, arm: Arm) -> bool:
     worse (``caught_up``'s margins) than the change as far as the change was measured: its own training
     on where the budget cut it short, else its result at the arms' steps. The change's last measurement
     is at fewer steps than the setup's, which favours the setup; it is read only where the equal-step
-    comparison (``caught_up``) is missing. A larger lr wins a short horizon and need not win the run
-    (the short-horizon bias of greedy lr choices: Wu et al. 2018, "Understanding Short-Horizon Bias in
-    Stochastic Meta-Optimization"): a GRU at Adam 2e-3 that trails lr x10 by 23 points of held accuracy
-    after 64 steps has reached 100 % by step 192, as lr x10 had. False without the setup trained on."""
+    comparison (``caught_up``) is missing. An lr that wins a short horizon need not win the run (the
+    short-horizon bias: Wu et al. 2018, "Understanding Short-Horizon Bias in Stochastic Meta-Optimization",
+    where greedy choices late in training favour too small an lr; early in a run a larger lr wins the
+    first steps while the setup's own still converges): a GRU at Adam 2e-3 that trails lr x10 by 23
+    points of held accuracy after 64 steps has reached 100 % by step 192, as lr x10 had. Both lr codes
+    are read so. False without the setup trained on."""
     b = baseline.longer
     if b is None or b.extra.get("timed_out") or not math.isfinite(b.after):
         return False
