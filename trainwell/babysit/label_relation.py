@@ -94,10 +94,10 @@ def merged_codes(model, X, column: int) -> list[list[float]] | None:
     """The values of an id or code ``column`` (whole numbers, at most ``CODE_VALUES`` of them) that
     ``model`` cannot tell apart: each value is put into the same ``PROBE_ROWS`` rows (the rest of each
     row as it is) and values whose outputs are bit-identical on every row form a group (an id taken
-    modulo the buckets, a clamp or a cast before the first weights). An exact tie of two different
-    inputs through weights at random values is a property of the model's code, not of its weights.
-    Groups of two values or more, largest first; None when the column is no code or the model does
-    not run on the rows (eval mode, no gradients)."""
+    modulo the buckets, a clamp or a cast before the first weights; or large codes fed unscaled into
+    units that saturate to their limit in float32). An exact tie of two different inputs through
+    weights at random values is rarely chance. Groups of two values or more, largest first; None when
+    the column is no code or the model does not run on the rows (eval mode, no gradients)."""
     rows = X[:PROBE_ROWS].reshape(min(PROBE_ROWS, X.shape[0]), -1)
     values = torch.unique(X.reshape(X.shape[0], -1)[:, column])
     whole = values.double() == values.double().round()
@@ -139,9 +139,9 @@ def _merged_message(model, X, related: list) -> tuple[str, dict]:
     shown = "; ".join(f"{{{', '.join(f'{v:g}' for v in g[:6])}{', ...' if len(g) > 6 else ''}}}" for g in groups[:3])
     return (f"; the model itself cannot tell some of column {column}'s values apart: put into the same "
             f"{PROBE_ROWS} rows, {sum(len(g) for g in groups)} of its values give bit-identical outputs in "
-            f"{len(groups)} group(s) ({shown}{' ...' if len(groups) > 3 else ''}), whatever the weights learn: the "
-            "model's forward merges them before its first weights (an id taken modulo the buckets, a clamp, a "
-            "cast)", {"merged_values": {int(c): [g[:LISTED] for g in gs[:LISTED]] for c, gs in merged.items()}})
+            f"{len(groups)} group(s) ({shown}{' ...' if len(groups) > 3 else ''}): its forward merges them (an id "
+            "taken modulo too few buckets, a clamp or a cast; or, for large codes fed unscaled, units saturated at "
+            "their limit)", {"merged_values": {int(c): [g[:LISTED] for g in gs[:LISTED]] for c, gs in merged.items()}})
 
 
 def reread(findings: list[Finding], X, y, model=None) -> list[Finding]:
