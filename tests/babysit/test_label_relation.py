@@ -85,3 +85,60 @@ def test_too_few_rows_per_class_are_not_tested():
     y = torch.arange(30) % 10
     assert lr.column_relations(x, y) is None
     assert lr.reread([_unseen_at_chance()], x, y)[0].code == "label_problem"
+
+
+def test_labels_unrelated_to_every_column_name_both_sides_the_data_cannot_tell_apart():
+    """Sequences cut at the wrong end (the class shows only in steps that were cut off) and labels
+    shuffled apart from their rows leave the same data: labels independent of every column. The
+    finding stays a label_problem and names both causes, with the column test's numbers."""
+    g = torch.Generator().manual_seed(4)
+    head = torch.randn(N, 16, 2, generator=g).reshape(N, -1)      # the first 16 steps: noise in both classes
+    y = torch.randint(0, 3, (N,), generator=g)
+    (f,) = lr.reread([_unseen_at_chance()], head, y)
+    assert f.code == "label_problem" and f.severity == "warning"
+    assert f.evidence["related"] == 0 and f.evidence["columns_tested"] == 32
+    assert f.evidence["min_p"] >= f.evidence["p_threshold"] and f.evidence["unseen_acc"] == 0.34
+    assert "do not belong to their rows" in f.message and "do not hold what the labels are about" in f.message
+    assert "cannot tell" in f.message and "the end that carries the outcome" in f.fix
+
+
+class _CategoryNet(torch.nn.Module):
+    """Two numeric columns and an embedding of a category id (column 2), optionally taken modulo
+    ``buckets`` (the hashing trick with too few buckets)."""
+
+    def __init__(self, categories=12, buckets=None):
+        super().__init__()
+        self.buckets = buckets
+        self.embed = torch.nn.Embedding(buckets or categories, 4)
+        self.out = torch.nn.Linear(6, 3)
+
+    def forward(self, x):
+        ids = x[:, 2].long()
+        return self.out(torch.cat([x[:, :2], self.embed(ids % self.buckets if self.buckets else ids)], 1))
+
+
+def _categories(seed=5):
+    """Class ids that follow a category id of 12 values (column 2: its id modulo 3, for 80% of the rows;
+    ids c and c + 8 have different classes); two numeric columns of noise."""
+    g = torch.Generator().manual_seed(seed)
+    ids = torch.randint(0, 12, (N,), generator=g)
+    y = torch.where(torch.rand(N, generator=g) < 0.8, ids % 3, torch.randint(0, 3, (N,), generator=g))
+    return torch.cat([torch.randn(N, 2, generator=g), ids[:, None].float()], 1), y
+
+
+def test_ids_the_model_merges_are_named_as_where_the_information_is_lost():
+    """Category ids taken modulo 8 inside the forward: ids c and c + 8 give bit-identical outputs
+    whatever the weights, so the reread names column 2's merged values; the same model with an
+    embedding per id merges none, and a numeric column is not probed."""
+    torch.manual_seed(0)
+    x, y = _categories()
+    groups = lr.merged_codes(_CategoryNet(buckets=8), x, 2)
+    assert sorted(groups) == [[0.0, 8.0], [1.0, 9.0], [2.0, 10.0], [3.0, 11.0]]
+    assert lr.merged_codes(_CategoryNet(), x, 2) == []
+    assert lr.merged_codes(_CategoryNet(buckets=8), x, 0) is None          # not whole numbers
+    (f,) = lr.reread([_unseen_at_chance()], x, y, model=_CategoryNet(buckets=8))
+    assert f.code == "uninformative_inputs" and 2 in f.evidence["related_columns"]
+    assert f.evidence["merged_values"][2] == groups
+    assert "cannot tell some of column 2's values apart" in f.message
+    (plain,) = lr.reread([_unseen_at_chance()], x, y, model=_CategoryNet())
+    assert "merged_values" not in plain.evidence and "cannot tell some" not in plain.message

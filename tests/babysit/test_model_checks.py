@@ -11,6 +11,7 @@ import trainwell
 from trainwell.babysit import model_checks as mc
 from trainwell.babysit import preflight as pf
 from trainwell.babysit.findings import Diagnosis
+from trainwell.babysit.registry import CODES
 from trainwell.errors import ConfigError, ModelError
 
 X = torch.randn(64, 10, generator=torch.Generator().manual_seed(0))
@@ -405,3 +406,40 @@ def test_a_statistic_that_grows_or_a_place_in_the_batch_stays_an_error(model):
     found = mc.check_batch_dependence(model, BIG)
     assert codes(found) == {"batch_dependence"} and found[0].severity == "error"
     assert "fades" not in found[0].evidence
+
+
+class PackedLSTM(nn.Module):
+    """An LSTM over each row's valid steps (the last channel a 0/1 valid flag) read at its last state;
+    ``sort_apart``: the lengths sorted for ``enforce_sorted=True`` without their rows."""
+
+    def __init__(self, sort_apart):
+        super().__init__()
+        self.lstm, self.head, self.sort_apart = nn.LSTM(3, 8, batch_first=True), nn.Linear(8, 3), sort_apart
+
+    def forward(self, x):
+        lengths = (x[..., 3] > 0).sum(1).clamp(min=1)
+        if self.sort_apart:
+            lengths = lengths.sort(descending=True).values
+        packed = nn.utils.rnn.pack_padded_sequence(x[..., :3], lengths, batch_first=True,
+                                                   enforce_sorted=self.sort_apart)
+        return self.head(self.lstm(packed)[1][0][-1])
+
+
+def test_rows_that_meet_only_through_a_value_without_gradient_are_named_so():
+    """Lengths sorted apart from their rows read each row to another row's length: the outputs move
+    with the batch, but no gradient joins the rows (a length is an integer). The message says so
+    and the fix names the per-row value; the same LSTM with enforce_sorted=False is row-wise."""
+    g = torch.Generator().manual_seed(3)
+    lengths = torch.randint(2, 11, (16,), generator=g)
+    x = torch.randn(16, 10, 4, generator=g)
+    x[..., 3] = (torch.arange(10)[None] < lengths[:, None]).float()
+    torch.manual_seed(0)
+    found = mc.check_batch_dependence(PackedLSTM(True), x)
+    assert codes(found) == {"batch_dependence"} and found[0].severity == "error"
+    assert found[0].evidence["depends_on"] == []
+    assert "no gradient joins the rows" in found[0].message and "lengths" in found[0].fix
+    assert mc.check_batch_dependence(PackedLSTM(False), x) == []
+    # a dependence through the gradient keeps the registry's fix (the batch axis)
+    torch.manual_seed(1)
+    mixed = mc.check_batch_dependence(Seq("GRU", False), SEQ)
+    assert mixed[0].evidence["depends_on"] and mixed[0].fix == CODES["batch_dependence"].fix

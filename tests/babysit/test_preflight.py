@@ -1,4 +1,5 @@
 """Each pre-flight code: a broken setup that triggers it and its healthy twin that does not."""
+import copy
 import time
 
 import pytest
@@ -701,3 +702,35 @@ def test_one_score_per_row_against_class_ids_reads_as_a_binary_classifier():
     torch.manual_seed(0)
     x, t = torch.randn(20, 6), torch.randint(0, 2, (20,))
     assert pf.check_overfit(Net(), x, t, bce, "other", "adam", 3e-3) == []
+
+
+def test_a_run_still_memorizing_at_its_end_trains_on_before_the_model_is_blamed(monkeypatch):
+    """A tanh MLP at Adam 1e-3 on 20 random rows memorizes 85% of them in 40 steps, its loss still
+    falling 12% in the last 10, and all of them by step 80: with the overfit run cut to 40 steps (and
+    the reference to 30) the run trains on to 80 steps and nothing is found. A model whose output
+    ignores its inputs stalls at its first steps' loss: still a finding, with the longer run's record
+    only where it ran."""
+    monkeypatch.setattr(pf, "OVERFIT_STEPS", 40)
+    monkeypatch.setattr(pf, "REFERENCE_STEPS", 30)
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(20, 16, generator=g), torch.arange(20) % 4
+    torch.manual_seed(0)
+    slow = nn.Sequential(nn.Linear(16, 64), nn.Tanh(), nn.Linear(64, 4))
+    first = pf._short_run(copy.deepcopy(slow), x, y, F.cross_entropy, "cross_entropy", "adam", 1e-3, 40)
+    assert not first["ok"] and pf.still_falling(first)
+    assert pf.check_overfit(slow, x, y, F.cross_entropy, "cross_entropy", "adam", 1e-3) == []
+
+    class Blind(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.out = nn.Linear(16, 4)
+
+        def forward(self, inputs):
+            return self.out(inputs * 0)
+    (found,) = pf.check_overfit(Blind(), x, y, F.cross_entropy, "cross_entropy", "adam", 1e-3)
+    assert found.code == "cannot_overfit_small_subset" and found.evidence["user_run"]["steps"] == 40
+    assert not pf.still_falling(found.evidence["user_run"])
+    # the records' arithmetic: the last 10% of the steps (at least one record of 10) fell >= BARELY_MOVED
+    assert pf.still_falling({"trace": [1.0, 0.8, 0.71], "steps": 20})
+    assert not pf.still_falling({"trace": [1.0, 0.8, 0.73], "steps": 20})
+    assert not pf.still_falling({"trace": [1.0, float("nan"), 0.1], "steps": 20})

@@ -17,6 +17,12 @@ the labels depend on the inputs and the finding is reread (``reread``): ``label_
 saying what the data cannot tell: part of the labels may still be noise (labels that partly belong
 relate to the columns too). Columns are read one at a time: a relation only through several columns
 together (an XOR of two) shows in none of them, and the finding stays ``label_problem``.
+
+When no column relates, the finding stays ``label_problem`` and says what the data shows: the labels
+are unrelated to every input column as the model receives them. Labels moved apart from their rows
+and inputs that no longer hold what the labels are about (the wrong columns, a sequence cut at the
+wrong end) look the same from the rows and labels alone, so the message names both and the fix
+checks both.
 """
 from __future__ import annotations
 
@@ -32,6 +38,9 @@ MIN_EXPECTED = 5.0        # ... fewer bins when a bin x class cell would expect 
 ALPHA = 1e-3              # the chance that independent labels show a related column in a setup (Bonferroni)
 MAX_COLUMNS = 4096        # columns tested (a sample of them beyond this)
 LISTED = 10               # columns named in the message
+CODE_VALUES = 64          # merged_codes: a related column of whole numbers with at most 64 distinct values (ids,
+                          # codes) has each value put into the same rows ...
+PROBE_ROWS = 16           # ... these many, and values whose outputs are bit-identical there the model cannot tell apart
 
 
 def _bins(column: torch.Tensor, bins: int) -> torch.Tensor:
@@ -81,24 +90,84 @@ def column_relations(X, y) -> dict | None:
     return {"p": p, "columns": columns, "related": columns[p < threshold], "threshold": threshold}
 
 
-def reread(findings: list[Finding], X, y) -> list[Finding]:
+def merged_codes(model, X, column: int) -> list[list[float]] | None:
+    """The values of an id or code ``column`` (whole numbers, at most ``CODE_VALUES`` of them) that
+    ``model`` cannot tell apart: each value is put into the same ``PROBE_ROWS`` rows (the rest of each
+    row as it is) and values whose outputs are bit-identical on every row form a group (an id taken
+    modulo the buckets, a clamp or a cast before the first weights; or large codes fed unscaled into
+    units that saturate to their limit in float32). An exact tie of two different inputs through
+    weights at random values is rarely chance. Groups of two values or more, largest first; None when
+    the column is no code or the model does not run on the rows (eval mode, no gradients)."""
+    rows = X[:PROBE_ROWS].reshape(min(PROBE_ROWS, X.shape[0]), -1)
+    values = torch.unique(X.reshape(X.shape[0], -1)[:, column])
+    whole = values.double() == values.double().round()
+    if values.numel() < 2 or values.numel() > CODE_VALUES or not bool(whole.all()):
+        return None
+    device = next((q.device for q in model.parameters()), X.device)
+    batch = rows.repeat(values.numel(), 1)
+    batch[:, column] = values.repeat_interleave(rows.shape[0]).to(batch.dtype)
+    was_training = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            out = model(batch.reshape(-1, *X.shape[1:]).to(device))
+    except Exception:
+        return None
+    finally:
+        model.train(was_training)
+    if not isinstance(out, torch.Tensor) or out.shape[0] != batch.shape[0]:
+        return None
+    per_value = out.reshape(values.numel(), -1).cpu()
+    groups: dict[bytes, list[float]] = {}
+    for value, outputs in zip(values.tolist(), per_value):
+        groups.setdefault(outputs.double().numpy().tobytes(), []).append(value)
+    return sorted((g for g in groups.values() if len(g) > 1), key=len, reverse=True)
+
+
+def _merged_message(model, X, related: list) -> tuple[str, dict]:
+    """The sentence (and evidence) naming the related code columns whose values the model merges."""
+    if model is None:
+        return "", {}
+    merged = {}
+    for column in related[:LISTED]:
+        groups = merged_codes(model, X, column)
+        if groups:
+            merged[column] = groups
+    if not merged:
+        return "", {}
+    column, groups = next(iter(merged.items()))
+    shown = "; ".join(f"{{{', '.join(f'{v:g}' for v in g[:6])}{', ...' if len(g) > 6 else ''}}}" for g in groups[:3])
+    return (f"; the model itself cannot tell some of column {column}'s values apart: put into the same "
+            f"{PROBE_ROWS} rows, {sum(len(g) for g in groups)} of its values give bit-identical outputs in "
+            f"{len(groups)} group(s) ({shown}{' ...' if len(groups) > 3 else ''}): its forward merges them (an id "
+            "taken modulo too few buckets, a clamp or a cast; or, for large codes fed unscaled, units saturated at "
+            "their limit)", {"merged_values": {int(c): [g[:LISTED] for g in gs[:LISTED]] for c, gs in merged.items()}})
+
+
+def reread(findings: list[Finding], X, y, model=None) -> list[Finding]:
     """``findings`` with a ``label_problem`` of the unseen-rows check (evidence ``unseen_acc``)
     reread as ``uninformative_inputs`` when some input column relates to the labels (see the
-    module docstring); other findings unchanged."""
+    module docstring); other findings unchanged. With ``model``, a related column of ids or codes
+    whose values the model maps to identical outputs (``merged_codes``) is named as where the
+    information is lost."""
     out = []
     for f in findings:
         if f.code != "label_problem" or "unseen_acc" not in f.evidence:
             out.append(f)
             continue
         rel = column_relations(X, y)
-        if rel is None or rel["related"].numel() == 0:
+        if rel is None:
             out.append(f)
+            continue
+        if rel["related"].numel() == 0:
+            out.append(_unrelated(f, rel))
             continue
         related = rel["related"].tolist()
         unrelated = rel["columns"][rel["p"] >= rel["threshold"]].tolist()
         strongest = int(rel["columns"][rel["p"].argmin()])
         p_min = float(rel["p"].min())
         e = f.evidence
+        merged, merged_evidence = _merged_message(model, X, related)
         out.append(make(
             "uninformative_inputs",
             f"a model that memorizes {e['rows']} training rows (accuracy {e['memorized_acc']:.2f}) scores "
@@ -111,12 +180,34 @@ def reread(findings: list[Finding], X, y) -> list[Finding]:
             + ": the labels belong to their rows at least in part, and what the model memorized does not carry "
               "over; the inputs may have lost what the labels need (a feature mangled on its way: wrong units "
               "into sin / cos, a broken join or cast), or part of the labels may be noise: the data cannot "
-              "tell which",
+              "tell which" + merged,
             evidence={**e, "related_columns": related[:LISTED], "related": len(related),
                       "unrelated_columns": unrelated[:LISTED], "unrelated": len(unrelated),
                       "columns_tested": int(rel["columns"].numel()), "min_p": p_min,
-                      "p_threshold": rel["threshold"], "reread_from": "label_problem"},
+                      "p_threshold": rel["threshold"], "reread_from": "label_problem", **merged_evidence},
             severity="warning",
             fix="check the pipeline of the columns that relate to nothing (units, transforms, joins) against "
                 "the raw data; if the inputs are right, check the labels' noise (a few relabelled by hand)"))
     return out
+
+
+def _unrelated(f: Finding, rel: dict) -> Finding:
+    """``f`` (a ``label_problem`` at chance on unseen rows) restated where no input column relates to
+    the labels: which side lost the relation, the labels or the inputs, the data cannot tell."""
+    e = f.evidence
+    return make(
+        "label_problem",
+        f"a model that memorizes {e['rows']} training rows (accuracy {e['memorized_acc']:.2f}) scores "
+        f"{e['unseen_acc']:.2f} on {e['unseen_rows']} rows it did not see, no better than chance "
+        f"({e['chance']:.2f}), and no input column alone relates to the labels (none of {rel['columns'].numel()} "
+        f"passes a chi-square test of independence at p < {rel['threshold']:.2g}; the smallest p is "
+        f"{float(rel['p'].min()):.2g}): the labels are unrelated to the inputs as the model receives them. "
+        "Either the labels do not belong to their rows (shuffled, sorted or joined apart from them) or the "
+        "inputs do not hold what the labels are about (the wrong columns, a sequence cut at the wrong end, a "
+        "transform that erased it): the rows and labels alone cannot tell which",
+        evidence={**e, "related": 0, "columns_tested": int(rel["columns"].numel()), "min_p": float(rel["p"].min()),
+                  "p_threshold": rel["threshold"]},
+        severity=f.severity,
+        fix="check that inputs and labels are aligned (the same row order after any shuffle, sort, join or split) "
+            "and that the label column is the right one; then that the inputs hold the part of the raw data the "
+            "labels are about (the right columns; of a sequence cut to a length, the end that carries the outcome)")

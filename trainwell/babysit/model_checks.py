@@ -276,7 +276,13 @@ def check_batch_dependence(model: nn.Module, x, *, seed: int = 0) -> list[Findin
         rows = _depends_on(work, xb, row)
         if rows:
             break
-    on = f"; the gradient of output row {row} reaches input rows {rows[:8]}" if rows else ""
+    # a row whose gradient reaches no other row meets them through a value computed without a gradient:
+    # an index, a sort, a length or a mask taken from the batch and applied to the wrong rows
+    on = (f"; the gradient of output row {row} reaches input rows {rows[:8]}" if rows else
+          f"; no gradient joins the rows (that of output row {row} reaches no other input row): they meet "
+          f"through a value computed from the batch without one, such as an index, a sort, per-row lengths or "
+          f"a mask applied to the wrong rows (sequence lengths sorted apart from their rows before "
+          f"pack_padded_sequence, say)" if rows is not None else "")
     change = "its shape changed" if worst == float("inf") else f"by up to {worst:.3g}x the outputs' RMS"
     evidence = {"rows": k, **{f"change_{n.replace(' ', '_')}": v for n, v in tests.items()},
                 "tolerance": BATCH_TOLERANCE, "input_shape": tuple(xb.shape),
@@ -285,7 +291,11 @@ def check_batch_dependence(model: nn.Module, x, *, seed: int = 0) -> list[Findin
                f"{' / '.join(failed)} the outputs of the same rows changed ({change}){on}")
     fading = None if "permuted" in failed else batch_statistic(work, x)
     if fading is None:
-        return [make("batch_dependence", message, evidence=evidence)]
+        fix = None if rows != [] else (
+            "keep every per-row value with its row: sort the rows together with their lengths or masks "
+            "(or pack_padded_sequence(..., enforce_sorted=False), which sorts and restores the rows itself), "
+            "index with the same permutation as the rows, and take no per-row value from another row")
+        return [make("batch_dependence", message, evidence=evidence, fix=fix)]
     evidence.update(fading)
     return [make("batch_dependence",
                  f"{message}; it reads the batch as a statistic (the same in any row order) and fades as the batch "
@@ -335,18 +345,20 @@ def batch_statistic(model, x) -> dict | None:
             "fades": True}
 
 
-def _depends_on(model, x, row: int) -> list:
-    """The input rows j != ``row`` that output row ``row``'s gradient reaches (floating inputs only)."""
+def _depends_on(model, x, row: int) -> list | None:
+    """The input rows j != ``row`` that output row ``row``'s gradient reaches (floating inputs only):
+    an empty list when it reaches none of them, None when it cannot be measured (integer inputs, a
+    forward without a gradient to its inputs, one that raises)."""
     if not torch.is_floating_point(x):
-        return []
+        return None
     x = x.detach().clone().requires_grad_(True)
     try:
         out = _output(model(x))
         (g,) = torch.autograd.grad(out[row].sum(), x, allow_unused=True)
     except Exception:
-        return []
+        return None
     if g is None:
-        return []
+        return None
     norms = g.detach().reshape(x.shape[0], -1).abs().amax(dim=1)
     return [j for j in range(x.shape[0]) if j != row and float(norms[j]) > BATCH_TOLERANCE * float(norms.max())]
 

@@ -85,6 +85,8 @@ LOSS_RATIO_LOW, LOSS_RATIO_HIGH = 0.5, 1.5   # bad_initial_loss: initial / unifo
 REGRESSION_LOSS_RATIO = 3.0   # ... a regression loss above 3x that of predicting zeros
 REGRESSION_FIT = 0.05     # cannot_overfit_small_subset: a regression subset is fitted at 5% of its first loss
 BARELY_MOVED = 0.1        # the overfit run moved its loss < 10%: the lr is too low
+STALL_SHARE = 0.1         # cannot_overfit_small_subset: a run whose loss still fell >= BARELY_MOVED over its last
+                          # 10% of steps has not stalled: it trains on to 2x the steps before the verdict
 WRONG_WAY = 0.5           # loss_output_mismatch: minimizing the loss left the memorized rows' accuracy below
                           # half of what guessing the commonest class scores (a loss that rewards the wrong class)
 NO_SHRINK = 1e-2          # regularization_not_effective: one decay step (float64) shrinks ||w|| by less
@@ -934,7 +936,9 @@ def check_overfit(model, x, y, loss_fn, kind, optimizer_spec, lr, options=None, 
                   budget: Budget | None = None) -> list[Finding] | None:
     """Notes 004: overfit ~20 examples with regularization off. A failure with the user's optimizer
     (with the run's ``options``: build_optimizer's keywords) is re-run with Adam lr=1e-3: if that
-    succeeds the learning rate is to blame, not the model. None: a run was cut by ``budget``
+    succeeds the learning rate is to blame, not the model. When neither memorizes them but the user's
+    run was ``still_falling`` at its end, it runs again to twice the steps before the model is blamed.
+    None: a run was cut by ``budget``
     before it could decide (the caller reports the check as skipped)."""
     start = copy.deepcopy(model)
     _disable_regularization(start)
@@ -972,10 +976,32 @@ def check_overfit(model, x, y, loss_fn, kind, optimizer_spec, lr, options=None, 
     if user["acc"] is None and user["first"] > 0 and (user["first"] - user["last"]) / user["first"] >= BARELY_MOVED \
             and user["last"] <= ref["last"]:
         return []
+    if still_falling(user):
+        # a loss still falling steeply at the end is a slow memorization, not a failed one (a CNN that
+        # sits on a plateau for its first 100 steps, then memorizes 19 of 20 rows by step 200 and all within
+        # 400): the user's run again, to twice the steps, decides
+        longer = _short_run(copy.deepcopy(start), x, y, loss_fn, kind, optimizer_spec, lr, 2 * OVERFIT_STEPS,
+                            options, budget=budget)
+        if longer["ok"]:
+            return []
+        if longer.get("cut"):
+            return None
+        user = evidence["user_run"] = longer
     return [make("cannot_overfit_small_subset",
                  f"the model cannot memorize {x.shape[0]} training examples with regularization off "
                  f"(loss {user['first']:.4g} -> {user['last']:.4g}, accuracy {user['acc']}; Adam lr=1e-3: "
                  f"{ref['first']:.4g} -> {ref['last']:.4g}, accuracy {ref['acc']})", evidence=evidence)]
+
+
+def still_falling(run: dict) -> bool:
+    """The overfit run (``_short_run``'s record, a loss every 10 steps) had not stalled at its end: its
+    loss fell by at least ``BARELY_MOVED`` of its value over its last ``STALL_SHARE`` of the steps
+    (at least the last 10), and is finite and above zero."""
+    trace, steps = run["trace"], run["steps"]
+    back = max(1, round(STALL_SHARE * steps / 10))       # the trace holds a loss every 10 steps
+    if len(trace) <= back or not all(math.isfinite(v) and v > 0 for v in trace[-back - 1:]):
+        return False
+    return trace[-1] <= (1 - BARELY_MOVED) * trace[-back - 1]
 
 
 def loss_against_accuracy(user: dict, ref: dict, y) -> list[Finding]:
@@ -1325,7 +1351,7 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
             if within_budget("labels carry over to unseen rows", budget.step_cost(MEMORIZE_ROWS)):
                 # at chance on unseen rows: the labels' fault, or the inputs' when columns relate to them
                 findings += reread(check_labels_learnable(model, X[keep], y[keep], loss_fn, kind, gen=gen,
-                                                          budget=budget), X[keep], y[keep])
+                                                          budget=budget), X[keep], y[keep], model=model)
             if within_budget("regularization check", REGULARIZATION_STEPS * budget.step_cost(xb.shape[0])):
                 budget.steps(REGULARIZATION_STEPS, xb.shape[0])
                 findings += check_regularization(model, xb, yb, loss_fn, optimizer, lr, regularization, penalty,

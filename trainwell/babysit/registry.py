@@ -288,7 +288,8 @@ CODES = {spec.code: spec for spec in (
                     "value_codes.PILE", "value_codes.WRAP_SPREAD", "value_codes.MAX_VALUES",
                     "value_codes.ROUNDED_NOISE",
                     "label_relation.ROWS", "label_relation.BINS", "label_relation.MIN_EXPECTED",
-                    "label_relation.ALPHA", "label_relation.MAX_COLUMNS",
+                    "label_relation.ALPHA", "label_relation.MAX_COLUMNS", "label_relation.CODE_VALUES",
+                    "label_relation.PROBE_ROWS",
                     "first_layer.ROWS", "first_layer.HELD_OUT", "first_layer.MIN_ROWS", "first_layer.GRAD_ROWS",
                     "first_layer.LOST_MIN", "first_layer.MIN_DROP", "first_layer.LOSS_RATIO", "first_layer.ALPHA",
                     "first_layer.MAX_FEATURES", "first_layer.NEIGHBOURS", "first_layer.FILTERS",
@@ -638,12 +639,13 @@ CODES = {spec.code: spec for spec in (
         measures="training accuracy (or loss) after a short full-batch run on ~20 examples with dropout, "
                  "weight decay and penalties off; retried with Adam lr=1e-3 before blaming the model",
         threshold="accuracy < 100% (classification) or loss > 5% of the initial (regression) after both runs; a "
-                  "regression run that moved its loss >= 10% and ends at or below the reference's is no failure",
+                  "regression run that moved its loss >= 10% and ends at or below the reference's is no failure"
+                  "; a classification or regression run whose loss still fell >= 10% over its last 10% of steps runs again to 2x the steps first",
         source="notes 004 'make sure that you can overfit a very small portion of the training data'",
         fix="check that the loss sees the model's output and the right targets, that gradients reach every "
             "layer, and that the model has enough capacity",
         thresholds=("preflight.OVERFIT_ROWS", "preflight.OVERFIT_STEPS", "preflight.REFERENCE_STEPS",
-                    "preflight.REGRESSION_FIT", "preflight.BARELY_MOVED"),
+                    "preflight.REGRESSION_FIT", "preflight.BARELY_MOVED", "preflight.STALL_SHARE"),
     ),
     FindingSpec(
         "class_imbalance", "preflight", "warning",
