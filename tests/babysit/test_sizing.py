@@ -175,3 +175,27 @@ def test_the_cut_trial_continues_the_run_optimizer_state_and_leaves_it_untouched
     fresh = cut_helps(model, "adam", X, y, _mse, **common)
     assert carried["loss"] != fresh["loss"] and carried["start_loss"] == fresh["start_loss"]
     assert all(torch.equal(a, s["exp_avg_sq"]) for a, s in zip(moments, opt.state.values()))
+
+
+def test_a_copy_whose_weights_go_non_finite_stops_early_with_the_same_verdict(monkeypatch):
+    """At lr 1e6 SGD's weights overflow within a few steps: the copy ends at the first check after
+    that (DIVERGED_CHECK steps), as inf, which is what training it through the trial gives."""
+    from trainwell.babysit import preflight, sizing
+    counted = []
+    real = preflight.train_step
+
+    def counting(*args, **kwargs):
+        counted.append(1)
+        return real(*args, **kwargs)
+    monkeypatch.setattr(sizing, "train_step", counting)
+    model, X, y = _problem()
+    batches = [torch.arange(32) + (i * 32) % 928 for i in range(MIN_TRIAL_STEPS)]
+    common = dict(weight_decay=0.0, batches=batches, held=torch.arange(960, 1024), seed=0, clip_norm=None)
+    assert sizing.held_loss_after(model, "sgd", X, y, _mse, lr=1e6, **common) == float("inf")
+    assert len(counted) < MIN_TRIAL_STEPS and len(counted) % sizing.DIVERGED_CHECK == 0
+    monkeypatch.setattr(sizing, "DIVERGED_CHECK", 10 ** 9)     # trained through: the same inf
+    assert sizing.held_loss_after(model, "sgd", X, y, _mse, lr=1e6, **common) == float("inf")
+    counted.clear()                                              # a stable lr trains every step
+    monkeypatch.setattr(sizing, "DIVERGED_CHECK", 10)
+    assert sizing.held_loss_after(model, "sgd", X, y, _mse, lr=0.01, **common) < float("inf")
+    assert len(counted) == MIN_TRIAL_STEPS

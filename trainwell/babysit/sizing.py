@@ -37,6 +37,9 @@ MIN_TRIAL_STEPS = 50     # ... and at least this many (a 20-step trial chose 10x
 MAX_TRIAL_STEPS = 100    # ... and at most an intervention's STEPS
 CUT_DECADES = 3         # a sized cut tries the plan's factor and one and two decades more
 HELD_ROWS = 512          # the loss is compared on these training rows, left out of the trials' batches
+DIVERGED_CHECK = 10     # a copy's batch loss is read every 10 steps (one host sync each): a non-finite loss with
+                        # non-finite weights ends it at once, as inf (NaN weights stay NaN under any update,
+                        # so its held loss would be non-finite: the trial's verdict is the same, its steps saved)
 
 
 def trial_steps(run_steps: int) -> int:
@@ -63,14 +66,21 @@ def held_loss_after(model, optimizer, X, y, loss_fn, *, lr: float, weight_decay:
     state = torch.get_rng_state()
     torch.manual_seed(seed)                 # the same dropout masks in both trials
     try:
-        for idx in batches:
-            train_step(net, opt, loss_fn, X[idx], y[idx], clip_norm)
+        for i, idx in enumerate(batches):
+            loss = train_step(net, opt, loss_fn, X[idx], y[idx], clip_norm)
+            if (i + 1) % DIVERGED_CHECK == 0 and not bool(torch.isfinite(loss)) and not _finite(net):
+                return math.inf
     finally:
         torch.set_rng_state(state)
     net.eval()
     with torch.no_grad():
         value = float(loss_fn(net(X[held]), y[held]))
     return value if math.isfinite(value) else math.inf
+
+
+def _finite(net) -> bool:
+    """Every parameter of ``net`` is finite."""
+    return all(bool(torch.isfinite(p).all()) for p in net.parameters())
 
 
 def _carry_state(opt, run_optimizer) -> None:
