@@ -108,7 +108,9 @@ def test_a_zero_lr_trains_nothing():
     model, X, y = _problem()
     out = larger_raise_helps(model, "sgd", X, y, _mse, lr=0.0, current_lr=0.0, weight_decay=0.0, batch_size=32,
                              run_steps=400, seed=0)
-    assert out["loss"] == out["larger_loss"] == out["current_loss"] and not out["raise_helps"]
+    assert out["loss"] == out["current_loss"] and not out["raise_helps"] and out["larger_loss"] is None
+    out = larger_raise_helps(model, "sgd", X, y, _mse, lr=0.0, weight_decay=0.0, batch_size=32, run_steps=400, seed=0)
+    assert out["loss"] == out["larger_loss"] and not out["helps"]
 
 
 def test_a_sized_cut_takes_the_decade_that_trains_best_and_leaves_the_model_alone():
@@ -199,3 +201,29 @@ def test_a_copy_whose_weights_go_non_finite_stops_early_with_the_same_verdict(mo
     monkeypatch.setattr(sizing, "DIVERGED_CHECK", 10)
     assert sizing.held_loss_after(model, "sgd", X, y, _mse, lr=0.01, **common) < float("inf")
     assert len(counted) == MIN_TRIAL_STEPS
+
+
+def test_a_declined_raise_is_not_sized_and_a_verdict_trains_no_larger_copy(monkeypatch):
+    """The larger copy sizes a raise that is made: a confirm raise that trains no better than the
+    current lr, or a trial for its verdict only (``size=False``), trains two copies, not three; a
+    raise that helps gets the same sizing numbers as a trial without the current lr's copy."""
+    from trainwell.babysit import sizing
+    lrs = []
+    real = sizing.held_loss_after
+
+    def recording(*args, lr, **kwargs):
+        lrs.append(lr)
+        return real(*args, lr=lr, **kwargs)
+    monkeypatch.setattr(sizing, "held_loss_after", recording)
+    model, X, y = _problem()
+    common = {"weight_decay": 0.0, "batch_size": 32, "run_steps": 400, "seed": 0}
+    fast = larger_raise_helps(model, "sgd", X, y, _mse, lr=5.0, current_lr=0.5, **common)
+    assert not fast["raise_helps"] and fast["larger_loss"] is None and lrs == [5.0, 0.5]
+    lrs.clear()
+    verdict = larger_raise_helps(model, "sgd", X, y, _mse, lr=1e-3, current_lr=1e-5, size=False, **common)
+    assert verdict["raise_helps"] and verdict["larger_loss"] is None and lrs == [1e-3, 1e-5]
+    lrs.clear()
+    slow = larger_raise_helps(model, "sgd", X, y, _mse, lr=1e-3, current_lr=1e-5, **common)
+    alone = larger_raise_helps(model, "sgd", X, y, _mse, lr=1e-3, **common)
+    assert slow["raise_helps"] and sorted(lrs[:3]) == sorted([1e-3, 1e-5, 1e-2])
+    assert (slow["loss"], slow["larger_loss"], slow["helps"]) == (alone["loss"], alone["larger_loss"], alone["helps"])

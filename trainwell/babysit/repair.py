@@ -891,10 +891,13 @@ class Repairer:
             model, controls.optimizer, X, y, resolve_loss(config.loss)[0], lr=controls.lrs()[0] * factor,
             weight_decay=controls.optimizer_overrides.get("weight_decay", config.weight_decay) or 0.0,
             batch_size=config.batch_size, run_steps=state.total_steps or 0, seed=seed, clip_norm=controls.clip_norm,
-            group_options=raise_momentum(plan.options), current_lr=controls.lrs()[0] if confirm else None)
+            group_options=raise_momentum(plan.options), current_lr=controls.lrs()[0] if confirm else None,
+            size=weights is None)     # from other weights: the raise's verdict only (_confirmed)
         if confirm and not trial["raise_helps"]:
             return (f"{plan.reason}; but the raise trained no better than the current lr in a {trial['steps']}-step "
                     f"trial ({trial['loss']:.4g} vs {trial['current_loss']:.4g} held loss): left alone")
+        if trial["larger_loss"] is None:        # the verdict only (``weights``): not sized
+            return plan
         if not trial["helps"]:
             return replace(plan, reason=plan.reason + f"; {sizing.TRIAL_STEP:g}x more trained worse in a "
                                                       f"{trial['steps']}-step trial ({trial['larger_loss']:.4g} vs "

@@ -113,20 +113,26 @@ def _trial_batches(X, *, batch_size: int, run_steps: int, seed: int) -> tuple:
 
 def larger_raise_helps(model, optimizer, X, y, loss_fn, *, lr: float, weight_decay: float, batch_size: int,
                        run_steps: int, seed: int, clip_norm: float | None = None,
-                       group_options: dict | None = None, current_lr: float | None = None) -> dict:
+                       group_options: dict | None = None, current_lr: float | None = None,
+                       size: bool = True) -> dict:
     """``{"steps", "loss", "larger_loss", "helps"}``: the paired trial of the raised ``lr`` against
     ``TRIAL_STEP`` x it (``helps``: the larger one's held loss ends lower and finite). With
     ``current_lr`` also ``"current_loss"`` and ``"raise_helps"``: a third copy trains at the
-    current lr with the current settings, and the raise's held loss ends lower and finite."""
+    current lr with the current settings, and the raise's held loss ends lower and finite; the
+    larger copy trains only when the raise helps (a raise declined is not sized: ``larger_loss``
+    None, ``helps`` False), and not at all with ``size=False`` (the raise's verdict only)."""
     steps, held, batches = _trial_batches(X, batch_size=batch_size, run_steps=run_steps, seed=seed)
     common = {"weight_decay": weight_decay, "batches": batches, "held": held, "seed": seed, "clip_norm": clip_norm,
               "group_options": group_options}
     loss = held_loss_after(model, optimizer, X, y, loss_fn, lr=lr, **common)
-    larger = held_loss_after(model, optimizer, X, y, loss_fn, lr=lr * TRIAL_STEP, **common)
-    out = {"steps": steps, "loss": loss, "larger_loss": larger, "helps": math.isfinite(larger) and larger < loss}
+    out = {"steps": steps, "loss": loss, "larger_loss": None, "helps": False}
     if current_lr is not None:
         current = held_loss_after(model, optimizer, X, y, loss_fn, lr=current_lr, **{**common, "group_options": None})
         out.update(current_loss=current, raise_helps=math.isfinite(loss) and loss < current)
+        size = size and out["raise_helps"]
+    if size:            # (each copy's batches and dropout masks are its own seed's: the order changes no number)
+        larger = held_loss_after(model, optimizer, X, y, loss_fn, lr=lr * TRIAL_STEP, **common)
+        out.update(larger_loss=larger, helps=math.isfinite(larger) and larger < loss)
     return out
 
 
