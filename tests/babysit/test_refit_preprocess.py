@@ -10,7 +10,8 @@ from torch import nn
 import trainwell
 from trainwell.babysit.actions import ACTIONS, Rollback
 from trainwell.babysit.findings import make
-from trainwell.babysit.plans import plan_uninformative_inputs, preprocess_candidates
+from trainwell.babysit.plans import plan_uninformative_inputs
+from trainwell.babysit.preprocess_refit import candidates as preprocess_candidates
 from trainwell.errors import ConfigError
 from trainwell.train.callbacks import Callback
 from trainwell.train.run import load_run
@@ -131,20 +132,16 @@ def test_steps_a_repair_added_are_refitted_on_top_of_the_new_preprocess():
 
 def test_the_planner_names_why_it_does_not_refit():
     other = make("uninformative_inputs", "x", where="inputs", fix="f")     # not the run's preprocess
-    assert "not repairable automatically" in plan_uninformative_inputs(other, _Context(None))
-    named = make("uninformative_inputs", "x", where="preprocess", fix="f",
-                 evidence={"preprocess_step": 0, "transform": "Impute"})
-    assert "not kept" in plan_uninformative_inputs(named, _Context(None))    # e.g. streamed rows
-
-
-class _Context:
-    def __init__(self, controls):
-        self.controls = controls or _NoRaw()
-
-
-class _NoRaw:
-    configured_preprocess = None
-    raw_train = None
+    assert "not repairable automatically" in plan_uninformative_inputs(other, None)
+    named = {"preprocess_step": 0, "transform": "Impute"}
+    doctor = make("uninformative_inputs", "x", where="preprocess", fix="f", evidence=named)
+    assert "no refit of the run's preprocess was tried" in plan_uninformative_inputs(doctor, None)
+    streamed = make("uninformative_inputs", "x", where="preprocess", fix="f",
+                    evidence={**named, "refit": {"why": "the rows before the run's preprocess are not kept"}})
+    assert "not kept" in plan_uninformative_inputs(streamed, None)
+    dropped = make("uninformative_inputs", "x", where="preprocess", fix="f", evidence={**named, "refit": {"steps": []}})
+    plan = plan_uninformative_inputs(dropped, None)
+    assert plan.action is ACTIONS["refit_preprocess"] and plan.options == {"steps": []}
 
 
 def test_the_action_is_registered_with_its_rollback():

@@ -632,98 +632,22 @@ def plan_parameters_reset(f, ctx):
                                     f"healthy state; fix the code: {f.fix}", callback=callback, hook=hook)
 
 
-# what a pca keeps depends on the columns' units (notes 000: PCA on centered data whose dimensions
-# are comparable); standardizing first keeps the directions of the rows' correlations instead
-UNIT_DEPENDENT = ("pca", "pca_whiten")
-
-
-def preprocess_candidates(specs: list, step: int, components: int | None) -> list[list]:
-    """The configured preprocess ``specs`` changed at the named ``step``, in order of preference:
-    without it; and, for a pca-family step with no standardize before it, the columns standardized
-    first and the same number of ``components`` kept (the model's first layer is sized for them)."""
-    out = [specs[:step] + specs[step + 1:]]
-    name = spec_name(specs[step])
-    if name in UNIT_DEPENDENT and components and not any(spec_name(s) == "standardize" for s in specs[:step]):
-        options = {k: v for k, v in ({} if isinstance(specs[step], str) else specs[step]).items()
-                   if k not in ("name", "k", "variance")}
-        out.append(specs[:step] + ["standardize", {"name": name, **options, "k": components}] + specs[step + 1:])
-    return out
-
-
-def _probe_rows(X, y, seed: int) -> tuple:
-    """The rows the preprocess check's probes read (preprocess_check.check_preprocess's sample)."""
-    from trainwell.babysit import first_layer     # (it imports findings, which imports the registry and this)
-    n = min(X.shape[0], first_layer.ROWS)
-    rows = torch.randperm(X.shape[0], generator=torch.Generator().manual_seed(seed))[:n]
-    return X[rows].cpu(), y[rows].cpu()
-
-
-def _recovers(f, probes: list[dict], class_ids: bool) -> bool:
-    """A candidate's probes (``first_layer.probe_drop``) show no significant loss from the raw rows,
-    or the probe the finding named scores better than the run's pipeline by the kill rule's margin
-    (``first_layer.MIN_DROP`` of accuracy, ``LOSS_RATIO`` of squared error: the margin that made it a loss)."""
-    from trainwell.babysit import first_layer
-    if first_layer.significant_drop(probes, class_ids) is None:
-        return True
-    named = next((r for r in probes if r["probe"] == f.evidence.get("probe")), None)
-    now = f.evidence.get("preprocessed_score")
-    if named is None or now is None:
-        return False
-    if class_ids:
-        return named["layers"] >= now + first_layer.MIN_DROP
-    return named["layers"] * first_layer.LOSS_RATIO <= now
-
-
 def plan_uninformative_inputs(f, ctx):
     """uninformative_inputs: repaired only when it names a step of the run's own configured
-    ``preprocess`` (preprocess_check.py, ``where="preprocess"``): the config that threw the
-    information away is trainwell's, and no other setting recovers it. The candidates
-    (``preprocess_candidates``: the step dropped; a pca-family step after standardized columns, as
-    many components kept) are refitted on the training rows before the pipeline and probed by the
-    check's own probes on the same rows; the first whose rows keep the model's input shape and that
-    ``_recovers`` replaces the pipeline before the first step (``refit_preprocess``). Other causes
-    (the data, the model's first layer) and streamed rows (not kept raw) are not repaired."""
-    step = f.evidence.get("preprocess_step")
-    specs = getattr(ctx.controls, "configured_preprocess", None)
-    if f.where != "preprocess" or step is None:
+    ``preprocess`` (preprocess_check.py, ``where="preprocess"``) and the repairer found a change of
+    that step that recovers what it lost (``evidence["refit"]``, preprocess_refit.py: the step
+    dropped, or standardized columns before a pca keeping its components, refitted on the rows
+    before the pipeline, keeping the model's input shape): the config that threw the information
+    away is trainwell's. ``refit_preprocess`` replaces the pipeline before the first step. Other
+    causes (the data, the model's first layer) are not repaired; a refit that was not found says why."""
+    if f.where != "preprocess" or f.evidence.get("preprocess_step") is None:
         return not_repairable(f, ctx)
-    if specs is None or ctx.controls.raw_train is None or not 0 <= step < len(specs):
-        return f"{f.message}: the rows before the run's preprocess are not kept (streamed rows): {f.fix}"
-    if ctx.controls.preprocess_refitted:
-        return f"{f.message}: the preprocess was refitted once in this run already: {f.fix}"
-    from trainwell.babysit import first_layer
-    from trainwell.data.transforms import Pipeline, fit_preprocess
-    X, y = ctx.controls.raw_train
-    shape = tuple(ctx.controls.train_data[0].shape[1:])
-    pipeline = ctx.controls.configured_pipeline
-    steps = list(pipeline.children()) if pipeline is not None else []
-    components = None
-    if step < len(steps):
-        before = Pipeline(*steps[:step]).output_shape(tuple(X.shape[1:]))
-        out = steps[step].output_shape(before)
-        components = out[0] if len(out) == 1 else None
-    class_ids = not torch.is_floating_point(y)
-    seed = getattr(ctx.controls.config, "seed", 0)
-    rows_X, rows_y = _probe_rows(X, y, seed)
-    tried = []
-    for candidate in preprocess_candidates(list(specs), step, components):
-        try:
-            fitted = fit_preprocess(candidate, X.cpu()) if candidate else None
-        except Exception as exc:          # a candidate that cannot be fitted on these rows is not one
-            tried.append(f"{[spec_name(s) for s in candidate]}: {exc}")
-            continue
-        with torch.no_grad():
-            Z = fitted(rows_X) if fitted is not None else rows_X
-        if tuple(Z.shape[1:]) != shape:
-            tried.append(f"{[spec_name(s) for s in candidate]} gives rows of shape {tuple(Z.shape[1:])}, "
-                         f"the model takes {shape}")
-            continue
-        probes = first_layer.probe_drop(rows_X.double(), [Z.double()], rows_y, class_ids=class_ids, seed=seed)
-        if _recovers(f, probes, class_ids):
-            names = [spec_name(s) for s in candidate]
-            return make_plan("refit_preprocess", f"the run's preprocess step {step + 1} "
-                                                 f"({f.evidence.get('transform')}) loses what the inputs say about "
-                                                 f"the targets: refit the preprocess as {names} before the first "
-                                                 f"step ({f.fix})", steps=candidate)
-        tried.append(f"{[spec_name(s) for s in candidate]} does not recover the loss")
-    return f"{f.message}: no change of the step keeps the model's input and recovers it ({'; '.join(tried)}); {f.fix}"
+    refit = f.evidence.get("refit") or {}
+    if "steps" not in refit:
+        why = refit.get("why") or "no refit of the run's preprocess was tried (the doctor's finding)"
+        return f"{f.message}: {why}; {f.fix}"
+    names = [spec_name(s) for s in refit["steps"]]
+    return make_plan("refit_preprocess", f"the run's preprocess step {f.evidence['preprocess_step'] + 1} "
+                                         f"({f.evidence.get('transform')}) loses what the inputs say about the "
+                                         f"targets: refit the preprocess as {names} before the first step "
+                                         f"({refit.get('probe', '')}; {f.fix})", steps=refit["steps"])

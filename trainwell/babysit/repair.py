@@ -35,7 +35,7 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass, replace
 
-from trainwell.babysit import interventions, mode_gap, sizing
+from trainwell.babysit import interventions, mode_gap, preprocess_refit, sizing
 from trainwell.babysit.actions import ACTIONS, Plan, Rollback, dropout_rates, hidden_sigmoids, raise_momentum, weight_scale
 from trainwell.babysit.findings import Diagnosis, Finding
 from trainwell.babysit.monitor import finding_from_state, finding_state
@@ -445,13 +445,17 @@ class Repairer:
         """What the run's own configured preprocess loses (preprocess_check.check_preprocess: the
         check's probes on the training rows before and after it), once per fit and only where the
         controls keep the rows before it (``keep_raw_inputs``: in-memory rows); its finding names
-        the step, which ``plans.plan_uninformative_inputs`` refits."""
+        the step, and ``preprocess_refit.choose`` the change of it that recovers (its evidence ``refit``),
+        which ``plans.plan_uninformative_inputs`` plans as ``refit_preprocess``."""
         controls = state.controls
         if self._preprocess_tested or getattr(controls, "raw_train", None) is None \
                 or controls.configured_pipeline is None:
             return []
         self._preprocess_tested = True
-        return check_preprocess(controls.configured_pipeline, *controls.raw_train, seed=controls.config.seed)
+        found = check_preprocess(controls.configured_pipeline, *controls.raw_train, seed=controls.config.seed)
+        for f in found:     # the change of the named step that recovers, for plans.plan_uninformative_inputs
+            f.evidence["refit"] = preprocess_refit.choose(f, controls, seed=controls.config.seed)
+        return found
 
     def _grade(self, state, found) -> list:
         """The symptoms among ``found`` graded by their fixes (interventions.grade) when the
