@@ -778,8 +778,10 @@ REPAIRABLE = {"alerts_causal_cls": None,                    # the attention mask
 # needs (read there, not run): set 4's names, as sets 5-8 keep them, and this set's three: no action
 # removes a transform from the preprocess list (``standardize`` and ``impute`` append theirs), none
 # changes the optimizer's class (``reset_optimizer_options`` resets named run options on the same
-# class). grad_noise was the fourth until branch babysit49 (``set_regularization(grad_noise=...)``).
-NO_ACTION = user4.NO_ACTION | {"preprocessing (pca)", "preprocessing (impute codes)", "optimizer (Rprop)"}
+# class). grad_noise was the fourth until branch babysit49 (``set_regularization(grad_noise=...)``);
+# the preprocess list's two until branch babysit55 (``refit_preprocess``: the step the preprocess
+# check names dropped, or standardized columns before a pca, refitted on the rows before it).
+NO_ACTION = user4.NO_ACTION | {"optimizer (Rprop)"}
 
 
 if __name__ == "__main__":

@@ -108,7 +108,9 @@ def test_a_zero_lr_trains_nothing():
     model, X, y = _problem()
     out = larger_raise_helps(model, "sgd", X, y, _mse, lr=0.0, current_lr=0.0, weight_decay=0.0, batch_size=32,
                              run_steps=400, seed=0)
-    assert out["loss"] == out["larger_loss"] == out["current_loss"] and not out["raise_helps"]
+    assert out["loss"] == out["current_loss"] and not out["raise_helps"] and out["larger_loss"] is None
+    out = larger_raise_helps(model, "sgd", X, y, _mse, lr=0.0, weight_decay=0.0, batch_size=32, run_steps=400, seed=0)
+    assert out["loss"] == out["larger_loss"] and not out["helps"]
 
 
 def test_a_sized_cut_takes_the_decade_that_trains_best_and_leaves_the_model_alone():
@@ -175,3 +177,53 @@ def test_the_cut_trial_continues_the_run_optimizer_state_and_leaves_it_untouched
     fresh = cut_helps(model, "adam", X, y, _mse, **common)
     assert carried["loss"] != fresh["loss"] and carried["start_loss"] == fresh["start_loss"]
     assert all(torch.equal(a, s["exp_avg_sq"]) for a, s in zip(moments, opt.state.values()))
+
+
+def test_a_copy_whose_weights_go_non_finite_stops_early_with_the_same_verdict(monkeypatch):
+    """At lr 1e6 SGD's weights overflow within a few steps: the copy ends at the first check after
+    that (DIVERGED_CHECK steps), as inf, which is what training it through the trial gives."""
+    from trainwell.babysit import preflight, sizing
+    counted = []
+    real = preflight.train_step
+
+    def counting(*args, **kwargs):
+        counted.append(1)
+        return real(*args, **kwargs)
+    monkeypatch.setattr(sizing, "train_step", counting)
+    model, X, y = _problem()
+    batches = [torch.arange(32) + (i * 32) % 928 for i in range(MIN_TRIAL_STEPS)]
+    common = dict(weight_decay=0.0, batches=batches, held=torch.arange(960, 1024), seed=0, clip_norm=None)
+    assert sizing.held_loss_after(model, "sgd", X, y, _mse, lr=1e6, **common) == float("inf")
+    assert len(counted) < MIN_TRIAL_STEPS and len(counted) % sizing.DIVERGED_CHECK == 0
+    monkeypatch.setattr(sizing, "DIVERGED_CHECK", 10 ** 9)     # trained through: the same inf
+    assert sizing.held_loss_after(model, "sgd", X, y, _mse, lr=1e6, **common) == float("inf")
+    counted.clear()                                              # a stable lr trains every step
+    monkeypatch.setattr(sizing, "DIVERGED_CHECK", 10)
+    assert sizing.held_loss_after(model, "sgd", X, y, _mse, lr=0.01, **common) < float("inf")
+    assert len(counted) == MIN_TRIAL_STEPS
+
+
+def test_a_declined_raise_is_not_sized_and_a_verdict_trains_no_larger_copy(monkeypatch):
+    """The larger copy sizes a raise that is made: a confirm raise that trains no better than the
+    current lr, or a trial for its verdict only (``size=False``), trains two copies, not three; a
+    raise that helps gets the same sizing numbers as a trial without the current lr's copy."""
+    from trainwell.babysit import sizing
+    lrs = []
+    real = sizing.held_loss_after
+
+    def recording(*args, lr, **kwargs):
+        lrs.append(lr)
+        return real(*args, lr=lr, **kwargs)
+    monkeypatch.setattr(sizing, "held_loss_after", recording)
+    model, X, y = _problem()
+    common = {"weight_decay": 0.0, "batch_size": 32, "run_steps": 400, "seed": 0}
+    fast = larger_raise_helps(model, "sgd", X, y, _mse, lr=5.0, current_lr=0.5, **common)
+    assert not fast["raise_helps"] and fast["larger_loss"] is None and lrs == [5.0, 0.5]
+    lrs.clear()
+    verdict = larger_raise_helps(model, "sgd", X, y, _mse, lr=1e-3, current_lr=1e-5, size=False, **common)
+    assert verdict["raise_helps"] and verdict["larger_loss"] is None and lrs == [1e-3, 1e-5]
+    lrs.clear()
+    slow = larger_raise_helps(model, "sgd", X, y, _mse, lr=1e-3, current_lr=1e-5, **common)
+    alone = larger_raise_helps(model, "sgd", X, y, _mse, lr=1e-3, **common)
+    assert slow["raise_helps"] and sorted(lrs[:3]) == sorted([1e-3, 1e-5, 1e-2])
+    assert (slow["loss"], slow["larger_loss"], slow["helps"]) == (alone["loss"], alone["larger_loss"], alone["helps"])

@@ -56,7 +56,9 @@ SET9 = _load("babysit_user9")
 def test_set9_repairable_names_every_pair():
     assert set(SET9.REPAIRABLE) == set(SET9.PAIRS)
     # no action changes any of them but the gradient noise (set_regularization(grad_noise=...), branch babysit49)
-    assert {v for v in SET9.REPAIRABLE.values() if v} - SET9.NO_ACTION == {"gradient noise"}
+    # and the preprocess list (refit_preprocess, branch babysit55)
+    assert {v for v in SET9.REPAIRABLE.values() if v} - SET9.NO_ACTION == {
+        "gradient noise", "preprocessing (pca)", "preprocessing (impute codes)"}
 
 
 def _build_both_sides(module, pair, *, resized=frozenset()):

@@ -490,3 +490,23 @@ ACTIONS.update({a.name: a for a in (
     Action("detach_hook", "the run's callbacks: the plan's hook of the named callback no longer called (its other "
            "hooks still run)", Rollback.LAST, _detach_hook),
 )})
+
+
+def spec_name(spec) -> str:
+    """A preprocess spec's transform name (``"standardize"`` or ``{"name": "pca", ...}``)."""
+    return spec if isinstance(spec, str) else spec["name"]
+
+
+def _refit_preprocess(controls, options, *, seed) -> str:
+    before = [spec_name(s) for s in controls.configured_preprocess]
+    controls.refit_preprocess(options["steps"])
+    after = [spec_name(s) for s in options["steps"]]
+    return f"preprocess {before} -> {after}, refitted on the training rows before it"
+
+
+ACTIONS.update({a.name: a for a in (
+    Action("refit_preprocess", "the data: the run's configured preprocess replaced by the plan's steps (a step "
+           "dropped, or the columns standardized before a pca that keeps as many components), fitted on the "
+           "training rows before it (every split, and the saved pipeline)", Rollback.START, _refit_preprocess,
+           new_baseline=True),
+)})

@@ -23,7 +23,7 @@ import math
 import torch
 
 from trainwell.babysit.actions import (OUTPUT_ACTIVATIONS, Plan, Rollback, activation_families, dropout_rates,
-                                       make_plan, weight_scale)
+                                       make_plan, spec_name, weight_scale)
 from trainwell.babysit.ratios import EXTREME_RATIO, HEALTHY_RATIO, RATIO_HIGH, RATIO_LOW, SLOW_RATIO, STRONG_DECAY
 
 LR_STEP = 10.0              # notes 004: "lower the lr about 10x" / "raise the lr about 10x"
@@ -630,3 +630,24 @@ def plan_parameters_reset(f, ctx):
     return make_plan("detach_hook", f"{callback}.{hook} puts the weights back where training started each time it "
                                     f"runs: stop calling it (its other hooks still run) and continue from the last "
                                     f"healthy state; fix the code: {f.fix}", callback=callback, hook=hook)
+
+
+def plan_uninformative_inputs(f, ctx):
+    """uninformative_inputs: repaired only when it names a step of the run's own configured
+    ``preprocess`` (preprocess_check.py, ``where="preprocess"``) and the repairer found a change of
+    that step that recovers what it lost (``evidence["refit"]``, preprocess_refit.py: the step
+    dropped, or standardized columns before a pca keeping its components, refitted on the rows
+    before the pipeline, keeping the model's input shape): the config that threw the information
+    away is trainwell's. ``refit_preprocess`` replaces the pipeline before the first step. Other
+    causes (the data, the model's first layer) are not repaired; a refit that was not found says why."""
+    if f.where != "preprocess" or f.evidence.get("preprocess_step") is None:
+        return not_repairable(f, ctx)
+    refit = f.evidence.get("refit") or {}
+    if "steps" not in refit:
+        why = refit.get("why") or "no refit of the run's preprocess was tried (the doctor's finding)"
+        return f"{f.message}: {why}; {f.fix}"
+    names = [spec_name(s) for s in refit["steps"]]
+    return make_plan("refit_preprocess", f"the run's preprocess step {f.evidence['preprocess_step'] + 1} "
+                                         f"({f.evidence.get('transform')}) loses what the inputs say about the "
+                                         f"targets: refit the preprocess as {names} before the first step "
+                                         f"({refit.get('probe', '')}; {f.fix})", steps=refit["steps"])

@@ -43,6 +43,7 @@ from trainwell.babysit.plans import (not_repairable, plan_bad_initial_loss, plan
                                      plan_parameters_reset,
                                      plan_unnormalized, plan_unshuffled, plan_update_ratio_high,
                                      plan_update_ratio_low, plan_vanishing)
+from trainwell.babysit.plans import plan_uninformative_inputs
 
 SEVERITIES = ("error", "warning", "info")
 PHASES = ("preflight", "training", "end")    # before training, during it, on the trained model
@@ -295,7 +296,7 @@ CODES = {spec.code: spec for spec in (
                     "first_layer.MAX_FEATURES", "first_layer.NEIGHBOURS", "first_layer.FILTERS",
                     "preprocess_check.AFFINE"),
         stops_unrepaired=True,
-        plan=not_repairable,
+        plan=plan_uninformative_inputs,
     ),
     # --- issue 11: a layer's units pooled together before the next layer (babysit/pooled_units.py, docs/babysitter.md)
     FindingSpec(

@@ -35,11 +35,12 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass, replace
 
-from trainwell.babysit import interventions, mode_gap, sizing
+from trainwell.babysit import interventions, mode_gap, preprocess_refit, sizing
 from trainwell.babysit.actions import ACTIONS, Plan, Rollback, dropout_rates, hidden_sigmoids, raise_momentum, weight_scale
 from trainwell.babysit.findings import Diagnosis, Finding
 from trainwell.babysit.monitor import finding_from_state, finding_state
 from trainwell.babysit.preflight import preflight, probe_lr, resolve_loss
+from trainwell.babysit.preprocess_check import check_preprocess
 from trainwell.babysit.plans import HIDDEN_DROPOUT, OVERSCALED
 from trainwell.babysit.ratios import HEALTHY_RATIO
 from trainwell.babysit.registry import CODES, Group, members
@@ -283,6 +284,7 @@ class Repairer:
         self._settle_warnings = 0             # warnings are acted on from this epoch on
         self._settle: dict = {}               # code -> epoch from which it is acted on again
         self._settings_tested = False         # the unusual settings' experiment runs once per fit
+        self._preprocess_tested = False       # so does the check of the configured preprocess
         self._activation_tested = False       # the ReLU-for-sigmoid experiment runs once per fit ...
         self._pending: list[Finding] = []     # ... and its finding waits while others are repaired first
         self._saved_snapshots = None          # (start, good) read by load_state_dict, for on_fit_start
@@ -425,8 +427,8 @@ class Repairer:
                                           cheap_only=True, seed=config.seed)
                      if f.key not in seen]
             seen.update(f.key for f in found)
-            found = ((self._grade(state, found) if found else []) + self._activation_test(state)
-                     + self._settings_test(state))
+            found = (self._preprocess_test(state) + (self._grade(state, found) if found else [])
+                     + self._activation_test(state) + self._settings_test(state))
             for f in found:
                 f.evidence.setdefault("step", 0)
                 f.evidence.setdefault("epoch", 0)
@@ -438,6 +440,22 @@ class Repairer:
                 return
             if not self._handle(state, found, before_training=True) or state.stop is not None:
                 return
+
+    def _preprocess_test(self, state) -> list:
+        """What the run's own configured preprocess loses (preprocess_check.check_preprocess: the
+        check's probes on the training rows before and after it), once per fit and only where the
+        controls keep the rows before it (``keep_raw_inputs``: in-memory rows); its finding names
+        the step, and ``preprocess_refit.choose`` the change of it that recovers (its evidence ``refit``),
+        which ``plans.plan_uninformative_inputs`` plans as ``refit_preprocess``."""
+        controls = state.controls
+        if self._preprocess_tested or getattr(controls, "raw_train", None) is None \
+                or controls.configured_pipeline is None:
+            return []
+        self._preprocess_tested = True
+        found = check_preprocess(controls.configured_pipeline, *controls.raw_train, seed=controls.config.seed)
+        for f in found:     # the change of the named step that recovers, for plans.plan_uninformative_inputs
+            f.evidence["refit"] = preprocess_refit.choose(f, controls, seed=controls.config.seed)
+        return found
 
     def _grade(self, state, found) -> list:
         """The symptoms among ``found`` graded by their fixes (interventions.grade) when the
@@ -877,10 +895,13 @@ class Repairer:
             model, controls.optimizer, X, y, resolve_loss(config.loss)[0], lr=controls.lrs()[0] * factor,
             weight_decay=controls.optimizer_overrides.get("weight_decay", config.weight_decay) or 0.0,
             batch_size=config.batch_size, run_steps=state.total_steps or 0, seed=seed, clip_norm=controls.clip_norm,
-            group_options=raise_momentum(plan.options), current_lr=controls.lrs()[0] if confirm else None)
+            group_options=raise_momentum(plan.options), current_lr=controls.lrs()[0] if confirm else None,
+            size=weights is None)     # from other weights: the raise's verdict only (_confirmed)
         if confirm and not trial["raise_helps"]:
             return (f"{plan.reason}; but the raise trained no better than the current lr in a {trial['steps']}-step "
                     f"trial ({trial['loss']:.4g} vs {trial['current_loss']:.4g} held loss): left alone")
+        if trial["larger_loss"] is None:        # the verdict only (``weights``): not sized
+            return plan
         if not trial["helps"]:
             return replace(plan, reason=plan.reason + f"; {sizing.TRIAL_STEP:g}x more trained worse in a "
                                                       f"{trial['steps']}-step trial ({trial['larger_loss']:.4g} vs "

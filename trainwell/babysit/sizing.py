@@ -37,6 +37,9 @@ MIN_TRIAL_STEPS = 50     # ... and at least this many (a 20-step trial chose 10x
 MAX_TRIAL_STEPS = 100    # ... and at most an intervention's STEPS
 CUT_DECADES = 3         # a sized cut tries the plan's factor and one and two decades more
 HELD_ROWS = 512          # the loss is compared on these training rows, left out of the trials' batches
+DIVERGED_CHECK = 10     # a copy's batch loss is read every 10 steps (one host sync each): a non-finite loss with
+                        # non-finite weights ends it at once, as inf (NaN weights stay NaN under any update,
+                        # so its held loss would be non-finite: the trial's verdict is the same, its steps saved)
 
 
 def trial_steps(run_steps: int) -> int:
@@ -63,14 +66,21 @@ def held_loss_after(model, optimizer, X, y, loss_fn, *, lr: float, weight_decay:
     state = torch.get_rng_state()
     torch.manual_seed(seed)                 # the same dropout masks in both trials
     try:
-        for idx in batches:
-            train_step(net, opt, loss_fn, X[idx], y[idx], clip_norm)
+        for i, idx in enumerate(batches):
+            loss = train_step(net, opt, loss_fn, X[idx], y[idx], clip_norm)
+            if (i + 1) % DIVERGED_CHECK == 0 and not bool(torch.isfinite(loss)) and not _finite(net):
+                return math.inf
     finally:
         torch.set_rng_state(state)
     net.eval()
     with torch.no_grad():
         value = float(loss_fn(net(X[held]), y[held]))
     return value if math.isfinite(value) else math.inf
+
+
+def _finite(net) -> bool:
+    """Every parameter of ``net`` is finite."""
+    return all(bool(torch.isfinite(p).all()) for p in net.parameters())
 
 
 def _carry_state(opt, run_optimizer) -> None:
@@ -103,20 +113,26 @@ def _trial_batches(X, *, batch_size: int, run_steps: int, seed: int) -> tuple:
 
 def larger_raise_helps(model, optimizer, X, y, loss_fn, *, lr: float, weight_decay: float, batch_size: int,
                        run_steps: int, seed: int, clip_norm: float | None = None,
-                       group_options: dict | None = None, current_lr: float | None = None) -> dict:
+                       group_options: dict | None = None, current_lr: float | None = None,
+                       size: bool = True) -> dict:
     """``{"steps", "loss", "larger_loss", "helps"}``: the paired trial of the raised ``lr`` against
     ``TRIAL_STEP`` x it (``helps``: the larger one's held loss ends lower and finite). With
     ``current_lr`` also ``"current_loss"`` and ``"raise_helps"``: a third copy trains at the
-    current lr with the current settings, and the raise's held loss ends lower and finite."""
+    current lr with the current settings, and the raise's held loss ends lower and finite; the
+    larger copy trains only when the raise helps (a raise declined is not sized: ``larger_loss``
+    None, ``helps`` False), and not at all with ``size=False`` (the raise's verdict only)."""
     steps, held, batches = _trial_batches(X, batch_size=batch_size, run_steps=run_steps, seed=seed)
     common = {"weight_decay": weight_decay, "batches": batches, "held": held, "seed": seed, "clip_norm": clip_norm,
               "group_options": group_options}
     loss = held_loss_after(model, optimizer, X, y, loss_fn, lr=lr, **common)
-    larger = held_loss_after(model, optimizer, X, y, loss_fn, lr=lr * TRIAL_STEP, **common)
-    out = {"steps": steps, "loss": loss, "larger_loss": larger, "helps": math.isfinite(larger) and larger < loss}
+    out = {"steps": steps, "loss": loss, "larger_loss": None, "helps": False}
     if current_lr is not None:
         current = held_loss_after(model, optimizer, X, y, loss_fn, lr=current_lr, **{**common, "group_options": None})
         out.update(current_loss=current, raise_helps=math.isfinite(loss) and loss < current)
+        size = size and out["raise_helps"]
+    if size:            # (each copy's batches and dropout masks are its own seed's: the order changes no number)
+        larger = held_loss_after(model, optimizer, X, y, loss_fn, lr=lr * TRIAL_STEP, **common)
+        out.update(larger_loss=larger, helps=math.isfinite(larger) and larger < loss)
     return out
 
 

@@ -77,6 +77,10 @@ class Controls:
         self._augment: list | None = None     # set_augment's augmentation specs (None: the configured ones)
         self._plateau_mode: str | None = None  # set_plateau_mode's mode (None: the configured one)
         self._detached: list = []             # detach_hook's (callback class name, hook) pairs so far
+        self._raw = None                      # keep_raw_inputs: the rows before the configured preprocess
+        self._configured: list | None = None  # refit_preprocess's specs (None: the configured ones)
+        self._configured_module = None        # the configured preprocess as fitted now (keep_raw_inputs)
+        self._specs: list = []                # the run's own configured preprocess specs (keep_raw_inputs)
 
     # ------------------------------------------------------------------ what the run is
     @property
@@ -370,6 +374,89 @@ class Controls:
         self._preprocess.append(spec)
         self.added_preprocess.append(module)
 
+    def keep_raw_inputs(self, train: tuple, val, *, specs: list, pipeline) -> None:
+        """Keep the training and validation rows as they were before the run's configured
+        ``preprocess`` (``specs``, fitted as ``pipeline``), so that ``refit_preprocess`` can replace
+        it. ``fit`` calls it for in-memory rows; streamed rows are not kept (no refit)."""
+        if isinstance(train[0], HostRows) or (val is not None and isinstance(val[0], HostRows)):
+            return
+        self._raw = {"train": train, "val": val}
+        self._configured_module = pipeline
+        self._specs = list(specs)
+
+    @property
+    def raw_train(self) -> tuple | None:
+        """``(X, y)``: the training rows before the configured preprocess (None: not kept)."""
+        return None if self._raw is None else self._raw["train"]
+
+    @property
+    def configured_preprocess(self) -> list | None:
+        """The configured preprocess specs in force (``refit_preprocess``'s, else the run's own);
+        None when the raw rows are not kept."""
+        if self._raw is None:
+            return None
+        return list(self._configured if self._configured is not None else self._specs)
+
+    @property
+    def configured_pipeline(self):
+        """The configured preprocess as fitted now (a module, or None when there is none)."""
+        return self._configured_module
+
+    @property
+    def preprocess_refitted(self) -> bool:
+        """Whether ``refit_preprocess`` replaced the configured preprocess."""
+        return self._configured is not None
+
+    def through_configured(self, pair):
+        """``(X, y)``, rows as they were before the configured preprocess, through
+        ``refit_preprocess``'s pipeline (fitted on the host) and on the training rows' device, in
+        their dtype (``fit`` reads its test split so); None stays None."""
+        if pair is None:
+            return None
+        X = pair[0].cpu()
+        if self._configured_module is not None:
+            with torch.no_grad():
+                X = self._configured_module(X)
+        rows = self._trainer.batches.X
+        return X.to(device=rows.device, dtype=rows.dtype), pair[1].to(rows.device)
+
+    @shared
+    def refit_preprocess(self, specs: list) -> None:
+        """Replace the run's configured ``preprocess`` with ``specs``, fitted on the training rows as
+        they were before it and applied to the training and validation rows; the steps
+        ``add_preprocess`` added are refitted on top, in order. ``fit`` applies the result to the
+        test split and saves it. Raises ``ConfigError`` when the raw rows are not kept
+        (``keep_raw_inputs``) or when the new pipeline gives rows of another shape (the model is
+        sized for the rows it gets now)."""
+        if self._raw is None:
+            raise ConfigError("refit_preprocess: the rows before the run's preprocess are not kept "
+                              "(streamed rows, or a Trainer that fit did not build)")
+        trainer = self._trainer
+        old_shape = tuple(trainer.batches.X.shape[1:])
+        raw_X = self._raw["train"][0]
+        module = fit_preprocess(list(specs), raw_X.cpu()) if specs else None
+        with torch.no_grad():
+            X = module(raw_X.cpu()) if module is not None else raw_X
+        if tuple(X.shape[1:]) != old_shape:
+            raise ConfigError(f"refit_preprocess: {[s if isinstance(s, str) else s.get('name') for s in specs]} "
+                              f"gives rows of shape {tuple(X.shape[1:])}, the model takes {old_shape}")
+        device = trainer.batches.X.device
+        train_X = X.to(device=device, dtype=trainer.batches.X.dtype)
+        val_X = None
+        if trainer.val is not None and self._raw["val"] is not None:
+            val_X = self._raw["val"][0].cpu()
+            with torch.no_grad():
+                val_X = module(val_X) if module is not None else val_X
+            val_X = val_X.to(device=device, dtype=trainer.val[0].dtype)
+        self._configured, self._configured_module = list(specs), module
+        added, self._preprocess, self.added_preprocess = self._preprocess, [], []
+        trainer.batches.X = train_X
+        if val_X is not None:
+            trainer.val = (val_X, trainer.val[1])
+        for spec in added:                  # fitted on the rows they now follow
+            spec = dict(spec)
+            self.add_preprocess(spec.pop("name"), **spec)
+
     @shared
     def detach_hook(self, callback: str, hook: str) -> None:
         """Stop calling the hook ``hook`` (``"on_epoch_start"``, ...) of the run's callback whose class
@@ -391,7 +478,8 @@ class Controls:
                 "optimizer_overrides": dict(self._optimizer_overrides),
                 "preprocess": list(self._preprocess), "regularization": dict(self._regularization),
                 "schedule_stretch": self._stretch, "warmup_steps": self._warmup, "augment": self._augment,
-                "plateau_mode": self._plateau_mode, "detached": [list(pair) for pair in self._detached]}
+                "plateau_mode": self._plateau_mode, "detached": [list(pair) for pair in self._detached],
+                "configured_preprocess": self._configured}
 
     def load_settings(self, saved: dict) -> None:
         """Replay a checkpoint's settings: the clip norm, an optimizer rebuild, and the
@@ -402,6 +490,8 @@ class Controls:
                 self.set_clip_norm(saved["clip_norm"], configured=True)
             if saved["optimizer_overrides"]:
                 self.rebuild_optimizer(**saved["optimizer_overrides"])
+            if saved.get("configured_preprocess") is not None and saved["configured_preprocess"] != self._configured:
+                self.refit_preprocess(saved["configured_preprocess"])   # (absent from checkpoints written before it)
             for spec in saved["preprocess"][len(self._preprocess):]:
                 spec = dict(spec)
                 self.add_preprocess(spec.pop("name"), **spec)

@@ -333,6 +333,8 @@ def fit(model=None, train="digits", val=None, *, test=None, step_fn=None, **opti
                                                        steps_per_epoch=steps_per_epoch).continued)
     p.config = config = dataclasses.replace(p.config, continued=record)
     trainer = make_trainer(p, run_dir=config.run_dir, step_fn=step_fn, dist=dist)   # may still raise:
+    if config.preprocess and dist is None:     # a repair may refit the configured preprocess (controls.refit_preprocess)
+        trainer.controls.keep_raw_inputs(p.splits.train, p.splits.val, specs=config.preprocess, pipeline=p.preprocess)
     locked = _locked_run_dir(config, total_steps=trainer.state.total_steps,   # then the directory
                              metrics=trainer.metrics_log)
     with backend_settings(cudnn_benchmark=config.cudnn_benchmark, matmul_precision=config.matmul_precision), \
@@ -363,7 +365,9 @@ def fit(model=None, train="digits", val=None, *, test=None, step_fn=None, **opti
                    "best_epoch": state.best.get("epoch"), "best_value": state.best.get("value"),
                    "monitor": config.monitor, "continued": config.continued,
                    "seconds": sum(m["seconds"] for m in state.history)}
-        for name, pair in (("val", trainer.val), ("test", _preprocessed(p.test, added))):
+        refitted = trainer.controls.preprocess_refitted     # the configured preprocess a repair replaced
+        test = trainer.controls.through_configured(p.splits.test) if refitted else p.test
+        for name, pair in (("val", trainer.val), ("test", _preprocessed(test, added))):
             with trainer.precision.autocast():    # evaluation computes as training did
                 # under DDP each rank scores its rows and the sums are all-reduced (trainer.val_shard)
                 results[name] = None if pair is None else evaluate_model(
@@ -373,7 +377,7 @@ def fit(model=None, train="digits", val=None, *, test=None, step_fn=None, **opti
                                                            own_loss=callable(config.loss), **trainer.val_shard))
         babysit = from_rank0(dist, lambda: state.extras.get("babysit", {}))   # the babysitter is rank 0's
         results["repairs"] = babysit.get("repairs", [])
-        preprocess = p.preprocess
+        preprocess = trainer.controls.configured_pipeline if refitted else p.preprocess
         if added:
             steps = [*(preprocess.children() if preprocess is not None else ()),
                      *(c for m in added for c in m.children())]
@@ -387,7 +391,8 @@ def fit(model=None, train="digits", val=None, *, test=None, step_fn=None, **opti
                   sample_shape=tuple(p.splits.train[0].shape[1:]), loss_fn=p.loss_fn, regression=p.accuracy is None)
         if run_dir is not None:
             run.evidence = monitor_evidence(trainer)
-            preprocess_spec = [*config.preprocess, *trainer.controls.preprocess]
+            preprocess_spec = [*(trainer.controls.configured_preprocess if refitted else config.preprocess),
+                               *trainer.controls.preprocess]
             _write_outputs(run, p.spec, p.splits, config, p.input_shape, preprocess_spec,
                            p.transfer["report"])
         for tracker in (c for c in trainer.hooks.callbacks if isinstance(c, Tracker)):

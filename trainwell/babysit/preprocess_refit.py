@@ -1,0 +1,94 @@
+"""Which change of the run's own preprocess recovers what ``preprocess_check`` found it loses: the
+evidence ``plans.plan_uninformative_inputs`` plans ``refit_preprocess`` from.
+
+``uninformative_inputs`` from preprocess_check.py names the step of the configured ``preprocess``
+after which the check's probes lose what the inputs say about the targets. The candidates, in order
+(``candidates``): the step dropped; and, for a pca-family step (``UNIT_DEPENDENT``) with no
+standardize before it, the columns standardized first and as many components kept: what a pca keeps
+depends on the columns' units (notes 000: PCA is taken on centered data whose dimensions are
+comparable), and the model's first layer is sized for the components it kept. Each candidate is
+fitted on the training rows before the pipeline, as ``fit`` fits the configured one, and read by
+the check's own probes (``first_layer.probe_drop``) on the same rows the check read; the first that
+gives the rows the model takes and ``recovers`` is chosen. The probes are fitted to convergence, so
+a candidate is not judged on a short trial (no short-horizon bias).
+"""
+from __future__ import annotations
+
+import torch
+
+from trainwell.babysit import first_layer
+from trainwell.babysit.actions import spec_name
+from trainwell.babysit.findings import Finding
+from trainwell.data.transforms import Pipeline, fit_preprocess
+
+UNIT_DEPENDENT = ("pca", "pca_whiten")   # steps whose kept directions depend on the columns' units
+
+
+def candidates(specs: list, step: int, components: int | None) -> list[list]:
+    """The configured preprocess ``specs`` changed at the named ``step``, in order of preference:
+    without it; and, for a pca-family step with no standardize before it, the columns standardized
+    first and the same number of ``components`` kept."""
+    out = [specs[:step] + specs[step + 1:]]
+    name = spec_name(specs[step])
+    if name in UNIT_DEPENDENT and components and not any(spec_name(s) == "standardize" for s in specs[:step]):
+        options = {k: v for k, v in ({} if isinstance(specs[step], str) else specs[step]).items()
+                   if k not in ("name", "k", "variance")}
+        out.append(specs[:step] + ["standardize", {"name": name, **options, "k": components}] + specs[step + 1:])
+    return out
+
+
+def recovers(f: Finding, probes: list[dict], class_ids: bool) -> bool:
+    """A candidate's probes show no significant loss from the raw rows, or the probe the finding
+    named scores better than the run's pipeline by the kill rule's margin (``first_layer.MIN_DROP``
+    of accuracy, ``LOSS_RATIO`` of squared error: the margin that made it a loss)."""
+    if first_layer.significant_drop(probes, class_ids) is None:
+        return True
+    named = next((r for r in probes if r["probe"] == f.evidence.get("probe")), None)
+    now = f.evidence.get("preprocessed_score")
+    if named is None or now is None:
+        return False
+    if class_ids:
+        return named["layers"] >= now + first_layer.MIN_DROP
+    return named["layers"] * first_layer.LOSS_RATIO <= now
+
+
+def choose(f: Finding, controls, *, seed: int = 0) -> dict:
+    """``{"steps": [...], "probe": text}`` for the first candidate that keeps the model's input
+    shape and recovers, else ``{"why": text}``. ``controls``: the run's (``configured_preprocess``,
+    ``configured_pipeline``, ``raw_train``, ``train_data``)."""
+    step, specs = f.evidence.get("preprocess_step"), controls.configured_preprocess
+    if specs is None or controls.raw_train is None:
+        return {"why": "the rows before the run's preprocess are not kept (streamed rows)"}
+    if controls.preprocess_refitted or step is None or not 0 <= step < len(specs):
+        return {"why": "the preprocess was refitted in this run already"}
+    X, y = controls.raw_train
+    shape = tuple(controls.train_data[0].shape[1:])
+    fitted_steps = list(controls.configured_pipeline.children()) if controls.configured_pipeline is not None else []
+    components = None
+    if step < len(fitted_steps):
+        out = fitted_steps[step].output_shape(Pipeline(*fitted_steps[:step]).output_shape(tuple(X.shape[1:])))
+        components = out[0] if len(out) == 1 else None
+    class_ids = not torch.is_floating_point(y)
+    n = min(X.shape[0], first_layer.ROWS)     # the check's rows (preprocess_check.check_preprocess)
+    rows = torch.randperm(X.shape[0], generator=torch.Generator().manual_seed(seed))[:n]
+    rows_X, rows_y = X[rows].cpu(), y[rows].cpu()
+    tried = []
+    for candidate in candidates(list(specs), step, components):
+        names = [spec_name(s) for s in candidate]
+        try:
+            pipeline = fit_preprocess(candidate, X.cpu()) if candidate else None
+        except Exception as exc:          # a candidate that cannot be fitted on these rows is not one
+            tried.append(f"{names}: {exc}")
+            continue
+        with torch.no_grad():
+            Z = pipeline(rows_X) if pipeline is not None else rows_X
+        if tuple(Z.shape[1:]) != shape:
+            tried.append(f"{names} gives rows of shape {tuple(Z.shape[1:])}, the model takes {shape}")
+            continue
+        probes = first_layer.probe_drop(rows_X.double(), [Z.double()], rows_y, class_ids=class_ids, seed=seed)
+        if recovers(f, probes, class_ids):
+            scores = ", ".join(f"{r['probe']} {r['layers']:.3g}" for r in probes)
+            return {"steps": candidate, "probe": f"its probes: {scores}, the raw rows' "
+                                                f"{f.evidence.get('raw_score', float('nan')):.3g}"}
+        tried.append(f"{names} does not recover the loss")
+    return {"why": "no change of the step keeps the model's input and recovers it (" + "; ".join(tried) + ")"}
