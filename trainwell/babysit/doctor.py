@@ -14,6 +14,7 @@ from trainwell.babysit.callback_check import check_callbacks
 from trainwell.babysit.findings import Diagnosis, make
 from trainwell.babysit.monitor import Monitor
 from trainwell.babysit import augment_check, batch_check, interventions, mode_gap, schedule_check, stopping
+from trainwell.babysit.model_checks import check_last_batch
 from trainwell.babysit.preprocess_check import check_preprocess
 from trainwell.babysit.target_scale_arm import BUDGET_SHARE as TARGET_ARM_SHARE, check_target_scale_arm
 from trainwell.babysit.preflight import PROBE_ROWS, preflight, probe_lr, resolve_loss, skipped_finding
@@ -127,6 +128,10 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
         regularization={"weight_decay": config.weight_decay, "l2": config.l2, "l1": config.l1,
                         "dropout": dropout},
         penalty=build_penalty(config, p.model), budget=budget.share(PREFLIGHT_SHARE * budget_s), seed=config.seed))
+    rows = getattr(p.train[0], "shape", (None,))[0]       # streamed inputs: their length is not known
+    if rows is not None and not any(f.code == "model_raises" for f in findings):   # each epoch's last, smaller batch
+        findings += check_last_batch(p.model, X, y, resolve_loss(config.loss)[0], rows=rows,
+                                     batch_size=config.batch_size, drop_last=config.drop_last, seed=config.seed)
     findings += check_splits(p.splits)          # validation / test targets against the training split's
     findings = grade_imbalance(findings, p.splits)   # class_imbalance: a warning where the evaluated mix differs
     findings += check_preprocess(p.preprocess, *p.splits.train, seed=config.seed)   # what the run's preprocessing loses

@@ -116,7 +116,9 @@ CODES = {spec.code: spec for spec in (
         measures="one training-mode forward, loss and backward of a copy of the model on a few rows: the "
                  "exception the user's forward or backward raises, its type and message, and the line of the "
                  "user's code (the forward frame; for a backward error the forward call of the failing node, "
-                 "from a re-run under torch.autograd.detect_anomaly)",
+                 "from a re-run under torch.autograd.detect_anomaly); in `doctor` also on the size of each "
+                 "epoch's last, incomplete batch (`rows % batch_size` rows when `drop_last` is off, the loss "
+                 "included: a forward written for full batches, `squeeze()` on a one-row batch, fails there only)",
         threshold="any exception other than trainwell's own errors (a loss that fails on the output is "
                   "`loss_output_mismatch`'s); a new code because no other names a model that cannot run",
         source="PyTorch autograd mechanics ('in-place operations ... a tensor saved for backward'); "
