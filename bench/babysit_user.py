@@ -293,7 +293,8 @@ KILL_LOSS = 1.25        # ... or 25 % of validation loss (regression: MSE / Var(
 REPAIR_POINTS = 0.02    # issue 11: a repair ends within 2 points of a healthy setup on the same data
 HARM_POINTS = 0.005     # issue 11: babysit="repair" costs a healthy run at most 0.5 points
 DOCTOR_BUDGET_S = 60.0  # issue 11: pre-flight + probe <= 60 s
-ROUNDING = 1e-9         # accuracies are k / n: a drop of exactly 3 points, or a repair exactly 2 points behind, counts
+ROUNDING = 1e-9         # accuracies are k / n: a drop of exactly 3 points, or a repair exactly 2 points behind, counts,
+                        # and a healthy run exactly 0.5 points lower is within the harm bound
 
 
 def killed(healthy: list, broken: list, *, regression: bool) -> bool:
@@ -464,7 +465,7 @@ def report(rows: list, *, load: tuple = ()) -> str:
                   f"harm to healthy setups under repair (off - repair, test points): max "
                   f"{_fmt(max((100 * h for r in rows for h in r.get('harm', []) if h is not None), default=None))}"
                   f", runs over {100 * HARM_POINTS:.1f}: "
-                  f"{sum(h > HARM_POINTS for r in rows for h in r.get('harm', []) if h is not None)}"]
+                  f"{sum(h > HARM_POINTS + ROUNDING for r in rows for h in r.get('harm', []) if h is not None)}"]
     lines += ["", "| pair | fault | hurts (val off, healthy -> broken) | test off per seed | found | top-1 | alarms | "
               "doctor s | repairable | repaired test per seed (twin) | within | cost s / steps | repairs |",
               "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]

@@ -176,3 +176,32 @@ def test_nan_or_inf_in_a_validation_or_test_split_is_a_finding_of_the_doctor_and
     with pytest.raises(trainwell.errors.DataError, match=f"{split}: y row 5, column 0 is -inf"):
         trainwell.fit(nn.Sequential(nn.Linear(4, 1)), (X[:200], y[:200]), loss="mse", device="cpu", epochs=1,
                       progress=False, report=False, **data)
+
+
+def test_a_factory_that_closes_over_the_model_trains_the_doctors_copy_with_its_groups():
+    """``lambda params: Adam(model.head.parameters())`` ignores the parameters it is called with: on
+    the doctor's copy it is rebuilt over the copy's, the same groups by place; a factory that uses
+    its parameters is left as it is."""
+    from trainwell.babysit.doctor import on_copies
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    head_only = on_copies(lambda params: torch.optim.Adam([{"params": model[2].parameters(), "lr": 3e-3}],
+                                                          eps=1e-7), list(model.parameters()))
+    twin = __import__("copy").deepcopy(model)
+    opt = head_only(twin.parameters())
+    held = [p for g in opt.param_groups for p in g["params"]]
+    assert [id(p) for p in held] == [id(twin[2].weight), id(twin[2].bias)]
+    assert opt.param_groups[0]["lr"] == 3e-3 and opt.defaults["eps"] == 1e-7 and isinstance(opt, torch.optim.Adam)
+    own = on_copies(lambda params: torch.optim.SGD(params, lr=0.1), list(model.parameters()))
+    assert {id(p) for p in own(twin.parameters()).param_groups[0]["params"]} == {id(p) for p in twin.parameters()}
+
+
+def test_trainwells_default_weight_decay_is_not_read_into_a_users_optimizer():
+    """A user-built optimizer keeps its own settings, so the default weight decay it never sees is
+    no regularization_not_effective; one the user gave alongside it is."""
+    x, y, _, _ = digits()
+    model = mlp()
+    factory = lambda params: torch.optim.Adam(params, lr=1e-3)      # noqa: E731 (a user's one-liner)
+    d = trainwell.doctor(model, (x, y), optimizer=factory, epochs=1, budget_s=5, probe=False)
+    assert "regularization_not_effective" not in d.codes
+    given = trainwell.doctor(model, (x, y), optimizer=factory, weight_decay=1e-3, epochs=1, budget_s=5, probe=False)
+    assert "regularization_not_effective" in given.codes

@@ -175,3 +175,19 @@ def test_a_zero_initialized_branch_reads_as_correct_and_a_wrong_backward_behind_
     assert max(r["raw_error"] for r in results) > ERROR_THRESHOLD    # the disagreement that was read as a fault
     bad = {r["name"]: r["rel_error"] for r in gradcheck(ZeroBranch(last, bad=True), x, y, F.cross_entropy, coords=8)}
     assert bad["stem.weight"] > ERROR_THRESHOLD
+
+
+def test_a_forward_that_builds_float32_layers_is_not_checkable():
+    """A layer made inside ``forward`` (float32, whatever the copy's dtype) meets float64 inputs:
+    PyTorch's message names the types ("Input type (double) and bias type (float)")."""
+    class BuildsInForward(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.head = nn.Linear(4, 3)
+
+        def forward(self, x):
+            return self.head(torch.relu(nn.Conv1d(1, 4, 5)(x).amax(-1)))
+
+    x, y = torch.randn(8, 1, 12), torch.randint(0, 3, (8,))
+    with pytest.raises(NotCheckable, match="float64"):
+        gradcheck(BuildsInForward(), x, y, F.cross_entropy)

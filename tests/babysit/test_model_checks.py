@@ -443,3 +443,34 @@ def test_rows_that_meet_only_through_a_value_without_gradient_are_named_so():
     torch.manual_seed(1)
     mixed = mc.check_batch_dependence(Seq("GRU", False), SEQ)
     assert mixed[0].evidence["depends_on"] and mixed[0].fix == CODES["batch_dependence"].fix
+class Squeezer(nn.Module):
+    """A conv-free image head written for full batches: ``squeeze()`` also drops the batch axis of a
+    one-row batch, so the loss's backward fails on that batch only."""
+    def __init__(self, squeeze: bool):
+        super().__init__()
+        self.hidden, self.out, self.squeeze = nn.Linear(5, 8), nn.Linear(8, 3), squeeze
+
+    def forward(self, x):
+        h = torch.relu(self.hidden(x)).unsqueeze(-1)        # (N, 8, 1)
+        return self.out(h.squeeze() if self.squeeze else h.squeeze(-1))
+
+
+def test_a_forward_that_fails_on_the_epochs_last_batch_only_is_named_with_that_batch():
+    x, y = torch.randn(65, 5), torch.randint(0, 3, (65,))
+    assert mc.check_model_runs(Squeezer(True), x, y, F.cross_entropy) == []       # full batches pass
+    found = mc.check_last_batch(Squeezer(True), x, y, F.cross_entropy, rows=65, batch_size=32)
+    assert codes(found) == {"model_raises"}
+    assert "last batch of each epoch (1 of 65 training rows at batch size 32)" in found[0].message
+    assert found[0].evidence["last_batch_rows"] == 1 and "drop_last" in found[0].fix
+    assert mc.check_last_batch(Squeezer(False), x, y, F.cross_entropy, rows=65, batch_size=32) == []
+    assert mc.check_last_batch(Squeezer(True), x, y, F.cross_entropy, rows=65, batch_size=32, drop_last=True) == []
+    assert mc.check_last_batch(Squeezer(True), x, y, F.cross_entropy, rows=64, batch_size=32) == []   # no partial batch
+
+
+def test_the_doctor_names_a_model_that_fails_on_the_epochs_last_batch():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(97, 5, generator=g)
+    y = (x[:, 0] > 0).long() + (x[:, 1] > 0).long()
+    d = trainwell.doctor(Squeezer(True), (x, y), epochs=1, batch_size=32, budget_s=5)
+    assert d.primary.code == "model_raises" and "1 of 97" in d.primary.message
+    assert "model_raises" not in trainwell.doctor(Squeezer(False), (x, y), epochs=1, batch_size=32, budget_s=5).codes

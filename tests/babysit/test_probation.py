@@ -220,6 +220,16 @@ def test_a_plateau_with_healthy_updates_is_decayed():
     """The decay that goes on probation: a stall with updates that are not small."""
     plan = plan_plateau(make("plateau", "x"), _ctx(2e-3))
     assert plan.action.name == "lower_lr" and plan.rollback is Rollback.NONE
+    at_its_best = plan_plateau(make("plateau", "x", evidence={"loss": 1.02}), _ctx(2e-3, good_loss=1.0))
+    assert at_its_best.rollback is Rollback.NONE                 # within REGRESSED of the good epoch: a stall
+
+
+def test_a_plateau_above_an_earlier_good_epoch_returns_there_before_the_decay():
+    """A loss that stalls above where an earlier good epoch ended was undone by the steps since
+    (what they broke, dead units say, stays broken under a smaller lr): back to that epoch, then decay."""
+    plan = plan_plateau(make("plateau", "x", evidence={"loss": 1.34}), _ctx(2e-2, good_loss=1.23))
+    assert plan.action.name == "lower_lr" and plan.rollback is Rollback.LAST and plan.options["factor"] == 10.0
+    assert "above the 1.23 an earlier epoch ended at" in plan.reason
 
 
 def test_a_run_killed_during_a_probation_resumes_as_the_run_that_never_stopped(data, tmp_path, crash_at):

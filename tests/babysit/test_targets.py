@@ -67,6 +67,10 @@ def test_off_scale_targets_by_std_and_by_mean_and_unit_scale_is_silent():
         assert tg.check_target_scale(unit, one_output(500), "mse") == []
     # class-id losses are not regressions
     assert tg.check_target_scale(prices, torch.zeros(1000, 10), "cross_entropy") == []
+    # a user's own loss (a relative error needs positive targets as they are): stated, not warned
+    users = tg.check_target_scale(prices, one_output(1000), "other")
+    assert codes(users) == {"targets_off_scale"} and users[0].severity == "info"
+    assert found[0].severity == "warning" and "the user's own" in users[0].message
 
 
 class Reg(nn.Module):

@@ -86,3 +86,12 @@ def test_a_healthy_run_that_raises_under_repair_loses_its_whole_score():
     assert user.harm({"test": 0.9}, {"test": 0.85}) == pytest.approx(0.05)
     assert user.harm({"test": 0.9}, {"test": None, "stopped": "raised"}) == pytest.approx(0.9)
     assert user.harm({"test": None}, {"test": 0.5}) is None
+
+
+def test_a_healthy_run_exactly_half_a_point_lower_is_within_the_harm_bound():
+    rows = [_row("a", False, []), _row("a", True, [], killed=False, found=False, top1_ok=False)]
+    rows[0]["harm"] = [user.harm({"test": 0.9}, {"test": 0.895})]      # 0.005000000000000004 in floats
+    rows[0]["repair"] = []
+    assert ", runs over 0.5: 0" in user.report(rows)
+    rows[0]["harm"] = [user.harm({"test": 0.9}, {"test": 0.894})]
+    assert ", runs over 0.5: 1" in user.report(rows)

@@ -5,8 +5,10 @@ Diagnosis; nothing is written."""
 from __future__ import annotations
 
 import copy
+import inspect
 import math
 
+import torch
 from torch import nn
 
 from trainwell.babysit.budget import Budget
@@ -14,6 +16,7 @@ from trainwell.babysit.callback_check import check_callbacks
 from trainwell.babysit.findings import Diagnosis, make
 from trainwell.babysit.monitor import Monitor
 from trainwell.babysit import augment_check, batch_check, interventions, mode_gap, schedule_check, stopping
+from trainwell.babysit.model_checks import check_last_batch
 from trainwell.babysit.preprocess_check import check_preprocess
 from trainwell.babysit.peak_check import BUDGET_SHARE as PEAK_SHARE, check_peak
 from trainwell.babysit.loss_arm import BUDGET_SHARE as LOSS_ARM_SHARE, check_loss_arm
@@ -82,6 +85,32 @@ def probe_steps(total_steps: int, steps_per_epoch: int, *, fraction: float = PRO
     return min(total_steps, max(steps_per_epoch, math.ceil(fraction * total_steps)))
 
 
+def on_copies(factory, originals: list):
+    """The user's optimizer factory ``params -> Optimizer`` for the doctor's copies of the model: a
+    factory that closes over the model it was written for (``lambda params: Adam(model.parameters())``,
+    param groups of ``model.head``) returns an optimizer over the user's parameters, none of the
+    copy's, and every copy would train nothing. Such an optimizer is rebuilt, same class, options and
+    groups, over the parameters it was called with, matched by their place in ``model.parameters()``
+    (``originals``); one that holds any of them, or parameters that are not the model's, is returned
+    as it is."""
+    place = {id(p): i for i, p in enumerate(originals)}
+
+    def build(params):
+        params = list(params)
+        opt = factory(params)
+        if not isinstance(opt, torch.optim.Optimizer) or len(params) != len(originals):
+            return opt
+        given = {id(p) for p in params}
+        held = [p for group in opt.param_groups for p in group["params"]]
+        if any(id(p) in given for p in held) or not all(id(p) in place for p in held):
+            return opt
+        accepted = inspect.signature(type(opt)).parameters
+        groups = [{**{k: v for k, v in group.items() if k != "params"},
+                   "params": [params[place[id(p)]] for p in group["params"]]} for group in opt.param_groups]
+        return type(opt)(groups, **{k: v for k, v in opt.defaults.items() if k in accepted})
+    return build
+
+
 def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float = 60.0,
            budget: Budget | None = None, probe: bool = True, wall_s: float | None = WALL_S,
            **options) -> Diagnosis:
@@ -107,6 +136,7 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
     budget_s = budget.seconds
     options = {**options, "run_dir": None, "resume": False, "progress": False, "babysit": "off",
                "report": False, "log": [], "overwrite": False, "extend": False}   # a probe, not a run
+    originals = list(model.parameters()) if isinstance(model, nn.Module) else None
     model = copy.deepcopy(model) if isinstance(model, nn.Module) else model
     try:
         p = prepare(model, train, val, test, options, check=False)
@@ -118,6 +148,13 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
                                fix="drop or impute the rows with NaN/inf; a log or division of the raw "
                                    "values (log 0, x / 0) makes them")])
     config = p.config
+    users_optimizer = isinstance(config.optimizer, torch.optim.Optimizer) or (
+        callable(config.optimizer) and not isinstance(config.optimizer, (str, type)))
+    if originals is not None and users_optimizer and not isinstance(config.optimizer, torch.optim.Optimizer):
+        config.optimizer = on_copies(config.optimizer, originals)
+    # an optimizer the user built keeps its own settings (build_optimizer): trainwell's default weight
+    # decay is not the run's, so the regularization check reads one only where the user gave it
+    stated_decay = config.weight_decay if not users_optimizer or "weight_decay" in options else 0.0
     dropout = any(isinstance(m, nn.Dropout) for m in p.model.modules())
     # the probes set their own lr and weight decay; every other optimizer option is the run's
     probe_options = {k: v for k, v in optimizer_options(config).items() if k not in ("lr", "weight_decay")}
@@ -126,9 +163,13 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
         p.model, X, y, loss=config.loss, num_classes=p.splits.num_classes,
         lr=config.lr, optimizer=config.optimizer, optimizer_options=probe_options,
         shuffle=config.shuffle,
-        regularization={"weight_decay": config.weight_decay, "l2": config.l2, "l1": config.l1,
+        regularization={"weight_decay": stated_decay, "l2": config.l2, "l1": config.l1,
                         "dropout": dropout},
         penalty=build_penalty(config, p.model), budget=budget.share(PREFLIGHT_SHARE * budget_s), seed=config.seed))
+    rows = getattr(p.train[0], "shape", (None,))[0]       # streamed inputs: their length is not known
+    if rows is not None and not any(f.code == "model_raises" for f in findings):   # each epoch's last, smaller batch
+        findings += check_last_batch(p.model, X, y, resolve_loss(config.loss)[0], rows=rows,
+                                     batch_size=config.batch_size, drop_last=config.drop_last, seed=config.seed)
     findings += check_splits(p.splits)          # validation / test targets against the training split's
     findings = grade_imbalance(findings, p.splits)   # class_imbalance: a warning where the evaluated mix differs
     findings += check_preprocess(p.preprocess, *p.splits.train, seed=config.seed)   # what the run's preprocessing loses

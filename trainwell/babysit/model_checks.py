@@ -155,6 +155,43 @@ def check_model_runs(model: nn.Module, x, y, loss_fn, *, seed: int = 0) -> list[
     return [raised_finding(stage, exc, node=node, frame=frame)]
 
 
+def check_last_batch(model: nn.Module, x, y, loss_fn, *, rows: int, batch_size: int,
+                     drop_last: bool = False, seed: int = 0) -> list[Finding]:
+    """One training-mode forward, loss and backward of a copy of ``model`` on the size of each
+    epoch's last batch, ``rows % batch_size`` rows of ``x, y``, when the loader keeps an incomplete
+    last batch (``drop_last`` off): a forward written for full batches (``squeeze()`` dropping the
+    batch axis of a one-row batch, a reshape with the batch size written in) raises there only, once
+    an epoch, after every check on full batches passed. Unlike ``check_model_runs`` the loss itself
+    must run (a loss that fails on every batch is ``check_loss_output``'s); labels the outputs cannot
+    hold are left to the label checks."""
+    last = rows % batch_size
+    if drop_last or last == 0 or last >= min(x.shape[0], RUN_ROWS):
+        return []
+    x, y = x[:last], y[:last]
+    work = copy.deepcopy(model).train()
+    torch.manual_seed(seed)
+    stage = "forward"
+    try:
+        out = work(x)
+        if isinstance(out, torch.Tensor) and out.numel() > 0 and (
+                torch.is_floating_point(y) or y.numel() == 0 or int(y.max()) < out.shape[-1]):
+            value = loss_fn(out, y)
+            if isinstance(value, torch.Tensor) and value.numel() == 1 and value.requires_grad:
+                stage = "backward"
+                value.backward()
+        return []
+    except TrainwellError:
+        raise
+    except Exception as exc:
+        found = raised_finding(stage, exc)
+    found.message = (f"on the last batch of each epoch ({last} of {rows} training rows at batch size "
+                     f"{batch_size}) {found.message}")
+    found.evidence.update({"last_batch_rows": last, "batch_size": batch_size, "rows": rows})
+    found.fix = (f"make the forward and loss work on a batch of {last} row(s) (`flatten(1)` or "
+                 f"`squeeze(-1)` instead of `squeeze()`), or set drop_last = true; {found.fix}")
+    return [found]
+
+
 def raised_finding(stage: str, exc: BaseException, *, node: str | None = None, frame: dict | None = None) -> Finding:
     """The ``model_raises`` finding for ``exc`` raised in the user's ``stage`` ("forward" or
     "backward"); ``frame``: the user's line (default: the last frame of ``exc``'s traceback in the

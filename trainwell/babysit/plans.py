@@ -28,6 +28,8 @@ from trainwell.babysit.ratios import EXTREME_RATIO, HEALTHY_RATIO, RATIO_HIGH, R
 
 LR_STEP = 10.0              # notes 004: "lower the lr about 10x" / "raise the lr about 10x"
 OSCILLATION_STEP = 3.0      # rules.oscillating_loss's fix: lower about 3x
+REGRESSED = 0.05            # a plateau 5 % above the loss an earlier good epoch ended at is a regression, not a
+                            # stall (rules.plateau's own 3-epoch window moves its epoch means by under 1 %, FLAT)
 TARGET_RATIO = 1e-2         # lower a too-high update ratio to a third of the rule's 3e-2 threshold
 MAX_FACTOR = 100.0          # no single repair lowers the lr by more than two decades
 MIN_CUT = 2.0               # a too-high update ratio halves the lr at least
@@ -295,6 +297,14 @@ def plan_plateau(f, ctx):
         factor = raise_factor(ratio)
         return make_plan("raise_lr", f"the loss stalled with updates of {ratio:.2g} of the weights: raise the lr "
                                      f"{factor:.3g}x", rollback=Rollback.NONE, factor=factor)
+    stalled, good = f.evidence.get("loss"), ctx.good_loss
+    if stalled is not None and good is not None and stalled > (1 + REGRESSED) * good:
+        # the loss stalls above where an earlier epoch ended: the steps since undid progress (the
+        # notes' "loss goes up" reading: the lr is too high), and what they broke (units that died
+        # on the way) stays broken under a smaller lr; return to that epoch, then decay
+        return _lower_lr(LR_STEP, f"the loss stalled at {stalled:.4g}, above the {good:.4g} an earlier epoch ended "
+                                  f"at: the steps since undid progress; return to that epoch and decay the lr 10x "
+                                  f"(notes 003)", rollback=Rollback.LAST)
     return _lower_lr(LR_STEP, "the loss stalled while the updates are not small: decay the lr 10x "
                               "(notes 003: decrease the lr when the objective stagnates)", rollback=Rollback.NONE)
 

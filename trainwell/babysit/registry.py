@@ -117,7 +117,9 @@ CODES = {spec.code: spec for spec in (
         measures="one training-mode forward, loss and backward of a copy of the model on a few rows: the "
                  "exception the user's forward or backward raises, its type and message, and the line of the "
                  "user's code (the forward frame; for a backward error the forward call of the failing node, "
-                 "from a re-run under torch.autograd.detect_anomaly)",
+                 "from a re-run under torch.autograd.detect_anomaly); in `doctor` also on the size of each "
+                 "epoch's last, incomplete batch (`rows % batch_size` rows when `drop_last` is off, the loss "
+                 "included: a forward written for full batches, `squeeze()` on a one-row batch, fails there only)",
         threshold="any exception other than trainwell's own errors (a loss that fails on the output is "
                   "`loss_output_mismatch`'s); a new code because no other names a model that cannot run",
         source="PyTorch autograd mechanics ('in-place operations ... a tensor saved for backward'); "
@@ -896,6 +898,7 @@ CODES = {spec.code: spec for spec in (
                  "; inside the band, by experiment (target_scale_arm.py): a copy of the model trained 100 steps on the targets as they are, one on the targets standardized, and a repeat on other batches, each measured as MSE / Var(y) on held training rows, then all three trained on to the run's length",
         threshold="std > 10 or < 1e-2, or |mean| > 10 (the initial loss is then about mean^2 + Var(y), 100x "
                   "that of unit-scale targets)"
+                  "; under a user's own loss `info` (a relative or scale-free loss is written for the targets as they are)"
                   "; inside the band (targets not yet standardized): the standardized copy's MSE / Var(y) lower by the kill rule's 1.25x, 2 points and 3x the repeat's difference after 100 steps, and still 1.25x and 3x the repeat's difference lower at the run's own length",
         source="notes 002 preprocessing (normalize to unit scale) applied to the targets; an untrained "
                "network's outputs are about unit scale (notes 000 init)"

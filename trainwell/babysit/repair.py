@@ -137,6 +137,7 @@ class RepairContext:
     progress: float = 0.0           # the share of the run's steps taken so far
     multiplier: float = 1.0         # the lr schedule's multiplier at this step (1: a constant lr)
     lr_changed_before: bool = False  # this repairer raised or cut the lr in this run
+    good_loss: float | None = None  # the training loss of the epoch the last good snapshot ends (Rollback.LAST)
 
     @property
     def weight_decay(self) -> float:
@@ -650,7 +651,8 @@ class Repairer:
             diverged_before=any(self.attempts.get(c, 0) for c in DIVERGED_CODES),
             progress=state.step / state.total_steps if state.total_steps else 0.0,
             multiplier=schedule_multiplier(getattr(state.controls, "schedule", None), state.step),
-            lr_changed_before=any(r["action"] in ("raise_lr", "lower_lr") for r in self.repairs))
+            lr_changed_before=any(r["action"] in ("raise_lr", "lower_lr") for r in self.repairs),
+            good_loss=self._good_loss)
 
     def _give_up(self, state, finding, why):
         self._gave_up = True

@@ -94,10 +94,18 @@ def check_target_scale(y, out, kind: str) -> list[Finding]:
     if not reasons:
         return []
     init_loss = float((t * t).mean())
+    # a user's own loss may be written for the targets as they are (a relative error, a log-cosh, a
+    # Poisson deviance: standardizing breaks them, MAPE on centred targets divides by ~0), so what the
+    # scale does to it is not known from the targets: a fact to state, not a warning
+    users = kind == "other"
     return [make("targets_off_scale",
                  f"the regression targets are far from unit scale: {', '.join(reasons)}; an untrained network "
-                 f"outputs values near 0, so its loss starts near E[y^2] = {init_loss:.3g} and the lr, the init "
-                 f"and the gradients are all off by the targets' scale",
+                 f"outputs values near 0, so " + ("a squared error would start" if users else "its loss starts")
+                 + f" near E[y^2] = {init_loss:.3g} and the lr, the init and the gradients are all off by the "
+                 f"targets' scale" + ("; the loss is the user's own, whose dependence on the scale is its own "
+                                      "(a relative or scale-free loss needs the targets as they are): information, "
+                                      "not a warning" if users else ""),
+                 severity="info" if users else "warning",
                  evidence={"mean": mean.tolist(), "std": std.tolist(), "mean_square": init_loss, "loss": kind},
                  fix=(f"standardize the targets with training-split statistics, y = (y - {float(mean[0]):.4g}) / "
                       f"{float(std[0]):.4g}, and map predictions back (pred * std + mean)"))]
