@@ -380,7 +380,8 @@ def check_category_ids(X, y, *, class_ids: bool, entries: dict | None) -> list[F
     columns = sorted(found)
     j = max(columns, key=lambda c: found[c]["rough"])
     r = found[j]
-    layers = ", ".join(entries["names"])
+    names = entries["names"]
+    layers = f"the entry layer{'s' if len(names) > 1 else ''} " + ", ".join(f"`{n}`" for n in names)
     return [make(
         "categories_as_numbers",
         f"column{'s' if len(columns) > 1 else ''} {columns} read{'' if len(columns) > 1 else 's'} as category "
