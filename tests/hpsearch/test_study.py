@@ -425,25 +425,3 @@ def test_worker_0_uses_the_coordinators_storage_and_summing_up_reads_each_trial_
     _, studies = load_studies(result.study_dir)
     reads.clear()
     assert len(trial_rows(studies)) == 4 and len(reads) == 1
-
-
-def test_tell_records_what_study_tell_records_without_deep_copying_the_trial(monkeypatch):
-    """study.tell: the same states and values as Optuna's Study.tell (a value, pruned, failed; a
-    finished trial refused), without the deep copy of the told trial that Study.tell returns."""
-    plain, ours = optuna.create_study(), optuna.create_study()
-    for study in (plain, ours):
-        for _ in range(3):
-            study.ask().suggest_float("x", 0.0, 1.0)
-    for number, value, state in ((0, 0.5, None), (1, None, TrialState.PRUNED), (2, None, TrialState.FAIL)):
-        plain.tell(number, value, state=state)
-    import types
-    monkeypatch.setattr(optuna.study.study, "copy",      # Study.tell's deep copy of what it returns
-                        types.SimpleNamespace(deepcopy=lambda *a, **k: pytest.fail("the told trial was deep-copied")))
-    study_module.tell(ours, 0, 0.5)
-    study_module.tell(ours, 1, state=TrialState.PRUNED)
-    study_module.tell(ours, 2, state=TrialState.FAIL)
-    monkeypatch.undo()
-    assert [(t.state, t.value) for t in ours.trials] == [(t.state, t.value) for t in plain.trials]
-    with pytest.raises((RuntimeError, ValueError)):
-        study_module.tell(ours, 0, 0.7)
-    assert study_module._tell_with_warning is not None      # this Optuna has it: the shortcut runs

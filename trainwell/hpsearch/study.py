@@ -77,10 +77,6 @@ try:
     import fcntl
 except ImportError:        # Windows: no flock; workers there may overshoot a stage by a trial
     fcntl = None
-try:                       # what Study.tell runs before it deep-copies the trial it returns (see tell)
-    from optuna.study._tell import _tell_with_warning
-except ImportError:
-    _tell_with_warning = None
 
 JOURNAL_FILE = "study.journal"
 ASK_LOCK = ".ask.lock"
@@ -257,7 +253,7 @@ def recover(study: optuna.Study, trials: list | None = None) -> list[int]:
         if t.state != TrialState.RUNNING or not is_dead(t, time.time()):
             continue
         try:
-            tell(study, t.number, state=TrialState.FAIL)
+            study.tell(t.number, state=TrialState.FAIL)
         except (RuntimeError, ValueError):       # another process failed it first
             continue
         failed.append(t.number)
@@ -427,27 +423,16 @@ def _run_one(ctx: Context, study, trial, index: int, space, epochs: int) -> None
     except TrainwellError as e:   # a combination of values the options refuse: recorded, not retried
         with batched(trial.storage):
             trial.set_user_attr("outcome", {"error": str(e)})
-            tell(study, trial, state=TrialState.FAIL)
+            study.tell(trial, state=TrialState.FAIL)
         _stop_on_systematic_errors(study, e)
         return
     # the outcome and the result: one append to a study journal (nothing reads the outcome first)
     with batched(trial.storage):
         trial.set_user_attr("outcome", outcome.attrs())
         if outcome.value is None:
-            tell(study, trial, state=TrialState.PRUNED)
+            study.tell(trial, state=TrialState.PRUNED)
         else:
-            tell(study, trial, outcome.value)
-
-
-def tell(study: optuna.Study, trial, value: float | None = None, *, state: TrialState | None = None) -> None:
-    """``study.tell(trial, value, state=state)`` without the deep copy of the told trial that
-    ``Study.tell`` returns and nothing here reads (a trial's attributes and distributions: ~0.1 ms
-    of CPU a trial, BENCHMARKS.md, "Per-trial cost, ninth pass"): Optuna's own function behind
-    it, where this Optuna has it; ``study.tell`` otherwise."""
-    if _tell_with_warning is None:
-        study.tell(trial, value, state=state)
-    else:
-        _tell_with_warning(study=study, trial=trial, value_or_values=value, state=state)
+            study.tell(trial, outcome.value)
 
 
 def _stop_on_systematic_errors(study, error: TrainwellError) -> None:
