@@ -5,9 +5,10 @@ import os
 
 import optuna
 import pytest
+from optuna.storages.journal import JournalFileBackend
 
 import trainwell.hpsearch.journal as journal
-from trainwell.hpsearch.journal import FlockLock, StudyJournal
+from trainwell.hpsearch.journal import FlockLock, StudyJournal, batched
 
 
 def test_the_lock_has_one_holder_and_is_free_when_released(tmp_path):
@@ -73,5 +74,44 @@ def test_a_read_with_nothing_new_opens_nothing_and_another_writers_records_are_s
     theirs = optuna.load_study(study_name="s", storage=other)
     theirs.tell(theirs.ask(), 2.0)
     assert [t.value for t in study.get_trials()] == [1.0, 2.0] and path in opened
+    mine.journal.close()
+    other.journal.close()
+
+
+def test_a_processs_own_append_is_read_back_from_memory_as_optuna_reads_the_file(tmp_path, monkeypatch):
+    """GroupCommitBackend.read_logs' second shortcut: when the journal grew only by this process's
+    last append, its lines come from memory (no open), decoded as Optuna decodes the file (a tuple
+    comes back a list), with Optuna's map of log numbers to byte offsets as its own read makes it;
+    when another writer appended in between, the file is read and both writers' records are seen."""
+    path = str(tmp_path / "study.journal")
+    mine, other = StudyJournal(path, shared=False), StudyJournal(path, shared=False)
+    study = optuna.create_study(storage=mine, study_name="s")
+    opened = []
+    real_open = open
+    monkeypatch.setattr("builtins.open", lambda *a, **k: opened.append(a[0]) or real_open(*a, **k))
+    trial = study.ask()
+    trial.suggest_float("lr", 1e-3, 1.0, log=True)
+    trial.set_user_attr("outcome", {"fold_values": (0.5, 0.75), "seconds": 1.5})
+    with batched(mine):             # two records, one append
+        trial.set_user_attr("worker", {"pid": 7})
+        study.tell(trial, 0.625)
+    assert opened == []                              # every record of this process read from memory
+    assert study.get_trials()[0].user_attrs == {"outcome": {"fold_values": [0.5, 0.75], "seconds": 1.5},
+                                                "worker": {"pid": 7}}
+    fresh = JournalFileBackend(path)                 # Optuna's reader of the whole file
+    assert len(list(fresh.read_logs(0))) == 6       # the study, the trial, its param, 3 more
+    assert mine.journal._log_number_offset == fresh._log_number_offset
+    theirs = optuna.load_study(study_name="s", storage=other)
+    assert theirs.get_trials()[0].user_attrs == study.get_trials()[0].user_attrs
+    assert theirs.get_trials()[0].params == study.get_trials()[0].params
+    theirs.tell(theirs.ask(), 2.0)                   # another writer's records, then this process's
+    opened.clear()
+    study.ask()
+    assert path in opened                            # read from the file: not all of it is ours
+    assert [(t.state.name, t.value) for t in study.get_trials()] == [("COMPLETE", 0.625), ("COMPLETE", 2.0),
+                                                                      ("RUNNING", None)]
+    fresh = JournalFileBackend(path)
+    list(fresh.read_logs(0))
+    assert mine.journal._log_number_offset == fresh._log_number_offset
     mine.journal.close()
     other.journal.close()

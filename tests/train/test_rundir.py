@@ -11,6 +11,7 @@ import pytest
 import torch
 
 import trainwell
+import trainwell.train.rundir as rundir
 from trainwell.errors import ConfigError, DataError
 from trainwell.train.metrics import read_metrics
 from trainwell.train.metrics import MetricsLog
@@ -112,6 +113,30 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path):
     assert path.read_text() == "old\n" and [p.name for p in tmp_path.iterdir()] == ["metrics.jsonl"]
     with pytest.raises(DataError, match=r"nowhere.*cannot write it \(No such file or directory\)"):
         atomic_write_text(tmp_path / "nowhere" / "x.json", "{}")
+
+
+def test_a_temp_file_is_created_exclusively_with_open_s_mode_and_a_taken_name_is_skipped(tmp_path, monkeypatch):
+    """rundir._new_temp_fd: one exclusive open of a random name, mode 0666 less the umask (what
+    open() gives a new file, as the files written before it did); a name already taken (a file or
+    a planted symlink) is never opened: the next random name is; every name taken: FileExistsError."""
+    fd = os.open(tmp_path / "plain", os.O_WRONLY | os.O_CREAT, 0o666)
+    os.close(fd)
+    atomic_write_text(tmp_path / "model.json", "{}")
+    assert (tmp_path / "model.json").stat().st_mode == (tmp_path / "plain").stat().st_mode
+    draws = iter([b"\x00" * 6, b"\x00" * 6, b"\x01" * 6])
+    monkeypatch.setattr(rundir.os, "urandom", lambda n: next(draws))
+    (tmp_path / ".x.000000000000.tmp").write_text("someone's")
+    fd, temp = rundir._new_temp_fd(tmp_path, ".x.")
+    os.close(fd)
+    assert temp.name == ".x.010101010101.tmp" and temp.read_text() == ""
+    assert (tmp_path / ".x.000000000000.tmp").read_text() == "someone's"
+    monkeypatch.setattr(rundir.os, "urandom", lambda n: b"\x00" * n)
+    with pytest.raises(FileExistsError, match="no unused temporary name"):
+        rundir._new_temp_fd(tmp_path, ".x.")
+    os.symlink(tmp_path / "target", tmp_path / ".y.000000000000.tmp")
+    with pytest.raises(DataError, match=r"y: cannot write it"):
+        rundir.atomic_write_text(tmp_path / "y", "{}")
+    assert not (tmp_path / "target").exists()
 
 
 def test_overwrite_starts_over_and_leaves_other_files_and_link_targets(tmp_path):

@@ -64,7 +64,7 @@ from optuna.trial import TrialState
 from trainwell.config import OPTIONS
 from trainwell.errors import ConfigError, TrainwellError
 from trainwell.hpsearch.asha import promotion_due
-from trainwell.hpsearch.journal import StudyJournal, sync
+from trainwell.hpsearch.journal import StudyJournal, batched, sync
 from trainwell.hpsearch.promotion import promotable
 from trainwell.hpsearch.pruning import make_pruner
 from trainwell.hpsearch.samplers import PRIOR_ATTR, grid_size, make_sampler, prior_rows, worker_seed
@@ -421,15 +421,18 @@ def _run_one(ctx: Context, study, trial, index: int, space, epochs: int) -> None
                             pruner=s.pruner, files=s.trial_files(), schedule_epochs=schedule_epochs(ctx),
                             promoted_from=source, prune_at_end=s.prune_at_end)
     except TrainwellError as e:   # a combination of values the options refuse: recorded, not retried
-        trial.set_user_attr("outcome", {"error": str(e)})
-        study.tell(trial, state=TrialState.FAIL)
+        with batched(trial.storage):
+            trial.set_user_attr("outcome", {"error": str(e)})
+            study.tell(trial, state=TrialState.FAIL)
         _stop_on_systematic_errors(study, e)
         return
-    trial.set_user_attr("outcome", outcome.attrs())
-    if outcome.value is None:
-        study.tell(trial, state=TrialState.PRUNED)
-    else:
-        study.tell(trial, outcome.value)
+    # the outcome and the result: one append to a study journal (nothing reads the outcome first)
+    with batched(trial.storage):
+        trial.set_user_attr("outcome", outcome.attrs())
+        if outcome.value is None:
+            study.tell(trial, state=TrialState.PRUNED)
+        else:
+            study.tell(trial, outcome.value)
 
 
 def _stop_on_systematic_errors(study, error: TrainwellError) -> None:

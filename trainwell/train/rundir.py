@@ -2,8 +2,8 @@
 
 Every file trainwell writes into a run directory (model, preprocessing, JSON, metrics.jsonl,
 plots, report.html, checkpoints) goes through ``atomic_write``: a new file with an unpredictable
-name is created exclusively (``tempfile.mkstemp``: ``O_CREAT | O_EXCL``, so never an existing
-file or a planted symlink), written, fsynced and renamed over the target with ``os.replace``,
+name is created exclusively (``O_CREAT | O_EXCL | O_NOFOLLOW``, so never an existing file or a
+planted symlink), written, fsynced and renamed over the target with ``os.replace``,
 which replaces a symlink at the target instead of following it. A reader (or a crash) sees the
 old file or the new one, never half of one, and no file outside the directory is ever written.
 The one file that grows instead, ``metrics.jsonl``, is appended through ``AppendFile``: one
@@ -34,7 +34,6 @@ import errno
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -54,13 +53,13 @@ RUN_FILES = ("config.json", "config.toml", "metrics.jsonl", "model.safetensors",
 RUN_FOLDERS = ("checkpoints", "plots", "tensorboard")
 
 
-def _read_umask() -> int:
-    mask = os.umask(0)    # the only portable way to read it is to set it; read once, at import
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _read_umask()
+# A temp file's name holds this many random bytes (as hex; mkstemp's 8 characters of 37 hold ~42
+# bits): no other user can guess it to plant a file or link there first, which the exclusive
+# create would refuse anyway. Names are tried up to TEMP_TRIES times (as mkstemp retries).
+TEMP_NAME_BYTES = 6
+TEMP_TRIES = 100
+_TEMP_FLAGS = (os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+               | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOINHERIT", 0))
 # False inside ``unsynced()``: writes are atomic against a killed process, not durable on a power cut
 _SYNC = contextvars.ContextVar("trainwell_rundir_sync", default=True)
 
@@ -96,14 +95,18 @@ def fsync_file(fd: int) -> None:
 
 # ------------------------------------------------------------------------------ atomic writes
 def _new_temp_fd(directory: Path, prefix: str, suffix: str = TEMP_SUFFIX) -> tuple[int, Path]:
-    fd, temp = tempfile.mkstemp(dir=directory, prefix=prefix, suffix=suffix)
-    try:
-        os.fchmod(fd, 0o666 & ~_UMASK)   # mkstemp's 0600 -> what open() would have given
-    except BaseException:
-        os.close(fd)
-        os.unlink(temp)
-        raise
-    return fd, Path(temp)
+    """``(fd, path)`` of a new file ``PREFIX<random hex>SUFFIX`` in ``directory``, open for reading
+    and writing, with the mode ``open()`` gives a new file (0666 less the umask, which the kernel
+    applies). One ``open`` call: ``tempfile.mkstemp`` and the ``fchmod`` from its 0600 cost ~25 us
+    of CPU more a file (BENCHMARKS.md, "Per-trial cost, ninth pass")."""
+    for _ in range(TEMP_TRIES):
+        temp = os.path.join(directory, f"{prefix}{os.urandom(TEMP_NAME_BYTES).hex()}{suffix}")
+        try:
+            return os.open(temp, _TEMP_FLAGS, 0o666), Path(temp)
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, f"no unused temporary name after {TEMP_TRIES} tries",
+                          os.path.join(directory, f"{prefix}*{suffix}"))
 
 
 def new_temp(directory: Path, prefix: str, suffix: str = TEMP_SUFFIX) -> Path:
@@ -182,7 +185,10 @@ def atomic_write(path, write: Callable) -> Path:
 
 
 def atomic_write_bytes(path, data: bytes) -> Path:
-    return atomic_write(path, lambda f: f.write(data))
+    """Writes ``data`` to ``path`` atomically, through the temp file's descriptor (no file object)."""
+    with _replacing(Path(path)) as (fd, _):
+        write_all(fd, data)
+    return Path(path)
 
 
 def atomic_write_text(path, text: str) -> Path:
