@@ -611,7 +611,6 @@ def test_serialize_gives_safetensors_own_bytes_for_every_dtype_it_knows(monkeypa
         for case, tensor in cases.items():
             assert checkpoint.serialize({"t": tensor}) == save({"t": tensor.clone()}), (name, case)
         every[f"{name}/b"], every[f"{name}/a"] = values[1].clone(), values[2:4].clone()
-    every["größe/ß"] = torch.arange(3.0)               # a name in UTF-8, not escaped
     keys = sorted(every, reverse=True)
     shuffled = {k: every[k] for k in keys}
     assert checkpoint.serialize(shuffled) == save(shuffled)

@@ -87,7 +87,7 @@ def serialize(tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None 
         offset += size
         if size:                          # its bytes, as a flat uint8 view (a copy only off the CPU)
             chunks.append(tensor.reshape(-1).view(torch.uint8).cpu().numpy())
-    text = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode("utf-8")   # as serde_json
+    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
     text += b" " * (-len(text) % _HEADER_ALIGN)
     return b"".join([struct.pack("<Q", len(text)), text, *chunks])
 
