@@ -591,37 +591,3 @@ def test_a_version_1_manifest_with_its_sorted_checksum_still_loads(tmp_path):
     path.write_text(json.dumps(doc, indent=1))
     with pytest.raises(CheckpointError, match="checksum does not match"):
         load_checkpoint(path)
-
-
-def test_serialize_gives_safetensors_own_bytes_for_every_dtype_it_knows(monkeypatch):
-    """checkpoint.serialize against safetensors.torch.save: byte for byte, each dtype alone (scalar,
-    empty, 2-D, a slice viewing a larger storage) and all of them in one state (the enum order of
-    the dtypes, then the names); one metadata key byte for byte, several (whose order safetensors
-    draws at random) the same header and data; a dtype it does not know goes through save."""
-    import trainwell.train.checkpoint as checkpoint
-    from safetensors.torch import load
-
-    g = torch.Generator().manual_seed(0)
-    every = {}
-    for dtype in checkpoint._SAFETENSORS_DTYPES:
-        values = torch.randint(0, 100, (7, 5), generator=g).to(dtype)
-        name = str(dtype).removeprefix("torch.")
-        cases = {"scalar": values[0, 0].clone(), "empty": values[:0], "matrix": values,
-                 "slice": values.reshape(-1)[3:9]}
-        for case, tensor in cases.items():
-            assert checkpoint.serialize({"t": tensor}) == save({"t": tensor.clone()}), (name, case)
-        every[f"{name}/b"], every[f"{name}/a"] = values[1].clone(), values[2:4].clone()
-    keys = sorted(every, reverse=True)
-    shuffled = {k: every[k] for k in keys}
-    assert checkpoint.serialize(shuffled) == save(shuffled)
-    assert checkpoint.serialize(shuffled, {"format": "pt"}) == save(shuffled, metadata={"format": "pt"})
-    metadata = {"format": checkpoint.FORMAT, "version": str(checkpoint.VERSION), "z": "1"}
-    ours, theirs = checkpoint.serialize(shuffled, metadata), save(shuffled, metadata=metadata)
-    size = struct.unpack("<Q", ours[:8])[0]
-    assert size == struct.unpack("<Q", theirs[:8])[0] and ours[8 + size:] == theirs[8 + size:]
-    assert json.loads(ours[8:8 + size]) == json.loads(theirs[8:8 + size])
-    assert all(torch.equal(load(ours)[k], every[k]) for k in every)
-    calls = []
-    monkeypatch.setattr(checkpoint, "save", lambda tensors, metadata=None: calls.append(tensors) or b"")
-    checkpoint.serialize({"x": torch.zeros(2, dtype=torch.float8_e4m3fn), "y": torch.zeros(2)})
-    assert [sorted(c) for c in calls] == [["x", "y"]]

@@ -25,7 +25,6 @@ import math
 import os
 import re
 import struct
-import sys
 import warnings
 from collections import OrderedDict
 from pathlib import Path
@@ -52,44 +51,6 @@ _CHUNK = 1 << 20
 # small model ~0.5 ms less than writing the file and reading it back to hash it); larger ones are
 # written by safetensors and read back, so a checkpoint never holds a second copy of a large state.
 IN_MEMORY_BYTES = 64 << 20
-
-
-# safetensors' name of each dtype it stores and its rank in safetensors' ``Dtype`` enum (0.4-0.8),
-# by which ``safetensors.torch.save`` orders the tensors (highest first, then by name): ``serialize``
-# writes them in that order, so its bytes are ``save``'s (tests/train/test_checkpoint.py checks
-# every dtype here against it). A dtype not here (the float8 types) goes through ``save``.
-_SAFETENSORS_DTYPES = {torch.bool: ("BOOL", 0), torch.uint8: ("U8", 4), torch.int8: ("I8", 5),
-                       torch.int16: ("I16", 9), torch.uint16: ("U16", 10), torch.float16: ("F16", 11),
-                       torch.bfloat16: ("BF16", 12), torch.int32: ("I32", 13), torch.uint32: ("U32", 14),
-                       torch.float32: ("F32", 15), torch.float64: ("F64", 17), torch.int64: ("I64", 18),
-                       torch.uint64: ("U64", 19)}
-_HEADER_ALIGN = 8              # safetensors pads its JSON header with spaces to a multiple of 8 bytes
-
-
-def serialize(tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None) -> bytes:
-    """``tensors`` in the safetensors format, the bytes ``safetensors.torch.save`` gives (its
-    metadata keys in its own order, which is random in safetensors: here the dict's). Written here
-    for the small states a run saves several times (a trial's weights, its end checkpoint): ``save``
-    spends ~0.1-0.25 ms of Python and copies on a few dozen tensors, this ~a third of it
-    (BENCHMARKS.md, "Per-trial cost, ninth pass"). Tensors must be dense, each on its own
-    storage (as ``save`` requires); a dtype safetensors' enum order is not known for here, or a
-    big-endian machine, goes through ``save``."""
-    known = all(t.dtype in _SAFETENSORS_DTYPES for t in tensors.values())
-    if not known or sys.byteorder != "little" or any(t.layout != torch.strided for t in tensors.values()):
-        return save(tensors, metadata=metadata)
-    header: dict = {"__metadata__": metadata} if metadata else {}
-    chunks, offset = [], 0
-    for key in sorted(tensors, key=lambda k: (-_SAFETENSORS_DTYPES[tensors[k].dtype][1], k)):
-        tensor = tensors[key].detach()
-        size = tensor.numel() * tensor.element_size()
-        header[key] = {"dtype": _SAFETENSORS_DTYPES[tensor.dtype][0], "shape": list(tensor.shape),
-                       "data_offsets": [offset, offset + size]}
-        offset += size
-        if size:                          # its bytes, as a flat uint8 view (a copy only off the CPU)
-            chunks.append(tensor.reshape(-1).view(torch.uint8).cpu().numpy())
-    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    text += b" " * (-len(text) % _HEADER_ALIGN)
-    return b"".join([struct.pack("<Q", len(text)), text, *chunks])
 
 
 # ---------------------------------------------------------------------------------- public API
@@ -124,7 +85,7 @@ def save_checkpoint(directory, state: dict, *, name: str | None = None, keep: in
         #    still points at intact tensors until step 2 commits.
         metadata = {"format": FORMAT, "version": str(VERSION)}
         if sum(t.nbytes for t in tensors.values()) <= IN_MEMORY_BYTES:
-            data = serialize(tensors, metadata)        # hashed as serialized, written with one open
+            data = save(tensors, metadata=metadata)    # hashed as serialized, written with one open
             digest, size = hashlib.sha256(data).hexdigest(), len(data)
             tensor_temp = _temp_with(directory, name, ".safetensors", data, temps)
         else:                                          # no second copy in memory: written, read back

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_model, save_model
+from safetensors.torch import load_model, save, save_model
 
 from trainwell.data.sources import Splits, as_pair
 from trainwell.ensembles.combine import is_ensemble_dir, load_ensemble
@@ -21,7 +21,7 @@ from trainwell.nn.losses import LOSSES, REGRESSION_LOSSES, accuracy_fn, class_pr
 from trainwell.train.metrics import evaluate_model, read_metrics
 from trainwell.train.precision import Precision
 from trainwell.train.parts import build_model_from_info, build_preprocess_from_info
-from trainwell.train.checkpoint import IN_MEMORY_BYTES, serialize
+from trainwell.train.checkpoint import IN_MEMORY_BYTES
 from trainwell.train.rundir import atomic_path, atomic_write_bytes
 from trainwell.train.state import Stop, StopKind
 
@@ -148,7 +148,7 @@ class Run:
 def atomic_save_model(model: torch.nn.Module, path: Path) -> None:
     """Weights to safetensors, written atomically (train/rundir.py), as safetensors' ``save_model``
     writes them. A state of distinct tensors up to ``IN_MEMORY_BYTES`` is serialized in memory
-    (``checkpoint.serialize``: ``safetensors.torch.save``'s bytes) and written through the temp file's own
+    (``safetensors.torch.save``: the same bytes) and written through the temp file's own
     descriptor: ``save_model`` writes a file by name, and safetensors writes its own temp file
     and renames it over ours, a second create and rename, ~0.1-0.7 ms more a file (BENCHMARKS.md,
     "Per-trial cost, eighth pass"). Tensors that share storage (tied weights) and larger states
@@ -156,7 +156,7 @@ def atomic_save_model(model: torch.nn.Module, path: Path) -> None:
     expects, and writes without a second copy in memory."""
     state = model.state_dict()
     if _distinct_storages(state) and sum(t.nbytes for t in state.values()) <= IN_MEMORY_BYTES:
-        atomic_write_bytes(path, serialize({k: v.contiguous() for k, v in state.items()}))
+        atomic_write_bytes(path, save({k: v.contiguous() for k, v in state.items()}))
         return
     with atomic_path(path) as temp:
         save_model(model, str(temp))
