@@ -33,7 +33,6 @@ fails or rewards the wrong outputs outright).
 """
 from __future__ import annotations
 
-import copy
 import math
 
 import torch
@@ -42,7 +41,8 @@ from torch import nn
 from trainwell.babysit import interventions
 from trainwell.babysit.budget import Budget
 from trainwell.babysit.findings import Finding, make
-from trainwell.babysit.preflight import make_optimizer, resolve_loss, train_step
+from trainwell.babysit.preflight import resolve_loss
+from trainwell.babysit.target_scale_arm import train_copy
 
 STEPS = interventions.STEPS          # the arms' steps: the experiments' "few steps"
 MIN_STEPS = interventions.MIN_STEPS  # fewer affordable steps: not tried
@@ -129,29 +129,6 @@ def _score(net: nn.Module, X, y, classify: bool, var) -> float:
     return float((((pred - t) ** 2).mean(dim=0) / var).mean())
 
 
-def _train(model, X, y, rows, held_X, held_y, *, loss_fn, classify, var, optimizer, lr, weight_decay, options,
-           batch_size, seed, clip_norm, checkpoints) -> list[float]:
-    """A copy of ``model`` trained with ``loss_fn`` on batches of ``rows`` drawn with ``seed``; its
-    metric error on the held rows at each step count in ``checkpoints``."""
-    net = copy.deepcopy(model)
-    net.train()
-    torch.manual_seed(seed)                         # the copy's dropout masks
-    opt = make_optimizer(optimizer, net, lr=lr, weight_decay=weight_decay, **options)
-    gen = torch.Generator().manual_seed(seed)
-    errors, done = [], 0
-    for stop in checkpoints:
-        net.train()
-        for _ in range(stop - done):
-            idx = rows[torch.randint(rows.numel(), (min(batch_size, rows.numel()),), generator=gen)]
-            train_step(net, opt, loss_fn, X[idx], y[idx], clip_norm)
-        done = stop
-        errors.append(_score(net, held_X, held_y, classify, var))
-        if not math.isfinite(errors[-1]):
-            errors += [math.inf] * (len(checkpoints) - len(errors))
-            break
-    return errors
-
-
 def better(setup: float, arm: float, repeat: float, *, classify: bool, rows: int, at_length: bool = False) -> bool:
     """The arm's metric error ends significantly below the setup's (the module docstring's tests;
     ``at_length``: the run's length, where ``MIN_POINTS`` is left out of the regression's test). A
@@ -208,14 +185,14 @@ def experiment(model: nn.Module, X, y, loss, *, optimizer, lr: float, weight_dec
         if steps < MIN_STEPS or not budget.fits_wall(budget.run_cost(3, steps, batch_size), PART):
             return None
     Xd, yd = X.to(device), y.to(device)
-    common = dict(classify=classify, var=var, optimizer=optimizer, lr=lr, weight_decay=weight_decay,
-                  options=options or {}, batch_size=batch_size, clip_norm=clip_norm)
+    common = dict(optimizer=optimizer, lr=lr, weight_decay=weight_decay, options=options or {},
+                  batch_size=batch_size, clip_norm=clip_norm)
     held_X, held_y = Xd[held], yd[held]
     user_fn, standard_fn = resolve_loss(loss)[0], resolve_loss(standard)[0]
 
     def run(loss_fn, arm_seed, count):
-        out = _train(model, Xd, yd, rows, held_X, held_y, loss_fn=loss_fn, seed=arm_seed, checkpoints=[count],
-                     **common)
+        out = train_copy(model, Xd, yd, rows, lambda net: _score(net, held_X, held_y, classify, var),
+                         loss_fn=loss_fn, seed=arm_seed, checkpoints=[count], **common)
         if budget is not None:
             budget.steps(count, batch_size)
         return out[0]

@@ -90,10 +90,11 @@ def _relative_error(net: nn.Module, X, t, mean, std, standardized: bool) -> floa
     return float((((pred - t) ** 2).mean(dim=0) / std ** 2).mean())
 
 
-def _train(model, X, T, rows, held_X, held_t, mean, std, *, standardized, loss_fn, optimizer, lr, weight_decay,
-           options, batch_size, seed, clip_norm, checkpoints) -> list[float]:
-    """A copy of ``model`` trained on the targets ``T`` (all rows, the run's or standardized) by
-    batches of ``rows`` drawn with ``seed``; its relative error at each step count in ``checkpoints``."""
+def train_copy(model: nn.Module, X, T, rows, error, *, loss_fn, optimizer, lr: float, weight_decay: float,
+               options: dict, batch_size: int, seed: int, clip_norm: float | None, checkpoints: list) -> list[float]:
+    """A copy of ``model`` trained with ``loss_fn`` on the targets ``T`` by batches of ``rows`` drawn
+    with ``seed``; ``error(net)`` (measured in eval mode by the caller's function) at each step count
+    in ``checkpoints`` (0: the untrained copy), inf from the first non-finite one on."""
     net = copy.deepcopy(model)
     net.train()
     torch.manual_seed(seed)                         # the copy's dropout masks
@@ -101,15 +102,12 @@ def _train(model, X, T, rows, held_X, held_t, mean, std, *, standardized, loss_f
     gen = torch.Generator().manual_seed(seed)
     errors, done = [], 0
     for stop in checkpoints:
-        if stop == 0:
-            errors.append(_relative_error(net, held_X, held_t, mean, std, standardized))
-            continue
         net.train()
         for _ in range(stop - done):
             idx = rows[torch.randint(rows.numel(), (min(batch_size, rows.numel()),), generator=gen)]
             train_step(net, opt, loss_fn, X[idx], T[idx], clip_norm)
         done = stop
-        errors.append(_relative_error(net, held_X, held_t, mean, std, standardized))
+        errors.append(error(net))
         if not math.isfinite(errors[-1]):
             errors += [math.inf] * (len(checkpoints) - len(errors))
             break
@@ -162,8 +160,8 @@ def experiment(model: nn.Module, X, y, loss_fn, kind: str, *, optimizer, lr: flo
     held_X, held_t = Xd[held], t[held]
 
     def run(T, standardized, arm_seed, checkpoints):
-        out = _train(model, Xd, T, rows, held_X, held_t, mean, std, standardized=standardized, seed=arm_seed,
-                     checkpoints=checkpoints, **common)
+        out = train_copy(model, Xd, T, rows, lambda net: _relative_error(net, held_X, held_t, mean, std, standardized),
+                         seed=arm_seed, checkpoints=checkpoints, **common)
         if budget is not None:
             budget.steps(checkpoints[-1], batch_size)
         return out
