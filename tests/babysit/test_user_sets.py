@@ -121,3 +121,37 @@ def test_set11_repairable_names_every_pair():
 @pytest.mark.parametrize("pair", sorted(SET11.PAIRS))
 def test_set11_both_sides_build_and_take_their_inputs(pair):
     _build_both_sides(SET11, pair)
+
+
+# Set 12 (bench/babysit_user12.py): every pair keeps its splits' sizes. One broken side raises in its
+# model by design (ids 1-40 into an embedding of 40 rows): its model is checked to raise on the
+# training rows that hold id 40 and to take the others.
+SET12 = _load("babysit_user12")
+SET12_RAISES = {"stores_embedding_ids_from_one"}
+
+
+def test_set12_repairable_names_every_pair():
+    assert set(SET12.REPAIRABLE) == set(SET12.PAIRS)
+    assert SET12.NO_ACTION >= SET12.user11.NO_ACTION
+    # the faults stated repairable lie in settings an action changes (the lr scale, the preprocess list)
+    assert not {v for v in SET12.REPAIRABLE.values() if v} & SET12.NO_ACTION
+
+
+@pytest.mark.parametrize("pair", sorted(set(SET12.PAIRS) - SET12_RAISES))
+def test_set12_both_sides_build_and_take_their_inputs(pair):
+    _build_both_sides(SET12, pair)
+
+
+def test_set12_ids_from_one_raise_only_where_id_40_is():
+    (healthy, h_parts, _, _), (broken, b_parts, _, _) = [SET12.PAIRS["stores_embedding_ids_from_one"](b)
+                                                         for b in (False, True)]
+    assert [len(x) for x, _ in h_parts] == [len(x) for x, _ in b_parts]
+    x_h, x_b = h_parts[0][0], b_parts[0][0]
+    assert torch.equal(x_b[:, 0], x_h[:, 0] + 1) and int(x_b[:, 0].max()) == 40
+    healthy.eval()
+    broken.eval()
+    with torch.no_grad():
+        assert bool(torch.isfinite(healthy(x_h)).all())
+        assert broken(x_b[x_b[:, 0] < 40]).shape == (int((x_b[:, 0] < 40).sum()), 3)
+        with pytest.raises(IndexError):
+            broken(x_b)
