@@ -328,8 +328,11 @@ CODES = {spec.code: spec for spec in (
         threshold="p < 1e-3 / the columns tested, a ratio >= 0.7 (neighbouring values' targets differ at "
                   "least 0.7 times as much as any two values'; about 1 in arbitrary order, near 0 for a measured "
                   "quantity, 0.5 for one special value at an end of a smooth range) read on the values but the "
-                  "lowest and the highest, and profiles that spread at least 4x their sampling noise",
-        source="von Neumann 1941 (the mean square successive difference); Rahaman et al. 2019 'On the spectral "
+                  "lowest and the highest, and profiles that spread at least 4x their sampling noise; and the "
+                  "ratio >= 0.7 again with every companion (another column of few values, all the columns that are "
+                  "a function of it), read on the joint groups with a step along the column as the neighbour",
+        source="von Neumann 1941 (the mean square successive difference); Geary 1954 (the contiguity ratio on "
+               "a neighbour graph); Rahaman et al. 2019 'On the spectral "
                "bias of neural networks' (a function that jumps at every value is learned last); notes 002 "
                "preprocessing",
         fix="one-hot encode the column (pd.get_dummies, sklearn OneHotEncoder) or map its ids to an nn.Embedding",
@@ -337,7 +340,7 @@ CODES = {spec.code: spec for spec in (
                   "plateau", Group.SLOW),
         thresholds=("first_layer.MIN_VALUES", "first_layer.MAX_VALUES", "first_layer.MIN_VALUE_ROWS",
                     "first_layer.ID_ROWS", "first_layer.ROUGH", "first_layer.MIN_SNR", "first_layer.NUMERIC", "first_layer.ALPHA",
-                    "first_layer.GRAD_ROWS"),
+                    "first_layer.GRAD_ROWS", "first_layer.COVERED"),
         plan=not_repairable,
     ),
     FindingSpec(
