@@ -270,13 +270,19 @@ CODES = {spec.code: spec for spec in (
                  "and (a warning) rows scaled on their own: every row's mean and std, and the group of columns "
                  "squashed onto one value (each pair differs by < 1% of its spread)"
                  "; (a warning) integers wrapped at their type's limit (value_codes.find_wraps): the values' grid, the share at each end of the range, a pile on the end value, their spread on the circle of the type's modulus against the line; (a warning) a column's values all exactly in a short float format (value_codes.find_rounded): that format's rounding noise, step^2 / 12 at each value's magnitude, against the column's variance"
-                 "; (a warning) a label_problem at chance on unseen rows whose labels relate to some input column (label_relation.reread: per column, a chi-square test of independence from the class ids)",
+                 "; (a warning) a label_problem at chance on unseen rows whose labels relate to some input column (label_relation.reread: per column, a chi-square test of independence from the class ids)"
+                 "; (a warning) rows filled in wholesale (filled_rows.check_filled_rows): a block of varying columns "
+                 "whose commonest values fill the same rows, and the linear and nearest-neighbour probes' held-out "
+                 "loss on those rows against the others', each in units of its rows' trivial guess",
         threshold="at least half the features near-constant and a fit ceiling that closes less than half of the "
                   "gap from the trivial guess (the commonest class; R^2 0) to a perfect fit; or (a warning) 99% "
                   "of the rows with the same mean and std to 0.1% and at least half the varying columns in one "
                   "squashed group"
                   "; wrapped: values on a grid spanning exactly 2^8 or 2^16 steps, each end's 64th of the range holding >= 2% of them without a pile on the end value, and a spread on the circle <= half the line's"
-                  "; reread: some column with p < 1e-3 / the columns tested",
+                  "; reread: some column with p < 1e-3 / the columns tested"
+                  "; filled rows: at least 2 columns of >= 20 distinct values each filled with one value on the same "
+                  "5-95% of the rows (overlap >= 99%), and a probe's loss on them over their trivial guess's at least "
+                  "1.25x the others' (one-sided Mann-Whitney p < 1e-3 / 2)",
         source="notes 002 preprocessing (the inputs must carry the signal the model learns); the bound is the "
                "Bayes-optimal training fit of a function of the inputs",
         fix="keep the inputs' variation: scale to floats without casting to integers, read the right columns",
@@ -296,7 +302,9 @@ CODES = {spec.code: spec for spec in (
                     "first_layer.ROWS", "first_layer.HELD_OUT", "first_layer.MIN_ROWS", "first_layer.GRAD_ROWS",
                     "first_layer.LOST_MIN", "first_layer.MIN_DROP", "first_layer.LOSS_RATIO", "first_layer.ALPHA",
                     "first_layer.MAX_FEATURES", "first_layer.NEIGHBOURS", "first_layer.FILTERS",
-                    "preprocess_check.AFFINE"),
+                    "preprocess_check.AFFINE",
+                    "filled_rows.ROWS", "filled_rows.MIN_FILLED", "filled_rows.MAX_FILLED", "filled_rows.MIN_DISTINCT",
+                    "filled_rows.SAME_ROWS", "filled_rows.MIN_COLUMNS", "filled_rows.MIN_HELD"),
         stops_unrepaired=True,
         plan=plan_uninformative_inputs,
     ),
