@@ -8,7 +8,8 @@ the training rows and the splits run on what the pre-flight reads: ``first_layer
 Each alarm (a warning or an error) is printed with its side, so a change to these checks is measured
 for false alarms (healthy sides) and for what it finds (broken sides) in CPU seconds, not hours:
 
-    OMP_NUM_THREADS=1 PYTHONPATH=. python bench/babysit_reach.py [--sets 1 2 ... 11] [--json OUT]
+    OMP_NUM_THREADS=1 PYTHONPATH=. python bench/babysit_reach.py [--sets 1 2 ... 11] [--gen FIRST PARENTS]
+        [--suite] [--json OUT]
 """
 from __future__ import annotations
 
@@ -31,8 +32,8 @@ from trainwell.train.fit import prepare  # noqa: E402
 SETS = {1: "babysit_user", **{k: f"babysit_user{k}" for k in range(2, 12)}}
 
 
-def side(pair, broken: bool) -> dict:
-    model, (tr, va, te), opts, expected = pair(broken)
+def side(model, tr, va, te, opts, expected=frozenset()) -> dict:
+    """The checks' alarms on one setup (``fit``'s arguments), as ``doctor`` prepares it."""
     options = {**opts, "run_dir": None, "resume": False, "progress": False, "babysit": "off", "report": False,
                "log": [], "overwrite": False, "extend": False}
     start = time.process_time()
@@ -56,20 +57,46 @@ def side(pair, broken: bool) -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sets", type=int, nargs="+", default=sorted(SETS), help="user sets to read (1-11)")
+    ap.add_argument("--gen", type=int, nargs=2, metavar=("FIRST", "PARENTS"),
+                    help="also the generated benchmark's parents FIRST.. and their mutants")
+    ap.add_argument("--suite", action="store_true", help="also the hand-written suite's cases and twins")
     ap.add_argument("--json", help="also write the rows to this JSON file")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     rows = []
+    def show(row, label):
+        rows.append(row)
+        print(f"{label} {','.join(row['alarms']) or '-'}" + (f"  [{row['skipped']}]" if "skipped" in row else ""),
+              flush=True)
     for k in args.sets:
         if k not in SETS:
             ap.error(f"--sets: {k} is not a user set (1-11)")
         module = importlib.import_module(SETS[k])
         for name, pair in module.PAIRS.items():
             for broken in (False, True):
-                row = {"set": k, "pair": name, "broken": broken, **side(pair, broken)}
-                rows.append(row)
-                print(f"set {k:2d} {name:40s} {'broken ' if broken else 'healthy'} {','.join(row['alarms']) or '-'}"
-                      + (f"  [{row['skipped']}]" if "skipped" in row else ""), flush=True)
+                model, (tr, va, te), opts, expected = pair(broken)
+                show({"set": k, "pair": name, "broken": broken, **side(model, tr, va, te, opts, expected)},
+                     f"set {k:2d} {name:40s} {'broken ' if broken else 'healthy'}")
+    if args.gen:
+        import babysit_gen as gen
+        labels = json.loads(gen.LABELS.read_text()) if gen.LABELS.exists() else {}
+        first, count = args.gen
+        for seed in range(first, first + count):
+            p = gen.parent(seed)
+            for s in [p, *gen.mutants(p)]:
+                killed = labels.get(s.name, {}).get("killed") if s.mutation else False
+                model, splits, opts = gen.build(s)
+                show({"gen": s.name, "mutation": s.mutation, "killed": killed, **side(model, splits, None, None, opts)},
+                     f"gen {s.name:70s} {'killed ' if killed else 'harmless' if killed is False and s.mutation else 'parent ' if not s.mutation else 'unlabelled'}")
+    if args.suite:
+        import babysit_suite as suite
+        for case in suite.CASES:
+            for broken in (False, True):
+                model, s, opts = case.build(broken)
+                opts = {k: v for k, v in opts.items() if k != "budget_s"}
+                show({"case": case.name, "broken": broken, "expected": case.expected,
+                      **side(model, s, None, None, opts)},
+                     f"suite {case.name:40s} {'broken ' if broken else 'twin   '}")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
     return 0
