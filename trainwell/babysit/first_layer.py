@@ -496,13 +496,15 @@ def check_category_ids(X, y, *, class_ids: bool, entries: dict | None) -> list[F
 
 
 def check_what_reaches(model: nn.Module, X, y, *, class_ids: bool, seed: int = 0) -> list[Finding]:
-    """Both checks of this module on the training rows ``X``, ``y``: ``entry_layers`` once, on the
-    first ``GRAD_ROWS`` rows."""
+    """Both checks of this module and ``periodic_columns.check_periodic`` on the training rows ``X``,
+    ``y``: ``entry_layers`` once, on the first ``GRAD_ROWS`` rows."""
     if not torch.is_floating_point(X) or X.shape[0] < 2:
         return []
     device = next((p.device for p in model.parameters()), X.device)
     entries = entry_layers(model, X[:GRAD_ROWS].to(device))
     if entries is not None:
         entries = {**entries, "ignored": entries["ignored"].cpu()}
+    from trainwell.babysit.periodic_columns import check_periodic   # it reads this module's constants
     return (check_first_layer(model, X, y, class_ids=class_ids, entries=entries, seed=seed)
-            + check_category_ids(X, y, class_ids=class_ids, entries=entries))
+            + check_category_ids(X, y, class_ids=class_ids, entries=entries)
+            + check_periodic(X, y, class_ids=class_ids, entries=entries))

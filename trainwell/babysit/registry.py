@@ -273,7 +273,9 @@ CODES = {spec.code: spec for spec in (
                  "; (a warning) a label_problem at chance on unseen rows whose labels relate to some input column (label_relation.reread: per column, a chi-square test of independence from the class ids)"
                  "; (a warning) rows filled in wholesale (filled_rows.check_filled_rows): a block of varying columns "
                  "whose commonest values fill the same rows, and the linear and nearest-neighbour probes' held-out "
-                 "loss on those rows against the others', each in units of its rows' trivial guess",
+                 "loss on those rows against the others', each in units of its rows' trivial guess"
+                 "; (a warning) a column whose targets oscillate with it (periodic_columns.check_periodic: a time stamp "
+                 "fed as one number): the periodogram of the targets against the column's values",
         threshold="at least half the features near-constant and a fit ceiling that closes less than half of the "
                   "gap from the trivial guess (the commonest class; R^2 0) to a perfect fit; or (a warning) 99% "
                   "of the rows with the same mean and std to 0.1% and at least half the varying columns in one "
@@ -282,7 +284,10 @@ CODES = {spec.code: spec for spec in (
                   "; reread: some column with p < 1e-3 / the columns tested"
                   "; filled rows: at least 2 columns of >= 20 distinct values each filled with one value on the same "
                   "5-95% of the rows (overlap >= 99%), and a probe's loss on them over their trivial guess's at least "
-                  "1.25x the others' (one-sided Mann-Whitney p < 1e-3 / 2)",
+                  "1.25x the others' (one-sided Mann-Whitney p < 1e-3 / 2)"
+                  "; periodic: a column of distinct values (>= 90% of the rows) whose strongest periodogram frequency "
+                  "against the targets lies at >= 10 cycles over its range with a false-alarm probability < 1e-3 / "
+                  "(columns x target signals)",
         source="notes 002 preprocessing (the inputs must carry the signal the model learns); the bound is the "
                "Bayes-optimal training fit of a function of the inputs",
         fix="keep the inputs' variation: scale to floats without casting to integers, read the right columns",
@@ -304,7 +309,10 @@ CODES = {spec.code: spec for spec in (
                     "first_layer.MAX_FEATURES", "first_layer.NEIGHBOURS", "first_layer.FILTERS",
                     "preprocess_check.AFFINE",
                     "filled_rows.ROWS", "filled_rows.MIN_FILLED", "filled_rows.MAX_FILLED", "filled_rows.MIN_DISTINCT",
-                    "filled_rows.SAME_ROWS", "filled_rows.MIN_COLUMNS", "filled_rows.MIN_HELD"),
+                    "filled_rows.SAME_ROWS", "filled_rows.MIN_COLUMNS", "filled_rows.MIN_HELD",
+                    "periodic_columns.ROWS", "periodic_columns.DISTINCT", "periodic_columns.CYCLES",
+                    "periodic_columns.OVERSAMPLE", "periodic_columns.CELLS", "periodic_columns.MAX_CLASSES",
+                    "periodic_columns.MIN_ROWS"),
         stops_unrepaired=True,
         plan=plan_uninformative_inputs,
     ),

@@ -1,0 +1,118 @@
+"""A column whose targets oscillate with it: ``uninformative_inputs`` (a warning).
+
+A time stamp fed as one number (epoch seconds, standardized) carries the hour of the day and the day of
+the week only as its fast oscillations: over a year of rows, the daily cycle is 365 cycles of the
+column's range. A net that receives the number must build a function with hundreds of turns from it,
+the high-frequency kind networks learn last or never (Rahaman et al. 2019, "On the spectral bias of
+neural networks"; Tancik et al. 2020, "Fourier features let networks learn high frequency functions":
+the cure is to give the periodic parts as sin and cos). The same holds for any reading whose targets
+depend on it periodically (an angle in many turns, a phase).
+
+Measured per column of a table that reaches the entry layers as a number and takes distinct values on
+at least ``DISTINCT`` of the rows (a continuous reading: a column on a grid of a few values aliases its
+own low frequencies to the grid's), on at most ``ROWS`` training rows: the periodogram of the targets against
+the column's values (Lomb 1976, Scargle 1982: the power of a sine at each frequency, for unevenly
+spaced samples; taken by an FFT on a fine grid, ``periodogram``), normalized by the targets' variance, on frequencies from one
+cycle over the column's range to half as many cycles as rows (the mean spacing's Nyquist rate),
+oversampled ``OVERSAMPLE`` times; regression targets per column, class ids per class (its indicator).
+It fires where the strongest frequency of the column lies at ``CYCLES`` or more cycles over its range
+(the column's main relation to the targets is a fast oscillation, not a smooth trend with harmonics:
+a step or a narrow bump spreads its power over all frequencies, with the most at the lowest) and is
+significant: its false-alarm probability over the ``M`` independent frequencies, 1 - (1 - exp(-z))^M
+with M = the frequencies over ``OVERSAMPLE`` (Horne & Baliunas 1986; Scargle 1982: z is exponential
+under the null of noise), is below ``first_layer.ALPHA`` over the columns and target signals read.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from trainwell.babysit.findings import Finding, make
+from trainwell.babysit.first_layer import ALPHA, NUMERIC
+
+ROWS = 4000               # the training rows read (~2,000 frequencies of a year's daily cycle at half as many cycles)
+DISTINCT = 0.9            # a continuous column: distinct values on at least 90 % of the rows
+CYCLES = 10               # a fast oscillation: 10 or more cycles over the column's range (20 turns a net
+                          # fed the number must build; spectral bias: learned last)
+OVERSAMPLE = 5            # frequencies per independent frequency (1 / range): the peaks' width (VanderPlas 2018)
+CELLS = 16                # grid cells per row for the periodogram's FFT (see ``periodogram``)
+MAX_CLASSES = 10          # class ids: the indicators of at most the 10 commonest classes are read
+MIN_ROWS = 200            # fewer rows: too few for a periodogram of many frequencies
+
+
+def _signals(t: torch.Tensor, class_ids: bool) -> list[torch.Tensor]:
+    """The target signals read: each regression target column, or each common class's indicator."""
+    if class_ids:
+        ids, counts = torch.unique(t.reshape(-1), return_counts=True)
+        if ids.numel() < 2:
+            return []
+        top = ids[counts.argsort(descending=True)][:MAX_CLASSES if ids.numel() > 2 else 1]
+        return [(t.reshape(-1) == c).double() for c in top]
+    return [t.double().reshape(t.shape[0], -1)[:, k] for k in range(t.reshape(t.shape[0], -1).shape[1])]
+
+
+def periodogram(x: torch.Tensor, s: torch.Tensor) -> tuple:
+    """The power of the signal ``s`` against the sample positions ``x`` on cycles 1 .. len(x) / 2
+    over ``x``'s range (``OVERSAMPLE`` per cycle), normalized so that it is exponential(1) at each
+    frequency when ``s`` is noise: (cycles, power). The classical periodogram |sum s e^{-i w x}|^2 /
+    (n var s) of the centred signal (Scargle 1982's normalization; Lomb-Scargle's phase term changes
+    little on unevenly spread positions), with the sum taken by an FFT of the signal gathered on a
+    grid of ``CELLS`` cells per row over the range (Press & Rybicki 1989 extirpolate onto a grid the
+    same way): a cycle of the highest frequency spans at least 2 ``CELLS`` cells, so the grid moves
+    no sample by more than 1 / (4 ``CELLS``) of a cycle."""
+    n = x.numel()
+    span = float(x.max() - x.min())
+    s = s - s.mean()
+    var = float(s.var(unbiased=False))
+    top = n // 2 * OVERSAMPLE
+    cycles = torch.arange(OVERSAMPLE, top + 1, dtype=torch.float64) / OVERSAMPLE
+    if span <= 0 or var <= 0:
+        return cycles, torch.zeros_like(cycles)
+    cells = CELLS * n
+    where = ((x - x.min()) / span * cells).long().clamp_(max=cells - 1)
+    grid = torch.zeros(cells * OVERSAMPLE, dtype=torch.float64).index_add_(0, where, s.double())
+    power = torch.fft.rfft(grid).abs() ** 2 / (n * var)
+    return cycles, power[OVERSAMPLE:top + 1]
+
+
+def check_periodic(X, y, *, class_ids: bool, entries: dict | None) -> list[Finding]:
+    """``uninformative_inputs`` (a warning) for a column whose targets oscillate with it fast (see
+    the module docstring). ``entries``: ``first_layer.entry_layers`` on the first rows of ``X``
+    (None: not checkable)."""
+    if entries is None or X.dim() != 2 or X.shape[0] < MIN_ROWS:
+        return []
+    n = min(X.shape[0], ROWS)
+    x, t = X[:n].detach().cpu().double(), y[:n].detach().cpu()
+    numeric = (~entries["ignored"]).double().mean(0) >= NUMERIC
+    columns = [j for j in range(x.shape[1]) if bool(numeric[j])
+               and torch.unique(x[:, j]).numel() >= DISTINCT * n and bool(torch.isfinite(x[:, j]).all())]
+    signals = _signals(t, class_ids) if columns else []
+    if not signals:
+        return []
+    bound = ALPHA / (len(columns) * len(signals))
+    best = None
+    for j in columns:
+        for k, s in enumerate(signals):
+            cycles, power = periodogram(x[:, j], s)
+            top = int(power.argmax())
+            z = float(power[top])
+            independent = cycles.numel() / OVERSAMPLE
+            fap = -math.expm1(independent * math.log1p(-math.exp(-z))) if z < 700 else 0.0
+            if float(cycles[top]) >= CYCLES and fap < bound and (best is None or z > best["z"]):
+                best = {"column": j, "signal": k, "cycles": float(cycles[top]), "z": z, "fap": fap}
+    if best is None:
+        return []
+    j = best["column"]
+    return [make(
+        "uninformative_inputs",
+        f"the targets oscillate with input column {j}: its strongest relation to them is a cycle "
+        f"{best['cycles']:.0f} times over the column's range (periodogram power {best['z']:.1f}, false-alarm "
+        f"probability {best['fap']:.2g} over the frequencies read), and the model receives the column as one "
+        f"number: it must build a function with {2 * best['cycles']:.0f} turns from it, which nets learn last "
+        f"(spectral bias); a time stamp fed as one number carries its hour of the day or day of the week so",
+        evidence={"column": j, "cycles": best["cycles"], "power": best["z"], "false_alarm_probability": best["fap"],
+                  "p_threshold": bound, "columns_read": columns, "rows": n},
+        where=f"input column {j}", severity="warning",
+        fix="give the periodic parts as features: for a time stamp, the hour of the day and the day of the week "
+            "as sin / cos pairs (sin(2 pi h / 24), cos(2 pi h / 24)), instead of the raw number")]
