@@ -92,3 +92,26 @@ def test_the_periodogram_matches_lomb_scargle_and_is_exponential_under_noise():
     _, null = pc.periodogram(x, noise)
     assert float(null.mean()) == pytest.approx(1.0, abs=0.1)          # exponential(1): mean 1
     assert float((null > 5).double().mean()) == pytest.approx(np.exp(-5), abs=0.005)
+
+
+def test_a_cycle_on_one_half_of_the_range_only_does_not_repeat_and_a_far_code_is_not_read():
+    g = np.random.default_rng(4)
+    n = 3000
+    t = torch.tensor(np.sort(g.uniform(0, 100, n)))
+    cycle = torch.tensor(np.sin(2 * np.pi * t.numpy() * 0.4) > 0) & (t < 50)     # 20 cycles, first half only
+    s = (cycle ^ torch.tensor(g.random(n) < 0.1)).double()
+    assert pc.repeats(t, s, 40.0) is False
+    both = (torch.tensor(np.sin(2 * np.pi * t.numpy() * 0.4) > 0) ^ torch.tensor(g.random(n) < 0.1)).double()
+    assert pc.repeats(t, both, 40.0) is True
+    coded = torch.cat([t[:-100], torch.full((100,), -999.0, dtype=torch.float64)])   # a missing-value code
+    assert pc.spread_out(t) and not pc.spread_out(coded)
+
+
+def test_the_false_alarm_bound_holds_on_noise():
+    g = np.random.default_rng(5)
+    x = torch.tensor(g.uniform(0, 1, 800))
+    faps = []
+    for _ in range(40):
+        cycles, power = pc.periodogram(x, torch.tensor(g.normal(size=800)))
+        faps.append(pc.false_alarm(float(power.max()), x, float(cycles[-1])))
+    assert np.mean(np.array(faps) < 0.1) <= 0.2          # Baluev's bound is an upper bound: at most ~10 %

@@ -18,9 +18,16 @@ oversampled ``OVERSAMPLE`` times; regression targets per column, class ids per c
 It fires where the strongest frequency of the column lies at ``CYCLES`` or more cycles over its range
 (the column's main relation to the targets is a fast oscillation, not a smooth trend with harmonics:
 a step or a narrow bump spreads its power over all frequencies, with the most at the lowest) and is
-significant: its false-alarm probability over the ``M`` independent frequencies, 1 - (1 - exp(-z))^M
-with M = the frequencies over ``OVERSAMPLE`` (Horne & Baliunas 1986; Scargle 1982: z is exponential
-under the null of noise), is below ``first_layer.ALPHA`` over the columns and target signals read.
+significant: its false-alarm probability over all the frequencies read, W e^{-z} sqrt(z) with
+W = f_max sqrt(4 pi var x) (Baluev 2008, "Assessing the statistical significance of periodogram
+peaks"; z is exponential at each frequency under the null of noise, Scargle 1982; the naive count of
+n / 2 independent frequencies underestimates the maximum over an unevenly sampled grid by ~3x), is
+below ``first_layer.ALPHA`` over the columns and target signals read, and the cycle *repeats*: its
+frequency's power on each half of the column's range alone (the rows below and above its median) has a
+single-frequency false-alarm probability e^{-z} under ``first_layer.ALPHA`` (a period holds over the
+whole range; a peak noise assembled from both halves stands in neither). A column with a gap wider than
+``MAX_GAP`` of its range between neighbouring values is not read (a missing-value code or an outlier
+far from the rest: frequencies counted over such a range squeeze a smooth relation into a sliver).
 """
 from __future__ import annotations
 
@@ -36,6 +43,7 @@ DISTINCT = 0.9            # a continuous column: distinct values on at least 90 
 CYCLES = 10               # a fast oscillation: 10 or more cycles over the column's range (20 turns a net
                           # fed the number must build; spectral bias: learned last)
 OVERSAMPLE = 5            # frequencies per independent frequency (1 / range): the peaks' width (VanderPlas 2018)
+MAX_GAP = 0.1             # a column fills its range: no gap between neighbouring values over a tenth of it
 CELLS = 16                # grid cells per row for the periodogram's FFT (see ``periodogram``)
 MAX_CLASSES = 10          # class ids: the indicators of at most the 10 commonest classes are read
 MIN_ROWS = 200            # fewer rows: too few for a periodogram of many frequencies
@@ -76,6 +84,42 @@ def periodogram(x: torch.Tensor, s: torch.Tensor) -> tuple:
     return cycles, power[OVERSAMPLE:top + 1]
 
 
+def false_alarm(z: float, x: torch.Tensor, top_cycles: float) -> float:
+    """The probability that noise gives some frequency up to ``top_cycles`` over ``x``'s range a
+    power of ``z`` or more: Baluev 2008's bound, W e^{-z} sqrt(z), W = f_max sqrt(4 pi var x) (f_max
+    in cycles per unit of x); capped at 1."""
+    width = top_cycles / float(x.max() - x.min()) * math.sqrt(4 * math.pi * float(x.var()))
+    return min(1.0, width * math.exp(-z) * math.sqrt(z))
+
+
+def spread_out(x: torch.Tensor) -> bool:
+    """Whether ``x``'s values fill their range: no gap between neighbouring values wider than
+    ``MAX_GAP`` of it (a missing-value code or an outlier far from the rest makes the range the
+    gap's, and a smooth relation on the values squeezed into a sliver of it reads as fast)."""
+    v = torch.sort(x)[0]
+    span = float(v[-1] - v[0])
+    return span > 0 and float((v[1:] - v[:-1]).max()) <= MAX_GAP * span
+
+
+def repeats(x: torch.Tensor, s: torch.Tensor, cycles: float) -> bool:
+    """Whether the cycle of ``cycles`` over ``x``'s range shows on each half of it alone: the power
+    at that one frequency on the rows below and above ``x``'s median, each with a single-frequency
+    false-alarm probability e^{-z} under ``first_layer.ALPHA``. A period repeats over the column's
+    range; a peak that noise put together from both halves does not stand in either."""
+    omega = 2 * math.pi * cycles / float(x.max() - x.min())
+    middle = x.median()
+    for half in (x <= middle, x > middle):
+        sh = s[half] - s[half].mean()
+        var = float(sh.var(unbiased=False))
+        if var <= 0:
+            return False
+        phase = omega * x[half]
+        z = float((sh * torch.cos(phase)).sum() ** 2 + (sh * torch.sin(phase)).sum() ** 2) / (int(half.sum()) * var)
+        if math.exp(-z) >= ALPHA:
+            return False
+    return True
+
+
 def check_periodic(X, y, *, class_ids: bool, entries: dict | None) -> list[Finding]:
     """``uninformative_inputs`` (a warning) for a column whose targets oscillate with it fast (see
     the module docstring). ``entries``: ``first_layer.entry_layers`` on the first rows of ``X``
@@ -86,7 +130,8 @@ def check_periodic(X, y, *, class_ids: bool, entries: dict | None) -> list[Findi
     x, t = X[:n].detach().cpu().double(), y[:n].detach().cpu()
     numeric = (~entries["ignored"]).double().mean(0) >= NUMERIC
     columns = [j for j in range(x.shape[1]) if bool(numeric[j])
-               and torch.unique(x[:, j]).numel() >= DISTINCT * n and bool(torch.isfinite(x[:, j]).all())]
+               and torch.unique(x[:, j]).numel() >= DISTINCT * n and bool(torch.isfinite(x[:, j]).all())
+               and spread_out(x[:, j])]
     signals = _signals(t, class_ids) if columns else []
     if not signals:
         return []
@@ -97,9 +142,9 @@ def check_periodic(X, y, *, class_ids: bool, entries: dict | None) -> list[Findi
             cycles, power = periodogram(x[:, j], s)
             top = int(power.argmax())
             z = float(power[top])
-            independent = cycles.numel() / OVERSAMPLE
-            fap = -math.expm1(independent * math.log1p(-math.exp(-z))) if z < 700 else 0.0
-            if float(cycles[top]) >= CYCLES and fap < bound and (best is None or z > best["z"]):
+            fap = false_alarm(z, x[:, j], float(cycles[-1]))
+            if float(cycles[top]) >= CYCLES and fap < bound and (best is None or z > best["z"]) \
+                    and repeats(x[:, j], s, float(cycles[top])):
                 best = {"column": j, "signal": k, "cycles": float(cycles[top]), "z": z, "fap": fap}
     if best is None:
         return []

@@ -286,8 +286,9 @@ CODES = {spec.code: spec for spec in (
                   "5-95% of the rows (overlap >= 99%), and a probe's loss on them over their trivial guess's at least "
                   "1.25x the others' (one-sided Mann-Whitney p < 1e-3 / 2)"
                   "; periodic: a column of distinct values (>= 90% of the rows) whose strongest periodogram frequency "
-                  "against the targets lies at >= 10 cycles over its range with a false-alarm probability < 1e-3 / "
-                  "(columns x target signals)",
+                  "against the targets lies at >= 10 cycles over its range with a false-alarm probability (Baluev "
+                  "2008) < 1e-3 / (columns x target signals), the cycle standing on each half of the range alone "
+                  "(e^-z < 1e-3), no gap over 10% of the range",
         source="notes 002 preprocessing (the inputs must carry the signal the model learns); the bound is the "
                "Bayes-optimal training fit of a function of the inputs",
         fix="keep the inputs' variation: scale to floats without casting to integers, read the right columns",
@@ -311,7 +312,7 @@ CODES = {spec.code: spec for spec in (
                     "filled_rows.ROWS", "filled_rows.MIN_FILLED", "filled_rows.MAX_FILLED", "filled_rows.MIN_DISTINCT",
                     "filled_rows.SAME_ROWS", "filled_rows.MIN_COLUMNS", "filled_rows.MIN_HELD",
                     "periodic_columns.ROWS", "periodic_columns.DISTINCT", "periodic_columns.CYCLES",
-                    "periodic_columns.OVERSAMPLE", "periodic_columns.CELLS", "periodic_columns.MAX_CLASSES",
+                    "periodic_columns.OVERSAMPLE", "periodic_columns.CELLS", "periodic_columns.MAX_GAP", "periodic_columns.MAX_CLASSES",
                     "periodic_columns.MIN_ROWS"),
         stops_unrepaired=True,
         plan=plan_uninformative_inputs,
