@@ -8,7 +8,7 @@ neural networks"; Tancik et al. 2020, "Fourier features let networks learn high 
 the cure is to give the periodic parts as sin and cos). The same holds for any reading whose targets
 depend on it periodically (an angle in many turns, a phase).
 
-Measured per column of a table that reaches the entry layers as a number and takes distinct values on
+Measured per column of a table (at most ``MAX_COLUMNS`` columns) that reaches the entry layers as a number and takes distinct values on
 at least ``DISTINCT`` of the rows (a continuous reading: a column on a grid of a few values aliases its
 own low frequencies to the grid's), on at most ``ROWS`` training rows: the periodogram of the targets against
 the column's values (Lomb 1976, Scargle 1982: the power of a sine at each frequency, for unevenly
@@ -47,6 +47,8 @@ MAX_GAP = 0.1             # a column fills its range: no gap between neighbourin
 CELLS = 16                # grid cells per row for the periodogram's FFT (see ``periodogram``)
 MAX_CLASSES = 10          # class ids: the indicators of at most the 10 commonest classes are read
 MIN_ROWS = 200            # fewer rows: too few for a periodogram of many frequencies
+MAX_COLUMNS = 64          # wider inputs (spectra, flattened signals) are not read: at most 64 x MAX_CLASSES
+                          # periodograms, ~5 ms each at ROWS rows on one CPU core
 
 
 def _signals(t: torch.Tensor, class_ids: bool) -> list[torch.Tensor]:
@@ -124,7 +126,7 @@ def check_periodic(X, y, *, class_ids: bool, entries: dict | None) -> list[Findi
     """``uninformative_inputs`` (a warning) for a column whose targets oscillate with it fast (see
     the module docstring). ``entries``: ``first_layer.entry_layers`` on the first rows of ``X``
     (None: not checkable)."""
-    if entries is None or X.dim() != 2 or X.shape[0] < MIN_ROWS:
+    if entries is None or X.dim() != 2 or X.shape[0] < MIN_ROWS or X.shape[1] > MAX_COLUMNS:
         return []
     n = min(X.shape[0], ROWS)
     x, t = X[:n].detach().cpu().double(), y[:n].detach().cpu()

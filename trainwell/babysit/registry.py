@@ -313,7 +313,7 @@ CODES = {spec.code: spec for spec in (
                     "filled_rows.SAME_ROWS", "filled_rows.MIN_COLUMNS", "filled_rows.MIN_HELD",
                     "periodic_columns.ROWS", "periodic_columns.DISTINCT", "periodic_columns.CYCLES",
                     "periodic_columns.OVERSAMPLE", "periodic_columns.CELLS", "periodic_columns.MAX_GAP", "periodic_columns.MAX_CLASSES",
-                    "periodic_columns.MIN_ROWS"),
+                    "periodic_columns.MIN_ROWS", "periodic_columns.MAX_COLUMNS"),
         stops_unrepaired=True,
         plan=plan_uninformative_inputs,
     ),
