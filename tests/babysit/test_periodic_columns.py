@@ -34,7 +34,8 @@ def meter_readings(n=3000, seed=0, stamp=True):
 
 
 def periodic(x, y, class_ids):
-    return pc.check_periodic(x, y, class_ids=class_ids, entries=fl.entry_layers(mlp(x.shape[1], 3), x[:64]))
+    return pc.check_periodic(x, y, class_ids=class_ids, entries=fl.entry_layers(mlp(x.shape[1], 3), x[:64]),
+                             alpha=fl.ALPHA, numeric=fl.NUMERIC)
 
 
 def test_a_time_stamp_whose_hour_carries_the_targets_is_found():
@@ -100,9 +101,9 @@ def test_a_cycle_on_one_half_of_the_range_only_does_not_repeat_and_a_far_code_is
     t = torch.tensor(np.sort(g.uniform(0, 100, n)))
     cycle = torch.tensor(np.sin(2 * np.pi * t.numpy() * 0.4) > 0) & (t < 50)     # 20 cycles, first half only
     s = (cycle ^ torch.tensor(g.random(n) < 0.1)).double()
-    assert pc.repeats(t, s, 40.0) is False
+    assert pc.repeats(t, s, 40.0, alpha=fl.ALPHA) is False
     both = (torch.tensor(np.sin(2 * np.pi * t.numpy() * 0.4) > 0) ^ torch.tensor(g.random(n) < 0.1)).double()
-    assert pc.repeats(t, both, 40.0) is True
+    assert pc.repeats(t, both, 40.0, alpha=fl.ALPHA) is True
     coded = torch.cat([t[:-100], torch.full((100,), -999.0, dtype=torch.float64)])   # a missing-value code
     assert pc.spread_out(t) and not pc.spread_out(coded)
 

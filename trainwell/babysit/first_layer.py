@@ -59,6 +59,7 @@ import torch
 from torch import nn
 
 from trainwell.babysit.findings import Finding, make
+from trainwell.babysit.periodic_columns import check_periodic
 
 ROWS = 1500             # rows the probes read: 2/3 fit, 1/3 held out (~500 paired rows: a 3-point drop is
 HELD_OUT = 1 / 3        # ... significant at ALPHA when the probes disagree on ~10 % of the rows)
@@ -504,7 +505,6 @@ def check_what_reaches(model: nn.Module, X, y, *, class_ids: bool, seed: int = 0
     entries = entry_layers(model, X[:GRAD_ROWS].to(device))
     if entries is not None:
         entries = {**entries, "ignored": entries["ignored"].cpu()}
-    from trainwell.babysit.periodic_columns import check_periodic   # it reads this module's constants
     return (check_first_layer(model, X, y, class_ids=class_ids, entries=entries, seed=seed)
             + check_category_ids(X, y, class_ids=class_ids, entries=entries)
-            + check_periodic(X, y, class_ids=class_ids, entries=entries))
+            + check_periodic(X, y, class_ids=class_ids, entries=entries, alpha=ALPHA, numeric=NUMERIC))

@@ -36,7 +36,6 @@ import math
 import torch
 
 from trainwell.babysit.findings import Finding, make
-from trainwell.babysit.first_layer import ALPHA, NUMERIC
 
 ROWS = 4000               # the training rows read (~2,000 frequencies of a year's daily cycle at half as many cycles)
 DISTINCT = 0.9            # a continuous column: distinct values on at least 90 % of the rows
@@ -103,10 +102,10 @@ def spread_out(x: torch.Tensor) -> bool:
     return span > 0 and float((v[1:] - v[:-1]).max()) <= MAX_GAP * span
 
 
-def repeats(x: torch.Tensor, s: torch.Tensor, cycles: float) -> bool:
+def repeats(x: torch.Tensor, s: torch.Tensor, cycles: float, *, alpha: float) -> bool:
     """Whether the cycle of ``cycles`` over ``x``'s range shows on each half of it alone: the power
     at that one frequency on the rows below and above ``x``'s median, each with a single-frequency
-    false-alarm probability e^{-z} under ``first_layer.ALPHA``. A period repeats over the column's
+    false-alarm probability e^{-z} under ``alpha``. A period repeats over the column's
     range; a peak that noise put together from both halves does not stand in either."""
     omega = 2 * math.pi * cycles / float(x.max() - x.min())
     middle = x.median()
@@ -117,27 +116,29 @@ def repeats(x: torch.Tensor, s: torch.Tensor, cycles: float) -> bool:
             return False
         phase = omega * x[half]
         z = float((sh * torch.cos(phase)).sum() ** 2 + (sh * torch.sin(phase)).sum() ** 2) / (int(half.sum()) * var)
-        if math.exp(-z) >= ALPHA:
+        if math.exp(-z) >= alpha:
             return False
     return True
 
 
-def check_periodic(X, y, *, class_ids: bool, entries: dict | None) -> list[Finding]:
+def check_periodic(X, y, *, class_ids: bool, entries: dict | None, alpha: float, numeric: float) -> list[Finding]:
     """``uninformative_inputs`` (a warning) for a column whose targets oscillate with it fast (see
     the module docstring). ``entries``: ``first_layer.entry_layers`` on the first rows of ``X``
-    (None: not checkable)."""
+    (None: not checkable); ``alpha``: the chance of a false alarm per setup (``first_layer.ALPHA``);
+    ``numeric``: the share of rows with a gradient that makes a column reach the entry layers as a
+    number (``first_layer.NUMERIC``)."""
     if entries is None or X.dim() != 2 or X.shape[0] < MIN_ROWS or X.shape[1] > MAX_COLUMNS:
         return []
     n = min(X.shape[0], ROWS)
     x, t = X[:n].detach().cpu().double(), y[:n].detach().cpu()
-    numeric = (~entries["ignored"]).double().mean(0) >= NUMERIC
-    columns = [j for j in range(x.shape[1]) if bool(numeric[j])
+    reaches = (~entries["ignored"]).double().mean(0) >= numeric
+    columns = [j for j in range(x.shape[1]) if bool(reaches[j])
                and torch.unique(x[:, j]).numel() >= DISTINCT * n and bool(torch.isfinite(x[:, j]).all())
                and spread_out(x[:, j])]
     signals = _signals(t, class_ids) if columns else []
     if not signals:
         return []
-    bound = ALPHA / (len(columns) * len(signals))
+    bound = alpha / (len(columns) * len(signals))
     best = None
     for j in columns:
         for k, s in enumerate(signals):
@@ -146,7 +147,7 @@ def check_periodic(X, y, *, class_ids: bool, entries: dict | None) -> list[Findi
             z = float(power[top])
             fap = false_alarm(z, x[:, j], float(cycles[-1]))
             if float(cycles[top]) >= CYCLES and fap < bound and (best is None or z > best["z"]) \
-                    and repeats(x[:, j], s, float(cycles[top])):
+                    and repeats(x[:, j], s, float(cycles[top]), alpha=alpha):
                 best = {"column": j, "signal": k, "cycles": float(cycles[top]), "z": z, "fap": fap}
     if best is None:
         return []
