@@ -270,3 +270,69 @@ def test_on_a_gpu_the_checks_read_the_host_rows_and_the_model_on_the_device():
     assert codes(fl.check_what_reaches(model, x, y, class_ids=True)) == ["uninformative_inputs"]
     xs, ys, _ = flights_like()
     assert codes(fl.check_what_reaches(mlp(d=3).cuda(), xs, ys, class_ids=True)) == ["categories_as_numbers"]
+
+
+# ------------------------------------------------------------------------------ category ids read jointly
+def _standard(cols):
+    x = np.column_stack(cols).astype(np.float32)
+    return torch.tensor((x - x.mean(0)) / x.std(0))
+
+
+def entity_table(n=4000, seed=0, own_effect=0.0):
+    """Rows of 14 depots: each depot's two measured attributes (floor area, staff), one column each,
+    and a reading of the row; the target is smooth in the two attributes together (plus, with
+    ``own_effect``, a random effect of the depot itself that no attribute explains)."""
+    g = np.random.default_rng(seed)
+    area, staff, own = g.normal(size=(3, 14))
+    depot = g.integers(0, 14, n)
+    reading = g.normal(size=n)
+    score = area[depot] + staff[depot] + own_effect * own[depot] + 0.5 * reading + g.normal(0, 0.4, n)
+    return _standard([area[depot], staff[depot], reading]), torch.tensor(score[:, None], dtype=torch.float32)
+
+
+def test_an_entitys_attributes_each_rough_alone_are_smooth_together_and_quiet():
+    x, y = entity_table()
+    alone = [fl.roughness(x[:, j], y, class_ids=False) for j in (0, 1)]
+    assert max(r["rough"] for r in alone) >= fl.ROUGH        # one attribute alone reads as ids
+    assert fl.joint_roughness(x, 0, [1], y, class_ids=False) < fl.ROUGH
+    assert fl.companions(x, 0, [1]) == [[1]]
+    assert fl.check_what_reaches(mlp(d=3, out=1), x, y, class_ids=False) == []
+
+
+def test_an_id_with_its_own_effect_stays_rough_beside_its_attributes():
+    x, y = entity_table(own_effect=2.0)
+    depot = torch.unique(x[:, 0], return_inverse=True)[1].float()   # the depot's number, beside its attributes
+    x = torch.cat([x, ((depot - depot.mean()) / depot.std())[:, None]], 1)
+    found = fl.check_what_reaches(mlp(d=4, out=1), x, y, class_ids=False)
+    assert "categories_as_numbers" in codes(found) and 3 in found[0].evidence["columns"]
+    joint = found[0].evidence["joint_roughness"]
+    assert joint and min(joint.values()) >= fl.ROUGH           # read with every companion set, still rough
+
+
+def test_one_half_of_a_cyclic_pair_is_read_with_the_other():
+    g = np.random.default_rng(3)
+    hour = g.integers(0, 24, 5000)
+    angle = 2 * np.pi * hour / 24
+    # a smooth daily profile odd about midnight: hours h and 24 - h (one value of cos) differ most
+    daily = np.sin(angle) + np.sin(3 * angle)
+    y = torch.tensor((daily + g.normal(0, 0.5, 5000) > 0.0).astype(np.int64))
+    x = _standard([np.sin(angle), np.cos(angle), g.normal(size=5000)])
+    assert fl.roughness(x[:, 1], y, class_ids=True)["rough"] >= fl.ROUGH    # cos alone folds h onto 24 - h
+    assert fl.joint_roughness(x, 1, [0], y, class_ids=True) < fl.ROUGH
+    assert fl.check_what_reaches(mlp(d=3, out=2), x, y, class_ids=True) == []
+
+
+def test_a_companion_that_splits_the_rows_does_not_excuse_an_id():
+    x, y, _ = flights_like(seed=2)
+    flag = torch.tensor(np.random.default_rng(9).integers(0, 2, x.shape[0]), dtype=torch.float32)
+    x = torch.cat([x, flag[:, None]], 1)                        # a binary column unrelated to the id
+    r = fl.joint_roughness(x, 2, [3], y, class_ids=True)
+    assert r is not None and r >= fl.ROUGH                      # each group's step is along the id
+    assert codes(fl.check_what_reaches(mlp(d=4), x, y, class_ids=True)) == ["categories_as_numbers"]
+
+
+def test_a_joint_reading_of_too_thin_groups_is_not_taken():
+    x, y, _ = flights_like(seed=3)
+    fine = torch.tensor(np.random.default_rng(4).integers(0, 200, x.shape[0]), dtype=torch.float32)
+    x = torch.cat([x, fine[:, None]], 1)                        # 23 x 200 groups: ~1 row each
+    assert fl.joint_roughness(x, 2, [3], y, class_ids=True) is None

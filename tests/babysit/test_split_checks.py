@@ -243,3 +243,31 @@ def test_a_training_split_smaller_than_a_split_it_is_measured_on():
     assert sp.check_splits(splits(y[:1200], y[1200:1600], y[1600:])) == []
     found = sp.check_splits(splits(y[:300], y[300:700], y[700:]))          # the test split 1300 rows
     assert [(f.severity, f.where) for f in found] == [("info", "validation size"), ("warning", "test size")]
+
+
+# ------------------------------------------------------------------------------ a column constant in training
+def _flag_splits(train_flag, val_flag, seed=0, n=600, m=200):
+    g = torch.Generator().manual_seed(seed)
+    Xt, Xv = torch.randn(n, 4, generator=g), torch.randn(m, 4, generator=g)
+    Xt[:, 2], Xv[:, 2] = train_flag(n), val_flag(m)
+    yt, yv = (Xt[:, 0] > 0).long(), (Xv[:, 0] > 0).long()
+    return SimpleNamespace(train=(Xt, yt), val=(Xv, yv), test=None)
+
+
+def test_a_column_constant_in_training_that_varies_in_validation_is_a_mismatch():
+    """A flag cast differently for training (every string True) than for validation (a real 0 / 1)."""
+    s = _flag_splits(lambda n: torch.ones(n), lambda m: (torch.arange(m) % 5 == 0).float() * -1 + 1)
+    found = [f for f in sp.check_splits(s) if "constant_columns" in f.evidence]
+    assert len(found) == 1 and found[0].code == "split_mismatch" and found[0].severity == "warning"
+    f = found[0]
+    assert f.evidence["constant_columns"] == [2] and f.evidence["rows_off"] == 40 and f.evidence["rows"] == 200
+    # all 40 of the validation's rows off the value land outside training by chance: (200/800)^40 at most
+    assert f.evidence["p"] <= 0.25 ** 40 and "column 2" in f.message and "600 training rows" in f.message
+
+
+def test_a_constant_column_everywhere_or_a_rare_value_in_a_split_is_quiet():
+    s = _flag_splits(lambda n: torch.ones(n), lambda m: torch.ones(m))
+    assert not [f for f in sp.check_splits(s) if "constant_columns" in f.evidence]
+    # a pixel bright in 2 of the 200 validation rows: random splits put both outside training with p = 0.06
+    s = _flag_splits(lambda n: torch.zeros(n), lambda m: (torch.arange(m) < 2).float())
+    assert not [f for f in sp.check_splits(s) if "constant_columns" in f.evidence]

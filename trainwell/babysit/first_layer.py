@@ -32,7 +32,18 @@ Two checks read them, on the pre-flight's host rows:
   smooth relation; it fires at ``ROUGH`` and above. A net fed such a column must learn a function
   that jumps at every value, the high-frequency kind networks learn last (Rahaman et al. 2019, "On
   the spectral bias of neural networks"); a one-hot encoding or an embedding gives each id its own
-  weights.
+  weights. A column rough alone is read again with its *companions* before it is reported
+  (``joint_roughness``, ``companions``): another column of few values (one half of a cyclic pair, as
+  the cos of an hour beside its sin: each cos value folds two hours together), or all the columns
+  that are a function of it (an entity's attributes: a zone's density and office share, each a
+  column). The rows are grouped by the columns' values together and each group's neighbour is the
+  nearest group, in the columns' standard deviations, with another value of the column read (a
+  step along it, as the ordered reading takes): Geary's contiguity ratio on a nearest-neighbour
+  graph (Geary 1954), of which von Neumann's ratio is the case of points on a line. A column is
+  reported only where it is rough alone and with every companion set whose groups of
+  ``MIN_VALUE_ROWS`` rows hold ``COVERED`` of the rows: a net that receives the companions as well
+  meets a target that is smooth in them, as it does for every measured quantity; an id whose
+  effect no companion explains stays rough (its steps are steps along the id).
 
 Not checkable (both quiet): a model whose entry layers receive something that does not come from
 the inputs by a differentiable path (ids cast for an embedding, a constant), a forward that fails
@@ -48,6 +59,7 @@ import torch
 from torch import nn
 
 from trainwell.babysit.findings import Finding, make
+from trainwell.babysit.periodic_columns import check_periodic
 
 ROWS = 1500             # rows the probes read: 2/3 fit, 1/3 held out (~500 paired rows: a 3-point drop is
 HELD_OUT = 1 / 3        # ... significant at ALPHA when the probes disagree on ~10 % of the rows)
@@ -69,6 +81,8 @@ ROUGH = 0.7             # adjacent values' targets differ at least 0.7 times as 
 MIN_SNR = 4.0           # ... read where the values' profiles spread at least 4x their sampling noise (below it
                         # the ratio of two noise-corrected means is too noisy to tell order from none)
 NUMERIC = 0.5           # a column reaches the entry layers as a number: a gradient in at least half the rows
+COVERED = 0.5           # a joint reading's groups with MIN_VALUE_ROWS rows hold at least half the rows it reads
+                        # (its profiles describe most of them, not a minority)
 
 
 def _owns_parameters(m: nn.Module) -> bool:
@@ -306,27 +320,15 @@ def check_first_layer(model: nn.Module, X, y, *, class_ids: bool, entries: dict 
 
 
 # ------------------------------------------------------------------------------ category ids as numbers
-def roughness(values, y, *, class_ids: bool) -> dict | None:
-    """The per-value relation of one column ``values`` to the targets ``y``: ``{"values": distinct
-    values read, "rough": the noise-corrected von Neumann ratio, "p": the test of any relation,
-    "snr": the profiles' mean squared pair difference over twice their mean sampling noise}``, on the
-    values with ``MIN_VALUE_ROWS`` rows but the lowest and the highest; None when fewer than
-    ``MIN_VALUES`` such values or more than ``MAX_VALUES`` distinct values."""
+def _profiles(inverse, k: int, y, *, class_ids: bool) -> tuple | None:
+    """The target profile of each of ``k`` groups (``inverse``: each row's group), its sampling
+    noise (the variance of the profile's mean) and the p-value of a test that the groups' targets
+    differ at all (chi-square for class ids, ANOVA otherwise); None with fewer than two classes."""
     from scipy.stats import chi2, f as f_dist
-    distinct, inverse = torch.unique(values, return_inverse=True)
-    if not MIN_VALUES + 2 <= distinct.numel() <= MAX_VALUES:
-        return None
-    counts = torch.bincount(inverse, minlength=distinct.numel())
-    keep = counts >= MIN_VALUE_ROWS
-    keep[0] = keep[-1] = False          # the ends of a measured range hold its special cases (a zero, a
-    if int(keep.sum()) < MIN_VALUES:    # clipped maximum, a missing-value code): the interior is read
-        return None
-    rows = keep[inverse]
-    inverse = torch.unique(inverse[rows], return_inverse=True)[1]
-    k, n = int(keep.sum()), int(rows.sum())
+    n = inverse.numel()
     counts = torch.bincount(inverse, minlength=k).double()
     if class_ids:
-        labels = torch.unique(y[rows].reshape(-1), return_inverse=True)[1]
+        labels = torch.unique(y.reshape(-1), return_inverse=True)[1]
         c = int(labels.max()) + 1
         if c < 2:
             return None
@@ -336,23 +338,107 @@ def roughness(values, y, *, class_ids: bool) -> dict | None:
         noise = (profile * (1 - profile)).sum(1) / (counts - 1)
         expected = counts[:, None] * table.sum(0) / n
         stat = float(((table - expected) ** 2 / expected.clamp_min(1e-12)).sum())
-        p = float(chi2.sf(stat, (k - 1) * (c - 1)))
-    else:
-        t = y[rows].double().reshape(n, -1)
-        sums = torch.zeros(k, t.shape[1], dtype=torch.float64).index_add_(0, inverse, t)
-        profile = sums / counts[:, None]
-        within = ((t - profile[inverse]) ** 2).sum(1)
-        var = torch.zeros(k, dtype=torch.float64).index_add_(0, inverse, within) / (counts - 1)
-        noise = var / counts
-        between = float((counts[:, None] * (profile - t.mean(0)) ** 2).sum())
-        within_ss = float(within.sum())
-        d1, d2 = (k - 1) * t.shape[1], (n - k) * t.shape[1]
-        p = float(f_dist.sf((between / d1) / max(within_ss / d2, 1e-300), d1, d2)) if d2 > 0 else 1.0
-    dist = ((profile[:, None] - profile[None]) ** 2).sum(2) - noise[:, None] - noise[None]
+        return profile, noise, float(chi2.sf(stat, (k - 1) * (c - 1)))
+    t = y.double().reshape(n, -1)
+    sums = torch.zeros(k, t.shape[1], dtype=torch.float64).index_add_(0, inverse, t)
+    profile = sums / counts[:, None]
+    within = ((t - profile[inverse]) ** 2).sum(1)
+    var = torch.zeros(k, dtype=torch.float64).index_add_(0, inverse, within) / (counts - 1)
+    between = float((counts[:, None] * (profile - t.mean(0)) ** 2).sum())
+    within_ss = float(within.sum())
+    d1, d2 = (k - 1) * t.shape[1], (n - k) * t.shape[1]
+    p = float(f_dist.sf((between / d1) / max(within_ss / d2, 1e-300), d1, d2)) if d2 > 0 else 1.0
+    return profile, var / counts, p
+
+
+def _distances(profile, noise):
+    """Squared distances between the groups' profiles, each less the part their sampling noise explains."""
+    return ((profile[:, None] - profile[None]) ** 2).sum(2) - noise[:, None] - noise[None]
+
+
+def _interior(values):
+    """The rows whose value of ``values`` has ``MIN_VALUE_ROWS`` rows and is neither the lowest nor
+    the highest distinct value, and the number of such values; None when the column has fewer than
+    ``MIN_VALUES + 2`` or more than ``MAX_VALUES`` distinct values."""
+    distinct, inverse = torch.unique(values, return_inverse=True)
+    if not MIN_VALUES + 2 <= distinct.numel() <= MAX_VALUES:
+        return None
+    keep = torch.bincount(inverse, minlength=distinct.numel()) >= MIN_VALUE_ROWS
+    keep[0] = keep[-1] = False          # the ends of a measured range hold its special cases (a zero, a
+    return keep[inverse], int(keep.sum())   # clipped maximum, a missing-value code): the interior is read
+
+
+def roughness(values, y, *, class_ids: bool) -> dict | None:
+    """The per-value relation of one column ``values`` to the targets ``y``: ``{"values": distinct
+    values read, "rough": the noise-corrected von Neumann ratio, "p": the test of any relation,
+    "snr": the profiles' mean squared pair difference over twice their mean sampling noise}``, on the
+    values with ``MIN_VALUE_ROWS`` rows but the lowest and the highest; None when fewer than
+    ``MIN_VALUES`` such values or more than ``MAX_VALUES`` distinct values."""
+    interior = _interior(values)
+    if interior is None or interior[1] < MIN_VALUES:
+        return None
+    rows, k = interior
+    inverse = torch.unique(values[rows], return_inverse=True)[1]
+    read = _profiles(inverse, k, y[rows], class_ids=class_ids)
+    if read is None:
+        return None
+    profile, noise, p = read
+    dist = _distances(profile, noise)
     adjacent = float(dist.diagonal(1).mean())
     pairs = float(dist[torch.triu_indices(k, k, 1).unbind()].mean())
     rough = adjacent / pairs if pairs > 0 else 0.0
     return {"values": k, "rough": rough, "p": p, "snr": pairs / max(float(2 * noise.mean()), 1e-300)}
+
+
+def joint_roughness(x, j: int, others: list, y, *, class_ids: bool) -> float | None:
+    """``roughness``'s ratio for column ``j`` of the table ``x`` read together with the columns
+    ``others``: the rows are grouped by their values of all of them (on ``j``'s interior rows), and
+    each group's neighbour is the nearest group, in the columns' own standard deviations, whose value
+    of ``j`` differs (a step along ``j``, as the ordered reading takes; a group that differs only in
+    a companion is no step of ``j``). None when the groups with ``MIN_VALUE_ROWS`` rows are fewer
+    than ``MIN_VALUES``, more than ``MAX_VALUES``, or hold less than ``COVERED`` of the rows."""
+    interior = _interior(x[:, j])
+    if interior is None:
+        return None
+    rows = interior[0]
+    cols = [j, *others]
+    v = x[rows][:, cols].double()
+    distinct, inverse, counts = torch.unique(v, dim=0, return_inverse=True, return_counts=True)
+    keep = counts >= MIN_VALUE_ROWS
+    k = int(keep.sum())
+    if not MIN_VALUES <= k <= MAX_VALUES or float(counts[keep].sum()) < COVERED * v.shape[0]:
+        return None
+    held = keep[inverse]
+    inverse = torch.cumsum(keep.long(), 0)[inverse[held]] - 1
+    read = _profiles(inverse, k, y[rows][held], class_ids=class_ids)
+    if read is None:
+        return None
+    profile, noise, _ = read
+    points = distinct[keep] / v.std(0).clamp_min(1e-12)
+    apart = torch.cdist(points, points)
+    apart[points[:, None, 0] == points[None, :, 0]] = math.inf     # the same value of j: no step along it
+    step = apart.argmin(1)
+    usable = torch.isfinite(apart.min(1).values)
+    dist = _distances(profile, noise)
+    adjacent = float(dist[torch.arange(k)[usable], step[usable]].mean())
+    pairs = float(dist[torch.triu_indices(k, k, 1).unbind()].mean())
+    return adjacent / pairs if pairs > 0 else 0.0
+
+
+def companions(x, j: int, candidates: list) -> list[list[int]]:
+    """The columns of ``x`` that may explain column ``j``'s rough reading, as the sets
+    ``joint_roughness`` reads ``j`` with: each column of ``candidates`` (numeric columns of at most
+    ``MAX_VALUES`` distinct values) alone (half of a cyclic pair: sin and cos of an hour; an attribute
+    of the same entity), and all those that are a function of ``j`` together (an entity's attributes:
+    each of ``j``'s values comes with one value of each)."""
+    _, inverse = torch.unique(x[:, j], return_inverse=True)
+    functional = []
+    for c in candidates:
+        pairs = torch.unique(torch.stack([inverse.double(), x[:, c].double()], 1), dim=0)
+        if pairs.shape[0] == int(inverse.max()) + 1:
+            functional.append(c)
+    sets = [[c] for c in candidates]
+    return sets + ([functional] if len(functional) > 1 else [])
 
 
 def check_category_ids(X, y, *, class_ids: bool, entries: dict | None) -> list[Finding]:
@@ -375,6 +461,16 @@ def check_category_ids(X, y, *, class_ids: bool, entries: dict | None) -> list[F
         return []
     bound = ALPHA / len(tested)
     found = {j: r for j, r in tested.items() if r["p"] < bound and r["rough"] >= ROUGH and r["snr"] >= MIN_SNR}
+    if found:                           # a column rough alone but smooth with its companions is no code
+        candidates = [c for c in range(x.shape[1]) if bool(numeric[c])
+                      and 2 <= torch.unique(x[:, c]).numel() <= MAX_VALUES]
+        for j in list(found):
+            joint = {tuple(cs): joint_roughness(x, j, cs, target, class_ids=class_ids)
+                     for cs in companions(x, j, [c for c in candidates if c != j])}
+            joint = {cs: r for cs, r in joint.items() if r is not None}
+            found[j] = {**found[j], "joint": joint}
+            if joint and min(joint.values()) < ROUGH:
+                del found[j]
     if not found:
         return []
     columns = sorted(found)
@@ -388,8 +484,12 @@ def check_category_ids(X, y, *, class_ids: bool, entries: dict | None) -> list[F
         f"ids fed to {layers} as one number: column {j} takes {r['values']} distinct values, the targets "
         f"depend on which value a row has (p = {r['p']:.2g}) but not on their order (neighbouring values' "
         f"targets differ {r['rough']:.2f} times as much as any two values'; a measured quantity's neighbours "
-        f"are alike, under {ROUGH}): the first layer must learn a function that jumps at every value",
+        f"are alike, under {ROUGH}"
+        + (f"; read with the other columns of few values, as a cyclic pair or an entity's attributes are "
+           f"read, still at least {min(r['joint'].values()):.2f}" if r["joint"] else "")
+        + "): the first layer must learn a function that jumps at every value",
         evidence={"columns": columns, "column": j, "values": r["values"], "roughness": r["rough"], "p": r["p"],
+                  "joint_roughness": {", ".join(map(str, cs)): v for cs, v in r["joint"].items()},
                   "p_threshold": bound, "columns_tested": len(tested), "first_layer": entries["names"]},
         where=f"input column {j}", severity="warning",
         fix="one-hot encode the column (pd.get_dummies, sklearn OneHotEncoder) or map its ids to an "
@@ -397,8 +497,8 @@ def check_category_ids(X, y, *, class_ids: bool, entries: dict | None) -> list[F
 
 
 def check_what_reaches(model: nn.Module, X, y, *, class_ids: bool, seed: int = 0) -> list[Finding]:
-    """Both checks of this module on the training rows ``X``, ``y``: ``entry_layers`` once, on the
-    first ``GRAD_ROWS`` rows."""
+    """Both checks of this module and ``periodic_columns.check_periodic`` on the training rows ``X``,
+    ``y``: ``entry_layers`` once, on the first ``GRAD_ROWS`` rows."""
     if not torch.is_floating_point(X) or X.shape[0] < 2:
         return []
     device = next((p.device for p in model.parameters()), X.device)
@@ -406,4 +506,5 @@ def check_what_reaches(model: nn.Module, X, y, *, class_ids: bool, seed: int = 0
     if entries is not None:
         entries = {**entries, "ignored": entries["ignored"].cpu()}
     return (check_first_layer(model, X, y, class_ids=class_ids, entries=entries, seed=seed)
-            + check_category_ids(X, y, class_ids=class_ids, entries=entries))
+            + check_category_ids(X, y, class_ids=class_ids, entries=entries)
+            + check_periodic(X, y, class_ids=class_ids, entries=entries, alpha=ALPHA, numeric=NUMERIC))

@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import torch
 
+from trainwell.babysit.filled_rows import check_filled_rows
 from trainwell.babysit.findings import Finding, make
 
 ROWS = 2000               # the training rows read (preflight.STATS_ROWS: the input statistics' sample)
@@ -105,10 +106,18 @@ def fit_ceiling(x: torch.Tensor, y: torch.Tensor, *, class_ids: bool) -> dict:
     return {"groups": groups, "ceiling": ceiling, "trivial": trivial, "informative": informative}
 
 
-def check_inputs_informative(X, y, *, class_ids: bool) -> list[Finding]:
+def check_inputs_informative(X, y, *, class_ids: bool, seed: int = 0) -> list[Finding]:
     """``uninformative_inputs``: most features near-constant and identical input rows that cap any
-    model's training fit below ``INFORMATIVE_SHARE`` of the way from the trivial guess (see the
-    module docstring). ``class_ids``: the targets are class ids (else a regression's values)."""
+    model's training fit below ``INFORMATIVE_SHARE`` of the way from the trivial guess, rows scaled on
+    their own (see the module docstring); rows filled in wholesale (``filled_rows``). ``class_ids``: the targets are class ids (else a regression's values)."""
+    found = _carry_little(X, y, class_ids=class_ids)
+    if found:
+        return found
+    return check_filled_rows(X, y, class_ids=class_ids, seed=seed)
+
+
+def _carry_little(X, y, *, class_ids: bool) -> list[Finding]:
+    """``check_inputs_informative``'s near-constant features and rows scaled on their own."""
     if X.shape[0] < 10 or not torch.is_tensor(y) or y.shape[0] != X.shape[0]:
         return []
     n = min(X.shape[0], ROWS)

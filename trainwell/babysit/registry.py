@@ -270,13 +270,25 @@ CODES = {spec.code: spec for spec in (
                  "and (a warning) rows scaled on their own: every row's mean and std, and the group of columns "
                  "squashed onto one value (each pair differs by < 1% of its spread)"
                  "; (a warning) integers wrapped at their type's limit (value_codes.find_wraps): the values' grid, the share at each end of the range, a pile on the end value, their spread on the circle of the type's modulus against the line; (a warning) a column's values all exactly in a short float format (value_codes.find_rounded): that format's rounding noise, step^2 / 12 at each value's magnitude, against the column's variance"
-                 "; (a warning) a label_problem at chance on unseen rows whose labels relate to some input column (label_relation.reread: per column, a chi-square test of independence from the class ids)",
+                 "; (a warning) a label_problem at chance on unseen rows whose labels relate to some input column (label_relation.reread: per column, a chi-square test of independence from the class ids)"
+                 "; (a warning) rows filled in wholesale (filled_rows.check_filled_rows): a block of varying columns "
+                 "whose commonest values fill the same rows, and the linear and nearest-neighbour probes' held-out "
+                 "loss on those rows against the others', each in units of its rows' trivial guess"
+                 "; (a warning) a column whose targets oscillate with it (periodic_columns.check_periodic: a time stamp "
+                 "fed as one number): the periodogram of the targets against the column's values",
         threshold="at least half the features near-constant and a fit ceiling that closes less than half of the "
                   "gap from the trivial guess (the commonest class; R^2 0) to a perfect fit; or (a warning) 99% "
                   "of the rows with the same mean and std to 0.1% and at least half the varying columns in one "
                   "squashed group"
                   "; wrapped: values on a grid spanning exactly 2^8 or 2^16 steps, each end's 64th of the range holding >= 2% of them without a pile on the end value, and a spread on the circle <= half the line's"
-                  "; reread: some column with p < 1e-3 / the columns tested",
+                  "; reread: some column with p < 1e-3 / the columns tested"
+                  "; filled rows: at least 2 columns of >= 20 distinct values each filled with one value on the same "
+                  "5-95% of the rows (overlap >= 99%), and a probe's loss on them over their trivial guess's at least "
+                  "1.25x the others' (one-sided Mann-Whitney p < 1e-3 / 2)"
+                  "; periodic: a column of distinct values (>= 90% of the rows) whose strongest periodogram frequency "
+                  "against the targets lies at >= 10 cycles over its range with a false-alarm probability (Baluev "
+                  "2008) < 1e-3 / (columns x target signals), the cycle standing on each half of the range alone "
+                  "(e^-z < 1e-3), no gap over 10% of the range",
         source="notes 002 preprocessing (the inputs must carry the signal the model learns); the bound is the "
                "Bayes-optimal training fit of a function of the inputs",
         fix="keep the inputs' variation: scale to floats without casting to integers, read the right columns",
@@ -296,7 +308,12 @@ CODES = {spec.code: spec for spec in (
                     "first_layer.ROWS", "first_layer.HELD_OUT", "first_layer.MIN_ROWS", "first_layer.GRAD_ROWS",
                     "first_layer.LOST_MIN", "first_layer.MIN_DROP", "first_layer.LOSS_RATIO", "first_layer.ALPHA",
                     "first_layer.MAX_FEATURES", "first_layer.NEIGHBOURS", "first_layer.FILTERS",
-                    "preprocess_check.AFFINE"),
+                    "preprocess_check.AFFINE",
+                    "filled_rows.ROWS", "filled_rows.MIN_FILLED", "filled_rows.MAX_FILLED", "filled_rows.MIN_DISTINCT",
+                    "filled_rows.SAME_ROWS", "filled_rows.MIN_COLUMNS", "filled_rows.MIN_HELD",
+                    "periodic_columns.ROWS", "periodic_columns.DISTINCT", "periodic_columns.CYCLES",
+                    "periodic_columns.OVERSAMPLE", "periodic_columns.CELLS", "periodic_columns.MAX_GAP", "periodic_columns.MAX_CLASSES",
+                    "periodic_columns.MIN_ROWS", "periodic_columns.MAX_COLUMNS"),
         stops_unrepaired=True,
         plan=plan_uninformative_inputs,
     ),
@@ -328,8 +345,11 @@ CODES = {spec.code: spec for spec in (
         threshold="p < 1e-3 / the columns tested, a ratio >= 0.7 (neighbouring values' targets differ at "
                   "least 0.7 times as much as any two values'; about 1 in arbitrary order, near 0 for a measured "
                   "quantity, 0.5 for one special value at an end of a smooth range) read on the values but the "
-                  "lowest and the highest, and profiles that spread at least 4x their sampling noise",
-        source="von Neumann 1941 (the mean square successive difference); Rahaman et al. 2019 'On the spectral "
+                  "lowest and the highest, and profiles that spread at least 4x their sampling noise; and the "
+                  "ratio >= 0.7 again with every companion (another column of few values, all the columns that are "
+                  "a function of it), read on the joint groups with a step along the column as the neighbour",
+        source="von Neumann 1941 (the mean square successive difference); Geary 1954 (the contiguity ratio on "
+               "a neighbour graph); Rahaman et al. 2019 'On the spectral "
                "bias of neural networks' (a function that jumps at every value is learned last); notes 002 "
                "preprocessing",
         fix="one-hot encode the column (pd.get_dummies, sklearn OneHotEncoder) or map its ids to an nn.Embedding",
@@ -337,7 +357,7 @@ CODES = {spec.code: spec for spec in (
                   "plateau", Group.SLOW),
         thresholds=("first_layer.MIN_VALUES", "first_layer.MAX_VALUES", "first_layer.MIN_VALUE_ROWS",
                     "first_layer.ID_ROWS", "first_layer.ROUGH", "first_layer.MIN_SNR", "first_layer.NUMERIC", "first_layer.ALPHA",
-                    "first_layer.GRAD_ROWS"),
+                    "first_layer.GRAD_ROWS", "first_layer.COVERED"),
         plan=not_repairable,
     ),
     FindingSpec(
@@ -925,7 +945,9 @@ CODES = {spec.code: spec for spec in (
                   "; a column (class) with R^2 >= 0.5 from the split's own rows and 0.5 lower from the training split's"
                   "; more than 10% of a split's rows in one-hot input categories with fewer than 10 training rows (none included)"
                   "; a training split with fewer rows than half a validation or test split (info: fewer than the split's)"
-                  "; a column whose probe scores >= 0.1 better (balanced accuracy, or squared error in units of Var(y)) on the held-out training rows than on a split's rows, significant at ALPHA over the columns and splits (the training rows hold their own labels: a leak)",
+                  "; a column whose probe scores >= 0.1 better (balanced accuracy, or squared error in units of Var(y)) on the held-out training rows than on a split's rows, significant at ALPHA over the columns and splits (the training rows hold their own labels: a leak)"
+                  "; an input column constant over every training row whose values differ from it on k of a split's m "
+                  "rows, with C(m, k) / C(n + m, k) < 1e-3 / the constant columns (k rows all outside training by chance)",
         source="notes 002 'apply the same transformation with values extracted from the training data': "
                "the splits must come from one distribution; E[TV] by the normal approximation to the "
                "multinomial, 2 / (n + 1) outside the range by order statistics; Welch's standard error of a "

@@ -67,6 +67,15 @@ host.
   target encoding computed with each row's own label scores far better on held-out training rows
   than on the other splits' rows; judged where the class shares match (a share shift moves every
   column's accuracy) or, for regression, where the targets lie in the training range.
+- an input column constant in training that varies in a split (``_constant``): a column that takes one
+  value on every training row gives the model no row to learn what its other values mean (after
+  ``standardize`` it is 0 in training and its first-layer weights get no gradient at all), and a split
+  where it takes other values meets weights it never trained. Alone a constant column is harmless (a
+  count of 1 in every row), so it is reported only where a split's rows differ from the training
+  value in more rows than splits drawn from one distribution give: with n training rows, m in the
+  split and k of the split's rows off the training value, all k land outside training by chance with
+  probability C(m, k) / C(n + m, k) (hypergeometric); a warning below ``first_layer.ALPHA`` over the
+  constant columns tested (a pixel that is bright in one image of a thousand stays quiet).
 - two class ids the inputs cannot tell apart (class_pairs.py, ``label_problem`` as a warning): one
   class split in two by its names; read on the rows of every split together (the same ids name the
   same classes in each; more rows narrow the test's bound).
@@ -78,6 +87,7 @@ import math
 import torch
 
 from trainwell.babysit.class_pairs import check_class_pairs
+from trainwell.babysit.first_layer import ALPHA
 from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.label_leak import check_label_leak
 
@@ -458,6 +468,45 @@ def _categories(train_pair, name, other_pair) -> list[Finding]:
                      "an 'unknown' id")]
 
 
+def _constant(train_pair, name, other_pair) -> list[Finding]:
+    """``split_mismatch`` (module docstring): input columns constant over every training row whose
+    values in the split ``other_pair`` differ from it on more rows than chance puts outside training."""
+    Xt, Xo = train_pair[0], other_pair[0]
+    if not (isinstance(Xt, torch.Tensor) and isinstance(Xo, torch.Tensor)) or Xt.shape[1:] != Xo.shape[1:] \
+            or Xt.shape[0] < 2 or Xo.shape[0] == 0:
+        return []
+    xt, xo = Xt.detach().reshape(Xt.shape[0], -1), Xo.detach().reshape(Xo.shape[0], -1)
+    lo, hi = xt.amin(0), xt.amax(0)
+    constant = ((lo == hi) & torch.isfinite(lo)).cpu()
+    if not bool(constant.any()) or bool(constant.all()):
+        return []
+    n, m = xt.shape[0], xo.shape[0]
+    off = (xo != lo.to(xo.device)).sum(0).cpu()
+    columns = constant.nonzero().flatten()
+
+    def chance(k: int) -> float:        # C(m, k) / C(n + m, k): every row off the value outside training
+        return math.exp(sum(math.log((m - i) / (n + m - i)) for i in range(k)))
+    bound = ALPHA / columns.numel()
+    p = {int(c): chance(int(off[c])) for c in columns if int(off[c]) > 0}
+    flagged = sorted(c for c, v in p.items() if v < bound)
+    if not flagged:
+        return []
+    worst = max(flagged, key=lambda c: int(off[c]))
+    shown = ", ".join(f"{c} = {float(lo[c]):.4g}" for c in flagged[:SHOWN])
+    return [make("split_mismatch",
+                 f"input column{'s' if len(flagged) > 1 else ''} {flagged[:SHOWN]}{' ...' if len(flagged) > SHOWN else ''} "
+                 f"take{'' if len(flagged) > 1 else 's'} one value on every one of the {n} training rows ({shown}) but "
+                 f"another on {int(off[worst])} of the {m} {name} rows (column {worst}; splits drawn from one "
+                 f"distribution put all of them outside training with p = {p[worst]:.2g}): the model had no training "
+                 f"row to learn what the column's other values mean, and meets them there",
+                 evidence={"split": name, "constant_columns": flagged[:SHOWN], "constant_count": len(flagged),
+                           "training_values": [float(lo[c]) for c in flagged[:SHOWN]], "column": worst,
+                           "rows_off": int(off[worst]), "rows": m, "p": p[worst], "p_threshold": bound},
+                 where=name,
+                 fix="build the training split from the same source and steps as the others (the column was "
+                     "filled, cast or joined differently for training), or drop the column if it has no meaning")]
+
+
 def _sizes(train, name, other) -> list[Finding]:
     """A training split with fewer rows than the split ``name``: info, a warning below ``SMALL_TRAIN`` of them."""
     n, m = train.shape[0], other.shape[0]
@@ -508,6 +557,7 @@ def check_splits(splits) -> list[Finding]:
         if len(found) == before:    # one class mix, one range, the same inputs: a column's score compares
             judged[name] = pair
         found += _categories(splits.train, name, pair)
+        found += _constant(splits.train, name, pair)
     if judged:
         found += check_label_leak(splits.train, judged)
     parts = [pair for pair in (splits.train, splits.val, splits.test) if _labelled_like(pair, splits.train)]

@@ -1,0 +1,106 @@
+"""The data checks of what reaches the model, alone, on every pair of the user sets (1-11): no doctor.
+
+For each pair's healthy and broken side the run is prepared as ``doctor`` prepares it (``prepare``:
+the splits placed, the config's ``preprocess`` fitted on the training split) and the checks that read
+the training rows and the splits run on what the pre-flight reads: ``first_layer.check_what_reaches``
+(``categories_as_numbers``, ``uninformative_inputs``), ``input_content.check_inputs_informative``
+(near-constant inputs, rows scaled on their own, rows filled in wholesale) and ``split_checks.check_splits``.
+Each alarm (a warning or an error) is printed with its side, so a change to these checks is measured
+for false alarms (healthy sides) and for what it finds (broken sides) in CPU seconds, not hours:
+
+    OMP_NUM_THREADS=1 PYTHONPATH=. python bench/babysit_reach.py [--sets 1 2 ... 11] [--gen FIRST PARENTS]
+        [--suite] [--json OUT]
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import importlib
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from trainwell.babysit import first_layer, input_content, split_checks  # noqa: E402
+from trainwell.babysit.preflight import CLASS_ID_KINDS, resolve_loss  # noqa: E402
+from trainwell.train.fit import prepare  # noqa: E402
+
+SETS = {1: "babysit_user", **{k: f"babysit_user{k}" for k in range(2, 12)}}
+
+
+def side(model, tr, va, te, opts, expected=frozenset()) -> dict:
+    """The checks' alarms on one setup (``fit``'s arguments), as ``doctor`` prepares it."""
+    options = {**opts, "run_dir": None, "resume": False, "progress": False, "babysit": "off", "report": False,
+               "log": [], "overwrite": False, "extend": False}
+    start = time.process_time()
+    try:
+        p = prepare(copy.deepcopy(model), tr, va, te, options, check=False)
+        X, y = p.train
+        if not torch.is_tensor(X) or not torch.is_floating_point(X):
+            return {"alarms": [], "skipped": "inputs not a float tensor"}
+        _, kind = resolve_loss(p.config.loss)
+        class_ids = kind in CLASS_ID_KINDS or (kind == "other" and not torch.is_floating_point(y))
+        found = (first_layer.check_what_reaches(p.model, X, y, class_ids=class_ids)
+                 + input_content.check_inputs_informative(X, y, class_ids=class_ids or kind in ("bce", "bce_prob"))
+                 + split_checks.check_splits(p.splits))
+    except Exception as exc:            # a side the doctor reports as raising: nothing to read here
+        return {"alarms": [], "skipped": f"{type(exc).__name__}: {exc}"[:120]}
+    return {"alarms": sorted({f.code for f in found if f.severity in ("warning", "error")}),
+            "messages": [f.message[:200] for f in found if f.severity in ("warning", "error")],
+            "expected": sorted(expected), "cpu_s": time.process_time() - start}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sets", type=int, nargs="+", default=sorted(SETS), help="user sets to read (1-11)")
+    ap.add_argument("--gen", type=int, nargs=2, metavar=("FIRST", "PARENTS"),
+                    help="also the generated benchmark's parents FIRST.. and their mutants")
+    ap.add_argument("--suite", action="store_true", help="also the hand-written suite's cases and twins")
+    ap.add_argument("--json", help="also write the rows to this JSON file")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    rows = []
+    def show(row, label):
+        rows.append(row)
+        print(f"{label} {','.join(row['alarms']) or '-'}" + (f"  [{row['skipped']}]" if "skipped" in row else ""),
+              flush=True)
+    for k in args.sets:
+        if k not in SETS:
+            ap.error(f"--sets: {k} is not a user set (1-11)")
+        module = importlib.import_module(SETS[k])
+        for name, pair in module.PAIRS.items():
+            for broken in (False, True):
+                model, (tr, va, te), opts, expected = pair(broken)
+                show({"set": k, "pair": name, "broken": broken, **side(model, tr, va, te, opts, expected)},
+                     f"set {k:2d} {name:40s} {'broken ' if broken else 'healthy'}")
+    if args.gen:
+        import babysit_gen as gen
+        labels = json.loads(gen.LABELS.read_text()) if gen.LABELS.exists() else {}
+        first, count = args.gen
+        for seed in range(first, first + count):
+            p = gen.parent(seed)
+            for s in [p, *gen.mutants(p)]:
+                killed = labels.get(s.name, {}).get("killed") if s.mutation else False
+                model, splits, opts = gen.build(s)
+                show({"gen": s.name, "mutation": s.mutation, "killed": killed, **side(model, splits, None, None, opts)},
+                     f"gen {s.name:70s} {'killed ' if killed else 'harmless' if killed is False and s.mutation else 'parent ' if not s.mutation else 'unlabelled'}")
+    if args.suite:
+        import babysit_suite as suite
+        for case in suite.CASES:
+            for broken in (False, True):
+                model, s, opts = case.build(broken)
+                opts = {k: v for k, v in opts.items() if k != "budget_s"}
+                show({"case": case.name, "broken": broken, "expected": case.expected,
+                      **side(model, s, None, None, opts)},
+                     f"suite {case.name:40s} {'broken ' if broken else 'twin   '}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

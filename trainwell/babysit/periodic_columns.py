@@ -1,0 +1,166 @@
+"""A column whose targets oscillate with it: ``uninformative_inputs`` (a warning).
+
+A time stamp fed as one number (epoch seconds, standardized) carries the hour of the day and the day of
+the week only as its fast oscillations: over a year of rows, the daily cycle is 365 cycles of the
+column's range. A net that receives the number must build a function with hundreds of turns from it,
+the high-frequency kind networks learn last or never (Rahaman et al. 2019, "On the spectral bias of
+neural networks"; Tancik et al. 2020, "Fourier features let networks learn high frequency functions":
+the cure is to give the periodic parts as sin and cos). The same holds for any reading whose targets
+depend on it periodically (an angle in many turns, a phase).
+
+Measured per column of a table (at most ``MAX_COLUMNS`` columns) that reaches the entry layers as a number and takes distinct values on
+at least ``DISTINCT`` of the rows (a continuous reading: a column on a grid of a few values aliases its
+own low frequencies to the grid's), on at most ``ROWS`` training rows: the periodogram of the targets against
+the column's values (Lomb 1976, Scargle 1982: the power of a sine at each frequency, for unevenly
+spaced samples; taken by an FFT on a fine grid, ``periodogram``), normalized by the targets' variance, on frequencies from one
+cycle over the column's range to half as many cycles as rows (the mean spacing's Nyquist rate),
+oversampled ``OVERSAMPLE`` times; regression targets per column, class ids per class (its indicator).
+It fires where the strongest frequency of the column lies at ``CYCLES`` or more cycles over its range
+(the column's main relation to the targets is a fast oscillation, not a smooth trend with harmonics:
+a step or a narrow bump spreads its power over all frequencies, with the most at the lowest) and is
+significant: its false-alarm probability over all the frequencies read, W e^{-z} sqrt(z) with
+W = f_max sqrt(4 pi var x) (Baluev 2008, "Assessing the statistical significance of periodogram
+peaks"; z is exponential at each frequency under the null of noise, Scargle 1982; the naive count of
+n / 2 independent frequencies underestimates the maximum over an unevenly sampled grid by ~3x), is
+below ``first_layer.ALPHA`` over the columns and target signals read, and the cycle *repeats*: its
+frequency's power on each half of the column's range alone (the rows below and above its median) has a
+single-frequency false-alarm probability e^{-z} under ``first_layer.ALPHA`` (a period holds over the
+whole range; a peak noise assembled from both halves stands in neither). A column with a gap wider than
+``MAX_GAP`` of its range between neighbouring values is not read (a missing-value code or an outlier
+far from the rest: frequencies counted over such a range squeeze a smooth relation into a sliver).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from trainwell.babysit.findings import Finding, make
+
+ROWS = 4000               # the training rows read (~2,000 frequencies of a year's daily cycle at half as many cycles)
+DISTINCT = 0.9            # a continuous column: distinct values on at least 90 % of the rows
+CYCLES = 10               # a fast oscillation: 10 or more cycles over the column's range (20 turns a net
+                          # fed the number must build; spectral bias: learned last)
+OVERSAMPLE = 5            # frequencies per independent frequency (1 / range): the peaks' width (VanderPlas 2018)
+MAX_GAP = 0.1             # a column fills its range: no gap between neighbouring values over a tenth of it
+CELLS = 16                # grid cells per row for the periodogram's FFT (see ``periodogram``)
+MAX_CLASSES = 10          # class ids: the indicators of at most the 10 commonest classes are read
+MIN_ROWS = 200            # fewer rows: too few for a periodogram of many frequencies
+MAX_COLUMNS = 64          # wider inputs (spectra, flattened signals) are not read: at most 64 x MAX_CLASSES
+                          # periodograms, ~5 ms each at ROWS rows on one CPU core
+
+
+def _signals(t: torch.Tensor, class_ids: bool) -> list[torch.Tensor]:
+    """The target signals read: each regression target column, or each common class's indicator."""
+    if class_ids:
+        ids, counts = torch.unique(t.reshape(-1), return_counts=True)
+        if ids.numel() < 2:
+            return []
+        top = ids[counts.argsort(descending=True)][:MAX_CLASSES if ids.numel() > 2 else 1]
+        return [(t.reshape(-1) == c).double() for c in top]
+    return [t.double().reshape(t.shape[0], -1)[:, k] for k in range(t.reshape(t.shape[0], -1).shape[1])]
+
+
+def periodogram(x: torch.Tensor, s: torch.Tensor) -> tuple:
+    """The power of the signal ``s`` against the sample positions ``x`` on cycles 1 .. len(x) / 2
+    over ``x``'s range (``OVERSAMPLE`` per cycle), normalized so that it is exponential(1) at each
+    frequency when ``s`` is noise: (cycles, power). The classical periodogram |sum s e^{-i w x}|^2 /
+    (n var s) of the centred signal (Scargle 1982's normalization; Lomb-Scargle's phase term changes
+    little on unevenly spread positions), with the sum taken by an FFT of the signal gathered on a
+    grid of ``CELLS`` cells per row over the range (Press & Rybicki 1989 extirpolate onto a grid the
+    same way): a cycle of the highest frequency spans at least 2 ``CELLS`` cells, so the grid moves
+    no sample by more than 1 / (4 ``CELLS``) of a cycle."""
+    n = x.numel()
+    span = float(x.max() - x.min())
+    s = s - s.mean()
+    var = float(s.var(unbiased=False))
+    top = n // 2 * OVERSAMPLE
+    cycles = torch.arange(OVERSAMPLE, top + 1, dtype=torch.float64) / OVERSAMPLE
+    if span <= 0 or var <= 0:
+        return cycles, torch.zeros_like(cycles)
+    cells = CELLS * n
+    where = ((x - x.min()) / span * cells).long().clamp_(max=cells - 1)
+    grid = torch.zeros(cells * OVERSAMPLE, dtype=torch.float64).index_add_(0, where, s.double())
+    power = torch.fft.rfft(grid).abs() ** 2 / (n * var)
+    return cycles, power[OVERSAMPLE:top + 1]
+
+
+def false_alarm(z: float, x: torch.Tensor, top_cycles: float) -> float:
+    """The probability that noise gives some frequency up to ``top_cycles`` over ``x``'s range a
+    power of ``z`` or more: Baluev 2008's bound, W e^{-z} sqrt(z), W = f_max sqrt(4 pi var x) (f_max
+    in cycles per unit of x); capped at 1."""
+    width = top_cycles / float(x.max() - x.min()) * math.sqrt(4 * math.pi * float(x.var()))
+    return min(1.0, width * math.exp(-z) * math.sqrt(z))
+
+
+def spread_out(x: torch.Tensor) -> bool:
+    """Whether ``x``'s values fill their range: no gap between neighbouring values wider than
+    ``MAX_GAP`` of it (a missing-value code or an outlier far from the rest makes the range the
+    gap's, and a smooth relation on the values squeezed into a sliver of it reads as fast)."""
+    v = torch.sort(x)[0]
+    span = float(v[-1] - v[0])
+    return span > 0 and float((v[1:] - v[:-1]).max()) <= MAX_GAP * span
+
+
+def repeats(x: torch.Tensor, s: torch.Tensor, cycles: float, *, alpha: float) -> bool:
+    """Whether the cycle of ``cycles`` over ``x``'s range shows on each half of it alone: the power
+    at that one frequency on the rows below and above ``x``'s median, each with a single-frequency
+    false-alarm probability e^{-z} under ``alpha``. A period repeats over the column's
+    range; a peak that noise put together from both halves does not stand in either."""
+    omega = 2 * math.pi * cycles / float(x.max() - x.min())
+    middle = x.median()
+    for half in (x <= middle, x > middle):
+        sh = s[half] - s[half].mean()
+        var = float(sh.var(unbiased=False))
+        if var <= 0:
+            return False
+        phase = omega * x[half]
+        z = float((sh * torch.cos(phase)).sum() ** 2 + (sh * torch.sin(phase)).sum() ** 2) / (int(half.sum()) * var)
+        if math.exp(-z) >= alpha:
+            return False
+    return True
+
+
+def check_periodic(X, y, *, class_ids: bool, entries: dict | None, alpha: float, numeric: float) -> list[Finding]:
+    """``uninformative_inputs`` (a warning) for a column whose targets oscillate with it fast (see
+    the module docstring). ``entries``: ``first_layer.entry_layers`` on the first rows of ``X``
+    (None: not checkable); ``alpha``: the chance of a false alarm per setup (``first_layer.ALPHA``);
+    ``numeric``: the share of rows with a gradient that makes a column reach the entry layers as a
+    number (``first_layer.NUMERIC``)."""
+    if entries is None or X.dim() != 2 or X.shape[0] < MIN_ROWS or X.shape[1] > MAX_COLUMNS:
+        return []
+    n = min(X.shape[0], ROWS)
+    x, t = X[:n].detach().cpu().double(), y[:n].detach().cpu()
+    reaches = (~entries["ignored"]).double().mean(0) >= numeric
+    columns = [j for j in range(x.shape[1]) if bool(reaches[j])
+               and torch.unique(x[:, j]).numel() >= DISTINCT * n and bool(torch.isfinite(x[:, j]).all())
+               and spread_out(x[:, j])]
+    signals = _signals(t, class_ids) if columns else []
+    if not signals:
+        return []
+    bound = alpha / (len(columns) * len(signals))
+    best = None
+    for j in columns:
+        for k, s in enumerate(signals):
+            cycles, power = periodogram(x[:, j], s)
+            top = int(power.argmax())
+            z = float(power[top])
+            fap = false_alarm(z, x[:, j], float(cycles[-1]))
+            if float(cycles[top]) >= CYCLES and fap < bound and (best is None or z > best["z"]) \
+                    and repeats(x[:, j], s, float(cycles[top]), alpha=alpha):
+                best = {"column": j, "signal": k, "cycles": float(cycles[top]), "z": z, "fap": fap}
+    if best is None:
+        return []
+    j = best["column"]
+    return [make(
+        "uninformative_inputs",
+        f"the targets oscillate with input column {j}: its strongest relation to them is a cycle "
+        f"{best['cycles']:.0f} times over the column's range (periodogram power {best['z']:.1f}, false-alarm "
+        f"probability {best['fap']:.2g} over the frequencies read), and the model receives the column as one "
+        f"number: it must build a function with {2 * best['cycles']:.0f} turns from it, which nets learn last "
+        f"(spectral bias); a time stamp fed as one number carries its hour of the day or day of the week so",
+        evidence={"column": j, "cycles": best["cycles"], "power": best["z"], "false_alarm_probability": best["fap"],
+                  "p_threshold": bound, "columns_read": columns, "rows": n},
+        where=f"input column {j}", severity="warning",
+        fix="give the periodic parts as features: for a time stamp, the hour of the day and the day of the week "
+            "as sin / cos pairs (sin(2 pi h / 24), cos(2 pi h / 24)), instead of the raw number")]
