@@ -317,6 +317,25 @@ CODES = {spec.code: spec for spec in (
         thresholds=("pooled_units.ROWS", "pooled_units.SAME", "pooled_units.MAX_LAYERS"),
         plan=not_repairable,
     ),
+    # --- the first convolution reading the data's axes in the other roles (babysit/layout_check.py)
+    FindingSpec(
+        "input_layout", "preflight", "warning",
+        measures="the model's forward on 4 training rows in eval mode, the input shape of the first Conv1d / "
+                 "Conv2d / Conv3d it calls, (N, C, *spatial), against the layer's kernel reach per spatial axis "
+                 "(dilation x (kernel - 1) + 1), its padding and its in_channels",
+        threshold="a spatial axis no longer than the kernel's reach, which the layer pads (at most one window "
+                  "inside the input, the rest on zeros), while in_channels is larger than that reach (the channel "
+                  "axis would hold the kernel); a new code because no other names a model that runs on its data's "
+                  "axes in the wrong roles",
+        source="first principles of convolution (LeCun et al. 1998; Goodfellow et al. 2016, sec. 9.2-9.4: one "
+               "kernel slides along the spatial axes, the channels at a position are read together); PyTorch's "
+               "Conv1d / Conv2d read (N, C, L) / (N, C, H, W), channels first",
+        fix="give the layer its channels first (x.transpose(1, 2) for (N, length, channels) windows, "
+            "x.permute(0, 3, 1, 2) for (N, H, W, C) images) and set in_channels to the number of channels",
+        explains=("cannot_overfit_small_subset", "underfitting", "plateau", "overfitting", Group.SLOW),
+        thresholds=("layout_check.ROWS",),
+        plan=not_repairable,
+    ),
     # --- issue 11: category ids fed to the first layer as one number (babysit/first_layer.py, docs/babysitter.md)
     FindingSpec(
         "categories_as_numbers", "preflight", "warning",
