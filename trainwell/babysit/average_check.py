@@ -49,6 +49,8 @@ from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.preflight import make_optimizer, train_step
 from trainwell.babysit.reset_watch import defines, in_run_hooks
 from trainwell.train.fit import make_trainer
+from trainwell.train.loop import total_steps
+from trainwell.train.parts import make_batches
 
 CODE = "eval_mode_gap"
 PART = "the averaged eval model's check (eval_mode_gap)"
@@ -111,17 +113,28 @@ class _Watch:
 
 def check_eval_model(p, X, y, loss_fn, *, optimizer, lr: float, weight_decay: float = 0.0,
                      options: dict | None = None, batch_size: int = 64, seed: int = 0,
-                     run_steps: int, steps_per_epoch: int, steps: int = interventions.STEPS,
-                     budget=None) -> list[Finding]:
+                     steps: int = interventions.STEPS, budget=None) -> list[Finding]:
     """``[]`` unless a user callback (``p.config.callbacks``, ``p`` the doctor's Prepared) sets
-    ``state.eval_model`` and updates it so rarely for its factor that over the run's ``run_steps``
-    steps (``steps_per_epoch`` an epoch) it keeps ``RETAINED`` of its starting weights, at a cost
-    the held loss shows (the module docstring); else one ``eval_mode_gap`` warning. Runs on copies;
-    the run's model and callbacks are not modified."""
+    ``state.eval_model`` and updates it so rarely for its factor that over the run's steps (the
+    batches ``fit`` builds, ``total_steps``) it keeps ``RETAINED`` of its starting weights, at a
+    cost the held loss shows (the module docstring); else one ``eval_mode_gap`` warning. Runs on
+    copies; the run's model and callbacks are not modified. A setup whose callbacks set no eval model
+    by the first simulated epoch's end stops there (and pays for those steps only)."""
     callbacks = [c for c in (_copy(cb) for cb in p.config.callbacks or []) if c is not None]
     if not in_run_hooks(callbacks) or (budget is not None and not budget.fits_wall(
             cost(budget, callbacks=callbacks, batch_size=batch_size, steps=steps), PART)):
         return []
+    cuda = sorted({q.device.index or 0 for q in p.model.parameters() if q.device.type == "cuda"})
+    with torch.random.fork_rng(devices=cuda):     # the copy's dropout draws leave the run's streams as they were
+        return _simulate(p, callbacks, X, y, loss_fn, optimizer=optimizer, lr=lr, weight_decay=weight_decay,
+                         options=options, batch_size=batch_size, seed=seed, steps=steps, budget=budget)
+
+
+def _simulate(p, callbacks, X, y, loss_fn, *, optimizer, lr, weight_decay, options, batch_size, seed, steps,
+              budget) -> list[Finding]:
+    """``check_eval_model``'s copy of the run: its hooks, steps and the finding."""
+    steps_per_epoch = len(make_batches(p.config, p.train))
+    run_steps = total_steps(p.config, steps_per_epoch)
     trainer = make_trainer(dataclasses.replace(p, model=copy.deepcopy(p.model)))
     state = trainer.state
     for cb in callbacks:
@@ -149,6 +162,7 @@ def check_eval_model(p, X, y, loss_fn, *, optimizer, lr: float, weight_decay: fl
     epoch = max(1, min(steps_per_epoch, steps // EPOCHS))
     state.step, state.epoch = 0, 0
     net.train()
+    taken = 0
     for i in range(steps):
         if i % epoch == 0:
             hooks("on_epoch_start")
@@ -158,13 +172,16 @@ def check_eval_model(p, X, y, loss_fn, *, optimizer, lr: float, weight_decay: fl
         state.loss = train_step(net, opt, loss_fn, X[rows], y[rows])
         state.step += 1
         hooks("on_after_step")
+        taken += 1
         if (i + 1) % epoch == 0:
             state.epoch += 1
             for hook in ("on_validation_start", "on_validation_end", "on_epoch_end"):
                 hooks(hook)
+            if watch.last is None:      # no eval model set by the callbacks through a whole epoch: nothing to read
+                break
         net.train()                 # a hook that evaluates leaves the model as the loop would find it
     if budget is not None:
-        budget.charge(cost(budget, callbacks=callbacks, batch_size=batch_size, steps=steps))
+        budget.charge(cost(budget, callbacks=callbacks, batch_size=batch_size, steps=taken))
     if not watch.factors or state.eval_model is None or state.eval_model is net:
         return []
     trained = _held_loss(net, loss_fn, held_x, held_y)

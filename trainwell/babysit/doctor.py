@@ -190,13 +190,10 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
                                     weight_decay=config.weight_decay or 0.0, options=probe_options,
                                     batch_size=config.batch_size, seed=config.seed, budget=budget)
         # a user's averaged eval model, over the run's updates (average_check.py)
-        per_epoch = len(make_batches(config, p.train))
         findings += check_eval_model(p, X, y, resolve_loss(config.loss)[0], optimizer=config.optimizer,
                                      lr=probe_lr(config.optimizer, config.lr, probe_options),
                                      weight_decay=config.weight_decay or 0.0, options=probe_options,
-                                     batch_size=config.batch_size, seed=config.seed,
-                                     run_steps=total_steps(config, per_epoch), steps_per_epoch=per_epoch,
-                                     budget=budget)
+                                     batch_size=config.batch_size, seed=config.seed, budget=budget)
     if budget.left > MIN_EXPERIMENT_S and not blocking:
         # the symptoms found are graded by their fixes (a warning only where the fix helps)
         symptoms = [f.code for f in findings if (f.severity == "warning" or f in graded) and CODES[f.code].graded_by]

@@ -50,8 +50,8 @@ def first_conv(model: nn.Module, x: torch.Tensor) -> tuple | None:
     handles = [m.register_forward_pre_hook(hook) for m in names]
     training = model.training
     model.eval()
-    try:
-        with torch.no_grad():
+    try:                        # fork_rng: a model drawing noise in eval mode leaves the global stream as it was
+        with torch.no_grad(), torch.random.fork_rng(devices=[]):
             model(x)
     except Exception:           # noqa: BLE001 - a model that raises is model_raises' finding
         return None
