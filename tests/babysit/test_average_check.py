@@ -67,10 +67,10 @@ class EqualMean(Callback):
         self.n += 1
 
 
-def diagnose(callbacks, epochs=20):
+def diagnose(callbacks, epochs=20, **options):
     X, y = three_classes()
     d = doctor(net(), (X[:1000], y[:1000]), (X[1000:], y[1000:]), optimizer="adam", lr=1e-3, batch_size=32,
-               epochs=epochs, callbacks=callbacks, probe=False)
+               epochs=epochs, callbacks=callbacks, probe=False, **options)
     return [f for f in d.findings if f.code == "eval_mode_gap"]
 
 
@@ -109,3 +109,12 @@ def test_the_thresholds_are_listed_in_the_registry():
     listed = CODES["eval_mode_gap"].thresholds
     for name in ("RETAINED", "EPOCHS"):
         assert f"average_check.{name}" in listed
+
+
+def test_trainwell_s_average_option_is_read_as_fit_adds_it():
+    # an ImageNet decay (0.9999) on a 640-step run: with its warm-up the average follows the weights; without
+    # it the run's average keeps 0.9999 ** 640 = 94 % of the start
+    assert diagnose([], average={"method": "ema", "decay": 0.9999}) == []
+    found = diagnose([], average={"method": "ema", "decay": 0.9999, "warmup": False})
+    assert len(found) == 1 and found[0].where.startswith("average = ") and found[0].evidence["hook"] == "on_after_step"
+    assert abs(found[0].evidence["factor"] - 0.9999) < 1e-4

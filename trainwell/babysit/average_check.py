@@ -30,7 +30,9 @@ weights by ``mode_gap.EVAL_GAP`` x (|their loss| + ``mode_gap.LOSS_FLOOR``), the
 own bound, where the steps gained at least ``interventions.MIN_GAIN`` of the starting loss. Found:
 ``eval_mode_gap`` (the model evaluated computes another function than the one trained) as a
 warning naming the callback, the hook that updates it, the factor, the updates and the losses.
-A callback whose ``on_fit_start`` raises on this state or that cannot be copied is left out, as is
+trainwell's own average (``average = {method = "ema", ...}``, train/average.py) is read the same way,
+as ``fit`` adds it: its warm-up (``d_t = min(decay, (1 + t) / (10 + t))``) keeps an ImageNet decay
+near the recent weights on a short run, a decay without it does not. A callback whose ``on_fit_start`` raises on this state or that cannot be copied is left out, as is
 a hook that raises here (a validation hook that reads the loop's validation data: it is not called
 again, the callback's other hooks are); an average that never updates within the steps (an SWA that
 starts late in the run) says nothing: what it does in the run is unseen.
@@ -48,6 +50,7 @@ from trainwell.babysit.callback_check import _call, _copy, _held_loss
 from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.preflight import make_optimizer, train_step
 from trainwell.babysit.reset_watch import defines, in_run_hooks
+from trainwell.train.average import Averager, make_averager
 from trainwell.train.fit import make_trainer
 from trainwell.train.loop import total_steps
 from trainwell.train.parts import make_batches
@@ -121,6 +124,8 @@ def check_eval_model(p, X, y, loss_fn, *, optimizer, lr: float, weight_decay: fl
     copies; the run's model and callbacks are not modified. A setup whose callbacks set no eval model
     by the first simulated epoch's end stops there (and pays for those steps only)."""
     callbacks = [c for c in (_copy(cb) for cb in p.config.callbacks or []) if c is not None]
+    if p.config.average is not None:        # trainwell's own average, as fit adds it (train/average.py)
+        callbacks += make_averager(p.config, steps_per_epoch=len(make_batches(p.config, p.train)), loss_fn=loss_fn)
     if not in_run_hooks(callbacks) or (budget is not None and not budget.fits_wall(
             cost(budget, callbacks=callbacks, batch_size=batch_size, steps=steps), PART)):
         return []
@@ -205,7 +210,9 @@ def _simulate(p, callbacks, X, y, loss_fn, *, optimizer, lr, weight_decay, optio
         return []
     averaged = _held_loss(state.eval_model, loss_fn, held_x, held_y)
     hook = max(watch.updates, key=watch.updates.get)
-    return [_finding(type(watch.owner[hook]).__name__, hook, factor=factor, updates=updates, retained=retained,
+    owner = watch.owner[hook]
+    name = f"average = {p.config.average!r}" if isinstance(owner, Averager) else type(owner).__name__
+    return [_finding(name, hook, factor=factor, updates=updates, retained=retained,
                      first=first, trained=trained, mixed=mixed, averaged=averaged, steps=steps,
                      run_steps=run_steps, run_epochs=run_epochs)]
 

@@ -1007,7 +1007,7 @@ CODES = {spec.code: spec for spec in (
                  "(running statistics that follow the batches settle on train mode's for them): the two "
                  "eval-mode outputs' largest difference relative to their largest value, and the eval-mode loss "
                  "against the train-mode loss"
-                 "; a user's callback that sets state.eval_model (average_check.py): a copy started by the "
+                 "; a user's callback that sets state.eval_model, or trainwell's own `average` option (average_check.py): a copy started by the "
                  "user's on_fit_start trains the experiment's steps (100) with the user's in-run hooks called in "
                  "the loop's order (epochs cut to at most 100 / 4 steps), the eval model's parameters read after "
                  "each hook: which hook updates them, each update's factor |a_new - w| / |a_old - w| (an "
