@@ -201,7 +201,8 @@ CODES = {spec.code: spec for spec in (
                  "softplus: a module or a functional call); a loss that mixes the rows of a batch "
                  "(model_checks.check_loss_rows: the batch loss and its gradient against the rows' own losses)"
                  "; a loss that reads a bounding last operation's outputs otherwise than the head makes them (output_range.check_loss_optimum: outputs fit directly by Rprop inside the range, freely and as one constant; PoissonNLLLoss's default log_input=True on a softplus rate)"
-                 "; a user's own loss against the task's standard loss on the run's metric (loss_arm.py: cross-entropy scored by accuracy for class ids, MSE scored by 1 - R^2 for a regression; the user's loss, the standard loss and a repeat trained the experiments' steps from the same weights, then to the run's length)",
+                 "; a user's own loss against the task's standard loss on the run's metric (loss_arm.py: cross-entropy scored by accuracy for class ids, MSE scored by 1 - R^2 for a regression; the user's loss, the standard loss and a repeat trained the experiments' steps from the same weights, then to the run's length)"
+                 "; a float-target loss that reads the targets only with its arguments swapped (Keras' y_true, y_pred order; loss_arm.swap) against that swapped reading, by the same tests",
         threshold="any; a final tanh / hardtanh / softsign / ReLU / softplus before a from-logits loss (the "
                   "logits are capped or clipped) is a warning, a final sigmoid an error; a missing output "
                   "layer when the transformed loss is at most 3x its uniform guess's; a bounding last "
