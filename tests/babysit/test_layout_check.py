@@ -43,7 +43,7 @@ def test_windows_given_channels_last_to_a_channels_first_layer_are_found():
     assert f.severity == "warning" and f.where == "body"
     assert f.evidence["input_shape"] == [4, 50, 2] and f.evidence["axes"] == [
         {"axis": 2, "length": 2, "kernel": 7, "padding": 3}]
-    assert "transpose(1, 2)" in f.fix and "(4, 50, 2)" in f.message
+    assert "transpose(1, 2)" in f.fix and "(N, 50, 2)" in f.message
     assert check_layout(Windows(2, channels_first=True), x) == []
 
 

@@ -93,8 +93,9 @@ def check_layout(model: nn.Module, X) -> list[Finding]:
     a = axes[0]
     kind = type(layer).__name__
     said = f"{kind}({layer.in_channels}, {layer.out_channels}, kernel {tuple(layer.kernel_size)})"
+    dims = ", ".join(["N", *map(str, shape[1:])])
     message = (f"the first convolution, {name} = {said}, reads its input as (N, channels, ...) = "
-               f"{tuple(shape)}: it slides a kernel {a['kernel']} wide along axis {a['axis']}, only "
+               f"({dims}): it slides a kernel {a['kernel']} wide along axis {a['axis']}, only "
                f"{a['length']} long (no window fits inside it; padding {a['padding']} keeps every one alive on "
                f"zeros), while the {shape[1]} entries of axis 1 are read as unordered channels at one position: "
                f"the data's axes look given in the other order (channels last, (N, length, channels), to a layer "
