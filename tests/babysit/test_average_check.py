@@ -118,3 +118,22 @@ def test_trainwell_s_average_option_is_read_as_fit_adds_it():
     found = diagnose([], average={"method": "ema", "decay": 0.9999, "warmup": False})
     assert len(found) == 1 and found[0].where.startswith("average = ") and found[0].evidence["hook"] == "on_after_step"
     assert abs(found[0].evidence["factor"] - 0.9999) < 1e-4
+
+
+class StepLogger(Callback):
+    """Another callback on the same hooks: it reads the loss and changes nothing."""
+
+    def __init__(self):
+        self.seen = 0
+
+    def on_after_step(self, state):
+        self.seen += 1
+
+    def on_epoch_end(self, state):
+        self.seen += 0
+
+
+def test_the_updates_are_counted_per_call_of_the_loop_not_per_callback():
+    found = diagnose([StepLogger(), Average(0.99, "epoch"), StepLogger()])
+    assert len(found) == 1 and abs(found[0].evidence["updates"] - 20) < 1e-9
+    assert diagnose([StepLogger(), Average(0.99, "step")]) == []

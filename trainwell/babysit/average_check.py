@@ -101,9 +101,12 @@ class _Watch:
         raw = _params(self.net)
         return got if got.keys() == raw.keys() and all(got[k].shape == raw[k].shape for k in got) else None
 
+    def called(self, hook: str) -> None:
+        """One call of ``hook`` by the loop (whatever number of callbacks define it)."""
+        self.calls[hook] = self.calls.get(hook, 0) + 1
+
     def after(self, hook: str, callback) -> None:
         now = self.read()
-        self.calls[hook] = self.calls.get(hook, 0) + 1
         if now is not None and self.last is not None and _norm(now, self.last) > 0:
             w = _params(self.net)
             before = _norm(self.last, w)
@@ -152,6 +155,7 @@ def _simulate(p, callbacks, X, y, loss_fn, *, optimizer, lr, weight_decay, optio
     dropped = set()                 # (callback, hook) pairs that raised here: not called again
 
     def hooks(name: str) -> None:
+        watch.called(name)
         for i, cb in enumerate(callbacks):
             if defines(cb, name) and (i, name) not in dropped:
                 if _call(getattr(cb, name), state):
