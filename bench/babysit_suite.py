@@ -537,6 +537,10 @@ def _cases() -> list[Case]:
         model=lambda i, o: mlp(i + 1, o), twin_model=relu, options={"optimizer": "adam", "lr": 1e-3},
         note="a 24-value site id, label-encoded and standardized, whose sites lean to the classes in a random "
              "order, as one more column; the twin has no id column")
+    # branch babysit58: the first convolution reads the data's axes in the other roles (layout_check.py)
+    add("channels_last_conv1d/digits", "input_layout", "digits", phase="preflight", model=RowsCNN,
+        twin_model=lambda i, o: RowsCNN(i, o, bug=False), options={"optimizer": "adam", "lr": 1e-2},
+        note="(N, 16, 4) given channels last to Conv1d(16, 16, 5, padding=2): a kernel of 5 over 4 positions")
     add("channel_mean/digits", "pooled_units", "digits", phase="preflight", model=ChannelPooledCNN,
         twin_model=lambda i, o: ChannelPooledCNN(i, o, bug=False), options={"optimizer": "adam", "lr": 1e-2},
         note="a CNN's global pooling written x.mean(1) (over its 16 channels) where x.mean((2, 3)) was meant")
@@ -573,6 +577,25 @@ class ChannelPooledCNN(nn.Module):
     def forward(self, x):
         h = torch.relu(self.conv2(torch.relu(self.conv1(x.reshape(-1, 1, 8, 8)))))
         return self.head(h.mean(1).flatten(1) if self.bug else h.mean((2, 3)))
+
+
+class RowsCNN(nn.Module):
+    """A 1-D CNN over the digit's 64 pixels as 16 steps of 4 values, transposed to Conv1d's (N, 4
+    channels, 16 steps); broken: the (N, 16, 4) view given as it is to Conv1d(16, ...), the 16 steps
+    read as channels and the 4 values as a length under a kernel of 5 that padding keeps alive."""
+
+    def __init__(self, d_in, d_out, *, bug=True, seed=0):
+        super().__init__()
+        torch.manual_seed(seed)
+        self.bug = bug
+        self.conv1 = nn.Conv1d(16 if bug else 4, 16, 5, padding=2)
+        self.conv2 = nn.Conv1d(16, 32, 3, padding=1)
+        self.head = nn.Linear(32, d_out)
+
+    def forward(self, x):
+        h = x.reshape(-1, 16, 4)                    # 16 positions of 4 values
+        h = h if self.bug else h.transpose(1, 2)    # Conv1d reads (N, C, L)
+        return self.head(torch.relu(self.conv2(torch.relu(self.conv1(h)))).amax(2))
 
 
 def _digit_images() -> Splits:

@@ -143,3 +143,54 @@ def test_an_asymmetric_loss_meant_for_another_statistic_is_not_tried():
     assert not loss_arm.reads_targets(pinball(0.9), y)
     assert loss_arm.experiment(net(), X, y, pinball(0.9), **KW) is None
     assert loss_arm.reads_targets(pinball(0.5), y)
+
+
+def prices(n=1600, seed=0):
+    """Positive targets (a price in thousands: 3 to ~60) of 6 inputs, as a relative error needs them."""
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(n, 6, generator=g)
+    y = 20 * torch.exp(0.5 * X[:, 0] - 0.3 * X[:, 1] + 0.2 * torch.tanh(X[:, 2]) + 0.05 * torch.randn(n, generator=g))
+    return X, y.unsqueeze(1)
+
+
+def relative_se(pred, target):
+    return (((target - pred) / target) ** 2).mean()
+
+
+def relative_se_true_first(y_true, y_pred):
+    """The same formula written in Keras' (y_true, y_pred) order: called as loss(output, target) it
+    divides by the prediction, and its minimum over the output runs off to large outputs."""
+    return (((y_true - y_pred) / y_true) ** 2).mean()
+
+
+def mse_true_first(y_true, y_pred):
+    return ((y_true - y_pred) ** 2).mean()
+
+
+def test_a_loss_written_in_the_other_argument_order_is_read_swapped():
+    X, y = prices()
+    # as called, outputs at the targets are no minimum of equal cost both ways; swapped, they are
+    assert not loss_arm.reads_targets(relative_se_true_first, y)
+    assert loss_arm.reads_targets(loss_arm.swap(relative_se_true_first), y)
+    assert float(loss_arm.swap(relative_se_true_first)(y + 1, y)) == float(relative_se(y + 1, y))
+    r = loss_arm.experiment(net(), X, y, relative_se_true_first, **KW)
+    assert r["swapped"] and r["standard"] == "mse"
+    assert loss_arm.confirmed(r) and r["setup_longer"] >= interventions.KILL_RATIO * r["arm_longer"]
+    found = loss_arm.check_loss_arm(net(), X, y, relative_se_true_first, **KW)
+    assert [f.code for f in found] == ["loss_output_mismatch"]
+    f = found[0]
+    assert f.evidence["swapped"] and "relative_se_true_first(target, output)" in f.message
+    assert "relative_se_true_first(output, target)" in f.fix
+
+
+def test_a_loss_in_the_right_order_or_symmetric_in_its_arguments_is_not_swapped():
+    X, y = prices()
+    # as PyTorch orders it: tried against MSE as it stands (whether weighting the rows by 1 / y^2 costs R^2
+    # here is the standard arm's verdict, not the order's)
+    r = loss_arm.experiment(net(), X, y, relative_se, **KW)
+    assert r is not None and not r["swapped"]
+    assert not any(f.evidence.get("swapped") for f in loss_arm.check_loss_arm(net(), X, y, relative_se, **KW))
+    r = loss_arm.experiment(net(), X, y, mse_true_first, **KW)      # the order does not matter to it
+    assert r is not None and not r["swapped"] and not loss_arm.confirmed(r)
+    # a quantile's pinball loss costs the two sides unlike in either order: not tried
+    assert loss_arm.experiment(net(), X, y, lambda y_true, y_pred: pinball(0.9)(y_pred, y_true), **KW) is None

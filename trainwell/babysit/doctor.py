@@ -12,10 +12,12 @@ import torch
 from torch import nn
 
 from trainwell.babysit.budget import Budget
+from trainwell.babysit.average_check import check_eval_model
 from trainwell.babysit.callback_check import check_callbacks
 from trainwell.babysit.findings import Diagnosis, make
 from trainwell.babysit.monitor import Monitor
 from trainwell.babysit import augment_check, batch_check, interventions, mode_gap, schedule_check, stopping
+from trainwell.babysit.layout_check import check_layout
 from trainwell.babysit.model_checks import check_last_batch
 from trainwell.babysit.preprocess_check import check_preprocess
 from trainwell.babysit.peak_check import BUDGET_SHARE as PEAK_SHARE, check_peak
@@ -170,6 +172,7 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
     if rows is not None and not any(f.code == "model_raises" for f in findings):   # each epoch's last, smaller batch
         findings += check_last_batch(p.model, X, y, resolve_loss(config.loss)[0], rows=rows,
                                      batch_size=config.batch_size, drop_last=config.drop_last, seed=config.seed)
+    findings += check_layout(p.model, X)        # the first convolution against its input's axes
     findings += check_splits(p.splits)          # validation / test targets against the training split's
     findings = grade_imbalance(findings, p.splits)   # class_imbalance: a warning where the evaluated mix differs
     findings += check_preprocess(p.preprocess, *p.splits.train, seed=config.seed)   # what the run's preprocessing loses
@@ -186,6 +189,11 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
                                     lr=probe_lr(config.optimizer, config.lr, probe_options),
                                     weight_decay=config.weight_decay or 0.0, options=probe_options,
                                     batch_size=config.batch_size, seed=config.seed, budget=budget)
+        # a user's averaged eval model, over the run's updates (average_check.py)
+        findings += check_eval_model(p, X, y, resolve_loss(config.loss)[0], optimizer=config.optimizer,
+                                     lr=probe_lr(config.optimizer, config.lr, probe_options),
+                                     weight_decay=config.weight_decay or 0.0, options=probe_options,
+                                     batch_size=config.batch_size, seed=config.seed, budget=budget)
     if budget.left > MIN_EXPERIMENT_S and not blocking:
         # the symptoms found are graded by their fixes (a warning only where the fix helps)
         symptoms = [f.code for f in findings if (f.severity == "warning" or f in graded) and CODES[f.code].graded_by]

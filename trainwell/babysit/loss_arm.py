@@ -27,7 +27,13 @@ Tried only when the run's loss is the user's own (``preflight.resolve_loss``'s k
 named loss or a torch loss module is the standard one or a known variant), with float targets
 that the loss reads the outputs as predictions of (``reads_targets``: its minimum is at outputs
 equal to the targets; the arm: MSE) or class ids scored by an output of one logit per class (the
-arm: cross-entropy), and at least ``MIN_ROWS`` training rows. The finding is ``loss_output_mismatch`` as a warning: the
+arm: cross-entropy), and at least ``MIN_ROWS`` training rows. A loss of float targets that does not
+read them as called but does with its two arguments swapped (``swap``: a formula written in Keras'
+``(y_true, y_pred)`` order, which trainwell calls as ``loss(output, target)``: a relative error then
+divides by the prediction) is tried against that swapped reading instead of MSE: the arm is the
+user's own formula in the order it was written for, graded by the same tests (a loss symmetric in
+its arguments, MSE, reads the targets either way and is tried as it stands; a pinball loss costs
+the two sides unlike in either order and is not tried). The finding is ``loss_output_mismatch`` as a warning: the
 loss does not measure what the run's outputs are scored on (the code's other checks find a loss that
 fails or rewards the wrong outputs outright).
 """
@@ -111,6 +117,15 @@ def reads_targets(loss_fn, y, tail: tuple = (1,)) -> bool:
     return max(rises) > 0 and abs(rises[0] - rises[1]) <= SYMMETRY * max(rises)
 
 
+def swap(loss_fn):
+    """``loss_fn`` called with its two arguments the other way round: ``swap(f)(output, target)`` is
+    ``f(target, output)``, the user's formula read in the order Keras calls a loss, ``(y_true, y_pred)``."""
+    def swapped(output, target):
+        return loss_fn(target, output)
+    swapped.__name__ = f"swapped {getattr(loss_fn, '__name__', type(loss_fn).__name__)}"
+    return swapped
+
+
 def _score(net: nn.Module, X, y, classify: bool, var) -> float:
     """The metric's error on the rows ``X``: 1 - accuracy for class ids, else MSE / Var(y) per
     target column, averaged (1 - R^2). inf when the outputs are non-finite or do not fit the targets."""
@@ -169,8 +184,15 @@ def experiment(model: nn.Module, X, y, loss, *, optimizer, lr: float, weight_dec
         return None
     width = probe.shape[1] if probe.ndim == 2 else None
     standard = tried(loss, y, width)
-    if standard is None or (standard == "mse" and not reads_targets(resolve_loss(loss)[0], y, tuple(probe.shape[1:]))):
+    if standard is None:
         return None
+    user_fn, arm_fn, swapped = resolve_loss(loss)[0], resolve_loss(standard)[0], False
+    if standard == "mse" and not reads_targets(user_fn, y, tuple(probe.shape[1:])):
+        # a loss written for the other argument order (Keras' loss(y_true, y_pred)) reads the targets
+        # once its arguments are swapped: the arm is the user's own formula in that order
+        if not reads_targets(swap(user_fn), y, tuple(probe.shape[1:])):
+            return None
+        arm_fn, swapped = swap(user_fn), True
     classify = standard == "cross_entropy"
     n = X.shape[0]
     order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
@@ -188,7 +210,6 @@ def experiment(model: nn.Module, X, y, loss, *, optimizer, lr: float, weight_dec
     common = dict(optimizer=optimizer, lr=lr, weight_decay=weight_decay, options=options or {},
                   batch_size=batch_size, clip_norm=clip_norm)
     held_X, held_y = Xd[held], yd[held]
-    user_fn, standard_fn = resolve_loss(loss)[0], resolve_loss(standard)[0]
 
     def run(loss_fn, arm_seed, count):
         out = train_copy(model, Xd, yd, rows, lambda net: _score(net, held_X, held_y, classify, var),
@@ -199,11 +220,11 @@ def experiment(model: nn.Module, X, y, loss, *, optimizer, lr: float, weight_dec
 
     try:
         setup = run(user_fn, seed, steps)
-        arm = run(standard_fn, seed, steps)
+        arm = run(arm_fn, seed, steps)
         repeat = run(user_fn, seed + interventions.REPEAT_SEED, steps)
     except Exception:           # noqa: BLE001 - the standard loss does not take these outputs: no arm
         return None
-    result = {"standard": standard, "classify": classify, "steps": steps, "setup": setup, "arm": arm,
+    result = {"standard": standard, "swapped": swapped, "classify": classify, "steps": steps, "setup": setup, "arm": arm,
               "repeat": repeat, "longer_steps": None, "setup_longer": None, "arm_longer": None,
               "repeat_longer": None, "held_rows": int(held.numel())}
     if better(setup, arm, repeat, classify=classify, rows=held.numel()):
@@ -212,7 +233,7 @@ def experiment(model: nn.Module, X, y, loss, *, optimizer, lr: float, weight_dec
                 budget.run_cost(3, longer, batch_size), f"{PART} at the run's length")):
             result["longer_steps"] = longer
             result["setup_longer"] = run(user_fn, seed, longer)
-            result["arm_longer"] = run(standard_fn, seed, longer)
+            result["arm_longer"] = run(arm_fn, seed, longer)
             result["repeat_longer"] = run(user_fn, seed + interventions.REPEAT_SEED, longer)
     return result
 
@@ -237,6 +258,8 @@ def check_loss_arm(model: nn.Module, X, y, loss, **kwargs) -> list[Finding]:
         return []
     c, name = r["classify"], getattr(loss, "__name__", type(loss).__name__)
     metric = "accuracy" if c else "R^2"
+    if r["swapped"]:
+        return [_swapped_finding(r, name)]
     return [make(
         CODE,
         f"the run's own loss ({name}) trains the model to a worse {metric} than the standard {r['standard']} "
@@ -248,3 +271,21 @@ def check_loss_arm(model: nn.Module, X, y, loss, **kwargs) -> list[Finding]:
         evidence={"change": f"loss = {r['standard']!r}", **r, "user_loss": name}, severity="warning", where="loss",
         fix=f"train with loss = \"{r['standard']}\" (its minimum is the {metric}'s best prediction) and compute "
             f"the other measure as a metric; a loss that divides by |y| (MAPE) needs targets far from zero")]
+
+
+def _swapped_finding(r: dict, name: str) -> Finding:
+    """The finding where the arm was the user's loss with its arguments swapped (``experiment``)."""
+    return make(
+        CODE,
+        f"the run's own loss ({name}) reads its arguments in the other order: trainwell calls loss(output, "
+        f"target), and as called its minimum is not at outputs equal to the targets (an error of 0.1 target std "
+        f"costs unlike up and down), while {name}(target, output) has it there, as a loss written in Keras' "
+        f"(y_true, y_pred) order does; a copy trained {r['steps']} steps with it as called reaches "
+        f"{_said(r['setup'], False)} on held training rows, the same copy with its arguments swapped "
+        f"{_said(r['arm'], False)} (a repeat on other batches: {_said(r['repeat'], False)}), and trained on to "
+        f"{r['longer_steps']} steps {_said(r['setup_longer'], False)} against {_said(r['arm_longer'], False)} "
+        f"(repeat {_said(r['repeat_longer'], False)})",
+        evidence={"change": "the loss's arguments swapped", **r, "user_loss": name}, severity="warning",
+        where="loss",
+        fix=f"write the loss as {name}(output, target), the order trainwell (and PyTorch) call it in, or pass "
+            f"loss=lambda output, target: {name}(target, output)")

@@ -201,7 +201,8 @@ CODES = {spec.code: spec for spec in (
                  "softplus: a module or a functional call); a loss that mixes the rows of a batch "
                  "(model_checks.check_loss_rows: the batch loss and its gradient against the rows' own losses)"
                  "; a loss that reads a bounding last operation's outputs otherwise than the head makes them (output_range.check_loss_optimum: outputs fit directly by Rprop inside the range, freely and as one constant; PoissonNLLLoss's default log_input=True on a softplus rate)"
-                 "; a user's own loss against the task's standard loss on the run's metric (loss_arm.py: cross-entropy scored by accuracy for class ids, MSE scored by 1 - R^2 for a regression; the user's loss, the standard loss and a repeat trained the experiments' steps from the same weights, then to the run's length)",
+                 "; a user's own loss against the task's standard loss on the run's metric (loss_arm.py: cross-entropy scored by accuracy for class ids, MSE scored by 1 - R^2 for a regression; the user's loss, the standard loss and a repeat trained the experiments' steps from the same weights, then to the run's length)"
+                 "; a float-target loss that reads the targets only with its arguments swapped (Keras' y_true, y_pred order; loss_arm.swap) against that swapped reading, by the same tests",
         threshold="any; a final tanh / hardtanh / softsign / ReLU / softplus before a from-logits loss (the "
                   "logits are capped or clipped) is a warning, a final sigmoid an error; a missing output "
                   "layer when the transformed loss is at most 3x its uniform guess's; a bounding last "
@@ -332,6 +333,25 @@ CODES = {spec.code: spec for spec in (
             "the sequence axis for a Linear's (N, L, D)), keeping the unit axis for the next layer",
         explains=("cannot_overfit_small_subset", "underfitting", "plateau", "low_rank_logits", Group.SLOW),
         thresholds=("pooled_units.ROWS", "pooled_units.SAME", "pooled_units.MAX_LAYERS"),
+        plan=not_repairable,
+    ),
+    # --- the first convolution reading the data's axes in the other roles (babysit/layout_check.py)
+    FindingSpec(
+        "input_layout", "preflight", "warning",
+        measures="the model's forward on 4 training rows in eval mode, the input shape of the first Conv1d / "
+                 "Conv2d / Conv3d it calls, (N, C, *spatial), against the layer's kernel reach per spatial axis "
+                 "(dilation x (kernel - 1) + 1), its padding and its in_channels",
+        threshold="a spatial axis no longer than the kernel's reach, which the layer pads (at most one window "
+                  "inside the input, the rest on zeros), while in_channels is larger than that reach (the channel "
+                  "axis would hold the kernel); a new code because no other names a model that runs on its data's "
+                  "axes in the wrong roles",
+        source="first principles of convolution (LeCun et al. 1998; Goodfellow et al. 2016, sec. 9.2-9.4: one "
+               "kernel slides along the spatial axes, the channels at a position are read together); PyTorch's "
+               "Conv1d / Conv2d read (N, C, L) / (N, C, H, W), channels first",
+        fix="give the layer its channels first (x.transpose(1, 2) for (N, length, channels) windows, "
+            "x.permute(0, 3, 1, 2) for (N, H, W, C) images) and set in_channels to the number of channels",
+        explains=("cannot_overfit_small_subset", "underfitting", "plateau", "overfitting", Group.SLOW),
+        thresholds=("layout_check.ROWS",),
         plan=not_repairable,
     ),
     # --- issue 11: category ids fed to the first layer as one number (babysit/first_layer.py, docs/babysitter.md)
@@ -1009,26 +1029,40 @@ CODES = {spec.code: spec for spec in (
                  "mode under two other seeds, after 44 train-mode passes without gradients over the same rows "
                  "(running statistics that follow the batches settle on train mode's for them): the two "
                  "eval-mode outputs' largest difference relative to their largest value, and the eval-mode loss "
-                 "against the train-mode loss",
+                 "against the train-mode loss"
+                 "; a user's callback that sets state.eval_model, or trainwell's own `average` option (average_check.py): a copy started by the "
+                 "user's on_fit_start trains the experiment's steps (100) with the user's in-run hooks called in "
+                 "the loop's order (epochs cut to at most 100 / 4 steps), the eval model's parameters read after "
+                 "each hook: which hook updates them, each update's factor |a_new - w| / |a_old - w| (an "
+                 "exponential average's decay), the share of its starting weights the average keeps over the "
+                 "run's calls of that hook (factor ^ updates), and the held training rows' loss of that mix of the "
+                 "start and the trained weights against the trained weights'",
         threshold="the eval-mode outputs differ by more than 1e-4 of their scale (randomness left on in eval "
                   "mode; info where it costs nothing measurable: with class ids the average of 8 eval draws "
                   "classifies under 3 points more of the rows right than one draw, otherwise the draws' mean loss is "
                   "above the average prediction's by under 0.01 x (|its loss| + 0.05)), or the eval-mode loss above "
                   "the train-mode loss by over 0.5 x (|the train-mode loss| + 0.05) on "
                   "the same rows (eval "
-                  "mode computes another function than the one trained)",
+                  "mode computes another function than the one trained)"
+                  "; an averaged eval model that keeps half its starting weights or more over the run and whose "
+                  "mix scores above the trained weights by the same 0.5 x (|their loss| + 0.05), where the steps "
+                  "gained at least 10% of the starting loss",
         source="Srivastava et al. 2014 (dropout: eval mode returns the expected value of the thinned network); "
                "Ioffe & Szegedy 2015 (batch norm: eval mode normalizes by population statistics); notes 004 "
                "(dropout: 'output at test time = expected output at training time'; batch norm at test time: "
-               "'a single fixed empirical mean of activations during training is used')",
+               "'a single fixed empirical mean of activations during training is used')"
+               "; Polyak & Juditsky 1992 and notes 004 (parameter averaging): an exponential average keeps d^n of "
+               "its start after n updates, so its decay is set for the updates it gets",
         fix="make the eval path deterministic and the same function in expectation: pass training=self.training "
             "to functional dropout (F.dropout(x, p, training=self.training)), gate hand-written noise on "
             "self.training, keep batch norm's momentum in (0, 1] so its running statistics follow the batches, "
-            "and check any `if self.training` branch computes the same thing as train mode on average",
+            "and check any `if self.training` branch computes the same thing as train mode on average"
+            "; an averaged eval model: update it after every step, or set its decay for the updates it gets",
         explains=("overfitting", "underfitting", "plateau"),
         thresholds=("mode_gap.EVAL_RANDOM_TOL", "mode_gap.EVAL_GAP", "mode_gap.LOSS_FLOOR",
                     "mode_gap.SETTLE_PASSES", "mode_gap.EVAL_RANDOM_LOSS", "mode_gap.EVAL_DRAWS",
-                    "interventions.MIN_LIFT"),
+                    "interventions.MIN_LIFT",
+                    "average_check.EPOCHS", "average_check.RETAINED", "interventions.MIN_GAIN"),
         plan=not_repairable,
     ),
     # --- the user's callbacks during the run (callback_check.py, reset_watch.py)
