@@ -1,7 +1,7 @@
 """The repairer's pre-flight re-check before the first step (repair.Repairer._preflight): after a
 repair of what the cheap checks read (the model, the data) they run again; after a change of the
-optimizer's settings alone (``Action.rechecked`` False) they are not run again, and the run is
-exactly the run that re-checked."""
+optimizer's settings alone, or after shuffling is turned on (``Action.rechecked`` False), they are
+not run again, and the run is exactly the run that re-checked."""
 import dataclasses
 
 import pytest
@@ -38,7 +38,7 @@ def calls(monkeypatch):
 
 def _record(run):
     return ([(r["step"], r["code"], r["action"], r["after"]) for r in run.repairs],
-            [(h.get("train_loss"), h.get("val_loss")) for h in run.history], run.results["test"]["acc"])
+            [(h.get("train_loss"), h.get("val_loss")) for h in run.history], (run.results.get("test") or {}).get("acc"))
 
 
 def test_a_clip_reset_at_step_0_is_not_rechecked_and_the_run_is_the_rechecked_one(data, calls, monkeypatch):
@@ -70,7 +70,25 @@ def test_only_changes_of_the_optimizer_lr_clipping_or_schedule_skip_the_recheck(
     """The actions not re-checked, by name: a new action is re-checked unless it says otherwise."""
     skipped = {name for name, action in ACTIONS.items() if not action.rechecked}
     assert skipped == {"lower_lr", "raise_lr", "clip", "set_weight_decay", "reset_optimizer_options", "set_clip",
-                       "stretch_schedule", "set_plateau_mode", "set_warmup", "undo_lr_change"}
-    for name in ("reinit", "swap_activations", "standardize", "impute", "shuffle", "lower_dropout",
+                       "stretch_schedule", "set_plateau_mode", "set_warmup", "undo_lr_change", "shuffle"}
+    for name in ("reinit", "swap_activations", "standardize", "impute", "lower_dropout",
                  "more_regularization", "set_regularization", "refit_preprocess", "remove_output_activation"):
         assert ACTIONS[name].rechecked, name
+
+
+def test_sorted_labels_shuffled_at_step_0_are_not_rechecked_and_the_run_is_the_rechecked_one(calls, monkeypatch):
+    """Training rows sorted by label with shuffling off (``shuffle`` at step 0: only the data-order
+    check reads it, and it finds nothing on a shuffled run): the checks run once, and the run
+    equals the one that re-checked."""
+    from babysit_loop import digits
+    X, y, Xv, yv = digits()
+    order = torch.argsort(y, stable=True)
+    opts = {**FAST, "shuffle": False}
+    once = trainwell.fit(mlp(), (X[order], y[order]), (Xv, yv), babysit="repair", **opts)
+    assert [(r["step"], r["action"]) for r in once.repairs][:1] == [(0, "shuffle")], once.repairs
+    assert len(calls) == 1
+    calls.clear()
+    monkeypatch.setitem(ACTIONS, "shuffle", dataclasses.replace(ACTIONS["shuffle"], rechecked=True))
+    twice = trainwell.fit(mlp(), (X[order], y[order]), (Xv, yv), babysit="repair", **opts)
+    assert len(calls) == 2
+    assert _record(once) == _record(twice)

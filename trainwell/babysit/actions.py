@@ -52,11 +52,12 @@ class Action:
     not acted on for that many epochs after it (the change itself moves what those rules read);
     ``symptomatic``: it treats what a cause does to the units or outputs (a re-initialization, a
     shrunk output layer), so the repairer prefers another warning's plan that removes a cause
-    (an output activation, unscaled inputs, a setting) when both are on offer; ``rechecked``: it
-    changes what the cheap pre-flight checks read (the model, the data, their order, the loss), so
-    the repairer runs them again after it before the first step; False for a change of the
-    optimizer, the lr, clipping or the schedule alone, after which the checks (seeded, reading none
-    of these) would find again exactly what they found before it."""
+    (an output activation, unscaled inputs, a setting) when both are on offer; ``rechecked``: the
+    cheap pre-flight checks can find something new after it (it changes the model, the data or the
+    loss they read), so the repairer runs them again before the first step; False where they
+    would find again only what they found before it (they are seeded): a change of the optimizer,
+    the lr, clipping or the schedule, none of which they read, and shuffling turned on, which only
+    the data-order check reads and which finds nothing on a shuffled run."""
 
     name: str
     changes: str
@@ -386,7 +387,8 @@ ACTIONS = {a.name: a for a in (
            Rollback.NONE, _remove_output_activation, new_baseline=True),
     Action("shrink_output_layer", "the model: the last layer's weights scaled down, its bias zeroed",
            Rollback.NONE, _shrink_output_layer, new_baseline=True, symptomatic=True),
-    Action("shuffle", "the data order: reshuffled every epoch", Rollback.START, _shuffle, new_baseline=True),
+    Action("shuffle", "the data order: reshuffled every epoch", Rollback.START, _shuffle, new_baseline=True,
+           rechecked=False),
     Action("set_weight_decay", "the optimizer's weight decay (a new optimizer)", Rollback.START, _set_weight_decay,
            rechecked=False),
     Action("lower_dropout", "the dropout modules' p, lowered to the plan's rate", Rollback.START, _lower_dropout),
