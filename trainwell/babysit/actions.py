@@ -56,8 +56,9 @@ class Action:
     cheap pre-flight checks can find something new after it (it changes the model, the data or the
     loss they read), so the repairer runs them again before the first step; False where they
     would find again only what they found before it (they are seeded): a change of the optimizer,
-    the lr, clipping or the schedule, none of which they read, and shuffling turned on, which only
-    the data-order check reads and which finds nothing on a shuffled run."""
+    the lr, clipping, the schedule or the augmentation, none of which they read (they read the
+    training rows as stored), and shuffling turned on, which only the data-order check reads and
+    which finds nothing on a shuffled run."""
 
     name: str
     changes: str
@@ -451,7 +452,7 @@ def _drop_augmentation(controls, options, *, seed):
 
 ACTIONS.update({a.name: a for a in (
     Action("drop_augmentation", "the run's augmentation: the plan's transform dropped from the list",
-           Rollback.START, _drop_augmentation, new_baseline=True),
+           Rollback.START, _drop_augmentation, new_baseline=True, rechecked=False),
     Action("set_warmup", "the lr schedule's linear warmup, set to the plan's steps (the schedule after it rebuilt "
            "over the rest of the run)", Rollback.START, _set_warmup, rechecked=False),
 )})
