@@ -56,9 +56,11 @@ class Action:
     cheap pre-flight checks can find something new after it (it changes the model, the data or the
     loss they read), so the repairer runs them again before the first step; False where they
     would find again only what they found before it (they are seeded): a change of the optimizer,
-    the lr, clipping, the schedule or the augmentation, none of which they read (they read the
-    training rows as stored), and shuffling turned on, which only the data-order check reads and
-    which finds nothing on a shuffled run."""
+    the lr, clipping, the schedule, the augmentation or the regularization options, none of which
+    they read (they read the training rows as stored, the weights as they are, a max-norm
+    constraint acts after each step, and they take the configured loss without its smoothing),
+    and shuffling turned on, which only the data-order check reads and which finds nothing on a
+    shuffled run."""
 
     name: str
     changes: str
@@ -430,7 +432,7 @@ def _set_plateau_mode(controls, options, *, seed):
 ACTIONS.update({a.name: a for a in (
     Action("set_regularization", "the run's regularization options the plan names (l1, l2, max_norm, "
            "label_smoothing, clip_value): the penalty, constraint and loss rebuilt from them", Rollback.START,
-           _set_regularization),
+           _set_regularization, rechecked=False),
     Action("stretch_schedule", "the lr schedule, slowed down by the plan's factor (m(t) = schedule(t / factor))",
            Rollback.START, _stretch_schedule, rechecked=False),
     Action("set_plateau_mode", "the plateau schedule's mode (\"min\" / \"max\"), set to the plan's: the way its "
