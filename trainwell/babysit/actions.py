@@ -52,7 +52,15 @@ class Action:
     not acted on for that many epochs after it (the change itself moves what those rules read);
     ``symptomatic``: it treats what a cause does to the units or outputs (a re-initialization, a
     shrunk output layer), so the repairer prefers another warning's plan that removes a cause
-    (an output activation, unscaled inputs, a setting) when both are on offer."""
+    (an output activation, unscaled inputs, a setting) when both are on offer; ``rechecked``: the
+    cheap pre-flight checks can find something new after it (it changes the model, the data or the
+    loss they read), so the repairer runs them again before the first step; False where they
+    would find again only what they found before it (they are seeded): a change of the optimizer,
+    the lr, clipping, the schedule, the augmentation or the regularization options, none of which
+    they read (they read the training rows as stored, the weights as they are, a max-norm
+    constraint acts after each step, and they take the configured loss without its smoothing),
+    and shuffling turned on, which only the data-order check reads and which finds nothing on a
+    shuffled run."""
 
     name: str
     changes: str
@@ -61,6 +69,7 @@ class Action:
     new_baseline: bool = False
     settles: dict = field(default_factory=dict)
     symptomatic: bool = False
+    rechecked: bool = True
 
 
 @dataclass(frozen=True)
@@ -364,10 +373,11 @@ def _append_output_activation(controls, options, *, seed):
 
 
 ACTIONS = {a.name: a for a in (
-    Action("lower_lr", "the lr scale (÷ factor) and, with clip_norm, gradient clipping", Rollback.LAST, _lower_lr),
+    Action("lower_lr", "the lr scale (÷ factor) and, with clip_norm, gradient clipping", Rollback.LAST, _lower_lr,
+           rechecked=False),
     Action("raise_lr", "the lr scale (× factor) and, with momentum, Nesterov momentum 0.9 (a new optimizer)",
-           Rollback.LAST, _raise_lr),
-    Action("clip", "gradient clipping at a global L2 norm", Rollback.LAST, _clip),
+           Rollback.LAST, _raise_lr, rechecked=False),
+    Action("clip", "gradient clipping at a global L2 norm", Rollback.LAST, _clip, rechecked=False),
     Action("reinit", "the weights: He init for ReLU nets, Xavier for tanh/sigmoid nets; a new optimizer",
            Rollback.START, _reinit, new_baseline=True, symptomatic=True),
     Action("swap_activations", "the model: hidden saturating activations -> ReLU, then He init; a new optimizer",
@@ -380,13 +390,15 @@ ACTIONS = {a.name: a for a in (
            Rollback.NONE, _remove_output_activation, new_baseline=True),
     Action("shrink_output_layer", "the model: the last layer's weights scaled down, its bias zeroed",
            Rollback.NONE, _shrink_output_layer, new_baseline=True, symptomatic=True),
-    Action("shuffle", "the data order: reshuffled every epoch", Rollback.START, _shuffle, new_baseline=True),
-    Action("set_weight_decay", "the optimizer's weight decay (a new optimizer)", Rollback.START, _set_weight_decay),
+    Action("shuffle", "the data order: reshuffled every epoch", Rollback.START, _shuffle, new_baseline=True,
+           rechecked=False),
+    Action("set_weight_decay", "the optimizer's weight decay (a new optimizer)", Rollback.START, _set_weight_decay,
+           rechecked=False),
     Action("lower_dropout", "the dropout modules' p, lowered to the plan's rate", Rollback.START, _lower_dropout),
     Action("reset_optimizer_options", "the optimizer's options the plan names (eps, betas, dampening, ...) back to their "
-           "defaults (a new optimizer)", Rollback.START, _reset_optimizer_options),
+           "defaults (a new optimizer)", Rollback.START, _reset_optimizer_options, rechecked=False),
     Action("set_clip", "gradient clipping: the configured clip_norm replaced (off, or the plan's norm)",
-           Rollback.START, _set_clip),
+           Rollback.START, _set_clip, rechecked=False),
     Action("append_log_softmax", "the model: log_softmax(dim=1) applied to its outputs (run.predict and the saved "
            "model include it)", Rollback.START, _append_log_softmax, new_baseline=True),
     Action("append_output_activation", "the model: the output layer its loss needs (softmax(dim=1), sigmoid or "
@@ -420,11 +432,11 @@ def _set_plateau_mode(controls, options, *, seed):
 ACTIONS.update({a.name: a for a in (
     Action("set_regularization", "the run's regularization options the plan names (l1, l2, max_norm, "
            "label_smoothing, clip_value): the penalty, constraint and loss rebuilt from them", Rollback.START,
-           _set_regularization),
+           _set_regularization, rechecked=False),
     Action("stretch_schedule", "the lr schedule, slowed down by the plan's factor (m(t) = schedule(t / factor))",
-           Rollback.START, _stretch_schedule),
+           Rollback.START, _stretch_schedule, rechecked=False),
     Action("set_plateau_mode", "the plateau schedule's mode (\"min\" / \"max\"), set to the plan's: the way its "
-           "monitor improves", Rollback.START, _set_plateau_mode),
+           "monitor improves", Rollback.START, _set_plateau_mode, rechecked=False),
 )})
 
 
@@ -442,9 +454,9 @@ def _drop_augmentation(controls, options, *, seed):
 
 ACTIONS.update({a.name: a for a in (
     Action("drop_augmentation", "the run's augmentation: the plan's transform dropped from the list",
-           Rollback.START, _drop_augmentation, new_baseline=True),
+           Rollback.START, _drop_augmentation, new_baseline=True, rechecked=False),
     Action("set_warmup", "the lr schedule's linear warmup, set to the plan's steps (the schedule after it rebuilt "
-           "over the rest of the run)", Rollback.START, _set_warmup),
+           "over the rest of the run)", Rollback.START, _set_warmup, rechecked=False),
 )})
 
 
@@ -462,7 +474,7 @@ def _undo_lr_change(controls, options, *, seed):
 ACTIONS.update({a.name: a for a in (
     Action("undo_lr_change", "the lr scale, the controls' clip and the optimizer options an lr change on probation "
            "(a confirm raise, a plateau's decay) and the lr repairs after it changed, back to their values before it; "
-           "the run back to the trajectory it replaced", Rollback.NONE, _undo_lr_change),
+           "the run back to the trajectory it replaced", Rollback.NONE, _undo_lr_change, rechecked=False),
 )})
 
 

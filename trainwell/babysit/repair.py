@@ -420,14 +420,16 @@ class Repairer:
     def _preflight(self, state):
         """Cheap pre-flight checks before the first step; repair and re-check up to max_repairs."""
         controls = state.controls
-        seen = set()
+        seen, recheck = set(), True
         for _ in range(self.max_repairs + 1):
             config = controls.config              # a repair may have standardized the inputs
-            X, y = check_sample(*controls.train_data, seed=config.seed)   # streamed: a sample
-            found = [f for f in preflight(controls.model, X, y, loss=config.loss, shuffle=config.shuffle,
-                                          cheap_only=True, seed=config.seed)
-                     if f.key not in seen]
-            seen.update(f.key for f in found)
+            found = []
+            if recheck:
+                X, y = check_sample(*controls.train_data, seed=config.seed)   # streamed: a sample
+                found = [f for f in preflight(controls.model, X, y, loss=config.loss, shuffle=config.shuffle,
+                                              cheap_only=True, seed=config.seed)
+                         if f.key not in seen]
+                seen.update(f.key for f in found)
             found = (self._preprocess_test(state) + (self._grade(state, found) if found else [])
                      + self._activation_test(state) + self._settings_test(state))
             for f in found:
@@ -439,8 +441,12 @@ class Repairer:
             self._pending = [f for f in found if f.evidence.get("intervention")]
             if not found:
                 return
+            made = len(self.repairs)
             if not self._handle(state, found, before_training=True) or state.stop is not None:
                 return
+            # the checks run again only after a change of what they read (``Action.rechecked``): after
+            # one of the optimizer, the lr, clipping or the schedule alone every finding would be one seen
+            recheck = any(ACTIONS[r["action"]].rechecked for r in self.repairs[made:])
 
     def _preprocess_test(self, state) -> list:
         """What the run's own configured preprocess loses (preprocess_check.check_preprocess: the
