@@ -551,9 +551,9 @@ def _run_workers(ctx: Context, index: int, line: ProgressLine, storage) -> None:
                  for w in range(1, ctx.settings.workers)]
     starter = _Starter(processes, threaded=how != "fork")      # a fork happens here, before any thread
     try:
-        if index == len(ctx.settings.stages) - 1 or ctx.settings.rung_count == len(ctx.settings.stages):
-            _preload_report()        # the search's last stage: the report follows it
         work(ctx, index, 0, on_trial=line.show, storage=storage)
+        if index == len(ctx.settings.stages) - 1 or ctx.settings.rung_count == len(ctx.settings.stages):
+            _preload_report()        # while the other workers end their last trials
         started = starter.wait()
         while any(p.is_alive() for p in started):
             for p in started:
@@ -601,15 +601,12 @@ class _Starter:
 
 
 def _preload_report() -> None:
-    """Import the report's modules (matplotlib and Optuna's importance evaluators, ~0.3 s of CPU)
-    in worker 0 as the last stage starts, after the other workers are started: the report is
-    drawn once, after the last trial, by this process alone, so its imports there would be time
-    on one core while the others wait for nothing; here they take that time from this worker's
-    share of the trials, which the other workers' trials fill (BENCHMARKS.md, issue 13, tenth
-    pass)."""
+    """Import the report's modules (matplotlib: ~0.5 s) while the workers finish: the report is
+    drawn once, after the last stage, and its imports are then off the critical path."""
     with contextlib.suppress(ImportError):
-        import optuna.importance  # noqa: F401
-        import trainwell.hpsearch.report  # noqa: F401
+        # slow (matplotlib, ~0.5 s): what report.py imports, loaded here while nothing else is to do
+        import matplotlib.backends.backend_agg  # noqa: F401
+        import matplotlib.figure  # noqa: F401
 
 
 def _say(ctx: Context, message: str) -> None:
