@@ -425,3 +425,24 @@ def test_worker_0_uses_the_coordinators_storage_and_summing_up_reads_each_trial_
     _, studies = load_studies(result.study_dir)
     reads.clear()
     assert len(trial_rows(studies)) == 4 and len(reads) == 1
+
+
+def test_the_report_imports_nothing_after_worker_0s_preload(tmp_path):
+    """What worker 0 imports while the other workers end their last trials (``_preload_report``) is
+    all the report imports: after it (and the workers' own preload), drawing report.html loads no
+    module of matplotlib, Optuna's importance evaluators or scikit-learn's forests."""
+    code = ("import sys, trainwell\n"
+            "import trainwell.hpsearch.study as s\n"
+            "s.preload(); s._preload_report()\n"
+            "seen = set(sys.modules)\n"
+            f"trainwell.search({{'type': 'mlp', 'widths': [8]}}, 'digits', space={SPACE!r}, progress=False,\n"
+            f"                 search={{'dir': {str(tmp_path / 's')!r}, 'pruner': 'none', 'trials': 3,\n"
+            "                         'stages': [{'trials': 3}]}, device='cpu', epochs=1, babysit='off')\n"
+            "print(' '.join(sorted(set(sys.modules) - seen)))\n")
+    root = str(Path(__file__).resolve().parents[2])
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": root}).stdout.split()
+    assert (tmp_path / "s" / "report.html").exists()
+    late = [m for m in out if m.startswith(("matplotlib", "optuna.importance", "sklearn.ensemble",
+                                            "trainwell.hpsearch.report"))]
+    assert late == []
