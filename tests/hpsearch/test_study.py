@@ -1,6 +1,7 @@
 """Running a search: samplers with seeds, stages re-running the best first, folds, resume,
 dead trials failed and retried once, every trial a run directory."""
 import csv
+import gc
 import os
 import signal
 import subprocess
@@ -15,6 +16,7 @@ import torch
 from optuna.trial import TrialState
 
 import trainwell
+import trainwell.train.callbacks
 from trainwell.cli import main
 from trainwell.errors import ConfigError
 from trainwell.hpsearch.samplers import SAMPLERS
@@ -446,3 +448,47 @@ def test_the_report_imports_nothing_after_worker_0s_preload(tmp_path):
     late = [m for m in out if m.startswith(("matplotlib", "optuna.importance", "sklearn.ensemble",
                                             "trainwell.hpsearch.report"))]
     assert late == []
+
+
+FROZEN_AT_START: list = []        # the gc.freeze count at each trial's start (a callback's copy writes here)
+
+
+class _FrozenCount(trainwell.train.callbacks.Callback):
+    def on_fit_start(self, state):
+        FROZEN_AT_START.append(gc.get_freeze_count())
+
+
+def test_a_search_freezes_the_long_lived_objects_and_gives_them_back(tmp_path):
+    """Trials run with the objects alive at the search's start frozen (out of the full
+    collections), and those the first trial made (its imports) too; at the end every frozen
+    object goes back to the collector: a reference cycle alive through the search (frozen) and
+    dropped after it is collected."""
+    import weakref
+
+    class Node:
+        pass
+
+    FROZEN_AT_START.clear()
+    cycle = Node()
+    cycle.me = cycle
+    alive = weakref.ref(cycle)
+    trainwell.search({"type": "mlp", "widths": [8]}, "digits", space=SPACE, progress=False,
+                     search={"dir": str(tmp_path / "s"), "pruner": "none", "stages": [{"trials": 3}]},
+                     callbacks=[_FrozenCount()], **FIT)
+    assert len(FROZEN_AT_START) == 3 and FROZEN_AT_START[0] > 10_000
+    assert FROZEN_AT_START[1] > FROZEN_AT_START[0]           # what the first trial left, frozen after it
+    assert gc.get_freeze_count() == 0
+    del cycle
+    assert alive() is not None
+    gc.collect()
+    assert alive() is None
+
+
+def test_a_process_that_froze_objects_keeps_them_frozen(tmp_path):
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        _search(tmp_path, trials=1, stages=[{"trials": 1}])
+        assert gc.get_freeze_count() >= frozen
+    finally:
+        gc.unfreeze()
