@@ -476,7 +476,8 @@ def freeze_survivors() -> None:
     imports and of the report set off (~0.3 s of CPU a search command, BENCHMARKS.md, issue 13,
     tenth pass), and a forked worker does not touch, and so copy, the pages that hold them (the
     fork advice of Python's gc documentation). Frozen objects are still freed when their last
-    reference goes; only a reference cycle among them waits for ``frozen_objects``' end."""
+    reference goes; only a reference cycle among them waits for ``frozen_objects``' end (in a
+    worker process, for its exit)."""
     gc.collect(1)
     gc.freeze()
 
