@@ -637,13 +637,14 @@ class _Starter:
 
 
 def _preload_report() -> None:
-    """Import what the report imports (matplotlib, Optuna's importance evaluators, report.py:
-    ~0.3 s of CPU) while the other workers end their last trials: the report is drawn once,
-    after the last stage, and its imports are then off the critical path. Worker 0 ends first
-    about half the time; when it ends last these imports cost what they would cost in the report."""
+    """Import the slow modules that report.py imports (matplotlib, Optuna's importance evaluators:
+    ~0.3 s of CPU) while the other workers end their last trials: the report is drawn once, after
+    the last stage, and its imports are then off the critical path. Worker 0 ends first about half
+    the time; when it ends last these imports cost what they would cost in the report."""
     with contextlib.suppress(ImportError):
+        import matplotlib.backends.backend_agg  # noqa: F401
+        import matplotlib.figure  # noqa: F401
         import optuna.importance  # noqa: F401  (scikit-learn's forests, which its fANOVA imports)
-        import trainwell.hpsearch.report  # noqa: F401  (matplotlib)
 
 
 def _say(ctx: Context, message: str) -> None:
