@@ -54,7 +54,9 @@ after a random or a Sobol coarse stage keep the configurations that reach the ta
 ``trainwell search`` commands, interleaved, ``--repeats`` times: trials per hour by the whole
 command's wall time (from its start: interpreter, imports, the workers' start, the report) and by
 the trials' own span, medians, and the CPU time of each command with its workers (a forkserver
-included: the bench reaps the command's orphans); each worker's first trial against its later ones; then a 2-worker
+included: the bench reaps the command's orphans); the command's wall time in parts (before the
+first trial, the trials' span, then trials.csv, report.html and the exit, from the journal's trial
+times and the files' mtimes); each worker's first trial against its later ones; then a 2-worker
 search whose worker is killed with SIGKILL mid-trial: the stage must end with exactly N counted
 trials, the dead trial failed and retried once, none duplicated.
 
@@ -622,6 +624,7 @@ def _run_cli(config: Path, study: Path, workers: int, *, kill: bool = False):
     cmd = [sys.executable, "-m", "trainwell", "search", str(config), "--dir", str(study),
            "--workers", str(workers), "--quiet"]
     started, cpu = time.perf_counter(), _children_cpu()
+    _run_cli.started = time.time()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     killed = None
     if kill:
@@ -630,6 +633,7 @@ def _run_cli(config: Path, study: Path, workers: int, *, kill: bool = False):
             os.kill(killed, signal.SIGKILL)
     out, err = proc.communicate()
     wall = time.perf_counter() - started
+    _run_cli.ended = time.time()
     _reap_orphans()
     _run_cli.cpu = _children_cpu() - cpu
     return wall, proc.returncode, killed, err
@@ -711,6 +715,20 @@ def _trial_times(study: Path):
     return s.get_trials(deepcopy=False)
 
 
+TIMELINE = ("start to the first trial", "the trials' span", "last trial to trials.csv",
+            "trials.csv to report.html", "report.html to the exit")
+
+
+def _timeline(study: Path, trials: list) -> list[float]:
+    """The command's wall time in ``TIMELINE``'s parts, in seconds: from the journal's trial
+    times and the mtimes of trials.csv and report.html (nothing in the command is timed)."""
+    first = min(t.datetime_start for t in trials).timestamp()
+    last = max(t.datetime_complete for t in trials).timestamp()
+    csv, html = ((study / name).stat().st_mtime for name in ("trials.csv", "report.html"))
+    marks = [_run_cli.started, first, last, csv, html, _run_cli.ended]
+    return [b - a for a, b in zip(marks, marks[1:])]
+
+
 def _worker_trials(study: Path) -> dict:
     """Each worker's trial durations in seconds, in the order it ran them (by pid)."""
     by_pid = {}
@@ -730,7 +748,7 @@ def bench_workers(args):
     with tempfile.TemporaryDirectory(prefix="bench-search-") as tmp:
         config = Path(tmp) / "w.toml"
         config.write_text(WORKER_CONFIG.format(epochs=args.epochs, trials=args.trials))
-        whole, span, first, later, outside, cpu = ({1: [], 2: []} for _ in range(6))
+        whole, span, first, later, outside, cpu, parts = ({1: [], 2: []} for _ in range(7))
         for repeat in range(args.repeats):
             for workers in (1, 2):
                 study = Path(tmp) / f"w{workers}-{repeat}"
@@ -742,6 +760,7 @@ def bench_workers(args):
                 cpu[workers].append(_run_cli.cpu)
                 outside[workers].append(wall - seconds)
                 span[workers].append(len(trials) / seconds * 3600)
+                parts[workers].append(_timeline(study, trials))
                 for durations in _worker_trials(study).values():
                     first[workers].append(durations[0])
                     later[workers] += durations[1:]
@@ -762,6 +781,8 @@ def bench_workers(args):
                   f"its later trials {med(later[workers]):.3f} s (median); the command's time outside "
                   f"the trials' span {med(outside[workers]):.1f} s (median); CPU {med(cpu[workers]):.1f} s "
                   f"(median, the command and its waited-for workers)")
+            print(f"{workers} worker(s), the command's wall time in parts (s, medians): "
+                  + "; ".join(f"{name} {med(p[k] for p in parts[workers]):.2f}" for k, name in enumerate(TIMELINE)))
         if args.no_extras:
             return
         plain = {n: _plain_fits(n, args.trials // 2, args.epochs) for n in (1, 2)}

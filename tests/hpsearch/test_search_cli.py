@@ -89,3 +89,24 @@ def test_an_rdb_storage_url_holds_the_study(tmp_path):
     with open(tmp_path / "study" / "trials.csv") as f:
         assert [r["state"] for r in csv.DictReader(f)] == ["complete", "complete"]
     assert main(["report", "study"]) == 0           # the report finds the study through search.toml
+
+
+def test_the_search_command_freezes_the_objects_at_exit(tmp_path):
+    """The exit handler that ``cmd_search`` registers runs at the interpreter's exit (after the
+    handler registered before it, atexit's order) and freezes the objects then alive, so that the
+    interpreter's last collection skips them; registered once however many searches run."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = str(Path(__file__).resolve().parents[2])
+    code = ("import atexit, gc\n"
+            "atexit.register(lambda: print('frozen at exit', gc.get_freeze_count()))\n"
+            "from trainwell.hpsearch.cli import skip_exit_collection\n"
+            "skip_exit_collection(); skip_exit_collection()\n"
+            "print('frozen before exit', gc.get_freeze_count())\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": root}).stdout
+    before, at_exit = (int(line.rsplit(" ", 1)[1]) for line in out.splitlines())
+    assert before == 0 and at_exit > 10_000

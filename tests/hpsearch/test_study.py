@@ -1,6 +1,7 @@
 """Running a search: samplers with seeds, stages re-running the best first, folds, resume,
 dead trials failed and retried once, every trial a run directory."""
 import csv
+import gc
 import os
 import signal
 import subprocess
@@ -15,6 +16,7 @@ import torch
 from optuna.trial import TrialState
 
 import trainwell
+import trainwell.train.callbacks
 from trainwell.cli import main
 from trainwell.errors import ConfigError
 from trainwell.hpsearch.samplers import SAMPLERS
@@ -425,3 +427,68 @@ def test_worker_0_uses_the_coordinators_storage_and_summing_up_reads_each_trial_
     _, studies = load_studies(result.study_dir)
     reads.clear()
     assert len(trial_rows(studies)) == 4 and len(reads) == 1
+
+
+def test_the_report_imports_nothing_after_worker_0s_preload(tmp_path):
+    """What worker 0 imports while the other workers end their last trials (``_preload_report``) is
+    all the report imports: after it (and the workers' own preload), drawing report.html loads no
+    module of matplotlib, Optuna's importance evaluators or scikit-learn's forests (report.py's own
+    import is a few ms)."""
+    code = ("import sys, trainwell\n"
+            "import trainwell.hpsearch.study as s\n"
+            "s.preload(); s._preload_report()\n"
+            "seen = set(sys.modules)\n"
+            f"trainwell.search({{'type': 'mlp', 'widths': [8]}}, 'digits', space={SPACE!r}, progress=False,\n"
+            f"                 search={{'dir': {str(tmp_path / 's')!r}, 'pruner': 'none', 'trials': 3,\n"
+            "                         'stages': [{'trials': 3}]}, device='cpu', epochs=1, babysit='off')\n"
+            "print(' '.join(sorted(set(sys.modules) - seen)))\n")
+    root = str(Path(__file__).resolve().parents[2])
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": root}).stdout.split()
+    assert (tmp_path / "s" / "report.html").exists()
+    late = [m for m in out if m.startswith(("matplotlib", "optuna.importance", "sklearn.ensemble"))]
+    assert late == []
+
+
+FROZEN_AT_START: list = []        # the gc.freeze count at each trial's start (a callback's copy writes here)
+
+
+class _FrozenCount(trainwell.train.callbacks.Callback):
+    def on_fit_start(self, state):
+        FROZEN_AT_START.append(gc.get_freeze_count())
+
+
+def test_a_search_freezes_the_long_lived_objects_and_gives_them_back(tmp_path):
+    """Trials run with the objects alive at the search's start frozen (out of the full
+    collections), and those the first trial made (its imports) too; at the end every frozen
+    object goes back to the collector: a reference cycle alive through the search (frozen) and
+    dropped after it is collected."""
+    import weakref
+
+    class Node:
+        pass
+
+    FROZEN_AT_START.clear()
+    cycle = Node()
+    cycle.me = cycle
+    alive = weakref.ref(cycle)
+    trainwell.search({"type": "mlp", "widths": [8]}, "digits", space=SPACE, progress=False,
+                     search={"dir": str(tmp_path / "s"), "pruner": "none", "stages": [{"trials": 3}]},
+                     callbacks=[_FrozenCount()], **FIT)
+    assert len(FROZEN_AT_START) == 3 and FROZEN_AT_START[0] > 10_000
+    assert FROZEN_AT_START[1] > FROZEN_AT_START[0]           # what the first trial left, frozen after it
+    assert gc.get_freeze_count() == 0
+    del cycle
+    assert alive() is not None
+    gc.collect()
+    assert alive() is None
+
+
+def test_a_process_that_froze_objects_keeps_them_frozen(tmp_path):
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        _search(tmp_path, trials=1, stages=[{"trials": 1}])
+        assert gc.get_freeze_count() >= frozen
+    finally:
+        gc.unfreeze()

@@ -58,7 +58,7 @@ def run_search(model, data, base: dict, table: dict, *, resume: bool = False, pr
     # another command (BENCHMARKS.md, "Per-trial cost and a command's fixed cost, fifth pass")
     from trainwell.hpsearch.results import summarize
     from trainwell.hpsearch.settings import parse_settings
-    from trainwell.hpsearch.study import Context, open_storage, run_stages
+    from trainwell.hpsearch.study import Context, frozen_objects, open_storage, run_stages
 
     for key in ("run_dir", "resume"):
         if base.get(key):
@@ -82,16 +82,17 @@ def run_search(model, data, base: dict, table: dict, *, resume: bool = False, pr
     make_directory(study_dir)
     if not resume:
         write_search_file(base, {**table, "dir": str(study_dir)}, study_dir / SEARCH_FILE)
-    with parent_run(base, study_dir.name) as trial_options:    # MLflow: trials nest under the study
-        studies = run_stages(Context(model, data, trial_options, settings, study_dir, progress=progress))
-    # trials.csv, best.toml and report.html are derived from the study (whose journal is fsynced):
-    # written atomically, not fsynced; after a power cut --resume (or trainwell report) writes them again
-    with unsynced():
-        result = summarize(study_dir, base, studies, settings.metric, settings.maximize)
-        from trainwell.hpsearch.report import write_study_report   # lazily: matplotlib is slow to import
-        # the studies as read here, and the options as `trainwell report` reads them from search.toml
-        write_study_report(study_dir, loaded=(Context(None, None, base, settings, study_dir, progress=False),
-                                              studies))
+    with frozen_objects():        # long-lived objects out of the garbage collector's way (study.py)
+        with parent_run(base, study_dir.name) as trial_options:    # MLflow: trials nest under the study
+            studies = run_stages(Context(model, data, trial_options, settings, study_dir, progress=progress))
+        # trials.csv, best.toml and report.html are derived from the study (whose journal is fsynced):
+        # written atomically, not fsynced; after a power cut --resume (or trainwell report) writes them again
+        with unsynced():
+            result = summarize(study_dir, base, studies, settings.metric, settings.maximize)
+            from trainwell.hpsearch.report import write_study_report   # lazily: matplotlib is slow to import
+            # the studies as read here, and the options as `trainwell report` reads them from search.toml
+            write_study_report(study_dir, loaded=(Context(None, None, base, settings, study_dir, progress=False),
+                                                  studies))
     return result
 
 

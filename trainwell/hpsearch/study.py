@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gc
 import importlib
 import multiprocessing
 import multiprocessing.forkserver
@@ -347,6 +348,7 @@ def work(ctx: Context, index: int, worker: int, *, on_trial=None, storage=None) 
                                grid_points=s.grid_points, prior=plans[i].get(PRIOR_ATTR))
         studies[i] = load_stage(ctx, storage, i, sampler=sampler)
     beat = Heartbeat()
+    first = True
     try:
         while True:
             with ask_lock(ctx.study_dir):
@@ -362,6 +364,9 @@ def work(ctx: Context, index: int, worker: int, *, on_trial=None, storage=None) 
                                                "started": time.time()})
             with beat.watch(trial):
                 _run_one(ctx, studies[i], trial, i, spaces[i], plans[i]["epochs"])
+            if first:                    # what the first trial imported (torch._dynamo, scikit-learn)
+                freeze_survivors()
+                first = False
             sync(storage)                # the result on disk, at most every SYNC_S (journal.py)
             if on_trial is not None:
                 on_trial()
@@ -463,6 +468,36 @@ def worker_start(ctx: Context) -> str:
     return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 
 
+def freeze_survivors() -> None:
+    """Move the objects alive now, after a collection of the young generations (the garbage of the
+    work just done), to the garbage collector's permanent generation (``gc.freeze``): the modules a
+    search imports (torch, torch._dynamo, scikit-learn, Optuna: ~10^6 objects, alive until the
+    process ends) are then no longer walked by every full collection, which the allocations of the
+    imports and of the report set off (~0.3 s of CPU a search command, BENCHMARKS.md, issue 13,
+    tenth pass), and a forked worker does not touch, and so copy, the pages that hold them (the
+    fork advice of Python's gc documentation). Frozen objects are still freed when their last
+    reference goes; only a reference cycle among them waits for ``frozen_objects``' end (in a
+    worker process, for its exit)."""
+    gc.collect(1)
+    gc.freeze()
+
+
+@contextlib.contextmanager
+def frozen_objects() -> Iterator[None]:
+    """A search's span, in which ``freeze_survivors`` moves long-lived objects out of the garbage
+    collector's way: at its start the objects alive then (the imports, the caller's objects), and
+    at its end every frozen object goes back to the collector (``gc.unfreeze``), so a process that
+    goes on (``trainwell.search`` in a user's program) collects as before. A process that had
+    frozen objects itself keeps them (and the search's) frozen."""
+    own = gc.get_freeze_count() == 0
+    freeze_survivors()
+    try:
+        yield
+    finally:
+        if own:
+            gc.unfreeze()
+
+
 def preload() -> None:
     """Import ``WORKER_PRELOAD`` here (worker 0, before it forks the others)."""
     for name in WORKER_PRELOAD:
@@ -544,6 +579,7 @@ def _run_workers(ctx: Context, index: int, line: ProgressLine, storage) -> None:
     how = worker_start(ctx)
     if how == "fork":
         preload()
+        freeze_survivors()           # the preload's objects: not walked, nor copied on write, in a worker
         context, forked = multiprocessing.get_context("fork"), ctx
     else:
         context, forked = worker_processes(), dataclasses.replace(ctx, environ=dict(os.environ))
@@ -601,12 +637,14 @@ class _Starter:
 
 
 def _preload_report() -> None:
-    """Import the report's modules (matplotlib: ~0.5 s) while the workers finish: the report is
-    drawn once, after the last stage, and its imports are then off the critical path."""
+    """Import the slow modules that report.py imports (matplotlib, Optuna's importance evaluators:
+    ~0.3 s of CPU) while the other workers end their last trials: the report is drawn once, after
+    the last stage, and its imports are then off the critical path. Worker 0 ends first about half
+    the time; when it ends last these imports cost what they would cost in the report."""
     with contextlib.suppress(ImportError):
-        # slow (matplotlib, ~0.5 s): what report.py imports, loaded here while nothing else is to do
         import matplotlib.backends.backend_agg  # noqa: F401
         import matplotlib.figure  # noqa: F401
+        import optuna.importance  # noqa: F401  (scikit-learn's forests, which its fANOVA imports)
 
 
 def _say(ctx: Context, message: str) -> None:
