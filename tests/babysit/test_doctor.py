@@ -102,7 +102,9 @@ def test_a_softmax_module_before_cross_entropy_is_graded_not_blocking():
     and info where it does not. A softmax in ``forward`` is graded by training on the log of its
     probability rows (``interventions._remove_final_activation``)."""
     net = nn.Sequential(mlp(), nn.Softmax(dim=1))
-    found = trainwell.doctor(net, (X, Y), lr=0.05, epochs=2, probe=False).filter(code="loss_output_mismatch").findings
+    # no wall-clock backstop: on a loaded machine it cuts the experiment that grades the finding
+    found = trainwell.doctor(net, (X, Y), lr=0.05, epochs=2, probe=False,
+                             wall_s=None).filter(code="loss_output_mismatch").findings
     assert len(found) == 1 and found[0].evidence["harm"]["fix"] == "remove output activation"
     assert found[0].severity == ("error" if found[0].evidence["harm"]["hurts"] else "info")
 
@@ -113,7 +115,7 @@ def test_a_softmax_module_before_cross_entropy_is_graded_not_blocking():
 
         def forward(self, x):
             return torch.softmax(self.body(x), dim=1)
-    diagnosis = trainwell.doctor(Functional(), (X, Y), lr=0.05, epochs=2, probe=False)
+    diagnosis = trainwell.doctor(Functional(), (X, Y), lr=0.05, epochs=2, probe=False, wall_s=None)
     found = diagnosis.filter(code="loss_output_mismatch").findings
     assert len(found) == 1 and found[0].evidence["harm"]["fix"] == "remove output activation"
     assert found[0].severity == ("error" if found[0].evidence["harm"]["hurts"] else "info")
