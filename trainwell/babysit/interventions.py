@@ -824,8 +824,8 @@ def helpful(baseline: Arm, arms: list, *, run_steps: int | None = None) -> list:
     ``run_steps`` the run's planned steps: a setting that slows the first hundred steps but not the
     run, e.g. dropout 0.97 on a CNN that ends 2 points behind), nor one the setup trained longer
     matches (``short_lived``: ``caught_up`` when both train on, ``experiment(..., run_steps=)``;
-    ``matched_trained_on`` where the change's training on was cut short), on either path. A change of the model (``extra["model_change"]``: ReLU for hidden sigmoids)
-    is graded as a symptom's fix is (``grade``): it helps when it trains ``significant``-ly better;
+    for an lr arm ``matched_trained_on`` where its training on was cut short), on either path.
+    A change of the model (``extra["model_change"]``: ReLU for hidden sigmoids) is graded as a symptom's fix is (``grade``): it helps when it trains ``significant``-ly better;
     an arm with ``extra["held_accuracy"]`` (a regularizer's, the stretched lr schedule's) also helps
     when it is ``significant`` and still ahead trained on (``ahead_at_end``), whatever its loss;
     its own fall is no criterion (a short experiment at a run's start: 24 steps of momentum SGD on
@@ -884,21 +884,22 @@ def short_lived(baseline: Arm, arm: Arm, repeat: Arm | None, *, run_steps: int |
     """The change helps over the first steps, not at the run's length: the setup is catching up with
     it within the run (``trend`` over the arms' steps or ``trend_trained_on`` over the span trained
     on, with ``run_steps`` the run's planned steps), or trained on it is as good as the change
-    (``caught_up`` at the same step; where the change's own training on is missing or was cut short,
-    ``matched_trained_on``: the setup trained on no longer behind what the change was last measured
-    at). ``by_loss``: a setting arm's held loss counts too (``significant``). Whatever the code (a
-    setting, the lr, a model change) and whichever path named it (a setup that barely learns in the
-    arms' steps or one that learns slower), the fault it names costs the first steps, not the result:
-    the short-horizon bias (``matched_trained_on``)."""
+    (``caught_up`` at the same step, ``by_loss`` as ``significant``'s: a setting arm's held loss
+    counts too). An lr arm whose own training on was cut short (or left out) is also read against
+    the setup trained on (``matched_trained_on``): a larger step wins the first steps whatever the
+    run's end (the short-horizon bias), while a setting can raise where the run ends (dropout 0.97,
+    docs/babysitter.md "Trained on: caught up"), so a setting is only compared at equal steps.
+    Whichever path named the change (a setup that barely learns in the arms' steps or one that learns
+    slower), it then names no fault of the run."""
     if trend(baseline, arm, repeat, run_steps=run_steps)["recovering"] or \
             trend_trained_on(baseline, arm, repeat, run_steps=run_steps)["recovering"]:
         return True
     if caught_up(baseline, arm, repeat, by_loss=by_loss):
         return True
-    return not _equal_steps(baseline, arm) and matched_trained_on(baseline, arm, by_loss=by_loss)
+    return arm.code in LR_CODES and not _equal_steps(baseline, arm) and matched_trained_on(baseline, arm)
 
 
-def matched_trained_on(baseline: Arm, arm: Arm, *, by_loss: bool = False) -> bool:
+def matched_trained_on(baseline: Arm, arm: Arm) -> bool:
     """The setup trained on to its end (``Arm.longer``, not cut short) no longer trains ``significant``-ly
     worse (``caught_up``'s margins) than the change as far as the change was measured: its own training
     on where the budget cut it short, else its result at the arms' steps. The change's last measurement
@@ -908,15 +909,14 @@ def matched_trained_on(baseline: Arm, arm: Arm, *, by_loss: bool = False) -> boo
     where greedy choices late in training favour too small an lr; early in a run a larger lr wins the
     first steps while the setup's own still converges): a GRU at Adam 2e-3 that trails lr x10 by 23
     points of held accuracy after 64 steps has reached 100 % by step 192, as lr x10 had. Both lr codes
-    are read so, and so is every other change (``short_lived``); ``by_loss`` as ``significant``'s.
-    False without the setup trained on."""
+    are read so, on either of ``helpful``'s paths (``short_lived``). False without the setup trained on."""
     b = baseline.longer
     if b is None or b.extra.get("timed_out") or not math.isfinite(b.after):
         return False
     a = arm.longer if arm.longer is not None and arm.longer.steps > arm.steps else arm
     if a.steps > b.steps:
         return False
-    return not significant(b, a, None, by_loss=by_loss)
+    return not significant(b, a, None)
 
 
 def findings(baseline: Arm, arms: list, *, run_steps: int | None = None) -> list[Finding]:
@@ -1000,8 +1000,8 @@ def grade(found: list, baseline: Arm, arms: list, *, run_steps: int | None = Non
         best = max(helping or tried, key=lambda a: gain(baseline, a))
         catching_up = [_catching_up(baseline, a, repeat, run_steps, later) for a, later in zip(tried, ahead)
                        if a in helping]
-        reached = [caught_up(baseline, a, repeat) or (not _equal_steps(baseline, a) and matched_trained_on(baseline, a))
-                   for a in helping]
+        reached = [caught_up(baseline, a, repeat) or (a.code in LR_CODES and not _equal_steps(baseline, a)
+                                                       and matched_trained_on(baseline, a)) for a in helping]
         hurts = bool(helping) and not all(t["recovering"] or r for t, r in zip(catching_up, reached))
         f.evidence["harm"] = {"fix": best.name, "setup_loss": baseline.after, "fix_loss": best.after,
                               "repeat_loss": repeat.after, "noise": noise(baseline, repeat), "steps": best.steps,
@@ -1105,7 +1105,7 @@ def caught_up(baseline: Arm, arm: Arm, repeat: Arm | None, *, by_loss: bool = Fa
     a, b = arm.longer, baseline.longer
     if a is None or b is None or a.extra.get("timed_out") or b.extra.get("timed_out") or a.steps != b.steps:
         return False
-    return not significant(b, a, None, by_loss=by_loss)
+    return not significant(b, a, None)
 
 
 def _equal_steps(baseline: Arm, arm: Arm) -> bool:
