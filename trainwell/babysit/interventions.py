@@ -839,7 +839,7 @@ def helpful(baseline: Arm, arms: list, *, run_steps: int | None = None) -> list:
 
     def helps(a):
         setting = a.code not in LR_CODES and not a.extra.get("model_change") and not a.extra.get("accuracy_only")
-        if short_lived(baseline, a, repeat, run_steps=run_steps, by_loss=setting):
+        if short_lived(baseline, a, repeat, run_steps=run_steps, by_loss=setting, arms=arms):
             return False                # the change makes the first steps faster, not the run better
         if a.extra.get("model_change"):
             # or by its held loss, confirmed by its accuracy trained on: the repeat's accuracy spread at the
@@ -880,7 +880,7 @@ def helpful(baseline: Arm, arms: list, *, run_steps: int | None = None) -> list:
 
 
 def short_lived(baseline: Arm, arm: Arm, repeat: Arm | None, *, run_steps: int | None = None,
-                by_loss: bool = False) -> bool:
+                by_loss: bool = False, arms: list = ()) -> bool:
     """The change helps over the first steps, not at the run's length: the setup is catching up with
     it within the run (``trend`` over the arms' steps or ``trend_trained_on`` over the span trained
     on, with ``run_steps`` the run's planned steps), or trained on it is as good as the change
@@ -888,15 +888,31 @@ def short_lived(baseline: Arm, arm: Arm, repeat: Arm | None, *, run_steps: int |
     counts too). An lr arm whose own training on was cut short (or left out) is also read against
     the setup trained on (``matched_trained_on``): a larger step wins the first steps whatever the
     run's end (the short-horizon bias), while a setting can raise where the run ends (dropout 0.97,
-    docs/babysitter.md "Trained on: caught up"), so a setting is only compared at equal steps.
-    Whichever path named the change (a setup that barely learns in the arms' steps or one that learns
-    slower), it then names no fault of the run."""
+    docs/babysitter.md "Trained on: caught up"), so a setting is only compared at equal steps. Not
+    while another arm of its code among ``arms`` is still ahead of the setup trained on where it was
+    last measured (``outpaces``): lr x100 won the arms' 38 steps and the setup at step 114 matches
+    it, but lr x10, behind at step 38, was 26 points ahead at step 100; the code stands, the arm
+    that won the arms' steps names it. Whichever path named the change (a setup that barely learns
+    in the arms' steps or one that learns slower), it then names no fault of the run."""
     if trend(baseline, arm, repeat, run_steps=run_steps)["recovering"] or \
             trend_trained_on(baseline, arm, repeat, run_steps=run_steps)["recovering"]:
         return True
     if caught_up(baseline, arm, repeat, by_loss=by_loss):
         return True
-    return arm.code in LR_CODES and not _equal_steps(baseline, arm) and matched_trained_on(baseline, arm)
+    return (arm.code in LR_CODES and not _equal_steps(baseline, arm) and matched_trained_on(baseline, arm)
+            and not any(outpaces(baseline, other) for other in arms if other.code == arm.code))
+
+
+def outpaces(baseline: Arm, arm: Arm) -> bool:
+    """The change, where it was last measured (its training on, cut short or not, else the arms'
+    steps), trains ``significant``-ly better (``caught_up``'s margins) than the setup trained on to
+    at least as many steps: ahead of the setup's longer run although it trained fewer steps. False
+    without the setup trained on."""
+    b = baseline.longer
+    if b is None or b.extra.get("timed_out") or not math.isfinite(b.after) or arm.extra.get("timed_out"):
+        return False
+    a = arm.longer if arm.longer is not None and arm.longer.steps > arm.steps else arm
+    return a.steps <= b.steps and significant(b, a, None)
 
 
 def matched_trained_on(baseline: Arm, arm: Arm) -> bool:
@@ -1000,8 +1016,9 @@ def grade(found: list, baseline: Arm, arms: list, *, run_steps: int | None = Non
         best = max(helping or tried, key=lambda a: gain(baseline, a))
         catching_up = [_catching_up(baseline, a, repeat, run_steps, later) for a, later in zip(tried, ahead)
                        if a in helping]
-        reached = [caught_up(baseline, a, repeat) or (a.code in LR_CODES and not _equal_steps(baseline, a)
-                                                       and matched_trained_on(baseline, a)) for a in helping]
+        reached = [caught_up(baseline, a, repeat) or (
+            a.code in LR_CODES and not _equal_steps(baseline, a) and matched_trained_on(baseline, a)
+            and not any(outpaces(baseline, o) for o in tried if o.code == a.code)) for a in helping]
         hurts = bool(helping) and not all(t["recovering"] or r for t, r in zip(catching_up, reached))
         f.evidence["harm"] = {"fix": best.name, "setup_loss": baseline.after, "fix_loss": best.after,
                               "repeat_loss": repeat.after, "noise": noise(baseline, repeat), "steps": best.steps,
