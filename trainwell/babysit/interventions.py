@@ -1122,7 +1122,7 @@ def caught_up(baseline: Arm, arm: Arm, repeat: Arm | None, *, by_loss: bool = Fa
     a, b = arm.longer, baseline.longer
     if a is None or b is None or a.extra.get("timed_out") or b.extra.get("timed_out") or a.steps != b.steps:
         return False
-    return not significant(b, a, None)
+    return not significant(b, a, None, by_loss=by_loss)
 
 
 def _equal_steps(baseline: Arm, arm: Arm) -> bool:
