@@ -825,7 +825,8 @@ def helpful(baseline: Arm, arms: list, *, run_steps: int | None = None) -> list:
     run, e.g. dropout 0.97 on a CNN that ends 2 points behind), nor one the setup trained longer
     matches (``short_lived``: ``caught_up`` when both train on, ``experiment(..., run_steps=)``;
     for an lr arm ``matched_trained_on`` where its training on was cut short), on either path.
-    A change of the model (``extra["model_change"]``: ReLU for hidden sigmoids) is graded as a symptom's fix is (``grade``): it helps when it trains ``significant``-ly better;
+    A change of the model (``extra["model_change"]``: ReLU for hidden sigmoids) is graded as a
+    symptom's fix is (``grade``): it helps when it trains ``significant``-ly better;
     an arm with ``extra["held_accuracy"]`` (a regularizer's, the stretched lr schedule's) also helps
     when it is ``significant`` and still ahead trained on (``ahead_at_end``), whatever its loss;
     its own fall is no criterion (a short experiment at a run's start: 24 steps of momentum SGD on
@@ -1047,7 +1048,7 @@ def grade(found: list, baseline: Arm, arms: list, *, run_steps: int | None = Non
                                                                  else ""))
         elif helping and reached[helping.index(best)]:
             # the fix's own training on was cut short (or left out): the setup trained on is measured
-            # against what the fix was last measured at, which favours the fix (``matched_trained_on``)
+            # against what the fix was last measured at, at fewer steps (``matched_trained_on``: the lr)
             b = baseline.longer
             a = best.longer if best.longer is not None and best.longer.steps > best.steps else best
             f.evidence["harm"]["matched"] = {"steps": b.steps, "fix_steps": a.steps, "setup_loss": b.after,
