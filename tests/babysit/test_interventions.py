@@ -821,3 +821,50 @@ def test_an_lr_arm_the_setup_trained_on_matches_is_no_cause_where_the_budget_cut
     assert iv.helpful(untrained, [repeat, cut], run_steps=228) == [cut]
     cut_setup = arm("setup", "", 0.6506, 0.773, (0.00635, 1.0, 150), cut=True)      # its own run cut short
     assert not iv.matched_trained_on(cut_setup, cut)
+
+
+def test_a_change_the_setup_trained_on_matches_is_no_cause_on_every_path():
+    """A setup that barely learns in the arms' 20 steps (a budget-cut experiment: loss 1.20 -> 1.19,
+    36 % of the held rows right) while lr x10 falls 40 % (64 %): the stuck rule alone names the lr.
+    Trained on to step 60 the setup reaches 66 %, where lr x10's own training on was cut at step 40
+    at 67 %: it only learned faster at first (``short_lived``), so no finding; the probe's lr warning
+    graded by the same arm is an info that says so. A setup still stuck at step 60 keeps both, and so
+    does one another arm of the code outpaces where it was last measured. A setting arm cut short
+    the same way keeps its finding: only the lr's gain is read across steps."""
+    def arm(name, code, after, acc, later=None, cut=False, **extra):
+        a = iv.Arm(name, code, name, before=1.2, after=after, steps=20, acc=acc, rows=512, extra=extra)
+        if later:
+            a.longer = iv.Arm(name, code, name, before=1.2, after=later[0], steps=later[2], acc=later[1], rows=512,
+                              extra={"timed_out": True} if cut else {})
+        return a
+    repeat = arm("setup (repeat)", "", 1.189, 0.35, repeat=True)
+    lr10 = arm("lr x10", "lr_too_low", 0.72, 0.64, (0.62, 0.67, 40), cut=True)
+    caught = arm("setup", "", 1.19, 0.36, (0.60, 0.66, 60))
+    stuck = arm("setup", "", 1.19, 0.36, (1.17, 0.38, 60))
+    assert caught.fall < iv.STUCK and lr10.fall >= iv.HELPS and iv.significant(caught, lr10, repeat)
+    assert iv.short_lived(caught, lr10, repeat, run_steps=600) and not iv.short_lived(stuck, lr10, repeat,
+                                                                                      run_steps=600)
+    assert iv.helpful(caught, [repeat, lr10], run_steps=600) == []
+    assert iv.helpful(stuck, [repeat, lr10], run_steps=600) == [lr10]
+
+    def probe_warning(setup):
+        found = [make("lr_too_low", "overfitting 20 examples barely moved the loss")]
+        return iv.grade(found, setup, [repeat, lr10], run_steps=600)[0]
+    f = probe_warning(caught)
+    assert f.severity == "info" and "as far as the budget trained it" in f.message
+    assert f.evidence["harm"]["matched"]["steps"] == 60 and f.evidence["harm"]["matched"]["fix_steps"] == 40
+    assert probe_warning(stuck).severity == "warning"
+    # another arm of the code, behind at the arms' steps (its loss rose: no cause there) but ahead of the
+    # setup trained on where its own training on was cut (step 50: 90 % against the setup's 66 % at 60)
+    slower = arm("lr x100", "lr_too_low", 1.5, 0.37, (0.35, 0.90, 50), cut=True)
+    assert iv.outpaces(caught, slower) and not iv.outpaces(caught, lr10) and not iv.outpaces(stuck, repeat)
+    assert not iv.short_lived(caught, lr10, repeat, run_steps=600, arms=[repeat, lr10, slower])
+    assert iv.helpful(caught, [repeat, lr10, slower], run_steps=600) == [lr10]
+    f = iv.grade([make("lr_too_low", "barely moved")], caught, [repeat, lr10, slower], run_steps=600)[0]
+    assert f.severity == "warning" and f.evidence["harm"]["fix"] == "lr x10"
+    # a setting arm cut short is read at equal steps only: a setting can raise where the run ends, and
+    # the setup at step 60 against the change at step 40 would take that for a speed-up
+    less_decay = arm("weight_decay / 100", "regularization_too_strong", 0.72, 0.64, (0.62, 0.67, 40), cut=True)
+    assert iv.matched_trained_on(caught, less_decay) and not iv.short_lived(caught, less_decay, repeat,
+                                                                            run_steps=600, by_loss=True)
+    assert iv.helpful(caught, [repeat, less_decay], run_steps=600) == [less_decay]

@@ -823,8 +823,10 @@ def helpful(baseline: Arm, arms: list, *, run_steps: int | None = None) -> list:
     without naming it. No arm helps a setup that is catching up with it (``trend``, with
     ``run_steps`` the run's planned steps: a setting that slows the first hundred steps but not the
     run, e.g. dropout 0.97 on a CNN that ends 2 points behind), nor one the setup trained longer
-    matches when both train on (``caught_up``, ``experiment(..., run_steps=)``). A change of the model (``extra["model_change"]``: ReLU for hidden sigmoids)
-    is graded as a symptom's fix is (``grade``): it helps when it trains ``significant``-ly better;
+    matches (``short_lived``: ``caught_up`` when both train on, ``experiment(..., run_steps=)``;
+    for an lr arm ``matched_trained_on`` where its training on was cut short), on either path.
+    A change of the model (``extra["model_change"]``: ReLU for hidden sigmoids) is graded as a
+    symptom's fix is (``grade``): it helps when it trains ``significant``-ly better;
     an arm with ``extra["held_accuracy"]`` (a regularizer's, the stretched lr schedule's) also helps
     when it is ``significant`` and still ahead trained on (``ahead_at_end``), whatever its loss;
     its own fall is no criterion (a short experiment at a run's start: 24 steps of momentum SGD on
@@ -837,12 +839,9 @@ def helpful(baseline: Arm, arms: list, *, run_steps: int | None = None) -> list:
     own = max(baseline.fall, 0.0)
 
     def helps(a):
-        if trend(baseline, a, repeat, run_steps=run_steps)["recovering"] or \
-                trend_trained_on(baseline, a, repeat, run_steps=run_steps)["recovering"]:
-            return False                # the setup catches up with the change within the run
         setting = a.code not in LR_CODES and not a.extra.get("model_change") and not a.extra.get("accuracy_only")
-        if caught_up(baseline, a, repeat, by_loss=setting):
-            return False                # ... measured: trained on, the setup is as good as the change
+        if short_lived(baseline, a, repeat, run_steps=run_steps, by_loss=setting, arms=arms):
+            return False                # the change makes the first steps faster, not the run better
         if a.extra.get("model_change"):
             # or by its held loss, confirmed by its accuracy trained on: the repeat's accuracy spread at the
             # arms' steps can swamp a real lift (a frozen random conv body's head: 68% and 78% held accuracy
@@ -876,11 +875,45 @@ def helpful(baseline: Arm, arms: list, *, run_steps: int | None = None) -> list:
             return False
         if later is None or own_later is None or later.steps != own_later.steps or any(
                 x.extra.get("timed_out") for x in (later, own_later)):
-            # an lr arm's gain must hold as far as the setup was measured (the short-horizon bias): the
-            # setup trained on that is no longer behind what the change was last measured at is no lr fault
-            return not (a.code in LR_CODES and matched_trained_on(baseline, a))
+            return True     # (the setup trained on matching what the change was last measured at: short_lived)
         return later.after * HELP_RATIO <= own_later.after
     return sorted((a for a in arms if helps(a)), key=lambda a: (a.code in LR_CODES, -a.fall))
+
+
+def short_lived(baseline: Arm, arm: Arm, repeat: Arm | None, *, run_steps: int | None = None,
+                by_loss: bool = False, arms: list = ()) -> bool:
+    """The change helps over the first steps, not at the run's length: the setup is catching up with
+    it within the run (``trend`` over the arms' steps or ``trend_trained_on`` over the span trained
+    on, with ``run_steps`` the run's planned steps), or trained on it is as good as the change
+    (``caught_up`` at the same step, ``by_loss`` as ``significant``'s: a setting arm's held loss
+    counts too). An lr arm whose own training on was cut short (or left out) is also read against
+    the setup trained on (``matched_trained_on``): a larger step wins the first steps whatever the
+    run's end (the short-horizon bias), while a setting can raise where the run ends (dropout 0.97,
+    docs/babysitter.md "Trained on: caught up"), so a setting is only compared at equal steps. Not
+    while another arm of its code among ``arms`` is still ahead of the setup trained on where it was
+    last measured (``outpaces``): lr x100 won the arms' 38 steps and the setup at step 114 matches
+    it, but lr x10, behind at step 38, was 26 points ahead at step 100; the code stands, the arm
+    that won the arms' steps names it. Whichever path named the change (a setup that barely learns
+    in the arms' steps or one that learns slower), it then names no fault of the run."""
+    if trend(baseline, arm, repeat, run_steps=run_steps)["recovering"] or \
+            trend_trained_on(baseline, arm, repeat, run_steps=run_steps)["recovering"]:
+        return True
+    if caught_up(baseline, arm, repeat, by_loss=by_loss):
+        return True
+    return (arm.code in LR_CODES and not _equal_steps(baseline, arm) and matched_trained_on(baseline, arm)
+            and not any(outpaces(baseline, other) for other in arms if other.code == arm.code))
+
+
+def outpaces(baseline: Arm, arm: Arm) -> bool:
+    """The change, where it was last measured (its training on, cut short or not, else the arms'
+    steps), trains ``significant``-ly better (``caught_up``'s margins) than the setup trained on to
+    at least as many steps: ahead of the setup's longer run although it trained fewer steps. False
+    without the setup trained on."""
+    b = baseline.longer
+    if b is None or b.extra.get("timed_out") or not math.isfinite(b.after) or arm.extra.get("timed_out"):
+        return False
+    a = arm.longer if arm.longer is not None and arm.longer.steps > arm.steps else arm
+    return a.steps <= b.steps and significant(b, a, None)
 
 
 def matched_trained_on(baseline: Arm, arm: Arm) -> bool:
@@ -893,7 +926,7 @@ def matched_trained_on(baseline: Arm, arm: Arm) -> bool:
     where greedy choices late in training favour too small an lr; early in a run a larger lr wins the
     first steps while the setup's own still converges): a GRU at Adam 2e-3 that trails lr x10 by 23
     points of held accuracy after 64 steps has reached 100 % by step 192, as lr x10 had. Both lr codes
-    are read so. False without the setup trained on."""
+    are read so, on either of ``helpful``'s paths (``short_lived``). False without the setup trained on."""
     b = baseline.longer
     if b is None or b.extra.get("timed_out") or not math.isfinite(b.after):
         return False
@@ -984,7 +1017,9 @@ def grade(found: list, baseline: Arm, arms: list, *, run_steps: int | None = Non
         best = max(helping or tried, key=lambda a: gain(baseline, a))
         catching_up = [_catching_up(baseline, a, repeat, run_steps, later) for a, later in zip(tried, ahead)
                        if a in helping]
-        reached = [caught_up(baseline, a, repeat) for a in helping]
+        reached = [caught_up(baseline, a, repeat) or (
+            a.code in LR_CODES and not _equal_steps(baseline, a) and matched_trained_on(baseline, a)
+            and not any(outpaces(baseline, o) for o in tried if o.code == a.code)) for a in helping]
         hurts = bool(helping) and not all(t["recovering"] or r for t, r in zip(catching_up, reached))
         f.evidence["harm"] = {"fix": best.name, "setup_loss": baseline.after, "fix_loss": best.after,
                               "repeat_loss": repeat.after, "noise": noise(baseline, repeat), "steps": best.steps,
@@ -1002,7 +1037,7 @@ def grade(found: list, baseline: Arm, arms: list, *, run_steps: int | None = Non
                                                   f"right)" if None not in (a.acc, b.acc) else ""))
         elif short:
             f.message += f"; the budget cut the experiment short: {numbers}"
-        elif helping and reached[helping.index(best)]:
+        elif helping and reached[helping.index(best)] and _equal_steps(baseline, best):
             a, b = best.longer, baseline.longer
             f.evidence["harm"]["longer"] = {"steps": a.steps, "setup_loss": b.after, "fix_loss": a.after,
                                             "setup_acc": b.acc, "fix_acc": a.acc}
@@ -1011,6 +1046,18 @@ def grade(found: list, baseline: Arm, arms: list, *, run_steps: int | None = Non
                           f"{b.after:.4g} and {a.after:.4g}" + (f" ({100 * b.acc:.1f}% and {100 * a.acc:.1f}% of "
                                                                  f"the held rows right)" if None not in (a.acc, b.acc)
                                                                  else ""))
+        elif helping and reached[helping.index(best)]:
+            # the fix's own training on was cut short (or left out): the setup trained on is measured
+            # against what the fix was last measured at, at fewer steps (``matched_trained_on``: the lr)
+            b = baseline.longer
+            a = best.longer if best.longer is not None and best.longer.steps > best.steps else best
+            f.evidence["harm"]["matched"] = {"steps": b.steps, "fix_steps": a.steps, "setup_loss": b.after,
+                                             "fix_loss": a.after, "setup_acc": b.acc, "fix_acc": a.acc}
+            f.severity = "info"
+            f.message += (f"; the setup catches up: {numbers}, but trained on to step {b.steps} it ends at "
+                          f"{b.after:.4g}, the fix at step {a.steps} (as far as the budget trained it) at "
+                          f"{a.after:.4g}" + (f" ({100 * b.acc:.1f}% and {100 * a.acc:.1f}% of the held rows right)"
+                                              if None not in (a.acc, b.acc) else ""))
         elif helping:
             t = catching_up[helping.index(best)]
             f.evidence["harm"]["trend"] = t
@@ -1077,6 +1124,13 @@ def caught_up(baseline: Arm, arm: Arm, repeat: Arm | None, *, by_loss: bool = Fa
     if a is None or b is None or a.extra.get("timed_out") or b.extra.get("timed_out") or a.steps != b.steps:
         return False
     return not significant(b, a, None, by_loss=by_loss)
+
+
+def _equal_steps(baseline: Arm, arm: Arm) -> bool:
+    """Both trained on (``Arm.longer``) to the same step, neither cut short: ``caught_up`` and
+    ``ahead_at_end`` can compare them."""
+    a, b = arm.longer, baseline.longer
+    return None not in (a, b) and a.steps == b.steps and not (a.extra.get("timed_out") or b.extra.get("timed_out"))
 
 
 def ahead_at_end(baseline: Arm, arm: Arm) -> bool:
