@@ -60,7 +60,9 @@ class Action:
     they read (they read the training rows as stored, the weights as they are, a max-norm
     constraint acts after each step, and they take the configured loss without its smoothing),
     and shuffling turned on, which only the data-order check reads and which finds nothing on a
-    shuffled run."""
+    shuffled run. ``preprocess(options) -> specs``: the preprocessing steps the action adds to the
+    run (fitted on the training inputs), which the repairer first tries on the model: a model that
+    raises on them (ids it indexes an embedding with, standardized) is not given them."""
 
     name: str
     changes: str
@@ -70,6 +72,7 @@ class Action:
     settles: dict = field(default_factory=dict)
     symptomatic: bool = False
     rechecked: bool = True
+    preprocess: Callable[[dict], list] | None = None
 
 
 @dataclass(frozen=True)
@@ -245,17 +248,24 @@ def _swap_activations(controls, options, *, seed):
     return done
 
 
-def _standardize(controls, options, *, seed):
-    controls.add_preprocess("standardize")
-    return "standardize"
+def _standardized(options) -> list:
+    return [{"name": "standardize"}]
 
 
-def _impute(controls, options, *, seed):
+def _imputed(options) -> list:
     # the missing-value codes replaced by their columns' training medians, then the columns they
     # squeezed rescaled (babysit/value_codes.py: the preprocessing a user writes)
-    controls.add_preprocess("impute", codes=[list(c) for c in options["codes"]])
-    controls.add_preprocess("standardize")
-    return "impute + standardize"
+    return [{"name": "impute", "codes": [list(c) for c in options["codes"]]}, {"name": "standardize"}]
+
+
+def _preprocessed(specs_of):
+    """An action's ``apply`` that adds ``specs_of(options)`` to the run's preprocessing."""
+    def apply(controls, options, *, seed):
+        specs = specs_of(options)
+        for spec in specs:
+            controls.add_preprocess(spec["name"], **{k: v for k, v in spec.items() if k != "name"})
+        return " + ".join(spec["name"] for spec in specs)
+    return apply
 
 
 def _remove_output_activation(controls, options, *, seed):
@@ -383,9 +393,11 @@ ACTIONS = {a.name: a for a in (
     Action("swap_activations", "the model: hidden saturating activations -> ReLU, then He init; a new optimizer",
            Rollback.START, _swap_activations, new_baseline=True),
     Action("standardize", "the data: inputs standardized with training-split statistics (every split, and "
-           "run.predict)", Rollback.START, _standardize, new_baseline=True),
+           "run.predict)", Rollback.START, _preprocessed(_standardized), new_baseline=True,
+           preprocess=_standardized),
     Action("impute", "the data: missing-value codes replaced by their columns' training medians, then the "
-           "inputs standardized (every split, and run.predict)", Rollback.START, _impute, new_baseline=True),
+           "inputs standardized (every split, and run.predict)", Rollback.START, _preprocessed(_imputed),
+           new_baseline=True, preprocess=_imputed),
     Action("remove_output_activation", "the model: its final activation -> Identity (the loss applies it)",
            Rollback.NONE, _remove_output_activation, new_baseline=True),
     Action("shrink_output_layer", "the model: the last layer's weights scaled down, its bias zeroed",

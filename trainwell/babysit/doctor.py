@@ -20,7 +20,7 @@ from trainwell.babysit import augment_check, batch_check, interventions, mode_ga
 from trainwell.babysit.layout_check import check_layout
 from trainwell.babysit.model_checks import check_last_batch
 from trainwell.babysit.preprocess_check import check_preprocess
-from trainwell.babysit.peak_check import BUDGET_SHARE as PEAK_SHARE, check_peak
+from trainwell.babysit.peak_check import BUDGET_SHARE as PEAK_SHARE, check_peak, experiment_multiplier
 from trainwell.babysit.loss_arm import BUDGET_SHARE as LOSS_ARM_SHARE, check_loss_arm
 from trainwell.babysit.target_scale_arm import BUDGET_SHARE as TARGET_ARM_SHARE, check_target_scale_arm
 from trainwell.babysit.preflight import PROBE_ROWS, preflight, probe_lr, resolve_loss, skipped_finding
@@ -196,7 +196,7 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
                                      batch_size=config.batch_size, seed=config.seed, budget=budget)
     if budget.left > MIN_EXPERIMENT_S and not blocking:
         # the symptoms found are graded by their fixes (a warning only where the fix helps)
-        symptoms = [f.code for f in findings if (f.severity == "warning" or f in graded) and CODES[f.code].graded_by]
+        symptoms = [f.code for f in findings if (f.severity == "warning" or f in graded) and interventions.graded_fixes(f)]
         per_epoch = len(make_batches(config, p.train))    # the schedule fit builds, over the run (schedule_check.py)
         run_steps = total_steps(config, per_epoch)        # a symptom the run grows out of
         schedule = build_schedule_for(config, run_steps, per_epoch)
@@ -226,9 +226,13 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
             weight_decay=config.weight_decay or 0.0, options=probe_options, batch_size=config.batch_size,
             seed=config.seed, clip_norm=config.clip_norm, divergence_factor=config.divergence_factor,
             budget=budget.share(PEAK_SHARE * budget.left))
+        # the experiment trains at the largest lr the run reaches: the configured lr (the peak of every
+        # schedule trainwell builds; peak_check grades a user's schedule that rises above it), or a user's
+        # schedule's peak where it stays below (a function returning the lr where fit wants a multiplier)
+        top = experiment_multiplier(schedule, run_steps)
         baseline, arms = interventions.experiment(
             p.model, p.train[0], p.train[1], resolve_loss(config.loss)[0], optimizer=config.optimizer,
-            lr=probe_lr(config.optimizer, config.lr, probe_options), weight_decay=config.weight_decay or 0.0,
+            lr=top * probe_lr(config.optimizer, config.lr, probe_options), weight_decay=config.weight_decay or 0.0,
             options=probe_options, batch_size=config.batch_size, seed=config.seed, symptoms=symptoms, repeat=True,
             clip_norm=config.clip_norm, unfreeze=not config.freeze,   # the run's own freeze is a decision
             run_steps=run_steps, in_order=not config.shuffle, config=config,

@@ -250,6 +250,18 @@ SYMPTOM_ARMS = {
 }
 
 
+# an arm that grades only a finding marked ``GRADED``: the final activation removed fixes a loss fed
+# probability rows (preflight's softmax module or forward), not a loss that mixes the rows or a
+# user's loss that trains worse than the standard one (their own evidence grades them)
+MARKED_ONLY = ("remove output activation",)
+
+
+def graded_fixes(f: Finding) -> tuple:
+    """The arms ``f`` is graded by: its code's ``graded_by``, less those of ``MARKED_ONLY`` where
+    the finding is not marked ``GRADED``."""
+    return tuple(n for n in CODES[f.code].graded_by if n not in MARKED_ONLY or f.evidence.get(GRADED))
+
+
 RELU_ARM = "ReLU for sigmoid"
 UNFREEZE_ARM = "unfreeze"
 ORDER_ARM = "in the run's order"   # unshuffled_data's grade: the setup on the training rows in the run's own
@@ -979,7 +991,7 @@ def grade(found: list, baseline: Arm, arms: list, *, run_steps: int | None = Non
     is catching up with (``trend``: with ``run_steps``, the run's planned steps, the setup
     recovers from the symptom within the run; or ``caught_up``: trained on, the setup matches it). Errors, findings without a fix that ran and
     unit statistics measured during training are returned unchanged; nothing is graded without a
-    repeat of the setup (the noise). A warning whose every fix made the model raise
+    repeat of the setup (the noise). A warning or error whose every fix made the model raise
     (``extra["raised"]``: ids standardized that the model casts to an embedding's indices, say)
     becomes ``info``: the fix does not apply to this model."""
     if baseline.extra.get("timed_out"):
@@ -990,9 +1002,9 @@ def grade(found: list, baseline: Arm, arms: list, *, run_steps: int | None = Non
     ran = {a.name: a for a in arms if not a.extra.get("timed_out")}
     raised = baseline.extra.get("raised", {})
     for f in found:
-        tried = [ran[n] for n in CODES[f.code].graded_by if n in ran]
-        cannot = [n for n in CODES[f.code].graded_by if n in raised]
-        if f.severity == "warning" and cannot and not tried:     # the fix is not one this model takes
+        tried = [ran[n] for n in graded_fixes(f) if n in ran]
+        cannot = [n for n in graded_fixes(f) if n in raised]
+        if f.severity != "info" and cannot and not tried:     # the fix is not one this model takes
             f.severity = "info"
             f.evidence["fix_raises"] = {n: raised[n] for n in cannot}
             f.message += (f"; its fix does not apply to this model: with {cannot[0]} the model raises "

@@ -67,6 +67,18 @@ def peak(schedule, total: int) -> tuple[int, float]:
     return at, best
 
 
+def experiment_multiplier(schedule, total: int) -> float:
+    """The multiplier of the lr the doctor's experiment trains at: the schedule's peak over the run
+    where it stays below 1 (a user's schedule function that returns the lr itself where fit wants a
+    multiplier never lets the run train at the configured lr), else 1 (the configured lr: the peak of
+    every schedule trainwell builds; above it ``candidate`` grades the peak). 1 for a schedule with
+    state (a plateau schedule follows the metric, from 1) and for a peak that is not positive."""
+    if schedule is None or hasattr(schedule, "observe") or not total:
+        return 1.0
+    top = peak(schedule, total)[1]
+    return top if math.isfinite(top) and 0.0 < top < 1.0 else 1.0
+
+
 def candidate(schedule, total: int) -> tuple[int, float] | None:
     """``peak(schedule, total)`` when its multiplier is at least ``PEAK_RATIO`` (and finite), else
     None (also for a schedule with state: a plateau schedule's lr follows the metric)."""

@@ -243,9 +243,10 @@ def standardized(X, xb):
 
 
 def fix_applies(found: list[Finding], model, fixed) -> list[Finding]:
-    """``found`` (``unnormalized_inputs``) as it is when the model takes the standardized inputs
-    ``fixed``; else each warning becomes ``info`` that says the fix does not apply to this model
-    (a model that reads its inputs as ids or codes: it casts them to an embedding's indices, say)."""
+    """``found`` (``unnormalized_inputs``: scales, missing-value codes) as it is when the model takes
+    the standardized inputs ``fixed``; else each finding becomes ``info`` that says the fix does not
+    apply to this model (a model that reads its inputs as ids or codes: it casts them to an
+    embedding's indices, say, where a value far from the others is an id like the rest)."""
     raised = raises_on(model, fixed) if found else None
     for f in found if raised else ():
         f.severity = "info"
@@ -1301,8 +1302,11 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
         registered = not unregistered_modules(model)
         findings += check_registration(model)
         loss_usable = not any(f.severity == "error" for f in output_problems + label_problems)
-        findings += fix_applies(check_inputs_normalized(X[keep]), model, standardized(X[keep], xb))
-        findings += check_value_codes(X[keep])     # missing-value codes left in, integers wrapped
+        # missing-value codes left in (their fix standardizes too: graded with the scales), integers wrapped
+        codes = check_value_codes(X[keep])
+        scaled = [f for f in codes if f.code == "unnormalized_inputs"]
+        findings += fix_applies(check_inputs_normalized(X[keep]) + scaled, model, standardized(X[keep], xb))
+        findings += [f for f in codes if f not in scaled]
         findings += check_inputs_informative(X[keep], y[keep], class_ids=class_ids or kind in ("bce", "bce_prob"))
         # what reaches the first trainable layer: information dropped before it, category ids as numbers
         findings += check_what_reaches(model, X[keep], y[keep], class_ids=class_ids, seed=seed)

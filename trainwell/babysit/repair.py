@@ -469,7 +469,7 @@ class Repairer:
         experiment costs at most ``GRADE_SHARE`` of the run: a symptom whose fix does not train
         better becomes info and is left alone; one that hurts keeps the fix that helped as its
         repair (``interventions.repair_plan``)."""
-        symptoms = [f.code for f in found if f.severity == "warning" and CODES[f.code].graded_by]
+        symptoms = [f.code for f in found if f.severity == "warning" and interventions.graded_fixes(f)]
         fixes = {name for code in symptoms for name in CODES[code].graded_by if name in interventions.SYMPTOM_ARMS}
         runs, total = 2 + len(fixes), state.total_steps or 0     # the setup, its repeat, each fix
         steps = interventions.STEPS
@@ -676,6 +676,8 @@ class Repairer:
         plan = self._confirmed(state, finding, plan, kind, before_training=before_training, seed=seed)
         if plan is None:
             return False
+        if self._raises_on(controls, finding, plan):
+            return False
         # the trajectory a change on probation replaces is kept, with the loss it is judged against
         kept = take_snapshot(state) if kind and not before_training else None
         reference, epochs = min(_epoch_losses(state)[-STALL_EPOCHS if kind == "decay" else 0:],
@@ -719,6 +721,21 @@ class Repairer:
                                                    until=state.step + int(PROBATION_SHARE * (state.total_steps or 0))))
         elif self._probation is not None and plan.action.name not in UNDOABLE:
             self._probation = None      # the model or the data changed: the kept trajectory no longer describes the run
+        return True
+
+    def _raises_on(self, controls, finding, plan: Plan) -> bool:
+        """True (noted as unrepaired) when ``plan`` adds a preprocessing the model raises on: ids it
+        indexes an embedding with, standardized, stop being ids (``Controls.preprocess_raises``)."""
+        if plan.action.preprocess is None:
+            return False
+        raised = controls.preprocess_raises(plan.action.preprocess(plan.options))
+        if raised is None:
+            return False
+        entry = {"code": finding.code, "where": finding.where,
+                 "reason": f"{plan.action.name}: the model raises {raised} on the inputs it makes "
+                           f"(it reads them as they are: ids or codes, say)"}
+        if entry not in self.unrepaired:
+            self.unrepaired.append(entry)
         return True
 
     def _hysteresis(self, finding, step: int) -> None:
