@@ -474,3 +474,28 @@ def test_the_doctor_names_a_model_that_fails_on_the_epochs_last_batch():
     d = trainwell.doctor(Squeezer(True), (x, y), epochs=1, batch_size=32, budget_s=5)
     assert d.primary.code == "model_raises" and "1 of 97" in d.primary.message
     assert "model_raises" not in trainwell.doctor(Squeezer(False), (x, y), epochs=1, batch_size=32, budget_s=5).codes
+
+
+def test_a_batch_standardization_in_forward_fades_on_every_draw_of_rows():
+    """``(x - x.mean()) / x.std()`` over the whole batch: its sampling error shrinks as 1 / sqrt(n),
+    so between 16 and 128 rows it falls to ~0.35 of itself; averaged over 16 draws of rows (not
+    one), every draw of the rows reads it as a statistic that fades (info), not as an error."""
+    from trainwell.babysit.model_checks import check_batch_dependence
+
+    class BatchStandardized(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 4))
+
+        def forward(self, x):
+            return self.net((x - x.mean()) / x.std())
+
+    g = torch.Generator().manual_seed(0)
+    light = 1 + torch.rand(2000, 1, 1, 1, generator=g)          # each image under its own light
+    X = light * torch.rand(2000, 1, 8, 8, generator=g)
+    torch.manual_seed(0)
+    model = BatchStandardized()
+    for seed in range(6):
+        rows = torch.randperm(2000, generator=torch.Generator().manual_seed(seed))
+        found = check_batch_dependence(model, X[rows[:256]], seed=seed, pool=X[rows])
+        assert [f.severity for f in found] == ["info"] and found[0].evidence["fades"]

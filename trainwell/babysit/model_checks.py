@@ -32,6 +32,8 @@ RUN_ROWS = 32            # model_raises: one training-mode forward and backward 
 DEPENDENCE_ROWS = 16     # batch_dependence: a batch, its permutation and its first half
 BATCH_TOLERANCE = 1e-3   # ... an output row that changes by more than 1e-3 of the output's RMS (float32
                          # kernels that change with the batch size differ by ~1e-6 relative)
+STATISTIC_DRAWS = 16     # ... each size averaged over 16 draws of its 2n rows from the pool (one draw is a single
+                         # sample of the statistic's error: its spread over draws is ~0.8 of its mean)
 STATISTIC_ROWS = 128     # ... a batch statistic: the first 16 rows inside 32 and alone against the first 128 inside
                          # 256 and alone (8x the rows: a mean's sampling error falls by sqrt(8) = 2.8x)
 DECAY = 0.5              # ... it shrank to at most half: the dependence fades as the batch grows (a batch
@@ -267,12 +269,13 @@ def _output(out):
     return out if isinstance(out, torch.Tensor) and torch.is_floating_point(out) else None
 
 
-def check_batch_dependence(model: nn.Module, x, *, seed: int = 0) -> list[Finding]:
+def check_batch_dependence(model: nn.Module, x, *, seed: int = 0, pool=None) -> list[Finding]:
     """Output rows that depend on other rows of the batch, in eval mode: the model's outputs on
     ``DEPENDENCE_ROWS`` rows against its outputs on the same rows permuted (un-permuted again) and on
     the first half alone. A row that changes by more than ``BATCH_TOLERANCE`` of the outputs' RMS is
     a ``batch_dependence`` error. A model whose eval-mode forward is not deterministic (two runs on
-    the same batch differ) cannot be judged this way: no finding."""
+    the same batch differ) cannot be judged this way: no finding. ``pool``: the rows a batch
+    statistic's fading is measured on (``batch_statistic``; default ``x``)."""
     k = min(DEPENDENCE_ROWS, x.shape[0])
     if k < 4:
         return []
@@ -326,7 +329,7 @@ def check_batch_dependence(model: nn.Module, x, *, seed: int = 0) -> list[Findin
                 "output_shape": tuple(out.shape), "row": row, "depends_on": rows}
     message = (f"in eval mode the model's output for a row depends on the other rows of the batch: run "
                f"{' / '.join(failed)} the outputs of the same rows changed ({change}){on}")
-    fading = None if "permuted" in failed else batch_statistic(work, x)
+    fading = None if "permuted" in failed else batch_statistic(work, x if pool is None else pool, seed=seed)
     if fading is None:
         fix = None if rows != [] else (
             "keep every per-row value with its row: sort the rows together with their lengths or masks "
@@ -355,24 +358,32 @@ def _centered_changes(a, b) -> torch.Tensor:
     return (a - b).abs().mean(dim=1) / (float(a.pow(2).mean().sqrt()) or 1.0)
 
 
-def batch_statistic(model, x) -> dict | None:
+def batch_statistic(model, x, *, seed: int = 0) -> dict | None:
     """The dependence of a model whose rows read the batch only through a statistic of it (the
     outputs unchanged by a permutation) measured at two batch sizes: the mean row change between
-    the first n rows' outputs inside 2n rows and alone, at n = ``DEPENDENCE_ROWS`` and at n =
-    ``STATISTIC_ROWS``. A statistic's sampling error shrinks as the batch grows; a dependence that
-    shrank to at most ``DECAY`` of the small batch's is one (evidence), else None (too few rows, or
-    no fading)."""
+    n rows' outputs inside 2n rows and alone, at n = ``DEPENDENCE_ROWS`` and at n =
+    ``STATISTIC_ROWS``, each averaged over ``STATISTIC_DRAWS`` draws of 2n rows from ``x`` (one draw
+    is a single sample of the statistic's sampling error, as noisy as the fading it is compared
+    with). A statistic's sampling error shrinks as the batch grows (as 1 / sqrt(n) for a mean: to
+    0.35 from 16 to 128 rows); a dependence that shrank to at most ``DECAY`` of the small batch's is
+    one (evidence), else None (too few rows, or no fading)."""
     sizes = (DEPENDENCE_ROWS, STATISTIC_ROWS)
     if x.shape[0] < 2 * STATISTIC_ROWS:
         return None
+    g = torch.Generator().manual_seed(seed)
     changes = []
     try:
         with torch.no_grad():
             for n in sizes:
-                inside, alone = _output(model(x[:2 * n])), _output(model(x[:n]))
-                if inside is None or alone is None or inside.shape[0] != 2 * n or inside[:n].shape != alone.shape:
-                    return None
-                changes.append(float(_centered_changes(inside[:n], alone).mean()))
+                rows = []
+                for _ in range(STATISTIC_DRAWS):
+                    block = x[torch.randperm(x.shape[0], generator=g)[:2 * n].to(x.device)]
+                    inside, alone = _output(model(block)), _output(model(block[:n]))
+                    if (inside is None or alone is None or inside.shape[0] != 2 * n
+                            or inside[:n].shape != alone.shape):
+                        return None
+                    rows.append(_centered_changes(inside[:n], alone))
+                changes.append(float(torch.cat(rows).mean()))
     except Exception:
         return None
     small, large = changes

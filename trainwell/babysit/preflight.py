@@ -30,8 +30,8 @@ from trainwell.babysit.first_layer import check_what_reaches
 from trainwell.babysit.pooled_units import check_pooled_units
 from trainwell.babysit.input_content import check_inputs_informative
 from trainwell.babysit.label_relation import reread
-from trainwell.babysit.model_checks import (BATCH_TOLERANCE, DEPENDENCE_ROWS, RUN_ROWS, STATISTIC_ROWS,
-                                           check_batch_dependence, check_loss_rows,
+from trainwell.babysit.model_checks import (BATCH_TOLERANCE, DEPENDENCE_ROWS, RUN_ROWS, STATISTIC_DRAWS,
+                                           STATISTIC_ROWS, check_batch_dependence, check_loss_rows,
                                            check_model_runs, raised_finding, raises_on)
 from trainwell.babysit.output_range import (check_loss_at_targets, check_loss_optimum, check_missing_activation,
                                              check_target_range, clipped_share, final_op)
@@ -1294,9 +1294,12 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
         if not any(f.severity == "error" for f in output_problems + label_problems):
             label_problems += check_ignored_classes(work, X[keep], y[keep], loss_fn, seed=seed)   # a class never trained
         findings += output_problems + label_problems
-        dependence = check_batch_dependence(model, xb, seed=seed)   # output rows that read other rows
+        # output rows that read other rows; a batch statistic's fading drawn from the rows read (pool)
+        pool = X[keep].to(device)
+        dependence = check_batch_dependence(model, xb, seed=seed, pool=pool)
         if any(f.evidence.get("change_permuted", 1.0) <= BATCH_TOLERANCE for f in dependence):
-            budget.charge(budget.forward_cost(3 * (STATISTIC_ROWS + DEPENDENCE_ROWS)))   # the batch statistic test
+            # the batch statistic test: 3n rows a draw at each size
+            budget.charge(budget.forward_cost(3 * STATISTIC_DRAWS * (STATISTIC_ROWS + DEPENDENCE_ROWS)))
         findings += dependence
         findings += check_targets(y[keep], out, kind)     # class ids or off-scale targets under a regression loss
         registered = not unregistered_modules(model)

@@ -139,7 +139,7 @@ CODES = {spec.code: spec for spec in (
                  "half alone; the input rows that the gradient of the output row that moved most reaches (evidence)",
         threshold="an output row that changes by more than 1e-3 of the outputs' RMS; not judged when two "
                   "eval-mode runs on the same batch differ (a stochastic forward)"
-                  "; info where the outputs are unchanged by a permutation and the mean row change (scores centered per row) between 128 rows inside 256 and alone is at most 0.5x that between 16 inside 32 and alone (a batch statistic that fades as the batch grows: batch norm without running statistics, a normalization over dim=0)",
+                  "; info where the outputs are unchanged by a permutation and the mean row change (scores centered per row) between 128 rows inside 256 and alone is at most 0.5x that between 16 inside 32 and alone, each averaged over 16 draws of its rows (a batch statistic that fades as the batch grows: batch norm without running statistics, a normalization over dim=0)",
         source="Karpathy, 'A Recipe for Training Neural Networks' (2019): 'use backprop to chart "
                "dependencies' (output row i must not depend on input row j != i)",
         fix="check that the batch axis stays first: batch_first=True on GRU / LSTM / MultiheadAttention fed "
@@ -149,7 +149,7 @@ CODES = {spec.code: spec for spec in (
         explains=(Group.INIT, "bad_initial_loss", "low_rank_logits", "cannot_overfit_small_subset",
                   "frozen_parameters", "gradient_mismatch", Group.OPTIMIZATION, Group.EPOCH_CURVES),
         thresholds=("model_checks.BATCH_TOLERANCE", "model_checks.DEPENDENCE_ROWS", "model_checks.STATISTIC_ROWS",
-                    "model_checks.DECAY"),
+                    "model_checks.DECAY", "model_checks.STATISTIC_DRAWS"),
         plan=not_repairable,
     ),
     FindingSpec(
