@@ -43,7 +43,8 @@ CYCLES = 10               # a fast oscillation: 10 or more cycles over the colum
                           # fed the number must build; spectral bias: learned last)
 OVERSAMPLE = 5            # frequencies per independent frequency (1 / range): the peaks' width (VanderPlas 2018)
 MAX_GAP = 0.1             # a column fills its range: no gap between neighbouring values over a tenth of it
-CELLS = 16                # grid cells per row for the periodogram's FFT (see ``periodogram``)
+CELLS = 4                 # grid cells per row for the periodogram's FFT (see ``periodogram``): a sample moves by
+                          # at most 1 / 16 of the fastest cycle, its power by at most 1 - cos(pi / 8)^2 = 15 %
 MAX_CLASSES = 10          # class ids: the indicators of at most the 10 commonest classes are read
 MIN_ROWS = 200            # fewer rows: too few for a periodogram of many frequencies
 MAX_COLUMNS = 64          # wider inputs (spectra, flattened signals) are not read: at most 64 x MAX_CLASSES
