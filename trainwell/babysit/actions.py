@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -258,14 +259,13 @@ def _imputed(options) -> list:
     return [{"name": "impute", "codes": [list(c) for c in options["codes"]]}, {"name": "standardize"}]
 
 
-def _preprocessed(specs_of):
-    """An action's ``apply`` that adds ``specs_of(options)`` to the run's preprocessing."""
-    def apply(controls, options, *, seed):
-        specs = specs_of(options)
-        for spec in specs:
-            controls.add_preprocess(spec["name"], **{k: v for k, v in spec.items() if k != "name"})
-        return " + ".join(spec["name"] for spec in specs)
-    return apply
+def _add_preprocessing(specs_of, controls, options, *, seed):
+    """An action's ``apply`` (bound to ``specs_of`` with ``functools.partial``, picklable for the
+    ranks of a distributed run) that adds ``specs_of(options)`` to the run's preprocessing."""
+    specs = specs_of(options)
+    for spec in specs:
+        controls.add_preprocess(spec["name"], **{k: v for k, v in spec.items() if k != "name"})
+    return " + ".join(spec["name"] for spec in specs)
 
 
 def _remove_output_activation(controls, options, *, seed):
@@ -393,10 +393,10 @@ ACTIONS = {a.name: a for a in (
     Action("swap_activations", "the model: hidden saturating activations -> ReLU, then He init; a new optimizer",
            Rollback.START, _swap_activations, new_baseline=True),
     Action("standardize", "the data: inputs standardized with training-split statistics (every split, and "
-           "run.predict)", Rollback.START, _preprocessed(_standardized), new_baseline=True,
+           "run.predict)", Rollback.START, functools.partial(_add_preprocessing, _standardized), new_baseline=True,
            preprocess=_standardized),
     Action("impute", "the data: missing-value codes replaced by their columns' training medians, then the "
-           "inputs standardized (every split, and run.predict)", Rollback.START, _preprocessed(_imputed),
+           "inputs standardized (every split, and run.predict)", Rollback.START, functools.partial(_add_preprocessing, _imputed),
            new_baseline=True, preprocess=_imputed),
     Action("remove_output_activation", "the model: its final activation -> Identity (the loss applies it)",
            Rollback.NONE, _remove_output_activation, new_baseline=True),
