@@ -10,6 +10,7 @@ from torch import nn
 import trainwell
 from trainwell.babysit import interventions
 from trainwell.babysit.findings import make
+from trainwell.babysit.model_checks import raises_on
 from trainwell.babysit.peak_check import experiment_multiplier
 from trainwell.optim.schedules import ReduceOnPlateau
 
@@ -80,7 +81,7 @@ def test_an_id_column_is_no_missing_value_code_when_the_model_indexes_with_it():
 
 def test_the_repairer_does_not_standardize_ids_the_model_indexes_an_embedding_with():
     """Whatever the pre-flight finds, the run ends with a model: a preprocessing the model raises
-    on is tried first and left out (``Controls.preprocess_raises``), noted as unrepaired."""
+    on is tried first and left out (``Controls.preprocessed_rows``), noted as unrepaired."""
     X, y = _ids()
     torch.manual_seed(0)
     run = trainwell.fit(IdNet(), (X[:600], y[:600]), (X[600:], y[600:]), optimizer="adam", lr=1e-2, epochs=3,
@@ -95,8 +96,9 @@ def test_the_controls_try_a_preprocessing_on_the_model_before_it_is_added():
 
     class Try(trainwell.Callback):
         def on_fit_start(self, state):
-            self.raised = state.controls.preprocess_raises([{"name": "standardize"}])
-            self.plain = state.controls.preprocess_raises([{"name": "impute", "codes": [[1, 0.0]]}])
+            model = state.controls.model
+            self.raised = raises_on(model, state.controls.preprocessed_rows([{"name": "standardize"}]))
+            self.plain = raises_on(model, state.controls.preprocessed_rows([{"name": "impute", "codes": [[1, 0.0]]}]))
 
     spy = Try()
     trainwell.fit(IdNet(), (X[:600], y[:600]), epochs=1, callbacks=[spy], device="cpu", progress=False,

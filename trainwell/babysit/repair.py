@@ -35,9 +35,12 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass, replace
 
+import torch
+
 from trainwell.babysit import interventions, mode_gap, preprocess_refit, sizing
 from trainwell.babysit.actions import ACTIONS, Plan, Rollback, dropout_rates, hidden_sigmoids, raise_momentum, weight_scale
 from trainwell.babysit.findings import Diagnosis, Finding
+from trainwell.babysit.model_checks import raises_on
 from trainwell.babysit.monitor import finding_from_state, finding_state
 from trainwell.babysit.preflight import preflight, probe_lr, resolve_loss
 from trainwell.babysit.preprocess_check import check_preprocess
@@ -725,10 +728,13 @@ class Repairer:
 
     def _raises_on(self, controls, finding, plan: Plan) -> bool:
         """True (noted as unrepaired) when ``plan`` adds a preprocessing the model raises on: ids it
-        indexes an embedding with, standardized, stop being ids (``Controls.preprocess_raises``)."""
+        indexes an embedding with, standardized, stop being ids (``Controls.preprocessed_rows``,
+        ``model_checks.raises_on``)."""
         if plan.action.preprocess is None:
             return False
-        raised = controls.preprocess_raises(plan.action.preprocess(plan.options))
+        rows = controls.preprocessed_rows(plan.action.preprocess(plan.options))
+        with torch.random.fork_rng(devices=[]):     # a model drawing noise in eval mode: the run's stream as it was
+            raised = None if rows is None else raises_on(controls.model, rows)
         if raised is None:
             return False
         entry = {"code": finding.code, "where": finding.where,

@@ -374,26 +374,15 @@ class Controls:
         self._preprocess.append(spec)
         self.added_preprocess.append(module)
 
-    def preprocess_raises(self, specs: list, *, rows: int = 256) -> str | None:
-        """What the model raises on ``rows`` training rows with ``specs`` fitted on the training
-        inputs and applied (eval mode, no gradients, the random state left as it was), or None when
-        it runs: ids or codes the model indexes an embedding with, standardized, stop being
-        indices. Streamed rows are not tried (None)."""
+    def preprocessed_rows(self, specs: list, *, rows: int = 256):
+        """The first ``rows`` training inputs as ``specs`` fitted on the training inputs would make
+        them (nothing is added to the run), or None for streamed rows: what a repair tries the
+        model on before it adds the preprocessing."""
         X = self._trainer.batches.X
         if isinstance(X, HostRows) or X.shape[0] == 0:
             return None
         module = fit_preprocess(specs, X.cpu()).to(X.device)
-        model = self.model
-        training = model.training
-        model.eval()
-        try:
-            with torch.no_grad(), torch.random.fork_rng(devices=[]):
-                model(apply_module(X[:rows], module))
-        except Exception as exc:        # noqa: BLE001 - any error of the user's forward is the answer
-            return f"{type(exc).__name__}: {str(exc)[:200]}"
-        finally:
-            model.train(training)
-        return None
+        return apply_module(X[:rows], module)
 
     def keep_raw_inputs(self, train: tuple, val, *, specs: list, pipeline) -> None:
         """Keep the training and validation rows as they were before the run's configured
