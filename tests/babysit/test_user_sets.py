@@ -155,3 +155,35 @@ def test_set12_ids_from_one_raise_only_where_id_40_is():
         assert broken(x_b[x_b[:, 0] < 40]).shape == (int((x_b[:, 0] < 40).sum()), 3)
         with pytest.raises(IndexError):
             broken(x_b)
+
+
+# Set 13 (bench/babysit_user13.py): every pair keeps its splits' sizes; its faults are what its
+# table says (checked on the data, no training).
+SET13 = _load("babysit_user13")
+
+
+def test_set13_repairable_names_every_pair():
+    assert set(SET13.REPAIRABLE) == set(SET13.PAIRS)
+    assert SET13.NO_ACTION >= SET13.user12.NO_ACTION
+
+
+@pytest.mark.parametrize("pair", sorted(SET13.PAIRS))
+def test_set13_both_sides_build_and_take_their_inputs(pair):
+    _build_both_sides(SET13, pair)
+
+
+def test_set13_small_vocabulary_drops_every_sentiment_word():
+    import numpy as np
+    words, y = SET13.review_words(400, seed=0)
+    rows = [np.arange(300)]
+    full, cut = SET13.tokenize(words, rows[0]), SET13.tokenize(words, rows[0], num_words=50)
+    sentiment = words >= SET13.NEUTRAL
+    assert sentiment.any() and (cut[sentiment] == 1).all() and (full[sentiment] > 1).all()
+    assert len(np.unique(full)) == SET13.NEUTRAL + SET13.SENTIMENT
+
+
+def test_set13_salted_buckets_differ_between_sessions_only():
+    names = SET13.CATEGORIES
+    one = [SET13.salted_bucket(n, b"session-1", 256) for n in names]
+    assert one == [SET13.salted_bucket(n, b"session-1", 256) for n in names]
+    assert sum(a != SET13.salted_bucket(n, b"session-2", 256) for a, n in zip(one, names)) > 0.9 * len(names)
