@@ -170,3 +170,20 @@ def test_a_model_repair_reads_the_periodograms_once(counts, monkeypatch):
     assert counts["preflight"] == 2
     assert counts["periodogram"] == 2 * reads > 0
     assert _record(once) == _record(twice)
+
+
+def test_signals_in_one_fft_give_each_signals_own_periodogram():
+    """``periodogram(x, S)`` on k stacked signals: row i is ``periodogram(x, S[i])`` (to rounding:
+    1e-9 of the peak), a constant signal's row is zero."""
+    g = torch.Generator().manual_seed(3)
+    x = torch.rand(700, generator=g, dtype=torch.float64)
+    signals = torch.stack([torch.sin(2 * torch.pi * 37 * x), (torch.rand(700, generator=g) < 0.3).double(),
+                           torch.randn(700, generator=g, dtype=torch.float64), torch.full((700,), 2.0)])
+    cycles, powers = pc.periodogram(x, signals)
+    assert powers.shape == (4, cycles.numel())
+    for s, power in zip(signals[:3], powers):
+        one_cycles, one = pc.periodogram(x, s)
+        assert torch.equal(one_cycles, cycles)
+        assert torch.allclose(power, one, rtol=0, atol=1e-9 * float(one.max()))
+    assert float(cycles[int(powers[0].argmax())]) == pytest.approx(37, abs=0.2)
+    assert not powers[3].any()

@@ -98,20 +98,23 @@ def periodogram(x: torch.Tensor, s: torch.Tensor) -> tuple:
     little on unevenly spread positions), with the sum taken by an FFT of the signal gathered on a
     grid of ``CELLS`` cells per row over the range (Press & Rybicki 1989 extirpolate onto a grid the
     same way): a cycle of the highest frequency spans at least 2 ``CELLS`` cells, so the grid moves
-    no sample by more than 1 / (4 ``CELLS``) of a cycle."""
+    no sample by more than 1 / (4 ``CELLS``) of a cycle. ``s`` of shape (k, n): k signals against the
+    same positions, one FFT of the k grids (power of shape (k, frequencies)); a constant signal's
+    power is zero."""
     n = x.numel()
     span = float(x.max() - x.min())
-    s = s - s.mean()
-    var = float(s.var(unbiased=False))
+    s = s.double()
+    s = s - s.mean(dim=-1, keepdim=True)
+    var = s.var(dim=-1, unbiased=False, keepdim=True)
     top = n // 2 * OVERSAMPLE
     cycles = torch.arange(OVERSAMPLE, top + 1, dtype=torch.float64) / OVERSAMPLE
-    if span <= 0 or var <= 0:
-        return cycles, torch.zeros_like(cycles)
+    if span <= 0:
+        return cycles, torch.zeros(*s.shape[:-1], cycles.numel(), dtype=torch.float64)
     cells = CELLS * n
     where = ((x - x.min()) / span * cells).long().clamp_(max=cells - 1)
-    grid = torch.zeros(cells * OVERSAMPLE, dtype=torch.float64).index_add_(0, where, s.double())
-    power = torch.fft.rfft(grid).abs() ** 2 / (n * var)
-    return cycles, power[OVERSAMPLE:top + 1]
+    grid = torch.zeros(*s.shape[:-1], cells * OVERSAMPLE, dtype=torch.float64).index_add_(-1, where, s)
+    spectrum = torch.fft.rfft(grid, dim=-1)[..., OVERSAMPLE:top + 1]      # only the frequencies read
+    return cycles, torch.where(var > 0, spectrum.abs() ** 2 / (n * var.clamp_min(1e-300)), 0.0)
 
 
 def false_alarm(z: float, x: torch.Tensor, top_cycles: float) -> float:
@@ -182,8 +185,8 @@ def _periodic(x, t, columns: list, *, class_ids: bool, alpha: float) -> list[Fin
     bound = alpha / (len(columns) * len(signals))
     best = None
     for j in columns:
-        for k, s in enumerate(signals):
-            cycles, power = periodogram(x[:, j], s)
+        cycles, powers = periodogram(x[:, j], torch.stack(signals))    # every signal's in one FFT
+        for k, (s, power) in enumerate(zip(signals, powers)):
             top = int(power.argmax())
             z = float(power[top])
             fap = false_alarm(z, x[:, j], float(cycles[-1]))
