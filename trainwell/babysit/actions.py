@@ -61,9 +61,13 @@ class Action:
     they read (they read the training rows as stored, the weights as they are, a max-norm
     constraint acts after each step, and they take the configured loss without its smoothing),
     and shuffling turned on, which only the data-order check reads and which finds nothing on a
-    shuffled run. ``preprocess(options) -> specs``: the preprocessing steps the action adds to the
-    run (fitted on the training inputs), which the repairer first tries on the model: a model that
-    raises on them (ids it indexes an embedding with, standardized) is not given them."""
+    shuffled run. ``changes_data``: the action can change the training rows the checks read (the
+    inputs, the targets, the preprocessing); False for a change of the model alone, after which the
+    re-check leaves out the checks that read the rows alone (``preflight(data_checks=False)``: they
+    would find again only what they found). ``preprocess(options) -> specs``: the preprocessing
+    steps the action adds to the run (fitted on the training inputs), which the repairer first
+    tries on the model: a model that raises on them (ids it indexes an embedding with,
+    standardized) is not given them."""
 
     name: str
     changes: str
@@ -73,6 +77,7 @@ class Action:
     settles: dict = field(default_factory=dict)
     symptomatic: bool = False
     rechecked: bool = True
+    changes_data: bool = True
     preprocess: Callable[[dict], list] | None = None
 
 
@@ -389,9 +394,9 @@ ACTIONS = {a.name: a for a in (
            Rollback.LAST, _raise_lr, rechecked=False),
     Action("clip", "gradient clipping at a global L2 norm", Rollback.LAST, _clip, rechecked=False),
     Action("reinit", "the weights: He init for ReLU nets, Xavier for tanh/sigmoid nets; a new optimizer",
-           Rollback.START, _reinit, new_baseline=True, symptomatic=True),
+           Rollback.START, _reinit, new_baseline=True, symptomatic=True, changes_data=False),
     Action("swap_activations", "the model: hidden saturating activations -> ReLU, then He init; a new optimizer",
-           Rollback.START, _swap_activations, new_baseline=True),
+           Rollback.START, _swap_activations, new_baseline=True, changes_data=False),
     Action("standardize", "the data: inputs standardized with training-split statistics (every split, and "
            "run.predict)", Rollback.START, functools.partial(_add_preprocessing, _standardized), new_baseline=True,
            preprocess=_standardized),
@@ -399,29 +404,32 @@ ACTIONS = {a.name: a for a in (
            "inputs standardized (every split, and run.predict)", Rollback.START, functools.partial(_add_preprocessing, _imputed),
            new_baseline=True, preprocess=_imputed),
     Action("remove_output_activation", "the model: its final activation -> Identity (the loss applies it)",
-           Rollback.NONE, _remove_output_activation, new_baseline=True),
+           Rollback.NONE, _remove_output_activation, new_baseline=True, changes_data=False),
     Action("shrink_output_layer", "the model: the last layer's weights scaled down, its bias zeroed",
-           Rollback.NONE, _shrink_output_layer, new_baseline=True, symptomatic=True),
+           Rollback.NONE, _shrink_output_layer, new_baseline=True, symptomatic=True,
+           changes_data=False),
     Action("shuffle", "the data order: reshuffled every epoch", Rollback.START, _shuffle, new_baseline=True,
            rechecked=False),
     Action("set_weight_decay", "the optimizer's weight decay (a new optimizer)", Rollback.START, _set_weight_decay,
            rechecked=False),
-    Action("lower_dropout", "the dropout modules' p, lowered to the plan's rate", Rollback.START, _lower_dropout),
+    Action("lower_dropout", "the dropout modules' p, lowered to the plan's rate", Rollback.START, _lower_dropout,
+           changes_data=False),
     Action("reset_optimizer_options", "the optimizer's options the plan names (eps, betas, dampening, ...) back to their "
            "defaults (a new optimizer)", Rollback.START, _reset_optimizer_options, rechecked=False),
     Action("set_clip", "gradient clipping: the configured clip_norm replaced (off, or the plan's norm)",
            Rollback.START, _set_clip, rechecked=False),
     Action("append_log_softmax", "the model: log_softmax(dim=1) applied to its outputs (run.predict and the saved "
-           "model include it)", Rollback.START, _append_log_softmax, new_baseline=True),
+           "model include it)", Rollback.START, _append_log_softmax, new_baseline=True,
+           changes_data=False),
     Action("append_output_activation", "the model: the output layer its loss needs (softmax(dim=1), sigmoid or "
            "log_softmax(dim=1)) applied to its outputs (run.predict and the saved model include it)", Rollback.START,
-           _append_output_activation, new_baseline=True),
+           _append_output_activation, new_baseline=True, changes_data=False),
     # More regularization raises the training loss on purpose: a rising loss (lr_too_high's
     # warning; the lr did not change) is the repair acting for the rest of the run, and a stall
     # or a low training accuracy for the plateau rule's window. Errors are still acted on.
     Action("more_regularization", "the optimizer's weight decay and the dropout modules' p (a new optimizer)",
            Rollback.NONE, _more_regularization,
-           settles={"lr_too_high": float("inf"), "plateau": 3, "underfitting": 3}),
+           settles={"lr_too_high": float("inf"), "plateau": 3, "underfitting": 3}, changes_data=False),
 )}
 
 
@@ -500,7 +508,8 @@ def _remove_output_dropout(controls, options, *, seed):
 
 ACTIONS.update({a.name: a for a in (
     Action("remove_output_dropout", "the model: the dropout modules on its output -> Identity (its hidden "
-           "dropout kept)", Rollback.START, _remove_output_dropout, new_baseline=True),
+           "dropout kept)", Rollback.START, _remove_output_dropout, new_baseline=True,
+           changes_data=False),
 )})
 
 

@@ -1198,11 +1198,30 @@ def skipped_finding(skipped: list, budget: Budget) -> Finding:
                           "clock_stop": budget.clock_stopped})
 
 
+# The checks that read the training rows alone (not the model's outputs or structure): what they
+# find changes only with the rows, so a re-check after a change of the model alone leaves them out
+# (``preflight(data_checks=False)``). ``fix_applies`` reads the model, but only for a finding's
+# severity (info where the model raises on the fix), never for whether the scales are found.
+DATA_CHECKS = ("check_value_codes", "check_inputs_normalized", "check_inputs_informative",
+               "check_class_balance", "check_shuffled")
+
+
+def rows_alone(model, X, y, xb, *, kind: str, class_ids: bool) -> list[Finding]:
+    """The checks of the inputs that read the rows ``X``, ``y`` alone: missing-value codes (their
+    fix standardizes too: graded with the scales), integers wrapped, the scales, uninformative inputs
+    (``xb``: the probe's rows, which the model is tried on standardized)."""
+    codes = check_value_codes(X)
+    scaled = [f for f in codes if f.code == "unnormalized_inputs"]
+    found = fix_applies(check_inputs_normalized(X) + scaled, model, standardized(X, xb))
+    found += [f for f in codes if f not in scaled]
+    return found + check_inputs_informative(X, y, class_ids=class_ids or kind in ("bce", "bce_prob"))
+
+
 def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int | None = None,
               lr: float | None = None, optimizer="sgd", optimizer_options: dict | None = None,
               shuffle: bool = True, regularization: dict | None = None, penalty=None,
               budget_s: float = 60.0, budget: Budget | None = None, cheap_only: bool = False,
-              seed: int = 0) -> list[Finding]:
+              data_checks: bool = True, seed: int = 0) -> list[Finding]:
     """Run the pre-flight checks and return the findings (an empty list: nothing found).
 
     ``loss``: a ``LOSSES`` name or a callable ``(output, target) -> scalar``; ``optimizer``: a
@@ -1220,7 +1239,10 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
     instead). ``cheap_only``: only the checks that need one forward pass (data,
     labels, loss/output, input and activation statistics, initial loss, symmetry); the gradient
     check, the regularization check and the overfit run are left out, without a ``check_skipped``
-    finding. The caller's model is never modified.
+    finding. ``data_checks=False`` leaves out the checks that read the training rows alone
+    (``DATA_CHECKS``: missing-value codes and scales, uninformative inputs, class balance, data
+    order): a caller that ran them on the same rows already has their findings (the repairer's
+    re-check after a change of the model alone). The caller's model is never modified.
     """
     X, y = _as_tensor(X, "X"), _as_tensor(y, "y")
     if X.shape[0] != y.shape[0]:
@@ -1305,17 +1327,14 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
         registered = not unregistered_modules(model)
         findings += check_registration(model)
         loss_usable = not any(f.severity == "error" for f in output_problems + label_problems)
-        # missing-value codes left in (their fix standardizes too: graded with the scales), integers wrapped
-        codes = check_value_codes(X[keep])
-        scaled = [f for f in codes if f.code == "unnormalized_inputs"]
-        findings += fix_applies(check_inputs_normalized(X[keep]) + scaled, model, standardized(X[keep], xb))
-        findings += [f for f in codes if f not in scaled]
-        findings += check_inputs_informative(X[keep], y[keep], class_ids=class_ids or kind in ("bce", "bce_prob"))
+        if data_checks:
+            findings += rows_alone(model, X[keep], y[keep], xb, kind=kind, class_ids=class_ids)
         # what reaches the first trainable layer: information dropped before it, category ids as numbers
         findings += check_what_reaches(model, X[keep], y[keep], class_ids=class_ids, seed=seed)
         findings += check_pooled_units(model, xb, seed=seed)     # a layer's units pooled over their own axis
-        findings += check_class_balance(y[keep], kind)
-        findings += check_shuffled(y, shuffle=shuffle, class_ids=class_ids)
+        if data_checks:
+            findings += check_class_balance(y[keep], kind)
+            findings += check_shuffled(y, shuffle=shuffle, class_ids=class_ids)
         findings += check_activations(stats, input_std(xb), input_signal(xb), normalized=has_normalization(model))
         if "exploding_activations" not in {f.code for f in findings}:
             findings += check_layer_outputs(work, xb, layers)

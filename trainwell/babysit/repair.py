@@ -37,7 +37,7 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from trainwell.babysit import interventions, mode_gap, preprocess_refit, sizing
+from trainwell.babysit import interventions, mode_gap, periodic_columns, preprocess_refit, sizing
 from trainwell.babysit.actions import ACTIONS, Plan, Rollback, dropout_rates, hidden_sigmoids, raise_momentum, weight_scale
 from trainwell.babysit.findings import Diagnosis, Finding
 from trainwell.babysit.model_checks import raises_on
@@ -421,16 +421,22 @@ class Repairer:
             self._error(hook, exc)
 
     def _preflight(self, state):
-        """Cheap pre-flight checks before the first step; repair and re-check up to max_repairs."""
+        """Cheap pre-flight checks before the first step; repair and re-check up to max_repairs.
+        Over the rounds the periodic-columns check remembers what it read last
+        (``periodic_columns.remembered``): a re-check after a change of the model reads the same rows."""
+        with periodic_columns.remembered():
+            self._preflight_rounds(state)
+
+    def _preflight_rounds(self, state):
         controls = state.controls
-        seen, recheck = set(), True
+        seen, recheck, rows_changed = set(), True, True
         for _ in range(self.max_repairs + 1):
             config = controls.config              # a repair may have standardized the inputs
             found = []
             if recheck:
                 X, y = check_sample(*controls.train_data, seed=config.seed)   # streamed: a sample
                 found = [f for f in preflight(controls.model, X, y, loss=config.loss, shuffle=config.shuffle,
-                                              cheap_only=True, seed=config.seed)
+                                              cheap_only=True, data_checks=rows_changed, seed=config.seed)
                          if f.key not in seen]
                 seen.update(f.key for f in found)
             found = (self._preprocess_test(state) + (self._grade(state, found) if found else [])
@@ -448,8 +454,10 @@ class Repairer:
             if not self._handle(state, found, before_training=True) or state.stop is not None:
                 return
             # the checks run again only after a change of what they read (``Action.rechecked``): after
-            # one of the optimizer, the lr, clipping or the schedule alone every finding would be one seen
-            recheck = any(ACTIONS[r["action"]].rechecked for r in self.repairs[made:])
+            # one of the optimizer, the lr, clipping or the schedule alone every finding would be one seen;
+            # the checks of the rows alone only after a change of the rows (``Action.changes_data``)
+            rechecked = [ACTIONS[r["action"]] for r in self.repairs[made:] if ACTIONS[r["action"]].rechecked]
+            recheck, rows_changed = bool(rechecked), any(a.changes_data for a in rechecked)
 
     def _preprocess_test(self, state) -> list:
         """What the run's own configured preprocess loses (preprocess_check.check_preprocess: the
