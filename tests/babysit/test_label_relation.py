@@ -142,3 +142,73 @@ def test_ids_the_model_merges_are_named_as_where_the_information_is_lost():
     assert "cannot tell some of column 2's values apart" in f.message
     (plain,) = lr.reread([_unseen_at_chance()], x, y, model=_CategoryNet())
     assert "merged_values" not in plain.evidence and "cannot tell some" not in plain.message
+
+
+def _token_rows(seed=7, length=48, vocab=50):
+    """(N, length) token ids as floats: ids 1..vocab-1 at random, and half the rows (class 1) hold id 0
+    once at a random position; the class is whether a row holds it anywhere, which no position alone
+    shows (each position holds it in 1 / length of class 1's rows)."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randint(1, vocab, (N, length), generator=g)
+    y = torch.randint(0, 2, (N,), generator=g)
+    where = torch.randint(0, length, (N,), generator=g)
+    x[y == 1, where[y == 1]] = 0
+    return x.float(), y
+
+
+def test_value_counts_are_each_rows_bag_of_values():
+    x = torch.tensor([[3.0, 1.0, 3.0], [1.0, 1.0, 7.0]])
+    counts, values = lr.value_counts(x)
+    assert values.tolist() == [1.0, 3.0, 7.0]
+    assert counts.tolist() == [[1.0, 2.0, 0.0], [2.0, 0.0, 1.0]]
+    assert lr.value_counts(torch.tensor([[0.5, 1.0], [2.0, 3.0]])) is None      # not whole numbers
+    assert lr.value_counts(torch.tensor([[1.0], [2.0]])) is None                # one column: nothing joint
+
+
+def test_value_counts_keep_the_commonest_values_when_there_are_more_than_max_columns(monkeypatch):
+    monkeypatch.setattr(lr, "MAX_COLUMNS", 2)
+    counts, values = lr.value_counts(torch.tensor([[5.0, 5.0, 9.0], [5.0, 9.0, 1.0], [9.0, 5.0, 2.0]]))
+    assert values.tolist() == [5.0, 9.0] and counts.tolist() == [[2.0, 1.0], [1.0, 1.0], [1.0, 1.0]]
+
+
+def test_tokens_that_relate_only_as_a_bag_make_the_label_problem_info():
+    """A token model's labels: which ids a row holds, not which id sits where. No column alone relates,
+    the count of id 0 per row does: the labels belong to their rows, the finding is info."""
+    x, y = _token_rows()
+    assert lr.column_relations(x, y)["related"].numel() == 0
+    (f,) = lr.reread([_unseen_at_chance()], x, y)
+    assert f.code == "label_problem" and f.severity == "info"
+    assert f.evidence["bag"]["acc"] > 0.95 and f.evidence["bag"]["p"] < lr.ALPHA
+    assert "no evidence of a label problem" in f.message
+
+
+def test_tokens_with_labels_shuffled_apart_stay_a_label_problem_at_its_severity():
+    x, y = _token_rows()
+    shuffled = y[torch.randperm(N, generator=torch.Generator().manual_seed(3))]
+    (f,) = lr.reread([_unseen_at_chance()], x, shuffled)
+    assert f.code == "label_problem" and f.severity == "warning" and "bag" not in f.evidence
+
+
+def test_independent_labels_pass_the_bag_reading_about_once_in_a_thousand_setups():
+    g = torch.Generator().manual_seed(5)
+    hits = 0
+    for _ in range(200):
+        x = torch.randint(0, 30, (600, 24), generator=g).float()
+        y = torch.randint(0, 3, (600,), generator=g)
+        hits += lr.bag_probe(x, y)["p"] < lr.ALPHA
+    assert hits <= 2          # expected 200 x ALPHA = 0.2 (the binomial bound is conservative)
+
+
+def test_the_bag_probe_is_naive_bayes_scored_across_halves():
+    """Against an independent reference: scikit-learn's MultinomialNB (alpha 1) fitted on each half."""
+    from sklearn.naive_bayes import MultinomialNB
+    x, y = _token_rows(seed=9)
+    x[:, :8] = torch.randint(0, 3, (N, 8), generator=torch.Generator().manual_seed(1)).float()
+    counts, _ = lr.value_counts(x)
+    half = (torch.arange(N) % 2 == 0).numpy()
+    right = 0
+    for fit in (half, ~half):
+        nb = MultinomialNB(alpha=1.0).fit(counts.numpy()[fit], y.numpy()[fit])
+        right += int((nb.predict(counts.numpy()[~fit]) == y.numpy()[~fit]).sum())
+    probe = lr.bag_probe(x, y)
+    assert probe["acc"] == pytest.approx(right / N, abs=2 / N)

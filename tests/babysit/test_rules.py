@@ -141,6 +141,19 @@ def test_growing_gradients_with_a_falling_loss_are_not_exploding():
     assert R.exploding_gradients(stuck, [], CTX)[0].code == "exploding_gradients"
 
 
+def test_growing_gradients_where_the_loss_starts_to_fall_are_not_exploding():
+    """A net leaves a plateau: the window's medians barely move, but the loss at the samples where the
+    norm grew 10x is 10% below the plateau; the same norms with the loss rising there are exploding."""
+    plateau = [sample(i, 1.10, grads={"0.weight": 0.03}) for i in range(8)]
+    leaving = plateau + [sample(8, 1.0, grads={"0.weight": 0.26}), sample(9, 0.92, grads={"0.weight": 0.4})]
+    assert not R._falling(R._window(leaving))
+    assert R.exploding_gradients(leaving, [], CTX) == []
+    rising = plateau + [sample(8, 1.2, grads={"0.weight": 0.26}), sample(9, 1.4, grads={"0.weight": 0.4})]
+    assert R.exploding_gradients(rising, [], CTX)[0].code == "exploding_gradients"
+    level = plateau + [sample(8, 1.08, grads={"0.weight": 0.26}), sample(9, 1.07, grads={"0.weight": 0.4})]
+    assert R.exploding_gradients(level, [], CTX)[0].code == "exploding_gradients"    # 3% lower: not falling
+
+
 def test_update_ratio_high_is_silent_once_the_loss_has_converged():
     flat_low = [sample(i, 0.02, ratios={"0.weight": 0.05, "2.weight": 1e-3}) for i in range(8)]
     assert R.update_ratio_high(flat_low, [], CTX) == []

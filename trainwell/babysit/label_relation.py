@@ -18,6 +18,18 @@ saying what the data cannot tell: part of the labels may still be noise (labels 
 relate to the columns too). Columns are read one at a time: a relation only through several columns
 together (an XOR of two) shows in none of them, and the finding stays ``label_problem``.
 
+Inputs of whole numbers read as tokens (ids at positions: a review's words, a basket's items) can
+relate to the labels only jointly: which ids a row holds matters, not which id sits at position 3, so
+no column alone relates by construction. Their reading (``bag_probe``) counts each value per row (a
+bag of the values, at most ``MAX_COLUMNS`` of them) and asks a naive Bayes fitted on half the rows to
+tell the class ids of the other half: labels independent of the rows let it beat the commonest
+class's share beyond a binomial tail of ``ALPHA`` once in 1 / ``ALPHA`` setups. When it does, the
+labels belong to their rows through what the rows hold together, and the memorized rows failing on
+unseen ones says only that this model does not carry that few memorized rows over to new ones (an
+attention or embedding model needs more rows to learn what a token means): the ``label_problem``
+stays, at ``info``, with that said (``_joint``). Where neither reading relates, independent labels
+and inputs that lost everything look alike.
+
 When no column relates, the finding stays ``label_problem`` and says what the data shows: the labels
 are unrelated to every input column as the model receives them. Labels moved apart from their rows
 and inputs that no longer hold what the labels are about (the wrong columns, a sequence cut at the
@@ -90,6 +102,63 @@ def column_relations(X, y) -> dict | None:
     return {"p": p, "columns": columns, "related": columns[p < threshold], "threshold": threshold}
 
 
+def value_counts(X) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """``(counts, values)``: per row of ``X`` (at most ``ROWS``), how often each of its distinct values
+    occurs (an (n, V) matrix, V at most ``MAX_COLUMNS``, the commonest values when there are more); None
+    unless every finite value is a whole number and there are at least two columns and two values
+    (the bag of a row's tokens or ids)."""
+    n = min(X.shape[0], ROWS)
+    x = X[:n].reshape(n, -1).detach().cpu().double()
+    if x.shape[1] < 2:
+        return None
+    finite = x[torch.isfinite(x)]
+    if finite.numel() == 0 or not bool((finite == finite.round()).all()):
+        return None
+    values, counts = torch.unique(finite, return_counts=True)
+    if values.numel() < 2:
+        return None
+    if values.numel() > MAX_COLUMNS:
+        values = values[counts.argsort(descending=True, stable=True)[:MAX_COLUMNS]].sort().values
+    present = torch.isfinite(x)
+    index = torch.searchsorted(values, torch.where(present, x, values[0]).contiguous())
+    kept = present & (index < values.numel()) & (values[index.clamp_max(values.numel() - 1)] == x)
+    bag = torch.zeros(n, values.numel(), dtype=torch.float64)
+    bag.scatter_add_(1, index.clamp_max(values.numel() - 1), kept.double())
+    return bag, values
+
+
+def bag_probe(X, y) -> dict | None:
+    """How well the bag of each row's values (``value_counts``) tells the class ids on rows it was not
+    fitted on: a multinomial naive Bayes (Laplace-smoothed value frequencies per class, the standard
+    model of a bag of words: McCallum & Nigam 1998) fitted on each half of the rows and scored on the
+    other. Under labels independent of the rows, each held-out row is right with probability at most
+    the commonest class's share, so the count right is at most Binomial(rows, that share): ``p`` is
+    that tail at the count. ``{"acc", "majority", "p", "rows", "values"}``; None where the inputs are
+    not whole numbers or there are fewer than two classes."""
+    from scipy.stats import binom
+
+    bag = value_counts(X)
+    if bag is None:
+        return None
+    counts, values = bag
+    labels = torch.unique(y[:counts.shape[0]].detach().cpu().reshape(-1).long(), return_inverse=True)[1]
+    classes, n = int(labels.max()) + 1 if labels.numel() else 0, counts.shape[0]
+    if classes < 2 or n < 2 * classes:
+        return None
+    half = torch.arange(n) % 2 == 0
+    right = 0
+    for fit in (half, ~half):
+        onehot = torch.nn.functional.one_hot(labels[fit], classes).double()
+        per_class = onehot.T @ counts[fit] + 1.0                       # Laplace smoothing
+        log_theta = per_class.log() - per_class.sum(dim=1, keepdim=True).log()
+        log_prior = (onehot.sum(dim=0) + 1.0).log()
+        scores = counts[~fit] @ log_theta.T + log_prior
+        right += int((scores.argmax(dim=1) == labels[~fit]).sum())
+    majority = float(torch.bincount(labels, minlength=classes).max()) / n
+    return {"acc": right / n, "majority": majority, "p": float(binom.sf(right - 1, n, majority)), "rows": n,
+            "values": int(values.numel())}
+
+
 def merged_codes(model, X, column: int) -> list[list[float]] | None:
     """The values of an id or code ``column`` (whole numbers, at most ``CODE_VALUES`` of them) that
     ``model`` cannot tell apart: each value is put into the same ``PROBE_ROWS`` rows (the rest of each
@@ -160,7 +229,8 @@ def reread(findings: list[Finding], X, y, model=None) -> list[Finding]:
             out.append(f)
             continue
         if rel["related"].numel() == 0:
-            out.append(_unrelated(f, rel))
+            joint = bag_probe(X, y)
+            out.append(_joint(f, rel, joint) if joint is not None and joint["p"] < ALPHA else _unrelated(f, rel))
             continue
         related = rel["related"].tolist()
         unrelated = rel["columns"][rel["p"] >= rel["threshold"]].tolist()
@@ -211,3 +281,26 @@ def _unrelated(f: Finding, rel: dict) -> Finding:
         fix="check that inputs and labels are aligned (the same row order after any shuffle, sort, join or split) "
             "and that the label column is the right one; then that the inputs hold the part of the raw data the "
             "labels are about (the right columns; of a sequence cut to a length, the end that carries the outcome)")
+
+
+def _joint(f: Finding, rel: dict, joint: dict) -> Finding:
+    """``f`` (a ``label_problem`` at chance on unseen rows, no column alone related) at ``info`` where the
+    bag of each row's values tells the labels on held-out rows (``bag_probe``): the labels belong to
+    their rows through the values the rows hold together; what failed is this model on the memorized rows."""
+    e = f.evidence
+    return make(
+        "label_problem",
+        f"a model that memorizes {e['rows']} training rows (accuracy {e['memorized_acc']:.2f}) scores "
+        f"{e['unseen_acc']:.2f} on {e['unseen_rows']} rows it did not see, no better than chance "
+        f"({e['chance']:.2f}); no input column alone relates to the labels (the smallest p of "
+        f"{rel['columns'].numel()} is {float(rel['p'].min()):.2g}), but which values a row holds does: a naive "
+        f"Bayes on each row's counts of its {joint['values']} values scores {joint['acc']:.2f} on {joint['rows']} "
+        f"held-out rows against the commonest class's {joint['majority']:.2f} (binomial p = {joint['p']:.2g}). "
+        f"The labels belong to their rows through what the rows hold together (tokens, ids), and "
+        f"{e['rows']} memorized rows are too few for this model to carry over to new ones: no evidence of a "
+        "label problem",
+        evidence={**e, "related": 0, "columns_tested": int(rel["columns"].numel()), "min_p": float(rel["p"].min()),
+                  "p_threshold": rel["threshold"], "bag": joint},
+        severity="info",
+        fix="nothing to fix in the labels; if the model learns poorly, check how it reads the tokens (its "
+            "attention, pooling and embeddings) and train it on more rows")

@@ -743,7 +743,8 @@ CODES = {spec.code: spec for spec in (
         "exploding_gradients", "training", "error",
         measures="total gradient norm against the first sampled one; per-layer relative gradients",
         threshold="non-finite, or > 10x the first sampled norm while the sampled loss is not falling "
-                  "(gradients that grow as a net leaves a flat start are healthy), unless a strong decay (lr "
+                  "(gradients that grow as a net leaves a flat start are healthy; nor is it where the norm grew: "
+                  "the last two samples' loss 5% below the window's first half), unless a strong decay (lr "
                   "x weight_decay >= 1e-2) collapsed the weights and the loss never rose above its initial "
                   "value (they regrow; `underfitting` names the decay)",
         source="notes 001 gradient clipping; Pascanu et al. 2013",
@@ -752,7 +753,7 @@ CODES = {spec.code: spec for spec in (
         explains=(Group.EPOCH_CURVES,),
         explains_in_training=(Group.UNIT_STATISTICS,),
         runs=Runs.SAMPLES_ONLY,
-        thresholds=("rules.GRAD_GROWTH", "rules.BASELINE_SAMPLES", "ratios.STRONG_DECAY"),
+        thresholds=("rules.GRAD_GROWTH", "rules.BASELINE_SAMPLES", "ratios.STRONG_DECAY", "rules.FALLING"),
         unhealthy=True,
         plan=plan_exploding_gradients,
     ),
