@@ -101,3 +101,15 @@ def test_too_few_varying_columns_rows_or_one_class_are_not_read():
     x, y = sensor_windows()
     X, _ = as_input(x / x[:, :1] - 1, y)
     assert rs.check_row_scale(X, torch.zeros(len(X), dtype=torch.long), class_ids=True) == []
+
+
+def test_a_wide_row_is_read_on_entries_spread_over_it():
+    # the scale read on ENTRIES evenly spaced entries is within a few % of the scale read on all of them
+    x, y = sensor_windows(n=300, length=12000)
+    X, t = as_input(x / x[:, :1] - 1, y)
+    flat = X.reshape(len(X), -1).double()
+    assert flat.shape[1] > rs.ENTRIES
+    full = rs.row_scales(flat)
+    read = rs.row_scales(flat[:, torch.linspace(0, flat.shape[1] - 1, rs.ENTRIES).long()])
+    assert float(((read - full).abs() / full).max()) < 0.1
+    assert rs.spread(read)["ratio"] >= rs.SPREAD

@@ -27,8 +27,9 @@ Two measurements, both needed:
    ``first_layer.ALPHA`` split over the probes). Where the row's size is information (the big
    customer buys more), dividing it out loses that and the probes do no better: quiet.
 
-Read on at most ``first_layer.ROWS`` training rows on the host, before any loss is computed; inputs
-that are not floats, or of fewer than ``first_layer.MIN_ROWS`` rows, are not read.
+Read on at most ``first_layer.ROWS`` training rows on the host (a row's scale on at most ``ENTRIES`` of
+its entries), before any loss is computed; inputs that are not floats, or of fewer than
+``first_layer.MIN_ROWS`` rows, are not read.
 """
 from __future__ import annotations
 
@@ -41,6 +42,8 @@ MIN_FEATURES = 8          # a row's scale is the median of at least 8 of its ent
 TAIL = 0.01               # the rows' scales are compared at their 1st and 99th percentiles ...
 SPREAD = 100.0            # ... at least 100x apart: two decades (preflight.SCALE_SPREAD's spread of feature scales)
 DEVIATION_FLOOR = 1e-12   # a column whose median absolute deviation is under this share of its size does not vary
+ENTRIES = 4096            # a wider row's scale is read on this many of its entries, evenly spaced (a median of
+                          # thousands moves by a few % at most)
 
 
 def row_scales(x: torch.Tensor) -> torch.Tensor | None:
@@ -72,7 +75,7 @@ def check_row_scale(X, y, *, class_ids: bool, seed: int = 0) -> list[Finding]:
             or X.dim() < 2 or X.shape[0] != y.shape[0] or X.shape[0] < first_layer.MIN_ROWS:
         return []
     n = min(X.shape[0], first_layer.ROWS)
-    x, t = X[:n].detach().cpu().double(), y[:n].detach().cpu()
+    x, t = X[:n].detach().cpu(), y[:n].detach().cpu()
     rows = torch.isfinite(x.reshape(n, -1)).all(dim=1)
     if torch.is_floating_point(t):
         rows &= torch.isfinite(t.reshape(n, -1)).all(dim=1)
@@ -80,13 +83,16 @@ def check_row_scale(X, y, *, class_ids: bool, seed: int = 0) -> list[Finding]:
     class_ids = class_ids and t.reshape(t.shape[0], -1).shape[1] == 1
     if x.shape[0] < first_layer.MIN_ROWS or (class_ids and torch.unique(t).numel() < 2):
         return []
-    scales = row_scales(x.reshape(x.shape[0], -1))
+    flat = x.reshape(x.shape[0], -1)
+    if flat.shape[1] > ENTRIES:             # a wide row's scale read on ENTRIES of its entries, evenly spaced
+        flat = flat[:, torch.linspace(0, flat.shape[1] - 1, ENTRIES).long()]
+    scales = row_scales(flat.double())
     if scales is None:
         return []
     seen = spread(scales)
     if seen is None or seen["ratio"] < SPREAD:
         return []
-    divisor = torch.where(scales > 0, scales, torch.ones_like(scales)).reshape(-1, *[1] * (x.dim() - 1))
+    divisor = torch.where(scales > 0, scales, torch.ones_like(scales)).to(x.dtype).reshape(-1, *[1] * (x.dim() - 1))
     results = first_layer.probe_drop(x / divisor, [x], t, class_ids=class_ids, seed=seed)
     better = first_layer.significant_drop(results, class_ids)
     if better is None:
