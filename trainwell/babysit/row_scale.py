@@ -25,7 +25,9 @@ Two measurements, both needed:
    they are, by the kill rule (``first_layer.MIN_DROP`` of accuracy, ``first_layer.LOSS_RATIO`` of
    squared error) and significantly (``first_layer.significant_drop``: paired tests at
    ``first_layer.ALPHA`` split over the probes). Where the row's size is information (the big
-   customer buys more), dividing it out loses that and the probes do no better: quiet.
+   customer buys more), dividing it out loses that and the probes do no better: quiet. Where the scale
+   comes from the source and says nothing (recordings at gains 100x apart) the finding stands too:
+   its fix also says to divide each row by a robust scale of its own.
 
 Read on at most ``first_layer.ROWS`` training rows on the host (a row's scale on at most ``ENTRIES`` of
 its entries), before any loss is computed; inputs that are not floats, or of fewer than
@@ -114,4 +116,5 @@ def check_row_scale(X, y, *, class_ids: bool, seed: int = 0) -> list[Finding]:
         severity="warning",
         fix="scale every row by one factor from the training split (x / x_train.std()) instead of each row by one "
             "of its own values; where a ratio is meant, divide by a value that cannot be near zero, or take "
-            "differences (x - x[:, :1])")]
+            "differences (x - x[:, :1]); where the rows' scale comes from the source and says nothing (a "
+            "recording's gain), divide each row by a robust scale of its own (its RMS)")]
