@@ -82,7 +82,7 @@ def block_gain(x: torch.Tensor, t: torch.Tensor, block: dict, *, class_ids: bool
 def check_unmatched_join(X, y, *, class_ids: bool, seed: int = 0) -> list[Finding]:
     """``uninformative_inputs`` (a warning) for a block of columns filled on at least ``MAJORITY`` of the
     rows that no probe predicts the rows it did not fill better from, at ``GAIN_ALPHA`` (see the module docstring)."""
-    table = filled_rows._table(X, y) if torch.is_tensor(y) and y.shape[0] == getattr(X, "shape", [0])[0] else None
+    table = filled_rows.read_table(X, y) if torch.is_tensor(y) and y.shape[0] == getattr(X, "shape", [0])[0] else None
     if table is None:
         return []
     x, t = table
