@@ -113,3 +113,15 @@ def test_a_wide_row_is_read_on_entries_spread_over_it():
     read = rs.row_scales(flat[:, torch.linspace(0, flat.shape[1] - 1, rs.ENTRIES).long()])
     assert float(((read - full).abs() / full).max()) < 0.1
     assert rs.spread(read)["ratio"] >= rs.SPREAD
+
+
+def test_a_divisor_of_random_sign_that_the_target_needs_is_not_found():
+    # the limit of the intervention: dividing each row by its scale cannot restore the sign a standard
+    # normal reference gave it, and a linear target needs the sign, so the rescaled rows do no better
+    g = np.random.default_rng(1)
+    n = 1500
+    readings = g.normal(size=(n, 12))
+    target = readings[:, :4] @ np.array([1.0, -0.8, 0.6, 0.5]) + g.normal(0, 0.2, n)
+    X = torch.tensor(readings / g.normal(0, 1, n)[:, None], dtype=torch.float32)
+    assert rs.spread(rs.row_scales(X.double()))["ratio"] >= rs.SPREAD
+    assert rs.check_row_scale(X, torch.tensor(target[:, None], dtype=torch.float32), class_ids=False) == []
