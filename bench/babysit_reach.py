@@ -1,4 +1,4 @@
-"""The data checks of what reaches the model, alone, on every pair of the user sets (1-11): no doctor.
+"""The data checks of what reaches the model, alone, on every pair of the user sets (1-12): no doctor.
 
 For each pair's healthy and broken side the run is prepared as ``doctor`` prepares it (``prepare``:
 the splits placed, the config's ``preprocess`` fitted on the training split) and the checks that read
@@ -29,7 +29,7 @@ from trainwell.babysit import first_layer, input_content, split_checks  # noqa: 
 from trainwell.babysit.preflight import CLASS_ID_KINDS, resolve_loss  # noqa: E402
 from trainwell.train.fit import prepare  # noqa: E402
 
-SETS = {1: "babysit_user", **{k: f"babysit_user{k}" for k in range(2, 12)}}
+SETS = {1: "babysit_user", **{k: f"babysit_user{k}" for k in range(2, 13)}}
 
 
 def side(model, tr, va, te, opts, expected=frozenset()) -> dict:
@@ -56,7 +56,7 @@ def side(model, tr, va, te, opts, expected=frozenset()) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sets", type=int, nargs="+", default=sorted(SETS), help="user sets to read (1-11)")
+    ap.add_argument("--sets", type=int, nargs="+", default=sorted(SETS), help="user sets to read (1-12)")
     ap.add_argument("--gen", type=int, nargs=2, metavar=("FIRST", "PARENTS"),
                     help="also the generated benchmark's parents FIRST.. and their mutants")
     ap.add_argument("--suite", action="store_true", help="also the hand-written suite's cases and twins")
@@ -70,7 +70,7 @@ def main(argv=None) -> int:
               flush=True)
     for k in args.sets:
         if k not in SETS:
-            ap.error(f"--sets: {k} is not a user set (1-11)")
+            ap.error(f"--sets: {k} is not a user set (1-12)")
         module = importlib.import_module(SETS[k])
         for name, pair in module.PAIRS.items():
             for broken in (False, True):

@@ -176,3 +176,10 @@ def check_filled_rows(X, y, *, class_ids: bool, seed: int = 0) -> list[Finding]:
         fix="check the join or lookup that made these columns: match the keys' format on both sides (zero-padded "
             "codes, one type), count the rows it leaves unmatched before filling, and keep a missing indicator "
             "column where rows really have no value")]
+
+
+def read_table(X, y):
+    """The rows ``check_filled_rows`` reads (at most ``ROWS`` finite rows of a 2-D table, as float64 on the
+    host) and their targets, for the checks that read the same block (``unmatched_join``); None when
+    ``X`` is not such a table."""
+    return _table(X, y)

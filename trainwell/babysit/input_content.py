@@ -47,6 +47,8 @@ import torch
 
 from trainwell.babysit.filled_rows import check_filled_rows
 from trainwell.babysit.findings import Finding, make
+from trainwell.babysit.row_scale import check_row_scale
+from trainwell.babysit.unmatched_join import check_unmatched_join
 
 ROWS = 2000               # the training rows read (preflight.STATS_ROWS: the input statistics' sample)
 CONSTANT_ROWS = 0.99      # a feature is near-constant when one value fills >= 99% of the rows
@@ -109,11 +111,18 @@ def fit_ceiling(x: torch.Tensor, y: torch.Tensor, *, class_ids: bool) -> dict:
 def check_inputs_informative(X, y, *, class_ids: bool, seed: int = 0) -> list[Finding]:
     """``uninformative_inputs``: most features near-constant and identical input rows that cap any
     model's training fit below ``INFORMATIVE_SHARE`` of the way from the trivial guess, rows scaled on
-    their own (see the module docstring); rows filled in wholesale (``filled_rows``). ``class_ids``: the targets are class ids (else a regression's values)."""
+    their own (see the module docstring); rows each multiplied by a factor of their own (``row_scale``); rows
+    filled in wholesale (``filled_rows``) and a join that matched few rows and told them nothing (``unmatched_join``). ``class_ids``: the targets are class ids (else a regression's values)."""
     found = _carry_little(X, y, class_ids=class_ids)
     if found:
         return found
-    return check_filled_rows(X, y, class_ids=class_ids, seed=seed)
+    found = check_row_scale(X, y, class_ids=class_ids, seed=seed)
+    if found:
+        return found
+    found = check_filled_rows(X, y, class_ids=class_ids, seed=seed)
+    if found:
+        return found
+    return check_unmatched_join(X, y, class_ids=class_ids, seed=seed)
 
 
 def _carry_little(X, y, *, class_ids: bool) -> list[Finding]:

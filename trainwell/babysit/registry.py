@@ -276,7 +276,13 @@ CODES = {spec.code: spec for spec in (
                  "whose commonest values fill the same rows, and the linear and nearest-neighbour probes' held-out "
                  "loss on those rows against the others', each in units of its rows' trivial guess"
                  "; (a warning) a column whose targets oscillate with it (periodic_columns.check_periodic: a time stamp "
-                 "fed as one number): the periodogram of the targets against the column's values",
+                 "fed as one number): the periodogram of the targets against the column's values"
+                 "; (a warning) rows each scaled by a factor of their own (row_scale.check_row_scale): each row's "
+                 "robust scale (the median of its entries' deviations in their columns' median absolute "
+                 "deviations), and the probes' held-out scores on the rows each divided by it against as given"
+                 "; (a warning) a join that missed most rows (unmatched_join.check_unmatched_join): a filled "
+                 "block's share of the rows, and the probes' out-of-fold scores on the rows it did not fill with "
+                 "the block's columns and with them set to their fill values",
         threshold="at least half the features near-constant and a fit ceiling that closes less than half of the "
                   "gap from the trivial guess (the commonest class; R^2 0) to a perfect fit; or (a warning) 99% "
                   "of the rows with the same mean and std to 0.1% and at least half the varying columns in one "
@@ -289,7 +295,12 @@ CODES = {spec.code: spec for spec in (
                   "; periodic: a column of distinct values (>= 90% of the rows) whose strongest periodogram frequency "
                   "against the targets lies at >= 10 cycles over its range with a false-alarm probability (Baluev "
                   "2008) < 1e-3 / (columns x target signals), the cycle standing on each half of the range alone "
-                  "(e^-z < 1e-3), no gap over 10% of the range",
+                  "(e^-z < 1e-3), no gap over 10% of the range"
+                  "; row scale: the rows' robust scales (>= 8 varying columns) 100x apart between their 1% and "
+                  "99% quantiles, and a probe better on the rows divided by them by 3 points of accuracy or 25% "
+                  "of squared error (paired p < 1e-3 / the probes)"
+                  "; unmatched join: a filled block on >= 50% of the rows that no probe predicts the other rows "
+                  "better from (paired p >= 0.05 / 2 for each)",
         source="notes 002 preprocessing (the inputs must carry the signal the model learns); the bound is the "
                "Bayes-optimal training fit of a function of the inputs",
         fix="keep the inputs' variation: scale to floats without casting to integers, read the right columns",
@@ -314,7 +325,10 @@ CODES = {spec.code: spec for spec in (
                     "filled_rows.SAME_ROWS", "filled_rows.MIN_COLUMNS", "filled_rows.MIN_HELD",
                     "periodic_columns.ROWS", "periodic_columns.DISTINCT", "periodic_columns.CYCLES",
                     "periodic_columns.OVERSAMPLE", "periodic_columns.CELLS", "periodic_columns.MAX_GAP", "periodic_columns.MAX_CLASSES",
-                    "periodic_columns.MIN_ROWS", "periodic_columns.MAX_COLUMNS"),
+                    "periodic_columns.MIN_ROWS", "periodic_columns.MAX_COLUMNS",
+                    "row_scale.MIN_FEATURES", "row_scale.TAIL", "row_scale.SPREAD", "row_scale.DEVIATION_FLOOR",
+                    "row_scale.ENTRIES",
+                    "unmatched_join.MAJORITY", "unmatched_join.FOLDS", "unmatched_join.GAIN_ALPHA"),
         stops_unrepaired=True,
         plan=plan_uninformative_inputs,
     ),
