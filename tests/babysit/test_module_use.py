@@ -257,3 +257,40 @@ def test_the_doctor_grades_a_repeated_layer_by_its_copies():
     found = [f for f in d.findings if f.code == SHARED]
     assert found and found[0].severity in ("warning", "info")
     assert "harm" in found[0].evidence          # graded: the copies arm ran beside the setup and its repeat
+
+
+def test_a_layer_behind_dead_relus_is_left_to_the_init_checks():
+    """A large negative bias kills every ReLU of the first layer: the next layer's weight gets a zero
+    gradient (its inputs are zero) while its bias does not; that is the dead units' finding, not a part
+    of the module the forward skips."""
+    X, y = _mlp_data()
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 3))
+    with torch.no_grad():
+        net[0].bias.fill_(-50.0)
+    assert _found(net, X, y) == []
+
+
+def test_a_recurrent_module_given_batch_first_data_without_batch_first_mixes_the_rows():
+    """``nn.LSTM`` / ``nn.GRU`` / ``nn.MultiheadAttention`` read (L, N, ...) unless ``batch_first=True``:
+    given (N, L, ...) they run along the batch, so an output row reads the rows before it. No check of
+    this module's: the model's output rows depend on other rows, ``batch_dependence`` (an error)."""
+    from trainwell.babysit.model_checks import check_batch_dependence
+
+    class Attend(nn.Module):
+        def __init__(self, batch_first):
+            super().__init__()
+            self.attn = nn.MultiheadAttention(4, 2, batch_first=batch_first)
+            self.head = nn.Linear(4, 3)
+
+        def forward(self, x):
+            out, _ = self.attn(x, x, x)
+            return self.head(out.mean(1))
+    X = torch.randn(64, 10, 4, generator=torch.Generator().manual_seed(3))
+    for batch_first in (True, False):
+        torch.manual_seed(0)
+        rnn = Recurrent(read="last step")
+        rnn.rnn.batch_first = batch_first
+        for net in (rnn, Attend(batch_first)):
+            codes = [(f.code, f.severity) for f in check_batch_dependence(net, X[..., :3] if net is rnn else X)]
+            assert codes == ([] if batch_first else [("batch_dependence", "error")]), (net, batch_first)

@@ -18,9 +18,11 @@ loss's gradient for every trainable parameter; the same after every parameter is
 of its tensor's RMS (so a zero-initialized gate or head, ReZero's ``alpha = 0``, which hides every
 path behind it at initialization only, opens); a parameter tensor whose gradient is ``None`` or
 exactly zero at both points has no path to the loss. It is a finding when such tensors belong to a
-module the forward called with gradients enabled and either (a) other tensors of the same module do
-reach the loss (part of the module used), or (b) none of the module's do but the output is one tensor
-and the loss reaches other modules (the module's result dropped); and the eval-mode output moves by
+module the forward called with gradients enabled on inputs not all zero (a weight behind dead units
+has the gradient ``x^T delta`` = 0: the init checks' finding) and either (a) other tensors of the same
+module do reach the loss (part of the module used), or (b) none of the module's do, its outputs are on
+no path to the loss (a None gradient: its result dropped, not zeroed by a dead or constant function
+after it), the model's output is one tensor and the loss reaches other modules; and the eval-mode output moves by
 at most ``CHANGED`` of its RMS when those tensors move by ``NUDGE`` (the output does not depend on
 them; where it does, the cut graph is ``frozen_parameters``'). A warning: the run trains, but not the
 model the user sized.
@@ -67,15 +69,27 @@ SILENT = 1e-5            # a nudge of an idle tensor moves the output by at most
 
 
 def _grads(work: nn.Module, x, y, loss_fn):
-    """``(output, {module: called with gradients}, [reaches the loss])`` of one training-mode forward
-    and loss (the flags in the order of the trainable tensors of ``work.modules()``), or None where it raises or nothing can be differentiated."""
+    """``(output, {module: called with gradients}, [reaches the loss], {modules whose results never
+    reach the loss})`` of one training-mode forward and loss (the flags in the order of the trainable
+    tensors of ``work.modules()``), or None where it raises or nothing can be differentiated."""
     called: dict = {}
     owners = [m for m in work.modules() if _own(m)]
 
     def hook(module, args):
-        called[module] = called.get(module, False) or torch.is_grad_enabled()
+        # a module whose float inputs are all zero (behind dead ReLUs, say) gives its weights a zero
+        # gradient (x^T delta) that says nothing of the module: it is read as not called
+        floats = [a for a in args if torch.is_tensor(a) and torch.is_floating_point(a)]
+        live = not floats or any(bool((a != 0).any()) for a in floats)
+        called[module] = called.get(module, False) or (torch.is_grad_enabled() and live)
 
-    handles = [m.register_forward_pre_hook(hook) for m in owners]
+    results: dict = {}
+
+    def keep(module, args, result):
+        result = _first_tensor(result)
+        if result is not None and result.requires_grad:
+            results.setdefault(module, []).append(result)
+
+    handles = [m.register_forward_pre_hook(hook) for m in owners] + [m.register_forward_hook(keep) for m in owners]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -95,11 +109,16 @@ def _grads(work: nn.Module, x, y, loss_fn):
     params = [q for m in owners for q in _own(m)]
     if value is None or not params or not value.requires_grad:
         return None
+    kept = [(m, r) for m, rs in results.items() for r in rs]
     try:
-        grads = torch.autograd.grad(value, params, allow_unused=True)
+        grads = torch.autograd.grad(value, params + [r for _, r in kept], allow_unused=True)
     except Exception:               # noqa: BLE001 - a backward that raises is model_raises' finding
         return None
-    return out, called, [g is not None and bool((g != 0).any()) for g in grads]
+    # a module's result dropped: none of its outputs is on the way to the loss (a None gradient; a zero
+    # one is a path that a constant or dead function after it closes)
+    on_way = {m for (m, _), g in zip(kept, grads[len(params):]) if g is not None}
+    dropped = {m for m in owners if called.get(m) and m not in on_way}
+    return out, called, [g is not None and bool((g != 0).any()) for g in grads[:len(params)]], dropped
 
 
 def _nudged(model: nn.Module, seed: int) -> nn.Module:
@@ -167,12 +186,15 @@ def _idle_in_called(work: nn.Module, x, y, loss_fn, seed: int) -> list | None:
     first = _grads(work, x, y, loss_fn)
     if first is None:
         return None
-    out, called, flags = first
+    out, called, flags, dropped = first
     if not any(flags):
         return []               # nothing reaches the loss: cut_gradient's case (a loss rebuilt from numpy)
-    second = _grads(_nudged(work, seed), _jittered(x, seed), y, loss_fn)
+    nudged = _nudged(work, seed)
+    second = _grads(nudged, _jittered(x, seed), y, loss_fn)
     if second is None:
         return None
+    # called with live inputs at both points (the copy's modules come in the original's order)
+    called = {m: bool(called.get(m)) and bool(second[1].get(n)) for m, n in zip(work.modules(), nudged.modules())}
     # the nudged copy's tensors come in the same order as the original's; a tied tensor reaches the
     # loss where any of its places does
     order = [id(q) for m in work.modules() if _own(m) for q in _own(m)]
@@ -189,7 +211,7 @@ def _idle_in_called(work: nn.Module, x, y, loss_fn, seed: int) -> list | None:
         if not idle:
             continue
         part = len(idle) < len(own)
-        if part or single:
+        if part or (single and m in dropped):
             found.append((name, m, idle, part))
     return found
 

@@ -1139,7 +1139,8 @@ CODES = {spec.code: spec for spec in (
                  "parameter is moved by NUDGE of its RMS: the trainable tensors whose gradient is None or exactly "
                  "zero at both points, in a module the forward called with gradients enabled, where other tensors "
                  "of that module reach the loss (part of it used) or, for a model with one output tensor, none do "
-                 "(its result dropped); and how far the eval-mode output moves when those tensors move by NUDGE",
+                 "and its results get a None gradient (its result dropped); a module whose float inputs are all zero "
+                 "(behind dead units) is not read; and how far the eval-mode output moves when those tensors move by NUDGE",
         threshold="the output moves by at most SILENT of its RMS (it does not depend on them; where it does, "
                   "the graph cut is frozen_parameters'); a module the forward never called, or called under "
                   "torch.no_grad, and a model none of whose parameters reach the loss are quiet",
