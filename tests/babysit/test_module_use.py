@@ -294,3 +294,12 @@ def test_a_recurrent_module_given_batch_first_data_without_batch_first_mixes_the
         for net in (rnn, Attend(batch_first)):
             codes = [(f.code, f.severity) for f in check_batch_dependence(net, X[..., :3] if net is rnn else X)]
             assert codes == ([] if batch_first else [("batch_dependence", "error")]), (net, batch_first)
+
+
+def test_the_shared_module_check_leaves_the_random_state_and_the_mode_as_they_were():
+    X, _ = _mlp_data()
+    net = _stack(True)
+    net.train()
+    state = torch.get_rng_state()
+    assert check_shared_modules(net, X)
+    assert torch.equal(state, torch.get_rng_state()) and net.training

@@ -22,10 +22,11 @@ module the forward called with gradients enabled on inputs not all zero (a weigh
 has the gradient ``x^T delta`` = 0: the init checks' finding) and either (a) other tensors of the same
 module do reach the loss (part of the module used), or (b) none of the module's do, its outputs are on
 no path to the loss (a None gradient: its result dropped, not zeroed by a dead or constant function
-after it), the model's output is one tensor and the loss reaches other modules; and the eval-mode output moves by
-at most ``CHANGED`` of its RMS when those tensors move by ``NUDGE`` (the output does not depend on
-them; where it does, the cut graph is ``frozen_parameters``'). A warning: the run trains, but not the
-model the user sized.
+after it), the model's output is one tensor and the loss reaches other modules; and the eval-mode
+output moves by at most ``SILENT`` of its RMS when those tensors move by ``NUDGE`` (the output does not depend on
+them; where it does, the cut graph is ``frozen_parameters``'). The run trains, but not the model the
+user sized: a warning where the output loses a stacked layer, the sequence or a tensor of the module's
+own, info where it still reads every input through what is used (``READS``, ``SEVERE``).
 
 **One instance registered as several layers** (``shared_module``). ``nn.Sequential(*[block] * n)``
 and ``nn.ModuleList([layer] * n)`` repeat one object, not n copies (Python's list repetition copies
@@ -48,7 +49,7 @@ import warnings
 import torch
 from torch import nn
 
-from trainwell.babysit.cut_gradient import CHANGED, NUDGE, ROWS, _first_tensor, _own
+from trainwell.babysit.cut_gradient import MAX_MODULES, NUDGE, ROWS, _first_tensor, _own
 from trainwell.babysit.findings import Finding, make
 
 PARTLY_USED = "partly_used_module"
@@ -236,7 +237,7 @@ def check_module_use(model: nn.Module, x, y, loss_fn, *, seed: int = 0) -> list[
             if base is None or not torch.is_floating_point(base) or not torch.isfinite(base).all():
                 return []
             idle = {}
-            for i, (name, m, names, part) in enumerate(candidates):
+            for i, (name, m, names, part) in enumerate(candidates[:MAX_MODULES]):
                 tensors = [dict(m.named_parameters(recurse=False))[n] for n in names]
                 if _moved(work, tensors, x, base, seed + i) <= SILENT:
                     idle[name or type(m).__name__] = (m, names, part)
@@ -255,13 +256,9 @@ def check_module_use(model: nn.Module, x, y, loss_fn, *, seed: int = 0) -> list[
                f"and input is moved, and moving them moves the output by at most {SILENT:g} of its size, so they "
                f"keep their initial values and the model that trains is smaller than the one built"
                + ("" if severe else "; info: the output still reads every input through the part that is used"))
-    fix = ("read the module's full output: the top layer's state (h_n[-1] of a stacked LSTM; both directions, "
-           "torch.cat([h_n[-2], h_n[-1]], 1), of a bidirectional one), every step (not out[:, 0]), the variable "
-           "the computed layer returned; or build the module without the unused part (num_layers=1, "
-           "bidirectional=False, no extra layer)")
     evidence = {"modules": {name: names for name, (m, names, part) in idle.items()}, "kinds": kinds,
                 "parameters": count}
-    return [make(PARTLY_USED, message, evidence=evidence, fix=fix, where=where,
+    return [make(PARTLY_USED, message, evidence=evidence, where=where,
                  severity="warning" if severe else "info")]
 
 
@@ -298,7 +295,7 @@ def check_shared_modules(model: nn.Module, x) -> list[Finding]:
     was = model.training
     try:
         model.eval()
-        with torch.no_grad(), warnings.catch_warnings():
+        with torch.no_grad(), warnings.catch_warnings(), torch.random.fork_rng(devices=[]):
             warnings.simplefilter("ignore")
             model(work_x.to(next((q.device for q in model.parameters()), work_x.device)))
     except Exception:               # noqa: BLE001 - a forward that raises is model_raises' finding
@@ -317,10 +314,8 @@ def check_shared_modules(model: nn.Module, x) -> list[Finding]:
     message = (f"one module instance is registered as several layers and called at each: {said}; they are the "
                f"same weights ({count} parameters), not copies, so the stack has the parameters of one layer "
                f"applied again and again ([layer] * n repeats a reference)")
-    fix = ("build each layer anew (nn.ModuleList([make_layer() for _ in range(n)]) or copy.deepcopy(layer) per "
-           "layer); to share on purpose, register the layer once and call it in a loop")
     evidence = {"modules": [p for _, p in shared.values()], "calls": [calls[i] for i in shared], "parameters": count}
-    return [make(SHARED, message, evidence=evidence, fix=fix, where=paths[0], severity="warning")]
+    return [make(SHARED, message, evidence=evidence, where=paths[0], severity="warning")]
 
 
 def unshare(net: nn.Module, seed: int | None = None) -> None:

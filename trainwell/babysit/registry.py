@@ -1148,8 +1148,9 @@ CODES = {spec.code: spec for spec in (
                "through a path to the loss; PyTorch nn.LSTM: h_n holds every layer's and direction's final "
                "state, h_n[-1] the top layer's (the reverse direction's where bidirectional)",
         fix="read the module's full output: the top layer's state (h_n[-1] of a stacked LSTM; both directions, "
-            "torch.cat([h_n[-2], h_n[-1]], 1), of a bidirectional one), the variable the computed layer returned; "
-            "or build the module without the unused part (num_layers=1, bidirectional=False, no extra layer)",
+            "torch.cat([h_n[-2], h_n[-1]], 1), of a bidirectional one), every step (not out[:, 0]), the variable the "
+            "computed layer returned; or build the module without the unused part (num_layers=1, bidirectional=False, "
+            "no extra layer)",
         explains=(Group.SLOW, "cannot_overfit_small_subset", "underfitting"),
         thresholds=("cut_gradient.NUDGE", "module_use.SILENT"),
         plan=not_repairable,        # which layers the forward reads is the user's code
