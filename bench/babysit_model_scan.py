@@ -84,8 +84,10 @@ def main(argv=None) -> int:
             for s in [p, *gen.mutants(p)]:
                 killed = labels.get(s.name, {}).get("killed") if s.mutation else False
                 model, splits, opts = gen.build(s)
+                kind = ("killed " if killed else "harmless" if killed is False and s.mutation
+                        else "parent " if not s.mutation else "unlabelled")
                 show({"gen": s.name, "mutation": s.mutation, "killed": killed, **side(model, splits, None, None, opts)},
-                     f"gen {s.name:70s} {'killed ' if killed else 'harmless' if killed is False and s.mutation else 'parent ' if not s.mutation else 'unlabelled'}")
+                     f"gen {s.name:70s} {kind}")
     if args.suite:
         import babysit_suite as suite
         for case in suite.CASES:

@@ -291,7 +291,9 @@ def candidate_arms(model: nn.Module, *, lr: float, weight_decay: float, options:
     unfreeze arm (parameters the run's own ``freeze`` option froze are a decision, not a fault).
     ``config``: the run's Config; each regularizer it sets gets an arm (``regularization_arms``).
     ``x`` (training rows) and ``batch_size`` (the run's): the mode-gap arms (mode_gap.py: the
-    dropout on the outputs removed, batch norm over tiny batches on fixed statistics)."""
+    dropout on the outputs removed, batch norm over tiny batches on fixed statistics) and, for one
+    module instance registered as several layers that ``x``'s forward calls at each, the copies arm
+    (``COPIES_ARM``: module_use.unshare)."""
     # both directions first (a spent budget leaves the far lr arms out, not a whole direction)
     arms = [(Arm("lr x0.1", "lr_too_high", f"lr {lr / 10:.3g} instead of {lr:.3g}"), lr / 10, weight_decay,
              options, False),
@@ -620,12 +622,14 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
                            options, False, None, None, ordered[:count]))
     # the repeat and the symptoms' fixes first, then the settings the user moved, then the lr arms:
     # a spent budget leaves out what is least often the answer
-    # (the unfreeze arm right after the repeat: frozen parameters are a fact of the model, and the
-    # init symptoms they cause would otherwise spend a loaded machine's budget before it runs)
+    # (the unfreeze and copies arms right after the repeat: frozen parameters and a repeated layer are
+    # facts of the model, and the init symptoms they cause would otherwise spend a loaded machine's
+    # budget before they run)
     settings_first = [c for c in candidates if c[0].code and c[0].code not in LR_CODES]
-    unfrozen = [c for c in settings_first if c[0].name in (UNFREEZE_ARM, COPIES_ARM)]
+    model_facts = (UNFREEZE_ARM, COPIES_ARM)
+    unfrozen = [c for c in settings_first if c[0].name in model_facts]
     plain = [c for c in candidates if not c[0].code]
-    candidates = (plain[:1] + unfrozen + plain[1:] + [c for c in settings_first if c[0].name not in (UNFREEZE_ARM, COPIES_ARM)]
+    candidates = (plain[:1] + unfrozen + plain[1:] + [c for c in settings_first if c[0].name not in model_facts]
                   + [c for c in candidates if c[0].code in LR_CODES])
     plan["runs"] = 1 + len(candidates)
 
