@@ -259,6 +259,36 @@ class SeqGRU(nn.Module):
         return self.head(out[:, -1])
 
 
+class StackedGRU(nn.Module):
+    """The 8 features read as 4 steps of 2 by a two-layer GRU; broken: the head reads ``h_n[0]``, the
+    first layer's final state, so the second layer never reaches the output (the twin reads ``h_n[-1]``)."""
+
+    def __init__(self, d_in, d_out, *, bug=True, seed=0):
+        super().__init__()
+        torch.manual_seed(seed)
+        self.gru, self.head = nn.GRU(2, 32, num_layers=2, batch_first=True), nn.Linear(32, d_out)
+        self.bug = bug
+
+    def forward(self, x):
+        _, h_n = self.gru(x.reshape(x.shape[0], -1, 2))
+        return self.head(h_n[0] if self.bug else h_n[-1])
+
+
+class RepeatedBlocks(nn.Module):
+    """An MLP of a stem and four hidden blocks; broken: the blocks written ``[nn.Linear(w, w), nn.ReLU()]
+    * 4``, one layer's weights applied four times (the twin builds each block anew)."""
+
+    def __init__(self, d_in, d_out, *, bug=True, width=64, seed=0):
+        super().__init__()
+        torch.manual_seed(seed)
+        blocks = ([nn.Linear(width, width), nn.ReLU()] * 4 if bug
+                  else [m for _ in range(4) for m in (nn.Linear(width, width), nn.ReLU())])
+        self.net = nn.Sequential(nn.Linear(d_in, width), nn.ReLU(), *blocks, nn.Linear(width, d_out))
+
+    def forward(self, x):
+        return self.net(x)
+
+
 class BatchCentered(nn.Module):
     """An MLP whose forward centers its input; broken: ``x - x.mean(0)`` over the batch, not the row."""
 
@@ -549,6 +579,14 @@ def _cases() -> list[Case]:
         model=lambda i, o: KeepColumns(mlp(i // 2, o), i // 2), twin_model=relu,
         note="the forward keeps the first half of the 64 pixels (the digit's top half): logistic "
              "regression on all of them beats the trained net")
+    # branch babysit65: how the forward uses the user's modules (module_use.py)
+    add("stacked_gru_first_layer/teacher", "partly_used_module", "teacher", phase="preflight", model=StackedGRU,
+        twin_model=lambda i, o: StackedGRU(i, o, bug=False), options={"optimizer": "adam", "lr": 3e-3},
+        note="a two-layer GRU read at h_n[0], its first layer's state: the second layer never trains")
+    add("repeated_blocks/spirals", "shared_module", "spirals", phase="preflight", model=RepeatedBlocks,
+        twin_model=lambda i, o: RepeatedBlocks(i, o, bug=False), options={"optimizer": "adam", "lr": 3e-3},
+        note="[nn.Linear(64, 64), nn.ReLU()] * 4: one layer's weights four times (a warning only where a "
+             "copy per layer trains better in the experiment)")
     return out
 
 

@@ -18,6 +18,7 @@ from trainwell.babysit.findings import Diagnosis, make
 from trainwell.babysit.monitor import Monitor
 from trainwell.babysit import augment_check, batch_check, interventions, mode_gap, schedule_check, stopping
 from trainwell.babysit.cut_gradient import check_gradient_reaches
+from trainwell.babysit.module_use import check_module_use, check_shared_modules
 from trainwell.babysit.layout_check import check_layout
 from trainwell.babysit.model_checks import check_last_batch
 from trainwell.babysit.preprocess_check import check_preprocess
@@ -176,6 +177,9 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
     findings += check_layout(p.model, X)        # the first convolution against its input's axes
     if not any(f.code == "model_raises" for f in findings):     # layers the output depends on, no gradient reaches
         findings += check_gradient_reaches(p.model, X, y, resolve_loss(config.loss)[0], seed=config.seed)
+        # part of a called module that never reaches the output; one instance registered as several layers
+        findings += check_module_use(p.model, X, y, resolve_loss(config.loss)[0], seed=config.seed)
+        findings += check_shared_modules(p.model, X)
     findings += check_splits(p.splits)          # validation / test targets against the training split's
     findings = grade_imbalance(findings, p.splits)   # class_imbalance: a warning where the evaluated mix differs
     findings += check_preprocess(p.preprocess, *p.splits.train, seed=config.seed)   # what the run's preprocessing loses

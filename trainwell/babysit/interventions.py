@@ -44,6 +44,7 @@ from torch import nn
 from trainwell.babysit.actions import (OUTPUT_ACTIVATIONS, Plan, dropout_rates, hidden_sigmoids, last_weight_layer,
                                        make_plan, reinitialize, relu_for_saturating, set_child)
 from trainwell.babysit import mode_gap
+from trainwell.babysit import module_use
 from trainwell.babysit.budget import Budget
 from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.plans import SHRINK_SCALE
@@ -264,6 +265,7 @@ def graded_fixes(f: Finding) -> tuple:
 
 RELU_ARM = "ReLU for sigmoid"
 UNFREEZE_ARM = "unfreeze"
+COPIES_ARM = "copies per layer"    # shared_module's grade: each place of a repeated instance given its own copy
 ORDER_ARM = "in the run's order"   # unshuffled_data's grade: the setup on the training rows in the run's own
                                    # order (shuffle off), against the setup's shuffled batches (its fix)
 
@@ -289,7 +291,9 @@ def candidate_arms(model: nn.Module, *, lr: float, weight_decay: float, options:
     unfreeze arm (parameters the run's own ``freeze`` option froze are a decision, not a fault).
     ``config``: the run's Config; each regularizer it sets gets an arm (``regularization_arms``).
     ``x`` (training rows) and ``batch_size`` (the run's): the mode-gap arms (mode_gap.py: the
-    dropout on the outputs removed, batch norm over tiny batches on fixed statistics)."""
+    dropout on the outputs removed, batch norm over tiny batches on fixed statistics) and, for one
+    module instance registered as several layers that ``x``'s forward calls at each, the copies arm
+    (``COPIES_ARM``: module_use.unshare)."""
     # both directions first (a spent budget leaves the far lr arms out, not a whole direction)
     arms = [(Arm("lr x0.1", "lr_too_high", f"lr {lr / 10:.3g} instead of {lr:.3g}"), lr / 10, weight_decay,
              options, False),
@@ -313,6 +317,13 @@ def candidate_arms(model: nn.Module, *, lr: float, weight_decay: float, options:
                          f"every parameter trained instead of {frozen} frozen tensors",
                          extra={"model_change": True}),
                      lr, weight_decay, options, False, _unfreeze))
+    shared = module_use.check_shared_modules(model, x) if x is not None else []
+    if shared:          # one instance registered as several layers ([layer] * n): a copy per layer, same weights
+        arms.append((Arm(COPIES_ARM, "shared_module",
+                         f"a copy of the layer at each of its places instead of one instance at "
+                         f"{', '.join(shared[0].evidence['modules'][0])}",
+                         extra={"model_change": True}),
+                     lr, weight_decay, options, False, module_use.unshare))
     if weight_decay > 0:
         arms.append((Arm("weight_decay / 100", "regularization_too_strong",
                          f"weight_decay {weight_decay / 100:.3g} instead of {weight_decay:.3g}"),
@@ -611,12 +622,14 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
                            options, False, None, None, ordered[:count]))
     # the repeat and the symptoms' fixes first, then the settings the user moved, then the lr arms:
     # a spent budget leaves out what is least often the answer
-    # (the unfreeze arm right after the repeat: frozen parameters are a fact of the model, and the
-    # init symptoms they cause would otherwise spend a loaded machine's budget before it runs)
+    # (the unfreeze and copies arms right after the repeat: frozen parameters and a repeated layer are
+    # facts of the model, and the init symptoms they cause would otherwise spend a loaded machine's
+    # budget before they run)
     settings_first = [c for c in candidates if c[0].code and c[0].code not in LR_CODES]
-    unfrozen = [c for c in settings_first if c[0].name == UNFREEZE_ARM]
+    model_facts = (UNFREEZE_ARM, COPIES_ARM)
+    unfrozen = [c for c in settings_first if c[0].name in model_facts]
     plain = [c for c in candidates if not c[0].code]
-    candidates = (plain[:1] + unfrozen + plain[1:] + [c for c in settings_first if c[0].name != UNFREEZE_ARM]
+    candidates = (plain[:1] + unfrozen + plain[1:] + [c for c in settings_first if c[0].name not in model_facts]
                   + [c for c in candidates if c[0].code in LR_CODES])
     plan["runs"] = 1 + len(candidates)
 

@@ -1147,6 +1147,51 @@ CODES = {spec.code: spec for spec in (
                     "first_layer.MAX_FEATURES"),
         plan=not_repairable,        # found after the run, and it names no setting
     ),
+    # --- babysit65: how the forward uses the modules the user built (babysit/module_use.py, docs/babysitter.md)
+    FindingSpec(
+        "partly_used_module", "preflight", "warning",
+        measures="on one training-mode forward and loss of the untrained model (doctor only), and again after every "
+                 "parameter is moved by NUDGE of its RMS: the trainable tensors whose gradient is None or exactly "
+                 "zero at both points, in a module the forward called with gradients enabled, where other tensors "
+                 "of that module reach the loss (part of it used) or, for a model with one output tensor, none do "
+                 "and its results get a None gradient (its result dropped); a module whose float inputs are all zero "
+                 "(behind dead units) is not read; and how far the eval-mode output moves when those tensors move by NUDGE",
+        threshold="the output moves by at most SILENT of its RMS (it does not depend on them; where it does, "
+                  "the graph cut is frozen_parameters'); a module the forward never called, or called under "
+                  "torch.no_grad, and a model none of whose parameters reach the loss are quiet",
+        source="notes 001: backpropagation is the chain rule through each gate, so a parameter trains only "
+               "through a path to the loss; PyTorch nn.LSTM: h_n holds every layer's and direction's final "
+               "state, h_n[-1] the top layer's (the reverse direction's where bidirectional)",
+        fix="read the module's full output: the top layer's state (h_n[-1] of a stacked LSTM; both directions, "
+            "torch.cat([h_n[-2], h_n[-1]], 1), of a bidirectional one), every step (not out[:, 0]), the variable the "
+            "computed layer returned; or build the module without the unused part (num_layers=1, bidirectional=False, "
+            "no extra layer)",
+        explains=(Group.SLOW, "cannot_overfit_small_subset", "underfitting"),
+        thresholds=("cut_gradient.NUDGE", "module_use.SILENT"),
+        plan=not_repairable,        # which layers the forward reads is the user's code
+    ),
+    FindingSpec(
+        "shared_module", "preflight", "warning",
+        measures="the model's named_modules(remove_duplicate=False): a module instance with trainable "
+                 "parameters reachable under several names, and the times one eval-mode forward of two rows "
+                 "calls it; graded by an intervention (the experiment's 'copies per layer' arm: the held loss and "
+                 "accuracy after the experiment's steps of the setup against a copy of the model with each further "
+                 "place of the instance given its own copy, same initial weights)",
+        threshold="registered under >= 2 names and called >= 2 times in one forward (an alias called once, "
+                  "weight tying between two distinct modules, and one module registered once and called in a "
+                  "loop are quiet); a warning where the copies train significantly better (interventions.significant), "
+                  "else info (sharing does not hurt this run)",
+        source="Python's list repetition copies references ([layer] * n is n references to one object); "
+               "PyTorch's named_modules(remove_duplicate=False); Press & Wolf 2017 for tying as a shared "
+               "parameter between distinct modules",
+        fix="build each layer anew (nn.ModuleList([make_layer() for _ in range(n)]) or copy.deepcopy(layer) per "
+            "layer); to share on purpose, register the layer once and call it in a loop",
+        explains=(Group.SLOW, "cannot_overfit_small_subset", "underfitting"),
+        graded_by=("copies per layer",),
+        thresholds=("interventions.NOISE_FACTOR", "interventions.SAMPLING_Z", "interventions.MIN_LIFT",
+                    "interventions.MIN_GAIN", "interventions.KILL_RATIO", "interventions.MIN_POINTS"),
+        plan=not_repairable,        # the layers' construction is the user's code
+    ),
 )}
 PRIORITY = tuple(CODES)
 

@@ -1,0 +1,305 @@
+"""``module_use``: part of a called module that never reaches the output (``partly_used_module``)
+and one module instance registered as several layers (``shared_module``), against the models that
+look alike and are fine (a module never called, weight tying, a layer called in a loop, a gate
+initialized at zero, inputs that are zero)."""
+import copy
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import trainwell
+from trainwell.babysit import interventions
+from trainwell.babysit.module_use import (PARTLY_USED, SHARED, SILENT, check_module_use, check_shared_modules,
+                                          unshare)
+
+
+def _sequences(n=64, steps=12, features=3, classes=3, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(n, steps, features, generator=g)
+    y = torch.randint(0, classes, (n,), generator=g)
+    return X, y
+
+
+class Recurrent(nn.Module):
+    """An LSTM or GRU and a linear head, read as ``read`` says."""
+
+    def __init__(self, *, kind=nn.LSTM, layers=1, bidirectional=False, read="top", hidden=8):
+        super().__init__()
+        self.rnn = kind(3, hidden, num_layers=layers, bidirectional=bidirectional, batch_first=True)
+        self.read = read
+        self.head = nn.Linear(2 * hidden if read == "both" else hidden, 3)
+
+    def forward(self, x):
+        out, state = self.rnn(x)
+        h = state[0] if isinstance(state, tuple) else state        # (layers x directions, N, hidden)
+        reads = {"top": lambda: h[-1], "first": lambda: h[0], "both": lambda: torch.cat([h[-2], h[-1]], 1),
+                 "first step": lambda: out[:, 0], "last step": lambda: out[:, -1]}
+        return self.head(reads[self.read]())
+
+
+def _found(net, X, y, loss=F.cross_entropy):
+    torch.manual_seed(0)
+    return check_module_use(net, X, y, loss)
+
+
+def test_a_stacked_lstm_read_at_its_first_layer_leaves_the_top_layer_untrained():
+    X, y = _sequences()
+    torch.manual_seed(0)
+    found = _found(Recurrent(layers=2, read="first"), X, y)
+    assert [(f.code, f.severity) for f in found] == [(PARTLY_USED, "warning")]
+    assert found[0].evidence["modules"] == {"rnn": ["weight_ih_l1", "weight_hh_l1", "bias_ih_l1", "bias_hh_l1"]}
+    assert found[0].evidence["kinds"] == {"rnn": "layer"} and found[0].where == "rnn"
+    assert found[0].evidence["parameters"] == 2 * (4 * 8 * 8) + 2 * 4 * 8
+
+
+def test_a_recurrent_module_read_at_its_first_step_never_uses_its_recurrence():
+    X, y = _sequences()
+    torch.manual_seed(0)
+    found = _found(Recurrent(kind=nn.GRU, read="first step"), X, y)
+    assert [(f.code, f.severity) for f in found] == [(PARTLY_USED, "warning")]
+    assert found[0].evidence["modules"] == {"rnn": ["weight_hh_l0"]} and found[0].evidence["kinds"]["rnn"] == "one step"
+
+
+def test_one_direction_of_a_bidirectional_module_is_info():
+    """``h_n[-1]`` of a bidirectional LSTM is the reverse direction: the forward one never trains, but
+    the output still reads the whole sequence (as a unidirectional LSTM would)."""
+    X, y = _sequences()
+    torch.manual_seed(0)
+    found = _found(Recurrent(bidirectional=True, read="top"), X, y)
+    assert [(f.code, f.severity) for f in found] == [(PARTLY_USED, "info")]
+    assert found[0].evidence["kinds"] == {"rnn": "direction"}
+    assert set(found[0].evidence["modules"]["rnn"]) == {"weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"}
+
+
+def test_modules_read_in_full_are_quiet():
+    X, y = _sequences()
+    for net in (Recurrent(), Recurrent(layers=2), Recurrent(layers=2, bidirectional=True, read="both"),
+                Recurrent(kind=nn.GRU, bidirectional=True, read="both"), Recurrent(kind=nn.GRU, read="last step")):
+        torch.manual_seed(0)
+        assert _found(net, X, y) == [], net
+
+
+class Gated(nn.Module):
+    """A residual branch scaled by a gate of its own module: ``alpha`` starts at 0 (ReZero), so at
+    initialization the branch's weight gets an exactly zero gradient; ``spare``: a tensor never used."""
+
+    def __init__(self, width=6, *, spare=False):
+        super().__init__()
+        self.w = nn.Parameter(torch.randn(width, width) / width ** 0.5)
+        self.alpha = nn.Parameter(torch.zeros(()))
+        self.spare = nn.Parameter(torch.randn(width)) if spare else None
+
+    def forward(self, x):
+        return x + self.alpha * torch.tanh(x @ self.w)
+
+
+def _mlp_data(n=64, width=6, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, width, generator=g), torch.randint(0, 3, (n,), generator=g)
+
+
+def test_a_gate_initialized_at_zero_opens_when_the_parameters_move():
+    X, y = _mlp_data()
+    torch.manual_seed(0)
+    assert _found(nn.Sequential(Gated(), nn.Linear(6, 3)), X, y) == []
+
+
+def test_a_tensor_of_its_own_module_that_the_forward_never_reads_is_a_warning():
+    X, y = _mlp_data()
+    torch.manual_seed(0)
+    found = _found(nn.Sequential(Gated(spare=True), nn.Linear(6, 3)), X, y)
+    assert [(f.code, f.severity) for f in found] == [(PARTLY_USED, "warning")]
+    assert found[0].evidence["modules"] == {"0": ["spare"]} and found[0].evidence["kinds"] == {"0": "part"}
+
+
+def test_zero_inputs_and_a_bias_before_batch_norm_are_quiet():
+    """A weight's gradient is ``x^T delta``: zero rows give it an exactly zero gradient that is no
+    fault of the model (the inputs are moved at the second point); a bias before batch norm has a
+    gradient of ~0 in training mode, but moves the eval-mode output."""
+    X, y = _mlp_data()
+    torch.manual_seed(0)
+    assert _found(nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 3)), torch.zeros_like(X), y) == []
+    torch.manual_seed(0)
+    assert _found(nn.Sequential(nn.Linear(6, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3)), X, y) == []
+
+
+class Heads(nn.Module):
+    """A body and a head; ``dropped``: an extra layer computed, then the head reads the body's output
+    (the next line reads an earlier variable); ``spare``: a layer built and never called."""
+
+    def __init__(self, *, dropped=False, spare=False):
+        super().__init__()
+        self.body, self.extra, self.head = nn.Linear(6, 8), nn.Linear(8, 8), nn.Linear(8, 3)
+        self.dropped, self.spare = dropped, nn.Linear(8, 8) if spare else None
+
+    def forward(self, x):
+        h = torch.relu(self.body(x))
+        z = torch.relu(self.extra(h))
+        return self.head(h if self.dropped else z)
+
+
+def test_a_module_never_called_is_quiet_and_a_result_dropped_is_info():
+    X, y = _mlp_data()
+    torch.manual_seed(0)
+    assert _found(Heads(spare=True), X, y) == []
+    torch.manual_seed(0)
+    found = _found(Heads(dropped=True), X, y)
+    assert [(f.code, f.severity) for f in found] == [(PARTLY_USED, "info")]
+    assert found[0].evidence["kinds"] == {"extra": "whole"}
+
+
+def test_a_loss_that_reaches_nothing_is_left_to_the_cut_gradient_check():
+    X, y = _mlp_data()
+
+    def numpy_loss(out, target):
+        return torch.tensor(float(out.detach().numpy().mean()), requires_grad=True)
+    torch.manual_seed(0)
+    assert _found(nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 3)), X, y, numpy_loss) == []
+
+
+def test_the_check_leaves_the_model_and_the_random_state_as_they_were():
+    X, y = _sequences()
+    torch.manual_seed(0)
+    net = Recurrent(layers=2, read="first")
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    state = torch.get_rng_state()
+    assert check_module_use(net, X, y, F.cross_entropy)
+    assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())
+    assert torch.equal(state, torch.get_rng_state()) and net.training
+    assert SILENT < 1e-3        # far below the graph cut's CHANGED: an output that moves at all is not idle
+
+
+# ------------------------------------------------------------------------------ shared_module
+def _stack(shared: bool, depth=3, width=8):
+    torch.manual_seed(0)
+    blocks = [nn.Linear(width, width), nn.ReLU()] * depth if shared else \
+        [m for _ in range(depth) for m in (nn.Linear(width, width), nn.ReLU())]
+    return nn.Sequential(nn.Linear(6, width), nn.ReLU(), *blocks, nn.Linear(width, 3))
+
+
+def test_one_layer_repeated_by_list_multiplication_is_found_and_its_copies_are_not():
+    X, _ = _mlp_data()
+    found = check_shared_modules(_stack(True), X)
+    assert [(f.code, f.severity) for f in found] == [(SHARED, "warning")]
+    assert found[0].evidence["modules"] == [["2", "4", "6"]] and found[0].evidence["calls"] == [3]
+    assert found[0].evidence["parameters"] == 8 * 8 + 8
+    assert check_shared_modules(_stack(False), X) == []
+
+
+class Tied(nn.Module):
+    """An embedding whose matrix is the output layer's (weight tying)."""
+
+    def __init__(self, vocab=20, width=8):
+        super().__init__()
+        self.embed, self.out = nn.Embedding(vocab, width), nn.Linear(width, vocab, bias=False)
+        self.out.weight = self.embed.weight
+
+    def forward(self, ids):
+        return self.out(self.embed(ids).mean(1))
+
+
+class Looped(nn.Module):
+    """One layer registered once and called three times (sharing written on purpose), beside an
+    alias of the body registered twice and called once."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Linear(6, 8)
+        self.layer = nn.Linear(8, 8)
+        self.net = nn.Sequential(self.body, nn.ReLU())         # the same body under a second name
+        self.head = nn.Linear(8, 3)
+
+    def forward(self, x):
+        h = self.net(x)
+        for _ in range(3):
+            h = torch.relu(self.layer(h))
+        return self.head(h)
+
+
+def test_tying_a_loop_and_an_alias_are_quiet():
+    X, _ = _mlp_data()
+    assert check_shared_modules(Tied(), torch.randint(0, 20, (16, 5))) == []
+    assert check_shared_modules(Looped(), X) == []
+    relus = nn.Sequential(nn.Linear(6, 8), *[nn.ReLU()] * 3, nn.Linear(8, 3))      # no parameters to share
+    assert check_shared_modules(relus, X) == []
+
+
+def test_unshare_gives_each_place_its_own_copy_with_the_same_weights():
+    X, _ = _mlp_data()
+    net = _stack(True)
+    copies = copy.deepcopy(net)
+    unshare(copies)
+    count = sum(p.numel() for p in net.parameters())
+    assert sum(p.numel() for p in copies.parameters()) == count + 2 * (8 * 8 + 8)
+    assert copies[2] is not copies[4] and torch.equal(copies[2].weight, copies[4].weight)
+    assert torch.allclose(net(X), copies(X)) and check_shared_modules(copies, X) == []
+
+
+def test_the_experiment_tries_copies_only_for_a_repeated_layer():
+    X, _ = _mlp_data()
+    names = [a[0].name for a in interventions.candidate_arms(_stack(True), lr=1e-3, weight_decay=0.0, options={},
+                                                              x=X[:8])]
+    assert interventions.COPIES_ARM in names
+    names = [a[0].name for a in interventions.candidate_arms(_stack(False), lr=1e-3, weight_decay=0.0, options={},
+                                                              x=X[:8])]
+    assert interventions.COPIES_ARM not in names
+
+
+def test_the_doctor_grades_a_repeated_layer_by_its_copies():
+    """A repeated layer is a warning only where a copy per layer trains better in the experiment;
+    either way the finding says which it is and the copies arm ran."""
+    g = torch.Generator().manual_seed(2)
+    X = torch.randn(400, 6, generator=g)
+    y = (torch.sin(2 * X[:, 0]) + X[:, 1] * X[:, 2] > 0).long()
+    d = trainwell.doctor(_stack(True), (X[:300], y[:300]), (X[300:], y[300:]), optimizer="adam", lr=3e-3,
+                         epochs=3, probe=False, wall_s=None)
+    found = [f for f in d.findings if f.code == SHARED]
+    assert found and found[0].severity in ("warning", "info")
+    assert "harm" in found[0].evidence          # graded: the copies arm ran beside the setup and its repeat
+
+
+def test_a_layer_behind_dead_relus_is_left_to_the_init_checks():
+    """A large negative bias kills every ReLU of the first layer: the next layer's weight gets a zero
+    gradient (its inputs are zero) while its bias does not; that is the dead units' finding, not a part
+    of the module the forward skips."""
+    X, y = _mlp_data()
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 3))
+    with torch.no_grad():
+        net[0].bias.fill_(-50.0)
+    assert _found(net, X, y) == []
+
+
+def test_a_recurrent_module_given_batch_first_data_without_batch_first_mixes_the_rows():
+    """``nn.LSTM`` / ``nn.GRU`` / ``nn.MultiheadAttention`` read (L, N, ...) unless ``batch_first=True``:
+    given (N, L, ...) they run along the batch, so an output row reads the rows before it. No check of
+    this module's: the model's output rows depend on other rows, ``batch_dependence`` (an error)."""
+    from trainwell.babysit.model_checks import check_batch_dependence
+
+    class Attend(nn.Module):
+        def __init__(self, batch_first):
+            super().__init__()
+            self.attn = nn.MultiheadAttention(4, 2, batch_first=batch_first)
+            self.head = nn.Linear(4, 3)
+
+        def forward(self, x):
+            out, _ = self.attn(x, x, x)
+            return self.head(out.mean(1))
+    X = torch.randn(64, 10, 4, generator=torch.Generator().manual_seed(3))
+    for batch_first in (True, False):
+        torch.manual_seed(0)
+        rnn = Recurrent(read="last step")
+        rnn.rnn.batch_first = batch_first
+        for net in (rnn, Attend(batch_first)):
+            codes = [(f.code, f.severity) for f in check_batch_dependence(net, X[..., :3] if net is rnn else X)]
+            assert codes == ([] if batch_first else [("batch_dependence", "error")]), (net, batch_first)
+
+
+def test_the_shared_module_check_leaves_the_random_state_and_the_mode_as_they_were():
+    X, _ = _mlp_data()
+    net = _stack(True)
+    net.train()
+    state = torch.get_rng_state()
+    assert check_shared_modules(net, X)
+    assert torch.equal(state, torch.get_rng_state()) and net.training

@@ -1,0 +1,338 @@
+"""How the forward uses the modules the user built: part of a called module that never reaches the
+output, and one module instance registered as several layers.
+
+**Part of a module the output never depends on** (``partly_used_module``). A module the forward
+calls and reads holds parameters that cannot reach the output: a two-layer ``nn.LSTM`` read at its
+first layer's final state (``h_n[0]`` where ``h_n[-1]`` is the top layer's), a bidirectional state
+cut to one direction (``h_n[-1]`` of a bidirectional LSTM is the reverse direction's; ``out[..., :H]``
+keeps the forward one), a head computed and then dropped for an earlier variable (``x = self.fc(h)``
+followed by ``return self.out(h)``). Backpropagation trains a parameter only through a path from it
+to the loss (notes 001), so those parameters keep their initial values for the whole run; unlike
+``frozen_parameters`` the output does not move when they move either, so nothing about the output
+looks wrong: the model that trains is a shallower or narrower one than the one declared, usually
+because of a read-out index. A module the forward never calls (a leftover definition, a head built
+for later) puts nothing in the graph and is quiet; so is one called under ``torch.no_grad``.
+
+The check, on the untrained model: one training-mode forward and loss on ``ROWS`` rows and the
+loss's gradient for every trainable parameter; the same after every parameter is moved by ``NUDGE``
+of its tensor's RMS (so a zero-initialized gate or head, ReZero's ``alpha = 0``, which hides every
+path behind it at initialization only, opens); a parameter tensor whose gradient is ``None`` or
+exactly zero at both points has no path to the loss. It is a finding when such tensors belong to a
+module the forward called with gradients enabled on inputs not all zero (a weight behind dead units
+has the gradient ``x^T delta`` = 0: the init checks' finding) and either (a) other tensors of the same
+module do reach the loss (part of the module used), or (b) none of the module's do, its outputs are on
+no path to the loss (a None gradient: its result dropped, not zeroed by a dead or constant function
+after it), the model's output is one tensor and the loss reaches other modules; and the eval-mode
+output moves by at most ``SILENT`` of its RMS when those tensors move by ``NUDGE`` (the output does not depend on
+them; where it does, the cut graph is ``frozen_parameters``'). The run trains, but not the model the
+user sized: a warning where the output loses a stacked layer, the sequence or a tensor of the module's
+own, info where it still reads every input through what is used (``READS``, ``SEVERE``).
+
+**One instance registered as several layers** (``shared_module``). ``nn.Sequential(*[block] * n)``
+and ``nn.ModuleList([layer] * n)`` repeat one object, not n copies (Python's list repetition copies
+references): every "layer" is the same weights, applied n times, and the model has the parameters of
+one. The check reads ``named_modules(remove_duplicate=False)``: a module with trainable parameters
+reachable under several names, and called more than once in one forward (an alias, ``self.body =
+body`` beside ``nn.Sequential(body, head)``, is called once and is quiet). Weight tying (an
+embedding's matrix shared with the output layer, Press & Wolf 2017) shares a parameter between two
+distinct modules, not a module, and is quiet; so is a module registered once and called several
+times (a Siamese encoder, a recurrent cell, ALBERT's one shared layer called in a loop), which is
+how sharing on purpose is written. A warning: copies (``copy.deepcopy`` per layer) are what
+``[layer] * n`` is usually meant to make.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import warnings
+
+import torch
+from torch import nn
+
+from trainwell.babysit.cut_gradient import MAX_MODULES, NUDGE, ROWS, _first_tensor, _own
+from trainwell.babysit.findings import Finding, make
+
+PARTLY_USED = "partly_used_module"
+SHARED = "shared_module"
+# what the idle tensors of a module are, in the message's words; SEVERE: the output loses what the user
+# built the module for (a stacked layer, the sequence, parameters of their own module), a warning; else
+# the output still reads every input through what is used (one direction of a bidirectional recurrent
+# module: the model trains as the unidirectional one; a whole module's result dropped: what is missing
+# cannot be read from the graph, as for a module never called), info
+READS = {"layer": "the top layer: the module is read below its top, as h_n[0] of a stacked LSTM",
+         "one step": "every recurrent weight: the output reads one step of the sequence, as out[:, 0]",
+         "direction": "one direction: a bidirectional module read at one direction's state",
+         "part": "part of the module's own tensors",
+         "whole": "the whole module: its result is dropped"}
+SEVERE = ("layer", "one step", "part")
+SILENT = 1e-5            # a nudge of an idle tensor moves the output by at most float32 rounding (~1e-6 of
+                         # its RMS, summed over a few layers): at most 1e-5, 100x below cut_gradient.CHANGED
+
+
+def _grads(work: nn.Module, x, y, loss_fn):
+    """``(output, {module: called with gradients}, [reaches the loss], {modules whose results never
+    reach the loss})`` of one training-mode forward and loss (the flags in the order of the trainable
+    tensors of ``work.modules()``), or None where it raises or nothing can be differentiated."""
+    called: dict = {}
+    owners = [m for m in work.modules() if _own(m)]
+
+    def hook(module, args):
+        # a module whose float inputs are all zero (behind dead ReLUs, say) gives its weights a zero
+        # gradient (x^T delta) that says nothing of the module: it is read as not called
+        floats = [a for a in args if torch.is_tensor(a) and torch.is_floating_point(a)]
+        live = not floats or any(bool((a != 0).any()) for a in floats)
+        called[module] = called.get(module, False) or (torch.is_grad_enabled() and live)
+
+    results: dict = {}
+
+    def keep(module, args, result):
+        result = _first_tensor(result)
+        if result is not None and result.requires_grad:
+            results.setdefault(module, []).append(result)
+
+    handles = [m.register_forward_pre_hook(hook) for m in owners] + [m.register_forward_hook(keep) for m in owners]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = work(x)
+            try:
+                value = loss_fn(out, y)
+            except Exception:       # noqa: BLE001 - a loss that fails here is check_loss_output's finding
+                value = None
+    except Exception:               # noqa: BLE001 - a forward that raises is model_raises' finding
+        return None
+    finally:
+        for h in handles:
+            h.remove()
+    first = _first_tensor(out)
+    if not (torch.is_tensor(value) and value.numel() == 1):
+        value = first.float().sum() if first is not None and first.requires_grad else None
+    params = [q for m in owners for q in _own(m)]
+    if value is None or not params or not value.requires_grad:
+        return None
+    kept = [(m, r) for m, rs in results.items() for r in rs]
+    try:
+        grads = torch.autograd.grad(value, params + [r for _, r in kept], allow_unused=True)
+    except Exception:               # noqa: BLE001 - a backward that raises is model_raises' finding
+        return None
+    # a module's result dropped: none of its outputs is on the way to the loss (a None gradient; a zero
+    # one is a path that a constant or dead function after it closes)
+    on_way = {m for (m, _), g in zip(kept, grads[len(params):]) if g is not None}
+    dropped = {m for m in owners if called.get(m) and m not in on_way}
+    return out, called, [g is not None and bool((g != 0).any()) for g in grads[:len(params)]], dropped
+
+
+def _nudged(model: nn.Module, seed: int) -> nn.Module:
+    """A copy with every parameter moved by ``NUDGE`` of its tensor's RMS (``NUDGE`` x 1e-2 where the
+    tensor is all zero), so that a path closed only by a zero at initialization opens."""
+    other = copy.deepcopy(model)
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for q in other.parameters():
+            if q.numel() and torch.is_floating_point(q):
+                scale = q.float().pow(2).mean().sqrt().item()
+                q.add_(torch.randn(q.shape, generator=g).to(q.device, q.dtype) * NUDGE * (scale if scale > 0 else 1e-2))
+    return other
+
+
+def _jittered(x, seed: int):
+    """Float inputs moved by ``NUDGE`` of their RMS (``NUDGE`` x 1e-2 where they are all zero), so that
+    a weight's gradient that is zero only because its inputs are (``x^T delta`` of zero rows) opens;
+    ids and other integer inputs as they are."""
+    if not torch.is_tensor(x) or not torch.is_floating_point(x):
+        return x
+    rms = x.float().pow(2).mean().sqrt().item()
+    g = torch.Generator().manual_seed(seed + 1)
+    return x + torch.randn(x.shape, generator=g).to(x.device, x.dtype) * NUDGE * (rms if rms > 0 else 1e-2)
+
+
+def _recurrent_part(m: nn.RNNBase, idle: list) -> str:
+    """What the idle tensors of a recurrent module are: ``"layer"`` (its top layer, in every direction,
+    reaches nothing: the module is read below its top), ``"one step"`` (no recurrent weight reaches the
+    output: it reads one step of the sequence), else ``"direction"`` (a direction, or its recurrence,
+    is idle while another direction's recurrence carries the whole sequence)."""
+    idle = set(idle)
+    names = [n for n, _ in m.named_parameters(recurse=False)]
+    top = [n for n in names if f"_l{m.num_layers - 1}" in n]
+    if top and all(n in idle for n in top):
+        return "layer"
+    recurrent = [n for n in names if n.startswith("weight_hh")]
+    if recurrent and all(n in idle for n in recurrent):
+        return "one step"
+    return "direction"
+
+
+def _moved(work: nn.Module, tensors: list, x, base: torch.Tensor, seed: int) -> float:
+    """How far the eval-mode output moves, relative to its RMS, when ``tensors`` move by ``NUDGE``
+    of their RMS (restored after)."""
+    saved = [q.detach().clone() for q in tensors]
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for q in tensors:
+            scale = q.float().pow(2).mean().sqrt().item() if q.numel() else 0.0
+            q.add_(torch.randn(q.shape, generator=g).to(q.device, q.dtype) * NUDGE * (scale if scale > 0 else 1e-2))
+        moved = _first_tensor(work(x))
+        for q, s in zip(tensors, saved):
+            q.copy_(s)
+    if moved is None or moved.shape != base.shape:
+        return math.inf
+    rms = base.float().pow(2).mean().sqrt().item()
+    return (moved.float() - base.float()).abs().max().item() / max(rms, 1e-12)
+
+
+def _idle_in_called(work: nn.Module, x, y, loss_fn, seed: int) -> list | None:
+    """``(name, module, idle tensors' names, part)`` for each called module holding trainable tensors
+    with no path to the loss at initialization nor after a nudge of every parameter; ``part`` is True
+    where other tensors of the module reach the loss. None where the forward, loss or backward raises."""
+    first = _grads(work, x, y, loss_fn)
+    if first is None:
+        return None
+    out, called, flags, dropped = first
+    if not any(flags):
+        return []               # nothing reaches the loss: cut_gradient's case (a loss rebuilt from numpy)
+    nudged = _nudged(work, seed)
+    second = _grads(nudged, _jittered(x, seed), y, loss_fn)
+    if second is None:
+        return None
+    # called with live inputs at both points (the copy's modules come in the original's order)
+    called = {m: bool(called.get(m)) and bool(second[1].get(n)) for m, n in zip(work.modules(), nudged.modules())}
+    # the nudged copy's tensors come in the same order as the original's; a tied tensor reaches the
+    # loss where any of its places does
+    order = [id(q) for m in work.modules() if _own(m) for q in _own(m)]
+    reached, again = {}, {}
+    for key, now, later in zip(order, flags, second[2]):
+        reached[key], again[key] = reached.get(key, False) or now, again.get(key, False) or later
+    single = torch.is_tensor(out)
+    found = []
+    for name, m in work.named_modules():
+        own = dict((n, q) for n, q in m.named_parameters(recurse=False) if q.requires_grad)
+        if not own or not called.get(m):
+            continue
+        idle = [n for n, q in own.items() if not reached[id(q)] and not again[id(q)]]
+        if not idle:
+            continue
+        part = len(idle) < len(own)
+        if part or (single and m in dropped):
+            found.append((name, m, idle, part))
+    return found
+
+
+def check_module_use(model: nn.Module, x, y, loss_fn, *, seed: int = 0) -> list[Finding]:
+    """``partly_used_module`` (a warning) where a called module's parameters have no path to the
+    output (the module docstring); else ``[]``."""
+    if not isinstance(model, nn.Module) or not torch.is_tensor(x) or x.shape[0] == 0:
+        return []
+    work = copy.deepcopy(model).train()
+    device = next((q.device for q in work.parameters()), x.device)
+    x, y = x[:ROWS].to(device), y[:ROWS].to(device) if torch.is_tensor(y) else y
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        candidates = _idle_in_called(work, x, y, loss_fn, seed)
+        if not candidates:
+            return []
+        work.eval()
+        try:
+            with torch.no_grad():
+                base = _first_tensor(work(x))
+            if base is None or not torch.is_floating_point(base) or not torch.isfinite(base).all():
+                return []
+            idle = {}
+            for i, (name, m, names, part) in enumerate(candidates[:MAX_MODULES]):
+                tensors = [dict(m.named_parameters(recurse=False))[n] for n in names]
+                if _moved(work, tensors, x, base, seed + i) <= SILENT:
+                    idle[name or type(m).__name__] = (m, names, part)
+        except Exception:           # noqa: BLE001 - an eval forward that raises: nothing to compare
+            return []
+    if not idle:
+        return []
+    kinds = {name: _kind(m, names, part) for name, (m, names, part) in idle.items()}
+    severe = [name for name, kind in kinds.items() if kind in SEVERE]
+    where = (severe or list(idle))[0]
+    count = sum(dict(m.named_parameters(recurse=False))[n].numel() for m, names, _ in idle.values() for n in names)
+    said = "; ".join(f"{name} ({type(m).__name__}): {', '.join(names)} ({READS[kinds[name]]})"
+                     for name, (m, names, part) in idle.items())
+    message = (f"the forward calls {len(idle)} module(s) part of whose parameters never reach the output ({said}: "
+               f"{count} parameters): their gradient is exactly zero at initialization and after every parameter "
+               f"and input is moved, and moving them moves the output by at most {SILENT:g} of its size, so they "
+               f"keep their initial values and the model that trains is smaller than the one built"
+               + ("" if severe else "; info: the output still reads every input through the part that is used"))
+    evidence = {"modules": {name: names for name, (m, names, part) in idle.items()}, "kinds": kinds,
+                "parameters": count}
+    return [make(PARTLY_USED, message, evidence=evidence, where=where,
+                 severity="warning" if severe else "info")]
+
+
+def _kind(m: nn.Module, names: list, part: bool) -> str:
+    """What part of ``m`` is idle (``READS``)."""
+    if not part:
+        return "whole"
+    return _recurrent_part(m, names) if isinstance(m, nn.RNNBase) else "part"
+
+
+def check_shared_modules(model: nn.Module, x) -> list[Finding]:
+    """``shared_module`` (a warning) where one module instance with trainable parameters is
+    registered under several names and called more than once in one forward (the module
+    docstring); else ``[]``."""
+    if not isinstance(model, nn.Module) or not torch.is_tensor(x) or x.shape[0] == 0:
+        return []
+    names: dict = {}
+    for name, m in model.named_modules(remove_duplicate=False):
+        names.setdefault(id(m), (m, []))[1].append(name)
+    repeated = {id_: (m, paths) for id_, (m, paths) in names.items()
+                if len(paths) > 1 and any(q.requires_grad for q in m.parameters())}
+    # a module under a repeated one is repeated with it: keep the outermost
+    outer = {i: (m, paths) for i, (m, paths) in repeated.items()
+             if not any(m is not o and any(m is s for s in o.modules()) for o, _ in repeated.values())}
+    if not outer:
+        return []
+    calls: dict = {}
+
+    def hook(module, args):
+        calls[id(module)] = calls.get(id(module), 0) + 1
+
+    handles = [m.register_forward_pre_hook(hook) for m, _ in outer.values()]
+    work_x = x[:2]
+    was = model.training
+    try:
+        model.eval()
+        with torch.no_grad(), warnings.catch_warnings(), torch.random.fork_rng(devices=[]):
+            warnings.simplefilter("ignore")
+            model(work_x.to(next((q.device for q in model.parameters()), work_x.device)))
+    except Exception:               # noqa: BLE001 - a forward that raises is model_raises' finding
+        return []
+    finally:
+        for h in handles:
+            h.remove()
+        model.train(was)
+    shared = {i: (m, paths) for i, (m, paths) in outer.items() if calls.get(i, 0) > 1}
+    if not shared:
+        return []
+    m, paths = next(iter(shared.values()))
+    count = sum(q.numel() for m_, _ in shared.values() for q in m_.parameters() if q.requires_grad)
+    said = "; ".join(f"{type(m_).__name__} at {', '.join(p)} (called {calls[i]} times)"
+                     for i, (m_, p) in shared.items())
+    message = (f"one module instance is registered as several layers and called at each: {said}; they are the "
+               f"same weights ({count} parameters), not copies, so the stack has the parameters of one layer "
+               f"applied again and again ([layer] * n repeats a reference)")
+    evidence = {"modules": [p for _, p in shared.values()], "calls": [calls[i] for i in shared], "parameters": count}
+    return [make(SHARED, message, evidence=evidence, where=paths[0], severity="warning")]
+
+
+def unshare(net: nn.Module, seed: int | None = None) -> None:
+    """``net`` with each further registration of a module instance (``[layer] * n``) replaced by a copy
+    of it, same weights: the layers start where the shared one was and then train apart (the experiment's
+    ``copies`` arm, interventions.candidate_arms)."""
+    seen: set = set()
+
+    def walk(parent: nn.Module) -> None:
+        for name, child in list(parent._modules.items()):      # every registration (named_children skips repeats)
+            if child is None:
+                continue
+            if id(child) in seen:
+                child = copy.deepcopy(child)
+                parent._modules[name] = child
+            seen.add(id(child))
+            walk(child)
+    seen.add(id(net))
+    walk(net)
+
