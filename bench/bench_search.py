@@ -66,11 +66,18 @@ the source's name: the framework's own cost per trial (study bookkeeping, the ru
 trial's files) as a share of the training time, wall and CPU time; ``--pruner median`` measures the
 default pruner's per-epoch reports too (the goal's numbers are with ``none``).
 
+``rundir``: a trial's run directory alone, in one process, CPU time: ``--trials`` fits of the
+data loaded once without a run directory against as many with a search trial's (end checkpoint,
+no fsync, metrics held), alternated ``--repeats`` times, and the end checkpoint of the same
+model's training state saved into a new folder each time (a trial's), so that a change of a
+tenth of a millisecond shows where the whole commands' noise (a millisecond at load 10) hides it.
+
 Run: ``python bench/bench_search.py rank --targets EPOCHS_DIR --out DIR`` then ``rank --table
 DIR``; ``python bench/bench_search.py epochs --seeds 5 --tasks digits spirals --out DIR`` (each
 task-seed is saved as DIR/TASK-SEED.json; ``epochs --table DIR`` prints the table of what is
 there), ``python bench/bench_search.py workers`` (under 3 minutes; prints both ratios),
-``python bench/bench_search.py overhead`` (3-, 20- and 60-epoch trials; about 2 minutes quiet).
+``python bench/bench_search.py overhead`` (3-, 20- and 60-epoch trials; about 2 minutes quiet),
+``python bench/bench_search.py rundir`` (about 1 minute quiet).
 """
 from __future__ import annotations
 
@@ -955,6 +962,47 @@ def _overhead_lines(name: str, times: dict, epochs: int, n: int, repeats: int):
     return b, per_trial
 
 
+def bench_rundir(args):
+    """See the module doc: CPU ms a trial, medians over the repeats with their spread."""
+    import dataclasses
+
+    from trainwell.data.sources import load
+    from trainwell.train.checkpoint import save_checkpoint
+    from trainwell.train.rundir import held_appends, unsynced
+    torch.set_num_threads(1)
+    base = dict(device="cpu", epochs=args.epochs, batch_size=64, preprocess=["standardize"], progress=False)
+    model, splits = {"type": "mlp", "widths": [128]}, load("digits")
+    states = []
+
+    class KeepState(Callback):          # the state the end checkpoint saves, for the checkpoint alone
+        def on_fit_end(self, state):
+            states.append({"model": state.model.state_dict(), "optimizer": state.optimizer.state_dict(),
+                           "history": state.history, "rng": {"torch": torch.get_rng_state()}})
+
+    trainwell.fit(model, dataclasses.replace(splits), callbacks=[KeepState()], **base)     # warm-up
+    cpu = {"bare": [], "run_dir": [], "end_checkpoint": []}
+    with tempfile.TemporaryDirectory(prefix="bench-rundir-") as tmp, unsynced():
+        count = 0
+        for _ in range(args.repeats):
+            for name in ("bare", "run_dir"):
+                started = time.process_time()
+                for _ in range(args.trials):
+                    count += 1
+                    where = dict(run_dir=f"{tmp}/t{count}", report=False, checkpoint_at="end") if name == "run_dir" else {}
+                    with held_appends():
+                        trainwell.fit(model, dataclasses.replace(splits), **where, **base)
+                cpu[name].append((time.process_time() - started) / args.trials)
+            started = time.process_time()
+            for _ in range(args.trials):
+                count += 1
+                save_checkpoint(f"{tmp}/c{count}/checkpoints", states[0], name="ckpt-0000000001")
+            cpu["end_checkpoint"].append((time.process_time() - started) / args.trials)
+    paired = [d - b for b, d in zip(cpu["bare"], cpu["run_dir"])]
+    for name, values in (*cpu.items(), ("the run directory (paired)", paired)):
+        print(f"  {name}: {statistics.median(values) * 1000:.3f} ms a trial "
+              f"({min(values) * 1000:.3f}-{max(values) * 1000:.3f})", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="what", required=True)
@@ -995,6 +1043,11 @@ def main():
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--pruner", default="none", help="the search's pruner (median: a report an epoch)")
     p.set_defaults(func=bench_overhead)
+    p = sub.add_parser("rundir")
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--trials", type=int, default=60)
+    p.add_argument("--repeats", type=int, default=5)
+    p.set_defaults(func=bench_rundir)
     args = parser.parse_args()
     args.func(args)
 

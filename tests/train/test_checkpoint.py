@@ -591,3 +591,26 @@ def test_a_version_1_manifest_with_its_sorted_checksum_still_loads(tmp_path):
     path.write_text(json.dumps(doc, indent=1))
     with pytest.raises(CheckpointError, match="checksum does not match"):
         load_checkpoint(path)
+
+
+def test_a_save_into_a_directory_it_creates_skips_the_housekeeping_listings(tmp_path, monkeypatch):
+    # a search trial's end checkpoint: the directory is new, so nothing in it can need pruning
+    import trainwell.train.checkpoint as checkpoint
+    listed = []
+    real_list, real_leftovers = checkpoint.list_checkpoints, checkpoint._remove_leftovers
+    monkeypatch.setattr(checkpoint, "list_checkpoints", lambda d: listed.append(d) or real_list(d))
+    monkeypatch.setattr(checkpoint, "_remove_leftovers", lambda d, **k: listed.append(d) or real_leftovers(d, **k))
+    fresh = tmp_path / "run" / "checkpoints"           # its parent is missing too
+    save_checkpoint(fresh, _state(step=1), name="ckpt-1", keep=1)
+    assert listed == []
+    assert sorted(p.name.split(".")[0] for p in fresh.iterdir()) == ["ckpt-1", "ckpt-1"]
+    assert_identical(load_latest(fresh)[1], _state(step=1))
+    # an existing directory: the housekeeping runs, and removes what an interrupted save left
+    (fresh / ".ckpt-0.abc123.safetensors.tmp").write_bytes(b"left by a kill")
+    save_checkpoint(fresh, _state(step=2), name="ckpt-2", keep=1)
+    assert listed and sorted(p.name.split(".")[0] for p in fresh.iterdir()) == ["ckpt-2", "ckpt-2"]
+    # a file in the way is refused, as before
+    blocked = tmp_path / "file"
+    blocked.write_text("x")
+    with pytest.raises(FileExistsError):
+        save_checkpoint(blocked, _state(step=1), name="ckpt-1")

@@ -74,7 +74,7 @@ def save_checkpoint(directory, state: dict, *, name: str | None = None, keep: in
     tensors: dict[str, torch.Tensor] = {}
     tree = _encode(state, (), tensors)        # raises on unsupported values, before any write
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
+    created = _make_directory(directory)
     name = name if name is not None else _next_name(directory)
     manifest = directory / f"{name}.json"
 
@@ -111,7 +111,10 @@ def save_checkpoint(directory, state: dict, *, name: str | None = None, keep: in
                 os.unlink(temp)
 
     # 3. housekeeping, only once the new checkpoint is complete: prune manifests first, then the
-    #    tensor files no manifest references (so a crash here leaves files, never a dangling manifest)
+    #    tensor files no manifest references (so a crash here leaves files, never a dangling manifest).
+    #    A directory this save created holds its two files alone: nothing to list or prune.
+    if created:
+        return manifest
     others = [m for m in list_checkpoints(directory) if m != manifest]
     for old in others[keep - 1:]:
         os.unlink(old)
@@ -445,6 +448,23 @@ def _natural_key(name: str) -> list:
 
 
 # --------------------------------------------------------------------------- durable file ops
+def _make_directory(directory: Path) -> bool:
+    """Creates ``directory`` (and its parents); True when this call created it, so that it holds
+    nothing but what this process writes next (a search trial's end checkpoint: its two listings
+    and the pruning they serve, ~0.05 ms, are skipped; BENCHMARKS.md, "per-trial cost, eleventh
+    pass"). An existing directory: False; a file in the way: FileExistsError, as ``mkdir``."""
+    try:
+        directory.mkdir()
+    except FileNotFoundError:            # a parent is missing: made first (another may make it too)
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        return _make_directory(directory)
+    except FileExistsError:
+        if not directory.is_dir():
+            raise
+        return False
+    return True
+
+
 def _temp_path(directory: Path, name: str, suffix: str, temps: list) -> Path:
     temp = new_temp(directory, prefix=f".{name}.", suffix=f"{suffix}.tmp")
     temps.append(temp)
