@@ -231,3 +231,34 @@ def test_epoch_counts_below_one_are_errors_not_one_step(name, key, value):
     from trainwell.config import make_config
     with pytest.raises(ConfigError, match=rf"schedule\.{key} = {value}: must be an integer >= 1"):
         make_config({"schedule": {"name": name, key: value}})
+
+
+def test_negative_at_finds_the_first_negative_or_non_finite_multiplier():
+    """A cosine written as cos(pi t / T) turns negative at the run's middle; the shifted one never
+    does; NaN and inf are read as bad too; a negative region narrower than the sampling stride at
+    the run's very end is still read (the last step is always evaluated)."""
+    from trainwell.optim.schedules import SPENT_POINTS, negative_at
+    total = 900
+    assert negative_at(lambda t: math.cos(math.pi * t / total), total) == (451, pytest.approx(math.cos(math.pi * 451 / total)))
+    assert negative_at(lambda t: (1 + math.cos(math.pi * t / total)) / 2, total) is None
+    assert negative_at(cosine(total=total), total) is None
+    assert negative_at(lambda t: float("nan") if t == 300 else 1.0, total) == (300, pytest.approx(float("nan"), nan_ok=True))
+    assert negative_at(lambda t: math.inf, total)[0] == 0
+    long = 10 * SPENT_POINTS
+    assert negative_at(lambda t: -1.0 if t == long - 1 else 1.0, long) == (long - 1, -1.0)
+    assert negative_at(lambda t: 1.0, 0) is None
+
+
+def test_fit_refuses_a_schedule_function_that_gives_a_negative_lr(blobs):
+    """The error names the step, the value and what is allowed, before any training; a plateau
+    schedule (state, follows the metric) and a valid function train as before."""
+    from trainwell import fit
+    X, y = blobs
+    total = 3 * math.ceil(X.shape[0] / 32)
+    with pytest.raises(ConfigError, match=r"schedule: the function gives -[0-9.e-]+ at step \d+ of the run's "
+                                          r"\d+; a schedule gives a finite multiplier >= 0"):
+        fit(torch.nn.Linear(X.shape[1], 3), (X, y), epochs=3, batch_size=32, lr=0.1, babysit="off",
+            schedule=lambda t: math.cos(math.pi * t / total), progress=False, device="cpu")
+    result = fit(torch.nn.Linear(X.shape[1], 3), (X, y), epochs=3, batch_size=32, lr=0.1, babysit="off",
+                 schedule=lambda t: (1 + math.cos(math.pi * t / total)) / 2, progress=False, device="cpu")
+    assert result is not None

@@ -273,6 +273,22 @@ def reached_at(schedule, total: int, *, level: float = 0.5) -> float:
     return math.inf
 
 
+def negative_at(schedule, total: int) -> tuple[int, float] | None:
+    """The first of a ``total``-step run's steps (evaluated at most ``SPENT_POINTS`` evenly spaced
+    steps and the last) where the schedule's multiplier is negative or not finite, with that
+    value; None where every multiplier read is a finite number >= 0. A negative lr climbs the loss
+    (torch's optimizers refuse one when built; ``LambdaLR`` would apply it): ``cos(pi t / T)``
+    written for ``(1 + cos(pi t / T)) / 2`` is negative over the run's second half."""
+    if total < 1:
+        return None
+    stride = max(1, math.ceil(total / SPENT_POINTS))
+    for t in [*range(0, total, stride), total - 1]:
+        value = float(schedule(t))
+        if not value >= 0.0 or math.isinf(value):      # NaN fails the comparison
+            return t, value
+    return None
+
+
 FALL_TOLERANCE = 1e-9    # fallen_at: a multiplier within float round-off of the level has reached it
 
 

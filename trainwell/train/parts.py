@@ -31,7 +31,7 @@ from trainwell.nn.models import build_model
 from trainwell.nn.transfer import all_but_head, freeze, load_weights
 from trainwell.optim.factory import build_optimizer, optimizer_options
 from trainwell.optim.penalties import GradientNoise, clip_gradients
-from trainwell.optim.schedules import make_schedule, plateau_in
+from trainwell.optim.schedules import make_schedule, negative_at, plateau_in
 from trainwell.train.extend import continued_schedule
 from trainwell.train.metrics import monitor_mode
 
@@ -209,6 +209,11 @@ def build_schedule_for(config: Config, total_steps: int, steps_per_epoch: int):
 def _schedule(config: Config, total_steps: int, steps_per_epoch: int):
     spec = config.schedule
     if callable(spec) and not isinstance(spec, (str, dict)):
+        bad = None if hasattr(spec, "observe") else negative_at(spec, total_steps)   # a plateau's follows the metric
+        if bad is not None:
+            raise ConfigError(f"schedule: the function gives {bad[1]:g} at step {bad[0]} of the run's {total_steps}; "
+                              "a schedule gives a finite multiplier >= 0 of the configured lr (a negative lr "
+                              "climbs the loss)")
         return spec
     if isinstance(spec, str):
         name, options = spec, {}
