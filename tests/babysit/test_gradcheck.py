@@ -191,3 +191,43 @@ def test_a_forward_that_builds_float32_layers_is_not_checkable():
     x, y = torch.randn(8, 1, 12), torch.randint(0, 3, (8,))
     with pytest.raises(NotCheckable, match="float64"):
         gradcheck(BuildsInForward(), x, y, F.cross_entropy)
+
+
+def _self_paced(detach):
+    """Cross-entropy with each row weighted by its label's probability (held fixed, or not)."""
+    def loss(out, t):
+        nll = F.cross_entropy(out, t, reduction="none")
+        p = torch.exp(-nll)
+        return ((p.detach() if detach else p) * nll).mean()
+    return loss
+
+
+def test_a_mismatch_that_lies_in_the_loss_is_told_apart_from_one_in_the_model():
+    """A weight held fixed in the loss (``detach()``) makes autograd differ from the loss's own
+    derivative while the model's gradients are right: in_the_loss. A wrong backward in the model,
+    and a loss that cuts its gradient whole (a float rewrapped), are not."""
+    from trainwell.babysit.gradcheck import in_the_loss
+    x, y = torch.randn(16, 5), torch.randint(0, 3, (16,))
+    held = {r["name"]: r for r in gradcheck(Net(False), x, y, _self_paced(True))}
+    wrong = [n for n, r in held.items() if r["rel_error"] > ERROR_THRESHOLD]
+    assert wrong                                       # the finite differences see the detached weight
+    assert in_the_loss(Net(False), x, y, _self_paced(True), wrong)
+    assert max(r["rel_error"] for r in gradcheck(Net(False), x, y, _self_paced(False))) < 1e-6
+    model_bug = [r["name"] for r in gradcheck(Net(True), x, y, F.cross_entropy) if r["rel_error"] > ERROR_THRESHOLD]
+    assert model_bug and not in_the_loss(Net(True), x, y, F.cross_entropy, model_bug)
+
+    def rewrapped(out, t):
+        return torch.tensor(F.cross_entropy(out, t).item(), dtype=out.dtype, requires_grad=True)
+    assert not in_the_loss(Net(False), x, y, rewrapped, ["a.weight"])
+
+
+def test_preflight_grades_a_stop_gradient_in_the_users_loss_as_info_and_a_wrong_backward_as_an_error():
+    torch.manual_seed(0)
+    X, y = torch.randn(256, 5), torch.randint(0, 3, (256,))
+    held = [f for f in preflight(Net(False), X, y, loss=_self_paced(True), lr=0.05, budget_s=20.0)
+            if f.code == "gradient_mismatch"]
+    assert held and all(f.severity == "info" for f in held)
+    assert any(f.evidence["in_the_loss"] and "the loss itself stops part of its gradient" in f.message for f in held)
+    bug = [f for f in preflight(Net(True), X, y, loss=F.cross_entropy, lr=0.05, budget_s=20.0)
+           if f.code == "gradient_mismatch" and f.severity == "error"]
+    assert bug and not any(f.evidence["in_the_loss"] for f in bug)

@@ -81,12 +81,14 @@ def sample_tensors(names: list, *, limit: int = MAX_TENSORS) -> list:
 
 
 def gradcheck(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn, *,
-              coords: int = 4, step: float = STEP, seed: int = 0, max_tensors: int = MAX_TENSORS) -> list[dict]:
+              coords: int = 4, step: float = STEP, seed: int = 0, max_tensors: int = MAX_TENSORS,
+              tensors: list | None = None) -> list[dict]:
     """Per checked parameter tensor: ``{"name", "rel_error", "raw_error", "uncertainty",
     "analytic_norm", "numeric_norm", "coords"}`` (``raw_error``: ||g_a - g_n|| / scale before the
     finite differences' uncertainty is discounted; ``uncertainty``: CONFIDENCE * ||u|| / scale).
 
-    ``x, y``: a small batch (a few dozen rows is plenty). The model is never modified.
+    ``x, y``: a small batch (a few dozen rows is plenty). ``tensors``: the names of the tensors
+    checked (default: ``sample_tensors`` of them all). The model is never modified.
     """
     check = copy.deepcopy(model).double().eval()
     gen = torch.Generator().manual_seed(seed)
@@ -127,7 +129,8 @@ def gradcheck(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn,
         return (plus - minus) / (2 * h), jump, max(abs(plus), abs(minus), level)
 
     with torch.no_grad():
-        for name in sample_tensors(list(params), limit=max_tensors):
+        for name in (sample_tensors(list(params), limit=max_tensors) if tensors is None
+                     else [n for n in params if n in tensors]):
             p = params[name]
             flat = p.view(-1)
             grad = p.grad.reshape(-1) if p.grad is not None else torch.zeros_like(flat)
@@ -153,3 +156,37 @@ def gradcheck(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn,
                             "analytic_norm": a.norm().item(), "numeric_norm": n.norm().item(),
                             "coords": len(analytic)})
     return results
+
+
+def in_the_loss(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn, names: list, *,
+                seed: int = 0) -> bool:
+    """Whether a mismatch of the tensors ``names`` lies in the loss, not in the model: under a
+    fixed random linear read-out of the output, ``L(out) = mean over rows of <r, out>`` (a function
+    autograd differentiates exactly), every one of those tensors' gradients agrees with the finite
+    differences (relative error <= ``WARN_THRESHOLD``), while autograd's gradient of the user's
+    loss still reaches the output (a loss that cuts it whole, a numpy round trip, trains nothing
+    and is not one). Then the user's loss itself stops part of its gradient (a ``detach()``,
+    ``.data``, a weight held fixed on purpose as a self-paced or focal weight) or defines its own
+    backward. False when the output is not one tensor."""
+    check = copy.deepcopy(model).double().eval()
+    xd = x.double() if torch.is_floating_point(x) else x
+    out = check(xd)
+    if not isinstance(out, torch.Tensor) or not torch.is_floating_point(out):
+        return False
+    out = out.detach().requires_grad_(True)
+    yd = y.double() if torch.is_floating_point(y) else y
+    lossd = copy.deepcopy(loss_fn).double() if isinstance(loss_fn, torch.nn.Module) else loss_fn
+    try:
+        reach = torch.autograd.grad(lossd(out, yd), out, allow_unused=True)[0]
+    except RuntimeError:            # the loss's result does not depend on the output through autograd
+        return False
+    if reach is None or not bool(reach.abs().gt(0).any()):
+        return False
+    gen = torch.Generator().manual_seed(seed + 1)
+    r = torch.randn(out.shape[1:], generator=gen, dtype=torch.float64).to(out.device)
+
+    def read_out(o, _y):
+        return (o * r).reshape(o.shape[0], -1).sum(1).mean()
+
+    checked = gradcheck(model, x, y, read_out, seed=seed, tensors=names)
+    return bool(checked) and all(c["rel_error"] <= WARN_THRESHOLD for c in checked)

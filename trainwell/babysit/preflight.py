@@ -24,7 +24,7 @@ from torch import nn
 from trainwell.babysit.actions import OUTPUT_ACTIVATIONS
 from trainwell.babysit.budget import Budget
 from trainwell.babysit.findings import Finding, make
-from trainwell.babysit.gradcheck import ERROR_THRESHOLD, MAX_TENSORS, WARN_THRESHOLD, NotCheckable, gradcheck
+from trainwell.babysit.gradcheck import ERROR_THRESHOLD, MAX_TENSORS, WARN_THRESHOLD, NotCheckable, gradcheck, in_the_loss
 from trainwell.babysit.ignored_classes import check_ignored_classes
 from trainwell.babysit.first_layer import check_what_reaches
 from trainwell.babysit.pooled_units import check_pooled_units
@@ -1217,6 +1217,13 @@ def rows_alone(model, X, y, xb, *, kind: str, class_ids: bool) -> list[Finding]:
     return found + check_inputs_informative(X, y, class_ids=class_ids or kind in ("bce", "bce_prob"))
 
 
+# a gradient_mismatch whose model agrees with the finite differences under a linear read-out
+# (gradcheck.in_the_loss): the user's loss holds part of itself fixed, often on purpose
+LOSS_STOPS = ("; the model's own gradients agree under a linear read-out of its output, so the loss itself "
+              "stops part of its gradient (a detach() or .data in it, or its own backward): deliberate for a "
+              "weight held fixed (self-paced or focal weights), a fault where the loss should move through it")
+
+
 def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int | None = None,
               lr: float | None = None, optimizer="sgd", optimizer_options: dict | None = None,
               shuffle: bool = True, regularization: dict | None = None, penalty=None,
@@ -1352,6 +1359,9 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
                     checked = []
                     findings.append(make("check_skipped", f"skipped the gradient check: {exc}",
                                          evidence={"skipped": ["gradient check"], "reason": str(exc)}))
+                wrong = [r for r in checked if r["rel_error"] > ERROR_THRESHOLD]
+                # the model's own gradients right under a linear read-out: the user's loss stops part of its gradient
+                lossy = bool(wrong) and in_the_loss(model, gx, gy, loss_fn, [r["name"] for r in wrong], seed=seed)
                 for r in checked:
                     if r["rel_error"] > WARN_THRESHOLD:
                         bad = r["rel_error"] > ERROR_THRESHOLD
@@ -1360,8 +1370,10 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
                             f"the gradient of {r['name']} disagrees with finite differences "
                             f"(relative error {r['rel_error']:.2g}"
                             + (f"; autograd says {r['analytic_norm']:.3g}, numerics {r['numeric_norm']:.3g})"
-                               if bad else ", within the range ReLU kinks can cause)"),
-                            evidence=r, where=r["name"].rsplit(".", 1)[0], severity="error" if bad else "info"))
+                               if bad else ", within the range ReLU kinks can cause)")
+                            + (LOSS_STOPS if bad and lossy else ""),
+                            evidence={**r, "in_the_loss": bad and lossy}, where=r["name"].rsplit(".", 1)[0],
+                            severity="error" if bad and not lossy else "info"))
             # by value per second: the overfit run finds faults of the model and the lr that nothing
             # before it sees; the labels check only labels that don't belong to their rows; the
             # regularization check only a regularizer that does nothing (a loaded machine or a

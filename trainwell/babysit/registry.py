@@ -234,7 +234,9 @@ CODES = {spec.code: spec for spec in (
         measures="relative error |g_a - g_n| / max(|g_a|, |g_n|) between autograd's gradient and centered "
                  "finite differences (f(w+h) - f(w-h)) / 2h on a float64 copy, per parameter tensor over a "
                  "few random coordinates",
-        threshold="relative error > 1e-2 ('probably wrong'); 1e-4..1e-2 is reported as info",
+        threshold="relative error > 1e-2 ('probably wrong'); 1e-4..1e-2 is reported as info; info too where "
+                  "the model's own gradients agree under a linear read-out of its output while the user's loss "
+                  "still passes a gradient (gradcheck.in_the_loss): the loss stops part of its gradient",
         source="notes 000/004 'check gradients numerically by finite differences'; thresholds from CS231n "
                "'Gradient checks' (Karpathy)",
         fix="look for .detach(), .data, in-place edits, argmax/round in forward, or a custom autograd "
