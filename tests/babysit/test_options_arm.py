@@ -52,3 +52,27 @@ def test_benign_options_away_from_their_defaults_are_quiet():
         baseline, arms, found = run("adam", 1e-3, options)
         assert any(a.name == "optimizer defaults" for a in arms)
         assert not any(f.code == "optimizer_setting" for f in found), options
+
+
+def test_the_sam_radius_is_read_against_its_own_records_default():
+    """rho is a setting of the SAM family only, compared with the default of the optimizer named
+    (SAM 0.05, ASAM 0.5); without a name, or for an optimizer with no radius, it is not one."""
+    assert iv.radius_default("sam") == 0.05 and iv.radius_default("asam") == 0.5
+    assert iv.radius_default("adam") is None and iv.radius_default(None) is None
+    assert iv.changed_options({"base": "adam", "rho": 2.0}, "sam") == {"rho": 2.0}
+    assert iv.changed_options({"base": "adam", "rho": 0.05}, "sam") == {}
+    assert iv.changed_options({"base": "sgd", "rho": 0.5}, "asam") == {}
+    assert iv.changed_options({"rho": 2.0}) == {}
+
+
+def test_a_sam_radius_far_beyond_the_weights_scale_is_named_and_its_default_is_quiet():
+    # rho 2.0 with plain SAM: every gradient is taken 2.0 away in weight space, where this net's
+    # first layer has a norm of ~4.6 (9 x 64 weights of U(-1/3, 1/3)): the defaults (rho 0.05) classify the held rows points better
+    options = {"base": "adam", "rho": 2.0}
+    baseline, arms, found = run("sam", 1e-3, options)
+    assert any(a.name == "optimizer defaults" for a in arms)
+    named = [f for f in found if f.code == "optimizer_setting"]
+    assert named and named[0].evidence["options"] == {"rho": 2.0}
+    _, arms, found = run("sam", 1e-3, {"base": "adam", "rho": 0.05})
+    assert not any(a.name == "optimizer defaults" for a in arms)
+    assert not any(f.code == "optimizer_setting" for f in found)

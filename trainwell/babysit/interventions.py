@@ -51,6 +51,7 @@ from trainwell.babysit.plans import SHRINK_SCALE
 from trainwell.babysit.preflight import make_optimizer, train_step
 from trainwell.babysit.registry import CODES
 from trainwell.optim.penalties import GradientNoise
+from trainwell.optim.registry import OPTIMIZERS
 from trainwell.train.regularizers import OFF, build_constraint, build_loss, build_penalty
 from trainwell.errors import TrainwellError
 
@@ -284,7 +285,7 @@ def _unfreeze(net, seed):
 
 def candidate_arms(model: nn.Module, *, lr: float, weight_decay: float, options: dict,
                    clip_norm: float | None = None, unfreeze: bool = True, config=None, x=None,
-                   batch_size: int | None = None) -> list:
+                   batch_size: int | None = None, optimizer=None) -> list:
     """The changes worth trying on this setup, each ``(Arm, lr, weight_decay, options, dropout_off)``
     and, for a change of the model, its edit ``(net, seed) -> None`` (an arm with
     ``extra["no_clip"]`` trains without the run's gradient clipping). ``unfreeze=False``: no
@@ -340,7 +341,7 @@ def candidate_arms(model: nn.Module, *, lr: float, weight_decay: float, options:
     arms += [(arm, lr, weight_decay, options, False) for arm in regularization_arms(config)]
     arms += [(Arm(name, code, change, extra=extra), lr, weight_decay, options, False, edit)
              for name, code, change, extra, edit in mode_gap.arms(model, x=x, batch_size=batch_size)]
-    changed = changed_options(options)
+    changed = changed_options(options, optimizer)
     if changed:
         # graded on a setup that learns too, as a regularizer's arm is (``held_accuracy``: the defaults
         # classify the held rows significantly better, and still do trained on): a setting that scales
@@ -415,10 +416,28 @@ def unusual_regularizers(config, *, lr: float) -> list[str]:
     return [name for name, unusual in checks.items() if unusual]
 
 
-def changed_options(options: dict) -> dict:
-    """The optimizer options away from their defaults (``DEFAULTS``: eps, betas, ...)."""
-    return {k: options[k] for k, default in DEFAULTS.items()
-            if options.get(k) is not None and _differs(options[k], default)}
+def changed_options(options: dict, optimizer=None) -> dict:
+    """The optimizer options away from their defaults (``DEFAULTS``: eps, betas, ...) and, for an
+    ``optimizer`` of the SAM family, its radius ``RADIUS`` away from the one its registry record
+    gives (``radius_default``)."""
+    changed = {k: options[k] for k, default in DEFAULTS.items()
+               if options.get(k) is not None and _differs(options[k], default)}
+    default = radius_default(optimizer)
+    if default is not None and options.get(RADIUS) is not None and float(options[RADIUS]) != default:
+        changed[RADIUS] = options[RADIUS]
+    return changed
+
+
+RADIUS = "rho"        # the SAM family's neighbourhood radius: the length of its ascent step in weight space
+                      # (Foret et al. 2021), a step size like the lr, whose usual value each record gives
+                      # (SAM 0.05, Foret et al.'s CIFAR setting; ASAM 0.5, Kwon et al. 2021's scale-invariant ball)
+
+
+def radius_default(optimizer) -> float | None:
+    """The registry's default ``RADIUS`` of ``optimizer`` (a name), None for one without a radius."""
+    info = OPTIMIZERS.get(optimizer) if isinstance(optimizer, str) else None
+    option = info.options.get(RADIUS) if info is not None and info.options else None
+    return None if option is None else float(option.default)
 
 
 def _differs(value, default) -> bool:
@@ -592,7 +611,8 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
 
     candidates = [c for c in candidate_arms(model, lr=lr, weight_decay=weight_decay, options=options,
                                             clip_norm=clip_norm, unfreeze=unfreeze, config=config,
-                                            x=X[held[:MODE_ROWS]].to(device), batch_size=batch_size)
+                                            x=X[held[:MODE_ROWS]].to(device), batch_size=batch_size,
+                                            optimizer=optimizer)
                   if (settings and (lr_arms or c[0].code not in LR_CODES)) or (activation and c[0].name == RELU_ARM)]
     candidates += [(arm, arm.extra.get("lr", lr), weight_decay, options, False)
                    + ((None, None, draw(torch.Generator().manual_seed(seed), steps * arm.extra.get("steps_factor", 1),

@@ -536,7 +536,7 @@ CODES = {spec.code: spec for spec in (
     FindingSpec(
         "optimizer_setting", "preflight", "warning",
         measures="an intervention: the training loss after 30 minibatch steps of the setup against the same "
-                 "steps with the optimizer's own options (eps, betas, bias correction, alpha, SGD's dampening) at "
+                 "steps with the optimizer's own options (eps, betas, bias correction, alpha, SGD's dampening, the SAM family's radius rho) at "
                  "their defaults, or without the run's gradient clipping (clip_norm, clip_value) or its gradient "
                  "noise (grad_noise); and (clip_check.py) what the run's clip does to its own minibatch gradients at the start: the share of the step's length it "
                  "keeps (||clip(g)|| / ||g||, the median of 4 batches), then an experiment without the clip; and "

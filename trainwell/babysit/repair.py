@@ -102,15 +102,17 @@ def schedule_multiplier(schedule, step: int) -> float:
     return value if math.isfinite(value) and value >= 0 else 1.0
 
 
-def unusual_settings(model, *, lr: float, weight_decay: float, clip_norm: float | None, options: dict) -> int:
+def unusual_settings(model, *, lr: float, weight_decay: float, clip_norm: float | None, options: dict,
+                     optimizer=None) -> int:
     """How many of the settings the experiment's setting arms change are far from their usual
     values: a weight decay that alone takes more than a healthy update's share of the weights per
     step (lr x weight_decay > HEALTHY_RATIO, 1e-3, notes 001; trainwell's default 5e-4 at lr 0.1
     takes 5e-5), dropout above the hidden layers' usual 0.5 (plans.HIDDEN_DROPOUT), any configured
-    clip_norm, an optimizer option away from its default (interventions.DEFAULTS). Healthy usual
+    clip_norm, an optimizer option away from its default (interventions.DEFAULTS; the SAM family's
+    radius away from its record's, ``optimizer`` named: interventions.radius_default). Healthy usual
     setups pay nothing; the experiment decides whether an unusual one hurts."""
     return (int(lr * weight_decay > HEALTHY_RATIO) + int(max(dropout_rates(model), default=0.0) > HIDDEN_DROPOUT)
-            + int(bool(clip_norm)) + int(bool(interventions.changed_options(options))))
+            + int(bool(clip_norm)) + int(bool(interventions.changed_options(options, optimizer))))
 
 
 def _cut_trial(trial, state, plan: Plan, *, seed: int, clip_norm: float | None) -> dict:
@@ -595,12 +597,13 @@ class Repairer:
         # a dropout on the model's output is a setting arm too (mode_gap.py: its removal, before the first step)
         on_output = bool(mode_gap.output_dropouts(controls.model, X[:interventions.MODE_ROWS].to(
             next((p.device for p in controls.model.parameters()), X.device))))
-        if not (unusual_settings(controls.model, lr=lr, weight_decay=decay, clip_norm=clip, options=options)
+        if not (unusual_settings(controls.model, lr=lr, weight_decay=decay, clip_norm=clip, options=options,
+                                 optimizer=config.optimizer)
                 or interventions.unusual_regularizers(config, lr=lr) or on_output):
             return found
         arms = (int(decay > 0) + int(bool(dropout_rates(controls.model))) + int(bool(clip)) + int(on_output)
                 + int(mode_gap.small_batch_norm(controls.model, config.batch_size))
-                + int(bool(interventions.changed_options(options)))
+                + int(bool(interventions.changed_options(options, config.optimizer)))
                 + len(interventions.regularization_arms(config)))   # the setting arms the experiment runs
         steps = int(min(interventions.STEPS, max(interventions.MIN_STEPS,
                                                  SETTINGS_SHARE * (state.total_steps or 0) / (2 + arms))))
