@@ -26,6 +26,7 @@ from trainwell.babysit.budget import Budget
 from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.gradcheck import ERROR_THRESHOLD, MAX_TENSORS, WARN_THRESHOLD, NotCheckable, gradcheck, in_the_loss
 from trainwell.babysit.ignored_classes import check_ignored_classes
+from trainwell.babysit.constant_ids import check_constant_ids
 from trainwell.babysit.first_layer import check_what_reaches
 from trainwell.babysit.pooled_units import check_pooled_units
 from trainwell.babysit.input_content import check_inputs_informative
@@ -1338,6 +1339,7 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
             findings += rows_alone(model, X[keep], y[keep], xb, kind=kind, class_ids=class_ids)
         # what reaches the first trainable layer: information dropped before it, category ids as numbers
         findings += check_what_reaches(model, X[keep], y[keep], class_ids=class_ids, seed=seed)
+        findings += check_constant_ids(model, X[keep], y[keep], class_ids=class_ids, seed=seed)  # ids one value on every row
         findings += check_pooled_units(model, xb, seed=seed)     # a layer's units pooled over their own axis
         if data_checks:
             findings += check_class_balance(y[keep], kind)

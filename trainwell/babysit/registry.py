@@ -284,7 +284,11 @@ CODES = {spec.code: spec for spec in (
                  "deviations), and the probes' held-out scores on the rows each divided by it against as given"
                  "; (a warning) a join that missed most rows (unmatched_join.check_unmatched_join): a filled "
                  "block's share of the rows, and the probes' out-of-fold scores on the rows it did not fill with "
-                 "the block's columns and with them set to their fill values",
+                 "the block's columns and with them set to their fill values"
+                 "; (a warning) ids computed from the inputs that are one value on every row "
+                 "(constant_ids.check_constant_ids): each embedding call's ids over the rows read, the same "
+                 "forward with the inputs scaled by 100 and -100, and the probes' out-of-fold scores with the "
+                 "columns the ids are read from and with them set to their means",
         threshold="at least half the features near-constant and a fit ceiling that closes less than half of the "
                   "gap from the trivial guess (the commonest class; R^2 0) to a perfect fit; or (a warning) 99% "
                   "of the rows with the same mean and std to 0.1% and at least half the varying columns in one "
@@ -302,7 +306,10 @@ CODES = {spec.code: spec for spec in (
                   "99% quantiles, and a probe better on the rows divided by them by 3 points of accuracy or 25% "
                   "of squared error (paired p < 1e-3 / the probes)"
                   "; unmatched join: a filled block on >= 50% of the rows that no probe predicts the other rows "
-                  "better from (paired p >= 0.05 / 2 for each)",
+                  "better from (paired p >= 0.05 / 2 for each)"
+                  "; constant ids: an embedding of >= 2 rows given one id on every row read (>= 200 rows) whose "
+                  "ids move when the inputs are scaled, and a probe better with the columns they are read from "
+                  "(paired p < 1e-3 / the probes; else info)",
         source="notes 002 preprocessing (the inputs must carry the signal the model learns); the bound is the "
                "Bayes-optimal training fit of a function of the inputs",
         fix="keep the inputs' variation: scale to floats without casting to integers, read the right columns",
@@ -330,7 +337,8 @@ CODES = {spec.code: spec for spec in (
                     "periodic_columns.MIN_ROWS", "periodic_columns.MAX_COLUMNS",
                     "row_scale.MIN_FEATURES", "row_scale.TAIL", "row_scale.SPREAD", "row_scale.DEVIATION_FLOOR",
                     "row_scale.ENTRIES",
-                    "unmatched_join.MAJORITY", "unmatched_join.FOLDS", "unmatched_join.GAIN_ALPHA"),
+                    "unmatched_join.MAJORITY", "unmatched_join.FOLDS", "unmatched_join.GAIN_ALPHA",
+                    "constant_ids.MAX_COLUMNS"),
         stops_unrepaired=True,
         plan=plan_uninformative_inputs,
     ),

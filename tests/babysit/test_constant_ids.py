@@ -1,0 +1,82 @@
+"""constant_ids.py: an embedding whose ids are computed from the inputs and are one value on every row."""
+import torch
+from torch import nn
+
+from trainwell.babysit.constant_ids import check_constant_ids
+
+
+class Banded(nn.Module):
+    """Column 0 binned by ``torch.bucketize`` at edges in raw units, the band embedded, the other
+    columns beside it."""
+
+    def __init__(self, edges=(25.0, 35.0, 45.0, 55.0, 65.0)):
+        super().__init__()
+        torch.manual_seed(0)
+        self.register_buffer("edges", torch.tensor(edges))
+        self.band = nn.Embedding(len(edges) + 1, 4)
+        self.head = nn.Linear(4 + 3, 3)
+
+    def forward(self, x):
+        return self.head(torch.cat([self.band(torch.bucketize(x[:, 0].contiguous(), self.edges)), x[:, 1:]], 1))
+
+
+class Positions(nn.Module):
+    """Learned positions (``arange``) and a [CLS] id of 0 added to a projection of each step."""
+
+    def __init__(self, steps=4):
+        super().__init__()
+        torch.manual_seed(0)
+        self.pos, self.cls, self.proj, self.head = nn.Embedding(steps, 4), nn.Embedding(2, 4), nn.Linear(1, 4), nn.Linear(4, 3)
+
+    def forward(self, x):
+        n, steps = x.shape
+        h = self.proj(x.unsqueeze(-1)) + self.pos(torch.arange(steps)) + self.cls(torch.zeros(n, 1, dtype=torch.long))
+        return self.head(h.mean(1))
+
+
+def members(n=1500, seed=0, *, relates=True):
+    """Ages 18-80 in years; the class is the age band when ``relates``, else random; 3 noise columns."""
+    g = torch.Generator().manual_seed(seed)
+    age = 18 + 62 * torch.rand(n, generator=g)
+    y = torch.bucketize(age, torch.tensor([35.0, 55.0])) if relates else torch.randint(0, 3, (n,), generator=g)
+    return torch.cat([age[:, None], torch.randn(n, 3, generator=g)], 1), y
+
+
+def standardized(x):
+    return (x - x.mean(0)) / x.std(0)
+
+
+def test_ids_binned_from_a_standardized_column_are_one_band_and_named():
+    x, y = members()
+    found = check_constant_ids(Banded(), standardized(x), y, class_ids=True)
+    assert len(found) == 1 and found[0].code == "uninformative_inputs" and found[0].severity == "warning"
+    e = found[0].evidence
+    assert e["embedding"] == "band" and e["id"] == 0 and e["columns"] == [0] and e["num_embeddings"] == 6
+    assert "given id 0 on every one of the 1500 rows" in found[0].message and "bucketize" in found[0].fix
+
+
+def test_ids_that_vary_positions_and_constant_ids_not_computed_from_the_inputs_are_quiet():
+    x, y = members()
+    assert check_constant_ids(Banded(), x, y, class_ids=True) == []                  # the raw ages: bands vary
+    assert check_constant_ids(Positions(), standardized(x), y, class_ids=True) == []  # arange and a [CLS] id
+    assert check_constant_ids(nn.Sequential(nn.Linear(4, 3)), x, y, class_ids=True) == []   # no embedding
+
+
+def test_a_constant_band_of_a_column_the_targets_do_not_depend_on_is_info():
+    x, y = members(relates=False)
+    found = check_constant_ids(Banded(), standardized(x), y, class_ids=True)
+    assert len(found) == 1 and found[0].severity == "info" and found[0].evidence["columns"] == [0]
+
+
+def test_too_few_rows_or_a_model_that_raises_are_quiet_and_the_model_is_left_alone():
+    x, y = members()
+    model = Banded()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    assert check_constant_ids(model, standardized(x)[:100], y[:100], class_ids=True) == []
+
+    class Raises(Banded):
+        def forward(self, x):
+            raise RuntimeError("shape")
+    assert check_constant_ids(Raises(), standardized(x), y, class_ids=True) == []
+    check_constant_ids(model, standardized(x), y, class_ids=True)
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items()) and model.training
