@@ -220,6 +220,22 @@ def test_a_mismatch_that_lies_in_the_loss_is_told_apart_from_one_in_the_model():
         return torch.tensor(F.cross_entropy(out, t).item(), dtype=out.dtype, requires_grad=True)
     assert not in_the_loss(Net(False), x, y, rewrapped, ["a.weight"])
 
+    class FlippedSquare(torch.autograd.Function):       # a loss's own backward, its sign flipped
+        @staticmethod
+        def forward(ctx, d):
+            ctx.save_for_backward(d)
+            return d * d
+
+        @staticmethod
+        def backward(ctx, g):
+            (d,) = ctx.saved_tensors
+            return -2 * d * g
+
+    def flipped(out, t):
+        return FlippedSquare.apply(out - F.one_hot(t, 3).to(out.dtype)).mean()
+    wrong = [r["name"] for r in gradcheck(Net(False), x, y, flipped) if r["rel_error"] > ERROR_THRESHOLD]
+    assert wrong and not in_the_loss(Net(False), x, y, flipped, wrong)
+
 
 def test_preflight_grades_a_stop_gradient_in_the_users_loss_as_info_and_a_wrong_backward_as_an_error():
     torch.manual_seed(0)

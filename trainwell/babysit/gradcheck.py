@@ -165,9 +165,11 @@ def in_the_loss(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, loss_f
     autograd differentiates exactly), every one of those tensors' gradients agrees with the finite
     differences (relative error <= ``WARN_THRESHOLD``), while autograd's gradient of the user's
     loss still reaches the output (a loss that cuts it whole, a numpy round trip, trains nothing
-    and is not one). Then the user's loss itself stops part of its gradient (a ``detach()``,
-    ``.data``, a weight held fixed on purpose as a self-paced or focal weight) or defines its own
-    backward. False when the output is not one tensor."""
+    and is not one), and the loss's graph holds only torch's own operations (no
+    ``torch.autograd.Function`` of the user's: a backward written by hand is the user's code, and
+    its mismatch a fault). Then the user's loss itself stops part of its gradient (a ``detach()``,
+    ``.data``, a weight held fixed on purpose as a self-paced or focal weight). False when the
+    output is not one tensor."""
     check = copy.deepcopy(model).double().eval()
     xd = x.double() if torch.is_floating_point(x) else x
     out = check(xd)
@@ -176,10 +178,10 @@ def in_the_loss(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, loss_f
     out = out.detach().requires_grad_(True)
     yd = y.double() if torch.is_floating_point(y) else y
     lossd = copy.deepcopy(loss_fn).double() if isinstance(loss_fn, torch.nn.Module) else loss_fn
-    try:
-        reach = torch.autograd.grad(lossd(out, yd), out, allow_unused=True)[0]
-    except RuntimeError:            # the loss's result does not depend on the output through autograd
-        return False
+    loss = lossd(out, yd)
+    if not isinstance(loss, torch.Tensor) or loss.grad_fn is None or _own_backward(loss.grad_fn):
+        return False        # no graph from the output (a float rewrapped), or a backward written by hand
+    reach = torch.autograd.grad(loss, out, allow_unused=True)[0]
     if reach is None or not bool(reach.abs().gt(0).any()):
         return False
     gen = torch.Generator().manual_seed(seed + 1)
@@ -190,3 +192,18 @@ def in_the_loss(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, loss_f
 
     checked = gradcheck(model, x, y, read_out, seed=seed, tensors=names)
     return bool(checked) and all(c["rel_error"] <= WARN_THRESHOLD for c in checked)
+
+
+def _own_backward(fn) -> bool:
+    """Whether the autograd graph below ``fn`` holds a user's ``torch.autograd.Function`` (its node a
+    ``BackwardCFunction``), whose backward is written by hand."""
+    seen, stack = set(), [fn]
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, torch.autograd.function.BackwardCFunction):
+            return True
+        stack.extend(child for child, _ in node.next_functions)
+    return False

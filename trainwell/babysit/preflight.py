@@ -1221,7 +1221,8 @@ def rows_alone(model, X, y, xb, *, kind: str, class_ids: bool) -> list[Finding]:
 # a gradient_mismatch whose model agrees with the finite differences under a linear read-out
 # (gradcheck.in_the_loss): the user's loss holds part of itself fixed, often on purpose
 LOSS_STOPS = ("; the model's own gradients agree under a linear read-out of its output, so the loss itself "
-              "stops part of its gradient (a detach() or .data in it, or its own backward): deliberate for a "
+              "stops part of its gradient (a detach() or .data in it; its graph holds only torch's own operations): "
+              "deliberate for a "
               "weight held fixed (self-paced or focal weights), a fault where the loss should move through it")
 
 
