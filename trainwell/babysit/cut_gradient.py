@@ -53,22 +53,15 @@ def _own(module: nn.Module) -> list:
     return [q for q in module.parameters(recurse=False) if q.requires_grad]
 
 
-def _ungraded(work: nn.Module, x, y, loss_fn) -> list | None:
-    """``(name, module)`` of the modules called with gradients enabled whose own trainable parameters
-    got no gradient of the loss (nor of the output's sum where the loss does not run), or None when
-    the forward or the loss raises or nothing can be differentiated."""
-    called: dict = {}
-    owners = {m: n for n, m in work.named_modules() if _own(m)}
-
-    def hook(module, args):
-        called[module] = called.get(module, False) or torch.is_grad_enabled()
-
-    handles = [m.register_forward_pre_hook(hook) for m in owners]
+def forward_and_loss(work: nn.Module, x, y, loss_fn, handles: list) -> tuple | None:
+    """``(output, value)`` of one forward of ``x`` and the loss against ``y`` (the hooks ``handles``
+    removed after it), where ``value`` is the loss when it is a scalar, else the sum of the output's
+    first tensor when that needs a gradient, else None; None when the forward raises (model_raises'
+    finding; a loss that raises is check_loss_output's)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             out = work(x)
-            first = _first_tensor(out)
             try:
                 value = loss_fn(out, y)
             except Exception:       # noqa: BLE001 - a loss that fails here is check_loss_output's finding
@@ -79,7 +72,25 @@ def _ungraded(work: nn.Module, x, y, loss_fn) -> list | None:
         for h in handles:
             h.remove()
     if not (torch.is_tensor(value) and value.numel() == 1):
+        first = _first_tensor(out)
         value = first.float().sum() if first is not None and first.requires_grad else None
+    return out, value
+
+
+def _ungraded(work: nn.Module, x, y, loss_fn) -> list | None:
+    """``(name, module)`` of the modules called with gradients enabled whose own trainable parameters
+    got no gradient of the loss (nor of the output's sum where the loss does not run), or None when
+    the forward or the loss raises or nothing can be differentiated."""
+    called: dict = {}
+    owners = {m: n for n, m in work.named_modules() if _own(m)}
+
+    def hook(module, args):
+        called[module] = called.get(module, False) or torch.is_grad_enabled()
+
+    ran = forward_and_loss(work, x, y, loss_fn, [m.register_forward_pre_hook(hook) for m in owners])
+    if ran is None:
+        return None
+    _, value = ran
     params = [q for m in owners for q in _own(m)]
     if value is None or not params:
         return None

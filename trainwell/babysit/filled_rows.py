@@ -145,16 +145,10 @@ def filled_worse(x: torch.Tensor, t: torch.Tensor, filled: torch.Tensor, *, clas
 def check_filled_rows(X, y, *, class_ids: bool, seed: int = 0) -> list[Finding]:
     """``uninformative_inputs`` (a warning) for a block of columns filled in on the same rows that
     the probes predict worse than the others (see the module docstring)."""
-    table = _table(X, y)
-    if table is None:
+    read = read_block(X, y, class_ids=class_ids)
+    if read is None:
         return []
-    x, t = table
-    class_ids = class_ids and t.reshape(t.shape[0], -1).shape[1] == 1
-    if class_ids and torch.unique(t).numel() < 2:
-        return []
-    block = filled_block(x)
-    if block is None:
-        return []
+    x, t, class_ids, block = read
     worse = filled_worse(x, t, block["rows"], class_ids=class_ids, seed=seed)
     if worse is None:
         return []
@@ -178,8 +172,18 @@ def check_filled_rows(X, y, *, class_ids: bool, seed: int = 0) -> list[Finding]:
             "column where rows really have no value")]
 
 
-def read_table(X, y):
-    """The rows ``check_filled_rows`` reads (at most ``ROWS`` finite rows of a 2-D table, as float64 on the
-    host) and their targets, for the checks that read the same block (``unmatched_join``); None when
-    ``X`` is not such a table."""
-    return _table(X, y)
+def read_block(X, y, *, class_ids: bool):
+    """``(x, t, class_ids, block)``: the rows ``check_filled_rows`` reads (at most ``ROWS`` finite rows
+    of a 2-D table, as float64 on the host), their targets, whether they are class ids of one column
+    with at least two classes, and their ``filled_block``; None when ``X`` is not such a table, the
+    targets hold one class, or no block is filled. Also for the checks that read the same block
+    (``unmatched_join``)."""
+    table = _table(X, y)
+    if table is None:
+        return None
+    x, t = table
+    class_ids = class_ids and t.reshape(t.shape[0], -1).shape[1] == 1
+    if class_ids and torch.unique(t).numel() < 2:
+        return None
+    block = filled_block(x)
+    return None if block is None else (x, t, class_ids, block)

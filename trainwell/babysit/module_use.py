@@ -49,7 +49,7 @@ import warnings
 import torch
 from torch import nn
 
-from trainwell.babysit.cut_gradient import MAX_MODULES, NUDGE, ROWS, _first_tensor, _own
+from trainwell.babysit.cut_gradient import MAX_MODULES, NUDGE, ROWS, _first_tensor, _own, forward_and_loss
 from trainwell.babysit.findings import Finding, make
 
 PARTLY_USED = "partly_used_module"
@@ -90,23 +90,11 @@ def _grads(work: nn.Module, x, y, loss_fn):
         if result is not None and result.requires_grad:
             results.setdefault(module, []).append(result)
 
-    handles = [m.register_forward_pre_hook(hook) for m in owners] + [m.register_forward_hook(keep) for m in owners]
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            out = work(x)
-            try:
-                value = loss_fn(out, y)
-            except Exception:       # noqa: BLE001 - a loss that fails here is check_loss_output's finding
-                value = None
-    except Exception:               # noqa: BLE001 - a forward that raises is model_raises' finding
+    ran = forward_and_loss(work, x, y, loss_fn, [m.register_forward_pre_hook(hook) for m in owners]
+                           + [m.register_forward_hook(keep) for m in owners])
+    if ran is None:
         return None
-    finally:
-        for h in handles:
-            h.remove()
-    first = _first_tensor(out)
-    if not (torch.is_tensor(value) and value.numel() == 1):
-        value = first.float().sum() if first is not None and first.requires_grad else None
+    out, value = ran
     params = [q for m in owners for q in _own(m)]
     if value is None or not params or not value.requires_grad:
         return None

@@ -82,16 +82,11 @@ def block_gain(x: torch.Tensor, t: torch.Tensor, block: dict, *, class_ids: bool
 def check_unmatched_join(X, y, *, class_ids: bool, seed: int = 0) -> list[Finding]:
     """``uninformative_inputs`` (a warning) for a block of columns filled on at least ``MAJORITY`` of the
     rows that no probe predicts the rows it did not fill better from, at ``GAIN_ALPHA`` (see the module docstring)."""
-    table = filled_rows.read_table(X, y) if torch.is_tensor(y) and y.shape[0] == getattr(X, "shape", [0])[0] else None
-    if table is None:
+    read = (filled_rows.read_block(X, y, class_ids=class_ids)
+            if torch.is_tensor(y) and y.shape[0] == getattr(X, "shape", [0])[0] else None)
+    if read is None or read[3]["share"] < MAJORITY:
         return []
-    x, t = table
-    class_ids = class_ids and t.reshape(t.shape[0], -1).shape[1] == 1
-    if class_ids and torch.unique(t).numel() < 2:
-        return []
-    block = filled_rows.filled_block(x)
-    if block is None or block["share"] < MAJORITY:
-        return []
+    x, t, class_ids, block = read
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         results = block_gain(x, t, block, class_ids=class_ids, seed=seed)
