@@ -53,6 +53,24 @@ def _own(module: nn.Module) -> list:
     return [q for q in module.parameters(recurse=False) if q.requires_grad]
 
 
+def working_copy(model: nn.Module, x, y) -> tuple:
+    """``(copy, x, y)``: a training-mode copy of ``model`` and the first ``ROWS`` rows of ``x`` and
+    ``y`` (when a tensor) on its device."""
+    work = copy.deepcopy(model).train()
+    device = next((q.device for q in work.parameters()), x.device)
+    return work, x[:ROWS].to(device), y[:ROWS].to(device) if torch.is_tensor(y) else y
+
+
+def eval_output(work: nn.Module, x) -> torch.Tensor | None:
+    """``work``'s output on ``x`` in eval mode without gradients (its first tensor; ``work`` is left in
+    eval mode), None where that is not a finite floating tensor: nothing a nudge can be compared with."""
+    work.eval()
+    with torch.no_grad():
+        base = _first_tensor(work(x))
+    ok = base is not None and torch.is_floating_point(base) and bool(torch.isfinite(base).all())
+    return base if ok else None
+
+
 def forward_and_loss(work: nn.Module, x, y, loss_fn, handles: list) -> tuple | None:
     """``(output, value)`` of one forward of ``x`` and the loss against ``y`` (the hooks ``handles``
     removed after it), where ``value`` is the loss when it is a scalar, else the sum of the output's
@@ -126,19 +144,15 @@ def check_gradient_reaches(model: nn.Module, x, y, loss_fn, *, seed: int = 0) ->
     the loss reaches (the module docstring); else ``[]``."""
     if not torch.is_tensor(x) or x.shape[0] == 0:
         return []
-    work = copy.deepcopy(model).train()
-    device = next((q.device for q in work.parameters()), x.device)
-    x, y = x[:ROWS].to(device), y[:ROWS].to(device) if torch.is_tensor(y) else y
+    work, x, y = working_copy(model, x, y)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         candidates = _ungraded(work, x, y, loss_fn)
         if not candidates:
             return []
-        work.eval()
         try:
-            with torch.no_grad():
-                base = _first_tensor(work(x))
-            if base is None or not torch.is_floating_point(base) or not torch.isfinite(base).all():
+            base = eval_output(work, x)
+            if base is None:
                 return []
             moved = {name: _moved(work, m, x, base, seed + i) for i, (name, m) in enumerate(candidates[:MAX_MODULES])}
         except Exception:           # noqa: BLE001 - an eval forward that raises: nothing to compare

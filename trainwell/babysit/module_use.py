@@ -13,7 +13,7 @@ looks wrong: the model that trains is a shallower or narrower one than the one d
 because of a read-out index. A module the forward never calls (a leftover definition, a head built
 for later) puts nothing in the graph and is quiet; so is one called under ``torch.no_grad``.
 
-The check, on the untrained model: one training-mode forward and loss on ``ROWS`` rows and the
+The check, on the untrained model: one training-mode forward and loss on ``cut_gradient.ROWS`` rows and the
 loss's gradient for every trainable parameter; the same after every parameter is moved by ``NUDGE``
 of its tensor's RMS (so a zero-initialized gate or head, ReZero's ``alpha = 0``, which hides every
 path behind it at initialization only, opens); a parameter tensor whose gradient is ``None`` or
@@ -49,7 +49,8 @@ import warnings
 import torch
 from torch import nn
 
-from trainwell.babysit.cut_gradient import MAX_MODULES, NUDGE, ROWS, _first_tensor, _own, forward_and_loss
+from trainwell.babysit.cut_gradient import (MAX_MODULES, NUDGE, _first_tensor, _own, eval_output, forward_and_loss,
+                                            working_copy)
 from trainwell.babysit.findings import Finding, make
 
 PARTLY_USED = "partly_used_module"
@@ -210,19 +211,15 @@ def check_module_use(model: nn.Module, x, y, loss_fn, *, seed: int = 0) -> list[
     output (the module docstring); else ``[]``."""
     if not isinstance(model, nn.Module) or not torch.is_tensor(x) or x.shape[0] == 0:
         return []
-    work = copy.deepcopy(model).train()
-    device = next((q.device for q in work.parameters()), x.device)
-    x, y = x[:ROWS].to(device), y[:ROWS].to(device) if torch.is_tensor(y) else y
+    work, x, y = working_copy(model, x, y)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         candidates = _idle_in_called(work, x, y, loss_fn, seed)
         if not candidates:
             return []
-        work.eval()
         try:
-            with torch.no_grad():
-                base = _first_tensor(work(x))
-            if base is None or not torch.is_floating_point(base) or not torch.isfinite(base).all():
+            base = eval_output(work, x)
+            if base is None:
                 return []
             idle = {}
             for i, (name, m, names, part) in enumerate(candidates[:MAX_MODULES]):

@@ -12,8 +12,9 @@ This check reads the same block and asks the matched rows instead:
    matched fewer rows than it missed.
 2. *The joined columns tell the matched rows nothing* (the intervention): on the matched rows alone,
    the probes of ``first_layer`` (a linear model and nearest neighbours; each matched row scored
-   once, by probes fitted on the other ``FOLDS`` - 1 folds, at most ``first_layer.ROWS`` rows) with the block's columns and with those columns set to their fill value (as
-   if every row were unmatched); the columns carry nothing when no probe does better with them,
+   once, by probes fitted on the other ``FOLDS`` - 1 folds, at most ``first_layer.ROWS`` rows) with
+   the block's columns and with those columns set to their fill value (as if every row were
+   unmatched); the columns carry nothing when no probe does better with them,
    paired on the same rows (class ids: McNemar's exact test; regression: a one-sided Wilcoxon
    signed-rank test on the squared errors; ``first_layer.paired_scores``) at ``GAIN_ALPHA`` split
    over the probes. A real relation shows at that level on a few hundred rows (a depot table's
