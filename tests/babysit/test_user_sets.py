@@ -187,3 +187,90 @@ def test_set13_salted_buckets_differ_between_sessions_only():
     one = [SET13.salted_bucket(n, b"session-1", 256) for n in names]
     assert one == [SET13.salted_bucket(n, b"session-1", 256) for n in names]
     assert sum(a != SET13.salted_bucket(n, b"session-2", 256) for a, n in zip(one, names)) > 0.9 * len(names)
+
+
+# Set 14 (bench/babysit_user14.py): every pair keeps its splits' sizes; its faults are what its
+# table says (checked on the data, no training).
+SET14 = _load("babysit_user14")
+
+
+def test_set14_repairable_names_every_pair():
+    assert set(SET14.REPAIRABLE) == set(SET14.PAIRS)
+    assert SET14.NO_ACTION >= SET14.user13.NO_ACTION
+
+
+@pytest.mark.parametrize("pair", sorted(SET14.PAIRS))
+def test_set14_both_sides_build_and_take_their_inputs(pair):
+    _build_both_sides(SET14, pair)
+
+
+def test_set14_bead_tints_are_one_grey():
+    import numpy as np
+    assert np.isclose(np.mean(SET14.AMBER), np.mean(SET14.TEAL))
+    X, y = SET14.bead_images(40, seed=0)
+    grey = X.mean(1)
+    # in grey an amber and a teal disc differ only by the noise; in colour their channels differ
+    amber, teal = X[y == 0].mean((0, 2, 3)), X[y == 1].mean((0, 2, 3))
+    assert abs(grey[y == 0].mean() - grey[y == 1].mean()) < 0.01 and abs(amber[0] - teal[0]) > 0.005
+
+
+def test_set14_text_order_moves_most_scans():
+    names = [f"scan_{i}.png" for i in range(2000)]
+    order = sorted(range(2000), key=lambda i: names[i])
+    assert order[:4] == [0, 1, 10, 100] and sum(k == i for k, i in enumerate(order)) < 20
+
+
+def test_set14_swapped_box_crops_miss_the_defect():
+    import numpy as np
+    img, bx, by, y = SET14.weld_plates(200, seed=0)
+    assert (np.abs(bx - by) >= 7).all()
+    healthy = SET14.PAIRS["welds_bbox_xy_swapped"](False)[1][0][0]
+    broken = SET14.PAIRS["welds_bbox_xy_swapped"](True)[1][0][0]
+    # the healthy crops hold the defects (a wider spread of pixel values) that the swapped ones miss
+    assert float(healthy.std((1, 2, 3)).mean()) > 1.2 * float(broken.std((1, 2, 3)).mean())
+
+
+def test_set14_value_sort_makes_rising_and_falling_alike():
+    import numpy as np
+    X, y = SET14.hourly_readings(600, seed=0)
+    s = np.sort(X, axis=1)
+    rising, falling = s[y == 0].mean(0), s[y == 1].mean(0)
+    assert np.abs(rising - falling).max() < 0.2 and np.abs(X[y == 0].mean(0) - X[y == 1].mean(0)).max() > 0.5
+
+
+def test_set14_differencing_removes_the_drift_level():
+    import numpy as np
+    X, y = SET14.sensor_traces(600, seed=0)
+    assert X[y == 1].mean() - X[y == 0].mean() > 0.7
+    d = np.diff(X, axis=1)
+    assert abs(d[y == 1].mean() - d[y == 0].mean()) < 0.02
+
+
+def test_set14_recency_in_hours_keeps_few_rows():
+    import numpy as np
+    sides = [SET14.PAIRS["stores_recency_resample_hours"](broken)[1][0][0] for broken in (False, True)]
+    unique = [len(np.unique(x.numpy(), axis=0)) for x in sides]
+    assert unique[0] > 600 and unique[1] < 150 and len(sides[0]) == len(sides[1])
+
+
+def test_set14_full_length_mean_is_the_masked_mean_scaled():
+    torch.manual_seed(0)
+    a, b = SET14.PanelAttention(), SET14.PanelAttention(full_length=True)
+    b.load_state_dict(a.state_dict())
+    x, _ = SET14.panel_logs(8, seed=0)
+    x = torch.tensor(x)
+    a.eval()
+    b.eval()
+    with torch.no_grad():
+        assert not torch.allclose(a(x), b(x))
+        a.head.weight.mul_(0)
+        b.head.weight.mul_(0)
+        assert torch.allclose(a(x), b(x))
+
+
+def test_set14_huber_without_offset_has_hubers_gradient():
+    e = torch.linspace(-3, 3, 61, requires_grad=True)
+    target = torch.zeros(61)
+    g1, = torch.autograd.grad(SET14.huber(e, target), e)
+    g2, = torch.autograd.grad(SET14.huber_without_offset(e, target), e)
+    assert torch.allclose(g1, g2) and SET14.huber_without_offset(e.detach(), target) > SET14.huber(e.detach(), target)
