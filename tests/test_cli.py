@@ -75,6 +75,25 @@ def test_bad_config_is_one_line_on_stderr_and_status_2(tmp_path, capsys, text, s
     assert not (tmp_path / "runs").exists()
 
 
+@pytest.mark.parametrize("sets, message", [
+    (["data.val_size=-5"], "data.val_size = -5: must be >= 0"),
+    (["data.test_size=1.5"], "data.test_size = 1.5: a fraction must be in [0, 1)"),
+    (['data={source="npy",path="nope.npy",labels="y.npy"}'], "data.path = 'nope.npy': no such file or folder"),
+    (['data={source="mnist",path="no_folder"}'], "data.path = 'no_folder': no such file or folder"),
+    (['transfer_from="no_run"'], "transfer_from = 'no_run': no such run directory or .safetensors file"),
+    (["run_dir='link'"], "run_dir = 'link' is a symlink (to 'real'); a run writes only into a real directory"),
+])
+def test_bad_input_names_its_key_in_one_line_with_status_2(tmp_path, capsys, sets, message):
+    """Each section's bad value fails before training, naming the key as the config spells it."""
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to("real")
+    args = ["fit", str(_config(tmp_path))] + [a for s in sets for a in ("--set", s)]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "runs").exists() and not list((tmp_path / "real").iterdir())
+
+
 def test_console_script_error_has_no_traceback(tmp_path):
     bad = _config(tmp_path, SMALL + "[schedule]\nname = \"cosinus\"\n")
     proc = subprocess.run([sys.executable, "-m", "trainwell.cli", "fit", str(bad)], capture_output=True,
