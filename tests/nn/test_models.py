@@ -254,3 +254,25 @@ def test_a_typo_in_the_model_table_gets_a_did_you_mean(table, message):
     from trainwell.config import make_config
     with pytest.raises(ConfigError, match=message):
         make_config({"model": table})
+
+
+def test_auto_picks_a_batch_normed_cnn_for_images_and_an_mlp_otherwise():
+    """docs/models.md (`auto`): images, or flat samples whose source declares an image shape of
+    their size, get the CNN with batch norm; other samples the 256-256 MLP; given options win."""
+    from types import SimpleNamespace
+
+    from trainwell.train.parts import resolve_model_spec
+
+    def resolved(spec, input_shape, meta=None):
+        return resolve_model_spec(spec, input_shape, SimpleNamespace(meta=meta or {}))
+
+    digits = resolved({"type": "auto"}, (64,), {"image_shape": (1, 8, 8)})
+    assert digits == {"type": "cnn", "norm": "batch", "image_shape": [1, 8, 8]}
+    assert resolved({}, (3, 8, 8)) == {"type": "cnn", "norm": "batch"}
+    assert resolved({"type": "auto"}, (64,), {"image_shape": (1, 4, 4)}) == {"type": "mlp", "widths": [256, 256]}
+    assert resolved({"type": "auto"}, (4,)) == {"type": "mlp", "widths": [256, 256]}
+    assert resolved({"type": "auto", "norm": "none"}, (3, 8, 8))["norm"] == "none"
+    assert resolved({"type": "mlp", "widths": [8]}, (3, 8, 8)) == {"type": "mlp", "widths": [8]}
+    model = build_model(digits, (64,), 10)
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
+    assert model(torch.randn(2, 64)).shape == (2, 10)
