@@ -276,3 +276,12 @@ def test_auto_picks_a_batch_normed_cnn_for_images_and_an_mlp_otherwise():
     model = build_model(digits, (64,), 10)
     assert any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
     assert model(torch.randn(2, 64)).shape == (2, 10)
+
+
+def test_cnn_head_widths_are_hidden_blocks_between_the_pool_and_the_output():
+    """docs/models.md (cnn): `head_widths` adds a Linear + the hidden block per entry after the stack."""
+    model = build_model({"type": "cnn", "head_widths": [16, 8], "dropout": 0.1}, (1, 8, 8), 10)
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in linears] == [(64, 16), (16, 8), (8, 10)]
+    assert sum(isinstance(m, Dropout) for m in model.modules()) == 2 + 2    # two conv blocks + two head blocks
+    assert model(torch.randn(3, 1, 8, 8)).shape == (3, 10)
