@@ -285,3 +285,19 @@ def test_cnn_head_widths_are_hidden_blocks_between_the_pool_and_the_output():
     assert [(m.in_features, m.out_features) for m in linears] == [(64, 16), (16, 8), (8, 10)]
     assert sum(isinstance(m, Dropout) for m in model.modules()) == 2 + 2    # two conv blocks + two head blocks
     assert model(torch.randn(3, 1, 8, 8)).shape == (3, 10)
+
+
+@pytest.mark.parametrize("table, message", [
+    ({"activation": {"name": "leaky_relu", "alpha": -2.0}}, "activation leaky_relu: alpha = -2.0: must be in [0, 1)"),
+    ({"activation": {"name": "leaky_relu", "alpha": 1.5}}, "activation leaky_relu: alpha = 1.5: must be in [0, 1)"),
+    ({"activation": {"name": "elu", "alpha": -1.0}}, "activation elu: alpha = -1.0: must be a number >= 0"),
+    ({"norm": {"name": "batch", "momentum": 2.0}}, "norm batch: momentum = 2.0: must be a number in [0, 1]"),
+    ({"norm": {"name": "layer", "eps": 0.0}}, "norm layer: eps = 0.0: must be a number > 0"),
+    ({"norm": {"name": "batch_renorm", "eps": -1.0}}, "norm batch_renorm: eps = -1.0: must be a number > 0"),
+])
+def test_activation_and_norm_options_out_of_range_are_config_errors(table, message):
+    """docs/models.md: a slope that makes max(αx, x) no leaky ReLU, a running-statistics weight
+    outside [0, 1] (the running statistics would diverge), an ε that is not positive."""
+    with pytest.raises(ConfigError) as error:
+        build_model({"type": "mlp", **table}, (4,), 2)
+    assert message in str(error.value)
