@@ -94,6 +94,19 @@ def test_bad_input_names_its_key_in_one_line_with_status_2(tmp_path, capsys, set
     assert not (tmp_path / "runs").exists() and not list((tmp_path / "real").iterdir())
 
 
+@pytest.mark.parametrize("argv, message", [
+    (["sharpness", "RUN", "--method", "bogus"], "trainwell sharpness: error: argument --method: invalid choice: 'bogus'"),
+    (["fitt", "c.toml"], "trainwell: error: argument COMMAND: invalid choice: 'fitt'"),
+    (["lr-find", "c.toml", "--steps", "many"], "trainwell lr-find: error: argument --steps: invalid int value: 'many'"),
+])
+def test_a_usage_error_is_one_line_with_status_2(capsys, argv, message):
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(message) and err.endswith("--help)\n") and err.count("\n") == 1
+
+
 def test_console_script_error_has_no_traceback(tmp_path):
     bad = _config(tmp_path, SMALL + "[schedule]\nname = \"cosinus\"\n")
     proc = subprocess.run([sys.executable, "-m", "trainwell.cli", "fit", str(bad)], capture_output=True,

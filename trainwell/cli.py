@@ -274,10 +274,18 @@ def cmd_options(args) -> int:
     return 0
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse's parser whose usage errors are one line, as every other bad input is: the
+    command, what is wrong and where the help is, exit status 2 (argparse's own)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     import trainwell     # the package's __init__ owns the version; this module imports without it
 
-    parser = argparse.ArgumentParser(prog="trainwell", description=DESCRIPTION)
+    parser = OneLineParser(prog="trainwell", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"%(prog)s {trainwell.__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
