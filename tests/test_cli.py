@@ -98,6 +98,8 @@ def test_bad_input_names_its_key_in_one_line_with_status_2(tmp_path, capsys, set
     (["sharpness", "RUN", "--method", "bogus"], "trainwell sharpness: error: argument --method: invalid choice: 'bogus'"),
     (["fitt", "c.toml"], "trainwell: error: argument COMMAND: invalid choice: 'fitt'"),
     (["lr-find", "c.toml", "--steps", "many"], "trainwell lr-find: error: argument --steps: invalid int value: 'many'"),
+    (["doctor", "c.toml", "--budget", "-1"], "trainwell doctor: error: argument --budget: '-1': must be a number of seconds > 0"),
+    (["doctor", "c.toml", "--budget", "nan"], "trainwell doctor: error: argument --budget: 'nan': must be a number of seconds > 0"),
 ])
 def test_a_usage_error_is_one_line_with_status_2(capsys, argv, message):
     with pytest.raises(SystemExit) as stop:
