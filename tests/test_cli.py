@@ -94,6 +94,22 @@ def test_bad_input_names_its_key_in_one_line_with_status_2(tmp_path, capsys, set
     assert not (tmp_path / "runs").exists() and not list((tmp_path / "real").iterdir())
 
 
+@pytest.mark.parametrize("command", ["ensemble", "connect"])
+def test_ensemble_and_connect_refuse_a_symlinked_run_dir(tmp_path, capsys, command):
+    """As fit does: a run directory that is a link is refused before anything is written."""
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to("real")
+    if command == "ensemble":
+        config = _config(tmp_path, SMALL + '[ensemble]\nmethod = "average"\nmembers = 2\n')
+        argv = ["ensemble", str(config), "--set", "run_dir='link'", "--set", "data.source='iris'"]
+    else:
+        argv = ["connect", "run_a", "run_b", "--run-dir", "link"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "run_dir = 'link' is a symlink (to 'real')" in err and err.count("\n") == 1
+    assert not list((tmp_path / "real").iterdir())
+
+
 @pytest.mark.parametrize("argv, message", [
     (["sharpness", "RUN", "--method", "bogus"], "trainwell sharpness: error: argument --method: invalid choice: 'bogus'"),
     (["fitt", "c.toml"], "trainwell: error: argument COMMAND: invalid choice: 'fitt'"),
