@@ -181,3 +181,11 @@ def test_log_dir_and_mlflow_experiment_say_where_the_run_goes(tmp_path, mlflow_u
     assert client.get_experiment_by_name("trainwell") is None
     runs = client.search_runs([client.get_experiment_by_name("digits-study").experiment_id])
     assert len(runs) == 1 and runs[0].data.metrics["train/loss"] == pytest.approx(run.history[-1]["train_loss"])
+
+
+def test_a_log_dir_that_is_a_file_is_one_config_error(tmp_path):
+    """Bad input, not a traceback: TensorBoard's directory cannot be an existing file."""
+    pytest.importorskip("tensorboard")
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(trainwell.ConfigError, match=r"log_dir = .*afile. is a file, not a directory"):
+        _job(tmp_path / "r", log=["tensorboard"], log_dir=str(tmp_path / "afile"))
