@@ -269,7 +269,7 @@ def test_init_is_not_reapplied_on_resume(tmp_path, monkeypatch, crash_at):
     ({"name": "geometric", "gain": 0.0}, "init (geometric): gain = 0.0: must be a number > 0"),
     ({"name": "small_normal", "std": -0.1}, "init (small_normal): std = -0.1: must be a number >= 0"),
     ({"name": "lsuv", "tol": 0.0}, "init (lsuv): tol = 0.0: must be a number > 0"),
-    ({"name": "lsuv", "max_tries": 0}, "init (lsuv): max_tries = 0: must be an integer >= 1"),
+    ({"name": "lsuv", "max_tries": -1}, "init (lsuv): max_tries = -1: must be an integer >= 0"),
 ])
 def test_init_options_out_of_range_are_refused_with_the_config(table, message):
     """docs/init.md: each scheme's options are checked with the config, before any data is read."""

@@ -165,7 +165,7 @@ INIT_OPTIONS = {
              "tol": Option(float, 0.1, "stop when |Var(output) − 1| < tol", source="Mishkin & Matas 2015",
                            check=must_be(lambda v: v > 0, "a number > 0")),
              "max_tries": Option(int, 10, "rescalings per layer at most", source="Mishkin & Matas 2015",
-                                 check=must_be(lambda v: v >= 1, "an integer >= 1")),
+                                 check=must_be(lambda v: v >= 0, "an integer >= 0 (0: orthonormal only)")),
              **_BIAS},
 }
 
