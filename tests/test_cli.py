@@ -75,6 +75,56 @@ def test_bad_config_is_one_line_on_stderr_and_status_2(tmp_path, capsys, text, s
     assert not (tmp_path / "runs").exists()
 
 
+@pytest.mark.parametrize("sets, message", [
+    (["data.val_size=-5"], "data.val_size = -5: must be >= 0"),
+    (["data.test_size=1.5"], "data.test_size = 1.5: a fraction must be in [0, 1)"),
+    (['data={source="npy",path="nope.npy",labels="y.npy"}'], "data.path = 'nope.npy': no such file or folder"),
+    (['data={source="mnist",path="no_folder"}'], "data.path = 'no_folder': no such file or folder"),
+    (['transfer_from="no_run"'], "transfer_from = 'no_run': no such run directory or .safetensors file"),
+    (["run_dir='link'"], "run_dir = 'link' is a symlink (to 'real'); a run writes only into a real directory"),
+])
+def test_bad_input_names_its_key_in_one_line_with_status_2(tmp_path, capsys, sets, message):
+    """Each section's bad value fails before training, naming the key as the config spells it."""
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to("real")
+    args = ["fit", str(_config(tmp_path))] + [a for s in sets for a in ("--set", s)]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "runs").exists() and not list((tmp_path / "real").iterdir())
+
+
+@pytest.mark.parametrize("command", ["ensemble", "connect"])
+def test_ensemble_and_connect_refuse_a_symlinked_run_dir(tmp_path, capsys, command):
+    """As fit does: a run directory that is a link is refused before anything is written."""
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to("real")
+    if command == "ensemble":
+        config = _config(tmp_path, SMALL + '[ensemble]\nmethod = "average"\nmembers = 2\n')
+        argv = ["ensemble", str(config), "--set", "run_dir='link'", "--set", "data.source='iris'"]
+    else:
+        argv = ["connect", "run_a", "run_b", "--run-dir", "link"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "run_dir = 'link' is a symlink (to 'real')" in err and err.count("\n") == 1
+    assert not list((tmp_path / "real").iterdir())
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["sharpness", "RUN", "--method", "bogus"], "trainwell sharpness: error: argument --method: invalid choice: 'bogus'"),
+    (["fitt", "c.toml"], "trainwell: error: argument COMMAND: invalid choice: 'fitt'"),
+    (["lr-find", "c.toml", "--steps", "many"], "trainwell lr-find: error: argument --steps: invalid int value: 'many'"),
+    (["doctor", "c.toml", "--budget", "-1"], "trainwell doctor: error: argument --budget: '-1': must be a number of seconds > 0"),
+    (["doctor", "c.toml", "--budget", "nan"], "trainwell doctor: error: argument --budget: 'nan': must be a number of seconds > 0"),
+])
+def test_a_usage_error_is_one_line_with_status_2(capsys, argv, message):
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(message) and err.endswith("--help)\n") and err.count("\n") == 1
+
+
 def test_console_script_error_has_no_traceback(tmp_path):
     bad = _config(tmp_path, SMALL + "[schedule]\nname = \"cosinus\"\n")
     proc = subprocess.run([sys.executable, "-m", "trainwell.cli", "fit", str(bad)], capture_output=True,

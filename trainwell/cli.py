@@ -274,10 +274,29 @@ def cmd_options(args) -> int:
     return 0
 
 
+def positive_seconds(text: str) -> float:
+    """An argparse type: a finite number of seconds > 0 (``doctor --budget``)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be a number of seconds > 0") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r}: must be a number of seconds > 0")
+    return value
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse's parser whose usage errors are one line, as every other bad input is: the
+    command, what is wrong and where the help is, exit status 2 (argparse's own)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     import trainwell     # the package's __init__ owns the version; this module imports without it
 
-    parser = argparse.ArgumentParser(prog="trainwell", description=DESCRIPTION)
+    parser = OneLineParser(prog="trainwell", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"%(prog)s {trainwell.__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -300,7 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "short probe run; exit status 1 when a finding has severity error")
     p.add_argument("config", metavar="CONFIG", help="the config file, CONFIG.toml")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override an option (TOML value)")
-    p.add_argument("--budget", type=float, default=60.0,
+    p.add_argument("--budget", type=positive_seconds, default=60.0,
                    help="nominal seconds for all checks: steps priced by the cost model, not timed (default 60)")
     p.add_argument("--evidence", action="store_true", help="print the measured numbers too")
     p.set_defaults(func=cmd_doctor)

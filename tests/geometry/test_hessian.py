@@ -78,3 +78,10 @@ def test_bad_options_and_model_unchanged(problem):
     with pytest.raises(ConfigError, match="samples = 1"):
         hessian_trace(op, samples=1)
     assert math.isfinite(op.mean_loss())
+
+
+def test_sharpness_refuses_too_few_trace_probes_before_reading_the_run(tmp_path):
+    """--trace-samples below 2 gives no standard error: named before the eigenvalues are computed."""
+    from trainwell.geometry.run_sharpness import sharpness
+    with pytest.raises(ConfigError, match=r"trace_samples = 1: must be an integer >= 2"):
+        sharpness(tmp_path / "no_run", trace_samples=1)

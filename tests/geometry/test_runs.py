@@ -79,4 +79,4 @@ def test_cli_sharpness_writes_its_numbers(digits_runs, capsys):
     assert saved["samples"] == 300 and len(saved["top_eigenvalues"]) == 2
     assert saved["top_eigenvalues"][0] >= saved["top_eigenvalues"][1] > 0
     assert main(["sharpness", str(run_a), "--method", "power", "--trace-samples", "1"]) == 2
-    assert "samples = 1: need at least 2 probes" in capsys.readouterr().err
+    assert "trace_samples = 1: must be an integer >= 2" in capsys.readouterr().err

@@ -84,3 +84,15 @@ def test_cli_visualize_draws_every_figure(digits_runs, capsys):
     for png in ("filters.png", "tsne.png", "saliency.png", "occlusion.png"):
         assert png in listed and (run_a / "geometry" / png).is_file()
     assert "occlusion maps" in (run_a / "report.html").read_text()
+
+
+@pytest.mark.parametrize("options, message", [
+    (dict(images=-1), "images = -1: must be an integer >= 1"),
+    (dict(images=0), "images = 0: must be an integer >= 1"),
+    (dict(tsne_samples=4), "tsne_samples = 4: must be an integer >= 5"),
+])
+def test_visualize_refuses_counts_out_of_range_before_reading_the_run(tmp_path, options, message):
+    """A negative --images would slice all but the last rows; the check names the option first."""
+    from trainwell.geometry.run_visualize import visualize
+    with pytest.raises(ConfigError, match=message):
+        visualize(tmp_path / "no_run", **options)

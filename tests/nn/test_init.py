@@ -261,3 +261,20 @@ def test_init_is_not_reapplied_on_resume(tmp_path, monkeypatch, crash_at):
     assert calls == ["lsuv", "lsuv"]                     # the checkpoint's weights, not a new init
     for a, b in zip(whole.model.state_dict().values(), resumed.model.state_dict().values()):
         assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("table, message", [
+    ({"name": "kaiming_normal", "mode": "fan_mid"}, "init (kaiming_normal): mode = 'fan_mid': unknown (did you mean 'fan_in'?)"),
+    ({"name": "orthogonal", "gain": -1.0}, "init (orthogonal): gain = -1.0: must be a number > 0"),
+    ({"name": "geometric", "gain": 0.0}, "init (geometric): gain = 0.0: must be a number > 0"),
+    ({"name": "small_normal", "std": -0.1}, "init (small_normal): std = -0.1: must be a number >= 0"),
+    ({"name": "lsuv", "tol": 0.0}, "init (lsuv): tol = 0.0: must be a number > 0"),
+    ({"name": "lsuv", "max_tries": -1}, "init (lsuv): max_tries = -1: must be an integer >= 0"),
+])
+def test_init_options_out_of_range_are_refused_with_the_config(table, message):
+    """docs/init.md: each scheme's options are checked with the config, before any data is read."""
+    from trainwell.config import make_config
+    with pytest.raises(ConfigError) as error:
+        make_config({"init": table})
+    assert message in str(error.value)
+    assert make_config({"init": {"name": "kaiming_normal", "gain": None}}).init["gain"] is None

@@ -254,3 +254,50 @@ def test_a_typo_in_the_model_table_gets_a_did_you_mean(table, message):
     from trainwell.config import make_config
     with pytest.raises(ConfigError, match=message):
         make_config({"model": table})
+
+
+def test_auto_picks_a_batch_normed_cnn_for_images_and_an_mlp_otherwise():
+    """docs/models.md (`auto`): images, or flat samples whose source declares an image shape of
+    their size, get the CNN with batch norm; other samples the 256-256 MLP; given options win."""
+    from types import SimpleNamespace
+
+    from trainwell.train.parts import resolve_model_spec
+
+    def resolved(spec, input_shape, meta=None):
+        return resolve_model_spec(spec, input_shape, SimpleNamespace(meta=meta or {}))
+
+    digits = resolved({"type": "auto"}, (64,), {"image_shape": (1, 8, 8)})
+    assert digits == {"type": "cnn", "norm": "batch", "image_shape": [1, 8, 8]}
+    assert resolved({}, (3, 8, 8)) == {"type": "cnn", "norm": "batch"}
+    assert resolved({"type": "auto"}, (64,), {"image_shape": (1, 4, 4)}) == {"type": "mlp", "widths": [256, 256]}
+    assert resolved({"type": "auto"}, (4,)) == {"type": "mlp", "widths": [256, 256]}
+    assert resolved({"type": "auto", "norm": "none"}, (3, 8, 8))["norm"] == "none"
+    assert resolved({"type": "mlp", "widths": [8]}, (3, 8, 8)) == {"type": "mlp", "widths": [8]}
+    model = build_model(digits, (64,), 10)
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
+    assert model(torch.randn(2, 64)).shape == (2, 10)
+
+
+def test_cnn_head_widths_are_hidden_blocks_between_the_pool_and_the_output():
+    """docs/models.md (cnn): `head_widths` adds a Linear + the hidden block per entry after the stack."""
+    model = build_model({"type": "cnn", "head_widths": [16, 8], "dropout": 0.1}, (1, 8, 8), 10)
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in linears] == [(64, 16), (16, 8), (8, 10)]
+    assert sum(isinstance(m, Dropout) for m in model.modules()) == 2 + 2    # two conv blocks + two head blocks
+    assert model(torch.randn(3, 1, 8, 8)).shape == (3, 10)
+
+
+@pytest.mark.parametrize("table, message", [
+    ({"activation": {"name": "leaky_relu", "alpha": -2.0}}, "activation leaky_relu: alpha = -2.0: must be in [0, 1)"),
+    ({"activation": {"name": "leaky_relu", "alpha": 1.5}}, "activation leaky_relu: alpha = 1.5: must be in [0, 1)"),
+    ({"activation": {"name": "elu", "alpha": -1.0}}, "activation elu: alpha = -1.0: must be a number >= 0"),
+    ({"norm": {"name": "batch", "momentum": 2.0}}, "norm batch: momentum = 2.0: must be a number in [0, 1]"),
+    ({"norm": {"name": "layer", "eps": 0.0}}, "norm layer: eps = 0.0: must be a number > 0"),
+    ({"norm": {"name": "batch_renorm", "eps": -1.0}}, "norm batch_renorm: eps = -1.0: must be a number > 0"),
+])
+def test_activation_and_norm_options_out_of_range_are_config_errors(table, message):
+    """docs/models.md: a slope that makes max(αx, x) no leaky ReLU, a running-statistics weight
+    outside [0, 1] (the running statistics would diverge), an ε that is not positive."""
+    with pytest.raises(ConfigError) as error:
+        build_model({"type": "mlp", **table}, (4,), 2)
+    assert message in str(error.value)

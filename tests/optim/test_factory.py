@@ -349,3 +349,9 @@ def test_the_sam_family_by_name_gets_the_module_for_batch_norm():
     assert build_optimizer("sam", model, lr=0.1).model is model
     params_only = build_optimizer("sam", list(model.parameters()), lr=0.1, model=model)
     assert params_only.model is model
+
+
+def test_a_wrappers_unknown_base_names_the_key_it_came_from():
+    """A SAM-family optimizer's base comes from optimizer_options.base: the error says so."""
+    with pytest.raises(ConfigError, match=r"^optimizer_options\.base = 'sgdd': unknown \(did you mean 'sgd'\?\)"):
+        build_optimizer("sam", torch.nn.Linear(2, 2), lr=0.1, base="sgdd")

@@ -292,3 +292,14 @@ def test_a_read_only_run_directory_is_one_data_error_naming_the_file(tmp_path, r
     with read_only(run_dir / "plots", run_dir):       # as root: immutable (tests/conftest.py)
         with pytest.raises(DataError, match=rf"loss\.png: cannot write it \({read_only.error}\)"):
             write_report(run_dir)
+
+
+def test_docs_report_page_lists_every_figure():
+    """docs/report.md names every entry of FIGURES, as `name`, with its plots/ file."""
+    from pathlib import Path
+
+    from trainwell.report.html import FIGURES
+    text = (Path(__file__).parents[2] / "docs" / "report.md").read_text()
+    for name in FIGURES:
+        assert f"`{name}`" in text or f"{name}.png" in text, f"docs/report.md: figure {name!r} missing"
+        assert f"{name}.png" in text, f"docs/report.md: plots/{name}.png missing from the run directory"

@@ -340,3 +340,22 @@ def test_the_bn_recalibration_is_one_pass_over_the_training_inputs():
     with torch.no_grad():
         batch_means = torch.stack([model[0](X[i:i + 32]).mean(0) for i in (0, 32, 64)])
     assert torch.allclose(averager.copy[1].running_mean, batch_means.mean(0), atol=1e-6)
+
+
+def test_swa_without_bn_update_keeps_the_training_models_statistics(blobs, tmp_path):
+    """docs/ensembles.md: bn_update = false leaves the average's batch-norm statistics those the
+    training model ran with at the last update (no pass over the training data); the weights are
+    still the average."""
+    train, val = _data(blobs)
+    average = {"method": "swa", "start": 0.5, "lr": 0.02, "anneal_epochs": 1}
+    kept = trainwell.fit(MODEL, train, val=val, average={**average, "bn_update": False},
+                         run_dir=tmp_path / "kept", **OPTIONS)
+    updated = trainwell.fit(MODEL, train, val=val, average=average, run_dir=tmp_path / "updated", **OPTIONS)
+    raw = load_file(tmp_path / "kept" / "raw_model.safetensors")
+    got, recalibrated = kept.model.state_dict(), updated.model.state_dict()
+    stats = [k for k in got if "running_" in k]
+    assert stats and all(torch.equal(got[k], raw[k]) for k in stats)
+    assert not all(torch.allclose(got[k], recalibrated[k]) for k in stats)
+    weights = [k for k in got if k.endswith("weight")]
+    assert all(torch.equal(got[k], recalibrated[k]) for k in weights)       # the same average
+    assert not all(torch.equal(got[k], raw[k]) for k in weights)

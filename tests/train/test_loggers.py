@@ -165,3 +165,27 @@ def test_ensemble_members_are_child_runs_of_the_ensemble(tmp_path, mlflow_uri):
                        log=["mlflow"], mlflow_uri=mlflow_uri, babysit="off", progress=False, device="cpu")
     nested, runs = _children(mlflow_uri)
     assert list(nested) == ["ens"] and nested["ens"] == ["m0", "m1"] and len(runs) == 3
+
+
+def test_log_dir_and_mlflow_experiment_say_where_the_run_goes(tmp_path, mlflow_uri):
+    """docs/tracking.md: `log_dir` holds TensorBoard's event files instead of RUN_DIR/tensorboard,
+    and `mlflow_experiment` names the experiment the run is logged under."""
+    pytest.importorskip("tensorboard")
+    run = _job(tmp_path / "r", log=["tensorboard", "mlflow"], log_dir=str(tmp_path / "tb"),
+               mlflow_uri=mlflow_uri, mlflow_experiment="digits-study")
+    assert not (tmp_path / "r" / "tensorboard").exists()
+    steps = [e.step for e in _scalars(tmp_path / "tb").Scalars("train/loss")]
+    assert steps == [h["step"] for h in run.history]
+    from mlflow import MlflowClient
+    client = MlflowClient(mlflow_uri)
+    assert client.get_experiment_by_name("trainwell") is None
+    runs = client.search_runs([client.get_experiment_by_name("digits-study").experiment_id])
+    assert len(runs) == 1 and runs[0].data.metrics["train/loss"] == pytest.approx(run.history[-1]["train_loss"])
+
+
+def test_a_log_dir_that_is_a_file_is_one_config_error(tmp_path):
+    """Bad input, not a traceback: TensorBoard's directory cannot be an existing file."""
+    pytest.importorskip("tensorboard")
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(trainwell.ConfigError, match=r"log_dir = .*afile. is a file, not a directory"):
+        _job(tmp_path / "r", log=["tensorboard"], log_dir=str(tmp_path / "afile"))

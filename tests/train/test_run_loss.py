@@ -121,3 +121,30 @@ def test_logits_under_a_user_loss_are_still_read_as_logits(tmp_path):
     assert torch.allclose(probs[:, 1], torch.sigmoid(logit.reshape(-1)))
     assert torch.allclose(class_probabilities(torch.tensor([[0.2], [0.9]]), own_loss=False)[:, 1],
                           torch.sigmoid(torch.tensor([0.2, 0.9])))
+
+
+def _weston_watkins(out, y, *, margin):
+    """Σ_{j≠y} max(0, z_j − z_y + Δ), the batch mean (docs/losses.md; torch's multi_margin_loss
+    divides the sum by the number of classes)."""
+    margins = (out - out.gather(1, y[:, None]) + margin).clamp(min=0)
+    return margins.scatter(1, y[:, None], 0.0).sum(1).mean()
+
+
+@pytest.mark.parametrize("loss, option, reference", [
+    ("huber", dict(huber_delta=0.25), lambda out, y: F.huber_loss(out.squeeze(-1), y, delta=0.25)),
+    ("hinge", dict(hinge_margin=2.0), lambda out, y: _weston_watkins(out, y, margin=2.0)),
+    ("cross_entropy", dict(label_smoothing=0.2), lambda out, y: F.cross_entropy(out, y, label_smoothing=0.2)),
+])
+def test_a_loss_option_reaches_the_loss_fit_trains_and_evaluates_with(loss, option, reference):
+    """docs/losses.md: huber_delta, hinge_margin and label_smoothing are the loss's parameters, in
+    training and in evaluation, checked against torch's own losses with those parameters."""
+    X = torch.randn(240, 6, generator=torch.Generator().manual_seed(0))
+    y = X[:, 0] * 3.0 if loss == "huber" else (X[:, 0] > 0).long() + (X[:, 1] > 0).long()
+    train, val = _split(X, y)
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 1 if loss == "huber" else 3))
+    run = trainwell.fit(model, train, val=val, loss=loss, **option, **OPTIONS)
+    with torch.no_grad():
+        expected = reference(run.model(val[0]), val[1]).item()
+    assert run.evaluate(val)["loss"] == pytest.approx(expected, rel=1e-5)
+    assert run.history[-1]["val_loss"] == pytest.approx(expected, rel=1e-5)

@@ -8,17 +8,17 @@ a value of the wrong type with a ConfigError before anything is read.
 """
 from __future__ import annotations
 
-from pathlib import PurePath
+from pathlib import Path, PurePath
 
 import numpy as np
 
 from trainwell.data import files, synthetic
 from trainwell.data.splits import Pair, Splits, as_pair, build_splits, check_folds, stratified_split
-from trainwell.errors import ConfigError
+from trainwell.errors import ConfigError, DataError
 from trainwell.options import MAX_NUMPY_SEED, Option, check_options, did_you_mean, misspelt_key, seed_range
 
 __all__ = ["Pair", "Splits", "as_pair", "stratified_split", "digits", "iris", "wine", "breast_cancer",
-           "SOURCES", "SOURCE_OPTIONS", "check_source_options", "check_data_table", "load"]
+           "SOURCES", "SOURCE_OPTIONS", "check_source_options", "check_data_table", "check_paths", "load"]
 
 
 # ---------------------------------------------------------------- scikit-learn's bundled sets
@@ -92,13 +92,24 @@ SIZE = "an int count, or a fraction in [0, 1) of the samples it is carved from"
 TEST_SIZE, VAL_SIZE = 0.2, 0.1
 
 
+def _split_size(size) -> str | None:
+    """A split size's range, checked with the config (``splits.split_count`` checks it again
+    against the rows it is carved from): a count >= 0, or a fraction in [0, 1)."""
+    if isinstance(size, float) and not 0 <= size < 1:
+        return "a fraction must be in [0, 1) (or give an int count)"
+    if isinstance(size, int) and size < 0:
+        return "must be >= 0"
+    return None
+
+
 def _split_options(test_size=TEST_SIZE, val_size=VAL_SIZE, *, given=False) -> dict:
     where = " (only when the files have no test set)" if given else ""
     return {
         "seed": Option(INT, 0, "seed of the split (and of generated data)",
                        check=seed_range(MAX_NUMPY_SEED, "scikit-learn's random_state")),
-        "test_size": Option(NUM, test_size, f"test split: {SIZE}{where}"),
-        "val_size": Option(NUM, val_size, f"validation split, taken after the test split: {SIZE}"),
+        "test_size": Option(NUM, test_size, f"test split: {SIZE}{where}", check=_split_size),
+        "val_size": Option(NUM, val_size, f"validation split, taken after the test split: {SIZE}",
+                           check=_split_size),
         "stratify": Option(BOOL, True, "keep class proportions in every split"),
         "folds": Option((int, type(None)), None, "k-fold cross-validation: the validation split is fold "
                         "`fold` of `folds` over the train+val pool (val_size is then unused); none: off"),
@@ -203,7 +214,20 @@ def check_data_table(table: dict) -> None:
         raise ConfigError(f"data: no source{misspelt_key(table, 'source')}")
 
 
+# The options of the file sources that name a file or folder to read.
+PATH_KEYS = ("path", "labels")
+
+
 def load(name: str, **options) -> Splits:
-    """Load a source by name with its options (checked against ``SOURCE_OPTIONS`` first)."""
-    options = check_source_options(name, options)
+    """Load a source by name with its options (checked against ``SOURCE_OPTIONS`` first); a file
+    or folder that does not exist is a DataError naming its key (``data.path = 'x.npy': ...``)."""
+    options = check_paths(check_source_options(name, options))
     return SOURCES[name](**options)
+
+
+def check_paths(options: dict) -> dict:
+    """``options``, once every file or folder they name exists (else a DataError naming the key)."""
+    for key in PATH_KEYS:
+        if options.get(key) is not None and not Path(options[key]).expanduser().exists():
+            raise DataError(f"data.{key} = {str(options[key])!r}: no such file or folder")
+    return options

@@ -32,7 +32,7 @@ from trainwell.ensembles.cycles import TakeMembers, fge_schedule, snapshot_sched
 from trainwell.ensembles.members import bagging, boosting, independent
 from trainwell.errors import ConfigError
 from trainwell.options import Option, check_options, did_you_mean, must_be
-from trainwell.train.fit import fit
+from trainwell.train.fit import fit, real_run_dir
 from trainwell.train.loggers import parent_run
 from trainwell.train.loop import total_steps
 from trainwell.train.parts import resolve_data, resolve_device
@@ -113,7 +113,7 @@ def ensemble(model=None, train="digits", val=None, *, test=None, method: str = "
     config = make_config({k: v for k, v in options.items()})     # validates before any training
     # the members' data as each fit would hold it (streamed: HostRows; data/streaming.py)
     splits = place(resolve_data(train, val, test, config), config.stream, resolve_device(config.device))
-    run_dir = Path(run_dir) if run_dir is not None else None
+    run_dir = real_run_dir(Path(run_dir)) if run_dir is not None else None
     if run_dir is not None:
         if (run_dir / ENSEMBLE_FILE).exists():
             raise ConfigError(f"run_dir = {str(run_dir)!r} already holds an ensemble; choose a new directory")

@@ -28,7 +28,7 @@ from trainwell.geometry.landscape import Evaluator
 from trainwell.geometry.run_landscape import add_figures, refresh_report
 from trainwell.geometry.runs import GEOMETRY_DIR, open_run
 from trainwell.nn.losses import accuracy_fn, make_loss
-from trainwell.train.fit import fit
+from trainwell.train.fit import fit, real_run_dir
 from trainwell.train.run import read_json_object
 from trainwell.train.rundir import atomic_write_json, make_directory, make_run_dir
 
@@ -124,7 +124,7 @@ def connect(run_a, run_b, *, run_dir, kind: str = "bezier", bends: int = 1, resu
     straight line; writes ``run_dir/connect.json`` (the endpoints and options, for a resume),
     ``run_dir/connect_values.json`` (the values) and the plot; returns the values.
     ``resume=True`` continues an interrupted curve run exactly."""
-    run_dir = Path(run_dir)
+    run_dir = real_run_dir(Path(run_dir))
     if resume:
         saved = read_json_object(run_dir / CONNECT_FILE, "the curve's endpoints", keys=("runs", "kind", "bends"))
         if [str(run_a), str(run_b)] != saved["runs"] or (kind, bends) != (saved["kind"], saved["bends"]):

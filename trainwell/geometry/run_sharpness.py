@@ -18,6 +18,9 @@ def sharpness(run_dir, *, model=None, k: int = 1, method: str = "lanczos", trace
     """The sharpness measures of the run's solution on its training data (a seeded ``subset`` of
     that many samples when given), with the seconds each took; also written to
     ``run_dir/geometry/sharpness.json``."""
+    if isinstance(trace_samples, bool) or not isinstance(trace_samples, int) or trace_samples < 2:
+        raise ConfigError(f"trace_samples = {trace_samples!r}: must be an integer >= 2 (probes for the "
+                          f"trace's standard error)")
     rd = open_run(run_dir, model=model)
     X, y = rd.train
     if subset is not None:

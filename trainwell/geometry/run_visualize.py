@@ -6,11 +6,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from trainwell.errors import ConfigError
 from trainwell.geometry.run_landscape import add_figures, refresh_report
 from trainwell.geometry.runs import open_run
-from trainwell.geometry.visualize import (OCCLUSION_PATCH, OCCLUSION_STRIDE, SHOWN_IMAGES, TSNE_SAMPLES,
-                                          first_layer_filters, image_shape, occlusion, penultimate,
-                                          saliency, tsne)
+from trainwell.geometry.visualize import (MIN_TSNE_SAMPLES, OCCLUSION_PATCH, OCCLUSION_STRIDE, SHOWN_IMAGES,
+                                          TSNE_SAMPLES, first_layer_filters, image_shape, occlusion,
+                                          penultimate, saliency, tsne)
 from trainwell.train.rundir import lock_run_dir, make_directory
 
 
@@ -20,6 +21,9 @@ def visualize(run_dir, *, model=None, images: int = SHOWN_IMAGES, tsne_samples: 
     and, under "skipped", why a figure was not drawn."""
     from trainwell.geometry import plots   # lazily: matplotlib is slow to import
 
+    for name, value, least in (("images", images, 1), ("tsne_samples", tsne_samples, MIN_TSNE_SAMPLES)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise ConfigError(f"{name} = {value!r}: must be an integer >= {least}")
     rd = open_run(run_dir, model=model)
     X, y = rd.test if rd.test is not None else rd.train
     shape = image_shape(rd.train[0].shape[1:])

@@ -98,13 +98,17 @@ def penultimate(model: nn.Module, X: torch.Tensor, *, batch_size: int = 1024) ->
     return torch.cat(seen).cpu()
 
 
+# The fewest samples t-SNE embeds: the perplexity, at most (n − 1)/3, stays above 1 neighbour.
+MIN_TSNE_SAMPLES = 5
+
+
 def tsne(features: torch.Tensor, *, seed: int = 0, perplexity: float = TSNE_PERPLEXITY) -> np.ndarray:
     """2-D t-SNE embedding of ``features`` (scikit-learn, PCA initialization, seeded)."""
     from sklearn.manifold import TSNE   # lazily: scikit-learn's manifold module is slow to import
 
     n = features.shape[0]
-    if n < 5:
-        raise ConfigError(f"t-SNE needs at least 5 samples, got {n}")
+    if n < MIN_TSNE_SAMPLES:
+        raise ConfigError(f"t-SNE needs at least {MIN_TSNE_SAMPLES} samples, got {n}")
     return TSNE(n_components=2, perplexity=min(perplexity, (n - 1) / 3), init="pca",
                 random_state=seed).fit_transform(features.double().numpy())
 

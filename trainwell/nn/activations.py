@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from trainwell.errors import ConfigError
-from trainwell.options import Option, check_options, did_you_mean
+from trainwell.options import Option, check_options, did_you_mean, must_be
 
 # notes 004: SELU constants (Klambauer et al. 2017).
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -118,9 +118,12 @@ ACTIVATION_OPTIONS = {
     "sigmoid": {},
     "tanh": {},
     "relu": {},
-    "leaky_relu": {"alpha": Option(float, 0.01, "slope for x < 0", source="notes 004: max(0.01x, x)")},
+    "leaky_relu": {"alpha": Option(float, 0.01, "slope for x < 0", source="notes 004: max(0.01x, x)",
+                                   check=must_be(lambda a: 0 <= a < 1, "in [0, 1): max(αx, x) is the leaky "
+                                                 "ReLU only for a slope under 1"))},
     "prelu": {"init": Option(float, 0.25, "initial learned slope α", source="He et al. 2015")},
-    "elu": {"alpha": Option(float, 1.0, "saturation value −α for x → −∞", source="Clevert et al. 2016")},
+    "elu": {"alpha": Option(float, 1.0, "saturation value −α for x → −∞", source="Clevert et al. 2016",
+                            check=must_be(lambda a: a >= 0, "a number >= 0 (the floor −α for x → −∞)"))},
     "selu": {},
     "gelu": {"approximate": Option(str, "none", "'none' (exact erf) or 'tanh' approximation",
                                    source="Hendrycks & Gimpel 2016")},

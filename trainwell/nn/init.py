@@ -20,7 +20,7 @@ from torch.nn.utils import parametrize
 
 from trainwell.errors import ConfigError
 from trainwell.nn.activations import ACTIVATIONS, activation_gain
-from trainwell.options import Option, check_options, did_you_mean, misspelt_key
+from trainwell.options import Option, check_options, did_you_mean, misspelt_key, must_be, one_of
 
 LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d,
           nn.ConvTranspose3d)
@@ -121,12 +121,14 @@ def geometric(shape, fan_in, fan_out, g, *, activation="relu", alpha=0.01, gain=
     return _normal(shape, math.sqrt(g2 / math.sqrt(fan_in * fan_out)), g)
 
 
-_GAIN = Option((float, type(None)), None, "override the activation's gain")
+_POSITIVE_GAIN = must_be(lambda g: g is None or g > 0, "a number > 0 (the weights' scale)")
+_GAIN = Option((float, type(None)), None, "override the activation's gain", check=_POSITIVE_GAIN)
 _ACT = Option(str, "relu", "the nonlinearity after the layer; sets gain (relu: √2, tanh: 5/3, ...)",
               source="notes 004: 'Use ReLU nonlinearity'")
 _ALPHA = Option(float, 0.01, "leaky_relu slope when activation = 'leaky_relu'",
                 source="notes 004: max(0.01x, x)")
-_MODE = Option(str, "fan_in", "fan_in (forward pass) or fan_out (backward)", source="He et al. 2015")
+_MODE = Option(str, "fan_in", "fan_in (forward pass) or fan_out (backward)", source="He et al. 2015",
+               check=one_of(("fan_in", "fan_out")))
 _BIAS = {"bias": Option(float, 0.0, "value for every bias"),
          "seed": Option((int, type(None)), None, "seed for a private generator (None: torch's global RNG)")}
 
@@ -148,19 +150,22 @@ INIT_OPTIONS = {
     "constant": {"value": Option(float, 0.01, "every weight", source="notes 000 (the symmetry problem)"),
                  **_BIAS},
     "small_normal": {"std": Option(float, 0.01, "standard deviation",
-                                   source="notes 004: W = 0.01 * np.random.randn(D, H)"), **_BIAS},
-    "xavier_normal": {"gain": Option(float, 1.0, "scale (1: linear units)", source="Glorot & Bengio 2010"),
-                      **_BIAS},
-    "xavier_uniform": {"gain": Option(float, 1.0, "scale (1: linear units)", source="Glorot & Bengio 2010"),
-                       **_BIAS},
+                                   source="notes 004: W = 0.01 * np.random.randn(D, H)",
+                                   check=must_be(lambda v: v >= 0, "a number >= 0")), **_BIAS},
+    "xavier_normal": {"gain": Option(float, 1.0, "scale (1: linear units)", source="Glorot & Bengio 2010",
+                                     check=_POSITIVE_GAIN), **_BIAS},
+    "xavier_uniform": {"gain": Option(float, 1.0, "scale (1: linear units)", source="Glorot & Bengio 2010",
+                                      check=_POSITIVE_GAIN), **_BIAS},
     "kaiming_normal": {"mode": _MODE, "activation": _ACT, "alpha": _ALPHA, "gain": _GAIN, **_BIAS},
     "kaiming_uniform": {"mode": _MODE, "activation": _ACT, "alpha": _ALPHA, "gain": _GAIN, **_BIAS},
-    "orthogonal": {"gain": Option(float, 1.0, "scale of the orthonormal matrix", source="Saxe et al. 2014"),
-                   **_BIAS},
+    "orthogonal": {"gain": Option(float, 1.0, "scale of the orthonormal matrix", source="Saxe et al. 2014",
+                                  check=_POSITIVE_GAIN), **_BIAS},
     "geometric": {"activation": _ACT, "alpha": _ALPHA, "gain": _GAIN, **_BIAS},
     "lsuv": {"data": Option(object, None, "a batch of inputs (required), e.g. 256+ training samples"),
-             "tol": Option(float, 0.1, "stop when |Var(output) − 1| < tol", source="Mishkin & Matas 2015"),
-             "max_tries": Option(int, 10, "rescalings per layer at most", source="Mishkin & Matas 2015"),
+             "tol": Option(float, 0.1, "stop when |Var(output) − 1| < tol", source="Mishkin & Matas 2015",
+                           check=must_be(lambda v: v > 0, "a number > 0")),
+             "max_tries": Option(int, 10, "rescalings per layer at most", source="Mishkin & Matas 2015",
+                                 check=must_be(lambda v: v >= 0, "an integer >= 0 (0: orthonormal only)")),
              **_BIAS},
 }
 

@@ -17,7 +17,7 @@ from torch.nn.utils.parametrizations import weight_norm
 
 from trainwell.errors import ConfigError
 from trainwell.nn.activations import split_spec
-from trainwell.options import Option, check_options, did_you_mean
+from trainwell.options import Option, check_options, did_you_mean, must_be
 
 
 class BatchRenorm(nn.Module):
@@ -128,8 +128,11 @@ NORMS = {
     "batch_renorm": lambda c, *, spatial, **kw: BatchRenorm(c, **kw),
 }
 
-_EPS = Option(float, 1e-5, "ε added to the variance", source="the torch.nn norm layers' default")
-_MOMENTUM = Option(float, 0.1, "running-statistics update rate", source="torch.nn.BatchNorm default")
+_EPS = Option(float, 1e-5, "ε added to the variance", source="the torch.nn norm layers' default",
+              check=must_be(lambda v: v > 0, "a number > 0"))
+# running ← (1 − momentum)·running + momentum·batch statistic: a weight in [0, 1]
+_MOMENTUM = Option(float, 0.1, "running-statistics update rate", source="torch.nn.BatchNorm default",
+                   check=must_be(lambda v: 0 <= v <= 1, "a number in [0, 1] (the weight of each batch's statistics)"))
 NORM_OPTIONS = {
     "none": {},
     "batch": {"eps": _EPS, "momentum": _MOMENTUM},

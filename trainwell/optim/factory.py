@@ -139,7 +139,7 @@ def _build_wrapper(info: OptimizerInfo, model_or_params, given: dict, extra: dic
     own = check_options(f"optimizer = {info.name!r}",
                         {k: extra.pop(k) for k in list(extra) if k in info.options}, info.options)
     base = own.pop("base")
-    base_info, _ = lookup(base)
+    base_info, _ = lookup(base, key="optimizer_options.base")
     if base_info.wrapper:
         raise ConfigError(f"optimizer = {info.name!r}: base = {base!r} is itself a wrapper; use sgd, adam, ...")
     base_extra = base_info.other_options()

@@ -323,9 +323,10 @@ def class_info(cls: type) -> OptimizerInfo:
                          options=options, decay=decay)
 
 
-def lookup(spec) -> tuple[OptimizerInfo, dict]:
+def lookup(spec, *, key: str = "optimizer") -> tuple[OptimizerInfo, dict]:
     """``(record, options the name implies)`` for a registered name, an alias, a torch.optim
-    class name or an Optimizer class; anything else is a ConfigError listing the names."""
+    class name or an Optimizer class; anything else is a ConfigError naming ``key`` (the option
+    that gave the name: a wrapper's base is ``optimizer_options.base``) and listing the names."""
     if isinstance(spec, str):
         if spec in OPTIMIZERS:
             return OPTIMIZERS[spec], {}
@@ -341,7 +342,7 @@ def lookup(spec) -> tuple[OptimizerInfo, dict]:
     torch_names = _torch_class_names()
     also = ", ".join(f"{a!r} ({name} with {', '.join(f'{k} = {v}' for k, v in o.items())})"
                      for a, (name, o) in aliases.items())
-    raise ConfigError(f"optimizer = {spec!r}: unknown{did_you_mean(spec, [*OPTIMIZERS, *aliases, *torch_names])}; "
+    raise ConfigError(f"{key} = {spec!r}: unknown{did_you_mean(spec, [*OPTIMIZERS, *aliases, *torch_names])}; "
                       f"allowed: {', '.join(OPTIMIZERS)}, or a torch.optim class name ({', '.join(torch_names)}); "
                       f"it also takes {also}, and from Python an Optimizer class, a callable "
                       f"params -> torch.optim.Optimizer, or an optimizer")

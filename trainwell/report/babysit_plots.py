@@ -5,8 +5,8 @@
 
 - ``gradient_norms``: ‖∇W‖ per layer over training; vanishing (falling by decades towards the
   input) and exploding gradients show as spread lines (notes 004, activation/gradient plots).
-- ``update_ratios``: ‖ΔW‖/‖W‖ per layer with the notes' healthy value ~1e-3 (notes 004:
-  "ratio between the updates and values: ~0.0002 / 0.02 = 0.01 (about okay)... want ~1e-3").
+- ``update_ratios``: ‖ΔW‖/‖W‖ per layer with the healthy value ~1e-3 (``babysit.ratios.HEALTHY_RATIO``;
+  notes 001: "Track ratio of weight updates / weight magnitudes. 0.01 is probably too high").
 - ``activation_stats``: per-layer mean and std of the activations at the first and the last
   sampled step (notes 004's activation-statistics figures: collapse to 0, saturation).
 """
@@ -18,10 +18,10 @@ from pathlib import Path
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from trainwell.babysit.ratios import HEALTHY_RATIO
 from trainwell.train.rundir import atomic_write, make_directory
 
 FIGSIZE, DPI = (7.0, 4.0), 100
-HEALTHY_UPDATE_RATIO = 1e-3      # notes 004
 
 
 def _axes(title, xlabel, ylabel):
@@ -84,8 +84,8 @@ def update_ratios(samples: list[dict], path) -> Path:
     fig, ax = _axes("Update / weight ratio per layer", "step", "‖ΔW‖ / ‖W‖ (log scale)")
     drawn = _lines(ax, _per_layer(samples, "update_ratio"))
     if drawn:
-        ax.axhline(HEALTHY_UPDATE_RATIO, color="black", linestyle="--", linewidth=1,
-                   label="~1e-3 healthy (notes 004)")
+        ax.axhline(HEALTHY_RATIO, color="black", linestyle="--", linewidth=1,
+                   label=f"~{HEALTHY_RATIO:g} healthy (notes 001)")
         ax.set_yscale("log")
         ax.legend(fontsize=7, ncol=2)
     else:

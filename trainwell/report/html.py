@@ -131,8 +131,8 @@ FIGURES: dict[str, FigureSpec] = {
         section="babysit"),
     "update_ratios": FigureSpec(
         babysit_plots.update_ratios, lambda run: _babysit(run, "samples"), "Update / weight ratios",
-        "‖ΔW‖/‖W‖ per layer per step; the notes' healthy value is about 1e-3 (notes 004): far "
-        "above, the learning rate is too high; far below, too low.", section="babysit"),
+        "‖ΔW‖/‖W‖ per layer per step; a healthy value is about 1e-3 (notes 001: 0.01 is probably "
+        "too high): far above, the learning rate is too high; far below, too low.", section="babysit"),
     "activation_stats": FigureSpec(
         babysit_plots.activation_stats, lambda run: _babysit(run, "activations"), "Activation statistics",
         "Per-layer mean and std of the activations at the first and last sampled steps (notes 004's "

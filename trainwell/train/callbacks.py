@@ -1,6 +1,6 @@
-"""Callbacks: nine hooks, each receiving the one ``TrainState``.
+"""Callbacks: ten hooks, each receiving the one ``TrainState``.
 
-The order is fixed (asserted by ``tests/train/test_loop.py::test_hook_order_is_fixed``)::
+Nine run in a fixed order (asserted by ``tests/train/test_loop.py::test_hook_order_is_fixed``)::
 
     on_fit_start
       on_epoch_start
@@ -11,6 +11,7 @@ The order is fixed (asserted by ``tests/train/test_loop.py::test_hook_order_is_f
         on_checkpoint           # only when a checkpoint is about to be written
     on_fit_end
 
+and ``on_model_changed``, only when a repair makes the model another one (``controls.model_changed()``).
 A callback changes ``TrainState`` fields and calls ``state.controls`` (train/controls.py); it
 stops training by setting ``state.stop = "reason"``, never by raising.
 """

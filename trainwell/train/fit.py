@@ -9,6 +9,7 @@ import contextlib
 import dataclasses
 import json
 import math
+import os
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -71,7 +72,7 @@ def _locked_run_dir(config: Config, *, total_steps: int, metrics: MetricsLog | N
     if config.run_dir is None:
         yield None
         return
-    run_dir = Path(config.run_dir)
+    run_dir = real_run_dir(Path(config.run_dir))
     saved = run_dir / "config.json"
     if config.resume and not saved.exists() and not run_dir.is_file():
         raise ConfigError(f"resume: {run_dir} holds no run (no config.json) to continue")
@@ -103,7 +104,7 @@ def check_before_launch(options: dict) -> None:
     resolve_data(None, None, None, config)
     if config.run_dir is None:
         return
-    run_dir = Path(config.run_dir)
+    run_dir = real_run_dir(Path(config.run_dir))
     if config.resume and not (run_dir / "config.json").exists() and not run_dir.is_file():
         raise ConfigError(f"resume: {run_dir} holds no run (no config.json) to continue")
     make_run_dir(run_dir)
@@ -112,6 +113,16 @@ def check_before_launch(options: dict) -> None:
             _check_resume_options(config, run_dir)
         elif not config.resume and not config.overwrite:
             _refuse_a_second_run(run_dir)
+
+
+def real_run_dir(run_dir: Path) -> Path:
+    """``run_dir``, refused when it is a symlink: a run (a fit, an ensemble, a connecting curve)
+    writes only into a real directory, never through a link (train/rundir.py; its
+    ``make_directory`` refuses a linked output folder too)."""
+    if run_dir.is_symlink():
+        raise ConfigError(f"run_dir = {str(run_dir)!r} is a symlink (to {os.readlink(run_dir)!r}); a run "
+                          f"writes only into a real directory: give the directory itself")
+    return run_dir
 
 
 def _refuse_a_second_run(run_dir: Path) -> None:

@@ -144,7 +144,11 @@ class TensorBoardLogger(Tracker):
         from torch.utils.tensorboard import SummaryWriter
 
         # a resumed run drops what a killed one logged after its checkpoint
-        self.writer = SummaryWriter(str(self.log_dir), purge_step=state.step + 1 if state.step else None)
+        try:
+            self.writer = SummaryWriter(str(self.log_dir), purge_step=state.step + 1 if state.step else None)
+        except OSError as e:
+            raise ConfigError(f"log_dir = {str(self.log_dir)!r}: cannot write TensorBoard's event files "
+                              f"there ({e.strerror})") from None
         self._layers_logged = state.step
 
     def on_epoch_end(self, state):
@@ -310,6 +314,9 @@ def make_trackers(config, *, monitor=None) -> list[Tracker]:
             if log_dir is None:
                 raise ConfigError("log = [\"tensorboard\"] needs a place for its event files: set run_dir "
                                   "(they go in RUN_DIR/tensorboard) or log_dir")
+            if config.log_dir is not None and Path(log_dir).exists() and not Path(log_dir).is_dir():
+                raise ConfigError(f"log_dir = {str(log_dir)!r} is a file, not a directory; TensorBoard "
+                                  f"writes its event files into a directory")
             trackers.append(TensorBoardLogger(log_dir, monitor=monitor))
         else:
             run_name = Path(config.run_dir).name if config.run_dir else None

@@ -19,7 +19,7 @@ from trainwell.babysit.reset_watch import ResetWatch, in_run_hooks
 from trainwell.babysit.stop_watch import StopWatch
 from trainwell.config import Config
 from trainwell.data.batches import Batches
-from trainwell.data.sources import Splits, as_pair, check_source_options, load as load_source
+from trainwell.data.sources import Splits, as_pair, check_paths, check_source_options, load as load_source
 from trainwell.data.splits import check_finite, class_count
 from trainwell.data.streaming import HostRows, StreamBatches, host_pair, is_host_input, load_npy_rows
 from trainwell.data.transforms import make_preprocess
@@ -78,7 +78,7 @@ def resolve_data(train, val, test, config: Config) -> Splits:
             options = {}  # the table's options belong to another source
         # The split has its own seed (data.seed, default 0): the training seed does not move it.
         if name == "npy" and config.stream is not False:    # kept memory-mapped (data/streaming.py)
-            splits = load_npy_rows(**check_source_options(name, options))
+            splits = load_npy_rows(**check_paths(check_source_options(name, options)))
         else:
             splits = load_source(name, **options)
     elif isinstance(train, (tuple, list)) and len(train) == 2:
@@ -269,6 +269,9 @@ def apply_transfer(config: Config, model: nn.Module) -> dict:
     optimizer is built: frozen parameters stay out of its groups until Unfreeze adds them)."""
     report = None
     if config.transfer_from is not None and not config.resume:
+        if isinstance(config.transfer_from, (str, Path)) and not Path(config.transfer_from).exists():
+            raise DataError(f"transfer_from = {str(config.transfer_from)!r}: no such run directory "
+                            f"or .safetensors file")
         report = load_weights(model, config.transfer_from, strict=config.transfer_strict,
                               prefix_map=config.transfer_prefix_map or None,
                               exclude=tuple(config.transfer_exclude))
