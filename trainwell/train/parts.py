@@ -17,6 +17,7 @@ from trainwell.babysit.repair import Repairer
 from trainwell.babysit.plateau_mode import PlateauWatch
 from trainwell.babysit.reset_watch import ResetWatch, in_run_hooks
 from trainwell.babysit.stop_watch import StopWatch
+from trainwell.babysit.task_shapes import check_single_output
 from trainwell.config import Config
 from trainwell.data.batches import Batches
 from trainwell.data.sources import Splits, as_pair, check_source_options, load as load_source
@@ -295,6 +296,7 @@ def check_model_fits_data(model: nn.Module, loss_fn, train_pair, loss_name, *, v
         except (RuntimeError, ValueError, IndexError) as e:
             raise DataError(f"the model does not accept the training inputs: samples have shape "
                             f"{tuple(X.shape[1:])} ({type(e).__name__}: {str(e).splitlines()[0]})") from None
+        check_single_output(out)
         check_finite(X, "train: X")
         check_finite(y, "train: y")
         problem = target_problem(loss_name, y, out.shape[1] if out.ndim == 2 else 1)
