@@ -620,6 +620,20 @@ def check_logit_rank(out, kind: str) -> list[Finding]:
                  evidence={"score_rank": rank, "needed": need, "singular_values": [float(v) for v in sv[:need + 1]]})]
 
 
+def _rows_summed(out, y, loss_fn, kind: str, expected: float) -> float:
+    """How many rows' losses the loss adds up: 1 for a mean over the batch (weighted or not), the
+    row count for ``reduction="sum"``. The uniform guess scored on the batch twice over (the rows
+    repeated) against on the batch: a mean stays, a sum doubles, so (ratio - 1) x rows. 1 where the
+    repeated batch cannot be scored."""
+    guess = _uninformative(out, kind)
+    try:
+        with torch.no_grad():
+            twice = float(loss_fn(torch.cat([guess, guess]), torch.cat([y, y])))
+    except Exception:           # a loss that reads the batch in its own way
+        return 1.0
+    return max(1.0, (twice / expected - 1.0) * out.shape[0]) if math.isfinite(twice) else 1.0
+
+
 def check_initial_loss(out, y, kind: str, loss_fn) -> list[Finding]:
     """Notes 004: the untrained loss should be that of a uniform guess (ln C = 2.3026 for C=10)."""
     with torch.no_grad():
@@ -636,7 +650,8 @@ def check_initial_loss(out, y, kind: str, loss_fn) -> list[Finding]:
         if expected <= 1e-6:
             return []
         ratio = value / expected
-        excess = value - expected if kind in NATS_KINDS else 0.0
+        rows = _rows_summed(out, y, loss_fn, kind, expected) if kind in NATS_KINDS else 1.0   # a sum: per row
+        excess = (value - expected) / rows if kind in NATS_KINDS else 0.0
         if LOSS_RATIO_LOW <= ratio <= LOSS_RATIO_HIGH and excess <= EXCESS_NATS:
             return []
     else:
@@ -645,11 +660,16 @@ def check_initial_loss(out, y, kind: str, loss_fn) -> list[Finding]:
         ratio = value / expected
     evidence["ratio"] = ratio
     if classification and kind in NATS_KINDS:
-        evidence["excess_nats"] = value - expected
+        evidence["excess_nats"] = (value - expected) / rows      # per row under reduction="sum"
+        if rows > 1:
+            evidence["rows_summed"] = rows
     what = f"ln C = {expected:.4g}" if kind == "cross_entropy" else f"{expected:.4g}"
+    if "rows_summed" in evidence:       # reduction="sum": the guess's loss is the rows' sum
+        what = f"{expected:.4g}, the sum over {evidence['rows_summed']:g} rows"
     return [make("bad_initial_loss",
                  f"the initial loss is {value:.4g} but an untrained model should score about {what} "
-                 f"({ratio:.2f}x" + (f", {value - expected:+.2f} nats" if "excess_nats" in evidence else "")
+                 f"({ratio:.2f}x" + (f", {evidence['excess_nats']:+.2f} nats" if "excess_nats" in evidence else "")
+                 + (" a row" if "rows_summed" in evidence else "")
                  + f"); the outputs are {'over' if ratio > 1 else 'under'}-confident at init",
                  evidence=evidence,
                  fix=("scale down the last layer's initial weights (e.g. x0.01, bias 0) and standardize "
