@@ -216,3 +216,41 @@ def test_the_initial_loss_of_a_summed_loss_is_judged_per_row():
         if fires:
             assert summed[0].evidence["excess_nats"] == pytest.approx(mean[0].evidence["excess_nats"], rel=1e-4)
             assert summed[0].evidence["rows_summed"] == pytest.approx(256)
+
+
+def test_a_target_column_off_scale_in_a_multi_output_regression_is_named():
+    from trainwell.babysit.targets import check_target_scale
+    g = torch.Generator().manual_seed(6)
+    y = torch.randn(500, 3, generator=g)
+    out = torch.zeros(500, 3)
+    assert check_target_scale(y * torch.tensor([1.0, 1.0, 5.0]), out, "mse") == []     # inside the band
+    found = check_target_scale(y * torch.tensor([1.0, 1000.0, 1.0]), out, "mse")
+    assert [f.code for f in found] == ["targets_off_scale"] and found[0].evidence["column"] == 1
+    assert "column 1" in found[0].message and "column 1" in found[0].fix
+    assert check_target_scale(y * 1000.0, torch.zeros(500, 2), "mse") == []     # outputs not per column: not read
+
+
+def multi_label(n, *, seed, noise):
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(n, 12, generator=g)
+    W = torch.randn(12, 4, generator=g)
+    return X, ((X @ W) / math.sqrt(12) + noise * torch.randn(n, 4, generator=g) > 0.2).float()
+
+
+def test_multi_hot_rows_shifted_against_their_inputs_are_found_and_noisy_real_ones_are_not():
+    from trainwell.babysit.task_shapes import check_multi_hot_learnable
+    loss = nn.BCEWithLogitsLoss()
+
+    def model():                            # wide enough to memorize 128 rows' label sets in 300 steps
+        return nn.Sequential(nn.Linear(12, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(), nn.Linear(128, 4))
+    for seed in range(3):
+        X, Y = multi_label(600, seed=seed, noise=1.0)       # labels half noise: real, weak
+        gen = torch.Generator().manual_seed(seed)
+        assert check_multi_hot_learnable(model(), X, Y, loss, "bce", gen=gen) == []
+        found = check_multi_hot_learnable(model(), X, Y.roll(1, dims=0), loss, "bce", gen=gen)
+        assert [f.code for f in found] == ["label_problem"] and found[0].evidence["labels"] == 4
+    rare = torch.zeros(600, 4)
+    rare[:3] = 1.0                          # labels all but constant: no accuracy is evidence
+    assert check_multi_hot_learnable(model(), X, rare, loss, "bce", gen=gen) == []
+    ids = (X[:, 0] > 0).long()              # class ids are check_labels_learnable's, not this check's
+    assert check_multi_hot_learnable(model(), X, ids, nn.CrossEntropyLoss(), "cross_entropy", gen=gen) == []

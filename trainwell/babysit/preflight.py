@@ -39,7 +39,7 @@ from trainwell.babysit.output_range import (check_loss_at_targets, check_loss_op
 from trainwell.babysit.probes import ActivationRecorder, input_signal, input_std
 from trainwell.babysit.rules import DIVERGENCE_FACTOR
 from trainwell.babysit.targets import check_targets
-from trainwell.babysit.task_shapes import check_single_output, class_axis, position_rows
+from trainwell.babysit.task_shapes import check_multi_hot_learnable, check_single_output, class_axis, position_rows
 from trainwell.babysit.value_codes import check_value_codes
 from trainwell.errors import ConfigError, DataError, TrainwellError
 from trainwell.data.transforms import Standardize
@@ -1447,6 +1447,8 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
                 # at chance on unseen rows: the labels' fault, or the inputs' when columns relate to them
                 findings += reread(check_labels_learnable(model, X[keep], y[keep], loss_fn, kind, gen=gen,
                                                           budget=budget), X[keep], y[keep], model=model)
+                findings += check_multi_hot_learnable(model, X[keep], y[keep], loss_fn, kind, gen=gen,
+                                                      budget=budget)   # the same for multi-label rows
             if within_budget("regularization check", REGULARIZATION_STEPS * budget.step_cost(xb.shape[0])):
                 budget.steps(REGULARIZATION_STEPS, xb.shape[0])
                 findings += check_regularization(model, xb, yb, loss_fn, optimizer, lr, regularization, penalty,
