@@ -47,6 +47,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -472,13 +473,24 @@ def measure_cli(*, seeds) -> dict:
     return row
 
 
+def _short(crash) -> str:
+    """A crash cell: which call, the exception's type and where (a refusal in words is "clear")."""
+    if not crash:
+        return "no"
+    parts = re.findall(r"(doctor|fit \w+|preflight|Trainer \+ Monitor): (clear )?(\w+).*? at ([\w.]+:\d+)", crash)
+    return "; ".join(f"{call}: {clear}{kind} ({where})" for call, clear, kind, where in parts) or crash[:80]
+
+
 def table(rows) -> str:
-    lines = ["| setup | crash | findings (warning/error) | doctor CPU s | harm (val loss, repair vs off) |",
-             "| --- | --- | --- | --- | --- |"]
+    lines = ["| setup | crash / refusal | doctor findings (warning, error) | doctor CPU s | fit(babysit=\"repair\") "
+             "findings (warning, error) | repairs | harm (val loss, repair vs off, mean of seeds) |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
         harm = "" if r.get("harm") is None else f"{r['harm']:+.3f}"
-        lines.append(f"| {r['setup']} | {r['crash'] or 'no'} | {', '.join(r['findings']) or 'none'} | "
-                     f"{r['doctor_s'] if r['doctor_s'] is not None else r.get('doctor_wall_s', '')} | {harm} |")
+        cpu = r["doctor_s"] if r["doctor_s"] is not None else f"{r.get('doctor_wall_s', '')} (wall, CLI)"
+        lines.append(f"| {r['setup']} | {_short(r['crash'])} | {', '.join(r['findings']) or 'none'} | {cpu} | "
+                     f"{', '.join(r.get('repair_findings') or []) or '-'} | {', '.join(sorted(set(r.get('repairs') or []))) or '-'} "
+                     f"| {harm} |")
     return "\n".join(lines)
 
 
@@ -489,7 +501,11 @@ def main(argv=None) -> int:
     ap.add_argument("--faults", action="store_true", help="run the fault-injected setups instead")
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--no-fit", action="store_true", help="the doctor only (no harm column)")
+    ap.add_argument("--table", metavar="ROWS.json", help="only print the table of these rows")
     args = ap.parse_args(argv)
+    if args.table:
+        print(table(json.loads(Path(args.table).read_text())))
+        return 0
     torch.set_num_threads(1)
     chosen = FAULTS if args.faults else {**SETUPS, CLI: None}
     names = args.only.split(",") if args.only else list(chosen)
