@@ -254,3 +254,52 @@ def test_multi_hot_rows_shifted_against_their_inputs_are_found_and_noisy_real_on
     assert check_multi_hot_learnable(model(), X, rare, loss, "bce", gen=gen) == []
     ids = (X[:, 0] > 0).long()              # class ids are check_labels_learnable's, not this check's
     assert check_multi_hot_learnable(model(), X, ids, nn.CrossEntropyLoss(), "cross_entropy", gen=gen) == []
+
+
+class Signal1d(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv1d(2, 8, 7, padding=3), nn.ReLU(), nn.MaxPool1d(8),
+                                  nn.Conv1d(8, 8, 5, padding=2), nn.ReLU())
+        self.head = nn.Linear(8, 2)
+
+    def forward(self, x):
+        return self.head(self.body(x).mean(-1))
+
+
+def _tiny():
+    g = torch.Generator().manual_seed(7)
+    X = torch.randn(40, 4, generator=g)
+    return nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 3)), X, (X[:, 0] > 0).long() + (X[:, 1] > 0.5).long()
+
+
+def _wide():
+    g = torch.Generator().manual_seed(8)
+    X = torch.randn(120, 2000, generator=g)
+    return nn.Sequential(nn.Linear(2000, 32), nn.ReLU(), nn.Linear(32, 2)), X, (X[:, :20].sum(1) > 0).long()
+
+
+def _long():
+    g = torch.Generator().manual_seed(9)
+    y = torch.randint(0, 2, (200,), generator=g)
+    t = torch.arange(512.0)
+    X = 0.5 * torch.randn(200, 2, 512, generator=g) + torch.sin(2 * math.pi * (0.02 + 0.1 * y[:, None, None]) * t)
+    return Signal1d(), X, y
+
+
+def _counts():
+    g = torch.Generator().manual_seed(10)
+    y = torch.randint(0, 3, (300,), generator=g)
+    rates = torch.rand(3, 30, generator=g) * 3
+    return nn.Sequential(nn.Linear(30, 32), nn.ReLU(), nn.Linear(32, 3)), torch.poisson(rates[y], generator=g), y      # counts (fit casts int64 to float32)
+
+
+@pytest.mark.parametrize("build", [_tiny, _wide, _long, _counts], ids=["40_rows", "2000_features", "512_steps", "int_counts"])
+def test_small_wide_long_and_count_inputs_run_the_pre_flight_without_an_error(build):
+    """Shapes and dtypes of the inputs the sets hold few of: the pre-flight runs through (the
+    overfit run, the labels check) and finds no error on a healthy setup."""
+    model, X, y = build()
+    torch.manual_seed(0)
+    lr = 1e-2 if build is _tiny else 1e-3       # a 16-unit net on 40 rows: its user's lr
+    found = pf.preflight(model, X, y, optimizer="adam", lr=lr, budget_s=20)
+    assert not [f for f in found if f.severity == "error"]
