@@ -303,3 +303,10 @@ def test_small_wide_long_and_count_inputs_run_the_pre_flight_without_an_error(bu
     lr = 1e-2 if build is _tiny else 1e-3       # a 16-unit net on 40 rows: its user's lr
     found = pf.preflight(model, X, y, optimizer="adam", lr=lr, budget_s=20)
     assert not [f for f in found if f.severity == "error"]
+
+
+def test_a_model_cast_to_float64_is_told_that_fit_trains_in_float32():
+    X, y = torch.randn(64, 6, dtype=torch.float64), torch.randint(0, 3, (64,))
+    model = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 3)).double()
+    with pytest.raises(trainwell.DataError, match=r"float32 inputs and its parameters are float64: drop the \.double\(\)"):
+        trainwell.fit(model, (X, y), epochs=1, babysit="off", run_dir=None, progress=False, report=False)
