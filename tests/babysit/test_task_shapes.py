@@ -310,3 +310,18 @@ def test_a_model_cast_to_float64_is_told_that_fit_trains_in_float32():
     model = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 3)).double()
     with pytest.raises(trainwell.DataError, match=r"float32 inputs and its parameters are float64: drop the \.double\(\)"):
         trainwell.fit(model, (X, y), epochs=1, babysit="off", run_dir=None, progress=False, report=False)
+
+
+def test_120_classes_of_10_rows_raise_no_error_and_a_dataloader_is_refused_in_words():
+    g = torch.Generator().manual_seed(11)
+    centers = torch.randn(120, 16, generator=g)
+    y = torch.arange(120).repeat_interleave(10)
+    X = centers[y] + 0.5 * torch.randn(1200, 16, generator=g)
+    torch.manual_seed(11)
+    model = nn.Sequential(nn.Linear(16, 128), nn.ReLU(), nn.Linear(128, 120))
+    found = pf.preflight(model, X, y, optimizer="adam", lr=1e-3, budget_s=20)
+    assert not [f for f in found if f.severity == "error"]
+    from torch.utils.data import DataLoader, TensorDataset
+    with pytest.raises(trainwell.DataError, match=r"train data must be \(X, y\).*got DataLoader"):
+        trainwell.fit(model, DataLoader(TensorDataset(X, y), batch_size=32), epochs=1, run_dir=None,
+                      progress=False, report=False)
