@@ -35,12 +35,16 @@ class 0 and counted by the loss), ``multioutput_column_1000x`` (one target colum
 
     OMP_NUM_THREADS=1 nice -n 5 python bench/babysit_shapes.py --json OUT.json [--only a,b] [--faults]
         [--seeds 2] [--no-fit]
+    python bench/babysit_shapes.py --table OUT.json      # the table of rows written before
 
 Per setup: ``crash`` (the exception's type and first line, from the doctor or either fit),
 ``findings`` (the doctor's warnings and errors; info is listed apart), ``doctor_s`` (CPU seconds of
 the doctor: the 60 s budget is nominal seconds, so CPU time is what it bounds on a loaded machine),
 ``harm`` (the validation loss under ``babysit="repair"`` minus under ``"off"``, mean over seeds,
-relative to the "off" loss: > 0 is worse).
+relative to the "off" loss: > 0 is worse), and the repaired runs' own findings and repairs. Ids per
+position are no target ``fit`` trains, so those setups also run at the babysitter's building blocks
+(a row "(Trainer)": ``preflight`` and a ``Monitor`` in the user's ``Trainer``). Results:
+BENCHMARKS.md, "task shapes nobody tuned the babysitter for".
 """
 from __future__ import annotations
 
