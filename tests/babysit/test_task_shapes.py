@@ -238,7 +238,7 @@ def multi_label(n, *, seed, noise):
 
 
 def test_multi_hot_rows_shifted_against_their_inputs_are_found_and_noisy_real_ones_are_not():
-    from trainwell.babysit.task_shapes import check_multi_hot_learnable
+    from trainwell.babysit.preflight import check_multi_hot_learnable
     loss = nn.BCEWithLogitsLoss()
 
     def model():                            # wide enough to memorize 128 rows' label sets in 300 steps

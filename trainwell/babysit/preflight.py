@@ -39,7 +39,7 @@ from trainwell.babysit.output_range import (check_loss_at_targets, check_loss_op
 from trainwell.babysit.probes import ActivationRecorder, input_signal, input_std
 from trainwell.babysit.rules import DIVERGENCE_FACTOR
 from trainwell.babysit.targets import check_targets
-from trainwell.babysit.task_shapes import check_multi_hot_learnable, check_single_output, class_axis, position_rows
+from trainwell.babysit.task_shapes import check_single_output, class_axis, multi_hot, position_rows
 from trainwell.babysit.value_codes import check_value_codes
 from trainwell.errors import ConfigError, DataError, TrainwellError
 from trainwell.data.transforms import Standardize
@@ -1152,6 +1152,77 @@ def check_labels_learnable(model, X, y, loss_fn, kind, *, gen, budget: Budget | 
                  severity="warning",
                  fix="check that inputs and labels are aligned (the same row order after any shuffle, join or "
                      "split) and that the label column is the right one")]
+
+
+def chance_and_margin(p: torch.Tensor, q: torch.Tensor, rows: int) -> tuple[float, float, float]:
+    """The label accuracy that predictions independent of the labels score, per column
+    c_j = p_j q_j + (1 - p_j)(1 - q_j) (shares p of ones among the labels, q among the predictions),
+    averaged; its margin, ``CHANCE_SIGMAS`` standard errors of a row's accuracy over ``rows`` rows,
+    with the row's labels taken as perfectly correlated (sd at most the mean of sqrt(c_j (1 - c_j)):
+    the labels of a row are not independent, and this bound holds whatever their correlation); and
+    their sum, the accuracy a model must beat."""
+    c = p * q + (1 - p) * (1 - q)
+    chance = float(c.mean())
+    margin = CHANCE_SIGMAS * float(torch.sqrt(c * (1 - c)).mean()) / rows ** 0.5
+    return chance, margin, chance + margin
+
+
+def check_multi_hot_learnable(model, X, y, loss_fn, kind: str, *, gen,
+                              budget: Budget | None = None) -> list[Finding]:
+    """``check_labels_learnable`` for multi-hot rows: memorize ``MEMORIZE_ROWS`` rows (the
+    model at PyTorch's default init, Adam lr 1e-3, regularization off) and score up to
+    ``UNSEEN_ROWS`` rows it never saw, each label of each row right or wrong. Label sets that belong
+    to their rows carry over; label sets shifted against their rows (a join one row off) leave the
+    unseen rows at chance: per label column j with unseen share p_j of ones and predicted share q_j,
+    p_j q_j + (1 - p_j)(1 - q_j), averaged over the columns, with ``chance_and_margin``'s margin.
+    Not judged where a model right on every label would not beat chance by that margin (labels all
+    but constant: the 99:1 case of ``can_beat_chance``), nor where the rows were not
+    memorized (``MEMORIZED_ACC`` of the way from the commonest value's share to 1)."""
+    if not multi_hot(y, kind):
+        return []
+    n = X.shape[0]
+    held = min(UNSEEN_ROWS, n - MEMORIZE_ROWS)
+    if held < MIN_UNSEEN_ROWS:
+        return []
+    perm = torch.randperm(n, generator=gen)
+    fit, unseen = perm[:MEMORIZE_ROWS], perm[MEMORIZE_ROWS:MEMORIZE_ROWS + held]
+    yu = y[unseen].cpu().double()
+    p = yu.mean(dim=0)
+    if 1.0 <= chance_and_margin(p, p, held)[2]:     # a model right on every label would not beat chance
+        return []
+    device = next((q.device for q in model.parameters()), X.device)
+    start = copy.deepcopy(model)
+    for m in start.modules():           # the labels are judged, not the init
+        if hasattr(m, "reset_parameters"):
+            m.reset_parameters()
+    _disable_regularization(start)
+    shares = y[fit].double().mean(dim=0)
+    commonest = float(torch.maximum(shares, 1 - shares).mean())
+    target = commonest + MEMORIZED_ACC * (1.0 - commonest)
+    run = _short_run(start, X[fit].to(device), y[fit].to(device), loss_fn, kind, "adam", 1e-3,
+                     REFERENCE_STEPS, budget=budget, target_acc=target)
+    if run["acc"] is None or run["acc"] < target:
+        return []
+    start.train()
+    with torch.no_grad():
+        out = start(X[unseen].to(device)).cpu().double()
+    predicted = (out > (0.5 if kind == "bce_prob" else 0.0)).double().reshape(yu.shape)
+    acc = float((predicted == yu).double().mean())           # the share of the unseen labels right
+    chance, margin, _ = chance_and_margin(p, predicted.mean(dim=0), held)
+    if acc > chance + margin:
+        return []
+    return [make("label_problem",
+                 f"the model memorizes the label sets of {MEMORIZE_ROWS} training rows (labels right "
+                 f"{run['acc']:.2f}) but gets {acc:.2f} of the labels right on {held} rows it did not see, no "
+                 f"better than its predictions score by chance ({chance:.2f}, were they independent of the "
+                 f"labels): the multi-hot rows do not belong to their inputs, or the inputs tell almost "
+                 f"nothing about them (labels mostly noise)",
+                 evidence={"memorized_acc": run["acc"], "memorized_target": target, "unseen_acc": acc,
+                           "chance": chance, "margin": margin, "rows": MEMORIZE_ROWS, "unseen_rows": held,
+                           "labels": int(y.shape[1])},
+                 severity="warning",
+                 fix="check that inputs and label rows are aligned (the same row order after any shuffle, join or "
+                     "split) and that the label columns are the right ones")]
 
 
 def check_regularization(model, x, y, loss_fn, optimizer_spec, lr, regularization: dict,
