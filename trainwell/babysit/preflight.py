@@ -1003,8 +1003,8 @@ def check_overfit(model, x, y, loss_fn, kind, optimizer_spec, lr, options=None, 
     # So for ids per position (task_shapes.py): 20 images hold thousands of pixels, which weights
     # shared over the positions (a convolution) need not all get right to have learnt the rows
     per_position = not torch.is_floating_point(y) and y.ndim >= 2
-    if (user["acc"] is None or per_position) and user["first"] > 0 and (user["first"] - user["last"]) / user["first"] >= BARELY_MOVED \
-            and user["last"] <= ref["last"]:
+    moved = user["first"] > 0 and (user["first"] - user["last"]) / user["first"] >= BARELY_MOVED
+    if (user["acc"] is None or per_position) and moved and user["last"] <= ref["last"]:
         return []
     if still_falling(user):
         # a loss still falling steeply at the end is a slow memorization, not a failed one (a CNN that
