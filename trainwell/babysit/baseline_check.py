@@ -47,6 +47,8 @@ import math
 import warnings
 
 import torch
+import torch.nn.functional as F
+from torch import nn
 
 from trainwell.babysit import first_layer
 from trainwell.babysit.rules import STALLED
@@ -150,6 +152,8 @@ def check_baseline(model, train: tuple, val: tuple | None, *, loss, seed: int = 
         return []
     if not all(bool(torch.isfinite(x.double()).all()) for x in (X_fit, X_val)):
         return []
+    if isinstance(loss, nn.BCEWithLogitsLoss) or loss is F.binary_cross_entropy_with_logits:
+        loss = "bce"    # PyTorch's own from-logits BCE is trainwell's "bce": a logit's sign, not a value
     ids_fit, ids_val = _class_ids(y_fit, loss), _class_ids(y_val, loss)
     class_ids = ids_fit is not None and ids_val is not None
     if not class_ids and not (torch.is_floating_point(y_val) and (loss in REGRESSION_LOSSES or callable(loss))):

@@ -39,6 +39,7 @@ from trainwell.babysit.output_range import (check_loss_at_targets, check_loss_op
 from trainwell.babysit.probes import ActivationRecorder, input_signal, input_std
 from trainwell.babysit.rules import DIVERGENCE_FACTOR
 from trainwell.babysit.targets import check_targets
+from trainwell.babysit.task_shapes import check_single_output, class_axis, multi_hot, position_rows
 from trainwell.babysit.value_codes import check_value_codes
 from trainwell.errors import ConfigError, DataError, TrainwellError
 from trainwell.data.transforms import Standardize
@@ -619,6 +620,20 @@ def check_logit_rank(out, kind: str) -> list[Finding]:
                  evidence={"score_rank": rank, "needed": need, "singular_values": [float(v) for v in sv[:need + 1]]})]
 
 
+def _rows_summed(out, y, loss_fn, kind: str, expected: float) -> float:
+    """How many rows' losses the loss adds up: 1 for a mean over the batch (weighted or not), the
+    row count for ``reduction="sum"``. The uniform guess scored on the batch twice over (the rows
+    repeated) against on the batch: a mean stays, a sum doubles, so (ratio - 1) x rows. 1 where the
+    repeated batch cannot be scored."""
+    guess = _uninformative(out, kind)
+    try:
+        with torch.no_grad():
+            twice = float(loss_fn(torch.cat([guess, guess]), torch.cat([y, y])))
+    except Exception:           # a loss that reads the batch in its own way
+        return 1.0
+    return max(1.0, (twice / expected - 1.0) * out.shape[0]) if math.isfinite(twice) else 1.0
+
+
 def check_initial_loss(out, y, kind: str, loss_fn) -> list[Finding]:
     """Notes 004: the untrained loss should be that of a uniform guess (ln C = 2.3026 for C=10)."""
     with torch.no_grad():
@@ -635,7 +650,8 @@ def check_initial_loss(out, y, kind: str, loss_fn) -> list[Finding]:
         if expected <= 1e-6:
             return []
         ratio = value / expected
-        excess = value - expected if kind in NATS_KINDS else 0.0
+        rows = _rows_summed(out, y, loss_fn, kind, expected) if kind in NATS_KINDS else 1.0   # a sum: per row
+        excess = (value - expected) / rows if kind in NATS_KINDS else 0.0
         if LOSS_RATIO_LOW <= ratio <= LOSS_RATIO_HIGH and excess <= EXCESS_NATS:
             return []
     else:
@@ -644,11 +660,16 @@ def check_initial_loss(out, y, kind: str, loss_fn) -> list[Finding]:
         ratio = value / expected
     evidence["ratio"] = ratio
     if classification and kind in NATS_KINDS:
-        evidence["excess_nats"] = value - expected
+        evidence["excess_nats"] = (value - expected) / rows      # per row under reduction="sum"
+        if rows > 1:
+            evidence["rows_summed"] = rows
     what = f"ln C = {expected:.4g}" if kind == "cross_entropy" else f"{expected:.4g}"
+    if "rows_summed" in evidence:       # reduction="sum": the guess's loss is the rows' sum
+        what = f"{expected:.4g}, the sum over {evidence['rows_summed']:g} rows"
     return [make("bad_initial_loss",
                  f"the initial loss is {value:.4g} but an untrained model should score about {what} "
-                 f"({ratio:.2f}x" + (f", {value - expected:+.2f} nats" if "excess_nats" in evidence else "")
+                 f"({ratio:.2f}x" + (f", {evidence['excess_nats']:+.2f} nats" if "excess_nats" in evidence else "")
+                 + (" a row" if "rows_summed" in evidence else "")
                  + f"); the outputs are {'over' if ratio > 1 else 'under'}-confident at init",
                  evidence=evidence,
                  fix=("scale down the last layer's initial weights (e.g. x0.01, bias 0) and standardize "
@@ -859,6 +880,10 @@ def _accuracy(out, y, kind):
             return None
         if out.ndim == y.ndim or (out.ndim == y.ndim + 1 and out.shape[-1] == 1):
             return _one_score_accuracy(out.reshape(y.shape), y)
+        axis = class_axis(out, y)       # ids per position: the positions with a class, padding left out
+        if axis is not None:
+            scores, ids = position_rows(out, y, axis)
+            return (scores.argmax(dim=-1) == ids).float().mean() if ids.numel() else None
         return (out.argmax(dim=-1) == y).float().mean()
     if kind in ("bce", "bce_prob"):
         o = out.squeeze(-1) if out.ndim == y.ndim + 1 else out
@@ -974,9 +999,12 @@ def check_overfit(model, x, y, loss_fn, kind, optimizer_spec, lr, options=None, 
                          fix=f"raise lr from {lr:g} to about {lr * 10:g}")]
         return []
     # regression: the reference's loss is what a capable model reaches in its steps; a user run that
-    # moved and ends at or below it (a ratio of losses on the same rows: scale-free) is no failure
-    if user["acc"] is None and user["first"] > 0 and (user["first"] - user["last"]) / user["first"] >= BARELY_MOVED \
-            and user["last"] <= ref["last"]:
+    # moved and ends at or below it (a ratio of losses on the same rows: scale-free) is no failure.
+    # So for ids per position (task_shapes.py): 20 images hold thousands of pixels, which weights
+    # shared over the positions (a convolution) need not all get right to have learnt the rows
+    per_position = not torch.is_floating_point(y) and y.ndim >= 2
+    moved = user["first"] > 0 and (user["first"] - user["last"]) / user["first"] >= BARELY_MOVED
+    if (user["acc"] is None or per_position) and moved and user["last"] <= ref["last"]:
         return []
     if still_falling(user):
         # a loss still falling steeply at the end is a slow memorization, not a failed one (a CNN that
@@ -1053,6 +1081,20 @@ def memorized_target(y) -> float:
     return commonest + MEMORIZED_ACC * (1.0 - commonest)
 
 
+def can_beat_chance(y_unseen: torch.Tensor) -> bool:
+    """Whether ``check_labels_learnable`` can tell learnt labels from chance on these unseen labels:
+    a model that predicts every row right scores 1 against a chance of sum_k p_k^2 (its predicted
+    shares are the labels' own), and 1 must lie beyond chance by ``CHANCE_SIGMAS`` binomial standard
+    deviations. Where it does not (one class holds ~99% of the rows: chance 0.98, and 3 sigmas on
+    384 rows are 0.02) no accuracy the model reaches is evidence, so the test says nothing."""
+    ids = y_unseen[y_unseen >= 0].cpu()         # an ignore_index row (-100) is no class
+    if ids.numel() == 0:
+        return False
+    shares = torch.bincount(ids).double() / ids.numel()
+    chance = float((shares * shares).sum())
+    return 1.0 > chance + CHANCE_SIGMAS * math.sqrt(chance * (1 - chance) / ids.numel())
+
+
 def check_labels_learnable(model, X, y, loss_fn, kind, *, gen, budget: Budget | None = None) -> list[Finding]:
     """Labels that don't belong to their rows: memorize ``MEMORIZE_ROWS`` training rows (a copy
     of the model at PyTorch's default init, Adam lr 1e-3, regularization off, notes 004's
@@ -1076,6 +1118,8 @@ def check_labels_learnable(model, X, y, loss_fn, kind, *, gen, budget: Budget | 
     device = next((p.device for p in model.parameters()), X.device)
     perm = torch.randperm(n, generator=gen)
     fit, unseen = perm[:MEMORIZE_ROWS], perm[MEMORIZE_ROWS:MEMORIZE_ROWS + held]
+    if not can_beat_chance(y[unseen]):      # a 99:1 task: even a perfect model reads as chance
+        return []
     start = copy.deepcopy(model)
     for m in start.modules():       # the labels are judged, not the init: PyTorch's default init
         if hasattr(m, "reset_parameters"):   # (a huge init memorizes without generalizing)
@@ -1108,6 +1152,77 @@ def check_labels_learnable(model, X, y, loss_fn, kind, *, gen, budget: Budget | 
                  severity="warning",
                  fix="check that inputs and labels are aligned (the same row order after any shuffle, join or "
                      "split) and that the label column is the right one")]
+
+
+def chance_and_margin(p: torch.Tensor, q: torch.Tensor, rows: int) -> tuple[float, float, float]:
+    """The label accuracy that predictions independent of the labels score, per column
+    c_j = p_j q_j + (1 - p_j)(1 - q_j) (shares p of ones among the labels, q among the predictions),
+    averaged; its margin, ``CHANCE_SIGMAS`` standard errors of a row's accuracy over ``rows`` rows,
+    with the row's labels taken as perfectly correlated (sd at most the mean of sqrt(c_j (1 - c_j)):
+    the labels of a row are not independent, and this bound holds whatever their correlation); and
+    their sum, the accuracy a model must beat."""
+    c = p * q + (1 - p) * (1 - q)
+    chance = float(c.mean())
+    margin = CHANCE_SIGMAS * float(torch.sqrt(c * (1 - c)).mean()) / rows ** 0.5
+    return chance, margin, chance + margin
+
+
+def check_multi_hot_learnable(model, X, y, loss_fn, kind: str, *, gen,
+                              budget: Budget | None = None) -> list[Finding]:
+    """``check_labels_learnable`` for multi-hot rows: memorize ``MEMORIZE_ROWS`` rows (the
+    model at PyTorch's default init, Adam lr 1e-3, regularization off) and score up to
+    ``UNSEEN_ROWS`` rows it never saw, each label of each row right or wrong. Label sets that belong
+    to their rows carry over; label sets shifted against their rows (a join one row off) leave the
+    unseen rows at chance: per label column j with unseen share p_j of ones and predicted share q_j,
+    p_j q_j + (1 - p_j)(1 - q_j), averaged over the columns, with ``chance_and_margin``'s margin.
+    Not judged where a model right on every label would not beat chance by that margin (labels all
+    but constant: the 99:1 case of ``can_beat_chance``), nor where the rows were not
+    memorized (``MEMORIZED_ACC`` of the way from the commonest value's share to 1)."""
+    if not multi_hot(y, kind):
+        return []
+    n = X.shape[0]
+    held = min(UNSEEN_ROWS, n - MEMORIZE_ROWS)
+    if held < MIN_UNSEEN_ROWS:
+        return []
+    perm = torch.randperm(n, generator=gen)
+    fit, unseen = perm[:MEMORIZE_ROWS], perm[MEMORIZE_ROWS:MEMORIZE_ROWS + held]
+    yu = y[unseen].cpu().double()
+    p = yu.mean(dim=0)
+    if 1.0 <= chance_and_margin(p, p, held)[2]:     # a model right on every label would not beat chance
+        return []
+    device = next((q.device for q in model.parameters()), X.device)
+    start = copy.deepcopy(model)
+    for m in start.modules():           # the labels are judged, not the init
+        if hasattr(m, "reset_parameters"):
+            m.reset_parameters()
+    _disable_regularization(start)
+    shares = y[fit].double().mean(dim=0)
+    commonest = float(torch.maximum(shares, 1 - shares).mean())
+    target = commonest + MEMORIZED_ACC * (1.0 - commonest)
+    run = _short_run(start, X[fit].to(device), y[fit].to(device), loss_fn, kind, "adam", 1e-3,
+                     REFERENCE_STEPS, budget=budget, target_acc=target)
+    if run["acc"] is None or run["acc"] < target:
+        return []
+    start.train()
+    with torch.no_grad():
+        out = start(X[unseen].to(device)).cpu().double()
+    predicted = (out > (0.5 if kind == "bce_prob" else 0.0)).double().reshape(yu.shape)
+    acc = float((predicted == yu).double().mean())           # the share of the unseen labels right
+    chance, margin, _ = chance_and_margin(p, predicted.mean(dim=0), held)
+    if acc > chance + margin:
+        return []
+    return [make("label_problem",
+                 f"the model memorizes the label sets of {MEMORIZE_ROWS} training rows (labels right "
+                 f"{run['acc']:.2f}) but gets {acc:.2f} of the labels right on {held} rows it did not see, no "
+                 f"better than its predictions score by chance ({chance:.2f}, were they independent of the "
+                 f"labels): the multi-hot rows do not belong to their inputs, or the inputs tell almost "
+                 f"nothing about them (labels mostly noise)",
+                 evidence={"memorized_acc": run["acc"], "memorized_target": target, "unseen_acc": acc,
+                           "chance": chance, "margin": margin, "rows": MEMORIZE_ROWS, "unseen_rows": held,
+                           "labels": int(y.shape[1])},
+                 severity="warning",
+                 fix="check that inputs and label rows are aligned (the same row order after any shuffle, join or "
+                     "split) and that the label columns are the right ones")]
 
 
 def check_regularization(model, x, y, loss_fn, optimizer_spec, lr, regularization: dict,
@@ -1303,6 +1418,7 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
             recorder = ActivationRecorder(work)
             with torch.no_grad(), recorder:
                 out = work(xb)
+            check_single_output(out)    # a tuple / dict output: a ConfigError in words (task_shapes.py)
             stats = recorder.stats(exclude=out)
         except TrainwellError:
             raise
@@ -1317,9 +1433,18 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
             final = final_op(work, xb)
         except Exception:               # a forward that fails under a function mode: the value checks still run
             final = None
-        output_problems = check_loss_output(out, yb, kind, loss_fn, last=last, num_classes=num_classes, final=final)
-        label_problems = check_labels(y.to(device) if not torch.is_floating_point(y) else yb, out, kind,
-                                      num_classes=num_classes)
+        axis = class_axis(out, yb)     # ids per position (a tagger, a segmentation head): read as rows
+        if axis is None:
+            output_problems = check_loss_output(out, yb, kind, loss_fn, last=last, num_classes=num_classes,
+                                                final=final)
+            label_problems = check_labels(y.to(device) if not torch.is_floating_point(y) else yb, out, kind,
+                                          num_classes=num_classes)
+        else:
+            scores, ids = position_rows(out, yb, axis)
+            output_problems = check_loss_output(scores, ids, kind, loss_fn, last=last, num_classes=num_classes,
+                                                final=None) if ids.numel() else []
+            every_id = y.reshape(-1)
+            label_problems = check_labels(every_id[every_id >= 0].to(device), scores, kind, num_classes=num_classes)
         if not any(f.severity == "error" for f in output_problems + label_problems):
             output_problems += check_loss_rows(out, yb, loss_fn)    # a loss that mixes the rows of a batch
         if not any(f.severity == "error" for f in output_problems + label_problems):
@@ -1393,6 +1518,8 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
                 # at chance on unseen rows: the labels' fault, or the inputs' when columns relate to them
                 findings += reread(check_labels_learnable(model, X[keep], y[keep], loss_fn, kind, gen=gen,
                                                           budget=budget), X[keep], y[keep], model=model)
+                findings += check_multi_hot_learnable(model, X[keep], y[keep], loss_fn, kind, gen=gen,
+                                                      budget=budget)   # the same for multi-label rows
             if within_budget("regularization check", REGULARIZATION_STEPS * budget.step_cost(xb.shape[0])):
                 budget.steps(REGULARIZATION_STEPS, xb.shape[0])
                 findings += check_regularization(model, xb, yb, loss_fn, optimizer, lr, regularization, penalty,

@@ -34,6 +34,7 @@ import math
 import statistics
 from collections import Counter
 from dataclasses import dataclass, replace
+from types import SimpleNamespace
 
 import torch
 
@@ -49,6 +50,7 @@ from trainwell.babysit.ratios import HEALTHY_RATIO
 from trainwell.babysit.registry import CODES, Group, members
 from trainwell.babysit.rules import BASELINE_SAMPLES, FLAT, WINDOW
 from trainwell.babysit.run_options import check_run_options
+from trainwell.babysit.split_checks import grade_imbalance
 from trainwell.data.streaming import check_sample
 from trainwell.errors import ConfigError
 from trainwell.optim.factory import optimizer_options
@@ -440,6 +442,9 @@ class Repairer:
                 found = [f for f in preflight(controls.model, X, y, loss=config.loss, shuffle=config.shuffle,
                                               cheap_only=True, data_checks=rows_changed, seed=config.seed)
                          if f.key not in seen]
+                # class_imbalance graded by the evaluated mix as the doctor grades it (split_checks.py)
+                found = grade_imbalance(found, SimpleNamespace(train=controls.train_data, val=controls.val_data,
+                                                               test=None))
                 seen.update(f.key for f in found)
             found = (self._preprocess_test(state) + (self._grade(state, found) if found else [])
                      + self._activation_test(state) + self._settings_test(state))

@@ -38,13 +38,18 @@ TARGET_STD_LOW = 1e-2
 TARGET_MEAN_OFF = 10.0
 
 
-def _regression(y, out, kind: str) -> bool:
+def _regression(y, out, kind: str, *, columns: bool = False) -> bool:
     """A regression setup with one target column: a named regression loss, or a user's loss
-    (``kind == "other"``) on float targets with one output column per target column."""
-    if not torch.is_floating_point(y) or y.ndim > 2 or (y.ndim == 2 and y.shape[1] != 1):
+    (``kind == "other"``) on float targets with one output column per target column. ``columns``:
+    several target columns count too, each with its output column ((N, K) targets against (N, K)
+    outputs: a multi-output regression, whose columns the scale check reads one by one)."""
+    if not torch.is_floating_point(y) or y.ndim > 2:
         return False
     width = out.shape[-1] if out.ndim >= 2 else 1
-    return kind in REGRESSION_KINDS or (kind == "other" and width == 1)
+    targets = y.shape[1] if y.ndim == 2 else 1
+    if targets != 1 and not (columns and out.ndim == 2 and width == targets):
+        return False
+    return kind in REGRESSION_KINDS or (kind == "other" and width == targets)
 
 
 def check_class_id_targets(y, out, kind: str) -> list[Finding]:
@@ -75,24 +80,31 @@ def check_class_id_targets(y, out, kind: str) -> list[Finding]:
 
 def check_target_scale(y, out, kind: str) -> list[Finding]:
     """``targets_off_scale``: regression targets whose std or |mean| is far from unit scale (the
-    worst column's numbers in the evidence)."""
-    if not _regression(y, out, kind) or y.shape[0] < 2:
+    worst column's numbers in the message and fix, every column's in the evidence); each column of
+    a multi-output regression is read on its own."""
+    if not _regression(y, out, kind, columns=True) or y.shape[0] < 2:
         return []
     t = y.detach().reshape(y.shape[0], -1).cpu().double()
     t = t[torch.isfinite(t).all(dim=1)]
     if t.shape[0] < 2:
         return []
     mean, std = t.mean(dim=0), t.std(dim=0)
-    reasons = []
+    reasons, worst = [], []
     big_std, small_std, big_mean = float(std.max()), float(std.min()), float(mean.abs().max())
     if big_std > TARGET_STD_HIGH:
         reasons.append(f"std {big_std:.4g} (want ~1)")
+        worst.append(int(std.argmax()))
     elif 0 < small_std < TARGET_STD_LOW:
         reasons.append(f"std {small_std:.3g} (want ~1)")
+        worst.append(int(torch.where(std > 0, std, torch.full_like(std, float("inf"))).argmin()))
     if big_mean > TARGET_MEAN_OFF:
         reasons.append(f"mean {float(mean[mean.abs().argmax()]):.4g} (want ~0)")
+        worst.append(int(mean.abs().argmax()))
     if not reasons:
         return []
+    column = worst[0]
+    if t.shape[1] > 1:          # a multi-output regression: name the column
+        reasons = [f"column {column}: " + reasons[0]] + reasons[1:]
     init_loss = float((t * t).mean())
     # a user's own loss may be written for the targets as they are (a relative error, a log-cosh, a
     # Poisson deviance: standardizing breaks them, MAPE on centred targets divides by ~0), so what the
@@ -106,9 +118,12 @@ def check_target_scale(y, out, kind: str) -> list[Finding]:
                                       "(a relative or scale-free loss needs the targets as they are): information, "
                                       "not a warning" if users else ""),
                  severity="info" if users else "warning",
-                 evidence={"mean": mean.tolist(), "std": std.tolist(), "mean_square": init_loss, "loss": kind},
-                 fix=(f"standardize the targets with training-split statistics, y = (y - {float(mean[0]):.4g}) / "
-                      f"{float(std[0]):.4g}, and map predictions back (pred * std + mean)"))]
+                 evidence={"mean": mean.tolist(), "std": std.tolist(), "mean_square": init_loss, "loss": kind,
+                           "column": column},
+                 fix=(f"standardize the targets with training-split statistics, y = (y - {float(mean[column]):.4g}) / "
+                      f"{float(std[column]):.4g}" + (f" for column {column} (each column by its own)"
+                                                     if t.shape[1] > 1 else "")
+                      + ", and map predictions back (pred * std + mean)"))]
 
 
 def check_targets(y, out, kind: str) -> list[Finding]:

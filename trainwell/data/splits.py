@@ -102,7 +102,11 @@ def class_count(labels: dict, *, name: str = "data", num_classes: int | None = N
         if y.ndim != 1:
             raise LabelError(f"{where(split)}: class labels must be one id per sample (got shape "
                             f"{tuple(y.shape)}); one-hot rows: pass y.argmax(1), or float class "
-                            f"probabilities with loss = \"cross_entropy\"")
+                            f"probabilities with loss = \"cross_entropy\"; multi-hot rows (several labels "
+                            f"a sample): pass them as float with loss = \"bce\"; an id per position (a "
+                            f"tagger's (N, T), a segmentation's (N, H, W)) is no target fit trains: train "
+                            f"with a Trainer and check with babysit.preflight (docs/babysitter.md, Task "
+                            f"shapes)")
         if len(y) and y.min() < 0:
             row = int(np.argmax(y < 0))
             raise LabelError(f"{where(split)} row {row}: class ids must be >= 0 (found {int(y[row])}; "

@@ -17,6 +17,7 @@ from trainwell.babysit.repair import Repairer
 from trainwell.babysit.plateau_mode import PlateauWatch
 from trainwell.babysit.reset_watch import ResetWatch, in_run_hooks
 from trainwell.babysit.stop_watch import StopWatch
+from trainwell.babysit.task_shapes import check_single_output
 from trainwell.config import Config
 from trainwell.data.batches import Batches
 from trainwell.data.sources import Splits, as_pair, check_paths, check_source_options, load as load_source
@@ -296,8 +297,13 @@ def check_model_fits_data(model: nn.Module, loss_fn, train_pair, loss_name, *, v
         try:
             out = model(X[:2])
         except (RuntimeError, ValueError, IndexError) as e:
+            # fit trains in float32 (docs/data.md): a model cast by .double() meets float32 rows
+            cast = ("; fit gives the model float32 inputs and its parameters are float64: drop the "
+                    ".double() (or call model.float())" if torch.is_floating_point(X) and X.dtype != torch.float64
+                    and any(q.dtype == torch.float64 for q in model.parameters()) else "")
             raise DataError(f"the model does not accept the training inputs: samples have shape "
-                            f"{tuple(X.shape[1:])} ({type(e).__name__}: {str(e).splitlines()[0]})") from None
+                            f"{tuple(X.shape[1:])} ({type(e).__name__}: {str(e).splitlines()[0]}){cast}") from None
+        check_single_output(out)
         check_finite(X, "train: X")
         check_finite(y, "train: y")
         problem = target_problem(loss_name, y, out.shape[1] if out.ndim == 2 else 1)
