@@ -594,6 +594,7 @@ class Repairer:
                                clip_norm=clip, config=config, steps=schedule_steps,
                                clip=False,   # the settings experiment below tries every configured clip
                                confirm=True)  # (a stretch ahead within the noise at these few steps: trained on)
+        found += self._radius_test(state, config, options, lr)
         # a dropout on the model's output is a setting arm too (mode_gap.py: its removal, before the first step)
         on_output = bool(mode_gap.output_dropouts(controls.model, X[:interventions.MODE_ROWS].to(
             next((p.device for p in controls.model.parameters()), X.device))))
@@ -614,6 +615,17 @@ class Repairer:
             steps=steps, clip_norm=clip, unfreeze=False, lr_arms=False, run_steps=state.total_steps, config=config,
             confirm=True, extend_steps=int(SETTINGS_SHARE * (state.total_steps or 0)))
         return interventions.findings(baseline, ran, run_steps=state.total_steps) + found
+
+    def _radius_test(self, state, config, options: dict, lr: float) -> list:
+        """The SAM family's radius read by its own ascent step (``interventions.radius_past_neighbourhood``),
+        not by a trial: a radius past the gradient's neighbourhood slows a run from its first steps, in
+        a setup that may learn too slowly for the few steps of a trial to show it (a CNN whose healthy
+        run leaves chance only after 4 of its 10 epochs). Part of the settings test: once per fit."""
+        X, y = state.controls.train_data
+        found = interventions.radius_past_neighbourhood(
+            state.controls.model, X, y, resolve_loss(config.loss)[0], optimizer=config.optimizer, options=options,
+            lr=lr, batch_size=config.batch_size, seed=config.seed)
+        return [found] if found is not None else []
 
     def _handle(self, state, findings, *, before_training) -> bool:
         """Repair the highest-priority finding that has a plan; True when one was repaired. A
