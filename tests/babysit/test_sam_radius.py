@@ -84,3 +84,19 @@ def test_a_usual_radius_is_not_repaired(data, monkeypatch):
                         babysit="repair", **FAST)
     assert read == [None]
     assert "reset_optimizer_options" not in [r["action"] for r in run.repairs]
+
+
+def test_the_radius_check_costs_a_bounded_number_of_forward_passes(data):
+    """At most two radii (the run's and the default) x ``RADIUS_BATCHES`` batches x two passes (at w
+    and at w + e); none for a radius at its default or an optimizer without one."""
+    X, y = data.train
+    net = mlp()
+    passes = []
+    net.register_forward_hook(lambda *args: passes.append(1))     # a deepcopy keeps the hook
+    read = dict(X=X, y=y, loss_fn=F.cross_entropy, lr=1e-3, batch_size=64)
+    radius_past_neighbourhood(net, **read, optimizer="sam", options={"base": "adam", "rho": 5.0})
+    assert 0 < len(passes) <= 2 * interventions.RADIUS_BATCHES * 2
+    passes.clear()
+    radius_past_neighbourhood(net, **read, optimizer="sam", options={"base": "adam", "rho": 0.05})
+    radius_past_neighbourhood(net, **read, optimizer="adam", options={"rho": 5.0})
+    assert passes == []
