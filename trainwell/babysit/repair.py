@@ -441,6 +441,7 @@ class Repairer:
                                               cheap_only=True, data_checks=rows_changed, seed=config.seed)
                          if f.key not in seen]
                 seen.update(f.key for f in found)
+                self._ids_refit(state, found)
             found = (self._preprocess_test(state) + (self._grade(state, found) if found else [])
                      + self._activation_test(state) + self._settings_test(state))
             for f in found:
@@ -460,6 +461,15 @@ class Repairer:
             # the checks of the rows alone only after a change of the rows (``Action.changes_data``)
             rechecked = [ACTIONS[r["action"]] for r in self.repairs[made:] if ACTIONS[r["action"]].rechecked]
             recheck, rows_changed = bool(rechecked), any(a.changes_data for a in rechecked)
+
+    def _ids_refit(self, state, found) -> None:
+        """``constant_ids``' warnings (an embedding's ids one value on every row) get the step of the run's
+        own preprocess whose removal makes the ids vary (``preprocess_refit.choose_for_ids``: its
+        ``evidence["refit"]``, which ``plans.plan_uninformative_inputs`` plans as ``refit_preprocess``)."""
+        for f in found:
+            if f.code == "uninformative_inputs" and f.severity == "warning" and f.evidence.get("embedding") is not None \
+                    and getattr(state.controls, "raw_train", None) is not None:
+                f.evidence["refit"] = preprocess_refit.choose_for_ids(f, state.controls, seed=state.controls.config.seed)
 
     def _preprocess_test(self, state) -> list:
         """What the run's own configured preprocess loses (preprocess_check.check_preprocess: the
