@@ -100,3 +100,21 @@ def test_the_radius_check_costs_a_bounded_number_of_forward_passes(data):
     radius_past_neighbourhood(net, **read, optimizer="sam", options={"base": "adam", "rho": 0.05})
     radius_past_neighbourhood(net, **read, optimizer="adam", options={"rho": 5.0})
     assert passes == []
+
+
+def test_a_radius_check_that_fails_leaves_the_pre_flight_running(data, monkeypatch):
+    """A measurement that raises (a forward failing on a copy) is no finding, and the repairer's
+    pre-flight goes on: here the settings trial's own "optimizer defaults" arm still finds rho 5
+    (digits learns within its steps), and the run trains every epoch."""
+    called = []
+
+    def failing(*args, **kwargs):
+        called.append(1)
+        raise RuntimeError("a forward that fails on the copy")
+
+    opts = {"optimizer": "sam", "optimizer_options": {"base": "adam", "rho": 5.0}, "lr": 1e-3, **FAST}
+    monkeypatch.setattr(interventions, "radius_past_neighbourhood", failing)
+    run = trainwell.fit(mlp(), data, babysit="repair", **opts)
+    assert called and len(run.history) == FAST["epochs"]
+    settings = [f for f in run.findings.findings if f.code == "optimizer_setting"]
+    assert settings and all(f.evidence.get("intervention") == "optimizer defaults" for f in settings)

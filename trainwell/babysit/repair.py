@@ -469,7 +469,11 @@ class Repairer:
         for f in found:
             if f.code == "uninformative_inputs" and f.severity == "warning" and f.evidence.get("embedding") is not None \
                     and getattr(state.controls, "raw_train", None) is not None:
-                f.evidence["refit"] = preprocess_refit.choose_for_ids(f, state.controls, seed=state.controls.config.seed)
+                try:
+                    f.evidence["refit"] = preprocess_refit.choose_for_ids(f, state.controls,
+                                                                          seed=state.controls.config.seed)
+                except Exception as exc:    # a refitted pipeline the model fails on: no refit, said why
+                    f.evidence["refit"] = {"why": f"a refit could not be read: {type(exc).__name__}: {exc}"[:200]}
 
     def _preprocess_test(self, state) -> list:
         """What the run's own configured preprocess loses (preprocess_check.check_preprocess: the
@@ -632,9 +636,12 @@ class Repairer:
         a setup that may learn too slowly for the few steps of a trial to show it (a CNN whose healthy
         run leaves chance only after 4 of its 10 epochs). Part of the settings test: once per fit."""
         X, y = state.controls.train_data
-        found = interventions.radius_past_neighbourhood(
-            state.controls.model, X, y, resolve_loss(config.loss)[0], optimizer=config.optimizer, options=options,
-            lr=lr, batch_size=config.batch_size, seed=config.seed)
+        try:
+            found = interventions.radius_past_neighbourhood(
+                state.controls.model, X, y, resolve_loss(config.loss)[0], optimizer=config.optimizer, options=options,
+                lr=lr, batch_size=config.batch_size, seed=config.seed)
+        except Exception:       # a forward or an optimizer that fails on a copy: the other checks say so
+            return []
         return [found] if found is not None else []
 
     def _handle(self, state, findings, *, before_training) -> bool:
