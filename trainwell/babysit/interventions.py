@@ -36,6 +36,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
+import statistics
 from dataclasses import dataclass, field
 
 import torch
@@ -438,6 +439,87 @@ def radius_default(optimizer) -> float | None:
     info = OPTIMIZERS.get(optimizer) if isinstance(optimizer, str) else None
     option = info.options.get(RADIUS) if info is not None and info.options else None
     return None if option is None else float(option.default)
+
+
+RADIUS_BATCHES = 4    # the radius' linearity is read on this many training batches (their median) ...
+RADIUS_CURVED = 2.0   # ... and SAM's radius is past its neighbourhood when its ascent step raises the loss more
+                      # than twice what the gradient predicts (the second-order term larger than the first):
+                      # SAM's ascent step is the first-order maximizer of the loss in the ball (Foret et al. 2021,
+                      # eq. 2), exact only while the gradient describes the loss across it
+
+
+def radius_linearity(model: nn.Module, X, y, loss_fn, *, optimizer, options: dict, lr: float,
+                     batch_size: int, seed: int = 0, radius: float | None = None) -> float | None:
+    """The median over ``RADIUS_BATCHES`` training batches of the SAM family's ascent step's actual
+    rise of the loss over the rise its gradient predicts, (L(w + e) - L(w)) / (g . e), with e the
+    optimizer's own ascent step (SAM rho g / |g|, ASAM's scaled one) at ``radius`` (the configured
+    ``RADIUS`` when None): about 1 while the radius is inside the region the gradient describes,
+    growing with the curvature the step crosses. None for an optimizer without a radius or a batch
+    whose gradient is zero. The model is never modified (each batch on a copy; dropout masks and
+    batch statistics the same in both passes)."""
+    from trainwell.optim.sam import SAM
+    if radius_default(optimizer) is None:
+        return None
+    opts = dict(options)
+    if radius is not None:
+        opts[RADIUS] = radius
+    gen = torch.Generator().manual_seed(seed)
+    device = next((p.device for p in model.parameters()), X.device)
+    ratios = []
+    for _ in range(RADIUS_BATCHES):
+        idx = torch.randperm(len(X), generator=gen)[:batch_size]
+        xb, yb = X[idx].to(device), y[idx].to(device)
+        net = copy.deepcopy(model)
+        net.train()
+        opt = make_optimizer(optimizer, net, lr=lr, **opts)
+        if not isinstance(opt, SAM):
+            return None
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            loss = loss_fn(net(xb), yb)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        params, grads, spans = opt._collect()
+        if not params:
+            return None
+        with torch.no_grad():
+            before = [p.detach().clone() for p in params]
+            opt._perturb(params, grads, spans, None)
+            rise = sum(float((g * (p - b)).sum()) for g, p, b in zip(grads, params, before))
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                actual = float(loss_fn(net(xb), yb)) - float(loss)
+        if not (rise > 0 and math.isfinite(actual)):
+            continue
+        ratios.append(actual / rise)
+    return statistics.median(ratios) if ratios else None
+
+
+def radius_past_neighbourhood(model: nn.Module, X, y, loss_fn, *, optimizer, options: dict, lr: float,
+                              batch_size: int, seed: int = 0) -> Finding | None:
+    """An ``optimizer_setting`` finding when the configured radius differs from its record's
+    default (``changed_options``) and its ascent step is past the neighbourhood the gradient
+    describes (``radius_linearity`` above ``RADIUS_CURVED``) while the default's is not: its
+    evidence names the radius (``options``), which ``plans.plan_optimizer_setting`` resets."""
+    if RADIUS not in changed_options(options, optimizer):
+        return None
+    read = dict(model=model, X=X, y=y, loss_fn=loss_fn, optimizer=optimizer, options=options, lr=lr,
+                batch_size=batch_size, seed=seed)
+    at_run = radius_linearity(**read)
+    if at_run is None or at_run <= RADIUS_CURVED:
+        return None
+    default = radius_default(optimizer)
+    at_default = radius_linearity(**read, radius=default)
+    if at_default is None or at_default > RADIUS_CURVED:
+        return None
+    rho = float(options[RADIUS])
+    return make("optimizer_setting",
+                f"SAM's radius {RADIUS} = {rho:g}: its ascent step raises the loss {at_run:.2g}x what the "
+                f"gradient predicts (at the default {default:g}: {at_default:.2g}x), past the neighbourhood "
+                f"the gradient describes",
+                evidence={"options": {RADIUS: rho}, "linearity": at_run, "linearity_default": at_default,
+                          "radius_default": default},
+                fix=f"leave the optimizer's {RADIUS} at its default ({default:g})")
 
 
 def _differs(value, default) -> bool:

@@ -649,10 +649,17 @@ def plan_uninformative_inputs(f, ctx):
     dropped, or standardized columns before a pca keeping its components, refitted on the rows
     before the pipeline, keeping the model's input shape): the config that threw the information
     away is trainwell's. ``refit_preprocess`` replaces the pipeline before the first step. Other
-    causes (the data, the model's first layer) are not repaired; a refit that was not found says why."""
+    causes (the data, the model's first layer) are not repaired; a refit that was not found says why.
+    Also ``constant_ids``' finding (an embedding's ids one value on every row) when dropping a step of
+    the configured preprocess makes them vary (``evidence["refit"]``, preprocess_refit.choose_for_ids)."""
+    refit = f.evidence.get("refit") or {}
+    if f.evidence.get("embedding") is not None and "steps" in refit:
+        # constant_ids' finding whose ids vary with a step of the run's preprocess dropped (preprocess_refit.choose_for_ids)
+        names = [spec_name(s) for s in refit["steps"]]
+        return make_plan("refit_preprocess", f"{f.message}: {refit.get('probe', '')}: refit the preprocess as {names} "
+                                             f"before the first step", steps=refit["steps"])
     if f.where != "preprocess" or f.evidence.get("preprocess_step") is None:
         return not_repairable(f, ctx)
-    refit = f.evidence.get("refit") or {}
     if "steps" not in refit:
         why = refit.get("why") or "no refit of the run's preprocess was tried (the doctor's finding)"
         return f"{f.message}: {why}; {f.fix}"

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import torch
 
-from trainwell.babysit import first_layer
+from trainwell.babysit import constant_ids, first_layer
 from trainwell.babysit.actions import spec_name
 from trainwell.babysit.findings import Finding
 from trainwell.data.transforms import Pipeline, fit_preprocess
@@ -92,3 +92,44 @@ def choose(f: Finding, controls, *, seed: int = 0) -> dict:
                                                 f"{f.evidence.get('raw_score', float('nan')):.3g}"}
         tried.append(f"{names} does not recover the loss")
     return {"why": "no change of the step keeps the model's input and recovers it (" + "; ".join(tried) + ")"}
+
+
+def choose_for_ids(f: Finding, controls, *, seed: int = 0) -> dict:
+    """For ``constant_ids``' finding (an embedding whose ids, computed from the inputs, are one value
+    on every row): ``{"steps": [...], "probe": text, "step": i}`` for the first step ``i`` of the
+    run's configured preprocess whose removal, refitted on the training rows before the pipeline
+    and keeping the model's input shape, gives that embedding ids that vary over the same rows (the
+    check run again on them finds it no more): the preprocess put the values in other units than
+    the model's code expects (a standardize before a ``torch.bucketize`` at edges in years). Else
+    ``{"why": text}``: the fault is the model's or the data's, not the run's preprocess."""
+    specs = controls.configured_preprocess
+    if not specs or controls.raw_train is None:
+        return {"why": "no configured preprocess whose rows before it are kept"}
+    if controls.preprocess_refitted:
+        return {"why": "the preprocess was refitted in this run already"}
+    X, y = controls.raw_train
+    shape = tuple(controls.train_data[0].shape[1:])
+    class_ids = not torch.is_floating_point(y)
+    n = min(X.shape[0], first_layer.ROWS)
+    rows = torch.randperm(X.shape[0], generator=torch.Generator().manual_seed(seed))[:n]
+    rows_X, rows_y = X[rows].cpu(), y[rows].cpu()
+    tried = []
+    for step in range(len(specs)):
+        candidate = list(specs[:step]) + list(specs[step + 1:])
+        names = [spec_name(s) for s in candidate]
+        try:
+            pipeline = fit_preprocess(candidate, X.cpu()) if candidate else None
+        except Exception as exc:          # a candidate that cannot be fitted on these rows is not one
+            tried.append(f"{names}: {exc}")
+            continue
+        with torch.no_grad():
+            Z = pipeline(rows_X) if pipeline is not None else rows_X
+        if tuple(Z.shape[1:]) != shape:
+            tried.append(f"{names} gives rows of shape {tuple(Z.shape[1:])}, the model takes {shape}")
+            continue
+        again = constant_ids.check_constant_ids(controls.model, Z.float(), rows_y, class_ids=class_ids, seed=seed)
+        if not any(g.where == f.where for g in again):
+            return {"steps": candidate, "step": step,
+                    "probe": f"without step {step + 1} ({spec_name(specs[step])}) {f.where}'s ids vary over the rows"}
+        tried.append(f"{names} still gives {f.where} one id")
+    return {"why": "no step of the preprocess dropped gives the embedding varying ids (" + "; ".join(tried) + ")"}

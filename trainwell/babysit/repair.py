@@ -446,6 +446,7 @@ class Repairer:
                 found = grade_imbalance(found, SimpleNamespace(train=controls.train_data, val=controls.val_data,
                                                                test=None))
                 seen.update(f.key for f in found)
+                self._ids_refit(state, found)
             found = (self._preprocess_test(state) + (self._grade(state, found) if found else [])
                      + self._activation_test(state) + self._settings_test(state))
             for f in found:
@@ -465,6 +466,19 @@ class Repairer:
             # the checks of the rows alone only after a change of the rows (``Action.changes_data``)
             rechecked = [ACTIONS[r["action"]] for r in self.repairs[made:] if ACTIONS[r["action"]].rechecked]
             recheck, rows_changed = bool(rechecked), any(a.changes_data for a in rechecked)
+
+    def _ids_refit(self, state, found) -> None:
+        """``constant_ids``' warnings (an embedding's ids one value on every row) get the step of the run's
+        own preprocess whose removal makes the ids vary (``preprocess_refit.choose_for_ids``: its
+        ``evidence["refit"]``, which ``plans.plan_uninformative_inputs`` plans as ``refit_preprocess``)."""
+        for f in found:
+            if f.code == "uninformative_inputs" and f.severity == "warning" and f.evidence.get("embedding") is not None \
+                    and getattr(state.controls, "raw_train", None) is not None:
+                try:
+                    f.evidence["refit"] = preprocess_refit.choose_for_ids(f, state.controls,
+                                                                          seed=state.controls.config.seed)
+                except Exception as exc:    # a refitted pipeline the model fails on: no refit, said why
+                    f.evidence["refit"] = {"why": f"a refit could not be read: {type(exc).__name__}: {exc}"[:200]}
 
     def _preprocess_test(self, state) -> list:
         """What the run's own configured preprocess loses (preprocess_check.check_preprocess: the
@@ -599,6 +613,7 @@ class Repairer:
                                clip_norm=clip, config=config, steps=schedule_steps,
                                clip=False,   # the settings experiment below tries every configured clip
                                confirm=True)  # (a stretch ahead within the noise at these few steps: trained on)
+        found += self._radius_test(state, config, options, lr)
         # a dropout on the model's output is a setting arm too (mode_gap.py: its removal, before the first step)
         on_output = bool(mode_gap.output_dropouts(controls.model, X[:interventions.MODE_ROWS].to(
             next((p.device for p in controls.model.parameters()), X.device))))
@@ -619,6 +634,20 @@ class Repairer:
             steps=steps, clip_norm=clip, unfreeze=False, lr_arms=False, run_steps=state.total_steps, config=config,
             confirm=True, extend_steps=int(SETTINGS_SHARE * (state.total_steps or 0)))
         return interventions.findings(baseline, ran, run_steps=state.total_steps) + found
+
+    def _radius_test(self, state, config, options: dict, lr: float) -> list:
+        """The SAM family's radius read by its own ascent step (``interventions.radius_past_neighbourhood``),
+        not by a trial: a radius past the gradient's neighbourhood slows a run from its first steps, in
+        a setup that may learn too slowly for the few steps of a trial to show it (a CNN whose healthy
+        run leaves chance only after 4 of its 10 epochs). Part of the settings test: once per fit."""
+        X, y = state.controls.train_data
+        try:
+            found = interventions.radius_past_neighbourhood(
+                state.controls.model, X, y, resolve_loss(config.loss)[0], optimizer=config.optimizer, options=options,
+                lr=lr, batch_size=config.batch_size, seed=config.seed)
+        except Exception:       # a forward or an optimizer that fails on a copy: the other checks say so
+            return []
+        return [found] if found is not None else []
 
     def _handle(self, state, findings, *, before_training) -> bool:
         """Repair the highest-priority finding that has a plan; True when one was repaired. A
