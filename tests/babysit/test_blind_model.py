@@ -133,3 +133,30 @@ def test_the_check_leaves_the_random_state_and_the_model_alone():
     blind_model.check_blind_model(net, X, y, class_ids=True)
     assert torch.equal(torch.rand(3), expected)
     assert all(torch.equal(a, b) for a, b in zip(before, net.parameters()))
+
+
+class BothWaysNet(nn.Module):
+    """A sequence (rows, steps) read forwards and backwards by one GRU and the two readings summed."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.gru = nn.GRU(1, 16, batch_first=True)
+        self.head = nn.Linear(16, 2)
+
+    def forward(self, x):
+        seq = x.unsqueeze(-1)
+        return self.head(self.gru(seq)[1][-1] + self.gru(seq.flip(1))[1][-1])
+
+
+def test_a_sequence_read_both_ways_and_summed_is_found_where_direction_matters():
+    g = torch.Generator().manual_seed(3)
+    start, slope = torch.randn(1500, 1, generator=g), torch.randn(1500, 1, generator=g)
+    X = start + slope * torch.linspace(-1, 1, 8) + 0.3 * torch.randn(1500, 8, generator=g)
+    assert blind_model.invariances(BothWaysNet(), X) == [{"kind": "reverse", "slots": list(range(8))}]
+    rising = (slope[:, 0] > 0).long()                 # the direction of the trend: reversal flips it
+    found = blind_model.check_blind_model(BothWaysNet(), X, rising, class_ids=True)
+    assert [f.evidence["transformation"] for f in found] == ["reverse"]
+    assert "columns in reverse order" in found[0].message
+    level = (start[:, 0] > 0).long()                  # the series' level: the same read either way
+    assert blind_model.check_blind_model(BothWaysNet(), X, level, class_ids=True) == []

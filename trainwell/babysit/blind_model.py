@@ -16,12 +16,14 @@ transformation:
    leaves the output within ``SILENT`` of its RMS, on ``ROWS`` rows where the swap changes at least
    ``MIN_CHANGED`` of them, joins one group (pairs chain: every position of a bag is one group); a
    read slice whose sign flip leaves the output so is its own transformation (both signs on at
-   least ``MIN_SIGNED`` of the rows). Screened on ``SCREEN_ROWS`` rows, confirmed on ``ROWS``.
+   least ``MIN_SIGNED`` of the rows); so is the whole axis reversed (at least ``MIN_REVERSED``
+   slices read, not all in one group: a sequence read both ways and summed). Screened on
+   ``SCREEN_ROWS`` rows, confirmed on ``ROWS``.
 2. *The labels depend on it* (out of fold, as ``first_layer``'s probes): on up to
    ``first_layer.ROWS`` rows in ``unmatched_join.FOLDS`` folds, each probe (a linear model and
    nearest neighbours) is fitted on the other folds' rows as given and, a second time, on those rows
    together with their transformed copies under the same labels (a group's slices permuted at
-   random per row, a sign flipped): a probe taught that the transformation does not matter. Where
+   random per row, a sign flipped, the axis reversed): a probe taught that the transformation does not matter. Where
    the second probe predicts the held rows worse by the kill rule's margin (``first_layer.MIN_DROP``
    points of accuracy or ``first_layer.LOSS_RATIO`` x the squared error) at ``first_layer.ALPHA``
    split over the probes and the transformations tested (at most ``MAX_TESTED``), the data shows the
@@ -51,6 +53,7 @@ SILENT = 1e-5           # an output unchanged to float32 rounding (~1e-6 of its 
 MAX_SLOTS = 32          # slices along dim 1 searched pairwise (496 pairs)
 MIN_CHANGED = 0.5       # a swap or flip changes at least half the rows read: not two copies of one column
 MIN_SIGNED = 0.1        # a sign flip: at least 10 % of the rows on each side of zero
+MIN_REVERSED = 3        # the whole axis reversed: at least 3 slices read (two are a swap)
 MAX_TESTED = 4          # transformations whose data half is tested (the alpha is split over them)
 LISTED = 6              # slices named in the message
 
@@ -96,7 +99,7 @@ def invariances(model: nn.Module, x: torch.Tensor) -> list[dict]:
     """The transformations the model's output is exactly invariant to (the module docstring's half
     1): ``[{"kind": "permute", "slots": [...]}]`` for each group of slices any of whose pairs swap
     without moving the output, ``[{"kind": "sign", "slots": [j]}]`` for each slice whose sign flip
-    does not. ``x``: at least ``ROWS`` rows of the model's float inputs."""
+    does not, ``[{"kind": "reverse", "slots": [0, ..]}]`` where reversing dim 1 does not. ``x``: at least ``ROWS`` rows of the model's float inputs."""
     if not torch.is_floating_point(x) or x.dim() < 2 or not 2 <= x.shape[1] <= MAX_SLOTS:
         return []
     work = copy.deepcopy(model).eval()
@@ -136,6 +139,12 @@ def invariances(model: nn.Module, x: torch.Tensor) -> list[dict]:
         for j in read:
             groups.setdefault(root(j), []).append(j)
         found += [{"kind": "permute", "slots": g} for g in groups.values() if len(g) >= 2]
+        # the whole axis reversed (a sequence read both ways and summed), where no group already holds it all
+        if len(read) >= MIN_REVERSED and not any(len(g) == full.shape[1] for g in groups.values()) \
+                and _changed(full, full.flip(1)) >= MIN_CHANGED \
+                and _same(work, small, small.flip(1), base_small, small_scale) \
+                and _same(work, full, full.flip(1), base_full, scale):
+            found.append({"kind": "reverse", "slots": list(range(full.shape[1]))})
         for j in read:
             v = full[:, j].reshape(full.shape[0], -1)
             if min(float((v > 0).any(1).double().mean()), float((v < 0).any(1).double().mean())) < MIN_SIGNED:
@@ -151,6 +160,8 @@ def transform(x: torch.Tensor, t: dict, gen: torch.Generator) -> torch.Tensor:
     slices: swapped), or a slice's sign flipped."""
     if t["kind"] == "sign":
         return _flipped(x, t["slots"][0])
+    if t["kind"] == "reverse":
+        return x.flip(1)
     if len(t["slots"]) == 2:
         return _swapped(x, *t["slots"])
     slots = torch.tensor(t["slots"])
@@ -202,6 +213,8 @@ def _named(t: dict, shape: tuple) -> str:
     listed = ", ".join(map(str, slots)) + (" ..." if len(t["slots"]) > LISTED else "")
     if t["kind"] == "sign":
         return f"the sign of input {what[:-1]} {listed} flipped"
+    if t["kind"] == "reverse":
+        return f"the input's {what} in reverse order"
     if len(t["slots"]) == 2:
         return f"input {what} {listed} swapped"
     return f"input {what} {listed} put in any order"
