@@ -160,3 +160,44 @@ def test_a_sequence_read_both_ways_and_summed_is_found_where_direction_matters()
     assert "columns in reverse order" in found[0].message
     level = (start[:, 0] > 0).long()                  # the series' level: the same read either way
     assert blind_model.check_blind_model(BothWaysNet(), X, level, class_ids=True) == []
+
+
+def test_the_canonical_form_is_one_per_orbit():
+    g = torch.Generator().manual_seed(4)
+    x = torch.randn(50, 5, 3, generator=g)
+    group = {"kind": "permute", "slots": [0, 2, 3]}
+    shuffled = x.clone()
+    shuffled[:, [0, 2, 3]] = x[:, [3, 0, 2]]
+    assert torch.equal(blind_model.canonical(shuffled, group), blind_model.canonical(x, group))
+    assert torch.equal(blind_model.canonical(x.flip(1), {"kind": "reverse"}), blind_model.canonical(x, {"kind": "reverse"}))
+    sign = {"kind": "sign", "slots": [1]}
+    assert torch.equal(blind_model.canonical(blind_model._flipped(x, 1), sign), blind_model.canonical(x, sign))
+    # and nothing else is merged: rows that differ outside the transformation keep differing
+    other = x.clone()
+    other[:, 4] += 1
+    assert not torch.equal(blind_model.canonical(other, group)[:, 4], blind_model.canonical(x, group)[:, 4])
+
+
+class SetNet(nn.Module):
+    """A set of points (rows, points, 2) read by a shared encoder and a max over the points (DeepSets)."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.enc = nn.Sequential(nn.Linear(2, 16), nn.ReLU())
+        self.head = nn.Linear(16, 2)
+
+    def forward(self, x):
+        return self.head(self.enc(x).amax(1))
+
+
+def test_a_set_model_on_points_stored_in_sorted_order_is_quiet():
+    # the points are stored sorted by their first coordinate, so position 5 always holds the largest:
+    # a probe on the stored order reads "the largest x" from one column, and so does one on the points
+    # in any order once they are put in canonical (sorted) order, which the max-pooled model can compute
+    g = torch.Generator().manual_seed(5)
+    pts = torch.randn(1500, 6, 2, generator=g)
+    pts = pts.gather(1, pts[:, :, :1].argsort(1).expand(-1, -1, 2))
+    label = (pts[:, :, 0].amax(1) > 1.0).long()
+    assert [t["kind"] for t in blind_model.invariances(SetNet(), pts)] == ["permute"]
+    assert blind_model.check_blind_model(SetNet(), pts, label, class_ids=True) == []

@@ -21,9 +21,10 @@ transformation:
    ``SCREEN_ROWS`` rows, confirmed on ``ROWS``.
 2. *The labels depend on it* (out of fold, as ``first_layer``'s probes): on up to
    ``first_layer.ROWS`` rows in ``unmatched_join.FOLDS`` folds, each probe (a linear model and
-   nearest neighbours) is fitted on the other folds' rows as given and, a second time, on those rows
-   together with their transformed copies under the same labels (a group's slices permuted at
-   random per row, a sign flipped, the axis reversed): a probe taught that the transformation does not matter. Where
+   nearest neighbours) is fitted on the other folds' rows as given and, a second time, on every row's
+   ``canonical`` form under the transformation (a group's slices sorted, a sign's absolute value, a
+   row or its reverse, whichever comes first): the maximal invariant, so the second probe can read
+   everything an invariant model can (a set model's maximum, an unordered pair) and nothing else. Where
    the second probe predicts the held rows worse by the kill rule's margin (``first_layer.MIN_DROP``
    points of accuracy or ``first_layer.LOSS_RATIO`` x the squared error) at ``first_layer.ALPHA``
    split over the probes and the transformations tested (at most ``MAX_TESTED``), the data shows the
@@ -55,6 +56,7 @@ MIN_CHANGED = 0.5       # a swap or flip changes at least half the rows read: no
 MIN_SIGNED = 0.1        # a sign flip: at least 10 % of the rows on each side of zero
 MIN_REVERSED = 3        # the whole axis reversed: at least 3 slices read (two are a swap)
 MAX_TESTED = 4          # transformations whose data half is tested (the alpha is split over them)
+SORT_KEYS = 4           # a group's slices are put in order by their first 4 values (lexicographic)
 LISTED = 6              # slices named in the message
 
 
@@ -155,27 +157,37 @@ def invariances(model: nn.Module, x: torch.Tensor) -> list[dict]:
     return found
 
 
-def transform(x: torch.Tensor, t: dict, gen: torch.Generator) -> torch.Tensor:
-    """``x`` under the transformation ``t``: a group's slices permuted at random on every row (two
-    slices: swapped), or a slice's sign flipped."""
+def canonical(x: torch.Tensor, t: dict) -> torch.Tensor:
+    """Every row of ``x`` in one form per orbit of the transformation ``t`` (a maximal invariant: two
+    rows get the same form exactly when ``t`` maps one to the other): a group's slices sorted by their
+    first ``SORT_KEYS`` values, a slice's absolute value for a sign, the row or its reverse along dim 1,
+    whichever comes first in order. A probe on it can read everything a model invariant to ``t`` can."""
     if t["kind"] == "sign":
-        return _flipped(x, t["slots"][0])
+        z = x.clone()
+        z[:, t["slots"][0]] = x[:, t["slots"][0]].abs()
+        return z
     if t["kind"] == "reverse":
-        return x.flip(1)
-    if len(t["slots"]) == 2:
-        return _swapped(x, *t["slots"])
+        a, b = x.reshape(x.shape[0], -1), x.flip(1).reshape(x.shape[0], -1)
+        differ = a != b
+        first = differ.double().argmax(1)                               # the first entry where they differ
+        rows = torch.arange(x.shape[0])
+        keep = ~differ.any(1) | (a[rows, first] <= b[rows, first])
+        return torch.where(keep.reshape((-1,) + (1,) * (x.dim() - 1)), x, x.flip(1))
     slots = torch.tensor(t["slots"])
-    order = slots[torch.rand(x.shape[0], slots.numel(), generator=gen).argsort(1)]     # (rows, group)
+    part = x[:, slots].reshape(x.shape[0], slots.numel(), -1)           # (rows, group, values per slice)
+    order = torch.arange(slots.numel()).expand(x.shape[0], -1)
+    for k in reversed(range(min(SORT_KEYS, part.shape[2]))):          # lexicographic: stable sorts, last key first
+        key = part[torch.arange(x.shape[0]).unsqueeze(1), order, k]
+        order = order.gather(1, key.argsort(dim=1, stable=True))
     z = x.clone()
-    rows = torch.arange(x.shape[0]).unsqueeze(1)
-    z[rows, slots.unsqueeze(0).expand_as(order)] = x[rows, order]
+    z[:, slots] = x[:, slots][torch.arange(x.shape[0]).unsqueeze(1), order]
     return z
 
 
 def blind_gain(x: torch.Tensor, t_rows: torch.Tensor, t: dict, *, class_ids: bool, seed: int = 0) -> list[dict]:
-    """Each probe's out-of-fold score on the rows ``x`` fitted on the rows as given and on them with
-    their ``t``-transformed copies (same labels): ``[{"probe", "given", "blind", "p"}]`` (accuracy for
-    class ids, mean squared error otherwise; ``p``: one-sided, that the blind probe does worse)."""
+    """Each probe's out-of-fold score on the rows ``x`` as given and in their ``canonical`` form under
+    ``t``: ``[{"probe", "given", "blind", "p"}]`` (accuracy for class ids, mean squared error otherwise;
+    ``p``: one-sided, that the probe on the canonical form does worse)."""
     gen = torch.Generator().manual_seed(seed)
     n = x.shape[0]
     target = t_rows.reshape(-1).long().numpy() if class_ids else t_rows.double().reshape(n, -1).numpy()
@@ -183,19 +195,16 @@ def blind_gain(x: torch.Tensor, t_rows: torch.Tensor, t: dict, *, class_ids: boo
         target = target[:, 0]
     kind = "classes" if class_ids else "values"
     folds = torch.arange(n) % unmatched_join.FOLDS
-    moved = transform(x, t, gen)
+    sides = {"given": x, "blind": canonical(x, t)}
     out = []
     for probe in ("linear", "neighbours"):
-        guess = {"given": np.empty(target.shape, dtype=target.dtype), "blind": np.empty(target.shape, dtype=target.dtype)}
+        guess = {side: np.empty(target.shape, dtype=target.dtype) for side in sides}
         for k in range(unmatched_join.FOLDS):
-            fit_rows, held = (folds != k).nonzero().flatten(), (folds == k).nonzero().flatten()
-            fit = fit_rows.numel()
-            for side, extra in (("given", x[fit_rows[:0]]), ("blind", moved[fit_rows])):
-                F = torch.cat([x[fit_rows], extra, x[held]])
-                labels = np.concatenate([target[fit_rows.numpy()], target[fit_rows.numpy()][:extra.shape[0]],
-                                         target[held.numpy()]])
-                features = first_layer.probe_features(F, fit + extra.shape[0], gen)
-                guess[side][held.numpy()] = first_layer.fit_predict(kind, probe, features, labels, fit + extra.shape[0])
+            rows = torch.cat([(folds != k).nonzero().flatten(), (folds == k).nonzero().flatten()])
+            fit = int((folds != k).sum())
+            for side, F in sides.items():
+                features = first_layer.probe_features(F[rows], fit, gen)
+                guess[side][rows[fit:].numpy()] = first_layer.fit_predict(kind, probe, features, target[rows.numpy()], fit)
         scores = first_layer.paired_scores(kind, target, guess["given"], guess["blind"])
         out.append({"probe": probe, "given": scores["raw"], "blind": scores["layers"], "p": scores["p"]})
     return out
@@ -222,7 +231,7 @@ def _named(t: dict, shape: tuple) -> str:
 
 def check_blind_model(model: nn.Module, X, y, *, class_ids: bool, seed: int = 0) -> list[Finding]:
     """``uninformative_inputs`` (a warning) for each transformation the model's output is exactly
-    invariant to while probes taught to ignore it predict the targets worse (the module docstring)."""
+    invariant to while probes on the rows' canonical form under it predict the targets worse (the module docstring)."""
     if not torch.is_tensor(X) or not torch.is_floating_point(X) or X.dim() < 2 or not torch.is_tensor(y) \
             or X.shape[0] < first_layer.MIN_ROWS or y.shape[0] != X.shape[0] or not 2 <= X.shape[1] <= MAX_SLOTS:
         return []
@@ -245,13 +254,13 @@ def check_blind_model(model: nn.Module, X, y, *, class_ids: bool, seed: int = 0)
             continue
         named = _named(inv, tuple(X.shape))
         measure = "accuracy" if cls else "squared error"
-        scores = "; ".join(f"{r['probe']} {r['given']:.3g} as given, {r['blind']:.3g} taught to ignore it "
+        scores = "; ".join(f"{r['probe']} {r['given']:.3g} as given, {r['blind']:.3g} in canonical form "
                            f"(p = {r['p']:.2g})" for r in results)
         findings.append(make(
             "uninformative_inputs",
             f"the model's output does not change with {named} (to {SILENT:g} of its RMS on {min(ROWS, X.shape[0])} "
             f"rows, though it reads each of them), while the targets depend on that difference: probes fitted out "
-            f"of fold on the rows as given and on the rows with their transformed copies under the same labels "
+            f"of fold on the rows as given and on their canonical form under it (what a model blind to it can read) "
             f"score ({measure}) {scores}; no training can show the model what its structure hides (one "
             f"embedding summed over two roles, a sum over positions where order matters, a square of a signed "
             f"value)",

@@ -294,7 +294,7 @@ CODES = {spec.code: spec for spec in (
                  "columns the ids are read from and with them set to their means"
                  "; (a warning) a model blind to a difference the targets show (blind_model.check_blind_model): the "
                  "untrained model's output with two input slices along dim 1 swapped, one's sign flipped or dim 1 reversed, and the "
-                 "probes' out-of-fold scores fitted on the rows as given and with their transformed copies added",
+                 "probes' out-of-fold scores on the rows as given and on their canonical form under it (a maximal invariant)",
         threshold="at least half the features near-constant and a fit ceiling that closes less than half of the "
                   "gap from the trivial guess (the commonest class; R^2 0) to a perfect fit; or (a warning) 99% "
                   "of the rows with the same mean and std to 0.1% and at least half the varying columns in one "
@@ -317,7 +317,7 @@ CODES = {spec.code: spec for spec in (
                   "ids move when the inputs are scaled, and a probe better with the columns they are read from "
                   "(paired p < 1e-3 / the probes; else info)"
                   "; blind model: an output within 1e-5 of its RMS under the swap (changing >= 50% of 256 rows) or the "
-                  "sign flip (both signs on >= 10% of them) or the reversal (>= 3 read) of slices it reads, and a probe taught to ignore it worse "
+                  "sign flip (both signs on >= 10% of them) or the reversal (>= 3 read) of slices it reads, and a probe on the canonical form worse "
                   "by 3 points of accuracy or 25% of squared error (paired p < 1e-3 / (2 x the transformations tested))",
         source="notes 002 preprocessing (the inputs must carry the signal the model learns); the bound is the "
                "Bayes-optimal training fit of a function of the inputs",
@@ -349,7 +349,7 @@ CODES = {spec.code: spec for spec in (
                     "unmatched_join.MAJORITY", "unmatched_join.FOLDS", "unmatched_join.GAIN_ALPHA",
                     "constant_ids.MAX_COLUMNS",
                     "blind_model.ROWS", "blind_model.SCREEN_ROWS", "blind_model.SILENT", "blind_model.MAX_SLOTS",
-                    "blind_model.MIN_CHANGED", "blind_model.MIN_SIGNED", "blind_model.MIN_REVERSED", "blind_model.MAX_TESTED"),
+                    "blind_model.MIN_CHANGED", "blind_model.MIN_SIGNED", "blind_model.MIN_REVERSED", "blind_model.MAX_TESTED", "blind_model.SORT_KEYS"),
         stops_unrepaired=True,
         plan=plan_uninformative_inputs,
     ),
