@@ -201,3 +201,16 @@ def test_a_set_model_on_points_stored_in_sorted_order_is_quiet():
     label = (pts[:, :, 0].amax(1) > 1.0).long()
     assert [t["kind"] for t in blind_model.invariances(SetNet(), pts)] == ["permute"]
     assert blind_model.check_blind_model(SetNet(), pts, label, class_ids=True) == []
+
+
+def test_an_invariance_of_the_initial_values_alone_is_not_the_structures():
+    # every weight one constant: the untrained MLP is a function of the inputs' sum, so any permutation of
+    # the columns leaves its output; moved off those values it is not, and the check is quiet
+    X, y = pairs()
+    torch.manual_seed(0)
+    mlp = nn.Sequential(nn.Linear(4, 32), nn.ReLU(), nn.Linear(32, 3))
+    for layer in (mlp[0], mlp[2]):
+        nn.init.constant_(layer.weight, 0.05)
+        nn.init.zeros_(layer.bias)
+    assert blind_model.invariances(mlp, X) == []
+    assert blind_model.check_blind_model(mlp, X, y, class_ids=True) == []

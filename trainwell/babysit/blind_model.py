@@ -18,7 +18,10 @@ transformation:
    read slice whose sign flip leaves the output so is its own transformation (both signs on at
    least ``MIN_SIGNED`` of the rows); so is the whole axis reversed (at least ``MIN_REVERSED``
    slices read, not all in one group: a sequence read both ways and summed). Screened on
-   ``SCREEN_ROWS`` rows, confirmed on ``ROWS``.
+   ``SCREEN_ROWS`` rows, confirmed on ``ROWS`` and again on a copy with every parameter moved by
+   ``cut_gradient.NUDGE`` of its RMS (``module_use.nudged``): an invariance of the structure holds
+   at any weights, one of the initial values (every weight one constant: a sum of the inputs) does
+   not.
 2. *The labels depend on it* (out of fold, as ``first_layer``'s probes): on up to
    ``first_layer.ROWS`` rows in ``unmatched_join.FOLDS`` folds, each probe (a linear model and
    nearest neighbours) is fitted on the other folds' rows as given and, a second time, on every row's
@@ -47,6 +50,7 @@ from torch import nn
 from trainwell.babysit import first_layer, unmatched_join
 from trainwell.babysit.cut_gradient import _first_tensor
 from trainwell.babysit.findings import Finding, make
+from trainwell.babysit.module_use import nudged
 
 ROWS = 256              # rows the model's invariance is confirmed on
 SCREEN_ROWS = 16        # ... and screened on, pair by pair
@@ -105,22 +109,28 @@ def invariances(model: nn.Module, x: torch.Tensor) -> list[dict]:
     if not torch.is_floating_point(x) or x.dim() < 2 or not 2 <= x.shape[1] <= MAX_SLOTS:
         return []
     work = copy.deepcopy(model).eval()
-    found = []
+    other = nudged(work, 0).eval()      # an invariance of the structure holds at any weights, one of the init's
+    found = []                          # values (every weight 0.05: a sum of the inputs) does not
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         full, small = x[:ROWS], x[:SCREEN_ROWS]
-        base_full, base_small = _output(work, full), _output(work, small)
-        if base_full is None or base_small is None:
+        base_full, base_small, base_other = _output(work, full), _output(work, small), _output(other, full)
+        if base_full is None or base_small is None or base_other is None:
             return []
+        other_scale = float(base_other.pow(2).mean().sqrt())
+
+        def confirmed(z: torch.Tensor) -> bool:
+            return _same(work, full, z, base_full, scale) and _same(other, full, z, base_other, other_scale)
+
         scale = float(base_full.pow(2).mean().sqrt())
         small_scale = float(base_small.pow(2).mean().sqrt())
-        if not scale > 0 or not small_scale > 0:
+        if not scale > 0 or not small_scale > 0 or not other_scale > 0:
             return []
-        other = torch.roll(torch.arange(full.shape[0]), 1)     # each row given another row's slice
+        shifted = torch.roll(torch.arange(full.shape[0]), 1)   # each row given another row's slice
         read = []
         for j in range(full.shape[1]):
             z = full.clone()
-            z[:, j] = full[other, j]
+            z[:, j] = full[shifted, j]
             if _changed(full[:, j], z[:, j]) >= MIN_CHANGED and not _same(work, full, z, base_full, scale):
                 read.append(j)
         parent = {j: j for j in read}
@@ -134,8 +144,7 @@ def invariances(model: nn.Module, x: torch.Tensor) -> list[dict]:
             for j in read[a + 1:]:
                 if root(i) == root(j) or _changed(full[:, i], full[:, j]) < MIN_CHANGED:
                     continue
-                if _same(work, small, _swapped(small, i, j), base_small, small_scale) \
-                        and _same(work, full, _swapped(full, i, j), base_full, scale):
+                if _same(work, small, _swapped(small, i, j), base_small, small_scale) and confirmed(_swapped(full, i, j)):
                     parent[root(j)] = root(i)
         groups = {}
         for j in read:
@@ -144,15 +153,13 @@ def invariances(model: nn.Module, x: torch.Tensor) -> list[dict]:
         # the whole axis reversed (a sequence read both ways and summed), where no group already holds it all
         if len(read) >= MIN_REVERSED and not any(len(g) == full.shape[1] for g in groups.values()) \
                 and _changed(full, full.flip(1)) >= MIN_CHANGED \
-                and _same(work, small, small.flip(1), base_small, small_scale) \
-                and _same(work, full, full.flip(1), base_full, scale):
+                and _same(work, small, small.flip(1), base_small, small_scale) and confirmed(full.flip(1)):
             found.append({"kind": "reverse", "slots": list(range(full.shape[1]))})
         for j in read:
             v = full[:, j].reshape(full.shape[0], -1)
             if min(float((v > 0).any(1).double().mean()), float((v < 0).any(1).double().mean())) < MIN_SIGNED:
                 continue
-            if _same(work, small, _flipped(small, j), base_small, small_scale) \
-                    and _same(work, full, _flipped(full, j), base_full, scale):
+            if _same(work, small, _flipped(small, j), base_small, small_scale) and confirmed(_flipped(full, j)):
                 found.append({"kind": "sign", "slots": [j]})
     return found
 

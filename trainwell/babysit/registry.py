@@ -316,7 +316,7 @@ CODES = {spec.code: spec for spec in (
                   "; constant ids: an embedding of >= 2 rows given one id on every row read (>= 200 rows) whose "
                   "ids move when the inputs are scaled, and a probe better with the columns they are read from "
                   "(paired p < 1e-3 / the probes; else info)"
-                  "; blind model: an output within 1e-5 of its RMS under the swap (changing >= 50% of 256 rows) or the "
+                  "; blind model: an output within 1e-5 of its RMS, at the initial weights and at weights moved 10% of their RMS, under the swap (changing >= 50% of 256 rows) or the "
                   "sign flip (both signs on >= 10% of them) or the reversal (>= 3 read) of slices it reads, and a probe on the canonical form worse "
                   "by 3 points of accuracy or 25% of squared error (paired p < 1e-3 / (2 x the transformations tested))",
         source="notes 002 preprocessing (the inputs must carry the signal the model learns); the bound is the "
