@@ -105,7 +105,8 @@ def invariances(model: nn.Module, x: torch.Tensor) -> list[dict]:
     """The transformations the model's output is exactly invariant to (the module docstring's half
     1): ``[{"kind": "permute", "slots": [...]}]`` for each group of slices any of whose pairs swap
     without moving the output, ``[{"kind": "sign", "slots": [j]}]`` for each slice whose sign flip
-    does not, ``[{"kind": "reverse", "slots": [0, ..]}]`` where reversing dim 1 does not. ``x``: at least ``ROWS`` rows of the model's float inputs."""
+    does not, ``[{"kind": "reverse", "slots": [0, ..]}]`` where reversing dim 1 does not. ``x``: the
+    model's float inputs (the first ``ROWS`` rows are read)."""
     if not torch.is_floating_point(x) or x.dim() < 2 or not 2 <= x.shape[1] <= MAX_SLOTS:
         return []
     work = copy.deepcopy(model).eval()
@@ -117,15 +118,14 @@ def invariances(model: nn.Module, x: torch.Tensor) -> list[dict]:
         base_full, base_small, base_other = _output(work, full), _output(work, small), _output(other, full)
         if base_full is None or base_small is None or base_other is None:
             return []
-        other_scale = float(base_other.pow(2).mean().sqrt())
-
-        def confirmed(z: torch.Tensor) -> bool:
-            return _same(work, full, z, base_full, scale) and _same(other, full, z, base_other, other_scale)
-
-        scale = float(base_full.pow(2).mean().sqrt())
-        small_scale = float(base_small.pow(2).mean().sqrt())
+        scale, small_scale, other_scale = (float(b.pow(2).mean().sqrt()) for b in (base_full, base_small, base_other))
         if not scale > 0 or not small_scale > 0 or not other_scale > 0:
             return []
+
+        def confirmed(z: torch.Tensor) -> bool:
+            """The output on ``z`` (``ROWS`` rows) is the one on them as given, at both sets of weights."""
+            return _same(work, full, z, base_full, scale) and _same(other, full, z, base_other, other_scale)
+
         shifted = torch.roll(torch.arange(full.shape[0]), 1)   # each row given another row's slice
         read = []
         for j in range(full.shape[1]):
