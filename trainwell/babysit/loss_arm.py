@@ -32,10 +32,14 @@ read them as called but does with its two arguments swapped (``swap``: a formula
 ``(y_true, y_pred)`` order, which trainwell calls as ``loss(output, target)``: a relative error then
 divides by the prediction) is tried against that swapped reading instead of MSE: the arm is the
 user's own formula in the order it was written for, graded by the same tests (a loss symmetric in
-its arguments, MSE, reads the targets either way and is tried as it stands; a pinball loss costs
-the two sides unlike in either order and is not tried). The finding is ``loss_output_mismatch`` as a warning: the
-loss does not measure what the run's outputs are scored on (the code's other checks find a loss that
-fails or rewards the wrong outputs outright).
+its arguments, MSE, reads the targets either way and is tried as it stands). A float-target loss
+whose minimum is at the targets but that costs an over- and an under-estimate unlike (``asymmetric``:
+a quantile's pinball loss, in either order) aims at another statistic than the conditional mean R^2
+needs: it is tried against MSE too, its repeat's spread read at the run's length only, and it stands
+only where the user's copy there leaves a mean residual on its training rows whose addition to its
+outputs lowers the held error by ``OFFSET_POINTS`` (``offset_score``). The finding is
+``loss_output_mismatch`` as a warning: the loss does not measure what the run's outputs are scored on
+(the code's other checks find a loss that fails or rewards the wrong outputs outright).
 """
 from __future__ import annotations
 
@@ -245,8 +249,7 @@ def experiment(model: nn.Module, X, y, loss, *, optimizer, lr: float, weight_dec
     common = dict(optimizer=optimizer, lr=lr, weight_decay=weight_decay, options=options or {},
                   batch_size=batch_size, clip_norm=clip_norm)
     held_X, held_y = Xd[held], yd[held]
-
-    fit_X, fit_y = Xd[rows[:EVAL_ROWS]], yd[rows[:EVAL_ROWS]]
+    fit_X, fit_y = Xd[rows[:EVAL_ROWS]], yd[rows[:EVAL_ROWS]]   # training rows an offset is fitted on
     shifted = {}
 
     def measured(net):
