@@ -18,6 +18,7 @@ from trainwell.babysit.findings import Diagnosis, make
 from trainwell.babysit.monitor import Monitor
 from trainwell.babysit import augment_check, batch_check, interventions, mode_gap, schedule_check, stopping
 from trainwell.babysit.cut_gradient import check_gradient_reaches
+from trainwell.babysit.blind_model import check_blind_model
 from trainwell.babysit.module_use import check_module_use, check_shared_modules
 from trainwell.babysit.layout_check import check_layout
 from trainwell.babysit.model_checks import check_last_batch
@@ -180,6 +181,9 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
         # part of a called module that never reaches the output; one instance registered as several layers
         findings += check_module_use(p.model, X, y, resolve_loss(config.loss)[0], seed=config.seed)
         findings += check_shared_modules(p.model, X)
+        # a swap of two columns or a sign the output cannot see, where the targets depend on it (blind_model.py)
+        findings += check_blind_model(p.model, X, y, class_ids=torch.is_tensor(y) and not torch.is_floating_point(y),
+                                      seed=config.seed)
     findings += check_splits(p.splits)          # validation / test targets against the training split's
     findings = grade_imbalance(findings, p.splits)   # class_imbalance: a warning where the evaluated mix differs
     findings += check_preprocess(p.preprocess, *p.splits.train, seed=config.seed)   # what the run's preprocessing loses

@@ -32,10 +32,14 @@ read them as called but does with its two arguments swapped (``swap``: a formula
 ``(y_true, y_pred)`` order, which trainwell calls as ``loss(output, target)``: a relative error then
 divides by the prediction) is tried against that swapped reading instead of MSE: the arm is the
 user's own formula in the order it was written for, graded by the same tests (a loss symmetric in
-its arguments, MSE, reads the targets either way and is tried as it stands; a pinball loss costs
-the two sides unlike in either order and is not tried). The finding is ``loss_output_mismatch`` as a warning: the
-loss does not measure what the run's outputs are scored on (the code's other checks find a loss that
-fails or rewards the wrong outputs outright).
+its arguments, MSE, reads the targets either way and is tried as it stands). A float-target loss
+whose minimum is at the targets but that costs an over- and an under-estimate unlike (``asymmetric``:
+a quantile's pinball loss, in either order) aims at another statistic than the conditional mean R^2
+needs: it is tried against MSE too, its repeat's spread read at the run's length only, and it stands
+only where the user's copy there leaves a mean residual on its training rows whose addition to its
+outputs lowers the held error by ``OFFSET_POINTS`` (``offset_score``). The finding is
+``loss_output_mismatch`` as a warning: the loss does not measure what the run's outputs are scored on
+(the code's other checks find a loss that fails or rewards the wrong outputs outright).
 """
 from __future__ import annotations
 
@@ -60,6 +64,10 @@ NUDGE_ROWS = 256                     # ... on the first 256 training rows
 SYMMETRY = 0.1                       # ... raising the loss alike both ways (within 10% of the larger rise): a loss
                                      # that costs an over- and an under-estimate differently (a quantile's pinball
                                      # loss, an asymmetric cost) is meant to predict something other than the mean
+OFFSET_POINTS = interventions.MIN_POINTS   # an asymmetric loss: its copy's mean residual on training rows,
+                                    # added to its outputs, lowers the held error by 2 points of R^2
+RISE_FLOOR = 1e-3                    # asymmetric: the nudge's rise is at least 1e-3 of the rise with the outputs
+                                     # shifted one row (MSE's is 0.01 std^2 of ~2 std^2), above float rounding
 BUDGET_SHARE = 0.25                  # the doctor gives the arm a quarter of what is left, as the targets' scale arm
 CODE = "loss_output_mismatch"
 PART = "the user's loss against the standard loss"
@@ -89,32 +97,60 @@ def tried(loss, y, out_width: int | None) -> str | None:
     return standard_loss(y, out_width)
 
 
-def reads_targets(loss_fn, y, tail: tuple = (1,)) -> bool:
-    """Whether the user's loss reads the outputs as predictions of the float targets ``y``: outputs
-    equal to the targets score no higher than outputs moved ``NUDGE`` x the targets' std off them,
-    up or down (MSE's, MAPE's, a Huber's minimum is there). A loss on logits of 0/1 targets
-    (binary cross-entropy: a larger logit for a 1 scores lower) or on another scale does not, and
-    R^2 of its raw outputs would mean nothing, so the arm is not tried there; nor where the two
-    rises differ by more than ``SYMMETRY`` of the larger (a quantile's pinball loss has its minimum
-    at the targets too, but predicts a quantile, which MSE would beat on R^2 by design). ``tail``: the shape of
-    one row of the model's outputs (``(1,)`` for one column, ``()`` for a model that squeezes it)."""
+def _rises(loss_fn, y, tail: tuple) -> list[float] | None:
+    """How much the user's loss rises when outputs equal to the float targets ``y`` move ``NUDGE`` x
+    the targets' std up and down, ``[up, down]``; None where outputs at the targets are no minimum
+    (a rise below zero), the loss fails or is not finite, or the outputs' shape does not fit."""
     t = y[:NUDGE_ROWS]
     if t.numel() != t.shape[0] * math.prod(tail):
-        return False
+        return None
     out = t.reshape((t.shape[0],) + tuple(tail)).to(torch.float32)
     std = float(t.double().std()) if t.numel() > 1 else 0.0
     if not std > 0:
-        return False
+        return None
     try:
         with torch.no_grad():
             at = float(loss_fn(out, t))
             moved = [float(loss_fn(out + sign * NUDGE * std, t)) for sign in (1.0, -1.0)]
     except Exception:           # noqa: BLE001 - a loss that takes no such outputs: not tried
-        return False
+        return None
     if not (math.isfinite(at) and all(math.isfinite(m) and m >= at for m in moved)):
-        return False
+        return None
     rises = [m - at for m in moved]
-    return max(rises) > 0 and abs(rises[0] - rises[1]) <= SYMMETRY * max(rises)
+    return rises if max(rises) > 0 else None
+
+
+def reads_targets(loss_fn, y, tail: tuple = (1,)) -> bool:
+    """Whether the user's loss reads the outputs as predictions of the float targets ``y`` as MSE
+    does: outputs equal to the targets score no higher than outputs moved ``NUDGE`` x the targets'
+    std off them, up or down, and the two rises differ by at most ``SYMMETRY`` of the larger (MSE's,
+    MAPE's, a Huber's minimum is there). A loss on logits of 0/1 targets (binary cross-entropy: a
+    larger logit for a 1 scores lower) or on another scale does not, and R^2 of its raw outputs would
+    mean nothing; a loss with unequal rises is ``asymmetric``. ``tail``: the shape of one row of the
+    model's outputs (``(1,)`` for one column, ``()`` for a model that squeezes it)."""
+    rises = _rises(loss_fn, y, tuple(tail))
+    return rises is not None and abs(rises[0] - rises[1]) <= SYMMETRY * max(rises)
+
+
+def asymmetric(loss_fn, y, tail: tuple = (1,)) -> bool:
+    """Whether the user's loss has its minimum at outputs equal to the float targets ``y`` but costs
+    an over- and an under-estimate of the same size unlike (the rises differ by more than
+    ``SYMMETRY`` of the larger): a quantile's pinball loss, an asymmetric cost, a pinball written with
+    ``pred - target`` for ``target - pred``. On noisy targets its minimizer is not the conditional mean
+    that MSE, and so R^2, needs: a quantile or another location, off the mean by a share of the noise."""
+    rises = _rises(loss_fn, y, tuple(tail))
+    if rises is None or abs(rises[0] - rises[1]) <= SYMMETRY * max(rises):
+        return False
+    # a loss blind to a constant shift (a correlation) rises by float rounding alone: no statistic it aims at
+    t = y[:NUDGE_ROWS]
+    out = t.reshape((t.shape[0],) + tuple(tail)).to(torch.float32)
+    shuffled = out[torch.roll(torch.arange(out.shape[0]), 1)]
+    try:
+        with torch.no_grad():
+            spread = float(loss_fn(shuffled, t)) - float(loss_fn(out, t))
+    except Exception:           # noqa: BLE001 - it took the outputs above; a failure here: not tried
+        return False
+    return math.isfinite(spread) and max(rises) > RISE_FLOOR * spread
 
 
 def swap(loss_fn):
@@ -186,13 +222,16 @@ def experiment(model: nn.Module, X, y, loss, *, optimizer, lr: float, weight_dec
     standard = tried(loss, y, width)
     if standard is None:
         return None
-    user_fn, arm_fn, swapped = resolve_loss(loss)[0], resolve_loss(standard)[0], False
+    user_fn, arm_fn, swapped, skewed = resolve_loss(loss)[0], resolve_loss(standard)[0], False, False
     if standard == "mse" and not reads_targets(user_fn, y, tuple(probe.shape[1:])):
         # a loss written for the other argument order (Keras' loss(y_true, y_pred)) reads the targets
         # once its arguments are swapped: the arm is the user's own formula in that order
-        if not reads_targets(swap(user_fn), y, tuple(probe.shape[1:])):
+        if reads_targets(swap(user_fn), y, tuple(probe.shape[1:])):
+            arm_fn, swapped = swap(user_fn), True
+        elif asymmetric(user_fn, y, tuple(probe.shape[1:])):
+            skewed = True       # a loss aimed at another statistic than the mean: against MSE, and its offset
+        else:
             return None
-        arm_fn, swapped = swap(user_fn), True
     classify = standard == "cross_entropy"
     n = X.shape[0]
     order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
@@ -210,10 +249,17 @@ def experiment(model: nn.Module, X, y, loss, *, optimizer, lr: float, weight_dec
     common = dict(optimizer=optimizer, lr=lr, weight_decay=weight_decay, options=options or {},
                   batch_size=batch_size, clip_norm=clip_norm)
     held_X, held_y = Xd[held], yd[held]
+    fit_X, fit_y = Xd[rows[:EVAL_ROWS]], yd[rows[:EVAL_ROWS]]   # training rows an offset is fitted on
+    shifted = {}
 
-    def run(loss_fn, arm_seed, count):
-        out = train_copy(model, Xd, yd, rows, lambda net: _score(net, held_X, held_y, classify, var),
-                         loss_fn=loss_fn, seed=arm_seed, checkpoints=[count], **common)
+    def measured(net):
+        # an asymmetric loss's copy: also the held error once its training rows' mean residual is removed
+        if skewed:
+            shifted.update(offset_score(net, fit_X, fit_y, held_X, held_y, var))
+        return _score(net, held_X, held_y, classify, var)
+
+    def run(loss_fn, arm_seed, count, score=lambda net: _score(net, held_X, held_y, classify, var)):
+        out = train_copy(model, Xd, yd, rows, score, loss_fn=loss_fn, seed=arm_seed, checkpoints=[count], **common)
         if budget is not None:
             budget.steps(count, batch_size)
         return out[0]
@@ -224,25 +270,57 @@ def experiment(model: nn.Module, X, y, loss, *, optimizer, lr: float, weight_dec
         repeat = run(user_fn, seed + interventions.REPEAT_SEED, steps)
     except Exception:           # noqa: BLE001 - the standard loss does not take these outputs: no arm
         return None
-    result = {"standard": standard, "swapped": swapped, "classify": classify, "steps": steps, "setup": setup, "arm": arm,
+    result = {"standard": standard, "swapped": swapped, "asymmetric": skewed, "offset": None,
+              "offset_sd": None, "shifted_longer": None, "classify": classify, "steps": steps, "setup": setup, "arm": arm,
               "repeat": repeat, "longer_steps": None, "setup_longer": None, "arm_longer": None,
               "repeat_longer": None, "held_rows": int(held.numel())}
-    if better(setup, arm, repeat, classify=classify, rows=held.numel()):
+    # an asymmetric loss's copies are slow to settle on their statistic (the pinball's gradient is bounded),
+    # so their repeat's spread at ``steps`` says little: the noise test is left to the run's length there
+    screened = better(setup, arm, setup if skewed else repeat, classify=classify, rows=held.numel())
+    if screened:
         longer = max(run_steps or interventions.LONGER * steps, steps)
         if budget is None or (budget.affordable(batch_size) >= 3 * longer and budget.fits_wall(
                 budget.run_cost(3, longer, batch_size), f"{PART} at the run's length")):
             result["longer_steps"] = longer
-            result["setup_longer"] = run(user_fn, seed, longer)
+            result["setup_longer"] = run(user_fn, seed, longer, measured)
+            if shifted:
+                result.update(offset=shifted["offset"], offset_sd=shifted["offset_sd"],
+                              shifted_longer=shifted["shifted"])
             result["arm_longer"] = run(arm_fn, seed, longer)
             result["repeat_longer"] = run(user_fn, seed + interventions.REPEAT_SEED, longer)
     return result
 
 
+def offset_score(net: nn.Module, fit_X, fit_y, held_X, held_y, var) -> dict:
+    """The trained copy's mean residual (target - output) per target column on the training rows
+    ``fit_X`` (``offset``; ``offset_sd``: its largest in units of the residuals' std there) and its
+    held error, MSE / Var(y) as ``_score``'s, once that mean is added to its outputs (``shifted``): the
+    constant a regression's outputs miss the conditional mean by, fitted on other rows than it is
+    scored on. Non-finite outputs: ``shifted`` inf."""
+    net.eval()
+    with torch.no_grad():
+        fit_out, held_out = net(fit_X).detach(), net(held_X).detach()
+    fit_res = fit_y.reshape(fit_y.shape[0], -1).double().cpu() - fit_out.reshape(fit_out.shape[0], -1).double().cpu()
+    pred, t = held_out.reshape(held_out.shape[0], -1).double().cpu(), held_y.reshape(held_y.shape[0], -1).double().cpu()
+    if fit_res.shape[1] != t.shape[1] or pred.shape != t.shape or not bool(torch.isfinite(fit_res).all()):
+        return {"offset": None, "offset_sd": None, "shifted": math.inf}
+    offset = fit_res.mean(dim=0)
+    sd = fit_res.std(dim=0).clamp_min(1e-12)
+    shifted = float((((pred + offset - t) ** 2).mean(dim=0) / var).mean())
+    return {"offset": offset.tolist(), "offset_sd": float((offset.abs() / sd).max()), "shifted": shifted}
+
+
 def confirmed(r: dict | None) -> bool:
-    """The standard loss was better at ``steps`` and, trained on to the run's length, still is."""
-    return r is not None and better(r["setup"], r["arm"], r["repeat"], classify=r["classify"], rows=r["held_rows"]) \
+    """The standard loss was better at ``steps`` and, trained on to the run's length, still is; for an
+    ``asymmetric`` loss, also its copy's training rows' mean residual, added to its outputs, lowers the
+    held error by ``OFFSET_POINTS`` of R^2 (the loss aims at another location than the mean)."""
+    ok = r is not None and better(r["setup"], r["arm"], r["setup"] if r.get("asymmetric") else r["repeat"],
+                                  classify=r["classify"], rows=r["held_rows"]) \
         and r["arm_longer"] is not None and better(r["setup_longer"], r["arm_longer"], r["repeat_longer"],
                                                    classify=r["classify"], rows=r["held_rows"], at_length=True)
+    if ok and r.get("asymmetric"):
+        return r["shifted_longer"] is not None and r["setup_longer"] - r["shifted_longer"] >= OFFSET_POINTS
+    return ok
 
 
 def _said(error: float, classify: bool) -> str:
@@ -260,6 +338,8 @@ def check_loss_arm(model: nn.Module, X, y, loss, **kwargs) -> list[Finding]:
     metric = "accuracy" if c else "R^2"
     if r["swapped"]:
         return [_swapped_finding(r, name)]
+    if r["asymmetric"]:
+        return [_offset_finding(r, name)]
     return [make(
         CODE,
         f"the run's own loss ({name}) trains the model to a worse {metric} than the standard {r['standard']} "
@@ -289,3 +369,23 @@ def _swapped_finding(r: dict, name: str) -> Finding:
         where="loss",
         fix=f"write the loss as {name}(output, target), the order trainwell (and PyTorch) call it in, or pass "
             f"loss=lambda output, target: {name}(target, output)")
+
+
+def _offset_finding(r: dict, name: str) -> Finding:
+    """The finding for an ``asymmetric`` loss whose copy's outputs sit off the conditional mean (``experiment``)."""
+    offset = ", ".join(f"{v:+.3g}" for v in r["offset"])
+    return make(
+        CODE,
+        f"the run's own loss ({name}) costs an over- and an under-estimate of the same size unlike (an error of "
+        f"0.1 target std up and down), so its minimizer is another statistic than the conditional mean that R^2 "
+        f"scores (a quantile's pinball loss predicts that quantile): a copy trained {r['longer_steps']} steps with "
+        f"it leaves a mean residual (target - output) of {offset} on its training rows ({r['offset_sd']:.2f} of "
+        f"their residuals' std), and adding that constant to its outputs moves the held rows from "
+        f"{_said(r['setup_longer'], False)} to {_said(r['shifted_longer'], False)}; the same copy trained with "
+        f"mse reaches {_said(r['arm_longer'], False)} (repeat with the user's loss: "
+        f"{_said(r['repeat_longer'], False)}; at {r['steps']} steps {_said(r['setup'], False)} against "
+        f"{_said(r['arm'], False)})",
+        evidence={"change": "loss = 'mse'", **r, "user_loss": name}, severity="warning", where="loss",
+        fix="train a point forecast with loss = \"mse\" (or a symmetric loss such as the pinball at tau 0.5 / L1 "
+            "on symmetric noise); keep a quantile loss only where the quantile is what the run is judged on, and "
+            "then judge it by the pinball loss, not R^2")

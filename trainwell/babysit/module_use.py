@@ -111,7 +111,7 @@ def _grads(work: nn.Module, x, y, loss_fn):
     return out, called, [g is not None and bool((g != 0).any()) for g in grads[:len(params)]], dropped
 
 
-def _nudged(model: nn.Module, seed: int) -> nn.Module:
+def nudged(model: nn.Module, seed: int) -> nn.Module:
     """A copy with every parameter moved by ``NUDGE`` of its tensor's RMS (``NUDGE`` x 1e-2 where the
     tensor is all zero), so that a path closed only by a zero at initialization opens."""
     other = copy.deepcopy(model)
@@ -179,12 +179,12 @@ def _idle_in_called(work: nn.Module, x, y, loss_fn, seed: int) -> list | None:
     out, called, flags, dropped = first
     if not any(flags):
         return []               # nothing reaches the loss: cut_gradient's case (a loss rebuilt from numpy)
-    nudged = _nudged(work, seed)
-    second = _grads(nudged, _jittered(x, seed), y, loss_fn)
+    other = nudged(work, seed)
+    second = _grads(other, _jittered(x, seed), y, loss_fn)
     if second is None:
         return None
     # called with live inputs at both points (the copy's modules come in the original's order)
-    called = {m: bool(called.get(m)) and bool(second[1].get(n)) for m, n in zip(work.modules(), nudged.modules())}
+    called = {m: bool(called.get(m)) and bool(second[1].get(n)) for m, n in zip(work.modules(), other.modules())}
     # the nudged copy's tensors come in the same order as the original's; a tied tensor reaches the
     # loss where any of its places does
     order = [id(q) for m in work.modules() if _own(m) for q in _own(m)]

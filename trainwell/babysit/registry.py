@@ -202,7 +202,8 @@ CODES = {spec.code: spec for spec in (
                  "(model_checks.check_loss_rows: the batch loss and its gradient against the rows' own losses)"
                  "; a loss that reads a bounding last operation's outputs otherwise than the head makes them (output_range.check_loss_optimum: outputs fit directly by Rprop inside the range, freely and as one constant; PoissonNLLLoss's default log_input=True on a softplus rate)"
                  "; a user's own loss against the task's standard loss on the run's metric (loss_arm.py: cross-entropy scored by accuracy for class ids, MSE scored by 1 - R^2 for a regression; the user's loss, the standard loss and a repeat trained the experiments' steps from the same weights, then to the run's length)"
-                 "; a float-target loss that reads the targets only with its arguments swapped (Keras' y_true, y_pred order; loss_arm.swap) against that swapped reading, by the same tests",
+                 "; a float-target loss that reads the targets only with its arguments swapped (Keras' y_true, y_pred order; loss_arm.swap) against that swapped reading, by the same tests"
+                 "; a float-target loss whose minimum is at the targets but costs an over- and an under-estimate unlike (loss_arm.asymmetric: a quantile's pinball loss) against MSE, and its copy's mean residual on its training rows added to its held outputs",
         threshold="any; a final tanh / hardtanh / softsign / ReLU / softplus before a from-logits loss (the "
                   "logits are capped or clipped) is a warning, a final sigmoid an error; a missing output "
                   "layer when the transformed loss is at most 3x its uniform guess's; a bounding last "
@@ -213,7 +214,8 @@ CODES = {spec.code: spec for spec in (
                   "; a bounding last operation whose range holds the targets when the loss's best outputs inside it lie >= 0.25 x Var(y) from the targets, or the range forbids >= 4% of what fitting the outputs gains over a constant"
                   "; more outputs than classes (outputs no label names) is info: a class-id loss only pushes the unused logits down"
                   "; a loss whose minimizing, in both overfit runs, moves it by >= 10% while the subset's accuracy falls below its start and below 0.5 x the commonest class's share (it rewards the wrong outputs)"
-                  "; a user's own loss is a warning when the standard loss trains to a significantly better metric (accuracy >= 3 points higher, beyond 2 standard errors and 3x the repeat's spread; 1 - R^2 at most 1 / 1.25 of the user loss's, 2 points lower and beyond 3x the spread) and is still ahead at the run's length",
+                  "; a user's own loss is a warning when the standard loss trains to a significantly better metric (accuracy >= 3 points higher, beyond 2 standard errors and 3x the repeat's spread; 1 - R^2 at most 1 / 1.25 of the user loss's, 2 points lower and beyond 3x the spread) and is still ahead at the run's length"
+                  "; an asymmetric loss (nudges' rises differ by > 10% of the larger, the larger >= 1e-3 of the rise with the outputs shifted one row) by the same tests (the repeat's spread read at the run's length only) and its mean residual lowering the held 1 - R^2 by >= 2 points",
         source="notes 003 design choices: output activation and loss go together",
         fix="return raw logits from the model and let the loss apply softmax/sigmoid; use cross_entropy for "
             "class ids; end the model with the softmax / sigmoid a loss on probabilities needs; return a "
@@ -224,7 +226,8 @@ CODES = {spec.code: spec for spec in (
         explains=("bad_initial_loss", "cannot_overfit_small_subset", Group.OPTIMIZATION),
         thresholds=("preflight.ROW_SUM_TOLERANCE", "preflight.LOSS_SHIFT", "preflight.UNBOUNDED_DROP",
                     "output_range.CHANCE_RATIO", "output_range.RANGE_LOSS", "model_checks.LOSS_TOLERANCE",
-                    "output_range.MISREAD", "output_range.OPTIMUM_GAP", "preflight.WRONG_WAY", "loss_arm.MIN_ROWS"),
+                    "output_range.MISREAD", "output_range.OPTIMUM_GAP", "preflight.WRONG_WAY", "loss_arm.MIN_ROWS",
+                    "loss_arm.SYMMETRY", "loss_arm.RISE_FLOOR", "loss_arm.OFFSET_POINTS"),
         graded_by=("remove output activation",),   # softmax rows only, a module's or forward's (evidence "graded")
         stops_unrepaired=True,
         plan=plan_output_mismatch,
@@ -288,7 +291,10 @@ CODES = {spec.code: spec for spec in (
                  "; (a warning) ids computed from the inputs that are one value on every row "
                  "(constant_ids.check_constant_ids): each embedding call's ids over the rows read, the same "
                  "forward with the inputs scaled by 100 and -100, and the probes' out-of-fold scores with the "
-                 "columns the ids are read from and with them set to their means",
+                 "columns the ids are read from and with them set to their means"
+                 "; (a warning) a model blind to a difference the targets show (blind_model.check_blind_model): the "
+                 "untrained model's output with two input slices along dim 1 swapped, one's sign flipped or dim 1 reversed, and the "
+                 "probes' out-of-fold scores on the rows as given and on their canonical form under it (a maximal invariant)",
         threshold="at least half the features near-constant and a fit ceiling that closes less than half of the "
                   "gap from the trivial guess (the commonest class; R^2 0) to a perfect fit; or (a warning) 99% "
                   "of the rows with the same mean and std to 0.1% and at least half the varying columns in one "
@@ -309,7 +315,10 @@ CODES = {spec.code: spec for spec in (
                   "better from (paired p >= 0.05 / 2 for each)"
                   "; constant ids: an embedding of >= 2 rows given one id on every row read (>= 200 rows) whose "
                   "ids move when the inputs are scaled, and a probe better with the columns they are read from "
-                  "(paired p < 1e-3 / the probes; else info)",
+                  "(paired p < 1e-3 / the probes; else info)"
+                  "; blind model: an output within 1e-5 of its RMS, at the initial weights and at weights moved 10% of their RMS, under the swap (changing >= 50% of 256 rows) or the "
+                  "sign flip (both signs on >= 10% of them) or the reversal (>= 3 read) of slices it reads, and a probe on the canonical form worse "
+                  "by 3 points of accuracy or 25% of squared error (paired p < 1e-3 / (2 x the transformations tested))",
         source="notes 002 preprocessing (the inputs must carry the signal the model learns); the bound is the "
                "Bayes-optimal training fit of a function of the inputs",
         fix="keep the inputs' variation: scale to floats without casting to integers, read the right columns",
@@ -338,7 +347,9 @@ CODES = {spec.code: spec for spec in (
                     "row_scale.MIN_FEATURES", "row_scale.TAIL", "row_scale.SPREAD", "row_scale.DEVIATION_FLOOR",
                     "row_scale.ENTRIES",
                     "unmatched_join.MAJORITY", "unmatched_join.FOLDS", "unmatched_join.GAIN_ALPHA",
-                    "constant_ids.MAX_COLUMNS"),
+                    "constant_ids.MAX_COLUMNS",
+                    "blind_model.ROWS", "blind_model.SCREEN_ROWS", "blind_model.SILENT", "blind_model.MAX_SLOTS",
+                    "blind_model.MIN_CHANGED", "blind_model.MIN_SIGNED", "blind_model.MIN_REVERSED", "blind_model.MAX_TESTED", "blind_model.SORT_KEYS"),
         stops_unrepaired=True,
         plan=plan_uninformative_inputs,
     ),
