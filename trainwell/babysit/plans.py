@@ -89,11 +89,6 @@ def trial_raise(f, ctx, ratio, *, below: float = HEALTHY_RATIO, even_falling: bo
     if strong_weight_decay(ctx):            # a strong weight decay holds the weights: lower it instead
         return less_regularization(ctx, "the loss barely moves")
     plan = raise_plan(f, ctx)
-    full = f.evidence.get("median_update_ratio") or ctx.median_update_ratio() or ratio
-    if 0 < ctx.multiplier < 1:
-        full = full / ctx.multiplier
-    if full * plan.options["factor"] >= RATIO_HIGH:
-        return None     # the raise would move the weights as far as update_ratio_high calls too far: not slow
     falling = "a loss that falls too slowly" if even_falling else "a loss that is not falling"
     return Plan(plan.action, {**plan.options, "confirm": True}, plan.rollback,
                 f"{f.code} with updates of {ratio:.2g} of the weights and {falling}: the lr may be too low; "
