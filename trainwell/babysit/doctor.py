@@ -243,7 +243,6 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
             options=probe_options, batch_size=config.batch_size, seed=config.seed, symptoms=symptoms, repeat=True,
             clip_norm=config.clip_norm, unfreeze=not config.freeze,   # the run's own freeze is a decision
             run_steps=run_steps, in_order=not config.shuffle, config=config,
-            **interventions.horizon(schedule, run_steps, top),   # a run shorter than the arms: its steps, its lr course
             budget=budget.share(EXPERIMENT_SHARE * budget.left))
         budget.reserve(0.0)
         findings = merge(interventions.grade(findings, baseline, arms, run_steps=run_steps),

@@ -852,28 +852,6 @@ def _finite_weights(net) -> bool:
     return bool(torch.stack([p.detach().abs().sum() for p in net.parameters()]).sum().isfinite())
 
 
-def horizon(schedule, run_steps: int | None, top: float = 1.0) -> dict:
-    """``experiment``'s keywords for the run's own horizon: a run of fewer than ``STEPS`` steps
-    is tried for its own steps (``steps``), under its own lr course (``course``: the schedule's
-    multiplier at the run's step, over ``top``, the multiplier the experiment's lr is taken at;
-    a budget that cuts the arms' steps compresses the course onto them). A change that wins
-    ``STEPS`` steps at the schedule's peak lr can lose at a run that ends earlier with its lr
-    decayed (the short-horizon bias: Wu et al. 2018, "Understanding Short-Horizon Bias in
-    Stochastic Meta-Optimization"; a weight decay of 1 under Adagrad that the arms at a constant
-    lr call too strong costs a cosine run of 72 steps 2 points): the evidence a warning stands on
-    is taken where the run ends. ``{}`` (the experiment's own ``STEPS``, the constant peak lr) for
-    a run of ``STEPS`` steps or more, or without ``run_steps``; no ``course`` without a schedule
-    or for a schedule with state (a plateau schedule follows the metric)."""
-    if not run_steps or run_steps >= STEPS:
-        return {}
-    if schedule is None or hasattr(schedule, "observe") or not top > 0:
-        return {"steps": run_steps}
-
-    def course(i: int, n: int) -> float:
-        return float(schedule(min(run_steps - 1, i * run_steps // max(n, 1)))) / top
-    return {"steps": run_steps, "course": course}
-
-
 def helpful(baseline: Arm, arms: list, *, run_steps: int | None = None) -> list:
     """The arms that help. Any arm helps a setup that barely learned (its loss fell < STUCK, or
     rose) when its loss fell >= HELPS and >= HELP_RATIO x the setup's fall. Any arm also helps a
@@ -1073,9 +1051,7 @@ def grade(found: list, baseline: Arm, arms: list, *, run_steps: int | None = Non
             continue
         # an error is only cleared by a whole experiment: a budget-cut one (a slow model, a loaded
         # machine) is too short to show that its fix does not help, only that it does
-        # (a run shorter than STEPS is tried for its own steps: ``horizon``)
-        planned = min(STEPS, run_steps or STEPS)
-        short = f.severity == "error" and min(a.steps for a in tried + [baseline]) < planned
+        short = f.severity == "error" and min(a.steps for a in tried + [baseline]) < STEPS
         if tried[0].extra.get("as_run"):
             _grade_as_run(f, baseline, tried[0], repeat)
             continue
