@@ -1066,13 +1066,6 @@ def grade(found: list, baseline: Arm, arms: list, *, run_steps: int | None = Non
             a.code in LR_CODES and not _equal_steps(baseline, a) and matched_trained_on(baseline, a)
             and not any(outpaces(baseline, o) for o in tried if o.code == a.code)) for a in helping]
         hurts = bool(helping) and not all(t["recovering"] or r for t, r in zip(catching_up, reached))
-        # a lead that is not shown to last the run: each fix still ahead is ahead only where both trained
-        # on short of the run, and its lead shrank from the arms' steps to there (by any amount: within
-        # the noise the shrink is no evidence of a recovery, nor the lead of a harm at the run's end) at
-        # a rate that, as ``trend`` extrapolates, leaves less than a measurable difference by then
-        fading = [trend_trained_on(baseline, a, repeat, run_steps=run_steps, floor=False) for a in helping]
-        weak = hurts and all(t["recovering"] or r or d["recovering"] for t, r, d in zip(catching_up, reached, fading))
-        hurts = hurts and not weak
         f.evidence["harm"] = {"fix": best.name, "setup_loss": baseline.after, "fix_loss": best.after,
                               "repeat_loss": repeat.after, "noise": noise(baseline, repeat), "steps": best.steps,
                               "hurts": hurts}
@@ -1089,15 +1082,6 @@ def grade(found: list, baseline: Arm, arms: list, *, run_steps: int | None = Non
                                                   f"right)" if None not in (a.acc, b.acc) else ""))
         elif short:
             f.message += f"; the budget cut the experiment short: {numbers}"
-        elif weak:
-            fix = next(a for a, d in zip(helping, fading) if d["recovering"])
-            d, a, b = fading[helping.index(fix)], fix.longer, baseline.longer
-            f.evidence["harm"]["fading"] = {"fix": fix.name, **d}
-            f.severity = "info"
-            f.message += (f"; it is not shown to hurt by the run's end: {numbers}; trained on to step {a.steps} "
-                          f"{fix.change} is still ahead ({a.after:.4g} against {b.after:.4g}), but its lead shrank "
-                          f"from {d['gap_mid']:.3g} at step {d['mid_steps']} to {d['gap_end']:.3g} ({d['measure']}), "
-                          f"which at that rate leaves {d['projected']:.2g} by the run's end (step {run_steps})")
         elif helping and reached[helping.index(best)] and _equal_steps(baseline, best):
             a, b = best.longer, baseline.longer
             f.evidence["harm"]["longer"] = {"steps": a.steps, "setup_loss": b.after, "fix_loss": a.after,
@@ -1213,7 +1197,7 @@ def _accuracy_floor(baseline: Arm, arm: Arm, repeat: Arm | None) -> float:
     return max(NOISE_FACTOR * spread, SAMPLING_Z * math.sqrt(2 * p * (1 - p) / arm.rows))
 
 
-def trend(baseline: Arm, arm: Arm, repeat: Arm | None, *, run_steps: int | None, floor: bool = True) -> dict:
+def trend(baseline: Arm, arm: Arm, repeat: Arm | None, *, run_steps: int | None) -> dict:
     """Whether the setup is catching up with a fix that ends significantly better: its gap to the
     fix (accuracy with class ids, else loss) half-way through the experiment and at its end. The
     setup is ``recovering`` when the gap shrank by more than the run's noise (``NOISE_FACTOR`` x
@@ -1223,8 +1207,7 @@ def trend(baseline: Arm, arm: Arm, repeat: Arm | None, *, run_steps: int | None,
     or ``MIN_GAIN`` of the start). A symptom
     the net grows out of over the run (a x10 init or huge inputs under batch norm) costs the
     first steps, not the result. No recovery is concluded without a half-way measurement or when
-    the experiment already covers the planned run. ``floor=False``: the gap need only shrink, by
-    any amount (``grade``'s reading of a lead that is not shown to last the run)."""
+    the experiment already covers the planned run."""
     out = {"recovering": False, "mid_steps": arm.mid_steps, "steps": arm.steps, "gap_mid": math.nan,
            "gap_end": math.nan, "projected": math.nan, "measure": "loss"}
     if (not arm.mid_steps or baseline.mid_steps != arm.mid_steps or not run_steps
@@ -1233,18 +1216,18 @@ def trend(baseline: Arm, arm: Arm, repeat: Arm | None, *, run_steps: int | None,
     accs = None not in (arm.acc, baseline.acc, arm.mid_acc, baseline.mid_acc) and arm.rows
     if accs:
         gap_mid, gap_end = arm.mid_acc - baseline.mid_acc, arm.acc - baseline.acc
-        noise_floor = _accuracy_floor(baseline, arm, repeat)
+        floor = _accuracy_floor(baseline, arm, repeat)
         level = MIN_LIFT
     else:
         values = (arm.after, baseline.after, arm.mid_after, baseline.mid_after)
         if not all(math.isfinite(v) for v in values):
             return out
         gap_mid, gap_end = baseline.mid_after - arm.mid_after, baseline.after - arm.after
-        noise_floor = NOISE_FACTOR * noise(baseline, repeat)
+        floor = NOISE_FACTOR * noise(baseline, repeat)
         starts = [abs(v) for v in (baseline.before, arm.before) if math.isfinite(v)]
         level = MIN_GAIN * (min(starts) if starts else 0.0)
     out.update(gap_mid=gap_mid, gap_end=gap_end, measure="held accuracy" if accs else "held loss")
-    if not (gap_mid > gap_end > 0) or (floor and gap_mid - gap_end <= noise_floor):
+    if not (gap_mid > gap_end > 0) or gap_mid - gap_end <= floor:
         return out
     ahead = min(run_steps - arm.steps, arm.steps)
     if not accs and min(values) > 0:
@@ -1269,8 +1252,7 @@ def trend(baseline: Arm, arm: Arm, repeat: Arm | None, *, run_steps: int | None,
     return out
 
 
-def trend_trained_on(baseline: Arm, arm: Arm, repeat: Arm | None, *, run_steps: int | None,
-                     floor: bool = True) -> dict:
+def trend_trained_on(baseline: Arm, arm: Arm, repeat: Arm | None, *, run_steps: int | None) -> dict:
     """``trend`` read over the span both trained on (``Arm.longer``): the gap at the arms' steps
     against the gap where they trained on to, extrapolated as far again within the run. A setup
     that learns steadily but slower (Adam 1e-3 on rings: 31 points behind lr 1e-2 at step 100,
@@ -1290,7 +1272,7 @@ def trend_trained_on(baseline: Arm, arm: Arm, repeat: Arm | None, *, run_steps: 
         spread = Arm(repeat.name, "", repeat.change, before=repeat.before, steps=repeat.steps, rows=repeat.rows,
                      after=b.after + (repeat.after - baseline.after),   # carried to the setup trained on
                      acc=None if None in (repeat.acc, baseline.acc, b.acc) else b.acc + repeat.acc - baseline.acc)
-    return trend(span(baseline, b), span(arm, a), spread, run_steps=run_steps, floor=floor)
+    return trend(span(baseline, b), span(arm, a), spread, run_steps=run_steps)
 
 
 # The changes of the model an arm tries that a repair action makes in a run (the setting arms'
