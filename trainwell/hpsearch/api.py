@@ -77,8 +77,8 @@ def run_search(model, data, base: dict, table: dict, *, resume: bool = False, pr
     if not resume and is_study_dir(study_dir):
         raise ConfigError(f"search.dir = {str(study_dir)!r} already holds a search; continue it with "
                           f"--resume {study_dir} (or resume=True), or choose a new directory")
-    if settings.storage is not None and "://" in settings.storage:
-        open_storage(settings, study_dir)      # a bad URL fails here, before the directory is made
+    if settings.storage is not None:
+        open_storage(settings, study_dir)      # a bad URL or path fails here, before the directory is made
     make_directory(study_dir)
     if not resume:
         write_search_file(base, {**table, "dir": str(study_dir)}, study_dir / SEARCH_FILE)

@@ -65,14 +65,14 @@ from optuna.trial import TrialState
 from trainwell.config import OPTIONS
 from trainwell.errors import ConfigError, TrainwellError
 from trainwell.hpsearch.asha import promotion_due
-from trainwell.hpsearch.journal import StudyJournal, batched, sync
+from trainwell.hpsearch.journal import LOCK_SUFFIX, StudyJournal, batched, sync
 from trainwell.hpsearch.promotion import promotable
 from trainwell.hpsearch.pruning import make_pruner
 from trainwell.hpsearch.samplers import PRIOR_ATTR, grid_size, make_sampler, prior_rows, worker_seed
 from trainwell.hpsearch.settings import Settings
 from trainwell.hpsearch.space import Param, config_params, space_from_dict, space_to_dict
 from trainwell.hpsearch.stages import next_space
-from trainwell.hpsearch.trial import run_trial
+from trainwell.hpsearch.trial import TRIALS_DIR, run_trial
 
 try:
     import fcntl
@@ -119,7 +119,32 @@ def open_storage(settings: Settings, study_dir: Path):
         except Exception as e:        # SQLAlchemy's many errors: a bad URL, a missing driver, ...
             raise ConfigError(f"search.storage = {url!r}: cannot open it ({type(e).__name__}: {e})") from None
     path = Path(url) if url is not None else study_dir / JOURNAL_FILE
-    return StudyJournal(str(path), shared=url is not None)
+    where = f"search.storage = {url!r}" if url is not None else str(path)
+    if url is None:
+        refuse_links(study_dir)
+    try:
+        return StudyJournal(str(path), shared=url is not None)
+    except OSError as e:          # a missing folder, a directory in the way, no permission
+        raise ConfigError(f"{where}: cannot open the journal file ({e.strerror or e})") from None
+    except (ValueError, AssertionError, KeyError, TypeError) as e:    # Optuna's replay of a damaged file
+        raise ConfigError(f"{where}: not a readable Optuna journal ({type(e).__name__}: {e}); the file is "
+                          f"damaged or not a journal: restore it, or start a new search") from None
+
+
+# The names of a study directory that a search opens for writing in place (appends, locks) or
+# writes into (the trials' directories); trials.csv, best.toml, report.html and search.toml are
+# written to a temp file renamed over the name, which replaces a link there instead of following it.
+IN_PLACE = (JOURNAL_FILE, JOURNAL_FILE + LOCK_SUFFIX, ASK_LOCK, TRIALS_DIR)
+
+
+def refuse_links(study_dir: Path) -> None:
+    """A search writes only through names it created: a symbolic link at one of ``IN_PLACE`` (which
+    the search never makes) is refused with a ConfigError naming it, before anything is written."""
+    for name in IN_PLACE:
+        if (study_dir / name).is_symlink():
+            raise ConfigError(f"{study_dir / name}: is a symbolic link, and a search writes its study only "
+                              f"into files and folders it made; remove the link (to keep the study elsewhere, "
+                              f"give --storage PATH or another --dir)")
 
 
 def stage_name(settings: Settings, index: int) -> str:

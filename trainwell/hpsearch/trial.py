@@ -166,6 +166,14 @@ def _clear(run_dir: Path) -> None:
             clear_run(run_dir)
 
 
+def _unlinked(path: Path) -> None:
+    """A symbolic link where a trial's directory goes (the search never makes one) is removed, its
+    target untouched, so that the run makes its own directory there and writes nothing through the
+    link, as the run's files, each written to a temp file renamed over its name, replace a link."""
+    if path.is_symlink():
+        path.unlink()
+
+
 def trial_dir(study_dir, stage: int, number: int) -> Path:
     """``STUDY_DIR/trials/S-NNNN``: stage S (from 1), trial NNNN of that stage."""
     return Path(study_dir) / TRIALS_DIR / f"{stage + 1}-{number:04d}"
@@ -190,6 +198,7 @@ def run_trial(trial, *, stage: int, model, data, base: dict, space: dict, epochs
     options.update(progress=False, report=files.report, checkpoint_at=files.checkpoints, resume=False,
                    epochs=length)
     directory = trial_dir(study_dir, stage, trial.number)
+    _unlinked(directory)
     outcome = Outcome(None, run_dir=str(directory), promoted_from=promoted_from)
     reports = Reports(trial) if pruner in DEFERRED_REPORTS else None     # written at the trial's end
     for fold in range(folds or 1):
@@ -197,6 +206,8 @@ def run_trial(trial, *, stage: int, model, data, base: dict, space: dict, epochs
         watch = TrialWatch(trial, metric=metric, offset=fold * epochs, pruner_name=pruner, reports=reports,
                            last_step=None if prune_at_end else (folds or 1) * epochs)
         run_dir = directory / f"fold-{fold}" if folds else directory
+        if folds:
+            _unlinked(run_dir)
         paused = [Pause(epochs)] if epochs < length else []
         fold_options = {**fold_options, "run_dir": str(run_dir), "overwrite": run_dir.exists(),
                         "callbacks": [*fold_options.get("callbacks", []), watch, *paused]}

@@ -1,0 +1,117 @@
+"""What a search does with a study directory it did not write alone: a bad ``--storage`` path, a
+damaged or torn journal, and symbolic links where the search writes. Each refusal is one line and
+status 2 (no traceback), and nothing is written through a link the search did not make."""
+import csv
+import shutil
+
+import optuna
+import pytest
+
+from trainwell.cli import main
+from trainwell.hpsearch.study import IN_PLACE
+
+CONFIG = """
+device = "cpu"
+epochs = 1
+batch_size = 256
+babysit = "off"
+[model]
+type = "mlp"
+widths = [8]
+[search]
+trials = 2
+pruner = "none"
+[search.space]
+lr = {low = 1e-3, high = 0.3}
+"""
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    """A finished 2-trial study, copied by each test that changes it."""
+    root = tmp_path_factory.mktemp("finished")
+    (root / "s.toml").write_text(CONFIG)
+    assert main(["search", str(root / "s.toml"), "--dir", str(root / "study"), "--quiet"]) == 0
+    return root / "study"
+
+
+@pytest.fixture
+def study(finished, tmp_path):
+    shutil.copytree(finished, tmp_path / "study")
+    return tmp_path / "study"
+
+
+def _one_line_error(capsys, *needles):
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert all(n in err for n in needles), err
+
+
+def _rows(study):
+    with open(study / "trials.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def _journal_records(path):
+    """The journal read by Optuna's own backend, as another tool would read it."""
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(path)))
+    return [t for s in storage.get_all_studies() for t in storage.get_all_trials(s._study_id)]
+
+
+@pytest.mark.parametrize("where", ["missing/dir/s.journal", "."])
+def test_a_bad_storage_path_is_one_line_before_the_directory_is_made(tmp_path, capsys, monkeypatch, where):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "s.toml").write_text(CONFIG)
+    assert main(["search", "s.toml", "--dir", "study", "--storage", where, "--quiet"]) == 2
+    _one_line_error(capsys, f"search.storage = {where!r}: cannot open the journal file")
+    assert not (tmp_path / "study").exists()
+
+
+@pytest.mark.parametrize("damage", ["garbage line\n", '{"op_code": 99}\n'])
+@pytest.mark.parametrize("command", ["report", "search"])
+def test_a_damaged_journal_is_one_line_naming_the_file(study, capsys, damage, command):
+    lines = (study / "study.journal").read_text().splitlines(keepends=True)
+    (study / "study.journal").write_text("".join(lines[:3] + [damage] + lines[3:]))
+    args = ["report", str(study)] if command == "report" else ["search", "--resume", str(study), "--quiet"]
+    assert main(args) == 2
+    _one_line_error(capsys, f"{study / 'study.journal'}: not a readable Optuna journal")
+
+
+def test_a_torn_last_record_is_cut_and_the_study_continues(study, capsys):
+    journal = study / "study.journal"
+    with open(journal, "ab") as f:
+        f.write(b'{"op_code": 5, "worker_id": "x", "tri')       # a power cut in the middle of an append
+    assert main(["search", "--resume", str(study), "--set", "search.trials=3", "--quiet"]) == 0
+    assert [r["state"] for r in _rows(study)] == ["complete"] * 3
+    assert journal.read_bytes().endswith(b"}\n")
+    assert len(_journal_records(journal)) == 3          # Optuna's own reader reads every record
+
+
+def test_a_journal_that_is_one_partial_line_is_refused_untouched(study, capsys):
+    (study / "study.journal").write_bytes(b"\x00\x01 not a journal")
+    assert main(["search", "--resume", str(study), "--quiet"]) == 2
+    _one_line_error(capsys, "not a readable Optuna journal", "only a partial line")
+    assert (study / "study.journal").read_bytes() == b"\x00\x01 not a journal"
+
+
+@pytest.mark.parametrize("name", IN_PLACE)
+def test_a_link_where_the_search_writes_in_place_is_refused(study, tmp_path, capsys, name):
+    target = tmp_path / "target"
+    (study / name).rename(target) if (study / name).exists() else target.write_text("")
+    before = sorted(p.name for p in target.iterdir()) if target.is_dir() else target.read_bytes()
+    (study / name).symlink_to(target)
+    assert main(["search", "--resume", str(study), "--set", "search.trials=3", "--quiet"]) == 2
+    _one_line_error(capsys, f"{study / name}: is a symbolic link")
+    assert (sorted(p.name for p in target.iterdir()) if target.is_dir() else target.read_bytes()) == before
+
+
+def test_a_link_where_a_trial_directory_goes_is_replaced_not_followed(study, tmp_path):
+    target = tmp_path / "elsewhere"
+    target.mkdir()
+    (target / "config.toml").write_text("mine")
+    (study / "trials" / "1-0002").symlink_to(target)        # where the third trial's run goes
+    assert main(["search", "--resume", str(study), "--set", "search.trials=3", "--quiet"]) == 0
+    assert [p.name for p in target.iterdir()] == ["config.toml"] and (target / "config.toml").read_text() == "mine"
+    trial = study / "trials" / "1-0002"
+    assert not trial.is_symlink() and (trial / "results.json").is_file()
+    assert [r["state"] for r in _rows(study)] == ["complete"] * 3
