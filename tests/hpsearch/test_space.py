@@ -29,6 +29,26 @@ def test_bad_space_names_the_key(table, message):
     assert message in str(e.value) and "\n" not in str(e.value)
 
 
+def test_optimizer_keywords_are_checked_by_building_the_optimizer():
+    """``optimizer_options`` keys mean something only to the optimizer's constructor: a keyword the
+    config's optimizer does not take, or a value it rejects, is refused before any trial; with the
+    optimizer searched too, a keyword some choices take is left to the trials."""
+    with pytest.raises(ConfigError) as e:
+        parse_space({"optimizer_options": {"rho": {"low": 0.01, "high": 0.2}}}, BASE)
+    assert str(e.value).startswith("search.space.optimizer_options.rho: low 0.01 is refused: optimizer = 'sgd': "
+                                   "unknown option 'rho'")
+    with pytest.raises(ConfigError) as e:
+        parse_space({"optimizer_options.rho": {"low": 0.5, "high": 1.5}}, {**BASE, "optimizer": "Adadelta"})
+    assert "search.space.optimizer_options.rho: high 1.5 is refused" in str(e.value) and "rho" in str(e.value)
+    with pytest.raises(ConfigError) as e:
+        parse_space({"optimizer": {"choices": ["adam", "Adadelta"]}},
+                    {**BASE, "optimizer": "Adadelta", "optimizer_options": {"rho": 0.9}})
+    assert "search.space.optimizer: choice 'adam' is refused" in str(e.value)
+    space = parse_space({"optimizer_options.rho": {"low": 0.5, "high": 0.99},
+                         "optimizer": {"choices": ["sgd", "Adadelta"]}}, BASE)
+    assert set(space) == {"optimizer_options.rho", "optimizer"}
+
+
 def test_log_scale_defaults():
     space = parse_space({"lr": {"low": 0.1, "high": 0.5}, "weight_decay": {"low": 1e-6, "high": 1e-5},
                          "label_smoothing": {"low": 1e-4, "high": 0.5}, "momentum": {"low": 0.5, "high": 0.99},
