@@ -158,6 +158,17 @@ def metric_value(run, metric: str) -> float | None:
     return run.history[-1].get(metric) if run.history else None
 
 
+def failed_reason(run) -> str | None:
+    """Why the run's Trainer stopped it as failed (diverged, non-finite, ...) or None: the
+    babysitter's first error finding, root cause first (``Diagnosis.ranked``), as ``broken_finding``
+    words it, else the stop's own message (babysit = "off", or nothing found)."""
+    if run.stopped is None or not run.stopped.failed:
+        return None
+    findings = run.findings.ranked() if run.findings is not None else []
+    error = next((f for f in findings if f.severity == "error"), None)
+    return f"babysitter: {error.code}: {error.message}" if error is not None else run.stopped.message
+
+
 def _clear(run_dir: Path) -> None:
     """Empty a trial's directory of a run (one left by a power cut's lost trial) before a promotion
     copies the earlier run there, under its lock as ``overwrite`` does."""
@@ -223,7 +234,7 @@ def run_trial(trial, *, stage: int, model, data, base: dict, space: dict, epochs
         with contextlib.nullcontext() if files.sync else unsynced(), held_appends():
             run = fit(trial_model, fold_source, **fold_options)
         value = metric_value(run, metric)
-        reason = watch.reason or (run.stopped.message if run.stopped.failed else None)
+        reason = watch.reason or failed_reason(run)
         if reason is None and (value is None or not math.isfinite(value)):
             reason = f"{metric} = {value} at the end of the run"
         if reason:
