@@ -110,3 +110,20 @@ def test_the_search_command_freezes_the_objects_at_exit(tmp_path):
                          env={**os.environ, "PYTHONPATH": root}).stdout
     before, at_exit = (int(line.rsplit(" ", 1)[1]) for line in out.splitlines())
     assert before == 0 and at_exit > 10_000
+
+
+def test_a_grid_stage_that_uses_up_its_grid_ends_and_an_edge_best_widens_the_next_range(tmp_path, capsys):
+    """A grid of 4 lr values in a stage of 4 trials (Optuna's grid sampler calls ``study.stop()``
+    once the grid is used up, which raised out of the stage's ask and tell); the grid holds the
+    range's top, lr = 0.3 learns best in one epoch, so the fine stage widens the top and the search
+    says so on its output and in report.html."""
+    text = CONFIG.replace("trials = 2\n", 'stages = [{trials = 4}, {trials = 1}]\nsampler = "grid"\n'
+                          'metric = "val_acc"\n').replace("batch_size = 256", "batch_size = 64")
+    assert main(["search", _config(tmp_path, text), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    with open(tmp_path / "study" / "trials.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["state"] for r in rows] == ["complete"] * 5 and len({r["lr"] for r in rows[:4]}) == 4
+    message = re.search(r"best lr 0\.3 is at the top of \[0\.001, 0\.3\]: widened to \[\S+, (\S+)\]", out)
+    assert message and float(message.group(1)) > 0.3
+    assert message.group(0) in (tmp_path / "study" / "report.html").read_text()
