@@ -115,3 +115,39 @@ def test_a_link_where_a_trial_directory_goes_is_replaced_not_followed(study, tmp
     trial = study / "trials" / "1-0002"
     assert not trial.is_symlink() and (trial / "results.json").is_file()
     assert [r["state"] for r in _rows(study)] == ["complete"] * 3
+
+
+def test_a_stage_ends_when_the_trials_another_machine_runs_have_finished(tmp_path):
+    """Searches on several machines share one storage: a stage's last trial may still run on
+    another machine when this one has asked for the stage's quota. The next stage is planned once
+    that trial has finished (``study.settle``), so its result is ranked and re-evaluated first."""
+    import threading
+    import time
+
+    import trainwell
+    from trainwell.hpsearch.study import HOST
+
+    path = str(tmp_path / "shared.journal")
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(path))
+    stage = optuna.create_study(storage=storage, study_name="trainwell/stage-0", direction="maximize")
+    stage.enqueue_trial({"lr": 0.05})
+    elsewhere = stage.ask({"lr": optuna.distributions.FloatDistribution(1e-3, 0.3, log=True)})
+    elsewhere.set_user_attr("worker", {"host": HOST + "-another", "pid": 1, "started": time.time()})
+
+    def the_other_machine():       # finishes its trial a second after this machine's two
+        while sum(t.state.is_finished() for t in stage.get_trials(deepcopy=False)) < 2:
+            time.sleep(0.05)
+        time.sleep(1.0)
+        stage.tell(elsewhere, 0.999)
+
+    thread = threading.Thread(target=the_other_machine)
+    thread.start()
+    result = trainwell.search({"type": "mlp", "widths": [8]}, "digits", space={"lr": {"low": 1e-3, "high": 0.3}},
+                              search={"dir": str(tmp_path / "study"), "storage": path, "pruner": "none",
+                                      "metric": "val_acc", "reevaluate": 1,
+                                      "stages": [{"trials": 3, "epochs": 1}, {"trials": 1, "epochs": 1}]},
+                              device="cpu", batch_size=256, babysit="off", progress=False)
+    thread.join()
+    first, second = ([r for r in result.trials if r["stage"] == s] for s in (1, 2))
+    assert [r["state"] for r in first] == ["complete"] * 3
+    assert second[0]["reevaluates"] == elsewhere.number and second[0]["lr"] == pytest.approx(0.05)

@@ -88,6 +88,7 @@ FIRST_ERRORS = 3      # the first this many trials of a stage failing with error
 # the paused run it continues), so a rung's promotions stay counted once (asha.py)
 RETRY_KEEPS = ("reevaluates", "promotes")
 PROGRESS_S = 1.0      # seconds between the coordinator's progress lines
+SETTLE_S = 0.5        # seconds between reads while a stage's last trials run elsewhere (settle)
 HOST = socket.gethostname()
 # What a worker's first trial would otherwise import (BENCHMARKS.md, "two workers against one"):
 # the forkserver imports these once, and every worker is forked with them loaded.
@@ -569,6 +570,7 @@ def run_stages(ctx: Context) -> list[optuna.Study]:
             work(ctx, index, 0, on_trial=line.show, storage=storage)
         else:
             _run_workers(ctx, index, line, storage)
+        settle(ctx, study, index, line, storage)
         line.show(final=True)
         studies.append(study)
     return studies
@@ -633,6 +635,25 @@ def _run_workers(ctx: Context, index: int, line: ProgressLine, storage) -> None:
         _say(ctx, f"search: {message}; its running trial is failed and retried")
     if lost:    # the dead workers' trials, when nobody was left to retry them
         work(ctx, index, 0, on_trial=line.show, storage=storage)
+
+
+def settle(ctx: Context, study: optuna.Study, index: int, line, storage) -> None:
+    """Wait until no trial of the stage runs: those that other searches on the same storage (other
+    machines) still run, so that the next stage's plan (its ranges, its re-evaluations) and the
+    summary count their results. A trial found dead meanwhile (``recover``: its process gone or
+    its heartbeat stale) is failed, and its retry run here. On one machine the workers are joined
+    before this, so nothing runs and one read returns."""
+    while True:
+        running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        if not running:
+            return
+        with ask_lock(ctx.study_dir):
+            retried = recover(study, running)
+        if retried:
+            work(ctx, index, 0, on_trial=line.show, storage=storage)
+        else:
+            time.sleep(SETTLE_S)
+            line.show()
 
 
 class _Starter:
