@@ -17,6 +17,11 @@ BASE = {"model": {"type": "mlp", "widths": [32]}}
     ({"momentum": {"low": 0.0, "high": 1.5}}, "search.space.momentum: high 1.5 is refused: momentum = 1.5: must be in [0, 1)"),
     ({"optimizer": {"choices": ["sgd", "adamm"]}}, "search.space.optimizer: choice 'adamm' is refused"),
     ({"model.dropout": {"low": 0.0, "high": 1.5}}, "search.space.model.dropout: high 1.5 is refused"),
+    # an MLP's table values are checked by building it (one input, two outputs)
+    ({"model.widths": {"choices": [[16], [0]]}},
+     "search.space.model.widths: choice [0] is refused: model.widths = [0]: must be a list of positive integers"),
+    ({"model.activation": {"choices": ["relu", "relux"]}},
+     "search.space.model.activation: choice 'relux' is refused: activation = 'relux': unknown"),
     ({"epochs.x": {"low": 1, "high": 3}}, "search.space.epochs.x: 'epochs' is not a table option"),
     ({"lr": {"low": 1e-3}}, "search.space.lr: high is missing"),
     ({"lr": {"low": 1e-3, "hgh": 1}}, "unknown range key 'hgh' (did you mean 'high'?)"),

@@ -205,17 +205,29 @@ def value_problem(key: str, value, base: dict, *, searched: tuple = ()) -> str |
     over one parameter with the rest of the config, when no other of those keys is among
     ``searched`` (the space's keys): with two of them, a value refused only with some values of
     the other is found when a trial runs (docs/search.md, the space)."""
+    options = apply(base, {key: value})
     try:
-        config = make_config(_without_run_only(apply(base, {key: value})))
+        config = make_config(_without_run_only(options))
         others = [k for k in searched if k != key and _built_by_optimizer(k)]
         if _built_by_optimizer(key) and not others and isinstance(config.optimizer, str):
             import torch
 
             from trainwell.optim.factory import build_optimizer, optimizer_options
             build_optimizer(config.optimizer, [torch.nn.Parameter(torch.zeros(1))], **optimizer_options(config))
+        table = options.get("model")
+        if key.startswith("model.") and isinstance(table, dict) and table.get("type", "auto") in MLP_CHECKED:
+            from trainwell.nn.models import build_model
+            build_model({**table, "type": "mlp"}, (1,), 2)
     except ConfigError as e:
         return str(e)
     return None
+
+
+# Model types whose table values (widths, activation, norm, ...) a search checks by building the
+# model: an MLP of one input and two outputs needs no data ("auto" takes only options its MLP
+# takes too). A CNN's or ResNet's sizes depend on the data's image shape: their values are checked
+# when a trial builds the model.
+MLP_CHECKED = ("mlp", "auto")
 
 
 def _built_by_optimizer(key: str) -> bool:
