@@ -117,7 +117,7 @@ def test_a_link_where_a_trial_directory_goes_is_replaced_not_followed(study, tmp
     assert [r["state"] for r in _rows(study)] == ["complete"] * 3
 
 
-def test_a_stage_ends_when_the_trials_another_machine_runs_have_finished(tmp_path):
+def test_a_stage_ends_when_the_trials_another_machine_runs_have_finished(tmp_path, monkeypatch):
     """Searches on several machines share one storage: a stage's last trial may still run on
     another machine when this one has asked for the stage's quota. The next stage is planned once
     that trial has finished (``study.settle``), so its result is ranked and re-evaluated first."""
@@ -140,6 +140,8 @@ def test_a_stage_ends_when_the_trials_another_machine_runs_have_finished(tmp_pat
         time.sleep(1.0)
         stage.tell(elsewhere, 0.999)
 
+    import trainwell.hpsearch.study as study_module
+    monkeypatch.setattr(study_module, "PLAN_WAIT_S", 0.5)    # the other machine plans nothing here
     thread = threading.Thread(target=the_other_machine)
     thread.start()
     result = trainwell.search({"type": "mlp", "widths": [8]}, "digits", space={"lr": {"low": 1e-3, "high": 0.3}},
@@ -151,3 +153,26 @@ def test_a_stage_ends_when_the_trials_another_machine_runs_have_finished(tmp_pat
     first, second = ([r for r in result.trials if r["stage"] == s] for s in (1, 2))
     assert [r["state"] for r in first] == ["complete"] * 3
     assert second[0]["reevaluates"] == elsewhere.number and second[0]["lr"] == pytest.approx(0.05)
+
+
+def test_after_waiting_for_another_machine_its_plan_of_the_next_stage_is_awaited(tmp_path):
+    """The search whose trial ended a stage plans the next; one that waited for it waits for that
+    plan (two plans at one moment would both enqueue the re-evaluations), and returns once the
+    plan is stored, well before ``PLAN_WAIT_S``."""
+    import threading
+    import time
+
+    from trainwell.hpsearch.settings import parse_settings
+    from trainwell.hpsearch.study import PLAN_WAIT_S, Context, load_stage, open_storage, planned_elsewhere
+
+    base = {"epochs": 1}
+    settings = parse_settings({"space": {"lr": {"low": 1e-3, "high": 0.3}}, "storage": str(tmp_path / "j.journal"),
+                               "stages": [{"trials": 2}, {"trials": 1}]}, base)
+    ctx = Context(None, "digits", base, settings, tmp_path)
+    storage = open_storage(settings, tmp_path)
+    stage = load_stage(ctx, storage, 1)
+    threading.Timer(0.5, lambda: stage.set_user_attr("space", {})).start()
+    started = time.monotonic()
+    planned_elsewhere(ctx, storage, 1)
+    assert 0.4 < time.monotonic() - started < min(10.0, PLAN_WAIT_S)
+    assert "space" in load_stage(ctx, storage, 1).user_attrs

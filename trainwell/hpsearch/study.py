@@ -89,6 +89,7 @@ FIRST_ERRORS = 3      # the first this many trials of a stage failing with error
 RETRY_KEEPS = ("reevaluates", "promotes")
 PROGRESS_S = 1.0      # seconds between the coordinator's progress lines
 SETTLE_S = 0.5        # seconds between reads while a stage's last trials run elsewhere (settle)
+PLAN_WAIT_S = GRACE_S  # seconds to wait for the search that ended a stage to plan the next (planned_elsewhere)
 HOST = socket.gethostname()
 # What a worker's first trial would otherwise import (BENCHMARKS.md, "two workers against one"):
 # the forkserver imports these once, and every worker is forked with them loaded.
@@ -570,9 +571,11 @@ def run_stages(ctx: Context) -> list[optuna.Study]:
             work(ctx, index, 0, on_trial=line.show, storage=storage)
         else:
             _run_workers(ctx, index, line, storage)
-        settle(ctx, study, index, line, storage)
+        waited = settle(ctx, study, index, line, storage)
         line.show(final=True)
         studies.append(study)
+        if waited and index + 1 < len(ctx.settings.stages):
+            planned_elsewhere(ctx, storage, index + 1)
     return studies
 
 
@@ -637,23 +640,35 @@ def _run_workers(ctx: Context, index: int, line: ProgressLine, storage) -> None:
         work(ctx, index, 0, on_trial=line.show, storage=storage)
 
 
-def settle(ctx: Context, study: optuna.Study, index: int, line, storage) -> None:
+def settle(ctx: Context, study: optuna.Study, index: int, line, storage) -> bool:
     """Wait until no trial of the stage runs: those that other searches on the same storage (other
     machines) still run, so that the next stage's plan (its ranges, its re-evaluations) and the
     summary count their results. A trial found dead meanwhile (``recover``: its process gone or
     its heartbeat stale) is failed, and its retry run here. On one machine the workers are joined
-    before this, so nothing runs and one read returns."""
+    before this, so nothing runs and one read returns. Whether it waited for another's trial."""
+    waited = False
     while True:
         running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
         if not running:
-            return
+            return waited
         with ask_lock(ctx.study_dir):
             retried = recover(study, running)
         if retried:
             work(ctx, index, 0, on_trial=line.show, storage=storage)
         else:
+            waited = True
             time.sleep(SETTLE_S)
             line.show()
+
+
+def planned_elsewhere(ctx: Context, storage, index: int) -> None:
+    """After ``settle`` waited for another search's trial: that search, which ends the stage, plans
+    the next one as it reaches it; wait up to ``PLAN_WAIT_S`` for its plan, so that two searches do not
+    plan one stage at the same moment (both would enqueue its re-evaluations). If none comes (the
+    other search died), ``prepare_stage`` plans it here."""
+    deadline = time.monotonic() + PLAN_WAIT_S
+    while time.monotonic() < deadline and "space" not in load_stage(ctx, storage, index).user_attrs:
+        time.sleep(SETTLE_S)
 
 
 class _Starter:
