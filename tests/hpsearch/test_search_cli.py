@@ -164,3 +164,23 @@ def test_a_grid_stage_that_uses_up_its_grid_ends_and_an_edge_best_widens_the_nex
     message = re.search(r"best lr 0\.3 is at the top of \[0\.001, 0\.3\]: widened to \[\S+, (\S+)\]", out)
     assert message and float(message.group(1)) > 0.3
     assert message.group(0) in (tmp_path / "study" / "report.html").read_text()
+
+
+@pytest.mark.parametrize("change, message", [
+    ('search.metric="val_acc"', "search.metric: the study in study was run with metric = 'val_loss', and a "
+                                "resumed search keeps it (got 'val_acc')"),
+    ("search.folds=2", "search.folds: the study in study was run with folds = None"),
+    ("search.space.lr={low=0.01, high=0.3}", "search.space.lr: the study in study searched lr over"),
+    ("search.space.momentum={low=0.5, high=0.9}", "search.space.momentum: the study in study did not search momentum"),
+])
+def test_a_resumed_search_keeps_its_metric_folds_and_space(tmp_path, capsys, change, message):
+    """The stored values are the study's metric's (a new metric would rank them the wrong way: the
+    worst val_acc as the best val_loss), over its folds and its stages' stored spaces: a resume that
+    changes one is one line and status 2; one that asks for more trials runs."""
+    assert main(["search", _config(tmp_path, CONFIG), "--quiet"]) == 0
+    capsys.readouterr()
+    before = (tmp_path / "study" / "trials.csv").read_text()
+    assert main(["search", "--resume", "study", "--set", change, "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+    assert (tmp_path / "study" / "trials.csv").read_text() == before
