@@ -176,3 +176,41 @@ def test_after_waiting_for_another_machine_its_plan_of_the_next_stage_is_awaited
     planned_elsewhere(ctx, storage, 1)
     assert 0.4 < time.monotonic() - started < min(10.0, PLAN_WAIT_S)
     assert "space" in load_stage(ctx, storage, 1).user_attrs
+
+
+def test_the_rungs_end_when_the_trials_another_machine_runs_have_finished(tmp_path, monkeypatch):
+    """As above with asynchronous promotion (``eta``): the fine stage after the rungs is planned
+    around every draw, one still running on another machine when this one's rungs are done too."""
+    import threading
+    import time
+
+    import trainwell
+    import trainwell.hpsearch.study as study_module
+    from trainwell.hpsearch.study import HOST
+
+    path = str(tmp_path / "shared.journal")
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(path))
+    rung = optuna.create_study(storage=storage, study_name="trainwell/stage-0", direction="maximize")
+    rung.enqueue_trial({"lr": 0.05})
+    elsewhere = rung.ask({"lr": optuna.distributions.FloatDistribution(1e-3, 0.3, log=True)})
+    elsewhere.set_user_attr("worker", {"host": HOST + "-another", "pid": 1, "started": time.time()})
+
+    def the_other_machine():
+        while sum(t.state.is_finished() for t in rung.get_trials(deepcopy=False)) < 3:
+            time.sleep(0.05)
+        time.sleep(1.0)
+        rung.tell(elsewhere, 0.999)
+
+    monkeypatch.setattr(study_module, "PLAN_WAIT_S", 0.5)
+    thread = threading.Thread(target=the_other_machine)
+    thread.start()
+    result = trainwell.search({"type": "mlp", "widths": [8]}, "digits", space={"lr": {"low": 1e-3, "high": 0.3}},
+                              search={"dir": str(tmp_path / "study"), "storage": path, "pruner": "none",
+                                      "metric": "val_acc", "reevaluate": 1, "eta": 3, "rungs": 2,
+                                      "stages": [{"trials": 4, "epochs": 1}, {"trials": 1, "epochs": 1},
+                                                 {"trials": 1, "epochs": 1}]},
+                              device="cpu", batch_size=256, babysit="off", progress=False)
+    thread.join()
+    first, fine = ([r for r in result.trials if r["stage"] == s] for s in (1, 3))
+    assert [r["state"] for r in first] == ["complete"] * 4
+    assert fine[0]["reevaluates"] == elsewhere.number and fine[0]["lr"] == pytest.approx(0.05)

@@ -590,7 +590,12 @@ def _run_rungs(ctx: Context, storage) -> list[optuna.Study]:
         work(ctx, 0, 0, on_trial=line.show, storage=storage)
     else:
         _run_workers(ctx, 0, line, storage)
+    waited = False
+    while any([settle(ctx, study, 0, line, storage) for study in studies]):    # every rung, until none runs
+        waited = True
     line.show(final=True)
+    if waited and ctx.settings.rung_count < len(ctx.settings.stages):
+        planned_elsewhere(ctx, storage, ctx.settings.rung_count)
     return studies
 
 
