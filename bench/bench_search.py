@@ -790,6 +790,7 @@ def bench_workers(args):
                   f"(median, the command and its waited-for workers)")
             print(f"{workers} worker(s), the command's wall time in parts (s, medians): "
                   + "; ".join(f"{name} {med(p[k] for p in parts[workers]):.2f}" for k, name in enumerate(TIMELINE)))
+        _an_hour(outside, first, later, med)
         if args.no_extras:
             return
         plain = {n: _plain_fits(n, args.trials // 2, args.epochs) for n in (1, 2)}
@@ -805,6 +806,26 @@ def bench_workers(args):
         print(f"kill -9 of worker pid {killed}: exit {rc}, states {dict((s, states.count(s)) for s in set(states))}, "
               f"finished {counted}/{args.trials}, retried {retried}, duplicated finished configurations: "
               f"{len(params) - len(set(params))}")
+
+
+HOUR_S = 3600.0     # the issue's unit: trials per hour
+
+
+def _an_hour(outside: dict, first: dict, later: dict, med) -> None:
+    """The whole-command rates of 1 and 2 workers over a search of an hour, from this run's
+    measured parts: F, a command's fixed time (outside its trials' span: start, report, exit; plus
+    what a worker's first trial takes beyond a later one: the imports one worker makes there), and
+    t, a worker's later trial; an hour's command runs w (HOUR_S - F) / t trials. Also the trials a
+    command needs for 2 workers to reach 1.8x one (issue 13's goal): n with
+    (F1 + n t1) / (F2 + n t2 / 2) = 1.8."""
+    t1, t2 = med(later[1]), med(later[2])
+    f1 = med(outside[1]) + max(0.0, med(first[1]) - t1)
+    f2 = med(outside[2]) + max(0.0, med(first[2]) - t2)
+    hour = {1: (HOUR_S - f1) / t1, 2: 2 * (HOUR_S - f2) / t2}
+    need = (1.8 * f2 - f1) / (t1 - 0.9 * t2) if t1 > 0.9 * t2 else float("inf")
+    print(f"projected to an hour's search (F {f1:.2f} / {f2:.2f} s fixed, t {t1:.3f} / {t2:.3f} s a "
+          f"later trial, 1 / 2 workers): {hour[1]:.0f} and {hour[2]:.0f} trials, 2 / 1 = {hour[2] / hour[1]:.2f}x; "
+          f"a whole command reaches 1.8x from ~{need:.0f} trials of this length")
 
 
 # ------------------------------------------------------------------ overhead

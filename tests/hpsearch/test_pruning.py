@@ -3,6 +3,7 @@ import math
 
 import optuna
 import pytest
+import torch
 
 from trainwell.hpsearch.pruning import PRUNERS, TrialWatch, explosion, make_pruner
 from trainwell.train.fit import fit
@@ -170,3 +171,35 @@ def test_one_epoch_trials_keep_their_values_without_pruning_at_the_end(tmp_path)
     assert any(r["state"] == "pruned" and "median pruner" in r["prune_reason"] for r in default.trials)
     assert all(r["state"] == "complete" and r["prune_reason"] is None for r in kept.trials)
     assert [r["lr"] for r in kept.trials] == [r["lr"] for r in default.trials]
+
+
+class _NanModel(torch.nn.Module):
+    """A model whose output is NaN from its first batch on (the square root of negative inputs)."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(64, 10)
+
+    def forward(self, x):
+        return self.linear(x) + torch.sqrt(x[:, :10] - 10.0)
+
+
+def _nan_model():
+    return _NanModel()
+
+
+@pytest.mark.parametrize("babysit", ["watch", "off"])
+def test_a_trial_the_trainer_stops_as_diverged_is_pruned_with_the_babysitters_finding(tmp_path, babysit):
+    """The Trainer stops a run whose loss is NaN inside its first epoch; the trial is pruned with
+    the babysitter's error finding as its reason (its code and words), or without the babysitter
+    with the Trainer's own message."""
+    import trainwell
+    result = trainwell.search(_nan_model, "digits", space={"lr": {"low": 1e-3, "high": 1e-2}}, progress=False,
+                              search={"dir": str(tmp_path / "s"), "stages": [{"trials": 1}], "pruner": "none"},
+                              device="cpu", epochs=2, batch_size=256, babysit=babysit, preprocess=["standardize"])
+    (row,) = result.trials
+    assert row["state"] == "pruned"
+    if babysit == "watch":
+        assert row["prune_reason"].startswith("babysitter: nonfinite_loss: ")
+    else:
+        assert "nan" in row["prune_reason"] and "babysitter" not in row["prune_reason"]

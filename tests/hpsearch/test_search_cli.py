@@ -74,7 +74,40 @@ def test_search_then_resume_then_report(tmp_path, capsys):
     assert main(["report", "study"]) == 0
     page = (tmp_path / "study" / "report.html").read_text()
     assert "data:image/png;base64," in page and "http://" not in page and "https://" not in page
-    assert "Optimization history" in page and "Best trials" in page
+    assert "<script" not in page and "<link" not in page and "Best trials" in page
+    figures = re.findall(r'<img alt="([^"]+)" src="data:image/png;base64,', page)
+    # one parameter: no 2-D scatter and no parallel coordinates (two parameters: below)
+    assert figures == ["Optimization history", "val_loss against lr", "Parameter importances"]
+
+
+def test_trials_csv_and_the_report_of_two_parameters(tmp_path):
+    """trials.csv's columns (issue 13: parameters, stage, fold results, state, prune reason,
+    seconds) and the report's figures with two parameters: the 2-D scatter of the pair too."""
+    text = CONFIG + 'weight_decay = {low = 1e-6, high = 1e-3}\n'
+    assert main(["search", _config(tmp_path, text), "--quiet", "--set", "search.folds=2"]) == 0
+    with open(tmp_path / "study" / "trials.csv") as f:
+        header = next(csv.reader(f))
+    assert header == ["stage", "trial", "state", "value", "epochs", "lr", "weight_decay", "fold_values", "fold_std",
+                      "prune_reason", "error", "seconds", "run_dir", "from_config", "reevaluates", "promoted_from",
+                      "retry_of"]
+    page = (tmp_path / "study" / "report.html").read_text()
+    figures = re.findall(r'<img alt="([^"]+)" src="data:image/png;base64,', page)
+    assert len(figures) == 6 and figures[0] == "Optimization history" and figures[-2:] == [
+        "Parallel coordinates", "Parameter importances"]
+    assert set(figures[1:4]) == {"val_loss against lr", "val_loss against weight_decay", "weight_decay and lr"} or \
+        set(figures[1:4]) == {"val_loss against lr", "val_loss against weight_decay", "lr and weight_decay"}
+
+
+def test_a_trial_directory_is_a_run_that_trainwell_fit_continues(tmp_path):
+    """docs/search.md: `trainwell fit --resume TRIAL_DIR --continue --set epochs=N` trains a
+    finished trial further from its end checkpoint."""
+    import json
+    assert main(["search", _config(tmp_path, CONFIG), "--quiet"]) == 0
+    trial = tmp_path / "study" / "trials" / "1-0000"
+    assert main(["fit", "--resume", str(trial), "--continue", "--set", "epochs=3", "--quiet"]) == 0
+    epochs = [json.loads(line)["epoch"] for line in (trial / "metrics.jsonl").read_text().splitlines()
+              if '"epoch"' in line]
+    assert epochs[-1] == 3 and epochs.count(1) == 1
 
 
 def test_no_search_table(tmp_path, capsys):
@@ -82,10 +115,14 @@ def test_no_search_table(tmp_path, capsys):
     assert "no [search] table" in capsys.readouterr().err
 
 
-def test_an_rdb_storage_url_holds_the_study(tmp_path):
-    url = f"sqlite:///{tmp_path / 'studies.db'}"
-    assert main(["search", _config(tmp_path, CONFIG), "--storage", url, "--quiet"]) == 0
-    assert (tmp_path / "studies.db").exists() and not (tmp_path / "study" / "study.journal").exists()
+@pytest.mark.parametrize("kind", ["sqlite", "journal"])
+def test_an_rdb_storage_url_holds_the_study(tmp_path, kind):
+    """``--storage``: an RDB URL (SQLite here) or a journal file path holds the study, which
+    ``trainwell report`` finds again through search.toml."""
+    url = f"sqlite:///{tmp_path / 'studies.db'}" if kind == "sqlite" else str(tmp_path / "shared.journal")
+    assert main(["search", _config(tmp_path, CONFIG), "--storage", url, "--quiet", "--workers", "2"]) == 0
+    held = tmp_path / ("studies.db" if kind == "sqlite" else "shared.journal")
+    assert held.stat().st_size > 0 and not (tmp_path / "study" / "study.journal").exists()
     with open(tmp_path / "study" / "trials.csv") as f:
         assert [r["state"] for r in csv.DictReader(f)] == ["complete", "complete"]
     assert main(["report", "study"]) == 0           # the report finds the study through search.toml
@@ -110,3 +147,40 @@ def test_the_search_command_freezes_the_objects_at_exit(tmp_path):
                          env={**os.environ, "PYTHONPATH": root}).stdout
     before, at_exit = (int(line.rsplit(" ", 1)[1]) for line in out.splitlines())
     assert before == 0 and at_exit > 10_000
+
+
+def test_a_grid_stage_that_uses_up_its_grid_ends_and_an_edge_best_widens_the_next_range(tmp_path, capsys):
+    """A grid of 4 lr values in a stage of 4 trials (Optuna's grid sampler calls ``study.stop()``
+    once the grid is used up, which raised out of the stage's ask and tell); the grid holds the
+    range's top, lr = 0.3 learns best in one epoch, so the fine stage widens the top and the search
+    says so on its output and in report.html."""
+    text = CONFIG.replace("trials = 2\n", 'stages = [{trials = 4}, {trials = 1}]\nsampler = "grid"\n'
+                          'metric = "val_acc"\n').replace("batch_size = 256", "batch_size = 64")
+    assert main(["search", _config(tmp_path, text), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    with open(tmp_path / "study" / "trials.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["state"] for r in rows] == ["complete"] * 5 and len({r["lr"] for r in rows[:4]}) == 4
+    message = re.search(r"best lr 0\.3 is at the top of \[0\.001, 0\.3\]: widened to \[\S+, (\S+)\]", out)
+    assert message and float(message.group(1)) > 0.3
+    assert message.group(0) in (tmp_path / "study" / "report.html").read_text()
+
+
+@pytest.mark.parametrize("change, message", [
+    ('search.metric="val_acc"', "search.metric: the study in study was run with metric = 'val_loss', and a "
+                                "resumed search keeps it (got 'val_acc')"),
+    ("search.folds=2", "search.folds: the study in study was run with folds = None"),
+    ("search.space.lr={low=0.01, high=0.3}", "search.space.lr: the study in study searched lr over"),
+    ("search.space.momentum={low=0.5, high=0.9}", "search.space.momentum: the study in study did not search momentum"),
+])
+def test_a_resumed_search_keeps_its_metric_folds_and_space(tmp_path, capsys, change, message):
+    """The stored values are the study's metric's (a new metric would rank them the wrong way: the
+    worst val_acc as the best val_loss), over its folds and its stages' stored spaces: a resume that
+    changes one is one line and status 2; one that asks for more trials runs."""
+    assert main(["search", _config(tmp_path, CONFIG), "--quiet"]) == 0
+    capsys.readouterr()
+    before = (tmp_path / "study" / "trials.csv").read_text()
+    assert main(["search", "--resume", "study", "--set", change, "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+    assert (tmp_path / "study" / "trials.csv").read_text() == before

@@ -17,6 +17,11 @@ BASE = {"model": {"type": "mlp", "widths": [32]}}
     ({"momentum": {"low": 0.0, "high": 1.5}}, "search.space.momentum: high 1.5 is refused: momentum = 1.5: must be in [0, 1)"),
     ({"optimizer": {"choices": ["sgd", "adamm"]}}, "search.space.optimizer: choice 'adamm' is refused"),
     ({"model.dropout": {"low": 0.0, "high": 1.5}}, "search.space.model.dropout: high 1.5 is refused"),
+    # an MLP's table values are checked by building it (one input, two outputs)
+    ({"model.widths": {"choices": [[16], [0]]}},
+     "search.space.model.widths: choice [0] is refused: model.widths = [0]: must be a list of positive integers"),
+    ({"model.activation": {"choices": ["relu", "relux"]}},
+     "search.space.model.activation: choice 'relux' is refused: activation = 'relux': unknown"),
     ({"epochs.x": {"low": 1, "high": 3}}, "search.space.epochs.x: 'epochs' is not a table option"),
     ({"lr": {"low": 1e-3}}, "search.space.lr: high is missing"),
     ({"lr": {"low": 1e-3, "hgh": 1}}, "unknown range key 'hgh' (did you mean 'high'?)"),
@@ -27,6 +32,26 @@ def test_bad_space_names_the_key(table, message):
     with pytest.raises(ConfigError) as e:
         parse_space(table, BASE)
     assert message in str(e.value) and "\n" not in str(e.value)
+
+
+def test_optimizer_keywords_are_checked_by_building_the_optimizer():
+    """``optimizer_options`` keys mean something only to the optimizer's constructor: a keyword the
+    config's optimizer does not take, or a value it rejects, is refused before any trial; with the
+    optimizer searched too, a keyword some choices take is left to the trials."""
+    with pytest.raises(ConfigError) as e:
+        parse_space({"optimizer_options": {"rho": {"low": 0.01, "high": 0.2}}}, BASE)
+    assert str(e.value).startswith("search.space.optimizer_options.rho: low 0.01 is refused: optimizer = 'sgd': "
+                                   "unknown option 'rho'")
+    with pytest.raises(ConfigError) as e:
+        parse_space({"optimizer_options.rho": {"low": 0.5, "high": 1.5}}, {**BASE, "optimizer": "Adadelta"})
+    assert "search.space.optimizer_options.rho: high 1.5 is refused" in str(e.value) and "rho" in str(e.value)
+    with pytest.raises(ConfigError) as e:
+        parse_space({"optimizer": {"choices": ["adam", "Adadelta"]}},
+                    {**BASE, "optimizer": "Adadelta", "optimizer_options": {"rho": 0.9}})
+    assert "search.space.optimizer: choice 'adam' is refused" in str(e.value)
+    space = parse_space({"optimizer_options.rho": {"low": 0.5, "high": 0.99},
+                         "optimizer": {"choices": ["sgd", "Adadelta"]}}, BASE)
+    assert set(space) == {"optimizer_options.rho", "optimizer"}
 
 
 def test_log_scale_defaults():

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from trainwell.errors import ConfigError
-from trainwell.hpsearch.studydir import SEARCH_FILE, is_study_dir, write_search_file
+from trainwell.hpsearch.studydir import SEARCH_FILE, is_study_dir, read_search_file, write_search_file
 from trainwell.train.loggers import parent_run
 from trainwell.train.rundir import make_directory, unsynced
 
@@ -77,8 +77,10 @@ def run_search(model, data, base: dict, table: dict, *, resume: bool = False, pr
     if not resume and is_study_dir(study_dir):
         raise ConfigError(f"search.dir = {str(study_dir)!r} already holds a search; continue it with "
                           f"--resume {study_dir} (or resume=True), or choose a new directory")
-    if settings.storage is not None and "://" in settings.storage:
-        open_storage(settings, study_dir)      # a bad URL fails here, before the directory is made
+    if resume:
+        _same_study(study_dir, settings)
+    if settings.storage is not None:
+        open_storage(settings, study_dir)      # a bad URL or path fails here, before the directory is made
     make_directory(study_dir)
     if not resume:
         write_search_file(base, {**table, "dir": str(study_dir)}, study_dir / SEARCH_FILE)
@@ -94,6 +96,39 @@ def run_search(model, data, base: dict, table: dict, *, resume: bool = False, pr
             write_study_report(study_dir, loaded=(Context(None, None, base, settings, study_dir, progress=False),
                                                   studies))
     return result
+
+
+# What a resumed search keeps from the study it continues: the stored trials' values are this
+# metric's (its direction ranks them), each over the folds, and each stage keeps the space it was
+# planned with (a changed space would be ignored by the planned stages and mixed into later ones).
+KEPT_ON_RESUME = ("metric", "folds", "space")
+
+
+def _same_study(study_dir: Path, settings) -> None:
+    """ConfigError naming the first of ``KEPT_ON_RESUME`` that ``settings`` changes from the study's
+    search.toml (a resume may change the trials, the workers and the like). Not checked when the
+    stored table no longer parses alone (options given only from Python left out of it)."""
+    from trainwell.hpsearch.settings import parse_settings
+    from trainwell.hpsearch.space import space_to_dict
+    options, table = read_search_file(study_dir)
+    try:
+        stored = parse_settings(table, options)
+    except ConfigError:
+        return
+    for key in KEPT_ON_RESUME:
+        was, now = getattr(stored, key), getattr(settings, key)
+        if key == "space":
+            was, now = space_to_dict(was), space_to_dict(now)
+            changed = sorted(k for k in set(was) | set(now) if was.get(k) != now.get(k))
+            if changed:
+                key = changed[0]
+                what = f"searched {key} over {was[key]!r}" if key in was else f"did not search {key}"
+                given = f"{now[key]!r}" if key in now else "no range"
+                raise ConfigError(f"search.space.{key}: the study in {study_dir} {what}, and a resumed search "
+                                  f"keeps its space (got {given}); start a new search to search another space")
+        elif was != now:
+            raise ConfigError(f"search.{key}: the study in {study_dir} was run with {key} = {was!r}, and a "
+                              f"resumed search keeps it (got {now!r}); start a new search to change it")
 
 
 def _unique(base: Path) -> Path:

@@ -157,6 +157,28 @@ class GroupCommitBackend(JournalFileBackend):
             records.append(json.loads(line))
         return records
 
+    def drop_torn_tail(self) -> None:
+        """Cut a partial last line (an append a power cut or a full disk left unfinished) off the
+        journal, under the lock, once its complete lines have been read as records. Optuna's read
+        skips such a line, but an append would be glued onto it, and the glued line, followed by
+        others, would make the whole journal unreadable. Appends are whole under the lock, so a
+        partial line seen under it is no other writer's record in progress. A file of one partial
+        line and nothing else is refused (ValueError): nothing shows that it is a journal."""
+        self.lock.acquire()
+        try:
+            with open(self.path, "rb+") as f:
+                size = f.seek(0, os.SEEK_END)
+                if size == 0 or os.pread(f.fileno(), 1, size - 1) == b"\n":
+                    return
+                f.seek(0)
+                keep = f.read().rfind(b"\n") + 1
+                if keep == 0:
+                    raise ValueError("it holds no complete record, only a partial line")
+                f.truncate(keep)
+                os.fsync(f.fileno())
+        finally:
+            self.lock.release()
+
     def sync(self, *, force: bool = False) -> bool:
         """fsync the journal when records are unsynced and ``force`` or ``SYNC_S`` have passed
         since the last fsync; whether it did."""
@@ -186,7 +208,8 @@ class StudyJournal(optuna.storages.JournalStorage):
         lock = optuna.storages.journal.JournalFileSymlinkLock(path) if shared or fcntl is None \
             else FlockLock(path)
         self.journal = GroupCommitBackend(path, lock=lock)
-        super().__init__(self.journal)
+        super().__init__(self.journal)        # reads every complete record (ValueError and such if damaged)
+        self.journal.drop_torn_tail()
 
     def sync(self, *, force: bool = False) -> bool:
         return self.journal.sync(force=force)

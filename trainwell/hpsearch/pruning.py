@@ -134,7 +134,7 @@ class TrialWatch(Callback):
 
     def on_epoch_end(self, state):
         if state.stop is not None and state.stop.failed:   # the Trainer's divergence check (steps)
-            self.reason = self.reason or state.stop.message
+            self.reason = self.reason or broken_finding(state) or state.stop.message
             return
         reason = explosion(state.initial_loss, state.metrics["train_loss"],
                            state.config.divergence_factor) or broken_finding(state)

@@ -47,8 +47,18 @@ TPE_OPTIONS = dict(multivariate=True, constant_liar=False)
 MIN_POINTS_EXTRA = 1
 
 
+class StageGridSampler(optuna.samplers.GridSampler):
+    """Optuna's grid sampler without its ``study.stop()`` once the grid's last point is taken:
+    ``Study.stop`` works only inside ``study.optimize`` (it raised RuntimeError out of a search,
+    whose stages ask and tell and end at their own trial counts). A stage with more trials than
+    grid points re-runs points, as Optuna's sampler does once the grid is used up."""
+
+    def after_trial(self, study, trial, state, values) -> None:
+        return None
+
+
 def _grid(space, seed, grid_points, prior):
-    return optuna.samplers.GridSampler(grid(space, grid_points), seed=seed)
+    return StageGridSampler(grid(space, grid_points), seed=seed)
 
 
 def _qmc(space, seed, grid_points, prior):

@@ -36,7 +36,8 @@ SEARCH_OPTIONS = {
                              "held-out runs (BENCHMARKS.md, eighth pass of the default method); qmc and "
                              "staged_tpe reached the target on fewer held-out seeds"),
     "seed": Option(int, 0, "seed of the sampler (worker i of a run uses a stream derived from it)",
-                   check=seed_range(MAX_NUMPY_SEED, "numpy's SeedSequence")),
+                   check=seed_range(MAX_NUMPY_SEED, "numpy's SeedSequence"),
+                   source="trainwell convention: a fixed seed repeats a search (its draws and each worker's)"),
     "trials": Option(int, 20, "trials of the search when stages is unset: 2/3 of them a coarse stage of "
                      "epochs/5 epochs, the rest a fine stage of the full epochs (one stage below 9 trials)",
                      check=at_least_one, source="notes 000 (coarse to fine); docs/search.md (the default method)"),

@@ -81,9 +81,10 @@ def parse_space(table, base: dict) -> dict[str, Param]:
         raise ConfigError("search.space: must be a table of option = {low, high} or {choices = [...]}, "
                           "e.g. lr = {low = 1e-4, high = 1}")
     space = {}
-    for key, spec in _flatten(table).items():
+    flat = _flatten(table)
+    for key, spec in flat.items():
         param = _param(key, spec)
-        check_param(param, base)
+        check_param(param, base, searched=tuple(flat))
         space[key] = param
     return space
 
@@ -184,24 +185,53 @@ def _takes_int(key: str) -> bool:
     return int in types and float not in types
 
 
-def check_param(param: Param, base: dict) -> None:
+def check_param(param: Param, base: dict, *, searched: tuple = ()) -> None:
     """Both ends of a range (and its middle, for an integer range) or every choice must be a value
-    the option accepts together with ``base``; ConfigError ``search.space.KEY: ...`` otherwise."""
+    the option accepts together with ``base``; ConfigError ``search.space.KEY: ...`` otherwise.
+    ``searched``: the space's keys (see ``value_problem``)."""
     values = [param.value(c) for c in param.choices] if not param.numeric else [param.low, param.high]
     for value in values:
-        problem = value_problem(param.key, value, base)
+        problem = value_problem(param.key, value, base, searched=searched)
         if problem:
             what = "choice" if not param.numeric else ("low" if value == param.low else "high")
             raise ConfigError(f"search.space.{param.key}: {what} {value!r} is refused: {problem}")
 
 
-def value_problem(key: str, value, base: dict) -> str | None:
-    """Why ``key = value`` is not a valid option with ``base`` (the validator's words), or None."""
+def value_problem(key: str, value, base: dict, *, searched: tuple = ()) -> str | None:
+    """Why ``key = value`` is not a valid option with ``base`` (the validator's words), or None.
+
+    ``optimizer`` and the keys of ``optimizer_options`` are checked by the optimizer's constructor
+    only (``rho`` means something to Adadelta, nothing to SGD), so for them the optimizer is built
+    over one parameter with the rest of the config, when no other of those keys is among
+    ``searched`` (the space's keys): with two of them, a value refused only with some values of
+    the other is found when a trial runs (docs/search.md, the space)."""
+    options = apply(base, {key: value})
     try:
-        make_config(_without_run_only(apply(base, {key: value})))
+        config = make_config(_without_run_only(options))
+        others = [k for k in searched if k != key and _built_by_optimizer(k)]
+        if _built_by_optimizer(key) and not others and isinstance(config.optimizer, str):
+            import torch
+
+            from trainwell.optim.factory import build_optimizer, optimizer_options
+            build_optimizer(config.optimizer, [torch.nn.Parameter(torch.zeros(1))], **optimizer_options(config))
+        table = options.get("model")
+        if key.startswith("model.") and isinstance(table, dict) and table.get("type", "auto") in MLP_CHECKED:
+            from trainwell.nn.models import build_model
+            build_model({**table, "type": "mlp"}, (1,), 2)
     except ConfigError as e:
         return str(e)
     return None
+
+
+# Model types whose table values (widths, activation, norm, ...) a search checks by building the
+# model: an MLP of one input and two outputs needs no data ("auto" takes only options its MLP
+# takes too). A CNN's or ResNet's sizes depend on the data's image shape: their values are checked
+# when a trial builds the model.
+MLP_CHECKED = ("mlp", "auto")
+
+
+def _built_by_optimizer(key: str) -> bool:
+    return key == "optimizer" or key.startswith("optimizer_options.")
 
 
 def _without_run_only(options: dict) -> dict:

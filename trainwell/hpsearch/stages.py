@@ -112,13 +112,13 @@ def next_space(space: dict[str, Param], ranked: list[dict], base: dict, *, keep:
         elif not p.numeric:
             out[key] = Param(key, choices=tuple(c for c in p.choices if c in values), as_json=p.as_json)
         else:
-            out[key], message = _narrow(p, values, base)
+            out[key], message = _narrow(p, values, base, tuple(space))
             if message:
                 messages.append(message)
     return out, messages
 
 
-def _narrow(p: Param, values: list, base: dict) -> tuple[Param, str | None]:
+def _narrow(p: Param, values: list, base: dict, searched: tuple = ()) -> tuple[Param, str | None]:
     to = math.log if p.log else float
     back = math.exp if p.log else float
     lo, hi = to(p.low), to(p.high)
@@ -130,9 +130,9 @@ def _narrow(p: Param, values: list, base: dict) -> tuple[Param, str | None]:
     position = (best - lo) / width
     message = None
     if position >= 1 - EDGE:
-        new_hi, message = _widen(p, values[0], new_hi, hi + WIDEN * (new_hi - new_lo), back, base, "top")
+        new_hi, message = _widen(p, values[0], new_hi, hi + WIDEN * (new_hi - new_lo), back, base, "top", searched)
     elif position <= EDGE:
-        new_lo, message = _widen(p, values[0], new_lo, lo - WIDEN * (new_hi - new_lo), back, base, "bottom")
+        new_lo, message = _widen(p, values[0], new_lo, lo - WIDEN * (new_hi - new_lo), back, base, "bottom", searched)
     low, high = back(new_lo), back(new_hi)
     if p.integer:
         low, high = _align(p, low, high)
@@ -143,7 +143,7 @@ def _narrow(p: Param, values: list, base: dict) -> tuple[Param, str | None]:
     return narrowed, message
 
 
-def _widen(p: Param, best, current: float, target: float, back, base: dict, side: str):
+def _widen(p: Param, best, current: float, target: float, back, base: dict, side: str, searched: tuple = ()):
     """The farthest edge towards ``target`` (on the range's scale) the option accepts, and the
     message. An integer edge is first put on the range's step grid, outward."""
     shown = f"best {p.key} {best:.3g} is at the {side} of [{p.low:.3g}, {p.high:.3g}]"
@@ -154,7 +154,7 @@ def _widen(p: Param, best, current: float, target: float, back, base: dict, side
         if p.integer:
             steps = (value - p.low) / p.step
             value = p.low + (math.ceil(steps) if side == "top" else math.floor(steps)) * p.step
-        if value_problem(p.key, value, base) is None:
+        if value_problem(p.key, value, base, searched=searched) is None:
             return to(value), shown
         target = (target + to(edge)) / 2
     return current, f"{shown}, but {p.key} cannot go beyond {edge:g} (the option refuses it): kept at"

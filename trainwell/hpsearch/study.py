@@ -65,14 +65,14 @@ from optuna.trial import TrialState
 from trainwell.config import OPTIONS
 from trainwell.errors import ConfigError, TrainwellError
 from trainwell.hpsearch.asha import promotion_due
-from trainwell.hpsearch.journal import StudyJournal, batched, sync
+from trainwell.hpsearch.journal import LOCK_SUFFIX, StudyJournal, batched, sync
 from trainwell.hpsearch.promotion import promotable
 from trainwell.hpsearch.pruning import make_pruner
 from trainwell.hpsearch.samplers import PRIOR_ATTR, grid_size, make_sampler, prior_rows, worker_seed
 from trainwell.hpsearch.settings import Settings
 from trainwell.hpsearch.space import Param, config_params, space_from_dict, space_to_dict
 from trainwell.hpsearch.stages import next_space
-from trainwell.hpsearch.trial import run_trial
+from trainwell.hpsearch.trial import TRIALS_DIR, run_trial
 
 try:
     import fcntl
@@ -88,6 +88,8 @@ FIRST_ERRORS = 3      # the first this many trials of a stage failing with error
 # the paused run it continues), so a rung's promotions stay counted once (asha.py)
 RETRY_KEEPS = ("reevaluates", "promotes")
 PROGRESS_S = 1.0      # seconds between the coordinator's progress lines
+SETTLE_S = 0.5        # seconds between reads while a stage's last trials run elsewhere (settle)
+PLAN_WAIT_S = GRACE_S  # seconds to wait for the search that ended a stage to plan the next (planned_elsewhere)
 HOST = socket.gethostname()
 # What a worker's first trial would otherwise import (BENCHMARKS.md, "two workers against one"):
 # the forkserver imports these once, and every worker is forked with them loaded.
@@ -119,7 +121,32 @@ def open_storage(settings: Settings, study_dir: Path):
         except Exception as e:        # SQLAlchemy's many errors: a bad URL, a missing driver, ...
             raise ConfigError(f"search.storage = {url!r}: cannot open it ({type(e).__name__}: {e})") from None
     path = Path(url) if url is not None else study_dir / JOURNAL_FILE
-    return StudyJournal(str(path), shared=url is not None)
+    where = f"search.storage = {url!r}" if url is not None else str(path)
+    if url is None:
+        refuse_links(study_dir)
+    try:
+        return StudyJournal(str(path), shared=url is not None)
+    except OSError as e:          # a missing folder, a directory in the way, no permission
+        raise ConfigError(f"{where}: cannot open the journal file ({e.strerror or e})") from None
+    except (ValueError, AssertionError, KeyError, TypeError) as e:    # Optuna's replay of a damaged file
+        raise ConfigError(f"{where}: not a readable Optuna journal ({type(e).__name__}: {e}); the file is "
+                          f"damaged or not a journal: restore it, or start a new search") from None
+
+
+# The names of a study directory that a search opens for writing in place (appends, locks) or
+# writes into (the trials' directories); trials.csv, best.toml, report.html and search.toml are
+# written to a temp file renamed over the name, which replaces a link there instead of following it.
+IN_PLACE = (JOURNAL_FILE, JOURNAL_FILE + LOCK_SUFFIX, ASK_LOCK, TRIALS_DIR)
+
+
+def refuse_links(study_dir: Path) -> None:
+    """A search writes only through names it created: a symbolic link at one of ``IN_PLACE`` (which
+    the search never makes) is refused with a ConfigError naming it, before anything is written."""
+    for name in IN_PLACE:
+        if (study_dir / name).is_symlink():
+            raise ConfigError(f"{study_dir / name}: is a symbolic link, and a search writes its study only "
+                              f"into files and folders it made; remove the link (to keep the study elsewhere, "
+                              f"give --storage PATH or another --dir)")
 
 
 def stage_name(settings: Settings, index: int) -> str:
@@ -544,8 +571,11 @@ def run_stages(ctx: Context) -> list[optuna.Study]:
             work(ctx, index, 0, on_trial=line.show, storage=storage)
         else:
             _run_workers(ctx, index, line, storage)
+        waited = settle(ctx, study, index, line, storage)
         line.show(final=True)
         studies.append(study)
+        if waited and index + 1 < len(ctx.settings.stages):
+            planned_elsewhere(ctx, storage, index + 1)
     return studies
 
 
@@ -560,7 +590,12 @@ def _run_rungs(ctx: Context, storage) -> list[optuna.Study]:
         work(ctx, 0, 0, on_trial=line.show, storage=storage)
     else:
         _run_workers(ctx, 0, line, storage)
+    waited = False
+    while any([settle(ctx, study, 0, line, storage) for study in studies]):    # every rung, until none runs
+        waited = True
     line.show(final=True)
+    if waited and ctx.settings.rung_count < len(ctx.settings.stages):
+        planned_elsewhere(ctx, storage, ctx.settings.rung_count)
     return studies
 
 
@@ -608,6 +643,37 @@ def _run_workers(ctx: Context, index: int, line: ProgressLine, storage) -> None:
         _say(ctx, f"search: {message}; its running trial is failed and retried")
     if lost:    # the dead workers' trials, when nobody was left to retry them
         work(ctx, index, 0, on_trial=line.show, storage=storage)
+
+
+def settle(ctx: Context, study: optuna.Study, index: int, line, storage) -> bool:
+    """Wait until no trial of the stage runs: those that other searches on the same storage (other
+    machines) still run, so that the next stage's plan (its ranges, its re-evaluations) and the
+    summary count their results. A trial found dead meanwhile (``recover``: its process gone or
+    its heartbeat stale) is failed, and its retry run here. On one machine the workers are joined
+    before this, so nothing runs and one read returns. Whether it waited for another's trial."""
+    waited = False
+    while True:
+        running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        if not running:
+            return waited
+        with ask_lock(ctx.study_dir):
+            retried = recover(study, running)
+        if retried:
+            work(ctx, index, 0, on_trial=line.show, storage=storage)
+        else:
+            waited = True
+            time.sleep(SETTLE_S)
+            line.show()
+
+
+def planned_elsewhere(ctx: Context, storage, index: int) -> None:
+    """After ``settle`` waited for another search's trial: that search, which ends the stage, plans
+    the next one as it reaches it; wait up to ``PLAN_WAIT_S`` for its plan, so that two searches do not
+    plan one stage at the same moment (both would enqueue its re-evaluations). If none comes (the
+    other search died), ``prepare_stage`` plans it here."""
+    deadline = time.monotonic() + PLAN_WAIT_S
+    while time.monotonic() < deadline and "space" not in load_stage(ctx, storage, index).user_attrs:
+        time.sleep(SETTLE_S)
 
 
 class _Starter:

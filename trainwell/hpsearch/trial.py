@@ -158,12 +158,31 @@ def metric_value(run, metric: str) -> float | None:
     return run.history[-1].get(metric) if run.history else None
 
 
+def failed_reason(run) -> str | None:
+    """Why the run's Trainer stopped it as failed (diverged, non-finite, ...) or None: the
+    babysitter's first error finding, root cause first (``Diagnosis.ranked``), as ``broken_finding``
+    words it, else the stop's own message (babysit = "off", or nothing found)."""
+    if run.stopped is None or not run.stopped.failed:
+        return None
+    findings = run.findings.ranked() if run.findings is not None else []
+    error = next((f for f in findings if f.severity == "error"), None)
+    return f"babysitter: {error.code}: {error.message}" if error is not None else run.stopped.message
+
+
 def _clear(run_dir: Path) -> None:
     """Empty a trial's directory of a run (one left by a power cut's lost trial) before a promotion
     copies the earlier run there, under its lock as ``overwrite`` does."""
     if run_dir.exists():
         with lock_run_dir(run_dir):
             clear_run(run_dir)
+
+
+def _unlinked(path: Path) -> None:
+    """A symbolic link where a trial's directory goes (the search never makes one) is removed, its
+    target untouched, so that the run makes its own directory there and writes nothing through the
+    link, as the run's files, each written to a temp file renamed over its name, replace a link."""
+    if path.is_symlink():
+        path.unlink()
 
 
 def trial_dir(study_dir, stage: int, number: int) -> Path:
@@ -190,6 +209,7 @@ def run_trial(trial, *, stage: int, model, data, base: dict, space: dict, epochs
     options.update(progress=False, report=files.report, checkpoint_at=files.checkpoints, resume=False,
                    epochs=length)
     directory = trial_dir(study_dir, stage, trial.number)
+    _unlinked(directory)
     outcome = Outcome(None, run_dir=str(directory), promoted_from=promoted_from)
     reports = Reports(trial) if pruner in DEFERRED_REPORTS else None     # written at the trial's end
     for fold in range(folds or 1):
@@ -197,6 +217,8 @@ def run_trial(trial, *, stage: int, model, data, base: dict, space: dict, epochs
         watch = TrialWatch(trial, metric=metric, offset=fold * epochs, pruner_name=pruner, reports=reports,
                            last_step=None if prune_at_end else (folds or 1) * epochs)
         run_dir = directory / f"fold-{fold}" if folds else directory
+        if folds:
+            _unlinked(run_dir)
         paused = [Pause(epochs)] if epochs < length else []
         fold_options = {**fold_options, "run_dir": str(run_dir), "overwrite": run_dir.exists(),
                         "callbacks": [*fold_options.get("callbacks", []), watch, *paused]}
@@ -212,7 +234,7 @@ def run_trial(trial, *, stage: int, model, data, base: dict, space: dict, epochs
         with contextlib.nullcontext() if files.sync else unsynced(), held_appends():
             run = fit(trial_model, fold_source, **fold_options)
         value = metric_value(run, metric)
-        reason = watch.reason or (run.stopped.message if run.stopped.failed else None)
+        reason = watch.reason or failed_reason(run)
         if reason is None and (value is None or not math.isfinite(value)):
             reason = f"{metric} = {value} at the end of the run"
         if reason:
