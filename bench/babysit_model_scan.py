@@ -1,5 +1,5 @@
 """The doctor's checks of how the forward uses the user's modules, alone, on every side of the user
-sets (1-13), the generated benchmark's parents and mutants and the hand-written suite: no doctor.
+sets (1-14), the generated benchmark's parents and mutants and the hand-written suite: no doctor.
 
 For each setup the run is prepared as ``doctor`` prepares it (``prepare``, then ``check_sample``) and
 ``module_use.check_module_use`` (``partly_used_module``) and ``module_use.check_shared_modules``
@@ -7,7 +7,7 @@ For each setup the run is prepared as ``doctor`` prepares it (``prepare``, then 
 so a change to these checks is measured for false alarms (healthy and harmless sides) and for what it
 finds (broken sides) in CPU seconds, not hours:
 
-    OMP_NUM_THREADS=1 PYTHONPATH=. python bench/babysit_model_scan.py [--sets 1 2 ... 13] [--gen FIRST PARENTS]
+    OMP_NUM_THREADS=1 PYTHONPATH=. python bench/babysit_model_scan.py [--sets 1 2 ... 14] [--gen FIRST PARENTS]
         [--suite] [--json OUT]
 """
 from __future__ import annotations
