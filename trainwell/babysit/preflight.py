@@ -65,6 +65,9 @@ UNSEEN_ROWS = 384         # ... and score up to this many unseen ones,
 MIN_UNSEEN_ROWS = 128     # ... at least this many (3 binomial sigmas of chance 0.5 on 128 rows: +-0.13)
 MEMORIZED_ACC = 0.9       # ... once the subset's accuracy covered 90% of the way from guessing its commonest
                           # class to 100% (75/25 classes: 97.5%; an imbalanced subset at 90% has not memorized)
+LEARNED_ACC = 0.5         # ... or, where REFERENCE_STEPS end short of that, half of the way: rows learnt that far
+                          # have taught the model what carries over first (Arpit et al. 2017: real patterns are
+                          # learnt before noise), so unseen rows at chance still say the labels are not the rows'
 CHANCE_SIGMAS = 3.0       # ... unseen accuracy within 3 binomial sigmas of chance (sum_k p_k q_k: the
                           # predictions' agreement with the labels were they independent, Cohen 1960)
 STATS_ROWS = 2000         # input statistics
@@ -1081,6 +1084,16 @@ def memorized_target(y) -> float:
     return commonest + MEMORIZED_ACC * (1.0 - commonest)
 
 
+def learned_target(y) -> float:
+    """The accuracy at which ``check_labels_learnable`` judges a memorization run that ended short of
+    ``memorized_target``: ``LEARNED_ACC`` of the way from the commonest class's share to 1. Labels that
+    belong to their rows are learnt pattern first and carry over from the first rows learnt; labels
+    apart from their rows are fitted one row at a time and take far longer (Zhang et al. 2017), so a
+    run at the reference steps often ends between the two targets on exactly those labels."""
+    commonest = float(torch.bincount(y.cpu()).max()) / max(1, y.numel())
+    return commonest + LEARNED_ACC * (1.0 - commonest)
+
+
 def can_beat_chance(y_unseen: torch.Tensor) -> bool:
     """Whether ``check_labels_learnable`` can tell learnt labels from chance on these unseen labels:
     a model that predicts every row right scores 1 against a chance of sum_k p_k^2 (its predicted
@@ -1101,7 +1114,8 @@ def check_labels_learnable(model, X, y, loss_fn, kind, *, gen, budget: Budget | 
     reference optimizer) and score rows it never saw. Real
     labels carry over (digits: ~80% after memorizing 256 rows); labels shuffled against their rows
     leave the unseen rows at chance. The finding needs the subset memorized (its accuracy at least
-    ``MEMORIZED_ACC`` of the way from its commonest class's share to 1: ``memorized_target``) and
+    ``MEMORIZED_ACC`` of the way from its commonest class's share to 1: ``memorized_target``; or, where
+    ``REFERENCE_STEPS`` end short of it, ``LEARNED_ACC`` of the way: ``learned_target``) and
     the unseen accuracy (on up to ``UNSEEN_ROWS`` rows, at least ``MIN_UNSEEN_ROWS``: a small set
     scores what it has) within ``CHANCE_SIGMAS`` binomial standard deviations of chance: what its
     predictions would score were they independent of the labels, sum_k p_k q_k over the unseen
@@ -1129,7 +1143,7 @@ def check_labels_learnable(model, X, y, loss_fn, kind, *, gen, budget: Budget | 
     target = memorized_target(y[fit])
     run = _short_run(start, xf, yf, loss_fn, kind, "adam", 1e-3, REFERENCE_STEPS, budget=budget,
                      target_acc=target)       # memorized enough to judge: no need to reach 100%
-    if run["acc"] is None or run["acc"] < target:
+    if run["acc"] is None or run["acc"] < learned_target(y[fit]):
         return []
     start.train()       # batch norm on the scored rows' own statistics: a short memorization run leaves
     with torch.no_grad():   # its running statistics unsettled (dropout is off)
@@ -1143,7 +1157,8 @@ def check_labels_learnable(model, X, y, loss_fn, kind, *, gen, budget: Budget | 
     if acc > chance + margin:
         return []
     return [make("label_problem",
-                 f"the model memorizes {MEMORIZE_ROWS} training rows (accuracy {run['acc']:.2f}) but scores "
+                 f"the model {'memorizes' if run['acc'] >= target else 'learns'} {MEMORIZE_ROWS} training rows "
+                 f"(accuracy {run['acc']:.2f} after {run['steps']} steps) but scores "
                  f"{acc:.2f} on {held} rows it did not see, no better than its predictions score by chance "
                  f"({chance:.2f}, were they independent of the labels): the labels do not belong to their rows",
                  evidence={"memorized_acc": run["acc"], "memorized_target": target, "unseen_acc": acc,
