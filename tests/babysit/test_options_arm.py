@@ -76,3 +76,17 @@ def test_a_sam_radius_far_beyond_the_weights_scale_is_named_and_its_default_is_q
     _, arms, found = run("sam", 1e-3, {"base": "adam", "rho": 0.05})
     assert not any(a.name == "optimizer defaults" for a in arms)
     assert not any(f.code == "optimizer_setting" for f in found)
+
+
+def test_maximize_is_an_option_the_defaults_arm_resets():
+    """torch's optimizers take ``maximize=True`` (gradient ascent, for an objective to maximize): in a
+    run that minimizes its loss every step climbs it, and the defaults arm (maximize left to torch's
+    False) names it; the same optimizer without it is quiet."""
+    assert iv.changed_options({"maximize": True}) == {"maximize": True}
+    assert iv.changed_options({"maximize": False}) == {}
+    baseline, arms, found = run(torch.optim.Adam, 1e-3, {"maximize": True})
+    arm = next(a for a in arms if a.name == "optimizer defaults")
+    assert baseline.after > baseline.before and arm.after < arm.before      # the setup climbs, the defaults fall
+    named = [f for f in found if f.code == "optimizer_setting"]
+    assert named and named[0].severity == "warning" and named[0].evidence["options"] == {"maximize": True}
+    assert not any(f.code == "optimizer_setting" for f in run(torch.optim.Adam, 1e-3, {})[2])

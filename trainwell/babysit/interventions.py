@@ -67,7 +67,8 @@ RESET_OPTIONS = {"eps": None, "betas": None, "bias_correction": None, "alpha": N
 LR_CODES = ("lr_too_high", "lr_too_low")
 CHECK_EVERY = 10      # an arm whose weights became non-finite stops (one host read per 10 steps)
 DEFAULTS = {"eps": None, "betas": (0.9, 0.999), "bias_correction": True, "alpha": None,
-            "dampening": 0.0}   # SGD's: a dampening d scales each gradient into the momentum by 1 - d
+            "dampening": 0.0,   # SGD's: a dampening d scales each gradient into the momentum by 1 - d
+            "maximize": False}  # torch's optimizers': maximize=True steps up the gradient, climbing the loss
 NOISE_FACTOR = 3.0    # a change is significant when its loss ends lower than the setup's by more than 3x
                       # the difference between two runs of the unchanged setup (other batches and masks) ...
 MIN_GAIN = 0.1        # ... and by at least 10% of the starting loss: a change that recovers less of what
