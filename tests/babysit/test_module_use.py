@@ -303,3 +303,40 @@ def test_the_shared_module_check_leaves_the_random_state_and_the_mode_as_they_we
     state = torch.get_rng_state()
     assert check_shared_modules(net, X)
     assert torch.equal(state, torch.get_rng_state()) and net.training
+
+
+class WideAndDeep(nn.Module):
+    """A wide (linear) part and a deep tower; ``drop`` returns the wide part alone, the tower computed."""
+
+    def __init__(self, drop: bool):
+        super().__init__()
+        self.drop = drop
+        self.wide = nn.Linear(6, 3)
+        self.deep = nn.Sequential(nn.Linear(6, 32), nn.ReLU(), nn.Linear(32, 3))
+
+    def forward(self, x):
+        deep = self.deep(x)
+        return self.wide(x) if self.drop else self.wide(x) + deep
+
+
+def test_a_dropped_module_is_a_warning_where_the_model_cannot_memorize():
+    """A whole module's result dropped is info while the rest reads every input; where the same
+    pre-flight finds the model unable to memorize a few rows (``cannot_overfit_small_subset``) the
+    parameters that never reach the output are the capacity it lacks: a warning, ranked first."""
+    from trainwell.babysit.findings import Diagnosis, make
+    from trainwell.babysit.module_use import weigh_against_memorization
+    torch.manual_seed(0)
+    X = torch.randn(128, 6)
+    y = (X[:, 0] * X[:, 1] > 0).long() + (X[:, 2] > 1).long()      # not linear in the inputs
+    found = check_module_use(WideAndDeep(drop=True), X, y, F.cross_entropy)
+    assert [(f.code, f.severity) for f in found] == [(PARTLY_USED, "info")]
+    assert check_module_use(WideAndDeep(drop=False), X, y, F.cross_entropy) == []
+    memorizes = weigh_against_memorization([copy.deepcopy(found[0])])
+    assert memorizes[0].severity == "info"                            # nothing says capacity is missing
+    symptom = make("cannot_overfit_small_subset", "the model cannot memorize 20 training examples")
+    weighed = weigh_against_memorization([copy.deepcopy(found[0]), symptom])
+    assert weighed[0].severity == "warning" and weighed[0].evidence["cannot_memorize"]
+    assert "info:" not in weighed[0].message and "cannot memorize" in weighed[0].message
+    assert [f.code for f in Diagnosis(weighed).ranked()][0] == PARTLY_USED
+    symptom.severity = "info"                                          # a symptom graded away is no evidence
+    assert weigh_against_memorization([copy.deepcopy(found[0]), symptom])[0].severity == "info"

@@ -19,7 +19,7 @@ from trainwell.babysit.monitor import Monitor
 from trainwell.babysit import augment_check, batch_check, interventions, mode_gap, schedule_check, stopping
 from trainwell.babysit.cut_gradient import check_gradient_reaches
 from trainwell.babysit.blind_model import check_blind_model
-from trainwell.babysit.module_use import check_module_use, check_shared_modules
+from trainwell.babysit.module_use import check_module_use, check_shared_modules, weigh_against_memorization
 from trainwell.babysit.layout_check import check_layout
 from trainwell.babysit.model_checks import check_last_batch
 from trainwell.babysit.preprocess_check import check_preprocess
@@ -179,7 +179,8 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
     if not any(f.code == "model_raises" for f in findings):     # layers the output depends on, no gradient reaches
         findings += check_gradient_reaches(p.model, X, y, resolve_loss(config.loss)[0], seed=config.seed)
         # part of a called module that never reaches the output; one instance registered as several layers
-        findings += check_module_use(p.model, X, y, resolve_loss(config.loss)[0], seed=config.seed)
+        findings = weigh_against_memorization(
+            findings + check_module_use(p.model, X, y, resolve_loss(config.loss)[0], seed=config.seed))
         findings += check_shared_modules(p.model, X)
         # a swap of two columns or a sign the output cannot see, where the targets depend on it (blind_model.py)
         findings += check_blind_model(p.model, X, y, class_ids=torch.is_tensor(y) and not torch.is_floating_point(y),

@@ -26,7 +26,8 @@ after it), the model's output is one tensor and the loss reaches other modules; 
 output moves by at most ``SILENT`` of its RMS when those tensors move by ``NUDGE`` (the output does not depend on
 them; where it does, the cut graph is ``frozen_parameters``'). The run trains, but not the model the
 user sized: a warning where the output loses a stacked layer, the sequence or a tensor of the module's
-own, info where it still reads every input through what is used (``READS``, ``SEVERE``).
+own, info where it still reads every input through what is used (``READS``, ``SEVERE``), unless the
+pre-flight found the model unable to memorize a few rows (``weigh_against_memorization``: a warning).
 
 **One instance registered as several layers** (``shared_module``). ``nn.Sequential(*[block] * n)``
 and ``nn.ModuleList([layer] * n)`` repeat one object, not n copies (Python's list repetition copies
@@ -245,6 +246,29 @@ def check_module_use(model: nn.Module, x, y, loss_fn, *, seed: int = 0) -> list[
                 "parameters": count}
     return [make(PARTLY_USED, message, evidence=evidence, where=where,
                  severity="warning" if severe else "info")]
+
+
+MISSING = "cannot_overfit_small_subset"   # the pre-flight's evidence that the model as built lacks capacity
+
+
+def weigh_against_memorization(findings: list[Finding]) -> list[Finding]:
+    """``findings`` with an ``info`` ``partly_used_module`` raised to a warning where the same
+    pre-flight found the model unable to memorize ``OVERFIT_ROWS`` rows (``MISSING`` at warning or
+    error): a dropped module is info while the output still reads every input through what is used,
+    but a model that cannot even memorize a handful of rows is missing the capacity it was built
+    with, and the parameters that never reach the output are that capacity (the registry record's
+    ``explains`` then ranks it before the symptom)."""
+    if not any(f.code == MISSING and f.severity in ("warning", "error") for f in findings):
+        return findings
+    for f in findings:
+        if f.code == PARTLY_USED and f.severity == "info":
+            f.severity = "warning"
+            f.evidence["cannot_memorize"] = True
+            f.message = (f.message.replace("; info: the output still reads every input through the part that is used",
+                                           "")
+                         + f"; and the model cannot memorize a few training rows ({MISSING}): the capacity it "
+                           f"lacks is these parameters'")
+    return findings
 
 
 def _kind(m: nn.Module, names: list, part: bool) -> str:
