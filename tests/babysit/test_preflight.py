@@ -1,5 +1,6 @@
 """Each pre-flight code: a broken setup that triggers it and its healthy twin that does not."""
 import copy
+import math
 import time
 
 import pytest
@@ -85,6 +86,16 @@ def test_overfit_blames_the_learning_rate_when_adam_succeeds():
     high = pf.check_overfit(mlp(), X[:20], Y[:20], F.cross_entropy, "cross_entropy", "sgd", 50.0)
     assert codes(low) == {"lr_too_low"} and "raise lr from 1e-06" in low[0].fix
     assert codes(high) == {"lr_too_high"}
+    assert "nan" in high[0].message and "peak" not in high[0].message      # it became non-finite
+    for lr in (2.0, 3.0, 5.0, 10.0):        # a finite divergence shows its peak: the line it crossed
+        finite = pf.check_overfit(mlp(), X[:20], Y[:20], F.cross_entropy, "cross_entropy", "sgd", lr)
+        trace = finite[0].evidence["user_run"]["trace"] if codes(finite) == {"lr_too_high"} else [float("nan")]
+        if all(map(math.isfinite, trace)):
+            assert f"peak {max(trace):.4g} against" in finite[0].message
+            assert max(trace) > pf.DIVERGENCE_FACTOR * trace[0]
+            break
+    else:
+        raise AssertionError("no lr in (2, 3, 5, 10) diverged finitely")
 
 
 def test_model_that_fails_on_the_data_is_a_finding_and_bad_arguments_raise():

@@ -992,7 +992,9 @@ def check_overfit(model, x, y, loss_fn, kind, optimizer_spec, lr, options=None, 
         if not math.isfinite(last) or (first > 0 and (last > diverged or max(user["trace"]) > diverged)):
             return [make("lr_too_high",
                          f"overfitting {x.shape[0]} examples with lr={lr:g} diverged (loss {first:.4g} -> "
-                         f"{last:.4g}) while Adam lr=1e-3 memorizes them in {ref['steps']} steps",
+                         f"{last:.4g}" + (f", peak {max(user['trace']):.4g} against {diverged:.4g}, "
+                                          f"{DIVERGENCE_FACTOR:g}x the first" if math.isfinite(last) else "")
+                         + f") while Adam lr=1e-3 memorizes them in {ref['steps']} steps",
                          evidence=evidence, fix=f"lower lr from {lr:g} to about {lr / 10:g}")]
         if first > 0 and (first - last) / first < BARELY_MOVED:
             return [make("lr_too_low",
