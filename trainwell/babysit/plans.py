@@ -26,7 +26,7 @@ from trainwell.babysit.actions import (OUTPUT_ACTIVATIONS, Plan, Rollback, activ
                                        make_plan, spec_name, weight_scale)
 from trainwell.babysit.ratios import EXTREME_RATIO, HEALTHY_RATIO, RATIO_HIGH, RATIO_LOW, SLOW_RATIO, STRONG_DECAY
 
-LR_STEP = 10.0              # notes 004: "lower the lr about 10x" / "raise the lr about 10x"
+LR_STEP = 10.0              # a decade: notes 001 ("reduced by 10 manually"), notes 004's lr search by decades
 OSCILLATION_STEP = 3.0      # rules.oscillating_loss's fix: lower about 3x
 REGRESSED = 0.05            # a plateau 5 % above the loss an earlier good epoch ended at is a regression, not a
                             # stall (rules.plateau's own 3-epoch window moves its epoch means by under 1 %, FLAT)
