@@ -787,3 +787,29 @@ def test_labels_apart_from_their_rows_are_found_where_the_reference_steps_end_sh
         (acc, target), = seen
         assert pf.learned_target(shuffled[:128]) - 0.1 < acc < target, (seed, acc)   # learnt, not memorized
         assert codes(found) == {"label_problem"} and "learns 128 training rows" in found[0].message, seed
+
+
+class _BatchFlipNet(nn.Module):
+    """A CNN whose forward reverses the batch in training half of the time (an augmentation given the
+    wrong axis): each flipped batch trains rows with other rows' labels; evaluation is untouched."""
+
+    def __init__(self, seed):
+        super().__init__()
+        torch.manual_seed(seed)
+        self.net = nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU(), nn.AdaptiveMaxPool2d(3), nn.Flatten(), nn.Linear(72, 4))
+
+    def forward(self, x):
+        if self.training and torch.rand(()) < 0.5:
+            x = x.flip(0)
+        return self.net(x)
+
+
+def test_labels_are_scored_in_eval_mode_too_where_training_mode_is_random():
+    """Unseen rows are scored in training mode (batch norm on their own statistics) and, where that is
+    at chance, in eval mode: a forward that reverses the batch in training scores chance there
+    though its labels carry over, and stays quiet on every seed."""
+    X, Y = _line_images()
+    for seed in (0, 1, 2):
+        gen = lambda: torch.Generator().manual_seed(seed)  # noqa: E731
+        assert pf.check_labels_learnable(_BatchFlipNet(seed), X, Y, F.cross_entropy, "cross_entropy",
+                                         gen=gen()) == [], seed

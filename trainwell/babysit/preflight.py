@@ -1147,28 +1147,43 @@ def check_labels_learnable(model, X, y, loss_fn, kind, *, gen, budget: Budget | 
                      target_acc=target)       # memorized enough to judge: no need to reach 100%
     if run["acc"] is None or run["acc"] < learned_target(y[fit]):
         return []
-    start.train()       # batch norm on the scored rows' own statistics: a short memorization run leaves
-    with torch.no_grad():   # its running statistics unsettled (dropout is off)
-        yu = y[unseen].to(device)
-        predicted = start(X[unseen].to(device)).argmax(dim=-1)
-        acc = float((predicted == yu).float().mean())
-    classes = max(int(y[unseen].max()), int(predicted.max())) + 1
-    shares = torch.bincount(y[unseen].cpu(), minlength=classes).double() / held
-    chance = float((shares * torch.bincount(predicted.cpu(), minlength=classes).double() / held).sum())
-    margin = CHANCE_SIGMAS * math.sqrt(chance * (1 - chance) / held)
-    if acc > chance + margin:
-        return []
+    yu = y[unseen].to(device)
+    # batch norm on the scored rows' own statistics: a short memorization run leaves its running
+    # statistics unsettled (dropout is off); where that training-mode forward is at chance, the
+    # eval-mode one too (a forward that does something random in training, a flip or a shuffle of
+    # the user's own, scores its own randomness there): labels carry over in either mode or they
+    # do not belong to their rows
+    scored = []
+    for mode in (True, False):
+        start.train(mode)
+        with torch.no_grad():
+            scored.append(_carried_over(start(X[unseen].to(device)).argmax(dim=-1), yu))
+        if scored[-1][0] > scored[-1][1] + scored[-1][2]:
+            return []
+    (acc, chance, margin), (eval_acc, eval_chance, _) = scored
     return [make("label_problem",
                  f"the model {'memorizes' if run['acc'] >= target else 'learns'} {MEMORIZE_ROWS} training rows "
                  f"(accuracy {run['acc']:.2f} after {run['steps']} steps) but scores "
                  f"{acc:.2f} on {held} rows it did not see, no better than its predictions score by chance "
                  f"({chance:.2f}, were they independent of the labels): the labels do not belong to their rows",
                  evidence={"memorized_acc": run["acc"], "memorized_target": target, "unseen_acc": acc,
-                           "chance": chance, "margin": margin,
-                           "rows": MEMORIZE_ROWS, "unseen_rows": held},
+                           "chance": chance, "margin": margin, "unseen_acc_eval": eval_acc,
+                           "chance_eval": eval_chance, "rows": MEMORIZE_ROWS, "unseen_rows": held},
                  severity="warning",
                  fix="check that inputs and labels are aligned (the same row order after any shuffle, join or "
                      "split) and that the label column is the right one")]
+
+
+def _carried_over(predicted: torch.Tensor, labels: torch.Tensor) -> tuple[float, float, float]:
+    """The accuracy of ``predicted`` class ids on ``labels``, what they score by chance were they
+    independent of the labels (sum_k p_k q_k over the labels' shares p and the predictions' q), and
+    ``CHANCE_SIGMAS`` binomial standard deviations of that chance on these rows."""
+    held = labels.numel()
+    acc = float((predicted == labels).float().mean())
+    classes = max(int(labels.max()), int(predicted.max())) + 1
+    shares = torch.bincount(labels.cpu(), minlength=classes).double() / held
+    chance = float((shares * torch.bincount(predicted.cpu(), minlength=classes).double() / held).sum())
+    return acc, chance, CHANCE_SIGMAS * math.sqrt(chance * (1 - chance) / held)
 
 
 def chance_and_margin(p: torch.Tensor, q: torch.Tensor, rows: int) -> tuple[float, float, float]:
