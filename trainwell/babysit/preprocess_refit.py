@@ -69,21 +69,12 @@ def choose(f: Finding, controls, *, seed: int = 0) -> dict:
         out = fitted_steps[step].output_shape(Pipeline(*fitted_steps[:step]).output_shape(tuple(X.shape[1:])))
         components = out[0] if len(out) == 1 else None
     class_ids = not torch.is_floating_point(y)
-    n = min(X.shape[0], first_layer.ROWS)     # the check's rows (preprocess_check.check_preprocess)
-    rows = torch.randperm(X.shape[0], generator=torch.Generator().manual_seed(seed))[:n]
-    rows_X, rows_y = X[rows].cpu(), y[rows].cpu()
+    rows_X, rows_y = _check_rows(X, y, seed)
     tried = []
     for candidate in candidates(list(specs), step, components):
         names = [spec_name(s) for s in candidate]
-        try:
-            pipeline = fit_preprocess(candidate, X.cpu()) if candidate else None
-        except Exception as exc:          # a candidate that cannot be fitted on these rows is not one
-            tried.append(f"{names}: {exc}")
-            continue
-        with torch.no_grad():
-            Z = pipeline(rows_X) if pipeline is not None else rows_X
-        if tuple(Z.shape[1:]) != shape:
-            tried.append(f"{names} gives rows of shape {tuple(Z.shape[1:])}, the model takes {shape}")
+        Z = _refitted_rows(candidate, X, rows_X, shape, tried)
+        if Z is None:
             continue
         probes = first_layer.probe_drop(rows_X.double(), [Z.double()], rows_y, class_ids=class_ids, seed=seed)
         if recovers(f, probes, class_ids):
@@ -92,6 +83,32 @@ def choose(f: Finding, controls, *, seed: int = 0) -> dict:
                                                 f"{f.evidence.get('raw_score', float('nan')):.3g}"}
         tried.append(f"{names} does not recover the loss")
     return {"why": "no change of the step keeps the model's input and recovers it (" + "; ".join(tried) + ")"}
+
+
+def _check_rows(X, y, seed: int):
+    """The rows the checks read (preprocess_check.check_preprocess): up to ``first_layer.ROWS`` of
+    the training rows before the preprocess, drawn with ``seed``, on the CPU."""
+    n = min(X.shape[0], first_layer.ROWS)
+    rows = torch.randperm(X.shape[0], generator=torch.Generator().manual_seed(seed))[:n]
+    return X[rows].cpu(), y[rows].cpu()
+
+
+def _refitted_rows(candidate: list, X, rows_X, shape: tuple, tried: list):
+    """``rows_X`` through the preprocess ``candidate`` fitted on the training rows ``X`` (none: the
+    rows as they are), or None with the reason appended to ``tried`` where it cannot be fitted on
+    them or gives rows of another shape than the model's input ``shape``."""
+    names = [spec_name(s) for s in candidate]
+    try:
+        pipeline = fit_preprocess(candidate, X.cpu()) if candidate else None
+    except Exception as exc:          # a candidate that cannot be fitted on these rows is not one
+        tried.append(f"{names}: {exc}")
+        return None
+    with torch.no_grad():
+        Z = pipeline(rows_X) if pipeline is not None else rows_X
+    if tuple(Z.shape[1:]) != shape:
+        tried.append(f"{names} gives rows of shape {tuple(Z.shape[1:])}, the model takes {shape}")
+        return None
+    return Z
 
 
 def choose_for_ids(f: Finding, controls, *, seed: int = 0) -> dict:
@@ -110,22 +127,13 @@ def choose_for_ids(f: Finding, controls, *, seed: int = 0) -> dict:
     X, y = controls.raw_train
     shape = tuple(controls.train_data[0].shape[1:])
     class_ids = not torch.is_floating_point(y)
-    n = min(X.shape[0], first_layer.ROWS)
-    rows = torch.randperm(X.shape[0], generator=torch.Generator().manual_seed(seed))[:n]
-    rows_X, rows_y = X[rows].cpu(), y[rows].cpu()
+    rows_X, rows_y = _check_rows(X, y, seed)
     tried = []
     for step in range(len(specs)):
         candidate = list(specs[:step]) + list(specs[step + 1:])
         names = [spec_name(s) for s in candidate]
-        try:
-            pipeline = fit_preprocess(candidate, X.cpu()) if candidate else None
-        except Exception as exc:          # a candidate that cannot be fitted on these rows is not one
-            tried.append(f"{names}: {exc}")
-            continue
-        with torch.no_grad():
-            Z = pipeline(rows_X) if pipeline is not None else rows_X
-        if tuple(Z.shape[1:]) != shape:
-            tried.append(f"{names} gives rows of shape {tuple(Z.shape[1:])}, the model takes {shape}")
+        Z = _refitted_rows(candidate, X, rows_X, shape, tried)
+        if Z is None:
             continue
         again = constant_ids.check_constant_ids(controls.model, Z.float(), rows_y, class_ids=class_ids, seed=seed)
         if not any(g.where == f.where for g in again):
