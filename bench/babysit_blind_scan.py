@@ -1,5 +1,5 @@
 """The blind-model check and the loss arm's asymmetric entry, alone, on every side of the user sets
-(1-13), the generated benchmark's parents and mutants and the hand-written suite: no doctor.
+(1-14), the generated benchmark's parents and mutants and the hand-written suite: no doctor.
 
 For each setup the run is prepared as ``doctor`` prepares it (``prepare``, then ``check_sample``) and
 ``blind_model.check_blind_model`` (``uninformative_inputs``: an input transformation the output is
@@ -9,12 +9,11 @@ statistic than the mean (``loss_arm.asymmetric``: only those setups can change t
 Each alarm is printed with its side, so the check is measured for false alarms (healthy and harmless
 sides) and for what it finds (broken sides) in CPU seconds:
 
-    OMP_NUM_THREADS=1 PYTHONPATH=. python bench/babysit_blind_scan.py [--sets 1 2 ... 13] [--gen FIRST PARENTS]
+    OMP_NUM_THREADS=1 PYTHONPATH=. python bench/babysit_blind_scan.py [--sets 1 2 ... 14] [--gen FIRST PARENTS]
         [--suite] [--json OUT]
 """
 from __future__ import annotations
 
-import copy
 import sys
 import time
 from pathlib import Path
@@ -23,20 +22,16 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from babysit_reach import scan  # noqa: E402
+from babysit_reach import prepared, scan  # noqa: E402
 from trainwell.babysit import loss_arm  # noqa: E402
 from trainwell.babysit.blind_model import check_blind_model  # noqa: E402
 from trainwell.data.streaming import check_sample  # noqa: E402
-from trainwell.train.fit import prepare  # noqa: E402
 
 
 def side(model, tr, va, te, opts, expected=frozenset()) -> dict:
     """The check's alarms on one setup (``fit``'s arguments), as ``doctor`` prepares it."""
-    options = {**opts, "run_dir": None, "resume": False, "progress": False, "babysit": "off", "report": False,
-               "log": [], "overwrite": False, "extend": False}
-    options.pop("budget_s", None)
     try:
-        p = prepare(copy.deepcopy(model), tr, va, te, options, check=False)
+        p = prepared(model, tr, va, te, opts)
         X, y = check_sample(*p.train, seed=p.config.seed)
         start = time.process_time()
         found = check_blind_model(p.model, X, y, class_ids=torch.is_tensor(y) and not torch.is_floating_point(y),

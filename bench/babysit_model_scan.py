@@ -12,26 +12,21 @@ finds (broken sides) in CPU seconds, not hours:
 """
 from __future__ import annotations
 
-import copy
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from babysit_reach import scan  # noqa: E402
+from babysit_reach import prepared, scan  # noqa: E402
 from trainwell.babysit.module_use import check_module_use, check_shared_modules  # noqa: E402
 from trainwell.babysit.preflight import resolve_loss  # noqa: E402
 from trainwell.data.streaming import check_sample  # noqa: E402
-from trainwell.train.fit import prepare  # noqa: E402
 
 def side(model, tr, va, te, opts, expected=frozenset()) -> dict:
     """The checks' alarms on one setup (``fit``'s arguments), as ``doctor`` prepares it."""
-    options = {**opts, "run_dir": None, "resume": False, "progress": False, "babysit": "off", "report": False,
-               "log": [], "overwrite": False, "extend": False}
-    options.pop("budget_s", None)
     try:
-        p = prepare(copy.deepcopy(model), tr, va, te, options, check=False)
+        p = prepared(model, tr, va, te, opts)
         X, y = check_sample(*p.train, seed=p.config.seed)
         start = time.process_time()
         loss_fn = resolve_loss(p.config.loss)[0]

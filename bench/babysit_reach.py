@@ -32,13 +32,20 @@ from trainwell.train.fit import prepare  # noqa: E402
 SETS = {1: "babysit_user", **{k: f"babysit_user{k}" for k in range(2, 15)}}
 
 
-def side(model, tr, va, te, opts, expected=frozenset()) -> dict:
-    """The checks' alarms on one setup (``fit``'s arguments), as ``doctor`` prepares it."""
+def prepared(model, tr, va, te, opts):
+    """``fit``'s arguments prepared as ``doctor`` prepares them (``prepare``: the splits placed, the
+    config's ``preprocess`` fitted on the training split), without a run directory or a babysitter."""
     options = {**opts, "run_dir": None, "resume": False, "progress": False, "babysit": "off", "report": False,
                "log": [], "overwrite": False, "extend": False}
+    options.pop("budget_s", None)
+    return prepare(copy.deepcopy(model), tr, va, te, options, check=False)
+
+
+def side(model, tr, va, te, opts, expected=frozenset()) -> dict:
+    """The checks' alarms on one setup (``fit``'s arguments), as ``doctor`` prepares it."""
     start = time.process_time()
     try:
-        p = prepare(copy.deepcopy(model), tr, va, te, options, check=False)
+        p = prepared(model, tr, va, te, opts)
         X, y = p.train
         if not torch.is_tensor(X) or not torch.is_floating_point(X):
             return {"alarms": [], "skipped": "inputs not a float tensor"}
