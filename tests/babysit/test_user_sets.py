@@ -274,3 +274,70 @@ def test_set14_huber_without_offset_has_hubers_gradient():
     g1, = torch.autograd.grad(SET14.huber(e, target), e)
     g2, = torch.autograd.grad(SET14.huber_without_offset(e, target), e)
     assert torch.allclose(g1, g2) and SET14.huber_without_offset(e.detach(), target) > SET14.huber(e.detach(), target)
+
+
+# Set 15 (bench/babysit_user15.py): every pair keeps its splits' sizes except the outlier filter,
+# which drops training rows; its faults are what its docstring says they are.
+SET15 = _load("babysit_user15")
+
+
+def test_set15_repairable_names_every_pair():
+    assert set(SET15.REPAIRABLE) == set(SET15.PAIRS)
+    assert SET15.NO_ACTION >= SET15.user14.NO_ACTION
+
+
+@pytest.mark.parametrize("pair", sorted(SET15.PAIRS))
+def test_set15_both_sides_build_and_take_their_inputs(pair):
+    _build_both_sides(SET15, pair, resized={"fraud_zscore_outliers_dropped"})
+
+
+def test_set15_stride_four_aliases_the_three_tremors_to_one_frequency():
+    import numpy as np
+    X, y = SET15.tremor_windows(300, seed=0)
+    full = [np.abs(np.fft.rfft(X[y == k], axis=1)).mean(0).argmax() for k in range(3)]
+    strided = [np.abs(np.fft.rfft(X[y == k][:, ::4], axis=1)).mean(0).argmax() for k in range(3)]
+    assert full == list(SET15.TREMOR_CYCLES) and strided == [4, 4, 4]
+
+
+def test_set15_coerced_separators_zero_every_large_area():
+    import numpy as np
+    text, _, _ = SET15.house_listings(400, seed=0)
+    clean = SET15.to_numeric_coerce([t.replace(",", "") for t in text])
+    coerced = np.nan_to_num(SET15.to_numeric_coerce(text), nan=0.0)
+    assert np.all(coerced[clean >= 1000] == 0) and np.all(coerced[clean < 1000] == clean[clean < 1000])
+    assert (clean >= 1000).mean() > 0.4
+
+
+def test_set15_packed_pre_padding_reads_only_padding_for_short_rows():
+    torch.manual_seed(0)
+    model = SET15.GaugeLSTM().eval()
+    rows = SET15.pad([[1.0] * 10, [-2.0, 3.0] * 5], 30, pre=True)
+    with torch.no_grad():
+        out = model(torch.tensor(rows))
+        post = model(torch.tensor(SET15.pad([[1.0] * 10, [-2.0, 3.0] * 5], 30, pre=False)))
+    assert torch.allclose(out[0], out[1]) and not torch.allclose(post[0], post[1])
+
+
+def test_set15_window_labels_stepped_by_one_come_from_the_series_start():
+    import numpy as np
+    sides = [SET15.PAIRS["presses_window_labels_stride_one"](broken)[1] for broken in (False, True)]
+    agree = np.mean([float((h[1] == b[1]).float().mean()) for h, b in zip(*sides)])
+    assert agree < 0.6
+
+
+def test_set15_uncapped_warmup_keeps_raising_the_lr():
+    from types import SimpleNamespace
+    group = {"lr": 0.0}
+    state = SimpleNamespace(step=499, optimizer=SimpleNamespace(param_groups=[group]))
+    SET15.LinearWarmup(0.02, 50).on_before_step(state)
+    assert group["lr"] == pytest.approx(0.02)
+    SET15.LinearWarmup(0.02, 50, capped=False).on_before_step(state)
+    assert group["lr"] == pytest.approx(0.2)
+
+
+def test_set15_outlier_filter_drops_most_fraud_rows():
+    import numpy as np
+    sides = [SET15.PAIRS["fraud_zscore_outliers_dropped"](broken)[1][0][1] for broken in (False, True)]
+    fraud = [int((t == 2).sum()) for t in sides]
+    assert fraud[0] > 80 and fraud[1] < 0.2 * fraud[0]
+    assert int((sides[1] != 2).sum()) > 0.95 * int((sides[0] != 2).sum())
