@@ -51,7 +51,7 @@ def _config(tmp_path, text=SMALL, name="c.toml"):
     (SMALL, ["patience=3", "data.val_size=0"],
      "patience = 3 (early stopping) needs validation data for monitor = 'val_loss'"),
     (SMALL, ["momentum=0", "nesterov=true"], "nesterov = true needs momentum > 0"),
-    # issue 16 (bug 11): a typo inside a table gets a did-you-mean, in every table
+    # a typo inside a table gets a did-you-mean, in every table
     (SMALL, ["model.widht=[8]"], "model (mlp): unknown option 'widht' (did you mean 'widths'?)"),
     (SMALL, ["model.type=\"auto\"", "model.widths=[8]"], "'widths' belongs to model.type 'mlp'"),
     (SMALL, ["data.val_sise=0.1"], "unknown option 'val_sise' (did you mean 'val_size'?)"),

@@ -17,7 +17,7 @@ from trainwell.errors import ConfigError
     ({"monitor": "val_accuracy"}, "monitor = 'val_accuracy': unknown (did you mean 'val_acc'?)"),
     ({"lr": float("nan")}, "lr = nan: must be a finite number"),
     ({"resume": True}, "resume = true needs run_dir"),
-    # float options fit in float32 (bound 1e30), seeds in torch's 64-bit range (issue 16)
+    # float options fit in float32 (bound 1e30), seeds in torch's 64-bit range
     ({"lr": 1e39}, "lr = 1e+39: must be at most 1e+30 in magnitude (torch holds options as float32, "
                    "whose largest value is 3.4e+38)"),
     ({"clip_value": 1e39}, "clip_value = 1e+39: must be at most 1e+30 in magnitude"),
@@ -201,8 +201,8 @@ def test_floats_are_floats_and_python_objects_pass_unchecked():
 @pytest.mark.parametrize("options", [{"lr": 1e39}, {"clip_value": 1e39}, {"seed": 2**64},
                                      {"data": {"source": "iris", "seed": -1}}])
 def test_out_of_range_options_are_refused_before_any_work(tmp_path, options):
-    """They used to pass validation and crash mid-run (float overflow, "Overflow when unpacking
-    long long"), leaving a half-made run directory."""
+    """Values that would overflow mid-run (a float beyond float32, "Overflow when unpacking long
+    long") are refused by validation, before a run directory is made."""
     import trainwell
 
     with pytest.raises(ConfigError):

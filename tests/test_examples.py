@@ -1,5 +1,5 @@
 """Every example config is valid and trains through `trainwell fit`; the CNN and the ResNet
-learn (issue 3: both train on digits as 8x8 images and on the procedural shapes)."""
+learn: both train on digits as 8x8 images and on the procedural shapes."""
 import json
 from pathlib import Path
 

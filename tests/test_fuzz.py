@@ -56,12 +56,18 @@ def _toml_safe(obj):
     return obj
 
 
+def _one_line(error: TrainwellError) -> None:
+    """The CLI prints a TrainwellError as ``trainwell: error: {message}``: one line, saying something."""
+    message = str(error)
+    assert message.strip() and "\n" not in message, repr(message)
+
+
 def _checked(options: dict):
     """The CLI's validation of a config: make_config checks every option and table."""
     try:
         make_config(dict(options))
-    except TrainwellError:
-        pass
+    except TrainwellError as e:
+        _one_line(e)
 
 
 @fuzz(50)
@@ -71,7 +77,8 @@ def test_fuzzed_configs_are_accepted_or_refused_in_one_line(tmp_path, config):
     path.write_text(tomli_w.dumps(_toml_safe(config)))
     try:
         options = _read_config(path, [])
-    except TrainwellError:
+    except TrainwellError as e:
+        _one_line(e)
         return
     _checked(options)
     _checked(config)                       # from Python: None and any key allowed
@@ -85,7 +92,8 @@ def test_fuzzed_set_overrides_are_accepted_or_refused(tmp_path, sets, base):
     path.write_text(tomli_w.dumps(_toml_safe(base)))
     try:
         options = _read_config(path, sets)
-    except TrainwellError:
+    except TrainwellError as e:
+        _one_line(e)
         return
     _checked(options)
 
@@ -97,8 +105,8 @@ def test_fuzzed_config_bytes_are_refused_in_one_line(tmp_path, data):
     path.write_bytes(data)
     try:
         _checked(_read_config(path, []))
-    except TrainwellError:
-        pass
+    except TrainwellError as e:
+        _one_line(e)
 
 
 # --- data files ----------------------------------------------------------------------------
@@ -142,7 +150,8 @@ def test_fuzzed_data_files_load_or_are_refused_in_one_line(tmp_path, kind, X, y,
              **{k: v for k, v in options.items() if k in SOURCE_OPTIONS[kind]}}
     try:
         splits = load(kind, **given)
-    except TrainwellError:
+    except TrainwellError as e:
+        _one_line(e)
         return
     assert splits.train[0].shape[0] == splits.train[1].shape[0]
 

@@ -226,7 +226,7 @@ def test_option_registry_matches_the_builders_and_rejects_unknown_options():
     ((50,), "which are not images"),
 ])
 def test_image_shape_is_suggested_only_for_inputs_that_could_be_images(input_shape, message):
-    # issue 16: "set model.image_shape, e.g. [1, 8, 8] for digits" was suggested for moons and iris
+    # "set model.image_shape, e.g. [1, 8, 8] for digits" only where the inputs could be images
     with pytest.raises(ConfigError, match=message):
         build_model({"type": "cnn"}, input_shape, 3)
 

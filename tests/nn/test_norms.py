@@ -116,11 +116,15 @@ def test_batch_renorm_clips_r_and_d_and_treats_them_as_constants():
 
 def test_batch_renorm_running_stats_step_buffer_and_inference():
     brn = BatchRenorm(4, momentum=0.2)
+    reference = nn.BatchNorm1d(4, momentum=0.2)     # torch's running statistics: the same update rule
     for i in range(60):
         brn(_x(256, 4, seed=i).float())
+        reference(_x(256, 4, seed=i).float())
     assert brn.steps.item() == 60
-    assert torch.allclose(brn.running_mean, torch.full((4,), 3.0), atol=0.15)
-    assert torch.allclose(brn.running_var, torch.full((4,), 4.0), atol=0.6)
+    assert torch.allclose(brn.running_mean, reference.running_mean, rtol=1e-5, atol=1e-6)
+    assert torch.allclose(brn.running_var, reference.running_var, rtol=1e-5, atol=1e-6)   # unbiased, as torch
+    assert torch.allclose(brn.running_mean, torch.full((4,), 3.0), atol=0.15)           # the data's mean and
+    assert torch.allclose(brn.running_var, torch.full((4,), 4.0), atol=0.6)             # variance (3, 2²)
     state = brn.state_dict()
     assert state["steps"].item() == 60
     fresh = BatchRenorm(4, momentum=0.2)

@@ -182,7 +182,7 @@ def test_options_reach_the_optimizer():
     (lambda: build_optimizer("sgd", Net(), lr=0.1, dampning=0.1),
      "optimizer = 'sgd': unknown option 'dampning' (did you mean 'dampening'?); SGD accepts: dampening, "
      "differentiable"),
-    # issue 16: Adam's other keywords are all top-level options; it said "Adam accepts: (none)"
+    # Adam's other keywords are all top-level options: the message points there, not at "(none)"
     (lambda: build_optimizer("adam", Net(), lr=0.1, betaz=(0.9, 0.99)),
      "optimizer = 'adam': unknown option 'betaz' (did you mean 'betas'? a top-level option: set it beside "
      "optimizer, not in optimizer_options); Adam accepts no other options; top-level options it uses: "
@@ -222,7 +222,7 @@ def test_bad_options_raise_config_errors_that_name_them(call, message):
     ("sam", dict(momentum=0.9, nesterov=True, dampening=0.5), "optimizer = 'sgd': torch.optim.SGD rejected"),
 ])
 def test_values_the_torch_class_rejects_are_config_errors_naming_optimizer_and_option(name, options, message):
-    """Not a raw TypeError/ValueError traceback from the constructor (issue 2)."""
+    """A ConfigError naming the option, not the constructor's raw TypeError/ValueError."""
     with pytest.raises(ConfigError) as e:
         build_optimizer(name, Net(), lr=0.1, **options)
     assert message in str(e.value)

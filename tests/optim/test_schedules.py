@@ -259,6 +259,10 @@ def test_fit_refuses_a_schedule_function_that_gives_a_negative_lr(blobs):
                                           r"\d+; a schedule gives a finite multiplier >= 0"):
         fit(torch.nn.Linear(X.shape[1], 3), (X, y), epochs=3, batch_size=32, lr=0.1, babysit="off",
             schedule=lambda t: math.cos(math.pi * t / total), progress=False, device="cpu")
+    def cosine(t):
+        return (1 + math.cos(math.pi * t / total)) / 2
+
     result = fit(torch.nn.Linear(X.shape[1], 3), (X, y), epochs=3, batch_size=32, lr=0.1, babysit="off",
-                 schedule=lambda t: (1 + math.cos(math.pi * t / total)) / 2, progress=False, device="cpu")
-    assert result is not None
+                 schedule=cosine, progress=False, device="cpu")
+    # each epoch's lr is the one its last step (step - 1) trained with
+    assert [h["lr"] for h in result.history] == pytest.approx([0.1 * cosine(h["step"] - 1) for h in result.history])

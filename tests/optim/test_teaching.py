@@ -6,6 +6,7 @@ import torch
 
 import reference as ref
 from trainwell.errors import ConfigError
+from trainwell.optim import adam
 from trainwell.optim.factory import build_optimizer
 from trainwell.optim.teaching import AdaGrad, Nesterov, NesterovLookahead, RMSProp, SignSGD
 
@@ -88,7 +89,6 @@ def test_sign_sgd_matches_reference(momentum):
 
 @pytest.mark.parametrize("bias_correction", [True, False])
 def test_adam_with_and_without_bias_correction_matches_the_notes(bias_correction):
-    adam = pytest.importorskip("trainwell.optim.adam")
     problem, w0, got = _run(lambda p: adam.Adam(p, lr=0.01, eps=1e-7, bias_correction=bias_correction))
     expected = ref.adam(problem.grad, w0, 20, lr=0.01, eps=1e-7, bias_correction=bias_correction)
     np.testing.assert_allclose(got, expected, rtol=RTOL, atol=1e-12)
@@ -96,7 +96,6 @@ def test_adam_with_and_without_bias_correction_matches_the_notes(bias_correction
 
 def test_adam_without_bias_correction_takes_a_larger_first_step():
     """Step 1 without correction: lr·(1−β₁)g/(√(1−β₂)|g| + ε) ≈ 3.16·lr per coordinate vs lr with it."""
-    adam = pytest.importorskip("trainwell.optim.adam")
     problem, w0, full = _run(lambda p: adam.Adam(p, lr=0.01, eps=1e-7), steps=1)
     _, _, raw = _run(lambda p: adam.Adam(p, lr=0.01, eps=1e-7, bias_correction=False), steps=1)
     np.testing.assert_allclose(np.abs(full[1] - w0), 0.01, rtol=1e-3)

@@ -1,4 +1,4 @@
-"""Every split's data is checked before any work (issue 16): labels in the model's range, finite
+"""Every split's data is checked before any work: labels in the model's range, finite
 inputs, targets that suit the loss. A bad value is a DataError naming the split, the row and the
 column, and no run directory is made; the CLI answers it with exit status 2 and one line."""
 import warnings
@@ -35,11 +35,11 @@ def _refused(tmp_path, match, *args, **options):
     return str(e.value)
 
 
-# ------------------------------------------------------------------ bug 1: held-out labels
+# ------------------------------------------------------------------ held-out labels
 
 def test_held_out_labels_beyond_the_training_labels_get_an_output(data, tmp_path):
     """(X, y) pairs count classes over every split, as a data source does: a validation or test
-    label above the training labels gets its output (it was a traceback at the final evaluation)."""
+    label above the training labels gets its output, and the final evaluation scores it."""
     X, y = data
     run = trainwell.fit(None, (X, y), val=(X[:10], np.full(10, 5)), test=(X[:10], np.full(10, 4)),
                         **QUICK)
@@ -72,7 +72,7 @@ def test_held_out_labels_beyond_your_models_outputs_are_refused():
                               test=(torch.randn(2, 4), torch.tensor([5, 1])))
 
 
-# ------------------------------------------------------------------ bug 3: NaN / inf
+# ------------------------------------------------------------------ NaN / inf
 
 @pytest.mark.parametrize("split", ["train", "val", "test"])
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
@@ -141,7 +141,7 @@ def test_the_cli_answers_nonfinite_data_with_status_2_and_one_line(data, tmp_pat
     assert not (tmp_path / "run").exists()
 
 
-# ------------------------------------------------------------------ bug 4: one class
+# ------------------------------------------------------------------ one class
 
 def test_a_single_class_data_set_is_refused_before_training(data, tmp_path, capsys):
     X, _ = data
@@ -158,7 +158,7 @@ def test_a_single_class_data_set_is_refused_before_training(data, tmp_path, caps
     assert not (tmp_path / "run").exists()
 
 
-# ------------------------------------------------------------------ bug 6: one-hot / probabilities
+# ------------------------------------------------------------------ one-hot / probabilities
 
 def test_one_hot_and_probability_targets_train_with_cross_entropy(data):
     X, y = data
@@ -197,7 +197,7 @@ def test_one_hot_rows_wider_than_the_model_are_named():
                               "cross_entropy")
 
 
-# ------------------------------------------------------------------ bug 11: labels in words
+# ------------------------------------------------------------------ labels in words
 
 def test_whole_number_float_labels_say_cast_or_mse(data, tmp_path):
     X, y = data
@@ -214,7 +214,8 @@ def test_whole_number_float_labels_say_cast_or_mse(data, tmp_path):
              r"are 0\.\.K-1"),
 ])
 def test_odd_labels_are_named_with_their_row_not_as_a_rare_class(data, tmp_path, label, message):
-    """Labels -1 or 10¹² used to be reported as "class -1 has only 1 sample" by the stratified split."""
+    """Labels -1 or 10¹² are named as labels with their row, before the stratified split counts
+    them as a class ("class -1 has only 1 sample")."""
     X, y = data
     y = y.copy()
     y[7] = label

@@ -245,7 +245,7 @@ def test_a_trainer_built_by_hand_follows_its_schedule(blobs):
 @pytest.mark.parametrize("optimizer", ["newton", "bfgs"])
 def test_second_order_runs_report_their_training_loss(optimizer):
     """Newton and BFGS evaluate the closure without backward first; that call feeds the epoch's
-    training loss (it was 0.0), which must equal the loss of the weights the epoch started from."""
+    training loss, which must equal the loss of the weights the epoch started from."""
     torch.manual_seed(0)
     X, y = torch.randn(64, 3), torch.randint(0, 2, (64,))
     model = nn.Linear(3, 2)

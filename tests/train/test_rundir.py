@@ -140,7 +140,7 @@ def test_a_temp_file_is_created_exclusively_with_open_s_mode_and_a_taken_name_is
 
 
 def test_overwrite_starts_over_and_leaves_other_files_and_link_targets(tmp_path):
-    # issue 16: the README tour's run_dir failed when pasted twice ("already holds a run")
+    # the README tour pasted twice: overwrite = true replaces the run instead of "already holds a run"
     run_dir = tmp_path / "run"
     trainwell.fit(None, _data(), run_dir=str(run_dir), **{**OPTIONS, "epochs": 3})
     (run_dir / "notes.txt").write_text("mine")

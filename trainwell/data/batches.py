@@ -104,9 +104,3 @@ class Batches:
         order = state["order"]
         self.order = order.to(self.X.device) if order is not None else None
         self.position = int(state["position"])
-
-
-def eval_batches(X: torch.Tensor, y: torch.Tensor, batch_size: int):
-    """Batches in the given order, for evaluation."""
-    for start in range(0, X.shape[0], batch_size):
-        yield X[start:start + batch_size], y[start:start + batch_size]

@@ -169,17 +169,7 @@ def csv(*, path, label=-1, header=None, delimiter: str = ",", task: str = "class
     if len(delimiter) != 1:
         raise ConfigError(f"csv: delimiter = {delimiter!r}: must be one character")
     p = _existing(path)
-    rows = []
-    try:
-        with open(p, newline="", encoding="utf-8-sig") as f:     # -sig: drop an Excel BOM
-            reader = csv_module.reader(f, delimiter=delimiter)
-            for row in reader:
-                if any(field.strip() for field in row):
-                    rows.append((reader.line_num, [field.strip() for field in row]))
-    except (UnicodeDecodeError, csv_module.Error) as e:
-        raise DataError(f"{p}: not a readable UTF-8 CSV file ({e})") from None
-    if not rows:
-        raise DataError(f"{p}: the file is empty")
+    rows = _csv_rows(p, delimiter)
     ncols = len(rows[0][1])
     if header is None:
         first_label = _label_index(p, label, None, ncols) if not isinstance(label, str) else None
@@ -199,6 +189,34 @@ def csv(*, path, label=-1, header=None, delimiter: str = ",", task: str = "class
     features = [i for i in range(ncols) if i != col]
     if not features:
         raise DataError(f"{p}: only the label column; expected feature columns besides it")
+    X = _csv_features(p, rows, features, column_name)
+    meta = {"source": "csv", "columns": [names[i] for i in features] if names else None}
+    y, classes = _csv_labels(p, rows, col, column_name, task=task, label_names=label_names)
+    if classes is not None:
+        meta["classes"] = classes
+    return build_splits((X.astype(np.float32), y), test_size=test_size, val_size=val_size, seed=seed,
+                        stratify=stratify, folds=folds, fold=fold, shape=shape, name=str(p), meta=meta)
+
+
+def _csv_rows(p: Path, delimiter: str) -> list[tuple[int, list[str]]]:
+    """The file's non-blank rows as (line in the file, stripped fields); at least one."""
+    rows = []
+    try:
+        with open(p, newline="", encoding="utf-8-sig") as f:     # -sig: drop an Excel BOM
+            reader = csv_module.reader(f, delimiter=delimiter)
+            for row in reader:
+                if any(field.strip() for field in row):
+                    rows.append((reader.line_num, [field.strip() for field in row]))
+    except (UnicodeDecodeError, csv_module.Error) as e:
+        raise DataError(f"{p}: not a readable UTF-8 CSV file ({e})") from None
+    if not rows:
+        raise DataError(f"{p}: the file is empty")
+    return rows
+
+
+def _csv_features(p: Path, rows, features: list[int], column_name) -> np.ndarray:
+    """The feature columns as float64 (rows × features); the first cell that is not a finite
+    number is a DataError naming its row and column."""
     cells = [[row[i] for i in features] for _, row in rows]
     try:
         X = np.array(cells, dtype=np.float64).reshape(len(rows), len(features))
@@ -210,28 +228,29 @@ def csv(*, path, label=-1, header=None, delimiter: str = ",", task: str = "class
                 if not _is_number(row[i]) or not math.isfinite(float(row[i])):
                     raise DataError(f"{p} row {line}, {column_name(i)}: {row[i]!r} is not a finite number")
         X = np.array([[float(v) for v in r] for r in cells], dtype=np.float64).reshape(len(rows), len(features))
+    return X
+
+
+def _csv_labels(p: Path, rows, col: int, column_name, *, task: str, label_names: bool):
+    """The label column -> (y, class names or None): float32 targets for a regression, class ids
+    numbered in sorted name order with ``label_names``, else integer class ids >= 0 as written."""
     raw = [row[col] for _, row in rows]
-    meta = {"source": "csv", "columns": [names[i] for i in features] if names else None}
     if task == "regression":
         bad = next((k for k, v in enumerate(raw) if not _is_number(v) or not math.isfinite(float(v))), None)
         if bad is not None:
             raise DataError(f"{p} row {rows[bad][0]}, {column_name(col)}: {raw[bad]!r} is not a finite "
                             f"number (task = \"regression\")")
-        y = np.array(raw, dtype=np.float32)
-    elif label_names:
+        return np.array(raw, dtype=np.float32), None
+    if label_names:
         classes = sorted(set(raw))
         lookup = {c: k for k, c in enumerate(classes)}
-        y = np.array([lookup[v] for v in raw], dtype=np.int64)
-        meta["classes"] = classes
-    else:
-        bad = next((k for k, v in enumerate(raw) if not re.fullmatch(r"\+?[0-9]+", v)), None)
-        if bad is not None:
-            raise DataError(f"{p} row {rows[bad][0]}, {column_name(col)}: {raw[bad]!r} is not an integer "
-                            f"class id >= 0 (use label_names = true for class names, or task = "
-                            f"\"regression\" for numeric targets)")
-        y = np.array(raw, dtype=np.int64)
-    return build_splits((X.astype(np.float32), y), test_size=test_size, val_size=val_size, seed=seed,
-                        stratify=stratify, folds=folds, fold=fold, shape=shape, name=str(p), meta=meta)
+        return np.array([lookup[v] for v in raw], dtype=np.int64), classes
+    bad = next((k for k, v in enumerate(raw) if not re.fullmatch(r"\+?[0-9]+", v)), None)
+    if bad is not None:
+        raise DataError(f"{p} row {rows[bad][0]}, {column_name(col)}: {raw[bad]!r} is not an integer "
+                        f"class id >= 0 (use label_names = true for class names, or task = "
+                        f"\"regression\" for numeric targets)")
+    return np.array(raw, dtype=np.int64), None
 
 
 # ---------------------------------------------------------------- MNIST IDX

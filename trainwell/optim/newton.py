@@ -42,7 +42,9 @@ from trainwell.errors import ConfigError
 
 ARMIJO_C = 1e-4          # sufficient-decrease constant (Nocedal & Wright 2006, §3.1)
 MAX_HALVINGS = 30        # 2⁻³⁰ ≈ 1e-9 of the Newton step: give up and stay put
-MAX_DAMPING_TRIES = 20   # λ grows ×10 per try: from 1e-4 up to 1e15
+MAX_DAMPING_TRIES = 20   # λ grows ×DAMPING_GROWTH per try: from 1e-4 up to 1e15
+DAMPING_GROWTH = 10.0    # Marquardt's (1963) factor ν = 10 for raising λ
+MIN_DAMPING = 1e-8       # a damping of 0 (allowed by the option) still grows: from here
 
 
 class Newton(torch.optim.Optimizer):
@@ -122,7 +124,7 @@ def _damped_newton_direction(H: torch.Tensor, g: torch.Tensor, damping: float) -
         chol, info = torch.linalg.cholesky_ex(H + lam * eye)
         if int(info) == 0:
             return -torch.cholesky_solve(g.unsqueeze(1), chol).squeeze(1)
-        lam = max(lam * 10.0, 1e-8)
+        lam = max(lam * DAMPING_GROWTH, MIN_DAMPING)
     return -g / lam                                           # H hopeless: a tiny gradient step
 
 
