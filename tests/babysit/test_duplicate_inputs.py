@@ -78,6 +78,17 @@ def test_few_rows_or_rows_that_do_not_vary_are_not_read():
     same = torch.ones(200, 2, 4, 4)                 # every row alike: no slice varies
     assert dup.check_duplicate_inputs(same) == []
     assert dup.check_duplicate_inputs(torch.zeros(200, 4, dtype=torch.long)) == []
+    assert dup.check_duplicate_inputs(torch.ones(200, 2, 4, dtype=torch.bool)) == []
+
+
+def test_two_texts_of_a_pair_given_as_one_are_a_warning():
+    """Token ids ``(N, 2, L)``: a question and its answer, the question copied over the answer."""
+    g = torch.Generator().manual_seed(3)
+    pairs = torch.randint(1, 500, (300, 2, 12), generator=g)
+    assert dup.check_duplicate_inputs(pairs) == []
+    pairs[:, 1] = pairs[:, 0]
+    found = _warnings(dup.check_duplicate_inputs(pairs))
+    assert [(f.evidence["copies"], f.evidence["axis"]) for f in found] == [([[0, 1]], 1)]
 
 
 def test_the_preflight_reports_the_copy_from_the_rows():

@@ -15,7 +15,8 @@ a copy.
 What the check reads, on at most ``ROWS`` training rows on the host (before any loss is computed):
 
 * images ``(N, C, H, W)``: their channels;
-* a window ``(N, A, B)`` (channels first or last): its slices along each of the two axes;
+* a window ``(N, A, B)`` (channels first or last): its slices along each of the two axes (token ids
+  too: two texts of a pair, ``(N, 2, L)``, one copied over the other);
 * a table ``(N, D)``: its columns, reported as ``info`` only. A column repeated in a table is common
   and harmless by design (scikit-learn's ``make_classification`` has ``n_repeated`` features, a
   column kept twice after a join, a feature appended twice), and one number per row cannot tell that
@@ -105,8 +106,9 @@ def check_duplicate_inputs(X) -> list[Finding]:
     """``uninformative_inputs`` for slices of the input copied from one another (see the module
     docstring): a warning naming the copies, ``info`` for a grey image stored as RGB and for a
     table's repeated columns; ``[]`` when no
-    copy is found or the inputs are not a float tensor of 2-4 dims with ``MIN_ROWS`` finite rows."""
-    if not torch.is_tensor(X) or not torch.is_floating_point(X) or not 2 <= X.ndim <= 4:
+    copy is found or the inputs are not a tensor of numbers (floats or ids) of 2-4 dims with
+    ``MIN_ROWS`` finite rows."""
+    if not torch.is_tensor(X) or X.dtype == torch.bool or X.is_complex() or not 2 <= X.ndim <= 4:
         return []
     x = X[:ROWS].detach().cpu()
     x = x[torch.isfinite(x.reshape(x.shape[0], -1)).all(dim=1)]
