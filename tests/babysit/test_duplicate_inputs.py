@@ -114,3 +114,13 @@ def test_a_copy_normalized_per_channel_is_a_copy_and_a_related_channel_is_not():
     assert dup.check_duplicate_inputs(x) == []
     grey = x[:, :1].expand(-1, 3, -1, -1) * torch.tensor([4.4, 4.5, 4.4]).view(1, 3, 1, 1) - 2.0   # ImageNet's stats
     assert [f.severity for f in dup.check_duplicate_inputs(grey)] == ["info"]
+
+
+def test_wide_rows_are_compared_on_fewer_rows_and_the_copy_still_found(monkeypatch):
+    monkeypatch.setattr(dup, "MAX_VALUES", 2 * 100 * 80)      # 80 rows of two 10x10 channels
+    x = _images(n=300)
+    x[:, 1] = x[:, 0]
+    groups, varying = dup.copies(x, 1)
+    assert (groups, varying) == ([[0, 1]], 2)
+    x[200:, 1] += 1.0                               # rows past the 80 read are not compared
+    assert dup.copies(x, 1)[0] == [[0, 1]]

@@ -50,6 +50,8 @@ MAX_SLICES = 1024         # slices compared along one axis at most (input_conten
 AFFINE = 1e-6             # a copy up to a scale and a shift: 1 - |correlation| of the two whole arrays <= 1e-6
                           # (float32 rounding leaves ~1e-7; two real recordings share far less than 99.9999%
                           # of their variance: their noise alone is more than 1e-6 of it)
+MAX_VALUES = 2 ** 24      # the numbers compared along one axis at most (134 MB as float64): wide rows are
+                          # read on fewer of the rows, never fewer than MIN_ROWS
 AFFINE_SLICES = 64        # slices compared by correlation at most (slices^2 products); more: bit for bit only
 SHARE = 0.5               # along a column or step axis, copies in several groups holding more than half the
                           # varying slices are a resampling (a nearest-neighbour upsampling by 2 repeats all)
@@ -71,7 +73,8 @@ def copies(x: torch.Tensor, dim: int) -> tuple[list[list[int]], int]:
     count = x.shape[dim]
     if not 2 <= count <= MAX_SLICES:
         return [], 0
-    slices = x.movedim(dim, 0).reshape(count, x.shape[0], -1)          # (S, N, k)
+    rows = max(MIN_ROWS, MAX_VALUES // max(1, x[0].numel()))     # the rows whose values fit MAX_VALUES
+    slices = x[:rows].movedim(dim, 0).reshape(count, min(rows, x.shape[0]), -1)   # (S, N, k)
     varying = [j for j in range(count) if _varying(slices[j])]
     if len(varying) < 2:
         return [], len(varying)

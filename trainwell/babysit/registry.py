@@ -356,7 +356,7 @@ CODES = {spec.code: spec for spec in (
                     "constant_ids.MAX_COLUMNS",
                     "blind_model.ROWS", "blind_model.SCREEN_ROWS", "blind_model.SILENT", "blind_model.MAX_SLOTS",
                     "blind_model.MIN_CHANGED", "blind_model.MIN_SIGNED", "blind_model.MIN_REVERSED", "blind_model.MAX_TESTED", "blind_model.SORT_KEYS",
-                    "duplicate_inputs.ROWS", "duplicate_inputs.MIN_ROWS", "duplicate_inputs.MAX_SLICES",
+                    "duplicate_inputs.ROWS", "duplicate_inputs.MIN_ROWS", "duplicate_inputs.MAX_SLICES", "duplicate_inputs.MAX_VALUES",
                     "duplicate_inputs.AFFINE", "duplicate_inputs.AFFINE_SLICES", "duplicate_inputs.SHARE",
                     "duplicate_inputs.RGB"),
         stops_unrepaired=True,
