@@ -120,7 +120,7 @@ def test_wide_rows_are_compared_on_fewer_rows_and_the_copy_still_found(monkeypat
     monkeypatch.setattr(dup, "MAX_VALUES", 2 * 100 * 80)      # 80 rows of two 10x10 channels
     x = _images(n=300)
     x[:, 1] = x[:, 0]
-    groups, varying = dup.copies(x, 1)
-    assert (groups, varying) == ([[0, 1]], 2)
     x[200:, 1] += 1.0                               # rows past the 80 read are not compared
-    assert dup.copies(x, 1)[0] == [[0, 1]]
+    found = _warnings(dup.check_duplicate_inputs(x))
+    assert [(f.evidence["copies"], f.evidence["rows_read"]) for f in found] == [([[0, 1]], 80)]
+    assert "every one of the 80 training rows read" in found[0].message

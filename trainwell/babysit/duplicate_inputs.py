@@ -73,8 +73,7 @@ def copies(x: torch.Tensor, dim: int) -> tuple[list[list[int]], int]:
     count = x.shape[dim]
     if not 2 <= count <= MAX_SLICES:
         return [], 0
-    rows = max(MIN_ROWS, MAX_VALUES // max(1, x[0].numel()))     # the rows whose values fit MAX_VALUES
-    slices = x[:rows].movedim(dim, 0).reshape(count, min(rows, x.shape[0]), -1)   # (S, N, k)
+    slices = x.movedim(dim, 0).reshape(count, x.shape[0], -1)          # (S, N, k)
     varying = [j for j in range(count) if _varying(slices[j])]
     if len(varying) < 2:
         return [], len(varying)
@@ -108,12 +107,12 @@ def _axes(x: torch.Tensor) -> list[tuple[int, str, bool]]:
 def check_duplicate_inputs(X) -> list[Finding]:
     """``uninformative_inputs`` for slices of the input copied from one another (see the module
     docstring): a warning naming the copies, ``info`` for a grey image stored as RGB and for a
-    table's repeated columns; ``[]`` when no
-    copy is found or the inputs are not a tensor of numbers (floats or ids) of 2-4 dims with
-    ``MIN_ROWS`` finite rows."""
+    table's repeated columns; ``[]`` when no copy is found or the inputs are not a tensor of
+    numbers (floats or ids) of 2-4 dims with ``MIN_ROWS`` finite rows."""
     if not torch.is_tensor(X) or X.dtype == torch.bool or X.is_complex() or not 2 <= X.ndim <= 4:
         return []
-    x = X[:ROWS].detach().cpu()
+    rows = max(MIN_ROWS, min(ROWS, MAX_VALUES // max(1, X[0].numel())))    # wide rows: as many as fit MAX_VALUES
+    x = X[:rows].detach().cpu()
     x = x[torch.isfinite(x.reshape(x.shape[0], -1)).all(dim=1)]
     if x.shape[0] < MIN_ROWS:
         return []
@@ -143,8 +142,8 @@ def check_duplicate_inputs(X) -> list[Finding]:
         return [make("uninformative_inputs",
                      f"input {listed} hold the same numbers{scaled} in every one of the {x.shape[0]} training rows "
                      f"read, though they vary from row to row: the model takes its {x.shape[dim]} {name} as distinct "
-                     f"inputs, but one array was copied where another was meant (np.stack([a, a]), "
-                     f"df['b'] = df['a']), so what the other should carry never reaches it",
+                     f"inputs, but one array was copied where another was meant (np.stack([a, a], 1), one "
+                     f"sensor's trace read twice), so what the other should carry never reaches it",
                      evidence=evidence, severity="warning", where=f"input {name}",
                      fix="fill each slice from its own source (np.stack([before, after], 1), not the same "
                          "array twice); where the copy is meant, drop it")]
