@@ -29,6 +29,7 @@ from trainwell.babysit.ignored_classes import check_ignored_classes
 from trainwell.babysit.constant_ids import check_constant_ids
 from trainwell.babysit.first_layer import check_what_reaches
 from trainwell.babysit.pooled_units import check_pooled_units
+from trainwell.babysit.duplicate_inputs import check_duplicate_inputs
 from trainwell.babysit.input_content import check_inputs_informative
 from trainwell.babysit.label_relation import reread
 from trainwell.babysit.model_checks import (BATCH_TOLERANCE, DEPENDENCE_ROWS, RUN_ROWS, STATISTIC_DRAWS,
@@ -1350,19 +1351,21 @@ def skipped_finding(skipped: list, budget: Budget) -> Finding:
 # find changes only with the rows, so a re-check after a change of the model alone leaves them out
 # (``preflight(data_checks=False)``). ``fix_applies`` reads the model, but only for a finding's
 # severity (info where the model raises on the fix), never for whether the scales are found.
-DATA_CHECKS = ("check_value_codes", "check_inputs_normalized", "check_inputs_informative",
+DATA_CHECKS = ("check_value_codes", "check_inputs_normalized", "check_inputs_informative", "check_duplicate_inputs",
                "check_class_balance", "check_shuffled")
 
 
 def rows_alone(model, X, y, xb, *, kind: str, class_ids: bool) -> list[Finding]:
     """The checks of the inputs that read the rows ``X``, ``y`` alone: missing-value codes (their
     fix standardizes too: graded with the scales), integers wrapped, the scales, uninformative inputs
-    (``xb``: the probe's rows, which the model is tried on standardized)."""
+    (``xb``: the probe's rows, which the model is tried on standardized), slices of the input copied
+    from one another (``duplicate_inputs``)."""
     codes = check_value_codes(X)
     scaled = [f for f in codes if f.code == "unnormalized_inputs"]
     found = fix_applies(check_inputs_normalized(X) + scaled, model, standardized(X, xb))
     found += [f for f in codes if f not in scaled]
-    return found + check_inputs_informative(X, y, class_ids=class_ids or kind in ("bce", "bce_prob"))
+    return (found + check_inputs_informative(X, y, class_ids=class_ids or kind in ("bce", "bce_prob"))
+            + check_duplicate_inputs(X))
 
 
 # a gradient_mismatch whose model agrees with the finite differences under a linear read-out

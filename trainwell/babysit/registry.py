@@ -294,7 +294,10 @@ CODES = {spec.code: spec for spec in (
                  "columns the ids are read from and with them set to their means"
                  "; (a warning) a model blind to a difference the targets show (blind_model.check_blind_model): the "
                  "untrained model's output with two input slices along dim 1 swapped, one's sign flipped or dim 1 reversed, and the "
-                 "probes' out-of-fold scores on the rows as given and on their canonical form under it (a maximal invariant)",
+                 "probes' out-of-fold scores on the rows as given and on their canonical form under it (a maximal invariant)"
+                 "; (a warning) slices of the input copied from one another (duplicate_inputs.check_duplicate_inputs): "
+                 "an image's channels and a window's slices along each axis that vary from row to row, compared "
+                 "bit for bit and by the correlation of the two whole arrays",
         threshold="at least half the features near-constant and a fit ceiling that closes less than half of the "
                   "gap from the trivial guess (the commonest class; R^2 0) to a perfect fit; or (a warning) 99% "
                   "of the rows with the same mean and std to 0.1% and at least half the varying columns in one "
@@ -318,7 +321,10 @@ CODES = {spec.code: spec for spec in (
                   "(paired p < 1e-3 / the probes; else info)"
                   "; blind model: an output within 1e-5 of its RMS, at the initial weights and at weights moved 10% of their RMS, under the swap (changing >= 50% of 256 rows) or the "
                   "sign flip (both signs on >= 10% of them) or the reversal (>= 3 read) of slices it reads, and a probe on the canonical form worse "
-                  "by 3 points of accuracy or 25% of squared error (paired p < 1e-3 / (2 x the transformations tested))",
+                  "by 3 points of accuracy or 25% of squared error (paired p < 1e-3 / (2 x the transformations tested))"
+                  "; copied slices: two channels (or slices of a window) equal in every row read (>= 50 rows), bit for "
+                  "bit or with 1 - |correlation| <= 1e-6, not all three channels of an RGB image (info) nor a table's "
+                  "columns (info), and along a window's axes not several groups holding over half the varying slices",
         source="notes 002 preprocessing (the inputs must carry the signal the model learns); the bound is the "
                "Bayes-optimal training fit of a function of the inputs",
         fix="keep the inputs' variation: scale to floats without casting to integers, read the right columns",
@@ -349,7 +355,10 @@ CODES = {spec.code: spec for spec in (
                     "unmatched_join.MAJORITY", "unmatched_join.FOLDS", "unmatched_join.GAIN_ALPHA",
                     "constant_ids.MAX_COLUMNS",
                     "blind_model.ROWS", "blind_model.SCREEN_ROWS", "blind_model.SILENT", "blind_model.MAX_SLOTS",
-                    "blind_model.MIN_CHANGED", "blind_model.MIN_SIGNED", "blind_model.MIN_REVERSED", "blind_model.MAX_TESTED", "blind_model.SORT_KEYS"),
+                    "blind_model.MIN_CHANGED", "blind_model.MIN_SIGNED", "blind_model.MIN_REVERSED", "blind_model.MAX_TESTED", "blind_model.SORT_KEYS",
+                    "duplicate_inputs.ROWS", "duplicate_inputs.MIN_ROWS", "duplicate_inputs.MAX_SLICES", "duplicate_inputs.MAX_VALUES",
+                    "duplicate_inputs.AFFINE", "duplicate_inputs.AFFINE_SLICES", "duplicate_inputs.SHARE",
+                    "duplicate_inputs.RGB"),
         stops_unrepaired=True,
         plan=plan_uninformative_inputs,
     ),
