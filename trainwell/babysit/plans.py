@@ -272,9 +272,10 @@ def raise_plan(f, ctx):
         ratio = ratio / ctx.multiplier
     factor = raise_factor(ratio)
     momentum = plain_sgd(ctx)
+    updates = (f"updates are {ratio:.2g} of the weights (target 1e-2, a third of the 3e-2 'too high' threshold)"
+               if ratio is not None else f"no update measured yet ({f.message})")
     return make_plan(
-        "raise_lr", f"the loss barely moves, updates are {ratio if ratio is not None else float('nan'):.2g} of "
-                    f"the weights (target 1e-2, a third of the 3e-2 'too high' threshold): raise the lr {factor:.3g}x"
+        "raise_lr", f"the loss barely moves, {updates}: raise the lr {factor:.3g}x"
                     + (" and add Nesterov momentum 0.9 (notes 001/004: 0.9 is common)" if momentum else ""),
         rollback=raise_rollback(ctx), factor=factor, momentum=momentum)
 
