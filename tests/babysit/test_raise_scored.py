@@ -58,7 +58,8 @@ def test_a_raise_that_only_sharpens_a_classifier_at_chance_is_not_confirmed():
     trial = larger_raise_helps(net, "sgd", X, y, F.cross_entropy, lr=3e-3, current_lr=1e-4, **COMMON)
     assert trial["loss"] < 0.9 * trial["current_loss"]          # the loss test passes by a wide margin ...
     assert trial["accuracy"] is not None and not trial["accuracy"]["resolved"]
-    assert not trial["raise_helps"] and trial["larger_loss"] is None     # ... the raise is declined, not sized
+    assert not trial["raise_helps"] and not trial["helps"]                 # ... the raise is declined, not sized
+    assert trial["larger_over_current"] is None or not trial["larger_over_current"]["resolved"]
 
 
 def test_an_lr_100x_too_low_is_still_raised():
@@ -96,3 +97,17 @@ def test_a_larger_raise_that_classifies_resolvably_worse_is_not_taken(monkeypatc
     assert not trial["helps"]
     outcomes[1e-1] = (0.40, raised)                      # the same rows right: the loss decides
     assert larger_raise_helps(_mlp(), "sgd", X, y, F.cross_entropy, lr=1e-2, **COMMON)["helps"]
+
+
+def test_a_raise_too_small_to_tell_is_judged_a_decade_larger():
+    """An lr far too low (1e-5 where 5e-2 learns) raised 3x: its held accuracy moves by less than
+    the rows' sampling error, so the decade more is tried against the current lr and, lifting it
+    well beyond that error, becomes the raise (``larger_over_current``)."""
+    X, y = _blobs(spread=2.0)
+    trial = larger_raise_helps(_mlp(), "sgd", X, y, F.cross_entropy, lr=3e-5, current_lr=1e-5, **COMMON)
+    assert trial["loss"] < trial["current_loss"] and not trial["accuracy"]["resolved"]
+    over = trial["larger_over_current"]
+    assert over["resolved"] and over["lift"] > sizing.SAMPLING_Z * over["se"]
+    assert trial["raise_helps"] and trial["helps"] and trial["larger_loss"] < trial["loss"]
+    # without the current lr's copy (a raise already decided) nothing of this runs
+    assert "larger_over_current" not in larger_raise_helps(_mlp(), "sgd", X, y, F.cross_entropy, lr=3e-5, **COMMON)

@@ -161,7 +161,10 @@ def larger_raise_helps(model, optimizer, X, y, loss_fn, *, lr: float, weight_dec
     wins any loss trial there, while what the run reports does not move; the raise is made to lift
     what the run is scored by. The larger copy trains only when the raise helps (a raise declined is
     not sized: ``larger_loss`` None, ``helps`` False), and not at all with ``size=False`` (the
-    raise's verdict only). The raise itself, once decided, is sized by the loss, the finer measure,
+    raise's verdict only); a classifier's raise whose loss ends lower but whose accuracy the rows
+    cannot tell from the current lr's either way has the larger copy judged against the current lr
+    instead (``larger_over_current``; ``raise_helps`` and ``helps`` both its verdict: the raise is
+    the larger one). The raise itself, once decided, is sized by the loss, the finer measure,
     unless the accuracy resolvably disagrees."""
     steps, held, batches = _trial_batches(X, batch_size=batch_size, run_steps=run_steps, seed=seed)
     common = {"weight_decay": weight_decay, "batches": batches, "held": held, "seed": seed, "clip_norm": clip_norm,
@@ -172,8 +175,15 @@ def larger_raise_helps(model, optimizer, X, y, loss_fn, *, lr: float, weight_dec
         current, base = held_after(model, optimizer, X, y, loss_fn, lr=current_lr,
                                    **{**common, "group_options": None})
         lift = accuracy_lift(right, base)
-        out.update(current_loss=current, accuracy=lift,
-                   raise_helps=math.isfinite(loss) and loss < current and (lift is None or lift["resolved"]))
+        out.update(current_loss=current, accuracy=lift, raise_helps=_lifts(loss, current, lift))
+        if size and not out["raise_helps"] and _unresolved(loss, current, lift):
+            # a raise too small to move the accuracy in the trial's steps (an lr far too low raised 3x):
+            # the decade more is judged against the current lr the same way, and is the raise when it lifts
+            larger, larger_right = held_after(model, optimizer, X, y, loss_fn, lr=lr * TRIAL_STEP, **common)
+            over = accuracy_lift(larger_right, base)
+            out.update(larger_loss=larger, larger_over_current=over, raise_helps=_lifts(larger, current, over))
+            out["helps"] = out["raise_helps"]
+            return out
         size = size and out["raise_helps"]
     if size:            # (each copy's batches and dropout masks are its own seed's: the order changes no number)
         larger, larger_right = held_after(model, optimizer, X, y, loss_fn, lr=lr * TRIAL_STEP, **common)
@@ -181,6 +191,19 @@ def larger_raise_helps(model, optimizer, X, y, loss_fn, *, lr: float, weight_dec
         out.update(larger_loss=larger, larger_accuracy=worse,
                    helps=math.isfinite(larger) and larger < loss and not (worse and worse["resolved"]))
     return out
+
+
+def _lifts(loss: float, current: float, lift: dict | None) -> bool:
+    """A raise's copy trains better than the current lr's: a lower held loss, finite, and with class
+    ids a lift of the held rows' accuracy their sampling error resolves."""
+    return math.isfinite(loss) and loss < current and (lift is None or lift["resolved"])
+
+
+def _unresolved(loss: float, current: float, lift: dict | None) -> bool:
+    """A classifier's raise whose loss ends lower while its accuracy neither lifts nor falls beyond
+    the sampling error: the trial cannot tell, at this raise."""
+    return (lift is not None and math.isfinite(loss) and loss < current and not lift["resolved"]
+            and lift["lift"] >= -SAMPLING_Z * lift["se"])
 
 
 def cut_helps(model, optimizer, X, y, loss_fn, *, lr: float, factor: float, weight_decay: float, batch_size: int,
