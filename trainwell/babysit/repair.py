@@ -1005,13 +1005,6 @@ class Repairer:
                                             f"errors {sizing.SAMPLING_Z * lift['se']:.1%}")
             return (f"{plan.reason}; but the raise trained no better than the current lr in a {trial['steps']}-step "
                     f"trial ({trial['loss']:.4g} vs {trial['current_loss']:.4g} held loss{said}): left alone")
-        if trial.get("larger_over_current"):      # the raise too small to tell; the decade more lifted
-            lift, larger = trial["larger_over_current"], factor * sizing.TRIAL_STEP
-            return replace(plan, options={**plan.options, "factor": larger},
-                           reason=plan.reason + f"; the raise's held accuracy was within its sampling error of the "
-                                                f"current lr's in a {trial['steps']}-step trial, {sizing.TRIAL_STEP:g}x "
-                                                f"more lifted it {lift['lift']:+.1%} ({trial['larger_loss']:.4g} vs "
-                                                f"{trial['current_loss']:.4g} held loss): raise the lr {larger:.3g}x")
         if trial["larger_loss"] is None:        # the verdict only (``weights``): not sized
             return plan
         if not trial["helps"]:
