@@ -763,7 +763,7 @@ class Repairer:
             controls.restore(target.state)
             if controls.optimizer_overrides:
                 controls.rebuild_optimizer()     # the restored optimizer state carries old hyper-parameters
-        if plan.action.name == "raise_lr" and not confirm:
+        if plan.action.name == "raise_lr" and not confirm and not plan.options.get("measured"):
             plan = self._sized_raise(state, plan, seed=seed)
         if plan.action.name == "lower_lr" and plan.options.get("size"):
             plan = self._sized_cut(state, plan, seed=seed)      # from the state it returned to
