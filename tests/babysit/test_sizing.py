@@ -102,7 +102,7 @@ def test_a_noisy_slow_regression_run_is_raised_early_from_the_start():
     raises = [r for r in slow.repairs if r["action"] == "raise_lr"]
     assert raises and raises[0]["step"] <= 0.25 * slow.results["steps"]
     assert raises[0]["step"] == 0 or raises[0]["rolled_back_to"]["step"] == 0
-    assert "-step trial (" in raises[0]["reason"]
+    assert "-step trial (" in raises[0]["reason"] or "the experiment's lr x" in raises[0]["reason"]   # what sized it
     assert r2(slow) >= r2(parent) - 0.02
 
 
