@@ -270,8 +270,7 @@ def raise_plan(f, ctx):
     ratio = f.evidence.get("median_update_ratio") or ctx.median_update_ratio()
     if ratio is not None and 0 < ctx.multiplier < 1:
         ratio = ratio / ctx.multiplier
-    # no update measured yet (before the first step): the lr arm of the experiment that found it, a size
-    # its decades measured (``measured``: the repairer's sizing trial is not run again)
+    # no update measured yet (before the first step): the lr arm of the experiment that found it
     measured = f.evidence.get("lr_factor") if ratio is None and f.evidence.get("lr_factor", 0) > 1 else None
     factor = measured or raise_factor(ratio)
     momentum = plain_sgd(ctx)
@@ -282,7 +281,7 @@ def raise_plan(f, ctx):
     return make_plan(
         "raise_lr", f"the loss barely moves, {updates}: raise the lr {factor:.3g}x"
                     + (" and add Nesterov momentum 0.9 (notes 001/004: 0.9 is common)" if momentum else ""),
-        rollback=raise_rollback(ctx), factor=factor, momentum=momentum, measured=bool(measured))
+        rollback=raise_rollback(ctx), factor=factor, momentum=momentum)
 
 
 def plan_update_ratio_low(f, ctx):

@@ -37,6 +37,7 @@ from dataclasses import dataclass, replace
 from types import SimpleNamespace
 
 import torch
+from torch import nn
 
 from trainwell.babysit import interventions, mode_gap, periodic_columns, preprocess_refit, sizing
 from trainwell.babysit.actions import ACTIONS, Plan, Rollback, dropout_rates, hidden_sigmoids, raise_momentum, weight_scale
@@ -125,6 +126,16 @@ def lr_far_below(optimizer, lr: float, options: dict | None = None) -> bool:
     return bool(default) and 0 < lr * FAR_BELOW <= default
 
 
+NORMALIZATION = (nn.modules.batchnorm._BatchNorm, nn.LayerNorm, nn.GroupNorm)
+
+
+def normalized(model) -> bool:
+    """The model normalizes its activations (batch, layer or group norm): the weights before a norm
+    are scale-invariant, and its loss falls at an lr far too low, where an unnormalized net's stays
+    flat for the rules (``lr_too_low``) to read in its first steps."""
+    return any(isinstance(m, NORMALIZATION) for m in model.modules())
+
+
 def unusual_settings(model, *, lr: float, weight_decay: float, clip_norm: float | None, options: dict,
                      optimizer=None) -> int:
     """How many of the settings the experiment's setting arms change are far from their usual
@@ -133,11 +144,12 @@ def unusual_settings(model, *, lr: float, weight_decay: float, clip_norm: float 
     takes 5e-5), dropout above the hidden layers' usual 0.5 (plans.HIDDEN_DROPOUT), any configured
     clip_norm, an optimizer option away from its default (interventions.DEFAULTS; the SAM family's
     radius away from its record's, ``optimizer`` named: interventions.radius_default), an lr
-    ``FAR_BELOW`` x or more below the optimizer's default (``lr_far_below``, ``optimizer`` named).
+    ``FAR_BELOW`` x or more below the optimizer's default in a model that normalizes its activations
+    (``lr_far_below``, ``normalized``, ``optimizer`` named).
     Healthy usual setups pay nothing; the experiment decides whether an unusual one hurts."""
     return (int(lr * weight_decay > HEALTHY_RATIO) + int(max(dropout_rates(model), default=0.0) > HIDDEN_DROPOUT)
             + int(bool(clip_norm)) + int(bool(interventions.changed_options(options, optimizer)))
-            + int(optimizer is not None and lr_far_below(optimizer, lr, options)))
+            + int(optimizer is not None and normalized(model) and lr_far_below(optimizer, lr, options)))
 
 
 def _cut_trial(trial, state, plan: Plan, *, seed: int, clip_norm: float | None) -> dict:
@@ -645,7 +657,7 @@ class Repairer:
                                  optimizer=config.optimizer)
                 or interventions.unusual_regularizers(config, lr=lr) or on_output):
             return found
-        far = lr_far_below(config.optimizer, lr, options)      # the lr arms too
+        far = normalized(controls.model) and lr_far_below(config.optimizer, lr, options)     # the lr arms too
         arms = (int(decay > 0) + int(bool(dropout_rates(controls.model))) + int(bool(clip)) + int(on_output)
                 + LR_ARMS * int(far)
                 + int(mode_gap.small_batch_norm(controls.model, config.batch_size))
@@ -763,7 +775,7 @@ class Repairer:
             controls.restore(target.state)
             if controls.optimizer_overrides:
                 controls.rebuild_optimizer()     # the restored optimizer state carries old hyper-parameters
-        if plan.action.name == "raise_lr" and not confirm and not plan.options.get("measured"):
+        if plan.action.name == "raise_lr" and not confirm:
             plan = self._sized_raise(state, plan, seed=seed)
         if plan.action.name == "lower_lr" and plan.options.get("size"):
             plan = self._sized_cut(state, plan, seed=seed)      # from the state it returned to
