@@ -212,12 +212,12 @@ def test_a_declined_raise_is_not_sized_and_a_verdict_trains_no_larger_copy(monke
     raise that helps gets the same sizing numbers as a trial without the current lr's copy."""
     from trainwell.babysit import sizing
     lrs = []
-    real = sizing.held_after
+    real = sizing.held_loss_after
 
     def recording(*args, lr, **kwargs):
         lrs.append(lr)
         return real(*args, lr=lr, **kwargs)
-    monkeypatch.setattr(sizing, "held_after", recording)
+    monkeypatch.setattr(sizing, "held_loss_after", recording)
     model, X, y = _problem()
     common = {"weight_decay": 0.0, "batch_size": 32, "run_steps": 400, "seed": 0}
     fast = larger_raise_helps(model, "sgd", X, y, _mse, lr=5.0, current_lr=0.5, **common)

@@ -1012,11 +1012,8 @@ class Repairer:
             group_options=raise_momentum(plan.options), current_lr=controls.lrs()[0] if confirm else None,
             size=weights is None)     # from other weights: the raise's verdict only (_confirmed)
         if confirm and not trial["raise_helps"]:
-            lift = trial.get("accuracy")
-            said = "" if lift is None else (f"; held accuracy {lift['lift']:+.1%}, {sizing.SAMPLING_Z:g} standard "
-                                            f"errors {sizing.SAMPLING_Z * lift['se']:.1%}")
             return (f"{plan.reason}; but the raise trained no better than the current lr in a {trial['steps']}-step "
-                    f"trial ({trial['loss']:.4g} vs {trial['current_loss']:.4g} held loss{said}): left alone")
+                    f"trial ({trial['loss']:.4g} vs {trial['current_loss']:.4g} held loss): left alone")
         if trial["larger_loss"] is None:        # the verdict only (``weights``): not sized
             return plan
         if not trial["helps"]:

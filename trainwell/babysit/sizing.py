@@ -10,16 +10,12 @@ lr the net was built for (an lr x1e-3 raised 121x ended 7 R^2 points behind).
 ``larger_raise_helps`` trains two copies of the model from the same weights on the same batches
 with the same dropout masks (a paired comparison, as ``interventions.experiment``'s arms are):
 one at the raised lr, one at ``TRIAL_STEP`` x it; the larger raise is taken when its loss on held
-training rows ends lower and finite (and, for a classifier, it does not classify those rows worse
-beyond their sampling error). The copies train with the settings the raise installs
+training rows ends lower and finite. The copies train with the settings the raise installs
 (``group_options``: the Nesterov momentum 0.9 a raise of plain SGD adds; judged without it, the
 suite's tiny_lr/teacher took a 10x larger raise whose steps momentum then made 10x larger again).
 A ``confirm`` raise (plans.trial_raise: a symptom read as a slow lr, not lr_too_low itself) also
 trains a third copy at the current lr with the current settings (``current_lr``), and is made
-only when the raise ends lower and, for a classifier, does not classify the held rows worse by more
-than their sampling error (``accuracy_lift``: what the run is scored by overrules the loss where the
-two disagree beyond the noise).
-``cut_helps`` confirms a first lr cut the same way, when the
+only when the raise ends lower. ``cut_helps`` confirms a first lr cut the same way, when the
 loss also does not fall at the current lr (short-horizon bias, Wu et al. 2018: a short trial
 favours the smaller lr on any run), and
 ``sized_cut`` sizes a cut that follows one that was not enough (the run diverged or its units
@@ -33,7 +29,6 @@ import math
 
 import torch
 
-from trainwell.babysit.interventions import SAMPLING_Z
 from trainwell.babysit.preflight import make_optimizer, train_step
 
 TRIAL_STEP = 10.0        # the alternative raise: one decade more (notes 004's lr steps are decades)
@@ -51,21 +46,13 @@ def trial_steps(run_steps: int) -> int:
     return int(min(MAX_TRIAL_STEPS, max(MIN_TRIAL_STEPS, TRIAL_SHARE * run_steps)))
 
 
-def held_loss_after(model, optimizer, X, y, loss_fn, **kwargs) -> float:
-    """The held rows' loss of a copy of ``model`` after a step on each of ``batches`` (``held_after``'s
-    loss; ``kwargs``: its)."""
-    return held_after(model, optimizer, X, y, loss_fn, **kwargs)[0]
-
-
-def held_after(model, optimizer, X, y, loss_fn, *, lr: float, weight_decay: float, batches, held,
-               seed: int, clip_norm: float | None, group_options: dict | None = None,
-               carry_state: bool = False) -> tuple:
-    """``(loss, right)``: the held rows' loss of a copy of ``model`` after a step at ``lr`` on each
-    of ``batches`` and, with class ids (``y`` integer, one score per class), which held rows it
-    classifies right (a bool tensor; None otherwise, or when the copy diverged). ``group_options``:
-    settings the raise also changes, e.g. Nesterov momentum, set on every param group;
-    ``carry_state``: the copy's optimizer starts from a copy of ``optimizer``'s state, its moments,
-    when ``optimizer`` is the run's instance and its groups match."""
+def held_loss_after(model, optimizer, X, y, loss_fn, *, lr: float, weight_decay: float, batches, held,
+                    seed: int, clip_norm: float | None, group_options: dict | None = None,
+                    carry_state: bool = False) -> float:
+    """The held rows' loss of a copy of ``model`` after a step at ``lr`` on each of ``batches``
+    (``group_options``: settings the raise also changes, e.g. Nesterov momentum, set on every
+    param group; ``carry_state``: the copy's optimizer starts from a copy of ``optimizer``'s state,
+    its moments, when ``optimizer`` is the run's instance and its groups match)."""
     net = copy.deepcopy(model)
     if lr <= 0:                             # a schedule's last step: no training, the copy's own loss
         batches = []
@@ -82,36 +69,13 @@ def held_after(model, optimizer, X, y, loss_fn, *, lr: float, weight_decay: floa
         for i, idx in enumerate(batches):
             loss = train_step(net, opt, loss_fn, X[idx], y[idx], clip_norm)
             if (i + 1) % DIVERGED_CHECK == 0 and not bool(torch.isfinite(loss)) and not _finite(net):
-                return math.inf, None
+                return math.inf
     finally:
         torch.set_rng_state(state)
     net.eval()
     with torch.no_grad():
-        out = net(X[held])
-        value = float(loss_fn(out, y[held]))
-        right = out.argmax(dim=-1) == y[held] if _class_ids(out, y) else None
-    return (value, right) if math.isfinite(value) else (math.inf, None)
-
-
-def _class_ids(out, y) -> bool:
-    """``y`` holds one class id a row and ``out`` one score a class: the run is scored by accuracy
-    (the rule ``interventions.experiment`` measures its arms' accuracies by)."""
-    return not torch.is_floating_point(y) and y.ndim == 1 and out.ndim == 2 and out.shape[1] > 1
-
-
-def accuracy_lift(right, base) -> dict | None:
-    """``{"lift", "se", "resolved", "worse"}``: how much more of the held rows ``right`` classifies
-    right than ``base`` (two copies' ``held_after`` on the same rows), the standard error of that
-    paired difference (each row's difference is -1, 0 or 1: the rows one copy alone gets right
-    decide it, as McNemar's test reads them), whether the lift exceeds ``interventions.SAMPLING_Z``
-    of them and whether it falls below minus that many; None without class ids on both."""
-    if right is None or base is None:
-        return None
-    d = right.double() - base.double()
-    n = d.numel()
-    lift = float(d.mean())
-    se = math.sqrt(max(0.0, float((d * d).mean()) - lift * lift) / n)
-    return {"lift": lift, "se": se, "resolved": lift > SAMPLING_Z * se, "worse": lift < -SAMPLING_Z * se}
+        value = float(loss_fn(net(X[held]), y[held]))
+    return value if math.isfinite(value) else math.inf
 
 
 def _finite(net) -> bool:
@@ -152,36 +116,23 @@ def larger_raise_helps(model, optimizer, X, y, loss_fn, *, lr: float, weight_dec
                        group_options: dict | None = None, current_lr: float | None = None,
                        size: bool = True) -> dict:
     """``{"steps", "loss", "larger_loss", "helps"}``: the paired trial of the raised ``lr`` against
-    ``TRIAL_STEP`` x it (``helps``: the larger one's held loss ends lower and finite and, with class
-    ids, it does not classify the held rows worse beyond their sampling error: ``larger_accuracy``).
-    With ``current_lr`` also ``"current_loss"``, ``"accuracy"`` and ``"raise_helps"``: a third copy
-    trains at the current lr with the current settings, and the raise's held loss ends lower and
-    finite and, with class ids, it does not classify the held rows worse beyond their sampling error
-    (``accuracy_lift``'s ``worse``). A classifier is scored by its accuracy: a raise can lower the
-    held loss of a net near chance by sharpening its scores while fewer of the rows come out right,
-    and that raise lowers what the run reports. Where the rows cannot tell the two accuracies apart
-    (a net still at chance in both copies, every row the same class), the loss, the finer measure
-    of the same fit, decides: a slow healthy CNN whose accuracy does not move within the trial's
-    steps gains 10-18 points from the raise its loss shows. The larger copy trains only when the
-    raise helps (a raise declined is not sized: ``larger_loss`` None, ``helps`` False), and not at
-    all with ``size=False`` (the raise's verdict only)."""
+    ``TRIAL_STEP`` x it (``helps``: the larger one's held loss ends lower and finite). With
+    ``current_lr`` also ``"current_loss"`` and ``"raise_helps"``: a third copy trains at the
+    current lr with the current settings, and the raise's held loss ends lower and finite; the
+    larger copy trains only when the raise helps (a raise declined is not sized: ``larger_loss``
+    None, ``helps`` False), and not at all with ``size=False`` (the raise's verdict only)."""
     steps, held, batches = _trial_batches(X, batch_size=batch_size, run_steps=run_steps, seed=seed)
     common = {"weight_decay": weight_decay, "batches": batches, "held": held, "seed": seed, "clip_norm": clip_norm,
               "group_options": group_options}
-    loss, right = held_after(model, optimizer, X, y, loss_fn, lr=lr, **common)
+    loss = held_loss_after(model, optimizer, X, y, loss_fn, lr=lr, **common)
     out = {"steps": steps, "loss": loss, "larger_loss": None, "helps": False}
     if current_lr is not None:
-        current, base = held_after(model, optimizer, X, y, loss_fn, lr=current_lr,
-                                   **{**common, "group_options": None})
-        lift = accuracy_lift(right, base)
-        out.update(current_loss=current, accuracy=lift,
-                   raise_helps=math.isfinite(loss) and loss < current and not (lift and lift["worse"]))
+        current = held_loss_after(model, optimizer, X, y, loss_fn, lr=current_lr, **{**common, "group_options": None})
+        out.update(current_loss=current, raise_helps=math.isfinite(loss) and loss < current)
         size = size and out["raise_helps"]
     if size:            # (each copy's batches and dropout masks are its own seed's: the order changes no number)
-        larger, larger_right = held_after(model, optimizer, X, y, loss_fn, lr=lr * TRIAL_STEP, **common)
-        worse = accuracy_lift(right, larger_right)      # the raise against the larger one
-        out.update(larger_loss=larger, larger_accuracy=worse,
-                   helps=math.isfinite(larger) and larger < loss and not (worse and worse["resolved"]))
+        larger = held_loss_after(model, optimizer, X, y, loss_fn, lr=lr * TRIAL_STEP, **common)
+        out.update(larger_loss=larger, helps=math.isfinite(larger) and larger < loss)
     return out
 
 
