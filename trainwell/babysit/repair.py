@@ -82,9 +82,9 @@ PROBATION_SHARE = 0.5       # a raise that only its trial confirmed (``confirm``
                             # share of the run's steps after it and undone when the run falls behind: undoing throws
                             # those steps away, and issue 11 bounds a repair's cost at 1.5x the run
 STALL_EPOCHS = 3            # a plateau's lr decay must end the stall within the epochs rules.plateau judged it over
-FAR_BELOW = 100.0           # an lr two of notes 004's decade steps below its optimizer's default is an unusual setting:
-                            # the settings test tries the lr arms on it (the rules read a slow lr from a flat loss, which
-                            # batch norm hides: a net whose weights feed it learns at any lr, 1000x slower)
+FAR_BELOW = 100.0           # an lr two of notes 004's decade steps below its optimizer's default, in a normalized model, is
+                            # an unusual setting: the settings test tries the lr arms on it (the rules read a slow lr from
+                            # a flat loss, and a batch-norm net's loss falls at an lr 1000x too low: ``normalized``)
 LR_ARMS = 5                 # interventions.candidate_arms' lr arms (x0.1, x10, x0.01, x100, x1000): the settings test's
                             # steps are shared among them too when it runs them
 UNDOABLE = ("lower_lr", "raise_lr", "clip")   # changes made on probation that an undo reverts with the change
@@ -619,10 +619,11 @@ class Repairer:
         """Settings far from their usual values (``unusual_settings``): the experiment's setting arms
         (weight decay / 100, dropout off, no clipping, the optimizer's defaults, and every regularizer
         of ``interventions.unusual_regularizers``: l1 / l2 / 100, max_norm, label smoothing, clip_value
-        off; the lr arms only for an lr ``FAR_BELOW`` its optimizer's default: ``lr_far_below``) train
-        next to the setup and a repeat, each with the run's own penalties; a
-        ``regularization_too_strong`` / ``optimizer_setting`` / ``lr_too_low`` finding for each that trains ``helpful``-ly better, which the repair acts on before the
-        first step with the arm's setting. Also the lr schedule (``schedule_check.check_schedule``: a
+        off; the lr arms only for an lr ``FAR_BELOW`` its optimizer's default in a ``normalized`` model)
+        train next to the setup and a repeat, each with the run's own penalties; a
+        ``regularization_too_strong`` / ``optimizer_setting`` / ``lr_too_low`` finding for each that
+        trains ``helpful``-ly better, which the repair acts on before the first step with the arm's
+        setting. Also the lr schedule (``schedule_check.check_schedule``: a
         ``schedule_decays_early`` finding, repaired by stretching it). Runs once per fit,
         ``SETTINGS_SHARE`` of the run's steps at most over its runs (at least ``interventions.MIN_STEPS``
         each) and as many again over its trainings on: an arm ahead of the setup but within the noise
