@@ -86,9 +86,11 @@ def _regression_net(seed=8):
 
 def test_a_noisy_slow_regression_run_is_raised_early_from_the_start():
     """issue 11's p8 at lr x1e-3 (batch 32, batch norm, dropout): its minibatch noise reads as a
-    rising loss with updates ~1.5e-4 of the weights. The raise, confirmed by its trial against the
-    current lr, comes in the first quarter of the run and replays it from the start: R^2 within 2
-    points of the same net at its own lr (raised at step 308 of 352 it ended 4.6 points short)."""
+    rising loss with updates ~1.5e-4 of the weights. The raise comes in the first quarter of the
+    run, from the start (its lr, 1000x below the parent's and 200x below SGD's default, is raised
+    before the first step by the settings test's lr arm; a raise during the run replays it from the
+    start): R^2 within 2 points of the same net at its own lr (raised at step 308 of 352 it ended
+    4.6 points short)."""
     s = teacher(task="regression", samples=2000, features=10, hidden=(16,))
     mean, std = s.train[1].mean(), s.train[1].std()
     s = Splits(*[(X, (y - mean) / std) for X, y in (s.train, s.val, s.test)])
@@ -99,7 +101,8 @@ def test_a_noisy_slow_regression_run_is_raised_early_from_the_start():
     parent = trainwell.fit(_regression_net(), s, lr=0.05, **opts)
     raises = [r for r in slow.repairs if r["action"] == "raise_lr"]
     assert raises and raises[0]["step"] <= 0.25 * slow.results["steps"]
-    assert raises[0]["rolled_back_to"]["step"] == 0 and "trained better" in raises[0]["reason"]
+    assert raises[0]["step"] == 0 or raises[0]["rolled_back_to"]["step"] == 0
+    assert "-step trial (" in raises[0]["reason"] or "the experiment's lr x" in raises[0]["reason"]   # what sized it
     assert r2(slow) >= r2(parent) - 0.02
 
 

@@ -298,16 +298,17 @@ def candidate_arms(model: nn.Module, *, lr: float, weight_decay: float, options:
     module instance registered as several layers that ``x``'s forward calls at each, the copies arm
     (``COPIES_ARM``: module_use.unshare)."""
     # both directions first (a spent budget leaves the far lr arms out, not a whole direction)
-    arms = [(Arm("lr x0.1", "lr_too_high", f"lr {lr / 10:.3g} instead of {lr:.3g}"), lr / 10, weight_decay,
-             options, False),
-            (Arm("lr x10", "lr_too_low", f"lr {lr * 10:.3g} instead of {lr:.3g}"), lr * 10, weight_decay,
-             options, False),
-            (Arm("lr x0.01", "lr_too_high", f"lr {lr / 100:.3g} instead of {lr:.3g}"), lr / 100, weight_decay,
-             options, False),
-            (Arm("lr x100", "lr_too_low", f"lr {lr * 100:.3g} instead of {lr:.3g}"), lr * 100, weight_decay,
-             options, False),
-            (Arm("lr x1000", "lr_too_low", f"lr {lr * 1000:.3g} instead of {lr:.3g}"), lr * 1000, weight_decay,
-             options, False)]
+    # (``extra["lr_factor"]``: the arm's lr over the setup's, which a raise planned from its finding takes)
+    arms = [(Arm("lr x0.1", "lr_too_high", f"lr {lr / 10:.3g} instead of {lr:.3g}", extra={"lr_factor": 0.1}),
+             lr / 10, weight_decay, options, False),
+            (Arm("lr x10", "lr_too_low", f"lr {lr * 10:.3g} instead of {lr:.3g}", extra={"lr_factor": 10.0}),
+             lr * 10, weight_decay, options, False),
+            (Arm("lr x0.01", "lr_too_high", f"lr {lr / 100:.3g} instead of {lr:.3g}", extra={"lr_factor": 0.01}),
+             lr / 100, weight_decay, options, False),
+            (Arm("lr x100", "lr_too_low", f"lr {lr * 100:.3g} instead of {lr:.3g}", extra={"lr_factor": 100.0}),
+             lr * 100, weight_decay, options, False),
+            (Arm("lr x1000", "lr_too_low", f"lr {lr * 1000:.3g} instead of {lr:.3g}", extra={"lr_factor": 1000.0}),
+             lr * 1000, weight_decay, options, False)]
     sigmoids = hidden_sigmoids(model)
     if sigmoids:        # the repair action swap_activations, tried (notes 003: "sigmoid should be avoided")
         arms.append((Arm(RELU_ARM, "vanishing_gradients",

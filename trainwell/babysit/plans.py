@@ -270,11 +270,16 @@ def raise_plan(f, ctx):
     ratio = f.evidence.get("median_update_ratio") or ctx.median_update_ratio()
     if ratio is not None and 0 < ctx.multiplier < 1:
         ratio = ratio / ctx.multiplier
-    factor = raise_factor(ratio)
+    # no update measured yet (before the first step): the lr arm of the experiment that found it
+    measured = f.evidence.get("lr_factor") if ratio is None and f.evidence.get("lr_factor", 0) > 1 else None
+    factor = measured or raise_factor(ratio)
     momentum = plain_sgd(ctx)
+    updates = (f"updates are {ratio:.2g} of the weights (target 1e-2, a third of the 3e-2 'too high' threshold)"
+               if ratio is not None else f"no update measured yet ({f.message})")
+    if measured:
+        updates += f", the experiment's lr x{measured:g}"
     return make_plan(
-        "raise_lr", f"the loss barely moves, updates are {ratio if ratio is not None else float('nan'):.2g} of "
-                    f"the weights (target 1e-2, a third of the 3e-2 'too high' threshold): raise the lr {factor:.3g}x"
+        "raise_lr", f"the loss barely moves, {updates}: raise the lr {factor:.3g}x"
                     + (" and add Nesterov momentum 0.9 (notes 001/004: 0.9 is common)" if momentum else ""),
         rollback=raise_rollback(ctx), factor=factor, momentum=momentum)
 

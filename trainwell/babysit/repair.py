@@ -37,6 +37,7 @@ from dataclasses import dataclass, replace
 from types import SimpleNamespace
 
 import torch
+from torch import nn
 
 from trainwell.babysit import interventions, mode_gap, periodic_columns, preprocess_refit, sizing
 from trainwell.babysit.actions import ACTIONS, Plan, Rollback, dropout_rates, hidden_sigmoids, raise_momentum, weight_scale
@@ -54,6 +55,7 @@ from trainwell.babysit.split_checks import grade_imbalance
 from trainwell.data.streaming import check_sample
 from trainwell.errors import ConfigError
 from trainwell.optim.factory import optimizer_options
+from trainwell.optim.registry import default_lr, optimizer_info
 from trainwell.train.state import Stop, StopKind
 
 FALLING_SAMPLES = 16        # loss_falling: the median of the last 8 samples against the 8 before
@@ -80,6 +82,11 @@ PROBATION_SHARE = 0.5       # a raise that only its trial confirmed (``confirm``
                             # share of the run's steps after it and undone when the run falls behind: undoing throws
                             # those steps away, and issue 11 bounds a repair's cost at 1.5x the run
 STALL_EPOCHS = 3            # a plateau's lr decay must end the stall within the epochs rules.plateau judged it over
+FAR_BELOW = 100.0           # an lr two of notes 004's decade steps below its optimizer's default, in a normalized model, is
+                            # an unusual setting: the settings test tries the lr arms on it (the rules read a slow lr from
+                            # a flat loss, and a batch-norm net's loss falls at an lr 1000x too low: ``normalized``)
+LR_ARMS = 5                 # interventions.candidate_arms' lr arms (x0.1, x10, x0.01, x100, x1000): the settings test's
+                            # steps are shared among them too when it runs them
 UNDOABLE = ("lower_lr", "raise_lr", "clip")   # changes made on probation that an undo reverts with the change
                                               # on probation (the lr scale, clipping, the optimizer's options);
                                               # any other repair (the model, the data) ends the probation
@@ -104,6 +111,31 @@ def schedule_multiplier(schedule, step: int) -> float:
     return value if math.isfinite(value) and value >= 0 else 1.0
 
 
+def lr_far_below(optimizer, lr: float, options: dict | None = None) -> bool:
+    """The run's ``lr`` is ``FAR_BELOW`` x or more below its optimizer's default (the record's
+    ``default_lr``: notes 004's starting points; a wrapper's is its base's; an optimizer instance's,
+    its class's record; unknown: False)."""
+    try:
+        if isinstance(optimizer, torch.optim.Optimizer):
+            info = optimizer_info(optimizer)
+            default = None if info is None else info.default_lr
+        else:
+            default = default_lr(optimizer, base=(options or {}).get("base"))
+    except (ConfigError, KeyError, TypeError):
+        return False
+    return bool(default) and 0 < lr * FAR_BELOW <= default
+
+
+NORMALIZATION = (nn.modules.batchnorm._BatchNorm, nn.LayerNorm, nn.GroupNorm)
+
+
+def normalized(model) -> bool:
+    """The model normalizes its activations (batch, layer or group norm): the weights before a norm
+    are scale-invariant, and its loss falls at an lr far too low, where an unnormalized net's stays
+    flat for the rules (``lr_too_low``) to read in its first steps."""
+    return any(isinstance(m, NORMALIZATION) for m in model.modules())
+
+
 def unusual_settings(model, *, lr: float, weight_decay: float, clip_norm: float | None, options: dict,
                      optimizer=None) -> int:
     """How many of the settings the experiment's setting arms change are far from their usual
@@ -111,10 +143,13 @@ def unusual_settings(model, *, lr: float, weight_decay: float, clip_norm: float 
     step (lr x weight_decay > HEALTHY_RATIO, 1e-3, notes 001; trainwell's default 5e-4 at lr 0.1
     takes 5e-5), dropout above the hidden layers' usual 0.5 (plans.HIDDEN_DROPOUT), any configured
     clip_norm, an optimizer option away from its default (interventions.DEFAULTS; the SAM family's
-    radius away from its record's, ``optimizer`` named: interventions.radius_default). Healthy usual
-    setups pay nothing; the experiment decides whether an unusual one hurts."""
+    radius away from its record's, ``optimizer`` named: interventions.radius_default), an lr
+    ``FAR_BELOW`` x or more below the optimizer's default in a model that normalizes its activations
+    (``lr_far_below``, ``normalized``, ``optimizer`` named).
+    Healthy usual setups pay nothing; the experiment decides whether an unusual one hurts."""
     return (int(lr * weight_decay > HEALTHY_RATIO) + int(max(dropout_rates(model), default=0.0) > HIDDEN_DROPOUT)
-            + int(bool(clip_norm)) + int(bool(interventions.changed_options(options, optimizer))))
+            + int(bool(clip_norm)) + int(bool(interventions.changed_options(options, optimizer)))
+            + int(optimizer is not None and normalized(model) and lr_far_below(optimizer, lr, options)))
 
 
 def _cut_trial(trial, state, plan: Plan, *, seed: int, clip_norm: float | None) -> dict:
@@ -584,9 +619,11 @@ class Repairer:
         """Settings far from their usual values (``unusual_settings``): the experiment's setting arms
         (weight decay / 100, dropout off, no clipping, the optimizer's defaults, and every regularizer
         of ``interventions.unusual_regularizers``: l1 / l2 / 100, max_norm, label smoothing, clip_value
-        off; no lr arm) train next to the setup and a repeat, each with the run's own penalties; a ``regularization_too_strong`` / ``optimizer_setting``
-        finding for each that trains ``helpful``-ly better, which the repair acts on before the
-        first step with the arm's setting. Also the lr schedule (``schedule_check.check_schedule``: a
+        off; the lr arms only for an lr ``FAR_BELOW`` its optimizer's default in a ``normalized`` model)
+        train next to the setup and a repeat, each with the run's own penalties; a
+        ``regularization_too_strong`` / ``optimizer_setting`` / ``lr_too_low`` finding for each that
+        trains ``helpful``-ly better, which the repair acts on before the first step with the arm's
+        setting. Also the lr schedule (``schedule_check.check_schedule``: a
         ``schedule_decays_early`` finding, repaired by stretching it). Runs once per fit,
         ``SETTINGS_SHARE`` of the run's steps at most over its runs (at least ``interventions.MIN_STEPS``
         each) and as many again over its trainings on: an arm ahead of the setup but within the noise
@@ -621,7 +658,9 @@ class Repairer:
                                  optimizer=config.optimizer)
                 or interventions.unusual_regularizers(config, lr=lr) or on_output):
             return found
+        far = normalized(controls.model) and lr_far_below(config.optimizer, lr, options)     # the lr arms too
         arms = (int(decay > 0) + int(bool(dropout_rates(controls.model))) + int(bool(clip)) + int(on_output)
+                + LR_ARMS * int(far)
                 + int(mode_gap.small_batch_norm(controls.model, config.batch_size))
                 + int(bool(interventions.changed_options(options, config.optimizer)))
                 + len(interventions.regularization_arms(config)))   # the setting arms the experiment runs
@@ -631,7 +670,7 @@ class Repairer:
         baseline, ran = interventions.experiment(
             controls.model, X, y, resolve_loss(config.loss)[0], optimizer=config.optimizer, lr=lr,
             weight_decay=decay, options=options, batch_size=config.batch_size, seed=config.seed, repeat=True,
-            steps=steps, clip_norm=clip, unfreeze=False, lr_arms=False, run_steps=state.total_steps, config=config,
+            steps=steps, clip_norm=clip, unfreeze=False, lr_arms=far, run_steps=state.total_steps, config=config,
             confirm=True, extend_steps=int(SETTINGS_SHARE * (state.total_steps or 0)))
         return interventions.findings(baseline, ran, run_steps=state.total_steps) + found
 
