@@ -165,17 +165,16 @@ def lift_error(baseline: Arm, arm: Arm, spread: float = 0.0) -> float:
     return math.sqrt(2 * p * (1 - p) / arm.rows + spread ** 2)
 
 
-def lifted(baseline: Arm, arm: Arm, spread: float = 0.0, *, margin: float = MIN_LIFT) -> bool:
+def lifted(baseline: Arm, arm: Arm, spread: float = 0.0) -> bool:
     """The arm's held accuracy is at least ``MIN_LIFT`` above the setup's, tested as one statistic:
     (lift - ``MIN_LIFT``) / ``lift_error`` > ``SAMPLING_Z``. A lift of 4.7 points on 512 rows at
     p = 0.9 clears 3 points and 2 sampling errors (3.7) each, but its excess over 3 points, 1.7, is
-    inside the sampling error of that comparison: it is not shown to be 3 points. ``margin`` 0: the
-    arm is ahead beyond the noise at all (the screen that decides which arms train on, ``_better``)."""
-    return arm.acc - baseline.acc - margin > SAMPLING_Z * lift_error(baseline, arm, spread)
+    inside the sampling error of that comparison: it is not shown to be 3 points."""
+    return arm.acc - baseline.acc - MIN_LIFT > SAMPLING_Z * lift_error(baseline, arm, spread)
 
 
 def significant(baseline: Arm, arm: Arm, repeat: Arm | None, *, by_loss: bool = False,
-                noise_of: Arm | None = None, margin: float = MIN_LIFT) -> bool:
+                noise_of: Arm | None = None) -> bool:
     """The arm trains better than the setup beyond the run's noise. With class ids (accuracies
     measured): its accuracy on the held rows is higher by at least ``MIN_LIFT`` beyond the noise,
     ``lifted``: the lift less ``MIN_LIFT`` exceeds ``SAMPLING_Z`` standard errors of the lift, the
@@ -194,8 +193,7 @@ def significant(baseline: Arm, arm: Arm, repeat: Arm | None, *, by_loss: bool = 
     slows learning threefold; ``MIN_GAIN`` keeps a near-zero loss made smaller out). ``noise_of``:
     the run the repeat repeats, when ``baseline`` is another (the setup trained on, or in the run's
     order): the loss noise is then taken relative to that run's loss and scaled to ``baseline``'s
-    (a loss 8x lower after 3x the steps varies 8x less; accuracies keep their spread in points).
-    ``margin``: what the accuracy's lift must be shown to reach (``lifted``)."""
+    (a loss 8x lower after 3x the steps varies 8x less; accuracies keep their spread in points)."""
     ref = noise_of or baseline
     g = gain(baseline, arm)
     if g in (math.inf, -math.inf):
@@ -210,7 +208,7 @@ def significant(baseline: Arm, arm: Arm, repeat: Arm | None, *, by_loss: bool = 
     if arm.acc is not None and baseline.acc is not None and arm.rows:
         spread = 0.0 if repeat is None or repeat.acc is None or ref.acc is None or repeat.extra.get(
             "timed_out") else abs(ref.acc - repeat.acc)
-        return lifted(baseline, arm, spread, margin=margin) or (by_loss and by_loss_ok and arm.acc >= baseline.acc)
+        return lifted(baseline, arm, spread) or (by_loss and by_loss_ok and arm.acc >= baseline.acc)
     # a ratio of losses means the kill rule's residual ratio only for losses >= 0 (not a Gaussian NLL)
     return by_loss_ok or (beyond_noise and g >= MIN_POINTS * scale and arm.after >= 0
                           and baseline.after >= KILL_RATIO * arm.after)
@@ -939,12 +937,10 @@ def _whole_epochs(steps: int, per_epoch: int | None) -> int:
 def _better(baseline: Arm, arm: Arm, repeat: Arm | None) -> bool:
     """The arm's result differs from the setup's beyond the noise in the direction that makes it
     evidence: a change trains better (``significant``, by loss too), or the run's order trains
-    worse than the setup's shuffled batches (``ORDER_ARM``). A screen for training on: an accuracy
-    ahead beyond the noise at all (``margin`` 0) trains on, where a lift not yet shown to be
-    ``MIN_LIFT`` at the arms' steps may be shown there (``ahead_at_end``)."""
+    worse than the setup's shuffled batches (``ORDER_ARM``)."""
     if arm.extra.get("as_run"):
-        return significant(arm, baseline, repeat, noise_of=baseline, margin=0.0)
-    return significant(baseline, arm, repeat, by_loss=True, margin=0.0)
+        return significant(arm, baseline, repeat, noise_of=baseline)
+    return significant(baseline, arm, repeat, by_loss=True)
 
 
 def _augmenter(augment, seed: int):
