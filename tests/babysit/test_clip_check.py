@@ -104,10 +104,9 @@ def test_the_clip_experiment_prices_its_arms_under_its_own_name(four_class, four
 
 def test_a_setup_that_catches_up_with_the_arm_trained_on_is_info(four_class, four_class_mlp, monkeypatch):
     """The generated benchmark's p6 (a ResNet under Adagrad, clip_norm 1e-4, harmless: 94.7 % against
-    its parent's 95.0 %): without the clip 86 % of the held rows right at step 100 against 76.0 %
-    (significant; p6's own 81.6 % is 5.6 points, not shown to be ``MIN_LIFT`` by ``lifted``), but
-    trained on to step 300 the setup is level (86.1 % against 84.8 %): info. Still ahead there (95 %
-    against 86.1 %): the warning stands. The run's steps reach the experiment."""
+    its parent's 95.0 %): without the clip 81.6 % of the held rows right at step 100 against 76.0 %
+    (significant), but trained on to step 300 the setup is level (86.1 % against 84.8 %): info. Still
+    ahead there (95 % against 86.1 %): the warning stands. The run's steps reach the experiment."""
     from trainwell.babysit import interventions as iv
 
     def arm(name, after, acc, later, extra=None):
@@ -123,7 +122,7 @@ def test_a_setup_that_catches_up_with_the_arm_trained_on_is_info(four_class, fou
             seen["run_steps"] = run_steps
             base = arm("setup", 0.8434, 0.760, (0.420, 0.861))
             repeat = arm("setup (repeat)", 0.8456, 0.758, None, {"repeat": True})
-            return base, [repeat, arm(extra_arms[0].name, 0.7359, 0.860, fix_later)]
+            return base, [repeat, arm(extra_arms[0].name, 0.7359, 0.816, fix_later)]
         return experiment
     X, y = four_class
     kwargs = dict(schedule=None, total_steps=704, optimizer="sgd", lr=0.1, batch_size=32, steps=60)

@@ -612,12 +612,8 @@ def test_a_faster_lr_is_no_cause_when_the_setup_closes_to_within_3x_by_the_runs_
     assert iv.helpful(setup, [repeat, closing]) == []
     ahead = arm("lr x10", "lr_too_low", 0.1123, 0.961, (0.08, 0.99))
     assert iv.helpful(setup, [repeat, ahead]) == [ahead]
-    # not trained on: the setup trained on to step 135 is read against the change at step 100; 4.3
-    # points behind it (91.8 % against 96.1 %) is not shown to be MIN_LIFT behind (``lifted``), 7.2 is
-    short = arm("lr x10", "lr_too_low", 0.1123, 0.961)
-    assert iv.helpful(setup, [repeat, short]) == []
-    far = arm("lr x10", "lr_too_low", 0.1123, 0.990)
-    assert iv.helpful(setup, [repeat, far]) == [far]
+    short = arm("lr x10", "lr_too_low", 0.1123, 0.961)            # not trained on: the arms' steps decide
+    assert iv.helpful(setup, [repeat, short]) == [short]
 
 
 def test_a_setup_on_a_plateau_trains_on_in_doublings_to_the_runs_end():
@@ -783,19 +779,17 @@ def test_an_lr_arm_on_a_setup_that_barely_learns_is_judged_by_its_held_loss_too(
     """Logits divided by 20 (a distillation temperature left in the forward): the setup's held loss
     falls 2 % in 100 steps (1.794 -> 1.751, the repeat 1.753) while its held accuracy, read off
     near-uniform scores, is 80 % in one batch order and 86 % in the other; lr x10 ends at 0.327 and
-    97 %. Here the repeat is put at 88 % (a spread of 8.2 points): the accuracy's lift, 17.2 points,
-    is then within the noise (``lifted``: 14.2 points past MIN_LIFT against two standard errors of
-    16.9); the loss's fall is far beyond the loss's: the lr arm helps. The same arms on a setup that
-    learns keep the accuracy yardstick."""
+    97 %. The accuracy's lift is within 3x the repeat's spread; the loss's fall is far beyond the
+    loss's: the lr arm helps. The same arms on a setup that learns keep the accuracy yardstick."""
     def arm(name, code, after, acc, fall_from=1.794, **extra):
         return iv.Arm(name, code, name, before=fall_from, after=after, steps=100, acc=acc, rows=512, extra=extra)
     base = arm("setup", "", 1.751, 0.797)
-    repeat = arm("setup (repeat)", "", 1.753, 0.879, repeat=True)
+    repeat = arm("setup (repeat)", "", 1.753, 0.859, repeat=True)
     lr10 = arm("lr x10", "lr_too_low", 0.3272, 0.969)
     assert base.fall < iv.STUCK and not iv.significant(base, lr10, repeat)
     assert iv.helpful(base, [repeat, lr10], run_steps=1125) == [lr10]
     learns = arm("setup", "", 0.9, 0.797)                   # fell 50 %: a setup that learns
-    learns_again = arm("setup (repeat)", "", 0.902, 0.879, repeat=True)
+    learns_again = arm("setup (repeat)", "", 0.902, 0.859, repeat=True)
     assert iv.helpful(learns, [learns_again, lr10], run_steps=1125) == []
 
 

@@ -79,9 +79,7 @@ KILL_RATIO = 1.25     # ... or, without accuracies (regression), in the user's o
 MIN_POINTS = 0.02     # ... and lower by at least 2% of the starting loss (2 points of R^2 when the start is
                       # Var(y): issue 11's "within 2 points" of a repair), so a near-zero loss made smaller
                       # is still no cause
-SAMPLING_Z = 2.0      # ... and, for accuracies, its lift less MIN_LIFT exceeds 2 standard errors of the lift
-                      # (``lift_error``: the held rows' sampling and the run-to-run spread together; z = 2 is a
-                      # one-sided test at about 2.3 %) ...
+SAMPLING_Z = 2.0      # ... and, for accuracies, by more than 2 standard errors of the held rows' sampling
 MIN_LIFT = 0.03       # ... and by at least 3 points: issue 11's measure of a setup that trains measurably
                       # worse (a "killed" mutant: >= 3 points of validation accuracy); a smaller lift after
                       # STEPS steps is a setup that learns a little slower, not one that ends worse
@@ -151,36 +149,13 @@ def gain(baseline: Arm, arm: Arm) -> float:
     return baseline.after - arm.after
 
 
-def lift_error(baseline: Arm, arm: Arm, spread: float = 0.0) -> float:
-    """The standard error of an accuracy lift ``arm.acc - baseline.acc`` on the arms' held rows: the
-    sampling error of a difference of two accuracies on ``arm.rows`` rows each, 2 p (1 - p) / rows
-    with p their mean, plus the run-to-run variance of the two runs. ``spread`` is the difference of
-    two runs of the unchanged setup on the same rows (|setup - repeat|): each run's variance is
-    estimated as spread^2 / 2 (one degree of freedom: E[d^2] = 2 sigma^2), and the lift, a
-    difference of two runs, carries twice that, spread^2. The combination is the two-sample test's
-    (Welch); counting the run-to-run variance beside the sampling of the test rows is Bouthillier
-    et al. 2021, "Accounting for Variance in Machine Learning Benchmarks" (MLSys): a comparison of
-    single runs that counts the test rows' sampling alone calls seed noise a difference."""
-    p = (arm.acc + baseline.acc) / 2
-    return math.sqrt(2 * p * (1 - p) / arm.rows + spread ** 2)
-
-
-def lifted(baseline: Arm, arm: Arm, spread: float = 0.0) -> bool:
-    """The arm's held accuracy is at least ``MIN_LIFT`` above the setup's, tested as one statistic:
-    (lift - ``MIN_LIFT``) / ``lift_error`` > ``SAMPLING_Z``. A lift of 4.7 points on 512 rows at
-    p = 0.9 clears 3 points and 2 sampling errors (3.7) each, but its excess over 3 points, 1.7, is
-    inside the sampling error of that comparison: it is not shown to be 3 points."""
-    return arm.acc - baseline.acc - MIN_LIFT > SAMPLING_Z * lift_error(baseline, arm, spread)
-
-
 def significant(baseline: Arm, arm: Arm, repeat: Arm | None, *, by_loss: bool = False,
                 noise_of: Arm | None = None) -> bool:
     """The arm trains better than the setup beyond the run's noise. With class ids (accuracies
-    measured): its accuracy on the held rows is higher by at least ``MIN_LIFT`` beyond the noise,
-    ``lifted``: the lift less ``MIN_LIFT`` exceeds ``SAMPLING_Z`` standard errors of the lift, the
-    held rows' sampling and the repeat's run-to-run spread combined (``lift_error``; what decides
-    whether a setup is broken is how well it classifies unseen rows, not how small a near-zero loss
-    gets). Otherwise: its loss ends lower
+    measured): its accuracy on the held rows is higher by more than ``NOISE_FACTOR`` x the repeat's
+    difference, by more than ``SAMPLING_Z`` standard errors of a difference of two accuracies
+    on those rows and by at least ``MIN_LIFT`` (what decides whether a setup is broken is how well
+    it classifies unseen rows, not how small a near-zero loss gets). Otherwise: its loss ends lower
     than the setup's by more than ``NOISE_FACTOR`` x the run's noise and by at least ``MIN_GAIN``
     of the starting loss (the smaller of the two starts: a change of the model moves its own start),
     or, measured as the kill rule measures a regression (the residual's ratio, R^2 points), at most
@@ -206,9 +181,13 @@ def significant(baseline: Arm, arm: Arm, repeat: Arm | None, *, by_loss: bool = 
     beyond_noise = g > NOISE_FACTOR * spread_loss
     by_loss_ok = beyond_noise and g >= MIN_GAIN * scale
     if arm.acc is not None and baseline.acc is not None and arm.rows:
+        lift = arm.acc - baseline.acc
+        p = (arm.acc + baseline.acc) / 2
         spread = 0.0 if repeat is None or repeat.acc is None or ref.acc is None or repeat.extra.get(
             "timed_out") else abs(ref.acc - repeat.acc)
-        return lifted(baseline, arm, spread) or (by_loss and by_loss_ok and arm.acc >= baseline.acc)
+        beyond_sampling = lift > SAMPLING_Z * math.sqrt(2 * p * (1 - p) / arm.rows) and lift >= MIN_LIFT
+        by_acc = beyond_sampling and lift > NOISE_FACTOR * spread
+        return by_acc or (by_loss and by_loss_ok and lift >= 0)
     # a ratio of losses means the kill rule's residual ratio only for losses >= 0 (not a Gaussian NLL)
     return by_loss_ok or (beyond_noise and g >= MIN_POINTS * scale and arm.after >= 0
                           and baseline.after >= KILL_RATIO * arm.after)
@@ -1264,7 +1243,7 @@ def _grade_as_run(f: Finding, baseline: Arm, as_run: Arm, repeat: Arm) -> None:
 def caught_up(baseline: Arm, arm: Arm, repeat: Arm | None, *, by_loss: bool = False) -> bool:
     """Trained on to ``LONGER`` x the steps (``Arm.longer``, never beyond the run), the change no
     longer trains better than the setup by ``significant``'s margins without the repeat's spread
-    (its lift not shown to be ``MIN_LIFT``, ``lifted`` with no spread; by loss less than ``MIN_GAIN`` of
+    (less than ``MIN_LIFT`` or 2 standard errors of the held rows; by loss less than ``MIN_GAIN`` of
     the start and, without accuracies, less than ``KILL_RATIO`` x lower or ``MIN_POINTS`` of the
     start): it made the first steps faster, not the run better. The repeat's spread is measured
     at the arms' steps, where a setup still in flux varies by points that it no longer does later.
