@@ -58,12 +58,13 @@ SEARCH_OPTIONS = {
                             source="notes 000 (few epochs first); a fifth: measured on the tuning tasks "
                                    "(BENCHMARKS.md); one epoch reached random search's best on fewer tuning "
                                    "task-seeds (BENCHMARKS.md, ninth pass of the default method)"),
-    "lr_scan": Option(bool, False, "the default plan (stages unset, no eta) scans lr alone first: a log grid "
-                      "of 2 points per decade of lr's range at the coarse epochs, every point finished (no "
-                      "pruner; the 3x rule and the babysitter still prune), the other searched options at "
-                      "the config's values; then a third of the trials coarse in lr's range narrowed around "
-                      "the scan's best, the rest fine (when lr is searched on a log range and the trials "
-                      "leave 9 after the scan)",
+    "lr_scan": Option(bool, False, "the default plan (stages unset, no eta, no coarse_size) scans lr alone "
+                      "first: a log grid of 2 points per decade of lr's range at coarse_epochs (None: a tenth "
+                      "of the epochs, at least 1), every point finished (no pruner; the 3x rule and the "
+                      "babysitter still prune), the other searched options at the config's values; then the "
+                      "rest of the trials at the full epochs, random, in lr's range narrowed around the "
+                      "scan's best (when lr is searched on a log range of two decades or more and the "
+                      "trials leave 9 after the scan)",
                       source="notes 000/004: \"start with small regularization and find the learning rate that "
                              "makes the loss go down\", then cross-validate the rest; BENCHMARKS.md, eleventh "
                              "pass of the default method"),

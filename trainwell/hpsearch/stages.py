@@ -36,14 +36,14 @@ COARSE_EPOCHS = 1 / 5
 MIN_STAGED = 9           # 6 coarse trials (enough to narrow to a top 3) and 3 fine ones
 MIN_COARSE = 6           # the fewest coarse trials of a plan sized from the space (``coarse_size``)
 # ``lr_scan`` (notes 000/004: "start with small regularization and find the learning rate that makes
-# the loss go down", then cross-validate the rest): before the coarse stage, lr alone on a log grid
-# of SCAN_PER_DECADE points per decade of its range (a grid is fine in one dimension; Bergstra &
-# Bengio 2012's case against grids is many), the other options at the config's values; then
-# SCAN_COARSE of the trials as the coarse stage, in lr's range narrowed around the scan's best
+# the loss go down", then cross-validate the rest): lr alone on a log grid of SCAN_PER_DECADE points
+# per decade of its range (a grid is fine in one dimension; Bergstra & Bengio 2012's case against
+# grids is many) at SCAN_EPOCHS of the epochs, the other options at the config's values; then the
+# rest of the trials at the full epochs in lr's range narrowed around the scan's best (the plan
+# chosen by the rule of BENCHMARKS.md's eleventh pass of the default method, among three)
 SCAN_KEY = "lr"
 SCAN_PER_DECADE = 2
-SCAN_COARSE = 1 / 3
-
+SCAN_EPOCHS = 1 / 10
 
 @dataclass(frozen=True)
 class Stage:
@@ -78,21 +78,22 @@ def default_stages(trials: int, epochs: int, *, dimension: int | None = None, co
     top fifth holds d + 1 of them. ``coarse_epochs``: the coarse trials' epochs (None:
     ``COARSE_EPOCHS`` of ``epochs``, at least 1).
 
-    ``scan`` (``lr_scan``: the searched lr): a scan of ``scan_points`` trials at the coarse
-    epochs first, then ``SCAN_COARSE`` of the trials coarse and the rest fine, when the trials
-    leave ``MIN_STAGED`` after the scan (else the plan without it)."""
-    coarse_epochs = coarse_epochs or max(1, round(epochs * COARSE_EPOCHS))
-    if trials < MIN_STAGED or coarse_epochs >= epochs:
+    ``scan`` (``lr_scan``: the searched lr), without ``coarse_size``: a scan of ``scan_points``
+    trials of ``coarse_epochs`` (None: ``SCAN_EPOCHS`` of ``epochs``, at least 1), then the rest
+    at the full epochs, when the trials leave ``MIN_STAGED`` after the scan (else the plan
+    without it)."""
+    if trials < MIN_STAGED:
         return [Stage(trials)]
-    points = scan_points(scan) if scan is not None else None
-    scanned = points is not None and trials - points >= MIN_STAGED
-    coarse = round(trials * (SCAN_COARSE if scanned else COARSE_TRIALS))
+    points = scan_points(scan) if scan is not None and coarse_size is None else None
+    scan_epochs = coarse_epochs or max(1, round(epochs * SCAN_EPOCHS))
+    if points is not None and trials - points >= MIN_STAGED and scan_epochs < epochs:
+        return [Stage(points, scan_epochs, scan=scan.key), Stage(trials - points)]
+    coarse_epochs = coarse_epochs or max(1, round(epochs * COARSE_EPOCHS))
+    if coarse_epochs >= epochs:
+        return [Stage(trials)]
+    coarse = round(trials * COARSE_TRIALS)
     if coarse_size is not None:
         coarse = min(coarse, max(MIN_COARSE, coarse_size * ((dimension or 1) + 1)))
-    if scanned:         # at least MIN_COARSE coarse trials to narrow from, and 3 fine ones
-        coarse = min(max(MIN_COARSE, coarse), trials - points - MIN_TOP)
-        return [Stage(points, coarse_epochs, scan=scan.key), Stage(coarse, coarse_epochs),
-                Stage(trials - points - coarse)]
     return [Stage(coarse, coarse_epochs), Stage(trials - coarse)]
 
 
