@@ -66,8 +66,9 @@ SEARCH_OPTIONS = {
                       "scan's best (when lr is searched on a log range of two decades or more and the "
                       "trials leave 9 after the scan)",
                       source="notes 000/004: \"start with small regularization and find the learning rate that "
-                             "makes the loss go down\", then cross-validate the rest; BENCHMARKS.md, eleventh "
-                             "pass of the default method"),
+                             "makes the loss go down\", then cross-validate the rest; not the default: it reached "
+                             "random search's best on fewer held-out teacher seeds than the default (BENCHMARKS.md, "
+                             "eleventh pass of the default method)"),
     "pruner": Option(str, "median", "pruner on the per-epoch validation metric: none, median, asha, "
                      "hyperband (the notes' 3x-first-loss rule is always on)", check=one_of(PRUNERS),
                      source="Optuna's default pruner (median); notes 004 for the 3x rule"),
