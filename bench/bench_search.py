@@ -329,7 +329,7 @@ def _strategy_curves(name, task, seed, tmp, variants=None, trace=None):
 def lr_first_curves(name, task, seed, tmp, trace=None) -> list[list[float]]:
     """``LR_FIRST[name]``: a search over lr alone, then one over the whole space with lr's range
     narrowed around the first search's best points; the two searches' curves in the order they ran
-    (``trace``: the first search's trials as stage 0, the second's stages from 1)."""
+    (``trace``: the first search's trials as stage 0, the second's as its stages, from 1)."""
     import math
 
     epochs, then = LR_FIRST[name]
@@ -349,7 +349,7 @@ def lr_first_curves(name, task, seed, tmp, trace=None) -> list[list[float]]:
     later = []
     curves += _epoch_curves(_search(task, seed, tmp, name, then, space=rest), later)
     if trace is not None:
-        trace += [[0, kind, reason] for _, kind, reason in scan] + [[s + 1, k, r] for s, k, r in later]
+        trace += [[0, kind, reason] for _, kind, reason in scan] + later
     return curves
 
 
