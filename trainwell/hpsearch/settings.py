@@ -62,8 +62,8 @@ SEARCH_OPTIONS = {
                       "first: a log grid of 2 points per decade of lr's range at coarse_epochs (None: a tenth "
                       "of the epochs, at least 1), every point finished (no pruner; the 3x rule and the "
                       "babysitter still prune), the other searched options at the config's values; then the "
-                      "rest of the trials at the full epochs, random, in lr's range narrowed around the "
-                      "scan's best (when lr is searched on a log range of two decades or more and the "
+                      "rest of the trials at the full epochs, drawn as a first stage (random_tpe: at random), in "
+                      "lr's range narrowed around the scan's best (when lr is searched on a log range of two decades or more and the "
                       "trials leave 9 after the scan)",
                       source="notes 000/004: \"start with small regularization and find the learning rate that "
                              "makes the loss go down\", then cross-validate the rest; not the default: it reached "

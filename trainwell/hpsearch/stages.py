@@ -45,6 +45,7 @@ SCAN_KEY = "lr"
 SCAN_PER_DECADE = 2
 SCAN_EPOCHS = 1 / 10
 
+
 @dataclass(frozen=True)
 class Stage:
     """One stage of a coarse-to-fine search: ``trials`` trials of ``epochs`` epochs each (None:
