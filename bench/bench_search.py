@@ -200,8 +200,19 @@ CANDIDATES = {"qmc": {"trials": TRIALS, "sampler": "qmc"},
                                 "stages": [{"trials": 40, "epochs": 2}, {"trials": 2}, {"trials": 18}]},
               "asha9_cap2_e1": {"eta": 9, "rungs": 2, "prune_at_end": False,
                                 "stages": [{"trials": 40, "epochs": 1}, {"trials": 2}, {"trials": 18}]}}
+# eleventh pass (branch search21): the notes' own order, "start with small regularization and find
+# the learning rate that makes the loss go down", then the rest (notes 000/004). A first search over
+# lr alone (the other searched options at the config's values), a log grid of LR_POINTS_PER_DECADE
+# points per decade of lr's range, every point ranked (pruner none; the 3x rule and the babysitter
+# still prune); lr's range narrowed around its best by stages.next_space, the other ranges whole;
+# then the second search below (TRIALS in all): 51 full-length random trials (median pruner), or
+# the default's coarse to fine over the narrowed space
+LR_POINTS_PER_DECADE = 2
+LR_FIRST = {"lr_first_e2": (2, {"stages": [{"trials": 51}], "sampler": "random"}),
+            "lr_first_e1": (1, {"stages": [{"trials": 51}], "sampler": "random"}),
+            "lr_first_cf": (2, {"stages": [{"trials": 20, "epochs": 2}, {"trials": 31}]})}
 STRATEGIES = ("random", "grid", "optuna_tpe_hyperband", "trainwell_default", "default_with_config_first",
-              *CANDIDATES)
+              *CANDIDATES, *LR_FIRST)
 RUN = ("random", "grid", "optuna_tpe_hyperband", "trainwell_default")   # run unless asked
 # rows of earlier runs shown in the table too: the single-stage method (median pruner) measured
 # before the coarse-to-fine default, with and without the config's values first
@@ -255,10 +266,10 @@ def epochs_to(curves: list[list[float]], target: float) -> int | None:
     return None
 
 
-def _search(task, seed, tmp, name, table):
+def _search(task, seed, tmp, name, table, space=None):
     t = TASKS[task]
     base = {k: v for k, v in t["base"].items() if k != "model"}
-    return trainwell.search(t["base"]["model"], t["data"], space=t["space"],
+    return trainwell.search(t["base"]["model"], t["data"], space=space or t["space"],
                             search={"dir": str(Path(tmp) / f"{task}-{name}-{seed}"), "seed": seed, **table},
                             **{**COMMON, **base, "epochs": FULL_EPOCHS})
 
@@ -310,7 +321,36 @@ def _strategy_curves(name, task, seed, tmp, variants=None, trace=None):
               "default_with_config_first": {"trials": TRIALS, "config_first": True}}
     if name == "optuna_tpe_hyperband":
         return optuna_direct(task, seed)
+    if name in LR_FIRST:
+        return lr_first_curves(name, task, seed, tmp, trace)
     return _epoch_curves(_search(task, seed, tmp, name, tables[name]), trace)
+
+
+def lr_first_curves(name, task, seed, tmp, trace=None) -> list[list[float]]:
+    """``LR_FIRST[name]``: a search over lr alone, then one over the whole space with lr's range
+    narrowed around the first search's best points; the two searches' curves in the order they ran
+    (``trace``: the first search's trials as stage 0, the second's as its stages, from 1)."""
+    import math
+
+    epochs, then = LR_FIRST[name]
+    space = TASKS[task]["space"]
+    lr = parse_space({"lr": space["lr"]}, TASKS[task]["base"])["lr"]
+    points = round(LR_POINTS_PER_DECADE * math.log10(lr.high / lr.low)) + 1
+    first = _search(task, seed, tmp, f"{name}-lr", {"stages": [{"trials": points, "epochs": epochs}],
+                                                    "sampler": "grid", "grid_points": points, "pruner": "none"},
+                    space={"lr": space["lr"]})
+    scan = []
+    curves = _epoch_curves(first, scan)
+    sign = -1 if first.metric.endswith("_acc") else 1       # best first: accuracies up, losses down
+    done = sorted((r for r in first.trials if r["state"] == "complete" and r["value"] is not None),
+                  key=lambda r: sign * r["value"])
+    narrowed, _ = next_space({"lr": lr}, [{"lr": r["lr"]} for r in done], TASKS[task]["base"])
+    rest = {**space, "lr": {"low": narrowed["lr"].low, "high": narrowed["lr"].high, "log": True}}
+    later = []
+    curves += _epoch_curves(_search(task, seed, tmp, name, then, space=rest), later)
+    if trace is not None:
+        trace += [[0, kind, reason] for _, kind, reason in scan] + later
+    return curves
 
 
 def bench_epochs(args):

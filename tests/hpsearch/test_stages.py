@@ -114,3 +114,33 @@ def test_the_space_sizes_the_plan_through_the_settings():
         parse_settings({"space": space, "coarse_size": 3, "stages": [{"trials": 4}]}, base)
     with pytest.raises(ConfigError, match=r"search.coarse_epochs = 0: must be >= 1"):
         parse_settings({"space": space, "coarse_epochs": 0}, base)
+
+
+def test_an_lr_scan_comes_first_in_the_default_plan():
+    from trainwell.hpsearch.stages import scan_points
+    lr = parse_space({"lr": {"low": 1e-4, "high": 1.0}}, {})["lr"]
+    assert scan_points(lr) == 9                          # 2 a decade over 4 decades, both edges
+    assert scan_points(parse_space({"lr": {"low": 1e-3, "high": 0.3}}, {})["lr"]) == 6
+    assert scan_points(parse_space({"lr": {"low": 0.1, "high": 0.5, "log": False}}, {})["lr"]) is None
+    assert scan_points(parse_space({"lr": {"low": 0.01, "high": 0.5}}, {})["lr"]) is None   # under 2 decades
+    # the scan at a tenth of the epochs, then the rest at the full epochs
+    assert default_stages(60, 10, scan=lr) == [Stage(9, 1, scan="lr"), Stage(51)]
+    assert default_stages(20, 40, scan=lr) == [Stage(9, 4, scan="lr"), Stage(11)]
+    assert default_stages(60, 10, scan=lr, coarse_epochs=2) == [Stage(9, 2, scan="lr"), Stage(51)]
+    assert default_stages(17, 10, scan=lr) == default_stages(17, 10)     # 8 left after it: no scan
+    assert default_stages(60, 1, scan=lr) == [Stage(60)]                # no shorter scan
+    # a coarse stage sized from the space asks for the plan without a scan
+    assert default_stages(60, 10, scan=lr, dimension=4, coarse_size=5) == default_stages(60, 10, dimension=4,
+                                                                                        coarse_size=5)
+
+def test_lr_scan_shapes_the_default_plan_only():
+    from trainwell.hpsearch.settings import parse_settings
+    space = {"lr": {"low": 1e-4, "high": 1.0}, "weight_decay": {"low": 1e-6, "high": 1e-2}}
+    base = {"epochs": 10, "model": {"type": "mlp", "widths": [8]}}
+    assert parse_settings({"space": space, "trials": 60, "lr_scan": True}, base).stages == (
+        Stage(9, 1, scan="lr"), Stage(51))
+    assert parse_settings({"space": space, "trials": 60, "lr_scan": True, "eta": 9}, base).stages == (
+        Stage(40, 2), Stage(20))                                       # rungs: no scan
+    no_lr = {"weight_decay": space["weight_decay"]}
+    assert parse_settings({"space": no_lr, "trials": 60, "lr_scan": True}, base).stages == (Stage(40, 2), Stage(20))
+    assert parse_settings({"space": space, "lr_scan": True, "stages": [{"trials": 4}]}, base).stages == (Stage(4),)

@@ -496,3 +496,28 @@ def test_a_process_that_froze_objects_keeps_them_frozen(tmp_path):
         assert gc.get_freeze_count() >= frozen
     finally:
         gc.unfreeze()
+
+
+def test_an_lr_scan_runs_lr_alone_then_narrows_it_and_keeps_the_other_ranges(tmp_path):
+    from trainwell.hpsearch.space import parse_space
+    from trainwell.hpsearch.stages import next_space
+    result = _search(tmp_path, trials=15, lr_scan=True, pruner="median", metric="val_acc")
+    rows = _rows(result.study_dir)
+    scan, rest = ([r for r in rows if r["stage"] == str(i)] for i in (1, 2))
+    assert (len(scan), len(rest)) == (6, 9)
+    # a log grid of 2 points a decade over [1e-3, 0.3], every point finished (no pruner), the
+    # other option at the config's value (no column value; the run's config holds widths [8])
+    grid = [1e-3 * (300 ** (k / 5)) for k in range(6)]
+    assert sorted(float(r["lr"]) for r in scan) == pytest.approx(grid)
+    assert all(r["state"] == "complete" and r["model.widths"] == "" and r["epochs"] == "1" for r in scan)
+    assert all("widths = [\n    8,\n]" in (Path(r["run_dir"]) / "config.toml").read_text() for r in scan)
+    # then the full epochs: lr in the range next_space gives around the scan's best, widths whole,
+    # no scan point re-evaluated
+    best = sorted(scan, key=lambda r: -float(r["value"]))
+    space = parse_space(SPACE_LR, {})
+    narrowed, _ = next_space(space, [{"lr": float(r["lr"])} for r in best], {})
+    assert all(narrowed["lr"].low <= float(r["lr"]) <= narrowed["lr"].high for r in rest)
+    assert narrowed["lr"].high / narrowed["lr"].low < 0.3 / 1e-3
+    assert all(r["model.widths"] in ("[8]", "[16]") and r["epochs"] == "2" and r["reevaluates"] == "" for r in rest)
+    report = (result.study_dir / "report.html").read_text()
+    assert "lr alone, the rest at the config&#x27;s values" in report and "against model.widths" in report

@@ -104,9 +104,12 @@ def history_figure(ctx, studies) -> Figure:
 def param_figure(ctx, studies, key: str, finished) -> Figure:
     fig = Figure(figsize=FIGSIZE)
     ax = fig.add_subplot()
-    first = space_from_dict(studies[0].user_attrs["space"])[key]
-    for i, study in enumerate(studies):
-        p = space_from_dict(study.user_attrs["space"])[key]
+    spaces = [space_from_dict(study.user_attrs["space"]) for study in studies]
+    first = next(space[key] for space in spaces if key in space)     # an lr_scan stage holds lr alone
+    for i, space in enumerate(spaces):
+        if key not in space:
+            continue
+        p = space[key]
         color = STAGE_COLORS[i % len(STAGE_COLORS)]
         if p.numeric:
             ax.axvspan(p.low, p.high, color=color, alpha=0.08)
@@ -215,7 +218,8 @@ def _fmt(value) -> str:
 def render(ctx, studies) -> str:
     s = ctx.settings
     finished = _finished(studies)
-    first = space_from_dict(studies[0].user_attrs["space"]) if studies else {}
+    # the first stage's ranges, and the whole space's for the options an lr_scan stage left out
+    first = {**s.space, **space_from_dict(studies[0].user_attrs["space"])} if studies else {}
     found = importances(studies[-1]) if studies else {}
     keys = sorted(first, key=lambda k: -found.get(k, 0.0))
     body = [f"<h1>trainwell search: {html.escape(str(ctx.study_dir))}</h1>"]
@@ -234,8 +238,9 @@ def render(ctx, studies) -> str:
         space = space_from_dict(study.user_attrs["space"])
         items = "".join(f"<li>{html.escape(p.describe())}</li>" for p in space.values())
         notes = "".join(f'<div class="note">{html.escape(m)}</div>' for m in study.user_attrs.get("messages", []))
+        alone = f" ({', '.join(space)} alone, the rest at the config's values)" if len(space) < len(s.space) else ""
         body.append(f"<h3>stage {i + 1}: {study.user_attrs['trials']} trials of {study.user_attrs['epochs']} "
-                    f"epochs</h3>{notes}<ul>{items}</ul>")
+                    f"epochs{html.escape(alone)}</h3>{notes}<ul>{items}</ul>")
     if finished:
         figures = [_figure("Optimization history", "each finished trial's value; the line is the best so far",
                            history_figure(ctx, studies))]

@@ -15,7 +15,7 @@ from trainwell.hpsearch.promotion import PROMOTIONS
 from trainwell.hpsearch.pruning import PRUNERS
 from trainwell.hpsearch.samplers import SAMPLERS
 from trainwell.hpsearch.space import Param, parse_space
-from trainwell.hpsearch.stages import Stage, parse_stages
+from trainwell.hpsearch.stages import SCAN_KEY, Stage, parse_stages
 from trainwell.hpsearch.trial import TrialFiles
 
 
@@ -58,6 +58,17 @@ SEARCH_OPTIONS = {
                             source="notes 000 (few epochs first); a fifth: measured on the tuning tasks "
                                    "(BENCHMARKS.md); one epoch reached random search's best on fewer tuning "
                                    "task-seeds (BENCHMARKS.md, ninth pass of the default method)"),
+    "lr_scan": Option(bool, False, "the default plan (stages unset, no eta, no coarse_size) scans lr alone "
+                      "first: a log grid of 2 points per decade of lr's range at coarse_epochs (None: a tenth "
+                      "of the epochs, at least 1), every point finished (no pruner; the 3x rule and the "
+                      "babysitter still prune), the other searched options at the config's values; then the "
+                      "rest of the trials at the full epochs, drawn as a first stage (random_tpe: at random), in "
+                      "lr's range narrowed around the scan's best (when lr is searched on a log range of two decades or more and the "
+                      "trials leave 9 after the scan)",
+                      source="notes 000/004: \"start with small regularization and find the learning rate that "
+                             "makes the loss go down\", then cross-validate the rest; not the default: it reached "
+                             "random search's best on fewer held-out teacher seeds than the default (BENCHMARKS.md, "
+                             "eleventh pass of the default method)"),
     "pruner": Option(str, "median", "pruner on the per-epoch validation metric: none, median, asha, "
                      "hyperband (the notes' 3x-first-loss rule is always on)", check=one_of(PRUNERS),
                      source="Optuna's default pruner (median); notes 004 for the 3x rule"),
@@ -191,13 +202,14 @@ def parse_settings(table, base: dict) -> Settings:
     space = parse_space(given.pop("space"), base)
     epochs = base.get("epochs", OPTIONS["epochs"].default)
     sizing = {"coarse_size": given.pop("coarse_size"), "coarse_epochs": given.pop("coarse_epochs")}
+    lr_scan = given.pop("lr_scan") and given["eta"] is None
     if given["stages"] is not None:
         for key, value in sizing.items():
             if value is not None:
                 raise ConfigError(f"search.{key} = {value}: it sizes the default plan, and stages is set; "
                                   f"give the coarse stage's trials and epochs in stages instead")
     stages = parse_stages(given.pop("stages"), given.pop("trials"), epochs if isinstance(epochs, int) else 1,
-                          dimension=len(space), **sizing)
+                          dimension=len(space), scan=space.get(SCAN_KEY) if lr_scan else None, **sizing)
     metric = given.pop("metric") or base.get("monitor", "val_loss")
     if given["eta"] is not None and len(stages) < 2:
         raise ConfigError(f"search.eta = {given['eta']}: asynchronous promotion needs at least two stages "

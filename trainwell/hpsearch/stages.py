@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass
 
 from trainwell.errors import ConfigError
-from trainwell.hpsearch.space import Param, value_problem
+from trainwell.hpsearch.space import LOG_RATIO, Param, value_problem
 
 TOP_FRACTION = 0.2   # the best fifth of a stage's trials spans the next range (Bergstra &
 MIN_TOP = 3          # Bengio 2012 narrow to the top few; at least 3 so one lucky trial is not all)
@@ -35,6 +35,15 @@ COARSE_TRIALS = 2 / 3
 COARSE_EPOCHS = 1 / 5
 MIN_STAGED = 9           # 6 coarse trials (enough to narrow to a top 3) and 3 fine ones
 MIN_COARSE = 6           # the fewest coarse trials of a plan sized from the space (``coarse_size``)
+# ``lr_scan`` (notes 000/004: "start with small regularization and find the learning rate that makes
+# the loss go down", then cross-validate the rest): lr alone on a log grid of SCAN_PER_DECADE points
+# per decade of its range (a grid is fine in one dimension; Bergstra & Bengio 2012's case against
+# grids is many) at SCAN_EPOCHS of the epochs, the other options at the config's values; then the
+# rest of the trials at the full epochs in lr's range narrowed around the scan's best (the plan
+# chosen by the rule of BENCHMARKS.md's eleventh pass of the default method, among three)
+SCAN_KEY = "lr"
+SCAN_PER_DECADE = 2
+SCAN_EPOCHS = 1 / 10
 
 
 @dataclass(frozen=True)
@@ -44,13 +53,23 @@ class Stage:
 
     trials: int
     epochs: int | None = None
+    scan: str | None = None      # a scan: this option alone on a grid of ``trials`` points (``lr_scan``)
 
     def to_dict(self) -> dict:
         return {"trials": self.trials, "epochs": self.epochs}
 
 
+def scan_points(p: Param) -> int | None:
+    """The points of ``lr_scan``'s grid over ``p`` (SCAN_PER_DECADE a decade, both edges), or None
+    when ``p`` is not a log range of at least ``LOG_RATIO`` (two decades: a narrower range has no
+    decade to find)."""
+    if not (p.numeric and p.log and not p.integer) or p.high / p.low < LOG_RATIO:
+        return None
+    return round(SCAN_PER_DECADE * math.log10(p.high / p.low)) + 1
+
+
 def default_stages(trials: int, epochs: int, *, dimension: int | None = None, coarse_size: int | None = None,
-                   coarse_epochs: int | None = None) -> list[Stage]:
+                   coarse_epochs: int | None = None, scan: Param | None = None) -> list[Stage]:
     """Coarse to fine when ``stages`` is unset (see ``COARSE_TRIALS``): ``trials`` in all.
 
     ``coarse_size`` m sizes the coarse stage from the space instead: m (d + 1) trials for a space
@@ -58,9 +77,20 @@ def default_stages(trials: int, epochs: int, *, dimension: int | None = None, co
     are the fewest that span a d-dimensional box (a simplex's vertices), and the next stage's
     ranges are the box around the coarse stage's best ``TOP_FRACTION``: with 5 (d + 1) trials that
     top fifth holds d + 1 of them. ``coarse_epochs``: the coarse trials' epochs (None:
-    ``COARSE_EPOCHS`` of ``epochs``, at least 1)."""
+    ``COARSE_EPOCHS`` of ``epochs``, at least 1).
+
+    ``scan`` (``lr_scan``: the searched lr), without ``coarse_size``: a scan of ``scan_points``
+    trials of ``coarse_epochs`` (None: ``SCAN_EPOCHS`` of ``epochs``, at least 1), then the rest
+    at the full epochs, when the trials leave ``MIN_STAGED`` after the scan (else the plan
+    without it)."""
+    if trials < MIN_STAGED:
+        return [Stage(trials)]
+    points = scan_points(scan) if scan is not None and coarse_size is None else None
+    scan_epochs = coarse_epochs or max(1, round(epochs * SCAN_EPOCHS))
+    if points is not None and trials - points >= MIN_STAGED and scan_epochs < epochs:
+        return [Stage(points, scan_epochs, scan=scan.key), Stage(trials - points)]
     coarse_epochs = coarse_epochs or max(1, round(epochs * COARSE_EPOCHS))
-    if trials < MIN_STAGED or coarse_epochs >= epochs:
+    if coarse_epochs >= epochs:
         return [Stage(trials)]
     coarse = round(trials * COARSE_TRIALS)
     if coarse_size is not None:

@@ -158,10 +158,16 @@ def stage_epochs(ctx: Context, index: int) -> int:
     return stage.epochs or ctx.base.get("epochs", OPTIONS["epochs"].default)
 
 
+def stage_pruner(s: Settings, index: int) -> str:
+    """The stage's pruner: none in an ``lr_scan`` stage, whose every point is ranked (the 3x rule
+    and the babysitter still prune), else ``pruner``."""
+    return "none" if s.stages[index].scan is not None else s.pruner
+
+
 def load_stage(ctx: Context, storage, index: int, *, sampler=None) -> optuna.Study:
     s = ctx.settings
     name = stage_name(s, index)
-    pruner = make_pruner(s.pruner, max_resource=stage_epochs(ctx, index) * (s.folds or 1))
+    pruner = make_pruner(stage_pruner(s, index), max_resource=stage_epochs(ctx, index) * (s.folds or 1))
     try:        # load first: a create on the journal appends a record even when the study exists
         return optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
     except KeyError:
@@ -187,7 +193,17 @@ def prepare_stage(ctx: Context, storage, index: int) -> dict:
             study.set_user_attr("trials", wanted)
         return study.user_attrs
     space, messages, best, again = s.space, [], [], []
-    if 0 < index < s.rung_count:       # a rung: promotions of the first stage's draws (asha.py)
+    if s.stages[index].scan is not None:       # lr alone; the other options at the config's values
+        space = {s.stages[index].scan: s.space[s.stages[index].scan]}
+    elif index > 0 and s.stages[index - 1].scan is not None:
+        # after a scan: its option narrowed around the scan's best, every other range whole; random
+        # draws (no prior) and no re-evaluation, since a scan's point holds one option's value
+        previous = load_stage(ctx, storage, index - 1)
+        scanned = space_from_dict(previous.user_attrs["space"])
+        if s.narrow:
+            scanned, messages = next_space(scanned, [t.params for t in ranked(previous, s.maximize)], ctx.base)
+        space = {**s.space, **scanned}
+    elif 0 < index < s.rung_count:       # a rung: promotions of the first stage's draws (asha.py)
         space = space_from_dict(load_stage(ctx, storage, index - 1).user_attrs["space"])
     elif index > 0:
         # the first stage after the rungs narrows around the draws (rung 0), as a fine stage around
@@ -235,7 +251,8 @@ def schedule_epochs(ctx: Context) -> int | None:
 def _stage_trials(s: Settings, space: dict, index: int) -> int:
     """The stage's trials; a grid has no more points than its size."""
     trials = s.stages[index].trials
-    return min(trials, grid_size(space, s.grid_points)) if s.sampler == "grid" else trials
+    scan = s.stages[index].scan is not None          # its grid is sized by its trials
+    return min(trials, grid_size(space, s.grid_points)) if s.sampler == "grid" and not scan else trials
 
 
 def _inside(space: dict[str, Param], params: dict) -> bool:
@@ -371,8 +388,11 @@ def work(ctx: Context, index: int, worker: int, *, on_trial=None, storage=None) 
         # trials already asked for (an enqueued one waiting to run does not count: a fresh search with
         # config_first draws the same values after its first trial as one without)
         existing = sum(t.state != TrialState.WAITING for t in stage.get_trials(deepcopy=False))
-        sampler = make_sampler(s.sampler, spaces[i], seed=worker_seed(s.seed, worker, existing, i),
-                               grid_points=s.grid_points, prior=plans[i].get(PRIOR_ATTR))
+        scan = s.stages[i].scan is not None          # a scan's grid has one point a trial
+        sampler = make_sampler("grid" if scan else s.sampler, spaces[i],
+                               seed=worker_seed(s.seed, worker, existing, i),
+                               grid_points=s.stages[i].trials if scan else s.grid_points,
+                               prior=plans[i].get(PRIOR_ATTR))
         studies[i] = load_stage(ctx, storage, i, sampler=sampler)
     beat = Heartbeat()
     first = True
@@ -450,7 +470,7 @@ def _run_one(ctx: Context, study, trial, index: int, space, epochs: int) -> None
     try:
         outcome = run_trial(trial, stage=index, model=ctx.model, data=ctx.data, base=ctx.base, space=space,
                             epochs=epochs, metric=s.metric, folds=s.folds, study_dir=ctx.study_dir,
-                            pruner=s.pruner, files=s.trial_files(), schedule_epochs=schedule_epochs(ctx),
+                            pruner=stage_pruner(s, index), files=s.trial_files(), schedule_epochs=schedule_epochs(ctx),
                             promoted_from=source, prune_at_end=s.prune_at_end)
     except TrainwellError as e:   # a combination of values the options refuse: recorded, not retried
         with batched(trial.storage):
