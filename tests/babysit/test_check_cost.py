@@ -228,3 +228,18 @@ def test_a_forward_that_draws_runs_every_forward_and_leaves_the_generator_where_
         with torch.no_grad():
             model.eval()(x)
     assert torch.equal(after, torch.get_rng_state())
+
+
+def test_ranked_class_ids_give_the_profiles_of_a_unique():
+    """``_profiles`` on ranks read once over every row equals ``_profiles`` on the raw ids of the
+    rows read, with a class absent from them and ids that are not 0..c-1."""
+    g = torch.Generator().manual_seed(1)
+    y = torch.randint(0, 5, (900,), generator=g) * 7 - 3
+    rows = y != 11                              # class 11 absent from the rows read
+    k = 12
+    inverse = torch.randint(0, k, (int(rows.sum()),), generator=g)
+    inverse[:k] = torch.arange(k)
+    plain = fl._profiles(inverse, k, y[rows], class_ids=True)
+    ranked = fl._profiles(inverse, k, fl._ranks(y)[rows], class_ids=True, ranked=True)
+    assert torch.equal(plain[0], ranked[0]) and torch.equal(plain[1], ranked[1]) and plain[2]() == ranked[2]()
+    assert plain[0].shape == (k, 4)

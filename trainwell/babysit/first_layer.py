@@ -321,16 +321,19 @@ def check_first_layer(model: nn.Module, X, y, *, class_ids: bool, entries: dict 
 
 
 # ------------------------------------------------------------------------------ category ids as numbers
-def _profiles(inverse, k: int, y, *, class_ids: bool) -> tuple | None:
+def _profiles(inverse, k: int, y, *, class_ids: bool, ranked: bool = False) -> tuple | None:
     """The target profile of each of ``k`` groups (``inverse``: each row's group), its sampling
     noise (the variance of the profile's mean) and the p-value of a test that the groups' targets
     differ at all (chi-square for class ids, ANOVA otherwise), as a function of no arguments (its
-    survival function is computed only when asked for); None with fewer than two classes."""
+    survival function is computed only when asked for); None with fewer than two classes.
+    ``ranked``: the class ids ``y`` are ranks among a superset's classes (``_ranks`` of every row
+    read), renumbered here among the classes present: the ranks ``torch.unique`` gives, without a sort."""
     from scipy.stats import chi2, f as f_dist
     n = inverse.numel()
     counts = torch.bincount(inverse, minlength=k).double()
     if class_ids:
-        labels = torch.unique(y.reshape(-1), return_inverse=True)[1]
+        labels = ((torch.cumsum(torch.bincount(y) > 0, 0) - 1)[y] if ranked
+                  else torch.unique(y.reshape(-1), return_inverse=True)[1])
         c = int(labels.max()) + 1
         if c < 2:
             return None
@@ -382,14 +385,20 @@ def roughness(values, y, *, class_ids: bool) -> dict | None:
     return None if r is None else {**r, "p": r["p"]()}
 
 
-def _roughness(values, y, *, class_ids: bool) -> dict | None:
+def _ranks(y):
+    """Each class id's rank among the distinct ids of ``y`` (flattened)."""
+    return torch.unique(y.reshape(-1), return_inverse=True)[1]
+
+
+def _roughness(values, y, *, class_ids: bool, ranked: bool = False) -> dict | None:
     """``roughness`` with ``"p"`` a function of no arguments: the test is read only for a column
-    rough and spread enough to be reported (``check_category_ids``)."""
+    rough and spread enough to be reported (``check_category_ids``). ``ranked``: ``y`` holds
+    ``_ranks`` of the class ids (read once for every column)."""
     interior = _interior(values)
     if interior is None or interior[1] < MIN_VALUES:
         return None
     rows, k, inverse = interior
-    read = _profiles(inverse, k, y[rows], class_ids=class_ids)
+    read = _profiles(inverse, k, y[rows], class_ids=class_ids, ranked=ranked)
     if read is None:
         return None
     profile, noise, p = read
@@ -472,10 +481,11 @@ def _category_ids(x, target, numeric, *, class_ids: bool, names: list) -> list[F
     """``check_category_ids``' finding on the table ``x`` (its first ``ID_ROWS`` rows) and its
     ``target``s; ``numeric``: the columns that reach the entry layers ``names`` as numbers."""
     tested = {}
+    labels = _ranks(target) if class_ids else target
     for j in range(x.shape[1]):
         if not bool(numeric[j]):
             continue
-        r = _roughness(x[:, j], target, class_ids=class_ids)
+        r = _roughness(x[:, j], labels, class_ids=class_ids, ranked=class_ids)
         if r is not None:
             tested[j] = r
     if not tested:
