@@ -58,8 +58,8 @@ import warnings
 import torch
 from torch import nn
 
-from trainwell.babysit.findings import Finding, make
 from trainwell.babysit import periodic_columns
+from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.periodic_columns import check_periodic
 
 ROWS = 1500             # rows the probes read: 2/3 fit, 1/3 held out (~500 paired rows: a 3-point drop is
