@@ -165,7 +165,7 @@ def test_a_model_repair_reads_the_periodograms_once(counts, monkeypatch):
     assert counts["preflight"] == 2
     reads = counts["periodogram"]
     counts.update(preflight=0, periodogram=0)
-    monkeypatch.setattr(pc, "_recall", lambda read: None)
+    monkeypatch.setattr(pc, "recall", lambda name, read: None)
     twice = fit()
     assert counts["preflight"] == 2
     assert counts["periodogram"] == 2 * reads > 0

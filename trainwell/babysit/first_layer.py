@@ -58,6 +58,7 @@ import warnings
 import torch
 from torch import nn
 
+from trainwell.babysit import periodic_columns
 from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.periodic_columns import check_periodic
 
@@ -320,15 +321,19 @@ def check_first_layer(model: nn.Module, X, y, *, class_ids: bool, entries: dict 
 
 
 # ------------------------------------------------------------------------------ category ids as numbers
-def _profiles(inverse, k: int, y, *, class_ids: bool) -> tuple | None:
+def _profiles(inverse, k: int, y, *, class_ids: bool, ranked: bool = False) -> tuple | None:
     """The target profile of each of ``k`` groups (``inverse``: each row's group), its sampling
     noise (the variance of the profile's mean) and the p-value of a test that the groups' targets
-    differ at all (chi-square for class ids, ANOVA otherwise); None with fewer than two classes."""
+    differ at all (chi-square for class ids, ANOVA otherwise), as a function of no arguments (its
+    survival function is computed only when asked for); None with fewer than two classes.
+    ``ranked``: the class ids ``y`` are ranks among a superset's classes (``_ranks`` of every row
+    read), renumbered here among the classes present: the ranks ``torch.unique`` gives, without a sort."""
     from scipy.stats import chi2, f as f_dist
     n = inverse.numel()
     counts = torch.bincount(inverse, minlength=k).double()
     if class_ids:
-        labels = torch.unique(y.reshape(-1), return_inverse=True)[1]
+        labels = ((torch.cumsum(torch.bincount(y) > 0, 0) - 1)[y] if ranked
+                  else torch.unique(y.reshape(-1), return_inverse=True)[1])
         c = int(labels.max()) + 1
         if c < 2:
             return None
@@ -338,7 +343,7 @@ def _profiles(inverse, k: int, y, *, class_ids: bool) -> tuple | None:
         noise = (profile * (1 - profile)).sum(1) / (counts - 1)
         expected = counts[:, None] * table.sum(0) / n
         stat = float(((table - expected) ** 2 / expected.clamp_min(1e-12)).sum())
-        return profile, noise, float(chi2.sf(stat, (k - 1) * (c - 1)))
+        return profile, noise, lambda: float(chi2.sf(stat, (k - 1) * (c - 1)))
     t = y.double().reshape(n, -1)
     sums = torch.zeros(k, t.shape[1], dtype=torch.float64).index_add_(0, inverse, t)
     profile = sums / counts[:, None]
@@ -347,8 +352,8 @@ def _profiles(inverse, k: int, y, *, class_ids: bool) -> tuple | None:
     between = float((counts[:, None] * (profile - t.mean(0)) ** 2).sum())
     within_ss = float(within.sum())
     d1, d2 = (k - 1) * t.shape[1], (n - k) * t.shape[1]
-    p = float(f_dist.sf((between / d1) / max(within_ss / d2, 1e-300), d1, d2)) if d2 > 0 else 1.0
-    return profile, var / counts, p
+    ratio = (between / d1) / max(within_ss / d2, 1e-300) if d2 > 0 else None
+    return profile, var / counts, lambda: float(f_dist.sf(ratio, d1, d2)) if ratio is not None else 1.0
 
 
 def _distances(profile, noise):
@@ -358,14 +363,16 @@ def _distances(profile, noise):
 
 def _interior(values):
     """The rows whose value of ``values`` has ``MIN_VALUE_ROWS`` rows and is neither the lowest nor
-    the highest distinct value, and the number of such values; None when the column has fewer than
-    ``MIN_VALUES + 2`` or more than ``MAX_VALUES`` distinct values."""
+    the highest distinct value, the number of such values, and each such row's value as its rank
+    among them (``torch.unique(values[rows], return_inverse=True)[1]``, without a second sort);
+    None when the column has fewer than ``MIN_VALUES + 2`` or more than ``MAX_VALUES`` distinct values."""
     distinct, inverse = torch.unique(values, return_inverse=True)
     if not MIN_VALUES + 2 <= distinct.numel() <= MAX_VALUES:
         return None
     keep = torch.bincount(inverse, minlength=distinct.numel()) >= MIN_VALUE_ROWS
     keep[0] = keep[-1] = False          # the ends of a measured range hold its special cases (a zero, a
-    return keep[inverse], int(keep.sum())   # clipped maximum, a missing-value code): the interior is read
+    rows = keep[inverse]                # clipped maximum, a missing-value code): the interior is read
+    return rows, int(keep.sum()), (torch.cumsum(keep.long(), 0) - 1)[inverse[rows]]
 
 
 def roughness(values, y, *, class_ids: bool) -> dict | None:
@@ -374,12 +381,24 @@ def roughness(values, y, *, class_ids: bool) -> dict | None:
     "snr": the profiles' mean squared pair difference over twice their mean sampling noise}``, on the
     values with ``MIN_VALUE_ROWS`` rows but the lowest and the highest; None when fewer than
     ``MIN_VALUES`` such values or more than ``MAX_VALUES`` distinct values."""
+    r = _roughness(values, y, class_ids=class_ids)
+    return None if r is None else {**r, "p": r["p"]()}
+
+
+def _ranks(y):
+    """Each class id's rank among the distinct ids of ``y`` (flattened)."""
+    return torch.unique(y.reshape(-1), return_inverse=True)[1]
+
+
+def _roughness(values, y, *, class_ids: bool, ranked: bool = False) -> dict | None:
+    """``roughness`` with ``"p"`` a function of no arguments: the test is read only for a column
+    rough and spread enough to be reported (``check_category_ids``). ``ranked``: ``y`` holds
+    ``_ranks`` of the class ids (read once for every column)."""
     interior = _interior(values)
     if interior is None or interior[1] < MIN_VALUES:
         return None
-    rows, k = interior
-    inverse = torch.unique(values[rows], return_inverse=True)[1]
-    read = _profiles(inverse, k, y[rows], class_ids=class_ids)
+    rows, k, inverse = interior
+    read = _profiles(inverse, k, y[rows], class_ids=class_ids, ranked=ranked)
     if read is None:
         return None
     profile, noise, p = read
@@ -450,17 +469,30 @@ def check_category_ids(X, y, *, class_ids: bool, entries: dict | None) -> list[F
     numeric = (~entries["ignored"]).double().mean(0) >= NUMERIC
     x = X[:ID_ROWS].cpu()
     target = y[:ID_ROWS].cpu()
+    read = (x, target, class_ids, tuple(numeric.tolist()), tuple(entries["names"]))
+    found = periodic_columns.recall("category ids", read)    # the repairer's re-check on the same rows
+    if found is None:
+        found = _category_ids(x, target, numeric, class_ids=class_ids, names=entries["names"])
+        periodic_columns.remember("category ids", read, found)
+    return found
+
+
+def _category_ids(x, target, numeric, *, class_ids: bool, names: list) -> list[Finding]:
+    """``check_category_ids``' finding on the table ``x`` (its first ``ID_ROWS`` rows) and its
+    ``target``s; ``numeric``: the columns that reach the entry layers ``names`` as numbers."""
     tested = {}
+    labels = _ranks(target) if class_ids else target
     for j in range(x.shape[1]):
         if not bool(numeric[j]):
             continue
-        r = roughness(x[:, j], target, class_ids=class_ids)
+        r = _roughness(x[:, j], labels, class_ids=class_ids, ranked=class_ids)
         if r is not None:
             tested[j] = r
     if not tested:
         return []
     bound = ALPHA / len(tested)
-    found = {j: r for j, r in tested.items() if r["p"] < bound and r["rough"] >= ROUGH and r["snr"] >= MIN_SNR}
+    found = {j: {**r, "p": r["p"]()} for j, r in tested.items() if r["rough"] >= ROUGH and r["snr"] >= MIN_SNR}
+    found = {j: r for j, r in found.items() if r["p"] < bound}
     if found:                           # a column rough alone but smooth with its companions is no code
         candidates = [c for c in range(x.shape[1]) if bool(numeric[c])
                       and 2 <= torch.unique(x[:, c]).numel() <= MAX_VALUES]
@@ -476,7 +508,6 @@ def check_category_ids(X, y, *, class_ids: bool, entries: dict | None) -> list[F
     columns = sorted(found)
     j = max(columns, key=lambda c: found[c]["rough"])
     r = found[j]
-    names = entries["names"]
     layers = f"the entry layer{'s' if len(names) > 1 else ''} " + ", ".join(f"`{n}`" for n in names)
     return [make(
         "categories_as_numbers",
@@ -490,7 +521,7 @@ def check_category_ids(X, y, *, class_ids: bool, entries: dict | None) -> list[F
         + "): the first layer must learn a function that jumps at every value",
         evidence={"columns": columns, "column": j, "values": r["values"], "roughness": r["rough"], "p": r["p"],
                   "joint_roughness": {", ".join(map(str, cs)): v for cs, v in r["joint"].items()},
-                  "p_threshold": bound, "columns_tested": len(tested), "first_layer": entries["names"]},
+                  "p_threshold": bound, "columns_tested": len(tested), "first_layer": names},
         where=f"input column {j}", severity="warning",
         fix="one-hot encode the column (pd.get_dummies, sklearn OneHotEncoder) or map its ids to an "
             "nn.Embedding, instead of feeding the id as a number")]

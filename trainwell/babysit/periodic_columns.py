@@ -53,30 +53,45 @@ MAX_COLUMNS = 64          # wider inputs (spectra, flattened signals) are not re
                           # periodograms, ~5 ms each at ROWS rows on one CPU core
 
 
-_remembered: list | None = None      # inside ``remembered()``: [(what was read, its findings)]
+_remembered: dict | None = None      # inside ``remembered()``: {reading's name: (what was read, what it found)}
 
 
 @contextlib.contextmanager
 def remembered():
-    """Within the block, a ``check_periodic`` on the same rows, targets and columns read as the
-    last one returns that one's findings (copies) instead of reading the periodograms again: the
-    repairer's re-check after a change of the model, which changes what reaches the entry layers
-    at most, reads the same rows."""
+    """Within the block, a reading of the rows alone (``check_periodic``'s periodograms,
+    ``first_layer.check_category_ids``' per-value profiles) on the same rows, targets and columns as
+    the last one of its name returns that one's findings (copies) instead of reading them again: the
+    repairer's re-check after a change of the model, which changes what reaches the entry layers at
+    most, reads the same rows."""
     global _remembered
-    outer, _remembered = _remembered, []
+    outer, _remembered = _remembered, {}
     try:
         yield
     finally:
         _remembered = outer
 
 
-def _recall(read: tuple) -> list | None:
-    """The findings remembered for ``read`` (rows, targets, class_ids, columns, alpha), or None."""
-    for seen, found in _remembered or ():
-        if seen[2:] == read[2:] and all(a.dtype == b.dtype and a.shape == b.shape and torch.equal(a, b)
-                                        for a, b in zip(seen[:2], read[:2])):
-            return copy.deepcopy(found)
-    return None
+def _same(seen: tuple, read: tuple) -> bool:
+    """Whether two readings' inputs are equal: tensors by dtype, shape and value, the rest by ``==``."""
+    return len(seen) == len(read) and all(
+        torch.is_tensor(b) and a.dtype == b.dtype and a.shape == b.shape and torch.equal(a, b)
+        if torch.is_tensor(a) else not torch.is_tensor(b) and a == b for a, b in zip(seen, read))
+
+
+def recall(name: str, read: tuple) -> list | None:
+    """Inside ``remembered()``, the findings (a copy) of the last reading called ``name`` when it
+    read the same ``read``; else None."""
+    seen = (_remembered or {}).get(name)
+    if seen is None or not _same(seen[0], read):
+        return None
+    return copy.deepcopy(seen[1])
+
+
+def remember(name: str, read: tuple, found: list) -> None:
+    """Inside ``remembered()``, keep what the reading ``name`` found on ``read`` (copies of both: a
+    caller's later edit of its rows or of the findings does not reach them); outside it, nothing."""
+    if _remembered is not None:
+        _remembered[name] = (tuple(r.clone() if torch.is_tensor(r) else r for r in read), copy.deepcopy(found))
 
 
 def _signals(t: torch.Tensor, class_ids: bool) -> list[torch.Tensor]:
@@ -164,15 +179,16 @@ def check_periodic(X, y, *, class_ids: bool, entries: dict | None, alpha: float,
     n = min(X.shape[0], ROWS)
     x, t = X[:n].detach().cpu().double(), y[:n].detach().cpu()
     reaches = (~entries["ignored"]).double().mean(0) >= numeric
+    ordered = x.sort(0).values
+    distinct = 1 + (ordered[1:] != ordered[:-1]).sum(0)     # each column's distinct values, in one sort
+    finite = torch.isfinite(x).all(0)
     columns = [j for j in range(x.shape[1]) if bool(reaches[j])
-               and torch.unique(x[:, j]).numel() >= DISTINCT * n and bool(torch.isfinite(x[:, j]).all())
-               and spread_out(x[:, j])]
+               and int(distinct[j]) >= DISTINCT * n and bool(finite[j]) and spread_out(x[:, j])]
     read = (x, t, class_ids, tuple(columns), alpha)
-    found = _recall(read) if _remembered is not None else None
+    found = recall("periodic", read)
     if found is None:
         found = _periodic(x, t, columns, class_ids=class_ids, alpha=alpha)
-        if _remembered is not None:
-            _remembered[:] = [(read, copy.deepcopy(found))]
+        remember("periodic", read, found)
     return found
 
 

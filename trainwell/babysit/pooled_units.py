@@ -62,10 +62,14 @@ def pooled_layers(model: nn.Module, x: torch.Tensor, *, seed: int = 0) -> list[d
     forward fails. ``seed``: the permutations'."""
     work = copy.deepcopy(model).eval()
     gen = torch.Generator().manual_seed(seed)
+    before = _rng_states(x.device)
     try:
         base = _outputs(work, x)
     except Exception:                   # a forward that fails is model_checks' to report
         return []
+    # an eval-mode forward that draws from torch's generators runs every forward below, so the checks
+    # after this one draw the same numbers as ever; one that draws nothing skips what cannot change the verdict
+    draws = _drew(before, x.device)
     found = []
     layers = [(n, m) for n, m in work.named_modules() if isinstance(m, LAYERS)][:MAX_LAYERS]
     for name, layer in layers:
@@ -83,17 +87,36 @@ def pooled_layers(model: nn.Module, x: torch.Tensor, *, seed: int = 0) -> list[d
             seen[m] = {"units": units, "axis": axis, "shape": tuple(out.shape[1:]),
                        "differs": _differ([out.reshape(-1).double()], [moved.reshape(-1).double()])}
             return moved
+        before = _rng_states(x.device)
         try:
             permuted = _outputs(work, x, layer, permute)
-            zeroed = _outputs(work, x, layer, lambda m, out: torch.zeros_like(out) if torch.is_tensor(out) else None)
-        except Exception:               # a permuted or zeroed output the rest of the forward cannot take
+        except Exception:               # a permuted output the rest of the forward cannot take
             continue
+        draws = draws or _drew(before, x.device)
         info = seen.get(layer)
-        if info is None or info["units"] < 2 or not info["differs"]:
+        settled = info is None or info["units"] < 2 or not info["differs"] or _differ(base, permuted)
+        if settled and not draws:       # not pooled whatever the zeroed forward gives
             continue
-        if not _differ(base, permuted) and _differ(base, zeroed):
+        try:
+            zeroed = _outputs(work, x, layer, lambda m, out: torch.zeros_like(out) if torch.is_tensor(out) else None)
+        except Exception:               # a zeroed output the rest of the forward cannot take
+            continue
+        if not settled and _differ(base, zeroed):
             found.append({"layer": name, "units": info["units"], "axis": info["axis"], "shape": info["shape"]})
     return found
+
+
+def _drew(before: list, device: torch.device) -> bool:
+    """Whether torch's generators moved since ``before`` (``_rng_states``)."""
+    return any(not torch.equal(a, b) for a, b in zip(before, _rng_states(device)))
+
+
+def _rng_states(device: torch.device) -> list:
+    """torch's generator states a forward on ``device`` may draw from: the CPU's and the device's own."""
+    states = [torch.get_rng_state()]
+    if device.type == "cuda":
+        states.append(torch.cuda.get_rng_state(device))
+    return states
 
 
 def check_pooled_units(model: nn.Module, X, *, seed: int = 0) -> list[Finding]:
