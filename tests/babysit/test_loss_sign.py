@@ -131,3 +131,33 @@ def test_an_overfit_run_of_a_loss_below_zero_is_no_divergence():
         return F.cross_entropy(out, y) - 5.0
     found = pf.check_overfit(mlp(), X[:20], Y[:20], shifted, "other", "sgd", 1e-6)
     assert "lr_too_high" not in [f.code for f in found]
+
+
+def sigmoid_cross_entropy(out, y):          # softmax's cross-entropy with sigmoid's probabilities
+    return -F.logsigmoid(out).gather(1, y[:, None]).mean()
+
+
+def test_a_loss_spent_while_the_accuracy_stays_short_is_a_loss_output_mismatch():
+    # -log sigmoid(out[y]) is minimized by raising the right output alone: the loss goes to ~0 while
+    # the outputs' ranking (the accuracy) is left where the shared weights happen to put it
+    # (20 rows of noise with 10 classes and a wide MLP: raising every output is the loss's quickest way down)
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(20, 64, generator=g), torch.randint(0, 10, (20,), generator=g)
+    found = pf.check_overfit(mlp((64, 128, 128, 10)), x, y, sigmoid_cross_entropy, "other", "adam", 1e-3)
+    assert [f.code for f in found] == ["loss_output_mismatch"]
+    ev = found[0].evidence
+    for run in (ev["user_run"], ev["reference_adam_1e-3"]):
+        assert 0 <= run["last"] <= pf.LOSS_SPENT * run["first"] and run["acc"] < ev["accuracy_target"]
+    # the same model and optimizer with the classes scored together memorizes the rows: quiet
+    assert pf.check_overfit(mlp((64, 128, 128, 10)), x, y, F.cross_entropy, "other", "adam", 1e-3) == []
+    # where the right output's rise alone happens to rank the rows right, the loss is no fault there: quiet
+    assert pf.check_overfit(mlp(), X[:20], Y[:20], sigmoid_cross_entropy, "other", "adam", 1e-3) == []
+
+
+def test_a_cross_entropy_spent_to_one_percent_on_twenty_rows_has_every_row_right():
+    # the bound behind LOSS_SPENT: mean loss m on n rows caps each row's loss at n*m, so the right
+    # class's probability is at least exp(-n*m) > 1/2 for m = 1% of ln C, n = 20, C < 32
+    n = pf.OVERFIT_ROWS
+    for classes in (2, 10, 31):
+        m = pf.LOSS_SPENT * torch.log(torch.tensor(float(classes)))
+        assert torch.exp(-n * m) > 0.5

@@ -95,6 +95,9 @@ STALL_SHARE = 0.1         # cannot_overfit_small_subset: a run whose loss still 
                           # 10% of steps has not stalled: it trains on to 2x the steps before the verdict
 WRONG_WAY = 0.5           # loss_output_mismatch: minimizing the loss left the memorized rows' accuracy below
                           # half of what guessing the commonest class scores (a loss that rewards the wrong class)
+LOSS_SPENT = 0.01         # ... or the loss fell to 1% of its first value while the rows' accuracy stayed short of
+                          # LEARNED_ACC: a cross-entropy from ln C (C < 32) at 1% on OVERFIT_ROWS rows leaves each
+                          # row's loss below ln 2, its right class above 1/2: every row right (a loss blind to the classes)
 NO_SHRINK = 1e-2          # regularization_not_effective: one decay step (float64) shrinks ||w|| by less
                           # than 1% of lr x weight_decay, the shrink plain SGD's decay gives
 SAME_OUTPUT = 1e-6        # ... two dropout forward passes differ by less (relative)
@@ -983,7 +986,7 @@ def check_overfit(model, x, y, loss_fn, kind, optimizer_spec, lr, options=None, 
     if ref.get("cut"):
         return None
     evidence = {"rows": int(x.shape[0]), "lr": lr, "user_run": user, "reference_adam_1e-3": ref}
-    against = loss_against_accuracy(user, ref, y)
+    against = loss_against_accuracy(user, ref, y) or loss_apart_from_accuracy(user, ref, y)
     if against:
         return against
     if ref["ok"]:
@@ -1052,13 +1055,8 @@ def loss_against_accuracy(user: dict, ref: dict, y) -> list[Finding]:
     runs = (user, ref) if math.isfinite(user["last"]) else (ref,)
     if any(r.get("acc") is None or r.get("first_acc") is None or not math.isfinite(r["last"]) for r in runs):
         return []
-    ids = y.detach().flatten().cpu()
-    if torch.is_floating_point(ids):    # binary targets as floats (BCE): the classes are 0 and 1
-        if not bool(((ids == 0) | (ids == 1)).all()):
-            return []
-        ids = ids.long()
-    ids = ids[ids >= 0]                 # ignore_index rows (-100) are no class
-    if ids.numel() == 0:
+    ids = _class_ids(y)
+    if ids is None:
         return []
     floor = WRONG_WAY * float(torch.bincount(ids).max()) / ids.numel()
     for r in runs:
@@ -1078,6 +1076,50 @@ def loss_against_accuracy(user: dict, ref: dict, y) -> list[Finding]:
                            "below_zero": below},
                  fix="negate the loss (fit minimizes it): -log_probs.gather(1, y).mean(), or F.nll_loss / "
                      "F.cross_entropy")]
+
+
+def _class_ids(y) -> torch.Tensor | None:
+    """The class ids of an overfit subset's targets (ignore_index rows dropped; float 0/1 targets as
+    ids); None when they are not class ids or none is left."""
+    ids = y.detach().flatten().cpu()
+    if torch.is_floating_point(ids):    # binary targets as floats (BCE): the classes are 0 and 1
+        if not bool(((ids == 0) | (ids == 1)).all()):
+            return None
+        ids = ids.long()
+    ids = ids[ids >= 0]                 # ignore_index rows (-100) are no class
+    return ids if ids.numel() else None
+
+
+def loss_apart_from_accuracy(user: dict, ref: dict, y) -> list[Finding]:
+    """A loss minimized without the accuracy: in both overfit runs (the user's optimizer unless it
+    blew up, and Adam lr=1e-3) the loss fell from above zero to at most ``LOSS_SPENT`` of its first
+    value while the subset's accuracy ended short of ``learned_target`` (half of the way from guessing
+    the commonest class to every row right). A loss that scores the class the outputs rank first
+    cannot be spent so far on rows it leaves wrong (a cross-entropy at 1% of ln C on 20 rows has every
+    row's right class above 1/2); one that reads each output apart can: ``-log sigmoid(out[y])`` (the
+    cross-entropy of softmax's rows with sigmoid's probabilities) is minimized by raising the right
+    output alone, and nothing pushes the others below it."""
+    runs = (user, ref) if math.isfinite(user["last"]) else (ref,)
+    if any(r.get("acc") is None or not math.isfinite(r["last"]) for r in runs):
+        return []
+    ids = _class_ids(y)
+    if ids is None:
+        return []
+    target = learned_target(ids)
+    for r in runs:
+        if not (r["first"] > 0 and 0 <= r["last"] <= LOSS_SPENT * r["first"] and r["acc"] < target):
+            return []
+    return [make("loss_output_mismatch",
+                 f"the loss is minimized without the accuracy on the rows it trains on: with Adam lr=1e-3 it went "
+                 f"{ref['first']:.4g} -> {ref['last']:.4g} (at most {LOSS_SPENT:.0%} of its start) while the accuracy "
+                 f"ended at {ref['acc']:.2f}, short of {target:.2f} (the run's own optimizer: loss {user['first']:.4g} "
+                 f"-> {user['last']:.4g}, accuracy {user['acc']:.2f}): the loss does not score the class the outputs "
+                 f"rank first (each output's probability read apart, as sigmoid's inside a softmax cross-entropy, so "
+                 f"nothing pushes the wrong classes down; or outputs that are not class scores)",
+                 evidence={"user_run": user, "reference_adam_1e-3": ref, "accuracy_target": target,
+                           "loss_spent": LOSS_SPENT, "loss": "other"},
+                 fix="score the classes together: F.cross_entropy on raw logits (its softmax pushes the other "
+                     "classes down), or BCE-with-logits on one-hot targets for labels that are not exclusive")]
 
 
 def memorized_target(y) -> float:

@@ -214,6 +214,7 @@ CODES = {spec.code: spec for spec in (
                   "; a bounding last operation whose range holds the targets when the loss's best outputs inside it lie >= 0.25 x Var(y) from the targets, or the range forbids >= 4% of what fitting the outputs gains over a constant"
                   "; more outputs than classes (outputs no label names) is info: a class-id loss only pushes the unused logits down"
                   "; a loss whose minimizing, in both overfit runs, moves it by >= 10% while the subset's accuracy falls below its start and below 0.5 x the commonest class's share (it rewards the wrong outputs)"
+                  "; a loss that falls, in both overfit runs, to <= 1% of its first value while the subset's accuracy stays short of half of the way from the commonest class's share to 1 (it scores each output apart)"
                   "; a user's own loss is a warning when the standard loss trains to a significantly better metric (accuracy >= 3 points higher, beyond 2 standard errors and 3x the repeat's spread; 1 - R^2 at most 1 / 1.25 of the user loss's, 2 points lower and beyond 3x the spread) and is still ahead at the run's length"
                   "; an asymmetric loss (nudges' rises differ by > 10% of the larger, the larger >= 1e-3 of the rise with the outputs shifted one row) by the same tests (the repeat's spread read at the run's length only) and its mean residual lowering the held 1 - R^2 by >= 2 points",
         source="notes 003 design choices: output activation and loss go together",
@@ -226,7 +227,8 @@ CODES = {spec.code: spec for spec in (
         explains=("bad_initial_loss", "cannot_overfit_small_subset", Group.OPTIMIZATION),
         thresholds=("preflight.ROW_SUM_TOLERANCE", "preflight.LOSS_SHIFT", "preflight.UNBOUNDED_DROP",
                     "output_range.CHANCE_RATIO", "output_range.RANGE_LOSS", "model_checks.LOSS_TOLERANCE",
-                    "output_range.MISREAD", "output_range.OPTIMUM_GAP", "preflight.WRONG_WAY", "loss_arm.MIN_ROWS",
+                    "output_range.MISREAD", "output_range.OPTIMUM_GAP", "preflight.WRONG_WAY", "preflight.LOSS_SPENT",
+                    "loss_arm.MIN_ROWS",
                     "loss_arm.SYMMETRY", "loss_arm.RISE_FLOOR", "loss_arm.OFFSET_POINTS"),
         graded_by=("remove output activation",),   # softmax rows only, a module's or forward's (evidence "graded")
         stops_unrepaired=True,
