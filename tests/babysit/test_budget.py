@@ -79,6 +79,36 @@ def test_a_bigger_batch_prices_more_and_functional_ops_and_convolutions_are_coun
     assert [budget.forward_cost(r) for r in (16, 512)] == sorted(budget.forward_cost(r) for r in (16, 512))
 
 
+class Recurrent(nn.Module):
+    def __init__(self, kind):
+        super().__init__()
+        torch.manual_seed(0)
+        self.rnn, self.head = getattr(nn, kind)(1, 16, batch_first=True), nn.Linear(16, 3)
+
+    def forward(self, x):
+        return self.head(self.rnn(x)[0][:, -1])
+
+
+def test_the_ops_inside_a_recurrent_modules_call_are_priced_apart_and_feed_forward_prices_stay():
+    x = torch.randn(32, 24, 1)
+    for kind in ("GRU", "RNN"):
+        work = cost.measure_work(Recurrent(kind), x)
+        step, forward = work.step(32), work.forward(32)
+        # the cell's ops at each of the 24 steps are dispatched inside the module's one call: nearly all
+        assert 0.8 * step.ops < step.fused_ops < step.ops and 0.8 * forward.ops < forward.fused_ops < forward.ops
+        c = cost.BUDGET_COSTS["cpu"]
+        as_before = cost.price(step, cost.BudgetCosts(c.conv_flop, c.flop, c.element, c.op, c.spilled_element,
+                                                      c.cache_bytes))
+        assert cost.price(step, c) == pytest.approx(as_before - step.fused_ops * (c.op - c.fused_op))
+        # twice the time steps: about twice the fused ops, the ops outside about the same
+        longer = cost.measure_work(Recurrent(kind), torch.randn(32, 48, 1)).step(32)
+        assert longer.fused_ops == pytest.approx(2 * step.fused_ops, rel=0.1)
+        assert longer.ops - longer.fused_ops == pytest.approx(step.ops - step.fused_ops, rel=0.1)
+    # no recurrent module: no fused op, the price is the op price's
+    plain = cost.measure_work(Pooled(True), torch.randn(16, 1, 16, 16))
+    assert plain.step(16).fused_ops == 0 and plain.forward(16).fused_ops == 0
+
+
 def test_counting_leaves_the_model_and_the_random_streams_alone():
     torch.manual_seed(5)
     net = nn.Sequential(nn.Linear(8, 16), nn.BatchNorm1d(16), nn.Dropout(0.5), nn.Linear(16, 2))

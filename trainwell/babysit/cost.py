@@ -144,22 +144,32 @@ class Count:
     flops: float = 0.0         # every other counted flop (matmuls, attention)
     elements: float = 0.0      # elements written by the ops
     ops: float = 0.0           # aten ops dispatched
+    fused_ops: float = 0.0     # ... of which inside a recurrent module's one call (``RECURRENT``)
 
     def combine(self, other: "Count", a: float = 1.0, b: float = 1.0) -> "Count":
         """``a x self + b x other``, each count at least 0."""
         return Count(*(max(0.0, a * getattr(self, f.name) + b * getattr(other, f.name)) for f in fields(Count)))
 
 
+# A recurrent module's forward is one call into ATen that loops over the time steps in C++ (on the
+# CPU, a GRU or a packed LSTM dispatches its cell's ops at every step): those ops pay no Python of
+# their own, unlike the per-module ops the op price was fitted on (it covers the trainer's Python).
+RECURRENT = (nn.RNNBase,)
+
+
 class _Counting(TorchDispatchMode):
     def __init__(self):
         super().__init__()
         self.counts = {f.name: 0.0 for f in fields(Count)}
+        self.inside = 0                 # recurrent modules' forwards running now
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         out = func(*args, **kwargs)
         packet = func._overloadpacket
         self.counts["ops"] += 1
+        if self.inside:
+            self.counts["fused_ops"] += 1
         if packet in flop_registry:
             self.counts["conv_flops" if packet in CONV_OPS else "flops"] += flop_registry[packet](
                 *args, **kwargs, out_val=out)
@@ -171,14 +181,30 @@ def count_pass(model: nn.Module, x: torch.Tensor, *, backward: bool) -> Count:
     """One pass of ``model`` (not copied: the caller's copy) on ``x``: a forward without gradients,
     or with ``backward`` a forward and the backward of the outputs' mean square (a loss's work)."""
     mode = _Counting()
-    with mode:
-        if backward:
-            outs = [t for t in tree_flatten(model(x))[0] if isinstance(t, torch.Tensor) and t.requires_grad]
-            if outs:
-                sum(t.float().square().mean() for t in outs).backward()
-        else:
-            with torch.no_grad():
-                model(x)
+
+    def enter(module, args):
+        mode.inside += 1
+
+    def leave(module, args, output):
+        mode.inside -= 1
+    handles = [h for m in model.modules() if isinstance(m, RECURRENT)
+               for h in (m.register_forward_pre_hook(enter), m.register_forward_hook(leave))]
+    try:
+        with mode:
+            if backward:
+                outs = [t for t in tree_flatten(model(x))[0] if isinstance(t, torch.Tensor) and t.requires_grad]
+                forward_ops, forward_fused = mode.counts["ops"], mode.counts["fused_ops"]
+                if outs:
+                    sum(t.float().square().mean() for t in outs).backward()
+                # the backward runs outside any module: its ops are shared out as the forward's were
+                if forward_ops:
+                    mode.counts["fused_ops"] = forward_fused * mode.counts["ops"] / forward_ops
+            else:
+                with torch.no_grad():
+                    model(x)
+    finally:
+        for h in handles:
+            h.remove()
     return Count(**mode.counts)
 
 
@@ -240,7 +266,8 @@ def _count_both(model: nn.Module, x: torch.Tensor) -> tuple:
 @dataclass(frozen=True)
 class BudgetCosts:
     """Seconds per convolution flop, per other flop, per element written, per element written
-    beyond the cache (``spill``) and per dispatched op."""
+    beyond the cache (``spill``), per dispatched op and per op inside a recurrent module's call
+    (``fused_op``; None: as ``op``)."""
 
     conv_flop: float
     flop: float
@@ -248,6 +275,7 @@ class BudgetCosts:
     op: float
     spilled_element: float = 0.0
     cache_bytes: float = math.inf
+    fused_op: float | None = None
 
 
 # The budgets' prices on the CPU. conv_flop, flop, element and op are babysit12's (fitted to 18 step
@@ -261,8 +289,12 @@ class BudgetCosts:
 # L3 (32 MiB, lscpu). Priced / measured over the 60: median 0.91, 0.39-4.14 (MLP steps on 16 rows
 # priced high, where the trainer's Python, not a bare loop's, is what the op price covers; CNN
 # evaluations priced low, 0.39-0.7).
+# fused_op: the slope of a bare training step's CPU seconds over the ops a GRU and a plain RNN
+# dispatch inside their one call (32 and 128 rows, 8 to 64 steps, one thread, 2026-12-06 16:30 UTC,
+# load 4): 1.8-1.9e-6 s an op with its flops and elements; at op's 2e-5 these steps were priced at
+# 7-12x their time (an MLP's bare step at 3.7-5.1x, where op covers the trainer's Python).
 BUDGET_COSTS = {"cpu": BudgetCosts(conv_flop=1e-11, flop=1e-11, element=5e-10, op=2e-5, spilled_element=5e-10,
-                                   cache_bytes=32 * 2 ** 20),
+                                   cache_bytes=32 * 2 ** 20, fused_op=2e-6),
                 "cuda": BudgetCosts(conv_flop=COSTS["cuda"].flop, flop=COSTS["cuda"].flop,
                                     element=COSTS["cuda"].element, op=COSTS["cuda"].op)}
 EVAL_OPS = 10                 # an evaluation's Python: eval(), no_grad, the loss, one host read
@@ -279,5 +311,7 @@ def spill(work: Work, rows: int, costs: "BudgetCosts | None" = None) -> float:
 def price(count: Count, costs: BudgetCosts, *, spilled: float = 0.0) -> float:
     """Nominal seconds of ``count`` on a device of ``costs``; ``spilled``: the share of its elements
     written beyond the cache (``spill``)."""
+    fused = costs.op if costs.fused_op is None else costs.fused_op
     return (count.conv_flops * costs.conv_flop + count.flops * costs.flop + count.elements * costs.element
-            + count.elements * spilled * costs.spilled_element + count.ops * costs.op)
+            + count.elements * spilled * costs.spilled_element + (count.ops - count.fused_ops) * costs.op
+            + count.fused_ops * fused)
