@@ -18,6 +18,7 @@ from trainwell.babysit.findings import Diagnosis, make
 from trainwell.babysit.monitor import Monitor
 from trainwell.babysit import augment_check, batch_check, interventions, mode_gap, schedule_check, stopping
 from trainwell.babysit.cut_gradient import check_gradient_reaches
+from trainwell.babysit.fresh_weights import frozen_fresh
 from trainwell.babysit.blind_model import check_blind_model
 from trainwell.babysit.module_use import check_module_use, check_shared_modules, weigh_against_memorization
 from trainwell.babysit.layout_check import check_layout
@@ -246,7 +247,8 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
             p.model, p.train[0], p.train[1], resolve_loss(config.loss)[0], optimizer=config.optimizer,
             lr=top * probe_lr(config.optimizer, config.lr, probe_options), weight_decay=config.weight_decay or 0.0,
             options=probe_options, batch_size=config.batch_size, seed=config.seed, symptoms=symptoms, repeat=True,
-            clip_norm=config.clip_norm, unfreeze=not config.freeze,   # the run's own freeze is a decision
+            clip_norm=config.clip_norm,   # the run's own freeze is a decision, unless it froze the initial draw
+            unfreeze=not config.freeze or bool(frozen_fresh(p.model)),
             run_steps=run_steps, in_order=not config.shuffle, config=config,
             budget=budget.share(EXPERIMENT_SHARE * budget.left))
         budget.reserve(0.0)

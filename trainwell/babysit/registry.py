@@ -698,20 +698,22 @@ CODES = {spec.code: spec for spec in (
         measures="an intervention: the held loss and accuracy after the experiment's steps of the setup against "
                  "the same steps with every parameter trainable (parameter tensors with requires_grad=False "
                  "never move: their update ratio is exactly 0 while the others' is not)"
-                 "; the graph cut (cut_gradient.py, doctor only): on one training-mode forward and loss of the untrained model, the modules called with gradients enabled whose own trainable parameters all get a None gradient, and how far the eval-mode output moves when each one's parameters move by NUDGE of their RMS",
+                 "; the graph cut (cut_gradient.py, doctor only): on one training-mode forward and loss of the untrained model, the modules called with gradients enabled whose own trainable parameters all get a None gradient, and how far the eval-mode output moves when each one's parameters move by NUDGE of their RMS"
+                 "; the run's own freeze option (no unfreeze arm: a decision) is tried all the same where every frozen weight tensor of at least MIN_VALUES values is its initial draw (fresh_weights.py: a two-sample Kolmogorov-Smirnov test against a fresh reset_parameters draw of its module, p above ALPHA)",
         threshold="the unfrozen copy trains significantly better (interventions.significant: beyond 3x the "
                   "repeat's difference, 2 standard errors and 3 points of held accuracy, or 10% of the "
                   "starting loss, or a loss 1.25x lower by 2% of the start)"
                   "; the graph cut: the output moves by more than CHANGED of its RMS (it depends on parameters no gradient reaches; a module the forward called under torch.no_grad, or did not use, is quiet)",
         source="notes 001 'track ratio of weight updates / weight magnitudes' (a ratio of exactly 0 is a layer "
                "that never learns); issue 11's frozen-layers fault"
-               "; notes 001: backpropagation is the chain rule through each gate, so a layer trains only through a differentiable path to the loss",
+               "; notes 001: backpropagation is the chain rule through each gate, so a layer trains only through a differentiable path to the loss"
+               "; notes 001, transfer learning: a body is fixed as a feature extractor after it was trained (on ImageNet), so a freeze of the initial draw keeps random features",
         fix="train the frozen layers too (requires_grad_(True)), or freeze only a body pretrained for this input"
             "; keep the path from the layers to the loss differentiable (the values of a max, not its indices; torch, not numpy; no .detach() or .item() on the way)",
         explains=(Group.INIT, Group.SLOW, "cannot_overfit_small_subset", "underfitting"),
         thresholds=("interventions.NOISE_FACTOR", "interventions.SAMPLING_Z", "interventions.MIN_LIFT",
                     "interventions.MIN_GAIN", "interventions.KILL_RATIO", "interventions.MIN_POINTS",
-                    "cut_gradient.NUDGE", "cut_gradient.CHANGED"),
+                    "cut_gradient.NUDGE", "cut_gradient.CHANGED", "fresh_weights.ALPHA", "fresh_weights.MIN_VALUES"),
         plan=not_repairable,
     ),
     FindingSpec(
