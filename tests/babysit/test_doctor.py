@@ -56,7 +56,10 @@ def test_lr_mults_reach_the_preflight_probes():
 
 def test_probes_and_probe_training_use_the_runs_optimizer_options(built):
     spy = Spy()
-    trainwell.doctor(bn_mlp(), (X, Y), optimizer="sam", nesterov=False, lr_mults={"0": 0.1}, freeze=["3"],
+    model = bn_mlp()
+    with torch.no_grad():   # "3" off its initial draw (a learnt layer): its freeze is the run's decision, no
+        model[3].weight.mul_(3.0)   # unfreeze arm (fresh_weights) builds an optimizer that trains it
+    trainwell.doctor(model, (X, Y), optimizer="sam", nesterov=False, lr_mults={"0": 0.1}, freeze=["3"],
                      optimizer_options={"rho": 0.2, "dampening": 0.1}, callbacks=[spy], epochs=1, budget_s=60)
     for model, opt in [*built, (spy.model, spy.optimizer)]:
         if opt.param_groups[0].get("betas"):             # the overfit check's reference Adam
@@ -93,7 +96,10 @@ def test_doctor_command_takes_the_optimizer_options(tmp_path, monkeypatch, capsy
     status = main(["doctor", str(config), "--budget", "20"])
     out = capsys.readouterr()
     assert status == 0, out.out + out.err
-    assert "no problems found" in out.out
+    if options.startswith("freeze"):   # a layer frozen at its initial draw: the unfreeze arm runs and reads it
+        assert "frozen_parameters" in out.out and "0 errors, 1 warning" in out.out, out.out
+    else:
+        assert "no problems found" in out.out
 
 
 def test_a_softmax_module_before_cross_entropy_is_graded_not_blocking():
