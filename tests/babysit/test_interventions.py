@@ -612,12 +612,8 @@ def test_a_faster_lr_is_no_cause_when_the_setup_closes_to_within_3x_by_the_runs_
     assert iv.helpful(setup, [repeat, closing]) == []
     ahead = arm("lr x10", "lr_too_low", 0.1123, 0.961, (0.08, 0.99))
     assert iv.helpful(setup, [repeat, ahead]) == [ahead]
-    # not trained on: the setup trained on to step 135 is read against the change at step 100; 4.3
-    # points behind it (91.8 % against 96.1 %) is not shown to be MIN_LIFT behind (``lifted``), 7.2 is
-    short = arm("lr x10", "lr_too_low", 0.1123, 0.961)
-    assert iv.helpful(setup, [repeat, short]) == []
-    far = arm("lr x10", "lr_too_low", 0.1123, 0.990)
-    assert iv.helpful(setup, [repeat, far]) == [far]
+    short = arm("lr x10", "lr_too_low", 0.1123, 0.961)            # not trained on: the arms' steps decide
+    assert iv.helpful(setup, [repeat, short]) == [short]
 
 
 def test_a_setup_on_a_plateau_trains_on_in_doublings_to_the_runs_end():

@@ -79,8 +79,7 @@ KILL_RATIO = 1.25     # ... or, without accuracies (regression), in the user's o
 MIN_POINTS = 0.02     # ... and lower by at least 2% of the starting loss (2 points of R^2 when the start is
                       # Var(y): issue 11's "within 2 points" of a repair), so a near-zero loss made smaller
                       # is still no cause
-SAMPLING_Z = 2.0      # ... and, for accuracies, by more than 2 standard errors of the held rows' sampling (where
-                      # both trained on, the lift less MIN_LIFT by 2 standard errors: ``lifted``, one-sided 2.3 %)
+SAMPLING_Z = 2.0      # ... and, for accuracies, by more than 2 standard errors of the held rows' sampling
 MIN_LIFT = 0.03       # ... and by at least 3 points: issue 11's measure of a setup that trains measurably
                       # worse (a "killed" mutant: >= 3 points of validation accuracy); a smaller lift after
                       # STEPS steps is a setup that learns a little slower, not one that ends worse
@@ -150,29 +149,8 @@ def gain(baseline: Arm, arm: Arm) -> float:
     return baseline.after - arm.after
 
 
-def lift_error(baseline: Arm, arm: Arm, spread: float = 0.0) -> float:
-    """The standard error of an accuracy lift ``arm.acc - baseline.acc`` on the arms' held rows: the
-    sampling error of a difference of two accuracies on ``arm.rows`` rows each, 2 p (1 - p) / rows
-    with p their mean, plus the run-to-run variance of the two runs. ``spread`` is the difference of
-    two runs of the unchanged setup on the same rows: each run's variance is estimated as
-    spread^2 / 2 (E[d^2] = 2 sigma^2) and the lift, a difference of two runs, carries twice that.
-    The combination is the two-sample (Welch) test's; counting the run-to-run variance beside the
-    test rows' sampling is Bouthillier et al. 2021, "Accounting for Variance in Machine Learning
-    Benchmarks" (MLSys)."""
-    p = (arm.acc + baseline.acc) / 2
-    return math.sqrt(2 * p * (1 - p) / arm.rows + spread ** 2)
-
-
-def lifted(baseline: Arm, arm: Arm, spread: float = 0.0) -> bool:
-    """The arm's held accuracy is shown to be at least ``MIN_LIFT`` above the setup's, one statistic:
-    (lift - ``MIN_LIFT``) / ``lift_error`` > ``SAMPLING_Z``. A lead of 4.0 points on 512 rows at
-    p = 0.92 clears 3 points and 2 sampling errors (3.5) separately, but its excess over 3 points,
-    1.0, is inside the sampling error of that comparison: it is not shown to be 3 points."""
-    return arm.acc - baseline.acc - MIN_LIFT > SAMPLING_Z * lift_error(baseline, arm, spread)
-
-
 def significant(baseline: Arm, arm: Arm, repeat: Arm | None, *, by_loss: bool = False,
-                noise_of: Arm | None = None, trained_on: bool = False) -> bool:
+                noise_of: Arm | None = None) -> bool:
     """The arm trains better than the setup beyond the run's noise. With class ids (accuracies
     measured): its accuracy on the held rows is higher by more than ``NOISE_FACTOR`` x the repeat's
     difference, by more than ``SAMPLING_Z`` standard errors of a difference of two accuracies
@@ -190,11 +168,7 @@ def significant(baseline: Arm, arm: Arm, repeat: Arm | None, *, by_loss: bool = 
     slows learning threefold; ``MIN_GAIN`` keeps a near-zero loss made smaller out). ``noise_of``:
     the run the repeat repeats, when ``baseline`` is another (the setup trained on, or in the run's
     order): the loss noise is then taken relative to that run's loss and scaled to ``baseline``'s
-    (a loss 8x lower after 3x the steps varies 8x less; accuracies keep their spread in points).
-    ``trained_on``: the two runs are the setup and a change trained on (``Arm.longer``), the
-    comparison nearest the run's end that decides whether a change still leads there: the accuracy's
-    lift must be shown to be ``MIN_LIFT`` (``lifted``, the repeat's spread in its standard error
-    where the repeat trained on too), not only pass it and the sampling error separately."""
+    (a loss 8x lower after 3x the steps varies 8x less; accuracies keep their spread in points)."""
     ref = noise_of or baseline
     g = gain(baseline, arm)
     if g in (math.inf, -math.inf):
@@ -212,7 +186,7 @@ def significant(baseline: Arm, arm: Arm, repeat: Arm | None, *, by_loss: bool = 
         spread = 0.0 if repeat is None or repeat.acc is None or ref.acc is None or repeat.extra.get(
             "timed_out") else abs(ref.acc - repeat.acc)
         beyond_sampling = lift > SAMPLING_Z * math.sqrt(2 * p * (1 - p) / arm.rows) and lift >= MIN_LIFT
-        by_acc = lifted(baseline, arm, spread) if trained_on else beyond_sampling and lift > NOISE_FACTOR * spread
+        by_acc = beyond_sampling and lift > NOISE_FACTOR * spread
         return by_acc or (by_loss and by_loss_ok and lift >= 0)
     # a ratio of losses means the kill rule's residual ratio only for losses >= 0 (not a Gaussian NLL)
     return by_loss_ok or (beyond_noise and g >= MIN_POINTS * scale and arm.after >= 0
@@ -892,7 +866,7 @@ def confirmed(baseline: Arm, arm: Arm, repeat: Arm | None, *, by_loss: bool = Fa
     runs = (baseline.longer, arm.longer, None if repeat is None else repeat.longer)
     if None in runs or any(r.extra.get("timed_out") for r in runs) or len({r.steps for r in runs}) > 1:
         return False
-    return significant(runs[0], runs[1], runs[2], by_loss=by_loss, trained_on=True)
+    return significant(runs[0], runs[1], runs[2], by_loss=by_loss)
 
 
 def on_plateau(baseline: Arm, changes: list) -> bool:
@@ -1068,7 +1042,7 @@ def outpaces(baseline: Arm, arm: Arm) -> bool:
     if b is None or b.extra.get("timed_out") or not math.isfinite(b.after) or arm.extra.get("timed_out"):
         return False
     a = arm.longer if arm.longer is not None and arm.longer.steps > arm.steps else arm
-    return a.steps <= b.steps and significant(b, a, None, trained_on=True)
+    return a.steps <= b.steps and significant(b, a, None)
 
 
 def matched_trained_on(baseline: Arm, arm: Arm) -> bool:
@@ -1088,7 +1062,7 @@ def matched_trained_on(baseline: Arm, arm: Arm) -> bool:
     a = arm.longer if arm.longer is not None and arm.longer.steps > arm.steps else arm
     if a.steps > b.steps:
         return False
-    return not significant(b, a, None, trained_on=True)
+    return not significant(b, a, None)
 
 
 def findings(baseline: Arm, arms: list, *, run_steps: int | None = None) -> list[Finding]:
@@ -1246,7 +1220,7 @@ def _grade_as_run(f: Finding, baseline: Arm, as_run: Arm, repeat: Arm) -> None:
     trained_on = hurts and later is not None and fix is not None and as_run.steps < later.steps <= fix.steps and not (
         later.extra.get("timed_out") or fix.extra.get("timed_out"))
     if trained_on:      # both trained on (the order to its last whole epoch, the setup no less): does it still cost?
-        hurts = significant(later, fix, None, trained_on=True)      # the margins without the arms' steps' spread (caught_up)
+        hurts = significant(later, fix, None)      # the margins without the arms' steps' spread (caught_up)
     f.evidence["harm"] = {"fix": "shuffled batches", "setup_loss": as_run.after, "fix_loss": baseline.after,
                           "repeat_loss": repeat.after, "noise": noise(baseline, repeat), "steps": as_run.steps,
                           "hurts": hurts, "setup_acc": as_run.acc, "fix_acc": baseline.acc}
@@ -1270,7 +1244,7 @@ def _grade_as_run(f: Finding, baseline: Arm, as_run: Arm, repeat: Arm) -> None:
 def caught_up(baseline: Arm, arm: Arm, repeat: Arm | None, *, by_loss: bool = False) -> bool:
     """Trained on to ``LONGER`` x the steps (``Arm.longer``, never beyond the run), the change no
     longer trains better than the setup by ``significant``'s margins without the repeat's spread
-    (its lift not shown to be ``MIN_LIFT``: ``lifted``; by loss less than ``MIN_GAIN`` of
+    (less than ``MIN_LIFT`` or 2 standard errors of the held rows; by loss less than ``MIN_GAIN`` of
     the start and, without accuracies, less than ``KILL_RATIO`` x lower or ``MIN_POINTS`` of the
     start): it made the first steps faster, not the run better. The repeat's spread is measured
     at the arms' steps, where a setup still in flux varies by points that it no longer does later.
@@ -1278,7 +1252,7 @@ def caught_up(baseline: Arm, arm: Arm, repeat: Arm | None, *, by_loss: bool = Fa
     a, b = arm.longer, baseline.longer
     if a is None or b is None or a.extra.get("timed_out") or b.extra.get("timed_out") or a.steps != b.steps:
         return False
-    return not significant(b, a, None, by_loss=by_loss, trained_on=True)
+    return not significant(b, a, None, by_loss=by_loss)
 
 
 def _equal_steps(baseline: Arm, arm: Arm) -> bool:
@@ -1295,7 +1269,7 @@ def ahead_at_end(baseline: Arm, arm: Arm) -> bool:
     a, b = arm.longer, baseline.longer
     if a is None or b is None or a.extra.get("timed_out") or b.extra.get("timed_out") or a.steps != b.steps:
         return False
-    return significant(b, a, None, trained_on=True)
+    return significant(b, a, None)
 
 
 def _accuracy_floor(baseline: Arm, arm: Arm, repeat: Arm | None) -> float:
