@@ -161,3 +161,12 @@ def test_a_cross_entropy_spent_to_one_percent_on_twenty_rows_has_every_row_right
     for classes in (2, 10, 31):
         m = pf.LOSS_SPENT * torch.log(torch.tensor(float(classes)))
         assert torch.exp(-n * m) > 0.5
+
+
+def test_a_loss_that_started_far_above_a_uniform_guess_is_judged_against_ln_c():
+    # an init that explodes the logits starts the loss at 1e9: 1% of that is no evidence; 1% of ln C is
+    y = torch.tensor([0, 1, 2, 0, 1, 2])
+    run = {"first": 1e9, "last": 1e6, "acc": 0.3, "first_acc": 0.3, "trace": [1e9, 1e6]}
+    assert pf.loss_apart_from_accuracy(run, dict(run), y) == []
+    spent = {"first": 1e9, "last": 1e-3, "acc": 0.3, "first_acc": 0.3, "trace": [1e9, 1e-3]}
+    assert [f.code for f in pf.loss_apart_from_accuracy(spent, dict(spent), y)] == ["loss_output_mismatch"]
