@@ -59,11 +59,71 @@ def test_two_codes_in_one_column_do_not_hide_each_other():
     assert sorted(c["value"] for c in vc.find_codes(_table(v).double())) == [-999.0, -998.0]
 
 
-def test_a_code_in_under_one_percent_or_over_half_of_the_rows_is_not_a_code():
+def test_a_code_in_under_one_percent_is_not_a_code_and_one_in_most_rows_is_marked_majority():
     g = _gen(3)
     rare = np.where(np.arange(N) < int(0.005 * N), -999.0, g.normal(size=N))
     most = np.where(g.random(N) < 0.6, -999.0, g.normal(size=N))
-    assert vc.find_codes(_table(rare, most).double()) == []
+    (found,) = vc.find_codes(_table(rare, most).double())
+    assert found["column"] == 1 and found["value"] == -999.0 and found["majority"]
+    assert found["share"] == pytest.approx(float((most == -999.0).mean()))
+    # written at random, the other column says nothing of which rows hold it: no finding
+    assert vc.check_value_codes(_table(rare, most)) == []
+
+
+# ------------------------------------------------------------------------------ a code in most rows
+def _listings(g, n=N):
+    """Living areas (log-uniform 400-4000), rooms that follow them, an unrelated age; a price."""
+    area = np.exp(g.uniform(np.log(400), np.log(4000), n)).round()
+    rooms = np.clip(np.round(area / 500 + g.normal(0, 0.7, n)), 1, 10)
+    age = g.uniform(0, 90, n)
+    return area, rooms, age
+
+
+def test_readings_past_a_cut_replaced_by_one_fill_are_uninformative_inputs():
+    g = _gen(20)
+    area, rooms, age = _listings(g)
+    coerced = np.where(area >= 1000, 0.0, area)                 # "1,234" fails to parse, fillna(0)
+    assert (coerced == 0).mean() > vc.MAX_SHARE
+    for x in (_table(coerced, rooms, age), _standardized(_table(coerced, rooms, age).double()).float()):
+        (f,) = vc.check_value_codes(x)
+        assert f.code == "uninformative_inputs" and f.severity == "warning" and "sentinel" not in f.evidence
+        (c,) = f.evidence["codes"]
+        assert c["column"] == 0 and c["share"] == pytest.approx(float((coerced == 0).mean()), abs=1e-6)
+        assert c["auc"] >= vc.FAR_SIDE_AUC and c["shift"] >= vc.FAR_SIDE_SHIFT and c["p"] < 1e-3
+    # the same cut from below: readings under 30 written as 9999 (the far end is then the low one)
+    g = _gen(21)
+    temp = g.uniform(0, 45, N)
+    load = 2.0 * temp + g.normal(0, 4, N)
+    coded = np.where(temp < 30, 9999.0, temp)
+    (f,) = vc.check_value_codes(_table(coded, load, g.normal(size=N)))
+    assert f.code == "uninformative_inputs" and f.evidence["columns"] == [0]
+
+
+def test_a_gated_quantity_and_a_code_at_random_in_most_rows_stay_quiet():
+    g = _gen(22)
+    hour = g.integers(0, 24, N)
+    weekend = (g.random(N) < 2 / 7).astype(float)
+    working = (hour >= 8) & (hour <= 18) & (weekend == 0)
+    occupancy = np.where(working, g.uniform(0.6, 1.0, N), 0.0)      # 0 off hours: a state, most rows
+    assert (occupancy == 0).mean() > vc.MAX_SHARE
+    x = _table(occupancy, np.sin(2 * np.pi * hour / 24), np.cos(2 * np.pi * hour / 24), weekend, g.normal(size=N))
+    assert [c["majority"] for c in vc.find_codes(x.double())] == [True]
+    assert vc.check_value_codes(x) == []
+    # a garage's area: 0 without one (the smaller houses), 300-500 with one, larger for larger houses
+    area, rooms, age = _listings(_gen(23))
+    garage = np.where(area < 1500, 0.0, 300 + 200 * (area - 1500) / 2500 + _gen(24).normal(0, 10, N))
+    assert (garage == 0).mean() > vc.MAX_SHARE
+    assert [c["majority"] for c in vc.find_codes(_table(garage, rooms, age).double())] == [True]
+    assert vc.check_value_codes(_table(garage, rooms, age)) == []
+    # a fill on most rows drawn at random (no cut) of areas 800-1600 that the rooms follow: the rooms
+    # say nothing of which rows hold it
+    g = _gen(25)
+    area = np.exp(g.uniform(np.log(800), np.log(1600), N)).round()
+    rooms = np.round(area / 200 + g.normal(0, 0.7, N))
+    at_random = np.where(g.random(N) < 0.65, 0.0, area)
+    age = g.uniform(0, 90, N)
+    assert [c["majority"] for c in vc.find_codes(_table(at_random, rooms, age).double())] == [True]
+    assert vc.check_value_codes(_table(at_random, rooms, age)) == []
 
 
 def _healthy_columns(g):

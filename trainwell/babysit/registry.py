@@ -299,7 +299,11 @@ CODES = {spec.code: spec for spec in (
                  "probes' out-of-fold scores on the rows as given and on their canonical form under it (a maximal invariant)"
                  "; (a warning) slices of the input copied from one another (duplicate_inputs.check_duplicate_inputs): "
                  "an image's channels and a window's slices along each axis that vary from row to row, compared "
-                 "bit for bit and by the correlation of the two whole arrays",
+                 "bit for bit and by the correlation of the two whole arrays"
+                 "; (a warning) a value in most rows of a column far beyond its other readings that stands for "
+                 "readings past a cut (value_codes.find_codes' majority, value_codes.far_side): the value's share "
+                 "and gap, and a fit of the column on the other columns on half its other rows, the coded rows' "
+                 "predictions against the held-out rows' toward the far end",
         threshold="at least half the features near-constant and a fit ceiling that closes less than half of the "
                   "gap from the trivial guess (the commonest class; R^2 0) to a perfect fit; or (a warning) 99% "
                   "of the rows with the same mean and std to 0.1% and at least half the varying columns in one "
@@ -326,7 +330,11 @@ CODES = {spec.code: spec for spec in (
                   "by 3 points of accuracy or 25% of squared error (paired p < 1e-3 / (2 x the transformations tested))"
                   "; copied slices: two channels (or slices of a window) equal in every row read (>= 50 rows), bit for "
                   "bit or with 1 - |correlation| <= 1e-6, not all three channels of an RGB image (info) nor a table's "
-                  "columns (info), and along a window's axes not several groups holding over half the varying slices",
+                  "columns (info), and along a window's axes not several groups holding over half the varying slices"
+                  "; a code in most rows: one value in > 50% of a column's rows beyond its other rows (>= 100 "
+                  "rows, >= 20 distinct values) by at least half their width, whose rows a least-squares fit of the "
+                  "column on the other columns places past the far end of the other rows (AUC >= 0.75, one-sided "
+                  "Mann-Whitney p < 1e-3, median prediction past theirs by >= 0.5 of the fit's residual std)",
         source="notes 002 preprocessing (the inputs must carry the signal the model learns); the bound is the "
                "Bayes-optimal training fit of a function of the inputs",
         fix="keep the inputs' variation: scale to floats without casting to integers, read the right columns",
@@ -360,7 +368,8 @@ CODES = {spec.code: spec for spec in (
                     "blind_model.MIN_CHANGED", "blind_model.MIN_SIGNED", "blind_model.MIN_REVERSED", "blind_model.MAX_TESTED", "blind_model.SORT_KEYS",
                     "duplicate_inputs.ROWS", "duplicate_inputs.MIN_ROWS", "duplicate_inputs.MAX_SLICES", "duplicate_inputs.MAX_VALUES",
                     "duplicate_inputs.AFFINE", "duplicate_inputs.AFFINE_SLICES", "duplicate_inputs.SHARE",
-                    "duplicate_inputs.RGB"),
+                    "duplicate_inputs.RGB",
+                    "value_codes.FAR_SIDE_AUC", "value_codes.FAR_SIDE_SHIFT"),
         stops_unrepaired=True,
         plan=plan_uninformative_inputs,
     ),

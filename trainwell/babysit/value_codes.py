@@ -24,6 +24,30 @@ by construction:
   saturated pixels, the zeros of a zero-inflated count or amount (the bulk starts next to them);
 * a heavy tail: its far values are each rare, not one value repeated.
 
+**A code in most rows** (``find_codes``' ``majority``): the same mark, the value in more than
+``MAX_SHARE`` of the rows. A typical value lies among the column's readings or at their end (a
+zero-inflated amount's zeros: its other values start next to them), never half the readings' width
+beyond them, so a majority that far out is no reading: a parse that failed on most rows and wrote one
+fill (``pd.to_numeric(errors="coerce").fillna(0)`` on "1,234"-style text), a "not applicable" code
+for most rows. Most of the column's readings are then gone, not squeezed: the column says only
+whether a row had one, and the median the repairer would impute carries nothing either. It is reported
+as ``uninformative_inputs`` (a warning, not repaired: the fix is in how the file is read); the other
+rows still need ``MIN_ROWS`` rows and ``MIN_DISTINCT`` distinct values, as for any code.
+
+A majority far out is also how a gated quantity reads (a building's occupancy: 0 at night and at
+weekends, 0.6-1 in working hours; a garage's area: 0 without one), a real state. The two differ in
+which readings the value stands for, and the other columns say it (``far_side``): a state is
+continuous with the readings next to it (the houses without a garage resemble those with a small
+one), while a fill that replaced every reading past a cut (numbers from 1,000 up written with a
+separator, values over a type's range, a unit only large values carry) stands for readings beyond
+the *far* end of those kept. A least-squares fit of the column on the other columns, on half the
+other rows, predicts the coded rows past the far end: their predictions exceed the held-out other
+rows' toward the far side with an AUC of at least ``FAR_SIDE_AUC`` (one-sided Mann-Whitney,
+p < ``first_layer.ALPHA``), their median prediction past the held-out rows' by at least
+``FAR_SIDE_SHIFT`` of the fit's residual std on them (a fit that explains nothing of the column
+still extrapolates a little, consistently: the AUC alone reads that as a side). Where the other columns say nothing of the column (a state, or a code
+written at random) the code stays quiet: the finding needs both marks.
+
 The other common values (those in ``MIN_SHARE`` of the rows) are left out of the bulk when they lie
 outside its central 80 % (its 10th to 90th percentile), so that two codes (-999 and -998) do not
 hide each other. The repair a user makes, and the one the repairer applies: replace the code by
@@ -61,16 +85,22 @@ import math
 import torch
 
 from trainwell.babysit.findings import Finding, make
+from trainwell.babysit.first_layer import ALPHA
 
 ROWS = 2000               # the training rows read (preflight.STATS_ROWS: the input statistics' sample)
 MIN_ROWS = 100            # fewer rows: a share of 1% is one row
 MIN_SHARE = 0.01          # a code fills >= 1% of the rows (a continuous reading repeats in < 1/N of them)
-MAX_SHARE = 0.5           # ... and at most half: a value in most rows is the column's typical value
+MAX_SHARE = 0.5           # ... and at most half (a code in more rows is reported as most of the readings lost)
 MIN_DISTINCT = 20         # the bulk has >= 20 distinct values (fewer: categories, flags, small counts)
 TAIL = 0.001              # the bulk's ends: its 0.1st and 99.9th percentiles (a few true outliers aside)
 CENTRAL = 0.1             # common values outside the column's 10th-90th percentile are left out of the bulk
 FAR = 0.5                 # a code lies beyond the bulk's end by >= half the bulk's width (6 sigma from a
                           # normal bulk's mean: no normal reading repeats there)
+FAR_SIDE_AUC = 0.75       # coded rows' predictions past the other rows' toward the far end in 3 of 4 pairs
+                          # (an AUC of 0.75: Hosmer & Lemeshow's "acceptable" discrimination is 0.7-0.8)
+FAR_SIDE_SHIFT = 0.5      # ... their median prediction past the other rows' by >= half the fit's residual std
+                          # (Cohen's "medium" effect; a fit on columns unrelated to this one extrapolates to
+                          # the coded rows by ~|dz| sqrt(k / n) of it: ~0.2 for 5 columns on 250 rows)
 TYPE_LEVELS = (256, 65536)   # the moduli of uint8 / int8 and uint16 / int16
 GRID_TOLERANCE = 1e-3     # values on a grid: within 0.1% of a step of a multiple of it
 EDGE = 1 / 64             # the ends of the range: its first and last 64th (4 of uint8's 256 levels)
@@ -93,8 +123,9 @@ def _bulk(v: torch.Tensor, common: torch.Tensor) -> torch.Tensor:
 
 def find_codes(x: torch.Tensor) -> list[dict]:
     """The missing-value codes of the 2-D ``x`` (rows x columns, finite): one dict per code found,
-    ``{"column", "value", "share", "rows", "gap", "bulk": (lo, hi), "median"}`` (``gap`` in units of
-    the bulk's width hi - lo, ``median`` the bulk's). See the module docstring."""
+    ``{"column", "value", "share", "rows", "gap", "bulk": (lo, hi), "median", "majority"}`` (``gap`` in
+    units of the bulk's width hi - lo, ``median`` the bulk's, ``majority`` whether the code fills more
+    than ``MAX_SHARE`` of the rows). See the module docstring."""
     n = x.shape[0]
     if n < MIN_ROWS or x.ndim != 2:
         return []
@@ -105,7 +136,7 @@ def find_codes(x: torch.Tensor) -> list[dict]:
     for j in repeated.nonzero().flatten().tolist():
         v = s[:, j]
         values, counts = torch.unique_consecutive(v, return_counts=True)
-        common = values[(counts >= k) & (counts <= MAX_SHARE * n)]
+        common = values[counts >= k]
         if common.numel() == 0:
             continue
         bulk = _bulk(v, values[counts >= k])
@@ -119,7 +150,7 @@ def find_codes(x: torch.Tensor) -> list[dict]:
             if width > 0 and gap >= FAR * width:
                 share = float((v == value).double().mean())
                 found.append({"column": j, "value": value, "share": share, "rows": int((v == value).sum()),
-                              "gap": gap / width, "bulk": (lo, hi), "median": median})
+                              "gap": gap / width, "bulk": (lo, hi), "median": median, "majority": share > MAX_SHARE})
     return found
 
 
@@ -235,6 +266,63 @@ def find_rounded(x: torch.Tensor) -> list[dict]:
     return out
 
 
+def far_side(x: torch.Tensor, code: dict, *, exclude=(), seed: int = 0) -> dict | None:
+    """Whether the other columns of ``x`` place the rows holding ``code`` (a ``find_codes`` dict) past
+    the far end of the column's other readings (see the module docstring): ``{"auc", "p", "shift"}``
+    (``shift`` in units of the fit's residual std) when they do, else None. ``exclude``: columns not used as predictors (other codes' columns)."""
+    from scipy.stats import mannwhitneyu
+    j = code["column"]
+    coded = x[:, j] == code["value"]
+    predictors = [k for k in range(x.shape[1]) if k != j and k not in exclude]
+    rest = (~coded).nonzero().flatten()
+    if not predictors or rest.numel() < MIN_ROWS:
+        return None
+    rest = rest[torch.randperm(rest.numel(), generator=torch.Generator().manual_seed(seed))]
+    fit, held = rest[: rest.numel() // 2], rest[rest.numel() // 2:]
+    z = x[:, predictors]
+    mean, std = z[fit].mean(0), z[fit].std(0).clamp_min(1e-12)
+    design = torch.cat([torch.ones(x.shape[0], 1, dtype=x.dtype), (z - mean) / std], dim=1)
+    w = torch.linalg.lstsq(design[fit], x[fit, j:j + 1]).solution
+    pred = (design @ w).flatten()
+    sign = 1.0 if code["value"] < code["median"] else -1.0      # the far end lies away from the code
+    on, off = (sign * pred[coded]).numpy(), (sign * pred[held]).numpy()
+    u, p = mannwhitneyu(on, off, alternative="greater")
+    auc = float(u) / (len(on) * len(off))
+    noise = float((x[held, j] - pred[held]).std())
+    shift = float(sign * (pred[coded].median() - pred[held].median())) / max(noise, 1e-12)
+    return {"auc": auc, "p": float(p), "shift": shift} if (auc >= FAR_SIDE_AUC and p < ALPHA
+                                                          and shift >= FAR_SIDE_SHIFT) else None
+
+
+def _most_rows_coded(majority: list[dict], *, rows: int) -> list[Finding]:
+    """``uninformative_inputs`` (a warning) for codes that fill most of their column's rows (``find_codes``'
+    ``majority``): most of the column's readings are gone, not squeezed."""
+    if not majority:
+        return []
+    first = majority[0]
+    listed = ", ".join(f"column {c['column']}: {c['value']:.6g} in {100 * c['share']:.0f}% of the rows"
+                       for c in majority[:5])
+    return [make(
+        "uninformative_inputs",
+        f"most rows of {'a column' if len(majority) == 1 else 'some columns'} hold one value far outside the "
+        f"column's other readings ({listed}{' ...' if len(majority) > 5 else ''}; column {first['column']}'s "
+        f"other rows lie in {first['bulk'][0]:.4g} .. {first['bulk'][1]:.4g}, the value {first['gap']:.3g} times "
+        f"their width beyond them), and the other columns place those rows past the far end of the readings "
+        f"kept (a fit of the column on the others ranks them beyond the other rows with an AUC of "
+        f"{first['auc']:.2f}, p = {first['p']:.2g}): the value stands for the readings past a cut, a fill "
+        f"written where the file's value could not be read (text such as \"1,234\" coerced to NaN and "
+        f"filled), and the column carries its readings on only {100 * (1 - first['share']):.0f}% of the rows",
+        evidence={"codes": [{k: c[k] for k in ("column", "value", "share", "rows", "gap", "median", "auc", "p",
+                                                     "shift")}
+                            for c in majority],
+                  "columns": [c["column"] for c in majority], "rows_read": rows},
+        severity="warning", where="input values",
+        fix="read the column again and see why most rows failed to parse (thousands separators, units or "
+            "text in the field: strip them before pd.to_numeric) instead of filling them; a code that "
+            "really means \"not applicable\" belongs in an indicator column, with the readings left as "
+            "they are")]
+
+
 def _rows(X) -> torch.Tensor | None:
     """The first ``ROWS`` training rows on the host, float64, rows with a NaN/inf dropped (those are
     ``nonfinite_data``'s); None for inputs that are not numbers."""
@@ -252,7 +340,8 @@ def check_value_codes(X) -> list[Finding]:
     if x is None or x.shape[0] < MIN_ROWS:
         return []
     findings = []
-    codes = find_codes(x) if x.ndim == 2 else []
+    found = find_codes(x) if x.ndim == 2 else []
+    codes = [c for c in found if not c["majority"]]
     if codes:
         first = codes[0]
         listed = ", ".join(f"column {c['column']}: {c['value']:.6g} in {100 * c['share']:.1f}% of the rows"
@@ -271,6 +360,10 @@ def check_value_codes(X) -> list[Finding]:
             severity="error", where="input values",
             fix="replace each code by the column's median over the training split's other rows (or drop those "
                 "rows), then standardize: df[col].replace(code, np.nan).fillna(median)"))
+    majority = [c for c in found if c["majority"]]
+    columns = {c["column"] for c in majority}
+    placed = [(c, far_side(x, c, exclude=columns)) for c in majority]
+    findings += _most_rows_coded([{**c, **side} for c, side in placed if side is not None], rows=int(x.shape[0]))
     rounded = find_rounded(x)
     if rounded:
         r = rounded[0]
