@@ -282,3 +282,14 @@ def test_fit_with_repair_imputes_the_code_and_predict_applies_it():
     off = trainwell.fit(nn.Sequential(nn.Linear(3, 32), nn.ReLU(), nn.Linear(32, 3)), parts, babysit="off", **opts)
     acc_off = (off.predict(test_x) == test_y).float().mean().item()
     assert acc >= acc_off + 0.03          # the squeezed column is back: the heights decide the classes
+
+
+def test_a_code_in_most_rows_is_not_judged_on_too_few_rows_per_column():
+    g = _gen(26)
+    n = 300
+    area, rooms, age = _listings(g, n)
+    coerced = np.where(area >= 1000, 0.0, area)
+    x = _table(coerced, rooms, age, g.normal(size=(n, 40)))          # ~55 fitted rows for 43 coefficients
+    assert [c["majority"] for c in vc.find_codes(x.double())] == [True]
+    assert vc.check_value_codes(x) == []
+    assert len(vc.check_value_codes(_table(coerced, rooms, age))) == 1    # the same rows, judged without them

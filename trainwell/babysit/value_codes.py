@@ -45,7 +45,9 @@ other rows, predicts the coded rows past the far end: their predictions exceed t
 rows' toward the far side with an AUC of at least ``FAR_SIDE_AUC`` (one-sided Mann-Whitney,
 p < ``first_layer.ALPHA``), their median prediction past the held-out rows' by at least
 ``FAR_SIDE_SHIFT`` of the fit's residual std on them (a fit that explains nothing of the column
-still extrapolates a little, consistently: the AUC alone reads that as a side). Where the other columns say nothing of the column (a state, or a code
+still extrapolates a little, consistently: the AUC alone reads that as a side). A fit with fewer
+than ``ROWS_PER_PREDICTOR`` rows per coefficient is not judged; the first ``MAX_TESTED`` codes in
+most rows are. Where the other columns say nothing of the column (a state, or a code
 written at random) the code stays quiet: the finding needs both marks.
 
 The other common values (those in ``MIN_SHARE`` of the rows) are left out of the bulk when they lie
@@ -101,6 +103,9 @@ FAR_SIDE_AUC = 0.75       # coded rows' predictions past the other rows' toward 
 FAR_SIDE_SHIFT = 0.5      # ... their median prediction past the other rows' by >= half the fit's residual std
                           # (Cohen's "medium" effect; a fit on columns unrelated to this one extrapolates to
                           # the coded rows by ~|dz| sqrt(k / n) of it: ~0.2 for 5 columns on 250 rows)
+ROWS_PER_PREDICTOR = 10   # ... fitted on >= 10 rows per coefficient, else not judged (Harrell 2015, "Regression
+                          # Modeling Strategies" 4.4: 10-20 observations per parameter against overfitting)
+MAX_TESTED = 10           # the codes in most rows judged per input (each one least-squares fit)
 TYPE_LEVELS = (256, 65536)   # the moduli of uint8 / int8 and uint16 / int16
 GRID_TOLERANCE = 1e-3     # values on a grid: within 0.1% of a step of a multiple of it
 EDGE = 1 / 64             # the ends of the range: its first and last 64th (4 of uint8's 256 levels)
@@ -275,7 +280,7 @@ def far_side(x: torch.Tensor, code: dict, *, exclude=(), seed: int = 0) -> dict 
     coded = x[:, j] == code["value"]
     predictors = [k for k in range(x.shape[1]) if k != j and k not in exclude]
     rest = (~coded).nonzero().flatten()
-    if not predictors or rest.numel() < MIN_ROWS:
+    if not predictors or rest.numel() // 2 < ROWS_PER_PREDICTOR * (len(predictors) + 1):
         return None
     rest = rest[torch.randperm(rest.numel(), generator=torch.Generator().manual_seed(seed))]
     fit, held = rest[: rest.numel() // 2], rest[rest.numel() // 2:]
@@ -362,7 +367,7 @@ def check_value_codes(X) -> list[Finding]:
                 "rows), then standardize: df[col].replace(code, np.nan).fillna(median)"))
     majority = [c for c in found if c["majority"]]
     columns = {c["column"] for c in majority}
-    placed = [(c, far_side(x, c, exclude=columns)) for c in majority]
+    placed = [(c, far_side(x, c, exclude=columns)) for c in majority[:MAX_TESTED]]
     findings += _most_rows_coded([{**c, **side} for c, side in placed if side is not None], rows=int(x.shape[0]))
     rounded = find_rounded(x)
     if rounded:
