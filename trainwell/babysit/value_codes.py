@@ -274,7 +274,8 @@ def find_rounded(x: torch.Tensor) -> list[dict]:
 def far_side(x: torch.Tensor, code: dict, *, exclude=(), seed: int = 0) -> dict | None:
     """Whether the other columns of ``x`` place the rows holding ``code`` (a ``find_codes`` dict) past
     the far end of the column's other readings (see the module docstring): ``{"auc", "p", "shift"}``
-    (``shift`` in units of the fit's residual std) when they do, else None. ``exclude``: columns not used as predictors (other codes' columns)."""
+    (``shift`` in units of the fit's residual std) when they do, else None. ``exclude``: columns not
+    used as predictors (the other codes' columns, at their codes on the same kind of rows)."""
     from scipy.stats import mannwhitneyu
     j = code["column"]
     coded = x[:, j] == code["value"]
