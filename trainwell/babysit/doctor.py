@@ -14,6 +14,7 @@ from torch import nn
 from trainwell.babysit.budget import Budget
 from trainwell.babysit.average_check import check_eval_model
 from trainwell.babysit.callback_check import check_callbacks
+from trainwell.babysit.callback_lr import check_callback_lr
 from trainwell.babysit.findings import Diagnosis, make
 from trainwell.babysit.monitor import Monitor
 from trainwell.babysit import augment_check, batch_check, interventions, mode_gap, schedule_check, stopping
@@ -239,6 +240,13 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
             weight_decay=config.weight_decay or 0.0, options=probe_options, batch_size=config.batch_size,
             seed=config.seed, clip_norm=config.clip_norm, divergence_factor=config.divergence_factor,
             budget=budget.share(PEAK_SHARE * budget.left))
+        if not peak_found:      # the lr the user's callbacks set before each step, over the run (callback_lr.py)
+            peak_found = check_callback_lr(
+                p, p.train[0], p.train[1], resolve_loss(config.loss)[0],
+                optimizer=config.optimizer, lr=probe_lr(config.optimizer, config.lr, probe_options),
+                weight_decay=config.weight_decay or 0.0, options=probe_options, batch_size=config.batch_size,
+                seed=config.seed, clip_norm=config.clip_norm, divergence_factor=config.divergence_factor,
+                budget=budget.share(PEAK_SHARE * budget.left))
         # the experiment trains at the largest lr the run reaches: the configured lr (the peak of every
         # schedule trainwell builds; peak_check grades a user's schedule that rises above it), or a user's
         # schedule's peak where it stays below (a function returning the lr where fit wants a multiplier)
