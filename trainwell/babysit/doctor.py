@@ -25,6 +25,7 @@ from trainwell.babysit.module_use import check_module_use, check_shared_modules,
 from trainwell.babysit.layout_check import check_layout
 from trainwell.babysit.model_checks import check_last_batch
 from trainwell.babysit.preprocess_check import check_preprocess
+from trainwell.babysit.packing_check import check_packing
 from trainwell.babysit.peak_check import BUDGET_SHARE as PEAK_SHARE, check_peak, experiment_multiplier
 from trainwell.babysit.loss_arm import BUDGET_SHARE as LOSS_ARM_SHARE, check_loss_arm
 from trainwell.babysit.target_scale_arm import BUDGET_SHARE as TARGET_ARM_SHARE, check_target_scale_arm
@@ -184,6 +185,7 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
         findings = weigh_against_memorization(
             findings + check_module_use(p.model, X, y, resolve_loss(config.loss)[0], seed=config.seed))
         findings += check_shared_modules(p.model, X)
+        findings += check_packing(p.model, X)     # packed sequences that leave the rows' data out (packing_check.py)
         # a swap of two columns or a sign the output cannot see, where the targets depend on it (blind_model.py)
         findings += check_blind_model(p.model, X, y, class_ids=torch.is_tensor(y) and not torch.is_floating_point(y),
                                       seed=config.seed)
