@@ -23,7 +23,8 @@ that slices off a column (a flag) keeps every step. Found when at least ``SHARE`
 data and at least ``SHARE`` read padding: ``uninformative_inputs`` (a warning), naming the layer,
 both shares and an example row.
 
-Not checkable (quiet): no packed input from the rows by a differentiable path, a forward that
+Models without a PyTorch recurrent layer (``nn.RNNBase``: RNN, LSTM, GRU, the modules that read a
+``PackedSequence``) cost nothing. Not checkable (quiet): no packed input from the rows by a differentiable path, a forward that
 fails under the hooks, inputs without a step axis.
 """
 from __future__ import annotations
@@ -105,6 +106,8 @@ def check_packing(model: nn.Module, X) -> list[Finding]:
     docstring); ``[]`` otherwise."""
     if not torch.is_tensor(X) or not torch.is_floating_point(X) or X.dim() < 2 or X.shape[0] < 2 or X.shape[1] < 2:
         return []
+    if not any(isinstance(m, nn.RNNBase) for m in model.modules()):
+        return []                       # only PyTorch's recurrent layers read a PackedSequence: no forward paid
     device = next((q.device for q in model.parameters()), X.device)
     x = X[:ROWS].to(device)
     found = packed_entries(model, x)
