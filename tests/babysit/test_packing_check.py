@@ -74,6 +74,8 @@ def test_rows_padded_at_the_front_are_found():
     shorter = float((lengths[:packing_check.ROWS] < STEPS).float().mean())
     assert ev["loses_data"] == pytest.approx(shorter) and ev["reads_padding"] == pytest.approx(shorter)
     assert found[0].where == "lstm" and "padding='post'" in found[0].fix
+    row = ev["example_row"]                      # the front-padded row reads its padding and fewer data steps
+    assert ev["example_read_data"] < ev["example_data_steps"] == int(lengths[row])
 
 
 def test_lengths_sorted_apart_from_their_rows_are_found():
@@ -99,6 +101,7 @@ def test_read_steps_against_a_hand_count():
     r = packing_check.read_steps(x, left_out)
     assert r["loses"].tolist() == [True, False, True] and r["reads"].tolist() == [True, False, False]
     assert r["kept"].tolist() == [2, 2, 2] and r["data"].tolist() == [2, 2, 3]
+    assert r["read_data"].tolist() == [0, 2, 2]
 
 
 def test_the_doctor_names_it_and_the_fault_hurts():

@@ -97,7 +97,7 @@ def read_steps(x: torch.Tensor, left_out: torch.Tensor) -> dict:
     last = torch.where(kept, index, -1).amax(1).clamp(min=0)
     rows = torch.arange(n)
     reads = kept.any(1) & (~data[rows, first] | ~data[rows, last])
-    return {"loses": loses, "reads": reads, "kept": kept.sum(1), "data": data.sum(1)}
+    return {"loses": loses, "reads": reads, "kept": kept.sum(1), "data": data.sum(1), "read_data": (kept & data).sum(1)}
 
 
 def check_packing(model: nn.Module, X) -> list[Finding]:
@@ -126,11 +126,11 @@ def check_packing(model: nn.Module, X) -> list[Finding]:
         f"the packed sequences {layers} reads do not hold the rows' data: of the first {x.shape[0]} training "
         f"rows, {loses:.0%} have steps that hold data (a non-zero entry) left out of the packing, and {reads:.0%} "
         f"begin or end what is kept with padding (all-zero steps); row {row}: {int(r['data'][row])} of its "
-        f"{x.shape[1]} steps hold data, {int(r['kept'][row])} are read. The lengths do not say where each "
+        f"{x.shape[1]} steps hold data, {int(r['kept'][row])} are read, {int(r['read_data'][row])} of them data. The lengths do not say where each "
         f"row's data sits: pack_padded_sequence keeps each row's first `length` steps",
         evidence={"packed_layers": names, "loses_data": loses, "reads_padding": reads, "rows": int(x.shape[0]),
                   "example_row": row, "example_data_steps": int(r["data"][row]),
-                  "example_read_steps": int(r["kept"][row])},
+                  "example_read_steps": int(r["kept"][row]), "example_read_data": int(r["read_data"][row])},
         where=names[0], severity="warning",
         fix="pad each row at the end (Keras' pad_sequences(..., padding='post')), and pass each row's own "
             "length in the rows' order (enforce_sorted=False sorts and restores the rows itself)")]
