@@ -35,6 +35,8 @@ import copy
 import dataclasses
 import math
 
+import torch
+
 from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.peak_check import PEAK_RATIO, experiment
 from trainwell.babysit.reset_watch import defines
@@ -138,7 +140,10 @@ def check_callback_lr(p, X, y, loss_fn, *, lr: float, **kwargs) -> list[Finding]
     the configured lr or more, above what the loop set, and that peak diverges from a snapshot
     trained at the configured lr (``peak_check.experiment``); ``[]`` otherwise. ``kwargs``:
     ``experiment``'s, ``total_steps`` and ``schedule`` excepted."""
-    found = course(p, batch=(X[:kwargs.get("batch_size", 64)], y[:kwargs.get("batch_size", 64)]))
+    if not lr_callbacks(p.config.callbacks) or not torch.is_tensor(X):
+        return []                       # the experiment trains on in-memory rows (streamed inputs: not graded)
+    size = kwargs.get("batch_size", 64)
+    found = course(p, batch=(X[:size], y[:size]))
     if found is None:
         return []
     lrs, callbacks = found
