@@ -221,3 +221,38 @@ def test_the_doctor_runs_copies_and_leaves_out_what_cannot_be_copied(four_class,
     writes.file.close()
     assert not hasattr(cb, "saved")                     # its on_fit_start ran on a copy
     assert (tmp_path / "log.txt").read_text() == ""
+
+
+class ClampWeights(Callback):
+    """Every weight clamped to [-0.01, 0.01] after each step (a WGAN critic's clip, Arjovsky et al. 2017)."""
+
+    def on_after_step(self, state):
+        with torch.no_grad():
+            for q in state.model.parameters():
+                q.clamp_(-0.01, 0.01)
+
+
+def test_a_clamp_is_named_with_its_bound(four_class, four_class_mlp):
+    diag = _doctor(four_class, four_class_mlp, [ClampWeights()])
+    found = [f for f in diag.findings if f.code == "parameters_reset"]
+    assert len(found) == 1
+    ev = found[0].evidence
+    assert ev["clamp"] and ev["pinned"] >= callback_check.PINNED
+    assert ev["bounds"] == [pytest.approx(0.01, rel=1e-5)] and ev["trained_max"] > 0.1
+    assert "clamps the weights" in found[0].message and "+-0.01" in found[0].message
+    assert "widen its bound" in found[0].fix
+
+
+def test_pinned_tells_a_clamp_from_a_reinit():
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 4))
+    share, _ = callback_check.pinned(net)         # a fresh init: about one entry per tensor at its largest
+    assert share < 0.05
+    with torch.no_grad():
+        for q in net.parameters():
+            q.clamp_(-0.05, 0.05)
+    share, bounds = callback_check.pinned(net)
+    assert share > 0.5 and bounds == [pytest.approx(0.05)]
+    with torch.no_grad():                         # a max-norm rescaling of each unit: no common magnitude
+        net[0].weight.copy_(torch.renorm(torch.randn(32, 10), 2, 0, 1.0))
+    assert callback_check.pinned(nn.Sequential(net[0]))[0] < 0.2

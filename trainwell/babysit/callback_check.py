@@ -19,7 +19,12 @@ steps taken), its held loss measured (``L2``) and the weights put back for the n
 the start (else the check says nothing: too little learned to see it undone). A hook that moves
 the weights a little (a max-norm constraint, a pruning mask, a restore of the best weights) gives
 back far less. Found: a ``parameters_reset`` error naming the callback, the hook, the losses and
-how far the hook moved the weights against how far training moved them.
+how far the hook moved the weights against how far training moved them. A hook that *clamps* the
+weights (``clamp_(-c, c)`` after each step, a WGAN critic's clip kept in a model that fits targets)
+gives back what the steps gained too, and is told apart by what it leaves: ``PINNED`` (half) or
+more of the weights at the largest magnitude of their tensor (``pinned``; a re-init or a max-norm
+rescaling leaves about one entry per tensor there). The finding then names the clamp, its bounds and
+what the trained weights reached, and the fix says to remove or widen it.
 
 A callback that raises on a state outside the loop's (it reads a metric only validation sets) is
 left out: what it does there is not what it does in the run. A watched run measures the same fault
@@ -43,6 +48,10 @@ UNDONE = 0.5    # the hook gives back half of what the steps gained or more: mor
                 # lost at each call than kept (a re-initialization gives back about all of it; a max-norm
                 # constraint or a restore of the best weights next to none)
 EVAL_ROWS = interventions.EVAL_ROWS     # the held rows the losses are measured on
+PINNED = 0.5    # a clamp: half or more of the weights sit at the largest magnitude of their tensor after the hook
+                # (a clamp to [-c, c] tighter than the trained weights puts most of them at +-c; a re-init or a
+                # max-norm rescaling leaves about one entry per tensor there)
+PIN_TOL = 1e-6  # ... within this relative distance of that magnitude (float32 rounding of a clamp's bound)
 
 
 def cost(budget, *, callbacks, batch_size: int, steps: int = interventions.STEPS) -> float:
@@ -70,6 +79,24 @@ def _distance(a: dict, b: dict) -> float:
 
 def _weights(net) -> dict:
     return {k: v.detach().clone() for k, v in net.state_dict().items() if torch.is_floating_point(v)}
+
+
+def pinned(net) -> tuple[float, list]:
+    """The share of the parameters' entries (tensors of more than one entry) whose magnitude is
+    their tensor's largest, within ``PIN_TOL``, and the distinct largest magnitudes: a clamp's bounds."""
+    at_bound, entries, bounds = 0, 0, []
+    with torch.no_grad():
+        for q in net.parameters():
+            if q.numel() < 2 or not torch.is_floating_point(q):
+                continue
+            size = q.detach().abs().float()
+            top = float(size.max())
+            entries += q.numel()
+            if top > 0:
+                at_bound += int((size >= top * (1 - PIN_TOL)).sum())
+                if not any(abs(top - b) <= PIN_TOL * b for b in bounds):
+                    bounds.append(top)
+    return (at_bound / entries if entries else 0.0), sorted(bounds)
 
 
 def _copy(callback):
@@ -136,21 +163,37 @@ def check_callbacks(p, X, y, loss_fn, *, optimizer, lr: float, weight_decay: flo
             jump = _distance(_weights(net), trained_weights)
             undone = (after - trained) / gained
             if undone >= UNDONE:
+                share, bounds = pinned(net)
                 out.append(_finding(cb, hook, first=first, trained=trained, after=after, undone=undone,
-                                    moved=moved, jump=jump, steps=steps))
+                                    moved=moved, jump=jump, steps=steps, pinned=share, bounds=bounds,
+                                    trained_max=max((float(v.abs().max()) for v in trained_weights.values()
+                                                     if v.numel() > 1), default=0.0)))
         net.load_state_dict({**net.state_dict(), **trained_weights})
     return out
 
 
-def _finding(cb, hook: str, *, first, trained, after, undone, moved, jump, steps) -> Finding:
+def _finding(cb, hook: str, *, first, trained, after, undone, moved, jump, steps, pinned=0.0, bounds=(),
+             trained_max=0.0) -> Finding:
     name = type(cb).__name__
-    message = (f"the callback {name}'s {hook} puts the weights back where training started: {steps} steps took "
+    clamp = pinned >= PINNED
+    said = (f"the callback {name}'s {hook} clamps the weights: after it {100 * pinned:.0f}% of them sit at the "
+            f"largest magnitude of their tensor ({', '.join(f'+-{b:.3g}' for b in bounds[:4])}), where the "
+            f"steps took them up to {trained_max:.3g}" if clamp else
+            f"the callback {name}'s {hook} puts the weights back where training started")
+    message = (f"{said}: {steps} steps took "
                f"the held loss from {first:.4g} to {trained:.4g}, and {hook}, run as the loop runs it during the "
                f"run, sends it to {after:.4g} ({100 * undone:.0f}% of what the steps gained given back); it moves "
-               f"the weights {jump:.3g} (the steps moved them {moved:.3g}). The run starts again at every "
-               f"{hook.removeprefix('on_').replace('_', ' ')}: it ends where one stretch between two of them gets")
-    fix = (f"move what {name}.{hook} does to on_fit_start (it runs once, before the first step), or make it "
+               f"the weights {jump:.3g} (the steps moved them {moved:.3g}). " + (
+                   f"Each call pins the weights inside a bound the model cannot fit the data in: the run stays "
+                   f"where the bound holds it" if clamp else
+                   f"The run starts again at every {hook.removeprefix('on_').replace('_', ' ')}: it ends where "
+                   f"one stretch between two of them gets"))
+    fix = (f"remove the clamp in {name}.{hook}, or widen its bound past what the trained weights reach "
+           f"({trained_max:.3g} after {steps} steps; a WGAN critic's weight clip belongs to the critic alone); "
+           f"weight_decay or max_norm regularize without pinning" if clamp else
+           f"move what {name}.{hook} does to on_fit_start (it runs once, before the first step), or make it "
            f"run once (guard it with state.epoch == 0 and state.step == 0)")
     evidence = {"callback": name, "hook": hook, "start_loss": first, "trained_loss": trained, "after_loss": after,
-                "undone": undone, "trained_distance": moved, "hook_distance": jump, "steps": steps}
+                "undone": undone, "trained_distance": moved, "hook_distance": jump, "steps": steps,
+                "pinned": pinned, "bounds": list(bounds), "trained_max": trained_max, "clamp": clamp}
     return make(CODE, message, evidence=evidence, fix=fix, where=f"{name}.{hook}")

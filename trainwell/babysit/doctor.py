@@ -14,6 +14,7 @@ from torch import nn
 from trainwell.babysit.budget import Budget
 from trainwell.babysit.average_check import check_eval_model
 from trainwell.babysit.callback_check import check_callbacks
+from trainwell.babysit.callback_lr import check_callback_lr
 from trainwell.babysit.findings import Diagnosis, make
 from trainwell.babysit.monitor import Monitor
 from trainwell.babysit import augment_check, batch_check, interventions, mode_gap, schedule_check, stopping
@@ -24,6 +25,7 @@ from trainwell.babysit.module_use import check_module_use, check_shared_modules,
 from trainwell.babysit.layout_check import check_layout
 from trainwell.babysit.model_checks import check_last_batch
 from trainwell.babysit.preprocess_check import check_preprocess
+from trainwell.babysit.packing_check import check_packing
 from trainwell.babysit.peak_check import BUDGET_SHARE as PEAK_SHARE, check_peak, experiment_multiplier
 from trainwell.babysit.loss_arm import BUDGET_SHARE as LOSS_ARM_SHARE, check_loss_arm
 from trainwell.babysit.target_scale_arm import BUDGET_SHARE as TARGET_ARM_SHARE, check_target_scale_arm
@@ -183,6 +185,7 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
         findings = weigh_against_memorization(
             findings + check_module_use(p.model, X, y, resolve_loss(config.loss)[0], seed=config.seed))
         findings += check_shared_modules(p.model, X)
+        findings += check_packing(p.model, X)     # packed sequences that leave the rows' data out (packing_check.py)
         # a swap of two columns or a sign the output cannot see, where the targets depend on it (blind_model.py)
         findings += check_blind_model(p.model, X, y, class_ids=torch.is_tensor(y) and not torch.is_floating_point(y),
                                       seed=config.seed)
@@ -239,6 +242,13 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
             weight_decay=config.weight_decay or 0.0, options=probe_options, batch_size=config.batch_size,
             seed=config.seed, clip_norm=config.clip_norm, divergence_factor=config.divergence_factor,
             budget=budget.share(PEAK_SHARE * budget.left))
+        if not peak_found:      # the lr the user's callbacks set before each step, over the run (callback_lr.py)
+            peak_found = check_callback_lr(
+                p, p.train[0], p.train[1], resolve_loss(config.loss)[0],
+                optimizer=config.optimizer, lr=probe_lr(config.optimizer, config.lr, probe_options),
+                weight_decay=config.weight_decay or 0.0, options=probe_options, batch_size=config.batch_size,
+                seed=config.seed, clip_norm=config.clip_norm, divergence_factor=config.divergence_factor,
+                budget=budget.share(PEAK_SHARE * budget.left))
         # the experiment trains at the largest lr the run reaches: the configured lr (the peak of every
         # schedule trainwell builds; peak_check grades a user's schedule that rises above it), or a user's
         # schedule's peak where it stays below (a function returning the lr where fit wants a multiplier)

@@ -86,11 +86,11 @@ COVERED = 0.5           # a joint reading's groups with MIN_VALUE_ROWS rows hold
                         # (its profiles describe most of them, not a minority)
 
 
-def _owns_parameters(m: nn.Module) -> bool:
+def owns_parameters(m: nn.Module) -> bool:
     return next(m.parameters(recurse=False), None) is not None
 
 
-def _reaches(fn, params: set) -> bool:
+def reaches(fn, params: set) -> bool:
     """Whether the autograd graph below ``fn`` holds one of the tensors in ``params`` (by id)."""
     stack, seen = [fn], set()
     while stack:
@@ -122,12 +122,12 @@ def entry_layers(model: nn.Module, x: torch.Tensor) -> dict | None:
         if module in (m for m, _ in got) or not args or not torch.is_tensor(args[0]):
             return
         z = args[0]
-        if z is leaf or (z.grad_fn is not None and not _reaches(z.grad_fn, params)):
+        if z is leaf or (z.grad_fn is not None and not reaches(z.grad_fn, params)):
             got.append((module, z))
         elif z.grad_fn is None:
             broken.append(names[module])            # not from x by a differentiable path
     for m in work.modules():
-        if _owns_parameters(m):
+        if owns_parameters(m):
             handles.append(m.register_forward_pre_hook(hook))
     try:
         work(leaf)
