@@ -341,3 +341,105 @@ def test_set15_outlier_filter_drops_most_fraud_rows():
     fraud = [int((t == 2).sum()) for t in sides]
     assert fraud[0] > 80 and fraud[1] < 0.2 * fraud[0]
     assert int((sides[1] != 2).sum()) > 0.95 * int((sides[0] != 2).sum())
+
+
+# Set 16 (bench/babysit_user16.py): every pair keeps its splits' sizes except the annotation pair,
+# whose broken side keeps the unannotated rows; its faults are what its docstring says they are
+# (checked on the data and the models, no training).
+SET16 = _load("babysit_user16")
+
+
+def test_set16_repairable_names_every_pair():
+    assert set(SET16.REPAIRABLE) == set(SET16.PAIRS)
+    assert SET16.NO_ACTION >= SET16.user15.NO_ACTION
+
+
+@pytest.mark.parametrize("pair", sorted(set(SET16.PAIRS) - {"annotations_onehot_argmax_unlabeled"}))
+def test_set16_both_sides_build_and_take_their_inputs(pair):
+    _build_both_sides(SET16, pair)
+
+
+def test_set16_unannotated_rows_are_added_as_stage_zero():
+    healthy, broken = [SET16.PAIRS["annotations_onehot_argmax_unlabeled"](b)[1] for b in (False, True)]
+    extra = SET16.SLEEP_UNSCORED / SET16.SLEEP_SCORED
+    for (xh, th), (xb, tb) in zip(healthy, broken):
+        assert len(xb) == pytest.approx(len(xh) * (1 + extra), rel=0.01)
+        assert float((tb == 0).float().mean()) > float((th == 0).float().mean()) + 0.15
+
+
+def test_set16_listdir_order_hides_which_band_is_bright():
+    import numpy as np
+    X, y = SET16.field_patches(600, seed=0)
+    bright = X.mean((2, 3)).argmax(1)
+    order = SET16.listdir_order(600, seed=1)
+    shuffled = np.take_along_axis(X, order[:, :, None, None], axis=1).mean((2, 3)).argmax(1)
+    assert (bright == y).mean() > 0.95 and abs((shuffled == y).mean() - 1 / 3) < 0.1
+
+
+def test_set16_median_filter_erases_the_pit_and_the_line():
+    import numpy as np
+    from scipy import ndimage
+    X, y = SET16.defect_images(400, seed=0)
+    M = ndimage.median_filter(X, size=(1, 5, 5))
+    for k in (0, 1):                        # the dark pit, the bright line: the extreme pixel's contrast
+        raw = np.abs(X[y == k] - np.median(X[y == k], (1, 2), keepdims=True)).max((1, 2)).mean()
+        med = np.abs(M[y == k] - np.median(M[y == k], (1, 2), keepdims=True)).max((1, 2)).mean()
+        assert med < 0.5 * raw
+
+
+def test_set16_second_device_halves_the_beats_of_validation_and_test():
+    import numpy as np
+    healthy, broken = [SET16.PAIRS["ecg_sampling_rate_second_device"](b)[1] for b in (False, True)]
+    assert torch.equal(healthy[0][0], broken[0][0])
+    for part, halved in ((healthy[1], False), (broken[1], True)):
+        x, t = part[0][:, 0].numpy(), part[1].numpy()
+        peaks = [np.abs(np.fft.rfft(x[t == k], axis=1)).mean(0).argmax() for k in range(3)]
+        expected = [b / 2 if halved else b for b in SET16.RHYTHM_BEATS]
+        assert all(abs(p - e) <= 0.5 for p, e in zip(peaks, expected))
+
+
+def test_set16_leaky_relu_true_is_a_linear_model():
+    torch.manual_seed(0)
+    x = torch.randn(16, 6)
+    broken, healthy = SET16.leaky_mlp(6, 1, slope_argument=True), SET16.leaky_mlp(6, 1)
+    with torch.no_grad():
+        zero = torch.zeros(1, 6)
+        assert torch.allclose(broken(2 * x) - broken(zero), 2 * (broken(x) - broken(zero)), atol=1e-5)
+        assert not torch.allclose(healthy(-x) - healthy(zero), -(healthy(x) - healthy(zero)), atol=1e-3)
+
+
+def test_set16_detached_steps_pass_no_gradient_to_the_start():
+    torch.manual_seed(0)
+    for detach, reaches in ((False, True), (True, False)):
+        model = SET16.SpindleLSTM(detach_each_step=detach)
+        x = torch.randn(4, 16, requires_grad=True)
+        model(x).sum().backward()
+        assert bool(x.grad[:, :4].abs().sum() > 0) == reaches and bool(x.grad[:, -1].abs().sum() > 0)
+
+
+def test_set16_losses_without_gradient_or_target():
+    logits = torch.randn(32, 3, requires_grad=True)
+    y, other = torch.randint(0, 3, (32,)), torch.randint(0, 3, (32,))
+    assert SET16.nll_without_target(logits, y) == SET16.nll_without_target(logits, other)
+    assert torch.allclose(SET16.nll(logits, y), torch.nn.functional.cross_entropy(logits, y))
+    g1, = torch.autograd.grad(SET16.ce_plus_f1_term(logits, y), logits)
+    g2, = torch.autograd.grad(SET16.cross_entropy(logits, y), logits)
+    assert torch.allclose(g1, g2) and SET16.ce_plus_f1_term(logits, y) > SET16.cross_entropy(logits, y)
+
+
+def test_set16_argsort_keeps_no_informative_sensor_when_broken():
+    healthy, broken = [SET16.PAIRS["sensors_argsort_least_important"](b)[1][0] for b in (False, True)]
+    import numpy as np
+    from sklearn.feature_selection import f_classif
+    fh, _ = f_classif(healthy[0].numpy(), healthy[1].numpy())
+    fb, _ = f_classif(broken[0].numpy(), broken[1].numpy())
+    assert fh.min() > 20 and fb.max() < 5 and np.isfinite(fb).all()
+
+
+def test_set16_status_word_holds_the_bits_and_the_register_hides_the_use():
+    import numpy as np
+    X, word, y = SET16.inverter_logs(200, seed=0)
+    bits = np.unpackbits(word[:, None], axis=1, bitorder="little")
+    assert np.array_equal((word >> 2) & 1, bits[:, 2]) and bits.mean() == pytest.approx(0.3, abs=0.05)
+    _, used, start = SET16.meter_periods(2000, seed=0)
+    assert np.corrcoef(used, used + start)[0, 1] < 0.1
