@@ -133,6 +133,21 @@ def test_console_script_error_has_no_traceback(tmp_path):
     assert "Traceback" not in proc.stderr and "cosinus" in proc.stderr
 
 
+def test_fit_resume_with_a_config_checks_the_config_against_the_run(tmp_path, capsys):
+    """`trainwell fit CONFIG --resume RUN_DIR` resumes with CONFIG: the same options continue the
+    run, other options are refused naming them (CONFIG is never silently ignored)."""
+    config = _config(tmp_path)
+    assert main(["fit", str(config), "--set", "run_dir='runs/r'"]) == 0
+    assert main(["fit", str(config), "--resume", "runs/r"]) == 0                 # the same options
+    other = _config(tmp_path, SMALL.replace("widths = [16]", "widths = [32]"), name="other.toml")
+    capsys.readouterr()
+    assert main(["fit", str(other), "--resume", "runs/r"]) == 2
+    err = capsys.readouterr().err
+    assert "resume: options differ from the run in runs/r (model: " in err and "Traceback" not in err
+    assert main(["fit", str(config), "--resume", "runs/r", "--continue", "--set", "epochs=3"]) == 0
+    assert len([json.loads(line) for line in (tmp_path / "runs/r/metrics.jsonl").read_text().splitlines()]) == 3
+
+
 def test_fit_resume_report_and_predict(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     cfg = _config(tmp_path, 'run_dir = "runs/a"\n' + SMALL)
