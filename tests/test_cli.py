@@ -82,6 +82,7 @@ def test_bad_config_is_one_line_on_stderr_and_status_2(tmp_path, capsys, text, s
     (['data={source="mnist",path="no_folder"}'], "data.path = 'no_folder': no such file or folder"),
     (['transfer_from="no_run"'], "transfer_from = 'no_run': no such run directory or .safetensors file"),
     (["run_dir='link'"], "run_dir = 'link' is a symlink (to 'real'); a run writes only into a real directory"),
+    (["data={source=digits}"], "--set 'data={source=digits}': '{source=digits}' is not a valid TOML value ("),
 ])
 def test_bad_input_names_its_key_in_one_line_with_status_2(tmp_path, capsys, sets, message):
     """Each section's bad value fails before training, naming the key as the config spells it."""
