@@ -579,3 +579,10 @@ def test_toml_values_are_inline_and_read_back():
     value = {"a": [1, 2.5, "x\"y"], "0.weight": {"b": True}, "c": []}
     assert "\n" not in toml_value(value)
     assert tomllib.loads(f"v = {toml_value(value)}")["v"] == value
+
+
+def test_the_readmes_bad_config_line_is_what_the_cli_prints(tmp_path, capsys):
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    quoted = re.search(r"``(trainwell: error: unknown option 'lrr'.*?)``", readme).group(1)
+    assert main(["fit", str(_config(tmp_path, "lrr = 0.1\n" + SMALL))]) == 2
+    assert capsys.readouterr().err.strip() == quoted
