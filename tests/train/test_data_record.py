@@ -31,3 +31,11 @@ def test_a_run_on_a_named_source_records_it_and_reopens_on_it(tmp_path):
     reopened = open_run(run_dir)          # geometry's rebuild from the saved options
     assert tuple(reopened.train[0].shape[1:]) == (4,)
     assert len(reopened.test[1]) == len(run.splits.test[1])
+
+
+def test_a_table_of_another_source_is_left_out_with_a_warning():
+    with pytest.warns(UserWarning, match=r"data.source = 'wine' is not used: the data argument names the "
+                                         r"source 'iris' \(the table's options, for 'wine', are left out\)"):
+        run = trainwell.fit({"type": "mlp", "widths": [8]}, "iris", data={"source": "wine", "test_size": 0.3},
+                            **QUICK)
+    assert run.config["data"] == {"source": "iris"} and run.sample_shape == (4,)

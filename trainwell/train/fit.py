@@ -216,6 +216,10 @@ def prepare(model, train, val, test, options: dict, *, check: bool = True) -> Pr
         options["model"] = model  # a model table is the config's `model` option
     config = make_config(options)
     if isinstance(train, str):    # the run records the source it trains on, not the table's default
+        given = options.get("data") or {}
+        if given.get("source") not in (None, train):
+            warnings.warn(f"data.source = {given['source']!r} is not used: the data argument names the "
+                          f"source {train!r} (the table's options, for {given['source']!r}, are left out)")
         config = dataclasses.replace(config, data=data_table(train, config.data))
     device = resolve_device(config.device)
     splits = place(resolve_data(train, val, test, config), config.stream, device)
