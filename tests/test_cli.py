@@ -82,6 +82,7 @@ def test_bad_config_is_one_line_on_stderr_and_status_2(tmp_path, capsys, text, s
     (['data={source="mnist",path="no_folder"}'], "data.path = 'no_folder': no such file or folder"),
     (['transfer_from="no_run"'], "transfer_from = 'no_run': no such run directory or .safetensors file"),
     (["run_dir='link'"], "run_dir = 'link' is a symlink (to 'real'); a run writes only into a real directory"),
+    (["data={source=digits}"], "--set 'data={source=digits}': '{source=digits}' is not a valid TOML value ("),
 ])
 def test_bad_input_names_its_key_in_one_line_with_status_2(tmp_path, capsys, sets, message):
     """Each section's bad value fails before training, naming the key as the config spells it."""
@@ -131,6 +132,21 @@ def test_console_script_error_has_no_traceback(tmp_path):
                           text=True, cwd=tmp_path)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "cosinus" in proc.stderr
+
+
+def test_fit_resume_with_a_config_checks_the_config_against_the_run(tmp_path, capsys):
+    """`trainwell fit CONFIG --resume RUN_DIR` resumes with CONFIG: the same options continue the
+    run, other options are refused naming them (CONFIG is never silently ignored)."""
+    config = _config(tmp_path)
+    assert main(["fit", str(config), "--set", "run_dir='runs/r'"]) == 0
+    assert main(["fit", str(config), "--resume", "runs/r"]) == 0                 # the same options
+    other = _config(tmp_path, SMALL.replace("widths = [16]", "widths = [32]"), name="other.toml")
+    capsys.readouterr()
+    assert main(["fit", str(other), "--resume", "runs/r"]) == 2
+    err = capsys.readouterr().err
+    assert "resume: options differ from the run in runs/r (model: " in err and "Traceback" not in err
+    assert main(["fit", str(config), "--resume", "runs/r", "--continue", "--set", "epochs=3"]) == 0
+    assert len([json.loads(line) for line in (tmp_path / "runs/r/metrics.jsonl").read_text().splitlines()]) == 3
 
 
 def test_fit_resume_report_and_predict(tmp_path, capsys, monkeypatch):
@@ -563,3 +579,10 @@ def test_toml_values_are_inline_and_read_back():
     value = {"a": [1, 2.5, "x\"y"], "0.weight": {"b": True}, "c": []}
     assert "\n" not in toml_value(value)
     assert tomllib.loads(f"v = {toml_value(value)}")["v"] == value
+
+
+def test_the_readmes_bad_config_line_is_what_the_cli_prints(tmp_path, capsys):
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    quoted = re.search(r"``(trainwell: error: unknown option 'lrr'.*?)``", readme).group(1)
+    assert main(["fit", str(_config(tmp_path, "lrr = 0.1\n" + SMALL))]) == 2
+    assert capsys.readouterr().err.strip() == quoted

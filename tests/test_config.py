@@ -56,6 +56,11 @@ def test_set_values_parse_as_toml_and_nest():
     assert out == {"model": {"type": "mlp", "widths": [8]}, "epochs": 2}
     with pytest.raises(ConfigError, match="expected key=value"):
         parse_set("lr")
+    # a value written as a table, a list or a quoted string must parse: not taken as a string
+    for bad in ("data={source=", "model.widths=[8,", "run_dir='runs/x"):
+        with pytest.raises(ConfigError, match=r"is not a valid TOML value \("):
+            parse_set(bad)
+    assert parse_set("run_dir=runs/x") == (["run_dir"], "runs/x")
 
 
 def test_toml_round_trip(tmp_path):

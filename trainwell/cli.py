@@ -116,7 +116,10 @@ def cmd_fit(args) -> int:
         run_dir = Path(args.resume)
         if not (run_dir / "config.toml").exists():
             raise ConfigError(f"--resume {run_dir}: no config.toml there; is it a trainwell run directory?")
-        options = _read_config(run_dir / "config.toml", args.set, saved_run=True)
+        # a CONFIG given too is the one resumed with: fit checks it against the run's own options
+        # (an exact resume refuses a difference, --continue allows its length), never ignores it
+        options = (_read_config(args.config, args.set) if args.config is not None
+                   else _read_config(run_dir / "config.toml", args.set, saved_run=True))
         options.update(resume=True, run_dir=str(run_dir), extend=args.continue_run)
     elif args.continue_run:
         raise ConfigError("--continue needs --resume RUN_DIR: the run to continue, e.g. trainwell fit "

@@ -432,7 +432,8 @@ def read_toml(path) -> dict:
 
 def parse_set(assignment: str) -> tuple[list[str], Any]:
     """``"model.widths=[128, 64]"`` -> (["model", "widths"], [128, 64]); values are TOML values,
-    and anything that does not parse as one is taken as a string."""
+    and anything else that does not parse as one is taken as a string (``--set optimizer=adam``);
+    a value that starts as a table, a list or a quoted string must parse."""
     if "=" not in assignment:
         raise ConfigError(f"--set {assignment!r}: expected key=value, e.g. --set lr=0.01")
     key, raw = (s.strip() for s in assignment.split("=", 1))
@@ -440,7 +441,10 @@ def parse_set(assignment: str) -> tuple[list[str], Any]:
         raise ConfigError(f"--set {assignment!r}: the key is empty")
     try:
         value = tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
+    except tomllib.TOMLDecodeError as e:
+        if raw[:1] in "{[\"'":        # meant as a table, a list or a quoted string: say why it fails
+            raise ConfigError(f"--set {assignment!r}: {raw!r} is not a valid TOML value ({e}); e.g. "
+                              f"--set 'data={{source = \"csv\", path = \"train.csv\"}}'") from None
         value = raw
     return key.split("."), value
 

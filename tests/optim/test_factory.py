@@ -74,6 +74,16 @@ def test_unknown_lr_mult_prefix_names_it_and_lists_top_level_modules():
         param_groups(Net(), lr_mults={"head": -1})
 
 
+def test_an_lr_mult_prefix_naming_a_module_without_parameters_says_so():
+    # Sequential(Flatten, Linear, ...): "0" is a real name, so "did you mean '0'?" would mislead
+    model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+    with pytest.raises(ConfigError) as e:
+        param_groups(model, lr_mults={"0": 0.1})
+    message = str(e.value)
+    assert "prefix '0' matches no parameter of the model ('0' is a Flatten, which has no parameters)" in message
+    assert "did you mean" not in message and "top-level names: 0, 1, 2, 3" in message
+
+
 def test_groups_keep_the_base_lr_and_carry_lr_mult_for_the_trainer():
     opt = build_optimizer("sgd", Net(), lr=0.2, lr_mults={"head": 0.5})
     assert {g["lr"] for g in opt.param_groups} == {0.2}

@@ -60,3 +60,22 @@ def test_a_state_over_the_in_memory_size_goes_through_save_model(tmp_path, monke
     loaded = load_file(str(tmp_path / "model.safetensors"))
     assert torch.equal(loaded["0.weight"], model[0].weight)
     assert [p.name for p in tmp_path.iterdir()] == ["model.safetensors"]
+
+
+def test_evaluate_and_predict_name_what_they_accept():
+    import trainwell
+    from trainwell.errors import DataError
+    X, y = torch.rand(60, 4), torch.arange(60) % 3
+    run = trainwell.fit(nn.Sequential(nn.Linear(4, 3)), (X, y), val=(X[:20], y[:20]), epochs=1,
+                        progress=False, babysit="off", report=False)
+    assert set(run.evaluate("val")) >= {"loss", "acc", "n"}
+    with pytest.raises(DataError, match=r"evaluate\('tset'\): this run has no 'tset' split; its splits: "
+                                        r"train, val; or pass \(X, y\)"):
+        run.evaluate("tset")       # no test split: nothing close to suggest
+    with pytest.raises(DataError, match=r"evaluate\('vall'\): this run has no 'vall' split \(did you mean 'val'\?\)"):
+        run.evaluate("vall")
+    with pytest.raises(DataError, match="no 'num_classes' split"):   # a Splits field that is no split
+        run.evaluate("num_classes")
+    with pytest.raises(DataError, match=r"predict\(output='probs'\): unknown \(did you mean 'proba'\?\); "
+                                        r"allowed: auto, class, raw, proba"):
+        run.predict(X, output="probs")

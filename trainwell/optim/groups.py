@@ -34,8 +34,16 @@ def _check_lr_mults(model: nn.Module, lr_mults: dict) -> None:
     for prefix, mult in lr_mults.items():
         check_number(f"lr_mults[{prefix!r}]", mult, lambda v: v >= 0, "a finite number >= 0")
         if not any(n == prefix or n.startswith(prefix + ".") for n in names):
+            module = model.get_submodule(prefix) if _is_module_name(model, prefix) else None
+            hint = (f" ({prefix!r} is a {type(module).__name__}, which has no parameters)" if module is not None
+                    else did_you_mean(prefix, top))
             raise ConfigError(f"lr_mults: prefix {prefix!r} matches no parameter of the model"
-                              f"{did_you_mean(prefix, top)}; top-level names: {', '.join(top) or '(none)'}")
+                              f"{hint}; top-level names: {', '.join(top) or '(none)'}")
+
+
+def _is_module_name(model: nn.Module, name: str) -> bool:
+    """Whether ``name`` is a submodule's dotted name in ``model`` (``""`` is the model itself)."""
+    return bool(name) and name in dict(model.named_modules())
 
 
 def _lr_mult(name: str, lr_mults: dict) -> float:

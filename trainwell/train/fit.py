@@ -43,8 +43,8 @@ from trainwell.train.loop import StepParts, Trainer, total_steps
 from trainwell.train.metrics import MetricsLog, evaluate_model
 from trainwell.train.parts import (apply_transfer, babysit_callbacks, build_grad_hooks,
                                    build_optimizer_for, build_schedule_for,
-                                   check_model_fits_data, initialize, make_batches, num_outputs,
-                                   resolve_data, resolve_device, resolve_model_spec)
+                                   check_model_fits_data, data_table, initialize, make_batches,
+                                   num_outputs, resolve_data, resolve_device, resolve_model_spec)
 from trainwell.train.regularizers import build_constraint, build_loss, build_penalty
 from trainwell.train.precision import (Precision, backend_settings, check_precision, compile_model, note,
                                        to_channels_last, use_channels_last)
@@ -215,6 +215,12 @@ def prepare(model, train, val, test, options: dict, *, check: bool = True) -> Pr
     if isinstance(model, dict):
         options["model"] = model  # a model table is the config's `model` option
     config = make_config(options)
+    if isinstance(train, str):    # the run records the source it trains on, not the table's default
+        given = options.get("data") or {}
+        if given.get("source") not in (None, train):
+            warnings.warn(f"data.source = {given['source']!r} is not used: the data argument names the "
+                          f"source {train!r} (the table's options, for {given['source']!r}, are left out)")
+        config = dataclasses.replace(config, data=data_table(train, config.data))
     device = resolve_device(config.device)
     splits = place(resolve_data(train, val, test, config), config.stream, device)
     check_monitor_has_data(config, splits)

@@ -59,6 +59,18 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
+def data_table(name: str, table: dict) -> dict:
+    """The data table of a run given the source name ``name``: that name, with ``table``'s options
+    when the table is for the same source or names none (a table of another source holds that
+    source's options). What the run records and what a rebuild from its config (resume,
+    geometry) loads."""
+    options = dict(table)
+    configured = options.pop("source", None)
+    if configured is not None and configured != name:
+        options = {}
+    return {"source": name, **options}
+
+
 def resolve_data(train, val, test, config: Config) -> Splits:
     """Data as a Splits: a source name (uses config.data options), a Splits, or (X, y) pairs.
 
@@ -70,13 +82,10 @@ def resolve_data(train, val, test, config: Config) -> Splits:
     if isinstance(train, Splits):
         splits = train
     elif isinstance(train, str) or train is None:
-        options = dict(config.data)
-        configured = options.pop("source", None)
-        name = train or configured
+        options = data_table(train, config.data) if train else dict(config.data)
+        name = options.pop("source", None)
         if not name:
             raise ConfigError("data.source is missing: name a data source, e.g. source = \"digits\"")
-        if configured is not None and configured != name:
-            options = {}  # the table's options belong to another source
         # The split has its own seed (data.seed, default 0): the training seed does not move it.
         if name == "npy" and config.stream is not False:    # kept memory-mapped (data/streaming.py)
             splits = load_npy_rows(**check_paths(check_source_options(name, options)))

@@ -17,6 +17,7 @@ from trainwell.data.sources import Splits, as_pair
 from trainwell.ensembles.combine import is_ensemble_dir, load_ensemble
 from trainwell.ensembles.mc_dropout import mc_predict
 from trainwell.errors import DataError
+from trainwell.options import did_you_mean
 from trainwell.nn.losses import LOSSES, REGRESSION_LOSSES, accuracy_fn, class_probabilities, make_loss
 from trainwell.train.metrics import evaluate_model, read_metrics
 from trainwell.train.precision import Precision
@@ -25,6 +26,8 @@ from trainwell.train.checkpoint import IN_MEMORY_BYTES
 from trainwell.train.rundir import atomic_path, atomic_write_bytes
 from trainwell.train.state import Stop, StopKind
 
+SPLIT_NAMES = ("train", "val", "test")             # the Splits fields evaluate("name") reads
+PREDICT_OUTPUTS = ("auto", "class", "raw", "proba")
 
 @dataclass
 class Run:
@@ -73,9 +76,12 @@ class Run:
         to report (default: the run's; a loaded run trained with your own loss function needs it
         passed again, since a function is not saved with the run)."""
         if isinstance(data, str):
-            pair = getattr(self.splits, data, None) if self.splits is not None else None
-            if pair is None:
-                raise DataError(f"evaluate({data!r}): this run has no {data!r} split; pass (X, y)")
+            held = [name for name in SPLIT_NAMES if self.splits is not None and getattr(self.splits, name) is not None]
+            if data not in held:
+                raise DataError(f"evaluate({data!r}): this run has no {data!r} split"
+                                f"{did_you_mean(data, held)}; its splits: {', '.join(held) or '(none)'}; "
+                                f"or pass (X, y)")
+            pair = getattr(self.splits, data)
             X, y = pair
         else:
             X, y = as_pair(*data, name="evaluate data")
@@ -112,8 +118,9 @@ class Run:
         run's ``eval_batch_size``). ``mc_dropout=T``: an ``MCPrediction`` (mean and spread of
         T passes with only dropout active; of probabilities, or of raw outputs for regression
         and ``output="raw"``; ensembles/mc_dropout.py)."""
-        if output not in ("auto", "class", "raw", "proba"):
-            raise DataError(f"predict(output={output!r}): allowed: auto, class, raw, proba")
+        if output not in PREDICT_OUTPUTS:
+            raise DataError(f"predict(output={output!r}): unknown{did_you_mean(output, PREDICT_OUTPUTS)}; "
+                            f"allowed: {', '.join(PREDICT_OUTPUTS)}")
         X = self._inputs(X)
         batch_size = batch_size or self.config["eval_batch_size"]
         regression = self.regression if self.regression is not None else self.config["loss"] in REGRESSION_LOSSES
