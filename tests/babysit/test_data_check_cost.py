@@ -1,5 +1,5 @@
-"""The copy check's cost on a table: a column (one number a row) is counted by a 1-D sort, the
-same counts as the row-wise ``torch.unique(dim=0)`` that images' channels still take."""
+"""The cost of two data checks of the pre-flight, cut exactly: a table's column (one number a row) counted
+by a 1-D sort in the copy check, and a column of too few values skipped by the missing-value codes."""
 import torch
 
 from trainwell.babysit import duplicate_inputs
@@ -47,3 +47,39 @@ def test_a_table_takes_no_rowwise_unique_and_an_image_one_per_channel(monkeypatc
     found = check_duplicate_inputs(images)
     assert rowwise == [(200, 36)] * 3
     assert [(f.severity, f.evidence["copies"]) for f in found] == [("warning", [[0, 1]])]
+
+
+# ------------------------------------------------------------------ missing-value codes (value_codes)
+def _coded(bulk_values: int, *, code: float = -99.0) -> torch.Tensor:
+    """One column of 1000 rows: a far code in 50, and ``bulk_values`` integers 0, 1, ... whose two ends
+    fill 100 and 150 rows (so the column's 10th and 90th percentiles fall on them and the bulk keeps
+    them), the values between them the rest."""
+    middle = torch.arange(1, bulk_values - 1).repeat_interleave(700 // (bulk_values - 2) + 1)[:700]
+    x = torch.cat([torch.full((50,), code), torch.zeros(100), middle.double(),
+                   torch.full((150,), float(bulk_values - 1))])
+    return x[torch.randperm(x.numel(), generator=torch.Generator().manual_seed(2))].reshape(-1, 1)
+
+
+def test_a_code_beside_exactly_min_distinct_bulk_values_is_found_and_beside_fewer_is_not():
+    from trainwell.babysit.value_codes import MIN_DISTINCT, find_codes
+    found = find_codes(_coded(MIN_DISTINCT))          # MIN_DISTINCT + 1 values in all: read
+    assert [(c["column"], c["value"]) for c in found] == [(0, -99.0)]
+    assert find_codes(_coded(MIN_DISTINCT - 1)) == []  # MIN_DISTINCT in all: no bulk beside any code
+
+
+def test_columns_of_few_values_take_no_bulk_quantiles(monkeypatch):
+    from trainwell.babysit import value_codes
+    calls = []
+    quantile = torch.quantile
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return quantile(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "quantile", counting)
+    g = torch.Generator().manual_seed(3)
+    pixels = torch.randint(0, 17, (1000, 64), generator=g).double()      # 17 levels a column, as digits' pixels
+    assert value_codes.find_codes(pixels) == []
+    assert calls == []
+    value_codes.find_codes(_coded(value_codes.MIN_DISTINCT))
+    assert len(calls) > 0                                                  # the counter sees a column that is read
