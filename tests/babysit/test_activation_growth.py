@@ -53,6 +53,7 @@ def test_an_init_that_blows_activations_up_and_stalls_the_loss_keeps_the_warning
 
 
 def test_an_init_that_blows_activations_up_is_still_repaired(small):
+    """The init's explosion is the pre-flight's to find and repair (before the first step)."""
     (train_xy, val_xy) = small
     run = trainwell.fit(relu_mlp(scale=30.0), train_xy, val=val_xy, test=val_xy, babysit="repair",
                         **{**RUN, "epochs": 2})
