@@ -354,8 +354,39 @@ def test_units_dead_during_training_warn_only_when_they_hurt():
     quiet = monitor_module.make("vanishing_activations", "quiet", where="net.3", evidence={})
     shrunk = grade(quiet, {"net.3": {"std": 0.1}}, first, loss=0.5, initial_loss=2.3)
     assert shrunk.severity == "warning" and shrunk.evidence["harm"]["grew"]
-    other = monitor_module.make("exploding_activations", "big", where="net.3", evidence={})
-    assert grade(other, same, first, loss=0.5, initial_loss=2.3).severity == "warning"          # not a unit rate
+    other = monitor_module.make("symmetric_init", "not a unit statistic", where="net.3", evidence={})
+    severity = other.severity
+    assert grade(other, same, first, loss=0.5, initial_loss=2.3).severity == severity           # not graded
+    assert "harm" not in other.evidence
+
+
+def _big(where="net.3", severity="warning"):
+    return monitor_module.make("exploding_activations", f"activations grow at {where}", where=where,
+                               evidence={}, severity=severity)
+
+
+def test_large_activations_during_training_warn_only_when_they_hurt():
+    """A net that fits grows its weights and with them its activations: large activations in
+    training are info while the loss falls and the layer grew less than GROWN times since the
+    earliest record; a stalled loss or a hundredfold growth keeps the warning; NaN/inf stay errors."""
+    grade, grown = monitor_module.grade_unit_symptom, monitor_module.GROWN
+    first = {"net.3": {"std": 0.1}}
+    fitting = grade(_big(), {"net.3": {"std": 0.9}}, first, loss=0.5, initial_loss=1.1)      # 9x, loss halved
+    assert fitting.severity == "info" and not fitting.evidence["harm"]["hurts"]
+    assert "9x" in fitting.message and "1.1 -> 0.5" in fitting.message
+    stalled = grade(_big(), {"net.3": {"std": 0.9}}, first, loss=1.08, initial_loss=1.1)     # < 5% fallen
+    assert stalled.severity == "warning" and stalled.evidence["harm"]["stalled"]
+    blown = grade(_big(), {"net.3": {"std": 0.1 * grown * 1.01}}, first, loss=0.5, initial_loss=1.1)
+    assert blown.severity == "warning" and blown.evidence["harm"]["grew"] and "went from 0.1" in blown.message
+    edge = grade(_big(), {"net.3": {"std": 0.1 * grown * 0.99}}, first, loss=0.5, initial_loss=1.1)
+    assert edge.severity == "info"
+    inf = grade(_big(), {"net.3": {"std": math.inf}}, first, loss=0.5, initial_loss=1.1)
+    assert inf.severity == "warning" and inf.evidence["harm"]["grew"]
+    nan = grade(_big(severity="error"), {"net.3": {"std": math.nan}}, first, loss=0.5, initial_loss=1.1)
+    assert nan.severity == "error" and "harm" not in nan.evidence
+    assert grade(_big(), {"net.3": {"std": 0.9}}, None, loss=1.1, initial_loss=1.1).severity == "info"
+    unknown = grade(_big(), {"net.3": {"std": 0.9}}, first, loss=None, initial_loss=None)      # no loss yet
+    assert unknown.severity == "info" and "grew 9x" in unknown.message
 
 
 def test_a_harmless_unit_symptom_becomes_a_warning_when_a_later_record_shows_harm():

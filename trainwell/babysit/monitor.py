@@ -70,9 +70,17 @@ MAX_EVERY = 1000              # the period never exceeds 1000 steps
 RECENT_SAMPLES = 5            # a unit symptom's loss test reads the median of the last 5 sampled losses
 # Unit statistics measured during training that are facts of every healthy run at some rate (CS231n:
 # "as much as 40% of your network can be dead"): a warning only with evidence that they hurt.
-UNIT_SYMPTOMS = {"dead_units": "dead", "vanishing_activations": "std", "saturated_units": "saturated"}
+# Large activations are one too: a net that fits grows its weights and with them its activations
+# (cross-entropy keeps pushing the margins up), so only non-finite ones are an error by themselves.
+UNIT_SYMPTOMS = {"dead_units": "dead", "vanishing_activations": "std", "saturated_units": "saturated",
+                 "exploding_activations": "std"}
 WORSENED = 0.1                # dead / saturated: a tenth more of the layer than at the earliest record kept ...
 SHRUNK = 0.5                  # vanishing: the layer's std below half of its std at the earliest record kept
+# exploding: the layer's std above 100x its std at the earliest record kept. A ReLU net is positively
+# homogeneous in each layer's weights, so its activations grow as the product of its layers' weight
+# growth: a fit that doubles the weights of three or four layers multiplies them by ~10 (cross-entropy
+# grows the margins as long as it trains). A hundredfold is a decade beyond what fitting explains.
+GROWN = 100.0
 WORK_COUNTS = ("macs", "elements", "calls")   # cost.count_forward's counts, averaged over the ranks
 
 
@@ -539,16 +547,22 @@ def grade_unit_symptom(finding: Finding, layers: dict, first: dict | None, loss:
     evidence that it hurts: the loss is not falling (the recent sampled losses' median less than
     ``rules.BARELY`` below the initial loss), or the symptom grew since the earliest activation
     record kept (``first``: a share of dead / saturated units ``WORSENED`` higher, a vanishing
-    layer's std below ``SHRUNK`` of its own). Otherwise it is ``info``: dead or quiet units at a
-    rate the net trains with are normal. ``first=None`` (the first record: the init's, nothing
+    layer's std below ``SHRUNK`` of its own, an exploding one's above ``GROWN`` times its own).
+    Otherwise it is ``info``: dead or quiet units at a rate the net trains with are normal, and so
+    are activations that grow with the weights of a net that fits (notes 004, babysitting: the
+    loss and the error are what to watch; the statistics diagnose them). Non-finite activations
+    stay the error they were found as. ``first=None`` (the first record: the init's, nothing
     trained yet) leaves only the loss test, which then has nothing to compare and keeps it info."""
     key = UNIT_SYMPTOMS.get(finding.code)
-    if key is None:
+    if key is None or finding.severity == "error":      # non-finite activations: an error as found
         return finding
     layer = finding.where
     now = (layers.get(layer) or {}).get(key)
     then = ((first or {}).get(layer) or {}).get(key)
-    grew = None not in (now, then) and (now < SHRUNK * then if key == "std" else now > then + WORSENED)
+    grew = None not in (now, then) and (
+        now > then + WORSENED if key != "std" else
+        now < SHRUNK * then if finding.code == "vanishing_activations" else
+        not math.isfinite(now) or now > GROWN * then)
     stalled = (first is not None and loss is not None and bool(initial_loss) and initial_loss > 0
                and (not math.isfinite(loss) or (initial_loss - loss) / initial_loss < BARELY))
     finding.evidence["harm"] = {"grew": grew, "since": then, "now": now, "loss": loss, "initial_loss": initial_loss,
@@ -558,7 +572,14 @@ def grade_unit_symptom(finding: Finding, layers: dict, first: dict | None, loss:
             f"; {layer}'s {key} went from {then:.3g} to {now:.3g} since the earliest record" if grew else "")
         return finding
     finding.severity = "info"
-    finding.message += ("; the loss falls and it has not grown since the earliest record: a rate the net trains "
-                        "with (CS231n: as much as 40% of a network can be dead)" if first is not None else
-                        "; measured before any update: the pre-flight grades the init")
+    if first is None:
+        finding.message += "; measured before any update: the pre-flight grades the init"
+    elif finding.code == "exploding_activations":
+        growth = f"{now / then:.3g}x" if then and now is not None else "by an unknown factor"
+        falls = f" ({initial_loss:.3g} -> {loss:.3g})" if None not in (initial_loss, loss) else ""
+        finding.message += (f"; the loss falls{falls} and {layer}'s std grew {growth} since the earliest record, "
+                            f"under {GROWN:.0f}x: a net that fits grows its weights and with them its activations")
+    else:
+        finding.message += ("; the loss falls and it has not grown since the earliest record: a rate the net "
+                            "trains with (CS231n: as much as 40% of a network can be dead)")
     return finding

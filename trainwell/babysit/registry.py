@@ -497,13 +497,15 @@ CODES = {spec.code: spec for spec in (
         measures="standard deviation of each hidden activation layer's output relative to the input's std "
                  "(and of each hidden weight layer's output, for stacks with no activation module to measure); "
                  "non-finite activations",
-        threshold="std > 10 x the input std, or any NaN/inf",
+        threshold="std > 10 x the input std, or any NaN/inf; measured during training (the monitor), NaN/inf an "
+                  "error, a finite std a warning only while the loss is not falling (< 5% below the initial) or "
+                  "the layer's std grew above 100 x its own at the earliest record, else info",
         source="notes 004 activation statistics: 'keep the variance the same across every layer' (Xavier/He)",
         fix="scale the initial weights down (Xavier/He) or add batch normalization",
         groups=(Group.INIT, Group.UNIT_STATISTICS, Group.REINIT),
         explains=("bad_initial_loss", "cannot_overfit_small_subset", "vanishing_gradients", Group.SLOW,
                   Group.DIVERGED, "low_rank_logits"),   # units that all grow one way align the scores
-        thresholds=("preflight.EXPLODING_STD",),
+        thresholds=("preflight.EXPLODING_STD", "monitor.GROWN", "monitor.RECENT_SAMPLES"),
         unhealthy=True,
         graded_by=('reinit',),
         plan=plan_init,
