@@ -304,6 +304,27 @@ def test_a_loss_that_couples_rows_without_a_broadcast_is_a_warning(loss, out, y)
     assert "contrastive" in found[0].message and "broadcast_shape" not in found[0].evidence
 
 
+def ce_plus_batch_error_rate(logits, target):   # + a metric of the batch's arg max: no gradient, and
+    return F.cross_entropy(logits, target) + (logits.argmax(1) != target).float().mean() ** 2   # no row sum
+
+
+def test_a_loss_whose_value_alone_mixes_rows_is_info_and_one_whose_gradient_mixes_stays_a_warning():
+    found = mc.check_loss_rows(OUT, Y[:32], ce_plus_batch_error_rate)
+    assert codes(found) == {"loss_output_mismatch"} and found[0].severity == "info"
+    e = found[0].evidence
+    assert e["value_only"] and e["gradient_off_direction"] <= mc.LOSS_TOLERANCE
+    # independent reference: the batch loss is the mean cross-entropy plus the squared error rate
+    o, t = OUT[:16].double(), Y[:16]
+    assert e["batch_loss"] == pytest.approx(float(F.cross_entropy(o, t) + (o.argmax(1) != t).double().mean() ** 2),
+                                            rel=1e-5)
+    # the same metric as a weight on the rows' losses is a combination of them: quiet; with a term whose
+    # gradient couples the rows (a softmax over the batch axis) it stays a warning
+    assert mc.check_loss_rows(OUT, Y[:32], lambda z, y: F.cross_entropy(z, y) * (1 + (z.argmax(1) != y).float()
+                                                                                .mean() ** 2)) == []
+    found = mc.check_loss_rows(OUT, Y[:32], lambda z, y: ce_plus_batch_error_rate(z, y) + ce_batch_axis(z, y))
+    assert codes(found) == {"loss_output_mismatch"} and found[0].severity == "warning"
+
+
 @pytest.mark.parametrize("loss,out,y", [
     (ce_class_axis, OUT, Y[:32]), (F.cross_entropy, OUT, Y[:32]), (ce_summed, OUT, Y[:32]),
     (weighted_ce, OUT, Y[:32]), (nn.CrossEntropyLoss(label_smoothing=0.1), OUT, Y[:32]),

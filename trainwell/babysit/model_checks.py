@@ -474,7 +474,9 @@ def check_loss_rows(out, y, loss_fn) -> list[Finding]:
     squares on ``LOSS_ROWS`` rows, a gradient row off that direction, a negative ``c_i`` or ``L !=
     sum_i c_i l_i`` (beyond ``LOSS_TOLERANCE``, relative) is a row-mixing loss:
     ``loss_output_mismatch``, an error when the output and target shapes broadcast to (N, N) and the
-    same loss on outputs reshaped to the targets' shape mixes nothing (the (N, 1) against (N,) bug),
+    same loss on outputs reshaped to the targets' shape mixes nothing (the (N, 1) against (N,) bug);
+    ``info`` when only the value mixes (every gradient row on its own loss's direction with a weight
+    of at least 0: the optimizer, which reads only the gradient, trains on the rows' own losses);
     else a warning: a loss meant to couple rows (contrastive, batch-wise ranking) is expected to do
     this, and a warning does not stop the run."""
     k = min(LOSS_ROWS, out.shape[0]) if out.ndim else 0
@@ -497,6 +499,16 @@ def check_loss_rows(out, y, loss_fn) -> list[Finding]:
                      evidence={**evidence, "broadcast_shape": shape},
                      fix="make the output and target shapes equal before the loss (pred.squeeze(1), or "
                          "target.unsqueeze(1))")]
+    if max(evidence["gradient_off_direction"], evidence["pushed_away"]) <= LOSS_TOLERANCE:
+        return [make("loss_output_mismatch",
+                     f"the loss's value mixes the rows of the batch (on {k} rows: batch loss {total:.4g} against "
+                     f"{evidence['recombined']:.4g} from the rows alone) but its gradient does not: each row's "
+                     f"gradient is its own loss's, times a weight of at least 0, so training follows the rows' own "
+                     f"losses; the part that mixes has no gradient (a metric of the arg max, a statistic of the "
+                     f"batch under no_grad) and only moves the loss that is reported and monitored",
+                     evidence={**evidence, "value_only": True}, severity="info",
+                     fix="compute metrics apart from the loss (trainwell reports accuracy on its own), so that the "
+                         "loss curves and a monitor on the loss read what is trained")]
     return [make("loss_output_mismatch",
                  f"the loss mixes the rows of the batch: it is no combination of the rows' own losses (on {k} "
                  f"rows: batch loss {total:.4g} against {evidence['recombined']:.4g} from the rows alone; the "
