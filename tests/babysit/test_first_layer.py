@@ -154,6 +154,33 @@ def test_slicing_away_noise_columns_is_quiet_and_slicing_away_the_signal_is_foun
     assert codes(found) == ["uninformative_inputs"]
 
 
+class SteppedCell(nn.Module):
+    """An LSTM cell stepped over the time axis in the forward's own loop, reading ``steps`` steps."""
+    def __init__(self, steps):
+        super().__init__()
+        self.cell, self.head, self.steps = nn.LSTMCell(1, 16), nn.Linear(16, 3), steps
+
+    def forward(self, x):
+        h = c = x.new_zeros(x.shape[0], 16)
+        for t in range(self.steps):
+            h, c = self.cell(x[:, t:t + 1], (h, c))
+        return self.head(h)
+
+
+def test_a_cell_stepped_in_a_loop_receives_every_step_and_one_that_stops_short_is_found():
+    g = torch.Generator().manual_seed(5)
+    x = torch.randn(1200, 12, generator=g)
+    y = (x[:, 6:].mean(1) > 0.2).long() + (x[:, 6:].mean(1) > -0.2).long()      # the class is in the late steps
+    e = fl.entry_layers(SteppedCell(12), x[:64])
+    assert e["names"] == ["cell"] and e["calls"] == {"cell": list(range(12))}
+    assert e["inputs"][0].shape == (64, 12) and not e["ignored"].any()
+    assert torch.equal(fl.received(SteppedCell(12), x[:64], ["cell"], calls=e["calls"])[0], x[:64])
+    assert fl.check_what_reaches(SteppedCell(12), x, y, class_ids=True) == []
+    found = fl.check_what_reaches(SteppedCell(4), x, y, class_ids=True)         # the loop reads steps 0-3
+    assert codes(found) == ["uninformative_inputs"] and found[0].evidence["ignored_share"] == pytest.approx(8 / 12)
+    assert found[0].evidence["received_shapes"] == [(4,)]
+
+
 def test_a_regression_target_lost_before_the_first_layer_is_judged_by_squared_error():
     g = torch.Generator().manual_seed(3)
     x = torch.randn(1500, 4, generator=g)

@@ -107,24 +107,28 @@ def reaches(fn, params: set) -> bool:
 
 def entry_layers(model: nn.Module, x: torch.Tensor) -> dict | None:
     """The entry layers on the rows ``x`` and what they receive: ``{"names": module names, "inputs":
-    their input tensors (detached), "ignored": a bool tensor shaped like x, True where an input entry
-    has no effect on any of them}``; None when an entry layer receives something that does not come
-    from ``x`` by a differentiable path (ids cast for an embedding, a constant) or the forward fails."""
+    their input tensors (detached), "calls": per name, which of its calls in one forward are entry
+    calls, "ignored": a bool tensor shaped like x, True where an input entry has no effect on any of
+    them}``; None when an entry layer receives something that does not come from ``x`` by a
+    differentiable path (ids cast for an embedding, a constant) or the forward fails. A layer called
+    several times on the inputs (a recurrent cell stepped over the time axis in a loop, one layer on
+    two halves) receives all of it: its input is its entry calls' inputs side by side, per row."""
     work = copy.deepcopy(model).eval()
     for p in work.parameters():
         p.requires_grad_(True)          # frozen weights are parameters too: a layer after them is no entry
     params = {id(p) for p in work.parameters()}
     names = {m: n for n, m in work.named_modules()}
     leaf = x.detach().clone().requires_grad_(True)
-    got, handles, broken = [], [], []
+    got, handles, broken, seen = [], [], [], {}
 
     def hook(module, args):
-        if module in (m for m, _ in got) or not args or not torch.is_tensor(args[0]):
+        call = seen[module] = seen.get(module, -1) + 1
+        if not args or not torch.is_tensor(args[0]):
             return
         z = args[0]
         if z is leaf or (z.grad_fn is not None and not reaches(z.grad_fn, params)):
-            got.append((module, z))
-        elif z.grad_fn is None:
+            got.append((module, call, z))
+        elif z.grad_fn is None and call == 0:
             broken.append(names[module])            # not from x by a differentiable path
     for m in work.modules():
         if owns_parameters(m):
@@ -136,37 +140,56 @@ def entry_layers(model: nn.Module, x: torch.Tensor) -> dict | None:
     finally:
         for h in handles:
             h.remove()
-    if broken or not got or any(not torch.is_floating_point(z) for _, z in got):
+    if broken or not got or any(not torch.is_floating_point(z) for _, _, z in got):
         return None
     gen = torch.Generator().manual_seed(0)
     ignored = torch.ones_like(leaf, dtype=torch.bool)
     for _ in range(2):                  # two random projections: an entry missed by both has no effect
-        total = sum((z * torch.randn(z.shape, generator=gen).to(z)).sum() for _, z in got)
+        total = sum((z * torch.randn(z.shape, generator=gen).to(z)).sum() for _, _, z in got)
         grad, = torch.autograd.grad(total, leaf, retain_graph=True, allow_unused=True)
         if grad is None:
             return None
         ignored &= grad == 0
-    return {"names": [names[m] for m, _ in got], "inputs": [z.detach() for _, z in got], "ignored": ignored}
+    calls = {}
+    for module, call, z in got:
+        calls.setdefault(module, []).append((call, z.detach()))
+    if any(len(c) > 1 and any(z.shape[0] != x.shape[0] for _, z in c) for c in calls.values()):
+        calls = {m: c[:1] for m, c in calls.items()}    # calls that are not one per row: the first read
+    return {"names": [names[m] for m in calls], "inputs": [side_by_side([z for _, z in c]) for c in calls.values()],
+            "calls": {names[m]: [i for i, _ in c] for m, c in calls.items()}, "ignored": ignored}
 
 
-def received(model: nn.Module, x: torch.Tensor, names: list, *, chunk: int = 256) -> list:
+def side_by_side(parts: list) -> torch.Tensor:
+    """One input tensor per row from a layer's calls: the one call's as it is, several calls'
+    flattened per row and concatenated."""
+    return parts[0] if len(parts) == 1 else torch.cat([z.reshape(z.shape[0], -1) for z in parts], dim=1)
+
+
+def received(model: nn.Module, x: torch.Tensor, names: list, *, calls: dict | None = None,
+             chunk: int = 256) -> list:
     """What the entry layers ``names`` receive on the rows ``x`` (eval mode, no gradients): one
-    tensor per layer, rows in ``x``'s order."""
+    tensor per layer, rows in ``x``'s order; ``calls``: per name, the calls of one forward to read
+    (``entry_layers``' ``"calls"``; default the first), side by side."""
     work = copy.deepcopy(model).eval()
     modules = dict(work.named_modules())
+    wanted = {n: set((calls or {}).get(n, [0])) for n in names}
     parts = {n: [] for n in names}
-    taken = set()                       # the layers read in this chunk's forward (a layer called twice: its first)
+    seen, taken = {}, {n: [] for n in names}
 
     def hook(module, args, name):
-        if name not in taken:
-            taken.add(name)
-            parts[name].append(args[0].detach())
+        call = seen[name] = seen.get(name, -1) + 1
+        if call in wanted[name]:
+            taken[name].append(args[0].detach())
     handles = [modules[n].register_forward_pre_hook(lambda m, args, n=n: hook(m, args, n)) for n in names]
     try:
         with torch.no_grad():
             for start in range(0, x.shape[0], chunk):
-                taken.clear()
+                seen.clear()
+                for n in names:
+                    taken[n] = []
                 work(x[start:start + chunk])
+                for n in names:
+                    parts[n].append(side_by_side(taken[n]))
     finally:
         for h in handles:
             h.remove()
@@ -290,7 +313,7 @@ def check_first_layer(model: nn.Module, X, y, *, class_ids: bool, entries: dict 
         return []
     device = next((p.device for p in model.parameters()), X.device)
     try:
-        Z = received(model, X[:n].to(device), entries["names"])
+        Z = received(model, X[:n].to(device), entries["names"], calls=entries.get("calls"))
     except Exception:
         return []
     results = probe_drop(X[:n], Z, y[:n], class_ids=class_ids, seed=seed)
