@@ -2,6 +2,7 @@
 import math
 from types import SimpleNamespace
 
+import pytest
 import torch
 
 from babysit_loop import digits
@@ -84,6 +85,35 @@ def test_the_same_class_with_other_inputs_is_a_mismatch():
     assert [f.severity for f in found] == ["warning"] and found[0].code == "split_mismatch"
     assert all(16 <= j < 32 for j in found[0].evidence["shifted_features"])
     assert found[0].evidence["z"] > sp.SHIFT_Z and abs(found[0].evidence["shift"]) > sp.SHIFT
+
+
+def rhythms(n, seed, rate=1.0):
+    """(n, 1, 64) windows of a sine of 3, 5 or 8 cycles (the class) at a random phase, with noise;
+    ``rate``: samples per unit of time (2: the window spans half the time, half the cycles)."""
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, 3, (n,), generator=g)
+    cycles = torch.tensor([3.0, 5.0, 8.0])[y] / rate
+    t = torch.arange(64) / 64
+    phase = torch.rand(n, 1, generator=g) * 2 * math.pi
+    x = torch.sin(2 * math.pi * cycles[:, None] * t + phase) + 0.3 * torch.randn(n, 64, generator=g)
+    return x[:, None, :], y
+
+
+def test_a_signal_at_another_sampling_rate_is_a_mismatch_through_its_structure_function():
+    """Every position's mean and spread are the same at either rate (a random phase): only the
+    structure function tells the splits apart."""
+    X, y = rhythms(1200, 0)
+    Xv, yv = rhythms(400, 1)
+    assert sp.check_splits(SimpleNamespace(train=(X, y), val=(Xv, yv), test=None)) == []
+    Xs, ys = rhythms(400, 1, rate=2.0)
+    found = sp.check_splits(SimpleNamespace(train=(X, y), val=(Xs, ys), test=None))
+    assert [f.code for f in found] == ["split_mismatch"] and found[0].evidence["structure"]
+    assert "structure function at lag" in found[0].message
+    # independent reference: lag 1 of one row is half the mean squared step
+    row = Xs[0, 0].double()
+    assert sp.structure(Xs[:1].double())[0, 0] == pytest.approx(float(((row[1:] - row[:-1]) ** 2).mean() / 2))
+    flat = sp.check_splits(SimpleNamespace(train=(X[:, 0], y), val=(Xs[:, 0], ys), test=None))
+    assert not any(f.evidence.get("structure") for f in flat)          # a table's columns have no lags
 
 
 def test_training_classes_a_split_lacks_are_a_warning_only_when_sampling_cannot_explain_it():

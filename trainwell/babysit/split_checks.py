@@ -25,7 +25,10 @@ host.
   split minus its mean in training, in units of the feature's training std, averaged over the
   classes (weighted by the split's rows); a warning when some feature's shift is above ``SHIFT``
   and above ``SHIFT_Z`` standard errors of the difference of two means (Welch). Resampling
-  repeats rows of a class, which leaves its mean where it was.
+  repeats rows of a class, which leaves its mean where it was. Signals (N, C, L) and images (N, C,
+  H, W) add their ``structure`` function (per channel, half the mean squared difference of values
+  ``LAGS`` apart along each axis) as features: a rhythm sampled at another rate keeps every
+  position's mean and spread (a random phase) but not its scale of variation.
 - regression (float targets): a warning when more than ``OUTSIDE_SHARE`` of a split's rows lie
   outside the training targets' range; a split drawn from the training distribution has about
   2 / (n + 1) of its rows outside the range of n training values (order statistics).
@@ -106,6 +109,8 @@ SHIFT = 0.5               # features_shift: a class's mean half a training std a
 SHIFT_Z = 5.0             # ... and 5 standard errors of the difference (two-sided p ~ 6e-7 per feature: many
                           # features tested at once stay silent on a random split)
 MIN_CLASS_ROWS = 5        # features_shift: classes with fewer rows in either split are left out
+LAGS = (1, 2, 4, 8)       # features_shift on signals and images: the structure function at lags of 1-8 steps, an
+                          # octave apart (Kolmogorov 1941; a signal's power spectrum read in the lag domain)
 FEATURE_ROWS = 5000       # features_shift: at most this many rows of each split (seeded sample)
 RELATION_ROWS = 2000      # relation: at most this many rows of each split (seeded sample; distances are n x m)
 RELATION_K = 10           # relation: targets predicted by the mean of the 10 nearest rows (k-NN regression)
@@ -192,9 +197,10 @@ def _classes(train, name, other) -> list[Finding]:
                  where=name, severity="info")]
 
 
-def _rows(pair, limit: int):
+def _rows(pair, limit: int, *, texture: bool = False):
     """A split's inputs (rows flattened, float64, host) and class ids, at most ``limit`` rows (a
-    seeded sample), or None when they are not tensors of one row each per target."""
+    seeded sample), or None when they are not tensors of one row each per target. ``texture``: a
+    signal's or an image's ``structure`` columns after the flattened values."""
     X, y = pair
     if not (isinstance(X, torch.Tensor) and isinstance(y, torch.Tensor)) or X.shape[0] != y.shape[0] \
             or not torch.is_floating_point(X) or X.shape[0] == 0:
@@ -202,7 +208,29 @@ def _rows(pair, limit: int):
     if X.shape[0] > limit:
         keep = torch.randperm(X.shape[0], generator=torch.Generator().manual_seed(0))[:limit]
         X, y = X[keep], y[keep]
-    return X.detach().cpu().reshape(X.shape[0], -1).double(), y.detach().cpu()
+    X = X.detach().cpu().double()
+    flat = X.reshape(X.shape[0], -1)
+    extra = structure(X) if texture else None
+    return (flat if extra is None else torch.cat([flat, extra], dim=1)), y.detach().cpu()
+
+
+def structure(X: torch.Tensor) -> torch.Tensor | None:
+    """Per row of (N, C, L) signals or (N, C, H, W) images: the structure function, half the mean
+    squared difference of values ``LAGS`` steps apart along each spatial axis, per channel (columns:
+    axis, then lag, then channel); None for other shapes. A translation-invariant reading of the
+    row's scale of variation (for a stationary signal it is the variance less the autocovariance at
+    that lag, the power spectrum's Fourier pair): the same rhythm at another sampling rate, or an
+    image at another zoom, keeps every position's mean and spread but not these."""
+    if X.ndim not in (3, 4):
+        return None
+    columns = []
+    for axis in range(2, X.ndim):
+        for lag in LAGS:
+            if lag >= X.shape[axis]:
+                break
+            d = X.narrow(axis, lag, X.shape[axis] - lag) - X.narrow(axis, 0, X.shape[axis] - lag)
+            columns.append((d * d).mean(dim=tuple(range(2, X.ndim))) / 2)
+    return torch.cat(columns, dim=1) if columns else None
 
 
 def _class_moments(X, y, ids):
@@ -216,9 +244,10 @@ def _class_moments(X, y, ids):
 
 def _features(train_pair, name, other_pair) -> list[Finding]:
     """``features_shift`` (module docstring): the same class, other inputs in ``other_pair``."""
-    t, o = _rows(train_pair, FEATURE_ROWS), _rows(other_pair, FEATURE_ROWS)
+    t, o = _rows(train_pair, FEATURE_ROWS, texture=True), _rows(other_pair, FEATURE_ROWS, texture=True)
     if t is None or o is None or t[0].shape[1] != o[0].shape[1]:
         return []
+    values = train_pair[0][0].numel()           # the columns past a row's values are its structure function
     (Xt, yt), (Xo, yo) = t, o
     finite = torch.isfinite(Xt).all(dim=1)
     Xt, yt = Xt[finite], yt[finite]
@@ -248,11 +277,27 @@ def _features(train_pair, name, other_pair) -> list[Finding]:
     return [make("split_mismatch",
                  f"the {name} split's inputs differ from the training split's for the same classes: "
                  f"{int(flagged.sum())} of {int(varies.sum())} features shift by more than {SHIFT:g} training std "
-                 f"within a class (feature {feature}: {float(shift[worst]):+.2f} std, {float(z[worst]):.0f} standard "
-                 f"errors): the splits were not drawn from one distribution",
+                 f"within a class (feature {_feature_name(feature, values, train_pair[0].shape)}: "
+                 f"{float(shift[worst]):+.2f} std, {float(z[worst]):.0f} standard errors): the splits were not drawn "
+                 f"from one distribution",
                  evidence={"split": name, "shifted_features": features[:SHOWN].tolist(),
                            "shifted_count": int(flagged.sum()), "shift": float(shift[worst]),
-                           "z": float(z[worst]), "feature": feature}, where=name)]
+                           "z": float(z[worst]), "feature": feature, "structure": feature >= values}, where=name)]
+
+
+def _feature_name(feature: int, values: int, shape) -> str:
+    """Feature ``feature`` of ``_rows(..., texture=True)``: its index among a row's ``values``, or
+    which structure-function column it is (``structure``) on inputs of ``shape``."""
+    if feature < values:
+        return str(feature)
+    k, channels = feature - values, shape[1]
+    for axis in range(2, len(shape)):
+        kept = [lag for lag in LAGS if lag < shape[axis]]
+        if k < len(kept) * channels:
+            return (f"the structure function at lag {kept[k // channels]} along spatial axis {axis - 2} of "
+                    f"channel {k % channels}: the rows vary on another scale")
+        k -= len(kept) * channels
+    return str(feature)
 
 
 def _range(train, name, other) -> list[Finding]:
