@@ -1021,7 +1021,9 @@ CODES = {spec.code: spec for spec in (
     FindingSpec(
         "split_mismatch", "preflight", "warning",
         measures="the validation and test splits against the training split: classes absent from training, "
-                 "training classes a split lacks, each class's feature means (in training stds), and "
+                 "training classes a split lacks, each class's feature means (in training stds; signals and "
+                 "images add their structure function, half the mean squared difference of values 1, 2, 4 and 8 "
+                 "steps apart per axis and channel), and "
                  "(regression) the share of targets outside the training targets' range; the total-variation "
                  "distance of the class shares is reported as info (a resampled split differs there by design)"
                  "; the relation of inputs to targets: per target column (per class for class ids), the R^2 of the split's targets from its own 10 nearest rows (leave-one-out) against from the training split's 10 nearest, over the split's rows that lie among the training rows"
