@@ -39,6 +39,7 @@ from trainwell.babysit.output_range import (check_loss_at_targets, check_loss_op
                                              check_target_range, clipped_share, final_op)
 from trainwell.babysit.probes import ActivationRecorder, input_signal, input_std
 from trainwell.babysit.rules import DIVERGENCE_FACTOR
+from trainwell.babysit.target_relation import check_targets_learnable
 from trainwell.babysit.targets import check_targets
 from trainwell.babysit.task_shapes import check_single_output, class_axis, multi_hot, position_rows
 from trainwell.babysit.value_codes import check_value_codes
@@ -1600,6 +1601,10 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
                                                           budget=budget), X[keep], y[keep], model=model)
                 findings += check_multi_hot_learnable(model, X[keep], y[keep], loss_fn, kind, gen=gen,
                                                       budget=budget)   # the same for multi-label rows
+                findings += check_targets_learnable(   # the same for a regression's float targets
+                    model, X[keep], y[keep], kind, regression_kinds=REGRESSION_KINDS, memorize=MEMORIZE_ROWS,
+                    unseen_rows=UNSEEN_ROWS, min_unseen=MIN_UNSEEN_ROWS, steps=REFERENCE_STEPS, sigmas=CHANCE_SIGMAS,
+                    gen=gen, disable_regularization=_disable_regularization, budget=budget)
             if within_budget("regularization check", REGULARIZATION_STEPS * budget.step_cost(xb.shape[0])):
                 budget.steps(REGULARIZATION_STEPS, xb.shape[0])
                 findings += check_regularization(model, xb, yb, loss_fn, optimizer, lr, regularization, penalty,
