@@ -266,7 +266,9 @@ CODES = {spec.code: spec for spec in (
         source="notes 000/002 preprocessing: zero-center, normalize; LeCun et al. 1998 'Efficient BackProp' "
                "§4.3",
         fix="standardize the inputs: x = (x - mean) / std with statistics from the training split",
-        explains=(Group.INIT, "bad_initial_loss", "cannot_overfit_small_subset", Group.OPTIMIZATION),
+        # the labels' and targets' checks read the raw inputs through a copy of the model: inputs far off
+        # scale make it memorize rows without carrying over, which reads as a label_problem
+        explains=(Group.INIT, "bad_initial_loss", "cannot_overfit_small_subset", "label_problem", Group.OPTIMIZATION),
         thresholds=("preflight.MEAN_OFF", "preflight.STD_HIGH", "preflight.STD_LOW",
                     "preflight.SCALE_SPREAD",
                     "value_codes.ROWS", "value_codes.MIN_ROWS", "value_codes.MIN_SHARE", "value_codes.MAX_SHARE",
