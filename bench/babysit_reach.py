@@ -1,4 +1,4 @@
-"""The data checks of what reaches the model, alone, on every pair of the user sets (1-14): no doctor.
+"""The data checks of what reaches the model, alone, on every pair of the user sets (1-16): no doctor.
 
 For each pair's healthy and broken side the run is prepared as ``doctor`` prepares it (``prepare``:
 the splits placed, the config's ``preprocess`` fitted on the training split) and the checks that read
@@ -8,7 +8,7 @@ the training rows and the splits run on what the pre-flight reads: ``first_layer
 Each alarm (a warning or an error) is printed with its side, so a change to these checks is measured
 for false alarms (healthy sides) and for what it finds (broken sides) in CPU seconds, not hours:
 
-    OMP_NUM_THREADS=1 PYTHONPATH=. python bench/babysit_reach.py [--sets 1 2 ... 14] [--gen FIRST PARENTS]
+    OMP_NUM_THREADS=1 PYTHONPATH=. python bench/babysit_reach.py [--sets 1 2 ... 16] [--gen FIRST PARENTS]
         [--suite] [--json OUT]
 """
 from __future__ import annotations
@@ -71,7 +71,7 @@ def scan(side, argv=None, *, description: str) -> int:
     alarms (and ``cpu_s`` where the row has it); ``--json`` also writes the rows. The scans of
     other checks (``babysit_model_scan.py``) call it with their own ``side``."""
     ap = argparse.ArgumentParser(description=description)
-    ap.add_argument("--sets", type=int, nargs="+", default=sorted(SETS), help="user sets to read (1-16)")
+    ap.add_argument("--sets", type=int, nargs="+", default=sorted(SETS), help=f"user sets to read (1-{max(SETS)})")
     ap.add_argument("--gen", type=int, nargs=2, metavar=("FIRST", "PARENTS"),
                     help="also the generated benchmark's parents FIRST.. and their mutants")
     ap.add_argument("--suite", action="store_true", help="also the hand-written suite's cases and twins")
@@ -85,7 +85,7 @@ def scan(side, argv=None, *, description: str) -> int:
               + (f"  [{row['skipped']}]" if "skipped" in row else ""), flush=True)
     for k in args.sets:
         if k not in SETS:
-            ap.error(f"--sets: {k} is not a user set (1-14)")
+            ap.error(f"--sets: {k} is not a user set (1-{max(SETS)})")
         module = importlib.import_module(SETS[k])
         for name, pair in module.PAIRS.items():
             for broken in (False, True):
