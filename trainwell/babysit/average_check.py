@@ -46,7 +46,7 @@ import math
 import torch
 
 from trainwell.babysit import interventions, mode_gap
-from trainwell.babysit.callback_check import _call, _copy, _held_loss
+from trainwell.babysit.callback_check import _held_loss, call_hook, copy_callback
 from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.preflight import make_optimizer, train_step
 from trainwell.babysit.reset_watch import defines, in_run_hooks
@@ -126,7 +126,7 @@ def check_eval_model(p, X, y, loss_fn, *, optimizer, lr: float, weight_decay: fl
     cost the held loss shows (the module docstring); else one ``eval_mode_gap`` warning. Runs on
     copies; the run's model and callbacks are not modified. A setup whose callbacks set no eval model
     by the first simulated epoch's end stops there (and pays for those steps only)."""
-    callbacks = [c for c in (_copy(cb) for cb in p.config.callbacks or []) if c is not None]
+    callbacks = [c for c in (copy_callback(cb) for cb in p.config.callbacks or []) if c is not None]
     if p.config.average is not None:        # trainwell's own average, as fit adds it (train/average.py)
         callbacks += make_averager(p.config, steps_per_epoch=len(make_batches(p.config, p.train)), loss_fn=loss_fn)
     if not in_run_hooks(callbacks) or (budget is not None and not budget.fits_wall(
@@ -146,7 +146,7 @@ def _simulate(p, callbacks, X, y, loss_fn, *, optimizer, lr, weight_decay, optio
     trainer = make_trainer(dataclasses.replace(p, model=copy.deepcopy(p.model)))
     state = trainer.state
     for cb in callbacks:
-        if defines(cb, "on_fit_start") and not _call(cb.on_fit_start, state):
+        if defines(cb, "on_fit_start") and not call_hook(cb.on_fit_start, state):
             return []
     net = state.model
     watch = _Watch(state, net)
@@ -158,7 +158,7 @@ def _simulate(p, callbacks, X, y, loss_fn, *, optimizer, lr, weight_decay, optio
         watch.called(name)
         for i, cb in enumerate(callbacks):
             if defines(cb, name) and (i, name) not in dropped:
-                if _call(getattr(cb, name), state):
+                if call_hook(getattr(cb, name), state):
                     watch.after(name, cb)
                 else:
                     dropped.add((i, name))

@@ -99,7 +99,7 @@ def pinned(net) -> tuple[float, list]:
     return (at_bound / entries if entries else 0.0), sorted(bounds)
 
 
-def _copy(callback):
+def copy_callback(callback):
     """A deep copy of the user's callback; None when it cannot be copied."""
     try:
         return copy.deepcopy(callback)
@@ -107,7 +107,7 @@ def _copy(callback):
         return None
 
 
-def _call(fn, state) -> bool:
+def call_hook(fn, state) -> bool:
     """Run the user's hook; False when it raises on this state (it is then left out)."""
     try:
         fn(state)
@@ -125,7 +125,7 @@ def check_callbacks(p, X, y, loss_fn, *, optimizer, lr: float, weight_decay: flo
     training runs on a copy of the model; the run's model is not modified."""
     # copies: what a hook keeps (a saved state dict, a counter) stays out of the user's objects, and a
     # callback that holds what cannot be copied (an open log writer, a connection) is left out unrun
-    callbacks = [c for c in (_copy(cb) for cb in p.config.callbacks or []) if c is not None]
+    callbacks = [c for c in (copy_callback(cb) for cb in p.config.callbacks or []) if c is not None]
     hooks = in_run_hooks(callbacks)
     if not hooks or (budget is not None and not budget.fits_wall(
             cost(budget, callbacks=callbacks, batch_size=batch_size, steps=steps), PART)):
@@ -133,7 +133,7 @@ def check_callbacks(p, X, y, loss_fn, *, optimizer, lr: float, weight_decay: flo
     trainer = make_trainer(dataclasses.replace(p, model=copy.deepcopy(p.model)))
     state = trainer.state
     for cb in callbacks:                                # the run's start, as the user's code makes it
-        if defines(cb, "on_fit_start") and not _call(cb.on_fit_start, state):
+        if defines(cb, "on_fit_start") and not call_hook(cb.on_fit_start, state):
             return []
     net = state.model
     held_x, held_y = X[:EVAL_ROWS], y[:EVAL_ROWS]
@@ -158,7 +158,7 @@ def check_callbacks(p, X, y, loss_fn, *, optimizer, lr: float, weight_decay: flo
     state.loss = loss
     out = []
     for cb, hook in hooks:
-        if _call(getattr(cb, hook), state):
+        if call_hook(getattr(cb, hook), state):
             after = _held_loss(net, loss_fn, held_x, held_y)
             jump = _distance(_weights(net), trained_weights)
             undone = (after - trained) / gained

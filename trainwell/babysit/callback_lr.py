@@ -37,6 +37,7 @@ import math
 
 import torch
 
+from trainwell.babysit.callback_check import call_hook, copy_callback
 from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.peak_check import PEAK_RATIO, experiment
 from trainwell.babysit.reset_watch import defines
@@ -66,21 +67,6 @@ class Course:
         return self.multipliers[i], self.loop[i]
 
 
-def _copy(callback):
-    try:
-        return copy.deepcopy(callback)
-    except Exception:       # the user's object: any copy failure (a lock, a file, a socket) means "leave it out"
-        return None
-
-
-def _call(fn, state) -> bool:
-    try:
-        fn(state)
-    except Exception:       # the user's code outside the loop's state: not what it does in the run
-        return False
-    return True
-
-
 def lr_callbacks(callbacks) -> list:
     """The callbacks that define ``on_before_step``, the hook whose lr the step trains at."""
     return [cb for cb in callbacks or [] if defines(cb, "on_before_step")]
@@ -91,7 +77,7 @@ def course(p, *, batch=None) -> tuple[Course, list] | None:
     a callback defining ``on_before_step``, or when one raises on the state: left out). ``p``: the
     doctor's Prepared (its model is not modified); ``batch``: ``state.batch`` for the hooks."""
     originals = lr_callbacks(p.config.callbacks)
-    callbacks = [_copy(cb) for cb in originals]
+    callbacks = [copy_callback(cb) for cb in originals]
     if not callbacks or any(cb is None for cb in callbacks):
         return None
     trainer = make_trainer(dataclasses.replace(p, model=copy.deepcopy(p.model)))
@@ -102,7 +88,7 @@ def course(p, *, batch=None) -> tuple[Course, list] | None:
     if not base > 0:
         return None
     for cb in callbacks:
-        if defines(cb, "on_fit_start") and not _call(cb.on_fit_start, state):
+        if defines(cb, "on_fit_start") and not call_hook(cb.on_fit_start, state):
             return None
     total, per_epoch = state.total_steps, max(1, state.steps_per_epoch)
     stride = max(1, math.ceil(total / POINTS))
@@ -116,9 +102,9 @@ def course(p, *, batch=None) -> tuple[Course, list] | None:
         state.lr = lrs[0]
         for cb in callbacks:
             if (t % per_epoch < stride and defines(cb, "on_epoch_start")
-                    and not _call(cb.on_epoch_start, state)):
+                    and not call_hook(cb.on_epoch_start, state)):
                 return None
-            if not _call(cb.on_before_step, state):
+            if not call_hook(cb.on_before_step, state):
                 return None
         multipliers.append(float(state.optimizer.param_groups[0]["lr"]) / base)
         loop.append(lrs[0] / base)

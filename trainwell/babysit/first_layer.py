@@ -142,14 +142,9 @@ def entry_layers(model: nn.Module, x: torch.Tensor) -> dict | None:
             h.remove()
     if broken or not got or any(not torch.is_floating_point(z) for _, _, z in got):
         return None
-    gen = torch.Generator().manual_seed(0)
-    ignored = torch.ones_like(leaf, dtype=torch.bool)
-    for _ in range(2):                  # two random projections: an entry missed by both has no effect
-        total = sum((z * torch.randn(z.shape, generator=gen).to(z)).sum() for _, _, z in got)
-        grad, = torch.autograd.grad(total, leaf, retain_graph=True, allow_unused=True)
-        if grad is None:
-            return None
-        ignored &= grad == 0
+    ignored = untouched(leaf, [z for _, _, z in got])
+    if ignored is None:
+        return None
     calls = {}
     for module, call, z in got:
         calls.setdefault(module, []).append((call, z.detach()))
@@ -157,6 +152,21 @@ def entry_layers(model: nn.Module, x: torch.Tensor) -> dict | None:
         calls = {m: c[:1] for m, c in calls.items()}    # calls that are not one per row: the first read
     return {"names": [names[m] for m in calls], "inputs": [side_by_side([z for _, z in c]) for c in calls.values()],
             "calls": {names[m]: [i for i, _ in c] for m, c in calls.items()}, "ignored": ignored}
+
+
+def untouched(leaf: torch.Tensor, received: list) -> torch.Tensor | None:
+    """A bool tensor shaped like ``leaf``: True where an entry has no effect on any of the tensors
+    ``received`` (computed from ``leaf``), read by two random projections of them (an entry missed by
+    both has a zero gradient); None where ``leaf`` reaches none of them."""
+    gen = torch.Generator().manual_seed(0)
+    ignored = torch.ones_like(leaf, dtype=torch.bool)
+    for _ in range(2):
+        total = sum((z * torch.randn(z.shape, generator=gen).to(z)).sum() for z in received)
+        grad, = torch.autograd.grad(total, leaf, retain_graph=True, allow_unused=True)
+        if grad is None:
+            return None
+        ignored &= grad == 0
+    return ignored
 
 
 def side_by_side(parts: list) -> torch.Tensor:

@@ -36,7 +36,7 @@ from torch import nn
 from torch.nn.utils.rnn import PackedSequence
 
 from trainwell.babysit.findings import Finding, make
-from trainwell.babysit.first_layer import owns_parameters, reaches
+from trainwell.babysit.first_layer import owns_parameters, reaches, untouched
 
 CODE = "uninformative_inputs"
 ROWS = 64       # rows read (the gradients of two projections: one backward each)
@@ -74,15 +74,8 @@ def packed_entries(model: nn.Module, x: torch.Tensor) -> tuple[list, torch.Tenso
             h.remove()
     if not got:
         return None
-    gen = torch.Generator().manual_seed(0)
-    left_out = torch.ones_like(leaf, dtype=torch.bool)
-    for _ in range(2):                  # two random projections: an entry missed by both reaches none
-        total = sum((z * torch.randn(z.shape, generator=gen).to(z)).sum() for _, z in got)
-        grad, = torch.autograd.grad(total, leaf, retain_graph=True, allow_unused=True)
-        if grad is None:
-            return None
-        left_out &= grad == 0
-    return [names[m] for m, _ in got], left_out
+    left_out = untouched(leaf, [z for _, z in got])
+    return None if left_out is None else ([names[m] for m, _ in got], left_out)
 
 
 def read_steps(x: torch.Tensor, left_out: torch.Tensor) -> dict:
