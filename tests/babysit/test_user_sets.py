@@ -443,3 +443,96 @@ def test_set16_status_word_holds_the_bits_and_the_register_hides_the_use():
     assert np.array_equal((word >> 2) & 1, bits[:, 2]) and bits.mean() == pytest.approx(0.3, abs=0.05)
     _, used, start = SET16.meter_periods(2000, seed=0)
     assert np.corrcoef(used, used + start)[0, 1] < 0.1
+
+
+# Set 17 (bench/babysit_user17.py): every pair keeps its splits' sizes except the merge pair, whose
+# broken side holds the join's duplicated rows; its faults are what its docstring says they are
+# (checked on the data and the models, no training).
+SET17 = _load("babysit_user17")
+
+
+def test_set17_repairable_names_every_pair():
+    assert set(SET17.REPAIRABLE) == set(SET17.PAIRS)
+    assert SET17.NO_ACTION >= SET17.user16.NO_ACTION
+
+
+@pytest.mark.parametrize("pair", sorted(set(SET17.PAIRS) - {"patients_merge_nonunique_key"}))
+def test_set17_both_sides_build_and_take_their_inputs(pair):
+    _build_both_sides(SET17, pair)
+
+
+def test_set17_merge_on_surname_duplicates_rows_with_other_diagnoses():
+    healthy, broken = [SET17.PAIRS["patients_merge_nonunique_key"](b)[1] for b in (False, True)]
+    assert sum(len(x) for x, _ in broken) > 2 * sum(len(x) for x, _ in healthy)
+    rows, labels = SET17.merged_on(SET17.np.array([0, 1, 1]), SET17.np.array([1, 0, 1]), SET17.np.array([5, 6, 7]))
+    assert rows.tolist() == [0, 1, 1, 2, 2] and labels.tolist() == [6, 5, 7, 5, 7]
+
+
+def test_set17_value_counts_per_split_permutes_the_clinic_columns():
+    import numpy as np
+    z, clinic, y = SET17.referrals(2400, seed=1103)
+    rows = SET17._index_split(y, seed=1103)
+    orders = [tuple(SET17.value_counts_order(clinic[r])) for r in rows]
+    assert len(set(orders)) == 3 and sorted(orders[0]) == sorted(SET17.CLINICS)
+    counts = np.unique(clinic[rows[0]], return_counts=True)[1]
+    assert np.all(np.diff([counts[list(np.unique(clinic[rows[0]])).index(c)] for c in orders[0]]) <= 0)
+
+
+def test_set17_unindexed_copies_carry_other_rows_labels():
+    healthy, broken = [SET17.PAIRS["chips_offline_flip_labels_unindexed"](b)[1][0] for b in (False, True)]
+    assert torch.equal(healthy[0], broken[0])
+    half = len(healthy[1]) // 2
+    assert torch.equal(healthy[1][:half], broken[1][:half])
+    assert float((healthy[1][half:] == broken[1][half:]).float().mean()) < 0.5
+
+
+def test_set17_evaluation_targets_in_thousands_collapse():
+    healthy, broken = [SET17.PAIRS["rents_eval_targets_thousands"](b)[1] for b in (False, True)]
+    assert torch.allclose(healthy[0][1], broken[0][1])
+    assert float(broken[1][1].std()) < 0.01 and float(healthy[1][1].std()) > 0.5
+
+
+def test_set17_model_faults_hide_what_the_class_needs():
+    torch.manual_seed(0)
+    ids = torch.randint(4, 24, (8, 20))
+    ids[:, 12:] = 0
+    model = SET17.CartAttention(keep_mask=True)
+    h = model.tokens(ids) + model.positions(torch.arange(20))
+    for mask, real_share in ((~(ids == 0), 0.0), (ids == 0, 1.0)):   # the inverted mask: padding keys only
+        with torch.no_grad():
+            _, weights = model.attention(h, h, h, key_padding_mask=mask)
+        assert torch.allclose(weights[:, :12, :12].sum(2), torch.full((8, 12), real_share), atol=1e-5)
+    seq = torch.randint(1, 11, (4, 12))
+    flipped = seq.flip(1)
+    without, with_pos = SET17.LoginTransformer(drop_positions=True), SET17.LoginTransformer()
+    with torch.no_grad():          # no positions: the events' order cannot be seen
+        assert torch.allclose(without(seq), without(flipped), atol=1e-5)
+        assert not torch.allclose(with_pos(seq), with_pos(flipped), atol=1e-3)
+    x = torch.rand(6, 1, 16, 16)
+    group = SET17.ExposureCNN(group_norm=True).eval()
+    with torch.no_grad():          # one group per channel: the brightness divides out
+        assert torch.allclose(group(x), group(1.7 * x), atol=1e-3)
+    assert SET17.BoardCNN(swapped=True).conv1(x).shape[-1] == 6
+
+
+def test_set17_training_choices_do_what_the_docstring_says():
+    from types import SimpleNamespace
+    pred, target = torch.randn(64), torch.randn(64)
+    assert torch.allclose(SET17.mse_sum(pred, target), 64 * SET17.mse(pred, target))
+    model = SET17._mlp(8, 3)
+    SET17.MagnitudePrune(SET17.PRUNE_RECIPE).on_after_step(SimpleNamespace(model=model))
+    assert float((model[2].weight == 0).float().mean()) > 0.7 and bool((model[0].bias != 0).all())
+    _, _, opts, _ = SET17.PAIRS["pumps_optimizer_instance_lr_ignored"](True)
+    assert opts["optimizer"].param_groups[0]["lr"] == 1e-3 and opts["optimizer"].param_groups[0]["momentum"] == 0
+    opt = torch.optim.Adam(model.parameters())
+    model(torch.randn(4, 8)).sum().backward()
+    opt.step()
+    SET17.ResetAdamState().on_epoch_start(SimpleNamespace(optimizer=opt))
+    assert len(opt.state) == 0
+    torch.manual_seed(0)
+    a = SET17.HiveGRU()
+    torch.manual_seed(0)
+    with pytest.warns(UserWarning):
+        b = SET17.HiveGRU(dropout=0.3)
+    x = torch.randn(4, 24, 1)
+    assert torch.equal(a.train()(x), b.train()(x))
