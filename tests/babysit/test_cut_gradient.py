@@ -108,7 +108,9 @@ def _table(n=256, d=8, classes=3, seed=2):
 class Experts(nn.Module):
     """A linear gate over four experts d-16-3: ``route="soft"`` weighs the experts by the gate's softmax,
     ``"argmax"`` sends each row to the expert of the gate's arg max, ``"mask"`` keeps the experts whose
-    gate score is above 0 (a threshold, cast to float)."""
+    gate score is above 0 (a threshold, cast to float), ``"switch"`` sends each row to the expert of the
+    arg max scaled by its softmax weight (the Switch Transformer's routing, Fedus et al. 2021: the gate
+    gets a gradient through the weight)."""
 
     def __init__(self, route="soft", d=8, experts=4):
         super().__init__()
@@ -120,8 +122,11 @@ class Experts(nn.Module):
     def forward(self, x):
         out = torch.stack([e(x) for e in self.experts], 1)             # (N, experts, classes)
         scores = self.gate(x)
+        rows, best = torch.arange(x.shape[0]), scores.argmax(1)
         if self.route == "argmax":
-            return out[torch.arange(x.shape[0]), scores.argmax(1)]
+            return out[rows, best]
+        if self.route == "switch":
+            return out[rows, best] * torch.softmax(scores, 1)[rows, best][:, None]
         if self.route == "mask":
             return ((scores > 0).float()[:, :, None] * out).sum(1)
         return (torch.softmax(scores, 1)[:, :, None] * out).sum(1)
@@ -155,10 +160,13 @@ def test_a_mask_from_a_threshold_of_the_gate_is_cut_off():
         assert [f.code for f in found] == ["frozen_parameters"] and found[0].evidence["modules"] == ["gate"], route
 
 
-def test_a_softmax_gate_and_a_cut_read_at_the_small_move_are_quiet_or_read_as_before():
+def test_a_softmax_gate_and_a_switch_gate_are_quiet_and_a_cut_read_at_the_small_move_is_read_as_before():
     X, y = _table()
-    torch.manual_seed(0)
-    assert check_gradient_reaches(Experts("soft"), X, y, F.cross_entropy) == []
+    for route in ("soft", "switch"):
+        torch.manual_seed(0)
+        assert check_gradient_reaches(Experts(route), X, y, F.cross_entropy) == [], route
+        torch.manual_seed(0)
+        assert check_module_use(Experts(route), X, y, F.cross_entropy) == [], route
     Xi, yi = _images()
     torch.manual_seed(0)
     found = check_gradient_reaches(PoolNet(detach=True), Xi, yi, F.cross_entropy)
