@@ -195,7 +195,7 @@ CODES = {spec.code: spec for spec in (
     FindingSpec(
         "loss_output_mismatch", "preflight", "error",
         measures="the model's last module and output values against the loss: softmax rows summing to 1 or "
-                 "log-probabilities before a loss that takes logits, a sigmoid before a from-logits loss, a "
+                 "log-probabilities before a loss that takes logits, a sigmoid (a module or torch.sigmoid returned by the forward) before a from-logits loss, a "
                  "user's loss that falls without bound as every output grows (NLL on raw logits), a "
                  "regression loss on class ids, an output width that does not fit the classes, a loss that "
                  "fails on the output; a loss that is NaN or fails on finite outputs but not on their softmax / "
