@@ -10,18 +10,19 @@ for the whole run: a random feature extractor under a trained head. PyTorch says
 ``None`` gradient, which also marks a parameter the forward never used (an unused head, a branch
 computed and dropped), and those are harmless.
 
-The check tells the two apart by an intervention on the untrained model: one training-mode forward
-and loss on ``ROWS`` rows, ``torch.autograd.grad`` of the loss for every trainable parameter
-(``allow_unused``), and for each module with its own trainable parameters that the forward called
-with gradients enabled and none of whose parameters got a gradient, the same rows' outputs in eval
-mode before and after those parameters are moved by ``NUDGE`` of their tensor's RMS, and where that
-moves it by at most ``CHANGED``, again by ``REDRAW`` of it in up to ``REDRAWS`` random directions: an output that reads the parameters only
-through a step function (each row sent to the expert of its gate's arg max, a mask from a threshold,
-rounding) is constant between the steps' boundaries, and a small move carries no row across one. An
-output that moves by more than ``CHANGED`` of its RMS depends on parameters no gradient reaches: the
-graph is cut (``frozen_parameters``, a warning naming the modules and how far the output moved). A module
-called under ``torch.no_grad`` (a pretrained body used as a fixed feature extractor) is the user's
-decision and is not read; neither is a model whose forward or loss raises (``model_raises``).
+The check tells the two apart by an intervention on the untrained model: one training-mode forward and
+loss on ``ROWS`` rows, ``torch.autograd.grad`` of the loss for every trainable parameter
+(``allow_unused``), and for each module with its own trainable parameters that the forward called with
+gradients enabled and none of whose parameters got a gradient, the same rows' outputs in eval mode
+before and after those parameters are moved by ``NUDGE`` of their tensor's RMS, and where that moves it
+by at most ``CHANGED``, again by ``REDRAW`` of it in up to ``REDRAWS`` random directions: an output that
+reads the parameters only through a step function (each row sent to the expert of its gate's arg max, a
+mask from a threshold, rounding) is constant between the steps' boundaries, and a small move carries no
+row across one. An output that moves by more than ``CHANGED`` of its RMS depends on parameters no
+gradient reaches: the graph is cut (``frozen_parameters``, a warning naming the modules and how far the
+output moved). A module called under ``torch.no_grad`` (a pretrained body used as a fixed feature
+extractor) is the user's decision and is not read; neither is a model whose forward or loss raises
+(``model_raises``).
 """
 from __future__ import annotations
 
@@ -177,7 +178,8 @@ def check_gradient_reaches(model: nn.Module, x, y, loss_fn, *, seed: int = 0) ->
             base = eval_output(work, x)
             if base is None:
                 return []
-            read = {name: moved(work, _own(m), x, base, seed + i) for i, (name, m) in enumerate(candidates[:MAX_MODULES])}
+            read = {name: moved(work, _own(m), x, base, seed + i)
+                    for i, (name, m) in enumerate(candidates[:MAX_MODULES])}
         except Exception:           # noqa: BLE001 - an eval forward that raises: nothing to compare
             return []
     cut = {name: change for name, (change, _) in read.items() if change > CHANGED}

@@ -13,22 +13,23 @@ looks wrong: the model that trains is a shallower or narrower one than the one d
 because of a read-out index. A module the forward never calls (a leftover definition, a head built
 for later) puts nothing in the graph and is quiet; so is one called under ``torch.no_grad``.
 
-The check, on the untrained model: one training-mode forward and loss on ``cut_gradient.ROWS`` rows and the
-loss's gradient for every trainable parameter; the same after every parameter is moved by ``NUDGE``
-of its tensor's RMS (so a zero-initialized gate or head, ReZero's ``alpha = 0``, which hides every
-path behind it at initialization only, opens); a parameter tensor whose gradient is ``None`` or
-exactly zero at both points has no path to the loss. It is a finding when such tensors belong to a
-module the forward called with gradients enabled on inputs not all zero (a weight behind dead units
-has the gradient ``x^T delta`` = 0: the init checks' finding) and either (a) other tensors of the same
-module do reach the loss (part of the module used), or (b) none of the module's do, its outputs are on
-no path to the loss (a None gradient: its result dropped, not zeroed by a dead or constant function
-after it), the model's output is one tensor and the loss reaches other modules; and the eval-mode
-output moves by at most ``SILENT`` of its RMS when those tensors move by ``NUDGE`` and by ``cut_gradient.REDRAW``
-(``cut_gradient.moved``: an output read through a step function of them, an arg max, moves only at the larger
-move) (the output does not depend on them; where it does, the cut graph is ``frozen_parameters``'). The run trains, but not the model the
-user sized: a warning where the output loses a stacked layer, the sequence or a tensor of the module's
-own, info where it still reads every input through what is used (``READS``, ``SEVERE``), unless the
-pre-flight found the model unable to memorize a few rows (``weigh_against_memorization``: a warning).
+The check, on the untrained model: one training-mode forward and loss on ``cut_gradient.ROWS`` rows and
+the loss's gradient for every trainable parameter; the same after every parameter is moved by ``NUDGE``
+of its tensor's RMS (so a zero-initialized gate or head, ReZero's ``alpha = 0``, which hides every path
+behind it at initialization only, opens); a parameter tensor whose gradient is ``None`` or exactly zero
+at both points has no path to the loss. It is a finding when such tensors belong to a module the forward
+called with gradients enabled on inputs not all zero (a weight behind dead units has the gradient ``x^T
+delta`` = 0: the init checks' finding) and either (a) other tensors of the same module do reach the loss
+(part of the module used), or (b) none of the module's do, its outputs are on no path to the loss (a
+None gradient: its result dropped, not zeroed by a dead or constant function after it), the model's
+output is one tensor and the loss reaches other modules; and the eval-mode output moves by at most
+``SILENT`` of its RMS when those tensors move by ``NUDGE`` and by ``cut_gradient.REDRAW``
+(``cut_gradient.moved``: an output read through a step function of them, an arg max, moves only at the
+larger move), so the output does not depend on them (where it does, the cut graph is
+``frozen_parameters``'). The run trains, but not the model the user sized: a warning where the output
+loses a stacked layer, the sequence or a tensor of the module's own, info where it still reads every
+input through what is used (``READS``, ``SEVERE``), unless the pre-flight found the model unable to
+memorize a few rows (``weigh_against_memorization``: a warning).
 
 **One instance registered as several layers** (``shared_module``). ``nn.Sequential(*[block] * n)``
 and ``nn.ModuleList([layer] * n)`` repeat one object, not n copies (Python's list repetition copies

@@ -464,8 +464,8 @@ def check_loss_output(out, y, kind: str, loss_fn, *, last: tuple, num_classes, f
                       **({"clipped_share": clipped} if clipped is not None else {})},
             where=last_name if isinstance(last_module, BOUNDING) else None,
             severity="error" if squashes else "warning",
-            fix=f"remove the final {last_type}{f' ({last_name})' if last_name and isinstance(last_module, BOUNDING) else ''}"
-                f" and return logits"))
+            fix=f"remove the final {last_type}"
+                f"{f' ({last_name})' if last_name and isinstance(last_module, BOUNDING) else ''} and return logits"))
     elif kind == "nll" and not (isinstance(last_module, nn.LogSoftmax) or look["log_probabilities"]):
         # raw scores (no output activation to remove): the repair appends log_softmax
         raw = {} if look["probabilities"] or isinstance(last_module, OUTPUT_ACTIVATIONS) else {
