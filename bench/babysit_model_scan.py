@@ -2,8 +2,9 @@
 sets (1-14), the generated benchmark's parents and mutants and the hand-written suite: no doctor.
 
 For each setup the run is prepared as ``doctor`` prepares it (``prepare``, then ``check_sample``) and
-``module_use.check_module_use`` (``partly_used_module``) and ``module_use.check_shared_modules``
-(``shared_module``) run on the training rows the pre-flight reads. Each alarm is printed with its side,
+``cut_gradient.check_gradient_reaches`` (``frozen_parameters``: the graph cut), ``module_use.check_module_use``
+(``partly_used_module``) and ``module_use.check_shared_modules`` (``shared_module``) run on the training
+rows the pre-flight reads (each row also lists the info notes, ``infos``). Each alarm is printed with its side,
 so a change to these checks is measured for false alarms (healthy and harmless sides) and for what it
 finds (broken sides) in CPU seconds, not hours:
 
@@ -19,6 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from babysit_reach import prepared, scan  # noqa: E402
+from trainwell.babysit.cut_gradient import check_gradient_reaches  # noqa: E402
 from trainwell.babysit.module_use import check_module_use, check_shared_modules  # noqa: E402
 from trainwell.babysit.preflight import resolve_loss  # noqa: E402
 from trainwell.data.streaming import check_sample  # noqa: E402
@@ -30,12 +32,14 @@ def side(model, tr, va, te, opts, expected=frozenset()) -> dict:
         X, y = check_sample(*p.train, seed=p.config.seed)
         start = time.process_time()
         loss_fn = resolve_loss(p.config.loss)[0]
-        found = (check_module_use(p.model, X, y, loss_fn, seed=p.config.seed)
+        found = (check_gradient_reaches(p.model, X, y, loss_fn, seed=p.config.seed)
+                 + check_module_use(p.model, X, y, loss_fn, seed=p.config.seed)
                  + check_shared_modules(p.model, X))
     except Exception as exc:            # a side the doctor reports otherwise: nothing to read here
         return {"alarms": [], "skipped": f"{type(exc).__name__}: {exc}"[:120]}
     return {"alarms": sorted({f.code for f in found if f.severity in ("warning", "error")}),
             "messages": [f.message[:300] for f in found if f.severity in ("warning", "error")],
+            "infos": sorted({f.code for f in found if f.severity == "info"}),
             "expected": sorted(expected), "cpu_s": time.process_time() - start}
 
 

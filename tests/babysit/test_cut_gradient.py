@@ -5,7 +5,8 @@ import torch.nn.functional as F
 from torch import nn
 
 import trainwell
-from trainwell.babysit.cut_gradient import check_gradient_reaches
+from trainwell.babysit.cut_gradient import NUDGE, REDRAW, check_gradient_reaches
+from trainwell.babysit.module_use import check_module_use
 
 
 def _images(n=256, seed=0):
@@ -96,3 +97,77 @@ def test_the_doctor_names_the_cut_first():
     d = trainwell.doctor(PoolNet(indices=True), (X[:300], y[:300]), (X[300:], y[300:]), optimizer="adam", lr=2e-3,
                          epochs=3, probe=False, wall_s=None)
     assert "frozen_parameters" in {f.code for f in d.findings if f.severity == "warning"}
+
+
+def _table(n=256, d=8, classes=3, seed=2):
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(n, d, generator=g)
+    return X, (X[:, :classes] + 0.3 * torch.randn(n, classes, generator=g)).argmax(1)
+
+
+class Experts(nn.Module):
+    """A linear gate over four experts d-16-3: ``route="soft"`` weighs the experts by the gate's softmax,
+    ``"argmax"`` sends each row to the expert of the gate's arg max, ``"mask"`` keeps the experts whose
+    gate score is above 0 (a threshold, cast to float), ``"switch"`` sends each row to the expert of the
+    arg max scaled by its softmax weight (the Switch Transformer's routing, Fedus et al. 2021: the gate
+    gets a gradient through the weight)."""
+
+    def __init__(self, route="soft", d=8, experts=4):
+        super().__init__()
+        self.gate = nn.Linear(d, experts)
+        self.experts = nn.ModuleList(nn.Sequential(nn.Linear(d, 16), nn.ReLU(), nn.Linear(16, 3))
+                                     for _ in range(experts))
+        self.route = route
+
+    def forward(self, x):
+        out = torch.stack([e(x) for e in self.experts], 1)             # (N, experts, classes)
+        scores = self.gate(x)
+        rows, best = torch.arange(x.shape[0]), scores.argmax(1)
+        if self.route == "argmax":
+            return out[rows, best]
+        if self.route == "switch":
+            return out[rows, best] * torch.softmax(scores, 1)[rows, best][:, None]
+        if self.route == "mask":
+            return ((scores > 0).float()[:, :, None] * out).sum(1)
+        return (torch.softmax(scores, 1)[:, :, None] * out).sum(1)
+
+
+def test_a_gate_read_through_a_step_function_is_cut_off_though_a_small_move_changes_no_row():
+    """The output is constant in the gate between the arg max's boundaries: a gate that prefers one expert
+    by a margin (its bias) keeps every row's choice under a move of NUDGE of its RMS, and a move of REDRAW
+    carries rows across, on every seed."""
+    X, y = _table()
+    for seed in range(6):
+        torch.manual_seed(seed)
+        net = Experts("argmax")
+        with torch.no_grad():
+            net.gate.weight.mul_(0.2)
+            net.gate.bias.copy_(torch.tensor([1.0, 0.0, -0.5, -1.0]))
+        found = check_gradient_reaches(net, X, y, F.cross_entropy)
+        assert [f.code for f in found] == ["frozen_parameters"], seed
+        assert found[0].evidence["modules"] == ["gate"] and found[0].evidence["moved_by"] == {"gate": REDRAW}
+        assert found[0].evidence["output_change"]["gate"] > 0.1 and "step function" in found[0].message
+        # the part-of-a-module check leaves it to this one: the gate's result is read, not dropped
+        torch.manual_seed(seed)
+        assert check_module_use(net, X, y, F.cross_entropy) == []
+
+
+def test_a_mask_from_a_threshold_of_the_gate_is_cut_off():
+    X, y = _table()
+    for route in ("argmax", "mask"):
+        torch.manual_seed(0)
+        found = check_gradient_reaches(Experts(route), X, y, F.cross_entropy)
+        assert [f.code for f in found] == ["frozen_parameters"] and found[0].evidence["modules"] == ["gate"], route
+
+
+def test_a_softmax_gate_and_a_switch_gate_are_quiet_and_a_cut_read_at_the_small_move_is_read_as_before():
+    X, y = _table()
+    for route in ("soft", "switch"):
+        torch.manual_seed(0)
+        assert check_gradient_reaches(Experts(route), X, y, F.cross_entropy) == [], route
+        torch.manual_seed(0)
+        assert check_module_use(Experts(route), X, y, F.cross_entropy) == [], route
+    Xi, yi = _images()
+    torch.manual_seed(0)
+    found = check_gradient_reaches(PoolNet(detach=True), Xi, yi, F.cross_entropy)
+    assert set(found[0].evidence["moved_by"].values()) == {NUDGE}

@@ -200,6 +200,21 @@ def test_a_functional_relu_on_logits_is_a_graded_warning_with_the_clipped_share(
     assert mismatch(preflight(net(3, nn.ReLU()), X, class_ids(X), cheap_only=True)).where == "3"
 
 
+def test_a_functional_sigmoid_on_logits_is_the_error_a_sigmoid_module_is():
+    """``torch.sigmoid(z)`` returned by the forward hands cross-entropy probabilities, as nn.Sigmoid does:
+    the same error, named by its function, with no module to remove; tanh in the forward stays quiet
+    (the module's clipped-logits warning is not extended to it)."""
+    X = inputs()
+    f = mismatch(preflight(Ends(3, torch.sigmoid), X, class_ids(X), loss="cross_entropy", cheap_only=True))
+    assert f.severity == "error" and f.where is None and f.evidence["last_module"] == "sigmoid"
+    assert "second squashing" in f.message and f.fix == "remove the final sigmoid and return logits"
+    module = mismatch(preflight(net(3, nn.Sigmoid()), X, class_ids(X), loss="cross_entropy", cheap_only=True))
+    assert module.severity == "error" and module.where == "3"
+    for fn in (torch.tanh, lambda z: z):
+        assert [g for g in alarms(preflight(Ends(3, fn), X, class_ids(X), loss="cross_entropy", cheap_only=True))
+                if g.code == "loss_output_mismatch"] == []
+
+
 def test_the_range_error_ranks_before_the_unit_statistics_it_explains():
     d = Diagnosis([make("dead_units", "half dead", where="1"),
                    make("loss_output_mismatch", "relu last", evidence={"final_activation": "relu"})])

@@ -13,21 +13,23 @@ looks wrong: the model that trains is a shallower or narrower one than the one d
 because of a read-out index. A module the forward never calls (a leftover definition, a head built
 for later) puts nothing in the graph and is quiet; so is one called under ``torch.no_grad``.
 
-The check, on the untrained model: one training-mode forward and loss on ``cut_gradient.ROWS`` rows and the
-loss's gradient for every trainable parameter; the same after every parameter is moved by ``NUDGE``
-of its tensor's RMS (so a zero-initialized gate or head, ReZero's ``alpha = 0``, which hides every
-path behind it at initialization only, opens); a parameter tensor whose gradient is ``None`` or
-exactly zero at both points has no path to the loss. It is a finding when such tensors belong to a
-module the forward called with gradients enabled on inputs not all zero (a weight behind dead units
-has the gradient ``x^T delta`` = 0: the init checks' finding) and either (a) other tensors of the same
-module do reach the loss (part of the module used), or (b) none of the module's do, its outputs are on
-no path to the loss (a None gradient: its result dropped, not zeroed by a dead or constant function
-after it), the model's output is one tensor and the loss reaches other modules; and the eval-mode
-output moves by at most ``SILENT`` of its RMS when those tensors move by ``NUDGE`` (the output does not depend on
-them; where it does, the cut graph is ``frozen_parameters``'). The run trains, but not the model the
-user sized: a warning where the output loses a stacked layer, the sequence or a tensor of the module's
-own, info where it still reads every input through what is used (``READS``, ``SEVERE``), unless the
-pre-flight found the model unable to memorize a few rows (``weigh_against_memorization``: a warning).
+The check, on the untrained model: one training-mode forward and loss on ``cut_gradient.ROWS`` rows and
+the loss's gradient for every trainable parameter; the same after every parameter is moved by ``NUDGE``
+of its tensor's RMS (so a zero-initialized gate or head, ReZero's ``alpha = 0``, which hides every path
+behind it at initialization only, opens); a parameter tensor whose gradient is ``None`` or exactly zero
+at both points has no path to the loss. It is a finding when such tensors belong to a module the forward
+called with gradients enabled on inputs not all zero (a weight behind dead units has the gradient ``x^T
+delta`` = 0: the init checks' finding) and either (a) other tensors of the same module do reach the loss
+(part of the module used), or (b) none of the module's do, its outputs are on no path to the loss (a
+None gradient: its result dropped, not zeroed by a dead or constant function after it), the model's
+output is one tensor and the loss reaches other modules; and the eval-mode output moves by at most
+``SILENT`` of its RMS when those tensors move by ``NUDGE`` and by ``cut_gradient.REDRAW``
+(``cut_gradient.moved``: an output read through a step function of them, an arg max, moves only at the
+larger move), so the output does not depend on them (where it does, the cut graph is
+``frozen_parameters``'). The run trains, but not the model the user sized: a warning where the output
+loses a stacked layer, the sequence or a tensor of the module's own, info where it still reads every
+input through what is used (``READS``, ``SEVERE``), unless the pre-flight found the model unable to
+memorize a few rows (``weigh_against_memorization``: a warning).
 
 **One instance registered as several layers** (``shared_module``). ``nn.Sequential(*[block] * n)``
 and ``nn.ModuleList([layer] * n)`` repeat one object, not n copies (Python's list repetition copies
@@ -44,14 +46,13 @@ how sharing on purpose is written. A warning: copies (``copy.deepcopy`` per laye
 from __future__ import annotations
 
 import copy
-import math
 import warnings
 
 import torch
 from torch import nn
 
 from trainwell.babysit.cut_gradient import (MAX_MODULES, NUDGE, _first_tensor, _own, eval_output, forward_and_loss,
-                                            working_copy)
+                                            moved, working_copy)
 from trainwell.babysit.findings import Finding, make
 
 PARTLY_USED = "partly_used_module"
@@ -152,24 +153,6 @@ def _recurrent_part(m: nn.RNNBase, idle: list) -> str:
     return "direction"
 
 
-def _moved(work: nn.Module, tensors: list, x, base: torch.Tensor, seed: int) -> float:
-    """How far the eval-mode output moves, relative to its RMS, when ``tensors`` move by ``NUDGE``
-    of their RMS (restored after)."""
-    saved = [q.detach().clone() for q in tensors]
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for q in tensors:
-            scale = q.float().pow(2).mean().sqrt().item() if q.numel() else 0.0
-            q.add_(torch.randn(q.shape, generator=g).to(q.device, q.dtype) * NUDGE * (scale if scale > 0 else 1e-2))
-        moved = _first_tensor(work(x))
-        for q, s in zip(tensors, saved):
-            q.copy_(s)
-    if moved is None or moved.shape != base.shape:
-        return math.inf
-    rms = base.float().pow(2).mean().sqrt().item()
-    return (moved.float() - base.float()).abs().max().item() / max(rms, 1e-12)
-
-
 def _idle_in_called(work: nn.Module, x, y, loss_fn, seed: int) -> list | None:
     """``(name, module, idle tensors' names, part)`` for each called module holding trainable tensors
     with no path to the loss at initialization nor after a nudge of every parameter; ``part`` is True
@@ -225,7 +208,7 @@ def check_module_use(model: nn.Module, x, y, loss_fn, *, seed: int = 0) -> list[
             idle = {}
             for i, (name, m, names, part) in enumerate(candidates[:MAX_MODULES]):
                 tensors = [dict(m.named_parameters(recurse=False))[n] for n in names]
-                if _moved(work, tensors, x, base, seed + i) <= SILENT:
+                if moved(work, tensors, x, base, seed + i)[0] <= SILENT:
                     idle[name or type(m).__name__] = (m, names, part)
         except Exception:           # noqa: BLE001 - an eval forward that raises: nothing to compare
             return []

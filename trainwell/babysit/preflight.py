@@ -424,8 +424,10 @@ def check_loss_output(out, y, kind: str, loss_fn, *, last: tuple, num_classes, f
     look = _looks_like(out)
     found = []
     clipped = clipped_share(final, out)
-    if clipped is not None and not isinstance(last_module, BOUNDING):
-        last_type = final[0]        # a functional relu on the logits: named by its function
+    # torch.sigmoid(z) returned by the forward squashes the logits as an nn.Sigmoid module does
+    squashed = final is not None and final[0] == "sigmoid" and not isinstance(last_module, BOUNDING)
+    if (clipped is not None or squashed) and not isinstance(last_module, BOUNDING):
+        last_type = final[0]        # a functional relu or sigmoid on the logits: named by its function
 
     def mismatch(message, fix, **evidence):
         evidence.update(last_module=last_type, outputs=width, loss=kind)
@@ -446,10 +448,10 @@ def check_loss_output(out, y, kind: str, loss_fn, *, last: tuple, num_classes, f
         mismatch(f"the model ends in a sigmoid (all outputs in (0, 1)) but {kind} expects logits",
                  f"remove the final sigmoid{f' ({last_name})' if last_name else ''}; {kind} applies it itself",
                  unit_interval=look["unit_interval"])
-    elif kind in LOGIT_KINDS and (isinstance(last_module, BOUNDING) or clipped is not None):
-        # a from-logits loss needs unbounded logits: a sigmoid hands it probabilities (error, as
-        # a softmax does); tanh caps every logit at 1 and ReLU at 0 from below (warning)
-        squashes = isinstance(last_module, nn.Sigmoid)
+    elif kind in LOGIT_KINDS and (isinstance(last_module, BOUNDING) or clipped is not None or squashed):
+        # a from-logits loss needs unbounded logits: a sigmoid (a module or a functional call) hands it
+        # probabilities (error, as a softmax does); tanh caps every logit at 1 and ReLU at 0 from below (warning)
+        squashes = isinstance(last_module, nn.Sigmoid) or squashed
         found.append(make(
             "loss_output_mismatch",
             f"the model ends in {last_type} but {kind} expects unbounded logits: "
@@ -462,7 +464,8 @@ def check_loss_output(out, y, kind: str, loss_fn, *, last: tuple, num_classes, f
                       **({"clipped_share": clipped} if clipped is not None else {})},
             where=last_name if isinstance(last_module, BOUNDING) else None,
             severity="error" if squashes else "warning",
-            fix=f"remove the final {last_type}{f' ({last_name})' if last_name else ''} and return logits"))
+            fix=f"remove the final {last_type}"
+                f"{f' ({last_name})' if last_name and isinstance(last_module, BOUNDING) else ''} and return logits"))
     elif kind == "nll" and not (isinstance(last_module, nn.LogSoftmax) or look["log_probabilities"]):
         # raw scores (no output activation to remove): the repair appends log_softmax
         raw = {} if look["probabilities"] or isinstance(last_module, OUTPUT_ACTIVATIONS) else {

@@ -195,7 +195,7 @@ CODES = {spec.code: spec for spec in (
     FindingSpec(
         "loss_output_mismatch", "preflight", "error",
         measures="the model's last module and output values against the loss: softmax rows summing to 1 or "
-                 "log-probabilities before a loss that takes logits, a sigmoid before a from-logits loss, a "
+                 "log-probabilities before a loss that takes logits, a sigmoid (a module or torch.sigmoid returned by the forward) before a from-logits loss, a "
                  "user's loss that falls without bound as every output grows (NLL on raw logits), a "
                  "regression loss on class ids, an output width that does not fit the classes, a loss that "
                  "fails on the output; a loss that is NaN or fails on finite outputs but not on their softmax / "
@@ -717,7 +717,7 @@ CODES = {spec.code: spec for spec in (
         measures="an intervention: the held loss and accuracy after the experiment's steps of the setup against "
                  "the same steps with every parameter trainable (parameter tensors with requires_grad=False "
                  "never move: their update ratio is exactly 0 while the others' is not)"
-                 "; the graph cut (cut_gradient.py, doctor only): on one training-mode forward and loss of the untrained model, the modules called with gradients enabled whose own trainable parameters all get a None gradient, and how far the eval-mode output moves when each one's parameters move by NUDGE of their RMS"
+                 "; the graph cut (cut_gradient.py, doctor only): on one training-mode forward and loss of the untrained model, the modules called with gradients enabled whose own trainable parameters all get a None gradient, and how far the eval-mode output moves when each one's parameters move by NUDGE of their RMS, or, where that moves it by at most CHANGED, the most it moves over up to REDRAWS moves by REDRAW of their RMS (an output read through a step function of them, each row sent to the expert of a gate's arg max, changes only where a move carries a row across a boundary)"
                  "; the run's own freeze option (no unfreeze arm: a decision) is tried all the same where every frozen weight tensor of at least MIN_VALUES values is its initial draw (fresh_weights.py: a two-sample Kolmogorov-Smirnov test against a fresh reset_parameters draw of its module, p above ALPHA)",
         threshold="the unfrozen copy trains significantly better (interventions.significant: beyond 3x the "
                   "repeat's difference, 2 standard errors and 3 points of held accuracy, or 10% of the "
@@ -732,7 +732,8 @@ CODES = {spec.code: spec for spec in (
         explains=(Group.INIT, Group.SLOW, "cannot_overfit_small_subset", "underfitting"),
         thresholds=("interventions.NOISE_FACTOR", "interventions.SAMPLING_Z", "interventions.MIN_LIFT",
                     "interventions.MIN_GAIN", "interventions.KILL_RATIO", "interventions.MIN_POINTS",
-                    "cut_gradient.NUDGE", "cut_gradient.CHANGED", "fresh_weights.ALPHA", "fresh_weights.MIN_VALUES"),
+                    "cut_gradient.NUDGE", "cut_gradient.REDRAW", "cut_gradient.REDRAWS", "cut_gradient.CHANGED",
+                    "fresh_weights.ALPHA", "fresh_weights.MIN_VALUES"),
         plan=not_repairable,
     ),
     FindingSpec(
@@ -1210,7 +1211,8 @@ CODES = {spec.code: spec for spec in (
                  "zero at both points, in a module the forward called with gradients enabled, where other tensors "
                  "of that module reach the loss (part of it used) or, for a model with one output tensor, none do "
                  "and its results get a None gradient (its result dropped); a module whose float inputs are all zero "
-                 "(behind dead units) is not read; and how far the eval-mode output moves when those tensors move by NUDGE",
+                 "(behind dead units) is not read; and how far the eval-mode output moves when those tensors move by NUDGE "
+                 "and, where that moves it by at most cut_gradient.CHANGED, by REDRAW (cut_gradient.moved)",
         threshold="the output moves by at most SILENT of its RMS (it does not depend on them; where it does, "
                   "the graph cut is frozen_parameters'); a module the forward never called, or called under "
                   "torch.no_grad, and a model none of whose parameters reach the loss are quiet",
@@ -1222,7 +1224,7 @@ CODES = {spec.code: spec for spec in (
             "computed layer returned; or build the module without the unused part (num_layers=1, bidirectional=False, "
             "no extra layer)",
         explains=(Group.SLOW, "cannot_overfit_small_subset", "underfitting"),
-        thresholds=("cut_gradient.NUDGE", "module_use.SILENT"),
+        thresholds=("cut_gradient.NUDGE", "cut_gradient.REDRAW", "cut_gradient.REDRAWS", "module_use.SILENT"),
         plan=not_repairable,        # which layers the forward reads is the user's code
     ),
     FindingSpec(
