@@ -34,8 +34,10 @@ cores of both, which the exclusive count leaves out.
 Quiet: fewer than three classes, or a class with fewer than ``class_pairs.MIN_CLASS_ROWS`` rows (with
 two classes "every other class" is one, and a default id cannot be told from a broad class or from
 positive-unlabelled data), inputs that are not a table of numbers (the probes read raw columns, see
-class_pairs.py). Not told apart: a real catch-all class ("other", "background") whose rows are spread
-over every other class's region looks like this; the message names both. Missed: rows without a
+class_pairs.py). Not told apart, from the rows and labels alone: a real catch-all class ("other",
+"background") whose rows are spread over every other class's region, and part of one class's inputs
+mangled into the other classes' range (a duration's whole days dropped: long stays read as short);
+the message names all three. Missed: rows without a
 label whose classes overlap each other (their copies fall in several cores) or that come from only
 some classes.
 """
@@ -111,11 +113,13 @@ def check_absorbing_classes(X, y, *, seed: int = 0) -> list[Finding]:
                               f"{100 * p['mirror']:.1f}% the other way" for p in f["pairs"]) + ")"
         for f in found)
     return [make("label_problem",
-                 f"{named}: its rows include rows of every other class, as when rows without a label get one "
-                 f"class's id (argmax of an all-zero one-hot row, a missing label filled with 0, a lookup's default) "
-                 f"or a catch-all class spans every other class; a model cannot tell those rows from the classes "
-                 f"they belong to",
+                 f"{named}: its rows include rows like those of every other class, as when rows without a label "
+                 f"get one class's id (argmax of an all-zero one-hot row, a missing label filled with 0, a lookup's "
+                 f"default) or when part of this class's inputs lost what sets them apart (a value wrapped or cut "
+                 f"into the other classes' range); a real catch-all class looks the same. A model cannot tell those "
+                 f"rows from the classes they look like",
                  evidence={"classes": found, "core": CORE, "min_share": MIN_SHARE, "alpha": ALPHA},
                  severity="warning", where=f"class {found[0]['class']}",
                  fix="drop the rows that carry no label (e.g. keep onehot.sum(1) == 1 before argmax, drop missing "
-                     "labels instead of filling them) or give them an id of their own")]
+                     "labels instead of filling them) or give them an id of their own; if every row has its label, "
+                     "check how this class's inputs were computed (a duration's days dropped, a value wrapped)")]
