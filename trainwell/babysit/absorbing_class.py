@@ -14,8 +14,9 @@ class c and another class k, the rows of k are ranked by the log-odds log p_k - 
 ``CORE`` share of them most like k against c marks k's core; ``inside`` is the share of c's rows
 whose log-odds reach that core and no other class's core against c (a row in the cores of two
 classes lies where they overlap: a copy of neither for certain), ``mirror`` the share of k's rows
-that reach c's core (the same cut with the classes swapped). Two real classes that overlap put as many rows into each other's core as
-the overlap makes (``inside`` ~ ``mirror`` when their spreads are alike); rows of k copied into c
+that reach c's core (the same cut with the classes swapped). Two real classes that overlap put as
+many rows into each other's core as the overlap makes (``inside`` ~ ``mirror`` when their spreads
+are alike); rows of k copied into c
 land in k's core at the rate ``CORE`` whatever the overlap, so ``inside`` exceeds ``mirror`` by
 ``CORE`` times the share of c's rows that are copies of k. The copied share (inside - mirror) /
 ``CORE`` is the mixture proportion read at the most k-like rows (Blanchard, Lee & Scott 2010;
