@@ -89,6 +89,7 @@ import math
 
 import torch
 
+from trainwell.babysit.absorbing_class import check_absorbing_classes
 from trainwell.babysit.class_pairs import check_class_pairs
 from trainwell.babysit.first_layer import ALPHA
 from trainwell.babysit.findings import Finding, make
@@ -608,7 +609,9 @@ def check_splits(splits) -> list[Finding]:
     parts = [pair for pair in (splits.train, splits.val, splits.test) if _labelled_like(pair, splits.train)]
     if not torch.is_floating_point(train) and parts and parts[0][0].ndim == 2:   # a table's class ids
         # every labelled row: the pair test's bound narrows with rows
-        found += check_class_pairs(torch.cat([X for X, _ in parts]), torch.cat([y for _, y in parts]))
+        rows, labels = torch.cat([X for X, _ in parts]), torch.cat([y for _, y in parts])
+        found += check_class_pairs(rows, labels)
+        found += check_absorbing_classes(rows, labels)
     return found
 
 
