@@ -160,9 +160,11 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
         callable(config.optimizer) and not isinstance(config.optimizer, (str, type)))
     if originals is not None and users_optimizer and not isinstance(config.optimizer, torch.optim.Optimizer):
         config.optimizer = on_copies(config.optimizer, originals)
-    # an optimizer the user built keeps its own settings (build_optimizer): trainwell's default weight
-    # decay is not the run's, so the regularization check reads one only where the user gave it
-    stated_decay = config.weight_decay if not users_optimizer or "weight_decay" in options else 0.0
+    # an optimizer the user built keeps its own settings (build_optimizer): an instance's are the
+    # config's (prepare); a factory's are not known, and trainwell's default weight decay is not the
+    # run's, so the regularization check reads one only where the user gave it
+    factory = users_optimizer and not isinstance(config.optimizer, torch.optim.Optimizer)
+    stated_decay = config.weight_decay if not factory or "weight_decay" in options else 0.0
     dropout = any(isinstance(m, nn.Dropout) for m in p.model.modules())
     # the probes set their own lr and weight decay; every other optimizer option is the run's
     probe_options = {k: v for k, v in optimizer_options(config).items() if k not in ("lr", "weight_decay")}

@@ -37,7 +37,7 @@ from trainwell.options import check_options, check_type, closest
 # The factory's public names; the registry's, parameter groups' and decay's are reachable here
 # too, for the modules that build optimizers (config, transfer, the babysitter).
 __all__ = ["build_optimizer", "check_optimizer_name", "OPTIMIZERS", "param_groups", "decay_exempt",
-           "DECOUPLED_KEY", "group_weight_decay"]
+           "DECOUPLED_KEY", "group_weight_decay", "own_settings"]
 
 
 def build_optimizer(spec, model_or_params, *, lr: float | None = None, weight_decay: float | None = None,
@@ -196,11 +196,17 @@ def _rebuilt(optimizer, model_or_params, *, lr, weight_decay, module) -> torch.o
     options = {k: v for k, v in optimizer.defaults.items() if k in accepted and k not in SET_BY_FACTORY}
     info = optimizer_info(optimizer)
     spec = info.name if info is not None and info.cls is cls and info.name in OPTIMIZERS else cls
-    if lr is None:
-        lr = optimizer.param_groups[0]["lr"]
-    if weight_decay is None:
-        weight_decay = max(group_weight_decay(g) for g in optimizer.param_groups)
+    own = own_settings(optimizer)
+    lr = own["lr"] if lr is None else lr
+    weight_decay = own["weight_decay"] if weight_decay is None else weight_decay
     return build_optimizer(spec, model_or_params, lr=lr, weight_decay=weight_decay, model=module, **options)
+
+
+def own_settings(optimizer: torch.optim.Optimizer) -> dict:
+    """The lr and weight decay an optimizer the user built runs with (``fit`` keeps its settings):
+    its first group's lr and its groups' largest weight decay, coupled or decoupled."""
+    return {"lr": float(optimizer.param_groups[0]["lr"]),
+            "weight_decay": max(group_weight_decay(g) for g in optimizer.param_groups)}
 
 
 def _rejected(info: OptimizerInfo, given: dict, extra: dict, err: Exception) -> str:

@@ -31,6 +31,7 @@ from trainwell.errors import ConfigError, TrainwellError
 from trainwell.nn.losses import accuracy_fn
 from trainwell.nn.models import build_model, check_output_activation
 from trainwell.nn.transfer import Unfreeze
+from trainwell.optim.factory import own_settings
 from trainwell.train.average import average_schedule, make_averager
 from trainwell.train.calibration import model_calibration
 from trainwell.train.callbacks import EarlyStopping
@@ -208,6 +209,21 @@ class Prepared:
     transfer: dict                    # {"report": TransferReport | None, "frozen": [names]}
 
 
+def users_optimizer_config(config: Config, options: dict) -> Config:
+    """The config of a run whose optimizer the user built: ``fit`` keeps that optimizer's own lr and
+    weight decay (``build_optimizer``), so the config says them, and whatever reads the run's lr (the
+    doctor's probes and arms, the repairer, SWA's lr, the report) reads the one it runs with. An lr or
+    weight decay given beside it that differs is not used: a warning names it."""
+    own = own_settings(config.optimizer)
+    for key, value in own.items():
+        given = options.get(key)
+        if given is not None and not math.isclose(float(given), value, rel_tol=1e-6):
+            warnings.warn(f"{key} = {given!r} is not used: the optimizer you built "
+                          f"({type(config.optimizer).__name__}) keeps its own {key} {value:g}; set it on the "
+                          f"optimizer, or pass its name (optimizer = 'sgd', 'adam', ...) for fit to build it")
+    return dataclasses.replace(config, **own)
+
+
 def prepare(model, train, val, test, options: dict, *, check: bool = True) -> Prepared:
     """Validate options, load data, fit preprocessing on the training split, build the model,
     move everything to the device and initialize. ``check=False`` skips the model/data fit
@@ -221,6 +237,8 @@ def prepare(model, train, val, test, options: dict, *, check: bool = True) -> Pr
             warnings.warn(f"data.source = {given['source']!r} is not used: the data argument names the "
                           f"source {train!r} (the table's options, for {given['source']!r}, are left out)")
         config = dataclasses.replace(config, data=data_table(train, config.data))
+    if isinstance(config.optimizer, torch.optim.Optimizer):
+        config = users_optimizer_config(config, options)
     device = resolve_device(config.device)
     splits = place(resolve_data(train, val, test, config), config.stream, device)
     check_monitor_has_data(config, splits)
