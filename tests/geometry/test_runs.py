@@ -1,4 +1,5 @@
 import json
+import re
 
 import pytest
 import torch
@@ -80,3 +81,15 @@ def test_cli_sharpness_writes_its_numbers(digits_runs, capsys):
     assert saved["top_eigenvalues"][0] >= saved["top_eigenvalues"][1] > 0
     assert main(["sharpness", str(run_a), "--method", "power", "--trace-samples", "1"]) == 2
     assert "trace_samples = 1: must be an integer >= 2" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command, seed, allowed", [
+    ("landscape", "-1", r"\[0, 2\*\*63 - 1\]"),
+    ("sharpness", "99999999999999999999999", r"\[0, 2\*\*63 - 1\]"),
+    ("visualize", "4294967296", r"\[0, 2\*\*32 - 1\] \(scikit-learn's random_state"),
+])
+def test_a_seed_out_of_range_is_one_line_naming_it_before_the_run_is_read(tmp_path, capsys, command, seed, allowed):
+    """torch.Generator.manual_seed, numpy and t-SNE refuse such seeds with tracebacks (``Overflow
+    when unpacking long long``, ``expected non-negative integer``); the commands check it first."""
+    assert main([command, str(tmp_path / "no_run"), "--seed", seed]) == 2
+    assert re.search(rf"^trainwell: error: seed = {seed}: must be in {allowed}", capsys.readouterr().err)
