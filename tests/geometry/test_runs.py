@@ -93,3 +93,11 @@ def test_a_seed_out_of_range_is_one_line_naming_it_before_the_run_is_read(tmp_pa
     when unpacking long long``, ``expected non-negative integer``); the commands check it first."""
     assert main([command, str(tmp_path / "no_run"), "--seed", seed]) == 2
     assert re.search(rf"^trainwell: error: seed = {seed}: must be in {allowed}", capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("rho, m", [("nan", "128"), ("-1", "128"), ("0.05", "0")])
+def test_sharpness_checks_rho_and_m_before_its_slower_measures(tmp_path, capsys, rho, m):
+    """m-sharpness comes last, after the eigenvalues and the trace: a bad rho or m is refused before
+    the run is read (a NaN rho passed `rho <= 0` and gave a NaN sharpness)."""
+    assert main(["sharpness", str(tmp_path / "no_run"), "--rho", rho, "--m", m]) == 2
+    assert f"rho = {float(rho)}, m = {m}: need a finite rho > 0 and m >= 1" in capsys.readouterr().err
