@@ -29,6 +29,12 @@ from trainwell.errors import ConfigError
                                             "rate lr × lr_mult = 1.0e+50 is beyond float32's largest value"),
     ({"data": {"source": "iris", "seed": 2**32}}, "data.seed = 4294967296: must be in [0, 2**32 - 1] "
                                                   "(scikit-learn's random_state)"),
+    # the transfer options are checked with the config, before any data or model, by their own names
+    ({"transfer_prefix_map": {"backbone.": 0}}, "transfer_prefix_map = {'backbone.': 0}: must map source "
+                                                "prefixes to model prefixes (strings)"),
+    ({"transfer_exclude": [1.5]}, "transfer_exclude = [1.5]: must be a name prefix or a list of them"),
+    ({"freeze": ["0", None]}, "freeze = ['0', None]: must be a name prefix or a list of them"),
+    ({"freeze": [""]}, "freeze = ['']: an empty prefix would name the whole model"),
 ])
 def test_bad_options_name_key_value_and_what_is_allowed(options, message):
     with pytest.raises(ConfigError) as e:

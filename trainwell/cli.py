@@ -112,6 +112,9 @@ def _read_config(path, sets, *, saved_run: bool = False) -> dict:
 
 
 def cmd_fit(args) -> int:
+    if args.threads is not None and args.nproc is None:   # one process takes OMP_NUM_THREADS itself
+        raise ConfigError(f"--threads {args.threads}: only with --nproc N (torch threads per process); "
+                          f"for one process set OMP_NUM_THREADS={args.threads}")
     if args.resume:
         run_dir = Path(args.resume)
         if not (run_dir / "config.toml").exists():

@@ -26,6 +26,7 @@ from trainwell.errors import ConfigError
 from trainwell.nn.init import check_init_spec
 from trainwell.nn.losses import LOSSES
 from trainwell.nn.models import check_model_table
+from trainwell.nn.transfer import prefix_map_problem, prefixes_problem
 from trainwell.optim.factory import check_optimizer_name
 from trainwell.optim.schedules import check_schedule_spec
 from trainwell.options import (FLOAT32_MAX, MAX_TORCH_SEED, Option, at_least_one, check_option, did_you_mean,
@@ -138,13 +139,14 @@ class Config:
         "e.g. a new head, are skipped and reported)", types=(str, Path, type(None)),
         source="notes 001/002 (transfer learning)")
     transfer_prefix_map: dict = opt({}, "rename source weights: {\"old_prefix.\" = \"new_prefix.\"}",
-                                    source="trainwell convention; docs/transfer.md")
+                                    check=prefix_map_problem, source="trainwell convention; docs/transfer.md")
     transfer_exclude: list = opt([], "model prefixes never loaded (e.g. a head with the same shape)",
-                                 source="trainwell convention; docs/transfer.md")
+                                 check=prefixes_problem, source="trainwell convention; docs/transfer.md")
     transfer_strict: bool = opt(False, "fail unless every weight matches by name and shape",
                                 source="trainwell convention; docs/transfer.md")
     freeze: list = opt([], "prefixes of parameters to freeze, or [\"body\"] for all but the head; "
                        "batch-norm statistics in a frozen part stay fixed",
+                       check=prefixes_problem,
                        source="notes 001/002: small data, similar task: train only the head")
     unfreeze_at: int | None = opt(None, "epoch after which the frozen part is unfrozen (None: never)",
                                   types=(int, type(None)), check=non_negative,

@@ -146,6 +146,9 @@ def test_subset_is_seeded_and_reports_its_sampling_error(images):
         L.surface(model, (X, y), subset=100)
     with pytest.raises(ConfigError, match="bn = 'live'"):
         L.surface(model, (X, y), bn="live")
+    for span in (float("nan"), float("inf"), 0.0):    # a NaN span passed `span <= 0`: a grid of NaN
+        with pytest.raises(ConfigError, match=rf"span = {span}: need steps >= 2 and a finite span > 0"):
+            L.surface(model, (X, y), steps=3, span=span)
 
 
 def test_non_finite_values_are_json_strings():

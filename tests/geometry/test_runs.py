@@ -1,4 +1,5 @@
 import json
+import re
 
 import pytest
 import torch
@@ -80,3 +81,23 @@ def test_cli_sharpness_writes_its_numbers(digits_runs, capsys):
     assert saved["top_eigenvalues"][0] >= saved["top_eigenvalues"][1] > 0
     assert main(["sharpness", str(run_a), "--method", "power", "--trace-samples", "1"]) == 2
     assert "trace_samples = 1: must be an integer >= 2" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command, seed, allowed", [
+    ("landscape", "-1", r"\[0, 2\*\*63 - 1\]"),
+    ("sharpness", "99999999999999999999999", r"\[0, 2\*\*63 - 1\]"),
+    ("visualize", "4294967296", r"\[0, 2\*\*32 - 1\] \(scikit-learn's random_state"),
+])
+def test_a_seed_out_of_range_is_one_line_naming_it_before_the_run_is_read(tmp_path, capsys, command, seed, allowed):
+    """torch.Generator.manual_seed, numpy and t-SNE refuse such seeds with tracebacks (``Overflow
+    when unpacking long long``, ``expected non-negative integer``); the commands check it first."""
+    assert main([command, str(tmp_path / "no_run"), "--seed", seed]) == 2
+    assert re.search(rf"^trainwell: error: seed = {seed}: must be in {allowed}", capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("rho, m", [("nan", "128"), ("-1", "128"), ("0.05", "0")])
+def test_sharpness_checks_rho_and_m_before_its_slower_measures(tmp_path, capsys, rho, m):
+    """m-sharpness comes last, after the eigenvalues and the trace: a bad rho or m is refused before
+    the run is read (a NaN rho passed `rho <= 0` and gave a NaN sharpness)."""
+    assert main(["sharpness", str(tmp_path / "no_run"), "--rho", rho, "--m", m]) == 2
+    assert f"rho = {float(rho)}, m = {m}: need a finite rho > 0 and m >= 1" in capsys.readouterr().err

@@ -96,3 +96,15 @@ def test_visualize_refuses_counts_out_of_range_before_reading_the_run(tmp_path, 
     from trainwell.geometry.run_visualize import visualize
     with pytest.raises(ConfigError, match=message):
         visualize(tmp_path / "no_run", **options)
+
+
+def test_visualize_checks_the_occlusion_patch_before_drawing_any_figure(digits_runs):
+    """The patch was checked when occlusion, the last figure, was drawn: the filters, t-SNE and
+    saliency PNGs were written and left out of figures.json and the report."""
+    from trainwell.geometry.run_visualize import visualize
+    run = digits_runs[2]
+    before = sorted((run / "geometry").glob("*.png")) if (run / "geometry").is_dir() else []
+    with pytest.raises(ConfigError, match="patch = 9, stride = 1: need 1 <= patch <= 8"):
+        visualize(run, patch=9, tsne_samples=60, images=3)
+    after = sorted((run / "geometry").glob("*.png")) if (run / "geometry").is_dir() else []
+    assert after == before

@@ -7,6 +7,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import weight_norm
 
 import trainwell
+from trainwell.config import make_config
 from trainwell.errors import ConfigError
 from trainwell.nn.init import INIT_OPTIONS, INITS, fans, init, lsuv
 from trainwell.options import Option
@@ -119,6 +120,16 @@ def test_seed_reproduces_and_tables_work():
     init(a, "xavier_normal", seed=5)
     init(b, {"name": "xavier_normal", "seed": 5})
     assert torch.equal(a.weight, b.weight)
+
+
+@pytest.mark.parametrize("seed", [-1, 2**64])
+def test_a_seed_out_of_torchs_range_is_a_config_error_naming_it(seed):
+    """torch.Generator.manual_seed raises a bare ValueError ("Overflow when unpacking long long")
+    beyond 64 bits and wraps a negative seed: the init table's seed is checked as the run's seed."""
+    with pytest.raises(ConfigError, match=rf"seed = {seed}: must be in \[0, 2\*\*63 - 1\]"):
+        init(nn.Linear(2, 2), {"name": "orthogonal", "seed": seed})
+    with pytest.raises(ConfigError, match=rf"init \(xavier_normal\): seed = {seed}: must be in \[0, 2\*\*63 - 1\]"):
+        make_config({"init": {"name": "xavier_normal", "seed": seed}})
 
 
 def _lsuv_net():

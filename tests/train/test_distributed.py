@@ -389,6 +389,8 @@ def test_fit_nproc_checks_the_config_then_runs_torchrun_standalone(tmp_path, mon
     config.write_text("epochs = 1\n")
     assert cli.main(["fit", str(config), "--nproc", "2", "--set", "lr=-1"]) == 2   # before any launch
     assert "lr = -1.0: must be > 0" in capsys.readouterr().err
+    assert cli.main(["fit", str(config), "--threads", "2"]) == 2       # not ignored without --nproc
+    assert "--threads 2: only with --nproc N" in capsys.readouterr().err
     launched = []
     monkeypatch.setattr(distributed, "launch", lambda argv, **kw: launched.append((argv, kw)) or 0)
     assert cli.main(["fit", str(config), "--nproc", "2", "--threads", "1", "--set", "lr=0.1", "--quiet"]) == 0

@@ -177,12 +177,18 @@ def hessian_trace(op: HessianOperator, *, samples: int = TRACE_SAMPLES, seed: in
     return float(values.mean()), float(values.std() / math.sqrt(samples))
 
 
+def check_m_sharpness(rho, m) -> None:
+    """m-sharpness' options: a finite ``rho`` > 0 (a NaN one gave a NaN sharpness) and ``m`` >= 1;
+    ``trainwell.sharpness`` checks them before its slower measures."""
+    if not 0 < rho < math.inf or m < 1:
+        raise ConfigError(f"rho = {rho}, m = {m}: need a finite rho > 0 and m >= 1")
+
+
 def m_sharpness(op: HessianOperator, *, rho: float = SAM_RHO, m: int = SAM_M, seed: int = 0) -> float:
     """SAM's m-sharpness (Foret et al. 2021, §4; Andriushchenko & Flammarion 2022): the data in
     a seeded order is cut into batches of ``m``; on each, the loss rise after SAM's first-order
     worst-case step ``eps = rho g / ||g||``; the mean over batches."""
-    if rho <= 0 or m < 1:
-        raise ConfigError(f"rho = {rho}, m = {m}: need rho > 0 and m >= 1")
+    check_m_sharpness(rho, m)
     n = op.X.shape[0]
     order = torch.randperm(n, generator=torch.Generator().manual_seed(seed)).to(op.X.device)
     rises = []

@@ -262,8 +262,8 @@ def surface(model, data, *, center: Weights | None = None, directions: list[Weig
     """2-D: the values on a ``steps`` x ``steps`` grid of ``[-span, span]^2`` around ``center``
     (default: the model's weights) along two directions (default: filter-normalized random ones
     drawn with ``seed`` and ``seed + 1``)."""
-    if steps < 2 or span <= 0:
-        raise ConfigError(f"steps = {steps}, span = {span}: need steps >= 2 and span > 0")
+    if steps < 2 or not 0 < span < math.inf:     # a NaN span gave a grid of NaN coordinates
+        raise ConfigError(f"steps = {steps}, span = {span}: need steps >= 2 and a finite span > 0")
     center = weights_of(model) if center is None else center
     if directions is None:
         directions = random_directions(center, count=2, seed=seed, normalization=normalization, one_d=one_d)

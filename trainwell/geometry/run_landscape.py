@@ -18,7 +18,8 @@ from trainwell.errors import ConfigError, DataError
 from trainwell.geometry.directions import load_directions, random_directions, save_directions
 from trainwell.geometry.landscape import (POINTS_PER_PASS, SURFACE_SPAN, SURFACE_STEPS, Landscape,
                                           interpolate, plane as plane_through, surface)
-from trainwell.geometry.runs import RunData, open_run
+from trainwell.geometry.runs import RunData, check_seed, open_run
+from trainwell.options import MAX_TORCH_SEED
 from trainwell.train.rundir import atomic_write_json, lock_run_dir, make_directory
 
 FIGURES_FILE = "figures.json"   # run_dir/geometry/figures.json: {png name: [title, caption]}
@@ -31,6 +32,7 @@ def landscape(run_dir, *, to=None, start: str | None = None, plane=None, model=N
     """Computes one landscape of the run in ``run_dir`` (see the module doc), writes its files and
     figures into ``run_dir/geometry/`` and returns it. ``model``: your nn.Module's architecture
     for a run that trained one. ``test``: also evaluate the test split when the run has one."""
+    check_seed(seed, MAX_TORCH_SEED, "torch's generators take 64-bit seeds")
     if start not in (None, "init"):
         raise ConfigError(f"start = {start!r}: allowed: \"init\" (the initial weights) or None")
     if sum(x is not None for x in (to, start, plane)) > 1:

@@ -7,9 +7,10 @@ import time
 import torch
 
 from trainwell.errors import ConfigError
-from trainwell.geometry.hessian import (SAM_M, SAM_RHO, TRACE_SAMPLES, HessianOperator, hessian_trace,
-                                        m_sharpness, top_eigenvalues)
-from trainwell.geometry.runs import open_run
+from trainwell.geometry.hessian import (SAM_M, SAM_RHO, TRACE_SAMPLES, HessianOperator, check_m_sharpness,
+                                        hessian_trace, m_sharpness, top_eigenvalues)
+from trainwell.geometry.runs import check_seed, open_run
+from trainwell.options import MAX_TORCH_SEED
 from trainwell.train.rundir import atomic_write_json, lock_run_dir, make_directory
 
 
@@ -18,6 +19,8 @@ def sharpness(run_dir, *, model=None, k: int = 1, method: str = "lanczos", trace
     """The sharpness measures of the run's solution on its training data (a seeded ``subset`` of
     that many samples when given), with the seconds each took; also written to
     ``run_dir/geometry/sharpness.json``."""
+    check_seed(seed, MAX_TORCH_SEED, "torch's generators take 64-bit seeds")
+    check_m_sharpness(rho, m)
     if isinstance(trace_samples, bool) or not isinstance(trace_samples, int) or trace_samples < 2:
         raise ConfigError(f"trace_samples = {trace_samples!r}: must be an integer >= 2 (probes for the "
                           f"trace's standard error)")

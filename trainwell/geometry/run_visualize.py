@@ -8,10 +8,11 @@ import torch
 
 from trainwell.errors import ConfigError
 from trainwell.geometry.run_landscape import add_figures, refresh_report
-from trainwell.geometry.runs import open_run
+from trainwell.geometry.runs import check_seed, open_run
 from trainwell.geometry.visualize import (MIN_TSNE_SAMPLES, OCCLUSION_PATCH, OCCLUSION_STRIDE, SHOWN_IMAGES,
-                                          TSNE_SAMPLES, first_layer_filters, image_shape, occlusion,
-                                          penultimate, saliency, tsne)
+                                          TSNE_SAMPLES, check_occlusion, first_layer_filters, image_shape,
+                                          occlusion, penultimate, saliency, tsne)
+from trainwell.options import MAX_NUMPY_SEED
 from trainwell.train.rundir import lock_run_dir, make_directory
 
 
@@ -21,6 +22,7 @@ def visualize(run_dir, *, model=None, images: int = SHOWN_IMAGES, tsne_samples: 
     and, under "skipped", why a figure was not drawn."""
     from trainwell.geometry import plots   # lazily: matplotlib is slow to import
 
+    check_seed(seed, MAX_NUMPY_SEED, "scikit-learn's random_state, t-SNE's seed")
     for name, value, least in (("images", images, 1), ("tsne_samples", tsne_samples, MIN_TSNE_SAMPLES)):
         if isinstance(value, bool) or not isinstance(value, int) or value < least:
             raise ConfigError(f"{name} = {value!r}: must be an integer >= {least}")
@@ -30,6 +32,8 @@ def visualize(run_dir, *, model=None, images: int = SHOWN_IMAGES, tsne_samples: 
     out = make_directory(rd.out_dir)
     figures, skipped = {}, {}
     integer_classes = not torch.is_floating_point(y)
+    if shape is not None and integer_classes:     # occlusion is drawn last: its options first
+        check_occlusion(shape, patch, stride)
     with lock_run_dir(rd.run.run_dir):
         filters = first_layer_filters(rd.model, shape)
         if filters is None:

@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from trainwell.errors import DataError
+from trainwell.options import Option, check_option, seed_range
 from trainwell.geometry.directions import Weights, weights_of
 from trainwell.train.fit import prepare
 from trainwell.train.run import Run, load_run
@@ -23,6 +24,12 @@ from trainwell.train.run import Run, load_run
 GEOMETRY_DIR = "geometry"     # run_dir/geometry/ holds every file this package writes
 # options of a saved run that would make ``prepare`` write, train or print
 QUIET = {"run_dir": None, "resume": False, "progress": False, "report": False, "babysit": "off"}
+
+
+def check_seed(seed, maximum: int, why: str) -> int:
+    """``seed`` when it is an integer in [0, ``maximum``] (``why``: what takes it), else a
+    ConfigError naming it, before the run is opened (the generators' own errors are tracebacks)."""
+    return check_option("seed", seed, Option(int, 0, "seed", check=seed_range(maximum, why)))
 
 
 @dataclass

@@ -123,15 +123,22 @@ def saliency(model: nn.Module, X: torch.Tensor, classes: torch.Tensor, shape: Im
     return grad.abs().amax(dim=1).cpu()
 
 
+def check_occlusion(shape: ImageShape, patch: int, stride: int) -> None:
+    """``occlusion``'s patch within the images and a stride >= 1; ``trainwell.visualize`` checks
+    them before it draws, so a bad one leaves no figures half drawn."""
+    _, H, W = shape.image
+    if not 1 <= patch <= min(H, W) or stride < 1:
+        raise ConfigError(f"patch = {patch}, stride = {stride}: need 1 <= patch <= {min(H, W)} and stride >= 1")
+
+
 @torch.no_grad()
 def occlusion(model: nn.Module, X: torch.Tensor, classes: torch.Tensor, shape: ImageShape, *,
               fill: torch.Tensor, patch: int = OCCLUSION_PATCH, stride: int = OCCLUSION_STRIDE) -> torch.Tensor:
     """For each input, the drop in the probability of its class when a ``patch`` x ``patch``
     square (set to ``fill``, one value per channel: grey = the inputs' mean) covers each position
     (stride ``stride``); a map (N, H', W') with H' = (H - patch) // stride + 1."""
+    check_occlusion(shape, patch, stride)
     _, H, W = shape.image
-    if not 1 <= patch <= min(H, W) or stride < 1:
-        raise ConfigError(f"patch = {patch}, stride = {stride}: need 1 <= patch <= {min(H, W)} and stride >= 1")
     model = copy.deepcopy(model).eval()
     images = shape.to_images(X)
     base = torch.softmax(model(X), dim=-1).gather(1, classes.reshape(-1, 1)).squeeze(1)

@@ -20,7 +20,8 @@ from torch.nn.utils import parametrize
 
 from trainwell.errors import ConfigError
 from trainwell.nn.activations import ACTIVATIONS, activation_gain
-from trainwell.options import Option, check_options, did_you_mean, misspelt_key, must_be, one_of
+from trainwell.options import (MAX_TORCH_SEED, Option, check_options, did_you_mean, misspelt_key, must_be,
+                               one_of, seed_range)
 
 LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d,
           nn.ConvTranspose3d)
@@ -130,7 +131,8 @@ _ALPHA = Option(float, 0.01, "leaky_relu slope when activation = 'leaky_relu'",
 _MODE = Option(str, "fan_in", "fan_in (forward pass) or fan_out (backward)", source="He et al. 2015",
                check=one_of(("fan_in", "fan_out")))
 _BIAS = {"bias": Option(float, 0.0, "value for every bias"),
-         "seed": Option((int, type(None)), None, "seed for a private generator (None: torch's global RNG)")}
+         "seed": Option((int, type(None)), None, "seed for a private generator (None: torch's global RNG)",
+                        check=seed_range(MAX_TORCH_SEED, "torch's generators take 64-bit seeds"))}
 
 INITS = {
     "zeros": zeros,

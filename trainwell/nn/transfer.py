@@ -152,10 +152,9 @@ def _rename(tensors: dict, prefix_map: dict | None) -> tuple[dict, dict]:
     """Source keys renamed by the longest matching prefix of ``prefix_map``."""
     if not prefix_map:
         return tensors, {}
-    if not isinstance(prefix_map, Mapping) or not all(isinstance(k, str) and isinstance(v, str)
-                                                      for k, v in prefix_map.items()):
-        raise ConfigError(f"prefix_map = {prefix_map!r}: must map source prefixes to model prefixes "
-                          f"(strings), e.g. {{\"backbone.\": \"0.\"}}")
+    problem = prefix_map_problem(prefix_map)
+    if problem:
+        raise ConfigError(f"prefix_map = {prefix_map!r}: {problem}")
     for prefix in prefix_map:
         if not any(k.startswith(prefix) for k in tensors):
             tops = sorted({k.split(".", 1)[0] + "." for k in tensors})
@@ -228,18 +227,35 @@ def _drop_tied(model: nn.Module, report: TransferReport) -> None:
 
 
 # ------------------------------------------------------------------------------ freezing
+def prefix_map_problem(prefix_map) -> str | None:
+    """Check of a ``prefix_map`` (``load_weights``; the option ``transfer_prefix_map``): source
+    prefixes mapped to model prefixes, all strings; an error text or None."""
+    if not isinstance(prefix_map, Mapping) or not all(isinstance(k, str) and isinstance(v, str)
+                                                      for k, v in prefix_map.items()):
+        return "must map source prefixes to model prefixes (strings), e.g. {\"backbone.\": \"0.\"}"
+    return None
+
+
+def prefixes_problem(prefixes) -> str | None:
+    """Check of a list of name prefixes (``freeze``, ``load_weights``' ``exclude``; the options
+    ``freeze`` and ``transfer_exclude``): strings or integers (a Sequential's ``0``), none empty;
+    an error text or None. Whether each names a part of the model is checked once it exists."""
+    if not isinstance(prefixes, (list, tuple)) or not all(
+            isinstance(p, (str, int)) and not isinstance(p, bool) for p in prefixes):
+        return "must be a name prefix or a list of them, e.g. [\"0\", \"features\", \"layers.0\"]"
+    if "" in [str(p) for p in prefixes]:
+        return ("an empty prefix would name the whole model; name its parts "
+                "(all_but_head(model) lists everything except the head)")
+    return None
+
+
 def _as_prefixes(prefixes, key: str) -> list[str]:
     if isinstance(prefixes, (str, int)) and not isinstance(prefixes, bool):
         prefixes = [prefixes]
-    if not isinstance(prefixes, (list, tuple)) or not all(
-            isinstance(p, (str, int)) and not isinstance(p, bool) for p in prefixes):
-        raise ConfigError(f"{key} = {prefixes!r}: must be a name prefix or a list of them, "
-                          f"e.g. [\"0\", \"features\", \"layers.0\"]")
-    out = [str(p) for p in prefixes]
-    if "" in out:
-        raise ConfigError(f"{key}: an empty prefix would name the whole model; name its parts "
-                          f"(all_but_head(model) lists everything except the head)")
-    return out
+    problem = prefixes_problem(prefixes)
+    if problem:
+        raise ConfigError(f"{key} = {prefixes!r}: {problem}")
+    return [str(p) for p in prefixes]
 
 
 def _under(name: str, prefix: str) -> bool:
