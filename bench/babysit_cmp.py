@@ -4,12 +4,15 @@ For every side present in both: the doctor's verdict (its alarms and its top-1 f
 rule's label, and what ``babysit="repair"`` did (user sets: each seed's test score, within 2 points,
 harm; generated lanes: repaired or not, the repaired and parent points, the repairs made, the healthy
 harm). Each difference is printed with both values; sides found in one folder only are counted.
+A folder's rows may be gzipped (``bench/rows/``: the rows of the last stop's rerun, kept as the next
+one's "before").
 
     python bench/babysit_cmp.py BEFORE AFTER [--digits 4]
 """
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import sys
 from pathlib import Path
@@ -18,12 +21,13 @@ from pathlib import Path
 def rows(folder: Path) -> dict:
     """Every row of a folder keyed by its side: ``("u16", pair, broken)`` or the generated name."""
     keyed = {}
-    for path in sorted(folder.glob("*.json")):
-        if path.name == "meta.json":
+    for path in sorted([*folder.glob("*.json"), *folder.glob("*.json.gz")]):
+        if path.name.startswith("meta."):
             continue
-        for row in json.loads(path.read_text()):
+        text = gzip.decompress(path.read_bytes()).decode() if path.suffix == ".gz" else path.read_text()
+        for row in json.loads(text):
             if "pair" in row:
-                keyed[(path.stem.split("_")[0], row["pair"], row["broken"])] = row
+                keyed[(path.name.split("_")[0], row["pair"], row["broken"])] = row
             else:
                 keyed[row["name"]] = row
     return keyed
