@@ -52,10 +52,14 @@ def test_a_raised_lr_that_leads_both_runs_stays_a_cause():
 
 def test_the_one_statistic_reads_only_a_raised_lr():
     """A 4.5-point lead at 98 % on 512 rows is not shown to be MIN_LIFT (``shown_lift``); an 8-point
-    lead is. A lowered lr (lr_too_high) keeps the separate margins."""
+    lead is. Without the repeat trained on, and for a lowered lr (lr_too_high), the separate margins
+    stay (4.5 points: more than MIN_LIFT and 2 standard errors)."""
     setup = iv.Arm("s", "", "", acc=0.955, rows=512)
     assert not iv.shown_lift(setup, iv.Arm("a", "lr_too_low", "", acc=1.0, rows=512))
     assert iv.shown_lift(iv.Arm("s", "", "", acc=0.92, rows=512), iv.Arm("a", "lr_too_low", "", acc=1.0, rows=512))
+    raised = _arm("lr x10", "lr_too_low", 0.0705, 0.994, (0.0093, 1.0))
+    one_run, no_repeat = _setup_and_repeat((0.737, 0.955), None)
+    assert not iv.caught_up(one_run, raised, no_repeat)    # without the repeat trained on: the separate margins
     lowered = _arm("lr x0.1", "lr_too_high", 0.0705, 0.994, (0.0093, 1.0))
     setup, repeat = _setup_and_repeat((0.737, 0.955), (0.737, 0.955))
     assert not iv.caught_up(setup, lowered, repeat)

@@ -65,8 +65,9 @@ HELP_RATIO = 3.0      # ... and >= 3x what the setup's own fell (lr arms), or en
                       # setup's loss (setting arms: the decay, dropout, the optimizer's options)
 RESET_OPTIONS = {"eps": None, "betas": None, "bias_correction": None, "alpha": None}
 LR_CODES = ("lr_too_high", "lr_too_low")
-RAISE_CODE = "lr_too_low"   # a raised lr wins a run's first steps whatever its end (``matched_trained_on``): trained
-                            # on, it must lead both runs of the setup (``caught_up``), not one draw of their spread
+RAISE_CODE = "lr_too_low"   # a raised lr wins a run's first steps whatever its end (``matched_trained_on``): where the
+                            # repeat trained on too, it must lead both runs of the setup by MIN_LIFT as one statistic
+                            # (``caught_up``), not one draw of their spread by separate margins
 RAISE_SEED = 2            # the repeat's batches trained on for a raised lr: seed + 7919 + 1 + 2
 CHECK_EVERY = 10      # an arm whose weights became non-finite stops (one host read per 10 steps)
 DEFAULTS = {"eps": None, "betas": (0.9, 0.999), "bias_correction": True, "alpha": None,
@@ -1271,11 +1272,13 @@ def caught_up(baseline: Arm, arm: Arm, repeat: Arm | None, *, by_loss: bool = Fa
     the start and, without accuracies, less than ``KILL_RATIO`` x lower or ``MIN_POINTS`` of the
     start): it made the first steps faster, not the run better. The repeat's spread is measured
     at the arms' steps, where a setup still in flux varies by points that it no longer does later.
+    A raised lr (``RAISE_CODE``) where the repeat trained on too (``extra["trained_on"]``) is read
+    against the better of the setup's two runs there, its accuracy lead by ``shown_lift``.
     False unless both trained on to the end."""
     a, b = arm.longer, baseline.longer
     if a is None or b is None or a.extra.get("timed_out") or b.extra.get("timed_out") or a.steps != b.steps:
         return False
-    if arm.code == RAISE_CODE:
+    if arm.code == RAISE_CODE and _repeat_trained_on(b, repeat) is not None:
         b = best_trained_on(b, repeat)
         if None not in (a.acc, b.acc) and a.rows:
             return not shown_lift(b, a)
@@ -1292,14 +1295,22 @@ def shown_lift(setup: Arm, arm: Arm) -> bool:
     return lift - MIN_LIFT > SAMPLING_Z * math.sqrt(2 * p * (1 - p) / arm.rows)
 
 
+def _repeat_trained_on(setup: Arm, repeat: Arm | None) -> Arm | None:
+    """The repeat trained on to ``setup``'s step (``extra["trained_on"]``, finished and finite), else None."""
+    r = None if repeat is None else repeat.extra.get("trained_on")
+    if r is None or r.extra.get("timed_out") or r.steps != setup.steps or not math.isfinite(r.after):
+        return None
+    return r
+
+
 def best_trained_on(setup: Arm, repeat: Arm | None) -> Arm:
     """Of the setup trained on (``setup``: ``Arm.longer``) and its repeat trained on to the same step
     (``extra["trained_on"]``, made for a raised lr), the run that ends better: with accuracies the
     higher, else the lower held loss; ``setup`` without a finished repeat there. Two runs of a setup
     that escapes a plateau late part by 10 points and more (a CNN on raw pixels at Adam 2e-3: 72 and
     64 % at step 100), so one of them is one draw of where the setup ends."""
-    r = None if repeat is None else repeat.extra.get("trained_on")
-    if r is None or r.extra.get("timed_out") or r.steps != setup.steps or not math.isfinite(r.after):
+    r = _repeat_trained_on(setup, repeat)
+    if r is None:
         return setup
     if None not in (r.acc, setup.acc):
         return r if r.acc > setup.acc else setup
