@@ -32,7 +32,8 @@ a number there may be a code (an event kind at a position of a session, a catego
 linear model on the code's magnitude, or neighbours by distances between codes, miss what a model
 reading the codes as categories (an embedding) sees: two classes that differ only in the order of
 two events (a password reset before or after a new-device login) share every event's count and
-every column's mean, while the one-hot columns of each position tell them apart. And one class lies at one distance from every third class: for each
+every column's mean, while the one-hot columns of each position tell them apart.
+And one class lies at one distance from every third class: for each
 third class c, the log-probability of c ranks the rows of a against those of b at AUC 0.5 when a
 and b are one class; a pair where some c does so significantly (two-sided at ``REAL_ALPHA``, split
 over the third classes) is two real classes, the middle one of an order nearer its neighbour
