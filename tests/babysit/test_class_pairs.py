@@ -99,3 +99,44 @@ def test_classes_cut_from_one_noisy_quantity_are_real_classes():
     assert cp.indistinguishable_pairs(X, y) == []
     F = cp._features(X, torch.Generator().manual_seed(0))
     assert cp.pair_probe_auc(F, y, (0, 1)) < cp.SAME_AUC - 3.5 * cp.null_sd(2000, 2000)   # the bound alone passes
+
+
+def sessions(n, *, seed, length=10):
+    """Sessions of ``length`` event codes (3-8 routine): class 0 holds event 1 before event 2, class 1
+    event 2 before event 1, class 2 event 9 and one of 1, 2. Classes 0 and 1 share every event's
+    count and every position's mean code: only the order tells them apart."""
+    g = torch.Generator().manual_seed(seed)
+    y = torch.arange(n) % 3
+    X = torch.randint(3, 9, (n, length), generator=g)
+    for i in range(n):
+        a, b = sorted(torch.randperm(length, generator=g)[:2].tolist())
+        first, second = {0: (1, 2), 1: (2, 1), 2: (9, 1 + int(torch.randint(2, (1,), generator=g)))}[int(y[i])]
+        X[i, a], X[i, b] = first, second
+    return X.float(), y
+
+
+def test_classes_told_apart_by_the_order_of_coded_events_are_not_one_class():
+    """The raw codes' probes (a linear model on the codes' magnitudes, neighbours by their distances)
+    see classes 0 and 1 alike; the one-hot probe of each position's code tells them apart."""
+    X, y = sessions(2400, seed=11)
+    F = cp._features(X, torch.Generator().manual_seed(0))
+    assert cp.pair_probe_auc(F, y, (0, 1)) < cp.SAME_AUC             # the raw probe alone would call them one
+    assert cp.pair_probe_auc(cp.coded_features(X), y, (0, 1)) > 0.9
+    assert cp.check_class_pairs(X, y) == []
+
+
+def test_a_class_split_in_two_ids_is_still_found_in_coded_events():
+    """The same sessions with a third of class 2's rows under id 3: the one-hot probe cannot tell
+    those apart either."""
+    X, y = sessions(3000, seed=12)
+    y = torch.where((y == 2) & (torch.arange(len(y)) % 9 == 2), torch.tensor(3), y)
+    found = cp.check_class_pairs(X, y)
+    assert [p["pair"] for p in found[0].evidence["pairs"]] == [(2, 3)]
+    assert found[0].evidence["pairs"][0]["code_probe"] < cp.SAME_AUC
+
+
+def test_coded_features_one_hot_whole_number_columns_only():
+    X = torch.tensor([[1.0, 0.5, 0.0], [2.0, 1.5, 1.0], [3.0, 2.5, 0.0]])
+    F = cp.coded_features(X)
+    assert F.shape == (3, 3 + 1 + 2)                # 3 codes, 1 measured column, a 0/1 column's two codes
+    assert cp.coded_features(torch.tensor([[0.0, 1.0], [1.0, 0.0]])) is None    # 0/1 columns only

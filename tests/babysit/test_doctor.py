@@ -213,3 +213,13 @@ def test_trainwells_default_weight_decay_is_not_read_into_a_users_optimizer():
     assert "regularization_not_effective" not in d.codes
     given = trainwell.doctor(model, (x, y), optimizer=factory, weight_decay=1e-3, epochs=1, budget_s=5, probe=False)
     assert "regularization_not_effective" in given.codes
+
+
+def test_dropout_modules_of_p_zero_are_no_dropout_to_check():
+    """nn.TransformerEncoderLayer(dropout=0.0) holds nn.Dropout(p=0.0) modules: no dropout is
+    configured, so two training-mode forwards that agree are no regularization_not_effective."""
+    torch.manual_seed(0)
+    x, y = torch.randn(256, 8), torch.randint(0, 3, (256,))
+    model = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Dropout(0.0), nn.Linear(32, 3))
+    d = trainwell.doctor(model, (x, y), optimizer="adam", lr=1e-3, epochs=1, budget_s=5, probe=False)
+    assert "regularization_not_effective" not in d.codes

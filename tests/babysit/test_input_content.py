@@ -208,3 +208,34 @@ def test_one_hot_sequences_have_rows_of_one_mean_and_std_and_stay_quiet():
     assert ic.rows_scaled(x) is not None
     assert ic.squashed_group(x)["group"].numel() == 0
     assert ic.check_inputs_informative(x, (ids == 0).sum(1).clamp(max=5), class_ids=True) == []
+
+
+def _patients(n, *, seed):
+    """Measured rows (6 normal columns) whose class is the sign pattern of two of them."""
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(n, 6, generator=g)
+    return X, ((X[:, 0] > 0).long() + (X[:, 1] > 0.5).long())
+
+
+def test_rows_joined_on_a_key_that_is_not_unique_are_a_label_problem():
+    """rows.merge(labels, on=key) with 2 rows a key on average: each row once per label row of its key,
+    each copy with that row's class."""
+    X, y = _patients(1200, seed=1)
+    key = torch.randint(0, 600, (1200,), generator=torch.Generator().manual_seed(2))
+    rows = [(i, j) for i in range(1200) for j in (key == key[i]).nonzero().flatten().tolist()]
+    joined_x = X[torch.tensor([i for i, _ in rows])]
+    joined_y = y[torch.tensor([j for _, j in rows])]
+    found = ic.check_inputs_informative(joined_x, joined_y, class_ids=True)
+    assert [f.code for f in found] == ["label_problem"] and found[0].severity == "warning"
+    assert found[0].evidence["fit_ceiling"] < 1 - ic.LOST
+    # joined on a unique key: quiet
+    assert ic.check_inputs_informative(X, y, class_ids=True) == []
+
+
+def test_repeated_rows_with_their_own_labels_and_tables_of_codes_are_quiet():
+    X, y = _patients(1000, seed=3)
+    assert ic.check_repeated_rows(torch.cat([X, X]), torch.cat([y, y]), class_ids=True) == []   # oversampled
+    codes = torch.randint(0, 3, (2000, 4), generator=torch.Generator().manual_seed(4)).double()
+    noisy = (codes[:, 0] + torch.randint(0, 2, (2000,), generator=torch.Generator().manual_seed(5))).long()
+    assert ic.check_repeated_rows(codes, noisy, class_ids=True) == []      # codes repeat by nature
+    assert ic.check_repeated_rows(X, y.double(), class_ids=False) == []    # a regression: not judged

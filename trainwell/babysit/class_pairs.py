@@ -26,7 +26,14 @@ on the two classes' rows only, out of fold, whose AUC must pass the same bound (
 an intersection-union test, so the level is not split over them). The multinomial probe spends
 its weights on all the classes; two real classes that its a-vs-b odds barely split (labels cut
 from a noisy quantity at a threshold: low and medium power) are split better by a probe that
-has only them to tell apart. And one class lies at one distance from every third class: for each
+has only them to tell apart. Where columns hold a few whole numbers (at most ``MAX_CODES``), the
+same pair probe is fitted once more on their one-hot columns, and that AUC must pass the bound too:
+a number there may be a code (an event kind at a position of a session, a category id), and a
+linear model on the code's magnitude, or neighbours by distances between codes, miss what a model
+reading the codes as categories (an embedding) sees: two classes that differ only in the order of
+two events (a password reset before or after a new-device login) share every event's count and
+every column's mean, while the one-hot columns of each position tell them apart.
+And one class lies at one distance from every third class: for each
 third class c, the log-probability of c ranks the rows of a against those of b at AUC 0.5 when a
 and b are one class; a pair where some c does so significantly (two-sided at ``REAL_ALPHA``, split
 over the third classes) is two real classes, the middle one of an order nearer its neighbour
@@ -68,6 +75,10 @@ APART_AUC = 0.8         # ... while the pair's union is told from the other clas
 REAL_ALPHA = 0.01       # a pair whose rows a third class's log-probability ranks apart at this level (split over
                         # the third classes) is two real classes: a split class is missed this rarely
 SHOWN = 5               # pairs named in the message
+MAX_CODES = 32          # a column of at most 32 distinct whole numbers is read as codes too: one 0/1 column per
+                        # code (first_layer.MAX_VALUES allows more categories; 32 keeps the one-hot probe's
+                        # width at 32 x the columns, a logistic regression on a few hundred columns)
+MAX_CODED_WIDTH = 2048  # ... and wider one-hot tables are not probed (the pair probe's finding then stands)
 
 
 def auc(pos: torch.Tensor, neg: torch.Tensor) -> float:
@@ -179,7 +190,7 @@ def indistinguishable_pairs(X, y, *, seed: int = 0) -> list[dict]:
     logps = out_of_fold_log_probs(F, y, k, seed=seed)
     logp = sum(logps.values()) / len(logps)     # the probes' mean log-probabilities: one score, one test a pair
     z = _normal_quantile(1 - ALPHA / (len(judged) * (len(judged) - 1) // 2))
-    found = []
+    found, codes = [], None
     for pair, value in pair_aucs(logp, y, judged).items():
         n1, n2 = int((y == pair[0]).sum()), int((y == pair[1]).sum())
         upper = value + z * null_sd(n1, n2)
@@ -196,10 +207,34 @@ def indistinguishable_pairs(X, y, *, seed: int = 0) -> list[dict]:
         if third > z_third * null_sd(n1, n2):
             continue
         alone = pair_probe_auc(F, y, pair, seed=seed)      # the costly test last: a fit of its own
-        if alone + z * null_sd(n1, n2) < SAME_AUC:
-            found.append({"pair": pair, "rows": (n1, n2), "auc": value, "upper": upper, "apart": apart,
-                          "pair_probe": alone, "third": 0.5 + third})
+        if alone + z * null_sd(n1, n2) >= SAME_AUC:
+            continue
+        if codes is None:
+            codes = coded_features(X)
+        by_code = pair_probe_auc(codes, y, pair, seed=seed) if codes is not None else None
+        if by_code is not None and by_code + z * null_sd(n1, n2) >= SAME_AUC:
+            continue
+        found.append({"pair": pair, "rows": (n1, n2), "auc": value, "upper": upper, "apart": apart,
+                      "pair_probe": alone, "code_probe": by_code, "third": 0.5 + third})
     return found
+
+
+def coded_features(X: torch.Tensor) -> torch.Tensor | None:
+    """``X`` with each column of at most ``MAX_CODES`` distinct whole numbers replaced by one 0/1
+    column per value (the other columns kept), or None when no column holds more than two codes (a
+    0/1 column's one-hot is the column itself: the pair probe has read it already) or the one-hot
+    table would be wider than ``MAX_CODED_WIDTH``."""
+    columns, coded = [], False
+    for j in range(X.shape[1]):
+        v = X[:, j].double()
+        values = torch.unique(v)
+        if len(values) <= MAX_CODES and bool((v == v.round()).all()):
+            coded = coded or len(values) > 2
+            columns.append((v[:, None] == values[None, :]).double())
+        else:
+            columns.append(v[:, None])
+    width = sum(c.shape[1] for c in columns)
+    return torch.cat(columns, 1) if coded and width <= MAX_CODED_WIDTH else None
 
 
 def _normal_quantile(p: float) -> float:

@@ -165,7 +165,8 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
     # run's, so the regularization check reads one only where the user gave it
     factory = users_optimizer and not isinstance(config.optimizer, torch.optim.Optimizer)
     stated_decay = config.weight_decay if not factory or "weight_decay" in options else 0.0
-    dropout = any(isinstance(m, nn.Dropout) for m in p.model.modules())
+    # a dropout module of p = 0 (nn.TransformerEncoderLayer(dropout=0.0) holds three) drops nothing
+    dropout = any(isinstance(m, nn.Dropout) and m.p > 0 for m in p.model.modules())
     # the probes set their own lr and weight decay; every other optimizer option is the run's
     probe_options = {k: v for k, v in optimizer_options(config).items() if k not in ("lr", "weight_decay")}
     X, y = check_sample(*p.train, seed=config.seed)     # streamed inputs: a sample of rows

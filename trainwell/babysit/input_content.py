@@ -69,6 +69,10 @@ IDENTICAL = 1e-6          # ... but not identical to float64 rounding of the cov
 SQUASHED_COLUMNS = 0.5    # at least half the varying columns have a squashed twin (CONSTANT_FEATURES' half)
 PAIR_ROWS = 512           # the rows the columns' covariance is computed on
 MAX_COLUMNS = 1024        # wider inputs are not paired: the covariance costs PAIR_ROWS x columns^2
+MEASURED = 0.9            # repeated rows: a measured column holds a value of its own in >= 90% of the distinct
+                          # rows (a reading to the last bit: two rows share all of them only as copies)
+LOST = 0.05               # ... and repeated rows with other labels cap the training fit 5 points below 100%
+                          # (more than the kill rule's 3 points: issue 11's "measurably worse")
 
 
 def near_constant(x: torch.Tensor) -> torch.Tensor:
@@ -122,7 +126,54 @@ def check_inputs_informative(X, y, *, class_ids: bool, seed: int = 0) -> list[Fi
     found = check_filled_rows(X, y, class_ids=class_ids, seed=seed)
     if found:
         return found
-    return check_unmatched_join(X, y, class_ids=class_ids, seed=seed)
+    found = check_unmatched_join(X, y, class_ids=class_ids, seed=seed)
+    if found:
+        return found
+    return check_repeated_rows(X, y, class_ids=class_ids)
+
+
+def check_repeated_rows(X, y, *, class_ids: bool) -> list[Finding]:
+    """``label_problem`` (a warning): training rows repeated to the last bit of their measured columns
+    with other class ids, so many that no model fits the training rows within ``LOST`` of 100 %.
+
+    A join on a key that is not unique (``rows.merge(labels, on="surname")``) repeats each row once
+    per label row of its key, each copy with that label row's class. Measured columns (a reading of
+    its own in ``MEASURED`` of the distinct rows) repeat in full only when a row was copied, and a
+    copy's label is its row's; inputs that fix the label to a coin (one input, several classes) leave
+    every model's fit at ``fit_ceiling``. Tables of codes, counts or categories repeat rows by nature
+    and have no measured column: not judged."""
+    if not class_ids or not torch.is_tensor(X) or not torch.is_tensor(y) or y.ndim != 1 \
+            or X.shape[0] != y.shape[0] or X.shape[0] < 10 or torch.is_floating_point(y):
+        return []
+    n = min(X.shape[0], ROWS)
+    x = X[:n].reshape(n, -1).detach().cpu().double()
+    t = y[:n].detach().cpu()
+    rows = torch.isfinite(x).all(dim=1)
+    x, t = x[rows], t[rows]
+    if x.shape[0] < 10 or x.shape[1] == 0:
+        return []
+    distinct = torch.unique(x, dim=0)
+    measured = torch.tensor([len(torch.unique(distinct[:, j])) >= MEASURED * distinct.shape[0]
+                             for j in range(distinct.shape[1])])
+    if distinct.shape[0] < 10 or not bool(measured.any()):
+        return []
+    bound = fit_ceiling(x, t, class_ids=True)
+    if 1.0 - bound["ceiling"] < LOST:
+        return []
+    repeated = x.shape[0] - distinct.shape[0]
+    return [make("label_problem",
+                 f"{repeated} of the {x.shape[0]} training rows read repeat another row to the last bit of its "
+                 f"measured columns ({int(measured.sum())} of {x.shape[1]} columns hold a value of their own in "
+                 f">= {MEASURED:.0%} of the distinct rows), many with another class: identical inputs get identical "
+                 f"outputs, so no model fits the training rows better than accuracy {bound['ceiling']:.3f}; rows "
+                 f"copied with other rows' labels (a join on a key that is not unique: each row once per label "
+                 f"row of its key)",
+                 evidence={"rows": int(x.shape[0]), "distinct_rows": int(distinct.shape[0]),
+                           "measured_columns": int(measured.sum()), "fit_ceiling": bound["ceiling"],
+                           "lost": LOST, "measured": MEASURED},
+                 severity="warning", where="training rows",
+                 fix="join the labels on a key that is unique per row (an id, not a name), or check the key's "
+                     "uniqueness before the merge (pandas: merge(..., validate=\"one_to_one\"))")]
 
 
 def _carry_little(X, y, *, class_ids: bool) -> list[Finding]:

@@ -170,13 +170,17 @@ CODES = {spec.code: spec for spec in (
         measures="targets against the loss and the output: integer dtype for class-id losses, ids in [0, C), "
                  "more than one class, BCE targets in [0, 1], KL targets rows of probabilities"
                  "; the loss's gradient with respect to the outputs on a batch holding rows of every class (ignored_classes.py): a class whose rows all have an exactly zero gradient, at the model's outputs and at those outputs' columns rotated by one (an ignore_index or a mask on a real class)"
-                 "; two class ids the inputs cannot tell apart (class_pairs.py, doctor only, a warning): per pair of classes of a table's labelled rows (every split), the AUC of out-of-fold probes' mean log-odds (logistic regression, 15 nearest neighbours) between the pair's rows and of a logistic regression fitted on the pair's rows alone, how each third class's log-probability ranks the pair's rows, and how well the probes tell the pair from the other classes"
+                 "; two class ids the inputs cannot tell apart (class_pairs.py, doctor only, a warning): per pair of classes of a table's labelled rows (every split), the AUC of out-of-fold probes' mean log-odds (logistic regression, 15 nearest neighbours) between the pair's rows and of a logistic regression fitted on the pair's rows alone, how each third class's log-probability ranks the pair's rows, and how well the probes tell the pair from the other classes (columns of at most 32 whole numbers also read as one-hot codes by a pair probe)"
+                 "; a training split's images or signals whose flips along a spatial axis are other training rows (mirror_copies.py, doctor only, a warning): the share of those mirrored rows that carry another class than their mirror, and how much of it a class map explains"
+                 "; training rows repeated to the last bit of their measured columns (input_content.check_repeated_rows, a warning): the best training accuracy any model reaches when identical inputs get identical outputs"
                  "; a class that holds rows of every other class (absorbing_class.py, doctor only, a warning): with the same probes, per class c and other class k, the share of c's rows in k's core (the quarter of k's rows most like k against c) and in no other class's core, against the share of k's rows in c's core"
                  "; a regression's float targets (target_relation.check_targets_learnable, a warning): a copy at the default init fits 128 training rows' standardized targets by MSE (Adam lr 1e-3, up to 300 steps) and predicts up to 384 unseen rows every 10 steps, against the fitted rows' mean, row by row",
         threshold="any violation; ids that fit the data's own C classes but not a narrower output layer are "
                   "the model's fault (`loss_output_mismatch`), except 1..C labels for C outputs (off by one)"
                   "; a class id in 0..C-1 of C outputs whose every checked row (2 to 16) has an exactly zero gradient (an ignored id outside 0..C-1 is a void label: quiet)"
                   "; a pair of classes (>= 30 labelled rows each, >= 3 classes) whose AUCs' upper bounds (at ALPHA over the pairs) are below 0.6, no third class ranks its rows apart (two-sided at 0.01 over the third classes) and the pair is told from the other classes at AUC >= 0.8 (a warning: one class split in two ids)"
+                  "; rows with a mirror among the training rows along an axis where at least 0.5 of the rows have one, more than 0.1 of them labelled unlike their mirror, each class's mirrors in one partner class in less than 0.9 of its rows (a warning: augmented copies labelled with other rows' labels)"
+                  "; a table with a measured column (a value of its own in >= 0.9 of the distinct rows) whose repeated rows cap the training accuracy more than 0.05 below 1 (a warning: a join on a key that is not unique)"
                   "; a class (>= 3 classes of >= 30 rows) whose rows in every other class's core exceed that class's rows in its own core (one-sided z-test at ALPHA over the ordered pairs), the copied shares summing to >= 0.05 of its rows (a warning: rows without a label given one class's id)"
                   "; a regression's fitted rows learned (MSE at most 0.5 of its start) while the best unseen mean gain along the run stays within 3 standard errors of 0",
         source="notes 003 design choices: the output units and the loss must match the targets"
@@ -185,13 +189,17 @@ CODES = {spec.code: spec for spec in (
         fix="convert the targets (e.g. y.long()), remap ids to 0..C-1, or size the output layer to C"
             "; drop an ignore rule (ignore_index, a mask) that names a real class"
             "; map label names to one spelling before numbering them (a class split in two ids)"
+            "; label each augmented copy with the label of the row it copies (y[idx] as X[idx])"
+            "; join labels on a key that is unique per row (merge(..., validate=\"one_to_one\"))"
             "; drop rows that carry no label instead of giving them a class's id (argmax of an all-zero one-hot row, fillna(0))",
         groups=(Group.DATA,),
         explains=("loss_output_mismatch", "bad_initial_loss", "cannot_overfit_small_subset",
                   Group.OPTIMIZATION),
         thresholds=("preflight.PROBABILITY_TOLERANCE", "ignored_classes.ROWS_PER_CLASS", "ignored_classes.MIN_ROWS",
                     "class_pairs.SAME_AUC", "class_pairs.APART_AUC", "class_pairs.MIN_CLASS_ROWS",
-                    "class_pairs.NEIGHBOURS", "class_pairs.FOLDS", "class_pairs.REAL_ALPHA", "first_layer.ALPHA",
+                    "class_pairs.NEIGHBOURS", "class_pairs.FOLDS", "class_pairs.REAL_ALPHA", "class_pairs.MAX_CODES",
+                    "first_layer.ALPHA", "mirror_copies.MIRRORED", "mirror_copies.DISAGREE", "mirror_copies.CLASS_MAP",
+                    "input_content.MEASURED", "input_content.LOST",
                     "absorbing_class.CORE", "absorbing_class.MIN_SHARE",
                     "target_relation.LEARNED", "target_relation.EVERY"),
         stops_unrepaired=True,

@@ -79,6 +79,10 @@ host.
   split and k of the split's rows off the training value, all k land outside training by chance with
   probability C(m, k) / C(n + m, k) (hypergeometric); a warning below ``first_layer.ALPHA`` over the
   constant columns tested (a pixel that is bright in one image of a thousand stays quiet).
+- a training split doubled with flipped copies of its rows (mirror_copies.py): the split's
+  rows are compared with their flips appended (``features_shift`` reads the distribution the model
+  is trained on); copies labelled unlike their rows are ``label_problem`` (a warning), and then no
+  class's mean is compared (the training classes' rows are not the class's inputs).
 - two class ids the inputs cannot tell apart (class_pairs.py, ``label_problem`` as a warning): one
   class split in two by its names; read on the rows of every split together (the same ids name the
   same classes in each; more rows narrow the test's bound).
@@ -94,6 +98,7 @@ from trainwell.babysit.class_pairs import check_class_pairs
 from trainwell.babysit.first_layer import ALPHA
 from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.label_leak import check_label_leak
+from trainwell.babysit.mirror_copies import check_mirror_labels, mirrored_axes, with_mirrors
 
 TV_HIGH = 0.2             # info: a fifth of the rows would have to change class to match the training shares
 NOISE_FACTOR = 4.0        # ... and 4x the distance two random splits of these sizes show
@@ -579,6 +584,12 @@ def check_splits(splits) -> list[Finding]:
     if train is None:
         return []
     found, judged = [], {}
+    # a training split holding flipped copies of its rows (offline augmentation, mirror_copies.py):
+    # the other splits are compared with their rows flipped the same way; copies labelled unlike
+    # their rows are a label_problem, and the class means of such labels say nothing of the inputs
+    axes = sorted(mirrored_axes(splits.train[0])) if not torch.is_floating_point(train) else []
+    mislabelled = check_mirror_labels(*splits.train) if axes else []
+    found += mislabelled
     for name in ("validation", "test"):
         pair = splits.val if name == "validation" else splits.test
         other = _targets(pair)
@@ -592,8 +603,8 @@ def check_splits(splits) -> list[Finding]:
             if train.ndim == 1 and other.ndim == 1:
                 by_class = _classes(train, name, other)
                 found += by_class
-                if all(f.severity == "info" for f in by_class):
-                    shifted = _features(splits.train, name, pair)
+                if all(f.severity == "info" for f in by_class) and not mislabelled:
+                    shifted = _features(splits.train, name, _mirrored(pair, axes))
                     # the neighbours' class votes follow the training shares: with other shares (the
                     # info finding, a resampled split) they would differ without any relabelling
                     found += shifted or ([] if by_class else _relation(splits.train, name, pair))
@@ -613,6 +624,15 @@ def check_splits(splits) -> list[Finding]:
         found += check_class_pairs(rows, labels)
         found += check_absorbing_classes(rows, labels)
     return found
+
+
+def _mirrored(pair, axes):
+    """A split's ``(X, y)`` with its rows' flips along ``axes`` appended (the training split's
+    augmentation), or the pair as it is where that does not apply."""
+    X, y = pair
+    if not axes or not isinstance(X, torch.Tensor) or not isinstance(y, torch.Tensor) or X.ndim <= max(axes):
+        return pair
+    return with_mirrors(X, y, axes)
 
 
 def _labelled_like(pair, train) -> bool:
