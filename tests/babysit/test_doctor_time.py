@@ -6,11 +6,12 @@ import time
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from trainwell.babysit import augment_check, batch_check, schedule_check
+from trainwell.babysit import augment_check, batch_check, interventions, schedule_check
 from trainwell.babysit.budget import Budget
-from trainwell.babysit.doctor import doctor, said_by_part
+from trainwell.babysit.doctor import doctor, mark_ungraded, said_by_part
 from trainwell.nn.losses import make_loss
 from trainwell.optim.schedules import make_schedule
 from babysit_loop import digits
@@ -227,3 +228,42 @@ def test_a_symptom_whose_grading_the_backstop_left_out_stays_a_warning_and_says_
     assert _skipped(cut) and left and left[0].severity == "warning" and left[0].evidence["ungraded"], \
         [(f.code, f.message) for f in cut.findings]
     assert "not graded" in left[0].message
+
+
+def test_a_cause_whose_training_on_the_backstop_left_out_stays_a_warning_and_says_so(data, monkeypatch):
+    """lr 1e-4 under plain SGD: lr x1000 names lr_too_low, and the setup and the arm train on towards the
+    run's steps (the test of whether the setup catches up). With room, graded: no mark. With a wall that
+    fits every arm but not the training on, the cause is named from the arms' steps alone: still a
+    warning (its graded form may be one), marked ungraded and saying what was left out."""
+    (X, y), _ = data
+
+    def run(wall_s, record=None):
+        holder = {}
+        with monkeypatch.context() as m:
+            m.setattr(time, "perf_counter", lambda: RATE * holder["budget"].spent if holder else 0.0)
+            if record is not None:
+                fits = Budget.fits_wall
+
+                def recorded(self, seconds, parts, **kw):
+                    record.append((parts, self.root.spent, seconds))
+                    return fits(self, seconds, parts, **kw)
+                m.setattr(Budget, "fits_wall", recorded)
+            budget = Budget(60.0, wall_s=wall_s)
+            holder["budget"] = budget
+            baseline, arms = interventions.experiment(relu_mlp(), X, y, F.cross_entropy, optimizer="sgd", lr=1e-4,
+                                                      batch_size=32, steps=30, seed=1, repeat=True, run_steps=120,
+                                                      budget=budget)
+        found = interventions.findings(baseline, arms, run_steps=120)
+        mark_ungraded(found, baseline, arms, budget)
+        return found, baseline, budget
+    calls = []
+    free, baseline, _ = run(None, calls)
+    assert [f.code for f in free] == ["lr_too_low"] and not free[0].evidence.get("ungraded")
+    assert baseline.longer is not None and not baseline.extra.get("trained_on_cut")
+    at, price = next((at, price) for parts, at, price in calls
+                     if not isinstance(parts, str) and "trained on" in parts[0])
+    cut, baseline, budget = run(RATE * (at + price / 2))
+    assert baseline.extra["trained_on_cut"] and baseline.longer is None
+    assert any("trained on" in part for part in budget.dropped), budget.dropped
+    assert [f.code for f in cut] == ["lr_too_low"] and cut[0].severity == "warning" and cut[0].evidence["ungraded"]
+    assert "left out the training on" in cut[0].message

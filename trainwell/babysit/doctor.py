@@ -311,16 +311,26 @@ def mark_ungraded(findings: list, baseline, arms: list, budget: Budget) -> None:
     """Where the wall-clock backstop left out or cut part of the experiment: the symptoms it would
     have graded by a fix (``CODES[code].graded_by``) that did not run, or without the setup or its
     repeat to compare with, stay warnings (a fault is not cleared untried) and say so
-    (``evidence["ungraded"]``)."""
+    (``evidence["ungraded"]``). So do the warnings an arm of the experiment named or graded
+    (``evidence["intervention"]``, ``evidence["harm"]["fix"]``) where the backstop cut the training
+    on (``extra["trained_on_cut"]``), which tells a cause from a change the setup catches up with:
+    on a quiet machine the same warning could have been cleared."""
     if not budget.root.dropped:
         return
     left = set(baseline.extra.get("left_out", ())) | {a.name for a in arms if a.extra.get("timed_out")}
     unjudged = bool(baseline.extra.get("timed_out")) or interventions.finished_repeat(arms) is None
+    ran = {a.name for a in arms} if baseline.extra.get("trained_on_cut") else set()
     for f in findings:
+        if f.severity != "warning" or f.evidence.get("ungraded"):
+            continue
         fixes = set(CODES[f.code].graded_by)
-        if f.severity == "warning" and fixes and (unjudged or fixes & left):
+        if fixes and (unjudged or fixes & left):
             f.evidence["ungraded"] = True
             f.message += "; not graded: the wall-clock backstop left out the experiment that tries its fix"
+        elif ran & {f.evidence.get("intervention"), (f.evidence.get("harm") or {}).get("fix")}:
+            f.evidence["ungraded"] = True
+            f.message += ("; not graded: the wall-clock backstop left out the training on that tells whether "
+                          "the setup catches up with the change")
 
 
 def said_by_part(parts: list) -> str:

@@ -587,7 +587,9 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
     training on; one predicted to end past the backstop is left out with the trainings after it,
     named after ``part`` (what this experiment is, for the doctor's ``check_skipped`` note); one
     the clock outruns stops (``Budget.wall_out``, ``extra["timed_out"]``); the setup's
-    ``extra["left_out"]`` lists the arms the backstop left out."""
+    ``extra["left_out"]`` lists the arms the backstop left out, and its ``extra["trained_on_cut"]``
+    says the backstop left out or stopped a training on (``helpful`` and ``grade`` read a change
+    without it as not caught up)."""
     budget = budget if budget is not None or budget_s is None else Budget(budget_s)
     options = {k: v for k, v in (options or {}).items() if k not in ("lr", "weight_decay")}
     device = next((p.device for p in model.parameters()), X.device)
@@ -630,6 +632,8 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
             arm.extra["timed_out"] = True
             if budget.wall_out():
                 budget.drop(f"{part}: the rest of the arm {arm.name!r} (cut at step {arm.steps})")
+                if arm.extra.get("longer") and baseline_of:
+                    baseline_of[0].extra["trained_on_cut"] = True
             return True
         return False
 
@@ -825,6 +829,8 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
         repeat_further = draw(repeat_gen, total - baseline.steps) if len(kept) > len(changes) + 1 else []
         trained_on = f"the setup and its changes trained on to step {total}"
         fitting = fits(len(kept), total - baseline.steps, size, [trained_on])     # the backstop: all of them or none
+        if not fitting:
+            baseline.extra["trained_on_cut"] = True
         for arm, net, opt, clip, inputs, regularized in (kept.values() if fitting else ()):
             # (the run's order goes on in that order)
             more = (ordered[arm.steps:_whole_epochs(total, arm.extra["per_epoch"])] if arm.extra.get("as_run")
@@ -837,6 +843,7 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
         while total < run_steps and on_plateau(baseline, changes):
             if not fits(len(kept), min(run_steps, 2 * total) - total, size,
                         [f"the setup and its changes trained on to step {min(run_steps, 2 * total)}"]):
+                baseline.extra["trained_on_cut"] = True
                 break
             if extend_steps is not None and spent + len(kept) * (min(run_steps, 2 * total) - total) > extend_steps:
                 break
