@@ -411,3 +411,20 @@ def test_positions_skipped_where_the_classes_are_not_are_quiet():
     x = x[:, :, 1:, 1:]             # the dots now at even positions, which a stride of 2 reads
     assert fl.entry_layers(StridedCNN(kernel=1, stride=2), x[:64])["unread"].float().mean() > 0.5
     assert fl.check_what_reaches(StridedCNN(kernel=1, stride=2), x, y, class_ids=True) == []
+
+
+class ReluGate(nn.Module):
+    """A learned gate per input column, ``x * relu(gate)``, then an MLP: the gate's sign decides what passes."""
+
+    def __init__(self, d=6):
+        super().__init__()
+        self.gate = nn.Parameter(torch.zeros(d))
+        self.body = mlp(d=d)
+
+    def forward(self, x):
+        return self.body(x * torch.relu(self.gate))
+
+
+def test_entries_a_gate_closes_at_one_draw_are_read_at_the_other():
+    x, _ = vitals(64)
+    assert not fl.entry_layers(ReluGate(), x)["unread"].any()

@@ -174,6 +174,12 @@ def entry_layers(model: nn.Module, x: torch.Tensor) -> dict | None:
             unread = None
         if unread is not None:
             unread = unread.all(0)      # in every row: where the layer's arithmetic reaches, not a row's zeros
+        if unread is not None and bool(unread.any()):
+            # and at the opposite draw: an entry a gate's ReLU closes at one sign opens at the other, while a
+            # position a stride skips stays unread whatever the weights
+            entry_calls = {names[m]: {c for mm, c, _ in got if mm is m} for m, _, _ in got}
+            again = _unread_at(model, x, entry_calls, sign=-1.0)
+            unread = None if again is None else unread & again
     calls = {}
     for module, call, z in got:
         calls.setdefault(module, []).append((call, z.detach()))
@@ -181,6 +187,43 @@ def entry_layers(model: nn.Module, x: torch.Tensor) -> dict | None:
         calls = {m: c[:1] for m, c in calls.items()}    # calls that are not one per row: the first read
     return {"names": [names[m] for m in calls], "inputs": [side_by_side([z for _, z in c]) for c in calls.values()],
             "calls": {names[m]: [i for i, _ in c] for m, c in calls.items()}, "ignored": ignored, "unread": unread}
+
+
+def _unread_at(model: nn.Module, x: torch.Tensor, entry_calls: dict, *, sign: float) -> torch.Tensor | None:
+    """``entry_layers``' ``unread`` with the entry layers' own parameters at ``sign`` x its random draw
+    (the same draw, in the same order: the layers named in ``entry_calls``, at their first call); the
+    outputs read are those of the calls ``entry_calls`` names. None where it cannot be read."""
+    work = copy.deepcopy(model).eval()
+    modules = {m: n for n, m in work.named_modules() if n in entry_calls}
+    leaf = x.detach().clone().requires_grad_(True)
+    gen = torch.Generator().manual_seed(0)
+    seen, outs, handles = {}, [], []
+
+    def hook(module, args):
+        call = seen[module] = seen.get(module, -1) + 1
+        if call == 0:
+            with torch.no_grad():
+                for q in module.parameters(recurse=False):
+                    if torch.is_floating_point(q):
+                        q.copy_(sign * torch.randn(q.shape, generator=gen).to(q))
+
+    def output(module, args, result):
+        if seen.get(module) in entry_calls[modules[module]]:
+            first = result if torch.is_tensor(result) else next(
+                (r for r in result if torch.is_tensor(r)), None) if isinstance(result, (tuple, list)) else None
+            if first is not None and torch.is_floating_point(first):
+                outs.append(first)
+    for m in modules:
+        handles += [m.register_forward_pre_hook(hook), m.register_forward_hook(output)]
+    try:
+        work(leaf)
+        read = untouched(leaf, outs) if outs else None
+    except Exception:                   # a forward that fails here is model_checks' to report
+        return None
+    finally:
+        for h in handles:
+            h.remove()
+    return None if read is None else read.all(0)
 
 
 def untouched(leaf: torch.Tensor, received: list) -> torch.Tensor | None:
