@@ -256,3 +256,33 @@ def test_pinned_tells_a_clamp_from_a_reinit():
     with torch.no_grad():                         # a max-norm rescaling of each unit: no common magnitude
         net[0].weight.copy_(torch.renorm(torch.randn(32, 10), 2, 0, 1.0))
     assert callback_check.pinned(nn.Sequential(net[0]))[0] < 0.2
+
+
+# --- a per-step hook that holds most weights at zero (callback_check.ZEROED) ------------------------------
+class MagnitudePrune(Callback):
+    """After each step, the weight entries under ``threshold`` in magnitude set to 0."""
+
+    def __init__(self, threshold):
+        self.threshold = threshold
+
+    def on_after_step(self, state):
+        with torch.no_grad():
+            for name, q in state.model.named_parameters():
+                if name.endswith("weight"):
+                    q.masked_fill_(q.abs() < self.threshold, 0.0)
+
+
+def test_a_pruning_that_holds_most_weights_at_zero_every_step_is_found(four_class, four_class_mlp):
+    diag = _doctor(four_class, four_class_mlp, [MagnitudePrune(0.15)])   # ~60 % of the weights under it
+    found = [f for f in diag.findings if f.code == "frozen_parameters" and "callback" in f.evidence]
+    assert [(f.severity, f.where) for f in found] == [("warning", "MagnitudePrune.on_after_step")]
+    f = found[0]
+    assert f.evidence["zeroed"] >= callback_check.ZEROED > f.evidence["zeroed_without"]
+    assert f.evidence["kept"] <= 1 - callback_check.UNDONE
+    assert "parameters_reset" not in diag.codes
+
+
+@pytest.mark.parametrize("callbacks", [[MagnitudePrune(1e-3)], [MaxNorm()]])
+def test_a_light_pruning_and_a_max_norm_every_step_are_quiet(four_class, four_class_mlp, callbacks):
+    diag = _doctor(four_class, four_class_mlp, callbacks)
+    assert not [f for f in diag.findings if "callback" in f.evidence and f.severity != "info"]

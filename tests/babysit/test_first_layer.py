@@ -363,3 +363,68 @@ def test_a_joint_reading_of_too_thin_groups_is_not_taken():
     fine = torch.tensor(np.random.default_rng(4).integers(0, 200, x.shape[0]), dtype=torch.float32)
     x = torch.cat([x, fine[:, None]], 1)                        # 23 x 200 groups: ~1 row each
     assert fl.joint_roughness(x, 2, [3], y, class_ids=True) is None
+
+
+# ------------------------------------------------------------------------------ positions the first layer never reads
+def odd_dots(n=900, seed=0, size=12):
+    """Noise, and 4 dots at random odd (row, column) positions, bright (class 1) or dark (class 0):
+    a 1x1 convolution with stride 2 reads the even positions only, where there is noise alone."""
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, 2, (n,), generator=g)
+    x = 0.05 * torch.randn(n, 1, size, size, generator=g)
+    odd = size // 2
+    for _ in range(4):
+        r, c = 2 * torch.randint(0, odd, (n,), generator=g) + 1, 2 * torch.randint(0, odd, (n,), generator=g) + 1
+        x[torch.arange(n), 0, r, c] += 2.0 * y - 1.0
+    return x, y
+
+
+class StridedCNN(nn.Module):
+    """A first conv of ``kernel`` and ``stride`` (``padding``), ReLU, a global max, linear."""
+
+    def __init__(self, kernel=1, stride=2, padding=0, zero=False):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 8, kernel, stride, padding)
+        if zero:
+            nn.init.zeros_(self.conv.weight)
+        self.fc = nn.Linear(8, 2)
+
+    def forward(self, x):
+        return self.fc(F.relu(self.conv(x)).flatten(2).amax(2))
+
+
+def test_a_stride_wider_than_the_kernel_skips_the_positions_the_classes_need_and_its_twins_are_quiet():
+    x, y = odd_dots()
+    found = fl.check_what_reaches(StridedCNN(kernel=1, stride=2), x, y, class_ids=True)
+    assert codes(found) == ["uninformative_inputs"]
+    f = found[0]
+    assert f.where == "conv" and f.evidence["unread"] and f.evidence["ignored_share"] == pytest.approx(0.75)
+    assert f.evidence["raw_score"] - f.evidence["layer_score"] >= fl.MIN_DROP
+    # the kernel as wide as the stride reads every position; a zero init reads them too once it trains
+    assert fl.check_what_reaches(StridedCNN(kernel=3, stride=1, padding=1), x, y, class_ids=True) == []
+    assert fl.check_what_reaches(StridedCNN(kernel=2, stride=2), x, y, class_ids=True) == []
+    assert fl.check_what_reaches(StridedCNN(kernel=3, stride=1, padding=1, zero=True), x, y, class_ids=True) == []
+
+
+def test_positions_skipped_where_the_classes_are_not_are_quiet():
+    x, y = odd_dots()
+    x = x[:, :, 1:, 1:]             # the dots now at even positions, which a stride of 2 reads
+    assert fl.entry_layers(StridedCNN(kernel=1, stride=2), x[:64])["unread"].float().mean() > 0.5
+    assert fl.check_what_reaches(StridedCNN(kernel=1, stride=2), x, y, class_ids=True) == []
+
+
+class ReluGate(nn.Module):
+    """A learned gate per input column, ``x * relu(gate)``, then an MLP: the gate's sign decides what passes."""
+
+    def __init__(self, d=6):
+        super().__init__()
+        self.gate = nn.Parameter(torch.zeros(d))
+        self.body = mlp(d=d)
+
+    def forward(self, x):
+        return self.body(x * torch.relu(self.gate))
+
+
+def test_entries_a_gate_closes_at_one_draw_are_read_at_the_other():
+    x, _ = vitals(64)
+    assert not fl.entry_layers(ReluGate(), x)["unread"].any()

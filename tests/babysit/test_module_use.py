@@ -340,3 +340,38 @@ def test_a_dropped_module_is_a_warning_where_the_model_cannot_memorize():
     assert [f.code for f in Diagnosis(weighed).ranked()][0] == PARTLY_USED
     symptom.severity = "info"                                          # a symptom graded away is no evidence
     assert weigh_against_memorization([copy.deepcopy(found[0]), symptom])[0].severity == "info"
+
+
+class Tokens(nn.Module):
+    """Token and position embeddings, a linear head on their mean; ``add``: the positions added to
+    the tokens (else computed and dropped, the sum lost in a refactor)."""
+
+    def __init__(self, *, add=True, vocab=10, length=6, d=8):
+        super().__init__()
+        self.tokens, self.positions = nn.Embedding(vocab, d), nn.Embedding(length, d)
+        self.head = nn.Linear(d, 3)
+        self.add = add
+
+    def forward(self, x):
+        ids = x.long()
+        h = self.tokens(ids)
+        positions = self.positions(torch.arange(ids.shape[1]))
+        return self.head(torch.tanh(h + positions if self.add else h).mean(1))
+
+
+def test_position_embeddings_computed_and_dropped_are_a_warning():
+    g = torch.Generator().manual_seed(0)
+    X, y = torch.randint(2, 8, (64, 6), generator=g).float(), torch.randint(0, 3, (64,), generator=g)
+    found = _found(Tokens(add=False), X, y)
+    # the module reads nothing of the rows (torch.arange): its own parameters are all it adds
+    assert [(f.code, f.severity) for f in found] == [(PARTLY_USED, "warning")]
+    assert found[0].evidence["kinds"] == {"positions": "own"} and found[0].where == "positions"
+    assert _found(Tokens(add=True), X, y) == []
+
+
+def test_reads_rows_tells_a_batch_from_a_constant():
+    from trainwell.babysit.module_use import reads_rows
+    assert reads_rows((torch.arange(6),), 64) is False
+    assert reads_rows((torch.arange(6).expand(64, 6),), 64) is False    # the same for every row
+    assert reads_rows((torch.randn(6, 64, 4),), 64) is True            # sequence-first: rows on axis 1
+    assert reads_rows((torch.randn(64, 4),), 64) is True

@@ -26,6 +26,16 @@ more of the weights at the largest magnitude of their tensor (``pinned``; a re-i
 rescaling leaves about one entry per tensor there). The finding then names the clamp, its bounds and
 what the trained weights reached, and the fix says to remove or widen it.
 
+A hook the loop calls after every step (``PER_STEP``: ``on_after_step``) can hold the run back
+without undoing much at any one call: a magnitude pruning whose threshold sits above most weights
+(0.1 where a layer's weights are drawn within +-1/8) sets them to 0 after each step, and each
+step's update of them is set back to 0 at the next call, so they never learn. So the same steps
+are trained again from the same start with the hook called after each, as the loop calls it: where
+the hooked steps keep at most 1 - ``UNDONE`` of the gain the steps make without it and leave
+``ZEROED`` (half) or more of the weight entries exactly 0, a ``frozen_parameters`` warning names
+the callback (the weights are frozen at 0 by the user's code; a pruning that zeroes a few percent,
+a max-norm constraint zeroes nothing, both quiet).
+
 A callback that raises on a state outside the loop's (it reads a metric only validation sets) is
 left out: what it does there is not what it does in the run. A watched run measures the same fault
 on itself (reset_watch.py: the weights' jump between two epochs against an epoch's steps).
@@ -52,6 +62,10 @@ PINNED = 0.5    # a clamp: half or more of the weights sit at the largest magnit
                 # (a clamp to [-c, c] tighter than the trained weights puts most of them at +-c; a re-init or a
                 # max-norm rescaling leaves about one entry per tensor there)
 PIN_TOL = 1e-6  # ... within this relative distance of that magnitude (float32 rounding of a clamp's bound)
+PER_STEP = ("on_after_step",)   # the hooks the loop calls after every optimizer step (train/trainer.py)
+ZEROED = 0.5    # a hook that holds half or more of the weights at exactly 0 through the steps: the model trains as
+                # one of less than half its size (a pruning that keeps a few percent zero leaves it whole)
+FROZEN = "frozen_parameters"
 
 
 def cost(budget, *, callbacks, batch_size: int, steps: int = interventions.STEPS) -> float:
@@ -60,7 +74,9 @@ def cost(budget, *, callbacks, batch_size: int, steps: int = interventions.STEPS
     hooks = in_run_hooks(callbacks)
     if budget is None or not hooks:
         return 0.0
-    return budget.run_cost(1, steps, batch_size, evals=len(hooks) + 2, eval_rows=EVAL_ROWS)
+    per_step = sum(hook in PER_STEP for _, hook in hooks)
+    return budget.run_cost(1, steps * (1 + per_step), batch_size, evals=len(hooks) + 2 + per_step,
+                           eval_rows=EVAL_ROWS)
 
 
 def _held_loss(net, loss_fn, X, y) -> float:
@@ -139,16 +155,10 @@ def check_callbacks(p, X, y, loss_fn, *, optimizer, lr: float, weight_decay: flo
     held_x, held_y = X[:EVAL_ROWS], y[:EVAL_ROWS]
     start = _weights(net)
     first = _held_loss(net, loss_fn, held_x, held_y)
-    opt = make_optimizer(optimizer, net, lr=lr, weight_decay=weight_decay, **(options or {}))
-    gen = torch.Generator().manual_seed(seed)
-    net.train()
-    loss = None
-    for _ in range(steps):
-        rows = torch.randint(0, X.shape[0], (min(batch_size, X.shape[0]),), generator=gen).to(X.device)
-        loss = train_step(net, opt, loss_fn, X[rows], y[rows])
+    trained, loss = _train(net, X, y, loss_fn, optimizer=optimizer, lr=lr, weight_decay=weight_decay,
+                           options=options, batch_size=batch_size, seed=seed, steps=steps)
     if budget is not None:
         budget.charge(cost(budget, callbacks=callbacks, batch_size=batch_size, steps=steps))
-    trained = _held_loss(net, loss_fn, held_x, held_y)
     gained = first - trained
     if not gained >= interventions.MIN_GAIN * abs(first):
         return []
@@ -169,7 +179,71 @@ def check_callbacks(p, X, y, loss_fn, *, optimizer, lr: float, weight_decay: flo
                                     trained_max=max((float(v.abs().max()) for v in trained_weights.values()
                                                      if v.numel() > 1), default=0.0)))
         net.load_state_dict({**net.state_dict(), **trained_weights})
+    for cb, hook in hooks:
+        if hook not in PER_STEP or any(f.where == f"{type(cb).__name__}.{hook}" for f in out):
+            continue
+        net.load_state_dict({**net.state_dict(), **start})
+        state.step, state.epoch, state.batch_index = 0, 0, 0
+        held = _train(net, X, y, loss_fn, optimizer=optimizer, lr=lr, weight_decay=weight_decay, options=options,
+                      batch_size=batch_size, seed=seed, steps=steps, after_step=(getattr(cb, hook), state))
+        if held is None:
+            continue
+        hooked = held[0]
+        kept = (first - hooked) / gained
+        share, before = zero_share(net), zero_share_of(trained_weights, net)
+        if kept <= 1 - UNDONE and share >= ZEROED:
+            out.append(_zeroed_finding(cb, hook, first=first, trained=trained, hooked=hooked, kept=kept,
+                                       zeroed=share, zeroed_without=before, steps=steps))
     return out
+
+
+def _train(net, X, y, loss_fn, *, optimizer, lr, weight_decay, options, batch_size, seed, steps,
+           after_step=None) -> tuple | None:
+    """``steps`` minibatch steps of ``net`` with the run's optimizer (rows drawn by ``seed``), and
+    ``(held loss after them, the last step's loss)``; ``after_step``: ``(hook, state)`` called after
+    every step as the loop calls it (``state.step`` counted); None where that hook raises."""
+    opt = make_optimizer(optimizer, net, lr=lr, weight_decay=weight_decay, **(options or {}))
+    gen = torch.Generator().manual_seed(seed)
+    net.train()
+    loss = None
+    for _ in range(steps):
+        rows = torch.randint(0, X.shape[0], (min(batch_size, X.shape[0]),), generator=gen).to(X.device)
+        loss = train_step(net, opt, loss_fn, X[rows], y[rows])
+        if after_step is not None:
+            fn, state = after_step
+            state.step += 1
+            state.loss = loss
+            if not call_hook(fn, state):
+                return None
+    return _held_loss(net, loss_fn, X[:EVAL_ROWS], y[:EVAL_ROWS]), loss
+
+
+def zero_share(net) -> float:
+    """The share of the weight entries (parameter tensors of two or more dimensions) exactly 0."""
+    return zero_share_of(dict(net.named_parameters()), net)
+
+
+def zero_share_of(tensors: dict, net) -> float:
+    """``zero_share`` of ``tensors`` (name -> tensor), read at ``net``'s weight tensors' names."""
+    names = [n for n, q in net.named_parameters() if q.dim() >= 2 and torch.is_floating_point(q) and n in tensors]
+    total = sum(tensors[n].numel() for n in names)
+    return sum(int((tensors[n] == 0).sum()) for n in names) / total if total else 0.0
+
+
+def _zeroed_finding(cb, hook: str, *, first, trained, hooked, kept, zeroed, zeroed_without, steps) -> Finding:
+    name = type(cb).__name__
+    message = (f"the callback {name}'s {hook}, called after every step as the loop calls it, holds "
+               f"{100 * zeroed:.0f}% of the weights at exactly 0 ({100 * zeroed_without:.0f}% after the same steps "
+               f"without it): {steps} steps took the held loss from {first:.4g} to {trained:.4g} without the "
+               f"callback and to {hooked:.4g} with it ({100 * kept:.0f}% of the gain kept). Each step's update of "
+               f"those weights is set back to 0 at the next call: they are frozen at 0, and the model trains as "
+               f"one of a fraction of its size")
+    fix = (f"zero fewer weights in {name}.{hook}: a threshold under the weights' scale (a quantile of each "
+           f"layer's magnitudes, not a fixed value from another model), or prune once the model has trained and "
+           f"then fine-tune (Han et al. 2015)")
+    evidence = {"callback": name, "hook": hook, "start_loss": first, "trained_loss": trained, "hooked_loss": hooked,
+                "kept": kept, "zeroed": zeroed, "zeroed_without": zeroed_without, "steps": steps}
+    return make(FROZEN, message, evidence=evidence, fix=fix, where=f"{name}.{hook}", severity="warning")
 
 
 def _finding(cb, hook: str, *, first, trained, after, undone, moved, jump, steps, pinned=0.0, bounds=(),

@@ -21,6 +21,11 @@ Two checks read them, on the pre-flight's host rows:
   at least ``MIN_DROP`` of accuracy (issue 11's kill rule: 3 points) or ``LOSS_RATIO`` of its
   squared error (25 %), paired on the same rows (class ids: McNemar's exact test; regression: a
   one-sided Wilcoxon signed-rank test on the squared errors) at ``ALPHA`` over the probes compared.
+  Where the entry layers receive the inputs whole, (1) is read on their *outputs* instead, with each
+  entry layer's own parameters redrawn at random (its arithmetic, not an init's zeros): input entries
+  with no effect on them in any row are positions the layer never reads whatever its weights (a
+  convolution whose stride is wider than its kernel, ``nn.Conv2d(1, 16, 1, 3)`` for kernel 3 stride 1;
+  a dilation's gaps), and (2) probes the inputs with those entries set to 0.
 - ``check_category_ids`` (``categories_as_numbers``, a warning): a column of a table that takes a
   few distinct values, whose targets depend on which value a row has (chi-square or ANOVA test,
   ``ALPHA`` over the columns tested) but not on their order, reaching an entry layer as one number.
@@ -109,7 +114,8 @@ def entry_layers(model: nn.Module, x: torch.Tensor) -> dict | None:
     """The entry layers on the rows ``x`` and what they receive: ``{"names": module names, "inputs":
     their input tensors (detached), "calls": per name, which of its calls in one forward are entry
     calls, "ignored": a bool tensor shaped like x, True where an input entry has no effect on any of
-    them}``; None when an entry layer receives something that does not come from ``x`` by a
+    them, "unread": a bool tensor shaped like one row of x, True where an input entry has no effect on
+    any entry layer's *output* in any row (``unread``), or None where that cannot be read}``; None when an entry layer receives something that does not come from ``x`` by a
     differentiable path (ids cast for an embedding, a constant) or the forward fails. A layer called
     several times on the inputs (a recurrent cell stepped over the time axis in a loop, one layer on
     two halves) receives all of it: its input is its entry calls' inputs side by side, per row."""
@@ -119,7 +125,8 @@ def entry_layers(model: nn.Module, x: torch.Tensor) -> dict | None:
     params = {id(p) for p in work.parameters()}
     names = {m: n for n, m in work.named_modules()}
     leaf = x.detach().clone().requires_grad_(True)
-    got, handles, broken, seen = [], [], [], {}
+    got, handles, broken, seen, outs, entering = [], [], [], {}, [], {}
+    gen = torch.Generator().manual_seed(0)
 
     def hook(module, args):
         call = seen[module] = seen.get(module, -1) + 1
@@ -128,11 +135,25 @@ def entry_layers(model: nn.Module, x: torch.Tensor) -> dict | None:
         z = args[0]
         if z is leaf or (z.grad_fn is not None and not reaches(z.grad_fn, params)):
             got.append((module, call, z))
+            entering[module] = call
+            if call == 0:               # the layer's own arithmetic, not this init's zeros, says what it reads
+                with torch.no_grad():
+                    for q in module.parameters(recurse=False):
+                        if torch.is_floating_point(q):
+                            q.copy_(torch.randn(q.shape, generator=gen).to(q))
         elif z.grad_fn is None and call == 0:
             broken.append(names[module])            # not from x by a differentiable path
+
+    def output(module, args, result):
+        if entering.get(module) == seen.get(module):
+            first = result if torch.is_tensor(result) else next(
+                (r for r in result if torch.is_tensor(r)), None) if isinstance(result, (tuple, list)) else None
+            if first is not None and torch.is_floating_point(first):
+                outs.append(first)
     for m in work.modules():
         if owns_parameters(m):
             handles.append(m.register_forward_pre_hook(hook))
+            handles.append(m.register_forward_hook(output))
     try:
         work(leaf)
     except Exception:                   # a forward that fails here is model_checks' to report
@@ -145,13 +166,64 @@ def entry_layers(model: nn.Module, x: torch.Tensor) -> dict | None:
     ignored = untouched(leaf, [z for _, _, z in got])
     if ignored is None:
         return None
+    unread = None
+    if outs:
+        try:
+            unread = untouched(leaf, outs)
+        except RuntimeError:            # a tensor the randomized layer shares, used before it: not readable
+            unread = None
+        if unread is not None:
+            unread = unread.all(0)      # in every row: where the layer's arithmetic reaches, not a row's zeros
+        if unread is not None and bool(unread.any()):
+            # and at the opposite draw: an entry a gate's ReLU closes at one sign opens at the other, while a
+            # position a stride skips stays unread whatever the weights
+            entry_calls = {names[m]: {c for mm, c, _ in got if mm is m} for m, _, _ in got}
+            again = _unread_at(model, x, entry_calls, sign=-1.0)
+            unread = None if again is None else unread & again
     calls = {}
     for module, call, z in got:
         calls.setdefault(module, []).append((call, z.detach()))
     if any(len(c) > 1 and any(z.shape[0] != x.shape[0] for _, z in c) for c in calls.values()):
         calls = {m: c[:1] for m, c in calls.items()}    # calls that are not one per row: the first read
     return {"names": [names[m] for m in calls], "inputs": [side_by_side([z for _, z in c]) for c in calls.values()],
-            "calls": {names[m]: [i for i, _ in c] for m, c in calls.items()}, "ignored": ignored}
+            "calls": {names[m]: [i for i, _ in c] for m, c in calls.items()}, "ignored": ignored, "unread": unread}
+
+
+def _unread_at(model: nn.Module, x: torch.Tensor, entry_calls: dict, *, sign: float) -> torch.Tensor | None:
+    """``entry_layers``' ``unread`` with the entry layers' own parameters at ``sign`` x its random draw
+    (the same draw, in the same order: the layers named in ``entry_calls``, at their first call); the
+    outputs read are those of the calls ``entry_calls`` names. None where it cannot be read."""
+    work = copy.deepcopy(model).eval()
+    modules = {m: n for n, m in work.named_modules() if n in entry_calls}
+    leaf = x.detach().clone().requires_grad_(True)
+    gen = torch.Generator().manual_seed(0)
+    seen, outs, handles = {}, [], []
+
+    def hook(module, args):
+        call = seen[module] = seen.get(module, -1) + 1
+        if call == 0:
+            with torch.no_grad():
+                for q in module.parameters(recurse=False):
+                    if torch.is_floating_point(q):
+                        q.copy_(sign * torch.randn(q.shape, generator=gen).to(q))
+
+    def output(module, args, result):
+        if seen.get(module) in entry_calls[modules[module]]:
+            first = result if torch.is_tensor(result) else next(
+                (r for r in result if torch.is_tensor(r)), None) if isinstance(result, (tuple, list)) else None
+            if first is not None and torch.is_floating_point(first):
+                outs.append(first)
+    for m in modules:
+        handles += [m.register_forward_pre_hook(hook), m.register_forward_hook(output)]
+    try:
+        work(leaf)
+        read = untouched(leaf, outs) if outs else None
+    except Exception:                   # a forward that fails here is model_checks' to report
+        return None
+    finally:
+        for h in handles:
+            h.remove()
+    return None if read is None else read.all(0)
 
 
 def untouched(leaf: torch.Tensor, received: list) -> torch.Tensor | None:
@@ -308,8 +380,11 @@ def check_first_layer(model: nn.Module, X, y, *, class_ids: bool, entries: dict 
                       seed: int = 0) -> list[Finding]:
     """``uninformative_inputs`` (a warning) when the entry layers ignore at least ``LOST_MIN`` of
     the inputs' varying entries and a probe on what they receive does significantly worse than the
-    same probe on the raw inputs (see the module docstring). ``entries``: ``entry_layers`` on the
-    first rows of ``X`` (None: not checkable, nothing reported)."""
+    same probe on the raw inputs; or, where what they receive is whole, when their own arithmetic
+    never reads ``LOST_MIN`` of the varying entries in any row (``entries["unread"]``: a stride
+    wider than the kernel) and a probe on the entries read does significantly worse than on all of
+    them (see the module docstring). ``entries``: ``entry_layers`` on the first rows of ``X`` (None:
+    not checkable, nothing reported)."""
     n = min(X.shape[0], ROWS)
     if n < MIN_ROWS or (class_ids and torch.unique(y[:n]).numel() < 2):
         return []
@@ -317,15 +392,31 @@ def check_first_layer(model: nn.Module, X, y, *, class_ids: bool, entries: dict 
         return []
     ignored = entries["ignored"]
     rows = ignored.shape[0]
-    varying = (X[:rows].std(0) > 0).expand_as(ignored) if rows > 1 else torch.ones_like(ignored)
+    varies = X[:rows].std(0) > 0 if rows > 1 else torch.ones_like(ignored[0])
+    varying = varies.expand_as(ignored)
     lost = float((ignored & varying).sum()) / max(1, int(varying.sum()))
-    if lost < LOST_MIN:
+    if lost >= LOST_MIN:
+        device = next((p.device for p in model.parameters()), X.device)
+        try:
+            Z = received(model, X[:n].to(device), entries["names"], calls=entries.get("calls"))
+        except Exception:
+            return []
+        return _reported(X, y, Z, entries, n=n, lost=lost, class_ids=class_ids, seed=seed, unread=False)
+    unread = entries.get("unread")
+    if unread is None:
         return []
-    device = next((p.device for p in model.parameters()), X.device)
-    try:
-        Z = received(model, X[:n].to(device), entries["names"], calls=entries.get("calls"))
-    except Exception:
+    skipped = float((unread & varies).sum()) / max(1, int(varies.sum()))
+    if skipped < LOST_MIN:
         return []
+    # what the entry layers' arithmetic reads of the inputs: the entries it never reads set to zero
+    Z = [X[:n] * (~unread).to(X.device, X.dtype)]
+    return _reported(X, y, Z, entries, n=n, lost=skipped, class_ids=class_ids, seed=seed, unread=True)
+
+
+def _reported(X, y, Z, entries: dict, *, n: int, lost: float, class_ids: bool, seed: int,
+              unread: bool) -> list[Finding]:
+    """``check_first_layer``'s finding where a probe on ``Z`` (what the entry layers receive, or the
+    inputs they read: ``unread``) does significantly worse than on the raw inputs; else ``[]``."""
     results = probe_drop(X[:n], Z, y[:n], class_ids=class_ids, seed=seed)
     worst = significant_drop(results, class_ids)
     if worst is None:
@@ -335,22 +426,34 @@ def check_first_layer(model: nn.Module, X, y, *, class_ids: bool, entries: dict 
     shapes = [tuple(z.shape[1:]) for z in entries["inputs"]]
     score = (f"accuracy {worst['raw']:.2f} on the raw inputs and {worst['layers']:.2f} on what "
              if class_ids else f"squared error {worst['raw']:.3g} on the raw inputs and {worst['layers']:.3g} on what ")
+    many = len(layers) > 1
+    if unread:
+        said = (f"the model's first trainable layer{'s' if many else ''} ({', '.join(layers)}) receive"
+                f"{'' if many else 's'} the inputs of {tuple(X.shape[1:])} whole, but {lost:.0%} of their varying "
+                f"values have no effect on {'their outputs' if many else 'its output'} in any row, whatever the "
+                f"weights (a zero gradient); a {worst['probe']} probe scores {score}"
+                f"{'they read' if many else 'it reads'}")
+        cause = "the layer's own arithmetic skips input positions (a stride wider than the kernel, a dilation)"
+        fix = ("make the first layer read every input position: a kernel at least as wide as its stride "
+               "(nn.Conv2d(in, out, kernel_size, stride) takes the kernel before the stride; check the "
+               "arguments' order), or no dilation gaps")
+    else:
+        said = (f"the model's first trainable layer{'s' if many else ''} ({', '.join(layers)}) receive"
+                f"{'' if many else 's'} {', '.join(str(s) for s in shapes)} per row from inputs of "
+                f"{tuple(X.shape[1:])}, and {lost:.0%} of the inputs' varying values have no effect on it (a zero "
+                f"gradient); a {worst['probe']} probe scores {score}{'they receive' if many else 'it receives'}")
+        cause = ("the forward throws away information the labels need before any weight can learn from it "
+                 "(a pooling, an activation, a slice or a cast before the first layer)")
+        fix = ("give the first layer the inputs whole: take out what the forward does to the inputs before it "
+               "(a max-pool or downsampling, an activation such as a ReLU on standardized inputs, a slice), or "
+               "move it after the first layer")
     return [make(
         "uninformative_inputs",
-        f"the model's first trainable layer{'s' if len(layers) > 1 else ''} ({', '.join(layers)}) receive"
-        f"{'' if len(layers) > 1 else 's'} {', '.join(str(s) for s in shapes)} per row from inputs of "
-        f"{tuple(X.shape[1:])}, and {lost:.0%} of the inputs' varying values have no effect on it (a zero "
-        f"gradient); a {worst['probe']} probe scores {score}{'they receive' if len(layers) > 1 else 'it receives'} "
-        f"({int(n * HELD_OUT)} held-out rows, paired "
-        f"p = {worst['p']:.2g}): the forward throws away information the labels need before any weight can "
-        "learn from it (a pooling, an activation, a slice or a cast before the first layer)",
+        f"{said} ({int(n * HELD_OUT)} held-out rows, paired p = {worst['p']:.2g}): {cause}",
         evidence={"first_layer": layers, "received_shapes": shapes, "input_shape": tuple(X.shape[1:]),
-                  "ignored_share": lost, "probes": results, "probe": worst["probe"], "raw_score": worst["raw"],
-                  "layer_score": worst["layers"], "p": worst["p"], "p_threshold": bound},
-        where=layers[0], severity="warning",
-        fix="give the first layer the inputs whole: take out what the forward does to the inputs before it "
-            "(a max-pool or downsampling, an activation such as a ReLU on standardized inputs, a slice), or "
-            "move it after the first layer")]
+                  "ignored_share": lost, "unread": unread, "probes": results, "probe": worst["probe"],
+                  "raw_score": worst["raw"], "layer_score": worst["layers"], "p": worst["p"], "p_threshold": bound},
+        where=layers[0], severity="warning", fix=fix)]
 
 
 # ------------------------------------------------------------------------------ category ids as numbers
@@ -568,7 +671,8 @@ def check_what_reaches(model: nn.Module, X, y, *, class_ids: bool, seed: int = 0
     device = next((p.device for p in model.parameters()), X.device)
     entries = entry_layers(model, X[:GRAD_ROWS].to(device))
     if entries is not None:
-        entries = {**entries, "ignored": entries["ignored"].cpu()}
+        entries = {**entries, "ignored": entries["ignored"].cpu(),
+                   "unread": None if entries["unread"] is None else entries["unread"].cpu()}
     return (check_first_layer(model, X, y, class_ids=class_ids, entries=entries, seed=seed)
             + check_category_ids(X, y, class_ids=class_ids, entries=entries)
             + check_periodic(X, y, class_ids=class_ids, entries=entries, alpha=ALPHA, numeric=NUMERIC))

@@ -27,8 +27,10 @@ output is one tensor and the loss reaches other modules; and the eval-mode outpu
 (``cut_gradient.moved``: an output read through a step function of them, an arg max, moves only at the
 larger move), so the output does not depend on them (where it does, the cut graph is
 ``frozen_parameters``'). The run trains, but not the model the user sized: a warning where the output
-loses a stacked layer, the sequence or a tensor of the module's own, info where it still reads every
-input through what is used (``READS``, ``SEVERE``), unless the pre-flight found the model unable to
+loses a stacked layer, the sequence or a tensor of the module's own (a whole module whose inputs
+carry nothing of the rows, ``reads_rows``: position embeddings of ``torch.arange`` computed and never
+added, whose parameters are all it gives the output), info where it still reads every input through
+what is used (``READS``, ``SEVERE``), unless the pre-flight found the model unable to
 memorize a few rows (``weigh_against_memorization``: a warning).
 
 **One instance registered as several layers** (``shared_module``). ``nn.Sequential(*[block] * n)``
@@ -66,18 +68,36 @@ READS = {"layer": "the top layer: the module is read below its top, as h_n[0] of
          "one step": "every recurrent weight: the output reads one step of the sequence, as out[:, 0]",
          "direction": "one direction: a bidirectional module read at one direction's state",
          "part": "part of the module's own tensors",
-         "whole": "the whole module: its result is dropped"}
-SEVERE = ("layer", "one step", "part")
+         "whole": "the whole module: its result is dropped",
+         "own": "the whole module, fed nothing that differs between rows (positions from torch.arange, a constant): "
+                "what it adds is its own parameters, and its result is dropped"}
+SEVERE = ("layer", "one step", "part", "own")
 SILENT = 1e-5            # a nudge of an idle tensor moves the output by at most float32 rounding (~1e-6 of
                          # its RMS, summed over a few layers): at most 1e-5, 100x below cut_gradient.CHANGED
 
 
+def reads_rows(args, rows: int) -> bool:
+    """Whether a module's tensor arguments carry the batch's rows: one has an axis of ``rows`` entries
+    along which it varies. Positions from ``torch.arange(length)``, a constant or a learned query's
+    index carry none: the module's result is then the same for every row, its own parameters' work."""
+    for a in args:
+        if not torch.is_tensor(a) or a.numel() == 0:
+            continue
+        for axis, size in enumerate(a.shape):
+            if size == rows and rows > 1 and bool((a.narrow(axis, 1, rows - 1) != a.narrow(axis, 0, rows - 1)).any()):
+                return True
+    return False
+
+
 def _grads(work: nn.Module, x, y, loss_fn):
     """``(output, {module: called with gradients}, [reaches the loss], {modules whose results never
-    reach the loss})`` of one training-mode forward and loss (the flags in the order of the trainable
-    tensors of ``work.modules()``), or None where it raises or nothing can be differentiated."""
+    reach the loss}, {modules called on inputs that carry the rows (``reads_rows``)})`` of one
+    training-mode forward and loss (the flags in the order of the trainable tensors of
+    ``work.modules()``), or None where it raises or nothing can be differentiated."""
     called: dict = {}
+    fed: dict = {}
     owners = [m for m in work.modules() if _own(m)]
+    rows = x.shape[0] if torch.is_tensor(x) and x.dim() else 0
 
     def hook(module, args):
         # a module whose float inputs are all zero (behind dead ReLUs, say) gives its weights a zero
@@ -85,6 +105,7 @@ def _grads(work: nn.Module, x, y, loss_fn):
         floats = [a for a in args if torch.is_tensor(a) and torch.is_floating_point(a)]
         live = not floats or any(bool((a != 0).any()) for a in floats)
         called[module] = called.get(module, False) or (torch.is_grad_enabled() and live)
+        fed[module] = fed.get(module, False) or reads_rows(args, rows)
 
     results: dict = {}
 
@@ -110,7 +131,8 @@ def _grads(work: nn.Module, x, y, loss_fn):
     # one is a path that a constant or dead function after it closes)
     on_way = {m for (m, _), g in zip(kept, grads[len(params):]) if g is not None}
     dropped = {m for m in owners if called.get(m) and m not in on_way}
-    return out, called, [g is not None and bool((g != 0).any()) for g in grads[:len(params)]], dropped
+    return out, called, [g is not None and bool((g != 0).any()) for g in grads[:len(params)]], dropped, \
+        {m for m in owners if fed.get(m)}
 
 
 def nudged(model: nn.Module, seed: int) -> nn.Module:
@@ -154,13 +176,14 @@ def _recurrent_part(m: nn.RNNBase, idle: list) -> str:
 
 
 def _idle_in_called(work: nn.Module, x, y, loss_fn, seed: int) -> list | None:
-    """``(name, module, idle tensors' names, part)`` for each called module holding trainable tensors
-    with no path to the loss at initialization nor after a nudge of every parameter; ``part`` is True
-    where other tensors of the module reach the loss. None where the forward, loss or backward raises."""
+    """``(name, module, idle tensors' names, part, fed)`` for each called module holding trainable
+    tensors with no path to the loss at initialization nor after a nudge of every parameter; ``part``
+    is True where other tensors of the module reach the loss, ``fed`` where its inputs carry the rows
+    (``reads_rows``). None where the forward, loss or backward raises."""
     first = _grads(work, x, y, loss_fn)
     if first is None:
         return None
-    out, called, flags, dropped = first
+    out, called, flags, dropped, fed = first
     if not any(flags):
         return []               # nothing reaches the loss: cut_gradient's case (a loss rebuilt from numpy)
     other = nudged(work, seed)
@@ -186,7 +209,7 @@ def _idle_in_called(work: nn.Module, x, y, loss_fn, seed: int) -> list | None:
             continue
         part = len(idle) < len(own)
         if part or (single and m in dropped):
-            found.append((name, m, idle, part))
+            found.append((name, m, idle, part, m in fed))
     return found
 
 
@@ -206,26 +229,26 @@ def check_module_use(model: nn.Module, x, y, loss_fn, *, seed: int = 0) -> list[
             if base is None:
                 return []
             idle = {}
-            for i, (name, m, names, part) in enumerate(candidates[:MAX_MODULES]):
+            for i, (name, m, names, part, fed) in enumerate(candidates[:MAX_MODULES]):
                 tensors = [dict(m.named_parameters(recurse=False))[n] for n in names]
                 if moved(work, tensors, x, base, seed + i)[0] <= SILENT:
-                    idle[name or type(m).__name__] = (m, names, part)
+                    idle[name or type(m).__name__] = (m, names, part, fed)
         except Exception:           # noqa: BLE001 - an eval forward that raises: nothing to compare
             return []
     if not idle:
         return []
-    kinds = {name: _kind(m, names, part) for name, (m, names, part) in idle.items()}
+    kinds = {name: _kind(m, names, part, fed) for name, (m, names, part, fed) in idle.items()}
     severe = [name for name, kind in kinds.items() if kind in SEVERE]
     where = (severe or list(idle))[0]
-    count = sum(dict(m.named_parameters(recurse=False))[n].numel() for m, names, _ in idle.values() for n in names)
+    count = sum(dict(m.named_parameters(recurse=False))[n].numel() for m, names, *_ in idle.values() for n in names)
     said = "; ".join(f"{name} ({type(m).__name__}): {', '.join(names)} ({READS[kinds[name]]})"
-                     for name, (m, names, part) in idle.items())
+                     for name, (m, names, *_) in idle.items())
     message = (f"the forward calls {len(idle)} module(s) part of whose parameters never reach the output ({said}: "
                f"{count} parameters): their gradient is exactly zero at initialization and after every parameter "
                f"and input is moved, and moving them moves the output by at most {SILENT:g} of its size, so they "
                f"keep their initial values and the model that trains is smaller than the one built"
                + ("" if severe else "; info: the output still reads every input through the part that is used"))
-    evidence = {"modules": {name: names for name, (m, names, part) in idle.items()}, "kinds": kinds,
+    evidence = {"modules": {name: names for name, (m, names, *_) in idle.items()}, "kinds": kinds,
                 "parameters": count}
     return [make(PARTLY_USED, message, evidence=evidence, where=where,
                  severity="warning" if severe else "info")]
@@ -254,10 +277,10 @@ def weigh_against_memorization(findings: list[Finding]) -> list[Finding]:
     return findings
 
 
-def _kind(m: nn.Module, names: list, part: bool) -> str:
-    """What part of ``m`` is idle (``READS``)."""
+def _kind(m: nn.Module, names: list, part: bool, fed: bool = True) -> str:
+    """What part of ``m`` is idle (``READS``); ``fed``: the module's inputs carry the rows (``reads_rows``)."""
     if not part:
-        return "whole"
+        return "whole" if fed else "own"
     return _recurrent_part(m, names) if isinstance(m, nn.RNNBase) else "part"
 
 

@@ -731,11 +731,13 @@ CODES = {spec.code: spec for spec in (
                  "the same steps with every parameter trainable (parameter tensors with requires_grad=False "
                  "never move: their update ratio is exactly 0 while the others' is not)"
                  "; the graph cut (cut_gradient.py, doctor only): on one training-mode forward and loss of the untrained model, the modules called with gradients enabled whose own trainable parameters all get a None gradient, and how far the eval-mode output moves when each one's parameters move by NUDGE of their RMS, or, where that moves it by at most CHANGED, the most it moves over up to REDRAWS moves by REDRAW of their RMS (an output read through a step function of them, each row sent to the expert of a gate's arg max, changes only where a move carries a row across a boundary)"
-                 "; the run's own freeze option (no unfreeze arm: a decision) is tried all the same where every frozen weight tensor of at least MIN_VALUES values is its initial draw (fresh_weights.py: a two-sample Kolmogorov-Smirnov test against a fresh reset_parameters draw of its module, p above ALPHA)",
+                 "; the run's own freeze option (no unfreeze arm: a decision) is tried all the same where every frozen weight tensor of at least MIN_VALUES values is its initial draw (fresh_weights.py: a two-sample Kolmogorov-Smirnov test against a fresh reset_parameters draw of its module, p above ALPHA)"
+                 "; a user's callback whose on_after_step holds weights at 0 (callback_check.py, doctor only): the experiment's steps from the same start with and without the hook called after every step, the held loss after each and the share of weight entries exactly 0",
         threshold="the unfrozen copy trains significantly better (interventions.significant: beyond 3x the "
                   "repeat's difference, 2 standard errors and 3 points of held accuracy, or 10% of the "
                   "starting loss, or a loss 1.25x lower by 2% of the start)"
-                  "; the graph cut: the output moves by more than CHANGED of its RMS (it depends on parameters no gradient reaches; a module the forward called under torch.no_grad, or did not use, is quiet)",
+                  "; the graph cut: the output moves by more than CHANGED of its RMS (it depends on parameters no gradient reaches; a module the forward called under torch.no_grad, or did not use, is quiet)"
+                  "; the callback: ZEROED of the weight entries or more exactly 0 after the hooked steps, which keep at most 1 - UNDONE of the gain the steps make without the hook",
         source="notes 001 'track ratio of weight updates / weight magnitudes' (a ratio of exactly 0 is a layer "
                "that never learns); issue 11's frozen-layers fault"
                "; notes 001: backpropagation is the chain rule through each gate, so a layer trains only through a differentiable path to the loss"
@@ -746,7 +748,7 @@ CODES = {spec.code: spec for spec in (
         thresholds=("interventions.NOISE_FACTOR", "interventions.SAMPLING_Z", "interventions.MIN_LIFT",
                     "interventions.MIN_GAIN", "interventions.KILL_RATIO", "interventions.MIN_POINTS",
                     "cut_gradient.NUDGE", "cut_gradient.REDRAW", "cut_gradient.REDRAWS", "cut_gradient.CHANGED",
-                    "fresh_weights.ALPHA", "fresh_weights.MIN_VALUES"),
+                    "fresh_weights.ALPHA", "fresh_weights.MIN_VALUES", "callback_check.ZEROED", "callback_check.UNDONE"),
         plan=not_repairable,
     ),
     FindingSpec(
