@@ -73,7 +73,7 @@ def test_inputs_unrelated_to_every_label_say_nothing_here():
     g = torch.Generator().manual_seed(7)
     X, y = torch.randn(2000, 6, generator=g), torch.randint(0, 4, (2000,), generator=g)
     assert cp.indistinguishable_pairs(X, y) == []
-    F = cp._features(X, torch.Generator().manual_seed(0))
+    F = cp.features(X, torch.Generator().manual_seed(0))
     assert cp.pair_probe_auc(F, y, (0, 1)) < cp.SAME_AUC - 3.5 * cp.null_sd(2000, 2000)   # the bound alone passes
 
 
@@ -97,7 +97,7 @@ def test_classes_cut_from_one_noisy_quantity_are_real_classes():
     amount = X[:, 0].clamp_min(0) ** 2 + 0.5 * torch.randn(6000, generator=g)
     y = torch.bucketize(amount, torch.quantile(amount, torch.tensor([1 / 3, 2 / 3])))
     assert cp.indistinguishable_pairs(X, y) == []
-    F = cp._features(X, torch.Generator().manual_seed(0))
+    F = cp.features(X, torch.Generator().manual_seed(0))
     assert cp.pair_probe_auc(F, y, (0, 1)) < cp.SAME_AUC - 3.5 * cp.null_sd(2000, 2000)   # the bound alone passes
 
 
@@ -119,7 +119,7 @@ def test_classes_told_apart_by_the_order_of_coded_events_are_not_one_class():
     """The raw codes' probes (a linear model on the codes' magnitudes, neighbours by their distances)
     see classes 0 and 1 alike; the one-hot probe of each position's code tells them apart."""
     X, y = sessions(2400, seed=11)
-    F = cp._features(X, torch.Generator().manual_seed(0))
+    F = cp.features(X, torch.Generator().manual_seed(0))
     assert cp.pair_probe_auc(F, y, (0, 1)) < cp.SAME_AUC             # the raw probe alone would call them one
     assert cp.pair_probe_auc(cp.coded_features(X), y, (0, 1)) > 0.9
     assert cp.check_class_pairs(X, y) == []

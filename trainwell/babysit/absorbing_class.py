@@ -48,7 +48,7 @@ import math
 
 import torch
 
-from trainwell.babysit.class_pairs import MIN_CLASS_ROWS, ROWS, _features, _normal_quantile, out_of_fold_log_probs
+from trainwell.babysit.class_pairs import MIN_CLASS_ROWS, features, normal_quantile, out_of_fold_log_probs, probe_rows
 from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.first_layer import ALPHA
 
@@ -63,23 +63,17 @@ def absorbing_classes(X, y, *, seed: int = 0) -> list[dict]:
     """The classes of the table ``X`` / class ids ``y`` that hold rows of every other class (the
     module docstring's test), each ``{"class", "rows", "share", "pairs"}`` where ``pairs`` lists per
     other class ``{"other", "inside", "mirror", "z"}`` and ``share`` the summed copied share."""
-    if not isinstance(X, torch.Tensor) or not isinstance(y, torch.Tensor) or y.ndim != 1 or X.ndim != 2 \
-            or torch.is_floating_point(y) or X.shape[0] != y.shape[0] or not torch.is_floating_point(X):
+    rows = probe_rows(X, y, seed=seed)
+    if rows is None:
         return []
-    gen = torch.Generator().manual_seed(seed)
-    if X.shape[0] > ROWS:
-        keep = torch.randperm(X.shape[0], generator=gen)[:ROWS]
-        X, y = X[keep], y[keep]
-    X, y = X.detach().cpu(), y.detach().cpu().long()
-    if not torch.isfinite(X).all() or y.min() < 0:
-        return []
+    X, y, gen = rows
     ids, counts = torch.unique(y, return_counts=True)
     judged = [int(c) for c, n in zip(ids, counts) if n >= MIN_CLASS_ROWS]
     if len(judged) < 3 or len(judged) != len(ids):
         return []
-    logps = out_of_fold_log_probs(_features(X, gen), y, int(y.max()) + 1, seed=seed)
+    logps = out_of_fold_log_probs(features(X, gen), y, int(y.max()) + 1, seed=seed)
     logp = sum(logps.values()) / len(logps)
-    z_cut = _normal_quantile(1 - ALPHA / (len(judged) * (len(judged) - 1)))
+    z_cut = normal_quantile(1 - ALPHA / (len(judged) * (len(judged) - 1)))
     found = []
     for c in judged:
         of_c = y == c

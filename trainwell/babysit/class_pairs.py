@@ -100,7 +100,7 @@ def null_sd(n1: int, n2: int) -> float:
     return math.sqrt((n1 + n2 + 1) / (12.0 * n1 * n2))
 
 
-def _features(X: torch.Tensor, gen) -> torch.Tensor:
+def features(X: torch.Tensor, gen) -> torch.Tensor:
     F = X.reshape(X.shape[0], -1).double()
     F = (F - F.mean(0)) / F.std(0).clamp_min(1e-8)
     if F.shape[1] > MAX_FEATURES:
@@ -168,28 +168,39 @@ def union_auc(logp: torch.Tensor, y: torch.Tensor, pair: tuple) -> float:
     return auc(score[member], score[~member])
 
 
-def indistinguishable_pairs(X, y, *, seed: int = 0) -> list[dict]:
-    """The class pairs of ``X`` / ``y`` (class ids) that the probes fail to tell apart (the module
-    docstring's test), each ``{"pair", "rows", "auc", "upper", "apart"}``."""
+def probe_rows(X, y, *, seed: int = 0):
+    """``(X, y, gen)``: a table's labelled rows as the class probes read them (a seeded sample of at
+    most ``ROWS``, on the CPU, ids as int64) and the generator that drew it; None where they cannot
+    be read (not a 2-d float table with as many 1-d class ids, a non-finite value, a negative id)."""
     if not isinstance(X, torch.Tensor) or not isinstance(y, torch.Tensor) or y.ndim != 1 or X.ndim != 2 \
             or torch.is_floating_point(y) or X.shape[0] != y.shape[0] or not torch.is_floating_point(X):
-        return []
+        return None
     gen = torch.Generator().manual_seed(seed)
     if X.shape[0] > ROWS:
         keep = torch.randperm(X.shape[0], generator=gen)[:ROWS]
         X, y = X[keep], y[keep]
     X, y = X.detach().cpu(), y.detach().cpu().long()
     if not torch.isfinite(X).all() or y.min() < 0:
+        return None
+    return X, y, gen
+
+
+def indistinguishable_pairs(X, y, *, seed: int = 0) -> list[dict]:
+    """The class pairs of ``X`` / ``y`` (class ids) that the probes fail to tell apart (the module
+    docstring's test), each ``{"pair", "rows", "auc", "upper", "apart"}``."""
+    rows = probe_rows(X, y, seed=seed)
+    if rows is None:
         return []
+    X, y, gen = rows
     ids, counts = torch.unique(y, return_counts=True)
     judged = [int(c) for c, n in zip(ids, counts) if n >= MIN_CLASS_ROWS]
     if len(judged) < 3 or len(ids) < 3:
         return []
     k = int(y.max()) + 1
-    F = _features(X, gen)
+    F = features(X, gen)
     logps = out_of_fold_log_probs(F, y, k, seed=seed)
     logp = sum(logps.values()) / len(logps)     # the probes' mean log-probabilities: one score, one test a pair
-    z = _normal_quantile(1 - ALPHA / (len(judged) * (len(judged) - 1) // 2))
+    z = normal_quantile(1 - ALPHA / (len(judged) * (len(judged) - 1) // 2))
     found, codes = [], None
     for pair, value in pair_aucs(logp, y, judged).items():
         n1, n2 = int((y == pair[0]).sum()), int((y == pair[1]).sum())
@@ -202,7 +213,7 @@ def indistinguishable_pairs(X, y, *, seed: int = 0) -> list[dict]:
         # one class has one distance to every third class: a third class's log-probability ranks
         # the rows of a and of b alike (two-sided, REAL_ALPHA split over the third classes)
         thirds = [c for c in judged if c not in pair]
-        z_third = _normal_quantile(1 - REAL_ALPHA / (2 * len(thirds)))
+        z_third = normal_quantile(1 - REAL_ALPHA / (2 * len(thirds)))
         third = max(abs(auc(logp[y == pair[0], c], logp[y == pair[1], c]) - 0.5) for c in thirds)
         if third > z_third * null_sd(n1, n2):
             continue
@@ -237,7 +248,7 @@ def coded_features(X: torch.Tensor) -> torch.Tensor | None:
     return torch.cat(columns, 1) if coded and width <= MAX_CODED_WIDTH else None
 
 
-def _normal_quantile(p: float) -> float:
+def normal_quantile(p: float) -> float:
     return float(torch.special.ndtri(torch.tensor(p, dtype=torch.float64)))
 
 
