@@ -251,7 +251,7 @@ class SpindleSeqLSTM(nn.Module):
 
 
 class ClampRegressor(nn.Module):
-    """6-64-64-1 with ReLU; ``clamp``: the output clamped at 0."""
+    """6-64-64-1 with ReLU, one prediction per row (N,); ``clamp``: the output clamped at 0."""
 
     def __init__(self, d_in, *, clamp=False):
         super().__init__()
@@ -259,7 +259,7 @@ class ClampRegressor(nn.Module):
         self.clamp = clamp
 
     def forward(self, x):
-        out = self.net(x)
+        out = self.net(x).squeeze(-1)
         return out.clamp(min=0) if self.clamp else out
 
 
