@@ -536,3 +536,82 @@ def test_set17_training_choices_do_what_the_docstring_says():
         b = SET17.HiveGRU(dropout=0.3)
     x = torch.randn(4, 24, 1)
     assert torch.equal(a.train()(x), b.train()(x))
+
+
+# Set 18 (bench/babysit_user18.py): every pair keeps its splits' sizes except the rotation pair,
+# whose broken side holds four times the training rows; its faults are what its docstring says
+# they are (checked on the data and the models, no training).
+SET18 = _load("babysit_user18")
+
+
+def test_set18_repairable_names_every_pair():
+    assert set(SET18.REPAIRABLE) == set(SET18.PAIRS)
+    assert SET18.NO_ACTION >= SET18.user17.NO_ACTION
+
+
+@pytest.mark.parametrize("pair", sorted(set(SET18.PAIRS) - {"digits_rot90_offline_augment"}))
+def test_set18_both_sides_build_and_take_their_inputs(pair):
+    _build_both_sides(SET18, pair)
+
+
+def test_set18_data_faults_change_what_the_docstring_says():
+    healthy, broken = [SET18.PAIRS["digits_rot90_offline_augment"](b)[1] for b in (False, True)]
+    assert len(broken[0][0]) == 4 * len(healthy[0][0]) and torch.equal(broken[1][0], healthy[1][0])
+    healthy, broken = [SET18.PAIRS["digits_val_loader_transposed"](b)[1] for b in (False, True)]
+    assert torch.equal(healthy[0][0], broken[0][0]) and torch.equal(healthy[1][0].transpose(2, 3), broken[1][0])
+    healthy, broken = [SET18.PAIRS["tumor_followup_column_leak"](b)[1] for b in (False, True)]
+    x, t = broken[0]
+    assert float(((x[:, -1] > 0).long() == t).float().mean()) > 0.9          # the label, in training
+    assert float(broken[1][0][:, -1].std()) < 1e-6 and float(healthy[0][0][:, -1].abs().max()) == 0.0
+    healthy, broken = [SET18.PAIRS["screening_second_lab_label_convention"](b)[1] for b in (False, True)]
+    assert torch.equal(healthy[0][1], broken[0][1]) and torch.equal(healthy[1][1], 1 - broken[1][1])
+    healthy, broken = [SET18.PAIRS["coldchain_fahrenheit_loggers_mixed"](b)[1] for b in (False, True)]
+    assert torch.equal(healthy[0][1], broken[0][1]) and not torch.allclose(healthy[0][0][:, 0], broken[0][0][:, 0])
+    _, broken = [SET18.PAIRS["prices_log_after_scaling"](b)[1] for b in (False, True)]
+    for col in SET18.SKEWED:               # every value below the mean logged to NaN, then 0
+        _, counts = torch.unique(broken[0][0][:, col], return_counts=True)
+        assert int(counts.max()) > 0.4 * len(broken[0][0])
+
+
+def test_set18_model_faults_do_what_the_docstring_says():
+    from types import SimpleNamespace
+    logits, target = torch.randn(16, 3, requires_grad=True), torch.zeros(16, dtype=torch.long)
+    target[:4] = 1
+    loss = SET18.cross_entropy_ignore_zero(logits, target)
+    loss.backward()
+    assert bool((logits.grad[4:] == 0).all())                           # class 0's rows never count
+    model = SET18.ReZeroMLP(4, 3, plain_tensor=True)
+    assert all("alpha" not in name for name, _ in model.named_parameters())
+    x = torch.randn(5, 4)
+    with torch.no_grad():                  # no gate parameter: the model stays affine
+        assert torch.allclose(model(2 * x) - model(x), model(x) - model(torch.zeros(1, 4)), atol=1e-5)
+    lstm = SET18.SpindleSeqLSTM(batch_first=False).eval()
+    seq = torch.randn(6, 16, 1)
+    with torch.no_grad():                  # without batch_first a row's output depends on the rows before it
+        alone, together = lstm(seq[3:4]), lstm(seq)[3:4]
+    assert not torch.allclose(alone, together, atol=1e-6)
+    digits = torch.rand(4, 1, 8, 8)
+    assert SET18.DigitCNN(pool_channels=True)(digits).shape == (4, 10)
+    out = SET18.ClampRegressor(6, clamp=True)(torch.randn(32, 6))
+    assert out.shape == (32,) and bool((out >= 0).all())
+    block, ones = SET18.Block(8, out_twice=True), torch.ones(2, 8)
+    with torch.no_grad():                  # no skip: the block's output twice
+        assert torch.allclose(block(ones), 2 * block.f(ones))
+    net = SET18._mlp(8, 3)
+    state = SimpleNamespace(model=net, step=0)
+    hook = SET18.Lookahead(clone=False)
+    hook.on_fit_start(state)
+    before = [p.detach().clone() for p in net.parameters()]
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(1.0)
+    state.step = SET18.LOOKAHEAD_K
+    hook.on_after_step(state)              # aliased slow weights: the step is kept as it is
+    assert all(torch.allclose(p, b + 1.0) for p, b in zip(net.parameters(), before))
+    hook = SET18.Lookahead(clone=True)
+    hook.on_fit_start(state)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(1.0)
+    hook.on_after_step(state)              # cloned slow weights: half the step is taken back
+    assert all(torch.allclose(p, b + 1.5) for p, b in zip(net.parameters(), before))
