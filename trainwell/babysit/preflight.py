@@ -39,7 +39,7 @@ from trainwell.babysit.output_range import (check_loss_at_targets, check_loss_op
                                              check_target_range, clipped_share, final_op)
 from trainwell.babysit.probes import ActivationRecorder, input_signal, input_std
 from trainwell.babysit.rules import DIVERGENCE_FACTOR
-from trainwell.babysit.target_relation import check_targets_learnable
+from trainwell.babysit.target_relation import check_targets_learnable, memorize_split
 from trainwell.babysit.targets import check_targets
 from trainwell.babysit.task_shapes import check_single_output, class_axis, multi_hot, position_rows
 from trainwell.babysit.value_codes import check_value_codes
@@ -1178,12 +1178,13 @@ def check_labels_learnable(model, X, y, loss_fn, kind, *, gen, budget: Budget | 
     if kind not in CLASS_ID_KINDS or torch.is_floating_point(y) or y.ndim != 1:
         return []
     n = X.shape[0]
-    held = min(UNSEEN_ROWS, n - MEMORIZE_ROWS)     # a small set scores the rows it has beyond the memorized
-    if held < MIN_UNSEEN_ROWS:
+    # a small set scores the rows it has beyond the memorized
+    split = memorize_split(n, gen, memorize=MEMORIZE_ROWS, unseen_rows=UNSEEN_ROWS, min_unseen=MIN_UNSEEN_ROWS)
+    if split is None:
         return []
+    fit, unseen = split
+    held = len(unseen)
     device = next((p.device for p in model.parameters()), X.device)
-    perm = torch.randperm(n, generator=gen)
-    fit, unseen = perm[:MEMORIZE_ROWS], perm[MEMORIZE_ROWS:MEMORIZE_ROWS + held]
     if not can_beat_chance(y[unseen]):      # a 99:1 task: even a perfect model reads as chance
         return []
     start = copy.deepcopy(model)
@@ -1262,12 +1263,12 @@ def check_multi_hot_learnable(model, X, y, loss_fn, kind: str, *, gen,
     memorized (``MEMORIZED_ACC`` of the way from the commonest value's share to 1)."""
     if not multi_hot(y, kind):
         return []
-    n = X.shape[0]
-    held = min(UNSEEN_ROWS, n - MEMORIZE_ROWS)
-    if held < MIN_UNSEEN_ROWS:
+    split = memorize_split(X.shape[0], gen, memorize=MEMORIZE_ROWS, unseen_rows=UNSEEN_ROWS,
+                           min_unseen=MIN_UNSEEN_ROWS)
+    if split is None:
         return []
-    perm = torch.randperm(n, generator=gen)
-    fit, unseen = perm[:MEMORIZE_ROWS], perm[MEMORIZE_ROWS:MEMORIZE_ROWS + held]
+    fit, unseen = split
+    held = len(unseen)
     yu = y[unseen].cpu().double()
     p = yu.mean(dim=0)
     if 1.0 <= chance_and_margin(p, p, held)[2]:     # a model right on every label would not beat chance

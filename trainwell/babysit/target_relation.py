@@ -54,6 +54,17 @@ def _judged(y: torch.Tensor, kind: str, regression_kinds: set) -> bool:
     return not probabilities
 
 
+def memorize_split(n: int, gen, *, memorize: int, unseen_rows: int, min_unseen: int):
+    """``(fit, unseen)``: row indices of a memorization run, ``memorize`` rows to fit and up to
+    ``unseen_rows`` others to score (one seeded permutation of ``n``), or None where fewer than
+    ``min_unseen`` rows are left to score. The labels' checks and the targets' check share it."""
+    held = min(unseen_rows, n - memorize)
+    if held < min_unseen:
+        return None
+    perm = torch.randperm(n, generator=gen)
+    return perm[:memorize], perm[memorize:memorize + held]
+
+
 def check_targets_learnable(model, X, y, kind: str, *, regression_kinds: set, memorize: int, unseen_rows: int,
                             min_unseen: int, steps: int, sigmas: float, gen: torch.Generator,
                             disable_regularization, budget: Budget | None = None) -> list[Finding]:
@@ -62,12 +73,11 @@ def check_targets_learnable(model, X, y, kind: str, *, regression_kinds: set, me
     ``_disable_regularization``."""
     if not _judged(y, kind, regression_kinds):
         return []
-    n = X.shape[0]
-    held = min(unseen_rows, n - memorize)
-    if held < min_unseen:
+    split = memorize_split(X.shape[0], gen, memorize=memorize, unseen_rows=unseen_rows, min_unseen=min_unseen)
+    if split is None:
         return []
-    perm = torch.randperm(n, generator=gen)
-    fit, unseen = perm[:memorize], perm[memorize:memorize + held]
+    fit, unseen = split
+    held = len(unseen)
     device = next((p.device for p in model.parameters()), X.device)
     yf = y[fit].reshape(memorize, -1).double()
     mean, std = yf.mean(0), yf.std(0)
