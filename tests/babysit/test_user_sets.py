@@ -615,3 +615,104 @@ def test_set18_model_faults_do_what_the_docstring_says():
             p.add_(1.0)
     hook.on_after_step(state)              # cloned slow weights: half the step is taken back
     assert all(torch.allclose(p, b + 1.5) for p, b in zip(net.parameters(), before))
+
+
+# Set 19 (bench/babysit_user19.py): every pair keeps its splits' sizes; its faults are what its
+# docstring says they are (checked on the data, the models, the schedule and the callbacks, no training).
+SET19 = _load("babysit_user19")
+
+
+def test_set19_repairable_names_every_pair():
+    assert set(SET19.REPAIRABLE) == set(SET19.PAIRS)
+    assert SET19.NO_ACTION >= SET19.user18.NO_ACTION
+
+
+@pytest.mark.parametrize("pair", sorted(SET19.PAIRS))
+def test_set19_both_sides_build_and_take_their_inputs(pair):
+    _build_both_sides(SET19, pair)
+
+
+def test_set19_data_faults_change_what_the_docstring_says():
+    import numpy as np
+    X, _ = SET19.lathe_jobs(400, seed=0)
+    shifted = SET19.comma_shifted(X, seed=1)
+    moved = ~np.isclose(shifted[:, 1], X[:, 1])
+    assert 0.2 < moved.mean() < 0.4 and np.allclose(shifted[moved, 1:], X[moved, :-1])
+    X, y = SET19.tumors_with_gaps(seed=1304)
+    keep = ~np.isnan(X).any(1)
+    assert 0.05 < 1 - keep.mean() < 0.15 and not np.isnan(X[keep]).any()
+    assert (y[:keep.sum()] != y[keep]).mean() > 0.25                        # many labels from another row
+    _, broken = [SET19.PAIRS["prices_scaler_without_axis"](b)[1] for b in (False, True)]
+    spread = broken[0][0].std(0)
+    assert float(spread[SET19.SKEWED].max()) < 0.05 and float(spread[4]) > 0.5   # the age sets the scale
+    healthy, broken = [SET19.PAIRS["fields_channel_stats_wrong_axes"](b)[1] for b in (False, True)]
+    brightest = [x.mean((2, 3)).argmax(1) for x in (healthy[0][0], broken[0][0])]
+    assert float((brightest[0] == brightest[1]).float().mean()) > 0.95        # the bands' order kept
+    _, broken = [SET19.PAIRS["boilers_destandardize_inside_model"](b) for b in (False, True)]
+    model, parts = broken[0], broken[1]
+    with torch.no_grad():
+        assert float(model(parts[0][0]).mean()) > 50.0 and abs(float(parts[0][1].mean())) < 1e-4
+
+
+def test_set19_model_faults_do_what_the_docstring_says():
+    torch.manual_seed(0)
+    x = torch.randn(8, 8)
+    mixer = SET19.MixupMLP(8, 3, mix=True)
+    with torch.no_grad():                  # training: a row's output depends on the other rows
+        assert not torch.allclose(mixer.train()(x)[:1], mixer.train()(x[:1]), atol=1e-4)
+        assert torch.allclose(mixer.eval()(x)[:1], mixer.eval()(x[:1]), atol=1e-6)
+    codes = torch.randint(0, 24, (6, 16)).float()
+    pool = SET19.PoolAttention(softmax_dim=0)
+    with torch.no_grad():                  # the softmax over the batch: a row's output depends on the batch
+        assert not torch.allclose(pool(codes)[:1], pool(codes[:1]), atol=1e-4)
+        steps = SET19.PoolAttention(softmax_dim=1)
+        assert torch.allclose(steps(codes)[:1], steps(codes[:1]), atol=1e-5)
+    cnn, img = SET19.DilatedCNN(dilation=SET19.ASPP_RATE), torch.rand(3, 1, 8, 8)
+    with torch.no_grad():                  # only the centre tap reads the image: a 1x1 conv
+        centre = SET19.F.conv2d(img, cnn.conv1.weight[:, :, 1:2, 1:2], cnn.conv1.bias)
+        assert torch.allclose(cnn.conv1(img), centre, atol=1e-5)
+    loop, seq = SET19.SpindleGRUCell(first_step_only=True), torch.randn(4, 16, 1)
+    other = seq.clone()
+    other[:, 1:] = torch.randn(4, 15, 1)
+    with torch.no_grad():                  # only the first step is read
+        assert torch.allclose(loop(seq), loop(other))
+    soft = SET19.activation_mlp(8, 3, lambda: SET19.nn.Softmax(dim=1))
+    with torch.no_grad():
+        assert torch.allclose(soft[1](soft[0](x)).sum(1), torch.ones(8), atol=1e-5)
+    model, parts, _, _ = SET19.PAIRS["digits_spatial_dropout_on_input"](True)
+    torch.manual_seed(1)
+    dropped = model[0].train()(parts[0][0][:200])
+    blank = (dropped.flatten(1).abs().sum(1) == 0).float().mean()
+    assert 0.35 < float(blank) < 0.65                                       # whole images blanked
+
+
+def test_set19_training_choices_do_what_the_docstring_says():
+    from types import SimpleNamespace
+    from trainwell.optim.factory import build_optimizer
+    assert SET19.warmup_linear_decay(45) == 0.5 and SET19.warmup_linear_decay(495) == 0.5
+    floor = [SET19.warmup_linear_decay_floor(s) for s in range(SET19.TOTAL)]
+    assert sum(floor) == 1 and floor[SET19.WARMUP] == 1
+    net = SET19._mlp(8, 3)
+    state = SimpleNamespace(model=net, loss=torch.tensor(1.05), stop=None)
+    SET19.StopBelowLoss(1.0).on_after_step(state)
+    assert state.stop is None
+    state.loss = torch.tensor(0.98)        # a 3-class cross-entropy a few steps in
+    SET19.StopBelowLoss(1.0).on_after_step(state)
+    assert state.stop is not None
+    _, _, opts, _ = SET19.PAIRS["lathes_adagrad_lr_decay_per_step"](True)
+    opt = build_optimizer(opts["optimizer"], net, lr=opts["lr"], **opts["optimizer_options"])
+    assert isinstance(opt, torch.optim.Adagrad) and opt.param_groups[0]["lr_decay"] == SET19.LR_DECAY
+    model, _, opts, _ = SET19.PAIRS["fleet_head_replaced_after_optimizer"](True)
+    held = {id(p) for group in opts["optimizer"].param_groups for p in group["params"]}
+    assert not any(id(p) in held for p in model[4].parameters()) and id(model[0].weight) in held
+    for swapped, share in ((False, SET19.EMA_DECAY), (True, 1.0 - SET19.EMA_DECAY)):
+        net = SET19._mlp(8, 3)
+        before = [p.detach().clone() for p in net.parameters()]
+        ema, state = SET19.EMA(swapped=swapped), SimpleNamespace(model=net)
+        ema.on_fit_start(state)
+        with torch.no_grad():
+            for p in net.parameters():
+                p.add_(1.0)
+        ema.on_after_step(state)
+        ema.on_fit_end(state)              # the average: share of the old weights, the rest the new
+        assert all(torch.allclose(p, b + 1.0 - share, atol=1e-6) for p, b in zip(net.parameters(), before))
