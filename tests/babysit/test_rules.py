@@ -294,3 +294,12 @@ def test_a_gradient_still_exactly_zero_is_not_an_opened_gate():
     first = sample(1, 2.3, grads={"0.weight": 1.0, "2.weight": 0.0})
     later = [sample(i, 2.0, grads={"0.weight": 1.0, "2.weight": 0.0}) for i in range(2, 8)]
     assert R.gated_at_init(first, later) == [] and R.gated_at_init(None, later) == []
+
+
+def test_layers_behind_one_gate_are_compared_among_themselves():
+    """A zero-initialized head gates every hidden layer: depth still shows among them."""
+    first = sample(1, 2.3, grads={"0.weight": 0.0, "2.weight": 0.0, "4.weight": 1.0})
+    later = [sample(i, 2.0, grads={"0.weight": 1e-9, "2.weight": 1e-3, "4.weight": 1.0}) for i in range(2, 8)]
+    found = R.vanishing_gradients(later, [], dict(CTX, first_sample=first))
+    assert found[0].where == "0" and found[0].evidence["ratio"] == pytest.approx(1e-6)
+    assert "behind a zero-initialized gate" in found[0].message
