@@ -868,3 +868,26 @@ def test_a_change_the_setup_trained_on_matches_is_no_cause_on_every_path():
     assert iv.matched_trained_on(caught, less_decay) and not iv.short_lived(caught, less_decay, repeat,
                                                                             run_steps=600, by_loss=True)
     assert iv.helpful(caught, [repeat, less_decay], run_steps=600) == [less_decay]
+
+
+def test_a_kept_lr_arm_names_the_numbers_trained_on_that_kept_it():
+    """A setup that barely learns at its own lr, still far behind lr x10 where both trained on: the
+    finding carries those numbers (message and ``evidence["longer"]``); without them, none."""
+    def arms(longer):
+        base = iv.Arm("setup", "", "", before=2.3, after=2.25, acc=0.20, rows=512, steps=100)
+        repeat = iv.Arm("setup (repeat)", "", "", before=2.3, after=2.26, acc=0.19, rows=512, steps=100,
+                        extra={"repeat": True})
+        up = iv.Arm("lr x10", "lr_too_low", "lr 0.02 instead of 0.002", before=2.3, after=1.2, acc=0.70, rows=512,
+                    steps=100)
+        if longer:
+            base.longer = iv.Arm("setup", "", "", before=2.3, after=1.9, acc=0.41, rows=512, steps=300)
+            up.longer = iv.Arm("lr x10", "lr_too_low", "", before=2.3, after=0.3, acc=0.93, rows=512, steps=300)
+        return base, [repeat, up]
+    found = iv.findings(*arms(True))
+    assert [f.code for f in found] == ["lr_too_low"]
+    assert found[0].message.endswith("trained on to step 300: 0.3 against the setup's 1.9 "
+                                     "(93.0% against 41.0% of the held rows right)")
+    assert found[0].evidence["longer"] == {"steps": 300, "setup_loss": 1.9, "fix_loss": 0.3, "setup_acc": 0.41,
+                                           "fix_acc": 0.93}
+    plain = iv.findings(*arms(False))
+    assert "trained on" not in plain[0].message and "longer" not in plain[0].evidence

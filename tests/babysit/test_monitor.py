@@ -11,6 +11,7 @@ from babysit_loop import digits, mlp, train
 from trainwell.babysit import monitor as monitor_module
 from trainwell.babysit.cost import StepWork, sampling_period
 from trainwell.babysit.monitor import SAMPLE_ONLY_RULES, Monitor
+from trainwell.babysit import rules as RULES_MODULE
 from trainwell.babysit.rules import RULES
 from trainwell.train.state import Stop, StopKind
 
@@ -398,3 +399,70 @@ def test_a_harmless_unit_symptom_becomes_a_warning_when_a_later_record_shows_har
     m._add_unit_symptom(state, monitor_module.grade_unit_symptom(
         _dead(0.8), {"net.3": {"dead": 0.8}}, {"net.3": {"dead": 0.45}}, 0.5, 2.3))
     assert [f.severity for f in m.findings] == ["warning"]
+
+
+class _GatedBlocks(nn.Module):
+    """Residual blocks ``x + gate(f(x))`` whose gate starts at exactly 0 (``kind``): "zero_last", the
+    branch's last Linear initialized to 0 (Fixup); "bn_gamma", a BatchNorm1d after the branch with
+    gamma 0 (Goyal et al. 2017); "constant", a zero factor that is a plain tensor, never trained."""
+
+    def __init__(self, kind, *, width=48, blocks=3):
+        super().__init__()
+        torch.manual_seed(3)
+        self.kind = kind
+        self.stem = nn.Linear(64, width)
+        self.branches = nn.ModuleList(nn.Sequential(nn.Linear(width, width), nn.Tanh(), nn.Linear(width, width))
+                                      for _ in range(blocks))
+        self.norms = nn.ModuleList(nn.BatchNorm1d(width) for _ in range(blocks))
+        self.head = nn.Linear(width, 10)
+        with torch.no_grad():
+            for branch, norm in zip(self.branches, self.norms):
+                if kind == "zero_last":
+                    branch[2].weight.zero_()
+                    branch[2].bias.zero_()
+                if kind == "bn_gamma":
+                    norm.weight.zero_()
+        self.register_buffer("factor", torch.zeros(1))
+
+    def forward(self, x):
+        h = self.stem(x)
+        for branch, norm in zip(self.branches, self.norms):
+            out = branch(h)
+            if self.kind == "bn_gamma":
+                out = norm(out)
+            elif self.kind == "constant":
+                out = self.factor * out
+            h = h + out
+        return self.head(h)
+
+
+@pytest.mark.parametrize("kind, optimizer, early", [
+    ("zero_last", lambda p: torch.optim.SGD(p, lr=0.05), 10),
+    ("bn_gamma", lambda p: torch.optim.Adam(p, lr=1e-4), 20)])
+def test_a_branch_behind_a_zero_initialized_trained_gate_is_not_vanishing(kind, optimizer, early):
+    """While the gate is small its branch's gradient is ~1e-4 of the stem's (the first ``early``
+    samples): read alone that is vanishing; with the fit's first sample it is an opened gate."""
+    m, state = run(_GatedBlocks(kind), optimizer=optimizer, epochs=2, every=1)
+    first, window = m.state_dict()["first_sample"], m.samples[:early]
+    gated = set(RULES_MODULE.gated_at_init(first, window))
+    assert "branches.0.0.weight" in gated and "stem.weight" not in gated and "head.weight" not in gated
+    ctx = {"initial_loss": m.initial_loss}
+    assert RULES_MODULE.vanishing_gradients(window, [], ctx)[0].where.startswith("branches.")
+    assert RULES_MODULE.vanishing_gradients(window, [], dict(ctx, first_sample=first)) == []
+    assert "vanishing_gradients" not in {f.code for f in m.findings}, [str(f) for f in m.findings]
+
+
+def test_a_zero_factor_that_is_not_trained_leaves_its_branch_unused_not_gated():
+    m, _ = run(_GatedBlocks("constant"), optimizer=lambda p: torch.optim.Adam(p, lr=1e-3), epochs=2, every=2)
+    assert RULES_MODULE.gated_at_init(m.state_dict()["first_sample"], m.samples) == []
+    assert "branches.0.0.weight" in RULES_MODULE.unused_parameters(m.samples)
+
+
+def test_the_first_sample_survives_a_reset_and_a_checkpoint():
+    m, _ = run(_GatedBlocks("zero_last"), epochs=1, every=3)
+    first = m.state_dict()["first_sample"]
+    assert first["step"] == 1 and first["grad_norm"]["branches.1.0.weight"] == 0.0
+    m.reset_trajectory(50)
+    resumed = Monitor()
+    resumed.load_state_dict(m.state_dict())
+    assert resumed.state_dict()["first_sample"] == first

@@ -274,3 +274,32 @@ def test_underfitting_under_a_strong_decay_does_not_wait_for_a_stall():
     assert [(f.code, f.evidence["cause"]) for f in found] == [("underfitting", "weight_decay")]
     assert R.underfitting([dict(s, weight_decay=5e-4) for s in decayed], slow, CTX) == []   # 2 epochs: too soon
     assert R.underfitting(decayed, slow[:1], CTX) == []                                     # 1 epoch: too soon
+
+
+def test_a_layer_gated_at_init_and_opened_since_is_not_compared():
+    first = sample(1, 2.3, grads={"0.weight": 1.0, "2.weight": 0.0, "4.weight": 1.0})
+    later = [sample(i, 2.0, grads={"0.weight": 1.0, "2.weight": 1e-5, "4.weight": 1.0}) for i in range(2, 8)]
+    assert R.gated_at_init(first, later) == ["2.weight"]
+    assert R.vanishing_gradients(later, [], CTX)[0].where == "2"          # without the first sample
+    assert R.vanishing_gradients(later, [], dict(CTX, first_sample=first)) == []
+
+
+def test_a_gate_does_not_hide_another_layers_vanishing_gradient():
+    first = sample(1, 2.3, grads={"0.weight": 1e-7, "2.weight": 0.0, "4.weight": 1.0})
+    later = [sample(i, 2.0, grads={"0.weight": 1e-7, "2.weight": 1e-5, "4.weight": 1.0}) for i in range(2, 8)]
+    assert R.vanishing_gradients(later, [], dict(CTX, first_sample=first))[0].where == "0"
+
+
+def test_a_gradient_still_exactly_zero_is_not_an_opened_gate():
+    first = sample(1, 2.3, grads={"0.weight": 1.0, "2.weight": 0.0})
+    later = [sample(i, 2.0, grads={"0.weight": 1.0, "2.weight": 0.0}) for i in range(2, 8)]
+    assert R.gated_at_init(first, later) == [] and R.gated_at_init(None, later) == []
+
+
+def test_layers_behind_one_gate_are_compared_among_themselves():
+    """A zero-initialized head gates every hidden layer: depth still shows among them."""
+    first = sample(1, 2.3, grads={"0.weight": 0.0, "2.weight": 0.0, "4.weight": 1.0})
+    later = [sample(i, 2.0, grads={"0.weight": 1e-9, "2.weight": 1e-3, "4.weight": 1.0}) for i in range(2, 8)]
+    found = R.vanishing_gradients(later, [], dict(CTX, first_sample=first))
+    assert found[0].where == "0" and found[0].evidence["ratio"] == pytest.approx(1e-6)
+    assert "behind a zero-initialized gate" in found[0].message

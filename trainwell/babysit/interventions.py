@@ -1117,8 +1117,22 @@ def findings(baseline: Arm, arms: list, *, run_steps: int | None = None) -> list
         evidence = {"intervention": arm.name, "rank": len(out) + 1, "fall": arm.fall,
                     "setup_fall": baseline.fall, "steps": arm.steps, "cause": arm.change, "arms": others,
                     **{k: v for k, v in arm.extra.items() if not callable(v)}}   # (an arm's lr course stays out)
+        message += _trained_on(baseline, arm, evidence)
         out.append(make(arm.code, message, evidence=evidence, fix=_fix(arm)))
     return out
+
+
+def _trained_on(baseline: Arm, arm: Arm, evidence: dict) -> str:
+    """Where both trained on to the same step (``Arm.longer``: what ``short_lived`` read before the
+    arm was kept), those numbers for the message, also put in ``evidence["longer"]``; else ""."""
+    a, b = arm.longer, baseline.longer
+    if a is None or b is None or a.steps != b.steps or a.extra.get("timed_out") or b.extra.get("timed_out"):
+        return ""
+    evidence["longer"] = {"steps": a.steps, "setup_loss": b.after, "fix_loss": a.after, "setup_acc": b.acc,
+                          "fix_acc": a.acc}
+    held = (f" ({100 * a.acc:.1f}% against {100 * b.acc:.1f}% of the held rows right)"
+            if None not in (a.acc, b.acc) else "")
+    return f"; trained on to step {a.steps}: {a.after:.4g} against the setup's {b.after:.4g}{held}"
 
 
 def _fix(arm: Arm) -> str:

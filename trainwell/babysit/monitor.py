@@ -123,6 +123,7 @@ class Monitor:
         self._recorder = None             # the activation recorder while a sampled step runs
         self._max_lr = 0.0
         self._initial_loss = None
+        self._first_sample = None         # the fit's first sample: the gradient at the initial weights
         self._second_order = False
         self._dist = None                 # DDP: the job's Distributed record (use_distributed)
         self._resets = 0                  # reset_trajectory calls (rank 0's, followed elsewhere)
@@ -190,7 +191,7 @@ class Monitor:
                 "every": self.every, "next": self._next, "sampled": self._sampled, "evaluated": self._evaluated,
                 "recorded": self._recorded, "resets": self._resets, "steps_seen": self._steps_seen,
                 "max_lr": self._max_lr,
-                "initial_loss": self._initial_loss,
+                "initial_loss": self._initial_loss, "first_sample": self._first_sample,
                 "work": None if self.work is None else dataclasses.asdict(self.work)}
 
     def load_state_dict(self, saved: dict) -> None:
@@ -201,6 +202,7 @@ class Monitor:
         self.every, self._next, self._sampled = saved["every"], saved["next"], saved["sampled"]
         self._evaluated, self._resets, self._steps_seen = saved["evaluated"], saved["resets"], saved["steps_seen"]
         self._max_lr, self._initial_loss = saved["max_lr"], saved["initial_loss"]
+        self._first_sample = saved.get("first_sample")     # older checkpoints: none kept
         self._recorded = saved.get("recorded", len(self.activations))   # older checkpoints: uncapped
         self.work = None if saved["work"] is None else StepWork(**saved["work"])
         self._resumed = True
@@ -361,6 +363,8 @@ class Monitor:
         if len(self.samples) >= self.max_samples:
             del self.samples[0]
         self.samples.append(sample)
+        if self._first_sample is None:
+            self._first_sample = {"step": sample["step"], "grad_norm": sample["grad_norm"]}
         self._sampled += 1
         if self._recorder is not None:
             recorder, self._recorder = self._recorder, None
@@ -442,7 +446,7 @@ class Monitor:
             rules = [r for r in (self.rules if rules is None else rules) if r in self.rules]
         ctx = {"initial_loss": self._initial_loss or getattr(state, "initial_loss", None),
                "steps_per_epoch": getattr(state, "steps_per_epoch", None), "max_lr": self._max_lr,
-               "final": final, "second_order": self._second_order,
+               "final": final, "second_order": self._second_order, "first_sample": self._first_sample,
                "divergence_factor": getattr(getattr(state, "config", None), "divergence_factor", None)}
         try:
             return evaluate(self.samples, history, ctx, rules=rules)

@@ -888,8 +888,10 @@ CODES = {spec.code: spec for spec in (
                  "before training (doctor, repair), hidden sigmoids: ReLU with He init trained beside the setup "
                  "(interventions.RELU_ARM)",
         threshold="smallest / largest < 1e-3 among the parameters whose gradient is not exactly 0 in every sample (one "
-                  "that is 0 in all is unused by the loss, not vanishing: rules.unused_parameters), or total "
-                  "gradient norm < 1e-8",
+                  "that is 0 in all is unused by the loss, not vanishing: rules.unused_parameters); those exactly 0 "
+                  "at the fit's first sampled step only (a zero-initialized trained gate downstream, ReZero or a "
+                  "zero last BN gamma, held them and has opened since: rules.gated_at_init) compared among "
+                  "themselves, not with the others; or total gradient norm < 1e-8",
         source="notes 004 'saturated neurons kill the gradients'; Glorot & Bengio 2010",
         fix="use ReLU with He init, batch normalization, or residual connections",
         groups=(Group.OPTIMIZATION, Group.REINIT),

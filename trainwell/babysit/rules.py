@@ -296,6 +296,22 @@ def unused_parameters(samples) -> list[str]:
     return sorted(n for n in names if all(g.get(n) == 0 for g in recorded if n in g))
 
 
+def gated_at_init(first: dict | None, window) -> list[str]:
+    """The layers whose gradient was exactly 0 at the run's first sampled step (``first``, the
+    gradient at the initial weights) and is not 0 in ``window``: a zero-valued trainable factor
+    between them and the loss (ReZero's ``alpha = 0``, Bachlechner et al. 2020; a residual branch's
+    last BN gamma or last layer initialized to 0, Goyal et al. 2017, Fixup) cut their gradient at the
+    start, and it was trained off zero since, which only a factor that receives a gradient is. Their
+    gradient scales with that factor while it grows: small on purpose beside the layers no gate
+    holds, not vanishing with depth. A zero factor that is not trained (a plain tensor) keeps them
+    at exactly 0 (``unused_parameters``)."""
+    if not first:
+        return []
+    closed = {n for n, g in first.get("grad_norm", {}).items() if g == 0}
+    recorded = [s.get("grad_norm", {}) for s in window]
+    return sorted(n for n in closed if any(g.get(n) for g in recorded))
+
+
 def vanishing_gradients(samples, history, ctx) -> list[Finding]:
     window = _window(samples)
     if not window:
@@ -309,17 +325,25 @@ def vanishing_gradients(samples, history, ctx) -> list[Finding]:
         return [make("vanishing_gradients", f"the total gradient norm is {max(totals[-3:]):.2g} while the loss "
                      f"is still {loss:.4g}: nothing learns", evidence={"grad_norm": totals[-3:], "loss": loss})]
     unused = set(unused_parameters(window))     # compared only among the parameters the loss reads
+    gated = set(gated_at_init(ctx.get("first_sample"), window))
     rel = {n: r for n, r in rel.items() if n not in unused}
-    if not rel:
+    # a gate scales all its layers alike: layers behind gates are compared among themselves (depth
+    # still shows there), the others among themselves, never one group against the other
+    groups = [{n: r for n, r in rel.items() if (n in gated) == behind} for behind in (False, True)]
+    worst = min((g for g in groups if g and max(g.values()) > 0),
+                key=lambda g: min(g.values()) / max(g.values()), default=None)
+    if worst is None:
         return []
-    top, low = max(rel.values()), min(rel.values())
-    if top <= 0 or low / top >= VANISH:
+    top, low = max(worst.values()), min(worst.values())
+    if low / top >= VANISH:
         return []
-    where = min(rel, key=rel.get)
+    where = min(worst, key=worst.get)
     return [make("vanishing_gradients",
                  f"layer {where} gets a relative gradient ||g||/||w|| of {low:.2g}, {top / max(low, 1e-300):.2g}x "
-                 f"smaller than the layer that learns fastest: it barely learns",
-                 evidence={"relative_gradient": rel, "ratio": low / top}, where=where.rsplit(".", 1)[0])]
+                 f"smaller than the layer that learns fastest"
+                 + (" of those behind a zero-initialized gate" if where in gated else "") + ": it barely learns",
+                 evidence={"relative_gradient": rel, "ratio": low / top, "gated_at_init": sorted(gated)},
+                 where=where.rsplit(".", 1)[0])]
 
 
 def exploding_gradients(samples, history, ctx) -> list[Finding]:
