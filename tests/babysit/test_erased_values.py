@@ -73,3 +73,17 @@ def test_input_content_reports_the_erasure():
         X[:, 0] = np.nan_to_num(np.log(X[:, 0]), nan=0.0, neginf=0.0)
     found = check_inputs_informative(torch.tensor(X, dtype=torch.float32), y, class_ids=False)
     assert any(f.code == "uninformative_inputs" and f.evidence.get("columns") == [0] for f in found)
+
+
+def test_sequences_padded_with_0_after_or_before_their_readings_stay_quiet():
+    rng = np.random.default_rng(7)
+    lengths = rng.integers(4, 20, 1000)
+    post = np.zeros((1000, 20))
+    for i, n in enumerate(lengths):
+        post[i, :n] = rng.normal(0, 1, n)
+    pre = post[:, ::-1].copy()
+    for X in (post, pre):
+        assert ev.check_erased_values(torch.tensor(X, dtype=torch.float32)) == []
+    # the same zeros written independently per column (a transform's fill) are found
+    shuffled = np.column_stack([rng.permutation(post[:, j]) for j in range(20)])
+    assert ev.check_erased_values(torch.tensor(shuffled, dtype=torch.float32)) != []

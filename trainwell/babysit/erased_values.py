@@ -20,6 +20,14 @@ column is continuous on *both* sides of the mass. Three marks, all needed, on on
    values: a count of 1 between 0 and 2 is a value of the count, not a fill);
 3. at least ``MIN_SIDE`` of the other rows lie strictly below the value and ``MIN_SIDE`` strictly above.
 
+A padded sequence stored as a row (``(N, L)``, every row padded to the longest with 0) repeats its pad
+among the readings too, at the positions past each row's end: there the rows holding the pad at one
+position hold it at the next one as well (after the readings) or at the one before (before them).
+A mass whose rows and the rows of the same value in an adjacent column are nested (the smaller set
+within the larger, to ``NESTED`` of its rows) is a pad (``padded``), not an erasure: a transform
+erases each column on the rows of its own values, and two independent columns below their means
+share about the product of their shares.
+
 What stays quiet by construction: zero-inflated counts and amounts (mass at an end), gated
 quantities, clipping and top-coding (the mass at an end), categories and flags (few distinct values),
 a missing-value code beyond the readings (``value_codes``' own). What it cannot tell apart: a real
@@ -47,6 +55,7 @@ MASS_SHARE = 0.25         # one exact value in >= a quarter of the rows: a large
 CONTINUOUS = 0.5          # the other rows: >= half their values distinct from each other (a count or a grid
                           # repeats each value many times; measurements to a few digits rarely repeat)
 MIN_SIDE = 0.2            # ... and >= a fifth of them on each side of the value (an end of the range holds none)
+NESTED = 0.99            # a pad: >= 99 % of the smaller of two adjacent columns' rows of the value are the larger's
 LIMIT_FACTOR = 1e-3       # values of magnitude >= 1e-3 x the dtype's largest finite number: no measurement
 LISTED = 5                # the columns named in a message
 
@@ -71,6 +80,21 @@ def interior_mass(column: torch.Tensor) -> dict | None:
     if min(below, above) < MIN_SIDE:
         return None
     return {"value": value, "share": share, "below": below, "above": above, "distinct": distinct}
+
+
+def padded(x: torch.Tensor, column: int, value: float) -> bool:
+    """``column``'s rows holding ``value`` and those holding it in the column before or after are nested:
+    the smaller set lies, to ``NESTED`` of its rows, within the larger (a sequence's pad past its end or
+    before its start: the last position holds the pad on every row that pads an earlier one; module
+    docstring)."""
+    rows = x[:, column] == value
+    for other in (column - 1, column + 1):
+        if 0 <= other < x.shape[1]:
+            beside = x[:, other] == value       # the smaller of the two sets of rows within the larger
+            smaller = min(float(rows.double().sum()), float(beside.double().sum()))
+            if smaller > 0 and float((rows & beside).double().sum()) >= NESTED * smaller:
+                return True
+    return False
 
 
 def huge_values(x: torch.Tensor, dtype: torch.dtype) -> list[dict]:
@@ -109,7 +133,7 @@ def check_erased_values(X) -> list[Finding]:
             continue
         column = x[:, j]
         mass = interior_mass(column[torch.isfinite(column)])
-        if mass is not None:
+        if mass is not None and not padded(x, j, mass["value"]):
             masses.append({"column": j, **mass})
     if masses:
         first = masses[0]
@@ -117,7 +141,7 @@ def check_erased_values(X) -> list[Finding]:
                          for m in masses[:LISTED])
         found.append(make(
             "uninformative_inputs",
-            f"input column{'s' if len(masses) > 1 else ''} hold one value among their readings in a large share of "
+            f"input column{'s hold' if len(masses) > 1 else ' holds'} one value among their readings in a large share of "
             f"the rows ({said}{' ...' if len(masses) > LISTED else ''}): column {first['column']}'s other rows are "
             f"continuous on both sides of it ({100 * first['below']:.0f}% below, {100 * first['above']:.0f}% above, "
             f"{first['distinct']} distinct values), so the value is no end of the range (a zero count, an amount "
