@@ -501,7 +501,8 @@ def _recoded(train_pair, name, other_pair) -> list[Finding]:
                  f"assigned in another order: map the split's labels to training's codes)",
                  evidence={"split": name, "relabelling": pairs, "accuracy_as_coded": coded,
                            "accuracy_relabelled": relabelled, "z": min(z(j) for j in moved), "k": RELATION_K,
-                           "rows_compared": int(rows), "rows": int(Xo.shape[0])}, where=name)]
+                           "rows_compared": int(rows), "rows": int(Xo.shape[0])},
+                 where=f"{name} labels")]      # beside the class shares' info at ``name`` (Diagnosis keeps one per place)
 
 
 def one_hot_runs(X: torch.Tensor) -> list[tuple[int, int]]:
