@@ -345,6 +345,10 @@ def test_a_binary_split_with_its_positive_coded_0_is_found_on_an_imbalanced_weak
     Xv, yv = _blobs(600, 5, classes=2, shares=[0.85, 0.15], dims=8, gap=0.8)
     found = _recoded_split((X, y), (Xv, 1 - yv))
     assert len(found) == 1 and found[0].evidence["relabelling"] == {0: 1, 1: 0}
+    # the flip moves the class shares too (an info at the split): the doctor's Diagnosis keeps both
+    from trainwell.babysit.findings import Diagnosis
+    kept = Diagnosis(sp.check_splits(SimpleNamespace(train=(X, y), val=(Xv, 1 - yv), test=None))).findings
+    assert any(f.severity == "warning" and "relabelling" in f.evidence for f in kept)
 
 
 @pytest.mark.parametrize("seed", range(4))
