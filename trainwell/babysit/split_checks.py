@@ -449,8 +449,8 @@ def _recoded(train_pair, name, other_pair) -> list[Finding]:
     if t is None or o is None or t[0].shape[1] != o[0].shape[1] or t[1].ndim != 1 or o[1].ndim != 1:
         return []
     (Xt, yt), (Xo, yo) = t, o
-    Xt, yt = Xt[torch.isfinite(Xt).all(dim=1)], yt[torch.isfinite(Xt).all(dim=1)]
-    Xo, yo = Xo[torch.isfinite(Xo).all(dim=1)], yo[torch.isfinite(Xo).all(dim=1)]
+    finite_t, finite_o = torch.isfinite(Xt).all(dim=1), torch.isfinite(Xo).all(dim=1)
+    Xt, yt, Xo, yo = Xt[finite_t], yt[finite_t], Xo[finite_o], yo[finite_o]
     if Xt.shape[0] <= RELATION_K or Xo.shape[0] < RELATION_MIN_ROWS:
         return []
     mean, std = Xt.mean(dim=0), Xt.std(dim=0)
