@@ -301,3 +301,67 @@ def test_a_constant_column_everywhere_or_a_rare_value_in_a_split_is_quiet():
     # a pixel bright in 2 of the 200 validation rows: random splits put both outside training with p = 0.06
     s = _flag_splits(lambda n: torch.zeros(n), lambda m: (torch.arange(m) < 2).float())
     assert not [f for f in sp.check_splits(s) if "constant_columns" in f.evidence]
+
+
+def _blobs(n, seed, *, classes, shares, dims=6, gap=1.0):
+    """Class ``k``'s rows: normal around ``gap`` times a seeded random direction of its own; labels
+    drawn with ``shares``."""
+    g = torch.Generator().manual_seed(seed)
+    centres = torch.randn(classes, dims, generator=torch.Generator().manual_seed(99)) * gap
+    y = torch.multinomial(torch.tensor(shares, dtype=torch.float64), n, replacement=True, generator=g)
+    return centres[y] + torch.randn(n, dims, generator=g), y
+
+
+def _recoded_split(train, val):
+    return [f for f in sp.check_splits(SimpleNamespace(train=train, val=val, test=None))
+            if f.severity == "warning" and "relabelling" in f.evidence]
+
+
+def test_relabelling_is_the_best_permutation_by_exhaustive_search():
+    import itertools
+    g = torch.Generator().manual_seed(3)
+    for classes in (2, 3, 4, 5):
+        confusion = torch.randint(0, 50, (classes, classes), generator=g).double()
+        perm = sp.relabelling(confusion)
+        best = max(sum(float(confusion[p[j], j]) for j in range(classes))
+                   for p in itertools.permutations(range(classes)))
+        assert sorted(perm) == list(range(classes))
+        assert sum(float(confusion[perm[j], j]) for j in range(classes)) == best
+
+
+def test_a_split_coded_in_another_order_is_found_with_its_relabelling():
+    # three classes, the validation file's ids rotated (0 -> 1 -> 2 -> 0), shares unequal
+    X, y = _blobs(1500, 0, classes=3, shares=[0.5, 0.3, 0.2], dims=5, gap=1.2)
+    Xv, yv = _blobs(500, 1, classes=3, shares=[0.5, 0.3, 0.2], dims=5, gap=1.2)
+    found = _recoded_split((X, y), (Xv, (yv + 1) % 3))
+    assert len(found) == 1
+    assert found[0].evidence["relabelling"] == {1: 0, 2: 1, 0: 2}
+    assert found[0].evidence["accuracy_relabelled"] > found[0].evidence["accuracy_as_coded"] + 0.5
+
+
+def test_a_binary_split_with_its_positive_coded_0_is_found_on_an_imbalanced_weak_task():
+    # positives 15 %, a weak signal: the majority class outvotes most positives unless the prior is divided out
+    X, y = _blobs(2000, 4, classes=2, shares=[0.85, 0.15], dims=8, gap=0.8)
+    Xv, yv = _blobs(600, 5, classes=2, shares=[0.85, 0.15], dims=8, gap=0.8)
+    found = _recoded_split((X, y), (Xv, 1 - yv))
+    assert len(found) == 1 and found[0].evidence["relabelling"] == {0: 1, 1: 0}
+    # the flip moves the class shares too (an info at the split): the doctor's Diagnosis keeps both
+    from trainwell.babysit.findings import Diagnosis
+    kept = Diagnosis(sp.check_splits(SimpleNamespace(train=(X, y), val=(Xv, 1 - yv), test=None))).findings
+    assert any(f.severity == "warning" and "relabelling" in f.evidence for f in kept)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_healthy_splits_stay_quiet_near_chance_imbalanced_or_with_another_mix(seed):
+    # near chance: classes barely apart
+    X, y = _blobs(1500, 10 + seed, classes=3, shares=[0.4, 0.3, 0.3], gap=0.05)
+    Xv, yv = _blobs(500, 20 + seed, classes=3, shares=[0.4, 0.3, 0.3], gap=0.05)
+    assert _recoded_split((X, y), (Xv, yv)) == []
+    # imbalanced, healthy
+    X, y = _blobs(2000, 30 + seed, classes=2, shares=[0.95, 0.05], gap=1.0)
+    Xv, yv = _blobs(600, 40 + seed, classes=2, shares=[0.95, 0.05], gap=1.0)
+    assert _recoded_split((X, y), (Xv, yv)) == []
+    # a prior shift between two classes the inputs cannot tell apart: training 90/10, validation 10/90
+    X, y = _blobs(2000, 50 + seed, classes=2, shares=[0.9, 0.1], gap=0.0)
+    Xv, yv = _blobs(600, 60 + seed, classes=2, shares=[0.1, 0.9], gap=0.0)
+    assert _recoded_split((X, y), (Xv, yv)) == []

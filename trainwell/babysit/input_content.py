@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import torch
 
+from trainwell.babysit.erased_values import check_erased_values
 from trainwell.babysit.filled_rows import check_filled_rows
 from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.row_scale import check_row_scale
@@ -116,7 +117,7 @@ def check_inputs_informative(X, y, *, class_ids: bool, seed: int = 0) -> list[Fi
     """``uninformative_inputs``: most features near-constant and identical input rows that cap any
     model's training fit below ``INFORMATIVE_SHARE`` of the way from the trivial guess, rows scaled on
     their own (see the module docstring); rows each multiplied by a factor of their own (``row_scale``); rows
-    filled in wholesale (``filled_rows``) and a join that matched few rows and told them nothing (``unmatched_join``). ``class_ids``: the targets are class ids (else a regression's values)."""
+    filled in wholesale (``filled_rows``), readings a transform erased (``erased_values``) and a join that matched few rows and told them nothing (``unmatched_join``). ``class_ids``: the targets are class ids (else a regression's values)."""
     found = _carry_little(X, y, class_ids=class_ids)
     if found:
         return found
@@ -127,6 +128,9 @@ def check_inputs_informative(X, y, *, class_ids: bool, seed: int = 0) -> list[Fi
     if found:
         return found
     found = check_unmatched_join(X, y, class_ids=class_ids, seed=seed)
+    if found:
+        return found
+    found = check_erased_values(X)      # one value written over a share of a column's readings (erased_values.py)
     if found:
         return found
     return check_repeated_rows(X, y, class_ids=class_ids)

@@ -43,6 +43,18 @@ host.
   ``RELATION_GAP`` less. Only the split's rows that lie among the training rows are compared (nearer
   a training row than ``RELATION_COVER`` of the training rows are to theirs): a split that moves
   beyond the training inputs (a split in time) is judged by the checks above, not as a new relation.
+- classes coded otherwise in the split (``_recoded``; class ids): a second source that codes positive as
+  0, ids assigned in another order. The training rows' ``RELATION_K`` nearest neighbours vote each of the
+  split's rows a class (inputs in training stds, the rows among the training rows as above; each
+  class's vote share divided by its training share, so the votes carry no training prior); the
+  confusion of votes and the split's labels is read under the relabelling that agrees most (the
+  Hungarian assignment, ``scipy.optimize.linear_sum_assignment``). Flagged when it moves classes, the
+  split's agreement rises by ``RECODE_GAP`` of its rows, and every moved class's rows are voted its new
+  class more often than their own by ``RECODE_Z`` standard errors (a sign test per class). Unlike
+  ``_relation`` it does not read the votes' shares, so it runs where the class shares differ too: with
+  the prior divided out, a class's rows are voted their own class at least as often as any other
+  wherever the inputs tell it apart, whatever the split's mix; where they cannot (two confusable
+  classes, votes near chance) no class's move is significant.
 - one-hot input columns (``_categories``): a run of at least ``MIN_CATEGORIES`` adjacent columns of
   two values each (0 / 1, or the same standardized: the larger value read as 1) with exactly one 1 in
   every training row is a category's one-hot encoding. A split's row whose
@@ -126,6 +138,9 @@ RELATION_COVER = 0.9      # relation: a split's row "among the training rows": n
                           # training rows are to their own nearest neighbour
 RELATION_OWN = 0.5        # relation: the split's own neighbours explain at least half its targets' variance ...
 RELATION_GAP = 0.5        # ... and the training split's neighbours explain half of the variance less
+RECODE_Z = 4.0            # recoded classes: every moved class's rows land on its new class this many standard
+                          # errors more often than on their own (sign test; one-sided p ~ 3e-5 per class)
+RECODE_GAP = 0.2          # ... and the split's accuracy rises by a fifth of its rows under the relabelling
 SMALL_TRAIN = 0.5         # sizes: a warning when training has fewer rows than half a validation or test split (the
                           # usual cut gives training 2x to 8x a split's rows: ESL 7.2's 50 / 25 / 25, 60 / 20 / 20,
                           # 80 / 10 / 10; a held-out share t <= 1/3 read as training's gives t / (1 - t) <= 0.5);
@@ -415,6 +430,81 @@ def _relation(train_pair, name, other_pair) -> list[Finding]:
                            "rows_compared": int(covered.sum()), "rows": int(Xo.shape[0])}, where=name)]
 
 
+def relabelling(confusion: torch.Tensor) -> list[int]:
+    """The relabelling ``perm`` (label ``j`` read as class ``perm[j]``) under which the most rows of
+    ``confusion`` (votes x labels, counts) agree: the assignment of labels to votes that maximizes
+    ``sum_j confusion[perm[j], j]`` (Hungarian method, ``scipy.optimize.linear_sum_assignment``)."""
+    from scipy.optimize import linear_sum_assignment     # lazily: scipy.optimize's import is slow
+    votes, labels = linear_sum_assignment(confusion.double().numpy(), maximize=True)
+    perm = list(range(confusion.shape[1]))
+    for v, j in zip(votes.tolist(), labels.tolist()):
+        perm[j] = v
+    return perm
+
+
+def _recoded(train_pair, name, other_pair) -> list[Finding]:
+    """``split_mismatch`` when the split's classes are coded otherwise than training's (module
+    docstring: classes coded otherwise in the split)."""
+    t, o = _rows(train_pair, RELATION_ROWS), _rows(other_pair, RELATION_ROWS)
+    if t is None or o is None or t[0].shape[1] != o[0].shape[1] or t[1].ndim != 1 or o[1].ndim != 1:
+        return []
+    (Xt, yt), (Xo, yo) = t, o
+    finite_t, finite_o = torch.isfinite(Xt).all(dim=1), torch.isfinite(Xo).all(dim=1)
+    Xt, yt, Xo, yo = Xt[finite_t], yt[finite_t], Xo[finite_o], yo[finite_o]
+    if Xt.shape[0] <= RELATION_K or Xo.shape[0] < RELATION_MIN_ROWS:
+        return []
+    mean, std = Xt.mean(dim=0), Xt.std(dim=0)
+    varies = std > 0
+    if not bool(varies.any()):
+        return []
+    projection = None
+    if int(varies.sum()) > RELATION_DIMS:   # a seeded random projection keeps distances (Johnson-Lindenstrauss)
+        g = torch.Generator().manual_seed(0)
+        projection = torch.randn(int(varies.sum()), RELATION_DIMS, generator=g, dtype=torch.float64) / RELATION_DIMS ** 0.5
+    Zt = _inputs(Xt[:, varies], mean[varies], std[varies], projection)
+    Zo = _inputs(Xo[:, varies], mean[varies], std[varies], projection)
+    ids = torch.unique(torch.cat([yt, yo]))
+    if ids.numel() < 2:
+        return []
+    d_train = torch.cdist(Zt, Zt)
+    d_train.fill_diagonal_(math.inf)
+    d_train[d_train == 0] = math.inf               # a repeated row (oversampling) is no neighbour of its copy
+    d_cross = torch.cdist(Zo, Zt)
+    covered = d_cross.min(dim=1).values <= torch.quantile(d_train.min(dim=1).values, RELATION_COVER)
+    if int(covered.sum()) < RELATION_MIN_ROWS:
+        return []
+    # each class's vote share over its training share: votes free of the training prior, so a class
+    # training holds less of is not outvoted by the majority where the inputs overlap
+    share = _target_matrix(yt, ids).mean(dim=0).clamp(min=1.0 / yt.shape[0])
+    votes = (_neighbour_mean(d_cross[covered], _target_matrix(yt, ids), RELATION_K) / share).argmax(dim=1)
+    labels = torch.searchsorted(ids, yo[covered])
+    confusion = torch.zeros(ids.numel(), ids.numel(), dtype=torch.float64)
+    confusion.index_put_((votes, labels), torch.ones_like(votes, dtype=torch.float64), accumulate=True)
+    perm = relabelling(confusion)
+    moved = [j for j in range(len(perm)) if perm[j] != j]
+    if not moved:
+        return []
+    rows = float(confusion.sum())
+    coded, relabelled = float(confusion.trace()) / rows, sum(float(confusion[perm[j], j]) for j in range(len(perm))) / rows
+    def z(j):                                   # sign test: the class's rows voted its new class against its own
+        a, b = float(confusion[perm[j], j]), float(confusion[j, j])
+        return (a - b) / math.sqrt(a + b) if a + b > 0 else 0.0
+    if relabelled - coded < RECODE_GAP or min(z(j) for j in moved) < RECODE_Z:
+        return []
+    pairs = {int(ids[j]): int(ids[perm[j]]) for j in moved}
+    said = ", ".join(f"{a} as {b}" for a, b in list(pairs.items())[:SHOWN])
+    return [make("split_mismatch",
+                 f"the {name} split's classes read as coded otherwise than training's: the training rows' "
+                 f"{RELATION_K} nearest neighbours agree with {coded:.1%} of its labels as coded and with "
+                 f"{relabelled:.1%} when its labels are read {said}, every moved class by at least "
+                 f"{min(z(j) for j in moved):.0f} standard errors (a second source's label convention, ids "
+                 f"assigned in another order: map the split's labels to training's codes)",
+                 evidence={"split": name, "relabelling": pairs, "accuracy_as_coded": coded,
+                           "accuracy_relabelled": relabelled, "z": min(z(j) for j in moved), "k": RELATION_K,
+                           "rows_compared": int(rows), "rows": int(Xo.shape[0])},
+                 where=f"{name} labels")]      # beside the class shares' info at ``name`` (Diagnosis keeps one per place)
+
+
 def one_hot_runs(X: torch.Tensor) -> list[tuple[int, int]]:
     """Runs ``(start, stop)`` of at least ``MIN_CATEGORIES`` adjacent columns of ``X`` (N, D) that hold
     only 0 and 1 with exactly one 1 per row over the run, cut greedily left to right. Column sums by
@@ -604,7 +694,8 @@ def check_splits(splits) -> list[Finding]:
                 by_class = _classes(train, name, other)
                 found += by_class
                 if all(f.severity == "info" for f in by_class) and not mislabelled:
-                    shifted = _features(splits.train, name, _mirrored(pair, axes))
+                    # a relabelling moves every class's mean, which features_shift would read as a shift
+                    shifted = _recoded(splits.train, name, pair) or _features(splits.train, name, _mirrored(pair, axes))
                     # the neighbours' class votes follow the training shares: with other shares (the
                     # info finding, a resampled split) they would differ without any relabelling
                     found += shifted or ([] if by_class else _relation(splits.train, name, pair))

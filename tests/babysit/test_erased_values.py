@@ -1,0 +1,89 @@
+import numpy as np
+import torch
+
+from trainwell.babysit import erased_values as ev
+from trainwell.babysit.input_content import check_inputs_informative
+
+
+def _incomes(n, seed):
+    """A table of 5 columns: two skewed amounts (lognormal, gamma), a normal reading, a Poisson count and
+    a zero-inflated amount (70 % zeros)."""
+    rng = np.random.default_rng(seed)
+    amount = rng.exponential(3.0, n) * (rng.random(n) < 0.3)
+    return np.column_stack([rng.lognormal(2.0, 0.8, n), rng.gamma(1.5, 10.0, n), rng.normal(5, 2, n),
+                            rng.poisson(3.0, n), amount])
+
+
+def _standardized(X):
+    return (X - X.mean(0)) / X.std(0)
+
+
+def test_a_log_of_standardized_columns_then_nan_to_num_is_found_and_the_log_before_scaling_is_not():
+    X = _incomes(1500, 0)
+    healthy = X.copy()
+    healthy[:, :2] = np.log(healthy[:, :2])
+    assert ev.check_erased_values(torch.tensor(_standardized(healthy), dtype=torch.float32)) == []
+    broken = _standardized(X)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        broken[:, :2] = np.nan_to_num(np.log(broken[:, :2]), nan=0.0, neginf=0.0)
+    found = ev.check_erased_values(torch.tensor(broken, dtype=torch.float32))
+    assert len(found) == 1 and found[0].code == "uninformative_inputs"
+    assert found[0].evidence["columns"] == [0, 1]
+    # the share filled is the share of rows below the column's mean
+    below = float((X[:, 0] < X[:, 0].mean()).mean())
+    assert abs(found[0].evidence["masses"][0]["share"] - below) < 1e-9
+
+
+def test_a_square_root_of_centred_values_filled_with_the_mean_is_found():
+    rng = np.random.default_rng(1)
+    X = rng.normal(0, 1, (800, 3))
+    with np.errstate(invalid="ignore"):
+        X[:, 2] = np.sqrt(X[:, 2] + 0.3)
+    X[:, 2] = np.where(np.isnan(X[:, 2]), np.nanmean(X[:, 2]), X[:, 2])
+    found = ev.check_erased_values(torch.tensor(_standardized(X), dtype=torch.float64))
+    assert [f.evidence["columns"] for f in found] == [[2]]
+
+
+def test_zero_inflated_amounts_counts_and_clipping_stay_quiet():
+    X = _standardized(_incomes(1500, 2))
+    rng = np.random.default_rng(3)
+    clipped = np.clip(rng.normal(0, 1, 1500), None, 0.0)          # half the rows capped at 0: an end
+    X = np.column_stack([X, clipped, rng.integers(1, 6, 1500)])  # a rating: few values
+    assert ev.check_erased_values(torch.tensor(X, dtype=torch.float32)) == []
+
+
+def test_values_at_the_float_limit_are_found_in_float32_and_float64():
+    for dtype, npdtype in ((torch.float32, np.float32), (torch.float64, np.float64)):
+        X = np.random.default_rng(4).normal(1.0, 0.5, (500, 4)).astype(npdtype)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            X[:, 3] = np.nan_to_num(np.log(np.abs(X[:, 3]) * (np.arange(500) % 50 != 0)))
+        found = ev.check_erased_values(torch.tensor(X, dtype=dtype))
+        assert len(found) == 1 and found[0].evidence["columns"] == [3]
+        assert found[0].evidence["huge"][0]["rows"] == 10
+        assert found[0].evidence["huge"][0]["value"] == float(np.finfo(npdtype).min)
+    # a large but real value (Avogadro's number) is no limit
+    X = np.random.default_rng(5).normal(6.0e23, 1e21, (500, 2))
+    assert ev.huge_values(torch.tensor(X), torch.float64) == []
+
+
+def test_input_content_reports_the_erasure():
+    X = _standardized(_incomes(1200, 6))
+    y = torch.tensor(X[:, 0] + X[:, 1], dtype=torch.float32)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        X[:, 0] = np.nan_to_num(np.log(X[:, 0]), nan=0.0, neginf=0.0)
+    found = check_inputs_informative(torch.tensor(X, dtype=torch.float32), y, class_ids=False)
+    assert any(f.code == "uninformative_inputs" and f.evidence.get("columns") == [0] for f in found)
+
+
+def test_sequences_padded_with_0_after_or_before_their_readings_stay_quiet():
+    rng = np.random.default_rng(7)
+    lengths = rng.integers(4, 20, 1000)
+    post = np.zeros((1000, 20))
+    for i, n in enumerate(lengths):
+        post[i, :n] = rng.normal(0, 1, n)
+    pre = post[:, ::-1].copy()
+    for X in (post, pre):
+        assert ev.check_erased_values(torch.tensor(X, dtype=torch.float32)) == []
+    # the same zeros written independently per column (a transform's fill) are found
+    shuffled = np.column_stack([rng.permutation(post[:, j]) for j in range(20)])
+    assert ev.check_erased_values(torch.tensor(shuffled, dtype=torch.float32)) != []

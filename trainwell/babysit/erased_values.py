@@ -1,0 +1,156 @@
+"""Readings a transform erased: ``uninformative_inputs`` for a column where one step wrote one value
+over a large share of its readings, or wrote values no reading has.
+
+**A value inside the readings, in a large share of the rows** (``interior_mass``). A transform that
+is undefined on part of a column's range, and a fill of what it returns there, replace every reading
+of that part with one value: ``np.log`` after ``StandardScaler`` (every value below the mean is
+negative, its log NaN) followed by ``np.nan_to_num`` writes 0 over half the rows; a ``sqrt`` of
+centred values, a ratio whose denominator crossed 0, the same. The model then sees one number where
+the rows had a range of readings. Zero-inflated quantities (counts, amounts, a gated load: 0 when off)
+also repeat one value in many rows, and they are real; what tells them apart is where the value lies.
+A real "none" is the end of the quantity's range: the other readings start next to it on one side
+(the zeros of an amount, the off state of a load, top-coding at a cap). An erasure's value is
+wherever the fill put it, and a fill of 0 on a transformed column lands among its readings: the
+column is continuous on *both* sides of the mass. Three marks, all needed, on one column:
+
+1. one exact value in at least ``MASS_SHARE`` of the rows (a continuous reading repeats by chance only
+   on a grid's few values);
+2. the other rows are continuous readings: at least ``value_codes.MIN_DISTINCT`` distinct values, and
+   at least ``CONTINUOUS`` of them distinct from each other (counts, ratings and grids repeat their
+   values: a count of 1 between 0 and 2 is a value of the count, not a fill);
+3. at least ``MIN_SIDE`` of the other rows lie strictly below the value and ``MIN_SIDE`` strictly above.
+
+A padded sequence stored as a row (``(N, L)``, every row padded to the longest with 0) repeats its pad
+among the readings too, at the positions past each row's end: there the rows holding the pad at one
+position hold it at the next one as well (after the readings) or at the one before (before them).
+A mass whose rows and the rows of the same value in an adjacent column are nested (the smaller set
+within the larger, to ``NESTED`` of its rows) is a pad (``padded``), not an erasure: a transform
+erases each column on the rows of its own values, and two independent columns below their means
+share about the product of their shares.
+
+What stays quiet by construction: zero-inflated counts and amounts (mass at an end), gated
+quantities, clipping and top-coding (the mass at an end), categories and flags (few distinct values),
+a missing-value code beyond the readings (``value_codes``' own). What it cannot tell apart: a real
+quantity whose "no change" sits between its ups and downs (a net transfer, 0 for most accounts,
+continuous either side) reads as an erasure; the message says so.
+
+**Values at the float format's limit** (``huge_values``). ``np.nan_to_num`` replaces ``-inf`` (a log
+of 0) and ``inf`` with the largest finite number of the dtype, 1.8e308 for float64 and 3.4e38 for
+float32; no measurement lies within ``LIMIT_FACTOR`` of those (Avogadro's number is 6e23). One such
+value in a column already dwarfs its readings: standardized, every other row becomes the same
+number.
+
+Read on at most ``value_codes.ROWS`` training rows of a table (a 2-D input), on the host, before any
+loss is computed.
+"""
+from __future__ import annotations
+
+import torch
+
+from trainwell.babysit.findings import Finding, make
+from trainwell.babysit.value_codes import MIN_DISTINCT, MIN_ROWS, ROWS
+
+MASS_SHARE = 0.25         # one exact value in >= a quarter of the rows: a large share of the readings gone (a
+                          # continuous reading repeats by chance in ~1/N of them; value_codes' codes start at 1 %)
+CONTINUOUS = 0.5          # the other rows: >= half their values distinct from each other (a count or a grid
+                          # repeats each value many times; measurements to a few digits rarely repeat)
+MIN_SIDE = 0.2            # ... and >= a fifth of them on each side of the value (an end of the range holds none)
+NESTED = 0.99            # a pad: >= 99 % of the smaller of two adjacent columns' rows of the value are the larger's
+LIMIT_FACTOR = 1e-3       # values of magnitude >= 1e-3 x the dtype's largest finite number: no measurement
+LISTED = 5                # the columns named in a message
+
+
+def interior_mass(column: torch.Tensor) -> dict | None:
+    """The three marks of an erasure (module docstring) on one column's finite values (float64):
+    ``{"value", "share", "below", "above", "distinct"}``, or None where any is missing."""
+    n = column.shape[0]
+    if n < MIN_ROWS:
+        return None
+    values, counts = torch.unique(column, return_counts=True)
+    top = int(torch.argmax(counts))
+    share = float(counts[top]) / n
+    if share < MASS_SHARE:
+        return None
+    value = float(values[top])
+    others = column[column != value]
+    distinct = int(values.numel()) - 1
+    if distinct < MIN_DISTINCT or distinct < CONTINUOUS * others.shape[0]:
+        return None
+    below, above = float((others < value).double().mean()), float((others > value).double().mean())
+    if min(below, above) < MIN_SIDE:
+        return None
+    return {"value": value, "share": share, "below": below, "above": above, "distinct": distinct}
+
+
+def padded(x: torch.Tensor, column: int, value: float) -> bool:
+    """``column``'s rows holding ``value`` and those holding it in the column before or after are nested:
+    the smaller set lies, to ``NESTED`` of its rows, within the larger (a sequence's pad past its end or
+    before its start: the last position holds the pad on every row that pads an earlier one; module
+    docstring)."""
+    rows = x[:, column] == value
+    for other in (column - 1, column + 1):
+        if 0 <= other < x.shape[1]:
+            beside = x[:, other] == value       # the smaller of the two sets of rows within the larger
+            smaller = min(float(rows.double().sum()), float(beside.double().sum()))
+            if smaller > 0 and float((rows & beside).double().sum()) >= NESTED * smaller:
+                return True
+    return False
+
+
+def huge_values(x: torch.Tensor, dtype: torch.dtype) -> list[dict]:
+    """Columns of ``x`` (rows x columns, float64) holding values within ``LIMIT_FACTOR`` of ``dtype``'s
+    largest finite number: ``{"column", "rows", "value"}`` each."""
+    limit = LIMIT_FACTOR * torch.finfo(dtype if dtype.is_floating_point else torch.float32).max
+    huge = torch.isfinite(x) & (x.abs() >= limit)
+    return [{"column": int(j), "rows": int(huge[:, j].sum()), "value": float(x[huge[:, j], j][0])}
+            for j in torch.nonzero(huge.any(dim=0)).flatten().tolist()]
+
+
+def check_erased_values(X) -> list[Finding]:
+    """``uninformative_inputs`` (a warning) for columns whose readings a transform erased: one value
+    among the readings in a large share of the rows, or values at the float format's limit (module
+    docstring)."""
+    if not torch.is_tensor(X) or X.ndim != 2 or not torch.is_floating_point(X) or X.shape[0] < MIN_ROWS:
+        return []
+    x = X[:ROWS].detach().to("cpu", torch.float64)
+    found = []
+    huge = huge_values(x, X.dtype)
+    if huge:
+        said = ", ".join(f"column {h['column']}: {h['value']:.3g} in {h['rows']} rows" for h in huge[:LISTED])
+        found.append(make(
+            "uninformative_inputs",
+            f"input values at the float format's limit ({said}): no reading is that large; np.nan_to_num writes "
+            f"them for inf (a log of 0, a division by 0), and beside them every other value of the column is the "
+            f"same number once scaled",
+            evidence={"huge": huge[:LISTED], "columns": [h["column"] for h in huge], "rows_read": int(x.shape[0])},
+            severity="warning", where="input values",
+            fix="find the step that makes inf (a log or division of values <= 0) and transform before scaling "
+                "(np.log of the raw positive values, then StandardScaler), or drop / impute those rows"))
+    huge_columns = {h["column"] for h in huge}
+    masses = []
+    for j in range(x.shape[1]):
+        if j in huge_columns:
+            continue
+        column = x[:, j]
+        mass = interior_mass(column[torch.isfinite(column)])
+        if mass is not None and not padded(x, j, mass["value"]):
+            masses.append({"column": j, **mass})
+    if masses:
+        first = masses[0]
+        said = ", ".join(f"column {m['column']}: {m['value']:.4g} in {100 * m['share']:.0f}% of the rows"
+                         for m in masses[:LISTED])
+        found.append(make(
+            "uninformative_inputs",
+            f"input column{'s hold' if len(masses) > 1 else ' holds'} one value among their readings in a large share of "
+            f"the rows ({said}{' ...' if len(masses) > LISTED else ''}): column {first['column']}'s other rows are "
+            f"continuous on both sides of it ({100 * first['below']:.0f}% below, {100 * first['above']:.0f}% above, "
+            f"{first['distinct']} distinct values), so the value is no end of the range (a zero count, an amount "
+            f"of none) but a fill over readings a transform erased: a log or square root of standardized values "
+            f"(undefined below the mean) then nan_to_num; a quantity whose 'no change' lies between its ups and "
+            f"downs is real and reads so too",
+            evidence={"masses": masses[:LISTED], "columns": [m["column"] for m in masses],
+                      "rows_read": int(x.shape[0])},
+            severity="warning", where="input values",
+            fix="transform the raw values before scaling (np.log of the positive raw column, then StandardScaler), "
+                "never a log or root of standardized values"))
+    return found
