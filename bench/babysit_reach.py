@@ -1,4 +1,4 @@
-"""The data checks of what reaches the model, alone, on every pair of the user sets (1-19): no doctor.
+"""The data checks of what reaches the model, alone, on every pair of the user sets (1-20): no doctor.
 
 For each pair's healthy and broken side the run is prepared as ``doctor`` prepares it (``prepare``:
 the splits placed, the config's ``preprocess`` fitted on the training split) and the checks that read
@@ -8,7 +8,7 @@ the training rows and the splits run on what the pre-flight reads: ``first_layer
 Each alarm (a warning or an error) is printed with its side, so a change to these checks is measured
 for false alarms (healthy sides) and for what it finds (broken sides) in CPU seconds, not hours:
 
-    OMP_NUM_THREADS=1 PYTHONPATH=. python bench/babysit_reach.py [--sets 1 2 ... 19] [--gen FIRST PARENTS]
+    OMP_NUM_THREADS=1 PYTHONPATH=. python bench/babysit_reach.py [--sets 1 2 ... 20] [--gen FIRST PARENTS]
         [--suite] [--json OUT]
 """
 from __future__ import annotations
@@ -29,7 +29,7 @@ from trainwell.babysit import first_layer, input_content, split_checks  # noqa: 
 from trainwell.babysit.preflight import CLASS_ID_KINDS, resolve_loss  # noqa: E402
 from trainwell.train.fit import prepare  # noqa: E402
 
-SETS = {1: "babysit_user", **{k: f"babysit_user{k}" for k in range(2, 20)}}
+SETS = {1: "babysit_user", **{k: f"babysit_user{k}" for k in range(2, 21)}}
 
 
 def prepared(model, tr, va, te, opts):

@@ -716,3 +716,119 @@ def test_set19_training_choices_do_what_the_docstring_says():
         ema.on_after_step(state)
         ema.on_fit_end(state)              # the average: share of the old weights, the rest the new
         assert all(torch.allclose(p, b + 1.0 - share, atol=1e-6) for p, b in zip(net.parameters(), before))
+
+
+# Set 20 (bench/babysit_user20.py): written and committed unrun (its training and babysitter are
+# the lead's, on the final merge); two of its faults change the training split's size (the trim, the
+# hstack); its faults are what its docstring says they are (checked on the data, the models, the
+# loss, the schedule and the callback, no training).
+SET20 = _load("babysit_user20")
+SET20_RESIZED = frozenset({"presses_trim_to_batch_multiple", "orders_hstack_for_vstack"})
+
+
+def test_set20_repairable_names_every_pair():
+    assert set(SET20.REPAIRABLE) == set(SET20.PAIRS) and len(SET20.PAIRS) == 18
+    assert SET20.NO_ACTION >= SET20.user19.NO_ACTION
+
+
+@pytest.mark.parametrize("pair", sorted(SET20.PAIRS))
+def test_set20_both_sides_build_and_take_their_inputs(pair):
+    _build_both_sides(SET20, pair, resized=SET20_RESIZED)
+
+
+def test_set20_data_faults_change_what_the_docstring_says():
+    import numpy as np
+    y = np.random.default_rng(0).integers(0, 3, 1000)
+    rows = np.arange(1000, dtype=np.float64)[:, None]           # each row's features: its own index
+    parts = SET20.split_separately(rows, y, seed=3, standardize=False)
+    for x, t in parts:                                          # most rows beside another row's label
+        own = torch.tensor(y[x[:, 0].long().numpy()])
+        assert float((own == t).float().mean()) < 0.5
+    X, _ = SET20.boiler_days(2400, seed=1402)
+    cold = X[:, SET20.TEMPERATURE] < -1.0
+    assert 0.05 < cold.mean() < 0.2                             # the days log1p turns to NaN
+    healthy, broken = [SET20.PAIRS["houses_train_targets_cast_long"](b)[1] for b in (False, True)]
+    t = broken[0][1]
+    assert torch.equal(t, healthy[0][1].trunc()) and float((t == 0).float().mean()) > 0.5
+    assert float(t.abs().max()) <= 3.0 and torch.equal(broken[1][1], healthy[1][1])
+    X, y = SET20.wear_windows(600, seed=1)
+    rms = np.sqrt((X ** 2).mean(1))
+    assert rms[y == 0].max() < rms[y == 2].min()                # the amplitude is the class ...
+    z = SET20.znorm_rows(X)
+    assert np.allclose(z.std(1), 1.0, atol=1e-4)                # ... and every normalized window has std 1
+    healthy, broken = [SET20.PAIRS["alerts_codes_standardized_before_embedding"](b)[1] for b in (False, True)]
+    codes, seen = healthy[0][0].long(), broken[0][0].long().clamp(0, 23)
+    alerts = [int(seen[codes == c][0]) for c in range(3)]
+    assert len(set(alerts)) == 1 and len(seen.unique()) <= 3   # the three alert codes one token
+    X, y = SET20.tank_images(300, seed=2)
+    filled = (X[:, :, 5:11].mean(2) > 0.5).sum(1)               # rows of liquid between the glass's edges
+    for k, level in enumerate(SET20.TANK_LEVELS):
+        assert abs(np.median(filled[y == k]) - 16 * level) <= 1.0
+    spacing = 16 * (SET20.TANK_LEVELS[1] - SET20.TANK_LEVELS[0])
+    assert 16 * SET20.DETECTION_SHIFT > spacing                 # a shift moves the level past the next class's
+    _, broken = [SET20.PAIRS["orders_hstack_for_vstack"](b)[1] for b in (False, True)]
+    assert broken[0][0].shape[1] == 16
+
+
+def test_set20_model_faults_do_what_the_docstring_says():
+    torch.manual_seed(0)
+    x = torch.randn(16, 8)
+    model, parts, opts, _ = SET20.PAIRS["turbines_batchnorm_momentum_zero"](True)
+    model.train()
+    model(parts[0][0][:64])
+    bn = model[1]
+    assert torch.equal(bn.running_mean, torch.zeros(64)) and torch.equal(bn.running_var, torch.ones(64))
+    assert isinstance(opts["optimizer"], torch.optim.SGD)
+    gru = SET20.HourGRU(1, 32).gru
+    assert gru.hidden_size == 1 and gru.num_layers == 32
+    whole, rows = SET20.NormResMLP(8, 3, whole_shape=True), SET20.NormResMLP(8, 3)
+    with torch.no_grad():                  # the whole-shape layer norm: a row's output depends on the batch
+        assert not torch.allclose(whole(x)[:1], whole(x[:2])[:1], atol=1e-5)
+        rows.load_state_dict(whole.state_dict())
+        assert torch.allclose(rows(x)[:1], rows(x[:2])[:1], atol=1e-5)
+    cnn, img = SET20.CircularCNN(padding_mode="circular"), torch.zeros(1, 1, 8, 8)
+    img[0, 0, 0, 0] = 1.0                  # a corner pixel reaches the opposite corner through the wrap
+    with torch.no_grad():
+        out = cnn.conv1(img) - cnn.conv1(torch.zeros_like(img))
+        assert float(out[0, :, 7, 7].abs().sum()) > 0
+    for broken, share in ((False, SET20.FRAUD_SHARE), (True, 1 - SET20.FRAUD_SHARE)):
+        model, parts, _, _ = SET20.PAIRS["claims_output_bias_prior_sign_flipped"](broken)
+        with torch.no_grad():
+            fraud = torch.softmax(model(parts[0][0]), 1)[:, 1].mean()
+        assert abs(float(fraud) - share) < 0.1
+    pool = SET20.CartPool(add_mask=True)
+    ids = torch.tensor([[5, 1, 7, 9, 11, 13, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]]).float()
+    with torch.no_grad():
+        torch.nn.init.zeros_(pool.score.weight)
+        torch.nn.init.zeros_(pool.score.bias)              # equal scores: the mask alone sets the weights
+        h = pool.tokens(ids.long()) + pool.positions(torch.arange(20))
+        weights = torch.where(ids == 0, torch.e, 1.0)          # each padding step e times a token's weight
+        expected = pool.head((weights / weights.sum()).unsqueeze(-1).mul(h).sum(1))
+        assert torch.allclose(pool(ids), expected, atol=1e-5)
+
+
+def test_set20_training_choices_do_what_the_docstring_says():
+    from types import SimpleNamespace
+    model, parts, opts, _ = SET20.PAIRS["kilns_warmup_counted_in_samples"](True)
+    steps = SET20.KILN_EPOCHS * -(-len(parts[0][0]) // SET20.KILN_BATCH)
+    assert steps == 900 and opts["schedule"](steps) < 0.35     # the run ends a third of the way up
+    _, _, healthy_opts, _ = SET20.PAIRS["kilns_warmup_counted_in_samples"](False)
+    assert healthy_opts["schedule"](90) == 1.0 and healthy_opts["schedule"](900) < 1e-6
+    _, _, opts, _ = SET20.PAIRS["looms_linear_scaling_rule_adam"](True)
+    assert opts["batch_size"] == 512 and abs(opts["lr"] - 0.016) < 1e-12
+    logits = torch.zeros(6, 2, requires_grad=True)
+    SET20.bce_first_logit(logits, torch.tensor([0, 1, 0, 1, 1, 0])).backward()
+    assert float(logits.grad[:, 1].abs().sum()) == 0.0         # the second logit never trains
+    _, parts, opts, _ = SET20.PAIRS["presses_trim_to_batch_multiple"](True)
+    assert len(parts[0][0]) == 1440 // 32
+    _, _, opts, _ = SET20.PAIRS["tanks_translate_level_classes"](True)
+    assert opts["augment"][1] == {"name": "translate", "max_shift": SET20.DETECTION_SHIFT}
+    model, _, opts, _ = SET20.PAIRS["exposures_freeze_batchnorm_callback"](True)
+    freeze = opts["callbacks"][0]
+    model.train()
+    state = SimpleNamespace(model=model, epoch=SET20.FREEZE_BN_EPOCH - 1)
+    freeze.on_before_step(state)
+    assert model.norm1.training
+    state.epoch = SET20.FREEZE_BN_EPOCH
+    freeze.on_before_step(state)
+    assert not model.norm1.training and not model.norm2.training and model.conv1.training
