@@ -345,7 +345,7 @@ def test_a_binary_split_with_its_positive_coded_0_is_found_on_an_imbalanced_weak
     Xv, yv = _blobs(600, 5, classes=2, shares=[0.85, 0.15], dims=8, gap=0.8)
     found = _recoded_split((X, y), (Xv, 1 - yv))
     assert len(found) == 1 and found[0].evidence["relabelling"] == {0: 1, 1: 0}
-    # the flip moves the class shares too (an info at the split): the doctor's Diagnosis keeps both
+    # the flip moves the class shares too (an info at "validation class shares"): the Diagnosis keeps both
     from trainwell.babysit.findings import Diagnosis
     kept = Diagnosis(sp.check_splits(SimpleNamespace(train=(X, y), val=(Xv, 1 - yv), test=None))).findings
     assert any(f.severity == "warning" and "relabelling" in f.evidence for f in kept)
@@ -365,3 +365,15 @@ def test_healthy_splits_stay_quiet_near_chance_imbalanced_or_with_another_mix(se
     X, y = _blobs(2000, 50 + seed, classes=2, shares=[0.9, 0.1], gap=0.0)
     Xv, yv = _blobs(600, 60 + seed, classes=2, shares=[0.1, 0.9], gap=0.0)
     assert _recoded_split((X, y), (Xv, yv)) == []
+
+
+def test_the_class_shares_info_does_not_hide_a_warning_on_the_same_split():
+    """The class shares' info sits at its own place: a split whose shares differ and whose features
+    moved keeps both in a Diagnosis (one finding per code and place), the warning counted."""
+    from trainwell.babysit.findings import Diagnosis
+    X, y = _blobs(2000, 4, classes=2, shares=[0.5, 0.5], dims=8, gap=1.0)
+    Xv, yv = _blobs(600, 5, classes=2, shares=[0.9, 0.1], dims=8, gap=1.0)
+    found = sp.check_splits(SimpleNamespace(train=(X, y), val=(Xv + 3.0, yv), test=None))
+    assert {(f.severity, f.where) for f in found} >= {("info", "validation class shares")}
+    kept = Diagnosis(found).findings
+    assert any(f.severity == "warning" and f.where == "validation" for f in kept), [(f.severity, f.where) for f in kept]

@@ -215,7 +215,9 @@ def _classes(train, name, other) -> list[Finding]:
                  f"then follow the training shares",
                  evidence={"split": name, "tv": tv, "expected_tv": noise, "classes": ids.tolist(),
                            "train_counts": a.tolist(), f"{name}_counts": b.tolist()},
-                 where=name, severity="info")]
+                 # a place of its own: a Diagnosis keeps one finding per code and place, and at ``name``
+                 # this info would hide the split's warnings measured after it (features, relation)
+                 where=f"{name} class shares", severity="info")]
 
 
 def _rows(pair, limit: int, *, texture: bool = False):
@@ -502,7 +504,7 @@ def _recoded(train_pair, name, other_pair) -> list[Finding]:
                  evidence={"split": name, "relabelling": pairs, "accuracy_as_coded": coded,
                            "accuracy_relabelled": relabelled, "z": min(z(j) for j in moved), "k": RELATION_K,
                            "rows_compared": int(rows), "rows": int(Xo.shape[0])},
-                 where=f"{name} labels")]      # beside the class shares' info at ``name`` (Diagnosis keeps one per place)
+                 where=f"{name} labels")]
 
 
 def one_hot_runs(X: torch.Tensor) -> list[tuple[int, int]]:
