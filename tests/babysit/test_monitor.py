@@ -13,7 +13,7 @@ from trainwell.babysit.cost import StepWork, sampling_period
 from trainwell.babysit.monitor import SAMPLE_ONLY_RULES, Monitor
 from trainwell.babysit import rules as RULES_MODULE
 from trainwell.babysit.rules import RULES
-from trainwell.train.state import Stop, StopKind
+from trainwell.train.state import StopKind
 
 X, Y, XV, YV = digits()
 

@@ -194,7 +194,7 @@ def _classes(train, name, other) -> list[Finding]:
                      evidence={"split": name, "unseen_classes": ids[unseen].tolist(), "unseen_share": share,
                                "classes": ids.tolist(), "train_counts": a.tolist(), f"{name}_counts": b.tolist()},
                      where=name, severity="error" if share >= UNSEEN_ERROR else "warning")]
-    p, q = a / a.sum(), b / b.sum()
+    p = a / a.sum()
     absent = (b == 0) & (p * b.sum() >= ABSENT_EXPECTED)
     if bool(absent.any()):
         expected = (p * b.sum())[absent]
