@@ -55,7 +55,7 @@ MASS_SHARE = 0.25         # one exact value in >= a quarter of the rows: a large
 CONTINUOUS = 0.5          # the other rows: >= half their values distinct from each other (a count or a grid
                           # repeats each value many times; measurements to a few digits rarely repeat)
 MIN_SIDE = 0.2            # ... and >= a fifth of them on each side of the value (an end of the range holds none)
-NESTED = 0.99            # a pad: >= 99 % of the smaller of two adjacent columns' rows of the value are the larger's
+NESTED = 0.99             # a pad: >= 99 % of the smaller of two adjacent columns' rows of the value are the larger's
 LIMIT_FACTOR = 1e-3       # values of magnitude >= 1e-3 x the dtype's largest finite number: no measurement
 LISTED = 5                # the columns named in a message
 

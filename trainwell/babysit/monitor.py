@@ -170,8 +170,8 @@ class Monitor:
     def reset_trajectory(self, step: int) -> list:
         """Judge the run afresh from ``step`` on (after a rollback or a change of the model): the
         samples restart, the next step is sampled, and the findings so far are taken out of the
-        diagnosis and returned (so the same code can be reported again). The initial loss and the
-        largest lr seen are kept."""
+        diagnosis and returned (so the same code can be reported again). The initial loss, the
+        largest lr seen and the fit's first sample (``rules.gated_at_init`` reads it) are kept."""
         abandoned, self.diagnosis.findings = self.diagnosis.findings, []
         self.samples = []
         self._resets += 1
