@@ -202,7 +202,8 @@ class Monitor:
         self.every, self._next, self._sampled = saved["every"], saved["next"], saved["sampled"]
         self._evaluated, self._resets, self._steps_seen = saved["evaluated"], saved["resets"], saved["steps_seen"]
         self._max_lr, self._initial_loss = saved["max_lr"], saved["initial_loss"]
-        self._first_sample = saved.get("first_sample")     # older checkpoints: none kept
+        # older checkpoints kept none: {} (not None), so no later sample, taken mid-run, is read as the first
+        self._first_sample = saved.get("first_sample", {})
         self._recorded = saved.get("recorded", len(self.activations))   # older checkpoints: uncapped
         self.work = None if saved["work"] is None else StepWork(**saved["work"])
         self._resumed = True
