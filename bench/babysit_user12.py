@@ -325,7 +325,6 @@ def wagon_traces(n: int, *, seed: int, length: int = 48):
     g = np.random.default_rng(seed)
     y = g.integers(0, 3, n)
     x = np.zeros((n, length, 2))
-    t = np.arange(length)
     for i in range(n):
         speed = g.uniform(-1, 1)
         x[i, :, 1] = speed + 0.1 * np.cumsum(g.normal(0, 0.1, length))

@@ -88,7 +88,6 @@ import hashlib
 import math
 import sys
 import tomllib
-import zlib
 from pathlib import Path
 
 import numpy as np

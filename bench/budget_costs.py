@@ -30,7 +30,6 @@ import babysit_gen as gen  # noqa: E402
 import doctor_time  # noqa: E402
 
 from trainwell.babysit import cost  # noqa: E402
-from trainwell.babysit.budget import Budget  # noqa: E402
 
 
 def models():

@@ -18,12 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import trainwell
-from trainwell.cli import _predict_inputs, _read_config, main
+from trainwell.cli import _read_config, main
 from trainwell.config import OPTIONS, make_config
-from trainwell.data.files import read_inputs
 from trainwell.data.sources import SOURCE_OPTIONS, load
 from trainwell.errors import TrainwellError
-from trainwell.nn.models import MODEL_OPTIONS
 
 SCALE = int(os.environ.get("TRAINWELL_FUZZ_SCALE", "1"))
 

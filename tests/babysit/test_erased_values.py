@@ -87,3 +87,15 @@ def test_sequences_padded_with_0_after_or_before_their_readings_stay_quiet():
     # the same zeros written independently per column (a transform's fill) are found
     shuffled = np.column_stack([rng.permutation(post[:, j]) for j in range(20)])
     assert ev.check_erased_values(torch.tensor(shuffled, dtype=torch.float32)) != []
+
+
+def test_readings_in_half_precision_are_no_float_limit_but_its_largest_value_is():
+    """float16's largest finite number is 65504: 1e-3 of it (65.5) is a reading's size (a pixel's 255, a
+    price), so there only the largest value itself, nan_to_num's fill for inf, counts."""
+    X = np.random.default_rng(8).uniform(0, 255, (500, 3)).astype(np.float16)
+    assert ev.huge_values(torch.tensor(X).double(), torch.float16) == []
+    assert ev.check_erased_values(torch.tensor(X)) == []
+    with np.errstate(divide="ignore"):
+        X[::25, 2] = np.nan_to_num(np.float16(1.0) / np.float16(0.0))
+    found = ev.check_erased_values(torch.tensor(X))
+    assert [f.evidence["columns"] for f in found] == [[2]] and found[0].evidence["huge"][0]["rows"] == 20

@@ -13,7 +13,7 @@ from trainwell.babysit.cost import StepWork, sampling_period
 from trainwell.babysit.monitor import SAMPLE_ONLY_RULES, Monitor
 from trainwell.babysit import rules as RULES_MODULE
 from trainwell.babysit.rules import RULES
-from trainwell.train.state import Stop, StopKind
+from trainwell.train.state import StopKind
 
 X, Y, XV, YV = digits()
 
@@ -466,3 +466,16 @@ def test_the_first_sample_survives_a_reset_and_a_checkpoint():
     resumed = Monitor()
     resumed.load_state_dict(m.state_dict())
     assert resumed.state_dict()["first_sample"] == first
+
+
+def test_a_checkpoint_from_before_the_first_sample_was_kept_takes_no_later_sample_as_the_first():
+    """An older checkpoint holds no first sample: a sample taken after the resume is mid-run, not the
+    gradient at the initial weights, and is not kept as one."""
+    m, _ = run(_GatedBlocks("zero_last"), epochs=1, every=3)
+    saved = m.state_dict()
+    del saved["first_sample"]
+    resumed = Monitor(every=3)
+    resumed.load_state_dict(saved)
+    resumed.reset_trajectory(0)                     # sample again from the next step
+    train(_GatedBlocks("zero_last"), X, Y, val=(XV, YV), epochs=1, callbacks=[resumed])
+    assert resumed.samples and not resumed.state_dict()["first_sample"]

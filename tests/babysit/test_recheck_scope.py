@@ -6,7 +6,6 @@ re-check gives. Costs are asserted in counts (check calls, periodograms), not ti
 import dataclasses
 import inspect
 
-import numpy as np
 import pytest
 import torch
 from torch import nn

@@ -336,7 +336,6 @@ def test_set15_uncapped_warmup_keeps_raising_the_lr():
 
 
 def test_set15_outlier_filter_drops_most_fraud_rows():
-    import numpy as np
     sides = [SET15.PAIRS["fraud_zscore_outliers_dropped"](broken)[1][0][1] for broken in (False, True)]
     fraud = [int((t == 2).sum()) for t in sides]
     assert fraud[0] > 80 and fraud[1] < 0.2 * fraud[0]

@@ -11,7 +11,7 @@ from safetensors.torch import load_file
 from torch import nn
 
 import trainwell
-from trainwell.train.state import Stop, StopKind
+from trainwell.train.state import StopKind
 
 JOB = Path(__file__).with_name("resume_job.py")
 

@@ -36,7 +36,8 @@ continuous either side) reads as an erasure; the message says so.
 
 **Values at the float format's limit** (``huge_values``). ``np.nan_to_num`` replaces ``-inf`` (a log
 of 0) and ``inf`` with the largest finite number of the dtype, 1.8e308 for float64 and 3.4e38 for
-float32; no measurement lies within ``LIMIT_FACTOR`` of those (Avogadro's number is 6e23). One such
+float32; no measurement lies within ``LIMIT_FACTOR`` of those (Avogadro's number is 6e23; float16's
+65504 is within reach of readings, so there only that value itself counts). One such
 value in a column already dwarfs its readings: standardized, every other row becomes the same
 number.
 
@@ -55,8 +56,10 @@ MASS_SHARE = 0.25         # one exact value in >= a quarter of the rows: a large
 CONTINUOUS = 0.5          # the other rows: >= half their values distinct from each other (a count or a grid
                           # repeats each value many times; measurements to a few digits rarely repeat)
 MIN_SIDE = 0.2            # ... and >= a fifth of them on each side of the value (an end of the range holds none)
-NESTED = 0.99            # a pad: >= 99 % of the smaller of two adjacent columns' rows of the value are the larger's
-LIMIT_FACTOR = 1e-3       # values of magnitude >= 1e-3 x the dtype's largest finite number: no measurement
+NESTED = 0.99             # a pad: >= 99 % of the smaller of two adjacent columns' rows of the value are the larger's
+LIMIT_FACTOR = 1e-3       # values of magnitude >= 1e-3 x the dtype's largest finite number: no measurement ...
+MEASURABLE = 1e30         # ... where that lies beyond any reading (Avogadro's number is 6e23); a narrower format
+                          # (float16: 65504) holds real readings there, and only its largest value itself is a fill
 LISTED = 5                # the columns named in a message
 
 
@@ -99,8 +102,10 @@ def padded(x: torch.Tensor, column: int, value: float) -> bool:
 
 def huge_values(x: torch.Tensor, dtype: torch.dtype) -> list[dict]:
     """Columns of ``x`` (rows x columns, float64) holding values within ``LIMIT_FACTOR`` of ``dtype``'s
-    largest finite number: ``{"column", "rows", "value"}`` each."""
-    limit = LIMIT_FACTOR * torch.finfo(dtype if dtype.is_floating_point else torch.float32).max
+    largest finite number (the largest itself where that margin reaches readings, ``MEASURABLE``):
+    ``{"column", "rows", "value"}`` each."""
+    largest = torch.finfo(dtype if dtype.is_floating_point else torch.float32).max
+    limit = LIMIT_FACTOR * largest if LIMIT_FACTOR * largest >= MEASURABLE else largest
     huge = torch.isfinite(x) & (x.abs() >= limit)
     return [{"column": int(j), "rows": int(huge[:, j].sum()), "value": float(x[huge[:, j], j][0])}
             for j in torch.nonzero(huge.any(dim=0)).flatten().tolist()]

@@ -38,7 +38,6 @@ checks both.
 """
 from __future__ import annotations
 
-import math
 
 import torch
 

@@ -170,8 +170,8 @@ class Monitor:
     def reset_trajectory(self, step: int) -> list:
         """Judge the run afresh from ``step`` on (after a rollback or a change of the model): the
         samples restart, the next step is sampled, and the findings so far are taken out of the
-        diagnosis and returned (so the same code can be reported again). The initial loss and the
-        largest lr seen are kept."""
+        diagnosis and returned (so the same code can be reported again). The initial loss, the
+        largest lr seen and the fit's first sample (``rules.gated_at_init`` reads it) are kept."""
         abandoned, self.diagnosis.findings = self.diagnosis.findings, []
         self.samples = []
         self._resets += 1
@@ -202,7 +202,8 @@ class Monitor:
         self.every, self._next, self._sampled = saved["every"], saved["next"], saved["sampled"]
         self._evaluated, self._resets, self._steps_seen = saved["evaluated"], saved["resets"], saved["steps_seen"]
         self._max_lr, self._initial_loss = saved["max_lr"], saved["initial_loss"]
-        self._first_sample = saved.get("first_sample")     # older checkpoints: none kept
+        # older checkpoints kept none: {} (not None), so no later sample, taken mid-run, is read as the first
+        self._first_sample = saved.get("first_sample", {})
         self._recorded = saved.get("recorded", len(self.activations))   # older checkpoints: uncapped
         self.work = None if saved["work"] is None else StepWork(**saved["work"])
         self._resumed = True

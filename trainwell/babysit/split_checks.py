@@ -194,7 +194,7 @@ def _classes(train, name, other) -> list[Finding]:
                      evidence={"split": name, "unseen_classes": ids[unseen].tolist(), "unseen_share": share,
                                "classes": ids.tolist(), "train_counts": a.tolist(), f"{name}_counts": b.tolist()},
                      where=name, severity="error" if share >= UNSEEN_ERROR else "warning")]
-    p, q = a / a.sum(), b / b.sum()
+    p = a / a.sum()
     absent = (b == 0) & (p * b.sum() >= ABSENT_EXPECTED)
     if bool(absent.any()):
         expected = (p * b.sum())[absent]
@@ -351,6 +351,35 @@ def _inputs(X, mean, std, projection):
     return Z @ projection if projection is not None else Z
 
 
+def _compared(Xt, Xo):
+    """The training and the split's rows as the neighbour checks compare them (``_relation``,
+    ``_recoded``): the columns that vary over training, in training stds (``_inputs``), or None
+    where none varies."""
+    mean, std = Xt.mean(dim=0), Xt.std(dim=0)
+    varies = std > 0
+    if not bool(varies.any()):
+        return None
+    Xt, Xo, mean, std = Xt[:, varies], Xo[:, varies], mean[varies], std[varies]
+    projection = None
+    if Xt.shape[1] > RELATION_DIMS:         # a seeded random projection keeps distances (Johnson-Lindenstrauss)
+        g = torch.Generator().manual_seed(0)
+        projection = torch.randn(Xt.shape[1], RELATION_DIMS, generator=g, dtype=torch.float64) / RELATION_DIMS ** 0.5
+    return _inputs(Xt, mean, std, projection), _inputs(Xo, mean, std, projection)
+
+
+def _among_training(Zt, Zo):
+    """``(d_cross, covered)``: the split's rows' distances to the training rows, and which of them lie
+    among the training rows (nearer a training row than ``RELATION_COVER`` of the training rows are
+    to their own nearest); a split that extrapolates in its inputs (a time split) is judged by
+    ``_range`` and ``_features``, not by the neighbour checks."""
+    d_train = torch.cdist(Zt, Zt)
+    d_train.fill_diagonal_(math.inf)
+    d_train[d_train == 0] = math.inf               # a repeated row (oversampling) is no neighbour of its copy
+    d_cross = torch.cdist(Zo, Zt)
+    covered = d_cross.min(dim=1).values <= torch.quantile(d_train.min(dim=1).values, RELATION_COVER)
+    return d_cross, covered
+
+
 def _target_matrix(y, ids):
     """Targets as rows of numbers: one-hot rows over ``ids`` for class ids, the values otherwise."""
     if ids is not None:
@@ -379,30 +408,17 @@ def _relation(train_pair, name, other_pair) -> list[Finding]:
     Xt, yt, Xo, yo = Xt[keep_t], yt[keep_t], Xo[keep_o], yo[keep_o]
     if Xt.shape[0] <= RELATION_K or Xo.shape[0] < RELATION_MIN_ROWS:
         return []
-    mean, std = Xt.mean(dim=0), Xt.std(dim=0)
-    varies = std > 0
-    if not bool(varies.any()):
+    compared = _compared(Xt, Xo)
+    if compared is None:
         return []
-    Xt, Xo, mean, std = Xt[:, varies], Xo[:, varies], mean[varies], std[varies]
-    projection = None
-    if Xt.shape[1] > RELATION_DIMS:         # a seeded random projection keeps distances (Johnson-Lindenstrauss)
-        g = torch.Generator().manual_seed(0)
-        projection = torch.randn(Xt.shape[1], RELATION_DIMS, generator=g, dtype=torch.float64) / RELATION_DIMS ** 0.5
-    Zt, Zo = _inputs(Xt, mean, std, projection), _inputs(Xo, mean, std, projection)
+    Zt, Zo = compared
     ids = None if torch.is_floating_point(yt) else torch.unique(torch.cat([yt.reshape(-1), yo.reshape(-1)]))
     if ids is not None and (yt.ndim != 1 or yo.ndim != 1):
         return []
     Tt, To = _target_matrix(yt, ids), _target_matrix(yo, ids)
     d_self = torch.cdist(Zo, Zo)
     d_self.fill_diagonal_(math.inf)                 # leave each row out of its own neighbours
-    d_train = torch.cdist(Zt, Zt)
-    d_train.fill_diagonal_(math.inf)
-    d_train[d_train == 0] = math.inf               # a repeated row (oversampling) is no neighbour of its copy
-    d_cross = torch.cdist(Zo, Zt)
-    # only the split's rows that lie among the training rows: a split that extrapolates in its
-    # inputs (a time split) is judged by _range and _features, not here
-    reach = torch.quantile(d_train.min(dim=1).values, RELATION_COVER)
-    covered = d_cross.min(dim=1).values <= reach
+    d_cross, covered = _among_training(Zt, Zo)
     if int(covered.sum()) < RELATION_MIN_ROWS:
         return []
     To_c = To[covered]
@@ -444,6 +460,12 @@ def relabelling(confusion: torch.Tensor) -> list[int]:
     return perm
 
 
+def _sign_z(moved: float, kept: float) -> float:
+    """Sign test: how many standard errors more of a class's rows were voted its new class
+    (``moved``) than its own (``kept``); 0 where neither."""
+    return (moved - kept) / math.sqrt(moved + kept) if moved + kept > 0 else 0.0
+
+
 def _recoded(train_pair, name, other_pair) -> list[Finding]:
     """``split_mismatch`` when the split's classes are coded otherwise than training's (module
     docstring: classes coded otherwise in the split)."""
@@ -455,24 +477,14 @@ def _recoded(train_pair, name, other_pair) -> list[Finding]:
     Xt, yt, Xo, yo = Xt[finite_t], yt[finite_t], Xo[finite_o], yo[finite_o]
     if Xt.shape[0] <= RELATION_K or Xo.shape[0] < RELATION_MIN_ROWS:
         return []
-    mean, std = Xt.mean(dim=0), Xt.std(dim=0)
-    varies = std > 0
-    if not bool(varies.any()):
+    compared = _compared(Xt, Xo)
+    if compared is None:
         return []
-    projection = None
-    if int(varies.sum()) > RELATION_DIMS:   # a seeded random projection keeps distances (Johnson-Lindenstrauss)
-        g = torch.Generator().manual_seed(0)
-        projection = torch.randn(int(varies.sum()), RELATION_DIMS, generator=g, dtype=torch.float64) / RELATION_DIMS ** 0.5
-    Zt = _inputs(Xt[:, varies], mean[varies], std[varies], projection)
-    Zo = _inputs(Xo[:, varies], mean[varies], std[varies], projection)
+    Zt, Zo = compared
     ids = torch.unique(torch.cat([yt, yo]))
     if ids.numel() < 2:
         return []
-    d_train = torch.cdist(Zt, Zt)
-    d_train.fill_diagonal_(math.inf)
-    d_train[d_train == 0] = math.inf               # a repeated row (oversampling) is no neighbour of its copy
-    d_cross = torch.cdist(Zo, Zt)
-    covered = d_cross.min(dim=1).values <= torch.quantile(d_train.min(dim=1).values, RELATION_COVER)
+    d_cross, covered = _among_training(Zt, Zo)
     if int(covered.sum()) < RELATION_MIN_ROWS:
         return []
     # each class's vote share over its training share: votes free of the training prior, so a class
@@ -488,10 +500,8 @@ def _recoded(train_pair, name, other_pair) -> list[Finding]:
         return []
     rows = float(confusion.sum())
     coded, relabelled = float(confusion.trace()) / rows, sum(float(confusion[perm[j], j]) for j in range(len(perm))) / rows
-    def z(j):                                   # sign test: the class's rows voted its new class against its own
-        a, b = float(confusion[perm[j], j]), float(confusion[j, j])
-        return (a - b) / math.sqrt(a + b) if a + b > 0 else 0.0
-    if relabelled - coded < RECODE_GAP or min(z(j) for j in moved) < RECODE_Z:
+    z = min(_sign_z(float(confusion[perm[j], j]), float(confusion[j, j])) for j in moved)
+    if relabelled - coded < RECODE_GAP or z < RECODE_Z:
         return []
     pairs = {int(ids[j]): int(ids[perm[j]]) for j in moved}
     said = ", ".join(f"{a} as {b}" for a, b in list(pairs.items())[:SHOWN])
@@ -499,10 +509,10 @@ def _recoded(train_pair, name, other_pair) -> list[Finding]:
                  f"the {name} split's classes read as coded otherwise than training's: the training rows' "
                  f"{RELATION_K} nearest neighbours agree with {coded:.1%} of its labels as coded and with "
                  f"{relabelled:.1%} when its labels are read {said}, every moved class by at least "
-                 f"{min(z(j) for j in moved):.0f} standard errors (a second source's label convention, ids "
+                 f"{z:.0f} standard errors (a second source's label convention, ids "
                  f"assigned in another order: map the split's labels to training's codes)",
                  evidence={"split": name, "relabelling": pairs, "accuracy_as_coded": coded,
-                           "accuracy_relabelled": relabelled, "z": min(z(j) for j in moved), "k": RELATION_K,
+                           "accuracy_relabelled": relabelled, "z": z, "k": RELATION_K,
                            "rows_compared": int(rows), "rows": int(Xo.shape[0])},
                  where=f"{name} labels")]
 
