@@ -140,18 +140,23 @@ def test_small_noise_on_the_same_rows_is_quiet():
     assert _mlp_check(0.05) == []
 
 
-def _stalled_check(std, monkeypatch):
+def _stalled_check(std, monkeypatch, steps=100):
     """``_mlp_check``'s data and model at Adam 2e-5, where nothing trains in 100 steps with the noise or
-    without it; the lrs the experiment ran at."""
+    without it; the lrs the experiment ran at (and, in ``runs``, the steps of each pass)."""
     lrs, measure = [], augment_check._measure
-    monkeypatch.setattr(augment_check, "_measure", lambda *a, **k: lrs.append(k["lr"]) or measure(*a, **k))
+    monkeypatch.setattr(augment_check, "_measure",
+                        lambda *a, **k: lrs.append(k["lr"]) or runs.append(k["steps"]) or measure(*a, **k))
+    runs.clear()
     X, y = flat_classes(2000)
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(8, 64), nn.ReLU(), nn.Linear(64, 4))
     found = augment_check.check_augment(model, X, y, make_loss("cross_entropy"),
                                         augment=[{"name": "noise", "std": std}], total_steps=900,
-                                        optimizer="adam", lr=2e-5, batch_size=32, steps=100)
+                                        optimizer="adam", lr=2e-5, batch_size=32, steps=steps)
     return found, lrs
+
+
+runs = []
 
 
 def test_a_stalled_experiment_runs_again_at_the_raised_lr_and_explains_the_low_lr(monkeypatch):
@@ -180,3 +185,11 @@ def test_stalled_reads_every_finished_arm():
     out = Arm("t", "c", "x", before=1.0, after=0.1, extra={"timed_out": True})
     assert augment_check.stalled(flat, [flat, out]) and not augment_check.stalled(flat, [moved])
     assert augment_check.stalled(Arm("n", "c", "x", before=1.0, after=float("nan")), [])   # non-finite: no fall
+
+
+def test_the_raised_pass_trains_twice_the_steps_at_most_the_experiment_s(monkeypatch):
+    _stalled_check(0.3, monkeypatch, steps=30)
+    assert runs == [30, augment_check.RAISED_STEPS * 30]
+    monkeypatch.undo()
+    _stalled_check(0.3, monkeypatch, steps=80)
+    assert runs == [80, 100]

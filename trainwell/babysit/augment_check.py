@@ -31,10 +31,11 @@ At an lr where nothing trains the experiment cannot tell: the setup and every ar
 (``stalled``: each held loss fell less than ``interventions.STUCK`` in the arms' steps), with the
 augmentation or without. Noise of 25 grey levels on pixels in 0-1 and an lr 10x too low both leave a
 CNN at chance, and the lr arms (which train without the augmentation) then find the lr alone. So a
-stalled experiment runs again at ``RAISED_LR`` x the lr (the lr arms' first raise): a transform that
-hurts there is reported with ``evidence["lr"]``, and where the setup *with* its augmentation at the
-raised lr trains no better than at the run's own (``interventions.significant`` against the first
-pass's repeat), raising the lr alone cannot help while the transform stays: the finding names
+stalled experiment runs again at ``RAISED_LR`` x the lr (the lr arms' first raise) for
+``RAISED_STEPS`` x the steps (at most ``interventions.STEPS``): a transform that hurts there is
+reported with ``evidence["lr"]``, and where the setup *with* its augmentation at the raised lr (and
+the longer steps) trains no better than at the run's own (``interventions.significant`` against the
+first pass's repeat), raising the lr alone cannot help while the transform stays: the finding names
 ``lr_too_low`` in ``evidence["explains"]`` and ranks before it (``Diagnosis.ranked``).
 """
 from __future__ import annotations
@@ -56,6 +57,8 @@ ABOVE_SIGNAL = 1.0    # a transform that adds more variance than the rows have (
                       # feature, adds 0.01; a flip or crop moves values, it adds none)
 SCALE_ROWS = 512      # the training rows the transform's added variance is measured on (interventions.EVAL_ROWS)
 RAISED_LR = 10.0      # a stalled experiment's second pass: the lr x10, the lr arms' first raise (interventions.experiment)
+RAISED_STEPS = 2      # ... trained twice the first pass's steps (at most interventions.STEPS): a start that stayed flat
+                      # leaves it in doublings (interventions.experiment's plateau rule)
 LR_CODE = "lr_too_low"
 
 
@@ -197,9 +200,10 @@ def check_augment(model, X, y, loss_fn, *, augment, total_steps: int, optimizer,
         return []
     hurting, at_lr, explains = _hurting(baseline, ran, repeat, specs, added, total_steps=total_steps), lr, ()
     if not hurting and stalled(baseline, ran) and (budget is None or budget.fits_wall(
-            cost(budget, augment=augment, batch_size=batch_size, total_steps=total_steps, steps=steps, least=True),
-            PART)):
-        raised, ran_r, repeat_r = _measure(model, X, y, loss_fn, specs, lr=RAISED_LR * lr, steps=steps, seed=seed,
+            cost(budget, augment=augment, batch_size=batch_size, total_steps=total_steps,
+                 steps=min(RAISED_STEPS * steps, interventions.STEPS), least=True), PART)):
+        longer = max(steps, min(RAISED_STEPS * steps, interventions.STEPS))
+        raised, ran_r, repeat_r = _measure(model, X, y, loss_fn, specs, lr=RAISED_LR * lr, steps=longer, seed=seed,
                                            total_steps=total_steps, budget=budget, **run)
         if repeat_r is not None and not raised.extra.get("timed_out"):
             hurting = _hurting(raised, ran_r, repeat_r, specs, added, total_steps=total_steps)
