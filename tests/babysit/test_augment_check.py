@@ -187,9 +187,7 @@ def test_stalled_reads_every_finished_arm():
     assert augment_check.stalled(Arm("n", "c", "x", before=1.0, after=float("nan")), [])   # non-finite: no fall
 
 
-def test_the_raised_pass_trains_twice_the_steps_at_most_the_experiment_s(monkeypatch):
+def test_the_raised_pass_trains_the_experiment_s_steps_within_the_run(monkeypatch):
     _stalled_check(0.3, monkeypatch, steps=30)
-    assert runs == [30, augment_check.RAISED_STEPS * 30]
-    monkeypatch.undo()
-    _stalled_check(0.3, monkeypatch, steps=80)
-    assert runs == [80, 100]
+    assert runs == [30, 100]
+    assert augment_check.raised_steps(30, 60) == 60 and augment_check.raised_steps(120, 900) == 120

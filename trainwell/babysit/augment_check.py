@@ -31,8 +31,10 @@ At an lr where nothing trains the experiment cannot tell: the setup and every ar
 (``stalled``: each held loss fell less than ``interventions.STUCK`` in the arms' steps), with the
 augmentation or without. Noise of 25 grey levels on pixels in 0-1 and an lr 10x too low both leave a
 CNN at chance, and the lr arms (which train without the augmentation) then find the lr alone. So a
-stalled experiment runs again at ``RAISED_LR`` x the lr (the lr arms' first raise) for
-``RAISED_STEPS`` x the steps (at most ``interventions.STEPS``): a transform that hurts there is
+stalled experiment runs again at ``RAISED_LR`` x the lr (the lr arms' first raise) for the
+experiment's own ``interventions.STEPS`` (``raised_steps``: a caller's shorter pass, the repairer's
+20-step settings test, stays flat at 10x the lr too where a CNN leaves chance after some 40
+steps; at most the run's steps, at least the first pass's): a transform that hurts there is
 reported with ``evidence["lr"]``, and where the setup *with* its augmentation at the raised lr (and
 the longer steps) trains no better than at the run's own (``interventions.significant`` against the
 first pass's repeat), raising the lr alone cannot help while the transform stays: the finding names
@@ -57,8 +59,6 @@ ABOVE_SIGNAL = 1.0    # a transform that adds more variance than the rows have (
                       # feature, adds 0.01; a flip or crop moves values, it adds none)
 SCALE_ROWS = 512      # the training rows the transform's added variance is measured on (interventions.EVAL_ROWS)
 RAISED_LR = 10.0      # a stalled experiment's second pass: the lr x10, the lr arms' first raise (interventions.experiment)
-RAISED_STEPS = 2      # ... trained twice the first pass's steps (at most interventions.STEPS): a start that stayed flat
-                      # leaves it in doublings (interventions.experiment's plateau rule)
 LR_CODE = "lr_too_low"
 
 
@@ -137,6 +137,12 @@ def stalled(baseline, ran) -> bool:
     return all(not a.fall >= interventions.STUCK for a in runs)
 
 
+def raised_steps(steps: int, total_steps: int) -> int:
+    """The raised pass's steps: ``interventions.STEPS``, at most the run's ``total_steps``, at least the
+    first pass's ``steps``."""
+    return max(steps, min(interventions.STEPS, total_steps or interventions.STEPS))
+
+
 def _measure(model, X, y, loss_fn, specs, *, lr, steps, seed, total_steps, budget, **run):
     """One pass of the experiment at ``lr``: the setup with the run's augmentation, its repeat and one
     arm per transform without it; ``(baseline, ran, repeat)``, repeat None when it did not finish."""
@@ -201,8 +207,8 @@ def check_augment(model, X, y, loss_fn, *, augment, total_steps: int, optimizer,
     hurting, at_lr, explains = _hurting(baseline, ran, repeat, specs, added, total_steps=total_steps), lr, ()
     if not hurting and stalled(baseline, ran) and (budget is None or budget.fits_wall(
             cost(budget, augment=augment, batch_size=batch_size, total_steps=total_steps,
-                 steps=min(RAISED_STEPS * steps, interventions.STEPS), least=True), PART)):
-        longer = max(steps, min(RAISED_STEPS * steps, interventions.STEPS))
+                 steps=raised_steps(steps, total_steps), least=True), PART)):
+        longer = raised_steps(steps, total_steps)
         raised, ran_r, repeat_r = _measure(model, X, y, loss_fn, specs, lr=RAISED_LR * lr, steps=longer, seed=seed,
                                            total_steps=total_steps, budget=budget, **run)
         if repeat_r is not None and not raised.extra.get("timed_out"):
