@@ -68,8 +68,9 @@ def cost(budget, *, augment, batch_size: int, total_steps: int, steps: int = int
     the setup, its repeat and one arm per transform, ``steps`` steps each, and the setup and one arm
     trained on to ``interventions.LONGER`` x the steps within the run (where an arm trains better);
     ``least``: the setup, its repeat and the first transform's arm only, what a verdict needs. A
-    setup still on a plateau then trains on in doublings (``interventions.experiment``), each priced
-    by the backstop when it comes, not here."""
+    setup still on a plateau then trains on in doublings (``interventions.experiment``), and a stalled
+    experiment runs again at the raised lr (``check_augment``), each priced by the backstop when it
+    comes, not here."""
     if budget is None or not augment:
         return 0.0
     if least:
