@@ -36,8 +36,8 @@ experiment's own ``interventions.STEPS`` (``raised_steps``: a caller's shorter p
 20-step settings test, stays flat at 10x the lr too where a CNN leaves chance after some 40
 steps; at most the run's steps, at least the first pass's), where a transform adds more
 variance than the rows have (``ABOVE_SIGNAL``, read before any training: a stall alone is no
-reason to pay a second pass, which cost a CNN with a healthy cutout 300 forward passes on a
-190-step run): a transform that hurts there is
+reason to pay a second pass of 3 x 100 steps, more than a 190-step run's own): a transform that
+hurts there is
 reported with ``evidence["lr"]``, and where the setup *with* its augmentation at the raised lr (and
 the longer steps) trains no better than at the run's own (``interventions.significant`` against the
 first pass's repeat), raising the lr alone cannot help while the transform stays: the finding names
@@ -209,7 +209,7 @@ def check_augment(model, X, y, loss_fn, *, augment, total_steps: int, optimizer,
     if repeat is None or baseline.extra.get("timed_out"):
         return []
     hurting, at_lr, explains = _hurting(baseline, ran, repeat, specs, added, total_steps=total_steps), lr, ()
-    # a stall gives no reason to pay a second pass unless a transform's scale already reads as more noise than data
+    # a stall is no reason to pay a second pass unless a transform's scale already reads as more noise than data
     if not hurting and stalled(baseline, ran) and any(v is not None and v > ABOVE_SIGNAL for v in added) and (
             budget is None or budget.fits_wall(
             cost(budget, augment=augment, batch_size=batch_size, total_steps=total_steps,
