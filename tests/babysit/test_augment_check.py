@@ -191,3 +191,14 @@ def test_the_raised_pass_trains_the_experiment_s_steps_within_the_run(monkeypatc
     _stalled_check(30.0, monkeypatch, steps=30)
     assert runs == [30, 100]
     assert augment_check.raised_steps(30, 60) == 60 and augment_check.raised_steps(120, 900) == 120
+
+
+def test_a_setup_that_learns_at_the_raised_lr_with_its_augmentation_ends_the_second_pass(monkeypatch):
+    """Noise of std 1.5 (2.25x the rows' variance, above the signal) at Adam 2e-5: the first pass stays
+    flat; the setup alone at 10x the lr learns with the noise, so the stall was the lr's and the arms do
+    not run again."""
+    learns = []
+    probe = augment_check._learns_at
+    monkeypatch.setattr(augment_check, "_learns_at", lambda *a, **k: learns.append(probe(*a, **k)) or learns[-1])
+    found, lrs = _stalled_check(1.5, monkeypatch)
+    assert learns == [True] and lrs == [2e-5] and found == []

@@ -36,8 +36,10 @@ experiment's own ``interventions.STEPS`` (``raised_steps``: a caller's shorter p
 20-step settings test, stays flat at 10x the lr too where a CNN leaves chance after some 40
 steps; at most the run's steps, at least the first pass's), where a transform adds more
 variance than the rows have (``ABOVE_SIGNAL``, read before any training: a stall alone is no
-reason to pay a second pass of 3 x 100 steps, more than a 190-step run's own): a transform that
-hurts there is
+reason to pay a second pass of 3 x 100 steps, more than a 190-step run's own), and where the setup
+alone, with its augmentation, still stays flat at the raised lr (``_learns_at``: where it learns
+there the stall was the lr's, and a 1-pixel crop with zero padding, above the signal on unnormalized
+pixels, pays 100 steps instead of 300): a transform that hurts there is
 reported with ``evidence["lr"]``, and where the setup *with* its augmentation at the raised lr (and
 the longer steps) trains no better than at the run's own (``interventions.significant`` against the
 first pass's repeat), raising the lr alone cannot help while the transform stays: the finding names
@@ -147,6 +149,16 @@ def raised_steps(steps: int, total_steps: int) -> int:
     return max(steps, min(interventions.STEPS, total_steps or interventions.STEPS))
 
 
+def _learns_at(model, X, y, loss_fn, specs, *, lr, steps, seed, total_steps, budget, **run) -> bool:
+    """The setup with the run's augmentation, alone, at ``lr`` for ``steps``: its held loss falls at
+    least ``interventions.STUCK`` (a timed-out run counts as learning: no second pass)."""
+    setup, _ = interventions.experiment(
+        model, X, y, loss_fn, lr=lr, steps=steps, seed=seed, settings=False, repeat=False, budget=budget,
+        run_steps=total_steps, augment=make_augment(specs), augment_seed=seed + AUGMENT_SEED_OFFSET, part=PART,
+        **run)
+    return bool(setup.extra.get("timed_out")) or setup.fall >= interventions.STUCK
+
+
 def _measure(model, X, y, loss_fn, specs, *, lr, steps, seed, total_steps, budget, **run):
     """One pass of the experiment at ``lr``: the setup with the run's augmentation, its repeat and one
     arm per transform without it; ``(baseline, ran, repeat)``, repeat None when it did not finish."""
@@ -215,15 +227,18 @@ def check_augment(model, X, y, loss_fn, *, augment, total_steps: int, optimizer,
             cost(budget, augment=augment, batch_size=batch_size, total_steps=total_steps,
                  steps=raised_steps(steps, total_steps), least=True), PART)):
         longer = raised_steps(steps, total_steps)
-        raised, ran_r, repeat_r = _measure(model, X, y, loss_fn, specs, lr=RAISED_LR * lr, steps=longer, seed=seed,
-                                           total_steps=total_steps, budget=budget, **run)
-        if repeat_r is not None and not raised.extra.get("timed_out"):
-            hurting = _hurting(raised, ran_r, repeat_r, specs, added, total_steps=total_steps)
-            # the lr raised with the augmentation kept trains no better than the run's own: the raise alone
-            # cannot help while the transform stays
-            if hurting and not interventions.significant(baseline, raised, repeat, by_loss=True):
-                explains = (LR_CODE,)
-            baseline, repeat, at_lr = raised, repeat_r, RAISED_LR * lr
+        # the setup alone first: where it learns at the raised lr with its augmentation, the stall was the lr's
+        if not _learns_at(model, X, y, loss_fn, specs, lr=RAISED_LR * lr, steps=longer, seed=seed,
+                          total_steps=total_steps, budget=budget, **run):
+            raised, ran_r, repeat_r = _measure(model, X, y, loss_fn, specs, lr=RAISED_LR * lr, steps=longer,
+                                               seed=seed, total_steps=total_steps, budget=budget, **run)
+            if repeat_r is not None and not raised.extra.get("timed_out"):
+                hurting = _hurting(raised, ran_r, repeat_r, specs, added, total_steps=total_steps)
+                # the lr raised with the augmentation kept trains no better than the run's own: the raise alone
+                # cannot help while the transform stays
+                if hurting and not interventions.significant(baseline, raised, repeat, by_loss=True):
+                    explains = (LR_CODE,)
+                baseline, repeat, at_lr = raised, repeat_r, RAISED_LR * lr
     out = []
     for g, arm in hurting:
         a, b = arm.longer, baseline.longer
