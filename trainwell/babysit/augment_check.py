@@ -63,7 +63,7 @@ ABOVE_SIGNAL = 1.0    # a transform that adds more variance than the rows have (
                       # the augmented rows are more noise than data (Noise's own default, 0.1 of a standardized
                       # feature, adds 0.01; a flip or crop moves values, it adds none)
 SCALE_ROWS = 512      # the training rows the transform's added variance is measured on (interventions.EVAL_ROWS)
-RAISED_LR = 10.0      # a stalled experiment's second pass: the lr x10, the lr arms' first raise (interventions.experiment)
+RAISED_LR = 10.0      # a stalled experiment's second pass: the lr x10 (interventions.experiment's first lr raise)
 LR_CODE = "lr_too_low"
 
 
