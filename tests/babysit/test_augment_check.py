@@ -7,7 +7,7 @@ from torch import nn
 
 from trainwell.babysit import augment_check
 from trainwell.babysit.actions import ACTIONS
-from trainwell.babysit.findings import make
+from trainwell.babysit.findings import Diagnosis, make
 from trainwell.babysit.registry import CODES
 from trainwell.nn.losses import make_loss
 
@@ -138,3 +138,67 @@ def test_loss_only_strips_the_accuracies_of_an_arm_and_its_trained_on_copy():
 
 def test_small_noise_on_the_same_rows_is_quiet():
     assert _mlp_check(0.05) == []
+
+
+def _stalled_check(std, monkeypatch, steps=100):
+    """``_mlp_check``'s data and model at Adam 2e-5, where nothing trains in 100 steps with the noise or
+    without it; the lrs the experiment ran at (and, in ``runs``, the steps of each pass)."""
+    lrs, measure = [], augment_check._measure
+    monkeypatch.setattr(augment_check, "_measure",
+                        lambda *a, **k: lrs.append(k["lr"]) or runs.append(k["steps"]) or measure(*a, **k))
+    runs.clear()
+    X, y = flat_classes(2000)
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 64), nn.ReLU(), nn.Linear(64, 4))
+    found = augment_check.check_augment(model, X, y, make_loss("cross_entropy"),
+                                        augment=[{"name": "noise", "std": std}], total_steps=900,
+                                        optimizer="adam", lr=2e-5, batch_size=32, steps=steps)
+    return found, lrs
+
+
+runs = []
+
+
+def test_a_stalled_experiment_runs_again_at_the_raised_lr_and_explains_the_low_lr(monkeypatch):
+    """Noise of std 30 on standardized features at an lr 50x below Adam's default: the first pass cannot
+    tell (every arm flat); at 10x the lr the clean arm classifies, the noisy setup stays near chance
+    as it did at the run's lr, so the transform explains lr_too_low and ranks before it."""
+    found, lrs = _stalled_check(30.0, monkeypatch)
+    assert lrs == [2e-5, augment_check.RAISED_LR * 2e-5]
+    [f] = found
+    assert (f.code, f.evidence["transform"], f.evidence["lr"], f.evidence["explains"]) == (
+        "augmentation_hurts", "noise", augment_check.RAISED_LR * 2e-5, ["lr_too_low"])
+    assert f.evidence["fix_acc"] > f.evidence["setup_acc"] + 0.2 and "measured at lr 0.0002" in f.message
+    low = make("lr_too_low", "the lr x10 arm trains better", evidence={"cause": "lr", "rank": 1})
+    assert [g.code for g in Diagnosis([low, f]).ranked()] == ["augmentation_hurts", "lr_too_low"]
+
+
+def test_a_stall_under_noise_below_the_signal_runs_no_second_pass(monkeypatch):
+    found, lrs = _stalled_check(0.3, monkeypatch)
+    assert lrs == [2e-5] and found == []
+
+
+def test_stalled_reads_every_finished_arm():
+    from trainwell.babysit.interventions import STUCK, Arm
+    flat = Arm("s", "c", "x", before=1.0, after=1.0 - STUCK / 2)
+    moved = Arm("a", "c", "x", before=1.0, after=1.0 - 2 * STUCK)
+    out = Arm("t", "c", "x", before=1.0, after=0.1, extra={"timed_out": True})
+    assert augment_check.stalled(flat, [flat, out]) and not augment_check.stalled(flat, [moved])
+    assert augment_check.stalled(Arm("n", "c", "x", before=1.0, after=float("nan")), [])   # non-finite: no fall
+
+
+def test_the_raised_pass_trains_the_experiment_s_steps_within_the_run(monkeypatch):
+    _stalled_check(30.0, monkeypatch, steps=30)
+    assert runs == [30, 100]
+    assert augment_check.raised_steps(30, 60) == 60 and augment_check.raised_steps(120, 900) == 120
+
+
+def test_a_setup_that_learns_at_the_raised_lr_with_its_augmentation_ends_the_second_pass(monkeypatch):
+    """Noise of std 1.5 (2.25x the rows' variance, above the signal) at Adam 2e-5: the first pass stays
+    flat; the setup alone at 10x the lr learns with the noise, so the stall was the lr's and the arms do
+    not run again."""
+    learns = []
+    probe = augment_check._learns_at
+    monkeypatch.setattr(augment_check, "_learns_at", lambda *a, **k: learns.append(probe(*a, **k)) or learns[-1])
+    found, lrs = _stalled_check(1.5, monkeypatch)
+    assert learns == [True] and lrs == [2e-5] and found == []

@@ -126,3 +126,21 @@ def test_a_numeric_rank_in_the_evidence_is_not_an_experiment_rank():
     out = torch.arange(4.0).reshape(4, 1) * torch.tensor([[1.0, -2.0, 3.0]])   # rank 1 scores, 3 classes
     found = check_logit_rank(out, "cross_entropy")
     assert [f.code for f in found] == ["low_rank_logits"] and "rank" not in found[0].evidence
+
+
+def test_a_confirmed_setting_does_not_outrank_a_fault_of_an_evaluated_split():
+    """An lr the experiment confirmed on held training rows ranks behind a shift of the validation
+    split's inputs of its severity; it still ranks before findings that name no cause and before a
+    split finding of a lower severity, and findings that name no cause keep the registry's order."""
+    lr = make("lr_too_low", "lr x10 trains better", evidence={"cause": "lr 0.02", "rank": 1})
+    val = make("split_mismatch", "validation inputs shifted", where="validation")
+    test = make("split_mismatch", "test inputs shifted", where="test")
+    under = make("underfitting", "the loss stays high")
+    assert [(f.code, f.where) for f in Diagnosis([lr, under, val, test]).ranked()] == [
+        ("split_mismatch", "validation"), ("split_mismatch", "test"), ("lr_too_low", None), ("underfitting", None)]
+    info = make("split_mismatch", "class shares differ", where="validation", severity="info")
+    assert [f.code for f in Diagnosis([info, lr]).ranked()] == ["lr_too_low", "split_mismatch"]
+    labels = make("label_problem", "labels look shuffled")
+    assert [f.code for f in Diagnosis([val, labels]).ranked()] == ["label_problem", "split_mismatch"]
+    error = make("loss_output_mismatch", "bounded output", evidence={"cause": "clamp"}, severity="error")
+    assert [f.code for f in Diagnosis([val, error]).ranked()] == ["loss_output_mismatch", "split_mismatch"]

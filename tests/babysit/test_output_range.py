@@ -413,3 +413,33 @@ def test_the_uniform_guess_of_a_user_loss_on_sigmoid_outputs_is_one_half():
     found = preflight(Ends(1, lambda z: torch.sigmoid(z).squeeze(-1)), X, binary, loss=user_bce(True),
                       cheap_only=True)
     assert "bad_initial_loss" not in {f.code for f in found}
+
+
+def test_clamp_bounds_read_the_call_s_own_numbers():
+    assert orange.clamp_bounds("clamp", (None,), {"min": 0}) == (0.0, math.inf)
+    assert orange.clamp_bounds("clip", (None, -1.5, 2), {}) == (-1.5, 2.0)
+    assert orange.clamp_bounds("clamp_max", (None, 3), {}) == (-math.inf, 3.0)
+    assert orange.clamp_bounds("clamp", (None,), {"min": torch.zeros(1)}) is None     # an elementwise bound
+    assert orange.clamp_bounds("clamp", (None,), {}) is None
+
+
+def test_final_op_names_a_clamp_by_its_arguments_through_reshapes():
+    X = inputs(16)
+    assert orange.final_op(Ends(1, lambda z: z.clamp(min=0).squeeze(1)), X) == ("clamp", (0.0, math.inf))
+    assert orange.final_op(Ends(1, lambda z: torch.clamp(z, -2.0, 2.0)), X) == ("clamp", (-2.0, 2.0))
+    assert orange.final_op(Ends(1, lambda z: z.clamp_min(1.0)), X) == ("clamp_min", (1.0, math.inf))
+    assert orange.final_op(Ends(1, lambda z: z.clamp(min=0) - 1.0), X) is None      # shifted after the clamp
+
+
+def test_a_clamped_regression_output_is_a_mismatch_where_the_targets_pass_its_bound():
+    """A clamp at 0 on N(0, 1) targets leaves E[y^2; y < 0] = 1/2 unexplained, as a ReLU; a clamp at
+    the targets' own range (non-negative targets, or -4..4 on N(0, 1)) is quiet."""
+    X = inputs()
+    y = regression_targets(X).squeeze(1)
+    f = mismatch(preflight(Ends(1, lambda z: z.squeeze(1).clamp(min=0)), X, y, loss="mse", cheap_only=True))
+    assert f.severity == "error" and f.evidence["final_activation"] == "clamp" and f.where is None
+    assert 0.4 < f.evidence["unreachable_variance"] < 0.6
+    for model, targets in ((Ends(1, lambda z: z.squeeze(1).clamp(min=0)), y.abs()),
+                           (Ends(1, lambda z: z.squeeze(1).clamp(-10.0, 10.0)), y)):
+        assert [g for g in alarms(preflight(model, X, targets, loss="mse", cheap_only=True))
+                if g.code == "loss_output_mismatch"] == []

@@ -26,6 +26,24 @@ too (``ahead_trained_on``), and whether the setup closes in on the arm within th
 held loss (``interventions.trend`` without accuracies): such noise leaves a model that ranks the
 classes but is unsure of them, whose held accuracy catches up within the sampling noise while its
 held loss stays far behind.
+
+At an lr where nothing trains the experiment cannot tell: the setup and every arm stay flat
+(``stalled``: each held loss fell less than ``interventions.STUCK`` in the arms' steps), with the
+augmentation or without. Noise of 25 grey levels on pixels in 0-1 and an lr 10x too low both leave a
+CNN at chance, and the lr arms (which train without the augmentation) then find the lr alone. So a
+stalled experiment runs again at ``RAISED_LR`` x the lr (the lr arms' first raise) for the
+experiment's own ``interventions.STEPS`` (``raised_steps``: a caller's shorter pass, the repairer's
+20-step settings test, stays flat at 10x the lr too where a CNN leaves chance after some 40
+steps; at most the run's steps, at least the first pass's), where a transform adds more
+variance than the rows have (``ABOVE_SIGNAL``, read before any training: a stall alone is no
+reason to pay a second pass of 3 x 100 steps, more than a 190-step run's own), and where the setup
+alone, with its augmentation, still stays flat at the raised lr (``_learns_at``: where it learns
+there the stall was the lr's, and a 1-pixel crop with zero padding, above the signal on unnormalized
+pixels, pays 100 steps instead of 300): a transform that hurts there is
+reported with ``evidence["lr"]``, and where the setup *with* its augmentation at the raised lr (and
+the longer steps) trains no better than at the run's own (``interventions.significant`` against the
+first pass's repeat), raising the lr alone cannot help while the transform stays: the finding names
+``lr_too_low`` in ``evidence["explains"]`` and ranks before it (``Diagnosis.ranked``).
 """
 from __future__ import annotations
 
@@ -45,6 +63,8 @@ ABOVE_SIGNAL = 1.0    # a transform that adds more variance than the rows have (
                       # the augmented rows are more noise than data (Noise's own default, 0.1 of a standardized
                       # feature, adds 0.01; a flip or crop moves values, it adds none)
 SCALE_ROWS = 512      # the training rows the transform's added variance is measured on (interventions.EVAL_ROWS)
+RAISED_LR = 10.0      # a stalled experiment's second pass: the lr x10 (interventions.experiment's first lr raise)
+LR_CODE = "lr_too_low"
 
 
 def cost(budget, *, augment, batch_size: int, total_steps: int, steps: int = interventions.STEPS,
@@ -53,8 +73,9 @@ def cost(budget, *, augment, batch_size: int, total_steps: int, steps: int = int
     the setup, its repeat and one arm per transform, ``steps`` steps each, and the setup and one arm
     trained on to ``interventions.LONGER`` x the steps within the run (where an arm trains better);
     ``least``: the setup, its repeat and the first transform's arm only, what a verdict needs. A
-    setup still on a plateau then trains on in doublings (``interventions.experiment``), each priced
-    by the backstop when it comes, not here."""
+    setup still on a plateau then trains on in doublings (``interventions.experiment``), and a stalled
+    experiment runs again at the raised lr (``check_augment``), each priced by the backstop when it
+    comes, not here."""
     if budget is None or not augment:
         return 0.0
     if least:
@@ -115,20 +136,32 @@ def without(specs: list, i: int) -> list:
     return [s for j, s in enumerate(specs) if j != i]
 
 
-def check_augment(model, X, y, loss_fn, *, augment, total_steps: int, optimizer, lr: float,
-                  weight_decay: float = 0.0, options: dict | None = None, batch_size: int = 64, seed: int = 0,
-                  clip_norm: float | None = None, config=None, steps: int = interventions.STEPS,
-                  budget=None, **_ignored) -> list[Finding]:
-    """``[]`` without an augmentation (``augment``: the run's list of specs) or when no transform
-    hurts; else one ``augmentation_hurts`` warning per transform whose arm without it is
-    ``interventions.significant``-ly better at the arms' steps (``by_loss``) and still ahead trained on
-    (``ahead_at_end``), strongest first. The model is not modified."""
-    if not augment or (budget is not None and not budget.fits_wall(
-            cost(budget, augment=augment, batch_size=batch_size, total_steps=total_steps, steps=steps, least=True),
-            PART)):
-        return []
-    specs = list(augment)
-    added = [added_variance(spec, X, seed=seed) for spec in specs]
+def stalled(baseline, ran) -> bool:
+    """The setup and every finished arm stayed flat: each held loss fell less than
+    ``interventions.STUCK`` of its start in the arms' steps (an experiment that cannot tell)."""
+    runs = [baseline] + [a for a in ran if not a.extra.get("timed_out")]
+    return all(not a.fall >= interventions.STUCK for a in runs)
+
+
+def raised_steps(steps: int, total_steps: int) -> int:
+    """The raised pass's steps: ``interventions.STEPS``, at most the run's ``total_steps``, at least the
+    first pass's ``steps``."""
+    return max(steps, min(interventions.STEPS, total_steps or interventions.STEPS))
+
+
+def _learns_at(model, X, y, loss_fn, specs, *, lr, steps, seed, total_steps, budget, **run) -> bool:
+    """The setup with the run's augmentation, alone, at ``lr`` for ``steps``: its held loss falls at
+    least ``interventions.STUCK`` (a timed-out run counts as learning: no second pass)."""
+    setup, _ = interventions.experiment(
+        model, X, y, loss_fn, lr=lr, steps=steps, seed=seed, settings=False, repeat=False, budget=budget,
+        run_steps=total_steps, augment=make_augment(specs), augment_seed=seed + AUGMENT_SEED_OFFSET, part=PART,
+        **run)
+    return bool(setup.extra.get("timed_out")) or setup.fall >= interventions.STUCK
+
+
+def _measure(model, X, y, loss_fn, specs, *, lr, steps, seed, total_steps, budget, **run):
+    """One pass of the experiment at ``lr``: the setup with the run's augmentation, its repeat and one
+    arm per transform without it; ``(baseline, ran, repeat)``, repeat None when it did not finish."""
     arms = []
     for i, spec in enumerate(specs):
         rest = without(specs, i)
@@ -138,13 +171,15 @@ def check_augment(model, X, y, loss_fn, *, augment, total_steps: int, optimizer,
                                       extra={"augment": make_augment(rest) if rest else None, "drop": i,
                                              "kept": rest}))
     baseline, ran = interventions.experiment(
-        model, X, y, loss_fn, optimizer=optimizer, lr=lr, weight_decay=weight_decay, options=options,
-        batch_size=batch_size, steps=steps, seed=seed, settings=False, repeat=True, clip_norm=clip_norm,
-        config=config, extra_arms=arms, budget=budget, run_steps=total_steps, augment=make_augment(specs),
-        augment_seed=seed + AUGMENT_SEED_OFFSET, part=PART)
-    repeat = interventions.finished_repeat(ran)
-    if repeat is None or baseline.extra.get("timed_out"):
-        return []
+        model, X, y, loss_fn, lr=lr, steps=steps, seed=seed, settings=False,
+        repeat=True, extra_arms=arms, budget=budget, run_steps=total_steps, augment=make_augment(specs),
+        augment_seed=seed + AUGMENT_SEED_OFFSET, part=PART, **run)
+    return baseline, ran, interventions.finished_repeat(ran)
+
+
+def _hurting(baseline, ran, repeat, specs, added, *, total_steps) -> list:
+    """``(gain, arm)`` for each transform whose arm trains ``significant``-ly better and is still ahead
+    trained on, the setup not closing in within the run (the module docstring)."""
     out = []
     for arm in ran:
         if arm.code != CODE or arm.extra.get("timed_out"):
@@ -160,7 +195,54 @@ def check_augment(model, X, y, loss_fn, *, augment, total_steps: int, optimizer,
         if interventions.trend(b_, a_, r_, run_steps=total_steps)["recovering"] or \
                 interventions.trend_trained_on(b_, a_, r_, run_steps=total_steps)["recovering"]:
             continue
+        out.append((interventions.gain(baseline, arm), arm))
+    return out
+
+
+def check_augment(model, X, y, loss_fn, *, augment, total_steps: int, optimizer, lr: float,
+                  weight_decay: float = 0.0, options: dict | None = None, batch_size: int = 64, seed: int = 0,
+                  clip_norm: float | None = None, config=None, steps: int = interventions.STEPS,
+                  budget=None, **_ignored) -> list[Finding]:
+    """``[]`` without an augmentation (``augment``: the run's list of specs) or when no transform
+    hurts; else one ``augmentation_hurts`` warning per transform whose arm without it is
+    ``interventions.significant``-ly better at the arms' steps (``by_loss``) and still ahead trained on
+    (``ahead_at_end``), strongest first. A stalled experiment runs again at ``RAISED_LR`` x the lr
+    (the module docstring). The model is not modified."""
+    if not augment or (budget is not None and not budget.fits_wall(
+            cost(budget, augment=augment, batch_size=batch_size, total_steps=total_steps, steps=steps, least=True),
+            PART)):
+        return []
+    specs = list(augment)
+    added = [added_variance(spec, X, seed=seed) for spec in specs]
+    run = {"optimizer": optimizer, "weight_decay": weight_decay, "options": options, "batch_size": batch_size,
+           "clip_norm": clip_norm, "config": config}
+    baseline, ran, repeat = _measure(model, X, y, loss_fn, specs, lr=lr, steps=steps, seed=seed,
+                                     total_steps=total_steps, budget=budget, **run)
+    if repeat is None or baseline.extra.get("timed_out"):
+        return []
+    hurting, at_lr, explains = _hurting(baseline, ran, repeat, specs, added, total_steps=total_steps), lr, ()
+    # a stall is no reason to pay a second pass unless a transform's scale already reads as more noise than data
+    if not hurting and stalled(baseline, ran) and any(v is not None and v > ABOVE_SIGNAL for v in added) and (
+            budget is None or budget.fits_wall(
+            cost(budget, augment=augment, batch_size=batch_size, total_steps=total_steps,
+                 steps=raised_steps(steps, total_steps), least=True), PART)):
+        longer = raised_steps(steps, total_steps)
+        # the setup alone first: where it learns at the raised lr with its augmentation, the stall was the lr's
+        if not _learns_at(model, X, y, loss_fn, specs, lr=RAISED_LR * lr, steps=longer, seed=seed,
+                          total_steps=total_steps, budget=budget, **run):
+            raised, ran_r, repeat_r = _measure(model, X, y, loss_fn, specs, lr=RAISED_LR * lr, steps=longer,
+                                               seed=seed, total_steps=total_steps, budget=budget, **run)
+            if repeat_r is not None and not raised.extra.get("timed_out"):
+                hurting = _hurting(raised, ran_r, repeat_r, specs, added, total_steps=total_steps)
+                # the lr raised with the augmentation kept trains no better than the run's own: the raise alone
+                # cannot help while the transform stays
+                if hurting and not interventions.significant(baseline, raised, repeat, by_loss=True):
+                    explains = (LR_CODE,)
+                baseline, repeat, at_lr = raised, repeat_r, RAISED_LR * lr
+    out = []
+    for g, arm in hurting:
         a, b = arm.longer, baseline.longer
+        noise = added[arm.extra["drop"]]
         name = transform_name(specs[arm.extra["drop"]])
         acc = (f" ({100 * arm.acc:.1f}% against {100 * baseline.acc:.1f}% of the held rows right)"
                if None not in (arm.acc, baseline.acc) else "")
@@ -170,15 +252,21 @@ def check_augment(model, X, y, loss_fn, *, augment, total_steps: int, optimizer,
                    f"other batches: {repeat.after:.4g}); trained on to step {a.steps} still {a.after:.4g} against "
                    f"{b.after:.4g}{later}: it changes what the rows' labels mean (a flip of left/right, a rotation "
                    f"of 6/9, a crop that cuts the object out, noise above the signal)")
-        if above:
+        if at_lr != lr:
+            message += (f"; measured at lr {at_lr:.3g} ({RAISED_LR:g}x the run's {lr:.3g}, where nothing trained "
+                        f"either way)")
+        if explains:
+            message += "; the raised lr with the augmentation kept trains no better than the run's own lr"
+        if noise is not None and noise > ABOVE_SIGNAL:
             message += (f"; it adds {noise:.3g}x the rows' own variance (signal-to-noise {1 / noise:.2g}): "
                         f"the augmented rows are more noise than data")
         evidence = {"intervention": arm.name, "transform": name, "drop": arm.extra["drop"], "augment": specs,
                     "kept": arm.extra["kept"], "setup_loss": baseline.after, "fix_loss": arm.after,
                     "repeat_loss": repeat.after, "setup_acc": baseline.acc, "fix_acc": arm.acc, "steps": arm.steps,
-                    "added_variance": noise,
+                    "added_variance": noise, "lr": at_lr,
                     "longer": {"steps": a.steps, "setup_loss": b.after, "fix_loss": a.after, "setup_acc": b.acc,
                                "fix_acc": a.acc}}
-        out.append((interventions.gain(baseline, arm), make(CODE, message, evidence=evidence,
-                                                             fix=f"drop {name} from augment")))
+        if explains:
+            evidence["explains"] = list(explains)
+        out.append((g, make(CODE, message, evidence=evidence, fix=f"drop {name} from augment")))
     return [f for _, f in sorted(out, key=lambda pair: -pair[0])]

@@ -107,7 +107,9 @@ class Diagnosis:
         the order of the experiment's ``evidence["rank"]`` (interventions.py: the fix that helped
         most first); then ``registry.PRIORITY`` (the registry's order); info last. A finding whose
         own experiment measured what it causes names those codes in ``evidence["explains"]`` (gradient
-        noise the run diverges under, noise_check.py): they come after it too."""
+        noise the run diverges under, noise_check.py): they come after it too. A finding measured on an
+        evaluated split (``where`` in ``EVALUATED_SPLITS``) is not outranked by a confirmed cause of the
+        same severity (``_splits_before_settings``)."""
         # a unit statistic measured during training is a symptom: it explains nothing
         causes = {f.code for f in self.findings if f.severity != "info"
                   and not (f.in_training and f.code in TRAINING_SYMPTOMS)}
@@ -118,9 +120,10 @@ class Diagnosis:
 
         def explained(f):
             return f.code in measured or any(c in causes and c != f.code for c in f.causes())
-        return sorted(self.findings, key=lambda f: (f.severity == "info", explained(f), severity[f.severity],
-                                                    not f.evidence.get("cause"), f.evidence.get("rank", len(cause)),
-                                                    cause.get(f.code, len(cause))))
+        order = sorted(self.findings, key=lambda f: (f.severity == "info", explained(f), severity[f.severity],
+                                                     not f.evidence.get("cause"), f.evidence.get("rank", len(cause)),
+                                                     cause.get(f.code, len(cause))))
+        return _splits_before_settings(order, explained)
 
     @property
     def primary(self) -> Finding | None:
@@ -177,6 +180,26 @@ class Diagnosis:
 
     def __repr__(self) -> str:
         return f"Diagnosis(ok={self.ok}, codes={self.codes})"
+
+
+EVALUATED_SPLITS = ("validation", "test")   # the splits a run's result is read on (split_checks.py's ``where``)
+
+
+def _splits_before_settings(order: list, explained) -> list:
+    """``order`` with each unexplained finding measured on an evaluated split (``where`` in
+    ``EVALUATED_SPLITS``: inputs or labels drawn otherwise than training's) moved in front of the
+    first finding of its severity whose evidence names a confirmed cause. The experiments confirm a
+    cause on held rows of the training split (interventions.py), so they cannot weigh a fault of the
+    rows the result is read on, which no setting reaches: a raised lr that trains the training rows
+    faster does not make transposed validation images readable. Among themselves, and against the
+    findings that name no cause, the order stays the registry's."""
+    first = next((i for i, f in enumerate(order) if f.evidence.get("cause") and f.severity != "info"), None)
+    if first is None:
+        return order
+    moved = [f for f in order[first:] if f.where in EVALUATED_SPLITS and f.severity == order[first].severity
+             and not explained(f) and not f.evidence.get("cause")]
+    ids = {id(f) for f in moved}
+    return order[:first] + moved + [f for f in order[first:] if id(f) not in ids]
 
 
 def _short(value):

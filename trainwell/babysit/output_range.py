@@ -12,7 +12,8 @@ Two faults of the output layer that the value checks of ``preflight.check_loss_o
   uniform guess) names the missing output layer.
 * **A bounded output activation that cannot reach the targets** (``check_target_range``): a
   ReLU / sigmoid / tanh / softplus as the model's last operation on a regression whose targets lie
-  partly outside its range. The measure is the share of the targets' variance no output in that
+  partly outside its range, or a clamp with number bounds (``out.clamp(min=0)`` on standardized
+  targets: ``CLAMPS``). The measure is the share of the targets' variance no output in that
   range can fit: the mean squared distance from each target to the range, over Var(y).
 
 A third fault reads the loss at the outputs training moves towards:
@@ -50,6 +51,29 @@ RANGES = {"relu": (0.0, math.inf), "relu_": (0.0, math.inf), "relu6": (0.0, 6.0)
 VALUE_PRESERVING = {"squeeze", "unsqueeze", "view", "reshape", "flatten", "contiguous", "clone", "__getitem__",
                     "float", "to", "view_as", "reshape_as", "squeeze_", "unsqueeze_"}
 
+# A clamp bounds its outputs by its own arguments: ``out.clamp(min=0)`` ("a rent is never negative"),
+# ``torch.clamp(out, 0, 1)``, ``out.clamp_min(0)``, ``torch.clip``; (name -> the positional index of its
+# min and max, None where the function has none).
+CLAMPS = {"clamp": (1, 2), "clamp_": (1, 2), "clip": (1, 2), "clip_": (1, 2),
+          "clamp_min": (1, None), "clamp_min_": (1, None), "clamp_max": (None, 1), "clamp_max_": (None, 1)}
+
+
+def clamp_bounds(name: str, args: tuple, kwargs: dict) -> tuple | None:
+    """``(low, high)`` of a clamp call (``CLAMPS``) with number bounds, -inf / inf where one is left
+    out; None for a clamp by tensors (an elementwise bound is no range) or without any bound."""
+    lo_at, hi_at = CLAMPS[name]
+    values = []
+    for at, key, default in ((lo_at, "min", -math.inf), (hi_at, "max", math.inf)):
+        value = kwargs.get(key, args[at] if at is not None and len(args) > at else None) if at is not None else None
+        if value is None:
+            values.append(default)
+        elif isinstance(value, (int, float)):
+            values.append(float(value))
+        else:
+            return None
+    return tuple(values) if values != [-math.inf, math.inf] else None
+
+
 # The output layers a probability loss can be missing, and the transform each applies to the outputs.
 TRANSFORMS = {"softmax": lambda o: torch.softmax(o, dim=-1), "sigmoid": torch.sigmoid,
               "log_softmax": lambda o: torch.log_softmax(o, dim=-1)}
@@ -75,9 +99,9 @@ class _Producers(TorchFunctionMode):
         kwargs = kwargs or {}
         out = func(*args, **kwargs)
         name = getattr(func, "__name__", "")
-        if isinstance(out, torch.Tensor) and (name in RANGES or name in VALUE_PRESERVING):
+        if isinstance(out, torch.Tensor) and (name in RANGES or name in VALUE_PRESERVING or name in CLAMPS):
             src = next((a for a in args if isinstance(a, torch.Tensor)), None)
-            bounds = RANGES.get(name)
+            bounds = RANGES.get(name) if name not in CLAMPS else clamp_bounds(name, args, kwargs)
             if name.startswith("hardtanh"):
                 lo = kwargs.get("min_val", args[1] if len(args) > 1 else -1.0)
                 hi = kwargs.get("max_val", args[2] if len(args) > 2 else 1.0)
