@@ -144,3 +144,9 @@ def test_a_confirmed_setting_does_not_outrank_a_fault_of_an_evaluated_split():
     assert [f.code for f in Diagnosis([val, labels]).ranked()] == ["label_problem", "split_mismatch"]
     error = make("loss_output_mismatch", "bounded output", evidence={"cause": "clamp"}, severity="error")
     assert [f.code for f in Diagnosis([val, error]).ranked()] == ["loss_output_mismatch", "split_mismatch"]
+    recoded = make("split_mismatch", "validation labels coded otherwise", where="validation labels")
+    assert [(f.code, f.where) for f in Diagnosis([lr, recoded]).ranked()] == [
+        ("split_mismatch", "validation labels"), ("lr_too_low", None)]     # a place on the split counts too
+    from trainwell.babysit.findings import on_evaluated_split
+    assert not on_evaluated_split(make("dead_units", "x", where="validation_head"))   # a layer named like one
+    assert not on_evaluated_split(make("dead_units", "x"))

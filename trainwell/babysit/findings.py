@@ -108,7 +108,7 @@ class Diagnosis:
         most first); then ``registry.PRIORITY`` (the registry's order); info last. A finding whose
         own experiment measured what it causes names those codes in ``evidence["explains"]`` (gradient
         noise the run diverges under, noise_check.py): they come after it too. A finding measured on an
-        evaluated split (``where`` in ``EVALUATED_SPLITS``) is not outranked by a confirmed cause of the
+        evaluated split (``on_evaluated_split``) is not outranked by a confirmed cause of the
         same severity (``_splits_before_settings``)."""
         # a unit statistic measured during training is a symptom: it explains nothing
         causes = {f.code for f in self.findings if f.severity != "info"
@@ -185,9 +185,15 @@ class Diagnosis:
 EVALUATED_SPLITS = ("validation", "test")   # the splits a run's result is read on (split_checks.py's ``where``)
 
 
+def on_evaluated_split(f: Finding) -> bool:
+    """Measured on an evaluated split: ``where`` is the split's name, or starts with it (split_checks.py's
+    ``"validation labels"``, ``"test size"``)."""
+    return bool(f.where) and f.where.partition(" ")[0] in EVALUATED_SPLITS
+
+
 def _splits_before_settings(order: list, explained) -> list:
-    """``order`` with each unexplained finding measured on an evaluated split (``where`` in
-    ``EVALUATED_SPLITS``: inputs or labels drawn otherwise than training's) moved in front of the
+    """``order`` with each unexplained finding measured on an evaluated split (``on_evaluated_split``:
+    inputs or labels drawn otherwise than training's) moved in front of the
     first finding of its severity whose evidence names a confirmed cause. The experiments confirm a
     cause on held rows of the training split (interventions.py), so they cannot weigh a fault of the
     rows the result is read on, which no setting reaches: a raised lr that trains the training rows
@@ -196,7 +202,7 @@ def _splits_before_settings(order: list, explained) -> list:
     first = next((i for i, f in enumerate(order) if f.evidence.get("cause") and f.severity != "info"), None)
     if first is None:
         return order
-    moved = [f for f in order[first:] if f.where in EVALUATED_SPLITS and f.severity == order[first].severity
+    moved = [f for f in order[first:] if on_evaluated_split(f) and f.severity == order[first].severity
              and not explained(f) and not f.evidence.get("cause")]
     ids = {id(f) for f in moved}
     return order[:first] + moved + [f for f in order[first:] if id(f) not in ids]
