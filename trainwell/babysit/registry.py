@@ -694,7 +694,8 @@ CODES = {spec.code: spec for spec in (
                   "accuracy or by validation loss with the accuracy no worse); else info. At a watched run's end: "
                   "the line's slope improves the metric beyond 2 standard errors and by at least 10% of the first "
                   "epoch's loss (3 points of accuracy) over the window, from at least 4 epochs, and early "
-                  "stopping's last patience epochs improved on the epoch before them (by less than min_delta)",
+                  "stopping's last patience epochs improved on the epoch before them (by less than min_delta)"
+                  "; a user callback that can stop the run (on_after_step, on_epoch_end, on_validation_end) stops it within the first quarter of its steps, and the run trained on with the callbacks kept but their stop taken back ends significantly better",
         source="notes 003 (early stopping: stop when the validation error stops improving, not while it "
                "falls); notes 000 (an epoch is one pass over the data; max_steps counts optimizer steps)",
         fix="let the run end when it stops learning: max_steps counts optimizer steps, not epochs (raise it, or "
@@ -702,7 +703,7 @@ CODES = {spec.code: spec for spec in (
             "metric (set it below the metric's epoch-to-epoch changes, 0 by default), or a longer patience",
         groups=(Group.SLOW,),
         explains=("underfitting", "plateau"),
-        thresholds=("stopping.LONGER", "interventions.NOISE_FACTOR", "interventions.SAMPLING_Z",
+        thresholds=("stopping.LONGER", "stopping.CALLBACK_SHARE", "interventions.NOISE_FACTOR", "interventions.SAMPLING_Z",
                     "interventions.MIN_LIFT", "interventions.MIN_GAIN", "stop_watch.TREND_EPOCHS", "stop_watch.MIN_EPOCHS"),
         plan=not_repairable,
     ),
