@@ -210,3 +210,4 @@ def test_a_callback_threshold_from_another_problem_stops_the_run_while_it_learns
 @pytest.mark.parametrize("callback", [StopAtEpochLoss(1e-3), CountSteps()])
 def test_a_callback_that_does_not_stop_within_the_first_quarter_is_quiet(callback):
     assert check(mlp(), four_class(), optimizer="adam", lr=1e-3, batch_size=32, epochs=20, callbacks=[callback]) == []
+    assert getattr(callback, "steps", 0) == 0          # the simulated runs ran copies of the user's callbacks

@@ -37,6 +37,7 @@ import torch
 
 from trainwell.babysit import interventions
 from trainwell.babysit.findings import Finding, make
+from trainwell.babysit.callback_check import copy_callback
 from trainwell.babysit.reset_watch import defines
 from trainwell.babysit.stop_watch import CALLBACK, CODE, EARLY, MAX_STEPS, fix_for
 from trainwell.train.callbacks import Callback
@@ -168,9 +169,16 @@ def check_stopping(p, *, budget=None) -> list[Finding]:
         return []
     planned = planned_steps(config, per_epoch)
     run_steps = total_steps(config, per_epoch)
-    # a user callback's stop: read within the run's first CALLBACK_SHARE (the capped run ends there otherwise)
+    # a user callback's stop: read within the run's first CALLBACK_SHARE (the capped run ends there otherwise),
+    # on copies of the user's callbacks (what they keep or write stays out of the user's objects); one that
+    # cannot be copied (an open file) leaves the run unsimulated
+    own = {}
+    if kind == CALLBACK:
+        if any(copy_callback(cb) is None for cb in config.callbacks):
+            return []
+        own = {"callbacks": list(config.callbacks)}
     cap = max(1, int(CALLBACK_SHARE * run_steps)) if kind == CALLBACK else run_steps + 1
-    run = _train(p, budget, cap=cap, per_epoch=per_epoch)
+    run = _train(p, budget, cap=cap, per_epoch=per_epoch, **_fresh(own))
     if run is None:
         return []
     stopped_at = run["steps"]
@@ -180,7 +188,7 @@ def check_stopping(p, *, budget=None) -> list[Finding]:
     elif stopped_at >= planned or (run["stop"] is not StopKind.EARLY_STOPPING and stopped_at < run_steps):
         return []           # it ran its planned length, or something else (a user's callback) ended it
     other = config.seed + interventions.REPEAT_SEED
-    repeat = _train(p, budget, cap=cap, per_epoch=per_epoch, seed=other)
+    repeat = _train(p, budget, cap=cap, per_epoch=per_epoch, seed=other, **_fresh(own))
     if repeat is None:
         return []
     # the run without its stop: its planned length where the budget pays for it twice, else LONGER x
@@ -190,9 +198,9 @@ def check_stopping(p, *, budget=None) -> list[Finding]:
         return []
     trained_on = {"max_steps": on, "patience": None, "epochs": math.ceil(on / per_epoch)}
     going = kind == CALLBACK        # the user's callbacks kept, their stop taken back
-    longer = _train(p, budget, cap=on + 1, per_epoch=per_epoch, keep_going=going, **trained_on)
+    longer = _train(p, budget, cap=on + 1, per_epoch=per_epoch, keep_going=going, **trained_on, **_fresh(own))
     longer_again = None if longer is None else _train(p, budget, cap=on + 1, per_epoch=per_epoch, seed=other,
-                                                      keep_going=going, **trained_on)
+                                                      keep_going=going, **trained_on, **_fresh(own))
     if longer_again is None:
         return []
     class_ids = run["acc"] is not None and p.accuracy is not None
@@ -231,6 +239,12 @@ def _changes(history: list, patience: int) -> list:
     values = [v for v in history if v is not None]
     tail = values[-(patience + 1):]
     return [round(b - a, 6) for a, b in zip(tail, tail[1:])]
+
+
+def _fresh(own: dict) -> dict:
+    """Fresh copies of ``own``'s callbacks (the user's) for one simulated run: a copy keeps what its run
+    left (a counter, a saved state), so each run gets its own."""
+    return {"callbacks": [copy_callback(cb) for cb in own["callbacks"]]} if own else {}
 
 
 def _said(kind: str, config, run: dict, per_epoch: int, planned: int) -> str:
