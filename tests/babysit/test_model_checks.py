@@ -520,3 +520,37 @@ def test_a_batch_standardization_in_forward_fades_on_every_draw_of_rows():
         rows = torch.randperm(2000, generator=torch.Generator().manual_seed(seed))
         found = check_batch_dependence(model, X[rows[:256]], seed=seed, pool=X[rows])
         assert [f.severity for f in found] == ["info"] and found[0].evidence["fades"]
+
+
+class BatchShareGate(nn.Module):
+    """Each row's hidden units weighted by a gate normalized over the batch axis (``torch.softmax(...,
+    dim=0)`` where ``dim=1`` / a sigmoid was meant): a row's weight is its share of the batch (~1 / n),
+    so its output and the dependence both shrink as the batch grows; a bias keeps the outputs' RMS."""
+
+    def __init__(self, dim):
+        super().__init__()
+        self.hidden, self.gate, self.out, self.dim = nn.Linear(10, 24), nn.Linear(24, 24), nn.Linear(24, 4), dim
+        nn.init.constant_(self.out.bias, 2.0)
+
+    def forward(self, x):
+        h = torch.relu(self.hidden(x))
+        return self.out(torch.softmax(self.gate(h), dim=self.dim) * h)
+
+
+def test_a_softmax_over_the_batch_whose_rows_signal_shrinks_with_it_is_an_error_not_a_fading_statistic():
+    """The dependence fades against the outputs' RMS (the bias stays, the rows' part falls as 1 / n),
+    but not against how much the rows differ from each other: an error, not info; the same gate over
+    the features (dim=1) is row-wise."""
+    torch.manual_seed(2)
+    found = mc.check_batch_dependence(BatchShareGate(0), BIG)
+    assert codes(found) == {"batch_dependence"} and found[0].severity == "error"
+    assert "fades" not in found[0].evidence and found[0].evidence["change_permuted"] <= mc.BATCH_TOLERANCE
+    # the old unit (the outputs' RMS, the bias in it) reads it as fading: the spread is what tells them apart
+    model = BatchShareGate(0).eval()
+    with torch.no_grad():
+        inside, alone = model(BIG[:64]), model(BIG[:32])
+        big_inside, big_alone = model(BIG), model(BIG[:128])
+    rms = lambda a, b: float((a - b).abs().mean() / a.pow(2).mean().sqrt())
+    assert rms(big_inside[:128], big_alone) <= mc.DECAY * rms(inside[:32], alone)
+    torch.manual_seed(2)
+    assert mc.check_batch_dependence(BatchShareGate(1), BIG) == []

@@ -296,6 +296,31 @@ def test_unnormalized_inputs():
     assert codes(pf.check_inputs_normalized(mixed)) == {"unnormalized_inputs"}
 
 
+def test_a_table_standardized_as_one_array_is_unnormalized_but_a_flattened_image_is_not():
+    """Weather rows in their units (temperature ~15 C, humidity and cloud cover 0-1, wind ~5 m/s, rain mm,
+    sun hours, visibility km, dew point C):
+    ``(X - X.mean()) / X.std()`` leaves the array at mean 0, std 1 (the median std and the stds'
+    spread within the older rule's bounds) but the humidity's range ~1/40 of the temperature's; per
+    column, quiet. The digits' pixels through
+    the same whole-array scaler share one range (0-16): quiet, as the [0, 1] pixels are."""
+    g = torch.Generator().manual_seed(4)
+    units = (torch.tensor([15.0, 0.6, 0.5, 5.0, 2.0, 6.0, 20.0, 8.0]),
+             torch.tensor([8.0, 0.2, 0.3, 3.0, 4.0, 3.0, 10.0, 6.0]))
+    table = units[0] + units[1] * torch.randn(800, 8, generator=g)
+    whole = (table - table.mean()) / table.std()
+    found = pf.check_inputs_normalized(whole)
+    assert codes(found) == {"unnormalized_inputs"} and "standardized over the wrong axis" in found[0].message
+    ranges = whole.max(0).values - whole.min(0).values
+    assert found[0].evidence["range_spread_p90_p10"] == pytest.approx(
+        float(torch.quantile(ranges.double(), 0.9) / torch.quantile(ranges.double(), 0.1)), rel=1e-6)
+    assert pf.check_inputs_normalized((table - table.mean(0)) / table.std(0)) == []
+    raw = digits(standardize=False)[0]
+    assert pf.check_inputs_normalized((raw - raw.mean()) / raw.std()) == []
+    # the same columns one order of magnitude closer than WHOLE_SCALE (ranges 3x apart): quiet
+    close = torch.randn(800, 5, generator=g) * torch.tensor([1.0, 3.0, 1.0, 2.0, 3.0])
+    assert pf.check_inputs_normalized((close - close.mean()) / close.std()) == []
+
+
 def test_nonfinite_data():
     bad = X.clone()
     bad[[3, 7], 5] = float("nan")

@@ -144,3 +144,71 @@ def test_the_repair_sets_the_fitted_warmup():
     assert ACTIONS["set_warmup"].apply(Controls(), plan.options, seed=0) == "warmup 43 steps"
     assert calls == [43]
     assert isinstance(CODES["schedule_starts_late"].plan(make("schedule_starts_late", "x"), None), str)
+
+
+# ------------------------------------------------------------------ a schedule at ~0 on most steps
+import math  # noqa: E402
+
+TOTAL = 400
+
+
+def _cosine(t):
+    return 0.5 * (1 + math.cos(math.pi * t / TOTAL))
+
+
+def _cosine_int(t):
+    """The cosine through ``int()`` (a habit from index arithmetic): 1 at step 0, 0 at every other."""
+    return int(_cosine(t))
+
+
+def _warmup_from_zero(t):
+    """A linear warmup from 0 over 40 steps, then constant: healthy (its first step is 0)."""
+    return min(1.0, t / 40)
+
+
+def test_dead_share_counts_the_steps_at_about_zero_lr():
+    assert schedule_check.dead_share(_cosine_int, TOTAL) == pytest.approx(1 - 1 / TOTAL)
+    assert schedule_check.dead_share(_cosine, TOTAL) < 0.1                  # only its tail
+    assert schedule_check.dead_share(staircase(every=TOTAL // 3 + 1, factor=10.0), TOTAL) < schedule_check.DEAD_SHARE
+    assert schedule_check.dead_share(_warmup_from_zero, TOTAL) == pytest.approx(1 / TOTAL)
+
+
+def test_a_warmup_from_zero_is_no_candidate_and_runs_no_experiment(four_class, four_class_mlp, monkeypatch):
+    """Its first multiplier is 0: not a fall to 1% of a peak (nothing has risen yet)."""
+    assert schedule_check.candidate(_warmup_from_zero, TOTAL) is None
+    monkeypatch.setattr(schedule_check.interventions, "experiment", lambda *a, **k: pytest.fail("ran"))
+    assert _check(four_class, four_class_mlp, _warmup_from_zero, TOTAL) == []
+
+
+WARM = 40
+
+
+def _inverse_sqrt(t):
+    """The Transformer's warmup then inverse square root (Vaswani et al. 2017), written with ``/``."""
+    return min(t / WARM, math.sqrt(WARM / max(t, 1)))
+
+
+def _inverse_sqrt_floor(t):
+    """The same written with ``//`` and ``int``: 0 at every step but ``WARM`` (its warmup 0, its decay 0)."""
+    return min(t // WARM, int(math.sqrt(WARM // max(t, 1))))
+
+
+def test_a_schedule_no_stretch_revives_is_graded_against_the_configured_lr(four_class, four_class_mlp):
+    """The lr is 0 at all steps but one; stretched, it is 0 on all but a few: the arm is the configured
+    lr at every step, a warning that names the dead share, with no stretch to plan. Written with ``/``
+    the schedule is no candidate."""
+    assert schedule_check.candidate(_inverse_sqrt, TOTAL) is None
+    assert schedule_check.dead_share(_inverse_sqrt_floor, TOTAL) == pytest.approx(1 - 1 / TOTAL)
+    found = _check(four_class, four_class_mlp, _inverse_sqrt_floor, TOTAL)
+    assert [(f.code, f.severity) for f in found] == [("schedule_decays_early", "warning")]
+    f = found[0]
+    assert f.evidence["intervention"] == schedule_check.CONSTANT_ARM and "stretch" not in f.evidence
+    assert f.evidence["dead_share"] > 0.99 and "at most 1% of the configured lr 0.05 on 100% of the steps" in f.message
+    assert "//" in f.fix
+
+
+def test_a_stretch_that_revives_the_schedule_keeps_the_stretch_arm(four_class, four_class_mlp):
+    """``int()`` of a cosine is 1 at step 0 only, but stretched it is 1 for 2/3 of the run: the stretch
+    is the arm (and the plan), not the configured lr."""
+    found = _check(four_class, four_class_mlp, _cosine_int, TOTAL)
+    assert [f.evidence["intervention"] for f in found] == [schedule_check.ARM] and found[0].evidence["stretch"] > 100

@@ -6,6 +6,8 @@ import torch
 from sklearn.datasets import make_classification
 from torch import nn
 
+import trainwell
+
 from trainwell.babysit import stop_watch, stopping
 from trainwell.babysit.budget import Budget
 from trainwell.babysit.doctor import doctor
@@ -163,3 +165,49 @@ def test_a_watched_run_stopped_while_improving_says_so_and_a_converged_one_does_
                 babysit="watch")
     assert quiet.stopped.kind.value == "early_stopping"
     assert "stops_too_soon" not in [f.code for f in quiet.findings.findings]
+
+
+# ------------------------------------------------------------------ a user callback's own stop
+class StopAtEpochLoss(trainwell.Callback):
+    """Ends the run at an epoch's end once the last step's loss is below ``threshold`` (the user's rule)."""
+
+    def __init__(self, threshold):
+        self.threshold = threshold
+
+    def on_epoch_end(self, state):
+        if float(state.loss) < self.threshold:
+            state.stop = f"training loss below {self.threshold}"
+
+
+class CountSteps(trainwell.Callback):
+    """A per-step callback that never stops the run (a step counter)."""
+
+    def __init__(self):
+        self.steps = 0
+
+    def on_after_step(self, state):
+        self.steps += 1
+
+
+def test_candidates_include_a_callback_that_can_stop():
+    assert stopping.candidate(make_config({"epochs": 20, "callbacks": [StopAtEpochLoss(1.5)]}), 45) == stopping.CALLBACK
+    assert stopping.candidate(make_config({"epochs": 20, "patience": 3, "callbacks": [CountSteps()]}), 45) == stopping.EARLY
+
+
+def test_a_callback_threshold_from_another_problem_stops_the_run_while_it_learns():
+    """A 4-class cross-entropy starts at ln 4 = 1.39: a rule "stop below 1.3" (an MSE threshold of the
+    user's regression notebook) ends a 20-epoch run after its first epochs while the held accuracy
+    still rises; trained on with the callback's stop taken back, it ends far better."""
+    found = check(mlp(), four_class(), optimizer="adam", lr=1e-3, batch_size=32, epochs=20,
+                  callbacks=[StopAtEpochLoss(1.3)])
+    assert [(f.code, f.severity) for f in found] == [("stops_too_soon", "warning")]
+    f = found[0]
+    assert f.evidence["stop"] == stopping.CALLBACK and f.evidence["stopped_at"] <= stopping.CALLBACK_SHARE * 20 * 29
+    assert f.evidence["fix_loss"] < f.evidence["setup_loss"] and "training loss below 1.3" in f.message
+    assert "ln k" in f.fix
+
+
+@pytest.mark.parametrize("callback", [StopAtEpochLoss(1e-3), CountSteps()])
+def test_a_callback_that_does_not_stop_within_the_first_quarter_is_quiet(callback):
+    assert check(mlp(), four_class(), optimizer="adam", lr=1e-3, batch_size=32, epochs=20, callbacks=[callback]) == []
+    assert getattr(callback, "steps", 0) == 0          # the simulated runs ran copies of the user's callbacks

@@ -351,11 +351,15 @@ def check_batch_dependence(model: nn.Module, x, *, seed: int = 0, pool=None) -> 
 
 def _centered_changes(a, b) -> torch.Tensor:
     """Each row's mean absolute change between ``a`` and ``b`` (class scores centered per row: a shift
-    common to a row's scores changes no prediction), in units of ``a``'s RMS."""
+    common to a row's scores changes no prediction), in units of how much ``a``'s rows differ from
+    each other (the RMS of ``a`` less its mean row). Not in units of ``a``'s RMS: a part common to
+    every row (a bias) would then hide a dependence that shrinks with the rows' own signal, as a
+    softmax over the batch axis does (each row's weight ~1 / n: its output and its change both fall
+    as 1 / n, so against the rows' spread the change does not fade)."""
     a, b = a.double().reshape(a.shape[0], -1), b.double().reshape(b.shape[0], -1)
     if a.shape[1] > 1:
         a, b = a - a.mean(dim=1, keepdim=True), b - b.mean(dim=1, keepdim=True)
-    return (a - b).abs().mean(dim=1) / (float(a.pow(2).mean().sqrt()) or 1.0)
+    return (a - b).abs().mean(dim=1) / (float((a - a.mean(dim=0)).pow(2).mean().sqrt()) or 1.0)
 
 
 def batch_statistic(model, x, *, seed: int = 0) -> dict | None:

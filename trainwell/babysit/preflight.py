@@ -78,6 +78,13 @@ STATS_ROWS = 2000         # input statistics
 MEAN_OFF = 1.0            # unnormalized_inputs: median |feature mean| above 1 (notes 002: zero-center)
 STD_HIGH, STD_LOW = 10.0, 1e-2   # ... median feature std outside [1e-2, 10] (notes 002: unit scale)
 SCALE_SPREAD = 100.0      # ... 90th / 10th percentile of the feature stds (LeCun et al. 1998 §4.3)
+WHOLE_SCALE = 10.0        # ... a table standardized as one array or per row (its mean ~0, its std ~1) whose columns'
+                          # ranges (max - min) still differ by 10x or more (90th / 10th percentile): the scaler ran
+                          # without its axis and the columns keep their units' scales an order of magnitude apart
+                          # (LeCun et al. 1998 §4.3: inputs of similar covariances; per-column standardization puts
+                          # them together). Ranges, not stds: a flattened image's pixels share one range (0-16 for
+                          # every inked pixel of the digits: 2.7x) while a rarely inked pixel's std is 100x smaller
+WHOLE_TOLERANCE = 0.05    # ... "~0" and "~1": within 0.05 (the statistics of up to STATS_ROWS of the rows it was fit on)
 RUN_CHANGES = 0.5         # unshuffled_data: fewer than half the label changes random order gives
 SORTED_RHO = 0.9          # ... or |Spearman rho| of a continuous target with the row index above 0.9
 PROBABILITY_TOLERANCE = 1e-3   # label_problem: target rows summing to 1 within this
@@ -238,11 +245,22 @@ def check_inputs_normalized(X) -> list[Finding]:
         reasons.append(f"features have scale {med_std:.3g} (median std, want ~1)")
     if spread > SCALE_SPREAD:
         reasons.append(f"feature scales differ by {spread:.3g}x (90th/10th percentile of the stds)")
+    # a table (rows x columns of their own units) standardized as one array, (X - X.mean()) / X.std(), or
+    # per row (axis=1): the whole array's mean ~0 and std ~1, the columns' scales as apart as their units
+    whole_mean, whole_std = float(x[:, varying].mean()), float(x[:, varying].std())
+    ranges = (x.max(dim=0).values - x.min(dim=0).values)[varying]
+    apart = float(torch.quantile(ranges, 0.9) / torch.quantile(ranges, 0.1).clamp_min(1e-30))
+    if (X.ndim == 2 and not reasons and apart >= WHOLE_SCALE and abs(whole_mean) < WHOLE_TOLERANCE
+            and abs(whole_std - 1) < WHOLE_TOLERANCE):
+        reasons.append(f"the table was standardized over the wrong axis, as one array or per row (its mean "
+                       f"{whole_mean:.2g}, its std {whole_std:.3g}), not per column: the columns' ranges still differ "
+                       f"by {apart:.3g}x (90th / 10th percentile; their stds {float(s.min()):.3g} to "
+                       f"{float(s.max()):.3g}); X.mean(0) / X.std(0), not X.mean() / X.std() or X.mean(1)")
     if not reasons:
         return []
     return [make("unnormalized_inputs", "the inputs are not normalized: " + "; ".join(reasons),
                  evidence={"median_abs_mean": med_mean, "median_std": med_std, "std_spread_p90_p10": spread,
-                           "features": int(varying.sum())},
+                           "features": int(varying.sum()), "range_spread_p90_p10": apart},
                  fix=(f"standardize the inputs with training-split statistics: x = (x - mean) / std "
                       f"(now median mean {med_mean:.3g}, median std {med_std:.3g})"))]
 

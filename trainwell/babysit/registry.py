@@ -139,7 +139,7 @@ CODES = {spec.code: spec for spec in (
                  "half alone; the input rows that the gradient of the output row that moved most reaches (evidence)",
         threshold="an output row that changes by more than 1e-3 of the outputs' RMS; not judged when two "
                   "eval-mode runs on the same batch differ (a stochastic forward)"
-                  "; info where the outputs are unchanged by a permutation and the mean row change (scores centered per row) between 128 rows inside 256 and alone is at most 0.5x that between 16 inside 32 and alone, each averaged over 16 draws of its rows (a batch statistic that fades as the batch grows: batch norm without running statistics, a normalization over dim=0)",
+                  "; info where the outputs are unchanged by a permutation and the mean row change (scores centered per row, in units of the rows' spread: the outputs less their mean row) between 128 rows inside 256 and alone is at most 0.5x that between 16 inside 32 and alone, each averaged over 16 draws of its rows (a batch statistic that fades as the batch grows: batch norm without running statistics, a normalization over dim=0)",
         source="Karpathy, 'A Recipe for Training Neural Networks' (2019): 'use backprop to chart "
                "dependencies' (output row i must not depend on input row j != i)",
         fix="check that the batch axis stays first: batch_first=True on GRU / LSTM / MultiheadAttention fed "
@@ -273,6 +273,7 @@ CODES = {spec.code: spec for spec in (
                  "spread of the features' scales"
                  "; (an error) missing-value codes left in a column (value_codes.find_codes): one value repeated in a share of the rows, far beyond the rest of its column",
         threshold="median |mean| > 1, median std > 10 or < 1e-2, or max std / min std > 100"
+                  "; or a table (2-D) standardized over the wrong axis (as one array or per row): the whole array's mean within 0.05 of 0 and its std within 0.05 of 1 while the columns' ranges (max - min, 90th / 10th percentile) differ by 10x or more"
                   "; a code: one value in 1% to 50% of the rows lying beyond the column's other rows (0.1st-99.9th percentile, >= 20 distinct values) by at least half their width"
                   "; info when the model raises on the standardized inputs (it reads them as ids or codes: the fix "
                   "does not apply)",
@@ -283,7 +284,7 @@ CODES = {spec.code: spec for spec in (
         # scale make it memorize rows without carrying over, which reads as a label_problem
         explains=(Group.INIT, "bad_initial_loss", "cannot_overfit_small_subset", "label_problem", Group.OPTIMIZATION),
         thresholds=("preflight.MEAN_OFF", "preflight.STD_HIGH", "preflight.STD_LOW",
-                    "preflight.SCALE_SPREAD",
+                    "preflight.SCALE_SPREAD", "preflight.WHOLE_SCALE", "preflight.WHOLE_TOLERANCE",
                     "value_codes.ROWS", "value_codes.MIN_ROWS", "value_codes.MIN_SHARE", "value_codes.MAX_SHARE",
                     "value_codes.MIN_DISTINCT", "value_codes.TAIL", "value_codes.CENTRAL", "value_codes.FAR"),
         graded_by=('standardize inputs',),
@@ -693,7 +694,8 @@ CODES = {spec.code: spec for spec in (
                   "accuracy or by validation loss with the accuracy no worse); else info. At a watched run's end: "
                   "the line's slope improves the metric beyond 2 standard errors and by at least 10% of the first "
                   "epoch's loss (3 points of accuracy) over the window, from at least 4 epochs, and early "
-                  "stopping's last patience epochs improved on the epoch before them (by less than min_delta)",
+                  "stopping's last patience epochs improved on the epoch before them (by less than min_delta)"
+                  "; a user callback that can stop the run (on_after_step, on_epoch_end, on_validation_end) stops it within the first quarter of its steps, and the run trained on with the callbacks kept but their stop taken back ends significantly better",
         source="notes 003 (early stopping: stop when the validation error stops improving, not while it "
                "falls); notes 000 (an epoch is one pass over the data; max_steps counts optimizer steps)",
         fix="let the run end when it stops learning: max_steps counts optimizer steps, not epochs (raise it, or "
@@ -701,7 +703,7 @@ CODES = {spec.code: spec for spec in (
             "metric (set it below the metric's epoch-to-epoch changes, 0 by default), or a longer patience",
         groups=(Group.SLOW,),
         explains=("underfitting", "plateau"),
-        thresholds=("stopping.LONGER", "interventions.NOISE_FACTOR", "interventions.SAMPLING_Z",
+        thresholds=("stopping.LONGER", "stopping.CALLBACK_SHARE", "interventions.NOISE_FACTOR", "interventions.SAMPLING_Z",
                     "interventions.MIN_LIFT", "interventions.MIN_GAIN", "stop_watch.TREND_EPOCHS", "stop_watch.MIN_EPOCHS"),
         plan=not_repairable,
     ),

@@ -47,7 +47,13 @@ FALLEN = 0.01         # ... or a schedule whose lr falls to 1% of its peak withi
                       # (optim.schedules.fallen_at): a long tail at 1% still adds up to a share of the lr sum
                       # (MultiStepLR milestones meant as epochs, stepped per batch); the staircase at 1/3 and 2/3
                       # reaches 1% at 2/3, a cosine at 0.94
+DEAD_SHARE = 0.5      # a schedule at <= FALLEN x the configured lr on more than half the run's steps trains at ~0
+                      # for most of it (a staircase at 1/3 and 2/3 reaches 1% only for the last third, a cosine for
+                      # its last 6%, a warmup for its first steps); when even the stretch leaves it so (a
+                      # multiplier that is 0 at all steps but one: ``//`` for ``/``), no stretch can revive it
 ARM = "stretched schedule"
+CONSTANT_ARM = "the configured lr"
+POINTS = 1000        # dead_share reads the schedule at most 1000 evenly spaced steps
 HORIZON = interventions.LONGER   # the decay experiment trains on to 3x its steps and no further: past the
                                  # course's span (the run's first ``reach`` steps twice over) the setup trains
                                  # at its tail lr, and a plateau's doublings would run the user's whole schedule
@@ -87,6 +93,18 @@ def candidate(schedule, total: int) -> float | None:
     return spent if spent < EARLY else None
 
 
+def dead_share(schedule, total: int) -> float:
+    """The share of a ``total``-step run's steps at which the schedule's multiplier is at most ``FALLEN``
+    (1% of the configured lr: the run trains at ~0 there), read at most ``POINTS`` evenly spaced steps;
+    0.0 where the schedule cannot be read."""
+    stride = max(1, -(-total // POINTS))
+    steps = range(0, total, stride)
+    try:
+        return sum(float(schedule(t)) <= FALLEN for t in steps) / max(len(steps), 1)
+    except Exception:                   # a user's schedule that fails here fails in the run
+        return 0.0
+
+
 def check_schedule(model, X, y, loss_fn, *, schedule, total_steps: int, confirm: bool = False,
                    **experiment) -> list[Finding]:
     """The schedule's findings: ``schedule_decays_early`` (``check_decay``) and
@@ -119,10 +137,22 @@ def check_decay(model, X, y, loss_fn, *, schedule, total_steps: int, optimizer, 
             f"{total_steps} steps" if spent_at(schedule, total_steps, share=SPENT_SHARE) <= spent else
             f"the lr schedule falls to {100 * FALLEN:g}% of its peak by {100 * spent:.0f}% of the run's "
             f"{total_steps} steps")
-    arm = interventions.Arm(ARM, CODE, f"the schedule stretched {factor:.3g}x (its {100 * SPENT_SHARE:.0f}% by "
-                                       f"{100 * STRETCH_TO:.0f}% of the run)",
-                            extra={"course": course(stretched, reach), "stretch": factor, "spent_at": spent,
-                                   "held_accuracy": True})
+    dead = dead_share(schedule, total_steps)
+    if dead > DEAD_SHARE and dead_share(stretched, total_steps) > DEAD_SHARE:
+        # no stretch revives a multiplier at ~0 on most steps: the arm is the configured lr the run was
+        # meant to train at (no plan: the run has no control that replaces its schedule)
+        said += f"; its lr is at most {100 * FALLEN:g}% of the configured lr {lr:.3g} on {100 * dead:.0f}% of the steps"
+        arm = interventions.Arm(CONSTANT_ARM, CODE, f"the configured lr {lr:.3g} at every step (no schedule)",
+                                extra={"course": lambda i, n: 1.0, "spent_at": spent, "dead_share": dead,
+                                       "held_accuracy": True,
+                                       "fix": "check the schedule's multiplier at a few steps (an integer division "
+                                              "`//` or an int() rounds a fraction to 0); it should rise to 1 and "
+                                              "decay over the run, not sit at 0"})
+    else:
+        arm = interventions.Arm(ARM, CODE, f"the schedule stretched {factor:.3g}x (its {100 * SPENT_SHARE:.0f}% by "
+                                           f"{100 * STRETCH_TO:.0f}% of the run)",
+                                extra={"course": course(stretched, reach), "stretch": factor, "spent_at": spent,
+                                       "held_accuracy": True})
     baseline, arms = interventions.experiment(
         model, X, y, loss_fn, optimizer=optimizer, lr=lr, weight_decay=weight_decay, options=options,
         batch_size=batch_size, steps=steps, seed=seed, settings=False, repeat=True, clip_norm=clip_norm,
@@ -132,12 +162,13 @@ def check_decay(model, X, y, loss_fn, *, schedule, total_steps: int, optimizer, 
     for f in found:
         f.message = f"{said}; over the run's first {reach:.0f} steps twice over in {f.evidence['steps']} steps, {f.message}"
         return [f]
-    ran = next((a for a in arms if a.name == ARM and not a.extra.get("timed_out")), None)
+    ran = next((a for a in arms if a.name == arm.name and not a.extra.get("timed_out")), None)
     if ran is None:
         return []
-    info = make(CODE, f"{said}; but stretched {factor:.3g}x it trains no better over the run's first {reach:.0f} "
+    info = make(CODE, f"{said}; but with {ran.change} it trains no better over the run's first {reach:.0f} "
                       f"steps twice over in {ran.steps} steps (held loss {ran.after:.4g} against the schedule's {baseline.after:.4g})",
-                evidence={"stretch": factor, "spent_at": spent, "hurts": False}, severity="info")
+                evidence={**({} if ran.name == CONSTANT_ARM else {"stretch": factor}), "spent_at": spent,
+                          "hurts": False}, severity="info")
     return [info]
 
 

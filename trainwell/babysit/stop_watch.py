@@ -21,6 +21,7 @@ from trainwell.train.state import StopKind
 CODE = "stops_too_soon"
 MAX_STEPS = "max_steps"
 EARLY = "early stopping"
+CALLBACK = "a callback's stop"
 TREND_EPOCHS = 5    # the trend is fitted to the monitored metric's last 5 epochs (patience + 1 when longer) ...
 MIN_EPOCHS = 4      # ... and judged with at least 4 of them (a line through 3 points has one degree of freedom)
 
@@ -90,7 +91,11 @@ class StopWatch(Callback):
 
 
 def fix_for(kind: str, config, per_epoch: int) -> str:
-    """The fix in the run's own numbers: ``kind`` is ``MAX_STEPS`` or ``EARLY``."""
+    """The fix in the run's own numbers: ``kind`` is ``MAX_STEPS``, ``EARLY`` or ``CALLBACK``."""
+    if kind == CALLBACK:
+        return ("the callback's stopping rule on this problem's scale: a loss threshold from another problem (a "
+                "regression's MSE, another number of classes) can be reached at once (a k-class cross-entropy "
+                "starts at ln k); stop on validation instead (patience, min_delta) or drop the rule")
     if kind == MAX_STEPS:
         return (f"max_steps counts optimizer steps, not epochs ({per_epoch} steps an epoch): raise it "
                 f"(max_steps = {config.max_steps * per_epoch} for {config.max_steps} epochs) or drop it and set epochs")

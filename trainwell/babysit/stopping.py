@@ -37,13 +37,19 @@ import torch
 
 from trainwell.babysit import interventions
 from trainwell.babysit.findings import Finding, make
-from trainwell.babysit.stop_watch import CODE, EARLY, MAX_STEPS, fix_for
+from trainwell.babysit.callback_check import copy_callback
+from trainwell.babysit.reset_watch import defines
+from trainwell.babysit.stop_watch import CALLBACK, CODE, EARLY, MAX_STEPS, fix_for
 from trainwell.train.callbacks import Callback
 from trainwell.train.loop import total_steps
 from trainwell.train.metrics import evaluate_model
 from trainwell.train.state import Stop, StopKind
 
 PART = "the stopping check (stops_too_soon)"
+STOP_HOOKS = ("on_after_step", "on_epoch_end", "on_validation_end")   # the user's hooks that can set state.stop
+CALLBACK_SHARE = 0.25   # a user callback's stop is a candidate within the run's first quarter (read on a run capped
+                        # there: a stop that late is not "long before its planned steps", and the cap bounds the cost
+                        # for every setup with a per-step callback)
 LONGER = interventions.LONGER      # the run trained on: 3x the steps it stopped at (the experiments' own
                                    # "trained on"), at most the run's planned length
 
@@ -76,7 +82,20 @@ def candidate(config, per_epoch: int) -> str | None:
         return MAX_STEPS
     if config.patience is not None:
         return EARLY
+    if any(defines(cb, hook) for cb in config.callbacks or () for hook in STOP_HOOKS):
+        return CALLBACK
     return None
+
+
+class _KeepGoing(Callback):
+    """Takes back a stop the user's callbacks set (``StopKind.CALLBACK``), after them in the loop's
+    order: the run trained on past its callback's stop."""
+
+    def _clear(self, state):
+        if state.stop is not None and state.stop.kind is StopKind.CALLBACK:
+            state.stop = None
+
+    on_after_step = on_epoch_end = on_validation_end = _clear
 
 
 def _evaluate(p, model) -> dict:
@@ -89,7 +108,7 @@ def _cost(budget, steps: int, epochs: int, p) -> float:
     return steps * budget.step_cost(p.config.batch_size) + (epochs + 1) * budget.forward_cost(len(p.val[0]))
 
 
-def _train(p, budget, *, cap: int, per_epoch: int, **changes) -> dict | None:
+def _train(p, budget, *, cap: int, per_epoch: int, keep_going: bool = False, **changes) -> dict | None:
     """A copy of the prepared run ``p`` with its Config ``changes``, trained through fit's trainer to
     its own stop or ``cap`` steps: its validation loss and accuracy at the end (after restoring the
     best weights where the run does), the steps it ran, why it stopped and its epoch history.
@@ -102,7 +121,7 @@ def _train(p, budget, *, cap: int, per_epoch: int, **changes) -> dict | None:
             return None
     q = dataclasses.replace(p, config=dataclasses.replace(p.config, **changes), model=copy.deepcopy(p.model))
     stop = _Cap(cap, budget)
-    trainer = make_trainer(q, extra_callbacks=[stop])
+    trainer = make_trainer(q, extra_callbacks=[_KeepGoing(), stop] if keep_going else [stop])
     trainer.fit()
     state = trainer.state
     if budget is not None:
@@ -112,6 +131,7 @@ def _train(p, budget, *, cap: int, per_epoch: int, **changes) -> dict | None:
     val = _evaluate(q, state.evaluated_model)
     return {"loss": val["loss"], "acc": val["acc"], "steps": state.step, "epochs": state.epoch,
             "stop": state.stop.kind if state.stop else StopKind.FINISHED,
+            "reason": state.stop.message if state.stop else "",
             "history": [m.get(p.config.monitor) for m in state.history]}
 
 
@@ -149,14 +169,26 @@ def check_stopping(p, *, budget=None) -> list[Finding]:
         return []
     planned = planned_steps(config, per_epoch)
     run_steps = total_steps(config, per_epoch)
-    run = _train(p, budget, cap=run_steps + 1, per_epoch=per_epoch)
+    # a user callback's stop: read within the run's first CALLBACK_SHARE (the capped run ends there otherwise),
+    # on copies of the user's callbacks (what they keep or write stays out of the user's objects); one that
+    # cannot be copied (an open file) leaves the run unsimulated
+    own = {}
+    if kind == CALLBACK:
+        if any(copy_callback(cb) is None for cb in config.callbacks):
+            return []
+        own = {"callbacks": list(config.callbacks)}
+    cap = max(1, int(CALLBACK_SHARE * run_steps)) if kind == CALLBACK else run_steps + 1
+    run = _train(p, budget, cap=cap, per_epoch=per_epoch, **_fresh(own))
     if run is None:
         return []
     stopped_at = run["steps"]
-    if stopped_at >= planned or (run["stop"] is not StopKind.EARLY_STOPPING and stopped_at < run_steps):
+    if kind == CALLBACK:
+        if run["stop"] is not StopKind.CALLBACK:
+            return []       # no stop of the user's within the run's first quarter
+    elif stopped_at >= planned or (run["stop"] is not StopKind.EARLY_STOPPING and stopped_at < run_steps):
         return []           # it ran its planned length, or something else (a user's callback) ended it
     other = config.seed + interventions.REPEAT_SEED
-    repeat = _train(p, budget, cap=run_steps + 1, per_epoch=per_epoch, seed=other)
+    repeat = _train(p, budget, cap=cap, per_epoch=per_epoch, seed=other, **_fresh(own))
     if repeat is None:
         return []
     # the run without its stop: its planned length where the budget pays for it twice, else LONGER x
@@ -165,9 +197,10 @@ def check_stopping(p, *, budget=None) -> list[Finding]:
     if on <= stopped_at:
         return []
     trained_on = {"max_steps": on, "patience": None, "epochs": math.ceil(on / per_epoch)}
-    longer = _train(p, budget, cap=on + 1, per_epoch=per_epoch, **trained_on)
+    going = kind == CALLBACK        # the user's callbacks kept, their stop taken back
+    longer = _train(p, budget, cap=on + 1, per_epoch=per_epoch, keep_going=going, **trained_on, **_fresh(own))
     longer_again = None if longer is None else _train(p, budget, cap=on + 1, per_epoch=per_epoch, seed=other,
-                                                      **trained_on)
+                                                      keep_going=going, **trained_on, **_fresh(own))
     if longer_again is None:
         return []
     class_ids = run["acc"] is not None and p.accuracy is not None
@@ -192,6 +225,7 @@ def check_stopping(p, *, budget=None) -> list[Finding]:
                 "repeat_loss": repeat["loss"], "fix_repeat_loss": longer_again["loss"], "setup_acc": run["acc"],
                 "fix_acc": longer["acc"], "hurts": hurts,
                 **({"max_steps": config.max_steps} if kind == MAX_STEPS else
+                   {"reason": run["reason"]} if kind == CALLBACK else
                    {"patience": config.patience, "min_delta": config.min_delta, "monitor": config.monitor,
                     "last_changes": _changes(run["history"], config.patience)})}
     if not hurts:
@@ -207,7 +241,16 @@ def _changes(history: list, patience: int) -> list:
     return [round(b - a, 6) for a, b in zip(tail, tail[1:])]
 
 
+def _fresh(own: dict) -> dict:
+    """Fresh copies of ``own``'s callbacks (the user's) for one simulated run: a copy keeps what its run
+    left (a counter, a saved state), so each run gets its own."""
+    return {"callbacks": [copy_callback(cb) for cb in own["callbacks"]]} if own else {}
+
+
 def _said(kind: str, config, run: dict, per_epoch: int, planned: int) -> str:
+    if kind == CALLBACK:
+        return (f"a callback of the user's ends the run after {run['steps']} optimizer steps of its {planned} "
+                f"({run['steps'] / per_epoch:.2g} epochs of {config.epochs}): {run['reason']!r}")
     if kind == MAX_STEPS:
         return (f"max_steps = {config.max_steps} ends the run after {run['steps']} optimizer steps "
                 f"({run['steps'] / per_epoch:.2g} epochs of {per_epoch} steps; its {config.epochs} epochs are "

@@ -300,7 +300,8 @@ def fallen_at(schedule, total: int, *, level: float = 0.01) -> float:
     milestones meant as epochs (10, 13) stepped per batch of a 660-step run. What ``spent_at``
     misses: a long tail at a small lr still adds up to a share of the lr sum (the milestones
     example gives 99 % of it only at 0.98 of the run). A warmup's rise is not a fall (the largest
-    value so far rises with it). Evaluated at most ``SPENT_POINTS`` evenly spaced steps."""
+    value so far rises with it), nor is a start at 0 (a linear warmup's first step). Evaluated at most
+    ``SPENT_POINTS`` evenly spaced steps."""
     if total < 1:
         return 1.0
     stride = max(1, math.ceil(total / SPENT_POINTS))
@@ -308,7 +309,8 @@ def fallen_at(schedule, total: int, *, level: float = 0.01) -> float:
     for t in range(0, total, stride):
         value = float(schedule(t))
         peak = max(peak, value)
-        if value <= level * peak * (1 + FALL_TOLERANCE):    # 0.1 ** 2 is 0.010000000000000002
+        if peak > 0 and value <= level * peak * (1 + FALL_TOLERANCE):    # 0.1 ** 2 is 0.010000000000000002
+            # (a warmup from 0 has not fallen at its first step: nothing has risen yet)
             return t / total
     return 1.0
 

@@ -1,0 +1,43 @@
+"""``schedule_check``'s candidates alone (no experiment) on every side of the user sets and the
+generated parents and mutants, on the schedule ``fit`` builds for the run: each row lists
+``schedule_decays_early`` / ``schedule_starts_late`` where the side is a candidate for the
+experiment (``alarms``) and the schedule's ``dead_share``, so a change to what makes a candidate is
+measured in CPU seconds:
+
+    OMP_NUM_THREADS=1 PYTHONPATH=. python bench/babysit_schedule_scan.py [--sets 1 2 ... 19] [--gen FIRST PARENTS]
+        [--suite] [--json OUT]
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from babysit_reach import prepared, scan  # noqa: E402
+from trainwell.babysit import schedule_check  # noqa: E402
+from trainwell.train.loop import total_steps  # noqa: E402
+from trainwell.train.parts import build_schedule_for, make_batches  # noqa: E402
+
+
+def side(model, tr, va, te, opts, expected=frozenset()) -> dict:
+    """The candidates on one setup (``fit``'s arguments), on the schedule the doctor reads."""
+    try:
+        p = prepared(model, tr, va, te, opts)
+        per_epoch = len(make_batches(p.config, p.train))
+        steps = total_steps(p.config, per_epoch)
+        schedule = build_schedule_for(p.config, steps, per_epoch)
+        alarms = ([schedule_check.CODE] if schedule_check.candidate(schedule, steps) is not None else []) + (
+            [schedule_check.LATE_CODE] if schedule_check.start_candidate(schedule, steps) is not None else [])
+        dead = None if schedule is None else schedule_check.dead_share(schedule, steps)
+    except Exception as exc:            # a side the doctor reports otherwise: nothing to read here
+        return {"alarms": [], "skipped": f"{type(exc).__name__}: {exc}"[:120]}
+    return {"alarms": alarms, "dead_share": dead}
+
+
+def main(argv=None) -> int:
+    return scan(side, argv, description=__doc__.splitlines()[0])
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
