@@ -359,3 +359,19 @@ def test_swa_without_bn_update_keeps_the_training_models_statistics(blobs, tmp_p
     weights = [k for k in got if k.endswith("weight")]
     assert all(torch.equal(got[k], recalibrated[k]) for k in weights)       # the same average
     assert not all(torch.equal(got[k], raw[k]) for k in weights)
+
+
+def test_an_averager_built_by_the_user_without_a_loss_evaluates_with_the_runs(blobs):
+    """``Averager`` used as a callback, built with no ``loss_fn`` (fit builds its own with the run's):
+    the raw model's validation loss is read with the run's loss, the same numbers as an Averager
+    given that loss explicitly (it raised a TypeError at the first validation)."""
+    from trainwell.train.average import Averager
+    train, val = _data(blobs)
+
+    def raw_losses(loss_fn):
+        ema = Averager(average_options({"method": "ema", "decay": 0.9}), steps_per_epoch=8, epochs=2, loss_fn=loss_fn)
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(torch.nn.Linear(train[0].shape[1], 16), torch.nn.ReLU(), torch.nn.Linear(16, 3))
+        run = trainwell.fit(model, train, val=val, callbacks=[ema], **{**OPTIONS, "epochs": 2})
+        return [r["raw_val_loss"] for r in run.history]
+    assert raw_losses(None) == raw_losses(torch.nn.functional.cross_entropy)

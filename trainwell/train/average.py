@@ -158,8 +158,8 @@ def average_schedule(config, schedule, steps_per_epoch: int):
 class Averager(Callback):
     """Keeps the averaged copy of ``state.model`` (EMA or SWA, ``options`` from
     ``average_options``) as ``state.eval_model``. The raw model is evaluated on the validation
-    data (``state.controls.val_data``) too, with ``loss_fn`` and ``accuracy``, into
-    ``raw_val_loss`` / ``raw_val_acc``; ``bn_batch_size``: the batch-norm recalibration's batch size."""
+    data (``state.controls.val_data``) too, with ``loss_fn`` (None: the run's, ``state.loss_fn``) and
+    ``accuracy``, into ``raw_val_loss`` / ``raw_val_acc``; ``bn_batch_size``: the batch-norm recalibration's batch size."""
 
     def __init__(self, options: dict, *, steps_per_epoch: int, epochs: int, loss_fn=None,
                  accuracy=None, eval_batch_size: int = 2048, bn_batch_size: int = 64):
@@ -291,7 +291,8 @@ class Averager(Callback):
         if val is None or state.eval_model is None:
             return
         with state.precision.autocast():     # as the averaged copy is evaluated (train/precision.py)
-            raw = evaluate_model(state.model, self.loss_fn, self.accuracy, *val, batch_size=self.eval_batch_size)
+            raw = evaluate_model(state.model, self.loss_fn or state.loss_fn, self.accuracy, *val,
+                                 batch_size=self.eval_batch_size)
         state.model.train()
         state.metrics["raw_val_loss"], state.metrics["raw_val_acc"] = raw["loss"], raw["acc"]
 
