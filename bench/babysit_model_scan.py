@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from babysit_reach import prepared, scan  # noqa: E402
 from trainwell.babysit.cut_gradient import check_gradient_reaches  # noqa: E402
 from trainwell.babysit.module_use import check_module_use, check_shared_modules  # noqa: E402
-from trainwell.babysit.preflight import resolve_loss  # noqa: E402
+from trainwell.babysit.loss_kinds import resolve_loss  # noqa: E402
 from trainwell.data.streaming import check_sample  # noqa: E402
 
 def side(model, tr, va, te, opts, expected=frozenset()) -> dict:

@@ -5,7 +5,7 @@ suite: no doctor.
 For each setup the run is prepared as ``doctor`` prepares it (``babysit_reach.prepared``, then
 ``check_sample``) and ``preflight(..., cheap_only=True, data_checks=False)`` runs on the training rows
 the pre-flight reads: the checks that need one forward pass, the loss and output checks among them
-(``preflight.check_loss_output``: a softmax, sigmoid or bounding last operation before a loss that
+(``loss_checks.check_loss_output``: a softmax, sigmoid or bounding last operation before a loss that
 takes logits). Each side's ``loss_output_mismatch`` findings are printed with their severity, so a
 change to those checks is measured for false alarms (healthy and harmless sides) and for what it finds
 (broken sides) in CPU seconds:

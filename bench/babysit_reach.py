@@ -26,7 +26,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from trainwell.babysit import first_layer, input_content, split_checks  # noqa: E402
-from trainwell.babysit.preflight import CLASS_ID_KINDS, resolve_loss  # noqa: E402
+from trainwell.babysit.loss_kinds import CLASS_ID_KINDS, resolve_loss  # noqa: E402
 from trainwell.train.fit import prepare  # noqa: E402
 
 SETS = {1: "babysit_user", **{k: f"babysit_user{k}" for k in range(2, 21)}}

@@ -1,4 +1,4 @@
-"""``preflight.check_inputs_normalized`` alone on every side of the user sets, the generated parents
+"""``data_checks.check_inputs_normalized`` alone on every side of the user sets, the generated parents
 and mutants (and the suite), on the training rows as ``doctor`` prepares them (the config's
 ``preprocess`` fitted): each row lists its warnings (``alarms``) and their messages, so a change to
 the rule is measured for false alarms on healthy and harmless sides in CPU seconds:
@@ -17,7 +17,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from babysit_reach import prepared, scan  # noqa: E402
-from trainwell.babysit.preflight import check_inputs_normalized  # noqa: E402
+from trainwell.babysit.data_checks import check_inputs_normalized  # noqa: E402
 from trainwell.data.streaming import check_sample  # noqa: E402
 
 

@@ -19,8 +19,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from babysit_reach import prepared, scan  # noqa: E402
-from trainwell.babysit import preflight as pf  # noqa: E402
-from trainwell.babysit.preflight import resolve_loss  # noqa: E402
+from trainwell.babysit import learnable, loss_kinds, overfit
+from trainwell.babysit.loss_kinds import resolve_loss  # noqa: E402
 from trainwell.babysit.target_relation import check_targets_learnable  # noqa: E402
 
 
@@ -34,10 +34,10 @@ def side(model, tr, va, te, opts, expected=frozenset()) -> dict:
             return {"alarms": [], "skipped": "not tensors"}
         _, kind = resolve_loss(p.config.loss)
         found = check_targets_learnable(
-            p.model, X, y, kind, regression_kinds=pf.REGRESSION_KINDS, memorize=pf.MEMORIZE_ROWS,
-            unseen_rows=pf.UNSEEN_ROWS, min_unseen=pf.MIN_UNSEEN_ROWS, steps=pf.REFERENCE_STEPS,
-            sigmas=pf.CHANCE_SIGMAS, gen=torch.Generator().manual_seed(0),
-            disable_regularization=pf._disable_regularization)
+            p.model, X, y, kind, regression_kinds=loss_kinds.REGRESSION_KINDS, memorize=learnable.MEMORIZE_ROWS,
+            unseen_rows=learnable.UNSEEN_ROWS, min_unseen=learnable.MIN_UNSEEN_ROWS, steps=overfit.REFERENCE_STEPS,
+            sigmas=learnable.CHANCE_SIGMAS, gen=torch.Generator().manual_seed(0),
+            disable_regularization=overfit.disable_regularization)
     except Exception as exc:            # a side the doctor reports as raising: nothing to read here
         return {"alarms": [], "skipped": f"{type(exc).__name__}: {exc}"[:120]}
     return {"alarms": sorted({f.code for f in found}), "messages": [f.message[:200] for f in found],

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import trainwell
-import trainwell.babysit.preflight as pf
+from trainwell.babysit import probe_steps, regularization_check
 from babysit_loop import OPTIMIZER_OPTION_CONFIGS, digits, mlp
 from trainwell.cli import main
 from trainwell.optim import SAM
@@ -36,14 +36,15 @@ class Spy(Callback):
 def built(monkeypatch):
     """Every optimizer the pre-flight probes build, with the module they were given."""
     seen = []
-    real = pf.build_optimizer
+    real = probe_steps.build_optimizer
 
     def spy(spec, model, **options):
         opt = real(spec, model, **options)
         seen.append((model, opt))
         return opt
 
-    monkeypatch.setattr(pf, "build_optimizer", spy)
+    for module in (probe_steps, regularization_check):    # the probes' builds and the regularization check's
+        monkeypatch.setattr(module, "build_optimizer", spy)
     return seen
 
 

@@ -121,7 +121,7 @@ def test_activations_that_grow_one_way_explain_rank_one_class_scores():
 def test_a_numeric_rank_in_the_evidence_is_not_an_experiment_rank():
     """``evidence["rank"]`` is the experiment's order of the causes it confirmed (Diagnosis.ranked
     reads it); the scores' numeric rank is kept under another key, so it does not move a finding."""
-    from trainwell.babysit.preflight import check_logit_rank
+    from trainwell.babysit.loss_checks import check_logit_rank
     import torch
     out = torch.arange(4.0).reshape(4, 1) * torch.tensor([[1.0, -2.0, 3.0]])   # rank 1 scores, 3 classes
     found = check_logit_rank(out, "cross_entropy")

@@ -9,7 +9,8 @@ from torch import nn
 import trainwell
 from trainwell.babysit import input_content as ic
 from trainwell.babysit.findings import Diagnosis, make
-from trainwell.babysit.preflight import check_inputs_normalized, preflight
+from trainwell.babysit.data_checks import check_inputs_normalized
+from trainwell.babysit.preflight import preflight
 from trainwell.data.splits import Splits
 from trainwell.train.state import StopKind
 
@@ -149,7 +150,7 @@ def test_a_mixed_unit_table_scaled_per_row_fires(ddof):
 
 def test_one_dominant_column_leaves_the_others_near_constant_which_the_scale_check_reads():
     # with the row's scale set by one column, -mean / std is nearly the same number in every row: the
-    # other columns' spread itself falls under preflight.STD_LOW (unnormalized_inputs), no twin needed
+    # other columns' spread itself falls under data_checks.STD_LOW (unnormalized_inputs), no twin needed
     X, y = shop_table(rent=False)
     x = per_row(X)
     assert [f.code for f in check_inputs_normalized(x)] == ["unnormalized_inputs"]

@@ -450,7 +450,7 @@ def test_rows_in_the_runs_order_are_graded_against_shuffled_batches():
     """Digits sorted by label with shuffling off: in the run's order (whole epochs, the last class
     last) the copy classifies the held rows far worse than on shuffled batches: the warning stays.
     A finding the order arm shows no harm for becomes info."""
-    from trainwell.babysit.preflight import check_shuffled
+    from trainwell.babysit.data_checks import check_shuffled
     order = Y.argsort(stable=True)
     xs, ys = X[order], Y[order]
     found = check_shuffled(ys, shuffle=False, class_ids=True)
@@ -478,7 +478,7 @@ def test_an_order_the_run_grows_out_of_is_info_with_both_trained_on():
     which ends at 100% either way): after 81 steps in the run's order (3 epochs, the last class
     last) the copy is behind the shuffled setup, but trained on to the run's 216 steps both
     classify every held row: info, with the trained-on numbers in the evidence."""
-    from trainwell.babysit.preflight import check_shuffled
+    from trainwell.babysit.data_checks import check_shuffled
     model, xb, yb = blobs_gelu_net()
     order = yb.argsort(stable=True)
     xb, yb = xb[order], yb[order]

@@ -11,7 +11,7 @@ N = 1500
 
 
 def _unseen_at_chance():
-    """A label_problem as preflight.check_labels_learnable makes it (its evidence keys)."""
+    """A label_problem as learnable.check_labels_learnable makes it (its evidence keys)."""
     return make("label_problem", "the labels do not belong to their rows",
                 evidence={"memorized_acc": 1.0, "memorized_target": 0.93, "unseen_acc": 0.34, "chance": 0.33,
                           "margin": 0.07, "rows": 128, "unseen_rows": 384}, severity="warning")

@@ -10,6 +10,7 @@ from torch import nn
 import trainwell
 from trainwell.babysit import model_checks as mc
 from trainwell.babysit import preflight as pf
+from trainwell.babysit import findings
 from trainwell.babysit.findings import Diagnosis
 from trainwell.babysit.registry import CODES
 from trainwell.errors import ConfigError, ModelError
@@ -343,7 +344,7 @@ def test_preflight_reports_the_broadcast_loss_and_the_doctor_ranks_it_first():
     net = nn.Sequential(nn.Linear(5, 32), nn.SiLU(), nn.Linear(32, 1))
     found = pf.preflight(net, Xr, yr, loss=mse_broadcast, cheap_only=True)
     assert "loss_output_mismatch" in codes(found)
-    d = Diagnosis(found + [pf.make("cannot_overfit_small_subset", "x")])
+    d = Diagnosis(found + [findings.make("cannot_overfit_small_subset", "x")])
     assert d.ranked()[0].code == "loss_output_mismatch"
     assert "loss_output_mismatch" not in codes(pf.preflight(net, Xr, yr, loss=mse_squeezed, cheap_only=True))
 

@@ -10,6 +10,7 @@ from torch import nn
 
 from babysit_loop import digits, mlp
 from trainwell.babysit import preflight as pf
+from trainwell.babysit import data_checks, init_checks, learnable, loss_checks, loss_kinds, overfit, probe_steps, regularization_check, rules
 from trainwell.babysit.budget import Budget
 from trainwell.babysit.probes import ActivationRecorder
 from trainwell.errors import ConfigError, DataError
@@ -44,7 +45,7 @@ def activations(model, x=XS):
     rec = ActivationRecorder(model)
     with torch.no_grad(), rec:
         out = model(x)
-    return pf.check_activations(rec.stats(exclude=out), float(x.std()))
+    return init_checks.check_activations(rec.stats(exclude=out), float(x.std()))
 
 
 # ---------------------------------------------------------------- full pre-flight
@@ -71,28 +72,28 @@ def test_zero_init_is_symmetric_and_cannot_overfit():
 
 def test_tiny_bottleneck_cannot_overfit_but_wide_model_can():
     narrow = mlp((64, 1, 10))
-    found = pf.check_overfit(narrow, X[:20], Y[:20], F.cross_entropy, "cross_entropy", "adam", 1e-3)
+    found = overfit.check_overfit(narrow, X[:20], Y[:20], F.cross_entropy, "cross_entropy", "adam", 1e-3)
     assert codes(found) == {"cannot_overfit_small_subset"}
-    assert pf.check_overfit(mlp(), X[:20], Y[:20], F.cross_entropy, "cross_entropy", "adam", 1e-3) == []
+    assert overfit.check_overfit(mlp(), X[:20], Y[:20], F.cross_entropy, "cross_entropy", "adam", 1e-3) == []
     # cut by the budget before it could decide: no verdict (the pre-flight reports it as skipped)
     spent = Budget(1e-9)
     spent.count(narrow, X[:20])
-    assert pf.check_overfit(narrow, X[:20], Y[:20], F.cross_entropy, "cross_entropy", "adam", 1e-3,
+    assert overfit.check_overfit(narrow, X[:20], Y[:20], F.cross_entropy, "cross_entropy", "adam", 1e-3,
                             budget=spent) is None
 
 
 def test_overfit_blames_the_learning_rate_when_adam_succeeds():
-    low = pf.check_overfit(mlp(), X[:20], Y[:20], F.cross_entropy, "cross_entropy", "sgd", 1e-6)
-    high = pf.check_overfit(mlp(), X[:20], Y[:20], F.cross_entropy, "cross_entropy", "sgd", 50.0)
+    low = overfit.check_overfit(mlp(), X[:20], Y[:20], F.cross_entropy, "cross_entropy", "sgd", 1e-6)
+    high = overfit.check_overfit(mlp(), X[:20], Y[:20], F.cross_entropy, "cross_entropy", "sgd", 50.0)
     assert codes(low) == {"lr_too_low"} and "raise lr from 1e-06" in low[0].fix
     assert codes(high) == {"lr_too_high"}
     assert "nan" in high[0].message and "peak" not in high[0].message      # it became non-finite
     for lr in (2.0, 3.0, 5.0, 10.0):        # a finite divergence shows its peak: the line it crossed
-        finite = pf.check_overfit(mlp(), X[:20], Y[:20], F.cross_entropy, "cross_entropy", "sgd", lr)
+        finite = overfit.check_overfit(mlp(), X[:20], Y[:20], F.cross_entropy, "cross_entropy", "sgd", lr)
         trace = finite[0].evidence["user_run"]["trace"] if codes(finite) == {"lr_too_high"} else [float("nan")]
         if all(map(math.isfinite, trace)):
             assert f"peak {max(trace):.4g} against" in finite[0].message
-            assert max(trace) > pf.DIVERGENCE_FACTOR * trace[0]
+            assert max(trace) > rules.DIVERGENCE_FACTOR * trace[0]
             break
     else:
         raise AssertionError("no lr in (2, 3, 5, 10) diverged finitely")
@@ -104,7 +105,7 @@ def test_model_that_fails_on_the_data_is_a_finding_and_bad_arguments_raise():
     with pytest.raises(DataError, match="rows"):
         pf.preflight(mlp(), X, Y[:10])
     with pytest.raises(ConfigError, match=r"'sgdd': unknown \(did you mean 'sgd'\?\).*also takes 'momentum'"):
-        pf.make_optimizer("sgdd", mlp().parameters(), lr=0.1)
+        probe_steps.make_optimizer("sgdd", mlp().parameters(), lr=0.1)
 
 
 # ---------------------------------------------------------------- optimizers through the factory
@@ -122,7 +123,7 @@ def test_old_names_keep_their_update_rule(name, momentum, nesterov):
     """'momentum' is SGD with μ 0.9; 'nesterov' (the notes' rearranged form, μ 0.9) takes the same
     steps as torch's SGD(momentum=0.9, nesterov=True), which the name meant before the factory."""
     ours, theirs = mlp(seed=3), mlp(seed=3)
-    got = _trajectory(pf.make_optimizer(name, ours, lr=0.05), ours)
+    got = _trajectory(probe_steps.make_optimizer(name, ours, lr=0.05), ours)
     expected = _trajectory(torch.optim.SGD(theirs.parameters(), lr=0.05, momentum=momentum, nesterov=nesterov),
                            theirs)
     assert (got - torch.cat([p.detach().reshape(-1) for p in mlp(seed=3).parameters()])).abs().max() > 1e-2
@@ -134,18 +135,18 @@ def test_every_registered_name_and_torch_class_names_build():
 
     small = mlp((64, 4, 10))                                     # 310 parameters: Newton's Hessian is cheap
     for name in list(OPTIMIZERS) + ["NAdam", "Rprop"]:
-        opt = pf.make_optimizer(name, small, lr=0.01, total_steps=10)
+        opt = probe_steps.make_optimizer(name, small, lr=0.01, total_steps=10)
         want = OPTIMIZERS[name].cls if name in OPTIMIZERS else getattr(torch.optim, name)
         assert isinstance(opt, want), (name, type(opt))
         assert all(g["lr"] == 0.01 for g in opt.param_groups)
-    assert pf.make_optimizer("sam", small, lr=0.01).model is small   # batch norm protected in the probe
-    assert [pf.probe_lr(n, None) for n in ("sgd", "sam", "newton", "adam")] == [0.01, 0.01, 1.0, 1e-3]
+    assert probe_steps.make_optimizer("sam", small, lr=0.01).model is small   # batch norm protected in the probe
+    assert [probe_steps.probe_lr(n, None) for n in ("sgd", "sam", "newton", "adam")] == [0.01, 0.01, 1.0, 1e-3]
 
 
 @pytest.mark.parametrize("name", ["sam", "nesterov_lookahead", "lbfgs"])
 def test_overfit_check_steps_closure_optimizers(name):
     """SAM, look-ahead Nesterov and L-BFGS need the closure: the short run hands it to them."""
-    found = pf.check_overfit(mlp(), X[:20], Y[:20], F.cross_entropy, "cross_entropy", name,
+    found = overfit.check_overfit(mlp(), X[:20], Y[:20], F.cross_entropy, "cross_entropy", name,
                              1.0 if name == "lbfgs" else 0.05)
     assert found == [], [str(f) for f in found]
 
@@ -155,9 +156,9 @@ def test_decoupled_weight_decay_of_a_named_optimizer_is_effective(name):
     """The factory decays by w ← w(1 − lr·λ) (a rate outside torch's weight_decay key); the probe
     step sees it, also for optimizers stepped through the closure."""
     reg = {"weight_decay": 1e-2}
-    assert pf.check_regularization(mlp(), XS, YS, F.cross_entropy, name, 0.1, reg, None) == []
-    no_decay = lambda params: pf.make_optimizer(name, params, lr=0.1)  # noqa: E731  (weight_decay 0)
-    found = pf.check_regularization(mlp(), XS, YS, F.cross_entropy, no_decay, 0.1, reg, None)
+    assert regularization_check.check_regularization(mlp(), XS, YS, F.cross_entropy, name, 0.1, reg, None) == []
+    no_decay = lambda params: probe_steps.make_optimizer(name, params, lr=0.1)  # noqa: E731  (weight_decay 0)
+    found = regularization_check.check_regularization(mlp(), XS, YS, F.cross_entropy, no_decay, 0.1, reg, None)
     assert {f.code for f in found} == {"regularization_not_effective"}
 
 
@@ -165,7 +166,7 @@ def test_factory_callable_gets_the_probe_lr_and_no_decay():
     from trainwell.optim.factory import DECOUPLED_KEY, build_optimizer
 
     model = mlp()
-    opt = pf.make_optimizer(lambda params: build_optimizer("sgd", params, lr=0.5, weight_decay=0.1), model,
+    opt = probe_steps.make_optimizer(lambda params: build_optimizer("sgd", params, lr=0.5, weight_decay=0.1), model,
                             lr=0.2, weight_decay=0.0)
     assert all(g["lr"] == 0.2 and g[DECOUPLED_KEY] == 0.0 for g in opt.param_groups)
     assert opt.param_groups[0]["params"][0] is model[0].weight
@@ -175,16 +176,16 @@ def test_an_optimizer_instance_is_rebuilt_with_its_options_over_the_new_paramete
     from trainwell.optim import OGSAM, SAM, Adam
 
     user, probe = mlp(), mlp(seed=1)
-    adam = pf.make_optimizer(Adam(user.parameters(), lr=1e-3, betas=(0.8, 0.99), bias_correction=False),
+    adam = probe_steps.make_optimizer(Adam(user.parameters(), lr=1e-3, betas=(0.8, 0.99), bias_correction=False),
                              probe, lr=0.02, weight_decay=0.0)
     assert type(adam) is Adam and adam.param_groups[0]["lr"] == 0.02
     assert adam.defaults["betas"] == (0.8, 0.99) and adam.defaults["bias_correction"] is False
     assert adam.param_groups[0]["params"][0] is probe[0].weight
     sam = SAM(torch.optim.SGD(user.parameters(), lr=0.1, momentum=0.9), rho=0.2, every=3, model=user)
-    again = pf.make_optimizer(sam, probe, lr=0.05)
+    again = probe_steps.make_optimizer(sam, probe, lr=0.05)
     assert type(again) is SAM and (again.rho, again.every, again.model) == (0.2, 3, probe)
     assert again.param_groups[0]["momentum"] == 0.9 and again.param_groups[0]["lr"] == 0.05
-    og = pf.make_optimizer(OGSAM(torch.optim.SGD(user.parameters(), lr=0.1), extrapolation_lr=0.3), probe, lr=0.05)
+    og = probe_steps.make_optimizer(OGSAM(torch.optim.SGD(user.parameters(), lr=0.1), extrapolation_lr=0.3), probe, lr=0.05)
     assert type(og) is OGSAM and og.extrapolation_lr == 0.3
 
 
@@ -193,25 +194,25 @@ def test_bad_initial_loss():
     model = mlp()
     with torch.no_grad():
         model[-1].weight.mul_(50)
-    assert codes(pf.check_initial_loss(model(XS), YS, "cross_entropy", F.cross_entropy)) == {"bad_initial_loss"}
-    assert pf.check_initial_loss(mlp()(XS), YS, "cross_entropy", F.cross_entropy) == []
+    assert codes(loss_checks.check_initial_loss(model(XS), YS, "cross_entropy", F.cross_entropy)) == {"bad_initial_loss"}
+    assert loss_checks.check_initial_loss(mlp()(XS), YS, "cross_entropy", F.cross_entropy) == []
 
 
 def test_initial_loss_more_than_one_nat_above_uniform_is_flagged_at_any_ratio():
     """Logits of spread s cost ~s^2/2 nats over ln C: 1000 classes at 1.3x ln C are 2 nats over."""
     g = torch.Generator().manual_seed(0)
     y = torch.randint(0, 1000, (256,), generator=g)
-    spread = pf.check_initial_loss(2.0 * torch.randn(256, 1000, generator=g), y, "cross_entropy", F.cross_entropy)
+    spread = loss_checks.check_initial_loss(2.0 * torch.randn(256, 1000, generator=g), y, "cross_entropy", F.cross_entropy)
     f = spread[0]
     assert f.code == "bad_initial_loss" and f.evidence["ratio"] < 1.5 and f.evidence["excess_nats"] > 1.0
     assert f.evidence["excess_nats"] == pytest.approx(2.0 ** 2 / 2, rel=0.25)     # s^2 / 2
     assert "nats" in f.message
-    assert pf.check_initial_loss(0.5 * torch.randn(256, 1000, generator=g), y, "cross_entropy", F.cross_entropy) == []
+    assert loss_checks.check_initial_loss(0.5 * torch.randn(256, 1000, generator=g), y, "cross_entropy", F.cross_entropy) == []
 
 
 def test_expected_initial_loss_is_ln_c():
     out = torch.zeros(100, 10)
-    found = pf.check_initial_loss(out + 30 * torch.randn(100, 10), torch.randint(0, 10, (100,)),
+    found = loss_checks.check_initial_loss(out + 30 * torch.randn(100, 10), torch.randint(0, 10, (100,)),
                                   "cross_entropy", F.cross_entropy)
     assert abs(found[0].evidence["expected"] - 2.302585) < 1e-5     # notes 004: 2.30261 for 10 classes
 
@@ -234,14 +235,14 @@ def test_gradient_mismatch_in_full_preflight():
 def test_symmetric_constant_init_and_healthy_twin():
     model = mlp()
     nn.init.constant_(model[0].weight, 0.05)
-    layers, last = pf._hidden_and_output_layers(model, XS)
-    found = pf.check_symmetry(model, XS, YS, F.cross_entropy, layers)
+    layers, last = init_checks.hidden_and_output_layers(model, XS)
+    found = init_checks.check_symmetry(model, XS, YS, F.cross_entropy, layers)
     assert codes(found) == {"symmetric_init"} and found[0].where == "0"
     healthy = mlp()
-    assert pf.check_symmetry(healthy, XS, YS, F.cross_entropy, pf._hidden_and_output_layers(healthy, XS)[0]) == []
+    assert init_checks.check_symmetry(healthy, XS, YS, F.cross_entropy, init_checks.hidden_and_output_layers(healthy, XS)[0]) == []
     zero_head = mlp()                                # a zero output layer is fine: rows differ by target
     nn.init.zeros_(zero_head[-1].weight)
-    assert pf.check_symmetry(zero_head, XS, YS, F.cross_entropy, pf._hidden_and_output_layers(zero_head, XS)[0]) == []
+    assert init_checks.check_symmetry(zero_head, XS, YS, F.cross_entropy, init_checks.hidden_and_output_layers(zero_head, XS)[0]) == []
 
 
 # ---------------------------------------------------------------- activation statistics (notes 004)
@@ -259,7 +260,7 @@ def test_vanishing_signal_behind_nonzero_biases():
         rec = ActivationRecorder(model)
         with torch.no_grad(), rec:
             out = model(XS)
-        return pf.check_activations(rec.stats(exclude=out), float(XS.std()), input_signal(XS))
+        return init_checks.check_activations(rec.stats(exclude=out), float(XS.std()), input_signal(XS))
 
     small = deep(nn.Tanh, init_std=0.01, depth=6)
     with torch.no_grad():
@@ -289,11 +290,11 @@ def test_dead_units_negative_bias():
 # ---------------------------------------------------------------- data and labels
 def test_unnormalized_inputs():
     raw, _, _, _ = digits(standardize=False)
-    assert codes(pf.check_inputs_normalized(raw)) == {"unnormalized_inputs"}
-    assert pf.check_inputs_normalized(X) == []
-    assert pf.check_inputs_normalized(raw / 16) == []                      # [0, 1] pixels are fine (notes 000)
+    assert codes(data_checks.check_inputs_normalized(raw)) == {"unnormalized_inputs"}
+    assert data_checks.check_inputs_normalized(X) == []
+    assert data_checks.check_inputs_normalized(raw / 16) == []                      # [0, 1] pixels are fine (notes 000)
     mixed = torch.randn(500, 4) * torch.tensor([1.0, 1.0, 1000.0, 1000.0])
-    assert codes(pf.check_inputs_normalized(mixed)) == {"unnormalized_inputs"}
+    assert codes(data_checks.check_inputs_normalized(mixed)) == {"unnormalized_inputs"}
 
 
 def test_a_table_standardized_as_one_array_is_unnormalized_but_a_flattened_image_is_not():
@@ -308,25 +309,25 @@ def test_a_table_standardized_as_one_array_is_unnormalized_but_a_flattened_image
              torch.tensor([8.0, 0.2, 0.3, 3.0, 4.0, 3.0, 10.0, 6.0]))
     table = units[0] + units[1] * torch.randn(800, 8, generator=g)
     whole = (table - table.mean()) / table.std()
-    found = pf.check_inputs_normalized(whole)
+    found = data_checks.check_inputs_normalized(whole)
     assert codes(found) == {"unnormalized_inputs"} and "standardized over the wrong axis" in found[0].message
     ranges = whole.max(0).values - whole.min(0).values
     assert found[0].evidence["range_spread_p90_p10"] == pytest.approx(
         float(torch.quantile(ranges.double(), 0.9) / torch.quantile(ranges.double(), 0.1)), rel=1e-6)
-    assert pf.check_inputs_normalized((table - table.mean(0)) / table.std(0)) == []
+    assert data_checks.check_inputs_normalized((table - table.mean(0)) / table.std(0)) == []
     raw = digits(standardize=False)[0]
-    assert pf.check_inputs_normalized((raw - raw.mean()) / raw.std()) == []
+    assert data_checks.check_inputs_normalized((raw - raw.mean()) / raw.std()) == []
     # the same columns one order of magnitude closer than WHOLE_SCALE (ranges 3x apart): quiet
     close = torch.randn(800, 5, generator=g) * torch.tensor([1.0, 3.0, 1.0, 2.0, 3.0])
-    assert pf.check_inputs_normalized((close - close.mean()) / close.std()) == []
+    assert data_checks.check_inputs_normalized((close - close.mean()) / close.std()) == []
 
 
 def test_nonfinite_data():
     bad = X.clone()
     bad[[3, 7], 5] = float("nan")
-    found = pf.check_nonfinite(bad, Y)
+    found = data_checks.check_nonfinite(bad, Y)
     assert codes(found) == {"nonfinite_data"} and found[0].evidence["first_rows"] == [3, 7]
-    assert pf.check_nonfinite(X, Y) == []
+    assert data_checks.check_nonfinite(X, Y) == []
     assert "nonfinite_data" in codes(pf.preflight(mlp(), bad[:300], YS, lr=0.1))
 
 
@@ -334,48 +335,48 @@ def test_nonfinite_data():
                                      (torch.zeros_like(YS), "cross_entropy"), (YS.float() * 2, "bce")])
 def test_label_problems(y, kind):
     out = mlp()(XS) if kind != "bce" else mlp((64, 16, 1))(XS)
-    assert "label_problem" in codes(pf.check_labels(y, out, kind, num_classes=None))
+    assert "label_problem" in codes(data_checks.check_labels(y, out, kind, num_classes=None))
 
 
 def test_a_too_narrow_output_layer_is_the_models_fault_not_the_labels():
     """Labels 0..9 of a 10-class data set and a 5-output model: size the layer (loss_output_mismatch);
     labels 1..10 for 10 outputs are off by one whatever the data says (label_problem)."""
     narrow = mlp((64, 16, 5))(XS)
-    assert pf.check_labels(YS, narrow, "cross_entropy", num_classes=10) == []
-    found = pf.check_loss_output(narrow, YS, "cross_entropy", F.cross_entropy, last=(None, None), num_classes=10)
+    assert data_checks.check_labels(YS, narrow, "cross_entropy", num_classes=10) == []
+    found = loss_checks.check_loss_output(narrow, YS, "cross_entropy", F.cross_entropy, last=(None, None), num_classes=10)
     assert "loss_output_mismatch" in codes(found)
-    assert "label_problem" in codes(pf.check_labels(YS + 1, mlp()(XS), "cross_entropy", num_classes=11))
-    assert "label_problem" in codes(pf.check_labels(YS, narrow, "cross_entropy", num_classes=None))
+    assert "label_problem" in codes(data_checks.check_labels(YS + 1, mlp()(XS), "cross_entropy", num_classes=11))
+    assert "label_problem" in codes(data_checks.check_labels(YS, narrow, "cross_entropy", num_classes=None))
 
 
 def test_labels_healthy():
-    assert pf.check_labels(YS, mlp()(XS), "cross_entropy", num_classes=10) == []
-    assert pf.check_labels((YS > 4).float(), mlp((64, 8, 1))(XS), "bce", num_classes=None) == []
+    assert data_checks.check_labels(YS, mlp()(XS), "cross_entropy", num_classes=10) == []
+    assert data_checks.check_labels((YS > 4).float(), mlp((64, 8, 1))(XS), "bce", num_classes=None) == []
 
 
 def test_class_imbalance():
     keep = (Y == 0) | (torch.arange(len(Y)) % 20 == 0)
-    assert codes(pf.check_class_balance(Y[keep], "cross_entropy")) == {"class_imbalance"}
-    assert pf.check_class_balance(Y, "cross_entropy") == []
+    assert codes(data_checks.check_class_balance(Y[keep], "cross_entropy")) == {"class_imbalance"}
+    assert data_checks.check_class_balance(Y, "cross_entropy") == []
 
 
 def test_unshuffled_data():
     order = torch.argsort(Y, stable=True)
-    assert codes(pf.check_shuffled(Y[order], shuffle=False, class_ids=True)) == {"unshuffled_data"}
-    assert pf.check_shuffled(Y[order], shuffle=True, class_ids=True) == []
-    assert pf.check_shuffled(Y, shuffle=False, class_ids=True) == []
+    assert codes(data_checks.check_shuffled(Y[order], shuffle=False, class_ids=True)) == {"unshuffled_data"}
+    assert data_checks.check_shuffled(Y[order], shuffle=True, class_ids=True) == []
+    assert data_checks.check_shuffled(Y, shuffle=False, class_ids=True) == []
     t = torch.linspace(0, 1, 200)
-    assert codes(pf.check_shuffled(t, shuffle=False, class_ids=False)) == {"unshuffled_data"}
-    assert pf.check_shuffled(t[torch.randperm(200)], shuffle=False, class_ids=False) == []
+    assert codes(data_checks.check_shuffled(t, shuffle=False, class_ids=False)) == {"unshuffled_data"}
+    assert data_checks.check_shuffled(t[torch.randperm(200)], shuffle=False, class_ids=False) == []
 
 
 # ---------------------------------------------------------------- loss / output
 def _mismatch(model, y, loss, num_classes=None):
-    fn, kind = pf.resolve_loss(loss)
-    layers, last = pf._hidden_and_output_layers(model, XS)
+    fn, kind = loss_kinds.resolve_loss(loss)
+    layers, last = init_checks.hidden_and_output_layers(model, XS)
     with torch.no_grad():
         out = model(XS)
-    return pf.check_loss_output(out, y, kind, fn, last=last, num_classes=num_classes)
+    return loss_checks.check_loss_output(out, y, kind, fn, last=last, num_classes=num_classes)
 
 
 def test_softmax_before_cross_entropy():
@@ -462,9 +463,9 @@ def test_nll_needs_log_probabilities():
 # ---------------------------------------------------------------- regularization (notes 004)
 def test_detached_penalty_is_not_effective():
     model = mlp()
-    bad = pf.check_regularization(model, XS, YS, F.cross_entropy, "sgd", 0.1, {},
+    bad = regularization_check.check_regularization(model, XS, YS, F.cross_entropy, "sgd", 0.1, {},
                                   lambda: 1e-4 * sum(p.detach().pow(2).sum() for p in model.parameters()))
-    good = pf.check_regularization(model, XS, YS, F.cross_entropy, "sgd", 0.1, {},
+    good = regularization_check.check_regularization(model, XS, YS, F.cross_entropy, "sgd", 0.1, {},
                                    lambda: 1e-4 * sum(p.pow(2).sum() for p in model.parameters()))
     assert codes(bad) == {"regularization_not_effective"} and good == []
 
@@ -476,16 +477,16 @@ def test_weight_decay_missing_from_the_optimizer_groups():
     def with_decay(params):
         return torch.optim.SGD(params, lr=0.1, weight_decay=1e-4)
     reg = {"weight_decay": 1e-4}
-    assert codes(pf.check_regularization(mlp(), XS, YS, F.cross_entropy, no_decay, 0.1, reg, None)) == {
+    assert codes(regularization_check.check_regularization(mlp(), XS, YS, F.cross_entropy, no_decay, 0.1, reg, None)) == {
         "regularization_not_effective"}
-    assert pf.check_regularization(mlp(), XS, YS, F.cross_entropy, with_decay, 0.1, reg, None) == []
+    assert regularization_check.check_regularization(mlp(), XS, YS, F.cross_entropy, with_decay, 0.1, reg, None) == []
 
 
 def test_dropout_configured_but_absent():
     reg = {"dropout": 0.5}
-    assert codes(pf.check_regularization(mlp(), XS, YS, F.cross_entropy, "sgd", 0.1, reg, None)) == {
+    assert codes(regularization_check.check_regularization(mlp(), XS, YS, F.cross_entropy, "sgd", 0.1, reg, None)) == {
         "regularization_not_effective"}
-    assert pf.check_regularization(mlp(dropout=0.5), XS, YS, F.cross_entropy, "sgd", 0.1, reg, None) == []
+    assert regularization_check.check_regularization(mlp(dropout=0.5), XS, YS, F.cross_entropy, "sgd", 0.1, reg, None) == []
 
 
 def test_budget_skips_expensive_checks_with_an_info_finding():
@@ -531,8 +532,8 @@ def test_a_tiny_lr_does_not_read_as_an_ineffective_weight_decay():
     """lr 1e-5 x weight_decay 5e-4 shrinks ||w|| by 5e-9 per step: below float32's resolution, so
     the check measures in float64 and relative to lr x weight_decay."""
     reg = {"weight_decay": 5e-4}
-    assert pf.check_regularization(mlp(), XS, YS, F.cross_entropy, "sgd", 1e-5, reg, None) == []
-    assert pf.check_regularization(mlp(), XS, YS, F.cross_entropy, "adam", 1e-7, reg, None) == []
+    assert regularization_check.check_regularization(mlp(), XS, YS, F.cross_entropy, "sgd", 1e-5, reg, None) == []
+    assert regularization_check.check_regularization(mlp(), XS, YS, F.cross_entropy, "adam", 1e-7, reg, None) == []
 
 
 def test_a_deep_linear_stack_that_explodes_is_found_and_ranks_before_its_initial_loss():
@@ -551,8 +552,8 @@ def test_a_deep_linear_stack_that_explodes_is_found_and_ranks_before_its_initial
 
 
 def test_memorized_is_measured_from_guessing_the_commonest_class():
-    assert pf.memorized_target(torch.arange(10).repeat(5)) == pytest.approx(0.1 + 0.9 * 0.9)
-    assert pf.memorized_target(torch.tensor([0] * 75 + [1] * 25)) == pytest.approx(0.75 + 0.9 * 0.25)
+    assert overfit.memorized_target(torch.arange(10).repeat(5)) == pytest.approx(0.1 + 0.9 * 0.9)
+    assert overfit.memorized_target(torch.tensor([0] * 75 + [1] * 25)) == pytest.approx(0.75 + 0.9 * 0.25)
 
 
 def test_imbalanced_real_labels_are_not_read_as_labels_apart_from_their_rows():
@@ -569,29 +570,29 @@ def test_imbalanced_real_labels_are_not_read_as_labels_apart_from_their_rows():
         torch.manual_seed(seed)
         net = nn.Sequential(nn.Linear(15, 48), nn.ReLU(), nn.Linear(48, 48), nn.ReLU(), nn.Linear(48, 2))
         gen = lambda: torch.Generator().manual_seed(seed)  # noqa: E731
-        assert pf.check_labels_learnable(net, Xi, yi, F.cross_entropy, "cross_entropy", gen=gen()) == [], seed
+        assert learnable.check_labels_learnable(net, Xi, yi, F.cross_entropy, "cross_entropy", gen=gen()) == [], seed
         shuffled = yi[torch.randperm(len(yi), generator=gen())]
-        found = pf.check_labels_learnable(net, Xi, shuffled, F.cross_entropy, "cross_entropy", gen=gen())
+        found = learnable.check_labels_learnable(net, Xi, shuffled, F.cross_entropy, "cross_entropy", gen=gen())
         assert codes(found) == {"label_problem"} and found[0].evidence["chance"] < 0.75, seed
 
 
 def test_labels_that_do_not_belong_to_their_rows_are_found():
     """Memorizing 128 rows carries over to unseen rows with real labels, not with shuffled ones."""
     gen = lambda: torch.Generator().manual_seed(0)  # noqa: E731
-    assert pf.check_labels_learnable(mlp(), X, Y, F.cross_entropy, "cross_entropy", gen=gen()) == []
+    assert learnable.check_labels_learnable(mlp(), X, Y, F.cross_entropy, "cross_entropy", gen=gen()) == []
     shuffled = Y[torch.randperm(len(Y), generator=gen())]
-    found = pf.check_labels_learnable(mlp(), X, shuffled, F.cross_entropy, "cross_entropy", gen=gen())
+    found = learnable.check_labels_learnable(mlp(), X, shuffled, F.cross_entropy, "cross_entropy", gen=gen())
     assert codes(found) == {"label_problem"} and found[0].severity == "warning"
     e = found[0].evidence
-    assert e["memorized_acc"] >= e["memorized_target"] >= pf.MEMORIZED_ACC
+    assert e["memorized_acc"] >= e["memorized_target"] >= overfit.MEMORIZED_ACC
     assert e["unseen_acc"] <= e["chance"] + e["margin"]
     # a small set (420 rows) scores the 292 rows beyond the memorized ones; fewer than 128: no verdict
     small = slice(0, 420)
-    found = pf.check_labels_learnable(mlp(), X[small], shuffled[small], F.cross_entropy, "cross_entropy", gen=gen())
-    assert codes(found) == {"label_problem"} and found[0].evidence["unseen_rows"] == 420 - pf.MEMORIZE_ROWS
-    assert pf.check_labels_learnable(mlp(), X[small], Y[small], F.cross_entropy, "cross_entropy", gen=gen()) == []
-    tiny = slice(0, pf.MEMORIZE_ROWS + pf.MIN_UNSEEN_ROWS - 1)
-    assert pf.check_labels_learnable(mlp(), X[tiny], shuffled[tiny], F.cross_entropy, "cross_entropy", gen=gen()) == []
+    found = learnable.check_labels_learnable(mlp(), X[small], shuffled[small], F.cross_entropy, "cross_entropy", gen=gen())
+    assert codes(found) == {"label_problem"} and found[0].evidence["unseen_rows"] == 420 - learnable.MEMORIZE_ROWS
+    assert learnable.check_labels_learnable(mlp(), X[small], Y[small], F.cross_entropy, "cross_entropy", gen=gen()) == []
+    tiny = slice(0, learnable.MEMORIZE_ROWS + learnable.MIN_UNSEEN_ROWS - 1)
+    assert learnable.check_labels_learnable(mlp(), X[tiny], shuffled[tiny], F.cross_entropy, "cross_entropy", gen=gen()) == []
 
 
 def test_a_users_nll_on_raw_logits_is_a_loss_output_mismatch_and_its_healthy_twins_are_not():
@@ -608,7 +609,7 @@ def test_a_users_nll_on_raw_logits_is_a_loss_output_mismatch_and_its_healthy_twi
     mismatch = [f for f in found if f.code == "loss_output_mismatch"]
     assert mismatch and "without bound" in mismatch[0].message and mismatch[0].severity == "error"
     shifts = mismatch[0].evidence["loss_at_shift"]
-    assert shifts[0.0] - shifts[pf.LOSS_SHIFT] == pytest.approx(pf.LOSS_SHIFT, rel=1e-3)
+    assert shifts[0.0] - shifts[loss_checks.LOSS_SHIFT] == pytest.approx(loss_checks.LOSS_SHIFT, rel=1e-3)
     for healthy in (log_softmax_nll, lambda out, y: F.cross_entropy(out, y),
                     lambda out, y: F.multi_margin_loss(out, y)):
         assert "loss_output_mismatch" not in codes(pf.preflight(mlp(), XS, YS, loss=healthy, cheap_only=True))
@@ -624,16 +625,16 @@ def test_a_layer_narrower_than_the_classes_feeding_the_output_is_a_low_rank_bott
     scores are left to the init checks."""
     torch.manual_seed(0)
     narrow = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 1), nn.Linear(1, 10))
-    found = pf.check_logit_rank(narrow(X[:256]), "cross_entropy")
+    found = loss_checks.check_logit_rank(narrow(X[:256]), "cross_entropy")
     assert [f.code for f in found] == ["low_rank_logits"] and found[0].evidence["score_rank"] == 1
     assert found[0].evidence["needed"] == 9
     two = nn.Sequential(nn.Linear(64, 2), nn.Linear(2, 3))
-    assert pf.check_logit_rank(two(X[:256]), "cross_entropy") == []
+    assert loss_checks.check_logit_rank(two(X[:256]), "cross_entropy") == []
     eight = nn.Sequential(nn.Linear(64, 8), nn.ReLU(), nn.Linear(8, 10))
-    assert pf.check_logit_rank(eight(X[:256]), "cross_entropy") == []
-    assert pf.check_logit_rank(nn.Linear(64, 10)(X[:256]), "cross_entropy") == []
-    assert pf.check_logit_rank(torch.zeros(256, 10), "cross_entropy") == []
-    assert pf.check_logit_rank(narrow(X[:256]), "mse") == []
+    assert loss_checks.check_logit_rank(eight(X[:256]), "cross_entropy") == []
+    assert loss_checks.check_logit_rank(nn.Linear(64, 10)(X[:256]), "cross_entropy") == []
+    assert loss_checks.check_logit_rank(torch.zeros(256, 10), "cross_entropy") == []
+    assert loss_checks.check_logit_rank(narrow(X[:256]), "mse") == []
 
 
 def test_inputs_of_a_large_scale_that_batch_norm_rescales_are_not_vanishing():
@@ -647,20 +648,20 @@ def test_inputs_of_a_large_scale_that_batch_norm_rescales_are_not_vanishing():
     with torch.no_grad(), rec:
         out = net(x)
     stats = rec.stats(exclude=out)
-    assert pf.has_normalization(net)
-    assert "vanishing_activations" in {f.code for f in pf.check_activations(stats, float(x.std()))}
-    assert pf.check_activations(stats, float(x.std()), normalized=True) == []
+    assert init_checks.has_normalization(net)
+    assert "vanishing_activations" in {f.code for f in init_checks.check_activations(stats, float(x.std()))}
+    assert init_checks.check_activations(stats, float(x.std()), normalized=True) == []
     torch.manual_seed(0)
     shrinking = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10))
     with torch.no_grad():
         for layer in shrinking[:4:2]:
             layer.weight.mul_(0.01)
             layer.bias.zero_()
-    assert not pf.has_normalization(shrinking)
+    assert not init_checks.has_normalization(shrinking)
     rec = ActivationRecorder(shrinking)
     with torch.no_grad(), rec:
         out = shrinking(XS)
-    assert "vanishing_activations" in {f.code for f in pf.check_activations(rec.stats(exclude=out), float(XS.std()),
+    assert "vanishing_activations" in {f.code for f in init_checks.check_activations(rec.stats(exclude=out), float(XS.std()),
                                                                               normalized=True)}
 
 
@@ -680,8 +681,8 @@ def test_regression_overfit_run_that_beats_the_reference_is_no_failure():
         for p in model.parameters() if zero else ():
             nn.init.zeros_(p)
         return model
-    assert pf.check_overfit(net(), x, y, F.mse_loss, "mse", "adam", 3e-3) == []
-    stuck = pf.check_overfit(net(zero=True), x, y, F.mse_loss, "mse", "sgd", 1e-6)
+    assert overfit.check_overfit(net(), x, y, F.mse_loss, "mse", "adam", 3e-3) == []
+    stuck = overfit.check_overfit(net(zero=True), x, y, F.mse_loss, "mse", "sgd", 1e-6)
     assert codes(stuck) == {"cannot_overfit_small_subset"}
 
 
@@ -719,10 +720,10 @@ def test_one_score_per_row_against_class_ids_reads_as_a_binary_classifier():
     """A user's own loss on a sigmoid's probability (or a logit), one score per row, against 0/1 ids:
     accuracy thresholds the score (0.5 for probabilities, 0 for logits), never an argmax over the rows."""
     y = torch.tensor([1, 0, 1, 1])
-    assert pf._accuracy(torch.tensor([0.9, 0.2, 0.6, 0.4]), y, "other") == pytest.approx(0.75)
-    assert pf._accuracy(torch.tensor([[2.0], [-1.0], [0.5], [3.0]]), y, "other") == pytest.approx(1.0)
-    assert pf._accuracy(torch.tensor([0.9, 0.2, 0.6]), torch.tensor([2, 0, 1]), "other") is None
-    assert pf._accuracy(torch.tensor([[0.1, 0.9], [0.8, 0.2]]), torch.tensor([1, 0]), "other") == 1.0
+    assert overfit._accuracy(torch.tensor([0.9, 0.2, 0.6, 0.4]), y, "other") == pytest.approx(0.75)
+    assert overfit._accuracy(torch.tensor([[2.0], [-1.0], [0.5], [3.0]]), y, "other") == pytest.approx(1.0)
+    assert overfit._accuracy(torch.tensor([0.9, 0.2, 0.6]), torch.tensor([2, 0, 1]), "other") is None
+    assert overfit._accuracy(torch.tensor([[0.1, 0.9], [0.8, 0.2]]), torch.tensor([1, 0]), "other") == 1.0
 
     def bce(p, t):           # the user's BCE on probabilities, as written in a notebook
         p = p.clamp(1e-7, 1 - 1e-7)
@@ -737,7 +738,7 @@ def test_one_score_per_row_against_class_ids_reads_as_a_binary_classifier():
             return torch.sigmoid(self.body(x)).squeeze(-1)
     torch.manual_seed(0)
     x, t = torch.randn(20, 6), torch.randint(0, 2, (20,))
-    assert pf.check_overfit(Net(), x, t, bce, "other", "adam", 3e-3) == []
+    assert overfit.check_overfit(Net(), x, t, bce, "other", "adam", 3e-3) == []
 
 
 def test_a_run_still_memorizing_at_its_end_trains_on_before_the_model_is_blamed(monkeypatch):
@@ -746,15 +747,15 @@ def test_a_run_still_memorizing_at_its_end_trains_on_before_the_model_is_blamed(
     the reference to 30) the run trains on to 80 steps and nothing is found. A model whose output
     ignores its inputs stalls at its first steps' loss: still a finding, with the longer run's record
     only where it ran."""
-    monkeypatch.setattr(pf, "OVERFIT_STEPS", 40)
-    monkeypatch.setattr(pf, "REFERENCE_STEPS", 30)
+    monkeypatch.setattr(overfit, "OVERFIT_STEPS", 40)
+    monkeypatch.setattr(overfit, "REFERENCE_STEPS", 30)
     g = torch.Generator().manual_seed(0)
     x, y = torch.randn(20, 16, generator=g), torch.arange(20) % 4
     torch.manual_seed(0)
     slow = nn.Sequential(nn.Linear(16, 64), nn.Tanh(), nn.Linear(64, 4))
-    first = pf._short_run(copy.deepcopy(slow), x, y, F.cross_entropy, "cross_entropy", "adam", 1e-3, 40)
-    assert not first["ok"] and pf.still_falling(first)
-    assert pf.check_overfit(slow, x, y, F.cross_entropy, "cross_entropy", "adam", 1e-3) == []
+    first = overfit.short_run(copy.deepcopy(slow), x, y, F.cross_entropy, "cross_entropy", "adam", 1e-3, 40)
+    assert not first["ok"] and overfit.still_falling(first)
+    assert overfit.check_overfit(slow, x, y, F.cross_entropy, "cross_entropy", "adam", 1e-3) == []
 
     class Blind(nn.Module):
         def __init__(self):
@@ -763,13 +764,13 @@ def test_a_run_still_memorizing_at_its_end_trains_on_before_the_model_is_blamed(
 
         def forward(self, inputs):
             return self.out(inputs * 0)
-    (found,) = pf.check_overfit(Blind(), x, y, F.cross_entropy, "cross_entropy", "adam", 1e-3)
+    (found,) = overfit.check_overfit(Blind(), x, y, F.cross_entropy, "cross_entropy", "adam", 1e-3)
     assert found.code == "cannot_overfit_small_subset" and found.evidence["user_run"]["steps"] == 40
-    assert not pf.still_falling(found.evidence["user_run"])
+    assert not overfit.still_falling(found.evidence["user_run"])
     # the records' arithmetic: the last 10% of the steps (at least one record of 10) fell >= BARELY_MOVED
-    assert pf.still_falling({"trace": [1.0, 0.8, 0.71], "steps": 20})
-    assert not pf.still_falling({"trace": [1.0, 0.8, 0.73], "steps": 20})
-    assert not pf.still_falling({"trace": [1.0, float("nan"), 0.1], "steps": 20})
+    assert overfit.still_falling({"trace": [1.0, 0.8, 0.71], "steps": 20})
+    assert not overfit.still_falling({"trace": [1.0, 0.8, 0.73], "steps": 20})
+    assert not overfit.still_falling({"trace": [1.0, float("nan"), 0.1], "steps": 20})
 
 
 def _line_images(n=1000, seed=0):
@@ -789,9 +790,9 @@ def test_labels_apart_from_their_rows_are_found_where_the_reference_steps_end_sh
     ``memorized_target`` (Zhang et al. 2017): judged there, the unseen rows at chance are still a
     ``label_problem``; real labels stay quiet on every seed."""
     X, Y = _line_images()
-    assert pf.learned_target(torch.arange(4).repeat(32)) == pytest.approx(0.25 + pf.LEARNED_ACC * 0.75)
+    assert overfit.learned_target(torch.arange(4).repeat(32)) == pytest.approx(0.25 + overfit.LEARNED_ACC * 0.75)
     seen = []
-    short_run = pf._short_run
+    short_run = overfit.short_run
 
     def spy(*args, **kwargs):
         run = short_run(*args, **kwargs)
@@ -804,13 +805,13 @@ def test_labels_apart_from_their_rows_are_found_where_the_reference_steps_end_sh
             torch.manual_seed(seed)
             return nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU(), nn.AdaptiveMaxPool2d(3), nn.Flatten(), nn.Linear(72, 4))
         gen = lambda: torch.Generator().manual_seed(seed)  # noqa: E731
-        assert pf.check_labels_learnable(cnn(), X, Y, F.cross_entropy, "cross_entropy", gen=gen()) == [], seed
+        assert learnable.check_labels_learnable(cnn(), X, Y, F.cross_entropy, "cross_entropy", gen=gen()) == [], seed
         shuffled = Y[torch.randperm(len(Y), generator=gen())]
         seen.clear()
-        with unittest.mock.patch.object(pf, "_short_run", spy):
-            found = pf.check_labels_learnable(cnn(), X, shuffled, F.cross_entropy, "cross_entropy", gen=gen())
+        with unittest.mock.patch.object(learnable, "short_run", spy):
+            found = learnable.check_labels_learnable(cnn(), X, shuffled, F.cross_entropy, "cross_entropy", gen=gen())
         (acc, target), = seen
-        assert pf.learned_target(shuffled[:128]) - 0.1 < acc < target, (seed, acc)   # learnt, not memorized
+        assert overfit.learned_target(shuffled[:128]) - 0.1 < acc < target, (seed, acc)   # learnt, not memorized
         assert codes(found) == {"label_problem"} and "learns 128 training rows" in found[0].message, seed
 
 
@@ -836,5 +837,5 @@ def test_labels_are_scored_in_eval_mode_too_where_training_mode_is_random():
     X, Y = _line_images()
     for seed in (0, 1, 2):
         gen = lambda: torch.Generator().manual_seed(seed)  # noqa: E731
-        assert pf.check_labels_learnable(_BatchFlipNet(seed), X, Y, F.cross_entropy, "cross_entropy",
+        assert learnable.check_labels_learnable(_BatchFlipNet(seed), X, Y, F.cross_entropy, "cross_entropy",
                                          gen=gen()) == [], seed

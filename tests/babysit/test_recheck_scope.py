@@ -14,6 +14,7 @@ import trainwell
 from trainwell.babysit import first_layer as fl
 from trainwell.babysit import periodic_columns as pc
 from trainwell.babysit import preflight as pf
+from trainwell.babysit import data_checks
 from trainwell.babysit import repair
 from trainwell.babysit.actions import ACTIONS
 from test_periodic_columns import meter_readings
@@ -111,7 +112,7 @@ def test_preflight_without_the_data_checks_is_the_full_one_less_their_findings()
     full = pf.preflight(model, X, y, **kw)
     part = pf.preflight(model, X, y, data_checks=False, **kw)
     by_rows = (pf.rows_alone(model, X, y, X[:pf.PROBE_ROWS], kind="cross_entropy", class_ids=True)
-               + pf.check_class_balance(y, "cross_entropy") + pf.check_shuffled(y, shuffle=False, class_ids=True))
+               + data_checks.check_class_balance(y, "cross_entropy") + data_checks.check_shuffled(y, shuffle=False, class_ids=True))
     assert {"unnormalized_inputs", "class_imbalance", "unshuffled_data"} <= {f.code for f in by_rows}
     assert {f.key for f in by_rows} & {f.key for f in part} == set()
     rows_keys = {f.key for f in by_rows}

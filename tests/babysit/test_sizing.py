@@ -185,9 +185,10 @@ def test_the_cut_trial_continues_the_run_optimizer_state_and_leaves_it_untouched
 def test_a_copy_whose_weights_go_non_finite_stops_early_with_the_same_verdict(monkeypatch):
     """At lr 1e6 SGD's weights overflow within a few steps: the copy ends at the first check after
     that (DIVERGED_CHECK steps), as inf, which is what training it through the trial gives."""
-    from trainwell.babysit import preflight, sizing
+    from trainwell.babysit import sizing
+    from trainwell.babysit import probe_steps
     counted = []
-    real = preflight.train_step
+    real = probe_steps.train_step
 
     def counting(*args, **kwargs):
         counted.append(1)

@@ -244,7 +244,7 @@ def _imbalanced(rows, rare_share, seed):
 
 def test_class_imbalance_is_info_where_the_splits_measured_hold_the_training_mix():
     from trainwell.babysit.findings import make
-    from trainwell.babysit.preflight import check_class_balance
+    from trainwell.babysit.data_checks import check_class_balance
     train = _imbalanced(2000, 0.025, 0)                    # 40:1 -> a warning from the counts alone
     found = check_class_balance(train, "cross_entropy")
     assert [f.severity for f in found] == ["warning"]

@@ -2,7 +2,7 @@
 import torch
 from torch import nn
 
-from trainwell.babysit import preflight as pf
+from trainwell.babysit import learnable, loss_kinds, overfit
 from trainwell.babysit.target_relation import check_targets_learnable
 
 
@@ -11,10 +11,10 @@ def check(X, y, kind="mse", seed=0):
     model = nn.Sequential(nn.Linear(X.shape[1], 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(),
                           nn.Linear(64, y.shape[1] if y.ndim == 2 else 1))
     return check_targets_learnable(
-        model, X, y, kind, regression_kinds=pf.REGRESSION_KINDS, memorize=pf.MEMORIZE_ROWS,
-        unseen_rows=pf.UNSEEN_ROWS, min_unseen=pf.MIN_UNSEEN_ROWS, steps=pf.REFERENCE_STEPS,
-        sigmas=pf.CHANCE_SIGMAS, gen=torch.Generator().manual_seed(seed),
-        disable_regularization=pf._disable_regularization)
+        model, X, y, kind, regression_kinds=loss_kinds.REGRESSION_KINDS, memorize=learnable.MEMORIZE_ROWS,
+        unseen_rows=learnable.UNSEEN_ROWS, min_unseen=learnable.MIN_UNSEEN_ROWS, steps=overfit.REFERENCE_STEPS,
+        sigmas=learnable.CHANCE_SIGMAS, gen=torch.Generator().manual_seed(seed),
+        disable_regularization=overfit.disable_regularization)
 
 
 def table(noise, n=1500, seed=1):
@@ -30,7 +30,7 @@ def test_targets_shuffled_against_their_rows_are_a_label_problem():
     assert [f.code for f in found] == ["label_problem"] and found[0].severity == "warning"
     e = found[0].evidence
     assert e["last_loss"] <= 0.5 * e["first_loss"]                   # the fitted rows were learned
-    assert e["gain"] <= pf.CHANCE_SIGMAS * e["gain_se"] and abs(e["best_r2"]) < 0.1
+    assert e["gain"] <= learnable.CHANCE_SIGMAS * e["gain_se"] and abs(e["best_r2"]) < 0.1
     assert check(X, y) == []
 
 
@@ -53,7 +53,7 @@ def test_class_ids_probability_rows_and_too_few_rows_are_not_judged():
     assert check(X, (y[:, 0] > 0).long(), kind="cross_entropy") == []
     soft = torch.softmax(torch.randn(len(y), 3, generator=g), 1)      # distillation targets of the user's loss
     assert check(X, soft[torch.randperm(len(y), generator=g)], kind="other") == []
-    assert check(X[:pf.MEMORIZE_ROWS + pf.MIN_UNSEEN_ROWS - 1], y[:pf.MEMORIZE_ROWS + pf.MIN_UNSEEN_ROWS - 1]
-                 [torch.randperm(pf.MEMORIZE_ROWS + pf.MIN_UNSEEN_ROWS - 1, generator=g)]) == []
+    assert check(X[:learnable.MEMORIZE_ROWS + learnable.MIN_UNSEEN_ROWS - 1], y[:learnable.MEMORIZE_ROWS + learnable.MIN_UNSEEN_ROWS - 1]
+                 [torch.randperm(learnable.MEMORIZE_ROWS + learnable.MIN_UNSEEN_ROWS - 1, generator=g)]) == []
     shuffled = y[torch.randperm(len(y), generator=g)]
     assert [f.code for f in check(X, shuffled, kind="other")] == ["label_problem"]   # the user's own MSE

@@ -8,7 +8,7 @@ from torch import nn
 from trainwell.babysit import interventions
 from trainwell.babysit import target_scale_arm as tsa
 from trainwell.babysit.budget import Budget
-from trainwell.babysit.preflight import resolve_loss
+from trainwell.babysit.loss_kinds import resolve_loss
 from trainwell.babysit.targets import TARGET_STD_LOW
 
 

@@ -4,6 +4,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from trainwell.babysit import preflight as pf
+from trainwell.babysit import loss_kinds
 from trainwell.babysit import targets as tg
 from trainwell.babysit.findings import Diagnosis
 
@@ -104,5 +105,5 @@ def test_preflight_reports_them_and_the_off_scale_cause_ranks_before_its_symptom
 def test_every_regression_loss_form_is_read_as_one():
     y = torch.randint(0, 3, (200, 1)).float()
     for loss in ("mse", "l1", "huber", nn.MSELoss(), nn.L1Loss(), nn.SmoothL1Loss(), F.smooth_l1_loss, F.huber_loss):
-        kind = pf.resolve_loss(loss)[1]
+        kind = loss_kinds.resolve_loss(loss)[1]
         assert codes(tg.check_targets(y, one_output(200), kind)) == {"regression_on_class_ids"}, loss

@@ -10,6 +10,7 @@ from torch import nn
 
 import trainwell
 from trainwell.babysit import preflight as pf
+from trainwell.babysit import learnable, loss_checks, overfit
 from trainwell.babysit.baseline_check import check_baseline
 from trainwell.babysit.split_checks import grade_imbalance
 from trainwell.babysit.task_shapes import check_single_output, class_axis, position_rows
@@ -82,7 +83,7 @@ def test_overfit_accuracy_of_a_tagger_leaves_the_padding_out():
     out = torch.zeros(2, 4, 3)
     out[..., 1] = 1.0                       # every position predicts class 1
     y = torch.tensor([[1, 1, PAD, PAD], [1, 0, PAD, PAD]])
-    assert float(pf._accuracy(out, y, "other")) == pytest.approx(3 / 4)     # not 3 / 8
+    assert float(overfit._accuracy(out, y, "other")) == pytest.approx(3 / 4)     # not 3 / 8
 
 
 class Tagger(nn.Module):
@@ -163,16 +164,16 @@ def test_a_healthy_multi_label_and_a_multi_output_regression_raise_nothing():
 def test_the_labels_check_says_nothing_where_a_perfect_model_reads_as_chance():
     rare = torch.zeros(384, dtype=torch.long)
     rare[:4] = 1                            # 1% positives: chance 0.98, 3 sigmas 0.02
-    assert not pf.can_beat_chance(rare)
-    assert pf.can_beat_chance(torch.arange(384) % 2)
+    assert not learnable.can_beat_chance(rare)
+    assert learnable.can_beat_chance(torch.arange(384) % 2)
     shares = torch.tensor([0.9, 0.1])       # the formula: 1 > sum p^2 + 3 sqrt(c (1 - c) / n)
     c = float((shares ** 2).sum())
-    assert pf.can_beat_chance((torch.arange(384) >= 346).long()) == (1 > c + 3 * math.sqrt(c * (1 - c) / 384))
+    assert learnable.can_beat_chance((torch.arange(384) >= 346).long()) == (1 > c + 3 * math.sqrt(c * (1 - c) / 384))
     g = torch.Generator().manual_seed(3)
     X = torch.randn(600, 8, generator=g)
     y = (torch.rand(600, generator=g) < 0.01).long()
     model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 2))
-    assert pf.check_labels_learnable(model, X, y, nn.CrossEntropyLoss(), "cross_entropy", gen=g) == []
+    assert learnable.check_labels_learnable(model, X, y, nn.CrossEntropyLoss(), "cross_entropy", gen=g) == []
 
 
 def test_below_baseline_reads_torchs_from_logits_bce_as_a_logits_sign():
@@ -210,8 +211,8 @@ def test_the_initial_loss_of_a_summed_loss_is_judged_per_row():
     y = torch.randint(0, 10, (256,))
     for scale, fires in ((0.3, False), (2.0, True)):
         out = scale * torch.randn(256, 10)
-        mean = pf.check_initial_loss(out, y, "cross_entropy", nn.CrossEntropyLoss())
-        summed = pf.check_initial_loss(out, y, "cross_entropy", nn.CrossEntropyLoss(reduction="sum"))
+        mean = loss_checks.check_initial_loss(out, y, "cross_entropy", nn.CrossEntropyLoss())
+        summed = loss_checks.check_initial_loss(out, y, "cross_entropy", nn.CrossEntropyLoss(reduction="sum"))
         assert bool(mean) == bool(summed) == fires
         if fires:
             assert summed[0].evidence["excess_nats"] == pytest.approx(mean[0].evidence["excess_nats"], rel=1e-4)
@@ -238,7 +239,7 @@ def multi_label(n, *, seed, noise):
 
 
 def test_multi_hot_rows_shifted_against_their_inputs_are_found_and_noisy_real_ones_are_not():
-    from trainwell.babysit.preflight import check_multi_hot_learnable
+    from trainwell.babysit.learnable import check_multi_hot_learnable
     loss = nn.BCEWithLogitsLoss()
 
     def model():                            # wide enough to memorize 128 rows' label sets in 300 steps

@@ -48,7 +48,7 @@ import torch
 from trainwell.babysit import interventions, mode_gap
 from trainwell.babysit.callback_check import _held_loss, call_hook, copy_callback
 from trainwell.babysit.findings import Finding, make
-from trainwell.babysit.preflight import make_optimizer, train_step
+from trainwell.babysit.probe_steps import make_optimizer, train_step
 from trainwell.babysit.reset_watch import defines, in_run_hooks
 from trainwell.train.average import Averager, make_averager
 from trainwell.train.fit import make_trainer

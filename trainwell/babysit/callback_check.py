@@ -49,7 +49,7 @@ import torch
 
 from trainwell.babysit import interventions
 from trainwell.babysit.findings import Finding, make
-from trainwell.babysit.preflight import make_optimizer, train_step
+from trainwell.babysit.probe_steps import make_optimizer, train_step
 from trainwell.babysit.reset_watch import CODE, defines, in_run_hooks
 from trainwell.train.fit import make_trainer
 

@@ -29,7 +29,9 @@ from trainwell.babysit.packing_check import check_packing
 from trainwell.babysit.peak_check import BUDGET_SHARE as PEAK_SHARE, check_peak, experiment_multiplier
 from trainwell.babysit.loss_arm import BUDGET_SHARE as LOSS_ARM_SHARE, check_loss_arm
 from trainwell.babysit.target_scale_arm import BUDGET_SHARE as TARGET_ARM_SHARE, check_target_scale_arm
-from trainwell.babysit.preflight import PROBE_ROWS, preflight, probe_lr, resolve_loss, skipped_finding
+from trainwell.babysit.preflight import PROBE_ROWS, preflight, skipped_finding
+from trainwell.babysit.probe_steps import probe_lr
+from trainwell.babysit.loss_kinds import resolve_loss
 from trainwell.train.callbacks import Callback
 from trainwell.babysit.registry import CODES, Group, members
 from trainwell.babysit.split_checks import check_splits, grade_imbalance

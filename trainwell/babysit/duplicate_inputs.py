@@ -43,7 +43,7 @@ import torch
 from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.input_content import CONSTANT_ROWS
 
-ROWS = 2000               # the training rows read (preflight.STATS_ROWS: the input statistics' sample)
+ROWS = 2000               # the training rows read (data_checks.STATS_ROWS: the input statistics' sample)
 MIN_ROWS = 50             # fewer rows read: two slices can be equal by chance (a handful of coded values)
 MAX_SLICES = 1024         # slices compared along one axis at most (input_content.MAX_COLUMNS: wider inputs
                           # are left alone; the comparison sorts the slices' contents, slices x rows numbers)

@@ -32,7 +32,7 @@ the columns' covariance; ``squashed_group``). Columns identical to the last bit 
 background pixels of a digit, all 0 before the scaling and all -mean / std after) carried nothing to
 lose. The finding is a warning (the evidence says the information is squashed, not that no model can
 use it). With one column alone setting the row's scale, -mean / std is nearly the same number in
-every row and the squashed columns' spread itself falls under ``preflight.STD_LOW``
+every row and the squashed columns' spread itself falls under ``data_checks.STD_LOW``
 (``unnormalized_inputs``); the group is the case of several large columns, whose changing ratio
 gives the squashed columns a shared spread. Measured without a false alarm on 8x8 digits scaled per
 image (no pair within 6% of its spread) and on smooth spectra scaled per row (standard normal
@@ -51,7 +51,7 @@ from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.row_scale import check_row_scale
 from trainwell.babysit.unmatched_join import check_unmatched_join
 
-ROWS = 2000               # the training rows read (preflight.STATS_ROWS: the input statistics' sample)
+ROWS = 2000               # the training rows read (data_checks.STATS_ROWS: the input statistics' sample)
 CONSTANT_ROWS = 0.99      # a feature is near-constant when one value fills >= 99% of the rows
 CONSTANT_FEATURES = 0.5   # ... and the symptom is present when at least half the (non-constant-by-design)
                           # features are near-constant
@@ -63,7 +63,7 @@ ROW_TOLERANCE = 1e-3      # per-row scaling: every row's mean and std equal the 
                           # (float32 rounding leaves 1e-7; a real table's rows differ by their whole scale)
 SAME_ROWS = 0.99          # ... in 99% of the rows read (CONSTANT_ROWS' share)
 SQUASHED = 1e-2           # a column's squashed twin: the pair differs by < 1% of their spread, so what tells
-                          # them apart sits two decades under the scale the model sees (preflight.SCALE_SPREAD:
+                          # them apart sits two decades under the scale the model sees (data_checks.SCALE_SPREAD:
                           # feature scales 100x apart are unnormalized inputs)
 IDENTICAL = 1e-6          # ... but not identical to float64 rounding of the covariance: equal columns (constant
                           # before the scaling) carried nothing to lose

@@ -49,7 +49,7 @@ from trainwell.babysit import module_use
 from trainwell.babysit.budget import Budget
 from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.plans import SHRINK_SCALE
-from trainwell.babysit.preflight import make_optimizer, train_step
+from trainwell.babysit.probe_steps import make_optimizer, train_step
 from trainwell.babysit.registry import CODES
 from trainwell.optim.penalties import GradientNoise
 from trainwell.optim.registry import OPTIMIZERS

@@ -1,6 +1,6 @@
 """Labels that don't belong to their rows, or inputs that lost what the labels need: which one the data says.
 
-``preflight.check_labels_learnable`` memorizes a few training rows and scores rows it never saw; at
+``learnable.check_labels_learnable`` memorizes a few training rows and scores rows it never saw; at
 chance, it reports ``label_problem`` ("the labels do not belong to their rows"). Two faults end
 there. Labels shuffled apart from their rows are independent of every input column. Inputs that
 lost their information (an angle in degrees through ``np.sin``, a wrong column, a mangled
@@ -43,7 +43,7 @@ import torch
 
 from trainwell.babysit.findings import Finding, make
 
-ROWS = 2000               # the training rows read (preflight.STATS_ROWS)
+ROWS = 2000               # the training rows read (data_checks.STATS_ROWS)
 BINS = 10                 # equal-count bins per column (deciles)
 MIN_EXPECTED = 5.0        # ... fewer bins when a bin x class cell would expect < 5 rows (Cochran's rule)
 ALPHA = 1e-3              # the chance that independent labels show a related column in a setup (Bonferroni)

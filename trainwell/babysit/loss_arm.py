@@ -23,7 +23,7 @@ the arm is still ahead there by the same tests (``MIN_POINTS`` left out there, a
 target_scale_arm.py: the kill rule itself is the ratio), so a loss that only starts slower is no
 fault.
 
-Tried only when the run's loss is the user's own (``preflight.resolve_loss``'s kind "other": a
+Tried only when the run's loss is the user's own (``loss_kinds.resolve_loss``'s kind "other": a
 named loss or a torch loss module is the standard one or a known variant), with float targets
 that the loss reads the outputs as predictions of (``reads_targets``: its minimum is at outputs
 equal to the targets; the arm: MSE) or class ids scored by an output of one logit per class (the
@@ -51,7 +51,7 @@ from torch import nn
 from trainwell.babysit import interventions
 from trainwell.babysit.budget import Budget
 from trainwell.babysit.findings import Finding, make
-from trainwell.babysit.preflight import resolve_loss
+from trainwell.babysit.loss_kinds import resolve_loss
 from trainwell.babysit.target_scale_arm import train_copy
 
 STEPS = interventions.STEPS          # the arms' steps: the experiments' "few steps"

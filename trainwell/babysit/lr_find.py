@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 
 import torch
 
-from trainwell.babysit.preflight import resolve_loss, take_step
+from trainwell.babysit.loss_kinds import resolve_loss
+from trainwell.babysit.probe_steps import take_step
 from trainwell.errors import ConfigError, DataError
 from trainwell.optim.factory import build_optimizer
 from trainwell.optim.schedules import group_lrs

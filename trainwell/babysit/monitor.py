@@ -44,7 +44,7 @@ import torch
 from trainwell.babysit.cost import StepWork, count_forward, sampling_period
 from trainwell.babysit.findings import Diagnosis, Finding, make
 from trainwell.babysit.plans import LR_STEP
-from trainwell.babysit.preflight import check_activations, has_normalization
+from trainwell.babysit.init_checks import check_activations, has_normalization
 from trainwell.babysit.probes import (ActivationRecorder, UpdateProbe, gradient_norms, input_std,
                                       layer_stats, weight_parameters)
 from trainwell.babysit.registry import CODES, Runs

@@ -1,7 +1,7 @@
 """What the model's outputs can reach against what the loss and the targets need (notes 003:
 "output activation and loss go together").
 
-Two faults of the output layer that the value checks of ``preflight.check_loss_output`` cannot see:
+Two faults of the output layer that the value checks of ``loss_checks.check_loss_output`` cannot see:
 
 * **A loss that needs probabilities, fed raw outputs** (``missing_activation``): a hand-written
   ``-log(p[y] + 1e-8)``, ``F.nll_loss(torch.log(out), y)``, ``F.binary_cross_entropy(out, y)`` or
@@ -79,7 +79,7 @@ TRANSFORMS = {"softmax": lambda o: torch.softmax(o, dim=-1), "sigmoid": torch.si
               "log_softmax": lambda o: torch.log_softmax(o, dim=-1)}
 # missing_activation: the transformed loss is "near chance" when it is at most CHANCE_RATIO x the loss
 # of the same transform of all-zero outputs (the uniform guess). 3x: an untrained net's outputs of spread
-# ~2 cost about 2 nats over ln C (preflight.EXCESS_NATS allows 1 nat for a healthy init); a transform
+# ~2 cost about 2 nats over ln C (loss_checks.EXCESS_NATS allows 1 nat for a healthy init); a transform
 # under which the loss is finite but far above chance is no evidence that it is the missing one.
 CHANCE_RATIO = 3.0
 # check_target_range: the targets' variance share no output in the activation's range can fit. 0.02 is

@@ -35,7 +35,7 @@ from torch import nn
 from trainwell.babysit import interventions
 from trainwell.babysit.budget import Budget
 from trainwell.babysit.findings import Finding, make
-from trainwell.babysit.preflight import make_optimizer, train_step
+from trainwell.babysit.probe_steps import make_optimizer, train_step
 from trainwell.babysit.rules import DIVERGENCE_FACTOR, RISE
 
 CODE = "lr_too_high"

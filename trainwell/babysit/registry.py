@@ -35,15 +35,13 @@ import enum
 from dataclasses import dataclass
 from typing import Callable
 
-from trainwell.babysit.plans import (not_repairable, plan_bad_initial_loss, plan_diverged,
+from trainwell.babysit.plans import (not_repairable, plan_augmentation_hurts, plan_bad_initial_loss, plan_diverged,
                                      plan_exploding_gradients, plan_init, plan_lr_too_low, plan_oscillating,
-                                     plan_optimizer_setting, plan_output_mismatch, plan_overfitting, plan_plateau,
-                                     plan_regularizer, plan_schedule_decays_early, plan_schedule_starts_late, plan_too_few_updates,
-                                     plan_augmentation_hurts,                                     plan_underfitting,
-                                     plan_parameters_reset,
-                                     plan_unnormalized, plan_unshuffled, plan_update_ratio_high,
-                                     plan_update_ratio_low, plan_vanishing)
-from trainwell.babysit.plans import plan_uninformative_inputs
+                                     plan_output_mismatch, plan_overfitting, plan_parameters_reset, plan_plateau,
+                                     plan_regularizer, plan_schedule_decays_early, plan_schedule_starts_late,
+                                     plan_too_few_updates, plan_underfitting, plan_uninformative_inputs,
+                                     plan_unnormalized, plan_unshuffled, plan_update_ratio_high, plan_update_ratio_low,
+                                     plan_vanishing)
 
 SEVERITIES = ("error", "warning", "info")
 PHASES = ("preflight", "training", "end")    # before training, during it, on the trained model
@@ -195,7 +193,7 @@ CODES = {spec.code: spec for spec in (
         groups=(Group.DATA,),
         explains=("loss_output_mismatch", "bad_initial_loss", "cannot_overfit_small_subset",
                   Group.OPTIMIZATION),
-        thresholds=("preflight.PROBABILITY_TOLERANCE", "ignored_classes.ROWS_PER_CLASS", "ignored_classes.MIN_ROWS",
+        thresholds=("data_checks.PROBABILITY_TOLERANCE", "ignored_classes.ROWS_PER_CLASS", "ignored_classes.MIN_ROWS",
                     "class_pairs.SAME_AUC", "class_pairs.APART_AUC", "class_pairs.MIN_CLASS_ROWS",
                     "class_pairs.NEIGHBOURS", "class_pairs.FOLDS", "class_pairs.REAL_ALPHA", "class_pairs.MAX_CODES",
                     "first_layer.ALPHA", "mirror_copies.MIRRORED", "mirror_copies.DISAGREE", "mirror_copies.CLASS_MAP",
@@ -243,9 +241,9 @@ CODES = {spec.code: spec for spec in (
             "; negate a loss meant to be maximized (a log-likelihood: fit minimizes the loss)",
         groups=(Group.DATA,),
         explains=("bad_initial_loss", "cannot_overfit_small_subset", Group.OPTIMIZATION),
-        thresholds=("preflight.ROW_SUM_TOLERANCE", "preflight.LOSS_SHIFT", "preflight.UNBOUNDED_DROP",
+        thresholds=("loss_checks.ROW_SUM_TOLERANCE", "loss_checks.LOSS_SHIFT", "loss_checks.UNBOUNDED_DROP",
                     "output_range.CHANCE_RATIO", "output_range.RANGE_LOSS", "model_checks.LOSS_TOLERANCE",
-                    "output_range.MISREAD", "output_range.OPTIMUM_GAP", "preflight.WRONG_WAY", "preflight.LOSS_SPENT",
+                    "output_range.MISREAD", "output_range.OPTIMUM_GAP", "overfit.WRONG_WAY", "overfit.LOSS_SPENT",
                     "loss_arm.MIN_ROWS",
                     "loss_arm.SYMMETRY", "loss_arm.RISE_FLOOR", "loss_arm.OFFSET_POINTS"),
         graded_by=("remove output activation",),   # softmax rows only, a module's or forward's (evidence "graded")
@@ -283,8 +281,8 @@ CODES = {spec.code: spec for spec in (
         # the labels' and targets' checks read the raw inputs through a copy of the model: inputs far off
         # scale make it memorize rows without carrying over, which reads as a label_problem
         explains=(Group.INIT, "bad_initial_loss", "cannot_overfit_small_subset", "label_problem", Group.OPTIMIZATION),
-        thresholds=("preflight.MEAN_OFF", "preflight.STD_HIGH", "preflight.STD_LOW",
-                    "preflight.SCALE_SPREAD", "preflight.WHOLE_SCALE", "preflight.WHOLE_TOLERANCE",
+        thresholds=("data_checks.MEAN_OFF", "data_checks.STD_HIGH", "data_checks.STD_LOW",
+                    "data_checks.SCALE_SPREAD", "data_checks.WHOLE_SCALE", "data_checks.WHOLE_TOLERANCE",
                     "value_codes.ROWS", "value_codes.MIN_ROWS", "value_codes.MIN_SHARE", "value_codes.MAX_SHARE",
                     "value_codes.MIN_DISTINCT", "value_codes.TAIL", "value_codes.CENTRAL", "value_codes.FAR"),
         graded_by=('standardize inputs',),
@@ -466,7 +464,7 @@ CODES = {spec.code: spec for spec in (
         fix="turn shuffling on (shuffle=True)",
         explains=("oscillating_loss", "lr_too_high", Group.EPOCH_CURVES),
         graded_by=("in the run's order",),
-        thresholds=("preflight.RUN_CHANGES", "preflight.SORTED_RHO"),
+        thresholds=("data_checks.RUN_CHANGES", "data_checks.SORTED_RHO"),
         plan=plan_unshuffled,
     ),
     FindingSpec(
@@ -491,7 +489,7 @@ CODES = {spec.code: spec for spec in (
         groups=(Group.INIT, Group.UNIT_STATISTICS, Group.REINIT),
         explains=("bad_initial_loss", "cannot_overfit_small_subset", "vanishing_gradients", Group.SLOW,
                   "low_rank_logits"),   # units saturated one way align the class scores
-        thresholds=("preflight.SATURATED_SHARE", "probes.TANH_SATURATION", "probes.SIGMOID_SATURATION",
+        thresholds=("init_checks.SATURATED_SHARE", "probes.TANH_SATURATION", "probes.SIGMOID_SATURATION",
                     "monitor.WORSENED", "monitor.RECENT_SAMPLES"),
         graded_by=('reinit',),
         plan=plan_init,
@@ -509,7 +507,7 @@ CODES = {spec.code: spec for spec in (
         fix="use Xavier init (tanh) or He init (ReLU), or add batch normalization",
         groups=(Group.INIT, Group.UNIT_STATISTICS, Group.REINIT),
         explains=("bad_initial_loss", "cannot_overfit_small_subset", "vanishing_gradients", Group.SLOW),
-        thresholds=("preflight.VANISHING_STD", "monitor.SHRUNK", "monitor.RECENT_SAMPLES"),
+        thresholds=("init_checks.VANISHING_STD", "monitor.SHRUNK", "monitor.RECENT_SAMPLES"),
         graded_by=('reinit',),
         plan=plan_init,
     ),
@@ -526,7 +524,7 @@ CODES = {spec.code: spec for spec in (
         groups=(Group.INIT, Group.UNIT_STATISTICS, Group.REINIT),
         explains=("bad_initial_loss", "cannot_overfit_small_subset", "vanishing_gradients", Group.SLOW,
                   Group.DIVERGED, "low_rank_logits"),   # units that all grow one way align the scores
-        thresholds=("preflight.EXPLODING_STD", "monitor.GROWN", "monitor.RECENT_SAMPLES"),
+        thresholds=("init_checks.EXPLODING_STD", "monitor.GROWN", "monitor.RECENT_SAMPLES"),
         unhealthy=True,
         graded_by=('reinit',),
         plan=plan_init,
@@ -541,7 +539,7 @@ CODES = {spec.code: spec for spec in (
         groups=(Group.INIT, Group.UNIT_STATISTICS, Group.REINIT),
         explains=("bad_initial_loss", "cannot_overfit_small_subset", "vanishing_gradients", Group.SLOW,
                   "vanishing_activations"),
-        thresholds=("preflight.DEAD_SHARE", "monitor.WORSENED", "monitor.RECENT_SAMPLES"),
+        thresholds=("init_checks.DEAD_SHARE", "monitor.WORSENED", "monitor.RECENT_SAMPLES"),
         unhealthy=True,
         graded_by=('reinit',),
         plan=plan_init,
@@ -559,8 +557,8 @@ CODES = {spec.code: spec for spec in (
         source="notes 004 'double check that the loss is reasonable': 2.30261 = ln 10 for 10 classes",
         fix="shrink the last layer's initial weights (e.g. x0.01) and zero its bias; standardize the inputs",
         explains=(Group.DIVERGED,),
-        thresholds=("preflight.LOSS_RATIO_LOW", "preflight.LOSS_RATIO_HIGH", "preflight.EXCESS_NATS",
-                    "preflight.REGRESSION_LOSS_RATIO", "interventions.NOISE_FACTOR",
+        thresholds=("loss_checks.LOSS_RATIO_LOW", "loss_checks.LOSS_RATIO_HIGH", "loss_checks.EXCESS_NATS",
+                    "loss_checks.REGRESSION_LOSS_RATIO", "interventions.NOISE_FACTOR",
                     "interventions.SAMPLING_Z", "interventions.MIN_GAIN", "interventions.KILL_RATIO",
                     "interventions.MIN_POINTS"),
         graded_by=('shrink output layer', 'reinit'),
@@ -576,7 +574,7 @@ CODES = {spec.code: spec for spec in (
         source="notes 004 'crank up regularization ... loss went up, good (sanity check)'",
         fix="make sure the penalty is added to the loss with gradients attached, the optimizer gets "
             "weight_decay in its parameter groups, and dropout modules are in the forward path",
-        thresholds=("preflight.NO_SHRINK", "preflight.SAME_OUTPUT"),
+        thresholds=("regularization_check.NO_SHRINK", "regularization_check.SAME_OUTPUT"),
     ),
     FindingSpec(
         "regularization_too_strong", "preflight", "warning",
@@ -767,7 +765,7 @@ CODES = {spec.code: spec for spec in (
                "by the width feeding the output layer",
         fix="widen the narrow layer that feeds the output or remove it",
         explains=("cannot_overfit_small_subset", "underfitting", Group.SLOW),
-        thresholds=("preflight.MAX_LOW_RANK", "preflight.RANK_TOLERANCE"),
+        thresholds=("loss_checks.MAX_LOW_RANK", "loss_checks.RANK_TOLERANCE"),
         plan=not_repairable,
     ),
     FindingSpec(
@@ -780,8 +778,8 @@ CODES = {spec.code: spec for spec in (
         source="notes 004 'make sure that you can overfit a very small portion of the training data'",
         fix="check that the loss sees the model's output and the right targets, that gradients reach every "
             "layer, and that the model has enough capacity",
-        thresholds=("preflight.OVERFIT_ROWS", "preflight.OVERFIT_STEPS", "preflight.REFERENCE_STEPS",
-                    "preflight.REGRESSION_FIT", "preflight.BARELY_MOVED", "preflight.STALL_SHARE"),
+        thresholds=("preflight.OVERFIT_ROWS", "overfit.OVERFIT_STEPS", "overfit.REFERENCE_STEPS",
+                    "overfit.REGRESSION_FIT", "overfit.BARELY_MOVED", "overfit.STALL_SHARE"),
     ),
     FindingSpec(
         "class_imbalance", "preflight", "warning",
@@ -792,7 +790,7 @@ CODES = {spec.code: spec for spec in (
         source="He & Garcia 2009 'Learning from Imbalanced Data' (imbalance of 10:1 and beyond); a model's scores "
                "follow its training class shares (Saerens et al. 2002, prior shift)",
         fix="use class weights in the loss, resample, or report balanced accuracy",
-        thresholds=("preflight.IMBALANCE", "split_checks.TV_HIGH", "split_checks.NOISE_FACTOR"),
+        thresholds=("data_checks.IMBALANCE", "split_checks.TV_HIGH", "split_checks.NOISE_FACTOR"),
     ),
     FindingSpec(
         "nonfinite_loss", "training", "error",

@@ -44,7 +44,9 @@ from trainwell.babysit.actions import ACTIONS, Plan, Rollback, dropout_rates, hi
 from trainwell.babysit.findings import Diagnosis, Finding
 from trainwell.babysit.model_checks import raises_on
 from trainwell.babysit.monitor import finding_from_state, finding_state
-from trainwell.babysit.preflight import preflight, probe_lr, resolve_loss
+from trainwell.babysit.preflight import preflight
+from trainwell.babysit.probe_steps import probe_lr
+from trainwell.babysit.loss_kinds import resolve_loss
 from trainwell.babysit.preprocess_check import check_preprocess
 from trainwell.babysit.plans import HIDDEN_DROPOUT, OVERSCALED
 from trainwell.babysit.ratios import HEALTHY_RATIO

@@ -15,7 +15,7 @@ Two measurements, both needed:
    its entries of |x - the column's median| / the column's median absolute deviation (columns whose
    deviation is 0 are left out; at least ``MIN_FEATURES`` must remain), so that one large entry does
    not set it: a factor shared by the row's entries does. The ``TAIL`` and 1 - ``TAIL`` quantiles of
-   the rows' scales at least ``SPREAD`` apart (preflight.SCALE_SPREAD's two decades). A standard
+   the rows' scales at least ``SPREAD`` apart (data_checks.SCALE_SPREAD's two decades). A standard
    normal divisor gives ~200 between the 1st and 99th percentiles; rows of standardized independent
    columns ~2-3; a natural size shared by a row's entries (a customer's spend in every category,
    log-normal) reaches 100 only at a log-spread of 1.
@@ -42,7 +42,7 @@ from trainwell.babysit.findings import Finding, make
 
 MIN_FEATURES = 8          # a row's scale is the median of at least 8 of its entries (one large entry cannot set it)
 TAIL = 0.01               # the rows' scales are compared at their 1st and 99th percentiles ...
-SPREAD = 100.0            # ... at least 100x apart: two decades (preflight.SCALE_SPREAD's spread of feature scales)
+SPREAD = 100.0            # ... at least 100x apart: two decades (data_checks.SCALE_SPREAD's spread of feature scales)
 DEVIATION_FLOOR = 1e-12   # a column whose median absolute deviation is under this share of its size does not vary
 ENTRIES = 4096            # a wider row's scale is read on this many of its entries, evenly spaced (a median of
                           # thousands moves by a few % at most)

@@ -29,7 +29,7 @@ import math
 
 import torch
 
-from trainwell.babysit.preflight import make_optimizer, train_step
+from trainwell.babysit.probe_steps import make_optimizer, train_step
 
 TRIAL_STEP = 10.0        # the alternative raise: one decade more (notes 004's lr steps are decades)
 TRIAL_SHARE = 0.05       # each of the two trials trains at most 5% of the run's steps ...

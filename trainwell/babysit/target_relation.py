@@ -1,6 +1,6 @@
 """Do a regression's targets belong to their rows? The regression half of the labels check.
 
-``preflight.check_labels_learnable`` memorizes a few training rows and scores rows it never saw:
+``learnable.check_labels_learnable`` memorizes a few training rows and scores rows it never saw:
 class ids that belong to their rows carry over, ids apart from them leave the unseen rows at chance.
 Float targets need their own reading, for two reasons. Chance is predicting the targets' mean, not
 a class share. And a net that memorizes noisy targets interpolates the noise too, so its unseen
@@ -8,15 +8,15 @@ error at the end of memorizing can exceed the mean's on a real but noisy relatio
 run is no fair score, while the accuracy of a memorized classifier is.
 
 ``check_targets_learnable`` (``label_problem``, a warning): a copy of the model at PyTorch's
-default init (regularization off) fits ``preflight.MEMORIZE_ROWS`` training rows by MSE on targets
+default init (regularization off) fits ``learnable.MEMORIZE_ROWS`` training rows by MSE on targets
 standardized with those rows (Adam lr 1e-3, notes 004's reference optimizer, up to
-``preflight.REFERENCE_STEPS`` full-batch steps), and every ``EVERY`` steps predicts up to
-``preflight.UNSEEN_ROWS`` rows it never saw. Its best unseen reading along the way (early stopping
+``overfit.REFERENCE_STEPS`` full-batch steps), and every ``EVERY`` steps predicts up to
+``learnable.UNSEEN_ROWS`` rows it never saw. Its best unseen reading along the way (early stopping
 read on the unseen rows themselves: optimistic for the model, so the test errs towards silence) is
 compared with predicting the fitted rows' mean, row by row: d_i = (y_i - mean)^2 - (y_i - f(x_i))^2.
 The finding needs the fitted rows learned (their loss at most ``LEARNED`` of its start: the model
 fits these rows, so a failure to carry over is the targets', not the model's capacity) and the best
-mean gain within ``preflight.CHANCE_SIGMAS`` standard errors of zero (mean(d) <= 3 sd(d) /
+mean gain within ``learnable.CHANCE_SIGMAS`` standard errors of zero (mean(d) <= 3 sd(d) /
 sqrt(rows)). Targets shuffled against their rows, another column read as the target, a running
 total whose start is another row's: the model fits the rows it sees and predicts the others no
 better than their mean. A relation too weak for 128 rows to show reads the same; the message says
@@ -70,7 +70,7 @@ def check_targets_learnable(model, X, y, kind: str, *, regression_kinds: set, me
                             disable_regularization, budget: Budget | None = None) -> list[Finding]:
     """``label_problem`` (a warning) when a regression's targets do not carry over from rows the model
     fitted to rows it never saw (module docstring). The preflight passes its constants and its
-    ``_disable_regularization``."""
+    ``disable_regularization``."""
     if not _judged(y, kind, regression_kinds):
         return []
     split = memorize_split(X.shape[0], gen, memorize=memorize, unseen_rows=unseen_rows, min_unseen=min_unseen)

@@ -40,7 +40,7 @@ from torch import nn
 from trainwell.babysit import interventions
 from trainwell.babysit.budget import Budget
 from trainwell.babysit.findings import Finding, make
-from trainwell.babysit.preflight import make_optimizer, train_step
+from trainwell.babysit.probe_steps import make_optimizer, train_step
 from trainwell.babysit.targets import REGRESSION_KINDS, TARGET_MEAN_OFF, TARGET_STD_HIGH, TARGET_STD_LOW
 
 STEPS = interventions.STEPS         # the arms' steps: the experiments' "few steps"

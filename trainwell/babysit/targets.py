@@ -17,7 +17,7 @@ import torch
 
 from trainwell.babysit.findings import Finding, make
 
-REGRESSION_KINDS = {"mse", "l1", "huber"}   # preflight.resolve_loss's kinds (smooth_l1 resolves to huber)
+REGRESSION_KINDS = {"mse", "l1", "huber"}   # loss_kinds.resolve_loss's kinds (smooth_l1 resolves to huber)
 
 # regression_on_class_ids: integer-valued targets with at most CLASS_VALUES distinct values that are
 # the consecutive ids a label encoder produces (0..K-1 or 1..K). A quantity (a count, a price in
@@ -29,7 +29,7 @@ MIN_CLASS_VALUES = 2      # named regression losses: two values (0/1 regressed w
 MIN_CLASS_VALUES_OTHER = 3   # a user's loss on 0/1 float targets is usually binary cross-entropy
 
 # targets_off_scale: per target column, std outside [TARGET_STD_LOW, TARGET_STD_HIGH] or |mean| above
-# TARGET_MEAN_OFF. The band is the inputs' unit-scale band (preflight.STD_HIGH / STD_LOW, notes 002:
+# TARGET_MEAN_OFF. The band is the inputs' unit-scale band (data_checks.STD_HIGH / STD_LOW, notes 002:
 # normalize to unit scale) applied to the targets: an untrained net outputs values of about unit
 # scale, so its initial MSE is about mean^2 + Var(y); a mean of 10 is 100x that of a unit-scale
 # target, a mean the output bias alone must travel at lr-sized steps.
@@ -55,7 +55,7 @@ def _regression(y, out, kind: str, *, columns: bool = False) -> bool:
 def check_class_id_targets(y, out, kind: str) -> list[Finding]:
     """``regression_on_class_ids``: a regression loss on float targets that are a few consecutive
     integers (``MIN_CLASS_VALUES``..``CLASS_VALUES`` values forming 0..K-1 or 1..K). Integer-dtype
-    targets and several outputs are ``loss_output_mismatch``'s (preflight.check_loss_output)."""
+    targets and several outputs are ``loss_output_mismatch``'s (loss_checks.check_loss_output)."""
     if not _regression(y, out, kind) or y.numel() == 0:
         return []
     v = y.detach().reshape(-1).cpu().double()

@@ -89,7 +89,7 @@ import torch
 from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.first_layer import ALPHA
 
-ROWS = 2000               # the training rows read (preflight.STATS_ROWS: the input statistics' sample)
+ROWS = 2000               # the training rows read (data_checks.STATS_ROWS: the input statistics' sample)
 MIN_ROWS = 100            # fewer rows: a share of 1% is one row
 MIN_SHARE = 0.01          # a code fills >= 1% of the rows (a continuous reading repeats in < 1/N of them)
 MAX_SHARE = 0.5           # ... and at most half (a code in more rows is reported as most of the readings lost)

@@ -1,0 +1,69 @@
+"""One training step of a probe's working copy, in the trainer's protocol: the optimizer the
+probes build over a copy, the closure some optimizers need, the probe's lr.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from trainwell.optim.decay import DECOUPLED_KEY
+from trainwell.optim.factory import build_optimizer
+from trainwell.optim.registry import default_lr
+from trainwell.train.loop import needs_closure
+
+
+def make_optimizer(spec, model: nn.Module, *, lr: float, weight_decay: float = 0.0,
+                   total_steps: int | None = None, **options):
+    """A probe's optimizer over ``model`` (a working copy): ``build_optimizer`` with the probe's
+    ``lr`` and ``weight_decay`` and the run's other ``options`` (an optimizer instance is rebuilt
+    over the copy). A callable ``params -> Optimizer`` builds its own groups; the probe still sets
+    their lr and weight decay (coupled or decoupled)."""
+    opt = build_optimizer(spec, model, lr=lr, weight_decay=weight_decay, total_steps=total_steps, **options)
+    if callable(spec) and not isinstance(spec, (str, type, torch.optim.Optimizer)):
+        for group in opt.param_groups:
+            group["lr"] = lr
+            for key in ("weight_decay", DECOUPLED_KEY):
+                if key in group:
+                    group[key] = weight_decay
+    return opt
+
+
+def take_step(opt, closure) -> None:
+    """One step in the trainer's protocol: optimizers that need it get the closure (SAM, Newton,
+    L-BFGS evaluate it several times); the others step after one call."""
+    if needs_closure(opt):
+        opt.step(closure)
+    else:
+        closure()
+        opt.step()
+
+
+def train_step(net, opt, loss_fn, xb, yb, clip=None, *, after_backward=None) -> torch.Tensor:
+    """One training step of a copy on one batch (the trainer's protocol, ``take_step``; ``clip``: a
+    global gradient norm; ``after_backward()``: a gradient hook run before it, as the run's hooks
+    are): the batch's loss. The experiments' arms and the sizing trials train with it."""
+    passes = []
+
+    def closure(backward: bool = True):
+        loss = loss_fn(net(xb), yb)
+        if backward:
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if after_backward is not None:
+                after_backward()
+            if clip:
+                torch.nn.utils.clip_grad_norm_(net.parameters(), clip)
+        passes.append(loss.detach())
+        return loss
+    take_step(opt, closure)
+    return passes[0]
+
+
+def probe_lr(spec, lr, options=None):
+    """The probe's lr: ``lr`` when given, else the optimizer instance's, else the record's
+    default (``registry.default_lr``; a wrapper's is its base's)."""
+    if lr is not None:
+        return float(lr)
+    if isinstance(spec, torch.optim.Optimizer):
+        return float(spec.param_groups[0]["lr"])
+    return default_lr(spec, base=(options or {}).get("base"))
