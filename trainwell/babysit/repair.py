@@ -42,7 +42,7 @@ from torch import nn
 from trainwell.babysit import interventions, mode_gap, periodic_columns, preprocess_refit, sizing
 from trainwell.babysit.actions import ACTIONS, Plan, Rollback, dropout_rates, hidden_sigmoids, raise_momentum, weight_scale
 from trainwell.babysit.findings import Diagnosis, Finding
-from trainwell.babysit.model_checks import raises_on
+from trainwell.babysit.model_checks import rescaling_refused
 from trainwell.babysit.monitor import finding_from_state, finding_state
 from trainwell.babysit.preflight import preflight
 from trainwell.babysit.probe_steps import probe_lr
@@ -765,7 +765,7 @@ class Repairer:
         plan = self._confirmed(state, finding, plan, kind, before_training=before_training, seed=seed)
         if plan is None:
             return False
-        if self._raises_on(controls, finding, plan):
+        if self._rescaling_refused(controls, finding, plan):
             return False
         # the trajectory a change on probation replaces is kept, with the loss it is judged against
         kept = take_snapshot(state) if kind and not before_training else None
@@ -812,19 +812,19 @@ class Repairer:
             self._probation = None      # the model or the data changed: the kept trajectory no longer describes the run
         return True
 
-    def _raises_on(self, controls, finding, plan: Plan) -> bool:
-        """True (noted as unrepaired) when ``plan`` adds a preprocessing the model raises on: ids it
-        indexes an embedding with, standardized, stop being ids (``Controls.preprocessed_rows``,
-        ``model_checks.raises_on``)."""
+    def _rescaling_refused(self, controls, finding, plan: Plan) -> bool:
+        """True (noted as unrepaired) when ``plan`` adds a preprocessing that is no fix for the model:
+        ids it indexes an embedding with, standardized, stop being ids; it raises on them, or clamps
+        them into other ids (``Controls.preprocessed_rows``, ``model_checks.rescaling_refused``)."""
         if plan.action.preprocess is None:
             return False
         rows = controls.preprocessed_rows(plan.action.preprocess(plan.options))
         with torch.random.fork_rng(devices=[]):     # a model drawing noise in eval mode: the run's stream as it was
-            raised = None if rows is None else raises_on(controls.model, rows)
-        if raised is None:
+            refused = None if rows is None else rescaling_refused(controls.model, rows)
+        if refused is None:
             return False
         entry = {"code": finding.code, "where": finding.where,
-                 "reason": f"{plan.action.name}: the model raises {raised} on the inputs it makes "
+                 "reason": f"{plan.action.name}: on the inputs it makes {refused} "
                            f"(it reads them as they are: ids or codes, say)"}
         if entry not in self.unrepaired:
             self.unrepaired.append(entry)
