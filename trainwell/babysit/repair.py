@@ -845,23 +845,6 @@ class Repairer:
                              f"noise at that lr, and a raise would reverse it (the repairer does not move the lr back "
                              f"and forth)")
 
-    def _too_late_to_raise(self, state, plan: Plan, *, before_training: bool) -> str | None:
-        """Why an in-training lr raise cannot pay for its trial, or None. A raise is sized and borne
-        out by a paired trial (``sizing.larger_raise_helps``: two or three copies, each trained
-        ``sizing.trial_steps`` steps); when the run has fewer steps left after the raise's rollback
-        than one copy of that trial trains, deciding costs more training than the decision can
-        change, and a raise kept on probation cannot be judged before the run ends. A raise that
-        returns to the start retrains the whole run: never too late."""
-        total = state.total_steps or 0
-        if plan.action.name != "raise_lr" or before_training or not total or plan.rollback is Rollback.START:
-            return None
-        resume = self._good.step if plan.rollback is Rollback.LAST and self._good is not None else state.step
-        left, trial = total - resume, sizing.trial_steps(total)
-        if left >= trial:
-            return None
-        return (f"{left} of the run's {total} steps are left after it, fewer than each copy of its trial "
-                f"trains ({trial}): too late in the run to try")
-
     def _confirmed(self, state, finding, plan: Plan, kind: str | None, *, before_training, seed) -> Plan | None:
         """``plan`` as its trial leaves it (a ``confirm`` raise sized and borne out, a ``confirm`` cut
         borne out), or None when it is declined (recorded unrepaired): its trial did not bear it out,
@@ -871,10 +854,6 @@ class Repairer:
             return None
         if plan.action.name == "raise_lr" and not before_training and self._decayed:
             self._decline(state, finding, f"{plan.reason}; but {self._decayed}: left alone")
-            return None
-        late = self._too_late_to_raise(state, plan, before_training=before_training)
-        if late:
-            self._decline(state, finding, f"{plan.reason}; but {late}: left alone")
             return None
         if plan.action.name == "raise_lr" and plan.options.get("confirm"):
             # the trial decides whether to act at all: run it before any rollback, from the current weights
