@@ -644,34 +644,6 @@ def test_a_confirm_raise_its_trial_does_not_bear_out_changes_nothing(data):
     assert "trained no better than the current lr" in repairer.unrepaired[-1]["reason"]
 
 
-def test_a_raise_too_late_in_the_run_to_pay_for_its_trial_is_declined(data, monkeypatch):
-    """An lr raise with fewer steps left after its rollback than one copy of its trial trains
-    (``sizing.trial_steps``) is declined untried, recorded with the count; the same raise that
-    returns to the start, which retrains the whole run, is still tried."""
-    from trainwell.babysit import sizing
-    from trainwell.train.fit import make_trainer, prepare
-
-    tried = []
-    monkeypatch.setattr(sizing, "larger_raise_helps", lambda *a, **k: tried.append(1) or {
-        "steps": 1, "loss": 2.0, "larger_loss": None, "helps": False, "current_loss": 1.0, "raise_helps": False})
-    p = prepare(mlp(), data, None, None, {**FAST, "babysit": "off", "epochs": 1, "schedule": "constant"})
-    monitor = Monitor()
-    repairer = Repairer(monitor)
-    state = make_trainer(p, extra_callbacks=[monitor, repairer]).fit()
-    assert state.total_steps < sizing.trial_steps(state.total_steps)     # every step of this run is "late"
-    scale = state.controls.lr_scale
-    late = Plan(ACTIONS["raise_lr"], {"factor": 10.0, "momentum": False, "confirm": True}, Rollback.NONE, "a raise")
-    assert repairer._apply(state, make("underfitting", "x"), late, before_training=False) is False
-    assert tried == [] and repairer.repairs == [] and state.controls.lr_scale == scale
-    left = state.total_steps - state.step
-    assert (f"{left} of the run's {state.total_steps} steps are left after it" in repairer.unrepaired[-1]["reason"]
-            and "too late in the run to try" in repairer.unrepaired[-1]["reason"])
-    start = Plan(ACTIONS["raise_lr"], {"factor": 10.0, "momentum": False, "confirm": True}, Rollback.START, "a raise")
-    repairer._apply(state, make("lr_too_low", "x"), start, before_training=False)
-    assert tried                                                          # tried: its trial declined it
-    assert "trained no better than the current lr" in repairer.unrepaired[-1]["reason"]
-
-
 def test_units_that_collapse_after_a_divergence_repair_get_a_sized_cut_from_the_start():
     """Saturated units during training after an lr cut repaired a divergence: the cut was not
     enough (a wine net at lr 5 cut to 0.5 saturated again and a re-init kept the lr): back to the

@@ -76,7 +76,7 @@ def test_an_id_column_is_no_missing_value_code_when_the_model_indexes_with_it():
     d = trainwell.doctor(IdNet(), (X[:600], y[:600]), (X[600:], y[600:]), optimizer="adam", lr=1e-2, epochs=5,
                          probe=False, wall_s=None)
     scaled = d.filter(code="unnormalized_inputs").findings
-    assert scaled and all(f.severity == "info" and "fix_raises" in f.evidence for f in scaled)
+    assert scaled and all(f.severity == "info" and "fix_refused" in f.evidence for f in scaled)
 
 
 def test_the_repairer_does_not_standardize_ids_the_model_indexes_an_embedding_with():

@@ -10,7 +10,7 @@ import torch
 
 from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.loss_kinds import CLASS_ID_KINDS
-from trainwell.babysit.model_checks import raises_on
+from trainwell.babysit.model_checks import rescaling_refused
 from trainwell.data.transforms import Standardize
 
 STATS_ROWS = 2000         # input statistics
@@ -99,13 +99,13 @@ def fix_applies(found: list[Finding], model, fixed) -> list[Finding]:
     """``found`` (``unnormalized_inputs``: scales, missing-value codes) as it is when the model takes
     the standardized inputs ``fixed``; else each finding becomes ``info`` that says the fix does not
     apply to this model (a model that reads its inputs as ids or codes: it casts them to an
-    embedding's indices, say, where a value far from the others is an id like the rest)."""
-    raised = raises_on(model, fixed) if found else None
-    for f in found if raised else ():
+    embedding's indices, say, where a value far from the others is an id like the rest; it raises on
+    the standardized rows, or clamps them into other ids: ``model_checks.rescaling_refused``)."""
+    refused = rescaling_refused(model, fixed) if found else None
+    for f in found if refused else ():
         f.severity = "info"
-        f.evidence["fix_raises"] = {"standardize inputs": raised}
-        f.message += (f"; its fix does not apply to this model: on standardized inputs the model raises "
-                      f"{raised} (it reads these inputs as they are: ids or codes, say)")
+        f.evidence["fix_refused"] = {"standardize inputs": refused}
+        f.message += f"; its fix does not apply to this model: on standardized inputs {refused}"
     return found
 
 

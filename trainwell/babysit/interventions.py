@@ -1168,7 +1168,7 @@ def grade(found: list, baseline: Arm, arms: list, *, run_steps: int | None = Non
         cannot = [n for n in graded_fixes(f) if n in raised]
         if f.severity != "info" and cannot and not tried:     # the fix is not one this model takes
             f.severity = "info"
-            f.evidence["fix_raises"] = {n: raised[n] for n in cannot}
+            f.evidence["fix_refused"] = {n: f"the model raises {raised[n]}" for n in cannot}
             f.message += (f"; its fix does not apply to this model: with {cannot[0]} the model raises "
                           f"{raised[cannot[0]]} (it reads these inputs as they are: ids or codes, say)")
             continue

@@ -231,6 +231,44 @@ def raises_on(model: nn.Module, x: torch.Tensor) -> str | None:
     return None
 
 
+def reads_as_ids(model: nn.Module, x: torch.Tensor) -> bool:
+    """True when ``model``'s outputs do not depend on its inputs ``x`` by a differentiable path (one
+    eval-mode pass): the forward casts them to integers (ids it indexes an embedding with, codes
+    it clamps), so rescaled inputs are other ids, not the same numbers on another scale. False when
+    the forward raises (``raises_on`` says that) or returns no floating tensor."""
+    was_training = model.training
+    model.eval()
+    leaf = (x if torch.is_floating_point(x) else x.float()).detach().clone().requires_grad_(True)
+    try:
+        with torch.enable_grad():
+            out = model(leaf)
+    except TrainwellError:
+        raise
+    except Exception:
+        return False
+    finally:
+        model.train(was_training)
+    floating = [o for o in (out if isinstance(out, (tuple, list)) else [out])
+                if torch.is_tensor(o) and torch.is_floating_point(o)]
+    if not floating:
+        return False
+    tracked = [o for o in floating if o.requires_grad]
+    if not tracked:         # nothing in the outputs needs a gradient, the inputs included
+        return True
+    return torch.autograd.grad([o.sum() for o in tracked], leaf, allow_unused=True)[0] is None
+
+
+def rescaling_refused(model: nn.Module, x: torch.Tensor) -> str | None:
+    """Why a repair's rescaled inputs ``x`` (standardized, say) are no fix for ``model``, or None:
+    the model raises on them, or reads its inputs as ids (``reads_as_ids``)."""
+    raised = raises_on(model, x)
+    if raised is not None:
+        return f"the model raises {raised} on them"
+    if reads_as_ids(model, x):
+        return "no gradient reaches the model's inputs: it casts them to integers, so rescaled they are other ids"
+    return None
+
+
 def model_error(exc: BaseException, model: nn.Module, x, y, loss_fn, *, seed: int = 0) -> ModelError | None:
     """The ``ModelError`` a babysat ``fit`` raises for ``exc``, an exception in training: the
     ``model_raises`` finding ``check_model_runs`` gives on ``x, y`` (a sample of the training rows)

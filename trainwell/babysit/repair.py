@@ -42,7 +42,7 @@ from torch import nn
 from trainwell.babysit import interventions, mode_gap, periodic_columns, preprocess_refit, sizing
 from trainwell.babysit.actions import ACTIONS, Plan, Rollback, dropout_rates, hidden_sigmoids, raise_momentum, weight_scale
 from trainwell.babysit.findings import Diagnosis, Finding
-from trainwell.babysit.model_checks import raises_on
+from trainwell.babysit.model_checks import rescaling_refused
 from trainwell.babysit.monitor import finding_from_state, finding_state
 from trainwell.babysit.preflight import preflight
 from trainwell.babysit.probe_steps import probe_lr
@@ -765,7 +765,7 @@ class Repairer:
         plan = self._confirmed(state, finding, plan, kind, before_training=before_training, seed=seed)
         if plan is None:
             return False
-        if self._raises_on(controls, finding, plan):
+        if self._rescaling_refused(controls, finding, plan):
             return False
         # the trajectory a change on probation replaces is kept, with the loss it is judged against
         kept = take_snapshot(state) if kind and not before_training else None
@@ -812,19 +812,19 @@ class Repairer:
             self._probation = None      # the model or the data changed: the kept trajectory no longer describes the run
         return True
 
-    def _raises_on(self, controls, finding, plan: Plan) -> bool:
-        """True (noted as unrepaired) when ``plan`` adds a preprocessing the model raises on: ids it
-        indexes an embedding with, standardized, stop being ids (``Controls.preprocessed_rows``,
-        ``model_checks.raises_on``)."""
+    def _rescaling_refused(self, controls, finding, plan: Plan) -> bool:
+        """True (noted as unrepaired) when ``plan`` adds a preprocessing that is no fix for the model:
+        ids it indexes an embedding with, standardized, stop being ids; it raises on them, or clamps
+        them into other ids (``Controls.preprocessed_rows``, ``model_checks.rescaling_refused``)."""
         if plan.action.preprocess is None:
             return False
         rows = controls.preprocessed_rows(plan.action.preprocess(plan.options))
         with torch.random.fork_rng(devices=[]):     # a model drawing noise in eval mode: the run's stream as it was
-            raised = None if rows is None else raises_on(controls.model, rows)
-        if raised is None:
+            refused = None if rows is None else rescaling_refused(controls.model, rows)
+        if refused is None:
             return False
         entry = {"code": finding.code, "where": finding.where,
-                 "reason": f"{plan.action.name}: the model raises {raised} on the inputs it makes "
+                 "reason": f"{plan.action.name}: on the inputs it makes {refused} "
                            f"(it reads them as they are: ids or codes, say)"}
         if entry not in self.unrepaired:
             self.unrepaired.append(entry)
@@ -845,23 +845,6 @@ class Repairer:
                              f"noise at that lr, and a raise would reverse it (the repairer does not move the lr back "
                              f"and forth)")
 
-    def _too_late_to_raise(self, state, plan: Plan, *, before_training: bool) -> str | None:
-        """Why an in-training lr raise cannot pay for its trial, or None. A raise is sized and borne
-        out by a paired trial (``sizing.larger_raise_helps``: two or three copies, each trained
-        ``sizing.trial_steps`` steps); when the run has fewer steps left after the raise's rollback
-        than one copy of that trial trains, deciding costs more training than the decision can
-        change, and a raise kept on probation cannot be judged before the run ends. A raise that
-        returns to the start retrains the whole run: never too late."""
-        total = state.total_steps or 0
-        if plan.action.name != "raise_lr" or before_training or not total or plan.rollback is Rollback.START:
-            return None
-        resume = self._good.step if plan.rollback is Rollback.LAST and self._good is not None else state.step
-        left, trial = total - resume, sizing.trial_steps(total)
-        if left >= trial:
-            return None
-        return (f"{left} of the run's {total} steps are left after it, fewer than each copy of its trial "
-                f"trains ({trial}): too late in the run to try")
-
     def _confirmed(self, state, finding, plan: Plan, kind: str | None, *, before_training, seed) -> Plan | None:
         """``plan`` as its trial leaves it (a ``confirm`` raise sized and borne out, a ``confirm`` cut
         borne out), or None when it is declined (recorded unrepaired): its trial did not bear it out,
@@ -871,10 +854,6 @@ class Repairer:
             return None
         if plan.action.name == "raise_lr" and not before_training and self._decayed:
             self._decline(state, finding, f"{plan.reason}; but {self._decayed}: left alone")
-            return None
-        late = self._too_late_to_raise(state, plan, before_training=before_training)
-        if late:
-            self._decline(state, finding, f"{plan.reason}; but {late}: left alone")
             return None
         if plan.action.name == "raise_lr" and plan.options.get("confirm"):
             # the trial decides whether to act at all: run it before any rollback, from the current weights
