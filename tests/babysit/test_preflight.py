@@ -10,7 +10,8 @@ from torch import nn
 
 from babysit_loop import digits, mlp
 from trainwell.babysit import preflight as pf
-from trainwell.babysit import data_checks, init_checks, learnable, loss_checks, loss_kinds, overfit, probe_steps, regularization_check, rules
+from trainwell.babysit import (data_checks, init_checks, learnable, loss_checks, loss_kinds, overfit, probe_steps,
+                               regularization_check, rules)
 from trainwell.babysit.budget import Budget
 from trainwell.babysit.probes import ActivationRecorder
 from trainwell.errors import ConfigError, DataError
@@ -839,3 +840,46 @@ def test_labels_are_scored_in_eval_mode_too_where_training_mode_is_random():
         gen = lambda: torch.Generator().manual_seed(seed)  # noqa: E731
         assert learnable.check_labels_learnable(_BatchFlipNet(seed), X, Y, F.cross_entropy, "cross_entropy",
                                          gen=gen()) == [], seed
+
+
+def test_recalls_beyond_chance_against_a_direct_computation():
+    """Balanced accuracy against its null mean and standard error, computed by hand: 90 / 10 labels,
+    predictions that find 32 % of the minority beat chance by recall though their accuracy does not."""
+    labels = torch.tensor([0] * 346 + [1] * 38)
+    predicted = labels.clone()
+    predicted[346:346 + 26] = 0                     # 12 of 38 minority rows found (32 %)
+    predicted[:20] = 1                              # 20 majority rows called minority
+    acc, chance, margin = learnable._carried_over(predicted, labels)
+    assert acc <= chance + margin                   # the accuracy test cannot tell
+    q1 = (20 + 12) / 384
+    recall = ((346 - 20) / 346 + 12 / 38) / 2
+    sd = math.sqrt((1 - q1) * q1 / 346 + q1 * (1 - q1) / 38) / 2
+    assert recall > 0.5 + learnable.CHANCE_SIGMAS * sd and learnable.recalls_beyond_chance(predicted, labels)
+    gen = torch.Generator().manual_seed(1)
+    independent = (torch.rand(384, generator=gen) < 0.06).long()   # predictions that ignore the labels
+    assert not learnable.recalls_beyond_chance(independent, labels)
+
+
+def test_imbalanced_weak_real_labels_are_read_by_recall_and_shuffled_stay_found(monkeypatch):
+    """92 / 8 classes with a weak signal (sklearn's make_classification): 128 memorized rows hold ~10
+    of the minority, and the unseen accuracy alone stays inside chance's margin on most seeds (a label
+    problem raised on real labels); the classes' mean recall tells them apart on most, and labels
+    shuffled by a stream of their own are found on every seed."""
+    from sklearn.datasets import make_classification
+    Xi, yi = make_classification(n_samples=3000, n_features=8, n_informative=3, n_redundant=1, weights=[0.92],
+                                 flip_y=0.02, class_sep=0.6, random_state=5)
+    Xi = (Xi - Xi.mean(0)) / Xi.std(0)
+    Xi, yi = torch.tensor(Xi, dtype=torch.float32), torch.tensor(yi)
+
+    def found(labels, seed):
+        torch.manual_seed(seed)
+        net = nn.Sequential(nn.Linear(8, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 2))
+        return codes(learnable.check_labels_learnable(net, Xi, labels, F.cross_entropy, "cross_entropy",
+                                                      gen=torch.Generator().manual_seed(seed)))
+    seeds = (0, 1, 2)
+    shuffled = [yi[torch.randperm(len(yi), generator=torch.Generator().manual_seed(100 + s))] for s in seeds]
+    assert all(found(sh, s) == {"label_problem"} for s, sh in zip(seeds, shuffled))
+    with_recall = sum(found(yi, s) == {"label_problem"} for s in seeds)
+    monkeypatch.setattr(learnable, "recalls_beyond_chance", lambda predicted, labels: False)
+    accuracy_alone = sum(found(yi, s) == {"label_problem"} for s in seeds)
+    assert accuracy_alone >= 2 and with_recall <= 1, (accuracy_alone, with_recall)
