@@ -393,6 +393,20 @@ def _neighbour_mean(d, T, k):
     return T[idx].mean(dim=1)
 
 
+def _placed(Xt, yt, Xo, yo) -> tuple | None:
+    """The rows of both splits whose inputs and targets are finite, their inputs placed where the
+    neighbours are measured (``_compared``): ``(Zt, yt, Zo, yo)``; None when too few rows are left
+    (``RELATION_K`` training rows, ``RELATION_MIN_ROWS`` of the split) or the inputs cannot be placed."""
+    def finite(X, y):
+        keep = torch.isfinite(X).all(dim=1) & torch.isfinite(y.reshape(y.shape[0], -1).double()).all(dim=1)
+        return X[keep], y[keep]
+    (Xt, yt), (Xo, yo) = finite(Xt, yt), finite(Xo, yo)
+    if Xt.shape[0] <= RELATION_K or Xo.shape[0] < RELATION_MIN_ROWS:
+        return None
+    compared = _compared(Xt, Xo)
+    return None if compared is None else (compared[0], yt, compared[1], yo)
+
+
 def _relation(train_pair, name, other_pair) -> list[Finding]:
     """``split_mismatch`` when the split's inputs predict its own targets but the training split's
     relation does not (module docstring: the inputs-to-targets relation)."""
@@ -403,15 +417,10 @@ def _relation(train_pair, name, other_pair) -> list[Finding]:
     if torch.is_floating_point(yt) != torch.is_floating_point(yo) or (
             torch.is_floating_point(yt) and yt[0].numel() != yo[0].numel()):
         return []
-    keep_t = torch.isfinite(Xt).all(dim=1) & torch.isfinite(yt.reshape(yt.shape[0], -1).double()).all(dim=1)
-    keep_o = torch.isfinite(Xo).all(dim=1) & torch.isfinite(yo.reshape(yo.shape[0], -1).double()).all(dim=1)
-    Xt, yt, Xo, yo = Xt[keep_t], yt[keep_t], Xo[keep_o], yo[keep_o]
-    if Xt.shape[0] <= RELATION_K or Xo.shape[0] < RELATION_MIN_ROWS:
+    placed = _placed(Xt, yt, Xo, yo)
+    if placed is None:
         return []
-    compared = _compared(Xt, Xo)
-    if compared is None:
-        return []
-    Zt, Zo = compared
+    Zt, yt, Zo, yo = placed
     ids = None if torch.is_floating_point(yt) else torch.unique(torch.cat([yt.reshape(-1), yo.reshape(-1)]))
     if ids is not None and (yt.ndim != 1 or yo.ndim != 1):
         return []
@@ -473,14 +482,10 @@ def _recoded(train_pair, name, other_pair) -> list[Finding]:
     if t is None or o is None or t[0].shape[1] != o[0].shape[1] or t[1].ndim != 1 or o[1].ndim != 1:
         return []
     (Xt, yt), (Xo, yo) = t, o
-    finite_t, finite_o = torch.isfinite(Xt).all(dim=1), torch.isfinite(Xo).all(dim=1)
-    Xt, yt, Xo, yo = Xt[finite_t], yt[finite_t], Xo[finite_o], yo[finite_o]
-    if Xt.shape[0] <= RELATION_K or Xo.shape[0] < RELATION_MIN_ROWS:
+    placed = _placed(Xt, yt, Xo, yo)
+    if placed is None:
         return []
-    compared = _compared(Xt, Xo)
-    if compared is None:
-        return []
-    Zt, Zo = compared
+    Zt, yt, Zo, yo = placed
     ids = torch.unique(torch.cat([yt, yo]))
     if ids.numel() < 2:
         return []
