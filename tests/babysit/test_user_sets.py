@@ -831,3 +831,153 @@ def test_set20_training_choices_do_what_the_docstring_says():
     state.epoch = SET20.FREEZE_BN_EPOCH
     freeze.on_before_step(state)
     assert not model.norm1.training and not model.norm2.training and model.conv1.training
+
+
+# Set 21 (bench/babysit_user21.py): written and committed unrun (its training and babysitter are
+# the lead's, on the final merge); one of its pairs changes the splits' sizes (the healthy side drops
+# the target's offline days); its faults are what its docstring says they are (checked on the data,
+# the models, the losses, the optimizer and the callback, no training).
+SET21 = _load("babysit_user21")
+SET21_GROWN = frozenset({"meters_target_missing_sentinel"})
+
+
+def test_set21_repairable_names_every_pair():
+    assert set(SET21.REPAIRABLE) == set(SET21.PAIRS) and len(SET21.PAIRS) == 18
+    assert SET21.NO_ACTION >= SET21.user20.NO_ACTION
+
+
+@pytest.mark.parametrize("pair", sorted(set(SET21.PAIRS) - SET21_GROWN))
+def test_set21_both_sides_build_and_take_their_inputs(pair):
+    _build_both_sides(SET21, pair)
+
+
+def test_set21_sentinel_pair_keeps_the_offline_days_only_when_broken():
+    (_, healthy, _, codes), (model, broken, _, _) = [SET21.PAIRS["meters_target_missing_sentinel"](b)
+                                                     for b in (False, True)]
+    assert set(codes) <= set(CODES)
+    _, kwh = SET21.meter_days(2500, seed=1503)
+    offline = int((kwh == SET21.SENTINEL).sum())
+    assert sum(len(x) for x, _ in broken) - sum(len(x) for x, _ in healthy) == offline > 0
+    t = broken[0][1]
+    low = t < -3.0                                          # the standardized -999 days
+    assert 0.02 < float(low.float().mean()) < 0.06 and float(t[~low].std()) < 0.2
+    assert float(healthy[0][1].std()) > 0.9
+    model.eval()
+    with torch.no_grad():
+        assert model(broken[0][0][:4]).shape == (4,)
+
+
+def test_set21_text_faults_change_what_the_docstring_says():
+    texts, y = SET21.ticket_texts(400, seed=3)
+    vocab = SET21.vocabulary(texts, start=0)
+    assert vocab["account"] == SET21.PAD                    # the login topic word is the padding id
+    assert min(SET21.vocabulary(texts).values()) == 1
+    pool = SET21.TicketPool()
+    ids = torch.tensor(SET21.encode([["help", "account", "today"], ["help", "today"]], vocab))
+    with torch.no_grad():                                   # "account" is masked out like padding
+        out = pool(ids)
+        assert torch.allclose(out[0], out[1])
+    texts, y = SET21.review_texts(1000, seed=4)
+    assert "not" in SET21.NLTK_STOP_WORDS and "not" not in SET21.STOP_WORDS
+    kept = SET21.without(texts, SET21.NLTK_STOP_WORDS)
+    assert not any("not" in t for t in kept)
+    sentiment = [t for t, k in zip(texts, y) if k != 1]
+    negated = sum(any(a == "not" and b in SET21.POSITIVE + SET21.NEGATIVE for a, b in zip(t, t[1:]))
+                  for t in sentiment) / len(sentiment)
+    assert 0.3 < negated < 0.5                              # the reviews whose label flips without "not"
+    for t, k in zip(texts, y):                             # the label follows the negation
+        words = set(t) & set(SET21.POSITIVE + SET21.NEGATIVE)
+        if words:
+            positive = bool(words & set(SET21.POSITIVE)) != ("not" in t)
+            assert k == (2 if positive else 0)
+
+
+def test_set21_data_faults_change_what_the_docstring_says():
+    import numpy as np
+    healthy, broken = [SET21.PAIRS["panels_clip_after_standardize"](b)[1] for b in (False, True)]
+    x = broken[0][0]
+    assert float(x.min()) == 0.0 and float(x.max()) == 1.0 and float((x == 0).float().mean()) > 0.4
+    assert float(healthy[0][0].min()) < -3.0                # the pits and scratches, before the clip
+    X, y = SET21.panel_images(400, seed=5)
+    dark = X[y == 1].min((1, 2))
+    assert np.all(dark < 0.3) and np.all((1.0 - X[y == 1]).max((1, 2)) > 0.7)   # a negative's pit is a spot
+    healthy, broken = [SET21.PAIRS["sheets_second_camera_inverted"](b)[1] for b in (False, True)]
+    bright = [float((x[t == 1].flatten(1).amax(1) > 0.7).float().mean()) for x, t in (healthy[0], broken[0])]
+    assert bright[0] < 0.05 and 0.35 < bright[1] < 0.65     # camera B's pits, about half of them, are bright
+    X, y = SET21.hourly_readings(600, seed=6)
+    flat = SET21.detrend(X, axis=1)
+    slope = np.polyfit(np.arange(X.shape[1]), flat.T, 1)[0]
+    assert np.abs(slope).max() < 1e-4                       # rising and falling both flat
+    healthy, broken = [SET21.PAIRS["counters_zero_variance_column_scaled"](b)[1] for b in (False, True)]
+    assert float(broken[0][0][:, 8].abs().max()) == 0.0     # the counter is constant in training
+    assert float(broken[1][0][:, 8].max()) > 1e7 and float(healthy[1][0][:, 8].max()) <= 2.0
+    assert torch.allclose(healthy[1][0][:, :8], broken[1][0][:, :8])
+    X, y = SET21.rain_records(300, seed=7)
+    wet = (X[..., 0] > 0).sum(1) / X[..., 1].sum(1)
+    for k, (lo, hi) in enumerate(SET21.WET_SHARES):         # the class is the share of wet hours
+        assert lo - 0.1 < np.median(wet[y == k]) < hi + 0.1
+    _, broken = [SET21.PAIRS["accounts_row_id_left_in_features"](b)[1] for b in (False, True)]
+    assert broken[0][0].shape[1] == 9
+
+
+def test_set21_model_faults_do_what_the_docstring_says():
+    torch.manual_seed(0)
+    x = torch.randn(8, 2, 32)
+    for trim in (True, False):
+        tcn = SET21.CausalTCN(trim=trim)
+        earlier = x.clone()
+        earlier[..., :-1] += 1.0
+        with torch.no_grad():
+            same = torch.allclose(tcn(x), tcn(earlier), atol=1e-6)
+        assert same is not trim                              # untrimmed, only the last reading counts
+    seq = torch.randn(8, 32, 2)
+    for view in (False, True):
+        gru = SET21.PumpGRU(view=view)
+        with torch.no_grad():                                # a row's output from the other rows' states?
+            mixed = not torch.allclose(gru(seq)[:1], gru(seq[[0, 3, 5, 1, 2, 4, 6, 7]])[:1], atol=1e-6)
+        assert mixed is view
+    x = torch.zeros(3, 24, 2)
+    x[:, :12, 1] = 1.0
+    x[0, :2, 0], x[1, :2, 0], x[2, :6, 0] = 1.5, 1.5, 1.5    # 2, 2 and 6 wet hours of 12
+    x[1, 12:18, 1] = 1.0                                     # record 1: 6 more observed dry hours
+    for from_zero in (False, True):
+        pool = SET21.RainPool(mask_from_zero=from_zero)
+        with torch.no_grad():
+            out = pool(x)
+        assert torch.allclose(out[0], out[1], atol=1e-6) is from_zero
+        assert torch.allclose(out[0], out[2], atol=1e-6) is from_zero
+    readings = torch.randn(4, 24, 1)
+    lstm = SET21.ReadingLSTM(cell_state=True)
+    with torch.no_grad():
+        _, (h, c) = lstm.lstm(readings)
+        assert torch.allclose(lstm(readings), lstm.head(c[-1])) and not torch.allclose(c, h)
+    assert SET21.HiveNormGRU(time_axis=True).norm.num_features == 24
+    assert SET21.HiveNormGRU().norm.num_features == 1
+
+
+def test_set21_training_choices_do_what_the_docstring_says():
+    from types import SimpleNamespace
+
+    from trainwell.config import Config
+    pred, target = torch.tensor([5.0, 5.0]), torch.tensor([-1.0, -1.0])
+    assert float(SET21.weighted_mse(pred, target)) < 0      # the days below the mean lower the loss as they miss
+    e = torch.linspace(-3, 3, 7)
+    assert torch.allclose(SET21.smooth_l1(SET21.CHILLER_BETA)(e, torch.zeros(7)),
+                          (e ** 2).mean() / (2 * SET21.CHILLER_BETA))
+    _, _, healthy, _ = SET21.PAIRS["presses_plain_sgd_lr_momentum_default"](False)
+    _, _, broken, _ = SET21.PAIRS["presses_plain_sgd_lr_momentum_default"](True)
+    assert healthy["momentum"] == 0.0 and "momentum" not in broken and Config().momentum == 0.9
+    for broken_side, (alpha, momentum) in ((False, (0.99, 0.9)), (True, (0.9, 0))):
+        _, _, opts, _ = SET21.PAIRS["mixers_rmsprop_positional_alpha"](broken_side)
+        group = opts["optimizer"].param_groups[0]
+        assert (group["alpha"], group["momentum"], group["lr"]) == (alpha, momentum, 1e-3)
+    for broken_side, stops_at in ((False, None), (True, 1 + SET21.STOP_PATIENCE)):
+        _, _, opts, _ = SET21.PAIRS["looms_early_stop_callback_accuracy_as_loss"](broken_side)
+        callback, state, stopped = opts["callbacks"][0], SimpleNamespace(stop=None, metrics={}), None
+        for epoch in range(1, 21):                           # an accuracy that rises every epoch
+            state.metrics = {"val_acc": 0.5 + 0.02 * epoch}
+            callback.on_epoch_end(state)
+            if state.stop is not None:
+                stopped = epoch
+                break
+        assert stopped == stops_at
