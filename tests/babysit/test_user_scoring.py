@@ -95,3 +95,21 @@ def test_a_healthy_run_exactly_half_a_point_lower_is_within_the_harm_bound():
     assert ", runs over 0.5: 0" in user.report(rows)
     rows[0]["harm"] = [user.harm({"test": 0.9}, {"test": 0.894})]
     assert ", runs over 0.5: 1" in user.report(rows)
+
+
+def test_an_alarm_that_the_setups_own_repair_lifts_by_the_kill_rule_is_shown_apart_and_still_counted():
+    runs = lambda *tests: [{"test": t} for t in tests]                           # noqa: E731
+    lifted = _row("a", False, ["lr_too_low"])
+    lifted.update(off=runs(0.65, 0.65), repair=runs(0.75, 0.83), regression=False)        # +14 points
+    slight = _row("b", False, ["lr_too_low"])
+    slight.update(off=runs(0.80, 0.80), repair=runs(0.81, 0.82), regression=False)        # +1.5: not lifted
+    assert user.lifted(lifted) and not user.lifted(slight)
+    text = user.report([lifted, slight, _row("c", False, [])])
+    assert "false alarms on healthy and harmless setups: 66.7 % (2 / 3)" in text          # still counted
+    assert "of which 1 on setups that babysit=\"repair\" then lifted by the kill rule" in text
+    assert "false alarms without them: 50.0 % (1 / 2)" in text
+    regression = _row("d", False, ["lr_too_low"])
+    regression.update(off=runs(0.01, 0.01), repair=runs(0.91, 0.91), regression=True)
+    failed = _row("e", False, ["lr_too_low"])
+    failed.update(off=runs(0.5), repair=[{"test": None}], regression=False)   # a run that raised lifts nothing
+    assert user.lifted(regression) and not user.lifted(failed)
