@@ -4,6 +4,8 @@ import pytest
 import torch
 from torch import nn
 
+import trainwell
+
 from trainwell.babysit import schedule_check
 from trainwell.babysit.actions import ACTIONS
 from trainwell.babysit.findings import make
@@ -231,3 +233,24 @@ def test_the_repair_replaces_a_schedule_no_stretch_revives():
             calls.append((spec, from_step))
     assert "replaced by {'name': 'linear'" in ACTIONS["replace_schedule"].apply(Controls(), plan.options, seed=0)
     assert calls == [({"name": "linear", "final": 0.01}, 0)]
+
+
+def _warmup_decay_floor(t, warm=30, total=300):
+    """A warmup then a linear decay to 0 written with ``//`` (set 19's kilns): 0 at every step but ``warm``."""
+    return max(0, min(t // warm, (total - t) // (total - warm)))
+
+
+def test_a_repaired_run_replaces_a_schedule_no_stretch_revives(four_class, four_class_mlp):
+    """``babysit="repair"`` on a run whose schedule is 0 at all steps but one: the pre-flight's schedule
+    check plans ``replace_schedule`` at step 0 and the run learns (the run without the babysitter does not)."""
+    X, y = four_class
+    options = dict(epochs=10, batch_size=32, lr=1e-3, optimizer="adam", seed=0, progress=False, report=False,
+                   run_dir=None, device="cpu", schedule=_warmup_decay_floor)
+    data, val = (X[:900], y[:900]), (X[900:], y[900:])
+
+    def accuracy(run):
+        return (run.predict(val[0], output="raw").argmax(1) == val[1]).float().mean().item()
+    repaired = trainwell.fit(four_class_mlp(), data, val, babysit="repair", **options)
+    assert [(r["step"], r["action"]) for r in repaired.repairs][:1] == [(0, "replace_schedule")], repaired.repairs
+    off = trainwell.fit(four_class_mlp(), data, val, babysit="off", **options)
+    assert accuracy(repaired) > accuracy(off) + 0.2
