@@ -1,4 +1,4 @@
-"""``state.controls.set_regularization``, ``stretch_schedule``, ``set_warmup`` and ``set_augment``: a change
+"""``state.controls.set_regularization``, ``stretch_schedule``, ``set_warmup``, ``set_augment`` and ``replace_schedule``: a change
 at fit start trains exactly as a run configured that way, a resumed run keeps the change, and a schedule
 without a warmup to change is refused with a clear error."""
 import pytest
@@ -176,6 +176,13 @@ def test_replace_schedule_at_start_trains_as_the_run_configured_so(blobs):
     assert _same_weights(repaired, plain)
     assert not _same_weights(_fit(blobs, schedule=_dead), plain)
     assert seen[0] > 0.05 and seen == sorted(seen, reverse=True)      # the configured lr 0.1, decaying
+
+
+def test_replace_schedule_keeps_the_swa_lr_phase(blobs):
+    """A run averaged with SWA keeps its SWA lr phase on the replacement, as fit builds it."""
+    repaired = _fit(blobs, [AtStart(lambda c: c.replace_schedule("cosine"))], schedule=_dead, average={"method": "swa", "start": 0.5, "lr": 0.02})
+    plain = _fit(blobs, schedule="cosine", average={"method": "swa", "start": 0.5, "lr": 0.02})
+    assert _same_weights(repaired, plain)
 
 
 def test_replace_schedule_mid_run_starts_the_replacement_there(blobs):

@@ -34,6 +34,7 @@ from trainwell.data.streaming import HostRows, apply_module, fit_streamed
 from trainwell.data.transforms import fit_preprocess
 from trainwell.errors import ConfigError
 from trainwell.optim.schedules import make_schedule, plateau_in, stretch
+from trainwell.train.average import average_schedule
 from trainwell.train.regularizers import OFF, build_constraint, build_loss, build_penalty
 
 
@@ -252,7 +253,7 @@ class Controls:
         """The run's lr schedule replaced by the configured schedule ``spec`` (the ``schedule`` option: a
         name or ``{"name": ..., options}``, ``optim.schedules.SCHEDULE_OPTIONS``; not "plateau") without
         a warmup, built over the run's steps from ``from_step`` on and starting there (its step 0 at
-        ``from_step``): a schedule of the user's that cannot train (a multiplier at ~0 on most steps)
+        ``from_step``), with SWA's lr phase where the run averages so (as ``fit`` builds it): a schedule of the user's that cannot train (a multiplier at ~0 on most steps)
         is replaced for the rest of the run. A stretch, warmup or plateau mode set before acted on the
         schedule replaced and is dropped; one set after acts on the replacement."""
         name = spec if isinstance(spec, str) else dict(spec).get("name")
@@ -265,7 +266,8 @@ class Controls:
         options = {} if isinstance(spec, str) else {k: v for k, v in spec.items() if k != "name"}
         new = make_schedule(name, total_steps=max(state.total_steps - from_step, 1),
                             steps_per_epoch=state.steps_per_epoch, **options)
-        self._trainer.parts.schedule = _starting_at(new, from_step) if from_step else new
+        new = _starting_at(new, from_step) if from_step else new
+        self._trainer.parts.schedule = average_schedule(state.config, new, state.steps_per_epoch)   # SWA's phase kept
         self._replaced = {"spec": spec if isinstance(spec, str) else dict(spec), "from_step": from_step}
         self._stretch, self._unstretched, self._warmup, self._plateau_mode = 1.0, None, None, None
         state.config = dataclasses.replace(state.config, schedule=self._replaced["spec"], warmup_steps=0)
