@@ -1,6 +1,6 @@
-"""``state.controls.set_regularization``, ``stretch_schedule``, ``set_warmup``, ``set_augment`` and ``replace_schedule``: a change
-at fit start trains exactly as a run configured that way, a resumed run keeps the change, and a schedule
-without a warmup to change is refused with a clear error."""
+"""``state.controls.set_regularization``, ``stretch_schedule``, ``set_warmup``, ``set_augment`` and
+``replace_schedule``: a change at fit start trains exactly as a run configured that way, a resumed run
+keeps the change, and a schedule without a warmup to change is refused with a clear error."""
 import pytest
 import torch
 from torch import nn
@@ -180,8 +180,9 @@ def test_replace_schedule_at_start_trains_as_the_run_configured_so(blobs):
 
 def test_replace_schedule_keeps_the_swa_lr_phase(blobs):
     """A run averaged with SWA keeps its SWA lr phase on the replacement, as fit builds it."""
-    repaired = _fit(blobs, [AtStart(lambda c: c.replace_schedule("cosine"))], schedule=_dead, average={"method": "swa", "start": 0.5, "lr": 0.02})
-    plain = _fit(blobs, schedule="cosine", average={"method": "swa", "start": 0.5, "lr": 0.02})
+    swa = {"method": "swa", "start": 0.5, "lr": 0.02}
+    repaired = _fit(blobs, [AtStart(lambda c: c.replace_schedule("cosine"))], schedule=_dead, average=swa)
+    plain = _fit(blobs, schedule="cosine", average=swa)
     assert _same_weights(repaired, plain)
 
 

@@ -253,8 +253,9 @@ class Controls:
         """The run's lr schedule replaced by the configured schedule ``spec`` (the ``schedule`` option: a
         name or ``{"name": ..., options}``, ``optim.schedules.SCHEDULE_OPTIONS``; not "plateau") without
         a warmup, built over the run's steps from ``from_step`` on and starting there (its step 0 at
-        ``from_step``), with SWA's lr phase where the run averages so (as ``fit`` builds it): a schedule of the user's that cannot train (a multiplier at ~0 on most steps)
-        is replaced for the rest of the run. A stretch, warmup or plateau mode set before acted on the
+        ``from_step``), with SWA's lr phase where the run averages so (as ``fit`` builds it): a schedule
+        of the user's that cannot train (a multiplier at ~0 on most steps) is replaced for the rest of
+        the run. A stretch, warmup or plateau mode set before acted on the
         schedule replaced and is dropped; one set after acts on the replacement."""
         name = spec if isinstance(spec, str) else dict(spec).get("name")
         if name == "plateau":
