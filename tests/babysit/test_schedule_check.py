@@ -4,6 +4,8 @@ import pytest
 import torch
 from torch import nn
 
+import trainwell
+
 from trainwell.babysit import schedule_check
 from trainwell.babysit.actions import ACTIONS
 from trainwell.babysit.findings import make
@@ -194,15 +196,17 @@ def _inverse_sqrt_floor(t):
 
 
 def test_a_schedule_no_stretch_revives_is_graded_against_the_configured_lr(four_class, four_class_mlp):
-    """The lr is 0 at all steps but one; stretched, it is 0 on all but a few: the arm is the configured
-    lr at every step, a warning that names the dead share, with no stretch to plan. Written with ``/``
-    the schedule is no candidate."""
+    """The lr is 0 at all steps but one; stretched, it is 0 on all but a few: the arm is the schedule
+    that replaces it (a linear decay from the configured lr to 1% of it, notes 000), a warning that
+    names the dead share and the replacement, with no stretch to plan. Written with ``/`` the
+    schedule is no candidate."""
     assert schedule_check.candidate(_inverse_sqrt, TOTAL) is None
     assert schedule_check.dead_share(_inverse_sqrt_floor, TOTAL) == pytest.approx(1 - 1 / TOTAL)
     found = _check(four_class, four_class_mlp, _inverse_sqrt_floor, TOTAL)
     assert [(f.code, f.severity) for f in found] == [("schedule_decays_early", "warning")]
     f = found[0]
-    assert f.evidence["intervention"] == schedule_check.CONSTANT_ARM and "stretch" not in f.evidence
+    assert f.evidence["intervention"] == schedule_check.REPLACE_ARM and "stretch" not in f.evidence
+    assert f.evidence["replace"] == {"name": "linear", "final": 0.01}
     assert f.evidence["dead_share"] > 0.99 and "at most 1% of the configured lr 0.05 on 100% of the steps" in f.message
     assert "//" in f.fix
 
@@ -212,3 +216,41 @@ def test_a_stretch_that_revives_the_schedule_keeps_the_stretch_arm(four_class, f
     is the arm (and the plan), not the configured lr."""
     found = _check(four_class, four_class_mlp, _cosine_int, TOTAL)
     assert [f.evidence["intervention"] for f in found] == [schedule_check.ARM] and found[0].evidence["stretch"] > 100
+
+
+def test_the_repair_replaces_a_schedule_no_stretch_revives():
+    """A finding with ``evidence["replace"]`` plans ``replace_schedule`` with that spec from the start
+    (before the stretch: a dead schedule's finding has no factor to plan)."""
+    f = make("schedule_decays_early", "dead", evidence={"replace": {"name": "linear", "final": 0.01}})
+    plan = CODES["schedule_decays_early"].plan(f, None)
+    assert plan.action is ACTIONS["replace_schedule"] and plan.options == {
+        "spec": {"name": "linear", "final": 0.01}, "from_step": 0}
+    assert plan.rollback.value == "start"
+    calls = []
+
+    class Controls:
+        def replace_schedule(self, spec, *, from_step):
+            calls.append((spec, from_step))
+    assert "replaced by {'name': 'linear'" in ACTIONS["replace_schedule"].apply(Controls(), plan.options, seed=0)
+    assert calls == [({"name": "linear", "final": 0.01}, 0)]
+
+
+def _warmup_decay_floor(t, warm=30, total=300):
+    """A warmup then a linear decay to 0 written with ``//`` (set 19's kilns): 0 at every step but ``warm``."""
+    return max(0, min(t // warm, (total - t) // (total - warm)))
+
+
+def test_a_repaired_run_replaces_a_schedule_no_stretch_revives(four_class, four_class_mlp):
+    """``babysit="repair"`` on a run whose schedule is 0 at all steps but one: the pre-flight's schedule
+    check plans ``replace_schedule`` at step 0 and the run learns (the run without the babysitter does not)."""
+    X, y = four_class
+    options = dict(epochs=10, batch_size=32, lr=1e-3, optimizer="adam", seed=0, progress=False, report=False,
+                   run_dir=None, device="cpu", schedule=_warmup_decay_floor)
+    data, val = (X[:900], y[:900]), (X[900:], y[900:])
+
+    def accuracy(run):
+        return (run.predict(val[0], output="raw").argmax(1) == val[1]).float().mean().item()
+    repaired = trainwell.fit(four_class_mlp(), data, val, babysit="repair", **options)
+    assert [(r["step"], r["action"]) for r in repaired.repairs][:1] == [(0, "replace_schedule")], repaired.repairs
+    off = trainwell.fit(four_class_mlp(), data, val, babysit="off", **options)
+    assert accuracy(repaired) > accuracy(off) + 0.2

@@ -1,6 +1,6 @@
-"""``state.controls.set_regularization``, ``stretch_schedule``, ``set_warmup`` and ``set_augment``: a change
-at fit start trains exactly as a run configured that way, a resumed run keeps the change, and a schedule
-without a warmup to change is refused with a clear error."""
+"""``state.controls.set_regularization``, ``stretch_schedule``, ``set_warmup``, ``set_augment`` and
+``replace_schedule``: a change at fit start trains exactly as a run configured that way, a resumed run
+keeps the change, and a schedule without a warmup to change is refused with a clear error."""
 import pytest
 import torch
 from torch import nn
@@ -154,3 +154,69 @@ def test_a_resumed_run_keeps_the_set_augment(blobs, tmp_path, crash_at):
                     **options)
     resumed = _fit_images(blobs, run_dir=tmp_path / "cut", resume=True, **options)
     assert _same_weights(whole, resumed)
+
+
+# --- replace_schedule (babysit100) ----------------------------------------------------------------------
+def _dead(step):
+    """A warmup then a linear decay written with ``//``: 0 at every step but step 7."""
+    return max(0, min(step // 7, (21 - step) // 14))
+
+
+def test_replace_schedule_at_start_trains_as_the_run_configured_so(blobs):
+    """A dead schedule of the user's replaced at fit start trains exactly as a run configured with the
+    replacement; the dead schedule trains (nearly) nothing, so the replacement matters."""
+    seen = []
+
+    class Lrs(Callback):
+        def on_epoch_end(self, state):
+            seen.append(state.lr)
+    repaired = _fit(blobs, [AtStart(lambda c: c.replace_schedule({"name": "linear", "final": 0.01})), Lrs()],
+                    schedule=_dead)
+    plain = _fit(blobs, schedule={"name": "linear", "final": 0.01})
+    assert _same_weights(repaired, plain)
+    assert not _same_weights(_fit(blobs, schedule=_dead), plain)
+    assert seen[0] > 0.05 and seen == sorted(seen, reverse=True)      # the configured lr 0.1, decaying
+
+
+def test_replace_schedule_keeps_the_swa_lr_phase(blobs):
+    """A run averaged with SWA keeps its SWA lr phase on the replacement, as fit builds it."""
+    swa = {"method": "swa", "start": 0.5, "lr": 0.02}
+    repaired = _fit(blobs, [AtStart(lambda c: c.replace_schedule("cosine"))], schedule=_dead, average=swa)
+    plain = _fit(blobs, schedule="cosine", average=swa)
+    assert _same_weights(repaired, plain)
+
+
+def test_replace_schedule_mid_run_starts_the_replacement_there(blobs):
+    """From step s on the replacement runs over the run's remaining steps, its step 0 at s."""
+    lrs = {}
+
+    class Replace(Callback):
+        def on_after_step(self, state):
+            if state.step == 8:
+                state.controls.replace_schedule("cosine", from_step=8)
+            lrs[state.step] = state.controls.lrs()[0]
+    _fit(blobs, [Replace()], schedule=_dead)
+    assert lrs[6] == 0.0 and lrs[8] == pytest.approx(0.1)           # the dead schedule, then cosine's step 0
+    assert lrs[max(lrs)] < lrs[12] < lrs[9]                          # then its decay over the rest
+
+
+def test_a_resumed_run_keeps_the_replaced_schedule(blobs, tmp_path, crash_at):
+    """Killed after the replacement and resumed, the run ends with the weights of the run not killed
+    (the replacement is a setting every checkpoint keeps); a stretch made after it is kept too."""
+    def change(c):
+        c.replace_schedule({"name": "step", "every_epochs": 1})
+        c.stretch_schedule(2)
+    options = dict(schedule=_dead, checkpoint_every=5)
+    whole = _fit(blobs, [AtStart(change)], run_dir=tmp_path / "whole", **options)
+    with pytest.raises(crash_at.error):
+        _fit(blobs, [AtStart(change), crash_at(12)], run_dir=tmp_path / "cut", **options)
+    resumed = _fit(blobs, run_dir=tmp_path / "cut", resume=True, **options)
+    assert _same_weights(whole, resumed)
+    assert not _same_weights(_fit(blobs, run_dir=tmp_path / "dead", **options), whole)
+
+
+def test_replace_schedule_names_what_it_allows(blobs):
+    with pytest.raises(ConfigError, match="replace_schedule: spec = 'plateau'"):
+        _fit(blobs, [AtStart(lambda c: c.replace_schedule("plateau"))])
+    with pytest.raises(ConfigError, match=r"replace_schedule: from_step = -1: must be an integer >= 0"):
+        _fit(blobs, [AtStart(lambda c: c.replace_schedule("cosine", from_step=-1))])

@@ -444,6 +444,12 @@ def _stretch_schedule(controls, options, *, seed):
     return f"lr schedule stretched x{options['factor']:.3g}"
 
 
+def _replace_schedule(controls, options, *, seed):
+    controls.replace_schedule(options["spec"], from_step=options.get("from_step", 0))
+    spec = options["spec"]
+    return f"lr schedule replaced by {spec if isinstance(spec, str) else dict(spec)}"
+
+
 def _set_plateau_mode(controls, options, *, seed):
     controls.set_plateau_mode(options["mode"])
     return f"plateau schedule's mode -> {options['mode']!r}"
@@ -455,6 +461,9 @@ ACTIONS.update({a.name: a for a in (
            _set_regularization, rechecked=False),
     Action("stretch_schedule", "the lr schedule, slowed down by the plan's factor (m(t) = schedule(t / factor))",
            Rollback.START, _stretch_schedule, rechecked=False),
+    Action("replace_schedule", "the lr schedule, replaced by the plan's configured schedule (a schedule that "
+           "trains at ~0 on most steps, which no stretch revives)", Rollback.START, _replace_schedule,
+           rechecked=False),
     Action("set_plateau_mode", "the plateau schedule's mode (\"min\" / \"max\"), set to the plan's: the way its "
            "monitor improves", Rollback.START, _set_plateau_mode, rechecked=False),
 )})

@@ -584,11 +584,16 @@ def plan_regularizer(f, ctx):
 
 def plan_schedule_decays_early(f, ctx):
     """schedule_decays_early: the lr schedule stretched by the factor its experiment trained with
-    (``evidence["stretch"]``, schedule_check.py), from the start; a plateau schedule against its
-    monitor (``evidence["plateau_mode"]``, plateau_mode.py): its mode set to the monitor's."""
+    (``evidence["stretch"]``, schedule_check.py), from the start; a schedule no stretch revives,
+    replaced by the schedule its experiment trained with (``evidence["replace"]``), from the start; a
+    plateau schedule against its monitor (``evidence["plateau_mode"]``, plateau_mode.py): its mode
+    set to the monitor's."""
     if f.evidence.get("plateau_mode"):     # a plateau schedule against its monitor (plateau_mode.py)
         return make_plan("set_plateau_mode", f"{f.message}: set the plateau's mode = {f.evidence['mode']!r}",
                          mode=f.evidence["mode"])
+    if f.evidence.get("replace"):          # a schedule at ~0 on most steps, no stretch revives: its replacement
+        return make_plan("replace_schedule", f"{f.message}: replace the lr schedule by {f.evidence['replace']}",
+                         spec=f.evidence["replace"], from_step=0)
     factor = f.evidence.get("stretch")
     if not factor or factor <= 1:
         return f"{f.message}: no stretch of the schedule was measured"

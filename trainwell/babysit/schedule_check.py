@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from trainwell.babysit import interventions
 from trainwell.babysit.findings import Finding, make
-from trainwell.optim.schedules import fallen_at, reached_at, spent_at, stretch
+from trainwell.optim.schedules import fallen_at, make_schedule, reached_at, spent_at, stretch
 
 CODE = "schedule_decays_early"
 SPENT_SHARE = 0.99    # spent_at's share: the schedule has given 99% of its lr by then (what is left moves nothing)
@@ -52,7 +52,11 @@ DEAD_SHARE = 0.5      # a schedule at <= FALLEN x the configured lr on more than
                       # its last 6%, a warmup for its first steps); when even the stretch leaves it so (a
                       # multiplier that is 0 at all steps but one: ``//`` for ``/``), no stretch can revive it
 ARM = "stretched schedule"
-CONSTANT_ARM = "the configured lr"
+REPLACE_ARM = "a linear decay over the run"
+REPLACEMENT = {"name": "linear", "final": FALLEN}   # a schedule no stretch revives is replaced by the decay notes 000
+                      # gives "in practice": the configured lr decayed linearly to "roughly 1% of eps_0" at the run's
+                      # end (the ``linear`` option with its defaults); it trains at the configured lr where the
+                      # user's schedule (a warmup then a decay written with ``//``) meant to, and anneals as it meant to
 POINTS = 1000        # dead_share reads the schedule at most 1000 evenly spaced steps
 HORIZON = interventions.LONGER   # the decay experiment trains on to 3x its steps and no further: past the
                                  # course's span (the run's first ``reach`` steps twice over) the setup trains
@@ -139,12 +143,16 @@ def check_decay(model, X, y, loss_fn, *, schedule, total_steps: int, optimizer, 
             f"{total_steps} steps")
     dead = dead_share(schedule, total_steps)
     if dead > DEAD_SHARE and dead_share(stretched, total_steps) > DEAD_SHARE:
-        # no stretch revives a multiplier at ~0 on most steps: the arm is the configured lr the run was
-        # meant to train at (no plan: the run has no control that replaces its schedule)
+        # no stretch revives a multiplier at ~0 on most steps: the arm is the schedule that replaces it
+        # (REPLACEMENT) at the same run steps as the setup's course; the repair replaces it so
+        # (``replace_schedule``, a control: exact on resume)
         said += f"; its lr is at most {100 * FALLEN:g}% of the configured lr {lr:.3g} on {100 * dead:.0f}% of the steps"
-        arm = interventions.Arm(CONSTANT_ARM, CODE, f"the configured lr {lr:.3g} at every step (no schedule)",
-                                extra={"course": lambda i, n: 1.0, "spent_at": spent, "dead_share": dead,
-                                       "held_accuracy": True,
+        replacement = make_schedule(REPLACEMENT["name"], total_steps=total_steps, steps_per_epoch=1,
+                                    **{k: v for k, v in REPLACEMENT.items() if k != "name"})
+        arm = interventions.Arm(REPLACE_ARM, CODE, f"the configured lr {lr:.3g} decayed linearly to "
+                                                   f"{100 * FALLEN:g}% of it over the run (notes 000)",
+                                extra={"course": course(replacement, reach), "replace": dict(REPLACEMENT),
+                                       "spent_at": spent, "dead_share": dead, "held_accuracy": True,
                                        "fix": "check the schedule's multiplier at a few steps (an integer division "
                                               "`//` or an int() rounds a fraction to 0); it should rise to 1 and "
                                               "decay over the run, not sit at 0"})
@@ -167,7 +175,7 @@ def check_decay(model, X, y, loss_fn, *, schedule, total_steps: int, optimizer, 
         return []
     info = make(CODE, f"{said}; but with {ran.change} it trains no better over the run's first {reach:.0f} "
                       f"steps twice over in {ran.steps} steps (held loss {ran.after:.4g} against the schedule's {baseline.after:.4g})",
-                evidence={**({} if ran.name == CONSTANT_ARM else {"stretch": factor}), "spent_at": spent,
+                evidence={**({} if ran.name == REPLACE_ARM else {"stretch": factor}), "spent_at": spent,
                           "hurts": False}, severity="info")
     return [info]
 

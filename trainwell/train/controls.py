@@ -6,8 +6,8 @@ repairs use nothing else): ``state.controls``.
     state.controls.restore(snap)              # roll back; the loop continues from there
 
 Settings changed here (lr scale, clipping, optimizer overrides, added preprocessing, shuffling,
-the lr schedule's stretch and warmup, a plateau schedule's mode, the augmentation, a callback's
-hook detached)
+the lr schedule's replacement, stretch and warmup, a plateau schedule's mode, the augmentation, a
+callback's hook detached)
 are part of every checkpoint, so a repaired run resumes with them.
 
 A rollback restores the trajectory: the weights, optimizer, schedule, random states, batch
@@ -33,7 +33,8 @@ from trainwell.data.augment import make_augment
 from trainwell.data.streaming import HostRows, apply_module, fit_streamed
 from trainwell.data.transforms import fit_preprocess
 from trainwell.errors import ConfigError
-from trainwell.optim.schedules import plateau_in, stretch
+from trainwell.optim.schedules import make_schedule, plateau_in, stretch
+from trainwell.train.average import average_schedule
 from trainwell.train.regularizers import OFF, build_constraint, build_loss, build_penalty
 
 
@@ -71,6 +72,7 @@ class Controls:
         self.journal = None                   # under DDP: rank 0's changes, replayed on the others
         self._trajectory: list[str] = []      # state.extras keys a rollback restores (rolls_back)
         self._regularization: dict = {}       # options set_regularization changed so far
+        self._replaced: dict | None = None    # replace_schedule's {"spec", "from_step"} (None: the run's own)
         self._stretch = 1.0                   # stretch_schedule's factor so far
         self._unstretched = None              # the run's own schedule, before any stretch
         self._warmup: int | None = None       # set_warmup's warmup steps (None: the configured warmup)
@@ -245,6 +247,36 @@ class Controls:
         trainer.parts.penalty = build_penalty(state.config, state.model)
         trainer.parts.constraint = build_constraint(state.config, state.model)
         trainer.loss_fn = state.loss_fn = build_loss(state.config)
+
+    @shared
+    def replace_schedule(self, spec, *, from_step: int = 0) -> None:
+        """The run's lr schedule replaced by the configured schedule ``spec`` (the ``schedule`` option: a
+        name or ``{"name": ..., options}``, ``optim.schedules.SCHEDULE_OPTIONS``; not "plateau") without
+        a warmup, built over the run's steps from ``from_step`` on and starting there (its step 0 at
+        ``from_step``), with SWA's lr phase where the run averages so (as ``fit`` builds it): a schedule
+        of the user's that cannot train (a multiplier at ~0 on most steps) is replaced for the rest of
+        the run. A stretch, warmup or plateau mode set before acted on the
+        schedule replaced and is dropped; one set after acts on the replacement."""
+        name = spec if isinstance(spec, str) else dict(spec).get("name")
+        if name == "plateau":
+            raise ConfigError("replace_schedule: spec = 'plateau': must be a schedule of the step (a plateau "
+                              "schedule's cuts follow the metric and keep state)")
+        if isinstance(from_step, bool) or not isinstance(from_step, int) or from_step < 0:
+            raise ConfigError(f"replace_schedule: from_step = {from_step!r}: must be an integer >= 0")
+        state = self._trainer.state
+        options = {} if isinstance(spec, str) else {k: v for k, v in spec.items() if k != "name"}
+        new = make_schedule(name, total_steps=max(state.total_steps - from_step, 1),
+                            steps_per_epoch=state.steps_per_epoch, **options)
+        new = _starting_at(new, from_step) if from_step else new
+        self._trainer.parts.schedule = average_schedule(state.config, new, state.steps_per_epoch)   # SWA's phase kept
+        self._replaced = {"spec": spec if isinstance(spec, str) else dict(spec), "from_step": from_step}
+        self._stretch, self._unstretched, self._warmup, self._plateau_mode = 1.0, None, None, None
+        state.config = dataclasses.replace(state.config, schedule=self._replaced["spec"], warmup_steps=0)
+
+    @property
+    def replaced_schedule(self) -> dict | None:
+        """``replace_schedule``'s ``{"spec": ..., "from_step": ...}`` (None: the run's own schedule)."""
+        return None if self._replaced is None else dict(self._replaced)
 
     @shared
     def stretch_schedule(self, factor: float) -> None:
@@ -489,7 +521,7 @@ class Controls:
                 "preprocess": list(self._preprocess), "regularization": dict(self._regularization),
                 "schedule_stretch": self._stretch, "warmup_steps": self._warmup, "augment": self._augment,
                 "plateau_mode": self._plateau_mode, "detached": [list(pair) for pair in self._detached],
-                "configured_preprocess": self._configured}
+                "configured_preprocess": self._configured, "replaced_schedule": self._replaced}
 
     def load_settings(self, saved: dict) -> None:
         """Replay a checkpoint's settings: the clip norm, an optimizer rebuild, and the
@@ -507,6 +539,9 @@ class Controls:
                 self.add_preprocess(spec.pop("name"), **spec)
             if saved.get("regularization"):           # (absent from checkpoints written before it)
                 self.set_regularization(**saved["regularization"])
+            if saved.get("replaced_schedule") is not None and saved["replaced_schedule"] != self._replaced:
+                self.replace_schedule(saved["replaced_schedule"]["spec"],   # first: a warmup or stretch set after
+                                      from_step=saved["replaced_schedule"]["from_step"])   # acts on it
             if saved.get("warmup_steps") is not None and saved["warmup_steps"] != self._warmup:
                 self.set_warmup(saved["warmup_steps"])    # (absent from checkpoints written before it)
             if saved.get("augment") is not None:          # (absent from checkpoints written before it)
@@ -518,6 +553,13 @@ class Controls:
                     self.detach_hook(callback, hook)
             if saved.get("schedule_stretch", 1.0) != self._stretch:
                 self.stretch_schedule(saved["schedule_stretch"] / self._stretch)
+
+
+def _starting_at(inner, start: int):
+    """``inner`` started at step ``start``: m(t) = inner(max(t - start, 0)) (replace_schedule's rest of the run)."""
+    def schedule(step: int) -> float:
+        return inner(max(step - start, 0))
+    return schedule
 
 
 _NO_DECISION = contextlib.nullcontext()
