@@ -25,7 +25,7 @@ def main():
         times.append(time.perf_counter() - t)
         accs.append(run.results["test"]["acc"])
         print(f"seed {seed}: test acc {accs[-1]:.4f}  ({times[-1]:.1f} s)")
-    print(f"\n| seeds | test accuracy mean ± std | min | max | median seconds |\n|---|---|---|---|---|")
+    print("\n| seeds | test accuracy mean ± std | min | max | median seconds |\n|---|---|---|---|---|")
     print(f"| {args.seeds} | {100 * statistics.mean(accs):.2f} ± {100 * statistics.stdev(accs):.2f} % | "
           f"{100 * min(accs):.1f} % | {100 * max(accs):.1f} % | {statistics.median(times):.1f} |")
     print(f"(torch {torch.__version__}, {torch.get_num_threads()} threads)")

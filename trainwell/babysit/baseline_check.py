@@ -113,10 +113,10 @@ def compare(X_fit, y_fit, X_val, y_val, model_pred, *, class_ids: bool, seed: in
     if not class_ids and target.shape[1] == 1:
         target, pred = target[:, 0], pred[:, 0]
     out = []
-    for probe, F in _features(X, fit, seed).items():
+    for probe, features in _features(X, fit, seed).items():
         with warnings.catch_warnings():     # an unconverged probe is still a baseline
             warnings.simplefilter("ignore")
-            baseline = first_layer.fit_predict(kind, probe, F, target, fit)
+            baseline = first_layer.fit_predict(kind, probe, features, target, fit)
         r = first_layer.paired_scores(kind, target[fit:], baseline, pred)
         out.append({"probe": probe, "baseline": r["raw"], "model": r["layers"], "p": r["p"]})
     return out

@@ -258,8 +258,8 @@ def _finding(cb, hook: str, *, first, trained, after, undone, moved, jump, steps
                f"the held loss from {first:.4g} to {trained:.4g}, and {hook}, run as the loop runs it during the "
                f"run, sends it to {after:.4g} ({100 * undone:.0f}% of what the steps gained given back); it moves "
                f"the weights {jump:.3g} (the steps moved them {moved:.3g}). " + (
-                   f"Each call pins the weights inside a bound the model cannot fit the data in: the run stays "
-                   f"where the bound holds it" if clamp else
+                   "Each call pins the weights inside a bound the model cannot fit the data in: the run stays "
+                   "where the bound holds it" if clamp else
                    f"The run starts again at every {hook.removeprefix('on_').replace('_', ' ')}: it ends where "
                    f"one stretch between two of them gets"))
     fix = (f"remove the clamp in {name}.{hook}, or widen its bound past what the trained weights reach "

@@ -37,6 +37,7 @@ import copy
 import dataclasses
 import math
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -592,294 +593,468 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
     without it as not caught up)."""
     budget = budget if budget is not None or budget_s is None else Budget(budget_s)
     options = {k: v for k, v in (options or {}).items() if k not in ("lr", "weight_decay")}
-    device = next((p.device for p in model.parameters()), X.device)
-    gen = torch.Generator().manual_seed(seed)
-    pool = torch.randperm(X.shape[0], generator=gen)[:POOL_ROWS]
-    held = pool[:EVAL_ROWS]
-    ye = y[held].to(device)
-    size = max(1, min(batch_size, pool.numel()))
-    train_rows = pool[EVAL_ROWS:] if pool.numel() > 2 * EVAL_ROWS else pool   # the held rows stay unseen
+    trial = _Experiment(model, X, y, loss_fn, optimizer=optimizer, batch_size=batch_size, steps=steps, seed=seed,
+                        budget=budget, clip_norm=clip_norm, run_steps=run_steps, config=config, course=course,
+                        augment=augment, augment_seed=augment_seed, part=part, confirm=confirm)
+    candidates = trial.candidates(lr=lr, weight_decay=weight_decay, options=options, settings=settings,
+                                  lr_arms=lr_arms, activation=activation, unfreeze=unfreeze, extra_arms=extra_arms,
+                                  symptoms=symptoms, repeat=repeat, in_order=in_order)
+    trial.plan(runs=1 + len(candidates))
+    names = [f"the arm {c[0].name!r}" for c in candidates]
+    if not trial.fits(1, trial.arm_steps, trial.size, ["the arm 'setup'"] + names):    # nothing to compare
+        return Arm("setup", "", "the setup as configured", extra={"timed_out": True}), []
+    baseline = trial.run_setup(lr, weight_decay, options)
+    arms = trial.run_arms(candidates, names)
+    changes = trial.train_on(extend_steps)
+    trial.train_repeat_on(changes)
+    return baseline, arms
 
-    def draw(g, count=steps, rows=size):
-        return [train_rows[torch.randint(0, train_rows.numel(), (rows,), generator=g)] for _ in range(count)]
-    batches = draw(gen)
 
-    class_ids = not torch.is_floating_point(y) and y.ndim == 1
-    plan = {"steps": steps, "runs": 1}      # the steps every arm runs (fewer when the budget is short)
+@dataclass
+class _Training:
+    """An arm's copy of the model in training: what ``_Experiment.train_arm_on`` needs to go on from
+    where ``_Experiment.train`` stopped (the same net, optimizer, regularizers, lr course and
+    augmentation draws)."""
 
-    def loss_of(net, inputs) -> tuple:
-        """(loss, accuracy or None) on the held rows, in eval mode."""
-        if budget is not None:
-            budget.charge(budget.forward_cost(held.numel()))
-        net.eval()
-        with torch.no_grad():
-            out = net(inputs(X[held]).to(device))
-            value = loss_fn(out, ye)
-            acc = (out.argmax(dim=-1) == ye).float().mean() if class_ids and out.ndim == 2 and out.shape[1] > 1 \
-                else None
-        loss = float(value) if isinstance(value, torch.Tensor) and value.numel() == 1 else math.nan
-        return loss, (None if acc is None else float(acc))
+    arm: Arm
+    net: nn.Module
+    opt: torch.optim.Optimizer
+    clip: float | None                  # the gradient clipping norm (None: none)
+    inputs: Callable                    # xb -> xb: the arm's change of the inputs (standardized, say)
+    step_loss: Callable                 # the training loss with the run's penalties (``_regularizers``)
+    after_step: Callable | None         # the max-norm constraint
+    after_backward: Callable | None     # the gradient noise, then clip_value
+    course: Callable | None             # (i, n) -> the lr multiplier at step i of n
+    bases: list                         # each parameter group's lr before the course
+    augmented: Callable                 # xb -> xb: the run's augmentation on its own generator
 
-    kept = {}                               # arm -> what ``extend`` trains on: the setup's and the helping arms'
-    aside = {}                              # the repeat not kept: trained on only for a raised lr (``RAISE_CODE``)
 
-    def must_stop(arm, net) -> bool:
+class _Experiment:
+    """The state every arm of one ``experiment`` shares: the held rows every loss is measured on,
+    the batches every arm trains on, the budget, the steps every arm runs (``arm_steps``), the setup
+    and its repeat (what a change is compared with), and the trainings kept to train on (``kept``:
+    the setup's and those of the changes that helped; ``aside``: the repeat, trained on only for a
+    raised lr)."""
+
+    def __init__(self, model: nn.Module, X, y, loss_fn, *, optimizer, batch_size: int, steps: int, seed: int,
+                 budget: Budget | None, clip_norm: float | None, run_steps: int | None, config, course,
+                 augment, augment_seed: int, part: str, confirm: bool):
+        self.model, self.X, self.y, self.loss_fn = model, X, y, loss_fn
+        self.optimizer, self.batch_size, self.steps, self.seed = optimizer, batch_size, steps, seed
+        self.budget, self.clip_norm, self.run_steps, self.config = budget, clip_norm, run_steps, config
+        self.course, self.augment, self.augment_seed = course, augment, augment_seed
+        self.part, self.confirm = part, confirm
+        self.device = next((p.device for p in model.parameters()), X.device)
+        self.gen = torch.Generator().manual_seed(seed)
+        self.pool = torch.randperm(X.shape[0], generator=self.gen)[:POOL_ROWS]
+        self.held = self.pool[:EVAL_ROWS]
+        self.ye = y[self.held].to(self.device)
+        self.size = max(1, min(batch_size, self.pool.numel()))
+        # the held rows stay unseen
+        self.train_rows = self.pool[EVAL_ROWS:] if self.pool.numel() > 2 * EVAL_ROWS else self.pool
+        self.batches = self.draw(self.gen)
+        self.class_ids = not torch.is_floating_point(y) and y.ndim == 1
+        self.arm_steps = steps              # the steps every arm runs (fewer when the budget is short: ``plan``)
+        self.step_cost = 0.0                # the budget's price of one step on ``size`` rows
+        self.ordered = None                 # the run's order of the training rows (``_order_candidate``)
+        self.baseline = None                # the setup, once trained ...
+        self.repeat = None                  # ... and its repeat: what ``_trains_on`` compares an arm with
+        self.kept = {}                      # id(arm) -> its _Training: the setup's and the helping arms'
+        self.aside = {}                     # the repeat not kept: trained on only for a raised lr (``RAISE_CODE``)
+
+    def draw(self, g: torch.Generator, count: int | None = None, rows: int | None = None) -> list:
+        """``count`` batches (default ``steps``) of ``rows`` training rows each (default ``size``),
+        drawn with replacement from ``g``."""
+        count = self.steps if count is None else count
+        rows = self.size if rows is None else rows
+        return [self.train_rows[torch.randint(0, self.train_rows.numel(), (rows,), generator=g)]
+                for _ in range(count)]
+
+    # -- which arms, in which order ------------------------------------------------------------
+
+    def candidates(self, *, lr: float, weight_decay: float, options: dict, settings: bool, lr_arms: bool,
+                   activation: bool, unfreeze: bool, extra_arms, symptoms, repeat: bool, in_order: bool) -> list:
+        """Every arm's ``train`` arguments ``(Arm, lr, weight_decay, options, dropout_off[, edit,
+        inputs, batches, seed])`` in the order they run (``_in_trying_order``): the setting and lr
+        arms ``experiment``'s flags ask for, the caller's ``extra_arms``, and with symptoms the
+        repeat of the setup, each symptom's fix and the run's order."""
+        found = [c for c in candidate_arms(self.model, lr=lr, weight_decay=weight_decay, options=options,
+                                           clip_norm=self.clip_norm, unfreeze=unfreeze, config=self.config,
+                                           x=self.X[self.held[:MODE_ROWS]].to(self.device),
+                                           batch_size=self.batch_size, optimizer=self.optimizer)
+                 if (settings and (lr_arms or c[0].code not in LR_CODES)) or (activation and c[0].name == RELU_ARM)]
+        found += [self._extra_candidate(arm, lr, weight_decay, options) for arm in extra_arms]
+        fixes = list(dict.fromkeys(name for code in symptoms for name in CODES[code].graded_by
+                                   if name in SYMPTOM_ARMS))
+        in_order = in_order and any(ORDER_ARM in CODES[code].graded_by for code in symptoms)
+        if fixes or repeat or in_order:
+            found = [self._repeat_candidate(lr, weight_decay, options)] + found
+        for name in fixes:
+            change, edit, standardize, _ = SYMPTOM_ARMS[name]
+            found.append((Arm(name, "", change, extra={"grades": True}), lr, weight_decay, options, False, edit,
+                          _standardizer(self.X, self.train_rows) if standardize else None))
+        if in_order:
+            found.append(self._order_candidate(lr, weight_decay, options))
+        return _in_trying_order(found)
+
+    def _extra_candidate(self, arm: Arm, lr: float, weight_decay: float, options: dict) -> tuple:
+        """A caller's arm with the setup's settings: its own lr (``extra["lr"]``), its own batches
+        (``extra["batch_size"]``, ``extra["steps_factor"]`` x the steps: the same rows seen) or its
+        own edit of the model (``extra["edit"]``)."""
+        own = ()
+        if "batch_size" in arm.extra:
+            own = (None, None, self.draw(torch.Generator().manual_seed(self.seed),
+                                         self.steps * arm.extra.get("steps_factor", 1),
+                                         max(1, min(arm.extra["batch_size"], self.pool.numel()))))
+        elif "edit" in arm.extra:
+            own = (arm.extra["edit"],)
+        return (arm, arm.extra.get("lr", lr), weight_decay, options, False) + own
+
+    def _repeat_candidate(self, lr: float, weight_decay: float, options: dict) -> tuple:
+        """The setup again on other batches and dropout masks (seed + ``REPEAT_SEED``): the run's own noise."""
+        repeat = Arm("setup (repeat)", "", "the setup on other batches and dropout masks", extra={"repeat": True})
+        return (repeat, lr, weight_decay, options, False, None, None,
+                self.draw(torch.Generator().manual_seed(self.seed + REPEAT_SEED)), self.seed + REPEAT_SEED)
+
+    def _order_candidate(self, lr: float, weight_decay: float, options: dict) -> tuple:
+        """The setup on consecutive batches of the training rows in their order (``ORDER_ARM``): whole
+        epochs when they fit; the order goes on for ``LONGER`` x the steps (``self.ordered``)."""
+        X, steps = self.X, self.steps
+        rows = torch.arange(X.shape[0])
+        if self.train_rows.numel() < self.pool.numel():         # as train_rows: the held rows taken out
+            rows = rows[~torch.isin(rows, self.held)]
+        # each batch spans the stretch of the order the run's batch spans (the held rows taken out,
+        # the batches are smaller by that share): as many batches an epoch as the run, as few classes each
+        span = max(1, round(self.size * rows.numel() / X.shape[0]))
+        per_epoch = math.ceil(rows.numel() / span)
+        count = _whole_epochs(steps, per_epoch)
+        self.ordered = [rows[(i % per_epoch) * span:(i % per_epoch + 1) * span] for i in range(count + LONGER * steps)]
+        return (Arm(ORDER_ARM, "", "the training rows in the run's order, unshuffled",
+                    extra={"grades": True, "as_run": True, "per_epoch": per_epoch}), lr, weight_decay,
+                options, False, None, None, self.ordered[:count])
+
+    # -- the budget ----------------------------------------------------------------------------
+
+    def plan(self, *, runs: int) -> None:
+        """With a budget: price a step from the model's counted work and set the steps every arm
+        runs to what the budget affords for ``runs`` trainings (``TIME_SAFETY``), between
+        ``MIN_STEPS`` and ``steps`` (fewer than ``MIN_STEPS`` only when asked for)."""
+        budget = self.budget
+        if budget is None:
+            return
+        budget.count(self.model, self.X[self.batches[0]] if self.batches else self.X[:self.size])
+        self.step_cost = budget.step_cost(self.size)
+        affordable = budget.affordable(self.size, share=1 / (runs * TIME_SAFETY))
+        self.arm_steps = int(min(self.steps, max(MIN_STEPS, min(self.steps, affordable))))
+
+    def fits(self, runs: int, count: int, rows: int, names: list, *, behind: bool = False) -> bool:
+        """``runs`` trainings of ``count`` steps on ``rows`` rows fit the wall backstop (else ``names``
+        are dropped, named after ``part``)."""
+        budget = self.budget
+        return budget is None or budget.fits_wall(budget.run_cost(runs, count, rows, eval_rows=self.held.numel()),
+                                                  [f"{self.part}: {n}" for n in names], behind=behind)
+
+    def _left_out(self, arm: Arm, count: int, rows: int, names: list) -> bool:
+        """The budget cannot train ``arm`` for ``count`` steps on ``rows`` rows: it is spent, the
+        training would end past the wall backstop, or (an lr arm, ranked behind the run options'
+        checks to come) it would eat into what the budget holds in reserve for them."""
+        budget = self.budget
+        if budget is None:
+            return False
+        behind = arm.code in LR_CODES
+        return (budget.spent_out() or not self.fits(1, count, rows, names, behind=behind)
+                or (behind and not budget.holds_reserve(budget.run_cost(1, count, rows,
+                                                                         eval_rows=self.held.numel()))))
+
+    def must_stop(self, arm: Arm, net: nn.Module) -> bool:
         """After a step: its weights diverged (the rest of its steps cannot help), or the budget is
-        spent (``arm.extra["timed_out"]``)."""
+        spent (``arm.extra["timed_out"]``; the wall's cut is named, and a cut training on marks the
+        setup's ``extra["trained_on_cut"]``)."""
         if arm.steps % CHECK_EVERY == 0 and not _finite_weights(net):
             return True
+        budget = self.budget
         if budget is not None and (budget.spent_out() or budget.wall_out()):
             arm.extra["timed_out"] = True
             if budget.wall_out():
-                budget.drop(f"{part}: the rest of the arm {arm.name!r} (cut at step {arm.steps})")
-                if arm.extra.get("longer") and baseline_of:
-                    baseline_of[0].extra["trained_on_cut"] = True
+                budget.drop(f"{self.part}: the rest of the arm {arm.name!r} (cut at step {arm.steps})")
+                if arm.extra.get("longer") and self.baseline is not None:
+                    self.baseline.extra["trained_on_cut"] = True
             return True
         return False
 
-    def fits(runs: int, count: int, rows: int, names: list, *, behind: bool = False) -> bool:
-        """``runs`` trainings of ``count`` steps on ``rows`` rows fit the wall backstop (else ``names`` are dropped)."""
-        return budget is None or budget.fits_wall(budget.run_cost(runs, count, rows, eval_rows=held.numel()),
-                                                  [f"{part}: {n}" for n in names], behind=behind)
+    # -- training ------------------------------------------------------------------------------
 
-    def train(arm, arm_lr, arm_wd, arm_options, dropout_off, edit=None, inputs=None, arm_batches=None,
-              arm_seed=seed, keep=False):
+    def held_loss(self, net: nn.Module, inputs: Callable) -> tuple:
+        """(loss, accuracy or None) of ``net`` on the held rows, in eval mode (charged to the budget)."""
+        if self.budget is not None:
+            self.budget.charge(self.budget.forward_cost(self.held.numel()))
+        net.eval()
+        with torch.no_grad():
+            out = net(inputs(self.X[self.held]).to(self.device))
+            value = self.loss_fn(out, self.ye)
+            acc = (out.argmax(dim=-1) == self.ye).float().mean() \
+                if self.class_ids and out.ndim == 2 and out.shape[1] > 1 else None
+        loss = float(value) if isinstance(value, torch.Tensor) and value.numel() == 1 else math.nan
+        return loss, (None if acc is None else float(acc))
+
+    def _copy_for(self, arm: Arm, lr: float, weight_decay: float, options: dict, dropout_off: bool, edit,
+                  inputs, seed: int) -> _Training:
+        """The arm's own copy of the model (``edit``-ed, its dropout off when asked) with its
+        optimizer and the run's regularizers as the arm changes them; ``arm.before`` is its held loss."""
         inputs = inputs or (lambda xb: xb)
-        net = copy.deepcopy(model)
+        net = copy.deepcopy(self.model)
         if edit is not None:
-            edit(net, arm_seed)
+            edit(net, seed)
         if dropout_off:
             for m in net.modules():
                 if isinstance(m, nn.modules.dropout._DropoutNd):
                     m.p = 0.0
-        arm.before = loss_of(net, inputs)[0]
-        clip = None if arm.extra.get("no_clip") else clip_norm
-        opt = make_optimizer(optimizer, net, lr=arm_lr, weight_decay=arm_wd, total_steps=steps, **arm_options)
-        step_loss, after_step, after_backward = _regularizers(config, arm, net, loss_fn)
-        arm_course, bases = arm.extra.get("course", course), [g["lr"] for g in opt.param_groups]
+        arm.before = self.held_loss(net, inputs)[0]
+        clip = None if arm.extra.get("no_clip") else self.clip_norm
+        opt = make_optimizer(self.optimizer, net, lr=lr, weight_decay=weight_decay, total_steps=self.steps, **options)
+        step_loss, after_step, after_backward = _regularizers(self.config, arm, net, self.loss_fn)
+        return _Training(arm, net, opt, clip, inputs, step_loss, after_step, after_backward,
+                         course=arm.extra.get("course", self.course), bases=[g["lr"] for g in opt.param_groups],
+                         augmented=_augmenter(arm.extra.get("augment", self.augment), self.augment_seed))
+
+    def _step(self, t: _Training, counted: Arm, idx, cost: float) -> torch.Tensor:
+        """One training step of ``t`` on the rows ``idx`` (the lr course at ``counted.steps``, which
+        it advances), charged ``cost``: the batch's loss (a device tensor)."""
+        if t.course is not None:
+            for group, base in zip(t.opt.param_groups, t.bases):
+                group["lr"] = base * t.course(counted.steps, self.arm_steps)
+        loss = train_step(t.net, t.opt, t.step_loss, t.augmented(t.inputs(self.X[idx]).to(self.device)),
+                          self.y[idx].to(self.device), t.clip, after_backward=t.after_backward)
+        if t.after_step is not None:
+            t.after_step()
+        counted.steps += 1
+        if self.budget is not None:
+            self.budget.charge(cost)
+        return loss
+
+    def train(self, arm: Arm, lr: float, weight_decay: float, options: dict, dropout_off: bool, edit=None,
+              inputs=None, batches=None, seed: int | None = None, keep: bool = False) -> Arm:
+        """``arm`` trained ``arm_steps`` steps (x its ``steps_factor``; whole epochs of the run's
+        order) from the model's weights on ``batches`` (default: the setup's) with dropout masks
+        seeded ``seed`` (default: the setup's): its held loss and accuracy before, half-way and
+        after, and the fall of its training batches' own loss (``fit_fall``). The training is kept to
+        train on (``keep``, or ``_trains_on``)."""
+        seed = self.seed if seed is None else seed
+        t = self._copy_for(arm, lr, weight_decay, options, dropout_off, edit, inputs, seed)
+        batches = batches or self.batches
         # an arm with its own batch size (``extra["batch_size"]``) trains ``extra["steps_factor"]`` x the
         # steps on its own batches (the same rows seen), each step priced at its own size
         factor = arm.extra.get("steps_factor", 1)
-        augmented = _augmenter(arm.extra.get("augment", augment), augment_seed)
-        cost = step_cost if "batch_size" not in arm.extra or budget is None else budget.step_cost(
-            len((arm_batches or batches)[0]))
-        net.train()
+        cost = self.step_cost if "batch_size" not in arm.extra or self.budget is None else \
+            self.budget.step_cost(len(batches[0]))
+        limit = factor * _whole_epochs(self.arm_steps, arm.extra.get("per_epoch"))
+        half = max(1, factor * self.arm_steps // 2)
+        t.net.train()
         trace = []                              # the training batches' losses (device tensors)
         state = torch.get_rng_state()
-        torch.manual_seed(arm_seed)             # the same dropout masks in every arm
+        torch.manual_seed(seed)                 # the same dropout masks in every arm
         try:
-            for idx in arm_batches or batches:
-                if arm.steps >= factor * _whole_epochs(plan["steps"], arm.extra.get("per_epoch")):
+            for idx in batches:
+                if arm.steps >= limit:
                     break
-                if arm_course is not None:
-                    for group, base in zip(opt.param_groups, bases):
-                        group["lr"] = base * arm_course(arm.steps, plan["steps"])
-                trace.append(train_step(net, opt, step_loss, augmented(inputs(X[idx]).to(device)), y[idx].to(device),
-                                        clip, after_backward=after_backward))
-                if after_step is not None:
-                    after_step()
-                arm.steps += 1
-                if budget is not None:
-                    budget.charge(cost)
-                if arm.steps == max(1, factor * plan["steps"] // 2):
-                    arm.mid_after, arm.mid_acc = loss_of(net, inputs)     # one eval pass: the trend
+                trace.append(self._step(t, arm, idx, cost))
+                if arm.steps == half:
+                    arm.mid_after, arm.mid_acc = self.held_loss(t.net, t.inputs)     # one eval pass: the trend
                     arm.mid_steps = arm.steps
-                    net.train()
-                if must_stop(arm, net):
+                    t.net.train()
+                if self.must_stop(arm, t.net):
                     break
         finally:
             torch.set_rng_state(state)
-        arm.after, arm.acc = loss_of(net, inputs)
-        arm.rows = int(held.numel())
-        if keep or (run_steps and baseline_of and not arm.extra.get("timed_out") and (
-                (not arm.extra.get("repeat") and _better(baseline_of[0], arm, repeat_of[0] if repeat_of else None))
-                or (confirm and (arm.extra.get("repeat") or _inconclusive(baseline_of[0], arm))))):
-            kept[id(arm)] = (arm, net, opt, clip, inputs, (step_loss, after_step, after_backward, arm_course, bases,
-                                                           augmented))
-        elif run_steps and arm.extra.get("repeat") and not arm.extra.get("timed_out"):
-            aside[id(arm)] = (arm, net, opt, clip, inputs, (step_loss, after_step, after_backward, arm_course, bases,
-                                                            augmented))
-        k = max(1, min(CHECK_EVERY, len(trace) // 2))
+        arm.after, arm.acc = self.held_loss(t.net, t.inputs)
+        arm.rows = int(self.held.numel())
+        if keep or self._trains_on(arm):
+            self.kept[id(arm)] = t
+        elif self.run_steps and arm.extra.get("repeat") and not arm.extra.get("timed_out"):
+            self.aside[id(arm)] = t
         if trace:
-            head, tail = torch.stack(trace[:k]).mean().item(), torch.stack(trace[-k:]).mean().item()
-            arm.fit_fall = (head - tail) / max(abs(head), 1e-12) if math.isfinite(tail) else -math.inf
+            arm.fit_fall = _fit_fall(trace)
         return arm
 
-    candidates = [c for c in candidate_arms(model, lr=lr, weight_decay=weight_decay, options=options,
-                                            clip_norm=clip_norm, unfreeze=unfreeze, config=config,
-                                            x=X[held[:MODE_ROWS]].to(device), batch_size=batch_size,
-                                            optimizer=optimizer)
-                  if (settings and (lr_arms or c[0].code not in LR_CODES)) or (activation and c[0].name == RELU_ARM)]
-    candidates += [(arm, arm.extra.get("lr", lr), weight_decay, options, False)
-                   + ((None, None, draw(torch.Generator().manual_seed(seed), steps * arm.extra.get("steps_factor", 1),
-                                        max(1, min(arm.extra["batch_size"], pool.numel())))) if "batch_size" in arm.extra
-                      else (arm.extra["edit"],) if "edit" in arm.extra else ()) for arm in extra_arms]
-    fixes = list(dict.fromkeys(name for code in symptoms for name in CODES[code].graded_by if name in SYMPTOM_ARMS))
-    in_order = in_order and any(ORDER_ARM in CODES[code].graded_by for code in symptoms)
-    if fixes or repeat or in_order:
-        repeat = Arm("setup (repeat)", "", "the setup on other batches and dropout masks", extra={"repeat": True})
-        candidates = [(repeat, lr, weight_decay, options, False, None, None,
-                       draw(torch.Generator().manual_seed(seed + REPEAT_SEED)), seed + REPEAT_SEED)] + candidates
-    for name in fixes:
-        change, edit, standardize, _ = SYMPTOM_ARMS[name]
-        candidates.append((Arm(name, "", change, extra={"grades": True}), lr, weight_decay, options, False, edit,
-                           _standardizer(X, train_rows) if standardize else None))
-    if in_order:
-        rows = torch.arange(X.shape[0])
-        rows = rows[~torch.isin(rows, held)] if train_rows.numel() < pool.numel() else rows   # as train_rows
-        # each batch spans the stretch of the order the run's batch spans (the held rows taken out,
-        # the batches are smaller by that share): as many batches an epoch as the run, as few classes each
-        span = max(1, round(size * rows.numel() / X.shape[0]))
-        per_epoch = math.ceil(rows.numel() / span)
-        count = (steps // per_epoch) * per_epoch if per_epoch <= steps else steps   # whole epochs when they fit
-        ordered = [rows[(i % per_epoch) * span:(i % per_epoch + 1) * span] for i in range(count + LONGER * steps)]
-        candidates.append((Arm(ORDER_ARM, "", "the training rows in the run's order, unshuffled",
-                               extra={"grades": True, "as_run": True, "per_epoch": per_epoch}), lr, weight_decay,
-                           options, False, None, None, ordered[:count]))
-    # the repeat and the symptoms' fixes first, then the settings the user moved, then the lr arms:
-    # a spent budget leaves out what is least often the answer
-    # (the unfreeze and copies arms right after the repeat: frozen parameters and a repeated layer are
-    # facts of the model, and the init symptoms they cause would otherwise spend a loaded machine's
-    # budget before they run)
-    settings_first = [c for c in candidates if c[0].code and c[0].code not in LR_CODES]
-    model_facts = (UNFREEZE_ARM, COPIES_ARM)
-    unfrozen = [c for c in settings_first if c[0].name in model_facts]
-    plain = [c for c in candidates if not c[0].code]
-    candidates = (plain[:1] + unfrozen + plain[1:] + [c for c in settings_first if c[0].name not in model_facts]
-                  + [c for c in candidates if c[0].code in LR_CODES])
-    plan["runs"] = 1 + len(candidates)
+    def _trains_on(self, arm: Arm) -> bool:
+        """With ``run_steps``, an arm worth training on: a change that trained better than the setup
+        beyond the noise (``_better``), or with ``confirm`` the repeat and a setting arm ahead but
+        not yet beyond the noise (``_inconclusive``)."""
+        if not self.run_steps or self.baseline is None or arm.extra.get("timed_out"):
+            return False
+        return bool((not arm.extra.get("repeat") and _better(self.baseline, arm, self.repeat))
+                    or (self.confirm and (arm.extra.get("repeat") or _inconclusive(self.baseline, arm))))
 
-    def extend(arm, net, opt, clip, inputs, regularized, further):
-        """``arm`` trained on over the ``further`` batches (its own copy, optimizer and regularizers);
-        the repeat on its own dropout masks."""
+    def run_setup(self, lr: float, weight_decay: float, options: dict) -> Arm:
+        """The setup trained (every arm is compared with it), and its held rows' losses in train and
+        eval mode (``extra["mode_losses"]``: mode_gap.measure, three passes and the settling passes
+        of a model with buffers)."""
+        baseline = self.train(Arm("setup", "", "the setup as configured"), lr, weight_decay, options, False,
+                              keep=True)
+        self.baseline = baseline
+        if not baseline.extra.get("timed_out"):
+            if self.budget is not None:
+                settle = mode_gap.SETTLE_PASSES if any(True for _ in self.model.buffers()) else 0
+                self.budget.charge((3 + settle) * self.budget.forward_cost(self.held.numel()))
+            baseline.extra["mode_losses"] = mode_gap.measure(self.kept[id(baseline)].net,
+                                                             self.X[self.held].to(self.device), self.ye,
+                                                             self.loss_fn, seed=self.seed)
+        return baseline
+
+    def run_arms(self, candidates: list, names: list) -> list:
+        """Each candidate trained in turn until the budget leaves the rest out (the setup's
+        ``extra["left_out"]``); an arm whose change makes the user's model raise (ids standardized
+        that it casts to an embedding's indices, say) is no arm (the setup's ``extra["raised"]``)."""
+        baseline, arms = self.baseline, []
+        for candidate in candidates:
+            arm = candidate[0]
+            own = candidate[7] if len(candidate) > 7 and "batch_size" in arm.extra else None   # its own batches
+            rows = len(own[0]) if own else self.size
+            if self._left_out(arm, arm.extra.get("steps_factor", 1) * self.arm_steps, rows, names[len(arms):]):
+                # this arm and the (less likely) ones after it
+                baseline.extra["left_out"] = [c[0].name for c in candidates[len(arms):]]
+                break
+            try:
+                arms.append(self.train(*candidate))
+            except Exception as exc:
+                if isinstance(exc, TrainwellError):
+                    raise
+                baseline.extra.setdefault("raised", {})[arm.name] = f"{type(exc).__name__}: {str(exc)[:200]}"
+                continue
+            if arms[-1].extra.get("repeat") and self.repeat is None:
+                self.repeat = arms[-1]
+        return arms
+
+    # -- training on ---------------------------------------------------------------------------
+
+    def train_arm_on(self, t: _Training, arm: Arm, further: list) -> Arm:
+        """``arm`` (``t.arm`` or its ``longer``) trained on over the ``further`` batches on ``t``'s
+        copy, optimizer and regularizers, on the setup's further dropout masks (the repeat on its
+        own): a new ``Arm`` with the held loss and accuracy at the end."""
         longer = Arm(arm.name, arm.code, arm.change, before=arm.before, steps=arm.steps,
                      extra={"longer": True, **({"repeat": True} if arm.extra.get("repeat") else {})})
-        step_loss, after_step, after_backward, arm_course, bases, augmented = regularized
         state = torch.get_rng_state()
-        torch.manual_seed(seed + LONGER_SEED + (REPEAT_SEED if arm.extra.get("repeat") else 0))
-        net.train()
+        torch.manual_seed(self.seed + LONGER_SEED + (REPEAT_SEED if arm.extra.get("repeat") else 0))
+        t.net.train()
         try:
             for idx in further:
-                if arm_course is not None:          # the lr course goes on where it was
-                    for group, base in zip(opt.param_groups, bases):
-                        group["lr"] = base * arm_course(longer.steps, plan["steps"])
-                train_step(net, opt, step_loss, augmented(inputs(X[idx]).to(device)), y[idx].to(device), clip,
-                           after_backward=after_backward)
-                if after_step is not None:
-                    after_step()
-                longer.steps += 1
-                if budget is not None:
-                    budget.charge(step_cost)
-                if must_stop(longer, net):
+                self._step(t, longer, idx, self.step_cost)      # the lr course goes on where it was
+                if self.must_stop(longer, t.net):
                     break
         finally:
             torch.set_rng_state(state)
-        longer.after, longer.acc = loss_of(net, inputs)
-        longer.rows = int(held.numel())
+        longer.after, longer.acc = self.held_loss(t.net, t.inputs)
+        longer.rows = int(self.held.numel())
         return longer
 
-    baseline_of, repeat_of = [], []         # what ``train`` compares an arm with to keep it for ``extend``
-    step_cost = 0.0
-    if budget is not None:                  # the steps every arm can afford, from the model's counted work
-        budget.count(model, X[batches[0]] if batches else X[:size])
-        step_cost = budget.step_cost(size)
-        plan["steps"] = int(min(steps, max(MIN_STEPS, min(steps, budget.affordable(
-            size, share=1 / (plan["runs"] * TIME_SAFETY))))))      # (fewer than MIN_STEPS only when asked for)
-    names = [f"the arm {c[0].name!r}" for c in candidates]
-    if not fits(1, plan["steps"], size, ["the arm 'setup'"] + names):      # the backstop: nothing to compare
-        return Arm("setup", "", "the setup as configured", extra={"timed_out": True}), []
-    baseline = train(Arm("setup", "", "the setup as configured"), lr, weight_decay, options, False, keep=True)
-    baseline_of.append(baseline)
-    if not baseline.extra.get("timed_out"):     # the held rows in train and eval mode (mode_gap.eval_mode_gap)
-        if budget is not None:              # three passes, and the settling passes of a model with buffers
-            settle = mode_gap.SETTLE_PASSES if any(True for _ in model.buffers()) else 0
-            budget.charge((3 + settle) * budget.forward_cost(held.numel()))
-        baseline.extra["mode_losses"] = mode_gap.measure(kept[id(baseline)][1], X[held].to(device), ye, loss_fn,
-                                                         seed=seed)
-    arms = []
-    for candidate in candidates:
-        arm = candidate[0]
-        own = candidate[7] if len(candidate) > 7 and "batch_size" in arm.extra else None   # its own batches
-        rows = len(own[0]) if own else size
-        steps_of_arm = arm.extra.get("steps_factor", 1) * plan["steps"]
-        behind = arm.code in LR_CODES           # the lr arms rank behind the run options' checks to come
-        if budget is not None and (budget.spent_out() or not fits(
-                1, steps_of_arm, rows, names[len(arms):], behind=behind) or (behind and not budget.holds_reserve(
-                    budget.run_cost(1, steps_of_arm, rows, eval_rows=held.numel())))):
-            # the backstop or the nominal budget the run options hold: this arm and the (less likely) ones after it
-            baseline.extra["left_out"] = [c[0].name for c in candidates[len(arms):]]
-            break
-        try:
-            arms.append(train(*candidate))
-        except Exception as exc:        # the arm's change makes the user's model raise (ids standardized
-            if isinstance(exc, TrainwellError):     # that it casts to an embedding's indices, say): no arm
-                raise
-            baseline.extra.setdefault("raised", {})[arm.name] = f"{type(exc).__name__}: {str(exc)[:200]}"
-            continue
-        if arms[-1].extra.get("repeat"):
-            repeat_of.append(arms[-1])
-    total = min(run_steps or 0, LONGER * baseline.steps)
-    changes = [a for a, *_ in kept.values() if a is not baseline and not a.extra.get("repeat")]
-    if extend_steps is not None and kept:       # the trainings on within their steps: a shorter first one
-        total = min(total, baseline.steps + extend_steps // len(kept))
-    spent = len(kept) * max(0, total - baseline.steps)
-    repeat_gen = torch.Generator().manual_seed(seed + REPEAT_SEED + LONGER_SEED)     # the repeat's further batches
-    if total > baseline.steps and changes and not baseline.extra.get("timed_out"):
-        further = draw(gen, total - baseline.steps)      # the same further batches for the setup and each change
-        repeat_further = draw(repeat_gen, total - baseline.steps) if len(kept) > len(changes) + 1 else []
-        trained_on = f"the setup and its changes trained on to step {total}"
-        fitting = fits(len(kept), total - baseline.steps, size, [trained_on])     # the backstop: all of them or none
-        if not fitting:
+    def train_on(self, extend_steps: int | None) -> list:
+        """When a change trained better (``run_steps``), the setup and each kept training go on to
+        ``LONGER`` x the setup's steps (at most the run's; ``extend_steps`` among them all), their
+        results in ``Arm.longer``, then in doublings while the setup sits on a plateau. Returns the
+        changes kept (neither the setup nor the repeat)."""
+        baseline, kept = self.baseline, self.kept
+        total = min(self.run_steps or 0, LONGER * baseline.steps)
+        changes = [t.arm for t in kept.values() if t.arm is not baseline and not t.arm.extra.get("repeat")]
+        if extend_steps is not None and kept:       # the trainings on within their steps: a shorter first one
+            total = min(total, baseline.steps + extend_steps // len(kept))
+        repeat_gen = torch.Generator().manual_seed(self.seed + REPEAT_SEED + LONGER_SEED)   # its further batches
+        if total > baseline.steps and changes and not baseline.extra.get("timed_out"):
+            self._train_all_on(total, changes, repeat_gen)
+            self._train_on_plateau(total, changes, repeat_gen, extend_steps)
+        return changes
+
+    def _train_all_on(self, total: int, changes: list, repeat_gen: torch.Generator) -> None:
+        """Every kept training on to step ``total`` on the same further batches (the repeat on its
+        own, the run's order in that order), all of them or none (the wall backstop)."""
+        baseline, count = self.baseline, total - self.baseline.steps
+        further = self.draw(self.gen, count)
+        repeat_further = self.draw(repeat_gen, count) if len(self.kept) > len(changes) + 1 else []
+        if not self.fits(len(self.kept), count, self.size, [f"the setup and its changes trained on to step {total}"]):
             baseline.extra["trained_on_cut"] = True
-        for arm, net, opt, clip, inputs, regularized in (kept.values() if fitting else ()):
-            # (the run's order goes on in that order)
-            more = (ordered[arm.steps:_whole_epochs(total, arm.extra["per_epoch"])] if arm.extra.get("as_run")
+            return
+        for t in self.kept.values():
+            arm = t.arm
+            more = (self.ordered[arm.steps:_whole_epochs(total, arm.extra["per_epoch"])] if arm.extra.get("as_run")
                     else (repeat_further if arm.extra.get("repeat") else further)[:total - arm.steps])
-            if budget is not None and budget.spent_out():
+            if self.budget is not None and self.budget.spent_out():
                 break
-            arm.longer = extend(arm, net, opt, clip, inputs, regularized, more)
-        # a setup still flat on a plateau has no rate to extrapolate: it trains on, with the changes
-        # ahead of it, in doublings up to the run's steps (as the budget affords), until it moves
+            arm.longer = self.train_arm_on(t, arm, more)
+
+    def _train_on_plateau(self, total: int, changes: list, repeat_gen: torch.Generator,
+                          extend_steps: int | None) -> None:
+        """A setup still flat on a plateau (``on_plateau``) has no rate to extrapolate: it trains on,
+        with the changes ahead of it, in doublings up to the run's steps (as the budget and
+        ``extend_steps`` afford), until it moves; a doubling the setup did not finish is dropped."""
+        baseline, kept, run_steps = self.baseline, self.kept, self.run_steps
+        spent = len(kept) * max(0, total - baseline.steps)
         while total < run_steps and on_plateau(baseline, changes):
-            if not fits(len(kept), min(run_steps, 2 * total) - total, size,
-                        [f"the setup and its changes trained on to step {min(run_steps, 2 * total)}"]):
+            goal = min(run_steps, 2 * total)
+            if not self.fits(len(kept), goal - total, self.size,
+                             [f"the setup and its changes trained on to step {goal}"]):
                 baseline.extra["trained_on_cut"] = True
                 break
-            if extend_steps is not None and spent + len(kept) * (min(run_steps, 2 * total) - total) > extend_steps:
+            if extend_steps is not None and spent + len(kept) * (goal - total) > extend_steps:
                 break
-            start, total = total, min(run_steps, 2 * total)
+            start, total = total, goal
             spent += len(kept) * (total - start)
-            further, repeat_further = draw(gen, total - start), draw(repeat_gen, total - start)
+            further, repeat_further = self.draw(self.gen, total - start), self.draw(repeat_gen, total - start)
             done = {}
-            for arm, net, opt, clip, inputs, regularized in kept.values():
-                if arm.longer is None or arm.extra.get("as_run") or (budget is not None and budget.spent_out()):
+            for t in kept.values():
+                arm = t.arm
+                if arm.longer is None or arm.extra.get("as_run") or (self.budget is not None
+                                                                     and self.budget.spent_out()):
                     continue
-                later = extend(arm.longer, net, opt, clip, inputs, regularized,
-                               repeat_further if arm.extra.get("repeat") else further)
+                later = self.train_arm_on(t, arm.longer, repeat_further if arm.extra.get("repeat") else further)
                 if not later.extra.get("timed_out"):
                     done[id(arm)] = later
             if id(baseline) not in done:
                 break                       # cut short: the comparison at the last whole extension stands
-            for arm, *_ in kept.values():
-                if id(arm) in done:
-                    arm.longer = done[id(arm)]
-    # a raised lr still ahead trained on is compared with both runs of the setup there (``caught_up``):
-    # the repeat trains on last, to the setup's step, on its own further batches and dropout masks
-    # (``extra["trained_on"]``, not ``Arm.longer``: ``confirmed`` grades the setting arms as before)
-    b = baseline.longer
-    raised = [a for a in changes if a.code == RAISE_CODE and a.longer is not None and b is not None
-              and a.longer.steps == b.steps]
-    for arm, net, opt, clip, inputs, regularized in (aside.values() if raised and not b.extra.get("timed_out")
-                                                     else ()):
-        count = b.steps - arm.steps
-        if count <= 0 or (budget is not None and budget.spent_out()) or not fits(
-                1, count, size, [f"the repeat of the setup trained on to step {b.steps}"]):
-            break
-        later = extend(arm, net, opt, clip, inputs, regularized,
-                       draw(torch.Generator().manual_seed(seed + REPEAT_SEED + LONGER_SEED + RAISE_SEED), count))
-        if not later.extra.get("timed_out") and later.steps == b.steps:
-            arm.extra["trained_on"] = later
-    return baseline, arms
+            for t in kept.values():
+                if id(t.arm) in done:
+                    t.arm.longer = done[id(t.arm)]
+
+    def train_repeat_on(self, changes: list) -> None:
+        """A raised lr still ahead trained on is compared with both runs of the setup there
+        (``caught_up``): the repeat trains on last, to the setup's step, on its own further batches
+        and dropout masks (``extra["trained_on"]``, not ``Arm.longer``: ``confirmed`` grades the
+        setting arms as before)."""
+        b = self.baseline.longer
+        raised = [a for a in changes if a.code == RAISE_CODE and a.longer is not None and b is not None
+                  and a.longer.steps == b.steps]
+        if not raised or b.extra.get("timed_out"):
+            return
+        for t in self.aside.values():
+            arm = t.arm
+            count = b.steps - arm.steps
+            if count <= 0 or (self.budget is not None and self.budget.spent_out()) or not self.fits(
+                    1, count, self.size, [f"the repeat of the setup trained on to step {b.steps}"]):
+                break
+            g = torch.Generator().manual_seed(self.seed + REPEAT_SEED + LONGER_SEED + RAISE_SEED)
+            later = self.train_arm_on(t, arm, self.draw(g, count))
+            if not later.extra.get("timed_out") and later.steps == b.steps:
+                arm.extra["trained_on"] = later
+
+
+def _in_trying_order(candidates: list) -> list:
+    """The candidates in the order they run: the repeat, the unfreeze and copies arms (frozen
+    parameters and a repeated layer are facts of the model, and the init symptoms they cause would
+    otherwise spend a loaded machine's budget before they run), the symptoms' fixes, the settings
+    the user moved, then the lr arms: a spent budget leaves out what is least often the answer."""
+    settings_first = [c for c in candidates if c[0].code and c[0].code not in LR_CODES]
+    model_facts = (UNFREEZE_ARM, COPIES_ARM)
+    unfrozen = [c for c in settings_first if c[0].name in model_facts]
+    plain = [c for c in candidates if not c[0].code]
+    return (plain[:1] + unfrozen + plain[1:] + [c for c in settings_first if c[0].name not in model_facts]
+            + [c for c in candidates if c[0].code in LR_CODES])
+
+
+def _fit_fall(trace: list) -> float:
+    """The relative fall of the training batches' own loss: the mean of the first ``CHECK_EVERY``
+    batches' losses against the last ``CHECK_EVERY`` (half the trace each when shorter); -inf
+    when it became non-finite."""
+    k = max(1, min(CHECK_EVERY, len(trace) // 2))
+    head, tail = torch.stack(trace[:k]).mean().item(), torch.stack(trace[-k:]).mean().item()
+    return (head - tail) / max(abs(head), 1e-12) if math.isfinite(tail) else -math.inf
 
 
 def _inconclusive(baseline: Arm, arm: Arm) -> bool:

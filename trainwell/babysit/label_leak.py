@@ -169,7 +169,7 @@ def check_label_leak(train, others: dict, *, seed: int = 0) -> list[Finding]:
                 f"{-f['split_score']:.2f} on the {f['split']} rows" for f in found[:LISTED]]
     more = f"; {len(found) - LISTED} more" if len(found) > LISTED else ""
     return [make("split_mismatch",
-                 f"a feature predicts the training labels far better than the other splits' labels ("
+                 "a feature predicts the training labels far better than the other splits' labels ("
                  + "; ".join(said) + more + f"; a probe of the one column, fitted on other training rows, gap >= "
                  f"{MIN_GAP:.0%}): it holds the training rows' own labels, a leak (a target or mean encoding "
                  f"computed with each row's own label, a feature filled from the label)",
