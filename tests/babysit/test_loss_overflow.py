@@ -36,3 +36,11 @@ def test_non_finite_outputs_stay_a_bad_initial_loss():
     out[3] = math.inf
     found = loss_checks.check_initial_loss(out, t, "other", naive_log_cosh)
     assert [f.code for f in found] == ["bad_initial_loss"] and found[0].severity == "error"
+
+
+def test_a_loss_non_finite_before_training_outranks_the_subset_it_cannot_overfit():
+    from trainwell.babysit.findings import Diagnosis, make
+    out, t = minutes()
+    overflow = loss_checks.check_initial_loss(out, t, "other", naive_log_cosh)[0]
+    subset = make("cannot_overfit_small_subset", "the loss on 32 rows did not fall", severity="error")
+    assert Diagnosis([subset, overflow]).ranked()[0].code == "nonfinite_loss"

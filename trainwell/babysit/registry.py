@@ -807,7 +807,7 @@ CODES = {spec.code: spec for spec in (
         fix="lower the lr about 10x, clip gradients (clip_norm=1.0), check inputs for NaN",
         thresholds=("output_range.REACH",),
         groups=(Group.DIVERGED, Group.OPTIMIZATION),
-        explains=(Group.EPOCH_CURVES,),
+        explains=("cannot_overfit_small_subset", Group.EPOCH_CURVES),   # no subset is fit through a NaN loss
         explains_in_training=(Group.UNIT_STATISTICS,),
         runs=Runs.PER_SAMPLE,
         stops_run=True,
