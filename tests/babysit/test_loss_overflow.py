@@ -44,3 +44,10 @@ def test_a_loss_non_finite_before_training_outranks_the_subset_it_cannot_overfit
     overflow = loss_checks.check_initial_loss(out, t, "other", naive_log_cosh)[0]
     subset = make("cannot_overfit_small_subset", "the loss on 32 rows did not fall", severity="error")
     assert Diagnosis([subset, overflow]).ranked()[0].code == "nonfinite_loss"
+
+
+def test_a_loss_that_overflows_is_not_repaired_by_a_lower_lr():
+    from trainwell.babysit.plans import plan_diverged
+    out, t = minutes()
+    overflow = loss_checks.check_initial_loss(out, t, "other", naive_log_cosh)[0]
+    assert "not the cause" in plan_diverged(overflow, None)       # a reason, not a plan: the user's loss
