@@ -31,10 +31,13 @@ def test_a_loss_that_overflows_on_finite_outputs_and_targets_is_nonfinite_loss()
     assert loss_checks.check_initial_loss(out, t, "other", stable_log_cosh) == []    # the stable form: finite
 
 
-def test_non_finite_outputs_stay_a_bad_initial_loss():
+def test_non_finite_outputs_or_outputs_too_large_for_the_loss_stay_a_bad_initial_loss():
     out, t = minutes()
     out[3] = math.inf
     found = loss_checks.check_initial_loss(out, t, "other", naive_log_cosh)
+    assert [f.code for f in found] == ["bad_initial_loss"] and found[0].severity == "error"
+    huge = torch.full_like(t, 1e20)             # finite, but squared past float32: zeros score finite
+    found = loss_checks.check_initial_loss(huge, t, "mse", F.mse_loss)
     assert [f.code for f in found] == ["bad_initial_loss"] and found[0].severity == "error"
 
 

@@ -303,10 +303,12 @@ def _finite(t) -> bool:
 
 def _loss_overflows(value: float, evidence: dict) -> Finding:
     """``nonfinite_loss`` before the first step: the loss is NaN or inf on the untrained model's finite
-    outputs and finite targets, and no output activation makes it finite (``check_missing_activation``
-    runs first and makes the loss unusable when one does). No output is over-confident and no lr made
-    it so: the loss's own arithmetic fails on errors of this size (``cosh`` or ``exp`` of an error past
-    about 88 overflows float32; a log of 0), so every run of it starts non-finite."""
+    outputs and finite targets, and on the uniform guess too (``_uninformative``: zeros for a
+    regression), and no output activation makes it finite (``check_missing_activation`` runs first and
+    makes the loss unusable when one does). The outputs' size is not the cause (a guess of zeros fails
+    as well; a loss finite there but not on the outputs is their fault, ``bad_initial_loss``) and no lr
+    made it so: the loss's own arithmetic fails on errors of this size (``cosh`` or ``exp`` of an error
+    past about 88 overflows float32; a log of 0), so every run of it starts non-finite."""
     return make("nonfinite_loss",
                 f"the loss is {value} on the untrained model's outputs, which are finite, and finite targets: the "
                 f"loss's own computation overflows on errors of this size (cosh or exp of an error past about 88 "
@@ -323,7 +325,7 @@ def check_initial_loss(out, y, kind: str, loss_fn) -> list[Finding]:
         value = float(loss_fn(out, y))
         expected = float(loss_fn(_uninformative(out, kind), y))
     evidence = {"initial_loss": value, "expected": expected, "loss": kind}
-    if not math.isfinite(value) and _finite(out) and _finite(y):
+    if not math.isfinite(value) and not math.isfinite(expected) and _finite(out) and _finite(y):
         return [_loss_overflows(value, evidence)]
     if not math.isfinite(value):
         return [make("bad_initial_loss", f"the initial loss is {value}", evidence=evidence, severity="error")]

@@ -801,8 +801,9 @@ CODES = {spec.code: spec for spec in (
                  "+-1, a ReLU's 0, a softmax row's 1.0: output_range.check_loss_at_targets), and the loss on the "
                  "untrained outputs (loss_checks.check_initial_loss)",
         threshold="NaN or inf; before training: NaN or inf at the targets while finite on the untrained outputs, "
-                  "or NaN or inf on the untrained outputs while they and the targets are finite and no output "
-                  "activation makes it finite (the loss's own arithmetic overflows)",
+                  "or NaN or inf on the untrained outputs and on a uniform guess (zeros for a regression) while the "
+                  "outputs and the targets are finite and no output activation makes it finite (the loss's own "
+                  "arithmetic overflows)",
         source="notes 004 'cost: NaN almost always means high learning rate'",
         fix="lower the lr about 10x, clip gradients (clip_norm=1.0), check inputs for NaN",
         thresholds=("output_range.REACH",),
