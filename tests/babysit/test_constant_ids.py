@@ -80,3 +80,76 @@ def test_too_few_rows_or_a_model_that_raises_are_quiet_and_the_model_is_left_alo
     assert check_constant_ids(Raises(), standardized(x), y, class_ids=True) == []
     check_constant_ids(model, standardized(x), y, class_ids=True)
     assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items()) and model.training
+
+
+class Codes(nn.Module):
+    """Event codes per step cast to ids and clamped to the table (``x.long().clamp(0, codes - 1)``),
+    embedded, averaged over the steps, linear."""
+
+    def __init__(self, codes=24):
+        super().__init__()
+        torch.manual_seed(0)
+        self.codes, self.emb, self.head = codes, nn.Embedding(codes, 8), nn.Linear(8, 3)
+
+    def forward(self, x):
+        return self.head(self.emb(x.long().clamp(0, self.codes - 1)).mean(1))
+
+
+def code_sequences(n=1500, steps=8, codes=20, seed=0):
+    """Codes 0..codes-1 per step; the class: which of the alert codes 0, 1, 2 appears first (any step)."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randint(3, codes, (n, steps), generator=g)
+    y = torch.randint(0, 3, (n,), generator=g)
+    x[torch.arange(n), torch.randint(0, steps, (n,), generator=g)] = y
+    return x.float(), y
+
+
+def test_codes_standardized_before_a_cast_and_clamp_collapse_to_a_few_ids_and_are_named():
+    x, y = code_sequences()
+    found = check_constant_ids(Codes(), standardized(x), y, class_ids=True)
+    assert len(found) == 1 and found[0].code == "uninformative_inputs" and found[0].severity == "warning"
+    e = found[0].evidence
+    assert e["embedding"] == "emb" and 1 < e["distinct_ids"] <= 6 and e["distinct_values"] == 20
+    assert e["columns"] == list(range(8)) and "only" in found[0].message
+
+
+def test_ids_that_keep_the_codes_a_large_vocabulary_and_bins_filling_their_table_are_quiet():
+    x, y = code_sequences()
+    assert check_constant_ids(Codes(), x, y, class_ids=True) == []                  # one id per code
+    assert check_constant_ids(Codes(codes=1000), x, y, class_ids=True) == []       # 20 of 1000 rows: as the data says
+    ages, bands = members()
+    assert check_constant_ids(Banded(), ages, bands, class_ids=True) == []         # 6 bands of 6 rows, from 1500 ages
+
+
+class Hashed(nn.Module):
+    """The hashing trick on a category column: ``x[:, 0].long() % buckets``, embedded, beside the other columns."""
+
+    def __init__(self, buckets):
+        super().__init__()
+        torch.manual_seed(0)
+        self.buckets, self.emb, self.head = buckets, nn.Embedding(buckets, 8), nn.Linear(8 + 2, 3)
+
+    def forward(self, x):
+        return self.head(torch.cat([self.emb(x[:, 0].long() % self.buckets), x[:, 1:]], 1))
+
+
+def categories(n=1500, seed=0, *, relates=True):
+    """60 categories (column 0), each with its class when ``relates``, else random classes; 2 noise columns."""
+    g = torch.Generator().manual_seed(seed)
+    cat = torch.randint(0, 60, (n,), generator=g)
+    y = torch.randperm(60, generator=g)[cat] % 3 if relates else torch.randint(0, 3, (n,), generator=g)
+    return torch.cat([cat[:, None].float(), torch.randn(n, 2, generator=g)], 1), y
+
+
+def test_codes_hashed_into_far_fewer_buckets_than_they_are_collapse_and_matter():
+    x, y = categories()
+    found = check_constant_ids(Hashed(8), x, y, class_ids=True)       # 60 codes into 8 rows: 8 of 8 rows reached
+    assert len(found) == 1 and found[0].severity == "warning" and found[0].evidence["distinct_ids"] == 8
+    assert found[0].evidence["columns"] == [0] and found[0].evidence["distinct_values"] == 60
+    assert check_constant_ids(Hashed(997), x, y, class_ids=True) == []   # one bucket per code: as the data says
+
+
+def test_a_collapse_of_codes_the_targets_do_not_depend_on_is_info():
+    x, y = categories(relates=False)
+    found = check_constant_ids(Hashed(8), x, y, class_ids=True)
+    assert len(found) == 1 and found[0].severity == "info"

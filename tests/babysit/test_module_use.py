@@ -61,6 +61,27 @@ def test_a_recurrent_module_read_at_its_first_step_never_uses_its_recurrence():
     assert found[0].evidence["modules"] == {"rnn": ["weight_hh_l0"]} and found[0].evidence["kinds"]["rnn"] == "one step"
 
 
+class WholeTrace(nn.Module):
+    """A GRU over a trace given as one step of 16 features (``(N, 1, 16)``, ``input_size=16``), its state read."""
+
+    def __init__(self, layers=1, read=-1):
+        super().__init__()
+        self.rnn, self.read, self.head = nn.GRU(16, 8, num_layers=layers, batch_first=True), read, nn.Linear(8, 3)
+
+    def forward(self, x):
+        return self.head(self.rnn(x.unsqueeze(1))[1][self.read])
+
+
+def test_a_recurrent_module_given_one_step_sequences_leaves_its_recurrence_idle_by_design():
+    g = torch.Generator().manual_seed(0)
+    X, y = torch.randn(64, 16, generator=g), torch.randint(0, 3, (64,), generator=g)
+    torch.manual_seed(0)
+    assert _found(WholeTrace(), X, y) == []         # weight_hh multiplies the zero initial state: nothing to carry
+    torch.manual_seed(0)
+    found = _found(WholeTrace(layers=2, read=0), X, y)   # a stacked layer read below its top: still found
+    assert found[0].evidence["modules"] == {"rnn": ["weight_ih_l1", "bias_ih_l1", "bias_hh_l1"]}
+
+
 def test_one_direction_of_a_bidirectional_module_is_info():
     """``h_n[-1]`` of a bidirectional LSTM is the reverse direction: the forward one never trains, but
     the output still reads the whole sequence (as a unidirectional LSTM would)."""

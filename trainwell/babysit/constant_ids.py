@@ -1,4 +1,5 @@
-"""Ids computed from the inputs that are one value on every row: ``uninformative_inputs``.
+"""Ids computed from the inputs that are one value on every row, or a few values where the inputs
+carry many: ``uninformative_inputs``.
 
 An embedding's ids come from the data (a category column cast to integers) or from the model's own
 code (positions ``torch.arange(L)``, a [CLS] id, an id made from a measured value by
@@ -7,25 +8,39 @@ the inputs but come out as *one value on every row* reads one row of its table: 
 through it reaches the model as a constant. It happens when the values the ids are made from are in
 other units than the code expects: a column standardized by a ``preprocess`` before a
 ``torch.bucketize`` whose edges are in years puts every member in the first band; a clamp or a
-floor division meant for another range does the same.
+floor division meant for another range does the same. The same fault short of one value is a
+*collapse*: a cast that truncates standard scores to -1, 0 and 1 and a clamp that maps them to 0 and 1
+make codes 0-18 one token; a vocabulary or hash table far smaller than the codes it is given, an
+integer division by the wrong base do the like. Its mark: a column the ids are read from carries many
+more distinct values than the ids take (a cast or lookup that keeps the codes gives one id per value),
+and either the ids reach few of the rows the table was built with (the table is sized to the ids the
+code expects) or that column's values are codes, each on several rows (a measured float is one value
+per row, and binning it is a choice). A binning of a measured column that fills its table and an id
+column cast as it is stay quiet. The collapse's harm is what the ids lose (Weinberger et al. 2009:
+the hashing trick costs little only while collisions are rare): the probes read the columns' codes
+one-hot, and the ids one-hot in their place.
 
 Read on the pre-flight's host rows (at most ``first_layer.ROWS``, at least ``first_layer.MIN_ROWS``),
 one eval-mode forward with a pre-hook on every ``nn.Embedding`` and ``nn.EmbeddingBag``:
 
 1. *One id on every row*: a call whose ids have a leading dimension of the rows read and take a
    single value, on an embedding of at least 2 rows (a table of one row is a learned vector by
-   design).
+   design). *Collapsed ids* (inputs that are a table): a column they are read from (step 2)
+   carries at least ``SPREAD`` times as many distinct values as the ids take, and the ids take at
+   most ``TABLE_SHARE`` of the table's rows or that column's values repeat (``REPEATS`` rows a value).
 2. *Computed from the inputs*: the same forward with the inputs scaled by each of ``SCALES`` gives
    other ids (positions, a constant [CLS] id and ids from a buffer do not move). For a table, the
    columns whose scaling alone moves the ids are the ones read.
-3. *What those columns say matters* (the intervention, tables only): ``first_layer``'s probes (a
+3. *What is lost matters* (the intervention, tables only). One id: ``first_layer``'s probes (a
    linear model and nearest neighbours, out of fold) predict the targets better with those columns
    than with them set to their mean, at ``first_layer.ALPHA`` split over the probes
-   (``unmatched_join.block_gain``): then a warning; otherwise, or for inputs that are not a table,
-   ``info``.
+   (``unmatched_join.block_gain``). Collapsed ids: the probes on the columns (codes one-hot) against
+   on the ids one-hot in their place (what the model can tell apart), by ``first_layer.significant_drop``
+   (the kill rule's drop at ``first_layer.ALPHA``). Then a warning; otherwise, or for inputs that
+   are not a table, ``info``.
 
 Quiet for models without an embedding (no forward), a forward that fails (the other checks say so),
-and ids that vary over the rows.
+and ids that vary with the values they are read from.
 """
 from __future__ import annotations
 
@@ -41,6 +56,11 @@ from trainwell.babysit.findings import Finding, make
 SCALES = (100.0, -100.0)   # the inputs scaled: ids computed from them move (a bucketize's edges, a clamp's
                            # range, a rounding are crossed), positions and constant ids do not
 MAX_COLUMNS = 64           # wider tables are not searched column by column for the ones the ids read
+TABLE_SHARE = 0.25         # collapsed ids reach at most a quarter of the table's rows: three in four never read
+SPREAD = 4                 # ... and a column they are read from carries 4x as many distinct values as the ids:
+                           # a cast or lookup that keeps the codes gives one id per value (ratio <= 1)
+REPEATS = 4                # ... or ids of any share, where that column's values are codes: each on 4 rows or
+                           # more on average (a measured float is one value per row)
 LISTED = 5                 # columns named in the message
 
 
@@ -73,8 +93,9 @@ def _moved(calls: list, other: list | None, k: int) -> bool:
 
 def check_constant_ids(model: nn.Module, X, y, *, class_ids: bool, seed: int = 0) -> list[Finding]:
     """``uninformative_inputs`` for an embedding whose ids are computed from the inputs and are one
-    value on every row read (see the module docstring): a warning where the columns they are read
-    from help the probes, else ``info``."""
+    value on every row read, or collapsed to a few ids where the columns they are read from carry many
+    more values (see the module docstring): a warning where what the ids lose tells the probes about
+    the targets, else ``info``."""
     if not any(isinstance(m, (nn.Embedding, nn.EmbeddingBag)) for m in model.modules()):
         return []
     if not torch.is_tensor(X) or not torch.is_floating_point(X) or X.shape[0] < first_layer.MIN_ROWS:
@@ -89,12 +110,32 @@ def check_constant_ids(model: nn.Module, X, y, *, class_ids: bool, seed: int = 0
     scaled = [_ids(work, x * s) for s in SCALES]
     found = []
     for k, (name, size, ids) in enumerate(calls):
-        if size < 2 or ids.dim() == 0 or ids.shape[0] != n or torch.unique(ids).numel() != 1:
+        if size < 2 or ids.dim() == 0 or ids.shape[0] != n:
             continue
+        distinct = torch.unique(ids).numel()
+        if distinct > 1 and (x.dim() != 2 or _spread(x, range(x.shape[1])) < SPREAD * distinct):
+            continue            # ids that vary: a collapse needs a table column of many more values
         if not any(_moved(calls, other, k) for other in scaled):
             continue
-        found.append(_finding(work, x, y, calls, k, class_ids=class_ids, seed=seed))
+        columns = _columns(work, x, calls, k)
+        if distinct == 1:
+            found.append(_constant_finding(x, y, calls[k], columns, class_ids=class_ids, seed=seed))
+        elif _collapsed(x, columns, distinct, size):
+            found.append(_collapse_finding(x, y, calls[k], columns, class_ids=class_ids, seed=seed))
     return found
+
+
+def _spread(x: torch.Tensor, columns) -> int:
+    """The most distinct values any of ``columns`` of the table ``x`` carries (0 for none)."""
+    return max((torch.unique(x[:, j]).numel() for j in columns), default=0)
+
+
+def _collapsed(x: torch.Tensor, columns: list[int], distinct: int, size: int) -> bool:
+    """``distinct`` ids read from ``columns`` are a collapse: a column carries ``SPREAD`` times as many
+    values, and either the ids reach at most ``TABLE_SHARE`` of the table's rows or that column's values
+    are codes (each on ``REPEATS`` rows or more on average: a measured value is nearly one per row)."""
+    spread = _spread(x, columns)
+    return spread >= SPREAD * distinct and (distinct <= TABLE_SHARE * size or spread * REPEATS <= x.shape[0])
 
 
 def _columns(work: nn.Module, x: torch.Tensor, calls: list, k: int) -> list[int]:
@@ -112,38 +153,94 @@ def _columns(work: nn.Module, x: torch.Tensor, calls: list, k: int) -> list[int]
     return read
 
 
-def _finding(work, x, y, calls, k, *, class_ids: bool, seed: int) -> Finding:
-    name, size, ids = calls[k]
+def _as_categories(table: torch.Tensor, columns: list[int]) -> torch.Tensor:
+    """``table`` with each of ``columns`` whose values are codes (each on ``REPEATS`` rows or more on
+    average) one-hot encoded, the other columns first. The probes then read those values as a lookup
+    would, one category each: a code's number says nothing about its class, so a linear probe of the
+    numbers misses what the codes tell."""
+    parts = [table[:, [j for j in range(table.shape[1]) if j not in columns]]]
+    for j in columns:
+        levels, codes = torch.unique(table[:, j], return_inverse=True)
+        parts.append(nn.functional.one_hot(codes, levels.numel()).double() if levels.numel() * REPEATS <= table.shape[0]
+                     else table[:, j:j + 1])
+    return torch.cat(parts, 1)
+
+
+def _targets(x: torch.Tensor, y, class_ids: bool):
+    """The targets of the rows read and whether the probes score them as classes; None without them."""
+    if not torch.is_tensor(y) or y.shape[0] < x.shape[0]:
+        return None, False
+    t = y[:x.shape[0]].cpu()
+    return t, class_ids and t.dim() == 1 and torch.unique(t).numel() >= 2
+
+
+def _ids_finding(message: str, evidence: dict, matters: bool) -> Finding:
+    return make("uninformative_inputs", message, evidence={**evidence, "constant_ids": True},
+                where=evidence["embedding"], severity="warning" if matters else "info",
+                fix="check the values the ids are made from against what the code that makes them expects: "
+                    "their units (a preprocess such as standardize changes them before a torch.bucketize whose "
+                    "edges are in the raw units, or before a cast and clamp of codes: leave those columns out of "
+                    "it, or bin before scaling), the range of a clamp, rounding or integer division, and a "
+                    "vocabulary or hash table smaller than the codes it is given")
+
+
+def _read_from(columns: list[int]) -> str:
+    listed = columns[:LISTED]
+    return f"; they are read from input columns {listed}{' ...' if len(columns) > len(listed) else ''}" if listed else ""
+
+
+def _constant_finding(x, y, call, columns, *, class_ids: bool, seed: int) -> Finding:
+    """One id on every row: the probes with the columns read and with them set to their means."""
+    name, size, ids = call
     value = int(ids.reshape(-1)[0])
-    columns = _columns(work, x, calls, k)
+    t, cls = _targets(x, y, class_ids)
     results = None
-    if columns and torch.is_tensor(y) and y.shape[0] >= x.shape[0]:
-        t = y[:x.shape[0]].cpu()
+    if columns and t is not None:
         block = {"rows": torch.zeros(x.shape[0], dtype=torch.bool), "columns": columns,
                  "values": x[:, columns].double().mean(0).tolist()}
-        table = x.detach().double().cpu()
-        cls = class_ids and t.dim() == 1 and torch.unique(t).numel() >= 2
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            results = unmatched_join.block_gain(table, t, block, class_ids=cls, seed=seed)
+            results = unmatched_join.block_gain(x.detach().double().cpu(), t, block, class_ids=cls, seed=seed)
     matters = bool(results) and any(r["p"] < first_layer.ALPHA / len(results) for r in results)
-    listed = columns[:LISTED]
     said = (f"the embedding {name} ({size} rows) is given id {value} on every one of the {x.shape[0]} rows read, "
             f"though its ids are computed from the inputs (scaling them by {' or '.join(f'{s:g}' for s in SCALES)} "
-            f"moves the ids)")
-    if listed:
-        said += f"; they are read from input columns {listed}{' ...' if len(columns) > len(listed) else ''}"
+            f"moves the ids)") + _read_from(columns)
     if results:
         scores = "; ".join(f"{r['probe']} {r['with']:.3g} with them, {r['without']:.3g} without" for r in results)
         said += (f", and those columns {'tell' if matters else 'do not measurably tell'} the probes about the "
                  f"targets ({'accuracy' if class_ids else 'squared error'}: {scores})")
-    said += (": only one row of its table is read, and what the inputs say through it reaches the model as a "
-             "constant")
-    return make("uninformative_inputs", said,
-                evidence={"embedding": name, "num_embeddings": size, "id": value, "rows": int(x.shape[0]),
-                          "columns": columns, "probes": results, "constant_ids": True},
-                where=name, severity="warning" if matters else "info",
-                fix="check the values the ids are made from against what the code that makes them expects: "
-                    "their units (a preprocess such as standardize changes them before a torch.bucketize whose "
-                    "edges are in the raw units: leave those columns out of it, or bin before scaling), and "
-                    "the range of a clamp, rounding or integer division")
+    said += ": only one row of its table is read, and what the inputs say through it reaches the model as a constant"
+    return _ids_finding(said, {"embedding": name, "num_embeddings": size, "id": value, "rows": int(x.shape[0]),
+                               "columns": columns, "probes": results}, matters)
+
+
+def _collapse_finding(x, y, call, columns, *, class_ids: bool, seed: int) -> Finding:
+    """A few ids where the columns carry many values: the probes with the columns read (one-hot where they
+    are codes) and with the ids one-hot in their place (what the model can see through the lookup),
+    judged by ``first_layer.significant_drop`` (the kill rule's drop at ``first_layer.ALPHA``)."""
+    name, size, ids = call
+    values, spread = torch.unique(ids), _spread(x, columns)
+    t, cls = _targets(x, y, class_ids)
+    results, drop = None, None
+    if t is not None:
+        table = x.detach().double().cpu()
+        kept = table[:, [j for j in range(table.shape[1]) if j not in columns]]
+        _, codes = torch.unique(ids.cpu(), return_inverse=True)
+        seen = torch.cat([kept, nn.functional.one_hot(codes, values.numel()).double().reshape(x.shape[0], -1)], 1)
+        results = first_layer.probe_drop(_as_categories(table, columns), [seen], t, class_ids=cls, seed=seed)
+        drop = first_layer.significant_drop(results, cls)
+    said = (f"the embedding {name} ({size} rows) is given only {values.numel()} distinct ids "
+            f"({', '.join(str(int(v)) for v in values[:LISTED])}{' ...' if values.numel() > LISTED else ''}) on the "
+            f"{x.shape[0]} rows read, where an input column they are read from carries {spread} distinct values, "
+            f"and its ids are computed from the inputs (scaling them by {' or '.join(f'{s:g}' for s in SCALES)} "
+            f"moves the ids)") + _read_from(columns)
+    if results:
+        scores = "; ".join(f"{r['probe']} {r['raw']:.3g} from the values, {r['layers']:.3g} through the ids"
+                           for r in results)
+        said += (f"; the probes {'lose' if drop else 'do not measurably lose'} what the targets depend on through "
+                 f"the ids ({'accuracy' if cls else 'squared error'}: {scores})")
+    said += ": values the inputs tell apart reach the model as one id"
+    return _ids_finding(said, {"embedding": name, "num_embeddings": size, "id": int(values[0]),
+                               "rows": int(x.shape[0]), "distinct_ids": int(values.numel()),
+                               "distinct_values": spread, "columns": columns, "probes": results},
+                        drop is not None)

@@ -297,12 +297,36 @@ def _rows_summed(out, y, loss_fn, kind: str, expected: float) -> float:
     return max(1.0, (twice / expected - 1.0) * out.shape[0]) if math.isfinite(twice) else 1.0
 
 
+def _finite(t) -> bool:
+    return not torch.is_tensor(t) or not torch.is_floating_point(t) or bool(torch.isfinite(t).all())
+
+
+def _loss_overflows(value: float, evidence: dict) -> Finding:
+    """``nonfinite_loss`` before the first step: the loss is NaN or inf on the untrained model's finite
+    outputs and finite targets, and on the uniform guess too (``_uninformative``: zeros for a
+    regression), and no output activation makes it finite (``check_missing_activation`` runs first and
+    makes the loss unusable when one does). The outputs' size is not the cause (a guess of zeros fails
+    as well; a loss finite there but not on the outputs is their fault, ``bad_initial_loss``) and no lr
+    made it so: the loss's own arithmetic fails on errors of this size (``cosh`` or ``exp`` of an error
+    past about 88 overflows float32; a log of 0), so every run of it starts non-finite."""
+    return make("nonfinite_loss",
+                f"the loss is {value} on the untrained model's outputs, which are finite, and finite targets: the "
+                f"loss's own computation overflows on errors of this size (cosh or exp of an error past about 88 "
+                f"is inf in float32; a log of 0), so training starts non-finite whatever the lr or the init",
+                evidence={**evidence, "overflows": True},
+                fix="write the loss in a stable form (log-cosh as |e| + softplus(-2|e|) - log 2, torch.logsumexp "
+                    "for a log of summed exps, the *_with_logits losses), or standardize the targets so the "
+                    "errors stay small")
+
+
 def check_initial_loss(out, y, kind: str, loss_fn) -> list[Finding]:
     """Notes 004: the untrained loss should be that of a uniform guess (ln C = 2.3026 for C=10)."""
     with torch.no_grad():
         value = float(loss_fn(out, y))
         expected = float(loss_fn(_uninformative(out, kind), y))
     evidence = {"initial_loss": value, "expected": expected, "loss": kind}
+    if not math.isfinite(value) and not math.isfinite(expected) and _finite(out) and _finite(y):
+        return [_loss_overflows(value, evidence)]
     if not math.isfinite(value):
         return [make("bad_initial_loss", f"the initial loss is {value}", evidence=evidence, severity="error")]
     if not math.isfinite(expected):     # the loss is undefined at the uniform guess: no reference

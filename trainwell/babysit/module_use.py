@@ -11,7 +11,9 @@ to the loss (notes 001), so those parameters keep their initial values for the w
 ``frozen_parameters`` the output does not move when they move either, so nothing about the output
 looks wrong: the model that trains is a shallower or narrower one than the one declared, usually
 because of a read-out index. A module the forward never calls (a leftover definition, a head built
-for later) puts nothing in the graph and is quiet; so is one called under ``torch.no_grad``.
+for later) puts nothing in the graph and is quiet; so is one called under ``torch.no_grad``, and the
+recurrent weights of a recurrent module given one-step sequences (they multiply the zero initial state:
+a layer over a whole trace given as one step reads every value it is given).
 
 The check, on the untrained model: one training-mode forward and loss on ``cut_gradient.ROWS`` rows and
 the loss's gradient for every trainable parameter; the same after every parameter is moved by ``NUDGE``
@@ -96,6 +98,7 @@ def _grads(work: nn.Module, x, y, loss_fn):
     ``work.modules()``), or None where it raises or nothing can be differentiated."""
     called: dict = {}
     fed: dict = {}
+    steps: dict = {}
     owners = [m for m in work.modules() if _own(m)]
     rows = x.shape[0] if torch.is_tensor(x) and x.dim() else 0
 
@@ -106,6 +109,8 @@ def _grads(work: nn.Module, x, y, loss_fn):
         live = not floats or any(bool((a != 0).any()) for a in floats)
         called[module] = called.get(module, False) or (torch.is_grad_enabled() and live)
         fed[module] = fed.get(module, False) or reads_rows(args, rows)
+        if isinstance(module, nn.RNNBase):
+            steps[module] = max(steps.get(module, 0), _sequence_steps(module, args))
 
     results: dict = {}
 
@@ -132,7 +137,26 @@ def _grads(work: nn.Module, x, y, loss_fn):
     on_way = {m for (m, _), g in zip(kept, grads[len(params):]) if g is not None}
     dropped = {m for m in owners if called.get(m) and m not in on_way}
     return out, called, [g is not None and bool((g != 0).any()) for g in grads[:len(params)]], dropped, \
-        {m for m in owners if fed.get(m)}
+        {m for m in owners if fed.get(m)}, steps
+
+
+def _sequence_steps(m: nn.RNNBase, args) -> int:
+    """The steps of the sequence a recurrent module is called on (its time axis: 1 with ``batch_first``
+    for a batch, 0 for one unbatched sequence); 0 where unknown (a PackedSequence)."""
+    x = args[0] if args else None
+    if not torch.is_tensor(x) or x.dim() < 2:
+        return 0
+    return int(x.shape[1] if m.batch_first and x.dim() == 3 else x.shape[0])
+
+
+def _recurrence_idle_by_design(m: nn.Module, idle: list, steps: dict) -> list:
+    """``idle`` less the recurrent weights (``weight_hh_*``) of a recurrent module called only on
+    one-step sequences: they multiply the zero initial state, so no step carries anything through them
+    (a layer over a whole trace given as one step of many features reads every value it is given; reading
+    one step of a longer sequence, ``out[:, 0]``, stays a finding)."""
+    if not isinstance(m, nn.RNNBase) or steps.get(m) != 1:
+        return idle
+    return [n for n in idle if not n.startswith("weight_hh")]
 
 
 def nudged(model: nn.Module, seed: int) -> nn.Module:
@@ -183,7 +207,7 @@ def _idle_in_called(work: nn.Module, x, y, loss_fn, seed: int) -> list | None:
     first = _grads(work, x, y, loss_fn)
     if first is None:
         return None
-    out, called, flags, dropped, fed = first
+    out, called, flags, dropped, fed, steps = first
     if not any(flags):
         return []               # nothing reaches the loss: cut_gradient's case (a loss rebuilt from numpy)
     other = nudged(work, seed)
@@ -205,6 +229,7 @@ def _idle_in_called(work: nn.Module, x, y, loss_fn, seed: int) -> list | None:
         if not own or not called.get(m):
             continue
         idle = [n for n, q in own.items() if not reached[id(q)] and not again[id(q)]]
+        idle = _recurrence_idle_by_design(m, idle, steps)
         if not idle:
             continue
         part = len(idle) < len(own)

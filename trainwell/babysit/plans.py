@@ -134,6 +134,8 @@ def plan_diverged(f, ctx):
         return "the batch itself holds NaN/inf: drop or impute those rows (the lr is not the cause)"
     if "loss_at_targets" in f.evidence:
         return "the loss itself is NaN at the targets (output_range.check_loss_at_targets): the lr is not the cause"
+    if f.evidence.get("overflows"):
+        return "the loss overflows on the untrained outputs (loss_checks.check_initial_loss): the lr is not the cause"
     noise = gradient_noise(f, ctx) if not ctx.diverged_before else None
     if noise is not None:
         # the configured noise is a cause of large steps that the lr does not own: an lr cut shrinks it

@@ -309,10 +309,12 @@ CODES = {spec.code: spec for spec in (
                  "; (a warning) a join that missed most rows (unmatched_join.check_unmatched_join): a filled "
                  "block's share of the rows, and the probes' out-of-fold scores on the rows it did not fill with "
                  "the block's columns and with them set to their fill values"
-                 "; (a warning) ids computed from the inputs that are one value on every row "
+                 "; (a warning) ids computed from the inputs that are one value on every row, or a few where the "
+                 "columns they are read from carry many more values "
                  "(constant_ids.check_constant_ids): each embedding call's ids over the rows read, the same "
-                 "forward with the inputs scaled by 100 and -100, and the probes' out-of-fold scores with the "
-                 "columns the ids are read from and with them set to their means"
+                 "forward with the inputs scaled by 100 and -100, the distinct values of the columns the ids are "
+                 "read from, and the probes' scores with those columns and with them set to their means (one id) or "
+                 "with the columns' codes one-hot and with the ids one-hot in their place (a few ids)"
                  "; (a warning) a model blind to a difference the targets show (blind_model.check_blind_model): the "
                  "untrained model's output with two input slices along dim 1 swapped, one's sign flipped or dim 1 reversed, and the "
                  "probes' out-of-fold scores on the rows as given and on their canonical form under it (a maximal invariant)"
@@ -382,7 +384,7 @@ CODES = {spec.code: spec for spec in (
                     "row_scale.MIN_FEATURES", "row_scale.TAIL", "row_scale.SPREAD", "row_scale.DEVIATION_FLOOR",
                     "row_scale.ENTRIES",
                     "unmatched_join.MAJORITY", "unmatched_join.FOLDS", "unmatched_join.GAIN_ALPHA",
-                    "constant_ids.MAX_COLUMNS",
+                    "constant_ids.MAX_COLUMNS", "constant_ids.TABLE_SHARE", "constant_ids.SPREAD", "constant_ids.REPEATS",
                     "blind_model.ROWS", "blind_model.SCREEN_ROWS", "blind_model.SILENT", "blind_model.MAX_SLOTS",
                     "blind_model.MIN_CHANGED", "blind_model.MIN_SIGNED", "blind_model.MIN_REVERSED", "blind_model.MAX_TESTED", "blind_model.SORT_KEYS",
                     "duplicate_inputs.ROWS", "duplicate_inputs.MIN_ROWS", "duplicate_inputs.MAX_SLICES", "duplicate_inputs.MAX_VALUES",
@@ -796,13 +798,17 @@ CODES = {spec.code: spec for spec in (
         "nonfinite_loss", "training", "error",
         measures="the training loss on every step (a device-side flag, read when sampled); before training, the "
                  "loss at the targets as a confident model's float32 outputs reach them (a sigmoid's 1, tanh's "
-                 "+-1, a ReLU's 0, a softmax row's 1.0: output_range.check_loss_at_targets)",
-        threshold="NaN or inf; before training: NaN or inf at the targets while finite on the untrained outputs",
+                 "+-1, a ReLU's 0, a softmax row's 1.0: output_range.check_loss_at_targets), and the loss on the "
+                 "untrained outputs (loss_checks.check_initial_loss)",
+        threshold="NaN or inf; before training: NaN or inf at the targets while finite on the untrained outputs, "
+                  "or NaN or inf on the untrained outputs and on a uniform guess (zeros for a regression) while the "
+                  "outputs and the targets are finite and no output activation makes it finite (the loss's own "
+                  "arithmetic overflows)",
         source="notes 004 'cost: NaN almost always means high learning rate'",
         fix="lower the lr about 10x, clip gradients (clip_norm=1.0), check inputs for NaN",
         thresholds=("output_range.REACH",),
         groups=(Group.DIVERGED, Group.OPTIMIZATION),
-        explains=(Group.EPOCH_CURVES,),
+        explains=("cannot_overfit_small_subset", Group.EPOCH_CURVES),   # no subset is fit through a NaN loss
         explains_in_training=(Group.UNIT_STATISTICS,),
         runs=Runs.PER_SAMPLE,
         stops_run=True,
