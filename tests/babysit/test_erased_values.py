@@ -137,3 +137,16 @@ def test_a_real_repeated_reading_whose_targets_follow_it_and_a_zero_at_the_end_s
     X = np.column_stack([change, rain, rng.normal(0, 1, n)])
     y = 2.0 * change - 3.0 * (rain > 0) + rng.normal(0, 1, n)             # dry days unlike drizzle: an end
     assert ev.check_erased_values(torch.tensor(_standardized(X)), torch.tensor(y)) == []
+
+
+def test_missing_readings_imputed_with_the_median_stay_quiet_where_the_same_rows_filled_off_center_are_found():
+    X, gas = _heating_days(1500, 7)
+    missing = X[:, 0] < np.quantile(X[:, 0], 0.1)        # the coldest tenth missing: being missing says something
+    y = torch.tensor((gas - gas.mean()) / gas.std())
+    imputed = X.copy()
+    imputed[missing, 0] = np.median(X[~missing, 0])
+    assert ev.check_erased_values(torch.tensor(_standardized(imputed)), y) == []
+    filled = X.copy()
+    filled[missing, 0] = np.quantile(X[~missing, 0], 0.3)   # one value inside the readings, off their center
+    found = ev.check_erased_values(torch.tensor(_standardized(filled)), y)
+    assert [f.evidence["columns"] for f in found] == [[0]]

@@ -41,6 +41,11 @@ compared with as many of the column's other rows nearest to it: per target colum
 one-hot columns), the difference of the two means in units of the target's std at least
 ``split_checks.SHIFT`` (Cohen's d 0.5) and ``split_checks.SHIFT_Z`` standard errors (Welch). A real
 "no change" between ups and downs passes this test where its targets are continuous in the reading.
+Missing readings imputed with the column's median or mean (scikit-learn's ``SimpleImputer``, the usual
+handling) are a fill too, and where being missing says something their targets differ as well; that
+fill sits at the other rows' center (``imputed_center``: within ``CENTER_ERRORS`` standard errors of
+their median or mean), where an erasure's value lies wherever its transform put the fill: a value at
+the center is left to the imputation it looks like.
 
 What stays quiet by construction: zero-inflated counts and amounts (mass at an end), gated
 quantities, clipping and top-coding (the mass at an end), categories and flags (few distinct values),
@@ -75,6 +80,8 @@ NESTED = 0.99             # a pad: >= 99 % of the smaller of two adjacent column
 LIMIT_FACTOR = 1e-3       # values of magnitude >= 1e-3 x the dtype's largest finite number: no measurement ...
 MEASURABLE = 1e30         # ... where that lies beyond any reading (Avogadro's number is 6e23); a narrower format
                           # (float16: 65504) holds real readings there, and only its largest value itself is a fill
+CENTER_ERRORS = 3.0       # an imputed center: within 3 standard errors of the other rows' median or mean
+MEDIAN_ERROR = 1.2533     # the median's standard error in sigma / sqrt(n) (sqrt(pi / 2), a normal sample)
 LISTED = 5                # the columns named in a message
 
 
@@ -176,8 +183,20 @@ def placed_mass(x: torch.Tensor, j: int, t: torch.Tensor | None) -> dict | None:
         return mass
     if mass["sides"] < MIN_DISTINCT:        # an end of the range, or next to it: a real "none" (module docstring)
         return None
+    if imputed_center(column[finite], mass["value"]):
+        return None
     moved = displaced(column[finite], mass["value"], t[finite])
     return {**mass, "displaced": moved} if moved is not None else None
+
+
+def imputed_center(column: torch.Tensor, value: float) -> bool:
+    """``value`` lies at the median or the mean of ``column``'s other rows, within ``CENTER_ERRORS`` standard
+    errors of each (1.2533 sigma / sqrt(n) for the median, sigma / sqrt(n) for the mean: an imputer fitted
+    on other rows of the same data): missing readings imputed with the column's center (module docstring)."""
+    others = column[column != value]
+    sigma, n = float(others.std()), others.shape[0]
+    return (abs(value - float(others.median())) <= CENTER_ERRORS * MEDIAN_ERROR * sigma / n ** 0.5
+            or abs(value - float(others.mean())) <= CENTER_ERRORS * sigma / n ** 0.5)
 
 
 def check_erased_values(X, y=None, *, class_ids: bool = False) -> list[Finding]:
