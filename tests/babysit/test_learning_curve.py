@@ -56,3 +56,10 @@ def test_a_regression_with_too_few_rows_is_read_by_its_squared_error():
     X, y = torch.tensor(X, dtype=torch.float32), torch.tensor(y, dtype=torch.float32)
     found = lc.check_learning_curve((X[:30], y[:30]), {"validation": (X[30:], y[30:])})
     assert [f.code for f in found] == ["overfitting"] and "squared error" in found[0].message
+
+
+def test_few_rows_of_one_class_are_not_judged():
+    X, _ = _rings(1000, 4)
+    y = torch.zeros(1000, dtype=torch.long)
+    y[-1] = 1                                    # one row of a second class: the 12 rows fitted hold one class
+    assert lc.curve_points(X, y, 12, class_ids=True) is None

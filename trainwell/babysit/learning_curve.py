@@ -57,6 +57,8 @@ def curve_points(X: torch.Tensor, y: torch.Tensor, rows: int, *, class_ids: bool
     if not class_ids and target.shape[-1] == 1:
         target = target[:, 0]
     scored = target[rest:]
+    if class_ids and np.unique(target[:rows]).size < 2:     # one class among the few rows: no probe to fit
+        return None
     best, scores = {}, {}
     for side, count in (("raw", rest), ("layers", rows)):
         for probe in ("linear", "neighbours"):
