@@ -236,7 +236,7 @@ def check_erased_values(X, y=None, *, class_ids: bool = False) -> list[Finding]:
                          for m in masses[:LISTED])
         found.append(make(
             "uninformative_inputs",
-            f"input column{'s hold' if len(masses) > 1 else ' holds'} one value among their readings in "
+            f"input column{'s hold' if len(masses) > 1 else ' holds'} one value among {'their' if len(masses) > 1 else 'its'} readings in "
             f"{'a large share of the rows' if 'displaced' not in first else 'many rows'} ({said}"
             f"{' ...' if len(masses) > LISTED else ''}): column {first['column']}'s other rows are "
             f"continuous on both sides of it ({100 * first['below']:.0f}% below, {100 * first['above']:.0f}% above, "
