@@ -18,10 +18,10 @@ the rest (at least ``MIN_GROWTH`` x as many), and scored on the same held-out ro
 its better probe (the curve of the data is the envelope of its learners': a nearest-neighbour probe
 alone needs many rows where a linear one learns an easy relation from a few). A finding when the
 larger fit beats the training split's size by the kill rule (``first_layer.MIN_DROP`` of accuracy,
-``first_layer.LOSS_RATIO`` of squared error) and significantly (``first_layer.significant_drop``: paired
-tests at ``first_layer.ALPHA`` split over the probes). Run only where a split has more rows than the
-training split (``split_checks``' sizes) and the pooled rows hold at least ``MIN_GROWTH`` x the
-training split's rows beyond their held-out part (no curve to read otherwise), on at most
+``first_layer.LOSS_RATIO`` of squared error) and significantly (``first_layer.significant_drop``: a
+paired test at ``first_layer.ALPHA``). ``split_checks`` runs it where its sizes' check warns (a split with
+more than 1 / ``split_checks.SMALL_TRAIN`` x the training rows); it reads a curve only where the pooled
+rows hold at least ``MIN_GROWTH`` x the training split's rows beyond their held-out part, on at most
 ``first_layer.ROWS`` of them, on the host.
 """
 from __future__ import annotations

@@ -981,7 +981,7 @@ CODES = {spec.code: spec for spec in (
         "overfitting", "training", "warning",
         measures="train accuracy - validation accuracy (or val/train loss), with the validation loss rising "
                  "from its best; before training, a prediction (learning_curve.py): where a validation or test "
-                 "split has more rows than training, the evaluated splits' own learning curve, the better of a "
+                 "split has more than twice the training rows, the evaluated splits' own learning curve, the better of a "
                  "linear and a nearest-neighbour probe fitted on the training split's size and on all their rows "
                  "beyond a held-out third",
         threshold="on two consecutive epochs: gap > 0.10 and val loss >= 1.2x its minimum, gap > 0.20, or gap"
