@@ -99,3 +99,54 @@ def test_readings_in_half_precision_are_no_float_limit_but_its_largest_value_is(
         X[::25, 2] = np.nan_to_num(np.float16(1.0) / np.float16(0.0))
     found = ev.check_erased_values(torch.tensor(X))
     assert [f.evidence["columns"] for f in found] == [[2]] and found[0].evidence["huge"][0]["rows"] == 20
+
+
+def _heating_days(n, seed):
+    """Days of a signed temperature (C) and two other readings; the gas used falls with the temperature."""
+    rng = np.random.default_rng(seed)
+    temperature = rng.normal(8.0, 6.0, n)
+    X = np.column_stack([temperature, rng.normal(0, 1, n), rng.gamma(2.0, 1.0, n)])
+    gas = 20.0 - temperature + 0.5 * X[:, 1] + rng.normal(0, 1.5, n)
+    return X, gas
+
+
+def test_a_log1p_of_a_signed_column_filled_on_a_tenth_of_the_rows_is_found_by_its_targets():
+    X, gas = _heating_days(1500, 5)
+    broken = X.copy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        broken[:, 0] = np.nan_to_num(np.log1p(broken[:, 0]), nan=0.0, neginf=0.0)
+    share = float((X[:, 0] <= -1).mean())
+    assert 0.05 < share < ev.MASS_SHARE                 # too small a share for the column alone
+    x, y = torch.tensor(_standardized(broken)), torch.tensor((gas - gas.mean()) / gas.std())
+    assert ev.check_erased_values(x) == []
+    found = ev.check_erased_values(x, y)
+    assert [f.evidence["columns"] for f in found] == [[0]]
+    moved = found[0].evidence["masses"][0]["displaced"]
+    assert moved["value_mean"] > moved["near_mean"]     # the coldest days read as days at 0 C use more gas
+    assert "not like the rows next to the value" in found[0].message
+    # as classes (low, normal, peak use: the top tenth, days colder than about 0 C): found through the one-hot columns
+    classes = torch.tensor(np.digitize(gas, np.quantile(gas, [0.5, 0.9])))
+    assert [f.evidence["columns"] for f in ev.check_erased_values(x, classes, class_ids=True)] == [[0]]
+
+
+def test_a_real_repeated_reading_whose_targets_follow_it_and_a_zero_at_the_end_stay_quiet():
+    rng = np.random.default_rng(6)
+    n = 1500
+    change = np.where(rng.random(n) < 0.12, 0.0, rng.normal(0, 1, n))     # "no change" between ups and downs
+    rain = np.where(rng.random(n) < 0.15, 0.0, rng.gamma(2.0, 1.0, n))    # dry days: the end of the range
+    X = np.column_stack([change, rain, rng.normal(0, 1, n)])
+    y = 2.0 * change - 3.0 * (rain > 0) + rng.normal(0, 1, n)             # dry days unlike drizzle: an end
+    assert ev.check_erased_values(torch.tensor(_standardized(X)), torch.tensor(y)) == []
+
+
+def test_missing_readings_imputed_with_the_median_stay_quiet_where_the_same_rows_filled_off_center_are_found():
+    X, gas = _heating_days(1500, 7)
+    missing = X[:, 0] < np.quantile(X[:, 0], 0.1)        # the coldest tenth missing: being missing says something
+    y = torch.tensor((gas - gas.mean()) / gas.std())
+    imputed = X.copy()
+    imputed[missing, 0] = np.median(X[~missing, 0])
+    assert ev.check_erased_values(torch.tensor(_standardized(imputed)), y) == []
+    filled = X.copy()
+    filled[missing, 0] = np.quantile(X[~missing, 0], 0.3)   # one value inside the readings, off their center
+    found = ev.check_erased_values(torch.tensor(_standardized(filled)), y)
+    assert [f.evidence["columns"] for f in found] == [[0]]

@@ -28,6 +28,25 @@ within the larger, to ``NESTED`` of its rows) is a pad (``padded``), not an eras
 erases each column on the rows of its own values, and two independent columns below their means
 share about the product of their shares.
 
+**A smaller share, where the targets say so** (``displaced``). A fill over the readings of a narrow
+part of the range (``np.log1p`` of the days below -1 C, a ratio over the few rows whose denominator
+crossed 0) writes the value over fewer rows than ``MASS_SHARE``, and a share alone cannot tell those
+from a real reading that repeats. The targets can: the expected target moves smoothly with a
+reading, so the rows that really hold the value have targets like the rows whose readings lie next
+to it, while the rows a fill moved there came from elsewhere in the range and keep their own
+targets. From ``value_codes.MIN_SHARE`` of the rows (mark 2 as above; mark 3 as the range going on
+past the value on both sides, at least ``value_codes.MIN_DISTINCT`` distinct readings each: a fill
+over the readings near one end of the range leaves few rows beyond it), the value's rows are
+compared with as many of the column's other rows nearest to it: per target column (per class, as
+one-hot columns), the difference of the two means in units of the target's std at least
+``split_checks.SHIFT`` (Cohen's d 0.5) and ``split_checks.SHIFT_Z`` standard errors (Welch). A real
+"no change" between ups and downs passes this test where its targets are continuous in the reading.
+Missing readings imputed with the column's median or mean (scikit-learn's ``SimpleImputer``, the usual
+handling) are a fill too, and where being missing says something their targets differ as well; that
+fill sits at the other rows' center (``imputed_center``: within ``CENTER_ERRORS`` standard errors of
+their median or mean), where an erasure's value lies wherever its transform put the fill: a value at
+the center is left to the imputation it looks like.
+
 What stays quiet by construction: zero-inflated counts and amounts (mass at an end), gated
 quantities, clipping and top-coding (the mass at an end), categories and flags (few distinct values),
 a missing-value code beyond the readings (``value_codes``' own). What it cannot tell apart: a real
@@ -49,7 +68,8 @@ from __future__ import annotations
 import torch
 
 from trainwell.babysit.findings import Finding, make
-from trainwell.babysit.value_codes import MIN_DISTINCT, MIN_ROWS, ROWS
+from trainwell.babysit.split_checks import SHIFT, SHIFT_Z
+from trainwell.babysit.value_codes import MIN_DISTINCT, MIN_ROWS, MIN_SHARE, ROWS
 
 MASS_SHARE = 0.25         # one exact value in >= a quarter of the rows: a large share of the readings gone (a
                           # continuous reading repeats by chance in ~1/N of them; value_codes' codes start at 1 %)
@@ -60,19 +80,23 @@ NESTED = 0.99             # a pad: >= 99 % of the smaller of two adjacent column
 LIMIT_FACTOR = 1e-3       # values of magnitude >= 1e-3 x the dtype's largest finite number: no measurement ...
 MEASURABLE = 1e30         # ... where that lies beyond any reading (Avogadro's number is 6e23); a narrower format
                           # (float16: 65504) holds real readings there, and only its largest value itself is a fill
+CENTER_ERRORS = 3.0       # an imputed center: within 3 standard errors of the other rows' median or mean
+MEDIAN_ERROR = 1.2533     # the median's standard error in sigma / sqrt(n) (sqrt(pi / 2), a normal sample)
 LISTED = 5                # the columns named in a message
 
 
-def interior_mass(column: torch.Tensor) -> dict | None:
-    """The three marks of an erasure (module docstring) on one column's finite values (float64):
-    ``{"value", "share", "below", "above", "distinct"}``, or None where any is missing."""
+def interior_mass(column: torch.Tensor, *, min_share: float = MASS_SHARE, min_side: float = MIN_SIDE) -> dict | None:
+    """The three marks of an erasure (module docstring) on one column's finite values (float64), the
+    value's share at least ``min_share``, at least ``min_side`` of the other rows on each side:
+    ``{"value", "share", "below", "above", "distinct", "sides"}`` (``sides``: the fewer distinct values
+    of the two sides), or None where any is missing."""
     n = column.shape[0]
     if n < MIN_ROWS:
         return None
     values, counts = torch.unique(column, return_counts=True)
     top = int(torch.argmax(counts))
     share = float(counts[top]) / n
-    if share < MASS_SHARE:
+    if share < min_share:
         return None
     value = float(values[top])
     others = column[column != value]
@@ -80,9 +104,42 @@ def interior_mass(column: torch.Tensor) -> dict | None:
     if distinct < MIN_DISTINCT or distinct < CONTINUOUS * others.shape[0]:
         return None
     below, above = float((others < value).double().mean()), float((others > value).double().mean())
-    if min(below, above) < MIN_SIDE:
+    if min(below, above) < min_side:
         return None
-    return {"value": value, "share": share, "below": below, "above": above, "distinct": distinct}
+    sides = min(top, int(values.numel()) - 1 - top)
+    return {"value": value, "share": share, "below": below, "above": above, "distinct": distinct, "sides": sides}
+
+
+def target_columns(y: torch.Tensor, *, class_ids: bool) -> torch.Tensor | None:
+    """The targets as float64 columns (class ids one-hot), or None when they are neither one column
+    of values nor one class id per row."""
+    if class_ids and y.ndim == 1 and not torch.is_floating_point(y):
+        return torch.nn.functional.one_hot(y.long() - int(y.min())).double()
+    if not class_ids and torch.is_floating_point(y) and y.reshape(y.shape[0], -1).shape[1] == 1:
+        return y.reshape(-1, 1).double()
+    return None
+
+
+def displaced(column: torch.Tensor, value: float, t: torch.Tensor) -> dict | None:
+    """The targets ``t`` (float64 columns) of ``column``'s rows holding ``value`` against as many of its
+    other rows nearest the value (module docstring): ``{"shift", "z", "target", "rows"}`` of the target
+    column that moved most (in its std), when it moved at least ``SHIFT`` and ``SHIFT_Z`` standard errors;
+    else None. ``column`` and ``t`` hold finite rows only."""
+    at = column == value
+    k = int(at.sum())
+    distance = (column - value).abs().masked_fill(at, float("inf"))
+    near = torch.argsort(distance)[:k]
+    a, b = t[at], t[near]
+    spread = t.std(dim=0).clamp_min(1e-12)
+    error = (a.var(dim=0) / k + b.var(dim=0) / k).sqrt().clamp_min(1e-12)
+    difference = a.mean(dim=0) - b.mean(dim=0)
+    shift, z = difference.abs() / spread, difference.abs() / error
+    moved = (shift >= SHIFT) & (z >= SHIFT_Z)
+    if not bool(moved.any()):
+        return None
+    j = int(torch.argmax(torch.where(moved, shift, torch.zeros_like(shift))))
+    return {"shift": float(shift[j]), "z": float(z[j]), "target": j, "rows": k,
+            "value_mean": float(a[:, j].mean()), "near_mean": float(b[:, j].mean())}
 
 
 def padded(x: torch.Tensor, column: int, value: float) -> bool:
@@ -111,13 +168,47 @@ def huge_values(x: torch.Tensor, dtype: torch.dtype) -> list[dict]:
             for j in torch.nonzero(huge.any(dim=0)).flatten().tolist()]
 
 
-def check_erased_values(X) -> list[Finding]:
+def placed_mass(x: torch.Tensor, j: int, t: torch.Tensor | None) -> dict | None:
+    """Column ``j`` of ``x``'s erasure (``interior_mass``, not ``padded``): from ``MASS_SHARE`` of the
+    rows with ``MIN_SIDE`` on each side on the column alone; from ``MIN_SHARE`` with ``MIN_DISTINCT``
+    distinct readings on each side where the targets ``t`` (``target_columns``) of the value's rows are
+    ``displaced`` (its entry ``"displaced"``); None where neither holds."""
+    column = x[:, j]
+    finite = torch.isfinite(column) & (torch.isfinite(t).all(dim=1) if t is not None else True)
+    mass = interior_mass(column[finite], min_share=MIN_SHARE if t is not None else MASS_SHARE,
+                         min_side=MIN_SIDE if t is None else 0.0)
+    if mass is None or padded(x, j, mass["value"]):
+        return None
+    if mass["share"] >= MASS_SHARE and min(mass["below"], mass["above"]) >= MIN_SIDE:
+        return mass
+    if mass["sides"] < MIN_DISTINCT:        # an end of the range, or next to it: a real "none" (module docstring)
+        return None
+    if imputed_center(column[finite], mass["value"]):
+        return None
+    moved = displaced(column[finite], mass["value"], t[finite])
+    return {**mass, "displaced": moved} if moved is not None else None
+
+
+def imputed_center(column: torch.Tensor, value: float) -> bool:
+    """``value`` lies at the median or the mean of ``column``'s other rows, within ``CENTER_ERRORS`` standard
+    errors of each (1.2533 sigma / sqrt(n) for the median, sigma / sqrt(n) for the mean: an imputer fitted
+    on other rows of the same data): missing readings imputed with the column's center (module docstring)."""
+    others = column[column != value]
+    sigma, n = float(others.std()), others.shape[0]
+    return (abs(value - float(others.median())) <= CENTER_ERRORS * MEDIAN_ERROR * sigma / n ** 0.5
+            or abs(value - float(others.mean())) <= CENTER_ERRORS * sigma / n ** 0.5)
+
+
+def check_erased_values(X, y=None, *, class_ids: bool = False) -> list[Finding]:
     """``uninformative_inputs`` (a warning) for columns whose readings a transform erased: one value
-    among the readings in a large share of the rows, or values at the float format's limit (module
-    docstring)."""
+    among the readings in a large share of the rows, or in a smaller share whose rows' targets ``y``
+    differ from those of the rows next to the value (``displaced``), or values at the float format's
+    limit (module docstring). ``class_ids``: ``y`` holds class ids (else a regression's values)."""
     if not torch.is_tensor(X) or X.ndim != 2 or not torch.is_floating_point(X) or X.shape[0] < MIN_ROWS:
         return []
     x = X[:ROWS].detach().to("cpu", torch.float64)
+    t = (target_columns(y[:ROWS].detach().cpu(), class_ids=class_ids)
+         if torch.is_tensor(y) and y.shape[0] == X.shape[0] else None)
     found = []
     huge = huge_values(x, X.dtype)
     if huge:
@@ -136,9 +227,8 @@ def check_erased_values(X) -> list[Finding]:
     for j in range(x.shape[1]):
         if j in huge_columns:
             continue
-        column = x[:, j]
-        mass = interior_mass(column[torch.isfinite(column)])
-        if mass is not None and not padded(x, j, mass["value"]):
+        mass = placed_mass(x, j, t)
+        if mass is not None:
             masses.append({"column": j, **mass})
     if masses:
         first = masses[0]
@@ -146,16 +236,30 @@ def check_erased_values(X) -> list[Finding]:
                          for m in masses[:LISTED])
         found.append(make(
             "uninformative_inputs",
-            f"input column{'s hold' if len(masses) > 1 else ' holds'} one value among their readings in a large share of "
-            f"the rows ({said}{' ...' if len(masses) > LISTED else ''}): column {first['column']}'s other rows are "
+            f"input column{'s hold' if len(masses) > 1 else ' holds'} one value among {'their' if len(masses) > 1 else 'its'} readings in "
+            f"{'a large share of the rows' if 'displaced' not in first else 'many rows'} ({said}"
+            f"{' ...' if len(masses) > LISTED else ''}): column {first['column']}'s other rows are "
             f"continuous on both sides of it ({100 * first['below']:.0f}% below, {100 * first['above']:.0f}% above, "
             f"{first['distinct']} distinct values), so the value is no end of the range (a zero count, an amount "
-            f"of none) but a fill over readings a transform erased: a log or square root of standardized values "
-            f"(undefined below the mean) then nan_to_num; a quantity whose 'no change' lies between its ups and "
-            f"downs is real and reads so too",
+            f"of none) but a fill over readings a transform erased{said_displaced(first)}: a log or square root of "
+            f"standardized or signed values (undefined below the mean, log1p below -1) then nan_to_num; a quantity "
+            f"whose 'no change' lies between its ups and downs is real and reads so too",
             evidence={"masses": masses[:LISTED], "columns": [m["column"] for m in masses],
                       "rows_read": int(x.shape[0])},
             severity="warning", where="input values",
             fix="transform the raw values before scaling (np.log of the positive raw column, then StandardScaler), "
-                "never a log or root of standardized values"))
+                "never a log or root of standardized or signed values; impute a fill from the row's other columns, "
+                "not one value"))
     return found
+
+
+def said_displaced(mass: dict) -> str:
+    """The targets' evidence of ``placed_mass``'s entry ``"displaced"``, for the message ('' without it)."""
+    moved = mass.get("displaced")
+    if moved is None:
+        return ""
+    return (f"; its {moved['rows']} rows are not like the rows next to the value: their mean target "
+            f"(column {moved['target']}, one-hot for classes) is {moved['value_mean']:.3g} against "
+            f"{moved['near_mean']:.3g} on the {moved['rows']} rows nearest to it, {moved['shift']:.2f} target stds "
+            f"apart ({moved['z']:.1f} standard errors), where a reading's targets change smoothly with it: "
+            f"the rows came from elsewhere in the range")

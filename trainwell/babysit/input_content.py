@@ -130,7 +130,7 @@ def check_inputs_informative(X, y, *, class_ids: bool, seed: int = 0) -> list[Fi
     found = check_unmatched_join(X, y, class_ids=class_ids, seed=seed)
     if found:
         return found
-    found = check_erased_values(X)      # one value written over a share of a column's readings (erased_values.py)
+    found = check_erased_values(X, y, class_ids=class_ids)      # one value written over a share of a column's readings (erased_values.py)
     if found:
         return found
     return check_repeated_rows(X, y, class_ids=class_ids)

@@ -986,15 +986,23 @@ CODES = {spec.code: spec for spec in (
     FindingSpec(
         "overfitting", "training", "warning",
         measures="train accuracy - validation accuracy (or val/train loss), with the validation loss rising "
-                 "from its best",
+                 "from its best; before training, a prediction (learning_curve.py): where a validation or test "
+                 "split has more than twice the training rows, the evaluated splits' own learning curve, the better of a "
+                 "linear and a nearest-neighbour probe fitted on the training split's size and on all their rows "
+                 "beyond a held-out third",
         threshold="on two consecutive epochs: gap > 0.10 and val loss >= 1.2x its minimum, gap > 0.20, or gap"
-                  " >= 0.10 with train accuracy >= 0.99 (the training set is memorized)",
-        source="notes 004 'big gap = overfitting => increase regularization strength'",
+                  " >= 0.10 with train accuracy >= 0.99 (the training set is memorized); before training: the fit "
+                  "on >= 2x the training size better by 3 points of accuracy (25% less squared error), paired "
+                  "test p < 1e-3",
+        source="notes 004 'big gap = overfitting => increase regularization strength'; notes 004 'preventing "
+               "overfitting, approach 1: get more data', read from a learning curve (Perlich, Provost & "
+               "Simonoff 2003)",
         fix="more regularization (weight decay, dropout), augmentation, or early stopping",
         groups=(Group.EPOCH_CURVES,),
         runs=Runs.PER_EPOCH,
         thresholds=("rules.GAP_HIGH", "rules.GAP_SEVERE", "rules.VAL_RISE", "rules.MEMORIZED",
-                    "rules.REGRESSION_VAL_RISE", "rules.REGRESSION_GAP"),
+                    "rules.REGRESSION_VAL_RISE", "rules.REGRESSION_GAP", "learning_curve.MIN_GROWTH",
+                    "learning_curve.HELD_OUT"),
         settle_epochs=1,
         plan=plan_overfitting,
     ),

@@ -77,7 +77,8 @@ host.
   of 1/3 or less read as training's leaves at most half as many training rows). The model learns
   from the smaller part, on the steep part of its learning curve, while the validation estimate
   gains little: its standard error falls as 1 / sqrt(rows), so twice the rows narrow it by 30 %.
-  The message says what share of the rows trains.
+  The message says what share of the rows trains. Where that is a warning, ``learning_curve`` reads
+  whether the data's learning curve still climbs at the training size (an ``overfitting`` warning).
 - a feature that holds the training rows' own labels (label_leak.py, ``split_mismatch`` too): a
   target encoding computed with each row's own label scores far better on held-out training rows
   than on the other splits' rows; judged where the class shares match (a share shift moves every
@@ -110,6 +111,7 @@ from trainwell.babysit.class_pairs import check_class_pairs
 from trainwell.babysit.first_layer import ALPHA
 from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.label_leak import check_label_leak
+from trainwell.babysit.learning_curve import check_learning_curve
 from trainwell.babysit.mirror_copies import check_mirror_labels, mirrored_axes, with_mirrors
 
 TV_HIGH = 0.2             # info: a fifth of the rows would have to change class to match the training shares
@@ -725,6 +727,8 @@ def check_splits(splits) -> list[Finding]:
         found += _constant(splits.train, name, pair)
     if judged:
         found += check_label_leak(splits.train, judged)
+    if _few_training_rows(splits):  # the sizes' warning: is the data's learning curve still climbing there?
+        found += check_learning_curve(splits.train, {"validation": splits.val, "test": splits.test})
     parts = [pair for pair in (splits.train, splits.val, splits.test) if _labelled_like(pair, splits.train)]
     if not torch.is_floating_point(train) and parts and parts[0][0].ndim == 2:   # a table's class ids
         # every labelled row: the pair test's bound narrows with rows
@@ -732,6 +736,14 @@ def check_splits(splits) -> list[Finding]:
         found += check_class_pairs(rows, labels)
         found += check_absorbing_classes(rows, labels)
     return found
+
+
+def _few_training_rows(splits) -> bool:
+    """A validation or test split with more than 1 / ``SMALL_TRAIN`` x the training split's rows (``_sizes``'
+    warning)."""
+    train = _targets(splits.train)
+    others = [_targets(pair) for pair in (splits.val, splits.test)]
+    return train is not None and any(o is not None and train.shape[0] < SMALL_TRAIN * o.shape[0] for o in others)
 
 
 def _mirrored(pair, axes):
