@@ -79,9 +79,11 @@ def choose(f: Finding, controls, *, seed: int = 0) -> dict:
         components = out[0] if len(out) == 1 else None
     class_ids = not torch.is_floating_point(y)
     rows_X, rows_y = _check_rows(X, y, seed)
-    entry = widenable_entry(controls.model, controls.train_data[0][:rows_X.shape[0]].cpu())
     tried, kept, widened = [], None, None
-    for candidate, widens in candidates(list(specs), step, components):
+    options = candidates(list(specs), step, components)
+    entry = widenable_entry(controls.model, controls.train_data[0][:rows_X.shape[0]].cpu()) \
+        if any(widens for _, widens in options) else None        # (a forward of a copy of the model)
+    for candidate, widens in options:
         names = [spec_name(s) for s in candidate]
         Z = _refitted_rows(candidate, X, rows_X, shape, tried, widen=widens and entry is not None)
         if Z is None:
