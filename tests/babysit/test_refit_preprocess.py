@@ -2,7 +2,8 @@
 naming a step, preprocess_check.py) is repaired before the first step by refitting it
 (``refit_preprocess``): the step dropped, or a pca-family step given standardized columns and as
 many components, whichever keeps the model's input shape and recovers what the check's probes
-lost. The test split and the saved pipeline get the new preprocess; a resumed run keeps it."""
+lost; or the pca's own rule on standardized columns, the entry Linear redrawn for its width, where
+the width kept loses against it. The test split and the saved pipeline get the new preprocess; a resumed run keeps it."""
 import pytest
 import torch
 from torch import nn
@@ -12,6 +13,7 @@ from trainwell.babysit.actions import ACTIONS, Rollback
 from trainwell.babysit.findings import make
 from trainwell.babysit.plans import plan_uninformative_inputs
 from trainwell.babysit.preprocess_refit import candidates as preprocess_candidates
+from trainwell.babysit.preprocess_refit import widen_entry, widenable_entry
 from trainwell.errors import ConfigError
 from trainwell.train.callbacks import Callback
 from trainwell.train.run import load_run
@@ -50,12 +52,16 @@ def _fit(data, width, preprocess, babysit, **extra):
     return trainwell.fit(_mlp(width), data(1600, 1), data(400, 2), test=data(400, 3), **{**options, **extra})
 
 
-def test_candidates_drop_the_step_or_standardize_before_a_pca_keeping_its_components():
+def test_candidates_drop_the_step_or_standardize_before_a_pca_keeping_its_components_or_its_own_rule():
     specs = [{"name": "pca", "variance": 0.95}, "center"]
-    assert preprocess_candidates(specs, 0, 2) == [["center"], ["standardize", {"name": "pca", "k": 2}, "center"]]
+    assert preprocess_candidates(specs, 0, 2) == [
+        (["center"], False), (["standardize", {"name": "pca", "k": 2}, "center"], False),
+        (["standardize", {"name": "pca", "variance": 0.95}, "center"], True)]     # its own rule: may widen
+    # a pca given k: its own rule is the width kept, no widening candidate
+    assert preprocess_candidates([{"name": "pca", "k": 2}], 0, 2) == [([], False), (["standardize", {"name": "pca", "k": 2}], False)]
     # a pca after standardized columns: only the drop; a step that is no pca: only the drop
-    assert preprocess_candidates(["standardize", {"name": "pca", "k": 3}], 1, 3) == [["standardize"]]
-    assert preprocess_candidates(IMPUTE_ZERO, 0, None) == [["standardize"]]
+    assert preprocess_candidates(["standardize", {"name": "pca", "k": 3}], 1, 3) == [(["standardize"], False)]
+    assert preprocess_candidates(IMPUTE_ZERO, 0, None) == [(["standardize"], False)]
 
 
 def test_an_impute_of_a_real_value_is_dropped_and_the_run_ends_as_its_twin(tmp_path):
@@ -82,6 +88,50 @@ def test_a_pca_on_columns_in_their_units_gets_standardized_columns_and_as_many_c
     assert refit and "['pca'] -> ['standardize', 'pca']" in refit[0]["detail"]
     assert twin.results["test"]["acc"] > broken.results["test"]["acc"] + 0.1
     assert repaired.results["test"]["acc"] >= twin.results["test"]["acc"] - 0.02
+
+
+def _independent(n, seed):
+    """Six independent columns in units 300 to 0.1, the class read from all of them: a pca keeping 95 %
+    of the raw variance keeps the two largest columns, and 2 components of the standardized columns
+    keep 2 of 6 independent directions (a third of what the class needs)."""
+    g = torch.Generator().manual_seed(seed)
+    Z = torch.randn(n, 6, generator=g)
+    y = (Z[:, 0] + Z[:, 1] > 0).long() + (Z[:, 2] + Z[:, 3] + Z[:, 4] + Z[:, 5] > 0).long()
+    return Z * torch.tensor([300., 200., 1., 1., 0.5, 0.1]), y
+
+
+def test_a_width_the_faulty_pca_chose_is_widened_with_the_entry_layer_redrawn():
+    # the twin: the refit's own pipeline at the width it gives, trained from the start
+    twin = _fit(_independent, 6, ["standardize", {"name": "pca", "variance": 0.95}], "off")
+    broken = _fit(_independent, 2, [{"name": "pca", "variance": 0.95}], "off")
+    repaired = _fit(_independent, 2, [{"name": "pca", "variance": 0.95}], "repair")
+    refit = [r for r in repaired.repairs if r["action"] == "refit_preprocess"]
+    assert refit and "0: 2 -> 6 input columns, redrawn" in refit[0]["detail"], repaired.repairs
+    assert "the model's entry layer 0 redrawn" in refit[0]["reason"]
+    assert repaired.model[0].weight.shape == (32, 6)
+    assert twin.results["test"]["acc"] > broken.results["test"]["acc"] + 0.1
+    assert repaired.results["test"]["acc"] >= twin.results["test"]["acc"] - 0.02
+
+
+def test_widening_keeps_the_parameters_and_needs_an_entry_linear_on_the_rows():
+    model = _mlp(2)
+    weight = model[0].weight
+    assert widenable_entry(model, torch.randn(8, 2)) == "0"
+    assert widen_entry(model, "0", 6, seed=0) == "0: 2 -> 6 input columns, redrawn"
+    assert model[0].weight is weight and weight.shape == (32, 6) and model[0].in_features == 6
+    assert model(torch.randn(4, 6)).shape == (4, 3)
+    bound = 1 / 6 ** 0.5          # nn.Linear's own init for 6 inputs
+    assert float(weight.abs().max()) <= bound and float(model[0].bias.abs().max()) <= bound
+
+    class Sliced(nn.Module):       # the entry layer reads a slice of the rows: not the rows as they are
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(1, 3)
+
+        def forward(self, x):
+            return self.fc(x[:, :1])
+    assert widenable_entry(Sliced(), torch.randn(8, 2)) is None
+    assert widenable_entry(nn.Sequential(nn.Conv1d(1, 2, 3), nn.Flatten()), torch.randn(8, 1, 5)) is None
 
 
 def test_healthy_preprocess_is_left_alone():

@@ -541,14 +541,21 @@ def spec_name(spec) -> str:
 
 def _refit_preprocess(controls, options, *, seed) -> str:
     before = [spec_name(s) for s in controls.configured_preprocess]
-    controls.refit_preprocess(options["steps"])
+    controls.refit_preprocess(options["steps"], reshaped=options.get("entry") is not None)
     after = [spec_name(s) for s in options["steps"]]
-    return f"preprocess {before} -> {after}, refitted on the training rows before it"
+    detail = f"preprocess {before} -> {after}, refitted on the training rows before it"
+    if options.get("entry") is not None:    # the refit changed the number of columns (preprocess_refit.prefer)
+        from trainwell.babysit.preprocess_refit import widen_entry
+        detail += "; " + widen_entry(controls.model, options["entry"], controls.train_data[0].shape[-1], seed=seed)
+        controls.rebuild_optimizer()
+        controls.model_changed()
+    return detail
 
 
 ACTIONS.update({a.name: a for a in (
     Action("refit_preprocess", "the data: the run's configured preprocess replaced by the plan's steps (a step "
            "dropped, or the columns standardized before a pca that keeps as many components), fitted on the "
-           "training rows before it (every split, and the saved pipeline)", Rollback.START, _refit_preprocess,
+           "training rows before it (every split, and the saved pipeline); where it changes the number of "
+           "columns, the model's entry Linear redrawn for them and a fresh optimizer", Rollback.START, _refit_preprocess,
            new_baseline=True),
 )})

@@ -659,7 +659,9 @@ def plan_uninformative_inputs(f, ctx):
     ``preprocess`` (preprocess_check.py, ``where="preprocess"``) and the repairer found a change of
     that step that recovers what it lost (``evidence["refit"]``, preprocess_refit.py: the step
     dropped, or standardized columns before a pca keeping its components, refitted on the rows
-    before the pipeline, keeping the model's input shape): the config that threw the information
+    before the pipeline, keeping the model's input shape; or the configured pca on standardized
+    columns with ``evidence["refit"]["entry"]``, the entry Linear redrawn for its width, where the
+    width kept loses against it): the config that threw the information
     away is trainwell's. ``refit_preprocess`` replaces the pipeline before the first step. Other
     causes (the data, the model's first layer) are not repaired; a refit that was not found says why.
     Also ``constant_ids``' finding (an embedding's ids one value on every row) when dropping a step of
@@ -676,7 +678,10 @@ def plan_uninformative_inputs(f, ctx):
         why = refit.get("why") or "no refit of the run's preprocess was tried (the doctor's finding)"
         return f"{f.message}: {why}; {f.fix}"
     names = [spec_name(s) for s in refit["steps"]]
+    widened = "" if refit.get("entry") is None else \
+        f"; {refit.get('against', 'no refit keeps its width')}: the model's entry layer {refit['entry']} redrawn"
     return make_plan("refit_preprocess", f"the run's preprocess step {f.evidence['preprocess_step'] + 1} "
                                          f"({f.evidence.get('transform')}) loses what the inputs say about the "
                                          f"targets: refit the preprocess as {names} before the first step "
-                                         f"({refit.get('probe', '')}; {f.fix})", steps=refit["steps"])
+                                         f"({refit.get('probe', '')}{widened}; {f.fix})", steps=refit["steps"],
+                     **({"entry": refit["entry"]} if refit.get("entry") is not None else {}))

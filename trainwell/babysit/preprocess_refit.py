@@ -15,6 +15,7 @@ a candidate is not judged on a short trial (no short-horizon bias).
 from __future__ import annotations
 
 import torch
+from torch import nn
 
 from trainwell.babysit import constant_ids, first_layer
 from trainwell.babysit.actions import spec_name
@@ -22,18 +23,25 @@ from trainwell.babysit.findings import Finding
 from trainwell.data.transforms import Pipeline, fit_preprocess
 
 UNIT_DEPENDENT = ("pca", "pca_whiten")   # steps whose kept directions depend on the columns' units
+CHOICE_ALPHA = 0.05      # the level at which a refit that keeps the width loses against one that widens it
 
 
-def candidates(specs: list, step: int, components: int | None) -> list[list]:
-    """The configured preprocess ``specs`` changed at the named ``step``, in order of preference:
-    without it; and, for a pca-family step with no standardize before it, the columns standardized
-    first and the same number of ``components`` kept."""
-    out = [specs[:step] + specs[step + 1:]]
+def candidates(specs: list, step: int, components: int | None) -> list[tuple[list, bool]]:
+    """The configured preprocess ``specs`` changed at the named ``step``, in order of preference,
+    each with whether it may give rows of another width (``widens``): without it; and, for a
+    pca-family step with no standardize before it, the columns standardized first with the same
+    number of ``components`` kept, then the configured step itself on the standardized columns (as
+    many components as its own ``variance`` or ``k`` keeps of them: the width the step would have
+    chosen on comparable columns, for an entry Linear that can take it)."""
+    out = [(specs[:step] + specs[step + 1:], False)]
     name = spec_name(specs[step])
     if name in UNIT_DEPENDENT and components and not any(spec_name(s) == "standardize" for s in specs[:step]):
-        options = {k: v for k, v in ({} if isinstance(specs[step], str) else specs[step]).items()
-                   if k not in ("name", "k", "variance")}
-        out.append(specs[:step] + ["standardize", {"name": name, **options, "k": components}] + specs[step + 1:])
+        configured = {"name": name} if isinstance(specs[step], str) else dict(specs[step])
+        options = {k: v for k, v in configured.items() if k not in ("name", "k", "variance")}
+        kept = {"name": name, **options, "k": components}
+        out.append((specs[:step] + ["standardize", kept] + specs[step + 1:], False))
+        if configured != kept:
+            out.append((specs[:step] + ["standardize", configured] + specs[step + 1:], True))
     return out
 
 
@@ -53,9 +61,10 @@ def recovers(f: Finding, probes: list[dict], class_ids: bool) -> bool:
 
 
 def choose(f: Finding, controls, *, seed: int = 0) -> dict:
-    """``{"steps": [...], "probe": text}`` for the first candidate that keeps the model's input
-    shape and recovers, else ``{"why": text}``. ``controls``: the run's (``configured_preprocess``,
-    ``configured_pipeline``, ``raw_train``, ``train_data``)."""
+    """``{"steps": [...], "probe": text}`` (and ``"entry": name`` where the model's entry Linear is
+    to take another width) for the candidate chosen (``prefer``), else ``{"why": text}``.
+    ``controls``: the run's (``configured_preprocess``, ``configured_pipeline``, ``raw_train``,
+    ``train_data``, ``model``)."""
     step, specs = f.evidence.get("preprocess_step"), controls.configured_preprocess
     if specs is None or controls.raw_train is None:
         return {"why": "the rows before the run's preprocess are not kept (streamed rows)"}
@@ -70,19 +79,100 @@ def choose(f: Finding, controls, *, seed: int = 0) -> dict:
         components = out[0] if len(out) == 1 else None
     class_ids = not torch.is_floating_point(y)
     rows_X, rows_y = _check_rows(X, y, seed)
-    tried = []
-    for candidate in candidates(list(specs), step, components):
+    tried, kept, widened = [], None, None
+    options = candidates(list(specs), step, components)
+    entry = widenable_entry(controls.model, controls.train_data[0][:rows_X.shape[0]].cpu()) \
+        if any(widens for _, widens in options) else None        # (a forward of a copy of the model)
+    for candidate, widens in options:
         names = [spec_name(s) for s in candidate]
-        Z = _refitted_rows(candidate, X, rows_X, shape, tried)
+        Z = _refitted_rows(candidate, X, rows_X, shape, tried, widen=widens and entry is not None)
         if Z is None:
             continue
         probes = first_layer.probe_drop(rows_X.double(), [Z.double()], rows_y, class_ids=class_ids, seed=seed)
-        if recovers(f, probes, class_ids):
-            scores = ", ".join(f"{r['probe']} {r['layers']:.3g}" for r in probes)
-            return {"steps": candidate, "probe": f"its probes: {scores}, the raw rows' "
-                                                f"{f.evidence.get('raw_score', float('nan')):.3g}"}
-        tried.append(f"{names} does not recover the loss")
-    return {"why": "no change of the step keeps the model's input and recovers it (" + "; ".join(tried) + ")"}
+        if not recovers(f, probes, class_ids):
+            tried.append(f"{names} does not recover the loss")
+        elif tuple(Z.shape[1:]) == shape:
+            kept = kept or (candidate, Z, probes)
+        else:
+            widened = widened or (candidate, Z, probes)
+    if kept is None and widened is None:
+        return {"why": "no change of the step keeps the model's input and recovers it (" + "; ".join(tried) + ")"}
+    return prefer(kept, widened, entry, f, rows_y, class_ids=class_ids, seed=seed)
+
+
+def widenable_entry(model, rows) -> str | None:
+    """The name of the model's one entry layer (``first_layer.entry_layers``) when it is an
+    ``nn.Linear`` that receives the rows ``rows`` (a table, one vector a row) as they are: the one
+    layer a refit that changes the number of columns can be given another input width, else None."""
+    if model is None or rows.dim() != 2 or not torch.is_floating_point(rows):
+        return None
+    entries = first_layer.entry_layers(model, rows.float())
+    if entries is None or len(entries["names"]) != 1 or entries["calls"][entries["names"][0]] != [0]:
+        return None
+    name = entries["names"][0]
+    layer = model.get_submodule(name)
+    if not isinstance(layer, nn.Linear) or entries["inputs"][0].shape != rows.shape \
+            or not torch.equal(entries["inputs"][0].to(rows.dtype), rows):
+        return None
+    return name
+
+
+def prefer(kept, widened, entry, f: Finding, rows_y, *, class_ids: bool, seed: int) -> dict:
+    """Of the candidates that recover, ``kept`` (keeps the model's input width) and ``widened``
+    (another width, for the entry Linear ``entry``), each ``(steps, rows, probes)`` or None: the
+    one that keeps the width unless, on the same rows, its probes lose against the widened one's
+    (``loses``): a width the configured step chose (a pca's components counted on columns in their
+    units) is part of what it lost, and the model's entry layer is redrawn for the refit's columns."""
+    if kept is not None and widened is not None:
+        versus = first_layer.probe_drop(widened[1].double(), [kept[1].double()], rows_y, class_ids=class_ids, seed=seed)
+        lost = loses(versus, class_ids)
+        if lost is None:
+            return _chosen(kept, f)
+        return {**_chosen(widened, f), "entry": entry,
+                "against": f"{[spec_name(s) for s in kept[0]]} at the model's width: {lost['probe']} "
+                           f"{lost['layers']:.3g} against {lost['raw']:.3g} (p {lost['p']:.2g})"}
+    if kept is not None:
+        return _chosen(kept, f)
+    return {**_chosen(widened, f), "entry": entry}
+
+
+def loses(versus: list[dict], class_ids: bool) -> dict | None:
+    """The probe of ``first_layer.probe_drop``'s results (the widened rows as ``raw``, the kept as
+    ``layers``) on which the kept candidate scores worse by the kill rule's margin
+    (``first_layer.MIN_DROP`` of accuracy, ``LOSS_RATIO`` of squared error) at ``CHOICE_ALPHA``
+    (the largest such loss), else None. A choice between two repairs of a fault already found, not
+    an alarm over every healthy run: the conventional level, not the alarm's ``first_layer.ALPHA``
+    (at which a kept pca losing 6.6 points of 7 columns' linear probe, p = 0.001, would pass)."""
+    if class_ids:
+        hits = [r for r in versus if r["p"] < CHOICE_ALPHA and r["raw"] - r["layers"] >= first_layer.MIN_DROP]
+        return max(hits, key=lambda r: r["raw"] - r["layers"], default=None)
+    hits = [r for r in versus if r["p"] < CHOICE_ALPHA and r["layers"] >= first_layer.LOSS_RATIO * r["raw"]]
+    return max(hits, key=lambda r: r["layers"] / max(r["raw"], 1e-12), default=None)
+
+
+def _chosen(candidate, f: Finding) -> dict:
+    steps, _, probes = candidate
+    scores = ", ".join(f"{r['probe']} {r['layers']:.3g}" for r in probes)
+    return {"steps": steps, "probe": f"its probes: {scores}, the raw rows' {f.evidence.get('raw_score', float('nan')):.3g}"}
+
+
+def widen_entry(model, name: str, width: int, *, seed: int) -> str:
+    """Give the model's entry Linear ``name`` ``width`` input columns: its weight and bias drawn
+    again by ``nn.Linear``'s own initialization for that fan-in (under ``seed``), on its device and
+    in its dtype (the same ``Parameter`` objects, so what holds them follows). ``refit_preprocess`` rolls back to the start, so the layer starts where a model
+    built for the refitted columns starts; the caller builds a fresh optimizer for it."""
+    layer = model.get_submodule(name)
+    fresh = nn.Linear(width, layer.out_features, bias=layer.bias is not None)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        fresh.reset_parameters()
+    before = layer.in_features
+    # the same Parameter objects, new values: what holds them (the monitor's probes, hooks) keeps reading them
+    layer.weight.data = fresh.weight.data.to(layer.weight)
+    if layer.bias is not None:
+        layer.bias.data = fresh.bias.data.to(layer.bias)
+    layer.in_features = width
+    return f"{name}: {before} -> {width} input columns, redrawn"
 
 
 def _check_rows(X, y, seed: int):
@@ -93,10 +183,11 @@ def _check_rows(X, y, seed: int):
     return X[rows].cpu(), y[rows].cpu()
 
 
-def _refitted_rows(candidate: list, X, rows_X, shape: tuple, tried: list):
+def _refitted_rows(candidate: list, X, rows_X, shape: tuple, tried: list, *, widen: bool = False):
     """``rows_X`` through the preprocess ``candidate`` fitted on the training rows ``X`` (none: the
     rows as they are), or None with the reason appended to ``tried`` where it cannot be fitted on
-    them or gives rows of another shape than the model's input ``shape``."""
+    them or gives rows of another shape than the model's input ``shape`` (``widen``: rows of
+    another number of columns are kept, for an entry Linear that can take them)."""
     names = [spec_name(s) for s in candidate]
     try:
         pipeline = fit_preprocess(candidate, X.cpu()) if candidate else None
@@ -105,7 +196,7 @@ def _refitted_rows(candidate: list, X, rows_X, shape: tuple, tried: list):
         return None
     with torch.no_grad():
         Z = pipeline(rows_X) if pipeline is not None else rows_X
-    if tuple(Z.shape[1:]) != shape:
+    if tuple(Z.shape[1:]) != shape and not (widen and Z.dim() == 2 and len(shape) == 1):
         tried.append(f"{names} gives rows of shape {tuple(Z.shape[1:])}, the model takes {shape}")
         return None
     return Z

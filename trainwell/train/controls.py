@@ -463,13 +463,13 @@ class Controls:
         return X.to(device=rows.device, dtype=rows.dtype), pair[1].to(rows.device)
 
     @shared
-    def refit_preprocess(self, specs: list) -> None:
+    def refit_preprocess(self, specs: list, *, reshaped: bool = False) -> None:
         """Replace the run's configured ``preprocess`` with ``specs``, fitted on the training rows as
         they were before it and applied to the training and validation rows; the steps
         ``add_preprocess`` added are refitted on top, in order. ``fit`` applies the result to the
         test split and saves it. Raises ``ConfigError`` when the raw rows are not kept
         (``keep_raw_inputs``) or when the new pipeline gives rows of another shape (the model is
-        sized for the rows it gets now)."""
+        sized for the rows it gets now), unless ``reshaped``: the caller resizes the model for them."""
         if self._raw is None:
             raise ConfigError("refit_preprocess: the rows before the run's preprocess are not kept "
                               "(streamed rows, or a Trainer that fit did not build)")
@@ -479,7 +479,7 @@ class Controls:
         module = fit_preprocess(list(specs), raw_X.cpu()) if specs else None
         with torch.no_grad():
             X = module(raw_X.cpu()) if module is not None else raw_X
-        if tuple(X.shape[1:]) != old_shape:
+        if tuple(X.shape[1:]) != old_shape and not reshaped:
             raise ConfigError(f"refit_preprocess: {[s if isinstance(s, str) else s.get('name') for s in specs]} "
                               f"gives rows of shape {tuple(X.shape[1:])}, the model takes {old_shape}")
         device = trainer.batches.X.device
