@@ -13,9 +13,10 @@ from trainwell.babysit.actions import ACTIONS, Rollback
 from trainwell.babysit.findings import make
 from trainwell.babysit.plans import plan_uninformative_inputs
 from trainwell.babysit.preprocess_refit import candidates as preprocess_candidates
-from trainwell.babysit.preprocess_refit import widen_entry, widenable_entry
+from trainwell.babysit.preprocess_refit import widenable_entry
 from trainwell.errors import ConfigError
 from trainwell.train.callbacks import Callback
+from trainwell.train.controls import widen_linear
 from trainwell.train.run import load_run
 
 IMPUTE_ZERO = [{"name": "impute", "codes": [[5, 0.0]]}, "standardize"]
@@ -117,7 +118,7 @@ def test_widening_keeps_the_parameters_and_needs_an_entry_linear_on_the_rows():
     model = _mlp(2)
     weight = model[0].weight
     assert widenable_entry(model, torch.randn(8, 2)) == "0"
-    assert widen_entry(model, "0", 6, seed=0) == "0: 2 -> 6 input columns, redrawn"
+    assert widen_linear(model, "0", 6, seed=0) == "0: 2 -> 6 input columns, redrawn"
     assert model[0].weight is weight and weight.shape == (32, 6) and model[0].in_features == 6
     assert model(torch.randn(4, 6)).shape == (4, 3)
     bound = 1 / 6 ** 0.5          # nn.Linear's own init for 6 inputs
@@ -210,3 +211,36 @@ def test_a_refitted_preprocess_is_kept_on_resume(tmp_path, crash_at):
     assert all(torch.equal(a, b) for a, b in zip(whole.model.state_dict().values(),
                                                  resumed.model.state_dict().values()))
     assert whole.results["test"] == resumed.results["test"]
+
+
+def test_a_widened_entry_layer_is_kept_on_resume(tmp_path, crash_at):
+    """A refit that widens the rows and the entry layer at the first step, a run killed after it:
+    the resume widens the user's model before it loads the weights, and ends as the whole run."""
+    def widen(controls):
+        controls.refit_preprocess(["standardize", {"name": "pca", "variance": 0.95}], reshaped=True)
+        controls.widen_entry("0", controls.train_data[0].shape[-1], seed=1)
+    options = dict(epochs=4, checkpoint_every=5)
+    pca = [{"name": "pca", "variance": 0.95}]
+    whole = _fit(_independent, 2, pca, "off", run_dir=str(tmp_path / "whole"), callbacks=[_Probe(widen)], **options)
+    assert whole.model[0].weight.shape == (32, 6)
+    with pytest.raises(crash_at.error):
+        _fit(_independent, 2, pca, "off", run_dir=str(tmp_path / "cut"), callbacks=[_Probe(widen), crash_at(60)],
+             **options)
+    resumed = _fit(_independent, 2, pca, "off", run_dir=str(tmp_path / "cut"), resume=True, **options)
+    assert all(torch.equal(a, b) for a, b in zip(whole.model.state_dict().values(),
+                                                 resumed.model.state_dict().values()))
+    assert whole.results["test"] == resumed.results["test"]
+
+
+def test_a_run_whose_entry_layer_was_widened_loads_into_the_users_model(tmp_path):
+    def widen(controls):
+        controls.refit_preprocess(["standardize", {"name": "pca", "variance": 0.95}], reshaped=True)
+        controls.widen_entry("0", controls.train_data[0].shape[-1], seed=1)
+    run = _fit(_independent, 2, [{"name": "pca", "variance": 0.95}], "off", run_dir=str(tmp_path / "run"),
+               callbacks=[_Probe(widen)], epochs=1)
+    loaded = load_run(tmp_path / "run", model=_mlp(2))          # the user's model, built for 2 columns
+    assert loaded.model[0].weight.shape == (32, 6)
+    assert all(torch.equal(a, b) for a, b in zip(run.model.state_dict().values(), loaded.model.state_dict().values()))
+    X, _ = _independent(50, 4)
+    with torch.no_grad():
+        assert torch.equal(loaded.predict(X), run.predict(X))

@@ -545,10 +545,7 @@ def _refit_preprocess(controls, options, *, seed) -> str:
     after = [spec_name(s) for s in options["steps"]]
     detail = f"preprocess {before} -> {after}, refitted on the training rows before it"
     if options.get("entry") is not None:    # the refit changed the number of columns (preprocess_refit.prefer)
-        from trainwell.babysit.preprocess_refit import widen_entry
-        detail += "; " + widen_entry(controls.model, options["entry"], controls.train_data[0].shape[-1], seed=seed)
-        controls.rebuild_optimizer()
-        controls.model_changed()
+        detail += "; " + controls.widen_entry(options["entry"], controls.train_data[0].shape[-1], seed=seed)
     return detail
 
 

@@ -156,25 +156,6 @@ def _chosen(candidate, f: Finding) -> dict:
     return {"steps": steps, "probe": f"its probes: {scores}, the raw rows' {f.evidence.get('raw_score', float('nan')):.3g}"}
 
 
-def widen_entry(model, name: str, width: int, *, seed: int) -> str:
-    """Give the model's entry Linear ``name`` ``width`` input columns: its weight and bias drawn
-    again by ``nn.Linear``'s own initialization for that fan-in (under ``seed``), on its device and
-    in its dtype (the same ``Parameter`` objects, so what holds them follows). ``refit_preprocess`` rolls back to the start, so the layer starts where a model
-    built for the refitted columns starts; the caller builds a fresh optimizer for it."""
-    layer = model.get_submodule(name)
-    fresh = nn.Linear(width, layer.out_features, bias=layer.bias is not None)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        fresh.reset_parameters()
-    before = layer.in_features
-    # the same Parameter objects, new values: what holds them (the monitor's probes, hooks) keeps reading them
-    layer.weight.data = fresh.weight.data.to(layer.weight)
-    if layer.bias is not None:
-        layer.bias.data = fresh.bias.data.to(layer.bias)
-    layer.in_features = width
-    return f"{name}: {before} -> {width} input columns, redrawn"
-
-
 def _check_rows(X, y, seed: int):
     """The rows the checks read (preprocess_check.check_preprocess): up to ``first_layer.ROWS`` of
     the training rows before the preprocess, drawn with ``seed``, on the CPU."""

@@ -28,6 +28,7 @@ import dataclasses
 import functools
 
 import torch
+from torch import nn
 
 from trainwell.data.augment import make_augment
 from trainwell.data.streaming import HostRows, apply_module, fit_streamed
@@ -82,6 +83,7 @@ class Controls:
         self._raw = None                      # keep_raw_inputs: the rows before the configured preprocess
         self._configured: list | None = None  # refit_preprocess's specs (None: the configured ones)
         self._configured_module = None        # the configured preprocess as fitted now (keep_raw_inputs)
+        self._widened: dict = {}              # widen_entry's {layer name: input columns}
         self._specs: list = []                # the run's own configured preprocess specs (keep_raw_inputs)
 
     # ------------------------------------------------------------------ what the run is
@@ -462,6 +464,28 @@ class Controls:
         rows = self._trainer.batches.X
         return X.to(device=rows.device, dtype=rows.dtype), pair[1].to(rows.device)
 
+    @property
+    def widened(self) -> dict:
+        """``widen_entry``'s layers so far: {layer name: input columns}."""
+        return dict(self._widened)
+
+    @shared
+    def widen_entry(self, name: str, width: int, *, seed: int) -> str:
+        """Give the model's entry ``nn.Linear`` ``name`` ``width`` input columns, after a
+        ``refit_preprocess(..., reshaped=True)`` that changed the rows' width: its weight and bias
+        drawn again (``widen_linear``), a fresh optimizer, and the model another one
+        (``model_changed``). Checkpoints keep it: a resume widens the layer before it loads the
+        weights. What it did, in words."""
+        detail = self._widen(name, width, seed=seed)
+        self.model_changed()
+        return detail
+
+    def _widen(self, name: str, width: int, *, seed: int) -> str:
+        detail = widen_linear(self.model, name, width, seed=seed)
+        self._widened[name] = width
+        self.rebuild_optimizer()
+        return detail
+
     @shared
     def refit_preprocess(self, specs: list, *, reshaped: bool = False) -> None:
         """Replace the run's configured ``preprocess`` with ``specs``, fitted on the training rows as
@@ -521,7 +545,8 @@ class Controls:
                 "preprocess": list(self._preprocess), "regularization": dict(self._regularization),
                 "schedule_stretch": self._stretch, "warmup_steps": self._warmup, "augment": self._augment,
                 "plateau_mode": self._plateau_mode, "detached": [list(pair) for pair in self._detached],
-                "configured_preprocess": self._configured, "replaced_schedule": self._replaced}
+                "configured_preprocess": self._configured, "replaced_schedule": self._replaced,
+                "widened": dict(self._widened)}
 
     def load_settings(self, saved: dict) -> None:
         """Replay a checkpoint's settings: the clip norm, an optimizer rebuild, and the
@@ -533,7 +558,11 @@ class Controls:
             if saved["optimizer_overrides"]:
                 self.rebuild_optimizer(**saved["optimizer_overrides"])
             if saved.get("configured_preprocess") is not None and saved["configured_preprocess"] != self._configured:
-                self.refit_preprocess(saved["configured_preprocess"])   # (absent from checkpoints written before it)
+                self.refit_preprocess(saved["configured_preprocess"],   # (absent from checkpoints written before it)
+                                      reshaped=bool(saved.get("widened")))
+            for name, width in (saved.get("widened") or {}).items():
+                if self._widened.get(name) != width:      # its weights and optimizer state: the checkpoint's,
+                    self._widen(name, width, seed=0)      # loaded next into the layer of their shape
             for spec in saved["preprocess"][len(self._preprocess):]:
                 spec = dict(spec)
                 self.add_preprocess(spec.pop("name"), **spec)
@@ -553,6 +582,26 @@ class Controls:
                     self.detach_hook(callback, hook)
             if saved.get("schedule_stretch", 1.0) != self._stretch:
                 self.stretch_schedule(saved["schedule_stretch"] / self._stretch)
+
+
+def widen_linear(model: nn.Module, name: str, width: int, *, seed: int) -> str:
+    """Give the ``nn.Linear`` ``name`` of ``model`` ``width`` input columns: its weight and bias drawn
+    again by ``nn.Linear``'s own initialization for that fan-in (under ``seed``), on its device and in
+    its dtype. The same ``Parameter`` objects take the new values, so what holds them (the monitor's
+    probes, hooks) keeps reading them; the caller builds a fresh optimizer. What it did, in words."""
+    layer = model.get_submodule(name)
+    if not isinstance(layer, nn.Linear):
+        raise ConfigError(f"widen_entry: {name!r} is a {type(layer).__name__}, not an nn.Linear")
+    fresh = nn.Linear(width, layer.out_features, bias=layer.bias is not None)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        fresh.reset_parameters()
+    before = layer.in_features
+    layer.weight.data = fresh.weight.data.to(layer.weight)
+    if layer.bias is not None:
+        layer.bias.data = fresh.bias.data.to(layer.bias)
+    layer.in_features = width
+    return f"{name}: {before} -> {width} input columns, redrawn"
 
 
 def _starting_at(inner, start: int):

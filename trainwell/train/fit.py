@@ -429,7 +429,7 @@ def fit(model=None, train="digits", val=None, *, test=None, step_fn=None, **opti
             preprocess_spec = [*(trainer.controls.configured_preprocess if refitted else config.preprocess),
                                *trainer.controls.preprocess]
             _write_outputs(run, p.spec, p.splits, config, p.input_shape, preprocess_spec,
-                           p.transfer["report"])
+                           p.transfer["report"], widened=trainer.controls.widened)
         for tracker in (c for c in trainer.hooks.callbacks if isinstance(c, Tracker)):
             tracker.finish(run)           # hyperparameters, final metrics, the run's files
         if dist is not None:
@@ -467,7 +467,7 @@ def _preprocessed(pair, modules) -> tuple | None:
 
 
 def _write_outputs(run: Run, spec, splits: Splits, config: Config, input_shape, preprocess_spec,
-                   transfer_report=None) -> None:
+                   transfer_report=None, *, widened: dict | None = None) -> None:
     run_dir = run.run_dir
     atomic_save_model(run.model, run_dir / "model.safetensors")
     info = {"spec": spec, "class": type(run.model).__name__,
@@ -475,6 +475,8 @@ def _write_outputs(run: Run, spec, splits: Splits, config: Config, input_shape, 
             "sample_shape": list(run.sample_shape),
             "num_outputs": num_outputs(splits, config.loss), "num_classes": splits.num_classes,
             "regression": run.regression, "preprocess": preprocess_spec or None}
+    if widened:                       # entry layers a repair widened for its refitted rows (Controls.widen_entry)
+        info["widened"] = widened
     if run.preprocess is not None:
         atomic_save_model(run.preprocess, run_dir / "preprocess.safetensors")
     atomic_write_json(info, run_dir / "model.json")

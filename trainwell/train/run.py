@@ -23,6 +23,7 @@ from trainwell.train.metrics import evaluate_model, read_metrics
 from trainwell.train.precision import Precision
 from trainwell.train.parts import build_model_from_info, build_preprocess_from_info
 from trainwell.train.checkpoint import IN_MEMORY_BYTES
+from trainwell.train.controls import widen_linear
 from trainwell.train.rundir import atomic_path, atomic_write_bytes
 from trainwell.train.state import Stop, StopKind
 
@@ -241,6 +242,9 @@ def load_run(run_dir, *, model: torch.nn.Module | None = None) -> Run:
         except (TypeError, KeyError, IndexError) as e:
             raise DataError(f"{info_path}: its model description cannot be built "
                             f"({type(e).__name__}: {e}); the file is corrupted") from None
+    for name, width in (info.get("widened") or {}).items():    # a repair widened it for refitted rows
+        if model.get_submodule(name).in_features != width:
+            widen_linear(model, name, width, seed=0)               # its weights: the run's, loaded next
     _load_weights(model, run_dir / "model.safetensors", "the trained weights")
     preprocess = _load_preprocess(info, run_dir)
     history = read_metrics(run_dir) if (run_dir / "metrics.jsonl").exists() else []
