@@ -763,18 +763,17 @@ class _Experiment:
                                            batch_size=self.batch_size, optimizer=self.optimizer)
                  if (settings and (lr_arms or c[0].code not in LR_CODES)) or (activation and c[0].name == RELU_ARM)]
         found += [self._extra_candidate(arm, lr, weight_decay, options) for arm in extra_arms]
-        fixes = list(dict.fromkeys(name for code in symptoms for name in CODES[code].graded_by
-                                   if name in SYMPTOM_ARMS))
+        names = dict.fromkeys(name for code in symptoms for name in CODES[code].graded_by if name in SYMPTOM_ARMS)
+        edits = {name: self._fitted_edit(FITTED_ARMS[name]) if name in FITTED_ARMS else SYMPTOM_ARMS[name][1]
+                 for name in names}
+        # a fitted fix that does not apply (class ids, a pooled layer of other sizes): no arm, and no repeat for it
+        fixes = [n for n in names if n not in FITTED_ARMS or edits[n] is not None]
         in_order = in_order and any(ORDER_ARM in CODES[code].graded_by for code in symptoms)
         if fixes or repeat or in_order:
             found = [self._repeat_candidate(lr, weight_decay, options)] + found
         for name in fixes:
-            change, edit, standardize, _ = SYMPTOM_ARMS[name]
-            if name in FITTED_ARMS:
-                edit = self._fitted_edit(FITTED_ARMS[name])
-                if edit is None:        # the fix does not apply to these targets: no arm
-                    continue
-            found.append((Arm(name, "", change, extra={"grades": True}), lr, weight_decay, options, False, edit,
+            change, _, standardize, _ = SYMPTOM_ARMS[name]
+            found.append((Arm(name, "", change, extra={"grades": True}), lr, weight_decay, options, False, edits[name],
                           _standardizer(self.X, self.train_rows) if standardize else None))
         if in_order:
             found.append(self._order_candidate(lr, weight_decay, options))
