@@ -47,6 +47,7 @@ from trainwell.babysit.actions import (OUTPUT_ACTIVATIONS, Plan, dropout_rates, 
                                        make_plan, reinitialize, relu_for_saturating, set_child)
 from trainwell.babysit import mode_gap
 from trainwell.babysit import module_use
+from trainwell.babysit import pooled_units
 from trainwell.babysit.budget import Budget
 from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.plans import SHRINK_SCALE
@@ -244,6 +245,76 @@ def _remove_final_activation(net, seed):
         net.register_forward_hook(_log_of_outputs)
 
 
+def output_map(model: nn.Module, X, y) -> Callable | None:
+    """The edit that registers, after the model, the affine map that standardizes the untrained model's outputs onto the targets: per output
+    column, the outputs on the rows ``X`` (eval mode) centered on the targets' mean ``y`` and, where
+    they spread wider than the targets, shrunk to the targets' std (never widened: a larger scale
+    acts as a raised lr on the output, not as the removal of what the start has too much of). None
+    where the targets are no real values of the outputs' shape per row (class ids, another width). A
+    model that adds an offset or a scale after its last layer (``out * SD + MEAN`` against
+    standardized targets) starts off by both; the map removes them as standardized targets would
+    (notes 002: zero-center, normalize), which shrinking the last layer cannot (its offset is added
+    after it)."""
+    if not torch.is_floating_point(y) or y.shape[0] != X.shape[0] or y.shape[0] < 2:
+        return None
+    device = next((p.device for p in model.parameters()), X.device)
+    was = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            out = model(X.to(device))
+    except Exception:                   # a forward that fails is model_checks' to report
+        return None
+    finally:
+        model.train(was)
+    if not torch.is_tensor(out) or out.shape[0] != y.shape[0] or out[0].numel() != y[0].numel():
+        return None
+    o, t = out.reshape(len(out), -1).double(), y.reshape(len(y), -1).to(device).double()
+    spread = o.std(dim=0)
+    scale = (t.std(dim=0) / torch.where(spread > 0, spread, torch.ones_like(spread))).clamp(max=1.0)
+    shift = t.mean(dim=0) - o.mean(dim=0) * scale
+    scale, shift = scale.to(out.dtype).reshape(out.shape[1:]), shift.to(out.dtype).reshape(out.shape[1:])
+    return lambda net, seed: net.register_forward_hook(lambda module, inputs, o: o * scale + shift)
+
+
+def _units_to_pooled_axis(module, inputs, out):
+    """A pooled layer's output with its unit axis and the axes after it swapped (``(N, C, H, W)``
+    with C = H x W: position p of channel c goes to channel p, position c), so that a pool over
+    the unit axis averages each unit over the other axes."""
+    if isinstance(module, nn.Linear):
+        return out.transpose(-1, -2)
+    return out.flatten(2).transpose(1, 2).reshape(out.shape)
+
+
+def pooled_axis_swap(model: nn.Module, X, y) -> Callable | None:
+    """The ``pooled_units`` fix on a snapshot: each pooled layer (pooled_units.pooled_layers) whose
+    unit axis is as long as the axes it should have been pooled over (a convolution's C = H x W,
+    a Linear's ``(N, L, D)`` with L = D: the only sizes at which the wrong pool feeds the next layer
+    the width it expects, so no shape error shows it) passes its output on with the two swapped
+    (``_units_to_pooled_axis``): the forward's pool over the unit axis then pools over the other
+    axes, as ``x.mean((2, 3))`` would, with the model's weights. None where no pooled layer has such
+    sizes (the fix needs the user's code: the finding stays ungraded)."""
+    rows = X[:pooled_units.ROWS].to(next((p.device for p in model.parameters()), X.device))
+    names = [r["layer"] for r in pooled_units.pooled_layers(model, rows) if _swappable(r["shape"], r["axis"])]
+    if not names:
+        return None
+
+    def edit(net, seed):
+        modules = dict(net.named_modules())
+        for name in names:
+            modules[name].register_forward_hook(_units_to_pooled_axis)
+    return edit
+
+
+def _swappable(shape: tuple, axis: int) -> bool:
+    """Whether a pooled layer's output (per row ``shape``, its unit axis ``axis`` counted with the
+    batch's) has its units as many as the positions they should be pooled over: a convolution's
+    (C, *spatial) with C = the product of the spatial sizes, a Linear's (L, D) with L = D."""
+    if axis == 1 and len(shape) >= 2:
+        return shape[0] == math.prod(shape[1:])
+    return len(shape) == 2 and axis == 2 and shape[0] == shape[1]
+
+
 # The fixes a symptom is graded by (``registry.CODES[code].graded_by`` names them): each changes
 # the model (in place, on the arm's copy) or the inputs, as the symptom's repair would; the
 # repair action (actions.ACTIONS) that makes the same change in a run, with its options (None:
@@ -256,7 +327,15 @@ SYMPTOM_ARMS = {
     "standardize inputs": ("standardized inputs instead of the raw ones", None, True, ("standardize", {})),
     "remove output activation": ("logits instead of the final activation's outputs", _remove_final_activation,
                                  False, None),
+    # fitted on the training rows by the experiment (``FITTED_ARMS``); regression targets only
+    "standardize outputs": ("the outputs centered on the targets' mean and shrunk to their std (an affine map "
+                            "fitted on the untrained outputs, after the model)", None, False, None),
+    "pool over the other axes": ("the pooled layer's unit axis swapped with the axes it should have been pooled "
+                                 "over, so the forward's pool averages each unit over them", None, False, None),
 }
+
+# the arms whose edit is fitted on the experiment's training rows: name -> (model, X, y) -> edit or None
+FITTED_ARMS = {"standardize outputs": output_map, "pool over the other axes": pooled_axis_swap}
 
 
 # an arm that grades only a finding marked ``GRADED``: the final activation removed fixes a loss fed
@@ -684,18 +763,27 @@ class _Experiment:
                                            batch_size=self.batch_size, optimizer=self.optimizer)
                  if (settings and (lr_arms or c[0].code not in LR_CODES)) or (activation and c[0].name == RELU_ARM)]
         found += [self._extra_candidate(arm, lr, weight_decay, options) for arm in extra_arms]
-        fixes = list(dict.fromkeys(name for code in symptoms for name in CODES[code].graded_by
-                                   if name in SYMPTOM_ARMS))
+        names = dict.fromkeys(name for code in symptoms for name in CODES[code].graded_by if name in SYMPTOM_ARMS)
+        edits = {name: self._fitted_edit(FITTED_ARMS[name]) if name in FITTED_ARMS else SYMPTOM_ARMS[name][1]
+                 for name in names}
+        # a fitted fix that does not apply (class ids, a pooled layer of other sizes): no arm, and no repeat for it
+        fixes = [n for n in names if n not in FITTED_ARMS or edits[n] is not None]
         in_order = in_order and any(ORDER_ARM in CODES[code].graded_by for code in symptoms)
         if fixes or repeat or in_order:
             found = [self._repeat_candidate(lr, weight_decay, options)] + found
         for name in fixes:
-            change, edit, standardize, _ = SYMPTOM_ARMS[name]
-            found.append((Arm(name, "", change, extra={"grades": True}), lr, weight_decay, options, False, edit,
+            change, _, standardize, _ = SYMPTOM_ARMS[name]
+            found.append((Arm(name, "", change, extra={"grades": True}), lr, weight_decay, options, False, edits[name],
                           _standardizer(self.X, self.train_rows) if standardize else None))
         if in_order:
             found.append(self._order_candidate(lr, weight_decay, options))
         return _in_trying_order(found)
+
+    def _fitted_edit(self, fit: Callable) -> Callable | None:
+        """A ``FITTED_ARMS`` edit of the arm's copy, fitted on ``EVAL_ROWS`` training rows; None where
+        ``fit`` finds it does not apply."""
+        rows = self.train_rows[:EVAL_ROWS]
+        return fit(self.model, self.X[rows], self.y[rows])
 
     def _extra_candidate(self, arm: Arm, lr: float, weight_decay: float, options: dict) -> tuple:
         """A caller's arm with the setup's settings: its own lr (``extra["lr"]``), its own batches

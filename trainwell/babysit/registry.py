@@ -410,6 +410,7 @@ CODES = {spec.code: spec for spec in (
             "the sequence axis for a Linear's (N, L, D)), keeping the unit axis for the next layer",
         explains=("cannot_overfit_small_subset", "underfitting", "plateau", "low_rank_logits", Group.SLOW),
         thresholds=("pooled_units.ROWS", "pooled_units.SAME", "pooled_units.MAX_LAYERS"),
+        graded_by=("pool over the other axes",),     # where the unit axis is as long as the pooled-over axes
         plan=not_repairable,
     ),
     # --- the first convolution reading the data's axes in the other roles (babysit/layout_check.py)
@@ -563,7 +564,7 @@ CODES = {spec.code: spec for spec in (
                     "loss_checks.REGRESSION_LOSS_RATIO", "interventions.NOISE_FACTOR",
                     "interventions.SAMPLING_Z", "interventions.MIN_GAIN", "interventions.KILL_RATIO",
                     "interventions.MIN_POINTS"),
-        graded_by=('shrink output layer', 'reinit'),
+        graded_by=('shrink output layer', 'reinit', 'standardize outputs'),   # the last: regression targets only
         plan=plan_bad_initial_loss,
     ),
     FindingSpec(
