@@ -135,6 +135,19 @@ def test_widening_keeps_the_parameters_and_needs_an_entry_linear_on_the_rows():
     assert widenable_entry(nn.Sequential(nn.Conv1d(1, 2, 3), nn.Flatten()), torch.randn(8, 1, 5)) is None
 
 
+def test_widening_leaves_the_callers_random_stream_alone():
+    """The redraw is under its own seed: the run's (or load_run's caller's) random stream goes on as it was,
+    and the same seed draws the same layer."""
+    torch.manual_seed(1)
+    before = torch.get_rng_state()
+    a, b = _mlp(2), _mlp(2)
+    torch.set_rng_state(before)
+    widen_linear(a, "0", 6, seed=4)
+    assert torch.equal(torch.get_rng_state(), before)
+    widen_linear(b, "0", 6, seed=4)
+    assert torch.equal(a[0].weight, b[0].weight) and torch.equal(a[0].bias, b[0].bias)
+
+
 def test_healthy_preprocess_is_left_alone():
     for data, width, preprocess in ((_counts, 6, ["standardize"]), (_units, 6, ["standardize", {"name": "pca"}])):
         run = _fit(data, width, preprocess, "repair")
