@@ -257,3 +257,19 @@ def test_a_run_whose_entry_layer_was_widened_loads_into_the_users_model(tmp_path
     X, _ = _independent(50, 4)
     with torch.no_grad():
         assert torch.equal(loaded.predict(X), run.predict(X))
+
+
+def test_widen_entry_is_refused_under_ddp():
+    """Under DDP the replica's gradient buckets are sized for the layer as it is: widening it in place would
+    feed the next backward gradients of another size, so the control refuses and names the layer."""
+    class AsIfDistributed(Callback):
+        def on_fit_start(self, state):
+            trainer = state.controls._trainer          # a stand-in replica (no process group on one CPU)
+            trainer.ddp = object()
+            try:
+                with pytest.raises(ConfigError, match=r"widen_entry: '0' -> 6 input columns: not under DDP"):
+                    state.controls.widen_entry("0", 6, seed=0)
+                assert state.model[0].in_features == 2 and not state.controls.widened
+            finally:
+                trainer.ddp = None
+    _fit(_independent, 2, [{"name": "pca", "variance": 0.95}], "off", callbacks=[AsIfDistributed()], epochs=1)

@@ -478,7 +478,11 @@ class Controls:
         ``refit_preprocess(..., reshaped=True)`` that changed the rows' width: its weight and bias
         drawn again (``widen_linear``), a fresh optimizer, and the model another one
         (``model_changed``). Checkpoints keep it: a resume widens the layer before it loads the
-        weights. What it did, in words."""
+        weights. Refused under DDP (``ConfigError``): the replica's gradient buckets are sized for the
+        layer as it is (``refit_preprocess`` is refused there too: no raw rows kept). What it did, in words."""
+        if self._trainer.ddp is not None:
+            raise ConfigError(f"widen_entry: {name!r} -> {width} input columns: not under DDP (the replica's "
+                              f"gradient buckets are sized for the layer's parameters as they are)")
         detail = self._widen(name, width, seed=seed)
         self.model_changed()
         return detail
