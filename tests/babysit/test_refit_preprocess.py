@@ -14,7 +14,7 @@ from trainwell.babysit.findings import make
 from trainwell.babysit.plans import plan_uninformative_inputs
 from trainwell.babysit.preprocess_refit import candidates as preprocess_candidates
 from trainwell.babysit.preprocess_refit import widenable_entry
-from trainwell.errors import ConfigError
+from trainwell.errors import ConfigError, DataError
 from trainwell.train.callbacks import Callback
 from trainwell.train.controls import widen_linear
 from trainwell.train.run import load_run
@@ -273,3 +273,15 @@ def test_widen_entry_is_refused_under_ddp():
             finally:
                 trainer.ddp = None
     _fit(_independent, 2, [{"name": "pca", "variance": 0.95}], "off", callbacks=[AsIfDistributed()], epochs=1)
+
+
+def test_load_run_names_a_widened_layer_the_model_given_lacks(tmp_path):
+    def widen(controls):
+        controls.refit_preprocess(["standardize", {"name": "pca", "variance": 0.95}], reshaped=True)
+        controls.widen_entry("0", controls.train_data[0].shape[-1], seed=1)
+    _fit(_independent, 2, [{"name": "pca", "variance": 0.95}], "off", run_dir=str(tmp_path / "run"),
+         callbacks=[_Probe(widen)], epochs=1)
+    with pytest.raises(DataError, match=r"widened = \{'0': 6\}: the model's '0' is a ReLU, not an nn.Linear"):
+        load_run(tmp_path / "run", model=nn.Sequential(nn.ReLU(), nn.Linear(2, 3)))
+    with pytest.raises(DataError, match=r"widened = \{'0': 6\}: the model has no layer '0'"):
+        load_run(tmp_path / "run", model=nn.Sequential())
