@@ -239,3 +239,19 @@ def test_replace_schedule_names_what_it_allows(blobs):
         _fit(blobs, [AtStart(lambda c: c.replace_schedule("plateau"))])
     with pytest.raises(ConfigError, match=r"replace_schedule: from_step = -1: must be an integer >= 0"):
         _fit(blobs, [AtStart(lambda c: c.replace_schedule("cosine", from_step=-1))])
+
+
+def test_a_resumed_run_keeps_a_warmup_set_after_a_mid_run_replacement(blobs, tmp_path, crash_at):
+    """Killed after replace_schedule(from_step=8) and set_warmup(4), the resume replays both in that order
+    and ends with the weights of the run not killed."""
+    class Replace(Callback):
+        def on_after_step(self, state):
+            if state.step == 8:
+                state.controls.replace_schedule("cosine", from_step=8)
+                state.controls.set_warmup(4)
+    options = dict(schedule=_dead, checkpoint_every=5)
+    whole = _fit(blobs, [Replace()], run_dir=tmp_path / "whole", **options)
+    with pytest.raises(crash_at.error):
+        _fit(blobs, [Replace(), crash_at(17)], run_dir=tmp_path / "cut", **options)
+    resumed = _fit(blobs, run_dir=tmp_path / "cut", resume=True, **options)
+    assert _same_weights(whole, resumed)
