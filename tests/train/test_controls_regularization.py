@@ -255,3 +255,22 @@ def test_a_resumed_run_keeps_a_warmup_set_after_a_mid_run_replacement(blobs, tmp
         _fit(blobs, [Replace(), crash_at(17)], run_dir=tmp_path / "cut", **options)
     resumed = _fit(blobs, run_dir=tmp_path / "cut", resume=True, **options)
     assert _same_weights(whole, resumed)
+
+
+def test_a_rollback_after_a_plateau_schedule_is_replaced_keeps_the_replacement(blobs):
+    """A snapshot taken under a plateau schedule (its state in the snapshot), the schedule replaced, then a
+    rollback to the snapshot: the replacement is a setting the rollback keeps, so the plateau's saved state
+    has no schedule to go to and is left (it raised AttributeError on the replacement's function)."""
+    seen = {}
+
+    class Replace(Callback):
+        def on_after_step(self, state):
+            if state.step == 4:
+                seen["snap"] = state.controls.snapshot()
+                state.controls.replace_schedule("cosine")
+            elif state.step == 6 and "rolled" not in seen:
+                seen["rolled"] = True
+                state.controls.restore(seen["snap"])
+                seen["lr"] = state.controls.lrs(10)[0]
+    _fit(blobs, [Replace()], schedule="plateau")
+    assert seen["rolled"] and seen["lr"] < 0.1          # cosine's decay, not the plateau's constant lr
