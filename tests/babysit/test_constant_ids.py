@@ -153,3 +153,12 @@ def test_a_collapse_of_codes_the_targets_do_not_depend_on_is_info():
     x, y = categories(relates=False)
     found = check_constant_ids(Hashed(8), x, y, class_ids=True)
     assert len(found) == 1 and found[0].severity == "info"
+
+
+def test_one_class_among_the_rows_read_is_scored_as_the_probes_scored_it():
+    """Class ids of one class: the probes fit squared error (no classifier on one class), and the message
+    names that unit, not accuracy."""
+    x, _ = members()
+    found = check_constant_ids(Banded(), standardized(x), torch.zeros(x.shape[0], dtype=torch.long), class_ids=True)
+    assert len(found) == 1 and found[0].evidence["probes"]
+    assert "squared error:" in found[0].message and "accuracy" not in found[0].message

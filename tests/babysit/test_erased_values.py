@@ -150,3 +150,12 @@ def test_missing_readings_imputed_with_the_median_stay_quiet_where_the_same_rows
     filled[missing, 0] = np.quantile(X[~missing, 0], 0.3)   # one value inside the readings, off their center
     found = ev.check_erased_values(torch.tensor(_standardized(filled)), y)
     assert [f.evidence["columns"] for f in found] == [[0]]
+
+
+def test_displaced_compares_the_value_with_other_rows_only_where_it_holds_most_rows():
+    """A value on 60 of 100 rows is compared with the 40 other rows, not with 20 of its own among them
+    (its targets 1, the others' 0: the near mean is the others' own, 0)."""
+    column = torch.cat([torch.zeros(60), torch.linspace(1, 40, 40)]).double()
+    t = torch.cat([torch.ones(60), torch.zeros(40)]).double().reshape(-1, 1)
+    moved = ev.displaced(column, 0.0, t)
+    assert moved is not None and moved["near_mean"] == 0.0 and moved["value_mean"] == 1.0

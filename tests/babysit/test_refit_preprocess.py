@@ -14,7 +14,7 @@ from trainwell.babysit.findings import make
 from trainwell.babysit.plans import plan_uninformative_inputs
 from trainwell.babysit.preprocess_refit import candidates as preprocess_candidates
 from trainwell.babysit.preprocess_refit import widenable_entry
-from trainwell.errors import ConfigError
+from trainwell.errors import ConfigError, DataError
 from trainwell.train.callbacks import Callback
 from trainwell.train.controls import widen_linear
 from trainwell.train.run import load_run
@@ -135,6 +135,19 @@ def test_widening_keeps_the_parameters_and_needs_an_entry_linear_on_the_rows():
     assert widenable_entry(nn.Sequential(nn.Conv1d(1, 2, 3), nn.Flatten()), torch.randn(8, 1, 5)) is None
 
 
+def test_widening_leaves_the_callers_random_stream_alone():
+    """The redraw is under its own seed: the run's (or load_run's caller's) random stream goes on as it was,
+    and the same seed draws the same layer."""
+    torch.manual_seed(1)
+    before = torch.get_rng_state()
+    a, b = _mlp(2), _mlp(2)
+    torch.set_rng_state(before)
+    widen_linear(a, "0", 6, seed=4)
+    assert torch.equal(torch.get_rng_state(), before)
+    widen_linear(b, "0", 6, seed=4)
+    assert torch.equal(a[0].weight, b[0].weight) and torch.equal(a[0].bias, b[0].bias)
+
+
 def test_healthy_preprocess_is_left_alone():
     for data, width, preprocess in ((_counts, 6, ["standardize"]), (_units, 6, ["standardize", {"name": "pca"}])):
         run = _fit(data, width, preprocess, "repair")
@@ -244,3 +257,31 @@ def test_a_run_whose_entry_layer_was_widened_loads_into_the_users_model(tmp_path
     X, _ = _independent(50, 4)
     with torch.no_grad():
         assert torch.equal(loaded.predict(X), run.predict(X))
+
+
+def test_widen_entry_is_refused_under_ddp():
+    """Under DDP the replica's gradient buckets are sized for the layer as it is: widening it in place would
+    feed the next backward gradients of another size, so the control refuses and names the layer."""
+    class AsIfDistributed(Callback):
+        def on_fit_start(self, state):
+            trainer = state.controls._trainer          # a stand-in replica (no process group on one CPU)
+            trainer.ddp = object()
+            try:
+                with pytest.raises(ConfigError, match=r"widen_entry: '0' -> 6 input columns: not under DDP"):
+                    state.controls.widen_entry("0", 6, seed=0)
+                assert state.model[0].in_features == 2 and not state.controls.widened
+            finally:
+                trainer.ddp = None
+    _fit(_independent, 2, [{"name": "pca", "variance": 0.95}], "off", callbacks=[AsIfDistributed()], epochs=1)
+
+
+def test_load_run_names_a_widened_layer_the_model_given_lacks(tmp_path):
+    def widen(controls):
+        controls.refit_preprocess(["standardize", {"name": "pca", "variance": 0.95}], reshaped=True)
+        controls.widen_entry("0", controls.train_data[0].shape[-1], seed=1)
+    _fit(_independent, 2, [{"name": "pca", "variance": 0.95}], "off", run_dir=str(tmp_path / "run"),
+         callbacks=[_Probe(widen)], epochs=1)
+    with pytest.raises(DataError, match=r"widened = \{'0': 6\}: the model's '0' is a ReLU, not an nn.Linear"):
+        load_run(tmp_path / "run", model=nn.Sequential(nn.ReLU(), nn.Linear(2, 3)))
+    with pytest.raises(DataError, match=r"widened = \{'0': 6\}: the model has no layer '0'"):
+        load_run(tmp_path / "run", model=nn.Sequential())

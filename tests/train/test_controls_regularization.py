@@ -215,8 +215,62 @@ def test_a_resumed_run_keeps_the_replaced_schedule(blobs, tmp_path, crash_at):
     assert not _same_weights(_fit(blobs, run_dir=tmp_path / "dead", **options), whole)
 
 
+def test_a_warmup_set_after_a_mid_run_replacement_acts_on_it(blobs):
+    """replace_schedule from step s, then set_warmup(w): the replacement's warmup counted from s (its
+    with_warmup kept), as the docstring says a warmup set after acts on the replacement."""
+    lrs = {}
+
+    class Replace(Callback):
+        def on_after_step(self, state):
+            if state.step == 8:
+                state.controls.replace_schedule("cosine", from_step=8)
+                state.controls.set_warmup(4)
+            lrs[state.step] = state.controls.lrs()[0]
+    _fit(blobs, [Replace()], schedule=_dead)
+    assert lrs[6] == 0.0                                                        # the dead schedule before
+    assert [lrs[s] for s in range(8, 12)] == pytest.approx([0.025, 0.05, 0.075, 0.1])   # (t - 8 + 1) / 4
+    assert lrs[12] == pytest.approx(0.1) and lrs[max(lrs)] < lrs[13] < lrs[12]          # then cosine over the rest
+
+
 def test_replace_schedule_names_what_it_allows(blobs):
+    with pytest.raises(ConfigError, match=r"replace_schedule: spec = \{'final': 0.1\}: must be a schedule's name"):
+        _fit(blobs, [AtStart(lambda c: c.replace_schedule({"final": 0.1}))])
     with pytest.raises(ConfigError, match="replace_schedule: spec = 'plateau'"):
         _fit(blobs, [AtStart(lambda c: c.replace_schedule("plateau"))])
     with pytest.raises(ConfigError, match=r"replace_schedule: from_step = -1: must be an integer >= 0"):
         _fit(blobs, [AtStart(lambda c: c.replace_schedule("cosine", from_step=-1))])
+
+
+def test_a_resumed_run_keeps_a_warmup_set_after_a_mid_run_replacement(blobs, tmp_path, crash_at):
+    """Killed after replace_schedule(from_step=8) and set_warmup(4), the resume replays both in that order
+    and ends with the weights of the run not killed."""
+    class Replace(Callback):
+        def on_after_step(self, state):
+            if state.step == 8:
+                state.controls.replace_schedule("cosine", from_step=8)
+                state.controls.set_warmup(4)
+    options = dict(schedule=_dead, checkpoint_every=5)
+    whole = _fit(blobs, [Replace()], run_dir=tmp_path / "whole", **options)
+    with pytest.raises(crash_at.error):
+        _fit(blobs, [Replace(), crash_at(17)], run_dir=tmp_path / "cut", **options)
+    resumed = _fit(blobs, run_dir=tmp_path / "cut", resume=True, **options)
+    assert _same_weights(whole, resumed)
+
+
+def test_a_rollback_after_a_plateau_schedule_is_replaced_keeps_the_replacement(blobs):
+    """A snapshot taken under a plateau schedule (its state in the snapshot), the schedule replaced, then a
+    rollback to the snapshot: the replacement is a setting the rollback keeps, so the plateau's saved state
+    has no schedule to go to and is left (it raised AttributeError on the replacement's function)."""
+    seen = {}
+
+    class Replace(Callback):
+        def on_after_step(self, state):
+            if state.step == 4:
+                seen["snap"] = state.controls.snapshot()
+                state.controls.replace_schedule("cosine")
+            elif state.step == 6 and "rolled" not in seen:
+                seen["rolled"] = True
+                state.controls.restore(seen["snap"])
+                seen["lr"] = state.controls.lrs(10)[0]
+    _fit(blobs, [Replace()], schedule="plateau")
+    assert seen["rolled"] and seen["lr"] < 0.1          # cosine's decay, not the plateau's constant lr

@@ -208,7 +208,7 @@ def _constant_finding(x, y, call, columns, *, class_ids: bool, seed: int) -> Fin
     if results:
         scores = "; ".join(f"{r['probe']} {r['with']:.3g} with them, {r['without']:.3g} without" for r in results)
         said += (f", and those columns {'tell' if matters else 'do not measurably tell'} the probes about the "
-                 f"targets ({'accuracy' if class_ids else 'squared error'}: {scores})")
+                 f"targets ({'accuracy' if cls else 'squared error'}: {scores})")
     said += ": only one row of its table is read, and what the inputs say through it reaches the model as a constant"
     return _ids_finding(said, {"embedding": name, "num_embeddings": size, "id": value, "rows": int(x.shape[0]),
                                "columns": columns, "probes": results}, matters)

@@ -122,16 +122,16 @@ def target_columns(y: torch.Tensor, *, class_ids: bool) -> torch.Tensor | None:
 
 def displaced(column: torch.Tensor, value: float, t: torch.Tensor) -> dict | None:
     """The targets ``t`` (float64 columns) of ``column``'s rows holding ``value`` against as many of its
-    other rows nearest the value (module docstring): ``{"shift", "z", "target", "rows"}`` of the target
+    other rows nearest the value (all of them where they are fewer; module docstring): ``{"shift", "z", "target", "rows"}`` of the target
     column that moved most (in its std), when it moved at least ``SHIFT`` and ``SHIFT_Z`` standard errors;
     else None. ``column`` and ``t`` hold finite rows only."""
     at = column == value
     k = int(at.sum())
     distance = (column - value).abs().masked_fill(at, float("inf"))
-    near = torch.argsort(distance)[:k]
+    near = torch.argsort(distance)[:min(k, int((~at).sum()))]     # other rows only, where they are fewer
     a, b = t[at], t[near]
     spread = t.std(dim=0).clamp_min(1e-12)
-    error = (a.var(dim=0) / k + b.var(dim=0) / k).sqrt().clamp_min(1e-12)
+    error = (a.var(dim=0) / k + b.var(dim=0) / b.shape[0]).sqrt().clamp_min(1e-12)
     difference = a.mean(dim=0) - b.mean(dim=0)
     shift, z = difference.abs() / spread, difference.abs() / error
     moved = (shift >= SHIFT) & (z >= SHIFT_Z)

@@ -298,6 +298,7 @@ def _rows_summed(out, y, loss_fn, kind: str, expected: float) -> float:
 
 
 def _finite(t) -> bool:
+    """Whether ``t`` holds no NaN or inf (true for what is no float tensor: class ids, say)."""
     return not torch.is_tensor(t) or not torch.is_floating_point(t) or bool(torch.isfinite(t).all())
 
 

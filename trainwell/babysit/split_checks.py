@@ -672,7 +672,7 @@ def _sizes(train, name, other) -> list[Finding]:
     n, m = train.shape[0], other.shape[0]
     if n >= m:
         return []
-    share, swapped = n / (n + m), n < SMALL_TRAIN * m
+    share, swapped = n / (n + m), _too_few(n, m)
     said = ("the shares read the wrong way round (test_size taken for the training share)?" if swapped else
             "fine for a subsample trained on purpose or splits fixed by the data's provider")
     return [make("split_mismatch",
@@ -743,7 +743,12 @@ def _few_training_rows(splits) -> bool:
     warning)."""
     train = _targets(splits.train)
     others = [_targets(pair) for pair in (splits.val, splits.test)]
-    return train is not None and any(o is not None and train.shape[0] < SMALL_TRAIN * o.shape[0] for o in others)
+    return train is not None and any(o is not None and _too_few(train.shape[0], o.shape[0]) for o in others)
+
+
+def _too_few(train_rows: int, split_rows: int) -> bool:
+    """Fewer training rows than ``SMALL_TRAIN`` of another split's: the sizes' warning (the shares swapped)."""
+    return train_rows < SMALL_TRAIN * split_rows
 
 
 def _mirrored(pair, axes):

@@ -260,6 +260,9 @@ class Controls:
         the run. A stretch, warmup or plateau mode set before acted on the
         schedule replaced and is dropped; one set after acts on the replacement."""
         name = spec if isinstance(spec, str) else dict(spec).get("name")
+        if not isinstance(name, str):
+            raise ConfigError(f"replace_schedule: spec = {spec!r}: must be a schedule's name or a dict with "
+                              f"its \"name\" (optim.schedules.SCHEDULE_OPTIONS)")
         if name == "plateau":
             raise ConfigError("replace_schedule: spec = 'plateau': must be a schedule of the step (a plateau "
                               "schedule's cuts follow the metric and keep state)")
@@ -475,7 +478,11 @@ class Controls:
         ``refit_preprocess(..., reshaped=True)`` that changed the rows' width: its weight and bias
         drawn again (``widen_linear``), a fresh optimizer, and the model another one
         (``model_changed``). Checkpoints keep it: a resume widens the layer before it loads the
-        weights. What it did, in words."""
+        weights. Refused under DDP (``ConfigError``): the replica's gradient buckets are sized for the
+        layer as it is (``refit_preprocess`` is refused there too: no raw rows kept). What it did, in words."""
+        if self._trainer.ddp is not None:
+            raise ConfigError(f"widen_entry: {name!r} -> {width} input columns: not under DDP (the replica's "
+                              f"gradient buckets are sized for the layer's parameters as they are)")
         detail = self._widen(name, width, seed=seed)
         self.model_changed()
         return detail
@@ -592,10 +599,9 @@ def widen_linear(model: nn.Module, name: str, width: int, *, seed: int) -> str:
     layer = model.get_submodule(name)
     if not isinstance(layer, nn.Linear):
         raise ConfigError(f"widen_entry: {name!r} is a {type(layer).__name__}, not an nn.Linear")
-    fresh = nn.Linear(width, layer.out_features, bias=layer.bias is not None)
-    with torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng(devices=[]):       # the run's (or load_run's caller's) random stream untouched
         torch.manual_seed(seed)
-        fresh.reset_parameters()
+        fresh = nn.Linear(width, layer.out_features, bias=layer.bias is not None)
     before = layer.in_features
     layer.weight.data = fresh.weight.data.to(layer.weight)
     if layer.bias is not None:
@@ -605,9 +611,14 @@ def widen_linear(model: nn.Module, name: str, width: int, *, seed: int) -> str:
 
 
 def _starting_at(inner, start: int):
-    """``inner`` started at step ``start``: m(t) = inner(max(t - start, 0)) (replace_schedule's rest of the run)."""
+    """``inner`` started at step ``start``: m(t) = inner(max(t - start, 0)) (replace_schedule's rest of the
+    run); where ``inner`` has a ``with_warmup``, so has the result (the warmup counted from ``start``),
+    so a ``set_warmup`` after the replacement acts on it."""
     def schedule(step: int) -> float:
         return inner(max(step - start, 0))
+    rebuild = getattr(inner, "with_warmup", None)
+    if rebuild is not None:
+        schedule.with_warmup = lambda steps: _starting_at(rebuild(steps), start)
     return schedule
 
 

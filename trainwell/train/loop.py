@@ -413,8 +413,9 @@ class Trainer:
             state.best["weights"] = {k: v.to(device) for k, v in state.best["weights"].items()}
         if settings:
             state.extras.update(saved.get("extras", {}))
-        if "schedule" in saved:
-            self.parts.schedule.load_state_dict(saved["schedule"])
+        if "schedule" in saved and hasattr(self.parts.schedule, "load_state_dict"):
+            self.parts.schedule.load_state_dict(saved["schedule"])   # (a rollback keeps a replace_schedule made
+                                                                      # since: a stateful one's state has no place)
         self.precision.load_state_dict(saved.get("scaler", {}))
         for key, hook_state in saved.get("grad_hooks", {}).items():
             self.parts.grad_hooks[int(key)].load_state_dict(hook_state)

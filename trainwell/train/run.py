@@ -223,6 +223,23 @@ def _safetensors_errors(path: Path, owner: str):
         raise DataError(f"{path}: weights do not fit {owner}: {e}") from None
 
 
+def _widen_as_saved(model: torch.nn.Module, widened: dict, info_path) -> None:
+    """The entry layers a repair widened for refitted rows (``model.json``'s ``widened``: {layer name:
+    input columns}, ``Controls.widen_entry``) given those widths in ``model``; their weights are the
+    run's, loaded next. ``DataError`` naming the layer where ``model`` has no such ``nn.Linear``."""
+    for name, width in widened.items():
+        try:
+            layer = model.get_submodule(name)
+        except AttributeError:
+            raise DataError(f"{info_path}: widened = {{{name!r}: {width}}}: the model has no layer {name!r} "
+                            f"(pass the model the run trained)") from None
+        if not isinstance(layer, torch.nn.Linear):
+            raise DataError(f"{info_path}: widened = {{{name!r}: {width}}}: the model's {name!r} is a "
+                            f"{type(layer).__name__}, not an nn.Linear (pass the model the run trained)")
+        if layer.in_features != width:
+            widen_linear(model, name, width, seed=0)
+
+
 def load_run(run_dir, *, model: torch.nn.Module | None = None) -> Run:
     """Give back a finished run: its model (built from the saved spec, or the ``model`` you pass
     for a run that trained your own nn.Module), fitted preprocessing, config and history."""
@@ -242,9 +259,7 @@ def load_run(run_dir, *, model: torch.nn.Module | None = None) -> Run:
         except (TypeError, KeyError, IndexError) as e:
             raise DataError(f"{info_path}: its model description cannot be built "
                             f"({type(e).__name__}: {e}); the file is corrupted") from None
-    for name, width in (info.get("widened") or {}).items():    # a repair widened it for refitted rows
-        if model.get_submodule(name).in_features != width:
-            widen_linear(model, name, width, seed=0)               # its weights: the run's, loaded next
+    _widen_as_saved(model, info.get("widened") or {}, info_path)
     _load_weights(model, run_dir / "model.safetensors", "the trained weights")
     preprocess = _load_preprocess(info, run_dir)
     history = read_metrics(run_dir) if (run_dir / "metrics.jsonl").exists() else []
