@@ -56,14 +56,25 @@ def test_an_offset_the_run_removes_on_its_own_becomes_info():
 
 def test_the_map_centers_the_outputs_shrinks_them_never_widens_and_skips_class_ids():
     X, y = standardized_rows()
-    edit = iv.output_map(Destandardized(50.0, 300.0), X[:512], y[:512])
+    edit = iv.output_map(Destandardized(50.0, 300.0), X[:512], y[:512], F.mse_loss)
     model = Destandardized(50.0, 300.0)
     edit(model, 0)
     with torch.no_grad():
         out = model(X[:512])
     assert abs(float(out.mean() - y[:512].mean())) < 1e-3 and abs(float(out.std() / y[:512].std()) - 1) < 1e-3
     quiet = Destandardized(1e-3, 0.0)       # outputs narrower than the targets: centered, not widened
-    iv.output_map(Destandardized(1e-3, 0.0), X[:512], y[:512])(quiet, 0)
+    iv.output_map(Destandardized(1e-3, 0.0), X[:512], y[:512], F.mse_loss)(quiet, 0)
     with torch.no_grad():
         assert float(quiet(X[:512]).std()) < 1e-2
-    assert iv.output_map(Destandardized(1.0, 0.0), X[:512], torch.zeros(512, dtype=torch.long)) is None
+    assert iv.output_map(Destandardized(1.0, 0.0), X[:512], torch.zeros(512, dtype=torch.long), F.cross_entropy) is None
+
+
+def test_the_map_is_for_outputs_that_predict_the_targets_not_logits_of_float_labels():
+    X, y = standardized_rows()
+    labels = (y[:512] > 0).float()                           # BCE's float 0 / 1 targets: the outputs are logits
+    model = Destandardized(50.0, 300.0)
+    assert iv.output_map(model, X[:512], labels, F.binary_cross_entropy_with_logits) is None
+    assert iv.output_map(model, X[:512], labels, lambda o, t: F.binary_cross_entropy_with_logits(o, t)) is None
+    assert iv.output_map(model, X[:512], labels, "bce") is None
+    assert iv.output_map(model, X[:512], y[:512], lambda o, t: ((o - t) ** 2).mean()) is not None   # its own loss
+    assert iv.output_map(model, X[:512], y[:512], "huber") is not None

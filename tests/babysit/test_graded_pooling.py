@@ -74,8 +74,8 @@ def test_a_pool_over_the_channels_the_run_does_as_well_with_becomes_info():
 
 
 def test_the_swap_applies_only_where_the_units_are_as_many_as_the_pooled_positions():
-    assert iv.pooled_axis_swap(Waves(True), *waves(64)) is not None
-    assert iv.pooled_axis_swap(Waves(False), *waves(64)) is None        # no pooled layer
+    assert iv.pooled_axis_swap(Waves(True), *waves(64), F.cross_entropy) is not None
+    assert iv.pooled_axis_swap(Waves(False), *waves(64), F.cross_entropy) is None        # no pooled layer
     narrow = Waves(True)
     narrow.conv = nn.Conv1d(1, 16, 5, padding=0)                       # 12 positions, 16 filters
-    assert iv.pooled_axis_swap(narrow, *waves(64)) is None
+    assert iv.pooled_axis_swap(narrow, *waves(64), F.cross_entropy) is None

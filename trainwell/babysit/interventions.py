@@ -50,6 +50,7 @@ from trainwell.babysit import module_use
 from trainwell.babysit import pooled_units
 from trainwell.babysit.budget import Budget
 from trainwell.babysit.findings import Finding, make
+from trainwell.babysit.loss_kinds import resolve_loss
 from trainwell.babysit.plans import SHRINK_SCALE
 from trainwell.babysit.probe_steps import make_optimizer, train_step
 from trainwell.babysit.registry import CODES
@@ -57,6 +58,7 @@ from trainwell.optim.penalties import GradientNoise
 from trainwell.optim.registry import OPTIMIZERS
 from trainwell.train.regularizers import OFF, build_constraint, build_loss, build_penalty
 from trainwell.errors import TrainwellError
+from trainwell.nn.losses import REGRESSION_LOSSES
 
 STEPS = 100           # minibatch steps per arm: "a few steps" (issue 11), about an epoch of a small set
 POOL_ROWS = 2048      # the batches are drawn from these training rows (a seeded permutation)
@@ -245,7 +247,20 @@ def _remove_final_activation(net, seed):
         net.register_forward_hook(_log_of_outputs)
 
 
-def output_map(model: nn.Module, X, y) -> Callable | None:
+def predicts_targets(loss_fn, y) -> bool:
+    """Whether the run's outputs are predictions of the targets ``y`` themselves: a regression loss
+    (``nn.losses.REGRESSION_LOSSES``), or a loss of its own on real values that are not a binary
+    label's 0 / 1 (a hand-written BCE reads its outputs as logits). Class ids, and the known losses
+    on labels (BCE's float 0 / 1 included), are not."""
+    if not torch.is_floating_point(y):
+        return False
+    kind = resolve_loss(loss_fn)[1]
+    if kind in REGRESSION_LOSSES:
+        return True
+    return kind == "other" and torch.unique(y).numel() > 2
+
+
+def output_map(model: nn.Module, X, y, loss_fn) -> Callable | None:
     """The edit that registers, after the model, the affine map that standardizes the untrained model's outputs onto the targets: per output
     column, the outputs on the rows ``X`` (eval mode) centered on the targets' mean ``y`` and, where
     they spread wider than the targets, shrunk to the targets' std (never widened: a larger scale
@@ -254,8 +269,9 @@ def output_map(model: nn.Module, X, y) -> Callable | None:
     model that adds an offset or a scale after its last layer (``out * SD + MEAN`` against
     standardized targets) starts off by both; the map removes them as standardized targets would
     (notes 002: zero-center, normalize), which shrinking the last layer cannot (its offset is added
-    after it)."""
-    if not torch.is_floating_point(y) or y.shape[0] != X.shape[0] or y.shape[0] < 2:
+    after it). None too where the loss reads the outputs as other than the targets' values
+    (``predicts_targets``: BCE's logits against float 0 / 1 labels)."""
+    if not predicts_targets(loss_fn, y) or y.shape[0] != X.shape[0] or y.shape[0] < 2:
         return None
     device = next((p.device for p in model.parameters()), X.device)
     was = model.training
@@ -286,14 +302,15 @@ def _units_to_pooled_axis(module, inputs, out):
     return out.flatten(2).transpose(1, 2).reshape(out.shape)
 
 
-def pooled_axis_swap(model: nn.Module, X, y) -> Callable | None:
+def pooled_axis_swap(model: nn.Module, X, y, loss_fn) -> Callable | None:
     """The ``pooled_units`` fix on a snapshot: each pooled layer (pooled_units.pooled_layers) whose
     unit axis is as long as the axes it should have been pooled over (a convolution's C = H x W,
     a Linear's ``(N, L, D)`` with L = D: the only sizes at which the wrong pool feeds the next layer
     the width it expects, so no shape error shows it) passes its output on with the two swapped
     (``_units_to_pooled_axis``): the forward's pool over the unit axis then pools over the other
     axes, as ``x.mean((2, 3))`` would, with the model's weights. None where no pooled layer has such
-    sizes (the fix needs the user's code: the finding stays ungraded)."""
+    sizes (the fix needs the user's code: the finding stays ungraded). ``loss_fn``: the fitted arms'
+    common signature; the axes do not depend on it."""
     rows = X[:pooled_units.ROWS].to(next((p.device for p in model.parameters()), X.device))
     names = [r["layer"] for r in pooled_units.pooled_layers(model, rows) if _swappable(r["shape"], r["axis"])]
     if not names:
@@ -780,10 +797,10 @@ class _Experiment:
         return _in_trying_order(found)
 
     def _fitted_edit(self, fit: Callable) -> Callable | None:
-        """A ``FITTED_ARMS`` edit of the arm's copy, fitted on ``EVAL_ROWS`` training rows; None where
-        ``fit`` finds it does not apply."""
+        """A ``FITTED_ARMS`` edit of the arm's copy, fitted on ``EVAL_ROWS`` training rows under the
+        run's loss; None where ``fit`` finds it does not apply."""
         rows = self.train_rows[:EVAL_ROWS]
-        return fit(self.model, self.X[rows], self.y[rows])
+        return fit(self.model, self.X[rows], self.y[rows], self.loss_fn)
 
     def _extra_candidate(self, arm: Arm, lr: float, weight_decay: float, options: dict) -> tuple:
         """A caller's arm with the setup's settings: its own lr (``extra["lr"]``), its own batches
