@@ -39,7 +39,8 @@ variance than the rows have (``ABOVE_SIGNAL``, read before any training: a stall
 reason to pay a second pass of 3 x 100 steps, more than a 190-step run's own), and where the setup
 alone, with its augmentation, still stays flat at the raised lr (``_learns_at``: where it learns
 there the stall was the lr's, and a 1-pixel crop with zero padding, above the signal on unnormalized
-pixels, pays 100 steps instead of 300): a transform that hurts there is
+pixels, pays 100 steps instead of 300; where it stays flat, the raised pass goes on from that same
+training, ``interventions.SharedSetup``, rather than train it again): a transform that hurts there is
 reported with ``evidence["lr"]``, and where the setup *with* its augmentation at the raised lr (and
 the longer steps) trains no better than at the run's own (``interventions.significant`` against the
 first pass's repeat), raising the lr alone cannot help while the transform stays: the finding names
@@ -149,19 +150,21 @@ def raised_steps(steps: int, total_steps: int) -> int:
     return max(steps, min(interventions.STEPS, total_steps or interventions.STEPS))
 
 
-def _learns_at(model, X, y, loss_fn, specs, *, lr, steps, seed, total_steps, budget, **run) -> bool:
+def _learns_at(model, X, y, loss_fn, specs, *, lr, steps, seed, total_steps, budget, shared=None, **run) -> bool:
     """The setup with the run's augmentation, alone, at ``lr`` for ``steps``: its held loss falls at
-    least ``interventions.STUCK`` (a timed-out run counts as learning: no second pass)."""
+    least ``interventions.STUCK`` (a timed-out run counts as learning: no second pass). Its training
+    is left in ``shared`` (``interventions.SharedSetup``) for ``_measure`` at the same lr and steps."""
     setup, _ = interventions.experiment(
         model, X, y, loss_fn, lr=lr, steps=steps, seed=seed, settings=False, repeat=False, budget=budget,
         run_steps=total_steps, augment=make_augment(specs), augment_seed=seed + AUGMENT_SEED_OFFSET, part=PART,
-        **run)
+        setup=shared, **run)
     return bool(setup.extra.get("timed_out")) or setup.fall >= interventions.STUCK
 
 
-def _measure(model, X, y, loss_fn, specs, *, lr, steps, seed, total_steps, budget, **run):
+def _measure(model, X, y, loss_fn, specs, *, lr, steps, seed, total_steps, budget, shared=None, **run):
     """One pass of the experiment at ``lr``: the setup with the run's augmentation, its repeat and one
-    arm per transform without it; ``(baseline, ran, repeat)``, repeat None when it did not finish."""
+    arm per transform without it; ``(baseline, ran, repeat)``, repeat None when it did not finish.
+    ``shared``: the setup as ``_learns_at`` trained it, gone on from instead of trained again."""
     arms = []
     for i, spec in enumerate(specs):
         rest = without(specs, i)
@@ -173,7 +176,7 @@ def _measure(model, X, y, loss_fn, specs, *, lr, steps, seed, total_steps, budge
     baseline, ran = interventions.experiment(
         model, X, y, loss_fn, lr=lr, steps=steps, seed=seed, settings=False,
         repeat=True, extra_arms=arms, budget=budget, run_steps=total_steps, augment=make_augment(specs),
-        augment_seed=seed + AUGMENT_SEED_OFFSET, part=PART, **run)
+        augment_seed=seed + AUGMENT_SEED_OFFSET, part=PART, setup=shared, **run)
     return baseline, ran, interventions.finished_repeat(ran)
 
 
@@ -226,12 +229,14 @@ def check_augment(model, X, y, loss_fn, *, augment, total_steps: int, optimizer,
             budget is None or budget.fits_wall(
             cost(budget, augment=augment, batch_size=batch_size, total_steps=total_steps,
                  steps=raised_steps(steps, total_steps), least=True), PART)):
-        longer = raised_steps(steps, total_steps)
+        longer, shared = raised_steps(steps, total_steps), interventions.SharedSetup()
         # the setup alone first: where it learns at the raised lr with its augmentation, the stall was the lr's
+        # (where it does not, the raised pass goes on from that training: the same setup, step for step)
         if not _learns_at(model, X, y, loss_fn, specs, lr=RAISED_LR * lr, steps=longer, seed=seed,
-                          total_steps=total_steps, budget=budget, **run):
+                          total_steps=total_steps, budget=budget, shared=shared, **run):
             raised, ran_r, repeat_r = _measure(model, X, y, loss_fn, specs, lr=RAISED_LR * lr, steps=longer,
-                                               seed=seed, total_steps=total_steps, budget=budget, **run)
+                                               seed=seed, total_steps=total_steps, budget=budget, shared=shared,
+                                               **run)
             if repeat_r is not None and not raised.extra.get("timed_out"):
                 hurting = _hurting(raised, ran_r, repeat_r, specs, added, total_steps=total_steps)
                 # the lr raised with the augmentation kept trains no better than the run's own: the raise alone

@@ -640,7 +640,8 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
                clip_norm: float | None = None, activation: bool = False, unfreeze: bool = True,
                run_steps: int | None = None, in_order: bool = False, lr_arms: bool = True, config=None,
                course=None, extra_arms=(), augment=None, augment_seed: int = 0,
-               part: str = "the experiment", confirm: bool = False, extend_steps: int | None = None) -> tuple:
+               part: str = "the experiment", confirm: bool = False, extend_steps: int | None = None,
+               setup: SharedSetup | None = None) -> tuple:
     """``(baseline, arms)``: the setup itself and each candidate change, trained ``steps`` steps
     from the same weights on the same batches. The model is never modified. With ``budget_s``
     nominal seconds (or a doctor's ``budget``: babysit/budget.py), every arm runs the steps the
@@ -686,7 +687,12 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
     the clock outruns stops (``Budget.wall_out``, ``extra["timed_out"]``); the setup's
     ``extra["left_out"]`` lists the arms the backstop left out, and its ``extra["trained_on_cut"]``
     says the backstop left out or stopped a training on (``helpful`` and ``grade`` read a change
-    without it as not caught up)."""
+    without it as not caught up).
+
+    ``setup``: a ``SharedSetup`` passed to experiments on the same setup (the caller's word: the same
+    model, rows, optimizer, lr, settings, steps, seed and augmentation; their arms may differ): the
+    first trains the setup and leaves its training there, a later one goes on from it instead of
+    training it again (``SharedSetup.take``)."""
     budget = budget if budget is not None or budget_s is None else Budget(budget_s)
     options = {k: v for k, v in (options or {}).items() if k not in ("lr", "weight_decay")}
     trial = _Experiment(model, X, y, loss_fn, optimizer=optimizer, batch_size=batch_size, steps=steps, seed=seed,
@@ -699,11 +705,47 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
     names = [f"the arm {c[0].name!r}" for c in candidates]
     if not trial.fits(1, trial.arm_steps, trial.size, ["the arm 'setup'"] + names):    # nothing to compare
         return Arm("setup", "", "the setup as configured", extra={"timed_out": True}), []
-    baseline = trial.run_setup(lr, weight_decay, options)
+    baseline = trial.run_setup(lr, weight_decay, options, shared=setup)
     arms = trial.run_arms(candidates, names)
     changes = trial.train_on(extend_steps)
     trial.train_repeat_on(changes)
+    if setup is not None:
+        setup.hold(trial)
     return baseline, arms
+
+
+@dataclass
+class SharedSetup:
+    """The setup's training one ``experiment`` leaves to the next on the same setup: a stalled
+    augmentation check (augment_check.py) trains the setup alone at a raised lr, then the setup with
+    its repeat and arms at that lr, whose setup is the same training step for step (the same weights,
+    batches, dropout masks and augmentation draws). Held only while the setup is where ``arm_steps``
+    left it (not trained on, not cut); ``charges``: the nominal seconds its training and evaluations
+    charged the budget, charged again one by one where it is taken, so the budget's shares, every
+    arm's steps and every later check see the same floats as when it was trained twice (what the
+    reuse saves is the work and its wall seconds, not the budget's plan)."""
+
+    training: _Training | None = None
+    arm_steps: int = 0
+    charges: list = field(default_factory=list)
+
+    def hold(self, trial: _Experiment) -> None:
+        """Keep ``trial``'s setup training, or nothing where it was cut or trained on."""
+        b = trial.baseline
+        fresh = b is not None and not b.extra.get("timed_out") and b.longer is None and id(b) in trial.kept
+        self.training = trial.kept[id(b)] if fresh else None
+        self.arm_steps, self.charges = (trial.arm_steps, trial.setup_charges) if fresh else (0, [])
+
+    def take(self, trial: _Experiment) -> _Training | None:
+        """The held training for ``trial`` when it trains the setup for the same ``arm_steps`` and its
+        budget pays the ``charges`` twice over (a training the budget might have cut is trained again,
+        and cut where it was); the hold is emptied (the training goes on from here)."""
+        t, budget = self.training, trial.budget
+        if t is None or self.arm_steps != trial.arm_steps or (
+                budget is not None and budget.left <= 2 * math.fsum(self.charges)):
+            return None
+        self.training = None
+        return t
 
 
 @dataclass
@@ -757,6 +799,8 @@ class _Experiment:
         self.repeat = None                  # ... and its repeat: what ``_trains_on`` compares an arm with
         self.kept = {}                      # id(arm) -> its _Training: the setup's and the helping arms'
         self.aside = {}                     # the repeat not kept: trained on only for a raised lr (``RAISE_CODE``)
+        self.charges = []                   # every nominal charge to the budget, in order (``charge``) ...
+        self.setup_charges = []             # ... those of the setup's training (``SharedSetup``)
 
     def draw(self, g: torch.Generator, count: int | None = None, rows: int | None = None) -> list:
         """``count`` batches (default ``steps``) of ``rows`` training rows each (default ``size``),
@@ -889,10 +933,15 @@ class _Experiment:
 
     # -- training ------------------------------------------------------------------------------
 
+    def charge(self, seconds: float) -> None:
+        """Charge the budget ``seconds`` nominal seconds, recorded in ``charges``."""
+        self.budget.charge(seconds)
+        self.charges.append(seconds)
+
     def held_loss(self, net: nn.Module, inputs: Callable) -> tuple:
         """(loss, accuracy or None) of ``net`` on the held rows, in eval mode (charged to the budget)."""
         if self.budget is not None:
-            self.budget.charge(self.budget.forward_cost(self.held.numel()))
+            self.charge(self.budget.forward_cost(self.held.numel()))
         net.eval()
         with torch.no_grad():
             out = net(inputs(self.X[self.held]).to(self.device))
@@ -934,7 +983,7 @@ class _Experiment:
             t.after_step()
         counted.steps += 1
         if self.budget is not None:
-            self.budget.charge(cost)
+            self.charge(cost)
         return loss
 
     def train(self, arm: Arm, lr: float, weight_decay: float, options: dict, dropout_off: bool, edit=None,
@@ -990,17 +1039,32 @@ class _Experiment:
         return bool((not arm.extra.get("repeat") and _better(self.baseline, arm, self.repeat))
                     or (self.confirm and (arm.extra.get("repeat") or _inconclusive(self.baseline, arm))))
 
-    def run_setup(self, lr: float, weight_decay: float, options: dict) -> Arm:
+    def run_setup(self, lr: float, weight_decay: float, options: dict, shared: SharedSetup | None = None) -> Arm:
         """The setup trained (every arm is compared with it), and its held rows' losses in train and
         eval mode (``extra["mode_losses"]``: mode_gap.measure, three passes and the settling passes
-        of a model with buffers)."""
+        of a model with buffers); ``setup_charges``: what that charged the budget. The training
+        ``shared`` holds for this experiment is taken instead, its charges charged (``SharedSetup``)."""
+        held = None if shared is None else shared.take(self)
+        if held is not None:
+            self.setup_charges = shared.charges
+            for seconds in shared.charges:      # one by one, as trained: the same float sums
+                self.charge(seconds)
+            self.baseline, self.kept[id(held.arm)] = held.arm, held
+            return held.arm
+        first = len(self.charges)
+        baseline = self._train_setup(lr, weight_decay, options)
+        self.setup_charges = self.charges[first:]
+        return baseline
+
+    def _train_setup(self, lr: float, weight_decay: float, options: dict) -> Arm:
+        """The setup trained and kept, with its ``extra["mode_losses"]`` (``run_setup``)."""
         baseline = self.train(Arm("setup", "", "the setup as configured"), lr, weight_decay, options, False,
                               keep=True)
         self.baseline = baseline
         if not baseline.extra.get("timed_out"):
             if self.budget is not None:
                 settle = mode_gap.SETTLE_PASSES if any(True for _ in self.model.buffers()) else 0
-                self.budget.charge((3 + settle) * self.budget.forward_cost(self.held.numel()))
+                self.charge((3 + settle) * self.budget.forward_cost(self.held.numel()))
             baseline.extra["mode_losses"] = mode_gap.measure(self.kept[id(baseline)].net,
                                                              self.X[self.held].to(self.device), self.ye,
                                                              self.loss_fn, seed=self.seed)

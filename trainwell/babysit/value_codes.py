@@ -118,10 +118,21 @@ ROUNDED_NOISE = 0.1       # a cast's rounding noise >= 10 % of the column's vari
 FORMATS = ((torch.bfloat16, 8), (torch.float16, 11), (torch.float32, 24))   # (format, significant bits), coarsest first
 
 
+def sorted_quantiles(v: torch.Tensor, q: list) -> torch.Tensor:
+    """``torch.quantile(v, q)`` (linear interpolation) of the sorted 1-D ``v``, read off it by index:
+    the same arithmetic as torch's (rank ``q * (n - 1)`` in ``v``'s dtype, its floor and ceiling
+    gathered, ``torch.lerp`` between them by the rank's fraction), so the same values bit for bit,
+    without the sort ``torch.quantile`` runs on every call (``find_codes`` asks three per common
+    value of a column it has sorted once)."""
+    ranks = torch.tensor(q, dtype=v.dtype) * (v.numel() - 1)
+    below = ranks.long()
+    return torch.lerp(v[below], v[ranks.ceil().long()], ranks - below)
+
+
 def _bulk(v: torch.Tensor, common: torch.Tensor) -> torch.Tensor:
     """The values of column ``v`` (float64, sorted) without its common values that lie outside the
     central ``1 - 2 * CENTRAL`` of the column."""
-    lo, hi = torch.quantile(v, torch.tensor([CENTRAL, 1 - CENTRAL], dtype=v.dtype))
+    lo, hi = sorted_quantiles(v, [CENTRAL, 1 - CENTRAL])
     outside = common[(common < lo) | (common > hi)]
     return v[~torch.isin(v, outside)] if outside.numel() else v
 
@@ -151,7 +162,7 @@ def find_codes(x: torch.Tensor) -> list[dict]:
             rest = bulk[bulk != value]
             if rest.numel() < MIN_ROWS or torch.unique_consecutive(rest).numel() < MIN_DISTINCT:
                 continue
-            lo, median, hi = torch.quantile(rest, torch.tensor([TAIL, 0.5, 1 - TAIL], dtype=rest.dtype)).tolist()
+            lo, median, hi = sorted_quantiles(rest, [TAIL, 0.5, 1 - TAIL]).tolist()     # rest: sorted as v
             width = hi - lo
             gap = max(lo - value, value - hi, 0.0)
             if width > 0 and gap >= FAR * width:
