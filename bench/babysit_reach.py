@@ -41,8 +41,11 @@ def prepared(model, tr, va, te, opts):
     return prepare(copy.deepcopy(model), tr, va, te, options, check=False)
 
 
-def side(model, tr, va, te, opts, expected=frozenset()) -> dict:
-    """The checks' alarms on one setup (``fit``'s arguments), as ``doctor`` prepares it."""
+def on_float_rows(checks, model, tr, va, te, opts, expected=frozenset()) -> dict:
+    """A scan's row for one setup (``fit``'s arguments): ``checks(p, X, y, class_ids=..., kind=...)``'s
+    alarms (warnings and errors) on the run ``doctor`` prepares (``prepared``), its training rows and
+    their loss kind, with its CPU seconds; skipped where the inputs are no float tensor or the
+    preparation raises (the doctor reports that side as raising)."""
     start = time.process_time()
     try:
         p = prepared(model, tr, va, te, opts)
@@ -51,14 +54,23 @@ def side(model, tr, va, te, opts, expected=frozenset()) -> dict:
             return {"alarms": [], "skipped": "inputs not a float tensor"}
         _, kind = resolve_loss(p.config.loss)
         class_ids = kind in CLASS_ID_KINDS or (kind == "other" and not torch.is_floating_point(y))
-        found = (first_layer.check_what_reaches(p.model, X, y, class_ids=class_ids)
-                 + input_content.check_inputs_informative(X, y, class_ids=class_ids or kind in ("bce", "bce_prob"))
-                 + split_checks.check_splits(p.splits))
+        found = checks(p, X, y, class_ids=class_ids, kind=kind)
     except Exception as exc:            # a side the doctor reports as raising: nothing to read here
         return {"alarms": [], "skipped": f"{type(exc).__name__}: {exc}"[:120]}
-    return {"alarms": sorted({f.code for f in found if f.severity in ("warning", "error")}),
-            "messages": [f.message[:200] for f in found if f.severity in ("warning", "error")],
+    alarms = [f for f in found if f.severity in ("warning", "error")]
+    return {"alarms": sorted({f.code for f in alarms}), "messages": [f.message[:200] for f in alarms],
             "expected": sorted(expected), "cpu_s": time.process_time() - start}
+
+
+def _what_reaches(p, X, y, *, class_ids: bool, kind: str) -> list:
+    return (first_layer.check_what_reaches(p.model, X, y, class_ids=class_ids)
+            + input_content.check_inputs_informative(X, y, class_ids=class_ids or kind in ("bce", "bce_prob"))
+            + split_checks.check_splits(p.splits))
+
+
+def side(model, tr, va, te, opts, expected=frozenset()) -> dict:
+    """The checks' alarms on one setup (``fit``'s arguments), as ``doctor`` prepares it."""
+    return on_float_rows(_what_reaches, model, tr, va, te, opts, expected)
 
 
 def main(argv=None) -> int:

@@ -8,14 +8,7 @@ from trainwell.babysit import augment_check, interventions
 from trainwell.babysit.budget import Budget
 from trainwell.nn.losses import make_loss
 
-
-def flat_classes(n, seed=0):
-    """4 classes of 8 standardized features: class k's mean 3.5 standard deviations out along feature k."""
-    g = torch.Generator().manual_seed(seed)
-    y = torch.randint(0, 4, (n,), generator=g)
-    X = torch.randn(n, 8, generator=g)
-    X[torch.arange(n), y] += 3.5
-    return (X - X.mean(0)) / X.std(0), y
+from test_augment_check import flat_classes
 
 
 def _counted(monkeypatch) -> list:
