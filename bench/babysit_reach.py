@@ -1,4 +1,4 @@
-"""The data checks of what reaches the model, alone, on every pair of the user sets (1-21): no doctor.
+"""The data checks of what reaches the model, alone, on every pair of the user sets (1-22): no doctor.
 
 For each pair's healthy and broken side the run is prepared as ``doctor`` prepares it (``prepare``:
 the splits placed, the config's ``preprocess`` fitted on the training split) and the checks that read
@@ -29,7 +29,7 @@ from trainwell.babysit import first_layer, input_content, split_checks  # noqa: 
 from trainwell.babysit.loss_kinds import CLASS_ID_KINDS, resolve_loss  # noqa: E402
 from trainwell.train.fit import prepare  # noqa: E402
 
-SETS = {1: "babysit_user", **{k: f"babysit_user{k}" for k in range(2, 22)}}
+SETS = {1: "babysit_user", **{k: f"babysit_user{k}" for k in range(2, 23)}}
 
 
 def prepared(model, tr, va, te, opts):

@@ -1,6 +1,6 @@
 """Every user set and generated lane of the babysitter's benchmark, rerun into one folder of rows.
 
-The lead's rerun at each stop: each user set (1-21) in halves by pair (``babysit_userK.py --pair ... --repair
+The lead's rerun at each stop: each user set (1-22) in halves by pair (``babysit_userK.py --pair ... --repair
 --json``: the doctor on both sides, every side trained ``babysit="off"`` per seed for the kill rule,
 the healthy side and the repairable broken side under ``babysit="repair"``), and the generated
 benchmark's parents 0-15 once each: detection lanes ``cF`` (``babysit_gen.py --first F --parents 1
@@ -27,7 +27,7 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-SETS = {1: "babysit_user", **{k: f"babysit_user{k}" for k in range(2, 22)}}
+SETS = {1: "babysit_user", **{k: f"babysit_user{k}" for k in range(2, 23)}}
 DETECTION = [0, 5, 6, 9, 10, 11, 12]            # parents no repair lane covers
 REPAIR = {1: 4, 7: 2, 13: 3}                    # first parent -> parents: 1-4, 7-8, 13-15
 LANES = [f"c{f}" for f in DETECTION] + [f"r{f}" for f in REPAIR]

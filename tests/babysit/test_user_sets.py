@@ -981,3 +981,119 @@ def test_set21_training_choices_do_what_the_docstring_says():
                 stopped = epoch
                 break
         assert stopped == stops_at
+
+
+# Set 22 (bench/babysit_user22.py): written and committed unrun (its training and babysitter are
+# the lead's, on the final merge); every pair keeps its rows (three change the input width); its
+# faults are what its docstring says they are (checked on the data, the models, the losses, the
+# schedule, the optimizer groups and the callback, no training).
+SET22 = _load("babysit_user22")
+
+
+def test_set22_repairable_names_every_pair():
+    assert set(SET22.REPAIRABLE) == set(SET22.PAIRS) and len(SET22.PAIRS) == 18
+    assert not any(SET22.REPAIRABLE.values())               # every fault is the user's data, code, loss, ...
+    assert SET22.NO_ACTION >= SET22.user21.NO_ACTION
+
+
+@pytest.mark.parametrize("pair", sorted(SET22.PAIRS))
+def test_set22_both_sides_build_and_take_their_inputs(pair):
+    _build_both_sides(SET22, pair)
+
+
+def test_set22_text_faults_change_what_the_docstring_says():
+    texts, y = SET22.listing_texts(300, seed=3)
+    rows = list(range(len(texts)))
+    _, default = SET22.bag_of_words(texts, rows)
+    _, one_letter = SET22.bag_of_words(texts, rows, token_pattern=SET22.ONE_LETTER_TOKENS)
+    assert set(SET22.SIZES) <= set(one_letter.vocabulary_)
+    assert set(SET22.SIZES) & set(default.vocabulary_) == {"xl"}   # s, m, l: one letter, dropped
+    (_, healthy, _, _), (_, broken, _, _) = [SET22.PAIRS["tickets_lowercased_in_training_only"](b) for b in (0, 1)]
+    unknown = [float((x == SET22.UNK).float().mean()) for x, _ in (healthy[1], broken[1])]
+    assert unknown[0] == 0.0 and unknown[1] > 0.04         # each opening word of validation is unknown
+    assert torch.equal(healthy[0][0], broken[0][0])          # training is the same on both sides
+    typed, y = SET22.typed_tickets(400, seed=4)
+    first = [t[0].lower() == SET22.user21.TOPICS[k] for t, k in zip(typed, y) if k < len(SET22.user21.TOPICS)]
+    assert 0.4 < sum(first) / len(first) < 0.7 and all(t[0][0].isupper() for t in typed)
+
+
+def test_set22_signal_faults_change_what_the_docstring_says():
+    import numpy as np
+    t = np.arange(256) / SET22.FS
+    tones = np.stack([np.sin(2 * np.pi * f * t) for f in SET22.MOTOR_TONES])
+    kept = [np.abs(SET22.lowpass(tones, cutoff_over_rate=b)[:, 64:-64]).max(1) for b in (False, True)]
+    assert np.all(kept[0] > 0.85)                              # 50 Hz: every tone passes
+    assert kept[1][0] > 0.9 and np.all(kept[1][1:] < 0.1)      # 25 Hz: the two fault tones are gone
+    X, y = SET22.feeder_days(600, seed=5)
+    mag = SET22.spectrum_magnitude(X - X.mean(1, keepdims=True))
+    means = np.stack([mag[y == k, 1:].mean(0) for k in range(3)])
+    raw = np.stack([X[y == k].mean(0) for k in range(3)])
+    assert np.abs(means - means[0]).max() < 0.1 * means.max()  # the same spectrum at every hour
+    assert np.abs(raw - raw[0]).max() > 0.5                    # the runs at different hours
+    X, y = SET22.outdoor_temperatures(600, seed=6)
+    d, r = SET22.hourly_change(X, relative=False), SET22.hourly_change(X, relative=True)
+    assert np.abs(r).max() > 100 * np.abs(d).max()
+    warming = (y == 1)[:, None] & (X[:, :-1] < -1.0)
+    assert np.median(d[warming]) > 0 > np.median(r[warming])   # below 0 C a warming hour reads negative
+
+
+def test_set22_table_faults_change_what_the_docstring_says():
+    X, y = SET22.vital_rows(2400, seed=1610)
+    rows = SET22._index_split(y, seed=1610)
+    _, kept = SET22.select_k_best(X, rows[0], y)
+    assert 0 not in kept and {1, 2, 3} <= set(kept.tolist()) and len(kept) == SET22.SELECT_K
+    far = abs(X[:, 0]) > 1.5
+    assert (y[far] == 1).mean() > 0.6                            # the dropped vital decides "unstable"
+
+
+def test_set22_model_faults_do_what_the_docstring_says():
+    torch.manual_seed(0)
+    ids = torch.randint(1, 20, (6, 10)).float()
+    ids[:, 7:] = 0
+    for batch_count in (False, True):
+        bag = SET22.BagMean(20, batch_count=batch_count)
+        with torch.no_grad():
+            alone, together = bag(ids[:1]), bag(ids)[:1]
+        assert torch.allclose(alone, together, atol=1e-6) is not batch_count
+    seq = torch.randn(4, 24, 1)
+    for carry in (False, True):
+        gru = SET22.CarriedGRU(carry=carry)
+        with torch.no_grad():
+            first, second = gru(seq), gru(seq)
+        assert torch.allclose(first, second, atol=1e-6) is not carry
+    attn = [SET22.AttentionPool(20, mask_after=b) for b in (False, True)]
+    attn[1].load_state_dict(attn[0].state_dict())
+    with torch.no_grad():
+        assert not torch.allclose(attn[0](ids), attn[1](ids))
+        longer = torch.cat([ids, torch.zeros(6, 5)], 1)          # more padding changes only the broken side
+        assert torch.allclose(attn[0](ids), attn[0](longer), atol=1e-6)
+        assert not torch.allclose(attn[1](ids), attn[1](longer), atol=1e-6)
+    assert float(SET22.XavierMLP(8).fc1.bias.detach().abs().max()) == 0.0
+    assert float(SET22.XavierMLP(8, init_first=True).fc1.bias.detach().abs().max()) > 0.0   # PyTorch's default stayed
+    cnn = SET22.NormDefectCNN(4, conv_bias=True)
+    cnn(torch.randn(8, 1, 16, 16)).square().sum().backward()
+    assert float(cnn.conv1.bias.grad.abs().max()) < 1e-4 < float(cnn.conv1.weight.grad.abs().max())
+    assert SET22.NormDefectCNN(4).conv1.bias is None
+
+
+def test_set22_training_choices_do_what_the_docstring_says():
+    from types import SimpleNamespace
+    assert float(SET22.mean_error_squared(torch.tensor([2.0, -2.0]), torch.zeros(2))) == 0.0
+    logits = torch.full((4, 3), 2.0)
+    assert float(SET22.true_logit_hinge(logits, torch.tensor([0, 1, 2, 0]))) == 0.0   # any target, zero loss
+    _, parts, healthy, _ = SET22.PAIRS["kilns_linear_decay_epochs_stepped_per_batch"](False)
+    _, _, broken, _ = SET22.PAIRS["kilns_linear_decay_epochs_stepped_per_batch"](True)
+    steps = SET22.KILN_EPOCHS * -(-len(parts[0][0]) // healthy["batch_size"])
+    assert healthy["schedule"](steps - 1) > 0 and broken["schedule"](SET22.KILN_EPOCHS + 1) < 0
+    assert broken["schedule"](steps - 1) < -40
+    model = SET22.NormMLP(8)
+    names = {id(p): n for n, p in model.named_parameters()}
+    for inverted in (False, True):
+        decayed = {names[id(p)] for p in SET22.decay_groups(model, inverted=inverted)[0]["params"]}
+        assert all(("bias" in n or "norm" in n) is inverted for n in decayed) and decayed
+    for restore in (True, False):
+        _, parts, opts, _ = SET22.PAIRS["clinics_callback_leaves_eval_mode"](not restore)
+        model = SET22.dropout_bn_mlp(12)
+        model.train()
+        opts["callbacks"][0].on_epoch_end(SimpleNamespace(model=model))
+        assert model.training is restore
