@@ -39,10 +39,10 @@ axis (the channels of NCHW / NCL and of NHWC / NLC layouts), that also hold read
 ``END_SHARE`` of their values strictly between the bounds).
 
 Read on the host on at most ``value_codes.ROWS`` training rows (``value_codes.host_rows``; at most
-``MAX_VALUES`` values of an image-like input), before any loss; reported as ``uninformative_inputs`` (a warning, as the other
-readings lost in ``value_codes`` and ``erased_values``: the fault is information gone, not a scale)
-and not repaired: a clipped reading cannot be restored, the fix is in the pipeline (clip in the raw
-units where the bound means something, or not at all).
+``MAX_VALUES`` values of an image-like input), before any loss; reported as ``uninformative_inputs``
+(a warning, as the other readings lost in ``value_codes`` and ``erased_values``: the fault is
+information gone, not a scale) and not repaired: a clipped reading cannot be restored, the fix is
+in the pipeline (clip in the raw units where the bound means something, or not at all).
 """
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ TAPER = 0.25              # ... hold >= a quarter of a flat density's share ther
                           # sigma holds 0.71 of it, at +-1.5 sigma 0.45; a tail thinning out towards a state
                           # of its own holds little)
 READING_SLICE = 0.5       # an image-like input: >= half of each pile in slices that hold readings too
-MAX_VALUES = 200_000      # values read of an image-like input (a fixed sample of its rows beyond this)
+MAX_VALUES = 200_000      # values read of an image-like input (its first rows that hold at most this many)
 LISTED = 5                # the columns named in a message
 
 
@@ -129,8 +129,10 @@ def check_censored(X) -> list[Finding]:
         return []
     first = found[0]
     columns = [c["column"] for c in found if c["column"] is not None]
-    where = (f"input column{'s' if len(columns) > 1 else ''} {columns[:LISTED]}{' ...' if len(columns) > LISTED else ''} "
-             f"{'are' if len(columns) > 1 else 'is'}" if columns else "the input values are")
+    if len(columns) > 1:
+        where = f"input columns {columns[:LISTED]}{' ...' if len(columns) > LISTED else ''} are"
+    else:
+        where = f"input column {columns[0]} is" if columns else "the input values are"
     whose = f"column {first['column']}'s" if columns else "the"
     return [make(
         "uninformative_inputs",
