@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from trainwell.babysit.budget import Budget
+from trainwell.babysit.censored_values import check_censored
 from trainwell.babysit.constant_ids import check_constant_ids
 from trainwell.babysit.data_checks import (check_class_balance, check_inputs_normalized, check_labels, check_nonfinite,
                                            check_shuffled, fix_applies, standardized)
@@ -83,21 +84,21 @@ def skipped_finding(skipped: list, budget: Budget) -> Finding:
 # find changes only with the rows, so a re-check after a change of the model alone leaves them out
 # (``preflight(data_checks=False)``). ``fix_applies`` reads the model, but only for a finding's
 # severity (info where the model raises on the fix), never for whether the scales are found.
-DATA_CHECKS = ("check_value_codes", "check_inputs_normalized", "check_inputs_informative", "check_duplicate_inputs",
-               "check_class_balance", "check_shuffled")
+DATA_CHECKS = ("check_value_codes", "check_censored", "check_inputs_normalized", "check_inputs_informative",
+               "check_duplicate_inputs", "check_class_balance", "check_shuffled")
 
 
 def rows_alone(model, X, y, xb, *, kind: str, class_ids: bool) -> list[Finding]:
     """The checks of the inputs that read the rows ``X``, ``y`` alone: missing-value codes (their
     fix standardizes too: graded with the scales), integers wrapped, the scales, uninformative inputs
     (``xb``: the probe's rows, which the model is tried on standardized), slices of the input copied
-    from one another (``duplicate_inputs``)."""
+    from one another (``duplicate_inputs``), readings clipped at two bounds (``censored_values``)."""
     codes = check_value_codes(X)
     scaled = [f for f in codes if f.code == "unnormalized_inputs"]
     found = fix_applies(check_inputs_normalized(X) + scaled, model, standardized(X, xb))
     found += [f for f in codes if f not in scaled]
     return (found + check_inputs_informative(X, y, class_ids=class_ids or kind in ("bce", "bce_prob"))
-            + check_duplicate_inputs(X))
+            + check_duplicate_inputs(X) + check_censored(X))
 
 
 # a gradient_mismatch whose model agrees with the finite differences under a linear read-out

@@ -65,7 +65,8 @@ column alone: the values lie on a grid of step ``s`` and span exactly ``2^8`` or
 the mean count of the end's other levels and at least ``PILE`` of the values: clipping and
 saturated pixels pile there, a wrap passes through); and read on the circle of the type's
 modulus, the values' spread is at most ``WRAP_SPREAD`` of their spread on the line: the two ends
-are one bulk cut in two. Clipping itself is not reported: healthy images clip too.
+are one bulk cut in two. Clipping itself is not reported here (healthy images clip too; a clip through the
+readings at both ends is ``censored_values``').
 
 **Precision lost in a cast** (``find_rounded``): a table stored in half precision "to save memory"
 keeps 11 significant bits, so a column whose values are large against their spread (latitudes
@@ -342,7 +343,7 @@ def _most_rows_coded(majority: list[dict], *, rows: int) -> list[Finding]:
             "they are")]
 
 
-def _rows(X) -> torch.Tensor | None:
+def host_rows(X) -> torch.Tensor | None:
     """The first ``ROWS`` training rows on the host, float64, rows with a NaN/inf dropped (those are
     ``nonfinite_data``'s); None for inputs that are not numbers."""
     if not torch.is_tensor(X) or X.ndim < 2 or X.dtype == torch.bool or X.is_complex():
@@ -355,7 +356,7 @@ def check_value_codes(X) -> list[Finding]:
     """``unnormalized_inputs`` (error) for missing-value codes left in a column; ``uninformative_inputs``
     (warning) for columns rounded by a cast and integers wrapped at their type's limit. See the module
     docstring."""
-    x = _rows(X)
+    x = host_rows(X)
     if x is None or x.shape[0] < MIN_ROWS:
         return []
     findings = []
