@@ -108,11 +108,12 @@ def _row_gradients(work: nn.Module, x: torch.Tensor, direction_seed: int) -> tup
 
 
 def _output(work: nn.Module, x: torch.Tensor) -> torch.Tensor | None:
+    """``work``'s first output tensor on ``x`` without gradients as float64; None where the forward fails."""
     try:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             out = _first_tensor(work(x))
-    except Exception:
+    except Exception:                   # noqa: BLE001 - a redrawn row the forward cannot take: read as moved
         return None
     return out.detach().double() if out is not None and torch.is_floating_point(out) else None
 
@@ -135,7 +136,7 @@ def _row_read(work: nn.Module, name: str, v: int, x: torch.Tensor, base: torch.T
 
 def unlearned_content(model: nn.Module, x: torch.Tensor, *, seed: int = 0) -> list[dict]:
     """The content ids (half 1) whose embedding row never trains (half 2): ``[{"embedding", "id",
-    "content_rows", "share", "read", "padding_idx", "ids"}]``, the most frequent first, at most
+    "content_rows", "share", "positions", "read", "padding_idx", "ids"}]``, the most frequent first, at most
     ``MAX_TESTED``; ``read``: redrawing the row moves the output (a fixed zero row, ``padding_idx``)."""
     work = copy.deepcopy(model).eval()
     n = x.shape[0]
@@ -173,8 +174,9 @@ def unlearned_content(model: nn.Module, x: torch.Tensor, *, seed: int = 0) -> li
             read = _row_read(work, name, v, x, base, seed + k)
             if read and pad != v:
                 continue                # a zero gradient through a step function: not a row left out
-            found.append({"embedding": name, "id": v, "content_rows": rows, "share": rows / n, "read": read,
-                          "padding_idx": pad == v, "ids": ids})
+            positions = float(((ids == v) & inside(ids)).double().mean())
+            found.append({"embedding": name, "id": v, "content_rows": rows, "share": rows / n, "positions": positions,
+                          "read": read, "padding_idx": pad == v, "ids": ids})
     return found
 
 
@@ -221,7 +223,8 @@ def _finding(c: dict, n: int, y, *, class_ids: bool, seed: int) -> Finding:
            "redrawing its row leaves the output unchanged: the model masks the id out (a padding mask such as "
            "ids != {v}) wherever it occurs").format(v=c["id"])
     said = (f"id {c['id']} of the embedding {c['embedding']} stands between other ids (content, not padding at an "
-            f"end of the row) in {c['content_rows']} of the {n} rows read ({100 * c['share']:.1f} %), but its row "
+            f"end of the row) in {c['content_rows']} of the {n} rows read ({100 * c['share']:.1f} %; "
+            f"{100 * c['positions']:.1f} % of the positions), but its row "
             f"gets exactly zero gradient at the initial weights and after every weight is moved: {how}, so the model "
             f"can never learn what that id means")
     if results:
@@ -230,7 +233,7 @@ def _finding(c: dict, n: int, y, *, class_ids: bool, seed: int) -> Finding:
                  f"depend on without it ({'accuracy' if cls else 'squared error'}: {scores})")
     return make("uninformative_inputs", said,
                 evidence={"unread_ids": True, "embedding": c["embedding"], "id": c["id"],
-                          "content_rows": c["content_rows"], "share": c["share"], "rows": n,
+                          "content_rows": c["content_rows"], "share": c["share"], "positions": c["positions"], "rows": n,
                           "padding_idx": c["padding_idx"], "probes": results,
                           "p_threshold": drop["p_threshold"] if drop else None},
                 where=c["embedding"], severity="warning" if drop else "info",
