@@ -8,9 +8,9 @@ from trainwell.babysit.unread_ids import check_unread_ids, content_rows, unlearn
 WORDS, STEPS = 12, 12
 
 
-def tickets(n=1200, seed=0, *, first=0, pad=0, length=STEPS):
-    """Rows of 5-10 word ids ``first`` .. ``first + WORDS - 1`` padded with ``pad`` at the end; class 1
-    holds word ``first`` (put in the middle of the row), class 0 does not."""
+def tickets(n=1200, seed=0, *, first=0, pad=0, length=STEPS, left=False):
+    """Rows of 5-10 word ids ``first`` .. ``first + WORDS - 1`` padded with ``pad`` at the end (``left``: at
+    the start); class 1 holds word ``first`` (put in the middle of the row), class 0 does not."""
     g = torch.Generator().manual_seed(seed)
     y = torch.randint(0, 2, (n,), generator=g)
     x = torch.full((n, length), float(pad))
@@ -20,7 +20,7 @@ def tickets(n=1200, seed=0, *, first=0, pad=0, length=STEPS):
         if y[i] == 1:
             words[int(torch.randint(1, k - 1, (1,), generator=g))] = first
         x[i, :k] = words.float()
-    return x, y
+    return (x.flip(1) if left else x), y
 
 
 class MaskedMean(nn.Module):
@@ -71,9 +71,10 @@ def test_padding_idx_on_a_real_word_is_found_though_the_data_pads_with_another_i
 
 
 def test_the_same_models_on_a_vocabulary_from_one_with_zero_only_padding_are_quiet():
-    x, y = tickets(first=1, pad=0)
-    assert check_unread_ids(MaskedMean(), x, y, class_ids=True) == []
-    assert check_unread_ids(PaddedMean(), x, y, class_ids=True) == []
+    for left in (False, True):                   # padded at the end or at the start
+        x, y = tickets(first=1, pad=0, left=left)
+        assert check_unread_ids(MaskedMean(), x, y, class_ids=True) == []
+        assert check_unread_ids(PaddedMean(), x, y, class_ids=True) == []
 
 
 def test_a_masked_word_the_targets_do_not_depend_on_is_info():
