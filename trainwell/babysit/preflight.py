@@ -47,6 +47,7 @@ from trainwell.babysit.regularization_check import check_regularization
 from trainwell.babysit.target_relation import check_targets_learnable
 from trainwell.babysit.targets import check_targets
 from trainwell.babysit.task_shapes import check_single_output, class_axis, position_rows
+from trainwell.babysit.unread_ids import check_unread_ids
 from trainwell.babysit.value_codes import check_value_codes
 from trainwell.errors import ConfigError, DataError, TrainwellError
 
@@ -234,6 +235,7 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
         # what reaches the first trainable layer: information dropped before it, category ids as numbers
         findings += check_what_reaches(model, X[keep], y[keep], class_ids=class_ids, seed=seed)
         findings += check_constant_ids(model, X[keep], y[keep], class_ids=class_ids, seed=seed)  # ids one value on every row
+        findings += check_unread_ids(model, X[keep], y[keep], class_ids=class_ids, seed=seed)    # a word masked as padding
         findings += check_pooled_units(model, xb, seed=seed)     # a layer's units pooled over their own axis
         if data_checks:
             findings += check_class_balance(y[keep], kind)

@@ -315,6 +315,11 @@ CODES = {spec.code: spec for spec in (
                  "forward with the inputs scaled by 100 and -100, the distinct values of the columns the ids are "
                  "read from, and the probes' scores with those columns and with them set to their means (one id) or "
                  "with the columns' codes one-hot and with the ids one-hot in their place (a few ids)"
+                 "; (a warning) an id that stands between other ids in the rows and whose embedding row never trains "
+                 "(unread_ids.check_unread_ids: a vocabulary numbered from 0 under a padding mask or padding_idx 0): "
+                 "each id's rows where it is content, its row's gradient of the untrained model's output at the "
+                 "initial and nudged weights, the output with the row redrawn, and the probes' scores on the rows' id "
+                 "counts with and without its count"
                  "; (a warning) a model blind to a difference the targets show (blind_model.check_blind_model): the "
                  "untrained model's output with two input slices along dim 1 swapped, one's sign flipped or dim 1 reversed, and the "
                  "probes' out-of-fold scores on the rows as given and on their canonical form under it (a maximal invariant)"
@@ -385,6 +390,8 @@ CODES = {spec.code: spec for spec in (
                     "row_scale.ENTRIES",
                     "unmatched_join.MAJORITY", "unmatched_join.FOLDS", "unmatched_join.GAIN_ALPHA",
                     "constant_ids.MAX_COLUMNS", "constant_ids.TABLE_SHARE", "constant_ids.SPREAD", "constant_ids.REPEATS",
+                    "unread_ids.MIN_STEPS", "unread_ids.MIN_CONTENT", "unread_ids.MAX_TESTED", "unread_ids.SILENT",
+                    "unread_ids.MAX_BAG",
                     "blind_model.ROWS", "blind_model.SCREEN_ROWS", "blind_model.SILENT", "blind_model.MAX_SLOTS",
                     "blind_model.MIN_CHANGED", "blind_model.MIN_SIGNED", "blind_model.MIN_REVERSED", "blind_model.MAX_TESTED", "blind_model.SORT_KEYS",
                     "duplicate_inputs.ROWS", "duplicate_inputs.MIN_ROWS", "duplicate_inputs.MAX_SLICES", "duplicate_inputs.MAX_VALUES",
