@@ -159,3 +159,21 @@ def test_sizes(blobs, size, message):
         return
     trainer.controls.set_batch_size(size)
     assert trainer.controls.batch_size == 300 and trainer.state.total_steps == 1
+
+
+def test_a_rollback_to_before_the_change_counts_the_new_size_from_there(blobs, tmp_path):
+    """The size set after epoch 1 is a setting: a rollback to the start keeps it, and the run's
+    steps are counted again from the start (4 epochs of 15), not from where it was set."""
+    class Back(Callback):
+        def on_fit_start(self, state):
+            self.snap, self.done = state.controls.snapshot(), False
+
+        def on_epoch_end(self, state):
+            if state.epoch == 1 and not self.done:
+                state.controls.set_batch_size(16)
+            elif state.epoch == 2 and not self.done:
+                self.done = True
+                state.controls.restore(self.snap)
+
+    run = _fit(blobs, None, [Back()], schedule="constant")
+    assert run.results["steps"] == 4 * 15 and [m["step"] for m in run.history] == [15, 30, 45, 60]

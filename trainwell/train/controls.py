@@ -35,7 +35,7 @@ from trainwell.data.batches import Batches
 from trainwell.data.streaming import HostRows, StreamBatches, apply_module, fit_streamed
 from trainwell.data.transforms import fit_preprocess
 from trainwell.errors import ConfigError
-from trainwell.optim.schedules import make_schedule, plateau_in, stretch
+from trainwell.optim.schedules import SPENT_POINTS, make_schedule, plateau_in, stretch
 from trainwell.train.average import average_options, average_schedule
 from trainwell.train.regularizers import OFF, build_constraint, build_loss, build_penalty
 
@@ -694,11 +694,13 @@ def widen_linear(model: nn.Module, name: str, width: int, *, seed: int) -> str:
 def _counts_steps(schedule, start: int, end: int) -> bool:
     """Whether the lr ``schedule`` changes the lr with the step from ``start`` to ``end`` (the run's
     rest): False for none, for a plateau schedule (its cuts follow the metric, per epoch) and for a
-    multiplier constant over those steps (read without training, as ``optim.schedules.spent_at``)."""
+    multiplier constant over those steps (read without training at ``SPENT_POINTS`` evenly spaced
+    steps at most, as ``optim.schedules.spent_at``)."""
     if schedule is None or hasattr(schedule, "observe"):
         return False
     first = schedule(start)
-    return any(schedule(t) != first for t in range(start + 1, max(end, start + 1)))
+    every = max(1, (end - start) // SPENT_POINTS)
+    return any(schedule(t) != first for t in range(start + 1, max(end, start + 1), every))
 
 
 def _starting_at(inner, start: int):
