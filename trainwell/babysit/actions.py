@@ -57,8 +57,8 @@ class Action:
     cheap pre-flight checks can find something new after it (it changes the model, the data or the
     loss they read), so the repairer runs them again before the first step; False where they
     would find again only what they found before it (they are seeded): a change of the optimizer,
-    the lr, clipping, the schedule, the augmentation or the regularization options, none of which
-    they read (they read the training rows as stored, the weights as they are, a max-norm
+    the lr, clipping, the schedule, the augmentation, the batch size or the regularization options,
+    none of which they read (they read the training rows as stored, the weights as they are, a max-norm
     constraint acts after each step, and they take the configured loss without its smoothing),
     and shuffling turned on, which only the data-order check reads and which finds nothing on a
     shuffled run. ``changes_data``: the action can change the training rows the checks read (the
