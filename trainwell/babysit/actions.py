@@ -57,8 +57,8 @@ class Action:
     cheap pre-flight checks can find something new after it (it changes the model, the data or the
     loss they read), so the repairer runs them again before the first step; False where they
     would find again only what they found before it (they are seeded): a change of the optimizer,
-    the lr, clipping, the schedule, the augmentation or the regularization options, none of which
-    they read (they read the training rows as stored, the weights as they are, a max-norm
+    the lr, clipping, the schedule, the augmentation, the batch size or the regularization options,
+    none of which they read (they read the training rows as stored, the weights as they are, a max-norm
     constraint acts after each step, and they take the configured loss without its smoothing),
     and shuffling turned on, which only the data-order check reads and which finds nothing on a
     shuffled run. ``changes_data``: the action can change the training rows the checks read (the
@@ -481,7 +481,14 @@ def _drop_augmentation(controls, options, *, seed):
     return f"augmentation {options['name']} dropped" + ("" if kept else " (no augmentation left)")
 
 
+def _set_batch_size(controls, options, *, seed):
+    return controls.set_batch_size(int(options["batch_size"]))
+
+
 ACTIONS.update({a.name: a for a in (
+    Action("set_batch_size", "the training batch size, set to the plan's (the run's epochs kept: its steps counted "
+           "again, its lr schedule stretched over them)", Rollback.START, _set_batch_size, new_baseline=True,
+           rechecked=False),
     Action("drop_augmentation", "the run's augmentation: the plan's transform dropped from the list",
            Rollback.START, _drop_augmentation, new_baseline=True, rechecked=False),
     Action("set_warmup", "the lr schedule's linear warmup, set to the plan's steps (the schedule after it rebuilt "

@@ -13,12 +13,15 @@ its batch (the setup), a repeat on other batches, and two arms:
   at k x lr: this arm is the run's batch at an lr scaled for it, taken in the steps where that
   rule holds). It decides the finding: a ``too_few_updates`` warning when it trains
   ``interventions.significant``-ly better (held accuracy, or held loss with the accuracy no worse);
-- **the run's batch at lr x ``SPLIT``** (the linear scaling rule applied as it stands, the repair a
-  running fit can make: ``raise_lr``, an lr scale, exact on resume). When it also trains
-  significantly better the finding's ``evidence["lr_scale"]`` holds the factor and the repair
-  raises the lr; otherwise the repair is a new run at the smaller batch, which the finding names
-  (there is no control for the batch size: the epoch's length, the schedule and the data
-  position all follow it).
+- **the run's batch at lr x ``SPLIT``** (the linear scaling rule applied as it stands: ``raise_lr``,
+  an lr scale). When it also trains significantly better the finding's ``evidence["lr_scale"]``
+  holds the factor.
+
+The repair (plans.plan_too_few_updates) takes the arm that ended lower: the batch cut to
+``evidence["small_batch"]`` from the start (``Controls.set_batch_size``: the run's epochs kept, its
+steps counted again, its lr schedule stretched over them; exact on resume), or the lr raised; a
+run whose batch size cannot change (the user's own loader, SWA) gets the raise where it was
+measured, else the finding names a new run at the smaller batch.
 """
 from __future__ import annotations
 
@@ -109,7 +112,7 @@ def check_batch(model, X, y, loss_fn, *, total_steps: int, optimizer, lr: float,
     if not hurts:
         return [make(CODE, f"{said}; but smaller batches train no better: {numbers}", evidence=evidence,
                      severity="info")]
-    fix = (f"batch_size = {small} (a new run), or lr x{SPLIT} for the batch of {batch_size} (Goyal et al. 2017's "
+    fix = (f"batch_size = {small}, or lr x{SPLIT} for the batch of {batch_size} (Goyal et al. 2017's "
            f"linear scaling rule" + (", which the experiment confirmed)" if scales else "; it did not train better "
                                      "here at the run's batch)"))
     return [make(CODE, f"{said}; {numbers}", evidence=evidence, fix=fix)]

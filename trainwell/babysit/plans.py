@@ -613,12 +613,26 @@ def plan_schedule_starts_late(f, ctx):
 
 
 def plan_too_few_updates(f, ctx):
-    """too_few_updates: the lr raised by the factor its experiment confirmed at the run's batch
-    (``evidence["lr_scale"]``, batch_check.py: Goyal et al. 2017's linear scaling rule), from the
-    start; without one, a smaller batch is a new run (no control changes the batch size)."""
-    factor = f.evidence.get("lr_scale")
+    """too_few_updates: the arm its experiment measured (batch_check.py), from the start. The same rows
+    seen in batches ``SPLIT`` x smaller trained significantly better (``evidence["hurts"]``): the
+    batch cut to ``evidence["small_batch"]`` (``set_batch_size``: the run's epochs kept, so ``SPLIT`` x
+    the steps), at the lr as it is, as the arm trained it; by Goyal et al. 2017's linear scaling rule
+    (for SGD; Malladi et al. 2022's square-root rule for Adam) the large batch's lr was ``SPLIT`` x
+    (sqrt ``SPLIT`` x) too small for it, and the smaller batch at the lr kept is that scaled lr taken in
+    the steps where the rule holds. The run's batch at lr x ``SPLIT`` trained better too
+    (``evidence["lr_scale"]``) and ended lower than the small batches (``scaled_loss`` < ``fix_loss``),
+    or the batch size cannot change (``Controls.batch_size_fixed``: the user's own loader, SWA): the lr
+    raised by that factor (``raise_lr``). Neither: not repaired, a smaller batch needs a new run."""
+    factor, small = f.evidence.get("lr_scale"), f.evidence.get("small_batch")
+    fixed = ctx.controls.batch_size_fixed()
+    scaled_lower = factor and (f.evidence.get("scaled_loss") is not None and f.evidence.get("fix_loss") is not None
+                               and f.evidence["scaled_loss"] < f.evidence["fix_loss"])
+    if f.evidence.get("hurts") and small and fixed is None and not scaled_lower:
+        return make_plan("set_batch_size", f"{f.message}: batches of {small} rows for the run's epochs (the arm "
+                                           f"measured; the linear scaling rule)", batch_size=int(small))
     if not factor:
-        return f"{f.message}: a smaller batch needs a new run (batch_size = {f.evidence.get('small_batch')})"
+        return (f"{f.message}: a smaller batch needs a new run (batch_size = {small})"
+                + (f": {fixed}" if fixed else ""))
     return make_plan("raise_lr", f"{f.message}: raise the lr {factor:g}x (the linear scaling rule)",
                      rollback=Rollback.START, factor=float(factor), momentum=False)
 

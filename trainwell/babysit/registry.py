@@ -681,7 +681,7 @@ CODES = {spec.code: spec for spec in (
                   "(interventions.significant); else info",
         source="Goyal et al. 2017 'Accurate, Large Minibatch SGD' (linear scaling rule: k x the batch, k x the lr); "
                "notes 000: SGD takes many small noisy steps",
-        fix="a smaller batch (a new run), or the lr scaled with the batch",
+        fix="a smaller batch, or the lr scaled with the batch",
         groups=(Group.SLOW,),
         explains=("lr_too_low", "update_ratio_low", "plateau", "underfitting"),
         thresholds=("batch_check.FEW_UPDATES", "batch_check.SPLIT", "batch_check.MIN_ROWS",

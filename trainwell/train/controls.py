@@ -7,7 +7,7 @@ repairs use nothing else): ``state.controls``.
 
 Settings changed here (lr scale, clipping, optimizer overrides, added preprocessing, shuffling,
 the lr schedule's replacement, stretch and warmup, a plateau schedule's mode, the augmentation, a
-callback's hook detached)
+callback's hook detached, the batch size)
 are part of every checkpoint, so a repaired run resumes with them.
 
 A rollback restores the trajectory: the weights, optimizer, schedule, random states, batch
@@ -31,11 +31,12 @@ import torch
 from torch import nn
 
 from trainwell.data.augment import make_augment
-from trainwell.data.streaming import HostRows, apply_module, fit_streamed
+from trainwell.data.batches import Batches
+from trainwell.data.streaming import HostRows, StreamBatches, apply_module, fit_streamed
 from trainwell.data.transforms import fit_preprocess
 from trainwell.errors import ConfigError
-from trainwell.optim.schedules import make_schedule, plateau_in, stretch
-from trainwell.train.average import average_schedule
+from trainwell.optim.schedules import SPENT_POINTS, make_schedule, plateau_in, stretch
+from trainwell.train.average import average_options, average_schedule
 from trainwell.train.regularizers import OFF, build_constraint, build_loss, build_penalty
 
 
@@ -85,6 +86,7 @@ class Controls:
         self._configured_module = None        # the configured preprocess as fitted now (keep_raw_inputs)
         self._widened: dict = {}              # widen_entry's {layer name: input columns}
         self._specs: list = []                # the run's own configured preprocess specs (keep_raw_inputs)
+        self._batch: dict | None = None       # set_batch_size's {"batch_size", "from_step", "from_epoch"}
 
     # ------------------------------------------------------------------ what the run is
     @property
@@ -211,6 +213,10 @@ class Controls:
             if key in saved_extras and isinstance(state.extras.get(key), dict):
                 _put_back(state.extras[key], saved_extras[key])
         state.lr_scale = keep_scale
+        if self._batch is not None and state.step < self._batch["from_step"]:
+            # back before the batch size changed: the new size counts from the restored boundary
+            self._batch.update(from_step=state.step, from_epoch=state.epoch)
+            self._recount()
         state.stop = state.diverged = None
         self.rolled_back = True
         if self._trainer.metrics_log is not None:
@@ -371,6 +377,79 @@ class Controls:
         state = self._trainer.state
         self._trainer.batches.shuffle = bool(shuffle)
         state.config = dataclasses.replace(state.config, shuffle=bool(shuffle))
+
+    @property
+    def batch_size(self) -> int:
+        """The training batch size in force (per rank under DDP)."""
+        return int(self._trainer.batches.batch_size)
+
+    @shared
+    def set_batch_size(self, batch_size: int) -> str:
+        """Train on batches of ``batch_size`` rows (at most the training rows) from now on, at an
+        epoch's boundary only (``on_fit_start``, ``on_epoch_end``, or after a ``restore`` to a
+        snapshot taken at one: an epoch under way is counted in batches of the old size). The
+        run keeps its epochs: the steps per epoch and the run's steps are counted again (at most
+        ``max_steps``), and a run at step 0 has its lr schedule stretched by the ratio of the steps
+        per epoch (``stretch_schedule``: the schedule keeps its course over the epochs; a plateau
+        schedule follows the metric, per epoch, and is kept). Refused (``ConfigError``) on batches
+        ``fit`` did not build (a Trainer given another iterable has no batch size to change), after
+        step 0 with an lr schedule (its steps are the old batch's), with SWA (its phase and average
+        count steps of the old batch) and for a size that leaves no batch. What it did, in words."""
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ConfigError(f"set_batch_size: batch_size = {batch_size!r}: must be an integer >= 1")
+        trainer, state = self._trainer, self._trainer.state
+        batches = trainer.batches
+        fixed = self.batch_size_fixed()
+        if fixed is not None:
+            raise ConfigError(f"set_batch_size: {batch_size}: {fixed}")
+        if batches.order is not None:
+            raise ConfigError(f"set_batch_size: {batch_size}: an epoch is under way (batch {batches.position} of "
+                              f"{len(batches)}): change the batch size at an epoch's boundary (on_fit_start, "
+                              f"on_epoch_end, or after a restore to a snapshot taken at one)")
+        if state.step > 0 and _counts_steps(trainer.parts.schedule, state.step, state.total_steps):
+            raise ConfigError(f"set_batch_size: {batch_size} at step {state.step}: the run's lr schedule counts "
+                              f"steps of the old batch; change the batch size at step 0 (a rollback to the start)")
+        before, spe = batches.batch_size, len(batches)
+        self._resize(batch_size, from_step=state.step, from_epoch=state.epoch)
+        if state.step == 0 and _counts_steps(trainer.parts.schedule, 0, state.total_steps):
+            self.stretch_schedule(len(batches) / spe)
+        return (f"batch size {before} -> {batches.batch_size}: {len(batches)} steps an epoch "
+                f"({state.total_steps} in the run)")
+
+    def batch_size_fixed(self) -> str | None:
+        """Why this run's batch size cannot change at all (None: it can, at an epoch's boundary):
+        batches ``fit`` did not build (a Trainer given the user's own loader), or SWA. What a
+        planner reads before it plans ``set_batch_size``."""
+        batches = self._trainer.batches
+        if not isinstance(batches, (Batches, StreamBatches)):
+            return (f"the run's batches are a {type(batches).__name__}, not trainwell's Batches / StreamBatches "
+                    f"(fit's data path): the batch size of the user's own loader is not changed here (build the "
+                    f"loader again with the new batch_size)")
+        if (average_options(self._trainer.state.config.average) or {}).get("method") == "swa":
+            return "the run averages with SWA, whose lr phase and average count steps of the old batch"
+        return None
+
+    def _resize(self, batch_size: int, *, from_step: int, from_epoch: int) -> None:
+        """The batches, the config and the run's steps for ``batch_size`` from ``from_step`` (at the
+        boundary of epoch ``from_epoch``); no schedule is touched (a resume replays its stretch)."""
+        trainer, state = self._trainer, self._trainer.state
+        batches, old = trainer.batches, trainer.batches.batch_size
+        batches.batch_size = max(1, min(batch_size, batches.n // batches.world))
+        if len(batches) == 0:
+            batches.batch_size = old
+            raise ConfigError(f"set_batch_size: batch_size = {batch_size} with drop_last = true leaves no batch "
+                              f"from {batches.n} rows")
+        self._batch = {"batch_size": batch_size, "from_step": from_step, "from_epoch": from_epoch}
+        state.config = dataclasses.replace(state.config, batch_size=batch_size)
+        self._recount()
+
+    def _recount(self) -> None:
+        """The steps per epoch and the run's steps at the batch size ``set_batch_size`` set: the
+        steps made before it, then the run's remaining epochs at the new size (at most max_steps)."""
+        state, batches = self._trainer.state, self._trainer.batches
+        state.steps_per_epoch = len(batches)
+        total = self._batch["from_step"] + (state.config.epochs - self._batch["from_epoch"]) * len(batches)
+        state.total_steps = total if state.config.max_steps is None else min(total, state.config.max_steps)
 
     @shared
     def rebuild_optimizer(self, **overrides) -> None:
@@ -553,13 +632,15 @@ class Controls:
                 "schedule_stretch": self._stretch, "warmup_steps": self._warmup, "augment": self._augment,
                 "plateau_mode": self._plateau_mode, "detached": [list(pair) for pair in self._detached],
                 "configured_preprocess": self._configured, "replaced_schedule": self._replaced,
-                "widened": dict(self._widened)}
+                "widened": dict(self._widened), "batch": None if self._batch is None else dict(self._batch)}
 
     def load_settings(self, saved: dict) -> None:
         """Replay a checkpoint's settings: the clip norm, an optimizer rebuild, and the
         preprocessing steps not yet added (each refitted on the training inputs as they are)."""
         with self.journal.replaying() if self.journal is not None else contextlib.nullcontext():
             self._clip_norm = saved["clip_norm"]      # every rank loads the same checkpoint
+            if saved.get("batch") is not None:        # first: the steps the schedule replays below are counted
+                self._resize(**saved["batch"])         # at it (absent from checkpoints written before it)
             if saved.get("replaced_clip"):            # (absent from checkpoints written before it)
                 self.set_clip_norm(saved["clip_norm"], configured=True)
             if saved["optimizer_overrides"]:
@@ -608,6 +689,18 @@ def widen_linear(model: nn.Module, name: str, width: int, *, seed: int) -> str:
         layer.bias.data = fresh.bias.data.to(layer.bias)
     layer.in_features = width
     return f"{name}: {before} -> {width} input columns, redrawn"
+
+
+def _counts_steps(schedule, start: int, end: int) -> bool:
+    """Whether the lr ``schedule`` changes the lr with the step from ``start`` to ``end`` (the run's
+    rest): False for none, for a plateau schedule (its cuts follow the metric, per epoch) and for a
+    multiplier constant over those steps (read without training at ``SPENT_POINTS`` evenly spaced
+    steps at most, as ``optim.schedules.spent_at``)."""
+    if schedule is None or hasattr(schedule, "observe"):
+        return False
+    first = schedule(start)
+    every = max(1, (end - start) // SPENT_POINTS)
+    return any(schedule(t) != first for t in range(start + 1, max(end, start + 1), every))
 
 
 def _starting_at(inner, start: int):
