@@ -329,7 +329,10 @@ CODES = {spec.code: spec for spec in (
                  "; (a warning) a value in most rows of a column far beyond its other readings that stands for "
                  "readings past a cut (value_codes.find_codes' majority, value_codes.far_side): the value's share "
                  "and gap, and a fit of the column on the other columns on half its other rows, the coded rows' "
-                 "predictions against the held-out rows' toward the far end",
+                 "predictions against the held-out rows' toward the far end"
+                 "; (a warning) readings cut off at two bounds (censored_values.check_censored): the shares at a "
+                 "column's smallest and largest value, the distinct readings between, and the readings' density next "
+                 "to each bound against a flat one",
         threshold="at least half the features near-constant and a fit ceiling that closes less than half of the "
                   "gap from the trivial guess (the commonest class; R^2 0) to a perfect fit; or (a warning) 99% "
                   "of the rows with the same mean and std to 0.1% and at least half the varying columns in one "
@@ -392,6 +395,8 @@ CODES = {spec.code: spec for spec in (
                     "constant_ids.MAX_COLUMNS", "constant_ids.TABLE_SHARE", "constant_ids.SPREAD", "constant_ids.REPEATS",
                     "unread_ids.MIN_STEPS", "unread_ids.MIN_CONTENT", "unread_ids.MAX_TESTED", "unread_ids.SILENT",
                     "unread_ids.MAX_BAG",
+                    "censored_values.END_SHARE", "censored_values.CENSORED_SHARE", "censored_values.NEAR",
+                    "censored_values.TAPER", "censored_values.READING_SLICE",
                     "blind_model.ROWS", "blind_model.SCREEN_ROWS", "blind_model.SILENT", "blind_model.MAX_SLOTS",
                     "blind_model.MIN_CHANGED", "blind_model.MIN_SIGNED", "blind_model.MIN_REVERSED", "blind_model.MAX_TESTED", "blind_model.SORT_KEYS",
                     "duplicate_inputs.ROWS", "duplicate_inputs.MIN_ROWS", "duplicate_inputs.MAX_SLICES", "duplicate_inputs.MAX_VALUES",
