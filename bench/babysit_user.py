@@ -543,6 +543,8 @@ def main(argv=None, *, pairs: dict = PAIRS, repairable: dict = REPAIRABLE, doc: 
     ap.add_argument("--combine", nargs="+", default=[], metavar="ROWS.json",
                     help="only report over the rows of these --json files together (e.g. all three sets)")
     args = ap.parse_args(argv)
+    if args.seeds < 1:
+        ap.error(f"--seeds is the number of training seeds (0, 1, ...), at least 1; got {args.seeds}")
     if args.combine:
         print(report([r for f in args.combine for r in json.loads(Path(f).read_text())]))
         return 0
