@@ -1,7 +1,9 @@
 """Each in-training rule on synthetic statistics: the broken series fires, the healthy twin does not."""
 import math
+import statistics
 
 import pytest
+import torch
 
 from trainwell.babysit import rules as R
 
@@ -303,3 +305,19 @@ def test_layers_behind_one_gate_are_compared_among_themselves():
     found = R.vanishing_gradients(later, [], dict(CTX, first_sample=first))
     assert found[0].where == "0" and found[0].evidence["ratio"] == pytest.approx(1e-6)
     assert "behind a zero-initialized gate" in found[0].message
+
+
+def test_lr_too_high_reads_a_rise_against_the_minibatch_losses_scatter():
+    """Single batches' losses of a healthy run at 0.36 scatter by ~30 % (batch 32); the medians of two
+    thirds of 30 such samples differ by more than 10 % in about one window in three. A rise of 12 %
+    within that scatter is no rise; the same 12 % on losses that scatter by 1 % is."""
+    g = torch.Generator().manual_seed(0)
+    noise = torch.randn(30, generator=g).tolist()
+    level = [0.36] * 10 + [0.38] * 10 + [0.405] * 10            # medians 0.36 -> ~0.405: a 12 % "rise"
+    noisy = [sample(i, v * (1 + 0.3 * e)) for i, (v, e) in enumerate(zip(level, noise))]
+    head, tail = statistics.median(s["loss"] for s in noisy[:10]), statistics.median(s["loss"] for s in noisy[-10:])
+    assert tail > R.RISE * head                                  # the old reading: a rise
+    assert R.lr_too_high(noisy, [], CTX) == []
+    steady = [sample(i, v * (1 + 0.01 * e)) for i, (v, e) in enumerate(zip(level, noise))]
+    f = R.lr_too_high(steady, [], CTX)[0]
+    assert f.code == "lr_too_high" and f.evidence["rise_z"] > R.RISE_Z

@@ -285,14 +285,19 @@ def _flag_splits(train_flag, val_flag, seed=0, n=600, m=200):
 
 
 def test_a_column_constant_in_training_that_varies_in_validation_is_a_mismatch():
-    """A flag cast differently for training (every string True) than for validation (a real 0 / 1)."""
-    s = _flag_splits(lambda n: torch.ones(n), lambda m: (torch.arange(m) % 5 == 0).float() * -1 + 1)
-    found = [f for f in sp.check_splits(s) if "constant_columns" in f.evidence]
-    assert len(found) == 1 and found[0].code == "split_mismatch" and found[0].severity == "warning"
-    f = found[0]
-    assert f.evidence["constant_columns"] == [2] and f.evidence["rows_off"] == 40 and f.evidence["rows"] == 200
-    # all 40 of the validation's rows off the value land outside training by chance: (200/800)^40 at most
-    assert f.evidence["p"] <= 0.25 ** 40 and "column 2" in f.message and "600 training rows" in f.message
+    """A count the training export holds at 0, 1 on a fifth of the validation rows, standardized with the
+    training std read as 1 (sklearn's rule: a step of 1, info) and divided by ``0 + 1e-8`` (a warning)."""
+    off = (torch.arange(200) % 5 == 0).float()
+    for scale, severity in ((1.0, "info"), (1e8, "warning")):
+        s = _flag_splits(lambda n: torch.zeros(n), lambda m: off * scale)
+        found = [f for f in sp.check_splits(s) if "constant_columns" in f.evidence]
+        assert len(found) == 1 and found[0].code == "split_mismatch" and found[0].severity == severity
+        f = found[0]
+        assert f.evidence["constant_columns"] == [2] and f.evidence["rows_off"] == 40 and f.evidence["rows"] == 200
+        # all 40 of the validation's rows off the value land outside training by chance: (200/800)^40 at most
+        assert f.evidence["p"] <= 0.25 ** 40 and "column 2" in f.message and "600 training rows" in f.message
+        # the step against how far 600 normal rows reach from their mean (about 3 stds)
+        assert f.evidence["off_step"] == scale and 2.5 < f.evidence["training_reach"] < 4.0
 
 
 def test_a_constant_column_everywhere_or_a_rare_value_in_a_split_is_quiet():

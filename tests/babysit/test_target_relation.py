@@ -48,6 +48,32 @@ def test_a_running_total_whose_start_is_another_rows_is_found():
     assert [f.code for f in check(X, (start + signal)[:, None])] == ["label_problem"]
 
 
+class Destandardized(nn.Module):
+    """The user's net with ``out * SD + MEAN`` in its forward (raw units for an app), trained on
+    standardized targets."""
+
+    def __init__(self, width):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(width, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 1))
+
+    def forward(self, x):
+        return self.net(x) * 100.0 + 500.0
+
+
+def test_a_loss_falling_from_an_off_scale_start_is_no_fit():
+    """The untrained outputs 500 standard deviations off the targets: 300 steps take the loss from
+    ~2.5e5 far down, but not below the targets' variance, so the rows were not learned and the
+    unseen rows' score says nothing of the targets (bad_initial_loss's fault, not label_problem's)."""
+    X, _, y, _ = table(0.1)
+    torch.manual_seed(0)
+    found = check_targets_learnable(
+        Destandardized(X.shape[1]), X, y, "mse", regression_kinds=loss_kinds.REGRESSION_KINDS,
+        memorize=learnable.MEMORIZE_ROWS, unseen_rows=learnable.UNSEEN_ROWS, min_unseen=learnable.MIN_UNSEEN_ROWS,
+        steps=overfit.REFERENCE_STEPS, sigmas=learnable.CHANCE_SIGMAS, gen=torch.Generator().manual_seed(0),
+        disable_regularization=overfit.disable_regularization)
+    assert found == []
+
+
 def test_class_ids_probability_rows_and_too_few_rows_are_not_judged():
     X, _, y, g = table(0.1)
     assert check(X, (y[:, 0] > 0).long(), kind="cross_entropy") == []

@@ -885,11 +885,12 @@ CODES = {spec.code: spec for spec in (
     FindingSpec(
         "lr_too_high", "training", "warning",
         measures="the trend of the sampled loss: rising (median of the last third above the first third by "
-                 "10%) or NaN with finite inputs; and (peak_check.py, before training) the lr schedule's largest "
+                 "10% and by 3 standard errors of the two medians, each from its third's median absolute "
+                 "deviation: the samples are single minibatches' losses) or NaN with finite inputs; and (peak_check.py, before training) the lr schedule's largest "
                  "multiplier over the run's planned steps, then a copy trained at the configured lr, and from it "
                  "25 steps at the schedule's peak lr next to 25 at the configured lr",
-        threshold="rising loss (not once the last third is below 10% of the initial loss: a converged model's"
-                  " small losses are noisy), or an explosion with finite inputs; a schedule that reaches >= 2x the "
+        threshold="rising loss, 10% and 3 standard errors (not once the last third is below 10% of the initial "
+                  "loss: a converged model's small losses are noisy), or an explosion with finite inputs; a schedule that reaches >= 2x the "
                   "configured lr whose peak makes the held loss non-finite, above divergence_factor x the untrained "
                   "model's, or 10% above the snapshot's while the configured lr's does not rise",
         source="notes 004 'loss exploding: learning rate too high'",
@@ -898,8 +899,8 @@ CODES = {spec.code: spec for spec in (
         explains=(Group.EPOCH_CURVES,),
         explains_in_training=(Group.UNIT_STATISTICS,),
         runs=Runs.PER_SAMPLE,
-        thresholds=("rules.RISE", "rules.CONVERGED", "rules.DIVERGENCE_FACTOR", "peak_check.PEAK_RATIO",
-                    "peak_check.PEAK_STEPS"),
+        thresholds=("rules.RISE", "rules.RISE_Z", "rules.CONVERGED", "rules.DIVERGENCE_FACTOR",
+                    "peak_check.PEAK_RATIO", "peak_check.PEAK_STEPS"),
         unhealthy=True,
         graded_by=('lr x0.1', 'lr x0.01'),
         plan=plan_diverged,

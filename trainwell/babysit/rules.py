@@ -33,7 +33,9 @@ WINDOW = 32                  # recent samples a rule looks at (and the repair pl
 BASELINE_SAMPLES = 3         # the first samples: the run's healthy gradient norm
 DIVERGENCE_FACTOR = 3.0      # notes 004: cost > 3x original cost -> break out early (the default of
                              # config.divergence_factor, used when ctx has no "divergence_factor")
-RISE = 1.10                  # lr_too_high: last third's median 10% above the first third's
+RISE = 1.10                  # lr_too_high: last third's median 10% above the first third's ...
+RISE_Z = 3.0                 # ... and 3 standard errors above it (rise_z; one-sided p ~ 1e-3): the sampled
+                             # losses are single minibatches', whose medians of ~10 scatter by more than 10 %
 FLAT = 0.01                  # plateau: < 1% improvement
 PLATEAU_LEVEL = 0.2          # plateau: a stall counts while the loss is above 20% of the initial
 LEARNED = 0.9                # plateau: a loss that never fell below 90% of the initial never learned
@@ -157,11 +159,25 @@ def lr_too_high(samples, history, ctx) -> list[Finding]:
         third = len(finite) // 3
         head, tail = statistics.median(finite[:third]), statistics.median(finite[-third:])
         converged = bool(initial) and tail < CONVERGED * initial   # small losses' noise, not a rise
-        if head > 0 and tail > RISE * head and not converged:
+        z = rise_z(finite[:third], finite[-third:])
+        if head > 0 and tail > RISE * head and z > RISE_Z and not converged:
             return [make("lr_too_high", f"the loss is rising: median {head:.4g} -> {tail:.4g} over the last "
-                         f"{len(finite)} samples", evidence={"lr": lr, "first_third": head, "last_third": tail},
-                         fix=fix)]
+                         f"{len(finite)} samples ({z:.1f} standard errors of the minibatch losses' scatter)",
+                         evidence={"lr": lr, "first_third": head, "last_third": tail, "rise_z": z}, fix=fix)]
     return []
+
+
+def rise_z(head: list[float], tail: list[float]) -> float:
+    """How many standard errors the median of ``tail`` lies above the median of ``head``: each
+    median's standard error sqrt(pi / 2) sigma / sqrt(k) (the sample median of k normal values),
+    sigma = 1.4826 x the median absolute deviation of its own values (robust to the outlying
+    batches a minibatch loss has). inf where both are without scatter and the tail is higher."""
+    def se(values):
+        centre = statistics.median(values)
+        mad = statistics.median(abs(v - centre) for v in values)
+        return math.sqrt(math.pi / 2) * 1.4826 * mad / math.sqrt(len(values))
+    rise, error = statistics.median(tail) - statistics.median(head), math.hypot(se(head), se(tail))
+    return rise / error if error > 0 else (math.inf if rise > 0 else 0.0)
 
 
 def lr_too_low(samples, history, ctx) -> list[Finding]:

@@ -90,8 +90,16 @@ host.
   count of 1 in every row), so it is reported only where a split's rows differ from the training
   value in more rows than splits drawn from one distribution give: with n training rows, m in the
   split and k of the split's rows off the training value, all k land outside training by chance with
-  probability C(m, k) / C(n + m, k) (hypergeometric); a warning below ``first_layer.ALPHA`` over the
-  constant columns tested (a pixel that is bright in one image of a thousand stays quiet).
+  probability C(m, k) / C(n + m, k) (hypergeometric); reported below ``first_layer.ALPHA`` over the
+  constant columns tested (a pixel that is bright in one image of a thousand stays quiet). What the
+  model does with such a value is its untrained first-layer weights times the value's distance from
+  the training value: the same size of weight every column starts with. Where that distance stays
+  within what the training rows' varying columns reach from their means (the median over them of each
+  column's largest deviation, ``_training_reach``), the column moves the first layer as one more noise
+  column of the inputs' own size would: ``info`` (set 21's counter held at 0 by the training export,
+  counts of 1-2 in validation under a scaler that reads a zero std as 1). Beyond it (a zero training
+  std divided by 1e-8: counts of 1e8) the untrained weights meet inputs larger than any the model was
+  fitted on, and the outputs follow them: a warning.
 - a training split doubled with flipped copies of its rows (mirror_copies.py): the split's
   rows are compared with their flips appended (``features_shift`` reads the distribution the model
   is trained on); copies labelled unlike their rows are ``label_problem`` (a warning), and then no
@@ -653,18 +661,35 @@ def _constant(train_pair, name, other_pair) -> list[Finding]:
         return []
     worst = max(flagged, key=lambda c: int(off[c]))
     shown = ", ".join(f"{c} = {float(lo[c]):.4g}" for c in flagged[:SHOWN])
+    reach = _training_reach(xt, constant)
+    step = float((xo[:, flagged] - lo[flagged].to(xo.device)).abs().amax())
+    beyond = not step <= reach     # a NaN or inf step is beyond too
+    said = (f"values up to {step:.3g} from it, beyond the {reach:.3g} the training rows' varying columns reach from "
+            f"their means: the untrained weights meet inputs larger than any the model was fitted on"
+            if beyond else
+            f"values up to {step:.3g} from it, within the {reach:.3g} the training rows' varying columns reach from "
+            f"their means: the untrained weights move the first layer as one more noise column of the inputs' own "
+            f"size would")
     return [make("split_mismatch",
                  f"input column{'s' if len(flagged) > 1 else ''} {flagged[:SHOWN]}{' ...' if len(flagged) > SHOWN else ''} "
                  f"take{'' if len(flagged) > 1 else 's'} one value on every one of the {n} training rows ({shown}) but "
                  f"another on {int(off[worst])} of the {m} {name} rows (column {worst}; splits drawn from one "
                  f"distribution put all of them outside training with p = {p[worst]:.2g}): the model had no training "
-                 f"row to learn what the column's other values mean, and meets them there",
+                 f"row to learn what the column's other values mean, and meets them there ({said})",
                  evidence={"split": name, "constant_columns": flagged[:SHOWN], "constant_count": len(flagged),
                            "training_values": [float(lo[c]) for c in flagged[:SHOWN]], "column": worst,
-                           "rows_off": int(off[worst]), "rows": m, "p": p[worst], "p_threshold": bound},
-                 where=name,
+                           "rows_off": int(off[worst]), "rows": m, "p": p[worst], "p_threshold": bound,
+                           "off_step": step, "training_reach": reach},
+                 where=name, severity="warning" if beyond else "info",
                  fix="build the training split from the same source and steps as the others (the column was "
                      "filled, cast or joined differently for training), or drop the column if it has no meaning")]
+
+
+def _training_reach(xt: torch.Tensor, constant: torch.Tensor) -> float:
+    """How far the training rows' varying columns reach from their means: the median over those columns of
+    each one's largest absolute deviation (``_constant``'s scale for a constant column's values off training)."""
+    varying = xt[:, ~constant.to(xt.device)].double()
+    return float((varying - varying.mean(0)).abs().amax(0).median())
 
 
 def _sizes(train, name, other) -> list[Finding]:

@@ -14,8 +14,11 @@ standardized with those rows (Adam lr 1e-3, notes 004's reference optimizer, up 
 ``learnable.UNSEEN_ROWS`` rows it never saw. Its best unseen reading along the way (early stopping
 read on the unseen rows themselves: optimistic for the model, so the test errs towards silence) is
 compared with predicting the fitted rows' mean, row by row: d_i = (y_i - mean)^2 - (y_i - f(x_i))^2.
-The finding needs the fitted rows learned (their loss at most ``LEARNED`` of its start: the model
-fits these rows, so a failure to carry over is the targets', not the model's capacity) and the best
+The finding needs the fitted rows learned (their loss at most ``LEARNED`` of its start and of their
+targets' variance, the mean's loss on them: the model fits these rows, so a failure to carry over is
+the targets', not the model's capacity; a fall from an untrained output far off the targets' scale,
+a model that multiplies its output back to raw units, 2.4e4 -> 70 on standardized targets, fits
+nothing) and the best
 mean gain within ``learnable.CHANCE_SIGMAS`` standard errors of zero (mean(d) <= 3 sd(d) /
 sqrt(rows)). Targets shuffled against their rows, another column read as the target, a running
 total whose start is another row's: the model fits the rows it sees and predicts the others no
@@ -122,8 +125,8 @@ def check_targets_learnable(model, X, y, kind: str, *, regression_kinds: set, me
                 best = (gain, float(d.std()) / math.sqrt(held), step)
             if best[0] > sigmas * best[1] > 0:
                 return []               # carried over beyond the noise: the targets belong to their rows
-    if best is None or first is None or not (last <= LEARNED * first):
-        return []                       # not fitted: the model's capacity or the lr, not the targets
+    if best is None or first is None or not (last <= LEARNED * min(first, float((tf ** 2).mean()))):
+        return []                       # not fitted: the model's capacity, the lr or its outputs' scale, not the targets
     gain, se, at = best
     r2 = gain / float(baseline.mean())
     return [make("label_problem",
