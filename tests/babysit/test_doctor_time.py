@@ -1,8 +1,10 @@
-"""The doctor's wall-clock backstop over every experiment (doctor.py, budget.py): each training is
-priced before it runs and left out when it would end past ``wall_s``, the run options' checks rank
-before the lr arms, and a part the clock outruns stops. Clocks here are fakes paced to the budget's
-spending, so nothing depends on the machine's load; the one real clock, each experiment's CPU seconds
-against its price, is read beside plain training steps measured on the same thread around it."""
+"""The doctor's backstop over every experiment (doctor.py, budget.py): each training is priced
+before it runs and left out when it would end past ``wall_s`` of the time the doctor gets (the wall
+clock less its waits for a CPU), the run options' checks rank before the lr arms, and a part the
+clock outruns stops. Clocks here are fakes paced to the budget's spending, so nothing depends on the
+machine's load; the real clocks: each experiment's CPU seconds against its price, read beside plain
+training steps measured on the same thread around it, and one doctor beside busy processes pinned
+to its CPU (the backstop must not see them)."""
 import math
 import time
 
