@@ -15,7 +15,7 @@ from torch import nn
 
 import trainwell
 from trainwell.babysit import budget as budget_module, cost, repair
-from trainwell.babysit.budget import SAFETY_FLOOR_S, Budget, queue_wait_s
+from trainwell.babysit.budget import SAFETY_FLOOR_S, Budget
 from trainwell.babysit.doctor import doctor
 from babysit_loop import digits
 
