@@ -1,6 +1,12 @@
 """The doctor's and the repairer's budget (babysit/budget.py): nominal seconds at the cost model's
 price, so the same seed runs the same steps, and finds and repairs the same, on a loaded machine."""
+import contextlib
+import dataclasses
 import math
+import os
+import subprocess
+import sys
+import threading
 import time
 
 import pytest
@@ -8,7 +14,7 @@ import torch
 from torch import nn
 
 import trainwell
-from trainwell.babysit import cost, repair
+from trainwell.babysit import budget as budget_module, cost, repair
 from trainwell.babysit.budget import SAFETY_FLOOR_S, Budget
 from trainwell.babysit.doctor import doctor
 from babysit_loop import digits
@@ -143,6 +149,94 @@ def test_the_clock_stops_only_far_beyond_the_budget(monkeypatch):
     assert budget.spent_out() and budget.share(0.5).clock_stopped
 
 
+def _loaded_clock(monkeypatch, *, wall: float, queued: float):
+    """A machine whose wall clock reads ``wall`` and whose thread has waited ``queued`` of it for a CPU."""
+    monkeypatch.setattr(time, "perf_counter", lambda: wall)
+    monkeypatch.setattr(budget_module, "queue_wait_s", lambda thread_id: queued)
+
+
+def test_the_backstop_counts_the_time_the_thread_got_not_its_wait_for_a_cpu(monkeypatch):
+    """Ten wall seconds of which the thread waited nine for a CPU other processes held: the backstop
+    counts one (its prediction and its hard stop both); the safety stop reads the wall clock; a model
+    counted on CUDA keeps the wall clock (its kernels run on while the host thread waits)."""
+    _loaded_clock(monkeypatch, wall=0.0, queued=0.0)
+    budget = Budget(10.0, wall_s=3.0)
+    budget.charge(1.0)
+    _loaded_clock(monkeypatch, wall=10.0, queued=9.0)
+    assert budget.backstop_elapsed() == pytest.approx(1.0) and not budget.wall_out()
+    assert budget.fits_wall(2.0, "the arm 'lr x3'")              # 1 + 1 x 2 = 3: in time
+    assert not budget.fits_wall(2.5, "the probe") and budget.dropped == ["the probe"]
+    _loaded_clock(monkeypatch, wall=10.0, queued=6.5)            # 3.5 s got: the hard stop
+    assert budget.wall_out() and not budget.clock_out()
+    on_cuda = Budget(10.0, wall_s=3.0)
+    on_cuda.count(nn.Linear(4, 2), torch.randn(8, 4))
+    on_cuda._work = dataclasses.replace(on_cuda._work, device="cuda")
+    _loaded_clock(monkeypatch, wall=20.0, queued=19.0)
+    assert on_cuda.backstop_elapsed() == pytest.approx(10.0) and on_cuda.wall_out()
+
+
+def test_a_starved_budget_still_ends_by_the_wall_clock_and_a_stuck_one_by_the_backstop(monkeypatch):
+    """A thread that never gets a CPU (all of the wall clock spent in the run queue): the backstop
+    never advances, so the wall-clock safety stop ends the work past ``SAFETY_FLOOR_S``. A thread
+    stuck on anything but a CPU (asleep here, as on a lock or a hung read) is not queued: the
+    backstop counts its time and its hard stop fires (the real clock and the kernel's count)."""
+    with monkeypatch.context() as m:
+        _loaded_clock(m, wall=0.0, queued=0.0)
+        starved = Budget(1.0, wall_s=60.0)
+        _loaded_clock(m, wall=SAFETY_FLOOR_S + 1, queued=SAFETY_FLOOR_S + 1)
+        assert starved.backstop_elapsed() == 0.0 and not starved.wall_out()
+        assert starved.spent_out() and starved.clock_stopped
+    stuck = Budget(60.0, wall_s=0.2)
+    time.sleep(0.3)
+    assert stuck.wall_out() and stuck.backstop_elapsed() >= 0.3 and not stuck.clock_out()
+
+
+def busy_competitors(cpu: int, count: int) -> list:
+    """``count`` busy Python processes pinned to ``cpu``: each takes its share of that CPU."""
+    procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+    for proc in procs:
+        os.sched_setaffinity(proc.pid, {cpu})
+    return procs
+
+
+@contextlib.contextmanager
+def on_one_cpu_beside(count: int):
+    """The calling thread, and torch on it alone, on one CPU beside ``count`` busy processes."""
+    mask, threads = os.sched_getaffinity(0), torch.get_num_threads()
+    cpu = min(mask)
+    os.sched_setaffinity(0, {cpu})
+    torch.set_num_threads(1)
+    procs = busy_competitors(cpu, count)
+    try:
+        yield
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
+        os.sched_setaffinity(0, mask)
+        torch.set_num_threads(threads)
+
+
+LINUX_SCHEDSTAT = pytest.mark.skipif(
+    not hasattr(os, "sched_setaffinity") or not os.path.exists(f"/proc/self/task/{threading.get_native_id()}/schedstat"),
+    reason="the run queue delay is read from Linux's /proc/<pid>/task/<id>/schedstat")
+
+
+@LINUX_SCHEDSTAT
+def test_beside_a_busy_process_on_its_cpu_the_backstop_reads_the_threads_own_seconds():
+    """The real clock and a real competitor: two busy processes pinned to this thread's CPU take
+    about two thirds of it, so a second of the thread's CPU takes about three of wall; the backstop
+    reads about the thread's CPU seconds, not the wall's."""
+    with on_one_cpu_beside(2):
+        budget = Budget(60.0, wall_s=60.0)
+        wall0, cpu0 = time.perf_counter(), time.thread_time()
+        while time.thread_time() - cpu0 < 0.5:
+            pass
+        wall, cpu, counted = time.perf_counter() - wall0, time.thread_time() - cpu0, budget.backstop_elapsed()
+    assert wall > 1.8 * cpu, (wall, cpu)                     # the competitors did take the CPU
+    assert counted == pytest.approx(cpu, rel=0.2), (counted, cpu, wall)
+
+
 def _fast_clock(monkeypatch, factor=10.0):
     """A clock that runs ``factor`` x fast: every duration reads ``factor`` x longer, as on a machine
     ``factor`` x slower (a loaded one)."""
@@ -193,6 +287,7 @@ def test_fit_repairs_the_same_with_a_clock_ten_times_fast(data, monkeypatch):
 def test_the_backstop_predicts_from_the_rate_so_far_and_names_what_it_drops(monkeypatch):
     now = {"t": 0.0}
     monkeypatch.setattr(time, "perf_counter", lambda: now["t"])
+    monkeypatch.setattr(budget_module, "queue_wait_s", lambda thread_id: 0.0)     # a quiet machine
     assert Budget(10.0).fits_wall(1e9, "anything")             # no wall_s: no backstop
     budget = Budget(10.0, wall_s=30.0)
     budget.share(5.0).charge(4.0)
@@ -208,6 +303,7 @@ def _paced_clock(monkeypatch, rate):
     exactly ``rate`` x the cost model's price, whatever the real load (the budget is set after)."""
     holder = {}
     monkeypatch.setattr(time, "perf_counter", lambda: rate * holder["budget"].spent if holder else 0.0)
+    monkeypatch.setattr(budget_module, "queue_wait_s", lambda thread_id: 0.0)     # none of it waiting for a CPU
     return holder
 
 

@@ -1,8 +1,10 @@
-"""The doctor's wall-clock backstop over every experiment (doctor.py, budget.py): each training is
-priced before it runs and left out when it would end past ``wall_s``, the run options' checks rank
-before the lr arms, and a part the clock outruns stops. Clocks here are fakes paced to the budget's
-spending, so nothing depends on the machine's load; the one real clock, each experiment's CPU seconds
-against its price, is read beside plain training steps measured on the same thread around it."""
+"""The doctor's backstop over every experiment (doctor.py, budget.py): each training is priced
+before it runs and left out when it would end past ``wall_s`` of the time the doctor gets (the wall
+clock less its waits for a CPU), the run options' checks rank before the lr arms, and a part the
+clock outruns stops. Clocks here are fakes paced to the budget's spending, so nothing depends on the
+machine's load; the real clocks: each experiment's CPU seconds against its price, read beside plain
+training steps measured on the same thread around it, and one doctor beside busy processes pinned
+to its CPU (the backstop must not see them)."""
 import math
 import time
 
@@ -11,14 +13,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from trainwell.babysit import augment_check, batch_check, interventions, schedule_check
-from trainwell.babysit.budget import Budget
+from trainwell.babysit import augment_check, batch_check, budget as budget_module, interventions, schedule_check
+from trainwell.babysit.budget import SAFETY_FACTOR, Budget
 from trainwell.babysit.doctor import doctor, mark_ungraded, said_by_part
 from trainwell.babysit.probe_steps import make_optimizer, train_step
 from trainwell.nn.losses import make_loss
 from trainwell.optim.schedules import make_schedule
 from babysit_loop import digits
 from test_augment_check import _cnn as bars_cnn, bars
+from test_budget import LINUX_SCHEDSTAT, on_one_cpu_beside
 
 FAST = {"progress": False, "report": False, "device": "cpu"}
 RATE = 3.0          # the fake machine: 3 wall seconds per nominal second
@@ -40,20 +43,23 @@ def data():
     return (X, y), (Xv, yv)
 
 
-def _run(data, monkeypatch, *, wall_s=None, jump_after=None, jump=0.0, record=None):
+def _run(data, monkeypatch, *, wall_s=None, jump_after=None, jump=0.0, record=None, load=1.0, starved=False):
     """The doctor on a schedule that decays early (its experiment and the lr arms both run) under a
-    clock ``RATE`` x the nominal seconds spent, jumping by ``jump`` seconds once ``jump_after`` are spent."""
+    clock ``RATE`` x the nominal seconds spent, jumping by ``jump`` seconds once ``jump_after`` are spent.
+    ``load``: the wall clock runs ``load`` x that, the thread waiting for a CPU the rest of the time;
+    ``starved``: it waits through the jump too."""
     holder = {}
 
-    def clock():
-        if not holder:
-            return 0.0
-        spent = holder["budget"].spent
-        return RATE * spent + (jump if jump_after is not None and spent > jump_after else 0.0)
+    def jumped():
+        return jump if holder and jump_after is not None and holder["budget"].spent > jump_after else 0.0
+
+    def got():
+        return RATE * holder["budget"].spent if holder else 0.0
     opts = {**FAST, "epochs": 4, "batch_size": 32, "optimizer": "sgd", "momentum": 0.9, "lr": 0.05, "seed": 1,
             "schedule": milestones}
     with monkeypatch.context() as m:
-        m.setattr(time, "perf_counter", clock)
+        m.setattr(time, "perf_counter", lambda: load * got() + jumped())
+        m.setattr(budget_module, "queue_wait_s", lambda thread_id: (load - 1) * got() + (jumped() if starved else 0.0))
         if record is not None:
             fits = Budget.fits_wall
 
@@ -68,6 +74,10 @@ def _run(data, monkeypatch, *, wall_s=None, jump_after=None, jump=0.0, record=No
 
 def _codes(diagnosis, severities=("error", "warning")):
     return sorted(f.code for f in diagnosis.findings if f.severity in severities)
+
+
+def _finding(f):
+    return f.code, f.severity, f.where, f.message, repr(f.evidence)
 
 
 def _skipped(diagnosis):
@@ -128,6 +138,53 @@ def test_a_part_the_clock_outruns_stops_and_says_where(data, monkeypatch):
     assert budget.spent <= at + 2 * step
     skipped = _skipped(cut)
     assert any("cut at step" in s for s in skipped) and "the probe" in skipped, skipped
+
+
+def test_on_a_loaded_machine_the_backstop_leaves_out_nothing_a_quiet_one_runs(data, monkeypatch):
+    """A machine at load 10 (the wall clock runs 10x the time the doctor's thread gets, the rest it
+    waits for a CPU): with a backstop that holds everything on a quiet machine, the findings are the
+    quiet machine's, evidence included, and nothing is left out, though the wall clock passed the
+    backstop's seconds 6 times over (a backstop on the wall clock cut the experiments there)."""
+    free, spent = _run(data, monkeypatch)
+    wall_s = RATE * spent.spent * 1.5
+    quiet, _ = _run(data, monkeypatch, wall_s=wall_s)
+    loaded, budget = _run(data, monkeypatch, wall_s=wall_s, load=10.0)
+    assert 10.0 * RATE * budget.spent > 6 * wall_s
+    assert "check_skipped" not in _codes(loaded, ("info",)) and not budget.dropped
+    assert [_finding(f) for f in loaded.findings] == [_finding(f) for f in quiet.findings]
+    assert _codes(loaded) == _codes(free) and "schedule_decays_early" in _codes(loaded)
+
+
+def test_a_doctor_starved_of_the_cpu_ends_by_the_wall_clock_safety_stop(data, monkeypatch):
+    """Half-way the thread stops getting a CPU (the wall clock jumps past the safety stop, all of it
+    waiting in the run queue): the backstop never reaches its seconds, the wall-clock safety stop
+    ends the doctor, and a check_skipped info says what went."""
+    free, spent = _run(data, monkeypatch)
+    jump = 2 * SAFETY_FACTOR * 60.0
+    cut, budget = _run(data, monkeypatch, wall_s=RATE * spent.spent * 1.5, jump_after=0.5 * spent.spent, jump=jump,
+                       starved=True)
+    assert budget.clock_stopped and not budget.dropped and not _skipped(cut)     # the safety stop's, not the backstop's
+    assert budget.spent < spent.spent and "check_skipped" in _codes(cut, ("info",))
+
+
+@LINUX_SCHEDSTAT
+def test_beside_busy_processes_on_its_cpu_the_doctor_finds_what_it_finds_alone(data):
+    """The real clock and real competitors: two busy processes pinned to the doctor's CPU take about
+    two thirds of it. With a backstop 1.5x the seconds the doctor's thread got alone, the wall clock
+    runs past it and the doctor still runs every part: the same findings, evidence included, and no
+    check_skipped."""
+    opts = {**FAST, "epochs": 4, "batch_size": 32, "optimizer": "sgd", "momentum": 0.9, "lr": 0.05, "seed": 1,
+            "schedule": milestones}
+    alone = Budget(60.0)
+    reference = doctor(relu_mlp(), *data, budget=alone, wall_s=None, **opts)
+    wall_s = 1.5 * alone.backstop_elapsed()
+    with on_one_cpu_beside(2):
+        started = time.perf_counter()
+        loaded = doctor(relu_mlp(), *data, wall_s=wall_s, **opts)
+        wall = time.perf_counter() - started
+    assert wall > wall_s, (wall, wall_s)                    # the competitors did take the CPU
+    assert "check_skipped" not in _codes(loaded, ("info",)), [f.message for f in loaded.findings]
+    assert [_finding(f) for f in loaded.findings] == [_finding(f) for f in reference.findings]
 
 
 def test_with_room_for_everything_the_backstop_changes_nothing(data, monkeypatch):
@@ -251,6 +308,7 @@ def test_a_symptom_whose_grading_the_backstop_left_out_stays_a_warning_and_says_
         holder = {}
         with monkeypatch.context() as m:
             m.setattr(time, "perf_counter", lambda: RATE * holder["budget"].spent if holder else 0.0)
+            m.setattr(budget_module, "queue_wait_s", lambda thread_id: 0.0)
             budget = Budget(60.0)
             holder["budget"] = budget
             return doctor(relu_mlp(), (1000 * X, y), (1000 * val[0], val[1]), budget=budget, wall_s=wall_s,
@@ -276,6 +334,7 @@ def test_a_cause_whose_training_on_the_backstop_left_out_stays_a_warning_and_say
         holder = {}
         with monkeypatch.context() as m:
             m.setattr(time, "perf_counter", lambda: RATE * holder["budget"].spent if holder else 0.0)
+            m.setattr(budget_module, "queue_wait_s", lambda thread_id: 0.0)
             if record is not None:
                 fits = Budget.fits_wall
 

@@ -7,15 +7,27 @@ the model's kind; so the same setup and seed run the same steps, and find and re
 quiet and on a loaded machine (issue 11: "the monitor's sampling is calibrated on wall time, so
 what it sees depends on the load"; the pre-flight's experiments were sized by the clock too).
 
+The backstop (``wall_s``: ``fits_wall``, ``wall_out``; the doctor's 60 s, issue 11's "pre-flight
+plus probe <= 60 s") reads ``unqueued_seconds``: the wall clock less the seconds the budget's thread
+waited, ready to run, for a CPU another process held (the kernel's run queue delay). On a quiet
+machine it reads as the wall clock; on a loaded one it stands still while the thread waits, so the
+backstop counts the time this process gets, not the time other processes take (at load 3-5 on the
+2-core development machine the doctor's wall clock ran 5-20x a quiet run's, and set 21's doctors left
+out experiments and missed faults by the load alone). A model on CUDA keeps the wall clock: kernels
+queued on the device run on while the host thread waits for a CPU, so that wait is not time the work
+lost.
+
 A wall-clock safety stop, ``SAFETY_FACTOR`` x the budget (at least ``SAFETY_FLOOR_S``) after it
 was opened, ends the work where
-the cost model is far off (a device much slower than its nominal kind): ``clock_stopped`` says it
-fired, and the doctor reports what it cut. It is far beyond the budget: on the development machine
-a quiet run spends about its nominal seconds, a heavily loaded one (load 9 on 2 cores) 26x them.
+the cost model is far off (a device much slower than its nominal kind) or the machine starves the
+doctor: ``clock_stopped`` says it fired, and the doctor reports what it cut. It is far beyond the
+budget: on the development machine a quiet run spends about its nominal seconds, a heavily loaded
+one (load 9 on 2 cores) 26x them.
 """
 from __future__ import annotations
 
 import math
+import threading
 import time
 
 import torch
@@ -30,10 +42,30 @@ SAFETY_FLOOR_S = 600.0  # ... and never before 10 minutes (10x the doctor's 60 s
                         # steps pay one-time costs (allocations, kernel selection) the model leaves out
 
 
+def queue_wait_s(thread_id: int) -> float:
+    """Seconds the thread ``thread_id`` of this process has waited, ready to run, for a CPU: the
+    kernel's run queue delay (``/proc/self/task/<id>/schedstat``, its second field, nanoseconds;
+    Linux). 0.0 where the kernel does not say (another system, no schedstats): the backstop then
+    reads the wall clock."""
+    try:
+        with open(f"/proc/self/task/{thread_id}/schedstat", "rb") as stats:
+            return int(stats.read().split()[1]) * 1e-9
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def unqueued_seconds(thread_id: int) -> float:
+    """The backstop's clock: wall seconds (``time.perf_counter``) less the seconds the thread
+    ``thread_id`` waited in the run queue (``queue_wait_s``). Running, and waiting on anything but a
+    CPU (a lock, a file, the device, a data loader's workers), count as on the wall clock; torch's
+    other threads count where this one waits for them."""
+    return time.perf_counter() - queue_wait_s(thread_id)
+
+
 class Budget:
     """``seconds`` nominal seconds. ``share(s)`` opens a part of it: what the part spends is spent
     from this one too, and it stops at its own limit or this one's, whichever comes first.
-    ``wall_s``: the wall-clock backstop (``fits_wall``; None: none)."""
+    ``wall_s``: the backstop, in seconds of ``unqueued_seconds`` (``fits_wall``; None: none)."""
 
     def __init__(self, seconds: float, *, parent: "Budget | None" = None, wall_s: float | None = None):
         self.seconds = float(seconds)
@@ -42,6 +74,8 @@ class Budget:
         self._work: Work | None = None          # the root holds it
         self._clock_stopped = False
         self._opened = time.perf_counter() if parent is None else None
+        self._thread = threading.get_native_id() if parent is None else None   # whose run queue delay
+        self._opened_unqueued = unqueued_seconds(self._thread) if parent is None else None  # the backstop leaves out
         self._wall_until = (self._opened + max(SAFETY_FACTOR * self.seconds, SAFETY_FLOOR_S)
                             if parent is None else None)
         self.wall_s = wall_s
@@ -124,11 +158,22 @@ class Budget:
         """The wall-clock safety stop fired (its work was cut by the clock, not by its count)."""
         return self.root._clock_stopped
 
-    # ---------------------------------------------------------------- the wall-clock backstop
+    # ---------------------------------------------------------------- the backstop
+    def backstop_elapsed(self) -> float:
+        """Seconds the backstop counts since the root was opened: ``unqueued_seconds`` (the wall
+        clock less the opener thread's run queue delay) for a model counted on the CPU, or not yet
+        counted; the wall clock for one on another device (CUDA's kernels run on while the host
+        thread waits for a CPU)."""
+        root = self.root
+        if root._work is not None and root._work.device != "cpu":
+            return time.perf_counter() - root._opened
+        return unqueued_seconds(root._thread) - root._opened_unqueued
+
     def fits_wall(self, seconds: float, parts, *, behind: bool = False) -> bool:
         """Whether an optional part priced ``seconds`` nominal seconds is predicted to end within
-        the root's ``wall_s`` of wall clock since it was opened: the wall seconds so far plus
-        ``seconds`` at the rate this budget's work has run so far (wall / nominal seconds spent).
+        the root's ``wall_s`` since it was opened, on the backstop's clock (``backstop_elapsed``):
+        its seconds so far plus ``seconds`` at the rate this budget's work has run so far (the
+        backstop's seconds / nominal seconds spent).
         ``behind``: the part ranks behind the parts to come that the root holds ``reserved`` for
         (``reserve``): their price counts against it too. When it does not fit, the part's name(s)
         ``parts`` (a string or a list) are added to ``dropped`` and the caller leaves the whole
@@ -136,7 +181,7 @@ class Budget:
         root = self.root
         if root.wall_s is None:
             return True
-        elapsed = time.perf_counter() - root._opened
+        elapsed = self.backstop_elapsed()
         rate = elapsed / root.spent if root.spent > 0 else 1.0
         if elapsed + rate * (seconds + (root.reserved if behind else 0.0)) <= root.wall_s:
             return True
@@ -148,15 +193,17 @@ class Budget:
         self.root.dropped += [parts] if isinstance(parts, str) else list(parts)
 
     def wall_out(self) -> bool:
-        """The backstop's hard stop: the root's ``wall_s`` wall seconds have passed since it was
-        opened (a part still running stops; False without ``wall_s``). What the prediction of
-        ``fits_wall`` let start and the clock then outran ends here, so the doctor ends within
-        ``wall_s`` plus one step and one evaluation."""
+        """The backstop's hard stop: the root's ``wall_s`` seconds of the backstop's clock
+        (``backstop_elapsed``) have passed since it was opened (a part still running stops; False
+        without ``wall_s``). What the prediction of ``fits_wall`` let start and the clock then
+        outran ends here, so the doctor ends within ``wall_s`` of the time it got plus one step and
+        one evaluation. The wall clock is read first: it is never behind the backstop's clock."""
         root = self.root
-        return root.wall_s is not None and time.perf_counter() - root._opened > root.wall_s
+        return (root.wall_s is not None and time.perf_counter() - root._opened > root.wall_s
+                and self.backstop_elapsed() > root.wall_s)
 
     def reserve(self, seconds: float) -> None:
-        """Hold ``seconds`` nominal seconds of the wall backstop for parts to come that rank before
+        """Hold ``seconds`` nominal seconds of the backstop for parts to come that rank before
         the parts asking ``fits_wall(..., behind=True)`` now (0: release)."""
         self.root.reserved = max(0.0, seconds)
 
