@@ -801,6 +801,7 @@ class _Experiment:
         self.aside = {}                     # the repeat not kept: trained on only for a raised lr (``RAISE_CODE``)
         self.charges = []                   # every nominal charge to the budget, in order (``charge``) ...
         self.setup_charges = []             # ... those of the setup's training (``SharedSetup``)
+        self.starts = {}                    # dropout_off -> the held loss of an unedited copy (``start_loss``)
 
     def draw(self, g: torch.Generator, count: int | None = None, rows: int | None = None) -> list:
         """``count`` batches (default ``steps``) of ``rows`` training rows each (default ``size``),
@@ -951,10 +952,28 @@ class _Experiment:
         loss = float(value) if isinstance(value, torch.Tensor) and value.numel() == 1 else math.nan
         return loss, (None if acc is None else float(acc))
 
+    def start_loss(self, net: nn.Module, inputs: Callable, dropout_off: bool) -> float:
+        """The held loss of ``net``, a copy of the model with no edit and no change of its inputs
+        (the same weights in every such arm): evaluated for the first, reused for the others with the
+        same ``dropout_off`` and charged for each, so the budget's sums are those of an evaluation
+        each. Reused only when the first evaluation drew nothing from the random streams (a forward
+        that draws in eval mode gives another loss each time and moves the streams the arms start
+        from: evaluated every time)."""
+        if dropout_off in self.starts:
+            if self.budget is not None:
+                self.charge(self.budget.forward_cost(self.held.numel()))
+            return self.starts[dropout_off]
+        streams = _random_states(self.device)
+        loss = self.held_loss(net, inputs)[0]
+        if all(torch.equal(a, b) for a, b in zip(streams, _random_states(self.device))):
+            self.starts[dropout_off] = loss
+        return loss
+
     def _copy_for(self, arm: Arm, lr: float, weight_decay: float, options: dict, dropout_off: bool, edit,
                   inputs, seed: int) -> _Training:
         """The arm's own copy of the model (``edit``-ed, its dropout off when asked) with its
         optimizer and the run's regularizers as the arm changes them; ``arm.before`` is its held loss."""
+        unedited = edit is None and inputs is None
         inputs = inputs or (lambda xb: xb)
         net = copy.deepcopy(self.model)
         if edit is not None:
@@ -963,7 +982,7 @@ class _Experiment:
             for m in net.modules():
                 if isinstance(m, nn.modules.dropout._DropoutNd):
                     m.p = 0.0
-        arm.before = self.held_loss(net, inputs)[0]
+        arm.before = self.start_loss(net, inputs, dropout_off) if unedited else self.held_loss(net, inputs)[0]
         clip = None if arm.extra.get("no_clip") else self.clip_norm
         opt = make_optimizer(self.optimizer, net, lr=lr, weight_decay=weight_decay, total_steps=self.steps, **options)
         step_loss, after_step, after_backward = _regularizers(self.config, arm, net, self.loss_fn)
@@ -1202,6 +1221,11 @@ class _Experiment:
             later = self.train_arm_on(t, arm, self.draw(g, count))
             if not later.extra.get("timed_out") and later.steps == b.steps:
                 arm.extra["trained_on"] = later
+
+
+def _random_states(device: torch.device) -> list:
+    """The CPU random stream's state and, on a CUDA device, that device's (what a forward can draw from)."""
+    return [torch.get_rng_state()] + ([torch.cuda.get_rng_state(device)] if device.type == "cuda" else [])
 
 
 def _in_trying_order(candidates: list) -> list:
