@@ -40,6 +40,17 @@ def data():
     return (X, y), (Xv, yv)
 
 
+@pytest.fixture(scope="module")
+def free_run(data):
+    """(diagnosis, budget, priced trainings) of ``_run`` without a backstop, run once for the module:
+    on the fake clock it is deterministic (test_with_room_for_everything_the_backstop_changes_nothing
+    compares two such runs finding by finding), and the tests only read it."""
+    calls = []
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        free, budget = _run(data, monkeypatch, record=calls)
+    return free, budget, calls
+
+
 def _run(data, monkeypatch, *, wall_s=None, jump_after=None, jump=0.0, record=None):
     """The doctor on a schedule that decays early (its experiment and the lr arms both run) under a
     clock ``RATE`` x the nominal seconds spent, jumping by ``jump`` seconds once ``jump_after`` are spent."""
@@ -75,9 +86,9 @@ def _skipped(diagnosis):
             for s in f.evidence["skipped"]]
 
 
-def test_every_training_is_priced_before_it_runs_and_the_run_options_rank_before_the_lr_arms(data, monkeypatch):
-    calls = []
-    free, spent = _run(data, monkeypatch, record=calls)
+def test_every_training_is_priced_before_it_runs_and_the_run_options_rank_before_the_lr_arms(data, monkeypatch,
+                                                                                            free_run):
+    free, spent, calls = free_run
     assert "schedule_decays_early" in _codes(free) and not _skipped(free)
     names = [n for parts, *_ in calls for n in ([parts] if isinstance(parts, str) else parts[:1])]
     # the setup, the arms, the training on, the schedule's checks and the probe are each priced
@@ -104,8 +115,8 @@ def test_every_training_is_priced_before_it_runs_and_the_run_options_rank_before
 
 @pytest.mark.parametrize("share", [0.2, 0.4, 0.7])
 def test_a_doctor_whose_experiments_exceed_the_wall_ends_within_it_and_names_what_it_left_out(data, monkeypatch,
-                                                                                             share):
-    free, spent = _run(data, monkeypatch)
+                                                                                             free_run, share):
+    free, spent, _ = free_run
     wall_s = RATE * share * spent.spent
     cut, budget = _run(data, monkeypatch, wall_s=wall_s)
     step = budget.step_cost(32) + 3 * budget.forward_cost(512)      # one step and an arm's evaluations
@@ -116,11 +127,11 @@ def test_a_doctor_whose_experiments_exceed_the_wall_ends_within_it_and_names_wha
     assert note.severity == "info" and f"backstop ({wall_s:g} s)" in note.message
 
 
-def test_a_part_the_clock_outruns_stops_and_says_where(data, monkeypatch):
+def test_a_part_the_clock_outruns_stops_and_says_where(data, monkeypatch, free_run):
     """The prediction let an arm start, then the machine stalled (twice the wall limit on the clock, short of
     the budget's safety stop): the arm
     stops at its next step, nothing after it runs, and the note names the arm cut and the parts left out."""
-    free, spent = _run(data, monkeypatch)
+    free, spent, _ = free_run
     at, wall_s = 0.5 * spent.spent, RATE * spent.spent + 1.0
     cut, budget = _run(data, monkeypatch, wall_s=wall_s, jump_after=at, jump=2 * wall_s)
     assert not budget.clock_stopped
@@ -130,8 +141,8 @@ def test_a_part_the_clock_outruns_stops_and_says_where(data, monkeypatch):
     assert any("cut at step" in s for s in skipped) and "the probe" in skipped, skipped
 
 
-def test_with_room_for_everything_the_backstop_changes_nothing(data, monkeypatch):
-    free, spent = _run(data, monkeypatch)
+def test_with_room_for_everything_the_backstop_changes_nothing(data, monkeypatch, free_run):
+    free, spent, _ = free_run
     roomy, _ = _run(data, monkeypatch, wall_s=RATE * spent.spent * 1.5)
     assert [(f.code, f.severity, f.evidence) for f in roomy.findings] == \
         [(f.code, f.severity, f.evidence) for f in free.findings]
@@ -230,10 +241,10 @@ def test_each_experiment_kind_is_priced_as_it_charges_and_near_its_cpu_seconds(d
         torch.set_num_threads(threads)
 
 
-def test_a_pre_flight_the_clock_outruns_stops_its_runs_and_says_why(data, monkeypatch):
+def test_a_pre_flight_the_clock_outruns_stops_its_runs_and_says_why(data, monkeypatch, free_run):
     """The machine stalls early in the pre-flight: its short runs stop at their next step, the checks
     after them and every experiment are left out, and the notes say the backstop passed."""
-    free, spent = _run(data, monkeypatch)
+    free, spent, _ = free_run
     wall_s = RATE * spent.spent + 1.0
     cut, budget = _run(data, monkeypatch, wall_s=wall_s, jump_after=0.02 * spent.spent, jump=2 * wall_s)
     notes = [f for f in cut.findings if f.code == "check_skipped"]
