@@ -1,7 +1,10 @@
 """average_check: a user's callback whose averaged eval model, over the run's updates, stays mostly the
 initial weights (an exponential average's per-step decay applied once an epoch) is found by the doctor
 and named; averages that forget their start within the run (per step, an equal-weight mean, trainwell's
-own EMA) and averages that never update within the check stay quiet."""
+own EMA) and averages that never update within the check stay quiet. The doctor runs whole where it
+finds and names one (its wiring); the other cases call the check as the doctor calls it (``check``):
+the callbacks change nothing else the doctor reads for this code, and the wall-clock backstop cannot
+leave the check out, so a quiet case is quiet because the check ran and found nothing."""
 import copy
 
 import torch
@@ -9,9 +12,14 @@ from torch import nn
 
 from trainwell.babysit import average_check
 from trainwell.babysit.doctor import doctor
+from trainwell.babysit.loss_kinds import resolve_loss
+from trainwell.babysit.probe_steps import probe_lr
 from trainwell.babysit.registry import CODES
 from trainwell.train.average import Averager, average_options
+from trainwell.data.streaming import check_sample
 from trainwell.train.callbacks import Callback
+from trainwell.train.fit import prepare
+from trainwell.train.parts import optimizer_options
 
 
 def three_classes(n=1500, seed=0):
@@ -74,6 +82,22 @@ def diagnose(callbacks, epochs=20, **options):
     return [f for f in d.findings if f.code == "eval_mode_gap"]
 
 
+def check(callbacks, epochs=20, **options):
+    """``average_check.check_eval_model`` on ``diagnose``'s setup, with the inputs the doctor gives it
+    (doctor.py: the prepared run, its check sample, the probe's lr and optimizer options), no budget."""
+    X, y = three_classes()
+    opts = {"optimizer": "adam", "lr": 1e-3, "batch_size": 32, "epochs": epochs, "callbacks": callbacks,
+            **options, "run_dir": None, "resume": False, "progress": False, "babysit": "off", "report": False,
+            "log": [], "overwrite": False, "extend": False}     # as the doctor sets them
+    p = prepare(net(), (X[:1000], y[:1000]), (X[1000:], y[1000:]), None, opts, check=False)
+    c = p.config
+    probe_options = {k: v for k, v in optimizer_options(c).items() if k not in ("lr", "weight_decay")}
+    return average_check.check_eval_model(
+        p, *check_sample(*p.train, seed=c.seed), resolve_loss(c.loss)[0], optimizer=c.optimizer,
+        lr=probe_lr(c.optimizer, c.lr, probe_options), weight_decay=c.weight_decay or 0.0, options=probe_options,
+        batch_size=c.batch_size, seed=c.seed)
+
+
 def test_a_per_step_decay_applied_once_an_epoch_is_found_and_named():
     found = diagnose([Average(0.99, "epoch")])
     assert len(found) == 1
@@ -87,22 +111,22 @@ def test_a_per_step_decay_applied_once_an_epoch_is_found_and_named():
 
 
 def test_averages_that_forget_their_start_within_the_run_are_quiet():
-    assert diagnose([Average(0.99, "step")]) == []              # 0.99 ** (steps) ~ 0
-    assert diagnose([Average(0.8, "epoch")]) == []              # 0.8 ** 20 ~ 1 %
-    assert diagnose([EqualMean()]) == []                        # an equal-weight mean: 1 / epochs of the start
+    assert check([Average(0.99, "step")]) == []                 # 0.99 ** (steps) ~ 0
+    assert check([Average(0.8, "epoch")]) == []                 # 0.8 ** 20 ~ 1 %
+    assert check([EqualMean()]) == []                           # an equal-weight mean: 1 / epochs of the start
     # a late start: no update within the check's steps, nothing seen
-    assert diagnose([Average(0.99, "epoch", start_epoch=15)]) == []
+    assert check([Average(0.99, "epoch", start_epoch=15)]) == []
 
 
 def test_trainwell_s_own_ema_as_a_callback_is_quiet():
     X, _ = three_classes()
     ema = Averager(average_options({"method": "ema", "decay": 0.999}), steps_per_epoch=32, epochs=20)
-    assert diagnose([ema]) == []
+    assert check([ema]) == []
 
 
 def test_a_short_run_is_judged_on_its_own_updates():
     # the same per-epoch average over a run of 200 epochs forgets its start (0.99 ** 200 = 13 %)
-    assert diagnose([Average(0.99, "epoch")], epochs=200) == []
+    assert check([Average(0.99, "epoch")], epochs=200) == []
 
 
 def test_the_thresholds_are_listed_in_the_registry():
@@ -114,8 +138,8 @@ def test_the_thresholds_are_listed_in_the_registry():
 def test_trainwell_s_average_option_is_read_as_fit_adds_it():
     # an ImageNet decay (0.9999) on a 640-step run: with its warm-up the average follows the weights; without
     # it the run's average keeps 0.9999 ** 640 = 94 % of the start
-    assert diagnose([], average={"method": "ema", "decay": 0.9999}) == []
-    found = diagnose([], average={"method": "ema", "decay": 0.9999, "warmup": False})
+    assert check([], average={"method": "ema", "decay": 0.9999}) == []
+    found = check([], average={"method": "ema", "decay": 0.9999, "warmup": False})
     assert len(found) == 1 and found[0].where.startswith("average = ") and found[0].evidence["hook"] == "on_after_step"
     assert abs(found[0].evidence["factor"] - 0.9999) < 1e-4
 
@@ -134,6 +158,6 @@ class StepLogger(Callback):
 
 
 def test_the_updates_are_counted_per_call_of_the_loop_not_per_callback():
-    found = diagnose([StepLogger(), Average(0.99, "epoch"), StepLogger()])
+    found = check([StepLogger(), Average(0.99, "epoch"), StepLogger()])
     assert len(found) == 1 and abs(found[0].evidence["updates"] - 20) < 1e-9
-    assert diagnose([StepLogger(), Average(0.99, "step")]) == []
+    assert check([StepLogger(), Average(0.99, "step")]) == []

@@ -1,7 +1,10 @@
 """callback_check: a user's callback that puts the weights back during the run (an init on
 on_epoch_start, a load of the starting weights at each epoch end) is found by the doctor and named;
 callbacks that change the weights a little (a max-norm constraint), run once (an init on
-on_fit_start, or guarded to the first epoch) or only read them stay quiet."""
+on_fit_start, or guarded to the first epoch) or only read them stay quiet. The doctor runs whole
+where a case is found (its wiring); the quiet callbacks are checked as the doctor calls the check
+(``_check``): nothing else in a doctor without the probe gives ``parameters_reset``, and the
+wall-clock backstop cannot leave the check out, so quiet means the check ran and found nothing."""
 import copy
 from types import SimpleNamespace
 
@@ -12,8 +15,13 @@ from torch import nn
 import trainwell
 from trainwell.babysit import callback_check, reset_watch
 from trainwell.babysit.doctor import doctor
+from trainwell.babysit.loss_kinds import resolve_loss
+from trainwell.babysit.probe_steps import probe_lr
 from trainwell.babysit.registry import CODES
+from trainwell.data.streaming import check_sample
 from trainwell.train.callbacks import Callback
+from trainwell.train.fit import prepare
+from trainwell.train.parts import optimizer_options
 
 
 def _he(module):
@@ -79,6 +87,22 @@ def _doctor(four_class, four_class_mlp, callbacks, **extra):
                   batch_size=32, lr=1e-3, optimizer="adam", probe=False, budget_s=60, **extra)
 
 
+def _check(four_class, four_class_mlp, callbacks):
+    """``callback_check.check_callbacks`` on ``_doctor``'s setup, with the inputs the doctor gives it
+    (doctor.py: the prepared run, its check sample, the probe's lr and optimizer options), no budget."""
+    X, y = four_class
+    opts = {"callbacks": callbacks, "epochs": 10, "batch_size": 32, "lr": 1e-3, "optimizer": "adam",
+            "run_dir": None, "resume": False, "progress": False, "babysit": "off", "report": False, "log": [],
+            "overwrite": False, "extend": False}        # as the doctor sets them
+    p = prepare(four_class_mlp(), (X[:900], y[:900]), (X[900:], y[900:]), None, opts, check=False)
+    c = p.config
+    probe_options = {k: v for k, v in optimizer_options(c).items() if k not in ("lr", "weight_decay")}
+    return callback_check.check_callbacks(
+        p, *check_sample(*p.train, seed=c.seed), resolve_loss(c.loss)[0], optimizer=c.optimizer,
+        lr=probe_lr(c.optimizer, c.lr, probe_options), weight_decay=c.weight_decay or 0.0, options=probe_options,
+        batch_size=c.batch_size, seed=c.seed)
+
+
 @pytest.mark.parametrize("callback, hook", [(InitEachEpoch(), "on_epoch_start"),
                                             (ReloadStartEachEpoch(), "on_epoch_end")])
 def test_a_callback_that_puts_the_weights_back_is_found(four_class, four_class_mlp, callback, hook):
@@ -99,8 +123,7 @@ def test_a_callback_that_puts_the_weights_back_is_found(four_class, four_class_m
 @pytest.mark.parametrize("callbacks", [[InitAtFitStart()], [InitFirstEpochOnly()], [MaxNorm()], [ReadsOnly()],
                                        [NeedsMetrics()], []])
 def test_callbacks_that_keep_the_training_are_quiet(four_class, four_class_mlp, callbacks):
-    diag = _doctor(four_class, four_class_mlp, callbacks)
-    assert "parameters_reset" not in diag.codes
+    assert not [f for f in _check(four_class, four_class_mlp, callbacks) if f.code == "parameters_reset"]
 
 
 def test_no_in_run_hook_trains_nothing(four_class, four_class_mlp, monkeypatch):
