@@ -493,7 +493,9 @@ def test_a_process_that_froze_objects_keeps_them_frozen(tmp_path):
     try:
         frozen = gc.get_freeze_count()
         _search(tmp_path, trials=1, stages=[{"trials": 1}])
-        assert gc.get_freeze_count() >= frozen
+        # a frozen object whose last reference goes leaves the permanent generation (one run lost 0.6 %
+        # of them while the search ran): the search must not unfreeze them all (which leaves 0)
+        assert gc.get_freeze_count() >= 0.95 * frozen
     finally:
         gc.unfreeze()
 
