@@ -103,7 +103,7 @@ import torch
 import torch.nn.functional as F
 from scipy.signal import butter, filtfilt
 from sklearn.feature_extraction.text import CountVectorizer
-from sklearn.feature_selection import SelectKBest, f_classif
+from sklearn.feature_selection import SelectKBest
 from torch import nn
 
 import trainwell

@@ -127,3 +127,23 @@ def train(model, X, y, *, loss_fn=None, optimizer=None, lr=0.1, epochs=3, batch_
         hook("on_epoch_end")
     hook("on_fit_end")
     return state
+
+
+def as_the_doctor_calls(check, model, train_rows, val_rows, **options):
+    """``check(prepared, X, y, loss, ...)`` with the inputs the doctor gives a pre-flight check that
+    trains (doctor.py: the prepared run, its check sample, the probe's lr and optimizer options), no
+    budget: a check's own test without the doctor's other checks around it."""
+    from trainwell.babysit.loss_kinds import resolve_loss
+    from trainwell.babysit.probe_steps import probe_lr
+    from trainwell.data.streaming import check_sample
+    from trainwell.train.fit import prepare
+    from trainwell.train.parts import optimizer_options
+
+    opts = {**options, "run_dir": None, "resume": False, "progress": False, "babysit": "off", "report": False,
+            "log": [], "overwrite": False, "extend": False}     # as the doctor sets them
+    p = prepare(model, train_rows, val_rows, None, opts, check=False)
+    c = p.config
+    probe_options = {k: v for k, v in optimizer_options(c).items() if k not in ("lr", "weight_decay")}
+    return check(p, *check_sample(*p.train, seed=c.seed), resolve_loss(c.loss)[0], optimizer=c.optimizer,
+                 lr=probe_lr(c.optimizer, c.lr, probe_options), weight_decay=c.weight_decay or 0.0,
+                 options=probe_options, batch_size=c.batch_size, seed=c.seed)

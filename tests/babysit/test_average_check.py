@@ -10,16 +10,13 @@ import copy
 import torch
 from torch import nn
 
+from babysit_loop import as_the_doctor_calls
+
 from trainwell.babysit import average_check
 from trainwell.babysit.doctor import doctor
-from trainwell.babysit.loss_kinds import resolve_loss
-from trainwell.babysit.probe_steps import probe_lr
 from trainwell.babysit.registry import CODES
 from trainwell.train.average import Averager, average_options
-from trainwell.data.streaming import check_sample
 from trainwell.train.callbacks import Callback
-from trainwell.train.fit import prepare
-from trainwell.train.parts import optimizer_options
 
 
 def three_classes(n=1500, seed=0):
@@ -83,19 +80,11 @@ def diagnose(callbacks, epochs=20, **options):
 
 
 def check(callbacks, epochs=20, **options):
-    """``average_check.check_eval_model`` on ``diagnose``'s setup, with the inputs the doctor gives it
-    (doctor.py: the prepared run, its check sample, the probe's lr and optimizer options), no budget."""
+    """``average_check.check_eval_model`` on ``diagnose``'s setup, as the doctor calls it, no budget."""
     X, y = three_classes()
-    opts = {"optimizer": "adam", "lr": 1e-3, "batch_size": 32, "epochs": epochs, "callbacks": callbacks,
-            **options, "run_dir": None, "resume": False, "progress": False, "babysit": "off", "report": False,
-            "log": [], "overwrite": False, "extend": False}     # as the doctor sets them
-    p = prepare(net(), (X[:1000], y[:1000]), (X[1000:], y[1000:]), None, opts, check=False)
-    c = p.config
-    probe_options = {k: v for k, v in optimizer_options(c).items() if k not in ("lr", "weight_decay")}
-    return average_check.check_eval_model(
-        p, *check_sample(*p.train, seed=c.seed), resolve_loss(c.loss)[0], optimizer=c.optimizer,
-        lr=probe_lr(c.optimizer, c.lr, probe_options), weight_decay=c.weight_decay or 0.0, options=probe_options,
-        batch_size=c.batch_size, seed=c.seed)
+    return as_the_doctor_calls(average_check.check_eval_model, net(), (X[:1000], y[:1000]), (X[1000:], y[1000:]),
+                               optimizer="adam", lr=1e-3, batch_size=32, epochs=epochs, callbacks=callbacks,
+                               **options)
 
 
 def test_a_per_step_decay_applied_once_an_epoch_is_found_and_named():

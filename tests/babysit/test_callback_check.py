@@ -13,15 +13,11 @@ import torch
 from torch import nn
 
 import trainwell
+from babysit_loop import as_the_doctor_calls
 from trainwell.babysit import callback_check, reset_watch
 from trainwell.babysit.doctor import doctor
-from trainwell.babysit.loss_kinds import resolve_loss
-from trainwell.babysit.probe_steps import probe_lr
 from trainwell.babysit.registry import CODES
-from trainwell.data.streaming import check_sample
 from trainwell.train.callbacks import Callback
-from trainwell.train.fit import prepare
-from trainwell.train.parts import optimizer_options
 
 
 def _he(module):
@@ -88,19 +84,11 @@ def _doctor(four_class, four_class_mlp, callbacks, **extra):
 
 
 def _check(four_class, four_class_mlp, callbacks):
-    """``callback_check.check_callbacks`` on ``_doctor``'s setup, with the inputs the doctor gives it
-    (doctor.py: the prepared run, its check sample, the probe's lr and optimizer options), no budget."""
+    """``callback_check.check_callbacks`` on ``_doctor``'s setup, as the doctor calls it, no budget."""
     X, y = four_class
-    opts = {"callbacks": callbacks, "epochs": 10, "batch_size": 32, "lr": 1e-3, "optimizer": "adam",
-            "run_dir": None, "resume": False, "progress": False, "babysit": "off", "report": False, "log": [],
-            "overwrite": False, "extend": False}        # as the doctor sets them
-    p = prepare(four_class_mlp(), (X[:900], y[:900]), (X[900:], y[900:]), None, opts, check=False)
-    c = p.config
-    probe_options = {k: v for k, v in optimizer_options(c).items() if k not in ("lr", "weight_decay")}
-    return callback_check.check_callbacks(
-        p, *check_sample(*p.train, seed=c.seed), resolve_loss(c.loss)[0], optimizer=c.optimizer,
-        lr=probe_lr(c.optimizer, c.lr, probe_options), weight_decay=c.weight_decay or 0.0, options=probe_options,
-        batch_size=c.batch_size, seed=c.seed)
+    return as_the_doctor_calls(callback_check.check_callbacks, four_class_mlp(), (X[:900], y[:900]),
+                               (X[900:], y[900:]), callbacks=callbacks, epochs=10, batch_size=32, lr=1e-3,
+                               optimizer="adam")
 
 
 @pytest.mark.parametrize("callback, hook", [(InitEachEpoch(), "on_epoch_start"),

@@ -42,19 +42,6 @@ class Resize(Callback):
             self.said = state.controls.set_batch_size(self.size)
 
 
-class Crash(Exception):
-    pass
-
-
-class CrashAt(Callback):
-    def __init__(self, step):
-        self.step = step
-
-    def on_after_step(self, state):
-        if state.step == self.step:
-            raise Crash
-
-
 def _same_weights(a, b):
     return all(torch.equal(x, y) for x, y in zip(a.model.state_dict().values(), b.model.state_dict().values()))
 
@@ -63,13 +50,13 @@ def _same_weights(a, b):
     (1, "constant", 8 + 3 * 15),        # after epoch 1 of 8 steps (240 rows / 32): 3 epochs of 15 (/ 16)
     (0, "cosine", 4 * 15),              # from the start: the cosine stretched over 60 steps
 ])
-def test_a_changed_batch_resumes_bit_identically_after_a_kill(blobs, tmp_path, epoch, schedule, steps):
+def test_a_changed_batch_resumes_bit_identically_after_a_kill(blobs, tmp_path, crash_at, epoch, schedule, steps):
     resize = Resize(16, epoch)
     whole = _fit(blobs, tmp_path / "whole", [resize], schedule=schedule)
     assert resize.said == f"batch size 32 -> 16: 15 steps an epoch ({steps} in the run)"
     assert whole.results["steps"] == steps and whole.results["epochs"] == 4
-    with pytest.raises(Crash):                # killed at a step after the change, between checkpoints
-        _fit(blobs, tmp_path / "cut", [Resize(16, epoch), CrashAt(27)], schedule=schedule)
+    with pytest.raises(crash_at.error):       # killed at a step after the change, between checkpoints
+        _fit(blobs, tmp_path / "cut", [Resize(16, epoch), crash_at(27)], schedule=schedule)
     resumed = _fit(blobs, tmp_path / "cut", [Resize(16, epoch)], schedule=schedule, resume=True)
     assert resumed.results["steps"] == steps
     assert _same_weights(whole, resumed)
