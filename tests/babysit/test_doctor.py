@@ -109,7 +109,7 @@ def test_a_softmax_module_before_cross_entropy_is_graded_not_blocking():
     and info where it does not. A softmax in ``forward`` is graded by training on the log of its
     probability rows (``interventions._remove_final_activation``)."""
     net = nn.Sequential(mlp(), nn.Softmax(dim=1))
-    # no wall-clock backstop: on a loaded machine it cuts the experiment that grades the finding
+    # no time backstop: on a loaded machine it cuts the experiment that grades the finding
     found = trainwell.doctor(net, (X, Y), lr=0.05, epochs=2, probe=False,
                              wall_s=None).filter(code="loss_output_mismatch").findings
     assert len(found) == 1 and found[0].evidence["harm"]["fix"] == "remove output activation"
