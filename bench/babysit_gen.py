@@ -64,7 +64,7 @@ KILL_LOSS = 1.25              # ... or 25% of validation loss (regression)
 REPAIR_POINTS = 0.02          # a repair ends within 2 points of the parent: accuracy, or R^2 for regression
 TUNE_FAMILIES = {"lr", "regularization", "optimizer", "labels_random", "init", "inputs_scale"}
 HELD_OUT_ARCHS = {"cnn", "resnet"}
-WALL_S = 60.0                 # the doctor's wall-clock backstop (doctor.WALL_S); --wall-s 0: none
+WALL_S = 60.0                 # the doctor's time backstop (doctor.WALL_S); --wall-s 0: none
 
 
 # ------------------------------------------------------------------------------ data
@@ -412,7 +412,7 @@ def evaluate(s: Setup, killed: bool, *, repair: bool, seed_offset: int = 0) -> d
            "arch": s.arch, "killed": killed, "alarms": alarms, "top1": primary,
            "found": bool(set(alarms) & expected), "top1_ok": primary in expected, "seconds": seconds,
            "nominal_s": budget.spent, "clock_stop": budget.clock_stopped,   # what the budget counted (budget.py)
-           "backstop": list(budget.dropped),        # what the doctor's wall-clock backstop left out (doctor.wall_s)
+           "backstop": list(budget.dropped),        # what the doctor's time backstop left out (doctor.wall_s)
            "error": error, "seed_offset": seed_offset}
     if repair and not s.mutation:       # no harm to a healthy run under babysit="repair" (<= 0.5 points)
         accs = {}
@@ -534,7 +534,7 @@ def main(argv=None) -> int:
     ap.add_argument("--operators", default="", help="comma-separated operator names (default all)")
     ap.add_argument("--json", default="", help="also write the evaluated rows to this JSON file")
     ap.add_argument("--wall-s", type=float, default=WALL_S,
-                    help="the doctor's wall-clock backstop in seconds (0: none, so that a loaded machine's "
+                    help="the doctor's time backstop in seconds (0: none, so that a loaded machine's "
                          "verdicts are a quiet one's)")
     ap.add_argument("--seed-offset", type=int, default=0,
                     help="run the doctor with the config seed + this (the spread of its verdict over seeds)")

@@ -11,7 +11,7 @@ wrappers are installed for the run and removed after it.
 
 Run: ``python bench/doctor_time.py --gen 0 5 10 --user textures_fullbatch --fullbatch`` (one line
 per setup, then the per-part table; ``--json`` writes the rows); ``--set 6 --user heartbeats_milestones``
-for another user set's pairs; ``--wall-s 60`` with the doctor's wall-clock backstop.
+for another user set's pairs; ``--wall-s 60`` with the doctor's time backstop.
 """
 from __future__ import annotations
 
@@ -214,7 +214,7 @@ def main(argv=None) -> int:
                     help="per part: the process's CPU seconds instead of wall seconds (a loaded machine's "
                          "stand-in for a quiet one's wall; run with OMP_NUM_THREADS=1)")
     ap.add_argument("--wall-s", type=float, default=0.0,
-                    help="the doctor's wall-clock backstop (default 0: none, every part runs and is measured)")
+                    help="the doctor's time backstop (default 0: none, every part runs and is measured)")
     ap.add_argument("--quiet-clock", action="store_true",
                     help="the backstop reads the process's CPU seconds instead of the wall clock: what it leaves "
                          "out is what it would on a quiet machine running one thread (a loaded machine's stand-in)")

@@ -3,7 +3,7 @@ initial weights (an exponential average's per-step decay applied once an epoch) 
 and named; averages that forget their start within the run (per step, an equal-weight mean, trainwell's
 own EMA) and averages that never update within the check stay quiet. The doctor runs whole where it
 finds and names one (its wiring); the other cases call the check as the doctor calls it (``check``):
-the callbacks change nothing else the doctor reads for this code, and the wall-clock backstop cannot
+the callbacks change nothing else the doctor reads for this code, and the time backstop cannot
 leave the check out, so a quiet case is quiet because the check ran and found nothing."""
 import copy
 

@@ -340,7 +340,7 @@ def test_the_backstop_drops_the_probe_first_and_the_findings_do_not_depend_on_th
     cut, _ = _doctor_run(data, monkeypatch, rate=2.0, wall_s=2.0 * (at + price / 2))
     skipped = [f for f in cut if f.code == "check_skipped"]
     assert len(skipped) == 1 and skipped[0].evidence["skipped"] == ["the probe"] and skipped[0].severity == "info"
-    assert "wall-clock backstop" in skipped[0].message
+    assert "time backstop" in skipped[0].message
     experiment = [f for f in _findings(free) if "intervention" in f[4] or "arms" in f[4]]
     assert all(f in _findings(cut) for f in experiment)
     # a tighter limit: the first lr arm does not fit, so it and every arm after it go (the probe runs

@@ -88,7 +88,7 @@ def test_a_model_with_nothing_to_train_measures_no_step(four_class):
 
 
 def test_the_clip_experiment_prices_its_arms_under_its_own_name(four_class, four_class_mlp, monkeypatch):
-    """The wall backstop's note names what it left out by part: the clip's arms go under PART."""
+    """The time backstop's note names what it left out by part: the clip's arms go under PART."""
     from trainwell.babysit.budget import Budget
     parts, fits = [], Budget.fits_wall
 

@@ -52,7 +52,7 @@ def test_lr_mults_reach_the_preflight_probes():
     """With every layer at lr_mult 0 the overfit probe cannot move, and pre-flight says so."""
     frozen_lr = {"0": 0.0, "2": 0.0, "4": 0.0}
     assert "lr_too_low" in codes(trainwell.doctor(mlp(), (X, Y), lr_mults=frozen_lr, probe=False))
-    assert "lr_too_low" not in codes(trainwell.doctor(mlp(), (X, Y), probe=False))
+    assert "lr_too_low" not in codes(trainwell.doctor(mlp(), (X, Y), probe=False, wall_s=None))
 
 
 def test_probes_and_probe_training_use_the_runs_optimizer_options(built):
@@ -109,7 +109,7 @@ def test_a_softmax_module_before_cross_entropy_is_graded_not_blocking():
     and info where it does not. A softmax in ``forward`` is graded by training on the log of its
     probability rows (``interventions._remove_final_activation``)."""
     net = nn.Sequential(mlp(), nn.Softmax(dim=1))
-    # no wall-clock backstop: on a loaded machine it cuts the experiment that grades the finding
+    # no time backstop: on a loaded machine it cuts the experiment that grades the finding
     found = trainwell.doctor(net, (X, Y), lr=0.05, epochs=2, probe=False,
                              wall_s=None).filter(code="loss_output_mismatch").findings
     assert len(found) == 1 and found[0].evidence["harm"]["fix"] == "remove output activation"
@@ -210,7 +210,7 @@ def test_trainwells_default_weight_decay_is_not_read_into_a_users_optimizer():
     x, y, _, _ = digits()
     model = mlp()
     factory = lambda params: torch.optim.Adam(params, lr=1e-3)      # noqa: E731 (a user's one-liner)
-    d = trainwell.doctor(model, (x, y), optimizer=factory, epochs=1, budget_s=5, probe=False)
+    d = trainwell.doctor(model, (x, y), optimizer=factory, epochs=1, budget_s=5, probe=False, wall_s=None)
     assert "regularization_not_effective" not in d.codes
     given = trainwell.doctor(model, (x, y), optimizer=factory, weight_decay=1e-3, epochs=1, budget_s=5, probe=False)
     assert "regularization_not_effective" in given.codes
@@ -222,5 +222,5 @@ def test_dropout_modules_of_p_zero_are_no_dropout_to_check():
     torch.manual_seed(0)
     x, y = torch.randn(256, 8), torch.randint(0, 3, (256,))
     model = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Dropout(0.0), nn.Linear(32, 3))
-    d = trainwell.doctor(model, (x, y), optimizer="adam", lr=1e-3, epochs=1, budget_s=5, probe=False)
+    d = trainwell.doctor(model, (x, y), optimizer="adam", lr=1e-3, epochs=1, budget_s=5, probe=False, wall_s=None)
     assert "regularization_not_effective" not in d.codes

@@ -42,7 +42,8 @@ def test_raises_on_names_the_error_and_restores_the_mode():
 def test_the_doctor_says_the_standardizing_fix_does_not_apply():
     X, y = tokens()
     torch.manual_seed(0)
-    found = trainwell.doctor(TokenBag(), (X[:400], y[:400]), val=(X[400:500], y[400:500]), device="cpu")
+    found = trainwell.doctor(TokenBag(), (X[:400], y[:400]), val=(X[400:500], y[400:500]), device="cpu",
+                             wall_s=None)
     unnormalized = [f for f in found if f.code == "unnormalized_inputs"]
     assert [f.severity for f in unnormalized] == ["info"]
     assert "IndexError" in unnormalized[0].evidence["fix_refused"]["standardize inputs"]
@@ -95,7 +96,8 @@ def test_reads_as_ids_is_true_only_where_no_gradient_reaches_the_inputs():
 def test_ids_clamped_after_the_cast_are_not_standardized_by_the_doctor_or_the_repairer():
     X, y = tokens()
     torch.manual_seed(0)
-    found = trainwell.doctor(ClampedTokenBag(), (X[:400], y[:400]), val=(X[400:500], y[400:500]), device="cpu")
+    found = trainwell.doctor(ClampedTokenBag(), (X[:400], y[:400]), val=(X[400:500], y[400:500]), device="cpu",
+                             wall_s=None)
     unnormalized = [f for f in found if f.code == "unnormalized_inputs"]
     assert unnormalized and all(f.severity == "info" for f in unnormalized)
     assert "no gradient reaches" in unnormalized[0].evidence["fix_refused"]["standardize inputs"]

@@ -94,5 +94,5 @@ def test_the_doctor_probes_a_schedule_that_rises_past_the_configured_lr():
     f = next(f for f in d.findings if f.code == "lr_too_high")
     assert f.evidence["schedule_peak"] and f.evidence["step"] == 500
     quiet = doctor(net(), tr, va, optimizer="sgd", lr=0.05, momentum=0.9, batch_size=32, epochs=15,
-                   schedule="cosine", probe=False)
+                   schedule="cosine", probe=False, wall_s=None)
     assert not any(f.code == "lr_too_high" and f.evidence.get("schedule_peak") for f in quiet.findings)

@@ -73,7 +73,7 @@ class _ProbeBudget(Callback):
             state.stop = Stop(StopKind.TIME_BUDGET, "the budget's wall-clock safety stop fired in the probe")
         elif self.budget.wall_out():
             self.budget.drop(f"the rest of the probe (cut at step {state.step})")
-            state.stop = Stop(StopKind.TIME_BUDGET, "the wall-clock backstop fired in the probe")
+            state.stop = Stop(StopKind.TIME_BUDGET, "the time backstop fired in the probe")
 
 
 def merge(findings: list, confirmed: list) -> list:
@@ -300,7 +300,7 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
     if budget.clock_stopped and not any(f.code == "check_skipped" for f in findings):
         findings.append(skipped_finding(["the rest of the experiments and the probe"], budget))
     if budget.root.dropped:
-        said = f"the wall-clock backstop ({budget.root.wall_s:g} s) left out {said_by_part(budget.root.dropped)}"
+        said = f"the time backstop ({budget.root.wall_s:g} s) left out {said_by_part(budget.root.dropped)}"
         note = next((f for f in findings if f.code == "check_skipped"), None)    # one per code (Diagnosis)
         if note is None:
             findings.append(make("check_skipped", said, evidence={"skipped": list(budget.root.dropped),
@@ -313,7 +313,7 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
 
 
 def mark_ungraded(findings: list, baseline, arms: list, budget: Budget) -> None:
-    """Where the wall-clock backstop left out or cut part of the experiment: the symptoms it would
+    """Where the time backstop left out or cut part of the experiment: the symptoms it would
     have graded by a fix (``CODES[code].graded_by``) that did not run, or without the setup or its
     repeat to compare with, stay warnings (a fault is not cleared untried) and say so
     (``evidence["ungraded"]``). So do the warnings an arm of the experiment named or graded
@@ -331,10 +331,10 @@ def mark_ungraded(findings: list, baseline, arms: list, budget: Budget) -> None:
         fixes = set(CODES[f.code].graded_by)
         if fixes and (unjudged or fixes & left):
             f.evidence["ungraded"] = True
-            f.message += "; not graded: the wall-clock backstop left out the experiment that tries its fix"
+            f.message += "; not graded: the time backstop left out the experiment that tries its fix"
         elif ran & {f.evidence.get("intervention"), (f.evidence.get("harm") or {}).get("fix")}:
             f.evidence["ungraded"] = True
-            f.message += ("; not graded: the wall-clock backstop left out the training on that tells whether "
+            f.message += ("; not graded: the time backstop left out the training on that tells whether "
                           "the setup catches up with the change")
 
 

@@ -680,7 +680,7 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
     the repeat's spread there. ``extend_steps``: the trainings on (every arm trained on, each
     doubling on a plateau) spend at most this many steps together (None: up to the run's steps).
 
-    The budget's wall-clock backstop (``Budget.fits_wall``) prices every training before it runs:
+    The budget's time backstop (``Budget.fits_wall``) prices every training before it runs:
     the setup, each arm in turn (the lr arms behind what the budget holds ``reserved``) and each
     training on; one predicted to end past the backstop is left out with the trainings after it,
     named after ``part`` (what this experiment is, for the doctor's ``check_skipped`` note); one
@@ -898,7 +898,7 @@ class _Experiment:
         self.arm_steps = int(min(self.steps, max(MIN_STEPS, min(self.steps, affordable))))
 
     def fits(self, runs: int, count: int, rows: int, names: list, *, behind: bool = False) -> bool:
-        """``runs`` trainings of ``count`` steps on ``rows`` rows fit the wall backstop (else ``names``
+        """``runs`` trainings of ``count`` steps on ``rows`` rows fit the time backstop (else ``names``
         are dropped, named after ``part``)."""
         budget = self.budget
         return budget is None or budget.fits_wall(budget.run_cost(runs, count, rows, eval_rows=self.held.numel()),
@@ -906,7 +906,7 @@ class _Experiment:
 
     def _left_out(self, arm: Arm, count: int, rows: int, names: list) -> bool:
         """The budget cannot train ``arm`` for ``count`` steps on ``rows`` rows: it is spent, the
-        training would end past the wall backstop, or (an lr arm, ranked behind the run options'
+        training would end past the time backstop, or (an lr arm, ranked behind the run options'
         checks to come) it would eat into what the budget holds in reserve for them."""
         budget = self.budget
         if budget is None:
@@ -1153,7 +1153,7 @@ class _Experiment:
 
     def _train_all_on(self, total: int, changes: list, repeat_gen: torch.Generator) -> None:
         """Every kept training on to step ``total`` on the same further batches (the repeat on its
-        own, the run's order in that order), all of them or none (the wall backstop)."""
+        own, the run's order in that order), all of them or none (the time backstop)."""
         baseline, count = self.baseline, total - self.baseline.steps
         further = self.draw(self.gen, count)
         repeat_further = self.draw(repeat_gen, count) if len(self.kept) > len(changes) + 1 else []

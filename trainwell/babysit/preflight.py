@@ -74,7 +74,7 @@ def skipped_finding(skipped: list, budget: Budget) -> Finding:
     """``check_skipped`` for the checks a spent ``budget`` left out, saying whether its work's
     count or the wall-clock safety stop (babysit/budget.py) ended it."""
     why = ("the wall-clock safety stop (budget.py: 30x the budget, at least 10 minutes) fired" if budget.clock_stopped
-           else f"the doctor's wall-clock backstop ({budget.root.wall_s:g} s) passed" if budget.wall_out()
+           else f"the doctor's time backstop ({budget.root.wall_s:g} s) passed" if budget.wall_out()
            else f"the budget of {budget.seconds:g} nominal seconds was spent")
     return make("check_skipped", f"skipped {', '.join(skipped)}: {why}",
                 evidence={"skipped": skipped, "nominal_seconds": budget.spent, "budget_s": budget.seconds,

@@ -67,7 +67,7 @@ class _Cap(Callback):
             state.stop = Stop(StopKind.TIME_BUDGET, f"the stopping check's cap ({self.steps} steps)")
         elif self.budget is not None and (self.budget.clock_out() or self.budget.wall_out()):
             self.cut = True
-            state.stop = Stop(StopKind.TIME_BUDGET, "the wall-clock backstop fired in the stopping check")
+            state.stop = Stop(StopKind.TIME_BUDGET, "the time backstop fired in the stopping check")
 
 
 def planned_steps(config, per_epoch: int) -> int:
