@@ -202,3 +202,24 @@ def test_a_setup_that_learns_at_the_raised_lr_with_its_augmentation_ends_the_sec
     monkeypatch.setattr(augment_check, "_learns_at", lambda *a, **k: learns.append(probe(*a, **k)) or learns[-1])
     found, lrs = _stalled_check(1.5, monkeypatch)
     assert learns == [True] and lrs == [2e-5] and found == []
+
+
+def test_a_short_pass_that_stalls_runs_again_at_the_run_s_lr_for_the_experiment_s_steps(monkeypatch):
+    """Noise of std 3 on standardized features (above the signal) at Adam 2e-4 in a 20-step pass (the
+    repairer's settings test): every arm stays flat in 20 steps, the setup learns at the run's own lr in
+    100, so the stall was the steps', not the lr's: the arms run again at the run's lr for 100 steps and
+    the noise is found there (the raised lr, where the setup learns with its noise, would end the check)."""
+    passes, measure = [], augment_check._measure
+    monkeypatch.setattr(augment_check, "_measure",
+                        lambda *a, **k: passes.append((k["lr"], k["steps"])) or measure(*a, **k))
+    X, y = flat_classes(2000)
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 64), nn.ReLU(), nn.Linear(64, 4))
+    found = augment_check.check_augment(model, X, y, make_loss("cross_entropy"),
+                                        augment=[{"name": "noise", "std": 3.0}], total_steps=900,
+                                        optimizer="adam", lr=2e-4, batch_size=32, steps=20)
+    assert passes == [(2e-4, 20), (2e-4, 100)]
+    [f] = found
+    assert (f.code, f.evidence["transform"], f.evidence["lr"], f.evidence["steps"]) == (
+        "augmentation_hurts", "noise", 2e-4, 100)
+    assert "explains" not in f.evidence and "measured at lr" not in f.message

@@ -30,7 +30,13 @@ held loss stays far behind.
 At an lr where nothing trains the experiment cannot tell: the setup and every arm stay flat
 (``stalled``: each held loss fell less than ``interventions.STUCK`` in the arms' steps), with the
 augmentation or without. Noise of 25 grey levels on pixels in 0-1 and an lr 10x too low both leave a
-CNN at chance, and the lr arms (which train without the augmentation) then find the lr alone. So a
+CNN at chance, and the lr arms (which train without the augmentation) then find the lr alone. A pass
+shorter than ``interventions.STEPS`` (the repairer's 20-step settings test) can stall at the run's
+own lr too: a CNN on sight-glass levels falls 2-3 % of its held loss in 20 steps and leaves chance
+after some 40, with accuracies of 32-75 % on near-uniform logits that tell nothing. So a stalled
+short pass first trains the setup alone at the run's lr for ``raised_steps`` (``_learns_at``); where
+it learns there, the stall was the steps', and the arms run again at the run's lr for those steps
+(gone on from that same training). Otherwise a
 stalled experiment runs again at ``RAISED_LR`` x the lr (the lr arms' first raise) for the
 experiment's own ``interventions.STEPS`` (``raised_steps``: a caller's shorter pass, the repairer's
 20-step settings test, stays flat at 10x the lr too where a CNN leaves chance after some 40
@@ -229,11 +235,20 @@ def check_augment(model, X, y, loss_fn, *, augment, total_steps: int, optimizer,
             budget is None or budget.fits_wall(
             cost(budget, augment=augment, batch_size=batch_size, total_steps=total_steps,
                  steps=raised_steps(steps, total_steps), least=True), PART)):
-        longer, shared = raised_steps(steps, total_steps), interventions.SharedSetup()
+        longer, own, shared = raised_steps(steps, total_steps), interventions.SharedSetup(), interventions.SharedSetup()
+        # a pass shorter than the experiment's own steps: the setup alone at the run's lr for those steps first;
+        # where it learns there, the stall was the steps' (a CNN leaves chance after some 40), not the lr's
+        if longer > steps and _learns_at(model, X, y, loss_fn, specs, lr=lr, steps=longer, seed=seed,
+                                         total_steps=total_steps, budget=budget, shared=own, **run):
+            again, ran_o, repeat_o = _measure(model, X, y, loss_fn, specs, lr=lr, steps=longer, seed=seed,
+                                              total_steps=total_steps, budget=budget, shared=own, **run)
+            if repeat_o is not None and not again.extra.get("timed_out"):
+                hurting = _hurting(again, ran_o, repeat_o, specs, added, total_steps=total_steps)
+                baseline, repeat = again, repeat_o
         # the setup alone first: where it learns at the raised lr with its augmentation, the stall was the lr's
         # (where it does not, the raised pass goes on from that training: the same setup, step for step)
-        if not _learns_at(model, X, y, loss_fn, specs, lr=RAISED_LR * lr, steps=longer, seed=seed,
-                          total_steps=total_steps, budget=budget, shared=shared, **run):
+        elif not _learns_at(model, X, y, loss_fn, specs, lr=RAISED_LR * lr, steps=longer, seed=seed,
+                            total_steps=total_steps, budget=budget, shared=shared, **run):
             raised, ran_r, repeat_r = _measure(model, X, y, loss_fn, specs, lr=RAISED_LR * lr, steps=longer,
                                                seed=seed, total_steps=total_steps, budget=budget, shared=shared,
                                                **run)
