@@ -730,8 +730,13 @@ CODES = {spec.code: spec for spec in (
                   "still ahead trained on (interventions.ahead_at_end; by held loss too, with the accuracy no "
                   "worse, for a transform that adds more variance than the rows have: augment_check.added_variance "
                   "> 1); an experiment where the setup and every arm stay flat (held loss falls < 5%: "
-                  "interventions.STUCK) under a transform above the signal runs again at 10x the lr (augment_check.RAISED_LR) for the experiment's 100 steps (at most the run's; augment_check.raised_steps) where the setup alone with it stays flat there too, and a transform that hurts "
-                  "there while the raised lr with it trains no better than the run's own explains lr_too_low",
+                  "interventions.STUCK) under a transform above the signal runs again: a pass shorter than the "
+                  "experiment's 100 steps (the repairer's 20-step settings test) first at the run's own lr for those "
+                  "100 steps (at most the run's; augment_check.raised_steps) where the setup alone with it learns "
+                  "there (the stall was the steps', not the lr's: a CNN leaves chance after some 40 steps), else at "
+                  "10x the lr (augment_check.RAISED_LR) for those steps where the setup alone with it stays flat "
+                  "there too, and a transform that hurts there while the raised lr with it trains no better than "
+                  "the run's own explains lr_too_low",
         source="notes 002: augmentations are transformations 'that yield a valid image' of the same class; "
                "Simard et al. 2003 (a transform must leave the label unchanged); first principles: above a "
                "signal-to-noise ratio of 1 (0 dB) an augmented row holds more noise than data",
