@@ -312,6 +312,12 @@ BUDGET_COSTS = {"cpu": BudgetCosts(conv_flop=1e-11, flop=1e-11, element=5e-10, o
                 "cuda": BudgetCosts(conv_flop=COSTS["cuda"].flop, flop=COSTS["cuda"].flop,
                                     element=COSTS["cuda"].element, op=COSTS["cuda"].op)}
 EVAL_OPS = 10                 # an evaluation's Python: eval(), no_grad, the loss, one host read
+# The count itself (measure_work) runs four passes (a step and an evaluation, at two batch sizes) and
+# pays the counting mode's Python for each op they dispatch (__torch_dispatch__, the outputs'
+# flattening, the flop counter's lookup): 2.7e-5 s an op beyond the passes' price on a GRU(1, 1, 32)
+# and a GRU(1, 16, 4) (9.4e4 and 1.2e4 ops: 2.9 and 0.37 s, charged 0.17 and 0.03 before), 3.7e-5 on
+# an RNN(1, 1, 8); one thread, load 6-7 (babysit115, 2026-12-07). A host cost: the same on any device.
+COUNT_OP_S = 2.5e-5
 
 
 def spill(work: Work, rows: int, costs: "BudgetCosts | None" = None) -> float:
