@@ -33,8 +33,8 @@ import time
 import torch
 from torch import nn
 
-from trainwell.babysit.cost import (BUDGET_COSTS, EVAL_OPS, OPTIMIZER_PASSES, STEP_OPS, BudgetCosts, Work, measure_work,
-                                    price, spill)
+from trainwell.babysit.cost import (BUDGET_COSTS, COUNT_OP_S, COUNT_ROWS, EVAL_OPS, OPTIMIZER_PASSES, STEP_OPS,
+                                    BudgetCosts, Work, measure_work, price, spill)
 
 SAFETY_FACTOR = 30.0    # the clock stops the work at 30x the budget: measured on the 2-core development
                         # machine at load 9 (2026-12-05), a CNN's doctor ran 26x its nominal seconds ...
@@ -92,11 +92,18 @@ class Budget:
     # ---------------------------------------------------------------- the model's work
     def count(self, model: nn.Module, x: torch.Tensor) -> None:
         """Count the model's work per step and per evaluation (cost.measure_work) on the batch ``x``,
-        once: later calls keep the first count. The count's own pass is charged."""
+        once: later calls keep the first count. The count itself is charged (``count_cost``)."""
         root = self.root
         if root._work is None:
             root._work = measure_work(model, x)
-            self.charge(self.step_cost(x.shape[0]) + self.forward_cost(x.shape[0]))
+            self.charge(self.count_cost(x.shape[0]))
+
+    def count_cost(self, rows: int) -> float:
+        """Nominal seconds of the count on ``rows`` rows: its four passes (a step and an evaluation on
+        ``rows`` and on ``COUNT_ROWS``) and the counting mode's Python per op they dispatched."""
+        work = self.root._work
+        return sum(self.step_cost(r) + self.forward_cost(r) + COUNT_OP_S * (work.step(r).ops + work.forward(r).ops)
+                   for r in (rows, COUNT_ROWS))
 
     @property
     def counted(self) -> bool:

@@ -145,6 +145,7 @@ class Count:
     elements: float = 0.0      # elements written by the ops
     ops: float = 0.0           # aten ops dispatched
     fused_ops: float = 0.0     # ... of which inside a recurrent module's one call (``RECURRENT``)
+    graph_fused_ops: float = 0.0  # ... of those, in a training step: recorded by autograd and run by its engine
 
     def combine(self, other: "Count", a: float = 1.0, b: float = 1.0) -> "Count":
         """``a x self + b x other``, each count at least 0."""
@@ -154,6 +155,9 @@ class Count:
 # A recurrent module's forward is one call into ATen that loops over the time steps in C++ (on the
 # CPU, a GRU or a packed LSTM dispatches its cell's ops at every step): those ops pay no Python of
 # their own, unlike the per-module ops the op price was fitted on (it covers the trainer's Python).
+# In a training step each of them also pays autograd's bookkeeping, which is no dispatched op: a
+# graph node and its saved tensors in the forward, the engine's scheduling of that node in the
+# backward (``graph_fused_ops``, priced at ``BudgetCosts.graph_fused_op``).
 RECURRENT = (nn.RNNBase,)
 
 
@@ -199,6 +203,7 @@ def count_pass(model: nn.Module, x: torch.Tensor, *, backward: bool) -> Count:
                 # the backward runs outside any module: its ops are shared out as the forward's were
                 if forward_ops:
                     mode.counts["fused_ops"] = forward_fused * mode.counts["ops"] / forward_ops
+                mode.counts["graph_fused_ops"] = mode.counts["fused_ops"]
             else:
                 with torch.no_grad():
                     model(x)
@@ -266,8 +271,9 @@ def _count_both(model: nn.Module, x: torch.Tensor) -> tuple:
 @dataclass(frozen=True)
 class BudgetCosts:
     """Seconds per convolution flop, per other flop, per element written, per element written
-    beyond the cache (``spill``), per dispatched op and per op inside a recurrent module's call
-    (``fused_op``; None: as ``op``)."""
+    beyond the cache (``spill``), per dispatched op, per op inside a recurrent module's call
+    (``fused_op``; None: as ``op``) and per such op in a training step, autograd's part included
+    (``graph_fused_op``; None: as ``fused_op``)."""
 
     conv_flop: float
     flop: float
@@ -276,6 +282,7 @@ class BudgetCosts:
     spilled_element: float = 0.0
     cache_bytes: float = math.inf
     fused_op: float | None = None
+    graph_fused_op: float | None = None
 
 
 # The budgets' prices on the CPU. conv_flop, flop, element and op are babysit12's (fitted to 18 step
@@ -293,11 +300,24 @@ class BudgetCosts:
 # dispatch inside their one call (32 and 128 rows, 8 to 64 steps, one thread, 2026-12-06 16:30 UTC,
 # load 4): 1.8-1.9e-6 s an op with its flops and elements; at op's 2e-5 these steps were priced at
 # 7-12x their time (an MLP's bare step at 3.7-5.1x, where op covers the trainer's Python).
+# graph_fused_op: babysit115 (2026-12-07, one thread, load 3-4, thread CPU seconds, median of 5 x 3):
+# a GRU(1, 1, 32), RNN(1, 1, 32) and GRU(1, 16, 4) on 64 x 24 x 1 cost 1.7-2.3e-6 s a fused op in an
+# evaluation forward (fused_op holds there) but 2.8-4.1e-6 in a forward with autograd recording and
+# 2.7-4.5e-6 in its backward: the graph's nodes and the engine's scheduling, which the dispatch mode
+# does not see. At fused_op, Adam steps of nine recurrent models (GRUs of 1-32 layers, 1-64 units,
+# plain RNNs) were priced at 0.38-0.67x their CPU time (the set-20 GRU of 32 layers of one unit at
+# 0.50x: its doctor ran past the 60 s backstop); the residual per fused op was 3.2-4.6e-6 s.
 BUDGET_COSTS = {"cpu": BudgetCosts(conv_flop=1e-11, flop=1e-11, element=5e-10, op=2e-5, spilled_element=5e-10,
-                                   cache_bytes=32 * 2 ** 20, fused_op=2e-6),
+                                   cache_bytes=32 * 2 ** 20, fused_op=2e-6, graph_fused_op=4e-6),
                 "cuda": BudgetCosts(conv_flop=COSTS["cuda"].flop, flop=COSTS["cuda"].flop,
                                     element=COSTS["cuda"].element, op=COSTS["cuda"].op)}
 EVAL_OPS = 10                 # an evaluation's Python: eval(), no_grad, the loss, one host read
+# The count itself (measure_work) runs four passes (a step and an evaluation, at two batch sizes) and
+# pays the counting mode's Python for each op they dispatch (__torch_dispatch__, the outputs'
+# flattening, the flop counter's lookup): 2.7e-5 s an op beyond the passes' price on a GRU(1, 1, 32)
+# and a GRU(1, 16, 4) (9.4e4 and 1.2e4 ops: 2.9 and 0.37 s, charged 0.17 and 0.03 before), 3.7e-5 on
+# an RNN(1, 1, 8); one thread, load 6-7 (babysit115, 2026-12-07). A host cost: the same on any device.
+COUNT_OP_S = 2.5e-5
 
 
 def spill(work: Work, rows: int, costs: "BudgetCosts | None" = None) -> float:
@@ -312,6 +332,7 @@ def price(count: Count, costs: BudgetCosts, *, spilled: float = 0.0) -> float:
     """Nominal seconds of ``count`` on a device of ``costs``; ``spilled``: the share of its elements
     written beyond the cache (``spill``)."""
     fused = costs.op if costs.fused_op is None else costs.fused_op
+    graph = fused if costs.graph_fused_op is None else costs.graph_fused_op
     return (count.conv_flops * costs.conv_flop + count.flops * costs.flop + count.elements * costs.element
             + count.elements * spilled * costs.spilled_element + (count.ops - count.fused_ops) * costs.op
-            + count.fused_ops * fused)
+            + (count.fused_ops - count.graph_fused_ops) * fused + count.graph_fused_ops * graph)
