@@ -315,6 +315,18 @@ def fallen_at(schedule, total: int, *, level: float = 0.01) -> float:
     return 1.0
 
 
+
+def changes_between(schedule, start: int, end: int) -> bool:
+    """Whether the lr ``schedule`` changes the multiplier with the step from ``start`` to ``end``:
+    False for none, for a schedule with state (a plateau schedule: its cuts follow the metric, per
+    epoch) and for a multiplier constant over those steps. Evaluated without training at most
+    ``SPENT_POINTS`` evenly spaced steps."""
+    if schedule is None or hasattr(schedule, "observe"):
+        return False
+    first = schedule(start)
+    every = max(1, (end - start) // SPENT_POINTS)
+    return any(schedule(t) != first for t in range(start + 1, max(end, start + 1), every))
+
 # ------------------------------------------------------------------------------ with state
 # A cut smaller than this is skipped (torch ReduceLROnPlateau's eps = 1e-8): near min_mult the
 # multiplier would otherwise keep changing by float round-off.

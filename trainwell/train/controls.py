@@ -35,7 +35,7 @@ from trainwell.data.batches import Batches
 from trainwell.data.streaming import HostRows, StreamBatches, apply_module, fit_streamed
 from trainwell.data.transforms import fit_preprocess
 from trainwell.errors import ConfigError
-from trainwell.optim.schedules import SPENT_POINTS, make_schedule, plateau_in, stretch
+from trainwell.optim.schedules import changes_between, make_schedule, plateau_in, stretch
 from trainwell.train.average import average_options, average_schedule
 from trainwell.train.regularizers import OFF, build_constraint, build_loss, build_penalty
 
@@ -406,12 +406,12 @@ class Controls:
             raise ConfigError(f"set_batch_size: {batch_size}: an epoch is under way (batch {batches.position} of "
                               f"{len(batches)}): change the batch size at an epoch's boundary (on_fit_start, "
                               f"on_epoch_end, or after a restore to a snapshot taken at one)")
-        if state.step > 0 and _counts_steps(trainer.parts.schedule, state.step, state.total_steps):
+        if state.step > 0 and changes_between(trainer.parts.schedule, state.step, state.total_steps):
             raise ConfigError(f"set_batch_size: {batch_size} at step {state.step}: the run's lr schedule counts "
                               f"steps of the old batch; change the batch size at step 0 (a rollback to the start)")
         before, spe = batches.batch_size, len(batches)
         self._resize(batch_size, from_step=state.step, from_epoch=state.epoch)
-        if state.step == 0 and _counts_steps(trainer.parts.schedule, 0, state.total_steps):
+        if state.step == 0 and changes_between(trainer.parts.schedule, 0, state.total_steps):
             self.stretch_schedule(len(batches) / spe)
         return (f"batch size {before} -> {batches.batch_size}: {len(batches)} steps an epoch "
                 f"({state.total_steps} in the run)")
@@ -689,18 +689,6 @@ def widen_linear(model: nn.Module, name: str, width: int, *, seed: int) -> str:
         layer.bias.data = fresh.bias.data.to(layer.bias)
     layer.in_features = width
     return f"{name}: {before} -> {width} input columns, redrawn"
-
-
-def _counts_steps(schedule, start: int, end: int) -> bool:
-    """Whether the lr ``schedule`` changes the lr with the step from ``start`` to ``end`` (the run's
-    rest): False for none, for a plateau schedule (its cuts follow the metric, per epoch) and for a
-    multiplier constant over those steps (read without training at ``SPENT_POINTS`` evenly spaced
-    steps at most, as ``optim.schedules.spent_at``)."""
-    if schedule is None or hasattr(schedule, "observe"):
-        return False
-    first = schedule(start)
-    every = max(1, (end - start) // SPENT_POINTS)
-    return any(schedule(t) != first for t in range(start + 1, max(end, start + 1), every))
 
 
 def _starting_at(inner, start: int):
