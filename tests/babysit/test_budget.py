@@ -10,6 +10,7 @@ import threading
 import time
 
 import pytest
+import threadpoolctl
 import torch
 from torch import nn
 
@@ -270,14 +271,17 @@ def busy_competitors(cpu: int, count: int) -> list:
 
 @contextlib.contextmanager
 def on_one_cpu_beside(count: int):
-    """The calling thread, and torch on it alone, on one CPU beside ``count`` busy processes."""
+    """The calling thread, and torch and the BLAS / OpenMP pools on it alone (a pool's threads queued
+    behind the competitors would count as the caller's own wait), on one CPU beside ``count`` busy
+    processes."""
     mask, threads = os.sched_getaffinity(0), torch.get_num_threads()
     cpu = min(mask)
     os.sched_setaffinity(0, {cpu})
     torch.set_num_threads(1)
     procs = busy_competitors(cpu, count)
     try:
-        yield
+        with threadpoolctl.threadpool_limits(limits=1):
+            yield
     finally:
         for proc in procs:
             proc.kill()

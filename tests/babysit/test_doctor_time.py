@@ -186,9 +186,10 @@ def test_beside_busy_processes_on_its_cpu_the_doctor_finds_what_it_finds_alone(d
     doctor still runs every part: the same findings, evidence included, and no check_skipped."""
     opts = {**FAST, "epochs": 4, "batch_size": 32, "optimizer": "sgd", "momentum": 0.9, "lr": 0.05, "seed": 1,
             "schedule": milestones}
-    doctor(relu_mlp(), *data, wall_s=None, **opts)          # the first call in a process pays one-time costs
-    alone = Budget(60.0)
-    reference = doctor(relu_mlp(), *data, budget=alone, wall_s=None, **opts)
+    with on_one_cpu_beside(0):                              # alone, on the same one CPU and one thread
+        doctor(relu_mlp(), *data, wall_s=None, **opts)      # the first call in a process pays one-time costs
+        alone = Budget(60.0)
+        reference = doctor(relu_mlp(), *data, budget=alone, wall_s=None, **opts)
     wall_s = 3.0 * alone.backstop_elapsed()
     with on_one_cpu_beside(4):
         started = time.perf_counter()
