@@ -26,7 +26,9 @@ dropout; each pair seeds its own weights) and issue 11's kill rule decides wheth
 (``killed``: >= 3 points of validation accuracy, or MSE / Var(y) 25 % higher for regression): a
 fault that does not hurt is harmless, and any warning or error on it counts as a false alarm, as on
 the healthy setups. Scores are test accuracy, or R^2 = 1 - MSE / Var(y) of the raw outputs for
-regression.
+regression. A setup ``trainwell.doctor`` refuses with a ``ConfigError`` (validation naming the
+setting) finds nothing in the headline numbers; a second line counts the refusal as an alarm, and
+the repair rate is shown again without the runs ``fit`` refused (nothing trained to repair).
 
 ``--repair`` (issue 11's repair goals): every broken setup that hurts and is ``REPAIRABLE`` (stated
 per setup below, before it was run) is trained with ``fit(babysit="repair")`` and compared with its
@@ -452,6 +454,33 @@ def _lifted_line(quiet: list) -> list:
             f"false alarms without them: {_pct(bool(r['alarms']) for r in quiet if r not in confirmed)}"]
 
 
+def refused(row: dict) -> bool:
+    """The doctor refused the setup before training with a ``ConfigError`` (the validation names the
+    setting and what is allowed). Scored apart: not a babysitter finding, but the user is told."""
+    return (row.get("error") or "").startswith(trainwell.ConfigError.__name__ + ":")
+
+
+def _refused_line(broken: list, quiet: list) -> list:
+    """Recall and false alarms again, counting a config refusal as an alarm (the headline numbers
+    count only findings)."""
+    if not any(refused(r) for r in broken + quiet):
+        return []
+    return [f"... counting a ConfigError refusal as an alarm ({sum(map(refused, broken))} broken, "
+            f"{sum(map(refused, quiet))} healthy or harmless refused): detection recall "
+            f"{_pct(bool(r['found']) or refused(r) for r in broken)}, false alarms "
+            f"{_pct(bool(r['alarms']) or refused(r) for r in quiet)}"]
+
+
+def _refused_repairs_line(tried: list) -> list:
+    """The repair rate without the runs ``fit`` refused with a ``ConfigError`` (nothing trained, so
+    nothing to repair: the user must change the setting the error names)."""
+    runs = [(run, w) for r in tried for run, w in zip(r["repair"], r["within"])]
+    kept = [w for run, w in runs if not refused(run)]
+    if len(kept) == len(runs):
+        return []
+    return [f"... without the {len(runs) - len(kept)} runs refused by config validation: {_pct(kept)}"]
+
+
 def report(rows: list, *, load: tuple = ()) -> str:
     """The markdown report. Broken = the faults that hurt by the kill rule (every injected fault
     when the setups were not trained); harmless faults join the healthy setups for false alarms."""
@@ -469,6 +498,7 @@ def report(rows: list, *, load: tuple = ()) -> str:
              f"false alarms on healthy and harmless setups: {_pct(bool(r['alarms']) for r in quiet)}",
              *_lifted_line(quiet),
              f"doctor seconds: median {secs[len(secs) // 2]:.1f}, max {secs[-1]:.1f}"]
+    lines += _refused_line(broken, quiet)
     if judged and len(broken) != len(injected):
         lines.append(f"(every injected fault counted broken: recall {_pct(r['found'] for r in injected)}, top-1 "
                      f"{_pct(r['top1_ok'] for r in injected)}, false alarms on healthy "
@@ -480,6 +510,7 @@ def report(rows: list, *, load: tuple = ()) -> str:
         lines += [f"repairs within {100 * REPAIR_POINTS:.0f} points of the healthy twin (every repairable setup "
                   f"that hurts; setup x seed runs): {_pct(per_run)}",
                   f"... setups repaired on every seed: {_pct(all(r['within']) for r in tried)}",
+                  *_refused_repairs_line(tried),
                   f"... setups whose setting an action changes: {_pct(w for r in acted for w in r['within'])} of "
                   f"runs, {_pct(all(r['within']) for r in acted)} of setups",
                   f"repair cost, median over runs: {_fmt(_median(c for r in tried for c in r['cost_s']))}x wall "

@@ -113,3 +113,23 @@ def test_an_alarm_that_the_setups_own_repair_lifts_by_the_kill_rule_is_shown_apa
     failed = _row("e", False, ["lr_too_low"])
     failed.update(off=runs(0.5), repair=[{"test": None}], regression=False)   # a run that raised lifts nothing
     assert user.lifted(regression) and not user.lifted(failed)
+
+
+def test_a_config_refusal_is_scored_apart_from_the_findings_in_recall_false_alarms_and_repairs():
+    refusal = "ConfigError: schedule.factor = 0.1: must be a number >= 1"
+    refused = _row("a", True, [], killed=True, found=False, top1_ok=False)
+    refused.update(error=refusal, repairable="lr schedule", within=[False],
+                   repair=[{"test": None, "stopped": "raised", "error": refusal, "repairs": []}], cost_s=[0.0], cost_steps=[0.0])
+    crashed = _row("b", True, [], killed=True, found=False, top1_ok=False)
+    crashed["error"] = "RuntimeError: shapes cannot be multiplied"          # a crash is not a refusal
+    fixed = _row("c", True, ["lr_too_high"], killed=True, found=True, top1_ok=True)
+    fixed.update(repairable="lr", within=[True], repair=[{"test": 0.9, "repairs": [], "stopped": None}], cost_s=[1.2], cost_steps=[1.1])
+    healthy = _row("d", False, [])
+    healthy["error"] = "ConfigError: lr = -1: must be > 0"                   # a refused healthy setup alarms
+    text = user.report([refused, crashed, fixed, healthy])
+    assert "detection recall: 33.3 % (1 / 3)" in text                        # the headline counts findings
+    assert ("counting a ConfigError refusal as an alarm (1 broken, 1 healthy or harmless refused): "
+            "detection recall 66.7 % (2 / 3), false alarms 100.0 % (1 / 1)") in text
+    assert "repairs within 2 points of the healthy twin" in text and "50.0 % (1 / 2)" in text
+    assert "without the 1 runs refused by config validation: 100.0 % (1 / 1)" in text
+    assert user.refused(refused) and not user.refused(crashed) and not user.refused(fixed)
