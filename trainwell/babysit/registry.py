@@ -95,7 +95,7 @@ class FindingSpec:
     source: str
     fix: str
     groups: tuple = ()
-    explains: tuple = ()                # codes and Groups this finding explains when found with it
+    explains: tuple = ()                # codes and Groups (their symptoms) this finding explains when found with it
     explains_in_training: tuple = ()    # ... when that one was measured during training
     runs: Runs | None = None            # in-training codes: when rules.<code> runs
     thresholds: tuple = ()              # "module.NAME" of the named constants it is judged by
@@ -1311,10 +1311,30 @@ def members(group: Group) -> tuple:
     return tuple(code for code, spec in CODES.items() if group in spec.groups)
 
 
-def _expand(names) -> set:
+def group_causes(group: Group) -> frozenset:
+    """The members of ``group`` that cause its symptoms rather than show them: pre-flight codes whose
+    own ``explains`` names one of the group's in-training members (``Group.SLOW``'s warmup that starts
+    late, too few updates, a stop too soon, batch norm over tiny batches, a callback that resets the
+    weights: each is a setting or a line of the user's code that slows learning, read before training)."""
+    measured = {code for code in members(group) if CODES[code].phase != "preflight"}
+    return frozenset(code for code in members(group) if CODES[code].phase == "preflight"
+                     and _members_of(CODES[code].explains) & measured)
+
+
+def _members_of(names) -> set:
     out = set()
     for name in names:
         out.update(members(name) if isinstance(name, Group) else (name,))
+    return out
+
+
+def _expand(names) -> set:
+    """The codes ``names`` explains: a code itself, a group its symptoms (``group_causes`` left out: a
+    low-rank score or vanishing gradients cannot have chosen the run's warmup or batch size; a record
+    that explains such a cause names it directly)."""
+    out = set()
+    for name in names:
+        out.update(set(members(name)) - group_causes(name) if isinstance(name, Group) else {name})
     return out
 
 
