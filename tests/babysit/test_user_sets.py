@@ -1097,3 +1097,134 @@ def test_set22_training_choices_do_what_the_docstring_says():
         model.train()
         opts["callbacks"][0].on_epoch_end(SimpleNamespace(model=model))
         assert model.training is restore
+
+
+# Set 23 (bench/babysit_user23.py): written and committed unrun (its training and babysitter are
+# the lead's, on the final merge); every pair keeps its rows (three change the input's shape, one
+# the vocabulary); its faults are what its docstring says they are (checked on the data, the
+# models, the losses, the schedule and the callback, no training).
+SET23 = _load("babysit_user23")
+
+
+def test_set23_repairable_names_every_pair():
+    assert set(SET23.REPAIRABLE) == set(SET23.PAIRS) and len(SET23.PAIRS) == 18
+    repairable = {k for k, v in SET23.REPAIRABLE.items() if v}
+    assert repairable == {"parcels_noam_rate_on_adam_lr"}                # the lr schedule; the rest is the user's
+    assert SET23.NO_ACTION >= SET23.user22.NO_ACTION
+    assert SET23.REPAIRABLE["parcels_noam_rate_on_adam_lr"] not in SET23.NO_ACTION
+
+
+@pytest.mark.parametrize("pair", sorted(SET23.PAIRS))
+def test_set23_both_sides_build_and_take_their_inputs(pair):
+    _build_both_sides(SET23, pair)
+
+
+def test_set23_data_faults_change_what_the_docstring_says():
+    import numpy as np
+    strings, y = SET23.ticket_strings(400, seed=3)
+    chars, words = SET23.vocabulary(strings), SET23.vocabulary([s.split() for s in strings])
+    assert all(len(c) == 1 for c in chars) and set(SET23.user21.TOPICS) <= set(words)
+    seen = [SET23.user21.TOPICS[k] in s[:SET23.user21.TEXT_LENGTH] for s, k in zip(strings, y) if k < 3]
+    assert sum(seen) / len(seen) < 0.4                          # 20 characters: the topic word mostly beyond them
+    train = SET23.torch.tensor([0, 0, 0, 0, 1, 1, 2] * 30)
+    healthy, broken = [SET23.balanced_draw(train.numpy(), seed=1, class_weights_only=b) for b in (False, True)]
+    assert set(broken.tolist()) <= {0, 1, 2} and len(set(healthy.tolist())) > 100
+    assert abs(np.bincount(train.numpy()[healthy], minlength=3) / len(healthy) - 1 / 3).max() < 0.08
+    X, _ = SET23._table(600, 7, 8, SET23.THREE, SET23.EVEN)
+    assert all(len(np.unique(col)) <= SET23.KBINS for col in SET23.binned(X, np.arange(400)).T)
+    cycles, y = SET23.press_cycles(900, seed=8)
+    padded, resampled = SET23.zero_padded(cycles), SET23.resampled(cycles)
+    active = [(padded[y == k] != 0).sum(1).mean() for k in range(3)]
+    assert active[0] + 6 < active[1] < active[2] - 6             # the duration tells the class ...
+    profiles = np.stack([resampled[y == k].mean(0) for k in range(3)])
+    assert np.abs(profiles - profiles[0]).max() < 0.05          # ... and resampled every class has one shape
+    raw, _ = SET23.taxi_hours(50, seed=9)
+    raw[:2, 0] = [8, 4]                                         # the morning rush and the night
+    for sine_only in (False, True):
+        f = SET23.hour_features(raw, sine_only=sine_only)
+        assert np.allclose(f[0, :2 - sine_only], f[1, :2 - sine_only], atol=1e-6) is sine_only
+    pixels = np.arange(20 * 64, dtype=np.float32).reshape(20, 64)
+    broken_images = pixels.reshape(8, 8, -1).transpose(2, 0, 1)
+    assert len({int(v) // 64 for v in broken_images[0].ravel()}) == 20   # image 0 made of every digit's pixels
+    assert np.array_equal(pixels.reshape(-1, 8, 8)[3].ravel(), pixels[3])
+
+
+def test_set23_split_faults_change_what_the_docstring_says():
+    (_, healthy, _, _), (_, broken, _, _) = [SET23.PAIRS["chillers_clip_bounds_reversed"](b) for b in (0, 1)]
+    assert len(torch.unique(broken[0][1])) == 1 < len(torch.unique(healthy[0][1]))   # every training target one value
+    assert float(broken[0][1][0]) < -2.0
+    assert torch.equal(healthy[1][1], broken[1][1]) and torch.equal(healthy[2][1], broken[2][1])
+    (_, healthy, _, _), (_, broken, _, _) = [SET23.PAIRS["boilers_second_site_newest_first"](b) for b in (0, 1)]
+    x, xb = healthy[0][0], broken[0][0]
+    same = (x - xb).abs().amax((1, 2)) < 1e-5
+    reversed_rows = (x.flip(1) - xb).abs().amax((1, 2)) < 1e-5
+    assert bool((same | reversed_rows).all()) and 0.3 < float(reversed_rows.float().mean()) < 0.5
+    (_, healthy, _, _), (_, broken, _, _) = [SET23.PAIRS["claims_multinomial_class_weights"](b) for b in (0, 1)]
+    assert len(torch.unique(broken[0][0], dim=0)) <= 3 < len(torch.unique(healthy[0][0], dim=0))
+    (_, healthy, _, _), (_, broken, _, _) = [SET23.PAIRS["cables_resize_width_height_swapped"](b) for b in (0, 1)]
+    assert healthy[0][0].shape[2:] == SET23.SHRUNK and broken[0][0].shape[2:] == SET23.SHRUNK[::-1]
+
+
+def test_set23_model_faults_do_what_the_docstring_says():
+    torch.manual_seed(0)
+    images = torch.randn(4, 1, 16, 16)
+    lower = images.clone()
+    lower[:, :, 11:] = torch.randn(4, 1, 5, 16)                  # other bottom rows (11-15)
+    for sliced in (False, True):
+        cnn = SET23.SlicedDefectCNN(4, sliced=sliced)
+        with torch.no_grad():
+            assert torch.allclose(cnn(images), cnn(lower), atol=1e-6) is sliced   # the slice sees rows 0-10 only
+    ids = torch.tensor([[3.0, 21.0, 5.0, 0.0, 0.0, 0.0], [3.0, 21.0, 5.0, 9.0, 9.0, 9.0]])
+    enc = SET23.ScanTransformer(length=6).eval()
+    with torch.no_grad():                                        # the padding is masked: each row on its own
+        out = enc(ids)
+        assert bool(torch.isfinite(out).all()) and torch.allclose(out[:1], enc(ids[:1]), atol=1e-5)
+    rows = torch.cat([torch.tensor([[3.0], [7.0]]), torch.randn(2, 5)], 1)
+    for sparse in (False, True):
+        net = SET23.StoreNet(40, 5, sparse=sparse)
+        opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+        net(rows).sum().backward()
+        if sparse:
+            with pytest.raises(RuntimeError, match="sparse"):
+                opt.step()
+        else:
+            opt.step()
+    broken = SET23.named_mlp(8, repeated=True)
+    assert [type(m).__name__ for m in broken] == ["Linear", "ReLU", "Linear", "Linear"]
+    assert len(SET23.named_mlp(8)) == 7
+    x = torch.randn(2, 1, 64)
+    lengths = [SET23.EvenKernelCNN(half_padding=b).conv1(x).shape[-1] for b in (False, True)]
+    assert lengths == [64, 65]
+    assert isinstance(SET23.NormOutRegressor(6, out_norm=True).norm, torch.nn.BatchNorm1d)
+    assert isinstance(SET23.NormOutRegressor(6).norm, torch.nn.Identity)
+
+
+def test_set23_training_choices_do_what_the_docstring_says():
+    logits = torch.randn(8, 3, requires_grad=True)
+    target = torch.randint(0, 3, (8,))
+    loss = SET23.hardest_row_cross_entropy(logits, target)
+    loss.backward()
+    assert int((logits.grad.abs().sum(1) > 0).sum()) == 1      # one row a batch trains
+    assert torch.isclose(loss, torch.nn.functional.cross_entropy(logits, target, reduction="none").max())
+    p = torch.rand(8, 1, requires_grad=True)
+    y = torch.tensor([0, 1] * 4)
+    zero = SET23.cross_entropy_float_column(p, y)
+    zero.backward()
+    assert float(zero.detach()) == 0.0 and float(p.grad.abs().max()) == 0.0
+    assert float(SET23.binary_cross_entropy(p, y)) > 0.0
+    _, parts, healthy, _ = SET23.PAIRS["parcels_noam_rate_on_adam_lr"](False)
+    _, _, broken, _ = SET23.PAIRS["parcels_noam_rate_on_adam_lr"](True)
+    steps = healthy["epochs"] * -(-len(parts[0][0]) // healthy["batch_size"])
+    assert abs(healthy["schedule"](SET23.WARMUP) - 1.0) < 1e-9 and healthy["schedule"](steps - 1) > 0.4
+    assert broken["lr"] * max(broken["schedule"](s) for s in range(steps)) < 5e-7
+    _, _, healthy, _ = SET23.PAIRS["presses_clip_callback_before_the_step"](False)
+    _, _, broken, _ = SET23.PAIRS["presses_clip_callback_before_the_step"](True)
+    assert healthy["clip_norm"] == SET23.CLIP_NORM and "clip_norm" not in broken
+    clip = broken["callbacks"][0]
+    assert type(clip).on_before_step is not SET23.trainwell.Callback.on_before_step
+    model = torch.nn.Linear(4, 2)
+    model(torch.randn(8, 4)).sum().mul(100).backward()
+    from types import SimpleNamespace
+    clip.on_before_step(SimpleNamespace(model=model))
+    norm = torch.cat([p.grad.ravel() for p in model.parameters()]).norm()
+    assert float(norm) <= SET23.CLIP_NORM + 1e-5                # it clips what gradients it finds there
