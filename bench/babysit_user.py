@@ -494,6 +494,8 @@ def report(rows: list, *, load: tuple = ()) -> str:
                 else "not trained: every fault counted broken)"),
              f"load average at start / end: {' / '.join(f'{x:.2f}' for x in load) or '-'}",
              f"detection recall: {_pct(r['found'] for r in broken)}",
+             f"... any warning or error on them (its code not checked against the pair's table, which "
+             f"predates codes added since): {_pct(bool(r['alarms']) for r in broken)}",
              f"top-1 diagnosis (Diagnosis.ranked()[0]): {_pct(r['top1_ok'] for r in broken)}",
              f"false alarms on healthy and harmless setups: {_pct(bool(r['alarms']) for r in quiet)}",
              *_lifted_line(quiet),
