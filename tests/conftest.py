@@ -12,11 +12,11 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 # Files holding the suite's longest single tests (10-65 s each at load 2-3: kill -9 and resume
 # jobs, a fresh interpreter per module, two-rank process groups, 3-seed precision fits), collected
-# near the end. Run last, one of them kept one xdist worker busy after the other had run out of tests;
-# run first, the short tests fill the other worker's time (longest first). Only under
-# `--dist worksteal` (make test), where a worker that runs out takes queued tests from the other:
-# `--dist load` hands each worker a fixed first eighth of the suite, which these files would weigh down.
-# Only the order changes: each file's tests keep their order and fixtures.
+# near the end. A test that starts last keeps its worker busy after the other has nothing left, and a
+# steal takes only queued tests, never the running one; run first, the short tests fill the other
+# worker's time (longest first). Only under `--dist worksteal` (make test), where a worker that runs
+# out takes queued tests from the other: `--dist load` hands each worker a fixed first eighth of the
+# suite, which these files would weigh down. Only the order changes: each file's tests keep their order.
 LONG_FIRST = ("train/test_resume.py", "test_imports.py", "train/test_precision.py",
               "train/test_distributed.py", "data/test_streaming.py", "train/test_checkpoint.py",
               "test_examples.py", "train/test_average.py")
