@@ -16,7 +16,7 @@ demo: $(STAMP)
 	$(VENV)/bin/trainwell demo
 
 test: $(STAMP)
-	$(PY) -m pytest -n 2 -q
+	$(PY) -m pytest -n 2 --dist worksteal -q
 
 # Benchmarks run in their own venv: Lightning and skorch are installed only for comparison.
 BENCH := .venv-bench

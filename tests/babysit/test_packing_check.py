@@ -107,8 +107,10 @@ def test_read_steps_against_a_hand_count():
 def test_the_doctor_names_it_and_the_fault_hurts():
     X, y, _ = sequences(front=True)
     torch.manual_seed(0)
+    # check_packing runs in the doctor's structural checks, which no budget gates: 2 nominal seconds
+    # find it as 30 do (the experiment it leaves out, 12 of 13 CPU s, is not what this test reads)
     diag = doctor(PackedLSTM(), (X[:450], y[:450]), (X[450:], y[450:]), optimizer="adam", lr=3e-3, epochs=6,
-                  batch_size=32, probe=False, budget_s=30)
+                  batch_size=32, probe=False, budget_s=2)
     assert "uninformative_inputs" in diag.codes
     scores = {}
     for front in (False, True):
