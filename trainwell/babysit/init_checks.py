@@ -1,6 +1,14 @@
 """Pre-flight checks of the initialized model (notes 005-006, weight initialization and the
 activations' statistics): symmetric weights, unregistered modules, vanishing, exploding,
 saturated or dead units, layer outputs that do not depend on the rows.
+
+Symmetric weights include a normalization layer whose scale (gamma) is zero on every channel
+(``zero_scale_norms``): each of its units outputs its bias whatever the input, the notes' W = 0
+("every neuron computes the same output", notes 000) one layer on, and nothing before it gets a
+gradient through it until gamma moves. It is the "zero gamma" of Goyal et al. (2017) for the last
+norm of each residual branch (torchvision's ``zero_init_residual``), a choice that helps or costs
+by the run: found as a warning, graded like every init symptom by its re-initialization arm
+(interventions.grade), which resets the norms to gamma 1; info where that does not train better.
 """
 from __future__ import annotations
 
@@ -16,6 +24,7 @@ VANISHING_STD = 1e-2      # vanishing_activations: std (or per-unit signal) belo
 EXPLODING_STD = 10.0      # exploding_activations: std above 10x the input's
 SATURATED_SHARE = 0.2     # saturated_units: more than 20% of a layer's values saturated
 DEAD_SHARE = 0.4          # dead_units: CS231n "as much as 40% of your network can be dead"
+NORMALIZATION = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm)
 
 
 def _run_hooked(model, x, handles) -> None:
@@ -49,11 +58,39 @@ def hidden_and_output_layers(model, x) -> tuple:
     return [(names[m], m) for m in order], ((names.get(last), last) if last is not None else (None, None))
 
 
-def check_symmetry(model, x, y, loss_fn, layers) -> list[Finding]:
-    """Identical rows in a hidden layer (notes 000: W=0 -> no source of asymmetry)."""
-    hidden = layers[:-1]            # the output layer may start at zero: its rows differ by target
-    if not hidden:
+def zero_scale_norms(model: nn.Module) -> dict:
+    """``{name: channels}`` for the model's trainable normalization layers (batch, instance, layer,
+    group norm) whose affine scale is zero on every channel: their outputs are the bias, one value
+    for every unit whatever the input."""
+    return {name: m.weight.numel() for name, m in model.named_modules()
+            if isinstance(m, NORMALIZATION) and isinstance(getattr(m, "weight", None), nn.Parameter)
+            and m.weight.requires_grad and m.weight.numel() > 1 and not bool(m.weight.detach().any())}
+
+
+def check_zero_scale_norms(model: nn.Module) -> list[Finding]:
+    """``symmetric_init`` (a warning) for the normalization layers ``zero_scale_norms`` names:
+    their units start identical and the weights before them get no gradient through them at the
+    first step; gamma's own gradient differs by channel, so the symmetry breaks once it moves."""
+    zero = zero_scale_norms(model)
+    if not zero:
         return []
+    where = ", ".join(zero)
+    return [make("symmetric_init",
+                 f"the normalization scale (gamma) of {where} is zero on every channel: each of their units outputs "
+                 f"its bias whatever the input, and the layers before them get no gradient through them until gamma "
+                 f"moves (a 'zero gamma' residual init: whether it costs this run is graded by re-initializing)",
+                 evidence={"zero_scale_norms": zero, "all_zero": True, "gradients_identical": False},
+                 where=where, severity="warning",
+                 fix=f"reset the scale of {where} to 1 (the norm layers' own init)")]
+
+
+def check_symmetry(model, x, y, loss_fn, layers) -> list[Finding]:
+    """Identical rows in a hidden layer (notes 000: W=0 -> no source of asymmetry), and
+    normalization layers whose scale is zero (``check_zero_scale_norms``)."""
+    hidden = layers[:-1]            # the output layer may start at zero: its rows differ by target
+    norms = check_zero_scale_norms(model)
+    if not hidden:
+        return norms
     dup = []
     for name, module in hidden:
         rows = module.weight.detach().flatten(1)
@@ -62,7 +99,7 @@ def check_symmetry(model, x, y, loss_fn, layers) -> list[Finding]:
             if unique < rows.shape[0]:
                 dup.append((name, module, unique, rows.shape[0]))
     if not dup:
-        return []
+        return norms
     model.zero_grad(set_to_none=True)
     loss_fn(model(x), y).backward()
     found = []
@@ -82,10 +119,8 @@ def check_symmetry(model, x, y, loss_fn, layers) -> list[Finding]:
             where=name, severity="error" if stuck else "warning",
             fix=f"initialize {name} with small random weights (Xavier for tanh, He for ReLU)"))
     model.zero_grad(set_to_none=True)
-    return found
+    return found + norms
 
-
-NORMALIZATION = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm)
 
 
 def unregistered_modules(model: nn.Module) -> dict:
