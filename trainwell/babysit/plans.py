@@ -328,7 +328,7 @@ def plan_init(f, ctx):
     re-initialize for the activations (He for ReLU, Xavier for tanh/sigmoid; notes 004), then,
     if the saturating units persist, swap them for ReLU."""
     if f.code == "dead_units" and not ctx.before_training:
-        return _plan_dead_units(f, ctx)
+        return _plan_dead_units(ctx)
     peak = None if ctx.before_training else ctx.peak_update_ratio()
     if peak is not None and peak >= EXTREME_RATIO:
         # the units vanished or saturated after steps that moved the weights by a third of their
@@ -360,7 +360,7 @@ def plan_init(f, ctx):
     return f"{f.code} persists after re-initialization and the model has no saturating activation to swap"
 
 
-def _plan_dead_units(f, ctx):
+def _plan_dead_units(ctx):
     """Units that died during training: large updates push ReLUs negative for every input."""
     if strong_weight_decay(ctx):        # the decay shrinks the weights until units never fire
         return less_regularization(ctx, "ReLU units died during training")
