@@ -182,16 +182,21 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
         regularization={"weight_decay": stated_decay, "l2": config.l2, "l1": config.l1,
                         "dropout": dropout},
         penalty=build_penalty(config, p.model), budget=budget.share(PREFLIGHT_SHARE * budget_s), seed=config.seed))
+    loss_fn, loss_kind = resolve_loss(config.loss)
+    lr = probe_lr(config.optimizer, config.lr, probe_options)
+    # how every training after the pre-flight trains its copies: the run's optimizer and batch at the probes' lr
+    training = dict(optimizer=config.optimizer, weight_decay=config.weight_decay or 0.0, options=probe_options,
+                    batch_size=config.batch_size, seed=config.seed)
     rows = getattr(p.train[0], "shape", (None,))[0]       # streamed inputs: their length is not known
     if rows is not None and not any(f.code == "model_raises" for f in findings):   # each epoch's last, smaller batch
-        findings += check_last_batch(p.model, X, y, resolve_loss(config.loss)[0], rows=rows,
+        findings += check_last_batch(p.model, X, y, loss_fn, rows=rows,
                                      batch_size=config.batch_size, drop_last=config.drop_last, seed=config.seed)
     findings += check_layout(p.model, X)        # the first convolution against its input's axes
     if not any(f.code == "model_raises" for f in findings):     # layers the output depends on, no gradient reaches
-        findings += check_gradient_reaches(p.model, X, y, resolve_loss(config.loss)[0], seed=config.seed)
+        findings += check_gradient_reaches(p.model, X, y, loss_fn, seed=config.seed)
         # part of a called module that never reaches the output; one instance registered as several layers
         findings = weigh_against_memorization(
-            findings + check_module_use(p.model, X, y, resolve_loss(config.loss)[0], seed=config.seed))
+            findings + check_module_use(p.model, X, y, loss_fn, seed=config.seed))
         findings += check_shared_modules(p.model, X)
         findings += check_packing(p.model, X)     # packed sequences that leave the rows' data out (packing_check.py)
         # a swap of two columns or a sign the output cannot see, where the targets depend on it (blind_model.py)
@@ -209,15 +214,9 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
     if not blocking:
         budget.count(p.model, X[:PROBE_ROWS])   # the work a step costs (the pre-flight counted it unless it stopped early)
         # the user's callbacks that run during the run, on a copy that has learned (callback_check.py)
-        findings += check_callbacks(p, X, y, resolve_loss(config.loss)[0], optimizer=config.optimizer,
-                                    lr=probe_lr(config.optimizer, config.lr, probe_options),
-                                    weight_decay=config.weight_decay or 0.0, options=probe_options,
-                                    batch_size=config.batch_size, seed=config.seed, budget=budget)
+        findings += check_callbacks(p, X, y, loss_fn, lr=lr, **training, budget=budget)
         # a user's averaged eval model, over the run's updates (average_check.py)
-        findings += check_eval_model(p, X, y, resolve_loss(config.loss)[0], optimizer=config.optimizer,
-                                     lr=probe_lr(config.optimizer, config.lr, probe_options),
-                                     weight_decay=config.weight_decay or 0.0, options=probe_options,
-                                     batch_size=config.batch_size, seed=config.seed, budget=budget)
+        findings += check_eval_model(p, X, y, loss_fn, lr=lr, **training, budget=budget)
     if budget.left > MIN_EXPERIMENT_S and not blocking:
         # the symptoms found are graded by their fixes (a warning only where the fix helps)
         symptoms = [f.code for f in findings if (f.severity == "warning" or f in graded) and interventions.graded_fixes(f)]
@@ -232,39 +231,27 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
         budget.reserve(options_cost)
         # regression targets inside targets_off_scale's band: graded by a standardized-targets arm
         findings += check_target_scale_arm(
-            p.model, p.train[0], p.train[1], resolve_loss(config.loss)[0], resolve_loss(config.loss)[1],
-            optimizer=config.optimizer, lr=probe_lr(config.optimizer, config.lr, probe_options),
-            weight_decay=config.weight_decay or 0.0, options=probe_options, batch_size=config.batch_size,
-            seed=config.seed, clip_norm=config.clip_norm, run_steps=run_steps,
-            budget=budget.share(TARGET_ARM_SHARE * budget.left))
+            p.model, p.train[0], p.train[1], loss_fn, loss_kind, lr=lr, **training, clip_norm=config.clip_norm,
+            run_steps=run_steps, budget=budget.share(TARGET_ARM_SHARE * budget.left))
         # the user's own loss: graded by the task's standard loss on the run's metric (loss_arm.py)
         findings += check_loss_arm(
-            p.model, p.train[0], p.train[1], config.loss, optimizer=config.optimizer,
-            lr=probe_lr(config.optimizer, config.lr, probe_options), weight_decay=config.weight_decay or 0.0,
-            options=probe_options, batch_size=config.batch_size, seed=config.seed, clip_norm=config.clip_norm,
+            p.model, p.train[0], p.train[1], config.loss, lr=lr, **training, clip_norm=config.clip_norm,
             run_steps=run_steps, budget=budget.share(LOSS_ARM_SHARE * budget.left))
         # the lr the schedule reaches later in the run, where it rises above the configured lr (peak_check.py)
         peak_found = check_peak(
-            p.model, p.train[0], p.train[1], resolve_loss(config.loss)[0], schedule=schedule, total_steps=run_steps,
-            optimizer=config.optimizer, lr=probe_lr(config.optimizer, config.lr, probe_options),
-            weight_decay=config.weight_decay or 0.0, options=probe_options, batch_size=config.batch_size,
-            seed=config.seed, clip_norm=config.clip_norm, divergence_factor=config.divergence_factor,
+            p.model, p.train[0], p.train[1], loss_fn, schedule=schedule, total_steps=run_steps, lr=lr, **training,
+            clip_norm=config.clip_norm, divergence_factor=config.divergence_factor,
             budget=budget.share(PEAK_SHARE * budget.left))
         if not peak_found:      # the lr the user's callbacks set before each step, over the run (callback_lr.py)
             peak_found = check_callback_lr(
-                p, p.train[0], p.train[1], resolve_loss(config.loss)[0],
-                optimizer=config.optimizer, lr=probe_lr(config.optimizer, config.lr, probe_options),
-                weight_decay=config.weight_decay or 0.0, options=probe_options, batch_size=config.batch_size,
-                seed=config.seed, clip_norm=config.clip_norm, divergence_factor=config.divergence_factor,
-                budget=budget.share(PEAK_SHARE * budget.left))
+                p, p.train[0], p.train[1], loss_fn, lr=lr, **training, clip_norm=config.clip_norm,
+                divergence_factor=config.divergence_factor, budget=budget.share(PEAK_SHARE * budget.left))
         # the experiment trains at the largest lr the run reaches: the configured lr (the peak of every
         # schedule trainwell builds; peak_check grades a user's schedule that rises above it), or a user's
         # schedule's peak where it stays below (a function returning the lr where fit wants a multiplier)
         top = experiment_multiplier(schedule, run_steps)
         baseline, arms = interventions.experiment(
-            p.model, p.train[0], p.train[1], resolve_loss(config.loss)[0], optimizer=config.optimizer,
-            lr=top * probe_lr(config.optimizer, config.lr, probe_options), weight_decay=config.weight_decay or 0.0,
-            options=probe_options, batch_size=config.batch_size, seed=config.seed, symptoms=symptoms, repeat=True,
+            p.model, p.train[0], p.train[1], loss_fn, lr=top * lr, **training, symptoms=symptoms, repeat=True,
             clip_norm=config.clip_norm,   # the run's own freeze is a decision, unless it froze the initial draw
             unfreeze=not config.freeze or bool(frozen_fresh(p.model)),
             run_steps=run_steps, in_order=not config.shuffle, config=config,
@@ -276,11 +263,8 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
         findings = merge(findings, peak_found)     # measured at the schedule's peak: not graded by the lr arms
         mark_ungraded(findings, baseline, arms, budget)
         findings = merge(findings, check_run_options(    # the schedule, batch size, augmentation, clip, noise
-            p.model, p.train[0], p.train[1], resolve_loss(config.loss)[0],
-            schedule=schedule, total_steps=run_steps,
-            optimizer=config.optimizer, lr=probe_lr(config.optimizer, config.lr, probe_options),
-            weight_decay=config.weight_decay or 0.0, options=probe_options, batch_size=config.batch_size,
-            seed=config.seed, clip_norm=config.clip_norm, config=config,
+            p.model, p.train[0], p.train[1], loss_fn,
+            schedule=schedule, total_steps=run_steps, lr=lr, **training, clip_norm=config.clip_norm, config=config,
             budget=budget.share(max(budget.left / 2, options_cost))))   # what the lr arms left them
         findings += stopping.check_stopping(p, budget=budget.share(budget.left / 2))   # max_steps, early stopping
     else:
@@ -299,17 +283,24 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
         budget.steps(trainer.state.step, config.batch_size)
     if budget.clock_stopped and not any(f.code == "check_skipped" for f in findings):
         findings.append(skipped_finding(["the rest of the experiments and the probe"], budget))
-    if budget.root.dropped:
-        said = f"the time backstop ({budget.root.wall_s:g} s) left out {said_by_part(budget.root.dropped)}"
-        note = next((f for f in findings if f.code == "check_skipped"), None)    # one per code (Diagnosis)
-        if note is None:
-            findings.append(make("check_skipped", said, evidence={"skipped": list(budget.root.dropped),
-                                                                  "wall_s": budget.root.wall_s, "backstop": True}))
-        else:                                   # the pre-flight's: the backstop's parts join it
-            note.message += f"; {said}"
-            note.evidence.update(skipped=list(note.evidence.get("skipped", [])) + list(budget.root.dropped),
-                                 wall_s=budget.root.wall_s, backstop=True)
+    note_backstop(findings, budget)
     return Diagnosis(findings)
+
+
+def note_backstop(findings: list, budget: Budget) -> None:
+    """Name the parts the time backstop left out (``budget.root.dropped``) in ``findings``' one
+    ``check_skipped`` (one finding per code, Diagnosis): a new one, or the pre-flight's, extended."""
+    if not budget.root.dropped:
+        return
+    said = f"the time backstop ({budget.root.wall_s:g} s) left out {said_by_part(budget.root.dropped)}"
+    note = next((f for f in findings if f.code == "check_skipped"), None)
+    if note is None:
+        findings.append(make("check_skipped", said, evidence={"skipped": list(budget.root.dropped),
+                                                              "wall_s": budget.root.wall_s, "backstop": True}))
+    else:
+        note.message += f"; {said}"
+        note.evidence.update(skipped=list(note.evidence.get("skipped", [])) + list(budget.root.dropped),
+                             wall_s=budget.root.wall_s, backstop=True)
 
 
 def mark_ungraded(findings: list, baseline, arms: list, budget: Budget) -> None:

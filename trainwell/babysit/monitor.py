@@ -368,31 +368,36 @@ class Monitor:
             self._first_sample = {"step": sample["step"], "grad_norm": sample["grad_norm"]}
         self._sampled += 1
         if self._recorder is not None:
-            recorder, self._recorder = self._recorder, None
-            recorder.stop()
-            self.monitor_seconds += recorder.seconds      # spent inside the forward pass
-            if job is not None:
-                layers, x_std = job.layers(), job.input_std()
-            else:
-                layers = recorder.stats()
-                x_std = input_std(xb) if isinstance(xb, torch.Tensor) else 0.0
-            if len(self.activations) >= self.max_samples:
-                del self.activations[0]
-            self.activations.append({"step": state.step, "layers": layers})
-            self._recorded += 1
-            if not self.judges:
-                return
-            # the first record (before any update) is the pre-flight's to judge: vanishing units
-            # there are the init's; from the second on they are the training's
-            for f in check_activations(layers, x_std, normalized=has_normalization(state.model)):
-                if f.code != "vanishing_activations" or self._recorded > 1:
-                    self._add_unit_symptom(state, grade_unit_symptom(
-                        f, layers, self.activations[0]["layers"] if len(self.activations) > 1 else None,
-                        self._recent_loss(), self._initial_loss))
+            self._record_activations(state, xb, job)
         initial = self._initial_loss or 0.0
         if self.judges and (not math.isfinite(loss_v) or loss_v > initial):
             for f in self._evaluate(state, state.history, PER_SAMPLE_RULES):
                 self._add(state, f)
+
+    def _record_activations(self, state, xb, job) -> None:
+        """The sampled step's activation record (the job's under DDP), kept for the reports and,
+        where this monitor judges, checked for unit symptoms graded by ``grade_unit_symptom``."""
+        recorder, self._recorder = self._recorder, None
+        recorder.stop()
+        self.monitor_seconds += recorder.seconds      # spent inside the forward pass
+        if job is not None:
+            layers, x_std = job.layers(), job.input_std()
+        else:
+            layers = recorder.stats()
+            x_std = input_std(xb) if isinstance(xb, torch.Tensor) else 0.0
+        if len(self.activations) >= self.max_samples:
+            del self.activations[0]
+        self.activations.append({"step": state.step, "layers": layers})
+        self._recorded += 1
+        if not self.judges:
+            return
+        # the first record (before any update) is the pre-flight's to judge: vanishing units
+        # there are the init's; from the second on they are the training's
+        for f in check_activations(layers, x_std, normalized=has_normalization(state.model)):
+            if f.code != "vanishing_activations" or self._recorded > 1:
+                self._add_unit_symptom(state, grade_unit_symptom(
+                    f, layers, self.activations[0]["layers"] if len(self.activations) > 1 else None,
+                    self._recent_loss(), self._initial_loss))
 
     def _job_values(self, state, xb, device) -> "_JobValues":
         """This rank's shard of the sampled step as sums, all-reduced over the ranks in one
@@ -428,7 +433,7 @@ class Monitor:
         if self.fixed_every is None:
             first = self.work is None
             if first:
-                counts, remove = self._counting or ({"macs": 0, "elements": 0, "calls": 0}, lambda: None)
+                counts, remove = self._counting or (dict.fromkeys(WORK_COUNTS, 0), lambda: None)
                 remove()
                 self._counting = None
                 params = sum(p.numel() for p in state.model.parameters() if p.requires_grad)

@@ -63,6 +63,14 @@ def _lower_lr(factor, reason, *, rollback=None, clip=None) -> Plan:
     return make_plan("lower_lr", reason, rollback=rollback, factor=factor, clip_norm=clip)
 
 
+def _flagged(plan: Plan, flag: str, reason: str | None = None) -> Plan:
+    """``plan`` with ``options[flag] = True`` (and ``reason`` in place of its own, when given) for the
+    repairer (repair.py): ``"confirm"``, taken only where a paired trial from the current weights
+    trains better with it (sizing.cut_helps, and a raise's own trial); ``"size"``, the cut's factor
+    chosen by a trial from the state it returns to (sizing.sized_cut)."""
+    return Plan(plan.action, {**plan.options, flag: True}, plan.rollback, plan.reason if reason is None else reason)
+
+
 def small_updates(ctx) -> float | None:
     """The median update ratio of the recent samples when it is below the healthy HEALTHY_RATIO
     (1e-3, notes 001), else None: a loss that rises or jumps while every step moves the weights
@@ -90,9 +98,8 @@ def trial_raise(f, ctx, ratio, *, below: float = HEALTHY_RATIO, even_falling: bo
         return less_regularization(ctx, "the loss barely moves")
     plan = raise_plan(f, ctx)
     falling = "a loss that falls too slowly" if even_falling else "a loss that is not falling"
-    return Plan(plan.action, {**plan.options, "confirm": True}, plan.rollback,
-                f"{f.code} with updates of {ratio:.2g} of the weights and {falling}: the lr may be too low; "
-                + plan.reason)
+    return _flagged(plan, "confirm", f"{f.code} with updates of {ratio:.2g} of the weights and {falling}: the lr "
+                                     f"may be too low; " + plan.reason)
 
 
 NOISE_DOMINATES = 1.0       # the run's gradient noise at least as long as the gradient itself (expected norms): the
@@ -160,12 +167,12 @@ def plan_diverged(f, ctx):
     if ctx.attempts >= 1 or ctx.diverged_before:
         # a cut was made and the run diverged again: one decade was not enough; the next cut is
         # sized by a trial from the state it returns to (sizing.sized_cut), not assumed
-        return Plan(plan.action, {**plan.options, "size": True}, plan.rollback, plan.reason)
+        return _flagged(plan, "size")
     if f.severity == "warning" and ctx.attempts == 0:
         # a finite loss that rose is also what minibatch noise does to a healthy run (a regression
         # net at its own lr was cut at step 11 and raised back 26x at step 18, 10.5 R^2 points lost):
         # the first cut is made only when a paired trial trains better with it (sizing.cut_helps)
-        return Plan(plan.action, {**plan.options, "confirm": True}, plan.rollback, plan.reason)
+        return _flagged(plan, "confirm")
     return plan
 
 
@@ -201,7 +208,7 @@ def plan_update_ratio_high(f, ctx):
         # at step 150 and lost 1.2 points. After an lr change of this run the large updates judge
         # that change: a raise's own overshoot (sized from a ratio target), or a cut that was not
         # enough (an lr x100 digits MLP cut 10x for its collapsed units): cut as planned
-        return Plan(plan.action, {**plan.options, "confirm": True}, plan.rollback, plan.reason)
+        return _flagged(plan, "confirm")
     return plan
 
 
@@ -321,7 +328,7 @@ def plan_init(f, ctx):
     re-initialize for the activations (He for ReLU, Xavier for tanh/sigmoid; notes 004), then,
     if the saturating units persist, swap them for ReLU."""
     if f.code == "dead_units" and not ctx.before_training:
-        return _plan_dead_units(f, ctx)
+        return _plan_dead_units(ctx)
     peak = None if ctx.before_training else ctx.peak_update_ratio()
     if peak is not None and peak >= EXTREME_RATIO:
         # the units vanished or saturated after steps that moved the weights by a third of their
@@ -331,8 +338,7 @@ def plan_init(f, ctx):
         plan = _lower_lr(LR_STEP, f"{f.code} after updates of {peak:.2g} of the weights per step (notes 001: "
                                   f"~1e-3 healthy): the steps collapsed the units; roll back to the start and "
                                   f"lower the lr {LR_STEP:g}x", rollback=Rollback.START)
-        return Plan(plan.action, {**plan.options, "size": True}, plan.rollback, plan.reason) \
-            if ctx.diverged_before else plan
+        return _flagged(plan, "size") if ctx.diverged_before else plan
     if ctx.diverged_before and not ctx.before_training:
         # the units collapsed during training after a divergence was repaired by an lr cut: the
         # cut was not enough (tanh units of a wine net at lr 5 cut to 0.5 saturated again, and a
@@ -354,7 +360,7 @@ def plan_init(f, ctx):
     return f"{f.code} persists after re-initialization and the model has no saturating activation to swap"
 
 
-def _plan_dead_units(f, ctx):
+def _plan_dead_units(ctx):
     """Units that died during training: large updates push ReLUs negative for every input."""
     if strong_weight_decay(ctx):        # the decay shrinks the weights until units never fire
         return less_regularization(ctx, "ReLU units died during training")
@@ -385,7 +391,7 @@ def _plan_dead_units(f, ctx):
                 f"{RATIO_HIGH:g}, notes 001): not large updates; left alone (the loss rules act if it stalls or rises)")
     # otherwise the cut is made when a paired trial from the current weights trains better with it
     # (sizing.cut_helps), as lr_too_high's first cut
-    return Plan(plan.action, {**plan.options, "confirm": True}, plan.rollback, plan.reason)
+    return _flagged(plan, "confirm")
 
 
 def plan_vanishing(f, ctx):

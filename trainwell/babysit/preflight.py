@@ -52,7 +52,7 @@ from trainwell.babysit.value_codes import check_value_codes
 from trainwell.errors import ConfigError, DataError, TrainwellError
 
 PROBE_ROWS = 256          # forward statistics and the initial loss: a few hundred rows
-GRADCHECK_ROWS = 16
+GRADCHECK_ROWS = 16       # the gradient check's rows: kept small, each of its GRADCHECK_COST forwards runs them
 MODEL_CHECK_FORWARDS = 7   # check_batch_dependence: 4 forwards and a forward + backward (~3 forwards) of 16 rows
 GRADCHECK_COST = 2 * (3 + 16 * MAX_TENSORS)   # the gradient check's forwards, charged to the budget: 4 coordinates
                           # x 2 differences x 2 sides per tensor, and one with backward (3 forwards' work), in
@@ -110,6 +110,35 @@ LOSS_STOPS = ("; the model's own gradients agree under a linear read-out of its 
               "weight held fixed (self-paced or focal weights), a fault where the loss should move through it")
 
 
+def gradient_findings(model: nn.Module, xb, yb, loss_fn, *, seed: int) -> list[Finding]:
+    """Autograd's gradients against finite differences (notes 004: "check gradients numerically")
+    on the rows ``xb``, ``yb``: ``gradient_mismatch`` for each tensor past ``WARN_THRESHOLD``, an
+    error past ``ERROR_THRESHOLD`` unless the model's own gradients agree under a linear read-out
+    (the user's loss stops part of its gradient: info, ``LOSS_STOPS``); ``check_skipped`` for a model
+    the check cannot run on (``NotCheckable``)."""
+    try:
+        checked = gradcheck(model, xb, yb, loss_fn, seed=seed)
+    except NotCheckable as exc:
+        return [make("check_skipped", f"skipped the gradient check: {exc}",
+                     evidence={"skipped": ["gradient check"], "reason": str(exc)})]
+    wrong = [r for r in checked if r["rel_error"] > ERROR_THRESHOLD]
+    lossy = bool(wrong) and in_the_loss(model, xb, yb, loss_fn, [r["name"] for r in wrong], seed=seed)
+    findings = []
+    for r in checked:
+        if r["rel_error"] > WARN_THRESHOLD:
+            bad = r["rel_error"] > ERROR_THRESHOLD
+            findings.append(make(
+                "gradient_mismatch",
+                f"the gradient of {r['name']} disagrees with finite differences "
+                f"(relative error {r['rel_error']:.2g}"
+                + (f"; autograd says {r['analytic_norm']:.3g}, numerics {r['numeric_norm']:.3g})"
+                   if bad else ", within the range ReLU kinks can cause)")
+                + (LOSS_STOPS if bad and lossy else ""),
+                evidence={**r, "in_the_loss": bad and lossy}, where=r["name"].rsplit(".", 1)[0],
+                severity="error" if bad and not lossy else "info"))
+    return findings
+
+
 def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int | None = None,
               lr: float | None = None, optimizer="sgd", optimizer_options: dict | None = None,
               shuffle: bool = True, regularization: dict | None = None, penalty=None,
@@ -131,10 +160,10 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
     price, the same on a quiet and a loaded machine; ``budget``: a doctor's share of its own,
     instead). ``cheap_only``: only the checks that need one forward pass (data,
     labels, loss/output, input and activation statistics, initial loss, symmetry); the gradient
-    check, the regularization check and the overfit run are left out, without a ``check_skipped``
-    finding. ``data_checks=False`` leaves out the checks that read the training rows alone
-    (``DATA_CHECKS``: missing-value codes and scales, uninformative inputs, class balance, data
-    order): a caller that ran them on the same rows already has their findings (the repairer's
+    check, the regularization check, the overfit run and the labels' carry-over to unseen rows are
+    left out, without a ``check_skipped`` finding. ``data_checks=False`` leaves out the checks that read the training rows alone
+    (``DATA_CHECKS``: missing-value codes and scales, uninformative inputs, slices of the input
+    copied, censored readings, class balance, data order): a caller that ran them on the same rows already has their findings (the repairer's
     re-check after a change of the model alone). The caller's model is never modified.
     """
     X, y = _as_tensor(X, "X"), _as_tensor(y, "y")
@@ -251,27 +280,7 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
             if registered and within_budget("gradient check", GRADCHECK_COST * budget.forward_cost(GRADCHECK_ROWS)):
                 gx, gy = xb[:GRADCHECK_ROWS], yb[:GRADCHECK_ROWS]
                 budget.charge(GRADCHECK_COST * budget.forward_cost(gx.shape[0]))
-                try:
-                    checked = gradcheck(model, gx, gy, loss_fn, seed=seed)
-                except NotCheckable as exc:
-                    checked = []
-                    findings.append(make("check_skipped", f"skipped the gradient check: {exc}",
-                                         evidence={"skipped": ["gradient check"], "reason": str(exc)}))
-                wrong = [r for r in checked if r["rel_error"] > ERROR_THRESHOLD]
-                # the model's own gradients right under a linear read-out: the user's loss stops part of its gradient
-                lossy = bool(wrong) and in_the_loss(model, gx, gy, loss_fn, [r["name"] for r in wrong], seed=seed)
-                for r in checked:
-                    if r["rel_error"] > WARN_THRESHOLD:
-                        bad = r["rel_error"] > ERROR_THRESHOLD
-                        findings.append(make(
-                            "gradient_mismatch",
-                            f"the gradient of {r['name']} disagrees with finite differences "
-                            f"(relative error {r['rel_error']:.2g}"
-                            + (f"; autograd says {r['analytic_norm']:.3g}, numerics {r['numeric_norm']:.3g})"
-                               if bad else ", within the range ReLU kinks can cause)")
-                            + (LOSS_STOPS if bad and lossy else ""),
-                            evidence={**r, "in_the_loss": bad and lossy}, where=r["name"].rsplit(".", 1)[0],
-                            severity="error" if bad and not lossy else "info"))
+                findings += gradient_findings(model, gx, gy, loss_fn, seed=seed)
             # by value per second: the overfit run finds faults of the model and the lr that nothing
             # before it sees; the labels check only labels that don't belong to their rows; the
             # regularization check only a regularizer that does nothing (a loaded machine or a

@@ -191,6 +191,12 @@ def _share_distance(a, b) -> tuple[float, float]:
     return tv, expected_tv(pooled, int(a.sum()), int(b.sum()))
 
 
+def _shares_differ(tv: float, noise: float) -> bool:
+    """Two splits' class shares differ: their total-variation distance ``tv`` is above ``TV_HIGH``
+    and above ``NOISE_FACTOR`` x ``noise``, what random splits of their sizes show (``_share_distance``)."""
+    return tv > TV_HIGH and tv > NOISE_FACTOR * noise
+
+
 def _classes(train, name, other) -> list[Finding]:
     ids = torch.unique(torch.cat([train, other]))
     a, b = _counts(train, ids), _counts(other, ids)
@@ -216,7 +222,7 @@ def _classes(train, name, other) -> list[Finding]:
                                "expected_rows": expected.tolist(), "classes": ids.tolist(),
                                "train_counts": a.tolist(), f"{name}_counts": b.tolist()}, where=name)]
     tv, noise = _share_distance(a, b)
-    if tv <= TV_HIGH or tv <= NOISE_FACTOR * noise:
+    if not _shares_differ(tv, noise):
         return []
     return [make("split_mismatch",
                  f"the class shares of the {name} split differ from the training split's by a total-variation "
@@ -813,7 +819,7 @@ def grade_imbalance(found: list, splits) -> list:
             distances[name] = _share_distance(_counts(train, ids), _counts(other, ids))
     if not distances:
         return found
-    shifted = {n: d for n, d in distances.items() if d[0] > TV_HIGH and d[0] > NOISE_FACTOR * d[1]}
+    shifted = {n: d for n, d in distances.items() if _shares_differ(*d)}
     said = ", ".join(f"{n} {tv:.2f} ({noise:.3f} between random splits)" for n, (tv, noise) in distances.items())
     for f in imbalance:
         f.evidence["split_tv"] = {n: tv for n, (tv, _) in distances.items()}

@@ -738,6 +738,14 @@ def _say(ctx: Context, message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
 
+def _states_said(study: optuna.Study) -> str:
+    """``12 done, 2 running, 3 pruned, 0 failed``: the study's trials by state."""
+    trials = study.get_trials(deepcopy=False)
+    n = {state: sum(t.state == state for t in trials) for state in TrialState}
+    return (f"{n[TrialState.COMPLETE]} done, {n[TrialState.RUNNING]} running, {n[TrialState.PRUNED]} pruned, "
+            f"{n[TrialState.FAIL]} failed")
+
+
 class ProgressLine:
     """``stage 1/2: 12 done, 2 running, 3 pruned, 0 failed; best val_acc 0.9712 (trial 7)``."""
 
@@ -746,13 +754,9 @@ class ProgressLine:
         self.tty = sys.stderr.isatty()
 
     def text(self) -> str:
-        trials = self.study.get_trials(deepcopy=False)
-        n = {state: sum(t.state == state for t in trials) for state in TrialState}
         best = ranked(self.study, self.ctx.settings.maximize)
         shown = f"; best {self.ctx.settings.metric} {best[0].value:.4g} (trial {best[0].number})" if best else ""
-        return (f"stage {self.index + 1}/{len(self.ctx.settings.stages)}: {n[TrialState.COMPLETE]} done, "
-                f"{n[TrialState.RUNNING]} running, {n[TrialState.PRUNED]} pruned, "
-                f"{n[TrialState.FAIL]} failed{shown}")
+        return f"stage {self.index + 1}/{len(self.ctx.settings.stages)}: {_states_said(self.study)}{shown}"
 
     def show(self, final: bool = False) -> None:
         if not self.ctx.progress:
@@ -777,10 +781,7 @@ class RungsLine(ProgressLine):
     def text(self) -> str:
         parts, best = [], None
         for index, study in enumerate(self.studies):
-            trials = study.get_trials(deepcopy=False)
-            n = {state: sum(t.state == state for t in trials) for state in TrialState}
-            parts.append(f"{index + 1}: {n[TrialState.COMPLETE]} done, {n[TrialState.RUNNING]} running, "
-                         f"{n[TrialState.PRUNED]} pruned, {n[TrialState.FAIL]} failed")
+            parts.append(f"{index + 1}: {_states_said(study)}")
             top = ranked(study, self.ctx.settings.maximize)
             best = (index, top[0]) if top else best
         shown = (f"; best {self.ctx.settings.metric} {best[1].value:.4g} (rung {best[0] + 1}, trial "

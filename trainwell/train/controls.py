@@ -7,8 +7,8 @@ repairs use nothing else): ``state.controls``.
 
 Settings changed here (lr scale, clipping, optimizer overrides, added preprocessing, shuffling,
 the lr schedule's replacement, stretch and warmup, a plateau schedule's mode, the augmentation, a
-callback's hook detached, the batch size)
-are part of every checkpoint, so a repaired run resumes with them.
+callback's hook detached, the batch size, a refitted preprocess and the entry layers it widened,
+the regularization) are part of every checkpoint, so a repaired run resumes with them.
 
 A rollback restores the trajectory: the weights, optimizer, schedule, random states, batch
 position, counters, history, best weights, and the ``state.extras`` entries a callback declared
@@ -202,9 +202,10 @@ class Controls:
     def restore(self, snapshot: dict) -> None:
         """Roll back to ``snapshot`` now. The loop notices after the current hook (call it from
         ``on_after_step``, ``on_validation_end`` or ``on_epoch_end``), skips the rest of that
-        step's or epoch's bookkeeping, and continues from the restored position. The settings
-        changed here (lr scale, clipping, optimizer overrides, preprocessing) and the
-        ``state.extras`` not declared with ``rolls_back`` are kept, not rolled back."""
+        step's or epoch's bookkeeping, and continues from the restored position. The lr scale, the
+        settings changed here (``settings_dict``: clipping, optimizer overrides, preprocessing, the
+        schedule's changes, ...) and the ``state.extras`` not declared with ``rolls_back`` are kept,
+        not rolled back; a batch size set after the snapshot counts from the restored step."""
         state = self._trainer.state
         keep_scale = state.lr_scale
         self._trainer.load_state_dict(_clone(snapshot), settings=False)
@@ -635,8 +636,13 @@ class Controls:
                 "widened": dict(self._widened), "batch": None if self._batch is None else dict(self._batch)}
 
     def load_settings(self, saved: dict) -> None:
-        """Replay a checkpoint's settings: the clip norm, an optimizer rebuild, and the
-        preprocessing steps not yet added (each refitted on the training inputs as they are)."""
+        """Replay a checkpoint's settings (``settings_dict``) through the methods that made them: the
+        clip, the batch size (before the schedule's changes: the steps they replay are counted at
+        it), the optimizer's overrides, a refitted preprocess and the entry layers it widened, the
+        preprocessing steps not yet added (each refitted on the training inputs as they are), the
+        regularization, a replaced schedule (before the warmup and stretch that act on it), the
+        augmentation, the plateau mode and the detached hooks. A key that a checkpoint written
+        before its setting existed lacks leaves that setting as configured."""
         with self.journal.replaying() if self.journal is not None else contextlib.nullcontext():
             self._clip_norm = saved["clip_norm"]      # every rank loads the same checkpoint
             if saved.get("batch") is not None:        # first: the steps the schedule replays below are counted

@@ -73,11 +73,7 @@ def _locked_run_dir(config: Config, *, total_steps: int, metrics: MetricsLog | N
     if config.run_dir is None:
         yield None
         return
-    run_dir = real_run_dir(Path(config.run_dir))
-    saved = run_dir / "config.json"
-    if config.resume and not saved.exists() and not run_dir.is_file():
-        raise ConfigError(f"resume: {run_dir} holds no run (no config.json) to continue")
-    make_run_dir(run_dir)
+    run_dir = _open_run_dir(config)
     with lock_run_dir(run_dir):
         if config.extend:
             _record_continuation(config, run_dir, total_steps)
@@ -105,15 +101,22 @@ def check_before_launch(options: dict) -> None:
     resolve_data(None, None, None, config)
     if config.run_dir is None:
         return
-    run_dir = real_run_dir(Path(config.run_dir))
-    if config.resume and not (run_dir / "config.json").exists() and not run_dir.is_file():
-        raise ConfigError(f"resume: {run_dir} holds no run (no config.json) to continue")
-    make_run_dir(run_dir)
+    run_dir = _open_run_dir(config)
     with lock_run_dir(run_dir):
         if config.resume and not config.extend:
             _check_resume_options(config, run_dir)
         elif not config.resume and not config.overwrite:
             _refuse_a_second_run(run_dir)
+
+
+def _open_run_dir(config: Config) -> Path:
+    """``config.run_dir``, made where it is missing; refused when it is a link (``real_run_dir``)
+    or, on a resume, when it holds no run (no config.json)."""
+    run_dir = real_run_dir(Path(config.run_dir))
+    if config.resume and not (run_dir / "config.json").exists() and not run_dir.is_file():
+        raise ConfigError(f"resume: {run_dir} holds no run (no config.json) to continue")
+    make_run_dir(run_dir)
+    return run_dir
 
 
 def real_run_dir(run_dir: Path) -> Path:
@@ -151,17 +154,20 @@ def _record_continuation(config: Config, run_dir: Path, total_steps: int) -> Non
     now = _jsonable(config.to_dict())
     check_continuation(before, now, may_change=RESUME_MAY_CHANGE, run_dir=run_dir,
                        total_steps=total_steps)
-    resolved = {**config.to_dict(), "resume": False, "extend": False}
-    atomic_write_json(resolved, run_dir / "config.json")
-    write_toml(resolved, run_dir / "config.toml")
+    _save_options({**config.to_dict(), "resume": False, "extend": False}, run_dir)
 
 
 def _start_run_dir(config: Config, run_dir: Path, metrics: MetricsLog) -> None:
     _refuse_a_second_run(run_dir)
-    resolved = {**config.to_dict(), "overwrite": False}   # a later --resume continues this run
+    _save_options({**config.to_dict(), "overwrite": False}, run_dir)   # a later --resume continues this run
+    metrics.start()               # empty: a run stopped before its first epoch has one too
+
+
+def _save_options(resolved: dict, run_dir: Path) -> None:
+    """The run's resolved options: config.json (what a resume's options are checked against) and
+    config.toml (what ``trainwell fit --resume DIR`` reads)."""
     atomic_write_json(resolved, run_dir / "config.json")
     write_toml(resolved, run_dir / "config.toml")
-    metrics.start()               # empty: a run stopped before its first epoch has one too
 
 
 def _with_run_record(config: Config, *, given: bool, steps_per_epoch: int) -> Config:
