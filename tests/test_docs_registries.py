@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import trainwell
+from trainwell.config import OPTIONS
 from trainwell.data.augment import AUGMENTATIONS
 from trainwell.data.sources import SOURCE_OPTIONS
 from trainwell.data.transforms import PREPROCESSING
@@ -105,3 +106,11 @@ def test_every_keyword_of_a_python_entry_point_is_on_its_page(page, function):
     assert keywords, function.__name__
     missing = [k for k in keywords if not named(k, text)]
     assert not missing, f"docs/{page} does not name {function.__name__}'s keywords {missing}"
+
+
+def test_every_config_option_is_on_an_area_page_not_only_the_generated_table():
+    """docs/options.md is generated from the config's registry; an option must also be on the page
+    of the area where it acts (its formula and source are said there)."""
+    pages = [p.read_text() for p in DOCS.glob("*.md") if p.name not in ("options.md", "babysitter.md")]
+    missing = [name for name in OPTIONS if not any(named(name, text) for text in pages)]
+    assert not missing, f"named only in docs/options.md (or babysitter.md): {missing}"
