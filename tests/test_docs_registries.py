@@ -6,6 +6,7 @@ check); tests/test_cli_docs.py the command line's flags; docs/options.md, the op
 search table are generated and compared elsewhere (test_cli.py, optim/test_registry.py,
 hpsearch/test_search_docs.py). What none of them checks is that a registry's entries and options
 appear on their page: this test does (by name; what each says is for the reader)."""
+import dataclasses
 import inspect
 import re
 from pathlib import Path
@@ -33,8 +34,10 @@ from trainwell.nn.models import CNN_LAYER_OPTIONS, MODEL_OPTIONS, OUTPUT_ACTIVAT
 from trainwell.nn.norms import NORM_OPTIONS
 from trainwell.optim.schedules import SCHEDULE_OPTIONS
 from trainwell.train.average import AVERAGE_OPTIONS
+from trainwell.train.controls import Controls
 from trainwell.train.loggers import LOGGERS
 from trainwell.train.precision import PRECISIONS
+from trainwell.train.state import TrainState
 
 DOCS = Path(__file__).parents[1] / "docs"
 
@@ -114,3 +117,13 @@ def test_every_config_option_is_on_an_area_page_not_only_the_generated_table():
     pages = [p.read_text() for p in DOCS.glob("*.md") if p.name not in ("options.md", "babysitter.md")]
     missing = [name for name in OPTIONS if not any(named(name, text) for text in pages)]
     assert not missing, f"named only in docs/options.md (or babysitter.md): {missing}"
+
+
+def test_every_train_state_field_and_control_is_on_the_training_page():
+    """A callback's whole interface (docs/training.md): the fields of TrainState and every public
+    member of state.controls."""
+    text = (DOCS / "training.md").read_text()
+    members = [f.name for f in dataclasses.fields(TrainState)]
+    members += [name for name in vars(Controls) if not name.startswith("_")]
+    missing = [name for name in members if not named(name, text)]
+    assert not missing, f"docs/training.md does not name: {missing}"
