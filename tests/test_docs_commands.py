@@ -1,8 +1,9 @@
 """Every `trainwell ...` command line in a code block of README.md or docs/*.md is one the parser
 takes: the command exists, its flags exist, their values have the right type and choice. Optional
 parts in brackets are taken as given, the first of `a|b` alternatives, `N` / `X` placeholders as a
-count / a number, `[--set ...]` as one --set; a line with another `...` is left out. tests/test_cli_docs.py checks the other way
-round (every flag is named somewhere); the commands themselves are run by tests/test_cli.py."""
+count / a number, `[--set ...]` as one --set; a line with another `...` is left out.
+tests/test_cli_docs.py checks the other way round (every flag is named somewhere); the commands
+themselves are run by tests/test_cli.py."""
 import argparse
 import re
 import shlex
