@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from trainwell.errors import ConfigError
 from trainwell.geometry import connect as connect_module
 from trainwell.geometry.connect import NOT_FOR_THE_CURVE, connect
 
@@ -42,3 +43,16 @@ def test_the_curve_run_takes_run_as_options_the_callers_over_them_and_no_babysit
         assert name in NOT_FOR_THE_CURVE and name not in passed, name
     saved = json.loads((tmp_path / "curve" / "connect.json").read_text())
     assert saved["options"] == {"epochs": 1, "lr": 0.02}              # what a resume reuses
+
+
+@pytest.mark.parametrize("points", [0, 1, 2.5, True, "9"])
+def test_points_must_be_an_integer_of_at_least_two(tmp_path, points):
+    with pytest.raises(ConfigError, match=r"points = .*: must be an integer >= 2"):
+        connect(tmp_path / "a", tmp_path / "b", run_dir=tmp_path / "c", points=points)
+    assert not (tmp_path / "c").exists()                          # nothing written
+
+
+def test_an_option_the_curve_run_cannot_take_is_named_not_passed_on(tmp_path):
+    with pytest.raises(ConfigError, match=r"connect: freeze, init cannot be set for the curve run"):
+        connect(tmp_path / "a", tmp_path / "b", run_dir=tmp_path / "c", init="xavier_normal", freeze=["0"])
+    assert not (tmp_path / "c").exists()

@@ -124,6 +124,12 @@ def connect(run_a, run_b, *, run_dir, kind: str = "bezier", bends: int = 1, resu
     straight line; writes ``run_dir/connect.json`` (the endpoints and options, for a resume),
     ``run_dir/connect_values.json`` (the values) and the plot; returns the values.
     ``resume=True`` continues an interrupted curve run exactly."""
+    if isinstance(points, bool) or not isinstance(points, int) or points < 2:
+        raise ConfigError(f"points = {points!r}: must be an integer >= 2 (t = 0 and t = 1 at least)")
+    kept = sorted(set(options) & NOT_FOR_THE_CURVE)
+    if kept:
+        raise ConfigError(f"connect: {', '.join(kept)} cannot be set for the curve run (its weights come from "
+                          f"the two runs' solutions); leave {'them' if len(kept) > 1 else 'it'} out")
     run_dir = real_run_dir(Path(run_dir))
     if resume:
         saved = read_json_object(run_dir / CONNECT_FILE, "the curve's endpoints", keys=("runs", "kind", "bends"))
