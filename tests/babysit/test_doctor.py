@@ -224,3 +224,30 @@ def test_dropout_modules_of_p_zero_are_no_dropout_to_check():
     model = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Dropout(0.0), nn.Linear(32, 3))
     d = trainwell.doctor(model, (x, y), optimizer="adam", lr=1e-3, epochs=1, budget_s=5, probe=False, wall_s=None)
     assert "regularization_not_effective" not in d.codes
+
+
+@pytest.mark.parametrize("options, target, expected", [
+    ({"loss": "huber", "huber_delta": 5.0}, torch.tensor([[3.0]]), 4.5),             # 0.5 * 3^2 (delta 1: 2.5)
+    ({"loss": "cross_entropy", "label_smoothing": 0.5}, torch.tensor([0]), None)])
+def test_the_doctors_checks_and_the_preflight_judge_the_loss_the_run_trains(monkeypatch, options, target, expected):
+    """A named loss's options (Huber delta, label smoothing, hinge margin) reach every check: the doctor
+    and its pre-flight were handed the default loss while fit trained with the options."""
+    from trainwell.babysit import doctor as doctor_module, preflight as preflight_module
+    from trainwell.nn.losses import make_loss
+    seen = []
+    reaches = doctor_module.check_gradient_reaches
+    monkeypatch.setattr(doctor_module, "check_gradient_reaches",
+                        lambda model, X, y, loss_fn, **kw: seen.append(loss_fn) or reaches(model, X, y, loss_fn, **kw))
+    monkeypatch.setattr(preflight_module, "check_model_runs",
+                        lambda model, xb, yb, loss_fn, **kw: seen.append(loss_fn) or [])
+    regression = options["loss"] == "huber"
+    X = torch.randn(64, 4)
+    y = X[:, :1] if regression else (X[:, 0] > 0).long()
+    trainwell.doctor(nn.Linear(4, 1 if regression else 2), (X, y), **options, epochs=1, budget_s=2, device="cpu")
+    assert len(seen) == 2
+    out = torch.zeros(1, 1) if regression else torch.tensor([[4.0, 0.0]])
+    named = make_loss(options["loss"], **{k: v for k, v in options.items() if k != "loss"})
+    want = expected if expected is not None else named(out, target).item()
+    assert want != pytest.approx(make_loss(options["loss"])(out, target).item())     # the options matter here
+    for loss_fn in seen:
+        assert loss_fn(out, target).item() == pytest.approx(want)

@@ -41,7 +41,7 @@ from trainwell.train.fit import make_trainer, prepare
 from trainwell.train.loop import total_steps
 from trainwell.babysit.run_options import check_run_options
 from trainwell.train.parts import build_schedule_for, make_batches, optimizer_options
-from trainwell.train.regularizers import build_penalty
+from trainwell.train.regularizers import build_penalty, loss_options
 from trainwell.train.state import Stop, StopKind
 
 
@@ -176,13 +176,13 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
     probe_options = {k: v for k, v in optimizer_options(config).items() if k not in ("lr", "weight_decay")}
     X, y = check_sample(*p.train, seed=config.seed)     # streamed inputs: a sample of rows
     findings = list(preflight(
-        p.model, X, y, loss=config.loss, num_classes=p.splits.num_classes,
+        p.model, X, y, loss=config.loss, loss_options=loss_options(config), num_classes=p.splits.num_classes,
         lr=config.lr, optimizer=config.optimizer, optimizer_options=probe_options,
         shuffle=config.shuffle,
         regularization={"weight_decay": stated_decay, "l2": config.l2, "l1": config.l1,
                         "dropout": dropout},
         penalty=build_penalty(config, p.model), budget=budget.share(PREFLIGHT_SHARE * budget_s), seed=config.seed))
-    loss_fn, loss_kind = resolve_loss(config.loss)
+    loss_fn, loss_kind = resolve_loss(config.loss, **loss_options(config))
     lr = probe_lr(config.optimizer, config.lr, probe_options)
     # how every training after the pre-flight trains its copies: the run's optimizer and batch at the probes' lr
     training = dict(optimizer=config.optimizer, weight_decay=config.weight_decay or 0.0, options=probe_options,

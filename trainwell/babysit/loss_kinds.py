@@ -23,10 +23,11 @@ _FUNCTION_KINDS = {F.cross_entropy: "cross_entropy", F.nll_loss: "nll",
                    F.kl_div: "kl_div_logprob", F.multi_margin_loss: "hinge"}
 
 
-def resolve_loss(loss) -> tuple:
-    """``(loss_fn, kind)`` for a ``LOSSES`` name or any callable (kind ``"other"`` if unknown)."""
+def resolve_loss(loss, **options) -> tuple:
+    """``(loss_fn, kind)`` for a ``LOSSES`` name, built with the run's ``options`` (``make_loss``'s
+    label_smoothing, huber_delta, hinge_margin), or any callable (kind ``"other"`` if unknown)."""
     if isinstance(loss, str):
-        return make_loss(loss), loss
+        return make_loss(loss, **options), loss
     if not callable(loss):
         raise ConfigError(f"loss = {loss!r}: must be one of {', '.join(sorted(LOSSES))} or a callable")
     for name, fn in LOSSES.items():

@@ -143,10 +143,12 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
               lr: float | None = None, optimizer="sgd", optimizer_options: dict | None = None,
               shuffle: bool = True, regularization: dict | None = None, penalty=None,
               budget_s: float = 60.0, budget: Budget | None = None, cheap_only: bool = False,
-              data_checks: bool = True, seed: int = 0) -> list[Finding]:
+              data_checks: bool = True, loss_options: dict | None = None, seed: int = 0) -> list[Finding]:
     """Run the pre-flight checks and return the findings (an empty list: nothing found).
 
-    ``loss``: a ``LOSSES`` name or a callable ``(output, target) -> scalar``; ``optimizer``: a
+    ``loss``: a ``LOSSES`` name or a callable ``(output, target) -> scalar``; ``loss_options``: a
+    named loss's options as ``fit`` takes them (label_smoothing, huber_delta, hinge_margin), so the
+    checks judge the loss the run trains; ``optimizer``: a
     name ``build_optimizer`` accepts (sgd, adam, sam, newton, a torch.optim class name, an alias
     such as "momentum"), a factory ``params -> Optimizer`` or an optimizer (see
     ``make_optimizer``); ``optimizer_options``: its options as ``fit`` takes them, in
@@ -174,7 +176,7 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
     if budget_s <= 0:
         raise ConfigError(f"preflight: budget_s = {budget_s}: must be > 0")
     budget = budget if budget is not None else Budget(budget_s)
-    loss_fn, kind = resolve_loss(loss)
+    loss_fn, kind = resolve_loss(loss, **(loss_options or {}))
     lr = probe_lr(optimizer, lr, optimizer_options)
     regularization = dict(regularization or {})
     device = next((p.device for p in model.parameters()), X.device)

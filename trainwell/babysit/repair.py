@@ -46,7 +46,7 @@ from trainwell.babysit.model_checks import rescaling_refused
 from trainwell.babysit.monitor import finding_from_state, finding_state
 from trainwell.babysit.preflight import preflight
 from trainwell.babysit.probe_steps import probe_lr
-from trainwell.babysit.loss_kinds import resolve_loss
+from trainwell.train.regularizers import build_loss, loss_options
 from trainwell.babysit.preprocess_check import check_preprocess
 from trainwell.babysit.plans import HIDDEN_DROPOUT, OVERSCALED
 from trainwell.babysit.ratios import HEALTHY_RATIO
@@ -160,7 +160,7 @@ def _cut_trial(trial, state, plan: Plan, *, seed: int, clip_norm: float | None) 
     controls = state.controls
     config = controls.config
     X, y = controls.train_data
-    return trial(controls.model, controls.optimizer, X, y, resolve_loss(config.loss)[0], lr=controls.lrs()[0],
+    return trial(controls.model, controls.optimizer, X, y, build_loss(config), lr=controls.lrs()[0],
                  factor=plan.options["factor"], batch_size=config.batch_size, run_steps=state.total_steps or 0,
                  seed=seed, weight_decay=controls.optimizer_overrides.get("weight_decay", config.weight_decay) or 0.0,
                  clip_norm=clip_norm)
@@ -476,8 +476,9 @@ class Repairer:
             found = []
             if recheck:
                 X, y = check_sample(*controls.train_data, seed=config.seed)   # streamed: a sample
-                found = [f for f in preflight(controls.model, X, y, loss=config.loss, shuffle=config.shuffle,
-                                              cheap_only=True, data_checks=rows_changed, seed=config.seed)
+                found = [f for f in preflight(controls.model, X, y, loss=config.loss, loss_options=loss_options(config),
+                                              shuffle=config.shuffle, cheap_only=True, data_checks=rows_changed,
+                                              seed=config.seed)
                          if f.key not in seen]
                 # class_imbalance graded by the evaluated mix as the doctor grades it (split_checks.py)
                 found = grade_imbalance(found, SimpleNamespace(train=controls.train_data, val=controls.val_data,
@@ -588,7 +589,7 @@ class Repairer:
         X, y = controls.train_data
         decay = controls.optimizer_overrides.get("weight_decay", config.weight_decay) or 0.0
         baseline, arms = interventions.experiment(
-            controls.model, X, y, resolve_loss(config.loss)[0], optimizer=controls.optimizer,
+            controls.model, X, y, build_loss(config), optimizer=controls.optimizer,
             lr=probe_lr(controls.optimizer, config.lr), weight_decay=decay, batch_size=config.batch_size,
             seed=config.seed, symptoms=symptoms, settings=False, clip_norm=controls.clip_norm,
             budget_s=GRADE_BUDGET_S, steps=steps)
@@ -611,7 +612,7 @@ class Repairer:
                         max(interventions.MIN_STEPS, ACTIVATION_SHARE * (state.total_steps or 0) / 3)))
         decay = controls.optimizer_overrides.get("weight_decay", config.weight_decay) or 0.0
         baseline, arms = interventions.experiment(
-            controls.model, X, y, resolve_loss(config.loss)[0], optimizer=controls.optimizer,
+            controls.model, X, y, build_loss(config), optimizer=controls.optimizer,
             lr=probe_lr(controls.optimizer, config.lr), weight_decay=decay, batch_size=config.batch_size,
             seed=config.seed, settings=False, activation=True, repeat=True, steps=steps,
             clip_norm=controls.clip_norm, budget_s=GRADE_BUDGET_S)
@@ -646,7 +647,7 @@ class Repairer:
         # 99% of its lr within the first half of the run; bounded by steps as the settings' experiment)
         schedule_steps = int(min(interventions.STEPS, max(interventions.MIN_STEPS,
                                                           SETTINGS_SHARE * (state.total_steps or 0) / 3)))
-        found = check_run_options(controls.model, X, y, resolve_loss(config.loss)[0], schedule=controls.schedule,
+        found = check_run_options(controls.model, X, y, build_loss(config), schedule=controls.schedule,
                                total_steps=state.total_steps or 0, optimizer=config.optimizer, lr=lr,
                                weight_decay=decay, options=options, batch_size=config.batch_size, seed=config.seed,
                                clip_norm=clip, config=config, steps=schedule_steps,
@@ -670,7 +671,7 @@ class Repairer:
                                                  SETTINGS_SHARE * (state.total_steps or 0) / (2 + arms))))
         # bounded by steps, not wall time: what it finds does not depend on the machine's load
         baseline, ran = interventions.experiment(
-            controls.model, X, y, resolve_loss(config.loss)[0], optimizer=config.optimizer, lr=lr,
+            controls.model, X, y, build_loss(config), optimizer=config.optimizer, lr=lr,
             weight_decay=decay, options=options, batch_size=config.batch_size, seed=config.seed, repeat=True,
             steps=steps, clip_norm=clip, unfreeze=False, lr_arms=far, run_steps=state.total_steps, config=config,
             confirm=True, extend_steps=int(SETTINGS_SHARE * (state.total_steps or 0)))
@@ -684,7 +685,7 @@ class Repairer:
         X, y = state.controls.train_data
         try:
             found = interventions.radius_past_neighbourhood(
-                state.controls.model, X, y, resolve_loss(config.loss)[0], optimizer=config.optimizer, options=options,
+                state.controls.model, X, y, build_loss(config), optimizer=config.optimizer, options=options,
                 lr=lr, batch_size=config.batch_size, seed=config.seed)
         except Exception:       # a forward or an optimizer that fails on a copy: the other checks say so
             return []
@@ -1009,7 +1010,7 @@ class Repairer:
             model = copy.deepcopy(model)
             model.load_state_dict(weights)
         trial = sizing.larger_raise_helps(
-            model, controls.optimizer, X, y, resolve_loss(config.loss)[0], lr=controls.lrs()[0] * factor,
+            model, controls.optimizer, X, y, build_loss(config), lr=controls.lrs()[0] * factor,
             weight_decay=controls.optimizer_overrides.get("weight_decay", config.weight_decay) or 0.0,
             batch_size=config.batch_size, run_steps=state.total_steps or 0, seed=seed, clip_norm=controls.clip_norm,
             group_options=raise_momentum(plan.options), current_lr=controls.lrs()[0] if confirm else None,

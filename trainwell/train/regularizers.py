@@ -57,8 +57,13 @@ def build_constraint(config, model: nn.Module):
     return constraint
 
 
+def loss_options(config) -> dict:
+    """A named loss's options as the run sets them (label smoothing, Huber delta, hinge margin)."""
+    return {"label_smoothing": config.label_smoothing, "huber_delta": config.huber_delta,
+            "hinge_margin": config.hinge_margin}
+
+
 def build_loss(config):
-    """The run's training loss: ``config.loss`` with its options (label smoothing, Huber delta,
-    hinge margin); a callable loss is the user's own and is returned as it is."""
-    return make_loss(config.loss, label_smoothing=config.label_smoothing, huber_delta=config.huber_delta,
-                     hinge_margin=config.hinge_margin)
+    """The run's training loss: ``config.loss`` with its options (``loss_options``); a callable loss
+    is the user's own and is returned as it is."""
+    return make_loss(config.loss, **loss_options(config))
