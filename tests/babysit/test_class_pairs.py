@@ -150,8 +150,9 @@ def tones(n, cycles, *, seed, length=64, noise=0.5):
     f = torch.tensor(cycles, dtype=torch.float64)[y][:, None]
     t = torch.arange(length, dtype=torch.float64) / length
     phase = lambda: 6.3 * torch.rand(n, 1, generator=g, dtype=torch.float64)     # noqa: E731
-    x = (0.7 + 0.6 * torch.rand(n, 1, generator=g, dtype=torch.float64)) * torch.sin(2 * math.pi * f * t + phase()) \
-        + 0.3 * torch.sin(4 * math.pi * f * t + phase()) + noise * torch.randn(n, length, generator=g, dtype=torch.float64)
+    amplitude = 0.7 + 0.6 * torch.rand(n, 1, generator=g, dtype=torch.float64)
+    x = amplitude * torch.sin(2 * math.pi * f * t + phase()) + 0.3 * torch.sin(4 * math.pi * f * t + phase()) \
+        + noise * torch.randn(n, length, generator=g, dtype=torch.float64)
     return x.float()[:, None], y
 
 

@@ -44,21 +44,22 @@ classes: the pair's union is told apart from the other classes at ``APART_AUC`` 
 class is one class, as distinct from the rest as any), which keeps quiet on inputs that say little
 about any class (``uninformative_inputs`` and the cannot-learn codes read those).
 
-Signals ``(N, C, L)`` and images ``(N, C, H, W)`` are read too, their entries as a table's
-columns, with one more pair probe: preprocessing can make two classes one in what reaches the model
-(a detrend that removes the trend telling rising from falling readings, one camera's negatives
-joined as they are, so its pits read as the other's spots), and no model learns what the inputs no
-longer hold ("check the data" before the model: notes 004). Raw entries miss what a convolution
-pooled over positions reads (a pit and a scratch at random places: a pixel is dark in either), so a
-pair that passes is probed once more on the magnitudes of each row's Fourier transform along its
-steps or its two image axes (``spectrum_features``: the same wherever a pattern lies, different for
-patterns of other shapes, sizes or frequencies), and that AUC must pass the bound too.
+Signals ``(N, C, L)`` and images ``(N, C, H, W)`` are read too, their entries as a table's columns,
+with one more pair probe: preprocessing can make two classes one in what reaches the model (a
+detrend that removes the trend telling rising from falling readings, one camera's negatives joined
+as they are, so its pits read as the other's spots), and no model learns what the inputs no longer
+hold (notes 004: the preprocessing is checked before the learning process is). Raw entries miss what
+a convolution pooled over positions reads (a pit and a scratch at random places: a pixel is dark in
+either), so a pair that passes is probed once more on the magnitudes of each row's Fourier transform
+along its steps or its two image axes (``spectrum_features``: the same wherever a pattern lies,
+different for patterns of other shapes, sizes or frequencies), and that AUC must pass the bound too.
+
 Quiet: fewer than three classes (a pair with no third class to be told apart from), a class with
 fewer than ``MIN_CLASS_ROWS`` training rows, inputs that are neither a table of numbers, nor
-signals, nor images (token ids, sets, 5-d inputs). Not told apart from a split class: two real classes the columns do not separate at all and that
-lie alike to every other class (with thousands of rows a class each, their bounds fall below the
-margin); the finding then says that the inputs do not tell the two apart, which is true but no
-fault of the labels.
+signals, nor images (token ids, sets, 5-d inputs). Not told apart from a split class: two real
+classes the columns do not separate at all and that lie alike to every other class (with thousands
+of rows a class each, their bounds fall below the margin); the finding then says that the inputs do
+not tell the two apart, which is true but no fault of the labels.
 """
 from __future__ import annotations
 
