@@ -220,3 +220,24 @@ def test_spectrum_features_read_the_steps_or_the_image_axes_and_drop_rounding():
     assert cp.spectrum_features(torch.randn(5, 3, 8, 8)).shape == (5, 3 * 8 * 5)
     centred = x - x.mean(-1, keepdim=True)                                   # the zero frequency: rounding only
     assert bool((cp.spectrum_features(centred).reshape(5, 2, 9)[:, :, 0] == 0).all())
+
+
+def test_a_class_under_three_ids_is_found_though_each_pair_lies_beside_the_third_id():
+    """Class 1's rows under ids 1, 2 and 3 (a name typed three ways; a size token dropped from three
+    of four boxes), as many rows each as class 0: each pair's union is not told from the rest, half
+    of which is the third id's rows, one class with it; against the classes outside the three it is."""
+    c = centres(4, 6, seed=18)
+    c[2] = c[3] = c[1]
+    X, y = table(4000, c, seed=19)
+    found = cp.check_class_pairs(X, y)
+    pairs = [p["pair"] for p in found[0].evidence["pairs"]]
+    assert pairs and set(sum(map(list, pairs), [])) <= {1, 2, 3}
+    assert all(p["apart"] >= cp.APART_AUC for p in found[0].evidence["pairs"])
+    logp = cp.out_of_fold_log_probs(cp.features(X, torch.Generator().manual_seed(0)), y, 4)
+    mean = sum(logp.values()) / 2
+    assert cp.union_auc(mean, y, (1, 2)) < cp.APART_AUC <= cp.union_auc(mean, y, {1, 2, 3})   # the pair alone: not apart
+
+
+def test_groups_join_pairs_that_share_a_class():
+    g = cp.groups([(0, 1), (1, 2), (4, 5)])
+    assert g[0] == g[2] == {0, 1, 2} and g[5] == {4, 5} and 3 not in g
