@@ -326,8 +326,11 @@ def check_class_pairs(X, y, *, seed: int = 0) -> list[Finding]:
                  f"chance (its {1 - ALPHA:.1%} upper bound below {SAME_AUC}, for the probes and for a probe of "
                  f"the pair alone, and no third class ranks its rows apart) while the pair is told from the "
                  f"other classes (AUC >= {APART_AUC}): one class split into two ids (names that differ in case "
-                 f"or spelling, a class coded twice)",
+                 f"or spelling, a class coded twice), or a preprocessing step that removed what told two real "
+                 f"classes apart (a detrend, a filter, a channel copied over another)",
                  evidence={"pairs": pairs, "same_auc": SAME_AUC, "apart_auc": APART_AUC, "alpha": ALPHA},
                  severity="warning", where=f"classes {first[0]} and {first[1]}",
                  fix="map the label names to one spelling before numbering them (e.g. lower-case them before "
-                     "np.unique), merge ids that name one class, and size the output layer to the classes left")]
+                     "np.unique), merge ids that name one class, and size the output layer to the classes left; "
+                     "where the classes are real, compare their inputs before and after each preprocessing step "
+                     "and drop the step after which they look alike")]
