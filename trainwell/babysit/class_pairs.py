@@ -42,16 +42,28 @@ split classes it misses, and its power grows with the rows, where the bound abov
 classes through. And the probes must have learned the
 classes: the pair's union is told apart from the other classes at ``APART_AUC`` or better (a split
 class is one class, as distinct from the rest as any), which keeps quiet on inputs that say little
-about any class (``uninformative_inputs`` and the cannot-learn codes read those).
+about any class (``uninformative_inputs`` and the cannot-learn codes read those). The other classes
+are those outside the pair's group (``groups``: the classes joined to it by pairs whose bound lies
+below the margin): one class under three ids (a name typed three ways, a size token dropped from
+three of four boxes) makes three pairs, and each pair's rows lie beside the third id's, which is no
+other class (against two real classes of as many rows, the pair's union scores ~0.75).
+
+Signals ``(N, C, L)`` and images ``(N, C, H, W)`` are read too, their entries as a table's columns,
+with one more pair probe: preprocessing can make two classes one in what reaches the model (a
+detrend that removes the trend telling rising from falling readings, one camera's negatives joined
+as they are, so its pits read as the other's spots), and no model learns what the inputs no longer
+hold (notes 004: the preprocessing is checked before the learning process is). Raw entries miss what
+a convolution pooled over positions reads (a pit and a scratch at random places: a pixel is dark in
+either), so a pair that passes is probed once more on the magnitudes of each row's Fourier transform
+along its steps or its two image axes (``spectrum_features``: the same wherever a pattern lies,
+different for patterns of other shapes, sizes or frequencies), and that AUC must pass the bound too.
 
 Quiet: fewer than three classes (a pair with no third class to be told apart from), a class with
-fewer than ``MIN_CLASS_ROWS`` training rows, inputs that are not a table of numbers (images,
-sequences, sets: a linear model or nearest neighbours on their raw entries miss what a
-convolution, a recurrence or a pooling over the set reads, and would call classes alike that the
-model tells apart). Not told apart from a split class: two real classes the columns do not separate at all and that
-lie alike to every other class (with thousands of rows a class each, their bounds fall below the
-margin); the finding then says that the inputs do not tell the two apart, which is true but no
-fault of the labels.
+fewer than ``MIN_CLASS_ROWS`` training rows, inputs that are neither a table of numbers, nor
+signals, nor images (token ids, sets, 5-d inputs). Not told apart from a split class: two real
+classes the columns do not separate at all and that lie alike to every other class (with thousands
+of rows a class each, their bounds fall below the margin); the finding then says that the inputs do
+not tell the two apart, which is true but no fault of the labels.
 """
 from __future__ import annotations
 
@@ -79,6 +91,9 @@ MAX_CODES = 32          # a column of at most 32 distinct whole numbers is read 
                         # code (first_layer.MAX_VALUES allows more categories; 32 keeps the one-hot probe's
                         # width at 32 x the columns, a logistic regression on a few hundred columns)
 MAX_CODED_WIDTH = 2048  # ... and wider one-hot tables are not probed (the pair probe's finding then stands)
+ROUNDING = 1e-4         # a spectrum column varying less than this share of the rows' absolute sum is constant:
+                        # float32 holds ~7 significant digits, and a few steps (a detrend, a cast, a
+                        # standardization) leave the last two or three of them rounding
 
 
 def auc(pos: torch.Tensor, neg: torch.Tensor) -> float:
@@ -158,21 +173,38 @@ def pair_probe_auc(F: torch.Tensor, y: torch.Tensor, pair: tuple, *, seed: int =
     return auc(score[target == 1], score[target == 0])
 
 
-def union_auc(logp: torch.Tensor, y: torch.Tensor, pair: tuple) -> float:
-    """How well the probe tells the rows of the pair's two classes from every other row: the AUC of
-    log(p_a + p_b) - log(1 - p_a - p_b)."""
-    inside = torch.logaddexp(logp[:, pair[0]], logp[:, pair[1]])
+def union_auc(logp: torch.Tensor, y: torch.Tensor, classes) -> float:
+    """How well the probe tells the rows of ``classes`` (a pair, or a group of classes the probes
+    see alike) from every other row: the AUC of log(sum p_c) - log(1 - sum p_c); 0 where no row is
+    outside them."""
+    members = torch.tensor(sorted(classes))
+    inside = torch.logsumexp(logp[:, members], dim=1)
     outside = torch.log1p(-inside.exp().clamp(max=1 - 1e-9))
     score = inside - outside
-    member = (y == pair[0]) | (y == pair[1])
-    return auc(score[member], score[~member])
+    member = torch.isin(y, members)
+    return auc(score[member], score[~member]) if bool((~member).any()) else 0.0
 
 
-def probe_rows(X, y, *, seed: int = 0):
+def groups(pairs: list[tuple]) -> dict:
+    """``{class: the set of classes joined to it}`` by ``pairs`` (the connected components): one
+    class typed three ways makes three ids, each pair of which the probes see alike; the pair's
+    union is told from the classes outside its group, the third id of the same class being no
+    other class."""
+    group: dict = {}
+    for a, b in pairs:
+        joined = group.get(a, {a}) | group.get(b, {b})
+        for c in joined:
+            group[c] = joined
+    return group
+
+
+def probe_rows(X, y, *, seed: int = 0, shaped: bool = False):
     """``(X, y, gen)``: a table's labelled rows as the class probes read them (a seeded sample of at
     most ``ROWS``, on the CPU, ids as int64) and the generator that drew it; None where they cannot
-    be read (not a 2-d float table with as many 1-d class ids, a non-finite value, a negative id)."""
-    if not isinstance(X, torch.Tensor) or not isinstance(y, torch.Tensor) or y.ndim != 1 or X.ndim != 2 \
+    be read (not a 2-d float table with as many 1-d class ids, a non-finite value, a negative id).
+    ``shaped``: signals ``(N, C, L)`` and images ``(N, C, H, W)`` are read too, as they are."""
+    dims = (2, 3, 4) if shaped else (2,)
+    if not isinstance(X, torch.Tensor) or not isinstance(y, torch.Tensor) or y.ndim != 1 or X.ndim not in dims \
             or torch.is_floating_point(y) or X.shape[0] != y.shape[0] or not torch.is_floating_point(X):
         return None
     gen = torch.Generator().manual_seed(seed)
@@ -188,10 +220,11 @@ def probe_rows(X, y, *, seed: int = 0):
 def indistinguishable_pairs(X, y, *, seed: int = 0) -> list[dict]:
     """The class pairs of ``X`` / ``y`` (class ids) that the probes fail to tell apart (the module
     docstring's test), each ``{"pair", "rows", "auc", "upper", "apart"}``."""
-    rows = probe_rows(X, y, seed=seed)
+    rows = probe_rows(X, y, seed=seed, shaped=True)
     if rows is None:
         return []
     X, y, gen = rows
+    given, X = X, X.reshape(X.shape[0], -1)     # signals and images: their entries as a table's columns
     ids, counts = torch.unique(y, return_counts=True)
     judged = [int(c) for c, n in zip(ids, counts) if n >= MIN_CLASS_ROWS]
     if len(judged) < 3 or len(ids) < 3:
@@ -201,13 +234,15 @@ def indistinguishable_pairs(X, y, *, seed: int = 0) -> list[dict]:
     logps = out_of_fold_log_probs(F, y, k, seed=seed)
     logp = sum(logps.values()) / len(logps)     # the probes' mean log-probabilities: one score, one test a pair
     z = normal_quantile(1 - ALPHA / (len(judged) * (len(judged) - 1) // 2))
-    found, codes = [], None
-    for pair, value in pair_aucs(logp, y, judged).items():
-        n1, n2 = int((y == pair[0]).sum()), int((y == pair[1]).sum())
-        upper = value + z * null_sd(n1, n2)
-        if upper >= SAME_AUC:
-            continue
-        apart = union_auc(logp, y, pair)
+    found, codes, spectrum = [], None, None
+    rows = {c: int((y == c).sum()) for c in judged}
+    aucs = pair_aucs(logp, y, judged)
+    uppers = {pair: value + z * null_sd(rows[pair[0]], rows[pair[1]]) for pair, value in aucs.items()}
+    alike = {pair: upper for pair, upper in uppers.items() if upper < SAME_AUC}
+    group = groups(list(alike))
+    for pair, upper in alike.items():
+        value, n1, n2 = aucs[pair], rows[pair[0]], rows[pair[1]]
+        apart = union_auc(logp, y, group[pair[0]])     # told from the classes outside its group
         if apart < APART_AUC:
             continue
         # one class has one distance to every third class: a third class's log-probability ranks
@@ -225,8 +260,14 @@ def indistinguishable_pairs(X, y, *, seed: int = 0) -> list[dict]:
         by_code = pair_probe_auc(codes, y, pair, seed=seed) if codes is not None else None
         if by_code is not None and by_code + z * null_sd(n1, n2) >= SAME_AUC:
             continue
+        if spectrum is None and given.ndim > 2:
+            spectrum = features(spectrum_features(given), gen)
+        by_spectrum = pair_probe_auc(spectrum, y, pair, seed=seed) if spectrum is not None else None
+        if by_spectrum is not None and by_spectrum + z * null_sd(n1, n2) >= SAME_AUC:
+            continue
         found.append({"pair": pair, "rows": (n1, n2), "auc": value, "upper": upper, "apart": apart,
-                      "pair_probe": alone, "code_probe": by_code, "third": 0.5 + third})
+                      "pair_probe": alone, "code_probe": by_code, "spectrum_probe": by_spectrum,
+                      "third": 0.5 + third})
     return found
 
 
@@ -248,6 +289,25 @@ def coded_features(X: torch.Tensor) -> torch.Tensor | None:
     return torch.cat(columns, 1) if coded and width <= MAX_CODED_WIDTH else None
 
 
+def spectrum_features(X: torch.Tensor) -> torch.Tensor:
+    """The magnitudes of the discrete Fourier transform of each row along its steps (signals
+    ``(N, C, L)``: the longer of the two axes, both where they are as long) or its two spatial axes
+    (images ``(N, C, H, W)``), one column per channel and frequency: the same for a pattern wherever it
+    lies (a circular shift changes the phases only), so a convolution pooled over positions and this
+    probe read the pattern's shape alike, where the raw entries' probes see it only in place. A
+    column that varies over the rows by no more than ``ROUNDING`` of the rows' mean absolute sum is 0:
+    the zero frequency of rows detrended (scipy's ``detrend`` in float64, cast to float32, then
+    standardized) is one number up to the rounding of those steps (there ~1e-6 of the sum), and
+    standardizing it would read the rounding's pattern, which differs with the values rounded."""
+    if X.ndim == 4:
+        dims = (2, 3)
+    else:
+        dims = (1, 2) if X.shape[1] == X.shape[2] else (1 + int(X.shape[2] > X.shape[1]),)
+    magnitude = torch.fft.rfftn(X.double(), dim=dims).abs().reshape(X.shape[0], -1)
+    rounding = ROUNDING * float(X.double().abs().reshape(X.shape[0], -1).sum(1).mean())
+    return magnitude * (magnitude.std(0) > rounding)
+
+
 def normal_quantile(p: float) -> float:
     return float(torch.special.ndtri(torch.tensor(p, dtype=torch.float64)))
 
@@ -266,8 +326,11 @@ def check_class_pairs(X, y, *, seed: int = 0) -> list[Finding]:
                  f"chance (its {1 - ALPHA:.1%} upper bound below {SAME_AUC}, for the probes and for a probe of "
                  f"the pair alone, and no third class ranks its rows apart) while the pair is told from the "
                  f"other classes (AUC >= {APART_AUC}): one class split into two ids (names that differ in case "
-                 f"or spelling, a class coded twice)",
+                 f"or spelling, a class coded twice), or a preprocessing step that removed what told two real "
+                 f"classes apart (a detrend, a filter, a channel copied over another)",
                  evidence={"pairs": pairs, "same_auc": SAME_AUC, "apart_auc": APART_AUC, "alpha": ALPHA},
                  severity="warning", where=f"classes {first[0]} and {first[1]}",
                  fix="map the label names to one spelling before numbering them (e.g. lower-case them before "
-                     "np.unique), merge ids that name one class, and size the output layer to the classes left")]
+                     "np.unique), merge ids that name one class, and size the output layer to the classes left; "
+                     "where the classes are real, compare their inputs before and after each preprocessing step "
+                     "and drop the step after which they look alike")]

@@ -168,7 +168,7 @@ CODES = {spec.code: spec for spec in (
         measures="targets against the loss and the output: integer dtype for class-id losses, ids in [0, C), "
                  "more than one class, BCE targets in [0, 1], KL targets rows of probabilities"
                  "; the loss's gradient with respect to the outputs on a batch holding rows of every class (ignored_classes.py): a class whose rows all have an exactly zero gradient, at the model's outputs and at those outputs' columns rotated by one (an ignore_index or a mask on a real class)"
-                 "; two class ids the inputs cannot tell apart (class_pairs.py, doctor only, a warning): per pair of classes of a table's labelled rows (every split), the AUC of out-of-fold probes' mean log-odds (logistic regression, 15 nearest neighbours) between the pair's rows and of a logistic regression fitted on the pair's rows alone, how each third class's log-probability ranks the pair's rows, and how well the probes tell the pair from the other classes (columns of at most 32 whole numbers also read as one-hot codes by a pair probe)"
+                 "; two class ids the inputs cannot tell apart (class_pairs.py, doctor only, a warning): per pair of classes of a table's, signals' or images' labelled rows (every split), the AUC of out-of-fold probes' mean log-odds (logistic regression, 15 nearest neighbours) between the pair's rows and of a logistic regression fitted on the pair's rows alone, how each third class's log-probability ranks the pair's rows, and how well the probes tell the pair from the other classes (columns of at most 32 whole numbers also read as one-hot codes, and signals and images as their spectrum's magnitudes, by a pair probe)"
                  "; a training split's images or signals whose flips along a spatial axis are other training rows (mirror_copies.py, doctor only, a warning): the share of those mirrored rows that carry another class than their mirror, and how much of it a class map explains"
                  "; training rows repeated to the last bit of their measured columns (input_content.check_repeated_rows, a warning): the best training accuracy any model reaches when identical inputs get identical outputs"
                  "; a class that holds rows of every other class (absorbing_class.py, doctor only, a warning): with the same probes, per class c and other class k, the share of c's rows in k's core (the quarter of k's rows most like k against c) and in no other class's core, against the share of k's rows in c's core"
@@ -196,6 +196,7 @@ CODES = {spec.code: spec for spec in (
         thresholds=("data_checks.PROBABILITY_TOLERANCE", "ignored_classes.ROWS_PER_CLASS", "ignored_classes.MIN_ROWS",
                     "class_pairs.SAME_AUC", "class_pairs.APART_AUC", "class_pairs.MIN_CLASS_ROWS",
                     "class_pairs.NEIGHBOURS", "class_pairs.FOLDS", "class_pairs.REAL_ALPHA", "class_pairs.MAX_CODES",
+                    "class_pairs.ROUNDING",
                     "first_layer.ALPHA", "mirror_copies.MIRRORED", "mirror_copies.DISAGREE", "mirror_copies.CLASS_MAP",
                     "input_content.MEASURED", "input_content.LOST",
                     "absorbing_class.CORE", "absorbing_class.MIN_SHARE",

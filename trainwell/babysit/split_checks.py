@@ -761,8 +761,8 @@ def check_splits(splits) -> list[Finding]:
     if _few_training_rows(splits):  # the sizes' warning: is the data's learning curve still climbing there?
         found += check_learning_curve(splits.train, {"validation": splits.val, "test": splits.test})
     parts = [pair for pair in (splits.train, splits.val, splits.test) if _labelled_like(pair, splits.train)]
-    if not torch.is_floating_point(train) and parts and parts[0][0].ndim == 2:   # a table's class ids
-        # every labelled row: the pair test's bound narrows with rows
+    if not torch.is_floating_point(train) and parts and 2 <= parts[0][0].ndim <= 4:   # tables', signals', images' ids
+        # every labelled row: the pair test's bound narrows with rows (absorbing classes: tables only)
         rows, labels = torch.cat([X for X, _ in parts]), torch.cat([y for _, y in parts])
         found += check_class_pairs(rows, labels)
         found += check_absorbing_classes(rows, labels)
