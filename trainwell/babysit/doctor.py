@@ -254,7 +254,7 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
             p.model, p.train[0], p.train[1], loss_fn, lr=top * lr, **training, symptoms=symptoms, repeat=True,
             clip_norm=config.clip_norm,   # the run's own freeze is a decision, unless it froze the initial draw
             unfreeze=not config.freeze or bool(frozen_fresh(p.model)),
-            run_steps=run_steps, in_order=not config.shuffle, config=config,
+            run_steps=run_steps, in_order=not config.shuffle, config=config, mode_losses=True,
             budget=budget.share(EXPERIMENT_SHARE * budget.left))
         budget.reserve(0.0)
         findings = merge(interventions.grade(findings, baseline, arms, run_steps=run_steps),

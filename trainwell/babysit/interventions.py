@@ -641,7 +641,7 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
                run_steps: int | None = None, in_order: bool = False, lr_arms: bool = True, config=None,
                course=None, extra_arms=(), augment=None, augment_seed: int = 0,
                part: str = "the experiment", confirm: bool = False, extend_steps: int | None = None,
-               setup: SharedSetup | None = None) -> tuple:
+               setup: SharedSetup | None = None, mode_losses: bool = False) -> tuple:
     """``(baseline, arms)``: the setup itself and each candidate change, trained ``steps`` steps
     from the same weights on the same batches. The model is never modified. With ``budget_s``
     nominal seconds (or a doctor's ``budget``: babysit/budget.py), every arm runs the steps the
@@ -692,12 +692,17 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
     ``setup``: a ``SharedSetup`` passed to experiments on the same setup (the caller's word: the same
     model, rows, optimizer, lr, settings, steps, seed and augmentation; their arms may differ): the
     first trains the setup and leaves its training there, a later one goes on from it instead of
-    training it again (``SharedSetup.take``)."""
+    training it again (``SharedSetup.take``). ``mode_losses``: measure the setup's losses in train and
+    eval mode (its ``extra["mode_losses"]``, which the doctor's ``eval_mode_gap`` reads: mode_gap.py);
+    without it they are charged to the budget as if measured (the arms' steps and every later part's
+    share are the same either way) and not run: no other caller reads them, and a model with buffers
+    pays 47 evaluation passes of the held rows for them."""
     budget = budget if budget is not None or budget_s is None else Budget(budget_s)
     options = {k: v for k, v in (options or {}).items() if k not in ("lr", "weight_decay")}
     trial = _Experiment(model, X, y, loss_fn, optimizer=optimizer, batch_size=batch_size, steps=steps, seed=seed,
                         budget=budget, clip_norm=clip_norm, run_steps=run_steps, config=config, course=course,
-                        augment=augment, augment_seed=augment_seed, part=part, confirm=confirm)
+                        augment=augment, augment_seed=augment_seed, part=part, confirm=confirm,
+                        mode_losses=mode_losses)
     candidates = trial.candidates(lr=lr, weight_decay=weight_decay, options=options, settings=settings,
                                   lr_arms=lr_arms, activation=activation, unfreeze=unfreeze, extra_arms=extra_arms,
                                   symptoms=symptoms, repeat=repeat, in_order=in_order)
@@ -776,12 +781,12 @@ class _Experiment:
 
     def __init__(self, model: nn.Module, X, y, loss_fn, *, optimizer, batch_size: int, steps: int, seed: int,
                  budget: Budget | None, clip_norm: float | None, run_steps: int | None, config, course,
-                 augment, augment_seed: int, part: str, confirm: bool):
+                 augment, augment_seed: int, part: str, confirm: bool, mode_losses: bool = False):
         self.model, self.X, self.y, self.loss_fn = model, X, y, loss_fn
         self.optimizer, self.batch_size, self.steps, self.seed = optimizer, batch_size, steps, seed
         self.budget, self.clip_norm, self.run_steps, self.config = budget, clip_norm, run_steps, config
         self.course, self.augment, self.augment_seed = course, augment, augment_seed
-        self.part, self.confirm = part, confirm
+        self.part, self.confirm, self.mode_losses = part, confirm, mode_losses
         self.device = next((p.device for p in model.parameters()), X.device)
         self.gen = torch.Generator().manual_seed(seed)
         self.pool = torch.randperm(X.shape[0], generator=self.gen)[:POOL_ROWS]
@@ -1059,9 +1064,10 @@ class _Experiment:
                     or (self.confirm and (arm.extra.get("repeat") or _inconclusive(self.baseline, arm))))
 
     def run_setup(self, lr: float, weight_decay: float, options: dict, shared: SharedSetup | None = None) -> Arm:
-        """The setup trained (every arm is compared with it), and its held rows' losses in train and
-        eval mode (``extra["mode_losses"]``: mode_gap.measure, three passes and the settling passes
-        of a model with buffers); ``setup_charges``: what that charged the budget. The training
+        """The setup trained (every arm is compared with it), and with ``mode_losses`` its held rows'
+        losses in train and eval mode (``extra["mode_losses"]``: mode_gap.measure, three passes and the
+        settling passes of a model with buffers, charged with or without); ``setup_charges``: what
+        that charged the budget. The training
         ``shared`` holds for this experiment is taken instead, its charges charged (``SharedSetup``)."""
         held = None if shared is None else shared.take(self)
         if held is not None:
@@ -1076,7 +1082,7 @@ class _Experiment:
         return baseline
 
     def _train_setup(self, lr: float, weight_decay: float, options: dict) -> Arm:
-        """The setup trained and kept, with its ``extra["mode_losses"]`` (``run_setup``)."""
+        """The setup trained and kept, with ``mode_losses`` its ``extra["mode_losses"]`` (``run_setup``)."""
         baseline = self.train(Arm("setup", "", "the setup as configured"), lr, weight_decay, options, False,
                               keep=True)
         self.baseline = baseline
@@ -1084,9 +1090,10 @@ class _Experiment:
             if self.budget is not None:
                 settle = mode_gap.SETTLE_PASSES if any(True for _ in self.model.buffers()) else 0
                 self.charge((3 + settle) * self.budget.forward_cost(self.held.numel()))
-            baseline.extra["mode_losses"] = mode_gap.measure(self.kept[id(baseline)].net,
-                                                             self.X[self.held].to(self.device), self.ye,
-                                                             self.loss_fn, seed=self.seed)
+            if self.mode_losses:
+                baseline.extra["mode_losses"] = mode_gap.measure(self.kept[id(baseline)].net,
+                                                                 self.X[self.held].to(self.device), self.ye,
+                                                                 self.loss_fn, seed=self.seed)
         return baseline
 
     def run_arms(self, candidates: list, names: list) -> list:
