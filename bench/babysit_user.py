@@ -33,7 +33,7 @@ the repair rate is shown again without the runs ``fit`` refused (nothing trained
 ``--repair`` (issue 11's repair goals): every broken setup that hurts and is ``REPAIRABLE`` (stated
 per setup below, before it was run) is trained with ``fit(babysit="repair")`` and compared with its
 healthy twin's ``babysit="off"`` run of the same seed (within 2 points: accuracy or R^2 points), at
-a cost in wall seconds and in steps relative to that run; each healthy setup is trained with
+a cost in wall seconds, in the process's CPU seconds (load-free) and in steps relative to that run; each healthy setup is trained with
 ``babysit="repair"`` against ``"off"`` (harm, <= 0.5 points; a repaired run that raises or ends
 without a finite score leaves no model and loses its whole score). ``babysit_user2.py`` and
 ``babysit_user3.py`` score their pairs with this module's ``main``.
@@ -345,15 +345,16 @@ def _train(pairs, name, broken, *, babysit, seed, regression) -> dict:
     passes = [0]
     model.register_forward_hook(lambda m, i, o: passes.__setitem__(0, passes[0] + (m.training and
                                                                                    torch.is_grad_enabled())))
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     try:
         run = trainwell.fit(model, tr, va, test=te, **BASE, **opts, seed=seed, babysit=babysit)
     except Exception as exc:            # a failed run scores None (counted as broken / not repaired)
-        return {"val": None, "test": None, "seconds": time.perf_counter() - t0, "steps": passes[0],
+        return {"val": None, "test": None, "seconds": time.perf_counter() - t0,
+                "cpu_s": time.process_time() - cpu0, "steps": passes[0],
                 "stopped": "raised", "repairs": [], "error": f"{type(exc).__name__}: {exc}"[:160]}
-    seconds = time.perf_counter() - t0
+    seconds, cpu_s = time.perf_counter() - t0, time.process_time() - cpu0
     return {"val": _score(run, va, regression=regression), "test": _score(run, te, regression=regression),
-            "seconds": seconds, "steps": passes[0], "stopped": run.stopped.kind.value if run.stopped else None,
+            "seconds": seconds, "cpu_s": cpu_s, "steps": passes[0], "stopped": run.stopped.kind.value if run.stopped else None,
             "repairs": [[r["step"], r["code"], r["action"]] for r in run.repairs],
             "found": [f.code for f in run.findings.ranked() if f.severity != "info"] if run.findings else []}
 
@@ -405,6 +406,7 @@ def evaluate_pair(name: str, *, pairs: dict = PAIRS, repairable: dict = REPAIRAB
         broken["cost_s"] = [rep["seconds"] / max(off["seconds"], 1e-9) for rep, off in zip(broken["repair"], twin)]
         broken["cost_steps"] = [None if rep["steps"] is None or not off["steps"] else rep["steps"] / off["steps"]
                                 for rep, off in zip(broken["repair"], twin)]
+        broken["cost_cpu"] = [rep["cpu_s"] / max(off["cpu_s"], 1e-9) for rep, off in zip(broken["repair"], twin)]
     return rows
 
 
@@ -471,6 +473,14 @@ def _refused_line(broken: list, quiet: list) -> list:
             f"{_pct(bool(r['alarms']) or refused(r) for r in quiet)}"]
 
 
+def _cpu_cost_line(tried: list) -> list:
+    """The repair cost in the process's CPU seconds (one thread): the wall seconds of two runs timed
+    minutes apart on a shared machine measure its load as much as the work. Rows written before
+    the CPU time was kept have none."""
+    costs = [c for r in tried for c in r.get("cost_cpu", [])]
+    return [f"... in CPU seconds of the process (load-free): {_fmt(_median(costs))}x"] if costs else []
+
+
 def _refused_repairs_line(tried: list) -> list:
     """The repair rate without the runs ``fit`` refused with a ``ConfigError`` (nothing trained, so
     nothing to repair: the user must change the setting the error names)."""
@@ -519,6 +529,7 @@ def report(rows: list, *, load: tuple = ()) -> str:
                   f"seconds, {_fmt(_median(c for r in tried for c in r['cost_steps']))}x training forward "
                   f"passes (steps, replayed steps, the pre-flight's and experiments' steps) of the twin's "
                   f"babysit=\"off\" run",
+                  *_cpu_cost_line(tried),
                   f"harm to healthy setups under repair (off - repair, test points): max "
                   f"{_fmt(max((100 * h for r in rows for h in r.get('harm', []) if h is not None), default=None))}"
                   f", runs over {100 * HARM_POINTS:.1f}: "

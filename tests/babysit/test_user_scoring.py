@@ -123,7 +123,8 @@ def test_a_config_refusal_is_scored_apart_from_the_findings_in_recall_false_alar
     crashed = _row("b", True, [], killed=True, found=False, top1_ok=False)
     crashed["error"] = "RuntimeError: shapes cannot be multiplied"          # a crash is not a refusal
     fixed = _row("c", True, ["lr_too_high"], killed=True, found=True, top1_ok=True)
-    fixed.update(repairable="lr", within=[True], repair=[{"test": 0.9, "repairs": [], "stopped": None}], cost_s=[1.2], cost_steps=[1.1])
+    fixed.update(repairable="lr", within=[True], repair=[{"test": 0.9, "repairs": [], "stopped": None}], cost_s=[1.2],
+                 cost_steps=[1.1], cost_cpu=[1.3])
     healthy = _row("d", False, [])
     healthy["error"] = "ConfigError: lr = -1: must be > 0"                   # a refused healthy setup alarms
     other = _row("e", True, ["overfitting"], killed=True, found=False, top1_ok=False)   # not in its table
@@ -135,4 +136,5 @@ def test_a_config_refusal_is_scored_apart_from_the_findings_in_recall_false_alar
             "detection recall 50.0 % (2 / 4), false alarms 100.0 % (1 / 1)") in text
     assert "repairs within 2 points of the healthy twin" in text and "50.0 % (1 / 2)" in text
     assert "without the 1 runs refused by config validation: 100.0 % (1 / 1)" in text
+    assert "in CPU seconds of the process (load-free): 1.30x" in text      # rows without cpu_s are left out
     assert user.refused(refused) and not user.refused(crashed) and not user.refused(fixed)
