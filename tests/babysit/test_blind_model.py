@@ -2,7 +2,7 @@
 import torch
 from torch import nn
 
-from trainwell.babysit import blind_model
+from trainwell.babysit import blind_model, constant_ids
 
 
 def pairs(n=1500, seed=0, *, ordered=True):
@@ -214,3 +214,111 @@ def test_an_invariance_of_the_initial_values_alone_is_not_the_structures():
         nn.init.zeros_(layer.bias)
     assert blind_model.invariances(mlp, X) == []
     assert blind_model.check_blind_model(mlp, X, y, class_ids=True) == []
+
+
+class TicketBag(nn.Module):
+    """Word ids (rows, steps; 0 padding) read as the mean of their embeddings over the words: a bag."""
+
+    def __init__(self, words):
+        super().__init__()
+        torch.manual_seed(0)
+        self.emb = nn.Embedding(words, 16)
+        self.head = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 3))
+
+    def forward(self, x):
+        ids = x.long()
+        keep = (ids != 0).unsqueeze(-1).float()
+        return self.head((self.emb(ids) * keep).sum(1) / keep.sum(1).clamp(min=1.0))
+
+
+def tickets(n=1500, seed=6, *, words=30, steps=10):
+    """Tickets of 4-8 filler words and their class's topic word (ids 1..words-1, 0 padding at the end),
+    3 classes: the topic word first in half of the rows, at a random place in the others (typed tickets
+    open with the topic). The class is in the bag of words; the position only echoes it."""
+    g = torch.Generator().manual_seed(seed)
+    topics = torch.randperm(words - 1, generator=g)[:3] + 1
+    fillers = torch.tensor([v for v in range(1, words) if v not in topics.tolist()])
+    y = torch.randint(0, 3, (n,), generator=g)
+    X = torch.zeros(n, steps)
+    for i in range(n):
+        k = int(torch.randint(4, 9, (1,), generator=g))
+        row = fillers[torch.randint(0, len(fillers), (k,), generator=g)].tolist()
+        at = 0 if i % 2 else int(torch.randint(0, k + 1, (1,), generator=g))
+        row.insert(at, int(topics[y[i]]))
+        X[i, :len(row)] = torch.tensor(row, dtype=torch.float32)
+    return X, y
+
+
+def test_embedded_ids_are_read_as_categories_so_a_bag_of_words_on_a_bag_label_is_quiet():
+    # a bag model, and the class is the bag's: as numbers, the ids' order carried what a linear probe read
+    # (the topic word's id at position 0) and sorting them lost it (the false alarm of set 22's tickets)
+    X, y = tickets(seed=10)             # topic ids whose numbers a linear probe reads at position 0
+    net = TicketBag(30)
+    permute = blind_model.invariances(net, X[:256])[0]
+    assert permute["kind"] == "permute" and constant_ids.id_slices(net, X[:256]) != []
+    as_numbers = blind_model.blind_gain(X.double(), y, permute, class_ids=True)
+    assert any(r["p"] < 1e-4 and r["given"] - r["blind"] >= 0.03 for r in as_numbers)   # what the old probe read
+    assert blind_model.check_blind_model(net, X, y, class_ids=True) == []
+    as_ids = blind_model.blind_gain(X.double(), y, permute, class_ids=True, ids=set(constant_ids.id_slices(net, X[:256])))
+    assert all(r["blind"] >= r["given"] for r in as_ids)        # the bag (the ids' counts) reads the class best
+
+
+def test_embedded_ids_whose_order_carries_the_class_still_warn():
+    # two marker words in every ticket: the class is which comes first, and a bag cannot tell
+    X, _ = tickets(seed=7)
+    g = torch.Generator().manual_seed(7)
+    first = torch.randint(0, 2, (X.shape[0],), generator=g)
+    X[:, 0], X[:, 3] = torch.where(first == 1, 28.0, 29.0), torch.where(first == 1, 29.0, 28.0)
+    found = blind_model.check_blind_model(TicketBag(30), X, first, class_ids=True)
+    assert [f.code for f in found][:1] == ["uninformative_inputs"] and found[0].severity == "warning"
+    assert found[0].evidence["id_slices"] != []
+
+
+def test_embedded_ids_shuffled_against_the_labels_are_quiet():
+    X, y = tickets(seed=8)
+    shuffled = y[torch.randperm(len(y), generator=torch.Generator().manual_seed(8))]
+    assert blind_model.check_blind_model(TicketBag(30), X, shuffled, class_ids=True) == []
+
+
+def test_a_vocabulary_too_big_for_the_rows_is_not_tested_and_says_so():
+    g = torch.Generator().manual_seed(9)
+    X = torch.randint(1, 1000, (1500, 6), generator=g).float()
+    y = (X[:, 0] > 500).long()                        # the first word's id: what a bag loses, but not estimable
+    found = blind_model.check_blind_model(TicketBag(1000), X, y, class_ids=True)
+    assert [f.severity for f in found] == ["info"]
+    assert found[0].evidence["vocabulary"] > 1500 / constant_ids.REPEATS and "not tested" in found[0].message
+
+
+def test_the_slices_an_embedding_reads_are_named_and_numeric_ones_are_not():
+    X, _ = pairs()
+    assert constant_ids.id_slices(PairNet("two"), X[:256]) == [0, 1]
+    torch.manual_seed(0)
+    assert constant_ids.id_slices(nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3)), X[:256]) == []
+
+
+class BothWaysIds(nn.Module):
+    """Word ids (rows, steps) embedded and read forwards and backwards by one GRU, the two readings summed."""
+
+    def __init__(self, words):
+        super().__init__()
+        torch.manual_seed(0)
+        self.emb = nn.Embedding(words, 8)
+        self.gru = nn.GRU(8, 16, batch_first=True)
+        self.head = nn.Linear(16, 2)
+
+    def forward(self, x):
+        seq = self.emb(x.long())
+        return self.head(self.gru(seq)[1][-1] + self.gru(seq.flip(1))[1][-1])
+
+
+def test_embedded_ids_read_both_ways_warn_where_the_direction_matters_and_not_for_a_bag_label():
+    g = torch.Generator().manual_seed(10)
+    X = torch.randint(1, 20, (1500, 8), generator=g).float()
+    first = torch.randint(0, 2, (1500,), generator=g)
+    X[:, 1], X[:, 5] = torch.where(first == 1, 20.0, 21.0), torch.where(first == 1, 21.0, 20.0)
+    net = BothWaysIds(22)
+    assert {"kind": "reverse", "slots": list(range(8))} in blind_model.invariances(net, X[:256])
+    found = [f for f in blind_model.check_blind_model(net, X, first, class_ids=True) if f.severity == "warning"]
+    assert [f.evidence["transformation"] for f in found] == ["reverse"]
+    has_word = (X == 7).any(1).long()                 # a word anywhere: the same read either way
+    assert blind_model.check_blind_model(net, X, has_word, class_ids=True) == []

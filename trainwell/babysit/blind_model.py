@@ -31,12 +31,23 @@ transformation:
    the second probe predicts the held rows worse by the kill rule's margin (``first_layer.MIN_DROP``
    points of accuracy or ``first_layer.LOSS_RATIO`` x the squared error) at ``first_layer.ALPHA``
    split over the probes and the transformations tested (at most ``MAX_TESTED``), the data shows the
-   difference the model cannot: a warning.
+   difference the model cannot: a warning. *Ids are categories*: the slices the model feeds to an
+   embedding (``constant_ids.id_slices``: scaling one alone moves the ids its pre-hooks read) are
+   read one-hot on both sides, and on the second the one-hots of the slices the
+   transformation moves are averaged over its orbit (``probe_sides``: a group's give each id's count,
+   the multiset, itself a maximal invariant; the axis reversed, each position's with its mirror's,
+   beside the canonical row one-hot): the linear functions of the first side's one-hots that the
+   transformation leaves alone. Ids read as numbers and sorted scatter one id over many positions'
+   values: a linear probe then reads less from a bag than the bag model can (a false alarm on a bag of
+   words whose topic word often opens the row) and nothing of which word came first (a miss). Where
+   the ids take more values than the rows read / ``constant_ids.REPEATS`` (too few rows to learn what
+   each id says) the transformation is not tested: ``info`` says so.
 
 Quiet for a model that reads no two slices alike (every model that concatenates its inputs into a
 layer at random initial weights), a transformation the labels do not depend on (a symmetric model on
 symmetric data), tied weights that are not summed over the roles, and inputs of more than
-``MAX_SLOTS`` slices along dim 1.
+``MAX_SLOTS`` slices along dim 1. Ids looked up by ``F.embedding`` or ``F.one_hot`` in the forward are
+read as numbers (the recogniser hooks ``nn.Embedding`` and ``nn.EmbeddingBag`` modules).
 """
 from __future__ import annotations
 
@@ -47,7 +58,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from trainwell.babysit import first_layer, unmatched_join
+from trainwell.babysit import constant_ids, first_layer, unmatched_join
 from trainwell.babysit.cut_gradient import _first_tensor
 from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.module_use import nudged
@@ -191,10 +202,67 @@ def canonical(x: torch.Tensor, t: dict) -> torch.Tensor:
     return z
 
 
-def blind_gain(x: torch.Tensor, t_rows: torch.Tensor, t: dict, *, class_ids: bool, seed: int = 0) -> list[dict]:
+def _one_hot(v: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
+    """``v`` (rows, ...) with each value one-hot over ``levels`` (sorted, holding every value of ``v``),
+    flattened per row."""
+    codes = torch.searchsorted(levels, v.contiguous())
+    return nn.functional.one_hot(codes, levels.numel()).double().reshape(v.shape[0], -1)
+
+
+def _blocks(x: torch.Tensor, ids: set, levels: torch.Tensor) -> list[torch.Tensor]:
+    """Each slice of ``x`` along dim 1 as the probes read it, (rows, features): an id slice one-hot over
+    ``levels`` (a category, as the embedding reads it), any other as its values."""
+    return [_one_hot(x[:, j], levels) if j in ids else x[:, j].reshape(x.shape[0], -1) for j in range(x.shape[1])]
+
+
+def id_slots(x: torch.Tensor, t: dict, ids: set) -> set:
+    """The slices of ``x`` read one-hot under ``t``: the id slices, and for the axis reversed their
+    mirrors too (a position's one-hot is averaged with its mirror's)."""
+    return ids | {x.shape[1] - 1 - j for j in ids} if t["kind"] == "reverse" else set(ids)
+
+
+def id_levels(x: torch.Tensor, t: dict, ids: set) -> torch.Tensor:
+    """The values the slices ``id_slots`` of ``x`` take, as given and in ``canonical`` form under ``t``."""
+    ids = id_slots(x, t, ids)
+    if not ids:
+        return torch.zeros(0, dtype=x.dtype)
+    slots = sorted(ids)
+    return torch.unique(torch.cat([x[:, slots].reshape(-1), canonical(x, t)[:, slots].reshape(-1)]))
+
+
+def probe_sides(x: torch.Tensor, t: dict, ids: set) -> dict:
+    """What the probes read of the rows ``x``: ``{"given", "blind"}``, (rows, features). Slices that are
+    not ids: as given and in ``canonical`` form under ``t``. Id slices (``ids``: what the model feeds to an
+    embedding) one-hot, and on the blind side the one-hots of the id slices ``t`` moves averaged over the
+    transformation's orbit (a group's slices: the ids' counts, the multiset, a maximal invariant; the
+    axis reversed: each position's one-hot with its mirror's, beside the canonical row one-hot, which
+    keeps what the average loses): the linear functions of the given side's one-hots that ``t`` leaves
+    unchanged, where sorting ids or a row's reverse by their numbers would scatter one id over many
+    features and leave a linear probe less than the model can read."""
+    levels, ids = id_levels(x, t, ids), id_slots(x, t, ids)
+    given = _blocks(x, ids, levels)
+    moved = [j for j in t["slots"] if j in ids]
+    if t["kind"] == "permute":
+        numeric = [j for j in t["slots"] if j not in ids]
+        z = canonical(x, {"kind": "permute", "slots": numeric}) if len(numeric) >= 2 else x
+        blind = _blocks(z, ids, levels)
+        if moved:
+            counts = torch.stack([blind[j] for j in moved]).mean(0)
+            blind = [counts if j in moved else b for j, b in enumerate(blind)]
+    elif t["kind"] == "reverse" and moved:
+        mirrored = _blocks(x.flip(1), ids, levels)
+        blind = [(a + b) / 2 for a, b in zip(given, mirrored)] + _blocks(canonical(x, t), ids, levels)
+    else:
+        blind = _blocks(canonical(x, t), ids, levels)
+    return {"given": torch.cat(given, 1), "blind": torch.cat(blind, 1)}
+
+
+def blind_gain(x: torch.Tensor, t_rows: torch.Tensor, t: dict, *, class_ids: bool, ids: set = frozenset(),
+               seed: int = 0) -> list[dict]:
     """Each probe's out-of-fold score on the rows ``x`` as given and in their ``canonical`` form under
-    ``t``: ``[{"probe", "given", "blind", "p"}]`` (accuracy for class ids, mean squared error otherwise;
-    ``p``: one-sided, that the probe on the canonical form does worse)."""
+    ``t`` (``probe_sides``: the slices in ``ids`` read as categories): ``[{"probe", "given", "blind",
+    "p"}]`` (accuracy for class ids, mean squared error otherwise; ``p``: one-sided, that the probe on
+    the canonical form does worse)."""
     gen = torch.Generator().manual_seed(seed)
     n = x.shape[0]
     target = t_rows.reshape(-1).long().numpy() if class_ids else t_rows.double().reshape(n, -1).numpy()
@@ -202,7 +270,7 @@ def blind_gain(x: torch.Tensor, t_rows: torch.Tensor, t: dict, *, class_ids: boo
         target = target[:, 0]
     kind = "classes" if class_ids else "values"
     folds = torch.arange(n) % unmatched_join.FOLDS
-    sides = {"given": x, "blind": canonical(x, t)}
+    sides = probe_sides(x, t, set(ids))
     out = []
     for probe in ("linear", "neighbours"):
         guess = {side: np.empty(target.shape, dtype=target.dtype) for side in sides}
@@ -236,6 +304,20 @@ def _named(t: dict, shape: tuple) -> str:
     return f"input {what} {listed} put in any order"
 
 
+def _vocabulary_too_big(inv: dict, shape: tuple, ids: list, vocabulary: int, rows: int) -> Finding:
+    """``info``: the transformation is not tested, its id slices' vocabulary being too big for the rows
+    read to show what each id says (fewer than ``constant_ids.REPEATS`` rows an id on average)."""
+    return make(
+        "uninformative_inputs",
+        f"the model's output does not change with {_named(inv, shape)}, but whether the targets depend on that "
+        f"difference is not tested: the model reads input slices {ids[:LISTED]}{' ...' if len(ids) > LISTED else ''} "
+        f"as ids (an embedding's), whose {vocabulary} distinct values are too many for the {rows} rows read "
+        f"(at least {constant_ids.REPEATS} rows an id on average), and an id's number says nothing of what it means",
+        evidence={"transformation": inv["kind"], "slots": inv["slots"], "id_slices": ids,
+                  "vocabulary": vocabulary, "rows": rows},
+        severity="info", where="model")
+
+
 def check_blind_model(model: nn.Module, X, y, *, class_ids: bool, seed: int = 0) -> list[Finding]:
     """``uninformative_inputs`` (a warning) for each transformation the model's output is exactly
     invariant to while probes on the rows' canonical form under it predict the targets worse (the module docstring)."""
@@ -250,12 +332,17 @@ def check_blind_model(model: nn.Module, X, y, *, class_ids: bool, seed: int = 0)
     cls = class_ids and t.dim() == 1 and torch.unique(t).numel() >= 2
     if not cls and not torch.is_floating_point(t):
         return []
+    ids = set(constant_ids.id_slices(model, X[:ROWS].to(device)))   # read as categories (the embedding's ids)
     bound = first_layer.ALPHA / (2 * len(found))
     findings = []
     for k, inv in enumerate(found):
+        vocabulary = id_levels(x, inv, ids).numel()
+        if vocabulary * constant_ids.REPEATS > x.shape[0]:
+            findings.append(_vocabulary_too_big(inv, tuple(X.shape), sorted(ids), vocabulary, x.shape[0]))
+            continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            results = blind_gain(x, t, inv, class_ids=cls, seed=seed + k)
+            results = blind_gain(x, t, inv, class_ids=cls, ids=ids, seed=seed + k)
         hits = [r for r in results if r["p"] < bound and _worse(r, cls)]
         if not hits:
             continue
@@ -272,7 +359,7 @@ def check_blind_model(model: nn.Module, X, y, *, class_ids: bool, seed: int = 0)
             f"embedding summed over two roles, a sum over positions where order matters, a square of a signed "
             f"value)",
             evidence={"transformation": inv["kind"], "slots": inv["slots"], "probes": results,
-                      "p_threshold": bound},
+                      "p_threshold": bound, "id_slices": sorted(ids)},
             severity="warning", where="model",
             fix="give each role its own parameters (one embedding per column, or concatenate the looked-up "
                 "vectors instead of summing them); keep the positions' order (a recurrent or convolutional "

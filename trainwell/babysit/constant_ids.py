@@ -138,19 +138,39 @@ def _collapsed(x: torch.Tensor, columns: list[int], distinct: int, size: int) ->
     return spread >= SPREAD * distinct and (distinct <= TABLE_SHARE * size or spread * REPEATS <= x.shape[0])
 
 
+def _slice_moves(work: nn.Module, x: torch.Tensor, calls: list, j: int, k: int | None = None) -> bool:
+    """Whether scaling slice ``j`` of ``x`` along dim 1 alone (by one of ``SCALES``) moves call ``k``'s
+    ids (any call's for ``k`` None)."""
+    for s in SCALES:
+        z = x.clone()
+        z[:, j] = z[:, j] * s
+        other = _ids(work, z)
+        if any(_moved(calls, other, i) for i in (range(len(calls)) if k is None else [k])):
+            return True
+    return False
+
+
 def _columns(work: nn.Module, x: torch.Tensor, calls: list, k: int) -> list[int]:
     """The columns of a table ``x`` whose scaling alone (by ``SCALES``) moves call ``k``'s ids."""
     if x.dim() != 2 or x.shape[1] > MAX_COLUMNS:
         return []
-    read = []
-    for j in range(x.shape[1]):
-        for s in SCALES:
-            z = x.clone()
-            z[:, j] = z[:, j] * s
-            if _moved(calls, _ids(work, z), k):
-                read.append(j)
-                break
-    return read
+    return [j for j in range(x.shape[1]) if _slice_moves(work, x, calls, j, k)]
+
+
+def id_slices(model: nn.Module, x: torch.Tensor) -> list[int]:
+    """The slices of ``x`` along dim 1 (a table's columns, a sequence's positions) that an embedding's
+    ids are read from: scaling one alone by ``SCALES`` moves the ids of some ``nn.Embedding`` or
+    ``nn.EmbeddingBag`` call (step 2 of the module docstring, on any call). The model reads those values
+    as categories, not as numbers. ``[]`` for a model without an embedding, a forward that fails and
+    inputs of more than ``MAX_COLUMNS`` slices."""
+    if not any(isinstance(m, (nn.Embedding, nn.EmbeddingBag)) for m in model.modules()) \
+            or x.dim() < 2 or x.shape[1] > MAX_COLUMNS:
+        return []
+    work = copy.deepcopy(model).eval()
+    calls = _ids(work, x)
+    if not calls:
+        return []
+    return [j for j in range(x.shape[1]) if _slice_moves(work, x, calls, j)]
 
 
 def _as_categories(table: torch.Tensor, columns: list[int]) -> torch.Tensor:
