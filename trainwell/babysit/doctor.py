@@ -30,7 +30,7 @@ from trainwell.babysit.peak_check import BUDGET_SHARE as PEAK_SHARE, check_peak,
 from trainwell.babysit.loss_arm import BUDGET_SHARE as LOSS_ARM_SHARE, check_loss_arm
 from trainwell.babysit.target_scale_arm import BUDGET_SHARE as TARGET_ARM_SHARE, check_target_scale_arm
 from trainwell.babysit.preflight import PROBE_ROWS, preflight, skipped_finding
-from trainwell.babysit.probe_steps import probe_lr
+from trainwell.babysit.probe_steps import check_sparse_step, dense_gradients, probe_lr, sparse_gradients
 from trainwell.babysit.loss_kinds import resolve_loss
 from trainwell.train.callbacks import Callback
 from trainwell.babysit.registry import CODES, Group, members
@@ -175,6 +175,11 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
     # the probes set their own lr and weight decay; every other optimizer option is the run's
     probe_options = {k: v for k, v in optimizer_options(config).items() if k not in ("lr", "weight_decay")}
     X, y = check_sample(*p.train, seed=config.seed)     # streamed inputs: a sample of rows
+    loss_fn, loss_kind = resolve_loss(config.loss, **loss_options(config))
+    lr = probe_lr(config.optimizer, config.lr, probe_options)
+    if sparse_gradients(p.model):       # fit's first step refuses an optimizer that cannot take them;
+        check_sparse_step(p.model, X, y, loss_fn, config.optimizer, lr=lr, options=probe_options)
+        dense_gradients(p.model)        # ... one that can trains the doctor's copies on dense ones (the same values)
     findings = list(preflight(
         p.model, X, y, loss=config.loss, loss_options=loss_options(config), num_classes=p.splits.num_classes,
         lr=config.lr, optimizer=config.optimizer, optimizer_options=probe_options,
@@ -182,8 +187,6 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
         regularization={"weight_decay": stated_decay, "l2": config.l2, "l1": config.l1,
                         "dropout": dropout},
         penalty=build_penalty(config, p.model), budget=budget.share(PREFLIGHT_SHARE * budget_s), seed=config.seed))
-    loss_fn, loss_kind = resolve_loss(config.loss, **loss_options(config))
-    lr = probe_lr(config.optimizer, config.lr, probe_options)
     # how every training after the pre-flight trains its copies: the run's optimizer and batch at the probes' lr
     training = dict(optimizer=config.optimizer, weight_decay=config.weight_decay or 0.0, options=probe_options,
                     batch_size=config.batch_size, seed=config.seed)

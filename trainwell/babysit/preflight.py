@@ -41,7 +41,7 @@ from trainwell.babysit.model_checks import (BATCH_TOLERANCE, DEPENDENCE_ROWS, RU
 from trainwell.babysit.output_range import final_op
 from trainwell.babysit.overfit import REFERENCE_STEPS, check_overfit, disable_regularization
 from trainwell.babysit.pooled_units import check_pooled_units
-from trainwell.babysit.probe_steps import probe_lr
+from trainwell.babysit.probe_steps import check_sparse_step, dense_gradients, probe_lr, sparse_gradients
 from trainwell.babysit.probes import ActivationRecorder, input_signal, input_std
 from trainwell.babysit.regularization_check import check_regularization
 from trainwell.babysit.target_relation import check_targets_learnable
@@ -178,6 +178,9 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
     budget = budget if budget is not None else Budget(budget_s)
     loss_fn, kind = resolve_loss(loss, **(loss_options or {}))
     lr = probe_lr(optimizer, lr, optimizer_options)
+    if sparse_gradients(model):         # fit's first step refuses an optimizer that cannot take them
+        check_sparse_step(model, X, y, loss_fn, optimizer, lr=lr, options=optimizer_options or {})
+        model = dense_gradients(copy.deepcopy(model))
     regularization = dict(regularization or {})
     device = next((p.device for p in model.parameters()), X.device)
     gen = torch.Generator().manual_seed(seed)

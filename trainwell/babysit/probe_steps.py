@@ -3,13 +3,18 @@ probes build over a copy, the closure some optimizers need, the probe's lr.
 """
 from __future__ import annotations
 
+import copy
+
 import torch
 from torch import nn
 
+from trainwell.errors import ConfigError
 from trainwell.optim.decay import DECOUPLED_KEY
 from trainwell.optim.factory import build_optimizer
 from trainwell.optim.registry import default_lr
 from trainwell.train.loop import needs_closure
+
+SPARSE_TRIAL_ROWS = 8       # rows of the one step that tries the run's optimizer on sparse gradients
 
 
 def make_optimizer(spec, model: nn.Module, *, lr: float, weight_decay: float = 0.0,
@@ -67,3 +72,46 @@ def probe_lr(spec, lr, options=None):
     if isinstance(spec, torch.optim.Optimizer):
         return float(spec.param_groups[0]["lr"])
     return default_lr(spec, base=(options or {}).get("base"))
+
+
+def sparse_gradients(model: nn.Module) -> bool:
+    """Whether an embedding of ``model`` was built with ``sparse=True`` (its gradients are sparse)."""
+    return any(isinstance(m, (nn.Embedding, nn.EmbeddingBag)) and m.sparse for m in model.modules())
+
+
+def dense_gradients(model: nn.Module) -> nn.Module:
+    """``model`` (a working copy) with its embeddings' gradients dense: the same values, which every
+    check can reshape and the babysitter's own reference optimizer (Adam) can step on."""
+    for m in model.modules():
+        if isinstance(m, (nn.Embedding, nn.EmbeddingBag)):
+            m.sparse = False
+    return model
+
+
+def check_sparse_step(model: nn.Module, X, y, loss_fn, spec, *, lr: float, options: dict) -> None:
+    """Raise the ``ConfigError`` ``fit`` meets at its first step when the run's optimizer cannot step
+    on an embedding's sparse gradients (Adam and RMSprop cannot; SGD, Adagrad and
+    ``torch.optim.SparseAdam`` can): one step of it on a copy, a few rows. Any other failure is
+    left to the checks that name it (``model_raises``)."""
+    trial = copy.deepcopy(model)
+    device = next(trial.parameters()).device
+    xb, yb = X[:SPARSE_TRIAL_ROWS].to(device), y[:SPARSE_TRIAL_ROWS].to(device)
+    opt = make_optimizer(spec, trial, lr=lr, **options)
+
+    def closure(backward: bool = True):
+        loss = loss_fn(trial(xb), yb)
+        if backward:
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+        return loss
+
+    try:
+        take_step(opt, closure)
+    except ConfigError:
+        raise
+    except RuntimeError as exc:
+        if "sparse" not in str(exc).lower():
+            return
+        raise ConfigError(f"optimizer = {spec!r} cannot step on the sparse gradients of an embedding built "
+                          f"with sparse=True ({exc}); use SGD, Adagrad or torch.optim.SparseAdam for the "
+                          f"embeddings, or build them with sparse=False") from exc

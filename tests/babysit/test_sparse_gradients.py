@@ -1,0 +1,58 @@
+"""An embedding built with ``sparse=True``: fit's first step refuses an optimizer that cannot take
+sparse gradients, and the doctor and the pre-flight refuse it the same way; with one that can (SGD),
+they check the model instead of failing inside their own gradient reads and Adam references."""
+import pytest
+import torch
+from torch import nn
+
+import trainwell
+from trainwell.babysit.preflight import preflight
+from trainwell.errors import ConfigError
+
+
+class IdsNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(20, 4, sparse=True)
+        self.head = nn.Sequential(nn.Linear(4 + 3, 16), nn.ReLU(), nn.Linear(16, 3))
+
+    def forward(self, x):
+        return self.head(torch.cat([self.emb(x[:, 0].long()), x[:, 1:]], 1))
+
+
+@pytest.fixture(scope="module")
+def ids():
+    g = torch.Generator().manual_seed(0)
+    codes = torch.randint(0, 20, (400,), generator=g)
+    X = torch.cat([codes[:, None].float(), torch.randn(400, 3, generator=g)], 1)
+    return X, codes % 3
+
+
+def test_an_optimizer_that_takes_sparse_gradients_is_checked_not_crashed(ids):
+    X, y = ids
+    torch.manual_seed(0)
+    model = IdsNet()
+    diagnosis = trainwell.doctor(model, (X[:300], y[:300]), (X[300:], y[300:]), optimizer="sgd", lr=0.1,
+                                 epochs=1, budget_s=3, device="cpu")
+    assert not any(f.code == "model_raises" for f in diagnosis.findings)
+    assert model.emb.sparse                                        # the caller's model is untouched
+    assert not any(f.code == "model_raises" for f in preflight(model, X, y, optimizer="sgd", lr=0.1, budget_s=3))
+
+
+@pytest.mark.parametrize("optimizer, message", [
+    ("adam", "optimizer 'adam' does not support sparse gradients; use torch.optim.SparseAdam"),   # fit's own
+    (torch.optim.RMSprop, "cannot step on the sparse gradients of an embedding built with sparse=True")])
+def test_one_that_cannot_is_refused_as_fit_refuses_it(ids, optimizer, message):
+    X, y = ids
+    with pytest.raises(ConfigError, match=message):
+        trainwell.doctor(IdsNet(), (X[:300], y[:300]), (X[300:], y[300:]), optimizer=optimizer, lr=1e-3,
+                         epochs=1, budget_s=3, device="cpu")
+    with pytest.raises(ConfigError, match=message):
+        preflight(IdsNet(), X, y, optimizer=optimizer, lr=1e-3, budget_s=3)
+
+
+def test_fit_refuses_adam_on_sparse_gradients_with_the_message_the_doctor_gives(ids):
+    X, y = ids
+    with pytest.raises(ConfigError, match="optimizer 'adam' does not support sparse gradients"):
+        trainwell.fit(IdsNet(), (X[:300], y[:300]), (X[300:], y[300:]), optimizer="adam", lr=1e-3, epochs=1,
+                      device="cpu", progress=False)
