@@ -123,8 +123,9 @@ def reinitialize(model: nn.Module, *, seed: int) -> str:
       its output layer at gain 1 (no ReLU follows it); Xavier normal (gain 1, notes 004) for
       tanh/sigmoid nets.
 
-    The hidden layers' biases are drawn as PyTorch's own layers draw them (``spread_biases``), the
-    output layer's zeroed, and normalization layers reset (``reset_norms``) in every case.
+    In the ReLU-family and batch-norm cases the hidden layers' biases are drawn as PyTorch's own
+    layers draw them (``spread_biases``), the output layer's zeroed; tanh/sigmoid nets keep every
+    bias 0. Normalization layers are reset (``reset_norms``) in every case.
     """
     if any(isinstance(m, BATCH_NORMS) for m in model.modules()):
         init(model, "kaiming_uniform", gain=DEFAULT_GAIN, seed=seed)
@@ -135,7 +136,10 @@ def reinitialize(model: nn.Module, *, seed: int) -> str:
         # gain 1 (notes 004's 1/sqrt(fan_in) table that decays gently), not tanh's 5/3: larger
         # initial weights make the repaired tanh nets overfit
         init(model, "xavier_normal", gain=XAVIER_GAIN, seed=seed)
-        return f"xavier_normal(gain={XAVIER_GAIN:g})" + spread_biases(model, seed=seed) + reset_norms(model)
+        # biases left at init's 0: the homogeneity spread_biases breaks is the ReLU family's (f(cx) =
+        # c f(x)); spread biases cost a tanh CNN's re-initialization arm the gain that confirms its init
+        # symptoms (generated lane c9, init_x10: saturated_units and two more lost)
+        return f"xavier_normal(gain={XAVIER_GAIN:g}), biases 0" + reset_norms(model)
     init(model, "kaiming_normal", activation="relu", seed=seed)
     out = last_weight_layer(model)
     if out is not None:
