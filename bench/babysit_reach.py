@@ -29,7 +29,7 @@ from trainwell.babysit import first_layer, input_content, split_checks  # noqa: 
 from trainwell.babysit.loss_kinds import CLASS_ID_KINDS, resolve_loss  # noqa: E402
 from trainwell.train.fit import prepare  # noqa: E402
 
-SETS = {1: "babysit_user", **{k: f"babysit_user{k}" for k in range(2, 24)}}
+SETS = {1: "babysit_user", **{k: f"babysit_user{k}" for k in range(2, 25)}}
 
 
 def prepared(model, tr, va, te, opts):

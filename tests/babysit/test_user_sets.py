@@ -1228,3 +1228,142 @@ def test_set23_training_choices_do_what_the_docstring_says():
     clip.on_before_step(SimpleNamespace(model=model))
     norm = torch.cat([p.grad.ravel() for p in model.parameters()]).norm()
     assert float(norm) <= SET23.CLIP_NORM + 1e-5                # it clips what gradients it finds there
+
+
+# Set 24 (bench/babysit_user24.py): written and committed unrun (its training and babysitter are
+# the lead's, on the final merge); every pair keeps its rows (two change the input's width, one the
+# output's); its faults are what its docstring says they are (checked on the data, the models, the
+# losses, the optimizer and the schedule, no training).
+SET24 = _load("babysit_user24")
+
+
+def test_set24_repairable_names_every_pair():
+    assert set(SET24.REPAIRABLE) == set(SET24.PAIRS) and len(SET24.PAIRS) == 18
+    repairable = {k for k, v in SET24.REPAIRABLE.items() if v}
+    assert repairable == {"digits_imagenet_milestones_past_the_run"}    # the lr schedule; the rest is the user's
+    assert SET24.NO_ACTION >= SET24.user23.NO_ACTION
+    assert SET24.REPAIRABLE["digits_imagenet_milestones_past_the_run"] not in SET24.NO_ACTION
+
+
+@pytest.mark.parametrize("pair", sorted(SET24.PAIRS))
+def test_set24_both_sides_build_and_take_their_inputs(pair):
+    _build_both_sides(SET24, pair)
+
+
+def test_set24_data_faults_change_what_the_docstring_says():
+    import numpy as np
+    (_, healthy, _, _), (_, broken, _, _) = [SET24.PAIRS["panels_random_resized_crop_defaults"](b) for b in (0, 1)]
+    assert not torch.equal(healthy[0][0], broken[0][0])                  # the training images cropped ...
+    assert torch.equal(healthy[1][0], broken[1][0]) and torch.equal(healthy[2][0], broken[2][0])   # ... alone
+    g = np.random.default_rng(1)
+    boxes = [SET24.crop_box(g, 16, 16) for _ in range(500)]
+    assert all(t >= 0 and left >= 0 and t + h <= 16 and left + w <= 16 for t, left, h, w in boxes)
+    areas = np.array([h * w for _, _, h, w in boxes]) / 256
+    assert areas.min() < 0.15 and areas.max() > 0.9                       # torchvision's scale 0.08-1
+    exports, _ = SET24.logger_exports(300, seed=4)
+    ordered, as_exported = SET24.hourly(exports, sort=True), SET24.hourly(exports, sort=False)
+    newest = np.array([t[0] > t[-1] for t, _ in exports])
+    assert 0.3 < newest.mean() < 0.5 and np.array_equal(ordered[~newest], as_exported[~newest])
+    oldest = np.array([v[-1] for _, v in exports])[newest]
+    after_first = (np.arange(SET24.LOG_HOURS) + 0.5)[None, :] >= np.array([t[-1] for t, _ in exports])[newest, None]
+    assert np.allclose(np.where(after_first, as_exported[newest], oldest[:, None]), oldest[:, None])
+    assert np.ptp(ordered[newest], 1).min() > 0.1                          # sorted first, each day has its shape
+    X, _ = SET24.plant_rows_with_gaps(600, seed=5)
+    kept = SET24.without_gaps(X, np.arange(400), drop_columns=True)
+    assert np.array_equal(kept, X[:, [1, 3, 5]])                          # the columns with a gap are gone
+    filled = SET24.without_gaps(X, np.arange(400), drop_columns=False)
+    assert filled.shape == X.shape and not np.isnan(filled).any()
+    X, y = SET24._table(900, 7, 8, SET24.THREE, SET24.EVEN)
+    rows = SET24._index_split(y, seed=7)
+    gaps = SET24.with_gaps(X, seed=7)
+    healthy, broken = [SET24.imputed(gaps, y, rows, by_class=b) for b in (False, True)]
+    train, missing = rows[0], np.isnan(gaps[:, 0])
+    for k in range(3):                                                    # training gaps: their class's mean
+        filled_k = train[missing[train] & (y[train] == k)]
+        assert np.allclose(broken[filled_k, 0], np.nanmean(gaps[train][y[train] == k, 0]))
+    val = rows[1][missing[rows[1]]]
+    assert np.allclose(broken[val, 0], np.nanmean(gaps[train, 0]))
+    assert np.allclose(healthy[val, 0], np.nanmedian(gaps[train, 0])) and not np.isnan(broken).any()
+    store = np.random.default_rng(8).integers(1, 41, 1000)
+    acquired, recorded, book = SET24.acquired_store_codes(store, seed=8)
+    assert np.array_equal(SET24.group_store_numbers(acquired, recorded, book), store)
+    assert np.array_equal(recorded[~acquired], store[~acquired]) and 0.3 < (recorded != store).mean() < 0.45
+    table, _ = SET24.policies(300, seed=9)
+    full, dropped = [SET24.encoded(table, np.arange(200), remainder=r) for r in ("passthrough", "drop")]
+    assert full.shape[1] == 14 and dropped.shape[1] == 8 and set(np.unique(dropped)) == {0.0, 1.0}
+    assert np.allclose(full[:, 8:], table[:, :6].astype(np.float64))     # the measurements, passed through
+    (_, healthy, _, _), (_, broken, _, _) = [SET24.PAIRS["claims_balanced_twice"](b) for b in (0, 1)]
+    mix = [np.bincount(p[0][1].numpy(), minlength=3) / len(p[0][1]) for p in (healthy, broken)]
+    assert mix[0][0] > 0.5 and mix[0][2] < 0.2 and np.abs(mix[1] - 1 / 3).max() < 0.06
+    w = SET24.balanced_weights(healthy[0][1].numpy())
+    assert 4.0 < w[2] / w[0] < 6.5                                        # the rarest class weighs ~5x
+
+
+def test_set24_model_faults_do_what_the_docstring_says():
+    torch.manual_seed(0)
+    ids, _, words = SET24.ticket_ids(200, seed=3)
+    x = torch.tensor(ids[:64])
+    for padded in (False, True):                                          # a row's bag depends on the rows before it
+        bag = SET24.TicketBag(words=words, padded_flat=padded).eval()
+        with torch.no_grad():
+            assert (float((bag(x)[1:] - bag(x[1:])).abs().max()) > 1e-4) is padded
+    chats = torch.tensor(ids[:4])
+    chats[1] = SET24.PAD                                                  # an empty message
+    for fill in (-1e9, float("-inf")):
+        with torch.no_grad():
+            out = SET24.ChatAttention(words=words, fill=fill).eval()(chats)
+        assert bool(torch.isfinite(out[1]).all()) is (fill == -1e9) and bool(torch.isfinite(out[[0, 2, 3]]).all())
+    cam = SET24.CamRegressor(6, spectral=True)
+    rows = torch.randn(256, 6)
+    for _ in range(30):                                                   # the power iterations training runs
+        cam(rows)
+    cam.eval()
+    a, b = torch.randn(512, 6), torch.randn(512, 6)
+    with torch.no_grad():
+        assert float(((cam(a) - cam(b)).abs() / (a - b).norm(dim=1)).max()) <= 1.05   # 1-Lipschitz
+    X, _ = SET24.call_traces(64, seed=6)
+    traces, perm = torch.tensor(X), torch.randperm(64)
+    for restore in (True, False):
+        gru = SET24.CallGRU(restore_order=restore).eval()
+        with torch.no_grad():
+            assert torch.allclose(gru(traces)[perm], gru(traces[perm]), atol=1e-5) is restore
+    lengths = (traces != 0).sum(1)
+    assert int(lengths.max()) < SET24.CALL_STEPS and int(lengths.min()) >= 16
+    step = SET24.StepGRU(offset=1).eval()
+    with torch.no_grad():
+        out, _ = step.gru(traces.unsqueeze(-1))
+        assert torch.allclose(step(traces), step.head(out[torch.arange(64), lengths]))   # one step past the end
+    pool = SET24.NormedTicketPool(words=words, max_norm=1.0)
+    with torch.no_grad():
+        pool(x)
+    looked_up = torch.unique(x.long())
+    assert float(pool.emb.weight.detach()[looked_up].norm(dim=1).max()) <= 1.0 + 1e-4
+    assert float(SET24.NormedTicketPool(words=words).emb.weight.detach().norm(dim=1).min()) > 1.0
+
+
+def test_set24_training_choices_do_what_the_docstring_says():
+    import numpy as np
+    from trainwell.optim.factory import build_optimizer
+    z = torch.linspace(-3.0, 8.0, 50)[:, None]
+    twos = torch.full((1,), 2)
+    losses = [float(SET24.bce_on_class_ids(z[i:i + 1], twos)) for i in range(50)]
+    assert all(b < a for a, b in zip(losses, losses[1:])) and losses[-1] < -5.0    # no bound below for id 2
+    p = torch.linspace(0.0, 1.0, 101)[:, None]
+    lowest = [min(float(SET24.with_logits_after_sigmoid(p[i:i + 1], torch.tensor([k]))) for i in range(101))
+              for k in (0, 1)]
+    assert lowest[0] >= 0.69 and lowest[1] >= 0.31
+    logits, target = 3 * torch.randn(16, 3), torch.randint(0, 3, (16,))
+    assert torch.allclose(SET24.log_of_softmax_nll(logits, target), torch.nn.functional.cross_entropy(logits, target),
+                          atol=1e-5)
+    for broken in (False, True):
+        model, _, opts, _ = SET24.PAIRS["kiosks_optimizer_of_a_previous_model"](broken)
+        own = {id(q) for q in model.parameters()}
+        held = {id(q) for g in opts["optimizer"].param_groups for q in g["params"]}
+        assert (held == own) is not broken and (not held & own) is broken
+        rebuilt = build_optimizer(opts["optimizer"], model, lr=opts["lr"])    # what fit builds from it
+        assert {id(q) for g in rebuilt.param_groups for q in g["params"]} == own
+    _, parts, healthy, _ = SET24.PAIRS["digits_imagenet_milestones_past_the_run"](False)
+    _, _, broken, _ = SET24.PAIRS["digits_imagenet_milestones_past_the_run"](True)
+    steps = healthy["epochs"] * -(-len(parts[0][0]) // healthy["batch_size"])
+    assert all(broken["schedule"](s) == 1.0 for s in range(steps))         # the lr never drops
+    assert healthy["schedule"](0) == 1.0 and np.isclose(healthy["schedule"](steps - 1), 0.01)
