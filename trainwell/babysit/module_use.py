@@ -35,6 +35,22 @@ added, whose parameters are all it gives the output), info where it still reads 
 what is used (``READS``, ``SEVERE``), unless the pre-flight found the model unable to
 memorize a few rows (``weigh_against_memorization``: a warning).
 
+**Output units no row reads** (the same code, kind ``units``). A layer whose tensors all reach the loss
+can still compute features the output never reads: ``x.flatten(1)[:, :32]``, a flattened map cut to a
+head made narrower, reads 32 values of a convolution's first channel, and the other channels' weights
+are rows of the same tensor as channel 0's, so a tensor-level test sees them used. The measure is the
+loss's gradient with respect to the layer's output (a linear layer's features, a convolution's channels:
+``unit_axis``; an embedding's rows are its vocabulary and are not units): a unit whose gradient is
+exactly zero in every row and position of the batch, at initialization and after the nudge, computes
+something no row's loss ever depends on. The union over rows and positions is what tells a cut from a
+selection: a global max pool, a dropout, an attention or padding mask, ``out[:, -1]`` of a per-step
+layer each zero most entries of a row's gradient, but each unit is read at some row's selected
+position. A unit dead behind its ReLU has a zero gradient too (the init checks' finding); the
+confirmation replaces the candidate units' outputs by noise of the layer's output RMS (``units_moved``,
+up to ``cut_gradient.REDRAWS`` draws) in eval mode: a dead unit given positive values moves the output,
+a unit the output never reads cannot (at most ``SILENT``). A warning: the layer trains narrower than
+built, and what the cut leaves out (other channels, the rest of the map) is lost to the output.
+
 **One instance registered as several layers** (``shared_module``). ``nn.Sequential(*[block] * n)``
 and ``nn.ModuleList([layer] * n)`` repeat one object, not n copies (Python's list repetition copies
 references): every "layer" is the same weights, applied n times, and the model has the parameters of
