@@ -474,3 +474,29 @@ def test_selecting_pooling_dropout_masked_steps_and_a_few_dead_units_are_quiet()
     with torch.no_grad():
         net[0].bias[:3] = -50.0
     assert _found(net, *_mlp_data()) == []
+
+
+def test_dead_units_behind_a_zero_output_layer_or_a_zero_gate_are_quiet():
+    # at initialization nothing after the units moves the output (a zero output layer, ReZero's alpha = 0);
+    # the nudged copy opens the path, and a dead unit given values there moves the output
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 3))
+    with torch.no_grad():
+        net[0].bias[:2] = -50.0
+        net[2].weight.zero_()
+    assert _found(net, *_mlp_data()) == []
+
+    class Gate(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.f, self.alpha, self.head = nn.Linear(6, 8), nn.Parameter(torch.zeros(())), nn.Linear(8, 3)
+            self.back = nn.Linear(8, 6)
+
+        def forward(self, x):
+            return self.head(torch.tanh(self.f(x + self.alpha * self.back(torch.relu(self.f(x))))))
+
+    torch.manual_seed(0)
+    gate = Gate()
+    with torch.no_grad():
+        gate.f.bias[:2] = -50.0
+    assert _found(gate, *_mlp_data()) == []

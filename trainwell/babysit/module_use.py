@@ -47,8 +47,9 @@ selection: a global max pool, a dropout, an attention or padding mask, ``out[:, 
 layer each zero most entries of a row's gradient, but each unit is read at some row's selected
 position. A unit dead behind its ReLU has a zero gradient too (the init checks' finding); the
 confirmation replaces the candidate units' outputs by noise of the layer's output RMS (``units_moved``,
-up to ``cut_gradient.REDRAWS`` draws) in eval mode: a dead unit given positive values moves the output,
-a unit the output never reads cannot (at most ``SILENT``). A warning: the layer trains narrower than
+up to ``cut_gradient.REDRAWS`` draws) in eval mode, in the model and in its nudged copy (where a zero
+output layer or a ReZero gate after the units is open): a dead unit given positive values moves the
+output, a unit the output never reads cannot (at most ``SILENT``). A warning: the layer trains narrower than
 built, and what the cut leaves out (other channels, the rest of the map) is lost to the output.
 
 **One instance registered as several layers** (``shared_module``). ``nn.Sequential(*[block] * n)``
@@ -245,17 +246,18 @@ def _recurrent_part(m: nn.RNNBase, idle: list) -> str:
     return "direction"
 
 
-def _idle_in_called(work: nn.Module, x, y, loss_fn, seed: int) -> list | None:
-    """``(name, module, idle tensors' names, part, fed)`` for each called module holding trainable
-    tensors with no path to the loss at initialization nor after a nudge of every parameter; ``part``
-    is True where other tensors of the module reach the loss, ``fed`` where its inputs carry the rows
-    (``reads_rows``). None where the forward, loss or backward raises."""
+def _idle_in_called(work: nn.Module, x, y, loss_fn, seed: int) -> tuple | None:
+    """``(found, nudged copy)``: in ``found``, ``(name, module, idle tensors' names, part, fed)`` for each
+    called module holding trainable tensors with no path to the loss at initialization nor after a nudge
+    of every parameter; ``part`` is True where other tensors of the module reach the loss, ``fed`` where
+    its inputs carry the rows (``reads_rows``); for a layer's idle output units (``UNITS``) their indices
+    in place of the names. None where the forward, loss or backward raises."""
     first = _grads(work, x, y, loss_fn)
     if first is None:
         return None
     out, called, flags, dropped, fed, steps, units = first
     if not any(flags):
-        return []               # nothing reaches the loss: cut_gradient's case (a loss rebuilt from numpy)
+        return [], None         # nothing reaches the loss: cut_gradient's case (a loss rebuilt from numpy)
     other = nudged(work, seed)
     second = _grads(other, _jittered(x, seed), y, loss_fn)
     if second is None:
@@ -290,8 +292,8 @@ def _idle_in_called(work: nn.Module, x, y, loss_fn, seed: int) -> list | None:
             continue
         idle_units = ~(now | again_units)
         if bool(idle_units.any()) and not bool(idle_units.all()):
-            found.append((name, m, torch.nonzero(idle_units).flatten().tolist(), "units", True))
-    return found
+            found.append((name, m, torch.nonzero(idle_units).flatten().tolist(), UNITS, True))
+    return found, other
 
 
 def check_module_use(model: nn.Module, x, y, loss_fn, *, seed: int = 0) -> list[Finding]:
@@ -302,17 +304,21 @@ def check_module_use(model: nn.Module, x, y, loss_fn, *, seed: int = 0) -> list[
     work, x, y = working_copy(model, x, y)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        candidates = _idle_in_called(work, x, y, loss_fn, seed)
+        candidates, other = _idle_in_called(work, x, y, loss_fn, seed) or ([], None)
         if not candidates:
             return []
         try:
             base = eval_output(work, x)
             if base is None:
                 return []
+            later = dict(zip(work.modules(), other.modules())) if other is not None else {}
+            other_base = eval_output(other, x) if other is not None else None
             idle = {}
             for i, (name, m, names, part, fed) in enumerate(candidates[:MAX_MODULES]):
-                if part == UNITS:
-                    change = units_moved(work, m, names, x, base, seed + i)
+                if part == UNITS:       # on the nudged copy too: a zero gate or output layer after them opens
+                    change = float("inf") if other_base is None else units_moved(work, m, names, x, base, seed + i)
+                    if change <= SILENT:
+                        change = units_moved(other, later[m], names, x, other_base, seed + i)
                 else:
                     change = moved(work, [dict(m.named_parameters(recurse=False))[n] for n in names], x, base,
                                    seed + i)[0]
@@ -392,6 +398,8 @@ def units_moved(work: nn.Module, m: nn.Module, units: list, x, base: torch.Tenso
             return float("inf")
         rms = base.float().pow(2).mean().sqrt().item()
         change = max(change, (out.float() - base.float()).abs().max().item() / max(rms, 1e-12))
+        if change > SILENT:     # read: no further draw can make it unread
+            break
     return change
 
 
