@@ -102,3 +102,33 @@ def test_many_classes_take_fewer_rows_each_and_are_still_judged():
     loss = nn.CrossEntropyLoss(ignore_index=7)
     found = ic.ignored_classes(model, X, y, loss)
     assert found["ignored_classes"] == [7] and found["rows_checked"] <= ic.MIN_ROWS * 200 + ic.BATCH_ROWS
+
+
+def worst_row(out, y):
+    """The per-row cross-entropy's largest value: one row of the batch gets the gradient."""
+    return F.cross_entropy(out, y, reduction="none").max()
+
+
+def top_quarter(out, y):
+    """Online hard example mining over a quarter of the batch (the k worst rows' mean)."""
+    rows = F.cross_entropy(out, y, reduction="none")
+    return rows.topk(max(1, rows.shape[0] // 4)).values.mean()
+
+
+def test_a_loss_that_selects_rows_of_the_batch_ignores_no_class():
+    # the worst row (or the worst quarter) of the class batch lies in one or two classes: the others
+    # get no gradient there, but each class's rows alone do, so no class is ignored
+    X, y = task()
+    assert ic.ignored_classes(net(), X, y, worst_row) is None
+    assert ic.check_ignored_classes(net(), X, y, top_quarter) == []
+    assert ic.reached_alone(worst_row, net()(X[y == 1]).detach(), y[y == 1])
+
+
+def test_a_mask_still_ignores_its_class_in_a_batch_of_that_class_alone():
+    def masked(out, y):
+        rows = F.cross_entropy(out, y, reduction="none")
+        return rows[y != 2].mean()
+
+    X, y = task()
+    assert not ic.reached_alone(masked, net()(X[y == 2]).detach(), y[y == 2])     # the mean of no rows: NaN
+    assert ic.check_ignored_classes(net(), X, y, masked)[0].evidence["real_ignored"] == [2]

@@ -240,3 +240,52 @@ def test_a_loss_in_the_right_order_or_symmetric_in_its_arguments_is_not_swapped(
     # a quantile's pinball loss costs the two sides unlike in either order: not read swapped, tried as asymmetric
     r = loss_arm.experiment(net(), X, y, lambda y_true, y_pred: pinball(0.9)(y_pred, y_true), **KW)
     assert r is not None and not r["swapped"] and r["asymmetric"]
+
+
+def worst_row(out, y):
+    """"Online hard example mining" down to one row: the per-row cross-entropy's largest value."""
+    return F.cross_entropy(out, y, reduction="none").max()
+
+
+def top_quarter(out, y):
+    rows = F.cross_entropy(out, y, reduction="none")
+    return rows.topk(max(1, rows.shape[0] // 4)).values.mean()
+
+
+def focal(out, y, gamma=2.0):
+    """Lin et al. 2017's focal loss: every row weighted by (1 - p)^gamma, none dropped."""
+    logp = F.log_softmax(out, 1).gather(1, y[:, None])[:, 0]
+    return (-(1 - logp.exp()) ** gamma * logp).mean()
+
+
+def noisy_classes(n=1600, seed=0, noise=0.8):
+    """3 classes from linear scores of 6 inputs with Gaussian label noise of ``noise`` on the scores."""
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(n, 6, generator=g)
+    return X, (X @ torch.randn(3, 6, generator=g).T + noise * torch.randn(n, 3, generator=g)).argmax(1)
+
+
+def test_rows_reached_counts_the_rows_a_reduction_keeps():
+    X, y = classes()
+    assert loss_arm.rows_reached(net(3), X, y, worst_row, 32) == (1, 32)
+    assert loss_arm.rows_reached(net(3), X, y, top_quarter, 32) == (8, 32)
+    for loss in (F.cross_entropy, focal):
+        assert loss_arm.rows_reached(net(3), X, y, loss, 32) == (32, 32)
+
+
+def test_a_worst_row_loss_on_noisy_labels_loses_to_cross_entropy_and_says_why(monkeypatch):
+    # label noise: the batch's worst row is mostly a mislabelled one, and each step trains on it alone
+    X, y = noisy_classes()
+    r = loss_arm.experiment(net(3), X, y, worst_row, **KW)
+    found = check_reading(r, monkeypatch, net(3), X, y, worst_row)
+    assert [f.code for f in found] == ["loss_output_mismatch"]
+    assert found[0].evidence["rows_reached"] == (1, 32) and "reaches 1 of a batch's 32 rows" in found[0].message
+
+
+def test_hard_example_mining_over_a_quarter_of_the_batch_and_a_focal_loss_are_quiet():
+    # each keeps a share of every batch (or weights every row): they train as cross-entropy does here,
+    # and the experiment, not the count of rows reached, draws the line
+    X, y = noisy_classes()
+    for loss in (top_quarter, focal):
+        r = loss_arm.experiment(net(3), X, y, loss, **KW)
+        assert r is not None and not loss_arm.confirmed(r), loss.__name__

@@ -396,3 +396,107 @@ def test_reads_rows_tells_a_batch_from_a_constant():
     assert reads_rows((torch.arange(6).expand(64, 6),), 64) is False    # the same for every row
     assert reads_rows((torch.randn(6, 64, 4),), 64) is True            # sequence-first: rows on axis 1
     assert reads_rows((torch.randn(64, 4),), 64) is True
+
+
+class MapCNN(nn.Module):
+    """Conv, pool, conv, a linear head of 8 features read as ``read`` says: ``"sliced"`` the flattened
+    map cut to the head's width (``x.flatten(1)[:, :8]``: 8 values of channel 0), ``"max"`` the global
+    max of each channel (one position of each channel per row), ``"dropout"`` the channels' means
+    through a dropout."""
+
+    def __init__(self, read="sliced"):
+        super().__init__()
+        self.conv1, self.conv2 = nn.Conv2d(1, 4, 3, padding=1), nn.Conv2d(4, 8, 3, padding=1)
+        self.head, self.read = nn.Linear(8, 3), read
+        self.drop = nn.Dropout(0.5)
+
+    def forward(self, x):
+        x = F.relu(self.conv2(F.max_pool2d(F.relu(self.conv1(x)), 2)))
+        reads = {"sliced": lambda: x.flatten(1)[:, :8], "max": lambda: x.flatten(2).amax(2),
+                 "dropout": lambda: self.drop(x.mean((2, 3)))}
+        return self.head(reads[self.read]())
+
+
+def _images(n=64, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, 1, 8, 8, generator=g), torch.randint(0, 3, (n,), generator=g)
+
+
+def test_a_map_cut_to_the_heads_width_leaves_most_of_the_last_convolution_unread():
+    X, y = _images()
+    torch.manual_seed(0)
+    found = _found(MapCNN("sliced"), X, y)
+    assert [(f.code, f.severity) for f in found] == [(PARTLY_USED, "warning")]
+    assert found[0].evidence["kinds"] == {"conv2": "units"} and found[0].where == "conv2"
+    assert found[0].evidence["modules"] == {"conv2": list(range(1, 8))}     # channel 0 is read, 1..7 never
+    assert found[0].evidence["parameters"] == 7 * (4 * 3 * 3 + 1)
+
+
+def test_a_hidden_layer_read_at_part_of_its_features_is_found():
+    class Cut(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.hidden, self.out = nn.Linear(6, 16), nn.Linear(4, 3)
+
+        def forward(self, x):
+            return self.out(torch.relu(self.hidden(x))[:, :4])
+
+    X, y = _mlp_data()
+    torch.manual_seed(0)
+    found = _found(Cut(), X, y)
+    assert found[0].evidence["modules"] == {"hidden": list(range(4, 16))}
+
+
+class Padded(nn.Module):
+    """A linear layer on every step, the mean over the steps before the padding (the last 4 of 12
+    steps are padding in every row of the batch), a head."""
+
+    def __init__(self):
+        super().__init__()
+        self.step, self.head = nn.Linear(3, 8), nn.Linear(8, 3)
+
+    def forward(self, x):
+        mask = (torch.arange(x.shape[1]) < 8).float()[None, :, None]
+        return self.head((torch.tanh(self.step(x)) * mask).sum(1) / mask.sum(1))
+
+
+def test_selecting_pooling_dropout_masked_steps_and_a_few_dead_units_are_quiet():
+    # each unit is read somewhere: at some row's arg max, through the dropout's kept rows, at the
+    # steps before the padding; a unit dead behind its ReLU moves the output once it is given values
+    X, y = _images()
+    for read in ("max", "dropout"):
+        torch.manual_seed(0)
+        assert _found(MapCNN(read), X, y) == [], read
+    torch.manual_seed(0)
+    assert _found(Padded(), *_sequences()) == []
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 3))
+    with torch.no_grad():
+        net[0].bias[:3] = -50.0
+    assert _found(net, *_mlp_data()) == []
+
+
+def test_dead_units_behind_a_zero_output_layer_or_a_zero_gate_are_quiet():
+    # at initialization nothing after the units moves the output (a zero output layer, ReZero's alpha = 0);
+    # the nudged copy opens the path, and a dead unit given values there moves the output
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 3))
+    with torch.no_grad():
+        net[0].bias[:2] = -50.0
+        net[2].weight.zero_()
+    assert _found(net, *_mlp_data()) == []
+
+    class Gate(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.f, self.alpha, self.head = nn.Linear(6, 8), nn.Parameter(torch.zeros(())), nn.Linear(8, 3)
+            self.back = nn.Linear(8, 6)
+
+        def forward(self, x):
+            return self.head(torch.tanh(self.f(x + self.alpha * self.back(torch.relu(self.f(x))))))
+
+    torch.manual_seed(0)
+    gate = Gate()
+    with torch.no_grad():
+        gate.f.bias[:2] = -50.0
+    assert _found(gate, *_mlp_data()) == []

@@ -13,8 +13,13 @@ of exactly 0 in every output, whatever the outputs are. A row the model already 
 can also have a zero gradient (a saturated softmax in float32), so the check asks twice: at the
 model's outputs and at the same outputs with their columns rotated by one (the model's values, in
 the range the loss accepts, now favouring another class). A class all of whose rows are exactly
-zero both times, while rows of other classes are not, is a class the loss ignores. No training,
-no per-row Python: one forward of the model and two backward passes of the loss alone.
+zero both times, while rows of other classes are not, is a class the loss ignores, where it still
+is in a batch of that class's rows alone (``reached_alone``): a loss that ignores a label ignores it
+whatever else the batch holds (an empty mean, NaN, or zeros), while a loss that reduces the batch by
+selecting rows (``.max()`` over the per-row losses, a top-k) gives its gradient to few rows of any
+batch, and the zeros of the others are the reduction's, not the labels' (set 23's worst-row loss read
+as two classes ignored). No training, no per-row Python: one forward of the model and a few backward
+passes of the loss alone.
 """
 from __future__ import annotations
 
@@ -61,6 +66,14 @@ def _zero_rows(loss_fn, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor | No
     return (grad.reshape(grad.shape[0], -1) == 0).all(dim=1)
 
 
+def reached_alone(loss_fn, out: torch.Tensor, y: torch.Tensor) -> bool:
+    """Whether the loss on these rows alone gives any of them a nonzero gradient: a loss that ignores
+    their label gives none (or fails: the mean of no rows is NaN), a loss that only selects among the
+    batch's rows (the worst row, a top-k) gives one to the rows it selects."""
+    zero = _zero_rows(loss_fn, out, y)
+    return zero is not None and not bool(zero.all())
+
+
 def ignored_classes(model, X: torch.Tensor, y: torch.Tensor, loss_fn, *, seed: int = 0) -> dict | None:
     """The class ids of the 1-D integer targets ``y`` whose every row has an exactly zero loss
     gradient at the model's outputs and at those outputs' columns rotated by one, with the counts
@@ -92,6 +105,9 @@ def ignored_classes(model, X: torch.Tensor, y: torch.Tensor, loss_fn, *, seed: i
     zero_per_class = torch.zeros(ids.numel(), dtype=torch.long).index_add_(
         0, torch.searchsorted(ids, y[rows]), zero.long())
     ignored = (zero_per_class == per_class) & (per_class >= MIN_ROWS)
+    for k in torch.nonzero(ignored).flatten().tolist():
+        alone = y[rows] == ids[k]
+        ignored[k] = not reached_alone(loss_fn, out[alone.to(out.device)], yb[alone.to(yb.device)])
     if not bool(ignored.any()):
         return None
     counts = torch.unique(y, return_counts=True)

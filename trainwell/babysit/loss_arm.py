@@ -39,7 +39,14 @@ needs: it is tried against MSE too, its repeat's spread read at the run's length
 only where the user's copy there leaves a mean residual on its training rows whose addition to its
 outputs lowers the held error by ``OFFSET_POINTS`` (``offset_score``). The finding is
 ``loss_output_mismatch`` as a warning: the loss does not measure what the run's outputs are scored on
-(the code's other checks find a loss that fails or rewards the wrong outputs outright).
+(the code's other checks find a loss that fails or rewards the wrong outputs outright). Its message
+says how many of a batch's rows the user's loss gives a gradient at the initial weights
+(``rows_reached``): a mean reaches every row, a reduction that keeps the batch's worst rows only
+those, and ``.max()`` of the per-row losses one, mostly a mislabelled one under label noise (the
+maximal loss is the extreme that Shalev-Shwartz & Wexler 2016, "Minimizing the Maximal Loss", and Fan
+et al. 2017, "Learning with Average Top-k Loss", show is at the mercy of outliers). Where the line
+between online hard example mining and a loss that trains on too few rows lies is the experiment's
+to draw, not the count's: a top-k or a focal loss that trains as well as cross-entropy is quiet.
 """
 from __future__ import annotations
 
@@ -340,6 +347,9 @@ def check_loss_arm(model: nn.Module, X, y, loss, **kwargs) -> list[Finding]:
         return [_swapped_finding(r, name)]
     if r["asymmetric"]:
         return [_offset_finding(r, name)]
+    reached = rows_reached(model, X, y, loss, kwargs.get("batch_size", 64))
+    r["rows_reached"] = reached
+    selects = reached is not None and reached[0] < reached[1]
     return [make(
         CODE,
         f"the run's own loss ({name}) trains the model to a worse {metric} than the standard {r['standard']} "
@@ -347,10 +357,36 @@ def check_loss_arm(model: nn.Module, X, y, loss, **kwargs) -> list[Finding]:
         f"same copy with {r['standard']} {_said(r['arm'], c)} (a repeat on other batches: {_said(r['repeat'], c)}), "
         f"and trained on to {r['longer_steps']} steps {_said(r['setup_longer'], c)} against "
         f"{_said(r['arm_longer'], c)} (repeat {_said(r['repeat_longer'], c)}): the loss weights the rows or the "
-        f"errors otherwise than the {metric} the run is scored on",
+        f"errors otherwise than the {metric} the run is scored on"
+        + (f"; its gradient reaches {reached[0]} of a batch's {reached[1]} rows at the initial weights (the others "
+           f"get exactly zero: a reduction that keeps the batch's worst rows, as .max() or a top-k, trains each "
+           f"step on those alone, under label noise mostly mislabelled ones)" if selects else ""),
         evidence={"change": f"loss = {r['standard']!r}", **r, "user_loss": name}, severity="warning", where="loss",
         fix=f"train with loss = \"{r['standard']}\" (its minimum is the {metric}'s best prediction) and compute "
             f"the other measure as a metric; a loss that divides by |y| (MAPE) needs targets far from zero")]
+
+
+def rows_reached(model: nn.Module, X, y, loss, batch_size: int) -> tuple[int, int] | None:
+    """``(rows, batch)``: how many of the first ``batch_size`` training rows get a nonzero gradient of the
+    user's loss with respect to the model's outputs at its initial weights (eval mode), out of how many.
+    A mean (or a focal loss, a weighted mean) reaches every row it does not fit exactly; a reduction that
+    selects rows (the worst one, a top-k) reaches only those. None where the loss or the model fails."""
+    xb, yb = X[:batch_size], y[:batch_size]
+    device = next((q.device for q in model.parameters()), xb.device)
+    was = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            out = model(xb.to(device))
+        out = out.detach().clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(loss(out, yb.to(device)), out, allow_unused=True)
+    except Exception:           # noqa: BLE001 - a loss that fails here was graded by the experiment already
+        return None
+    finally:
+        model.train(was)
+    if grad is None or grad.shape[:1] != xb.shape[:1]:
+        return None
+    return int(grad.reshape(grad.shape[0], -1).ne(0).any(1).sum()), int(grad.shape[0])
 
 
 def _swapped_finding(r: dict, name: str) -> Finding:

@@ -35,6 +35,23 @@ added, whose parameters are all it gives the output), info where it still reads 
 what is used (``READS``, ``SEVERE``), unless the pre-flight found the model unable to
 memorize a few rows (``weigh_against_memorization``: a warning).
 
+**Output units no row reads** (the same code, kind ``units``). A layer whose tensors all reach the loss
+can still compute features the output never reads: ``x.flatten(1)[:, :32]``, a flattened map cut to a
+head made narrower, reads 32 values of a convolution's first channel, and the other channels' weights
+are rows of the same tensor as channel 0's, so a tensor-level test sees them used. The measure is the
+loss's gradient with respect to the layer's output (a linear layer's features, a convolution's channels:
+``unit_axis``; an embedding's rows are its vocabulary and are not units): a unit whose gradient is
+exactly zero in every row and position of the batch, at initialization and after the nudge, computes
+something no row's loss ever depends on. The union over rows and positions is what tells a cut from a
+selection: a global max pool, a dropout, an attention or padding mask, ``out[:, -1]`` of a per-step
+layer each zero most entries of a row's gradient, but each unit is read at some row's selected
+position. A unit dead behind its ReLU has a zero gradient too (the init checks' finding); the
+confirmation replaces the candidate units' outputs by noise of the layer's output RMS (``units_moved``,
+up to ``cut_gradient.REDRAWS`` draws) in eval mode, in the model and in its nudged copy (where a zero
+output layer or a ReZero gate after the units is open): a dead unit given positive values moves the
+output, a unit the output never reads cannot (at most ``SILENT``). A warning: the layer trains narrower than
+built, and what the cut leaves out (other channels, the rest of the map) is lost to the output.
+
 **One instance registered as several layers** (``shared_module``). ``nn.Sequential(*[block] * n)``
 and ``nn.ModuleList([layer] * n)`` repeat one object, not n copies (Python's list repetition copies
 references): every "layer" is the same weights, applied n times, and the model has the parameters of
@@ -55,8 +72,8 @@ import warnings
 import torch
 from torch import nn
 
-from trainwell.babysit.cut_gradient import (MAX_MODULES, NUDGE, _first_tensor, _own, eval_output, forward_and_loss,
-                                            moved, working_copy)
+from trainwell.babysit.cut_gradient import (MAX_MODULES, NUDGE, REDRAWS, _first_tensor, _own, eval_output,
+                                            forward_and_loss, moved, working_copy)
 from trainwell.babysit.findings import Finding, make
 
 PARTLY_USED = "partly_used_module"
@@ -72,8 +89,11 @@ READS = {"layer": "the top layer: the module is read below its top, as h_n[0] of
          "part": "part of the module's own tensors",
          "whole": "the whole module: its result is dropped",
          "own": "the whole module, fed nothing that differs between rows (positions from torch.arange, a constant): "
-                "what it adds is its own parameters, and its result is dropped"}
-SEVERE = ("layer", "one step", "part", "own")
+                "what it adds is its own parameters, and its result is dropped",
+         "units": "output units: the layer's result is read in part, as x.flatten(1)[:, :k] or out[..., :k], and no "
+                  "row's gradient reaches the rest"}
+SEVERE = ("layer", "one step", "part", "own", "units")
+UNITS = "units"          # a candidate's part: output units of a linear or convolution layer (unit_axis)
 SILENT = 1e-5            # a nudge of an idle tensor moves the output by at most float32 rounding (~1e-6 of
                          # its RMS, summed over a few layers): at most 1e-5, 100x below cut_gradient.CHANGED
 
@@ -137,7 +157,34 @@ def _grads(work: nn.Module, x, y, loss_fn):
     on_way = {m for (m, _), g in zip(kept, grads[len(params):]) if g is not None}
     dropped = {m for m in owners if called.get(m) and m not in on_way}
     return out, called, [g is not None and bool((g != 0).any()) for g in grads[:len(params)]], dropped, \
-        {m for m in owners if fed.get(m)}, steps
+        {m for m in owners if fed.get(m)}, steps, units_reached(kept, grads[len(params):])
+
+
+def unit_axis(m: nn.Module, result: torch.Tensor) -> int | None:
+    """The axis of a layer's output that holds its units (a linear layer's output features, last; a
+    convolution's output channels, before its spatial axes); None for other modules (an embedding's
+    rows are the vocabulary: ids a batch does not hold get no gradient by design)."""
+    if isinstance(m, nn.Linear) and result.dim() >= 1:
+        return result.dim() - 1
+    if isinstance(m, nn.modules.conv._ConvNd) and result.dim() > len(m.kernel_size):
+        return result.dim() - len(m.kernel_size) - 1
+    return None
+
+
+def units_reached(kept: list, grads) -> dict:
+    """``{module: bool per output unit}``: the units of a linear or convolution layer whose output
+    gradient is nonzero in some row and position of some call (``unit_axis``); a unit that no row
+    reaches anywhere is a feature computed and never read."""
+    reached: dict = {}
+    for (m, result), g in zip(kept, grads):
+        axis = unit_axis(m, result)
+        if axis is None:
+            continue
+        flags = (torch.zeros(result.shape[axis], dtype=torch.bool, device=result.device) if g is None
+                 else g.ne(0).movedim(axis, 0).reshape(result.shape[axis], -1).any(1))
+        before = reached.get(m)
+        reached[m] = flags if before is None or before.shape != flags.shape else before | flags
+    return reached
 
 
 def _sequence_steps(m: nn.RNNBase, args) -> int:
@@ -199,17 +246,18 @@ def _recurrent_part(m: nn.RNNBase, idle: list) -> str:
     return "direction"
 
 
-def _idle_in_called(work: nn.Module, x, y, loss_fn, seed: int) -> list | None:
-    """``(name, module, idle tensors' names, part, fed)`` for each called module holding trainable
-    tensors with no path to the loss at initialization nor after a nudge of every parameter; ``part``
-    is True where other tensors of the module reach the loss, ``fed`` where its inputs carry the rows
-    (``reads_rows``). None where the forward, loss or backward raises."""
+def _idle_in_called(work: nn.Module, x, y, loss_fn, seed: int) -> tuple | None:
+    """``(found, nudged copy)``: in ``found``, ``(name, module, idle tensors' names, part, fed)`` for each
+    called module holding trainable tensors with no path to the loss at initialization nor after a nudge
+    of every parameter; ``part`` is True where other tensors of the module reach the loss, ``fed`` where
+    its inputs carry the rows (``reads_rows``); for a layer's idle output units (``UNITS``) their indices
+    in place of the names. None where the forward, loss or backward raises."""
     first = _grads(work, x, y, loss_fn)
     if first is None:
         return None
-    out, called, flags, dropped, fed, steps = first
+    out, called, flags, dropped, fed, steps, units = first
     if not any(flags):
-        return []               # nothing reaches the loss: cut_gradient's case (a loss rebuilt from numpy)
+        return [], None         # nothing reaches the loss: cut_gradient's case (a loss rebuilt from numpy)
     other = nudged(work, seed)
     second = _grads(other, _jittered(x, seed), y, loss_fn)
     if second is None:
@@ -235,7 +283,17 @@ def _idle_in_called(work: nn.Module, x, y, loss_fn, seed: int) -> list | None:
         part = len(idle) < len(own)
         if part or (single and m in dropped):
             found.append((name, m, idle, part, m in fed))
-    return found
+    # output units of a layer whose other units reach the loss: no row's gradient reaches them at either point
+    later = dict(zip(work.modules(), other.modules()))
+    for name, m in work.named_modules():
+        now, again_units = units.get(m), second[6].get(later[m])
+        if (now is None or again_units is None or now.shape != again_units.shape or not called.get(m)
+                or any(f[1] is m for f in found)):
+            continue
+        idle_units = ~(now | again_units)
+        if bool(idle_units.any()) and not bool(idle_units.all()):
+            found.append((name, m, torch.nonzero(idle_units).flatten().tolist(), UNITS, True))
+    return found, other
 
 
 def check_module_use(model: nn.Module, x, y, loss_fn, *, seed: int = 0) -> list[Finding]:
@@ -246,17 +304,25 @@ def check_module_use(model: nn.Module, x, y, loss_fn, *, seed: int = 0) -> list[
     work, x, y = working_copy(model, x, y)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        candidates = _idle_in_called(work, x, y, loss_fn, seed)
+        candidates, other = _idle_in_called(work, x, y, loss_fn, seed) or ([], None)
         if not candidates:
             return []
         try:
             base = eval_output(work, x)
             if base is None:
                 return []
+            later = dict(zip(work.modules(), other.modules())) if other is not None else {}
+            other_base = eval_output(other, x) if other is not None else None
             idle = {}
             for i, (name, m, names, part, fed) in enumerate(candidates[:MAX_MODULES]):
-                tensors = [dict(m.named_parameters(recurse=False))[n] for n in names]
-                if moved(work, tensors, x, base, seed + i)[0] <= SILENT:
+                if part == UNITS:       # on the nudged copy too: a zero gate or output layer after them opens
+                    change = float("inf") if other_base is None else units_moved(work, m, names, x, base, seed + i)
+                    if change <= SILENT:
+                        change = units_moved(other, later[m], names, x, other_base, seed + i)
+                else:
+                    change = moved(work, [dict(m.named_parameters(recurse=False))[n] for n in names], x, base,
+                                   seed + i)[0]
+                if change <= SILENT:
                     idle[name or type(m).__name__] = (m, names, part, fed)
         except Exception:           # noqa: BLE001 - an eval forward that raises: nothing to compare
             return []
@@ -265,9 +331,9 @@ def check_module_use(model: nn.Module, x, y, loss_fn, *, seed: int = 0) -> list[
     kinds = {name: _kind(m, names, part, fed) for name, (m, names, part, fed) in idle.items()}
     severe = [name for name, kind in kinds.items() if kind in SEVERE]
     where = (severe or list(idle))[0]
-    count = sum(dict(m.named_parameters(recurse=False))[n].numel() for m, names, *_ in idle.values() for n in names)
-    said = "; ".join(f"{name} ({type(m).__name__}): {', '.join(names)} ({READS[kinds[name]]})"
-                     for name, (m, names, *_) in idle.items())
+    count = sum(_idle_count(m, names, part) for m, names, part, _ in idle.values())
+    said = "; ".join(f"{name} ({type(m).__name__}): {_idle_said(m, names, part)} ({READS[kinds[name]]})"
+                     for name, (m, names, part, _) in idle.items())
     message = (f"the forward calls {len(idle)} module(s) part of whose parameters never reach the output ({said}: "
                f"{count} parameters): their gradient is exactly zero at initialization and after every parameter "
                f"and input is moved, and moving them moves the output by at most {SILENT:g} of its size, so they "
@@ -302,8 +368,61 @@ def weigh_against_memorization(findings: list[Finding]) -> list[Finding]:
     return findings
 
 
-def _kind(m: nn.Module, names: list, part: bool, fed: bool = True) -> str:
+def units_moved(work: nn.Module, m: nn.Module, units: list, x, base: torch.Tensor, seed: int) -> float:
+    """The most the eval-mode output moves, relative to its RMS, when the output ``units`` of layer ``m``
+    (``unit_axis``) are replaced by noise of its output's RMS, over ``REDRAWS`` draws: a unit the output
+    reads moves it (a unit dead behind a ReLU revives at positive values), one it never reads cannot."""
+    change = 0.0
+    for k in range(REDRAWS):
+        g = torch.Generator().manual_seed(seed + k * MAX_MODULES)
+
+        def replace(module, args, result):
+            if not torch.is_tensor(result):
+                return result
+            axis = unit_axis(module, result)
+            rms = result.float().pow(2).mean().sqrt().item()
+            noise = torch.randn(result.shape, generator=g).to(result.device, result.dtype) * (rms if rms > 0 else 1.0)
+            mask = torch.zeros(result.shape[axis], dtype=torch.bool, device=result.device)
+            mask[units] = True
+            shape = [1] * result.dim()
+            shape[axis] = -1
+            return torch.where(mask.reshape(shape), noise, result)
+
+        handle = m.register_forward_hook(replace)
+        try:
+            with torch.no_grad():
+                out = _first_tensor(work(x))
+        finally:
+            handle.remove()
+        if out is None or out.shape != base.shape:
+            return float("inf")
+        rms = base.float().pow(2).mean().sqrt().item()
+        change = max(change, (out.float() - base.float()).abs().max().item() / max(rms, 1e-12))
+        if change > SILENT:     # read: no further draw can make it unread
+            break
+    return change
+
+
+def _idle_count(m: nn.Module, names: list, part) -> int:
+    """The parameters of ``m`` that never reach the output: its idle tensors, or its idle units' rows
+    (a linear layer's or a convolution's weight and bias along their first axis, the output units)."""
+    own = dict(m.named_parameters(recurse=False))
+    if part == UNITS:
+        return sum(q[0].numel() * len(names) for q in own.values() if q.dim() >= 1)
+    return sum(own[n].numel() for n in names)
+
+
+def _idle_said(m: nn.Module, names: list, part) -> str:
+    if part == UNITS:
+        total = m.out_features if isinstance(m, nn.Linear) else m.out_channels
+        return f"{len(names)} of its {total} output units"
+    return ", ".join(names)
+
+
+def _kind(m: nn.Module, names: list, part, fed: bool = True) -> str:
     """What part of ``m`` is idle (``READS``); ``fed``: the module's inputs carry the rows (``reads_rows``)."""
+    if part == UNITS:
+        return "units"
     if not part:
         return "whole" if fed else "own"
     return _recurrent_part(m, names) if isinstance(m, nn.RNNBase) else "part"

@@ -1269,7 +1269,11 @@ CODES = {spec.code: spec for spec in (
                  "of that module reach the loss (part of it used) or, for a model with one output tensor, none do "
                  "and its results get a None gradient (its result dropped); a module whose float inputs are all zero "
                  "(behind dead units) is not read; and how far the eval-mode output moves when those tensors move by NUDGE "
-                 "and, where that moves it by at most cut_gradient.CHANGED, by REDRAW (cut_gradient.moved)",
+                 "and, where that moves it by at most cut_gradient.CHANGED, by REDRAW (cut_gradient.moved); and "
+                 "the output units of a linear or convolution layer (module_use.unit_axis) whose output gradient is "
+                 "exactly zero in every row and position at both points while other units are reached, and how far "
+                 "the eval-mode output moves when their outputs are replaced by noise of the layer's output RMS "
+                 "(module_use.units_moved, in the model and its nudged copy)",
         threshold="the output moves by at most SILENT of its RMS (it does not depend on them; where it does, "
                   "the graph cut is frozen_parameters'); a module the forward never called, or called under "
                   "torch.no_grad, and a model none of whose parameters reach the loss are quiet",
@@ -1278,8 +1282,8 @@ CODES = {spec.code: spec for spec in (
                "state, h_n[-1] the top layer's (the reverse direction's where bidirectional)",
         fix="read the module's full output: the top layer's state (h_n[-1] of a stacked LSTM; both directions, "
             "torch.cat([h_n[-2], h_n[-1]], 1), of a bidirectional one), every step (not out[:, 0]), the variable the "
-            "computed layer returned; or build the module without the unused part (num_layers=1, bidirectional=False, "
-            "no extra layer)",
+            "computed layer returned, the whole map (a global pool per channel, not x.flatten(1)[:, :k]); or build the "
+            "module without the unused part (num_layers=1, bidirectional=False, no extra layer, fewer units)",
         explains=(Group.SLOW, "cannot_overfit_small_subset", "underfitting"),
         thresholds=("cut_gradient.NUDGE", "cut_gradient.REDRAW", "cut_gradient.REDRAWS", "module_use.SILENT"),
         plan=not_repairable,        # which layers the forward reads is the user's code
