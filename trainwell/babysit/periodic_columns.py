@@ -35,7 +35,7 @@ the morning rush at 7-9 reads as the night at 3-5), and a cosine alone maps h an
 is one-to-one because it is a point on the circle, either coordinate alone is its projection (Tancik
 et al. 2020 feed both; scikit-learn's "Time-related feature engineering" example builds the pair). A
 phase counted in whole steps (hours, months, degrees on a grid) leaves the mark exactly: a column of
-``PHASE_VALUES`` distinct values that, scaled to [-1, 1] by its ends, are the sines of equally spaced
+``MIN_PHASE_VALUES`` to ``MAX_PHASE_VALUES`` distinct values that, scaled to [-1, 1] by its ends, are the sines of equally spaced
 angles from -90 to 90 degrees (arcsin of each within ``PHASE_TOLERANCE`` radians of that grid: a
 standardization after the sine is a scale and a shift, undone by the ends), which is the sine of a
 period of 2 (m - 1) whole steps with every value between the ends standing for two of them (an odd
@@ -69,9 +69,10 @@ MAX_CLASSES = 10          # class ids: the indicators of at most the 10 commones
 MIN_ROWS = 200            # fewer rows: too few for a periodogram of many frequencies
 MAX_COLUMNS = 64          # wider inputs (spectra, flattened signals) are not read: at most 64 x MAX_CLASSES
                           # periodograms, ~5 ms each at ROWS rows on one CPU core
-PHASE_VALUES = (5, 64)    # a phase grid's column: 5 values at least (4 would be the sine of a period of 6, whose
+MIN_PHASE_VALUES = 5      # a phase grid's column: 5 values at least (4 would be the sine of a period of 6, whose
                           # grid -1, -0.5, 0.5, 1 a coded column can hold; 5 values on the sine grid -1, -0.71, 0,
-                          # 0.71, 1 are no code's) and at most 64 (a period of 126 steps; finer: a real phase)
+                          # 0.71, 1 are no code's) ...
+MAX_PHASE_VALUES = 64     # ... and at most 64 (a period of 126 steps; finer: a real phase)
 SAME_VALUE = 1e-6         # values of a column within 1e-6 of its range are one level: sin(5 pi / 12) and
                           # sin(7 pi / 12) differ in their last bits (float32: ~1e-7 of the range)
 PHASE_TOLERANCE = 1e-3    # radians between a value's arcsin and the grid's angle (float32 rounding of a standardized
@@ -217,7 +218,7 @@ def check_periodic(X, y, *, class_ids: bool, entries: dict | None, alpha: float,
     if found:
         return found
     grids = [j for j in range(x.shape[1]) if bool(reaches[j]) and bool(finite[j])   # a level: 2 values at most
-             and PHASE_VALUES[0] <= int(distinct[j]) <= 2 * PHASE_VALUES[1]]
+             and MIN_PHASE_VALUES <= int(distinct[j]) <= 2 * MAX_PHASE_VALUES]
     return lone_phase(x, t, grids, class_ids=class_ids, alpha=alpha)
 
 
@@ -240,11 +241,11 @@ def levels(column: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 def phase_period(column: torch.Tensor) -> int | None:
     """The period in whole steps (2 (m - 1)) when the m levels of ``column`` (``levels``), scaled by
     their ends to [-1, 1], are the sines of m equally spaced angles from -pi / 2 to pi / 2 (each arcsin
-    within ``PHASE_TOLERANCE``), ``PHASE_VALUES`` of them: the sine (or cosine) of a phase counted in
+    within ``PHASE_TOLERANCE``), ``MIN_PHASE_VALUES`` to ``MAX_PHASE_VALUES`` of them: the sine (or cosine) of a phase counted in
     whole steps; else None."""
     values = levels(column)[0]
     m = values.numel()
-    if not PHASE_VALUES[0] <= m <= PHASE_VALUES[1]:
+    if not MIN_PHASE_VALUES <= m <= MAX_PHASE_VALUES:
         return None
     angles = torch.asin(scaled_by_ends(values))
     grid = -math.pi / 2 + math.pi / (m - 1) * torch.arange(m, dtype=torch.float64)
