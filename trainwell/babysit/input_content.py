@@ -57,7 +57,7 @@ counted, none chosen for being equal). No more than ``MAX_BINS`` levels: a
 reading uniform within its range loses 1 / k^2 of its variance to k equal bins (a normal one more),
 at least ``value_codes.ROUNDED_NOISE`` (a signal-to-noise ratio of 10 or less, the rounding rule of a
 cast) up to k = 3. Read on all the training rows (up to ``BIN_ROWS``): the counts are equal on the
-split the bins were fitted on, not on a sample of it. Not found: bins fitted before the split (the
+split the bins were fitted on, not on a sample of it; tables of at most ``MAX_COLUMNS`` columns. Not found: bins fitted before the split (the
 training rows' counts then vary as a sample's), finer bins, a few columns binned among many.
 """
 from __future__ import annotations
@@ -185,7 +185,8 @@ def check_binned_columns(X) -> list[Finding]:
     combined by Fisher's method, under ``first_layer.ALPHA``): readings binned into equal-count levels
     (see the module docstring)."""
     from scipy.stats import chi2
-    if not torch.is_tensor(X) or X.ndim != 2 or not torch.is_floating_point(X) or X.shape[0] < 10:
+    if not torch.is_tensor(X) or X.ndim != 2 or not torch.is_floating_point(X) or X.shape[0] < 10 \
+            or X.shape[1] > MAX_COLUMNS:        # wider inputs (a bag of words, flattened signals): not read
         return []
     x = X[:BIN_ROWS].detach().cpu()
     x = x[torch.isfinite(x).all(dim=1)]
