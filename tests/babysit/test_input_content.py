@@ -240,3 +240,46 @@ def test_repeated_rows_with_their_own_labels_and_tables_of_codes_are_quiet():
     noisy = (codes[:, 0] + torch.randint(0, 2, (2000,), generator=torch.Generator().manual_seed(5))).long()
     assert ic.check_repeated_rows(codes, noisy, class_ids=True) == []      # codes repeat by nature
     assert ic.check_repeated_rows(X, y.double(), class_ids=False) == []    # a regression: not judged
+
+
+def _orders(n=2400, seed=0, *, bins=None, fitted_on_all=False, codes=False):
+    """Web orders: 8 readings, 3 noisy classes from linear scores; the first 60 % the training rows.
+    ``bins``: every reading binned into that many quantile levels (ordinal), fitted on the training
+    rows (``fitted_on_all``: on every row, before the split), then standardized; ``codes``: eight
+    category codes (0-2) drawn at random instead of readings."""
+    import numpy as np
+    from sklearn.preprocessing import KBinsDiscretizer
+    g = np.random.default_rng(seed)
+    X = g.integers(0, 3, (n, 8)).astype(np.float64) if codes else g.normal(0, 1, (n, 8))
+    score = X @ g.normal(0, 1, (8, 3)) + g.normal(0, 1.0, (n, 3))
+    y = torch.tensor(score.argmax(1))
+    train = int(0.6 * n)
+    if bins:
+        disc = KBinsDiscretizer(n_bins=bins, encode="ordinal", strategy="quantile")
+        X = disc.fit(X if fitted_on_all else X[:train]).transform(X)
+    X = (X - X[:train].mean(0)) / X[:train].std(0)
+    return torch.tensor(X[:train], dtype=torch.float32), y[:train]
+
+
+def test_every_reading_binned_into_equal_thirds_is_found():
+    x, y = _orders(bins=3)
+    found = ic.check_inputs_informative(x, y, class_ids=True)
+    assert [f.code for f in found] == ["uninformative_inputs"] and found[0].severity == "warning"
+    assert found[0].evidence["binned_columns"] == list(range(8)) and found[0].evidence["chance"] < 1e-3
+    x, y = _orders(bins=2)                                  # median splits: two equal halves each
+    assert ic.check_binned_columns(x)[0].evidence["levels"] == [2] * 8
+
+
+def test_readings_random_codes_finer_bins_and_bins_fitted_before_the_split_are_quiet():
+    for kwargs in ({}, {"codes": True}, {"bins": 5}, {"bins": 3, "fitted_on_all": True}):
+        x, y = _orders(**kwargs)
+        assert ic.check_binned_columns(x) == [], kwargs
+    x, y = _orders(bins=3)                                  # two binned columns among eight readings
+    x = torch.cat([x[:, :2], _orders(seed=1)[0][:, 2:]], 1)
+    assert ic.check_binned_columns(x) == []
+
+
+def test_the_equal_count_chance():
+    assert ic.equal_count_chance(torch.tensor([720, 720])) == pytest.approx(0.021, abs=1e-3)
+    assert ic.equal_count_chance(torch.tensor([480, 480, 480])) == pytest.approx(5.7e-4, rel=0.05)
+    assert ic.equal_count_chance(torch.tensor([450, 500, 490])) == 1.0       # a sample's spread

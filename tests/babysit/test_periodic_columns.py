@@ -116,3 +116,61 @@ def test_the_false_alarm_bound_holds_on_noise():
         cycles, power = pc.periodogram(x, torch.tensor(g.normal(size=800)))
         faps.append(pc.false_alarm(float(power.max()), x, float(cycles[-1])))
     assert np.mean(np.array(faps) < 0.1) <= 0.2          # Baluev's bound is an upper bound: at most ~10 %
+
+
+def hourly_demand(n=2400, seed=0, *, hour_cols=("sin",), related=True, period=24):
+    """Zone-hours: the whole hour (0 .. period - 1) as the columns named in ``hour_cols`` (its sin,
+    its cos) beside a density and a temperature; demand classes that follow the morning (hours 7-9
+    high, 2-5 low: asymmetric about noon, so h and 12 - h differ) and the density, with label noise."""
+    g = np.random.default_rng(seed)
+    hour = g.integers(0, period, n)
+    density, temp = g.normal(0, 1, n), g.normal(12, 6, n)
+    angle = 2 * np.pi * hour / period
+    score = (np.isin(hour, (7, 8, 9)) * 2.0 - np.isin(hour, (2, 3, 4, 5)) * 2.0 if related else 0) \
+        + 0.6 * density + g.normal(0, 0.8, n)
+    y = torch.tensor(np.digitize(score, np.quantile(score, [1 / 3, 2 / 3])))
+    cols = [{"sin": np.sin(angle), "cos": np.cos(angle)}[c] for c in hour_cols]
+    return _standard(cols + [density, temp]), y, torch.tensor(((score - score.mean()) / score.std())[:, None],
+                                                               dtype=torch.float32)
+
+
+def test_a_whole_hour_given_by_its_sine_alone_is_found():
+    x, y, score = hourly_demand()
+    found = periodic(x, y, class_ids=True)
+    assert [f.code for f in found] == ["uninformative_inputs"] and found[0].severity == "warning"
+    assert found[0].evidence["column"] == 0 and found[0].evidence["period"] == 24
+    assert found[0].evidence["values"] == 13 and found[0].evidence["relation_p"] < found[0].evidence["p_threshold"]
+    assert periodic(x, score, class_ids=False)[0].evidence["period"] == 24        # a regression alike
+    x, y, _ = hourly_demand(hour_cols=("cos",))                                  # the cosine alone: h and 24 - h
+    assert periodic(x, y, class_ids=True)[0].evidence["period"] == 24
+    x, y, _ = hourly_demand(period=12)                                           # months: 7 values
+    assert periodic(x, y, class_ids=True)[0].evidence["period"] == 12
+    x, y, _ = hourly_demand()
+    assert [g.code for g in fl.check_what_reaches(mlp(3, 3), x, y, class_ids=True)] == ["uninformative_inputs"]
+
+
+def test_the_pair_an_odd_period_an_unrelated_phase_and_codes_are_quiet():
+    x, y, score = hourly_demand(hour_cols=("sin", "cos"))                       # the pair: one-to-one
+    assert periodic(x, y, class_ids=True) == [] and periodic(x, score, class_ids=False) == []
+    x, y, _ = hourly_demand(hour_cols=("cos", "sin"))
+    assert periodic(x, y, class_ids=True) == []
+    x, y, _ = hourly_demand(period=7)                                            # weekdays: no two share a sine
+    assert periodic(x, y, class_ids=True) == []
+    x, y, _ = hourly_demand(related=False)                                       # the phase tells nothing
+    assert periodic(x, y, class_ids=True) == []
+    g = np.random.default_rng(3)                                                 # noisy codes and counts
+    n = 2400
+    code, count, reading = g.integers(0, 9, n), g.poisson(3, n), g.normal(0, 1, n)
+    score = 0.5 * code + 0.3 * count + reading + g.normal(0, 1.5, n)
+    y = torch.tensor(np.digitize(score, np.quantile(score, [1 / 3, 2 / 3])))
+    assert periodic(_standard([code, count, reading]), y, class_ids=True) == []
+
+
+def test_the_phase_grid_and_its_partner():
+    hours = torch.arange(24, dtype=torch.float64)
+    assert pc.phase_period(3 * torch.sin(2 * torch.pi * hours / 24) + 1) == 24     # a scale and a shift undone
+    assert pc.phase_period(torch.cos(2 * torch.pi * hours / 24)) == 24
+    assert pc.phase_period(torch.sin(2 * torch.pi * torch.arange(7.0) / 7)) is None
+    assert pc.phase_period(torch.linspace(-1, 1, 13)) is None                       # equally spaced values
+    x = torch.stack([torch.sin(2 * torch.pi * hours / 24), hours, 5 * torch.cos(2 * torch.pi * hours / 24) - 2], 1)
+    assert pc.partner(x, 0) == 2 and pc.partner(x[:, :2], 0) is None

@@ -40,16 +40,39 @@ variate, 200-1000 bins: neighbouring bins within 1% form chains, up to 46% of th
 group: the widest pair of a bin's twins differs by 1.8x their spread); set 6's loans table scaled
 per row: 9 of 13 columns, the widest pair at 0.6%. Inputs of more than ``MAX_COLUMNS`` columns are
 not paired (the covariance costs columns^2).
+
+A third way is **binning every reading into a few equal-count levels** (``check_binned_columns``:
+``KBinsDiscretizer(n_bins=3, encode="ordinal")``, ``pd.qcut(x, 3, labels=False)`` on each column "robust
+to outliers"): each column keeps which tercile a row fell in, and what the reading said within it is
+gone before the model sees it. Quantile bins fitted on the training rows leave their mark there: each
+level holds the same number of rows, to a row or so, where counts drawn at random vary by about
+sqrt(n / k) (Fisher 1936's test of data "too good to be true": the chance of counts this close to their
+expectation). Its chance, per column of k levels and n rows whose largest and smallest count differ by
+d, is at most about (d + 1)^(k - 1) times the multinomial's peak probability, k^(k / 2) / (2 pi n)^((k -
+1) / 2) (the local normal approximation: 0.021 for two exactly equal halves of 1,440 rows, 5.7e-4 for
+three equal thirds); the finding needs at least ``BINNED_COLUMNS`` of the varying columns with 2 to
+``MAX_BINS`` levels, and their chances together under ``first_layer.ALPHA`` (Fisher's method: -2 times
+the sum of their logarithms against a chi-square of twice as many degrees of freedom; every such column
+counted, none chosen for being equal). No more than ``MAX_BINS`` levels: a
+reading uniform within its range loses 1 / k^2 of its variance to k equal bins (a normal one more),
+at least ``value_codes.ROUNDED_NOISE`` (a signal-to-noise ratio of 10 or less, the rounding rule of a
+cast) up to k = 3. Read on all the training rows (up to ``BIN_ROWS``): the counts are equal on the
+split the bins were fitted on, not on a sample of it; tables of at most ``MAX_COLUMNS`` columns. Not found: bins fitted before the split (the
+training rows' counts then vary as a sample's), finer bins, a few columns binned among many.
 """
 from __future__ import annotations
+
+import math
 
 import torch
 
 from trainwell.babysit.erased_values import check_erased_values
 from trainwell.babysit.filled_rows import check_filled_rows
 from trainwell.babysit.findings import Finding, make
+from trainwell.babysit.first_layer import ALPHA
 from trainwell.babysit.row_scale import check_row_scale
 from trainwell.babysit.unmatched_join import check_unmatched_join
+from trainwell.babysit.value_codes import ROUNDED_NOISE
 
 ROWS = 2000               # the training rows read (data_checks.STATS_ROWS: the input statistics' sample)
 CONSTANT_ROWS = 0.99      # a feature is near-constant when one value fills >= 99% of the rows
@@ -72,6 +95,12 @@ PAIR_ROWS = 512           # the rows the columns' covariance is computed on
 MAX_COLUMNS = 1024        # wider inputs are not paired: the covariance costs PAIR_ROWS x columns^2
 MEASURED = 0.9            # repeated rows: a measured column holds a value of its own in >= 90% of the distinct
                           # rows (a reading to the last bit: two rows share all of them only as copies)
+BIN_ROWS = 100_000        # equal-count bins: all training rows read up to this many (the counts are equal on the
+                          # split the bins were fitted on; a sample's vary)
+MAX_BINS = int(ROUNDED_NOISE ** -0.5)   # k equal bins of a uniform reading lose 1 / k^2 of its variance: >= 10 %
+                          # (value_codes.ROUNDED_NOISE) up to k = 3
+BINNED_COLUMNS = 0.5      # at least half the varying columns binned (CONSTANT_FEATURES' half): a column or two in
+                          # bands among measured ones is feature engineering
 LOST = 0.05               # ... and repeated rows with other labels cap the training fit 5 points below 100%
                           # (more than the kill rule's 3 points: issue 11's "measurably worse")
 
@@ -133,7 +162,60 @@ def check_inputs_informative(X, y, *, class_ids: bool, seed: int = 0) -> list[Fi
     found = check_erased_values(X, y, class_ids=class_ids)      # one value written over a share of a column's readings (erased_values.py)
     if found:
         return found
-    return check_repeated_rows(X, y, class_ids=class_ids)
+    found = check_repeated_rows(X, y, class_ids=class_ids)
+    if found:
+        return found
+    return check_binned_columns(X)
+
+
+def equal_count_chance(counts: torch.Tensor) -> float:
+    """About the chance that k level counts drawn at random (a multinomial of equal shares over their n
+    rows) lie as close to one another as ``counts`` do: (d + 1)^(k - 1) k^(k / 2) / (2 pi n)^((k - 1) / 2),
+    d the largest count less the smallest (the local normal approximation to the multinomial's peak,
+    times the counts within d of it), at most 1."""
+    k, n = counts.numel(), int(counts.sum())
+    spread = int(counts.max() - counts.min())
+    log_p = (k - 1) * math.log(spread + 1) + k / 2 * math.log(k) - (k - 1) / 2 * math.log(2 * math.pi * n)
+    return min(1.0, math.exp(log_p))
+
+
+def check_binned_columns(X) -> list[Finding]:
+    """``uninformative_inputs`` (a warning): at least ``BINNED_COLUMNS`` of a table's varying columns
+    hold 2 to ``MAX_BINS`` levels, their counts equal beyond chance (``equal_count_chance`` of each,
+    combined by Fisher's method, under ``first_layer.ALPHA``): readings binned into equal-count levels
+    (see the module docstring)."""
+    from scipy.stats import chi2
+    if not torch.is_tensor(X) or X.ndim != 2 or not torch.is_floating_point(X) or X.shape[0] < 10 \
+            or X.shape[1] > MAX_COLUMNS:        # wider inputs (a bag of words, flattened signals): not read
+        return []
+    x = X[:BIN_ROWS].detach().cpu()
+    x = x[torch.isfinite(x).all(dim=1)]
+    binned, varying, log_chances = [], 0, []
+    for j in range(x.shape[1]):
+        values, counts = torch.unique(x[:, j], return_counts=True)
+        varying += values.numel() > 1
+        if 2 <= values.numel() <= MAX_BINS:
+            binned.append((j, values.numel(), counts.tolist()))
+            log_chances.append(math.log(max(equal_count_chance(counts), 1e-300)))
+    if not binned or len(binned) < BINNED_COLUMNS * varying:
+        return []
+    chance = float(chi2.sf(-2 * sum(log_chances), 2 * len(log_chances)))
+    if chance >= ALPHA:
+        return []
+    columns = [j for j, _, _ in binned]
+    return [make("uninformative_inputs",
+                 f"{len(binned)} of the {varying} varying input columns (columns {columns[:LISTED]}"
+                 f"{' ...' if len(binned) > LISTED else ''}) each hold {MAX_BINS} or fewer levels filled by equal "
+                 f"counts of the {x.shape[0]} training rows (column {columns[0]}: {binned[0][2]}; counts drawn at random "
+                 f"come this close with a chance of about {chance:.2g} over these columns): readings binned into "
+                 f"equal-count levels (KBinsDiscretizer(encode='ordinal'), pd.qcut), so what each said within its "
+                 f"bin (at least 1 / k^2 of a uniform reading's variance with k bins) never reaches the model",
+                 evidence={"binned_columns": columns, "levels": [k for _, k, _ in binned], "varying_columns": varying,
+                           "chance": chance, "rows": int(x.shape[0]), "counts": [c for _, _, c in binned[:LISTED]]},
+                 severity="warning", where="input columns",
+                 fix="give the model the readings themselves, standardized (scale them robustly, e.g. RobustScaler or "
+                     "a clip at far quantiles, if outliers are the worry); bin a column only where its bands are "
+                     "what matters, with enough bins to keep its variation")]
 
 
 def check_repeated_rows(X, y, *, class_ids: bool) -> list[Finding]:

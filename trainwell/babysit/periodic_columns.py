@@ -28,6 +28,24 @@ single-frequency false-alarm probability e^{-z} under ``first_layer.ALPHA`` (a p
 whole range; a peak noise assembled from both halves stands in neither). A column with a gap wider than
 ``MAX_GAP`` of its range between neighbouring values is not read (a missing-value code or an outlier
 far from the rest: frequencies counted over such a range squeeze a smooth relation into a sliver).
+
+**A phase given by its sine alone** (``lone_phase``, the same code and severity): the cure above, done
+by half. ``sin(2 pi h / 24)`` without ``cos(2 pi h / 24)`` maps two phases to each value (h and 12 - h:
+the morning rush at 7-9 reads as the night at 3-5), and a cosine alone maps h and 24 - h; the pair
+is one-to-one because it is a point on the circle, either coordinate alone is its projection (Tancik
+et al. 2020 feed both; scikit-learn's "Time-related feature engineering" example builds the pair). A
+phase counted in whole steps (hours, months, degrees on a grid) leaves the mark exactly: a column of
+``MIN_PHASE_VALUES`` to ``MAX_PHASE_VALUES`` distinct values that, scaled to [-1, 1] by its ends, are the sines of equally spaced
+angles from -90 to 90 degrees (arcsin of each within ``PHASE_TOLERANCE`` radians of that grid: a
+standardization after the sine is a scale and a shift, undone by the ends), which is the sine of a
+period of 2 (m - 1) whole steps with every value between the ends standing for two of them (an odd
+period's sines, 7 weekdays, hit no pair and miss the grid; values equally spaced miss it too). What
+tells a healthy encoding apart is the symmetric partner: a column whose values, scaled by their ends
+alike, square to 1 with it on every row (the cosine beside the sine) leaves the pair quiet. And the
+fold must cost something: the targets relate to the column's values (class ids: a chi-square test of
+independence; a regression: a one-way ANOVA F, at ``first_layer.ALPHA`` over the columns read), else
+the phase carries nothing to lose. Not found: a phase of real values (minutes within the hour), whose
+sines fill the range and lie on no grid.
 """
 from __future__ import annotations
 
@@ -51,6 +69,14 @@ MAX_CLASSES = 10          # class ids: the indicators of at most the 10 commones
 MIN_ROWS = 200            # fewer rows: too few for a periodogram of many frequencies
 MAX_COLUMNS = 64          # wider inputs (spectra, flattened signals) are not read: at most 64 x MAX_CLASSES
                           # periodograms, ~5 ms each at ROWS rows on one CPU core
+MIN_PHASE_VALUES = 5      # a phase grid's column: 5 values at least (4 would be the sine of a period of 6, whose
+                          # grid -1, -0.5, 0.5, 1 a coded column can hold; 5 values on the sine grid -1, -0.71, 0,
+                          # 0.71, 1 are no code's) ...
+MAX_PHASE_VALUES = 64     # ... and at most 64 (a period of 126 steps; finer: a real phase)
+SAME_VALUE = 1e-6         # values of a column within 1e-6 of its range are one level: sin(5 pi / 12) and
+                          # sin(7 pi / 12) differ in their last bits (float32: ~1e-7 of the range)
+PHASE_TOLERANCE = 1e-3    # radians between a value's arcsin and the grid's angle (float32 rounding of a standardized
+                          # sine moves the arcsin by < 1e-5 off the ends; the ends are exact by the scaling)
 
 
 _remembered: dict | None = None      # inside ``remembered()``: {reading's name: (what was read, what it found)}
@@ -189,7 +215,95 @@ def check_periodic(X, y, *, class_ids: bool, entries: dict | None, alpha: float,
     if found is None:
         found = _periodic(x, t, columns, class_ids=class_ids, alpha=alpha)
         remember("periodic", read, found)
-    return found
+    if found:
+        return found
+    grids = [j for j in range(x.shape[1]) if bool(reaches[j]) and bool(finite[j])   # a level: 2 values at most
+             and MIN_PHASE_VALUES <= int(distinct[j]) <= 2 * MAX_PHASE_VALUES]
+    return lone_phase(x, t, grids, class_ids=class_ids, alpha=alpha)
+
+
+def scaled_by_ends(v: torch.Tensor) -> torch.Tensor:
+    """``v`` (float64) mapped onto [-1, 1] by its smallest and largest value (a scale and a shift)."""
+    lo, hi = v.min(), v.max()
+    return ((2 * v - (lo + hi)) / (hi - lo)).clamp(-1.0, 1.0) if hi > lo else torch.zeros_like(v)
+
+
+def levels(column: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The column's levels (its sorted values, those within ``SAME_VALUE`` of its range of the one
+    below merged into it) and each row's level index."""
+    values, inverse = torch.unique(column.double(), return_inverse=True)
+    gap = values[1:] - values[:-1]
+    new = torch.cat([torch.ones(1, dtype=torch.bool), gap > SAME_VALUE * float(values[-1] - values[0])])
+    index = torch.cumsum(new.long(), 0) - 1
+    return values[new], index[inverse]
+
+
+def phase_period(column: torch.Tensor) -> int | None:
+    """The period in whole steps (2 (m - 1)) when the m levels of ``column`` (``levels``), scaled by
+    their ends to [-1, 1], are the sines of m equally spaced angles from -pi / 2 to pi / 2 (each arcsin
+    within ``PHASE_TOLERANCE``), ``MIN_PHASE_VALUES`` to ``MAX_PHASE_VALUES`` of them: the sine (or cosine) of a phase counted in
+    whole steps; else None."""
+    values = levels(column)[0]
+    m = values.numel()
+    if not MIN_PHASE_VALUES <= m <= MAX_PHASE_VALUES:
+        return None
+    angles = torch.asin(scaled_by_ends(values))
+    grid = -math.pi / 2 + math.pi / (m - 1) * torch.arange(m, dtype=torch.float64)
+    return 2 * (m - 1) if float((angles - grid).abs().max()) <= PHASE_TOLERANCE else None
+
+
+def partner(x: torch.Tensor, j: int) -> int | None:
+    """A column of ``x`` other than ``j`` that, scaled by its ends as ``j`` is, squares to 1 with it on
+    every row (within ``PHASE_TOLERANCE``): the cosine beside a sine."""
+    u = scaled_by_ends(x[:, j]) ** 2
+    for k in range(x.shape[1]):
+        if k != j and float((u + scaled_by_ends(x[:, k]) ** 2 - 1).abs().max()) <= PHASE_TOLERANCE:
+            return k
+    return None
+
+
+def relation_p(column: torch.Tensor, t: torch.Tensor, *, class_ids: bool) -> float:
+    """The p-value of the targets' relation to the column's values: class ids, a chi-square test of
+    independence of the values and the classes; a regression (its first target column), a one-way
+    ANOVA F across the values."""
+    from scipy import stats
+    level = levels(column)[1]
+    if class_ids:
+        _, label = torch.unique(t.reshape(-1), return_inverse=True)
+        table = torch.zeros(int(level.max()) + 1, int(label.max()) + 1, dtype=torch.float64)
+        table.index_put_((level, label), torch.ones_like(level, dtype=torch.float64), accumulate=True)
+        return float(stats.chi2_contingency(table.numpy())[1]) if min(table.shape) > 1 else 1.0
+    target = t.double().reshape(t.shape[0], -1)[:, 0]
+    groups = [target[level == g].numpy() for g in range(int(level.max()) + 1)]
+    return float(stats.f_oneway(*groups).pvalue) if all(len(g) > 1 for g in groups) else 1.0
+
+
+def lone_phase(x, t, columns: list, *, class_ids: bool, alpha: float) -> list[Finding]:
+    """``uninformative_inputs`` (a warning) for a column among ``columns`` that is the sine (or the
+    cosine) of a phase counted in whole steps (``phase_period``) with no partner column (``partner``)
+    and targets related to its values (``relation_p`` under ``alpha`` over the columns read): see the
+    module docstring."""
+    for j in columns:
+        period = phase_period(x[:, j])
+        if period is None or partner(x, j) is not None:
+            continue
+        p = relation_p(x[:, j], t, class_ids=class_ids)
+        if p >= alpha / len(columns):
+            continue
+        m = period // 2 + 1
+        return [make(
+            "uninformative_inputs",
+            f"input column {j} is the sine (or the cosine) of a phase counted in {period} whole steps a period "
+            f"(its {m} values, scaled by their ends, are the sines of equally spaced angles from -90 to 90 degrees) "
+            f"and no column holds its partner (none squares to 1 with it on every row): each of its {m - 2} values "
+            f"between the ends stands for two phases (h and {period // 2} - h: with hours of a day, 7 and 5), and the "
+            f"targets depend on the column (p = {p:.2g}), so what tells the two apart never reaches the model",
+            evidence={"column": j, "period": period, "values": m, "partner": None, "relation_p": p,
+                      "p_threshold": alpha / len(columns), "rows": int(x.shape[0])},
+            where=f"input column {j}", severity="warning",
+            fix="give the phase as the pair sin(2 pi h / P) and cos(2 pi h / P), or one-hot the phase's steps, "
+                "instead of one of the two")]
+    return []
 
 
 def _periodic(x, t, columns: list, *, class_ids: bool, alpha: float) -> list[Finding]:

@@ -335,7 +335,7 @@ CODES = {spec.code: spec for spec in (
                  "predictions against the held-out rows' toward the far end"
                  "; (a warning) readings cut off at two bounds (censored_values.check_censored): the shares at a "
                  "column's smallest and largest value, the distinct readings between, and the readings' density next "
-                 "to each bound against a flat one",
+                 "to each bound against a flat one; (a warning) a phase given by its sine or cosine alone (periodic_columns.lone_phase): a column's levels scaled by their ends against the sines of equally spaced angles, a partner column squaring to 1 with it, and the targets' relation to its levels (chi-square; ANOVA F); (a warning) readings binned into equal-count levels (input_content.check_binned_columns): the columns of 2-3 levels and the chance of their counts being as equal (the multinomial's local peak, Fisher's method over the columns)",
         threshold="at least half the features near-constant and a fit ceiling that closes less than half of the "
                   "gap from the trivial guess (the commonest class; R^2 0) to a perfect fit; or (a warning) 99% "
                   "of the rows with the same mean and std to 0.1% and at least half the varying columns in one "
@@ -367,7 +367,7 @@ CODES = {spec.code: spec for spec in (
                   "; a code in most rows: one value in > 50% of a column's rows beyond its other rows (>= 100 "
                   "rows, >= 20 distinct values) by at least half their width, whose rows a least-squares fit of the "
                   "column on the other columns places past the far end of the other rows (AUC >= 0.75, one-sided "
-                  "Mann-Whitney p < 1e-3, median prediction past theirs by >= 0.5 of the fit's residual std)",
+                  "Mann-Whitney p < 1e-3, median prediction past theirs by >= 0.5 of the fit's residual std); lone phase: 5-64 levels whose arcsin lies within 1e-3 rad of the grid from -90 to 90 degrees, no partner column, the targets' relation p < 1e-3 / the columns read; binned: at least half the varying columns of 2-3 levels, their counts' combined chance < 1e-3",
         source="notes 002 preprocessing (the inputs must carry the signal the model learns); the bound is the "
                "Bayes-optimal training fit of a function of the inputs",
         fix="keep the inputs' variation: scale to floats without casting to integers, read the right columns",
@@ -407,7 +407,10 @@ CODES = {spec.code: spec for spec in (
                     "duplicate_inputs.AFFINE", "duplicate_inputs.AFFINE_SLICES", "duplicate_inputs.SHARE",
                     "duplicate_inputs.RGB",
                     "value_codes.FAR_SIDE_AUC", "value_codes.FAR_SIDE_SHIFT", "value_codes.ROWS_PER_PREDICTOR",
-                    "value_codes.MAX_TESTED"),
+                    "value_codes.MAX_TESTED",
+                    "periodic_columns.MIN_PHASE_VALUES", "periodic_columns.MAX_PHASE_VALUES",
+                    "periodic_columns.SAME_VALUE", "periodic_columns.PHASE_TOLERANCE",
+                    "input_content.BIN_ROWS", "input_content.MAX_BINS", "input_content.BINNED_COLUMNS"),
         stops_unrepaired=True,
         plan=plan_uninformative_inputs,
     ),
