@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import inspect
 import math
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -37,7 +38,7 @@ from trainwell.babysit.registry import CODES, Group, members
 from trainwell.babysit.split_checks import check_splits, grade_imbalance
 from trainwell.data.streaming import check_sample
 from trainwell.errors import LabelError, NonFiniteError
-from trainwell.train.fit import make_trainer, prepare
+from trainwell.train.fit import Prepared, make_trainer, prepare
 from trainwell.train.loop import total_steps
 from trainwell.babysit.run_options import check_run_options
 from trainwell.train.parts import build_schedule_for, make_batches, optimizer_options
@@ -57,6 +58,319 @@ PREFLIGHT_SHARE = 0.5     # the pre-flight's expensive checks start only within 
                           # experiments and the probe keep time on a slow (loaded, or convolutional) setup
 WALL_S = 60.0             # issue 11: "pre-flight plus probe <= 60 s": the backstop (Budget.fits_wall), in seconds
                           # the doctor's thread ran or waited on anything but a CPU (budget.unqueued_seconds)
+
+
+def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float = 60.0,
+           budget: Budget | None = None, probe: bool = True, wall_s: float | None = WALL_S,
+           **options) -> Diagnosis:
+    """Check a training setup before running it.
+
+    Takes the same arguments as :func:`trainwell.fit`. Pre-flight checks (initial loss, labels,
+    inputs, gradients vs finite differences, overfitting a tiny subset, regularization, init and
+    activation statistics, loss/output match) then, with ``probe=True``, a short training of a
+    copy of the model with the monitor (5% of the planned steps, at least one epoch), all within
+    ``budget_s`` nominal seconds: the steps each part runs are priced by the cost model
+    (babysit/budget.py), not timed, so a loaded machine runs the same steps, only slower. The
+    model you pass is not modified. ``budget``: a ``Budget`` to spend instead of a new one of
+    ``budget_s`` (its ``spent`` then says what the doctor spent, in nominal seconds). ``wall_s``:
+    the backstop, in seconds of the wall clock less the time the doctor waited for a CPU other
+    processes held (``Budget.backstop_elapsed``; the wall clock on CUDA): every training after the
+    pre-flight (each experiment's setup, arms and training on, each run option's check, the probe)
+    is priced before it runs and left out whole when it is predicted to end past ``wall_s`` such
+    seconds (the lr arms behind the run options' checks, the probe last), one the clock outruns
+    stops, and a ``check_skipped`` info names what went (None: no backstop). It never changes a threshold or a step count, so on a machine fast
+    enough for the budget the findings do not depend on the clock.
+
+    The procedure, one step a function below: prepare the run as fit would, on a copy; the
+    pre-flight; the model's wiring; the data's splits; then, unless a finding blocks training, the
+    user's own parts, the experiment that grades the symptoms by their fixes, and the probe.
+    """
+    budget = budget if budget is not None else Budget(budget_s)
+    budget.root.wall_s = wall_s if budget.root.wall_s is None else budget.root.wall_s
+    options = {**options, "run_dir": None, "resume": False, "progress": False, "babysit": "off",
+               "report": False, "log": [], "overwrite": False, "extend": False}   # a probe, not a run
+    originals = list(model.parameters()) if isinstance(model, nn.Module) else None
+    model = copy.deepcopy(model) if isinstance(model, nn.Module) else model
+    try:
+        p = prepare(model, train, val, test, options, check=False)
+    except (LabelError, NonFiniteError) as exc:
+        return Diagnosis([refused_data(exc)])
+    run = copy_of_the_run(p, originals)
+    findings = check_before_training(run, options, budget)
+    findings = check_model_wiring(run, findings)
+    findings = check_data(p, findings)
+    graded = graded_errors(findings)
+    if not blocks_training(findings, graded):
+        findings += check_users_parts(run, budget)
+        baseline, arms = None, []
+        if budget.left > MIN_EXPERIMENT_S:
+            findings, baseline, arms = check_by_experiment(run, findings, graded, budget)
+        if probe and budget.left > MIN_PROBE_S and not budget.clock_out():
+            findings += run_probe(run, baseline, arms, budget)
+    name_what_time_left_out(findings, budget)
+    return Diagnosis(findings)
+
+
+@dataclass
+class _Copy:
+    """The run as every check after ``prepare`` trains it, on the doctor's copy of the model: fit's
+    prepared run ``p``, a sample of its training rows (``X``, ``y``; streamed inputs: a sample), the
+    run's loss, the probes' ``lr``, and ``training``: how each training of a copy trains (the run's
+    optimizer, weight decay, other optimizer options and batch size; the probes set the lr)."""
+    p: Prepared
+    X: torch.Tensor
+    y: torch.Tensor
+    loss_fn: object
+    loss_kind: str
+    lr: float
+    training: dict
+
+    @property
+    def config(self):
+        return self.p.config
+
+
+def refused_data(exc: Exception):
+    """The finding for data fit's ``prepare`` refuses: labels that are not class ids 0..K-1, or
+    NaN / inf in a validation or test split (fit raises; the doctor names the fault)."""
+    if isinstance(exc, LabelError):
+        return make("label_problem", f"the labels are not class ids 0..K-1: {exc}", evidence={"error": str(exc)})
+    return make("nonfinite_data", str(exc), evidence={"error": str(exc)},
+                fix="drop or impute the rows with NaN/inf; a log or division of the raw "
+                    "values (log 0, x / 0) makes them")
+
+
+def users_optimizer(config) -> bool:
+    """The run's optimizer is one the user built: an instance, or a factory ``params -> Optimizer``
+    (not a registered name, nor a class)."""
+    return isinstance(config.optimizer, torch.optim.Optimizer) or (
+        callable(config.optimizer) and not isinstance(config.optimizer, (str, type)))
+
+
+def optimizer_factory(config) -> bool:
+    """The user's optimizer is a factory (its settings are not known to the config; an instance's
+    are, ``prepare``)."""
+    return users_optimizer(config) and not isinstance(config.optimizer, torch.optim.Optimizer)
+
+
+def copy_of_the_run(p: Prepared, originals: list | None) -> _Copy:
+    """The run as the checks train it: a user's optimizer factory rebuilt over the copy's parameters
+    (``on_copies``), a sample of the training rows, the run's loss and the probes' lr; a model with
+    sparse gradients takes one step of the run's optimizer first (fit's first step refuses an
+    optimizer that cannot take them; one that can trains the doctor's copies on dense ones, the
+    same values)."""
+    config = p.config
+    if originals is not None and optimizer_factory(config):
+        config.optimizer = on_copies(config.optimizer, originals)
+    # the probes set their own lr and weight decay; every other optimizer option is the run's
+    probe_options = {k: v for k, v in optimizer_options(config).items() if k not in ("lr", "weight_decay")}
+    X, y = check_sample(*p.train, seed=config.seed)
+    loss_fn, loss_kind = resolve_loss(config.loss, **loss_options(config))
+    lr = probe_lr(config.optimizer, config.lr, probe_options)
+    if sparse_gradients(p.model):
+        check_sparse_step(p.model, X, y, loss_fn, config.optimizer, lr=lr, options=probe_options)
+        dense_gradients(p.model)
+    training = dict(optimizer=config.optimizer, weight_decay=config.weight_decay or 0.0, options=probe_options,
+                    batch_size=config.batch_size, seed=config.seed)
+    return _Copy(p, X, y, loss_fn, loss_kind, lr, training)
+
+
+def stated_regularization(p: Prepared, options: dict) -> dict:
+    """The regularization the run states, as the pre-flight's regularization check reads it. An
+    optimizer the user built keeps its own settings (build_optimizer): an instance's are the
+    config's (prepare); a factory's are not known, and trainwell's default weight decay is not the
+    run's, so the weight decay counts only where the user gave it. A dropout module of p = 0
+    (``nn.TransformerEncoderLayer(dropout=0.0)`` holds three) drops nothing."""
+    config = p.config
+    decay = config.weight_decay if not optimizer_factory(config) or "weight_decay" in options else 0.0
+    dropout = any(isinstance(m, nn.Dropout) and m.p > 0 for m in p.model.modules())
+    return {"weight_decay": decay, "l2": config.l2, "l1": config.l1, "dropout": dropout}
+
+
+def check_before_training(run: _Copy, options: dict, budget: Budget) -> list:
+    """The pre-flight (preflight.py; the checklist of notes 000 and 004's "babysitting the learning
+    process": the loss is reasonable, it goes up with regularization, a very small portion of the
+    data can be overfit; the gradients checked numerically), its expensive checks within
+    ``PREFLIGHT_SHARE`` of the budget."""
+    p, config = run.p, run.config
+    return list(preflight(
+        p.model, run.X, run.y, loss=config.loss, loss_options=loss_options(config),
+        num_classes=p.splits.num_classes, lr=config.lr, optimizer=config.optimizer,
+        optimizer_options=run.training["options"], shuffle=config.shuffle,
+        regularization=stated_regularization(p, options), penalty=build_penalty(config, p.model),
+        budget=budget.share(PREFLIGHT_SHARE * budget.seconds), seed=config.seed))
+
+
+def check_model_wiring(run: _Copy, findings: list) -> list:
+    """``findings`` with the checks of how the model is wired (a model whose forward raises skips
+    those that run it): the epoch's last, smaller batch (model_checks.py); the first convolution
+    against its input's axes (layout_check.py); layers the output depends on that no gradient
+    reaches (cut_gradient.py); part of a called module that never reaches the output, weighed
+    against memorization, and one instance registered as several layers (module_use.py); packed
+    sequences that leave the rows' data out (packing_check.py); a swap of two columns or a sign
+    the output cannot see where the targets depend on it (blind_model.py)."""
+    p, config, X, y = run.p, run.config, run.X, run.y
+    rows = getattr(p.train[0], "shape", (None,))[0]       # streamed inputs: their length is not known
+    if rows is not None and not raised(findings):
+        findings = findings + check_last_batch(p.model, X, y, run.loss_fn, rows=rows, batch_size=config.batch_size,
+                                               drop_last=config.drop_last, seed=config.seed)
+    findings = findings + check_layout(p.model, X)
+    if raised(findings):
+        return findings
+    findings = findings + check_gradient_reaches(p.model, X, y, run.loss_fn, seed=config.seed)
+    findings = weigh_against_memorization(findings + check_module_use(p.model, X, y, run.loss_fn, seed=config.seed))
+    findings = findings + check_shared_modules(p.model, X) + check_packing(p.model, X)
+    return findings + check_blind_model(p.model, X, y, class_ids=torch.is_tensor(y) and not torch.is_floating_point(y),
+                                        seed=config.seed)
+
+
+def raised(findings: list) -> bool:
+    """The model's forward or backward raised (``model_raises``): no check that runs it again."""
+    return any(f.code == "model_raises" for f in findings)
+
+
+def check_data(p: Prepared, findings: list) -> list:
+    """``findings`` with the checks of the data's splits (notes 002: every split takes the
+    transformation "with values extracted from the training data"): validation / test targets
+    against the training split's (split_checks.py), class_imbalance graded by the evaluated mix,
+    and what the run's preprocessing loses (preprocess_check.py)."""
+    findings = grade_imbalance(findings + check_splits(p.splits), p.splits)
+    return findings + check_preprocess(p.preprocess, *p.splits.train, seed=p.config.seed)
+
+
+def graded_errors(findings: list) -> list:
+    """The errors their finding marks as graded (a softmax module before cross-entropy: the model
+    still trains): graded by their fix, they stay errors only where the fix trains better."""
+    return [f for f in findings if f.severity == "error" and f.evidence.get(interventions.GRADED)]
+
+
+def blocks_training(findings: list, graded: list) -> bool:
+    """Training cannot run on an ungraded error of ``BLOCKING`` (labels out of range, NaN data, a
+    loss the outputs don't fit, a model that raises): its finding already says what to fix, so the
+    user's parts, the experiment and the probe are skipped."""
+    return bool({f.code for f in findings if f.severity == "error" and f not in graded} & BLOCKING)
+
+
+def check_users_parts(run: _Copy, budget: Budget) -> list:
+    """The user's callbacks that run during the run, on a copy that has learned (callback_check.py),
+    and a user's averaged eval model over the run's updates (average_check.py); first the budget
+    counts the work a step costs (the pre-flight counted it unless it stopped early)."""
+    budget.count(run.p.model, run.X[:PROBE_ROWS])
+    findings = check_callbacks(run.p, run.X, run.y, run.loss_fn, lr=run.lr, **run.training, budget=budget)
+    return findings + check_eval_model(run.p, run.X, run.y, run.loss_fn, lr=run.lr, **run.training, budget=budget)
+
+
+def check_by_experiment(run: _Copy, findings: list, graded: list, budget: Budget) -> tuple:
+    """``(findings, baseline, arms)``: the symptoms found graded by their fixes (interventions.py;
+    notes 000: "find learning rate that makes the loss go down", a fix tried, not guessed), with the
+    arms that grade one fault each before it and the run options' checks after it.
+
+    The run options' experiments test a fault the run's own settings show (a schedule spent early, a
+    handful of updates, an augmentation); the lr arms try what no evidence points to, so they rank
+    behind: the backstop and the nominal budget hold the options' price for them while the
+    experiment runs."""
+    p, config = run.p, run.config
+    # the symptoms found are graded by their fixes (a warning only where the fix helps)
+    symptoms = [f.code for f in findings if (f.severity == "warning" or f in graded) and interventions.graded_fixes(f)]
+    per_epoch = len(make_batches(config, p.train))    # the schedule fit builds, over the run (schedule_check.py)
+    run_steps = total_steps(config, per_epoch)        # a symptom the run grows out of
+    schedule = build_schedule_for(config, run_steps, per_epoch)
+    options_cost = run_options_cost(budget, config, schedule, run_steps, rows=p.train[0].shape[0])
+    budget.reserve(options_cost)
+    findings = findings + check_one_fault_arms(run, run_steps, budget)
+    peak_found = check_peak_lr(run, schedule, run_steps, budget)
+    baseline, arms = train_setup_and_fixes(run, symptoms, schedule, run_steps, budget)
+    budget.reserve(0.0)
+    findings = grade_by_experiment(findings, baseline, arms, peak_found, run_steps, budget)
+    findings = merge(findings, check_run_options(    # the schedule, batch size, augmentation, clip, noise
+        p.model, p.train[0], p.train[1], run.loss_fn, schedule=schedule, total_steps=run_steps, lr=run.lr,
+        **run.training, clip_norm=config.clip_norm, config=config,
+        budget=budget.share(max(budget.left / 2, options_cost))))   # what the lr arms left them
+    findings += stopping.check_stopping(p, budget=budget.share(budget.left / 2))   # max_steps, early stopping
+    return findings, baseline, arms
+
+
+def check_one_fault_arms(run: _Copy, run_steps: int, budget: Budget) -> list:
+    """The arms that grade one fault each, each within its share of what is left: regression targets
+    inside targets_off_scale's band by a standardized-targets arm (target_scale_arm.py), and the
+    user's own loss by the task's standard loss on the run's metric (loss_arm.py)."""
+    p, config = run.p, run.config
+    found = check_target_scale_arm(
+        p.model, p.train[0], p.train[1], run.loss_fn, run.loss_kind, lr=run.lr, **run.training,
+        clip_norm=config.clip_norm, run_steps=run_steps, budget=budget.share(TARGET_ARM_SHARE * budget.left))
+    return found + check_loss_arm(
+        p.model, p.train[0], p.train[1], config.loss, lr=run.lr, **run.training, clip_norm=config.clip_norm,
+        run_steps=run_steps, budget=budget.share(LOSS_ARM_SHARE * budget.left))
+
+
+def check_peak_lr(run: _Copy, schedule, run_steps: int, budget: Budget) -> list:
+    """The lr the run reaches later, where it rises above the configured lr: the schedule's
+    (peak_check.py), else the lr the user's callbacks set before each step (callback_lr.py).
+    Measured at that peak, these findings are not graded by the experiment's lr arms."""
+    p, config = run.p, run.config
+    found = check_peak(
+        p.model, p.train[0], p.train[1], run.loss_fn, schedule=schedule, total_steps=run_steps, lr=run.lr,
+        **run.training, clip_norm=config.clip_norm, divergence_factor=config.divergence_factor,
+        budget=budget.share(PEAK_SHARE * budget.left))
+    if found:
+        return found
+    return check_callback_lr(
+        p, p.train[0], p.train[1], run.loss_fn, lr=run.lr, **run.training, clip_norm=config.clip_norm,
+        divergence_factor=config.divergence_factor, budget=budget.share(PEAK_SHARE * budget.left))
+
+
+def train_setup_and_fixes(run: _Copy, symptoms: list, schedule, run_steps: int, budget: Budget) -> tuple:
+    """``(baseline, arms)``: the setup and its fixes trained side by side (interventions.experiment),
+    within ``EXPERIMENT_SHARE`` of what is left. It trains at the largest lr the run reaches: the
+    configured lr (the peak of every schedule trainwell builds; peak_check grades a user's schedule
+    that rises above it), or a user's schedule's peak where it stays below (a function returning the
+    lr where fit wants a multiplier). The run's own freeze is a decision, unless it froze the
+    initial draw (fresh_weights.py)."""
+    p, config = run.p, run.config
+    top = experiment_multiplier(schedule, run_steps)
+    return interventions.experiment(
+        p.model, p.train[0], p.train[1], run.loss_fn, lr=top * run.lr, **run.training, symptoms=symptoms,
+        repeat=True, clip_norm=config.clip_norm, unfreeze=not config.freeze or bool(frozen_fresh(p.model)),
+        run_steps=run_steps, in_order=not config.shuffle, config=config, mode_losses=True,
+        budget=budget.share(EXPERIMENT_SHARE * budget.left))
+
+
+def grade_by_experiment(findings: list, baseline, arms: list, peak_found: list, run_steps: int,
+                        budget: Budget) -> list:
+    """``findings`` graded by the experiment and merged with what it confirmed, the train vs eval
+    mode gap it measured (mode_gap.py, eval_mode_gap), the peak lr's findings (not graded by the lr
+    arms), and the warnings the time backstop left ungraded marked so (``mark_ungraded``)."""
+    findings = merge(interventions.grade(findings, baseline, arms, run_steps=run_steps),
+                     interventions.findings(baseline, arms, run_steps=run_steps))
+    findings = merge(findings + mode_gap.findings(baseline, min_lift=interventions.MIN_LIFT), peak_found)
+    mark_ungraded(findings, baseline, arms, budget)
+    return findings
+
+
+def run_probe(run: _Copy, baseline, arms: list, budget: Budget) -> list:
+    """The probe: a short training of the copy with the live monitor (notes 000: "monitor and
+    visualize the loss curve", the train / val accuracy), ``probe_steps`` long within what the budget
+    affords and priced by the backstop first. Its lr warnings are graded by the experiment's lr arms
+    (a lower / higher lr that trains no better is no cause)."""
+    p, config = run.p, run.config
+    monitor = Monitor()
+    affordable = max(1, budget.affordable(config.batch_size))
+    trainer = make_trainer(p, extra_callbacks=[monitor, _ProbeBudget(affordable, budget)])
+    trainer.state.total_steps = probe_steps(trainer.state.total_steps, trainer.state.steps_per_epoch)
+    if budget.fits_wall(probe_cost(budget, trainer.state, affordable, config), "the probe"):
+        trainer.fit()
+        budget.charge(validation_cost(budget, trainer.state, p))
+    found = interventions.grade(monitor.findings, baseline, arms) if baseline is not None else monitor.findings
+    budget.steps(trainer.state.step, config.batch_size)
+    return found
+
+
+def name_what_time_left_out(findings: list, budget: Budget) -> None:
+    """One ``check_skipped`` in ``findings`` that names what the wall-clock safety stop and the time
+    backstop left out."""
+    if budget.clock_stopped and not any(f.code == "check_skipped" for f in findings):
+        findings.append(skipped_finding(["the rest of the experiments and the probe"], budget))
+    note_backstop(findings, budget)
 
 
 class _ProbeBudget(Callback):
@@ -120,174 +434,6 @@ def on_copies(factory, originals: list):
                    "params": [params[place[id(p)]] for p in group["params"]]} for group in opt.param_groups]
         return type(opt)(groups, **{k: v for k, v in opt.defaults.items() if k in accepted})
     return build
-
-
-def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float = 60.0,
-           budget: Budget | None = None, probe: bool = True, wall_s: float | None = WALL_S,
-           **options) -> Diagnosis:
-    """Check a training setup before running it.
-
-    Takes the same arguments as :func:`trainwell.fit`. Pre-flight checks (initial loss, labels,
-    inputs, gradients vs finite differences, overfitting a tiny subset, regularization, init and
-    activation statistics, loss/output match) then, with ``probe=True``, a short training of a
-    copy of the model with the monitor (5% of the planned steps, at least one epoch), all within
-    ``budget_s`` nominal seconds: the steps each part runs are priced by the cost model
-    (babysit/budget.py), not timed, so a loaded machine runs the same steps, only slower. The
-    model you pass is not modified. ``budget``: a ``Budget`` to spend instead of a new one of
-    ``budget_s`` (its ``spent`` then says what the doctor spent, in nominal seconds). ``wall_s``:
-    the backstop, in seconds of the wall clock less the time the doctor waited for a CPU other
-    processes held (``Budget.backstop_elapsed``; the wall clock on CUDA): every training after the
-    pre-flight (each experiment's setup, arms and training on, each run option's check, the probe)
-    is priced before it runs and left out whole when it is predicted to end past ``wall_s`` such
-    seconds (the lr arms behind the run options'
-    checks, the probe last), one the clock outruns stops, and a ``check_skipped`` info names what
-    went (None: no backstop). It never changes a threshold or a step count, so on a machine fast
-    enough for the budget the findings do not depend on the clock.
-    """
-    budget = budget if budget is not None else Budget(budget_s)
-    budget.root.wall_s = wall_s if budget.root.wall_s is None else budget.root.wall_s
-    budget_s = budget.seconds
-    options = {**options, "run_dir": None, "resume": False, "progress": False, "babysit": "off",
-               "report": False, "log": [], "overwrite": False, "extend": False}   # a probe, not a run
-    originals = list(model.parameters()) if isinstance(model, nn.Module) else None
-    model = copy.deepcopy(model) if isinstance(model, nn.Module) else model
-    try:
-        p = prepare(model, train, val, test, options, check=False)
-    except LabelError as exc:           # fit refuses such labels; the doctor names the fault
-        return Diagnosis([make("label_problem", f"the labels are not class ids 0..K-1: {exc}",
-                               evidence={"error": str(exc)})])
-    except NonFiniteError as exc:       # ... and NaN / inf in a validation or test split
-        return Diagnosis([make("nonfinite_data", str(exc), evidence={"error": str(exc)},
-                               fix="drop or impute the rows with NaN/inf; a log or division of the raw "
-                                   "values (log 0, x / 0) makes them")])
-    config = p.config
-    users_optimizer = isinstance(config.optimizer, torch.optim.Optimizer) or (
-        callable(config.optimizer) and not isinstance(config.optimizer, (str, type)))
-    if originals is not None and users_optimizer and not isinstance(config.optimizer, torch.optim.Optimizer):
-        config.optimizer = on_copies(config.optimizer, originals)
-    # an optimizer the user built keeps its own settings (build_optimizer): an instance's are the
-    # config's (prepare); a factory's are not known, and trainwell's default weight decay is not the
-    # run's, so the regularization check reads one only where the user gave it
-    factory = users_optimizer and not isinstance(config.optimizer, torch.optim.Optimizer)
-    stated_decay = config.weight_decay if not factory or "weight_decay" in options else 0.0
-    # a dropout module of p = 0 (nn.TransformerEncoderLayer(dropout=0.0) holds three) drops nothing
-    dropout = any(isinstance(m, nn.Dropout) and m.p > 0 for m in p.model.modules())
-    # the probes set their own lr and weight decay; every other optimizer option is the run's
-    probe_options = {k: v for k, v in optimizer_options(config).items() if k not in ("lr", "weight_decay")}
-    X, y = check_sample(*p.train, seed=config.seed)     # streamed inputs: a sample of rows
-    loss_fn, loss_kind = resolve_loss(config.loss, **loss_options(config))
-    lr = probe_lr(config.optimizer, config.lr, probe_options)
-    if sparse_gradients(p.model):       # fit's first step refuses an optimizer that cannot take them;
-        check_sparse_step(p.model, X, y, loss_fn, config.optimizer, lr=lr, options=probe_options)
-        dense_gradients(p.model)        # ... one that can trains the doctor's copies on dense ones (the same values)
-    findings = list(preflight(
-        p.model, X, y, loss=config.loss, loss_options=loss_options(config), num_classes=p.splits.num_classes,
-        lr=config.lr, optimizer=config.optimizer, optimizer_options=probe_options,
-        shuffle=config.shuffle,
-        regularization={"weight_decay": stated_decay, "l2": config.l2, "l1": config.l1,
-                        "dropout": dropout},
-        penalty=build_penalty(config, p.model), budget=budget.share(PREFLIGHT_SHARE * budget_s), seed=config.seed))
-    # how every training after the pre-flight trains its copies: the run's optimizer and batch at the probes' lr
-    training = dict(optimizer=config.optimizer, weight_decay=config.weight_decay or 0.0, options=probe_options,
-                    batch_size=config.batch_size, seed=config.seed)
-    rows = getattr(p.train[0], "shape", (None,))[0]       # streamed inputs: their length is not known
-    if rows is not None and not any(f.code == "model_raises" for f in findings):   # each epoch's last, smaller batch
-        findings += check_last_batch(p.model, X, y, loss_fn, rows=rows,
-                                     batch_size=config.batch_size, drop_last=config.drop_last, seed=config.seed)
-    findings += check_layout(p.model, X)        # the first convolution against its input's axes
-    if not any(f.code == "model_raises" for f in findings):     # layers the output depends on, no gradient reaches
-        findings += check_gradient_reaches(p.model, X, y, loss_fn, seed=config.seed)
-        # part of a called module that never reaches the output; one instance registered as several layers
-        findings = weigh_against_memorization(
-            findings + check_module_use(p.model, X, y, loss_fn, seed=config.seed))
-        findings += check_shared_modules(p.model, X)
-        findings += check_packing(p.model, X)     # packed sequences that leave the rows' data out (packing_check.py)
-        # a swap of two columns or a sign the output cannot see, where the targets depend on it (blind_model.py)
-        findings += check_blind_model(p.model, X, y, class_ids=torch.is_tensor(y) and not torch.is_floating_point(y),
-                                      seed=config.seed)
-    findings += check_splits(p.splits)          # validation / test targets against the training split's
-    findings = grade_imbalance(findings, p.splits)   # class_imbalance: a warning where the evaluated mix differs
-    findings += check_preprocess(p.preprocess, *p.splits.train, seed=config.seed)   # what the run's preprocessing loses
-    # Training cannot run on labels out of range, NaN data or a loss the outputs don't fit:
-    # those findings already say what to fix, so the experiments and the probe are skipped.
-    # An error its finding marks as graded (a softmax module before cross-entropy: the model still
-    # trains) is graded by its fix instead: it stays an error only where the fix trains better.
-    graded = [f for f in findings if f.severity == "error" and f.evidence.get(interventions.GRADED)]
-    blocking = {f.code for f in findings if f.severity == "error" and f not in graded} & BLOCKING
-    if not blocking:
-        budget.count(p.model, X[:PROBE_ROWS])   # the work a step costs (the pre-flight counted it unless it stopped early)
-        # the user's callbacks that run during the run, on a copy that has learned (callback_check.py)
-        findings += check_callbacks(p, X, y, loss_fn, lr=lr, **training, budget=budget)
-        # a user's averaged eval model, over the run's updates (average_check.py)
-        findings += check_eval_model(p, X, y, loss_fn, lr=lr, **training, budget=budget)
-    if budget.left > MIN_EXPERIMENT_S and not blocking:
-        # the symptoms found are graded by their fixes (a warning only where the fix helps)
-        symptoms = [f.code for f in findings if (f.severity == "warning" or f in graded) and interventions.graded_fixes(f)]
-        per_epoch = len(make_batches(config, p.train))    # the schedule fit builds, over the run (schedule_check.py)
-        run_steps = total_steps(config, per_epoch)        # a symptom the run grows out of
-        schedule = build_schedule_for(config, run_steps, per_epoch)
-        # the run options' experiments test a fault the run's own settings show (a schedule spent early,
-        # a handful of updates, an augmentation); the lr arms try what no evidence points to, so they
-        # rank behind: the backstop and the nominal budget hold the options' price for them while the
-        # experiment runs
-        options_cost = run_options_cost(budget, config, schedule, run_steps, rows=p.train[0].shape[0])
-        budget.reserve(options_cost)
-        # regression targets inside targets_off_scale's band: graded by a standardized-targets arm
-        findings += check_target_scale_arm(
-            p.model, p.train[0], p.train[1], loss_fn, loss_kind, lr=lr, **training, clip_norm=config.clip_norm,
-            run_steps=run_steps, budget=budget.share(TARGET_ARM_SHARE * budget.left))
-        # the user's own loss: graded by the task's standard loss on the run's metric (loss_arm.py)
-        findings += check_loss_arm(
-            p.model, p.train[0], p.train[1], config.loss, lr=lr, **training, clip_norm=config.clip_norm,
-            run_steps=run_steps, budget=budget.share(LOSS_ARM_SHARE * budget.left))
-        # the lr the schedule reaches later in the run, where it rises above the configured lr (peak_check.py)
-        peak_found = check_peak(
-            p.model, p.train[0], p.train[1], loss_fn, schedule=schedule, total_steps=run_steps, lr=lr, **training,
-            clip_norm=config.clip_norm, divergence_factor=config.divergence_factor,
-            budget=budget.share(PEAK_SHARE * budget.left))
-        if not peak_found:      # the lr the user's callbacks set before each step, over the run (callback_lr.py)
-            peak_found = check_callback_lr(
-                p, p.train[0], p.train[1], loss_fn, lr=lr, **training, clip_norm=config.clip_norm,
-                divergence_factor=config.divergence_factor, budget=budget.share(PEAK_SHARE * budget.left))
-        # the experiment trains at the largest lr the run reaches: the configured lr (the peak of every
-        # schedule trainwell builds; peak_check grades a user's schedule that rises above it), or a user's
-        # schedule's peak where it stays below (a function returning the lr where fit wants a multiplier)
-        top = experiment_multiplier(schedule, run_steps)
-        baseline, arms = interventions.experiment(
-            p.model, p.train[0], p.train[1], loss_fn, lr=top * lr, **training, symptoms=symptoms, repeat=True,
-            clip_norm=config.clip_norm,   # the run's own freeze is a decision, unless it froze the initial draw
-            unfreeze=not config.freeze or bool(frozen_fresh(p.model)),
-            run_steps=run_steps, in_order=not config.shuffle, config=config, mode_losses=True,
-            budget=budget.share(EXPERIMENT_SHARE * budget.left))
-        budget.reserve(0.0)
-        findings = merge(interventions.grade(findings, baseline, arms, run_steps=run_steps),
-                         interventions.findings(baseline, arms, run_steps=run_steps))
-        findings += mode_gap.findings(baseline, min_lift=interventions.MIN_LIFT)   # train vs eval mode (eval_mode_gap)
-        findings = merge(findings, peak_found)     # measured at the schedule's peak: not graded by the lr arms
-        mark_ungraded(findings, baseline, arms, budget)
-        findings = merge(findings, check_run_options(    # the schedule, batch size, augmentation, clip, noise
-            p.model, p.train[0], p.train[1], loss_fn,
-            schedule=schedule, total_steps=run_steps, lr=lr, **training, clip_norm=config.clip_norm, config=config,
-            budget=budget.share(max(budget.left / 2, options_cost))))   # what the lr arms left them
-        findings += stopping.check_stopping(p, budget=budget.share(budget.left / 2))   # max_steps, early stopping
-    else:
-        baseline, arms = None, []
-    if probe and budget.left > MIN_PROBE_S and not blocking and not budget.clock_out():
-        monitor = Monitor()
-        affordable = max(1, budget.affordable(config.batch_size))
-        trainer = make_trainer(p, extra_callbacks=[monitor, _ProbeBudget(affordable, budget)])
-        trainer.state.total_steps = probe_steps(trainer.state.total_steps, trainer.state.steps_per_epoch)
-        if budget.fits_wall(probe_cost(budget, trainer.state, affordable, config), "the probe"):
-            trainer.fit()
-            budget.charge(validation_cost(budget, trainer.state, p))
-        # the probe's lr warnings are graded by the experiment's lr arms (a lower / higher lr that
-        # trains no better is no cause)
-        findings += interventions.grade(monitor.findings, baseline, arms) if baseline is not None else monitor.findings
-        budget.steps(trainer.state.step, config.batch_size)
-    if budget.clock_stopped and not any(f.code == "check_skipped" for f in findings):
-        findings.append(skipped_finding(["the rest of the experiments and the probe"], budget))
-    note_backstop(findings, budget)
-    return Diagnosis(findings)
 
 
 def note_backstop(findings: list, budget: Budget) -> None:

@@ -192,6 +192,30 @@ def prepare_stage(ctx: Context, storage, index: int) -> dict:
         if wanted != study.user_attrs["trials"]:     # a resumed search asked for more (or fewer) trials
             study.set_user_attr("trials", wanted)
         return study.user_attrs
+    space, messages, best, again = stage_space(ctx, storage, index)
+    trials = _stage_trials(s, space, index)
+    first = config_params(space, ctx.base) if index == 0 and s.config_first and s.sampler != "grid" else {}
+    if first:
+        study.enqueue_trial(first, user_attrs={"from_config": True})
+    for t in again[:min(s.reevaluate, trials)]:
+        if _inside(space, t.params):
+            study.enqueue_trial(t.params, user_attrs={"reevaluates": t.number, **_promotion(ctx, t)})
+    for key, value in (("messages", messages), ("epochs", stage_epochs(ctx, index)), ("trials", trials),
+                       (PRIOR_ATTR, prior_rows(best)),           # what a seeded sampler starts from
+                       ("space", space_to_dict(space))):    # "space" last: it marks the plan complete
+        study.set_user_attr(key, value)
+    sync(storage, force=True)
+    return study.user_attrs
+
+
+def stage_space(ctx: Context, storage, index: int) -> tuple:
+    """``(space, messages, best, again)``: stage ``index``'s ranges and what narrowing them said;
+    for a fine stage, the previous stage's finished trials best first (what a seeded sampler starts
+    from) and those of them to re-evaluate first. The first stage and a scan take the configured
+    space (a scan its option alone); the stage after a scan narrows the scanned option; a rung keeps
+    the first stage's space; a fine stage narrows around its coarse stage's best trials (the first
+    stage after the rungs: rung 0's, re-evaluating those no rung promoted)."""
+    s = ctx.settings
     space, messages, best, again = s.space, [], [], []
     if s.stages[index].scan is not None:       # lr alone; the other options at the config's values
         space = {s.stages[index].scan: s.space[s.stages[index].scan]}
@@ -219,19 +243,7 @@ def prepare_stage(ctx: Context, storage, index: int) -> dict:
             promoted = {t.user_attrs.get("reevaluates") for i in range(1, index)
                         for t in load_stage(ctx, storage, i).get_trials(deepcopy=False)}
             again = [t for t in best if t.number not in promoted]
-    trials = _stage_trials(s, space, index)
-    first = config_params(space, ctx.base) if index == 0 and s.config_first and s.sampler != "grid" else {}
-    if first:
-        study.enqueue_trial(first, user_attrs={"from_config": True})
-    for t in again[:min(s.reevaluate, trials)]:
-        if _inside(space, t.params):
-            study.enqueue_trial(t.params, user_attrs={"reevaluates": t.number, **_promotion(ctx, t)})
-    for key, value in (("messages", messages), ("epochs", stage_epochs(ctx, index)), ("trials", trials),
-                       (PRIOR_ATTR, prior_rows(best)),           # what a seeded sampler starts from
-                       ("space", space_to_dict(space))):    # "space" last: it marks the plan complete
-        study.set_user_attr(key, value)
-    sync(storage, force=True)
-    return study.user_attrs
+    return space, messages, best, again
 
 
 def _promotion(ctx: Context, earlier: optuna.trial.FrozenTrial) -> dict:
@@ -623,8 +635,8 @@ def _run_workers(ctx: Context, index: int, line: ProgressLine, storage) -> None:
     """Stage ``index`` with ``workers`` workers: this process is worker 0. Forked from it
     (``worker_start``), workers 1..N-1 start once it has imported ``WORKER_PRELOAD``; from the
     forkserver, a thread starts them (``Process.start`` waits for the server's imports, ~3 s of
-    the other core) while this process runs trials at once. A worker that dies leaves its running trial to the others; one still left when
-    every worker is done is failed and retried here."""
+    the other core) while this process runs trials at once. A worker that dies leaves its running
+    trial to the others; one still left when every worker is done is failed and retried here."""
     try:
         pickle.dumps(ctx)
     except (pickle.PicklingError, AttributeError, TypeError) as e:

@@ -273,8 +273,7 @@ class Controls:
         if name == "plateau":
             raise ConfigError("replace_schedule: spec = 'plateau': must be a schedule of the step (a plateau "
                               "schedule's cuts follow the metric and keep state)")
-        if isinstance(from_step, bool) or not isinstance(from_step, int) or from_step < 0:
-            raise ConfigError(f"replace_schedule: from_step = {from_step!r}: must be an integer >= 0")
+        _whole_number("replace_schedule: from_step", from_step, least=0)
         state = self._trainer.state
         options = {} if isinstance(spec, str) else {k: v for k, v in spec.items() if k != "name"}
         new = make_schedule(name, total_steps=max(state.total_steps - from_step, 1),
@@ -308,8 +307,7 @@ class Controls:
         config options rebuilds its inner schedule over the run's steps after the new warmup; a
         stretch made before is kept). Raises ``ConfigError`` for a schedule without one (a Python
         function, a continued run's or SWA's schedule)."""
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-            raise ConfigError(f"set_warmup: steps = {steps!r}: must be an integer >= 0")
+        _whole_number("set_warmup: steps", steps, least=0)
         own = self._unstretched if self._unstretched is not None else self._trainer.parts.schedule
         rebuild = getattr(own, "with_warmup", None)
         if rebuild is None:
@@ -396,8 +394,7 @@ class Controls:
         ``fit`` did not build (a Trainer given another iterable has no batch size to change), after
         step 0 with an lr schedule (its steps are the old batch's), with SWA (its phase and average
         count steps of the old batch) and for a size that leaves no batch. What it did, in words."""
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ConfigError(f"set_batch_size: batch_size = {batch_size!r}: must be an integer >= 1")
+        _whole_number("set_batch_size: batch_size", batch_size, least=1)
         trainer, state = self._trainer, self._trainer.state
         batches = trainer.batches
         fixed = self.batch_size_fixed()
@@ -491,6 +488,11 @@ class Controls:
         self._preprocess.append(spec)
         self.added_preprocess.append(module)
 
+    def _add_spec(self, spec: dict) -> None:
+        """``add_preprocess`` of a step as ``preprocess`` lists it: ``{"name": ..., **options}``."""
+        options = dict(spec)
+        self.add_preprocess(options.pop("name"), **options)
+
     def preprocessed_rows(self, specs: list, *, rows: int = 256):
         """The first ``rows`` training inputs as ``specs`` fitted on the training inputs would make
         them (nothing is added to the run), or None for streamed rows: what a repair tries the
@@ -540,10 +542,7 @@ class Controls:
         their dtype (``fit`` reads its test split so); None stays None."""
         if pair is None:
             return None
-        X = pair[0].cpu()
-        if self._configured_module is not None:
-            with torch.no_grad():
-                X = self._configured_module(X)
+        X = _through(self._configured_module, pair[0].cpu())
         rows = self._trainer.batches.X
         return X.to(device=rows.device, dtype=rows.dtype), pair[1].to(rows.device)
 
@@ -588,8 +587,7 @@ class Controls:
         old_shape = tuple(trainer.batches.X.shape[1:])
         raw_X = self._raw["train"][0]
         module = fit_preprocess(list(specs), raw_X.cpu()) if specs else None
-        with torch.no_grad():
-            X = module(raw_X.cpu()) if module is not None else raw_X
+        X = _through(module, raw_X)
         if tuple(X.shape[1:]) != old_shape and not reshaped:
             raise ConfigError(f"refit_preprocess: {[s if isinstance(s, str) else s.get('name') for s in specs]} "
                               f"gives rows of shape {tuple(X.shape[1:])}, the model takes {old_shape}")
@@ -597,18 +595,14 @@ class Controls:
         train_X = X.to(device=device, dtype=trainer.batches.X.dtype)
         val_X = None
         if trainer.val is not None and self._raw["val"] is not None:
-            val_X = self._raw["val"][0].cpu()
-            with torch.no_grad():
-                val_X = module(val_X) if module is not None else val_X
-            val_X = val_X.to(device=device, dtype=trainer.val[0].dtype)
+            val_X = _through(module, self._raw["val"][0]).to(device=device, dtype=trainer.val[0].dtype)
         self._configured, self._configured_module = list(specs), module
         added, self._preprocess, self.added_preprocess = self._preprocess, [], []
         trainer.batches.X = train_X
         if val_X is not None:
             trainer.val = (val_X, trainer.val[1])
         for spec in added:                  # fitted on the rows they now follow
-            spec = dict(spec)
-            self.add_preprocess(spec.pop("name"), **spec)
+            self._add_spec(spec)
 
     @shared
     def detach_hook(self, callback: str, hook: str) -> None:
@@ -645,33 +639,31 @@ class Controls:
         before its setting existed lacks leaves that setting as configured."""
         with self.journal.replaying() if self.journal is not None else contextlib.nullcontext():
             self._clip_norm = saved["clip_norm"]      # every rank loads the same checkpoint
-            if saved.get("batch") is not None:        # first: the steps the schedule replays below are counted
-                self._resize(**saved["batch"])         # at it (absent from checkpoints written before it)
-            if saved.get("replaced_clip"):            # (absent from checkpoints written before it)
+            if saved.get("batch") is not None:        # first: the steps the schedule replays below count at it
+                self._resize(**saved["batch"])
+            if saved.get("replaced_clip"):
                 self.set_clip_norm(saved["clip_norm"], configured=True)
             if saved["optimizer_overrides"]:
                 self.rebuild_optimizer(**saved["optimizer_overrides"])
             if saved.get("configured_preprocess") is not None and saved["configured_preprocess"] != self._configured:
-                self.refit_preprocess(saved["configured_preprocess"],   # (absent from checkpoints written before it)
-                                      reshaped=bool(saved.get("widened")))
+                self.refit_preprocess(saved["configured_preprocess"], reshaped=bool(saved.get("widened")))
             for name, width in (saved.get("widened") or {}).items():
                 if self._widened.get(name) != width:      # its weights and optimizer state: the checkpoint's,
                     self._widen(name, width, seed=0)      # loaded next into the layer of their shape
             for spec in saved["preprocess"][len(self._preprocess):]:
-                spec = dict(spec)
-                self.add_preprocess(spec.pop("name"), **spec)
-            if saved.get("regularization"):           # (absent from checkpoints written before it)
+                self._add_spec(spec)
+            if saved.get("regularization"):
                 self.set_regularization(**saved["regularization"])
             if saved.get("replaced_schedule") is not None and saved["replaced_schedule"] != self._replaced:
                 self.replace_schedule(saved["replaced_schedule"]["spec"],   # first: a warmup or stretch set after
                                       from_step=saved["replaced_schedule"]["from_step"])   # acts on it
             if saved.get("warmup_steps") is not None and saved["warmup_steps"] != self._warmup:
-                self.set_warmup(saved["warmup_steps"])    # (absent from checkpoints written before it)
-            if saved.get("augment") is not None:          # (absent from checkpoints written before it)
+                self.set_warmup(saved["warmup_steps"])
+            if saved.get("augment") is not None:
                 self.set_augment(saved["augment"])
-            if saved.get("plateau_mode") is not None:    # (absent from checkpoints written before it)
+            if saved.get("plateau_mode") is not None:
                 self.set_plateau_mode(saved["plateau_mode"])
-            for callback, hook in saved.get("detached") or []:   # (absent from checkpoints written before it)
+            for callback, hook in saved.get("detached") or []:
                 if (callback, hook) not in self._detached:
                     self.detach_hook(callback, hook)
             if saved.get("schedule_stretch", 1.0) != self._stretch:
@@ -695,6 +687,19 @@ def widen_linear(model: nn.Module, name: str, width: int, *, seed: int) -> str:
         layer.bias.data = fresh.bias.data.to(layer.bias)
     layer.in_features = width
     return f"{name}: {before} -> {width} input columns, redrawn"
+
+
+@torch.no_grad()
+def _through(module, X: torch.Tensor) -> torch.Tensor:
+    """Host rows ``X`` through a fitted preprocess ``module`` (None: ``X`` as it is)."""
+    return X if module is None else module(X.cpu())
+
+
+def _whole_number(where: str, value, *, least: int) -> None:
+    """A ``ConfigError`` naming ``where`` (``"set_warmup: steps"``) unless ``value`` is an integer (a
+    bool is not one) of at least ``least``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise ConfigError(f"{where} = {value!r}: must be an integer >= {least}")
 
 
 def _starting_at(inner, start: int):
