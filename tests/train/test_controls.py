@@ -116,3 +116,21 @@ def test_nothing_reaches_the_trainer_through_the_state():
                  for n, line in enumerate(f.read_text().splitlines(), 1)
                  if re.search(r"\.trainer\b", line.split("#")[0])]
     assert offenders == []
+
+
+def test_a_snapshot_clones_namedtuples_and_defaultdicts_a_callback_keeps():
+    """The snapshot's copy of the state keeps each container's type: a namedtuple (built from its
+    fields, not from one iterable) and a defaultdict (its factory kept); tensors are new storage."""
+    from collections import defaultdict, namedtuple
+
+    from trainwell.train.controls import _clone
+
+    Pair = namedtuple("Pair", "a b")
+    counts = defaultdict(list, {"x": [torch.ones(2)]})
+    state = {"pair": Pair(torch.zeros(3), 2), "counts": counts}
+    out = _clone(state)
+    assert type(out["pair"]) is Pair and out["pair"].b == 2 and torch.equal(out["pair"].a, torch.zeros(3))
+    assert out["pair"].a.data_ptr() != state["pair"].a.data_ptr()
+    assert type(out["counts"]) is defaultdict and out["counts"].default_factory is list
+    assert out["counts"]["missing"] == [] and "missing" not in counts
+    assert out["counts"]["x"][0].data_ptr() != counts["x"][0].data_ptr()

@@ -753,11 +753,15 @@ def _clone(obj):
     ``_metadata`` (the versions ``load_state_dict`` reads)."""
     if isinstance(obj, torch.Tensor):
         return obj.detach().clone()
-    if isinstance(obj, dict):
-        out = type(obj)((k, _clone(v)) for k, v in obj.items())
+    if isinstance(obj, dict):        # copy.copy keeps a subclass's own state (a defaultdict's factory)
+        out = copy.copy(obj)
+        out.clear()
+        out.update((k, _clone(v)) for k, v in obj.items())
         if hasattr(obj, "_metadata"):
             out._metadata = copy.deepcopy(obj._metadata)
         return out
+    if isinstance(obj, tuple) and hasattr(obj, "_fields"):      # a namedtuple takes its fields apart
+        return type(obj)(*(_clone(v) for v in obj))
     if isinstance(obj, (list, tuple)):
         return type(obj)(_clone(v) for v in obj)
     return copy.deepcopy(obj)
