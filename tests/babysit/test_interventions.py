@@ -287,6 +287,16 @@ def test_the_lr_finding_advises_the_smallest_raise_within_the_noise_of_the_best(
     ten.longer, hundred.longer = up(10, 0.05, 0.99), up(100, 0.04, 0.99)
     ten.longer.steps = hundred.longer.steps = 300
     assert iv.findings(base, [repeat, ten, hundred])[0].evidence["intervention"] == "lr x10"
+    # a setup that barely learns: lr x10 falls too little to name the code itself, but it classifies
+    # significantly better than the setup and, trained on, better than lr x100 (which names the code)
+    stuck = iv.Arm("setup", "", "", before=0.175, after=0.172, acc=0.066, rows=512, steps=100)
+    again = iv.Arm("setup (repeat)", "", "", before=0.175, after=0.1718, acc=0.082, rows=512, extra={"repeat": True})
+    ten, hundred = up(10, 0.1511, 0.354), up(100, 0.1225, 0.428)
+    ten.before = hundred.before = 0.175
+    ten.longer, hundred.longer = up(10, 0.1111, 0.516), up(100, 0.11, 0.4375)
+    ten.longer.steps = hundred.longer.steps = 300
+    assert iv.helpful(stuck, [again, ten, hundred]) == [hundred]
+    assert iv.findings(stuck, [again, ten, hundred])[0].evidence["intervention"] == "lr x10"
 
 
 def _nominal_step(model, rows=64) -> float:
