@@ -263,6 +263,42 @@ def test_an_lr_arm_names_a_setup_that_learns_but_a_third_as_well():
     assert iv.findings(healthy, [rep, faster]) == []
 
 
+def test_the_lr_finding_advises_the_smallest_raise_within_the_noise_of_the_best():
+    """lr x100 falls furthest in the arms' steps, lr x10 classifies the held rows as well within the
+    noise: the finding advises lr x10 (its text, its ``lr_factor`` that a raise planned from it takes)
+    and names lr x100 as the arm that fell further. Where lr x100 classifies significantly better,
+    it is advised."""
+    base = iv.Arm("setup", "", "", before=2.3, after=1.4, acc=0.77, rows=512)
+    repeat = iv.Arm("setup (repeat)", "", "", before=2.3, after=1.39, acc=0.77, rows=512, extra={"repeat": True})
+
+    def up(factor, after, acc):
+        return iv.Arm(f"lr x{factor:g}", "lr_too_low", f"lr {1e-6 * factor:.3g} instead of 1e-06", before=2.3,
+                      after=after, acc=acc, rows=512, steps=100, extra={"lr_factor": factor})
+
+    found = iv.findings(base, [repeat, up(10, 0.10, 0.985), up(100, 0.06, 0.99)])
+    assert [f.code for f in found] == ["lr_too_low"]
+    f = found[0]
+    assert f.evidence["intervention"] == "lr x10" and f.evidence["lr_factor"] == 10 and f.fix == "use lr 1e-05"
+    assert f.evidence["best_arm"] == "lr x100" and "the smaller change is advised" in f.message
+    found = iv.findings(base, [repeat, up(10, 0.40, 0.90), up(100, 0.06, 0.99)])
+    assert found[0].evidence["intervention"] == "lr x100" and "best_arm" not in found[0].evidence
+    # where both trained on, that comparison decides: lr x100 ahead at the arms' steps, level by step 300
+    ten, hundred = up(10, 0.40, 0.90), up(100, 0.06, 0.99)
+    ten.longer, hundred.longer = up(10, 0.05, 0.99), up(100, 0.04, 0.99)
+    ten.longer.steps = hundred.longer.steps = 300
+    assert iv.findings(base, [repeat, ten, hundred])[0].evidence["intervention"] == "lr x10"
+    # a setup that barely learns: lr x10 falls too little to name the code itself, but it classifies
+    # significantly better than the setup and, trained on, better than lr x100 (which names the code)
+    stuck = iv.Arm("setup", "", "", before=0.175, after=0.172, acc=0.066, rows=512, steps=100)
+    again = iv.Arm("setup (repeat)", "", "", before=0.175, after=0.1718, acc=0.082, rows=512, extra={"repeat": True})
+    ten, hundred = up(10, 0.1511, 0.354), up(100, 0.1225, 0.428)
+    ten.before = hundred.before = 0.175
+    ten.longer, hundred.longer = up(10, 0.1111, 0.516), up(100, 0.11, 0.4375)
+    ten.longer.steps = hundred.longer.steps = 300
+    assert iv.helpful(stuck, [again, ten, hundred]) == [hundred]
+    assert iv.findings(stuck, [again, ten, hundred])[0].evidence["intervention"] == "lr x10"
+
+
 def _nominal_step(model, rows=64) -> float:
     budget = Budget(1.0)
     budget.count(model, X[:rows])

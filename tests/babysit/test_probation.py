@@ -127,14 +127,18 @@ def test_a_decay_that_ends_the_stall_is_kept(data):
 
 def test_a_plateau_decay_goes_on_probation_and_the_slow_codes_wait_for_its_verdict(data):
     """``_apply`` of a plateau's lr decay during training keeps the trajectory, judges it against
-    the lowest of the last STALL_EPOCHS epoch losses, and holds the slow-learning codes until the
-    verdict (given after the STALL_EPOCHS-th epoch's validation)."""
+    the lowest of the STALL_EPOCHS + 1 epoch losses the plateau rule read (the epoch before the
+    stall included: the trajectory left alone reaches its own lowest again by its noise), and holds
+    the slow-learning codes until the verdict (given after the STALL_EPOCHS-th epoch's validation)."""
     seen = {}
 
     def trigger(repairer):
         class Trigger:
             def on_epoch_end(self, state):
                 if state.epoch == 4 and not seen:
+                    # a noisy stall: the epoch before it (0.70) is below the stall's three (0.80, 0.79, 0.81)
+                    for row, loss in zip(state.history, (0.70, 0.80, 0.79, 0.81)):
+                        row["train_loss"] = loss
                     plan = make_plan("lower_lr", "stalled", rollback=Rollback.NONE, factor=10.0)
                     seen["applied"] = repairer._apply(state, make("plateau", "x"), plan, before_training=False)
                     seen["probation"], seen["settle"] = repairer._probation, dict(repairer._settle)
@@ -144,7 +148,7 @@ def test_a_plateau_decay_goes_on_probation_and_the_slow_codes_wait_for_its_verdi
     _fit(data, trigger, epochs=5)
     p = seen["probation"]
     assert seen["applied"] and p.kind == "decay" and p.epochs == 4
-    assert p.reference == min(seen["losses"][-STALL_EPOCHS:])
+    assert p.reference == min(seen["losses"][-(STALL_EPOCHS + 1):]) == 0.70
     assert all(seen["settle"][code] == 4 + STALL_EPOCHS + 1 for code in SLOW_CODES)
 
 
@@ -222,6 +226,16 @@ def test_a_plateau_with_healthy_updates_is_decayed():
     assert plan.action.name == "lower_lr" and plan.rollback is Rollback.NONE
     at_its_best = plan_plateau(make("plateau", "x", evidence={"loss": 1.02}), _ctx(2e-3, good_loss=1.0))
     assert at_its_best.rollback is Rollback.NONE                 # within REGRESSED of the good epoch: a stall
+
+
+def test_a_plateau_while_the_schedule_still_anneals_the_lr_is_left_to_the_schedule():
+    """A cosine that will take the lr 10x or more lower by the run's end makes the decay itself: no
+    cut (recorded unrepaired). A constant lr, or a schedule with less than 10x left, is decayed."""
+    cosine = plan_plateau(make("plateau", "x"), _ctx(2e-3, multiplier=0.2, final_multiplier=0.0))
+    assert isinstance(cosine, str) and "the schedule's own" in cosine
+    for now, end in ((1.0, 1.0), (0.1, 0.02)):
+        plan = plan_plateau(make("plateau", "x"), _ctx(2e-3, multiplier=now, final_multiplier=end))
+        assert plan.action.name == "lower_lr" and plan.options["factor"] == 10.0
 
 
 def test_a_plateau_above_an_earlier_good_epoch_returns_there_before_the_decay():

@@ -180,6 +180,7 @@ class RepairContext:
     diverged_before: bool = False   # a code of Group.DIVERGED was repaired in this run
     progress: float = 0.0           # the share of the run's steps taken so far
     multiplier: float = 1.0         # the lr schedule's multiplier at this step (1: a constant lr)
+    final_multiplier: float = 1.0   # the lr schedule's multiplier at the run's last step
     lr_changed_before: bool = False  # this repairer raised or cut the lr in this run
     good_loss: float | None = None  # the training loss of the epoch the last good snapshot ends (Rollback.LAST)
 
@@ -244,7 +245,7 @@ class Probation:
     (a ``confirm`` raise) or "decay" (a plateau's lr decay); the trajectory it replaced (``kept``,
     at the step the change was decided, and the settings then); ``reference``: for a raise the
     lowest epoch training loss that trajectory had reached, for a decay the plateau's level (the
-    lowest of its last ``STALL_EPOCHS`` epochs); ``epochs``: the epochs that trajectory had
+    lowest of the ``STALL_EPOCHS`` + 1 epochs ``rules.plateau`` read the stall over); ``epochs``: the epochs that trajectory had
     finished (``state.epoch``); ``until``: the last step of a raise's probation."""
 
     kind: str
@@ -747,6 +748,8 @@ class Repairer:
             diverged_before=any(self.attempts.get(c, 0) for c in DIVERGED_CODES),
             progress=state.step / state.total_steps if state.total_steps else 0.0,
             multiplier=schedule_multiplier(getattr(state.controls, "schedule", None), state.step),
+            final_multiplier=schedule_multiplier(getattr(state.controls, "schedule", None),
+                                                 state.total_steps or state.step),
             lr_changed_before=any(r["action"] in ("raise_lr", "lower_lr") for r in self.repairs),
             good_loss=self._good_loss)
 
@@ -770,7 +773,7 @@ class Repairer:
             return False
         # the trajectory a change on probation replaces is kept, with the loss it is judged against
         kept = take_snapshot(state) if kind and not before_training else None
-        reference, epochs = min(_epoch_losses(state)[-STALL_EPOCHS if kind == "decay" else 0:],
+        reference, epochs = min(_epoch_losses(state)[-(STALL_EPOCHS + 1) if kind == "decay" else 0:],
                                 default=self.monitor.initial_loss), state.epoch
         # before the first step there is nothing to roll back to
         mode = Rollback.NONE if before_training else plan.rollback
@@ -898,7 +901,10 @@ class Repairer:
           that sits on its minibatch noise; a net on a saddle's plateau it only slows (set 4's
           re-initialized spiral ResMLP, decayed 10x at epoch 7 of 30, ended at 34 % against 96 %
           left alone). The decay passes when an epoch's training loss falls ``rules.FLAT`` below the
-          plateau's level, and is undone when ``STALL_EPOCHS`` epochs pass without that (the stall
+          plateau's level, the lowest of the epochs the rule read (the epoch before the stall included: the
+          trajectory left alone reaches its own lowest again by its noise, so a bar above that is no evidence
+          that the decay helped; set 22's clinics MLP, whose stall followed an epoch at 0.5716, passed a bar
+          of 0.99 x 0.5857 at once and ended 1 test point lower), and is undone when ``STALL_EPOCHS`` epochs pass without that (the stall
           the rule measured did not end) or the loss is not finite."""
         p = self._probation
         last = state.history[-1] if state.history else {}
