@@ -429,9 +429,11 @@ def candidate_arms(model: nn.Module, *, lr: float, weight_decay: float, options:
                          f"{', '.join(shared[0].evidence['modules'][0])}",
                          extra={"model_change": True}),
                      lr, weight_decay, options, False, module_use.unshare))
-    if weight_decay > 0:
+    if weight_decay > 0:    # judged as the L2 penalty's arm is (``held_accuracy``): the same shrinkage, applied
+                            # by the optimizer instead of the loss
         arms.append((Arm("weight_decay / 100", "regularization_too_strong",
-                         f"weight_decay {weight_decay / 100:.3g} instead of {weight_decay:.3g}"),
+                         f"weight_decay {weight_decay / 100:.3g} instead of {weight_decay:.3g}",
+                         extra={"held_accuracy": True}),
                      lr, weight_decay / 100, options, False))
     rates = dropout_rates(model)
     if rates:

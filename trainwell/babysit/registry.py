@@ -604,9 +604,9 @@ CODES = {spec.code: spec for spec in (
                  "steps with the weight decay / 100, dropout off, the L1 or L2 penalty / 100, no max-norm "
                  "constraint or no label smoothing (same weights, same batches, every arm with the run's own "
                  "penalties as fit builds them, measured on the same held training rows)",
-        threshold="the setup's loss falls < 5% while the change's falls >= 20% and >= 3x the setup's; or (a "
-                  "penalty, constraint or label smoothing) the change classifies the held rows significantly "
-                  "better and is still ahead trained on to 3x the steps",
+        threshold="the setup's loss falls < 5% while the change's falls >= 20% and >= 3x the setup's; or (the "
+                  "weight decay, a penalty, constraint or label smoothing) the change classifies the held rows "
+                  "significantly better and is still ahead trained on to 3x the steps",
         source="notes 004 'crank up regularization ... loss went up' (the same experiment, reversed: lowering "
                "a regularizer that overwhelms the data lets the loss fall)",
         fix="lower the regularizer the finding names (weight_decay, l1 or l2 about 100x; the dropout rate; "
