@@ -5,11 +5,12 @@ balance.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import torch
 
 from trainwell.babysit.findings import Finding, make
-from trainwell.babysit.loss_kinds import CLASS_ID_KINDS
+from trainwell.babysit.loss_kinds import CLASS_ID_KINDS, inner_losses
 from trainwell.babysit.model_checks import rescaling_refused
 from trainwell.data.transforms import Standardize
 
@@ -220,3 +221,19 @@ def check_class_balance(y, kind: str) -> list[Finding]:
                  f"({int(present.max())} vs {int(present.min())})",
                  evidence={"ratio": ratio, "largest": int(present.max()), "smallest": int(present.min()),
                            "counts": counts.tolist() if kind in CLASS_ID_KINDS else present.tolist()})]
+
+
+UNCHECKED_TARGETS = ("bce",)   # PyTorch's loss functions that take any float target (F.binary_cross_entropy raises
+                               # outside [0, 1]: the pre-flight's run check reports it)
+
+
+def check_inner_targets(loss_fn, out, y) -> list[Finding]:
+    """A user's own loss (kind ``other``) read by the PyTorch losses it calls (``loss_kinds.inner_losses``):
+    the targets it passes to one that does not check them (``UNCHECKED_TARGETS``: binary cross-entropy
+    with logits takes a target of 2 and falls without bound as the output grows) get
+    ``check_labels``' rule for that loss, the message naming the call."""
+    return [replace(f, message=f"the loss calls F.{call.name}, and {f.message}",
+                    evidence={**f.evidence, "inner_loss": call.name})
+            for call in inner_losses(loss_fn, out, y)
+            if call.kind in UNCHECKED_TARGETS and torch.is_floating_point(call.input)
+            for f in check_labels(call.target, call.input, call.kind, num_classes=None)]

@@ -1,10 +1,20 @@
 """The loss a run trains with, read as a kind (``cross_entropy``, ``mse``, ``other`` ...): every
 check that depends on what the loss expects of the outputs and targets branches on it.
+
+A user's own loss (kind ``other``) is mostly a wrapper of one of PyTorch's: ``inner_losses`` runs it
+once under a ``TorchFunctionMode`` and returns the loss functions it called with the tensors it gave
+them, so the checks a named loss gets can read what the wrapper passes on (notes 003: the loss, its
+outputs and its targets must match; PyTorch checks some of it, e.g. class ids against the width, and
+not the rest, e.g. binary cross-entropy's targets in [0, 1]).
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
+import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
 from trainwell.errors import ConfigError
 from trainwell.nn.losses import LOSSES, make_loss
@@ -37,3 +47,39 @@ def resolve_loss(loss, **options) -> tuple:
         if isinstance(loss, cls):
             return loss, kind
     return loss, _FUNCTION_KINDS.get(loss, "other")
+
+
+class LossCall(NamedTuple):
+    """One call of a PyTorch loss function inside a user's loss: its name, kind and tensors."""
+    name: str
+    kind: str
+    input: torch.Tensor
+    target: torch.Tensor
+
+
+class _LossCalls(TorchFunctionMode):
+    def __init__(self):
+        super().__init__()
+        self.calls: list[LossCall] = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        kind = _FUNCTION_KINDS.get(func)
+        if kind is not None:
+            given = list(args) + [kwargs.get("input"), kwargs.get("target")][len(args):]
+            if len(given) >= 2 and all(torch.is_tensor(t) for t in given[:2]):
+                self.calls.append(LossCall(func.__name__, kind, given[0].detach(), given[1].detach()))
+        return func(*args, **kwargs)
+
+
+def inner_losses(loss_fn, out: torch.Tensor, y: torch.Tensor) -> list[LossCall]:
+    """The PyTorch loss functions ``loss_fn(out, y)`` calls (``nn`` loss modules call them too), in call
+    order, with the input and target each was given; ``[]`` where the loss raises (the pre-flight's run
+    check reports that)."""
+    recorder = _LossCalls()
+    try:
+        with torch.no_grad(), recorder:
+            loss_fn(out, y)
+    except Exception:
+        return []
+    return recorder.calls

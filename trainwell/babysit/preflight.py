@@ -20,8 +20,8 @@ from torch import nn
 from trainwell.babysit.budget import Budget
 from trainwell.babysit.censored_values import check_censored
 from trainwell.babysit.constant_ids import check_constant_ids
-from trainwell.babysit.data_checks import (check_class_balance, check_inputs_normalized, check_labels, check_nonfinite,
-                                           check_shuffled, fix_applies, standardized)
+from trainwell.babysit.data_checks import (check_class_balance, check_inner_targets, check_inputs_normalized, check_labels,
+                                           check_nonfinite, check_shuffled, fix_applies, standardized)
 from trainwell.babysit.duplicate_inputs import check_duplicate_inputs
 from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.first_layer import check_what_reaches
@@ -242,6 +242,8 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
                                                 final=final)
             label_problems = check_labels(y.to(device) if not torch.is_floating_point(y) else yb, out, kind,
                                           num_classes=num_classes)
+            if kind == "other":         # a user's loss: the targets it passes on to PyTorch's (data_checks)
+                label_problems += check_inner_targets(loss_fn, out, yb)
         else:
             scores, ids = position_rows(out, yb, axis)
             output_problems = check_loss_output(scores, ids, kind, loss_fn, last=last, num_classes=num_classes,
