@@ -8,7 +8,8 @@ import torch
 from torch import nn
 
 import trainwell
-from trainwell.babysit.actions import ACTIONS, Plan, Rollback, reinitialize, swap_activations, weight_scale
+from trainwell.babysit.actions import (ACTIONS, Plan, Rollback, few_inputs, reinitialize, swap_activations,
+                                      weight_scale)
 from trainwell.babysit.findings import make
 from trainwell.babysit.monitor import Monitor
 from trainwell.babysit.plans import (plan_bad_initial_loss, plan_diverged, plan_init, plan_lr_too_low, plan_oscillating, plan_overfitting,
@@ -266,10 +267,11 @@ def test_swap_and_reinit_follow_the_activations():
 
 
 def test_a_reinit_redraws_every_bias_and_resets_the_norms():
-    """The whole model goes to the notes' init: weights, biases (the hidden layers' PyTorch's own
-    U(+-1/sqrt(fan_in)), the output layer's 0) and normalization layers (gamma 1, beta 0, fresh running
-    statistics), whatever the user's init left there (every parameter U[0, 1))."""
-    model = nn.Sequential(nn.Linear(16, 32), nn.LayerNorm(32), nn.ReLU(), nn.Linear(32, 32), nn.BatchNorm1d(32),
+    """The whole model goes to the notes' init: weights, biases (on 2-D points the hidden layers'
+    PyTorch's own U(+-1/sqrt(fan_in)), the output layer's 0; on 16 inputs every bias 0) and normalization
+    layers (gamma 1, beta 0, fresh running statistics), whatever the user's init left there (every
+    parameter U[0, 1))."""
+    model = nn.Sequential(nn.Linear(2, 32), nn.LayerNorm(32), nn.ReLU(), nn.Linear(32, 32), nn.BatchNorm1d(32),
                           nn.ReLU(), nn.Linear(32, 4))
     with torch.no_grad():
         for p in model.parameters():
@@ -287,9 +289,9 @@ def test_a_reinit_redraws_every_bias_and_resets_the_norms():
     with torch.no_grad():
         for p in plain.parameters():
             nn.init.uniform_(p)
-    reinitialize(plain, seed=0)
-    assert float(plain[0].bias.detach().abs().max()) <= 0.25 and float(plain[0].bias.detach().mean().abs()) < 0.1
-    assert float(plain[2].bias.detach().abs().max()) == 0.0 and float(plain[0].weight.detach().mean().abs()) < 0.05
+    assert reinitialize(plain, seed=0).endswith("biases 0")
+    assert float(plain[0].bias.detach().abs().max()) == 0.0 == float(plain[2].bias.detach().abs().max())
+    assert float(plain[0].weight.detach().mean().abs()) < 0.05
 
 
 def test_a_reinitialized_relu_net_is_not_homogeneous_in_its_inputs():
@@ -306,6 +308,29 @@ def test_a_reinitialized_relu_net_is_not_homogeneous_in_its_inputs():
     with torch.no_grad():
         assert not torch.allclose(a(2 * x), 2 * a(x), atol=1e-3)
         assert torch.equal(a(x), b(x))                       # the same seed draws the same net
+
+
+def test_a_reinitialized_relu_net_of_many_inputs_keeps_zero_biases():
+    """With more than ``FEW_INPUTS`` inputs the directions tell rows apart: He's zero biases (He et al.
+    2015) are kept, homogeneous as a bias-free ReLU teacher is (spread biases cost the generated p7 and
+    p13 teacher nets the arms that found their faults). The first layer's fan-in decides, also with
+    batch norm; a convolution on one channel reads 9 values."""
+    def net(d_in, *middle):
+        torch.manual_seed(0)
+        return nn.Sequential(nn.Linear(d_in, 32), *middle, nn.ReLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 3))
+    x = torch.randn(16, 10)
+    wide = net(10)
+    assert reinitialize(wide, seed=3).endswith("biases 0")
+    with torch.no_grad():
+        assert torch.allclose(wide(2 * x), 2 * wide(x), atol=1e-5)       # positively homogeneous
+    assert all(float(m.bias.abs().max()) == 0.0 for m in wide if isinstance(m, nn.Linear))
+    normed = net(10, nn.BatchNorm1d(32))
+    reinitialize(normed, seed=3)
+    assert float(normed[0].bias.abs().max()) == 0.0
+    conv = nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 4, 3))
+    reinitialize(conv, seed=3)
+    assert float(conv[0].bias.detach().abs().max()) == 0.0
+    assert few_inputs(net(3)) and not few_inputs(net(4)) and not few_inputs(conv)
 
 
 def test_overfitting_is_regularized_once_without_a_rollback():
