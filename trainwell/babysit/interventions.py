@@ -1499,6 +1499,11 @@ def findings(baseline: Arm, arms: list, *, run_steps: int | None = None) -> list
         message += _trained_on(baseline, arm, evidence)
         if arm is not best:
             evidence["best_arm"] = best.name
+            # a raise planned before the first step (plans.raise_plan) takes the arm that fell furthest, as
+            # before the advice: its probation rolls back a raise that does not hold, where a user who follows
+            # the text has none (the smaller advised raise left tests/babysit/test_sizing.py's noisy slow
+            # regression run 6 points short)
+            evidence["lr_factor"] = best.extra["lr_factor"]
             message += (f"; {best.name} fell further ({best.before:.4g} -> {best.after:.4g}), not beyond the "
                         f"setup's noise: the smaller change is advised")
         out.append(make(arm.code, message, evidence=evidence, fix=_fix(arm)))
