@@ -245,8 +245,8 @@ class Probation:
     (a ``confirm`` raise) or "decay" (a plateau's lr decay); the trajectory it replaced (``kept``,
     at the step the change was decided, and the settings then); ``reference``: for a raise the
     lowest epoch training loss that trajectory had reached, for a decay the plateau's level (the
-    lowest of the ``STALL_EPOCHS`` + 1 epochs ``rules.plateau`` read the stall over); ``epochs``: the epochs that trajectory had
-    finished (``state.epoch``); ``until``: the last step of a raise's probation."""
+    lowest of the ``STALL_EPOCHS`` + 1 epochs ``rules.plateau`` read the stall over); ``epochs``: the
+    epochs that trajectory had finished (``state.epoch``); ``until``: the last step of a raise's probation."""
 
     kind: str
     code: str
@@ -904,8 +904,8 @@ class Repairer:
           plateau's level, the lowest of the epochs the rule read (the epoch before the stall included: the
           trajectory left alone reaches its own lowest again by its noise, so a bar above that is no evidence
           that the decay helped; set 22's clinics MLP, whose stall followed an epoch at 0.5716, passed a bar
-          of 0.99 x 0.5857 at once and ended 1 test point lower), and is undone when ``STALL_EPOCHS`` epochs pass without that (the stall
-          the rule measured did not end) or the loss is not finite."""
+          of 0.99 x 0.5857 at once and ended 1 test point lower), and is undone when ``STALL_EPOCHS``
+          epochs pass without that (the stall the rule measured did not end) or the loss is not finite."""
         p = self._probation
         last = state.history[-1] if state.history else {}
         loss, epoch = last.get("train_loss"), last.get("epoch", 0)
