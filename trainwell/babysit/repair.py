@@ -741,15 +741,15 @@ class Repairer:
         return None
 
     def _context(self, state, code, before_training) -> RepairContext:
+        schedule = getattr(state.controls, "schedule", None)
         return RepairContext(
             controls=state.controls, samples=self.monitor.samples, lr=state.lr or state.controls.lrs()[0],
             attempts=self.attempts.get(code, 0), before_training=before_training,
             reinit_attempts=sum(self.attempts.get(c, 0) for c in REINIT_CODES),
             diverged_before=any(self.attempts.get(c, 0) for c in DIVERGED_CODES),
             progress=state.step / state.total_steps if state.total_steps else 0.0,
-            multiplier=schedule_multiplier(getattr(state.controls, "schedule", None), state.step),
-            final_multiplier=schedule_multiplier(getattr(state.controls, "schedule", None),
-                                                 state.total_steps or state.step),
+            multiplier=schedule_multiplier(schedule, state.step),
+            final_multiplier=schedule_multiplier(schedule, state.total_steps or state.step),
             lr_changed_before=any(r["action"] in ("raise_lr", "lower_lr") for r in self.repairs),
             good_loss=self._good_loss)
 
