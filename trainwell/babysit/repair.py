@@ -44,7 +44,7 @@ from trainwell.babysit.actions import ACTIONS, Plan, Rollback, dropout_rates, hi
 from trainwell.babysit.findings import Diagnosis, Finding
 from trainwell.babysit.model_checks import rescaling_refused
 from trainwell.babysit.monitor import finding_from_state, finding_state
-from trainwell.babysit.preflight import preflight
+from trainwell.babysit.preflight import PROBE_ROWS, preflight
 from trainwell.babysit.probe_steps import probe_lr
 from trainwell.train.regularizers import build_loss, loss_options
 from trainwell.babysit.preprocess_check import check_preprocess
@@ -822,7 +822,8 @@ class Repairer:
         them into other ids (``Controls.preprocessed_rows``, ``model_checks.rescaling_refused``)."""
         if plan.action.preprocess is None:
             return False
-        rows = controls.preprocessed_rows(plan.action.preprocess(plan.options))
+        # as many rows as the pre-flight asks the same question on (``data_checks.fix_applies``)
+        rows = controls.preprocessed_rows(plan.action.preprocess(plan.options), rows=PROBE_ROWS)
         with torch.random.fork_rng(devices=[]):     # a model drawing noise in eval mode: the run's stream as it was
             refused = None if rows is None else rescaling_refused(controls.model, rows)
         if refused is None:
