@@ -112,7 +112,7 @@ def activation_families(model: nn.Module) -> dict:
 
 
 def reinitialize(model: nn.Module, *, seed: int) -> str:
-    """Re-initialize every Linear/Conv layer (biases zero) for the model's units.
+    """Re-initialize every Linear/Conv layer for the model's units (the biases: below).
 
     * With batch norm: PyTorch's default scale, variance 1/(3 fan_in) (``DEFAULT_GAIN``). Batch norm
       makes the layers before it scale-invariant, so their weights' scale does not set the signal

@@ -76,8 +76,8 @@ def reached_alone(loss_fn, out: torch.Tensor, y: torch.Tensor) -> bool:
 
 def ignored_classes(model, X: torch.Tensor, y: torch.Tensor, loss_fn, *, seed: int = 0) -> dict | None:
     """The class ids of the 1-D integer targets ``y`` whose every row has an exactly zero loss
-    gradient at the model's outputs and at those outputs' columns rotated by one, with the counts
-    behind it; None when the question does not apply (not class ids, one output column, a loss
+    gradient at the model's outputs and at those outputs' columns rotated by one, and none either in
+    a batch of that class's rows alone (``reached_alone``), with the counts behind it; None when the question does not apply (not class ids, one output column, a loss
     that fails or does not reach the outputs, no row with a gradient at all). ``model`` is used as
     given (pass a copy), without gradients."""
     if torch.is_floating_point(y) or y.ndim != 1 or y.shape[0] != X.shape[0] or y.numel() == 0:

@@ -142,6 +142,12 @@ def noise(baseline: Arm, repeat: Arm | None) -> float:
     return abs(baseline.after - repeat.after)
 
 
+def repeat_of(arms: list[Arm]) -> Arm | None:
+    """The experiment's repeat of the setup on other batches (``repeat=True``), timed out or not: the
+    noise yardstick ``significant`` reads; None when it did not run."""
+    return next((a for a in arms if a.extra.get("repeat")), None)
+
+
 def finished_repeat(arms: list[Arm]) -> Arm | None:
     """The experiment's repeat of the setup on other batches (``repeat=True``), None when it timed
     out or did not run: the noise yardstick the run-option checks need before they grade an arm."""
@@ -1370,7 +1376,7 @@ def helpful(baseline: Arm, arms: list, *, run_steps: int | None = None) -> list:
     digits take a ReLU net from 9 to 31 % held accuracy while its loss falls 17 %)."""
     if baseline.extra.get("timed_out"):
         return []
-    repeat = next((a for a in arms if a.extra.get("repeat")), None)
+    repeat = repeat_of(arms)
     arms = [a for a in arms if a.code and not a.extra.get("timed_out")]
     stuck = baseline.fall < STUCK or not math.isfinite(baseline.after)
     own = max(baseline.fall, 0.0)
@@ -1479,7 +1485,7 @@ def findings(baseline: Arm, arms: list, *, run_steps: int | None = None) -> list
     out, seen = [], set()
     others = {a.name: {"fall": a.fall, "loss": a.after} for a in arms if a.code}
     helped = helpful(baseline, arms, run_steps=run_steps)
-    repeat = next((a for a in arms if a.extra.get("repeat")), None)
+    repeat = repeat_of(arms)
     # an arm that changes one named part (``extra["specific"]``: the dropout on the output alone) names
     # the cause before a broader arm of its code that also helped (all dropout off)
     specific = {a.code: a for a in reversed(helped) if a.extra.get("specific")}
@@ -1578,7 +1584,7 @@ def grade(found: list, baseline: Arm, arms: list, *, run_steps: int | None = Non
     becomes ``info``: the fix does not apply to this model."""
     if baseline.extra.get("timed_out"):
         return list(found)
-    repeat = next((a for a in arms if a.extra.get("repeat")), None)
+    repeat = repeat_of(arms)
     if repeat is None or repeat.extra.get("timed_out"):
         return list(found)
     ran = {a.name: a for a in arms if not a.extra.get("timed_out")}

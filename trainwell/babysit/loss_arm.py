@@ -334,11 +334,11 @@ def _said(error: float, classify: bool) -> str:
     return f"{100 * (1 - error):.1f}% of the held rows right" if classify else f"R^2 {1 - error:.3f}"
 
 
-def check_loss_arm(model: nn.Module, X, y, loss, **kwargs) -> list[Finding]:
+def check_loss_arm(model: nn.Module, X, y, loss, *, batch_size: int = 64, **kwargs) -> list[Finding]:
     """``loss_output_mismatch`` (a warning) when the task's standard loss trains the model to a
     significantly better metric than the user's own loss and is still ahead at the run's length
-    (``confirmed``). ``kwargs``: ``experiment``'s."""
-    r = experiment(model, X, y, loss, **kwargs)
+    (``confirmed``). ``batch_size`` (the run's; ``experiment``'s default) and ``kwargs``: ``experiment``'s."""
+    r = experiment(model, X, y, loss, batch_size=batch_size, **kwargs)
     if not confirmed(r):
         return []
     c, name = r["classify"], getattr(loss, "__name__", type(loss).__name__)
@@ -347,8 +347,7 @@ def check_loss_arm(model: nn.Module, X, y, loss, **kwargs) -> list[Finding]:
         return [_swapped_finding(r, name)]
     if r["asymmetric"]:
         return [_offset_finding(r, name)]
-    reached = rows_reached(model, X, y, loss, kwargs.get("batch_size", 64))
-    r["rows_reached"] = reached
+    reached = rows_reached(model, X, y, loss, batch_size)
     selects = reached is not None and reached[0] < reached[1]
     return [make(
         CODE,
@@ -361,7 +360,8 @@ def check_loss_arm(model: nn.Module, X, y, loss, **kwargs) -> list[Finding]:
         + (f"; its gradient reaches {reached[0]} of a batch's {reached[1]} rows at the initial weights (the others "
            f"get exactly zero: a reduction that keeps the batch's worst rows, as .max() or a top-k, trains each "
            f"step on those alone, under label noise mostly mislabelled ones)" if selects else ""),
-        evidence={"change": f"loss = {r['standard']!r}", **r, "user_loss": name}, severity="warning", where="loss",
+        evidence={"change": f"loss = {r['standard']!r}", **r, "rows_reached": reached, "user_loss": name},
+        severity="warning", where="loss",
         fix=f"train with loss = \"{r['standard']}\" (its minimum is the {metric}'s best prediction) and compute "
             f"the other measure as a metric; a loss that divides by |y| (MAPE) needs targets far from zero")]
 

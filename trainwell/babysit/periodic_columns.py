@@ -31,21 +31,21 @@ far from the rest: frequencies counted over such a range squeeze a smooth relati
 
 **A phase given by its sine alone** (``lone_phase``, the same code and severity): the cure above, done
 by half. ``sin(2 pi h / 24)`` without ``cos(2 pi h / 24)`` maps two phases to each value (h and 12 - h:
-the morning rush at 7-9 reads as the night at 3-5), and a cosine alone maps h and 24 - h; the pair
-is one-to-one because it is a point on the circle, either coordinate alone is its projection (Tancik
-et al. 2020 feed both; scikit-learn's "Time-related feature engineering" example builds the pair). A
-phase counted in whole steps (hours, months, degrees on a grid) leaves the mark exactly: a column of
-``MIN_PHASE_VALUES`` to ``MAX_PHASE_VALUES`` distinct values that, scaled to [-1, 1] by its ends, are the sines of equally spaced
-angles from -90 to 90 degrees (arcsin of each within ``PHASE_TOLERANCE`` radians of that grid: a
-standardization after the sine is a scale and a shift, undone by the ends), which is the sine of a
-period of 2 (m - 1) whole steps with every value between the ends standing for two of them (an odd
-period's sines, 7 weekdays, hit no pair and miss the grid; values equally spaced miss it too). What
-tells a healthy encoding apart is the symmetric partner: a column whose values, scaled by their ends
-alike, square to 1 with it on every row (the cosine beside the sine) leaves the pair quiet. And the
-fold must cost something: the targets relate to the column's values (class ids: a chi-square test of
-independence; a regression: a one-way ANOVA F, at ``first_layer.ALPHA`` over the columns read), else
-the phase carries nothing to lose. Not found: a phase of real values (minutes within the hour), whose
-sines fill the range and lie on no grid.
+the morning rush at 7-9 reads as the night at 3-5), and a cosine alone maps h and 24 - h; the pair is
+one-to-one because it is a point on the circle, either coordinate alone is its projection (Tancik et
+al. 2020 feed both; scikit-learn's "Time-related feature engineering" example builds the pair). A phase
+counted in whole steps (hours, months, degrees on a grid) leaves the mark exactly: a column of
+``MIN_PHASE_VALUES`` to ``MAX_PHASE_VALUES`` distinct values that, scaled to [-1, 1] by its ends, are
+the sines of equally spaced angles from -90 to 90 degrees (arcsin of each within ``PHASE_TOLERANCE``
+radians of that grid: a standardization after the sine is a scale and a shift, undone by the ends),
+which is the sine of a period of 2 (m - 1) whole steps with every value between the ends standing for
+two of them (an odd period's sines, 7 weekdays, hit no pair and miss the grid; values equally spaced
+miss it too). What tells a healthy encoding apart is the symmetric partner: a column whose values,
+scaled by their ends alike, square to 1 with it on every row (the cosine beside the sine) leaves the
+pair quiet. And the fold must cost something: the targets relate to the column's values (class ids: a
+chi-square test of independence; a regression: a one-way ANOVA F, at ``first_layer.ALPHA`` over the
+columns read), else the phase carries nothing to lose. Not found: a phase of real values (minutes
+within the hour), whose sines fill the range and lie on no grid.
 """
 from __future__ import annotations
 
@@ -241,8 +241,8 @@ def levels(column: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 def phase_period(column: torch.Tensor) -> int | None:
     """The period in whole steps (2 (m - 1)) when the m levels of ``column`` (``levels``), scaled by
     their ends to [-1, 1], are the sines of m equally spaced angles from -pi / 2 to pi / 2 (each arcsin
-    within ``PHASE_TOLERANCE``), ``MIN_PHASE_VALUES`` to ``MAX_PHASE_VALUES`` of them: the sine (or cosine) of a phase counted in
-    whole steps; else None."""
+    within ``PHASE_TOLERANCE``), ``MIN_PHASE_VALUES`` to ``MAX_PHASE_VALUES`` of them: the sine (or
+    cosine) of a phase counted in whole steps; else None."""
     values = levels(column)[0]
     m = values.numel()
     if not MIN_PHASE_VALUES <= m <= MAX_PHASE_VALUES:

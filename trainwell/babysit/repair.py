@@ -44,7 +44,7 @@ from trainwell.babysit.actions import ACTIONS, Plan, Rollback, dropout_rates, hi
 from trainwell.babysit.findings import Diagnosis, Finding
 from trainwell.babysit.model_checks import rescaling_refused
 from trainwell.babysit.monitor import finding_from_state, finding_state
-from trainwell.babysit.preflight import preflight
+from trainwell.babysit.preflight import PROBE_ROWS, preflight
 from trainwell.babysit.probe_steps import probe_lr
 from trainwell.train.regularizers import build_loss, loss_options
 from trainwell.babysit.preprocess_check import check_preprocess
@@ -741,15 +741,15 @@ class Repairer:
         return None
 
     def _context(self, state, code, before_training) -> RepairContext:
+        schedule = getattr(state.controls, "schedule", None)
         return RepairContext(
             controls=state.controls, samples=self.monitor.samples, lr=state.lr or state.controls.lrs()[0],
             attempts=self.attempts.get(code, 0), before_training=before_training,
             reinit_attempts=sum(self.attempts.get(c, 0) for c in REINIT_CODES),
             diverged_before=any(self.attempts.get(c, 0) for c in DIVERGED_CODES),
             progress=state.step / state.total_steps if state.total_steps else 0.0,
-            multiplier=schedule_multiplier(getattr(state.controls, "schedule", None), state.step),
-            final_multiplier=schedule_multiplier(getattr(state.controls, "schedule", None),
-                                                 state.total_steps or state.step),
+            multiplier=schedule_multiplier(schedule, state.step),
+            final_multiplier=schedule_multiplier(schedule, state.total_steps or state.step),
             lr_changed_before=any(r["action"] in ("raise_lr", "lower_lr") for r in self.repairs),
             good_loss=self._good_loss)
 
@@ -822,7 +822,8 @@ class Repairer:
         them into other ids (``Controls.preprocessed_rows``, ``model_checks.rescaling_refused``)."""
         if plan.action.preprocess is None:
             return False
-        rows = controls.preprocessed_rows(plan.action.preprocess(plan.options))
+        # as many rows as the pre-flight asks the same question on (``data_checks.fix_applies``)
+        rows = controls.preprocessed_rows(plan.action.preprocess(plan.options), rows=PROBE_ROWS)
         with torch.random.fork_rng(devices=[]):     # a model drawing noise in eval mode: the run's stream as it was
             refused = None if rows is None else rescaling_refused(controls.model, rows)
         if refused is None:
