@@ -119,7 +119,7 @@ def check_sparse_step(model: nn.Module, X, y, loss_fn, spec, *, lr: float, optio
     on an embedding's sparse gradients (Adam and RMSprop cannot; SGD, Adagrad and
     ``torch.optim.SparseAdam`` can): one step of it on a copy, a few rows, as ``StepRefused`` with
     its ``model_raises`` finding. Any other failure is left to the checks that name it
-    (``model_raises``)."""
+    (``model_raises``; another ``ConfigError`` propagates as it is)."""
     trial = copy.deepcopy(model)
     device = next(trial.parameters()).device
     xb, yb = X[:SPARSE_TRIAL_ROWS].to(device), y[:SPARSE_TRIAL_ROWS].to(device)
@@ -135,6 +135,8 @@ def check_sparse_step(model: nn.Module, X, y, loss_fn, spec, *, lr: float, optio
     try:
         take_step(opt, closure)
     except ConfigError as exc:
+        if "sparse" not in str(exc).lower():
+            raise
         raise refused_step(str(exc), spec, model) from exc
     except RuntimeError as exc:
         if "sparse" not in str(exc).lower():
