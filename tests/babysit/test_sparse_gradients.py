@@ -1,6 +1,7 @@
 """An embedding built with ``sparse=True``: fit's first step refuses an optimizer that cannot take
-sparse gradients, and the doctor and the pre-flight refuse it the same way; with one that can (SGD),
-they check the model instead of failing inside their own gradient reads and Adam references."""
+sparse gradients, the pre-flight refuses it the same way and the doctor names the raise (a
+``model_raises`` finding, set 23's ``stores_sparse_embedding_adam``); with one that can (SGD), they
+check the model instead of failing inside their own gradient reads and Adam references."""
 import pytest
 import torch
 from torch import nn
@@ -42,11 +43,15 @@ def test_an_optimizer_that_takes_sparse_gradients_is_checked_not_crashed(ids):
 @pytest.mark.parametrize("optimizer, message", [
     ("adam", "optimizer 'adam' does not support sparse gradients; use torch.optim.SparseAdam"),   # fit's own
     (torch.optim.RMSprop, "cannot step on the sparse gradients of an embedding built with sparse=True")])
-def test_one_that_cannot_is_refused_as_fit_refuses_it(ids, optimizer, message):
+def test_one_that_cannot_is_refused_as_fit_refuses_it_and_the_doctor_names_the_raise(ids, optimizer, message):
     X, y = ids
-    with pytest.raises(ConfigError, match=message):
-        trainwell.doctor(IdsNet(), (X[:300], y[:300]), (X[300:], y[300:]), optimizer=optimizer, lr=1e-3,
-                         epochs=1, budget_s=3, device="cpu")
+    diagnosis = trainwell.doctor(IdsNet(), (X[:300], y[:300]), (X[300:], y[300:]), optimizer=optimizer, lr=1e-3,
+                                 epochs=1, budget_s=3, device="cpu")
+    assert [f.code for f in diagnosis.findings] == ["model_raises"]
+    found = diagnosis.primary
+    assert message in found.message and found.severity == "error"
+    assert found.evidence["stage"] == "step" and found.evidence["sparse_modules"] == ["emb"]
+    assert "sparse=False" in found.fix and found.where == "emb"
     with pytest.raises(ConfigError, match=message):
         preflight(IdsNet(), X, y, optimizer=optimizer, lr=1e-3, budget_s=3)
 
@@ -56,3 +61,15 @@ def test_fit_refuses_adam_on_sparse_gradients_with_the_message_the_doctor_gives(
     with pytest.raises(ConfigError, match="optimizer 'adam' does not support sparse gradients"):
         trainwell.fit(IdsNet(), (X[:300], y[:300]), (X[300:], y[300:]), optimizer="adam", lr=1e-3, epochs=1,
                       device="cpu", progress=False)
+
+
+def test_a_loss_that_raises_beside_a_sparse_embedding_is_named_not_raised(ids):
+    """The trial step meets the user's loss failing (a ValueError, not a sparse refusal): the
+    pre-flight goes on and names the loss as it does for a dense embedding, it does not crash."""
+    X, y = ids
+
+    def shifted(out, t):
+        return nn.functional.cross_entropy(out, t[:-1])
+
+    found = [f.code for f in preflight(IdsNet(), X, y, loss=shifted, optimizer="sgd", lr=0.1, budget_s=3)]
+    assert "loss_output_mismatch" in found

@@ -31,7 +31,7 @@ from trainwell.babysit.peak_check import BUDGET_SHARE as PEAK_SHARE, check_peak,
 from trainwell.babysit.loss_arm import BUDGET_SHARE as LOSS_ARM_SHARE, check_loss_arm
 from trainwell.babysit.target_scale_arm import BUDGET_SHARE as TARGET_ARM_SHARE, check_target_scale_arm
 from trainwell.babysit.preflight import PROBE_ROWS, preflight, skipped_finding
-from trainwell.babysit.probe_steps import check_sparse_step, dense_gradients, probe_lr, sparse_gradients
+from trainwell.babysit.probe_steps import StepRefused, check_sparse_step, dense_gradients, probe_lr, sparse_gradients
 from trainwell.babysit.loss_kinds import resolve_loss
 from trainwell.train.callbacks import Callback
 from trainwell.babysit.registry import CODES, Group, members
@@ -95,7 +95,10 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
         p = prepare(model, train, val, test, options, check=False)
     except (LabelError, NonFiniteError) as exc:
         return Diagnosis([refused_data(exc)])
-    run = copy_of_the_run(p, originals)
+    try:
+        run = copy_of_the_run(p, originals)
+    except StepRefused as exc:          # fit's first step raises it: the doctor names it
+        return Diagnosis([exc.finding])
     findings = check_before_training(run, options, budget)
     findings = check_model_wiring(run, findings)
     findings = check_data(p, findings)

@@ -8,6 +8,7 @@ import copy
 import torch
 from torch import nn
 
+from trainwell.babysit.findings import Finding, make
 from trainwell.errors import ConfigError
 from trainwell.optim.decay import DECOUPLED_KEY
 from trainwell.optim.factory import build_optimizer
@@ -88,11 +89,37 @@ def dense_gradients(model: nn.Module) -> nn.Module:
     return model
 
 
+class StepRefused(ConfigError):
+    """The ``ConfigError`` ``fit``'s first step raises on an embedding's sparse gradients, with the
+    ``model_raises`` finding that names it (``finding``): the doctor reports it (the run cannot take
+    a step, so nothing else can be measured); fit and the pre-flight raise it as fit would."""
+
+    def __init__(self, message: str, finding: Finding):
+        super().__init__(message)
+        self.finding = finding
+
+
+def refused_step(message: str, spec, model: nn.Module) -> StepRefused:
+    """``StepRefused`` for the run's optimizer ``spec`` that raised ``message`` on the sparse
+    gradients of ``model``'s embeddings (named in the finding's evidence)."""
+    names = [name for name, m in model.named_modules()
+             if isinstance(m, (nn.Embedding, nn.EmbeddingBag)) and m.sparse]
+    name = spec if isinstance(spec, str) else getattr(spec, "__name__", type(spec).__name__)
+    finding = make("model_raises", f"the first optimizer step raised ConfigError: {message}",
+                   evidence={"stage": "step", "error_type": "ConfigError", "error": message[:1000],
+                             "optimizer": str(name), "sparse_modules": names},
+                   where=", ".join(names) or None,
+                   fix=f"build {', '.join(names) or 'the embeddings'} with sparse=False, or train them with an "
+                       "optimizer that takes sparse gradients (SGD, Adagrad, torch.optim.SparseAdam)")
+    return StepRefused(message, finding)
+
+
 def check_sparse_step(model: nn.Module, X, y, loss_fn, spec, *, lr: float, options: dict) -> None:
     """Raise the ``ConfigError`` ``fit`` meets at its first step when the run's optimizer cannot step
     on an embedding's sparse gradients (Adam and RMSprop cannot; SGD, Adagrad and
-    ``torch.optim.SparseAdam`` can): one step of it on a copy, a few rows. Any other failure is
-    left to the checks that name it (``model_raises``)."""
+    ``torch.optim.SparseAdam`` can): one step of it on a copy, a few rows, as ``StepRefused`` with
+    its ``model_raises`` finding. Any other failure is left to the checks that name it
+    (``model_raises``; another ``ConfigError`` propagates as it is)."""
     trial = copy.deepcopy(model)
     device = next(trial.parameters()).device
     xb, yb = X[:SPARSE_TRIAL_ROWS].to(device), y[:SPARSE_TRIAL_ROWS].to(device)
@@ -107,9 +134,13 @@ def check_sparse_step(model: nn.Module, X, y, loss_fn, spec, *, lr: float, optio
 
     try:
         take_step(opt, closure)
-    except RuntimeError as exc:     # (a ConfigError is a ValueError: it passes through)
+    except ConfigError as exc:
         if "sparse" not in str(exc).lower():
+            raise
+        raise refused_step(str(exc), spec, model) from exc
+    except Exception as exc:        # the model or the loss failing is model_raises' to name
+        if not isinstance(exc, RuntimeError) or "sparse" not in str(exc).lower():
             return
-        raise ConfigError(f"optimizer = {spec!r} cannot step on the sparse gradients of an embedding built "
-                          f"with sparse=True ({exc}); use SGD, Adagrad or torch.optim.SparseAdam for the "
-                          f"embeddings, or build them with sparse=False") from exc
+        raise refused_step(f"optimizer = {spec!r} cannot step on the sparse gradients of an embedding built "
+                           f"with sparse=True ({exc}); use SGD, Adagrad or torch.optim.SparseAdam for the "
+                           f"embeddings, or build them with sparse=False", spec, model) from exc

@@ -119,7 +119,8 @@ CODES = {spec.code: spec for spec in (
                  "epoch's last, incomplete batch (`rows % batch_size` rows when `drop_last` is off, the loss "
                  "included: a forward written for full batches, `squeeze()` on a one-row batch, fails there only)",
         threshold="any exception other than trainwell's own errors (a loss that fails on the output is "
-                  "`loss_output_mismatch`'s); a new code because no other names a model that cannot run",
+                  "`loss_output_mismatch`'s), and in `doctor` the ConfigError fit's first step raises on an "
+                  "embedding's sparse gradients; a new code because no other names a model that cannot run",
         source="PyTorch autograd mechanics ('in-place operations ... a tensor saved for backward'); "
                "torch.autograd.detect_anomaly records the forward traceback of the failing node",
         fix="fix the line the finding names: an in-place op on a tensor the backward needs (`h += ...`, "
