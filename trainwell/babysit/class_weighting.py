@@ -72,7 +72,7 @@ def check_class_weights(loss_fn, out: torch.Tensor, yb: torch.Tensor, y: torch.T
     if torch.is_floating_point(y) or y.ndim != 1 or out.ndim != 2:
         return []
     weights = loss_class_weights(loss_fn, out, yb)
-    if weights is None or float(weights.min()) < 0 or float(weights.max() - weights.min()) <= 1e-6 * float(weights.max()):
+    if weights is None or not _unequal(weights):
         return []
     if int(y.min()) < 0 or int(y.max()) >= weights.numel():   # ids past the output: label_problem's
         return []
@@ -112,6 +112,11 @@ def judge(finding: Finding, name: str, evaluated: torch.Tensor, off_balance: boo
     else:
         finding.message += said
     return finding
+
+
+def _unequal(weights: torch.Tensor) -> bool:
+    """Non-negative class weights that differ by more than float32's rounding (1e-6 of the largest)."""
+    return float(weights.min()) >= 0 and float(weights.max() - weights.min()) > 1e-6 * float(weights.max())
 
 
 def _shares(values: torch.Tensor) -> str:
