@@ -50,11 +50,13 @@ def resolve_loss(loss, **options) -> tuple:
 
 
 class LossCall(NamedTuple):
-    """One call of a PyTorch loss function inside a user's loss: its name, kind and tensors."""
+    """One call of a PyTorch loss function inside a user's loss: its name, kind and tensors (``weight``:
+    the per-class weights a cross-entropy or NLL call was given, else None)."""
     name: str
     kind: str
     input: torch.Tensor
     target: torch.Tensor
+    weight: torch.Tensor | None = None
 
 
 class _LossCalls(TorchFunctionMode):
@@ -68,8 +70,17 @@ class _LossCalls(TorchFunctionMode):
         if kind is not None:
             given = list(args) + [kwargs.get("input"), kwargs.get("target")][len(args):]
             if len(given) >= 2 and all(torch.is_tensor(t) for t in given[:2]):
-                self.calls.append(LossCall(func.__name__, kind, given[0].detach(), given[1].detach()))
+                self.calls.append(LossCall(func.__name__, kind, given[0].detach(), given[1].detach(),
+                                           _class_weight(func, args, kwargs)))
         return func(*args, **kwargs)
+
+
+def _class_weight(func, args, kwargs):
+    """The ``weight`` of ``F.cross_entropy`` / ``F.nll_loss`` (a keyword or their third argument)."""
+    if func not in (F.cross_entropy, F.nll_loss):
+        return None
+    weight = kwargs.get("weight", args[2] if len(args) > 2 else None)
+    return weight.detach() if torch.is_tensor(weight) else None
 
 
 def inner_losses(loss_fn, out: torch.Tensor, y: torch.Tensor) -> list[LossCall]:

@@ -19,6 +19,7 @@ from torch import nn
 
 from trainwell.babysit.budget import Budget
 from trainwell.babysit.censored_values import check_censored
+from trainwell.babysit.class_weighting import check_class_weights
 from trainwell.babysit.constant_ids import check_constant_ids
 from trainwell.babysit.data_checks import (check_class_balance, check_inner_targets, check_inputs_normalized, check_labels,
                                            check_nonfinite, check_shuffled, fix_applies, standardized)
@@ -263,6 +264,7 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
             budget.charge(budget.forward_cost(3 * STATISTIC_DRAWS * (STATISTIC_ROWS + DEPENDENCE_ROWS)))
         findings += dependence
         findings += check_targets(y[keep], out, kind)     # class ids or off-scale targets under a regression loss
+        findings += check_class_weights(loss_fn, out, yb, y[keep])   # the prior the loss's class weights train to
         registered = not unregistered_modules(model)
         findings += check_registration(model)
         loss_usable = not any(f.severity == "error" for f in output_problems + label_problems)

@@ -812,13 +812,18 @@ CODES = {spec.code: spec for spec in (
     FindingSpec(
         "class_imbalance", "preflight", "warning",
         measures="class counts: largest / smallest; the doctor compares the class mix of the validation and "
-                 "test splits given with training's (total-variation distance)",
+                 "test splits given with training's (total-variation distance); the class prior the loss's class "
+                 "weights train to (training counts x weights) against the evaluated mix (class_weighting.py: the "
+                 "exponent a of trained ~ evaluated^a)",
         threshold="ratio > 10; info when every split measured holds the training mix (distance <= 0.2 or <= 4x "
-                  "what random splits show)",
+                  "what random splits show); class weights: a warning when a <= -0.5 (balanced twice) and the "
+                  "evaluated mix is off balance by that distance rule, else info",
         source="He & Garcia 2009 'Learning from Imbalanced Data' (imbalance of 10:1 and beyond); a model's scores "
-               "follow its training class shares (Saerens et al. 2002, prior shift)",
+               "follow its training class shares (Saerens et al. 2002, prior shift); a class weight acts as a "
+               "redraw of the rows (Elkan 2001), an alternative to resampling (Buda et al. 2018)",
         fix="use class weights in the loss, resample, or report balanced accuracy",
-        thresholds=("data_checks.IMBALANCE", "split_checks.TV_HIGH", "split_checks.NOISE_FACTOR"),
+        thresholds=("data_checks.IMBALANCE", "split_checks.TV_HIGH", "split_checks.NOISE_FACTOR",
+                    "class_weighting.TWICE"),
     ),
     FindingSpec(
         "nonfinite_loss", "training", "error",

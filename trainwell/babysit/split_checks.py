@@ -116,6 +116,7 @@ import torch
 
 from trainwell.babysit.absorbing_class import check_absorbing_classes
 from trainwell.babysit.class_pairs import check_class_pairs
+from trainwell.babysit.class_weighting import judge
 from trainwell.babysit.first_layer import ALPHA
 from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.label_leak import check_label_leak
@@ -800,6 +801,34 @@ def _labelled_like(pair, train) -> bool:
 
 
 def grade_imbalance(found: list, splits) -> list:
+    """``found`` with its ``class_imbalance`` findings graded by the splits given: the training counts'
+    (``_grade_counts``) and the loss's class weights' (``_grade_class_weights``)."""
+    return _grade_class_weights(_grade_counts(found, splits), splits)
+
+
+def _grade_class_weights(found: list, splits) -> list:
+    """``class_weighting.check_class_weights``' finding judged against the evaluated mix: the class ids of
+    the validation split, else the test split's, else the training rows' (``class_weighting.judge``); off
+    balance where its distance from equal shares passes ``_shares_differ`` (against what as many rows
+    drawn from equal shares show; the equal shares are exact, so only the split's rows add noise)."""
+    weighted = [f for f in found if f.code == "class_imbalance" and "trained_prior" in f.evidence]
+    evaluated = [(name, y) for name, y in (("validation", _targets(splits.val)), ("test", _targets(splits.test)),
+                                           ("training", _targets(splits.train)))
+                 if y is not None and not torch.is_floating_point(y) and y.ndim == 1]
+    if not weighted or not evaluated:
+        return found
+    name, y = evaluated[0]
+    for f in weighted:
+        classes = len(f.evidence["trained_prior"])
+        if int(y.min()) >= 0 and int(y.max()) < classes:
+            counts = torch.bincount(y, minlength=classes).double()
+            balance = torch.full_like(counts, 1.0 / classes)
+            tv = 0.5 * float((counts / counts.sum() - balance).abs().sum())
+            judge(f, name, counts, _shares_differ(tv, expected_tv(balance, int(counts.sum()), math.inf)))
+    return found
+
+
+def _grade_counts(found: list, splits) -> list:
     """``found`` with its ``class_imbalance`` warning (the training split's counts alone) graded by
     the splits given: it stays a warning when a validation or test split holds another class mix
     (the total-variation distance of ``_classes``: above ``TV_HIGH`` and ``NOISE_FACTOR`` x what
