@@ -266,20 +266,21 @@ def test_an_lr_arm_names_a_setup_that_learns_but_a_third_as_well():
 def test_the_lr_finding_advises_the_smallest_raise_within_the_noise_of_the_best():
     """lr x100 falls furthest in the arms' steps, lr x10 classifies the held rows as well within the
     noise: the finding advises lr x10 (its text and fix) and names lr x100 as the arm that fell further,
-    whose factor a raise planned before the first step takes (``lr_factor``: the repair's probation
+    whose factor a raise planned before the first step takes (``best_lr_factor``: the repair's probation
     rolls it back if it does not hold). Where lr x100 classifies significantly better,
     it is advised."""
     base = iv.Arm("setup", "", "", before=2.3, after=1.4, acc=0.77, rows=512)
     repeat = iv.Arm("setup (repeat)", "", "", before=2.3, after=1.39, acc=0.77, rows=512, extra={"repeat": True})
 
     def up(factor, after, acc):
-        return iv.Arm(f"lr x{factor:g}", "lr_too_low", f"lr {1e-6 * factor:.3g} instead of 1e-06", before=2.3,
-                      after=after, acc=acc, rows=512, steps=100, extra={"lr_factor": factor})
+        return iv.setting_arm(f"lr x{factor:g}", "lr_too_low", iv.Change(f"lr {1e-6 * factor:.3g}", "1e-06"),
+                              before=2.3, after=after, acc=acc, rows=512, steps=100, extra={"lr_factor": factor})
 
     found = iv.findings(base, [repeat, up(10, 0.10, 0.985), up(100, 0.06, 0.99)])
     assert [f.code for f in found] == ["lr_too_low"]
     f = found[0]
-    assert f.evidence["intervention"] == "lr x10" and f.evidence["lr_factor"] == 100 and f.fix == "use lr 1e-05"
+    assert f.evidence["intervention"] == "lr x10" and f.fix == "use lr 1e-05"
+    assert f.evidence["lr_factor"] == 10 and f.evidence["best_lr_factor"] == 100
     assert f.evidence["best_arm"] == "lr x100" and "the smaller change is advised" in f.message
     found = iv.findings(base, [repeat, up(10, 0.40, 0.90), up(100, 0.06, 0.99)])
     assert found[0].evidence["intervention"] == "lr x100" and "best_arm" not in found[0].evidence

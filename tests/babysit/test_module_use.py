@@ -345,22 +345,24 @@ def test_a_dropped_module_is_a_warning_where_the_model_cannot_memorize():
     pre-flight finds the model unable to memorize a few rows (``cannot_overfit_small_subset``) the
     parameters that never reach the output are the capacity it lacks: a warning, ranked first."""
     from trainwell.babysit.findings import Diagnosis, make
-    from trainwell.babysit.module_use import weigh_against_memorization
+    from trainwell.babysit.module_use import can_memorize
     torch.manual_seed(0)
     X = torch.randn(128, 6)
     y = (X[:, 0] * X[:, 1] > 0).long() + (X[:, 2] > 1).long()      # not linear in the inputs
     found = check_module_use(WideAndDeep(drop=True), X, y, F.cross_entropy)
     assert [(f.code, f.severity) for f in found] == [(PARTLY_USED, "info")]
+    assert "cannot_memorize" not in found[0].evidence
     assert check_module_use(WideAndDeep(drop=False), X, y, F.cross_entropy) == []
-    memorizes = weigh_against_memorization([copy.deepcopy(found[0])])
-    assert memorizes[0].severity == "info"                            # nothing says capacity is missing
+    assert can_memorize([])                                           # nothing says capacity is missing
     symptom = make("cannot_overfit_small_subset", "the model cannot memorize 20 training examples")
-    weighed = weigh_against_memorization([copy.deepcopy(found[0]), symptom])
-    assert weighed[0].severity == "warning" and weighed[0].evidence["cannot_memorize"]
+    assert not can_memorize([symptom])
+    weighed = check_module_use(WideAndDeep(drop=True), X, y, F.cross_entropy, memorizes=False)
+    assert [(f.code, f.severity) for f in weighed] == [(PARTLY_USED, "warning")] and weighed[0].evidence["cannot_memorize"]
     assert "info:" not in weighed[0].message and "cannot memorize" in weighed[0].message
-    assert [f.code for f in Diagnosis(weighed).ranked()][0] == PARTLY_USED
+    assert weighed[0].evidence["modules"] == found[0].evidence["modules"]
+    assert [f.code for f in Diagnosis(weighed + [symptom]).ranked()][0] == PARTLY_USED
     symptom.severity = "info"                                          # a symptom graded away is no evidence
-    assert weigh_against_memorization([copy.deepcopy(found[0]), symptom])[0].severity == "info"
+    assert can_memorize([symptom])
 
 
 class Tokens(nn.Module):
@@ -430,6 +432,25 @@ def test_a_map_cut_to_the_heads_width_leaves_most_of_the_last_convolution_unread
     assert found[0].evidence["kinds"] == {"conv2": "units"} and found[0].where == "conv2"
     assert found[0].evidence["modules"] == {"conv2": list(range(1, 8))}     # channel 0 is read, 1..7 never
     assert found[0].evidence["parameters"] == 7 * (4 * 3 * 3 + 1)
+
+
+def test_a_transposed_convolution_counts_the_parameters_of_its_unread_channels():
+    """A transposed convolution keeps its output channels on its weight's axis 1 (``in, out, k, k``):
+    8 of 16 channels cut are 8 x (4 x 3 x 3 + 1) parameters, not 8 rows of axis 0."""
+    class Upsampled(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.up, self.head = nn.ConvTranspose2d(4, 16, 3), nn.Linear(8, 3)
+
+        def forward(self, x):
+            return self.head(F.relu(self.up(x))[:, :8].mean((2, 3)))
+
+    g = torch.Generator().manual_seed(0)
+    X, y = torch.randn(64, 4, 4, 4, generator=g), torch.randint(0, 3, (64,), generator=g)
+    torch.manual_seed(0)
+    found = _found(Upsampled(), X, y)
+    assert found[0].evidence["modules"] == {"up": list(range(8, 16))}
+    assert found[0].evidence["parameters"] == 8 * (4 * 3 * 3 + 1)
 
 
 def test_a_hidden_layer_read_at_part_of_its_features_is_found():

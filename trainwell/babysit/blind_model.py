@@ -59,7 +59,7 @@ import torch
 from torch import nn
 
 from trainwell.babysit import constant_ids, first_layer, unmatched_join
-from trainwell.babysit.cut_gradient import _first_tensor
+from trainwell.babysit.cut_gradient import first_tensor
 from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.module_use import nudged
 
@@ -81,7 +81,7 @@ def _output(work: nn.Module, x: torch.Tensor) -> torch.Tensor | None:
     try:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            out = _first_tensor(work(x))
+            out = first_tensor(work(x))
     except Exception:                   # an input the model cannot take (a negative id): not invariant
         return None
     if out is None or not torch.is_floating_point(out) or not bool(torch.isfinite(out).all()):

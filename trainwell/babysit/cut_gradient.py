@@ -49,7 +49,9 @@ CHANGED = 1e-3           # the output moved by more than 1e-3 of its RMS (float3
 MAX_MODULES = 16         # at most this many candidate modules are nudged (one eval forward each)
 
 
-def _first_tensor(out) -> torch.Tensor | None:
+def first_tensor(out) -> torch.Tensor | None:
+    """A module's or model's output as one tensor: the output itself, or the first tensor of a tuple,
+    list or dict of outputs; None where it holds none."""
     if torch.is_tensor(out):
         return out
     if isinstance(out, (tuple, list)):
@@ -59,7 +61,8 @@ def _first_tensor(out) -> torch.Tensor | None:
     return None
 
 
-def _own(module: nn.Module) -> list:
+def own_trainable(module: nn.Module) -> list:
+    """The trainable parameters ``module`` registers itself (not its children's)."""
     return [q for q in module.parameters(recurse=False) if q.requires_grad]
 
 
@@ -76,7 +79,7 @@ def eval_output(work: nn.Module, x) -> torch.Tensor | None:
     eval mode), None where that is not a finite floating tensor: nothing a nudge can be compared with."""
     work.eval()
     with torch.no_grad():
-        base = _first_tensor(work(x))
+        base = first_tensor(work(x))
     ok = base is not None and torch.is_floating_point(base) and bool(torch.isfinite(base).all())
     return base if ok else None
 
@@ -100,7 +103,7 @@ def forward_and_loss(work: nn.Module, x, y, loss_fn, handles: list) -> tuple | N
         for h in handles:
             h.remove()
     if not (torch.is_tensor(value) and value.numel() == 1):
-        first = _first_tensor(out)
+        first = first_tensor(out)
         value = first.float().sum() if first is not None and first.requires_grad else None
     return out, value
 
@@ -110,7 +113,7 @@ def _ungraded(work: nn.Module, x, y, loss_fn) -> list | None:
     got no gradient of the loss (nor of the output's sum where the loss does not run), or None when
     the forward or the loss raises or nothing can be differentiated."""
     called: dict = {}
-    owners = {m: n for n, m in work.named_modules() if _own(m)}
+    owners = {m: n for n, m in work.named_modules() if own_trainable(m)}
 
     def hook(module, args):
         called[module] = called.get(module, False) or torch.is_grad_enabled()
@@ -119,7 +122,7 @@ def _ungraded(work: nn.Module, x, y, loss_fn) -> list | None:
     if ran is None:
         return None
     _, value = ran
-    params = [q for m in owners for q in _own(m)]
+    params = [q for m in owners for q in own_trainable(m)]
     if value is None or not params:
         return None
     try:
@@ -127,7 +130,7 @@ def _ungraded(work: nn.Module, x, y, loss_fn) -> list | None:
     except Exception:               # noqa: BLE001 - a backward that raises is model_raises' finding
         return None
     missing = {id(q) for q, g in zip(params, grads) if g is None}
-    return [(owners[m], m) for m in owners if called.get(m) and all(id(q) in missing for q in _own(m))]
+    return [(owners[m], m) for m in owners if called.get(m) and all(id(q) in missing for q in own_trainable(m))]
 
 
 def output_change(work: nn.Module, tensors: list, x, base: torch.Tensor, seed: int, scale: float) -> float:
@@ -140,7 +143,7 @@ def output_change(work: nn.Module, tensors: list, x, base: torch.Tensor, seed: i
             rms = q.float().pow(2).mean().sqrt().item() if q.numel() else 0.0
             noise = torch.randn(q.shape, generator=g).to(q.device, q.dtype)
             q.add_(noise * scale * (rms if rms > 0 else 1e-2))
-        moved = _first_tensor(work(x))
+        moved = first_tensor(work(x))
         for q, s in zip(tensors, saved):
             q.copy_(s)
     if moved is None or moved.shape != base.shape:
@@ -178,7 +181,7 @@ def check_gradient_reaches(model: nn.Module, x, y, loss_fn, *, seed: int = 0) ->
             base = eval_output(work, x)
             if base is None:
                 return []
-            read = {name: moved(work, _own(m), x, base, seed + i)
+            read = {name: moved(work, own_trainable(m), x, base, seed + i)
                     for i, (name, m) in enumerate(candidates[:MAX_MODULES])}
         except Exception:           # noqa: BLE001 - an eval forward that raises: nothing to compare
             return []
@@ -186,7 +189,7 @@ def check_gradient_reaches(model: nn.Module, x, y, loss_fn, *, seed: int = 0) ->
     if not cut:
         return []
     scales = {name: read[name][1] for name in cut}
-    count = sum(q.numel() for name, m in candidates if name in cut for q in _own(m))
+    count = sum(q.numel() for name, m in candidates if name in cut for q in own_trainable(m))
     names = ", ".join(cut)
     largest = max(cut.values())
     stepped = [name for name, scale in scales.items() if scale == REDRAW]

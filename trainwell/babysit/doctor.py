@@ -22,7 +22,7 @@ from trainwell.babysit import augment_check, batch_check, interventions, mode_ga
 from trainwell.babysit.cut_gradient import check_gradient_reaches
 from trainwell.babysit.fresh_weights import frozen_fresh
 from trainwell.babysit.blind_model import check_blind_model
-from trainwell.babysit.module_use import check_module_use, check_shared_modules, weigh_against_memorization
+from trainwell.babysit.module_use import can_memorize, check_module_use, check_shared_modules
 from trainwell.babysit.layout_check import check_layout
 from trainwell.babysit.model_checks import check_last_batch
 from trainwell.babysit.preprocess_check import check_preprocess
@@ -221,7 +221,8 @@ def check_model_wiring(run: _Copy, findings: list) -> list:
     if raised(findings):
         return findings
     findings = findings + check_gradient_reaches(p.model, X, y, run.loss_fn, seed=config.seed)
-    findings = weigh_against_memorization(findings + check_module_use(p.model, X, y, run.loss_fn, seed=config.seed))
+    findings = findings + check_module_use(p.model, X, y, run.loss_fn, seed=config.seed,
+                                           memorizes=can_memorize(findings))
     findings = findings + check_shared_modules(p.model, X) + check_packing(p.model, X)
     return findings + check_blind_model(p.model, X, y, class_ids=torch.is_tensor(y) and not torch.is_floating_point(y),
                                         seed=config.seed)

@@ -33,7 +33,7 @@ loses a stacked layer, the sequence or a tensor of the module's own (a whole mod
 carry nothing of the rows, ``reads_rows``: position embeddings of ``torch.arange`` computed and never
 added, whose parameters are all it gives the output), info where it still reads every input through
 what is used (``READS``, ``SEVERE``), unless the pre-flight found the model unable to
-memorize a few rows (``weigh_against_memorization``: a warning).
+memorize a few rows (``can_memorize``: a warning).
 
 **Output units no row reads** (the same code, kind ``units``). A layer whose tensors all reach the loss
 can still compute features the output never reads: ``x.flatten(1)[:, :32]``, a flattened map cut to a
@@ -67,13 +67,15 @@ how sharing on purpose is written. A warning: copies (``copy.deepcopy`` per laye
 from __future__ import annotations
 
 import copy
+import enum
 import warnings
+from typing import NamedTuple
 
 import torch
 from torch import nn
 
-from trainwell.babysit.cut_gradient import (MAX_MODULES, NUDGE, REDRAWS, _first_tensor, _own, eval_output,
-                                            forward_and_loss, moved, working_copy)
+from trainwell.babysit.cut_gradient import (MAX_MODULES, NUDGE, REDRAWS, eval_output, first_tensor, forward_and_loss,
+                                            moved, own_trainable, working_copy)
 from trainwell.babysit.findings import Finding, make
 
 PARTLY_USED = "partly_used_module"
@@ -93,9 +95,28 @@ READS = {"layer": "the top layer: the module is read below its top, as h_n[0] of
          "units": "output units: the layer's result is read in part, as x.flatten(1)[:, :k] or out[..., :k], and no "
                   "row's gradient reaches the rest"}
 SEVERE = ("layer", "one step", "part", "own", "units")
-UNITS = "units"          # a candidate's part: output units of a linear or convolution layer (unit_axis)
 SILENT = 1e-5            # a nudge of an idle tensor moves the output by at most float32 rounding (~1e-6 of
                          # its RMS, summed over a few layers): at most 1e-5, 100x below cut_gradient.CHANGED
+
+
+class Part(enum.Enum):
+    """Which of a called module's parameters have no path to the loss."""
+
+    SOME = "some"        # some of its own tensors; others reach the loss
+    ALL = "all"          # every tensor of its own: its result is dropped
+    UNITS = "units"      # the rows of its tensors that compute some output units (unit_axis)
+
+
+class Candidate(NamedTuple):
+    """A called module whose parameters, some or all (``part``), have no path to the loss: ``idle``
+    names its idle tensors, or for ``Part.UNITS`` holds the idle units' indices; ``fed``: its inputs
+    carry the rows (``reads_rows``)."""
+
+    name: str
+    module: nn.Module
+    idle: list
+    part: Part
+    fed: bool
 
 
 def reads_rows(args, rows: int) -> bool:
@@ -119,7 +140,7 @@ def _grads(work: nn.Module, x, y, loss_fn):
     called: dict = {}
     fed: dict = {}
     steps: dict = {}
-    owners = [m for m in work.modules() if _own(m)]
+    owners = [m for m in work.modules() if own_trainable(m)]
     rows = x.shape[0] if torch.is_tensor(x) and x.dim() else 0
 
     def hook(module, args):
@@ -135,7 +156,7 @@ def _grads(work: nn.Module, x, y, loss_fn):
     results: dict = {}
 
     def keep(module, args, result):
-        result = _first_tensor(result)
+        result = first_tensor(result)
         if result is not None and result.requires_grad:
             results.setdefault(module, []).append(result)
 
@@ -144,7 +165,7 @@ def _grads(work: nn.Module, x, y, loss_fn):
     if ran is None:
         return None
     out, value = ran
-    params = [q for m in owners for q in _own(m)]
+    params = [q for m in owners for q in own_trainable(m)]
     if value is None or not params or not value.requires_grad:
         return None
     kept = [(m, r) for m, rs in results.items() for r in rs]
@@ -247,11 +268,10 @@ def _recurrent_part(m: nn.RNNBase, idle: list) -> str:
 
 
 def _idle_in_called(work: nn.Module, x, y, loss_fn, seed: int) -> tuple | None:
-    """``(found, nudged copy)``: in ``found``, ``(name, module, idle tensors' names, part, fed)`` for each
-    called module holding trainable tensors with no path to the loss at initialization nor after a nudge
-    of every parameter; ``part`` is True where other tensors of the module reach the loss, ``fed`` where
-    its inputs carry the rows (``reads_rows``); for a layer's idle output units (``UNITS``) their indices
-    in place of the names. None where the forward, loss or backward raises."""
+    """``(found, nudged copy)``: in ``found``, a ``Candidate`` for each called module holding trainable
+    tensors with no path to the loss at initialization nor after a nudge of every parameter (``Part.SOME``
+    where other tensors of the module reach the loss), then for each layer with output units no row's
+    gradient reaches (``Part.UNITS``). None where the forward, loss or backward raises."""
     first = _grads(work, x, y, loss_fn)
     if first is None:
         return None
@@ -266,7 +286,7 @@ def _idle_in_called(work: nn.Module, x, y, loss_fn, seed: int) -> tuple | None:
     called = {m: bool(called.get(m)) and bool(second[1].get(n)) for m, n in zip(work.modules(), other.modules())}
     # the nudged copy's tensors come in the same order as the original's; a tied tensor reaches the
     # loss where any of its places does
-    order = [id(q) for m in work.modules() if _own(m) for q in _own(m)]
+    order = [id(q) for m in work.modules() if own_trainable(m) for q in own_trainable(m)]
     reached, again = {}, {}
     for key, now, later in zip(order, flags, second[2]):
         reached[key], again[key] = reached.get(key, False) or now, again.get(key, False) or later
@@ -280,25 +300,42 @@ def _idle_in_called(work: nn.Module, x, y, loss_fn, seed: int) -> tuple | None:
         idle = _recurrence_idle_by_design(m, idle, steps)
         if not idle:
             continue
-        part = len(idle) < len(own)
-        if part or (single and m in dropped):
-            found.append((name, m, idle, part, m in fed))
+        part = Part.SOME if len(idle) < len(own) else Part.ALL
+        if part is Part.SOME or (single and m in dropped):
+            found.append(Candidate(name, m, idle, part, m in fed))
     # output units of a layer whose other units reach the loss: no row's gradient reaches them at either point
     later = dict(zip(work.modules(), other.modules()))
     for name, m in work.named_modules():
         now, again_units = units.get(m), second[6].get(later[m])
         if (now is None or again_units is None or now.shape != again_units.shape or not called.get(m)
-                or any(f[1] is m for f in found)):
+                or any(f.module is m for f in found)):
             continue
         idle_units = ~(now | again_units)
         if bool(idle_units.any()) and not bool(idle_units.all()):
-            found.append((name, m, torch.nonzero(idle_units).flatten().tolist(), UNITS, True))
+            found.append(Candidate(name, m, torch.nonzero(idle_units).flatten().tolist(), Part.UNITS, True))
     return found, other
 
 
-def check_module_use(model: nn.Module, x, y, loss_fn, *, seed: int = 0) -> list[Finding]:
-    """``partly_used_module`` (a warning) where a called module's parameters have no path to the
-    output (the module docstring); else ``[]``."""
+MISSING = "cannot_overfit_small_subset"   # the pre-flight's evidence that the model as built lacks capacity
+# the message's close where no idle module is SEVERE: info, or the capacity a model lacks (can_memorize: a warning)
+INFO = "; info: the output still reads every input through the part that is used"
+LACKS = f"; and the model cannot memorize a few training rows ({MISSING}): the capacity it lacks is these parameters'"
+
+
+def can_memorize(findings: list[Finding]) -> bool:
+    """False where the pre-flight found the model unable to memorize ``OVERFIT_ROWS`` rows (``MISSING``
+    at warning or error): a dropped module is info while the output still reads every input through
+    what is used, but a model that cannot even memorize a handful of rows is missing the capacity it
+    was built with, and the parameters that never reach the output are that capacity (a warning,
+    ``check_module_use``; the registry record's ``explains`` then ranks it before the symptom)."""
+    return not any(f.code == MISSING and f.severity in ("warning", "error") for f in findings)
+
+
+def check_module_use(model: nn.Module, x, y, loss_fn, *, seed: int = 0, memorizes: bool = True) -> list[Finding]:
+    """``partly_used_module`` where a called module's parameters have no path to the output (the
+    module docstring): a warning where the output loses what the module was built for (``SEVERE``) or
+    the model cannot memorize a few rows (``memorizes`` False: ``can_memorize`` of the pre-flight's
+    findings), else info; else ``[]``."""
     if not isinstance(model, nn.Module) or not torch.is_tensor(x) or x.shape[0] == 0:
         return []
     work, x, y = working_copy(model, x, y)
@@ -314,58 +351,37 @@ def check_module_use(model: nn.Module, x, y, loss_fn, *, seed: int = 0) -> list[
             later = dict(zip(work.modules(), other.modules())) if other is not None else {}
             other_base = eval_output(other, x) if other is not None else None
             idle = {}
-            for i, (name, m, names, part, fed) in enumerate(candidates[:MAX_MODULES]):
-                if part == UNITS:       # on the nudged copy too: a zero gate or output layer after them opens
-                    change = float("inf") if other_base is None else units_moved(work, m, names, x, base, seed + i)
+            for i, c in enumerate(candidates[:MAX_MODULES]):
+                if c.part is Part.UNITS:    # on the nudged copy too: a zero gate or output layer after them opens
+                    change = (float("inf") if other_base is None
+                              else units_moved(work, c.module, c.idle, x, base, seed + i))
                     if change <= SILENT:
-                        change = units_moved(other, later[m], names, x, other_base, seed + i)
+                        change = units_moved(other, later[c.module], c.idle, x, other_base, seed + i)
                 else:
-                    change = moved(work, [dict(m.named_parameters(recurse=False))[n] for n in names], x, base,
+                    change = moved(work, [dict(c.module.named_parameters(recurse=False))[n] for n in c.idle], x, base,
                                    seed + i)[0]
                 if change <= SILENT:
-                    idle[name or type(m).__name__] = (m, names, part, fed)
+                    idle[c.name or type(c.module).__name__] = c
         except Exception:           # noqa: BLE001 - an eval forward that raises: nothing to compare
             return []
     if not idle:
         return []
-    kinds = {name: _kind(m, names, part, fed) for name, (m, names, part, fed) in idle.items()}
+    kinds = {name: _kind(c) for name, c in idle.items()}
     severe = [name for name, kind in kinds.items() if kind in SEVERE]
+    lacks = not severe and not memorizes        # info raised: the capacity the model lacks is these parameters
     where = (severe or list(idle))[0]
-    count = sum(_idle_count(m, names, part) for m, names, part, _ in idle.values())
-    said = "; ".join(f"{name} ({type(m).__name__}): {_idle_said(m, names, part)} ({READS[kinds[name]]})"
-                     for name, (m, names, part, _) in idle.items())
+    count = sum(_idle_count(c) for c in idle.values())
+    said = "; ".join(f"{name} ({type(c.module).__name__}): {_idle_said(c)} ({READS[kinds[name]]})"
+                     for name, c in idle.items())
     message = (f"the forward calls {len(idle)} module(s) part of whose parameters never reach the output ({said}: "
                f"{count} parameters): their gradient is exactly zero at initialization and after every parameter "
                f"and input is moved, and moving them moves the output by at most {SILENT:g} of its size, so they "
                f"keep their initial values and the model that trains is smaller than the one built"
-               + ("" if severe else "; info: the output still reads every input through the part that is used"))
-    evidence = {"modules": {name: names for name, (m, names, *_) in idle.items()}, "kinds": kinds,
-                "parameters": count}
+               + ("" if severe else LACKS if lacks else INFO))
+    evidence = {"modules": {name: c.idle for name, c in idle.items()}, "kinds": kinds, "parameters": count,
+                **({"cannot_memorize": True} if lacks else {})}
     return [make(PARTLY_USED, message, evidence=evidence, where=where,
-                 severity="warning" if severe else "info")]
-
-
-MISSING = "cannot_overfit_small_subset"   # the pre-flight's evidence that the model as built lacks capacity
-
-
-def weigh_against_memorization(findings: list[Finding]) -> list[Finding]:
-    """``findings`` with an ``info`` ``partly_used_module`` raised to a warning where the same
-    pre-flight found the model unable to memorize ``OVERFIT_ROWS`` rows (``MISSING`` at warning or
-    error): a dropped module is info while the output still reads every input through what is used,
-    but a model that cannot even memorize a handful of rows is missing the capacity it was built
-    with, and the parameters that never reach the output are that capacity (the registry record's
-    ``explains`` then ranks it before the symptom)."""
-    if not any(f.code == MISSING and f.severity in ("warning", "error") for f in findings):
-        return findings
-    for f in findings:
-        if f.code == PARTLY_USED and f.severity == "info":
-            f.severity = "warning"
-            f.evidence["cannot_memorize"] = True
-            f.message = (f.message.replace("; info: the output still reads every input through the part that is used",
-                                           "")
-                         + f"; and the model cannot memorize a few training rows ({MISSING}): the capacity it "
-                           f"lacks is these parameters'")
-    return findings
+                 severity="warning" if severe or lacks else "info")]
 
 
 def units_moved(work: nn.Module, m: nn.Module, units: list, x, base: torch.Tensor, seed: int) -> float:
@@ -391,7 +407,7 @@ def units_moved(work: nn.Module, m: nn.Module, units: list, x, base: torch.Tenso
         handle = m.register_forward_hook(replace)
         try:
             with torch.no_grad():
-                out = _first_tensor(work(x))
+                out = first_tensor(work(x))
         finally:
             handle.remove()
         if out is None or out.shape != base.shape:
@@ -403,29 +419,34 @@ def units_moved(work: nn.Module, m: nn.Module, units: list, x, base: torch.Tenso
     return change
 
 
-def _idle_count(m: nn.Module, names: list, part) -> int:
-    """The parameters of ``m`` that never reach the output: its idle tensors, or its idle units' rows
-    (a linear layer's or a convolution's weight and bias along their first axis, the output units)."""
-    own = dict(m.named_parameters(recurse=False))
-    if part == UNITS:
-        return sum(q[0].numel() * len(names) for q in own.values() if q.dim() >= 1)
-    return sum(own[n].numel() for n in names)
+def _units(m: nn.Module) -> int:
+    """The output units of a linear or convolution layer (``unit_axis``)."""
+    return m.out_features if isinstance(m, nn.Linear) else m.out_channels
 
 
-def _idle_said(m: nn.Module, names: list, part) -> str:
-    if part == UNITS:
-        total = m.out_features if isinstance(m, nn.Linear) else m.out_channels
-        return f"{len(names)} of its {total} output units"
-    return ", ".join(names)
+def _idle_count(c: Candidate) -> int:
+    """The parameters of the candidate's module that never reach the output: its idle tensors, or its
+    idle units' share of each tensor (each holds as many entries per output unit: a linear weight's
+    row, a convolution's filter along axis 0, a transposed convolution's along axis 1, one of a bias)."""
+    own = dict(c.module.named_parameters(recurse=False))
+    if c.part is Part.UNITS:
+        return sum(q.numel() // _units(c.module) * len(c.idle) for q in own.values() if q.dim() >= 1)
+    return sum(own[n].numel() for n in c.idle)
 
 
-def _kind(m: nn.Module, names: list, part, fed: bool = True) -> str:
-    """What part of ``m`` is idle (``READS``); ``fed``: the module's inputs carry the rows (``reads_rows``)."""
-    if part == UNITS:
+def _idle_said(c: Candidate) -> str:
+    if c.part is Part.UNITS:
+        return f"{len(c.idle)} of its {_units(c.module)} output units"
+    return ", ".join(c.idle)
+
+
+def _kind(c: Candidate) -> str:
+    """What part of the candidate's module is idle (``READS``)."""
+    if c.part is Part.UNITS:
         return "units"
-    if not part:
-        return "whole" if fed else "own"
-    return _recurrent_part(m, names) if isinstance(m, nn.RNNBase) else "part"
+    if c.part is Part.ALL:
+        return "whole" if c.fed else "own"
+    return _recurrent_part(c.module, c.idle) if isinstance(c.module, nn.RNNBase) else "part"
 
 
 def check_shared_modules(model: nn.Module, x) -> list[Finding]:

@@ -279,8 +279,9 @@ def raise_plan(f, ctx):
     ratio = f.evidence.get("median_update_ratio") or ctx.median_update_ratio()
     if ratio is not None and 0 < ctx.multiplier < 1:
         ratio = ratio / ctx.multiplier
-    # no update measured yet (before the first step): the lr arm of the experiment that found it
-    measured = f.evidence.get("lr_factor") if ratio is None and f.evidence.get("lr_factor", 0) > 1 else None
+    # no update measured yet (before the first step): the lr arm of the experiment that found it, the one that
+    # fell furthest (interventions.findings)
+    measured = f.evidence.get("best_lr_factor") if ratio is None and f.evidence.get("best_lr_factor", 0) > 1 else None
     factor = measured or raise_factor(ratio)
     momentum = plain_sgd(ctx)
     updates = (f"updates are {ratio:.2g} of the weights (target 1e-2, a third of the 3e-2 'too high' threshold)"

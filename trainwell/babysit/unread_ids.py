@@ -45,7 +45,7 @@ import torch
 from torch import nn
 
 from trainwell.babysit import first_layer
-from trainwell.babysit.cut_gradient import _first_tensor
+from trainwell.babysit.cut_gradient import first_tensor
 from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.module_use import nudged
 
@@ -92,7 +92,7 @@ def _row_gradients(work: nn.Module, x: torch.Tensor, direction_seed: int) -> tup
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            out = _first_tensor(work(x))
+            out = first_tensor(work(x))
             if out is None or not torch.is_floating_point(out) or not out.requires_grad:
                 return None
             gen = torch.Generator().manual_seed(direction_seed)
@@ -112,7 +112,7 @@ def _output(work: nn.Module, x: torch.Tensor) -> torch.Tensor | None:
     try:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            out = _first_tensor(work(x))
+            out = first_tensor(work(x))
     except Exception:                   # noqa: BLE001 - a redrawn row the forward cannot take: read as moved
         return None
     return out.detach().double() if out is not None and torch.is_floating_point(out) else None
