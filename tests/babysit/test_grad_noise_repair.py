@@ -35,6 +35,7 @@ def test_gradient_noise_gets_an_arm_and_is_always_unusual():
     assert arms["no grad_noise"].code == "optimizer_setting"
     assert arms["no grad_noise"].extra["regularization"] == {"grad_noise": 0.0}
     assert "instead of grad_noise = 0.3" in arms["no grad_noise"].change
+    assert interventions._fix(arms["no grad_noise"]) == "use no gradient noise"   # the setting it names
     assert interventions.unusual_regularizers(config, lr=0.1) == ["grad_noise"]
     assert interventions.unusual_regularizers(make_config({}), lr=0.1) == []
 

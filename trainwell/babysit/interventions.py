@@ -1591,7 +1591,7 @@ def _fix(arm: Arm) -> str:
         return arm.extra["fix"]
     if arm.extra.get("no_clip"):
         return "clip at a norm the gradients reach only when they spike (e.g. clip_norm=1.0), or not at all"
-    if arm.code == "optimizer_setting":
+    if arm.code == "optimizer_setting" and arm.extra.get("options"):
         return "leave the optimizer's " + ", ".join(arm.extra.get("options", {})) + " at its default"
     if arm.setting is not None:
         return f"use {arm.setting.new}"
