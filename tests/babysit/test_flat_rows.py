@@ -65,7 +65,8 @@ def test_zero_padding_is_a_shared_value_not_a_flat_row():
     X = np.zeros((n, steps))
     for i, k in enumerate(y):
         length = g.integers(8, steps + 1)
-        X[i, :length] = np.sin(2 * np.pi * np.arange(length) / (12, 8, 5)[k] + g.uniform(0, 6.3)) + g.normal(0, 0.3, length)
+        tone = np.sin(2 * np.pi * np.arange(length) / (12, 8, 5)[k] + g.uniform(0, 6.3))
+        X[i, :length] = tone + g.normal(0, 0.3, length)
     X = torch.tensor(X[:, None, :], dtype=torch.float32)
     x = X.reshape(n, -1).double()
     assert float((x == 0).double().mean(1).gt(fl.FLAT_SHARE).double().mean()) > 0.2     # many rows mostly padding

@@ -24,7 +24,8 @@ Two measurements, both needed (the pattern and its cost, as ``filled_rows``):
    label) is predicted as well as the others, and stays quiet.
 
 Read on the inputs with at least ``MIN_ENTRIES`` entries a row (a series, a signal, an image; a short
-table row is ``filled_rows``' and ``value_codes``' to read), at most ``ROWS`` training rows on the host.
+table row is ``filled_rows``' and ``value_codes``' to read), at most ``ROWS`` training rows and ``MAX_VALUES``
+entries on the host (images of more than 80,000 entries are not read).
 Not found: a fill over less than half of each row (the rest of the row still carries its readings).
 """
 from __future__ import annotations
@@ -39,19 +40,22 @@ from trainwell.babysit.value_codes import MIN_SHARE
 ROWS = 3000               # the training rows read (filled_rows.ROWS: ~1,000 held out for the probes)
 MIN_ENTRIES = 8           # a row of at least 8 entries (a day of 3-hourly readings; shorter rows are table rows)
 FLAT_SHARE = 0.5          # a flat row: one value fills more than half its entries (then it is the median)
+MAX_VALUES = 2 ** 24      # the entries read at most (128 MB as float64; duplicate_inputs.MAX_VALUES): wide images
+                          # are read on fewer rows, and not at all below first_layer.MIN_ROWS of them
 TIES = 0.1                # the other rows: a typical one repeats at most a tenth of its entries (distinct readings)
 SHOWN = 3                 # rows quoted in a message
 
 
 def _rows(X, y):
-    """At most ``ROWS`` finite rows of ``X`` flattened to float64 on the host, their targets; None when
-    ``X`` has fewer than ``MIN_ENTRIES`` entries a row or too few rows for the probes."""
+    """At most ``ROWS`` finite rows (``MAX_VALUES`` entries) of ``X`` flattened to float64 on the host, their
+    targets; None when ``X`` has fewer than ``MIN_ENTRIES`` entries a row or too few rows for the probes."""
     if not torch.is_tensor(X) or X.dim() < 2 or not torch.is_floating_point(X) or X.shape[0] < first_layer.MIN_ROWS:
         return None
-    n = min(X.shape[0], ROWS)
-    x, t = X[:n].detach().cpu().reshape(n, -1).double(), y[:n].detach().cpu()
-    if x.shape[1] < MIN_ENTRIES:
+    entries = X[0].numel()
+    n = min(X.shape[0], ROWS, MAX_VALUES // max(entries, 1))
+    if entries < MIN_ENTRIES or n < first_layer.MIN_ROWS:
         return None
+    x, t = X[:n].detach().cpu().reshape(n, -1).double(), y[:n].detach().cpu()
     keep = torch.isfinite(x).all(1)
     if torch.is_floating_point(t):
         keep &= torch.isfinite(t.reshape(n, -1)).all(1)

@@ -27,9 +27,10 @@ classes that are each other's reverse: both are reported as this). Two measureme
    data have a single mode.
 
 Read on class ids with signals (N, C, L) or (N, L, C) (time: the longer axis, at least ``MIN_STEPS``
-steps), at most ``ROWS`` rows of every labelled split together (split_checks passes them: the same ids
-name the same classes in each), on the host. Not found: a reversed source below ``MIN_SHARE`` of a class,
-or one that reverses half of every class (no class then has a direction left: ``class_pairs``' to read).
+steps), at most ``ROWS`` rows and ``MAX_VALUES`` entries of every labelled split together (split_checks
+passes them: the same ids name the same classes in each), on the host. Not found: a reversed source below
+``MIN_SHARE`` of a class, or one that reverses half of every class (no class then has a direction left:
+``class_pairs``' to read).
 """
 from __future__ import annotations
 
@@ -42,6 +43,7 @@ from trainwell.babysit.findings import Finding, make
 
 ROWS = 2000               # rows read (split_checks.RELATION_ROWS: distances are n x n)
 MIN_STEPS = 8             # a time axis of at least 8 steps (a day of 3-hourly readings)
+MAX_VALUES = 2 ** 24      # the entries read at most (128 MB as float64; duplicate_inputs.MAX_VALUES)
 DIMS = 64                 # wider rows are compared through a seeded random projection (split_checks.RELATION_DIMS)
 MIN_SHARE = 0.05          # the second mode holds at least 5 % of its class's rows ...
 MIN_ROWS = 30             # ... and at least 30 rows (the paired test's normal approximation)
@@ -57,14 +59,12 @@ def signal_rows(X, y):
     if (not torch.is_tensor(X) or not torch.is_tensor(y) or X.dim() != 3 or not torch.is_floating_point(X)
             or torch.is_floating_point(y) or y.dim() != 1 or y.shape[0] != X.shape[0]):
         return None
-    x = X.detach().cpu().double()
-    x = x if x.shape[2] >= x.shape[1] else x.transpose(1, 2)
-    if x.shape[2] < MIN_STEPS:
+    if max(X.shape[1:]) < MIN_STEPS:
         return None
-    t = y.detach().cpu().long()
-    if x.shape[0] > ROWS:
-        pick = torch.randperm(x.shape[0], generator=torch.Generator().manual_seed(0))[:ROWS]
-        x, t = x[pick], t[pick]
+    n = min(ROWS, MAX_VALUES // (X.shape[1] * X.shape[2]))
+    pick = torch.randperm(X.shape[0], generator=torch.Generator().manual_seed(0))[:n]
+    x, t = X.detach()[pick].cpu().double(), y.detach()[pick].cpu().long()
+    x = x if x.shape[2] >= x.shape[1] else x.transpose(1, 2)
     keep = torch.isfinite(x).flatten(1).all(1)
     return x[keep], t[keep]
 
@@ -83,7 +83,7 @@ def mirror_mixture(p: torch.Tensor) -> dict:
 
 
 def direction_modes(a: torch.Tensor) -> dict | None:
-    """The mirror mixture of one class's antisymmetric parts ``a`` (rows flattened) along their main
+    """The mirror mixture of one class's antisymmetric parts ``a`` (rows flattened, projected) along their main
     axis, oriented so that the larger mode is +mu; None unless it has two modes (see the docstring)."""
     u = torch.linalg.svd(a, full_matrices=False).Vh[0]
     p = a @ u
@@ -135,7 +135,7 @@ def reversed_classes(x: torch.Tensor, t: torch.Tensor) -> list[dict]:
         mine = t == c
         if int(mine.sum()) < 2 * MIN_ROWS:
             continue
-        modes = direction_modes(((x[mine] - flipped[mine]) / 2).flatten(1))
+        modes = direction_modes((f[mine] - fr[mine]) / 2)    # the projection is linear: it keeps the sign flip
         if modes is None:
             continue
         if votes is None:           # the neighbours are read once, for the first class with two modes
