@@ -19,8 +19,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from babysit_reach import on_float_rows, scan  # noqa: E402
-from trainwell.babysit.flat_rows import check_flat_rows  # noqa: E402
-from trainwell.babysit.reversed_rows import check_reversed_rows  # noqa: E402
+from trainwell.babysit.flat_rows import check_flat_rows, read_rows  # noqa: E402
+from trainwell.babysit.reversed_rows import check_reversed_rows, signal_rows  # noqa: E402
+
+READ = {}       # the side being scanned: which of the two checks had inputs it reads (a row's "read")
 
 
 def _order_checks(p, X, y, *, class_ids: bool, kind: str) -> list:
@@ -28,14 +30,19 @@ def _order_checks(p, X, y, *, class_ids: bool, kind: str) -> list:
              if pair is not None and all(torch.is_tensor(t) for t in pair) and pair[0].shape[1:] == X.shape[1:]
              and pair[1].shape[1:] == y.shape[1:] and pair[1].dtype == y.dtype]
     found = check_flat_rows(X, y, class_ids=class_ids or kind in ("bce", "bce_prob"))
+    READ["flat"] = read_rows(X, y) is not None
     if parts:
-        found += check_reversed_rows(torch.cat([a for a, _ in parts]), torch.cat([b for _, b in parts]))
+        rows, labels = torch.cat([a for a, _ in parts]), torch.cat([b for _, b in parts])
+        found += check_reversed_rows(rows, labels)
+        READ["reversed"] = signal_rows(rows, labels) is not None
     return found
 
 
 def side(model, tr, va, te, opts, expected=frozenset()) -> dict:
     """The two checks' alarms on one setup (``fit``'s arguments), as ``doctor`` prepares it."""
-    return on_float_rows(_order_checks, model, tr, va, te, opts, expected)
+    READ.clear()
+    row = on_float_rows(_order_checks, model, tr, va, te, opts, expected)
+    return {**row, "read": sorted(k for k, v in READ.items() if v)}
 
 
 if __name__ == "__main__":

@@ -46,7 +46,7 @@ TIES = 0.1                # the other rows: a typical one repeats at most a tent
 SHOWN = 3                 # rows quoted in a message
 
 
-def _rows(X, y):
+def read_rows(X, y):
     """At most ``ROWS`` finite rows (``MAX_VALUES`` entries) of ``X`` flattened to float64 on the host, their
     targets; None when ``X`` has fewer than ``MIN_ENTRIES`` entries a row or too few rows for the probes."""
     if not torch.is_tensor(X) or X.dim() < 2 or not torch.is_floating_point(X) or X.shape[0] < first_layer.MIN_ROWS:
@@ -93,7 +93,7 @@ def flat_rows(x: torch.Tensor) -> dict | None:
 def check_flat_rows(X, y, *, class_ids: bool, seed: int = 0) -> list[Finding]:
     """``uninformative_inputs`` (a warning) for rows held at a value of their own over most of their
     entries that the probes predict worse than the others (see the module docstring)."""
-    read = _rows(X, y)
+    read = read_rows(X, y)
     if read is None:
         return []
     x, t = read
