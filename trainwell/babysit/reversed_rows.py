@@ -17,14 +17,17 @@ classes that are each other's reverse: both are reported as this). Two measureme
    their means lie more than two spreads apart (Schilling, Watkins & Watkins 2002, "Is human height
    bimodal?", The American Statistician 56). A class with a direction and noise has one mode (its rows that
    point the other way are its tail, nearer 0 than -mu); a class without one (a symmetric peak) centres at 0.
-2. *The reversed mode reads as another class* (``reversal_gain``). The ``first_layer.NEIGHBOURS`` nearest
-   rows of every row (all classes; the row itself left out) vote its label, as given and flipped in time.
-   The rows of the second mode are voted their label more often flipped than as given, by at least
-   ``MIN_GAIN`` of the votes on average and significantly (one-sided, normal approximation of the paired
-   differences' mean, at ``first_layer.ALPHA`` split over the classes). Classes that hold both orientations
-   on purpose (a random-phase tone, a ramp class that goes either way) have neighbours of their own label
-   either way round, so their modes cost nothing and stay quiet; classes defined by direction in healthy
-   data have a single mode.
+2. *The reversed mode reads as another class* (``reversed_classes``). The ``first_layer.NEIGHBOURS`` nearest
+   rows of every row (all classes; the row itself left out) vote a class for it, as given and flipped in
+   time. As given, the second mode's rows are voted some other class c' more often than their own, while the
+   first mode's rows are voted their own class more often than c' (the class reads as itself in one order and
+   as c' in the other); flipped, the second mode's rows are voted their own label more often than as given,
+   by at least ``MIN_GAIN`` of the votes on average and significantly (one-sided, normal approximation of the
+   paired differences' mean, at ``first_layer.ALPHA`` split over the classes). Classes that hold both
+   orientations on purpose (a random-phase tone, a ramp class that goes either way) are voted their own
+   label in either order: their second mode is a thinner part of their own region, and flipping a row into
+   the thicker mode gains it votes (the density is higher there) without making it read as another class
+   first. Classes defined by direction in healthy data have a single mode.
 
 Read on class ids with signals (N, C, L) or (N, L, C) (time: the longer axis, at least ``MIN_STEPS``
 steps), at most ``ROWS`` rows and ``MAX_VALUES`` entries of every labelled split together (split_checks
@@ -55,7 +58,7 @@ EM_STEPS = 100            # the mirror mixture's EM iterations (1-D, converges i
 def signal_rows(X, y):
     """``(rows (n, C, L) float64 with time last, ids)``: at most ``ROWS`` finite rows of a signal input and
     their class ids (a seeded sample), or None when ``X`` is not (N, C, L) / (N, L, C) with a time axis of
-    ``MIN_STEPS`` or the targets are not one class id a row."""
+    ``MIN_STEPS`` or the targets are not one class id (>= 0) a row."""
     if (not torch.is_tensor(X) or not torch.is_tensor(y) or X.dim() != 3 or not torch.is_floating_point(X)
             or torch.is_floating_point(y) or y.dim() != 1 or y.shape[0] != X.shape[0]):
         return None
@@ -66,7 +69,7 @@ def signal_rows(X, y):
     x, t = X.detach()[pick].cpu().double(), y.detach()[pick].cpu().long()
     x = x if x.shape[2] >= x.shape[1] else x.transpose(1, 2)
     keep = torch.isfinite(x).flatten(1).all(1)
-    return x[keep], t[keep]
+    return (x[keep], t[keep]) if t.numel() and t.min() >= 0 else None
 
 
 def mirror_mixture(p: torch.Tensor) -> dict:
@@ -104,13 +107,13 @@ def _projected(x: torch.Tensor) -> torch.Tensor:
     return f @ torch.randn(f.shape[1], DIMS, generator=gen, dtype=f.dtype) / math.sqrt(DIMS)
 
 
-def label_votes(f: torch.Tensor, queries: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-    """The share of the ``first_layer.NEIGHBOURS`` rows of ``f`` nearest each of ``queries`` (the query's
-    own row ``i`` left out) labelled ``t[i]``."""
+def class_votes(f: torch.Tensor, queries: torch.Tensor, t: torch.Tensor, classes: int) -> torch.Tensor:
+    """(queries, classes): the share of the ``first_layer.NEIGHBOURS`` rows of ``f`` nearest each of
+    ``queries`` (the query's own row ``i`` left out) labelled each class."""
     d = torch.cdist(queries, f)
     d.fill_diagonal_(float("inf"))
-    near = d.topk(first_layer.NEIGHBOURS, dim=1, largest=False).indices
-    return (t[near] == t[:, None]).double().mean(1)
+    near = t[d.topk(first_layer.NEIGHBOURS, dim=1, largest=False).indices]
+    return torch.nn.functional.one_hot(near, classes).double().mean(1)
 
 
 def reversal_gain(gain: torch.Tensor) -> tuple[float, float]:
@@ -123,8 +126,9 @@ def reversal_gain(gain: torch.Tensor) -> tuple[float, float]:
 
 
 def reversed_classes(x: torch.Tensor, t: torch.Tensor) -> list[dict]:
-    """Per class with a second, mirrored mode that its neighbours vote its label more often flipped (see
-    the module docstring): ``{"class", "rows", "share", "mu_over_s", "as_given", "flipped", "p"}``."""
+    """Per class with a second, mirrored mode that reads as another class and that its neighbours vote its
+    label more often flipped (see the module docstring): ``{"class", "rows", "share", "mu_over_s",
+    "reads_as", "as_given", "as_other", "flipped", "p", "p_threshold"}``."""
     flipped = x.flip(2)
     f, fr = _projected(x), _projected(flipped)
     ids = torch.unique(t)
@@ -139,13 +143,19 @@ def reversed_classes(x: torch.Tensor, t: torch.Tensor) -> list[dict]:
         if modes is None:
             continue
         if votes is None:           # the neighbours are read once, for the first class with two modes
-            votes, fv = label_votes(f, f, t), label_votes(f, fr, t)
-        second = mine.nonzero().flatten()[modes["rows"]]
-        gain, p = reversal_gain(fv[second] - votes[second])
-        if gain >= MIN_GAIN and p < bound:
+            k = int(t.max()) + 1
+            votes, fv = class_votes(f, f, t, k), class_votes(f, fr, t, k)
+        first, second = (mine.nonzero().flatten()[rows] for rows in (~modes["rows"], modes["rows"]))
+        given = votes[second].mean(0)
+        other = int(torch.cat([given[:c], torch.tensor([-1.0], dtype=given.dtype), given[c + 1:]]).argmax())
+        # the second order reads as the class `other`, the class's main order as its own
+        reads_other = given[other] > given[c] and votes[first, c].mean() > votes[first, other].mean()
+        gain, p = reversal_gain(fv[second, c] - votes[second, c])
+        if reads_other and gain >= MIN_GAIN and p < bound:
             found.append({"class": c, "rows": int(second.numel()), "share": modes["rho"],
-                          "mu_over_s": modes["mu"] / modes["s"], "as_given": float(votes[second].mean()),
-                          "flipped": float(fv[second].mean()), "p": p, "p_threshold": bound})
+                          "mu_over_s": modes["mu"] / modes["s"], "reads_as": other,
+                          "as_given": float(given[c]), "as_other": float(given[other]),
+                          "flipped": float(fv[second, c].mean()), "p": p, "p_threshold": bound})
     return found
 
 
@@ -160,8 +170,9 @@ def check_reversed_rows(X, y) -> list[Finding]:
     if not classes:
         return []
     said = "; ".join(f"class {c['class']}: {c['rows']} rows ({c['share']:.0%} of the class, modes {c['mu_over_s']:.1f} "
-                     f"spreads from 0), voted their label by {c['as_given']:.2f} of their neighbours as given and "
-                     f"{c['flipped']:.2f} flipped (one-sided p = {c['p']:.2g})" for c in classes)
+                     f"spreads from 0), voted class {c['reads_as']} by {c['as_other']:.2f} of their neighbours and "
+                     f"their label by {c['as_given']:.2f} as given, their label by {c['flipped']:.2f} flipped "
+                     f"(one-sided p = {c['p']:.2g})" for c in classes)
     return [make(
         "label_problem",
         f"rows of {len(classes)} class(es) run in both time orders along the last axis of {x.shape[2]} steps, "
