@@ -147,7 +147,9 @@ def reversed_classes(x: torch.Tensor, t: torch.Tensor) -> list[dict]:
             votes, fv = class_votes(f, f, t, k), class_votes(f, fr, t, k)
         first, second = (mine.nonzero().flatten()[rows] for rows in (~modes["rows"], modes["rows"]))
         given = votes[second].mean(0)
-        other = int(torch.cat([given[:c], torch.tensor([-1.0], dtype=given.dtype), given[c + 1:]]).argmax())
+        others = given.clone()
+        others[c] = -1.0
+        other = int(others.argmax())         # the class the second order is voted most, its own left out
         # the second order reads as the class `other`, the class's main order as its own
         reads_other = given[other] > given[c] and votes[first, c].mean() > votes[first, other].mean()
         gain, p = reversal_gain(fv[second, c] - votes[second, c])
