@@ -26,6 +26,7 @@ from trainwell.babysit.data_checks import (check_class_balance, check_inner_targ
 from trainwell.babysit.duplicate_inputs import check_duplicate_inputs
 from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.first_layer import check_what_reaches
+from trainwell.babysit.flat_rows import check_flat_rows
 from trainwell.babysit.gradcheck import (ERROR_THRESHOLD, MAX_TENSORS, WARN_THRESHOLD, NotCheckable, gradcheck,
                                          in_the_loss)
 from trainwell.babysit.ignored_classes import check_ignored_classes
@@ -87,7 +88,7 @@ def skipped_finding(skipped: list, budget: Budget) -> Finding:
 # (``preflight(data_checks=False)``). ``fix_applies`` reads the model, but only for a finding's
 # severity (info where the model raises on the fix), never for whether the scales are found.
 DATA_CHECKS = ("check_value_codes", "check_censored", "check_inputs_normalized", "check_inputs_informative",
-               "check_duplicate_inputs", "check_class_balance", "check_shuffled")
+               "check_duplicate_inputs", "check_flat_rows", "check_class_balance", "check_shuffled")
 
 
 def rows_alone(model, X, y, xb, *, kind: str, class_ids: bool) -> list[Finding]:
@@ -100,7 +101,8 @@ def rows_alone(model, X, y, xb, *, kind: str, class_ids: bool) -> list[Finding]:
     found = fix_applies(check_inputs_normalized(X) + scaled, model, standardized(X, xb))
     found += [f for f in codes if f not in scaled]
     return (found + check_inputs_informative(X, y, class_ids=class_ids or kind in ("bce", "bce_prob"))
-            + check_duplicate_inputs(X) + check_censored(X))
+            + check_duplicate_inputs(X) + check_censored(X)
+            + check_flat_rows(X, y, class_ids=class_ids or kind in ("bce", "bce_prob")))
 
 
 # a gradient_mismatch whose model agrees with the finite differences under a linear read-out

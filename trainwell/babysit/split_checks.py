@@ -107,6 +107,9 @@ host.
 - two class ids the inputs cannot tell apart (class_pairs.py, ``label_problem`` as a warning): one
   class split in two by its names; read on the rows of every split together (the same ids name the
   same classes in each; more rows narrow the test's bound).
+- a class of a signal whose rows run in both time orders, the second reading as another class
+  (reversed_rows.py, ``label_problem`` as a warning): a source stacked newest first; read on the
+  same rows.
 """
 from __future__ import annotations
 
@@ -122,6 +125,7 @@ from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.label_leak import check_label_leak
 from trainwell.babysit.learning_curve import check_learning_curve
 from trainwell.babysit.mirror_copies import check_mirror_labels, mirrored_axes, with_mirrors
+from trainwell.babysit.reversed_rows import check_reversed_rows
 
 TV_HIGH = 0.2             # info: a fifth of the rows would have to change class to match the training shares
 NOISE_FACTOR = 4.0        # ... and 4x the distance two random splits of these sizes show
@@ -767,6 +771,7 @@ def check_splits(splits) -> list[Finding]:
         rows, labels = torch.cat([X for X, _ in parts]), torch.cat([y for _, y in parts])
         found += check_class_pairs(rows, labels)
         found += check_absorbing_classes(rows, labels)
+        found += check_reversed_rows(rows, labels)     # a class's rows in both time orders (signals)
     return found
 
 
