@@ -107,6 +107,12 @@ host.
 - two class ids the inputs cannot tell apart (class_pairs.py, ``label_problem`` as a warning): one
   class split in two by its names; read on the rows of every split together (the same ids name the
   same classes in each; more rows narrow the test's bound).
+
+Every ``split_mismatch`` warning above is then measured by intervention (mismatch_cost.py): probes
+fitted on the training rows score the split's rows against held-back training rows (a leak: with and
+without its columns, on the split's rows); a mismatch that costs less than the kill rule is ``info``,
+its measurement in the message (a training split of random crops, a leak beside columns that tell the
+labels as well, a small training split drawn from the validation split's distribution).
 """
 from __future__ import annotations
 
@@ -120,6 +126,7 @@ from trainwell.babysit.first_layer import ALPHA
 from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.label_leak import check_label_leak
 from trainwell.babysit.learning_curve import check_learning_curve
+from trainwell.babysit.mismatch_cost import grade_mismatches
 from trainwell.babysit.mirror_copies import check_mirror_labels, mirrored_axes, with_mirrors
 
 TV_HIGH = 0.2             # info: a fifth of the rows would have to change class to match the training shares
@@ -709,7 +716,8 @@ def _sizes(train, name, other) -> list[Finding]:
     return [make("split_mismatch",
                  f"the training split has {n} rows, the {name} split {m}: the model learns from {share:.0%} of "
                  f"these rows and is measured on {1 - share:.0%} (the usual cut trains on the most, 50-80 %); {said}",
-                 evidence={"train_rows": n, "split_rows": m, "train_share": share, "small_train": SMALL_TRAIN},
+                 evidence={"split": name, "train_rows": n, "split_rows": m, "train_share": share,
+                           "small_train": SMALL_TRAIN},
                  where=f"{name} size", severity="warning" if swapped else "info",
                  fix="give training the larger share (sklearn's train_test_split: test_size is the held-out "
                      "share, e.g. test_size=0.2); a validation split of a few hundred rows measures accuracy "
@@ -766,7 +774,7 @@ def check_splits(splits) -> list[Finding]:
         rows, labels = torch.cat([X for X, _ in parts]), torch.cat([y for _, y in parts])
         found += check_class_pairs(rows, labels)
         found += check_absorbing_classes(rows, labels)
-    return found
+    return grade_mismatches(found, splits)
 
 
 def _few_training_rows(splits) -> bool:
