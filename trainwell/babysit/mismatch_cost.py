@@ -7,30 +7,27 @@ on the evaluated rows than the data allows (issue 11's diagnosis by intervention
 points of accuracy or 25 % of squared error, ``first_layer.MIN_DROP`` and ``first_layer.LOSS_RATIO``).
 A training split of random crops differs from uncropped validation images and costs nothing; a
 column that leaks the label beside thirty informative ones is ignored by a model that has them.
-Two interventions, both read with ``first_layer``'s cheap probes (a linear model, 10 nearest
-neighbours, and for images and signals a linear model on random-convolution features), never the
-user's model, on at most ``first_layer.ROWS`` rows of each split, on the host:
+The intervention is read with ``first_layer``'s cheap probes (a linear model, 10 nearest neighbours,
+and for images and signals a linear model on random-convolution features), never the user's model, on
+at most ``first_layer.ROWS`` rows of each split, on the host.
 
-- ``transfer`` (every ``split_mismatch`` warning but a leak's): the probes are fitted on the training
-  rows in ``FOLDS`` folds and score every training row out of fold and every row of the split (the
-  mean of the folds' losses). In a sound split both are rows the probe never saw, drawn from one
-  distribution: their losses agree up to sampling noise, whatever the inputs' statistics say. The
-  probe read is the one that learns the training split best (its lowest out-of-fold loss: the
-  nearest to what a trained model does). The loss is the balanced error for class ids (the mean of
-  the per-class error rates, which resampled class shares leave alone, as ``label_leak`` scores) or
-  the squared error. The mismatch matters where the split's loss exceeds the held-back training
-  rows' by the kill rule and by ``z_alpha`` standard errors (Welch; one-sided at ``first_layer.ALPHA``).
-- ``without_columns`` (a leak, label_leak.py): the probes fitted on the training rows with and
-  without the leaking columns, scored on the same rows of the split (paired): the leak matters where
-  the columns cost the better probe the kill rule on those rows, significantly (McNemar's exact test /
-  a one-sided Wilcoxon signed-rank test, ``first_layer.paired_scores``, at ``first_layer.ALPHA``). A
-  leak measured with held-back training rows would always cost: they hold the leak too; the kill
-  rule's healthy twin is the table without it.
+The probes are fitted on the training rows in ``FOLDS`` folds and score every training row out of
+fold and every row of the split (the mean of the folds' losses): ``transfer``. In a sound split both
+are rows the probe never saw, drawn from one distribution: their losses agree up to sampling noise,
+whatever the inputs' statistics say. The probe read is the one that learns the training split best
+(its lowest out-of-fold loss: the nearest to what a trained model does). The loss is the balanced
+error for class ids (the mean of the per-class error rates, which resampled class shares leave
+alone, as ``label_leak`` scores) or the squared error. The mismatch matters where the split's loss
+exceeds the held-back training rows' by the kill rule and by ``z_alpha()`` standard errors (Welch;
+one-sided at ``first_layer.ALPHA``). A leak's held-back training rows hold the leak too: a model that
+leans on it scores them better than the split's rows, one that the other columns tell as well does not.
 
 A warning whose mismatch does not cost stays a finding at ``info`` with the measurement in its message
-and ``evidence["cost"]``; one that costs is left as it is. Not measured (left as found): errors (a
-class no training row has cannot be learned), splits with fewer than ``MIN_ROWS`` rows or inputs
-that are not float tensors.
+and ``evidence["cost"]`` (per split); one that costs is left as it is. ``split_checks.check_splits``
+grades the warnings a probe can measure: not a class no training row has or one a split lacks (the
+split cannot measure it, whatever the model learns), nor a column constant in training (its
+untrained weights are the model's own, which no fitted probe has). Not measured either: splits with
+fewer than ``MIN_ROWS`` rows, inputs that are not float tensors.
 """
 from __future__ import annotations
 
@@ -70,7 +67,10 @@ def _host_rows(pair, limit: int, gen):
 
 
 def _targets(y: torch.Tensor, class_ids: bool) -> np.ndarray:
-    return y.reshape(-1).long().numpy() if class_ids else y.double().reshape(y.shape[0], -1).numpy().squeeze(-1)
+    if class_ids:
+        return y.reshape(-1).long().numpy()
+    values = y.double().reshape(y.shape[0], -1).numpy()
+    return values[:, 0] if values.shape[1] == 1 else values
 
 
 def row_losses(pred, target, class_ids: bool) -> np.ndarray:
@@ -159,44 +159,6 @@ def out_of_fold(probe: str, X: torch.Tensor, target: np.ndarray, kind: str, gen,
     return own, other
 
 
-def without_columns(train_pair, pair, columns: list, *, seed: int = 0) -> dict | None:
-    """The probes fitted on the training rows with and without ``columns`` (a table's), scored on the same
-    rows of ``pair`` (module docstring): ``{"probe", "with", "without", "p", "costs", "rows"}`` of the
-    probe that does better without them (``with`` / ``without``: its balanced error or squared error);
-    None where not measured."""
-    gen = torch.Generator().manual_seed(seed)
-    t, o = _host_rows(train_pair, first_layer.ROWS, gen), _host_rows(pair, first_layer.ROWS, gen)
-    if t is None or o is None or t[0].ndim != 2 or t[0].shape[1:] != o[0].shape[1:]:
-        return None
-    (Xt, yt), (Xo, yo) = t, o
-    class_ids = not torch.is_floating_point(yt)
-    keep = torch.ones(Xt.shape[1], dtype=torch.bool)
-    keep[columns] = False
-    if not bool(keep.any()) or class_ids == torch.is_floating_point(yo):
-        return None
-    tt, to = _targets(yt, class_ids), _targets(yo, class_ids)
-    if class_ids and np.unique(tt).size < 2:
-        return None
-    kind, n = ("classes" if class_ids else "values"), Xt.shape[0]
-    w = balanced_weights(to, class_ids)
-    best = None
-    for probe in PROBES:
-        pred = {}
-        for side, cols in (("with", slice(None)), ("without", keep)):
-            F = first_layer.probe_features(torch.cat([Xt[:, cols], Xo[:, cols]]), n, gen)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                pred[side] = first_layer.fit_predict(kind, probe, F, np.concatenate([tt, to]), n)
-        scores = first_layer.paired_scores(kind, to, pred["without"], pred["with"])
-        loss = {side: float((w * row_losses(pred[side], to, class_ids)).sum()) for side in pred}
-        gain = loss["with"] - loss["without"]
-        if best is None or gain > best["with"] - best["without"]:
-            best = {"probe": probe, **loss, "p": scores["p"]}
-    costs = best["p"] < first_layer.ALPHA and (best["with"] - best["without"] >= first_layer.MIN_DROP if class_ids
-                                               else best["with"] >= first_layer.LOSS_RATIO * best["without"])
-    return {**best, "costs": bool(costs), "rows": [n, int(Xo.shape[0])], "class_ids": class_ids}
-
-
 def _said_transfer(name: str, cost: dict) -> str:
     what = "balanced error" if cost["class_ids"] else "squared error"
     value = (lambda v: f"{v:.1%}") if cost["class_ids"] else (lambda v: f"{v:.3g}")
@@ -206,42 +168,29 @@ def _said_transfer(name: str, cost: dict) -> str:
             f"loses nothing measurable there, so this is info")
 
 
-def _said_leak(costs: list) -> str:
-    said = "; ".join(
-        f"the {c['probe']} probe's {'balanced error' if c['class_ids'] else 'squared error'} on the {c['split']} "
-        f"rows is {c['with']:.3g} with the columns and {c['without']:.3g} without them" for c in costs)
-    return (f"; measured by intervention: {said}: the columns cost the evaluated rows less than the kill rule, so "
-            f"this is info (the other columns tell the labels as well)")
+def _splits_named(f) -> list:
+    """The splits a ``split_mismatch`` finding is about: its evidence's ``split``, or a leak's splits
+    (label_leak.py: one entry per column and split)."""
+    named = [c["split"] for c in f.evidence.get("columns", []) if isinstance(c, dict) and "split" in c]
+    return list(dict.fromkeys(named or [f.evidence.get("split")]))
 
 
-def grade_mismatches(found: list, splits) -> list:
-    """``found`` with each ``split_mismatch`` warning whose mismatch costs a model trained on the training
-    split nothing measurable (``transfer``; a leak's columns: ``without_columns``) made ``info``, the
-    measurement added (module docstring). ``splits``: ``train`` / ``val`` / ``test`` pairs."""
+def grade_mismatches(graded: list, splits) -> None:
+    """Each ``split_mismatch`` warning of ``graded`` whose splits cost a model trained on the training
+    split nothing measurable (``transfer``) made ``info``, in place, the measurement added (module
+    docstring). ``splits``: ``train`` / ``val`` / ``test`` pairs."""
     pairs = {"validation": splits.val, "test": splits.test}
     measured = {}
-    for f in found:
+    for f in graded:
         if f.code != "split_mismatch" or f.severity != "warning":
             continue
-        leak = [c for c in f.evidence.get("columns", []) if isinstance(c, dict) and "column" in c]
-        if leak:
-            costs = []
-            for name in dict.fromkeys(c["split"] for c in leak):
-                cost = without_columns(splits.train, pairs[name], sorted({c["column"] for c in leak if c["split"] == name}))
-                if cost is None or cost["costs"]:
-                    break
-                costs.append({**cost, "split": name})
-            else:
-                f.severity, f.evidence["cost"] = "info", costs
-                f.message += _said_leak(costs)
+        names = _splits_named(f)
+        if not all(name in pairs for name in names):
             continue
-        name = f.evidence.get("split")
-        if name not in pairs:
-            continue
-        if name not in measured:
-            measured[name] = transfer(splits.train, pairs[name])
-        cost = measured[name]
-        if cost is not None and not cost["costs"]:
-            f.severity, f.evidence["cost"] = "info", cost
-            f.message += _said_transfer(name, cost)
-    return found
+        for name in names:
+            if name not in measured:
+                measured[name] = transfer(splits.train, pairs[name])
+        costs = [measured[name] for name in names]
+        if all(cost is not None and not cost["costs"] for cost in costs):
+            f.severity, f.evidence["cost"] = "info", dict(zip(names, costs))
+            f.message += "".join(_said_transfer(name, cost) for name, cost in zip(names, costs))

@@ -731,7 +731,13 @@ def check_splits(splits) -> list[Finding]:
     train = _targets(splits.train)
     if train is None:
         return []
-    found, judged = [], {}
+    found, judged, measurable = [], {}, []
+
+    def measured(new: list) -> list:
+        """``new``, kept to be graded by what the mismatch costs (mismatch_cost.py): every check but the
+        classes' (a class a split cannot measure) and the constant columns' (untrained weights)."""
+        measurable.extend(new)
+        return new
     # a training split holding flipped copies of its rows (offline augmentation, mirror_copies.py):
     # the other splits are compared with their rows flipped the same way; copies labelled unlike
     # their rows are a label_problem, and the class means of such labels say nothing of the inputs
@@ -743,7 +749,7 @@ def check_splits(splits) -> list[Finding]:
         other = _targets(pair)
         if other is None:
             continue
-        found += _sizes(train, name, other)
+        found += measured(_sizes(train, name, other))
         if torch.is_floating_point(other) != torch.is_floating_point(train):
             continue
         before = len(found)
@@ -756,16 +762,16 @@ def check_splits(splits) -> list[Finding]:
                     shifted = _recoded(splits.train, name, pair) or _features(splits.train, name, _mirrored(pair, axes))
                     # the neighbours' class votes follow the training shares: with other shares (the
                     # info finding, a resampled split) they would differ without any relabelling
-                    found += shifted or ([] if by_class else _relation(splits.train, name, pair))
+                    found += measured(shifted or ([] if by_class else _relation(splits.train, name, pair)))
         else:
             by_range = _range(train, name, other)
-            found += by_range or _relation(splits.train, name, pair)
+            found += measured(by_range or _relation(splits.train, name, pair))
         if len(found) == before:    # one class mix, one range, the same inputs: a column's score compares
             judged[name] = pair
-        found += _categories(splits.train, name, pair)
+        found += measured(_categories(splits.train, name, pair))
         found += _constant(splits.train, name, pair)
     if judged:
-        found += check_label_leak(splits.train, judged)
+        found += measured(check_label_leak(splits.train, judged))
     if _few_training_rows(splits):  # the sizes' warning: is the data's learning curve still climbing there?
         found += check_learning_curve(splits.train, {"validation": splits.val, "test": splits.test})
     parts = [pair for pair in (splits.train, splits.val, splits.test) if _labelled_like(pair, splits.train)]
@@ -774,7 +780,8 @@ def check_splits(splits) -> list[Finding]:
         rows, labels = torch.cat([X for X, _ in parts]), torch.cat([y for _, y in parts])
         found += check_class_pairs(rows, labels)
         found += check_absorbing_classes(rows, labels)
-    return grade_mismatches(found, splits)
+    grade_mismatches(measurable, splits)
+    return found
 
 
 def _few_training_rows(splits) -> bool:
