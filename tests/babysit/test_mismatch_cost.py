@@ -98,3 +98,18 @@ def test_errors_and_unmeasurable_splits_are_left_as_found():
     found = sp.check_splits(_splits((torch.randn(200, 2), torch.zeros(200, dtype=torch.long)),
                                     (torch.randn(100, 2), torch.ones(100, dtype=torch.long))))
     assert _mismatches(found) == [("validation", "error")]
+
+
+def test_a_leak_is_measured_only_by_a_probe_that_learns_the_training_rows_as_well_as_the_leak_does():
+    """A category id read as a number: the one-column probe of the leak learns 50 % of the classes, the
+    probes over every column 37 %; they cannot say what the column costs, and the warning stays."""
+    from trainwell.babysit.findings import make
+    leak = make("split_mismatch", "a leak", evidence={"columns": [{"column": 0, "split": "validation", "train": 0.5}]})
+    weak = {"train_scaled": 0.63, "class_ids": True}
+    strong = {"train_scaled": 0.40, "class_ids": True}
+    assert not mc._learns_the_leak(leak, weak) and mc._learns_the_leak(leak, strong)
+    shift = make("split_mismatch", "a shift", evidence={"split": "validation"})
+    assert mc._learns_the_leak(shift, weak)                 # no leak: nothing to learn first
+    values = make("split_mismatch", "a leak", evidence={"columns": [{"column": 0, "split": "test", "train": -0.2}]})
+    assert mc._learns_the_leak(values, {"train_scaled": 0.1, "class_ids": False})
+    assert not mc._learns_the_leak(values, {"train_scaled": 0.5, "class_ids": False})

@@ -21,12 +21,16 @@ alone, as ``label_leak`` scores) or the squared error. The mismatch matters wher
 exceeds the held-back training rows' by the kill rule and by ``z_alpha()`` standard errors (Welch;
 one-sided at ``first_layer.ALPHA``). A leak's held-back training rows hold the leak too: a model that
 leans on it scores them better than the split's rows, one that the other columns tell as well does not.
+A leak is measured only where the probe read learns the training rows at least as well as the leak's
+own one-column probe does (``_learns_the_leak``): a probe that cannot learn what the column gives (a
+category id read as a number) cannot say what the column costs.
 
 A warning whose mismatch does not cost stays a finding at ``info`` with the measurement in its message
 and ``evidence["cost"]`` (per split); one that costs is left as it is. ``split_checks.check_splits``
 grades the warnings a probe can measure: not a class no training row has or one a split lacks (the
 split cannot measure it, whatever the model learns), nor a column constant in training (its
-untrained weights are the model's own, which no fitted probe has). Not measured either: splits with
+untrained weights are the model's own, which no fitted probe has), nor rare one-hot categories (a
+random split leaves as many rows in them: held-back training rows are as unknown as the split's). Not measured either: splits with
 fewer than ``MIN_ROWS`` rows, inputs that are not float tensors.
 """
 from __future__ import annotations
@@ -132,7 +136,9 @@ def transfer(train_pair, pair, *, seed: int = 0) -> dict | None:
                     "z": (split - train) / max(math.hypot(train_se, split_se), 1e-12)}
     costs = best["z"] >= z_alpha() and (best["split"] - best["train"] >= first_layer.MIN_DROP if class_ids
                                         else best["split"] >= first_layer.LOSS_RATIO * best["train"])
-    return {**best, "costs": bool(costs), "rows": [int(Xt.shape[0]), int(Xo.shape[0])], "class_ids": class_ids}
+    spread = 1.0 if class_ids else float(np.var(tt, axis=0).sum()) or 1.0
+    return {**best, "costs": bool(costs), "rows": [int(Xt.shape[0]), int(Xo.shape[0])], "class_ids": class_ids,
+            "train_scaled": best["train"] / spread}
 
 
 def out_of_fold(probe: str, X: torch.Tensor, target: np.ndarray, kind: str, gen, *, scored=None,
@@ -168,6 +174,17 @@ def _said_transfer(name: str, cost: dict) -> str:
             f"loses nothing measurable there, so this is info")
 
 
+def _learns_the_leak(f, cost: dict) -> bool:
+    """The probe read learns the training rows at least as well as the leak's own one-column probe
+    (label_leak.py's held-out training score: a balanced accuracy, or minus the squared error in units of
+    Var(y)); a probe that learns less from every column than the leak gives cannot say what it costs.
+    True for findings that are no leak."""
+    leaks = [c["train"] for c in f.evidence.get("columns", []) if isinstance(c, dict) and "train" in c]
+    if not leaks:
+        return True
+    return cost["train_scaled"] <= (1 - max(leaks) if cost["class_ids"] else -max(leaks))
+
+
 def _splits_named(f) -> list:
     """The splits a ``split_mismatch`` finding is about: its evidence's ``split``, or a leak's splits
     (label_leak.py: one entry per column and split)."""
@@ -191,6 +208,6 @@ def grade_mismatches(graded: list, splits) -> None:
             if name not in measured:
                 measured[name] = transfer(splits.train, pairs[name])
         costs = [measured[name] for name in names]
-        if all(cost is not None and not cost["costs"] for cost in costs):
+        if all(cost is not None and not cost["costs"] and _learns_the_leak(f, cost) for cost in costs):
             f.severity, f.evidence["cost"] = "info", dict(zip(names, costs))
             f.message += "".join(_said_transfer(name, cost) for name, cost in zip(names, costs))

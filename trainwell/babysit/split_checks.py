@@ -735,7 +735,8 @@ def check_splits(splits) -> list[Finding]:
 
     def measured(new: list) -> list:
         """``new``, kept to be graded by what the mismatch costs (mismatch_cost.py): every check but the
-        classes' (a class a split cannot measure) and the constant columns' (untrained weights)."""
+        classes' (a class a split cannot measure), the rare categories' (as rare in held-back training
+        rows) and the constant columns' (untrained weights)."""
         measurable.extend(new)
         return new
     # a training split holding flipped copies of its rows (offline augmentation, mirror_copies.py):
@@ -768,7 +769,7 @@ def check_splits(splits) -> list[Finding]:
             found += measured(by_range or _relation(splits.train, name, pair))
         if len(found) == before:    # one class mix, one range, the same inputs: a column's score compares
             judged[name] = pair
-        found += measured(_categories(splits.train, name, pair))
+        found += _categories(splits.train, name, pair)
         found += _constant(splits.train, name, pair)
     if judged:
         found += measured(check_label_leak(splits.train, judged))
