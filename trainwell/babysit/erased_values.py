@@ -226,7 +226,8 @@ def intact_rows(x: torch.Tensor, j: int, rows: torch.Tensor, labels: torch.Tenso
         return False
     for probe in mismatch_cost.PROBES:
         losses, _ = mismatch_cost.out_of_fold(probe, others, target, "classes" if class_ids else "values", gen)
-        held, held_se = mismatch_cost.weighted_mean(losses[rows], mismatch_cost.balanced_weights(target[rows], class_ids))
+        held, held_se = mismatch_cost.weighted_mean(losses[rows],
+                                                    mismatch_cost.balanced_weights(target[rows], class_ids))
         rest, rest_se = mismatch_cost.weighted_mean(losses[~rows],
                                                     mismatch_cost.balanced_weights(target[~rows], class_ids))
         z = (held - rest) / max(math.hypot(held_se, rest_se), 1e-12)

@@ -30,8 +30,8 @@ and ``evidence["cost"]`` (per split); one that costs is left as it is. ``split_c
 grades the warnings a probe can measure: not a class no training row has or one a split lacks (the
 split cannot measure it, whatever the model learns), nor a column constant in training (its
 untrained weights are the model's own, which no fitted probe has), nor rare one-hot categories (a
-random split leaves as many rows in them: held-back training rows are as unknown as the split's). Not measured either: splits with
-fewer than ``MIN_ROWS`` rows, inputs that are not float tensors.
+random split leaves as many rows in them: held-back training rows are as unknown as the split's).
+Not measured either: splits with fewer than ``MIN_ROWS`` rows, inputs that are not float tensors.
 """
 from __future__ import annotations
 
@@ -66,7 +66,8 @@ def _host_rows(pair, limit: int, gen):
         keep = torch.randperm(X.shape[0], generator=gen)[:limit]
         X, y = X[keep], y[keep]
     X, y = X.detach().cpu().double(), y.detach().cpu()
-    finite = torch.isfinite(X.reshape(X.shape[0], -1)).all(1) & torch.isfinite(y.reshape(y.shape[0], -1).double()).all(1)
+    finite = (torch.isfinite(X.reshape(X.shape[0], -1)).all(1)
+              & torch.isfinite(y.reshape(y.shape[0], -1).double()).all(1))
     return (X[finite], y[finite]) if int(finite.sum()) >= MIN_ROWS else None
 
 
