@@ -47,6 +47,18 @@ fill sits at the other rows' center (``imputed_center``: within ``CENTER_ERRORS`
 their median or mean), where an erasure's value lies wherever its transform put the fill: a value at
 the center is left to the imputation it looks like.
 
+The same imputation over a large share (a reading missing on 40 % of the rows, filled with the
+median) passes the three marks. Missing at its source, the reading takes nothing else of the row with
+it: the row's other columns predict its target as well as they predict the other rows' (values
+missing at random, Rubin 1976). A step that filled the value because it broke the row (a CSV read
+without its quoting moves a row's fields one column over, and the first one's NaN is filled with the
+mean) leaves the other columns wrong too, and the rows' targets follow them less well. So a large mass
+at the other rows' center (``imputed_center``) is left to the imputation it looks like only where the
+rows are ``intact_rows``: the probes of ``first_layer`` (a linear model, 10 nearest neighbours; out of
+fold, ``mismatch_cost.out_of_fold``) fitted on the other columns, and no probe's loss on the mass's rows
+exceeds its loss on the rest by the kill rule (``first_layer.MIN_DROP``, ``first_layer.LOSS_RATIO``) at
+``mismatch_cost.z_alpha()`` standard errors. Without targets it is not measured (the mass is reported).
+
 What stays quiet by construction: zero-inflated counts and amounts (mass at an end), gated
 quantities, clipping and top-coding (the mass at an end), categories and flags (few distinct values),
 a missing-value code beyond the readings (``value_codes``' own). What it cannot tell apart: a real
@@ -65,8 +77,12 @@ loss is computed.
 """
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import torch
 
+from trainwell.babysit import first_layer, mismatch_cost
 from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.split_checks import SHIFT, SHIFT_Z
 from trainwell.babysit.value_codes import MIN_DISTINCT, MIN_ROWS, MIN_SHARE, ROWS
@@ -168,11 +184,13 @@ def huge_values(x: torch.Tensor, dtype: torch.dtype) -> list[dict]:
             for j in torch.nonzero(huge.any(dim=0)).flatten().tolist()]
 
 
-def placed_mass(x: torch.Tensor, j: int, t: torch.Tensor | None) -> dict | None:
+def placed_mass(x: torch.Tensor, j: int, t: torch.Tensor | None, labels: torch.Tensor | None = None) -> dict | None:
     """Column ``j`` of ``x``'s erasure (``interior_mass``, not ``padded``): from ``MASS_SHARE`` of the
-    rows with ``MIN_SIDE`` on each side on the column alone; from ``MIN_SHARE`` with ``MIN_DISTINCT``
-    distinct readings on each side where the targets ``t`` (``target_columns``) of the value's rows are
-    ``displaced`` (its entry ``"displaced"``); None where neither holds."""
+    rows with ``MIN_SIDE`` on each side on the column alone, unless the value is the other rows' center
+    and the rows holding it are otherwise ``intact_rows`` (``labels``: the targets as given, class ids or
+    values); from ``MIN_SHARE`` with ``MIN_DISTINCT`` distinct readings on each side where the targets
+    ``t`` (``target_columns``) of the value's rows are ``displaced`` (its entry ``"displaced"``); None
+    where neither holds."""
     column = x[:, j]
     finite = torch.isfinite(column) & (torch.isfinite(t).all(dim=1) if t is not None else True)
     mass = interior_mass(column[finite], min_share=MIN_SHARE if t is not None else MASS_SHARE,
@@ -180,13 +198,43 @@ def placed_mass(x: torch.Tensor, j: int, t: torch.Tensor | None) -> dict | None:
     if mass is None or padded(x, j, mass["value"]):
         return None
     if mass["share"] >= MASS_SHARE and min(mass["below"], mass["above"]) >= MIN_SIDE:
-        return mass
+        imputed = labels is not None and imputed_center(column[finite], mass["value"]) \
+            and intact_rows(x[finite], j, column[finite] == mass["value"], labels[finite])
+        return None if imputed else mass
     if mass["sides"] < MIN_DISTINCT:        # an end of the range, or next to it: a real "none" (module docstring)
         return None
     if imputed_center(column[finite], mass["value"]):
         return None
     moved = displaced(column[finite], mass["value"], t[finite])
     return {**mass, "displaced": moved} if moved is not None else None
+
+
+def intact_rows(x: torch.Tensor, j: int, rows: torch.Tensor, labels: torch.Tensor) -> bool:
+    """The rows ``rows`` (the mass of column ``j``) are predicted from the other columns of ``x`` as well as
+    the rest (module docstring): for every probe of ``first_layer`` (fitted out of fold on at most
+    ``first_layer.ROWS`` rows, ``mismatch_cost.out_of_fold``) the rows' loss (balanced error for class ids,
+    squared error for values) exceeds the other rows' by less than the kill rule or by fewer than
+    ``mismatch_cost.z_alpha()`` standard errors (Welch). ``labels``: the targets, class ids or values."""
+    gen = torch.Generator().manual_seed(0)
+    finite = torch.isfinite(x).all(dim=1).nonzero().flatten()         # the probes read no NaN
+    keep = finite[torch.randperm(finite.numel(), generator=gen)[:first_layer.ROWS]]
+    others = torch.cat([x[keep, :j], x[keep, j + 1:]], dim=1)
+    rows, class_ids = rows[keep].numpy(), not torch.is_floating_point(labels)
+    target = labels[keep].reshape(-1).long().numpy() if class_ids else labels[keep].double().reshape(-1).numpy()
+    if others.shape[1] == 0 or min(int(rows.sum()), int((~rows).sum())) < first_layer.NEIGHBOURS \
+            or (class_ids and np.unique(target).size < 2):
+        return False
+    for probe in mismatch_cost.PROBES:
+        losses, _ = mismatch_cost.out_of_fold(probe, others, target, "classes" if class_ids else "values", gen)
+        held, held_se = mismatch_cost.weighted_mean(losses[rows],
+                                                    mismatch_cost.balanced_weights(target[rows], class_ids))
+        rest, rest_se = mismatch_cost.weighted_mean(losses[~rows],
+                                                    mismatch_cost.balanced_weights(target[~rows], class_ids))
+        z = (held - rest) / max(math.hypot(held_se, rest_se), 1e-12)
+        worse = held - rest >= first_layer.MIN_DROP if class_ids else held >= first_layer.LOSS_RATIO * rest
+        if worse and z >= mismatch_cost.z_alpha():
+            return False
+    return True
 
 
 def imputed_center(column: torch.Tensor, value: float) -> bool:
@@ -207,8 +255,8 @@ def check_erased_values(X, y=None, *, class_ids: bool = False) -> list[Finding]:
     if not torch.is_tensor(X) or X.ndim != 2 or not torch.is_floating_point(X) or X.shape[0] < MIN_ROWS:
         return []
     x = X[:ROWS].detach().to("cpu", torch.float64)
-    t = (target_columns(y[:ROWS].detach().cpu(), class_ids=class_ids)
-         if torch.is_tensor(y) and y.shape[0] == X.shape[0] else None)
+    labels = y[:ROWS].detach().cpu() if torch.is_tensor(y) and y.shape[0] == X.shape[0] else None
+    t = target_columns(labels, class_ids=class_ids) if labels is not None else None
     found = []
     huge = huge_values(x, X.dtype)
     if huge:
@@ -227,7 +275,7 @@ def check_erased_values(X, y=None, *, class_ids: bool = False) -> list[Finding]:
     for j in range(x.shape[1]):
         if j in huge_columns:
             continue
-        mass = placed_mass(x, j, t)
+        mass = placed_mass(x, j, t, labels if t is not None else None)
         if mass is not None:
             masses.append({"column": j, **mass})
     if masses:

@@ -1109,7 +1109,8 @@ CODES = {spec.code: spec for spec in (
                   "; a training split with fewer rows than half a validation or test split (info: fewer than the split's)"
                   "; a column whose probe scores >= 0.1 better (balanced accuracy, or squared error in units of Var(y)) on the held-out training rows than on a split's rows, significant at ALPHA over the columns and splits (the training rows hold their own labels: a leak)"
                   "; an input column constant over every training row whose values differ from it on k of a split's m "
-                  "rows, with C(m, k) / C(n + m, k) < 1e-3 / the constant columns (k rows all outside training by chance)",
+                  "rows, with C(m, k) / C(n + m, k) < 1e-3 / the constant columns (k rows all outside training by chance)"
+                  "; every warning (not an error) measured by intervention (mismatch_cost.py): info where first_layer's probes fitted on the training rows lose on the split's rows, against held-back training rows, less than the kill rule (3 points of balanced error, 25 % of squared error) or fewer than z(ALPHA) standard errors (a leak: with its columns against without, paired)",
         source="notes 002 'apply the same transformation with values extracted from the training data': "
                "the splits must come from one distribution; E[TV] by the normal approximation to the "
                "multinomial, 2 / (n + 1) outside the range by order statistics; Welch's standard error of a "

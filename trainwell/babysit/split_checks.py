@@ -110,6 +110,12 @@ host.
 - a class of a signal whose rows run in both time orders, the second reading as another class
   (reversed_rows.py, ``label_problem`` as a warning): a source stacked newest first; read on the
   same rows.
+
+Every ``split_mismatch`` warning above is then measured by intervention (mismatch_cost.py): probes
+fitted on the training rows score the split's rows against held-back training rows (a leak: with and
+without its columns, on the split's rows); a mismatch that costs less than the kill rule is ``info``,
+its measurement in the message (a training split of random crops, a leak beside columns that tell the
+labels as well, a small training split drawn from the validation split's distribution).
 """
 from __future__ import annotations
 
@@ -124,6 +130,7 @@ from trainwell.babysit.first_layer import ALPHA
 from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.label_leak import check_label_leak
 from trainwell.babysit.learning_curve import check_learning_curve
+from trainwell.babysit.mismatch_cost import grade_mismatches
 from trainwell.babysit.mirror_copies import check_mirror_labels, mirrored_axes, with_mirrors
 from trainwell.babysit.reversed_rows import check_reversed_rows
 
@@ -714,7 +721,8 @@ def _sizes(train, name, other) -> list[Finding]:
     return [make("split_mismatch",
                  f"the training split has {n} rows, the {name} split {m}: the model learns from {share:.0%} of "
                  f"these rows and is measured on {1 - share:.0%} (the usual cut trains on the most, 50-80 %); {said}",
-                 evidence={"train_rows": n, "split_rows": m, "train_share": share, "small_train": SMALL_TRAIN},
+                 evidence={"split": name, "train_rows": n, "split_rows": m, "train_share": share,
+                           "small_train": SMALL_TRAIN},
                  where=f"{name} size", severity="warning" if swapped else "info",
                  fix="give training the larger share (sklearn's train_test_split: test_size is the held-out "
                      "share, e.g. test_size=0.2); a validation split of a few hundred rows measures accuracy "
@@ -728,7 +736,14 @@ def check_splits(splits) -> list[Finding]:
     train = _targets(splits.train)
     if train is None:
         return []
-    found, judged = [], {}
+    found, judged, measurable = [], {}, []
+
+    def measured(new: list) -> list:
+        """``new``, kept to be graded by what the mismatch costs (mismatch_cost.py): every check but the
+        classes' (a class a split cannot measure), the rare categories' (as rare in held-back training
+        rows) and the constant columns' (untrained weights)."""
+        measurable.extend(new)
+        return new
     # a training split holding flipped copies of its rows (offline augmentation, mirror_copies.py):
     # the other splits are compared with their rows flipped the same way; copies labelled unlike
     # their rows are a label_problem, and the class means of such labels say nothing of the inputs
@@ -740,7 +755,7 @@ def check_splits(splits) -> list[Finding]:
         other = _targets(pair)
         if other is None:
             continue
-        found += _sizes(train, name, other)
+        found += measured(_sizes(train, name, other))
         if torch.is_floating_point(other) != torch.is_floating_point(train):
             continue
         before = len(found)
@@ -753,16 +768,16 @@ def check_splits(splits) -> list[Finding]:
                     shifted = _recoded(splits.train, name, pair) or _features(splits.train, name, _mirrored(pair, axes))
                     # the neighbours' class votes follow the training shares: with other shares (the
                     # info finding, a resampled split) they would differ without any relabelling
-                    found += shifted or ([] if by_class else _relation(splits.train, name, pair))
+                    found += measured(shifted or ([] if by_class else _relation(splits.train, name, pair)))
         else:
             by_range = _range(train, name, other)
-            found += by_range or _relation(splits.train, name, pair)
+            found += measured(by_range or _relation(splits.train, name, pair))
         if len(found) == before:    # one class mix, one range, the same inputs: a column's score compares
             judged[name] = pair
         found += _categories(splits.train, name, pair)
         found += _constant(splits.train, name, pair)
     if judged:
-        found += check_label_leak(splits.train, judged)
+        found += measured(check_label_leak(splits.train, judged))
     if _few_training_rows(splits):  # the sizes' warning: is the data's learning curve still climbing there?
         found += check_learning_curve(splits.train, {"validation": splits.val, "test": splits.test})
     parts = [pair for pair in (splits.train, splits.val, splits.test) if _labelled_like(pair, splits.train)]
@@ -772,6 +787,7 @@ def check_splits(splits) -> list[Finding]:
         found += check_class_pairs(rows, labels)
         found += check_absorbing_classes(rows, labels)
         found += check_reversed_rows(rows, labels)     # a class's rows in both time orders (signals)
+    grade_mismatches(measurable, splits)
     return found
 
 
