@@ -288,7 +288,7 @@ def probe_features(F: torch.Tensor, fit: int, gen) -> torch.Tensor:
     return F
 
 
-def _conv_features(F: torch.Tensor, fit: int, gen) -> torch.Tensor:
+def conv_features(F: torch.Tensor, fit: int, gen) -> torch.Tensor:
     """Max, min and mean ReLU of FILTERS random zero-mean 3-wide filters over (N, C, L) or (N, C, H, W)."""
     F = F.double()
     F = (F - F[:fit].mean()) / F[:fit].std().clamp_min(1e-8)
@@ -347,8 +347,8 @@ def probe_drop(X: torch.Tensor, Z: list, y: torch.Tensor, *, class_ids: bool, se
     features = {probe: {s: probe_features(F, fit, gen) for s, F in sides.items()} for probe in ("linear", "neighbours")}
     if len(Z) == 1 and X.dim() == Z[0].dim() and X.dim() in (3, 4) and min(X.shape[2:]) >= 3 \
             and min(Z[0].shape[2:]) >= 3:
-        features["random convolutions"] = {"raw": probe_features(_conv_features(X, fit, gen), fit, gen),
-                                           "layers": probe_features(_conv_features(Z[0], fit, gen), fit, gen)}
+        features["random convolutions"] = {"raw": probe_features(conv_features(X, fit, gen), fit, gen),
+                                           "layers": probe_features(conv_features(Z[0], fit, gen), fit, gen)}
     out = []
     for probe, F in features.items():
         fitted = "linear" if probe == "random convolutions" else probe

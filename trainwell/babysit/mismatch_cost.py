@@ -103,7 +103,7 @@ def weighted_mean(losses: np.ndarray, w: np.ndarray) -> tuple[float, float]:
 def _features(probe: str, X: torch.Tensor, fit: int, gen) -> torch.Tensor:
     """The probe's features of ``X`` (its first ``fit`` rows fitted on)."""
     if probe == "random convolutions":
-        X = first_layer._conv_features(X, fit, gen)
+        X = first_layer.conv_features(X, fit, gen)
     return first_layer.probe_features(X, fit, gen)
 
 
