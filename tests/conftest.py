@@ -31,3 +31,78 @@ def forked():
     # test_study asserts they find WORKER_PRELOAD loaded, whichever test started the server.
     context.set_forkserver_preload(RUN_IMPORTS + list(WORKER_PRELOAD))
     return context
+
+
+@pytest.fixture
+def blobs():
+    """A small, easy 3-class problem: (X, y) float32 / int64 tensors."""
+    g = torch.Generator().manual_seed(0)
+    centers = torch.tensor([[2.0, 0.0], [-2.0, 0.0], [0.0, 2.5]])
+    y = torch.arange(300) % 3
+    X = centers[y] + 0.5 * torch.randn(300, 2, generator=g)
+    return X, y
+
+
+class Crash(Exception):
+    """Stands for a process dying mid-run (the loop does not catch it)."""
+
+
+class CrashAt(Callback):
+    def __init__(self, step):
+        self.step = step
+
+    def on_after_step(self, state):
+        if state.step == self.step:
+            raise Crash
+
+
+@pytest.fixture
+def crash_at():
+    """``crash_at(step)`` -> a callback that raises ``Crash`` after that step; ``crash_at.error``."""
+    def make(step):
+        return CrashAt(step)
+    make.error = Crash
+    return make
+
+
+# Words an OS error gives for a directory the process may not write: "Permission denied" (EACCES,
+# a mode without w) or "Operation not permitted" (EPERM, an immutable directory).
+NOT_WRITABLE = r"(Permission denied|Operation not permitted)"
+
+
+@pytest.fixture
+def read_only():
+    """``read_only(*dirs)``: a context in which the directories cannot be written to. Without
+    root, their mode becomes 0o555. Root ignores modes, so as root they are made immutable
+    (``chattr +i``, which root's CAP_LINUX_IMMUTABLE allows on ext4, xfs, btrfs, tmpfs); where
+    that is unavailable (no chattr, a file system without the flag, a container without the
+    capability) the test is skipped, saying why."""
+    import contextlib
+    import shutil
+    import subprocess
+
+    @contextlib.contextmanager
+    def make(*dirs):
+        if os.geteuid() != 0:
+            for d in dirs:
+                d.chmod(0o555)
+            try:
+                yield
+            finally:
+                for d in dirs:
+                    d.chmod(0o755)
+            return
+        if shutil.which("chattr") is None:
+            pytest.skip("root writes into read-only directories, and chattr is not installed")
+        done = []
+        try:
+            for d in dirs:
+                if subprocess.run(["chattr", "+i", str(d)], capture_output=True).returncode != 0:
+                    pytest.skip(f"root writes into read-only directories, and chattr +i failed on {d}")
+                done.append(d)
+            yield
+        finally:
+            for d in done:
+                subprocess.run(["chattr", "-i", str(d)], capture_output=True)
+    make.error = NOT_WRITABLE      # the words of the OS error, as a regular expression
+    return make
