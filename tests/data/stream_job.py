@@ -1,11 +1,11 @@
-"""A streamed run for tests/data/test_streaming.py's kill -9 test (run as a subprocess).
+"""A streamed run for tests/data/test_streaming.py's kill -9 test, in a process of its own (the
+``forked`` fixture of tests/conftest.py).
 
-``python stream_job.py DATA_DIR RUN_DIR [--resume] [--hang-at STEP]``: trains on DATA_DIR/X.npy
-and DATA_DIR/y.npy with stream = true, a checkpoint every 4 steps; ``--hang-at`` writes
+``main([DATA_DIR, RUN_DIR, "--resume"?, "--hang-at", STEP?])``: trains on DATA_DIR/X.npy and
+DATA_DIR/y.npy with stream = true, a checkpoint every 4 steps; ``--hang-at`` writes
 RUN_DIR/hanging after that step and then sleeps, so the test's SIGKILL lands mid-epoch after a
 checkpoint.
 """
-import sys
 import time
 from pathlib import Path
 
@@ -30,7 +30,3 @@ def main(argv):
                   stream=True, preprocess=["standardize"], epochs=3, batch_size=32, checkpoint_every=4,
                   device="cpu", seed=5, run_dir=run_dir, resume="--resume" in argv, report=False,
                   progress=False, babysit="off", callbacks=callbacks)
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])

@@ -1,8 +1,6 @@
 """Streaming from host arrays (data/streaming.py): the same batches and weights as the in-memory
 path, exact resume (also after kill -9), chunked statistics, bounded memory, errors."""
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,7 +18,7 @@ from trainwell.data.transforms import fit_preprocess
 from trainwell.errors import ConfigError, DataError
 from trainwell.train.parts import resolve_data
 
-JOB = Path(__file__).with_name("stream_job.py")
+import stream_job  # beside this file: pytest puts the folder on sys.path
 
 
 def _files(tmp_path, n=600, d=12, dtype=np.float32, seed=0):
@@ -165,25 +163,29 @@ def test_a_crash_mid_epoch_resumes_bit_identically(tmp_path, crash_at):
     assert strip(whole.history) == strip(resumed.history)
 
 
-def _job(*args):
-    return subprocess.Popen([sys.executable, str(JOB), *map(str, args)], stdout=subprocess.PIPE, text=True)
+def _job(forked, *args):
+    proc = forked.Process(target=stream_job.main, args=([str(a) for a in args],))
+    proc.start()
+    return proc
 
 
-def test_kill_9_mid_epoch_then_resume_gives_bit_identical_weights(tmp_path):
+def test_kill_9_mid_epoch_then_resume_gives_bit_identical_weights(tmp_path, forked):
     _files(tmp_path)
-    ref = _job(tmp_path, tmp_path / "ref")
-    killed = _job(tmp_path, tmp_path / "killed", "--hang-at", 10)    # after the checkpoint at step 8
+    ref = _job(forked, tmp_path, tmp_path / "ref")
+    killed = _job(forked, tmp_path, tmp_path / "killed", "--hang-at", 10)    # after the checkpoint at step 8
     marker = tmp_path / "killed" / "hanging"
     deadline = time.monotonic() + 120
-    while not marker.exists() and killed.poll() is None and time.monotonic() < deadline:
+    while not marker.exists() and killed.is_alive() and time.monotonic() < deadline:
         time.sleep(0.02)
     assert marker.exists(), "the job ended or timed out before it hung"
-    killed.send_signal(signal.SIGKILL)
-    killed.communicate(timeout=60)
-    assert killed.returncode == -signal.SIGKILL
+    killed.kill()
+    killed.join(timeout=60)
+    assert killed.exitcode == -signal.SIGKILL
     assert not (tmp_path / "killed" / "model.safetensors").exists()
-    resumed = _job(tmp_path, tmp_path / "killed", "--resume")
-    assert resumed.wait(timeout=300) == 0 and ref.wait(timeout=300) == 0
+    resumed = _job(forked, tmp_path, tmp_path / "killed", "--resume")
+    resumed.join(timeout=300)
+    ref.join(timeout=300)
+    assert resumed.exitcode == 0 and ref.exitcode == 0
     expected, got = load_file(tmp_path / "ref" / "model.safetensors"), load_file(tmp_path / "killed" / "model.safetensors")
     assert expected.keys() == got.keys() and all(torch.equal(expected[k], got[k]) for k in expected)
 

@@ -1,8 +1,8 @@
-"""A small job for the kill -9 test with weight averaging: ``python average_job.py RUN_DIR METHOD
-[--resume]`` (METHOD: ema or swa). A batch-normed MLP with dropout, so the SWA copy's batch-norm
-recalibration and the dropout RNG both have to replay exactly. Prints ``start step N``. The test
-imports ``train`` to run the uninterrupted reference in its own process."""
-import sys
+"""A small job for the kill -9 test with weight averaging: ``main(run_dir, method, resume)`` in a
+process of its own (the ``forked`` fixture of tests/conftest.py; METHOD: ema or swa). A
+batch-normed MLP with dropout, so the SWA copy's batch-norm recalibration and the dropout RNG both
+have to replay exactly. Writes ``start step N`` to ``run_dir``.out. The test calls ``train`` to run
+the uninterrupted reference in its own process."""
 from pathlib import Path
 
 import torch
@@ -14,8 +14,11 @@ AVERAGE = {"ema": {"method": "ema", "decay": 0.95},
 
 
 class StartMarker(trainwell.Callback):
+    def __init__(self, out):
+        self.out = out
+
     def on_fit_start(self, state):
-        print(f"start step {state.step}", flush=True)
+        Path(self.out).write_text(f"start step {state.step}\n")
 
 
 def train(run_dir, method: str, *, resume: bool = False):
@@ -26,11 +29,10 @@ def train(run_dir, method: str, *, resume: bool = False):
                          val=(X[400:], y[400:]), optimizer="sgd", lr=0.05, epochs=6, batch_size=16,
                          checkpoint_every=7, average=AVERAGE[method], run_dir=run_dir, resume=resume,
                          report=False, progress=False, babysit="off", seed=3, device="cpu",
-                         callbacks=[StartMarker()])
+                         callbacks=[StartMarker(f"{run_dir}.out")])
 
 
-if __name__ == "__main__":
+def main(run_dir, method, resume):
     torch.set_num_threads(1)
-    run_dir, method = sys.argv[1], sys.argv[2]
     # a kill before the run wrote its config leaves nothing to resume: start it again
-    train(run_dir, method, resume="--resume" in sys.argv and (Path(run_dir) / "config.json").exists())
+    train(run_dir, method, resume=resume and (Path(run_dir) / "config.json").exists())

@@ -1,5 +1,6 @@
 """Data-parallel jobs for tests/train/test_distributed.py, run as ranks by torchrun:
-``torchrun --standalone --nproc-per-node 2 ddp_job.py SPEC.json``.
+``torchrun --standalone --nproc-per-node 2 ddp_job.py SPEC.json``, or by the test: ``rank``, in
+processes of their own (the ``forked`` fixture of tests/conftest.py).
 
 SPEC is a JSON list of jobs ``{"name", "options", "out"}``: each trains ``model()`` on ``data()``
 with ``trainwell.fit(**options)`` (one process group for all of them); rank 0 saves the final
@@ -13,6 +14,7 @@ each saving rank also writes its babysitter's record (``babysitter_record``) to
 ``out + ".babysit.json"``.
 """
 import json
+import os
 import sys
 import time
 
@@ -116,6 +118,16 @@ def main(spec_path):
             if monitors:
                 with open(out + ".babysit.json", "w") as f:
                     json.dump(babysitter_record(monitors[-1]), f)
+
+
+def rank(spec_path, env: dict, out_path):
+    """One rank: torchrun's variables ``env`` (RANK, WORLD_SIZE, MASTER_ADDR, ...) set, its stdout
+    and stderr, the C libraries' writes too, to the file ``out_path``."""
+    os.environ.update(env)
+    fd = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    main(spec_path)
 
 
 if __name__ == "__main__":

@@ -4,8 +4,6 @@ import copy
 import math
 import random
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,6 +16,8 @@ import trainwell
 from trainwell.errors import ConfigError
 from trainwell.train.average import SWASchedule, average_options
 from trainwell.train.callbacks import Callback
+
+import average_job  # beside this file: pytest puts the folder on sys.path
 
 MODEL = {"type": "mlp", "widths": [16], "norm": "batch"}
 OPTIONS = dict(optimizer="sgd", lr=0.1, epochs=6, batch_size=32, seed=0, progress=False, report=False,
@@ -126,14 +126,6 @@ def test_averaging_resumes_exactly_after_a_crash(blobs, tmp_path, crash_at, aver
     assert strip(resumed.history) == strip(whole.history)
     for (k, a), b in zip(whole.model.state_dict().items(), resumed.model.state_dict().values()):
         assert torch.equal(a, b), k
-
-
-JOB = Path(__file__).with_name("average_job.py")
-
-
-def _job(args):
-    return subprocess.Popen([sys.executable, str(JOB), *map(str, args)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
 
 
 class Detour(Callback):
@@ -256,33 +248,30 @@ def test_a_changed_model_starts_the_average_again(blobs, method):
         assert torch.allclose(v.double(), ref[k], atol=1e-6), k
 
 
-def test_kill_9_with_swa_then_resume_gives_bit_identical_weights(tmp_path):
-    sys.path.insert(0, str(JOB.parent))
-    try:
-        from average_job import train
-    finally:
-        sys.path.pop(0)
-    train(tmp_path / "ref", "swa")                       # the uninterrupted run, in this process
+def test_kill_9_with_swa_then_resume_gives_bit_identical_weights(tmp_path, forked):
+    average_job.train(tmp_path / "ref", "swa")           # the uninterrupted run, in this process
     expected = load_file(tmp_path / "ref" / "model.safetensors")
     rng = random.Random(1)
     killed = 0
     for attempt in range(6):
         run_dir = tmp_path / f"killed{attempt}"
-        proc = _job([run_dir, "swa"])
+        proc = forked.Process(target=average_job.main, args=(str(run_dir), "swa", False))
+        proc.start()
         deadline = time.perf_counter() + 120
-        while not any((run_dir / "checkpoints").glob("ckpt-*.json")) and proc.poll() is None:
+        while not any((run_dir / "checkpoints").glob("ckpt-*.json")) and proc.is_alive():
             assert time.perf_counter() < deadline
             time.sleep(0.01)
         time.sleep(rng.uniform(0.0, 1.0))
-        proc.send_signal(signal.SIGKILL)
-        proc.communicate(timeout=60)
-        if proc.returncode != -signal.SIGKILL:
+        proc.kill()
+        proc.join(timeout=60)
+        if proc.exitcode != -signal.SIGKILL:
             continue
         killed += 1
-        resumed = _job([run_dir, "swa", "--resume"])
-        out, err = resumed.communicate(timeout=300)
-        assert resumed.returncode == 0, err
-        assert int(out.split("start step ")[1].split()[0]) > 0
+        resumed = forked.Process(target=average_job.main, args=(str(run_dir), "swa", True))
+        resumed.start()
+        resumed.join(timeout=300)
+        assert resumed.exitcode == 0
+        assert int(Path(f"{run_dir}.out").read_text().split("start step ")[1].split()[0]) > 0
         got = load_file(run_dir / "model.safetensors")
         for k in expected:
             assert torch.equal(got[k], expected[k]), (attempt, k)

@@ -4,8 +4,6 @@ import math
 import os
 import pickle
 import struct
-import subprocess
-import sys
 import warnings
 from collections import OrderedDict
 from pathlib import Path
@@ -20,7 +18,7 @@ from trainwell.errors import CheckpointError, ConfigError
 from trainwell.train.checkpoint import (list_checkpoints, load_checkpoint, load_latest,
                                         read_tensors, save_checkpoint)
 
-ROOT = Path(__file__).resolve().parents[2]
+import save_kill_job  # beside this file: pytest puts the folder on sys.path
 
 
 # ------------------------------------------------------------------------------------ helpers
@@ -308,29 +306,6 @@ def test_crash_between_the_two_writes_keeps_the_previous_checkpoint(tmp_path, mo
     assert load_latest(tmp_path)[0] == third
 
 
-KILL_SCRIPT = r"""
-import os, signal, sys
-import torch
-from trainwell.train import checkpoint
-
-directory, point = sys.argv[1], sys.argv[2]
-checkpoint.save_checkpoint(directory, {"step": 1, "w": torch.ones(1000)}, name="ckpt-1")
-counts = {}
-
-def kill_at(name, real):
-    def patched(*args, **kwargs):
-        counts[name] = counts.get(name, 0) + 1
-        if f"{name}{counts[name]}" == point:
-            os.kill(os.getpid(), signal.SIGKILL)
-        return real(*args, **kwargs)
-    return patched
-
-checkpoint.os.replace = kill_at("replace", os.replace)
-checkpoint.os.fsync = kill_at("fsync", os.fsync)
-checkpoint.os.unlink = kill_at("unlink", os.unlink)
-checkpoint.save_checkpoint(directory, {"step": 2, "w": torch.full((1000,), 2.0)}, name="ckpt-2", keep=1)
-"""
-
 # where kill -9 lands -> the step that load_latest must find afterwards
 KILL_POINTS = {"fsync1": 1,      # tensors written to a temp file, not yet fsynced
                "replace1": 1,    # tensors fsynced, not yet renamed
@@ -342,14 +317,15 @@ KILL_POINTS = {"fsync1": 1,      # tensors written to a temp file, not yet fsync
                "unlink2": 2}     # removing the old checkpoint's tensor file
 
 
-def test_kill_9_at_any_point_leaves_a_loadable_checkpoint(tmp_path):
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-    procs = {point: subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(tmp_path / point), point],
-                                     env=env, stderr=subprocess.PIPE)
+def test_kill_9_at_any_point_leaves_a_loadable_checkpoint(tmp_path, forked):
+    procs = {point: forked.Process(target=save_kill_job.main, args=(str(tmp_path / point), point))
              for point in KILL_POINTS}
+    for proc in procs.values():
+        proc.start()
     for point, proc in procs.items():
-        _, err = proc.communicate(timeout=120)
-        assert proc.returncode == -9, f"{point}: not killed (rc {proc.returncode}): {err.decode()}"
+        proc.join(timeout=120)
+        err = (tmp_path / f"{point}.err").read_text()
+        assert proc.exitcode == -9, f"{point}: not killed (exit code {proc.exitcode}): {err}"
     for point, step in KILL_POINTS.items():
         directory = tmp_path / point
         with warnings.catch_warnings():

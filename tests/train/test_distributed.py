@@ -5,7 +5,6 @@ global and local perturbations, and kill -9 + resume under DDP are bit-exact. Tw
 (the job killed part-way, then every other job in one process group), to keep the file fast."""
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -56,34 +55,37 @@ STOPPED = dict(checkpoint_every=1, keep_checkpoints=10)   # checkpoints 4 and 5 
 
 
 class _Ranks:
-    """The job's ranks as plain processes with the variables torchrun sets (RANK, WORLD_SIZE,
-    MASTER_ADDR, MASTER_PORT): what torchrun's agent would start, without its start-up cost."""
+    """The job's ranks as processes of their own (``forked``: see tests/conftest.py) with the
+    variables torchrun sets (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT): what torchrun's agent
+    would start, without its start-up cost. Each rank's output goes to SPEC.rankR.txt."""
 
-    def __init__(self, jobs, spec: Path):
+    def __init__(self, forked, jobs, spec: Path):
         spec.write_text(json.dumps(jobs))
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        path = os.pathsep.join([str(Path(trainwell.__file__).parents[1]), os.environ.get("PYTHONPATH", "")])
-        self.procs = [subprocess.Popen(
-            [sys.executable, str(JOB), str(spec)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": path, "RANK": str(r),
-                 "LOCAL_RANK": str(r), "WORLD_SIZE": str(WORLD), "MASTER_ADDR": "127.0.0.1",
-                 "MASTER_PORT": str(port)}) for r in range(WORLD)]
+        self.outs = [spec.with_suffix(f".rank{r}.txt") for r in range(WORLD)]
+        self.procs = [forked.Process(target=ddp_job.rank, args=(str(spec), {
+            "OMP_NUM_THREADS": "1", "RANK": str(r), "LOCAL_RANK": str(r), "WORLD_SIZE": str(WORLD),
+            "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)}, str(self.outs[r]))) for r in range(WORLD)]
+        for p in self.procs:
+            p.start()
 
     def running(self) -> bool:
-        return all(p.poll() is None for p in self.procs)
+        return all(p.is_alive() for p in self.procs)
 
     def kill(self) -> None:
         for p in self.procs:
-            p.send_signal(signal.SIGKILL)
+            p.kill()                                  # SIGKILL
         for p in self.procs:
-            p.communicate()
+            p.join()
 
     def finish(self) -> str:
         """The ranks' output; asserts that every rank exited with 0."""
-        outs = [p.communicate(timeout=120)[0] for p in self.procs]
-        assert all(p.returncode == 0 for p in self.procs), "\n".join(o[-3000:] for o in outs)
+        for p in self.procs:
+            p.join(timeout=120)
+        outs = [out.read_text() for out in self.outs]
+        assert all(p.exitcode == 0 for p in self.procs), "\n".join(o[-3000:] for o in outs)
         return "".join(outs)
 
 
@@ -102,11 +104,11 @@ def _one_process(options: dict, *, batch_size: int, dropout=0.0, x_affine=(1.0, 
                          batch_size=batch_size)
 
 
-def _killed_at_a_checkpoint(root: Path) -> Path:
+def _killed_at_a_checkpoint(forked, root: Path) -> Path:
     """The resumed job's first part: trained to the checkpoint of step 12 (then slowed down: one
     step every 2 s) and killed there with SIGKILL, both ranks; its run directory."""
     cut = root / "cut"
-    job = _Ranks([{**_job("cut", root, dict(RESUMED, run_dir=str(cut)), dropout=0.2, slow=(2.0, 12)),
+    job = _Ranks(forked, [{**_job("cut", root, dict(RESUMED, run_dir=str(cut)), dropout=0.2, slow=(2.0, 12)),
                    "x_affine": AFFINE}], root / "cut.json")
     deadline = time.monotonic() + 120                 # start-up on a loaded machine
     while not any(int(m.stem.split("-")[1]) >= 12 for m in list_checkpoints(cut / "checkpoints")
@@ -118,11 +120,11 @@ def _killed_at_a_checkpoint(root: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def ranks(tmp_path_factory):
+def ranks(tmp_path_factory, forked):
     """Two launches: a job killed part-way, then one training every other two-rank job these
     tests read (the killed job's resume among them)."""
     root = tmp_path_factory.mktemp("ddp")
-    cut = _killed_at_a_checkpoint(root)
+    cut = _killed_at_a_checkpoint(forked, root)
     jobs = [_job("plain", root, dict(SGD, max_steps=50, epochs=9, checkpoint_every=7, report=True,
                                      run_dir=str(root / "plain"))),
             _job("sam_global", root, dict(SAM, sam_sync="global", max_steps=6)),
@@ -135,7 +137,7 @@ def ranks(tmp_path_factory):
             {**_job("repaired_longer", root, REPAIRED_LONGER), "every_rank": True, "x_affine": AFFINE},
             {**_job("watched", root, WATCHED), "every_rank": True, "x_affine": AFFINE},
             {**_job("cut", root, dict(RESUMED, run_dir=str(cut), resume=True), dropout=0.2), "x_affine": AFFINE}]
-    (root / "output.txt").write_text(_Ranks(jobs, root / "spec.json").finish())
+    (root / "output.txt").write_text(_Ranks(forked, jobs, root / "spec.json").finish())
     return root
 
 

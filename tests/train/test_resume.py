@@ -1,7 +1,5 @@
 import random
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -13,7 +11,7 @@ from torch import nn
 import trainwell
 from trainwell.train.state import StopKind
 
-JOB = Path(__file__).with_name("resume_job.py")
+import resume_job  # beside this file: pytest puts the folder on sys.path
 
 
 def _job(run_dir, callbacks=(), resume=False, **extra):
@@ -93,8 +91,12 @@ def test_a_stopped_run_resumes_stopped_without_an_extra_epoch(tmp_path, crash_at
         assert len(lines) == len(whole.history)
 
 
-def _run(args):
-    return subprocess.Popen([sys.executable, str(JOB), *map(str, args)], stdout=subprocess.PIPE, text=True)
+def _run(forked, run_dir, resume=False):
+    """The job in a process of its own (``forked``: see tests/conftest.py); it writes ``start step
+    N`` to ``run_dir``.out."""
+    proc = forked.Process(target=resume_job.main, args=(str(run_dir), resume, f"{run_dir}.out"))
+    proc.start()
+    return proc
 
 
 def _first_checkpoint(run_dir: Path, proc, timeout: float = 120.0) -> bool:
@@ -104,43 +106,44 @@ def _first_checkpoint(run_dir: Path, proc, timeout: float = 120.0) -> bool:
     while time.perf_counter() < deadline:
         if any((run_dir / "checkpoints").glob("ckpt-*.json")):
             return True
-        if proc.poll() is not None:
+        if not proc.is_alive():
             return False
         time.sleep(0.01)
     raise TimeoutError(f"no checkpoint in {run_dir} after {timeout} s")
 
 
-def test_kill_9_at_any_moment_then_resume_gives_bit_identical_weights(tmp_path):
+def test_kill_9_at_any_moment_then_resume_gives_bit_identical_weights(tmp_path, forked):
     """Each counted kill lands after the first checkpoint exists, at a random moment of the rest
     of the run (mid-epoch, mid-checkpoint, while writing the outputs); the resumed run must
     start from a checkpoint (step > 0) and end with the uninterrupted run's weights."""
     ref = tmp_path / "ref"
-    proc = _run([ref])
+    proc = _run(forked, ref)
     t0 = time.perf_counter()
     assert _first_checkpoint(ref, proc)
     first = time.perf_counter() - t0
-    out, _ = proc.communicate(timeout=300)
+    proc.join(timeout=300)
     rest = time.perf_counter() - t0 - first         # from the first checkpoint to the end
-    assert proc.returncode == 0 and "start step 0" in out
+    assert proc.exitcode == 0 and "start step 0" in Path(f"{ref}.out").read_text()
     expected = load_file(ref / "model.safetensors")
     rng = random.Random(0)
     killed, attempts = 0, 0
     while killed < 3 and attempts < 8:  # a kill that came after the run finished is retried
         attempts += 1
         run_dir = tmp_path / f"killed{attempts}"
-        proc = _run([run_dir])
+        proc = _run(forked, run_dir)
         if not _first_checkpoint(run_dir, proc):
-            proc.communicate(timeout=60)
+            proc.join(timeout=60)
             continue
         time.sleep(rng.uniform(0.0, 0.9) * rest)
-        proc.send_signal(signal.SIGKILL)
-        proc.communicate(timeout=60)
-        if proc.returncode != -signal.SIGKILL:
+        proc.kill()
+        proc.join(timeout=60)
+        if proc.exitcode != -signal.SIGKILL:
             continue
         killed += 1
-        resumed = _run([run_dir, "--resume"])
-        out, _ = resumed.communicate(timeout=300)
-        assert resumed.returncode == 0
+        resumed = _run(forked, run_dir, resume=True)
+        resumed.join(timeout=300)
+        assert resumed.exitcode == 0
+        out = Path(f"{run_dir}.out").read_text()
         start = int(out.split("start step ")[1].split()[0])
         assert start > 0, f"attempt {attempts}: the resumed run started from scratch"
         got = load_file(run_dir / "model.safetensors")

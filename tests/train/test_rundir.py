@@ -2,10 +2,6 @@
 is written through a new temp file and an atomic rename, never through an existing path."""
 import json
 import os
-import signal
-import subprocess
-import sys
-import textwrap
 
 import pytest
 import torch
@@ -18,24 +14,8 @@ from trainwell.train.metrics import MetricsLog
 from trainwell.train.rundir import (LOCK_FILE, AppendFile, atomic_write, atomic_write_text, held_appends,
                                      lock_run_dir)
 
-# A run that pauses after its first epoch (holding the lock) until a line arrives on stdin.
-HOLDER = textwrap.dedent("""
-    import sys
-    import torch
-    import trainwell
+import holder_job  # beside this file: pytest puts the folder on sys.path
 
-    class PauseAfterFirstEpoch(trainwell.Callback):
-        def on_epoch_end(self, state):
-            if state.epoch == 1:
-                print("paused", flush=True)
-                sys.stdin.readline()
-
-    g = torch.Generator().manual_seed(0)
-    X = torch.randn(64, 4, generator=g)
-    trainwell.fit(None, (X, (X[:, 0] > 0).long()), epochs=3, batch_size=16, run_dir=sys.argv[1],
-                  resume="--resume" in sys.argv, report=False, progress=False, babysit="off",
-                  callbacks=[PauseAfterFirstEpoch()])
-""")
 OPTIONS = dict(epochs=3, batch_size=16, report=False, progress=False, babysit="off")
 
 
@@ -44,35 +24,38 @@ def _data():
     return X, (X[:, 0] > 0).long()
 
 
-def _start_holder(run_dir, *extra):
-    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(run_dir), *extra], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True, env=os.environ.copy())
-    assert proc.stdout.readline().strip() == "paused", "the holding run did not reach its first epoch end"
-    return proc
+def _start_holder(forked, run_dir):
+    """A run in a process of its own (tests/train/holder_job.py) that holds ``run_dir``'s lock,
+    paused after its first epoch; it goes on when the returned event is set."""
+    paused, go = forked.Event(), forked.Event()
+    proc = forked.Process(target=holder_job.main, args=(str(run_dir), paused, go))
+    proc.start()
+    assert paused.wait(timeout=120), "the holding run did not reach its first epoch end"
+    return proc, go
 
 
-def test_a_second_fit_into_a_running_run_dir_is_refused_with_the_holders_pid(tmp_path):
+def test_a_second_fit_into_a_running_run_dir_is_refused_with_the_holders_pid(tmp_path, forked):
     run_dir = tmp_path / "run"
-    holder = _start_holder(run_dir)
+    holder, go = _start_holder(forked, run_dir)
     try:
         with pytest.raises(ConfigError, match=rf"in use by another trainwell process \(pid {holder.pid}\)"):
             trainwell.fit(None, _data(), run_dir=str(run_dir), **OPTIONS)
         with pytest.raises(ConfigError, match=rf"pid {holder.pid}"):        # --resume of a running run
             trainwell.fit(None, _data(), run_dir=str(run_dir), resume=True, **OPTIONS)
-        holder.stdin.write("go\n")
-        holder.stdin.flush()
-        assert holder.wait(timeout=120) == 0
+        go.set()
+        holder.join(timeout=120)
+        assert holder.exitcode == 0
     finally:
         holder.kill()
     assert [r["epoch"] for r in read_metrics(run_dir)] == [1, 2, 3]   # not [1, 1, 2, 2, 3, ...]
 
 
 @pytest.mark.filterwarnings("ignore:resume")
-def test_a_killed_runs_lock_is_not_stale(tmp_path):
+def test_a_killed_runs_lock_is_not_stale(tmp_path, forked):
     run_dir = tmp_path / "run"
-    holder = _start_holder(run_dir)
-    os.kill(holder.pid, signal.SIGKILL)
-    holder.wait(timeout=60)
+    holder, _ = _start_holder(forked, run_dir)
+    holder.kill()                                      # SIGKILL
+    holder.join(timeout=60)
     run = trainwell.fit(None, _data(), run_dir=str(run_dir), resume=True, **OPTIONS)
     assert run.stopped.kind.value == "finished"
     assert [r["epoch"] for r in read_metrics(run_dir)] == [1, 2, 3]
