@@ -247,3 +247,27 @@ def test_preflight_grades_a_stop_gradient_in_the_users_loss_as_info_and_a_wrong_
     bug = [f for f in preflight(Net(True), X, y, loss=F.cross_entropy, lr=0.05, budget_s=20.0)
            if f.code == "gradient_mismatch" and f.severity == "error"]
     assert bug and not any(f.evidence["in_the_loss"] for f in bug)
+
+
+class WordPool(nn.Module):
+    def __init__(self, scale):
+        super().__init__()
+        self.emb = nn.Embedding(30, 8, scale_grad_by_freq=scale)
+        self.head = nn.Linear(8, 3)
+
+    def forward(self, ids):
+        return self.head(self.emb(ids).mean(1))
+
+
+@pytest.mark.parametrize("scale", [False, True])
+def test_an_embedding_whose_gradient_pytorch_scales_by_frequency_is_left_out(scale):
+    """scale_grad_by_freq divides each row's gradient by its id's count in the batch (PyTorch's
+    option): autograd's gradient is not dL/dw by design, so the check leaves that weight out
+    instead of calling PyTorch's backward wrong; without the option the weight is checked and agrees."""
+    torch.manual_seed(0)
+    ids = torch.randint(0, 6, (32, 10))                    # 6 ids over 320 places: counts of ~50
+    y = torch.randint(0, 3, (32,))
+    checked = {c["name"]: c for c in gradcheck(WordPool(scale), ids, y, F.cross_entropy)}
+    assert ("emb.weight" in checked) is not scale
+    assert all(c["rel_error"] <= WARN_THRESHOLD for c in checked.values())
+    assert "gradient_mismatch" not in [f.code for f in preflight(WordPool(scale), ids, y, budget_s=3)]
