@@ -1537,3 +1537,160 @@ def test_set25_training_choices_do_what_the_docstring_says():
     assert np.isclose(broken["schedule"](0), 1 / 3) and all(broken["schedule"](s) == 1.0
                                                              for s in range(steps // 4, steps))   # no decay
     assert healthy["schedule"](0) == 1.0 and healthy["schedule"](steps - 1) < 0.1
+
+
+# Set 26 (bench/babysit_user26.py): written and committed unrun (its training and babysitter are
+# the lead's, on the final merge); every pair keeps its rows; its faults are what its docstring
+# says they are (checked on the data, the models, the losses, the optimizers, the schedule, the
+# init, the preprocessing and the augmentation, no training and no doctor).
+SET26 = _load("babysit_user26")
+SET26_CONFIG_REPAIRABLE = {"roasts_color_jitter_simclr_strength", "conveyors_plateau_patience_zero",
+                           "plants_adamw_decay_as_l2_penalty", "wells_impute_after_standardize",
+                           "digits_kaiming_fan_out_resnet_init"}
+
+
+def test_set26_repairable_names_every_pair():
+    from trainwell.config import Config
+    assert set(SET26.REPAIRABLE) == set(SET26.PAIRS) and len(SET26.PAIRS) == 18
+    repairable = {k for k, v in SET26.REPAIRABLE.items() if v}
+    assert repairable == SET26_CONFIG_REPAIRABLE | {"friedman_dropout_before_batchnorm"}   # five meant to hurt
+    assert SET26.NO_ACTION == SET26.user25.NO_ACTION
+    assert not {SET26.REPAIRABLE[k] for k in repairable} & SET26.NO_ACTION
+    for pair in SET26_CONFIG_REPAIRABLE:                  # each broken side's options pass config validation
+        _, _, opts, _ = SET26.PAIRS[pair](True)
+        Config(**{k: v for k, v in opts.items() if k != "loss"})
+
+
+@pytest.mark.parametrize("pair", sorted(SET26.PAIRS))
+def test_set26_both_sides_build_and_take_their_inputs(pair):
+    _build_both_sides(SET26, pair)
+
+
+def test_set26_data_faults_change_what_the_docstring_says():
+    import numpy as np
+    from trainwell.data.transforms import fit_preprocess
+    X, y = SET26.roast_images(600, seed=1)
+    means = [float(X[y == k].mean()) for k in range(3)]
+    spread = float(np.median(X.max((1, 2)) - X.min((1, 2))))
+    assert means[0] > means[1] > means[2] and 0.8 * spread > 2 * (means[0] - means[1])   # the jitter spans roasts
+    assert SET26.PAIRS["roasts_color_jitter_simclr_strength"](True)[2]["augment"] == [SET26.SIMCLR_JITTER]
+    counts, y = SET26.cabinet_counts(400, seed=2)
+    assert counts.dtype == np.uint16 and counts.max() > 255
+    grey, raw = SET26.read_png(counts, convert_l=True), SET26.read_png(counts, convert_l=False)
+    assert np.allclose(grey * 255, np.minimum(raw, 255))                      # Pillow clips, it does not scale
+    assert (grey.min((1, 2)) == 1.0).mean() > 0.3                             # a warm day's frame is white
+    rise = raw.max((1, 2)) - np.median(raw, (1, 2))
+    assert np.all(np.diff([np.median(rise[y == k]) for k in range(4)]) > 10)   # none, warm, hot, critical apart
+    (aligned, state), (shifted, _) = [SET26.press_features(2400, seed=3, by_position=b) for b in (False, True)]
+    assert np.array_equal(aligned[:, :3], shifted[:, :3]) and sorted(aligned[:, 3]) == sorted(shifted[:, 3])
+    assert np.corrcoef(aligned[:, 3], state)[0, 1] > 0.7 > 0.1 > abs(np.corrcoef(shifted[:, 3], state)[0, 1])
+    ts, temp, rain, _ = SET26.bike_hours(2400, seed=4)
+    hour, weekday = SET26.calendar(ts, unit="s")
+    assert len(np.unique(hour)) == 24 and len(np.unique(weekday)) == 7
+    june_first = np.array([1_717_200_000])                                  # 2024-06-01 00:00 UTC, a Saturday
+    assert SET26.calendar(june_first, unit="s") == (np.array([0]), np.array([5]))
+    hour, weekday = SET26.calendar(ts, unit="ms")
+    assert len(np.unique(hour)) <= 10 and set(np.unique(weekday)) <= {1, 2}   # 1970-01-20 and 21
+    X, _ = SET26.well_rows(2400, seed=5)
+    x, real = torch.tensor(X), X[:, SET26.NITRATE] != SET26.LAB_CODE
+    assert 0.1 < (~real).mean() < 0.2
+    for swapped, spread in ((False, (0.5, 2.0)), (True, (0.0, 0.05))):
+        out = fit_preprocess(SET26.impute_then_standardize(swapped=swapped), x)(x)[:, SET26.NITRATE]
+        assert spread[0] < float(out[torch.tensor(real)].std()) < spread[1]
+    assert float(out[torch.tensor(~real)].mean()) < -2.0                      # the code, standardized, kept
+    lines, _ = SET26.log_lines(50, seed=6)
+    codes = {c.lower() for group in SET26.ERROR_CODES for c in group}
+    assert all(codes & set(SET26.clean(line, letters_only=False)) for line in lines)
+    assert all(not codes & set(SET26.clean(line, letters_only=True)) and "e" in SET26.clean(line, letters_only=True)
+               for line in lines)
+    texts, _ = SET26.ticket_texts(200, seed=7)
+    ids, _, words = SET26.ticket_ids(200, seed=7, deduplicated=True)
+    for row, text in zip(ids, texts):
+        kept = row[row != SET26.user21.PAD]
+        assert len(kept) == len(set(text[:SET26.user21.TEXT_LENGTH])) or len(kept) == SET26.user21.TEXT_LENGTH
+        assert np.all(np.diff(kept) > 0)                                      # sorted, no repeats
+    _, kwh = SET26.hall_energy(2400, seed=8)
+    z = (kwh - kwh.mean()) / kwh.std()
+    assert (z ** 3).mean() > 2 and (z > 2).mean() > 0.03                      # a long right tail
+
+
+def test_set26_model_faults_do_what_the_docstring_says():
+    import numpy as np
+    from trainwell.nn.init import init
+    X, _ = SET26.pump_pairs(64, seed=1)
+    x = torch.tensor(X)
+    swapped = x.flip(1)                                                      # before and after exchanged
+    for abs_distance in (False, True):
+        torch.manual_seed(0)
+        twin = SET26.TwinTraces(abs_distance=abs_distance).eval()
+        with torch.no_grad():
+            assert torch.allclose(twin(x), twin(swapped), atol=1e-6) is abs_distance   # worse reads as better
+    healthy, broken = (SET26.BNRegressor(10, before_batchnorm=b) for b in (False, True))
+    kinds = [[type(m).__name__ for m in net.net if not isinstance(m, torch.nn.Identity)] for net in (healthy, broken)]
+    assert kinds[0][-2] == "Dropout" and kinds[1][:3] == ["Linear", "Dropout", "BatchNorm1d"]
+    assert sorted(kinds[0]) == sorted(kinds[1])                              # one module moved
+    for both, forget in ((False, 1.0), (True, 2.0)):
+        lstm = SET26.GearboxLSTM(both_vectors=both).lstm
+        total = (lstm.bias_ih_l0 + lstm.bias_hh_l0)[32:64]
+        assert torch.allclose(total, torch.full_like(total, forget))
+    assert isinstance(SET26.PanelCNN().drop, torch.nn.Dropout2d)
+    assert type(SET26.PanelCNN(elementwise=True).drop) is torch.nn.Dropout
+    rows = torch.tensor(np.random.default_rng(2).random((256, 1, 8, 8)), dtype=torch.float32)
+    spread = {}
+    for mode in ("fan_in", "fan_out"):
+        values = []
+        for seed in range(4):
+            torch.manual_seed(seed)
+            net = init(SET26.user.DigitCNN(), "kaiming_normal", mode=mode).eval()
+            with torch.no_grad():
+                values.append(float(net(rows).var()))
+        spread[mode] = sum(values) / len(values)
+    assert 0.2 < spread["fan_out"] / spread["fan_in"] < 0.7                  # about 0.4, not a vanishing signal
+    _, _, opts_h, _ = SET26.PAIRS["digits_kaiming_fan_out_resnet_init"](False)
+    _, _, opts_b, _ = SET26.PAIRS["digits_kaiming_fan_out_resnet_init"](True)
+    assert opts_h["init"] == "kaiming_normal" and opts_b["init"] == {"name": "kaiming_normal", "mode": "fan_out"}
+
+
+def test_set26_training_choices_do_what_the_docstring_says():
+    from trainwell.optim.factory import build_optimizer
+    from trainwell.optim.schedules import make_schedule
+    plateau = {}
+    for patience in (None, 0):                                               # the user's option, else the default
+        _, _, opts, _ = SET26.PAIRS["conveyors_plateau_patience_zero"](patience == 0)
+        spec = dict(opts["schedule"])
+        schedule = make_schedule(spec.pop("name"), total_steps=1000, steps_per_epoch=45, **spec)
+        for value in (1.0, 0.8, 0.81, 0.79, 0.8):                            # one noisy epoch, a best, another
+            schedule.observe(value)
+        plateau[patience] = schedule(500)
+    assert plateau[None] == 1.0 and abs(plateau[0] - 0.01) < 1e-12           # two cuts in five epochs
+    (_, _, healthy, _), (_, _, broken, _) = [SET26.PAIRS["plants_adamw_decay_as_l2_penalty"](b) for b in (0, 1)]
+    assert healthy["weight_decay"] == broken["l2"] == 0.1 and "l2" not in healthy and "weight_decay" not in broken
+    torch.manual_seed(0)
+    logits, target = 2 * torch.randn(64, 4), torch.randint(0, 4, (64,))
+    losses = torch.nn.functional.cross_entropy(logits, target, reduction="none").sort().values
+    assert torch.isclose(SET26.ohem_topk(logits, target), losses[32:].mean())
+    assert torch.isclose(SET26.ohem_sorted(logits, target), losses[:32].mean())   # the easiest half
+    pred = torch.tensor([0.0, 0.0, 0.0], requires_grad=True)
+    g, = torch.autograd.grad(SET26.clamped_mse(pred, torch.tensor([0.5, 1.5, -3.0])), pred)
+    assert g[0] != 0 and g[1] == 0 and g[2] == 0                             # past one unit: no gradient
+    steps = {}
+    for sqrt in (True, False):                                               # one step on a gradient of 1e-3
+        w = torch.nn.Parameter(torch.zeros(3))
+        opt = SET26.PaperAdam([w], lr=1e-3, sqrt=sqrt)
+        w.grad = torch.full((3,), 1e-3)
+        opt.step()
+        steps[sqrt] = float(w.detach().abs().max())
+        copy = build_optimizer(opt, [torch.nn.Parameter(torch.zeros(3))], lr=1e-3)   # a copy rebuilt elsewhere
+        assert type(copy) is SET26.PaperAdam and copy.defaults["sqrt"] is sqrt
+    assert abs(steps[True] - 1e-3) < 1e-6 and abs(steps[False] - 1.0) < 0.02    # lr against lr / |g|
+    moved = {}
+    for default_lr in (False, True):
+        w = torch.nn.Parameter(torch.zeros(1))
+        opt = SET26.LectureSGD([w], lr=0.05, default_lr=default_lr)
+        opt.param_groups[0]["lr"] = 0.0                                      # what a schedule at its end sets
+        w.grad = torch.ones(1)
+        opt.step()
+        moved[default_lr] = float(w.detach().abs())
+    assert moved[False] == 0.0 and abs(moved[True] - 0.05) < 1e-7             # the schedule never reaches it
+    model, _, opts, _ = SET26.PAIRS["mixers_lecture_sgd_reads_default_lr"](True)
+    assert build_optimizer(opts["optimizer"], model, lr=1e-3) is opts["optimizer"] and opts["schedule"] == "cosine"
