@@ -27,8 +27,11 @@ dropout; each pair seeds its own weights) and issue 11's kill rule decides wheth
 fault that does not hurt is harmless, and any warning or error on it counts as a false alarm, as on
 the healthy setups. Scores are test accuracy, or R^2 = 1 - MSE / Var(y) of the raw outputs for
 regression. A setup ``trainwell.doctor`` refuses with a ``ConfigError`` (validation naming the
-setting) finds nothing in the headline numbers; a second line counts the refusal as an alarm, and
-the repair rate is shown again without the runs ``fit`` refused (nothing trained to repair).
+setting) finds nothing in the headline numbers; a second line counts the refusal as an alarm. A
+repaired run ``fit`` refuses that way before its first step is its own category, "refused by
+validation with a clear error": neither a repair nor a failed one (bad input told in words, nothing
+lost), left out of the repair rate's denominator and of the costs, its count printed beside the rate
+(and the rate as counted before, each refusal a failure, on the next line).
 
 ``--repair`` (issue 11's repair goals): every broken setup that hurts and is ``REPAIRABLE`` (stated
 per setup below, before it was run) is trained with ``fit(babysit="repair")`` and compared with its
@@ -473,22 +476,42 @@ def _refused_line(broken: list, quiet: list) -> list:
             f"{_pct(bool(r['alarms']) or refused(r) for r in quiet)}"]
 
 
+def _cost(tried: list, key: str) -> list:
+    """The tried setups' runs' ``key`` cost (``cost_s``, ``cost_steps``, ``cost_cpu``), refused runs left out."""
+    return [c for r in tried for run, c in zip(r["repair"], r.get(key, [])) if not refused_run(run)]
+
+
 def _cpu_cost_line(tried: list) -> list:
     """The repair cost in the process's CPU seconds (one thread): the wall seconds of two runs timed
     minutes apart on a shared machine measure its load as much as the work. Rows written before
     the CPU time was kept have none."""
-    costs = [c for r in tried for c in r.get("cost_cpu", [])]
+    costs = _cost(tried, "cost_cpu")
     return [f"... in CPU seconds of the process (load-free): {_fmt(_median(costs))}x"] if costs else []
 
 
+def refused_run(run: dict) -> bool:
+    """A repaired run ``fit`` refused before its first step with a ``ConfigError`` (validation naming the
+    setting and what is allowed): the product's answer to bad input, a clear error that loses nothing.
+    Its own category: neither a repair nor a failed one (the repair rate's denominator leaves it out)."""
+    return refused(run) and not run.get("steps")
+
+
+def _judged_runs(tried: list) -> list:
+    """``(setup, [within, ...])`` of each tried setup over its runs not ``refused_run`` (none: left out)."""
+    out = []
+    for r in tried:
+        kept = [w for run, w in zip(r["repair"], r["within"]) if not refused_run(run)]
+        if kept:
+            out.append((r, kept))
+    return out
+
+
 def _refused_repairs_line(tried: list) -> list:
-    """The repair rate without the runs ``fit`` refused with a ``ConfigError`` (nothing trained, so
-    nothing to repair: the user must change the setting the error names)."""
-    runs = [(run, w) for r in tried for run, w in zip(r["repair"], r["within"])]
-    kept = [w for run, w in runs if not refused(run)]
-    if len(kept) == len(runs):
+    """The repair rate as counted before the refusals were their own category: each refused run a
+    failed repair."""
+    if not any(refused_run(run) for r in tried for run in r["repair"]):
         return []
-    return [f"... without the {len(runs) - len(kept)} runs refused by config validation: {_pct(kept)}"]
+    return [f"... counting each refused run as a failed repair: {_pct(w for r in tried for w in r['within'])} of runs"]
 
 
 def report(rows: list, *, load: tuple = ()) -> str:
@@ -517,16 +540,21 @@ def report(rows: list, *, load: tuple = ()) -> str:
                      f"{_pct(bool(r['alarms']) for r in rows if not r['broken'])})")
     tried = [r for r in rows if "repair" in r and r["broken"]]
     if any("repair" in r for r in rows):
-        acted = [r for r in tried if r["repairable"] not in NO_ACTION]
-        per_run = [w for r in tried for w in r["within"]]
+        judged = _judged_runs(tried)
+        acted = [(r, kept) for r, kept in judged if r["repairable"] not in NO_ACTION]
+        refusals = sum(refused_run(run) for r in tried for run in r["repair"])
+        costs = [(run, i) for r in tried for i, run in enumerate(r["repair"]) if not refused_run(run)]
         lines += [f"repairs within {100 * REPAIR_POINTS:.0f} points of the healthy twin (every repairable setup "
-                  f"that hurts; setup x seed runs): {_pct(per_run)}",
-                  f"... setups repaired on every seed: {_pct(all(r['within']) for r in tried)}",
+                  f"that hurts; setup x seed runs): {_pct(w for _, kept in judged for w in kept)}; "
+                  f"{refusals} runs refused by validation with a clear error (a ConfigError naming the setting, "
+                  f"before the first step: not counted)",
+                  f"... setups repaired on every seed: {_pct(all(kept) for _, kept in judged)}",
                   *_refused_repairs_line(tried),
-                  f"... setups whose setting an action changes: {_pct(w for r in acted for w in r['within'])} of "
-                  f"runs, {_pct(all(r['within']) for r in acted)} of setups",
-                  f"repair cost, median over runs: {_fmt(_median(c for r in tried for c in r['cost_s']))}x wall "
-                  f"seconds, {_fmt(_median(c for r in tried for c in r['cost_steps']))}x training forward "
+                  f"... setups whose setting an action changes: {_pct(w for _, kept in acted for w in kept)} of "
+                  f"runs, {_pct(all(kept) for _, kept in acted)} of setups",
+                  f"repair cost, median over runs (refused runs left out): "
+                  f"{_fmt(_median(_cost(tried, 'cost_s')))}x wall "
+                  f"seconds, {_fmt(_median(_cost(tried, 'cost_steps')))}x training forward "
                   f"passes (steps, replayed steps, the pre-flight's and experiments' steps) of the twin's "
                   f"babysit=\"off\" run",
                   *_cpu_cost_line(tried),
@@ -551,7 +579,7 @@ def report(rows: list, *, load: tuple = ()) -> str:
             f"{r.get('repairable', '') or '-'} | "
             + (f"{_pts(x['test'] for x in rep)} ({_pts(o['test'] for o in twin.get('off', []))})" if rep and r['broken']
                else f"harm {_pts(r['harm'])}" if 'harm' in r else "-")
-            + f" | {'/'.join(map(str, r['within'])) if 'within' in r else '-'} | "
+            + f" | {'/'.join('refused' if refused_run(x) else str(w) for x, w in zip(rep, r['within'])) if 'within' in r else '-'} | "
             + (f"{'/'.join(_fmt(c) for c in r['cost_s'])} / {'/'.join(_fmt(c) for c in r['cost_steps'])}"
                if 'cost_s' in r else "-")
             + f" | {_repairs(rep) if rep and r['broken'] else '-'} |")

@@ -72,7 +72,7 @@ def test_only_changes_of_the_optimizer_lr_clipping_or_schedule_skip_the_recheck(
     skipped = {name for name, action in ACTIONS.items() if not action.rechecked}
     assert skipped == {"lower_lr", "raise_lr", "clip", "set_weight_decay", "reset_optimizer_options", "set_clip",
                        "stretch_schedule", "replace_schedule", "set_plateau_mode", "set_warmup", "undo_lr_change",
-                       "shuffle", "drop_augmentation", "set_regularization", "set_batch_size"}
+                       "shuffle", "drop_augmentation", "set_regularization", "set_batch_size", "drop_last_batch"}
     for name in ("reinit", "swap_activations", "standardize", "impute", "lower_dropout",
                  "more_regularization", "refit_preprocess", "remove_output_activation"):
         assert ACTIONS[name].rechecked, name

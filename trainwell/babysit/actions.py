@@ -536,10 +536,17 @@ def _set_batch_size(controls, options, *, seed):
     return controls.set_batch_size(int(options["batch_size"]))
 
 
+def _drop_last_batch(controls, options, *, seed):
+    return controls.set_drop_last(True)
+
+
 ACTIONS.update({a.name: a for a in (
     Action("set_batch_size", "the training batch size, set to the plan's (the run's epochs kept: its steps counted "
            "again, its lr schedule stretched over them)", Rollback.START, _set_batch_size, new_baseline=True,
            rechecked=False),
+    Action("drop_last_batch", "the loader: each epoch's last, incomplete batch dropped (drop_last = true; the run's "
+           "epochs kept, its steps counted again, its lr schedule stretched over them)", Rollback.START,
+           _drop_last_batch, new_baseline=True, rechecked=False),
     Action("drop_augmentation", "the run's augmentation: the plan's transform dropped from the list",
            Rollback.START, _drop_augmentation, new_baseline=True, rechecked=False),
     Action("set_warmup", "the lr schedule's linear warmup, set to the plan's steps (the schedule after it rebuilt "

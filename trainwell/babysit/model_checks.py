@@ -157,19 +157,10 @@ def check_model_runs(model: nn.Module, x, y, loss_fn, *, seed: int = 0) -> list[
     return [raised_finding(stage, exc, node=node, frame=frame)]
 
 
-def check_last_batch(model: nn.Module, x, y, loss_fn, *, rows: int, batch_size: int,
-                     drop_last: bool = False, seed: int = 0) -> list[Finding]:
-    """One training-mode forward, loss and backward of a copy of ``model`` on the size of each
-    epoch's last batch, ``rows % batch_size`` rows of ``x, y``, when the loader keeps an incomplete
-    last batch (``drop_last`` off): a forward written for full batches (``squeeze()`` dropping the
-    batch axis of a one-row batch, a reshape with the batch size written in) raises there only, once
-    an epoch, after every check on full batches passed. Unlike ``check_model_runs`` the loss itself
-    must run (a loss that fails on every batch is ``check_loss_output``'s); labels the outputs cannot
-    hold are left to the label checks."""
-    last = rows % batch_size
-    if drop_last or last == 0 or last >= min(x.shape[0], RUN_ROWS):
-        return []
-    x, y = x[:last], y[:last]
+def _step_raises(model: nn.Module, x, y, loss_fn, *, seed: int) -> tuple | None:
+    """One training-mode forward, loss and backward of a copy of ``model`` on ``x, y``: None when
+    it runs, else ``(stage, exception)``. The loss itself must run (a loss that fails on every batch is
+    ``check_loss_output``'s); labels the outputs cannot hold are left to the label checks."""
     work = copy.deepcopy(model).train()
     torch.manual_seed(seed)
     stage = "forward"
@@ -181,14 +172,36 @@ def check_last_batch(model: nn.Module, x, y, loss_fn, *, rows: int, batch_size: 
             if isinstance(value, torch.Tensor) and value.numel() == 1 and value.requires_grad:
                 stage = "backward"
                 value.backward()
-        return []
+        return None
     except TrainwellError:
         raise
     except Exception as exc:
-        found = raised_finding(stage, exc)
+        return stage, exc
+
+
+def check_last_batch(model: nn.Module, x, y, loss_fn, *, rows: int, batch_size: int,
+                     drop_last: bool = False, seed: int = 0, last: int | None = None) -> list[Finding]:
+    """One training-mode forward, loss and backward of a copy of ``model`` on the size of each
+    epoch's last batch, ``rows % batch_size`` rows of ``x, y`` (``last``: that size as the run's
+    loader counts it, ``Controls.last_batch_rows``), when the loader keeps an incomplete last batch
+    (``drop_last`` off): a forward written for full batches (``squeeze()`` dropping the batch axis of
+    a one-row batch, a reshape with the batch size written in, batch norm in training mode, which
+    needs more than one value per channel) raises there only, once an epoch, after every check on
+    full batches passed. The same step on a full batch (``batch_size`` rows, at most ``x``'s) says
+    whether the fault is that batch's alone (``evidence["full_batch_runs"]``): then dropping it
+    (``drop_last``) is the repair (plans.plan_model_raises)."""
+    last = rows % batch_size if last is None else last
+    if drop_last or last == 0 or last >= min(x.shape[0], RUN_ROWS):
+        return []
+    raised = _step_raises(model, x[:last], y[:last], loss_fn, seed=seed)
+    if raised is None:
+        return []
+    found = raised_finding(*raised)
+    full = min(batch_size, x.shape[0])
     found.message = (f"on the last batch of each epoch ({last} of {rows} training rows at batch size "
                      f"{batch_size}) {found.message}")
-    found.evidence.update({"last_batch_rows": last, "batch_size": batch_size, "rows": rows})
+    found.evidence.update({"last_batch_rows": last, "batch_size": batch_size, "rows": rows,
+                           "full_batch_runs": _step_raises(model, x[:full], y[:full], loss_fn, seed=seed) is None})
     found.fix = (f"make the forward and loss work on a batch of {last} row(s) (`flatten(1)` or "
                  f"`squeeze(-1)` instead of `squeeze()`), or set drop_last = true; {found.fix}")
     return [found]
@@ -284,11 +297,13 @@ def model_error(exc: BaseException, model: nn.Module, x, y, loss_fn, *, seed: in
     return ModelError(f"babysitter: {found[0].code}: {found[0].message}. Fix: {found[0].fix}")
 
 
-def refuse_model_raises(findings) -> None:
+def refuse_model_raises(findings, repairs=()) -> None:
     """Raise ``ModelError`` with the message of a ``model_raises`` finding among ``findings`` (the
-    babysitter's, as dicts: the repairer found the model cannot run and stopped before training)."""
+    babysitter's, as dicts: the repairer found the model cannot run and stopped before training),
+    unless ``repairs`` (the repairer's records) repaired one (a raise on the epoch's last batch alone,
+    that batch dropped: the run trained)."""
     raised = next((f for f in findings if f.get("code") == "model_raises"), None)
-    if raised is not None:
+    if raised is not None and not any(r.get("code") == "model_raises" for r in repairs):
         raise ModelError(f"babysitter: model_raises: {raised['message']}. Fix: {raised['fix']}")
 
 

@@ -59,6 +59,24 @@ def not_repairable(f, ctx) -> str:
     return f"{f.code} is not repairable automatically: {f.fix or f.message}"
 
 
+def plan_model_raises(f, ctx):
+    """model_raises: the user's forward or backward raises. Repairable only where it raises on each
+    epoch's last, incomplete batch alone (model_checks.check_last_batch: ``evidence["last_batch_rows"]``,
+    and the same step on a full batch runs, ``["full_batch_runs"]``): a forward written for full batches
+    (batch norm in training mode needs more than one value per channel, pytorch/pytorch#4534; ``squeeze()``
+    drops a one-row batch's axis), whose fix in the loader is to drop that batch (``drop_last``, fastai#1352;
+    at most ``batch_size - 1`` rows an epoch, a different subset each shuffled epoch). Planned before the
+    first step: the run would raise at the end of its first epoch. Any other raise is the user's code to
+    fix (``not_repairable``); so is one on a loader ``fit`` did not build (``Controls.batch_size_fixed``)."""
+    if not (f.evidence.get("last_batch_rows") and f.evidence.get("full_batch_runs")):
+        return not_repairable(f, ctx)
+    fixed = ctx.controls.batch_size_fixed()
+    if fixed is not None:
+        return f"{not_repairable(f, ctx)} ({fixed})"
+    return make_plan("drop_last_batch", f"{f.message}: full batches of {f.evidence['batch_size']} rows run; drop "
+                                        f"each epoch's last {f.evidence['last_batch_rows']} row(s) (drop_last = true)")
+
+
 def _lower_lr(factor, reason, *, rollback=None, clip=None) -> Plan:
     return make_plan("lower_lr", reason, rollback=rollback, factor=factor, clip_norm=clip)
 

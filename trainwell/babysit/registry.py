@@ -36,12 +36,12 @@ from dataclasses import dataclass
 from typing import Callable
 
 from trainwell.babysit.plans import (not_repairable, plan_augmentation_hurts, plan_bad_initial_loss, plan_diverged,
-                                     plan_exploding_gradients, plan_init, plan_lr_too_low, plan_oscillating,
-                                     plan_output_mismatch, plan_overfitting, plan_parameters_reset, plan_plateau,
-                                     plan_regularizer, plan_schedule_decays_early, plan_schedule_starts_late,
-                                     plan_too_few_updates, plan_underfitting, plan_uninformative_inputs,
-                                     plan_unnormalized, plan_unshuffled, plan_update_ratio_high, plan_update_ratio_low,
-                                     plan_vanishing)
+                                     plan_exploding_gradients, plan_init, plan_lr_too_low, plan_model_raises,
+                                     plan_oscillating, plan_output_mismatch, plan_overfitting, plan_parameters_reset,
+                                     plan_plateau, plan_regularizer, plan_schedule_decays_early,
+                                     plan_schedule_starts_late, plan_too_few_updates, plan_underfitting,
+                                     plan_uninformative_inputs, plan_unnormalized, plan_unshuffled,
+                                     plan_update_ratio_high, plan_update_ratio_low, plan_vanishing)
 
 SEVERITIES = ("error", "warning", "info")
 PHASES = ("preflight", "training", "end")    # before training, during it, on the trained model
@@ -115,9 +115,10 @@ CODES = {spec.code: spec for spec in (
         measures="one training-mode forward, loss and backward of a copy of the model on a few rows: the "
                  "exception the user's forward or backward raises, its type and message, and the line of the "
                  "user's code (the forward frame; for a backward error the forward call of the failing node, "
-                 "from a re-run under torch.autograd.detect_anomaly); in `doctor` also on the size of each "
-                 "epoch's last, incomplete batch (`rows % batch_size` rows when `drop_last` is off, the loss "
-                 "included: a forward written for full batches, `squeeze()` on a one-row batch, fails there only)",
+                 "from a re-run under torch.autograd.detect_anomaly); in `doctor` and the repairer's pre-flight also "
+                 "on the size of each epoch's last, incomplete batch (`rows % batch_size` rows when `drop_last` is "
+                 "off, the loss included: a forward written for full batches, `squeeze()` on a one-row batch, "
+                 "batch norm in training mode on one row, fails there only), and then on a full batch",
         threshold="any exception other than trainwell's own errors (a loss that fails on the output is "
                   "`loss_output_mismatch`'s), and in `doctor` the ConfigError fit's first step raises on an "
                   "embedding's sparse gradients; a new code because no other names a model that cannot run",
@@ -129,7 +130,7 @@ CODES = {spec.code: spec for spec in (
         groups=(Group.CODE,),
         explains=tuple(Group),      # nothing else can be measured on a model that does not run
         stops_unrepaired=True,
-        plan=not_repairable,
+        plan=plan_model_raises,
     ),
     FindingSpec(
         "batch_dependence", "preflight", "error",

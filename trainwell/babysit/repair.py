@@ -42,7 +42,7 @@ from torch import nn
 from trainwell.babysit import interventions, mode_gap, periodic_columns, preprocess_refit, sizing
 from trainwell.babysit.actions import ACTIONS, Plan, Rollback, dropout_rates, hidden_sigmoids, raise_momentum, weight_scale
 from trainwell.babysit.findings import Diagnosis, Finding
-from trainwell.babysit.model_checks import rescaling_refused
+from trainwell.babysit.model_checks import check_last_batch, rescaling_refused
 from trainwell.babysit.monitor import finding_from_state, finding_state
 from trainwell.babysit.preflight import PROBE_ROWS, preflight
 from trainwell.babysit.probe_steps import probe_lr
@@ -477,9 +477,9 @@ class Repairer:
             found = []
             if recheck:
                 X, y = check_sample(*controls.train_data, seed=config.seed)   # streamed: a sample
-                found = [f for f in preflight(controls.model, X, y, loss=config.loss, loss_options=loss_options(config),
-                                              shuffle=config.shuffle, cheap_only=True, data_checks=rows_changed,
-                                              seed=config.seed)
+                found = [f for f in self._last_batch(state, X, y, preflight(
+                             controls.model, X, y, loss=config.loss, loss_options=loss_options(config),
+                             shuffle=config.shuffle, cheap_only=True, data_checks=rows_changed, seed=config.seed))
                          if f.key not in seen]
                 # class_imbalance graded by the evaluated mix as the doctor grades it (split_checks.py)
                 found = grade_imbalance(found, SimpleNamespace(train=controls.train_data, val=controls.val_data,
@@ -505,6 +505,20 @@ class Repairer:
             # the checks of the rows alone only after a change of the rows (``Action.changes_data``)
             rechecked = [ACTIONS[r["action"]] for r in self.repairs[made:] if ACTIONS[r["action"]].rechecked]
             recheck, rows_changed = bool(rechecked), any(a.changes_data for a in rechecked)
+
+    def _last_batch(self, state, X, y, found) -> list:
+        """``found`` with the step on each epoch's last, incomplete batch as the run's loader leaves it
+        (``Controls.last_batch_rows``; model_checks.check_last_batch, the doctor's check) where the
+        model ran on the pre-flight's rows: a forward that raises there alone (batch norm on one row)
+        raises at the end of the first epoch, and is found, and repaired (plans.plan_model_raises:
+        ``drop_last_batch``), before the first step."""
+        controls = state.controls
+        last = controls.last_batch_rows
+        if not last or any(f.code == "model_raises" for f in found):
+            return found
+        config = controls.config
+        return found + check_last_batch(controls.model, X, y, build_loss(config), rows=controls.train_data[1].shape[0],
+                                        batch_size=controls.batch_size, seed=config.seed, last=last)
 
     def _ids_refit(self, state, found) -> None:
         """``constant_ids``' warnings (an embedding's ids one value on every row) get the step of the run's

@@ -86,7 +86,8 @@ class Controls:
         self._configured_module = None        # the configured preprocess as fitted now (keep_raw_inputs)
         self._widened: dict = {}              # widen_entry's {layer name: input columns}
         self._specs: list = []                # the run's own configured preprocess specs (keep_raw_inputs)
-        self._batch: dict | None = None       # set_batch_size's {"batch_size", "from_step", "from_epoch"}
+        self._batch: dict | None = None       # set_batch_size's / set_drop_last's {"batch_size", "from_step",
+                                              # "from_epoch", "drop_last"}
 
     # ------------------------------------------------------------------ what the run is
     @property
@@ -395,24 +396,62 @@ class Controls:
         step 0 with an lr schedule (its steps are the old batch's), with SWA (its phase and average
         count steps of the old batch) and for a size that leaves no batch. What it did, in words."""
         _whole_number("set_batch_size: batch_size", batch_size, least=1)
+        self._batches_changeable(f"set_batch_size: {batch_size}")
+        batches = self._trainer.batches
+        before = batches.batch_size
+        self._rebatch(batch_size)
+        return (f"batch size {before} -> {batches.batch_size}: {len(batches)} steps an epoch "
+                f"({self._trainer.state.total_steps} in the run)")
+
+    @shared
+    def set_drop_last(self, drop_last: bool = True) -> str:
+        """Drop (``drop_last``) or keep each epoch's last, incomplete batch from now on, at an epoch's
+        boundary only and refused where ``set_batch_size`` is (the steps per epoch change as they do
+        with the batch size: counted again, the schedule of a run at step 0 stretched). The repair of
+        a forward or loss that raises on that batch alone (a batch norm in training mode on one row,
+        ``squeeze()`` on a one-row batch). What it did, in words."""
+        self._batches_changeable(f"set_drop_last: {drop_last}")
+        batches = self._trainer.batches
+        before = batches.drop_last
+        self._rebatch(self._batch["batch_size"] if self._batch else batches.batch_size, drop_last=drop_last)
+        return (f"drop_last {str(before).lower()} -> {str(batches.drop_last).lower()}: {len(batches)} steps an epoch "
+                f"({self._trainer.state.total_steps} in the run)")
+
+    @property
+    def last_batch_rows(self) -> int | None:
+        """The rows of each epoch's last, incomplete batch on this rank (``shard_indices``' split of the
+        last global batch), 0 when every batch is full or it is dropped (``drop_last``); None on batches
+        ``fit`` did not build (the user's own loader: its batches are not known here)."""
+        batches = self._trainer.batches
+        if not isinstance(batches, (Batches, StreamBatches)):
+            return None
+        rest = batches.n % (batches.batch_size * batches.world)
+        return 0 if batches.drop_last or rest < batches.world else rest // batches.world
+
+    def _batches_changeable(self, what: str) -> None:
+        """Raise ``ConfigError`` (``what``: the call, in words) where the batches cannot change now:
+        ``batch_size_fixed``, an epoch under way, or a run past step 0 whose lr schedule counts its steps."""
         trainer, state = self._trainer, self._trainer.state
         batches = trainer.batches
         fixed = self.batch_size_fixed()
         if fixed is not None:
-            raise ConfigError(f"set_batch_size: {batch_size}: {fixed}")
+            raise ConfigError(f"{what}: {fixed}")
         if batches.order is not None:
-            raise ConfigError(f"set_batch_size: {batch_size}: an epoch is under way (batch {batches.position} of "
-                              f"{len(batches)}): change the batch size at an epoch's boundary (on_fit_start, "
-                              f"on_epoch_end, or after a restore to a snapshot taken at one)")
+            raise ConfigError(f"{what}: an epoch is under way (batch {batches.position} of {len(batches)}): change "
+                              f"the batches at an epoch's boundary (on_fit_start, on_epoch_end, or after a restore to "
+                              f"a snapshot taken at one)")
         if state.step > 0 and changes_between(trainer.parts.schedule, state.step, state.total_steps):
-            raise ConfigError(f"set_batch_size: {batch_size} at step {state.step}: the run's lr schedule counts "
-                              f"steps of the old batch; change the batch size at step 0 (a rollback to the start)")
-        before, spe = batches.batch_size, len(batches)
-        self._resize(batch_size, from_step=state.step, from_epoch=state.epoch)
+            raise ConfigError(f"{what} at step {state.step}: the run's lr schedule counts steps of the old batches; "
+                              f"change them at step 0 (a rollback to the start)")
+
+    def _rebatch(self, batch_size: int, *, drop_last: bool | None = None) -> None:
+        """``_resize`` from the current step, and a run at step 0 has its lr schedule stretched by
+        the ratio of the steps per epoch (``stretch_schedule``: it keeps its course over the epochs)."""
+        trainer, state = self._trainer, self._trainer.state
+        spe = len(trainer.batches)
+        self._resize(batch_size, from_step=state.step, from_epoch=state.epoch, drop_last=drop_last)
         if state.step == 0 and changes_between(trainer.parts.schedule, 0, state.total_steps):
-            self.stretch_schedule(len(batches) / spe)
-        return (f"batch size {before} -> {batches.batch_size}: {len(batches)} steps an epoch "
-                f"({state.total_steps} in the run)")
+            self.stretch_schedule(len(trainer.batches) / spe)
 
     def batch_size_fixed(self) -> str | None:
         """Why this run's batch size cannot change at all (None: it can, at an epoch's boundary):
@@ -427,18 +466,21 @@ class Controls:
             return "the run averages with SWA, whose lr phase and average count steps of the old batch"
         return None
 
-    def _resize(self, batch_size: int, *, from_step: int, from_epoch: int) -> None:
-        """The batches, the config and the run's steps for ``batch_size`` from ``from_step`` (at the
-        boundary of epoch ``from_epoch``); no schedule is touched (a resume replays its stretch)."""
+    def _resize(self, batch_size: int, *, from_step: int, from_epoch: int, drop_last: bool | None = None) -> None:
+        """The batches, the config and the run's steps for ``batch_size`` (and ``drop_last``; None: as
+        it is) from ``from_step`` (at the boundary of epoch ``from_epoch``); no schedule is touched (a
+        resume replays its stretch)."""
         trainer, state = self._trainer, self._trainer.state
-        batches, old = trainer.batches, trainer.batches.batch_size
+        batches, old = trainer.batches, (trainer.batches.batch_size, trainer.batches.drop_last)
         batches.batch_size = max(1, min(batch_size, batches.n // batches.world))
+        batches.drop_last = old[1] if drop_last is None else bool(drop_last)
         if len(batches) == 0:
-            batches.batch_size = old
+            batches.batch_size, batches.drop_last = old
             raise ConfigError(f"set_batch_size: batch_size = {batch_size} with drop_last = true leaves no batch "
                               f"from {batches.n} rows")
-        self._batch = {"batch_size": batch_size, "from_step": from_step, "from_epoch": from_epoch}
-        state.config = dataclasses.replace(state.config, batch_size=batch_size)
+        self._batch = {"batch_size": batch_size, "from_step": from_step, "from_epoch": from_epoch,
+                       "drop_last": batches.drop_last}
+        state.config = dataclasses.replace(state.config, batch_size=batch_size, drop_last=batches.drop_last)
         self._recount()
 
     def _recount(self) -> None:

@@ -396,7 +396,8 @@ def fit(model=None, train="digits", val=None, *, test=None, step_fn=None, **opti
                 raise
             raise named from exc
         if config.babysit != "off":     # the repairer's pre-flight found a model that cannot run
-            refuse_model_raises(state.extras.get("babysit", {}).get("findings", []))
+            babysit = state.extras.get("babysit", {})
+            refuse_model_raises(babysit.get("findings", []), babysit.get("repairs", []))
 
         # The run's model is the evaluated one: a callback's eval_model (an EMA copy, say) or the
         # trained model; the test split gets the preprocessing repairs added during training.
