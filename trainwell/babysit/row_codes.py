@@ -34,8 +34,9 @@ quiet, by construction:
 
 Counts of rare events that never skip a level (a row of Poisson counts with 4 or more levels and no
 gap in its tail in ``ROW_SHARE`` of the rows) read the same; on them a code by frequency would be the
-identity. Read on at most ``value_codes.ROWS`` rows on the host; inputs of more than ``MAX_LEVELS``
-grid levels (continuous readings) are left at the grid test.
+identity. Read on at most ``value_codes.ROWS`` rows on the host (``MAX_VALUES`` values, at least
+``MIN_ROWS`` rows); inputs of more than ``MAX_LEVELS`` grid levels (continuous readings) are left at
+the grid test, read on the first ``FIRST_VALUES`` values.
 """
 from __future__ import annotations
 
@@ -54,12 +55,16 @@ REPEATS = 4               # numbers: each level held by 4 entries or more on ave
 MAX_LEVELS = 4096         # more levels: continuous readings, not codes (the grid test ends there)
 GRID_TOLERANCE = 1e-3     # a value on the grid: within 0.1% of a step of a level (float32 rounding after a scaling)
 MIN_ROWS = 100            # fewer rows read: not judged (value_codes.MIN_ROWS)
+MAX_VALUES = 1 << 20      # the values read: wide rows (large images) are read on fewer rows, at least MIN_ROWS
+FIRST_VALUES = 1 << 16    # the values the grid test reads first: more than MAX_LEVELS distinct ends it there
 
 
 def _grid_levels(x: torch.Tensor) -> torch.Tensor | None:
     """The level of each value of the 2-D ``x`` on the grid its values lie on (origin the smallest
     value, step the smallest gap between distinct values), long, 0 at the origin; None when the
     values are not on one grid of at most ``MAX_LEVELS`` levels."""
+    if torch.unique(x.reshape(-1)[:FIRST_VALUES]).numel() > MAX_LEVELS:
+        return None                                         # continuous readings: no need to sort them all
     distinct = torch.unique(x)
     if distinct.numel() < 2 or distinct.numel() > MAX_LEVELS:
         return None
@@ -80,6 +85,7 @@ def find_row_codes(x: torch.Tensor, *, numbers: bool) -> dict | None:
     them), so each level must also stand for ``REPEATS`` entries in the median row."""
     if x.ndim != 2 or x.shape[0] < MIN_ROWS or x.shape[1] < MIN_LEVELS:
         return None
+    x = x[:max(MIN_ROWS, MAX_VALUES // x.shape[1])]
     z = _grid_levels(x)
     if z is None:
         return None
