@@ -39,6 +39,11 @@ one eval-mode forward with a pre-hook on every ``nn.Embedding`` and ``nn.Embeddi
    (the kill rule's drop at ``first_layer.ALPHA``). Then a warning; otherwise, or for inputs that
    are not a table, ``info``.
 
+Ids *coded row by row* (``row_codes``: an encoder fitted inside the loop over the rows, so each row's
+ids are the ranks of its own distinct values, 1 .. k) are read here too: the rows read as dense ranks,
+then again on the slices an embedding reads (``id_slices``), a warning without a probe (an id that
+names another word in every row tells the embedding nothing whatever the targets).
+
 Quiet for models without an embedding (no forward), a forward that fails (the other checks say so),
 and ids that vary with the values they are read from.
 """
@@ -50,7 +55,7 @@ import warnings
 import torch
 from torch import nn
 
-from trainwell.babysit import first_layer, unmatched_join
+from trainwell.babysit import first_layer, row_codes, unmatched_join
 from trainwell.babysit.findings import Finding, make
 
 SCALES = (100.0, -100.0)   # the inputs scaled: ids computed from them move (a bucketize's edges, a clamp's
@@ -106,9 +111,9 @@ def check_constant_ids(model: nn.Module, X, y, *, class_ids: bool, seed: int = 0
     calls = _ids(work, x)
     if not calls:
         return []
+    found = _row_coded_ids(work, x)
     n = x.shape[0]
     scaled = [_ids(work, x * s) for s in SCALES]
-    found = []
     for k, (name, size, ids) in enumerate(calls):
         if size < 2 or ids.dim() == 0 or ids.shape[0] != n:
             continue
@@ -123,6 +128,26 @@ def check_constant_ids(model: nn.Module, X, y, *, class_ids: bool, seed: int = 0
         elif _collapsed(x, columns, distinct, size):
             found.append(_collapse_finding(x, y, calls[k], columns, class_ids=class_ids, seed=seed))
     return found
+
+
+def _row_coded_ids(work: nn.Module, x: torch.Tensor) -> list[Finding]:
+    """``uninformative_inputs`` for ids coded row by row (``row_codes.find_row_codes``): the rows read
+    as dense ranks, on the slices an embedding reads (``id_slices``) where those are not all of them."""
+    rows = x.reshape(x.shape[0], -1).double().cpu()
+    if row_codes.find_row_codes(rows, numbers=False) is None:
+        return []
+    slices = id_slices(work, x)
+    if not slices:
+        return []
+    found = row_codes.find_row_codes(x[:, slices].reshape(x.shape[0], -1).double().cpu(), numbers=False)
+    if found is None:
+        return []
+    return [row_codes.row_codes_finding(
+        {**found, "slices": slices[:LISTED]}, where="embedding ids",
+        what=f"the ids the model's embeddings read (input slices {slices[:LISTED]}{' ...' if len(slices) > LISTED else ''})",
+        fix="fit one encoder on the training split's values and apply it to every row and split "
+            "(LabelEncoder().fit(all_training_words), then .transform(words) per row; a vocabulary built once), "
+            "never an encoder fitted inside the loop over the rows")]
 
 
 def _spread(x: torch.Tensor, columns) -> int:

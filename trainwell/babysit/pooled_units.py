@@ -38,7 +38,7 @@ def _unit_axis(module: nn.Module, out: torch.Tensor) -> int:
     return out.dim() - 1 if isinstance(module, nn.Linear) else 1
 
 
-def _outputs(work: nn.Module, x: torch.Tensor, layer: nn.Module | None = None, change=None) -> list:
+def model_outputs(work: nn.Module, x: torch.Tensor, layer: nn.Module | None = None, change=None) -> list:
     """The model's output tensors on ``x`` (flattened), with ``layer``'s output passed through ``change``."""
     handle = layer.register_forward_hook(lambda m, a, out: change(m, out)) if layer is not None else None
     try:
@@ -51,7 +51,8 @@ def _outputs(work: nn.Module, x: torch.Tensor, layer: nn.Module | None = None, c
     return [o.reshape(-1).double() for o in out if torch.is_tensor(o) and torch.is_floating_point(o)]
 
 
-def _differ(a: list, b: list) -> bool:
+def outputs_differ(a: list, b: list) -> bool:
+    """Whether the output tensors ``b`` differ from ``a`` by more than ``SAME`` of ``a``'s largest magnitude."""
     scale = max((float(t.abs().max()) for t in a if t.numel()), default=0.0)
     return any(float((s - t).abs().max()) > SAME * max(scale, 1e-12) for s, t in zip(a, b) if s.numel())
 
@@ -64,7 +65,7 @@ def pooled_layers(model: nn.Module, x: torch.Tensor, *, seed: int = 0) -> list[d
     gen = torch.Generator().manual_seed(seed)
     before = _rng_states(x.device)
     try:
-        base = _outputs(work, x)
+        base = model_outputs(work, x)
     except Exception:                   # a forward that fails is model_checks' to report
         return []
     # an eval-mode forward that draws from torch's generators runs every forward below, so the checks
@@ -85,23 +86,23 @@ def pooled_layers(model: nn.Module, x: torch.Tensor, *, seed: int = 0) -> list[d
                 order = torch.randperm(units, generator=gen)
             moved = out.index_select(axis, order.to(out.device))
             seen[m] = {"units": units, "axis": axis, "shape": tuple(out.shape[1:]),
-                       "differs": _differ([out.reshape(-1).double()], [moved.reshape(-1).double()])}
+                       "differs": outputs_differ([out.reshape(-1).double()], [moved.reshape(-1).double()])}
             return moved
         before = _rng_states(x.device)
         try:
-            permuted = _outputs(work, x, layer, permute)
+            permuted = model_outputs(work, x, layer, permute)
         except Exception:               # a permuted output the rest of the forward cannot take
             continue
         draws = draws or _drew(before, x.device)
         info = seen.get(layer)
-        settled = info is None or info["units"] < 2 or not info["differs"] or _differ(base, permuted)
+        settled = info is None or info["units"] < 2 or not info["differs"] or outputs_differ(base, permuted)
         if settled and not draws:       # not pooled whatever the zeroed forward gives
             continue
         try:
-            zeroed = _outputs(work, x, layer, lambda m, out: torch.zeros_like(out) if torch.is_tensor(out) else None)
+            zeroed = model_outputs(work, x, layer, lambda m, out: torch.zeros_like(out) if torch.is_tensor(out) else None)
         except Exception:               # a zeroed output the rest of the forward cannot take
             continue
-        if not settled and _differ(base, zeroed):
+        if not settled and outputs_differ(base, zeroed):
             found.append({"layer": name, "units": info["units"], "axis": info["axis"], "shape": info["shape"]})
     return found
 

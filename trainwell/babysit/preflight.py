@@ -42,6 +42,7 @@ from trainwell.babysit.model_checks import (BATCH_TOLERANCE, DEPENDENCE_ROWS, RU
                                             check_batch_dependence, check_loss_rows, check_model_runs, raised_finding)
 from trainwell.babysit.output_range import final_op
 from trainwell.babysit.overfit import REFERENCE_STEPS, check_overfit, disable_regularization
+from trainwell.babysit.pooled_positions import check_pooled_positions
 from trainwell.babysit.pooled_units import check_pooled_units
 from trainwell.babysit.probe_steps import check_sparse_step, dense_gradients, probe_lr, sparse_gradients
 from trainwell.babysit.probes import ActivationRecorder, input_signal, input_std
@@ -277,6 +278,7 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
         findings += check_constant_ids(model, X[keep], y[keep], class_ids=class_ids, seed=seed)  # ids one value on every row
         findings += check_unread_ids(model, X[keep], y[keep], class_ids=class_ids, seed=seed)    # a word masked as padding
         findings += check_pooled_units(model, xb, seed=seed)     # a layer's units pooled over their own axis
+        findings += check_pooled_positions(model, X[keep], y[keep], class_ids=class_ids)   # a place pooled away
         if data_checks:
             findings += check_class_balance(y[keep], kind)
             findings += check_shuffled(y, shuffle=shuffle, class_ids=class_ids)

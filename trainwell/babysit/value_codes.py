@@ -80,6 +80,10 @@ continuous reading fills the format's grid where the values lie): the cast alone
 signal-to-noise ratio of 10 or less. Values that are exact in a short format by chance lie on a
 coarser grid of their own (halves of small numbers, pixels in sixteenths shifted by 50: two steps
 of float16 apart), so they stay quiet.
+
+**Values coded row by row** (``row_codes.find_row_codes``, read as numbers): each row's values are
+the ranks of its own distinct values (a palette PNG whose palette is the image's own greys ordered by
+how often they occur), so the same value is another grey in every row; see ``row_codes``.
 """
 from __future__ import annotations
 
@@ -89,6 +93,7 @@ import torch
 
 from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.first_layer import ALPHA
+from trainwell.babysit.row_codes import find_row_codes, row_codes_finding
 
 ROWS = 2000               # the training rows read (data_checks.STATS_ROWS: the input statistics' sample)
 MIN_ROWS = 100            # fewer rows: a share of 1% is one row
@@ -354,8 +359,8 @@ def host_rows(X) -> torch.Tensor | None:
 
 def check_value_codes(X) -> list[Finding]:
     """``unnormalized_inputs`` (error) for missing-value codes left in a column; ``uninformative_inputs``
-    (warning) for columns rounded by a cast and integers wrapped at their type's limit. See the module
-    docstring."""
+    (warning) for columns rounded by a cast, values coded row by row (``row_codes``: a palette of each
+    image's own greys) and integers wrapped at their type's limit. See the module docstring."""
     x = host_rows(X)
     if x is None or x.shape[0] < MIN_ROWS:
         return []
@@ -399,6 +404,13 @@ def check_value_codes(X) -> list[Finding]:
             severity="warning", where="input values",
             fix="keep the columns in float32 (or subtract a reference value, such as the area's centre, "
                 "before any cast to half precision)"))
+    coded = find_row_codes(x.reshape(x.shape[0], -1), numbers=True)
+    if coded is not None:
+        findings.append(row_codes_finding(
+            coded, where="input values", what="the input values",
+            fix="read each file's values, not its codes: a palette image converted to its greys "
+                "(np.array(Image.open(f).convert(\"L\")) / 255), an encoder fitted once on the training split "
+                "and applied to every row"))
     wraps = find_wraps(x)
     if wraps:
         w = wraps[0]
