@@ -450,10 +450,12 @@ def _panels_palette_png_indices(broken):
 def _busbars_global_pool_on_phase_classes(broken):
     X, y = busbar_frames(2000, seed=2508)
     # uninformative_inputs added after set 25's held-out run (babysit143): the pooled head
-    # reads the frames' positions, which carry the class, through nothing (its output is the same wherever the hot joint is)
+    # reads the frames' positions, which carry the class, through nothing (its output is the same wherever
+    # the hot joint is)
     torch.manual_seed(2508)
     return BusbarCNN(global_pool=broken), _sequence_parts(X, y, seed=2508, shape=(1, *BUSBAR_SHAPE)), IMAGES, \
-        frozenset({"underfitting", "cannot_overfit_small_subset", "below_baseline", "uninformative_inputs"})
+        frozenset({"underfitting", "cannot_overfit_small_subset", "below_baseline",
+                   "uninformative_inputs"})
 
 
 def _districts_second_tower_reads_first_columns(broken):
