@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from babysit_reach import prepared, scan  # noqa: E402
+from babysit_reach import on_prepared, scan, skipped, timed  # noqa: E402
 from trainwell.babysit.absorbing_class import check_absorbing_classes  # noqa: E402
 from trainwell.babysit.class_pairs import MIN_CLASS_ROWS  # noqa: E402
 from trainwell.babysit.split_checks import _labelled_like  # noqa: E402
@@ -28,22 +28,20 @@ from trainwell.babysit.split_checks import _labelled_like  # noqa: E402
 
 def side(model, tr, va, te, opts, expected=frozenset()) -> dict:
     """The check's alarms on one setup, on the rows ``check_splits`` passes it."""
-    start = time.process_time()
-    try:
-        splits = prepared(model, tr, va, te, opts).splits
+    def read(p, X, y) -> dict:
+        splits = p.splits
         train = splits.train
         if not (isinstance(train, tuple) and len(train) == 2 and all(torch.is_tensor(t) for t in train)) \
                 or torch.is_floating_point(train[1]) or train[0].ndim != 2:
-            return {"alarms": [], "skipped": "not a table's class ids"}
-        parts = [p for p in (splits.train, splits.val, splits.test) if _labelled_like(p, train)]
-        labels = torch.cat([y for _, y in parts])
-        found = check_absorbing_classes(torch.cat([X for X, _ in parts]), labels)
+            return skipped("not a table's class ids")
+        parts = [split for split in (splits.train, splits.val, splits.test) if _labelled_like(split, train)]
+        labels = torch.cat([b for _, b in parts])
+        found = check_absorbing_classes(torch.cat([a for a, _ in parts]), labels)
         counts = torch.unique(labels, return_counts=True)[1] if labels.ndim == 1 else torch.zeros(0)
         judged = len(counts) >= 3 and bool((counts >= MIN_CLASS_ROWS).all())
-    except Exception as exc:            # a side the doctor reports as raising: nothing to read here
-        return {"alarms": [], "skipped": f"{type(exc).__name__}: {exc}"[:120]}
-    return {"alarms": sorted({f.code for f in found}), "messages": [f.message[:300] for f in found],
-            "expected": sorted(expected), "judged": judged, "cpu_s": time.process_time() - start}
+        return {"alarms": sorted({f.code for f in found}), "messages": [f.message[:300] for f in found],
+                "expected": sorted(expected), "judged": judged}
+    return on_prepared(timed(read, since=time.process_time()), model, tr, va, te, opts)
 
 
 if __name__ == "__main__":

@@ -9,31 +9,24 @@ the info notes (``infos``), so a change to the check is measured for false alarm
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from babysit_reach import prepared, scan  # noqa: E402
+from babysit_reach import alarm_codes, info_codes, on_prepared, scan, timed  # noqa: E402
 from trainwell.babysit.model_checks import check_batch_dependence  # noqa: E402
 from trainwell.babysit.preflight import PROBE_ROWS  # noqa: E402
-from trainwell.data.streaming import check_sample  # noqa: E402
 
 
 def side(model, tr, va, te, opts, expected=frozenset()) -> dict:
     """The check's findings on one setup (``fit``'s arguments), on the rows the pre-flight reads."""
-    try:
-        p = prepared(model, tr, va, te, opts)
-        X, _ = check_sample(*p.train, seed=p.config.seed)
-        start = time.process_time()
+    def read(p, X, y) -> dict:
         rows = torch.randperm(X.shape[0], generator=torch.Generator().manual_seed(p.config.seed))
         found = check_batch_dependence(p.model, X[rows[:PROBE_ROWS]], seed=p.config.seed, pool=X)
-    except Exception as exc:            # a side the doctor reports otherwise: nothing to read here
-        return {"alarms": [], "skipped": f"{type(exc).__name__}: {exc}"[:120]}
-    return {"alarms": sorted({f.code for f in found if f.severity in ("warning", "error")}),
-            "infos": sorted({f.code for f in found if f.severity == "info"}), "cpu_s": time.process_time() - start}
+        return {"alarms": alarm_codes(found), "infos": info_codes(found)}
+    return on_prepared(timed(read), model, tr, va, te, opts, sample=True)
 
 
 def main(argv=None) -> int:

@@ -15,37 +15,29 @@ sides) and for what it finds (broken sides) in CPU seconds:
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from babysit_reach import prepared, scan  # noqa: E402
+from babysit_reach import alarm_codes, alarming, on_prepared, scan, timed  # noqa: E402
 from trainwell.babysit import loss_arm  # noqa: E402
 from trainwell.babysit.blind_model import check_blind_model  # noqa: E402
-from trainwell.data.streaming import check_sample  # noqa: E402
 
 
 def side(model, tr, va, te, opts, expected=frozenset()) -> dict:
     """The check's alarms on one setup (``fit``'s arguments), as ``doctor`` prepares it."""
-    try:
-        p = prepared(model, tr, va, te, opts)
-        X, y = check_sample(*p.train, seed=p.config.seed)
-        start = time.process_time()
-        found = check_blind_model(p.model, X, y, class_ids=torch.is_tensor(y) and not torch.is_floating_point(y),
-                                  seed=p.config.seed)
+    def read(p, X, y) -> dict:
+        found = alarming(check_blind_model(p.model, X, y, seed=p.config.seed,
+                                           class_ids=torch.is_tensor(y) and not torch.is_floating_point(y)))
         loss, tail = p.config.loss, tuple(y.shape[1:])     # the loss arm's entry, as its experiment reads it
         fn = loss_arm.resolve_loss(loss)[0] if loss_arm.tried(loss, y, None) == "mse" else None
         skewed = fn is not None and not loss_arm.reads_targets(fn, y, tail) \
             and not loss_arm.reads_targets(loss_arm.swap(fn), y, tail) and loss_arm.asymmetric(fn, y, tail)
-    except Exception as exc:            # a side the doctor reports otherwise: nothing to read here
-        return {"alarms": [], "skipped": f"{type(exc).__name__}: {exc}"[:120]}
-    return {"alarms": sorted({f.code for f in found if f.severity in ("warning", "error")})
-            + (["asymmetric_loss"] if skewed else []),
-            "messages": [f.message[:300] for f in found if f.severity in ("warning", "error")],
-            "expected": sorted(expected), "cpu_s": time.process_time() - start}
+        return {"alarms": alarm_codes(found) + (["asymmetric_loss"] if skewed else []),
+                "messages": [f.message[:300] for f in found], "expected": sorted(expected)}
+    return on_prepared(timed(read), model, tr, va, te, opts, sample=True)
 
 
 def main(argv=None) -> int:

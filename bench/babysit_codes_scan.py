@@ -13,29 +13,26 @@ for what it finds (broken sides) in CPU seconds:
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
-
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from babysit_reach import prepared, scan  # noqa: E402
+from babysit_reach import alarming, on_prepared, scan, timed  # noqa: E402
 from trainwell.babysit.value_codes import check_value_codes  # noqa: E402
 
 
 def side(model, tr, va, te, opts, expected=frozenset()) -> dict:
     """The check's alarms on one setup (``fit``'s arguments), as ``doctor`` prepares it."""
-    try:
-        p = prepared(model, tr, va, te, opts)
-        X, _ = p.train
-        start = time.process_time()
-        found = check_value_codes(X)
-    except Exception as exc:            # a side the doctor reports as raising: nothing to read here
-        return {"alarms": [], "skipped": f"{type(exc).__name__}: {exc}"[:120]}
-    return {"alarms": sorted({f.code + (":majority" if "sentinel" not in f.evidence and "codes" in f.evidence else "")
-                              for f in found if f.severity in ("warning", "error")}),
-            "messages": [f.message[:200] for f in found if f.severity in ("warning", "error")],
-            "expected": sorted(expected), "cpu_s": time.process_time() - start}
+    def read(p, X, y) -> dict:
+        found = alarming(check_value_codes(X))
+        return {"alarms": sorted({tagged(f) for f in found}),
+                "messages": [f.message[:200] for f in found], "expected": sorted(expected)}
+    return on_prepared(timed(read), model, tr, va, te, opts)
+
+
+def tagged(f) -> str:
+    """``f``'s code, ``:majority`` added for a code in most of its column's rows (``find_codes``' ``majority``)."""
+    return f.code + (":majority" if "sentinel" not in f.evidence and "codes" in f.evidence else "")
 
 
 if __name__ == "__main__":

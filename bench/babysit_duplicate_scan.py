@@ -18,23 +18,18 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from babysit_reach import prepared, scan  # noqa: E402
+from babysit_reach import alarm_codes, on_prepared, scan, timed  # noqa: E402
 from trainwell.babysit.duplicate_inputs import check_duplicate_inputs  # noqa: E402
 
 
 def side(model, tr, va, te, opts, expected=frozenset()) -> dict:
     """The check's findings on one setup (``fit``'s arguments), as ``doctor`` prepares it."""
-    start = time.process_time()
-    try:
-        X, _ = prepared(model, tr, va, te, opts).train
+    def read(p, X, y) -> dict:
         found = check_duplicate_inputs(X) if torch.is_tensor(X) else []
-    except Exception as exc:            # a side the doctor reports as raising: nothing to read here
-        return {"alarms": [], "skipped": f"{type(exc).__name__}: {exc}"[:120]}
-    alarms = sorted({f.code for f in found if f.severity in ("warning", "error")})
-    info = [f.message[:120] for f in found if f.severity == "info"]
-    return {"alarms": alarms + ([f"info: {info[0]}"] if info else []),
-            "messages": [f.message[:200] for f in found], "expected": sorted(expected),
-            "cpu_s": time.process_time() - start}
+        info = [f.message[:120] for f in found if f.severity == "info"]
+        return {"alarms": alarm_codes(found) + ([f"info: {info[0]}"] if info else []),
+                "messages": [f.message[:200] for f in found], "expected": sorted(expected)}
+    return on_prepared(timed(read, since=time.process_time()), model, tr, va, te, opts)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import babysit_user as user  # noqa: E402  (the kill rule, the scores, the training of a side)
+from babysit_reach import SETS  # noqa: E402
 
 from trainwell.config import Config  # noqa: E402
 
@@ -39,8 +40,8 @@ CODE = "lr_too_low"
 
 
 def set_module(number: int):
-    """The user set's module: ``babysit_user`` for set 1, ``babysit_userN`` otherwise."""
-    return importlib.import_module("babysit_user" if number == 1 else f"babysit_user{number}")
+    """The user set's module (``babysit_reach.SETS``: ``babysit_user`` for set 1, ``babysit_userN`` otherwise)."""
+    return importlib.import_module(SETS[number])
 
 
 def alarmed_sides(rows_dir: Path, sets: list) -> list:

@@ -14,33 +14,25 @@ finds (broken sides) in CPU seconds, not hours:
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from babysit_reach import prepared, scan  # noqa: E402
+from babysit_reach import alarm_codes, alarming, info_codes, on_prepared, scan, timed  # noqa: E402
 from trainwell.babysit.cut_gradient import check_gradient_reaches  # noqa: E402
 from trainwell.babysit.module_use import check_module_use, check_shared_modules  # noqa: E402
 from trainwell.babysit.loss_kinds import resolve_loss  # noqa: E402
-from trainwell.data.streaming import check_sample  # noqa: E402
 
 def side(model, tr, va, te, opts, expected=frozenset()) -> dict:
     """The checks' alarms on one setup (``fit``'s arguments), as ``doctor`` prepares it."""
-    try:
-        p = prepared(model, tr, va, te, opts)
-        X, y = check_sample(*p.train, seed=p.config.seed)
-        start = time.process_time()
+    def read(p, X, y) -> dict:
         loss_fn = resolve_loss(p.config.loss)[0]
         found = (check_gradient_reaches(p.model, X, y, loss_fn, seed=p.config.seed)
                  + check_module_use(p.model, X, y, loss_fn, seed=p.config.seed)
                  + check_shared_modules(p.model, X))
-    except Exception as exc:            # a side the doctor reports otherwise: nothing to read here
-        return {"alarms": [], "skipped": f"{type(exc).__name__}: {exc}"[:120]}
-    return {"alarms": sorted({f.code for f in found if f.severity in ("warning", "error")}),
-            "messages": [f.message[:300] for f in found if f.severity in ("warning", "error")],
-            "infos": sorted({f.code for f in found if f.severity == "info"}),
-            "expected": sorted(expected), "cpu_s": time.process_time() - start}
+        return {"alarms": alarm_codes(found), "messages": [f.message[:300] for f in alarming(found)],
+                "infos": info_codes(found), "expected": sorted(expected)}
+    return on_prepared(timed(read), model, tr, va, te, opts, sample=True)
 
 
 def main(argv=None) -> int:

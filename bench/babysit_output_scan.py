@@ -16,31 +16,24 @@ change to those checks is measured for false alarms (healthy and harmless sides)
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from babysit_reach import prepared, scan  # noqa: E402
+from babysit_reach import on_prepared, scan, timed  # noqa: E402
 from trainwell.babysit.preflight import preflight  # noqa: E402
-from trainwell.data.streaming import check_sample  # noqa: E402
 
 CODE = "loss_output_mismatch"
 
 
 def side(model, tr, va, te, opts, expected=frozenset()) -> dict:
     """The side's ``loss_output_mismatch`` findings (``CODE:severity``), as ``doctor`` prepares it."""
-    try:
-        p = prepared(model, tr, va, te, opts)
-        X, y = check_sample(*p.train, seed=p.config.seed)
-        start = time.process_time()
+    def read(p, X, y) -> dict:
         found = [f for f in preflight(p.model, X, y, loss=p.config.loss, num_classes=p.splits.num_classes,
                                       cheap_only=True, data_checks=False, seed=p.config.seed) if f.code == CODE]
-    except Exception as exc:            # a side the doctor reports otherwise: nothing to read here
-        return {"alarms": [], "skipped": f"{type(exc).__name__}: {exc}"[:120]}
-    return {"alarms": sorted({f"{f.code}:{f.severity}" for f in found}),
-            "messages": [f.message[:300] for f in found], "expected": sorted(expected),
-            "cpu_s": time.process_time() - start}
+        return {"alarms": sorted({f"{f.code}:{f.severity}" for f in found}),
+                "messages": [f.message[:300] for f in found], "expected": sorted(expected)}
+    return on_prepared(timed(read), model, tr, va, te, opts, sample=True)
 
 
 def main(argv=None) -> int:

@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from trainwell.babysit import first_layer, input_content, split_checks  # noqa: E402
 from trainwell.babysit.loss_kinds import CLASS_ID_KINDS, resolve_loss  # noqa: E402
+from trainwell.data.streaming import check_sample  # noqa: E402
 from trainwell.train.fit import prepare  # noqa: E402
 
 SETS = {1: "babysit_user", **{k: f"babysit_user{k}" for k in range(2, 27)}}
@@ -42,25 +43,65 @@ def prepared(model, tr, va, te, opts):
     return prepare(copy.deepcopy(model), tr, va, te, options, check=False)
 
 
-def on_float_rows(checks, model, tr, va, te, opts, expected=frozenset()) -> dict:
-    """A scan's row for one setup (``fit``'s arguments): ``checks(p, X, y, class_ids=..., kind=...)``'s
-    alarms (warnings and errors) on the run ``doctor`` prepares (``prepared``), its training rows and
-    their loss kind, with its CPU seconds; skipped where the inputs are no float tensor or the
-    preparation raises (the doctor reports that side as raising)."""
-    start = time.process_time()
+def on_prepared(read, model, tr, va, te, opts, *, sample: bool = False) -> dict:
+    """A scan's row for one setup (``fit``'s arguments): ``read(p, X, y) -> row`` on the run ``doctor``
+    prepares (``prepared``) and its training rows (``sample``: the pre-flight's sample of them,
+    ``check_sample``); skipped where the preparation or ``read`` raises (the doctor reports that side
+    otherwise: nothing to read here). The scans of other checks (``babysit_model_scan.py``) build
+    their ``side`` on it, their rows with ``timed``, ``alarm_codes`` and ``skipped``."""
     try:
         p = prepared(model, tr, va, te, opts)
-        X, y = p.train
+        X, y = check_sample(*p.train, seed=p.config.seed) if sample else p.train
+        return read(p, X, y)
+    except Exception as exc:
+        return skipped(f"{type(exc).__name__}: {exc}"[:120])
+
+
+def timed(read, *, since: float | None = None):
+    """``read(p, X, y) -> row`` with its CPU seconds last in the row (``cpu_s``), counted from its call,
+    or from ``since`` (a ``time.process_time()`` taken before the preparation, to count it too); a
+    skipped row (``skipped``) is not timed."""
+    def row(p, X, y) -> dict:
+        start = time.process_time() if since is None else since
+        out = read(p, X, y)
+        return out if "skipped" in out else {**out, "cpu_s": time.process_time() - start}
+    return row
+
+
+def skipped(reason: str) -> dict:
+    """The row of a side a scan does not read, and why."""
+    return {"alarms": [], "skipped": reason}
+
+
+def alarming(found: list) -> list:
+    """The alarms among ``found``: its warnings and errors."""
+    return [f for f in found if f.severity in ("warning", "error")]
+
+
+def alarm_codes(found: list) -> list:
+    """The codes of ``found``'s alarms, sorted, each once."""
+    return sorted({f.code for f in alarming(found)})
+
+
+def info_codes(found: list) -> list:
+    """The codes of ``found``'s info notes, sorted, each once."""
+    return sorted({f.code for f in found if f.severity == "info"})
+
+
+def on_float_rows(checks, model, tr, va, te, opts, expected=frozenset()) -> dict:
+    """A scan's row for one setup (``fit``'s arguments): ``checks(p, X, y, class_ids=..., kind=...)``'s
+    alarms (warnings and errors) on the run ``doctor`` prepares (``on_prepared``), its training rows and
+    their loss kind, with its CPU seconds (the preparation's included); skipped where the inputs are no
+    float tensor or the preparation raises (the doctor reports that side as raising)."""
+    def read(p, X, y) -> dict:
         if not torch.is_tensor(X) or not torch.is_floating_point(X):
-            return {"alarms": [], "skipped": "inputs not a float tensor"}
+            return skipped("inputs not a float tensor")
         _, kind = resolve_loss(p.config.loss)
         class_ids = kind in CLASS_ID_KINDS or (kind == "other" and not torch.is_floating_point(y))
-        found = checks(p, X, y, class_ids=class_ids, kind=kind)
-    except Exception as exc:            # a side the doctor reports as raising: nothing to read here
-        return {"alarms": [], "skipped": f"{type(exc).__name__}: {exc}"[:120]}
-    alarms = [f for f in found if f.severity in ("warning", "error")]
-    return {"alarms": sorted({f.code for f in alarms}), "messages": [f.message[:200] for f in alarms],
-            "expected": sorted(expected), "cpu_s": time.process_time() - start}
+        alarms = alarming(checks(p, X, y, class_ids=class_ids, kind=kind))
+        return {"alarms": alarm_codes(alarms), "messages": [f.message[:200] for f in alarms],
+                "expected": sorted(expected)}
+    return on_prepared(timed(read, since=time.process_time()), model, tr, va, te, opts)
 
 
 def _what_reaches(p, X, y, *, class_ids: bool, kind: str) -> list:

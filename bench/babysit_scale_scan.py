@@ -9,31 +9,24 @@ the rule is measured for false alarms on healthy and harmless sides in CPU secon
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from babysit_reach import prepared, scan  # noqa: E402
+from babysit_reach import alarm_codes, on_prepared, scan, skipped, timed  # noqa: E402
 from trainwell.babysit.data_checks import check_inputs_normalized  # noqa: E402
-from trainwell.data.streaming import check_sample  # noqa: E402
 
 
 def side(model, tr, va, te, opts, expected=frozenset()) -> dict:
     """The rule's findings on one setup (``fit``'s arguments), on the training rows the pre-flight reads."""
-    try:
-        p = prepared(model, tr, va, te, opts)
-        X, _ = check_sample(*p.train, seed=p.config.seed)
+    def read(p, X, y) -> dict:
         if not torch.is_tensor(X):
-            return {"alarms": [], "skipped": "inputs not a tensor"}
-        start = time.process_time()
+            return skipped("inputs not a tensor")
         found = check_inputs_normalized(X)
-    except Exception as exc:            # a side the doctor reports otherwise: nothing to read here
-        return {"alarms": [], "skipped": f"{type(exc).__name__}: {exc}"[:120]}
-    return {"alarms": sorted({f.code for f in found if f.severity in ("warning", "error")}),
-            "messages": [f.message[:240] for f in found], "cpu_s": time.process_time() - start}
+        return {"alarms": alarm_codes(found), "messages": [f.message[:240] for f in found]}
+    return on_prepared(timed(read), model, tr, va, te, opts, sample=True)
 
 
 def main(argv=None) -> int:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from babysit_reach import prepared, scan  # noqa: E402
+from babysit_reach import on_prepared, scan  # noqa: E402
 from trainwell.babysit import schedule_check  # noqa: E402
 from trainwell.train.loop import total_steps  # noqa: E402
 from trainwell.train.parts import build_schedule_for, make_batches  # noqa: E402
@@ -22,17 +22,15 @@ from trainwell.train.parts import build_schedule_for, make_batches  # noqa: E402
 
 def side(model, tr, va, te, opts, expected=frozenset()) -> dict:
     """The candidates on one setup (``fit``'s arguments), on the schedule the doctor reads."""
-    try:
-        p = prepared(model, tr, va, te, opts)
+    def read(p, X, y) -> dict:
         per_epoch = len(make_batches(p.config, p.train))
         steps = total_steps(p.config, per_epoch)
         schedule = build_schedule_for(p.config, steps, per_epoch)
         alarms = ([schedule_check.CODE] if schedule_check.candidate(schedule, steps) is not None else []) + (
             [schedule_check.LATE_CODE] if schedule_check.start_candidate(schedule, steps) is not None else [])
         dead = None if schedule is None else schedule_check.dead_share(schedule, steps)
-    except Exception as exc:            # a side the doctor reports otherwise: nothing to read here
-        return {"alarms": [], "skipped": f"{type(exc).__name__}: {exc}"[:120]}
-    return {"alarms": alarms, "dead_share": dead}
+        return {"alarms": alarms, "dead_share": dead}
+    return on_prepared(read, model, tr, va, te, opts)
 
 
 def main(argv=None) -> int:

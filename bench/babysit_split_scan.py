@@ -23,9 +23,10 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from babysit_reach import SETS  # noqa: E402
 from trainwell.babysit.split_checks import check_splits  # noqa: E402
 
-USER_SETS = ["babysit_user"] + [f"babysit_user{i}" for i in range(2, 11)]
+USER_SETS = [SETS[k] for k in range(1, 11)]
 # the generated benchmark's mutations that change the splits (the others change the model or the options)
 DATA_MUTATIONS = {"labels_shuffled", "inputs_x1000", "inputs_shift_50", "inputs_nan", "labels_plus_1",
                   "single_class", "sorted_unshuffled"}

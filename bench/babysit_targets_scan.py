@@ -18,30 +18,26 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from babysit_reach import prepared, scan  # noqa: E402
-from trainwell.babysit import learnable, loss_kinds, overfit
+from babysit_reach import on_prepared, scan, skipped, timed  # noqa: E402
+from trainwell.babysit import learnable, loss_kinds, overfit  # noqa: E402
 from trainwell.babysit.loss_kinds import resolve_loss  # noqa: E402
 from trainwell.babysit.target_relation import check_targets_learnable  # noqa: E402
 
 
 def side(model, tr, va, te, opts, expected=frozenset()) -> dict:
     """The check's alarms on one setup, on the training rows ``doctor`` prepares."""
-    start = time.process_time()
-    try:
-        p = prepared(model, tr, va, te, opts)
-        X, y = p.train
+    def read(p, X, y) -> dict:
         if not torch.is_tensor(X) or not torch.is_tensor(y):
-            return {"alarms": [], "skipped": "not tensors"}
+            return skipped("not tensors")
         _, kind = resolve_loss(p.config.loss)
         found = check_targets_learnable(
             p.model, X, y, kind, regression_kinds=loss_kinds.REGRESSION_KINDS, memorize=learnable.MEMORIZE_ROWS,
             unseen_rows=learnable.UNSEEN_ROWS, min_unseen=learnable.MIN_UNSEEN_ROWS, steps=overfit.REFERENCE_STEPS,
             sigmas=learnable.CHANCE_SIGMAS, gen=torch.Generator().manual_seed(0),
             disable_regularization=overfit.disable_regularization)
-    except Exception as exc:            # a side the doctor reports as raising: nothing to read here
-        return {"alarms": [], "skipped": f"{type(exc).__name__}: {exc}"[:120]}
-    return {"alarms": sorted({f.code for f in found}), "messages": [f.message[:200] for f in found],
-            "expected": sorted(expected), "cpu_s": time.process_time() - start}
+        return {"alarms": sorted({f.code for f in found}), "messages": [f.message[:200] for f in found],
+                "expected": sorted(expected)}
+    return on_prepared(timed(read, since=time.process_time()), model, tr, va, te, opts)
 
 
 if __name__ == "__main__":

@@ -13,38 +13,30 @@ correction exponent where the loss weights its classes:
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from babysit_reach import prepared, scan  # noqa: E402
+from babysit_reach import alarm_codes, info_codes, on_prepared, scan, timed  # noqa: E402
 from trainwell.babysit.class_weighting import check_class_weights  # noqa: E402
 from trainwell.babysit.loss_kinds import resolve_loss  # noqa: E402
 from trainwell.babysit.preflight import PROBE_ROWS  # noqa: E402
 from trainwell.babysit.split_checks import grade_imbalance  # noqa: E402
-from trainwell.data.streaming import check_sample  # noqa: E402
 
 
 def side(model, tr, va, te, opts, expected=frozenset()) -> dict:
     """The check's alarms on one setup (``fit``'s arguments), as ``doctor`` prepares it."""
-    try:
-        p = prepared(model, tr, va, te, opts)
-        X, y = check_sample(*p.train, seed=p.config.seed)
-        start = time.process_time()
+    def read(p, X, y) -> dict:
         loss_fn = resolve_loss(p.config.loss)[0]
         with torch.no_grad():
             out = p.model.train()(X[:PROBE_ROWS])
         found = grade_imbalance(check_class_weights(loss_fn, out, y[:PROBE_ROWS], y), p.splits)
-    except Exception as exc:            # a side the doctor reports otherwise: nothing to read here
-        return {"alarms": [], "skipped": f"{type(exc).__name__}: {exc}"[:120]}
-    return {"alarms": sorted({f.code for f in found if f.severity in ("warning", "error")}),
-            "messages": [f.message[:400] for f in found],
-            "infos": sorted({f.code for f in found if f.severity == "info"}),
-            "exponent": [f.evidence.get("correction_exponent") for f in found],
-            "expected": sorted(expected), "cpu_s": time.process_time() - start}
+        return {"alarms": alarm_codes(found), "messages": [f.message[:400] for f in found],
+                "infos": info_codes(found), "exponent": [f.evidence.get("correction_exponent") for f in found],
+                "expected": sorted(expected)}
+    return on_prepared(timed(read), model, tr, va, te, opts, sample=True)
 
 
 def main(argv=None) -> int:

@@ -361,7 +361,7 @@ def test_a_cause_whose_training_on_the_backstop_left_out_stays_a_warning_and_say
                                                       batch_size=32, steps=30, seed=1, repeat=True, run_steps=120,
                                                       budget=budget)
         found = interventions.findings(baseline, arms, run_steps=120)
-        mark_ungraded(found, baseline, arms, budget)
+        found = mark_ungraded(found, baseline, arms, budget)
         return found, baseline, budget
     calls = []
     free, baseline, _ = run(None, calls)

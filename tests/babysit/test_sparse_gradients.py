@@ -8,6 +8,7 @@ from torch import nn
 
 import trainwell
 from trainwell.babysit.preflight import preflight
+from trainwell.babysit.probe_steps import refuses_sparse
 from trainwell.errors import ConfigError
 
 
@@ -73,3 +74,12 @@ def test_a_loss_that_raises_beside_a_sparse_embedding_is_named_not_raised(ids):
 
     found = [f.code for f in preflight(IdsNet(), X, y, loss=shifted, optimizer="sgd", lr=0.1, budget_s=3)]
     assert "loss_output_mismatch" in found
+
+
+@pytest.mark.parametrize("exc, refuses", [
+    (RuntimeError("RMSprop does not support sparse gradients"), True),                   # PyTorch's refusal
+    (ConfigError("optimizer 'adam' does not support sparse gradients; use torch.optim.SparseAdam"), True),
+    (RuntimeError("mat1 and mat2 shapes cannot be multiplied (8x4 and 7x16)"), False),   # the model failing
+    (ValueError("a sparse loss of the user's own"), False)])                           # not an optimizer's type
+def test_only_an_optimizers_refusal_of_sparse_gradients_reads_as_one(exc, refuses):
+    assert refuses_sparse(exc) is refuses

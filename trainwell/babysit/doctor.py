@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 import inspect
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
@@ -16,7 +16,7 @@ from trainwell.babysit.budget import Budget
 from trainwell.babysit.average_check import check_eval_model
 from trainwell.babysit.callback_check import check_callbacks
 from trainwell.babysit.callback_lr import check_callback_lr
-from trainwell.babysit.findings import Diagnosis, make
+from trainwell.babysit.findings import Diagnosis, Finding, make
 from trainwell.babysit.monitor import Monitor
 from trainwell.babysit import augment_check, batch_check, interventions, mode_gap, schedule_check, stopping
 from trainwell.babysit.cut_gradient import check_gradient_reaches
@@ -110,7 +110,7 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
             findings, baseline, arms = check_by_experiment(run, findings, graded, budget)
         if probe and budget.left > MIN_PROBE_S and not budget.clock_out():
             findings += run_probe(run, baseline, arms, budget)
-    name_what_time_left_out(findings, budget)
+    findings = name_what_time_left_out(findings, budget)
     return Diagnosis(findings)
 
 
@@ -347,8 +347,7 @@ def grade_by_experiment(findings: list, baseline, arms: list, peak_found: list, 
     findings = merge(interventions.grade(findings, baseline, arms, run_steps=run_steps),
                      interventions.findings(baseline, arms, run_steps=run_steps))
     findings = merge(findings + mode_gap.findings(baseline, min_lift=interventions.MIN_LIFT), peak_found)
-    mark_ungraded(findings, baseline, arms, budget)
-    return findings
+    return mark_ungraded(findings, baseline, arms, budget)
 
 
 def run_probe(run: _Copy, baseline, arms: list, budget: Budget) -> list:
@@ -369,12 +368,12 @@ def run_probe(run: _Copy, baseline, arms: list, budget: Budget) -> list:
     return found
 
 
-def name_what_time_left_out(findings: list, budget: Budget) -> None:
-    """One ``check_skipped`` in ``findings`` that names what the wall-clock safety stop and the time
+def name_what_time_left_out(findings: list, budget: Budget) -> list:
+    """``findings`` with one ``check_skipped`` that names what the wall-clock safety stop and the time
     backstop left out."""
     if budget.clock_stopped and not any(f.code == "check_skipped" for f in findings):
-        findings.append(skipped_finding(["the rest of the experiments and the probe"], budget))
-    note_backstop(findings, budget)
+        findings = findings + [skipped_finding(["the rest of the experiments and the probe"], budget)]
+    return note_backstop(findings, budget)
 
 
 class _ProbeBudget(Callback):
@@ -395,17 +394,23 @@ class _ProbeBudget(Callback):
 
 
 def merge(findings: list, confirmed: list) -> list:
-    """``findings`` with the intervention's ``confirmed`` causes: a code already found takes the
-    experiment's evidence (and its message is extended), a new one is added."""
+    """``findings`` with the intervention's ``confirmed`` causes: a code already found (not as an
+    info) is replaced by its finding ``confirmed_by`` the experiment's, a new one is added."""
     out = list(findings)
     for f in confirmed:
-        same = next((g for g in out if g.code == f.code and g.severity != "info"), None)
-        if same is None:
+        at = next((i for i, g in enumerate(out) if g.code == f.code and g.severity != "info"), None)
+        if at is None:
             out.append(f)
         else:
-            same.evidence.update({k: v for k, v in f.evidence.items() if k not in same.evidence or k == "cause"})
-            same.message += f"; {f.message}"
+            out[at] = confirmed_by(out[at], f)
     return out
+
+
+def confirmed_by(found: Finding, confirmed: Finding) -> Finding:
+    """``found`` with the experiment's ``confirmed`` finding of the same code: its evidence where
+    ``found`` has no such key, and its ``cause`` always; both messages, ``found``'s first."""
+    taken = {k: v for k, v in confirmed.evidence.items() if k not in found.evidence or k == "cause"}
+    return replace(found, evidence={**found.evidence, **taken}, message=f"{found.message}; {confirmed.message}")
 
 
 def probe_steps(total_steps: int, steps_per_epoch: int, *, fraction: float = PROBE_FRACTION) -> int:
@@ -440,24 +445,25 @@ def on_copies(factory, originals: list):
     return build
 
 
-def note_backstop(findings: list, budget: Budget) -> None:
-    """Name the parts the time backstop left out (``budget.root.dropped``) in ``findings``' one
-    ``check_skipped`` (one finding per code, Diagnosis): a new one, or the pre-flight's, extended."""
+def note_backstop(findings: list, budget: Budget) -> list:
+    """``findings`` with the parts the time backstop left out (``budget.root.dropped``) named in their
+    one ``check_skipped`` (one finding per code, Diagnosis): a new one, or the pre-flight's extended."""
     if not budget.root.dropped:
-        return
+        return list(findings)
     said = f"the time backstop ({budget.root.wall_s:g} s) left out {said_by_part(budget.root.dropped)}"
-    note = next((f for f in findings if f.code == "check_skipped"), None)
-    if note is None:
-        findings.append(make("check_skipped", said, evidence={"skipped": list(budget.root.dropped),
-                                                              "wall_s": budget.root.wall_s, "backstop": True}))
-    else:
-        note.message += f"; {said}"
-        note.evidence.update(skipped=list(note.evidence.get("skipped", [])) + list(budget.root.dropped),
-                             wall_s=budget.root.wall_s, backstop=True)
+    at = next((i for i, f in enumerate(findings) if f.code == "check_skipped"), None)
+    if at is None:
+        return findings + [make("check_skipped", said, evidence={"skipped": list(budget.root.dropped),
+                                                                 "wall_s": budget.root.wall_s, "backstop": True})]
+    note = findings[at]
+    skipped = list(note.evidence.get("skipped", [])) + list(budget.root.dropped)
+    noted = replace(note, message=f"{note.message}; {said}",
+                    evidence={**note.evidence, "skipped": skipped, "wall_s": budget.root.wall_s, "backstop": True})
+    return findings[:at] + [noted] + findings[at + 1:]
 
 
-def mark_ungraded(findings: list, baseline, arms: list, budget: Budget) -> None:
-    """Where the time backstop left out or cut part of the experiment: the symptoms it would
+def mark_ungraded(findings: list, baseline, arms: list, budget: Budget) -> list:
+    """``findings`` where the time backstop left out or cut part of the experiment: the symptoms it would
     have graded by a fix (``CODES[code].graded_by``) that did not run, or without the setup or its
     repeat to compare with, stay warnings (a fault is not cleared untried) and say so
     (``evidence["ungraded"]``). So do the warnings an arm of the experiment named or graded
@@ -465,21 +471,31 @@ def mark_ungraded(findings: list, baseline, arms: list, budget: Budget) -> None:
     on (``extra["trained_on_cut"]``), which tells a cause from a change the setup catches up with:
     on a quiet machine the same warning could have been cleared."""
     if not budget.root.dropped:
-        return
+        return list(findings)
     left = set(baseline.extra.get("left_out", ())) | {a.name for a in arms if a.extra.get("timed_out")}
     unjudged = bool(baseline.extra.get("timed_out")) or interventions.finished_repeat(arms) is None
     ran = {a.name for a in arms} if baseline.extra.get("trained_on_cut") else set()
+    out = []
     for f in findings:
-        if f.severity != "warning" or f.evidence.get("ungraded"):
-            continue
-        fixes = set(CODES[f.code].graded_by)
-        if fixes and (unjudged or fixes & left):
-            f.evidence["ungraded"] = True
-            f.message += "; not graded: the time backstop left out the experiment that tries its fix"
-        elif ran & {f.evidence.get("intervention"), (f.evidence.get("harm") or {}).get("fix")}:
-            f.evidence["ungraded"] = True
-            f.message += ("; not graded: the time backstop left out the training on that tells whether "
-                          "the setup catches up with the change")
+        why = why_ungraded(f, left=left, unjudged=unjudged, ran=ran)
+        out.append(f if why is None else replace(f, evidence={**f.evidence, "ungraded": True},
+                                                 message=f"{f.message}; not graded: {why}"))
+    return out
+
+
+def why_ungraded(f: Finding, *, left: set, unjudged: bool, ran: set) -> str | None:
+    """What the time backstop left out that would have graded the warning ``f`` (None: nothing, or
+    ``f`` is no warning, or is marked already): the arm of its fix (``left``: the arms left out or cut),
+    or every grade (``unjudged``: the setup or its repeat cut); else, where the training on was cut,
+    the training on of the arm that named or graded it (``ran``: the arms trained)."""
+    if f.severity != "warning" or f.evidence.get("ungraded"):
+        return None
+    fixes = set(CODES[f.code].graded_by)
+    if fixes and (unjudged or fixes & left):
+        return "the time backstop left out the experiment that tries its fix"
+    if ran & {f.evidence.get("intervention"), (f.evidence.get("harm") or {}).get("fix")}:
+        return "the time backstop left out the training on that tells whether the setup catches up with the change"
+    return None
 
 
 def said_by_part(parts: list) -> str:
