@@ -171,7 +171,7 @@ def check_loss_output(out, y, kind: str, loss_fn, *, last: tuple, num_classes, f
     normalized = isinstance(last_module, nn.LogSoftmax) or look["log_probabilities"]
     if kind == "other" and not found and not normalized:
         found += check_loss_bounded(out, y, loss_fn, last=last)
-    if kind == "other" and not found:     # a loss of class ids that cannot correct a confidently wrong row
+    if kind == "other" and not found:     # a loss of class ids that cannot correct a confidently wrong row (info)
         found += check_scoring_rule(out, y, loss_fn, form="log_probabilities" if normalized else
                                     "probabilities" if look["probabilities"] else "logits")
     found += check_target_range(final, y, last=last, regression=kind in REGRESSION_KINDS or (

@@ -4,7 +4,7 @@ A classification loss scores the predicted class probabilities ``p`` against the
 occurred. The notes' losses lecture (notes 003, "Which loss?") names two for one-hot targets, the
 cross-entropy ``-log p_y`` and the squared error ``||p - e_y||^2`` (the Brier score), both with
 their minimum at the true distribution: proper scoring rules (Gneiting & Raftery 2007, "Strictly
-Proper Scoring Rules, Prediction, and Estimation", sec. 2: the expected score under a distribution
+Proper Scoring Rules, Prediction, and Estimation": the expected score under a distribution
 ``q`` is least at ``p = q``). Two properties of a user's own loss are measured here, each on logits
 built for the purpose, so no model and no step is involved:
 
@@ -26,16 +26,20 @@ built for the purpose, so no model and no step is involved:
   gradient there against its gradient at the uniform prediction; 0 for a proper loss). Minus the
   true class's probability, the *linear score*, is improper: its expected value ``-sum q_i p_i`` is
   least with all the probability on the most frequent class, so it rewards confident predictions
-  on every row (Gneiting & Raftery 2007, sec. 4).
+  on every row (Gneiting & Raftery 2007).
 
 The fault is the two together: an improper loss drives every row to a confident prediction, and a
 fading one cannot pull a confidently wrong row back, so the rows the model first gets wrong stay
 wrong. Either alone is no fault: the Brier score fades but is proper (its minimizer keeps wrong
 rows' probabilities near their frequencies, so its gradient does not vanish where the data do not
 say so), and a hinge, a focal or a label-smoothed cross-entropy is improper but does not fade.
-Reported as ``loss_output_mismatch`` (a warning). The logits are given in the form the model's
-outputs take (raw logits, probability rows or log-probability rows), so a model that ends in its
-own softmax is read as it runs.
+The same gradient can come from two formulas (minus p_y, and the cross-entropy weighted by the
+detached p_y of "self-paced" training), and what it costs a run depends on the data, so the reading is
+reported as ``loss_output_mismatch`` information in the pre-flight (``check_scoring_rule``), and
+``loss_arm``'s experiment, which trains the user's loss against the cross-entropy, reads the noise of
+such a loss's copies where they have not yet diverged (``loss_arm.experiment``). The logits are given
+in the form the model's outputs take (``output_form``: raw logits, probability rows or log-probability
+rows), so a model that ends in its own softmax is read as it runs.
 """
 from __future__ import annotations
 
@@ -57,6 +61,7 @@ IMPROPER_SHARE = 1e-3    # propriety: the gradient at p = q over that at the uni
                          # stationary at q (float32 rounding leaves about 1e-7), an improper one at O(1)
 MAX_CLASSES = 1024       # more classes: not probed (the propriety rows are about 2 C of C logits)
 MAX_ROWS = 256           # the fading rows: one per class, up to 256
+ROW_SUM_TOLERANCE = 1e-4  # output_form: probability rows sum to 1 within this (loss_checks' tolerance)
 
 
 def _as_outputs(z: torch.Tensor, form: str) -> torch.Tensor:
@@ -148,36 +153,67 @@ def improper_share(loss_fn, classes: int, form: str = "logits", *, dtype=torch.f
     return float(at_q.double().norm()) / reference if reference > 0 else None
 
 
-def check_scoring_rule(out, y, loss_fn, *, form: str = "logits") -> list[Finding]:
-    """``loss_output_mismatch`` (a warning) for a user's loss of class ids whose pull on a confidently
-    wrong row fades at ``FADING_ORDER`` or faster and which is improper (``IMPROPER_SHARE``): the
-    module docstring's two properties. ``out``: the model's ``(N, C)`` outputs (their width, dtype and
-    device); ``y``: the 1-D class ids; ``form``: how the outputs read (``_as_outputs``)."""
-    if out.ndim != 2 or not torch.is_floating_point(out) or torch.is_floating_point(y) or y.ndim != 1:
-        return []
-    classes = out.shape[1]
+def output_form(out: torch.Tensor) -> str:
+    """How the model's ``(N, C)`` outputs read: ``"probabilities"`` (rows in [0, 1] summing to 1),
+    ``"log_probabilities"`` (rows <= 0 whose exps sum to 1), else ``"logits"``."""
+    o = out.detach().double()
+    if o.ndim != 2 or o.shape[1] < 2 or not bool(torch.isfinite(o).all()):
+        return "logits"
+    if bool(((o >= 0) & (o <= 1)).all()) and float((o.sum(1) - 1).abs().max()) < ROW_SUM_TOLERANCE:
+        return "probabilities"
+    if bool((o <= 0).all()) and float(torch.logsumexp(o, 1).abs().max()) < ROW_SUM_TOLERANCE:
+        return "log_probabilities"
+    return "logits"
+
+
+def cannot_correct(loss_fn, classes: int, form: str = "logits", *, dtype=torch.float32, device="cpu") -> dict | None:
+    """The reading of a loss of ``classes`` class ids that fades at ``FADING_ORDER`` or faster and is
+    improper (``IMPROPER_SHARE`` or more): ``{"fading_order", "improper_share", "true_probability" (p_y
+    at the two ``MARGINS``), "margins", "classes", "output_form"}``; None for any other loss, or one
+    that cannot be probed (``MAX_CLASSES``)."""
     if not 2 <= classes <= MAX_CLASSES:
-        return []
-    kw = dict(dtype=out.dtype if out.dtype in (torch.float32, torch.float64) else torch.float32, device=out.device)
-    order = fading_order(loss_fn, classes, form, **kw)
+        return None
+    order = fading_order(loss_fn, classes, form, dtype=dtype, device=device)
     if order is None or order < FADING_ORDER:
-        return []
-    share = improper_share(loss_fn, classes, form, **kw)
+        return None
+    share = improper_share(loss_fn, classes, form, dtype=dtype, device=device)
     if share is None or share < IMPROPER_SHARE:
-        return []
+        return None
     near, far = (float(F.softmax(_wrong_rows(classes, m, dtype=torch.float64, device="cpu")[0][0], dim=0)[0])
                  for m in MARGINS)
+    return {"fading_order": order, "improper_share": share, "true_probability": [near, far],
+            "margins": list(MARGINS), "classes": classes, "output_form": form}
+
+
+def described(r: dict) -> str:
+    """``cannot_correct``'s reading ``r`` in words, for a finding's message."""
+    near, far = r["true_probability"]
+    return (f"on constructed rows whose true class has probability {near:.2g} and then {far:.2g}, its gradient "
+            f"raising the true logit shrinks as that probability to the power {r['fading_order']:.2f} (the "
+            f"cross-entropy's stays near 1: power 0), and it is improper: rows whose classes occur with "
+            f"frequencies q, all predicted q, still get {r['improper_share']:.2f} of the gradient they get at the "
+            f"uniform prediction (a proper loss is stationary there), so it pushes every row to a confident "
+            f"prediction and then cannot pull a confidently wrong one back")
+
+
+def check_scoring_rule(out, y, loss_fn, *, form: str = "logits") -> list[Finding]:
+    """``loss_output_mismatch`` as information for a user's loss of class ids that ``cannot_correct`` a
+    confidently wrong row (the module docstring's two properties). A fact of the loss: what it costs
+    a run depends on the data (on few classes such a loss can train as well as the cross-entropy, on
+    many far worse: Zhang & Sabuncu 2018), so ``loss_arm``'s experiment grades it. ``out``: the model's ``(N, C)`` outputs (their width, dtype
+    and device); ``y``: the 1-D class ids; ``form``: how the outputs read (``output_form``)."""
+    if out.ndim != 2 or not torch.is_floating_point(out) or torch.is_floating_point(y) or y.ndim != 1:
+        return []
+    dtype = out.dtype if out.dtype in (torch.float32, torch.float64) else torch.float32
+    r = cannot_correct(loss_fn, out.shape[1], form, dtype=dtype, device=out.device)
+    if r is None:
+        return []
     return [make(
         "loss_output_mismatch",
-        f"the loss of class ids stops correcting a row it gets wrong: on constructed rows whose true class has "
-        f"probability {near:.2g} and then {far:.2g}, its gradient raising the true logit shrinks as that probability "
-        f"to the power {order:.2f} (cross-entropy's stays near 1: power 0), and it is improper: rows whose classes "
-        f"occur with frequencies q, all predicted q, still get {share:.2f} of the gradient they get at the uniform "
-        f"prediction (a proper loss is stationary there), so it pushes every row to a confident prediction and "
-        f"then cannot pull a confidently wrong one back (minus the true class's probability, the log forgotten, "
-        f"is such a loss)",
-        evidence={"fading_order": order, "improper_share": share, "true_probability": [near, far],
-                  "margins": list(MARGINS), "classes": classes, "loss": "other", "output_form": form},
-        where="loss", severity="warning",
+        f"the loss of class ids stops correcting a row it gets wrong: {described(r)} (minus the true class's "
+        f"probability, the log forgotten, is such a loss; so is a cross-entropy weighted by the detached "
+        f"probability); what it costs this run is graded by training it against cross_entropy",
+        # its own place: a Diagnosis keeps one finding per (code, where), and loss_arm's warning is at "loss"
+        evidence={**r, "loss": "other"}, where="loss as a scoring rule", severity="info",
         fix="score the log of the true class's probability: cross_entropy on the logits "
             "(-(one_hot * F.log_softmax(z, 1)).sum(1).mean(), not F.softmax)")]
