@@ -114,7 +114,8 @@ def check_filled_targets(splits, *, seed: int = 0) -> list[Finding]:
     worse = filled_worse(x, t, found["rows"], class_ids=False, seed=seed)
     if worse is None:
         return []
-    others = {name: _one_column(getattr(splits, attr, None)) for name, attr in (("validation", "val"), ("test", "test"))}
+    others = {name: _one_column(getattr(splits, attr, None))
+              for name, attr in (("validation", "val"), ("test", "test"))}
     clean = [name for name, other in others.items()
              if other is not None and other.shape[0] >= 3 and patterned(other, seed=seed) is None]
     where = (f"while the targets of the {' and '.join(clean)} split{'s' if len(clean) > 1 else ''} hold no such "

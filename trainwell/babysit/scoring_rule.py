@@ -197,11 +197,12 @@ def described(r: dict) -> str:
 
 
 def check_scoring_rule(out, y, loss_fn, *, form: str = "logits") -> list[Finding]:
-    """``loss_output_mismatch`` as information for a user's loss of class ids that ``cannot_correct`` a
-    confidently wrong row (the module docstring's two properties). A fact of the loss: what it costs
-    a run depends on the data (on few classes such a loss can train as well as the cross-entropy, on
-    many far worse: Zhang & Sabuncu 2018), so ``loss_arm``'s experiment grades it. ``out``: the model's ``(N, C)`` outputs (their width, dtype
-    and device); ``y``: the 1-D class ids; ``form``: how the outputs read (``output_form``)."""
+    """``loss_output_mismatch`` as information for a user's loss of class ids that ``cannot_correct``
+    a confidently wrong row (the module docstring's two properties). A fact of the loss: what it
+    costs a run depends on the data (on few classes such a loss can train as well as the
+    cross-entropy, on many far worse: Zhang & Sabuncu 2018), so ``loss_arm``'s experiment grades it.
+    ``out``: the model's ``(N, C)`` outputs (their width, dtype and device); ``y``: the 1-D class
+    ids; ``form``: how the outputs read (``output_form``)."""
     if out.ndim != 2 or not torch.is_floating_point(out) or torch.is_floating_point(y) or y.ndim != 1:
         return []
     dtype = out.dtype if out.dtype in (torch.float32, torch.float64) else torch.float32
