@@ -36,6 +36,7 @@ from trainwell.babysit.loss_kinds import resolve_loss
 from trainwell.train.callbacks import Callback
 from trainwell.babysit.registry import CODES, Group, members
 from trainwell.babysit.split_checks import check_splits, grade_imbalance
+from trainwell.babysit.filled_targets import check_filled_targets
 from trainwell.data.streaming import check_sample
 from trainwell.errors import LabelError, NonFiniteError
 from trainwell.train.fit import Prepared, make_trainer, prepare
@@ -238,7 +239,8 @@ def check_data(p: Prepared, findings: list) -> list:
     transformation "with values extracted from the training data"): validation / test targets
     against the training split's (split_checks.py), class_imbalance graded by the evaluated mix,
     and what the run's preprocessing loses (preprocess_check.py)."""
-    findings = grade_imbalance(findings + check_splits(p.splits), p.splits)
+    findings = grade_imbalance(findings + check_splits(p.splits) + check_filled_targets(p.splits, seed=p.config.seed),
+                               p.splits)
     return findings + check_preprocess(p.preprocess, *p.splits.train, seed=p.config.seed)
 
 

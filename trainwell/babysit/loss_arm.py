@@ -46,7 +46,12 @@ those, and ``.max()`` of the per-row losses one, mostly a mislabelled one under 
 maximal loss is the extreme that Shalev-Shwartz & Wexler 2016, "Minimizing the Maximal Loss", and Fan
 et al. 2017, "Learning with Average Top-k Loss", show is at the mercy of outliers). Where the line
 between online hard example mining and a loss that trains on too few rows lies is the experiment's
-to draw, not the count's: a top-k or a focal loss that trains as well as cross-entropy is quiet.
+to draw, not the count's: a top-k or a focal loss that trains as well as cross-entropy is quiet. A
+loss of class ids that cannot correct a confidently wrong row (``scoring_rule.cannot_correct``: its
+pull on such a row fades as the true class's probability and it is improper, minus that probability)
+leaves each copy's wrong rows stuck where its batches left them, so its copies drift apart over the
+run by the fault itself: for it the noise at the run's length is the repeat's spread at ``steps``
+(the mirror of the asymmetric loss, whose spread is read at the run's length only).
 """
 from __future__ import annotations
 
@@ -59,6 +64,7 @@ from trainwell.babysit import interventions
 from trainwell.babysit.budget import Budget
 from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.loss_kinds import resolve_loss
+from trainwell.babysit.scoring_rule import cannot_correct, described, output_form
 from trainwell.babysit.target_scale_arm import train_copy
 
 STEPS = interventions.STEPS          # the arms' steps: the experiments' "few steps"
@@ -187,14 +193,16 @@ def _score(net: nn.Module, X, y, classify: bool, var) -> float:
     return float((((pred - t) ** 2).mean(dim=0) / var).mean())
 
 
-def better(setup: float, arm: float, repeat: float, *, classify: bool, rows: int, at_length: bool = False) -> bool:
+def better(setup: float, arm: float, repeat: float, *, classify: bool, rows: int, at_length: bool = False,
+           spread: float | None = None) -> bool:
     """The arm's metric error ends significantly below the setup's (the module docstring's tests;
-    ``at_length``: the run's length, where ``MIN_POINTS`` is left out of the regression's test). A
-    non-finite repeat: no noise estimate, never significant."""
+    ``at_length``: the run's length, where ``MIN_POINTS`` is left out of the regression's test;
+    ``spread``: the run's noise read elsewhere than ``|setup - repeat|``). A non-finite repeat: no
+    noise estimate, never significant."""
     if not math.isfinite(arm) or not math.isfinite(repeat):
         return False
     gap = setup - arm                               # accuracy points, or points of R^2
-    beyond_noise = gap > interventions.NOISE_FACTOR * abs(setup - repeat)
+    beyond_noise = gap > interventions.NOISE_FACTOR * (abs(setup - repeat) if spread is None else spread)
     if classify:
         p = 1 - (setup + arm) / 2
         sampling = interventions.SAMPLING_Z * math.sqrt(2 * p * (1 - p) / max(rows, 1))
@@ -240,6 +248,9 @@ def experiment(model: nn.Module, X, y, loss, *, optimizer, lr: float, weight_dec
         else:
             return None
     classify = standard == "cross_entropy"
+    # a loss of class ids that cannot correct a confidently wrong row (scoring_rule): its copies diverge as
+    # each leaves other rows stuck wrong, so its noise is read at ``steps``, before they have (``confirmed``)
+    fading = cannot_correct(user_fn, width, output_form(probe), device=probe.device) if classify else None
     n = X.shape[0]
     order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
     held = order[:min(EVAL_ROWS, n // 4)]
@@ -277,7 +288,7 @@ def experiment(model: nn.Module, X, y, loss, *, optimizer, lr: float, weight_dec
         repeat = run(user_fn, seed + interventions.REPEAT_SEED, steps)
     except Exception:           # noqa: BLE001 - the standard loss does not take these outputs: no arm
         return None
-    result = {"standard": standard, "swapped": swapped, "asymmetric": skewed, "offset": None,
+    result = {"standard": standard, "swapped": swapped, "asymmetric": skewed, "fading": fading, "offset": None,
               "offset_sd": None, "shifted_longer": None, "classify": classify, "steps": steps, "setup": setup, "arm": arm,
               "repeat": repeat, "longer_steps": None, "setup_longer": None, "arm_longer": None,
               "repeat_longer": None, "held_rows": int(held.numel())}
@@ -320,11 +331,13 @@ def offset_score(net: nn.Module, fit_X, fit_y, held_X, held_y, var) -> dict:
 def confirmed(r: dict | None) -> bool:
     """The standard loss was better at ``steps`` and, trained on to the run's length, still is; for an
     ``asymmetric`` loss, also its copy's training rows' mean residual, added to its outputs, lowers the
-    held error by ``OFFSET_POINTS`` of R^2 (the loss aims at another location than the mean)."""
+    held error by ``OFFSET_POINTS`` of R^2 (the loss aims at another location than the mean); for a
+    ``fading`` loss the noise at the run's length is the repeat's spread at ``steps``."""
     ok = r is not None and better(r["setup"], r["arm"], r["setup"] if r.get("asymmetric") else r["repeat"],
                                   classify=r["classify"], rows=r["held_rows"]) \
         and r["arm_longer"] is not None and better(r["setup_longer"], r["arm_longer"], r["repeat_longer"],
-                                                   classify=r["classify"], rows=r["held_rows"], at_length=True)
+                                                   classify=r["classify"], rows=r["held_rows"], at_length=True,
+                                                   spread=abs(r["setup"] - r["repeat"]) if r.get("fading") else None)
     if ok and r.get("asymmetric"):
         return r["shifted_longer"] is not None and r["setup_longer"] - r["shifted_longer"] >= OFFSET_POINTS
     return ok
@@ -359,11 +372,14 @@ def check_loss_arm(model: nn.Module, X, y, loss, *, batch_size: int = 64, **kwar
         f"errors otherwise than the {metric} the run is scored on"
         + (f"; its gradient reaches {reached[0]} of a batch's {reached[1]} rows at the initial weights (the others "
            f"get exactly zero: a reduction that keeps the batch's worst rows, as .max() or a top-k, trains each "
-           f"step on those alone, under label noise mostly mislabelled ones)" if selects else ""),
+           f"step on those alone, under label noise mostly mislabelled ones)" if selects else "")
+        + (f"; the loss cannot correct a row it gets wrong: {described(r['fading'])} (the copies' spread at "
+           f"{r['steps']} steps is the noise here: each later leaves other rows stuck)" if r.get("fading") else ""),
         evidence={"change": f"loss = {r['standard']!r}", **r, "rows_reached": reached, "user_loss": name},
         severity="warning", where="loss",
         fix=f"train with loss = \"{r['standard']}\" (its minimum is the {metric}'s best prediction) and compute "
-            f"the other measure as a metric; a loss that divides by |y| (MAPE) needs targets far from zero")]
+            f"the other measure as a metric; a loss that divides by |y| (MAPE) needs targets far from zero"
+            + ("; a hand-written cross-entropy takes F.log_softmax, not F.softmax" if r.get("fading") else ""))]
 
 
 def rows_reached(model: nn.Module, X, y, loss, batch_size: int) -> tuple[int, int] | None:

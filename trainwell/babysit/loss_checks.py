@@ -15,6 +15,7 @@ from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.loss_kinds import CLASS_ID_KINDS, LOGIT_KINDS, REGRESSION_KINDS
 from trainwell.babysit.output_range import (check_loss_at_targets, check_loss_optimum, check_missing_activation,
                                             check_target_range, clipped_share)
+from trainwell.babysit.scoring_rule import check_scoring_rule
 
 ROW_SUM_TOLERANCE = 1e-4  # loss_output_mismatch: output rows summing to 1 (softmax) within this
 LOG_PROB_SLACK = 1e-6     # ... log-probabilities are <= 0 up to rounding
@@ -170,6 +171,9 @@ def check_loss_output(out, y, kind: str, loss_fn, *, last: tuple, num_classes, f
     normalized = isinstance(last_module, nn.LogSoftmax) or look["log_probabilities"]
     if kind == "other" and not found and not normalized:
         found += check_loss_bounded(out, y, loss_fn, last=last)
+    if kind == "other" and not found:     # a loss of class ids that cannot correct a confidently wrong row (info)
+        found += check_scoring_rule(out, y, loss_fn, form="log_probabilities" if normalized else
+                                    "probabilities" if look["probabilities"] else "logits")
     found += check_target_range(final, y, last=last, regression=kind in REGRESSION_KINDS or (
         kind == "other" and torch.is_floating_point(y) and y.reshape(y.shape[0], -1).shape[1] == width))
     if not found and final is not None and torch.is_floating_point(y):
