@@ -49,10 +49,16 @@ def test_candidates(options, per_epoch, expected):
     assert stopping.candidate(make_config(options), per_epoch) == expected
 
 
-def test_a_step_limit_read_as_epochs_is_found():
+@pytest.fixture(scope="module")
+def step_limit_found():
+    """The check of a 20-epoch Adam run with max_steps = 10, run once for the two tests that read it."""
+    return check(mlp(), four_class(), optimizer="adam", lr=1e-3, batch_size=32, epochs=20, max_steps=10)
+
+
+def test_a_step_limit_read_as_epochs_is_found(step_limit_found):
     """max_steps = 10 on a 20-epoch run of 29 steps an epoch: the held accuracy still rises for hundreds
     of steps, so the run without the limit ends far better on the validation rows."""
-    found = check(mlp(), four_class(), optimizer="adam", lr=1e-3, batch_size=32, epochs=20, max_steps=10)
+    found = step_limit_found
     assert [(f.code, f.severity) for f in found] == [("stops_too_soon", "warning")]
     f = found[0]
     assert f.evidence["stop"] == stopping.MAX_STEPS and f.evidence["stopped_at"] == 10
@@ -93,9 +99,8 @@ def test_a_run_without_validation_rows_or_any_stop_is_not_checked():
     assert stopping.check_stopping(p, budget=Budget(60.0)) == []
 
 
-def test_a_budget_that_cannot_pay_for_the_runs_says_nothing():
-    found = check(mlp(), four_class(), optimizer="adam", lr=1e-3, batch_size=32, epochs=20, max_steps=10)
-    assert found
+def test_a_budget_that_cannot_pay_for_the_runs_says_nothing(step_limit_found):
+    assert step_limit_found                                     # found with the budget to pay for them
     p = prepare(mlp(), *four_class(), None, {"optimizer": "adam", "lr": 1e-3, "batch_size": 32, "epochs": 20,
                                              "max_steps": 10, **OFF}, check=False)
     budget = Budget(60.0)

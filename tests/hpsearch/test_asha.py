@@ -4,8 +4,6 @@ import csv
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -22,6 +20,8 @@ from trainwell.hpsearch.asha import promotion_due
 from trainwell.hpsearch.samplers import SAMPLERS
 from trainwell.hpsearch.study import HOST, RETRY_KEEPS, recover
 from trainwell.train.run import load_run
+
+import search_job  # beside this file: pytest puts the folder on sys.path
 
 FIT = dict(device="cpu", batch_size=64, babysit="watch", preprocess=["standardize"], progress=False)
 DATA = {"source": "spirals", "samples_per_class": 60}
@@ -189,24 +189,28 @@ lr = {low = 1e-3, high = 0.3}
 """
 
 
-def test_a_search_with_eta_killed_with_sigkill_continues_on_resume(tmp_path):
+def test_a_search_with_eta_killed_with_sigkill_continues_on_resume(tmp_path, forked):
     """kill -9 of a one-worker search once a promotion has been asked for, then --resume: no draw
-    or promotion lost or made twice, the killed trial failed and retried once with its values."""
-    config, study_dir = tmp_path / "s.toml", tmp_path / "study"
+    or promotion lost or made twice, the killed trial failed and retried once with its values.
+    The search is the command's ``cli.main`` in a process of its own (``forked``: no interpreter
+    start to pay), killed by SIGKILL."""
+    config, study_dir, err = tmp_path / "s.toml", tmp_path / "study", tmp_path / "search.err"
     config.write_text(KILLED_CONFIG)
-    proc = subprocess.Popen([sys.executable, "-m", "trainwell", "search", str(config), "--dir", str(study_dir),
-                             "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = forked.Process(target=search_job.main,
+                          args=(["search", str(config), "--dir", str(study_dir), "--quiet"], str(err)))
+    proc.start()
     journal = study_dir / "study.journal"
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
+    while time.monotonic() < deadline and proc.is_alive():
         time.sleep(0.05)
         text = journal.read_text() if journal.exists() else ""
         if '"reevaluates"' in text:          # a promotion enqueued (and asked at once)
             break
-    assert proc.poll() is None, proc.stderr.read().decode()
+    assert proc.is_alive(), err.read_text() if err.exists() else f"exit status {proc.exitcode}"
     time.sleep(0.2)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    proc.kill()
+    proc.join()
+    assert proc.exitcode == -signal.SIGKILL
     assert main(["search", "--resume", str(study_dir), "--quiet"]) == 0
     with open(study_dir / "trials.csv") as f:
         rows = list(csv.DictReader(f))

@@ -2,6 +2,7 @@
 dead trials failed and retried once, every trial a run directory."""
 import csv
 import gc
+import json
 import os
 import signal
 import subprocess
@@ -25,6 +26,8 @@ from trainwell.hpsearch.settings import parse_settings
 from trainwell.hpsearch.study import HOST, WORKER_PRELOAD, Context, counted, recover, worker_start
 from trainwell.train.checkpoint import list_checkpoints, load_checkpoint
 from trainwell.train.run import load_run
+
+import search_job  # beside this file: pytest puts the folder on sys.path
 
 FIT = dict(device="cpu", epochs=2, batch_size=256, babysit="off", preprocess=["standardize"])
 SPACE = {"lr": {"low": 1e-3, "high": 0.3}, "model.widths": {"choices": [[8], [16]]}}
@@ -359,26 +362,28 @@ lr = {low = 1e-3, high = 0.3}
 """
 
 
-def test_a_search_killed_with_sigkill_continues_on_resume(tmp_path):
+def test_a_search_killed_with_sigkill_continues_on_resume(tmp_path, forked):
     """kill -9 of a one-worker search mid-trial, then --resume: the finished trials are kept, the
     killed one is failed and run again once from its start, the stage ends with its 2 trials.
-    (Batch 32: a trial of ~0.7 s, so a loaded machine's polling does not miss the second one.)"""
-    import signal
-    import time
-    config, study_dir = tmp_path / "s.toml", tmp_path / "study"
+    (Batch 32: a trial of ~0.7 s, so a loaded machine's polling does not miss the second one.)
+    The search is the command's ``cli.main`` in a process of its own (``forked``: no interpreter
+    start to pay), killed by SIGKILL."""
+    config, study_dir, err = tmp_path / "s.toml", tmp_path / "study", tmp_path / "search.err"
     config.write_text(KILLED_CONFIG)
-    proc = subprocess.Popen([sys.executable, "-m", "trainwell", "search", str(config), "--dir", str(study_dir),
-                             "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = forked.Process(target=search_job.main,
+                          args=(["search", str(config), "--dir", str(study_dir), "--quiet"], str(err)))
+    proc.start()
     journal = study_dir / "study.journal"
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
+    while time.monotonic() < deadline and proc.is_alive():
         time.sleep(0.05)
         text = journal.read_text() if journal.exists() else ""
         if text.count('"state":1') >= 1 and text.count('"op_code":4') >= 2:   # one told, a second asked
             break
-    assert proc.poll() is None, proc.stderr.read().decode()
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    assert proc.is_alive(), err.read_text() if err.exists() else f"exit status {proc.exitcode}"
+    proc.kill()
+    proc.join()
+    assert proc.exitcode == -signal.SIGKILL
     assert main(["search", "--resume", str(study_dir), "--quiet"]) == 0
     rows = _rows(study_dir)
     states = [r["state"] for r in rows]
@@ -433,25 +438,25 @@ def test_worker_0_uses_the_coordinators_storage_and_summing_up_reads_each_trial_
     assert len(trial_rows(studies)) == 4 and len(reads) == 1
 
 
-def test_the_report_imports_nothing_after_worker_0s_preload(tmp_path):
+def test_the_report_imports_nothing_after_worker_0s_preload(tmp_path, forked):
     """What worker 0 imports while the other workers end their last trials (``_preload_report``) is
     all the report imports: after it (and the workers' own preload), drawing report.html loads no
     module of matplotlib, Optuna's importance evaluators or scikit-learn's forests (report.py's own
-    import is a few ms)."""
-    code = ("import sys, trainwell\n"
-            "import trainwell.hpsearch.study as s\n"
-            "s.preload(); s._preload_report()\n"
-            "seen = set(sys.modules)\n"
-            f"trainwell.search({{'type': 'mlp', 'widths': [8]}}, 'digits', space={SPACE!r}, progress=False,\n"
-            f"                 search={{'dir': {str(tmp_path / 's')!r}, 'pruner': 'none', 'trials': 3,\n"
-            "                         'stages': [{'trials': 3}]}, device='cpu', epochs=1, babysit='off')\n"
-            "print(' '.join(sorted(set(sys.modules) - seen)))\n")
-    root = str(Path(__file__).resolve().parents[2])
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={**os.environ, "PYTHONPATH": root}).stdout.split()
+    import is a few ms). In a process of its own (``forked``), whose server must not have loaded
+    any of those modules already (it would hide their import)."""
+    out, err = tmp_path / "modules.json", tmp_path / "search.err"
+    proc = forked.Process(target=search_job.report_imports,
+                          args=(LATE_REPORT_IMPORTS, SPACE, str(tmp_path / "s"), str(out), str(err)))
+    proc.start()
+    proc.join()
+    assert proc.exitcode == 0, err.read_text() if err.exists() else f"exit status {proc.exitcode}"
+    seen = json.loads(out.read_text())
+    assert seen["at_start"] == []
     assert (tmp_path / "s" / "report.html").exists()
-    late = [m for m in out if m.startswith(("matplotlib", "optuna.importance", "sklearn.ensemble"))]
-    assert late == []
+    assert seen["late"] == []
+
+
+LATE_REPORT_IMPORTS = ("matplotlib", "optuna.importance", "sklearn.ensemble")
 
 
 FROZEN_AT_START: list = []        # the gc.freeze count at each trial's start (a callback's copy writes here)

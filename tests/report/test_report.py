@@ -64,9 +64,16 @@ def png_size(data: bytes) -> tuple[int, int]:
     return struct.unpack(">II", data[16:24])
 
 
-def test_report_is_self_contained_with_valid_embedded_pngs(tmp_path):
-    run_dir = make_run(tmp_path, synthetic_records())
-    path = write_report(run_dir)
+@pytest.fixture(scope="module")
+def default_report(tmp_path_factory):
+    """``(run_dir, report.html)`` of ``make_run``'s default run of ``synthetic_records()``, written
+    once (~0.8 CPU s of figures) for the tests that only read it."""
+    run_dir = make_run(tmp_path_factory.mktemp("report"), synthetic_records())
+    return run_dir, write_report(run_dir)
+
+
+def test_report_is_self_contained_with_valid_embedded_pngs(default_report):
+    run_dir, path = default_report
     assert path == run_dir / "report.html" and path.is_file()
     page = path.read_text()
     images = embedded_pngs(page)
@@ -79,9 +86,9 @@ def test_report_is_self_contained_with_valid_embedded_pngs(tmp_path):
     assert "<title>trainwell run: run-42</title>" in page
 
 
-def test_summary_holds_the_numbers(tmp_path):
+def test_summary_holds_the_numbers(default_report):
     records = synthetic_records()
-    page = write_report(make_run(tmp_path, records)).read_text()
+    page = default_report[1].read_text()
     best = max(records, key=lambda r: r["val_acc"])  # independent of the report's own search
     assert best["epoch"] == 8
     assert f"{100 * best['val_acc']:.2f}% (epoch 8)" in page
@@ -113,8 +120,8 @@ def test_the_stop_kind_is_shown_beside_the_message(tmp_path, kind, message, show
     assert f"<th>Stopped</th><td>{shown}</td>" in page
 
 
-def test_config_values_are_escaped_and_nested_tables_flattened(tmp_path):
-    page = write_report(make_run(tmp_path, synthetic_records())).read_text()
+def test_config_values_are_escaped_and_nested_tables_flattened(default_report):
+    page = default_report[1].read_text()
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
     assert "<script>alert" not in page
     assert "<th>model.widths</th><td>[64, 32]</td>" in page

@@ -6,7 +6,6 @@ global and local perturbations, and kill -9 + resume under DDP are bit-exact. Tw
 import json
 import os
 import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -516,14 +515,6 @@ def test_each_rank_scores_its_shard_for_nll_and_ece_and_the_sums_give_the_whole(
     assert shard == pytest.approx(whole, rel=1e-6, abs=1e-9)
 
 
-def _fit_nproc(tmp_path, *args) -> subprocess.Popen:
-    """``trainwell fit ... --nproc 2`` as a user runs it (a subprocess, from ``tmp_path``)."""
-    path = os.pathsep.join([str(Path(trainwell.__file__).parents[1]), os.environ.get("PYTHONPATH", "")])
-    return subprocess.Popen([sys.executable, "-m", "trainwell", "fit", *args, "--nproc", "2", "--threads", "1",
-                             "--quiet"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONPATH": path, "OMP_NUM_THREADS": "1"})
-
-
 def _csv_config(tmp_path, **extra) -> Path:
     X, y = ddp_job.data(n=60)
     rows = ["a,b,c,d,e,f,label"] + [",".join(f"{v:.4f}" for v in x) + f",{int(t)}" for x, t in zip(X.tolist(), y)]
@@ -557,15 +548,21 @@ def test_bad_input_under_nproc_is_one_line_and_exit_2_before_torchrun_starts(tmp
         assert out == ""
 
 
-def test_a_rank_failing_on_bad_input_is_reported_once_with_exit_2(tmp_path):
+def test_a_rank_failing_on_bad_input_is_reported_once_with_exit_2(tmp_path, monkeypatch, capfd):
     """Input the launcher cannot check without building the run (a regression loss on class ids)
     fails in both ranks: the launcher prints the lowest rank's line once, hides torchrun's report
-    of the failed processes and exits 2."""
+    of the failed processes and exits 2. The launcher is ``cli.main`` in this process, as
+    ``python -m trainwell`` runs it (test_cli's test_version_and_python_dash_m: that entry); torchrun
+    and the ranks are processes of their own, as a user's, and import this trainwell."""
+    from trainwell import cli
     _csv_config(tmp_path, loss="mse")
-    process = _fit_nproc(tmp_path, "run.toml", "--set", 'run_dir="runs/mse"')
-    _, err = process.communicate(timeout=180)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(Path(trainwell.__file__).parents[1]),
+                                                      os.environ.get("PYTHONPATH", "")]))
+    status = cli.main(["fit", "run.toml", "--set", 'run_dir="runs/mse"', "--nproc", "2", "--threads", "1", "--quiet"])
+    err = capfd.readouterr().err
     errors = [line for line in err.splitlines() if line.startswith("trainwell: error: ")]
-    assert process.returncode == 2, err
+    assert status == 2, err
     assert len(errors) == 1 and "loss = 'mse' does not fit the model's outputs" in errors[0], err
     assert "ChildFailedError" not in err and "Traceback" not in err, err
 
