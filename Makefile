@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench clean
+.PHONY: demo test test-slow bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,11 @@ demo: $(STAMP)
 	$(VENV)/bin/trainwell demo
 
 test: $(STAMP)
-	$(PY) -m pytest -n 2 --dist worksteal -q
+	$(PY) -m pytest -n 2 --dist worksteal -q -m "not slow"
+
+# The slow cases (marked `slow`: fresh interpreters, long convergence runs, a load test); CI runs them after `make test`.
+test-slow: $(STAMP)
+	$(PY) -m pytest -n 2 --dist worksteal -q -m slow
 
 # Benchmarks run in their own venv: Lightning and skorch are installed only for comparison.
 BENCH := .venv-bench

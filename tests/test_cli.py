@@ -228,6 +228,7 @@ def test_demo_writes_a_run_with_its_report_and_prints_the_test_accuracy(tmp_path
     assert main(["demo", "--epochs", "0", "--run-dir", "runs/bad"]) == 2   # epochs >= 1
 
 
+@pytest.mark.slow
 def test_demo_recipe_reaches_98_percent_on_the_digits_test_split(capsys):
     """The issue's bar for the default recipe: >= 98 % test accuracy (seed 0; ~12 s)."""
     assert main(["demo", "--quiet", "--run-dir", "runs/full"]) == 0
@@ -467,6 +468,7 @@ def test_help_explains_every_argument_in_plain_text(capsys, command):
                 assert len(nxt) - len(nxt.lstrip()) > 2, f"{command}: {entry.group(1)!r} has no help"
 
 
+@pytest.mark.slow
 def test_version_and_python_dash_m(tmp_path):
     import trainwell
 

@@ -14,6 +14,8 @@ import textwrap
 from collections import deque
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -170,6 +172,7 @@ def import_each(root: Path, package: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, env=env, cwd=root, timeout=600)
 
 
+@pytest.mark.slow
 def test_every_module_imports_on_its_own_in_a_fresh_interpreter():
     result = import_each(ROOT, "trainwell")
     assert result.returncode == 0, f"modules that fail to import on their own:\n{result.stdout}{result.stderr}"

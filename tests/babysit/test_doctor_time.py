@@ -178,6 +178,7 @@ def test_a_doctor_starved_of_the_cpu_ends_by_the_wall_clock_safety_stop(data, mo
     assert budget.spent < spent.spent and "check_skipped" in _codes(cut, ("info",))
 
 
+@pytest.mark.slow
 @LINUX_SCHEDSTAT
 def test_beside_busy_processes_on_its_cpu_the_doctor_finds_what_it_finds_alone(data):
     """The real clock and real competitors: four busy processes pinned to the doctor's CPU take about

@@ -125,8 +125,12 @@ def test_every_registered_optimizer_has_a_convergence_entry():
     assert all(set(v) == set(PROBLEMS) for v in CONVERGENCE.values())
 
 
-@pytest.mark.parametrize("problem", sorted(PROBLEMS))
-@pytest.mark.parametrize("name", REGISTRY)
+SLOW_STEPS = 10000      # a case this long runs in `make test-slow` (the SAM variants' Rosenbrock)
+
+
+@pytest.mark.parametrize("name, problem", [
+    pytest.param(name, problem, marks=pytest.mark.slow if CONVERGENCE[name][problem][1] >= SLOW_STEPS else ())
+    for name in REGISTRY for problem in sorted(PROBLEMS)])
 def test_optimizer_converges(name, problem):
     options, steps, schedule, bound = CONVERGENCE[name][problem]
     f, start, optimum = PROBLEMS[problem]

@@ -74,6 +74,7 @@ def test_fit_puts_the_backend_settings_back(blobs):
     assert (torch.backends.cudnn.benchmark, torch.get_float32_matmul_precision()) == before
 
 
+@pytest.mark.slow
 # ------------------------------------------------------------------ bf16 / fp16 training
 def test_bf16_trains_as_well_as_fp32_on_the_digits():
     """Statistically equivalent: over 3 seeds, 5 epochs of the default MLP on the digits, the mean
@@ -133,6 +134,7 @@ def test_the_sam_family_under_fp16_follows_fp32(blobs, optimizer):
     assert (w16 - w32).norm() <= 0.01 * (w32 - start).norm()
 
 
+@pytest.mark.slow
 def test_the_babysitter_raises_no_false_alarm_under_bf16():
     """A healthy run (the demo-like MLP and a small CNN on the digits) has no findings in fp32,
     and none in bf16: the statistics are computed in float32 from the true gradients."""
