@@ -16,6 +16,7 @@ on another checkout) and prints every flip with its side and callers.
     OMP_NUM_THREADS=1 PYTHONPATH=. python bench/babysit_significant_scan.py OUT.jsonl --sets 15 16 ...
         [--pair NAME ...] [--side healthy|broken] [--verdict linear|library]
     PYTHONPATH=. python bench/babysit_significant_scan.py --grade IN.jsonl [IN.jsonl ...]
+    OMP_NUM_THREADS=1 PYTHONPATH=. python bench/babysit_significant_scan.py OUT.jsonl --flipped IN.jsonl ...
 """
 from __future__ import annotations
 
@@ -143,22 +144,53 @@ def scan(args) -> int:
     return 0
 
 
+def flipped_sides(paths: list[str]) -> list[tuple]:
+    """The (set, pair, broken) sides of recorded ``linear`` runs with a call whose verdicts differ
+    under the library as it is now, in the order recorded."""
+    out = []
+    for path in paths:
+        for line in Path(path).read_text().splitlines():
+            r = json.loads(line)
+            label = (r["set"], r["pair"], r["broken"])
+            if "call" in r and r["verdict"] == "linear" and label not in out and len(set(verdicts(r["call"]))) > 1:
+                out.append(label)
+    return out
+
+
+def rerun_flipped(args) -> int:
+    """Each flipped side of ``--flipped``'s recordings run again with the doctor acting on the library's
+    verdicts (skipping sides ``out`` already holds so run): its findings under the new rule."""
+    done = set()
+    if Path(args.out).exists():
+        done = {(r["set"], r["pair"], r["broken"]) for r in map(json.loads, Path(args.out).read_text().splitlines())
+                if "alarms" in r and r["verdict"] == "library"}
+    for k, name, broken in flipped_sides(args.flipped):
+        if (k, name, broken) not in done:
+            scan(argparse.Namespace(out=args.out, sets=[k], pair=[name], side="broken" if broken else "healthy",
+                                    verdict="library"))
+    return 0
+
+
 def grade(paths: list[str]) -> int:
     """Both verdicts of every recorded call, recomputed with the library as it is now: the flips by side."""
-    calls, sides, flips = 0, Counter(), []
+    calls, sides, flips, runs = 0, Counter(), [], {}
     for path in paths:
         for line in Path(path).read_text().splitlines():
             r = json.loads(line)
             label = (r["set"], r["pair"], "broken" if r["broken"] else "healthy")
             if "call" not in r:
-                sides[label] += 0
+                runs[label + (r["verdict"],)] = r
+                continue
+            if r["verdict"] != "linear":
                 continue
             calls += 1
             sides[label] += 1
             old, new = verdicts(r["call"])
             if old != new:
                 flips.append((label, old, new, r["callers"], r["call"]))
-    print(f"calls: {calls} on {len(sides)} sides; flips: {len(flips)} on {len({f[0] for f in flips})} sides "
+    scanned = sum(k[3] == "linear" for k in runs)
+    print(f"sides scanned: {scanned} ({len(sides)} with a call); calls: {calls}; "
+          f"flips: {len(flips)} on {len({f[0] for f in flips})} sides "
           f"({sum(not f[1] and f[2] for f in flips)} to significant, {sum(f[1] and not f[2] for f in flips)} to not)")
     for label, old, new, callers, c in flips:
         b, a, rp = c["baseline"], c["arm"], c["repeat"]
@@ -169,6 +201,12 @@ def grade(paths: list[str]) -> int:
               f"{'-' if rp is None else format(rp['after'], '.4g') + (' timed out' if rp['timed_out'] else '')}"
               f"{'' if ref is None else '; noise of ' + ref['name'] + ' ' + format(ref['after'], '.4g')}"
               f" by_loss={c['by_loss']}")
+    print("findings of the flipped sides (warnings and errors), linear -> library, and the doctor's seconds:")
+    for label in dict.fromkeys(f[0] for f in flips):
+        old, new = runs.get(label + ("linear",)), runs.get(label + ("library",))
+        said = [("-" if r is None else f"{','.join(r['alarms']) or 'none'} ({r['seconds']:.0f}s)") for r in (old, new)]
+        changed = old is not None and new is not None and sorted(old["alarms"]) != sorted(new["alarms"])
+        print(f"set {label[0]:2d} {label[1]:44s} {label[2]:7s} {said[0]} -> {said[1]}{'  CHANGED' if changed else ''}")
     return 0
 
 
@@ -181,12 +219,14 @@ def main(argv=None) -> int:
     ap.add_argument("--verdict", choices=("linear", "library"), default="linear",
                     help="the verdict the doctor acts on (both are recorded)")
     ap.add_argument("--grade", nargs="+", metavar="IN.jsonl", help="recompute both verdicts of recorded calls")
+    ap.add_argument("--flipped", nargs="+", metavar="IN.jsonl",
+                    help="run again, acting on the library's verdicts, each side of these recordings with a flip")
     args = ap.parse_args(argv)
     if args.grade:
         return grade(args.grade)
     if not args.out:
         ap.error("name the JSON-lines file to write (or --grade recorded ones)")
-    return scan(args)
+    return rerun_flipped(args) if args.flipped else scan(args)
 
 
 if __name__ == "__main__":
