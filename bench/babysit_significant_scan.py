@@ -14,7 +14,7 @@ what they return are the same); only a side with a flip needs a run under ``--ve
 on another checkout) and prints every flip with its side and callers.
 
     OMP_NUM_THREADS=1 PYTHONPATH=. python bench/babysit_significant_scan.py OUT.jsonl --sets 15 16 ...
-        [--pair NAME ...] [--side healthy|broken] [--verdict linear|library]
+        [--pair NAME ...] [--side healthy|broken] [--verdict linear|library] [--claims DIR]
     PYTHONPATH=. python bench/babysit_significant_scan.py --grade IN.jsonl [IN.jsonl ...]
     OMP_NUM_THREADS=1 PYTHONPATH=. python bench/babysit_significant_scan.py OUT.jsonl --flipped IN.jsonl ...
 """
@@ -24,6 +24,7 @@ import argparse
 import importlib
 import json
 import math
+import os
 import sys
 import time
 from collections import Counter
@@ -119,6 +120,30 @@ def recording(out, side: dict, verdict: str):
     return wrapped
 
 
+def claimed(path: Path) -> bool:
+    """Whether this process took the side ``path`` names (a file created once: processes that share
+    ``--claims`` split the sides between them)."""
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL))
+    except FileExistsError:
+        return False
+    return True
+
+
+def recorded(paths: list[str]):
+    """``(side, calls)`` for each side run to its end in these recordings (the calls of a side whose
+    run was stopped are left out)."""
+    for path in paths:
+        pending = []
+        for line in Path(path).read_text().splitlines():
+            r = json.loads(line)
+            if "call" in r:
+                pending.append(r)
+            else:
+                yield r, [c for c in pending if (c["set"], c["pair"], c["broken"]) == (r["set"], r["pair"], r["broken"])]
+                pending = []
+
+
 def scan(args) -> int:
     torch.set_num_threads(1)
     with open(args.out, "a") as out:
@@ -130,6 +155,8 @@ def scan(args) -> int:
                 if name not in pairs:
                     continue
                 for broken in {"healthy": (False,), "broken": (True,), "both": (False, True)}[args.side]:
+                    if args.claims and not claimed(Path(args.claims) / f"{k}_{name}_{int(broken)}"):
+                        continue
                     side = {"set": k, "pair": name, "broken": broken, "verdict": args.verdict}
                     iv.significant = recording(out, side, args.verdict)
                     try:
@@ -148,12 +175,10 @@ def flipped_sides(paths: list[str]) -> list[tuple]:
     """The (set, pair, broken) sides of recorded ``linear`` runs with a call whose verdicts differ
     under the library as it is now, in the order recorded."""
     out = []
-    for path in paths:
-        for line in Path(path).read_text().splitlines():
-            r = json.loads(line)
-            label = (r["set"], r["pair"], r["broken"])
-            if "call" in r and r["verdict"] == "linear" and label not in out and len(set(verdicts(r["call"]))) > 1:
-                out.append(label)
+    for side, calls in recorded(paths):
+        label = (side["set"], side["pair"], side["broken"])
+        if side["verdict"] == "linear" and label not in out and any(len(set(verdicts(c["call"]))) > 1 for c in calls):
+            out.append(label)
     return out
 
 
@@ -167,22 +192,17 @@ def rerun_flipped(args) -> int:
     for k, name, broken in flipped_sides(args.flipped):
         if (k, name, broken) not in done:
             scan(argparse.Namespace(out=args.out, sets=[k], pair=[name], side="broken" if broken else "healthy",
-                                    verdict="library"))
+                                    verdict="library", claims=None))
     return 0
 
 
 def grade(paths: list[str]) -> int:
     """Both verdicts of every recorded call, recomputed with the library as it is now: the flips by side."""
     calls, sides, flips, runs = 0, Counter(), [], {}
-    for path in paths:
-        for line in Path(path).read_text().splitlines():
-            r = json.loads(line)
-            label = (r["set"], r["pair"], "broken" if r["broken"] else "healthy")
-            if "call" not in r:
-                runs[label + (r["verdict"],)] = r
-                continue
-            if r["verdict"] != "linear":
-                continue
+    for side, recs in recorded(paths):
+        label = (side["set"], side["pair"], "broken" if side["broken"] else "healthy")
+        runs[label + (side["verdict"],)] = side
+        for r in recs if side["verdict"] == "linear" else ():
             calls += 1
             sides[label] += 1
             old, new = verdicts(r["call"])
@@ -216,6 +236,7 @@ def main(argv=None) -> int:
     ap.add_argument("--sets", type=int, nargs="+", default=list(range(15, 26)))
     ap.add_argument("--pair", action="append", default=[], help="only these pairs (of any set named)")
     ap.add_argument("--side", choices=("healthy", "broken", "both"), default="both")
+    ap.add_argument("--claims", help="a folder of the sides taken: processes sharing it split the sides")
     ap.add_argument("--verdict", choices=("linear", "library"), default="linear",
                     help="the verdict the doctor acts on (both are recorded)")
     ap.add_argument("--grade", nargs="+", metavar="IN.jsonl", help="recompute both verdicts of recorded calls")
