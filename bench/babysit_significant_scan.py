@@ -15,12 +15,13 @@ on another checkout) and prints every flip with its side and callers.
 
     OMP_NUM_THREADS=1 PYTHONPATH=. python bench/babysit_significant_scan.py OUT.jsonl --sets 15 16 ...
         [--pair NAME ...] [--side healthy|broken] [--verdict linear|library] [--claims DIR]
-    PYTHONPATH=. python bench/babysit_significant_scan.py --grade IN.jsonl [IN.jsonl ...]
+    PYTHONPATH=. python bench/babysit_significant_scan.py --grade IN.jsonl [IN.jsonl ...]   (or .jsonl.gz)
     OMP_NUM_THREADS=1 PYTHONPATH=. python bench/babysit_significant_scan.py OUT.jsonl --flipped IN.jsonl ...
 """
 from __future__ import annotations
 
 import argparse
+import gzip
 import importlib
 import json
 import math
@@ -135,7 +136,8 @@ def recorded(paths: list[str]):
     run was stopped are left out)."""
     for path in paths:
         pending = []
-        for line in Path(path).read_text().splitlines():
+        text = gzip.decompress(Path(path).read_bytes()).decode() if path.endswith(".gz") else Path(path).read_text()
+        for line in text.splitlines():
             r = json.loads(line)
             if "call" in r:
                 pending.append(r)
