@@ -157,6 +157,44 @@ def test_significance_is_relative_to_the_repeat_and_the_held_rows():
     assert iv.significant(diverged, reg[2], None) and not iv.significant(reg[2], diverged, None)
 
 
+def test_an_unstable_setups_spread_hides_no_many_fold_fall():
+    """A loss varies in proportion to its size, so the noise test is on the losses' logs: set 25's
+    inputs centred but not scaled end at 2.0 and their repeat at 1.36; standardized, the loss ends
+    at 0.077 (26x lower, log 3.26 against 3 x 0.39), which the losses' difference (1.92 against
+    3 x 0.64) called noise."""
+    setup = iv.Arm("setup", "", "", before=1320.8, after=1.9997)
+    repeat = iv.Arm("setup (repeat)", "", "", before=1320.8, after=1.3565, extra={"repeat": True})
+    fix = iv.Arm("standardize inputs", "unnormalized_inputs", "", before=1.094, after=0.0765)
+    assert iv.gain(setup, fix) <= iv.NOISE_FACTOR * iv.noise(setup, repeat)
+    assert iv.significant(setup, fix, repeat)
+    # the run's noise read on another run (noise_of): the same log spread, however far that run fell
+    on = iv.Arm("setup trained on", "", "", before=1320.8, after=0.5)
+    assert iv.significant(on, iv.Arm("fix trained on", "", "", before=1.09, after=0.02), repeat, noise_of=setup)
+    assert not iv.significant(on, iv.Arm("fix trained on", "", "", before=1.09, after=0.2), repeat, noise_of=setup)
+
+
+def test_a_small_multiplicative_difference_within_the_log_noise_is_not_significant():
+    """A stable setup (0.50, its repeat 0.45: a log spread of 0.105) and an arm 1.32x lower (0.38:
+    12 % of the start and past the kill rule's 1.25x, log 0.27 < 3 x 0.105) is within the noise."""
+    setup = iv.Arm("setup", "", "", before=1.0, after=0.50)
+    repeat = iv.Arm("setup (repeat)", "", "", before=1.0, after=0.45, extra={"repeat": True})
+    arm = iv.Arm("lr x10", "lr_too_low", "", before=1.0, after=0.38)
+    assert iv.gain(setup, arm) >= iv.MIN_GAIN and setup.after >= iv.KILL_RATIO * arm.after
+    assert not iv.significant(setup, arm, repeat)
+    assert iv.significant(setup, iv.Arm("lr x10", "lr_too_low", "", before=1.0, after=0.36), repeat)
+
+
+def test_a_loss_that_is_not_positive_keeps_the_losses_difference():
+    """A Gaussian NLL ends below 0: no log, the losses' difference is tested against the repeat's."""
+    setup = iv.Arm("setup", "", "", before=2.0, after=-1.0)
+    repeat = iv.Arm("setup (repeat)", "", "", before=2.0, after=-1.1, extra={"repeat": True})
+    assert iv.log_noise(setup, repeat) is None
+    assert iv.significant(setup, iv.Arm("fix", "", "", before=2.0, after=-1.5), repeat)       # 0.5 > 3 x 0.1
+    assert not iv.significant(setup, iv.Arm("fix", "", "", before=2.0, after=-1.25), repeat)  # 0.25 < 0.3
+    positive = iv.Arm("setup", "", "", before=2.0, after=0.2)
+    assert iv.significant(positive, iv.Arm("fix", "", "", before=2.0, after=-0.3), None)       # log(-0.3): none
+
+
 def test_a_setting_arm_near_zero_loss_is_no_cause():
     """A setup that fits its data (held accuracy ~100%) with a mild decay: less decay ends at a
     third of a near-zero loss, but classifies no better: no regularization_too_strong."""

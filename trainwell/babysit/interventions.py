@@ -25,7 +25,8 @@ other batches and dropout masks (the run's own noise). ``grade(...)`` keeps a sy
 only when a fix trains ``significant``-ly better than the setup: with class ids, its accuracy on
 the held rows is higher by more than ``NOISE_FACTOR`` x the repeat's difference and ``SAMPLING_Z``
 standard errors; otherwise its loss ends lower by more than ``NOISE_FACTOR`` x the repeat's
-difference and at least ``MIN_GAIN`` of the starting loss, or by the kill rule's ratio
+difference (of the losses' logs where they are > 0: a loss varies in proportion to its size) and at
+least ``MIN_GAIN`` of the starting loss, or by the kill rule's ratio
 (``KILL_RATIO``) and ``MIN_POINTS`` of the start (both relative to the run, no absolute loss
 level). Else the symptom becomes ``info`` ("present, but the fix does not train better").
 The same test guards the setting arms (``helpful``), so a near-zero loss that a change makes
@@ -185,6 +186,36 @@ def gain(baseline: Arm, arm: Arm) -> float:
     return baseline.after - arm.after
 
 
+def log_noise(baseline: Arm, repeat: Arm | None) -> float | None:
+    """The run's own noise on the loss's log scale: |log(setup) - log(repeat)| of the two runs' final
+    losses (0 without a repeat; inf when one of them diverged); None where a loss is <= 0 (a Gaussian
+    NLL's), whose log is undefined."""
+    spread = noise(baseline, repeat)
+    if spread == 0.0 or not math.isfinite(spread):
+        return spread
+    if baseline.after <= 0 or repeat.after <= 0:
+        return None
+    return abs(math.log(baseline.after / repeat.after))
+
+
+def lower_beyond_noise(baseline: Arm, arm: Arm, ref: Arm, repeat: Arm | None) -> bool:
+    """The arm's final loss is lower than the setup's by more than ``NOISE_FACTOR`` x the run's noise,
+    the difference of ``ref``'s and ``repeat``'s (two runs of the unchanged setup) final losses. A
+    training loss varies in proportion to its size (a loss 8x lower varies about 8x less), so where
+    every loss compared is > 0 the test is on their logs: log(setup) - log(arm) > ``NOISE_FACTOR`` x
+    |log(ref) - log(repeat)|. An unstable setup whose repeat ends at 1.36 against its 2.0 (a spread of
+    0.64) then still tells a fix that ends at 0.077 (a 26-fold fall, 3.3 against 3 x 0.39), which the
+    difference of the losses (1.92 against 3 x 0.64) calls noise. A loss <= 0 (a Gaussian NLL) has no
+    log: there the losses' difference is tested, the noise scaled from ``ref``'s loss to the setup's."""
+    spread = log_noise(ref, repeat)
+    if spread is not None and min(baseline.after, arm.after) > 0:
+        return math.log(baseline.after / arm.after) > NOISE_FACTOR * spread
+    spread = noise(ref, repeat)
+    if ref is not baseline and math.isfinite(spread) and ref.after > 0:
+        spread *= abs(baseline.after) / ref.after
+    return gain(baseline, arm) > NOISE_FACTOR * spread
+
+
 def significant(baseline: Arm, arm: Arm, repeat: Arm | None, *, by_loss: bool = False,
                 noise_of: Arm | None = None) -> bool:
     """The arm trains better than the setup beyond the run's noise. With class ids (accuracies
@@ -192,8 +223,9 @@ def significant(baseline: Arm, arm: Arm, repeat: Arm | None, *, by_loss: bool = 
     difference, by more than ``SAMPLING_Z`` standard errors of a difference of two accuracies
     on those rows and by at least ``MIN_LIFT`` (what decides whether a setup is broken is how well
     it classifies unseen rows, not how small a near-zero loss gets). Otherwise: its loss ends lower
-    than the setup's by more than ``NOISE_FACTOR`` x the run's noise and by at least ``MIN_GAIN``
-    of the starting loss (the smaller of the two starts: a change of the model moves its own start),
+    than the setup's by more than ``NOISE_FACTOR`` x the run's noise (``lower_beyond_noise``: on the
+    losses' log scale where they are > 0) and by at least ``MIN_GAIN`` of the starting loss (the
+    smaller of the two starts: a change of the model moves its own start),
     or, measured as the kill rule measures a regression (the residual's ratio, R^2 points), at most
     1 / ``KILL_RATIO`` of the setup's loss and lower by at least ``MIN_POINTS`` of the start: a
     weight decay that holds a regression's held loss at 0.099 where less decay reaches 0.0017
@@ -203,18 +235,15 @@ def significant(baseline: Arm, arm: Arm, repeat: Arm | None, *, by_loss: bool = 
     easy task's accuracy saturates within the steps while the held loss still tells a setting that
     slows learning threefold; ``MIN_GAIN`` keeps a near-zero loss made smaller out). ``noise_of``:
     the run the repeat repeats, when ``baseline`` is another (the setup trained on, or in the run's
-    order): the loss noise is then taken relative to that run's loss and scaled to ``baseline``'s
-    (a loss 8x lower after 3x the steps varies 8x less; accuracies keep their spread in points)."""
-    ref = noise_of or baseline
+    order): the loss noise is then taken relative to that run's loss (a loss 8x lower after 3x the
+    steps varies 8x less: its log varies as much; accuracies keep their spread in points)."""
     g = gain(baseline, arm)
     if g in (math.inf, -math.inf):
         return g > 0
     starts = [abs(v) for v in (baseline.before, arm.before) if math.isfinite(v)]
     scale = min(starts) if starts else 0.0
-    spread_loss = noise(ref, repeat)
-    if ref is not baseline and math.isfinite(spread_loss) and ref.after > 0 and math.isfinite(baseline.after):
-        spread_loss *= abs(baseline.after) / ref.after
-    beyond_noise = g > NOISE_FACTOR * spread_loss
+    ref = noise_of or baseline
+    beyond_noise = lower_beyond_noise(baseline, arm, ref, repeat)
     by_loss_ok = beyond_noise and g >= MIN_GAIN * scale
     if arm.acc is not None and baseline.acc is not None and arm.rows:
         lift = arm.acc - baseline.acc
