@@ -543,7 +543,6 @@ def report(rows: list, *, load: tuple = ()) -> str:
         judged = _judged_runs(tried)
         acted = [(r, kept) for r, kept in judged if r["repairable"] not in NO_ACTION]
         refusals = sum(refused_run(run) for r in tried for run in r["repair"])
-        costs = [(run, i) for r in tried for i, run in enumerate(r["repair"]) if not refused_run(run)]
         lines += [f"repairs within {100 * REPAIR_POINTS:.0f} points of the healthy twin (every repairable setup "
                   f"that hurts; setup x seed runs): {_pct(w for _, kept in judged for w in kept)}; "
                   f"{refusals} runs refused by validation with a clear error (a ConfigError naming the setting, "

@@ -6,7 +6,6 @@ import pickle
 import struct
 import warnings
 from collections import OrderedDict
-from pathlib import Path
 
 import pytest
 import torch
