@@ -271,3 +271,24 @@ def test_an_embedding_whose_gradient_pytorch_scales_by_frequency_is_left_out(sca
     assert ("emb.weight" in checked) is not scale
     assert all(c["rel_error"] <= WARN_THRESHOLD for c in checked.values())
     assert "gradient_mismatch" not in [f.code for f in preflight(WordPool(scale), ids, y, budget_s=3)]
+
+
+class FloatIds(nn.Module):
+    """Word ids stored as floats, cast inside the forward (set 26's logs, set 21's tickets)."""
+
+    def __init__(self, words):
+        super().__init__()
+        torch.manual_seed(0)
+        self.emb, self.head = nn.Embedding(words, 8), nn.Linear(8, 3)
+
+    def forward(self, x):
+        return self.head(self.emb(x.long()).mean(1))
+
+
+def test_ids_stored_as_floats_up_to_the_vocabulary_are_checked_without_a_jitter_past_it():
+    words = 5000
+    x = torch.randint(0, words, (16, 20)).float()
+    x[:, 0] = words - 1                 # the jitter (1e-3 of the ids' spread, ~1.4) pushes some past
+    y = torch.randint(0, 3, (16,))
+    rows = gradcheck(FloatIds(words), x, y, F.cross_entropy)
+    assert rows and max(r["rel_error"] for r in rows) < 1e-6
