@@ -2,29 +2,17 @@
 and its schedule stretched over them; a kill and resume after the change ends bit-identical; the
 user's own loader, an epoch under way and a schedule past step 0 are refused, naming why."""
 import pytest
-import torch
-import torch.nn.functional as F
-from torch import nn
 
-import trainwell
-from trainwell.config import make_config
 from trainwell.data.batches import Batches
 from trainwell.errors import ConfigError
 from trainwell.train.callbacks import Callback
 
-
-def _mlp():
-    torch.manual_seed(0)
-    return nn.Sequential(nn.Linear(2, 16), nn.Tanh(), nn.Dropout(0.2), nn.Linear(16, 3))
+import control_runs  # beside this file: pytest puts the folder on sys.path
+from control_runs import EpochLrs, UserLoader, bare_trainer, same_weights
 
 
 def _fit(blobs, run_dir, callbacks=(), **extra):
-    X, y = blobs
-    options = dict(epochs=4, batch_size=32, lr=0.1, seed=3, progress=False, report=False, babysit="off",
-                   run_dir=run_dir, augment=[{"name": "noise", "std": 0.1}], checkpoint_every=5,
-                   device="cpu")    # asserts CPU bit-exactness
-    options.update(extra)
-    return trainwell.fit(_mlp(), (X[:240], y[:240]), val=(X[240:], y[240:]), callbacks=list(callbacks), **options)
+    return control_runs.fit(blobs, 240, run_dir, callbacks, **extra)
 
 
 class Resize(Callback):
@@ -42,10 +30,6 @@ class Resize(Callback):
             self.said = state.controls.set_batch_size(self.size)
 
 
-def _same_weights(a, b):
-    return all(torch.equal(x, y) for x, y in zip(a.model.state_dict().values(), b.model.state_dict().values()))
-
-
 @pytest.mark.parametrize("epoch, schedule, steps", [
     (1, "constant", 8 + 3 * 15),        # after epoch 1 of 8 steps (240 rows / 32): 3 epochs of 15 (/ 16)
     (0, "cosine", 4 * 15),              # from the start: the cosine stretched over 60 steps
@@ -59,7 +43,7 @@ def test_a_changed_batch_resumes_bit_identically_after_a_kill(blobs, tmp_path, c
         _fit(blobs, tmp_path / "cut", [Resize(16, epoch), crash_at(27)], schedule=schedule)
     resumed = _fit(blobs, tmp_path / "cut", [Resize(16, epoch)], schedule=schedule, resume=True)
     assert resumed.results["steps"] == steps
-    assert _same_weights(whole, resumed)
+    assert same_weights(whole, resumed)
     strip = lambda h: [{k: v for k, v in m.items() if k != "seconds"} for m in h]
     assert strip(resumed.history) == strip(whole.history)
 
@@ -67,43 +51,14 @@ def test_a_changed_batch_resumes_bit_identically_after_a_kill(blobs, tmp_path, c
 def test_the_schedule_keeps_its_course_over_the_epochs(blobs, tmp_path):
     """A cosine over 32 steps of 32 rows, the batch halved at the start: over 60 steps of 16 rows the
     lr at the start of each epoch is what it was at the start of that epoch before."""
-    seen = {}
-
-    class Lrs(Callback):
-        def on_epoch_start(self, state):
-            seen.setdefault(id(self), []).append(state.controls.lrs()[0])
-
-    plain, halved = Lrs(), Lrs()
+    plain, halved = EpochLrs(), EpochLrs()
     _fit(blobs, tmp_path / "plain", [plain], schedule="cosine", augment=[])
     _fit(blobs, tmp_path / "halved", [Resize(16, 0), halved], schedule="cosine", augment=[])
-    assert seen[id(halved)] == pytest.approx(seen[id(plain)])
-
-
-class UserLoader:
-    """A user's own loader that the Trainer iterates (not trainwell's Batches)."""
-
-    def __init__(self, X, y):
-        self._b = Batches(X, y, batch_size=32, seed=0)
-        self.X, self.y = X, y
-
-    def __len__(self):
-        return len(self._b)
-
-    def __iter__(self):
-        return iter(self._b)
-
-    def __getattr__(self, name):
-        return getattr(self._b, name)
-
-
-def _trainer(batches):
-    model = _mlp()
-    return trainwell.Trainer(model, torch.optim.SGD(model.parameters(), lr=0.1), F.cross_entropy,
-                             config=make_config({"epochs": 1, "progress": False, "babysit": "off"}), batches=batches)
+    assert halved.lrs == pytest.approx(plain.lrs)
 
 
 def test_the_users_own_loader_is_refused_naming_it(blobs):
-    trainer = _trainer(UserLoader(*blobs))
+    trainer = bare_trainer(UserLoader(*blobs))
     fixed = trainer.controls.batch_size_fixed()
     assert "UserLoader, not trainwell's Batches" in fixed
     with pytest.raises(ConfigError, match="set_batch_size: 8: the run's batches are a UserLoader"):
@@ -139,7 +94,7 @@ def test_a_change_inside_an_epoch_or_past_a_scheduled_start_is_refused(blobs, tm
     (0, "batch_size = 0: must be an integer >= 1"), (8.0, "batch_size = 8.0: must be an integer >= 1"),
     (400, None)])                               # more than the rows: the full batch, as fit's batch_size
 def test_sizes(blobs, size, message):
-    trainer = _trainer(Batches(*blobs, batch_size=32, seed=0))
+    trainer = bare_trainer(Batches(*blobs, batch_size=32, seed=0))
     if message is not None:
         with pytest.raises(ConfigError, match=message):
             trainer.controls.set_batch_size(size)
