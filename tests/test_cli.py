@@ -175,12 +175,10 @@ def test_options_markdown_is_the_docs_table():
     assert options_markdown() in docs, "regenerate: trainwell options --markdown"
 
 
-def test_predict_on_inputs_of_the_wrong_shape_is_a_clear_error(tmp_path, capsys):
-    cfg = _config(tmp_path, 'run_dir = "runs/b"\n' + SMALL)
-    assert main(["fit", str(cfg), "--quiet"]) == 0
+def test_predict_on_inputs_of_the_wrong_shape_is_a_clear_error(trained_run, tmp_path, capsys):
     np.save(tmp_path / "bad.npy", np.zeros((2, 10), dtype=np.float32))
     capsys.readouterr()
-    assert main(["predict", "runs/b", "bad.npy"]) == 2
+    assert main(["predict", str(trained_run), "bad.npy"]) == 2
     err = capsys.readouterr().err
     assert "samples of shape (10,)" in err and "(64,)" in err and "Traceback" not in err
 
