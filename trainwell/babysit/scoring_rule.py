@@ -97,9 +97,10 @@ def _wrong_rows(classes: int, margin: float, *, dtype, device) -> tuple[torch.Te
     rows = min(classes, MAX_ROWS)
     y = torch.arange(rows, device=device) % classes
     wrong = (y + 1) % classes
+    at = torch.arange(rows, device=device)
     z = torch.zeros(rows, classes, dtype=dtype, device=device)
-    z[torch.arange(rows, device=device), y] = -margin
-    z[torch.arange(rows, device=device), wrong] = margin
+    z[at, y] = -margin
+    z[at, wrong] = margin
     return z, y, wrong
 
 
