@@ -1552,10 +1552,12 @@ def findings(baseline: Arm, arms: list, *, run_steps: int | None = None) -> list
                f"fell {100 * baseline.fall:.0f}%" if baseline.fall >= 0 else f"rose {-100 * baseline.fall:.0f}%")
         message = (f"with {arm.change} the loss fell {100 * arm.fall:.0f}% in {arm.steps} steps "
                    f"({arm.before:.4g} -> {arm.after:.4g}); the setup's own {own}")
+        trained_on, longer = _trained_on(baseline, arm)
+        message += trained_on
         evidence = {"intervention": arm.name, "rank": len(out) + 1, "fall": arm.fall,
                     "setup_fall": baseline.fall, "steps": arm.steps, "cause": arm.change, "arms": others,
-                    **{k: v for k, v in arm.extra.items() if not callable(v)}}   # (an arm's lr course stays out)
-        message += _trained_on(baseline, arm, evidence)
+                    **{k: v for k, v in arm.extra.items() if not callable(v)},   # (an arm's lr course stays out)
+                    **longer}
         if "lr_factor" in best.extra:
             # a raise planned before the first step (plans.raise_plan) takes the arm that fell furthest, not the
             # advised one (``evidence["lr_factor"]``): its probation rolls back a raise that does not hold, where a
@@ -1602,14 +1604,15 @@ def _furthest_together(a: Arm, b: Arm) -> tuple:
     return a, b
 
 
-def _trained_on(baseline: Arm, arm: Arm, evidence: dict) -> str:
+def _trained_on(baseline: Arm, arm: Arm) -> tuple[str, dict]:
     """Where both trained on to the same step (``Arm.longer``: what ``short_lived`` read before the
-    arm was kept), those numbers for the message, also put in ``evidence["longer"]``; else ""."""
+    arm was kept), those numbers: in words for the message, and as the finding's evidence entry
+    ``{"longer": ...}``; else ``("", {})``."""
     a, b = arm.longer, baseline.longer
     if a is None or b is None or a.steps != b.steps or a.extra.get("timed_out") or b.extra.get("timed_out"):
-        return ""
-    evidence["longer"] = _side_by_side(b, a)
-    return f"; trained on to step {a.steps}: {a.after:.4g} against the setup's {b.after:.4g}{_held_right(a, b)}"
+        return "", {}
+    return (f"; trained on to step {a.steps}: {a.after:.4g} against the setup's {b.after:.4g}{_held_right(a, b)}",
+            {"longer": _side_by_side(b, a)})
 
 
 def _fix(arm: Arm) -> str:

@@ -39,6 +39,7 @@ import torch
 from torch import nn
 
 from trainwell.babysit.findings import Finding, make
+from trainwell.babysit.hooks import run_hooked
 from trainwell.babysit.pooled_units import ROWS, model_outputs, outputs_differ
 
 MOVE_ROWS = 2000        # training rows the class means are read on (data_checks.STATS_ROWS)
@@ -90,12 +91,7 @@ def _last_conv(work: nn.Module, x: torch.Tensor) -> tuple | None:
     called = []
     hooks = [m.register_forward_hook(lambda m, a, out, name=name: called.append((name, m, tuple(out.shape))))
              for name, m in work.named_modules() if isinstance(m, nn.modules.conv._ConvNd)]
-    try:
-        with torch.no_grad():
-            work(x)
-    finally:
-        for h in hooks:
-            h.remove()
+    run_hooked(work, x, hooks)
     return called[-1] if called else None
 
 
