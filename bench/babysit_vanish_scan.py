@@ -2,7 +2,8 @@
 
 Each side is prepared as ``doctor`` prepares it (``babysit_reach.prepared``) and trained for the
 probe's steps (``probe_steps``: 5 % of the planned run, at least one epoch) with the live monitor;
-the rule is then read on every prefix of its samples (each sample a moment the monitor could judge),
+the rule is then read on every prefix of its samples (a superset of the epoch ends the monitor judges
+at: the first sample alone is read too, so an alarm here is an upper bound of the probe's),
 two ways: as it reads now (a lookup table on the rows its batches read, a layer that barely moves
 under its optimizer's steps) and as it read before (``old``: whole weights and gradients alone: the
 samples without ``touched_weight_norm`` and update ratios). A side counts as an alarm where any
