@@ -29,8 +29,8 @@ held loss stays far behind.
 
 At an lr where nothing trains the experiment cannot tell: the setup and its repeat stay flat
 (``stalled``: each held loss fell less than ``interventions.STUCK`` in the arms' steps), whether an
-arm without the augmentation moves a little or not. Noise of 25 grey levels on pixels in 0-1 and an lr 10x too low both leave a
-CNN at chance, and the lr arms (which train without the augmentation) then find the lr alone. A pass
+arm without the augmentation moves a little or not. Noise of 25 grey levels on pixels in 0-1 and an
+lr 10x too low both leave a CNN at chance, and the lr arms (which train without the augmentation) then find the lr alone. A pass
 shorter than ``interventions.STEPS`` (the repairer's 20-step settings test) can stall at the run's
 own lr too: a CNN on sight-glass levels falls 2-3 % of its held loss in 20 steps and leaves chance
 after some 40, with accuracies of 32-75 % on near-uniform logits that tell nothing. So a stalled
