@@ -248,6 +248,20 @@ def test_a_symptom_hurts_when_any_of_its_fixes_is_significant():
     assert iv.repair_plan(f).action.name == "reinit"
 
 
+def test_grading_returns_new_findings_and_leaves_the_ones_given_as_they_were():
+    """grade builds each graded finding as a new value: the finding it was given keeps its severity,
+    message and evidence (a caller that holds it sees no change), and one it does not grade (an
+    info) comes back as it was."""
+    base = iv.Arm("setup", "", "", before=2.3, after=0.9, acc=0.70, rows=512)
+    repeat = iv.Arm("setup (repeat)", "", "", before=2.3, after=0.92, acc=0.71, rows=512, extra={"repeat": True})
+    same = iv.Arm("reinit", "", "He", before=2.3, after=0.91, acc=0.70, rows=512)
+    given = [make("dead_units", "40% dead", evidence={"share": 0.4}), make("saturated_units", "none", severity="info")]
+    graded = iv.grade(given, base, [repeat, same])
+    assert graded[0] is not given[0] and graded[0].severity == "info" and "harm" in graded[0].evidence
+    assert (given[0].severity, given[0].message, given[0].evidence) == ("warning", "40% dead", {"share": 0.4})
+    assert graded[1] is given[1]
+
+
 def _graded(base, repeat, fix, run_steps):
     return iv.grade([make("exploding_activations", "x10")], base, [repeat, fix], run_steps=run_steps)[0]
 

@@ -447,6 +447,8 @@ def test_a_branch_behind_a_zero_initialized_trained_gate_is_not_vanishing(kind, 
     gated = set(RULES_MODULE.gated_at_init(first, window))
     assert "branches.0.0.weight" in gated and "stem.weight" not in gated and "head.weight" not in gated
     ctx = {"initial_loss": m.initial_loss}
+    # read on the gradients alone: Adam's steps move the small-gradient branch too (rules.barely_learning)
+    window = [dict(s, update_ratio={}) for s in window]
     assert RULES_MODULE.vanishing_gradients(window, [], ctx)[0].where.startswith("branches.")
     assert RULES_MODULE.vanishing_gradients(window, [], dict(ctx, first_sample=first)) == []
     assert "vanishing_gradients" not in {f.code for f in m.findings}, [str(f) for f in m.findings]

@@ -121,3 +121,48 @@ def test_the_weight_decay_arm_is_judged_as_the_l2_arm_is():
     assert [a.name for a in interventions.helpful(setup, [repeat, helped])] == ["weight_decay / 100"]
     caught = _arm(decay.name, decay.code, 2.314, 0.772, 0.793, longer=(0.300, 0.250), **decay.extra)
     assert interventions.helpful(setup, [repeat, caught]) == []      # trained on, the setup is level with it
+
+
+def _regression_arm(name, code, after, mid, longer, **extra):
+    """An arm of a regression's experiment: held loss from 1.024, half-way (step 50) ``mid``, at step
+    100 ``after``, trained on to step 300 ``longer`` (None: not trained on)."""
+    arm = interventions.Arm(name, code, name, before=1.024, after=after, steps=100, mid_after=mid, mid_steps=50,
+                            extra=extra)
+    if longer is not None:
+        arm.longer = interventions.Arm(name, code, name, before=1.024, after=longer, steps=300)
+    return arm
+
+
+def test_a_regularizer_arm_still_ahead_trained_on_is_not_read_as_caught_up_by_its_projection():
+    """set 26's plants_adamw_decay_as_l2_penalty (the doctor's arms on the 2-core host): Adam at 1e-3 with
+    l2 0.1 on a regression; the gap to l2 / 100 closes from steps 50 to 100 (0.199 against 0.088, then
+    0.091 against 0.067), a projection of the setup level with it by step 200, while trained on to step
+    300 the setup's held loss is 1.6x the arm's (0.086 against 0.053), up from 1.4x: the measurement
+    over that span decides, not the projection it covers."""
+    l2 = next(a for a in interventions.regularization_arms(make_config(dict(l2=0.1, optimizer="adam")))
+              if a.name == "l2 / 100")
+    setup = _regression_arm("setup", "", 0.0913, 0.199, 0.0863)
+    repeat = _regression_arm("setup (repeat)", "", 0.0956, 0.205, None, repeat=True)
+    arm = _regression_arm(l2.name, l2.code, 0.0671, 0.088, 0.0533, **l2.extra)
+    assert interventions.trend(setup, arm, repeat, run_steps=1125)["recovering"]     # the projection alone
+    assert [a.name for a in interventions.helpful(setup, [repeat, arm], run_steps=1125)] == ["l2 / 100"]
+    caught = _regression_arm(l2.name, l2.code, 0.0671, 0.088, 0.0850, **l2.extra)
+    assert interventions.helpful(setup, [repeat, caught], run_steps=1125) == []     # trained on, level with it
+    untrained = _regression_arm(l2.name, l2.code, 0.0671, 0.088, None, **l2.extra)
+    assert interventions.short_lived(setup, untrained, repeat, run_steps=1125)     # no measurement: the projection
+
+
+def test_an_l2_penalty_under_an_adaptive_optimizer_is_unusual_at_any_strength():
+    """Adam divides the penalty's gradient by its running scale: its shrink is not lr x l2 (Loshchilov &
+    Hutter 2019), so the repairer's settings test runs the l2 arm where lr x l2 is below HEALTHY_SHRINK."""
+    from trainwell.babysit.regularization_check import adaptive, scale_free_penalty
+    assert interventions.unusual_regularizers(make_config(dict(l2=0.1, optimizer="sgd")), lr=1e-3) == []
+    adam = make_config(dict(l2=0.1, optimizer="adam"))
+    assert interventions.unusual_regularizers(adam, lr=1e-3) == ["l2"]
+    assert scale_free_penalty(adam) and not scale_free_penalty(make_config(dict(optimizer="adam")))
+    assert [adaptive(n) for n in ("adam", "adamw", "rmsprop", "adagrad", "sgd", "lbfgs")] == [True] * 4 + [False] * 2
+    assert adaptive("sam", {"base": "adam"}) and not adaptive("sam") and not adaptive(torch.optim.Adam)
+    arm = next(a for a in interventions.regularization_arms(adam) if a.name == "l2 / 100")
+    assert arm.extra["scale_free"] and "not weight decay" in arm.change and "weight_decay" in arm.extra["fix"]
+    sgd = next(a for a in interventions.regularization_arms(make_config(dict(l2=0.1))) if a.name == "l2 / 100")
+    assert "scale_free" not in sgd.extra and "fix" not in sgd.extra

@@ -16,7 +16,7 @@ def samples(grads_of_step, n=12):
         grads = grads_of_step(i)
         out.append({"step": i * 5 + 1, "epoch": 0, "loss": 1.4 - 0.01 * i, "lr": 5e-3, "weight_decay": 0.0,
                     "batch_finite": True, "grad_norm": grads, "weight_norm": {k: 10.0 for k in grads},
-                    "update_ratio": {k: 1e-3 for k in grads}})
+                    "update_ratio": {k: 5e-3 * g / 10.0 for k, g in grads.items()}})   # SGD: lr x the gradient
     return out
 
 

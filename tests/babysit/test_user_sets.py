@@ -1694,3 +1694,172 @@ def test_set26_training_choices_do_what_the_docstring_says():
     assert moved[False] == 0.0 and abs(moved[True] - 0.05) < 1e-7             # the schedule never reaches it
     model, _, opts, _ = SET26.PAIRS["mixers_lecture_sgd_reads_default_lr"](True)
     assert build_optimizer(opts["optimizer"], model, lr=1e-3) is opts["optimizer"] and opts["schedule"] == "cosine"
+
+
+# Set 27 (bench/babysit_user27.py): written and committed unrun (its training and babysitter are
+# the lead's, on the final merge); every pair keeps its rows; its faults are what its docstring
+# says they are (checked on the data, the models, the losses, the optimizers, the schedule, the
+# augmentations and the batch size, no training and no doctor).
+SET27 = _load("babysit_user27")
+SET27_CONFIG_REPAIRABLE = {"digits_translate_max_shift_keras_pixels", "compressors_spectrogram_vertical_flip",
+                           "friedman2_linear_decay_over_one_epoch", "blenders_batch_size_one_at_batch32_lr",
+                           "panels_dihedral_flips_orientation_free", "kilns_warmup_epochs_given_as_steps"}
+SET27_RAISES = "valves_gru_h0_sized_by_config_batch"      # its broken model raises on a batch of 4 rows
+
+
+def test_set27_repairable_names_every_pair():
+    from trainwell.config import Config
+    assert set(SET27.REPAIRABLE) == set(SET27.PAIRS) and len(SET27.PAIRS) == 18
+    repairable = {k for k, v in SET27.REPAIRABLE.items() if v}
+    assert repairable == SET27_CONFIG_REPAIRABLE | {"starters_gru_dropout_every_step"}   # 5 meant to hurt, 2 harmless
+    assert SET27.NO_ACTION == SET27.user26.NO_ACTION
+    assert not {SET27.REPAIRABLE[k] for k in repairable} & SET27.NO_ACTION
+    for pair in SET27_CONFIG_REPAIRABLE:                  # each broken side's options pass config validation
+        _, _, opts, _ = SET27.PAIRS[pair](True)
+        Config(**{k: v for k, v in opts.items() if k != "loss"})
+
+
+@pytest.mark.parametrize("pair", sorted(set(SET27.PAIRS) - {SET27_RAISES}))
+def test_set27_both_sides_build_and_take_their_inputs(pair):
+    _build_both_sides(SET27, pair)
+
+
+def test_set27_gru_state_of_the_config_batch_raises_on_other_batch_sizes():
+    (healthy, parts, opts, expected), (broken, parts_b, _, _) = [SET27.PAIRS[SET27_RAISES](b) for b in (False, True)]
+    assert set(expected) <= set(CODES)
+    assert [len(x) for x, _ in parts] == [len(x) for x, _ in parts_b] == [1200, 400, 400]
+    assert opts["batch_size"] == SET27.BATCH_SIZE == 64 and len(parts[0][0]) % 64 == 48   # a last batch of 48
+    with torch.no_grad():
+        assert healthy.eval()(parts[1][0]).shape == (400, 3)
+        assert broken.eval()(parts_b[0][0][:64]).shape == (64, 3)
+        for rows in (parts_b[0][0][:48], parts_b[1][0]):
+            with pytest.raises(RuntimeError):
+                broken(rows)
+
+
+def test_set27_data_faults_change_what_the_docstring_says():
+    import numpy as np
+    from trainwell.data.augment import make_augment
+    x = SET27._digit_parts(1)[0][0][:512]
+    kept = {}
+    for broken in (False, True):
+        _, _, opts, _ = SET27.PAIRS["digits_translate_max_shift_keras_pixels"](broken)
+        moved = make_augment(opts["augment"])(x, torch.Generator().manual_seed(0))
+        kept[broken] = float(moved.sum() / x.sum())
+    assert kept[False] > 0.9 and kept[True] < 0.6                              # most of the ink leaves the frame
+    X, y = SET27.machine_spectrograms(800, seed=2)
+    bands = [int(X[y == k].mean((0, 2)).argmax()) for k in range(4)]
+    assert bands == list(SET27.MACHINE_BANDS)
+    flipped = [int(X[y == k][:, ::-1].mean((0, 2)).argmax()) for k in range(4)]
+    assert flipped == bands[::-1]                                             # a flip shows another class's band
+    (_, _, healthy, _), (_, _, broken, _) = [SET27.PAIRS["compressors_spectrogram_vertical_flip"](b) for b in (0, 1)]
+    assert healthy["augment"] == [{"name": "hflip"}] and broken["augment"] == [{"name": "vflip"}]
+    X, y = SET27.startup_traces(3000, seed=3)
+    late = [X[y == k, 8:].mean() for k in range(3)]
+    early = [X[y == k, :7].max(1).mean() for k in range(3)]
+    assert max(late) - min(late) < 0.05 and early[0] + 0.4 < early[1] < early[2] - 0.4   # the class only at the start
+    parts = SET27.user._split(*SET27._table(2400, 4, 8, SET27.THREE, SET27.SKEWED), seed=4)
+    (xh, yh), (xb, yb) = [SET27.resampled_training(parts, seed=4, per_class=b)[0] for b in (False, True)]
+    assert len(xh) == len(xb) == len(parts[0][0])
+    assert float(torch.cdist(xb, parts[0][0][:3]).min(1).values.max()) < 1e-2   # copies of the first three rows
+    shares = torch.bincount(yh, minlength=3).float() / len(yh)
+    assert float(shares.min()) > 0.25 and float(torch.bincount(parts[0][1]).float().max() / len(yh)) > 0.55
+    masks, grey, y = SET27.silhouettes(200, seed=5)
+    rgba = SET27.shop_pngs(masks, grey, seed=5)
+    black, white = SET27.read_pngs(rgba, composite=False), SET27.read_pngs(rgba, composite=True)
+    photos = SET27.read_photos(SET27.studio_photos(masks, grey, seed=6))
+    assert float(black[~masks].max()) == 0.0 and float(white[~masks].min()) == 1.0   # the same PNG, two backgrounds
+    assert float(np.abs(black[masks] - white[masks]).max()) < 1.5 / 255 and float(photos[~masks].mean()) > 0.95
+    assert all(len(np.unique(masks[y == k].sum((1, 2)))) > 1 for k in range(4))
+    ids, y, words = SET27.review_ids(600, seed=7, whitespace=True)
+    assert np.all((ids != SET27.PAD).sum(1) == 1) and words == 601                   # one token, one id a review
+    ids, y, _ = SET27.review_ids(600, seed=7, whitespace=False)
+    texts, _ = SET27.unspaced_reviews(600, seed=7)
+    assert all(" " not in t for t in texts) and np.all((ids != SET27.PAD).sum(1) >= 8)
+    assert all([w in t for w in SET27.TOPIC_WORDS] == [j == k for j in range(3)] for t, k in zip(texts, y))
+
+
+def test_set27_model_faults_do_what_the_docstring_says():
+    calls = {}
+    for every_step in (False, True):
+        model = SET27.StartupGRU(every_step=every_step).train()
+        calls[every_step] = 0
+        model.drop.register_forward_hook(lambda m, i, o, k=every_step: calls.__setitem__(k, calls[k] + 1))
+        model(torch.randn(8, 24, 1))
+    assert calls == {False: 1, True: 24}                                      # a new mask at every step
+    torch.manual_seed(0)
+    ones = torch.ones(16, 20, 32)
+    for words_dropped in (False, True):
+        model = SET27.TicketDrop(words=40, words_dropped=words_dropped).train()
+        dropped = (model.drop(ones) if words_dropped else model.drop(ones.transpose(1, 2)).transpose(1, 2)) == 0
+        whole_words = bool((dropped.all(2) | ~dropped.any(2)).all())
+        whole_channels = bool((dropped.all(1) | ~dropped.any(1)).all())
+        assert dropped.any() and (whole_words, whole_channels) == (words_dropped, not words_dropped)
+
+
+def test_set27_training_choices_do_what_the_docstring_says():
+    import math
+
+    from trainwell.optim.factory import build_optimizer
+    from trainwell.optim.schedules import make_schedule
+    mid = {}
+    for broken in (False, True):
+        _, parts, opts, _ = SET27.PAIRS["friedman2_linear_decay_over_one_epoch"](broken)
+        per_epoch = -(-len(parts[0][0]) // opts["batch_size"])
+        spec = dict(opts["schedule"])
+        schedule = make_schedule(spec.pop("name"), total_steps=opts["epochs"] * per_epoch,
+                                 steps_per_epoch=per_epoch, **spec)
+        mid[broken] = [schedule(s) for s in (per_epoch, opts["epochs"] * per_epoch // 2)]
+    assert mid[True] == [0.0, 0.0] and 0.9 < mid[False][0] and 0.45 < mid[False][1] < 0.55
+    assert [SET27.PAIRS["blenders_batch_size_one_at_batch32_lr"](b)[2]["batch_size"] for b in (0, 1)] == [32, 1]
+    _, parts, opts, _ = SET27.PAIRS["kilns_warmup_epochs_given_as_steps"](False)
+    assert len(parts[0][0]) // opts["batch_size"] == SET27.KILN_STEPS_PER_EPOCH and opts["warmup_steps"] == 135
+    assert SET27.PAIRS["kilns_warmup_epochs_given_as_steps"](True)[2]["warmup_steps"] == 3
+    assert SET27.PAIRS["panels_dihedral_flips_orientation_free"](True)[2]["augment"] == [{"name": "hflip"},
+                                                                                        {"name": "vflip"}]
+    logits = torch.zeros(6, 3, requires_grad=True)
+    target = torch.tensor([0, 1, 2, 0, 1, 2])
+    for loss, pushed_down in ((SET27.ovr_hinge, True), (SET27.ovr_hinge_zero_one, False)):
+        g, = torch.autograd.grad(loss(logits, target), logits)
+        wrong = g[torch.nn.functional.one_hot(target, 3) == 0]
+        assert bool((wrong > 0).all()) is pushed_down and bool((wrong == 0).all()) is not pushed_down
+    moved, last = {}, {}
+    for eps_at in SET27.EPS_PLACES:                                          # gradients 1e-3 and 0
+        w = torch.nn.Parameter(torch.zeros(2))
+        opt = SET27.UserRMSprop([w], lr=1e-3, eps_at=eps_at)
+        for step in range(300):
+            before = w.detach().clone()
+            w.grad = torch.tensor([1e-3, 0.0])
+            opt.step()
+            if step == 0:
+                moved[eps_at] = w.detach().clone()
+        last[eps_at] = float(before[0] - w.detach()[0])
+        copy = build_optimizer(opt, [torch.nn.Parameter(torch.zeros(2))], lr=1e-3)
+        assert type(copy) is SET27.UserRMSprop and copy.defaults["eps_at"] == eps_at
+    assert torch.isnan(moved["step"][1]) and moved["denominator"][1] == 0 == moved["sqrt"][1]
+    assert 0.6 < float(moved["sqrt"][0] / moved["denominator"][0]) < 0.8     # TensorFlow's eps: a shorter first step
+    assert abs(last["sqrt"] / last["denominator"] - 1) < 0.01                # ... and the same once v has filled
+    steps = {}
+    for keep in (True, False):                                               # two steps of a gradient of 1
+        w = torch.nn.Parameter(torch.zeros(1))
+        opt = SET27.UserMomentumSGD([w], lr=0.01, keep_buffer=keep)
+        for _ in range(2):
+            w.grad = torch.ones(1)
+            opt.step()
+        steps[keep] = float(-w.detach())
+    assert math.isclose(steps[True], 0.01 * 2.9, rel_tol=1e-5) and math.isclose(steps[False], 0.02, rel_tol=1e-5)
+    torch.manual_seed(0)
+    z, y = torch.randn(64, 4, requires_grad=True), torch.randint(0, 4, (64,))
+    ce = torch.nn.functional.cross_entropy(z, y)
+    g_ce, = torch.autograd.grad(ce, z)
+    g_focal, = torch.autograd.grad(SET27.focal_of_mean(z, y), z)
+    L = float(ce.detach())
+    e = math.exp(-L)
+    factor = (1 - e) ** 2 + 2 * L * (1 - e) * e                              # d/dL of (1 - e^-L)^2 L
+    assert torch.allclose(g_focal, factor * g_ce, atol=1e-6)                 # one factor for the whole batch
+    assert not torch.allclose(SET27.focal_loss(z, y), SET27.focal_of_mean(z, y))
+    _, parts, _, _ = SET27.PAIRS["admissions_class_weights_times_thousand"](False)
+    labels = parts[0][1]
+    a, b = SET27.balanced_weights(labels), SET27.balanced_weights(labels, scale=1000.0)
+    losses = [torch.nn.functional.cross_entropy(z[:, :3], y % 3, weight=w) for w in (a, b)]
+    assert torch.allclose(b / a, (b / a)[0].expand(3)) and torch.isclose(*losses)   # the same loss

@@ -103,6 +103,22 @@ def test_sizes(blobs, size, message):
     assert trainer.controls.batch_size == 300 and trainer.state.total_steps == 1
 
 
+@pytest.mark.parametrize("call, message", [
+    (lambda controls: controls.set_batch_size(4),
+     "set_batch_size: batch_size = 4 leaves no batch: 1 rows over 2 rank(s) at batch_size = 1, drop_last = false"),
+    (lambda controls: controls.set_drop_last(True),
+     "set_drop_last: drop_last = True leaves no batch: 1 rows over 2 rank(s) at batch_size = 1, drop_last = true")])
+def test_a_change_that_leaves_no_batch_names_the_call_and_its_value(blobs, call, message):
+    """Fewer rows than ranks: no step has a row for every rank, whatever the batches. The error names
+    the call and the value it was given, and the batches are left as they were."""
+    X, y = blobs
+    trainer = _trainer(Batches(X[:1], y[:1], batch_size=1, seed=0, world=2))
+    with pytest.raises(ConfigError) as info:
+        call(trainer.controls)
+    assert str(info.value) == message + " (a step needs a row on every rank)"
+    assert (trainer.batches.batch_size, trainer.batches.drop_last) == (1, False)
+
+
 def test_a_rollback_to_before_the_change_counts_the_new_size_from_there(blobs, tmp_path):
     """The size set after epoch 1 is a setting: a rollback to the start keeps it, and the run's
     steps are counted again from the start (4 epochs of 15), not from where it was set."""

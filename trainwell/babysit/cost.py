@@ -37,6 +37,8 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 from torch.utils.flop_counter import flop_registry
 
+from trainwell.babysit.hooks import hooks_held
+
 
 @dataclass(frozen=True)
 class DeviceCosts:
@@ -193,23 +195,19 @@ def count_pass(model: nn.Module, x: torch.Tensor, *, backward: bool) -> Count:
         mode.inside -= 1
     handles = [h for m in model.modules() if isinstance(m, RECURRENT)
                for h in (m.register_forward_pre_hook(enter), m.register_forward_hook(leave))]
-    try:
-        with mode:
-            if backward:
-                outs = [t for t in tree_flatten(model(x))[0] if isinstance(t, torch.Tensor) and t.requires_grad]
-                forward_ops, forward_fused = mode.counts["ops"], mode.counts["fused_ops"]
-                if outs:
-                    sum(t.float().square().mean() for t in outs).backward()
-                # the backward runs outside any module: its ops are shared out as the forward's were
-                if forward_ops:
-                    mode.counts["fused_ops"] = forward_fused * mode.counts["ops"] / forward_ops
-                mode.counts["graph_fused_ops"] = mode.counts["fused_ops"]
-            else:
-                with torch.no_grad():
-                    model(x)
-    finally:
-        for h in handles:
-            h.remove()
+    with hooks_held(handles), mode:
+        if backward:
+            outs = [t for t in tree_flatten(model(x))[0] if isinstance(t, torch.Tensor) and t.requires_grad]
+            forward_ops, forward_fused = mode.counts["ops"], mode.counts["fused_ops"]
+            if outs:
+                sum(t.float().square().mean() for t in outs).backward()
+            # the backward runs outside any module: its ops are shared out as the forward's were
+            if forward_ops:
+                mode.counts["fused_ops"] = forward_fused * mode.counts["ops"] / forward_ops
+            mode.counts["graph_fused_ops"] = mode.counts["fused_ops"]
+        else:
+            with torch.no_grad():
+                model(x)
     return Count(**mode.counts)
 
 

@@ -42,6 +42,7 @@ TOLERANCE = 1e-5     # a second difference (or a step) within 1e-5 of the target
 FOLD = 10            # the pattern's share at least 10x the shuffled orders' share
 SHUFFLES = 5         # shuffled orders the chance share is averaged over
 MIN_ROWS = first_layer.MIN_ROWS   # fewer training rows: too few held out to judge the filled rows
+SECOND_DIFFERENCE_ROWS = 3        # a validation or test split is clean only with a second difference to read
 
 
 def filled_in_order(t: torch.Tensor) -> torch.Tensor:
@@ -50,7 +51,7 @@ def filled_in_order(t: torch.Tensor) -> torch.Tensor:
     t = t.double().reshape(-1)
     width = TOLERANCE * float(t.std())
     mask = torch.zeros(t.numel(), dtype=torch.bool)
-    if t.numel() < 3 or not width > 0:
+    if t.numel() < SECOND_DIFFERENCE_ROWS or not width > 0:
         return mask
     mask[1:-1] |= (t[2:] - 2 * t[1:-1] + t[:-2]).abs() <= width
     mask[1:] |= (t[1:] - t[:-1]).abs() <= width
@@ -117,7 +118,7 @@ def check_filled_targets(splits, *, seed: int = 0) -> list[Finding]:
     others = {name: _one_column(getattr(splits, attr, None))
               for name, attr in (("validation", "val"), ("test", "test"))}
     clean = [name for name, other in others.items()
-             if other is not None and other.shape[0] >= 3 and patterned(other, seed=seed) is None]
+             if other is not None and other.shape[0] >= SECOND_DIFFERENCE_ROWS and patterned(other, seed=seed) is None]
     where = (f"while the targets of the {' and '.join(clean)} split{'s' if len(clean) > 1 else ''} hold no such "
              f"rows (measured in full)" if clean else "in every split alike")
     return [make(

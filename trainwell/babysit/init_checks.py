@@ -10,22 +10,13 @@ import torch
 from torch import nn
 
 from trainwell.babysit.findings import Finding, make
+from trainwell.babysit.hooks import run_hooked
 from trainwell.babysit.probes import input_std
 
 VANISHING_STD = 1e-2      # vanishing_activations: std (or per-unit signal) below 1e-2 x the input's
 EXPLODING_STD = 10.0      # exploding_activations: std above 10x the input's
 SATURATED_SHARE = 0.2     # saturated_units: more than 20% of a layer's values saturated
 DEAD_SHARE = 0.4          # dead_units: CS231n "as much as 40% of your network can be dead"
-
-
-def _run_hooked(model, x, handles) -> None:
-    """One forward pass without gradients for the forward hooks in ``handles``, then remove them."""
-    try:
-        with torch.no_grad():
-            model(x)
-    finally:
-        for h in handles:
-            h.remove()
 
 
 def hidden_and_output_layers(model, x) -> tuple:
@@ -44,7 +35,7 @@ def hidden_and_output_layers(model, x) -> tuple:
                     order.append(m)
             handles.append(module.register_forward_hook(hook))
         del w
-    _run_hooked(model, x, handles)
+    run_hooked(model, x, handles)
     last = leaves[-1] if leaves else None
     return [(names[m], m) for m in order], ((names.get(last), last) if last is not None else (None, None))
 
@@ -202,7 +193,7 @@ def check_layer_outputs(model, x, layers) -> list[Finding]:
             if isinstance(output, torch.Tensor) and output.is_floating_point():
                 stds.setdefault(name, output.detach().double().std())
         handles.append(module.register_forward_hook(hook))
-    _run_hooked(model, x, handles)
+    run_hooked(model, x, handles)
     ref = input_std(x) or 1.0
     values = {name: float(v) for name, v in stds.items()}
     for name, std in values.items():

@@ -64,7 +64,7 @@ from trainwell.babysit import interventions
 from trainwell.babysit.budget import Budget
 from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.loss_kinds import resolve_loss
-from trainwell.babysit.scoring_rule import cannot_correct, described, output_form
+from trainwell.babysit.scoring_rule import cannot_correct, cannot_correct_in_words, output_form
 from trainwell.babysit.target_scale_arm import train_copy
 
 STEPS = interventions.STEPS          # the arms' steps: the experiments' "few steps"
@@ -373,8 +373,9 @@ def check_loss_arm(model: nn.Module, X, y, loss, *, batch_size: int = 64, **kwar
         + (f"; its gradient reaches {reached[0]} of a batch's {reached[1]} rows at the initial weights (the others "
            f"get exactly zero: a reduction that keeps the batch's worst rows, as .max() or a top-k, trains each "
            f"step on those alone, under label noise mostly mislabelled ones)" if selects else "")
-        + (f"; the loss cannot correct a row it gets wrong: {described(r['fading'])} (the copies' spread at "
-           f"{r['steps']} steps is the noise here: each later leaves other rows stuck)" if r.get("fading") else ""),
+        + (f"; the loss cannot correct a row it gets wrong: {cannot_correct_in_words(r['fading'])} (the copies' "
+           f"spread at {r['steps']} steps is the noise here: each later leaves other rows stuck)"
+           if r.get("fading") else ""),
         evidence={"change": f"loss = {r['standard']!r}", **r, "rows_reached": reached, "user_loss": name},
         severity="warning", where="loss",
         fix=f"train with loss = \"{r['standard']}\" (its minimum is the {metric}'s best prediction) and compute "

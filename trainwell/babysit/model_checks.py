@@ -15,6 +15,7 @@ batch, on the same rows in another order, and on its first half alone.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import os
 import re
@@ -193,18 +194,20 @@ def check_last_batch(model: nn.Module, x, y, loss_fn, *, rows: int, batch_size: 
     last = rows % batch_size if last is None else last
     if drop_last or last == 0 or last >= min(x.shape[0], RUN_ROWS):
         return []
-    raised = _step_raises(model, x[:last], y[:last], loss_fn, seed=seed)
-    if raised is None:
+    failure = _step_raises(model, x[:last], y[:last], loss_fn, seed=seed)
+    if failure is None:
         return []
-    found = raised_finding(*raised)
+    raised = raised_finding(*failure)
     full = min(batch_size, x.shape[0])
-    found.message = (f"on the last batch of each epoch ({last} of {rows} training rows at batch size "
-                     f"{batch_size}) {found.message}")
-    found.evidence.update({"last_batch_rows": last, "batch_size": batch_size, "rows": rows,
-                           "full_batch_runs": _step_raises(model, x[:full], y[:full], loss_fn, seed=seed) is None})
-    found.fix = (f"make the forward and loss work on a batch of {last} row(s) (`flatten(1)` or "
-                 f"`squeeze(-1)` instead of `squeeze()`), or set drop_last = true; {found.fix}")
-    return [found]
+    full_batch_runs = _step_raises(model, x[:full], y[:full], loss_fn, seed=seed) is None
+    return [dataclasses.replace(
+        raised,
+        message=f"on the last batch of each epoch ({last} of {rows} training rows at batch size {batch_size}) "
+                f"{raised.message}",
+        evidence={**raised.evidence, "last_batch_rows": last, "batch_size": batch_size, "rows": rows,
+                  "full_batch_runs": full_batch_runs},
+        fix=f"make the forward and loss work on a batch of {last} row(s) (`flatten(1)` or `squeeze(-1)` instead "
+            f"of `squeeze()`), or set drop_last = true; {raised.fix}")]
 
 
 def raised_finding(stage: str, exc: BaseException, *, node: str | None = None, frame: dict | None = None) -> Finding:

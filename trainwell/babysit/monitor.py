@@ -2,7 +2,8 @@
 
 On a sampled step it snapshots the weight matrices before the optimizer step
 (``on_before_step``), and after it (``on_after_step``, gradients still populated) reads the
-loss, per-layer gradient norms, weight norms and update/weight ratios in one host sync; every
+loss, per-layer gradient norms, weight norms and update/weight ratios (and a lookup table's weight
+norm over the rows the batch read: probes.touched_row_norms) in one host sync; every
 ``activation_every``-th sample it also records activation statistics during that step's forward
 pass. At each epoch end the epoch-level rules run on the history the trainer already synced (the
 rules that read only samples run again only when new samples arrived). Findings are
@@ -45,8 +46,8 @@ from trainwell.babysit.cost import StepWork, count_forward, sampling_period
 from trainwell.babysit.findings import Diagnosis, Finding, make
 from trainwell.babysit.plans import LR_STEP
 from trainwell.babysit.init_checks import check_activations, has_normalization
-from trainwell.babysit.probes import (ActivationRecorder, UpdateProbe, gradient_norms, input_std,
-                                      layer_stats, weight_parameters)
+from trainwell.babysit.probes import (ActivationRecorder, UpdateProbe, gradient_norms, input_std, layer_stats,
+                                      lookup_tables, touched_row_norms, weight_parameters)
 from trainwell.babysit.registry import CODES, Runs
 from trainwell.babysit.rules import BARELY, DIVERGENCE_FACTOR, RULES, evaluate
 from trainwell.errors import ConfigError
@@ -119,6 +120,7 @@ class Monitor:
         self.work: StepWork | None = None   # the step's work, counted on the first sampled step
         self._next = 1
         self._names, self._params, self._probe = [], [], None
+        self._lookups = []            # positions in _params of lookup tables (probes.lookup_tables)
         self._activation_recorder = None  # one per fit: it learns how to record this model cheaply
         self._recorder = None             # the activation recorder while a sampled step runs
         self._max_lr = 0.0
@@ -225,6 +227,7 @@ class Monitor:
             self._names = [n for n, _ in pairs]
             self._params = [p for _, p in pairs]
             self._probe = UpdateProbe(self._params)
+            self._lookups = lookup_tables(state.model, self._params)
             self._activation_recorder = ActivationRecorder(state.model, forward_only=True,
                                                            reducible=self._dist is not None)
             if not self._resumed:         # a resumed monitor keeps its checkpointed schedule
@@ -336,8 +339,9 @@ class Monitor:
         # its gradient is not the model's: not a sample (train/precision.py)
         skipped = getattr(getattr(state, "precision", None), "skipped", None)
         skipped = [] if skipped is None else [skipped.to(device).float().reshape(1)]
+        touched = touched_row_norms([self._params[i] for i in self._lookups]).to(device)
         local = torch.cat([loss.to(device).reshape(1), gradient_norms(self._params).to(device), update, weight,
-                           *skipped])
+                           touched, *skipped])
         xb = state.batch[0] if state.batch is not None else None
         job = self._job_values(state, xb, device) if self._dist is not None else None
         values = local.tolist() if job is None else torch.cat([local.double(), job.total]).tolist()
@@ -348,6 +352,7 @@ class Monitor:
         k = len(self._params)
         loss_v = values[0]
         g, u, w = values[1:1 + k], values[1 + k:1 + 2 * k], values[1 + 2 * k:1 + 3 * k]
+        touched = dict(zip((self._names[i] for i in self._lookups), values[1 + 3 * k:]))
         # whether the batch is finite matters only to explain a non-finite loss: checked then
         finite_batch = math.isfinite(loss_v) or (job.batch_finite() if job is not None else not (
             isinstance(xb, torch.Tensor) and xb.is_floating_point() and not bool(torch.isfinite(xb).all())))
@@ -360,7 +365,8 @@ class Monitor:
         sample = {"step": state.step, "epoch": state.epoch, "loss": loss_v, "lr": lr, "weight_decay": decay,
                   "batch_finite": finite_batch,
                   "grad_norm": dict(zip(self._names, g)), "weight_norm": dict(zip(self._names, w)),
-                  "update_ratio": {n: (ui / wi if wi > 0 else None) for n, ui, wi in zip(self._names, u, w)}}
+                  "update_ratio": {n: (ui / wi if wi > 0 else None) for n, ui, wi in zip(self._names, u, w)},
+                  "touched_weight_norm": touched}
         if len(self.samples) >= self.max_samples:
             del self.samples[0]
         self.samples.append(sample)

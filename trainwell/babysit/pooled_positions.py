@@ -1,11 +1,11 @@
 """A head that pools the positions where the classes differ by a move: ``uninformative_inputs``.
 
 A global average or max pool before the head ("as the ResNet head", ``nn.AdaptiveAvgPool2d(1)``,
-``x.amax((2, 3))``) makes a CNN's features the same wherever in the image a pattern lies (the pool is translation-invariant by
-construction; position reaches it only through the zero padding at the borders, Islam et al. 2020,
-"How much position information do convolutional neural networks encode?"). Right for a defect
-anywhere, wrong where the class *is* the place: a hot joint on phase L1, L2 or L3 of a busbar, the
-lane or the quadrant a thing is in. Two measurements, both needed, on class ids of images or signals
+``x.amax((2, 3))``) makes a CNN's features the same wherever in the image a pattern lies (the pool is
+translation-invariant by construction; position reaches it only through the zero padding at the borders,
+Islam et al. 2020, "How much position information do convolutional neural networks encode?"). Right for
+a defect anywhere, wrong where the class *is* the place: a hot joint on phase L1, L2 or L3 of a busbar,
+the lane or the quadrant a thing is in. Two measurements, both needed, on class ids of images or signals
 ``(N, C, *spatial)``:
 
 1. *The classes differ by a move* (``class_moves``, on at most ``MOVE_ROWS`` training rows): each
@@ -39,6 +39,7 @@ import torch
 from torch import nn
 
 from trainwell.babysit.findings import Finding, make
+from trainwell.babysit.hooks import run_hooked
 from trainwell.babysit.pooled_units import ROWS, model_outputs, outputs_differ
 
 MOVE_ROWS = 2000        # training rows the class means are read on (data_checks.STATS_ROWS)
@@ -63,12 +64,13 @@ def class_moves(x: torch.Tensor, y: torch.Tensor) -> list[dict]:
     patterns = means - means.mean(0)
     noise = torch.stack([(r.var(0) / r.shape[0]).sum() for r in rows])
     energy = patterns.flatten(1).pow(2).sum(1)
+    signal = (energy / noise).tolist()        # each class's mean pattern over its sampling noise
     axes = tuple(range(2, patterns.dim()))
     spectra = torch.fft.fftn(patterns, dim=axes)
     found = []
     for a in range(classes.numel()):
         for b in range(a + 1, classes.numel()):
-            if min(float(energy[a] / noise[a]), float(energy[b] / noise[b])) < SIGNAL:
+            if min(signal[a], signal[b]) < SIGNAL:
                 continue
             corr = torch.fft.ifftn(spectra[a].conj() * spectra[b], dim=tuple(k - 1 for k in axes)).real.sum(0)
             corr = corr / (energy[a] * energy[b]).sqrt()
@@ -80,7 +82,7 @@ def class_moves(x: torch.Tensor, y: torch.Tensor) -> list[dict]:
                          for i, n in zip(torch.unravel_index(torch.tensor(best), corr.shape), corr.shape)]
                 found.append({"classes": [int(classes[a]), int(classes[b])], "shift": shift,
                               "moved": float(flat[best]), "in_place": in_place,
-                              "signal": min(float(energy[a] / noise[a]), float(energy[b] / noise[b]))})
+                              "signal": min(signal[a], signal[b])})
     return sorted(found, key=lambda m: -m["moved"])
 
 
@@ -89,12 +91,7 @@ def _last_conv(work: nn.Module, x: torch.Tensor) -> tuple | None:
     called = []
     hooks = [m.register_forward_hook(lambda m, a, out, name=name: called.append((name, m, tuple(out.shape))))
              for name, m in work.named_modules() if isinstance(m, nn.modules.conv._ConvNd)]
-    try:
-        with torch.no_grad():
-            work(x)
-    finally:
-        for h in hooks:
-            h.remove()
+    run_hooked(work, x, hooks)
     return called[-1] if called else None
 
 
@@ -156,8 +153,8 @@ def check_pooled_positions(model: nn.Module, X, y, *, class_ids: bool) -> list[F
         "uninformative_inputs",
         f"classes {a} and {b} differ by where their rows' pattern lies: class {b}'s mean pattern is class {a}'s "
         f"moved by {m['shift']} positions (correlated {m['moved']:.2f} moved, {m['in_place']:.2f} in place, "
-        f"{m['signal']:.0f}x its sampling noise; {len(moves)} such pair{'s' if len(moves) > 1 else ''}), but the model's "
-        f"output does not change when {pooled['layer']}'s maps are rolled ({rolled}): the head pools their "
+        f"{m['signal']:.0f}x its sampling noise; {len(moves)} such pair{'s' if len(moves) > 1 else ''}), but the "
+        f"model's output does not change when {pooled['layer']}'s maps are rolled ({rolled}): the head pools their "
         f"positions (a global average or max pool), so its features are alike wherever the pattern is and "
         f"those classes are told apart only near the borders",
         evidence={"positions": True, "layer": pooled["layer"], "rolled": {str(k): v for k, v in pooled["axes"].items()},

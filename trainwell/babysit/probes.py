@@ -6,7 +6,9 @@
   them) with a ``TorchFunctionMode``, so models that call activations functionally in their
   ``forward`` are measured too; global module hooks give each call a layer name.
 * ``gradient_norms`` / ``UpdateProbe`` — per-parameter gradient norms and the update/weight
-  ratio ||Δw|| / ||w|| (notes 001: "track ratio of weight updates / weight magnitudes").
+  ratio ||Δw|| / ||w|| (notes 001: "track ratio of weight updates / weight magnitudes");
+  ``touched_row_norms`` — a lookup table's weight norm over the rows its batch read
+  (``lookup_tables``), the part its row-sparse gradient reaches.
 
 Everything stays on the device as tensors; ``stats()`` syncs the host once. Use them only on
 sampled steps: outside a ``with`` block nothing is hooked. Both are sized for the live
@@ -387,6 +389,35 @@ def gradient_norms(params: list[torch.Tensor]) -> torch.Tensor:
     if not grads:
         return torch.zeros(0)
     return torch.stack(torch._foreach_norm(grads)).float()
+
+
+def lookup_tables(model: torch.nn.Module, params: list[torch.Tensor]) -> list[int]:
+    """The positions in ``params`` of the tables that modules look rows up in (``nn.Embedding``,
+    ``nn.EmbeddingBag``): a batch's gradient reaches only the rows of the ids it holds, so their
+    gradient is row-sparse (PyTorch's ``sparse=True`` option exists for that reason)."""
+    tables = {id(m.weight) for m in model.modules() if isinstance(m, (torch.nn.Embedding, torch.nn.EmbeddingBag))}
+    return [i for i, p in enumerate(params) if id(p) in tables]
+
+
+@torch.no_grad()
+def touched_row_norms(params: list[torch.Tensor]) -> torch.Tensor:
+    """||w|| over the rows (slices along dim 0) whose gradient is not all zero, per parameter, as
+    one device tensor (0 where a parameter has no gradient): the part of a lookup table the batch
+    read and its gradient reaches. A sparse gradient (``sparse=True``) names its rows."""
+    out = []
+    for p in params:
+        g = p.grad
+        if g is None:
+            out.append(torch.zeros((), device=p.device))
+            continue
+        rows = torch.linalg.vector_norm(p.detach().reshape(p.shape[0], -1).float(), dim=1)
+        if g.is_sparse:
+            hit = torch.zeros(p.shape[0], dtype=torch.bool, device=p.device)
+            hit[g.coalesce().indices()[0]] = True
+        else:       # a row norm per row: one pass, no tensor of the table's size (an ne/any pass costs 5x)
+            hit = torch.linalg.vector_norm(g.reshape(g.shape[0], -1), dim=1) > 0
+        out.append(torch.linalg.vector_norm(rows * hit))
+    return torch.stack(out).float() if out else torch.zeros(0)
 
 
 class UpdateProbe:

@@ -926,15 +926,21 @@ CODES = {spec.code: spec for spec in (
     ),
     FindingSpec(
         "vanishing_gradients", "training", "warning",
-        measures="per-layer relative gradient ||g|| / ||w||: the smallest against the largest, and the total; "
+        measures="per-layer relative gradient ||g|| / ||w|| and update ratio ||dw|| / ||w|| beyond the decay's "
+                 "share (lr x weight_decay), a lookup table's (nn.Embedding, nn.EmbeddingBag) on the rows its "
+                 "batches read (probes.touched_row_norms): each against the largest, and the total gradient; "
                  "before training (doctor, repair), hidden sigmoids: ReLU with He init trained beside the setup "
                  "(interventions.RELU_ARM)",
-        threshold="smallest / largest < 1e-3 among the parameters whose gradient is not exactly 0 in every sample (one "
+        threshold="a layer whose relative gradient and whose update ratio are both < 1e-3 of the largest (an "
+                  "adaptive optimizer's step moves a layer of small gradient: it learns; rules.barely_learning) "
+                  "among the parameters whose gradient is not exactly 0 in every sample (one "
                   "that is 0 in all is unused by the loss, not vanishing: rules.unused_parameters); those exactly 0 "
                   "at the fit's first sampled step only (a zero-initialized trained gate downstream, ReZero or a "
                   "zero last BN gamma, held them and has opened since: rules.gated_at_init) compared among "
                   "themselves, not with the others; or total gradient norm < 1e-8",
-        source="notes 004 'saturated neurons kill the gradients'; Glorot & Bengio 2010",
+        source="notes 004 'saturated neurons kill the gradients'; Glorot & Bengio 2010; notes 003 'derivatives "
+               "for early layers tend to be order of magnitude smaller' (why adaptive methods); notes 001 'track "
+               "ratio of weight updates / weight magnitudes'",
         fix="use ReLU with He init, batch normalization, or residual connections",
         groups=(Group.OPTIMIZATION, Group.REINIT),
         explains=("update_ratio_high", "cannot_overfit_small_subset", Group.SLOW),

@@ -1,5 +1,13 @@
 """"The loss goes up as you increase regularization" (notes 004): each configured regularizer
 moves the loss or the weights on the probe rows, else it is not in effect.
+
+A coupled L2 penalty (``l2``) is weight decay only for plain SGD: an adaptive optimizer (one that
+divides each step by a running scale of the gradient: Adam, RMSprop, AdaGrad) divides the
+penalty's gradient by that scale too, so a weight whose gradient the penalty dominates moves about
+lr toward 0 a step, whatever the penalty's size (notes 004, "L2 regularization vs weight decay ...
+not the same for adaptive methods"; Loshchilov & Hutter 2019, "Decoupled weight decay
+regularization"). ``scale_free_penalty`` names that case: its strength is not lr x l2, and an AdamW
+recipe's weight decay given as ``l2`` is a different, stronger regularizer.
 """
 from __future__ import annotations
 
@@ -13,10 +21,31 @@ from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.probe_steps import take_step
 from trainwell.optim.decay import DECOUPLED_KEY
 from trainwell.optim.factory import build_optimizer
+from trainwell.optim.registry import OPTIMIZERS
 
 NO_SHRINK = 1e-2          # regularization_not_effective: one decay step (float64) shrinks ||w|| by less
                           # than 1% of lr x weight_decay, the shrink plain SGD's decay gives
 SAME_OUTPUT = 1e-6        # ... two dropout forward passes differ by less (relative)
+SCALE_OPTION = "eps"      # the option of an optimizer whose step divides by a running scale of the gradient (the
+                          # eps added to that denominator: Adam, AdamW, RMSprop, AdaGrad), in its registry record
+
+
+def adaptive(optimizer, options: dict | None = None) -> bool:
+    """``optimizer`` (a registry name; the SAM family by its ``options["base"]`` or its record's default) divides
+    each step by a running scale of the gradient (its record has ``SCALE_OPTION``). A class or an
+    instance of the user's: False (its step is not known)."""
+    info = OPTIMIZERS.get(optimizer) if isinstance(optimizer, str) else None
+    if info is None:
+        return False
+    if info.wrapper:
+        return adaptive((options or {}).get("base", info.options["base"].default))
+    return SCALE_OPTION in info.options
+
+
+def scale_free_penalty(config) -> bool:
+    """The run's coupled L2 penalty (``config.l2`` > 0) is rescaled by an ``adaptive`` optimizer: not
+    weight decay (the module docstring)."""
+    return bool(getattr(config, "l2", 0.0)) and adaptive(config.optimizer, config.optimizer_options)
 
 
 def check_regularization(model, x, y, loss_fn, optimizer_spec, lr, regularization: dict,

@@ -4,8 +4,9 @@ Every rule has the signature ``rule(samples, history, ctx) -> list[Finding]``:
 
 * ``samples`` — the sampled steps, oldest first, each a dict ``{"step", "epoch", "loss", "lr",
   "weight_decay" (the optimizer's largest), "batch_finite", "grad_norm": {layer: float},
-  "weight_norm": {layer: float}, "update_ratio": {layer: float}}`` (the per-layer dicts may be
-  empty);
+  "weight_norm": {layer: float}, "update_ratio": {layer: float}, "touched_weight_norm": {table:
+  float}}`` (the per-layer dicts may be empty; ``touched_weight_norm``, where present, holds a lookup
+  table's weight norm over the rows the sampled batch read: probes.touched_row_norms);
 * ``history`` — the trainer's per-epoch dicts (``train_loss``, ``train_acc``, ``val_loss``,
   ``val_acc``, ``lr``, ...);
 * ``ctx`` — ``{"initial_loss", "steps_per_epoch", "max_lr", "final", "second_order",
@@ -296,8 +297,27 @@ def plateau(samples, history, ctx) -> list[Finding]:
 # ------------------------------------------------------------------------- gradient rules
 def _relative_gradients(samples):
     grads = _median_by_layer(_window(samples), "grad_norm")
-    weights = _median_by_layer(_window(samples), "weight_norm")
+    weights = _read_weights(_window(samples))
     return {n: grads[n] / weights[n] for n in grads if weights.get(n, 0) > 0}
+
+
+def _read_weights(samples) -> dict:
+    """Each layer's median weight norm, a lookup table's over the rows its batches read
+    (``touched_weight_norm``): the gradient of a batch reaches only the rows of the ids it holds, so
+    the table's whole norm grows with the vocabulary and says nothing of how fast the rows in use
+    learn (an N(0, 1) table of 853 words read 106 at a time: ||g|| / ||w|| 2.8x smaller whole). A
+    table no row of which showed a gradient (all underflowed) keeps its whole norm."""
+    read = {n: v for n, v in _median_by_layer(samples, "touched_weight_norm").items() if v > 0}
+    return {**_median_by_layer(samples, "weight_norm"), **read}
+
+
+def _update_ratios(samples) -> dict:
+    """Each layer's median update ratio ||dw|| / ||w|| beyond the decay's share (lr x weight_decay,
+    ``_decay``: what moves a layer whose gradient is nil), a lookup table's over the rows its batches
+    read (x ||w|| / ||w over those rows||, ``_read_weights``)."""
+    ratios = {n: statistics.median(vs) for n, vs in _by_layer(samples, "update_ratio", less=_decay).items() if vs}
+    whole, read = _median_by_layer(samples, "weight_norm"), _read_weights(samples)
+    return {n: r * whole[n] / read[n] if read.get(n, 0) > 0 and whole.get(n) else r for n, r in ratios.items()}
 
 
 def unused_parameters(samples) -> list[str]:
@@ -346,20 +366,34 @@ def vanishing_gradients(samples, history, ctx) -> list[Finding]:
     # a gate scales all its layers alike: layers behind gates are compared among themselves (depth
     # still shows there), the others among themselves, never one group against the other
     groups = [{n: r for n, r in rel.items() if (n in gated) == behind} for behind in (False, True)]
-    worst = min((g for g in groups if g and max(g.values()) > 0),
-                key=lambda g: min(g.values()) / max(g.values()), default=None)
-    if worst is None:
+    moving = _update_ratios(window)
+    slow = [(n, g) for g in groups if g and max(g.values()) > 0 for n in barely_learning(g, moving)]
+    if not slow:
         return []
-    top, low = max(worst.values()), min(worst.values())
-    if low / top >= VANISH:
-        return []
-    where = min(worst, key=worst.get)
+    where, worst = min(slow, key=lambda ng: ng[1][ng[0]] / max(ng[1].values()))
+    top, low = max(worst.values()), worst[where]
     return [make("vanishing_gradients",
                  f"layer {where} gets a relative gradient ||g||/||w|| of {low:.2g}, {top / max(low, 1e-300):.2g}x "
                  f"smaller than the layer that learns fastest"
                  + (" of those behind a zero-initialized gate" if where in gated else "") + ": it barely learns",
-                 evidence={"relative_gradient": rel, "ratio": low / top, "gated_at_init": sorted(gated)},
+                 evidence={"relative_gradient": rel, "ratio": low / top, "gated_at_init": sorted(gated),
+                           "update_ratio": {n: moving.get(n) for n in worst}},
                  where=where.rsplit(".", 1)[0])]
+
+
+def barely_learning(rel: dict, moving: dict) -> list[str]:
+    """The layers of ``rel`` (relative gradients ||g||/||w|| of layers compared with each other) whose
+    gradient is under ``VANISH`` x the largest and whose weights also move under ``VANISH`` x the
+    fastest-moving layer's (``moving``: median update ratios ||dw||/||w|| beyond the decay's share,
+    ``_update_ratios``; notes 001 "track ratio of weight updates / weight magnitudes"). Under SGD a layer's update is lr x its gradient, so the two
+    agree; an adaptive optimizer divides each gradient by its own running scale (Adam), so a small
+    gradient still moves its weights (notes 003, "why adaptive methods are relevant for DL: derivatives
+    for early layers tend to be orders of magnitude smaller"): such a layer learns, its gradient is not
+    vanishing in effect. A layer without a recorded update ratio is read by its gradient alone."""
+    top_g = max(rel.values())
+    top_u = max((moving[n] for n in rel if moving.get(n) is not None), default=0.0)
+    return [n for n, r in rel.items() if r / top_g < VANISH
+            and (moving.get(n) is None or top_u <= 0 or moving[n] / top_u < VANISH)]
 
 
 def exploding_gradients(samples, history, ctx) -> list[Finding]:

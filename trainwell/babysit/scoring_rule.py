@@ -97,9 +97,10 @@ def _wrong_rows(classes: int, margin: float, *, dtype, device) -> tuple[torch.Te
     rows = min(classes, MAX_ROWS)
     y = torch.arange(rows, device=device) % classes
     wrong = (y + 1) % classes
+    at = torch.arange(rows, device=device)
     z = torch.zeros(rows, classes, dtype=dtype, device=device)
-    z[torch.arange(rows, device=device), y] = -margin
-    z[torch.arange(rows, device=device), wrong] = margin
+    z[at, y] = -margin
+    z[at, wrong] = margin
     return z, y, wrong
 
 
@@ -185,7 +186,7 @@ def cannot_correct(loss_fn, classes: int, form: str = "logits", *, dtype=torch.f
             "margins": list(MARGINS), "classes": classes, "output_form": form}
 
 
-def described(r: dict) -> str:
+def cannot_correct_in_words(r: dict) -> str:
     """``cannot_correct``'s reading ``r`` in words, for a finding's message."""
     near, far = r["true_probability"]
     return (f"on constructed rows whose true class has probability {near:.2g} and then {far:.2g}, its gradient "
@@ -211,7 +212,7 @@ def check_scoring_rule(out, y, loss_fn, *, form: str = "logits") -> list[Finding
         return []
     return [make(
         "loss_output_mismatch",
-        f"the loss of class ids stops correcting a row it gets wrong: {described(r)} (minus the true class's "
+        f"the loss of class ids stops correcting a row it gets wrong: {cannot_correct_in_words(r)} (minus the true class's "
         f"probability, the log forgotten, is such a loss; so is a cross-entropy weighted by the detached "
         f"probability); what it costs this run is graded by training it against cross_entropy",
         # its own place: a Diagnosis keeps one finding per (code, where), and loss_arm's warning is at "loss"

@@ -399,7 +399,7 @@ class Controls:
         self._batches_changeable(f"set_batch_size: {batch_size}")
         batches = self._trainer.batches
         before = batches.batch_size
-        self._rebatch(batch_size)
+        self._rebatch(batch_size, what=f"set_batch_size: batch_size = {batch_size}")
         return (f"batch size {before} -> {batches.batch_size}: {len(batches)} steps an epoch "
                 f"({self._trainer.state.total_steps} in the run)")
 
@@ -413,7 +413,8 @@ class Controls:
         self._batches_changeable(f"set_drop_last: {drop_last}")
         batches = self._trainer.batches
         before = batches.drop_last
-        self._rebatch(self._batch["batch_size"] if self._batch else batches.batch_size, drop_last=drop_last)
+        self._rebatch(self._batch["batch_size"] if self._batch else batches.batch_size, drop_last=drop_last,
+                      what=f"set_drop_last: drop_last = {drop_last}")
         return (f"drop_last {str(before).lower()} -> {str(batches.drop_last).lower()}: {len(batches)} steps an epoch "
                 f"({self._trainer.state.total_steps} in the run)")
 
@@ -444,12 +445,12 @@ class Controls:
             raise ConfigError(f"{what} at step {state.step}: the run's lr schedule counts steps of the old batches; "
                               f"change them at step 0 (a rollback to the start)")
 
-    def _rebatch(self, batch_size: int, *, drop_last: bool | None = None) -> None:
+    def _rebatch(self, batch_size: int, *, drop_last: bool | None = None, what: str) -> None:
         """``_resize`` from the current step, and a run at step 0 has its lr schedule stretched by
         the ratio of the steps per epoch (``stretch_schedule``: it keeps its course over the epochs)."""
         trainer, state = self._trainer, self._trainer.state
         spe = len(trainer.batches)
-        self._resize(batch_size, from_step=state.step, from_epoch=state.epoch, drop_last=drop_last)
+        self._resize(batch_size, from_step=state.step, from_epoch=state.epoch, drop_last=drop_last, what=what)
         if state.step == 0 and changes_between(trainer.parts.schedule, 0, state.total_steps):
             self.stretch_schedule(len(trainer.batches) / spe)
 
@@ -466,18 +467,21 @@ class Controls:
             return "the run averages with SWA, whose lr phase and average count steps of the old batch"
         return None
 
-    def _resize(self, batch_size: int, *, from_step: int, from_epoch: int, drop_last: bool | None = None) -> None:
+    def _resize(self, batch_size: int, *, from_step: int, from_epoch: int, drop_last: bool | None = None,
+                what: str) -> None:
         """The batches, the config and the run's steps for ``batch_size`` (and ``drop_last``; None: as
         it is) from ``from_step`` (at the boundary of epoch ``from_epoch``); no schedule is touched (a
-        resume replays its stretch)."""
+        resume replays its stretch). Raises ``ConfigError`` naming ``what`` (the call and the value it
+        was given) where no batch is left, the batches as they were."""
         trainer, state = self._trainer, self._trainer.state
         batches, old = trainer.batches, (trainer.batches.batch_size, trainer.batches.drop_last)
         batches.batch_size = max(1, min(batch_size, batches.n // batches.world))
         batches.drop_last = old[1] if drop_last is None else bool(drop_last)
         if len(batches) == 0:
+            tried = f"batch_size = {batches.batch_size}, drop_last = {str(batches.drop_last).lower()}"
             batches.batch_size, batches.drop_last = old
-            raise ConfigError(f"set_batch_size: batch_size = {batch_size} with drop_last = true leaves no batch "
-                              f"from {batches.n} rows")
+            raise ConfigError(f"{what} leaves no batch: {batches.n} rows over {batches.world} rank(s) at {tried} "
+                              f"(a step needs a row on every rank)")
         self._batch = {"batch_size": batch_size, "from_step": from_step, "from_epoch": from_epoch,
                        "drop_last": batches.drop_last}
         state.config = dataclasses.replace(state.config, batch_size=batch_size, drop_last=batches.drop_last)
@@ -682,7 +686,8 @@ class Controls:
         with self.journal.replaying() if self.journal is not None else contextlib.nullcontext():
             self._clip_norm = saved["clip_norm"]      # every rank loads the same checkpoint
             if saved.get("batch") is not None:        # first: the steps the schedule replays below count at it
-                self._resize(**saved["batch"])
+                self._resize(**saved["batch"], what=f"load_settings: the checkpoint's batch_size = "
+                                                    f"{saved['batch']['batch_size']}")
             if saved.get("replaced_clip"):
                 self.set_clip_norm(saved["clip_norm"], configured=True)
             if saved["optimizer_overrides"]:
