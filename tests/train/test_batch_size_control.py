@@ -112,7 +112,7 @@ def test_a_change_that_leaves_no_batch_names_the_call_and_its_value(blobs, call,
     """Fewer rows than ranks: no step has a row for every rank, whatever the batches. The error names
     the call and the value it was given, and the batches are left as they were."""
     X, y = blobs
-    trainer = _trainer(Batches(X[:1], y[:1], batch_size=1, seed=0, world=2))
+    trainer = bare_trainer(Batches(X[:1], y[:1], batch_size=1, seed=0, world=2))
     with pytest.raises(ConfigError) as info:
         call(trainer.controls)
     assert str(info.value) == message + " (a step needs a row on every rank)"
