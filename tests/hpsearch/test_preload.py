@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import trainwell
 from trainwell.hpsearch.study import WORKER_PRELOAD
 
@@ -28,6 +30,7 @@ print(json.dumps({"before": before, "by_optimizer": by_optimizer,
 """
 
 
+@pytest.mark.slow    # a fresh interpreter importing torch and a first trial: its cost is its property
 def test_every_preloaded_module_is_one_a_first_trial_imports_and_the_command_has_not():
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
            "OMP_NUM_THREADS": "1", "TORCH_COMPILE_DISABLE": "1"}   # torch's switch for compile: still imported

@@ -4,12 +4,15 @@ import json
 import math
 from pathlib import Path
 
+import pytest
+
 _SPEC = importlib.util.spec_from_file_location(
     "bench_gpu", Path(__file__).resolve().parents[2] / "bench" / "bench_gpu.py")
 bench_gpu = importlib.util.module_from_spec(_SPEC)
 _SPEC.loader.exec_module(bench_gpu)
 
 
+@pytest.mark.slow    # every section of the GPU bench end to end, on the CPU: its cost is its property
 def test_the_smoke_run_writes_every_ratio_and_both_summaries(tmp_path):
     bench_gpu.main(["--smoke", "--sections", "a,b,c", "--repeats", "1", "--no-compile",
                     "--device", "cpu", "--out", str(tmp_path)])
