@@ -34,7 +34,7 @@ import torch
 from torch import nn
 
 from trainwell.babysit.cost import (BUDGET_COSTS, COUNT_OP_S, COUNT_ROWS, EVAL_OPS, OPTIMIZER_PASSES, STEP_OPS,
-                                    BudgetCosts, Work, measure_work, price, spill)
+                                    BudgetCosts, Work, in_float64, measure_work, price, spill)
 
 SAFETY_FACTOR = 30.0    # the clock stops the work at 30x the budget: measured on the 2-core development
                         # machine at load 9 (2026-12-05), a CNN's doctor ran 26x its nominal seconds ...
@@ -80,6 +80,7 @@ class Budget:
                             if parent is None else None)
         self.wall_s = wall_s
         self.dropped: list[str] = []            # the optional parts the backstop left out (the root's)
+        self.unpaid: list[str] = []             # ... and those the nominal seconds left could not pay for (the root's)
         self.reserved = 0.0                     # nominal seconds held for parts to come that rank first (the root's)
 
     @property
@@ -122,13 +123,15 @@ class Budget:
         return (price(work.step(rows), c, spilled=spill(work, rows, c)) + OPTIMIZER_PASSES * work.params * c.element
                 + STEP_OPS * c.op)
 
-    def forward_cost(self, rows: int) -> float:
-        """Nominal seconds of one evaluation forward on ``rows`` rows (0 before ``count``)."""
+    def forward_cost(self, rows: int, *, float64: bool = False) -> float:
+        """Nominal seconds of one evaluation forward on ``rows`` rows (0 before ``count``); ``float64``:
+        of a float64 copy (cost.in_float64: the gradient check's)."""
         work = self.root._work
         if work is None:
             return 0.0
         c = self._costs()
-        return price(work.forward(rows), c, spilled=spill(work, rows, c)) + EVAL_OPS * c.op
+        count = in_float64(work.forward(rows)) if float64 else work.forward(rows)
+        return price(count, c, spilled=spill(work, rows, c)) + EVAL_OPS * c.op
 
     # ---------------------------------------------------------------- spending
     def charge(self, seconds: float) -> None:
@@ -198,6 +201,13 @@ class Budget:
     def drop(self, parts) -> None:
         """Record the part(s) ``parts`` (a string or a list) as left out or cut by the backstop."""
         self.root.dropped += [parts] if isinstance(parts, str) else list(parts)
+
+    def leave_out(self, parts) -> None:
+        """Record the part(s) ``parts`` (a string or a list) as left out, or cut, because the nominal
+        seconds left do not pay for them (``spent_out``, a share too small for its first steps): the
+        doctor names them in its ``check_skipped`` info, as it names the backstop's ``dropped``, so no
+        part is left out unsaid."""
+        self.root.unpaid += [parts] if isinstance(parts, str) else list(parts)
 
     def wall_out(self) -> bool:
         """The backstop's hard stop: the root's ``wall_s`` seconds of the backstop's clock
