@@ -100,7 +100,8 @@ def main(argv=None) -> int:
                 for number, kept in rows[name].items():
                     (folder / f"u{number}_doctor.json").write_text(json.dumps(kept, indent=1))
         b, a = got["before"], got["after"]
-        print(f"{spec:62s} wall {b['seconds']:6.1f} -> {a['seconds']:6.1f}  cpu {b['cpu_s']:5.1f} -> {a['cpu_s']:5.1f}  "
+        print(f"{spec:62s} wall {b['seconds']:6.1f} -> {a['seconds']:6.1f}  "
+              f"cpu {b['cpu_s']:5.1f} -> {a['cpu_s']:5.1f}  "
               f"nominal {b['nominal_s']:5.1f} -> {a['nominal_s']:5.1f}  load {a['load']:.1f}  "
               f"{b['top1']} {sorted(b['alarms'])} -> {a['top1']} {sorted(a['alarms'])}", flush=True)
     for key in ("seconds", "cpu_s", "nominal_s"):

@@ -12,22 +12,22 @@ FAST = {"progress": False, "report": False, "device": "cpu", "wall_s": None}
 
 
 class SlowCNN(nn.Module):
-    """A user's CNN whose step costs ~50x a small MLP's: a wide first convolution on 24x24 images."""
+    """A user's CNN whose step costs ~30x a small MLP's: two 16-channel convolutions on 16x16 images."""
 
     def __init__(self):
         super().__init__()
-        self.conv1, self.conv2 = nn.Conv2d(1, 32, 3, padding=1), nn.Conv2d(32, 32, 3, padding=1)
-        self.fc = nn.Linear(32, 3)
+        self.conv1, self.conv2 = nn.Conv2d(1, 16, 3, padding=1), nn.Conv2d(16, 16, 3, padding=1)
+        self.fc = nn.Linear(16, 3)
 
     def forward(self, x):
         x = torch.relu(self.conv2(torch.relu(self.conv1(x))))
         return self.fc(x.mean((2, 3)))
 
 
-def images(n=600, seed=0):
+def images(n=400, seed=0):
     g = torch.Generator().manual_seed(seed)
     y = torch.randint(0, 3, (n,), generator=g)
-    X = 0.5 * torch.randn(n, 1, 24, 24, generator=g) + y.float().view(-1, 1, 1, 1)
+    X = 0.5 * torch.randn(n, 1, 16, 16, generator=g) + y.float().view(-1, 1, 1, 1)
     return X, y
 
 
@@ -45,14 +45,14 @@ def recorded_shares(monkeypatch) -> list:
 
 
 def test_a_slow_setup_stays_within_a_small_budget_and_names_what_it_left_out(monkeypatch):
-    """A budget of 3 nominal seconds on a slow CNN: the pre-flight spends its half, the experiment
+    """A budget of 2 nominal seconds on a slow CNN: the pre-flight spends its half, the experiment
     (which starts only with MIN_EXPERIMENT_S left) is left out and said so in the check_skipped info,
     and the whole run spends the budget and at most one step and one evaluation beyond it."""
     torch.manual_seed(0)
     X, y = images()
     shares = recorded_shares(monkeypatch)
-    budget = Budget(3.0)
-    d = doctor(SlowCNN(), (X[:500], y[:500]), (X[500:], y[500:]), budget=budget, optimizer="adam", lr=1e-3,
+    budget = Budget(2.0)
+    d = doctor(SlowCNN(), (X[:320], y[:320]), (X[320:], y[320:]), budget=budget, optimizer="adam", lr=1e-3,
                epochs=2, batch_size=32, **FAST)
     over = budget.step_cost(32) + budget.forward_cost(256)      # one step and one evaluation past a limit
     assert budget.spent <= budget.seconds + over, budget.spent
