@@ -34,7 +34,7 @@ import torch
 from torch import nn
 
 from trainwell.babysit.cost import (BUDGET_COSTS, COUNT_OP_S, COUNT_ROWS, EVAL_OPS, OPTIMIZER_PASSES, STEP_OPS,
-                                    BudgetCosts, Work, in_float64, measure_work, price, spill)
+                                    BudgetCosts, Work, measure_work, price, spill)
 
 SAFETY_FACTOR = 30.0    # the clock stops the work at 30x the budget: measured on the 2-core development
                         # machine at load 9 (2026-12-05), a CNN's doctor ran 26x its nominal seconds ...
@@ -123,15 +123,13 @@ class Budget:
         return (price(work.step(rows), c, spilled=spill(work, rows, c)) + OPTIMIZER_PASSES * work.params * c.element
                 + STEP_OPS * c.op)
 
-    def forward_cost(self, rows: int, *, float64: bool = False) -> float:
-        """Nominal seconds of one evaluation forward on ``rows`` rows (0 before ``count``); ``float64``:
-        of a float64 copy (cost.in_float64: the gradient check's)."""
+    def forward_cost(self, rows: int) -> float:
+        """Nominal seconds of one evaluation forward on ``rows`` rows (0 before ``count``)."""
         work = self.root._work
         if work is None:
             return 0.0
         c = self._costs()
-        count = in_float64(work.forward(rows)) if float64 else work.forward(rows)
-        return price(count, c, spilled=spill(work, rows, c)) + EVAL_OPS * c.op
+        return price(work.forward(rows), c, spilled=spill(work, rows, c)) + EVAL_OPS * c.op
 
     # ---------------------------------------------------------------- spending
     def charge(self, seconds: float) -> None:

@@ -28,7 +28,6 @@ machine), so a budget buys the same steps on a quiet and on a loaded machine.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import math
 from dataclasses import dataclass, fields
 
@@ -319,22 +318,6 @@ EVAL_OPS = 10                 # an evaluation's Python: eval(), no_grad, the los
 # and a GRU(1, 16, 4) (9.4e4 and 1.2e4 ops: 2.9 and 0.37 s, charged 0.17 and 0.03 before), 3.7e-5 on
 # an RNN(1, 1, 8); one thread, load 6-7 (babysit115, 2026-12-07). A host cost: the same on any device.
 COUNT_OP_S = 2.5e-5
-
-
-# A pass in float64 (the gradient check's copy, gradcheck.py) does the same ops on twice the bytes: its
-# flops and elements cost more, its dispatch does not. Measured on the development machine (babysit147,
-# 2026-12-07, one thread, thread CPU seconds of the gradient check over its forwards, at load ~14): a
-# float64 forward of a small CNN (two 3x3 convolutions on 16x16) took 4.2x the float32 forward's price,
-# an MLP 64-128-10 0.74x, a GRU(1, 32) 1.3x and a GRU(1, 1, 32), all ops, 0.98x (at a flat 2x the last
-# was charged twice its time, and the overfit run after it was cut short for it).
-FLOAT64_CONV = 4.0            # a float64 convolution flop against float32's (no oneDNN kernel in float64)
-FLOAT64_DENSE = 2.0           # a float64 matmul flop and element against float32's (twice the bytes)
-
-
-def in_float64(count: Count) -> Count:
-    """``count``'s work as a float64 pass prices it: flops and elements at ``FLOAT64_*`` x, the ops the same."""
-    return dataclasses.replace(count, conv_flops=FLOAT64_CONV * count.conv_flops, flops=FLOAT64_DENSE * count.flops,
-                               elements=FLOAT64_DENSE * count.elements)
 
 
 def spill(work: Work, rows: int, costs: "BudgetCosts | None" = None) -> float:

@@ -28,7 +28,7 @@ from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.first_layer import check_what_reaches
 from trainwell.babysit.flat_rows import check_flat_rows
 from trainwell.babysit.gradcheck import (ERROR_THRESHOLD, MAX_TENSORS, WARN_THRESHOLD, NotCheckable, gradcheck,
-                                         in_the_loss, sample_tensors)
+                                         in_the_loss)
 from trainwell.babysit.ignored_classes import check_ignored_classes
 from trainwell.babysit.init_checks import (check_activations, check_layer_outputs, check_registration, check_symmetry,
                                            has_normalization, hidden_and_output_layers, unregistered_modules)
@@ -55,10 +55,11 @@ from trainwell.babysit.value_codes import check_value_codes
 from trainwell.errors import ConfigError, DataError, TrainwellError
 
 PROBE_ROWS = 256          # forward statistics and the initial loss: a few hundred rows
-GRADCHECK_ROWS = 16       # the gradient check's rows: kept small, each of its forwards (gradcheck_forwards) runs them
+GRADCHECK_ROWS = 16       # the gradient check's rows: kept small, each of its GRADCHECK_COST forwards runs them
 MODEL_CHECK_FORWARDS = 7   # check_batch_dependence: 4 forwards and a forward + backward (~3 forwards) of 16 rows
-FORWARDS_PER_TENSOR = 16  # the gradient check's float64 forwards per tensor it checks: 4 coordinates x 2 differences
-                          # x 2 sides (gradcheck.gradcheck)
+GRADCHECK_COST = 2 * (3 + 16 * MAX_TENSORS)   # the gradient check's forwards, charged to the budget: 4 coordinates
+                          # x 2 differences x 2 sides per tensor, and one with backward (3 forwards' work), in
+                          # float64 (about twice float32's time)
 REGULARIZATION_STEPS = 4  # the regularization check's steps on the probe rows (one per regularizer, and the base)
 OVERFIT_ROWS = 20         # notes 004: "overfit a very small portion" (the notes' example uses 20)
 
@@ -111,14 +112,6 @@ LOSS_STOPS = ("; the model's own gradients agree under a linear read-out of its 
               "stops part of its gradient (a detach() or .data in it; its graph holds only torch's own operations): "
               "deliberate for a "
               "weight held fixed (self-paced or focal weights), a fault where the loss should move through it")
-
-
-def gradcheck_forwards(model: nn.Module) -> int:
-    """The gradient check's float64 forwards on ``model``: ``FORWARDS_PER_TENSOR`` for each tensor it checks
-    (``sample_tensors``: every trainable tensor, at most ``MAX_TENSORS``), and the first with its backward
-    (about 3 forwards' work). A small model is charged for its own tensors, not for ``MAX_TENSORS``."""
-    tensors = [name for name, p in model.named_parameters() if p.requires_grad and p.numel() > 0]
-    return 3 + FORWARDS_PER_TENSOR * len(sample_tensors(tensors, limit=MAX_TENSORS))
 
 
 def gradient_findings(model: nn.Module, xb, yb, loss_fn, *, seed: int) -> list[Finding]:
@@ -297,10 +290,9 @@ def preflight(model: nn.Module, X, y, *, loss="cross_entropy", num_classes: int 
             findings += check_initial_loss(out, yb, kind, loss_fn)
             findings += check_symmetry(copy.deepcopy(model).train(), xb, yb, loss_fn, layers)
             # a float64 copy cannot convert layers it does not know of: no gradient check without them
-            checking = gradcheck_forwards(model) * budget.forward_cost(GRADCHECK_ROWS, float64=True)
-            if registered and within_budget("gradient check", checking):
+            if registered and within_budget("gradient check", GRADCHECK_COST * budget.forward_cost(GRADCHECK_ROWS)):
                 gx, gy = xb[:GRADCHECK_ROWS], yb[:GRADCHECK_ROWS]
-                budget.charge(checking)
+                budget.charge(GRADCHECK_COST * budget.forward_cost(gx.shape[0]))
                 findings += gradient_findings(model, gx, gy, loss_fn, seed=seed)
             # by value per second: the overfit run finds faults of the model and the lr that nothing
             # before it sees; the labels check only labels that don't belong to their rows; the
