@@ -80,6 +80,7 @@ class Budget:
                             if parent is None else None)
         self.wall_s = wall_s
         self.dropped: list[str] = []            # the optional parts the backstop left out (the root's)
+        self.unpaid: list[str] = []             # ... and those the nominal seconds left could not pay for (the root's)
         self.reserved = 0.0                     # nominal seconds held for parts to come that rank first (the root's)
 
     @property
@@ -198,6 +199,13 @@ class Budget:
     def drop(self, parts) -> None:
         """Record the part(s) ``parts`` (a string or a list) as left out or cut by the backstop."""
         self.root.dropped += [parts] if isinstance(parts, str) else list(parts)
+
+    def leave_out(self, parts) -> None:
+        """Record the part(s) ``parts`` (a string or a list) as left out, or cut, because the nominal
+        seconds left do not pay for them (``spent_out``, a share too small for its first steps): the
+        doctor names them in its ``check_skipped`` info, as it names the backstop's ``dropped``, so no
+        part is left out unsaid."""
+        self.root.unpaid += [parts] if isinstance(parts, str) else list(parts)
 
     def wall_out(self) -> bool:
         """The backstop's hard stop: the root's ``wall_s`` seconds of the backstop's clock

@@ -109,8 +109,12 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
         baseline, arms = None, []
         if budget.left > MIN_EXPERIMENT_S:
             findings, baseline, arms = check_by_experiment(run, findings, graded, budget)
+        else:
+            budget.leave_out("the experiment (the fixes' arms and the run options' checks)")
         if probe and budget.left > MIN_PROBE_S and not budget.clock_out():
             findings += run_probe(run, baseline, arms, budget)
+        elif probe and not budget.clock_out():
+            budget.leave_out("the probe")
     findings = name_what_time_left_out(findings, budget)
     return Diagnosis(findings)
 
@@ -371,11 +375,11 @@ def run_probe(run: _Copy, baseline, arms: list, budget: Budget) -> list:
 
 
 def name_what_time_left_out(findings: list, budget: Budget) -> list:
-    """``findings`` with one ``check_skipped`` that names what the wall-clock safety stop and the time
-    backstop left out."""
+    """``findings`` with one ``check_skipped`` that names what the wall-clock safety stop, the time
+    backstop and the nominal budget left out."""
     if budget.clock_stopped and not any(f.code == "check_skipped" for f in findings):
         findings = findings + [skipped_finding(["the rest of the experiments and the probe"], budget)]
-    return note_backstop(findings, budget)
+    return note_unpaid(note_backstop(findings, budget), budget)
 
 
 class _ProbeBudget(Callback):
@@ -461,6 +465,25 @@ def note_backstop(findings: list, budget: Budget) -> list:
     skipped = list(note.evidence.get("skipped", [])) + list(budget.root.dropped)
     noted = replace(note, message=f"{note.message}; {said}",
                     evidence={**note.evidence, "skipped": skipped, "wall_s": budget.root.wall_s, "backstop": True})
+    return findings[:at] + [noted] + findings[at + 1:]
+
+
+def note_unpaid(findings: list, budget: Budget) -> list:
+    """``findings`` with the parts the nominal budget could not pay for (``budget.root.unpaid``) named
+    in their one ``check_skipped``: a new one, or the one already there extended (the pre-flight's
+    checks it skipped are named there already)."""
+    unpaid = list(dict.fromkeys(budget.root.unpaid))
+    if not unpaid:
+        return list(findings)
+    said = f"the budget of {budget.root.seconds:g} nominal seconds left out {said_by_part(unpaid)}"
+    at = next((i for i, f in enumerate(findings) if f.code == "check_skipped"), None)
+    if at is None:
+        return findings + [make("check_skipped", said, evidence={"skipped": unpaid, "budget_s": budget.root.seconds,
+                                                                 "nominal_seconds": budget.root.spent})]
+    note = findings[at]
+    skipped = list(note.evidence.get("skipped", [])) + unpaid
+    noted = replace(note, message=f"{note.message}; {said}",
+                    evidence={**note.evidence, "skipped": skipped, "budget_s": budget.root.seconds})
     return findings[:at] + [noted] + findings[at + 1:]
 
 

@@ -986,9 +986,18 @@ class _Experiment:
         if budget is None:
             return False
         behind = arm.code in LR_CODES
-        return (budget.spent_out() or not self.fits(1, count, rows, names, behind=behind)
-                or (behind and not budget.holds_reserve(budget.run_cost(1, count, rows,
-                                                                         eval_rows=self.held.numel()))))
+        named = [f"{self.part}: {n}" for n in names]
+        if budget.clock_out():          # the safety stop: the doctor names what it cut
+            return True
+        if budget.spent_out():          # the backstop names what it drops (``fits``); the nominal budget here
+            budget.leave_out(named)
+            return True
+        if not self.fits(1, count, rows, names, behind=behind):
+            return True
+        if behind and not budget.holds_reserve(budget.run_cost(1, count, rows, eval_rows=self.held.numel())):
+            budget.leave_out(named)
+            return True
+        return False
 
     def must_stop(self, arm: Arm, net: nn.Module) -> bool:
         """After a step: its weights diverged (the rest of its steps cannot help), or the budget is
@@ -1003,6 +1012,8 @@ class _Experiment:
                 budget.drop(f"{self.part}: the rest of the arm {arm.name!r} (cut at step {arm.steps})")
                 if arm.extra.get("longer") and self.baseline is not None:
                     self.baseline.extra["trained_on_cut"] = True
+            elif not budget.clock_out():
+                budget.leave_out(f"{self.part}: the rest of the arm {arm.name!r} (cut at step {arm.steps})")
             return True
         return False
 
