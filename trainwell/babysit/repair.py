@@ -16,12 +16,15 @@ that addresses the cause -> roll back to the last good state -> continue.
    (``Plan.rollback``) and applies the plan's ``Action`` (actions.py) through ``state.controls``;
 4. keeps an lr change decided on a few steps (a ``confirm`` raise, a plateau's decay) on
    probation, judged on the run's epoch losses against the trajectory it replaced, and undoes it
-   (``undo_lr_change``) when the run does not bear it out (``_judge_probation``);
+   (``undo_lr_change``) when the run does not bear it out (``_judge_probation``); an lr change that
+   rolled the run back is judged by its replay: its finding read again at the same step with a loss
+   no lower is undone and its code left unrepaired (``_replayed_unchanged``);
 5. records each repair ``{"step", "epoch", "code", "where", "action", "reason", "before",
    "after", "detail", "rolled_back_to"}`` in ``state.extras["babysit"]["repairs"]``;
 6. gives up after ``max_repairs`` or on an error it cannot fix (the record's
-   ``stops_unrepaired``): ``state.stop = Stop(StopKind.UNREPAIRABLE, "babysitter: ...")``; it
-   never raises into training.
+   ``stops_unrepaired``): ``state.stop = Stop(StopKind.UNREPAIRABLE, "babysitter: ...")``, the run
+   ending on its best state, no worse than before the repairs (``_end_on_best``); it never raises
+   into training.
 
 It uses only the run's documented controls (``state.controls``) and the monitor's public methods.
 Healthy runs produce no actionable finding, so nothing changes; the snapshots cost one copy of
@@ -152,6 +155,21 @@ def unusual_settings(model, *, lr: float, weight_decay: float, clip_norm: float 
     return (int(lr * weight_decay > HEALTHY_RATIO) + int(max(dropout_rates(model), default=0.0) > HIDDEN_DROPOUT)
             + int(bool(clip_norm)) + int(bool(interventions.changed_options(options, optimizer)))
             + int(optimizer is not None and normalized(model) and lr_far_below(optimizer, lr, options)))
+
+
+def _ungraded(found: list, symptoms: list, steps: int) -> list:
+    """``found`` with the warnings among ``symptoms`` made info: a run too short for its grading arms
+    (``steps`` each, under ``interventions.MIN_STEPS``) cannot try their symptomatic fixes, and an
+    untried re-initialization is no harmless fix (a healthy bag-of-words net of 228 steps, its
+    mean-pooled embeddings' small std read as vanishing activations, re-initialized at fit start
+    ended 2.0 and 3.2 points lower)."""
+    for f in found:
+        if f.code in symptoms and f.severity == "warning":
+            f.severity = "info"
+            f.evidence["ungraded"] = {"steps": steps, "min_steps": interventions.MIN_STEPS}
+            f.message += (f"; the run is too short to try its fix ({steps} steps an arm, under "
+                          f"{interventions.MIN_STEPS}): a symptom's fix is not made untried")
+    return found
 
 
 def _cut_trial(trial, state, plan: Plan, *, seed: int, clip_norm: float | None) -> dict:
@@ -643,8 +661,10 @@ class Repairer:
             fixes = {name for code in symptoms for name in CODES[code].graded_by if name in interventions.SYMPTOM_ARMS}
             runs = 2 + len(fixes)
             steps = int(SHORT_GRADE_SHARE * total / runs)
-            if not fixes or steps < interventions.MIN_STEPS:
+            if not fixes:
                 return found + cause
+            if steps < interventions.MIN_STEPS:     # too short to grade even so: the symptoms are left alone
+                return _ungraded(found, symptoms, steps) + cause
             return self._graded(state, found, symptoms, steps) + cause
         if not fixes or steps < interventions.MIN_STEPS:
             return found
