@@ -37,9 +37,12 @@ def test_healthy_adam_run_has_no_findings():
 
 
 def test_lr_too_high_is_flagged_in_the_first_epoch():
+    """lr 5 spikes one sample (26.6 at step 6, 11x the initial) and the net dies at a constant loss
+    near its initial: the epoch's mean (351) holds the explosion, read at the first epoch's end
+    (state.epoch 1 at its validation); one sample alone is no level (rules.exploded_level)."""
     m, _ = run(lr=5.0, epochs=2)
     codes = {f.code: f for f in m.findings}
-    assert "lr_too_high" in codes and codes["lr_too_high"].evidence["epoch"] == 0
+    assert "lr_too_high" in codes and codes["lr_too_high"].evidence["epoch"] <= 1
     assert "lower lr from 5" in codes["lr_too_high"].fix
 
 
@@ -213,7 +216,7 @@ def _drive(monitor, losses, **state_fields):
 
 def test_the_runs_divergence_factor_reaches_the_rules():
     """A run configured to allow 10x its initial loss is not reported as exploding at 4x."""
-    losses = [1.0, 1.0, 1.0, 4.0]
+    losses = [1.0, 1.0, 1.0, 4.0, 4.0]
     default = Monitor(every=1, activation_every=0)
     _drive(default, losses, config=SimpleNamespace(divergence_factor=3.0))
     assert "loss_exploding" in {f.code for f in default.findings}
@@ -225,7 +228,7 @@ def test_the_runs_divergence_factor_reaches_the_rules():
 
 def test_reset_trajectory_restarts_the_samples_and_hands_back_the_findings():
     m = Monitor(every=1, activation_every=0)
-    state = _drive(m, [1.0, 1.0, 1.0, 9.0])
+    state = _drive(m, [1.0, 1.0, 1.0, 9.0, 9.0])
     found = list(m.findings)
     assert found and m.samples
     abandoned = m.reset_trajectory(state.step)
@@ -239,7 +242,7 @@ def test_reset_trajectory_restarts_the_samples_and_hands_back_the_findings():
 
 def test_withdrawn_findings_can_be_reported_again():
     m = Monitor(every=1, activation_every=0)
-    _drive(m, [1.0, 1.0, 1.0, 9.0])
+    _drive(m, [1.0, 1.0, 1.0, 9.0, 9.0])
     exploding = [f for f in m.findings if f.code == "loss_exploding"]
     m.withdraw(exploding)
     assert "loss_exploding" not in {f.code for f in m.findings}

@@ -129,4 +129,5 @@ def test_a_checkpoint_without_the_babysitters_state_resumes_without_a_preflight(
     real = repair.preflight
     monkeypatch.setattr(repair, "preflight", lambda *a, **k: calls.append(1) or real(*a, **k))
     resumed = _run(data, tmp_path / "cut", resume=True, babysit="repair", lr=10.0)
-    assert calls == [] and resumed.repairs[0]["step"] == 5 and len(resumed.history) == FAST["epochs"]
+    # the record continues with the repair made before the crash at step 30
+    assert calls == [] and resumed.repairs[0]["step"] < 30 and len(resumed.history) == FAST["epochs"]

@@ -237,11 +237,12 @@ def test_a_repair_under_ddp_acts_on_every_rank_and_matches_one_process(ranks):
 
 
 def test_a_repair_found_between_checks_waits_for_the_next_check(ranks):
-    """check_every = 50: the finding of step 2 is acted on at the epoch's end (step 6), on every
-    rank; the rollback to the start makes the rest of the run the same as one process's."""
+    """check_every = 50: the finding of step 3 (the second sampled loss above 3x the initial) is
+    acted on at the epoch's end (step 6), on every rank; the rollback to the start makes the rest of
+    the run the same as one process's."""
     one = _one_process(REPAIRED, batch_size=WORLD * B)
     repairs, history = _repairs(ranks, "repaired_at_checks")
-    assert [r["step"] for r in one.repairs] == [2] and [r[0] for r in repairs] == [6]
+    assert [r["step"] for r in one.repairs] == [3] and [r[0] for r in repairs] == [6]
     assert [r[1:] for r in repairs] == [(r["code"], r["action"], r["rolled_back_to"]) for r in one.repairs]
     rank0, rank1 = _weights(ranks, "repaired_at_checks"), _weights(ranks, "repaired_at_checks.rank1")
     assert all(torch.equal(rank0[k], rank1[k]) for k in rank0)

@@ -850,15 +850,18 @@ CODES = {spec.code: spec for spec in (
     ),
     FindingSpec(
         "loss_exploding", "training", "error",
-        measures="the sampled training loss against the first sampled loss",
-        threshold="> divergence_factor x the first sampled loss (the run's setting, default 3)",
+        measures="the run's recent training loss level (2 of the last 3 sampled losses, or the epoch's mean) "
+                 "against the first sampled loss",
+        threshold="> divergence_factor x the first sampled loss (the run's setting, default 3), held by 2 of the "
+                  "last 3 sampled losses or by the epoch's mean training loss (one minibatch's loss is no level: "
+                  "a heavy-tailed target's outlying row lifts one batch 30x in a healthy run)",
         source="notes 004 'if the cost is ever > 3 * original cost, break out early'",
         fix="lower the lr about 10x or clip gradients",
         groups=(Group.DIVERGED, Group.OPTIMIZATION),
         explains=(Group.EPOCH_CURVES,),
         explains_in_training=(Group.UNIT_STATISTICS,),
         runs=Runs.PER_SAMPLE,
-        thresholds=("rules.DIVERGENCE_FACTOR",),
+        thresholds=("rules.DIVERGENCE_FACTOR", "rules.HELD_BY", "rules.HELD_OF"),
         stops_unrepaired=True,
         unhealthy=True,
         plan=plan_diverged,

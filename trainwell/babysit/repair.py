@@ -16,12 +16,15 @@ that addresses the cause -> roll back to the last good state -> continue.
    (``Plan.rollback``) and applies the plan's ``Action`` (actions.py) through ``state.controls``;
 4. keeps an lr change decided on a few steps (a ``confirm`` raise, a plateau's decay) on
    probation, judged on the run's epoch losses against the trajectory it replaced, and undoes it
-   (``undo_lr_change``) when the run does not bear it out (``_judge_probation``);
+   (``undo_lr_change``) when the run does not bear it out (``_judge_probation``); an lr change that
+   rolled the run back is judged by its replay: its finding read again at the same step with a loss
+   no lower is undone and its code left unrepaired (``_replayed_unchanged``);
 5. records each repair ``{"step", "epoch", "code", "where", "action", "reason", "before",
    "after", "detail", "rolled_back_to"}`` in ``state.extras["babysit"]["repairs"]``;
 6. gives up after ``max_repairs`` or on an error it cannot fix (the record's
-   ``stops_unrepaired``): ``state.stop = Stop(StopKind.UNREPAIRABLE, "babysitter: ...")``; it
-   never raises into training.
+   ``stops_unrepaired``): ``state.stop = Stop(StopKind.UNREPAIRABLE, "babysitter: ...")``, the run
+   ending on its best state, no worse than before the repairs (``_end_on_best``); it never raises
+   into training.
 
 It uses only the run's documented controls (``state.controls``) and the monitor's public methods.
 Healthy runs produce no actionable finding, so nothing changes; the snapshots cost one copy of
@@ -258,11 +261,58 @@ class Probation:
     until: int
 
 
+@dataclass(frozen=True)
+class Mark:
+    """The last lr change made during training (``UNDOABLE``), kept so that a replay can judge it
+    (``Repairer._replayed_unchanged``): the ``code`` and ``step`` it was made for, the ``loss`` its
+    finding read there, the trajectory it replaced (``kept``, at that step, with its ``settings``)
+    and the last good state then (``good``, ``good_loss``); ``replays``: it rolled the run back, so the
+    run reaches ``step`` again under the change."""
+
+    code: str
+    step: int
+    loss: float | None
+    kept: Snapshot
+    settings: dict
+    good: Snapshot | None
+    good_loss: float | None
+    replays: bool                   # it rolled the run back: the steps to its step are replayed under it
+
+
+def _train_loss(snapshot: Snapshot) -> float:
+    """A snapshot's epoch training loss for comparing states (none yet, the start: above any)."""
+    loss = snapshot.train_loss
+    return loss if loss is not None and math.isfinite(loss) else math.inf
+
+
+def _finding_loss(finding) -> float | None:
+    """The loss a finding read (its evidence's ``loss``), None where it read none."""
+    loss = finding.evidence.get("loss")
+    return float(loss) if isinstance(loss, (int, float)) else None
+
+
+def _milder(loss: float | None, before: float | None) -> bool | None:
+    """Whether the loss a replay read is below the one a repair was made for (a non-finite one is
+    above any finite one); None where either finding read no loss."""
+    if loss is None or before is None:
+        return None
+    if not math.isfinite(loss):
+        return False
+    return not math.isfinite(before) or loss < before
+
+
 def _probation_state(p: Probation | None) -> dict | None:
     if p is None:
         return None
     return {"kind": p.kind, "code": p.code, "where": p.where, "kept": _snapshot_state(p.kept), "settings": p.settings,
             "reference": p.reference, "epochs": p.epochs, "until": p.until}
+
+
+def _mark_state(m: Mark | None) -> dict | None:
+    if m is None:
+        return None
+    return {"code": m.code, "step": m.step, "loss": m.loss, "kept": _snapshot_state(m.kept), "settings": m.settings,
+            "good": _snapshot_state(m.good), "good_loss": m.good_loss, "replays": m.replays}
 
 
 def _probation_kind(finding, plan: Plan, before_training: bool) -> str | None:
@@ -318,6 +368,7 @@ class Repairer:
         self.max_repairs = max_repairs
         self.repairs: list[dict] = []
         self.unrepaired: list[dict] = []      # findings it could not fix, with the reason
+        self.ended_on: dict | None = None     # where a run given up in training ended (``_end_on_best``)
         self.errors: list[str] = []
         self.attempts: dict = {}
         self._archive: list[Finding] = []     # findings of rolled-back trajectories, merged at the end
@@ -338,6 +389,11 @@ class Repairer:
         self._refuted: dict = {}              # Probation.kind -> why one was undone: no other is made in this fit
         self._decayed: str | None = None      # a plateau's lr decay made in this fit: no raise after it (``_hysteresis``)
         self._saved_probation = None          # the probation read by load_state_dict, for on_fit_start
+        self._saved_marks = (None, None)      # the mark and the state before the repairs, read likewise
+        self._mark: Mark | None = None        # the last lr change made during training, for its replay
+        self._declined: dict = {}             # code -> why its repairs stopped (a replay they did not change)
+        self._before: tuple | None = None     # (last good snapshot, settings, repairs so far) at the first repair
+                                              # in training: a give-up ends no worse than that (``_end_on_best``)
 
     # ------------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict:
@@ -353,7 +409,10 @@ class Repairer:
                 "activation_tested": self._activation_tested,
                 "pending": [finding_state(f) for f in self._pending],
                 "start": _snapshot_state(self._start), "good": good,
-                "probation": _probation_state(self._probation), "refuted": self._refuted, "decayed": self._decayed}
+                "probation": _probation_state(self._probation), "refuted": self._refuted, "decayed": self._decayed,
+                "mark": _mark_state(self._mark), "declined": self._declined,
+                "before": None if self._before is None else {"good": _snapshot_state(self._before[0]),
+                                                             "settings": self._before[1], "index": self._before[2]}}
 
     def load_state_dict(self, saved: dict) -> None:
         """Continue from ``state_dict()``'s values (read before ``on_fit_start`` of a resumed run,
@@ -368,6 +427,8 @@ class Repairer:
         self._saved_snapshots = (saved["start"], saved["good"])
         self._saved_probation, self._refuted = saved.get("probation"), dict(saved.get("refuted") or {})
         self._decayed = saved.get("decayed")
+        self._declined = dict(saved.get("declined") or {})
+        self._saved_marks = (saved.get("mark"), saved.get("before"))    # older checkpoints: none
 
     def _resume(self, state) -> None:
         """A resumed run: no pre-flight (it ran before the first step of the run that is
@@ -379,6 +440,12 @@ class Repairer:
         saved, self._saved_probation = self._saved_probation, None
         if saved is not None:
             self._probation = Probation(**{**saved, "kept": _snapshot_from(state.controls, saved["kept"])})
+        (mark, before), self._saved_marks = self._saved_marks, (None, None)
+        if mark is not None:
+            self._mark = Mark(**{**mark, "kept": _snapshot_from(state.controls, mark["kept"]),
+                                 "good": _snapshot_from(state.controls, mark["good"])})
+        if before is not None:
+            self._before = (_snapshot_from(state.controls, before["good"]), before["settings"], before["index"])
 
     # ------------------------------------------------------------------ hooks
     def on_fit_start(self, state):
@@ -444,6 +511,8 @@ class Repairer:
         babysit["unrepaired"] = list(self.unrepaired)
         if self.errors:
             babysit["repair_errors"] = list(self.errors)
+        if self.ended_on is not None:
+            babysit["ended_on"] = dict(self.ended_on)
 
     # ------------------------------------------------------------------ decisions
     def _guard(self, hook, state):
@@ -452,7 +521,8 @@ class Repairer:
             self._known = len(self.monitor.findings)
             self._epoch_bad |= any(CODES[f.code].unhealthy for f in new)
             settling = [f for f in new if state.epoch < self._settle.get(f.code, 0)
-                        or (f.severity == "warning" and state.epoch < self._settle_warnings)]
+                        or (f.severity == "warning" and state.epoch < self._settle_warnings)
+                        or self._unjudged(state, f)]
             if settling:        # judged again once the repair had its window; may fire again then
                 self._archive.extend(settling)
                 self.monitor.withdraw(settling)
@@ -717,6 +787,12 @@ class Repairer:
                 continue
             if self._gave_up:
                 return False
+            if f.code in self._declined:
+                self._note_unrepaired(f, self._declined[f.code])
+                continue
+            if not before_training and self._replayed_unchanged(state, f):
+                self._undo_unchanged(state, f)
+                return True
             if len(self.repairs) >= self.max_repairs:
                 if f.severity == "error" or spec.stops_unrepaired:
                     self._give_up(state, f, f"gave up after {len(self.repairs)} repairs")
@@ -770,8 +846,95 @@ class Repairer:
     def _give_up(self, state, finding, why):
         self._gave_up = True
         done = "; ".join(f"{r['code']} -> {r['action']}" for r in self.repairs) or "none"
+        back = self._end_on_best(state) if state.step > 0 else None
         state.stop = Stop(StopKind.UNREPAIRABLE, f"babysitter: {why}: {finding.code}: {finding.message}. "
-                                                 f"Repairs tried: {done}. Fix: {finding.fix}")
+                                                 f"Repairs tried: {done}." + (f" {back}." if back else "")
+                                                 + f" Fix: {finding.fix}")
+
+    def _end_on_best(self, state) -> str | None:
+        """A run given up during training ends on the best state it reached, never a worse one than
+        before the repairs: the last good snapshot of the current trajectory, or the one the run had
+        when the first repair in training was made (with the settings it had then, where every repair
+        since changed only settings an undo reverts, ``UNDOABLE``), whichever ends the lower training
+        loss (ties: the run's own settings). Where the repairs failed, the state they left is no
+        better than the one they started from: the weights a diverged step or a replay under a tiny lr
+        left are worse than either (a healthy regression net cut three times for one batch's loss
+        ended at R^2 -0.01 against 0.89 left alone). Returns what it did, for the stop message."""
+        if self._good is None:
+            return None
+        best, undo = self._good, None
+        if self._before is not None:
+            good, before, index = self._before
+            undoable = all(r["action"] in UNDOABLE + ("undo_lr_change",) for r in self.repairs[index:])
+            if good is not None and undoable and _train_loss(good) <= _train_loss(self._good):
+                best, undo = good, before
+        controls = state.controls
+        if undo is not None:
+            self._revert_settings(controls, undo)
+        controls.restore(best.state)
+        said = f", training loss {best.train_loss:.4g}" if best.train_loss is not None else ""
+        self.ended_on = {"step": best.step, "epoch": best.epoch, "train_loss": best.train_loss}
+        return (f"The run ends on its best state: step {best.step} (epoch {best.epoch}{said})"
+                + (", with the settings it had before the repairs" if undo is not None else ""))
+
+    def _revert_settings(self, controls, saved: dict):
+        """The lr scale, the controls' clip and the optimizer options back to ``saved``
+        (``settings``' record), through ``actions.undo_lr_change``; its detail."""
+        config = controls.config
+        changed = {k: saved["optimizer_overrides"].get(k, getattr(config, k, None))
+                   for k, v in controls.optimizer_overrides.items() if saved["optimizer_overrides"].get(k) != v}
+        return controls.apply(ACTIONS["undo_lr_change"].apply, {"lr_scale": saved["lr_scale"],
+                                                               "clip_norm": saved["clip_norm"],
+                                                               "optimizer": changed}, seed=0)
+
+    # ------------------------------------------------------------------ replays
+    def _unjudged(self, state, finding) -> bool:
+        """``finding`` comes at the very step the last lr change for its code was made without a
+        rollback: no step has run under the change yet, so it says nothing about it (judged again
+        once the change had its steps)."""
+        m = self._mark
+        return m is not None and not m.replays and m.code == finding.code and m.step == state.step
+
+    def _replayed_unchanged(self, state, finding) -> bool:
+        """The last lr change rolled the run back, and the replay under it reads ``finding``'s code
+        at the very step the change was made for, with a loss no lower (``_milder``): the change did
+        not touch what the finding measured there. A loss that an lr cut does not lower at the same
+        step of the same batches is the batch's, not the lr's: a heavy-tailed target's outlying row
+        reads 17.4 at step 89 whatever the lr (a healthy regression net cut three times there, ending
+        unrepairable at R^2 -0.01). A milder reading is the change working, not enough: the planner
+        tries again (an lr 1000x too high cut 10x, then 100x by a sized cut, at the same step)."""
+        m = self._mark
+        return (m is not None and m.replays and m.code == finding.code and m.step == state.step
+                and _milder(_finding_loss(finding), m.loss) is False)
+
+    def _undo_unchanged(self, state, finding) -> None:
+        """Undo the last lr change (``_replayed_unchanged``): back to the trajectory it replaced at its
+        step, with the settings it had, and ``finding``'s code left unrepaired for the rest of the fit."""
+        m, controls = self._mark, state.controls
+        before, step_now, epoch_now = settings(controls), state.step, state.epoch
+        detail = self._revert_settings(controls, m.settings)
+        controls.restore(m.kept.state)      # after the optimizer is rebuilt: the kept optimizer state is loaded into it
+        self._archive.extend(self.monitor.reset_trajectory(state.step))
+        self._known = len(self.monitor.findings)
+        if self._probation is not None and self._probation.kept is m.kept:
+            self._probation = None          # the change on probation is the one undone
+        self._good, self._good_loss, self._mark = m.good, m.good_loss, None
+        loss = _finding_loss(finding)
+        why = (f"{finding.code} read {loss:.4g} again at step {m.step} under the change made for its {m.loss:.4g} "
+               f"there: the change did not touch what it measures (the batch's own loss, not the lr's)")
+        self._declined[finding.code] = f"{why}: left unrepaired after the undo at step {step_now}"
+        self._note_unrepaired(finding, self._declined[finding.code])
+        self.repairs.append({
+            "step": step_now, "epoch": epoch_now, "code": finding.code, "where": finding.where,
+            "action": "undo_lr_change", "reason": f"{why}: back to step {m.step} with the settings it had",
+            "before": before, "after": settings(controls), "detail": detail,
+            "rolled_back_to": {"step": m.kept.step, "epoch": m.kept.epoch}})
+        state.extras.setdefault("babysit", {})["repairs"] = list(self.repairs)
+
+    def _note_unrepaired(self, finding, why: str) -> None:
+        entry = {"code": finding.code, "where": finding.where, "reason": why}
+        if entry not in self.unrepaired:
+            self.unrepaired.append(entry)
 
     # ------------------------------------------------------------------ acting
     def _apply(self, state, finding: Finding, plan: Plan, *, before_training) -> bool:
@@ -785,8 +948,16 @@ class Repairer:
             return False
         if self._rescaling_refused(controls, finding, plan):
             return False
-        # the trajectory a change on probation replaces is kept, with the loss it is judged against
-        kept = take_snapshot(state) if kind and not before_training else None
+        # the trajectory a change on probation replaces is kept, with the loss it is judged against;
+        # so is the one an lr change made between two steps replaces, for its replay
+        # (``_replayed_unchanged``): a state taken at an epoch's validation precedes the epoch's
+        # bookkeeping (its history row, the best epoch), which a restore to it would skip
+        between_steps = len(state.history) == state.epoch
+        undoable = plan.action.name in UNDOABLE and not before_training and between_steps
+        kept = take_snapshot(state) if (kind or undoable) and not before_training else None
+        if not before_training and self._before is None:
+            self._before = (self._good, before, len(self.repairs))
+        good_then, good_loss_then = self._good, self._good_loss
         reference, epochs = min(_epoch_losses(state)[-(STALL_EPOCHS + 1) if kind == "decay" else 0:],
                                 default=self.monitor.initial_loss), state.epoch
         # before the first step there is nothing to roll back to
@@ -823,7 +994,9 @@ class Repairer:
         state.extras.setdefault("babysit", {})["repairs"] = list(self.repairs)
         if kind == "decay":
             self._hysteresis(finding, step_now)
-        if kept is not None and reference is not None and math.isfinite(reference):
+        self._mark = Mark(finding.code, step_now, _finding_loss(finding), kept, before, good_then, good_loss_then,
+                          replays=target is not None) if undoable else None
+        if kind and kept is not None and reference is not None and math.isfinite(reference):
             self._begin_probation(state, Probation(kind, finding.code, finding.where, kept, before, reference, epochs,
                                                    until=state.step + int(PROBATION_SHARE * (state.total_steps or 0))))
         elif self._probation is not None and plan.action.name not in UNDOABLE:
@@ -958,7 +1131,7 @@ class Repairer:
         controls.restore(p.kept.state)      # after the optimizer is rebuilt: the kept optimizer state is loaded into it
         self._archive.extend(self.monitor.reset_trajectory(state.step))
         self._known = len(self.monitor.findings)
-        self._good, self._good_loss, self._probation = p.kept, p.kept.train_loss, None
+        self._good, self._good_loss, self._probation, self._mark = p.kept, p.kept.train_loss, None, None
         said = "not finite" if loss is None or not math.isfinite(loss) else f"{loss:.4g}"
         what = "the raise" if p.kind == "raise" else "the lr decay"
         self._refuted[p.kind] = f"{what} for {p.code} made at step {p.kept.step} was undone at step {step_now}"

@@ -34,6 +34,7 @@ WINDOW = 32                  # recent samples a rule looks at (and the repair pl
 BASELINE_SAMPLES = 3         # the first samples: the run's healthy gradient norm
 DIVERGENCE_FACTOR = 3.0      # notes 004: cost > 3x original cost -> break out early (the default of
                              # config.divergence_factor, used when ctx has no "divergence_factor")
+HELD_BY, HELD_OF = 2, 3       # loss_exploding: a level 2 of the last 3 sampled losses hold (one batch's is noise)
 RISE = 1.10                  # lr_too_high: last third's median 10% above the first third's ...
 RISE_Z = 3.0                 # ... and 3 standard errors above it (rise_z; one-sided p ~ 1e-3): the sampled
                              # losses are single minibatches', whose medians of ~10 scatter by more than 10 %
@@ -121,20 +122,41 @@ def nonfinite_loss(samples, history, ctx) -> list[Finding]:
                       if batch_finite and lr else "remove NaN/inf rows from the data"))]
 
 
-def loss_exploding(samples, history, ctx) -> list[Finding]:
+def exploded_level(samples, history, ctx) -> tuple[float, str] | None:
+    """The run's recent loss level and what holds it, when it is above ``divergence_factor`` x the
+    initial loss (notes 004: "if the cost is ever > 3 * original cost, break out early"), else None.
+    The cost is the run's, not one minibatch's: a level ``HELD_BY`` of the last ``HELD_OF`` sampled
+    losses hold (the second largest of them), or the last epoch's mean training loss (every batch
+    averaged). One batch's loss is no level: a batch holding one row far out in a heavy-tailed
+    target's tail (a standardized log-normal: 20 standard units, 400 / 32 on its own) costs a
+    healthy regression net 30x its initial loss once an epoch, and the next batch is back at its
+    noise. A loss that explodes stays up until it is not finite (``nonfinite_loss``)."""
     initial = ctx.get("initial_loss")
     if not initial or initial <= 0:
+        return None
+    bound = _divergence_factor(ctx) * initial
+    recent = _finite([s["loss"] for s in _window(samples)][-HELD_OF:])
+    held = sorted(recent)[-HELD_BY] if len(recent) >= HELD_BY else None
+    epoch = _finite(_epoch_losses(history)[-1:])
+    if held is not None and held > bound:
+        return held, f"{HELD_BY} of the last {len(recent)} sampled losses"
+    if epoch and epoch[0] > bound:
+        return epoch[0], "the epoch's mean training loss"
+    return None
+
+
+def loss_exploding(samples, history, ctx) -> list[Finding]:
+    level = exploded_level(samples, history, ctx)
+    if level is None:
         return []
-    recent = _finite([s["loss"] for s in _window(samples)][-3:] + _epoch_losses(history)[-1:])
-    factor = _divergence_factor(ctx)
-    if not recent or max(recent) <= factor * initial:
-        return []
-    worst = max(recent)
+    loss, held_by = level
+    initial, factor = ctx["initial_loss"], _divergence_factor(ctx)
     lr = samples[-1]["lr"] if samples else history[-1].get("lr")
     return [make("loss_exploding",
-                 f"the training loss rose to {worst:.4g}, {worst / initial:.1f}x its initial {initial:.4g} "
-                 f"(notes 004: above {factor:g}x, break out)",
-                 evidence={"loss": worst, "initial_loss": initial, "ratio": worst / initial, "lr": lr},
+                 f"the training loss rose to {loss:.4g}, {loss / initial:.1f}x its initial {initial:.4g}, held by "
+                 f"{held_by} (notes 004: above {factor:g}x, break out)",
+                 evidence={"loss": loss, "initial_loss": initial, "ratio": loss / initial, "lr": lr,
+                           "held_by": held_by},
                  fix=f"lower lr from {lr:.3g} to about {lr / LR_STEP:.3g}, or clip gradients" if lr else None)]
 
 
@@ -151,11 +173,11 @@ def lr_too_high(samples, history, ctx) -> list[Finding]:
         return [make("lr_too_high", "the epoch's training loss is NaN/inf: the updates are too large",
                      evidence={"lr": lr, "loss": history[-1]["train_loss"]}, fix=fix)]
     finite = _finite(losses + _epoch_losses(history)[-1:])
-    # a ratio to the initial loss reads only above zero (a user's loss may start below it)
-    if initial and initial > 0 and finite and max(finite) > _divergence_factor(ctx) * initial:
-        return [make("lr_too_high", f"the loss exploded to {max(finite):.4g} ({max(finite) / initial:.1f}x the "
-                     f"initial): notes 004 'loss exploding: learning rate too high'",
-                     evidence={"lr": lr, "loss": max(finite), "initial_loss": initial}, fix=fix)]
+    exploded = exploded_level(samples, history, ctx)    # the run's level, not one batch's (loss_exploding)
+    if exploded is not None:
+        return [make("lr_too_high", f"the loss exploded to {exploded[0]:.4g} ({exploded[0] / initial:.1f}x the "
+                     f"initial, held by {exploded[1]}): notes 004 'loss exploding: learning rate too high'",
+                     evidence={"lr": lr, "loss": exploded[0], "initial_loss": initial}, fix=fix)]
     if len(finite) >= TREND_SAMPLES:
         third = len(finite) // 3
         head, tail = statistics.median(finite[:third]), statistics.median(finite[-third:])
