@@ -21,6 +21,10 @@ OPTIMIZER_OPTION_CONFIGS = {
 }
 
 
+# fit's options for a quiet, short CPU run the babysitter's repair tests drive themselves
+QUIET_FIT = {"progress": False, "report": False, "device": "cpu", "babysit": "off", "schedule": "constant"}
+
+
 def digits(*, standardize: bool = True):
     """sklearn digits as tensors: (X_train, y_train, X_val, y_val); 1400 / 397 rows."""
     global _DIGITS

@@ -6,7 +6,6 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-from torch import nn
 
 from trainwell.babysit import sizing
 from trainwell.babysit.actions import ACTIONS, Plan, Rollback, make_plan
@@ -19,12 +18,11 @@ from trainwell.babysit.repair import (STALL_EPOCHS, Probation, RepairContext, Re
 from trainwell.data.sources import digits
 from trainwell.train.fit import make_trainer, prepare
 
-FAST = {"progress": False, "report": False, "device": "cpu", "babysit": "off", "schedule": "constant"}
+from babysit_loop import QUIET_FIT, mlp
 
 
-def mlp():
-    torch.manual_seed(0)
-    return nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10))
+def digits_mlp():
+    return mlp((64, 64, 10))
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +34,7 @@ def _fit(data, trigger, *, epochs=6, **options):
     """A run with a Monitor, a Repairer and ``trigger(repairer)`` (a callback) after them."""
     monitor = Monitor()
     repairer = Repairer(monitor)
-    p = prepare(mlp(), data, None, None, {**FAST, "epochs": epochs, **options})
+    p = prepare(digits_mlp(), data, None, None, {**QUIET_FIT, "epochs": epochs, **options})
     state = make_trainer(p, extra_callbacks=[monitor, repairer, trigger(repairer)]).fit()
     return repairer, state
 
@@ -156,7 +154,7 @@ def test_a_refuted_kind_of_change_is_declined_before_its_trial(data, monkeypatch
     """After an undo no change of that kind is made, and its trial does not even run."""
     ran = []
     monkeypatch.setattr(sizing, "larger_raise_helps", lambda *a, **k: ran.append(1))
-    p = prepare(mlp(), data, None, None, {**FAST, "epochs": 1})
+    p = prepare(digits_mlp(), data, None, None, {**QUIET_FIT, "epochs": 1})
     repairer = Repairer(Monitor())
     state = make_trainer(p, extra_callbacks=[repairer.monitor, repairer]).fit()
     repairer._refuted["raise"] = "the raise for underfitting made at step 3 was undone at step 9"
@@ -202,7 +200,7 @@ def test_undo_lr_change_sets_the_earlier_settings_through_the_controls():
 # ------------------------------------------------------------------------------ dead units during training
 def _ctx(ratio, **extra):
     controls = SimpleNamespace(clip_norm=None, optimizer_overrides={}, preprocess=[], optimizer=None,
-                               config=SimpleNamespace(weight_decay=5e-4, l2=0.0), model=mlp())
+                               config=SimpleNamespace(weight_decay=5e-4, l2=0.0), model=digits_mlp())
     samples = [{"loss": 1.0, "lr": 0.1, "update_ratio": {"0.weight": ratio, "2.weight": ratio}}] * 16   # not falling
     return RepairContext(**{"controls": controls, "samples": samples, "lr": 0.1, **extra})
 
@@ -261,7 +259,7 @@ def test_a_run_killed_during_a_probation_resumes_as_the_run_that_never_stopped(d
         repairer = Repairer(monitor)
         extra = [monitor, repairer, trigger(repairer), counter] + ([crash_at(crash)] if crash else [])
         run_dir.mkdir(parents=True, exist_ok=True)
-        trainer = make_trainer(prepare(mlp(), data, None, None, {**FAST, "epochs": 5}), run_dir=run_dir,
+        trainer = make_trainer(prepare(digits_mlp(), data, None, None, {**QUIET_FIT, "epochs": 5}), run_dir=run_dir,
                                extra_callbacks=extra)
         if resume:
             assert trainer.load_latest_checkpoint()
@@ -295,7 +293,7 @@ def test_after_a_plateau_decay_no_raise_is_made_in_the_fit(data, monkeypatch):
     the first step (not a reading of the run's stall) still acts."""
     ran = []
     monkeypatch.setattr(sizing, "larger_raise_helps", lambda *a, **k: ran.append(1))
-    p = prepare(mlp(), data, None, None, {**FAST, "epochs": 2})
+    p = prepare(digits_mlp(), data, None, None, {**QUIET_FIT, "epochs": 2})
     repairer = Repairer(Monitor())
     state = make_trainer(p, extra_callbacks=[repairer.monitor, repairer]).fit()
     decay = make_plan("lower_lr", "stalled", rollback=Rollback.NONE, factor=10.0, clip_norm=None)

@@ -5,7 +5,6 @@ given up during training ends on its best state (repair.py: ``_replayed_unchange
 ``_end_on_best``)."""
 import pytest
 import torch
-from torch import nn
 
 from trainwell.babysit.findings import make
 from trainwell.babysit.monitor import Monitor
@@ -14,12 +13,11 @@ from trainwell.data.sources import digits
 from trainwell.train.fit import make_trainer, prepare
 from trainwell.train.state import StopKind
 
-FAST = {"progress": False, "report": False, "device": "cpu", "babysit": "off", "schedule": "constant"}
+from babysit_loop import QUIET_FIT, mlp
 
 
-def mlp():
-    torch.manual_seed(0)
-    return nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10))
+def digits_mlp():
+    return mlp((64, 64, 10))
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +59,7 @@ class Weights:
 def _fit(data, at, *, max_repairs=3, epochs=4):
     monitor = Monitor()
     repairer, weights = Repairer(monitor, max_repairs=max_repairs), Weights()
-    p = prepare(mlp(), data, None, None, {**FAST, "epochs": epochs})
+    p = prepare(digits_mlp(), data, None, None, {**QUIET_FIT, "epochs": epochs})
     state = make_trainer(p, extra_callbacks=[monitor, Spike(monitor, at), repairer, weights]).fit()
     return repairer, state, weights
 
