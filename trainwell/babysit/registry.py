@@ -738,8 +738,10 @@ CODES = {spec.code: spec for spec in (
         threshold="the arm without the transform trains significantly better (interventions.significant) and is "
                   "still ahead trained on (interventions.ahead_at_end; by held loss too, with the accuracy no "
                   "worse, for a transform that adds more variance than the rows have: augment_check.added_variance "
-                  "> 1); an experiment where the setup and every arm stay flat (held loss falls < 5%: "
-                  "interventions.STUCK) under a transform above the signal runs again: a pass shorter than the "
+                  "> 1); an experiment where the setup and its repeat stay flat (held loss falls < 5%: "
+                  "interventions.STUCK; an arm without the augmentation that moves a little is no verdict while "
+                  "the setup has not left its start: set 26's SimCLR colour jitter in a 20-step pass, the setup "
+                  "4.8 %, the arm 9.8 %) under a transform above the signal runs again: a pass shorter than the "
                   "experiment's 100 steps (the repairer's 20-step settings test) first at the run's own lr for those "
                   "100 steps (at most the run's; augment_check.raised_steps) where the setup alone with it learns "
                   "there (the stall was the steps', not the lr's: a CNN leaves chance after some 40 steps), else at "
@@ -1247,7 +1249,8 @@ CODES = {spec.code: spec for spec in (
     FindingSpec(
         "check_skipped", "preflight", "info",
         measures="nominal seconds charged by the pre-flight checks (budget.py: counted steps at the cost model's price)",
-        threshold=("the budget ran out, its wall-clock safety stop (30x the budget) fired, or the doctor's "
+        threshold=("the budget ran out (a pre-flight check, the experiment, an arm or the probe it could not pay "
+                   "for: each named), its wall-clock safety stop (30x the budget) fired, or the doctor's "
                    "backstop (wall_s) left out or cut an experiment's training, a run option's check or the probe"),
         source="issue 4: pre-flight within 60 s",
         fix="raise budget_s or pass a smaller sample",

@@ -962,15 +962,8 @@ class Repairer:
                                 default=self.monitor.initial_loss), state.epoch
         # before the first step there is nothing to roll back to
         mode = Rollback.NONE if before_training else plan.rollback
-        target = {Rollback.START: self._start, Rollback.LAST: self._good, Rollback.NONE: None}[mode]
-        if target is not None:
-            controls.restore(target.state)
-            if controls.optimizer_overrides:
-                controls.rebuild_optimizer()     # the restored optimizer state carries old hyper-parameters
-        if plan.action.name == "raise_lr" and not confirm:
-            plan = self._sized_raise(state, plan, seed=seed)
-        if plan.action.name == "lower_lr" and plan.options.get("size"):
-            plan = self._sized_cut(state, plan, seed=seed)      # from the state it returned to
+        target = self._roll_back(controls, mode)
+        plan = self._sized(state, plan, confirm=confirm, seed=seed)      # from the state it returned to
         detail = controls.apply(plan.action.apply, plan.options, seed=seed)   # under DDP: on every rank
         # the monitor judges the new trajectory afresh; the abandoned one's findings are merged
         # back at the end (so the same code can fire again if the repair did not work)
@@ -1002,6 +995,24 @@ class Repairer:
         elif self._probation is not None and plan.action.name not in UNDOABLE:
             self._probation = None      # the model or the data changed: the kept trajectory no longer describes the run
         return True
+
+    def _roll_back(self, controls, mode: Rollback):
+        """The snapshot ``mode`` returns the run to (restored; None for ``Rollback.NONE``)."""
+        target = {Rollback.START: self._start, Rollback.LAST: self._good, Rollback.NONE: None}[mode]
+        if target is not None:
+            controls.restore(target.state)
+            if controls.optimizer_overrides:
+                controls.rebuild_optimizer()     # the restored optimizer state carries old hyper-parameters
+        return target
+
+    def _sized(self, state, plan: Plan, *, confirm: bool, seed: int) -> Plan:
+        """``plan`` with its lr factor sized by a short trial where its action sizes one (a raise that
+        is not a confirmation, a cut marked ``size``)."""
+        if plan.action.name == "raise_lr" and not confirm:
+            return self._sized_raise(state, plan, seed=seed)
+        if plan.action.name == "lower_lr" and plan.options.get("size"):
+            return self._sized_cut(state, plan, seed=seed)
+        return plan
 
     def _rescaling_refused(self, controls, finding, plan: Plan) -> bool:
         """True (noted as unrepaired) when ``plan`` adds a preprocessing that is no fix for the model:
