@@ -5,7 +5,7 @@ import copy
 from types import SimpleNamespace
 
 from trainwell.babysit.budget import Budget
-from trainwell.babysit.doctor import mark_ungraded, merge, note_backstop
+from trainwell.babysit.doctor import mark_ungraded, merge, note_backstop, note_unpaid, said_by_part
 from trainwell.babysit.findings import make
 
 
@@ -60,3 +60,25 @@ def test_mark_ungraded_marks_a_copy_of_each_warning_whose_fix_the_backstop_left_
                               "that tries its fix")
     assert out[1] is marked_already and out[2] is error
     assert mark_ungraded(findings, baseline, arms, _budget()) == findings     # nothing left out: nothing marked
+
+
+def test_note_unpaid_extends_the_one_check_skipped_or_adds_one_without_changing_it():
+    note = make("check_skipped", "the pre-flight left out the gradient check",
+                evidence={"skipped": ["gradcheck"], "nominal_seconds": 12.0})
+    other = make("lr_too_low", "slow")
+    findings = [other, note]
+    before = copy.deepcopy(findings)
+    budget = _budget()
+    budget.leave_out(["the probe", "the probe", "the experiment: the arm 'lr x10'"])
+    out = note_unpaid(findings, budget)
+    assert findings == before
+    assert out[0] is other and len(out) == 2
+    assert out[1].message == ("the pre-flight left out the gradient check; the budget of 60 nominal seconds left out "
+                              f"{said_by_part(['the probe', 'the experiment: the arm ' + repr('lr x10')])}")
+    assert out[1].evidence == {"skipped": ["gradcheck", "the probe", "the experiment: the arm 'lr x10'"],
+                               "nominal_seconds": 12.0, "budget_s": 60.0}
+    added = note_unpaid([other], budget)
+    assert [f.code for f in added] == ["lr_too_low", "check_skipped"]
+    assert added[1].evidence == {"skipped": ["the probe", "the experiment: the arm 'lr x10'"], "budget_s": 60.0,
+                                 "nominal_seconds": budget.spent}
+    assert note_unpaid(findings, _budget()) == findings

@@ -57,6 +57,7 @@ from torch import nn
 
 from trainwell.babysit import first_layer, row_codes, unmatched_join
 from trainwell.babysit.findings import Finding, make
+from trainwell.babysit.hooks import hooks_held
 
 SCALES = (100.0, -100.0)   # the inputs scaled: ids computed from them move (a bucketize's edges, a clamp's
                            # range, a rounding are crossed), positions and constant ids do not
@@ -78,14 +79,11 @@ def _ids(model: nn.Module, x: torch.Tensor) -> list | None:
             hooks.append(module.register_forward_pre_hook(
                 lambda m, args, name=name: calls.append((name, m.num_embeddings, args[0].detach().clone()))))
     try:
-        with torch.no_grad(), warnings.catch_warnings():
+        with hooks_held(hooks), torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model(x)
     except Exception:                   # the model's own errors are model_raises' to report
         return None
-    finally:
-        for hook in hooks:
-            hook.remove()
     return calls
 
 

@@ -34,6 +34,7 @@ import torch
 from torch import nn
 
 from trainwell.babysit.findings import Finding, make
+from trainwell.babysit.hooks import hooks_held
 
 CODE = "frozen_parameters"
 ROWS = 32                # the rows of the forward, loss and backward (model_checks.RUN_ROWS)
@@ -90,7 +91,7 @@ def forward_and_loss(work: nn.Module, x, y, loss_fn, handles: list) -> tuple | N
     first tensor when that needs a gradient, else None; None when the forward raises (model_raises'
     finding; a loss that raises is check_loss_output's)."""
     try:
-        with warnings.catch_warnings():
+        with hooks_held(handles), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             out = work(x)
             try:
@@ -99,9 +100,6 @@ def forward_and_loss(work: nn.Module, x, y, loss_fn, handles: list) -> tuple | N
                 value = None
     except Exception:               # noqa: BLE001 - a forward that raises is model_raises' finding
         return None
-    finally:
-        for h in handles:
-            h.remove()
     if not (torch.is_tensor(value) and value.numel() == 1):
         first = first_tensor(out)
         value = first.float().sum() if first is not None and first.requires_grad else None

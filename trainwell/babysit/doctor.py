@@ -453,37 +453,37 @@ def on_copies(factory, originals: list):
 
 def note_backstop(findings: list, budget: Budget) -> list:
     """``findings`` with the parts the time backstop left out (``budget.root.dropped``) named in their
-    one ``check_skipped`` (one finding per code, Diagnosis): a new one, or the pre-flight's extended."""
+    one ``check_skipped`` (``_in_check_skipped``)."""
     if not budget.root.dropped:
         return list(findings)
     said = f"the time backstop ({budget.root.wall_s:g} s) left out {said_by_part(budget.root.dropped)}"
-    at = next((i for i, f in enumerate(findings) if f.code == "check_skipped"), None)
-    if at is None:
-        return findings + [make("check_skipped", said, evidence={"skipped": list(budget.root.dropped),
-                                                                 "wall_s": budget.root.wall_s, "backstop": True})]
-    note = findings[at]
-    skipped = list(note.evidence.get("skipped", [])) + list(budget.root.dropped)
-    noted = replace(note, message=f"{note.message}; {said}",
-                    evidence={**note.evidence, "skipped": skipped, "wall_s": budget.root.wall_s, "backstop": True})
-    return findings[:at] + [noted] + findings[at + 1:]
+    return _in_check_skipped(findings, said, list(budget.root.dropped),
+                             {"wall_s": budget.root.wall_s, "backstop": True})
 
 
 def note_unpaid(findings: list, budget: Budget) -> list:
-    """``findings`` with the parts the nominal budget could not pay for (``budget.root.unpaid``) named
-    in their one ``check_skipped``: a new one, or the one already there extended (the pre-flight's
-    checks it skipped are named there already)."""
+    """``findings`` with the parts the nominal budget could not pay for (``budget.root.unpaid``, each
+    once) named in their one ``check_skipped`` (``_in_check_skipped``; the pre-flight's checks it skipped
+    are named there already); a new one also says the nominal seconds spent."""
     unpaid = list(dict.fromkeys(budget.root.unpaid))
     if not unpaid:
         return list(findings)
     said = f"the budget of {budget.root.seconds:g} nominal seconds left out {said_by_part(unpaid)}"
+    return _in_check_skipped(findings, said, unpaid, {"budget_s": budget.root.seconds},
+                             new={"nominal_seconds": budget.root.spent})
+
+
+def _in_check_skipped(findings: list, said: str, skipped: list, evidence: dict, *, new: dict | None = None) -> list:
+    """``findings`` with ``said`` (what was left out, and why) and ``skipped`` (those parts) in their
+    one ``check_skipped`` (one finding per code, Diagnosis), as new findings: the one there extended
+    (its message, its ``skipped`` list, ``evidence``), else a new one with ``evidence`` and ``new``."""
     at = next((i for i, f in enumerate(findings) if f.code == "check_skipped"), None)
     if at is None:
-        return findings + [make("check_skipped", said, evidence={"skipped": unpaid, "budget_s": budget.root.seconds,
-                                                                 "nominal_seconds": budget.root.spent})]
+        return findings + [make("check_skipped", said, evidence={"skipped": skipped, **evidence, **(new or {})})]
     note = findings[at]
-    skipped = list(note.evidence.get("skipped", [])) + unpaid
     noted = replace(note, message=f"{note.message}; {said}",
-                    evidence={**note.evidence, "skipped": skipped, "budget_s": budget.root.seconds})
+                    evidence={**note.evidence, "skipped": list(note.evidence.get("skipped", [])) + skipped,
+                              **evidence})
     return findings[:at] + [noted] + findings[at + 1:]
 
 

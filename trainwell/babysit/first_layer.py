@@ -65,6 +65,7 @@ from torch import nn
 
 from trainwell.babysit import periodic_columns
 from trainwell.babysit.findings import Finding, make
+from trainwell.babysit.hooks import hooks_held
 from trainwell.babysit.periodic_columns import check_periodic
 
 ROWS = 1500             # rows the probes read: 2/3 fit, 1/3 held out (~500 paired rows: a 3-point drop is
@@ -155,12 +156,10 @@ def entry_layers(model: nn.Module, x: torch.Tensor) -> dict | None:
             handles.append(m.register_forward_pre_hook(hook))
             handles.append(m.register_forward_hook(output))
     try:
-        work(leaf)
+        with hooks_held(handles):
+            work(leaf)
     except Exception:                   # a forward that fails here is model_checks' to report
         return None
-    finally:
-        for h in handles:
-            h.remove()
     if broken or not got or any(not torch.is_floating_point(z) for _, _, z in got):
         return None
     ignored = untouched(leaf, [z for _, _, z in got])
@@ -216,13 +215,11 @@ def _unread_at(model: nn.Module, x: torch.Tensor, entry_calls: dict, *, sign: fl
     for m in modules:
         handles += [m.register_forward_pre_hook(hook), m.register_forward_hook(output)]
     try:
-        work(leaf)
-        read = untouched(leaf, outs) if outs else None
+        with hooks_held(handles):
+            work(leaf)
+            read = untouched(leaf, outs) if outs else None
     except Exception:                   # a forward that fails here is model_checks' to report
         return None
-    finally:
-        for h in handles:
-            h.remove()
     return None if read is None else read.all(0)
 
 
@@ -263,18 +260,14 @@ def received(model: nn.Module, x: torch.Tensor, names: list, *, calls: dict | No
         if call in wanted[name]:
             taken[name].append(args[0].detach())
     handles = [modules[n].register_forward_pre_hook(lambda m, args, n=n: hook(m, args, n)) for n in names]
-    try:
-        with torch.no_grad():
-            for start in range(0, x.shape[0], chunk):
-                seen.clear()
-                for n in names:
-                    taken[n] = []
-                work(x[start:start + chunk])
-                for n in names:
-                    parts[n].append(side_by_side(taken[n]))
-    finally:
-        for h in handles:
-            h.remove()
+    with hooks_held(handles), torch.no_grad():
+        for start in range(0, x.shape[0], chunk):
+            seen.clear()
+            for n in names:
+                taken[n] = []
+            work(x[start:start + chunk])
+            for n in names:
+                parts[n].append(side_by_side(taken[n]))
     return [torch.cat(parts[n]) for n in names]
 
 

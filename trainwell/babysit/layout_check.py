@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from trainwell.babysit.findings import Finding, make
+from trainwell.babysit.hooks import hooks_held
 
 CODE = "input_layout"
 ROWS = 4                # the rows of the forward that shows the first convolution's input shape
@@ -51,14 +52,12 @@ def first_conv(model: nn.Module, x: torch.Tensor) -> tuple | None:
     training = model.training
     model.eval()
     try:                        # fork_rng: a model drawing noise in eval mode leaves the global stream as it was
-        with torch.no_grad(), torch.random.fork_rng(devices=[]):
+        with hooks_held(handles), torch.no_grad(), torch.random.fork_rng(devices=[]):
             model(x)
     except Exception:           # noqa: BLE001 - a model that raises is model_raises' finding
         return None
     finally:
         model.train(training)
-        for h in handles:
-            h.remove()
     return seen[0] if seen else None
 
 

@@ -37,6 +37,7 @@ from torch.overrides import TorchFunctionMode
 
 from trainwell.babysit.actions import BATCH_NORMS, dropout_rates, set_child
 from trainwell.babysit.findings import Finding, make
+from trainwell.babysit.hooks import hooks_held
 from trainwell.babysit.output_range import VALUE_PRESERVING
 
 OUTPUT_DROPOUT_ARM = "output dropout off"
@@ -85,13 +86,10 @@ def output_dropouts(model: nn.Module, x: torch.Tensor) -> list[str]:
     sources = _Sources()
     devices = [x.device.index or 0] if x.is_cuda else []
     try:
-        with torch.random.fork_rng(devices=devices), torch.no_grad(), sources:
+        with hooks_held(hooks), torch.random.fork_rng(devices=devices), torch.no_grad(), sources:
             out = net(x)
     except Exception:           # a model that raises is model_checks' finding, not this one's
         return []
-    finally:
-        for h in hooks:
-            h.remove()
     t, found, seen = out, [], 0
     while isinstance(t, torch.Tensor) and seen < 64:
         if id(t) in made:

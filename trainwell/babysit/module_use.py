@@ -77,6 +77,7 @@ from torch import nn
 from trainwell.babysit.cut_gradient import (MAX_MODULES, NUDGE, REDRAWS, eval_output, first_tensor, forward_and_loss,
                                             moved, own_trainable, working_copy)
 from trainwell.babysit.findings import Finding, make
+from trainwell.babysit.hooks import hooks_held
 
 PARTLY_USED = "partly_used_module"
 SHARED = "shared_module"
@@ -404,12 +405,8 @@ def units_moved(work: nn.Module, m: nn.Module, units: list, x, base: torch.Tenso
             shape[axis] = -1
             return torch.where(mask.reshape(shape), noise, result)
 
-        handle = m.register_forward_hook(replace)
-        try:
-            with torch.no_grad():
-                out = first_tensor(work(x))
-        finally:
-            handle.remove()
+        with hooks_held([m.register_forward_hook(replace)]), torch.no_grad():
+            out = first_tensor(work(x))
         if out is None or out.shape != base.shape:
             return float("inf")
         rms = base.float().pow(2).mean().sqrt().item()
@@ -474,15 +471,13 @@ def check_shared_modules(model: nn.Module, x) -> list[Finding]:
     work_x = x[:2]
     was = model.training
     try:
-        model.eval()
-        with torch.no_grad(), warnings.catch_warnings(), torch.random.fork_rng(devices=[]):
+        with hooks_held(handles), torch.no_grad(), warnings.catch_warnings(), torch.random.fork_rng(devices=[]):
+            model.eval()
             warnings.simplefilter("ignore")
             model(work_x.to(next((q.device for q in model.parameters()), work_x.device)))
     except Exception:               # noqa: BLE001 - a forward that raises is model_raises' finding
         return []
     finally:
-        for h in handles:
-            h.remove()
         model.train(was)
     shared = {i: (m, paths) for i, (m, paths) in outer.items() if calls.get(i, 0) > 1}
     if not shared:

@@ -37,6 +37,7 @@ from torch.nn.utils.rnn import PackedSequence
 
 from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.first_layer import owns_parameters, reaches, untouched
+from trainwell.babysit.hooks import hooks_held
 
 CODE = "uninformative_inputs"
 ROWS = 64       # rows read (the gradients of two projections: one backward each)
@@ -66,12 +67,10 @@ def packed_entries(model: nn.Module, x: torch.Tensor) -> tuple[list, torch.Tenso
         if owns_parameters(m):
             handles.append(m.register_forward_pre_hook(hook))
     try:
-        work(leaf)
+        with hooks_held(handles):
+            work(leaf)
     except Exception:                   # a forward that fails here is model_checks' to report
         return None
-    finally:
-        for h in handles:
-            h.remove()
     if not got:
         return None
     left_out = untouched(leaf, [z for _, z in got])

@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from trainwell.babysit.findings import Finding, make
+from trainwell.babysit.hooks import hooks_held
 
 ROWS = 8                # rows of the forwards
 SAME = 1e-5             # the outputs' largest change, relative to their largest magnitude, read as none
@@ -40,13 +41,9 @@ def _unit_axis(module: nn.Module, out: torch.Tensor) -> int:
 
 def model_outputs(work: nn.Module, x: torch.Tensor, layer: nn.Module | None = None, change=None) -> list:
     """The model's output tensors on ``x`` (flattened), with ``layer``'s output passed through ``change``."""
-    handle = layer.register_forward_hook(lambda m, a, out: change(m, out)) if layer is not None else None
-    try:
-        with torch.no_grad():
-            out = work(x)
-    finally:
-        if handle is not None:
-            handle.remove()
+    handles = [layer.register_forward_hook(lambda m, a, out: change(m, out))] if layer is not None else []
+    with hooks_held(handles), torch.no_grad():
+        out = work(x)
     out = out if isinstance(out, (tuple, list)) else (out,)
     return [o.reshape(-1).double() for o in out if torch.is_tensor(o) and torch.is_floating_point(o)]
 

@@ -323,14 +323,16 @@ def _relative_gradients(samples):
     return {n: grads[n] / weights[n] for n in grads if weights.get(n, 0) > 0}
 
 
-def _read_weights(samples) -> dict:
-    """Each layer's median weight norm, a lookup table's over the rows its batches read
-    (``touched_weight_norm``): the gradient of a batch reaches only the rows of the ids it holds, so
-    the table's whole norm grows with the vocabulary and says nothing of how fast the rows in use
-    learn (an N(0, 1) table of 853 words read 106 at a time: ||g|| / ||w|| 2.8x smaller whole). A
-    table no row of which showed a gradient (all underflowed) keeps its whole norm."""
+def _read_weights(samples, whole: dict | None = None) -> dict:
+    """Each layer's median weight norm (``whole``, where the caller has taken them already), a lookup
+    table's over the rows its batches read (``touched_weight_norm``): the gradient of a batch reaches
+    only the rows of the ids it holds, so the table's whole norm grows with the vocabulary and says
+    nothing of how fast the rows in use learn (an N(0, 1) table of 853 words read 106 at a time:
+    ||g|| / ||w|| 2.8x smaller whole). A table no row of which showed a gradient (all underflowed)
+    keeps its whole norm."""
+    whole = _median_by_layer(samples, "weight_norm") if whole is None else whole
     read = {n: v for n, v in _median_by_layer(samples, "touched_weight_norm").items() if v > 0}
-    return {**_median_by_layer(samples, "weight_norm"), **read}
+    return {**whole, **read}
 
 
 def _update_ratios(samples) -> dict:
@@ -338,7 +340,8 @@ def _update_ratios(samples) -> dict:
     ``_decay``: what moves a layer whose gradient is nil), a lookup table's over the rows its batches
     read (x ||w|| / ||w over those rows||, ``_read_weights``)."""
     ratios = {n: statistics.median(vs) for n, vs in _by_layer(samples, "update_ratio", less=_decay).items() if vs}
-    whole, read = _median_by_layer(samples, "weight_norm"), _read_weights(samples)
+    whole = _median_by_layer(samples, "weight_norm")
+    read = _read_weights(samples, whole)
     return {n: r * whole[n] / read[n] if read.get(n, 0) > 0 and whole.get(n) else r for n, r in ratios.items()}
 
 

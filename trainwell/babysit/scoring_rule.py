@@ -212,8 +212,8 @@ def check_scoring_rule(out, y, loss_fn, *, form: str = "logits") -> list[Finding
         return []
     return [make(
         "loss_output_mismatch",
-        f"the loss of class ids stops correcting a row it gets wrong: {cannot_correct_in_words(r)} (minus the true class's "
-        f"probability, the log forgotten, is such a loss; so is a cross-entropy weighted by the detached "
+        f"the loss of class ids stops correcting a row it gets wrong: {cannot_correct_in_words(r)} (minus the true "
+        f"class's probability, the log forgotten, is such a loss; so is a cross-entropy weighted by the detached "
         f"probability); what it costs this run is graded by training it against cross_entropy",
         # its own place: a Diagnosis keeps one finding per (code, where), and loss_arm's warning is at "loss"
         evidence={**r, "loss": "other"}, where="loss as a scoring rule", severity="info",

@@ -47,6 +47,7 @@ from torch import nn
 from trainwell.babysit import first_layer
 from trainwell.babysit.cut_gradient import first_tensor
 from trainwell.babysit.findings import Finding, make
+from trainwell.babysit.hooks import hooks_held
 from trainwell.babysit.module_use import nudged
 
 MIN_STEPS = 3          # ids with a step before and after another: at least 3 steps a row
@@ -90,7 +91,7 @@ def _row_gradients(work: nn.Module, x: torch.Tensor, direction_seed: int) -> tup
     hooks = [m.register_forward_pre_hook(lambda m, args, name=name: calls.append(
         (name, m.num_embeddings, args[0].detach().clone()))) for name, m in tables.items()]
     try:
-        with warnings.catch_warnings():
+        with hooks_held(hooks), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             out = first_tensor(work(x))
             if out is None or not torch.is_floating_point(out) or not out.requires_grad:
@@ -100,9 +101,6 @@ def _row_gradients(work: nn.Module, x: torch.Tensor, direction_seed: int) -> tup
             grads = torch.autograd.grad((out * r).sum(), [m.weight for m in tables.values()], allow_unused=True)
     except Exception:                   # the model's own errors are model_raises' to report
         return None
-    finally:
-        for hook in hooks:
-            hook.remove()
     return calls, {name: (torch.zeros_like(m.weight) if g is None else g.to_dense())
                    for (name, m), g in zip(tables.items(), grads)}
 
