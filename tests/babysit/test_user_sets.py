@@ -1863,3 +1863,164 @@ def test_set27_training_choices_do_what_the_docstring_says():
     a, b = SET27.balanced_weights(labels), SET27.balanced_weights(labels, scale=1000.0)
     losses = [torch.nn.functional.cross_entropy(z[:, :3], y % 3, weight=w) for w in (a, b)]
     assert torch.allclose(b / a, (b / a)[0].expand(3)) and torch.isclose(*losses)   # the same loss
+
+
+# Set 28 (bench/babysit_user28.py): written and committed unrun (its training and babysitter are
+# the lead's, on the final merge); every pair keeps its rows; its faults are what its docstring
+# says they are (checked on the data, the models, the losses, the optimizers, the schedules, the
+# augmentations and the init, no training and no doctor).
+SET28 = _load("babysit_user28")
+SET28_CONFIG_REPAIRABLE = {"valves_crop_augment_on_signal_rows", "inspections_plateau_threshold_keras_min_delta",
+                           "springs_noise_augment_deterministic_regression", "digits_caffe_head_lr_mult_from_scratch",
+                           "hoppers_sgdr_mult_default_ends_mid_cycle", "wells_tanh_net_kaiming_relu_gain",
+                           "digits_crop_reflect_padding"}
+
+
+def test_set28_repairable_names_every_pair():
+    from trainwell.config import Config
+    assert set(SET28.REPAIRABLE) == set(SET28.PAIRS) and len(SET28.PAIRS) == 18
+    repairable = {k for k, v in SET28.REPAIRABLE.items() if v}
+    assert repairable == SET28_CONFIG_REPAIRABLE                      # 5 meant to hurt, 2 harmless
+    assert SET28.NO_ACTION == SET28.user27.NO_ACTION
+    assert not {SET28.REPAIRABLE[k] for k in repairable} & SET28.NO_ACTION
+    for pair in SET28_CONFIG_REPAIRABLE | {"swells_fourier_features_redrawn_by_init",
+                                           "sorters_long_run_without_early_stopping"}:
+        for broken in (False, True):                                  # both sides' options pass config validation
+            _, _, opts, _ = SET28.PAIRS[pair](broken)
+            Config(**{k: v for k, v in opts.items() if k != "loss"})
+
+
+@pytest.mark.parametrize("pair", sorted(SET28.PAIRS))
+def test_set28_both_sides_build_and_take_their_inputs(pair):
+    _build_both_sides(SET28, pair)
+
+
+def test_set28_data_faults_do_what_the_docstring_says():
+    import numpy as np
+    from trainwell.data.augment import make_augment
+    _, parts, opts, _ = SET28.PAIRS["valves_crop_augment_on_signal_rows"](True)
+    x = parts[0][0][:700]
+    assert x.shape[1:] == (1, 1, 24) and "augment" not in SET28.PAIRS["valves_crop_augment_on_signal_rows"](False)[2]
+    blank = (make_augment(opts["augment"])(x, torch.Generator().manual_seed(0)) == 0).flatten(1).all(1)
+    assert 0.8 < float(blank.float().mean()) < 0.92                          # 6 in 7 traces a padding row
+    amounts = {}
+    for log_amount in (True, False):
+        X, y = SET28.claim_rows(2400, seed=1, log_amount=log_amount)
+        z = (X[:, 0] - X[:, 0].mean()) / X[:, 0].std()
+        amounts[log_amount] = [float(np.median(z[y == k])) for k in range(3)]
+    assert amounts[True][2] - amounts[True][0] > 1.5                          # the bands standard scores apart
+    assert 0 < amounts[False][2] - amounts[False][0] < 0.06                   # within 0.06 of each other raw
+    X, y = SET28.weave_swatches(800, seed=2)
+    fine = {}
+    for quality in (None, SET28.UPLOAD_QUALITY):                              # the period-2 stripes' amplitude
+        S = SET28.saved_as(X, jpeg_quality=quality)
+        D, sign = S - S.mean((1, 2), keepdims=True), (-1.0) ** np.arange(16)
+        amplitude = np.maximum(np.abs((D * sign[:, None]).mean((1, 2))), np.abs((D * sign).mean((1, 2))))
+        fine[quality] = [float(amplitude[y == k].mean()) for k in range(4)]
+    assert fine[None][1] > 0.04 > 10 * fine[None][0]                          # the fine weave in the PNG ...
+    assert fine[SET28.UPLOAD_QUALITY][1] < 0.005                             # ... gone in the JPEG
+    (h, b) = [SET28.weave_parts(seed=3, jpeg_uploads=j, n=400) for j in (False, True)]
+    assert not torch.equal(h[0][0], b[0][0]) and all(torch.equal(h[k][0], b[k][0]) for k in (1, 2))
+    (healthy, words), (broken, words_b) = [SET28.unknown_word_parts(seed=4, unknown_as_padding=u, n=600)
+                                           for u in (False, True)]
+    unk = words - 1
+    assert words == words_b and not bool((healthy[0][0] == unk).any())       # the training split has every word
+    assert float((healthy[1][0] == unk).float().sum()) > 50                   # unknown order numbers in validation
+    assert torch.equal(broken[1][0], torch.where(healthy[1][0] == unk, 0.0, healthy[1][0]))
+
+
+def test_set28_model_faults_do_what_the_docstring_says():
+    from trainwell.nn.init import init
+    torch.manual_seed(0)
+    x = torch.randint(1, 30, (8, 20)).float()
+    for batch_first in (True, False):                                         # row 0 with other tickets beside it
+        model = SET28.TicketAttention(words=40, batch_first=batch_first).eval()
+        with torch.no_grad():
+            alone, with_others = model(x[:1].expand(8, 20)), model(x)
+        assert torch.allclose(alone[0], with_others[0], atol=1e-5) is batch_first
+    model = SET28.FourierNet()
+    assert 4.5 < float(model.proj.weight.std()) < 5.5 and not model.proj.weight.requires_grad
+    init(model, SET28.PAIRS["swells_fourier_features_redrawn_by_init"](True)[2]["init"])
+    assert 0.7 < float(model.proj.weight.std()) < 1.3                         # the frozen projection redrawn
+    assert "init" not in SET28.PAIRS["swells_fourier_features_redrawn_by_init"](False)[2]
+    flat, pooled = SET28.TicketFlat(words=40), SET28.TicketPool(words=40)
+    assert flat.head[0].in_features == SET28.TEXT_LENGTH * 32 and pooled.head[0].in_features == 32
+    stds = {}
+    for spec in (SET28.TANH_INIT, "kaiming_normal"):
+        model = init(SET28.tanh_mlp(8, 3), spec)
+        stds[str(spec)] = float(model[2].weight.detach().std())
+    ratio = stds["kaiming_normal"] / stds[str(SET28.TANH_INIT)]
+    assert abs(ratio - 2 ** 0.5 / (5 / 3)) < 0.05                            # ReLU's gain for tanh's
+
+
+def test_set28_training_choices_do_what_the_docstring_says():
+    import math
+
+    from trainwell.optim.factory import build_optimizer
+    from trainwell.optim.schedules import make_schedule
+    cuts = {}
+    for broken in (False, True):                                              # the loss falls 2 % an epoch
+        spec = dict(SET28.PAIRS["inspections_plateau_threshold_keras_min_delta"](broken)[2]["schedule"])
+        schedule = make_schedule(spec.pop("name"), total_steps=450, steps_per_epoch=45, **spec)
+        for epoch in range(10):
+            schedule.observe(0.9 * 0.98 ** epoch)
+        cuts[broken] = schedule(400)
+    assert cuts[False] == 1.0 and cuts[True] <= 0.2 ** 2
+    end = {}
+    for broken in (False, True):
+        _, parts, opts, _ = SET28.PAIRS["hoppers_sgdr_mult_default_ends_mid_cycle"](broken)
+        per_epoch = -(-len(parts[0][0]) // opts["batch_size"])
+        spec = dict(opts["schedule"])
+        schedule = make_schedule(spec.pop("name"), total_steps=opts["epochs"] * per_epoch, steps_per_epoch=per_epoch,
+                                 **spec)
+        end[broken] = schedule(opts["epochs"] * per_epoch - 1)
+    assert end[False] < 0.01 and 0.8 < end[True] < 0.9                       # ends mid-cycle near the peak
+    model, _, opts, _ = SET28.PAIRS["digits_caffe_head_lr_mult_from_scratch"](True)
+    opt = build_optimizer(opts["optimizer"], model, lr=opts["lr"], lr_mults=opts["lr_mults"])
+    assert sorted((g["lr_mult"], g["param_names"][0]) for g in opt.param_groups) == [(1.0, "conv1.weight"),
+                                                                                     (10.0, "fc.weight")]
+    assert "lr_mults" not in SET28.PAIRS["digits_caffe_head_lr_mult_from_scratch"](False)[2]
+    assert SET28.PAIRS["springs_noise_augment_deterministic_regression"](True)[2]["augment"] == [SET28.INPUT_NOISE]
+    X, f = SET28.spring_rows(4000, seed=5)                                    # 0.3 sd of the mass moves a light
+    light = X[:, 1] < 1.0                                                     # system's frequency by > 10 %, ten
+    shifted = (X[light, 0] / (X[light, 1] + 0.3 * X[:, 1].std())) ** 0.5 / (2 * math.pi)   # times its noise
+    assert float((1 - shifted / f[light]).min()) > 0.1 and float(f.std() / f.mean()) > 0.3
+    assert "patience" not in SET28.PAIRS["sorters_long_run_without_early_stopping"](True)[2]
+    assert SET28.PAIRS["sorters_long_run_without_early_stopping"](False)[2]["patience"] == 10
+    assert SET28.PAIRS["digits_crop_reflect_padding"](True)[2]["augment"] == [{"name": "crop", "pad": 1,
+                                                                              "padding": "reflect"}]
+
+
+def test_set28_losses_and_optimizers_do_what_the_docstring_says():
+    torch.manual_seed(0)
+    z, y = torch.randn(64, 3, requires_grad=True), torch.randint(0, 3, (64,))
+    g_ww, = torch.autograd.grad(SET28.ww_hinge(z, y), z)
+    g_all, = torch.autograd.grad(SET28.ww_hinge_all_classes(z, y), z)
+    assert torch.isclose(SET28.ww_hinge_all_classes(z, y) - SET28.ww_hinge(z, y), torch.tensor(1.0))
+    assert torch.allclose(g_ww, g_all)                                        # a constant: the same gradient
+    z20, y20 = torch.zeros(64, 20, requires_grad=True), torch.randint(0, 20, (64,))
+    g_mae, = torch.autograd.grad(SET28.mae_on_probabilities(z20, y20), z20)
+    g_ce, = torch.autograd.grad(torch.nn.functional.cross_entropy(z20, y20), z20)
+    assert abs(float(g_mae.norm() / g_ce.norm()) - 0.05) < 0.01               # p_y = 1 / 20 at the start
+    moved = {}
+    for decay_times_lr in (True, False):                                      # a zero gradient: the decay alone
+        w = torch.nn.Parameter(torch.ones(1, dtype=torch.float64))
+        opt = SET28.UserAdamW([w], lr=1e-3, weight_decay=0.01, decay_times_lr=decay_times_lr)
+        w.grad = torch.zeros(1, dtype=torch.float64)
+        opt.step()
+        moved[decay_times_lr] = 1 - float(w.detach())
+    assert abs(moved[True] - 1e-5) < 1e-8 and abs(moved[False] - 1e-2) < 1e-7
+    steps = {}
+    for per_tensor in (False, True):                                          # 3 tensors, 2 steps
+        params = [torch.nn.Parameter(torch.zeros(2)) for _ in range(3)]
+        opt = SET28.UserAdamW(params, lr=1e-3, step_per_tensor=per_tensor)
+        for _ in range(2):
+            for p in params:
+                p.grad = torch.ones(2)
+            opt.step()
+        steps[per_tensor] = [opt.state[p]["step"] for p in params]
+    assert steps == {False: [2, 2, 2], True: [4, 5, 6]}
+    from trainwell.optim.factory import build_optimizer
+    opt = SET28.UserAdamW([torch.nn.Parameter(torch.zeros(2))], lr=1e-3, step_per_tensor=True)
+    copy = build_optimizer(opt, [torch.nn.Parameter(torch.zeros(2))], lr=1e-3)
+    assert type(copy) is SET28.UserAdamW and copy.defaults["step_per_tensor"] is True
