@@ -157,6 +157,24 @@ def unusual_settings(model, *, lr: float, weight_decay: float, clip_norm: float 
             + int(optimizer is not None and normalized(model) and lr_far_below(optimizer, lr, options)))
 
 
+def _ungraded(found: list, symptoms: list, steps: int) -> list:
+    """``found`` with the warnings among ``symptoms`` made info: a run too short for its grading arms
+    (``steps`` each, under ``interventions.MIN_STEPS``) cannot try their symptomatic fixes, and an
+    untried re-initialization is no harmless fix (a healthy bag-of-words net of 228 steps, its
+    mean-pooled embeddings' small std read as vanishing activations, re-initialized at fit start
+    ended 2.0 and 3.2 points lower). Each such finding is a new ``Finding`` (``found`` is left as it
+    was, as ``interventions.grade`` leaves it), one per finding in ``found``'s order."""
+    return [_left_ungraded(f, steps) if f.code in symptoms and f.severity == "warning" else f for f in found]
+
+
+def _left_ungraded(f: Finding, steps: int) -> Finding:
+    """``f`` as info, its evidence ``ungraded`` the arms' ``steps`` and the least they need, said why."""
+    return replace(f, severity="info",
+                   evidence={**f.evidence, "ungraded": {"steps": steps, "min_steps": interventions.MIN_STEPS}},
+                   message=(f"{f.message}; the run is too short to try its fix ({steps} steps an arm, under "
+                            f"{interventions.MIN_STEPS}): a symptom's fix is not made untried"))
+
+
 def _cut_trial(trial, state, plan: Plan, *, seed: int, clip_norm: float | None) -> dict:
     """``trial`` (sizing.cut_helps or sizing.sized_cut) of ``plan``'s cut from the run's current
     weights, lr, optimizer, weight decay in force and loss."""
@@ -646,8 +664,10 @@ class Repairer:
             fixes = {name for code in symptoms for name in CODES[code].graded_by if name in interventions.SYMPTOM_ARMS}
             runs = 2 + len(fixes)
             steps = int(SHORT_GRADE_SHARE * total / runs)
-            if not fixes or steps < interventions.MIN_STEPS:
+            if not fixes:
                 return found + cause
+            if steps < interventions.MIN_STEPS:     # too short to grade even so: the symptoms are left alone
+                return _ungraded(found, symptoms, steps) + cause
             return self._graded(state, found, symptoms, steps) + cause
         if not fixes or steps < interventions.MIN_STEPS:
             return found
