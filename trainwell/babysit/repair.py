@@ -75,6 +75,9 @@ GRADE_SHARE = 0.1           # ... and its interventions.STEPS-step runs (the set
                             # most 10% of the run's steps; a shorter run grades in fewer steps (SHORT_GRADE_SHARE)
 SHORT_GRADE_SHARE = 0.2     # a run too short for GRADE_SHARE grades in fewer steps: at most 20% of its steps
                             # over the grading runs (at least interventions.MIN_STEPS each), as ACTIVATION_SHARE
+MIN_GRADE_SHARE = 0.5       # ... and where that leaves fewer, its arms run interventions.MIN_STEPS each when they cost
+                            # at most half the run (issue 11 bounds a repair's cost at 1.5x the run); a shorter run
+                            # leaves its symptoms alone (``_ungraded``)
 ACTIVATION_SHARE = 0.2      # the ReLU-for-sigmoid experiment at fit start (setup, repeat, ReLU arm): at
                             # most 20% of the run's steps (its own cost bound: the repair costs <= 1.5x the
                             # run, issue 11), at least interventions.MIN_STEPS an arm; only with hidden sigmoids
@@ -666,9 +669,9 @@ class Repairer:
             steps = int(SHORT_GRADE_SHARE * total / runs)
             if not fixes:
                 return found + cause
-            if steps < interventions.MIN_STEPS:     # too short to grade even so: the symptoms are left alone
-                return _ungraded(found, symptoms, steps) + cause
-            return self._graded(state, found, symptoms, steps) + cause
+            if steps < interventions.MIN_STEPS and runs * interventions.MIN_STEPS > MIN_GRADE_SHARE * total:
+                return _ungraded(found, symptoms, steps) + cause    # too short to grade even so: left alone
+            return self._graded(state, found, symptoms, max(steps, interventions.MIN_STEPS)) + cause
         if not fixes or steps < interventions.MIN_STEPS:
             return found
         return self._graded(state, found, symptoms, steps)
