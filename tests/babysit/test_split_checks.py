@@ -305,6 +305,23 @@ def test_a_column_constant_in_training_that_varies_in_validation_is_a_mismatch()
         assert f.evidence["off_step"] == scale and 2.5 < f.evidence["training_reach"] < 4.0
 
 
+def test_a_constant_column_is_a_warning_only_where_its_rows_beyond_the_training_reach_are_more_than_chance():
+    """Set 27's healthy catalog_rgba_transparent_background_black: a background pixel exactly white on every
+    training image, with the camera's noise on half the validation photos (a small step: info) and one
+    product reaching it (a large one). One row of 200 lands outside 600 training rows by chance with
+    p = 0.25: that row says nothing of the split; 40 of them do (a warning)."""
+    noise = (torch.arange(200) % 5 == 0).float() * 0.05
+    for far_rows, severity in ((1, "info"), (40, "warning")):
+        off = noise.clone()
+        off[torch.arange(far_rows) * 5] = 10.0
+        s = _flag_splits(lambda n: torch.zeros(n), lambda m: off)
+        found = [f for f in sp.check_splits(s) if "constant_columns" in f.evidence]
+        assert len(found) == 1 and found[0].severity == severity
+        f = found[0]
+        assert f.evidence["off_step"] == 10.0 and f.evidence["rows_beyond"] == far_rows
+        assert math.isclose(f.evidence["p_beyond"], math.comb(200, far_rows) / math.comb(800, far_rows))
+
+
 def test_a_constant_column_everywhere_or_a_rare_value_in_a_split_is_quiet():
     s = _flag_splits(lambda n: torch.ones(n), lambda m: torch.ones(m))
     assert not [f for f in sp.check_splits(s) if "constant_columns" in f.evidence]
