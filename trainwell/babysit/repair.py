@@ -1028,11 +1028,12 @@ class Repairer:
         judges it and can undo it (``_replayed_unchanged``), where a batch changed at an epoch's end
         could not be put back at the finding's step, mid-epoch (a healthy digits MLP whose one batch
         read a spike at epoch 2 kept a larger batch, with nothing to undo it). Nor where the batch cannot change
-        (``Controls.batch_size_fixed``), or once a divergence came after a batch taken this way (what
-        the batch averages away was not what diverged: the lr's own)."""
+        (``Controls.batch_size_fixed``), or for a divergence after one repaired before (the cut marked
+        ``size``): a divergence that a cut or a batch did not end is the lr's own, not noise a batch
+        averages away (a tanh MLP at lr 5 cut 10x diverged again; its sized cut taken as batches of
+        104 rows ended 3.4 points below the cut)."""
         controls = state.controls
-        if controls.batch_size_fixed() is not None or any(
-                r["action"] == "set_batch_size" and r["code"] in DIVERGED_CODES for r in self.repairs):
+        if controls.batch_size_fixed() is not None or any(r["code"] in DIVERGED_CODES for r in self.repairs):
             return plan
         trial = _cut_trial(sizing.batch_for_cut, state, plan, seed=seed,
                            clip_norm=plan.options.get("clip_norm") or controls.clip_norm)
