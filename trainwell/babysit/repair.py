@@ -1027,11 +1027,11 @@ class Repairer:
         schedule stretched. Later the cut stays a cut: its replay at the same step on the same batches
         judges it and can undo it (``_replayed_unchanged``), where a batch changed at an epoch's end
         could not be put back at the finding's step, mid-epoch (a healthy digits MLP whose one batch
-        read a spike at epoch 2 kept a larger batch, with nothing to undo it). Nor where the batch cannot change
-        (``Controls.batch_size_fixed``), or for a divergence after one repaired before (the cut marked
-        ``size``): a divergence that a cut or a batch did not end is the lr's own, not noise a batch
-        averages away (a tanh MLP at lr 5 cut 10x diverged again; its sized cut taken as batches of
-        104 rows ended 3.4 points below the cut)."""
+        read a spike at epoch 2 kept a larger batch, with nothing to undo it). Nor where the batch
+        cannot change (``Controls.batch_size_fixed``), or for a divergence after one repaired before
+        (the cut marked ``size``): a divergence that a cut or a batch did not end is the lr's own, not
+        noise a batch averages away (a tanh MLP at lr 5 cut 10x diverged again; its sized cut taken as
+        batches of 104 rows ended 3.4 points below the cut)."""
         controls = state.controls
         if controls.batch_size_fixed() is not None or any(r["code"] in DIVERGED_CODES for r in self.repairs):
             return plan
