@@ -245,7 +245,7 @@ def batch_for_cut(model, optimizer, X, y, loss_fn, *, lr: float, factor: float, 
     continuing the run's optimizer state, loss on held training rows), it ends finite, below the
     weights' own held loss (``start_loss``: it trains; a CNN at lr 5 whose copies both ended at
     chance took batches of 266 of its 1,300 rows on a 0.02 lead and ended 6 points short) and no
-    higher than the cut.
+    higher than the cut (``cut_loss``, None where the batch's copy does not train: not trained).
     Without a larger batch (``batch_size`` None) no copy trains."""
     rows = X.shape[0] - min(HELD_ROWS, X.shape[0] // 2)
     scale = noise_scale(model, X, y, loss_fn, batch_size=batch_size, seed=seed)
@@ -259,9 +259,11 @@ def batch_for_cut(model, optimizer, X, y, loss_fn, *, lr: float, factor: float, 
     steps, held, batches = _trial_batches(X, batch_size=larger, run_steps=run_steps, seed=seed)
     common = {"weight_decay": weight_decay, "held": held, "seed": seed, "clip_norm": clip_norm, "carry_state": True}
     start = held_loss_after(model, optimizer, X, y, loss_fn, lr=0.0, batches=batches, **common)
+    grown = held_loss_after(model, optimizer, X, y, loss_fn, lr=lr / left, batches=batches, **common)
+    out.update(batch_size=larger, factor=left, steps=steps, start_loss=start, batch_loss=grown)
+    if not (math.isfinite(grown) and grown < start):
+        return out                                  # the batch's copy does not train: the cut's is not needed
     cut = held_loss_after(model, optimizer, X, y, loss_fn, lr=lr / factor,
                           batches=[idx[:batch_size] for idx in batches], **common)
-    grown = held_loss_after(model, optimizer, X, y, loss_fn, lr=lr / left, batches=batches, **common)
-    out.update(batch_size=larger, factor=left, steps=steps, start_loss=start, cut_loss=cut, batch_loss=grown,
-               helps=math.isfinite(grown) and grown < start and grown <= cut)
+    out.update(cut_loss=cut, helps=grown <= cut)
     return out
