@@ -986,7 +986,7 @@ class Repairer:
         # before the first step there is nothing to roll back to
         mode = Rollback.NONE if before_training else plan.rollback
         target = self._roll_back(controls, mode)
-        plan = self._sized(state, plan, confirm=confirm, seed=seed)      # from the state it returned to
+        plan = self._sized(state, plan, confirm=confirm, seed=seed, code=finding.code)   # from the state it returned to
         detail = controls.apply(plan.action.apply, plan.options, seed=seed)   # under DDP: on every rank
         # the monitor judges the new trajectory afresh; the abandoned one's findings are merged
         # back at the end (so the same code can fire again if the repair did not work)
@@ -1011,7 +1011,7 @@ class Repairer:
         if kind == "decay":
             self._hysteresis(finding, step_now)
         self._mark = Mark(finding.code, step_now, _finding_loss(finding), kept, before, good_then, good_loss_then,
-                          replays=target is not None) if undoable else None
+                          replays=target is not None) if undoable and plan.action.name in UNDOABLE else None
         if kind and kept is not None and reference is not None and math.isfinite(reference):
             self._begin_probation(state, Probation(kind, finding.code, finding.where, kept, before, reference, epochs,
                                                    until=state.step + int(PROBATION_SHARE * (state.total_steps or 0))))
@@ -1028,14 +1028,48 @@ class Repairer:
                 controls.rebuild_optimizer()     # the restored optimizer state carries old hyper-parameters
         return target
 
-    def _sized(self, state, plan: Plan, *, confirm: bool, seed: int) -> Plan:
+    def _sized(self, state, plan: Plan, *, confirm: bool, seed: int, code: str | None = None) -> Plan:
         """``plan`` with its lr factor sized by a short trial where its action sizes one (a raise that
-        is not a confirmation, a cut marked ``size``)."""
+        is not a confirmation, a cut marked ``size``); a divergence's cut (``code`` of Group.DIVERGED)
+        from the run's start taken in part as a larger batch where its trial bears that out
+        (``_cut_as_batch``)."""
         if plan.action.name == "raise_lr" and not confirm:
             return self._sized_raise(state, plan, seed=seed)
         if plan.action.name == "lower_lr" and plan.options.get("size"):
-            return self._sized_cut(state, plan, seed=seed)
+            plan = self._sized_cut(state, plan, seed=seed)
+        if plan.action.name == "lower_lr" and code in DIVERGED_CODES and state.step == 0:
+            return self._cut_as_batch(state, plan, seed=seed)
         return plan
+
+    def _cut_as_batch(self, state, plan: Plan, *, seed: int) -> Plan:
+        """A divergence's lr cut as ``set_batch_size`` (with what of the cut the batch leaves) where
+        ``sizing.batch_for_cut`` finds a larger batch below the gradient noise scale that trains no
+        worse than the cut in the same steps: the same noise scale and the same progress an epoch in
+        fewer steps (the linear scaling rule). Only from the run's start (the plan rolled back to it,
+        or before the first step), as ``too_few_updates``' batch: the whole run at the new batch, its
+        schedule stretched. Later the cut stays a cut: its replay at the same step on the same batches
+        judges it and can undo it (``_replayed_unchanged``), where a batch changed at an epoch's end
+        could not be put back at the finding's step, mid-epoch (a healthy digits MLP whose one batch
+        read a spike at epoch 2 kept a larger batch, with nothing to undo it). Nor where the batch
+        cannot change (``Controls.batch_size_fixed``), or for a divergence after one repaired before
+        (the cut marked ``size``): a divergence that a cut or a batch did not end is the lr's own, not
+        noise a batch averages away (a tanh MLP at lr 5 cut 10x diverged again; its sized cut taken as
+        batches of 104 rows ended 3.4 points below the cut)."""
+        controls = state.controls
+        if controls.batch_size_fixed() is not None or any(r["code"] in DIVERGED_CODES for r in self.repairs):
+            return plan
+        trial = _cut_trial(sizing.batch_for_cut, state, plan, seed=seed,
+                           clip_norm=plan.options.get("clip_norm") or controls.clip_norm)
+        if not trial["helps"]:
+            return plan
+        rest = f" and lower the lr {trial['factor']:.3g}x" if trial["factor"] > 1 else ""
+        return Plan(ACTIONS["set_batch_size"], {**plan.options, "batch_size": trial["batch_size"],
+                                                "factor": trial["factor"]}, plan.rollback,
+                    plan.reason + f"; as batches of {trial['batch_size']} rows{rest} (the gradient noise scale is "
+                                  f"{trial['noise_scale']:.3g} rows: the same noise an epoch in "
+                                  f"{trial['batch_size'] / controls.batch_size:.3g}x fewer steps; a "
+                                  f"{trial['steps']}-step trial: {trial['batch_loss']:.4g} held loss vs "
+                                  f"{trial['cut_loss']:.4g} for the cut)")
 
     def _rescaling_refused(self, controls, finding, plan: Plan) -> bool:
         """True (noted as unrepaired) when ``plan`` adds a preprocessing that is no fix for the model:

@@ -19,8 +19,21 @@ only when the raise ends lower. ``cut_helps`` confirms a first lr cut the same w
 loss also does not fall at the current lr (short-horizon bias, Wu et al. 2018: a short trial
 favours the smaller lr on any run), and
 ``sized_cut`` sizes a cut that follows one that was not enough (the run diverged or its units
-collapsed again): copies at one, two and three decades lower, the lowest held loss chosen. The
-model and the run's optimizer are never modified.
+collapsed again): copies at one, two and three decades lower, the lowest held loss chosen.
+
+``batch_for_cut`` takes what it can of a divergence's lr cut as a larger batch instead. An lr cut
+by k at batch B and batch k x B at the lr both divide SGD's noise scale lr x N / B by k and move
+the weights as far per epoch (the linear scaling rule: Goyal et al. 2017; Smith & Le 2018), but
+the larger batch takes k x fewer steps: at batch 1 with a batch-32 lr the cut ran the run's 10,800
+steps, 31x its healthy twin's. It holds while the batch stays below the gradient noise scale
+B_simple = tr(Sigma) / |G|^2 (McCandlish et al. 2018, "An empirical model of large-batch training":
+below it a larger batch buys a near-proportional cut in steps at almost no cost in rows), which
+``noise_scale`` measures at the weights the cut starts from; so the batch grows by at most
+B_simple / B and the rest of the factor stays an lr cut. A paired trial decides (a divergence that
+is the lr's own, the loss's curvature, is not noise a batch averages away): from the same weights,
+the same number of steps (what a step costs the run), the larger batch at its lr must end its held
+loss finite, below where it started (it trains) and no higher than the cut's. The model and the
+run's optimizer are never modified.
 """
 from __future__ import annotations
 
@@ -37,6 +50,10 @@ MIN_TRIAL_STEPS = 50     # ... and at least this many (a 20-step trial chose 10x
 MAX_TRIAL_STEPS = 100    # ... and at most an intervention's STEPS
 CUT_DECADES = 3         # a sized cut tries the plan's factor and one and two decades more
 HELD_ROWS = 512          # the loss is compared on these training rows, left out of the trials' batches
+NOISE_BATCHES = 16      # noise_scale: the gradients of 16 disjoint batches and of their union (McCandlish et
+                        # al. 2018, App. A's two-batch-size estimate; 16 keeps the union's part of it small) ...
+NOISE_ROWS = HELD_ROWS  # ... over at least this many rows (16 batches of one row read B_simple 10, 122 and inf
+                        # on three seeds where 16 of 32 rows read 46, 38 and 41)
 DIVERGED_CHECK = 10     # a copy's batch loss is read every 10 steps (one host sync each): a non-finite loss with
                         # non-finite weights ends it at once, as inf (NaN weights stay NaN under any update,
                         # so its held loss would be non-finite: the trial's verdict is the same, its steps saved)
@@ -178,3 +195,75 @@ def sized_cut(model, optimizer, X, y, loss_fn, *, lr: float, factor: float, weig
     finite = [f for f in factors if math.isfinite(losses[f])]
     best = min(finite, key=lambda f: losses[f]) if finite else factors[-1]
     return {"steps": steps, "losses": losses, "factor": best}
+
+
+def noise_scale(model, X, y, loss_fn, *, batch_size: int, seed: int, batches: int = NOISE_BATCHES) -> float:
+    """The gradient noise scale B_simple = tr(Sigma) / |G|^2 of ``model`` on the training rows, in
+    rows (McCandlish et al. 2018, App. A): the gradients of ``batches`` disjoint seeded batches of b
+    rows (``batch_size`` or more, ``NOISE_ROWS`` in all: the estimate holds for any b), whose mean
+    squared norm is E|g_b|^2 = |G|^2 + tr(Sigma) / b, and the gradient of all B = b x ``batches`` of
+    their rows give the unbiased pair |G|^2 = (B |g_B|^2 - b |g_b|^2) / (B - b) and tr(Sigma) =
+    (|g_b|^2 - |g_B|^2) / (1 / b - 1 / B). inf where |G|^2 is not above 0 (the noise swamps the
+    gradient), 0 with no noise. The gradients are a copy's in training mode (dropout masks are the
+    run's noise too); the model is never modified."""
+    b = max(1, min(max(int(batch_size), NOISE_ROWS // batches), X.shape[0] // batches))
+    gen = torch.Generator().manual_seed(seed)
+    order = torch.randperm(X.shape[0], generator=gen)[:b * batches].to(X.device)
+    net = copy.deepcopy(model)
+    net.train()
+    params = [p for p in net.parameters() if p.requires_grad]
+    state = torch.get_rng_state()
+    torch.manual_seed(seed)
+    try:
+        grads = []
+        for idx in order.view(batches, b):
+            g = torch.autograd.grad(loss_fn(net(X[idx]), y[idx]), params, allow_unused=True)
+            grads.append(torch.cat([(torch.zeros_like(p) if gi is None else gi).reshape(-1)
+                                    for gi, p in zip(g, params)]))
+    finally:
+        torch.set_rng_state(state)
+    flat = torch.stack(grads).double()
+    small = float(flat.pow(2).sum(1).mean())          # |g_b|^2, averaged over the batches
+    big = float(flat.mean(0).pow(2).sum())            # |g_B|^2, B = b x batches
+    whole = b * batches
+    signal = (whole * big - b * small) / (whole - b)
+    trace = (small - big) / (1 / b - 1 / whole)
+    if not (math.isfinite(signal) and math.isfinite(trace)):
+        return math.inf
+    if trace <= 0:
+        return 0.0
+    return trace / signal if signal > 0 else math.inf
+
+
+def batch_for_cut(model, optimizer, X, y, loss_fn, *, lr: float, factor: float, weight_decay: float,
+                  batch_size: int, run_steps: int, seed: int, clip_norm: float | None = None) -> dict:
+    """``{"noise_scale", "batch_size", "factor", "steps", "start_loss", "cut_loss", "batch_loss", "helps"}``: an lr
+    cut by ``factor`` at ``batch_size`` taken as batch ``batch_size`` x f at the lr cut by ``factor`` / f,
+    f at most ``factor`` and the gradient noise scale over the batch (``noise_scale``, at these weights)
+    and the rows over it. ``helps``: that batch is larger than the run's and, trained from the same
+    weights for the same steps as the cut (the cut's batches the first rows of its own, each copy
+    continuing the run's optimizer state, loss on held training rows), it ends finite, below the
+    weights' own held loss (``start_loss``: it trains; a CNN at lr 5 whose copies both ended at
+    chance took batches of 266 of its 1,300 rows on a 0.02 lead and ended 6 points short) and no
+    higher than the cut (``cut_loss``, None where the batch's copy does not train: not trained).
+    Without a larger batch (``batch_size`` None) no copy trains."""
+    rows = X.shape[0] - min(HELD_ROWS, X.shape[0] // 2)
+    scale = noise_scale(model, X, y, loss_fn, batch_size=batch_size, seed=seed)
+    grow = min(factor, scale / batch_size, rows / batch_size)
+    larger = int(batch_size * grow) if math.isfinite(grow) else None
+    out = {"noise_scale": scale, "batch_size": None, "factor": factor, "steps": 0, "start_loss": None,
+           "cut_loss": None, "batch_loss": None, "helps": False}
+    if larger is None or larger <= batch_size:
+        return out
+    left = factor * batch_size / larger               # the part of the cut the batch does not take
+    steps, held, batches = _trial_batches(X, batch_size=larger, run_steps=run_steps, seed=seed)
+    common = {"weight_decay": weight_decay, "held": held, "seed": seed, "clip_norm": clip_norm, "carry_state": True}
+    start = held_loss_after(model, optimizer, X, y, loss_fn, lr=0.0, batches=batches, **common)
+    grown = held_loss_after(model, optimizer, X, y, loss_fn, lr=lr / left, batches=batches, **common)
+    out.update(batch_size=larger, factor=left, steps=steps, start_loss=start, batch_loss=grown)
+    if not (math.isfinite(grown) and grown < start):
+        return out                                  # the batch's copy does not train: the cut's is not needed
+    cut = held_loss_after(model, optimizer, X, y, loss_fn, lr=lr / factor,
+                          batches=[idx[:batch_size] for idx in batches], **common)
+    out.update(cut_loss=cut, helps=grown <= cut)
+    return out
