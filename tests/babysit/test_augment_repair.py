@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 import trainwell
-from trainwell.babysit import augment_check, interventions
+from trainwell.babysit import augment_check
 from trainwell.babysit.repair import Repairer
 
 from test_augment_check import bars
@@ -59,22 +59,3 @@ def test_the_augmentation_is_tested_once_per_augmentation_in_force(monkeypatch):
     assert calls == [WHOLE_SHIFT]
     assert run.repairs and run.repairs[0]["code"] == "underfitting"
 
-
-def _arm(name, after, acc, longer=None, **extra):
-    return interventions.Arm(name, augment_check.CODE if "drop" in extra else "", name, before=1.4, after=after,
-                             steps=100, acc=acc, rows=512, extra=extra, longer=longer)
-
-
-def test_confirm_grades_an_arm_within_the_noise_where_the_runs_trained_on_have_settled():
-    """At the arms' steps the repeat differs from the setup by 10 points, so a 20-point lift is within
-    NOISE_FACTOR x that spread; trained on, the two runs with the transform are 1 point apart and the arm
-    30 points ahead: ``confirm`` reports it, the doctor's test (no ``confirm``) does not."""
-    base = _arm("setup", 0.90, 0.60, longer=_arm("setup", 0.80, 0.65))
-    base.longer.steps = 300
-    repeat = _arm("setup (repeat)", 0.80, 0.70, longer=_arm("setup (repeat)", 0.79, 0.66), repeat=True)
-    repeat.longer.steps = 300
-    arm = _arm("without translate", 0.70, 0.80, longer=_arm("without translate", 0.20, 0.96), drop=0, kept=[])
-    arm.longer.steps = 300
-    args = (base, [repeat, arm], repeat, WHOLE_SHIFT, [0.0])
-    assert augment_check._hurting(*args, total_steps=300) == []
-    assert [a.name for _, a in augment_check._hurting(*args, total_steps=300, confirm=True)] == ["without translate"]

@@ -174,13 +174,10 @@ def _learns_at(model, X, y, loss_fn, specs, *, lr, steps, seed, total_steps, bud
     return bool(setup.extra.get("timed_out")) or setup.fall >= interventions.STUCK
 
 
-def _measure(model, X, y, loss_fn, specs, *, lr, steps, seed, total_steps, budget, shared=None, confirm=False,
-             **run):
+def _measure(model, X, y, loss_fn, specs, *, lr, steps, seed, total_steps, budget, shared=None, **run):
     """One pass of the experiment at ``lr``: the setup with the run's augmentation, its repeat and one
     arm per transform without it; ``(baseline, ran, repeat)``, repeat None when it did not finish.
-    ``shared``: the setup as ``_learns_at`` trained it, gone on from instead of trained again;
-    ``confirm``: an arm ahead within the noise trains on with the setup and its repeat
-    (``interventions.experiment(confirm=True)``)."""
+    ``shared``: the setup as ``_learns_at`` trained it, gone on from instead of trained again."""
     arms = []
     for i, spec in enumerate(specs):
         rest = without(specs, i)
@@ -192,22 +189,20 @@ def _measure(model, X, y, loss_fn, specs, *, lr, steps, seed, total_steps, budge
     baseline, ran = interventions.experiment(
         model, X, y, loss_fn, lr=lr, steps=steps, seed=seed, settings=False,
         repeat=True, extra_arms=arms, budget=budget, run_steps=total_steps, augment=make_augment(specs),
-        augment_seed=seed + AUGMENT_SEED_OFFSET, part=PART, setup=shared, confirm=confirm, **run)
+        augment_seed=seed + AUGMENT_SEED_OFFSET, part=PART, setup=shared, **run)
     return baseline, ran, interventions.finished_repeat(ran)
 
 
-def _hurting(baseline, ran, repeat, specs, added, *, total_steps, confirm=False) -> list:
-    """``(gain, arm)`` for each transform whose arm trains ``significant``-ly better (with ``confirm``:
-    or ``interventions.confirmed`` where the runs trained on have settled) and is still ahead trained
-    on, the setup not closing in within the run (the module docstring)."""
+def _hurting(baseline, ran, repeat, specs, added, *, total_steps) -> list:
+    """``(gain, arm)`` for each transform whose arm trains ``significant``-ly better and is still ahead
+    trained on, the setup not closing in within the run (the module docstring)."""
     out = []
     for arm in ran:
         if arm.code != CODE or arm.extra.get("timed_out"):
             continue
         noise = added[arm.extra["drop"]]
         above = noise is not None and noise > ABOVE_SIGNAL
-        if not ((interventions.significant(baseline, arm, repeat, by_loss=True)
-                 or (confirm and interventions.confirmed(baseline, arm, repeat, by_loss=True)))
+        if not (interventions.significant(baseline, arm, repeat, by_loss=True)
                 and ahead_trained_on(baseline, arm, by_loss=above)):
             continue
         # the setup closes in on the arm within the run: it slows the start, not the result (read on the
@@ -223,16 +218,12 @@ def _hurting(baseline, ran, repeat, specs, added, *, total_steps, confirm=False)
 def check_augment(model, X, y, loss_fn, *, augment, total_steps: int, optimizer, lr: float,
                   weight_decay: float = 0.0, options: dict | None = None, batch_size: int = 64, seed: int = 0,
                   clip_norm: float | None = None, config=None, steps: int = interventions.STEPS,
-                  budget=None, confirm: bool = False, **_ignored) -> list[Finding]:
+                  budget=None, **_ignored) -> list[Finding]:
     """``[]`` without an augmentation (``augment``: the run's list of specs) or when no transform
     hurts; else one ``augmentation_hurts`` warning per transform whose arm without it is
     ``interventions.significant``-ly better at the arms' steps (``by_loss``) and still ahead trained on
     (``ahead_at_end``), strongest first. A stalled experiment runs again at ``RAISED_LR`` x the lr
-    (the module docstring). ``confirm``: an arm ahead of the setup but within the noise at the arms'
-    steps trains on with the setup and its repeat and counts where ``interventions.confirmed`` there
-    (the repairer's test of a run that already underfits, repair.py: a CNN's held accuracy after 100
-    steps under a shift of level classes varies by 9 points between two runs). The model is not
-    modified."""
+    (the module docstring). The model is not modified."""
     if not augment or (budget is not None and not budget.fits_wall(
             cost(budget, augment=augment, batch_size=batch_size, total_steps=total_steps, steps=steps, least=True),
             PART)):
@@ -242,11 +233,10 @@ def check_augment(model, X, y, loss_fn, *, augment, total_steps: int, optimizer,
     run = {"optimizer": optimizer, "weight_decay": weight_decay, "options": options, "batch_size": batch_size,
            "clip_norm": clip_norm, "config": config}
     baseline, ran, repeat = _measure(model, X, y, loss_fn, specs, lr=lr, steps=steps, seed=seed,
-                                     total_steps=total_steps, budget=budget, confirm=confirm, **run)
+                                     total_steps=total_steps, budget=budget, **run)
     if repeat is None or baseline.extra.get("timed_out"):
         return []
-    hurting = _hurting(baseline, ran, repeat, specs, added, total_steps=total_steps, confirm=confirm)
-    at_lr, explains = lr, ()
+    hurting, at_lr, explains = _hurting(baseline, ran, repeat, specs, added, total_steps=total_steps), lr, ()
     # a stall is no reason to pay a second pass unless a transform's scale already reads as more noise than data
     if not hurting and stalled(baseline, ran) and any(v is not None and v > ABOVE_SIGNAL for v in added) and (
             budget is None or budget.fits_wall(
@@ -258,10 +248,9 @@ def check_augment(model, X, y, loss_fn, *, augment, total_steps: int, optimizer,
         if longer > steps and _learns_at(model, X, y, loss_fn, specs, lr=lr, steps=longer, seed=seed,
                                          total_steps=total_steps, budget=budget, shared=own, **run):
             again, ran_o, repeat_o = _measure(model, X, y, loss_fn, specs, lr=lr, steps=longer, seed=seed,
-                                              total_steps=total_steps, budget=budget, shared=own, confirm=confirm,
-                                              **run)
+                                              total_steps=total_steps, budget=budget, shared=own, **run)
             if repeat_o is not None and not again.extra.get("timed_out"):
-                hurting = _hurting(again, ran_o, repeat_o, specs, added, total_steps=total_steps, confirm=confirm)
+                hurting = _hurting(again, ran_o, repeat_o, specs, added, total_steps=total_steps)
                 baseline, repeat = again, repeat_o
         # the setup alone first: where it learns at the raised lr with its augmentation, the stall was the lr's
         # (where it does not, the raised pass goes on from that training: the same setup, step for step)
@@ -269,9 +258,9 @@ def check_augment(model, X, y, loss_fn, *, augment, total_steps: int, optimizer,
                             total_steps=total_steps, budget=budget, shared=shared, **run):
             raised, ran_r, repeat_r = _measure(model, X, y, loss_fn, specs, lr=RAISED_LR * lr, steps=longer,
                                                seed=seed, total_steps=total_steps, budget=budget, shared=shared,
-                                               confirm=confirm, **run)
+                                               **run)
             if repeat_r is not None and not raised.extra.get("timed_out"):
-                hurting = _hurting(raised, ran_r, repeat_r, specs, added, total_steps=total_steps, confirm=confirm)
+                hurting = _hurting(raised, ran_r, repeat_r, specs, added, total_steps=total_steps)
                 # the lr raised with the augmentation kept trains no better than the run's own: the raise alone
                 # cannot help while the transform stays
                 if hurting and not interventions.significant(baseline, raised, repeat, by_loss=True):

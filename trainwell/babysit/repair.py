@@ -792,7 +792,7 @@ class Repairer:
             model, X, y, build_loss(config), augment=augment, total_steps=state.total_steps or 0,
             optimizer=config.optimizer, lr=probe_lr(config.optimizer, config.lr, options) * controls.lr_scale,
             weight_decay=config.weight_decay or 0.0, options=options, batch_size=config.batch_size,
-            seed=config.seed, clip_norm=controls.clip_norm, config=config, confirm=True)
+            seed=config.seed, clip_norm=controls.clip_norm, config=config)
         for f in found:
             f.evidence.update(step=state.step, epoch=state.epoch)
         self._archive.extend(found)     # in the run's findings at the end, whatever the trajectory
