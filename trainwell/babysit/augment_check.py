@@ -72,6 +72,8 @@ ABOVE_SIGNAL = 1.0    # a transform that adds more variance than the rows have (
 SCALE_ROWS = 512      # the training rows the transform's added variance is measured on (interventions.EVAL_ROWS)
 RAISED_LR = 10.0      # a stalled experiment's second pass: the lr x10 (interventions.experiment's first lr raise)
 LR_CODE = "lr_too_low"
+TESTED_ON = ("underfitting",)   # the monitor's codes whose repair tests the augmentation first (repair.py): a low
+                                # training accuracy with no gap to validation, what too much regularization does
 
 
 def cost(budget, *, augment, batch_size: int, total_steps: int, steps: int = interventions.STEPS,

@@ -42,7 +42,7 @@ from types import SimpleNamespace
 import torch
 from torch import nn
 
-from trainwell.babysit import interventions, mode_gap, periodic_columns, preprocess_refit, sizing
+from trainwell.babysit import augment_check, interventions, mode_gap, periodic_columns, preprocess_refit, sizing
 from trainwell.babysit.actions import ACTIONS, Plan, Rollback, dropout_rates, hidden_sigmoids, raise_momentum, weight_scale
 from trainwell.babysit.findings import Diagnosis, Finding
 from trainwell.babysit.model_checks import check_last_batch, rescaling_refused
@@ -404,6 +404,7 @@ class Repairer:
         self._settings_tested = False         # the unusual settings' experiment runs once per fit
         self._preprocess_tested = False       # so does the check of the configured preprocess
         self._activation_tested = False       # the ReLU-for-sigmoid experiment runs once per fit ...
+        self._augment_tested: list | None = None   # the augmentation last tested in training (``_augmentation_first``)
         self._pending: list[Finding] = []     # ... and its finding waits while others are repaired first
         self._saved_snapshots = None          # (start, good) read by load_state_dict, for on_fit_start
         self._probation: Probation | None = None   # an lr change judged on the run itself
@@ -427,7 +428,7 @@ class Repairer:
                 "attempts": self.attempts, "archive": [finding_state(f) for f in self._archive],
                 "known": self._known, "epoch_bad": self._epoch_bad, "gave_up": self._gave_up,
                 "good_loss": self._good_loss, "settle_warnings": self._settle_warnings, "settle": self._settle,
-                "activation_tested": self._activation_tested,
+                "activation_tested": self._activation_tested, "augment_tested": self._augment_tested,
                 "pending": [finding_state(f) for f in self._pending],
                 "start": _snapshot_state(self._start), "good": good,
                 "probation": _probation_state(self._probation), "refuted": self._refuted, "decayed": self._decayed,
@@ -445,6 +446,7 @@ class Repairer:
         self._known, self._epoch_bad, self._gave_up = saved["known"], saved["epoch_bad"], saved["gave_up"]
         self._good_loss, self._settle_warnings = saved["good_loss"], saved["settle_warnings"]
         self._settle, self._activation_tested = dict(saved["settle"]), saved["activation_tested"]
+        self._augment_tested = saved.get("augment_tested")      # older checkpoints: none tested
         self._saved_snapshots = (saved["start"], saved["good"])
         self._saved_probation, self._refuted = saved.get("probation"), dict(saved.get("refuted") or {})
         self._decayed = saved.get("decayed")
@@ -785,6 +787,40 @@ class Repairer:
             confirm=True, extend_steps=int(SETTINGS_SHARE * (state.total_steps or 0)))
         return interventions.findings(baseline, ran, run_steps=state.total_steps) + found
 
+    def _augmentation_first(self, state) -> bool:
+        """A code of ``augment_check.TESTED_ON`` (underfitting: a low training accuracy with no gap to
+        validation) in a run with augmentation: the augmentation is a regularizer (notes 000: "to make a
+        model generalize better"), and a training accuracy held down with no gap is what too much of one
+        does, as too much weight decay or dropout (which ``plans.plan_underfitting`` lowers before any
+        raise). Before the planner raises the lr, the doctor's augmentation experiment
+        (``augment_check.check_augment``) runs from the state a drop would return to (the start,
+        ``Rollback.START``), with the augmentation in force, at its own ``interventions.STEPS``: the
+        settings test at fit start gave it a fifth of the run's steps over three runs, too few for a
+        verdict on a CNN that leaves chance after some 40 (set 27's digits under a whole-image shift:
+        22 steps, nothing found; 100 steps: the shift found). A transform that hurts is repaired
+        (``plans.plan_augmentation_hurts``: dropped) as any other finding, the experiment its evidence;
+        none: the planner's own plan. Once per augmentation in force. True when a repair was made."""
+        controls = state.controls
+        augment = controls.augment
+        if not augment or augment == self._augment_tested:
+            return False
+        self._augment_tested = augment
+        config = replace(controls.config, **controls.optimizer_overrides)   # the settings in force
+        options = {k: v for k, v in optimizer_options(config).items() if k not in ("lr", "weight_decay")}
+        model = copy.deepcopy(controls.model)
+        if self._start is not None:
+            model.load_state_dict(self._start.state["model"])
+        X, y = controls.train_data
+        found = augment_check.check_augment(
+            model, X, y, build_loss(config), augment=augment, total_steps=state.total_steps or 0,
+            optimizer=config.optimizer, lr=probe_lr(config.optimizer, config.lr, options) * controls.lr_scale,
+            weight_decay=config.weight_decay or 0.0, options=options, batch_size=config.batch_size,
+            seed=config.seed, clip_norm=controls.clip_norm, config=config)
+        for f in found:
+            f.evidence.update(step=state.step, epoch=state.epoch)
+        self._archive.extend(found)     # in the run's findings at the end, whatever the trajectory
+        return bool(found) and self._handle(state, found, before_training=False)
+
     def _radius_test(self, state, config, options: dict, lr: float) -> list:
         """The SAM family's radius read by its own ascent step (``interventions.radius_past_neighbourhood``),
         not by a trial: a radius past the gradient's neighbourhood slows a run from its first steps, in
@@ -820,6 +856,8 @@ class Repairer:
                 if f.severity == "error" or spec.stops_unrepaired:
                     self._give_up(state, f, f"gave up after {len(self.repairs)} repairs")
                 return False
+            if not before_training and f.code in augment_check.TESTED_ON and self._augmentation_first(state):
+                return True
             ctx = self._context(state, f.code, before_training)
             # the experiment's fix that helped is the repair (once per code: a second try is the planner's)
             plan = (interventions.repair_plan(f) if ctx.attempts == 0 else None) or spec.plan(f, ctx)
