@@ -346,6 +346,16 @@ def _probation_kind(finding, plan: Plan, before_training: bool) -> str | None:
     return None
 
 
+def _trained_under(state, row: dict, p: "Probation") -> bool:
+    """The epoch of history ``row`` trained every step under the change on probation: it began at or after
+    the step the change was made at (``p.kept``). An epoch that ended where the change was made (a raise
+    decided at its last step or its validation) holds none of the change's steps, and its loss says
+    nothing of it: tiles' CNN, raised 3x at step 57, the end of epoch 3, was undone at that epoch's end
+    on epoch 3's own loss (1.380 against 1.377), and ended at 28 % where the raise left alone reached 99 %
+    (babysit159)."""
+    return row.get("step", 0) - (state.steps_per_epoch or 0) >= p.kept.step
+
+
 def _epoch_losses(state) -> list[float]:
     """The finished epochs' finite training losses, the one whose validation is running included
     (at ``on_validation_end`` it is in ``state.metrics``, not yet in the history)."""
@@ -1190,7 +1200,8 @@ class Repairer:
           ahead at 4 and at chance from 6 on). From the epoch the raise was decided at, each epoch's
           training loss must stay at or below the lowest the replaced trajectory had reached (that
           trajectory was still falling, so the test favours the raise); one above it, or not finite,
-          undoes the raise. The probation passes at the first epoch end after ``Probation.until``.
+          undoes the raise. An epoch is judged only when it trained under the raise from its first step
+          (``_trained_under``). The probation passes at the first epoch end after ``Probation.until``.
         * a plateau's decay (notes 003: decrease the lr when the objective stagnates) lowers a loss
           that sits on its minibatch noise; a net on a saddle's plateau it only slows (set 4's
           re-initialized spiral ResMLP, decayed 10x at epoch 7 of 30, ended at 34 % against 96 %
@@ -1213,7 +1224,7 @@ class Repairer:
             if finite and epoch - p.epochs < STALL_EPOCHS:
                 return False
         else:
-            if epoch < max(p.epochs, 1):
+            if epoch < max(p.epochs, 1) or not _trained_under(state, last, p):
                 return False
             if finite and loss <= p.reference:
                 if state.step >= p.until:
