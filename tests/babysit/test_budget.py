@@ -39,7 +39,7 @@ def test_a_step_is_priced_from_the_dispatched_work_backward_included():
     6 r x 128 x 10: exactly linear in the rows, no fixed flops; the price is cost.price of that
     count plus the optimizer's passes and the trainer's Python."""
     net = nn.Sequential(nn.Linear(64, 128), nn.Linear(128, 10))
-    budget = Budget(1.0)
+    budget = Budget(1.0, wall_s=60.0)
     assert budget.step_cost(32) == 0.0 and budget.affordable(32) == math.inf   # not counted yet
     budget.count(net, torch.randn(16, 64))
     work = budget.root._work
@@ -54,7 +54,7 @@ def test_a_step_is_priced_from_the_dispatched_work_backward_included():
             + cost.OPTIMIZER_PASSES * params * c.element + cost.STEP_OPS * c.op)
     assert budget.affordable(32) == int(budget.left / budget.step_cost(32))
     # the count's own four passes (16 and COUNT_ROWS rows), its mode's Python per dispatched op and
-    # the rate's timed passes on 16 rows
+    # (with a backstop) the rate's timed passes on 16 rows
     ops = sum(work.step(r).ops + work.forward(r).ops for r in (16, cost.COUNT_ROWS))
     assert budget.spent == pytest.approx(sum(budget.step_cost(r) + budget.forward_cost(r) for r in (16, cost.COUNT_ROWS))
                                          + cost.COUNT_OP_S * ops
@@ -227,9 +227,10 @@ def _rated(monkeypatch, rate):
 
 def test_the_backstop_reads_the_work_at_the_rate_and_no_clock(monkeypatch):
     """The backstop's seconds are the nominal seconds spent at the budget's rate, whatever the wall
-    and CPU clocks read (a wall clock 10x fast, a CPU clock that never moves): its prediction and its
+    and CPU clocks read (a wall clock far ahead, a CPU clock that never moves): its prediction and its
     hard stop both. A measured rate within ``RATE_TRUSTED`` (the prices' own error) converts at the
-    nominal price; one beyond it at itself. The safety stop alone reads the wall clock."""
+    nominal price; one beyond it at itself; a budget without a backstop (the repairer's) times
+    nothing. The safety stop alone reads the wall clock."""
     net, x = nn.Linear(4, 2), torch.randn(8, 4)
     _rated(monkeypatch, 4.0)
     now = {"t": 0.0}
@@ -252,6 +253,9 @@ def test_the_backstop_reads_the_work_at_the_rate_and_no_clock(monkeypatch):
     assert trusted.rate == 1.0 and trusted.backstop_elapsed() == pytest.approx(2.5) and not trusted.wall_out()
     now["t"] = 2 * SAFETY_FLOOR_S
     assert trusted.clock_out() and not trusted.wall_out()
+    plain = Budget(10.0)
+    plain.count(net, x)
+    assert plain.measured_rate is None and plain.rate == 1.0
 
 
 def test_the_rate_is_the_fastest_timed_pass_over_its_price_and_leaves_the_model_alone():
@@ -326,7 +330,8 @@ def _gru_batch():
 def test_beside_busy_processes_on_its_cpu_the_rate_reads_as_alone():
     """The real clocks and real competitors: two busy processes pinned to this thread's CPU take
     about two thirds of it, so a pass's wall time triples; the measured rate (the thread's CPU time)
-    reads about what it reads alone."""
+    reads within 2x of what it reads alone (the other engineers' load moves both; the wall's 3x is not
+    in it)."""
     net, x = _gru_batch()
     work = cost.measure_work(net, x)
     with on_one_cpu_beside(0):
@@ -336,7 +341,7 @@ def test_beside_busy_processes_on_its_cpu_the_rate_reads_as_alone():
         loaded = min(budget_module.measure_rate(net, x, work) for _ in range(3))
         wall, cpu = time.perf_counter() - wall0, time.thread_time() - cpu0
     assert wall > 1.8 * cpu, (wall, cpu)                     # the competitors did take the CPU
-    assert loaded == pytest.approx(alone, rel=0.25), (loaded, alone)
+    assert alone / 2 < loaded < 2 * alone, (loaded, alone)
 
 
 def _fast_clock(monkeypatch, factor=10.0):

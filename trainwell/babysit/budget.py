@@ -125,24 +125,26 @@ class Budget:
 
     # ---------------------------------------------------------------- the model's work
     def count(self, model: nn.Module, x: torch.Tensor) -> None:
-        """Count the model's work per step and per evaluation (cost.measure_work) on the batch ``x``
-        and measure the backstop's ``rate`` on it (``measure_rate``), once: later calls keep the first
-        count. The count and the rate's passes are charged (``count_cost``)."""
+        """Count the model's work per step and per evaluation (cost.measure_work) on the batch ``x``,
+        and with a backstop (``wall_s``) measure its ``rate`` on it (``measure_rate``), once: later
+        calls keep the first count. The count and the rate's passes are charged (``count_cost``)."""
         root = self.root
         if root._work is None:
             root._work = measure_work(model, x)
-            root.measured_rate = measure_rate(model, x, root._work)
+            if root.wall_s is not None:
+                root.measured_rate = measure_rate(model, x, root._work)
             self.charge(self.count_cost(x.shape[0]))
 
     def count_cost(self, rows: int) -> float:
         """Nominal seconds of the count on ``rows`` rows: its four passes (a step and an evaluation on
         ``rows`` and on ``COUNT_ROWS``) and the counting mode's Python per op they dispatched, and the
-        rate's ``CALIBRATION_PASSES`` passes on ``rows``."""
+        rate's ``CALIBRATION_PASSES`` passes on ``rows`` where it was measured."""
         work = self.root._work
         c = self._costs()
+        timed = 0 if self.root.measured_rate is None else CALIBRATION_PASSES
         return (sum(self.step_cost(r) + self.forward_cost(r) + COUNT_OP_S * (work.step(r).ops + work.forward(r).ops)
                     for r in (rows, COUNT_ROWS))
-                + CALIBRATION_PASSES * price(work.step(rows), c, spilled=spill(work, rows, c)))
+                + timed * price(work.step(rows), c, spilled=spill(work, rows, c)))
 
     @property
     def rate(self) -> float:
