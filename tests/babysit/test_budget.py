@@ -232,19 +232,19 @@ def test_the_backstop_reads_the_work_at_the_rate_and_no_clock(monkeypatch):
     nominal price; one beyond it at itself; a budget without a backstop (the repairer's) times
     nothing. The safety stop alone reads the wall clock."""
     net, x = nn.Linear(4, 2), torch.randn(8, 4)
-    _rated(monkeypatch, 4.0)
+    _rated(monkeypatch, 12.0)
     now = {"t": 0.0}
     monkeypatch.setattr(time, "perf_counter", lambda: now["t"])
     monkeypatch.setattr(time, "thread_time", lambda: 0.0)
     budget = Budget(10.0, wall_s=3.0)
     assert budget.rate == 1.0 and budget.measured_rate is None          # not counted yet: the nominal price
     budget.count(net, x)
-    budget.charge(0.5 - budget.spent)
+    budget.charge(0.125 - budget.spent)
     now["t"] = 500.0                                                    # the wall clock ran far ahead
-    assert budget.rate == 4.0 and budget.backstop_elapsed() == pytest.approx(2.0) and not budget.wall_out()
-    assert budget.fits_wall(0.25, "the arm 'lr x3'")                    # 2 + 4 x 0.25 = 3: in time
-    assert not budget.fits_wall(0.3, "the probe") and budget.dropped == ["the probe"]
-    budget.share(1.0).charge(0.3)                                       # 3.2 s of the backstop: the hard stop
+    assert budget.rate == 12.0 and budget.backstop_elapsed() == pytest.approx(1.5) and not budget.wall_out()
+    assert budget.fits_wall(0.125, "the arm 'lr x3'")                   # 1.5 + 12 x 0.125 = 3: in time
+    assert not budget.fits_wall(0.13, "the probe") and budget.dropped == ["the probe"]
+    budget.share(1.0).charge(0.2)                                       # 3.9 s of the backstop: the hard stop
     assert budget.wall_out() and not budget.clock_out()
     _rated(monkeypatch, budget_module.RATE_TRUSTED)
     trusted = Budget(10.0, wall_s=3.0)
@@ -392,14 +392,14 @@ def test_fit_repairs_the_same_with_a_clock_ten_times_fast(data, monkeypatch):
 
 
 def test_the_backstop_predicts_at_the_rate_and_names_what_it_drops(monkeypatch):
-    _rated(monkeypatch, 4.0)
+    _rated(monkeypatch, 12.0)
     assert Budget(10.0).fits_wall(1e9, "anything")             # no wall_s: no backstop
     budget = Budget(10.0, wall_s=30.0)
     budget.count(nn.Linear(4, 2), torch.randn(8, 4))
-    budget.share(5.0).charge(3.0 - budget.spent)               # 12 s of the backstop so far
-    assert budget.fits_wall(4.5, "the arm 'lr x3'")             # 12 + 4 x 4.5 = 30: ends in time
-    assert not budget.share(1.0).fits_wall(4.6, ["the arm 'lr x0.1'", "the arm 'lr x10'"])
-    assert not budget.fits_wall(5.0, "the probe")
+    budget.share(5.0).charge(1.25 - budget.spent)              # 15 s of the backstop so far
+    assert budget.fits_wall(1.25, "the arm 'lr x3'")            # 15 + 12 x 1.25 = 30: ends in time
+    assert not budget.share(1.0).fits_wall(1.3, ["the arm 'lr x0.1'", "the arm 'lr x10'"])
+    assert not budget.fits_wall(1.5, "the probe")
     assert budget.dropped == ["the arm 'lr x0.1'", "the arm 'lr x10'", "the probe"]
 
 
@@ -425,7 +425,7 @@ def _doctor_run(data, monkeypatch, *, rate=None, wall_s=None, record=None, clock
 
 
 def test_the_backstop_drops_the_probe_first_and_the_findings_do_not_depend_on_the_clock(data, monkeypatch):
-    """A machine at 4x the price (its measured rate): with room for everything the findings are
+    """A machine at 12x the price (its measured rate): with room for everything the findings are
     those without a backstop, evidence included; with a wall limit the arms fit and the probe does
     not, the probe alone is left out, the experiment's findings stay, and a check_skipped info says so."""
     calls = []
@@ -435,9 +435,9 @@ def test_the_backstop_drops_the_probe_first_and_the_findings_do_not_depend_on_th
     assert len(probe) == 1 and arms and "check_skipped" not in {f.code for f in free}, _findings(free)
     at, price = probe[0]
     assert max(arms) <= at and price > 0
-    paced, _ = _doctor_run(data, monkeypatch, rate=4.0, wall_s=4.0 * spent.spent + 1.0)
+    paced, _ = _doctor_run(data, monkeypatch, rate=12.0, wall_s=12.0 * spent.spent + 1.0)
     assert _findings(paced) == _findings(free)
-    cut, _ = _doctor_run(data, monkeypatch, rate=4.0, wall_s=4.0 * (at + price / 2))
+    cut, _ = _doctor_run(data, monkeypatch, rate=12.0, wall_s=12.0 * (at + price / 2))
     skipped = [f for f in cut if f.code == "check_skipped"]
     assert len(skipped) == 1 and skipped[0].evidence["skipped"] == ["the probe"] and skipped[0].severity == "info"
     assert "time backstop" in skipped[0].message
@@ -447,7 +447,7 @@ def test_the_backstop_drops_the_probe_first_and_the_findings_do_not_depend_on_th
     # if it still fits in what they leave)
     first_at, first_price, arm_names = next((at, price, parts) for parts, at, price in calls
                                             if parts != "the probe" and parts[0].startswith("the experiment: the arm 'lr"))
-    lr_cut, _ = _doctor_run(data, monkeypatch, rate=4.0, wall_s=4.0 * (first_at + first_price / 2))
+    lr_cut, _ = _doctor_run(data, monkeypatch, rate=12.0, wall_s=12.0 * (first_at + first_price / 2))
     dropped = [f for f in lr_cut if f.code == "check_skipped"][0].evidence["skipped"]
     assert dropped[:len(arm_names)] == list(arm_names)
     assert all(n.startswith("the experiment: the arm 'lr") for n in arm_names)

@@ -25,7 +25,7 @@ from test_augment_check import _cnn as bars_cnn, bars
 from test_budget import PINNABLE, on_one_cpu_beside
 
 FAST = {"progress": False, "report": False, "device": "cpu"}
-RATE = 4.0          # the fake machine: its measured rate, 4 seconds per nominal second
+RATE = 12.0         # the fake machine: its measured rate, 12 seconds per nominal second
 
 
 def milestones(step):
