@@ -142,7 +142,7 @@ def test_a_doctor_whose_experiments_exceed_the_wall_ends_within_it_and_names_wha
     assert note.severity == "info" and f"backstop ({wall_s:g} s)" in note.message
 
 
-def test_a_part_the_clock_outruns_stops_and_says_where(data, monkeypatch, free_run):
+def test_a_part_the_backstop_outruns_stops_and_says_where(data, monkeypatch, free_run):
     """The prediction let an arm start, then the work ran past its price (the backstop jumps by twice
     the wall limit, short of the budget's safety stop): the arm
     stops at its next step, nothing after it runs, and the note names the arm cut and the parts left out."""
@@ -306,9 +306,10 @@ def test_each_experiment_kind_is_priced_as_it_charges_and_near_its_cpu_seconds(d
         torch.set_num_threads(threads)
 
 
-def test_a_pre_flight_the_clock_outruns_stops_its_runs_and_says_why(data, monkeypatch, free_run):
-    """A part runs past its price early in the pre-flight (the backstop jumps): its short runs stop at their next step, the checks
-    after them and every experiment are left out, and the notes say the backstop passed."""
+def test_a_pre_flight_the_backstop_outruns_stops_its_runs_and_says_why(data, monkeypatch, free_run):
+    """A part runs past its price early in the pre-flight (the backstop jumps): its short runs stop at
+    their next step, the checks after them and every experiment are left out, and the notes say the
+    backstop passed."""
     free, spent, _ = free_run
     wall_s = RATE * spent.spent + 1.0
     cut, budget = _run(data, monkeypatch, wall_s=wall_s, jump_after=0.02 * spent.spent, jump=2 * wall_s)
