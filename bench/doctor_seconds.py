@@ -46,7 +46,7 @@ def one(spec: str) -> dict:
     skipped = [s for f in (diag.findings if diag else []) if f.code == "check_skipped"
                for s in f.evidence.get("skipped", [])]
     return {"pair": pair, "broken": broken, "alarms": alarms, "top1": primary, "seconds": seconds, "cpu_s": cpu_s,
-            "nominal_s": budget.spent, "skipped": skipped, "error": error, "load": os.getloadavg()[0],
+            "nominal_s": budget.spent, "rate": getattr(budget, "measured_rate", None), "skipped": skipped, "error": error, "load": os.getloadavg()[0],
             "found": bool(set(alarms) & expected) if broken else None,
             "top1_ok": (primary in expected) if broken else None}
 

@@ -1,10 +1,11 @@
 """The doctor's backstop over every experiment (doctor.py, budget.py): each training is priced
-before it runs and left out when it would end past ``wall_s`` of the time the doctor gets (the wall
-clock less its waits for a CPU), the run options' checks rank before the lr arms, and a part the
-clock outruns stops. Clocks here are fakes paced to the budget's spending, so nothing depends on the
-machine's load; the real clocks: each experiment's CPU seconds against its price, read beside plain
-training steps measured on the same thread around it, and one doctor beside busy processes pinned
-to its CPU (the backstop must not see them)."""
+before it runs and left out when it would end past ``wall_s`` of the backstop's seconds (the nominal
+seconds spent at the budget's rate), the run options' checks rank before the lr arms, and a part
+that runs past the backstop stops. The rate here is a fake (``RATE``, beyond ``RATE_TRUSTED``) and
+the wall clock a fake paced to the budget's spending, so nothing depends on the machine's load; the
+real clocks: each experiment's CPU seconds against its price, read beside plain training steps
+measured on the same thread around it, and one doctor beside busy processes pinned to its CPU (the
+backstop must not see them)."""
 import math
 import time
 
@@ -21,10 +22,10 @@ from trainwell.nn.losses import make_loss
 from trainwell.optim.schedules import make_schedule
 from babysit_loop import digits
 from test_augment_check import _cnn as bars_cnn, bars
-from test_budget import LINUX_SCHEDSTAT, on_one_cpu_beside
+from test_budget import PINNABLE, on_one_cpu_beside
 
 FAST = {"progress": False, "report": False, "device": "cpu"}
-RATE = 3.0          # the fake machine: 3 wall seconds per nominal second
+RATE = 12.0         # the fake machine: its measured rate, 12 seconds per nominal second
 
 
 def milestones(step):
@@ -55,10 +56,11 @@ def free_run(data):
 
 
 def _run(data, monkeypatch, *, wall_s=None, jump_after=None, jump=0.0, record=None, load=1.0, starved=False):
-    """The doctor on a schedule that decays early (its experiment and the lr arms both run) under a
-    clock ``RATE`` x the nominal seconds spent, jumping by ``jump`` seconds once ``jump_after`` are spent.
-    ``load``: the wall clock runs ``load`` x that, the thread waiting for a CPU the rest of the time;
-    ``starved``: it waits through the jump too."""
+    """The doctor on a schedule that decays early (its experiment and the lr arms both run) at a
+    measured rate of ``RATE`` seconds per nominal second, the backstop jumping by ``jump`` seconds once
+    ``jump_after`` nominal seconds are spent (a part that ran past its price). The wall clock reads
+    ``load`` x the backstop's seconds (a machine that busy); ``starved``: the jump is the wall clock's
+    alone (the doctor stopped getting a CPU: no work done)."""
     holder = {}
 
     def jumped():
@@ -69,8 +71,11 @@ def _run(data, monkeypatch, *, wall_s=None, jump_after=None, jump=0.0, record=No
     opts = {**FAST, "epochs": 4, "batch_size": 32, "optimizer": "sgd", "momentum": 0.9, "lr": 0.05, "seed": 1,
             "schedule": milestones}
     with monkeypatch.context() as m:
+        m.setattr(budget_module, "measure_rate", lambda model, x, work: RATE)
         m.setattr(time, "perf_counter", lambda: load * got() + jumped())
-        m.setattr(budget_module, "queue_wait_s", lambda thread_id: (load - 1) * got() + (jumped() if starved else 0.0))
+        if not starved:
+            elapsed = Budget.backstop_elapsed
+            m.setattr(Budget, "backstop_elapsed", lambda self: elapsed(self) + jumped())
         if record is not None:
             fits = Budget.fits_wall
 
@@ -137,9 +142,9 @@ def test_a_doctor_whose_experiments_exceed_the_wall_ends_within_it_and_names_wha
     assert note.severity == "info" and f"backstop ({wall_s:g} s)" in note.message
 
 
-def test_a_part_the_clock_outruns_stops_and_says_where(data, monkeypatch, free_run):
-    """The prediction let an arm start, then the machine stalled (twice the wall limit on the clock, short of
-    the budget's safety stop): the arm
+def test_a_part_the_backstop_outruns_stops_and_says_where(data, monkeypatch, free_run):
+    """The prediction let an arm start, then the work ran past its price (the backstop jumps by twice
+    the wall limit, short of the budget's safety stop): the arm
     stops at its next step, nothing after it runs, and the note names the arm cut and the parts left out."""
     free, spent, _ = free_run
     at, wall_s = 0.5 * spent.spent, RATE * spent.spent + 1.0
@@ -152,10 +157,10 @@ def test_a_part_the_clock_outruns_stops_and_says_where(data, monkeypatch, free_r
 
 
 def test_on_a_loaded_machine_the_backstop_leaves_out_nothing_a_quiet_one_runs(data, monkeypatch, free_run):
-    """A machine at load 10 (the wall clock runs 10x the time the doctor's thread gets, the rest it
-    waits for a CPU): with a backstop that holds everything on a quiet machine, the findings are the
-    quiet machine's, evidence included, and nothing is left out, though the wall clock passed the
-    backstop's seconds 6 times over (a backstop on the wall clock cut the experiments there)."""
+    """A machine at load 10 (the wall clock runs 10x the backstop's seconds): with a backstop that
+    holds everything on a quiet machine, the findings are the quiet machine's, evidence included, and
+    nothing is left out, though the wall clock passed the backstop's seconds 6 times over (a backstop
+    on the wall clock cut the experiments there)."""
     free, spent, _ = free_run
     wall_s = RATE * spent.spent * 1.5
     quiet, _ = _run(data, monkeypatch, wall_s=wall_s)
@@ -167,9 +172,9 @@ def test_on_a_loaded_machine_the_backstop_leaves_out_nothing_a_quiet_one_runs(da
 
 
 def test_a_doctor_starved_of_the_cpu_ends_by_the_wall_clock_safety_stop(data, monkeypatch, free_run):
-    """Half-way the thread stops getting a CPU (the wall clock jumps past the safety stop, all of it
-    waiting in the run queue): the backstop never reaches its seconds, the wall-clock safety stop
-    ends the doctor, and a check_skipped info says what went."""
+    """Half-way the thread stops getting a CPU (the wall clock jumps past the safety stop, no work
+    done): the backstop never reaches its seconds, the wall-clock safety stop ends the doctor, and a
+    check_skipped info says what went."""
     free, spent, _ = free_run
     jump = 2 * SAFETY_FACTOR * 60.0
     cut, budget = _run(data, monkeypatch, wall_s=RATE * spent.spent * 1.5, jump_after=0.5 * spent.spent, jump=jump,
@@ -179,12 +184,12 @@ def test_a_doctor_starved_of_the_cpu_ends_by_the_wall_clock_safety_stop(data, mo
 
 
 @pytest.mark.slow
-@LINUX_SCHEDSTAT
+@PINNABLE
 def test_beside_busy_processes_on_its_cpu_the_doctor_finds_what_it_finds_alone(data):
     """The real clock and real competitors: four busy processes pinned to the doctor's CPU take about
-    four fifths of it. With a backstop 3x the seconds the doctor's thread got alone (time-slicing
-    costs the thread some of its own seconds: caches refilled), the wall clock runs past it and the
-    doctor still runs every part: the same findings, evidence included, and no check_skipped."""
+    four fifths of it. With a backstop 3x the seconds the doctor's work read alone, the wall clock
+    runs past it and the doctor still runs every part: the same findings, evidence included, and no
+    check_skipped."""
     opts = {**FAST, "epochs": 4, "batch_size": 32, "optimizer": "sgd", "momentum": 0.9, "lr": 0.05, "seed": 1,
             "schedule": milestones}
     with on_one_cpu_beside(0):                              # alone, on the same one CPU and one thread
@@ -301,9 +306,10 @@ def test_each_experiment_kind_is_priced_as_it_charges_and_near_its_cpu_seconds(d
         torch.set_num_threads(threads)
 
 
-def test_a_pre_flight_the_clock_outruns_stops_its_runs_and_says_why(data, monkeypatch, free_run):
-    """The machine stalls early in the pre-flight: its short runs stop at their next step, the checks
-    after them and every experiment are left out, and the notes say the backstop passed."""
+def test_a_pre_flight_the_backstop_outruns_stops_its_runs_and_says_why(data, monkeypatch, free_run):
+    """A part runs past its price early in the pre-flight (the backstop jumps): its short runs stop at
+    their next step, the checks after them and every experiment are left out, and the notes say the
+    backstop passed."""
     free, spent, _ = free_run
     wall_s = RATE * spent.spent + 1.0
     cut, budget = _run(data, monkeypatch, wall_s=wall_s, jump_after=0.02 * spent.spent, jump=2 * wall_s)
@@ -319,12 +325,9 @@ def test_a_symptom_whose_grading_the_backstop_left_out_stays_a_warning_and_says_
     (X, y), val = data
 
     def run(wall_s):
-        holder = {}
         with monkeypatch.context() as m:
-            m.setattr(time, "perf_counter", lambda: RATE * holder["budget"].spent if holder else 0.0)
-            m.setattr(budget_module, "queue_wait_s", lambda thread_id: 0.0)
+            m.setattr(budget_module, "measure_rate", lambda model, x, work: RATE)
             budget = Budget(60.0)
-            holder["budget"] = budget
             return doctor(relu_mlp(), (1000 * X, y), (1000 * val[0], val[1]), budget=budget, wall_s=wall_s,
                           **FAST, epochs=4, batch_size=32, optimizer="sgd", lr=0.05, seed=1), budget
     free, spent = run(None)
@@ -345,10 +348,8 @@ def test_a_cause_whose_training_on_the_backstop_left_out_stays_a_warning_and_say
     (X, y), _ = data
 
     def run(wall_s, record=None):
-        holder = {}
         with monkeypatch.context() as m:
-            m.setattr(time, "perf_counter", lambda: RATE * holder["budget"].spent if holder else 0.0)
-            m.setattr(budget_module, "queue_wait_s", lambda thread_id: 0.0)
+            m.setattr(budget_module, "measure_rate", lambda model, x, work: RATE)
             if record is not None:
                 fits = Budget.fits_wall
 
@@ -357,7 +358,6 @@ def test_a_cause_whose_training_on_the_backstop_left_out_stays_a_warning_and_say
                     return fits(self, seconds, parts, **kw)
                 m.setattr(Budget, "fits_wall", recorded)
             budget = Budget(60.0, wall_s=wall_s)
-            holder["budget"] = budget
             baseline, arms = interventions.experiment(relu_mlp(), X, y, F.cross_entropy, optimizer="sgd", lr=1e-4,
                                                       batch_size=32, steps=30, seed=1, repeat=True, run_steps=120,
                                                       budget=budget)

@@ -8,14 +8,19 @@ quiet and on a loaded machine (issue 11: "the monitor's sampling is calibrated o
 what it sees depends on the load"; the pre-flight's experiments were sized by the clock too).
 
 The backstop (``wall_s``: ``fits_wall``, ``wall_out``; the doctor's 60 s, issue 11's "pre-flight
-plus probe <= 60 s") reads ``unqueued_seconds``: the wall clock less the seconds the budget's thread
-waited, ready to run, for a CPU another process held (the kernel's run queue delay). On a quiet
-machine it reads as the wall clock; on a loaded one it stands still while the thread waits, so the
-backstop counts the time this process gets, not the time other processes take (at load 3-5 on the
-2-core development machine the doctor's wall clock ran 5-20x a quiet run's, and set 21's doctors left
-out experiments and missed faults by the load alone). A model on CUDA keeps the wall clock: kernels
-queued on the device run on while the host thread waits for a CPU, so that wait is not time the work
-lost.
+plus probe <= 60 s") reads no clock either: it counts the nominal seconds spent, converted at the
+budget's ``rate``. The nominal seconds are the development machine's CPU seconds (one thread, quiet:
+where cost.py's prices were fitted), so ``wall_s`` bounds the work at those seconds, and the parts it
+leaves out depend on the setup and the seed, not on what else the machine runs. Timed by the wall
+clock less the doctor's run-queue wait before, set 20's 32-layer GRU left out its probe, and with it
+``vanishing_gradients``, at load 4 and kept it at load 2 (babysit147): a loaded machine's CPU seconds
+are longer too (shared caches, memory bandwidth). Where the prices do not describe the machine or the
+model (a device slower than its nominal kind, a model kind they were not fitted on) the rate is the
+one measured once when the work is counted (``measure_rate``: the fastest of ``CALIBRATION_PASSES``
+timed training passes of a copy over their price, on the doctor's thread's CPU-time clock, or between
+two CUDA events on the device), used only beyond ``RATE_TRUSTED``, the prices' own error and the
+load's. Work that is neither a step nor an evaluation (the wiring and data checks) is outside the
+backstop, as it is outside the nominal seconds.
 
 A wall-clock safety stop, ``SAFETY_FACTOR`` x the budget (at least ``SAFETY_FLOOR_S``) after it
 was opened, ends the work where
@@ -26,12 +31,13 @@ one (load 9 on 2 cores) 26x them.
 """
 from __future__ import annotations
 
+import copy
 import math
-import threading
 import time
 
 import torch
 from torch import nn
+from torch.utils._pytree import tree_flatten
 
 from trainwell.babysit.cost import (BUDGET_COSTS, COUNT_OP_S, COUNT_ROWS, EVAL_OPS, OPTIMIZER_PASSES, STEP_OPS,
                                     BudgetCosts, Work, measure_work, price, spill)
@@ -40,32 +46,60 @@ SAFETY_FACTOR = 30.0    # the clock stops the work at 30x the budget: measured o
                         # machine at load 9 (2026-12-05), a CNN's doctor ran 26x its nominal seconds ...
 SAFETY_FLOOR_S = 600.0  # ... and never before 10 minutes (10x the doctor's 60 s): a small budget's first
                         # steps pay one-time costs (allocations, kernel selection) the model leaves out
+RATE_TRUSTED = 10.0     # a measured rate up to 10x is the prices' own error times the load's, not another machine:
+                        # a step measures up to 2.6x its price on the quiet development machine (1 / 0.39,
+                        # bench/budget_costs.py's 60 timings), and a loaded one's CPU clock runs up to 3.3x
+                        # (roasts' CNN pass at load 14.6, 2026-12-07; 2.1-2.2x at load 9): 2.6 x 3.3 = 8.6
+CALIBRATION_PASSES = 3  # the rate is read from the fastest of 3 timed passes: the first pays one-time costs
+                        # (allocations, autograd's first graph), and a pass a competitor's cache traffic
+                        # slowed is not the fastest
 
 
-def queue_wait_s(thread_id: int) -> float:
-    """Seconds the thread ``thread_id`` of this process has waited, ready to run, for a CPU: the
-    kernel's run queue delay (``/proc/self/task/<id>/schedstat``, its second field, nanoseconds;
-    Linux). 0.0 where the kernel does not say (another system, no schedstats): the backstop then
-    reads the wall clock."""
+def timed_pass(model: nn.Module, x: torch.Tensor) -> float:
+    """Seconds of one pass as ``cost.count_pass`` counts a training step (the forward and the backward
+    of the outputs' mean square) of ``model`` on ``x``: on the CPU the calling thread's CPU time
+    (``time.thread_time``: the seconds it ran, not those it waited for a CPU other processes held;
+    torch's intra-op threads count where this one runs its share of their work), on CUDA the
+    device's time between two events (the kernels, not the host's wait)."""
+    cuda = x.device.type == "cuda"
+    if cuda:
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+    else:
+        began = time.thread_time()
+    outs = [t for t in tree_flatten(model(x))[0] if isinstance(t, torch.Tensor) and t.requires_grad]
+    if outs:
+        sum(t.float().square().mean() for t in outs).backward()
+    if not cuda:
+        return time.thread_time() - began
+    end.record()
+    end.synchronize()
+    return start.elapsed_time(end) * 1e-3
+
+
+def measure_rate(model: nn.Module, x: torch.Tensor, work: Work) -> float:
+    """This machine's seconds per nominal second of ``model``'s work: the fastest of
+    ``CALIBRATION_PASSES`` ``timed_pass``-es of a copy on ``x`` over the counted pass's price on
+    ``x``'s rows. The model, its running statistics and the random streams are untouched; 1.0 (the
+    nominal price) where the pass raises or is priced at nothing."""
+    rows = x.shape[0]
+    costs = BUDGET_COSTS.get(work.device, BUDGET_COSTS["cpu"])
+    priced = price(work.step(rows), costs, spilled=spill(work, rows, costs))
+    device = next((p.device for p in model.parameters()), x.device)
     try:
-        with open(f"/proc/self/task/{thread_id}/schedstat", "rb") as stats:
-            return int(stats.read().split()[1]) * 1e-9
-    except (OSError, IndexError, ValueError):
-        return 0.0
-
-
-def unqueued_seconds(thread_id: int) -> float:
-    """The backstop's clock: wall seconds (``time.perf_counter``) less the seconds the thread
-    ``thread_id`` waited in the run queue (``queue_wait_s``). Running, and waiting on anything but a
-    CPU (a lock, a file, the device, a data loader's workers), count as on the wall clock; torch's
-    other threads count where this one waits for them."""
-    return time.perf_counter() - queue_wait_s(thread_id)
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            net = copy.deepcopy(model).train()
+            seconds = min(timed_pass(net, x.to(device)) for _ in range(CALIBRATION_PASSES))
+    except Exception:                   # no backward (the checks report it): the nominal price
+        return 1.0
+    return seconds / priced if priced > 0 and seconds > 0 else 1.0
 
 
 class Budget:
     """``seconds`` nominal seconds. ``share(s)`` opens a part of it: what the part spends is spent
     from this one too, and it stops at its own limit or this one's, whichever comes first.
-    ``wall_s``: the backstop, in seconds of ``unqueued_seconds`` (``fits_wall``; None: none)."""
+    ``wall_s``: the backstop, in this machine's seconds of the work counted (``backstop_elapsed``,
+    ``fits_wall``; None: none)."""
 
     def __init__(self, seconds: float, *, parent: "Budget | None" = None, wall_s: float | None = None):
         self.seconds = float(seconds)
@@ -74,8 +108,7 @@ class Budget:
         self._work: Work | None = None          # the root holds it
         self._clock_stopped = False
         self._opened = time.perf_counter() if parent is None else None
-        self._thread = threading.get_native_id() if parent is None else None   # whose run queue delay
-        self._opened_unqueued = unqueued_seconds(self._thread) if parent is None else None  # the backstop leaves out
+        self.measured_rate = None               # this machine's seconds per nominal one (the root's: measure_rate)
         self._wall_until = (self._opened + max(SAFETY_FACTOR * self.seconds, SAFETY_FLOOR_S)
                             if parent is None else None)
         self.wall_s = wall_s
@@ -93,18 +126,34 @@ class Budget:
     # ---------------------------------------------------------------- the model's work
     def count(self, model: nn.Module, x: torch.Tensor) -> None:
         """Count the model's work per step and per evaluation (cost.measure_work) on the batch ``x``,
-        once: later calls keep the first count. The count itself is charged (``count_cost``)."""
+        and with a backstop (``wall_s``) measure its ``rate`` on it (``measure_rate``), once: later
+        calls keep the first count. The count and the rate's passes are charged (``count_cost``)."""
         root = self.root
         if root._work is None:
             root._work = measure_work(model, x)
+            if root.wall_s is not None:
+                root.measured_rate = measure_rate(model, x, root._work)
             self.charge(self.count_cost(x.shape[0]))
 
     def count_cost(self, rows: int) -> float:
         """Nominal seconds of the count on ``rows`` rows: its four passes (a step and an evaluation on
-        ``rows`` and on ``COUNT_ROWS``) and the counting mode's Python per op they dispatched."""
+        ``rows`` and on ``COUNT_ROWS``) and the counting mode's Python per op they dispatched, and the
+        rate's ``CALIBRATION_PASSES`` passes on ``rows`` where it was measured."""
         work = self.root._work
-        return sum(self.step_cost(r) + self.forward_cost(r) + COUNT_OP_S * (work.step(r).ops + work.forward(r).ops)
-                   for r in (rows, COUNT_ROWS))
+        c = self._costs()
+        timed = 0 if self.root.measured_rate is None else CALIBRATION_PASSES
+        return (sum(self.step_cost(r) + self.forward_cost(r) + COUNT_OP_S * (work.step(r).ops + work.forward(r).ops)
+                    for r in (rows, COUNT_ROWS))
+                + timed * price(work.step(rows), c, spilled=spill(work, rows, c)))
+
+    @property
+    def rate(self) -> float:
+        """The backstop's seconds per nominal second: the ``measured_rate`` where it is beyond
+        ``RATE_TRUSTED`` (the prices do not describe this machine: a device slower than its nominal
+        kind, a model kind they were not fitted on), else 1.0 (before ``count`` too), so within the
+        prices' error a model's backstop does not move with the load its rate was measured under."""
+        measured = self.root.measured_rate
+        return measured if measured is not None and measured > RATE_TRUSTED else 1.0
 
     @property
     def counted(self) -> bool:
@@ -168,20 +217,14 @@ class Budget:
 
     # ---------------------------------------------------------------- the backstop
     def backstop_elapsed(self) -> float:
-        """Seconds the backstop counts since the root was opened: ``unqueued_seconds`` (the wall
-        clock less the opener thread's run queue delay) for a model counted on the CPU, or not yet
-        counted; the wall clock for one on another device (CUDA's kernels run on while the host
-        thread waits for a CPU)."""
-        root = self.root
-        if root._work is not None and root._work.device != "cpu":
-            return time.perf_counter() - root._opened
-        return unqueued_seconds(root._thread) - root._opened_unqueued
+        """The backstop's seconds since the root was opened: the nominal seconds it has spent at the
+        model's ``rate``. No clock: the same work reads the same at any load."""
+        return self.root.spent * self.rate
 
     def fits_wall(self, seconds: float, parts, *, behind: bool = False) -> bool:
         """Whether an optional part priced ``seconds`` nominal seconds is predicted to end within
-        the root's ``wall_s`` since it was opened, on the backstop's clock (``backstop_elapsed``):
-        its seconds so far plus ``seconds`` at the rate this budget's work has run so far (the
-        backstop's seconds / nominal seconds spent).
+        the root's ``wall_s``: the backstop's seconds so far (``backstop_elapsed``) plus ``seconds``
+        at the model's ``rate``.
         ``behind``: the part ranks behind the parts to come that the root holds ``reserved`` for
         (``reserve``): their price counts against it too. When it does not fit, the part's name(s)
         ``parts`` (a string or a list) are added to ``dropped`` and the caller leaves the whole
@@ -189,9 +232,7 @@ class Budget:
         root = self.root
         if root.wall_s is None:
             return True
-        elapsed = self.backstop_elapsed()
-        rate = elapsed / root.spent if root.spent > 0 else 1.0
-        if elapsed + rate * (seconds + (root.reserved if behind else 0.0)) <= root.wall_s:
+        if self.backstop_elapsed() + self.rate * (seconds + (root.reserved if behind else 0.0)) <= root.wall_s:
             return True
         self.drop(parts)
         return False
@@ -208,14 +249,13 @@ class Budget:
         self.root.unpaid += [parts] if isinstance(parts, str) else list(parts)
 
     def wall_out(self) -> bool:
-        """The backstop's hard stop: the root's ``wall_s`` seconds of the backstop's clock
-        (``backstop_elapsed``) have passed since it was opened (a part still running stops; False
-        without ``wall_s``). What the prediction of ``fits_wall`` let start and the clock then
-        outran ends here, so the doctor ends within ``wall_s`` of the time it got plus one step and
-        one evaluation. The wall clock is read first: it is never behind the backstop's clock."""
+        """The backstop's hard stop: the root's ``wall_s`` of the backstop's seconds
+        (``backstop_elapsed``) are spent (a part still running stops; False without ``wall_s``).
+        What the prediction of ``fits_wall`` let start and then spent past its price (a training on
+        that kept doubling) ends here, so the doctor ends within ``wall_s`` plus one step and one
+        evaluation."""
         root = self.root
-        return (root.wall_s is not None and time.perf_counter() - root._opened > root.wall_s
-                and self.backstop_elapsed() > root.wall_s)
+        return root.wall_s is not None and self.backstop_elapsed() > root.wall_s
 
     def reserve(self, seconds: float) -> None:
         """Hold ``seconds`` nominal seconds of the backstop for parts to come that rank before

@@ -57,8 +57,8 @@ EXPERIMENT_SHARE = 0.75   # ... and take at most 3/4 of it (the probe, one epoch
                           # rest: the experiment tells causes apart, the probe mostly confirms divergence)
 PREFLIGHT_SHARE = 0.5     # the pre-flight's expensive checks start only within half the budget, so the
                           # experiments and the probe keep time on a slow (loaded, or convolutional) setup
-WALL_S = 60.0             # issue 11: "pre-flight plus probe <= 60 s": the backstop (Budget.fits_wall), in seconds
-                          # the doctor's thread ran or waited on anything but a CPU (budget.unqueued_seconds)
+WALL_S = 60.0             # issue 11: "pre-flight plus probe <= 60 s": the backstop (Budget.fits_wall), in nominal
+                          # seconds (the reference machine's CPU seconds) at the budget's rate, no clock
 
 
 def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float = 60.0,
@@ -74,13 +74,13 @@ def doctor(model=None, train="digits", val=None, *, test=None, budget_s: float =
     (babysit/budget.py), not timed, so a loaded machine runs the same steps, only slower. The
     model you pass is not modified. ``budget``: a ``Budget`` to spend instead of a new one of
     ``budget_s`` (its ``spent`` then says what the doctor spent, in nominal seconds). ``wall_s``:
-    the backstop, in seconds of the wall clock less the time the doctor waited for a CPU other
-    processes held (``Budget.backstop_elapsed``; the wall clock on CUDA): every training after the
+    the backstop, in the nominal seconds spent at the budget's rate (``Budget.backstop_elapsed``:
+    the reference machine's CPU seconds; no clock, so no load): every training after the
     pre-flight (each experiment's setup, arms and training on, each run option's check, the probe)
     is priced before it runs and left out whole when it is predicted to end past ``wall_s`` such
-    seconds (the lr arms behind the run options' checks, the probe last), one the clock outruns
-    stops, and a ``check_skipped`` info names what went (None: no backstop). It never changes a threshold or a step count, so on a machine fast
-    enough for the budget the findings do not depend on the clock.
+    seconds (the lr arms behind the run options' checks, the probe last), one that runs past it
+    stops, and a ``check_skipped`` info names what went (None: no backstop). It never changes a
+    threshold or a step count, and it reads no clock, so the findings do not depend on the load.
 
     The procedure, one step a function below: prepare the run as fit would, on a copy; the
     pre-flight; the model's wiring; the data's splits; then, unless a finding blocks training, the
