@@ -216,7 +216,15 @@ def _repairs(root, name):
     return [(r["step"], r["code"], r["action"], r["rolled_back_to"]) for r in saved["repairs"]], saved["history"]
 
 
-def test_a_repair_under_ddp_acts_on_every_rank_and_matches_one_process(ranks):
+@pytest.fixture
+def cut_stays_a_cut(monkeypatch):
+    """The one-process reference keeps a divergence's lr cut a cut, as DDP does (``Repairer._cut_as_batch``
+    is not taken under DDP: its trial would read rank 0's shard, not the job's data)."""
+    from trainwell.babysit.repair import Repairer
+    monkeypatch.setattr(Repairer, "_cut_as_batch", lambda self, state, plan, *, seed: plan)
+
+
+def test_a_repair_under_ddp_acts_on_every_rank_and_matches_one_process(ranks, cut_stays_a_cut):
     """Rank 0's babysitter decides; the rollback and the changes (added standardization, the lr
     scale) are made on every rank: the replicas stay bit-identical, and with a check every step
     the run is one process's with batch 2B (the same repairs at the same steps)."""
@@ -284,7 +292,7 @@ def _close(a, b) -> bool:
 
 
 @pytest.mark.parametrize("name, options", [("watched", WATCHED), ("repaired_longer", REPAIRED_LONGER)])
-def test_the_babysitter_judges_the_jobs_statistics_as_one_process_does(ranks, name, options):
+def test_the_babysitter_judges_the_jobs_statistics_as_one_process_does(ranks, name, options, cut_stays_a_cut):
     """Every sampled statistic is the job's (all-reduced shard sums): 2 ranks x B sample the steps
     one process with batch 2B samples, with the same values to 1e-6 (loss, gradient and weight
     norms, update ratios, every layer's activation mean / std / saturated / dead / signal), so

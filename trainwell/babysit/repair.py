@@ -1102,9 +1102,11 @@ class Repairer:
         cannot change (``Controls.batch_size_fixed``), or for a divergence after one repaired before
         (the cut marked ``size``): a divergence that a cut or a batch did not end is the lr's own, not
         noise a batch averages away (a tanh MLP at lr 5 cut 10x diverged again; its sized cut taken as
-        batches of 104 rows ended 3.4 points below the cut)."""
+        batches of 104 rows ended 3.4 points below the cut). Nor under DDP (``Controls.journal``): the trial
+        would read rank 0's shard at one rank's batch, not the job's data at the job's batch."""
         controls = state.controls
-        if controls.batch_size_fixed() is not None or any(r["code"] in DIVERGED_CODES for r in self.repairs):
+        if (controls.batch_size_fixed() is not None or controls.journal is not None
+                or any(r["code"] in DIVERGED_CODES for r in self.repairs)):
             return plan
         trial = _cut_trial(sizing.batch_for_cut, state, plan, seed=seed,
                            clip_norm=plan.options.get("clip_norm") or controls.clip_norm)
