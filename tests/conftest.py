@@ -2,6 +2,7 @@ import multiprocessing
 import os
 
 import pytest
+import threadpoolctl
 import torch
 
 from trainwell.train.callbacks import Callback
@@ -9,6 +10,9 @@ from trainwell.train.callbacks import Callback
 # Tests run on 2 cores next to another worker: one intra-op thread each keeps timings stable
 # and CPU results deterministic.
 torch.set_num_threads(1)
+# ... and so do numpy's and scikit-learn's BLAS / OpenMP pools (two pools of 2 threads on 2 cores
+# oversubscribe them: the split checks' probes ran 5-7x slower than with one thread).
+threadpoolctl.threadpool_limits(1)
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 # What a run's process imports: trainwell, then on its way torch._dynamo (torch.optim's first
