@@ -160,6 +160,13 @@ def unusual_settings(model, *, lr: float, weight_decay: float, clip_norm: float 
             + int(optimizer is not None and normalized(model) and lr_far_below(optimizer, lr, options)))
 
 
+def _settings_in_force(controls) -> tuple:
+    """``(config, options)``: the run's config with the optimizer overrides in force, and its optimizer
+    options but its lr and weight decay (an experiment's own, as the doctor's probes)."""
+    config = replace(controls.config, **controls.optimizer_overrides)
+    return config, {k: v for k, v in optimizer_options(config).items() if k not in ("lr", "weight_decay")}
+
+
 def _ungraded(found: list, symptoms: list, steps: int) -> list:
     """``found`` with the warnings among ``symptoms`` made info: a run too short for its grading arms
     (``steps`` each, under ``interventions.MIN_STEPS``) cannot try their symptomatic fixes, and an
@@ -756,9 +763,7 @@ class Repairer:
         if self._settings_tested:
             return []
         self._settings_tested = True
-        config = replace(controls.config, **controls.optimizer_overrides)    # the settings in force
-        # the run's optimizer options but its lr and weight decay (the experiment's own), as doctor's probes
-        options = {k: v for k, v in optimizer_options(config).items() if k not in ("lr", "weight_decay")}
+        config, options = _settings_in_force(controls)
         lr = probe_lr(config.optimizer, config.lr, options)
         decay = config.weight_decay or 0.0
         clip = controls.clip_norm or config.clip_norm
@@ -815,8 +820,7 @@ class Repairer:
         if not augment or augment == self._augment_tested:
             return False
         self._augment_tested = augment
-        config = replace(controls.config, **controls.optimizer_overrides)   # the settings in force
-        options = {k: v for k, v in optimizer_options(config).items() if k not in ("lr", "weight_decay")}
+        config, options = _settings_in_force(controls)
         model = copy.deepcopy(controls.model)
         if self._start is not None:
             model.load_state_dict(self._start.state["model"])
