@@ -30,8 +30,8 @@ from trainwell.babysit.loss_kinds import CLASS_ID_KINDS, resolve_loss  # noqa: E
 from trainwell.data.streaming import check_sample  # noqa: E402
 from trainwell.train.fit import prepare  # noqa: E402
 
-SETS = {1: "babysit_user", **{k: f"babysit_user{k}" for k in range(2, 29)}}
-HELD_OUT = frozenset()    # a set written unrun goes here until its one measurement (set 28: measured at stop 46)
+SETS = {1: "babysit_user", **{k: f"babysit_user{k}" for k in range(2, 30)}}
+HELD_OUT = frozenset({29})  # sets written unrun, until their one measurement (set 28: stop 46; set 29: babysit160)
 
 
 def prepared(model, tr, va, te, opts):

@@ -27,7 +27,7 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-SETS = {1: "babysit_user", **{k: f"babysit_user{k}" for k in range(2, 29)}}
+SETS = {1: "babysit_user", **{k: f"babysit_user{k}" for k in range(2, 30)}}
 DETECTION = [0, 5, 6, 9, 10, 11, 12]            # parents no repair lane covers
 REPAIR = {1: 4, 7: 2, 13: 3}                    # first parent -> parents: 1-4, 7-8, 13-15
 LANES = [f"c{f}" for f in DETECTION] + [f"r{f}" for f in REPAIR]

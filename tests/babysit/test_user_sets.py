@@ -2024,3 +2024,165 @@ def test_set28_losses_and_optimizers_do_what_the_docstring_says():
     opt = SET28.UserAdamW([torch.nn.Parameter(torch.zeros(2))], lr=1e-3, step_per_tensor=True)
     copy = build_optimizer(opt, [torch.nn.Parameter(torch.zeros(2))], lr=1e-3)
     assert type(copy) is SET28.UserAdamW and copy.defaults["step_per_tensor"] is True
+
+
+# Set 29 (bench/babysit_user29.py): written and committed unrun (its training and babysitter are
+# the lead's, on the final merge); every pair keeps its rows; its faults are what its docstring
+# says they are (checked on the data, the models, the losses, the optimizers, the augmentation,
+# the preprocessing and the init, no training of a pair and no doctor).
+SET29 = _load("babysit_user29")
+SET29_CONFIG_REPAIRABLE = {"filters_pca_drops_pressure_difference", "digits_crop_cifar_default_pad",
+                           "chillers_he_init_unnormalized_residual", "readings_orthogonal_init_skips_the_lstm"}
+
+
+def test_set29_repairable_names_every_pair():
+    from trainwell.config import Config
+    assert set(SET29.REPAIRABLE) == set(SET29.PAIRS) and len(SET29.PAIRS) == 18
+    repairable = {k for k, v in SET29.REPAIRABLE.items() if v}
+    # 4 meant to hurt, 1 harmless by design; the regression dropout is the model's, as [model] dropout sets it
+    assert repairable == SET29_CONFIG_REPAIRABLE | {"dryers_classifier_dropout_in_regression"}
+    assert SET29.NO_ACTION == SET29.user28.NO_ACTION
+    assert not {SET29.REPAIRABLE[k] for k in repairable} & SET29.NO_ACTION
+    for pair in SET29_CONFIG_REPAIRABLE:
+        for broken in (False, True):                                  # both sides' options pass config validation
+            _, _, opts, _ = SET29.PAIRS[pair](broken)
+            Config(**{k: v for k, v in opts.items() if k != "loss"})
+    Config(model={"type": "mlp", "widths": [64, 64], "dropout": 0.5})   # the regression dropout as a config
+
+
+@pytest.mark.parametrize("pair", sorted(SET29.PAIRS))
+def test_set29_both_sides_build_and_take_their_inputs(pair):
+    _build_both_sides(SET29, pair)
+
+
+def test_set29_data_faults_do_what_the_docstring_says():
+    import numpy as np
+    from trainwell.data.transforms import fit_preprocess
+    _, parts, opts, _ = SET29.PAIRS["filters_pca_drops_pressure_difference"](True)
+    x = parts[0][0]
+    z = fit_preprocess(opts["preprocess"], x)(x).double().numpy()
+    assert z.shape[1] == 6 and "preprocess" not in SET29.PAIRS["filters_pca_drops_pressure_difference"](False)[2]
+    drop = (x[:, 0] - x[:, 1]).double().numpy()                              # the class's column, standardized
+    design = np.column_stack([z, np.ones(len(z))])
+    fitted = design @ np.linalg.lstsq(design, drop, rcond=None)[0]
+    assert 1 - ((fitted - drop) ** 2).mean() / drop.var() < 0.05           # the kept components lose it
+    (healthy, words), (broken, words_b) = [SET29.tokenized_parts(seed=2905, refit_per_split=r) for r in (False, True)]
+    assert words == words_b and torch.equal(healthy[0][0], broken[0][0])     # training encoded alike
+    assert all(int(x.max()) < words for x, _ in broken)                       # every split's ids fit the embedding
+    texts, y = SET29.ticket_texts(2000, seed=2905)
+    rows = SET29.user._split(np.arange(2000)[:, None], y, seed=2905, standardize=False)
+    train, val = [SET29.word_index([texts[int(i)] for i in idx[:, 0]]) for idx, _ in rows[:2]]
+    moved = [w for w in SET29.user21.TOPICS if train[w] != val[w]]
+    assert len(moved) >= 2 and not torch.equal(healthy[1][0], broken[1][0])   # topic ids change with the split
+    (healthy, broken) = [SET29.camera_parts(seed=1, float_archive_unscaled=u, n=400) for u in (False, True)]
+    assert torch.equal(healthy[0][0], broken[0][0]) and float(healthy[0][0].max()) <= 1.0
+    assert all(torch.allclose(b, 255 * h) for (h, _), (b, _) in zip(healthy[1:], broken[1:]))
+    (healthy, broken) = [SET29.strip_parts(seed=2, exif_applied=e, n=1000) for e in (True, False)]
+    turned = [(h != b).flatten(1).any(1).float().mean() for (h, _), (b, _) in zip(healthy, broken)]
+    assert all(0.35 < float(share) < 0.55 for share in turned)               # the phone's rows, in every split
+    h, b, t = healthy[0][0][:, 0], broken[0][0][:, 0], healthy[0][1]
+    changed = (h != b).flatten(1).any(1)
+    assert torch.equal(torch.rot90(h[changed], -1, (1, 2)), b[changed])       # a quarter turn off
+    along = (t == 0) & changed                                                # an along-scratch reads as across
+    assert bool(((b[along] < 0.35).sum(1) >= 5).any(1).all()) and not bool(((h[along] < 0.35).sum(1) >= 5).any(1).any())
+    strings, _ = SET29.typed_tickets(600, seed=3)
+    split_vocab = SET29.vocabulary([SET29.words_of(s, split_only=True) for s in strings])
+    letter_vocab = SET29.vocabulary([SET29.words_of(s, split_only=False) for s in strings])
+    assert {"invoice,", "invoice."} <= set(split_vocab) and set(letter_vocab) <= set(SET29.user21.TICKET_WORDS) | set(
+        SET29.user21.TOPICS)
+    counts = {w: sum(SET29.words_of(s, split_only=True).count(w) for s in strings) for w in ("invoice", "invoice,")}
+    assert counts["invoice"] > 50 and counts["invoice,"] > 5                 # every variant seen often
+    (_, healthy, _, _), (model, broken, _, _) = [SET29.PAIRS["tiles_normalize_twice"](b) for b in (False, True)]
+    assert all(torch.equal(h, b) for (h, _), (b, _) in zip(healthy, broken)) and model.normalize
+    assert float(healthy[0][0].min()) < -0.5 < 0.5 < float(healthy[0][0].max())   # normalized once in the data
+
+
+def test_set29_model_faults_do_what_the_docstring_says():
+    from trainwell.data.augment import make_augment
+    from trainwell.nn.init import init
+    model, parts, _, _ = SET29.PAIRS["chillers_he_init_unnormalized_residual"](True)
+    x = parts[0][0]
+    with torch.no_grad():
+        own = float(model(x).std())
+        redrawn = float(init(model, "kaiming_normal")(x).std())
+    assert own < 1.0 and redrawn > 100 * own                                  # about 3x the variance a block
+    assert "init" not in SET29.PAIRS["chillers_he_init_unnormalized_residual"](False)[2]
+    drops = {b: [m.p for m in SET29.PAIRS["dryers_classifier_dropout_in_regression"](b)[0].modules()
+                 if isinstance(m, torch.nn.Dropout)] for b in (False, True)}
+    assert drops == {False: [0.0, 0.0], True: [0.5, 0.5]}
+    assert make_augment(SET29.PAIRS["digits_crop_cifar_default_pad"](True)[2]["augment"]).ops[0].pad == 4
+    assert SET29.PAIRS["digits_crop_cifar_default_pad"](False)[2]["augment"] == [SET29.DIGIT_CROP]
+    torch.manual_seed(0)
+    x = torch.randn(4, 2, 48)
+    other = x.clone()
+    other[:, 1] = torch.randn(4, 48)                                          # channel B replaced
+    for depthwise in (False, True):
+        model = SET29.EncoderCNN(depthwise=depthwise)
+        with torch.no_grad():
+            same = torch.allclose(model.features(x)[:, :8], model.features(other)[:, :8])
+        assert same is depthwise                                              # A's features never read B
+    flat = SET29.PAIRS["tickets_mean_over_embedding_dim"](True)[0]
+    assert flat.head[0].in_features == SET29.TEXT_LENGTH
+    assert isinstance(SET29.PAIRS["tickets_mean_over_embedding_dim"](False)[0], SET29.TicketPool)
+    (healthy, parts, _, _), (broken, _, _, _) = [SET29.PAIRS["kilns_lr_range_test_weights_kept"](b)
+                                                 for b in (False, True)]
+    torch.manual_seed(2909)
+    fresh = SET29._mlp(8, 3)
+    assert all(torch.equal(a, b) for a, b in zip(healthy.state_dict().values(), fresh.state_dict().values()))
+    assert max(float(p.detach().abs().max()) for p in broken.parameters()) > 5   # the test's last weights
+    with torch.no_grad():
+        losses = [float(torch.nn.functional.cross_entropy(m(parts[0][0]), parts[0][1])) for m in (healthy, broken)]
+    assert losses[0] < 1.5 < 10 < losses[1]
+    model, _, opts, _ = SET29.PAIRS["readings_orthogonal_init_skips_the_lstm"](True)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    init(model, opts["init"])
+    after = model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before if k.startswith("lstm."))   # the LSTM untouched
+    assert not torch.equal(before["head.weight"], after["head.weight"])
+
+
+def test_set29_losses_and_optimizers_do_what_the_docstring_says():
+    from trainwell.optim.factory import build_optimizer
+    grads = {}
+    for clear in (True, False):                                               # 8 batches, a step every 4
+        w = torch.nn.Parameter(torch.zeros(1))
+        opt = SET29.AccumulatingSGD([w], lr=0.1, momentum=0.0, clear_after_step=clear)
+        for _ in range(8):
+            opt.zero_grad()
+            w.grad = (w.grad if w.grad is not None else torch.zeros(1)) + 1.0
+            opt.step()
+        grads[clear] = None if w.grad is None else float(w.grad)
+    assert grads == {True: None, False: 8.0}                                  # cleared, or the run's whole sum
+    opt = SET29.AccumulatingSGD([torch.nn.Parameter(torch.zeros(1))], clear_after_step=False)
+    copy = build_optimizer(opt, [torch.nn.Parameter(torch.zeros(1))], lr=0.05)
+    assert type(copy) is SET29.AccumulatingSGD and copy.defaults["clear_after_step"] is False
+    z, y = torch.randn(16, 3), torch.randint(0, 3, (16,))
+    undivided = torch.nn.functional.cross_entropy(z, y)
+    assert torch.isclose(undivided, SET29.ACCUMULATE * SET29.accumulated_cross_entropy(z, y))
+    steps = []
+    for scale in (1.0, SET29.ACCUMULATE):                                     # Adam's first step ignores the scale
+        w = torch.nn.Parameter(torch.zeros(3))
+        opt = SET29.AccumulatingAdam([w], every=1)
+        w.grad = scale * torch.tensor([0.3, -0.2, 0.05])
+        opt.step()
+        steps.append(w.detach().clone())
+    assert torch.allclose(*steps)
+    for square in (True, False):                                              # a negative gradient's root
+        w = torch.nn.Parameter(torch.zeros(2))
+        opt = SET29.UserAdam([w], square=square)
+        w.grad = torch.tensor([0.5, -0.5])
+        opt.step()
+        assert bool(torch.isfinite(w).all()) is square
+    copy = build_optimizer(SET29.UserAdam([torch.nn.Parameter(torch.zeros(1))], square=False),
+                           [torch.nn.Parameter(torch.zeros(1))], lr=1e-3)
+    assert type(copy) is SET29.UserAdam and copy.defaults["square"] is False
+    z = torch.zeros(8, 4, requires_grad=True)                                 # a uniform start, grade 1
+    g, = torch.autograd.grad(SET29.expected_grade_mse(z, torch.ones(8, dtype=torch.long)), z)
+    assert int(g[0].argmin()) == 0                                            # grade 0's score raised most
+    model = torch.nn.Linear(3, 2)
+    terms = {}
+    for squared in (True, False):
+        loss = SET29.l2_loss(model, squared=squared)(torch.zeros(4), torch.zeros(4))
+        terms[squared], = torch.autograd.grad(loss, model.weight)
+    w = model.weight.detach()
+    assert torch.allclose(terms[True], SET29.L2 * w) and torch.allclose(terms[False], SET29.L2 * w / w.norm())
