@@ -10,8 +10,8 @@ tail's rows, tens of standard scores out, dominate the gradient of the column's 
 no cure (it is what made the column so); a monotone map before it is: the log of an amount, or a
 quantile map (scikit-learn's ``QuantileTransformer``; the preprocess ``quantile``).
 
-``squashed_columns`` measures, per column of a table (2-D inputs) on up to ``data_checks.STATS_ROWS``
-rows, the spread of its middle rows (``BULK`` to 1 - ``BULK`` percentiles) over its standard
+``squashed_columns`` measures, per column of a table (2-D inputs; a sample of ``label_relation.MAX_COLUMNS``
+of a wider one) on up to ``data_checks.STATS_ROWS`` rows, the spread of its middle rows (``BULK`` to 1 - ``BULK`` percentiles) over its standard
 deviation, scale-free: a normal column gives 2.56, a uniform one 2.77, a log-normal of sigma 1 or 2
 about 1.2 and 0.24 (population values; a sample's standard deviation is smaller, its tail thinner).
 A column is squashed below ``SQUASHED``, a tenth of a normal column's (an order of magnitude, as
@@ -38,7 +38,7 @@ from collections.abc import Callable
 
 import torch
 
-from trainwell.babysit.label_relation import ALPHA, BINS, column_relations
+from trainwell.babysit.label_relation import ALPHA, BINS, MAX_COLUMNS, column_relations
 from trainwell.babysit.value_codes import MIN_DISTINCT
 from trainwell.data.transforms import Quantile
 
@@ -49,6 +49,18 @@ SQUASHED = NORMAL_BULK / 10   # squashed: a band an order of magnitude narrower 
 EXPLAINS = ("uninformative_inputs", "label_problem")   # the label checks a squashed column that relates misleads
 
 
+def _band(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each column's ``BULK`` and 1 - ``BULK`` percentiles (linear interpolation, as ``torch.quantile``,
+    which refuses inputs of more than 2^24 values: a wide flattened table), from the sorted columns."""
+    s = x.T.contiguous().sort(dim=1).values      # a column per row: a sort along contiguous memory
+
+    def at(p):
+        pos = p * (x.shape[0] - 1)
+        lo = int(pos)
+        return s[:, lo] + (pos - lo) * (s[:, min(lo + 1, x.shape[0] - 1)] - s[:, lo])
+    return at(BULK), at(1 - BULK)
+
+
 def squashed_columns(X) -> dict[int, float]:
     """``{column: band / std}`` for the columns of a 2-D float table whose middle band (``BULK`` to
     1 - ``BULK`` percentiles, at least ``MIN_DISTINCT`` distinct values in it) spans less than
@@ -56,16 +68,20 @@ def squashed_columns(X) -> dict[int, float]:
     non-finite values are left to ``nonfinite_data``."""
     if not torch.is_tensor(X) or X.ndim != 2 or not torch.is_floating_point(X) or X.shape[0] < 2:
         return {}
-    x = X[:STATS_ROWS].detach().cpu().double()
+    x = X[:STATS_ROWS].detach().cpu()
+    columns = torch.arange(x.shape[1])
+    if columns.numel() > MAX_COLUMNS:       # a wide flattened table: a sample of its columns (a sort of each)
+        columns = torch.randperm(x.shape[1], generator=torch.Generator().manual_seed(0))[:MAX_COLUMNS].sort().values
+    x = x[:, columns].double()
     finite = torch.isfinite(x).all(dim=0)
     std = x.std(dim=0)
-    low, high = torch.quantile(torch.nan_to_num(x), torch.tensor([BULK, 1 - BULK], dtype=torch.float64), dim=0)
+    low, high = _band(torch.nan_to_num(x))
     ratio = (high - low) / std.clamp_min(1e-300)
     out = {}
-    for j in torch.nonzero(finite & (std > 0) & (ratio < SQUASHED)).flatten().tolist():
-        band = x[:, j][(x[:, j] >= low[j]) & (x[:, j] <= high[j])]
+    for i in torch.nonzero(finite & (std > 0) & (ratio < SQUASHED)).flatten().tolist():
+        band = x[:, i][(x[:, i] >= low[i]) & (x[:, i] <= high[i])]
         if torch.unique(band).numel() >= MIN_DISTINCT:
-            out[j] = float(ratio[j])
+            out[int(columns[i])] = float(ratio[i])
     return out
 
 
@@ -95,13 +111,13 @@ def heavy_tailed_columns(X, y) -> dict[int, dict]:
     groups = label_groups(y) if squashed else None
     if groups is None:
         return {}
-    x = X[:STATS_ROWS].detach().cpu().double()
-    groups = groups[:x.shape[0]]
+    groups = groups[:min(X.shape[0], STATS_ROWS)]
     out = {}
     for j, spread in squashed.items():
-        low, high = torch.quantile(x[:, j], torch.tensor([BULK, 1 - BULK], dtype=torch.float64))
-        band = (x[:, j] >= low) & (x[:, j] <= high)
-        rel = column_relations(x[band][:, [j]], groups[band])
+        column = X[:STATS_ROWS, j:j + 1].detach().cpu().double()
+        low, high = _band(column)
+        band = (column[:, 0] >= low) & (column[:, 0] <= high)
+        rel = column_relations(column[band], groups[band])
         if rel is not None and float(rel["p"][0]) < ALPHA / len(squashed):
             out[j] = {"bulk_spread": spread, "p": float(rel["p"][0])}
     return out
