@@ -24,7 +24,7 @@ def side(model, tr, va, te, opts, expected=frozenset()) -> dict:
     def read(p, X, y) -> dict:
         if not torch.is_tensor(X):
             return skipped("inputs not a tensor")
-        found = check_inputs_normalized(X)
+        found = check_inputs_normalized(X, y)
         return {"alarms": alarm_codes(found), "messages": [f.message[:240] for f in found]}
     return on_prepared(timed(read), model, tr, va, te, opts, sample=True)
 

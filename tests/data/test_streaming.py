@@ -370,3 +370,17 @@ def test_a_step_added_to_preprocessed_streamed_rows_is_fitted_on_what_they_read(
     then = fit_streamed([{"name": "standardize"}], rows.then(scale), chunk_bytes=1024)
     assert torch.allclose(then[0].mean, torch.zeros(3), atol=1e-3)       # centred already
     assert torch.allclose(then[0].scale, torch.from_numpy(X).double().std(0, unbiased=False).float(), rtol=1e-4)
+
+
+def test_quantile_fits_on_streamed_rows_as_in_memory(tmp_path):
+    """A quantile map needs every value of its columns: gathered chunk by chunk (several chunks),
+    it maps as the in-memory fit does."""
+    g = np.random.default_rng(0)
+    X = np.column_stack([np.exp(2.5 * g.normal(size=600)), g.normal(size=(600, 2))]).astype(np.float32)
+    np.save(tmp_path / "X.npy", X)
+    rows = HostRows(np.load(tmp_path / "X.npy", mmap_mode="r"))
+    spec = [{"name": "quantile", "columns": [0]}, "standardize"]
+    streamed = fit_streamed(spec, rows, chunk_bytes=4 * 3 * 64)             # 64 rows a chunk
+    memory = fit_preprocess(spec, torch.from_numpy(X))
+    assert torch.equal(streamed[0].quantiles, memory[0].quantiles)
+    assert torch.allclose(streamed(torch.from_numpy(X)), memory(torch.from_numpy(X)), atol=1e-5)

@@ -289,7 +289,7 @@ def test_config_errors_name_entry_and_option():
 
 def test_registry_description_lists_every_option_with_its_default():
     info = describe(PREPROCESSING)
-    assert set(info) == {"center", "standardize", "pca", "pca_whiten", "zca", "impute"}
+    assert set(info) == {"center", "standardize", "pca", "pca_whiten", "zca", "impute", "quantile"}
     assert info["zca"]["options"]["eps"]["default"] == 1e-5
     assert info["pca_whiten"]["options"]["eps"]["default"] == 1e-5
     assert info["standardize"]["options"]["per_channel"]["default"] is False
@@ -358,3 +358,52 @@ def test_impute_names_a_column_the_data_lacks_and_an_all_code_column():
     X[:, 1] = -1.0
     with pytest.raises(DataError, match="only its codes"):
         fit_preprocess([{"name": "impute", "codes": [[1, -1.0]]}], X)
+
+
+# ------------------------------------------------------------------------------ quantile
+def heavy_table(n, seed):
+    """A log-normal amount (sigma 2.5), a normal column, a Poisson count (ties) and a constant column."""
+    g = np.random.default_rng(seed)
+    return np.column_stack([np.exp(7 + 2.5 * g.normal(size=n)), g.normal(size=n), g.poisson(2.0, n),
+                            np.ones(n)]).astype(np.float32)
+
+
+@pytest.mark.parametrize("n_quantiles", [1000, 50])
+def test_quantile_equals_scikit_learns_quantile_transformer_on_training_and_new_rows(n_quantiles):
+    from sklearn.preprocessing import QuantileTransformer
+    X, new = heavy_table(3000, 0), heavy_table(500, 1)
+    new[:, 3] = np.random.default_rng(2).normal(size=500)          # beyond a constant column's training value
+    new[:5, 0] = [1e-9, 1e12, 0.0, 3.0, 1e7]                        # beyond the training range, and inside it
+    pre = fit_preprocess([{"name": "quantile", "n_quantiles": n_quantiles}], torch.tensor(X))
+    reference = QuantileTransformer(n_quantiles=n_quantiles, output_distribution="normal", subsample=3000,
+                                    random_state=0).fit(X.astype(np.float64))
+    for rows in (X, new):
+        assert np.allclose(pre(torch.tensor(rows)).numpy(), reference.transform(rows.astype(np.float64)), atol=1e-5)
+
+
+def test_quantile_maps_only_its_columns_spreads_a_heavy_tail_and_resumes_exactly():
+    from trainwell.data.transforms import Quantile
+    X = torch.tensor(heavy_table(2000, 0))
+    pre = fit_preprocess([{"name": "quantile", "columns": [0]}, "standardize"], X)
+    out = pre(X)
+    scaled = fit_preprocess(["standardize"], X)(X)
+    band = lambda c: float(c.quantile(0.9) - c.quantile(0.1))       # noqa: E731 (the middle 80 % of the rows)
+    assert band(scaled[:, 0]) < 0.5 and band(out[:, 0]) > 2.0       # standardized raw: a sliver; mapped: a normal's
+    assert torch.allclose(out[:, 1:3], scaled[:, 1:3])              # the other columns only standardized
+    again = Pipeline(Quantile(columns=[0]), Standardize())
+    again.load_state_dict(pre.state_dict())
+    assert torch.equal(again(X), out)
+
+
+def test_quantile_options_and_shapes_are_checked():
+    with pytest.raises(ConfigError, match="column indices"):
+        make_preprocess([{"name": "quantile", "columns": []}])
+    with pytest.raises(ConfigError, match=">= 2"):
+        make_preprocess([{"name": "quantile", "n_quantiles": 1}])
+    with pytest.raises(DataError, match="column 5"):
+        fit_preprocess([{"name": "quantile", "columns": [5]}], torch.randn(10, 2))
+    with pytest.raises(DataError, match=r"\(N, D\)"):
+        fit_preprocess(["quantile"], torch.randn(10, 2, 3))
+    pre = fit_preprocess(["quantile"], torch.randn(10, 2))
+    with pytest.raises(DataError, match="2 features"):
+        pre(torch.randn(4, 3))

@@ -315,6 +315,12 @@ def _imputed(options) -> list:
     return [{"name": "impute", "codes": [list(c) for c in options["codes"]]}, {"name": "standardize"}]
 
 
+def _quantile_mapped(options) -> list:
+    # the heavy-tailed columns mapped through their training quantiles onto a normal, then every column
+    # standardized (babysit/heavy_tails.py: standardizing alone leaves them squeezed by their tails)
+    return [{"name": "quantile", "columns": [int(c) for c in options["columns"]]}, {"name": "standardize"}]
+
+
 def _add_preprocessing(specs_of, controls, options, *, seed):
     """An action's ``apply`` (bound to ``specs_of`` with ``functools.partial``, picklable for the
     ranks of a distributed run) that adds ``specs_of(options)`` to the run's preprocessing."""
@@ -454,6 +460,9 @@ ACTIONS = {a.name: a for a in (
     Action("impute", "the data: missing-value codes replaced by their columns' training medians, then the "
            "inputs standardized (every split, and run.predict)", Rollback.START, functools.partial(_add_preprocessing, _imputed),
            new_baseline=True, preprocess=_imputed),
+    Action("quantile", "the data: heavy-tailed columns mapped through their training quantiles onto a normal, "
+           "then the inputs standardized (every split, and run.predict)", Rollback.START,
+           functools.partial(_add_preprocessing, _quantile_mapped), new_baseline=True, preprocess=_quantile_mapped),
     Action("remove_output_activation", "the model: its final activation -> Identity (the loss applies it)",
            Rollback.NONE, _remove_output_activation, new_baseline=True, changes_data=False),
     Action("shrink_output_layer", "the model: the last layer's weights scaled down, its bias zeroed",

@@ -10,6 +10,7 @@ from dataclasses import replace
 import torch
 
 from trainwell.babysit.findings import Finding, make
+from trainwell.babysit.heavy_tails import EXPLAINS, heavy_tail_reason, heavy_tailed_columns
 from trainwell.babysit.loss_kinds import CLASS_ID_KINDS, inner_losses
 from trainwell.babysit.model_checks import rescaling_refused
 from trainwell.data.transforms import Standardize
@@ -50,8 +51,11 @@ def check_nonfinite(X, y) -> list[Finding]:
     return out
 
 
-def check_inputs_normalized(X) -> list[Finding]:
-    """Per-feature mean/std (notes 000/002: zero-center and normalize the inputs)."""
+def check_inputs_normalized(X, y=None) -> list[Finding]:
+    """Per-feature mean/std (notes 000/002: zero-center and normalize the inputs); with the targets
+    ``y``, columns whose heavy tail sets their scale while the targets relate to their middle rows
+    (``heavy_tails.heavy_tailed_columns``: evidence ``heavy_tailed``, and the label checks such a
+    column misleads in ``explains``)."""
     if not torch.is_floating_point(X) or X.shape[0] < 2:
         return []
     x = X[:STATS_ROWS].reshape(min(X.shape[0], STATS_ROWS), -1).double()
@@ -82,13 +86,22 @@ def check_inputs_normalized(X) -> list[Finding]:
                        f"{whole_mean:.2g}, its std {whole_std:.3g}), not per column: the columns' ranges still differ "
                        f"by {apart:.3g}x (90th / 10th percentile; their stds {float(s.min()):.3g} to "
                        f"{float(s.max()):.3g}); X.mean(0) / X.std(0), not X.mean() / X.std() or X.mean(1)")
+    tails = heavy_tailed_columns(X, y) if y is not None else {}
+    if tails:
+        reasons.append(heavy_tail_reason(tails))
     if not reasons:
         return []
+    evidence = {"median_abs_mean": med_mean, "median_std": med_std, "std_spread_p90_p10": spread,
+                "features": int(varying.sum()), "range_spread_p90_p10": apart}
+    fix = (f"standardize the inputs with training-split statistics: x = (x - mean) / std "
+           f"(now median mean {med_mean:.3g}, median std {med_std:.3g})")
+    if tails:
+        evidence.update(heavy_tailed=sorted(tails), bulk_spread={j: t["bulk_spread"] for j, t in tails.items()},
+                        bulk_p={j: t["p"] for j, t in tails.items()}, explains=list(EXPLAINS))
+        fix = (f"map the heavy-tailed columns {sorted(tails)[:10]} monotonically (their log, or preprocess "
+               f"{{name = \"quantile\", columns = {sorted(tails)}}}), then standardize every column")
     return [make("unnormalized_inputs", "the inputs are not normalized: " + "; ".join(reasons),
-                 evidence={"median_abs_mean": med_mean, "median_std": med_std, "std_spread_p90_p10": spread,
-                           "features": int(varying.sum()), "range_spread_p90_p10": apart},
-                 fix=(f"standardize the inputs with training-split statistics: x = (x - mean) / std "
-                      f"(now median mean {med_mean:.3g}, median std {med_std:.3g})"))]
+                 evidence=evidence, fix=fix)]
 
 
 def standardized(X, xb):

@@ -107,7 +107,7 @@ class Diagnosis:
         the order of the experiment's ``evidence["rank"]`` (interventions.py: the fix that helped
         most first); then ``registry.PRIORITY`` (the registry's order); info last. A finding whose
         own experiment measured what it causes names those codes in ``evidence["explains"]`` (gradient
-        noise the run diverges under, noise_check.py): they come after it too. A finding measured on an
+        noise the run diverges under, noise_check.py): they come after it too, and do not explain it back. A finding measured on an
         evaluated split (``on_evaluated_split``) is not outranked by a confirmed cause of the
         same severity (``_splits_before_settings``)."""
         # a unit statistic measured during training is a symptom: it explains nothing
@@ -118,8 +118,9 @@ class Diagnosis:
         cause = {c: i for i, c in enumerate(PRIORITY)}
         severity = {s: i for i, s in enumerate(SEVERITIES)}
 
-        def explained(f):
-            return f.code in measured or any(c in causes and c != f.code for c in f.causes())
+        def explained(f):   # not by a code its own measurement names as its effect (``evidence["explains"]``)
+            effects = f.evidence.get("explains", ()) if f.severity != "info" else ()
+            return f.code in measured or any(c in causes and c != f.code and c not in effects for c in f.causes())
         order = sorted(self.findings, key=lambda f: (f.severity == "info", explained(f), severity[f.severity],
                                                      not f.evidence.get("cause"), f.evidence.get("rank", len(cause)),
                                                      cause.get(f.code, len(cause))))

@@ -51,6 +51,7 @@ from trainwell.babysit import module_use
 from trainwell.babysit import pooled_units
 from trainwell.babysit.budget import Budget
 from trainwell.babysit.findings import Finding, make
+from trainwell.babysit.heavy_tails import quantile_arm
 from trainwell.babysit.loss_kinds import resolve_loss
 from trainwell.babysit.plans import SHRINK_SCALE
 from trainwell.babysit.probe_steps import make_optimizer, train_step
@@ -400,6 +401,8 @@ SYMPTOM_ARMS = {
     "shrink output layer": (f"the last layer's weights x{SHRINK_SCALE:g} and its bias zero",
                             _shrink_output, False, ("shrink_output_layer", {"scale": SHRINK_SCALE})),
     "standardize inputs": ("standardized inputs instead of the raw ones", None, True, ("standardize", {})),
+    # fitted (``FITTED_ARMS``): no arm where no column's heavy tail squashes what the targets read (heavy_tails.py)
+    "quantile inputs": ("the heavy-tailed columns mapped through their quantiles onto a normal", None, False, None),
     "remove output activation": ("logits instead of the final activation's outputs", _remove_final_activation,
                                  False, None),
     # fitted on the training rows by the experiment (``FITTED_ARMS``); regression targets only
@@ -410,7 +413,11 @@ SYMPTOM_ARMS = {
 }
 
 # the arms whose edit is fitted on the experiment's training rows: name -> (model, X, y) -> edit or None
-FITTED_ARMS = {"standardize outputs": output_map, "pool over the other axes": pooled_axis_swap}
+FITTED_ARMS = {"standardize outputs": output_map, "pool over the other axes": pooled_axis_swap,
+               "quantile inputs": quantile_arm}
+# fitted on the training split, as the repair's preprocess is: a heavy tail's standard deviation is set by its
+# rarest rows, which EVAL_ROWS of them may not hold (heavy_tails.py: the finding reads up to 2000 rows)
+SPLIT_FITTED = ("quantile inputs",)
 
 
 # an arm that grades only a finding marked ``GRADED``: the final activation removed fixes a loss fed
@@ -900,7 +907,7 @@ class _Experiment:
                  if (settings and (lr_arms or c[0].code not in LR_CODES)) or (activation and c[0].name == RELU_ARM)]
         found += [self._extra_candidate(arm, lr, weight_decay, options) for arm in extra_arms]
         names = dict.fromkeys(name for code in symptoms for name in CODES[code].graded_by if name in SYMPTOM_ARMS)
-        edits = {name: self._fitted_edit(FITTED_ARMS[name]) if name in FITTED_ARMS else SYMPTOM_ARMS[name][1]
+        edits = {name: self._fitted_edit(name) if name in FITTED_ARMS else SYMPTOM_ARMS[name][1]
                  for name in names}
         # a fitted fix that does not apply (class ids, a pooled layer of other sizes): no arm, and no repeat for it
         fixes = [n for n in names if n not in FITTED_ARMS or edits[n] is not None]
@@ -915,11 +922,14 @@ class _Experiment:
             found.append(self._order_candidate(lr, weight_decay, options))
         return _in_trying_order(found)
 
-    def _fitted_edit(self, fit: Callable) -> Callable | None:
-        """A ``FITTED_ARMS`` edit of the arm's copy, fitted on ``EVAL_ROWS`` training rows under the
-        run's loss; None where ``fit`` finds it does not apply."""
+    def _fitted_edit(self, name: str) -> Callable | None:
+        """The ``FITTED_ARMS`` edit ``name`` of the arm's copy, fitted on ``EVAL_ROWS`` training rows
+        (``SPLIT_FITTED``: on the training split, as the repair's preprocess is) under the run's loss;
+        None where it finds it does not apply."""
+        if name in SPLIT_FITTED:
+            return FITTED_ARMS[name](self.model, self.X, self.y, self.loss_fn)
         rows = self.train_rows[:EVAL_ROWS]
-        return fit(self.model, self.X[rows], self.y[rows], self.loss_fn)
+        return FITTED_ARMS[name](self.model, self.X[rows], self.y[rows], self.loss_fn)
 
     def _extra_candidate(self, arm: Arm, lr: float, weight_decay: float, options: dict) -> tuple:
         """A caller's arm with the setup's settings: its own lr (``extra["lr"]``), its own batches

@@ -437,6 +437,13 @@ def plan_unnormalized(f, ctx):
         codes = [[c["column"], c["value"]] for c in f.evidence["codes"]]
         return make_plan("impute", f"{f.message}: replace each code by its column's training median, then "
                                    f"standardize (notes 002)", codes=codes)
+    tails = f.evidence.get("heavy_tailed")
+    if tails:    # heavy_tails.py: standardizing leaves these columns squeezed by their tails
+        if any(p.get("name") == "quantile" for p in ctx.controls.preprocess):
+            return "the heavy-tailed columns were quantile-mapped already"
+        return make_plan("quantile", f"columns {tails[:10]} have heavy tails that set their scale: map them "
+                                     f"through their training quantiles onto a normal, then standardize (notes 002: "
+                                     f"features of comparable scale)", columns=list(tails))
     if any(p.get("name") == "standardize" for p in ctx.controls.preprocess):
         return "the inputs were standardized already"
     return make_plan("standardize", f"inputs have median |mean| {f.evidence.get('median_abs_mean', float('nan')):.3g} "

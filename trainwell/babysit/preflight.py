@@ -99,7 +99,7 @@ def rows_alone(model, X, y, xb, *, kind: str, class_ids: bool) -> list[Finding]:
     from one another (``duplicate_inputs``), readings clipped at two bounds (``censored_values``)."""
     codes = check_value_codes(X)
     scaled = [f for f in codes if f.code == "unnormalized_inputs"]
-    found = fix_applies(check_inputs_normalized(X) + scaled, model, standardized(X, xb))
+    found = fix_applies(check_inputs_normalized(X, y) + scaled, model, standardized(X, xb))
     found += [f for f in codes if f not in scaled]
     return (found + check_inputs_informative(X, y, class_ids=class_ids or kind in ("bce", "bce_prob"))
             + check_duplicate_inputs(X) + check_censored(X)

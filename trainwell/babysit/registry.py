@@ -272,10 +272,12 @@ CODES = {spec.code: spec for spec in (
         "unnormalized_inputs", "preflight", "warning",
         measures="per-feature mean and standard deviation of the inputs (medians over features) and the "
                  "spread of the features' scales"
-                 "; (an error) missing-value codes left in a column (value_codes.find_codes): one value repeated in a share of the rows, far beyond the rest of its column",
+                 "; (an error) missing-value codes left in a column (value_codes.find_codes): one value repeated in a share of the rows, far beyond the rest of its column"
+                 "; with the targets, a heavy tail (heavy_tails.py): per column of a table, the spread of its middle rows over its standard deviation, and a chi-square test of those rows' rank bins against the targets",
         threshold="median |mean| > 1, median std > 10 or < 1e-2, or max std / min std > 100"
                   "; or a table (2-D) standardized over the wrong axis (as one array or per row): the whole array's mean within 0.05 of 0 and its std within 0.05 of 1 while the columns' ranges (max - min, 90th / 10th percentile) differ by 10x or more"
                   "; a code: one value in 1% to 50% of the rows lying beyond the column's other rows (0.1st-99.9th percentile, >= 20 distinct values) by at least half their width"
+                  "; a heavy tail: the 10th-90th percentile band (>= 20 distinct values) spanning under a tenth of a normal column's 2.56 standard deviations, its rows related to the targets at p < 1e-3 / the squashed columns; graded by the columns quantile-mapped"
                   "; info when the model raises on the standardized inputs (it reads them as ids or codes: the fix "
                   "does not apply)",
         source="notes 000/002 preprocessing: zero-center, normalize; LeCun et al. 1998 'Efficient BackProp' "
@@ -287,8 +289,9 @@ CODES = {spec.code: spec for spec in (
         thresholds=("data_checks.MEAN_OFF", "data_checks.STD_HIGH", "data_checks.STD_LOW",
                     "data_checks.SCALE_SPREAD", "data_checks.WHOLE_SCALE", "data_checks.WHOLE_TOLERANCE",
                     "value_codes.ROWS", "value_codes.MIN_ROWS", "value_codes.MIN_SHARE", "value_codes.MAX_SHARE",
-                    "value_codes.MIN_DISTINCT", "value_codes.TAIL", "value_codes.CENTRAL", "value_codes.FAR"),
-        graded_by=('standardize inputs',),
+                    "value_codes.MIN_DISTINCT", "value_codes.TAIL", "value_codes.CENTRAL", "value_codes.FAR",
+                    "heavy_tails.BULK", "heavy_tails.SQUASHED"),
+        graded_by=('standardize inputs', 'quantile inputs'),
         plan=plan_unnormalized,
     ),
     # --- issue 11: inputs that carry nothing (babysit/input_content.py, docs/babysitter.md)

@@ -1,4 +1,5 @@
-"""Preprocessing fitted on the training split only: centering, standardization, PCA, whitening.
+"""Preprocessing fitted on the training split only: centering, standardization, PCA, whitening,
+missing-value codes, quantile maps.
 
 notes 002: "At inference time: apply the same transformation (e.g. mean subtraction) with values
 extracted from the training data." So every transform here is fitted once, ``fit(X_train)``, and
@@ -496,6 +497,107 @@ class Impute(Transform):
         return X
 
 
+# ----------------------------------------------------------------------------- heavy tails
+def _columns_ok(columns) -> bool:
+    return columns is None or (isinstance(columns, (list, tuple)) and len(columns) > 0 and all(
+        isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in columns))
+
+
+BOUNDS = 1e-7   # scikit-learn's BOUNDS_THRESHOLD: a value within it of the training extremes maps to them
+
+
+def _interp(x: torch.Tensor, xp: torch.Tensor, fp: torch.Tensor) -> torch.Tensor:
+    """``np.interp`` row by row: ``x`` (k, N) against the non-decreasing knots ``xp`` (k, Q) and their
+    values ``fp`` (Q,); the last knot of a run of equal ones, as numpy's search takes it."""
+    j = (torch.searchsorted(xp.contiguous(), x.contiguous(), right=True) - 1).clamp(0, xp.shape[1] - 2)
+    x0, x1 = xp.gather(1, j), xp.gather(1, j + 1)
+    f0, f1 = fp[j], fp[j + 1]
+    t = torch.where(x1 > x0, (x - x0) / (x1 - x0).clamp_min(torch.finfo(x.dtype).tiny), torch.zeros_like(x))
+    return torch.where(x >= xp[:, -1:], fp[-1].expand_as(x), f0 + t.clamp(0, 1) * (f1 - f0))
+
+
+class Quantile(Transform):
+    """Map columns through their training quantiles onto a standard normal (scikit-learn's
+    ``QuantileTransformer(output_distribution="normal")``).
+
+    x'_j = Phi^-1(F_j(x_j)), F_j the piecewise-linear map of column j's ``n_quantiles`` training
+    quantiles onto [0, 1] (ties averaged, values beyond the training range at its ends) and Phi^-1
+    the standard normal's quantile function, clipped at +-5.2 (scikit-learn's bounds). ``columns``:
+    the columns mapped (none: every column); the others pass unchanged. For a heavy-tailed column
+    (an amount, a count of many values) whose standard deviation its tail sets, so that standardizing
+    leaves most rows in a sliver of its range (notes 002: features of comparable scale; the
+    babysitter's ``unnormalized_inputs`` names such columns): a monotone map keeps the order of the
+    rows and spreads them. Fitted by scikit-learn, applied in torch; ``(N, D)`` features only.
+    """
+
+    name = "quantile"
+    OPTIONS = {"columns": Option((list, tuple, type(None)), None, "the columns mapped (none: every column)",
+                                 check=must_be(_columns_ok, "a non-empty list of column indices >= 0 or none")),
+               "n_quantiles": Option(int, 1000, "training quantiles kept per column (at most the rows)",
+                                     source="scikit-learn's QuantileTransformer default",
+                                     check=must_be(lambda v: v >= 2, "a whole number >= 2"))}
+
+    def __init__(self, *, columns=None, n_quantiles: int = 1000):
+        super().__init__()
+        set_options(self, self.OPTIONS, columns=columns, n_quantiles=n_quantiles)
+        self._register_empty("features", "column", "quantiles", "references")
+
+    def _columns(self, shape: tuple) -> list[int]:
+        """The mapped columns, checked against the training data's ``shape``."""
+        if len(shape) != 2:
+            raise DataError(f"preprocess 'quantile': needs (N, D) features; got training data of shape {tuple(shape)}")
+        columns = list(range(shape[1])) if self.columns is None else [int(c) for c in self.columns]
+        if max(columns) >= shape[1]:
+            raise DataError(f"preprocess 'quantile': columns name column {max(columns)} but the training data has "
+                            f"{shape[1]} columns")
+        return columns
+
+    def _fit(self, X):
+        columns = self._columns(tuple(X.shape))
+        self._fit_columns(X[:, columns], columns, X.shape[1])
+
+    def fit_chunks(self, chunks) -> None:
+        """Streamed rows (data/streaming.fit_streamed): the mapped columns gathered chunk by chunk
+        (N values per mapped column in memory), then fitted as in memory."""
+        parts, width = [], None
+        for chunk in chunks:
+            width = chunk.shape[1] if chunk.ndim == 2 else None
+            parts.append(chunk[:, self._columns(tuple(chunk.shape))].double())
+        if not parts:
+            raise DataError("preprocess 'quantile': no training rows to fit on")
+        self._fit_columns(torch.cat(parts), self._columns((1, width)), width)
+
+    def _fit_columns(self, values: torch.Tensor, columns: list, width: int) -> None:
+        from sklearn.preprocessing import QuantileTransformer
+
+        fitted = QuantileTransformer(n_quantiles=min(self.n_quantiles, values.shape[0]), output_distribution="normal",
+                                     subsample=values.shape[0], random_state=0).fit(values.numpy())
+        self._store("features", torch.tensor([float(width)]))
+        self._store("column", torch.tensor(columns, dtype=torch.float64))
+        self._store("quantiles", torch.from_numpy(fitted.quantiles_))
+        self._store("references", torch.from_numpy(fitted.references_))
+
+    def fit_moments(self, mean, second):
+        raise DataError("preprocess 'quantile': fits from its columns' values (fit or fit_chunks), not from moments")
+
+    def _check_shape(self, X):
+        if X.ndim != 2 or X.shape[1] != int(self.features):
+            raise DataError(f"preprocess 'quantile': samples have shape {tuple(X.shape[1:])} but it was fitted on "
+                            f"{int(self.features)} features")
+
+    def _transform(self, X):
+        columns = self.column.long()
+        x = X[:, columns].double().T                        # (k, N)
+        q, ref = self.quantiles.double().T, self.references.double()
+        u = 0.5 * (_interp(x, q, ref) - _interp(-x, -q.flip(1), -ref.flip(0)))
+        u = torch.where(x - BOUNDS < q[:, :1], 0.0, torch.where(x + BOUNDS > q[:, -1:], 1.0, u))   # scikit-learn's order
+        edge = BOUNDS - torch.finfo(torch.float64).eps
+        z = torch.special.ndtri(u.clamp(edge, 1 - edge))
+        out = X.clone()
+        out[:, columns] = z.T.to(X.dtype)
+        return out
+
+
 # ----------------------------------------------------------------------------- pipeline and config
 class Pipeline(nn.Sequential):
     """Transforms applied in order; ``fit`` fits each one on the output of the ones before it."""
@@ -525,6 +627,7 @@ PREPROCESSING = {
     "pca_whiten": PCAWhiten,
     "zca": ZCAWhiten,
     "impute": Impute,
+    "quantile": Quantile,
 }
 
 
