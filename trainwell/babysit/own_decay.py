@@ -96,7 +96,7 @@ def own_shrink(model: nn.Module, factory, xb=None, yb=None, loss_fn=None) -> dic
     """The optimizer as written (``factory``) measured on copies of ``model``, the module docstring's
     numbers: ``{"shrink", "weight_decay", "norm"}`` and, with a batch ``xb, yb`` and ``loss_fn``,
     ``{"update", "equilibrium"}`` (relative to ``norm``; ``equilibrium`` None without a shrink).
-    None without weight matrices, or where the optimizer holds none of the copy's parameters."""
+    None without weight matrices, or where the optimizer holds parameters that are not the copy's."""
     if not _weights(model):
         return None
 
@@ -162,7 +162,7 @@ def check_own_decay(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, ba
     device = next((p.device for p in model.parameters()), X.device)
     m = own_shrink(model, optimizer, X[idx].to(device), y[idx].to(device), loss_fn)
     if budget is not None:
-        budget.charge(3 * budget.step_cost(idx.numel()))
+        budget.steps(1, idx.numel())    # the batch's step (the zero-gradient step runs no forward)
     if m is None or not m["shrink"] > interventions.HEALTHY_SHRINK:
         return []
     said = _measured(m, run_steps)
