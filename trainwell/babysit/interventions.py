@@ -737,10 +737,10 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
     the same for every arm. ``course(i, n) -> multiplier``: the lr of the setup and its repeat at
     step i of n is lr x course(i, n) (an arm's own ``extra["course"]`` for that arm); ``extra_arms``:
     further ``Arm``-s to train with the setup's settings (their change is their course, their own lr
-    ``extra["lr"]``, their own weight decay ``extra["weight_decay"]``, or their own batch size ``extra["batch_size"]`` for ``extra["steps_factor"]`` x the
-    steps: batch_check.py's smaller batches at the same rows seen; or an ``extra["edit"](net, seed)`` of its
-    copy of the model: noise_check.py's gradient noise as run); ``augment(x, generator) -> x``: the
-    run's augmentation, applied to every arm's training batches (never to the held rows) from a
+    ``extra["lr"]`` or weight decay ``extra["weight_decay"]``, or their own batch size ``extra["batch_size"]``
+    for ``extra["steps_factor"]`` x the steps: batch_check.py's smaller batches at the same rows seen; or an
+    ``extra["edit"](net, seed)`` of its copy of the model: noise_check.py's gradient noise as run);
+    ``augment(x, generator) -> x``: the run's augmentation, applied to every arm's training batches (never to the held rows) from a
     generator seeded ``augment_seed`` (the same draws in every arm), an arm's own
     ``extra["augment"]`` instead (None: none; augment_check.py drops one transform an arm).
     ``confirm`` (with ``run_steps``): a setting arm whose loss ends below the setup's but not

@@ -48,7 +48,7 @@ from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.probe_steps import take_step
 
 CODE = "regularization_too_strong"
-ARM = "weight_decay / 100"            # the weight decay's arm (interventions.candidate_arms): the repair's plan reads it
+ARM = "weight_decay / 100"            # the weight decay's arm (interventions.candidate_arms): the plan reads its name
 PART = "the user's optimizer's own decay (regularization_too_strong)"   # named where the backstop leaves it out
 BUDGET_SHARE = 0.25                   # the doctor gives the experiment a quarter of what is left (target_scale_arm's)
 
@@ -146,7 +146,8 @@ def _measured(m: dict, steps: int | None) -> str:
             said += (f", so the decay holds them near {m['equilibrium']:.3g} of their initial norm whatever "
                      f"the data asks")
     if steps:
-        said += f" (the run's {steps} steps leave {100 * (1 - m['shrink']) ** steps:.3g}% of a weight no gradient holds)"
+        left = 100 * (1 - m["shrink"]) ** steps
+        said += f" (the run's {steps} steps leave {left:.3g}% of a weight no gradient holds)"
     return said
 
 
@@ -173,9 +174,9 @@ def check_own_decay(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, ba
         return [make(CODE, f"{said}; its groups have no weight_decay to lower: the shrink is in its step's code",
                      evidence=evidence, severity="info",
                      fix="decay by lr x weight_decay a step (torch.optim.AdamW), or less")]
-    arm = interventions.setting_arm(ARM, CODE, interventions.Change(f"weight_decay {wd / interventions.PENALTY_CUT:.3g}",
-                                                                    f"{wd:.3g}"),
-                                    extra={"weight_decay": wd / interventions.PENALTY_CUT, "held_accuracy": True})
+    lower = wd / interventions.PENALTY_CUT
+    arm = interventions.setting_arm(ARM, CODE, interventions.Change(f"weight_decay {lower:.3g}", f"{wd:.3g}"),
+                                    extra={"weight_decay": lower, "held_accuracy": True})
     baseline, arms = interventions.experiment(
         model, X, y, loss_fn, optimizer=optimizer, lr=lr, weight_decay=wd, batch_size=batch_size, seed=seed,
         settings=False, repeat=True, extra_arms=[arm], run_steps=run_steps, clip_norm=clip_norm, config=config,
