@@ -740,8 +740,8 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
     ``extra["lr"]`` or weight decay ``extra["weight_decay"]``, or their own batch size ``extra["batch_size"]``
     for ``extra["steps_factor"]`` x the steps: batch_check.py's smaller batches at the same rows seen; or an
     ``extra["edit"](net, seed)`` of its copy of the model: noise_check.py's gradient noise as run);
-    ``augment(x, generator) -> x``: the run's augmentation, applied to every arm's training batches (never to the held rows) from a
-    generator seeded ``augment_seed`` (the same draws in every arm), an arm's own
+    ``augment(x, generator) -> x``: the run's augmentation, applied to every arm's training batches (never
+    to the held rows) from a generator seeded ``augment_seed`` (the same draws in every arm), an arm's own
     ``extra["augment"]`` instead (None: none; augment_check.py drops one transform an arm).
     ``confirm`` (with ``run_steps``): a setting arm whose loss ends below the setup's but not
     beyond the noise (inconclusive at these steps) trains on too, and so does the repeat, on its
