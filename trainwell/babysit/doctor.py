@@ -23,6 +23,7 @@ from trainwell.babysit.cut_gradient import check_gradient_reaches
 from trainwell.babysit.fresh_weights import frozen_fresh
 from trainwell.babysit.blind_model import check_blind_model
 from trainwell.babysit.module_use import can_memorize, check_module_use, check_shared_modules
+from trainwell.babysit.own_decay import BUDGET_SHARE as OWN_DECAY_SHARE, check_own_decay
 from trainwell.babysit.layout_check import check_layout
 from trainwell.babysit.model_checks import check_last_batch
 from trainwell.babysit.preprocess_check import check_preprocess
@@ -124,7 +125,9 @@ class _Copy:
     """The run as every check after ``prepare`` trains it, on the doctor's copy of the model: fit's
     prepared run ``p``, a sample of its training rows (``X``, ``y``; streamed inputs: a sample), the
     run's loss, the probes' ``lr``, and ``training``: how each training of a copy trains (the run's
-    optimizer, weight decay, other optimizer options and batch size; the probes set the lr)."""
+    optimizer, weight decay, other optimizer options and batch size; the probes set the lr), and
+    ``as_written``: an optimizer the user built as a factory over a copy's parameters, its class,
+    groups and options as built (None: trainwell builds the run's optimizer; own_decay.py)."""
     p: Prepared
     X: torch.Tensor
     y: torch.Tensor
@@ -132,6 +135,7 @@ class _Copy:
     loss_kind: str
     lr: float
     training: dict
+    as_written: object = None
 
     @property
     def config(self):
@@ -170,6 +174,7 @@ def copy_of_the_run(p: Prepared, originals: list | None) -> _Copy:
     config = p.config
     if originals is not None and optimizer_factory(config):
         config.optimizer = on_copies(config.optimizer, originals)
+    as_written = written_optimizer(config.optimizer, originals) if users_optimizer(config) else None
     # the probes set their own lr and weight decay; every other optimizer option is the run's
     probe_options = {k: v for k, v in optimizer_options(config).items() if k not in ("lr", "weight_decay")}
     X, y = check_sample(*p.train, seed=config.seed)
@@ -180,7 +185,19 @@ def copy_of_the_run(p: Prepared, originals: list | None) -> _Copy:
         dense_gradients(p.model)
     training = dict(optimizer=config.optimizer, weight_decay=config.weight_decay or 0.0, options=probe_options,
                     batch_size=config.batch_size, seed=config.seed)
-    return _Copy(p, X, y, loss_fn, loss_kind, lr, training)
+    return _Copy(p, X, y, loss_fn, loss_kind, lr, training, as_written)
+
+
+def written_optimizer(optimizer, originals: list | None):
+    """The user's optimizer as written, a factory over a copy's parameters: a factory as ``on_copies``
+    made it; an instance rebuilt by ``on_copies`` (its class, groups and options, its own weight decay
+    in its own step; ``build_optimizer`` would move the decay to trainwell's lr x weight_decay). None
+    without the model's own parameters to match them by."""
+    if originals is None:
+        return None
+    if isinstance(optimizer, torch.optim.Optimizer):
+        return on_copies(lambda params: optimizer, originals)
+    return optimizer
 
 
 def stated_regularization(p: Prepared, options: dict) -> dict:
@@ -303,14 +320,21 @@ def check_by_experiment(run: _Copy, findings: list, graded: list, budget: Budget
 def check_one_fault_arms(run: _Copy, run_steps: int, budget: Budget) -> list:
     """The arms that grade one fault each, each within its share of what is left: regression targets
     inside targets_off_scale's band by a standardized-targets arm (target_scale_arm.py), and the
-    user's own loss by the task's standard loss on the run's metric (loss_arm.py)."""
+    user's own loss by the task's standard loss on the run's metric (loss_arm.py), and the decay in
+    the step of an optimizer the user built, as written (own_decay.py)."""
     p, config = run.p, run.config
     found = check_target_scale_arm(
         p.model, p.train[0], p.train[1], run.loss_fn, run.loss_kind, lr=run.lr, **run.training,
         clip_norm=config.clip_norm, run_steps=run_steps, budget=budget.share(TARGET_ARM_SHARE * budget.left))
-    return found + check_loss_arm(
+    found += check_loss_arm(
         p.model, p.train[0], p.train[1], config.loss, lr=run.lr, **run.training, clip_norm=config.clip_norm,
         run_steps=run_steps, budget=budget.share(LOSS_ARM_SHARE * budget.left))
+    if run.as_written is None or not torch.is_tensor(p.train[0]):
+        return found
+    return found + check_own_decay(
+        p.model, p.train[0], p.train[1], run.loss_fn, optimizer=run.as_written, lr=run.lr,
+        batch_size=config.batch_size, seed=config.seed, run_steps=run_steps, clip_norm=config.clip_norm,
+        config=config, budget=budget.share(OWN_DECAY_SHARE * budget.left))
 
 
 def check_peak_lr(run: _Copy, schedule, run_steps: int, budget: Budget) -> list:

@@ -744,11 +744,11 @@ def experiment(model: nn.Module, X, y, loss_fn, *, optimizer, lr: float, weight_
     the same for every arm. ``course(i, n) -> multiplier``: the lr of the setup and its repeat at
     step i of n is lr x course(i, n) (an arm's own ``extra["course"]`` for that arm); ``extra_arms``:
     further ``Arm``-s to train with the setup's settings (their change is their course, their own lr
-    ``extra["lr"]``, or their own batch size ``extra["batch_size"]`` for ``extra["steps_factor"]`` x the
-    steps: batch_check.py's smaller batches at the same rows seen; or an ``extra["edit"](net, seed)`` of its
-    copy of the model: noise_check.py's gradient noise as run); ``augment(x, generator) -> x``: the
-    run's augmentation, applied to every arm's training batches (never to the held rows) from a
-    generator seeded ``augment_seed`` (the same draws in every arm), an arm's own
+    ``extra["lr"]`` or weight decay ``extra["weight_decay"]``, or their own batch size ``extra["batch_size"]``
+    for ``extra["steps_factor"]`` x the steps: batch_check.py's smaller batches at the same rows seen; or an
+    ``extra["edit"](net, seed)`` of its copy of the model: noise_check.py's gradient noise as run);
+    ``augment(x, generator) -> x``: the run's augmentation, applied to every arm's training batches (never
+    to the held rows) from a generator seeded ``augment_seed`` (the same draws in every arm), an arm's own
     ``extra["augment"]`` instead (None: none; augment_check.py drops one transform an arm).
     ``confirm`` (with ``run_steps``): a setting arm whose loss ends below the setup's but not
     beyond the noise (inconclusive at these steps) trains on too, and so does the repeat, on its
@@ -932,7 +932,8 @@ class _Experiment:
         return FITTED_ARMS[name](self.model, self.X[rows], self.y[rows], self.loss_fn)
 
     def _extra_candidate(self, arm: Arm, lr: float, weight_decay: float, options: dict) -> tuple:
-        """A caller's arm with the setup's settings: its own lr (``extra["lr"]``), its own batches
+        """A caller's arm with the setup's settings: its own lr (``extra["lr"]``) or weight decay
+        (``extra["weight_decay"]``: own_decay.py's arm on the user's optimizer as written), its own batches
         (``extra["batch_size"]``, ``extra["steps_factor"]`` x the steps: the same rows seen) or its
         own edit of the model (``extra["edit"]``)."""
         own = ()
@@ -942,7 +943,7 @@ class _Experiment:
                                          max(1, min(arm.extra["batch_size"], self.pool.numel()))))
         elif "edit" in arm.extra:
             own = (arm.extra["edit"],)
-        return (arm, arm.extra.get("lr", lr), weight_decay, options, False) + own
+        return (arm, arm.extra.get("lr", lr), arm.extra.get("weight_decay", weight_decay), options, False) + own
 
     def _repeat_candidate(self, lr: float, weight_decay: float, options: dict) -> tuple:
         """The setup again on other batches and dropout masks (seed + ``REPEAT_SEED``): the run's own noise."""
