@@ -66,14 +66,28 @@ def _graded_leak(informative):
                                                                               informative=informative)
     found = check_label_leak(train, {"validation": val})
     assert [f.where for f in found] == ["column 3"]
-    mc.grade_mismatches(found, _splits(train, val))
-    return found[0]
+    return mc.grade_mismatches(found, _splits(train, val))[0]
 
 
 def test_a_leak_costs_where_the_other_columns_tell_little_and_is_info_where_they_tell_the_labels():
     assert _graded_leak(0.3).severity == "warning"
     strong = _graded_leak(2.0)
     assert strong.severity == "info" and not strong.evidence["cost"]["validation"]["costs"]
+
+
+def test_grading_builds_new_findings_and_leaves_those_given_as_they_were():
+    """A leak the other columns tell as well is made info as a new finding; the one given keeps its severity,
+    message and evidence (no "cost" key added to the dict it shares), and a finding of another code passes
+    through as the same object, in its place."""
+    from trainwell.babysit.findings import make
+    train, val = _leaky(1200, 3, leak=True, informative=2.0), _leaky(400, 4, leak=False, informative=2.0)
+    found = check_label_leak(train, {"validation": val})
+    other = make("label_problem", "another check's finding")
+    given = [other] + found
+    before = [(f.severity, f.message, dict(f.evidence)) for f in given]
+    graded = mc.grade_mismatches(given, _splits(train, val))
+    assert graded[0] is other and graded[1].severity == "info" and "cost" in graded[1].evidence
+    assert [(f.severity, f.message, f.evidence) for f in given] == before and "cost" not in found[0].evidence
 
 
 def test_transfer_agrees_on_one_distribution_and_measures_images_with_random_convolutions():
@@ -138,10 +152,10 @@ def test_a_leak_the_split_loses_little_to_against_its_own_rows_is_info():
         assert [f.where for f in found] == ["column 0"]
         held_back = mc.transfer(train, val)
         assert held_back["costs"] and held_back["split"] - held_back["train"] >= 0.1
-        mc.grade_mismatches(found, _splits(train, val))
-        cost = found[0].evidence["cost"]["validation"]
-        assert found[0].severity == "info" and not cost["own_costs"] and cost["own_split"] - cost["own"] < 0.03
-        assert "own other rows" in found[0].message
+        graded = mc.grade_mismatches(found, _splits(train, val))
+        cost = graded[0].evidence["cost"]["validation"]
+        assert graded[0].severity == "info" and not cost["own_costs"] and cost["own_split"] - cost["own"] < 0.03
+        assert "own other rows" in graded[0].message
 
 
 def test_folds_keep_equal_rows_together_and_a_resampled_training_split_costs_nothing():

@@ -543,9 +543,9 @@ def _drop_augmentation(controls, options, *, seed):
 
 def _set_batch_size(controls, options, *, seed):
     detail = controls.set_batch_size(int(options["batch_size"]))
-    if options.get("factor", 1.0) > 1.0 or options.get("clip_norm"):     # the rest of a divergence's lr cut
-        detail += "; " + _lower_lr(controls, {"factor": options.get("factor", 1.0),
-                                              "clip_norm": options.get("clip_norm")}, seed=seed)
+    rest = {"factor": options.get("factor", 1.0), "clip_norm": options.get("clip_norm")}
+    if rest["factor"] > 1.0 or rest["clip_norm"]:     # the rest of a divergence's lr cut (sizing.batch_for_cut)
+        detail += "; " + _lower_lr(controls, rest, seed=seed)
     return detail
 
 
@@ -556,8 +556,8 @@ def _drop_last_batch(controls, options, *, seed):
 ACTIONS.update({a.name: a for a in (
     Action("set_batch_size", "the training batch size, set to the plan's (the run's epochs kept: its steps counted "
            "again, its lr schedule stretched over them) and, with factor and clip_norm, what lower_lr sets (an lr "
-           "cut taken in part as a larger batch: sizing.batch_for_cut)", Rollback.START, _set_batch_size, new_baseline=True,
-           rechecked=False),
+           "cut taken in part as a larger batch: sizing.batch_for_cut)", Rollback.START, _set_batch_size,
+           new_baseline=True, rechecked=False),
     Action("drop_last_batch", "the loader: each epoch's last, incomplete batch dropped (drop_last = true; the run's "
            "epochs kept, its steps counted again, its lr schedule stretched over them)", Rollback.START,
            _drop_last_batch, new_baseline=True, rechecked=False),

@@ -55,6 +55,12 @@ CALIBRATION_PASSES = 3  # the rate is read from the fastest of 3 timed passes: t
                         # slowed is not the fastest
 
 
+def pass_price(work: Work, rows: int, costs: BudgetCosts) -> float:
+    """Nominal seconds of one counted pass of a training step (the forward and the backward, no
+    optimizer update) on ``rows`` rows at ``costs``' prices, its spill to memory included."""
+    return price(work.step(rows), costs, spilled=spill(work, rows, costs))
+
+
 def timed_pass(model: nn.Module, x: torch.Tensor) -> float:
     """Seconds of one pass as ``cost.count_pass`` counts a training step (the forward and the backward
     of the outputs' mean square) of ``model`` on ``x``: on the CPU the calling thread's CPU time
@@ -82,9 +88,7 @@ def measure_rate(model: nn.Module, x: torch.Tensor, work: Work) -> float:
     ``CALIBRATION_PASSES`` ``timed_pass``-es of a copy on ``x`` over the counted pass's price on
     ``x``'s rows. The model, its running statistics and the random streams are untouched; 1.0 (the
     nominal price) where the pass raises or is priced at nothing."""
-    rows = x.shape[0]
-    costs = BUDGET_COSTS.get(work.device, BUDGET_COSTS["cpu"])
-    priced = price(work.step(rows), costs, spilled=spill(work, rows, costs))
+    priced = pass_price(work, x.shape[0], BUDGET_COSTS.get(work.device, BUDGET_COSTS["cpu"]))
     device = next((p.device for p in model.parameters()), x.device)
     try:
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
@@ -140,11 +144,10 @@ class Budget:
         ``rows`` and on ``COUNT_ROWS``) and the counting mode's Python per op they dispatched, and the
         rate's ``CALIBRATION_PASSES`` passes on ``rows`` where it was measured."""
         work = self.root._work
-        c = self._costs()
         timed = 0 if self.root.measured_rate is None else CALIBRATION_PASSES
         return (sum(self.step_cost(r) + self.forward_cost(r) + COUNT_OP_S * (work.step(r).ops + work.forward(r).ops)
                     for r in (rows, COUNT_ROWS))
-                + timed * price(work.step(rows), c, spilled=spill(work, rows, c)))
+                + timed * pass_price(work, rows, self._costs()))
 
     @property
     def rate(self) -> float:
@@ -169,8 +172,7 @@ class Budget:
         if work is None:
             return 0.0
         c = self._costs()
-        return (price(work.step(rows), c, spilled=spill(work, rows, c)) + OPTIMIZER_PASSES * work.params * c.element
-                + STEP_OPS * c.op)
+        return pass_price(work, rows, c) + OPTIMIZER_PASSES * work.params * c.element + STEP_OPS * c.op
 
     def forward_cost(self, rows: int) -> float:
         """Nominal seconds of one evaluation forward on ``rows`` rows (0 before ``count``)."""

@@ -41,6 +41,7 @@ import torch
 
 from trainwell.babysit.findings import Finding, make
 from trainwell.babysit.first_layer import ALPHA
+from trainwell.babysit.mismatch_cost import row_groups
 
 ROWS = 4000             # training rows read (a seeded sample beyond this): half fit the probes, half score them
 BINS = 10               # equal-count bins per column (deciles, as label_relation.py bins)
@@ -91,8 +92,7 @@ def halves(X: torch.Tensor, gen) -> tuple[torch.Tensor, torch.Tensor] | None:
     a row repeated in both halves is a row the probe saw, and its score no held-out score); None where
     fewer than ``MIN_ROWS`` distinct rows would fill each half."""
     n = X.shape[0]
-    _, group = torch.unique(X, dim=0, return_inverse=True)
-    groups = int(group.max()) + 1
+    group, groups = row_groups(X)
     if groups < 2 * MIN_ROWS:
         return None
     if groups == n:                     # distinct rows: a random half of them
@@ -102,16 +102,15 @@ def halves(X: torch.Tensor, gen) -> tuple[torch.Tensor, torch.Tensor] | None:
     return first[group].nonzero().flatten(), (~first[group]).nonzero().flatten()
 
 
-def leaking_columns(train, others: dict, *, seed: int = 0) -> list[dict]:
-    """Columns whose univariate probe scores much better on held-out training rows than on the rows
-    of a split in ``others`` (``{name: (X, y)}``): ``[{"column", "split", "train", "split_score",
-    "gap", "z", "rows"}]``, the largest gap first."""
+def _training_rows(train, gen) -> tuple | None:
+    """``(X, y, class_ids)``: the training table (float64, host) and its targets (long class ids, or
+    float64 values), a seeded sample of ``ROWS`` rows beyond it; None where it is no finite table of one
+    target per row, has fewer than ``2 * MIN_ROWS`` rows, or a negative class id."""
     X, y = train
     if not isinstance(X, torch.Tensor) or not isinstance(y, torch.Tensor) or X.ndim != 2 or y.ndim != 1 \
             or not torch.is_floating_point(X):
-        return []
+        return None
     class_ids = not torch.is_floating_point(y)
-    gen = torch.Generator().manual_seed(seed)
     X, y = X.detach().cpu().double(), y.detach().cpu()
     y = y.long() if class_ids else y.double()
     if X.shape[0] > ROWS:
@@ -119,14 +118,14 @@ def leaking_columns(train, others: dict, *, seed: int = 0) -> list[dict]:
         X, y = X[keep], y[keep]
     if X.shape[0] < 2 * MIN_ROWS or not torch.isfinite(X).all() or not torch.isfinite(y.double()).all() \
             or (class_ids and y.min() < 0):
-        return []
-    cut = halves(X, gen)
-    if cut is None:
-        return []
-    fit, held = cut
-    columns = torch.arange(X.shape[1])
-    if X.shape[1] > MAX_COLUMNS:
-        columns = torch.randperm(X.shape[1], generator=gen)[:MAX_COLUMNS].sort().values
+        return None
+    return X, y, class_ids
+
+
+def _comparable_splits(others: dict, X: torch.Tensor, y: torch.Tensor, class_ids: bool) -> dict:
+    """``{name: (X, y)}`` of the splits in ``others`` the training table's probes can score, as
+    ``_training_rows`` holds it: finite tables of its width, targets of its kind (class ids among the
+    training ones)."""
     splits = {}
     for name, pair in others.items():
         if pair is None or not isinstance(pair[0], torch.Tensor) or not isinstance(pair[1], torch.Tensor):
@@ -139,6 +138,26 @@ def leaking_columns(train, others: dict, *, seed: int = 0) -> list[dict]:
             continue
         if torch.isfinite(Xo).all() and torch.isfinite(yo.double()).all():
             splits[name] = (Xo, yo)
+    return splits
+
+
+def leaking_columns(train, others: dict, *, seed: int = 0) -> list[dict]:
+    """Columns whose univariate probe scores much better on held-out training rows than on the rows
+    of a split in ``others`` (``{name: (X, y)}``): ``[{"column", "split", "train", "split_score",
+    "gap", "z", "rows"}]``, the largest gap first."""
+    gen = torch.Generator().manual_seed(seed)
+    rows = _training_rows(train, gen)
+    if rows is None:
+        return []
+    X, y, class_ids = rows
+    cut = halves(X, gen)
+    if cut is None:
+        return []
+    fit, held = cut
+    columns = torch.arange(X.shape[1])
+    if X.shape[1] > MAX_COLUMNS:
+        columns = torch.randperm(X.shape[1], generator=gen)[:MAX_COLUMNS].sort().values
+    splits = _comparable_splits(others, X, y, class_ids)
     if not splits:
         return []
     k = int(y.max()) + 1 if class_ids else 0

@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -59,6 +60,8 @@ FOLDS = 3                 # out-of-fold losses of the training rows: each probe 
                           # (first_layer.HELD_OUT's share held out), every training row scored once
 MIN_ROWS = 20             # fewer training rows, or rows of the split: not measured (a probe's 10 neighbours)
 PROBES = ("linear", "neighbours")
+SE_FLOOR = 1e-12          # a standard error of 0 (every row's loss alike) divides as this: a gap over it is
+                          # significant, no gap is 0 standard errors, and no division by zero
 
 
 def z_alpha() -> float:
@@ -148,7 +151,7 @@ def transfer(train_pair, pair, *, seed: int = 0, own: bool = False) -> dict | No
         if best is None or train < best["train"]:
             split, split_se = weighted_mean(lo, balanced_weights(to, class_ids))
             best = {"probe": probe, "train": train, "split": split,
-                    "z": (split - train) / max(math.hypot(train_se, split_se), 1e-12)}
+                    "z": (split - train) / max(math.hypot(train_se, split_se), SE_FLOOR)}
     costs = best["z"] >= z_alpha() and _kills(best["split"], best["train"], class_ids)
     spread = 1.0 if class_ids else float(np.var(tt, axis=0).sum()) or 1.0
     result = {**best, "costs": bool(costs), "rows": [int(Xt.shape[0]), int(Xo.shape[0])], "class_ids": class_ids,
@@ -189,8 +192,16 @@ def _against_own_rows(probe: str, train, split, kind: str, gen) -> dict:
     w = balanced_weights(to, class_ids)
     gap, gap_se = weighted_mean(split_losses - own_losses, w)
     own, transferred = weighted_mean(own_losses, w)[0], weighted_mean(split_losses, w)[0]
-    z = gap / max(gap_se, 1e-12)
+    z = gap / max(gap_se, SE_FLOOR)
     return {"own": own, "own_split": transferred, "own_z": z, "own_costs": _kills(transferred, own, class_ids)}
+
+
+def row_groups(X: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """``(group, groups)``: each row's group id, equal rows one id (the rows flattened, compared value for
+    value), and how many groups there are: what grouped folds (``folds``, ``label_leak.halves``) keep
+    together."""
+    _, group = torch.unique(X.reshape(X.shape[0], -1), dim=0, return_inverse=True)
+    return group, int(group.max()) + 1
 
 
 def folds(X: torch.Tensor, gen) -> np.ndarray:
@@ -198,8 +209,7 @@ def folds(X: torch.Tensor, gen) -> np.ndarray:
     copy the probe was fitted on is no held-back row; a training split resampled with replacement
     repeats its rows). Fewer than ``MIN_ROWS`` distinct rows: each row its own draw."""
     n = X.shape[0]
-    _, group = torch.unique(X.reshape(n, -1), dim=0, return_inverse=True)
-    groups = int(group.max()) + 1
+    group, groups = row_groups(X)
     if groups == n or groups < MIN_ROWS:
         return (torch.randperm(n, generator=gen) % FOLDS).numpy()
     return (torch.randperm(groups, generator=gen) % FOLDS)[group].numpy()
@@ -245,9 +255,10 @@ def _said_transfer(name: str, cost: dict) -> str:
     return said + ": a model trained on these rows loses nothing measurable there, so this is info"
 
 
-def _is_leak(f) -> bool:
-    """A finding of label_leak.py: its evidence lists columns with their held-out training scores."""
-    return any(isinstance(c, dict) and "train" in c for c in f.evidence.get("columns", []))
+def _leak_scores(f) -> list:
+    """The held-out training scores of the columns a finding of label_leak.py lists (its evidence's
+    ``columns``); empty for any other finding."""
+    return [c["train"] for c in f.evidence.get("columns", []) if isinstance(c, dict) and "train" in c]
 
 
 def _learns_the_leak(f, cost: dict) -> bool:
@@ -255,7 +266,7 @@ def _learns_the_leak(f, cost: dict) -> bool:
     (label_leak.py's held-out training score: a balanced accuracy, or minus the squared error in units of
     Var(y)); a probe that learns less from every column than the leak gives cannot say what it costs.
     True for findings that are no leak."""
-    leaks = [c["train"] for c in f.evidence.get("columns", []) if isinstance(c, dict) and "train" in c]
+    leaks = _leak_scores(f)
     if not leaks:
         return True
     return cost["train_scaled"] <= (1 - max(leaks) if cost["class_ids"] else -max(leaks))
@@ -268,22 +279,24 @@ def _splits_named(f) -> list:
     return list(dict.fromkeys(named or [f.evidence.get("split")]))
 
 
-def grade_mismatches(graded: list, splits) -> None:
-    """Each ``split_mismatch`` warning of ``graded`` whose splits cost a model trained on the training
-    split nothing measurable (``transfer``) made ``info``, in place, the measurement added (module
-    docstring). ``splits``: ``train`` / ``val`` / ``test`` pairs."""
+def grade_mismatches(graded: list, splits) -> list:
+    """``graded`` as new findings, in its order: each ``split_mismatch`` warning whose splits cost a model
+    trained on the training split nothing measurable (``transfer``) made ``info``, the measurement added
+    (module docstring; ``dataclasses.replace``, the findings given left as they were); the others as they
+    are. ``splits``: ``train`` / ``val`` / ``test`` pairs."""
     pairs = {"validation": splits.val, "test": splits.test}
-    measured = {}
+    measured, result = {}, []
     for f in graded:
-        if f.code != "split_mismatch" or f.severity != "warning":
-            continue
-        names, leak = _splits_named(f), _is_leak(f)
-        if not all(name in pairs for name in names):
+        names, leak = _splits_named(f), bool(_leak_scores(f))
+        if f.code != "split_mismatch" or f.severity != "warning" or not all(name in pairs for name in names):
+            result.append(f)
             continue
         for name in names:
             if (name, leak) not in measured:
                 measured[name, leak] = transfer(splits.train, pairs[name], own=leak)
         costs = [measured[name, leak] for name in names]
         if all(cost is not None and not cost["costs"] and _learns_the_leak(f, cost) for cost in costs):
-            f.severity, f.evidence["cost"] = "info", dict(zip(names, costs))
-            f.message += "".join(_said_transfer(name, cost) for name, cost in zip(names, costs))
+            f = replace(f, severity="info", evidence={**f.evidence, "cost": dict(zip(names, costs))},
+                        message=f.message + "".join(_said_transfer(name, cost) for name, cost in zip(names, costs)))
+        result.append(f)
+    return result

@@ -805,8 +805,8 @@ def check_splits(splits) -> list[Finding]:
         found += check_class_pairs(rows, labels)
         found += check_absorbing_classes(rows, labels)
         found += check_reversed_rows(rows, labels)     # a class's rows in both time orders (signals)
-    grade_mismatches(measurable, splits)
-    return found
+    graded = dict(zip(map(id, measurable), grade_mismatches(measurable, splits)))   # each kept one by its new one
+    return [graded.get(id(f), f) for f in found]
 
 
 def _few_training_rows(splits) -> bool:
