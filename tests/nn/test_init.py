@@ -167,6 +167,77 @@ def test_lsuv_respects_max_tries_and_needs_data():
         init(model, "lsuv")
 
 
+class _FourierNet(nn.Module):
+    """Random Fourier features (Tancik et al. 2020): a frozen projection drawn N(0, 5²), then an MLP."""
+
+    def __init__(self):
+        super().__init__()
+        self.proj = nn.Linear(2, 64)
+        nn.init.normal_(self.proj.weight, 0.0, 5.0)
+        self.proj.requires_grad_(False)
+        self.net = nn.Sequential(nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 1))
+
+    def forward(self, x):
+        z = self.proj(x)
+        return self.net(torch.cat([torch.sin(z), torch.cos(z)], 1))
+
+
+def _copy(model):
+    return {n: t.detach().clone() for n, t in model.state_dict().items()}
+
+
+@pytest.mark.parametrize("scheme", ["kaiming_normal", "orthogonal", "zeros"])
+def test_init_leaves_frozen_tensors_as_they_are(scheme):
+    torch.manual_seed(0)
+    model = _FourierNet()
+    before = _copy(model)
+    init(model, scheme, bias=0.5, seed=1)
+    assert torch.equal(model.proj.weight, before["proj.weight"])      # the frozen features: untouched
+    assert torch.equal(model.proj.bias, before["proj.bias"])
+    assert not torch.equal(model.net[0].weight, before["net.0.weight"])  # the trainable layers: redrawn
+    assert torch.all(model.net[2].bias == 0.5)
+    init(model, scheme, seed=1, include_frozen=True)                     # asked for: redrawn too
+    assert not torch.equal(model.proj.weight, before["proj.weight"])
+
+
+def test_a_frozen_layer_does_not_change_the_other_layers_draw():
+    """The frozen weight is drawn and dropped: with a seed, the trainable layers get the same
+    weights as in the same model with nothing frozen."""
+    torch.manual_seed(0)
+    frozen_net = _FourierNet()
+    trained = _FourierNet().requires_grad_(True)
+    init(frozen_net, "kaiming_normal", seed=4)
+    init(trained, "kaiming_normal", seed=4)
+    for name in ("net.0.weight", "net.2.weight"):
+        assert torch.equal(frozen_net.state_dict()[name], trained.state_dict()[name])
+
+
+def test_frozen_is_read_per_tensor_and_through_weight_norm():
+    layer = nn.Linear(30, 20)
+    layer.weight.requires_grad_(False)                       # BitFit's opposite: weight kept, bias trained
+    w = layer.weight.detach().clone()
+    init(layer, "kaiming_normal", bias=0.25)
+    assert torch.equal(layer.weight, w) and torch.all(layer.bias == 0.25)
+    normed = weight_norm(nn.Linear(30, 20))
+    normed.parametrizations.weight.original1.requires_grad_(False)  # the direction v frozen, g trained
+    w = normed.weight.detach().clone()
+    init(normed, "kaiming_normal")
+    assert torch.equal(normed.weight, w)
+
+
+def test_lsuv_neither_draws_nor_rescales_a_frozen_layer():
+    torch.manual_seed(0)
+    model = _FourierNet()
+    before = _copy(model)
+    x = torch.randn(256, 2)
+    report = lsuv(model, x, seed=0)
+    assert [r["layer"] for r in report] == ["net.0", "net.2"]
+    assert all(abs(r["variance"] - 1) < 0.1 for r in report)
+    assert torch.equal(model.proj.weight, before["proj.weight"])
+    init(model, "lsuv", data=x)
+    assert torch.equal(model.proj.weight, before["proj.weight"])
+
+
 def test_registry_and_errors():
     assert set(INIT_OPTIONS) == set(INITS)
     for name, fn in INITS.items():
@@ -249,6 +320,20 @@ def test_init_set_through_fit_is_applied():
     assert len(linear_outputs) == 3
     variances = [o.var().item() for o in linear_outputs]
     assert all(abs(v - 1) < 0.1 for v in variances), variances
+
+
+def test_fit_init_keeps_the_users_frozen_layer_and_the_config_can_include_it():
+    torch.manual_seed(0)
+    X = torch.randn(300, 2)
+    data = (X, torch.sin(3 * X[:, 0]))
+    for spec, kept in (("kaiming_normal", True), ({"name": "kaiming_normal", "include_frozen": True}, False)):
+        model, snap = _FourierNet(), _Snapshot()
+        drawn = model.proj.weight.detach().clone()
+        trainwell.fit(model, data, init=spec, loss="mse", epochs=1, batch_size=100, babysit="off",
+                      report=False, progress=False, callbacks=[snap], device="cpu")
+        assert torch.equal(snap.weights["proj.weight"], drawn) is kept
+    with pytest.raises(ConfigError, match="include_frozen"):
+        make_config({"init": {"name": "kaiming_normal", "include_frozen": "yes"}})
 
 
 def test_init_is_not_reapplied_on_resume(tmp_path, monkeypatch, crash_at):

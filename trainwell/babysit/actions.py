@@ -127,29 +127,32 @@ def reinitialize(model: nn.Module, *, seed: int) -> str:
     In the ReLU-family and batch-norm cases the hidden layers' biases are drawn as PyTorch's own
     layers draw them (``spread_biases``) when the model reads ``FEW_INPUTS`` or fewer input values
     (``few_inputs``), the output layer's zeroed; otherwise, and in tanh/sigmoid nets, every bias is 0.
-    Normalization layers are reset (``reset_norms``) in every case.
+    Normalization layers are reset (``reset_norms``) in every case. Frozen weights are redrawn too
+    (``include_frozen``; a user's ``init`` keeps them): the whole model is re-initialized, a body
+    frozen at a wrong scale included (the generated lanes' ``frozen_hidden`` grade their init
+    symptoms by this arm).
     """
     if any(isinstance(m, BATCH_NORMS) for m in model.modules()):
-        init(model, "kaiming_uniform", gain=DEFAULT_GAIN, seed=seed)
+        init(model, "kaiming_uniform", gain=DEFAULT_GAIN, seed=seed, include_frozen=True)
         return f"kaiming_uniform(gain={DEFAULT_GAIN:.3g}) (batch norm: the default scale)" + spread_biases(model, seed=seed) \
             + reset_norms(model)
     kinds = activation_families(model)
     if kinds["saturating"] > kinds["relu"]:
         # gain 1 (notes 004's 1/sqrt(fan_in) table that decays gently), not tanh's 5/3: larger
         # initial weights make the repaired tanh nets overfit
-        init(model, "xavier_normal", gain=XAVIER_GAIN, seed=seed)
+        init(model, "xavier_normal", gain=XAVIER_GAIN, seed=seed, include_frozen=True)
         # biases left at init's 0: the homogeneity spread_biases breaks is the ReLU family's (f(cx) =
         # c f(x)); spread biases cost a tanh CNN's re-initialization arm the gain that confirms its init
         # symptoms (generated lane c9, init_x10: saturated_units and two more lost)
         return f"xavier_normal(gain={XAVIER_GAIN:g}), biases 0" + reset_norms(model)
-    init(model, "kaiming_normal", activation="relu", seed=seed)
+    init(model, "kaiming_normal", activation="relu", seed=seed, include_frozen=True)
     out = last_weight_layer(model)
     if out is not None:
         # the output layer feeds the loss, not a ReLU: He's sqrt(2) makes up for the half of the
         # variance a ReLU drops, which no unit after it drops; gain 1 (notes 004: W = randn / sqrt(fan_in)).
         # He's scale there makes the untrained outputs over-confident (a zero-initialized moons net
         # re-initialized with He started at 2.6x ln C, at gain 1 at 1.9x)
-        init(out, "kaiming_normal", gain=OUTPUT_GAIN, seed=seed + 1)
+        init(out, "kaiming_normal", gain=OUTPUT_GAIN, seed=seed + 1, include_frozen=True)
     return "kaiming_normal(relu), output layer gain 1" + spread_biases(model, seed=seed) + reset_norms(model)
 
 

@@ -5,6 +5,11 @@ through a weight-norm parametrization: the new weight is decomposed into g and v
 to ``bias`` (0 by default). Norm layers keep γ = 1, β = 0. For a weight of shape
 (out, in, k₁, k₂, …): fan_in = in·k₁k₂…, fan_out = out·k₁k₂… (transposed convs swap the first two).
 
+A frozen tensor (``requires_grad=False``: a pretrained body, random Fourier features) is the
+user's deliberate choice that training never revisits, so it is left as it is unless
+``include_frozen=True`` (fastai's ``apply_init`` skips such layers the same way: ``cond_init``
+initializes a module only ``if requires_grad(m)``).
+
 ``INITS`` maps a scheme name to its function ``fn(weight, fan_in, fan_out, generator, **options)``
 and ``INIT_OPTIONS`` describes each scheme's options as ``{option: Option}`` (read by ``init``,
 the config validator ``check_init_spec`` and docs/init.md). LSUV needs a data batch:
@@ -130,9 +135,15 @@ _ALPHA = Option(float, 0.01, "leaky_relu slope when activation = 'leaky_relu'",
                 source="notes 004: max(0.01x, x)")
 _MODE = Option(str, "fan_in", "fan_in (forward pass) or fan_out (backward)", source="He et al. 2015",
                check=one_of(("fan_in", "fan_out")))
-_BIAS = {"bias": Option(float, 0.0, "value for every bias"),
-         "seed": Option((int, type(None)), None, "seed for a private generator (None: torch's global RNG)",
-                        check=seed_range(MAX_TORCH_SEED, "torch's generators take 64-bit seeds"))}
+# options every scheme takes
+_EVERY_SCHEME = {
+    "bias": Option(float, 0.0, "value for every bias"),
+    "seed": Option((int, type(None)), None, "seed for a private generator (None: torch's global RNG)",
+                   check=seed_range(MAX_TORCH_SEED, "torch's generators take 64-bit seeds")),
+    "include_frozen": Option(bool, False, "also redraw tensors with requires_grad=False (frozen: pretrained "
+                             "or random features); False leaves them as they are",
+                             source="fastai's apply_init: cond_init skips modules that do not require grad"),
+}
 
 INITS = {
     "zeros": zeros,
@@ -148,27 +159,27 @@ INITS = {
 }
 
 INIT_OPTIONS = {
-    "zeros": {**_BIAS},
+    "zeros": {**_EVERY_SCHEME},
     "constant": {"value": Option(float, 0.01, "every weight", source="notes 000 (the symmetry problem)"),
-                 **_BIAS},
+                 **_EVERY_SCHEME},
     "small_normal": {"std": Option(float, 0.01, "standard deviation",
                                    source="notes 004: W = 0.01 * np.random.randn(D, H)",
-                                   check=must_be(lambda v: v >= 0, "a number >= 0")), **_BIAS},
+                                   check=must_be(lambda v: v >= 0, "a number >= 0")), **_EVERY_SCHEME},
     "xavier_normal": {"gain": Option(float, 1.0, "scale (1: linear units)", source="Glorot & Bengio 2010",
-                                     check=_POSITIVE_GAIN), **_BIAS},
+                                     check=_POSITIVE_GAIN), **_EVERY_SCHEME},
     "xavier_uniform": {"gain": Option(float, 1.0, "scale (1: linear units)", source="Glorot & Bengio 2010",
-                                      check=_POSITIVE_GAIN), **_BIAS},
-    "kaiming_normal": {"mode": _MODE, "activation": _ACT, "alpha": _ALPHA, "gain": _GAIN, **_BIAS},
-    "kaiming_uniform": {"mode": _MODE, "activation": _ACT, "alpha": _ALPHA, "gain": _GAIN, **_BIAS},
+                                      check=_POSITIVE_GAIN), **_EVERY_SCHEME},
+    "kaiming_normal": {"mode": _MODE, "activation": _ACT, "alpha": _ALPHA, "gain": _GAIN, **_EVERY_SCHEME},
+    "kaiming_uniform": {"mode": _MODE, "activation": _ACT, "alpha": _ALPHA, "gain": _GAIN, **_EVERY_SCHEME},
     "orthogonal": {"gain": Option(float, 1.0, "scale of the orthonormal matrix", source="Saxe et al. 2014",
-                                  check=_POSITIVE_GAIN), **_BIAS},
-    "geometric": {"activation": _ACT, "alpha": _ALPHA, "gain": _GAIN, **_BIAS},
+                                  check=_POSITIVE_GAIN), **_EVERY_SCHEME},
+    "geometric": {"activation": _ACT, "alpha": _ALPHA, "gain": _GAIN, **_EVERY_SCHEME},
     "lsuv": {"data": Option(object, None, "a batch of inputs (required), e.g. 256+ training samples"),
              "tol": Option(float, 0.1, "stop when |Var(output) − 1| < tol", source="Mishkin & Matas 2015",
                            check=must_be(lambda v: v > 0, "a number > 0")),
              "max_tries": Option(int, 10, "rescalings per layer at most", source="Mishkin & Matas 2015",
                                  check=must_be(lambda v: v >= 0, "an integer >= 0 (0: orthonormal only)")),
-             **_BIAS},
+             **_EVERY_SCHEME},
 }
 
 
@@ -193,6 +204,15 @@ def layers_of(model: nn.Module) -> list[tuple[str, nn.Module]]:
             if isinstance(m, LAYERS) and getattr(m, "weight", None) is not None]
 
 
+def frozen(module: nn.Module, name: str) -> bool:
+    """Whether ``module``'s tensor ``name`` (``weight``, ``bias``) is frozen: its parameter, or any
+    of the parameters a parametrization (weight norm's g and v) builds it from, has
+    ``requires_grad=False``."""
+    if parametrize.is_parametrized(module, name):
+        return not all(p.requires_grad for p in module.parametrizations[name].parameters())
+    return not getattr(module, name).requires_grad
+
+
 def _set_weight(module: nn.Module, w: torch.Tensor):
     w = w.to(dtype=module.weight.dtype, device=module.weight.device)
     with torch.no_grad():
@@ -204,7 +224,8 @@ def _set_weight(module: nn.Module, w: torch.Tensor):
 
 def init(model: nn.Module, scheme, **options) -> nn.Module:
     """Initialize every Linear/Conv layer of ``model`` with ``scheme`` (a name in INITS, or a table
-    ``{"name": ..., **options}``); returns the model. See INIT_OPTIONS for each scheme's options."""
+    ``{"name": ..., **options}``); returns the model. A frozen weight or bias (``frozen``) keeps its
+    values unless ``include_frozen=True``. See INIT_OPTIONS for each scheme's options."""
     if isinstance(scheme, dict):
         scheme = dict(scheme)
         name = scheme.pop("name", None)
@@ -214,7 +235,7 @@ def init(model: nn.Module, scheme, **options) -> nn.Module:
     if not isinstance(name, str) or name not in INITS:
         raise ConfigError(f"init = {name!r}: unknown{did_you_mean(name, INITS)}; allowed: {', '.join(INITS)}")
     opts = check_options(f"init {name}", options, INIT_OPTIONS[name])
-    bias, seed = opts.pop("bias"), opts.pop("seed")
+    bias, seed, include_frozen = opts.pop("bias"), opts.pop("seed"), opts.pop("include_frozen")
     g = torch.Generator().manual_seed(seed) if seed is not None else None
     lsuv_opts = {k: opts.pop(k) for k in ("data", "tol", "max_tries")} if name == "lsuv" else None
     if lsuv_opts is not None and lsuv_opts["data"] is None:
@@ -222,29 +243,34 @@ def init(model: nn.Module, scheme, **options) -> nn.Module:
                           "rescale each layer on real data)")
     for _, module in layers_of(model):
         fan_in, fan_out = fans(module)
-        _set_weight(module, INITS[name](tuple(module.weight.shape), fan_in, fan_out, g, **opts))
-        if module.bias is not None:
+        # drawn for a frozen weight too: with a seed, the other layers get the same weights whether
+        # or not some layers are frozen
+        w = INITS[name](tuple(module.weight.shape), fan_in, fan_out, g, **opts)
+        if include_frozen or not frozen(module, "weight"):
+            _set_weight(module, w)
+        if module.bias is not None and (include_frozen or not frozen(module, "bias")):
             with torch.no_grad():
                 module.bias.fill_(bias)
     if lsuv_opts is not None:
         lsuv(model, lsuv_opts["data"], tol=lsuv_opts["tol"], max_tries=lsuv_opts["max_tries"],
-             orthonormal_first=False)
+             orthonormal_first=False, include_frozen=include_frozen)
     return model
 
 
 def lsuv(model: nn.Module, data: torch.Tensor, *, tol: float = 0.1, max_tries: int = 10,
-         orthonormal_first: bool = True, seed: int | None = None) -> list[dict]:
+         orthonormal_first: bool = True, seed: int | None = None, include_frozen: bool = False) -> list[dict]:
     """Layer-sequential unit-variance init (Mishkin & Matas 2015, "All you need is a good init").
 
     Orthonormal weights first (unless ``orthonormal_first=False``), then, layer by layer in forward
     order, forward ``data`` and divide the layer's weight by √Var(its output) until
     |Var − 1| < ``tol`` or ``max_tries`` rescalings. Runs in eval mode without gradients (dropout
-    off, batch-norm running statistics untouched); forward hooks read the outputs. Returns one
-    record per layer: name, variance reached, tries.
+    off, batch-norm running statistics untouched); forward hooks read the outputs. A layer whose
+    weight is frozen is neither drawn nor rescaled unless ``include_frozen`` (its output still feeds
+    the layers after it). Returns one record per layer it set: name, variance reached, tries.
     """
     if orthonormal_first:
-        init(model, "orthogonal", seed=seed)
-    layers = layers_of(model)
+        init(model, "orthogonal", seed=seed, include_frozen=include_frozen)
+    layers = [(n, m) for n, m in layers_of(model) if include_frozen or not frozen(m, "weight")]
     seen: dict[nn.Module, torch.Tensor] = {}
     hooks = [m.register_forward_hook(lambda mod, inp, out: seen.__setitem__(mod, out))
              for _, m in layers]
