@@ -55,7 +55,7 @@ from trainwell.babysit.preprocess_check import check_preprocess
 from trainwell.babysit.plans import HIDDEN_DROPOUT, OVERSCALED, raise_rollback
 from trainwell.babysit.ratios import HEALTHY_RATIO
 from trainwell.babysit.registry import CODES, Group, members
-from trainwell.babysit.rules import BASELINE_SAMPLES, FLAT, RISE_Z, TREND_SAMPLES, WINDOW, rise_z
+from trainwell.babysit.rules import BARELY, BASELINE_SAMPLES, FLAT, TREND_SAMPLES, WINDOW
 from trainwell.babysit.run_options import check_run_options
 from trainwell.babysit.split_checks import grade_imbalance
 from trainwell.data.streaming import check_sample
@@ -191,12 +191,22 @@ def _thirds(losses: list[float]) -> tuple:
     return losses[:third], losses[third:len(losses) - third], losses[len(losses) - third:]
 
 
-def flat_within_noise(losses: list[float]) -> bool:
-    """The sampled losses' last third is not below their first by ``rules.RISE_Z`` standard errors of
-    their own noise (``rules.rise_z``): notes 000/004, "loss not going down: learning rate too low"
-    (their lr 1e-6 run: 2.3026 -> 2.3024 over 10 epochs)."""
+def batch_noise(losses: list[float]) -> float:
+    """One sampled loss's own noise: the robust standard deviation of the step-to-step changes (1.4826 x
+    their median absolute value, a normal's), / sqrt(2) as each change holds two samples' noise; a trend
+    moves the changes far less than it moves the samples themselves."""
+    changes = [abs(b - a) for a, b in zip(losses, losses[1:])]
+    return 1.4826 * statistics.median(changes) / math.sqrt(2) if changes else 0.0
+
+
+def barely_falling(losses: list[float]) -> bool:
+    """The sampled losses' last third fell less below their first third (medians) than one sampled loss's
+    own noise (``batch_noise``) or ``rules.BARELY`` of the first third's level, the monitor's own "barely
+    changed": notes 004, "loss barely changing: learning rate is probably too low" (their lr 1e-6 run:
+    2.3026 -> 2.3024 over 10 epochs)."""
     head, _, tail = _thirds(losses)
-    return -rise_z(head, tail) < RISE_Z
+    first = statistics.median(head)
+    return first - statistics.median(tail) < max(batch_noise(losses), BARELY * abs(first))
 
 
 def linear_looking(losses: list[float]) -> bool:
@@ -855,8 +865,8 @@ class Repairer:
         * the monitor read one of ``SLOW_READINGS`` with its grading (a warning: ``lr_too_low``, the loss
           barely moved with updates 10x below the healthy ratio; ``underfitting``, a low training accuracy
           with no gap; not under a strong weight decay, which its planner lowers);
-        * the sampled losses fell less than their own noise (``flat_within_noise``; notes 000/004: "loss not
-          going down: learning rate too low"). A slow lr with healthy-looking updates: Adam at 2e-3 keeps
+        * the sampled losses fell less than their own noise or 5 % (``barely_falling``; notes 000/004: "loss
+          not going down: learning rate too low"). A slow lr with healthy-looking updates: Adam at 2e-3 keeps
           its update ratio near 1e-3 on a flat loss (set 27's healthy starters GRU at chance, 99.8 % at lr
           x10), and neither ``lr_far_below`` nor the ratio rules read it;
         * the updates are below the healthy ratio (notes 001 / CS231n: about 1e-3 of the weights a step, at
@@ -871,8 +881,8 @@ class Repairer:
         if len(samples) < TREND_SAMPLES or samples[-1]["step"] - samples[0]["step"] < (state.steps_per_epoch or 1):
             return None
         losses = [s["loss"] for s in samples]
-        if flat_within_noise(losses):
-            return (f"the sampled loss fell less than its own noise over steps {samples[0]['step']}-"
+        if barely_falling(losses):
+            return (f"the sampled loss barely fell over steps {samples[0]['step']}-"
                     f"{samples[-1]['step']} ({losses[0]:.4g} -> {losses[-1]:.4g})")
         ctx = self._context(state, interventions.RAISE_CODE, False)
         ratio = ctx.median_update_ratio()
