@@ -14,6 +14,8 @@ that addresses the cause -> roll back to the last good state -> continue.
    root cause first (``Diagnosis.ranked``), asks the code's planner (``registry.CODES[code].plan``,
    plans.py) for a ``Plan`` from the finding's evidence and a ``RepairContext``, rolls back
    (``Plan.rollback``) and applies the plan's ``Action`` (actions.py) through ``state.controls``;
+   at an epoch end where the run's own evidence reads a slow lr (``_slow_learning``) it tests raised
+   lrs once (``_lr_test``) and raises one that trains better;
 4. keeps an lr change decided on a few steps (a ``confirm`` raise, a plateau's decay) on
    probation, judged on the run's epoch losses against the trajectory it replaced, and undoes it
    (``undo_lr_change``) when the run does not bear it out (``_judge_probation``); an lr change that
