@@ -87,3 +87,23 @@ def test_a_run_that_learns_pays_nothing(monkeypatch):
     run = _fit(None, lr=1e-2, monkeypatch=monkeypatch, called=called)
     assert run.repairs == []
     assert called and not any(called), called
+
+
+def test_a_raise_into_a_strong_decay_is_not_tried(monkeypatch):
+    """SGD at 0.2 under the default weight decay 5e-4 (a slow run: logits scaled by 0.01): x100 would put
+    lr x weight decay at 1e-2 (ratios.STRONG_DECAY), which the monitor reads as a decay too strong; only
+    x10 is tried (set 5's glyphs, raised 100x, had its decay cut next and lost 29 points)."""
+    tried = []
+    experiment = repair.interventions.experiment
+
+    def recorded(*args, **kwargs):
+        tried.append([arm.name for arm in kwargs.get("extra_arms", ())])
+        return experiment(*args, **kwargs)
+
+    monkeypatch.setattr(repair.interventions, "experiment", recorded)
+    torch.manual_seed(0)
+    train, val = _three_classes()
+    trainwell.fit(nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 3), Scaled(0.01)), train, val,
+                  optimizer="sgd", lr=0.2, epochs=10, batch_size=32, seed=0, babysit="repair", progress=False,
+                  report=False, run_dir=None)
+    assert ["lr x10"] in tried, tried
