@@ -45,8 +45,8 @@ import torch
 from torch import nn
 
 from trainwell.babysit import augment_check, interventions, mode_gap, periodic_columns, preprocess_refit, sizing
-from trainwell.babysit.actions import (ACTIONS, Plan, Rollback, dropout_rates, hidden_sigmoids, make_plan, raise_momentum,
-                                      weight_scale)
+from trainwell.babysit.actions import (ACTIONS, Plan, Rollback, dropout_rates, hidden_sigmoids, make_plan,
+                                      raise_momentum, weight_scale)
 from trainwell.babysit.findings import Diagnosis, Finding
 from trainwell.babysit.model_checks import check_last_batch, rescaling_refused
 from trainwell.babysit.monitor import finding_from_state, finding_state
@@ -908,10 +908,11 @@ class Repairer:
     def _lr_test(self, state) -> bool:
         """The run's lr tested by raising it where the run learns slowly (``_slow_learning``; notes 000: "find a
         learning rate that makes the loss go down"; notes 004: lrs a decade apart), at an epoch end: from the
-        current weights the ``RAISES`` arms train next to the setup and a repeat (``interventions.experiment``)
-        at the lr in force; a raise that trains ``helpful``-ly better on the held rows, trained on where the
-        setup might catch up (``short_lived``: the short-horizon bias), is an ``lr_too_low`` finding with its
-        factor (``evidence["best_lr_factor"]``), and the lr is raised by it (sized further by
+        state a raise returns to (``plans.raise_rollback``: the start early in the run, the slow steps replayed
+        at the raised lr; else the last good epoch end) the ``RAISES`` arms train next to the setup and a repeat
+        (``interventions.experiment``) at the lr in force there, but a raise into a strong decay; a raise that
+        trains ``helpful``-ly better on the held rows, trained on where the setup might catch up
+        (``short_lived``: the short-horizon bias), is an ``lr_too_low`` finding with its factor (``evidence["best_lr_factor"]``), and the lr is raised by it (sized further by
         ``_sized_raise``) on probation (``_judge_probation``), judged from the epoch by whose end the run has
         trained the steps the arm was measured at (a larger step's first transients are no verdict). Runs
         once per fit (``_lr_untested``), only where its runs of ``interventions.MIN_STEPS`` each fit in
@@ -925,25 +926,21 @@ class Repairer:
         self._lr_tested = why
         controls, total = state.controls, state.total_steps or 0
         config, options = _settings_in_force(controls)
-        runs = 2 + len(RAISES)          # the setup, its repeat, each raise
-        steps = int(min(interventions.STEPS, max(interventions.MIN_STEPS, SETTINGS_SHARE * total / runs)))
-        if runs * steps > LR_TEST_CAP * total:
-            return False
-        # from the state the raise returns to (plans.raise_rollback: the start early in the run, the slow steps
-        # replayed at the raised lr), at the lr in force there
         rollback = raise_rollback(self._context(state, interventions.RAISE_CODE, False))
-        origin = self._start if rollback is Rollback.START else self._good
-        model = copy.deepcopy(controls.model)
-        if origin is not None:
-            model.load_state_dict(origin.state["model"])
         lr = (probe_lr(config.optimizer, config.lr, options) * controls.lr_scale if rollback is Rollback.START
               else controls.lrs()[0])
         # a raise that puts lr x weight decay at ratios.STRONG_DECAY is not tried: the decay would take 10x a healthy
         # whole update off the weights each step, and the monitor reads that as underfitting from a strong decay
         # (set 5's glyphs, SGD 0.2 raised 100x under the default decay 5e-4: the decay cut next, 82 -> 53 %)
         raises = [factor for factor in RAISES if lr * factor * (config.weight_decay or 0.0) < STRONG_DECAY]
-        if not raises:
+        runs = 2 + len(raises)          # the setup, its repeat, each raise
+        steps = int(min(interventions.STEPS, max(interventions.MIN_STEPS, SETTINGS_SHARE * total / runs)))
+        if not raises or runs * steps > LR_TEST_CAP * total:
             return False
+        origin = self._start if rollback is Rollback.START else self._good
+        model = copy.deepcopy(controls.model)
+        if origin is not None:
+            model.load_state_dict(origin.state["model"])
         X, y = controls.train_data
         baseline, ran = interventions.experiment(
             model, X, y, build_loss(config), optimizer=config.optimizer, lr=lr,
