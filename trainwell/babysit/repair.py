@@ -924,6 +924,12 @@ class Repairer:
         if why is None:
             return False
         self._lr_tested = why
+        found, rollback = self._lr_arms(state)
+        return bool(found) and self._raise_measured(state, found[0], why, rollback)
+
+    def _lr_arms(self, state) -> tuple:
+        """The lr test's experiment (``_lr_test``): ``(the lr_too_low findings of the raises that helped, the
+        rollback a raise takes)``."""
         controls, total = state.controls, state.total_steps or 0
         config, options = _settings_in_force(controls)
         rollback = raise_rollback(self._context(state, interventions.RAISE_CODE, False))
@@ -936,7 +942,7 @@ class Repairer:
         runs = 2 + len(raises)          # the setup, its repeat, each raise
         steps = int(min(interventions.STEPS, max(interventions.MIN_STEPS, SETTINGS_SHARE * total / runs)))
         if not raises or runs * steps > LR_TEST_CAP * total:
-            return False
+            return [], rollback
         origin = self._start if rollback is Rollback.START else self._good
         model = copy.deepcopy(controls.model)
         if origin is not None:
@@ -949,11 +955,12 @@ class Repairer:
             clip_norm=controls.clip_norm or config.clip_norm, unfreeze=False,
             extra_arms=[_raise_arm(lr, factor) for factor in raises], run_steps=total, config=config,
             extend_steps=int(min(SETTINGS_SHARE * total, LR_TEST_CAP * total - runs * steps)))
-        found = [f for f in interventions.findings(baseline, ran, run_steps=total)
-                 if f.code == interventions.RAISE_CODE and f.evidence.get("best_lr_factor", 0) > 1]
-        if not found:
-            return False
-        f = found[0]
+        return [f for f in interventions.findings(baseline, ran, run_steps=total)
+                if f.code == interventions.RAISE_CODE and f.evidence.get("best_lr_factor", 0) > 1], rollback
+
+    def _raise_measured(self, state, f, why: str, rollback: Rollback) -> bool:
+        """The lr raised by the factor the lr test's arm ``f`` measured (``_lr_test``), from ``rollback``'s
+        state, on probation from the epoch by whose end the run has trained the arm's steps; True when made."""
         factor = f.evidence["best_lr_factor"]
         f.evidence.update(step=state.step, epoch=state.epoch, called_by=why)
         self._archive.append(f)         # in the run's findings at the end, whatever the trajectory
