@@ -14,6 +14,8 @@ that addresses the cause -> roll back to the last good state -> continue.
    root cause first (``Diagnosis.ranked``), asks the code's planner (``registry.CODES[code].plan``,
    plans.py) for a ``Plan`` from the finding's evidence and a ``RepairContext``, rolls back
    (``Plan.rollback``) and applies the plan's ``Action`` (actions.py) through ``state.controls``;
+   at an epoch end where the run's own evidence reads a slow lr (``_slow_learning``) it tests raised
+   lrs once (``_lr_test``) and raises one that trains better;
 4. keeps an lr change decided on a few steps (a ``confirm`` raise, a plateau's decay) on
    probation, judged on the run's epoch losses against the trajectory it replaced, and undoes it
    (``undo_lr_change``) when the run does not bear it out (``_judge_probation``); an lr change that
@@ -43,7 +45,8 @@ import torch
 from torch import nn
 
 from trainwell.babysit import augment_check, interventions, mode_gap, periodic_columns, preprocess_refit, sizing
-from trainwell.babysit.actions import ACTIONS, Plan, Rollback, dropout_rates, hidden_sigmoids, raise_momentum, weight_scale
+from trainwell.babysit.actions import (ACTIONS, Plan, Rollback, dropout_rates, hidden_sigmoids, make_plan,
+                                      raise_momentum, weight_scale)
 from trainwell.babysit.findings import Diagnosis, Finding
 from trainwell.babysit.model_checks import check_last_batch, rescaling_refused
 from trainwell.babysit.monitor import finding_from_state, finding_state
@@ -51,10 +54,10 @@ from trainwell.babysit.preflight import PROBE_ROWS, preflight
 from trainwell.babysit.probe_steps import probe_lr
 from trainwell.train.regularizers import build_loss, loss_options
 from trainwell.babysit.preprocess_check import check_preprocess
-from trainwell.babysit.plans import HIDDEN_DROPOUT, OVERSCALED
-from trainwell.babysit.ratios import HEALTHY_RATIO
+from trainwell.babysit.plans import HIDDEN_DROPOUT, OVERSCALED, raise_rollback
+from trainwell.babysit.ratios import HEALTHY_RATIO, STRONG_DECAY
 from trainwell.babysit.registry import CODES, Group, members
-from trainwell.babysit.rules import BASELINE_SAMPLES, FLAT, WINDOW
+from trainwell.babysit.rules import BARELY, BASELINE_SAMPLES, FLAT, TREND_SAMPLES, WINDOW
 from trainwell.babysit.run_options import check_run_options
 from trainwell.babysit.split_checks import grade_imbalance
 from trainwell.data.streaming import check_sample
@@ -95,6 +98,15 @@ FAR_BELOW = 100.0           # an lr two of notes 004's decade steps below its op
                             # a flat loss, and a batch-norm net's loss falls at an lr 1000x too low: ``normalized``)
 LR_ARMS = 5                 # interventions.candidate_arms' lr arms (x0.1, x10, x0.01, x100, x1000): the settings test's
                             # steps are shared among them too when it runs them
+RAISES = (10.0, 100.0)      # the lr test's raised lrs: notes 004's decade steps, interventions.candidate_arms' x10 and
+                            # x100 (its x1000 is for an lr far below its default: the settings test's lr arms)
+LR_TEST_CAP = 0.5           # the lr test (its setup, repeat and raises, and their trainings on) costs at most half the
+                            # run's steps, as a raise's probation (PROBATION_SHARE): a run too short for its runs'
+                            # interventions.MIN_STEPS each within it is not tested
+SLOW_READINGS = ("lr_too_low", "underfitting")   # the monitor's graded readings of a slow run (rules.py) that call
+                                                 # the lr test
+LINEAR = 0.5                # a loss curve still falling at half its first rate or more has no knee: the notes' low-lr
+                            # curve, a line (a good lr's falls fast and bends: ``linear_looking``)
 UNDOABLE = ("lower_lr", "raise_lr", "clip")   # changes made on probation that an undo reverts with the change
                                               # on probation (the lr scale, clipping, the optimizer's options);
                                               # any other repair (the model, the data) ends the probation
@@ -165,6 +177,46 @@ def _settings_in_force(controls) -> tuple:
     options but its lr and weight decay (an experiment's own, as the doctor's probes)."""
     config = replace(controls.config, **controls.optimizer_overrides)
     return config, {k: v for k, v in optimizer_options(config).items() if k not in ("lr", "weight_decay")}
+
+
+def _raise_arm(lr: float, factor: float):
+    """The lr test's arm that trains at ``factor`` x the run's ``lr`` (``Repairer._lr_test``), named and
+    recorded as interventions.candidate_arms' lr arms (``extra["lr_factor"]``)."""
+    change = interventions.Change(f"lr {lr * factor:.3g}", f"{lr:.3g}")
+    return interventions.setting_arm(f"lr x{factor:g}", interventions.RAISE_CODE, change,
+                                     extra={"lr": lr * factor, "lr_factor": factor})
+
+
+def _thirds(losses: list[float]) -> tuple:
+    """``losses`` (sampled in step order) as their first, middle and last thirds."""
+    third = len(losses) // 3
+    return losses[:third], losses[third:len(losses) - third], losses[len(losses) - third:]
+
+
+def batch_noise(losses: list[float]) -> float:
+    """One sampled loss's own noise: the robust standard deviation of the step-to-step changes (1.4826 x
+    their median absolute value, a normal's), / sqrt(2) as each change holds two samples' noise; a trend
+    moves the changes far less than it moves the samples themselves."""
+    changes = [abs(b - a) for a, b in zip(losses, losses[1:])]
+    return 1.4826 * statistics.median(changes) / math.sqrt(2) if changes else 0.0
+
+
+def barely_falling(losses: list[float]) -> bool:
+    """The sampled losses' last third fell less below their first third (medians) than one sampled loss's
+    own noise (``batch_noise``) or ``rules.BARELY`` of the first third's level, the monitor's own "barely
+    changed": notes 004, "loss barely changing: learning rate is probably too low" (their lr 1e-6 run:
+    2.3026 -> 2.3024 over 10 epochs)."""
+    head, _, tail = _thirds(losses)
+    first = statistics.median(head)
+    return first - statistics.median(tail) < max(batch_noise(losses), BARELY * abs(first))
+
+
+def linear_looking(losses: list[float]) -> bool:
+    """The loss curve of a low lr (notes 000/004's loss-curve figure: a low lr's loss falls in a line, a
+    good lr's falls fast and bends): from the middle third of the samples to the last the median fell
+    at least ``LINEAR`` of what it fell from the first third to the middle."""
+    medians = [statistics.median(part) for part in _thirds(losses)]
+    return medians[0] > medians[1] and medians[1] - medians[2] >= LINEAR * (medians[0] - medians[1])
 
 
 def _ungraded(found: list, symptoms: list, steps: int) -> list:
@@ -344,9 +396,11 @@ def _mark_state(m: Mark | None) -> dict | None:
 
 
 def _probation_kind(finding, plan: Plan, before_training: bool) -> str | None:
-    """The ``Probation.kind`` of a change judged on the run itself: "raise" for a ``confirm`` raise,
+    """The ``Probation.kind`` of a change judged on the run itself: "raise" for a ``confirm`` raise and for
+    a raise in training that an experiment's lr arm measured (``evidence["best_lr_factor"]``: the lr test's),
     "decay" for a plateau's lr decay during training; None for any other."""
-    if plan.action.name == "raise_lr" and plan.options.get("confirm"):
+    if plan.action.name == "raise_lr" and (plan.options.get("confirm")
+                                           or (not before_training and finding.evidence.get("best_lr_factor"))):
         return "raise"
     if finding.code == "plateau" and plan.action.name == "lower_lr" and not before_training:
         return "decay"
@@ -419,6 +473,7 @@ class Repairer:
         self._settle_warnings = 0             # warnings are acted on from this epoch on
         self._settle: dict = {}               # code -> epoch from which it is acted on again
         self._settings_tested = False         # the unusual settings' experiment runs once per fit
+        self._lr_tested: str | None = None    # so does the lr test in training: what called it (``_slow_learning``)
         self._preprocess_tested = False       # so does the check of the configured preprocess
         self._activation_tested = False       # the ReLU-for-sigmoid experiment runs once per fit ...
         self._augment_tested: list | None = None   # the augmentation last tested in training (``_augmentation_first``)
@@ -446,6 +501,7 @@ class Repairer:
                 "known": self._known, "epoch_bad": self._epoch_bad, "gave_up": self._gave_up,
                 "good_loss": self._good_loss, "settle_warnings": self._settle_warnings, "settle": self._settle,
                 "activation_tested": self._activation_tested, "augment_tested": self._augment_tested,
+                "lr_tested": self._lr_tested,
                 "pending": [finding_state(f) for f in self._pending],
                 "start": _snapshot_state(self._start), "good": good,
                 "probation": _probation_state(self._probation), "refuted": self._refuted, "decayed": self._decayed,
@@ -464,6 +520,7 @@ class Repairer:
         self._good_loss, self._settle_warnings = saved["good_loss"], saved["settle_warnings"]
         self._settle, self._activation_tested = dict(saved["settle"]), saved["activation_tested"]
         self._augment_tested = saved.get("augment_tested")      # older checkpoints: none tested
+        self._lr_tested = saved.get("lr_tested")
         self._saved_snapshots = (saved["start"], saved["good"])
         self._saved_probation, self._refuted = saved.get("probation"), dict(saved.get("refuted") or {})
         self._decayed = saved.get("decayed")
@@ -535,6 +592,7 @@ class Repairer:
             if healthy:
                 self._good = take_snapshot(state)
                 self._good_loss = loss
+            self._lr_test(state)
         except Exception as exc:
             self._error("on_epoch_end", exc)
         self._epoch_bad = False
@@ -801,6 +859,120 @@ class Repairer:
             steps=steps, clip_norm=clip, unfreeze=False, lr_arms=far, run_steps=state.total_steps, config=config,
             confirm=True, extend_steps=int(SETTINGS_SHARE * (state.total_steps or 0)))
         return interventions.findings(baseline, ran, run_steps=state.total_steps) + found
+
+    def _slow_learning(self, state) -> str | None:
+        """What in the run's own evidence shows it learning slowly, in words, for the lr test (``_lr_test``);
+        None where nothing does, and a run that learns pays nothing:
+
+        * the monitor read one of ``SLOW_READINGS`` with its grading (a warning: ``lr_too_low``, the loss
+          barely moved with updates 10x below the healthy ratio; ``underfitting``, a low training accuracy
+          with no gap; not under a strong weight decay, which its planner lowers);
+        * the sampled losses fell less than their own noise or 5 % (``barely_falling``; notes 000/004: "loss
+          not going down: learning rate too low"). A slow lr with healthy-looking updates: Adam at 2e-3 keeps
+          its update ratio near 1e-3 on a flat loss (set 27's healthy starters GRU at chance, 99.8 % at lr
+          x10), and neither ``lr_far_below`` nor the ratio rules read it;
+        * the updates are below the healthy ratio (notes 001 / CS231n: about 1e-3 of the weights a step, at
+          the schedule's full lr) while the loss falls in a line (``linear_looking``: the notes' low-lr curve).
+
+        The loss is read over the trajectory's samples once they span an epoch and ``rules.TREND_SAMPLES``."""
+        readings = [f.code for f in self.monitor.findings + self._archive
+                    if f.code in SLOW_READINGS and f.severity != "info" and f.evidence.get("cause") != "weight_decay"]
+        if readings:
+            return f"the monitor read {readings[0]}"
+        samples = [s for s in self.monitor.samples if math.isfinite(s["loss"])]
+        if len(samples) < TREND_SAMPLES or samples[-1]["step"] - samples[0]["step"] < (state.steps_per_epoch or 1):
+            return None
+        losses = [s["loss"] for s in samples]
+        if barely_falling(losses):
+            return (f"the sampled loss barely fell over steps {samples[0]['step']}-"
+                    f"{samples[-1]['step']} ({losses[0]:.4g} -> {losses[-1]:.4g})")
+        ctx = self._context(state, interventions.RAISE_CODE, False)
+        ratio = ctx.median_update_ratio()
+        ratio = ratio / ctx.multiplier if ratio is not None and 0 < ctx.multiplier < 1 else ratio
+        if ratio is not None and ratio < HEALTHY_RATIO and linear_looking(losses):
+            return (f"updates of {ratio:.2g} of the weights (healthy ~1e-3) and a loss falling in a line over steps "
+                    f"{samples[0]['step']}-{samples[-1]['step']} ({losses[0]:.4g} -> {losses[-1]:.4g})")
+        return None
+
+    def _lr_untested(self, state) -> bool:
+        """The lr test may still run at this epoch end: once per fit, before any lr change (a raise or cut made,
+        undone, a plateau's decay: the lr was read already), none on probation, with repairs left and at least
+        ``PROBATION_SHARE`` of the run ahead for a raise to be judged on; the judging monitor's process only."""
+        total = state.total_steps or 0
+        return (self._lr_tested is None and not self._gave_up and state.stop is None and self.monitor.judges
+                and self._probation is None and not self._refuted and self._decayed is None
+                and len(self.repairs) < self.max_repairs
+                and not any(r["action"] in ("raise_lr", "lower_lr", "undo_lr_change") for r in self.repairs)
+                and 0 < state.step <= (1 - PROBATION_SHARE) * total)
+
+    def _lr_test(self, state) -> bool:
+        """The run's lr tested by raising it where the run learns slowly (``_slow_learning``; notes 000: "find a
+        learning rate that makes the loss go down"; notes 004: lrs a decade apart), at an epoch end: from the
+        state a raise returns to (``plans.raise_rollback``: the start early in the run, the slow steps replayed
+        at the raised lr; else the last good epoch end) the ``RAISES`` arms train next to the setup and a repeat
+        (``interventions.experiment``) at the lr in force there, but a raise into a strong decay; a raise that
+        trains ``helpful``-ly better on the held rows, trained on where the setup might catch up
+        (``short_lived``: the short-horizon bias), is an ``lr_too_low`` finding with its factor (``evidence["best_lr_factor"]``), and the lr is raised by it (sized further by
+        ``_sized_raise``) on probation (``_judge_probation``), judged from the epoch by whose end the run has
+        trained the steps the arm was measured at (a larger step's first transients are no verdict). Runs
+        once per fit (``_lr_untested``), only where its runs of ``interventions.MIN_STEPS`` each fit in
+        ``LR_TEST_CAP`` of the run's steps: ``SETTINGS_SHARE`` of them over its runs and as many again over
+        their trainings on, both within ``LR_TEST_CAP``. True when the lr was raised."""
+        if not self._lr_untested(state):
+            return False
+        why = self._slow_learning(state)
+        if why is None:
+            return False
+        self._lr_tested = why
+        found, rollback = self._lr_arms(state)
+        return bool(found) and self._raise_measured(state, found[0], why, rollback)
+
+    def _lr_arms(self, state) -> tuple:
+        """The lr test's experiment (``_lr_test``): ``(the lr_too_low findings of the raises that helped, the
+        rollback a raise takes)``."""
+        controls, total = state.controls, state.total_steps or 0
+        config, options = _settings_in_force(controls)
+        rollback = raise_rollback(self._context(state, interventions.RAISE_CODE, False))
+        lr = (probe_lr(config.optimizer, config.lr, options) * controls.lr_scale if rollback is Rollback.START
+              else controls.lrs()[0])
+        # a raise that puts lr x weight decay at ratios.STRONG_DECAY is not tried: the decay would take 10x a healthy
+        # whole update off the weights each step, and the monitor reads that as underfitting from a strong decay
+        # (set 5's glyphs, SGD 0.2 raised 100x under the default decay 5e-4: the decay cut next, 82 -> 53 %)
+        raises = [factor for factor in RAISES if lr * factor * (config.weight_decay or 0.0) < STRONG_DECAY]
+        runs = 2 + len(raises)          # the setup, its repeat, each raise
+        steps = int(min(interventions.STEPS, max(interventions.MIN_STEPS, SETTINGS_SHARE * total / runs)))
+        if not raises or runs * steps > LR_TEST_CAP * total:
+            return [], rollback
+        origin = self._start if rollback is Rollback.START else self._good
+        model = copy.deepcopy(controls.model)
+        if origin is not None:
+            model.load_state_dict(origin.state["model"])
+        X, y = controls.train_data
+        baseline, ran = interventions.experiment(
+            model, X, y, build_loss(config), optimizer=config.optimizer, lr=lr,
+            weight_decay=config.weight_decay or 0.0, options=options, batch_size=config.batch_size,
+            seed=config.seed, settings=False, repeat=True, steps=steps,
+            clip_norm=controls.clip_norm or config.clip_norm, unfreeze=False,
+            extra_arms=[_raise_arm(lr, factor) for factor in raises], run_steps=total, config=config,
+            extend_steps=int(min(SETTINGS_SHARE * total, LR_TEST_CAP * total - runs * steps)))
+        return [f for f in interventions.findings(baseline, ran, run_steps=total)
+                if f.code == interventions.RAISE_CODE and f.evidence.get("best_lr_factor", 0) > 1], rollback
+
+    def _raise_measured(self, state, f, why: str, rollback: Rollback) -> bool:
+        """The lr raised by the factor the lr test's arm ``f`` measured (``_lr_test``), from ``rollback``'s
+        state, on probation from the epoch by whose end the run has trained the arm's steps; True when made."""
+        factor = f.evidence["best_lr_factor"]
+        f.evidence.update(step=state.step, epoch=state.epoch, called_by=why)
+        self._archive.append(f)         # in the run's findings at the end, whatever the trajectory
+        plan = make_plan("raise_lr", f"{why}; {f.message}: raise the lr {factor:g}x", rollback=rollback,
+                         factor=factor)
+        if not self._apply(state, f, plan, before_training=False):
+            return False
+        if self._probation is not None and self._probation.code == f.code:
+            measured = (f.evidence.get("longer") or {}).get("steps") or f.evidence.get("steps") or 0
+            self._probation = replace(self._probation, epochs=state.epoch + math.ceil(
+                measured / max(1, state.steps_per_epoch or 1)))
+        return True
 
     def _augmentation_first(self, state) -> bool:
         """A code of ``augment_check.TESTED_ON`` (underfitting: a low training accuracy with no gap to
