@@ -53,18 +53,20 @@ def test_a_symptom_with_no_structural_finding_ranks_first(symptom, evidence):
 
 def test_slow_learning_names_its_symptoms_not_the_settings_that_slow_it():
     """``Group.SLOW`` holds the slow run's symptoms (lr_too_low, update_ratio_low, plateau, underfitting)
-    and the settings that cause them (a late warmup, too few updates, a stop too soon, batch norm over tiny
-    batches, a callback that puts the weights back): a code that explains slow learning explains the
-    symptoms only, so a low-rank score or vanishing gradients does not rank a callback that resets the
+    and the settings that cause them (a late warmup, an early decay, too few updates, a stop too soon, batch
+    norm over tiny batches, a callback that puts the weights back): a code that explains slow learning explains
+    the symptoms only, so a low-rank score or vanishing gradients does not rank a callback that resets the
     weights (an error) or a late warmup behind itself."""
-    assert group_causes(Group.SLOW) == {"schedule_starts_late", "too_few_updates", "stops_too_soon",
-                                        "batch_norm_small_batch", "parameters_reset"}
+    assert group_causes(Group.SLOW) == {"schedule_starts_late", "schedule_decays_early", "too_few_updates",
+                                        "stops_too_soon", "batch_norm_small_batch", "parameters_reset"}
     assert not group_causes(Group.DATA) and not group_causes(Group.INIT) and not group_causes(Group.OPTIMIZATION)
     for setting in group_causes(Group.SLOW):
         assert "low_rank_logits" not in CAUSES.get(setting, ()) and "vanishing_gradients" not in CAUSES.get(setting, ())
     assert _order(make("low_rank_logits", "rank 1"), make("parameters_reset", "hook"))[0] == "parameters_reset"
     assert _order(make("vanishing_gradients", "flat"), make("schedule_starts_late", "warmup"))[0] == \
         "schedule_starts_late"
+    assert _order(make("vanishing_gradients", "flat"), make("schedule_decays_early", "decay"))[0] == \
+        "schedule_decays_early"
     # the group still reaches its symptoms, and a record that names a setting directly still explains it
     for symptom in set(members(Group.SLOW)) - group_causes(Group.SLOW):
         assert "partly_used_module" in CAUSES[symptom] and "low_rank_logits" in CAUSES[symptom], symptom

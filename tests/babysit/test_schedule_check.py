@@ -60,6 +60,24 @@ def test_milestones_meant_as_epochs_stepped_per_batch_are_found(four_class, four
     assert found[0].evidence["stretch"] == pytest.approx(schedule_check.STRETCH_TO / (13 / 400))
 
 
+EPOCHS, PER_EPOCH = 20, 45     # a user's schedule function written for 20 epochs, called per batch (45 an epoch)
+
+
+@pytest.mark.parametrize("per_epoch", [
+    lambda e: max(0.0, 1.0 - e / EPOCHS),       # LambdaLR's linear decay, clamped at 0
+    lambda e: 0.1 ** (e // 5),                  # StepLR(step_size=5, gamma=0.1)
+    lambda e: 0.5 ** (e // 8),                  # StepLR(step_size=8, gamma=0.5)
+    lambda e: 0.95 ** e,                        # ExponentialLR(gamma=0.95)
+])
+def test_an_epoch_schedule_function_stepped_per_batch_is_a_candidate_and_per_epoch_is_not(per_epoch):
+    """A user's function of the epoch that the trainer calls with the step: its trajectory over the
+    run's planned steps is read (``candidate``: the run's lr spent or at 1% of its peak within its first
+    half); the same function called with the epoch (step // steps per epoch) spans the run."""
+    total = EPOCHS * PER_EPOCH
+    assert schedule_check.candidate(per_epoch, total) is not None
+    assert schedule_check.candidate(lambda t: per_epoch(t // PER_EPOCH), total) is None
+
+
 def test_the_repair_stretches_the_schedule_by_the_measured_factor():
     f = make("schedule_decays_early", "decays early", evidence={"stretch": 12.5})
     plan = CODES["schedule_decays_early"].plan(f, None)

@@ -666,9 +666,10 @@ CODES = {spec.code: spec for spec in (
         fix="let the schedule span the run: fewer or later lr cuts (a step schedule's every_epochs about a third "
             "of the epochs), a cosine over the whole run, or a smaller decay rate; a plateau schedule's mode "
             "follows its monitor (\"max\" for an accuracy, \"min\" for a loss: leave mode out)",
+        groups=(Group.SLOW,),
         explains=(Group.SLOW,),
         thresholds=("schedule_check.SPENT_SHARE", "schedule_check.FALLEN", "schedule_check.EARLY",
-                    "schedule_check.STRETCH_TO"),
+                    "schedule_check.STRETCH_TO", "schedule_check.DEAD_SHARE"),
         plan=plan_schedule_decays_early,
     ),
     # --- the run's own options the experiment trains without (schedule_check.py, interventions.py)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 
 import torch
@@ -225,6 +226,8 @@ def _schedule(config: Config, total_steps: int, steps_per_epoch: int):
                               "a schedule gives a finite multiplier >= 0 of the configured lr (a negative lr "
                               "climbs the loss)")
         return spec
+    if not isinstance(spec, (str, Mapping)):
+        raise ConfigError(_not_a_schedule(spec, total_steps, steps_per_epoch))
     if isinstance(spec, str):
         name, options = spec, {}
     else:
@@ -236,6 +239,22 @@ def _schedule(config: Config, total_steps: int, steps_per_epoch: int):
         options["mode"] = monitor_mode(config.monitor)  # follow `monitor`
     return make_schedule(name, total_steps=total_steps, steps_per_epoch=steps_per_epoch,
                          warmup_steps=config.warmup_steps, **options)
+
+
+def _not_a_schedule(spec, total_steps: int, steps_per_epoch: int) -> str:
+    """Why ``spec`` is no schedule, in the user's terms. A torch scheduler (``LambdaLR``, ``StepLR``,
+    ...) steps its own optimizer when the user's loop calls ``step()``, per epoch or per batch as that
+    loop chooses; ``fit`` sets the lr itself at every batch, so the scheduler's rule comes as a function
+    of the step, written for the step (a rule of the epoch called per batch decays 45x too soon at 45
+    batches an epoch)."""
+    said = f"schedule = {type(spec).__name__} object: must be a schedule's name, a table or a function step -> multiplier"
+    if not (callable(getattr(spec, "step", None)) and hasattr(spec, "optimizer")):
+        return said
+    return (f"{said}; a torch scheduler steps its optimizer in your own loop, while fit sets the lr at each of "
+            f"the run's {total_steps} steps ({steps_per_epoch} an epoch): pass its rule as a function of the "
+            f"step (a LambdaLR's lr_lambda of the epoch e as lambda step: rule(step // {steps_per_epoch})), or a "
+            "named schedule (StepLR(step_size, gamma) is {name = \"step\", every_epochs = step_size, "
+            "factor = 1 / gamma}; ReduceLROnPlateau is \"plateau\")")
 
 
 def build_grad_hooks(config: Config, model: nn.Module) -> list:
