@@ -21,7 +21,7 @@ def test_the_output_activation_arm_grades_only_a_finding_about_probability_rows(
     assert interventions.graded_fixes(marked) == ("remove output activation",)
     assert interventions.graded_fixes(plain) == ()
     scaled = make("unnormalized_inputs", "not centered")
-    assert interventions.graded_fixes(scaled) == ("standardize inputs",)
+    assert interventions.graded_fixes(scaled) == ("standardize inputs", "quantile inputs")
 
 
 def _table(n=600, seed=0):
